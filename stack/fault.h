@@ -1,0 +1,23 @@
+/*
+ * A seeded fault-injecting link between the stack and its device (smoltcp's
+ * FaultInjector): loss, duplication, reordering, corruption and delay, in both
+ * directions. Deterministic for a given seed and sequence of calls.
+ */
+#ifndef PSTACK_FAULT_H
+#define PSTACK_FAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/stack.h"
+
+int fault_init(struct stack *s);     /* only when s->cfg.faults.enabled */
+void fault_fini(struct stack *s);
+/* Frames the fault link lets through, now or later, go on with
+ * stack_deliver() (in) or the device's transmit (out). */
+void fault_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+int fault_output(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+void fault_poll(struct stack *s, uint64_t now);
+uint64_t fault_poll_at(const struct stack *s);
+
+#endif

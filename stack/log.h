@@ -1,0 +1,29 @@
+/*
+ * Logging: one process-wide level and sink (a process has one stack).
+ * PSTACK_LOG=error|warn|info|debug|trace, PSTACK_LOG_FILE=path.
+ */
+#ifndef PSTACK_LOG_H
+#define PSTACK_LOG_H
+
+#include <stdio.h>
+
+enum log_level { LOG_NONE = -1, LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+
+extern int log_level;
+
+/* Parses "error".."trace"; -1 when the text is none of them. */
+int log_level_parse(const char *text);
+/* Sends messages to f instead of stderr (NULL: back to stderr). */
+void log_set_sink(FILE *f);
+FILE *log_sink(void);
+void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define LOG_ON(lvl) ((int)(lvl) <= log_level)
+#define pst_log(lvl, ...) do { if (LOG_ON(lvl)) log_printf((lvl), __VA_ARGS__); } while (0)
+#define log_error(...) pst_log(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  pst_log(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  pst_log(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) pst_log(LOG_DEBUG, __VA_ARGS__)
+#define log_trace(...) pst_log(LOG_TRACE, __VA_ARGS__)
+
+#endif

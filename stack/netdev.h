@@ -1,0 +1,35 @@
+/*
+ * The device interface: what the stack needs from a link.
+ *
+ * Implementations: the TAP driver (stack/sys/tap.c), the in-memory link used
+ * by unit tests (tests/unit/support/memlink.c). A device moves whole Ethernet
+ * frames; it knows nothing of protocols.
+ */
+#ifndef PSTACK_NETDEV_H
+#define PSTACK_NETDEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct netdev;
+
+struct netdev_ops {
+	/* Sends one whole frame. 0, or -errno (-EAGAIN when the device queue is full). */
+	int (*transmit)(struct netdev *dev, const uint8_t *frame, size_t len);
+	/* Reads one frame into buf without blocking: its length, 0 when none is
+	 * waiting, or -errno. A frame longer than cap is dropped and counted by the caller. */
+	long (*receive)(struct netdev *dev, uint8_t *buf, size_t cap);
+	/* The fd to poll for POLLIN, or -1 for a device without one. */
+	int (*pollfd)(struct netdev *dev);
+	void (*destroy)(struct netdev *dev);
+};
+
+struct netdev {
+	const struct netdev_ops *ops;
+	char name[16];
+	uint32_t mtu;          /* IP MTU: largest IPv4 datagram without fragmenting */
+	uint8_t hwaddr[6];     /* the device's own MAC (the stack's MAC comes from config) */
+	void *priv;
+};
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * A stack instance: one interface (device + address), its protocol state and
+ * counters. This is the whole protocol stack's entry surface.
+ *
+ * Time: the stack never reads a clock. Every entry point takes `now` in
+ * microseconds on a monotonic clock; stack_poll_at() says when the stack next
+ * needs to run. The caller (the runner thread, or a unit test with a fake
+ * clock) turns that into its wait timeout.
+ *
+ * Locking: the stack has none inside. The caller serialises every call on
+ * one instance (the runner's lock).
+ */
+#ifndef PSTACK_STACK_H
+#define PSTACK_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/config.h"
+#include "stack/netdev.h"
+#include "stack/pkb.h"
+#include "stack/stats.h"
+
+#define STACK_NEVER UINT64_MAX
+
+struct arp_state;
+struct ip4_state;
+struct icmp4_state;
+struct udp_state;
+struct tcp_table;
+struct fault_state;
+struct pcap_writer;
+
+enum frame_dir { FRAME_IN, FRAME_OUT };
+
+struct stack {
+	struct stack_config cfg;
+	struct netdev *dev;
+	uint32_t mtu;              /* IP MTU in use: cfg.mtu or the device's */
+	uint32_t netmask;          /* from cfg.prefix_len */
+	struct stack_stats stats;
+	uint64_t now;              /* the latest `now` seen, for code without an argument */
+	uint64_t rng;              /* state of stack_random() (not for secrets) */
+
+	struct arp_state *arp;
+	struct ip4_state *ip4;
+	struct icmp4_state *icmp4;
+	struct udp_state *udp;
+	struct tcp_table *tcp;
+	struct fault_state *fault; /* NULL unless cfg.faults.enabled */
+	struct pcap_writer *pcap;  /* NULL unless a pcap file is open */
+};
+
+/* Creates the stack on dev (not owned) and announces the address (gratuitous
+ * ARP). NULL when out of memory. */
+struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, uint64_t now);
+void stack_destroy(struct stack *s);
+
+/* One received Ethernet frame. Never fails: bad frames are counted and dropped. */
+void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+/* Runs every timer due at now. */
+void stack_poll(struct stack *s, uint64_t now);
+/* The earliest time stack_poll() has work, or STACK_NEVER. */
+uint64_t stack_poll_at(const struct stack *s);
+
+/* Hands one finished frame to the device (through the fault link, pcap and
+ * trace). Used by eth_output() only. 0 or -errno. */
+int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+/* Delivers a frame to the protocol layers, after the fault link (internal). */
+void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+
+/* Counts a drop (and logs it at debug level). */
+void stack_drop(struct stack *s, enum drop_reason r);
+/* Writes every non-zero counter and drop reason to the log at `level`. */
+void stack_log_stats(const struct stack *s, int level);
+
+/* A fast non-cryptographic random number (ports, jitter, fault injection is separate). */
+uint32_t stack_random(struct stack *s);
+/* True when addr is on our subnet. */
+bool stack_on_link(const struct stack *s, uint32_t addr);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * The runner: a stack instance on a real device, with its background thread
+ * (all signals blocked) that reads frames and runs timers, and the lock that
+ * serialises every call into the stack.
+ */
+#ifndef PSTACK_SYS_RUNNER_H
+#define PSTACK_SYS_RUNNER_H
+
+#include <stdint.h>
+
+#include "stack/config.h"
+#include "stack/stack.h"
+
+struct runner;
+
+/* CLOCK_MONOTONIC in microseconds: the `now` every stack call takes. */
+uint64_t runner_now(void);
+
+/* Opens the device named by cfg, creates the stack, opens the pcap and log
+ * files, starts the thread. 0, or -errno after printing one clear line. */
+int runner_start(const struct stack_config *cfg, struct runner **out);
+struct stack *runner_stack(struct runner *r);
+void runner_lock(struct runner *r);
+/* Unlocks, and wakes the thread when the stack's next deadline moved
+ * earlier than the one it sleeps towards (e.g. a send armed a timer). */
+void runner_unlock(struct runner *r);
+/* Waits (lock not held) until no TCP connection has a close to finish or
+ * linger_us passed, stops the thread, and frees everything. */
+void runner_stop(struct runner *r, uint64_t linger_us);
+
+#endif

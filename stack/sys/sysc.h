@@ -1,0 +1,33 @@
+/*
+ * Raw system calls for the stack's OS-facing code.
+ *
+ * Inside libpstack.so, a call to read(), write(), poll(), close(), ioctl() or
+ * socket() would resolve to the library's own interposed wrappers. The OS
+ * side of the stack (TAP driver, runner, pcap) goes straight to the kernel
+ * instead, so it can never recurse into the shim. Each returns -errno on
+ * failure and leaves errno untouched.
+ */
+#ifndef PSTACK_SYS_SYSC_H
+#define PSTACK_SYS_SYSC_H
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline long sysc_ret(long rc, int saved)
+{
+	long r = rc < 0 ? -errno : rc;
+	errno = saved;
+	return r;
+}
+
+#define SYSC(...) ({ int saved_errno_ = errno; sysc_ret(syscall(__VA_ARGS__), saved_errno_); })
+
+#define sys_read(fd, buf, n)        SYSC(SYS_read, (fd), (buf), (n))
+#define sys_write(fd, buf, n)       SYSC(SYS_write, (fd), (buf), (n))
+#define sys_close(fd)               SYSC(SYS_close, (fd))
+#define sys_ioctl(fd, req, arg)     SYSC(SYS_ioctl, (fd), (req), (arg))
+#define sys_socket(d, t, p)         SYSC(SYS_socket, (d), (t), (p))
+#define sys_ppoll(fds, n, ts, mask) SYSC(SYS_ppoll, (fds), (n), (ts), (mask), (size_t)8)
+
+#endif

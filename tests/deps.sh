@@ -1,0 +1,43 @@
+#!/bin/sh
+# What pstack needs from Debian's archive, for building, testing and the demo.
+#   sh tests/deps.sh check     exit 0 when everything is installed
+#   sh tests/deps.sh install   install whatever is missing (as root), idempotently
+set -eu
+
+PACKAGES="build-essential make gcc clang libclang-rt-14-dev libcmocka-dev pkg-config
+bats bats-assert bats-support
+iproute2 iputils-ping arping iptables netcat-openbsd socat curl wget telnet tcpdump
+python3 iperf3 sockperf tmux procps psmisc"
+
+missing() {
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+	done
+}
+
+case "${1:-check}" in
+check)
+	m=$(missing)
+	if [ -n "$m" ]; then
+		echo "missing packages:" $m
+		exit 1
+	fi
+	;;
+install)
+	m=$(missing)
+	[ -z "$m" ] && { echo "deps: everything is installed"; exit 0; }
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: these packages are missing and installing them needs root: $m" >&2
+		exit 1
+	fi
+	echo "deps: installing" $m
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $m
+	;;
+*)
+	echo "usage: $0 check|install" >&2
+	exit 2
+	;;
+esac

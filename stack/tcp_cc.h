@@ -1,0 +1,49 @@
+/*
+ * Congestion control behind a small interface: NewReno (RFC 5681, RFC 6582)
+ * and CUBIC (RFC 9438, the default as on Linux). The engine owns loss
+ * detection and recovery (fast retransmit, SACK recovery, RTO); this module
+ * only decides cwnd and ssthresh. All windows in bytes.
+ */
+#ifndef PSTACK_TCP_CC_H
+#define PSTACK_TCP_CC_H
+
+#include <stdint.h>
+
+enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
+
+struct tcp_cc {
+	enum tcp_cc_algo algo;
+	uint32_t mss;
+	uint32_t cwnd;
+	uint32_t ssthresh;
+	uint32_t bytes_acked;        /* appropriate byte counting in congestion avoidance (RFC 5681 §3.1) */
+	/* CUBIC state (RFC 9438 §4) */
+	uint64_t epoch_start_us;     /* 0: no epoch yet */
+	double w_max;                /* in segments */
+	double w_last_max;           /* for fast convergence (§4.7) */
+	double k;                    /* seconds */
+	double w_est;                /* Reno-friendly estimate, segments (§4.3) */
+	double cwnd_seg;             /* cwnd in segments, fractional */
+	uint32_t min_rtt_us;
+};
+
+/* Initial window per RFC 6928 / Linux (10 segments), ssthresh "infinite". */
+void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss);
+void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
+/* New data acknowledged outside recovery: slow start or congestion avoidance.
+ * acked: bytes newly acked; flight: bytes in flight before this ACK (cwnd
+ * only grows when the sender was using it, RFC 7661 spirit); rtt_us: latest
+ * RTT sample or 0. */
+void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us);
+/* Loss detected by duplicate ACKs or SACK: entering fast recovery. Sets
+ * ssthresh (NewReno: max(flight/2, 2*MSS), RFC 5681 (4); CUBIC: beta 0.7,
+ * RFC 9438 §4.6) and cwnd = ssthresh. */
+void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/* Fast recovery ends (RFC 6582 §3.2 step 3): cwnd = min(ssthresh, flight + MSS). */
+void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/* Retransmission timeout (RFC 5681 (4) and §3.1): ssthresh from flight, cwnd = 1 MSS. */
+void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/* Restart after an idle period longer than the RTO (RFC 5681 §4.1). */
+void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us);
+
+#endif

@@ -1,9 +1,731 @@
-/* Placeholder until the interposition layer lands. */
+/*
+ * Interposition only: resolves the real libc functions once, exports the
+ * wrappers, and wires the shim to the runner.
+ *
+ * Every wrapper has the same shape (see shim/shim.h):
+ *   not initialised, or re-entered on this thread   -> the real function
+ *   fd is not a stack socket (two atomic loads)      -> the real function
+ *   else shim_X(): >= 0 or -errno; SHIM_PASS         -> the real function
+ * errno is set only on failure and left untouched on success.
+ *
+ * What cannot be intercepted (documented, not fought): glibc's internal
+ * calls (the resolver inside getaddrinfo, stdio on a socket via fdopen),
+ * statically linked programs and Go programs (raw system calls). Those
+ * sockets stay with the kernel.
+ *
+ * The stack starts lazily, on the first bind/listen/connect/sendto of an
+ * Internet socket to a non-loopback address (shim_need_stack). If the
+ * configuration (PSTACK_*) is bad or the TAP device cannot be opened, one
+ * line says why and that call, and every later one that needs the stack,
+ * fails with ENETDOWN. At exit (destructor, _exit, _Exit) open stack sockets
+ * are closed and the stack drains for up to PSTACK_LINGER_MS (default 10000).
+ */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
-__attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
+#include "shim/shim.h"
+#include "stack/config.h"
+#include "stack/log.h"
+#include "stack/sys/runner.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* ---- the real functions ---- */
+
+#define REAL_LIST(X) \
+	X(socket, int, (int, int, int)) \
+	X(bind, int, (int, const struct sockaddr *, socklen_t)) \
+	X(listen, int, (int, int)) \
+	X(accept, int, (int, struct sockaddr *, socklen_t *)) \
+	X(accept4, int, (int, struct sockaddr *, socklen_t *, int)) \
+	X(connect, int, (int, const struct sockaddr *, socklen_t)) \
+	X(read, ssize_t, (int, void *, size_t)) \
+	X(readv, ssize_t, (int, const struct iovec *, int)) \
+	X(write, ssize_t, (int, const void *, size_t)) \
+	X(writev, ssize_t, (int, const struct iovec *, int)) \
+	X(recv, ssize_t, (int, void *, size_t, int)) \
+	X(recvfrom, ssize_t, (int, void *, size_t, int, struct sockaddr *, socklen_t *)) \
+	X(recvmsg, ssize_t, (int, struct msghdr *, int)) \
+	X(recvmmsg, int, (int, struct mmsghdr *, unsigned int, int, struct timespec *)) \
+	X(send, ssize_t, (int, const void *, size_t, int)) \
+	X(sendto, ssize_t, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
+	X(sendmsg, ssize_t, (int, const struct msghdr *, int)) \
+	X(sendmmsg, int, (int, struct mmsghdr *, unsigned int, int)) \
+	X(sendfile, ssize_t, (int, int, off_t *, size_t)) \
+	X(close, int, (int)) \
+	X(close_range, int, (unsigned int, unsigned int, int)) \
+	X(closefrom, void, (int)) \
+	X(shutdown, int, (int, int)) \
+	X(getsockopt, int, (int, int, int, void *, socklen_t *)) \
+	X(setsockopt, int, (int, int, int, const void *, socklen_t)) \
+	X(getsockname, int, (int, struct sockaddr *, socklen_t *)) \
+	X(getpeername, int, (int, struct sockaddr *, socklen_t *)) \
+	X(fcntl, int, (int, int, ...)) \
+	X(fcntl64, int, (int, int, ...)) \
+	X(ioctl, int, (int, unsigned long, ...)) \
+	X(poll, int, (struct pollfd *, nfds_t, int)) \
+	X(ppoll, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *)) \
+	X(select, int, (int, fd_set *, fd_set *, fd_set *, struct timeval *)) \
+	X(pselect, int, (int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *)) \
+	X(epoll_create, int, (int)) \
+	X(epoll_create1, int, (int)) \
+	X(epoll_ctl, int, (int, int, int, struct epoll_event *)) \
+	X(epoll_wait, int, (int, struct epoll_event *, int, int)) \
+	X(epoll_pwait, int, (int, struct epoll_event *, int, int, const sigset_t *)) \
+	X(dup, int, (int)) \
+	X(dup2, int, (int, int)) \
+	X(dup3, int, (int, int, int)) \
+	X(fork, pid_t, (void)) \
+	X(_exit, void, (int)) \
+	X(_Exit, void, (int)) \
+	X(__read_chk, ssize_t, (int, void *, size_t, size_t)) \
+	X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int)) \
+	X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
+	X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t)) \
+	X(__ppoll_chk, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t)) \
+	X(__fdelt_chk, long, (long))
+
+#define REAL_DECL(name, ret, args) static ret (*real_##name) args;
+REAL_LIST(REAL_DECL)
+#undef REAL_DECL
+/* Used, not interposed. */
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static off_t (*real_lseek)(int, off_t, int);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+
+/* Exported wrappers are declared here (our own prototypes for the few that
+ * glibc's headers do not declare), and are hidden symbols otherwise. */
+int fcntl64(int fd, int cmd, ...);
+void closefrom(int lowfd);
+int close_range(unsigned int first, unsigned int last, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *sa,
+		       socklen_t *salen);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+		size_t fdslen);
+long __fdelt_chk(long d);
+ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
+extern void __chk_fail(void) __attribute__((noreturn));
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool enabled;                    /* written once under init_once */
+static _Thread_local int depth;         /* > 0: inside the library on this thread */
+
+/* ---- the host: the runner ---- */
+
+static struct runner *runner;
+
+static const char *env_get(const char *name)
 {
-	int (*real)(int, int, int) = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
-	return real(domain, type, protocol);
+	return getenv(name);
+}
+
+static int host_start(void *ctx)
+{
+	struct stack_config cfg;
+	char err[512];
+	int r;
+
+	(void)ctx;
+	r = config_from_env(&cfg, env_get, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s; Internet sockets fail with ENETDOWN", err);
+		return r;
+	}
+	return runner_start(&cfg, &runner);
+}
+
+static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runner); }
+static void host_lock(void *ctx) { (void)ctx; runner_lock(runner); }
+static void host_unlock(void *ctx) { (void)ctx; runner_unlock(runner); }
+static uint64_t host_now(void *ctx) { (void)ctx; return runner_now(); }
+static void host_stop(void *ctx, uint64_t linger_us)
+{
+	(void)ctx;
+	runner_stop(runner, linger_us);
+	runner = NULL;
+}
+
+static uint64_t linger_us(void)
+{
+	const char *v = getenv("PSTACK_LINGER_MS");
+	char *end;
+	unsigned long ms;
+
+	if (!v || !*v)
+		return 10000u * 1000u;
+	ms = strtoul(v, &end, 10);
+	if (*end || ms > 3600000u)
+		return 10000u * 1000u;
+	return (uint64_t)ms * 1000u;
+}
+
+static void at_exit_drain(void)
+{
+	if (enabled)
+		shim_exit(linger_us());
+}
+
+/* ---- initialisation ---- */
+
+static void *resolve(const char *name, void *self)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (p && p == self) {
+		/* Loaded in a way where "next" is ourselves: refuse to start (one
+		 * line, from init) and pass everything to libc's own function. */
+		void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+
+		p = libc ? dlsym(libc, name) : NULL;
+		if (p == self)
+			p = NULL;
+		enabled = false;
+	}
+	return p;
+}
+
+static void init(void)
+{
+	struct shim_libc libc;
+	struct shim_host host = {
+		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
+		.unlock = host_unlock, .now = host_now, .stop = host_stop,
+	};
+
+	enabled = true;
+#define REAL_RESOLVE(name, ret, args) \
+	real_##name = (ret (*) args)resolve(#name, (void *)name);
+	REAL_LIST(REAL_RESOLVE)
+#undef REAL_RESOLVE
+	real_pread = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+	real_lseek = (off_t (*)(int, off_t, int))dlsym(RTLD_NEXT, "lseek");
+	real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT, "sigaction");
+	/* Functions absent from an older libc are simply not interposed. */
+	if (!real_socket || !real_close || !real_read || !real_write || !real_ppoll || !real_fcntl ||
+	    !real_dup3 || !real_epoll_ctl || !real_epoll_pwait || !real_sigaction)
+		enabled = false;
+	if (!enabled) {
+		fprintf(stderr, "pstack: the C library's functions resolve to pstack itself (or are "
+			"missing); the stack is disabled and every call goes to the kernel\n");
+		return;
+	}
+	libc = (struct shim_libc){
+		.socket = real_socket, .close = real_close, .dup = real_dup, .dup3 = real_dup3,
+		.fcntl = real_fcntl, .ioctl = real_ioctl, .setsockopt = real_setsockopt,
+		.getsockopt = real_getsockopt, .ppoll = real_ppoll, .epoll_ctl = real_epoll_ctl,
+		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
+		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
+	};
+	shim_init(&libc, &host);
+	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
+}
+
+__attribute__((constructor)) static void preload_ctor(void)
+{
+	pthread_once(&init_once, init);
+}
+
+__attribute__((destructor)) static void preload_dtor(void)
+{
+	at_exit_drain();
+}
+
+/* True when the call may go to the shim. */
+static inline bool on(void)
+{
+	pthread_once(&init_once, init);
+	return enabled && depth == 0;
+}
+
+static inline bool mine(int fd)
+{
+	return on() && shim_owns(fd);
+}
+
+static inline long ret(long r, int saved)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	errno = saved;
+	return r;
+}
+
+/* Runs a shim call with the re-entry guard; SHIM_PASS falls to the real call. */
+#define SHIM_CALL(call, real_call) do { \
+		int saved_ = errno; \
+		long r_; \
+		depth++; \
+		r_ = (long)(call); \
+		depth--; \
+		if (r_ == SHIM_PASS) { \
+			errno = saved_; \
+			return real_call; \
+		} \
+		return ret(r_, saved_); \
+	} while (0)
+
+/* ---- sockets ---- */
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+	if (!on())
+		return real_socket(domain, type, protocol);
+	SHIM_CALL(shim_socket(domain, type, protocol), real_socket(domain, type, protocol));
+}
+
+EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (!mine(fd))
+		return real_bind(fd, sa, len);
+	SHIM_CALL(shim_bind(fd, sa, len), real_bind(fd, sa, len));
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+	if (!mine(fd))
+		return real_listen(fd, backlog);
+	SHIM_CALL(shim_listen(fd, backlog), real_listen(fd, backlog));
+}
+
+EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	if (!mine(fd))
+		return real_accept(fd, sa, len);
+	SHIM_CALL(shim_accept4(fd, sa, len, 0), real_accept(fd, sa, len));
+}
+
+EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	if (!mine(fd))
+		return real_accept4(fd, sa, len, flags);
+	SHIM_CALL(shim_accept4(fd, sa, len, flags), real_accept4(fd, sa, len, flags));
+}
+
+EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (!mine(fd))
+		return real_connect(fd, sa, len);
+	SHIM_CALL(shim_connect(fd, sa, len), real_connect(fd, sa, len));
+}
+
+EXPORT int shutdown(int fd, int how)
+{
+	if (!mine(fd))
+		return real_shutdown(fd, how);
+	SHIM_CALL(shim_shutdown(fd, how), real_shutdown(fd, how));
+}
+
+EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	if (!mine(fd))
+		return real_getsockopt(fd, level, name, val, len);
+	SHIM_CALL(shim_getsockopt(fd, level, name, val, len), real_getsockopt(fd, level, name, val, len));
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	if (!mine(fd))
+		return real_setsockopt(fd, level, name, val, len);
+	SHIM_CALL(shim_setsockopt(fd, level, name, val, len), real_setsockopt(fd, level, name, val, len));
+}
+
+EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	if (!mine(fd))
+		return real_getsockname(fd, sa, len);
+	SHIM_CALL(shim_getsockname(fd, sa, len), real_getsockname(fd, sa, len));
+}
+
+EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	if (!mine(fd))
+		return real_getpeername(fd, sa, len);
+	SHIM_CALL(shim_getpeername(fd, sa, len), real_getpeername(fd, sa, len));
+}
+
+/* ---- data ---- */
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (!mine(fd))
+		return real_read(fd, buf, n);
+	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real_read(fd, buf, n));
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (!mine(fd))
+		return real___read_chk(fd, buf, n, buflen);
+	if (n > buflen)
+		__chk_fail();
+	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real___read_chk(fd, buf, n, buflen));
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	if (!mine(fd))
+		return real_readv(fd, iov, n);
+	SHIM_CALL(shim_readv(fd, iov, n), real_readv(fd, iov, n));
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (!mine(fd))
+		return real_write(fd, buf, n);
+	SHIM_CALL(shim_sendto(fd, buf, n, 0, NULL, 0), real_write(fd, buf, n));
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	if (!mine(fd))
+		return real_writev(fd, iov, n);
+	SHIM_CALL(shim_writev(fd, iov, n), real_writev(fd, iov, n));
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	if (!mine(fd))
+		return real_recv(fd, buf, n, flags);
+	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, NULL, NULL), real_recv(fd, buf, n, flags));
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (!mine(fd))
+		return real___recv_chk(fd, buf, n, buflen, flags);
+	if (n > buflen)
+		__chk_fail();
+	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, NULL, NULL), real___recv_chk(fd, buf, n, buflen, flags));
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *salen)
+{
+	if (!mine(fd))
+		return real_recvfrom(fd, buf, n, flags, sa, salen);
+	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, sa, salen), real_recvfrom(fd, buf, n, flags, sa, salen));
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *sa,
+			      socklen_t *salen)
+{
+	if (!mine(fd))
+		return real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen);
+	if (n > buflen)
+		__chk_fail();
+	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, sa, salen),
+		  real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen));
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if (!mine(fd))
+		return real_recvmsg(fd, msg, flags);
+	SHIM_CALL(shim_recvmsg(fd, msg, flags), real_recvmsg(fd, msg, flags));
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout)
+{
+	if (!mine(fd))
+		return real_recvmmsg(fd, v, n, flags, timeout);
+	SHIM_CALL(shim_recvmmsg(fd, v, n, flags, timeout), real_recvmmsg(fd, v, n, flags, timeout));
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	if (!mine(fd))
+		return real_send(fd, buf, n, flags);
+	SHIM_CALL(shim_sendto(fd, buf, n, flags, NULL, 0), real_send(fd, buf, n, flags));
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t salen)
+{
+	if (!mine(fd))
+		return real_sendto(fd, buf, n, flags, sa, salen);
+	SHIM_CALL(shim_sendto(fd, buf, n, flags, sa, salen), real_sendto(fd, buf, n, flags, sa, salen));
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (!mine(fd))
+		return real_sendmsg(fd, msg, flags);
+	SHIM_CALL(shim_sendmsg(fd, msg, flags), real_sendmsg(fd, msg, flags));
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
+{
+	if (!mine(fd))
+		return real_sendmmsg(fd, v, n, flags);
+	SHIM_CALL(shim_sendmmsg(fd, v, n, flags), real_sendmmsg(fd, v, n, flags));
+}
+
+EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	if (!mine(out_fd) && !(on() && shim_owns(in_fd)))
+		return real_sendfile(out_fd, in_fd, offset, count);
+	SHIM_CALL(shim_sendfile(out_fd, in_fd, offset, count), real_sendfile(out_fd, in_fd, offset, count));
+}
+
+EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	return sendfile(out_fd, in_fd, offset, count);
+}
+
+/* ---- descriptors ---- */
+
+EXPORT int close(int fd)
+{
+	if (!mine(fd))
+		return real_close(fd);
+	SHIM_CALL(shim_close(fd), real_close(fd));
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	if (on() && first <= (unsigned)INT32_MAX) {
+		depth++;
+		shim_close_range((int)first, last > (unsigned)INT32_MAX ? INT32_MAX : (int)last, (unsigned)flags);
+		depth--;
+	}
+	return real_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (on() && lowfd >= 0) {
+		depth++;
+		shim_close_range(lowfd, INT32_MAX, 0);
+		depth--;
+	}
+	real_closefrom(lowfd);
+}
+
+EXPORT int dup(int fd)
+{
+	if (!mine(fd))
+		return real_dup(fd);
+	SHIM_CALL(shim_dup(fd), real_dup(fd));
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	if (!on() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+		return real_dup2(oldfd, newfd);
+	SHIM_CALL(shim_dup3(oldfd, newfd, -1), real_dup2(oldfd, newfd));
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (!on() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+		return real_dup3(oldfd, newfd, flags);
+	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!mine(fd))
+		return real_fcntl(fd, cmd, arg);
+	SHIM_CALL(shim_fcntl(fd, cmd, (long)arg), real_fcntl(fd, cmd, arg));
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!real_fcntl64)
+		return fcntl(fd, cmd, arg);
+	if (!mine(fd))
+		return real_fcntl64(fd, cmd, arg);
+	SHIM_CALL(shim_fcntl(fd, cmd, (long)arg), real_fcntl64(fd, cmd, arg));
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!mine(fd))
+		return real_ioctl(fd, req, arg);
+	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));
+}
+
+/* ---- readiness ---- */
+
+static struct timespec *ms_to_ts(int ms, struct timespec *ts)
+{
+	if (ms < 0)
+		return NULL;
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+	return ts;
+}
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct timespec ts;
+
+	if (!on())
+		return real_poll(fds, n, timeout);
+	SHIM_CALL(shim_ppoll(fds, n, ms_to_ts(timeout, &ts), NULL), real_poll(fds, n, timeout));
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	struct timespec ts;
+
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	if (!on())
+		return real___poll_chk(fds, n, timeout, fdslen);
+	SHIM_CALL(shim_ppoll(fds, n, ms_to_ts(timeout, &ts), NULL), real___poll_chk(fds, n, timeout, fdslen));
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	if (!on())
+		return real_ppoll(fds, n, ts, mask);
+	SHIM_CALL(shim_ppoll(fds, n, ts, mask), real_ppoll(fds, n, ts, mask));
+}
+
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+		       size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	if (!on())
+		return real___ppoll_chk(fds, n, ts, mask, fdslen);
+	SHIM_CALL(shim_ppoll(fds, n, ts, mask), real___ppoll_chk(fds, n, ts, mask, fdslen));
+}
+
+EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	struct timespec ts, left;
+	int saved, rc;
+
+	if (!on())
+		return real_select(n, r, w, e, tv);
+	if (tv) {
+		if (tv->tv_sec < 0 || tv->tv_usec < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
+		ts.tv_nsec = (long)(tv->tv_usec % 1000000) * 1000;
+	}
+	saved = errno;
+	depth++;
+	rc = shim_pselect(n, r, w, e, tv ? &ts : NULL, NULL, tv ? &left : NULL);
+	depth--;
+	if (rc == SHIM_PASS) {
+		errno = saved;
+		return real_select(n, r, w, e, tv);
+	}
+	if (tv) {
+		/* Linux writes the time left back. */
+		tv->tv_sec = left.tv_sec;
+		tv->tv_usec = left.tv_nsec / 1000;
+	}
+	return (int)ret(rc, saved);
+}
+
+EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
+{
+	if (!on())
+		return real_pselect(n, r, w, e, ts, mask);
+	SHIM_CALL(shim_pselect(n, r, w, e, ts, mask, NULL), real_pselect(n, r, w, e, ts, mask));
+}
+
+EXPORT long __fdelt_chk(long d)
+{
+	/* Placeholders are real fds below FD_SETSIZE: the check is libc's. */
+	return real___fdelt_chk(d);
+}
+
+EXPORT int epoll_create(int size)
+{
+	return real_epoll_create(size);
+}
+
+EXPORT int epoll_create1(int flags)
+{
+	return real_epoll_create1(flags);
+}
+
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (!mine(fd))
+		return real_epoll_ctl(epfd, op, fd, ev);
+	SHIM_CALL(shim_epoll_ctl(epfd, op, fd, ev), real_epoll_ctl(epfd, op, fd, ev));
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+{
+	if (!mine(epfd))
+		return real_epoll_wait(epfd, ev, max, timeout);
+	SHIM_CALL(shim_epoll_pwait(epfd, ev, max, timeout, NULL), real_epoll_wait(epfd, ev, max, timeout));
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
+{
+	if (!mine(epfd))
+		return real_epoll_pwait(epfd, ev, max, timeout, mask);
+	SHIM_CALL(shim_epoll_pwait(epfd, ev, max, timeout, mask), real_epoll_pwait(epfd, ev, max, timeout, mask));
+}
+
+/* ---- processes ---- */
+
+EXPORT pid_t fork(void)
+{
+	/* The atfork handlers (registered at init) do the shim's part. */
+	pthread_once(&init_once, init);
+	return real_fork();
+}
+
+EXPORT void _exit(int status)
+{
+	if (on())
+		at_exit_drain();
+	real__exit(status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+	if (on())
+		at_exit_drain();
+	real__Exit(status);
+	__builtin_unreachable();
 }

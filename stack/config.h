@@ -2,7 +2,8 @@
  * Stack configuration, parsed from PSTACK_* variables.
  *
  * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
- * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS.
+ * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
+ * PSTACK_TCP_MSL_MS. An empty variable counts as unset.
  */
 #ifndef PSTACK_CONFIG_H
 #define PSTACK_CONFIG_H
@@ -24,7 +25,8 @@ struct stack_config {
 	char tap[16];           /* PSTACK_TAP, default "tap0" */
 	uint32_t addr;          /* PSTACK_ADDR, default 192.0.2.2 */
 	uint8_t prefix_len;     /* from PSTACK_ADDR, default 24 */
-	uint32_t gateway;       /* PSTACK_GATEWAY, default 192.0.2.1 (0: none) */
+	uint32_t gateway;       /* PSTACK_GATEWAY, default 192.0.2.1, or with PSTACK_ADDR the
+				 * subnet's first host (second when the first is ours); 0: none */
 	uint8_t mac[6];         /* PSTACK_MAC, default 00:00:5e:00:53:01 */
 	uint32_t mtu;           /* PSTACK_MTU, 0: the device's */
 	int log_level;          /* PSTACK_LOG, default warn */
@@ -42,7 +44,8 @@ void config_defaults(struct stack_config *cfg);
  * Reads every PSTACK_* variable through get (getenv, or a test's table).
  * 0 on success; on a bad value -EINVAL, with one line in err naming the
  * variable, what it holds and the expected form, e.g.
- * "PSTACK_ADDR='banana' is not valid: expected IPv4 address/prefix, e.g. 192.0.2.2/24".
+ * "PSTACK_ADDR='banana' is not valid: expected an IPv4 address with prefix length
+ * /1 to /30, e.g. 192.0.2.2/24". The value is shown with control characters escaped.
  */
 int config_from_env(struct stack_config *cfg, const char *(*get)(const char *name),
 		    char *err, size_t errlen);
@@ -51,6 +54,9 @@ int config_from_env(struct stack_config *cfg, const char *(*get)(const char *nam
 int config_parse_ip4(const char *text, uint32_t *addr);
 int config_parse_ip4_prefix(const char *text, uint32_t *addr, uint8_t *prefix_len);
 int config_parse_mac(const char *text, uint8_t mac[6]);
+/* "loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=N", each key optional
+ * and at most once; percentages with up to 4 decimals; delay in us, ms or s;
+ * seed defaults to 1. enabled is set when any fault is non-zero. */
 int config_parse_faults(const char *text, struct fault_config *f);
 
 #endif

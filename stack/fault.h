@@ -20,4 +20,18 @@ int fault_output(struct stack *s, const uint8_t *frame, size_t len, uint64_t now
 void fault_poll(struct stack *s, uint64_t now);
 uint64_t fault_poll_at(const struct stack *s);
 
+/* What the link did, per direction (indexed by enum frame_dir). */
+struct fault_stats {
+	uint64_t seen[2];        /* frames offered */
+	uint64_t passed[2];      /* frames handed on (duplicates count twice) */
+	uint64_t lost[2];
+	uint64_t duplicated[2];
+	uint64_t reordered[2];   /* frames held back to go after their successor */
+	uint64_t corrupted[2];
+	uint64_t delayed[2];     /* frames that waited in the delay queue */
+	uint64_t overflow[2];    /* frames dropped because the queue was full */
+};
+/* NULL when the stack has no fault link. */
+const struct fault_stats *fault_get_stats(const struct stack *s);
+
 #endif

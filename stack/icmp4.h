@@ -25,5 +25,22 @@ void icmp4_fini(struct stack *s);
 void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
 /* Sends destination unreachable quoting the offending datagram (rate-limited). */
 void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now);
+/* Sends time exceeded (code 1: fragment reassembly time exceeded) quoting
+ * orig, with the same rules and rate limit as icmp4_send_unreach(). */
+void icmp4_send_time_exceeded(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now);
+/*
+ * Errors reach the transports as udp_icmp_error()/tcp_icmp_error(quoted, qp,
+ * qlen, err, ...): quoted is the decoded quoted IP header (raw = the quote),
+ * qp/qlen the quoted transport bytes after it (at least 8), err a negative
+ * errno (-ECONNREFUSED, ...).
+ *
+ * The -errno an ICMP error (type, code) reports, as Linux's icmp_err_convert
+ * (-ECONNREFUSED for port unreachable, ...); 0 when the type is no error.
+ */
+int icmp4_error_errno(uint8_t type, uint8_t code);
+/* A datagram we built (IPv4 header first) could not be sent because its next
+ * hop did not answer ARP: its transport hears -EHOSTUNREACH, as Linux's
+ * neighbour code reports by sending itself host unreachable. */
+void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len);
 
 #endif

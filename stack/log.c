@@ -16,8 +16,14 @@ int log_level_parse(const char *text)
 	return -1;
 }
 
-void log_set_sink(FILE *f) { sink = f; }
-FILE *log_sink(void) { return sink ? sink : stderr; }
+void log_set_level(int level) { __atomic_store_n(&log_level, level, __ATOMIC_RELAXED); }
+void log_set_sink(FILE *f) { __atomic_store_n(&sink, f, __ATOMIC_RELEASE); }
+FILE *log_sink(void)
+{
+	FILE *f = __atomic_load_n(&sink, __ATOMIC_ACQUIRE);
+
+	return f ? f : stderr;
+}
 
 void log_printf(enum log_level level, const char *fmt, ...)
 {
@@ -36,6 +42,10 @@ void log_printf(enum log_level level, const char *fmt, ...)
 		line[n] = '\n';
 		line[n + 1] = '\0';
 	}
-	fputs(line, log_sink());
-	fflush(log_sink());
+	{
+		FILE *f = log_sink();
+
+		fputs(line, f);
+		fflush(f);
+	}
 }

@@ -9,7 +9,9 @@
 
 enum log_level { LOG_NONE = -1, LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
+/* Read on every packet by every thread, set once at start: accessed atomically. */
 extern int log_level;
+void log_set_level(int level);
 
 /* Parses "error".."trace"; -1 when the text is none of them. */
 int log_level_parse(const char *text);
@@ -18,7 +20,7 @@ void log_set_sink(FILE *f);
 FILE *log_sink(void);
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_ON(lvl) ((int)(lvl) <= log_level)
+#define LOG_ON(lvl) ((int)(lvl) <= __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 #define pst_log(lvl, ...) do { if (LOG_ON(lvl)) log_printf((lvl), __VA_ARGS__); } while (0)
 #define log_error(...) pst_log(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  pst_log(LOG_WARN, __VA_ARGS__)

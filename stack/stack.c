@@ -69,8 +69,13 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 	}
 	log_debug("interface %s attached: %u.%u.%u.%u/%u mtu %u", dev->name, cfg->addr >> 24,
 		  (cfg->addr >> 16) & 255, (cfg->addr >> 8) & 255, cfg->addr & 255, cfg->prefix_len, s->mtu);
-	arp_announce(s, now);
 	return s;
+}
+
+void stack_up(struct stack *s, uint64_t now)
+{
+	s->now = now;
+	arp_announce(s, now);
 }
 
 void stack_destroy(struct stack *s)
@@ -113,15 +118,21 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now
 
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
 {
-	int rc;
-
 	s->stats.frames_out++;
-	if (s->pcap)
-		pcap_write(s->pcap, frame, len, now);
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_OUT, frame, len);
 	if (s->fault)
 		return fault_output(s, frame, len, now);
+	return stack_dev_transmit(s, frame, len, now);
+}
+
+int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+{
+	int rc;
+
+	/* The capture shows what the device was given, after the fault link. */
+	if (s->pcap)
+		pcap_write(s->pcap, frame, len, now);
 	rc = s->dev->ops->transmit(s->dev, frame, len);
 	if (rc < 0)
 		stack_drop(s, DROP_DEV_TX_ERROR);

@@ -52,9 +52,11 @@ struct stack {
 	struct pcap_writer *pcap;  /* NULL unless a pcap file is open */
 };
 
-/* Creates the stack on dev (not owned) and announces the address (gratuitous
- * ARP). NULL when out of memory. */
+/* Creates the stack on dev (not owned). NULL when out of memory. */
 struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, uint64_t now);
+/* The interface comes up: announces our address (gratuitous ARP). Called once
+ * the caller has attached what observes frames (pcap). */
+void stack_up(struct stack *s, uint64_t now);
 void stack_destroy(struct stack *s);
 
 /* One received Ethernet frame. Never fails: bad frames are counted and dropped. */
@@ -67,6 +69,8 @@ uint64_t stack_poll_at(const struct stack *s);
 /* Hands one finished frame to the device (through the fault link, pcap and
  * trace). Used by eth_output() only. 0 or -errno. */
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+/* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
+int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */
 void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
 

@@ -1,43 +1,1199 @@
-/* Placeholder until the TCP engine lands: every segment is dropped. */
+/*
+ * TCP: the connection table (O(1) demultiplexing by 4-tuple, listeners by
+ * port), the socket-facing calls of stack/tcp.h, and the timers.
+ * Input processing lives in tcp_in.c, output in tcp_out.c.
+ *
+ * RFCs to read first: 9293 (core), 1122 §4.2, 6298 (RTO), 6056 (ephemeral
+ * ports), 6528 (ISN), 7323, 2018/6675, 5681/6582, 5961, 4987.
+ */
 #include "stack/tcp.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "stack/ip4.h"
+#include "stack/log.h"
 #include "stack/stack.h"
+#include "stack/tcp_cookie.h"
+#include "stack/tcp_priv.h"
 
-const char *tcp_state_name(enum tcp_state st) { (void)st; return "CLOSED"; }
-int tcp_init(struct stack *s) { (void)s; return 0; }
-void tcp_fini(struct stack *s) { (void)s; }
-void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
+static const char *const state_names[] = {
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+};
+
+const char *tcp_state_name(enum tcp_state st)
 {
-	(void)ih; (void)p; (void)len; (void)now;
-	stack_drop(s, DROP_TCP_NO_SOCKET);
+	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
 }
-void tcp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err, uint32_t mtu)
+
+int tcp_init(struct stack *s)
 {
-	(void)s; (void)q; (void)qp; (void)qlen; (void)err; (void)mtu;
+	s->tcp = calloc(1, sizeof(*s->tcp));
+	if (!s->tcp)
+		return -ENOMEM;
+	s->tcp->port_hint = stack_random(s);
+	return 0;
 }
-void tcp_timers(struct stack *s, uint64_t now) { (void)s; (void)now; }
-uint64_t tcp_timers_at(const struct stack *s) { (void)s; return STACK_NEVER; }
-size_t tcp_pending_close(const struct stack *s) { (void)s; return 0; }
-struct tcp_conn *tcp_open(struct stack *s) { (void)s; return (struct tcp_conn *)0; }
-int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *l, unsigned f) { (void)c; (void)l; (void)f; return -ENOSYS; }
-int tcp_listen(struct tcp_conn *c, int b) { (void)c; (void)b; return -ENOSYS; }
-int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *p, uint64_t now) { (void)c; (void)p; (void)now; return -ENOSYS; }
-struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err) { (void)l; *err = -ENOSYS; return (struct tcp_conn *)0; }
-long tcp_send(struct tcp_conn *c, const void *b, size_t n, uint64_t now) { (void)c; (void)b; (void)n; (void)now; return -ENOSYS; }
-long tcp_recv(struct tcp_conn *c, void *b, size_t n, unsigned f, uint64_t now) { (void)c; (void)b; (void)n; (void)f; (void)now; return -ENOSYS; }
-int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now) { (void)c; (void)how; (void)now; return -ENOSYS; }
-void tcp_close(struct tcp_conn *c, uint64_t now) { (void)c; (void)now; }
-unsigned tcp_poll(const struct tcp_conn *c) { (void)c; return 0; }
-int tcp_take_error(struct tcp_conn *c) { (void)c; return 0; }
-enum tcp_state tcp_get_state(const struct tcp_conn *c) { (void)c; return TCP_STATE_CLOSED; }
-void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep) { (void)c; ep->addr = 0; ep->port = 0; }
-int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep) { (void)c; (void)ep; return -ENOTCONN; }
-void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w) { (void)c; (void)w; }
-size_t tcp_inq(const struct tcp_conn *c) { (void)c; return 0; }
-size_t tcp_outq(const struct tcp_conn *c) { (void)c; return 0; }
-int tcp_setopt(struct tcp_conn *c, enum tcp_option o, int v) { (void)c; (void)o; (void)v; return -ENOPROTOOPT; }
-int tcp_getopt(const struct tcp_conn *c, enum tcp_option o, int *v) { (void)c; (void)o; (void)v; return -ENOPROTOOPT; }
-void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now) { (void)c; (void)i; (void)now; }
+
+void tcp_fini(struct stack *s)
+{
+	struct tcp_table *t = s->tcp;
+
+	if (!t)
+		return;
+	while (t->all)
+		tcp_conn_free(t->all);
+	free(t);
+	s->tcp = NULL;
+}
+
+size_t tcp_conn_count(const struct stack *s)
+{
+	return s->tcp ? s->tcp->live : 0;
+}
+
+/* ---- hashing ---- */
+
+static uint32_t mix(const struct stack *s, uint32_t a, uint32_t b)
+{
+	uint32_t k;
+	uint64_t h;
+
+	memcpy(&k, s->cfg.secret, sizeof(k));
+	h = ((uint64_t)a << 32 | b) ^ k;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32);
+}
+
+static unsigned hash4(const struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return mix(s, laddr ^ raddr, ((uint32_t)lport << 16) | rport) % TCP_HASH_SIZE;
+}
+
+static unsigned hashp(uint16_t port)
+{
+	return port % TCP_PORT_HASH;
+}
+
+void tcp_hash_insert(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	unsigned h = hash4(c->s, c->local.addr, c->local.port, c->remote.addr, c->remote.port);
+
+	if (c->in_hash)
+		return;
+	c->hnext = t->hash[h];
+	t->hash[h] = c;
+	c->in_hash = true;
+}
+
+void tcp_hash_remove(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	struct tcp_conn **pp;
+
+	if (!c->in_hash)
+		return;
+	pp = &t->hash[hash4(c->s, c->local.addr, c->local.port, c->remote.addr, c->remote.port)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	c->in_hash = false;
+}
+
+void tcp_bind_insert(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	unsigned h = hashp(c->local.port);
+
+	if (c->in_bind)
+		return;
+	c->bnext = t->bhash[h];
+	t->bhash[h] = c;
+	c->in_bind = true;
+}
+
+static void bind_remove(struct tcp_conn *c)
+{
+	struct tcp_conn **pp;
+
+	if (!c->in_bind)
+		return;
+	pp = &c->s->tcp->bhash[hashp(c->local.port)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->bnext;
+	if (*pp)
+		*pp = c->bnext;
+	c->in_bind = false;
+}
+
+static void lhash_insert(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	unsigned h = hashp(c->local.port);
+
+	if (c->in_lhash)
+		return;
+	c->lnext = t->lhash[h];
+	t->lhash[h] = c;
+	c->in_lhash = true;
+}
+
+static void lhash_remove(struct tcp_conn *c)
+{
+	struct tcp_conn **pp;
+
+	if (!c->in_lhash)
+		return;
+	pp = &c->s->tcp->lhash[hashp(c->local.port)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->lnext;
+	if (*pp)
+		*pp = c->lnext;
+	c->in_lhash = false;
+}
+
+struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	struct tcp_conn *c = s->tcp->hash[hash4(s, laddr, lport, raddr, rport)];
+
+	for (; c; c = c->hnext)
+		if (c->local.port == lport && c->remote.port == rport && c->remote.addr == raddr &&
+		    c->local.addr == laddr)
+			return c;
+	return NULL;
+}
+
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport)
+{
+	struct tcp_conn *c, *any = NULL;
+
+	for (c = s->tcp->lhash[hashp(lport)]; c; c = c->lnext) {
+		if (c->local.port != lport)
+			continue;
+		if (c->local.addr == laddr)
+			return c;
+		if (c->local.addr == 0 && !any)
+			any = c;
+	}
+	return any;
+}
+
+/* ---- life cycle ---- */
+
+struct tcp_conn *tcp_conn_new(struct stack *s)
+{
+	struct tcp_table *t = s->tcp;
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->state = TCP_STATE_CLOSED;
+	c->rto = TCP_RTO_INIT_US;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	c->mss = TCP_DEFAULT_MSS;
+	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
+	c->rcv_mss = TCP_DEFAULT_MSS;
+	c->linger = -1;
+	c->keepidle = TCP_KEEPIDLE_S;
+	c->keepintvl = TCP_KEEPINTVL_S;
+	c->keepcnt = TCP_KEEPCNT;
+	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF);
+	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF);
+	tcp_cc_init(&c->cc, TCP_CC_CUBIC, c->mss);
+	c->all_next = t->all;
+	if (t->all)
+		t->all->all_prev = c;
+	t->all = c;
+	t->live++;
+	return c;
+}
+
+struct tcp_conn *tcp_open(struct stack *s)
+{
+	return tcp_conn_new(s);
+}
+
+void tcp_ofo_purge(struct tcp_conn *c)
+{
+	while (c->ofo) {
+		struct tcp_ofo *o = c->ofo;
+
+		c->ofo = o->next;
+		free(o);
+	}
+	c->ofo_bytes = 0;
+	c->ofo_count = 0;
+}
+
+static void acceptq_remove(struct tcp_conn *l, struct tcp_conn *c)
+{
+	struct tcp_conn **pp = &l->acc_head, *prev = NULL;
+
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	if (!*pp)
+		return;
+	*pp = c->qnext;
+	if (l->acc_tail == c)
+		l->acc_tail = prev;
+	l->acc_count--;
+	c->in_acceptq = false;
+	c->qnext = NULL;
+}
+
+/* Detaches a child from its listener. */
+static void unparent(struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->parent;
+
+	if (!l)
+		return;
+	if (c->in_acceptq)
+		acceptq_remove(l, c);
+	else if (l->syn_count)
+		l->syn_count--;
+	c->parent = NULL;
+}
+
+static void close_children(struct tcp_conn *l, uint64_t now);
+
+void tcp_conn_free(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
+		close_children(c, c->s->now);
+	unparent(c);
+	tcp_hash_remove(c);
+	bind_remove(c);
+	lhash_remove(c);
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		t->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	tcp_ring_free(&c->sndq);
+	tcp_ring_free(&c->rcvq);
+	tcp_ofo_purge(c);
+	t->live--;
+	free(c);
+}
+
+/* The one place state changes, for tracing. */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
+{
+	if (c->state == st)
+		return;
+	log_debug("tcp %u -> %u: %s -> %s", c->local.port, c->remote.port, tcp_state_name(c->state),
+		  tcp_state_name(st));
+	c->state = st;
+}
+
+void tcp_wake(struct tcp_conn *c)
+{
+	sock_wake(&c->wake);
+	if (c->parent && c->in_acceptq)
+		sock_wake(&c->parent->wake);
+}
+
+bool tcp_done(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_STATE_CLOSED);
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	tcp_hash_remove(c);
+	lhash_remove(c);
+	c->rd_shut = c->wr_shut = true;
+	tcp_ofo_purge(c);
+	if (c->orphan || (c->parent && !c->in_acceptq)) {
+		tcp_conn_free(c);
+		return true;
+	}
+	/* The application still holds it: keep the port bound until it closes. */
+	tcp_wake(c);
+	return false;
+}
+
+void tcp_abort(struct tcp_conn *c, int err)
+{
+	if (err)
+		c->err = err;
+	tcp_done(c);
+}
+
+void tcp_child_established(struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->parent;
+
+	if (!l || c->in_acceptq)
+		return;
+	if (l->syn_count)
+		l->syn_count--;
+	c->in_acceptq = true;
+	c->qnext = NULL;
+	if (l->acc_tail)
+		l->acc_tail->qnext = c;
+	else
+		l->acc_head = c;
+	l->acc_tail = c;
+	l->acc_count++;
+	sock_wake(&l->wake);
+}
+
+static void close_children(struct tcp_conn *l, uint64_t now)
+{
+	struct tcp_table *t = l->s->tcp;
+	struct tcp_conn *c, *next;
+
+	/* Connections waiting in the accept queue are reset (like Linux's
+	 * inet_csk_listen_stop); embryonic ones just go. */
+	while ((c = l->acc_head)) {
+		acceptq_remove(l, c);
+		c->parent = NULL;
+		c->orphan = true;
+		if (c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT)
+			tcp_send_rst(c, now);
+		if (c->state == TCP_STATE_TIME_WAIT)
+			continue;
+		tcp_done(c);
+	}
+	for (c = t->all; c; c = next) {
+		next = c->all_next;
+		if (c->parent == l) {
+			c->parent = NULL;
+			c->orphan = true;
+			tcp_done(c);
+			next = t->all;  /* the list changed: start over (rare, bounded by the SYN queue) */
+		}
+	}
+	l->syn_count = 0;
+}
+
+uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+	return c->rcvq.len >= c->rcvq.limit ? 0 : (uint32_t)(c->rcvq.limit - c->rcvq.len);
+}
+
+/* ---- ports ---- */
+
+static bool port_conflict(struct stack *s, const struct tcp_conn *c, uint32_t addr, uint16_t port)
+{
+	struct tcp_conn *x;
+
+	for (x = s->tcp->bhash[hashp(port)]; x; x = x->bnext) {
+		if (x == c || x->local.port != port)
+			continue;
+		if (x->local.addr && addr && x->local.addr != addr)
+			continue;
+		if (c->reuseport && x->reuseport)
+			continue;
+		if (c->reuseaddr && x->reuseaddr && x->state != TCP_STATE_LISTEN)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* For connect(): a port is usable when the 4-tuple is new and no listener
+ * or bind()-only socket holds it. */
+static bool port_usable_for(struct stack *s, uint16_t port, uint32_t laddr, const struct ip4_endpoint *peer)
+{
+	struct tcp_conn *x;
+
+	for (x = s->tcp->bhash[hashp(port)]; x; x = x->bnext) {
+		if (x->local.port != port)
+			continue;
+		if (x->state == TCP_STATE_LISTEN || x->state == TCP_STATE_CLOSED)
+			return false;
+		if (x->remote.addr == peer->addr && x->remote.port == peer->port &&
+		    (x->local.addr == laddr || !x->local.addr))
+			return false;
+	}
+	return true;
+}
+
+int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags)
+{
+	struct stack *s = c->s;
+	uint16_t port = local->port;
+
+	if (c->in_bind || c->state != TCP_STATE_CLOSED)
+		return -EINVAL;
+	if (local->addr && local->addr != s->cfg.addr)
+		return -EADDRNOTAVAIL;
+	c->reuseaddr = flags & TCP_BIND_REUSEADDR;
+	c->reuseport = flags & TCP_BIND_REUSEPORT;
+	if (!port) {
+		uint32_t n = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, start = stack_random(s);
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO + (start + i) % n);
+
+			if (!port_conflict(s, c, local->addr, p)) {
+				port = p;
+				break;
+			}
+		}
+		if (!port)
+			return -EADDRINUSE;
+	} else if (port_conflict(s, c, local->addr, port)) {
+		return -EADDRINUSE;
+	}
+	c->local.addr = local->addr;
+	c->local.port = port;
+	tcp_bind_insert(c);
+	return 0;
+}
+
+int tcp_listen(struct tcp_conn *c, int backlog)
+{
+	if (c->state == TCP_STATE_LISTEN) {
+		c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
+		return 0;
+	}
+	if (c->state != TCP_STATE_CLOSED || c->was_connected)
+		return -EINVAL;
+	if (!c->in_bind) {
+		struct ip4_endpoint any = { 0, 0 };
+		int r = tcp_bind(c, &any, 0);
+
+		if (r)
+			return r;
+	}
+	/* Two listeners on one port only with SO_REUSEPORT on both. */
+	for (struct tcp_conn *x = c->s->tcp->lhash[hashp(c->local.port)]; x; x = x->lnext)
+		if (x->local.port == c->local.port && (!x->local.addr || !c->local.addr || x->local.addr == c->local.addr) &&
+		    !(x->reuseport && c->reuseport))
+			return -EADDRINUSE;
+	/* Like Linux: a backlog above somaxconn (or negative) is clamped. */
+	c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
+	tcp_set_state(c, TCP_STATE_LISTEN);
+	lhash_insert(c);
+	return 0;
+}
+
+int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+{
+	struct stack *s = c->s;
+	uint32_t laddr;
+
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		return -EALREADY;
+	case TCP_STATE_CLOSED:
+		break;
+	default:
+		return -EISCONN;
+	}
+	if (c->was_connected)
+		return -EISCONN;
+	if (!peer->addr || peer->addr == 0xffffffffu)
+		return -ENETUNREACH;
+	laddr = c->local.addr ? c->local.addr : s->cfg.addr;
+	if (!c->in_bind) {
+		/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a counter. */
+		uint32_t n = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1;
+		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
+		uint16_t port = 0;
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO + (off + s->tcp->port_hint + i) % n);
+
+			if (port_usable_for(s, p, laddr, peer)) {
+				port = p;
+				s->tcp->port_hint += i + 1;
+				break;
+			}
+		}
+		if (!port)
+			return -EADDRNOTAVAIL;
+		c->local.port = port;
+		c->local.addr = laddr;
+		tcp_bind_insert(c);
+	} else {
+		c->local.addr = laddr;
+		if (tcp_lookup(s, laddr, c->local.port, peer->addr, peer->port))
+			return -EADDRNOTAVAIL;
+	}
+	c->remote = *peer;
+	c->active_open = true;
+	c->err = 0;
+	c->iss = tcp_isn(s->cfg.secret, laddr, c->local.port, peer->addr, peer->port, now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss;
+	c->snd_max = c->iss;
+	c->snd_base = c->iss + 1;
+	c->recover = c->iss;
+	c->high_rxt = c->iss;
+	c->ts_offset = (uint32_t)siphash24(s->cfg.secret, &c->iss, sizeof(c->iss));
+	if (c->maxseg && c->advmss > c->maxseg)
+		c->advmss = (uint16_t)c->maxseg;
+	c->rcv_wscale = TCP_RCV_WSCALE;
+	c->rd_shut = c->wr_shut = false;
+	c->rtt_start = now;
+	tcp_set_state(c, TCP_STATE_SYN_SENT);
+	tcp_hash_insert(c);
+	tcp_send_syn(c, now);
+	return -EINPROGRESS;
+}
+
+struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
+{
+	struct tcp_conn *c;
+
+	if (l->state != TCP_STATE_LISTEN) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	c = l->acc_head;
+	if (!c) {
+		*err = -EAGAIN;
+		return NULL;
+	}
+	acceptq_remove(l, c);
+	c->parent = NULL;
+	*err = 0;
+	return c;
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	size_t n;
+
+	if (c->err) {
+		int e = c->err;
+
+		c->err = 0;
+		return e;
+	}
+	if (c->wr_shut)
+		return -EPIPE;
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+		break;
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		return -EAGAIN;
+	case TCP_STATE_CLOSED:
+		return c->was_connected ? -EPIPE : -ENOTCONN;
+	case TCP_STATE_LISTEN:
+		return -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	if (!len)
+		return 0;
+	n = tcp_ring_write(&c->sndq, buf, len);
+	if (!n)
+		return -EAGAIN;
+	tcp_output(c, now);
+	return (long)n;
+}
+
+/* After the application reads: tell the peer when the window opened enough
+ * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
+static void maybe_window_update(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t thresh = (uint32_t)(c->rcvq.limit / 2) < c->advmss ? (uint32_t)(c->rcvq.limit / 2) : c->advmss;
+
+	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
+	    c->state != TCP_STATE_FIN_WAIT_2)
+		return;
+	if (space >= cur + thresh && space >= 2 * cur)
+		tcp_send_ack(c, now);
+}
+
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	if (c->state == TCP_STATE_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len && len) {
+		size_t n = len < c->rcvq.len ? len : c->rcvq.len;
+
+		tcp_ring_peek(&c->rcvq, 0, buf, n);
+		if (!(flags & SOCK_PEEK)) {
+			tcp_ring_consume(&c->rcvq, n);
+			maybe_window_update(c, now);
+		}
+		return (long)n;
+	}
+	if (c->err) {
+		int e = c->err;
+
+		c->err = 0;
+		return e;
+	}
+	if (c->fin_rcvd || c->rd_shut)
+		return 0;
+	if (c->state == TCP_STATE_CLOSED)
+		return c->was_connected ? 0 : -ENOTCONN;
+	if (!len)
+		return 0;
+	return -EAGAIN;
+}
+
+static void queue_fin(struct tcp_conn *c, uint64_t now)
+{
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_SYN_RECEIVED:
+		tcp_set_state(c, TCP_STATE_FIN_WAIT_1);
+		break;
+	case TCP_STATE_CLOSE_WAIT:
+		tcp_set_state(c, TCP_STATE_LAST_ACK);
+		break;
+	default:
+		return;
+	}
+	c->fin_queued = true;
+	tcp_output(c, now);
+}
+
+int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
+{
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	switch (c->state) {
+	case TCP_STATE_CLOSED:
+		return -ENOTCONN;
+	case TCP_STATE_LISTEN:
+		if (how == 1)
+			return 0;
+		close_children(c, now);
+		lhash_remove(c);
+		tcp_set_state(c, TCP_STATE_CLOSED);
+		tcp_wake(c);
+		return 0;
+	case TCP_STATE_SYN_SENT:
+		tcp_done(c);
+		return 0;
+	default:
+		break;
+	}
+	if (how != 1)
+		c->rd_shut = true;
+	if (how != 0 && !c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+	tcp_wake(c);
+	return 0;
+}
+
+void tcp_close(struct tcp_conn *c, uint64_t now)
+{
+	c->orphan = true;
+	c->wake.fn = NULL;
+	c->wake.ctx = NULL;
+	switch (c->state) {
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+	case TCP_STATE_SYN_SENT:
+		tcp_done(c);
+		return;
+	case TCP_STATE_TIME_WAIT:
+		if (c->linger == 0)
+			tcp_done(c);
+		return;
+	default:
+		break;
+	}
+	if (c->rcvq.len || c->linger == 0) {
+		/* RFC 2525 §2.17 and Linux: unread data or SO_LINGER 0 aborts with a reset. */
+		tcp_send_rst(c, now);
+		tcp_done(c);
+		return;
+	}
+	c->rd_shut = true;
+	if (!c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+	if (c->state == TCP_STATE_FIN_WAIT_2)
+		c->tw_at = now + TCP_FIN_TIMEOUT_US;
+}
+
+unsigned tcp_poll(const struct tcp_conn *c)
+{
+	unsigned m = 0;
+
+	if (c->state == TCP_STATE_LISTEN)
+		return c->acc_head ? SOCK_POLLIN : 0;
+	/* Like Linux's tcp_poll(). */
+	if ((c->rd_shut && c->wr_shut) || c->state == TCP_STATE_CLOSED)
+		m |= SOCK_POLLHUP;
+	if (c->fin_rcvd || (c->rd_shut && c->state == TCP_STATE_CLOSED && c->was_connected) ||
+	    (c->state == TCP_STATE_CLOSED && c->err))
+		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
+	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
+		if (c->rcvq.len || c->rd_shut)
+			m |= SOCK_POLLIN;
+		if (!c->wr_shut) {
+			size_t space = tcp_ring_space(&c->sndq);
+
+			if (c->state != TCP_STATE_CLOSED && space >= c->sndq.len / 2 && space > 0)
+				m |= SOCK_POLLOUT;
+			else if (c->state == TCP_STATE_CLOSED)
+				m |= SOCK_POLLOUT;
+		} else {
+			m |= SOCK_POLLOUT;
+		}
+	}
+	if (c->err)
+		m |= SOCK_POLLERR;
+	return m;
+}
+
+int tcp_take_error(struct tcp_conn *c)
+{
+	int e = c->err;
+
+	c->err = 0;
+	return e;
+}
+
+enum tcp_state tcp_get_state(const struct tcp_conn *c)
+{
+	return c->state;
+}
+
+void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
+{
+	*ep = c->local;
+}
+
+int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
+{
+	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
+		return -ENOTCONN;
+	*ep = c->remote;
+	return 0;
+}
+
+void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
+{
+	c->wake = *w;
+}
+
+size_t tcp_inq(const struct tcp_conn *c)
+{
+	return c->rcvq.len;
+}
+
+size_t tcp_outq(const struct tcp_conn *c)
+{
+	return c->sndq.len;
+}
+
+int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+{
+	switch (opt) {
+	case TCP_OPT_NODELAY:
+		c->nodelay = v != 0;
+		if (c->nodelay)
+			tcp_output(c, c->s->now);
+		return 0;
+	case TCP_OPT_KEEPALIVE:
+		c->keepalive = v != 0;
+		if (c->keepalive && c->keep_at == STACK_NEVER &&
+		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
+			c->keep_at = c->s->now + (uint64_t)c->keepidle * 1000000;
+		if (!c->keepalive)
+			c->keep_at = STACK_NEVER;
+		return 0;
+	case TCP_OPT_KEEPIDLE:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		c->keepidle = v;
+		if (c->keepalive && c->keep_at != STACK_NEVER)
+			c->keep_at = c->s->now + (uint64_t)v * 1000000;
+		return 0;
+	case TCP_OPT_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		c->keepintvl = v;
+		return 0;
+	case TCP_OPT_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		c->keepcnt = v;
+		return 0;
+	case TCP_OPT_SNDBUF:
+		if (v < 0)
+			v = 0;
+		c->sndbuf_opt = v;
+		c->sndq.limit = (size_t)v * 2 < TCP_MIN_SNDBUF ? TCP_MIN_SNDBUF :
+				(size_t)v * 2 > TCP_MAX_BUF ? TCP_MAX_BUF : (size_t)v * 2;
+		return 0;
+	case TCP_OPT_RCVBUF:
+		if (v < 0)
+			v = 0;
+		c->rcvbuf_opt = v;
+		c->rcvq.limit = (size_t)v * 2 < TCP_MIN_RCVBUF ? TCP_MIN_RCVBUF :
+				(size_t)v * 2 > TCP_MAX_BUF ? TCP_MAX_BUF : (size_t)v * 2;
+		return 0;
+	case TCP_OPT_LINGER:
+		c->linger = v < 0 ? -1 : v;
+		return 0;
+	case TCP_OPT_TOS:
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		c->tos = (uint8_t)v;
+		return 0;
+	case TCP_OPT_MAXSEG:
+		if (v && (v < TCP_MIN_MSS || v > 65535))
+			return -EINVAL;
+		c->maxseg = v;
+		return 0;
+	case TCP_OPT_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		c->user_timeout_ms = (uint32_t)v;
+		return 0;
+	case TCP_OPT_CONGESTION:
+		if (v != TCP_CC_CUBIC && v != TCP_CC_NEWRENO)
+			return -EINVAL;
+		c->cc.algo = (enum tcp_cc_algo)v;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
+{
+	switch (opt) {
+	case TCP_OPT_NODELAY: *v = c->nodelay; return 0;
+	case TCP_OPT_KEEPALIVE: *v = c->keepalive; return 0;
+	case TCP_OPT_KEEPIDLE: *v = c->keepidle; return 0;
+	case TCP_OPT_KEEPINTVL: *v = c->keepintvl; return 0;
+	case TCP_OPT_KEEPCNT: *v = c->keepcnt; return 0;
+	case TCP_OPT_SNDBUF: *v = (int)c->sndq.limit; return 0;
+	case TCP_OPT_RCVBUF: *v = (int)c->rcvq.limit; return 0;
+	case TCP_OPT_LINGER: *v = c->linger; return 0;
+	case TCP_OPT_TOS: *v = c->tos; return 0;
+	case TCP_OPT_MAXSEG:
+		*v = c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN ?
+		     (c->maxseg ? c->maxseg : TCP_DEFAULT_MSS) : c->mss;
+		return 0;
+	case TCP_OPT_USER_TIMEOUT: *v = (int)c->user_timeout_ms; return 0;
+	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+static uint32_t ms_since(uint64_t now, uint64_t t)
+{
+	return t && now > t ? (uint32_t)((now - t) / 1000) : 0;
+}
+
+void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
+{
+	memset(i, 0, sizeof(*i));
+	i->state = (uint8_t)c->state;
+	i->ca_state = c->ca_state;
+	i->retransmits = c->retries;
+	i->backoff = c->backoff;
+	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0));
+	i->snd_wscale = c->snd_wscale;
+	i->rcv_wscale = c->rcv_wscale;
+	i->rto_us = c->rto;
+	i->ato_us = TCP_DELACK_US;
+	i->snd_mss = c->mss;
+	i->rcv_mss = c->rcv_mss;
+	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
+	i->sacked = c->sacked_bytes / c->mss;
+	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
+	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
+	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);
+	i->pmtu = c->s->mtu;
+	i->rcv_ssthresh = (uint32_t)c->rcvq.limit;
+	i->rtt_us = c->srtt;
+	i->rttvar_us = c->rttvar;
+	i->snd_ssthresh = c->cc.ssthresh;
+	i->snd_cwnd = c->cc.cwnd / c->mss;
+	i->advmss = c->advmss;
+	i->reordering = TCP_DUPTHRESH;
+	i->rcv_space = (uint32_t)c->rcvq.limit;
+	i->total_retrans = c->total_retrans;
+	i->bytes_acked = c->bytes_acked;
+	i->bytes_received = c->bytes_received;
+	i->segs_out = c->segs_out;
+	i->segs_in = c->segs_in;
+	i->snd_wnd = c->snd_wnd;
+	i->min_rtt_us = c->min_rtt;
+	if (c->srtt)
+		i->delivery_rate = (uint64_t)c->cc.cwnd * 1000000 / c->srtt;
+}
+
+/* ---- timers ---- */
+
+static uint64_t conn_deadline(const struct tcp_conn *c)
+{
+	uint64_t t = c->rto_at;
+
+	if (c->persist_at < t)
+		t = c->persist_at;
+	if (c->delack_at < t)
+		t = c->delack_at;
+	if (c->keep_at < t)
+		t = c->keep_at;
+	if (c->tw_at < t)
+		t = c->tw_at;
+	return t;
+}
+
+static bool timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	if (c->user_timeout_ms && c->first_rexmit_at &&
+	    now - c->first_rexmit_at >= (uint64_t)c->user_timeout_ms * 1000)
+		return true;
+	return c->retries >= TCP_RETRIES2;
+}
+
+static void rto_expired(struct tcp_conn *c, uint64_t now)
+{
+	c->rto_at = STACK_NEVER;
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		if (c->retries >= (c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES) ||
+		    (c->user_timeout_ms && now - c->rtt_start >= (uint64_t)c->user_timeout_ms * 1000)) {
+			tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+			return;
+		}
+		c->retries++;
+		c->backoff++;
+		c->s->stats.tcp_retransmits++;
+		c->total_retrans++;
+		tcp_send_syn(c, now);
+		tcp_arm_rto(c, now);
+		return;
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+	case TCP_STATE_TIME_WAIT:
+		return;
+	default:
+		break;
+	}
+	if (c->snd_una == c->snd_max)
+		return;
+	if (!c->first_rexmit_at)
+		c->first_rexmit_at = now;
+	if (timed_out(c, now)) {
+		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
+		tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+		return;
+	}
+	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
+	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
+	if (c->retries == 0)
+		tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, now);
+	else
+		c->cc.cwnd = c->mss;
+	c->retries++;
+	if (c->backoff < 15)
+		c->backoff++;
+	c->in_recovery = false;
+	c->ca_state = 4;                    /* TCP_CA_Loss */
+	c->dupacks = 0;
+	c->recover = c->snd_max;
+	c->nsacked = 0;
+	c->sacked_bytes = 0;
+	c->high_rxt = c->snd_una;
+	c->rtt_timing = false;
+	c->snd_nxt = c->snd_una;
+	tcp_output(c, now);
+	if (c->rto_at == STACK_NEVER)
+		tcp_arm_rto(c, now);
+}
+
+static void persist_expired(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t t;
+
+	c->persist_at = STACK_NEVER;
+	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
+		return;
+	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2) {
+		tcp_abort(c, -ETIMEDOUT);
+		return;
+	}
+	if (c->snd_wnd == 0) {
+		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
+		tcp_send_probe(c, now);
+		c->probes++;
+		if (c->backoff < 15)
+			c->backoff++;
+		t = (uint64_t)c->rto << c->backoff;
+		c->persist_at = now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t);
+		return;
+	}
+	/* RFC 1122 §4.2.3.4: the override timeout sends what the window allows. */
+	c->sws_override = true;
+	tcp_output(c, now);
+	c->sws_override = false;
+}
+
+static void keepalive_expired(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->keepidle * 1000000;
+
+	c->keep_at = STACK_NEVER;
+	if (!c->keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
+			      c->state != TCP_STATE_FIN_WAIT_2))
+		return;
+	if (c->snd_una != c->snd_max || c->sndq.len) {
+		/* Data in flight: the retransmission timer is watching. */
+		c->keep_at = now + (uint64_t)c->keepidle * 1000000;
+		return;
+	}
+	if (now < idle_until && c->probes == 0) {
+		c->keep_at = idle_until;
+		return;
+	}
+	if (c->probes >= c->keepcnt) {
+		/* Like Linux's keepalive timer: a reset, then the error. */
+		tcp_send_rst(c, now);
+		tcp_abort(c, -ETIMEDOUT);
+		return;
+	}
+	/* RFC 1122 §4.2.3.6: a keep-alive is SEG.SEQ = SND.NXT - 1 with no data. */
+	tcp_send_probe(c, now);
+	c->probes++;
+	c->keep_at = now + (uint64_t)c->keepintvl * 1000000;
+}
+
+void tcp_timer_tw(struct tcp_conn *c, uint64_t now)
+{
+	(void)now;
+	c->tw_at = STACK_NEVER;
+	if (c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_FIN_WAIT_2 && c->orphan))
+		tcp_done(c);
+}
+
+static void conn_timers(struct tcp_conn *c, uint64_t now)
+{
+	if (c->tw_at <= now) {
+		enum tcp_state st = c->state;
+
+		tcp_timer_tw(c, now);
+		if (st == TCP_STATE_TIME_WAIT || (st == TCP_STATE_FIN_WAIT_2 && c->orphan))
+			return;     /* c may be gone */
+	}
+	if (c->delack_at <= now) {
+		c->delack_at = STACK_NEVER;
+		if (c->state != TCP_STATE_CLOSED)
+			tcp_send_ack(c, now);
+	}
+	if (c->state == TCP_STATE_CLOSED)
+		return;
+	if (c->rto_at <= now) {
+		bool gone = c->orphan || (c->parent && !c->in_acceptq);
+
+		rto_expired(c, now);
+		if (gone && c->state == TCP_STATE_CLOSED)
+			return;
+		if (c->state == TCP_STATE_CLOSED)
+			return;
+	}
+	if (c->persist_at <= now) {
+		bool gone = c->orphan || (c->parent && !c->in_acceptq);
+
+		persist_expired(c, now);
+		if (c->state == TCP_STATE_CLOSED || gone) {
+			if (c->state == TCP_STATE_CLOSED)
+				return;
+		}
+	}
+	if (c->keep_at <= now)
+		keepalive_expired(c, now);
+}
+
+void tcp_timers(struct stack *s, uint64_t now)
+{
+	struct tcp_table *t = s->tcp;
+	struct tcp_conn *c, *next;
+
+	/* A connection's timers free at most that connection (listeners have
+	 * no timers), so the next one, taken first, stays valid. */
+	for (c = t->all; c; c = next) {
+		next = c->all_next;
+		if (conn_deadline(c) <= now)
+			conn_timers(c, now);
+	}
+}
+
+uint64_t tcp_timers_at(const struct stack *s)
+{
+	uint64_t at = STACK_NEVER;
+
+	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next) {
+		uint64_t d = conn_deadline(c);
+
+		if (d < at)
+			at = d;
+	}
+	return at;
+}
+
+size_t tcp_pending_close(const struct stack *s)
+{
+	size_t n = 0;
+
+	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
+		if (c->orphan && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT &&
+		    c->state != TCP_STATE_FIN_WAIT_2)
+			n++;
+	return n;
+}
+
+void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
+		    uint32_t mtu)
+{
+	struct tcp_conn *c;
+	tcp_seq seq;
+
+	if (qlen < 8)
+		return;
+	c = tcp_lookup(s, quoted->src, (uint16_t)((qp[0] << 8) | qp[1]), quoted->dst, (uint16_t)((qp[2] << 8) | qp[3]));
+	if (!c)
+		return;
+	seq = ((uint32_t)qp[4] << 24) | ((uint32_t)qp[5] << 16) | ((uint32_t)qp[6] << 8) | qp[7];
+	/* RFC 5927 §4.1: only for a sequence number in flight. */
+	if (!seq_in(seq, c->snd_una, c->snd_max + 1))
+		return;
+	if (err == -EMSGSIZE && mtu >= 68 + 40) {
+		/* RFC 1191: lower the MSS and resend at once. */
+		uint32_t m = mtu - 40;
+
+		if (m < c->mss) {
+			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
+			tcp_cc_set_mss(&c->cc, c->mss);
+			c->snd_nxt = c->snd_una;
+			tcp_output(c, s->now);
+		}
+		return;
+	}
+	/* Like Linux's tcp_v4_err(): an error while connecting ends the attempt;
+	 * on a synchronized connection it is soft (RFC 1122 §4.2.3.9), kept to
+	 * explain a later timeout. */
+	if (c->state == TCP_STATE_SYN_SENT && err) {
+		tcp_abort(c, err);
+		return;
+	}
+	if (err)
+		c->soft_err = err;
+}

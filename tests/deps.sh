@@ -7,7 +7,8 @@ set -eu
 PACKAGES="build-essential make gcc clang libclang-rt-14-dev libcmocka-dev pkg-config
 bats bats-assert bats-support
 iproute2 iputils-ping arping iptables netcat-openbsd socat curl wget telnet tcpdump
-python3 iperf3 sockperf tmux procps psmisc"
+python3 iperf3 sockperf tmux procps psmisc
+wrk apache2-utils gnuplot-nox"
 
 missing() {
 	for p in $PACKAGES; do

@@ -29,5 +29,10 @@ static inline long sysc_ret(long rc, int saved)
 #define sys_ioctl(fd, req, arg)     SYSC(SYS_ioctl, (fd), (req), (arg))
 #define sys_socket(d, t, p)         SYSC(SYS_socket, (d), (t), (p))
 #define sys_ppoll(fds, n, ts, mask) SYSC(SYS_ppoll, (fds), (n), (ts), (mask), (size_t)8)
+#define sys_openat(dir, path, flags, mode) SYSC(SYS_openat, (dir), (path), (flags), (mode))
+#define sys_fcntl(fd, cmd, arg)     SYSC(SYS_fcntl, (fd), (cmd), (arg))
+#define sys_writev(fd, iov, n)      SYSC(SYS_writev, (fd), (iov), (n))
+#define sys_eventfd2(init, flags)   SYSC(SYS_eventfd2, (init), (flags))
+#define sys_getrandom(buf, n, flags) SYSC(SYS_getrandom, (buf), (n), (flags))
 
 #endif

@@ -67,6 +67,7 @@ struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
 	h->now = 1000000;
 	h->s = stack_create(cfg, &h->dev, h->now);
 	assert_non_null(h->s);
+	stack_up(h->s, h->now);
 	if (!keep_announce)
 		h_drain_tx(h);
 	return h;
@@ -187,4 +188,61 @@ size_t h_build_udp(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst, uin
 	n = h_build_ip4(buf, src, dst, 17, 1, 0, u, 8 + plen);
 	free(u);
 	return n;
+}
+
+size_t h_build_arp(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[6], uint32_t spa,
+		   const uint8_t tha[6], uint32_t tpa)
+{
+	uint8_t *a = buf + ETH_HLEN;
+
+	memcpy(buf, eth_dst, 6);
+	memcpy(buf + 6, sha, 6);
+	wr16(buf + 12, ETH_TYPE_ARP);
+	wr16(a, 1);
+	wr16(a + 2, ETH_TYPE_IP4);
+	a[4] = 6;
+	a[5] = 4;
+	wr16(a + 6, op);
+	memcpy(a + 8, sha, 6);
+	wr32(a + 14, spa);
+	memcpy(a + 18, tha, 6);
+	wr32(a + 24, tpa);
+	return ETH_HLEN + 28;
+}
+
+size_t h_build_icmp_echo(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const uint8_t *payload, size_t plen)
+{
+	uint8_t *m = malloc(8 + plen);
+	size_t n;
+
+	assert_non_null(m);
+	m[0] = 8;
+	m[1] = 0;
+	wr16(m + 2, 0);
+	wr16(m + 4, id);
+	wr16(m + 6, seq);
+	if (plen)
+		memcpy(m + 8, payload, plen);
+	wr16(m + 2, csum_fold(csum_partial(m, 8 + plen, 0)));
+	n = h_build_ip4(buf, src, dst, 1, 0x4242, 0, m, 8 + plen);
+	free(m);
+	return n;
+}
+
+const uint8_t *h_tx_ip4(const struct h_frame *f, struct ip4_hdr *h, size_t *plen)
+{
+	assert_non_null(f);
+	assert_true(f->len >= ETH_HLEN + IP4_HLEN);
+	assert_memory_equal(f->data + 6, h_stack_mac, 6);
+	assert_int_equal(rd16(f->data + 12), ETH_TYPE_IP4);
+	assert_int_equal(ip4_parse(f->data + ETH_HLEN, f->len - ETH_HLEN, h), 0);
+	assert_true(h_csum_ok(f->data + ETH_HLEN, h->ihl, 0));
+	*plen = (size_t)h->total_len - h->ihl;
+	return f->data + ETH_HLEN + h->ihl;
+}
+
+bool h_csum_ok(const uint8_t *p, size_t n, uint32_t pseudo)
+{
+	return csum_fold(csum_partial(p, n, pseudo)) == 0;
 }

@@ -60,4 +60,19 @@ size_t h_build_ip4(uint8_t *buf, uint32_t src, uint32_t dst, uint8_t proto, uint
 size_t h_build_udp(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 		   const uint8_t *payload, size_t plen);
 
+/* An ARP packet (RFC 826, Ethernet/IPv4) in an Ethernet frame from sha to eth_dst. */
+size_t h_build_arp(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[6], uint32_t spa,
+		   const uint8_t tha[6], uint32_t tpa);
+/* An ICMP echo request (checksum filled in) from the peer, in IPv4, in Ethernet. */
+size_t h_build_icmp_echo(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
+			 const uint8_t *payload, size_t plen);
+
+struct ip4_hdr;
+/* Checks that f is an IPv4 frame from the stack's MAC with a valid header
+ * checksum (cmocka assertions), decodes its header into h and returns the IP
+ * payload and its length. */
+const uint8_t *h_tx_ip4(const struct h_frame *f, struct ip4_hdr *h, size_t *plen);
+/* The Internet checksum over n bytes folds to zero (i.e. it verifies). */
+bool h_csum_ok(const uint8_t *p, size_t n, uint32_t pseudo);
+
 #endif

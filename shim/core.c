@@ -1,0 +1,575 @@
+/*
+ * The shim's core: the fd table, object references, locks, the stack's lazy
+ * start, per-thread wakeup eventfds and blocking, fork and exit.
+ *
+ * The fd table is two levels of atomic pointers (chunks of 1024 slots,
+ * allocated on demand up to SHIM_FD_MAX and never freed), so the wrappers'
+ * question "is this fd a stack socket?" is two atomic loads, with no lock and
+ * no allocation on the path every read() and write() of the program takes.
+ */
+#include "shim/internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "stack/log.h"
+
+#define SHIM_CHUNK_BITS 10
+#define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)
+#define SHIM_FD_MAX (1 << 20)   /* Linux's default nr_open: no fd can be larger */
+
+struct shim_libc shim_libc;
+struct shim_host shim_host;
+
+static _Atomic(_Atomic(struct shim_obj *) *) shim_tab[SHIM_FD_MAX / SHIM_CHUNK];
+static atomic_int shim_tab_high;      /* one past the highest fd ever installed */
+static atomic_bool shim_ready;
+
+static pthread_mutex_t op_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under op_mu. */
+static bool stack_running;
+static int start_err;               /* -errno once a start failed, or after exit */
+static pid_t init_pid;
+static bool forked;                 /* this is a fork() child (set by the atfork handler) */
+static atomic_bool child_warned;
+
+/* The thread eventfds are in the table as internal objects, so a program that
+ * closes "all" its fds does not close them under us (close() answers 0). */
+static struct shim_obj internal_obj = { .kind = SHIM_OBJ_INTERNAL, .refs = 1 << 30, .nfds = 0 };
+static pthread_key_t efd_key;
+static pthread_once_t efd_once = PTHREAD_ONCE_INIT;
+static _Thread_local int t_efd = -1;
+
+void shim_init(const struct shim_libc *libc, const struct shim_host *host)
+{
+	shim_libc = *libc;
+	shim_host = *host;
+	init_pid = getpid();
+	atomic_store(&shim_ready, true);
+}
+
+/* ---- the fd table ---- */
+
+static _Atomic(struct shim_obj *) *slot(int fd, bool create)
+{
+	_Atomic(struct shim_obj *) *chunk;
+
+	if (fd < 0 || fd >= SHIM_FD_MAX)
+		return NULL;
+	chunk = atomic_load_explicit(&shim_tab[fd >> SHIM_CHUNK_BITS], memory_order_acquire);
+	if (!chunk && create) {
+		/* Under tab_mu (the only writer of chunk pointers). */
+		chunk = calloc(SHIM_CHUNK, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		atomic_store_explicit(&shim_tab[fd >> SHIM_CHUNK_BITS], chunk, memory_order_release);
+	}
+	return chunk ? &chunk[fd & (SHIM_CHUNK - 1)] : NULL;
+}
+
+bool shim_owns(int fd)
+{
+	_Atomic(struct shim_obj *) *s;
+
+	if (!atomic_load_explicit(&shim_ready, memory_order_acquire))
+		return false;
+	s = slot(fd, false);
+	return s && atomic_load_explicit(s, memory_order_acquire) != NULL;
+}
+
+struct shim_obj *shim_get(int fd)
+{
+	_Atomic(struct shim_obj *) *s = slot(fd, false);
+	struct shim_obj *o;
+
+	if (!s || !atomic_load_explicit(s, memory_order_acquire))
+		return NULL;
+	pthread_mutex_lock(&tab_mu);
+	o = atomic_load_explicit(s, memory_order_relaxed);
+	if (o && o->kind != SHIM_OBJ_INTERNAL)
+		atomic_fetch_add(&o->refs, 1);
+	else
+		o = NULL;
+	pthread_mutex_unlock(&tab_mu);
+	return o;
+}
+
+struct shim_sock *shim_get_sock(int fd)
+{
+	struct shim_obj *o = shim_get(fd);
+
+	if (o && o->kind != SHIM_OBJ_SOCK) {
+		shim_put(o);
+		return NULL;
+	}
+	return (struct shim_sock *)o;
+}
+
+void shim_put(struct shim_obj *o)
+{
+	if (atomic_fetch_sub(&o->refs, 1) != 1)
+		return;
+	if (o->kind == SHIM_OBJ_SOCK)
+		shim_sock_free((struct shim_sock *)o);
+	else if (o->kind == SHIM_OBJ_EPOLL)
+		free(o);
+}
+
+int shim_install(int fd, struct shim_obj *o)
+{
+	_Atomic(struct shim_obj *) *s;
+	int high;
+
+	pthread_mutex_lock(&tab_mu);
+	s = slot(fd, true);
+	if (!s) {
+		pthread_mutex_unlock(&tab_mu);
+		return -EMFILE;
+	}
+	o->nfds++;
+	atomic_fetch_add(&o->refs, 1);
+	atomic_store_explicit(s, o, memory_order_release);
+	high = atomic_load(&shim_tab_high);
+	if (fd + 1 > high)
+		atomic_store(&shim_tab_high, fd + 1);
+	pthread_mutex_unlock(&tab_mu);
+	return 0;
+}
+
+struct shim_obj *shim_uninstall(int fd)
+{
+	_Atomic(struct shim_obj *) *s = slot(fd, false);
+	struct shim_obj *o;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&tab_mu);
+	o = atomic_load_explicit(s, memory_order_relaxed);
+	if (o && o->kind != SHIM_OBJ_INTERNAL)
+		atomic_store_explicit(s, NULL, memory_order_release);
+	else
+		o = NULL;
+	pthread_mutex_unlock(&tab_mu);
+	return o;
+}
+
+/* The last fd of an object is gone: what the kernel does when a file's last
+ * descriptor closes (blocked callers are woken: see shim_wait_sock). */
+static void last_fd_closed(struct shim_obj *o)
+{
+	shim_lock();
+	if (o->kind == SHIM_OBJ_SOCK) {
+		struct shim_sock *k = (struct shim_sock *)o;
+
+		k->closed = true;
+		shim_epoll_forget_sock(k, false, -1);
+		shim_wq_lock();
+		shim_wq_wake(&k->wq);
+		shim_wq_unlock();
+	} else if (o->kind == SHIM_OBJ_EPOLL) {
+		shim_epoll_close((struct shim_epoll *)o);
+	}
+	shim_unlock();
+}
+
+void shim_drop_slot_ref(struct shim_obj *o)
+{
+	bool last;
+
+	pthread_mutex_lock(&tab_mu);
+	last = --o->nfds == 0;
+	pthread_mutex_unlock(&tab_mu);
+	if (last)
+		last_fd_closed(o);
+	shim_put(o);
+}
+
+void shim_release_all(struct shim_obj *o)
+{
+	int high = atomic_load(&shim_tab_high);
+
+	pthread_mutex_lock(&tab_mu);
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+
+		if (s && atomic_load_explicit(s, memory_order_relaxed) == o) {
+			atomic_store_explicit(s, NULL, memory_order_release);
+			o->nfds--;
+			/* The caller holds a reference of its own: this never frees. */
+			atomic_fetch_sub(&o->refs, 1);
+		}
+	}
+	pthread_mutex_unlock(&tab_mu);
+}
+
+/* ---- locks ---- */
+
+void shim_lock(void)
+{
+	pthread_mutex_lock(&op_mu);
+	if (stack_running)
+		shim_host.lock(shim_host.ctx);
+}
+
+void shim_unlock(void)
+{
+	if (stack_running)
+		shim_host.unlock(shim_host.ctx);
+	pthread_mutex_unlock(&op_mu);
+}
+
+void shim_wq_lock(void) { pthread_mutex_lock(&wq_mu); }
+void shim_wq_unlock(void) { pthread_mutex_unlock(&wq_mu); }
+
+void shim_wq_init(struct shim_waiter *head)
+{
+	head->prev = head->next = head;
+}
+
+void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w)
+{
+	w->next = head;
+	w->prev = head->prev;
+	head->prev->next = w;
+	head->prev = w;
+}
+
+void shim_wq_del(struct shim_waiter *w)
+{
+	if (!w->next)
+		return;
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->next = w->prev = NULL;
+}
+
+static void efd_signal(int efd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN (counter full) cannot matter: the waiter is woken already. */
+	(void)!shim_libc.write(efd, &one, sizeof(one));
+}
+
+void shim_wq_wake(struct shim_waiter *head)
+{
+	for (struct shim_waiter *w = head->next; w != head; w = w->next) {
+		if (w->kind == SHIM_W_THREAD) {
+			efd_signal(w->efd);
+		} else {
+			struct shim_epitem *it = w->item;
+
+			it->dirty = true;
+			for (struct shim_waiter *t = it->ep->wq.next; t != &it->ep->wq; t = t->next)
+				efd_signal(t->efd);
+		}
+	}
+}
+
+/* ---- the stack ---- */
+
+int shim_need_stack(void)
+{
+	int r;
+
+	if (stack_running)
+		return 0;
+	if (start_err)
+		return start_err;
+	if (shim_proc_state() != SHIM_PROC_OWNER)
+		return -ENETDOWN;
+	r = shim_host.start(shim_host.ctx);
+	if (r < 0) {
+		/* Documented: every start failure (bad PSTACK_* value, no TAP
+		 * device, no permission) is ENETDOWN, now and for every later
+		 * call that needs the stack; the host printed why, once. */
+		start_err = -ENETDOWN;
+		return start_err;
+	}
+	shim_host.lock(shim_host.ctx);
+	stack_running = true;
+	return 0;
+}
+
+struct stack *shim_stack(void)
+{
+	return shim_host.stack(shim_host.ctx);
+}
+
+uint64_t shim_now(void)
+{
+	return shim_host.now(shim_host.ctx);
+}
+
+uint64_t shim_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bool shim_signals_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (shim_libc.sigaction(sig, NULL, &sa) != 0)
+			continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+/* ---- per-thread eventfds ---- */
+
+static void efd_destroy(void *v)
+{
+	int efd = (int)(intptr_t)v - 1;
+	_Atomic(struct shim_obj *) *s = slot(efd, false);
+
+	if (s) {
+		pthread_mutex_lock(&tab_mu);
+		atomic_store_explicit(s, NULL, memory_order_release);
+		pthread_mutex_unlock(&tab_mu);
+	}
+	shim_libc.close(efd);
+}
+
+static void efd_key_init(void)
+{
+	pthread_key_create(&efd_key, efd_destroy);
+}
+
+int shim_thread_efd(void)
+{
+	int efd;
+
+	if (t_efd >= 0)
+		return t_efd;
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	pthread_once(&efd_once, efd_key_init);
+	pthread_mutex_lock(&tab_mu);
+	{
+		_Atomic(struct shim_obj *) *s = slot(efd, true);
+
+		if (s)
+			atomic_store_explicit(s, &internal_obj, memory_order_release);
+	}
+	pthread_mutex_unlock(&tab_mu);
+	pthread_setspecific(efd_key, (void *)(intptr_t)(efd + 1));
+	t_efd = efd;
+	return efd;
+}
+
+void shim_drain_efd(int efd)
+{
+	uint64_t v;
+
+	(void)!shim_libc.read(efd, &v, sizeof(v));
+}
+
+enum shim_proc shim_proc_state(void)
+{
+	if (forked)
+		return SHIM_PROC_FORKED;
+	return getpid() == init_pid ? SHIM_PROC_OWNER : SHIM_PROC_VFORKED;
+}
+
+int shim_child_ebadf(void)
+{
+	if (!atomic_exchange(&child_warned, true))
+		log_error("a socket served by pstack was used in a child process after fork(); "
+			  "the stack lives in the parent only: the call fails with EBADF");
+	return -EBADF;
+}
+
+bool shim_is_internal(int fd)
+{
+	_Atomic(struct shim_obj *) *s = slot(fd, false);
+
+	return s && atomic_load_explicit(s, memory_order_acquire) == &internal_obj;
+}
+
+int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
+{
+	struct shim_waiter w = { .kind = SHIM_W_THREAD };
+	int efd = shim_thread_efd();
+	int r;
+
+	if (efd < 0)
+		return efd;
+	if (k->closed)
+		return -EBADF;
+	w.efd = efd;
+	shim_wq_lock();
+	shim_wq_add(&k->wq, &w);
+	shim_wq_unlock();
+	shim_unlock();
+	for (;;) {
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+		struct timespec ts, *tsp = NULL;
+		int n;
+
+		if (deadline_us) {
+			uint64_t now = shim_clock_us();
+
+			if (now >= deadline_us) {
+				r = -EAGAIN;
+				break;
+			}
+			ts.tv_sec = (time_t)((deadline_us - now) / 1000000u);
+			ts.tv_nsec = (long)((deadline_us - now) % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		n = shim_libc.ppoll(&p, 1, tsp, NULL);
+		if (n > 0) {
+			r = 0;
+			break;
+		}
+		if (n == 0)
+			continue;   /* the deadline check above decides */
+		if (errno == EINTR) {
+			/* signal(7): socket calls with a timeout set never restart. */
+			if (restart && !deadline_us && shim_signals_restart())
+				continue;
+			r = -EINTR;
+			break;
+		}
+		r = -errno;
+		break;
+	}
+	shim_lock();
+	shim_wq_lock();
+	shim_wq_del(&w);
+	shim_wq_unlock();
+	shim_drain_efd(efd);
+	if (k->closed || k->dead)
+		return -EBADF;
+	return r;
+}
+
+/* ---- fork and exit ---- */
+
+void shim_fork_prepare(void)
+{
+	pthread_mutex_lock(&op_mu);
+	pthread_mutex_lock(&tab_mu);
+	pthread_mutex_lock(&wq_mu);
+}
+
+void shim_fork_parent(void)
+{
+	pthread_mutex_unlock(&wq_mu);
+	pthread_mutex_unlock(&tab_mu);
+	pthread_mutex_unlock(&op_mu);
+}
+
+void shim_fork_child(void)
+{
+	/*
+	 * Documented choice: the child has no stack thread and may not touch
+	 * the parent's stack. Its inherited stack sockets keep their
+	 * placeholders (so exec and CLOEXEC behave), any other use fails with
+	 * EBADF after one line, close() closes just the placeholder, and new
+	 * sockets in the child are the kernel's. Its exit stops nothing.
+	 */
+	forked = true;
+	stack_running = false;
+	start_err = -ENETDOWN;
+	t_efd = -1;   /* the eventfd is shared with the parent's thread: never use it */
+	pthread_mutex_unlock(&wq_mu);
+	pthread_mutex_unlock(&tab_mu);
+	pthread_mutex_unlock(&op_mu);
+}
+
+void shim_exit(uint64_t linger_us)
+{
+	int high;
+
+	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
+		return;
+	pthread_mutex_lock(&op_mu);
+	if (!stack_running) {
+		pthread_mutex_unlock(&op_mu);
+		return;
+	}
+	shim_host.lock(shim_host.ctx);
+	/* Like the kernel at process exit: every socket still open is closed,
+	 * so its queued data and FIN go out during the linger below. */
+	high = atomic_load(&shim_tab_high);
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o;
+
+		pthread_mutex_lock(&tab_mu);
+		o = s ? atomic_load_explicit(s, memory_order_relaxed) : NULL;
+		pthread_mutex_unlock(&tab_mu);
+		if (o && o->kind == SHIM_OBJ_SOCK && !((struct shim_sock *)o)->dead) {
+			struct shim_sock *k = (struct shim_sock *)o;
+
+			shim_sock_detach(k);
+			k->dead = true;
+			shim_wq_lock();
+			shim_wq_wake(&k->wq);
+			shim_wq_unlock();
+		}
+	}
+	stack_running = false;
+	start_err = -ENETDOWN;
+	shim_host.unlock(shim_host.ctx);
+	pthread_mutex_unlock(&op_mu);
+	shim_host.stop(shim_host.ctx, linger_us);
+}
+
+void shim_reset_for_test(void)
+{
+	int high = atomic_load(&shim_tab_high);
+
+	pthread_mutex_lock(&op_mu);
+	if (stack_running)
+		shim_host.lock(shim_host.ctx);
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o = s ? atomic_load(s) : NULL;
+
+		if (o && o->kind == SHIM_OBJ_SOCK && !((struct shim_sock *)o)->dead) {
+			shim_sock_detach((struct shim_sock *)o);
+			((struct shim_sock *)o)->dead = true;
+		}
+	}
+	if (stack_running)
+		shim_host.unlock(shim_host.ctx);
+	stack_running = false;
+	start_err = 0;
+	pthread_mutex_unlock(&op_mu);
+}
+
+int shim_test_waiters(int fd)
+{
+	struct shim_sock *k = shim_get_sock(fd);
+	int n = 0;
+
+	if (!k)
+		return -EBADF;
+	shim_wq_lock();
+	for (struct shim_waiter *w = k->wq.next; w != &k->wq; w = w->next)
+		n++;
+	shim_wq_unlock();
+	shim_put(&k->obj);
+	return n;
+}

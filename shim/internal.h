@@ -1,0 +1,162 @@
+/*
+ * The shim's private structures, shared by its files (not by anyone else).
+ *
+ * Locks, in the order they may be taken:
+ *   op lock   shim_lock(): a shim mutex, plus the stack's lock once the stack
+ *             runs. Guards every struct shim_sock field, every stack call and
+ *             the epoll interest lists.
+ *   tab_mu    the fd table's writers and the object reference counts' gets.
+ *   wq_mu     the wait lists (struct shim_waiter); the stack's wakeup
+ *             callback takes it, with only the stack lock held.
+ * A thread never sleeps holding any of them.
+ */
+#ifndef PSTACK_SHIM_INTERNAL_H
+#define PSTACK_SHIM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "shim/shim.h"
+#include "stack/sock.h"
+
+struct tcp_conn;
+struct udp_sock;
+struct tcp_conn_info;
+
+enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL };
+
+/* What an fd table slot points to. */
+struct shim_obj {
+	enum shim_kind kind;
+	atomic_int refs;        /* table slots + calls in flight */
+	int nfds;               /* table slots (under tab_mu) */
+};
+
+enum shim_wait_kind { SHIM_W_THREAD, SHIM_W_EPOLL };
+
+/* A node on a wait list (circular, with a dummy head). */
+struct shim_waiter {
+	struct shim_waiter *prev, *next;
+	enum shim_wait_kind kind;
+	int efd;                    /* SHIM_W_THREAD: the thread's eventfd */
+	struct shim_epitem *item;   /* SHIM_W_EPOLL */
+};
+
+/* Options set before the stack object exists, applied when it is created. */
+enum shim_opt_bit {
+	SHIM_OPT_REUSEADDR = 1u << 0, SHIM_OPT_REUSEPORT = 1u << 1, SHIM_OPT_KEEPALIVE = 1u << 2,
+	SHIM_OPT_NODELAY = 1u << 3, SHIM_OPT_KEEPIDLE = 1u << 4, SHIM_OPT_KEEPINTVL = 1u << 5,
+	SHIM_OPT_KEEPCNT = 1u << 6, SHIM_OPT_RCVBUF = 1u << 7, SHIM_OPT_SNDBUF = 1u << 8,
+	SHIM_OPT_LINGER = 1u << 9, SHIM_OPT_TOS = 1u << 10, SHIM_OPT_MAXSEG = 1u << 11,
+	SHIM_OPT_USER_TIMEOUT = 1u << 12, SHIM_OPT_CONGESTION = 1u << 13,
+};
+
+struct shim_sock {
+	struct shim_obj obj;
+	int family;             /* AF_INET or AF_INET6 */
+	int type;               /* SOCK_STREAM or SOCK_DGRAM */
+	/* Below: under the op lock. */
+	struct tcp_conn *tcp;   /* NULL until the stack object exists */
+	struct udp_sock *udp;
+	bool nonblock;
+	bool closed;            /* no fd left (waiters return EBADF) */
+	bool dead;              /* stack object gone at exit */
+	bool bound, listening;
+	bool v6only;
+	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
+	int err;                /* pending error not from the stack (SO_ERROR) */
+	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
+	unsigned optset;        /* enum shim_opt_bit */
+	int o_reuseaddr, o_reuseport, o_keepalive, o_nodelay, o_keepidle, o_keepintvl, o_keepcnt;
+	int o_rcvbuf, o_sndbuf, o_linger, o_tos, o_maxseg, o_user_timeout, o_congestion;
+	struct sock_wakeup wake;
+	struct shim_waiter wq;  /* wait list head (under wq_mu) */
+};
+
+struct shim_epitem {
+	struct shim_waiter w;       /* on the socket's wait list */
+	struct shim_epitem *prev, *next;  /* on the epoll's item list */
+	struct shim_epoll *ep;
+	struct shim_sock *k;        /* holds a reference while registered */
+	int fd;
+	struct epoll_event ev;
+	bool dirty;                 /* readiness may have changed (under wq_mu) */
+	bool fired;                 /* EPOLLONESHOT reported: disabled until MOD */
+};
+
+struct shim_epoll {
+	struct shim_obj obj;
+	int epfd;
+	struct shim_epitem items;   /* list head (under the op lock) */
+	struct shim_waiter wq;      /* threads in epoll_wait (under wq_mu) */
+};
+
+/* Process-wide state (shim/core.c). */
+extern struct shim_libc shim_libc;
+extern struct shim_host shim_host;
+
+/* ---- core.c ---- */
+struct shim_obj *shim_get(int fd);        /* a reference, or NULL */
+void shim_put(struct shim_obj *o);
+struct shim_sock *shim_get_sock(int fd);  /* NULL when fd is not a stack socket */
+/* Puts o in slot fd (which must be empty in the table). 0 or -EMFILE. */
+int shim_install(int fd, struct shim_obj *o);
+/* Empties slot fd; returns the object it held (its table reference is the caller's), or NULL. */
+struct shim_obj *shim_uninstall(int fd);
+/* Drops a table reference: the last one closes the object. */
+void shim_drop_slot_ref(struct shim_obj *o);
+/* Removes every slot pointing to o (the socket goes to the kernel). */
+void shim_release_all(struct shim_obj *o);
+
+void shim_lock(void);
+void shim_unlock(void);
+void shim_wq_lock(void);
+void shim_wq_unlock(void);
+void shim_wq_init(struct shim_waiter *head);
+void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w);
+void shim_wq_del(struct shim_waiter *w);
+void shim_wq_wake(struct shim_waiter *head);  /* under wq_mu */
+/* Starts the stack if it is not running (op lock held). 0 or -errno. */
+int shim_need_stack(void);
+struct stack *shim_stack(void);
+uint64_t shim_now(void);
+/* The calling thread's eventfd, or -errno. */
+int shim_thread_efd(void);
+void shim_drain_efd(int efd);
+/* Which process runs this code: the one that owns the stack, a fork()
+ * child (own copy of the shim's memory: may forget sockets, never use the
+ * stack), or a vfork()/posix_spawn child (shares the parent's memory: must
+ * change nothing at all, every call goes to the kernel). */
+enum shim_proc { SHIM_PROC_OWNER, SHIM_PROC_FORKED, SHIM_PROC_VFORKED };
+enum shim_proc shim_proc_state(void);
+/* Logs once that an inherited stack socket was used in a child; -EBADF. */
+int shim_child_ebadf(void);
+/* fd is one of the shim's own eventfds. */
+bool shim_is_internal(int fd);
+/* Monotonic microseconds (the shim's own timeouts). */
+uint64_t shim_clock_us(void);
+/* When every installed signal handler has SA_RESTART (our approximation of
+ * "the handler that interrupted us had SA_RESTART"). */
+bool shim_signals_restart(void);
+/*
+ * Blocks the calling thread until k may be ready for events (or closed), the
+ * deadline passes (0: none), or a signal. Called and returns with the op
+ * lock held. 0: re-check; -EAGAIN: timed out; -EINTR; -EBADF: closed.
+ */
+int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
+
+/* ---- sock.c ---- */
+unsigned shim_sock_poll(struct shim_sock *k);   /* op lock held; POLL* bits */
+void shim_sock_detach(struct shim_sock *k);      /* op lock held: closes the stack object */
+void shim_sock_free(struct shim_sock *k);
+
+/* ---- poll.c ---- */
+void shim_epoll_forget_sock(struct shim_sock *k, bool to_kernel, int fd);  /* op lock held */
+void shim_epoll_close(struct shim_epoll *ep);     /* op lock held */
+
+/* ---- tcpinfo.c ---- */
+socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);
+
+#endif

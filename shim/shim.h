@@ -1,0 +1,136 @@
+/*
+ * The socket shim: POSIX socket semantics (file descriptors, blocking,
+ * readiness, errno values) on top of the stack's UDP and TCP sockets.
+ *
+ * The shim knows nothing of interposition. Its caller (preload/, or a unit
+ * test) gives it:
+ *   - struct shim_libc: the real libc functions, for kernel fds and for the
+ *     placeholders (every stack socket owns a real kernel socket of the same
+ *     kind, so fd numbers never collide and select/dup2/close/exec behave);
+ *   - struct shim_host: how to start, lock, clock and stop the stack (the
+ *     runner in the library, an in-memory link in the unit tests).
+ *
+ * Every shim_X() returns >= 0 or -errno, and never touches errno. SHIM_PASS
+ * means "not for the stack": the caller makes the real libc call itself,
+ * unchanged. That is the answer for fds that are not stack sockets, and for
+ * a socket released to the kernel because it binds or connects to loopback.
+ */
+#ifndef PSTACK_SHIM_H
+#define PSTACK_SHIM_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+struct stack;
+
+/* Not an errno: "make the real call". */
+#define SHIM_PASS (-100000)
+
+struct shim_libc {
+	int (*socket)(int domain, int type, int protocol);
+	int (*close)(int fd);
+	int (*dup)(int fd);
+	int (*dup3)(int oldfd, int newfd, int flags);
+	int (*fcntl)(int fd, int cmd, ...);
+	int (*ioctl)(int fd, unsigned long req, ...);
+	int (*setsockopt)(int fd, int level, int name, const void *val, socklen_t len);
+	int (*getsockopt)(int fd, int level, int name, void *val, socklen_t *len);
+	int (*ppoll)(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
+	int (*epoll_pwait)(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+	ssize_t (*read)(int fd, void *buf, size_t len);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+	off_t (*lseek)(int fd, off_t off, int whence);
+	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
+};
+
+struct shim_host {
+	void *ctx;
+	/* Brings the stack up (called at most once per process). 0 or -errno;
+	 * it has printed its one line explaining a failure. */
+	int (*start)(void *ctx);
+	struct stack *(*stack)(void *ctx);
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	uint64_t (*now)(void *ctx);
+	/* Drains (bounded by linger_us) and frees the stack; no lock held. */
+	void (*stop)(void *ctx, uint64_t linger_us);
+};
+
+/* Once per process, before any other call. Both structs are copied. */
+void shim_init(const struct shim_libc *libc, const struct shim_host *host);
+/* Unit tests: forgets every socket and the stack state, so the next test
+ * starts clean (call after closing everything; the host is not stopped). */
+void shim_reset_for_test(void);
+
+/* Unit tests: how many threads and epoll items wait on fd's socket (so a
+ * test can tell that a thread is blocked, without sleeping). */
+int shim_test_waiters(int fd);
+
+/* Cheap check for the wrappers' fast path (one or two atomic loads). */
+bool shim_owns(int fd);
+
+int shim_socket(int domain, int type, int protocol);
+int shim_bind(int fd, const struct sockaddr *sa, socklen_t len);
+int shim_listen(int fd, int backlog);
+int shim_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+int shim_connect(int fd, const struct sockaddr *sa, socklen_t len);
+int shim_shutdown(int fd, int how);
+int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len);
+int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len);
+int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+
+ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
+ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+		    socklen_t salen);
+ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
+int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout);
+int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+ssize_t shim_readv(int fd, const struct iovec *iov, int n);
+ssize_t shim_writev(int fd, const struct iovec *iov, int n);
+/* out_fd is a stack socket; in_fd is anything readable. */
+ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+
+/* close: SHIM_PASS when fd is not ours (then the caller closes it). */
+int shim_close(int fd);
+/* Forgets the stack sockets in [first, last] (the caller then makes the real
+ * close_range call); never SHIM_PASS. */
+void shim_close_range(int first, int last, unsigned flags);
+int shim_dup(int fd);
+/* dup2 (flags -1) and dup3. SHIM_PASS when neither fd is ours. */
+int shim_dup3(int oldfd, int newfd, int flags);
+int shim_fcntl(int fd, int cmd, long arg);
+int shim_ioctl(int fd, unsigned long req, void *arg);
+
+/* ppoll semantics (ts NULL: forever). SHIM_PASS when no fd is a stack socket. */
+int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+/* pselect semantics; when tv_update is set, the time left is written back
+ * there (select's Linux behaviour). SHIM_PASS when no fd is a stack socket. */
+int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+		 const sigset_t *mask, struct timespec *left);
+/* SHIM_PASS when fd is not a stack socket (the kernel's epoll then serves it). */
+int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+/* SHIM_PASS when epfd watches no stack socket. */
+int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+
+/* fork: call prepare/parent/child around it (pthread_atfork). */
+void shim_fork_prepare(void);
+void shim_fork_parent(void);
+void shim_fork_child(void);
+/* Process exit: closes every stack socket like the kernel does at exit,
+ * then stops the stack (drain bounded by linger_us). Idempotent; does
+ * nothing in a process that did not start the stack. */
+void shim_exit(uint64_t linger_us);
+
+#endif

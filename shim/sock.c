@@ -1,0 +1,1615 @@
+/*
+ * Socket calls on stack sockets: creation, addresses, connection set-up,
+ * data transfer, options, descriptor operations.
+ *
+ * The rules every function here follows:
+ *   - an fd that is not a stack socket, or any call made in a vfork() child
+ *     (which shares our memory), answers SHIM_PASS;
+ *   - a fork() child's inherited stack socket answers -EBADF (shim_child_ebadf);
+ *   - the stack object (tcp_conn/udp_sock) is created lazily, on the first
+ *     call that needs the stack (bind/listen/connect/sendto to a non-loopback
+ *     address), so a process that never talks to the Internet never starts it;
+ *   - loopback stays with the kernel: bind or connect to 127.0.0.0/8 or ::1
+ *     (or connect to 0.0.0.0/::, which Linux treats as the local host) of a
+ *     socket without a stack object releases it from the shim, and the
+ *     placeholder kernel socket does the job (SHIM_PASS);
+ *   - every setsockopt is first applied to the placeholder, so the kernel
+ *     validates the value with its own errno (ENOPROTOOPT, EINVAL...) and
+ *     holds the options we do not model; a released socket keeps them all.
+ */
+#include "shim/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <linux/close_range.h>
+#include <linux/sockios.h>
+#include <unistd.h>
+
+#include "stack/tcp.h"
+#include "stack/udp.h"
+
+#ifndef SO_RCVTIMEO_NEW
+#define SO_RCVTIMEO_NEW 66
+#define SO_SNDTIMEO_NEW 67
+#endif
+#ifndef MSG_WAITFORONE
+#define MSG_WAITFORONE 0x10000
+#endif
+
+enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC };
+
+/* ---- helpers ---- */
+
+static struct shim_sock *enter(int fd, int *r)
+{
+	struct shim_sock *k;
+	enum shim_proc ps;
+
+	*r = SHIM_PASS;
+	if (!shim_owns(fd))
+		return NULL;
+	ps = shim_proc_state();
+	if (ps == SHIM_PROC_VFORKED)
+		return NULL;
+	k = shim_get_sock(fd);
+	if (!k)
+		return NULL;
+	if (ps == SHIM_PROC_FORKED) {
+		shim_put(&k->obj);
+		*r = shim_child_ebadf();
+		return NULL;
+	}
+	return k;
+}
+
+static void leave(struct shim_sock *k)
+{
+	shim_put(&k->obj);
+}
+
+static bool attached(const struct shim_sock *k)
+{
+	return k->tcp || k->udp;
+}
+
+static uint64_t deadline(uint64_t timeo_us)
+{
+	return timeo_us ? shim_clock_us() + timeo_us : 0;
+}
+
+static void sock_wakeup(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	shim_wq_lock();
+	shim_wq_wake(&k->wq);
+	shim_wq_unlock();
+}
+
+static void apply_tcp_opts(struct shim_sock *k)
+{
+	static const struct { unsigned bit; enum tcp_option opt; size_t off; } map[] = {
+		{ SHIM_OPT_KEEPALIVE, TCP_OPT_KEEPALIVE, offsetof(struct shim_sock, o_keepalive) },
+		{ SHIM_OPT_NODELAY, TCP_OPT_NODELAY, offsetof(struct shim_sock, o_nodelay) },
+		{ SHIM_OPT_KEEPIDLE, TCP_OPT_KEEPIDLE, offsetof(struct shim_sock, o_keepidle) },
+		{ SHIM_OPT_KEEPINTVL, TCP_OPT_KEEPINTVL, offsetof(struct shim_sock, o_keepintvl) },
+		{ SHIM_OPT_KEEPCNT, TCP_OPT_KEEPCNT, offsetof(struct shim_sock, o_keepcnt) },
+		{ SHIM_OPT_RCVBUF, TCP_OPT_RCVBUF, offsetof(struct shim_sock, o_rcvbuf) },
+		{ SHIM_OPT_SNDBUF, TCP_OPT_SNDBUF, offsetof(struct shim_sock, o_sndbuf) },
+		{ SHIM_OPT_LINGER, TCP_OPT_LINGER, offsetof(struct shim_sock, o_linger) },
+		{ SHIM_OPT_TOS, TCP_OPT_TOS, offsetof(struct shim_sock, o_tos) },
+		{ SHIM_OPT_MAXSEG, TCP_OPT_MAXSEG, offsetof(struct shim_sock, o_maxseg) },
+		{ SHIM_OPT_USER_TIMEOUT, TCP_OPT_USER_TIMEOUT, offsetof(struct shim_sock, o_user_timeout) },
+		{ SHIM_OPT_CONGESTION, TCP_OPT_CONGESTION, offsetof(struct shim_sock, o_congestion) },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (k->optset & map[i].bit)
+			(void)tcp_setopt(k->tcp, map[i].opt, *(const int *)((const char *)k + map[i].off));
+}
+
+/* Op lock held. Creates the stack object (starting the stack if needed). */
+static int attach(struct shim_sock *k)
+{
+	int r;
+
+	if (k->dead)
+		return -EBADF;
+	if (attached(k))
+		return 0;
+	r = shim_need_stack();
+	if (r < 0)
+		return r;
+	if (k->type == SOCK_STREAM) {
+		k->tcp = tcp_open(shim_stack());
+		if (!k->tcp)
+			return -ENOBUFS;
+		tcp_set_wakeup(k->tcp, &k->wake);
+		apply_tcp_opts(k);
+	} else {
+		k->udp = udp_open(shim_stack());
+		if (!k->udp)
+			return -ENOBUFS;
+		udp_set_wakeup(k->udp, &k->wake);
+		if (k->optset & SHIM_OPT_RCVBUF)
+			udp_set_rcvbuf(k->udp, (size_t)k->o_rcvbuf * 2);
+		if (k->optset & SHIM_OPT_TOS)
+			udp_set_tos(k->udp, (uint8_t)k->o_tos);
+	}
+	return 0;
+}
+
+void shim_sock_detach(struct shim_sock *k)
+{
+	static const struct sock_wakeup none = { 0 };
+
+	if (shim_proc_state() != SHIM_PROC_OWNER) {
+		k->tcp = NULL;
+		k->udp = NULL;
+		return;
+	}
+	if (k->tcp) {
+		tcp_set_wakeup(k->tcp, &none);
+		tcp_close(k->tcp, shim_now());
+		k->tcp = NULL;
+	}
+	if (k->udp) {
+		udp_set_wakeup(k->udp, &none);
+		udp_close(k->udp);
+		k->udp = NULL;
+	}
+}
+
+void shim_sock_free(struct shim_sock *k)
+{
+	if (attached(k)) {
+		shim_lock();
+		shim_sock_detach(k);
+		shim_unlock();
+	}
+	free(k);
+}
+
+static struct shim_sock *sock_new(int family, int type, bool nonblock)
+{
+	struct shim_sock *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->obj.kind = SHIM_OBJ_SOCK;
+	k->family = family;
+	k->type = type;
+	k->nonblock = nonblock;
+	k->wake.fn = sock_wakeup;
+	k->wake.ctx = k;
+	shim_wq_init(&k->wq);
+	return k;
+}
+
+unsigned shim_sock_poll(struct shim_sock *k)
+{
+	unsigned bits;
+
+	if (k->closed || k->dead)
+		return POLLNVAL;
+	if (k->type == SOCK_STREAM) {
+		/* Linux's tcp_poll() on a socket in CLOSE: writable and hung up. */
+		bits = k->tcp ? tcp_poll(k->tcp) : (POLLOUT | POLLHUP);
+	} else {
+		bits = k->udp ? udp_poll(k->udp) : POLLOUT;
+		if (k->udp_shut & 1)
+			bits |= POLLIN | POLLRDHUP;
+		if (k->udp_shut == 3)
+			bits |= POLLHUP;
+	}
+	if (k->err)
+		bits |= POLLERR;
+	if (bits & POLLIN)
+		bits |= POLLRDNORM;
+	if (bits & POLLOUT)
+		bits |= POLLWRNORM;
+	return bits;
+}
+
+/* ---- addresses ---- */
+
+static bool is_loop4(uint32_t a)
+{
+	return (a >> 24) == 127;
+}
+
+/*
+ * The address of bind (for_bind), connect or sendto on k. ADDR_STACK with *ep
+ * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on connect:
+ * dissolve the association), or -errno in Linux's order of checks (length
+ * first, then family).
+ */
+static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, bool for_bind,
+		 struct ip4_endpoint *ep)
+{
+	sa_family_t fam;
+
+	if (len < sizeof(sa_family_t))
+		return -EINVAL;
+	if (!sa)
+		return -EFAULT;
+	memcpy(&fam, sa, sizeof(fam));
+	if (fam == AF_UNSPEC && !for_bind)
+		return ADDR_UNSPEC;
+	if (k->family == AF_INET || (fam == AF_INET && k->type == SOCK_DGRAM && !for_bind)) {
+		struct sockaddr_in in;
+
+		if (len < sizeof(in))
+			return -EINVAL;
+		memcpy(&in, sa, sizeof(in));
+		if (fam != AF_INET &&
+		    !(for_bind && fam == AF_UNSPEC && in.sin_addr.s_addr == htonl(INADDR_ANY)))
+			return -EAFNOSUPPORT;   /* Linux accepts AF_UNSPEC + INADDR_ANY in bind */
+		if (k->family == AF_INET6 && k->v6only)
+			return -ENETUNREACH;
+		ep->addr = ntohl(in.sin_addr.s_addr);
+		ep->port = ntohs(in.sin_port);
+	} else {
+		struct sockaddr_in6 in6;
+		const uint8_t *a;
+
+		if (len < 24)   /* SIN6_LEN_RFC2133: the scope id is optional */
+			return -EINVAL;
+		if (fam != AF_INET6)
+			return -EAFNOSUPPORT;
+		memset(&in6, 0, sizeof(in6));
+		memcpy(&in6, sa, len < sizeof(in6) ? len : sizeof(in6));
+		a = in6.sin6_addr.s6_addr;
+		ep->port = ntohs(in6.sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+			if (k->v6only)
+				return for_bind ? -EINVAL : -ENETUNREACH;
+			ep->addr = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+		} else if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) {
+			ep->addr = 0;   /* bind to :: is any (dual stack); connect to :: is the local host */
+		} else if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
+			return ADDR_LOOP;
+		} else {
+			/* The stack speaks IPv4 only. */
+			return for_bind ? -EADDRNOTAVAIL : -ENETUNREACH;
+		}
+	}
+	if (is_loop4(ep->addr))
+		return ADDR_LOOP;
+	if (!for_bind && ep->addr == 0)
+		return ADDR_LOOP;   /* Linux: a connect to INADDR_ANY reaches the local host */
+	return ADDR_STACK;
+}
+
+/* Writes ep as k's family would (IPv4-mapped on AF_INET6), truncating like Linux. */
+static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
+		   socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t full;
+
+	if (!sa || !len)
+		return;
+	memset(&ss, 0, sizeof(ss));
+	if (k->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(ep->port);
+		in->sin_addr.s_addr = htonl(ep->addr);
+		full = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		uint8_t *a = in6->sin6_addr.s6_addr;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(ep->port);
+		if (ep->addr) {
+			a[10] = a[11] = 0xff;
+			a[12] = (uint8_t)(ep->addr >> 24);
+			a[13] = (uint8_t)(ep->addr >> 16);
+			a[14] = (uint8_t)(ep->addr >> 8);
+			a[15] = (uint8_t)ep->addr;
+		}
+		full = sizeof(*in6);
+	}
+	memcpy(sa, &ss, *len < full ? *len : full);
+	*len = full;
+}
+
+/*
+ * Op lock held. Hands k to the kernel: no fd refers to it any more, epoll
+ * registrations move to the kernel's epoll, and blocked callers are woken.
+ */
+static void release(struct shim_sock *k, int fd)
+{
+	shim_release_all(&k->obj);
+	shim_epoll_forget_sock(k, true, fd);
+	k->closed = true;
+	shim_wq_lock();
+	shim_wq_wake(&k->wq);
+	shim_wq_unlock();
+}
+
+/* ---- creation and connection set-up ---- */
+
+int shim_socket(int domain, int type, int protocol)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct shim_sock *k;
+	int fd, r;
+
+	if (domain != AF_INET && domain != AF_INET6)
+		return SHIM_PASS;
+	if (base == SOCK_STREAM) {
+		if (protocol != 0 && protocol != IPPROTO_TCP)
+			return SHIM_PASS;
+	} else if (base == SOCK_DGRAM) {
+		if (protocol != 0 && protocol != IPPROTO_UDP)
+			return SHIM_PASS;
+	} else {
+		return SHIM_PASS;
+	}
+	/* Children of fork() have no stack: their new sockets are the kernel's. */
+	if (shim_proc_state() != SHIM_PROC_OWNER)
+		return SHIM_PASS;
+	fd = shim_libc.socket(domain, type, protocol);
+	if (fd < 0)
+		return -errno;
+	k = sock_new(domain, base, type & SOCK_NONBLOCK);
+	if (!k) {
+		shim_libc.close(fd);
+		return -ENOMEM;
+	}
+	r = shim_install(fd, &k->obj);
+	if (r < 0) {
+		/* Beyond the table (fd >= 2^20): leave it to the kernel. */
+		free(k);
+		return fd;
+	}
+	return fd;
+}
+
+static unsigned bind_flags(const struct shim_sock *k)
+{
+	unsigned f = 0;
+
+	if ((k->optset & SHIM_OPT_REUSEADDR) && k->o_reuseaddr)
+		f |= TCP_BIND_REUSEADDR;   /* same values as UDP_BIND_* */
+	if ((k->optset & SHIM_OPT_REUSEPORT) && k->o_reuseport)
+		f |= TCP_BIND_REUSEPORT;
+	return f;
+}
+
+int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	shim_lock();
+	r = sa_in(k, sa, len, true, &ep);
+	if (r == ADDR_LOOP) {
+		if (k->bound || attached(k))
+			r = -EINVAL;
+		else {
+			release(k, fd);
+			r = SHIM_PASS;
+		}
+	} else if (r == ADDR_STACK) {
+		if (k->bound)
+			r = -EINVAL;
+		else if ((r = attach(k)) == 0) {
+			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
+			if (r == 0)
+				k->bound = true;
+		}
+	} else if (r == ADDR_UNSPEC) {
+		r = -EAFNOSUPPORT;
+	}
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+int shim_listen(int fd, int backlog)
+{
+	struct ip4_endpoint any = { 0, 0 };
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	shim_lock();
+	if (k->type != SOCK_STREAM) {
+		r = -EOPNOTSUPP;
+	} else if ((r = attach(k)) == 0) {
+		/* Linux binds an unbound socket to an ephemeral port on listen(). */
+		if (!k->bound) {
+			r = tcp_bind(k->tcp, &any, bind_flags(k));
+			if (r == 0)
+				k->bound = true;
+		}
+		if (r == 0)
+			r = tcp_listen(k->tcp, backlog < 0 ? 0 : backlog);
+		if (r == 0)
+			k->listening = true;
+	}
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
+{
+	struct ip4_endpoint peer = { 0, 0 };
+	struct shim_sock *k, *n;
+	struct tcp_conn *c = NULL;
+	uint64_t dl;
+	int r, nfd;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		leave(k);
+		return -EINVAL;
+	}
+	shim_lock();
+	if (k->type != SOCK_STREAM) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	if (!k->listening || !k->tcp) {
+		r = -EINVAL;
+		goto out;
+	}
+	dl = deadline(k->rcvtimeo_us);
+	for (;;) {
+		int err = 0;
+
+		if (!k->tcp) {
+			r = -EBADF;
+			goto out;
+		}
+		c = tcp_accept(k->tcp, &err);
+		if (c)
+			break;
+		if (err != -EAGAIN || k->nonblock) {
+			r = err;
+			goto out;
+		}
+		r = shim_wait_sock(k, dl, true);
+		if (r < 0)
+			goto out;
+	}
+	(void)tcp_peer(c, &peer);
+	shim_unlock();
+
+	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
+	n = nfd >= 0 ? sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK) : NULL;
+	if (!n) {
+		/* Deviation: Linux leaves the connection queued when accept()
+		 * fails for want of an fd; ours is closed (reset) instead. */
+		r = nfd < 0 ? -errno : -ENOMEM;
+		if (nfd >= 0)
+			shim_libc.close(nfd);
+		shim_lock();
+		tcp_close(c, shim_now());
+		shim_unlock();
+		leave(k);
+		return r;
+	}
+	n->tcp = c;
+	n->bound = true;
+	shim_lock();
+	tcp_set_wakeup(c, &n->wake);
+	shim_unlock();
+	if (shim_install(nfd, &n->obj) < 0) {
+		shim_lock();
+		shim_sock_detach(n);
+		shim_unlock();
+		free(n);
+		shim_libc.close(nfd);
+		leave(k);
+		return -EMFILE;
+	}
+	sa_out(n, &peer, sa, salen);
+	leave(k);
+	return nfd;
+out:
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+static bool connecting(enum tcp_state st)
+{
+	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
+}
+
+int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	shim_lock();
+	r = sa_in(k, sa, len, false, &ep);
+	if (r == ADDR_UNSPEC) {
+		/* Dissolves a UDP association (connect(2)); for TCP only a socket
+		 * that never had a stack object is accepted. */
+		if (k->udp)
+			r = udp_connect(k->udp, &ep);
+		else
+			r = k->tcp ? -EOPNOTSUPP : 0;
+	} else if (r == ADDR_LOOP) {
+		if (attached(k)) {
+			/* Deviation: a socket that already lives in the stack
+			 * (bound to it) cannot move to the kernel's loopback. */
+			r = -ENETUNREACH;
+		} else {
+			release(k, fd);
+			r = SHIM_PASS;
+		}
+	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
+		if (k->udp) {
+			r = udp_connect(k->udp, &ep);
+			if (r == 0)
+				k->bound = true;
+		} else {
+			r = tcp_connect(k->tcp, &ep, shim_now());
+			if (r == 0 || r == -EINPROGRESS)
+				k->bound = true;
+			if (r == -EINPROGRESS && !k->nonblock) {
+				uint64_t dl = deadline(k->sndtimeo_us);
+
+				while (k->tcp && connecting(tcp_get_state(k->tcp))) {
+					r = shim_wait_sock(k, dl, true);
+					if (r == -EAGAIN)
+						r = -EINPROGRESS;   /* SO_SNDTIMEO: like Linux */
+					if (r < 0)
+						break;
+					r = -EINPROGRESS;
+				}
+				if (r == -EINPROGRESS && k->tcp && !connecting(tcp_get_state(k->tcp))) {
+					r = tcp_take_error(k->tcp);
+					if (r == 0 && tcp_get_state(k->tcp) == TCP_STATE_CLOSED)
+						r = -ECONNREFUSED;
+				}
+			}
+		}
+	}
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+int shim_shutdown(int fd, int how)
+{
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (how < SHUT_RD || how > SHUT_RDWR) {
+		leave(k);
+		return -EINVAL;
+	}
+	shim_lock();
+	if (k->type == SOCK_STREAM) {
+		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+	} else {
+		struct ip4_endpoint peer;
+
+		/* Linux's inet_shutdown: an unconnected UDP socket answers
+		 * ENOTCONN, but the shutdown still takes effect (it wakes a
+		 * blocked recv, which then returns 0). */
+		k->udp_shut |= how + 1;
+		r = k->udp && udp_peer(k->udp, &peer) == 0 ? 0 : -ENOTCONN;
+		shim_wq_lock();
+		shim_wq_wake(&k->wq);
+		shim_wq_unlock();
+	}
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	shim_lock();
+	if (k->tcp)
+		tcp_local(k->tcp, &ep);
+	else if (k->udp)
+		udp_local(k->udp, &ep);
+	shim_unlock();
+	if (!sa || !len)
+		r = -EFAULT;
+	else {
+		sa_out(k, &ep, sa, len);
+		r = 0;
+	}
+	leave(k);
+	return r;
+}
+
+int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	shim_lock();
+	if (k->tcp)
+		r = connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, &ep);
+	else if (k->udp)
+		r = udp_peer(k->udp, &ep);
+	else
+		r = -ENOTCONN;
+	shim_unlock();
+	if (r == 0) {
+		if (!sa || !len)
+			r = -EFAULT;
+		else
+			sa_out(k, &ep, sa, len);
+	}
+	leave(k);
+	return r;
+}
+
+/* ---- data ---- */
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+static void sigpipe(int flags)
+{
+	if (!(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+}
+
+/* Op lock held. */
+static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+{
+	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
+	uint64_t dl = deadline(k->sndtimeo_us);
+	size_t total = 0;
+	int i = 0;
+	size_t off = 0;
+
+	if (!k->tcp) {
+		/* Linux: sending on a socket that never connected is EPIPE. */
+		sigpipe(flags);
+		return -EPIPE;
+	}
+	while (i < iovcnt) {
+		long n;
+
+		if (off == iov[i].iov_len) {
+			i++;
+			off = 0;
+			continue;
+		}
+		if (!k->tcp)
+			return total ? (ssize_t)total : -EBADF;
+		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
+		if (n > 0) {
+			total += (size_t)n;
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -ENOTCONN) {
+			enum tcp_state st = tcp_get_state(k->tcp);
+
+			if (connecting(st)) {
+				n = -EAGAIN;   /* wait for the handshake, like sk_stream_wait_connect */
+			} else if (st == TCP_STATE_CLOSED || st == TCP_STATE_LISTEN) {
+				n = -EPIPE;
+			}
+		}
+		if (n == -EAGAIN && !nonblock) {
+			int w = shim_wait_sock(k, dl, true);
+
+			if (w == 0)
+				continue;
+			n = w;
+		}
+		if (total)
+			return (ssize_t)total;
+		if (n == -EPIPE)
+			sigpipe(flags);
+		return n;
+	}
+	return (ssize_t)total;
+}
+
+/* Op lock held. dst NULL: the connected peer. */
+static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    const struct ip4_endpoint *dst)
+{
+	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
+	uint64_t dl = deadline(k->sndtimeo_us);
+	size_t len = iov_total(iov, iovcnt);
+	const void *buf;
+	char *bounce = NULL;
+	long n;
+	int r;
+
+	if (k->udp_shut & 2) {
+		sigpipe(flags);
+		return -EPIPE;
+	}
+	if (!dst && !k->udp)
+		return -EDESTADDRREQ;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	r = attach(k);
+	if (r < 0)
+		return r;
+	if (iovcnt == 1) {
+		buf = iov[0].iov_base;
+	} else {
+		size_t o = 0;
+
+		bounce = malloc(len ? len : 1);
+		if (!bounce)
+			return -ENOMEM;
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(bounce + o, iov[i].iov_base, iov[i].iov_len);
+			o += iov[i].iov_len;
+		}
+		buf = bounce;
+	}
+	for (;;) {
+		if (!k->udp) {
+			n = -EBADF;
+			break;
+		}
+		n = udp_sendto(k->udp, buf, len, dst, shim_now());
+		if (n >= 0 || n != -EAGAIN || nonblock)
+			break;
+		r = shim_wait_sock(k, dl, true);
+		if (r < 0) {
+			n = r;
+			break;
+		}
+	}
+	if (n >= 0)
+		k->bound = true;
+	free(bounce);
+	return n;
+}
+
+/*
+ * Sends on k (takes the op lock). sa: sendto's address, or NULL. SHIM_PASS
+ * when the destination is loopback and the socket went to the kernel.
+ */
+static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
+			 const struct sockaddr *sa, socklen_t salen)
+{
+	ssize_t r;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	shim_lock();
+	if (k->closed || k->dead) {
+		r = -EBADF;
+	} else if (k->type == SOCK_STREAM) {
+		/* Linux ignores the address of sendto on a TCP socket. */
+		r = tcp_send_iov(k, iov, iovcnt, flags);
+	} else if (sa) {
+		struct ip4_endpoint ep = { 0, 0 };
+		int a = sa_in(k, sa, salen, false, &ep);
+
+		if (a == ADDR_LOOP) {
+			if (attached(k))
+				r = -ENETUNREACH;   /* Deviation, as in connect */
+			else {
+				release(k, fd);
+				r = SHIM_PASS;
+			}
+		} else if (a == ADDR_UNSPEC) {
+			r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+		} else if (a < 0) {
+			r = a;
+		} else {
+			r = udp_send_iov(k, iov, iovcnt, flags, &ep);
+		}
+	} else {
+		r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+	}
+	shim_unlock();
+	return r;
+}
+
+/* Op lock held. */
+static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+{
+	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
+	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
+	size_t want = iov_total(iov, iovcnt), total = 0, off = 0;
+	uint64_t dl = deadline(k->rcvtimeo_us);
+	int i = 0;
+
+	if (flags & MSG_OOB)
+		return -EINVAL;   /* no urgent data is ever kept */
+	if (!k->tcp || k->listening)
+		return -ENOTCONN;
+	if (want == 0)
+		return 0;
+	if (flags & MSG_PEEK) {
+		/* Peeking fills the first non-empty buffer only. */
+		while (i < iovcnt && iov[i].iov_len == 0)
+			i++;
+		iovcnt = i + 1;
+		want = iov[i].iov_len;
+	}
+	while (i < iovcnt) {
+		long n;
+
+		if (off == iov[i].iov_len) {
+			i++;
+			off = 0;
+			continue;
+		}
+		if (!k->tcp)
+			return total ? (ssize_t)total : -EBADF;
+		n = tcp_recv(k->tcp, (char *)iov[i].iov_base + off, iov[i].iov_len - off, sflags, shim_now());
+		if (n > 0) {
+			total += (size_t)n;
+			off += (size_t)n;
+			if (sflags)
+				break;
+			continue;
+		}
+		if (n == 0)
+			break;   /* end of stream */
+		if (n == -EAGAIN && !nonblock && (total == 0 || (flags & MSG_WAITALL))) {
+			int w = shim_wait_sock(k, dl, true);
+
+			if (w == 0)
+				continue;
+			n = w;
+		}
+		if (total)
+			break;
+		return n;
+	}
+	(void)want;
+	return (ssize_t)total;
+}
+
+/* Op lock held. One datagram, scattered over iov. */
+static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    struct ip4_endpoint *src, int *msg_flags)
+{
+	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
+	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
+	size_t len = iov_total(iov, iovcnt), full = 0;
+	uint64_t dl = deadline(k->rcvtimeo_us);
+	char *bounce = NULL;
+	void *buf;
+	long n;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (iovcnt == 1) {
+		buf = iov[0].iov_base;
+	} else {
+		bounce = malloc(len ? len : 1);
+		if (!bounce)
+			return -ENOMEM;
+		buf = bounce;
+	}
+	for (;;) {
+		if (k->closed || k->dead) {
+			n = -EBADF;
+			break;
+		}
+		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
+		if (n != -EAGAIN)
+			break;
+		if (k->udp_shut & 1) {
+			n = 0;
+			break;
+		}
+		if (nonblock)
+			break;
+		n = shim_wait_sock(k, dl, true);
+		if (n < 0)
+			break;
+	}
+	if (n >= 0 && bounce) {
+		size_t o = 0;
+
+		for (int i = 0; i < iovcnt && o < (size_t)n; i++) {
+			size_t c = iov[i].iov_len < (size_t)n - o ? iov[i].iov_len : (size_t)n - o;
+
+			memcpy(iov[i].iov_base, bounce + o, c);
+			o += c;
+		}
+	}
+	free(bounce);
+	if (n >= 0 && full > (size_t)n) {
+		if (msg_flags)
+			*msg_flags |= MSG_TRUNC;
+		if (flags & MSG_TRUNC)
+			n = (long)full;
+	}
+	return n;
+}
+
+/* Receives on k (takes the op lock). *have_src tells whether src was filled. */
+static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
+{
+	ssize_t r;
+
+	*have_src = false;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;   /* no error queue is kept */
+	shim_lock();
+	if (k->closed || k->dead)
+		r = -EBADF;
+	else if (k->type == SOCK_STREAM)
+		r = tcp_recv_iov(k, iov, iovcnt, flags);
+	else {
+		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags);
+		*have_src = r >= 0 && k->udp;
+	}
+	shim_unlock();
+	return r;
+}
+
+ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct ip4_endpoint src = { 0, 0 };
+	struct shim_sock *k;
+	bool have;
+	int r;
+	ssize_t n;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL);
+	if (n >= 0 && sa && salen) {
+		if (have)
+			sa_out(k, &src, sa, salen);
+		else
+			*salen = 0;   /* TCP: Linux reports no address */
+	}
+	leave(k);
+	return n;
+}
+
+ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
+		    socklen_t salen)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct shim_sock *k;
+	int r;
+	ssize_t n;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	n = sock_send(k, fd, &iov, 1, flags, sa, salen);
+	leave(k);
+	return n;
+}
+
+ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct ip4_endpoint src = { 0, 0 };
+	struct shim_sock *k;
+	int r, mflags = 0;
+	bool have;
+	ssize_t n;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+		leave(k);
+		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+	}
+	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags);
+	if (n >= 0) {
+		if (msg->msg_name) {
+			if (have)
+				sa_out(k, &src, msg->msg_name, &msg->msg_namelen);
+			else
+				msg->msg_namelen = 0;
+		}
+		msg->msg_controllen = 0;   /* no ancillary data is produced */
+		msg->msg_flags = mflags;
+	}
+	leave(k);
+	return n;
+}
+
+ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct shim_sock *k;
+	int r;
+	ssize_t n;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+		leave(k);
+		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+	}
+	/* Ancillary data (msg_control) is ignored: no IP_PKTINFO & co. */
+	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen);
+	leave(k);
+	return n;
+}
+
+int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+{
+	int f = flags & ~MSG_WAITFORONE;
+	unsigned i;
+
+	/* Deviation: the timeout argument is ignored (Linux only checks it
+	 * between datagrams anyway, see recvmmsg(2) BUGS). */
+	(void)timeout;
+	if (!shim_owns(fd))
+		return SHIM_PASS;
+	for (i = 0; i < n; i++) {
+		ssize_t r = shim_recvmsg(fd, &v[i].msg_hdr, f);
+
+		if (r == SHIM_PASS)
+			return SHIM_PASS;
+		if (r < 0)
+			return i ? (int)i : (int)r;
+		v[i].msg_len = (unsigned)r;
+		if (flags & MSG_WAITFORONE)
+			f |= MSG_DONTWAIT;
+	}
+	return (int)i;
+}
+
+int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	unsigned i;
+
+	if (!shim_owns(fd))
+		return SHIM_PASS;
+	for (i = 0; i < n; i++) {
+		ssize_t r = shim_sendmsg(fd, &v[i].msg_hdr, flags);
+
+		if (r == SHIM_PASS)
+			return SHIM_PASS;
+		if (r < 0)
+			return i ? (int)i : (int)r;
+		v[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
+}
+
+ssize_t shim_readv(int fd, const struct iovec *iov, int n)
+{
+	struct ip4_endpoint src;
+	struct shim_sock *k;
+	bool have;
+	int r;
+	ssize_t rc;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_recv(k, iov, n, 0, &src, &have, NULL);
+	leave(k);
+	return rc;
+}
+
+ssize_t shim_writev(int fd, const struct iovec *iov, int n)
+{
+	struct shim_sock *k;
+	int r;
+	ssize_t rc;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0);
+	leave(k);
+	return rc;
+}
+
+ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	enum { CHUNK = 65536 };
+	struct shim_sock *k;
+	size_t total = 0;
+	char *buf;
+	int r;
+
+	k = enter(out_fd, &r);
+	if (!k)
+		return r;
+	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
+		leave(k);
+		return shim_owns(in_fd) ? -EINVAL : -ENOMEM;
+	}
+	while (total < count) {
+		size_t want = count - total < CHUNK ? count - total : CHUNK;
+		struct iovec iov;
+		ssize_t n, s;
+
+		n = offset ? shim_libc.pread(in_fd, buf, want, *offset) : shim_libc.read(in_fd, buf, want);
+		if (n < 0) {
+			if (!total) {
+				total = (size_t)-1;
+				r = -errno;
+			}
+			break;
+		}
+		if (n == 0)
+			break;
+		iov.iov_base = buf;
+		iov.iov_len = (size_t)n;
+		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0);
+		if (s < 0) {
+			if (!offset)
+				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
+			if (!total) {
+				total = (size_t)-1;
+				r = (int)s;
+			}
+			break;
+		}
+		total += (size_t)s;
+		if (offset)
+			*offset += s;
+		else if (s < n)
+			(void)shim_libc.lseek(in_fd, -(off_t)(n - s), SEEK_CUR);
+		if (s < n)
+			break;
+	}
+	free(buf);
+	leave(k);
+	return total == (size_t)-1 ? r : (ssize_t)total;
+}
+
+/* ---- options ---- */
+
+static int get_int(const void *val, socklen_t len, int *v)
+{
+	if (!val || len < sizeof(int))
+		return -EINVAL;
+	memcpy(v, val, sizeof(int));
+	return 0;
+}
+
+static int put_int(void *val, socklen_t *len, int v)
+{
+	socklen_t n;
+
+	if (!len || !val)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	n = *len < sizeof(int) ? *len : sizeof(int);
+	memcpy(val, &v, n);
+	*len = n;
+	return 0;
+}
+
+static uint64_t timeval_us(const void *val, socklen_t len)
+{
+	struct timeval tv;
+
+	if (len < sizeof(tv))
+		return 0;
+	memcpy(&tv, val, sizeof(tv));
+	if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
+		return 0;
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* Records an option for the stack object (now, or when it is created). */
+static int set_tcp(struct shim_sock *k, unsigned bit, int *field, enum tcp_option opt, int v)
+{
+	*field = v;
+	k->optset |= bit;
+	return k->tcp ? tcp_setopt(k->tcp, opt, v) : 0;
+}
+
+int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct shim_sock *k;
+	int r, v = 0;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	/* The kernel validates (and keeps) every option on the placeholder. */
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		shim_lock();
+		r = k->bound ? -EINVAL : 0;
+		shim_unlock();
+		if (r < 0) {
+			leave(k);
+			return r;
+		}
+	}
+	if (shim_libc.setsockopt(fd, level, name, val, len) < 0) {
+		r = -errno;
+		leave(k);
+		return r;
+	}
+	r = 0;
+	shim_lock();
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+			if (get_int(val, len, &v) == 0) {
+				k->o_reuseaddr = v != 0;
+				k->optset |= SHIM_OPT_REUSEADDR;
+			}
+			break;
+		case SO_REUSEPORT:
+			if (get_int(val, len, &v) == 0) {
+				k->o_reuseport = v != 0;
+				k->optset |= SHIM_OPT_REUSEPORT;
+			}
+			break;
+		case SO_KEEPALIVE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, SHIM_OPT_KEEPALIVE, &k->o_keepalive, TCP_OPT_KEEPALIVE, v != 0);
+			break;
+		case SO_RCVBUF:
+		case SO_RCVBUFFORCE:
+			if (get_int(val, len, &v) == 0) {
+				if (k->type == SOCK_STREAM)
+					r = set_tcp(k, SHIM_OPT_RCVBUF, &k->o_rcvbuf, TCP_OPT_RCVBUF, v);
+				else {
+					k->o_rcvbuf = v;
+					k->optset |= SHIM_OPT_RCVBUF;
+					if (k->udp)
+						udp_set_rcvbuf(k->udp, (size_t)(v < 0 ? 0 : v) * 2);
+				}
+			}
+			break;
+		case SO_SNDBUF:
+		case SO_SNDBUFFORCE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, SHIM_OPT_SNDBUF, &k->o_sndbuf, TCP_OPT_SNDBUF, v);
+			break;
+		case SO_LINGER:
+			if (len >= sizeof(struct linger) && k->type == SOCK_STREAM) {
+				struct linger l;
+
+				memcpy(&l, val, sizeof(l));
+				r = set_tcp(k, SHIM_OPT_LINGER, &k->o_linger, TCP_OPT_LINGER,
+					    l.l_onoff ? l.l_linger : -1);
+			}
+			break;
+		case SO_RCVTIMEO:
+		case SO_RCVTIMEO_NEW:
+			k->rcvtimeo_us = timeval_us(val, len);
+			break;
+		case SO_SNDTIMEO:
+		case SO_SNDTIMEO_NEW:
+			k->sndtimeo_us = timeval_us(val, len);
+			break;
+		default:
+			break;
+		}
+	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
+		if (name == TCP_CONGESTION) {
+			char cc[16] = { 0 };
+
+			memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
+			if (strcmp(cc, "reno") == 0 || strcmp(cc, "cubic") == 0)
+				r = set_tcp(k, SHIM_OPT_CONGESTION, &k->o_congestion, TCP_OPT_CONGESTION,
+					    cc[0] == 'r');
+		} else if (get_int(val, len, &v) == 0) {
+			switch (name) {
+			case TCP_NODELAY:
+				r = set_tcp(k, SHIM_OPT_NODELAY, &k->o_nodelay, TCP_OPT_NODELAY, v != 0);
+				break;
+			case TCP_KEEPIDLE:
+				r = set_tcp(k, SHIM_OPT_KEEPIDLE, &k->o_keepidle, TCP_OPT_KEEPIDLE, v);
+				break;
+			case TCP_KEEPINTVL:
+				r = set_tcp(k, SHIM_OPT_KEEPINTVL, &k->o_keepintvl, TCP_OPT_KEEPINTVL, v);
+				break;
+			case TCP_KEEPCNT:
+				r = set_tcp(k, SHIM_OPT_KEEPCNT, &k->o_keepcnt, TCP_OPT_KEEPCNT, v);
+				break;
+			case TCP_MAXSEG:
+				r = set_tcp(k, SHIM_OPT_MAXSEG, &k->o_maxseg, TCP_OPT_MAXSEG, v);
+				break;
+			case TCP_USER_TIMEOUT:
+				r = set_tcp(k, SHIM_OPT_USER_TIMEOUT, &k->o_user_timeout, TCP_OPT_USER_TIMEOUT, v);
+				break;
+			default:
+				break;
+			}
+		}
+	} else if ((level == IPPROTO_IP && name == IP_TOS) || (level == IPPROTO_IPV6 && name == IPV6_TCLASS)) {
+		if (get_int(val, len, &v) == 0 && v >= 0) {
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, SHIM_OPT_TOS, &k->o_tos, TCP_OPT_TOS, v & 0xff);
+			else {
+				k->o_tos = v & 0xff;
+				k->optset |= SHIM_OPT_TOS;
+				if (k->udp)
+					udp_set_tos(k->udp, (uint8_t)v);
+			}
+		}
+	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		if (get_int(val, len, &v) == 0)
+			k->v6only = v != 0;
+	}
+	/* An engine that does not implement an option the kernel accepted
+	 * keeps it on the placeholder only: not an error for the program. */
+	if (r == -ENOPROTOOPT)
+		r = 0;
+	shim_unlock();
+	leave(k);
+	return r;
+}
+
+int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct shim_sock *k;
+	int r, v = 0;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	r = SHIM_PASS;
+	shim_lock();
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_ERROR:
+			v = k->err;
+			k->err = 0;
+			if (!v && k->tcp)
+				v = tcp_take_error(k->tcp);
+			else if (!v && k->udp)
+				v = udp_take_error(k->udp);
+			r = put_int(val, len, -v);
+			break;
+		case SO_ACCEPTCONN:
+			r = put_int(val, len, k->listening);
+			break;
+		case SO_RCVBUF:
+			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
+				r = put_int(val, len, v);
+			else if (k->udp)
+				r = put_int(val, len, (int)udp_get_rcvbuf(k->udp));
+			break;
+		case SO_SNDBUF:
+			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
+				r = put_int(val, len, v);
+			break;
+		default:
+			break;
+		}
+	} else if (level == IPPROTO_TCP && k->tcp) {
+		if (name == TCP_INFO) {
+			struct tcp_conn_info ci;
+
+			if (!len || !val) {
+				r = -EFAULT;
+			} else if ((int)*len < 0) {
+				r = -EINVAL;
+			} else {
+				memset(&ci, 0, sizeof(ci));
+				tcp_get_info(k->tcp, &ci, shim_now());
+				*len = shim_fill_tcp_info(val, *len, &ci);
+				r = 0;
+			}
+		} else if (name == TCP_MAXSEG && tcp_getopt(k->tcp, TCP_OPT_MAXSEG, &v) == 0) {
+			r = put_int(val, len, v);
+		}
+	}
+	shim_unlock();
+	leave(k);
+	if (r == SHIM_PASS) {
+		/* Everything else: the placeholder holds the value set (or the
+		 * kernel's default, and its errno for unknown options). */
+		r = shim_libc.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
+	}
+	return r;
+}
+
+/* ---- descriptors ---- */
+
+int shim_close(int fd)
+{
+	struct shim_obj *o;
+	int r;
+
+	if (!shim_owns(fd))
+		return SHIM_PASS;
+	if (shim_proc_state() == SHIM_PROC_VFORKED)
+		return SHIM_PASS;
+	if (shim_is_internal(fd))
+		return 0;   /* our eventfd: the program never opened it, pretend */
+	o = shim_uninstall(fd);
+	if (!o)
+		return SHIM_PASS;
+	r = shim_libc.close(fd) < 0 ? -errno : 0;
+	shim_drop_slot_ref(o);
+	/* Linux: close() releases the fd even when it reports EINTR/EIO. */
+	return r;
+}
+
+void shim_close_range(int first, int last, unsigned flags)
+{
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return;
+	if (shim_proc_state() == SHIM_PROC_VFORKED)
+		return;
+	for (unsigned fd = (unsigned)first; fd <= (unsigned)last && fd < (1u << 20); fd++) {
+		struct shim_obj *o;
+
+		if (!shim_owns((int)fd) || shim_is_internal((int)fd))
+			continue;
+		o = shim_uninstall((int)fd);
+		if (o)
+			shim_drop_slot_ref(o);
+	}
+}
+
+int shim_dup(int fd)
+{
+	struct shim_obj *o;
+	int nfd, r;
+
+	if (!shim_owns(fd) || shim_proc_state() == SHIM_PROC_VFORKED)
+		return SHIM_PASS;
+	o = shim_get(fd);
+	if (!o)
+		return SHIM_PASS;
+	nfd = shim_libc.dup(fd);
+	if (nfd < 0) {
+		r = -errno;
+	} else {
+		r = shim_install(nfd, o);
+		r = r < 0 ? r : nfd;
+	}
+	shim_put(o);
+	return r;
+}
+
+int shim_dup3(int oldfd, int newfd, int flags)
+{
+	struct shim_obj *o, *prev;
+	int r;
+
+	if (!shim_owns(oldfd) && !shim_owns(newfd))
+		return SHIM_PASS;
+	if (shim_proc_state() == SHIM_PROC_VFORKED || oldfd == newfd || shim_is_internal(newfd))
+		return SHIM_PASS;
+	o = shim_get(oldfd);
+	r = shim_libc.dup3(oldfd, newfd, flags < 0 ? 0 : flags);
+	if (r < 0) {
+		r = -errno;
+	} else {
+		/* The kernel closed newfd's old file: forget what we had there. */
+		prev = shim_uninstall(newfd);
+		if (prev)
+			shim_drop_slot_ref(prev);
+		if (o)
+			(void)shim_install(newfd, o);
+		r = newfd;
+	}
+	if (o)
+		shim_put(o);
+	return r;
+}
+
+int shim_fcntl(int fd, int cmd, long arg)
+{
+	struct shim_sock *k;
+	int r, nfd;
+
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL)
+		return SHIM_PASS;
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (cmd == F_SETFL) {
+		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
+		r = shim_libc.fcntl(fd, F_SETFL, arg);
+		if (r < 0) {
+			r = -errno;
+		} else {
+			shim_lock();
+			k->nonblock = (arg & O_NONBLOCK) != 0;
+			shim_unlock();
+		}
+	} else {
+		nfd = shim_libc.fcntl(fd, cmd, arg);
+		if (nfd < 0)
+			r = -errno;
+		else {
+			r = shim_install(nfd, &k->obj);
+			r = r < 0 ? r : nfd;
+		}
+	}
+	leave(k);
+	return r;
+}
+
+int shim_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct shim_sock *k;
+	int r, v = 0;
+
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ)
+		return SHIM_PASS;
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	if (req == FIONBIO) {
+		r = shim_libc.ioctl(fd, FIONBIO, arg) < 0 ? -errno : 0;
+		if (r == 0) {
+			memcpy(&v, arg, sizeof(v));
+			shim_lock();
+			k->nonblock = v != 0;
+			shim_unlock();
+		}
+		leave(k);
+		return r;
+	}
+	shim_lock();
+	if (k->type == SOCK_STREAM && k->listening)
+		r = -EINVAL;
+	else if (req == FIONREAD)
+		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
+	else
+		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
+	shim_unlock();
+	if (r == SHIM_PASS) {
+		if (!arg)
+			r = -EFAULT;
+		else {
+			memcpy(arg, &v, sizeof(v));
+			r = 0;
+		}
+	}
+	leave(k);
+	return r;
+}

@@ -1,0 +1,374 @@
+/*
+ * The runner: one stack on a TAP device, its lock, and the background thread
+ * that reads frames and runs timers.
+ *
+ * The thread sleeps in ppoll() on the TAP fd and an eventfd, with the timeout
+ * the stack asks for (stack_poll_at). Other threads call into the stack
+ * between runner_lock() and runner_unlock(); when such a call moves the
+ * stack's next deadline earlier than the one the thread sleeps towards (a
+ * send armed a retransmission timer), runner_unlock() writes the eventfd so
+ * the thread recomputes its timeout. Every shared field is under the lock.
+ *
+ * The thread blocks every signal, so signals always reach the application's
+ * threads, and its ppoll() is never interrupted.
+ */
+#include "stack/sys/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include "stack/log.h"
+#include "stack/sys/pcap.h"
+#include "stack/sys/sysc.h"
+#include "stack/sys/tap.h"
+#include "stack/tcp.h"
+#include "stack/wire.h"
+
+/* Frames read per wakeup before timers get a turn. */
+#define RUNNER_RX_BATCH 64
+/* Room for the largest frame the device can hand over (64 KiB IP + Ethernet), with spare. */
+#define RUNNER_RX_BUF (65536 + 4096)
+#define RUNNER_MAX_SLEEP_US 60000000u
+
+struct runner {
+	pthread_mutex_t lock;
+	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
+	struct stack *s;
+	struct netdev *dev;
+	int efd;                    /* eventfd: kicks the thread */
+	pthread_t thread;
+	uint8_t *rxbuf;             /* the thread's own */
+
+	/* Under lock. */
+	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
+	bool stop;
+	bool dev_dead;
+	unsigned stop_waiters;
+};
+
+uint64_t runner_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct stack *runner_stack(struct runner *r)
+{
+	return r->s;
+}
+
+void runner_lock(struct runner *r)
+{
+	pthread_mutex_lock(&r->lock);
+}
+
+static void runner_kick(struct runner *r)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already huge: the thread is woken anyway. */
+	sys_write(r->efd, &one, sizeof(one));
+}
+
+void runner_unlock(struct runner *r)
+{
+	uint64_t at = stack_poll_at(r->s);
+	bool kick = at < r->sleep_until;
+
+	if (kick)
+		r->sleep_until = at;    /* one kick per earlier deadline is enough */
+	pthread_mutex_unlock(&r->lock);
+	if (kick)
+		runner_kick(r);
+}
+
+/* Reads up to a batch of frames into the stack. Called with the lock held. */
+static void runner_receive(struct runner *r)
+{
+	for (int i = 0; i < RUNNER_RX_BATCH; i++) {
+		long n = r->dev->ops->receive(r->dev, r->rxbuf, RUNNER_RX_BUF);
+
+		if (n == 0)
+			return;
+		if (n < 0) {
+			/* EBADFD, EIO: the device was deleted under us. Nothing more will come. */
+			log_error("device %s: receive failed: %s; no more frames are read", r->dev->name,
+				  strerror((int)-n));
+			r->dev_dead = true;
+			return;
+		}
+		if ((size_t)n >= RUNNER_RX_BUF) {
+			stack_drop(r->s, DROP_FRAME_TOO_LONG);
+			continue;
+		}
+		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
+		stack_input(r->s, r->rxbuf, (size_t)n, runner_now());
+	}
+}
+
+static void *runner_thread(void *arg)
+{
+	struct runner *r = arg;
+	int tapfd = r->dev->ops->pollfd(r->dev);
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct pollfd fds[2];
+		struct timespec ts, *tsp = NULL;
+		uint64_t now = runner_now(), at;
+		long rc;
+
+		if (stack_poll_at(r->s) <= now)
+			stack_poll(r->s, now);
+		if (r->stop_waiters)
+			pthread_cond_broadcast(&r->progress);
+		if (r->stop)
+			break;
+		at = stack_poll_at(r->s);
+		r->sleep_until = at;
+		if (at != STACK_NEVER) {
+			uint64_t d = at > now ? at - now : 0;
+
+			/* ppoll refuses absurd timeouts: wake at least once a minute. */
+			if (d > RUNNER_MAX_SLEEP_US)
+				d = RUNNER_MAX_SLEEP_US;
+
+			ts.tv_sec = (time_t)(d / 1000000u);
+			ts.tv_nsec = (long)(d % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		fds[0].fd = r->dev_dead ? -1 : tapfd;
+		fds[0].events = POLLIN;
+		fds[0].revents = 0;
+		fds[1].fd = r->efd;
+		fds[1].events = POLLIN;
+		fds[1].revents = 0;
+		pthread_mutex_unlock(&r->lock);
+
+		rc = sys_ppoll(fds, 2, tsp, NULL);
+
+		pthread_mutex_lock(&r->lock);
+		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
+		if (rc < 0 && rc != -EINTR) {
+			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			uint64_t v;
+
+			sys_read(r->efd, &v, sizeof(v));
+		}
+		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL) && !(fds[0].revents & POLLIN)) {
+			log_error("device %s went away; no more frames are read", r->dev->name);
+			r->dev_dead = true;
+		}
+		if (fds[0].revents & POLLIN)
+			runner_receive(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* The key for ISNs, SYN cookies and port choice: from getrandom(), else /dev/urandom. */
+static int fill_secret(uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	long rc, fd;
+
+	while (got < n) {
+		rc = sys_getrandom(buf + got, n - got, 0);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			break;
+		got += (size_t)rc;
+	}
+	if (got == n)
+		return 0;
+	fd = sys_openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	while (got < n) {
+		rc = sys_read((int)fd, buf + got, n - got);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			break;
+		got += (size_t)rc;
+	}
+	sys_close((int)fd);
+	return got == n ? 0 : -EIO;
+}
+
+/* PSTACK_LOG_FILE: appended to, so several processes can share one file. */
+static void open_log_file(const char *path)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	FILE *f;
+
+	if (fd < 0) {
+		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror((int)-fd));
+		return;
+	}
+	f = fdopen((int)fd, "a");
+	if (!f) {
+		sys_close((int)fd);
+		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror(errno));
+		return;
+	}
+	/* Deviation from tidiness: the file stays open until exit, since other
+	 * threads may be logging to it at any time (log.c has no lock). */
+	log_set_sink(f);
+}
+
+int runner_start(const struct stack_config *cfg, struct runner **out)
+{
+	struct stack_config c = *cfg;
+	char err[512], n[16], g[16];
+	sigset_t all, old;
+	struct runner *r;
+	pthread_condattr_t ca;
+	int rc;
+
+	*out = NULL;
+	log_set_level(c.log_level);
+	if (c.log_file[0])
+		open_log_file(c.log_file);
+
+	rc = fill_secret(c.secret, sizeof(c.secret));
+	if (rc) {
+		log_error("cannot read random bytes for the stack's secret: %s", strerror(-rc));
+		return rc;
+	}
+
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF))) {
+		log_error("cannot start the stack: out of memory");
+		free(r);
+		return -ENOMEM;
+	}
+	r->efd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->progress, &ca);
+	pthread_condattr_destroy(&ca);
+
+	rc = tap_open(&c, &r->dev, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
+		goto fail;
+	}
+	r->s = stack_create(&c, r->dev, runner_now());
+	if (!r->s) {
+		log_error("cannot create the stack on %s: out of memory", r->dev->name);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	ip4_ntoa(c.addr & r->s->netmask, n);
+	if (c.gateway)
+		log_debug("route registered: %s/%u on %s, default via %s", n, c.prefix_len, r->dev->name,
+			  ip4_ntoa(c.gateway, g));
+	else
+		log_debug("route registered: %s/%u on %s, no default route", n, c.prefix_len, r->dev->name);
+	if (c.pcap[0]) {
+		r->s->pcap = pcap_open(c.pcap);
+		if (!r->s->pcap)
+			log_warn("cannot open PSTACK_PCAP '%s': %s; continuing without a capture", c.pcap,
+				 strerror(errno));
+	}
+	stack_up(r->s, runner_now());
+
+	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rc < 0) {
+		log_error("cannot start the stack: eventfd: %s", strerror(-rc));
+		goto fail;
+	}
+	r->efd = rc;
+	r->sleep_until = STACK_NEVER;
+
+	/* The thread inherits the creator's mask: block everything around the creation. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, runner_thread, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		log_error("cannot start the stack thread: %s", strerror(rc));
+		rc = -rc;
+		goto fail;
+	}
+	log_debug("stack thread started");
+	*out = r;
+	return 0;
+
+fail:
+	if (r->s) {
+		pcap_close(r->s->pcap);
+		stack_destroy(r->s);
+	}
+	if (r->dev)
+		r->dev->ops->destroy(r->dev);
+	if (r->efd >= 0)
+		sys_close(r->efd);
+	pthread_cond_destroy(&r->progress);
+	pthread_mutex_destroy(&r->lock);
+	free(r->rxbuf);
+	free(r);
+	return rc;
+}
+
+void runner_stop(struct runner *r, uint64_t linger_us)
+{
+	uint64_t deadline = runner_now() + linger_us;
+	struct pcap_writer *pcap;
+
+	if (!r)
+		return;
+	/* Let the thread finish what connections still owe their peers (FIN, queued data). */
+	pthread_mutex_lock(&r->lock);
+	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
+		uint64_t now = runner_now(), until;
+		struct timespec ts;
+
+		if (now >= deadline)
+			break;
+		/* Wake at least every 10 ms, in case a state change came without a wakeup. */
+		until = deadline - now > 10000 ? now + 10000 : deadline;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000;
+		r->stop_waiters++;
+		pthread_cond_timedwait(&r->progress, &r->lock, &ts);
+		r->stop_waiters--;
+	}
+	if (tcp_pending_close(r->s) > 0)
+		log_debug("stopping with %zu connection(s) still closing", tcp_pending_close(r->s));
+	r->stop = true;
+	pthread_mutex_unlock(&r->lock);
+	runner_kick(r);
+	pthread_join(r->thread, NULL);
+
+	/* The thread is gone: what is left is ours alone. */
+	stack_log_stats(r->s, LOG_DEBUG);
+	pcap = r->s->pcap;
+	r->s->pcap = NULL;
+	pcap_close(pcap);
+	stack_destroy(r->s);
+	r->dev->ops->destroy(r->dev);
+	sys_close(r->efd);
+	pthread_cond_destroy(&r->progress);
+	pthread_mutex_destroy(&r->lock);
+	free(r->rxbuf);
+	free(r);
+	log_debug("stack stopped");
+}

@@ -1,0 +1,258 @@
+/*
+ * The TAP device driver (Linux Documentation/networking/tuntap.rst).
+ *
+ * /dev/net/tun with TUNSETIFF(IFF_TAP | IFF_NO_PI): one read() is one whole
+ * Ethernet frame, one write() sends one. Every call is a raw system call
+ * (stack/sys/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
+ * write() and close() are our own interposed wrappers.
+ *
+ * A device that exists (made persistent by `pstack tap add` or `ip tuntap
+ * add`) is only attached to: its addresses are the administrator's. A device
+ * we create is transient (no TUNSETPERSIST: it vanishes when our fd closes),
+ * so we also bring it up and give the host side the gateway address, which
+ * makes the kernel a peer on the stack's subnet.
+ */
+#include "stack/sys/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "stack/log.h"
+#include "stack/sys/sysc.h"
+
+struct tap_dev {
+	struct netdev dev;
+	int fd;
+	/* Room for offloads: with IFF_VNET_HDR every frame would carry a
+	 * struct virtio_net_hdr of this size in front (0: none, today). */
+	size_t vnet_hdr_len;
+};
+
+static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+{
+	struct tap_dev *t = dev->priv;
+	long rc = sys_write(t->fd, frame, len);
+
+	if (rc < 0)
+		return (int)rc;
+	/* The driver takes a frame whole or not at all. */
+	return (size_t)rc == len ? 0 : -EIO;
+}
+
+static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap)
+{
+	struct tap_dev *t = dev->priv;
+	long rc = sys_read(t->fd, buf, cap);
+
+	if (rc == -EAGAIN || rc == -EINTR)
+		return 0;
+	return rc;
+}
+
+static int tap_pollfd(struct netdev *dev)
+{
+	return ((struct tap_dev *)dev->priv)->fd;
+}
+
+static void tap_destroy(struct netdev *dev)
+{
+	struct tap_dev *t = dev->priv;
+
+	sys_close(t->fd);
+	log_debug("device %s closed", dev->name);
+	free(t);
+}
+
+static const struct netdev_ops tap_ops = {
+	.transmit = tap_transmit,
+	.receive = tap_receive,
+	.pollfd = tap_pollfd,
+	.destroy = tap_destroy,
+};
+
+/* Who to name in "create it for your user": $USER when it looks like a name, else the uid. */
+static void user_name(char *buf, size_t n)
+{
+	const char *u = getenv("USER");
+	bool ok = u && *u && strlen(u) < 32;
+
+	for (const char *p = u; ok && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.'))
+			ok = false;
+	if (ok)
+		snprintf(buf, n, "%s", u);
+	else
+		snprintf(buf, n, "%u", (unsigned)getuid());
+}
+
+/* The "what to run instead" part: create the device as root, for this user. */
+static void advice(char *buf, size_t n, const struct stack_config *cfg)
+{
+	char user[40], gw[16];
+	uint32_t g = cfg->gateway ? cfg->gateway : cfg->addr + 1;
+
+	user_name(user, sizeof(user));
+	snprintf(gw, sizeof(gw), "%u.%u.%u.%u", g >> 24, (g >> 16) & 255, (g >> 8) & 255, g & 255);
+	snprintf(buf, n, "pstack tap add %s --user %s (or: ip tuntap add dev %s mode tap user %s && "
+		 "ip link set %s up && ip addr add %s/%u dev %s)",
+		 cfg->tap, user, cfg->tap, user, cfg->tap, gw, cfg->prefix_len, cfg->tap);
+}
+
+static void set_ifname(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(addr);
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/* Brings the device up; when `address`, also gives the host side the gateway address. */
+static int configure_host_side(int ctl, const struct stack_config *cfg, bool address)
+{
+	struct ifreq ifr;
+	long rc;
+
+	if (address && cfg->gateway) {
+		set_ifname(&ifr, cfg->tap);
+		set_sin(&ifr.ifr_addr, cfg->gateway);
+		if ((rc = sys_ioctl(ctl, SIOCSIFADDR, &ifr)) < 0)
+			return (int)rc;
+		set_ifname(&ifr, cfg->tap);
+		set_sin(&ifr.ifr_netmask, cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
+		if ((rc = sys_ioctl(ctl, SIOCSIFNETMASK, &ifr)) < 0)
+			return (int)rc;
+	}
+	set_ifname(&ifr, cfg->tap);
+	if ((rc = sys_ioctl(ctl, SIOCGIFFLAGS, &ifr)) < 0)
+		return (int)rc;
+	if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING))
+		return 0;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	rc = sys_ioctl(ctl, SIOCSIFFLAGS, &ifr);
+	return rc < 0 ? (int)rc : 0;
+}
+
+int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen)
+{
+	char how[400];
+	struct tap_dev *t;
+	struct ifreq ifr;
+	bool existed;
+	long fd, ctl, rc;
+
+	if (err && errlen)
+		err[0] = 0;
+	*out = NULL;
+	/* A control socket for the SIOC* requests (an AF_INET one, for the addresses). */
+	ctl = sys_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl < 0) {
+		snprintf(err, errlen, "cannot attach to TAP device '%s': socket(AF_INET): %s", cfg->tap,
+			 strerror((int)-ctl));
+		return (int)ctl;
+	}
+	set_ifname(&ifr, cfg->tap);
+	existed = sys_ioctl(ctl, SIOCGIFINDEX, &ifr) == 0;
+
+	fd = sys_openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		advice(how, sizeof(how), cfg);
+		if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO)
+			snprintf(err, errlen, "cannot attach to TAP device '%s': /dev/net/tun: %s; this kernel or "
+				 "container has no TUN/TAP support: as root, run modprobe tun (or mknod /dev/net/tun c 10 200), "
+				 "or run pstack where /dev/net/tun exists", cfg->tap, strerror((int)-fd));
+		else if (fd == -EACCES || fd == -EPERM)
+			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s; "
+				 "as root, allow it (chmod 0666 /dev/net/tun) and create the device for you: %s",
+				 cfg->tap, strerror((int)-fd), how);
+		else
+			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s",
+				 cfg->tap, strerror((int)-fd));
+		sys_close((int)ctl);
+		return (int)fd;
+	}
+
+	set_ifname(&ifr, cfg->tap);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	rc = sys_ioctl(fd, TUNSETIFF, &ifr);
+	if (rc < 0) {
+		advice(how, sizeof(how), cfg);
+		if (rc == -EPERM || rc == -EACCES) {
+			if (existed)
+				snprintf(err, errlen, "cannot attach to TAP device '%s': %s (it belongs to another user); "
+					 "recreate it for your user as root: %s", cfg->tap, strerror((int)-rc), how);
+			else
+				snprintf(err, errlen, "cannot attach to TAP device '%s': %s; create it as root first: %s",
+					 cfg->tap, strerror((int)-rc), how);
+		} else if (rc == -EBUSY) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; another process is attached to it "
+				 "(one process per TAP device): stop it, or use another device with PSTACK_TAP",
+				 cfg->tap, strerror((int)-rc));
+		} else if (rc == -EINVAL && existed) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; '%s' exists but is not a "
+				 "single-queue TAP device: delete it (ip link del %s) or choose another name with PSTACK_TAP",
+				 cfg->tap, strerror((int)-rc), cfg->tap, cfg->tap);
+		} else {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': TUNSETIFF: %s", cfg->tap,
+				 strerror((int)-rc));
+		}
+		sys_close((int)fd);
+		sys_close((int)ctl);
+		return (int)rc;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "cannot attach to TAP device '%s': out of memory", cfg->tap);
+		sys_close((int)fd);
+		sys_close((int)ctl);
+		return -ENOMEM;
+	}
+	t->fd = (int)fd;
+	t->dev.ops = &tap_ops;
+	t->dev.priv = t;
+	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
+
+	/* A device we created is ours to configure; an existing one only needs to be up. */
+	rc = configure_host_side((int)ctl, cfg, !existed);
+	if (rc < 0) {
+		if (existed)
+			log_warn("TAP device %s is down and cannot be brought up (%s): as root, run ip link set %s up",
+				 t->dev.name, strerror((int)-rc), t->dev.name);
+		else
+			log_warn("TAP device %s: configuring the host side failed: %s", t->dev.name,
+				 strerror((int)-rc));
+	}
+
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		t->dev.mtu = (uint32_t)ifr.ifr_mtu;
+	else
+		t->dev.mtu = 1500;
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(t->dev.hwaddr, ifr.ifr_hwaddr.sa_data, 6);
+	sys_close((int)ctl);
+
+	log_debug("device %s registered (%s, mtu %u)", t->dev.name,
+		  existed ? "existing device" : "created, transient", t->dev.mtu);
+	*out = &t->dev;
+	return 0;
+}

@@ -1,0 +1,277 @@
+/*
+ * The TCP engine's internals, shared by tcp.c (table, socket calls, timers),
+ * tcp_in.c (segment parsing and the RFC 9293 §3.10.7 state machine) and
+ * tcp_out.c (segment building, transmission, retransmission).
+ * Nothing outside stack/tcp*.c and the unit tests includes this.
+ */
+#ifndef PSTACK_TCP_PRIV_H
+#define PSTACK_TCP_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/sock.h"
+#include "stack/tcp.h"
+#include "stack/tcp_cc.h"
+#include "stack/tcp_ring.h"
+#include "stack/tcp_seq.h"
+
+struct stack;
+
+#define TCP_HLEN 20
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+#define TCP_OPT_WS 3
+#define TCP_OPT_SACK_PERM 4
+#define TCP_OPT_SACK 5
+#define TCP_OPT_TS 8
+
+#define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
+#define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
+#define TCP_MAX_WSCALE 14                /* RFC 7323 §2.3 */
+#define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
+#define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
+#define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
+#define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN */
+#define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
+#define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
+#define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
+#define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
+#define TCP_DEFAULT_SNDBUF (1u << 20)
+#define TCP_DEFAULT_RCVBUF (1u << 20)
+#define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
+#define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
+#define TCP_MAX_BUF (64u << 20)
+#define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
+#define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
+#define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
+#define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
+#define TCP_EPHEMERAL_LO 32768           /* Linux ip_local_port_range */
+#define TCP_EPHEMERAL_HI 60999
+#define TCP_KEEPIDLE_S 7200
+#define TCP_KEEPINTVL_S 75
+#define TCP_KEEPCNT 9
+#define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
+
+/* A received segment, checked and decoded into host order (never the raw bytes). */
+struct tcp_seg {
+	uint32_t src, dst;      /* IPv4 addresses */
+	uint16_t sport, dport;
+	tcp_seq seq, ack;
+	uint8_t flags;
+	uint16_t wnd;           /* unscaled, as on the wire */
+	const uint8_t *data;
+	uint32_t len;           /* payload bytes */
+	/* options */
+	bool has_mss, has_ws, sack_ok, has_ts;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+	uint8_t nsack;
+	tcp_seq sack[4][2];
+};
+
+static inline uint32_t tcp_seg_len(const struct tcp_seg *g)
+{
+	return g->len + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);
+}
+
+/* One piece of out-of-order data, kept sorted by seq, never overlapping. */
+struct tcp_ofo {
+	struct tcp_ofo *next;
+	tcp_seq seq;
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct tcp_sack_range {
+	tcp_seq start, end;
+};
+
+struct tcp_conn {
+	struct stack *s;
+	enum tcp_state state;
+	struct ip4_endpoint local, remote;
+
+	/* table links */
+	struct tcp_conn *hnext;             /* 4-tuple hash chain */
+	struct tcp_conn *bnext;             /* bound-port chain */
+	struct tcp_conn *lnext;             /* listener chain */
+	struct tcp_conn *all_prev, *all_next;
+	bool in_hash, in_bind, in_lhash;
+
+	/* ownership */
+	bool orphan;                        /* the application has closed it */
+	bool was_connected;                 /* reached ESTABLISHED once */
+	bool active_open;
+	struct tcp_conn *parent;            /* listener, while embryonic or in the accept queue */
+	struct tcp_conn *qnext;             /* accept-queue / SYN-queue link */
+	bool in_acceptq;
+
+	/* listener */
+	int backlog;
+	unsigned syn_count;                 /* children in SYN_RECEIVED */
+	unsigned acc_count;
+	struct tcp_conn *acc_head, *acc_tail;
+
+	/* send sequence space (RFC 9293 §3.3.1) */
+	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	uint32_t snd_wnd;                   /* scaled */
+	uint32_t max_snd_wnd;
+	tcp_seq snd_base;                   /* sequence number of sndq's first byte */
+	bool fin_queued;                    /* FIN after the queued data */
+	/* receive sequence space */
+	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
+	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
+	bool fin_rcvd;
+	bool ofo_fin;
+	tcp_seq ofo_fin_seq;
+
+	/* negotiated */
+	uint16_t mss;                       /* send MSS (peer's, clamped) */
+	uint16_t advmss;                    /* ours */
+	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, ts_ok, sack_ok;
+	uint32_t ts_recent, ts_recent_ms;
+	uint32_t ts_offset;
+
+	/* queues */
+	struct tcp_ring sndq, rcvq;
+	struct tcp_ofo *ofo;
+	uint32_t ofo_bytes, ofo_count;
+	tcp_seq ofo_last;                   /* start of the most recent out-of-order arrival */
+
+	/* RTT and RTO (RFC 6298), in microseconds */
+	uint32_t srtt, rttvar, rto;
+	bool rtt_valid;
+	bool rtt_timing;
+	tcp_seq rtt_seq;
+	uint64_t rtt_start;
+	uint32_t min_rtt, last_rtt;
+	uint8_t retries;                    /* consecutive RTO expiries */
+	uint8_t backoff;
+	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT */
+
+	/* congestion control and recovery */
+	struct tcp_cc cc;
+	unsigned dupacks;
+	bool in_recovery;
+	tcp_seq recover;
+	tcp_seq high_rxt;                   /* RFC 6675 HighRxt */
+	struct tcp_sack_range sacked[TCP_SACK_MAX];
+	unsigned nsacked;
+	uint32_t sacked_bytes;
+	uint8_t ca_state;
+
+	/* delayed ACK */
+	uint32_t unacked_segs;
+	bool ack_now;
+
+	/* timers: absolute deadlines, STACK_NEVER when off */
+	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
+	uint8_t probes;                     /* persist or keepalive probes unanswered */
+	uint64_t last_rcv_at, last_snd_at, last_ack_at;
+
+	/* errors and shutdown */
+	int err;                            /* pending error, negative errno */
+	int soft_err;                       /* last ICMP error, reported if the connection times out */
+	bool sws_override;                  /* the persist timer fired: send what the window allows */
+	bool rd_shut, wr_shut;
+
+	/* options */
+	bool nodelay, keepalive;
+	int keepidle, keepintvl, keepcnt;
+	int linger;                         /* -1 off */
+	uint8_t tos;
+	int maxseg;                         /* 0: none */
+	uint32_t user_timeout_ms;
+	int sndbuf_opt, rcvbuf_opt;         /* as set by the application (0: default) */
+	bool reuseaddr, reuseport;
+
+	struct sock_wakeup wake;
+
+	/* counters for TCP_INFO */
+	uint64_t bytes_acked, bytes_received;
+	uint32_t segs_in, segs_out, total_retrans;
+};
+
+#define TCP_HASH_SIZE 4096
+#define TCP_PORT_HASH 1024
+
+struct tcp_table {
+	struct tcp_conn *hash[TCP_HASH_SIZE];
+	struct tcp_conn *bhash[TCP_PORT_HASH];
+	struct tcp_conn *lhash[TCP_PORT_HASH];
+	struct tcp_conn *all;
+	size_t live;
+	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
+	uint32_t challenge_count;
+	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
+	uint32_t port_hint;
+};
+
+/* tcp.c */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+struct tcp_conn *tcp_conn_new(struct stack *s);
+void tcp_hash_insert(struct tcp_conn *c);
+void tcp_hash_remove(struct tcp_conn *c);
+void tcp_bind_insert(struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
+/* Connection reached CLOSED: leaves the tables; freed when the application
+ * has let go (or never had it). Returns true when c was freed. */
+bool tcp_done(struct tcp_conn *c);
+void tcp_conn_free(struct tcp_conn *c);
+void tcp_wake(struct tcp_conn *c);
+/* Moves an embryonic child to its listener's accept queue. */
+void tcp_child_established(struct tcp_conn *c);
+uint32_t tcp_rcv_space(const struct tcp_conn *c);
+void tcp_ofo_purge(struct tcp_conn *c);
+
+/* tcp_in.c */
+int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct tcp_seg *g);
+void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
+
+/* tcp_out.c */
+uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
+/* Sends whatever the windows, Nagle and the queues allow. */
+void tcp_output(struct tcp_conn *c, uint64_t now);
+void tcp_send_ack(struct tcp_conn *c, uint64_t now);
+void tcp_send_syn(struct tcp_conn *c, uint64_t now);
+/* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
+void tcp_send_rst(struct tcp_conn *c, uint64_t now);
+/* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
+void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
+/* Retransmits one segment at seq (at most one MSS). */
+void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
+/* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
+void tcp_send_probe(struct tcp_conn *c, uint64_t now);
+uint16_t tcp_window_to_advertise(struct tcp_conn *c);
+/* The timers after a transmission of new data. */
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+uint32_t tcp_pipe(const struct tcp_conn *c);
+/* End of queued data in sequence space (after the FIN when queued). */
+static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
+{
+	return c->snd_base + (uint32_t)c->sndq.len;
+}
+
+/* tcp_timer side, tcp.c */
+void tcp_timer_tw(struct tcp_conn *c, uint64_t now);
+void tcp_abort(struct tcp_conn *c, int err);
+
+/* For tests: live control blocks in this stack. */
+size_t tcp_conn_count(const struct stack *s);
+
+#endif

@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# TCP through the stack with netcat (OpenBSD nc) and the examples (issue 4):
+# bulk transfers both ways, half-close both ways, the echo server with and
+# without the preload. sha256 on every transfer; every test checks the bytes
+# crossed the TAP.
+
+load lib
+
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+# A server that reads until EOF, then answers with the sha256 of what it got
+# and closes: the answer travels after the client's FIN (half-close).
+SHA_SERVER='
+import hashlib, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+h = hashlib.sha256()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+c.sendall((h.hexdigest() + "\n").encode())
+c.close()
+print("got", n, flush=True)
+'
+
+@test "nc -l under the preload receives 64 MiB from the kernel's nc" {
+	make_data "$BATS_TEST_TMPDIR/in" $((64 * MiB))
+	_bg rx ip netns exec "$NS" timeout -k 3 120 env LD_PRELOAD="$PRELOAD" \
+		sh -c "exec nc -l 12345 > '$BATS_TEST_TMPDIR/got'"
+	wait_stack_up
+	tap_mark
+	run retry_refused 20 ker 120 nc -N "$STACK_IP" 12345 <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	bg_wait rx 60
+	assert_equal "$BG_STATUS" 0
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
+	tap_assert_crossed $((64 * MiB / 1000)) $((64 * MiB))
+}
+
+@test "nc under the preload sends 64 MiB to the kernel's nc -l" {
+	make_data "$BATS_TEST_TMPDIR/in" $((64 * MiB))
+	_bg rx ip netns exec "$NS" timeout -k 3 120 sh -c "exec nc -l $HOST_IP 12345 > '$BATS_TEST_TMPDIR/got'"
+	wait_kernel_listen 12345
+	tap_mark
+	run pre 120 nc -N "$HOST_IP" 12345 <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	bg_wait rx 60
+	assert_equal "$BG_STATUS" 0
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
+	tap_assert_crossed $((64 * MiB)) $((64 * MiB / 1000))
+}
+
+@test "half-close: the kernel's nc -N shuts down, the preloaded server answers after the FIN" {
+	make_data "$BATS_TEST_TMPDIR/in" $((1 * MiB))
+	bg_pre srv 60 "$PY" -c "$SHA_SERVER" 0.0.0.0 12345
+	wait_log "$(out srv)" listening
+	wait_stack_up
+	tap_mark
+	run retry_refused 20 ker 60 nc -N "$STACK_IP" 12345 <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output "$(sha "$BATS_TEST_TMPDIR/in")"
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	tap_assert_crossed 64 $((1 * MiB))
+}
+
+@test "half-close: nc -N under the preload shuts down, the kernel's server answers after the FIN" {
+	make_data "$BATS_TEST_TMPDIR/in" $((1 * MiB))
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 12345
+	wait_kernel_listen 12345
+	tap_mark
+	run pre 60 nc -N "$HOST_IP" 12345 <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output "$(sha "$BATS_TEST_TMPDIR/in")"
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	tap_assert_crossed $((1 * MiB)) 64
+}
+
+@test "nc both ways at once: preloaded nc -l and the kernel's nc exchange 8 MiB each way" {
+	make_data "$BATS_TEST_TMPDIR/a" $((8 * MiB))
+	make_data "$BATS_TEST_TMPDIR/b" $((8 * MiB))
+	_bg srv ip netns exec "$NS" timeout -k 3 120 env LD_PRELOAD="$PRELOAD" \
+		sh -c "exec nc -N -l 12345 < '$BATS_TEST_TMPDIR/a' > '$BATS_TEST_TMPDIR/got-b'"
+	wait_stack_up
+	tap_mark
+	retry_refused 20 ker 120 nc -N "$STACK_IP" 12345 <"$BATS_TEST_TMPDIR/b" >"$BATS_TEST_TMPDIR/got-a"
+	bg_wait srv 60
+	assert_equal "$BG_STATUS" 0
+	assert_same_file "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/got-a"
+	assert_same_file "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/got-b"
+	tap_assert_crossed $((8 * MiB)) $((8 * MiB))
+}
+
+@test "examples/echo_server (TCP) under the preload echoes to several kernel clients" {
+	make_data "$BATS_TEST_TMPDIR/in" $((2 * MiB))
+	bg_pre srv 60 "$EXAMPLES/echo_server" 12345
+	wait_log "$(out srv)" 'listening on'
+	wait_stack_up
+	tap_mark
+	local i
+	for i in 1 2 3; do
+		run retry_refused 20 ker 60 sh -c "nc -N $STACK_IP 12345 < '$BATS_TEST_TMPDIR/in' > '$BATS_TEST_TMPDIR/got$i'"
+		assert_success
+		assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got$i"
+	done
+	tap_assert_crossed $((6 * MiB)) $((6 * MiB))
+}
+
+@test "examples/echo_server (TCP) on the kernel, nc under the preload" {
+	make_data "$BATS_TEST_TMPDIR/in" $((2 * MiB))
+	bg_ker srv 60 "$EXAMPLES/echo_server" 12345
+	wait_log "$(out srv)" 'listening on'
+	tap_mark
+	run pre 60 sh -c "nc -N $HOST_IP 12345 < '$BATS_TEST_TMPDIR/in' > '$BATS_TEST_TMPDIR/got'"
+	assert_success
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
+	tap_assert_crossed $((2 * MiB)) $((2 * MiB))
+}
+
+@test "a connection to a closed port of the stack is refused (RST)" {
+	bg_pre srv 60 "$EXAMPLES/echo_server" 12345 udp
+	wait_log "$(out srv)" 'listening on'
+	wait_stack_up
+	run ker 10 nc -v -w 3 "$STACK_IP" 80
+	assert_failure
+	assert_output --partial "refused"
+}

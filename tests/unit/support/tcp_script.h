@@ -1,0 +1,79 @@
+/*
+ * Packetdrill-like TCP tests on the unit harness.
+ *
+ *   ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+ *   ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+ *
+ * Grammar: FLAGS START:END(LEN) [ack N] [win W] [<options>]. FLAGS are F S R P
+ * U in that order, then '.' for ACK. Sequence numbers are relative: what the
+ * peer sends to the peer's ISN (t->peer_isn), what the stack sends to the
+ * stack's ISN, learned from its first SYN. TS val is absolute for the peer
+ * and relative to the stack's first TS val for the stack; TS ecr the other
+ * way round. SACK blocks are relative to the ISN of the side whose data they
+ * cover. In expectations '*' matches any number. Injected payload bytes are
+ * ts_byte(relative sequence number).
+ */
+#ifndef PSTACK_TEST_TCP_SCRIPT_H
+#define PSTACK_TEST_TCP_SCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/tcp.h"
+#include "tests/unit/support/harness.h"
+
+#define TS_LOCAL_PORT 8080
+#define TS_PEER_PORT 40000
+
+struct tscript {
+	struct harness *h;
+	uint16_t local_port, peer_port;
+	uint32_t peer_isn;
+	uint32_t isn;           /* the stack's ISN, once seen */
+	bool isn_known;
+	uint32_t ts_base;       /* the stack's first TS val */
+	bool ts_known;
+	uint32_t last_tsval;    /* the stack's latest TS val (absolute) */
+	uint8_t last_payload[65536];
+	size_t last_len;
+};
+
+/* A harness with the peer's MAC learned, and a script on it. */
+struct tscript *ts_new(uint32_t peer_isn);
+/* Fails when the stack still has control blocks or sent frames not
+ * expected; then frees everything (h_free checks packet buffers). */
+void ts_free(struct tscript *t);
+
+uint8_t ts_byte(uint32_t rel_seq);
+void ts_inject(struct tscript *t, const char *spec);
+/* The next frame the stack sent must match spec. */
+void ts_expect(struct tscript *t, const char *spec);
+/* Nothing was sent. */
+void ts_expect_none(struct tscript *t);
+/* Renders the next sent frame (or "" when none) into out; returns false when none. */
+bool ts_next(struct tscript *t, char *out, size_t cap);
+void ts_advance_ms(struct tscript *t, uint64_t ms);
+void ts_advance_us(struct tscript *t, uint64_t us);
+/* Checks that buf holds the peer's bytes from relative sequence rel on. */
+void ts_check_bytes(const uint8_t *buf, size_t n, uint32_t rel);
+
+/* Handshakes with Linux's SYN options (mss 1460, sackOK, TS, wscale 7). */
+struct tcp_conn *ts_listen(struct tscript *t, int backlog);
+/* Passive open on listener l; returns the accepted connection. */
+struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l);
+/* Active open to the peer; returns the established connection. */
+struct tcp_conn *ts_connect(struct tscript *t);
+
+/* The next segments are another connection: a new peer port, ISNs and TS bases to learn. */
+void ts_new_peer(struct tscript *t);
+/* SO_LINGER 0 and close: the stack must send a reset. */
+void ts_abort(struct tscript *t, struct tcp_conn *c);
+
+/* A wakeup counter for readiness checks. */
+struct ts_wake {
+	int count;
+};
+void ts_watch(struct tcp_conn *c, struct ts_wake *w);
+
+#endif

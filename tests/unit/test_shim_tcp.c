@@ -1,0 +1,345 @@
+/*
+ * The socket shim's TCP paths on the scripted peer (tests/unit/support/
+ * tcp_script.h): the non-blocking connect sequence (EINPROGRESS, EALREADY,
+ * POLLOUT, SO_ERROR, EISCONN), a reset answered with ECONNREFUSED both
+ * non-blocking and blocking, listen/accept with IPv4-mapped addresses, data
+ * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE.
+ *
+ * Frames are checked by their flags and numbers only where the shim decides
+ * them; the engine's exact options are test_tcp_*'s business.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shim/shim.h"
+#include "tests/unit/support/tcp_script.h"
+
+static struct tscript *T;
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+
+static int t_start(void *c) { (void)c; return 0; }
+static struct stack *t_stack(void *c) { (void)c; return T->h->s; }
+static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static uint64_t t_now(void *c) { (void)c; return T->h->now; }
+static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+
+static int setup(void **state)
+{
+	struct shim_libc libc = {
+		.socket = socket, .close = close, .dup = dup, .dup3 = dup3, .fcntl = fcntl,
+		.ioctl = (int (*)(int, unsigned long, ...))ioctl, .setsockopt = setsockopt,
+		.getsockopt = getsockopt, .ppoll = ppoll, .epoll_ctl = epoll_ctl,
+		.epoll_pwait = epoll_pwait, .read = read, .write = write, .pread = pread,
+		.lseek = lseek, .sigaction = sigaction,
+	};
+	struct shim_host host = {
+		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
+		.now = t_now, .stop = t_stop,
+	};
+
+	(void)state;
+	T = ts_new(1000);
+	shim_init(&libc, &host);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shim_reset_for_test();
+	/* Connections the test closed may still be finishing: not this test's subject. */
+	h_drain_tx(T->h);
+	h_free(T->h);
+	free(T);
+	return 0;
+}
+
+static void inject(const char *spec)
+{
+	pthread_mutex_lock(&hmu);
+	ts_inject(T, spec);
+	pthread_mutex_unlock(&hmu);
+}
+
+/* The next frame the stack sent, which must start with prefix. */
+static void expect_prefix(const char *prefix)
+{
+	char line[512];
+	bool got;
+
+	pthread_mutex_lock(&hmu);
+	got = ts_next(T, line, sizeof(line));
+	pthread_mutex_unlock(&hmu);
+	if (!got)
+		fail_msg("no frame sent, expected \"%s...\"", prefix);
+	if (strncmp(line, prefix, strlen(prefix)) != 0)
+		fail_msg("sent \"%s\", expected \"%s...\"", line, prefix);
+}
+
+static struct sockaddr_in sin4(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(addr);
+	a.sin_port = htons(port);
+	return a;
+}
+
+#define SA(x) ((struct sockaddr *)&(x))
+
+static short poll1(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec zero = { 0, 0 };
+
+	assert_true(shim_ppoll(&p, 1, &zero, NULL) >= 0);
+	return p.revents;
+}
+
+static int sockerr(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len), 0);
+	return v;
+}
+
+/* A non-blocking socket bound to TS_LOCAL_PORT with its SYN sent. */
+static int start_connect(void)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in me = sin4(0, TS_LOCAL_PORT), peer = sin4(H_PEER_IP, TS_PEER_PORT);
+
+	assert_true(fd >= 0);
+	assert_int_equal(shim_bind(fd, SA(me), sizeof(me)), 0);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EINPROGRESS);
+	expect_prefix("S 0:0(0)");
+	return fd;
+}
+
+static void test_nonblocking_connect_sequence(void **state)
+{
+	struct sockaddr_in peer = sin4(H_PEER_IP, TS_PEER_PORT), got;
+	socklen_t len = sizeof(got);
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	char buf[16];
+	int fd, n = -1;
+
+	(void)state;
+	fd = start_connect();
+	assert_int_equal(poll1(fd, POLLIN | POLLOUT), 0);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EALREADY);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), -ENOTCONN);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), -EAGAIN);
+
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(poll1(fd, POLLIN | POLLOUT), POLLOUT);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EISCONN);
+	len = sizeof(got);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), 0);
+	assert_int_equal(ntohl(got.sin_addr.s_addr), H_PEER_IP);
+	assert_int_equal(ntohs(got.sin_port), TS_PEER_PORT);
+	assert_int_equal(shim_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen), 0);
+	assert_int_equal(ti.tcpi_state, TCP_ESTABLISHED);
+
+	/* Data both ways. */
+	assert_int_equal(shim_sendto(fd, "hello", 5, 0, NULL, 0), 5);
+	expect_prefix("P. 1:6(5) ack 1");
+	assert_int_equal(shim_ioctl(fd, SIOCOUTQ, &n), 0);
+	assert_int_equal(n, 5);
+	inject("P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_true(poll1(fd, POLLIN) & POLLIN);
+	assert_int_equal(shim_ioctl(fd, FIONREAD, &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(shim_recvfrom(fd, buf, 4, MSG_PEEK, NULL, NULL), 4);
+	ts_check_bytes((uint8_t *)buf, 4, 1);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 10);
+	ts_check_bytes((uint8_t *)buf, 10, 1);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), -EAGAIN);
+
+	/* The peer closes: end of stream, POLLIN|POLLRDHUP. */
+	inject("F. 11:11(0) ack 6 win 502 <nop,nop,TS val 120 ecr 0>");
+	assert_true(poll1(fd, POLLIN | POLLRDHUP) & POLLRDHUP);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 0);
+	/* Our side shut: EPIPE (MSG_NOSIGNAL: no SIGPIPE). */
+	assert_int_equal(shim_shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_connect_refused_nonblocking(void **state)
+{
+	int fd;
+
+	(void)state;
+	fd = start_connect();
+	inject("R. 0:0(0) ack 1 win 0");
+	assert_true(poll1(fd, POLLOUT) & POLLERR);
+	assert_int_equal(sockerr(fd), ECONNREFUSED);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+struct cargs {
+	int fd;
+	int r;
+};
+
+static void *connect_thread(void *arg)
+{
+	struct cargs *c = arg;
+	struct sockaddr_in peer = sin4(H_PEER_IP, TS_PEER_PORT);
+
+	c->r = shim_connect(c->fd, SA(peer), sizeof(peer));
+	return NULL;
+}
+
+static void test_connect_refused_blocking(void **state)
+{
+	struct cargs c = { .fd = shim_socket(AF_INET, SOCK_STREAM, 0), .r = 1 };
+	struct sockaddr_in me = sin4(0, TS_LOCAL_PORT);
+	pthread_t th;
+	long i;
+
+	(void)state;
+	assert_int_equal(shim_bind(c.fd, SA(me), sizeof(me)), 0);
+	assert_int_equal(pthread_create(&th, NULL, connect_thread, &c), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(c.fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	expect_prefix("S 0:0(0)");
+	inject("R. 0:0(0) ack 1 win 0");
+	pthread_join(th, NULL);
+	assert_int_equal(c.r, -ECONNREFUSED);
+	assert_int_equal(shim_close(c.fd), 0);
+}
+
+static void test_listen_accept_mapped(void **state)
+{
+	int l = shim_socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0), fd, one = 1, v = 0;
+	struct sockaddr_in6 any, peer;
+	socklen_t len = sizeof(peer);
+	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1 };
+	char buf[8];
+
+	(void)state;
+	memset(&any, 0, sizeof(any));
+	any.sin6_family = AF_INET6;
+	any.sin6_port = htons(TS_LOCAL_PORT);
+	assert_int_equal(shim_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(shim_bind(l, SA(any), sizeof(any)), 0);
+	assert_int_equal(shim_listen(l, 8), 0);
+	len = sizeof(v);
+	assert_int_equal(shim_getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, (socklen_t *)&len), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(shim_accept4(l, NULL, NULL, 0), -EAGAIN);
+	assert_int_equal(poll1(l, POLLIN), 0);
+	assert_int_equal(shim_ioctl(l, FIONREAD, &v), -EINVAL);
+
+	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix("S. 0:0(0) ack 1");
+	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	assert_int_equal(poll1(l, POLLIN | POLLRDNORM), POLLIN | POLLRDNORM);
+	len = sizeof(peer);
+	fd = shim_accept4(l, SA(peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(shim_owns(fd));
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(len, sizeof(peer));
+	assert_int_equal(peer.sin6_family, AF_INET6);
+	assert_memory_equal(peer.sin6_addr.s6_addr, mapped, 16);
+	assert_int_equal(ntohs(peer.sin6_port), TS_PEER_PORT);
+
+	/* MSG_WAITALL on a non-blocking socket returns what there is. */
+	inject("P. 1:4(3) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_WAITALL, NULL, NULL), 3);
+	ts_check_bytes((uint8_t *)buf, 3, 1);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(l), 0);
+}
+
+/* A blocking reader with MSG_WAITALL gets everything it asked for. */
+struct rargs {
+	int fd;
+	long r;
+	uint8_t buf[8];
+};
+
+static void *waitall_thread(void *arg)
+{
+	struct rargs *a = arg;
+
+	a->r = shim_recvfrom(a->fd, a->buf, 6, MSG_WAITALL, NULL, NULL);
+	return NULL;
+}
+
+static void test_blocking_waitall(void **state)
+{
+	struct rargs a;
+	pthread_t th;
+	int fd, off = 0;
+	long i;
+
+	(void)state;
+	fd = start_connect();
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_ioctl(fd, FIONBIO, &off), 0);
+	a.fd = fd;
+	assert_int_equal(pthread_create(&th, NULL, waitall_thread, &a), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(fd) < 1; i++)
+		sched_yield();
+	inject("P. 1:4(3) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	/* The thread took 3 bytes and waits for the rest. */
+	for (i = 0; i < 100000000L; i++) {
+		int n = -1;
+
+		assert_int_equal(shim_ioctl(fd, FIONREAD, &n), 0);
+		if (n == 0 && shim_test_waiters(fd) == 1)
+			break;
+		sched_yield();
+	}
+	inject("P. 4:7(3) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	pthread_join(th, NULL);
+	assert_int_equal(a.r, 6);
+	ts_check_bytes(a.buf, 6, 1);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_nonblocking_connect_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused_nonblocking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_refused_blocking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_accept_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_waitall, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,481 @@
+/* TCP data transfer: segmentation, Nagle, delayed ACKs, the out-of-order
+ * queue with SACK blocks, windows (zero window, persist, window update),
+ * retransmission timeout, fast retransmit and recovery, keepalive. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/tcp.h"
+#include "stack/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define TSO "<nop,nop,TS val * ecr *>"
+
+static uint8_t big[1 << 20];
+
+/* Active open with a SYN-ACK that offers only what `opts` says. */
+static struct tcp_conn *connect_with(struct tscript *t, const char *synack, const char *ack)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, synack);
+	ts_expect(t, ack);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* Segments of at most MSS minus the timestamp option; Nagle holds the short tail. */
+static void test_segmentation_and_nagle(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	int v;
+
+	(void)state;
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1448);
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 4000);
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, "P. 2897:4001(1104) ack 1 win 8192 " TSO);
+	assert_int_equal(tcp_outq(c), 1104);
+	/* a small write waits while data is unacknowledged ... */
+	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
+	ts_expect_none(t);
+	/* ... and goes when the ACK comes */
+	ts_inject(t, ". 1:1(0) ack 4001 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, "P. 4001:4003(2) ack 1 win 8192 " TSO);
+	/* TCP_NODELAY: small writes go at once */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, "cd", 2, t->h->now), 2);
+	ts_expect(t, "P. 4003:4005(2) ack 1 win 8192 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 5681 §4.2: an ACK for every second full segment, else within 40 ms. */
+static void test_delayed_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win * <nop,nop,TS val 0 ecr 110>");
+	ts_inject(t, "P. 2897:2997(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 1:1(0) ack 2997 win * <nop,nop,TS val 40 ecr 111>");
+	/* data to send carries the ACK: no separate one */
+	ts_inject(t, "P. 2997:3097(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 3097 win * " TSO);
+	ts_advance_ms(t, 100);
+	ts_expect_none(t);
+	assert_int_equal(tcp_inq(c), 3096);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Out-of-order data: immediate duplicate ACKs carrying SACK blocks (RFC 2018),
+ * the most recent block first; an immediate ACK when the hole fills. */
+static void test_out_of_order_sack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[10000];
+
+	(void)state;
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 4345:5793(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 4345:5793 1449:2897>");
+	/* a duplicate of queued data changes nothing but still draws an ACK */
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 1449:2897 4345:5793>");
+	assert_int_equal(tcp_inq(c), 0);
+	assert_int_equal(tcp_poll(c) & SOCK_POLLIN, 0);
+	/* the first hole fills: everything up to the second hole is delivered */
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win * <nop,nop,TS val 0 ecr 113,nop,nop,sack 4345:5793>");
+	assert_int_equal(tcp_inq(c), 2896);
+	/* an overlapping segment fills the rest */
+	ts_inject(t, ". 2000:4400(2400) ack 1 win 502 <nop,nop,TS val 114 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 5793 win * <nop,nop,TS val 0 ecr 114>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 5792);
+	ts_check_bytes(buf, 5792, 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A FIN that arrives before the data in front of it waits in the queue. */
+static void test_out_of_order_fin(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t buf[200];
+
+	(void)state;
+	ts_inject(t, "F. 101:201(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 101:201>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_inject(t, ". 1:101(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 202 win * <nop,nop,TS val 0 ecr 111>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 200);
+	ts_check_bytes(buf, 200, 1);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 202 win * " TSO);
+	ts_inject(t, ". 202:202(0) ack 2 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_free(t);
+}
+
+/* Zero window: data waits, the persist timer probes with backoff
+ * (RFC 9293 §3.8.6.1), and the data goes when the window opens. */
+static void test_zero_window_persist(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect_none(t);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 398);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 798);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	/* the window opens */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_advance_ms(t, 5000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Our receive window: full buffer gives a zero window, data beyond it is
+ * not accepted, and reading sends a window update. */
+static void test_receive_window_and_update(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	static uint8_t buf[10000];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 2048), 0);   /* 4096 bytes, like Linux's doubling */
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 4096 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 32 " TSO);
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win 9 " TSO);
+	ts_inject(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 4097 win 0 " TSO);
+	assert_int_equal(tcp_inq(c), 4096);
+	/* a zero window accepts no data; the peer is told again */
+	ts_inject(t, ". 4097:4197(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 4097 win 0 " TSO);
+	assert_int_equal(tcp_recv(c, buf, 1000, 0, t->h->now), 1000);
+	ts_expect_none(t);          /* too small an increase to announce (SWS avoidance) */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 3096);
+	ts_expect(t, ". 1:1(0) ack 4097 win 32 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 6298: the retransmission timer doubles on each expiry, and the
+ * connection gives up with ETIMEDOUT after 15 retransmissions (tcp_retries2). */
+static void test_rto_backoff_and_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 398);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 798);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 3);
+	for (int i = 0; i < 2000 && tcp_get_state(c) != TCP_STATE_CLOSED; i++) {
+		ts_advance_ms(t, 1000);
+		while (ts_next(t, line, sizeof(line))) {
+			assert_string_equal(strstr(line, "P. 1:101(100)") == line ? "ok" : line, "ok");
+			n++;
+		}
+	}
+	assert_int_equal(n, 12);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_poll(c) & SOCK_POLLERR);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* TCP_USER_TIMEOUT bounds the time spent retransmitting. */
+static void test_user_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 1000), 0);
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_advance_ms(t, 5000);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	h_drain_tx(t->h);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* RFC 5681 §3.2 and RFC 6582: three duplicate ACKs retransmit the first
+ * unacknowledged segment; a partial ACK retransmits the next hole; the
+ * full ACK ends recovery. Without SACK. */
+static void test_fast_retransmit_newreno(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 8192 " TSO);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
+	/* partial ACK: the next hole is resent at once */
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 8192 " TSO);
+	/* full ACK */
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 6675: with SACK, holes are retransmitted once enough data above them is SACKed. */
+static void test_sack_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	/* segments 2 and 4 are lost */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:7241>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:8689>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	/* the second hole has only two segments SACKed above it: not lost yet (IsLost) */
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:10137>");
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 8192 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0,nop,nop,sack 5793:8689>");
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 2);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Keepalive: probes after the idle time, then every interval; the peer's
+ * answer resets the count; no answer after KEEPCNT probes ends it. */
+static void test_keepalive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPIDLE, 10), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPINTVL, 2), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPCNT, 3), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPALIVE, 1), 0);
+	ts_advance_ms(t, 9999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 9999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, "R. 1:1(0) ack 1 win 8192 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* Closing with unread data resets the connection (RFC 2525 §2.17, Linux). */
+static void test_close_with_unread_data(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 1:1(0) ack 11 win * " TSO);
+	ts_free(t);
+}
+
+/* Close after queued data: FIN follows the data; the orphan finishes alone. */
+static void test_close_flushes_queue(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 3000, t->h->now), 3000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 8192 " TSO);
+	assert_int_equal(tcp_pending_close(t->h->s), 1);
+	/* lost: the RTO resends from the first unacknowledged byte */
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 300);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 1:1(0) ack 3002 win 502 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(tcp_pending_close(t->h->s), 0);
+	ts_inject(t, "F. 1:1(0) ack 3002 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 3002:3002(0) ack 2 win 8192 " TSO);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+/* An orphan in FIN_WAIT_2 gives up after tcp_fin_timeout (60 s). */
+static void test_fin_wait_2_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+/* A bulk transfer both ways with a cooperative peer, checking every byte. */
+static void test_bulk_transfer(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t src[300000];
+	char line[512];
+	size_t sent = 0, acked = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 13);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	while (acked < sizeof(src)) {
+		long n = tcp_send(c, src + sent, sizeof(src) - sent, t->h->now);
+
+		if (n > 0)
+			sent += (size_t)n;
+		while (ts_next(t, line, sizeof(line))) {
+			unsigned a, b;
+			char ackline[200];
+
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+			assert_memory_equal(t->last_payload, src + a - 1, b - a);
+			acked = b - 1;
+			snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 502 <nop,nop,TS val 200 ecr 0>", b);
+			ts_inject(t, ackline);
+		}
+	}
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segmentation_and_nagle),
+		cmocka_unit_test(test_delayed_ack),
+		cmocka_unit_test(test_out_of_order_sack),
+		cmocka_unit_test(test_out_of_order_fin),
+		cmocka_unit_test(test_zero_window_persist),
+		cmocka_unit_test(test_receive_window_and_update),
+		cmocka_unit_test(test_rto_backoff_and_timeout),
+		cmocka_unit_test(test_user_timeout),
+		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_sack_recovery),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_close_with_unread_data),
+		cmocka_unit_test(test_close_flushes_queue),
+		cmocka_unit_test(test_fin_wait_2_timeout),
+		cmocka_unit_test(test_bulk_transfer),
+	};
+	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
+}

@@ -62,13 +62,16 @@ inns ip tuntap add dev tap0 mode tap
 inns ip addr add 192.0.2.1/24 dev tap0
 inns ip link set tap0 up
 inns ip -brief addr show dev tap0 | indent
+say "(its state is DOWN, no carrier, until a program attaches to it)"
 
 step "Starting 'echo_server 12345 $PROTO' with LD_PRELOAD=$LIB"
 say "echo_server is plain sockets code; the preload gives its sockets to pstack,"
 say "which answers as 192.0.2.2 (MAC 00:00:5e:00:53:01) on tap0."
 say "PSTACK_LOG=debug goes to a log file, PSTACK_PCAP records every frame."
 if [ "$PROTO" = udp ]; then set -- udp; else set --; fi
-inns timeout 120 env LD_PRELOAD="$LIB" PSTACK_LOG=debug PSTACK_LOG_FILE="$TMP/pstack.log" \
+# Started without a shell function in between, so that $! is the very
+# process (ip netns exec becomes timeout, which passes SIGTERM on).
+ip netns exec "$NS" timeout 120 env LD_PRELOAD="$LIB" PSTACK_LOG=debug PSTACK_LOG_FILE="$TMP/pstack.log" \
 	PSTACK_PCAP="$TMP/demo.pcap" "$ECHO" 12345 "$@" >"$TMP/server.out" 2>&1 &
 SERVER_PID=$!
 i=0
@@ -131,11 +134,18 @@ say "identical."
 step "Proof that it all went through the TAP device (its counters, kernel side)"
 inns ip -s link show tap0 | sed -n '/RX:/,$p' | indent
 
-step "The first frames of the capture pstack wrote (PSTACK_PCAP), read by tcpdump"
-tcpdump -n -r "$TMP/demo.pcap" 2>/dev/null | head -n 12 | cut -c 17- | indent
+step "From the capture pstack wrote (PSTACK_PCAP), read by tcpdump: ARP and the first ping"
+tcpdump -n -r "$TMP/demo.pcap" 'arp or icmp' 2>/dev/null | head -n 4 | cut -c 17- | indent
+if [ "$PROTO" = tcp ]; then
+	say "and the first TCP connection: handshake, data, echo, FIN exchange"
+	tcpdump -n -r "$TMP/demo.pcap" tcp 2>/dev/null | head -n 9 | cut -c 17- | indent
+else
+	say "and the first datagram and its echo"
+	tcpdump -n -r "$TMP/demo.pcap" udp 2>/dev/null | head -n 2 | cut -c 17- | indent
+fi
 
-step "Stopping echo_server; pstack's log (PSTACK_LOG=debug), with its counters at exit"
+step "Stopping echo_server; pstack's log (PSTACK_LOG=debug; connection lines left out), with its counters at exit"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=
-grep -v 'drop:' "$TMP/pstack.log" 2>/dev/null | tail -n 15 | indent || say "(no log)"
+grep -v 'drop:' "$TMP/pstack.log" | grep -v 'tcp [0-9]* -> [1-9]' | indent

@@ -249,16 +249,25 @@ __attribute__((destructor)) static void preload_dtor(void)
 	at_exit_drain();
 }
 
-/* True when the call may go to the shim. */
+/* True when the library is initialised and enabled. */
 static inline bool on(void)
 {
 	pthread_once(&init_once, init);
-	return enabled && depth == 0;
+	return enabled;
 }
 
+/* May this call go to the shim? The fd check (two atomic loads) comes
+ * before the thread-local re-entry check, so the path every read() and
+ * write() on a file takes touches neither TLS nor a lock. */
 static inline bool mine(int fd)
 {
-	return on() && shim_owns(fd);
+	return on() && shim_owns(fd) && depth == 0;
+}
+
+/* For calls without one fd (socket, poll, select, dup2). */
+static inline bool any(void)
+{
+	return on() && depth == 0;
 }
 
 static inline long ret(long r, int saved)
@@ -289,7 +298,7 @@ static inline long ret(long r, int saved)
 
 EXPORT int socket(int domain, int type, int protocol)
 {
-	if (!on())
+	if (!any())
 		return real_socket(domain, type, protocol);
 	SHIM_CALL(shim_socket(domain, type, protocol), real_socket(domain, type, protocol));
 }
@@ -481,7 +490,7 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 
 EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
-	if (!mine(out_fd) && !(on() && shim_owns(in_fd)))
+	if (!mine(out_fd) && !mine(in_fd))
 		return real_sendfile(out_fd, in_fd, offset, count);
 	SHIM_CALL(shim_sendfile(out_fd, in_fd, offset, count), real_sendfile(out_fd, in_fd, offset, count));
 }
@@ -502,7 +511,7 @@ EXPORT int close(int fd)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	if (on() && first <= (unsigned)INT32_MAX) {
+	if (any() && first <= (unsigned)INT32_MAX) {
 		depth++;
 		shim_close_range((int)first, last > (unsigned)INT32_MAX ? INT32_MAX : (int)last, (unsigned)flags);
 		depth--;
@@ -512,7 +521,7 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 EXPORT void closefrom(int lowfd)
 {
-	if (on() && lowfd >= 0) {
+	if (any() && lowfd >= 0) {
 		depth++;
 		shim_close_range(lowfd, INT32_MAX, 0);
 		depth--;
@@ -529,14 +538,14 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (!on() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd)))
 		return real_dup2(oldfd, newfd);
 	SHIM_CALL(shim_dup3(oldfd, newfd, -1), real_dup2(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (!on() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd)))
 		return real_dup3(oldfd, newfd, flags);
 	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
 }
@@ -597,7 +606,7 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	struct timespec ts;
 
-	if (!on())
+	if (!any())
 		return real_poll(fds, n, timeout);
 	SHIM_CALL(shim_ppoll(fds, n, ms_to_ts(timeout, &ts), NULL), real_poll(fds, n, timeout));
 }
@@ -608,14 +617,14 @@ EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
-	if (!on())
+	if (!any())
 		return real___poll_chk(fds, n, timeout, fdslen);
 	SHIM_CALL(shim_ppoll(fds, n, ms_to_ts(timeout, &ts), NULL), real___poll_chk(fds, n, timeout, fdslen));
 }
 
 EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!on())
+	if (!any())
 		return real_ppoll(fds, n, ts, mask);
 	SHIM_CALL(shim_ppoll(fds, n, ts, mask), real_ppoll(fds, n, ts, mask));
 }
@@ -625,7 +634,7 @@ EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, 
 {
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
-	if (!on())
+	if (!any())
 		return real___ppoll_chk(fds, n, ts, mask, fdslen);
 	SHIM_CALL(shim_ppoll(fds, n, ts, mask), real___ppoll_chk(fds, n, ts, mask, fdslen));
 }
@@ -635,7 +644,7 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	struct timespec ts, left;
 	int saved, rc;
 
-	if (!on())
+	if (!any())
 		return real_select(n, r, w, e, tv);
 	if (tv) {
 		if (tv->tv_sec < 0 || tv->tv_usec < 0) {
@@ -663,7 +672,7 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 
 EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!on())
+	if (!any())
 		return real_pselect(n, r, w, e, ts, mask);
 	SHIM_CALL(shim_pselect(n, r, w, e, ts, mask, NULL), real_pselect(n, r, w, e, ts, mask));
 }

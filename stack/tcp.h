@@ -40,6 +40,8 @@ const char *tcp_state_name(enum tcp_state st);
 int tcp_init(struct stack *s);
 void tcp_fini(struct stack *s);
 void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
+/* An ICMP error about a segment we sent: quoted->raw is the whole quote, qp/qlen
+ * the quoted TCP bytes (at least 8); err a negative errno; mtu for -EMSGSIZE. */
 void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen,
 		    int err, uint32_t mtu);
 void tcp_timers(struct stack *s, uint64_t now);

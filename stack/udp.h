@@ -21,7 +21,8 @@ struct udp_sock;
 int udp_init(struct stack *s);
 void udp_fini(struct stack *s);
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
-/* An ICMP error about a datagram we sent (quoted: its IP header and 8 bytes). */
+/* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
+ * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
 void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err);
 
 struct udp_sock *udp_open(struct stack *s);
@@ -38,6 +39,7 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
 unsigned udp_poll(const struct udp_sock *u);
+/* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
 /* -ENOTCONN when not connected. */

@@ -86,7 +86,7 @@ struct pcap_writer *pcap_open(const char *path)
 		return NULL;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	w->fd = (int)fd;
+	w->fd = sys_fd_hide((int)fd);
 	w->wall_open_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	return w;
 }
@@ -126,6 +126,7 @@ void pcap_close(struct pcap_writer *w)
 {
 	if (!w)
 		return;
+	sys_fd_forget(w->fd);
 	sys_close(w->fd);
 	free(w);
 }

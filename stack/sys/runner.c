@@ -221,6 +221,7 @@ static void open_log_file(const char *path)
 		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror((int)-fd));
 		return;
 	}
+	fd = sys_fd_hide((int)fd);
 	f = fdopen((int)fd, "a");
 	if (!f) {
 		sys_close((int)fd);
@@ -295,7 +296,7 @@ int runner_start(const struct stack_config *cfg, struct runner **out)
 		log_error("cannot start the stack: eventfd: %s", strerror(-rc));
 		goto fail;
 	}
-	r->efd = rc;
+	r->efd = sys_fd_hide(rc);
 	r->sleep_until = STACK_NEVER;
 
 	/* The thread inherits the creator's mask: block everything around the creation. */
@@ -319,8 +320,10 @@ fail:
 	}
 	if (r->dev)
 		r->dev->ops->destroy(r->dev);
-	if (r->efd >= 0)
+	if (r->efd >= 0) {
+		sys_fd_forget(r->efd);
 		sys_close(r->efd);
+	}
 	pthread_cond_destroy(&r->progress);
 	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
@@ -365,6 +368,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	pcap_close(pcap);
 	stack_destroy(r->s);
 	r->dev->ops->destroy(r->dev);
+	sys_fd_forget(r->efd);
 	sys_close(r->efd);
 	pthread_cond_destroy(&r->progress);
 	pthread_mutex_destroy(&r->lock);

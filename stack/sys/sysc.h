@@ -35,4 +35,18 @@ static inline long sysc_ret(long rc, int saved)
 #define sys_eventfd2(init, flags)   SYSC(SYS_eventfd2, (init), (flags))
 #define sys_getrandom(buf, n, flags) SYSC(SYS_getrandom, (buf), (n), (flags))
 
+
+/*
+ * The stack's own descriptors (TAP, eventfd, pcap, log file) are moved up near
+ * the descriptor limit, so the application gets the same fd numbers it would
+ * get from the kernel alone, and recorded, so the shim can keep the
+ * application from closing them (a daemon closing every fd, dup2 over one).
+ */
+/* Moves fd above the low range (close-on-exec kept); returns the new fd, or fd unchanged on failure. */
+int sys_fd_hide(int fd);
+/* Forgets an internal fd (before closing it). */
+void sys_fd_forget(int fd);
+/* True when fd is one of the stack's own descriptors. */
+int sys_fd_is_internal(int fd);
+
 #endif

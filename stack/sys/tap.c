@@ -67,6 +67,7 @@ static void tap_destroy(struct netdev *dev)
 {
 	struct tap_dev *t = dev->priv;
 
+	sys_fd_forget(t->fd);
 	sys_close(t->fd);
 	log_debug("device %s closed", dev->name);
 	free(t);
@@ -225,7 +226,7 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 		sys_close((int)ctl);
 		return -ENOMEM;
 	}
-	t->fd = (int)fd;
+	t->fd = sys_fd_hide((int)fd);
 	t->dev.ops = &tap_ops;
 	t->dev.priv = t;
 	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);

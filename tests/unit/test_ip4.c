@@ -527,6 +527,38 @@ static void test_ip4_df_too_big(void **state)
 	h_free(h);
 }
 
+/* With an MTU whose payload room is not a multiple of 8, fragments carry
+ * the largest multiple of 8 that fits (RFC 791 §3.2). */
+static void test_ip4_fragment_odd_mtu(void **state)
+{
+	struct stack_config cfg;
+	struct harness *h;
+	size_t want_off[4] = { 0, 984, 1968, 2952 }, want_len[4] = { 984, 984, 984, 48 };
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.mtu = 1006;
+	h = h_new(&cfg, false);
+	h_learn_peer(h);
+	assert_int_equal(send_raw(h, H_PEER_IP, 3000, false, 0, 0), 0);
+	assert_int_equal(h->tx_count, 4);
+	for (int i = 0; i < 4; i++) {
+		struct h_frame *f = h_pop_tx(h);
+		struct ip4_hdr ih;
+		size_t plen;
+
+		h_tx_ip4(f, &ih, &plen);
+		assert_true(ih.total_len <= 1006);
+		assert_int_equal(ih.frag_off, want_off[i]);
+		assert_int_equal(plen, want_len[i]);
+		assert_int_equal(ih.mf, i < 3);
+		free(f);
+	}
+	assert_int_equal(h->s->stats.ip_frag_out, 4);
+	assert_int_equal(h->s->stats.ip_out, 1);
+	h_free(h);
+}
+
 static void test_ip4_header_fields(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -641,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_fragment_bad_length),
 		cmocka_unit_test(test_ip4_fragment_4000_and_reassemble),
 		cmocka_unit_test(test_ip4_df_too_big),
+		cmocka_unit_test(test_ip4_fragment_odd_mtu),
 		cmocka_unit_test(test_ip4_header_fields),
 		cmocka_unit_test(test_ip4_routing),
 		cmocka_unit_test(test_ip4_loopback),

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -693,6 +694,129 @@ static void test_blocking_recv_eintr_and_timeout(void **state)
 	assert_int_equal(shim_close(t.fd), 0);
 }
 
+
+static volatile sig_atomic_t got_sigpipe;
+static void on_sigpipe(int sig) { (void)sig; got_sigpipe = 1; }
+
+/* EPIPE raises SIGPIPE in the calling thread, unless MSG_NOSIGNAL. */
+static void test_epipe_raises_sigpipe(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	struct sigaction sa, old;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	got_sigpipe = 0;
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 1);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_mmsg(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = sin4(0, 5010), peer = sin4(H_PEER_IP, 9);
+	char b0[8], b1[8], b2[8];
+	struct iovec iov[3] = { { b0, 8 }, { b1, 8 }, { b2, 8 } };
+	struct mmsghdr v[3];
+	struct h_frame *f;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 3; i++) {
+		v[i].msg_hdr.msg_iov = &iov[i];
+		v[i].msg_hdr.msg_iovlen = 1;
+	}
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	inject_udp(1, 5010, "first");
+	inject_udp(1, 5010, "second");
+	assert_int_equal(shim_recvmmsg(fd, v, 3, 0, NULL), 2);
+	assert_int_equal(v[0].msg_len, 5);
+	assert_int_equal(v[1].msg_len, 6);
+	assert_memory_equal(b1, "second", 6);
+	assert_int_equal(shim_recvmmsg(fd, v, 3, 0, NULL), -EAGAIN);
+	for (int i = 0; i < 2; i++) {
+		v[i].msg_hdr.msg_name = &peer;
+		v[i].msg_hdr.msg_namelen = sizeof(peer);
+	}
+	assert_int_equal(shim_sendmmsg(fd, v, 2, 0), 2);
+	for (int i = 0; i < 2; i++) {
+		f = pop();
+		assert_non_null(f);
+		free(f);
+	}
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* A fork child may exec and close its inherited stack sockets, but using
+ * one fails with EBADF; its new sockets are the kernel's. */
+static void test_fork_child(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), status = -1;
+	struct sockaddr_in a = sin4(0, 5011);
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	shim_fork_prepare();
+	pid = fork();
+	if (pid == 0) {
+		char b[4];
+		int ok = 1, s;
+
+		shim_fork_child();
+		ok &= shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL) == -EBADF;
+		ok &= shim_socket(AF_INET, SOCK_DGRAM, 0) == SHIM_PASS;
+		ok &= shim_close(fd) == 0;
+		s = socket(AF_INET, SOCK_DGRAM, 0);
+		ok &= s >= 0 && !shim_owns(s);
+		_exit(ok ? 0 : 1);
+	}
+	shim_fork_parent();
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The parent's socket is untouched. */
+	inject_udp(1, 5011, "still");
+	assert_int_equal(shim_recvfrom(fd, a.sin_zero, 5, MSG_DONTWAIT, NULL, NULL), 5);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* A socket in an epoll set that then connects to loopback moves to the
+ * kernel with its registration. */
+static void test_epoll_registration_follows_release(void **state)
+{
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), k = socket(AF_INET, SOCK_DGRAM, 0);
+	int ep = epoll_create1(0);
+	struct sockaddr_in lo = sin4(0x7f000001u, 0);
+	socklen_t len = sizeof(lo);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+
+	(void)state;
+	assert_int_equal(bind(k, SA(lo), sizeof(lo)), 0);
+	assert_int_equal(getsockname(k, SA(lo), &len), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), 0);
+	assert_int_equal(shim_connect(u, SA(lo), sizeof(lo)), SHIM_PASS);
+	assert_false(shim_owns(u));
+	assert_int_equal(connect(u, SA(lo), sizeof(lo)), 0);
+	len = sizeof(lo);
+	assert_int_equal(getsockname(u, SA(lo), &len), 0);
+	assert_int_equal(sendto(k, "x", 1, 0, SA(lo), sizeof(lo)), 1);
+	/* The kernel's epoll now reports it, with the program's data. */
+	assert_int_equal(epoll_wait(ep, out, 2, 5000), 1);
+	assert_int_equal(out[0].data.u64, 42);
+	close(u);
+	close(k);
+	/* The epoll fd is still known to the shim (closing it forgets it). */
+	assert_int_equal(shim_close(ep), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +839,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

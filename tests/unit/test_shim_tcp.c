@@ -331,6 +331,35 @@ static void test_blocking_waitall(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+
+static void test_sendfile(void **state)
+{
+	char path[] = "/tmp/pstack-shim-XXXXXX", data[100];
+	int fd, file;
+	off_t off = 0;
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		data[i] = (char)i;
+	file = mkstemp(path);
+	assert_true(file >= 0);
+	unlink(path);
+	assert_int_equal(write(file, data, sizeof(data)), (ssize_t)sizeof(data));
+	fd = start_connect();
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_sendfile(file, fd, NULL, 10), SHIM_PASS);   /* out_fd not ours */
+	assert_int_equal(shim_sendfile(fd, file, &off, 100), 100);
+	assert_int_equal(off, 100);
+	expect_prefix("P. 1:101(100) ack 1");
+	/* Without an offset the file position moves. */
+	assert_int_equal(lseek(file, 40, SEEK_SET), 40);
+	assert_int_equal(shim_sendfile(fd, file, NULL, 1000), 60);
+	assert_int_equal(lseek(file, 0, SEEK_CUR), 100);
+	close(file);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused_blocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_accept_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_waitall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

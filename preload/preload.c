@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -504,29 +505,58 @@ EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 
 EXPORT int close(int fd)
 {
-	if (!mine(fd))
+	if (!mine(fd)) {
+		if (on() && shim_protected(fd))
+			return 0;   /* one of ours: the program never opened it */
 		return real_close(fd);
+	}
 	SHIM_CALL(shim_close(fd), real_close(fd));
+}
+
+/* close_range without our own descriptors: the real call on the pieces around them. */
+static int close_range_around(unsigned int first, unsigned int last, int flags)
+{
+	unsigned int lo = first;
+
+	while (lo <= last) {
+		int p = shim_protected_next(lo, last);
+		unsigned int hi = p < 0 ? last : (unsigned int)p - 1;
+
+		if ((p < 0 || (unsigned int)p > lo) && real_close_range(lo, hi, flags) < 0)
+			return -1;
+		if (p < 0 || (unsigned int)p == last)
+			break;
+		lo = (unsigned int)p + 1;
+	}
+	return 0;
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	if (any() && first <= (unsigned)INT32_MAX) {
-		depth++;
-		shim_close_range((int)first, last > (unsigned)INT32_MAX ? INT32_MAX : (int)last, (unsigned)flags);
-		depth--;
-	}
-	return real_close_range(first, last, flags);
+	int saved = errno, r;
+
+	if (!any() || first > last)
+		return real_close_range(first, last, flags);
+	depth++;
+	shim_close_range((int)(first > INT32_MAX ? INT32_MAX : first),
+			 last > (unsigned)INT32_MAX ? INT32_MAX : (int)last, (unsigned)flags);
+	r = (flags & CLOSE_RANGE_CLOEXEC) ? real_close_range(first, last, flags)
+					  : close_range_around(first, last, flags);
+	depth--;
+	if (r == 0)
+		errno = saved;
+	return r;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	if (any() && lowfd >= 0) {
-		depth++;
-		shim_close_range(lowfd, INT32_MAX, 0);
-		depth--;
+	if (!any() || lowfd < 0) {
+		real_closefrom(lowfd);
+		return;
 	}
-	real_closefrom(lowfd);
+	/* glibc's closefrom is close_range(lowfd, ~0U, 0) with a fallback. */
+	if (close_range((unsigned int)lowfd, ~0U, 0) < 0)
+		real_closefrom(lowfd);
 }
 
 EXPORT int dup(int fd)
@@ -538,14 +568,14 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd) && !shim_protected(newfd)))
 		return real_dup2(oldfd, newfd);
 	SHIM_CALL(shim_dup3(oldfd, newfd, -1), real_dup2(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd)))
+	if (!any() || (!shim_owns(oldfd) && !shim_owns(newfd) && !shim_protected(newfd)))
 		return real_dup3(oldfd, newfd, flags);
 	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
 }

@@ -10,6 +10,7 @@
 #include "shim/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "stack/log.h"
+#include "stack/sys/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
 #define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)
@@ -72,6 +74,11 @@ static _Atomic(struct shim_obj *) *slot(int fd, bool create)
 		atomic_store_explicit(&shim_tab[fd >> SHIM_CHUNK_BITS], chunk, memory_order_release);
 	}
 	return chunk ? &chunk[fd & (SHIM_CHUNK - 1)] : NULL;
+}
+
+int shim_fd_high(void)
+{
+	return atomic_load(&shim_tab_high);
 }
 
 bool shim_owns(int fd)
@@ -362,6 +369,15 @@ int shim_thread_efd(void)
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
 		return -errno;
+	if (efd < 3) {
+		/* Never 0-2: a daemon that closed stdio dup2()s /dev/null there. */
+		int high = shim_libc.fcntl(efd, F_DUPFD_CLOEXEC, 3);
+
+		shim_libc.close(efd);
+		if (high < 0)
+			return -errno;
+		efd = high;
+	}
 	pthread_once(&efd_once, efd_key_init);
 	pthread_mutex_lock(&tab_mu);
 	{
@@ -396,6 +412,26 @@ int shim_child_ebadf(void)
 		log_error("a socket served by pstack was used in a child process after fork(); "
 			  "the stack lives in the parent only: the call fails with EBADF");
 	return -EBADF;
+}
+
+bool shim_protected(int fd)
+{
+	return shim_is_internal(fd) || sys_fd_is_internal(fd);
+}
+
+int shim_protected_next(unsigned from, unsigned to)
+{
+	/* The stack's fds sit below min(RLIMIT_NOFILE, 65536) (sys_fd_hide);
+	 * ours are in the table: nothing above both can be protected. */
+	unsigned high = (unsigned)atomic_load(&shim_tab_high);
+	unsigned bound = high > 65536u ? high : 65536u;
+
+	if (to >= bound)
+		to = bound - 1;
+	for (unsigned fd = from; fd <= to && fd < bound; fd++)
+		if (shim_protected((int)fd))
+			return (int)fd;
+	return -1;
 }
 
 bool shim_is_internal(int fd)
@@ -561,15 +597,17 @@ void shim_reset_for_test(void)
 
 int shim_test_waiters(int fd)
 {
-	struct shim_sock *k = shim_get_sock(fd);
+	struct shim_obj *o = shim_get(fd);
+	struct shim_waiter *head;
 	int n = 0;
 
-	if (!k)
+	if (!o)
 		return -EBADF;
+	head = o->kind == SHIM_OBJ_SOCK ? &((struct shim_sock *)o)->wq : &((struct shim_epoll *)o)->wq;
 	shim_wq_lock();
-	for (struct shim_waiter *w = k->wq.next; w != &k->wq; w = w->next)
+	for (struct shim_waiter *w = head->next; w != head; w = w->next)
 		n++;
 	shim_wq_unlock();
-	shim_put(&k->obj);
+	shim_put(o);
 	return n;
 }

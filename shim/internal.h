@@ -99,6 +99,7 @@ extern struct shim_host shim_host;
 
 /* ---- core.c ---- */
 struct shim_obj *shim_get(int fd);        /* a reference, or NULL */
+int shim_fd_high(void);                   /* one past the highest fd ever installed */
 void shim_put(struct shim_obj *o);
 struct shim_sock *shim_get_sock(int fd);  /* NULL when fd is not a stack socket */
 /* Puts o in slot fd (which must be empty in the table). 0 or -EMFILE. */

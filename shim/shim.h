@@ -14,6 +14,36 @@
  * means "not for the stack": the caller makes the real libc call itself,
  * unchanged. That is the answer for fds that are not stack sockets, and for
  * a socket released to the kernel because it binds or connects to loopback.
+ *
+ * Documented choices (what a program observes):
+ *   - Stack start failure (bad PSTACK_* value, no TAP, no permission): the
+ *     call that needed the stack fails with ENETDOWN after one line on
+ *     stderr, and so does every later call that needs it (no retry).
+ *   - A call blocked on a socket whose last fd is closed by another thread
+ *     returns EBADF (Linux would keep it blocked; the field notes require a
+ *     wakeup, and EBADF is what the same call made after close() returns).
+ *   - fork(): the child has no stack. Its inherited stack sockets keep their
+ *     placeholders (exec and CLOEXEC behave); any other use prints one line
+ *     and fails with EBADF; close() closes the placeholder; new Internet
+ *     sockets in the child are the kernel's; the child's exit stops nothing.
+ *     A vfork()/posix_spawn child (shared memory) changes nothing in the
+ *     shim: all its calls go to the kernel.
+ *   - Loopback (127.0.0.0/8, ::1, and a connect to 0.0.0.0/::) is the
+ *     kernel's: the socket leaves the shim (with its options, and its epoll
+ *     registrations, which move to the kernel's epoll). bind to INADDR_ANY
+ *     or :: serves the stack (loopback clients cannot reach it). A socket
+ *     that already lives in the stack answers ENETUNREACH for loopback.
+ *   - IPv6: AF_INET6 sockets are dual-stack through IPv4-mapped addresses;
+ *     pure IPv6 destinations are ENETUNREACH, pure IPv6 binds EADDRNOTAVAIL.
+ *   - SA_RESTART: a blocking call interrupted by a signal restarts when every
+ *     installed handler has SA_RESTART (we cannot tell which one ran), never
+ *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
+ *   - Unknown or invalid options: the placeholder kernel socket answers
+ *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
+ *   - Not supported: an epoll fd nested in another epoll fd sees only its
+ *     kernel fds; F_SETOWN/O_ASYNC (SIGIO) on stack sockets; ancillary data
+ *     (msg_control is ignored on send, empty on receive); MSG_OOB (EINVAL on
+ *     TCP receive, EOPNOTSUPP on send); recvmmsg's timeout argument.
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H
@@ -72,12 +102,22 @@ void shim_init(const struct shim_libc *libc, const struct shim_host *host);
  * starts clean (call after closing everything; the host is not stopped). */
 void shim_reset_for_test(void);
 
-/* Unit tests: how many threads and epoll items wait on fd's socket (so a
- * test can tell that a thread is blocked, without sleeping). */
+/* Unit tests: how many threads and epoll items wait on fd's socket, or how
+ * many threads wait in epoll_wait on epoll fd fd (so a test can tell that a
+ * thread is blocked, without sleeping). */
 int shim_test_waiters(int fd);
 
 /* Cheap check for the wrappers' fast path (one or two atomic loads). */
 bool shim_owns(int fd);
+/*
+ * The library's own descriptors (the stack's TAP/eventfd/pcap/log fds, the
+ * shim's per-thread eventfds): a program that closes every fd, or dup2()s
+ * over one, must not take them away. close() of one answers 0 without
+ * closing, dup2/dup3 onto one fail with EBUSY, close_range/closefrom skip
+ * them. shim_protected_next: the first protected fd in [from, to], or -1.
+ */
+bool shim_protected(int fd);
+int shim_protected_next(unsigned from, unsigned to);
 
 int shim_socket(int domain, int type, int protocol);
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len);

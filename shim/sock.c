@@ -513,6 +513,11 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	n->tcp = c;
 	n->bound = true;
 	shim_lock();
+	/* Linux clones the listener's socket options into the new socket (the
+	 * engine clones the TCP ones); the shim keeps its own copies. */
+	n->rcvtimeo_us = k->rcvtimeo_us;
+	n->sndtimeo_us = k->sndtimeo_us;
+	n->v6only = k->v6only;
 	tcp_set_wakeup(c, &n->wake);
 	shim_unlock();
 	if (shim_install(nfd, &n->obj) < 0) {
@@ -613,6 +618,10 @@ int shim_shutdown(int fd, int how)
 	shim_lock();
 	if (k->type == SOCK_STREAM) {
 		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+		/* Threads blocked in recv/accept on this socket re-check now. */
+		shim_wq_lock();
+		shim_wq_wake(&k->wq);
+		shim_wq_unlock();
 	} else {
 		struct ip4_endpoint peer;
 
@@ -1481,7 +1490,9 @@ void shim_close_range(int first, int last, unsigned flags)
 		return;
 	if (shim_proc_state() == SHIM_PROC_VFORKED)
 		return;
-	for (unsigned fd = (unsigned)first; fd <= (unsigned)last && fd < (1u << 20); fd++) {
+	unsigned high = (unsigned)shim_fd_high();
+
+	for (unsigned fd = (unsigned)first; fd <= (unsigned)last && fd < high; fd++) {
 		struct shim_obj *o;
 
 		if (!shim_owns((int)fd) || shim_is_internal((int)fd))
@@ -1518,9 +1529,11 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	struct shim_obj *o, *prev;
 	int r;
 
+	if (shim_proc_state() == SHIM_PROC_VFORKED || oldfd == newfd)
+		return SHIM_PASS;   /* a vfork child has its own fd table: nothing of ours there to keep */
+	if (shim_protected(newfd))
+		return -EBUSY;
 	if (!shim_owns(oldfd) && !shim_owns(newfd))
-		return SHIM_PASS;
-	if (shim_proc_state() == SHIM_PROC_VFORKED || oldfd == newfd || shim_is_internal(newfd))
 		return SHIM_PASS;
 	o = shim_get(oldfd);
 	r = shim_libc.dup3(oldfd, newfd, flags < 0 ? 0 : flags);

@@ -34,6 +34,7 @@ int tcp_init(struct stack *s)
 	if (!s->tcp)
 		return -ENOMEM;
 	s->tcp->port_hint = stack_random(s);
+	s->tcp->timers_at = STACK_NEVER;
 	return 0;
 }
 
@@ -43,6 +44,16 @@ void tcp_fini(struct stack *s)
 
 	if (!t)
 		return;
+	/* The stack goes away: forget listeners' queues so that freeing sends nothing. */
+	for (struct tcp_conn *c = t->all; c; c = c->all_next) {
+		c->parent = NULL;
+		c->in_acceptq = false;
+		c->acc_head = c->acc_tail = NULL;
+		c->syn_count = 0;
+		c->acc_count = 0;
+		if (c->state == TCP_STATE_LISTEN)
+			c->state = TCP_STATE_CLOSED;
+	}
 	while (t->all)
 		tcp_conn_free(t->all);
 	free(t);
@@ -196,7 +207,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->s = s;
 	c->state = TCP_STATE_CLOSED;
 	c->rto = TCP_RTO_INIT_US;
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	tcp_timer_set(c, &c->rto_at, c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER);
 	c->mss = TCP_DEFAULT_MSS;
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
@@ -309,7 +320,7 @@ void tcp_wake(struct tcp_conn *c)
 bool tcp_done(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_STATE_CLOSED);
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	tcp_timer_set(c, &c->rto_at, c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER);
 	tcp_hash_remove(c);
 	lhash_remove(c);
 	c->rd_shut = c->wr_shut = true;
@@ -323,11 +334,11 @@ bool tcp_done(struct tcp_conn *c)
 	return false;
 }
 
-void tcp_abort(struct tcp_conn *c, int err)
+bool tcp_abort(struct tcp_conn *c, int err)
 {
 	if (err)
 		c->err = err;
-	tcp_done(c);
+	return tcp_done(c);
 }
 
 void tcp_child_established(struct tcp_conn *c)
@@ -376,6 +387,16 @@ static void close_children(struct tcp_conn *l, uint64_t now)
 		}
 	}
 	l->syn_count = 0;
+}
+
+uint8_t tcp_pick_wscale(const struct tcp_conn *c)
+{
+	uint8_t ws = TCP_RCV_WSCALE;
+
+	/* Like Linux: at least 7, more when the buffer could use a larger window. */
+	while (ws < TCP_MAX_WSCALE && (65535ull << ws) < c->rcvq.limit)
+		ws++;
+	return ws;
 }
 
 uint32_t tcp_rcv_space(const struct tcp_conn *c)
@@ -528,6 +549,16 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->remote = *peer;
 	c->active_open = true;
 	c->err = 0;
+	c->soft_err = 0;
+	/* A new attempt after a failed one starts from scratch (RFC 6298 (2.1)). */
+	c->retries = 0;
+	c->backoff = 0;
+	c->rto = TCP_RTO_INIT_US;
+	c->rtt_valid = false;
+	c->fin_rcvd = false;
+	c->fin_queued = false;
+	tcp_ring_consume(&c->sndq, c->sndq.len);
+	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->local.port, peer->addr, peer->port, now);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
@@ -538,7 +569,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->ts_offset = (uint32_t)siphash24(s->cfg.secret, &c->iss, sizeof(c->iss));
 	if (c->maxseg && c->advmss > c->maxseg)
 		c->advmss = (uint16_t)c->maxseg;
-	c->rcv_wscale = TCP_RCV_WSCALE;
+	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
 	tcp_set_state(c, TCP_STATE_SYN_SENT);
@@ -612,6 +643,8 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
 	    c->state != TCP_STATE_FIN_WAIT_2)
 		return;
+	if (space > (65535u << c->rcv_wscale))
+		space = 65535u << c->rcv_wscale;    /* what the window field can say */
 	if (space >= cur + thresh && space >= 2 * cur)
 		tcp_send_ack(c, now);
 }
@@ -723,7 +756,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 		queue_fin(c, now);
 	}
 	if (c->state == TCP_STATE_FIN_WAIT_2)
-		c->tw_at = now + TCP_FIN_TIMEOUT_US;
+		tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
 }
 
 unsigned tcp_poll(const struct tcp_conn *c)
@@ -732,25 +765,20 @@ unsigned tcp_poll(const struct tcp_conn *c)
 
 	if (c->state == TCP_STATE_LISTEN)
 		return c->acc_head ? SOCK_POLLIN : 0;
-	/* Like Linux's tcp_poll(). */
+	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
+	 * bits (a reset or the end of the connection sets both). */
 	if ((c->rd_shut && c->wr_shut) || c->state == TCP_STATE_CLOSED)
 		m |= SOCK_POLLHUP;
-	if (c->fin_rcvd || (c->rd_shut && c->state == TCP_STATE_CLOSED && c->was_connected) ||
-	    (c->state == TCP_STATE_CLOSED && c->err))
+	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
 	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
-		if (c->rcvq.len || c->rd_shut)
-			m |= SOCK_POLLIN;
-		if (!c->wr_shut) {
-			size_t space = tcp_ring_space(&c->sndq);
+		size_t space = tcp_ring_space(&c->sndq);
 
-			if (c->state != TCP_STATE_CLOSED && space >= c->sndq.len / 2 && space > 0)
-				m |= SOCK_POLLOUT;
-			else if (c->state == TCP_STATE_CLOSED)
-				m |= SOCK_POLLOUT;
-		} else {
+		if (c->rcvq.len)
+			m |= SOCK_POLLIN;
+		/* sk_stream_is_writeable(): free space at least half the queued bytes. */
+		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2))
 			m |= SOCK_POLLOUT;
-		}
 	}
 	if (c->err)
 		m |= SOCK_POLLERR;
@@ -810,7 +838,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		c->keepalive = v != 0;
 		if (c->keepalive && c->keep_at == STACK_NEVER &&
 		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
-			c->keep_at = c->s->now + (uint64_t)c->keepidle * 1000000;
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)c->keepidle * 1000000);
 		if (!c->keepalive)
 			c->keep_at = STACK_NEVER;
 		return 0;
@@ -819,7 +847,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 			return -EINVAL;
 		c->keepidle = v;
 		if (c->keepalive && c->keep_at != STACK_NEVER)
-			c->keep_at = c->s->now + (uint64_t)v * 1000000;
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)v * 1000000);
 		return 0;
 	case TCP_OPT_KEEPINTVL:
 		if (v < 1 || v > 32767)
@@ -963,7 +991,8 @@ static bool timed_out(const struct tcp_conn *c, uint64_t now)
 	return c->retries >= TCP_RETRIES2;
 }
 
-static void rto_expired(struct tcp_conn *c, uint64_t now)
+/* Each timer handler returns true when the connection was freed. */
+static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
@@ -971,8 +1000,7 @@ static void rto_expired(struct tcp_conn *c, uint64_t now)
 	case TCP_STATE_SYN_RECEIVED:
 		if (c->retries >= (c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES) ||
 		    (c->user_timeout_ms && now - c->rtt_start >= (uint64_t)c->user_timeout_ms * 1000)) {
-			tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
-			return;
+			return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 		}
 		c->retries++;
 		c->backoff++;
@@ -980,22 +1008,21 @@ static void rto_expired(struct tcp_conn *c, uint64_t now)
 		c->total_retrans++;
 		tcp_send_syn(c, now);
 		tcp_arm_rto(c, now);
-		return;
+		return false;
 	case TCP_STATE_CLOSED:
 	case TCP_STATE_LISTEN:
 	case TCP_STATE_TIME_WAIT:
-		return;
+		return false;
 	default:
 		break;
 	}
 	if (c->snd_una == c->snd_max)
-		return;
+		return false;
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = now;
 	if (timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
-		tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
-		return;
+		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 	}
 	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
 	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
@@ -1018,19 +1045,18 @@ static void rto_expired(struct tcp_conn *c, uint64_t now)
 	tcp_output(c, now);
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
+	return false;
 }
 
-static void persist_expired(struct tcp_conn *c, uint64_t now)
+static bool persist_expired(struct tcp_conn *c, uint64_t now)
 {
 	uint64_t t;
 
 	c->persist_at = STACK_NEVER;
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
-		return;
-	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2) {
-		tcp_abort(c, -ETIMEDOUT);
-		return;
-	}
+		return false;
+	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2)
+		return tcp_abort(c, -ETIMEDOUT);
 	if (c->snd_wnd == 0) {
 		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
 		tcp_send_probe(c, now);
@@ -1038,61 +1064,58 @@ static void persist_expired(struct tcp_conn *c, uint64_t now)
 		if (c->backoff < 15)
 			c->backoff++;
 		t = (uint64_t)c->rto << c->backoff;
-		c->persist_at = now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t);
-		return;
+		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
+		return false;
 	}
 	/* RFC 1122 §4.2.3.4: the override timeout sends what the window allows. */
 	c->sws_override = true;
 	tcp_output(c, now);
 	c->sws_override = false;
+	return false;
 }
 
-static void keepalive_expired(struct tcp_conn *c, uint64_t now)
+static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 {
 	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->keepidle * 1000000;
 
 	c->keep_at = STACK_NEVER;
 	if (!c->keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
 			      c->state != TCP_STATE_FIN_WAIT_2))
-		return;
+		return false;
 	if (c->snd_una != c->snd_max || c->sndq.len) {
 		/* Data in flight: the retransmission timer is watching. */
-		c->keep_at = now + (uint64_t)c->keepidle * 1000000;
-		return;
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+		return false;
 	}
 	if (now < idle_until && c->probes == 0) {
-		c->keep_at = idle_until;
-		return;
+		tcp_timer_set(c, &c->keep_at, idle_until);
+		return false;
 	}
 	if (c->probes >= c->keepcnt) {
 		/* Like Linux's keepalive timer: a reset, then the error. */
 		tcp_send_rst(c, now);
-		tcp_abort(c, -ETIMEDOUT);
-		return;
+		return tcp_abort(c, -ETIMEDOUT);
 	}
 	/* RFC 1122 §4.2.3.6: a keep-alive is SEG.SEQ = SND.NXT - 1 with no data. */
 	tcp_send_probe(c, now);
 	c->probes++;
-	c->keep_at = now + (uint64_t)c->keepintvl * 1000000;
+	tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepintvl * 1000000);
+	return false;
 }
 
-void tcp_timer_tw(struct tcp_conn *c, uint64_t now)
+bool tcp_timer_tw(struct tcp_conn *c, uint64_t now)
 {
 	(void)now;
 	c->tw_at = STACK_NEVER;
 	if (c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_FIN_WAIT_2 && c->orphan))
-		tcp_done(c);
+		return tcp_done(c);
+	return false;
 }
 
 static void conn_timers(struct tcp_conn *c, uint64_t now)
 {
-	if (c->tw_at <= now) {
-		enum tcp_state st = c->state;
-
-		tcp_timer_tw(c, now);
-		if (st == TCP_STATE_TIME_WAIT || (st == TCP_STATE_FIN_WAIT_2 && c->orphan))
-			return;     /* c may be gone */
-	}
+	if (c->tw_at <= now && tcp_timer_tw(c, now))
+		return;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
 		if (c->state != TCP_STATE_CLOSED)
@@ -1100,24 +1123,10 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->state == TCP_STATE_CLOSED)
 		return;
-	if (c->rto_at <= now) {
-		bool gone = c->orphan || (c->parent && !c->in_acceptq);
-
-		rto_expired(c, now);
-		if (gone && c->state == TCP_STATE_CLOSED)
-			return;
-		if (c->state == TCP_STATE_CLOSED)
-			return;
-	}
-	if (c->persist_at <= now) {
-		bool gone = c->orphan || (c->parent && !c->in_acceptq);
-
-		persist_expired(c, now);
-		if (c->state == TCP_STATE_CLOSED || gone) {
-			if (c->state == TCP_STATE_CLOSED)
-				return;
-		}
-	}
+	if (c->rto_at <= now && (rto_expired(c, now) || c->state == TCP_STATE_CLOSED))
+		return;
+	if (c->persist_at <= now && (persist_expired(c, now) || c->state == TCP_STATE_CLOSED))
+		return;
 	if (c->keep_at <= now)
 		keepalive_expired(c, now);
 }
@@ -1126,7 +1135,14 @@ void tcp_timers(struct stack *s, uint64_t now)
 {
 	struct tcp_table *t = s->tcp;
 	struct tcp_conn *c, *next;
+	uint64_t at = STACK_NEVER;
 
+	/* timers_at is a lower bound kept by tcp_timer_set(): the walks over
+	 * every connection happen only when some timer may be due, not per
+	 * segment or per poll. */
+	if (now < t->timers_at)
+		return;
+	t->timers_at = STACK_NEVER;
 	/* A connection's timers free at most that connection (listeners have
 	 * no timers), so the next one, taken first, stays valid. */
 	for (c = t->all; c; c = next) {
@@ -1134,19 +1150,19 @@ void tcp_timers(struct stack *s, uint64_t now)
 		if (conn_deadline(c) <= now)
 			conn_timers(c, now);
 	}
-}
-
-uint64_t tcp_timers_at(const struct stack *s)
-{
-	uint64_t at = STACK_NEVER;
-
-	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next) {
+	for (c = t->all; c; c = c->all_next) {
 		uint64_t d = conn_deadline(c);
 
 		if (d < at)
 			at = d;
 	}
-	return at;
+	if (at < t->timers_at)
+		t->timers_at = at;
+}
+
+uint64_t tcp_timers_at(const struct stack *s)
+{
+	return s->tcp->timers_at;
 }
 
 size_t tcp_pending_close(const struct stack *s)

@@ -202,7 +202,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->backoff = 0;
 	c->last_rcv_at = now;
 	if (c->keepalive)
-		c->keep_at = now + (uint64_t)c->keepidle * 1000000;
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
 }
 
 /* ---- out-of-order queue ---- */
@@ -365,6 +365,13 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
+		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
+		 * at most every 500 ms, so that two confused ends cannot loop. */
+		if (!g->len || (g->flags & TCP_SYN)) {
+			if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+				return TCP_V_DROP;
+			c->last_oow_ack_at = now;
+		}
 		return TCP_V_ACK;
 	}
 	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */
@@ -439,8 +446,8 @@ static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, ui
 static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	tcp_set_state(c, TCP_STATE_TIME_WAIT);
-	c->rto_at = c->persist_at = c->keep_at = STACK_NEVER;
-	c->tw_at = now + 2ull * c->s->cfg.tcp_msl_ms * 1000;
+	tcp_timer_set(c, &c->rto_at, c->persist_at = c->keep_at = STACK_NEVER);
+	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 }
 
 static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
@@ -448,7 +455,6 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	uint32_t acked = g->ack - c->snd_una;
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t rtt = 0;
-	tcp_seq end = tcp_snd_end(c);
 
 	/* Data bytes acknowledged leave the send ring (the FIN is not in it). */
 	if (seq_gt(g->ack, c->snd_base)) {
@@ -459,7 +465,6 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		tcp_ring_consume(&c->sndq, n);
 		c->snd_base += n;
 		c->bytes_acked += n;
-		(void)end;
 	}
 	/* Like Linux: a timed segment gives a precise sample; the timestamp
 	 * echo covers the rest (it stays unambiguous for retransmissions, RFC 7323 §4). */
@@ -499,6 +504,10 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	} else {
 		c->dupacks = 0;
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
+		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
+		 * stays meaningful however far the sequence numbers travel. */
+		if (seq_gt(c->snd_una, c->recover + 1))
+			c->recover = c->snd_una - 1;
 	}
 	/* RFC 6298 (5.2), (5.3). */
 	if (c->snd_una == c->snd_max)
@@ -541,7 +550,9 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		if (!c->ts_ok && c->retries == 0 && c->rtt_start)
+		/* Karn: the handshake gives a sample unless the SYN-ACK was resent
+		 * (or never timed: a SYN cookie). */
+		if (c->retries == 0 && c->rtt_start)
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
 		c->snd_una = g->ack;
 		if (c->parent)
@@ -567,7 +578,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		c->dupacks++;
 		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
 					(c->sack_ok && new_sack && c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss))) {
-			if (seq_gt(c->snd_una, c->recover) || c->recover == c->iss)
+			if (seq_gt(c->snd_una, c->recover))
 				enter_recovery(c, now);
 		}
 	}
@@ -592,7 +603,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		case TCP_STATE_FIN_WAIT_1:
 			tcp_set_state(c, TCP_STATE_FIN_WAIT_2);
 			if (c->orphan)
-				c->tw_at = now + TCP_FIN_TIMEOUT_US;
+				tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
 			break;
 		case TCP_STATE_CLOSING:
 			enter_time_wait(c, now);
@@ -630,7 +641,10 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 	tcp_wake(c);
 }
 
-/* Seventh and eighth: segment text, then FIN. */
+/* Sixth, URG. Deviation: urgent data is not supported (RFC 6093 advises
+ * new applications against it); the urgent pointer is ignored and the
+ * bytes are delivered in line, as with SO_OOBINLINE.
+ * Seventh and eighth: segment text, then FIN. */
 static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
 	bool had_ofo = c->ofo != NULL;
@@ -639,7 +653,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		/* A retransmitted FIN: acknowledge it and restart the 2 MSL wait. */
 		if (g->flags & TCP_FIN) {
 			c->ack_now = true;
-			c->tw_at = now + 2ull * c->s->cfg.tcp_msl_ms * 1000;
+			tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 		}
 		return TCP_V_CONTINUE;
 	}
@@ -671,7 +685,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss)
 				c->ack_now = true;
 			else if (c->delack_at == STACK_NEVER)
-				c->delack_at = now + TCP_DELACK_US;
+				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
 			ofo_insert(c, g->seq, g->data, g->len);
 			if (g->flags & TCP_FIN) {
@@ -720,7 +734,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 			c->ts_recent = g->tsval;
 			c->ts_recent_ms = (uint32_t)(now / 1000);
 		}
-		c->tw_at = now + 2ull * c->s->cfg.tcp_msl_ms * 1000;
+		tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 		tcp_send_ack(c, now);
 		return;
 	}
@@ -747,7 +761,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		c->ack_now = true;
 	c->last_rcv_at = now;
 	if (c->keepalive && c->keep_at != STACK_NEVER)
-		c->keep_at = now + (uint64_t)c->keepidle * 1000000;
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
 	tcp_output(c, now);
 }
 
@@ -781,7 +795,6 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	take_syn_options(c, g, now);
 	if (ack_ok) {
 		c->snd_una = g->ack;
-		c->snd_wnd = (uint32_t)g->wnd << (c->ws_ok ? c->snd_wscale : 0);
 		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
@@ -852,13 +865,13 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->recover = c->iss;
 	c->high_rxt = c->iss;
 	c->ts_offset = (uint32_t)siphash24(s->cfg.secret, &c->iss, sizeof(c->iss));
-	c->rcv_wscale = TCP_RCV_WSCALE;
+	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	c->snd_wnd = g->wnd;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = g->seq;
 	c->snd_wl2 = c->iss;
-	c->rtt_start = now;
+	c->rtt_start = send ? now : 0;
 	tcp_set_state(c, TCP_STATE_SYN_RECEIVED);
 	tcp_hash_insert(c);
 	tcp_bind_insert(c);

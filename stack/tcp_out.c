@@ -232,7 +232,7 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 		c->snd_max = c->iss + 1;
 	c->snd_nxt = c->iss + 1;
 	if (c->rto_at == STACK_NEVER)
-		c->rto_at = now + c->rto;
+		tcp_timer_set(c, &c->rto_at, now + c->rto);
 }
 
 void tcp_send_rst(struct tcp_conn *c, uint64_t now)
@@ -288,7 +288,7 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 
 	if (rto > TCP_RTO_MAX_US)
 		rto = TCP_RTO_MAX_US;
-	c->rto_at = now + rto;
+	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
 }
 
@@ -371,10 +371,11 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 		tcp_arm_rto(c, now);
 }
 
-/* Next hole to retransmit in SACK recovery (RFC 6675 NextSeg rule 1). */
-static bool next_lost(const struct tcp_conn *c, tcp_seq *seq, uint32_t *len)
+/* The first hole at or above HighRxt that starts below edge (RFC 6675
+ * NextSeg: rule 1 with edge = the IsLost boundary, rule 3 with edge = the
+ * highest SACKed byte). */
+static bool next_hole(const struct tcp_conn *c, tcp_seq edge, tcp_seq *seq, uint32_t *len)
 {
-	tcp_seq edge = lost_edge(c);
 	tcp_seq at = seq_max(c->high_rxt, c->snd_una);
 
 	for (unsigned i = 0; i < c->nsacked; i++) {
@@ -382,7 +383,7 @@ static bool next_lost(const struct tcp_conn *c, tcp_seq *seq, uint32_t *len)
 			return false;
 		if (seq_lt(at, c->sacked[i].start)) {
 			*seq = at;
-			*len = min32(c->sacked[i].start - at, c->mss);
+			*len = min32(c->sacked[i].start - at, seg_mss(c));
 			return true;
 		}
 		at = seq_max(at, c->sacked[i].end);
@@ -441,10 +442,14 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		if (c->in_recovery && c->sack_ok && cwnd_room >= c->mss) {
+		if (c->in_recovery && c->sack_ok && c->nsacked && cwnd_room >= c->mss) {
 			uint32_t hl;
+			bool nothing_new = !seq_lt(seq_max(c->snd_nxt, c->snd_max), end) ||
+					   !seq_lt(c->snd_max, wnd_edge);
 
-			if (next_lost(c, &seq, &hl)) {
+			/* Rule 1: a lost hole; rule 3: with no new data to send, any hole. */
+			if (next_hole(c, lost_edge(c), &seq, &hl) ||
+			    (nothing_new && next_hole(c, c->sacked[c->nsacked - 1].end, &seq, &hl))) {
 				tcp_retransmit_at(c, seq, now);
 				c->high_rxt = seq + hl;
 				continue;
@@ -504,7 +509,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
 		uint64_t t = (uint64_t)c->rto << c->backoff;
 
-		c->persist_at = now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t);
+		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
 	}
 	if (c->ack_now)
 		tcp_send_ack(c, now);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "stack/sock.h"
+#include "stack/stack.h"
 #include "stack/tcp.h"
 #include "stack/tcp_cc.h"
 #include "stack/tcp_ring.h"
@@ -56,6 +57,7 @@ struct stack;
 #define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
+#define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
 #define TCP_EPHEMERAL_LO 32768           /* Linux ip_local_port_range */
 #define TCP_EPHEMERAL_HI 60999
 #define TCP_KEEPIDLE_S 7200
@@ -182,6 +184,7 @@ struct tcp_conn {
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
+	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
 
 	/* errors and shutdown */
 	int err;                            /* pending error, negative errno */
@@ -219,7 +222,11 @@ struct tcp_table {
 	uint32_t challenge_count;
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
 	uint32_t port_hint;
+	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 };
+
+/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
+static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when);
 
 /* tcp.c */
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
@@ -237,6 +244,8 @@ void tcp_wake(struct tcp_conn *c);
 /* Moves an embryonic child to its listener's accept queue. */
 void tcp_child_established(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* Our window scale for a SYN (RFC 7323 §2.3). */
+uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* tcp_in.c */
@@ -268,8 +277,18 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 }
 
 /* tcp_timer side, tcp.c */
-void tcp_timer_tw(struct tcp_conn *c, uint64_t now);
-void tcp_abort(struct tcp_conn *c, int err);
+/* Both return true when the connection was freed. */
+bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
+bool tcp_abort(struct tcp_conn *c, int err);
+
+static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	*field = when;
+	if (when < t->timers_at)
+		t->timers_at = when;
+}
 
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);

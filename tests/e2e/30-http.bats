@@ -29,6 +29,7 @@ stack_http() {
 }
 
 @test "curl under the preload downloads 1 KB from the kernel's http.server" {
+	san_check curl
 	make_data "$WWW/small" 1024
 	kernel_http 8000
 	tap_mark
@@ -39,6 +40,7 @@ stack_http() {
 }
 
 @test "curl under the preload downloads 64 MiB from the kernel's http.server" {
+	san_check curl
 	make_data "$WWW/big" $((64 * MiB))
 	kernel_http 8000
 	tap_mark
@@ -79,6 +81,7 @@ stack_http() {
 }
 
 @test "wget under the preload downloads from the kernel's http.server" {
+	san_check wget
 	make_data "$WWW/file" $((4 * MiB))
 	kernel_http 8000
 	tap_mark
@@ -171,6 +174,7 @@ for b in bad[:5]: print(b)
 }
 
 @test "curl http://localhost:PORT/ under the preload reaches a kernel server on loopback" {
+	san_check curl
 	echo "loopback stays with the kernel" >"$WWW/index.txt"
 	bg_ker lo 60 "$PY" -m http.server --bind 127.0.0.1 --directory "$WWW" 8001
 	wait_kernel_listen 8001

@@ -74,7 +74,7 @@ pane_count_at_least() {
 	bg_pre relay 60 socat TCP-LISTEN:12345,reuseaddr "TCP:$HOST_IP:12346"
 	wait_stack_up
 	tap_mark
-	run retry_refused 20 ker 60 nc -N "$STACK_IP" 12345 <"$BATS_TEST_TMPDIR/in"
+	run retry_refused 20 ker 60 nc -v -N "$STACK_IP" 12345 <"$BATS_TEST_TMPDIR/in"
 	assert_success
 	bg_wait sink 30
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"

@@ -1,22 +1,33 @@
 /*
  * libFuzzer target: every input is one Ethernet frame received by the stack.
  *
- * One stack lives for the whole run, on a tiny in-memory device that throws
- * away what the stack sends, with a fake clock. It has a UDP socket bound to
- * port 7, a TCP listener on port 80 and a TCP connection being opened to
- * 192.0.2.1:80, so that frames built from the seed corpus reach deep into
- * UDP and TCP. The time moves a little with every input and a lot now and
- * then (the first input byte decides), and the timers run, so reassembly
- * timeouts, ARP aging and TCP retransmissions run too. Every input is also
- * fed to the trace decoder, which reads frames as untrusted as the stack does.
+ * Each input gets a fresh stack on a tiny in-memory device, brought to the
+ * same rich state first, so that a finding reproduces from its one file:
+ *   - the peer 192.0.2.1 in the ARP cache, a UDP socket bound to port 7 and
+ *     a TCP listener on port 80;
+ *   - an ESTABLISHED connection 192.0.2.1:40000 -> 80, made by a real
+ *     handshake (the harness reads the stack's SYN-ACK to acknowledge it);
+ *   - an active open to 192.0.2.1:80 in SYN-SENT.
+ * Then the input goes in as one frame (stack_input), the sockets are read,
+ * and time runs: the timers fire until nothing is left (retransmissions,
+ * give-ups, reassembly timeouts, TIME_WAIT), with the sockets closed halfway.
+ * Finally the stack is destroyed and no packet buffer may be left. The input
+ * is also decoded by the trace formatter, which reads frames as untrusted as
+ * the stack does. Everything is deterministic: a fixed clock and secret.
  *
  * Built by `make fuzz` with -DPSTACK_FUZZ, which skips checksum verification
- * so that mutated frames are not all dropped at the first check.
+ * so that mutated frames are not all dropped at the first check. The seed
+ * corpus (tests/fuzz/corpus, written by make_corpus.py) holds valid frames
+ * that fit this state: ARP, ICMP echo, UDP to port 7 and to a closed port,
+ * TCP to port 80 and to the established connection, IPv4 fragments.
  *
  *   build/fuzz/fuzz_frame -max_total_time=60 build/fuzz/corpus-fuzz_frame tests/fuzz/corpus
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,36 +35,53 @@
 #include "stack/config.h"
 #include "stack/log.h"
 #include "stack/netdev.h"
+#include "stack/pkb.h"
 #include "stack/sock.h"
 #include "stack/stack.h"
 #include "stack/tcp.h"
 #include "stack/trace.h"
 #include "stack/udp.h"
+#include "stack/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FUZZ_PEER_IP 0xc0000201u /* 192.0.2.1 */
+#define FUZZ_PEER_IP  IP4(192, 0, 2, 1)
+#define FUZZ_STACK_IP IP4(192, 0, 2, 2)
+#define FUZZ_PEER_PORT 40000
+#define FUZZ_PEER_ISN 1000u
+#define FUZZ_T0 1000000ull
+#define FUZZ_MAX_TIMER_ROUNDS 256
 
 static const uint8_t fuzz_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
+static const uint8_t fuzz_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 
-static struct stack *fuzz_stack;
-static struct netdev fuzz_dev;
-static struct udp_sock *fuzz_udp;
-static struct tcp_conn *fuzz_listener;
-static uint64_t fuzz_now = 1000000;
-static unsigned long fuzz_inputs;
+struct fuzz_state {
+	struct stack *s;
+	struct netdev dev;
+	uint64_t now;
+	uint8_t last_tx[128];     /* the start of the last frame sent */
+	size_t last_tx_len;
+	struct udp_sock *udp;
+	struct tcp_conn *listener, *established, *active;
+	uint32_t isn;             /* the stack's ISN on the established connection */
+};
+
 static volatile uint8_t fuzz_sink;
 
-/* The in-memory device: sent frames are read (so sanitizers see any bad
- * length) and dropped; nothing is ever waiting to be received. */
+/* The in-memory device: sent frames are read in full (so sanitizers see a
+ * bad length), the start of the last one is kept for the handshake, and
+ * nothing is ever waiting to be received. */
 static int memdev_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 {
+	struct fuzz_state *f = dev->priv;
 	uint8_t x = 0;
 
-	(void)dev;
 	for (size_t i = 0; i < len; i++)
 		x ^= frame[i];
 	fuzz_sink = x;
+	f->last_tx_len = len < sizeof(f->last_tx) ? len : sizeof(f->last_tx);
+	memcpy(f->last_tx, frame, f->last_tx_len);
 	return 0;
 }
 
@@ -83,47 +111,125 @@ static const struct netdev_ops memdev_ops = {
 	.destroy = memdev_destroy,
 };
 
-static void fuzz_setup(void)
+/* A TCP segment from the peer's port 40000 to port 80, in IPv4 and Ethernet,
+ * with correct checksums (they are not checked in this build, but the
+ * frames are then valid anywhere). Returns the frame length. */
+static size_t build_tcp(uint8_t *buf, uint32_t seq, uint32_t ack, uint8_t flags, bool syn_options,
+			const void *payload, size_t plen)
+{
+	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 4, 2, 1, 1 }; /* mss 1460, sackOK, nop, nop */
+	size_t optlen = syn_options ? sizeof(opts) : 0;
+	size_t tcplen = 20 + optlen + plen;
+	uint8_t *ip = buf + 14, *tcp = ip + 20;
+
+	memcpy(buf, fuzz_stack_mac, 6);
+	memcpy(buf + 6, fuzz_peer_mac, 6);
+	wr16(buf + 12, 0x0800);
+
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	wr16(ip + 2, (uint16_t)(20 + tcplen));
+	wr16(ip + 4, 1);
+	wr16(ip + 6, 0x4000);   /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	wr32(ip + 12, FUZZ_PEER_IP);
+	wr32(ip + 16, FUZZ_STACK_IP);
+	wr16(ip + 10, csum_fold(csum_partial(ip, 20, 0)));
+
+	memset(tcp, 0, tcplen);
+	wr16(tcp, FUZZ_PEER_PORT);
+	wr16(tcp + 2, 80);
+	wr32(tcp + 4, seq);
+	wr32(tcp + 8, ack);
+	tcp[12] = (uint8_t)(((20 + optlen) / 4) << 4);
+	tcp[13] = flags;
+	wr16(tcp + 14, 64240);
+	memcpy(tcp + 20, opts, optlen);
+	if (plen)
+		memcpy(tcp + 20 + optlen, payload, plen);
+	wr16(tcp + 16, csum_fold(csum_partial(tcp, tcplen,
+					      csum_pseudo4(FUZZ_PEER_IP, FUZZ_STACK_IP, 6, (uint16_t)tcplen))));
+	return 14 + 20 + tcplen;
+}
+
+/* The sequence number of the SYN-ACK the stack just sent, or 0 when the last
+ * frame is not one. */
+static uint32_t synack_seq(const struct fuzz_state *f)
+{
+	const uint8_t *p = f->last_tx;
+	size_t ihl;
+
+	if (f->last_tx_len < 14 + 20 || rd16(p + 12) != 0x0800)
+		return 0;
+	ihl = (size_t)(p[14] & 15) * 4;
+	if (p[23] != 6 || f->last_tx_len < 14 + ihl + 20)
+		return 0;
+	p += 14 + ihl;
+	if ((p[13] & 0x12) != 0x12)
+		return 0;
+	return rd32(p + 4);
+}
+
+static void fuzz_setup(struct fuzz_state *f)
 {
 	struct stack_config cfg;
 	struct ip4_endpoint udp_ep = { 0, 7 };
 	struct ip4_endpoint tcp_ep = { 0, 80 };
 	struct ip4_endpoint peer_ep = { FUZZ_PEER_IP, 80 };
-	struct tcp_conn *active;
+	uint8_t frame[128];
+	uint32_t isn;
+	int err;
 
-	log_level = LOG_NONE;
+	memset(f, 0, sizeof(*f));
 	config_defaults(&cfg);
 	memset(cfg.secret, 0x5a, sizeof(cfg.secret));
-	fuzz_dev.ops = &memdev_ops;
-	strcpy(fuzz_dev.name, "fuzz0");
-	fuzz_dev.mtu = 1500;
-	memcpy(fuzz_dev.hwaddr, cfg.mac, 6);
+	f->dev.ops = &memdev_ops;
+	f->dev.priv = f;
+	strcpy(f->dev.name, "fuzz0");
+	f->dev.mtu = 1500;
+	memcpy(f->dev.hwaddr, cfg.mac, 6);
+	f->now = FUZZ_T0;
 
-	fuzz_stack = stack_create(&cfg, &fuzz_dev, fuzz_now);
-	if (!fuzz_stack)
+	f->s = stack_create(&cfg, &f->dev, f->now);
+	if (!f->s)
 		abort();
-	arp_insert(fuzz_stack, FUZZ_PEER_IP, fuzz_peer_mac, fuzz_now);
+	arp_insert(f->s, FUZZ_PEER_IP, fuzz_peer_mac, f->now);
 
-	fuzz_udp = udp_open(fuzz_stack);
-	if (fuzz_udp)
-		udp_bind(fuzz_udp, &udp_ep, 0);
-	fuzz_listener = tcp_open(fuzz_stack);
-	if (fuzz_listener && (tcp_bind(fuzz_listener, &tcp_ep, 0) || tcp_listen(fuzz_listener, 8))) {
-		tcp_close(fuzz_listener, fuzz_now);
-		fuzz_listener = NULL;
+	f->udp = udp_open(f->s);
+	if (f->udp && udp_bind(f->udp, &udp_ep, 0) < 0) {
+		udp_close(f->udp);
+		f->udp = NULL;
 	}
-	/* An active open, so SYN-SENT sees answers: left to the engine at once
-	 * (tcp_close), which finishes or abandons it on its own. */
-	active = tcp_open(fuzz_stack);
-	if (active) {
-		tcp_connect(active, &peer_ep, fuzz_now);
-		tcp_close(active, fuzz_now);
+	f->listener = tcp_open(f->s);
+	if (f->listener && (tcp_bind(f->listener, &tcp_ep, 0) < 0 || tcp_listen(f->listener, 8) < 0)) {
+		tcp_close(f->listener, f->now);
+		f->listener = NULL;
+	}
+
+	/* The handshake of the established connection. */
+	if (f->listener) {
+		stack_input(f->s, frame, build_tcp(frame, FUZZ_PEER_ISN, 0, 0x02, true, NULL, 0), f->now);
+		isn = synack_seq(f);
+		f->isn = isn;
+		if (isn) {
+			f->now += 1000;
+			stack_input(f->s, frame, build_tcp(frame, FUZZ_PEER_ISN + 1, isn + 1, 0x10, false, NULL, 0),
+				    f->now);
+			f->established = tcp_accept(f->listener, &err);
+		}
+	}
+
+	f->active = tcp_open(f->s);
+	if (f->active && tcp_connect(f->active, &peer_ep, f->now) != -EINPROGRESS) {
+		tcp_close(f->active, f->now);
+		f->active = NULL;
 	}
 }
 
-/* Takes what arrived on the sockets, so that queues stay small and the
- * receive paths' hand-over to the application runs too. */
-static void fuzz_drain(void)
+/* Takes what arrived on the sockets and answers a little, so that the
+ * receive paths' hand-over to the application runs and queues stay small. */
+static void fuzz_drain(struct fuzz_state *f)
 {
 	uint8_t buf[2048];
 	struct ip4_endpoint src;
@@ -131,36 +237,121 @@ static void fuzz_drain(void)
 	struct tcp_conn *c;
 	int err;
 
-	if (fuzz_udp)
-		while (udp_recvfrom(fuzz_udp, buf, sizeof(buf), &src, &full, 0) >= 0)
+	if (f->udp)
+		while (udp_recvfrom(f->udp, buf, sizeof(buf), &src, &full, 0) >= 0)
 			;
-	if (!fuzz_listener)
-		return;
-	while ((c = tcp_accept(fuzz_listener, &err)) != NULL) {
-		(void)tcp_recv(c, buf, sizeof(buf), 0, fuzz_now);
-		(void)tcp_send(c, "fuzz", 4, fuzz_now);
-		tcp_close(c, fuzz_now);
+	if (f->established && tcp_recv(f->established, buf, sizeof(buf), 0, f->now) > 0)
+		(void)tcp_send(f->established, "pong", 4, f->now);
+	if (f->listener)
+		while ((c = tcp_accept(f->listener, &err)) != NULL) {
+			(void)tcp_recv(c, buf, sizeof(buf), 0, f->now);
+			tcp_close(c, f->now);
+		}
+}
+
+/* Runs the timers in order until none is left, or for a bounded number of rounds. */
+static void fuzz_run_timers(struct fuzz_state *f, int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		uint64_t at = stack_poll_at(f->s);
+
+		if (at == STACK_NEVER)
+			return;
+		if (at > f->now)
+			f->now = at;
+		stack_poll(f->s, f->now);
+		fuzz_drain(f);
 	}
+}
+
+static void fuzz_teardown(struct fuzz_state *f)
+{
+	if (f->established)
+		tcp_close(f->established, f->now);
+	if (f->active)
+		tcp_close(f->active, f->now);
+	if (f->listener)
+		tcp_close(f->listener, f->now);
+	if (f->udp)
+		udp_close(f->udp);
+	f->established = f->active = f->listener = NULL;
+	f->udp = NULL;
+	/* Let closing connections finish (FIN retransmissions, TIME_WAIT). */
+	fuzz_run_timers(f, FUZZ_MAX_TIMER_ROUNDS);
+	stack_destroy(f->s);
+	if (pkb_live() != 0) {
+		fprintf(stderr, "fuzz_frame: %ld packet buffers leaked\n", pkb_live());
+		abort();
+	}
+}
+
+static void write_seed(const char *dir, const char *name, const uint8_t *frame, size_t len)
+{
+	char path[4096];
+	FILE *out;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = fopen(path, "wb");
+	if (!out || fwrite(frame, 1, len, out) != len || fclose(out) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/*
+ * FUZZ_FRAME_SEEDS=DIR build/fuzz/fuzz_frame: writes the seeds that need the
+ * harness's own state (segments for the established connection, whose
+ * numbers depend on the stack's ISN) into DIR, and exits. make_corpus.py
+ * writes the others.
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *dir = getenv("FUZZ_FRAME_SEEDS");
+	struct fuzz_state f;
+	uint8_t frame[256];
+	uint32_t seq = FUZZ_PEER_ISN + 1, ack;
+
+	(void)argc;
+	(void)argv;
+	if (!dir)
+		return 0;
+	log_level = LOG_NONE;
+	fuzz_setup(&f);
+	if (!f.established) {
+		fprintf(stderr, "fuzz_frame: the handshake did not complete\n");
+		exit(1);
+	}
+	ack = f.isn + 1;
+	write_seed(dir, "est_data", frame, build_tcp(frame, seq, ack, 0x18, false, "ping ping ping", 14));
+	write_seed(dir, "est_data_ooo", frame, build_tcp(frame, seq + 1000, ack, 0x18, false, "later", 5));
+	write_seed(dir, "est_fin", frame, build_tcp(frame, seq, ack, 0x11, false, NULL, 0));
+	write_seed(dir, "est_rst", frame, build_tcp(frame, seq, 0, 0x04, false, NULL, 0));
+	write_seed(dir, "est_syn_again", frame, build_tcp(frame, seq, 0, 0x02, true, NULL, 0));
+	/* The same ACK announcing a zero window (the persist timer's path). */
+	build_tcp(frame, seq, ack, 0x10, false, NULL, 0);
+	wr16(frame + 14 + 20 + 14, 0);
+	wr16(frame + 14 + 20 + 16, 0);
+	wr16(frame + 14 + 20 + 16, csum_fold(csum_partial(frame + 14 + 20, 20,
+							  csum_pseudo4(FUZZ_PEER_IP, FUZZ_STACK_IP, 6, 20))));
+	write_seed(dir, "est_zero_window", frame, 14 + 20 + 20);
+	fuzz_teardown(&f);
+	exit(0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char text[16384];
+	struct fuzz_state f;
 
-	if (!fuzz_stack)
-		fuzz_setup();
-
+	log_level = LOG_NONE;
 	trace_format(text, sizeof(text), FRAME_IN, data, size);
 
-	stack_input(fuzz_stack, data, size, fuzz_now);
-	fuzz_drain();
-
-	/* Time: 1 ms per input, and every 64th input a jump of up to 255 * 250 ms
-	 * (past reassembly, ARP and TIME_WAIT timeouts when it is large). */
-	fuzz_now += 1000;
-	if ((++fuzz_inputs & 63) == 0)
-		fuzz_now += (uint64_t)(size ? data[0] : 1) * 250000;
-	if (stack_poll_at(fuzz_stack) <= fuzz_now)
-		stack_poll(fuzz_stack, fuzz_now);
+	fuzz_setup(&f);
+	f.now += 1000;
+	stack_input(f.s, data, size, f.now);
+	fuzz_drain(&f);
+	/* Some timers with the sockets open, then the rest after closing them. */
+	fuzz_run_timers(&f, 8);
+	fuzz_teardown(&f);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,8 @@
 
 #include "shim/shim.h"
 #include "stack/ip4.h"
+#include "stack/log.h"
+#include "stack/sys/sysc.h"
 #include "stack/wire.h"
 #include "tests/unit/support/harness.h"
 
@@ -770,6 +773,7 @@ static void test_fork_child(void **state)
 		int ok = 1, s;
 
 		shim_fork_child();
+		log_set_sink(fopen("/dev/null", "w"));   /* the one documented line */
 		ok &= shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL) == -EBADF;
 		ok &= shim_socket(AF_INET, SOCK_DGRAM, 0) == SHIM_PASS;
 		ok &= shim_close(fd) == 0;
@@ -817,6 +821,39 @@ static void test_epoll_registration_follows_release(void **state)
 	assert_int_equal(shim_close(ep), 0);
 }
 
+/* The library's own fds survive a program that closes or dup2()s over them. */
+static void test_own_fds_protected(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), efd, stackfd, p[2];
+	struct sockaddr_in a = sin4(0, 5012);
+	struct timeval tv = { 0, 1000 };
+	char b[4];
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	/* A timed wait gives this thread its eventfd. */
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	efd = shim_protected_next(3, ~0u);
+	assert_true(efd >= 3);
+	assert_int_equal(shim_close(efd), 0);
+	assert_true(fcntl(efd, F_GETFD) >= 0);   /* still open */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_dup3(p[0], efd, -1), -EBUSY);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);   /* still works */
+
+	/* The stack's own fds (registered by stack/sys) likewise. */
+	stackfd = sys_fd_hide(dup(p[1]));
+	assert_true(shim_protected(stackfd));
+	assert_int_equal(shim_dup3(p[0], stackfd, -1), -EBUSY);
+	sys_fd_forget(stackfd);
+	assert_false(shim_protected(stackfd));
+	close(stackfd);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_fds_protected, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

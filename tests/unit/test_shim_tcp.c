@@ -39,7 +39,9 @@ static struct stack *t_stack(void *c) { (void)c; return T->h->s; }
 static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
 static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return T->h->now; }
-static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+static uint64_t stopped_linger;
+static int stop_calls;
+static void t_stop(void *c, uint64_t l) { (void)c; stopped_linger = l; stop_calls++; }
 
 static int setup(void **state)
 {
@@ -360,6 +362,114 @@ static void test_sendfile(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+
+/* At exit every open stack socket is closed like the kernel does (queued
+ * data, then FIN), and the stack is stopped with the linger time. */
+static void test_exit_closes_and_stops(void **state)
+{
+	char buf[4];
+	int fd;
+
+	(void)state;
+	stop_calls = 0;
+	fd = start_connect();
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_sendto(fd, "bye", 3, 0, NULL, 0), 3);
+	expect_prefix("P. 1:4(3) ack 1");
+	shim_exit(1234);
+	assert_int_equal(stop_calls, 1);
+	assert_int_equal(stopped_linger, 1234);
+	expect_prefix("F. 4:4(0) ack 1");
+	/* Later calls find no stack. */
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), -EBADF);
+	shim_exit(1234);
+	assert_int_equal(stop_calls, 1);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+
+struct aargs {
+	int fd;
+	int r;
+};
+
+static void *accept_thread(void *arg)
+{
+	struct aargs *a = arg;
+
+	a->r = shim_accept4(a->fd, NULL, NULL, 0);
+	return NULL;
+}
+
+/* A blocking accept sleeps until a connection is established. */
+static void test_blocking_accept(void **state)
+{
+	struct sockaddr_in me = sin4(0, TS_LOCAL_PORT);
+	struct aargs a = { .fd = shim_socket(AF_INET, SOCK_STREAM, 0), .r = -1 };
+	pthread_t th;
+	long i;
+
+	(void)state;
+	assert_int_equal(shim_bind(a.fd, SA(me), sizeof(me)), 0);
+	assert_int_equal(shim_listen(a.fd, 4), 0);
+	assert_int_equal(pthread_create(&th, NULL, accept_thread, &a), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(a.fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix("S. 0:0(0) ack 1");
+	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	pthread_join(th, NULL);
+	assert_true(a.r >= 0);
+	assert_true(shim_owns(a.r));
+	assert_int_equal(shim_close(a.r), 0);
+	assert_int_equal(shim_close(a.fd), 0);
+}
+
+struct eargs {
+	int ep;
+	int r;
+	struct epoll_event ev[2];
+};
+
+static void *epoll_thread(void *arg)
+{
+	struct eargs *e = arg;
+
+	e->r = shim_epoll_pwait(e->ep, e->ev, 2, -1, NULL);
+	return NULL;
+}
+
+/* epoll_wait sleeps until the stack reports readiness on a registered socket. */
+static void test_blocking_epoll_wait(void **state)
+{
+	struct eargs e = { .ep = epoll_create1(EPOLL_CLOEXEC), .r = -1 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.u64 = 99 };
+	pthread_t th;
+	int fd;
+	long i;
+
+	(void)state;
+	fd = start_connect();
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_epoll_ctl(e.ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	/* Established and writable but nothing to read: EPOLLIN is not ready. */
+	assert_int_equal(shim_epoll_pwait(e.ep, e.ev, 2, 0, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, epoll_thread, &e), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(e.ep) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	pthread_join(th, NULL);
+	assert_int_equal(e.r, 1);
+	assert_int_equal(e.ev[0].data.u64, 99);
+	assert_true(e.ev[0].events & EPOLLRDHUP);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(e.ep), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +479,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_listen_accept_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_waitall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_closes_and_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "stack/tcp.h"
+#include "stack/tcp_cookie.h"
 #include "stack/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
@@ -266,6 +267,125 @@ static void test_wraparound(void **state)
 	ts_free(t);
 }
 
+
+/* A reset for an embryonic connection: it goes, the listener stays. */
+static void test_rst_in_syn_received(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	ts_inject(t, "R 1:1(0) win 0");
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
+	/* an ACK that does not acknowledge our SYN draws a reset (RFC 9293 §3.10.7.4) */
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, "R 5:5(0) win 0");
+	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* Reset in CLOSE_WAIT and LAST_ACK. */
+static void test_rst_in_close_wait_and_last_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[4];
+
+	(void)state;
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_inject(t, "R. 2:2(0) ack 1 win 0");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), -ECONNRESET);
+	tcp_close(c, t->h->now);
+	ts_new_peer(t);
+	c = ts_connect(t);
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_inject(t, "R. 2:2(0) ack 1 win 0");
+	ts_free(t);
+}
+
+/* Data arriving after close() on a half-closed connection: reset (like Linux). */
+static void test_data_after_close(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_inject(t, "P. 1:11(10) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, "R. 2:2(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_free(t);
+}
+
+/* Closing during SYN_SENT: gone at once, nothing sent. */
+static void test_close_in_syn_sent(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint peer = { H_PEER_IP, TS_PEER_PORT }, local = { 0, TS_LOCAL_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	tcp_close(c, t->h->now);
+	ts_advance_ms(t, 5000);
+	/* the SYN-ACK that comes late finds a closed port */
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_free(t);
+}
+
+
+/* Our own sequence numbers wrap: the clock is moved to where the RFC 6528
+ * ISN for this 4-tuple lies 2000 below 2^32, then 5000 bytes go out and are
+ * acknowledged across the wrap. */
+static void test_wraparound_our_side(void **state)
+{
+	struct tscript *t = ts_new(100);
+	uint32_t f = tcp_isn(t->h->s->cfg.secret, H_STACK_IP, TS_LOCAL_PORT, H_PEER_IP, TS_PEER_PORT, 0);
+	uint64_t at = (uint64_t)(uint32_t)(0u - 2000u - f) * 4;
+	static uint8_t data[5000];
+	struct tcp_conn *c;
+
+	(void)state;
+	while (at < t->h->now)
+		at += 4ull << 32;
+	h_advance(t->h, at - t->h->now);
+	h_learn_peer(t->h);
+	c = ts_connect(t);
+	assert_int_equal(t->isn, 0u - 2000u);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, data, sizeof(data), t->h->now), 5000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, "P. 4345:5001(656) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(tcp_outq(c), 2104);
+	ts_inject(t, ". 1:1(0) ack 5001 win 502 <nop,nop,TS val 102 ecr 0>");
+	assert_int_equal(tcp_outq(c), 0);
+	ts_inject(t, "P. 1:11(10) ack 5001 win 502 <nop,nop,TS val 103 ecr 0>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 5001:5001(0) ack 11 win * <nop,nop,TS val * ecr 103>");
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +399,11 @@ int main(void)
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_wraparound),
+		cmocka_unit_test(test_wraparound_our_side),
+		cmocka_unit_test(test_rst_in_syn_received),
+		cmocka_unit_test(test_rst_in_close_wait_and_last_ack),
+		cmocka_unit_test(test_data_after_close),
+		cmocka_unit_test(test_close_in_syn_sent),
 	};
 	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
 }

@@ -458,6 +458,35 @@ static void test_bulk_transfer(void **state)
 	ts_free(t);
 }
 
+
+/* RFC 3042: the first and second duplicate ACKs each send one new segment. */
+static void test_limited_transmit(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 64256 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 8192 " TSO);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 14 * 1448, t->h->now), 14 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 14481:15929(1448) ack 1 win 8192 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 15929:17377(1448) ack 1 win 8192 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_user_timeout),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery),
+		cmocka_unit_test(test_limited_transmit),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_close_with_unread_data),
 		cmocka_unit_test(test_close_flushes_queue),

@@ -141,7 +141,8 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 			if (srv)
 				tcp_close(lis, l.b->now);
 		}
-		if (tcp_get_state(cli) == TCP_STATE_ESTABLISHED || tcp_get_state(cli) == TCP_STATE_CLOSE_WAIT) {
+		if (!c_closed && (tcp_get_state(cli) == TCP_STATE_ESTABLISHED ||
+				  tcp_get_state(cli) == TCP_STATE_CLOSE_WAIT)) {
 			while (c_sent < n) {
 				size_t k = n - c_sent < sizeof(buf) ? n - c_sent : sizeof(buf);
 
@@ -157,7 +158,7 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 				c_closed = true;
 			}
 		}
-		while (!c_eof && (r = tcp_recv(cli, buf, sizeof(buf), 0, l.a->now)) >= 0) {
+		while (!c_closed && !c_eof && (r = tcp_recv(cli, buf, sizeof(buf), 0, l.a->now)) >= 0) {
 			if (r == 0) {
 				c_eof = true;
 				break;
@@ -204,6 +205,11 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 		step(&l, 1000000);
 	assert_int_equal(tcp_conn_count(l.a->s), 0);
 	assert_int_equal(tcp_conn_count(l.b->s), 0);
+	if (getenv("TCP_PAIR_VERBOSE"))
+		printf("seed %llu loss %u%%: %d ms, frames %lu dropped %lu, retransmits %llu + %llu\n",
+		       (unsigned long long)seed, loss, steps, l.sent, l.dropped,
+		       (unsigned long long)l.a->s->stats.tcp_retransmits,
+		       (unsigned long long)l.b->s->stats.tcp_retransmits);
 	if (loss)
 		assert_true(l.a->s->stats.tcp_retransmits + l.b->s->stats.tcp_retransmits > 0);
 	link_free(&l);

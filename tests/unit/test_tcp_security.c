@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -90,8 +91,8 @@ static void test_challenge_ack_rate_limit(void **state)
 	ts_advance_ms(t, 1000 - (t->h->now / 1000) % 1000);    /* the start of a second */
 	for (int i = 0; i < 1500; i++)
 		ts_inject(t, "R 1000:1000(0) win 0");
-	while (h_pop_tx(t->h) ? (n++, 1) : 0)
-		;
+	for (struct h_frame *f; (f = h_pop_tx(t->h)); n++)
+		free(f);
 	assert_int_equal(n, 1000);
 	ts_advance_ms(t, 1000);
 	ts_inject(t, "R 1000:1000(0) win 0");
@@ -423,6 +424,29 @@ static void test_malformed_options(void **state)
 	ts_free(t);
 }
 
+
+/* Like Linux (tcp_invalid_ratelimit): ACKs to out-of-window segments without
+ * data are sent at most every 500 ms, so two confused ends cannot loop. */
+static void test_out_of_window_ack_rate_limit(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	/* data out of the window is always answered */
+	ts_inject(t, ". 5000000:5000010(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 500);
+	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_ack_out_of_range),
 		cmocka_unit_test(test_challenge_ack_rate_limit),
 		cmocka_unit_test(test_paws),
+		cmocka_unit_test(test_out_of_window_ack_rate_limit),
 		cmocka_unit_test(test_isn_varies),
 		cmocka_unit_test(test_ephemeral_ports),
 		cmocka_unit_test(test_bind_conflicts),

@@ -345,6 +345,8 @@ static size_t render(struct tscript *t, const uint8_t *f, size_t flen, char *out
 	}
 	t->last_len = plen;
 	memcpy(t->last_payload, tcp + hlen, plen);
+	t->last_ip_len = flen - ETH_HLEN < sizeof(t->last_ip) ? flen - ETH_HLEN : sizeof(t->last_ip);
+	memcpy(t->last_ip, ip, t->last_ip_len);
 	return k;
 #undef OUT
 }
@@ -470,6 +472,7 @@ void ts_abort(struct tscript *t, struct tcp_conn *c)
 void ts_new_peer(struct tscript *t)
 {
 	t->peer_port++;
+	t->isn = 0;
 	t->isn_known = false;
 	t->ts_known = false;
 }

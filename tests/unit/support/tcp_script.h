@@ -37,6 +37,8 @@ struct tscript {
 	uint32_t last_tsval;    /* the stack's latest TS val (absolute) */
 	uint8_t last_payload[65536];
 	size_t last_len;
+	uint8_t last_ip[128];   /* the start of the last frame's IP packet (for ICMP quotes) */
+	size_t last_ip_len;
 };
 
 /* A harness with the peer's MAC learned, and a script on it. */

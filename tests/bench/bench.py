@@ -1,0 +1,885 @@
+#!/usr/bin/python3
+"""pstack's benchmark: every workload on the kernel's stack and on pstack, side by side.
+
+Run it through `make bench` or `sh tests/bench/run.sh BUILD_DIR` (which builds the
+helpers first); as root, because it creates network namespaces.
+
+Two setups, each with a "system under test" (SUT) endpoint and a kernel peer:
+  kernel  SUT = a process in namespace B (192.0.2.102) on the kernel's stack, peer in
+          namespace A (192.0.2.101), joined by a veth pair.
+  pstack  SUT = a process under LD_PRELOAD=libpstack.so in namespace T (the stack is
+          192.0.2.2 on tap0), peer = the kernel of the same namespace (192.0.2.1 on tap0).
+Every workload runs on both, one right after the other, so both see the same machine.
+
+Settings (environment):
+  BENCH_SECONDS        iperf3 duration, default 10
+  BENCH_SHORT_SECONDS  sockperf, HTTP and growth durations, default BENCH_SECONDS/2 (>= 1)
+  BENCH_CONNS          growth connection counts, default "1 10 100 1000"
+  BENCH_HTTP_CONNS     concurrent connections of the HTTP load generators, default 16
+  BENCH_MUX            epoll or poll: what bench_srv/bench_cli wait with, default epoll
+  BENCH_BUDGET         seconds; a workload that would end later is skipped, default 540
+  BENCH_ONLY           regular expression: run only the workloads whose key matches
+  BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
+  BENCH_PLOT           where the plot goes, default tests/bench/growth.png
+  PSTACK_*             passed to the preloaded programs unchanged (and recorded)
+
+Nothing here asserts: a workload that fails on one side shows "failed (n)" in its cells,
+with the reason in the notes, and the run goes on. Exit status 0 unless the harness
+itself broke (no root, no namespaces).
+"""
+import datetime
+import json
+import math
+import os
+import re
+import resource
+import signal
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def env_float(name, default):
+    v = os.environ.get(name, "")
+    if not v:
+        return default
+    try:
+        return float(v)
+    except ValueError:
+        sys.exit(f"bench: {name}='{v}' is not a number")
+
+
+SECONDS = env_float("BENCH_SECONDS", 10)
+SHORT = env_float("BENCH_SHORT_SECONDS", max(1.0, SECONDS / 2))
+CONNS = [int(x) for x in os.environ.get("BENCH_CONNS", "1 10 100 1000").split()]
+HTTP_CONNS = int(env_float("BENCH_HTTP_CONNS", 16))
+MUX = os.environ.get("BENCH_MUX", "epoll")
+BUDGET = env_float("BENCH_BUDGET", 540)
+ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
+RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
+PLOT = os.environ.get("BENCH_PLOT") or os.path.join(HERE, "growth.png")
+GRACE = 15          # seconds a timed client may run past its duration
+READY_WAIT = 8      # seconds a server has to say it listens
+
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:5.0f}s] {msg}", file=sys.stderr, flush=True)
+
+
+class Fail(Exception):
+    """A workload could not be measured on one side; the message says why."""
+
+
+class Abort(Exception):
+    """A signal asked us to stop."""
+
+
+# ---- processes --------------------------------------------------------------
+
+LIVE = {}   # pid -> Proc: everything we started and have not reaped
+
+
+class Proc:
+    """A program started in a namespace, its output in files, reaped with wait4 (rusage)."""
+
+    def __init__(self, bench, name, ns, argv, preload=False):
+        self.name = name
+        self.argv = argv
+        self.out = os.path.join(bench.logdir, f"{bench.seq:03d}-{name}.out")
+        self.err = os.path.join(bench.logdir, f"{bench.seq:03d}-{name}.err")
+        bench.seq += 1
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+        full = ["ip", "netns", "exec", ns]
+        if preload:
+            full += ["env", "LD_PRELOAD=" + bench.lib]
+        full += argv
+        wr = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        self.pid = os.posix_spawnp(full[0], full, env, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, self.out, wr, 0o644),
+            (os.POSIX_SPAWN_OPEN, 2, self.err, wr, 0o644)])
+        LIVE[self.pid] = self
+        bench.procs.append(self)
+        self.preload = preload
+        self.status = None
+        self.rusage = None
+        self.started = time.monotonic()
+
+    def poll(self):
+        if self.status is None:
+            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                self.status, self.rusage = status, ru
+                LIVE.pop(self.pid, None)
+        return self.status is not None
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while not self.poll():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self, grace=3):
+        """SIGTERM, then SIGKILL after grace seconds; always reaps."""
+        if self.poll():
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if not self.wait(grace):
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.wait(5)
+
+    def exit_text(self):
+        if self.status is None:
+            return "still running"
+        if os.WIFSIGNALED(self.status):
+            return f"killed by signal {os.WTERMSIG(self.status)}"
+        return f"exit status {os.WEXITSTATUS(self.status)}"
+
+    def ok(self):
+        return self.status is not None and os.WIFEXITED(self.status) and os.WEXITSTATUS(self.status) == 0
+
+    def cpu(self):
+        """User + system CPU seconds of the process (and the children it reaped)."""
+        return self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else float("nan")
+
+    def text(self, which="out"):
+        try:
+            with open(self.out if which == "out" else self.err, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def tail(self, n=6):
+        """The last lines it printed (stderr first), for failure reasons."""
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", l).strip()
+                 for l in (self.text("err") + "\n" + self.text("out")).splitlines()]
+        # Leave out separators and bench_cli's result line (its stderr has the reason).
+        lines = [l for l in lines if l and not re.fullmatch(r"[-= ]+", l) and not l.startswith("mode=")]
+        return " | ".join(lines[-n:]) if lines else "(no output)"
+
+    def vm_kb(self, field="VmHWM"):
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return None
+
+
+def stop_all():
+    for p in list(LIVE.values()):
+        p.stop(grace=2)
+
+
+# ---- the setups ---------------------------------------------------------------
+
+class Side:
+    def __init__(self, name, sut_ns, sut_addr, preload, peer_ns, peer_addr):
+        self.name = name
+        self.sut_ns, self.sut_addr, self.preload = sut_ns, sut_addr, preload
+        self.peer_ns, self.peer_addr = peer_ns, peer_addr
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {r.stderr.strip() or r.stdout.strip()}")
+    return r.stdout
+
+
+class Bench:
+    def __init__(self, build):
+        self.build = build
+        self.lib = os.path.join(build, "libpstack.so")
+        self.bindir = os.path.join(build, "bench")
+        self.logdir = os.path.join(self.bindir, "logs")
+        self.seq = 0
+        self.procs = []     # what the current workload started
+        self.port = 20000
+        tag = f"pst-bench-{os.getpid()}"
+        self.ns_a, self.ns_b, self.ns_t = tag + "-a", tag + "-b", tag + "-t"
+        self.made_ns = []
+        self.sides = [
+            Side("kernel", self.ns_b, "192.0.2.102", False, self.ns_a, "192.0.2.101"),
+            Side("pstack", self.ns_t, "192.0.2.2", True, self.ns_t, "192.0.2.1"),
+        ]
+        self.values = {}    # (metric, side) -> float or Fail
+        self.notes = []     # free-text notes on partial results
+        self.details = {}   # workload -> side -> raw figures, for results.json
+        self.fail_notes = []  # (number, text)
+
+    # -- namespaces
+    def setup(self):
+        shutil.rmtree(self.logdir, ignore_errors=True)
+        os.makedirs(self.logdir, exist_ok=True)
+        for ns in (self.ns_a, self.ns_b, self.ns_t):
+            sh("ip", "netns", "add", ns)
+            self.made_ns.append(ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            # More ephemeral ports for the connection-rate runs (per namespace).
+            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000")
+        sh("ip", "-n", self.ns_a, "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b",
+           "netns", self.ns_b)
+        sh("ip", "-n", self.ns_a, "addr", "add", "192.0.2.101/24", "dev", "veth-a")
+        sh("ip", "-n", self.ns_b, "addr", "add", "192.0.2.102/24", "dev", "veth-b")
+        sh("ip", "-n", self.ns_a, "link", "set", "veth-a", "up")
+        sh("ip", "-n", self.ns_b, "link", "set", "veth-b", "up")
+        sh("ip", "-n", self.ns_t, "tuntap", "add", "dev", "tap0", "mode", "tap")
+        sh("ip", "-n", self.ns_t, "addr", "add", "192.0.2.1/24", "dev", "tap0")
+        sh("ip", "-n", self.ns_t, "link", "set", "tap0", "up")
+
+    def teardown(self):
+        stop_all()
+        for ns in self.made_ns:
+            sh("ip", "netns", "del", ns, check=False)
+        self.made_ns = []
+
+    def tap_bytes(self):
+        """(bytes the stack wrote into tap0, bytes the kernel sent to the stack)."""
+        out = sh("ip", "netns", "exec", self.ns_t, "cat", "/sys/class/net/tap0/statistics/rx_bytes",
+                 "/sys/class/net/tap0/statistics/tx_bytes", check=False).split()
+        return (int(out[0]), int(out[1])) if len(out) == 2 else (0, 0)
+
+    def next_port(self):
+        self.port += 1
+        return str(self.port)
+
+    def tool(self, name):
+        p = os.path.join(self.bindir, name)
+        if os.access(p, os.X_OK):
+            return p
+        raise Fail(f"{p} is missing (run.sh builds it)")
+
+    # -- helpers for workloads
+    def need(self, prog):
+        if not shutil.which(prog):
+            raise Fail(f"{prog} is not installed (make deps)")
+
+    def start(self, name, ns, argv, preload):
+        if preload and not os.path.exists(self.lib):
+            raise Fail(f"{self.lib} is missing (make all)")
+        return Proc(self, name, ns, argv, preload)
+
+    def start_server(self, name, ns, argv, preload, ready):
+        """Starts a server and waits until its output matches `ready`."""
+        p = self.start(name, ns, argv, preload)
+        deadline = time.monotonic() + READY_WAIT
+        pat = re.compile(ready)
+        while True:
+            if pat.search(p.text("out")) or pat.search(p.text("err")):
+                return p
+            if p.poll():
+                raise Fail(f"{name} ended ({p.exit_text()}) before it listened: {p.tail()}")
+            if time.monotonic() >= deadline:
+                p.stop()
+                raise Fail(f"{name} did not say it listens within {READY_WAIT} s: {p.tail()}")
+            time.sleep(0.05)
+
+    def run_client(self, name, ns, argv, preload, duration):
+        p = self.start(name, ns, argv, preload)
+        if not p.wait(duration + GRACE):
+            p.stop()
+            raise Fail(f"{name} did not finish within {duration + GRACE:.0f} s "
+                       f"(run {duration:.0f} s): {p.tail()}")
+        return p
+
+    def srv_argv(self, mode, addr, port):
+        return [self.tool("bench_srv"), mode, addr, port, MUX]
+
+    def cli_argv(self, mode, addr, port, conns, seconds):
+        a = [self.tool("bench_cli"), mode, addr, port, "-c", str(conns), "-t", f"{seconds:g}"]
+        return a + (["-p"] if MUX == "poll" else [])
+
+    # -- the workloads; each returns {metric: value} for one side or raises Fail
+    def wl_iperf(self, side, streams, reverse):
+        self.need("iperf3")
+        port = self.next_port()
+        srv = self.start_server("iperf3-s", side.sut_ns,
+                                ["iperf3", "-s", "-1", "-B", side.sut_addr, "-p", port, "--forceflush"],
+                                side.preload, r"Server listening")
+        try:
+            argv = ["iperf3", "-c", side.sut_addr, "-p", port, "-t", f"{SECONDS:g}", "-P", str(streams),
+                    "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else [])
+            cli = self.run_client("iperf3-c", side.peer_ns, argv, False, SECONDS)
+            if cli.ok():
+                srv.wait(5)     # -1: it ends by itself after the test
+        finally:
+            srv.stop()
+        try:
+            j = json.loads(cli.text("out"))
+        except ValueError:
+            raise Fail(f"iperf3 client ({cli.exit_text()}) printed no JSON: {cli.tail()}")
+        if j.get("error"):
+            raise Fail(f"iperf3: {j['error']}; server: {srv.tail(3)}")
+        try:
+            rx = j["end"]["sum_received"]
+            tx = j["end"]["sum_sent"]
+        except KeyError:
+            raise Fail(f"iperf3 JSON without end.sum_received: {cli.tail()}")
+        gbytes = rx["bytes"] / 1e9
+        if gbytes <= 0:
+            raise Fail("iperf3 moved no data")
+        cpu_sut, cpu_peer = srv.cpu(), cli.cpu()
+        return {"gbps": rx["bits_per_second"] / 1e9, "_app_bytes": rx["bytes"],
+                "cpu_per_gb": (cpu_sut + cpu_peer) / gbytes,
+                "_raw": {"bytes": rx["bytes"], "seconds": rx["seconds"],
+                         "retransmits": tx.get("retransmits"),
+                         "cpu_sut_s": cpu_sut, "cpu_peer_s": cpu_peer}}
+
+    def wl_sockperf(self, side, sut_serves):
+        self.need("sockperf")
+        port = self.next_port()
+        if sut_serves:
+            s_ns, s_addr, s_pre, c_ns, c_pre = side.sut_ns, side.sut_addr, side.preload, side.peer_ns, False
+        else:
+            s_ns, s_addr, s_pre, c_ns, c_pre = side.peer_ns, side.peer_addr, False, side.sut_ns, side.preload
+        srv = self.start_server("sockperf-s", s_ns, ["sockperf", "sr", "--tcp", "-i", s_addr, "-p", port],
+                                s_pre, r"block on socket|using \w+\(\) to block")
+        try:
+            cli = self.run_client("sockperf-c", c_ns,
+                                  ["sockperf", "pp", "--tcp", "-i", s_addr, "-p", port,
+                                   "-t", f"{SHORT:g}", "-m", "64"], c_pre, SHORT)
+        finally:
+            srv.stop()
+        text = re.sub(r"\x1b\[[0-9;]*m", "", cli.text("out") + cli.text("err"))
+        avg = re.search(r"avg-latency=\s*([\d.]+)", text)
+        p99 = re.search(r"percentile 99\.000 =\s*([\d.]+)", text)
+        if not avg or not p99:
+            raise Fail(f"sockperf client ({cli.exit_text()}) gave no latency: {cli.tail()}")
+        obs = re.search(r"Total (\d+) observations", text)
+        return {"lat_avg": float(avg.group(1)), "lat_p99": float(p99.group(1)),
+                "_app_bytes": 128 * int(obs.group(1)) if obs else 0,
+                "_raw": {"observations": int(obs.group(1)) if obs else None}}
+
+    def wl_http_wrk(self, side):
+        self.need("wrk")
+        port = self.next_port()
+        srv = self.start_server("httpd", side.sut_ns, self.srv_argv("http", side.sut_addr, port),
+                                side.preload, r"^ready")
+        try:
+            probe = self.run_client("probe", side.peer_ns,
+                                    [self.tool("bench_cli"), "probe", side.sut_addr, port, "-t", "5"], False, 5)
+            if not probe.ok():
+                raise Fail(f"no TCP connection to the server: {probe.tail()}")
+            secs = max(1, int(round(SHORT)))
+            cli = self.run_client("wrk", side.peer_ns,
+                                  ["wrk", "-t1", "-c", str(HTTP_CONNS), "-d", f"{secs}s", "--latency",
+                                   "-H", "Connection: close", f"http://{side.sut_addr}:{port}/"],
+                                  False, secs)
+        finally:
+            srv.stop()
+        text = cli.text("out")
+        m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)\b", text)
+        if not m:
+            raise Fail(f"wrk ({cli.exit_text()}) reported no requests: {cli.tail()}")
+        n = int(m.group(1))
+        el = float(m.group(2)) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m.group(3)]
+        if n == 0:
+            raise Fail(f"wrk completed no request: {cli.tail()}")
+        errs = re.search(r"Socket errors: (.*)", text)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        lat99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)", text, re.M)
+        raw = {"requests": n, "seconds": el, "cpu_sut_s": srv.cpu(), "cpu_peer_s": cli.cpu(),
+               "socket_errors": errs.group(1) if errs else "",
+               "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+        if lat99:
+            raw["lat_p99_us"] = float(lat99.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[lat99.group(2)]
+        if errs or non2xx:
+            self.notes.append(f"{side.name}, wrk -> server: {raw['socket_errors'] or ''} "
+                              f"{'non-2xx ' + str(raw['non_2xx']) if non2xx else ''}".strip())
+        return {"rate": n / el, "cpu_per_10k": (srv.cpu() + cli.cpu()) / (n / 1e4), "_raw": raw,
+                "_app_bytes": 150 * n}
+
+    def parse_cli(self, p, what):
+        line = p.text("out").strip().splitlines()
+        kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line[-1])) if line else {}
+        if not p.ok() or "done" not in kv:
+            raise Fail(f"{what} ({p.exit_text()}): {p.tail()}")
+        out = {}
+        for k, v in kv.items():
+            v = v.strip('"')
+            try:
+                out[k] = float(v)
+            except ValueError:
+                out[k] = v
+        return out
+
+    def note_errors(self, side, what, r):
+        if r.get("errors"):
+            self.notes.append(f"{side.name}, {what}: {int(r['errors'])} failed connections or "
+                              f"requests (last: {r.get('last_error') or '?'})")
+
+    def wl_http_cli(self, side):
+        port = self.next_port()
+        srv = self.start_server("httpd", side.peer_ns, self.srv_argv("http", side.peer_addr, port),
+                                False, r"^ready")
+        try:
+            cli = self.run_client("bench_cli-http", side.sut_ns,
+                                  self.cli_argv("http", side.peer_addr, port, HTTP_CONNS, SHORT),
+                                  side.preload, SHORT + 1)
+        finally:
+            srv.stop()
+        r = self.parse_cli(cli, "bench_cli http")
+        self.note_errors(side, "HTTP client -> kernel server", r)
+        n = r["done"]
+        return {"rate": r["rate"], "cpu_per_10k": (srv.cpu() + cli.cpu()) / (n / 1e4), "_app_bytes": 150 * n,
+                "_raw": dict(r, cpu_sut_s=cli.cpu(), cpu_peer_s=srv.cpu())}
+
+    def wl_growth(self, side, mode, conns):
+        port = self.next_port()
+        srv = self.start_server(f"srv-{mode}-{conns}", side.sut_ns,
+                                self.srv_argv("source" if mode == "bulk" else "echo", side.sut_addr, port),
+                                side.preload, r"^ready")
+        try:
+            cli = self.run_client(f"bench_cli-{mode}-{conns}", side.peer_ns,
+                                  self.cli_argv(mode, side.sut_addr, port, conns, SHORT), False, SHORT + 7)
+            rss = srv.vm_kb("VmHWM")
+        finally:
+            srv.stop()
+        r = self.parse_cli(cli, f"bench_cli {mode} -c {conns}")
+        self.note_errors(side, f"growth {mode} {conns} connections", r)
+        if r.get("setup_s", 0) > 5:
+            self.notes.append(f"{side.name}, growth {mode} {conns}: connecting took {r['setup_s']:.1f} s")
+        res = {"rss": rss / 1024 if rss else float("nan"), "_raw": dict(r, rss_kb=rss)}
+        res["_app_bytes"] = r["gbps"] * 1e9 / 8 * r["seconds"] if mode == "bulk" else 128 * r["done"]
+        if mode == "bulk":
+            res["gbps"] = r["gbps"]
+        else:
+            res["lat_avg"], res["lat_p99"] = r["lat_avg_us"], r["lat_p99_us"]
+        return res
+
+    # -- the plan
+    def workloads(self):
+        w = []
+        for streams in (1, 4):
+            for rev in (False, True):
+                key = f"iperf3-{streams}-{'from' if rev else 'to'}"
+                w.append((key, SECONDS + 3, lambda s, a=streams, b=rev: self.wl_iperf(s, a, b)))
+        w.append(("sockperf-to", SHORT + 3, lambda s: self.wl_sockperf(s, True)))
+        w.append(("sockperf-from", SHORT + 3, lambda s: self.wl_sockperf(s, False)))
+        w.append(("http-wrk", SHORT + 3, self.wl_http_wrk))
+        w.append(("http-cli", SHORT + 3, self.wl_http_cli))
+        for n in CONNS:
+            w.append((f"growth-bulk-{n}", SHORT + 4, lambda s, n=n: self.wl_growth(s, "bulk", n)))
+            w.append((f"growth-echo-{n}", SHORT + 4, lambda s, n=n: self.wl_growth(s, "echo", n)))
+        return [x for x in w if ONLY.search(x[0])]
+
+    def check_tap(self, res, before):
+        """Proves the pstack figures went through the stack: a socket call that escaped the
+        preload would silently use the kernel, and loopback would look very fast."""
+        after = self.tap_bytes()
+        up, down = after[0] - before[0], after[1] - before[1]
+        need = res.get("_app_bytes", 0)
+        res.setdefault("_raw", {}).update({"tap_stack_to_kernel": up, "tap_kernel_to_stack": down})
+        if up + down < max(1000, need / 2):
+            raise Fail(f"the traffic did not go through tap0 (stack->kernel {up} B, kernel->stack "
+                       f"{down} B, expected about {need:.0f} B): the preload did not serve the sockets")
+        return res
+
+    def run(self):
+        for key, est, fn in self.workloads():
+            for side in self.sides:
+                left = BUDGET - (time.monotonic() - T0)
+                if left < est:
+                    res = Fail(f"skipped: the time budget (BENCH_BUDGET={BUDGET:g} s) is used up")
+                else:
+                    t = time.monotonic()
+                    self.procs = []
+                    tap0 = self.tap_bytes() if side.preload else None
+                    try:
+                        res = fn(side)
+                        if tap0:
+                            res = self.check_tap(res, tap0)
+                    except Fail as e:
+                        res = e
+                        # What the preloaded program said is usually the reason.
+                        said = [f"{p.name} stderr: {p.tail(4)}" for p in self.procs
+                                if p.preload and p.text("err").strip()
+                                and p.text("err").strip().splitlines()[-1].strip() not in str(e)]
+                        if said:
+                            res = Fail(f"{e}; " + "; ".join(said))
+                    except Abort:
+                        raise
+                    except Exception as e:      # a bug here must not lose the other rows
+                        res = Fail(f"harness error: {type(e).__name__}: {e}")
+                    stop_all()
+                    log(f"{key:18} {side.name:6} {time.monotonic() - t:5.1f}s  {summary(res)}")
+                self.details.setdefault(key, {})[side.name] = \
+                    {"failed": str(res)} if isinstance(res, Fail) else res.get("_raw", {})
+                if isinstance(res, Fail):
+                    self.values[(key, "*", side.name)] = res
+                else:
+                    for m, v in res.items():
+                        if not m.startswith("_"):
+                            self.values[(key, m, side.name)] = v
+
+
+def summary(res):
+    if isinstance(res, Fail):
+        return "FAILED: " + str(res)[:300]
+    return " ".join(f"{k}={v:.4g}" for k, v in res.items() if not k.startswith("_") and isinstance(v, float))
+
+
+# ---- the table ------------------------------------------------------------------
+
+def rows():
+    """(workload key, metric, label, unit, target) in table order; target is (op, ratio) or None."""
+    r = []
+    for streams in (1, 4):
+        s = "1 stream" if streams == 1 else f"{streams} streams"
+        r.append((f"iperf3-{streams}-to", "gbps", f"iperf3 {s}, peer -> SUT", "Gbit/s", (">=", 1.0)))
+        r.append((f"iperf3-{streams}-from", "gbps", f"iperf3 {s}, SUT -> peer", "Gbit/s", (">=", 1.0)))
+    r.append(("sockperf-to", "lat_avg", "sockperf ping-pong, peer client, avg", "us", ("<=", 1.3)))
+    r.append(("sockperf-to", "lat_p99", "sockperf ping-pong, peer client, p99", "us", None))
+    r.append(("sockperf-from", "lat_avg", "sockperf ping-pong, SUT client, avg", "us", ("<=", 1.3)))
+    r.append(("sockperf-from", "lat_p99", "sockperf ping-pong, SUT client, p99", "us", None))
+    r.append(("http-wrk", "rate", f"HTTP conn/s, wrk -c{HTTP_CONNS} -> SUT server", "req/s", (">=", 0.8)))
+    r.append(("http-cli", "rate", f"HTTP conn/s, SUT client -c{HTTP_CONNS} -> kernel server", "req/s",
+              (">=", 0.8)))
+    r.append(("iperf3-1-to", "cpu_per_gb", "CPU per GB, iperf3 1 stream peer -> SUT", "s/GB", ("<=", 1.0)))
+    r.append(("iperf3-1-from", "cpu_per_gb", "CPU per GB, iperf3 1 stream SUT -> peer", "s/GB", ("<=", 1.0)))
+    r.append(("http-wrk", "cpu_per_10k", "CPU per 10k requests, wrk -> SUT server", "s/10k", None))
+    r.append(("http-cli", "cpu_per_10k", "CPU per 10k requests, SUT client -> kernel", "s/10k", None))
+    for n in CONNS:
+        c = f"{n} conn" + ("s" if n != 1 else "")
+        r.append((f"growth-bulk-{n}", "gbps", f"growth {c}: throughput SUT -> peer", "Gbit/s", None))
+        r.append((f"growth-echo-{n}", "lat_avg", f"growth {c}: echo RTT avg", "us", None))
+        r.append((f"growth-echo-{n}", "lat_p99", f"growth {c}: echo RTT p99", "us", None))
+        r.append((f"growth-bulk-{n}", "rss", f"growth {c}: SUT peak RSS (bulk)", "MiB", None))
+    return r
+
+
+def fmt(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def build_table(b):
+    """Returns (header, lines as lists of cells, failure notes)."""
+    fails = {}      # reason text -> number
+    order = []
+
+    def cell(key, metric, side):
+        v = b.values.get((key, metric, side))
+        if v is None:
+            v = b.values.get((key, "*", side))
+        if isinstance(v, Fail):
+            text = f"{side}, {key}: {v}"
+            if len(text) > 700:
+                text = text[:700] + " [...]"
+            if text not in fails:
+                fails[text] = len(fails) + 1
+                order.append(text)
+            word = "skipped" if str(v).startswith("skipped") else "failed"
+            return None, f"{word} ({fails[text]})"
+        if v is None:
+            return None, "not run"
+        if isinstance(v, float) and math.isnan(v):
+            return None, "n/a"
+        return v, fmt(v)
+
+    lines = []
+    keys = {k for k, _, _ in b.values}
+    for key, metric, label, unit, target in rows():
+        if key not in keys:
+            continue
+        kv, kt = cell(key, metric, "kernel")
+        pv, pt = cell(key, metric, "pstack")
+        ratio = f"{pv / kv:.2f}" if kv and pv is not None else "n/a"
+        tgt = ""
+        if target:
+            op, x = target
+            tgt = f"{'≥' if op == '>=' else '≤'} {x:g}"
+            if kv and pv is not None:
+                met = (pv / kv >= x) if op == ">=" else (pv / kv <= x)
+                tgt += " met" if met else " not met"
+        lines.append([label, unit, kt, pt, ratio, tgt])
+    head = ["workload", "unit", "kernel", "pstack", "pstack/kernel", "target"]
+    return head, lines, [f"({fails[t]}) {t}" for t in order]
+
+
+def text_table(head, lines):
+    w = [max(len(str(r[i])) for r in [head] + lines) for i in range(len(head))]
+    out = ["  ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(r))
+           for r in [head] + lines]
+    out.insert(1, "  ".join("-" * x for x in w))
+    return "\n".join(out)
+
+
+def md_table(head, lines):
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for r in lines:
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+    return "\n".join(out)
+
+
+# ---- plot -------------------------------------------------------------------------
+
+def plot(b, path):
+    """Throughput, echo RTT and RSS against connections, both sides; returns an error or None."""
+    if not shutil.which("gnuplot"):
+        return "gnuplot is not installed"
+
+    def val(key, metric, side):
+        v = b.values.get((key, metric, side))
+        return v if isinstance(v, float) and not math.isnan(v) else None
+
+    series = {}
+    for side in ("kernel", "pstack"):
+        for metric, kind in (("gbps", "bulk"), ("lat_avg", "echo"), ("lat_p99", "echo"), ("rss", "bulk")):
+            series[(metric, side)] = [(n, val(f"growth-{kind}-{n}", metric, side)) for n in CONNS]
+    if not any(v is not None for s in series.values() for _, v in s):
+        return "no growth figure was measured"
+    dat = os.path.join(b.logdir, "growth.dat")
+    with open(dat, "w") as f:
+        f.write("# conns k_gbps p_gbps k_avg p_avg k_p99 p_p99 k_rss p_rss\n")
+        for i, n in enumerate(CONNS):
+            cols = [series[(m, s)][i][1] for m in ("gbps", "lat_avg", "lat_p99", "rss")
+                    for s in ("kernel", "pstack")]
+            f.write(f"{n} " + " ".join("NaN" if c is None else f"{c:.6g}" for c in cols) + "\n")
+
+    def has(m, s):
+        return any(v is not None for _, v in series[(m, s)])
+
+    def panel(title, ylabel, curves, logy=False):
+        cs = [(col, name, m, s) for col, name, m, s in curves if has(m, s)]
+        g = [f"set title '{title}'", f"set ylabel '{ylabel}'",
+             "set logscale y" if logy else "unset logscale y"]
+        if not cs:
+            return g + ["set label 1 'not measured' at graph 0.35, graph 0.5",
+                        "plot [][0:1] NaN notitle", "unset label 1"]
+        return g + ["plot " + ", ".join(f"'{dat}' using 1:{col} with linespoints title '{name}'"
+                                       for col, name, _, _ in cs)]
+
+    script = [
+        "set terminal pngcairo size 1500,480 noenhanced" if "pngcairo" in gnuplot_terms() else
+        "set terminal png size 1500,480 noenhanced",
+        f"set output '{path}'",
+        "set datafile missing 'NaN'",
+        "set key top left", "set grid", "set logscale x", "set xlabel 'concurrent connections'",
+        f"set xrange [{min(CONNS) / 1.5}:{max(CONNS) * 1.5}]",
+        "set multiplot layout 1,3 title 'pstack vs kernel: growth with connections (SUT -> peer)'",
+    ]
+    script += panel("throughput", "Gbit/s", [(2, "kernel", "gbps", "kernel"), (3, "pstack", "gbps", "pstack")])
+    script += panel("echo round trip", "microseconds",
+                    [(4, "kernel avg", "lat_avg", "kernel"), (5, "pstack avg", "lat_avg", "pstack"),
+                     (6, "kernel p99", "lat_p99", "kernel"), (7, "pstack p99", "lat_p99", "pstack")], logy=True)
+    script += panel("SUT process peak RSS", "MiB", [(8, "kernel", "rss", "kernel"), (9, "pstack", "rss", "pstack")])
+    script += ["unset multiplot"]
+    r = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return "gnuplot: " + r.stderr.strip()[-300:]
+    return None
+
+
+def gnuplot_terms():
+    try:
+        r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True, timeout=20)
+        return r.stdout + r.stderr
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+# ---- report -------------------------------------------------------------------------
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / 1048576:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    debian = "?"
+    try:
+        with open("/etc/debian_version") as f:
+            debian = f.read().strip()
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": os.uname().release, "memory": mem,
+            "debian": debian, "loadavg": " ".join(open("/proc/loadavg").read().split()[:3])}
+
+
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + (" with uncommitted changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def tool_versions():
+    v = {}
+    for name, argv in (("iperf3", ["iperf3", "--version"]), ("sockperf", ["sockperf", "--version"]),
+                       ("wrk", ["wrk", "-v"])):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            text = re.sub(r"Copyright.*", "", (r.stdout + r.stderr).strip())
+            first = text.splitlines()
+            v[name] = re.sub(r"^sockperf, version", "sockperf", first[0].strip()) if first else "?"
+        except (OSError, subprocess.SubprocessError):
+            v[name] = "not installed"
+    return v
+
+
+def write_report(b, head, lines, fails, m, started, took, plot_err):
+    pst = {k: v for k, v in os.environ.items() if k.startswith("PSTACK_")}
+    tv = tool_versions()
+    o = []
+    o.append("# pstack benchmark: pstack next to the Linux kernel\n")
+    o.append(f"Written by `make bench` (tests/bench/run.sh) on {started} UTC; the run took {took:.0f} s. "
+             "Every figure below was measured in that run; cells that were not measured say so.\n")
+    o.append("## Machine\n")
+    o.append(f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['memory']}")
+    o.append(f"- Linux {m['kernel']}, Debian {m['debian']}; load average at the start {m['loadavg']}, "
+             f"at the end {m.get('loadavg_end', '?')} (the machine is shared: other work may have run "
+             "alongside and moved some figures)")
+    o.append(f"- pstack: commit {git_rev()}, build folder `{os.path.relpath(b.build, REPO)}`; "
+             f"PSTACK_* settings: {', '.join(f'{k}={v}' for k, v in sorted(pst.items())) or 'none (defaults)'}")
+    o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "
+             f"bench_srv/bench_cli ({MUX}) from tests/bench\n")
+    o.append("## How\n")
+    o.append("- **kernel** column: the system under test (SUT) is a process in a network namespace "
+             "(192.0.2.102) using the kernel's stack; its peer is another namespace (192.0.2.101) "
+             "over a veth pair (MTU 1500).")
+    o.append("- **pstack** column: the SUT process runs under `LD_PRELOAD=libpstack.so` in a namespace "
+             "with a TAP device (stack 192.0.2.2, MTU 1500); the peer is the kernel of that namespace "
+             "(192.0.2.1 on tap0).")
+    o.append("- Both columns run the same programs with the same arguments, one right after the other. "
+             "Ratio = pstack / kernel; for latency, CPU and RSS lower is better.")
+    o.append(f"- iperf3: {SECONDS:g} s per run. sockperf ping-pong (64-byte messages, latency = RTT/2 as "
+             f"sockperf reports it), HTTP and growth: {SHORT:g} s per run.")
+    o.append(f"- Connection rate: a new TCP connection per request (`Connection: close`, the server "
+             f"closes); {HTTP_CONNS} concurrent connections; server = tests/bench/bench_srv (one thread). "
+             "\"SUT client\" = tests/bench/bench_cli on the SUT against bench_srv on the kernel.")
+    o.append("- CPU = user + system seconds of both processes (SUT and peer, from wait4), per GB received "
+             "or per 10k requests. Kernel work done in softirq is charged to whichever process was running, "
+             "and work done in ksoftirqd is not counted.")
+    o.append(f"- Growth: {', '.join(map(str, CONNS))} concurrent connections to bench_srv on the SUT: "
+             "`source` mode (the SUT sends, bench_cli reads on the peer: throughput) and `echo` mode "
+             "(64-byte ping-pong on every connection at once: round trip as bench_cli measures it). "
+             "RSS is the SUT process's peak (VmHWM); on the kernel side that leaves out the socket buffers, "
+             "which live in the kernel, while pstack's are in the process.\n")
+    o.append("## Results\n")
+    o.append(md_table(head, lines) + "\n")
+    if fails:
+        o.append("Cells not measured:\n")
+        o.extend(f"- {f}" for f in fails)
+        o.append("")
+    if b.notes:
+        o.append("Notes from the run:\n")
+        o.extend(f"- {n}" for n in b.notes)
+        o.append("")
+    o.append("## Growth with the number of connections\n")
+    if plot_err:
+        o.append(f"No plot: {plot_err}.\n")
+    else:
+        o.append(f"![throughput, latency and RSS against connections]({os.path.relpath(PLOT, os.path.dirname(RESULTS))})\n")
+    o.append(f"Raw figures of this run: `{os.path.relpath(os.path.join(b.bindir, 'results.json'), REPO)}`; "
+             f"program outputs: `{os.path.relpath(b.logdir, REPO)}/`.\n")
+    with open(RESULTS, "w") as f:
+        f.write("\n".join(o))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: bench.py BUILD_DIR")
+    build = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (it creates network namespaces and a TAP device)")
+    for prog in ("ip",):
+        if not shutil.which(prog):
+            sys.exit(f"bench: {prog} is missing (make deps)")
+    # 1000 connections need more than the usual 1024 descriptors, on both ends.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(max(hard, 65536), 1048576)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    def on_signal(sig, frame):
+        raise Abort(f"signal {sig}")
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    m = machine()
+    b = Bench(build)
+    log(f"pstack benchmark: iperf3 {SECONDS:g} s, others {SHORT:g} s, growth {CONNS}, budget {BUDGET:g} s")
+    log(f"machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, load {m['loadavg']}")
+    try:
+        try:
+            b.setup()
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            print(f"bench: could not set up the namespaces: {e}", file=sys.stderr)
+            return 1
+        b.run()
+    except Abort as e:
+        print(f"bench: stopped by {e}; cleaning up", file=sys.stderr)
+        b.teardown()
+        return 130
+    finally:
+        b.teardown()
+    took = time.monotonic() - T0
+    m["loadavg_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    head, lines, fails = build_table(b)
+    print()
+    print(text_table(head, lines))
+    if fails:
+        print("\nCells not measured:")
+        for f in fails:
+            print("  " + f)
+    if b.notes:
+        print("\nNotes:")
+        for n in b.notes:
+            print("  " + n)
+    plot_err = plot(b, PLOT)
+    if plot_err:
+        print(f"\nno plot: {plot_err}")
+    with open(os.path.join(b.bindir, "results.json"), "w") as f:
+        json.dump({"started": started, "seconds": took, "machine": m,
+                   "settings": {"BENCH_SECONDS": SECONDS, "BENCH_SHORT_SECONDS": SHORT, "BENCH_CONNS": CONNS,
+                                "BENCH_HTTP_CONNS": HTTP_CONNS, "BENCH_MUX": MUX},
+                   "details": b.details}, f, indent=1, default=str)
+    write_report(b, head, lines, fails, m, started, took, plot_err)
+    print(f"\nbench: {len(lines)} rows in {took:.0f} s; wrote {RESULTS}" + ("" if plot_err else f" and {PLOT}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

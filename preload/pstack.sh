@@ -210,10 +210,10 @@ done
 command -v "$1" >/dev/null 2>&1 || die "$1: command not found"
 
 # Our library goes first, so that its socket calls are the ones programs
-# find; only a sanitizer's runtime (a sanitized build of the library) must
-# stay in front of it.
+# find; only ASan's runtime (an ASan build of the library) must stay in
+# front of it.
 case ${LD_PRELOAD-} in
-*libasan.so*|*libtsan.so*) LD_PRELOAD="$LD_PRELOAD:$LIB" ;;
+*libasan.so*) LD_PRELOAD="$LD_PRELOAD:$LIB" ;;
 *) LD_PRELOAD="$LIB${LD_PRELOAD:+:$LD_PRELOAD}" ;;
 esac
 export LD_PRELOAD

@@ -29,6 +29,7 @@ void config_defaults(struct stack_config *cfg)
 	memcpy(cfg->mac, mac, 6);
 	cfg->log_level = LOG_WARN;
 	cfg->tcp_msl_ms = 30000;
+	cfg->offload = 1;
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -481,6 +482,12 @@ int config_from_env(struct stack_config *cfg, const char *(*get)(const char *nam
 				 "expected milliseconds from 1 to 600000, e.g. 30000");
 	if (set)
 		c.tcp_msl_ms = (uint32_t)n;
+
+	if (parse_uint_var(get, "PSTACK_OFFLOAD", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_OFFLOAD", get_var(get, "PSTACK_OFFLOAD"),
+				 "expected 1 (use the TAP's offloads, the default) or 0 (plain frames)");
+	if (set)
+		c.offload = (uint8_t)n;
 
 	*cfg = c;
 	return 0;

@@ -34,6 +34,7 @@ struct stack_config {
 	char pcap[256];         /* PSTACK_PCAP, "" for none */
 	struct fault_config faults; /* PSTACK_FAULTS */
 	uint32_t tcp_msl_ms;    /* PSTACK_TCP_MSL_MS, default 30000 (TIME_WAIT is 2*MSL = 60 s) */
+	uint8_t offload;        /* PSTACK_OFFLOAD, 1 (default): ask the TAP for checksum and TSO offloads */
 	uint8_t secret[16];     /* key for ISNs, SYN cookies, ephemeral ports; filled by the runner */
 };
 

@@ -4,7 +4,9 @@
 #ifndef PSTACK_SYS_TAP_H
 #define PSTACK_SYS_TAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "stack/config.h"
 #include "stack/netdev.h"
@@ -17,5 +19,13 @@
  * went wrong and what to run instead (e.g. `pstack tap add tap0 --user NAME`).
  */
 int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen);
+
+/*
+ * With offloads (PSTACK_OFFLOAD=1, the default), a received frame may carry
+ * only a partial transport checksum (virtio_net_hdr flag NEEDS_CSUM): this
+ * completes it in place over frame[csum_start..len), writing the result at
+ * csum_start + csum_offset. False when those offsets do not fit the frame.
+ */
+bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, uint8_t *frame, size_t len);
 
 #endif

@@ -506,6 +506,9 @@ class Bench:
                         res = fn(side)
                         if tap0:
                             res = self.check_tap(res, tap0)
+                        for p in self.procs:
+                            if p.preload and p.text("err").strip():
+                                self.notes.append(f"{side.name}, {key}: {p.name} (preloaded) said: {p.tail(2)}")
                     except Fail as e:
                         res = e
                         # What the preloaded program said is usually the reason.
@@ -773,6 +776,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "
              f"bench_srv/bench_cli ({MUX}) from tests/bench\n")
     o.append("## How\n")
+    o.append("Run it again with `make bench` (as root); `BENCH_SECONDS=2 make bench` for a quick look. "
+             "Settings are described at the top of tests/bench/bench.py.\n")
     o.append("- **kernel** column: the system under test (SUT) is a process in a network namespace "
              "(192.0.2.102) using the kernel's stack; its peer is another namespace (192.0.2.101) "
              "over a veth pair (MTU 1500).")

@@ -499,7 +499,13 @@ int main(int argc, char **argv)
 	       setup_err, n_connect_err, n_stall, last_err);
 	fflush(stdout);
 	if ((mode == MODE_BULK && bytes == 0) || (mode != MODE_BULK && n_done == 0)) {
-		fprintf(stderr, "bench_cli: nothing went through in %.1f s%s%s\n", el,
+		int connecting = 0, waiting = 0;
+		for (int i = 0; i < nconns; i++) {
+			connecting += conns[i].state == ST_CONNECTING;
+			waiting += conns[i].state == ST_SENDING || conns[i].state == ST_READING;
+		}
+		fprintf(stderr, "bench_cli: nothing went through in %.1f s (at the end %d connections "
+			"were still connecting, %d waiting for data)%s%s\n", el, connecting, waiting,
 			last_err[0] ? "; last error: " : "", last_err);
 		return 1;
 	}

@@ -163,3 +163,36 @@ c.close()
 	assert_failure
 	assert_output --partial "refused"
 }
+
+@test "fork: a child that execs works, a child that uses the parent's socket gets EBADF, the parent's connection is unharmed" {
+	bg_ker srv 60 "$EXAMPLES/echo_server" 12345
+	wait_log "$(out srv)" 'listening on'
+	tap_mark
+	run pre 30 "$PY" -c '
+import os, socket, subprocess
+s = socket.create_connection(("192.0.2.1", 12345), timeout=5)
+s.sendall(b"before fork\n")
+print(s.recv(100).decode().strip())
+# A child that execs: runs as usual (it inherits LD_PRELOAD, opens no socket).
+print(subprocess.run(["sh", "-c", "echo child ran"], capture_output=True, text=True).stdout.strip())
+pid = os.fork()
+if pid == 0:
+    try:
+        s.send(b"from the child\n")
+        print("child: send worked")
+    except OSError as e:
+        print("child: send failed:", e.errno)
+    os._exit(0)
+os.waitpid(pid, 0)
+s.sendall(b"after fork\n")
+print(s.recv(100).decode().strip())
+s.close()
+'
+	assert_success
+	assert_line "before fork"
+	assert_line "child ran"
+	assert_line "child: send failed: 9"
+	assert_line "after fork"
+	assert_output --partial "after fork()"
+	tap_assert_crossed 40 40
+}

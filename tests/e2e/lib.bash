@@ -25,10 +25,13 @@ STACK_MAC=00:00:5e:00:53:01
 # Use the system's python3 (not a per-user shim): it is what Debian ships.
 PY=/usr/bin/python3
 
-# Sanitizer builds (make asan, make tsan): a sanitizer's runtime must be the
-# first library loaded, so it goes before libpstack.so in LD_PRELOAD. Its
-# reports go to files that teardown looks for: a report fails the test even
-# when it came from a background program.
+# Sanitizer builds (make asan, make tsan) need the sanitizer's runtime in
+# LD_PRELOAD. ASan's must come first (it checks). TSan's must come after
+# libpstack.so: when a program's poll() or connect() went through TSan's
+# interceptor before reaching our wrapper, TSan would not see the locks we
+# take inside it and would report races that are not there. The reports go
+# to files that teardown looks for: a report fails the test even when it
+# came from a background program.
 _san_runtime() {
 	local so
 	for so in $(readelf -d "$LIBPSTACK" 2>/dev/null |
@@ -37,12 +40,15 @@ _san_runtime() {
 	done
 }
 SAN_RT=$(_san_runtime)
-PRELOAD=$LIBPSTACK
-[ -z "$SAN_RT" ] || PRELOAD=$SAN_RT:$LIBPSTACK
+case $SAN_RT in
+'') PRELOAD=$LIBPSTACK ;;
+*libtsan*) PRELOAD=$LIBPSTACK:$SAN_RT ;;
+*) PRELOAD=$SAN_RT:$LIBPSTACK ;;
+esac
 
 # san_check PROG...: in a sanitizer build, skips the test when the sanitizer's
 # runtime on its own (no pstack) cannot run PROG on this machine. (Seen here:
-# curl and wget hang in setlocale() with LD_PRELOAD=libasan.so.8 alone.)
+# curl hangs in setlocale() with LD_PRELOAD=libasan.so.8 alone.)
 # The answer is kept for the whole run.
 san_check() {
 	[ -n "$SAN_RT" ] || return 0

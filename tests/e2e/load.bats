@@ -216,8 +216,8 @@ wrk_clean() {
 @test "load: nginx under the preload: wrk -t2 -c100 -d10s on a small page and 1 MiB, zero errors; byte-exact download" {
 	stack_nginx
 	tap_mark
-	wrk_clean -t2 -c100 -d10s "http://$STACK_IP:8080/index.html"
-	wrk_clean -t2 -c100 -d10s "http://$STACK_IP:8080/1m"
+	wrk_clean -t2 -c100 -d10s --timeout 10s "http://$STACK_IP:8080/index.html"
+	wrk_clean -t2 -c100 -d10s --timeout 10s "http://$STACK_IP:8080/1m"
 	run ker 60 curl -sS -f -o "$BATS_TEST_TMPDIR/got" "http://$STACK_IP:8080/1m"
 	assert_success
 	assert_same_file "$WWW/1m" "$BATS_TEST_TMPDIR/got"

@@ -311,6 +311,21 @@ static void test_msl(void **state)
 }
 
 /* An unprintable or huge value stays one bounded line, and a failed load leaves cfg untouched. */
+static void test_offload(void **state)
+{
+	struct stack_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.offload, 1);
+	expect_good("PSTACK_OFFLOAD", "0", &cfg);
+	assert_int_equal(cfg.offload, 0);
+	expect_good("PSTACK_OFFLOAD", "1", &cfg);
+	assert_int_equal(cfg.offload, 1);
+	expect_bad("PSTACK_OFFLOAD", "yes", "expected 1");
+	expect_bad("PSTACK_OFFLOAD", "2", "or 0 (plain frames)");
+}
+
 static void test_error_line_is_safe(void **state)
 {
 	char value[1000], err[400];
@@ -376,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_msl),
+		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),
 		cmocka_unit_test(test_parsers_direct),
 	};

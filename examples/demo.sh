@@ -15,6 +15,7 @@ set -eu
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "demo: no build folder '${1:-build}' (run make first)" >&2; exit 1; }
 LIB=$BUILD/libpstack.so
+PSTACK=$BUILD/pstack
 ECHO=$BUILD/examples/echo_server
 PROTO=${DEMO_PROTO:-tcp}
 NS=pstack-demo-$$
@@ -22,7 +23,8 @@ TMP=$(mktemp -d /tmp/pstack-demo.XXXXXX)
 SERVER_PID=
 
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates a network namespace and a TAP device)" >&2; exit 1; }
-[ -f "$LIB" ] && [ -x "$ECHO" ] || { echo "demo: $LIB or $ECHO missing (run make first)" >&2; exit 1; }
+[ -f "$LIB" ] && [ -x "$ECHO" ] && [ -x "$PSTACK" ] ||
+	{ echo "demo: $LIB, $PSTACK or $ECHO missing (run make first)" >&2; exit 1; }
 case $PROTO in tcp|udp) ;; *) echo "demo: DEMO_PROTO must be tcp or udp" >&2; exit 1 ;; esac
 
 cleanup() {
@@ -64,15 +66,18 @@ inns ip link set tap0 up
 inns ip -brief addr show dev tap0 | indent
 say "(its state is DOWN, no carrier, until a program attaches to it)"
 
-step "Starting 'echo_server 12345 $PROTO' with LD_PRELOAD=$LIB"
+step "Starting 'echo_server 12345 $PROTO' on pstack"
+if [ "$PROTO" = udp ]; then set -- udp; else set --; fi
+say "  pstack --log debug --log-file LOG --pcap PCAP -- echo_server 12345 $*"
+say "The pstack launcher runs the command with LD_PRELOAD=$LIB."
 say "echo_server is plain sockets code; the preload gives its sockets to pstack,"
-say "which answers as 192.0.2.2 (MAC 00:00:5e:00:53:01) on tap0."
-say "PSTACK_LOG=debug goes to a log file, PSTACK_PCAP records every frame."
+say "which answers as 192.0.2.2 (MAC 00:00:5e:00:53:01) on tap0. The log"
+say "(PSTACK_LOG=debug) goes to a file, and PSTACK_PCAP records every frame."
 if [ "$PROTO" = udp ]; then set -- udp; else set --; fi
 # Started without a shell function in between, so that $! is the very
 # process (ip netns exec becomes timeout, which passes SIGTERM on).
-ip netns exec "$NS" timeout 120 env LD_PRELOAD="$LIB" PSTACK_LOG=debug PSTACK_LOG_FILE="$TMP/pstack.log" \
-	PSTACK_PCAP="$TMP/demo.pcap" "$ECHO" 12345 "$@" >"$TMP/server.out" 2>&1 &
+ip netns exec "$NS" timeout 120 "$PSTACK" --log debug --log-file "$TMP/pstack.log" \
+	--pcap "$TMP/demo.pcap" -- "$ECHO" 12345 "$@" >"$TMP/server.out" 2>&1 &
 SERVER_PID=$!
 i=0
 until grep -q 'listening on' "$TMP/server.out" 2>/dev/null; do

@@ -210,11 +210,15 @@ done
 command -v "$1" >/dev/null 2>&1 || die "$1: command not found"
 
 # Our library goes first, so that its socket calls are the ones programs
-# find; only ASan's runtime (an ASan build of the library) must stay in
-# front of it.
-case ${LD_PRELOAD-} in
-*libasan.so*) LD_PRELOAD="$LD_PRELOAD:$LIB" ;;
-*) LD_PRELOAD="$LIB${LD_PRELOAD:+:$LD_PRELOAD}" ;;
+# find. A sanitizer build of it (make asan, make tsan) needs the sanitizer's
+# runtime preloaded as well: ASan's in front of it (ASan insists), TSan's
+# right after it (so that TSan sees the locks taken inside our wrappers).
+san=$(ldd "$LIB" 2>/dev/null | awk '$1 ~ /^lib[at]san\.so/ { print $3; exit }')
+rest=${LD_PRELOAD-}
+case $san in
+*libasan*) LD_PRELOAD="$san:$LIB${rest:+:$rest}" ;;
+*libtsan*) LD_PRELOAD="$LIB:$san${rest:+:$rest}" ;;
+*) LD_PRELOAD="$LIB${rest:+:$rest}" ;;
 esac
 export LD_PRELOAD
 exec "$@"

@@ -262,7 +262,12 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	}
 
 	id = s->ip4->next_id++;
-	if (plen + IP4_HLEN <= s->mtu) {
+	if (pkb->gso_size) {
+		/* The device cuts a TSO frame into segments with consecutive
+		 * IDs from this one (as Linux's GSO does): keep them unique. */
+		s->ip4->next_id = (uint16_t)(s->ip4->next_id + plen / pkb->gso_size);
+	}
+	if (plen + IP4_HLEN <= s->mtu || pkb->gso_size) {
 		ip = pkb_push(pkb, IP4_HLEN);
 		if (!ip) {
 			stack_drop(s, DROP_IP_NO_MEMORY);

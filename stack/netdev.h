@@ -16,6 +16,11 @@ struct netdev;
 struct netdev_ops {
 	/* Sends one whole frame. 0, or -errno (-EAGAIN when the device queue is full). */
 	int (*transmit)(struct netdev *dev, const uint8_t *frame, size_t len);
+	/* Optional (NULL when the device cannot): sends one TCP/IPv4 frame of up
+	 * to 64 KB whose TCP checksum field holds only the pseudo-header sum,
+	 * for the device to cut into segments of gso_size payload bytes and
+	 * checksum (TSO). 0 or -errno. */
+	int (*transmit_gso)(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size);
 	/* Reads one frame into buf without blocking: its length, 0 when none is
 	 * waiting, or -errno. A frame longer than cap is dropped and counted by the caller. */
 	long (*receive)(struct netdev *dev, uint8_t *buf, size_t cap);
@@ -29,6 +34,7 @@ struct netdev {
 	char name[16];
 	uint32_t mtu;          /* IP MTU: largest IPv4 datagram without fragmenting */
 	uint8_t hwaddr[6];     /* the device's own MAC (the stack's MAC comes from config) */
+	uint32_t tso_max;      /* with transmit_gso: largest TCP payload per frame (0: no TSO) */
 	void *priv;
 };
 

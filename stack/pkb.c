@@ -18,6 +18,7 @@ struct pkb *pkb_alloc(size_t size)
 	pkb->len = 0;
 	pkb->when = 0;
 	pkb->next_hop = 0;
+	pkb->gso_size = 0;
 	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
 	return pkb;
 }

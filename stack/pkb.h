@@ -23,6 +23,8 @@ struct pkb {
 	size_t cap;         /* bytes allocated at buf */
 	uint64_t when;      /* free for the owner's use (e.g. release time) */
 	uint32_t next_hop;  /* IPv4 next hop, while waiting for ARP */
+	uint16_t gso_size;  /* TSO: a TCP segment larger than the MTU, to be cut by the
+			     * device into segments of this payload size (0: none) */
 	uint8_t buf[];
 };
 

@@ -58,6 +58,10 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 	s->now = now;
 	s->mtu = cfg->mtu ? cfg->mtu : (dev->mtu ? dev->mtu : 1500);
 	s->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+	/* TSO only where the device offers it, and not through the fault link,
+	 * which must see (and lose, corrupt, reorder) frames as they are on the wire. */
+	if (dev->ops->transmit_gso && dev->tso_max && !cfg->faults.enabled)
+		s->tso_max = dev->tso_max;
 	/* Seed the fast generator from the secret (splitmix64 below spreads it). */
 	memcpy(&s->rng, cfg->secret, sizeof(s->rng));
 	s->rng ^= now;
@@ -124,6 +128,21 @@ int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t n
 	if (s->fault)
 		return fault_output(s, frame, len, now);
 	return stack_dev_transmit(s, frame, len, now);
+}
+
+int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+{
+	int rc;
+
+	s->stats.frames_out++;
+	if (LOG_ON(LOG_TRACE))
+		trace_frame(FRAME_OUT, frame, len);
+	if (s->pcap)
+		pcap_write(s->pcap, frame, len, now);
+	rc = s->dev->ops->transmit_gso(s->dev, frame, len, gso_size);
+	if (rc < 0)
+		stack_drop(s, DROP_DEV_TX_ERROR);
+	return rc;
 }
 
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)

@@ -39,6 +39,7 @@ struct stack {
 	struct netdev *dev;
 	uint32_t mtu;              /* IP MTU in use: cfg.mtu or the device's */
 	uint32_t netmask;          /* from cfg.prefix_len */
+	uint32_t tso_max;          /* largest TCP payload per frame the device cuts for us (0: no TSO) */
 	struct stack_stats stats;
 	uint64_t now;              /* the latest `now` seen, for code without an argument */
 	uint64_t rng;              /* state of stack_random() (not for secrets) */
@@ -69,6 +70,8 @@ uint64_t stack_poll_at(const struct stack *s);
 /* Hands one finished frame to the device (through the fault link, pcap and
  * trace). Used by eth_output() only. 0 or -errno. */
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+/* The same for a TSO frame (pkb->gso_size set; only when s->tso_max). */
+int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */

@@ -207,7 +207,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->s = s;
 	c->state = TCP_STATE_CLOSED;
 	c->rto = TCP_RTO_INIT_US;
-	tcp_timer_set(c, &c->rto_at, c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER);
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->tx_at = STACK_NEVER;
 	c->mss = TCP_DEFAULT_MSS;
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
@@ -320,11 +320,14 @@ void tcp_wake(struct tcp_conn *c)
 bool tcp_done(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_STATE_CLOSED);
-	tcp_timer_set(c, &c->rto_at, c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER);
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->tx_at = STACK_NEVER;
 	tcp_hash_remove(c);
 	lhash_remove(c);
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
+	tcp_ring_free(&c->sndq);
+	if (!c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
 	if (c->orphan || (c->parent && !c->in_acceptq)) {
 		tcp_conn_free(c);
 		return true;
@@ -980,6 +983,8 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 		t = c->keep_at;
 	if (c->tw_at < t)
 		t = c->tw_at;
+	if (c->tx_at < t)
+		t = c->tx_at;
 	return t;
 }
 
@@ -1018,6 +1023,11 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->snd_una == c->snd_max)
 		return false;
+	if (c->pto_armed) {
+		c->pto_armed = false;
+		tcp_send_tlp(c, now);
+		return false;
+	}
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = now;
 	if (timed_out(c, now)) {
@@ -1026,10 +1036,17 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	}
 	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
 	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
-	if (c->retries == 0)
+	if (c->retries == 0) {
+		/* Remember what to restore if this timeout proves spurious (RFC 3522). */
+		c->undo_pending = c->ts_ok;
+		c->undo_tsval = tcp_ts_now(c, now);
+		c->undo_cwnd = c->cc.cwnd;
+		c->undo_ssthresh = c->cc.ssthresh;
 		tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, now);
-	else
+	} else {
+		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
+	}
 	c->retries++;
 	if (c->backoff < 15)
 		c->backoff++;
@@ -1037,8 +1054,14 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	c->ca_state = 4;                    /* TCP_CA_Loss */
 	c->dupacks = 0;
 	c->recover = c->snd_max;
-	c->nsacked = 0;
-	c->sacked_bytes = 0;
+	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
+	 * timeout. Like Linux, it survives the first one (what the receiver
+	 * holds is not sent again); a second timeout in a row discards it, in
+	 * case the receiver reneged. */
+	if (c->retries > 1) {
+		c->nsacked = 0;
+		c->sacked_bytes = 0;
+	}
 	c->high_rxt = c->snd_una;
 	c->rtt_timing = false;
 	c->snd_nxt = c->snd_una;
@@ -1123,6 +1146,10 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->state == TCP_STATE_CLOSED)
 		return;
+	if (c->tx_at <= now) {
+		c->tx_at = STACK_NEVER;
+		tcp_output(c, now);
+	}
 	if (c->rto_at <= now && (rto_expired(c, now) || c->state == TCP_STATE_CLOSED))
 		return;
 	if (c->persist_at <= now && (persist_expired(c, now) || c->state == TCP_STATE_CLOSED))

@@ -380,15 +380,11 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		c->ts_recent = g->tsval;
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
-	/* Trim what lies before RCV.NXT (SYN first, then data) and beyond the window. */
-	if (seq_lt(g->seq, c->rcv_nxt) && !(g->flags & TCP_RST)) {
+	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
+	 * alone: the SYN step drops the segment with a challenge ACK.) */
+	if (seq_lt(g->seq, c->rcv_nxt) && !(g->flags & (TCP_RST | TCP_SYN))) {
 		uint32_t d = c->rcv_nxt - g->seq;
 
-		if (g->flags & TCP_SYN) {
-			g->flags &= (uint8_t)~TCP_SYN;
-			g->seq++;
-			d--;
-		}
 		if (d > g->len)
 			d = g->len;
 		g->data += d;
@@ -446,7 +442,13 @@ static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, ui
 static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	tcp_set_state(c, TCP_STATE_TIME_WAIT);
-	tcp_timer_set(c, &c->rto_at, c->persist_at = c->keep_at = STACK_NEVER);
+	c->rto_at = c->persist_at = c->keep_at = STACK_NEVER;
+	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps
+	 * no buffers (many of them pile up on a busy server that closes first). */
+	tcp_ring_free(&c->sndq);
+	if (!c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
+	tcp_ofo_purge(c);
 	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 }
 
@@ -476,9 +478,24 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		c->rtt_timing = false;
 	if (rtt && rtt < 60000000u)
 		tcp_update_rtt(c, rtt);
+	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
+	 * the retransmission's: it acknowledges the original, the timeout was
+	 * spurious. RFC 4015: restore the congestion state and carry on from
+	 * where sending stopped instead of resending what arrived. */
+	if (c->undo_pending) {
+		c->undo_pending = false;
+		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
+			c->cc.cwnd = c->undo_cwnd;
+			c->cc.ssthresh = c->undo_ssthresh;
+			c->ca_state = 0;
+			c->snd_nxt = c->snd_max;
+			c->spurious_rtos++;
+		}
+	}
 	c->retries = 0;
 	c->backoff = 0;
 	c->first_rexmit_at = 0;
+	c->tlp_done = false;
 	c->snd_una = g->ack;
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
@@ -665,8 +682,11 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			tcp_abort(c, 0);
 			return TCP_V_DONE;
 		}
+		/* Like Linux's tcp_measure_rcv_mss(): the peer's segment size, at
+		 * most our MSS, so that a TSO super-segment handed over whole by a
+		 * TAP with offloads still counts as many full segments for ACKing. */
 		if (g->len > c->rcv_mss)
-			c->rcv_mss = (uint16_t)(g->len > 65535 ? 65535 : g->len);
+			c->rcv_mss = (uint16_t)(g->len < c->advmss ? g->len : c->advmss);
 		if (g->seq == c->rcv_nxt) {
 			size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
 

@@ -282,14 +282,85 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 	ip4_output(s, pkb, &tx, now);
 }
 
+/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
+ * of recovery, with an RTT estimate, once per flight (like Linux). */
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
+}
+
+static uint64_t pto_of(const struct tcp_conn *c)
+{
+	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
+	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
+
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_PTO_DELACK_US;
+	return pto;
+}
+
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 {
 	uint64_t rto = (uint64_t)c->rto << c->backoff;
 
 	if (rto > TCP_RTO_MAX_US)
 		rto = TCP_RTO_MAX_US;
+	c->pto_armed = false;
+	if (tlp_allowed(c) && pto_of(c) < rto) {
+		rto = pto_of(c);
+		c->pto_armed = true;
+	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
+}
+
+/* After new data went out: the probe timer restarts from the latest
+ * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
+static void schedule_tlp(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t at;
+
+	if (!tlp_allowed(c))
+		return;
+	at = now + pto_of(c);
+	if (c->pto_armed || at < c->rto_at) {
+		uint64_t rto = (uint64_t)c->rto << c->backoff;
+
+		if (at > now + rto)
+			return;
+		c->pto_armed = true;
+		tcp_timer_set(c, &c->rto_at, at);
+	}
+}
+
+void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
+{
+	tcp_seq end = tcp_snd_end(c);
+	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
+	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, end);
+
+	c->tlp_done = true;
+	c->tlp_probes++;
+	c->rto_at = STACK_NEVER;
+	/* RFC 8985 §7.3: new data if the window allows, else the last segment again. */
+	if (c->snd_nxt == c->snd_max && seq_lt(c->snd_nxt, end) && seq_lt(c->snd_nxt, wnd_edge)) {
+		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
+		uint8_t flags = TCP_ACK;
+
+		if (c->snd_nxt + len == end)
+			flags |= TCP_PSH;
+		xmit(c, c->snd_nxt, flags, len, now);
+		c->snd_nxt += len;
+		c->snd_max = c->snd_nxt;
+	} else {
+		tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
+		uint32_t out = seq_gt(data_end, c->snd_base) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
+
+		tcp_retransmit_at(c, data_end - min32(out, seg_mss(c)), now);
+	}
+	c->rto_at = STACK_NEVER;
+	tcp_arm_rto(c, now);
 }
 
 /* RFC 6675 IsLost() boundary: holes below the returned sequence number have
@@ -419,7 +490,11 @@ static bool can_send_data(const struct tcp_conn *c)
 
 void tcp_output(struct tcp_conn *c, uint64_t now)
 {
-	int budget = 1024;
+	/* A bounded burst per call: the rest goes from the timer pass right
+	 * after, so that the stack thread reads its input (ACKs) in between and
+	 * connections take turns (Linux's TCP small queues serve the same end). */
+	int budget = TCP_TX_BURST;
+	bool sent_new = false;
 
 	if (!can_send_data(c)) {
 		if (c->ack_now && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN &&
@@ -488,10 +563,13 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 		if (retrans) {
 			c->s->stats.tcp_retransmits++;
 			c->total_retrans++;
-		} else if (!c->rtt_timing && len) {
-			c->rtt_timing = true;
-			c->rtt_seq = seq + len;
-			c->rtt_start = now;
+		} else {
+			sent_new = true;
+			if (!c->rtt_timing && len) {
+				c->rtt_timing = true;
+				c->rtt_seq = seq + len;
+				c->rtt_start = now;
+			}
 		}
 		xmit(c, seq, flags, len, now);
 		c->sws_override = false;
@@ -503,6 +581,10 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 		if (fin_now)
 			break;
 	}
+	if (budget < 0)
+		tcp_timer_set(c, &c->tx_at, now);
+	if (sent_new)
+		schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
 	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&

@@ -43,6 +43,9 @@ struct stack;
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
 #define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN */
+#define TCP_TX_BURST 64                  /* segments sent per call before yielding to input */
+#define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
+#define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
@@ -175,6 +178,16 @@ struct tcp_conn {
 	unsigned nsacked;
 	uint32_t sacked_bytes;
 	uint8_t ca_state;
+	/* RFC 3522 (Eifel detection) / RFC 4015 (response) after a timeout:
+	 * the TS value the first retransmission carried and what to restore. */
+	bool undo_pending;
+	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
+	 * while pto_armed; one probe per flight (tlp_done until an ACK advances). */
+	bool pto_armed, tlp_done;
+	uint32_t tlp_probes;
+	uint32_t undo_tsval;
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t spurious_rtos;
 
 	/* delayed ACK */
 	uint32_t unacked_segs;
@@ -182,6 +195,7 @@ struct tcp_conn {
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
+	uint64_t tx_at;                     /* more to send after a burst (see TCP_TX_BURST) */
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
@@ -267,8 +281,10 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
 uint16_t tcp_window_to_advertise(struct tcp_conn *c);
-/* The timers after a transmission of new data. */
+/* Arms the retransmission timer (or the tail loss probe before it). */
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* The probe timeout fired: sends the probe and arms the real RTO. */
+void tcp_send_tlp(struct tcp_conn *c, uint64_t now);
 uint32_t tcp_pipe(const struct tcp_conn *c);
 /* End of queued data in sequence space (after the FIN when queued). */
 static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)

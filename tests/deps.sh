@@ -8,7 +8,8 @@ PACKAGES="build-essential make gcc clang libclang-rt-14-dev libcmocka-dev pkg-co
 bats bats-assert bats-support
 iproute2 iputils-ping arping iptables netcat-openbsd socat curl wget telnet tcpdump
 python3 iperf3 sockperf tmux procps psmisc
-wrk apache2-utils gnuplot-nox"
+wrk apache2-utils gnuplot-nox
+nginx-light redis-server redis-tools"
 
 missing() {
 	for p in $PACKAGES; do

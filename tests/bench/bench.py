@@ -670,7 +670,8 @@ def plot(b, path):
     def panel(title, ylabel, curves, logy=False):
         cs = [(col, name, m, s) for col, name, m, s in curves if has(m, s)]
         g = [f"set title '{title}'", f"set ylabel '{ylabel}'",
-             "set logscale y" if logy else "unset logscale y"]
+             "set logscale y" if logy and cs else "unset logscale y",
+             "set yrange [*:*]" if logy and cs else "set yrange [0:*]"]
         if not cs:
             return g + ["set label 1 'not measured' at graph 0.35, graph 0.5",
                         "plot [][0:1] NaN notitle", "unset label 1"]
@@ -678,11 +679,11 @@ def plot(b, path):
                                        for col, name, _, _ in cs)]
 
     script = [
-        "set terminal pngcairo size 1500,480 noenhanced" if "pngcairo" in gnuplot_terms() else
-        "set terminal png size 1500,480 noenhanced",
+        "set terminal pngcairo size 1500,520 noenhanced" if "pngcairo" in gnuplot_terms() else
+        "set terminal png size 1500,520 noenhanced",
         f"set output '{path}'",
         "set datafile missing 'NaN'",
-        "set key top left", "set grid", "set logscale x", "set xlabel 'concurrent connections'",
+        "set key below", "set grid", "set logscale x", "set xlabel 'concurrent connections'",
         f"set xrange [{min(CONNS) / 1.5}:{max(CONNS) * 1.5}]",
         "set multiplot layout 1,3 title 'pstack vs kernel: growth with connections (SUT -> peer)'",
     ]

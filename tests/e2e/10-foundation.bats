@@ -52,9 +52,11 @@ for size in map(int, sys.argv[1:]):
 
 @test "ping -s 65000: the largest echoes are reassembled and answered" {
 	start_udp_echo
+	tap_mark
 	run ker 20 ping -n -c 1 -W 3 -s 65000 "$STACK_IP"
 	assert_success
 	assert_output --partial "65008 bytes from $STACK_IP"
+	tap_assert_crossed 65028 65028
 }
 
 @test "arping: the stack answers ARP requests with its MAC" {

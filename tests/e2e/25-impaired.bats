@@ -80,11 +80,13 @@ retransmits() {
 		PSTACK_PCAP="$BATS_TEST_TMPDIR/mtu.pcap" \
 		sh -c "exec nc -N -l 12345 < '$BATS_TEST_TMPDIR/in' > '$BATS_TEST_TMPDIR/got'"
 	wait_stack_up
+	tap_mark
 	run retry_refused 20 ker 60 sh -c "nc -v $STACK_IP 12345 < '$BATS_TEST_TMPDIR/in' > '$BATS_TEST_TMPDIR/back'"
 	assert_success
 	bg_wait rx 30
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
+	tap_assert_crossed $((4 * MiB)) $((4 * MiB))
 	# The stack announced an MSS of 576 - 40 and sent nothing larger than 576 bytes of IP.
 	run tcpdump -n -r "$BATS_TEST_TMPDIR/mtu.pcap" "src host $STACK_IP and tcp[13] & 2 != 0"
 	assert_output --partial "mss 536"

@@ -81,6 +81,7 @@ stack_http() {
 }
 
 @test "wget under the preload downloads from the kernel's http.server" {
+	san_check wget
 	make_data "$WWW/file" $((4 * MiB))
 	kernel_http 8000
 	tap_mark

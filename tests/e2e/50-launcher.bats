@@ -5,10 +5,6 @@
 load lib
 
 PSTACK=$PSTACK_BUILD/pstack
-# In sanitizer builds the sanitizer's runtime must be preloaded first; the
-# launcher keeps it in front of libpstack.so.
-SAN_ENV=()
-[ -z "$SAN_RT" ] || SAN_ENV=(LD_PRELOAD="$SAN_RT")
 
 setup() { e2e_setup --no-tap; }
 teardown() { e2e_teardown; }
@@ -27,7 +23,7 @@ teardown() { e2e_teardown; }
 }
 
 @test "pstack passes its options to the command as PSTACK_* and LD_PRELOAD" {
-	run env -u LD_PRELOAD "${SAN_ENV[@]}" "$PSTACK" --tap tap9 --addr 192.0.2.7/25 --gateway 192.0.2.126 \
+	run env -u LD_PRELOAD "$PSTACK" --tap tap9 --addr 192.0.2.7/25 --gateway 192.0.2.126 \
 		--mac 02:00:5e:00:53:07 --log debug --pcap /tmp/x.pcap -- env
 	assert_success
 	assert_line "PSTACK_TAP=tap9"
@@ -120,7 +116,7 @@ teardown() { e2e_teardown; }
 }
 
 @test "pstack -- a UDP program: the stack answers ping as 192.0.2.2 on the TAP it made" {
-	bg_ker prog 60 env "${SAN_ENV[@]}" "$PSTACK" --log debug -- "$EXAMPLES/echo_server" 12345 udp
+	bg_ker prog 60 "$PSTACK" --log debug -- "$EXAMPLES/echo_server" 12345 udp
 	wait_log "$(out prog)" 'listening on'
 	wait_stack_up
 	tap_mark
@@ -131,7 +127,7 @@ teardown() { e2e_teardown; }
 
 @test "an unprivileged user runs the stack on a TAP made by pstack tap add --user" {
 	nsx "$PSTACK" tap add tap0 --user nobody
-	bg_nobody prog 60 env "${SAN_ENV[@]}" "$PSTACK" --addr 192.0.2.2/24 -- "$EXAMPLES/echo_server" 12345 udp
+	bg_nobody prog 60 "$PSTACK" --addr 192.0.2.2/24 -- "$EXAMPLES/echo_server" 12345 udp
 	wait_log "$(out prog)" 'listening on'
 	wait_stack_up
 	tap_mark
@@ -149,7 +145,7 @@ print(s.recvfrom(100)[0].decode())
 
 @test "pstack --addr/--mac/--pcap: the stack uses them (ARP answer, pcap file)" {
 	local pcap=$BATS_TEST_TMPDIR/run.pcap
-	bg_ker prog 60 env "${SAN_ENV[@]}" "$PSTACK" --addr 192.0.2.77/24 --mac 02:00:00:00:53:77 --pcap "$pcap" \
+	bg_ker prog 60 "$PSTACK" --addr 192.0.2.77/24 --mac 02:00:00:00:53:77 --pcap "$pcap" \
 		-- "$EXAMPLES/echo_server" 12345 udp
 	wait_log "$(out prog)" 'listening on'
 	wait_until 10 "192.0.2.77 to answer ping" ip netns exec "$NS" ping -n -c 1 -W 1 192.0.2.77

@@ -48,7 +48,8 @@ esac
 
 # san_check PROG...: in a sanitizer build, skips the test when the sanitizer's
 # runtime on its own (no pstack) cannot run PROG on this machine. (Seen here:
-# curl hangs in setlocale() with LD_PRELOAD=libasan.so.8 alone.)
+# curl and wget hang on glibc's setlocale lock, at start or in exit(), with
+# LD_PRELOAD=libasan.so.8 or libtsan.so.2 alone.)
 # The answer is kept for the whole run.
 san_check() {
 	[ -n "$SAN_RT" ] || return 0

@@ -17,6 +17,7 @@ C=pst-tools-$$-c
 S=pst-tools-$$-s
 PIDS=()
 FAILS=0
+PASSES=0
 
 cleanup() {
 	local p
@@ -57,7 +58,7 @@ check() { # check NAME CMD...: runs CMD, reports, counts failures
 	shift
 	echo "== $name"
 	"$@" || rc=$?
-	if [ $rc = 0 ]; then echo "-- ok: $name"; else echo "-- FAILED ($rc): $name"; FAILS=$((FAILS + 1)); fi
+	if [ $rc = 0 ]; then echo "-- ok: $name"; PASSES=$((PASSES + 1)); else echo "-- FAILED ($rc): $name"; FAILS=$((FAILS + 1)); fi
 }
 
 # A python echo server (selectors), the kernel's: independent of echo_epoll.
@@ -90,11 +91,38 @@ while True:
 EOF
 sx timeout 600 "$PY" "$T/pyecho.py" 7 >"$T/pyecho.out" 2>&1 &
 PIDS+=($!)
+# A bad echo: every 10th connection gets one byte flipped back, so that the
+# tools are seen to catch what they are for.
+cat >"$T/badecho.py" <<'EOF'
+import socket, sys, threading
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", int(sys.argv[1]))); ls.listen(1024)
+print("badecho: listening", flush=True)
+def serve(c, k):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            if k % 10 == 3:
+                d = d[:-1] + bytes([d[-1] ^ 1])
+            c.sendall(d)
+k = 0
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c, k), daemon=True).start()
+    k += 1
+EOF
+sx timeout 600 "$PY" "$T/badecho.py" 6 >"$T/badecho.out" 2>&1 &
+PIDS+=($!)
 sx timeout 600 "$T/echo_epoll" 8 >"$T/echo.out" 2>&1 &
 PIDS+=($!)
 sx timeout 600 "$T/echo_epoll" -C 32 9 >"$T/echo_close.out" 2>&1 &
 PIDS+=($!)
-for f in pyecho echo echo_close; do
+# The flood's target: a backlog of 64, so that SYN cookies come into play.
+sx timeout 600 "$T/echo_epoll" -b 64 10 >"$T/echo_flood.out" 2>&1 &
+PIDS+=($!)
+for f in pyecho badecho echo echo_close echo_flood; do
 	for _ in $(seq 100); do grep -q listening "$T/$f.out" && break; sleep 0.05; done
 done
 
@@ -104,6 +132,12 @@ check "conn_hold: $HOLD_N held against echo_epoll (kernel), 1 KiB each, re-verif
 	cx "$T/conn_hold" -n "$HOLD_N" -l 1024 -T 120 -H 1 192.0.2.2 8
 check "conn_hold: a closed port fails (refused), exit 1" \
 	bash -c "! ip netns exec $C $T/conn_hold -n 5 -T 10 192.0.2.2 9999"
+check "conn_hold: catches corrupted echoes (exit 1, mismatch=10 of 100)" bash -c "
+	ip netns exec $C $T/conn_hold -q -n 100 -c 1 -T 30 192.0.2.2 6 >$T/bad.txt; rc=\$?; cat $T/bad.txt
+	[ \$rc = 1 ] && grep -q 'mismatch=10 ' $T/bad.txt"
+check "conn_churn: catches corrupted echoes (exit 1, mismatch=10 of 100)" bash -c "
+	ip netns exec $C $T/conn_churn -q -n 100 -T 30 192.0.2.2 6 >$T/bad.txt; rc=\$?; cat $T/bad.txt
+	[ \$rc = 1 ] && grep -q 'mismatch=10 ' $T/bad.txt"
 check "conn_churn: $CHURN_N echo connections, 8 at a time, client closes first" \
 	cx "$T/conn_churn" -n "$CHURN_N" -c 8 -T 300 -b 192.0.2.1,192.0.2.11,192.0.2.12,192.0.2.13,192.0.2.14 192.0.2.2 8
 check "conn_churn: $CHURN_N, server closes first (TIME_WAIT on the server)" \
@@ -127,29 +161,32 @@ check "junkframes: refuses a destination outside 192.0.2.0/24" \
 # SYN flood on the kernel listener (syncookies) while legitimate clients connect.
 sx nstat -n >/dev/null
 check "synflood: $SYN_N SYNs (AF_PACKET) while conn_churn connects 500 times" bash -c "
-	ip netns exec $C $T/synflood -i veth0 -m $SMAC -d 192.0.2.2 -p 8 -n $SYN_N -T 60 &
+	ip netns exec $C $T/synflood -i veth0 -m $SMAC -d 192.0.2.2 -p 10 -n $SYN_N -T 60 &
 	f=\$!
-	ip netns exec $C $T/conn_churn -n 500 -c 4 -t 10 -T 120 192.0.2.2 8; rc=\$?
+	ip netns exec $C $T/conn_churn -n 500 -c 4 -t 10 -T 120 192.0.2.2 10; rc=\$?
 	wait \$f || rc=1; exit \$rc"
 check "synflood: $SYN_N SYNs (IPPROTO_RAW, MSS only)" \
-	cx "$T/synflood" -d 192.0.2.2 -p 8 -n "$SYN_N" -O -T 60
+	cx "$T/synflood" -d 192.0.2.2 -p 10 -n "$SYN_N" -O -T 60
 echo "server side (kernel) counters:"
-sx nstat -z | grep -E 'TcpExtSyncookiesSent|TcpExtListenOverflows|TcpExtListenDrops|TcpExtTCPReqQFullDoCookies|TcpPassiveOpens|IpInReceives' || true
+sx nstat -z | grep -E 'TcpExtSyncookiesSent|TcpExtSyncookiesRecv|TcpExtListenOverflows|TcpExtListenDrops|TcpExtTCPReqQFullDoCookies|TcpPassiveOpens|IpInReceives' >"$T/nstat.txt" || true
+cat "$T/nstat.txt"
+check "the kernel answered the flood with SYN cookies" grep -qE 'TcpExtSyncookiesSent +[1-9]' "$T/nstat.txt"
 
 # Junk at full speed while a 64 MiB transfer runs; then the kernel still answers.
 head -c $((64 << 20)) /dev/urandom >"$T/blob"
 sx nstat -n >/dev/null
-check "junkframes: $JUNK_N frames during a 64 MiB echo transfer, byte-exact" bash -c "
-	ip netns exec $C $T/junkframes -i veth0 -m $SMAC -d 192.0.2.2 -p 8 -n $JUNK_N -T 60 -v &
+check "junkframes: at full speed for the whole of a 64 MiB echo transfer, byte-exact" bash -c "
+	ip netns exec $C $T/junkframes -i veth0 -m $SMAC -d 192.0.2.2 -p 8 -n 100000000 -T 60 -v >$T/junk.txt &
 	j=\$!
 	ip netns exec $C timeout 60 socat -b 65536 -t 5 - TCP:192.0.2.2:8,shut-down <$T/blob >$T/blob.back; rc=\$?
-	wait \$j || rc=1
+	kill -0 \$j || { echo junkframes ended before the transfer; rc=1; }
+	kill -TERM \$j; wait \$j; cat $T/junk.txt
 	cmp $T/blob $T/blob.back || rc=1
 	exit \$rc"
+check "junkframes: $JUNK_N more frames, counted" cx "$T/junkframes" -i veth0 -m "$SMAC" -d 192.0.2.2 -p 8 -n "$JUNK_N" -T 60 -S 7
 check "the kernel still answers ping after the junk" cx ping -n -c 1 -W 2 192.0.2.2
 echo "server side (kernel) counters after junk:"
 sx nstat -z | grep -E 'IpInHdrErrors|IpInAddrErrors|IpInTruncatedPkts|IpInCsumErrors|IpReasmFails|IpReasmReqds|IpReasmTimeout|TcpInErrs|TcpInCsumErrors|UdpInErrors|UdpInCsumErrors|IcmpInErrors|IcmpInCsumErrors|IpInUnknownProtos|IpExtInNoRoutes|TcpOutRsts' || true
 
-for f in pyecho echo echo_close; do echo "$f: $(tail -n 1 "$T/$f.out")"; done
-echo "selftest: $((FAILS == 0 ? 1 : 0)) ok, $FAILS failed"
+echo "selftest: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

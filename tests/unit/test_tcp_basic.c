@@ -108,6 +108,9 @@ static void test_active_open_data_close(void **state)
 	/* RFC 7323 §4.3: the ACK echoes the earliest unacknowledged segment's TS. */
 	ts_expect(t, ". 7:7(0) ack 15 win 8192 <nop,nop,TS val 40 ecr 130>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	/* a connection waiting out 2 MSL holds no buffers */
+	assert_int_equal(c->sndq.cap, 0);
+	assert_int_equal(c->rcvq.cap, 0);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
 	tcp_close(c, t->h->now);
 	ts_expect_none(t);

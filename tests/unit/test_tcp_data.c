@@ -487,6 +487,101 @@ static void test_limited_transmit(void **state)
 	ts_free(t);
 }
 
+
+/* RFC 3522/4015: an ACK after a timeout that echoes the original
+ * transmission's timestamp shows the timeout was spurious: the congestion
+ * window comes back and nothing more is resent. (Without SACK, so that no
+ * tail loss probe comes first.) */
+static void test_spurious_rto_undo(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 8192 " TSO);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_advance_ms(t, 201);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 200 ecr 100>");
+	/* the ACK for the original segment, delayed */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_cwnd, 10);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The same, but the ACK echoes the retransmission: a real loss, and the
+ * rest of the window is resent (go-back-N from SND.UNA, RFC 5681 §3.1). */
+static void test_real_rto_resends(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 8192 " TSO);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	h_drain_tx(t->h);
+	ts_advance_ms(t, 201);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 200 ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 200>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_cwnd, 2);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val 201 ecr 110>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val 201 ecr 110>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* RFC 8985 §7: with SACK, a tail loss probe (the last segment again) goes
+ * out after 2 SRTT + 2 ms of silence instead of waiting for the RTO; one per
+ * flight; the RTO follows if the probe is not answered either. */
+static void test_tail_loss_probe(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_advance_ms(t, 10);
+	/* an RTT sample of 10 ms */
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 1 win 8192 " TSO);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 10>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 2:1450(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1450:2898(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 8192 " TSO);
+	/* srtt = 1/8 * 10 ms + 7/8 * ~0: PTO = 2 * srtt + 2 ms, about 4.5 ms */
+	ts_advance_ms(t, 4);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 8192 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
+	/* no second probe: the RTO comes next */
+	ts_advance_ms(t, 150);
+	ts_expect_none(t);
+	/* the probe's ACK (our ACKs were lost) covers everything */
+	ts_inject(t, ". 1:1(0) ack 4346 win 502 <nop,nop,TS val 111 ecr 20>");
+	assert_int_equal(tcp_outq(c), 0);
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +593,9 @@ int main(void)
 		cmocka_unit_test(test_receive_window_and_update),
 		cmocka_unit_test(test_rto_backoff_and_timeout),
 		cmocka_unit_test(test_user_timeout),
+		cmocka_unit_test(test_spurious_rto_undo),
+		cmocka_unit_test(test_real_rto_resends),
+		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery),
 		cmocka_unit_test(test_limited_transmit),

@@ -207,7 +207,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->s = s;
 	c->state = TCP_STATE_CLOSED;
 	c->rto = TCP_RTO_INIT_US;
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->tx_at = STACK_NEVER;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
 	c->mss = TCP_DEFAULT_MSS;
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
@@ -277,10 +277,52 @@ static void unparent(struct tcp_conn *c)
 
 static void close_children(struct tcp_conn *l, uint64_t now);
 
+void tcp_txq_add(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->in_txq)
+		return;
+	c->in_txq = true;
+	c->txq_next = NULL;
+	if (t->txq_tail)
+		t->txq_tail->txq_next = c;
+	else
+		t->txq_head = c;
+	t->txq_tail = c;
+	t->timers_at = 0;
+}
+
+static void txq_remove(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	struct tcp_conn **pp = &t->txq_head, *prev = NULL;
+
+	if (!c->in_txq)
+		return;
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->txq_next;
+	}
+	if (*pp)
+		*pp = c->txq_next;
+	if (t->txq_tail == c)
+		t->txq_tail = prev;
+	c->in_txq = false;
+}
+
 void tcp_conn_free(struct tcp_conn *c)
 {
 	struct tcp_table *t = c->s->tcp;
 
+	if (c->segs_out > 2)
+		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
+			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u, longest wait to send %llu us, "
+			  "longest wait for the application to read %llu us",
+			  c->local.port, c->remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
+			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd,
+			  (unsigned long long)c->max_stall_us, (unsigned long long)c->max_unread_us);
+	txq_remove(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		close_children(c, c->s->now);
 	unparent(c);
@@ -320,7 +362,7 @@ void tcp_wake(struct tcp_conn *c)
 bool tcp_done(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_STATE_CLOSED);
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->tx_at = STACK_NEVER;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
 	tcp_hash_remove(c);
 	lhash_remove(c);
 	c->rd_shut = c->wr_shut = true;
@@ -631,7 +673,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	n = tcp_ring_write(&c->sndq, buf, len);
 	if (!n)
 		return -EAGAIN;
-	tcp_output(c, now);
+	tcp_output_burst(c, now, TCP_APP_BURST);
 	return (long)n;
 }
 
@@ -662,6 +704,14 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		tcp_ring_peek(&c->rcvq, 0, buf, n);
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, n);
+			if (!c->rcvq.len && c->unread_since) {
+				if (now > c->unread_since && now - c->unread_since > 1000000)
+					log_debug("tcp %u -> %u: data waited %llu us to be read (n %zu)", c->local.port,
+						  c->remote.port, (unsigned long long)(now - c->unread_since), n);
+				if (now > c->unread_since && now - c->unread_since > c->max_unread_us)
+					c->max_unread_us = now - c->unread_since;
+				c->unread_since = 0;
+			}
 			maybe_window_update(c, now);
 		}
 		return (long)n;
@@ -983,8 +1033,6 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 		t = c->keep_at;
 	if (c->tw_at < t)
 		t = c->tw_at;
-	if (c->tx_at < t)
-		t = c->tx_at;
 	return t;
 }
 
@@ -1030,6 +1078,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	}
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = now;
+	c->rto_count++;
 	if (timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
 		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
@@ -1084,6 +1133,7 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
 		tcp_send_probe(c, now);
 		c->probes++;
+		c->persist_probes++;
 		if (c->backoff < 15)
 			c->backoff++;
 		t = (uint64_t)c->rto << c->backoff;
@@ -1146,10 +1196,6 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->state == TCP_STATE_CLOSED)
 		return;
-	if (c->tx_at <= now) {
-		c->tx_at = STACK_NEVER;
-		tcp_output(c, now);
-	}
 	if (c->rto_at <= now && (rto_expired(c, now) || c->state == TCP_STATE_CLOSED))
 		return;
 	if (c->persist_at <= now && (persist_expired(c, now) || c->state == TCP_STATE_CLOSED))
@@ -1170,6 +1216,15 @@ void tcp_timers(struct stack *s, uint64_t now)
 	if (now < t->timers_at)
 		return;
 	t->timers_at = STACK_NEVER;
+	/* Connections waiting their turn to send, up to a round's budget. */
+	for (uint64_t start = t->segs_sent; t->txq_head && t->segs_sent - start < TCP_TX_ROUND;) {
+		c = t->txq_head;
+		t->txq_head = c->txq_next;
+		if (!t->txq_head)
+			t->txq_tail = NULL;
+		c->in_txq = false;
+		tcp_output(c, now);
+	}
 	/* A connection's timers free at most that connection (listeners have
 	 * no timers), so the next one, taken first, stays valid. */
 	for (c = t->all; c; c = next) {
@@ -1183,6 +1238,8 @@ void tcp_timers(struct stack *s, uint64_t now)
 		if (d < at)
 			at = d;
 	}
+	if (t->txq_head)
+		at = now;
 	if (at < t->timers_at)
 		t->timers_at = at;
 }

@@ -210,6 +210,7 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	tx.tos = c->tos;
 	tx.df = true;
 	s->stats.tcp_out++;
+	s->tcp->segs_sent++;
 	c->segs_out++;
 	if (len || (flags & (TCP_SYN | TCP_FIN)))
 		c->last_snd_at = now;
@@ -490,10 +491,14 @@ static bool can_send_data(const struct tcp_conn *c)
 
 void tcp_output(struct tcp_conn *c, uint64_t now)
 {
+	tcp_output_burst(c, now, TCP_TX_BURST);
+}
+
+void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
+{
 	/* A bounded burst per call: the rest goes from the timer pass right
 	 * after, so that the stack thread reads its input (ACKs) in between and
 	 * connections take turns (Linux's TCP small queues serve the same end). */
-	int budget = TCP_TX_BURST;
 	bool sent_new = false;
 
 	if (!can_send_data(c)) {
@@ -572,6 +577,11 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 			}
 		}
 		xmit(c, seq, flags, len, now);
+		if (c->stall_since && !retrans) {
+			if (now > c->stall_since && now - c->stall_since > c->max_stall_us)
+				c->max_stall_us = now - c->stall_since;
+			c->stall_since = now;
+		}
 		c->sws_override = false;
 		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))
@@ -582,7 +592,16 @@ void tcp_output(struct tcp_conn *c, uint64_t now)
 			break;
 	}
 	if (budget < 0)
-		tcp_timer_set(c, &c->tx_at, now);
+		tcp_txq_add(c);
+	/* For the debug log: how long data waits unsent (window, cwnd or turn). */
+	if (seq_lt(c->snd_nxt, tcp_snd_end(c))) {
+		if (!c->stall_since)
+			c->stall_since = now;
+	} else if (c->stall_since) {
+		if (now > c->stall_since && now - c->stall_since > c->max_stall_us)
+			c->max_stall_us = now - c->stall_since;
+		c->stall_since = 0;
+	}
 	if (sent_new)
 		schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an

@@ -43,7 +43,9 @@ struct stack;
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
 #define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN */
-#define TCP_TX_BURST 64                  /* segments sent per call before yielding to input */
+#define TCP_TX_BURST 64                  /* segments per connection per turn */
+#define TCP_APP_BURST 10                 /* segments sent in the application's own call (tcp_send) */
+#define TCP_TX_ROUND 64                 /* segments per timer pass for connections waiting their turn */
 #define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
@@ -184,7 +186,11 @@ struct tcp_conn {
 	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
 	 * while pto_armed; one probe per flight (tlp_done until an ACK advances). */
 	bool pto_armed, tlp_done;
-	uint32_t tlp_probes;
+	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
+	uint64_t stall_since;               /* data waited unsent since (0: none waiting) */
+	uint64_t max_stall_us;              /* longest such wait, for the debug log */
+	uint64_t unread_since;              /* data waits for the application since (0: none) */
+	uint64_t max_unread_us;
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t spurious_rtos;
@@ -195,7 +201,8 @@ struct tcp_conn {
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
-	uint64_t tx_at;                     /* more to send after a burst (see TCP_TX_BURST) */
+	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
+	bool in_txq;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
@@ -237,6 +244,11 @@ struct tcp_table {
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
 	uint32_t port_hint;
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
+	/* Connections that used their burst with more to send, served in turn
+	 * by tcp_timers() (round robin), so that one connection cannot hold the
+	 * stack thread away from its input (like Linux's TCP small queues). */
+	struct tcp_conn *txq_head, *txq_tail;
+	uint64_t segs_sent;
 };
 
 /* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
@@ -268,8 +280,13 @@ void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
 
 /* tcp_out.c */
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
-/* Sends whatever the windows, Nagle and the queues allow. */
+/* Sends whatever the windows, Nagle and the queues allow (at most
+ * TCP_TX_BURST segments; the rest waits its turn in the table's txq). */
 void tcp_output(struct tcp_conn *c, uint64_t now);
+/* The same with another burst size (TCP_APP_BURST from the application's
+ * calls: the stack thread sends the rest, in parallel with the application). */
+void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
+void tcp_txq_add(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
 /* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */

@@ -14,7 +14,7 @@
 const uint8_t h_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 const uint8_t h_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 
-static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+static int mem_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size)
 {
 	struct harness *h = dev->priv;
 	struct h_frame *f = malloc(sizeof(*f) + len);
@@ -22,6 +22,7 @@ static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	assert_non_null(f);
 	f->next = NULL;
 	f->len = len;
+	f->gso_size = gso_size;
 	memcpy(f->data, frame, len);
 	if (h->tx_tail)
 		h->tx_tail->next = f;
@@ -30,6 +31,11 @@ static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	h->tx_tail = f;
 	h->tx_count++;
 	return 0;
+}
+
+static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+{
+	return mem_transmit_gso(dev, frame, len, 0);
 }
 
 static long mem_receive(struct netdev *dev, uint8_t *buf, size_t cap)
@@ -47,6 +53,21 @@ static const struct netdev_ops mem_ops = {
 	.pollfd = mem_pollfd,
 	.destroy = mem_destroy,
 };
+
+static const struct netdev_ops mem_tso_ops = {
+	.transmit = mem_transmit,
+	.transmit_gso = mem_transmit_gso,
+	.receive = mem_receive,
+	.pollfd = mem_pollfd,
+	.destroy = mem_destroy,
+};
+
+void h_enable_tso(struct harness *h, uint32_t tso_max)
+{
+	h->dev.ops = &mem_tso_ops;
+	h->dev.tso_max = tso_max;
+	h->s->tso_max = tso_max;
+}
 
 struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
 {

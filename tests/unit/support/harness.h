@@ -25,6 +25,7 @@ extern const uint8_t h_stack_mac[6];
 struct h_frame {
 	struct h_frame *next;
 	size_t len;
+	uint16_t gso_size;      /* a TSO frame (h_enable_tso): the segment size asked of the device */
 	uint8_t data[];
 };
 
@@ -44,6 +45,9 @@ void h_free(struct harness *h);
 /* Marks the peer's MAC as known, so IP output needs no ARP exchange. */
 void h_learn_peer(struct harness *h);
 void h_inject(struct harness *h, const uint8_t *frame, size_t len);
+/* From now on the link accepts TSO frames of up to tso_max TCP payload bytes
+ * (the device cuts them); each one's gso_size is kept in its h_frame. */
+void h_enable_tso(struct harness *h, uint32_t tso_max);
 /* Advances the clock by us microseconds, running every timer due on the way in order. */
 void h_advance(struct harness *h, uint64_t us);
 /* The oldest frame the stack sent (caller frees), or NULL. */

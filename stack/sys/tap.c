@@ -258,7 +258,7 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 	char how[400];
 	struct tap_dev *t;
 	struct ifreq ifr;
-	bool existed;
+	bool existed, offload;
 	long fd, ctl, rc;
 
 	if (err && errlen)
@@ -293,7 +293,10 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 	}
 
 	set_ifname(&ifr, cfg->tap);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (cfg->offload ? IFF_VNET_HDR : 0);
+	/* Offloads join and cut segments in the kernel: with the fault link on,
+	 * frames stay MTU-sized so faults hit them as they would be on a wire. */
+	offload = cfg->offload && !cfg->faults.enabled;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
 	rc = sys_ioctl(fd, TUNSETIFF, &ifr);
 	if (rc < 0) {
 		advice(how, sizeof(how), cfg);
@@ -329,7 +332,7 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 		return -ENOMEM;
 	}
 	t->fd = sys_fd_hide((int)fd);
-	if (cfg->offload) {
+	if (offload) {
 		/*
 		 * Checksum offload and TSO for IPv4 towards us: the kernel then
 		 * sends up to 64 KB per frame instead of one MTU, which is what

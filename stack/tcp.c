@@ -317,11 +317,9 @@ void tcp_conn_free(struct tcp_conn *c)
 
 	if (c->segs_out > 2)
 		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
-			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u, longest wait to send %llu us, "
-			  "longest wait for the application to read %llu us",
+			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u",
 			  c->local.port, c->remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
-			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd,
-			  (unsigned long long)c->max_stall_us, (unsigned long long)c->max_unread_us);
+			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
 	txq_remove(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		close_children(c, c->s->now);
@@ -704,14 +702,6 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		tcp_ring_peek(&c->rcvq, 0, buf, n);
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, n);
-			if (!c->rcvq.len && c->unread_since) {
-				if (now > c->unread_since && now - c->unread_since > 1000000)
-					log_debug("tcp %u -> %u: data waited %llu us to be read (n %zu)", c->local.port,
-						  c->remote.port, (unsigned long long)(now - c->unread_since), n);
-				if (now > c->unread_since && now - c->unread_since > c->max_unread_us)
-					c->max_unread_us = now - c->unread_since;
-				c->unread_since = 0;
-			}
 			maybe_window_update(c, now);
 		}
 		return (long)n;

@@ -689,11 +689,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		if (g->len > c->rcv_mss)
 			c->rcv_mss = (uint16_t)(g->len < c->advmss ? g->len : c->advmss);
 		if (g->seq == c->rcv_nxt) {
-			size_t n;
-
-			if (!c->rcvq.len)
-				c->unread_since = now;
-			n = tcp_ring_write(&c->rcvq, g->data, g->len);
+			size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
 
 			if (n < g->len)
 				stack_drop(c->s, DROP_TCP_RCVBUF_FULL);

@@ -577,11 +577,6 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			}
 		}
 		xmit(c, seq, flags, len, now);
-		if (c->stall_since && !retrans) {
-			if (now > c->stall_since && now - c->stall_since > c->max_stall_us)
-				c->max_stall_us = now - c->stall_since;
-			c->stall_since = now;
-		}
 		c->sws_override = false;
 		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))
@@ -593,15 +588,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	}
 	if (budget < 0)
 		tcp_txq_add(c);
-	/* For the debug log: how long data waits unsent (window, cwnd or turn). */
-	if (seq_lt(c->snd_nxt, tcp_snd_end(c))) {
-		if (!c->stall_since)
-			c->stall_since = now;
-	} else if (c->stall_since) {
-		if (now > c->stall_since && now - c->stall_since > c->max_stall_us)
-			c->max_stall_us = now - c->stall_since;
-		c->stall_since = 0;
-	}
+
 	if (sent_new)
 		schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an

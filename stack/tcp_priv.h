@@ -187,10 +187,6 @@ struct tcp_conn {
 	 * while pto_armed; one probe per flight (tlp_done until an ACK advances). */
 	bool pto_armed, tlp_done;
 	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
-	uint64_t stall_since;               /* data waited unsent since (0: none waiting) */
-	uint64_t max_stall_us;              /* longest such wait, for the debug log */
-	uint64_t unread_since;              /* data waits for the application since (0: none) */
-	uint64_t max_unread_us;
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t spurious_rtos;

@@ -232,8 +232,6 @@ class Bench:
             sh("ip", "netns", "add", ns)
             self.made_ns.append(ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-            # More ephemeral ports for the connection-rate runs (per namespace).
-            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000")
         sh("ip", "-n", self.ns_a, "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b",
            "netns", self.ns_b)
         sh("ip", "-n", self.ns_a, "addr", "add", "192.0.2.101/24", "dev", "veth-a")

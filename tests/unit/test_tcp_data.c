@@ -582,6 +582,38 @@ static void test_tail_loss_probe(void **state)
 	ts_free(t);
 }
 
+
+/* Bursts are bounded: the application's call sends TCP_APP_BURST segments,
+ * the stack thread's timer pass the rest in turns of TCP_TX_BURST, round
+ * robin between connections (so that input is read in between). */
+static void test_bounded_bursts(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 0>");
+	c->cc.cwnd = 100 * 1448;                /* white box: a grown congestion window */
+	assert_int_equal(tcp_send(c, big, 100 * 1448, t->h->now), 100 * 1448);
+	while (ts_next(t, line, sizeof(line)))
+		n++;
+	assert_int_equal(n, TCP_APP_BURST);
+	assert_true(tcp_timers_at(t->h->s) <= t->h->now);
+	stack_poll(t->h->s, t->h->now);
+	for (n = 0; ts_next(t, line, sizeof(line));)
+		n++;
+	assert_int_equal(n, TCP_TX_ROUND);
+	ts_advance_us(t, 1);
+	for (n = 0; ts_next(t, line, sizeof(line));)
+		n++;
+	assert_int_equal(n, 100 - TCP_APP_BURST - TCP_TX_ROUND);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_close_flushes_queue),
 		cmocka_unit_test(test_fin_wait_2_timeout),
 		cmocka_unit_test(test_bulk_transfer),
+		cmocka_unit_test(test_bounded_bursts),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

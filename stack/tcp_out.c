@@ -160,9 +160,12 @@ static size_t write_options(struct tcp_conn *c, uint8_t *o, uint8_t flags, uint6
 
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
  * from the send ring at seq. */
-static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint64_t now)
+/* Builds and sends one segment; with gso (the payload per segment) and len
+ * above it, one TSO frame that the device cuts (stack.h tso_max). */
+static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint16_t gso, uint64_t now)
 {
 	struct stack *s = c->s;
+	uint32_t nsegs = 1;
 	uint8_t opts[40];
 	size_t olen = write_options(c, opts, flags, now);
 	size_t hlen = TCP_HLEN + olen;
@@ -194,9 +197,18 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	memcpy(h + TCP_HLEN, opts, olen);
 	if (len)
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
-	wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
-					    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
-							 (uint16_t)(hlen + len)))));
+	if (gso && len > gso) {
+		/* The device finishes the checksum of each segment: the field
+		 * holds the pseudo-header sum over the whole length (netdev.h). */
+		pkb->gso_size = gso;
+		nsegs = (len + gso - 1) / gso;
+		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+							      (uint16_t)(hlen + len))));
+	} else {
+		wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
+						    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+								 (uint16_t)(hlen + len)))));
+	}
 	if (flags & TCP_ACK) {
 		c->rcv_wup = c->rcv_nxt;
 		c->delack_at = STACK_NEVER;
@@ -209,12 +221,17 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	tx.proto = IP_PROTO_TCP;
 	tx.tos = c->tos;
 	tx.df = true;
-	s->stats.tcp_out++;
-	s->tcp->segs_sent++;
-	c->segs_out++;
+	s->stats.tcp_out += nsegs;
+	s->tcp->segs_sent += nsegs;
+	c->segs_out += nsegs;
 	if (len || (flags & (TCP_SYN | TCP_FIN)))
 		c->last_snd_at = now;
 	return ip4_output(s, pkb, &tx, now);
+}
+
+static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint64_t now)
+{
+	return xmit_gso(c, seq, flags, len, 0, now);
 }
 
 void tcp_send_ack(struct tcp_conn *c, uint64_t now)
@@ -475,6 +492,20 @@ static uint32_t skip_sacked(struct tcp_conn *c)
 	return UINT32_MAX;
 }
 
+/* The payload one transmission may carry: one segment, or with TSO many
+ * (never for retransmissions, which go one segment at a time). */
+static uint32_t tso_cap(const struct tcp_conn *c, uint32_t smss, bool retrans)
+{
+	uint32_t cap = c->s->tso_max;
+
+	if (!cap || retrans)
+		return smss;
+	if (cap > 65535 - 20 - 60)
+		cap = 65535 - 20 - 60;          /* IPv4 total length, with headers and options */
+	cap -= cap % smss;
+	return cap > smss ? cap : smss;
+}
+
 static bool can_send_data(const struct tcp_conn *c)
 {
 	switch (c->state) {
@@ -542,9 +573,11 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		avail = seq_lt(seq, end) ? end - seq : 0;
 		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
 		smss = seg_mss(c);
-		len = min32(min32(avail, smss), min32(wnd_room, cwnd_room));
-		len = min32(len, gap);
 		retrans = seq_lt(seq, c->snd_max);
+		len = min32(min32(avail, tso_cap(c, smss, retrans)), min32(wnd_room, cwnd_room));
+		len = min32(len, gap);
+		if (len > smss && len < avail)
+			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data */
 		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
 			  (cwnd_room > 0 || retrans || pipe == 0);
 		if (avail && len < avail && len < smss) {
@@ -576,7 +609,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				c->rtt_start = now;
 			}
 		}
-		xmit(c, seq, flags, len, now);
+		xmit_gso(c, seq, flags, len, (uint16_t)smss, now);
 		c->sws_override = false;
 		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))

@@ -614,6 +614,43 @@ static void test_bounded_bursts(void **state)
 	ts_free(t);
 }
 
+
+/* TSO (a device with transmit_gso): new data leaves as frames of many
+ * segments, gso_size the MSS after options, whole segments except at the
+ * end of the data; retransmissions go one segment at a time. */
+static void test_tso_frames(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	c = ts_connect(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
+	/* the initial window: 10 segments in one frame */
+	ts_expect(t, ". 1:14481(14480) ack 1 win 8192 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	assert_int_equal(t->h->s->stats.tcp_out, 2 + 10);      /* SYN, ACK, then 10 segments */
+	ts_expect_none(t);
+	/* an ACK for 4 segments: room for 6 (RFC 3465: at most 2 more per ACK in
+	 * slow start), sent as whole segments */
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 14481:23169(8688) ack 1 win 8192 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	/* the rest of the data, the last segment short */
+	ts_inject(t, ". 1:1(0) ack 23169 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, "P. 23169:30001(6832) ack 1 win 8192 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	/* a retransmission (here the tail loss probe) is a single ordinary segment */
+	ts_advance_ms(t, 10);
+	ts_expect(t, "P. 28553:30001(1448) ack 1 win 8192 " TSO);
+	assert_int_equal(t->last_gso, 0);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_fin_wait_2_timeout),
 		cmocka_unit_test(test_bulk_transfer),
 		cmocka_unit_test(test_bounded_bursts),
+		cmocka_unit_test(test_tso_frames),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ struct tscript {
 	uint32_t last_tsval;    /* the stack's latest TS val (absolute) */
 	uint8_t last_payload[65536];
 	size_t last_len;
+	uint16_t last_gso;      /* the last frame's TSO segment size (0: an ordinary frame) */
 	uint8_t last_ip[128];   /* the start of the last frame's IP packet (for ICMP quotes) */
 	size_t last_ip_len;
 };

@@ -6,6 +6,8 @@
 #   make asan       unit and end-to-end suites under ASan+UBSan
 #   make tsan       unit and end-to-end suites under TSan
 #   make fuzz       the libFuzzer targets for a bounded time (FUZZ_SECONDS, default 60 each)
+#   make soak       the long load, flood and failure tests (tests/e2e/load.bats)
+#   make bench      pstack against the kernel, side by side (tests/bench/RESULTS.md)
 #   make deps       install what the project needs from Debian's archive (idempotent)
 #
 # Layers: preload/ -> shim/ -> stack/. Sources are found by wildcard, so adding a
@@ -46,7 +48,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 .SECONDARY:
-.PHONY: all lib test unit e2e asan tsan fuzz deps demo bench clean install check-deps
+.PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps
 all: lib $(BUILD)/pstack $(EXAMPLE_BIN)
 lib: $(BUILD)/libpstack.so
 
@@ -78,6 +80,11 @@ unit: $(UNIT_BIN)
 
 e2e: all
 	PSTACK_BUILD=$(abspath $(BUILD)) bats --print-output-on-failure tests/e2e
+
+# The long load, flood and failure runs of tests/e2e/load.bats (issue 6):
+# 10k connections, 100k in a row, a SYN flood, junk frames, nginx and redis.
+soak: check-deps all
+	PSTACK_LOAD_TESTS=1 PSTACK_BUILD=$(abspath $(BUILD)) bats --print-output-on-failure tests/e2e/load.bats
 
 test: check-deps
 	$(MAKE) all

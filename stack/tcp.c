@@ -125,21 +125,25 @@ void tcp_bind_insert(struct tcp_conn *c)
 	if (c->in_bind)
 		return;
 	c->bnext = t->bhash[h];
+	if (c->bnext)
+		c->bnext->bpprev = &c->bnext;
+	c->bpprev = &t->bhash[h];
 	t->bhash[h] = c;
 	c->in_bind = true;
 }
 
+/* O(1): a busy server's port chain holds every accepted and TIME_WAIT
+ * connection on the listening port (bind() conflicts need them, like
+ * Linux's bind bucket owners), so a walk here made each free O(n). */
 static void bind_remove(struct tcp_conn *c)
 {
-	struct tcp_conn **pp;
-
 	if (!c->in_bind)
 		return;
-	pp = &c->s->tcp->bhash[hashp(c->local.port)];
-	while (*pp && *pp != c)
-		pp = &(*pp)->bnext;
-	if (*pp)
-		*pp = c->bnext;
+	*c->bpprev = c->bnext;
+	if (c->bnext)
+		c->bnext->bpprev = c->bpprev;
+	c->bnext = NULL;
+	c->bpprev = NULL;
 	c->in_bind = false;
 }
 
@@ -193,6 +197,20 @@ struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t l
 			any = c;
 	}
 	return any;
+}
+
+uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr)
+{
+	/* Like Linux's secure_tcp_ts_off(): the addresses only, not the ports,
+	 * so that a new connection reusing a 4-tuple the peer holds in
+	 * TIME_WAIT carries TS values above the old one's (RFC 6191 §2, the
+	 * peer accepts its SYN). The tag keeps this hash apart from the ISN's. */
+	uint8_t buf[9];
+
+	memcpy(buf, &laddr, 4);
+	memcpy(buf + 4, &raddr, 4);
+	buf[8] = 'T';
+	return (uint32_t)siphash24(s->cfg.secret, buf, sizeof(buf));
 }
 
 /* ---- life cycle ---- */
@@ -609,7 +627,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
 	c->high_rxt = c->iss;
-	c->ts_offset = (uint32_t)siphash24(s->cfg.secret, &c->iss, sizeof(c->iss));
+	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
 	if (c->maxseg && c->advmss > c->maxseg)
 		c->advmss = (uint16_t)c->maxseg;
 	c->rcv_wscale = tcp_pick_wscale(c);

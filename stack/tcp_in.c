@@ -885,7 +885,7 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
 	c->high_rxt = c->iss;
-	c->ts_offset = (uint32_t)siphash24(s->cfg.secret, &c->iss, sizeof(c->iss));
+	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	c->snd_wnd = g->wnd;

@@ -113,6 +113,7 @@ struct tcp_conn {
 	/* table links */
 	struct tcp_conn *hnext;             /* 4-tuple hash chain */
 	struct tcp_conn *bnext;             /* bound-port chain */
+	struct tcp_conn **bpprev;           /* what points at c in it (O(1) removal) */
 	struct tcp_conn *lnext;             /* listener chain */
 	struct tcp_conn *all_prev, *all_next;
 	bool in_hash, in_bind, in_lhash;
@@ -256,6 +257,10 @@ struct tcp_conn *tcp_conn_new(struct stack *s);
 void tcp_hash_insert(struct tcp_conn *c);
 void tcp_hash_remove(struct tcp_conn *c);
 void tcp_bind_insert(struct tcp_conn *c);
+/* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,
+ * keyed with the stack's secret, so that TS values keep increasing across
+ * successive connections between the same two hosts. */
+uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
 struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
 /* Connection reached CLOSED: leaves the tables; freed when the application

@@ -1193,6 +1193,10 @@ bool tcp_timer_tw(struct tcp_conn *c, uint64_t now)
 	return false;
 }
 
+/* Runs c's due timers. A handler that frees c (tcp_done() on an orphan or
+ * an embryonic child) returns true and nothing after it may touch c; one
+ * that only closes it (the application still holds c) leaves CLOSED, with
+ * every timer off. */
 static void conn_timers(struct tcp_conn *c, uint64_t now)
 {
 	if (c->tw_at <= now && tcp_timer_tw(c, now))
@@ -1204,12 +1208,20 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->state == TCP_STATE_CLOSED)
 		return;
-	if (c->rto_at <= now && (rto_expired(c, now) || c->state == TCP_STATE_CLOSED))
-		return;
-	if (c->persist_at <= now && (persist_expired(c, now) || c->state == TCP_STATE_CLOSED))
-		return;
-	if (c->keep_at <= now)
-		keepalive_expired(c, now);
+	if (c->rto_at <= now) {
+		if (rto_expired(c, now))
+			return;         /* freed */
+		if (c->state == TCP_STATE_CLOSED)
+			return;
+	}
+	if (c->persist_at <= now) {
+		if (persist_expired(c, now))
+			return;         /* freed */
+		if (c->state == TCP_STATE_CLOSED)
+			return;
+	}
+	if (c->keep_at <= now && keepalive_expired(c, now))
+		return;                 /* freed: nothing may follow this either */
 }
 
 void tcp_timers(struct stack *s, uint64_t now)

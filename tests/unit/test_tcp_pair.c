@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "stack/arp.h"
+#include "stack/fault.h"
 #include "stack/tcp.h"
 #include "stack/tcp_priv.h"
 #include "tests/unit/support/harness.h"
@@ -74,6 +75,10 @@ static void step(struct link *l, uint64_t us)
 	arp_insert(l->b->s, H_STACK_IP, h_stack_mac, l->b->now);
 }
 
+/* When enabled, both stacks run the stack's own fault-injecting link
+ * (stack/fault.c, what PSTACK_FAULTS configures) in both directions. */
+static struct fault_config stack_faults;
+
 static void link_init(struct link *l, uint64_t seed, unsigned loss, unsigned dup, unsigned reorder)
 {
 	struct stack_config cfg;
@@ -83,8 +88,15 @@ static void link_init(struct link *l, uint64_t seed, unsigned loss, unsigned dup
 	l->loss_pct = loss;
 	l->dup_pct = dup;
 	l->reorder_pct = reorder;
-	l->a = h_new(NULL, false);
 	config_defaults(&cfg);
+	for (int i = 0; i < 16; i++)
+		cfg.secret[i] = (uint8_t)(i * 7 + 1);
+	cfg.faults = stack_faults;
+	cfg.faults.seed = stack_faults.seed + seed;
+	l->a = h_new(&cfg, false);
+	config_defaults(&cfg);
+	cfg.faults = stack_faults;
+	cfg.faults.seed = stack_faults.seed + seed + 1000;
 	cfg.addr = H_PEER_IP;
 	cfg.gateway = 0;
 	memcpy(cfg.mac, h_peer_mac, 6);
@@ -210,8 +222,21 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 		       (unsigned long long)seed, loss, steps, l.sent, l.dropped,
 		       (unsigned long long)l.a->s->stats.tcp_retransmits,
 		       (unsigned long long)l.b->s->stats.tcp_retransmits);
-	if (loss)
+	if (loss || stack_faults.enabled)
 		assert_true(l.a->s->stats.tcp_retransmits + l.b->s->stats.tcp_retransmits > 0);
+	if (stack_faults.enabled) {
+		const struct fault_stats *fa = fault_get_stats(l.a->s), *fb = fault_get_stats(l.b->s);
+
+		/* Every kind of fault really happened, in both directions of the run. */
+		assert_non_null(fa);
+		assert_non_null(fb);
+		assert_true(fa->lost[FRAME_OUT] + fb->lost[FRAME_IN] > 0);
+		assert_true(fa->lost[FRAME_IN] + fb->lost[FRAME_OUT] > 0);
+		assert_true(fa->duplicated[0] + fa->duplicated[1] + fb->duplicated[0] + fb->duplicated[1] > 0);
+		assert_true(fa->reordered[0] + fa->reordered[1] + fb->reordered[0] + fb->reordered[1] > 0);
+		assert_true(fa->corrupted[0] + fa->corrupted[1] + fb->corrupted[0] + fb->corrupted[1] > 0);
+		assert_true(fa->delayed[FRAME_OUT] > 0 && fb->delayed[FRAME_OUT] > 0);
+	}
 	link_free(&l);
 }
 
@@ -254,6 +279,26 @@ static void test_pair_reorder_dup(void **state)
 		run_transfer(seed, 2, 3, 10, 300000);
 }
 
+/* Issue 3's link, from the stack's own fault injector on both stacks: 3% loss,
+ * 1% duplication, 10% reordering, 0.5% corruption and 2 ms delay each way
+ * (PSTACK_FAULTS=loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms), seeded,
+ * so every run is the same run. */
+static void test_pair_through_fault_link(void **state)
+{
+	(void)state;
+	memset(&stack_faults, 0, sizeof(stack_faults));
+	stack_faults.enabled = 1;
+	stack_faults.loss_ppm = 30000;
+	stack_faults.dup_ppm = 10000;
+	stack_faults.reorder_ppm = 100000;
+	stack_faults.corrupt_ppm = 5000;
+	stack_faults.delay_us = 2000;
+	stack_faults.seed = 42;
+	for (uint64_t seed = 1; seed <= 3; seed++)
+		run_transfer(seed, 0, 0, 0, 1000000);
+	memset(&stack_faults, 0, sizeof(stack_faults));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_pair_heavy_loss),
 		cmocka_unit_test(test_pair_reorder_dup),
 		cmocka_unit_test(test_pair_slow_reader),
+		cmocka_unit_test(test_pair_through_fault_link),
 	};
 	return cmocka_run_group_tests_name("tcp_pair", tests, NULL, NULL);
 }

@@ -40,30 +40,38 @@ struct tap_dev {
 	size_t vnet_hdr_len;
 };
 
+/* One frame behind its virtio header, in one system call. */
+static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)
+{
+	struct iovec iov[2];
+	long rc;
+
+	iov[0].iov_base = vh;
+	iov[0].iov_len = sizeof(*vh);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	rc = sys_writev(t->fd, iov, 2);
+	if (rc < 0)
+		return (int)rc;
+	/* The driver takes a frame whole or not at all. */
+	return (size_t)rc == len + sizeof(*vh) ? 0 : -EIO;
+}
+
 static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 {
 	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
-	struct iovec iov[2];
 	long rc;
 
 	if (!t->vnet_hdr_len) {
 		rc = sys_write(t->fd, frame, len);
 		if (rc < 0)
 			return (int)rc;
-		/* The driver takes a frame whole or not at all. */
 		return (size_t)rc == len ? 0 : -EIO;
 	}
 	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
 	memset(&vh, 0, sizeof(vh));
-	iov[0].iov_base = &vh;
-	iov[0].iov_len = sizeof(vh);
-	iov[1].iov_base = (void *)frame;
-	iov[1].iov_len = len;
-	rc = sys_writev(t->fd, iov, 2);
-	if (rc < 0)
-		return (int)rc;
-	return (size_t)rc == len + sizeof(vh) ? 0 : -EIO;
+	return tap_write_vnet(t, &vh, frame, len);
 }
 
 /*
@@ -76,9 +84,7 @@ static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len
 {
 	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
-	struct iovec iov[2];
 	size_t ihl, thl;
-	long rc;
 
 	/* The stack builds these frames itself; still, never describe a frame wrongly. */
 	if (!t->vnet_hdr_len || len < 14 + 20 + 20)
@@ -96,14 +102,7 @@ static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len
 	vh.gso_size = gso_size;
 	vh.csum_start = (uint16_t)(14 + ihl);
 	vh.csum_offset = 16;
-	iov[0].iov_base = &vh;
-	iov[0].iov_len = sizeof(vh);
-	iov[1].iov_base = (void *)frame;
-	iov[1].iov_len = len;
-	rc = sys_writev(t->fd, iov, 2);
-	if (rc < 0)
-		return (int)rc;
-	return (size_t)rc == len + sizeof(vh) ? 0 : -EIO;
+	return tap_write_vnet(t, &vh, frame, len);
 }
 
 /*

@@ -994,6 +994,24 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 	new_child(l, g, 0, true, now);
 }
 
+/*
+ * May a new SYN reopen this connection in TIME_WAIT? RFC 6191 §2: when both
+ * the old connection and the SYN carry timestamps, a newer TSval says the SYN
+ * is new (the same TSval needs a higher sequence number too); otherwise RFC
+ * 1122 §4.2.2.13's rule, a sequence number above RCV.NXT. This is what lets a
+ * client that reuses a 4-tuple quickly (as Linux does, with timestamps
+ * monotonic per address pair) connect again at once.
+ */
+static bool time_wait_reopens(const struct tcp_conn *c, const struct tcp_seg *g)
+{
+	if (c->ts_ok && g->has_ts) {
+		if ((int32_t)(g->tsval - c->ts_recent) > 0)
+			return true;
+		return g->tsval == c->ts_recent && seq_gt(g->seq, c->rcv_nxt);
+	}
+	return seq_gt(g->seq, c->rcv_nxt);
+}
+
 void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
 	struct tcp_seg g;
@@ -1008,8 +1026,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
-	    seq_gt(g.seq, c->rcv_nxt) && tcp_lookup_listener(s, g.dst, g.dport)) {
-		/* RFC 1122 §4.2.2.13: a new SYN may reopen a connection in TIME_WAIT. */
+	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {
 		tcp_abort(c, 0);
 		c = NULL;
 	}

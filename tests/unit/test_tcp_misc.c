@@ -217,6 +217,41 @@ static void test_time_wait_reuse(void **state)
 	ts_free(t);
 }
 
+/* RFC 6191 §2: with timestamps, a SYN whose TSval is newer reopens a
+ * connection in TIME_WAIT even with a lower sequence number; one whose TSval
+ * is older does not (the connection stays in TIME_WAIT and just ACKs). */
+static void test_time_wait_reuse_by_timestamp(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c = ts_accept_one(t, l), *d;
+	uint32_t old_isn = t->peer_isn;
+	int err;
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 8192 " TSO);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	/* Lower sequence number and an older TSval: not a new connection. */
+	t->peer_isn = old_isn - 100000;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 50 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	h_drain_tx(t->h);
+	/* Lower sequence number, newer TSval: reopened, a fresh handshake. */
+	t->isn_known = false;
+	t->ts_known = false;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
+	d = tcp_accept(l, &err);
+	assert_non_null(d);
+	ts_abort(t, d);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* The exit path waits for orphans with data or a FIN still to deliver. */
 static void test_pending_close(void **state)
 {
@@ -534,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),
+		cmocka_unit_test(test_time_wait_reuse_by_timestamp),
 		cmocka_unit_test(test_pending_close),
 		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_bind_chain_many_conns),

@@ -618,10 +618,6 @@ int shim_shutdown(int fd, int how)
 	shim_lock();
 	if (k->type == SOCK_STREAM) {
 		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
-		/* Threads blocked in recv/accept on this socket re-check now. */
-		shim_wq_lock();
-		shim_wq_wake(&k->wq);
-		shim_wq_unlock();
 	} else {
 		struct ip4_endpoint peer;
 
@@ -630,10 +626,9 @@ int shim_shutdown(int fd, int how)
 		 * blocked recv, which then returns 0). */
 		k->udp_shut |= how + 1;
 		r = k->udp && udp_peer(k->udp, &peer) == 0 ? 0 : -ENOTCONN;
-		shim_wq_lock();
-		shim_wq_wake(&k->wq);
-		shim_wq_unlock();
 	}
+	/* Threads blocked in recv/accept on this socket re-check now. */
+	sock_wakeup(k);
 	shim_unlock();
 	leave(k);
 	return r;

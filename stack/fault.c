@@ -121,7 +121,7 @@ static int fault_pass(struct stack *s, enum frame_dir dir, const uint8_t *frame,
 		stack_deliver(s, frame, len, now);
 		return 0;
 	}
-	return stack_dev_transmit(s, frame, len, now);
+	return stack_dev_transmit(s, frame, len, 0, now);
 }
 
 static struct pkb *fault_copy(const uint8_t *frame, size_t len)

@@ -127,32 +127,29 @@ int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t n
 		trace_frame(FRAME_OUT, frame, len);
 	if (s->fault)
 		return fault_output(s, frame, len, now);
-	return stack_dev_transmit(s, frame, len, now);
+	return stack_dev_transmit(s, frame, len, 0, now);
 }
 
 int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
-	int rc;
-
+	/* Never through the fault link: s->tso_max is 0 when it is on. */
 	s->stats.frames_out++;
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_OUT, frame, len);
-	if (s->pcap)
-		pcap_write(s->pcap, frame, len, now);
-	rc = s->dev->ops->transmit_gso(s->dev, frame, len, gso_size);
-	if (rc < 0)
-		stack_drop(s, DROP_DEV_TX_ERROR);
-	return rc;
+	return stack_dev_transmit(s, frame, len, gso_size, now);
 }
 
-int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
 	int rc;
 
 	/* The capture shows what the device was given, after the fault link. */
 	if (s->pcap)
 		pcap_write(s->pcap, frame, len, now);
-	rc = s->dev->ops->transmit(s->dev, frame, len);
+	if (gso_size)
+		rc = s->dev->ops->transmit_gso(s->dev, frame, len, gso_size);
+	else
+		rc = s->dev->ops->transmit(s->dev, frame, len);
 	if (rc < 0)
 		stack_drop(s, DROP_DEV_TX_ERROR);
 	return rc;

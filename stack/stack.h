@@ -73,7 +73,7 @@ int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t n
 /* The same for a TSO frame (pkb->gso_size set; only when s->tso_max). */
 int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
-int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */
 void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
 

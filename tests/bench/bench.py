@@ -17,6 +17,9 @@ Settings (environment):
   BENCH_CONNS          growth connection counts, default "1 10 100 1000"
   BENCH_HTTP_CONNS     concurrent connections of the HTTP load generators, default 16
   BENCH_MUX            epoll or poll: what bench_srv/bench_cli wait with, default epoll
+  BENCH_NGINX_CONNS    wrk's connections against nginx (wrk -t2 -c N -d BENCH_SECONDS), default 100
+  BENCH_REDIS_N        redis-benchmark requests per test (-n), default 100000
+  BENCH_REDIS_TESTS    redis-benchmark tests (-t), default set,get,lpush,lpop
   BENCH_BUDGET         seconds; a workload that would end later is skipped, default 540
   BENCH_ONLY           regular expression: run only the workloads whose key matches
   BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
@@ -58,6 +61,12 @@ SHORT = env_float("BENCH_SHORT_SECONDS", max(1.0, SECONDS / 2))
 CONNS = [int(x) for x in os.environ.get("BENCH_CONNS", "1 10 100 1000").split()]
 HTTP_CONNS = int(env_float("BENCH_HTTP_CONNS", 16))
 MUX = os.environ.get("BENCH_MUX", "epoll")
+NGINX_CONNS = int(env_float("BENCH_NGINX_CONNS", 100))
+REDIS_N = int(env_float("BENCH_REDIS_N", 100000))
+REDIS_TESTS = [t.strip().lower() for t in os.environ.get("BENCH_REDIS_TESTS", "set,get,lpush,lpop").split(",")
+               if t.strip()]
+NGINX_FILE = 1 << 20    # the large file nginx serves: 1 MiB
+NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
 BUDGET = env_float("BENCH_BUDGET", 540)
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
@@ -462,6 +471,175 @@ class Bench:
             res["lat_avg"], res["lat_p99"] = r["lat_avg_us"], r["lat_p99_us"]
         return res
 
+    # -- real servers (issue 6): nginx and redis, the same configuration on both sides
+    def wait_answers(self, srv, name, ns, probe, ok):
+        """Waits until `probe` (a command run in ns, on the kernel side) succeeds and its output
+        matches `ok`: the server is up and reachable. Servers that print nothing when ready."""
+        deadline = time.monotonic() + READY_WAIT + 7     # the preload's first ARP/handshake included
+        last = ""
+        while True:
+            if srv.poll():
+                raise Fail(f"{name} ended ({srv.exit_text()}) before it answered: {srv.tail()}")
+            try:
+                r = subprocess.run(["ip", "netns", "exec", ns] + probe, stdin=subprocess.DEVNULL,
+                                   capture_output=True, text=True, timeout=4)
+                last = (r.stdout + r.stderr).strip()[-200:]
+                if r.returncode == 0 and re.search(ok, r.stdout):
+                    return
+            except subprocess.TimeoutExpired:
+                last = "probe timed out"
+            if time.monotonic() >= deadline:
+                raise Fail(f"{name} did not answer within {READY_WAIT + 7} s (probe: {last or 'no output'}); "
+                           f"server: {srv.tail(3)}")
+            time.sleep(0.1)
+
+    def note_stop(self, side, what, srv):
+        """A server that needed SIGKILL did not act on SIGTERM: worth knowing (a signal that did
+        not interrupt a blocking call under the preload, for instance)."""
+        if srv.status is not None and os.WIFSIGNALED(srv.status) and os.WTERMSIG(srv.status) == signal.SIGKILL:
+            self.notes.append(f"{side.name}, {what}: the server did not end on SIGTERM within 3 s "
+                              "(killed with SIGKILL)")
+
+    def nginx_conf(self, side, port):
+        """nginx.conf for one run: one process (`daemon off; master_process off;`, as pstack
+        needs: no listening socket inherited across fork), serving a small page and 1 MiB.
+        The shape of tests/e2e/load.bats's, with the benchmark's address and port."""
+        d = os.path.join(self.bindir, f"nginx-{side.name}")
+        www = os.path.join(d, "www")
+        os.makedirs(os.path.join(d, "logs"), exist_ok=True)
+        os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write(NGINX_PAGE)
+        big = os.path.join(www, "1m")
+        if not os.path.exists(big) or os.path.getsize(big) != NGINX_FILE:
+            with open(big, "wb") as f:
+                f.write(os.urandom(NGINX_FILE))
+        t = os.path.join(d, "tmp")
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+error_log stderr warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+	access_log off;
+	client_body_temp_path {t}/body;
+	proxy_temp_path {t}/proxy;
+	fastcgi_temp_path {t}/fastcgi;
+	uwsgi_temp_path {t}/uwsgi;
+	scgi_temp_path {t}/scgi;
+	keepalive_requests 100000;
+	server {{
+		listen {side.sut_addr}:{port} backlog=4096;
+		root {www};
+	}}
+}}
+""")
+        return d, conf
+
+    def wl_nginx(self, side, path):
+        self.need("nginx")
+        self.need("wrk")
+        self.need("curl")
+        port = self.next_port()
+        d, conf = self.nginx_conf(side, port)
+        srv = self.start("nginx", side.sut_ns, ["nginx", "-p", d, "-c", conf, "-e", "stderr"], side.preload)
+        url = f"http://{side.sut_addr}:{port}/{path}"
+        secs = max(1, int(round(SECONDS)))
+        try:
+            self.wait_answers(srv, "nginx", side.peer_ns,
+                              ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                               f"http://{side.sut_addr}:{port}/index.html"], r"^200$")
+            cli = self.run_client("wrk-nginx", side.peer_ns,
+                                  ["wrk", "-t2", f"-c{NGINX_CONNS}", f"-d{secs}s", "--latency", url], False, secs)
+        finally:
+            srv.stop()
+            self.note_stop(side, f"nginx /{path}", srv)
+        text = cli.text("out")
+        m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m), ([\d.]+)([KMGT]?B) read", text)
+        if not m:
+            raise Fail(f"wrk ({cli.exit_text()}) reported no requests: {cli.tail()}")
+        n = int(m.group(1))
+        el = float(m.group(2)) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m.group(3)]
+        nbytes = float(m.group(4)) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}[m.group(5)]
+        if n == 0:
+            raise Fail(f"wrk completed no request: {cli.tail()}")
+        se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        lat99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)", text, re.M)
+        sock = [int(x) for x in se.groups()] if se else [0, 0, 0, 0]
+        raw = {"requests": n, "seconds": el, "bytes_read": nbytes, "cpu_sut_s": srv.cpu(),
+               "cpu_peer_s": cli.cpu(), "server_exit": srv.exit_text(),
+               "socket_errors": dict(zip(("connect", "read", "write", "timeout"), sock)),
+               "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+        errors = sum(sock) + raw["non_2xx"]
+        if errors:
+            self.notes.append(f"{side.name}, nginx /{path}: wrk counted {errors} errors (socket errors: "
+                              f"connect {sock[0]}, read {sock[1]}, write {sock[2]}, timeout {sock[3]}; "
+                              f"non-2xx {raw['non_2xx']}) in {n} requests")
+        res = {"rate": n / el, "gbps": nbytes * 8 / el / 1e9, "errors": errors,
+               "cpu_per_10k": (srv.cpu() + cli.cpu()) / (n / 1e4), "_raw": raw, "_app_bytes": nbytes}
+        if lat99:
+            res["lat_p99"] = raw["lat_p99_us"] = float(lat99.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[lat99.group(2)]
+        return res
+
+    def wl_redis(self, side):
+        self.need("redis-server")
+        self.need("redis-benchmark")
+        self.need("redis-cli")
+        port = self.next_port()
+        d = os.path.join(self.bindir, f"redis-{side.name}")
+        os.makedirs(d, exist_ok=True)
+        srv = self.start("redis-server", side.sut_ns,
+                         ["redis-server", "--port", port, "--bind", side.sut_addr, "--protected-mode", "no",
+                          "--save", "", "--appendonly", "no", "--dir", d], side.preload)
+        try:
+            self.wait_answers(srv, "redis-server", side.peer_ns,
+                              ["redis-cli", "-h", side.sut_addr, "-p", port, "ping"], r"PONG")
+            # At 5,000 requests/s per test it would still end in time; slower is a failure.
+            limit = max(30.0, len(REDIS_TESTS) * REDIS_N / 5000)
+            cli = self.run_client("redis-benchmark", side.peer_ns,
+                                  ["redis-benchmark", "-h", side.sut_addr, "-p", port, "-n", str(REDIS_N),
+                                   "-c", "50", "-t", ",".join(REDIS_TESTS), "--csv"], False, limit)
+        finally:
+            srv.stop()
+            self.note_stop(side, "redis-server", srv)
+        # --csv: a header line, then "TEST","rps","avg_ms","min_ms","p50_ms","p95_ms","p99_ms","max_ms".
+        rates, p99s = {}, {}
+        for line in cli.text("out").splitlines():
+            f = [x.strip('"') for x in line.strip().split(",")]
+            if len(f) >= 7 and f[0].lower() in REDIS_TESTS:
+                try:
+                    rates[f[0].lower()] = float(f[1])
+                    p99s[f[0].lower()] = float(f[6]) * 1000
+                except ValueError:
+                    pass
+        # redis-benchmark 7 stops at the first error reply or connection error (exit 1); any
+        # line that says error is counted, whatever the exit.
+        err_lines = [l.strip() for l in (cli.text("out") + "\n" + cli.text("err")).splitlines()
+                     if re.search(r"[Ee]rror|ERR", l)]
+        if err_lines:
+            self.notes.append(f"{side.name}, redis-benchmark: {len(err_lines)} error lines "
+                              f"(first: {err_lines[0][:200]})")
+        if not cli.ok() or len(rates) != len(REDIS_TESTS):
+            missing = [t for t in REDIS_TESTS if t not in rates]
+            raise Fail(f"redis-benchmark ({cli.exit_text()}) gave no figure for {', '.join(missing) or '-'}: "
+                       f"{cli.tail()}")
+        total = REDIS_N * len(REDIS_TESTS)
+        res = {f"rps_{t}": v for t, v in rates.items()}
+        res.update({f"p99_{t}": v for t, v in p99s.items()})
+        res["errors"] = len(err_lines)
+        res["cpu_per_10k"] = (srv.cpu() + cli.cpu()) / (total / 1e4)
+        # A request and its reply are some 30 to 60 bytes of payload each way.
+        res["_app_bytes"] = 40 * total
+        res["_raw"] = {"requests_per_test": REDIS_N, "rps": rates, "p99_us": p99s, "error_lines": err_lines[:5],
+                       "cpu_sut_s": srv.cpu(), "cpu_peer_s": cli.cpu(), "server_exit": srv.exit_text()}
+        return res
+
     # -- the plan
     def workloads(self):
         w = []
@@ -473,6 +651,9 @@ class Bench:
         w.append(("sockperf-from", SHORT + 3, lambda s: self.wl_sockperf(s, False)))
         w.append(("http-wrk", SHORT + 3, self.wl_http_wrk))
         w.append(("http-cli", SHORT + 3, self.wl_http_cli))
+        w.append(("nginx-small", SECONDS + 5, lambda s: self.wl_nginx(s, "index.html")))
+        w.append(("nginx-1m", SECONDS + 5, lambda s: self.wl_nginx(s, "1m")))
+        w.append(("redis", 5 + len(REDIS_TESTS) * REDIS_N / 40000, self.wl_redis))
         for n in CONNS:
             w.append((f"growth-bulk-{n}", SHORT + 4, lambda s, n=n: self.wl_growth(s, "bulk", n)))
             w.append((f"growth-echo-{n}", SHORT + 4, lambda s, n=n: self.wl_growth(s, "echo", n)))
@@ -534,7 +715,7 @@ class Bench:
 def summary(res):
     if isinstance(res, Fail):
         return "FAILED: " + str(res)[:300]
-    return " ".join(f"{k}={v:.4g}" for k, v in res.items() if not k.startswith("_") and isinstance(v, float))
+    return " ".join(f"{k}={v:.4g}" for k, v in res.items() if not k.startswith("_") and isinstance(v, (int, float)))
 
 
 # ---- the table ------------------------------------------------------------------
@@ -557,6 +738,22 @@ def rows():
     r.append(("iperf3-1-from", "cpu_per_gb", "CPU per GB, iperf3 1 stream SUT -> peer", "s/GB", ("<=", 1.0)))
     r.append(("http-wrk", "cpu_per_10k", "CPU per 10k requests, wrk -> SUT server", "s/10k", None))
     r.append(("http-cli", "cpu_per_10k", "CPU per 10k requests, SUT client -> kernel", "s/10k", None))
+    w = f"wrk -t2 -c{NGINX_CONNS}"
+    r.append(("nginx-small", "rate", f"nginx small page, {w} -> SUT", "req/s", None))
+    r.append(("nginx-small", "lat_p99", f"nginx small page, {w}: latency p99", "us", None))
+    r.append(("nginx-small", "errors", f"nginx small page, {w}: errors (socket + non-2xx)", "count", None))
+    r.append(("nginx-small", "cpu_per_10k", "CPU per 10k requests, nginx small page", "s/10k", None))
+    r.append(("nginx-1m", "rate", f"nginx 1 MiB file, {w} -> SUT", "req/s", None))
+    r.append(("nginx-1m", "gbps", f"nginx 1 MiB file, {w}: throughput", "Gbit/s", None))
+    r.append(("nginx-1m", "lat_p99", f"nginx 1 MiB file, {w}: latency p99", "us", None))
+    r.append(("nginx-1m", "errors", f"nginx 1 MiB file, {w}: errors (socket + non-2xx)", "count", None))
+    r.append(("nginx-1m", "cpu_per_10k", "CPU per 10k requests, nginx 1 MiB file", "s/10k", None))
+    for t in REDIS_TESTS:
+        r.append(("redis", f"rps_{t}", f"redis-benchmark -c50 {t.upper()} -> SUT", "req/s", None))
+    for t in REDIS_TESTS:
+        r.append(("redis", f"p99_{t}", f"redis-benchmark -c50 {t.upper()}: latency p99", "us", None))
+    r.append(("redis", "errors", "redis-benchmark: errors (it stops at the first)", "count", None))
+    r.append(("redis", "cpu_per_10k", "CPU per 10k requests, redis-benchmark", "s/10k", None))
     for n in CONNS:
         c = f"{n} conn" + ("s" if n != 1 else "")
         r.append((f"growth-bulk-{n}", "gbps", f"growth {c}: throughput SUT -> peer", "Gbit/s", None))
@@ -569,6 +766,8 @@ def rows():
 def fmt(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
+    if isinstance(v, int):      # counts
+        return f"{v:,}"
     if abs(v) >= 100:
         return f"{v:,.0f}"
     if abs(v) >= 10:
@@ -747,7 +946,8 @@ def git_rev():
 def tool_versions():
     v = {}
     for name, argv in (("iperf3", ["iperf3", "--version"]), ("sockperf", ["sockperf", "--version"]),
-                       ("wrk", ["wrk", "-v"])):
+                       ("wrk", ["wrk", "-v"]), ("nginx", ["nginx", "-v"]),
+                       ("redis", ["redis-server", "--version"])):
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
             text = re.sub(r"Copyright.*", "", (r.stdout + r.stderr).strip())
@@ -773,6 +973,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- pstack: commit {git_rev()}, build folder `{os.path.relpath(b.build, REPO)}`; "
              f"PSTACK_* settings: {', '.join(f'{k}={v}' for k, v in sorted(pst.items())) or 'none (defaults)'}")
     o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "
+             f"{tv['nginx'].replace('nginx version: ', '')}; "
+             f"{' '.join(tv['redis'].split()[:3]).replace('Redis server v=', 'redis ')}; "
              f"bench_srv/bench_cli ({MUX}) from tests/bench\n")
     o.append("## How\n")
     o.append("Run it again with `make bench` (as root); `BENCH_SECONDS=2 make bench` for a quick look. "
@@ -797,7 +999,18 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
              "`source` mode (the SUT sends, bench_cli reads on the peer: throughput) and `echo` mode "
              "(64-byte ping-pong on every connection at once: round trip as bench_cli measures it). "
              "RSS is the SUT process's peak (VmHWM); on the kernel side that leaves out the socket buffers, "
-             "which live in the kernel, while pstack's are in the process.\n")
+             "which live in the kernel, while pstack's are in the process.")
+    o.append(f"- nginx: Debian's nginx-light as the SUT, one process (`daemon off; master_process off;`: "
+             f"pstack does not carry listening sockets across fork, see README), the same nginx.conf on both "
+             f"sides; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
+             f"peer against a {len(NGINX_PAGE)}-byte page and a 1 MiB file. Errors = wrk's socket errors (connect, read, "
+             f"write, timeout) + non-2xx responses. CPU = nginx + wrk.")
+    o.append(f"- redis: redis-server as the SUT (no persistence); `redis-benchmark -n {REDIS_N} -c 50 "
+             f"-t {','.join(REDIS_TESTS)}` from the peer; its own requests/s and p99 per test. "
+             f"Errors = lines of its output that report an error (it stops at the first one, and the row then says failed). CPU = redis-server + redis-benchmark, "
+             f"per 10k requests of all tests.")
+    o.append("- Every pstack figure comes with a check that the workload's traffic went through tap0 "
+             "(a socket call that escaped the preload would use the kernel's stack and pass for pstack's).\n")
     o.append("## Results\n")
     o.append(md_table(head, lines) + "\n")
     if fails:

@@ -158,6 +158,15 @@ static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runn
 static void host_lock(void *ctx) { (void)ctx; runner_lock(runner); }
 static void host_unlock(void *ctx) { (void)ctx; runner_unlock(runner); }
 static uint64_t host_now(void *ctx) { (void)ctx; return runner_now(); }
+static int host_spin(void *ctx, bool stop)
+{
+	(void)ctx;
+	if (stop) {
+		runner_spin_stop(runner);
+		return 0;
+	}
+	return runner_poll_once(runner);
+}
 static void host_stop(void *ctx, uint64_t linger_us)
 {
 	(void)ctx;
@@ -209,7 +218,7 @@ static void init(void)
 	struct shim_libc libc;
 	struct shim_host host = {
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
-		.unlock = host_unlock, .now = host_now, .stop = host_stop,
+		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 	};
 
 	enabled = true;

@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "stack/log.h"
+#include "stack/stack.h"
 #include "stack/sys/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
@@ -41,6 +43,7 @@ static int start_err;               /* -errno once a start failed, or after exit
 static pid_t init_pid;
 static bool forked;                 /* this is a fork() child (set by the atfork handler) */
 static atomic_bool child_warned;
+static _Atomic uint32_t spin_us;    /* PSTACK_SPIN_US once the stack runs (0: off) */
 
 /* The thread eventfds are in the table as internal objects, so a program that
  * closes "all" its fds does not close them under us (close() answers 0). */
@@ -302,6 +305,7 @@ int shim_need_stack(void)
 	}
 	shim_host.lock(shim_host.ctx);
 	stack_running = true;
+	atomic_store(&spin_us, shim_host.spin ? shim_stack()->cfg.spin_us : 0);
 	return 0;
 }
 
@@ -445,6 +449,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 {
 	struct shim_waiter w = { .kind = SHIM_W_THREAD };
 	int efd = shim_thread_efd();
+	uint64_t spin_until;
 	int r;
 
 	if (efd < 0)
@@ -456,6 +461,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_wq_add(&k->wq, &w);
 	shim_wq_unlock();
 	shim_unlock();
+	spin_until = shim_spin_until(deadline_us);
 	for (;;) {
 		struct pollfd p = { .fd = efd, .events = POLLIN };
 		struct timespec ts, *tsp = NULL;
@@ -472,7 +478,9 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 			ts.tv_nsec = (long)((deadline_us - now) % 1000000u) * 1000;
 			tsp = &ts;
 		}
-		n = shim_libc.ppoll(&p, 1, tsp, NULL);
+		n = shim_spin(&p, 1, spin_until, NULL);
+		if (n == 0)
+			n = shim_libc.ppoll(&p, 1, tsp, NULL);
 		if (n > 0) {
 			r = 0;
 			break;
@@ -496,6 +504,108 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_drain_efd(efd);
 	if (k->closed || k->dead)
 		return -EBADF;
+	return r;
+}
+
+/* ---- busy-poll ---- */
+
+uint64_t shim_spin_until(uint64_t deadline_us)
+{
+	uint32_t us = atomic_load_explicit(&spin_us, memory_order_relaxed);
+	uint64_t until;
+
+	if (!us)
+		return 0;
+	until = shim_clock_us() + us;
+	return deadline_us && deadline_us < until ? deadline_us : until;
+}
+
+/*
+ * A signal is pending that would have interrupted the wait: one its mask
+ * lets through, with a handler. (Blocked, even an ignored signal stays
+ * pending; unblocked, it would never have woken the wait. A default action
+ * that ends the process takes effect when the mask is restored.)
+ */
+static bool spin_signalled(const sigset_t *wait_mask)
+{
+	sigset_t pend;
+
+	if (sigpending(&pend) < 0 || sigisemptyset(&pend))
+		return false;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sigismember(&pend, sig) != 1 || sigismember(wait_mask, sig) != 0)
+			continue;
+		if (shim_libc.sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Like Onload's EF_POLL_USEC and Linux's SO_BUSY_POLL: the waiting thread
+ * reads the device itself, so the frame it waits for is processed and seen
+ * by it at once, without two hand-offs (device to stack thread, stack thread
+ * to this thread's eventfd). The stack thread keeps running: both read the
+ * device (without blocking; the kernel gives each frame to one), and the
+ * lock, released between rounds, serialises what the stack does with them.
+ *
+ * Signals are blocked while spinning and the pending set is checked each
+ * round, so that a signal arriving now interrupts the call (EINTR) exactly
+ * as it would interrupt the blocking wait: its handler runs (under the
+ * wait's own mask) before we return.
+ */
+int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t *wait_mask)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t all, old;
+	int r = 0;
+
+	if (!spin_until || shim_clock_us() >= spin_until)
+		return 0;
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_BLOCK, &all, &old))
+		return 0;
+	if (!wait_mask)
+		wait_mask = &old;
+	for (unsigned round = 1;; round++) {
+		int got = 0;
+
+		shim_lock();
+		if (stack_running)
+			got = shim_host.spin(shim_host.ctx, false);
+		shim_unlock();
+		/* Each round reads the device; fds and signals (two more system
+		 * calls) are looked at when frames came in, else every fourth round. */
+		if (got <= 0 && round % 4) {
+			if (shim_clock_us() >= spin_until)
+				break;
+			continue;
+		}
+		r = shim_libc.ppoll(fds, n, &zero, NULL);
+		if (r != 0)
+			break;      /* ready, or an error the blocking call would meet too */
+		if (spin_signalled(wait_mask)) {
+			/* Let the handler run under the mask the wait would have had. */
+			pthread_sigmask(SIG_SETMASK, wait_mask, NULL);
+			r = -1;
+			break;
+		}
+		if (shim_clock_us() >= spin_until)
+			break;
+	}
+	if (r <= 0) {
+		/* Giving up: the device goes back to the stack thread before we block. */
+		shim_lock();
+		if (stack_running)
+			shim_host.spin(shim_host.ctx, true);
+		shim_unlock();
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		errno = EINTR;
 	return r;
 }
 
@@ -526,6 +636,7 @@ void shim_fork_child(void)
 	 */
 	forked = true;
 	stack_running = false;
+	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
 	t_efd = -1;   /* the eventfd is shared with the parent's thread: never use it */
 	pthread_mutex_unlock(&wq_mu);
@@ -566,6 +677,7 @@ void shim_exit(uint64_t linger_us)
 		}
 	}
 	stack_running = false;
+	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
 	shim_host.unlock(shim_host.ctx);
 	pthread_mutex_unlock(&op_mu);

@@ -147,6 +147,17 @@ bool shim_signals_restart(void);
  * lock held. 0: re-check; -EAGAIN: timed out; -EINTR; -EBADF: closed.
  */
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
+/*
+ * Busy-poll (PSTACK_SPIN_US). shim_spin_until: when a wait starting now
+ * should stop spinning (0: no spinning; never past deadline_us, 0: none).
+ * shim_spin: a drop-in for the blocking ppoll(fds, n, timeout, wait_mask) of
+ * a waiting thread, called without the op lock: until spin_until, polls the
+ * device itself (the host's spin) and fds without waiting. Like ppoll: the
+ * count of fds with revents, -1 with errno EINTR when a signal came, or 0
+ * when spin_until passed (or is 0): then make the blocking call.
+ */
+uint64_t shim_spin_until(uint64_t deadline_us);
+int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t *wait_mask);
 
 /* ---- sock.c ---- */
 unsigned shim_sock_poll(struct shim_sock *k);   /* op lock held; POLL* bits */

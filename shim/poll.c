@@ -52,6 +52,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	struct pollfd kstack[SHIM_POLL_STACK + 1], *kfds = kstack;
 	struct timespec zero = { 0, 0 };
 	nfds_t nsock = 0;
+	bool spun = false;
 	int efd = shim_thread_efd(), r;
 
 	if (efd < 0)
@@ -122,7 +123,15 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			ts_from_us(&left, deadline_us > now ? deadline_us - now : 0);
 			leftp = &left;
 		}
-		kn = shim_libc.ppoll(kfds, n + 1, leftp, mask);
+		if (!spun) {
+			/* Busy-poll once per call: frames for other sockets do not end the wait. */
+			spun = true;
+			kn = shim_spin(kfds, n + 1, shim_spin_until(forever ? 0 : deadline_us), mask);
+		} else {
+			kn = 0;
+		}
+		if (kn == 0)
+			kn = shim_libc.ppoll(kfds, n + 1, leftp, mask);
 		r = kn < 0 ? -errno : 0;
 		shim_lock();
 		shim_wq_lock();
@@ -567,7 +576,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 {
 	struct shim_waiter w = { .kind = SHIM_W_THREAD };
 	struct shim_epoll *ep;
-	uint64_t dl = 0;
+	uint64_t dl = 0, spin_until;
 	enum shim_proc ps;
 	int efd, r;
 
@@ -591,6 +600,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	w.efd = efd;
 	if (timeout > 0)
 		dl = shim_clock_us() + (uint64_t)timeout * 1000u;
+	spin_until = timeout != 0 ? shim_spin_until(dl) : 0;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = epfd, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
@@ -619,7 +629,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			ts_from_us(&left, dl > now ? dl - now : 0);
 			leftp = &left;
 		}
-		pn = shim_libc.ppoll(p, 2, leftp, mask);
+		pn = spin_until ? shim_spin(p, 2, spin_until, mask) : 0;
+		if (pn == 0)
+			pn = shim_libc.ppoll(p, 2, leftp, mask);
 		r = pn < 0 ? -errno : 0;
 		shim_wq_lock();
 		shim_wq_del(&w);

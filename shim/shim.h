@@ -94,6 +94,11 @@ struct shim_host {
 	uint64_t (*now)(void *ctx);
 	/* Drains (bounded by linger_us) and frees the stack; no lock held. */
 	void (*stop)(void *ctx, uint64_t linger_us);
+	/* Optional (NULL: no busy-poll): with the lock held, reads and processes
+	 * the frames the device has ready, without blocking; how many. A thread
+	 * about to block calls it for up to PSTACK_SPIN_US first, and once with
+	 * stop set when it gives up and blocks after all (nothing is read then). */
+	int (*spin)(void *ctx, bool stop);
 };
 
 /* Once per process, before any other call. Both structs are copied. */

@@ -30,6 +30,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->log_level = LOG_WARN;
 	cfg->tcp_msl_ms = 30000;
 	cfg->offload = 1;
+	cfg->tcp_mem = 256u << 20;
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -368,6 +369,26 @@ static int parse_uint_var(const char *(*get)(const char *name), const char *name
 	return 0;
 }
 
+/* A byte count: decimal digits and an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *v, uint64_t *out)
+{
+	const char *p = v;
+	unsigned shift = 0;
+
+	if (parse_dec(&p, 12, UINT64_MAX >> 30, out))
+		return -EINVAL;
+	switch (*p) {
+	case 'K': case 'k': shift = 10; p++; break;
+	case 'M': case 'm': shift = 20; p++; break;
+	case 'G': case 'g': shift = 30; p++; break;
+	default: break;
+	}
+	if (*p)
+		return -EINVAL;
+	*out <<= shift;
+	return 0;
+}
+
 int config_from_env(struct stack_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	struct stack_config c;
@@ -483,11 +504,24 @@ int config_from_env(struct stack_config *cfg, const char *(*get)(const char *nam
 	if (set)
 		c.tcp_msl_ms = (uint32_t)n;
 
+	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
+		if (parse_size(v, &n) || n < (1u << 20) || n > (64ull << 30))
+			return bad_value(err, errlen, "PSTACK_TCP_MEM", v,
+					 "expected bytes from 1M to 64G with an optional K, M or G suffix, e.g. 256M");
+		c.tcp_mem = (size_t)n;
+	}
+
 	if (parse_uint_var(get, "PSTACK_OFFLOAD", 0, 1, &n, &set))
 		return bad_value(err, errlen, "PSTACK_OFFLOAD", get_var(get, "PSTACK_OFFLOAD"),
 				 "expected 1 (use the TAP's offloads, the default) or 0 (plain frames)");
 	if (set)
 		c.offload = (uint8_t)n;
+
+	if (parse_uint_var(get, "PSTACK_SPIN_US", 0, 1000000, &n, &set))
+		return bad_value(err, errlen, "PSTACK_SPIN_US", get_var(get, "PSTACK_SPIN_US"),
+				 "expected microseconds from 0 (off, the default) to 1000000, e.g. 50");
+	if (set)
+		c.spin_us = (uint32_t)n;
 
 	*cfg = c;
 	return 0;

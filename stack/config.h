@@ -3,7 +3,7 @@
  *
  * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
  * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
- * PSTACK_TCP_MSL_MS. An empty variable counts as unset.
+ * PSTACK_TCP_MSL_MS, PSTACK_TCP_MEM, PSTACK_OFFLOAD, PSTACK_SPIN_US. An empty variable counts as unset.
  */
 #ifndef PSTACK_CONFIG_H
 #define PSTACK_CONFIG_H
@@ -34,7 +34,10 @@ struct stack_config {
 	char pcap[256];         /* PSTACK_PCAP, "" for none */
 	struct fault_config faults; /* PSTACK_FAULTS */
 	uint32_t tcp_msl_ms;    /* PSTACK_TCP_MSL_MS, default 30000 (TIME_WAIT is 2*MSL = 60 s) */
+	size_t tcp_mem;         /* PSTACK_TCP_MEM, default 256 MiB: all TCP buffers of the stack together */
 	uint8_t offload;        /* PSTACK_OFFLOAD, 1 (default): ask the TAP for checksum and TSO offloads */
+	uint32_t spin_us;       /* PSTACK_SPIN_US, 0 (default): a thread about to block first polls the
+				 * device itself for up to this many microseconds (busy-poll) */
 	uint8_t secret[16];     /* key for ISNs, SYN cookies, ephemeral ports; filled by the runner */
 };
 

@@ -95,6 +95,7 @@ int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
 	h->dst = rd32(pkt + 16);
 	h->raw = pkt;
 	h->raw_len = h->total_len;
+	h->csum_ok = false;
 	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
 	 * option we would act on (source routes are refused by default, as
 	 * Linux does with accept_source_route=0). */
@@ -161,6 +162,8 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
+	/* The device's verdict covers a whole datagram only; a reassembled one is checked. */
+	h.csum_ok = (s->rx_flags & NETDEV_RX_CSUM_OK) != 0;
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;

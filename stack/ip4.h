@@ -36,6 +36,8 @@ struct ip4_hdr {
 	uint32_t src, dst;
 	const uint8_t *raw;     /* the header as received (for ICMP errors quoting it) */
 	size_t raw_len;         /* header plus payload bytes available at raw */
+	bool csum_ok;           /* the transport checksum needs no check (NETDEV_RX_CSUM_OK);
+				 * ip4_parse sets false, ip4_input sets it for a whole datagram */
 };
 
 /* What a transport asks of ip4_output(). */

@@ -13,6 +13,15 @@
 
 struct netdev;
 
+/* What a device knows about a received frame (receive's *rx_flags). */
+enum netdev_rx_flag {
+	/* The transport (TCP/UDP) checksum needs no check: the device verified
+	 * it, or the frame never crossed a wire (the local kernel's frame with
+	 * the checksum left to "hardware", Linux's CHECKSUM_UNNECESSARY and
+	 * CHECKSUM_PARTIAL), so the field may even hold only a partial sum. */
+	NETDEV_RX_CSUM_OK = 1u << 0,
+};
+
 struct netdev_ops {
 	/* Sends one whole frame. 0, or -errno (-EAGAIN when the device queue is full). */
 	int (*transmit)(struct netdev *dev, const uint8_t *frame, size_t len);
@@ -22,8 +31,9 @@ struct netdev_ops {
 	 * checksum (TSO). 0 or -errno. */
 	int (*transmit_gso)(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size);
 	/* Reads one frame into buf without blocking: its length, 0 when none is
-	 * waiting, or -errno. A frame longer than cap is dropped and counted by the caller. */
-	long (*receive)(struct netdev *dev, uint8_t *buf, size_t cap);
+	 * waiting, or -errno; *rx_flags gets its enum netdev_rx_flag bits. A
+	 * frame longer than cap is dropped and counted by the caller. */
+	long (*receive)(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags);
 	/* The fd to poll for POLLIN, or -1 for a device without one. */
 	int (*pollfd)(struct netdev *dev);
 	void (*destroy)(struct netdev *dev);

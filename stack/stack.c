@@ -108,16 +108,26 @@ void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t n
 
 void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
 {
+	stack_input_flags(s, frame, len, 0, now);
+}
+
+void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now)
+{
 	s->now = now;
 	s->stats.frames_in++;
 	if (s->pcap)
 		pcap_write(s->pcap, frame, len, now);
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_IN, frame, len);
-	if (s->fault)
+	if (s->fault) {
+		/* The fault link may corrupt the frame (or hold it for later): the
+		 * device's word about the bytes it read no longer holds. */
 		fault_input(s, frame, len, now);
-	else
+	} else {
+		s->rx_flags = rx_flags;
 		stack_deliver(s, frame, len, now);
+		s->rx_flags = 0;
+	}
 }
 
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
@@ -209,6 +219,7 @@ void stack_log_stats(const struct stack *s, int level)
 		   (unsigned long long)st->udp_in, (unsigned long long)st->udp_out,
 		   (unsigned long long)st->tcp_in, (unsigned long long)st->tcp_out,
 		   (unsigned long long)st->tcp_retransmits);
+	tcp_log_stats(s, level);
 	for (int r = 0; r < DROP__COUNT; r++)
 		if (st->drops[r])
 			log_printf(level, "drops: %s (%s): %llu", drop_names[r], drop_texts[r],

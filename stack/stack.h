@@ -51,6 +51,10 @@ struct stack {
 	struct tcp_table *tcp;
 	struct fault_state *fault; /* NULL unless cfg.faults.enabled */
 	struct pcap_writer *pcap;  /* NULL unless a pcap file is open */
+	unsigned rx_flags;         /* enum netdev_rx_flag of the frame stack_input_flags() is on, else 0 */
+	/* The caller feeds a batch of frames and runs due timers (stack_poll)
+	 * right after it: ACKs owed for several frames may wait for that pass. */
+	bool rx_batch;
 };
 
 /* Creates the stack on dev (not owned). NULL when out of memory. */
@@ -62,6 +66,10 @@ void stack_destroy(struct stack *s);
 
 /* One received Ethernet frame. Never fails: bad frames are counted and dropped. */
 void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
+/* The same with what the device knows of it (enum netdev_rx_flag): with
+ * NETDEV_RX_CSUM_OK, TCP and UDP skip their checksum check. Ignored (0)
+ * through the fault link, whose corrupted frames must be caught. */
+void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now);
 /* Runs every timer due at now. */
 void stack_poll(struct stack *s, uint64_t now);
 /* The earliest time stack_poll() has work, or STACK_NEVER. */

@@ -35,6 +35,7 @@ int tcp_init(struct stack *s)
 		return -ENOMEM;
 	s->tcp->port_hint = stack_random(s);
 	s->tcp->timers_at = STACK_NEVER;
+	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
 	return 0;
 }
 
@@ -56,8 +57,18 @@ void tcp_fini(struct stack *s)
 	}
 	while (t->all)
 		tcp_conn_free(t->all);
+	while (t->tw_head)
+		tcp_conn_free(t->tw_head);
 	free(t);
 	s->tcp = NULL;
+}
+
+void tcp_log_stats(const struct stack *s, int level)
+{
+	const struct tcp_mem *m = &s->tcp->mem;
+
+	log_printf(level, "tcp memory: used %zu peak %zu of %zu bytes (PSTACK_TCP_MEM); refused %llu times",
+		   m->used, m->peak, m->limit, (unsigned long long)m->refused);
 }
 
 size_t tcp_conn_count(const struct stack *s)
@@ -215,6 +226,96 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr)
 
 /* ---- life cycle ---- */
 
+static void conn_unlink(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else if (c->in_tw)
+		t->tw_head = c->all_next;
+	else
+		t->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	else if (c->in_tw)
+		t->tw_tail = c->all_prev;
+	c->all_prev = c->all_next = NULL;
+	c->in_tw = false;
+}
+
+static void link_all(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	c->all_next = t->all;
+	if (t->all)
+		t->all->all_prev = c;
+	t->all = c;
+}
+
+static void link_tw(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	c->in_tw = true;
+	c->all_prev = t->tw_tail;
+	if (t->tw_tail)
+		t->tw_tail->all_next = c;
+	else
+		t->tw_head = c;
+	t->tw_tail = c;
+}
+
+void tcp_ackq_add(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->in_ackq)
+		return;
+	c->in_ackq = true;
+	c->ackq_next = t->ackq;
+	t->ackq = c;
+	/* A backstop, should no timer pass follow the batch. */
+	if (c->delack_at == STACK_NEVER)
+		tcp_timer_set(c, &c->delack_at, c->s->now + TCP_DELACK_US);
+}
+
+static void ackq_remove(struct tcp_conn *c)
+{
+	struct tcp_conn **pp = &c->s->tcp->ackq;
+
+	if (!c->in_ackq)
+		return;
+	while (*pp && *pp != c)
+		pp = &(*pp)->ackq_next;
+	if (*pp)
+		*pp = c->ackq_next;
+	c->in_ackq = false;
+}
+
+/* The ACKs the last batch of frames owes, one per connection, without a
+ * walk over every connection. */
+static void ackq_flush(struct tcp_table *t, uint64_t now)
+{
+	struct tcp_conn *c;
+
+	while ((c = t->ackq)) {
+		t->ackq = c->ackq_next;
+		c->in_ackq = false;
+		if (c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN && c->rcv_nxt != c->rcv_wup)
+			tcp_send_ack(c, now);
+	}
+}
+
+void tcp_tw_requeue(struct tcp_conn *c)
+{
+	if (c->s->tcp->tw_tail == c)
+		return;
+	conn_unlink(c);
+	link_tw(c);
+}
+
 struct tcp_conn *tcp_conn_new(struct stack *s)
 {
 	struct tcp_table *t = s->tcp;
@@ -233,13 +334,10 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->keepidle = TCP_KEEPIDLE_S;
 	c->keepintvl = TCP_KEEPINTVL_S;
 	c->keepcnt = TCP_KEEPCNT;
-	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF);
-	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF);
+	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF, &t->mem);
+	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF, &t->mem);
 	tcp_cc_init(&c->cc, TCP_CC_CUBIC, c->mss);
-	c->all_next = t->all;
-	if (t->all)
-		t->all->all_prev = c;
-	t->all = c;
+	link_all(c);
 	t->live++;
 	return c;
 }
@@ -255,7 +353,7 @@ void tcp_ofo_purge(struct tcp_conn *c)
 		struct tcp_ofo *o = c->ofo;
 
 		c->ofo = o->next;
-		free(o);
+		tcp_ofo_free(c, o);
 	}
 	c->ofo_bytes = 0;
 	c->ofo_count = 0;
@@ -339,18 +437,14 @@ void tcp_conn_free(struct tcp_conn *c)
 			  c->local.port, c->remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
 			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
 	txq_remove(c);
+	ackq_remove(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		close_children(c, c->s->now);
 	unparent(c);
 	tcp_hash_remove(c);
 	bind_remove(c);
 	lhash_remove(c);
-	if (c->all_prev)
-		c->all_prev->all_next = c->all_next;
-	else
-		t->all = c->all_next;
-	if (c->all_next)
-		c->all_next->all_prev = c->all_prev;
+	conn_unlink(c);
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
@@ -366,6 +460,13 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 	log_debug("tcp %u -> %u: %s -> %s", c->local.port, c->remote.port, tcp_state_name(c->state),
 		  tcp_state_name(st));
 	c->state = st;
+	if ((st == TCP_STATE_TIME_WAIT) != c->in_tw) {
+		conn_unlink(c);
+		if (st == TCP_STATE_TIME_WAIT)
+			link_tw(c);
+		else
+			link_all(c);
+	}
 }
 
 void tcp_wake(struct tcp_conn *c)
@@ -460,9 +561,30 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 	return ws;
 }
 
+void tcp_rcv_reserve(struct tcp_conn *c)
+{
+	size_t promise = 0;
+
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+		if (!c->fin_rcvd && !c->orphan && seq_gt(c->rcv_adv, c->rcv_nxt))
+			promise = c->rcv_adv - c->rcv_nxt;
+		break;
+	default:
+		break;          /* no more data can come */
+	}
+	tcp_ring_reserve(&c->rcvq, c->rcvq.len + promise);
+}
+
 uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
-	return c->rcvq.len >= c->rcvq.limit ? 0 : (uint32_t)(c->rcvq.limit - c->rcvq.len);
+	size_t space = tcp_ring_space(&c->rcvq);    /* within the stack-wide budget too */
+
+	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
 }
 
 /* ---- ports ---- */
@@ -693,6 +815,30 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	return (long)n;
 }
 
+/*
+ * Receive buffer autotuning, like Linux's dynamic right-sizing
+ * (tcp_rcv_space_adjust): once per round trip (at least 1 ms), when the
+ * application read more than half the buffer in it, the buffer doubles, up
+ * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
+ * the window, and sends fewer window updates. Not when the application set
+ * SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The window scale (7, like Linux's)
+ * covers 8 MiB. The ring grows only as data comes, and the window only as
+ * far as the stack's budget allows.
+ */
+static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
+{
+	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
+
+	c->rcv_copied += (uint32_t)n;
+	if (now - c->rcv_space_at < interval)
+		return;
+	if (!c->rcvbuf_opt && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX &&
+	    (65535ull << c->rcv_wscale) >= 2 * c->rcvq.limit)
+		c->rcvq.limit = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
+	c->rcv_copied = 0;
+	c->rcv_space_at = now;
+}
+
 /* After the application reads: tell the peer when the window opened enough
  * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
 static void maybe_window_update(struct tcp_conn *c, uint64_t now)
@@ -720,6 +866,14 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		tcp_ring_peek(&c->rcvq, 0, buf, n);
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, n);
+			/* Out-of-order data the full ring could not take when its
+			 * hole filled: it is in order now, and the peer counts it as
+			 * delivered (SACKed), so nothing else would move it. */
+			if (c->ofo && seq_leq(c->ofo->seq, c->rcv_nxt))
+				tcp_ofo_deliver(c, now);
+			tcp_ring_reclaim(&c->rcvq);
+			rcv_space_adjust(c, n, now);
+			tcp_rcv_reserve(c);
 			maybe_window_update(c, now);
 		}
 		return (long)n;
@@ -1233,6 +1387,8 @@ void tcp_timers(struct stack *s, uint64_t now)
 	/* timers_at is a lower bound kept by tcp_timer_set(): the walks over
 	 * every connection happen only when some timer may be due, not per
 	 * segment or per poll. */
+	if (t->ackq && !s->rx_batch)
+		ackq_flush(t, now);
 	if (now < t->timers_at)
 		return;
 	t->timers_at = STACK_NEVER;
@@ -1258,6 +1414,16 @@ void tcp_timers(struct stack *s, uint64_t now)
 		if (d < at)
 			at = d;
 	}
+	/* TIME_WAIT: oldest first; the only timer they run is tw_at. Each one
+	 * due is freed, or (an application still holds it) closed and moved
+	 * to t->all. */
+	while ((c = t->tw_head) && c->tw_at <= now) {
+		conn_timers(c, now);
+		if (t->tw_head == c)
+			break;          /* cannot happen: never spin on it */
+	}
+	if (t->tw_head && t->tw_head->tw_at < at)
+		at = t->tw_head->tw_at;
 	if (t->txq_head)
 		at = now;
 	if (at < t->timers_at)
@@ -1266,7 +1432,7 @@ void tcp_timers(struct stack *s, uint64_t now)
 
 uint64_t tcp_timers_at(const struct stack *s)
 {
-	return s->tcp->timers_at;
+	return s->tcp->ackq ? 0 : s->tcp->timers_at;     /* ACKs owed: due now */
 }
 
 size_t tcp_pending_close(const struct stack *s)

@@ -45,6 +45,8 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen,
 		    int err, uint32_t mtu);
 void tcp_timers(struct stack *s, uint64_t now);
+/* One log line: the stack-wide TCP memory budget's use, peak and limit. */
+void tcp_log_stats(const struct stack *s, int level);
 uint64_t tcp_timers_at(const struct stack *s);
 /* Connections that still have data to send or a FIN exchange to finish
  * (the library's exit path waits for this to reach 0, bounded by a linger time). */

@@ -37,10 +37,9 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct t
 	hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HLEN || hlen > len)
 		return DROP_TCP_BAD_OFFSET;
-#ifndef PSTACK_FUZZ
-	if (len > 65535 || csum_fold(csum_partial(p, len, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
+	/* The checksum is tcp_input's (after this, so drop reasons keep their order). */
+	if (len > 65535)
 		return DROP_TCP_BAD_CSUM;
-#endif
 	g->src = src;
 	g->dst = dst;
 	g->sport = rd16(p);
@@ -210,6 +209,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uint32_t len)
 {
 	struct tcp_ofo **pp = &c->ofo, *o;
+	bool charged;
 	tcp_seq end = seq + len;
 
 	c->ofo_last = seq;
@@ -230,7 +230,7 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 		*pp = o->next;
 		c->ofo_bytes -= o->len;
 		c->ofo_count--;
-		free(o);
+		tcp_ofo_free(c, o);
 	}
 	if (*pp && seq_lt((*pp)->seq, end))
 		len = (*pp)->seq - seq;
@@ -240,11 +240,24 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 		stack_drop(c->s, DROP_TCP_OFO_FULL);
 		return;
 	}
+	/* Out-of-order data inside the window lives on the receive ring's
+	 * reservation while the ring has not grown into it; beyond that it
+	 * is charged, and it is the first thing to go when the stack-wide
+	 * budget runs short (like Linux's tcp_prune_ofo_queue): the peer
+	 * still has it and sends it again. */
+	charged = c->rcvq.cap + c->ofo_bytes + len > c->rcvq.resv;
+	if (charged && !tcp_mem_charge(&c->s->tcp->mem, len)) {
+		stack_drop(c->s, DROP_TCP_MEM);
+		return;
+	}
 	o = malloc(sizeof(*o) + len);
 	if (!o) {
+		if (charged)
+			tcp_mem_uncharge(&c->s->tcp->mem, len);
 		stack_drop(c->s, DROP_TCP_NO_MEMORY);
 		return;
 	}
+	o->charged = charged;
 	o->seq = seq;
 	o->len = len;
 	memcpy(o->data, data, len);
@@ -254,27 +267,40 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	c->ofo_count++;
 }
 
-static void ofo_pull(struct tcp_conn *c)
+void tcp_ofo_pull(struct tcp_conn *c)
 {
 	struct tcp_ofo *o;
 
 	while ((o = c->ofo) && seq_leq(o->seq, c->rcv_nxt)) {
 		tcp_seq oend = o->seq + o->len;
 
+		/* A charged block's charge pays for the ring's growth: let it go first. */
+		if (o->charged)
+			tcp_mem_uncharge(&c->s->tcp->mem, o->len);
 		if (seq_gt(oend, c->rcv_nxt)) {
 			uint32_t off = c->rcv_nxt - o->seq;
 			size_t n = tcp_ring_write(&c->rcvq, o->data + off, o->len - off);
 
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
-			if (n < o->len - off)
+			if (n < o->len - off) {
+				if (o->charged)
+					tcp_mem_force(&c->s->tcp->mem, o->len);     /* still held */
 				break;
+			}
 		}
 		c->ofo = o->next;
 		c->ofo_bytes -= o->len;
 		c->ofo_count--;
 		free(o);
 	}
+}
+
+void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
+{
+	if (o->charged)
+		tcp_mem_uncharge(&c->s->tcp->mem, o->len);
+	free(o);
 }
 
 /* ---- SACK scoreboard (RFC 6675) ---- */
@@ -442,7 +468,8 @@ static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, ui
 static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	tcp_set_state(c, TCP_STATE_TIME_WAIT);
-	c->rto_at = c->persist_at = c->keep_at = STACK_NEVER;
+	/* Only tw_at runs in TIME_WAIT (the timer pass looks at nothing else). */
+	c->rto_at = c->persist_at = c->keep_at = c->delack_at = STACK_NEVER;
 	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps
 	 * no buffers (many of them pile up on a busy server that closes first). */
 	tcp_ring_free(&c->sndq);
@@ -465,6 +492,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		if (n > c->sndq.len)
 			n = (uint32_t)c->sndq.len;
 		tcp_ring_consume(&c->sndq, n);
+		tcp_ring_reclaim(&c->sndq);
 		c->snd_base += n;
 		c->bytes_acked += n;
 	}
@@ -659,6 +687,21 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 	tcp_wake(c);
 }
 
+void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now)
+{
+	tcp_seq before = c->rcv_nxt;
+
+	tcp_ofo_pull(c);
+	if (c->rcv_nxt == before)
+		return;
+	if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {
+		c->ofo_fin = false;
+		process_fin(c, now);
+	}
+	tcp_send_ack(c, now);
+	tcp_wake(c);
+}
+
 /* Sixth, URG. Deviation: urgent data is not supported (RFC 6093 advises
  * new applications against it); the urgent pointer is ignored and the
  * bytes are delivered in line, as with SO_OOBINLINE.
@@ -691,19 +734,29 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		if (g->seq == c->rcv_nxt) {
 			size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
 
-			if (n < g->len)
-				stack_drop(c->s, DROP_TCP_RCVBUF_FULL);
+			if (n < g->len) {
+				/* No room (the ring's limit, or the stack's budget): the
+				 * rest comes again; tell the peer at once where we are
+				 * (Linux: tcp_data_queue()'s drop path, quick ACK). */
+				stack_drop(c->s, c->rcvq.len < c->rcvq.limit ? DROP_TCP_MEM : DROP_TCP_RCVBUF_FULL);
+				c->ack_now = true;
+			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
-				ofo_pull(c);
+				tcp_ofo_pull(c);
 				c->ack_now = true;  /* a hole filled: ACK at once (RFC 5681 §4.2) */
 			}
 			c->unacked_segs++;
-			/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second full segment. */
-			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss)
+			/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second
+			 * full segment. In a batch of frames read in one go (s->rx_batch),
+			 * the ACK is due at once but goes in the timer pass right after
+			 * the batch: one ACK covers every frame of it. */
+			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss && c->s->rx_batch)
+				tcp_ackq_add(c);
+			else if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss)
 				c->ack_now = true;
 			else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
@@ -1020,6 +1073,13 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 
 	s->stats.tcp_in++;
 	r = tcp_parse(p, len, ih->src, ih->dst, &g);
+#ifndef PSTACK_FUZZ
+	/* Skipped when the device verified it, or the segment never left this
+	 * host (ih->csum_ok, NETDEV_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL. */
+	if (!r && !ih->csum_ok &&
+	    csum_fold(csum_partial(p, len, csum_pseudo4(ih->src, ih->dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
+		r = DROP_TCP_BAD_CSUM;
+#endif
 	if (r) {
 		stack_drop(s, (enum drop_reason)r);
 		return;

@@ -54,8 +54,12 @@ uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 	}
 	if (seq_lt(c->rcv_adv, c->rcv_nxt))
 		c->rcv_adv = c->rcv_nxt;
-	/* Like Linux, round the kept window up to the scale's unit rather than
-	 * show the peer a right edge that moved back. */
+	/* Round the kept window up to the scale's unit when there is room for
+	 * it; when there is not, round down: the right edge then moves back by
+	 * less than one unit. Always rounding up (Linux's default) lets every
+	 * ACK push the edge past the room a little more, so that the promise
+	 * grows past the buffer and the stack's budget (RFC 7323 Appendix F;
+	 * Linux's net.ipv4.tcp_shrink_window=1 does what we do). */
 	wnd = (c->rcv_adv - c->rcv_nxt + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
 	if (wnd > 65535)
 		wnd = 65535;
@@ -185,6 +189,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		wnd = tcp_window_to_advertise(c);
 	if (flags & TCP_SYN)
 		c->rcv_adv = c->rcv_nxt + wnd;
+	tcp_rcv_reserve(c);
 	wr16(h, c->local.port);
 	wr16(h + 2, c->remote.port);
 	wr32(h + 4, seq);

@@ -54,9 +54,12 @@ struct stack;
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
 #define TCP_DEFAULT_SNDBUF (1u << 20)
 #define TCP_DEFAULT_RCVBUF (1u << 20)
+#define TCP_RCVBUF_AUTO_MAX (6u << 20)      /* Linux's tcp_rmem[2]: where autotuning stops */
+#define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
+#define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
 #define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
 #define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
@@ -98,6 +101,7 @@ struct tcp_ofo {
 	struct tcp_ofo *next;
 	tcp_seq seq;
 	uint32_t len;
+	bool charged;           /* charged to the budget (not covered by the ring's reservation) */
 	uint8_t data[];
 };
 
@@ -115,7 +119,10 @@ struct tcp_conn {
 	struct tcp_conn *bnext;             /* bound-port chain */
 	struct tcp_conn **bpprev;           /* what points at c in it (O(1) removal) */
 	struct tcp_conn *lnext;             /* listener chain */
-	struct tcp_conn *all_prev, *all_next;
+	struct tcp_conn *all_prev, *all_next;  /* in t->all, or in t->tw_head's list while in_tw */
+	bool in_tw;
+	struct tcp_conn *ackq_next;         /* owes an ACK at the end of this batch of frames */
+	bool in_ackq;
 	bool in_hash, in_bind, in_lhash;
 
 	/* ownership */
@@ -218,6 +225,9 @@ struct tcp_conn {
 	int maxseg;                         /* 0: none */
 	uint32_t user_timeout_ms;
 	int sndbuf_opt, rcvbuf_opt;         /* as set by the application (0: default) */
+	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
+	uint64_t rcv_space_at;              /* start of the current measuring interval */
+	uint32_t rcv_copied;                /* bytes the application read in it */
 	bool reuseaddr, reuseport;
 
 	struct sock_wakeup wake;
@@ -227,14 +237,25 @@ struct tcp_conn {
 	uint32_t segs_in, segs_out, total_retrans;
 };
 
-#define TCP_HASH_SIZE 4096
-#define TCP_PORT_HASH 1024
+/* Sized for a busy server: one closing first holds a TIME_WAIT block per
+ * connection of the last minute (~60k at 1k connections/s). The port tables
+ * have a bucket per port, so a chain holds only that port's connections.
+ * calloc'd: untouched buckets cost no memory. */
+#define TCP_HASH_SIZE 65536
+#define TCP_PORT_HASH 65536
 
 struct tcp_table {
 	struct tcp_conn *hash[TCP_HASH_SIZE];
 	struct tcp_conn *bhash[TCP_PORT_HASH];
 	struct tcp_conn *lhash[TCP_PORT_HASH];
-	struct tcp_conn *all;
+	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
+	/* Connections in TIME_WAIT, oldest first: all wait the same 2 MSL, so
+	 * the list is in deadline order and the timer pass looks at its head
+	 * only (a busy server that closes first holds tens of thousands). */
+	struct tcp_conn *tw_head, *tw_tail;
+	/* Connections owing an ACK for frames of the current receive batch
+	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
+	struct tcp_conn *ackq;
 	size_t live;
 	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
 	uint32_t challenge_count;
@@ -246,12 +267,24 @@ struct tcp_table {
 	 * stack thread away from its input (like Linux's TCP small queues). */
 	struct tcp_conn *txq_head, *txq_tail;
 	uint64_t segs_sent;
+	struct tcp_mem mem;                 /* every ring and out-of-order block (PSTACK_TCP_MEM) */
 };
 
 /* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
 static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when);
 
+/* tcp_in.c: moves out-of-order data that has become in order into the ring,
+ * as far as the ring takes it. */
+void tcp_ofo_pull(struct tcp_conn *c);
+/* Frees one out-of-order block, giving its charge back. */
+void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
+/* The same after the application read, with the FIN it may complete and an ACK. */
+void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
+
 /* tcp.c */
+/* Charges the receive ring for what it holds and what the advertised window
+ * still promises (tcp_ring_reserve), after the window or the ring changed. */
+void tcp_rcv_reserve(struct tcp_conn *c);
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
 struct tcp_conn *tcp_conn_new(struct stack *s);
 void tcp_hash_insert(struct tcp_conn *c);
@@ -315,6 +348,11 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
 bool tcp_abort(struct tcp_conn *c, int err);
 
+/* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
+void tcp_tw_requeue(struct tcp_conn *c);
+/* c owes an ACK: it goes out once the current receive batch ends. */
+void tcp_ackq_add(struct tcp_conn *c);
+
 static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when)
 {
 	struct tcp_table *t = c->s->tcp;
@@ -322,6 +360,8 @@ static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t w
 	*field = when;
 	if (when < t->timers_at)
 		t->timers_at = when;
+	if (field == &c->tw_at && c->in_tw)
+		tcp_tw_requeue(c);
 }
 
 /* For tests: live control blocks in this stack. */

@@ -2,12 +2,45 @@
  * A byte ring for TCP's send and receive queues: data is copied in once and
  * out once, never moved per segment. The ring grows (doubling, relinearised)
  * up to a limit so that idle connections do not hold megabytes.
+ *
+ * Every ring of a stack draws its allocation from one shared budget
+ * (struct tcp_mem, PSTACK_TCP_MEM), like Linux's tcp_mem: a ring may always
+ * hold TCP_RING_MIN bytes (so every connection can make progress, like
+ * Linux's tcp_rmem[0]/tcp_wmem[0] guarantee), and grows past that only while
+ * the budget has room. The room a ring reports (tcp_ring_space) already
+ * accounts for the budget, so the receive window and POLLOUT shrink with it.
+ *
+ * A receive ring also holds a reservation (tcp_ring_reserve): the bytes it
+ * has promised the peer (held + advertised window) are charged when the
+ * window is advertised, not when the data comes, so data inside a window we
+ * advertised always finds room: a window is never a promise the budget
+ * cannot keep (otherwise a peer that was offered 1 MiB on each of many
+ * connections sends into drops and backs its timer off for minutes).
  */
 #ifndef PSTACK_TCP_RING_H
 #define PSTACK_TCP_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define TCP_RING_MIN 4096
+
+/* A stack-wide budget in bytes; shared by the rings and out-of-order data. */
+struct tcp_mem {
+	size_t used;
+	size_t limit;
+	size_t peak;
+	uint64_t refused;       /* growths or charges refused for lack of budget */
+};
+
+/* Charges n bytes; false (nothing charged) when that would pass the limit. */
+bool tcp_mem_charge(struct tcp_mem *m, size_t n);
+/* Charges n bytes whatever the limit says (the guaranteed minimum). */
+void tcp_mem_force(struct tcp_mem *m, size_t n);
+void tcp_mem_uncharge(struct tcp_mem *m, size_t n);
+/* Above three quarters of the budget: empty rings give their memory back. */
+bool tcp_mem_pressure(const struct tcp_mem *m);
 
 struct tcp_ring {
 	uint8_t *buf;
@@ -15,17 +48,26 @@ struct tcp_ring {
 	size_t head;    /* index of the first byte */
 	size_t len;     /* bytes held */
 	size_t limit;   /* cap never grows past this */
+	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
+	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */
 };
 
-void tcp_ring_init(struct tcp_ring *r, size_t limit);
+void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem);
 void tcp_ring_free(struct tcp_ring *r);
-/* Room left before the limit. */
+/* Room left before the limit, and before the budget (see above). */
 size_t tcp_ring_space(const struct tcp_ring *r);
-/* Appends up to n bytes (fewer when the limit or memory is reached); returns how many. */
+/* Appends up to n bytes (fewer when the limit, the budget or memory is reached); returns how many. */
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n);
 /* Copies n bytes starting at off (off + n <= len) into dst. */
 void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n);
 /* Drops n bytes from the front (n <= len). */
 void tcp_ring_consume(struct tcp_ring *r, size_t n);
+/* Sets the reservation to bytes (at most the limit): what the ring must be
+ * able to hold without asking the budget again. Charged whatever the
+ * budget says: the caller sized it from tcp_ring_space(). */
+void tcp_ring_reserve(struct tcp_ring *r, size_t bytes);
+/* Gives an empty ring's allocation back to the budget when it is under
+ * pressure and the ring holds more than the minimum (Linux's sk_mem_reclaim). */
+void tcp_ring_reclaim(struct tcp_ring *r);
 
 #endif

@@ -170,8 +170,10 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		return;
 	}
 	/* RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means none was sent;
-	 * otherwise it MUST be verified and a bad datagram silently discarded. */
-	if (csum != 0 &&
+	 * otherwise it MUST be verified and a bad datagram silently discarded
+	 * (unless the device verified it, or the datagram never left this host:
+	 * ih->csum_ok, see NETDEV_RX_CSUM_OK). */
+	if (csum != 0 && !ih->csum_ok &&
 	    csum_fold(csum_partial(p, ulen, csum_pseudo4(ih->src, ih->dst, IP_PROTO_UDP, ulen))) != 0) {
 		stack_drop(s, DROP_UDP_BAD_CSUM);
 		return;

@@ -11,6 +11,11 @@
  *
  * The thread blocks every signal, so signals always reach the application's
  * threads, and its ppoll() is never interrupted.
+ *
+ * Busy-poll (PSTACK_SPIN_US): an application thread about to block may read
+ * the device itself (runner_poll_once, through the same receive path), so
+ * the frame it waits for needs no hand-off through this thread. While such
+ * threads poll, this thread sleeps without the device (see runner_thread).
  */
 #include "stack/sys/runner.h"
 
@@ -38,6 +43,9 @@
 /* Room for the largest frame the device can hand over (64 KiB IP + Ethernet), with spare. */
 #define RUNNER_RX_BUF (65536 + 4096)
 #define RUNNER_MAX_SLEEP_US 60000000u
+/* Frames an application thread reads per busy-poll round (PSTACK_SPIN_US):
+ * enough for a burst, small enough that it soon re-checks what it waits for. */
+#define RUNNER_SPIN_BATCH 64
 
 struct runner {
 	pthread_mutex_t lock;
@@ -47,12 +55,17 @@ struct runner {
 	int efd;                    /* eventfd: kicks the thread */
 	pthread_t thread;
 	uint8_t *rxbuf;             /* the thread's own */
+	uint8_t *spinbuf;           /* the busy-polling application thread's (NULL until one spins) */
 
 	/* Under lock. */
 	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
 	bool stop;
 	bool dev_dead;
+	bool spinning;              /* an application thread is in runner_poll_once() */
+	bool parked;                /* the thread sleeps without the device (busy-poll) */
 	unsigned stop_waiters;
+	uint64_t spin_frames;       /* frames read and processed by application threads */
+	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
 };
 
 uint64_t runner_now(void)
@@ -94,37 +107,92 @@ void runner_unlock(struct runner *r)
 }
 
 /*
- * Drains the device, up to a batch of frames per wakeup. Called with the lock
- * held; each read (a system call) happens without it, so application threads
- * sending or receiving are never held up behind the device. The batch is
+ * Reads up to max frames from the device into buf and feeds each to the
+ * stack: the one receive path, for the thread and for busy-polling
+ * application threads alike. Called with the lock held; each read (a
+ * non-blocking system call) happens without it, so application threads
+ * sending or receiving are never held up behind the device, and the thread
+ * and a busy-polling thread may both read (the kernel hands each frame to
+ * one of them; the lock serialises what the stack does with it). Returns
+ * the number of frames processed.
+ */
+static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
+{
+	int done = 0;
+
+	/* Both callers run the due timers right after: one ACK per batch. */
+	r->s->rx_batch = true;
+	for (int i = 0; i < max && !r->dev_dead; i++) {
+		unsigned rx_flags = 0;
+		long n;
+
+		pthread_mutex_unlock(&r->lock);
+		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags);
+		pthread_mutex_lock(&r->lock);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			/* EBADFD, EIO: the device was deleted under us. Nothing more will come. */
+			log_error("device %s: receive failed: %s; no more frames are read", r->dev->name,
+				  strerror((int)-n));
+			r->dev_dead = true;
+			break;
+		}
+		done++;
+		if ((size_t)n >= RUNNER_RX_BUF) {
+			stack_drop(r->s, DROP_FRAME_TOO_LONG);
+			continue;
+		}
+		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
+		stack_input_flags(r->s, buf, (size_t)n, rx_flags, runner_now());
+	}
+	r->s->rx_batch = false;
+	return done;
+}
+
+/*
+ * Drains the device, up to a batch of frames per wakeup. The batch is
  * large because the kernel drops what overflows the TAP's queue (txqueuelen
  * 1000): under a burst from many connections at once, 64 frames per wakeup
  * lost tens of thousands of frames in a minute of nginx load, 1024 about none.
  */
 static void runner_receive(struct runner *r)
 {
-	for (int i = 0; i < RUNNER_RX_BATCH; i++) {
-		long n;
+	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
+}
 
-		pthread_mutex_unlock(&r->lock);
-		n = r->dev->ops->receive(r->dev, r->rxbuf, RUNNER_RX_BUF);
-		pthread_mutex_lock(&r->lock);
+int runner_poll_once(struct runner *r)
+{
+	int n;
 
-		if (n == 0)
-			return;
-		if (n < 0) {
-			/* EBADFD, EIO: the device was deleted under us. Nothing more will come. */
-			log_error("device %s: receive failed: %s; no more frames are read", r->dev->name,
-				  strerror((int)-n));
-			r->dev_dead = true;
-			return;
-		}
-		if ((size_t)n >= RUNNER_RX_BUF) {
-			stack_drop(r->s, DROP_FRAME_TOO_LONG);
-			continue;
-		}
-		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
-		stack_input(r->s, r->rxbuf, (size_t)n, runner_now());
+	r->spin_seen = runner_now();
+	/* One busy-poller at a time (it owns spinbuf); the others only re-check
+	 * their own readiness, which that one's frames update. */
+	if (r->spinning || r->stop || r->dev_dead)
+		return 0;
+	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
+		return 0;
+	r->spinning = true;
+	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
+	r->spinning = false;
+	r->spin_frames += (uint64_t)n;
+	if (n > 0) {
+		/* What the batch left due (its ACK), as the thread does after its own. */
+		uint64_t now = runner_now();
+
+		if (stack_poll_at(r->s) <= now)
+			stack_poll(r->s, now);
+	}
+	return n;
+}
+
+void runner_spin_stop(struct runner *r)
+{
+	r->spin_seen = 0;
+	if (r->parked) {
+		r->parked = false;
+		runner_kick(r);
 	}
 }
 
@@ -147,6 +215,18 @@ static void *runner_thread(void *arg)
 		if (r->stop)
 			break;
 		at = stack_poll_at(r->s);
+		/*
+		 * While application threads busy-poll (PSTACK_SPIN_US), the
+		 * device is theirs: woken for every frame, this thread would
+		 * only take a core from them (and from the peer) to find the
+		 * frame gone. It looks again when PSTACK_SPIN_US passes without
+		 * a poll, or when a spinner gives up and blocks (runner_spin_stop).
+		 */
+		if (r->spin_seen && r->spin_seen + r->s->cfg.spin_us > now) {
+			r->parked = true;
+			if (r->spin_seen + r->s->cfg.spin_us < at)
+				at = r->spin_seen + r->s->cfg.spin_us;
+		}
 		r->sleep_until = at;
 		if (at != STACK_NEVER) {
 			uint64_t d = at > now ? at - now : 0;
@@ -159,7 +239,7 @@ static void *runner_thread(void *arg)
 			ts.tv_nsec = (long)(d % 1000000u) * 1000;
 			tsp = &ts;
 		}
-		fds[0].fd = r->dev_dead ? -1 : tapfd;
+		fds[0].fd = r->dev_dead || r->parked ? -1 : tapfd;
 		fds[0].events = POLLIN;
 		fds[0].revents = 0;
 		fds[1].fd = r->efd;
@@ -171,6 +251,7 @@ static void *runner_thread(void *arg)
 
 		pthread_mutex_lock(&r->lock);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
+		r->parked = false;
 		if (rc < 0 && rc != -EINTR) {
 			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
 			break;
@@ -374,6 +455,8 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 
 	/* The thread is gone: what is left is ours alone. */
 	stack_log_stats(r->s, LOG_DEBUG);
+	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
+		  (unsigned long long)r->spin_frames, r->s->cfg.spin_us);
 	pcap = r->s->pcap;
 	r->s->pcap = NULL;
 	pcap_close(pcap);
@@ -384,6 +467,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	pthread_cond_destroy(&r->progress);
 	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
+	free(r->spinbuf);
 	free(r);
 	log_debug("stack stopped");
 }

@@ -24,6 +24,19 @@ void runner_lock(struct runner *r);
 /* Unlocks, and wakes the thread when the stack's next deadline moved
  * earlier than the one it sleeps towards (e.g. a send armed a timer). */
 void runner_unlock(struct runner *r);
+/*
+ * Busy-poll (PSTACK_SPIN_US): called with the lock held by an application
+ * thread about to wait, reads what frames the device has ready (a batch at
+ * most, never blocking, the lock released around each read) and processes
+ * them as the thread would. The number of frames processed; 0 when none was
+ * waiting or another application thread is polling already. Counted, and
+ * the count logged at debug level when the runner stops.
+ */
+int runner_poll_once(struct runner *r);
+/* With the lock held: the calling thread stops busy-polling and blocks. While
+ * threads poll, the runner's thread leaves the device to them (it looks
+ * again PSTACK_SPIN_US after the last poll): this gives it back at once. */
+void runner_spin_stop(struct runner *r);
 /* Waits (lock not held) until no TCP connection has a close to finish or
  * linger_us passed, stops the thread, and frees everything. */
 void runner_stop(struct runner *r, uint64_t linger_us);

@@ -28,4 +28,12 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
  */
 bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, uint8_t *frame, size_t len);
 
+/*
+ * True when a NEEDS_CSUM frame's partial checksum is the TCP or UDP checksum
+ * of an unfragmented IPv4 datagram: such a frame is handed to the stack with
+ * NETDEV_RX_CSUM_OK and its checksum left partial (not even summed), unless
+ * PSTACK_PCAP is on, when it is completed so that the capture shows a valid one.
+ */
+bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len);
+
 #endif

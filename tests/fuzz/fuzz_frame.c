@@ -85,11 +85,12 @@ static int memdev_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static long memdev_receive(struct netdev *dev, uint8_t *buf, size_t cap)
+static long memdev_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
 {
 	(void)dev;
 	(void)buf;
 	(void)cap;
+	*rx_flags = 0;
 	return 0;
 }
 

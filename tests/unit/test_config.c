@@ -310,6 +310,29 @@ static void test_msl(void **state)
 	expect_bad("PSTACK_TCP_MSL_MS", "1e3", "milliseconds");
 }
 
+/* PSTACK_TCP_MEM: bytes with a K, M or G suffix, 1M to 64G. */
+static void test_tcp_mem(void **state)
+{
+	struct stack_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.tcp_mem, 256u << 20);
+	expect_good("PSTACK_TCP_MEM", "64M", &cfg);
+	assert_int_equal(cfg.tcp_mem, 64u << 20);
+	expect_good("PSTACK_TCP_MEM", "2g", &cfg);
+	assert_int_equal(cfg.tcp_mem, 2ull << 30);
+	expect_good("PSTACK_TCP_MEM", "1048576", &cfg);
+	assert_int_equal(cfg.tcp_mem, 1u << 20);
+	expect_good("PSTACK_TCP_MEM", "4096K", &cfg);
+	assert_int_equal(cfg.tcp_mem, 4u << 20);
+	expect_bad("PSTACK_TCP_MEM", "1048575", "bytes from 1M to 64G");
+	expect_bad("PSTACK_TCP_MEM", "65G", "bytes from 1M to 64G");
+	expect_bad("PSTACK_TCP_MEM", "256MB", "e.g. 256M");
+	expect_bad("PSTACK_TCP_MEM", "-1M", "K, M or G suffix");
+	expect_bad("PSTACK_TCP_MEM", "M", "PSTACK_TCP_MEM");
+}
+
 /* An unprintable or huge value stays one bounded line, and a failed load leaves cfg untouched. */
 static void test_offload(void **state)
 {
@@ -391,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_msl),
+		cmocka_unit_test(test_tcp_mem),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),
 		cmocka_unit_test(test_parsers_direct),

@@ -124,6 +124,7 @@ static uint8_t pattern(size_t i, unsigned salt)
 /* Transfers n bytes each way at once; returns after both sides closed. */
 static size_t read_chunk = 65536;
 static int small_rcvbuf;
+static size_t mem_limit;        /* both stacks' TCP budget (0: the default) */
 
 static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned reorder, size_t n)
 {
@@ -136,6 +137,8 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 	int err, steps = 0;
 
 	link_init(&l, seed, loss, dup, reorder);
+	if (mem_limit)
+		l.a->s->tcp->mem.limit = l.b->s->tcp->mem.limit = mem_limit;
 	lis = tcp_open(l.b->s);
 	assert_int_equal(tcp_bind(lis, &ep, 0), 0);
 	assert_int_equal(tcp_listen(lis, 4), 0);
@@ -217,6 +220,14 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 		step(&l, 1000000);
 	assert_int_equal(tcp_conn_count(l.a->s), 0);
 	assert_int_equal(tcp_conn_count(l.b->s), 0);
+	assert_int_equal(l.a->s->tcp->mem.used, 0);
+	assert_int_equal(l.b->s->tcp->mem.used, 0);
+	if (mem_limit) {
+		/* the budget held: at most each ring's guaranteed minimum beyond it */
+		assert_true(l.a->s->tcp->mem.peak <= mem_limit + 2 * TCP_RING_MIN);
+		assert_true(l.b->s->tcp->mem.peak <= mem_limit + 2 * TCP_RING_MIN);
+		assert_true(l.a->s->tcp->mem.refused + l.b->s->tcp->mem.refused > 0);
+	}
 	if (getenv("TCP_PAIR_VERBOSE"))
 		printf("seed %llu loss %u%%: %d ms, frames %lu dropped %lu, retransmits %llu + %llu\n",
 		       (unsigned long long)seed, loss, steps, l.sent, l.dropped,
@@ -265,6 +276,20 @@ static void test_pair_slow_reader(void **state)
 	small_rcvbuf = 0;
 }
 
+/* Both stacks on a TCP budget far below one send buffer, through loss and
+ * reordering, a slow reader on one side: everything arrives, in order. */
+static void test_pair_tight_memory(void **state)
+{
+	(void)state;
+	mem_limit = 24 * 1024;
+	run_transfer(5, 0, 0, 0, 400000);
+	run_transfer(6, 3, 1, 10, 200000);
+	read_chunk = 1000;
+	run_transfer(7, 3, 0, 10, 100000);
+	read_chunk = 65536;
+	mem_limit = 0;
+}
+
 static void test_pair_heavy_loss(void **state)
 {
 	(void)state;
@@ -308,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_pair_reorder_dup),
 		cmocka_unit_test(test_pair_slow_reader),
 		cmocka_unit_test(test_pair_through_fault_link),
+		cmocka_unit_test(test_pair_tight_memory),
 	};
 	return cmocka_run_group_tests_name("tcp_pair", tests, NULL, NULL);
 }

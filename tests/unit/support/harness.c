@@ -38,9 +38,10 @@ static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	return mem_transmit_gso(dev, frame, len, 0);
 }
 
-static long mem_receive(struct netdev *dev, uint8_t *buf, size_t cap)
+static long mem_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
 {
 	(void)dev; (void)buf; (void)cap;
+	*rx_flags = 0;
 	return 0;
 }
 

@@ -34,6 +34,8 @@ void ts_free(struct tscript *t)
 	if (ts_next(t, line, sizeof(line)))
 		fail_msg("unexpected frame at the end: %s", line);
 	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	/* every byte of the stack-wide TCP budget came back */
+	assert_int_equal(t->h->s->tcp->mem.used, 0);
 	h_free(t->h);
 	free(t);
 }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# Busy-poll (PSTACK_SPIN_US, issue 5): a thread about to block on a stack
+# socket first reads the TAP itself. The runner logs at exit (PSTACK_LOG=debug)
+# how many frames waiting application threads read and processed: more than
+# zero with spinning on, zero without. The bytes must be the same either way.
+# (The other suites run unchanged with PSTACK_SPIN_US exported to check
+# correctness: lib.bash keeps it, as it is not in its list of cleared settings.)
+
+load lib
+
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+# A TCP echo server that answers every message, then exits when the peer closes.
+ECHO_SERVER='
+import socket, sys
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen(1)
+c, _ = l.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    c.sendall(b)
+    n += len(b)
+c.close()
+print("echoed", n, flush=True)
+'
+
+# A client that sends N 64-byte messages one at a time, each after the
+# previous answer (a ping-pong), and checks every answer.
+PING_CLIENT='
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for i in range(int(sys.argv[3])):
+    msg = (b"%06d" % i) * 10 + b"pong"
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        b = s.recv(len(msg) - len(got))
+        if not b:
+            sys.exit("closed early at %d" % i)
+        got += b
+    if got != msg:
+        sys.exit("message %d came back as %r" % (i, got))
+s.close()
+print("ok", flush=True)
+'
+
+# ping_pong SPIN_US: the echo server under the preload (logging at debug),
+# 300 ping-pongs from the kernel side; leaves the server's log in srv.log.
+ping_pong() {
+	_bg srv ip netns exec "$NS" timeout -k 3 60 env LD_PRELOAD="$PRELOAD" PSTACK_SPIN_US="$1" \
+		PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/srv.log" python3 -c "$ECHO_SERVER" 12345
+	wait_stack_up
+	tap_mark
+	run retry_refused 20 ker 60 python3 -c "$PING_CLIENT" "$STACK_IP" 12345 300
+	assert_success
+	assert_output --partial ok
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	grep -q "echoed $((300 * 64))" "$(out srv)" || fail "server: $(cat "$(out srv)")"
+	tap_assert_crossed $((300 * 64)) $((300 * 64))
+}
+
+# spin_frames: the count the runner logged at exit.
+spin_frames() {
+	sed -nE 's/.*busy-poll: ([0-9]+) frames read by waiting application threads.*/\1/p' \
+		"$BATS_TEST_TMPDIR/srv.log" | tail -n 1
+}
+
+@test "with PSTACK_SPIN_US the waiting thread reads frames from the TAP itself" {
+	ping_pong 50000
+	local n
+	n=$(spin_frames)
+	echo "frames read by application threads: ${n:-none logged}"
+	[ -n "$n" ] || fail "no busy-poll counter in the log: $(tail -n 5 "$BATS_TEST_TMPDIR/srv.log")"
+	[ "$n" -gt 0 ] || fail "PSTACK_SPIN_US=50000 but no frame was read by an application thread"
+}
+
+@test "without PSTACK_SPIN_US only the stack thread reads the TAP" {
+	ping_pong 0
+	local n
+	n=$(spin_frames)
+	[ -n "$n" ] || fail "no busy-poll counter in the log: $(tail -n 5 "$BATS_TEST_TMPDIR/srv.log")"
+	[ "$n" -eq 0 ] || fail "spinning is off but application threads read $n frames"
+}
+
+@test "a bad PSTACK_SPIN_US is refused with one line naming it" {
+	run pre 20 env PSTACK_SPIN_US=fast python3 -c '
+import socket
+try:
+    socket.socket().connect(("192.0.2.1", 9))
+except OSError as e:
+    print("errno", e.errno)
+'
+	assert_output --partial "PSTACK_SPIN_US='fast' is not valid"
+	assert_output --partial "errno 100"
+}

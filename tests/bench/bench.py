@@ -23,7 +23,7 @@ Settings (environment):
   BENCH_BUDGET         seconds; a workload that would end later is skipped, default 540
   BENCH_ONLY           regular expression: run only the workloads whose key matches
   BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
-  BENCH_PLOT           where the plot goes, default tests/bench/growth.png
+  BENCH_PLOT           where the plot goes, default growth.png beside the report
   PSTACK_*             passed to the preloaded programs unchanged (and recorded)
 
 Nothing here asserts: a workload that fails on one side shows "failed (n)" in its cells,
@@ -70,7 +70,8 @@ NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
 BUDGET = env_float("BENCH_BUDGET", 540)
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
-PLOT = os.environ.get("BENCH_PLOT") or os.path.join(HERE, "growth.png")
+# Beside the report by default, so that a run reported elsewhere leaves the repository's plot alone.
+PLOT = os.environ.get("BENCH_PLOT") or os.path.join(os.path.dirname(os.path.abspath(RESULTS)), "growth.png")
 GRACE = 15          # seconds a timed client may run past its duration
 READY_WAIT = 8      # seconds a server has to say it listens
 

@@ -727,6 +727,10 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		}
 		if (!k->tcp)
 			return total ? (ssize_t)total : -EBADF;
+		/* Linux (tcp_sendmsg_locked, do_error): after a partial send the
+		 * pending error stays for the next call. */
+		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
+			return (ssize_t)total;
 		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
@@ -889,6 +893,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		}
 		if (!k->tcp)
 			return total ? (ssize_t)total : -EBADF;
+		/* Linux (tcp_recvmsg_locked): with bytes copied, an error stays pending. */
+		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
+			break;
 		n = tcp_recv(k->tcp, (char *)iov[i].iov_base + off, iov[i].iov_len - off, sflags, shim_now());
 		if (n > 0) {
 			total += (size_t)n;

@@ -1238,8 +1238,9 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		tcp_send_tlp(c, now);
 		return false;
 	}
+	/* Linux's retrans_stamp: the time the oldest unacknowledged data went out. */
 	if (!c->first_rexmit_at)
-		c->first_rexmit_at = now;
+		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
 	c->rto_count++;
 	if (timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */

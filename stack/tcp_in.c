@@ -523,6 +523,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	c->retries = 0;
 	c->backoff = 0;
 	c->first_rexmit_at = 0;
+	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->tlp_done = false;
 	c->snd_una = g->ack;
 	if (seq_lt(c->snd_nxt, c->snd_una))

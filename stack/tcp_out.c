@@ -178,6 +178,10 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	uint8_t *h;
 	uint16_t wnd;
 
+	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
+	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
+		c->flight_start = now;
+
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
 		return -ENOBUFS;
@@ -329,6 +333,15 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 
 	if (rto > TCP_RTO_MAX_US)
 		rto = TCP_RTO_MAX_US;
+	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
+	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->user_timeout_ms && c->first_rexmit_at) {
+		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 1000;
+
+		if (rto > left)
+			rto = left;
+	}
 	c->pto_armed = false;
 	if (tlp_allowed(c) && pto_of(c) < rto) {
 		rto = pto_of(c);

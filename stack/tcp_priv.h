@@ -176,7 +176,8 @@ struct tcp_conn {
 	uint32_t min_rtt, last_rtt;
 	uint8_t retries;                    /* consecutive RTO expiries */
 	uint8_t backoff;
-	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT */
+	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT: flight_start at the first RTO */
+	uint64_t flight_start;              /* when the oldest unacknowledged byte went out (about) */
 
 	/* congestion control and recovery */
 	struct tcp_cc cc;

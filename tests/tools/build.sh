@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds the kernel-side load and attack tools of tests/tools into OUTDIR.
 #   sh tests/tools/build.sh OUTDIR
-# They run on the kernel's own stack (never preloaded; echo_epoll is the
-# exception: a plain-sockets server meant to run under the preload), so they
-# are built without sanitizers whatever the build of libpstack.so is.
+# They run on the kernel's own stack (echo_epoll and user_timeout are
+# plain-sockets programs that also run under the preload), so they are built
+# without sanitizers whatever the build of libpstack.so is.
 set -eu
 out=${1:?usage: build.sh OUTDIR}
 src=$(cd "$(dirname "$0")" && pwd)
@@ -23,3 +23,4 @@ build conn_churn  # M short connections in a row or a few at a time
 build synflood    # raw SYN generator (AF_PACKET or IPPROTO_RAW), 192.0.2.0/24 only
 build junkframes  # malformed frames on an interface (AF_PACKET), 192.0.2.0/24 only
 build echo_epoll  # epoll echo server for many connections (run under the preload)
+build user_timeout # TCP_USER_TIMEOUT client whose peer disappears (kernel or preload)

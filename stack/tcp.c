@@ -817,7 +817,8 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 
 /*
  * Receive buffer autotuning, like Linux's dynamic right-sizing
- * (tcp_rcv_space_adjust): once per round trip (at least 1 ms), when the
+ * (tcp_rcv_space_adjust): a connection starts with 64 KiB (what Linux
+ * offers at first); once per round trip (at least 1 ms), when the
  * application read more than half the buffer in it, the buffer doubles, up
  * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
  * the window, and sends fewer window updates. Not when the application set
@@ -832,9 +833,12 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 	c->rcv_copied += (uint32_t)n;
 	if (now - c->rcv_space_at < interval)
 		return;
-	if (!c->rcvbuf_opt && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX &&
-	    (65535ull << c->rcv_wscale) >= 2 * c->rcvq.limit)
-		c->rcvq.limit = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
+	if (!c->rcvbuf_opt && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
+		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
+
+		if ((65535ull << c->rcv_wscale) >= grown)
+			c->rcvq.limit = grown;
+	}
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }

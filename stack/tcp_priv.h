@@ -53,7 +53,7 @@ struct stack;
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
 #define TCP_DEFAULT_SNDBUF (1u << 20)
-#define TCP_DEFAULT_RCVBUF (1u << 20)
+#define TCP_DEFAULT_RCVBUF (64u << 10)
 #define TCP_RCVBUF_AUTO_MAX (6u << 20)      /* Linux's tcp_rmem[2]: where autotuning stops */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */

@@ -2,10 +2,10 @@
 # The stack-wide TCP memory budget (issue 3: buffers bounded "per connection
 # and in total"; PSTACK_TCP_MEM, like Linux's tcp_mem). A preloaded server
 # accepts 200 connections and reads nothing while the kernel pushes 1 MiB
-# into each (200 MiB against a 16 MiB budget); then it reads everything.
+# into each (200 MiB against a 4 MiB budget); then it reads everything.
 # Without the budget the stack would hold ~200 MiB (1 MiB per receive ring);
 # with it, the stack's own count (logged at exit) and the process's peak RSS
-# stay near 16 MiB, and every byte still arrives, in order.
+# stay near 4 MiB, and every byte still arrives, in order.
 
 load lib
 
@@ -14,7 +14,7 @@ teardown() { e2e_teardown; }
 
 CONNS=200
 PER_CONN=$((1024 * 1024))
-BUDGET_MB=16
+BUDGET_MB=4
 
 # Accepts N connections, reads nothing until the fifo says go, then reads each
 # connection to its end and checks the bytes: the first 4 are the client's

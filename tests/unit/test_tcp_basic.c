@@ -38,10 +38,10 @@ static void test_passive_open(void **state)
 	assert_int_equal(ep.port, TS_PEER_PORT);
 	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
 	tcp_close(l, t->h->now);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	/* LAST_ACK on the peer; we are in TIME_WAIT for 2 MSL (60 s). */
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
 	ts_advance_ms(t, 59999);
@@ -83,7 +83,7 @@ static void test_active_open_data_close(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
 	assert_int_equal(tcp_inq(c), 10);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
@@ -93,9 +93,9 @@ static void test_active_open_data_close(void **state)
 	ts_advance_ms(t, 39);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, ". 6:6(0) ack 11 win 8192 <nop,nop,TS val 40 ecr 110>");
+	ts_expect(t, ". 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 6:6(0) ack 11 win 8192 <nop,nop,TS val 40 ecr 110>");
+	ts_expect(t, "F. 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_1);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EPIPE);
 	ts_inject(t, ". 11:11(0) ack 7 win 502 <nop,nop,TS val 120 ecr 40>");
@@ -106,7 +106,7 @@ static void test_active_open_data_close(void **state)
 	ts_check_bytes(buf, 3, 11);
 	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 140 ecr 40>");
 	/* RFC 7323 §4.3: the ACK echoes the earliest unacknowledged segment's TS. */
-	ts_expect(t, ". 7:7(0) ack 15 win 8192 <nop,nop,TS val 40 ecr 130>");
+	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 40 ecr 130>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
 	/* a connection waiting out 2 MSL holds no buffers */
 	assert_int_equal(c->sndq.cap, 0);
@@ -117,7 +117,7 @@ static void test_active_open_data_close(void **state)
 	/* a retransmitted FIN in TIME_WAIT is acknowledged again */
 	ts_advance_ms(t, 1000);
 	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 1140 ecr 40>");
-	ts_expect(t, ". 7:7(0) ack 15 win 8192 <nop,nop,TS val 1040 ecr 1140>");
+	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 1040 ecr 1140>");
 	/* the 2 MSL wait restarted at the retransmitted FIN */
 	ts_advance_ms(t, 59999);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
@@ -135,14 +135,14 @@ static void test_passive_close(void **state)
 	(void)state;
 	tcp_close(l, t->h->now);
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 200 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
 	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
-	ts_expect(t, "P. 1:3(2) ack 2 win 8192 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, "P. 1:3(2) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 3:3(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, "F. 3:3(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
 	ts_inject(t, ". 2:2(0) ack 4 win 502 <nop,nop,TS val 210 ecr 0>");
 	ts_free(t);
 }
@@ -155,9 +155,9 @@ static void test_simultaneous_close(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSING);
 	ts_inject(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val 102 ecr 0>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
@@ -185,7 +185,7 @@ static void test_simultaneous_open(void **state)
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EISCONN);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 1:1(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "R. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
 	ts_free(t);
 }
 
@@ -261,12 +261,12 @@ static void test_wraparound(void **state)
 	ts_inject(t, "P. 41:61(20) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	ts_expect_none(t);
 	ts_advance_ms(t, 40);
-	ts_expect(t, ". 1:1(0) ack 61 win 8191 <nop,nop,TS val 40 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 61 win 511 <nop,nop,TS val 40 ecr 101>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 60);
 	ts_check_bytes(buf, 60, 1);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 1:1(0) ack 61 win 8191 <nop,nop,TS val 40 ecr 101>");
+	ts_expect(t, "R. 1:1(0) ack 61 win 512 <nop,nop,TS val 40 ecr 101>");
 	ts_free(t);
 }
 
@@ -306,7 +306,7 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 
 	(void)state;
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	ts_inject(t, "R. 2:2(0) ack 1 win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), -ECONNRESET);
@@ -314,9 +314,9 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 	ts_new_peer(t);
 	c = ts_connect(t);
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 2 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "F. 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	ts_inject(t, "R. 2:2(0) ack 1 win 0");
 	ts_free(t);
 }
@@ -329,9 +329,9 @@ static void test_data_after_close(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "P. 1:11(10) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, "R. 2:2(0) ack 1 win 8192 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "R. 2:2(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
 	ts_free(t);
 }
 
@@ -375,10 +375,10 @@ static void test_wraparound_our_side(void **state)
 	assert_int_equal(t->isn, 0u - 2000u);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, data, sizeof(data), t->h->now), 5000);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, ". 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, "P. 4345:5001(656) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 2897:4345(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, "P. 4345:5001(656) ack 1 win 512 <nop,nop,TS val * ecr 100>");
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 101 ecr 0>");
 	assert_int_equal(tcp_outq(c), 2104);
 	ts_inject(t, ". 1:1(0) ack 5001 win 502 <nop,nop,TS val 102 ecr 0>");

@@ -44,23 +44,23 @@ static void test_segmentation_and_nagle(void **state)
 	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
 	assert_int_equal(v, 1448);
 	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	assert_int_equal(tcp_outq(c), 4000);
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, "P. 2897:4001(1104) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 2897:4001(1104) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_outq(c), 1104);
 	/* a small write waits while data is unacknowledged ... */
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
 	ts_expect_none(t);
 	/* ... and goes when the ACK comes */
 	ts_inject(t, ". 1:1(0) ack 4001 win 502 <nop,nop,TS val 111 ecr 0>");
-	ts_expect(t, "P. 4001:4003(2) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 4001:4003(2) ack 1 win 512 " TSO);
 	/* TCP_NODELAY: small writes go at once */
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, "cd", 2, t->h->now), 2);
-	ts_expect(t, "P. 4003:4005(2) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 4003:4005(2) ack 1 win 512 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -160,19 +160,19 @@ static void test_zero_window_persist(void **state)
 	ts_advance_ms(t, 199);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>");
 	ts_advance_ms(t, 398);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 798);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	/* the window opens */
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
-	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
 	ts_inject(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 113 ecr 0>");
 	ts_advance_ms(t, 5000);
 	ts_expect_none(t);
@@ -225,19 +225,19 @@ static void test_rto_backoff_and_timeout(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
-	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 199);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 398);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 798);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, "P. 1:101(100) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
 	assert_int_equal(t->h->s->stats.tcp_retransmits, 3);
 	for (int i = 0; i < 2000 && tcp_get_state(c) != TCP_STATE_CLOSED; i++) {
 		ts_advance_ms(t, 1000);
@@ -283,7 +283,7 @@ static void test_fast_retransmit_newreno(void **state)
 {
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
-					  ". 1:1(0) ack 1 win 8192 " TSO);
+					  ". 1:1(0) ack 1 win 512 " TSO);
 	char line[512];
 
 	(void)state;
@@ -297,11 +297,11 @@ static void test_fast_retransmit_newreno(void **state)
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
 	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
 	/* partial ACK: the next hole is resent at once */
 	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0>");
-	ts_expect(t, ". 4345:5793(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 512 " TSO);
 	/* full ACK */
 	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
 	ts_expect_none(t);
@@ -328,11 +328,11 @@ static void test_sack_recovery(void **state)
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:7241>");
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:8689>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
 	/* the second hole has only two segments SACKed above it: not lost yet (IsLost) */
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:10137>");
-	ts_expect(t, ". 4345:5793(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0,nop,nop,sack 5793:8689>");
 	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
@@ -358,18 +358,18 @@ static void test_keepalive(void **state)
 	ts_advance_ms(t, 9999);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_advance_ms(t, 9999);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 2000);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 2000);
-	ts_expect(t, ". 0:0(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 2000);
-	ts_expect(t, "R. 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "R. 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
 	tcp_close(c, t->h->now);
@@ -397,19 +397,19 @@ static void test_close_flushes_queue(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 3000, t->h->now), 3000);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "FP. 2897:3001(104) ack 1 win 8192 " TSO);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 1);
 	/* lost: the RTO resends from the first unacknowledged byte */
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_advance_ms(t, 300);
-	ts_expect(t, "FP. 2897:3001(104) ack 1 win 8192 " TSO);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 512 " TSO);
 	ts_inject(t, ". 1:1(0) ack 3002 win 502 <nop,nop,TS val 111 ecr 0>");
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	ts_inject(t, "F. 1:1(0) ack 3002 win 502 <nop,nop,TS val 112 ecr 0>");
-	ts_expect(t, ". 3002:3002(0) ack 2 win 8192 " TSO);
+	ts_expect(t, ". 3002:3002(0) ack 2 win 512 " TSO);
 	ts_advance_ms(t, 60000);
 	ts_free(t);
 }
@@ -422,7 +422,7 @@ static void test_fin_wait_2_timeout(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
 	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 0>");
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
 	ts_advance_ms(t, 60000);
@@ -469,7 +469,7 @@ static void test_limited_transmit(void **state)
 {
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 64256 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
-					  ". 1:1(0) ack 1 win 8192 " TSO);
+					  ". 1:1(0) ack 1 win 512 " TSO);
 	char line[512];
 
 	(void)state;
@@ -480,13 +480,13 @@ static void test_limited_transmit(void **state)
 		assert_true(ts_next(t, line, sizeof(line)));
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 14481:15929(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 14481:15929(1448) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 15929:17377(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 15929:17377(1448) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	ts_abort(t, c);
 	ts_free(t);
@@ -501,17 +501,17 @@ static void test_spurious_rto_undo(void **state)
 {
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
-					  ". 1:1(0) ack 1 win 8192 " TSO);
+					  ". 1:1(0) ack 1 win 512 " TSO);
 	struct tcp_conn_info i;
 
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
-	ts_expect(t, "P. 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
 	ts_advance_ms(t, 201);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 200 ecr 100>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 200 ecr 100>");
 	/* the ACK for the original segment, delayed */
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_expect_none(t);
@@ -530,7 +530,7 @@ static void test_real_rto_resends(void **state)
 {
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
-					  ". 1:1(0) ack 1 win 8192 " TSO);
+					  ". 1:1(0) ack 1 win 512 " TSO);
 	struct tcp_conn_info i;
 
 	(void)state;
@@ -538,12 +538,12 @@ static void test_real_rto_resends(void **state)
 	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
 	h_drain_tx(t->h);
 	ts_advance_ms(t, 201);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 8192 <nop,nop,TS val 200 ecr 100>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 200 ecr 100>");
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 200>");
 	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.snd_cwnd, 2);
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 8192 <nop,nop,TS val 201 ecr 110>");
-	ts_expect(t, "P. 2897:4345(1448) ack 1 win 8192 <nop,nop,TS val 201 ecr 110>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val 201 ecr 110>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 <nop,nop,TS val 201 ecr 110>");
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -561,19 +561,19 @@ static void test_tail_loss_probe(void **state)
 	ts_advance_ms(t, 10);
 	/* an RTT sample of 10 ms */
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
-	ts_expect(t, "P. 1:2(1) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:2(1) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 10>");
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
-	ts_expect(t, ". 2:1450(1448) ack 1 win 8192 " TSO);
-	ts_expect(t, ". 1450:2898(1448) ack 1 win 8192 " TSO);
-	ts_expect(t, "P. 2898:4346(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 2:1450(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1450:2898(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 512 " TSO);
 	/* srtt = 1/8 * 10 ms + 7/8 * ~0: PTO = 2 * srtt + 2 ms, about 4.5 ms */
 	ts_advance_ms(t, 4);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, "P. 2898:4346(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 512 " TSO);
 	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
 	/* no second probe: the RTO comes next */
 	ts_advance_ms(t, 150);
@@ -634,22 +634,22 @@ static void test_tso_frames(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
 	/* the initial window: 10 segments in one frame */
-	ts_expect(t, ". 1:14481(14480) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:14481(14480) ack 1 win 512 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	assert_int_equal(t->h->s->stats.tcp_out, 2 + 10);      /* SYN, ACK, then 10 segments */
 	ts_expect_none(t);
 	/* an ACK for 4 segments: room for 6 (RFC 3465: at most 2 more per ACK in
 	 * slow start), sent as whole segments */
 	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 14481:23169(8688) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 14481:23169(8688) ack 1 win 512 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	/* the rest of the data, the last segment short */
 	ts_inject(t, ". 1:1(0) ack 23169 win 502 <nop,nop,TS val 102 ecr 0>");
-	ts_expect(t, "P. 23169:30001(6832) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 23169:30001(6832) ack 1 win 512 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	/* a retransmission (here the tail loss probe) is a single ordinary segment */
 	ts_advance_ms(t, 10);
-	ts_expect(t, "P. 28553:30001(1448) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 28553:30001(1448) ack 1 win 512 " TSO);
 	assert_int_equal(t->last_gso, 0);
 	h_drain_tx(t->h);
 	ts_abort(t, c);

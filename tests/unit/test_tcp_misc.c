@@ -38,7 +38,7 @@ static void test_poll_and_wakeups(void **state)
 	assert_int_equal(tcp_recv(c, b, 1, 0, t->h->now), -EAGAIN);
 	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_true(w.count > 0);
 	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
 	w.count = 0;
@@ -54,9 +54,9 @@ static void test_poll_and_wakeups(void **state)
 	ts_inject(t, "F. 6:6(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	assert_true(w.count > 0);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
-	ts_expect(t, ". 1:1(0) ack 7 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 7 win 512 " TSO);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 1:1(0) ack 7 win 8192 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 7 win 512 " TSO);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
 	ts_inject(t, ". 7:7(0) ack 2 win 502 <nop,nop,TS val 103 ecr 0>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
@@ -103,7 +103,7 @@ static void test_info(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 10);
 	ts_inject(t, "P. 1:4(3) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
 	tcp_get_info(c, &i, t->h->now);
@@ -200,9 +200,9 @@ static void test_time_wait_reuse(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 8192 " TSO);
+	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	t->isn_known = false;
 	t->ts_known = false;
@@ -229,9 +229,9 @@ static void test_time_wait_reuse_by_timestamp(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 8192 " TSO);
+	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	/* Lower sequence number and an older TSval: not a new connection. */
 	t->peer_isn = old_isn - 100000;
@@ -261,15 +261,15 @@ static void test_pending_close(void **state)
 	(void)state;
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 4:4(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 1);
 	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	ts_inject(t, "F. 1:1(0) ack 5 win 502 <nop,nop,TS val 102 ecr 0>");
-	ts_expect(t, ". 5:5(0) ack 2 win 8192 " TSO);
+	ts_expect(t, ". 5:5(0) ack 2 win 512 " TSO);
 	ts_advance_ms(t, 60000);
 	ts_free(t);
 }
@@ -309,7 +309,7 @@ static void test_icmp_errors(void **state)
 	ts_new_peer(t);
 	c = ts_connect(t);
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
 	inject_icmp_unreach(t, 1, 0);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_take_error(c), 0);
@@ -379,9 +379,9 @@ static void test_bind_chain_many_conns(void **state)
 	for (int i = 2; i < BIND_N; i += 4) {
 		ts_use(t, c[i], pport[i]);
 		tcp_close(c[i], t->h->now);
-		ts_expect(t, "F. 1:1(0) ack 1 win 8192 " TSO);
+		ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
 		ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-		ts_expect(t, ". 2:2(0) ack 2 win 8192 " TSO);
+		ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
 		assert_int_equal(tcp_get_state(c[i]), TCP_STATE_TIME_WAIT);
 	}
 	/* Every fourth + 3 reset by the peer. */
@@ -444,7 +444,7 @@ static void test_ts_offset_per_address_pair(void **state)
 	(void)state;
 	ts1 = syn_tsval(t, c);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	ts_abort(t, c);
 	ts_advance_ms(t, 1500);
 	/* The same 4-tuple again: the TS clock went on, 1500 ms later. */
@@ -494,7 +494,7 @@ static void test_syn_sent_bad_ack(void **state)
 	ts_advance_ms(t, 1);
 	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 1000,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_abort(t, c);
 	ts_free(t);
@@ -512,9 +512,9 @@ static void test_orphan_gives_up_on_rto(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 8192 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 4:4(0) ack 1 win 8192 " TSO);
+	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
 	/* Linux gives up after about 15 minutes (tcp_retries2, RTO backoff up to 120 s). */
 	for (int i = 0; i < 2000 && tcp_conn_count(t->h->s); i++) {

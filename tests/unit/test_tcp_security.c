@@ -28,7 +28,7 @@ static void test_rst_in_window_challenge(void **state)
 
 	(void)state;
 	ts_inject(t, "R 1000:1000(0) win 0");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	/* out of the window: silently dropped */
 	ts_inject(t, "R 5000000:5000000(0) win 0");
@@ -52,10 +52,10 @@ static void test_syn_in_established_challenge(void **state)
 
 	(void)state;
 	ts_inject(t, "S 50:50(0) win 65535 <mss 1460>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_inject(t, "S 1:1(0) win 65535 <mss 1460>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_abort(t, c);
 	ts_free(t);
@@ -69,11 +69,11 @@ static void test_ack_out_of_range(void **state)
 
 	(void)state;
 	ts_inject(t, "P. 1:11(10) ack 1000 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
 	/* too old (before SND.UNA - MAX.SND.WND) */
 	ts_inject(t, "P. 1:11(10) ack 4000000000 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
 	assert_int_equal(t->h->s->stats.drops[DROP_TCP_BAD_ACK], 2);
 	ts_abort(t, c);
@@ -96,7 +96,7 @@ static void test_challenge_ack_rate_limit(void **state)
 	assert_int_equal(n, 1000);
 	ts_advance_ms(t, 1000);
 	ts_inject(t, "R 1000:1000(0) win 0");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -439,15 +439,15 @@ static void test_out_of_window_ack_rate_limit(void **state)
 
 	(void)state;
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_expect_none(t);
 	/* data out of the window is always answered */
 	ts_inject(t, ". 5000000:5000010(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	ts_advance_ms(t, 500);
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }

@@ -448,7 +448,7 @@ struct tcp_conn *ts_connect(struct tscript *t)
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 8192 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	return c;
 }

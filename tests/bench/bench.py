@@ -22,6 +22,7 @@ Settings (environment):
   BENCH_REDIS_TESTS    redis-benchmark tests (-t), default set,get,lpush,lpop
   BENCH_BUDGET         seconds; a workload that would end later is skipped, default 540
   BENCH_ONLY           regular expression: run only the workloads whose key matches
+  BENCH_SPIN_US        PSTACK_SPIN_US of the busy-poll sockperf rows (pstack column only), default 50
   BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
   BENCH_PLOT           where the plot goes, default growth.png beside the report
   PSTACK_*             passed to the preloaded programs unchanged (and recorded)
@@ -69,6 +70,7 @@ NGINX_FILE = 1 << 20    # the large file nginx serves: 1 MiB
 NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
 BUDGET = env_float("BENCH_BUDGET", 540)
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
+SPIN_US = int(os.environ.get("BENCH_SPIN_US") or 50)
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
 # Beside the report by default, so that a run reported elsewhere leaves the repository's plot alone.
 PLOT = os.environ.get("BENCH_PLOT") or os.path.join(os.path.dirname(os.path.abspath(RESULTS)), "growth.png")
@@ -350,19 +352,23 @@ class Bench:
                          "retransmits": tx.get("retransmits"),
                          "cpu_sut_s": cpu_sut, "cpu_peer_s": cpu_peer}}
 
-    def wl_sockperf(self, side, sut_serves):
+    def wl_sockperf(self, side, sut_serves, spin_us=0):
         self.need("sockperf")
         port = self.next_port()
         if sut_serves:
             s_ns, s_addr, s_pre, c_ns, c_pre = side.sut_ns, side.sut_addr, side.preload, side.peer_ns, False
         else:
             s_ns, s_addr, s_pre, c_ns, c_pre = side.peer_ns, side.peer_addr, False, side.sut_ns, side.preload
-        srv = self.start_server("sockperf-s", s_ns, ["sockperf", "sr", "--tcp", "-i", s_addr, "-p", port],
+
+        # PSTACK_SPIN_US for the preloaded process only (the kernel column has no such setting).
+        def spin(argv, pre):
+            return ["env", f"PSTACK_SPIN_US={spin_us}"] + argv if spin_us and pre else argv
+        srv = self.start_server("sockperf-s", s_ns, spin(["sockperf", "sr", "--tcp", "-i", s_addr, "-p", port], s_pre),
                                 s_pre, r"block on socket|using \w+\(\) to block")
         try:
             cli = self.run_client("sockperf-c", c_ns,
-                                  ["sockperf", "pp", "--tcp", "-i", s_addr, "-p", port,
-                                   "-t", f"{SHORT:g}", "-m", "64"], c_pre, SHORT)
+                                  spin(["sockperf", "pp", "--tcp", "-i", s_addr, "-p", port,
+                                        "-t", f"{SHORT:g}", "-m", "64"], c_pre), c_pre, SHORT)
         finally:
             srv.stop()
         text = re.sub(r"\x1b\[[0-9;]*m", "", cli.text("out") + cli.text("err"))
@@ -650,6 +656,8 @@ http {{
                 w.append((key, SECONDS + 3, lambda s, a=streams, b=rev: self.wl_iperf(s, a, b)))
         w.append(("sockperf-to", SHORT + 3, lambda s: self.wl_sockperf(s, True)))
         w.append(("sockperf-from", SHORT + 3, lambda s: self.wl_sockperf(s, False)))
+        w.append(("sockperf-to-spin", SHORT + 3, lambda s: self.wl_sockperf(s, True, SPIN_US)))
+        w.append(("sockperf-from-spin", SHORT + 3, lambda s: self.wl_sockperf(s, False, SPIN_US)))
         w.append(("http-wrk", SHORT + 3, self.wl_http_wrk))
         w.append(("http-cli", SHORT + 3, self.wl_http_cli))
         w.append(("nginx-small", SECONDS + 5, lambda s: self.wl_nginx(s, "index.html")))
@@ -732,6 +740,14 @@ def rows():
     r.append(("sockperf-to", "lat_p99", "sockperf ping-pong, peer client, p99", "us", None))
     r.append(("sockperf-from", "lat_avg", "sockperf ping-pong, SUT client, avg", "us", ("<=", 1.3)))
     r.append(("sockperf-from", "lat_p99", "sockperf ping-pong, SUT client, p99", "us", None))
+    r.append(("sockperf-to-spin", "lat_avg", f"sockperf ping-pong, peer client, avg, PSTACK_SPIN_US={SPIN_US}", "us",
+              ("<=", 1.0)))
+    r.append(("sockperf-to-spin", "lat_p99", f"sockperf ping-pong, peer client, p99, PSTACK_SPIN_US={SPIN_US}", "us",
+              None))
+    r.append(("sockperf-from-spin", "lat_avg", f"sockperf ping-pong, SUT client, avg, PSTACK_SPIN_US={SPIN_US}", "us",
+              ("<=", 1.0)))
+    r.append(("sockperf-from-spin", "lat_p99", f"sockperf ping-pong, SUT client, p99, PSTACK_SPIN_US={SPIN_US}", "us",
+              None))
     r.append(("http-wrk", "rate", f"HTTP conn/s, wrk -c{HTTP_CONNS} -> SUT server", "req/s", (">=", 0.8)))
     r.append(("http-cli", "rate", f"HTTP conn/s, SUT client -c{HTTP_CONNS} -> kernel server", "req/s",
               (">=", 0.8)))
@@ -989,7 +1005,9 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append("- Both columns run the same programs with the same arguments, one right after the other. "
              "Ratio = pstack / kernel; for latency, CPU and RSS lower is better.")
     o.append(f"- iperf3: {SECONDS:g} s per run. sockperf ping-pong (64-byte messages, latency = RTT/2 as "
-             f"sockperf reports it), HTTP and growth: {SHORT:g} s per run.")
+             f"sockperf reports it), HTTP and growth: {SHORT:g} s per run. The busy-poll rows run the pstack "
+             f"process with PSTACK_SPIN_US={SPIN_US} (OpenOnload's EF_POLL_USEC); their kernel column is the "
+             f"kernel's default again.")
     o.append(f"- Connection rate: a new TCP connection per request (`Connection: close`, the server "
              f"closes); {HTTP_CONNS} concurrent connections; server = tests/bench/bench_srv (one thread). "
              "\"SUT client\" = tests/bench/bench_cli on the SUT against bench_srv on the kernel.")

@@ -601,8 +601,11 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		if (avail && len < avail && len < smss) {
 			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
 			 * half the largest window the peer offered (sender SWS), unless
-			 * the congestion window is what limits it. */
-			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override))
+			 * the congestion window is what limits it. Not for data sent
+			 * before: a retransmission goes out whatever the window's size
+			 * (RFC 6298 (5.4)); held back, a timeout after the peer's window
+			 * updates were lost would resend nothing, ever. */
+			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->nodelay && !c->fin_queued && !retrans &&

@@ -276,6 +276,46 @@ static void test_user_timeout(void **state)
 	ts_free(t);
 }
 
+/* A timeout resends the earliest data even when the peer's window is small
+ * enough for sender SWS avoidance to hold new data back: its window updates
+ * may have been lost (a link down for a while), and only a retransmission
+ * brings an ACK with the window it really has. */
+static void test_rto_resends_into_small_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	unsigned a, b;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	/* the peer takes five segments and closes its window to 1024 bytes past them */
+	ts_inject(t, ". 1:1(0) ack 7241 win 8 <nop,nop,TS val 200 ecr 0>");
+	while (ts_next(t, line, sizeof(line)))
+		;
+	/* its later window updates are lost; the timeout resends what fits the
+	 * last window it announced (a tail loss probe may come first) */
+	a = b = 0;
+	for (int ms = 0; ms < 5000 && a != 7241; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (a != 7241 && ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+	}
+	assert_int_equal(a, 7241);
+	assert_int_equal(b - a, 1024);
+	/* its ACK opens the window again, and the rest is acknowledged */
+	ts_inject(t, ". 1:1(0) ack 8265 win 502 <nop,nop,TS val 300 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 301 ecr 0>");
+	assert_int_equal(tcp_outq(c), 0);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 5681 §3.2 and RFC 6582: three duplicate ACKs retransmit the first
  * unacknowledged segment; a partial ACK retransmits the next hole; the
  * full ACK ends recovery. Without SACK. */
@@ -669,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_user_timeout),
 		cmocka_unit_test(test_spurious_rto_undo),
 		cmocka_unit_test(test_real_rto_resends),
+		cmocka_unit_test(test_rto_resends_into_small_window),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery),

@@ -54,10 +54,7 @@ int eth_output(struct stack *s, struct pkb *pkb, const uint8_t dst[6], uint16_t 
 	memcpy(h, dst, 6);
 	memcpy(h + 6, s->cfg.mac, 6);
 	wr16(h + 12, type);
-	if (pkb->gso_size)
-		rc = stack_transmit_gso(s, pkb->data, pkb->len, pkb->gso_size, now);
-	else
-		rc = stack_transmit(s, pkb->data, pkb->len, now);
+	rc = stack_transmit(s, pkb->data, pkb->len, pkb->gso_size, now);
 	pkb_free(pkb);
 	return rc;
 }

@@ -130,22 +130,14 @@ void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsign
 	}
 }
 
-int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
 	s->stats.frames_out++;
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_OUT, frame, len);
+	/* No TSO frame meets the fault link: s->tso_max is 0 when it is on. */
 	if (s->fault)
 		return fault_output(s, frame, len, now);
-	return stack_dev_transmit(s, frame, len, 0, now);
-}
-
-int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
-{
-	/* Never through the fault link: s->tso_max is 0 when it is on. */
-	s->stats.frames_out++;
-	if (LOG_ON(LOG_TRACE))
-		trace_frame(FRAME_OUT, frame, len);
 	return stack_dev_transmit(s, frame, len, gso_size, now);
 }
 

@@ -52,9 +52,11 @@ struct stack {
 	struct fault_state *fault; /* NULL unless cfg.faults.enabled */
 	struct pcap_writer *pcap;  /* NULL unless a pcap file is open */
 	unsigned rx_flags;         /* enum netdev_rx_flag of the frame stack_input_flags() is on, else 0 */
-	/* The caller feeds a batch of frames and runs due timers (stack_poll)
-	 * right after it: ACKs owed for several frames may wait for that pass. */
-	bool rx_batch;
+	/* Non-zero while callers feed a batch of frames (a count: the stack
+	 * thread and a busy-polling thread may both be in one), each running
+	 * due timers (stack_poll) right after: ACKs owed for several frames
+	 * wait for that pass. */
+	unsigned rx_batch;
 };
 
 /* Creates the stack on dev (not owned). NULL when out of memory. */
@@ -76,10 +78,9 @@ void stack_poll(struct stack *s, uint64_t now);
 uint64_t stack_poll_at(const struct stack *s);
 
 /* Hands one finished frame to the device (through the fault link, pcap and
- * trace). Used by eth_output() only. 0 or -errno. */
-int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
-/* The same for a TSO frame (pkb->gso_size set; only when s->tso_max). */
-int stack_transmit_gso(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
+ * trace); gso_size non-zero for a TSO frame (pkb->gso_size; only when
+ * s->tso_max). Used by eth_output() only. 0 or -errno. */
+int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */

@@ -1392,7 +1392,9 @@ void tcp_timers(struct stack *s, uint64_t now)
 	/* timers_at is a lower bound kept by tcp_timer_set(): the walks over
 	 * every connection happen only when some timer may be due, not per
 	 * segment or per poll. */
-	if (t->ackq && !s->rx_batch)
+	/* Any pass sends the ACKs owed (tcp_timers_at() says one is due at
+	 * once): at worst, mid-batch for another reader, a little early. */
+	if (t->ackq)
 		ackq_flush(t, now);
 	if (now < t->timers_at)
 		return;

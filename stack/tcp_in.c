@@ -27,7 +27,7 @@ enum tcp_verdict {
 	TCP_V_DONE,         /* finished (the connection may be gone) */
 };
 
-int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct tcp_seg *g)
+int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g)
 {
 	size_t hlen, i;
 
@@ -37,9 +37,14 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct t
 	hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HLEN || hlen > len)
 		return DROP_TCP_BAD_OFFSET;
-	/* The checksum is tcp_input's (after this, so drop reasons keep their order). */
 	if (len > 65535)
 		return DROP_TCP_BAD_CSUM;
+#ifndef PSTACK_FUZZ
+	/* Not when the device verified it, or the segment never left this
+	 * host (NETDEV_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL. */
+	if (!csum_ok && csum_fold(csum_partial(p, len, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
+		return DROP_TCP_BAD_CSUM;
+#endif
 	g->src = src;
 	g->dst = dst;
 	g->sport = rd16(p);
@@ -755,11 +760,12 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			 * full segment. In a batch of frames read in one go (s->rx_batch),
 			 * the ACK is due at once but goes in the timer pass right after
 			 * the batch: one ACK covers every frame of it. */
-			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss && c->s->rx_batch)
-				tcp_ackq_add(c);
-			else if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss)
-				c->ack_now = true;
-			else if (c->delack_at == STACK_NEVER)
+			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss) {
+				if (c->s->rx_batch)
+					tcp_ackq_add(c);
+				else
+					c->ack_now = true;
+			} else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
 			ofo_insert(c, g->seq, g->data, g->len);
@@ -1073,14 +1079,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	int r;
 
 	s->stats.tcp_in++;
-	r = tcp_parse(p, len, ih->src, ih->dst, &g);
-#ifndef PSTACK_FUZZ
-	/* Skipped when the device verified it, or the segment never left this
-	 * host (ih->csum_ok, NETDEV_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL. */
-	if (!r && !ih->csum_ok &&
-	    csum_fold(csum_partial(p, len, csum_pseudo4(ih->src, ih->dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
-		r = DROP_TCP_BAD_CSUM;
-#endif
+	r = tcp_parse(p, len, ih->src, ih->dst, ih->csum_ok, &g);
 	if (r) {
 		stack_drop(s, (enum drop_reason)r);
 		return;

@@ -310,7 +310,7 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* tcp_in.c */
-int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, struct tcp_seg *g);
+int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
 void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
 
 /* tcp_out.c */

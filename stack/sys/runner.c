@@ -121,7 +121,7 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 	int done = 0;
 
 	/* Both callers run the due timers right after: one ACK per batch. */
-	r->s->rx_batch = true;
+	r->s->rx_batch++;
 	for (int i = 0; i < max && !r->dev_dead; i++) {
 		unsigned rx_flags = 0;
 		long n;
@@ -147,7 +147,7 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
 		stack_input_flags(r->s, buf, (size_t)n, rx_flags, runner_now());
 	}
-	r->s->rx_batch = false;
+	r->s->rx_batch--;
 	return done;
 }
 

@@ -68,7 +68,7 @@ static void send_out(struct harness *h, uint32_t n)
 	uint8_t f[FRAME_LEN];
 
 	build(f, n);
-	assert_int_equal(stack_transmit(h->s, f, FRAME_LEN, h->now), 0);
+	assert_int_equal(stack_transmit(h->s, f, FRAME_LEN, 0, h->now), 0);
 }
 
 static void send_in(struct harness *h, uint32_t n)
@@ -240,7 +240,7 @@ static void test_corruption_flips_one_bit_in_a_copy(void **state)
 
 		build(orig, i);
 		memcpy(keep, orig, FRAME_LEN);
-		assert_int_equal(stack_transmit(h->s, orig, FRAME_LEN, h->now), 0);
+		assert_int_equal(stack_transmit(h->s, orig, FRAME_LEN, 0, h->now), 0);
 		assert_memory_equal(orig, keep, FRAME_LEN);   /* the caller's frame is untouched */
 		f = h_pop_tx(h);
 		assert_non_null(f);

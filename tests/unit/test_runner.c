@@ -372,8 +372,8 @@ static void body_kick(void)
 	}
 	runner_lock(r);
 	passed_before = fault_get_stats(runner_stack(r))->passed[FRAME_OUT];
-	CHECK(stack_transmit(runner_stack(r), f, sizeof(f), runner_now()) == 0);
-	CHECK(stack_transmit(runner_stack(r), f, sizeof(f), runner_now()) == 0);
+	CHECK(stack_transmit(runner_stack(r), f, sizeof(f), 0, runner_now()) == 0);
+	CHECK(stack_transmit(runner_stack(r), f, sizeof(f), 0, runner_now()) == 0);
 	runner_unlock(r);
 	CHECK(wait_for(r, delayed_frames_out));
 	runner_stop(r, 0);

@@ -167,6 +167,9 @@ static int host_spin(void *ctx, bool stop)
 	}
 	return runner_poll_once(runner);
 }
+static int host_block_begin(void *ctx) { (void)ctx; return runner_block_begin(runner); }
+static int host_drive(void *ctx) { (void)ctx; return runner_drive(runner); }
+static void host_block_end(void *ctx, bool was_driver) { (void)ctx; runner_block_end(runner, was_driver); }
 static void host_stop(void *ctx, uint64_t linger_us)
 {
 	(void)ctx;
@@ -219,6 +222,7 @@ static void init(void)
 	struct shim_host host = {
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
+		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
 	};
 
 	enabled = true;

@@ -480,7 +480,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		}
 		n = shim_spin(&p, 1, spin_until, NULL);
 		if (n == 0)
-			n = shim_libc.ppoll(&p, 1, tsp, NULL);
+			n = shim_block(&p, 1, tsp, NULL);
 		if (n > 0) {
 			r = 0;
 			break;
@@ -504,6 +504,62 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_drain_efd(efd);
 	if (k->closed || k->dead)
 		return -EBADF;
+	return r;
+}
+
+/* ---- blocking with the device ---- */
+
+/*
+ * The blocking ppoll of every wait. When the host lets it, the waiting thread
+ * also polls the device and, woken by a frame, processes it itself: the
+ * frame that ends its wait then needs no hand-off through the stack thread
+ * (which would be woken first, and would then wake this thread). Frames for
+ * other threads are processed too, and wake them as the stack thread would.
+ */
+int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct pollfd small[8], *all = small;
+	int dfd, r, saved;
+
+	if (!shim_host.block_begin)
+		return shim_libc.ppoll(fds, n, ts, mask);
+	pthread_mutex_lock(&op_mu);
+	dfd = stack_running ? shim_host.block_begin(shim_host.ctx) : -2;
+	pthread_mutex_unlock(&op_mu);
+	if (dfd == -2)
+		return shim_libc.ppoll(fds, n, ts, mask);
+	if (dfd >= 0 && n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
+		dfd = -1;   /* no room to add it: wait as the others do */
+	if (dfd < 0) {
+		r = shim_libc.ppoll(fds, n, ts, mask);
+	} else {
+		memcpy(all, fds, n * sizeof(*fds));
+		all[n].fd = dfd;
+		all[n].events = POLLIN;
+		all[n].revents = 0;
+		r = shim_libc.ppoll(all, n + 1, ts, mask);
+		for (nfds_t i = 0; i < n; i++)
+			fds[i].revents = all[i].revents;
+		if (r > 0 && all[n].revents) {
+			r--;
+			shim_lock();
+			if (stack_running)
+				shim_host.drive(shim_host.ctx);
+			shim_unlock();
+			/* What the frames made ready (this thread's eventfd among them). */
+			if (r == 0)
+				r = shim_libc.ppoll(fds, n, &zero, NULL);
+		}
+	}
+	saved = errno;
+	pthread_mutex_lock(&op_mu);
+	if (stack_running)
+		shim_host.block_end(shim_host.ctx, dfd >= 0);
+	pthread_mutex_unlock(&op_mu);
+	if (all != small)
+		free(all);
+	errno = saved;
 	return r;
 }
 

@@ -148,6 +148,15 @@ bool shim_signals_restart(void);
  */
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
 /*
+ * The blocking ppoll() of every wait, called without the op lock: the same
+ * result and errno, but a thread the host lets poll the device (one at a
+ * time) adds the device's fd and processes the frames that wake it, so
+ * the frame it waits for is not handed through the stack thread. After
+ * frames, returns the readiness of fds then (0 when none: wait again).
+ */
+int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+
+/*
  * Busy-poll (PSTACK_SPIN_US). shim_spin_until: when a wait starting now
  * should stop spinning (0: no spinning; never past deadline_us, 0: none).
  * shim_spin: a drop-in for the blocking ppoll(fds, n, timeout, wait_mask) of

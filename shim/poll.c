@@ -131,7 +131,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			kn = 0;
 		}
 		if (kn == 0)
-			kn = shim_libc.ppoll(kfds, n + 1, leftp, mask);
+			kn = shim_block(kfds, n + 1, leftp, mask);
 		r = kn < 0 ? -errno : 0;
 		shim_lock();
 		shim_wq_lock();
@@ -631,7 +631,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		}
 		pn = spin_until ? shim_spin(p, 2, spin_until, mask) : 0;
 		if (pn == 0)
-			pn = shim_libc.ppoll(p, 2, leftp, mask);
+			pn = shim_block(p, 2, leftp, mask);
 		r = pn < 0 ? -errno : 0;
 		shim_wq_lock();
 		shim_wq_del(&w);

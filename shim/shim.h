@@ -99,6 +99,14 @@ struct shim_host {
 	 * about to block calls it for up to PSTACK_SPIN_US first, and once with
 	 * stop set when it gives up and blocks after all (nothing is read then). */
 	int (*spin)(void *ctx, bool stop);
+	/* Optional (NULL: threads block on their own fds only). A thread about
+	 * to block in ppoll() calls block_begin (no lock held): an fd to add to
+	 * that ppoll when this thread may read the device itself, else -1. When
+	 * that fd is readable it calls drive with the lock held (frames read and
+	 * processed, how many); block_end ends every block_begin. */
+	int (*block_begin)(void *ctx);
+	int (*drive)(void *ctx);
+	void (*block_end)(void *ctx, bool was_driver);
 };
 
 /* Once per process, before any other call. Both structs are copied. */

@@ -45,12 +45,19 @@ struct arp_entry {
 
 struct arp_state {
 	struct arp_entry e[ARP_CACHE_SIZE];
+	/* arp_poll_at() runs each time a thread lets go of the stack: its
+	 * answer is kept until an entry's timing changes (dirty). */
+	bool dirty;
+	uint64_t poll_at;
 };
 
 int arp_init(struct stack *s)
 {
 	s->arp = calloc(1, sizeof(*s->arp));
-	return s->arp ? 0 : -ENOMEM;
+	if (!s->arp)
+		return -ENOMEM;
+	s->arp->dirty = true;
+	return 0;
 }
 
 static void entry_drop_queue(struct stack *s, struct arp_entry *e, enum drop_reason why)
@@ -72,6 +79,7 @@ static void entry_clear(struct stack *s, struct arp_entry *e, enum drop_reason w
 {
 	entry_drop_queue(s, e, why);
 	memset(e, 0, sizeof(*e));
+	s->arp->dirty = true;
 }
 
 void arp_fini(struct stack *s)
@@ -131,6 +139,7 @@ static struct arp_entry *entry_new(struct stack *s, uint32_t ip, uint64_t now)
 	e->used = true;
 	e->ip = ip;
 	e->updated = now;
+	s->arp->dirty = true;
 	return e;
 }
 
@@ -173,6 +182,7 @@ static void entry_resolve(struct stack *s, struct arp_entry *e, const uint8_t ma
 	e->updated = now;
 	e->requests = 0;
 	e->next_request = 0;
+	s->arp->dirty = true;
 	p = e->q_head;
 	e->q_head = e->q_tail = NULL;
 	e->q_len = 0;
@@ -285,6 +295,7 @@ int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now
 			/* At most one unicast poll per ARP_RETRY_US; the reply
 			 * refreshes the entry through the merge rule. */
 			e->next_request = now + ARP_RETRY_US;
+			s->arp->dirty = true;
 			arp_send(s, ARP_OP_REQUEST, e->mac, zero, e->ip, s->cfg.addr, now);
 		}
 		return eth_output(s, pkb, e->mac, ETH_TYPE_IP4, now);
@@ -293,6 +304,7 @@ int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now
 		e = entry_new(s, next_hop, now);
 		e->requests = 1;
 		e->next_request = now + ARP_RETRY_US;
+		s->arp->dirty = true;
 		arp_request(s, next_hop, now);
 	}
 	/* RFC 1122 §2.3.2.2: SHOULD keep at least one packet per unresolved
@@ -359,6 +371,7 @@ void arp_poll(struct stack *s, uint64_t now)
 		/* RFC 1122 §2.3.2.1: at most one request per second per address. */
 		e->requests++;
 		e->next_request = now + ARP_RETRY_US;
+		s->arp->dirty = true;
 		arp_request(s, e->ip, now);
 	}
 }
@@ -367,6 +380,8 @@ uint64_t arp_poll_at(const struct stack *s)
 {
 	uint64_t t = STACK_NEVER;
 
+	if (!s->arp->dirty)
+		return s->arp->poll_at;
 	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
 		const struct arp_entry *e = &s->arp->e[i];
 		uint64_t at;
@@ -377,6 +392,8 @@ uint64_t arp_poll_at(const struct stack *s)
 		if (at < t)
 			t = at;
 	}
+	s->arp->poll_at = t;
+	s->arp->dirty = false;
 	return t;
 }
 

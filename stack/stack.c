@@ -98,6 +98,12 @@ void stack_destroy(struct stack *s)
 		arp_fini(s);
 	if (s->fault)
 		fault_fini(s);
+	while (s->txq_head) {
+		struct pkb *p = s->txq_head;
+
+		s->txq_head = p->next;
+		pkb_free(p);
+	}
 	free(s);
 }
 
@@ -139,6 +145,67 @@ int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t g
 	if (s->fault)
 		return fault_output(s, frame, len, now);
 	return stack_dev_transmit(s, frame, len, gso_size, now);
+}
+
+int stack_tx_queue(struct stack *s, struct pkb *pkb, uint64_t now)
+{
+	s->stats.frames_out++;
+	if (LOG_ON(LOG_TRACE))
+		trace_frame(FRAME_OUT, pkb->data, pkb->len);
+	/* The capture keeps the stack's order, which is the order they leave in. */
+	if (s->pcap)
+		pcap_write(s->pcap, pkb->data, pkb->len, now);
+	pkb->next = NULL;
+	if (!s->txq_head)
+		s->txq_tail = &s->txq_head;
+	*s->txq_tail = pkb;
+	s->txq_tail = &pkb->next;
+	s->txq_len++;
+	return 0;
+}
+
+struct pkb *stack_tx_take(struct stack *s)
+{
+	struct pkb *list = s->txq_head;
+
+	s->txq_head = NULL;
+	s->txq_tail = &s->txq_head;
+	s->txq_len = 0;
+	return list;
+}
+
+unsigned stack_tx_send(struct netdev *dev, struct pkb *list)
+{
+	unsigned failed = 0;
+
+	while (list) {
+		struct pkb *p = list;
+		int rc;
+
+		list = p->next;
+		if (p->gso_size)
+			rc = dev->ops->transmit_gso(dev, p->data, p->len, p->gso_size);
+		else
+			rc = dev->ops->transmit(dev, p->data, p->len);
+		if (rc < 0)
+			failed++;
+		pkb_free(p);
+	}
+	return failed;
+}
+
+void stack_tx_failed(struct stack *s, unsigned n)
+{
+	while (n--)
+		stack_drop(s, DROP_DEV_TX_ERROR);
+}
+
+void stack_tx_flush(struct stack *s)
+{
+	struct pkb *list;
+
+	while ((list = stack_tx_take(s)))
+		stack_tx_failed(s, stack_tx_send(s->dev, list));
 }
 
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)

@@ -57,6 +57,19 @@ struct stack {
 	 * due timers (stack_poll) right after: ACKs owed for several frames
 	 * wait for that pass. */
 	unsigned rx_batch;
+	/*
+	 * Deferred transmission (set by the runner; unit tests send at once):
+	 * finished frames wait here, in order, and the thread that made them
+	 * writes them to the device after releasing the stack's lock
+	 * (stack_tx_take/stack_tx_send). A TAP write runs the peer kernel's
+	 * whole receive path inside the system call (its TCP input, often
+	 * its ACK back into the TAP); under the lock, that held every other
+	 * thread off the stack.
+	 */
+	bool tx_defer;
+	struct pkb *txq_head;
+	struct pkb **txq_tail;
+	size_t txq_len;
 };
 
 /* Creates the stack on dev (not owned). NULL when out of memory. */
@@ -81,6 +94,19 @@ uint64_t stack_poll_at(const struct stack *s);
  * trace); gso_size non-zero for a TSO frame (pkb->gso_size; only when
  * s->tso_max). Used by eth_output() only. 0 or -errno. */
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
+/* With s->tx_defer and no fault link: counts, traces and captures the frame
+ * and queues it for stack_tx_take() (the queue owns pkb). 0. */
+int stack_tx_queue(struct stack *s, struct pkb *pkb, uint64_t now);
+/* The queued frames, oldest first (NULL: none); the queue is left empty. */
+struct pkb *stack_tx_take(struct stack *s);
+/* Writes a list from stack_tx_take() to dev in order and frees it; needs no
+ * lock (device transmit functions keep no state). The number of frames the
+ * device refused, for stack_tx_failed() under the lock. */
+unsigned stack_tx_send(struct netdev *dev, struct pkb *list);
+/* Counts n frames the device refused (DROP_DEV_TX_ERROR). */
+void stack_tx_failed(struct stack *s, unsigned n);
+/* Sends everything queued, for a caller that is the stack's only user. */
+void stack_tx_flush(struct stack *s);
 /* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */

@@ -12,10 +12,20 @@
  * The thread blocks every signal, so signals always reach the application's
  * threads, and its ppoll() is never interrupted.
  *
- * Busy-poll (PSTACK_SPIN_US): an application thread about to block may read
- * the device itself (runner_poll_once, through the same receive path), so
- * the frame it waits for needs no hand-off through this thread. While such
- * threads poll, this thread sleeps without the device (see runner_thread).
+ * Frames leave outside the lock: the stack queues them (struct stack's
+ * tx_defer) and whichever thread made them writes them after letting go of
+ * the stack (runner_tx), since a TAP write runs the peer kernel's receive
+ * path inside the system call.
+ *
+ * Application threads read the device too, so that the frame a thread waits
+ * for needs no hand-off through this thread:
+ *   - a thread about to block adds the device to its own ppoll (one thread
+ *     at a time: runner_block_begin) and processes the frames that wake it;
+ *   - busy-poll (PSTACK_SPIN_US): a thread about to block reads the device
+ *     without blocking for a while first (runner_poll_once).
+ * All go through the same receive path. While application threads hold the
+ * device, this thread sleeps without it and only runs the timers (see
+ * runner_thread).
  */
 #include "stack/sys/runner.h"
 
@@ -46,7 +56,12 @@
 /* Frames an application thread reads per busy-poll round (PSTACK_SPIN_US):
  * enough for a burst, small enough that it soon re-checks what it waits for. */
 #define RUNNER_SPIN_BATCH 64
-
+/* How long the device stays with application threads after a driver left
+ * its wait (see runner_block_begin): a thread that reads a stream is back
+ * in its next wait well within this, and the stack thread is not woken in
+ * between. Frames that come while no thread waits are read this late at
+ * worst. */
+#define RUNNER_DRIVE_GRACE_US 1000u
 struct runner {
 	pthread_mutex_t lock;
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
@@ -60,9 +75,15 @@ struct runner {
 	/* Under lock. */
 	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
 	bool stop;
+	bool stopping;              /* runner_stop has begun: no more drivers */
 	bool dev_dead;
 	bool spinning;              /* an application thread is in runner_poll_once() */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
+	bool tx_busy;               /* a thread is writing the stack's queued frames */
+	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
+	unsigned blocked;           /* application threads inside runner_block_begin/end */
+	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
+	uint64_t drive_frames;      /* frames read by drivers */
 	unsigned stop_waiters;
 	uint64_t spin_frames;       /* frames read and processed by application threads */
 	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
@@ -94,10 +115,39 @@ static void runner_kick(struct runner *r)
 	sys_write(r->efd, &one, sizeof(one));
 }
 
+/*
+ * With the lock held: writes the frames the stack queued (struct stack's
+ * tx_defer), the lock released around the writes, and returns with it held.
+ * One thread writes at a time, so frames leave in the order the stack made
+ * them; a thread that finds another writing leaves its frames to it, since
+ * that one takes the queue again (under the lock) until it is empty.
+ */
+static void runner_tx(struct runner *r)
+{
+	struct pkb *list;
+
+	if (r->tx_busy)
+		return;
+	r->tx_busy = true;
+	while ((list = stack_tx_take(r->s))) {
+		unsigned failed;
+
+		pthread_mutex_unlock(&r->lock);
+		failed = stack_tx_send(r->dev, list);
+		pthread_mutex_lock(&r->lock);
+		stack_tx_failed(r->s, failed);
+	}
+	r->tx_busy = false;
+}
+
 void runner_unlock(struct runner *r)
 {
-	uint64_t at = stack_poll_at(r->s);
-	bool kick = at < r->sleep_until;
+	uint64_t at;
+	bool kick;
+
+	runner_tx(r);
+	at = stack_poll_at(r->s);
+	kick = at < r->sleep_until;
 
 	if (kick)
 		r->sleep_until = at;    /* one kick per earlier deadline is enough */
@@ -126,6 +176,7 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		unsigned rx_flags = 0;
 		long n;
 
+		runner_tx(r);
 		pthread_mutex_unlock(&r->lock);
 		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags);
 		pthread_mutex_lock(&r->lock);
@@ -196,6 +247,65 @@ void runner_spin_stop(struct runner *r)
 	}
 }
 
+int runner_block_begin(struct runner *r)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&r->lock);
+	r->blocked++;
+	if (!r->driver && !r->spinning && !r->stopping && !r->dev_dead) {
+		r->driver = true;
+		fd = r->dev->ops->pollfd(r->dev);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return fd;
+}
+
+int runner_drive(struct runner *r)
+{
+	int n;
+
+	/* spinbuf is shared with busy-pollers: one reader of it at a time. */
+	if (!r->driver || r->spinning || r->stop || r->dev_dead)
+		return 0;
+	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
+		return 0;
+	r->spinning = true;
+	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
+	r->spinning = false;
+	r->drive_frames += (uint64_t)n;
+	if (n > 0) {
+		uint64_t now = runner_now();
+
+		if (stack_poll_at(r->s) <= now)
+			stack_poll(r->s, now);
+	}
+	return n;
+}
+
+void runner_block_end(struct runner *r, bool was_driver)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&r->lock);
+	r->blocked--;
+	if (was_driver) {
+		uint64_t now = runner_now();
+
+		r->driver = false;
+		r->drive_end = now;
+		/* The stack thread sleeps without the device: it must look again
+		 * by the end of the grace period, or at once when other threads
+		 * still wait (no driver is left to read their frames). */
+		kick = r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US);
+		if (kick)
+			r->sleep_until = now;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (kick)
+		runner_kick(r);
+}
+
 static void *runner_thread(void *arg)
 {
 	struct runner *r = arg;
@@ -227,6 +337,25 @@ static void *runner_thread(void *arg)
 			if (r->spin_seen + r->s->cfg.spin_us < at)
 				at = r->spin_seen + r->s->cfg.spin_us;
 		}
+		/*
+		 * The same while an application thread blocks with the device in
+		 * its own ppoll (runner_block_begin): it is woken by the frame
+		 * itself, one hand-off instead of two. After it leaves, the device
+		 * stays with the application for a grace period (it is usually
+		 * back in a wait by then), unless other threads wait without it.
+		 */
+		if (r->driver) {
+			/* A driver that comes and goes (a stream) is checked on
+			 * every grace period; one that stays blocked (an idle
+			 * server) costs no wakeup: its leaving kicks us. */
+			r->parked = true;
+			if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && now + RUNNER_DRIVE_GRACE_US < at)
+				at = now + RUNNER_DRIVE_GRACE_US;
+		} else if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && r->blocked == 0) {
+			r->parked = true;
+			if (r->drive_end + RUNNER_DRIVE_GRACE_US < at)
+				at = r->drive_end + RUNNER_DRIVE_GRACE_US;
+		}
 		r->sleep_until = at;
 		if (at != STACK_NEVER) {
 			uint64_t d = at > now ? at - now : 0;
@@ -245,6 +374,7 @@ static void *runner_thread(void *arg)
 		fds[1].fd = r->efd;
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
+		runner_tx(r);
 		pthread_mutex_unlock(&r->lock);
 
 		rc = sys_ppoll(fds, 2, tsp, NULL);
@@ -382,6 +512,8 @@ int runner_start(const struct stack_config *cfg, struct runner **out)
 				 strerror(errno));
 	}
 	stack_up(r->s, runner_now());
+	stack_tx_flush(r->s);       /* the announcement; no other thread yet */
+	r->s->tx_defer = true;
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (rc < 0) {
@@ -432,6 +564,15 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		return;
 	/* Let the thread finish what connections still owe their peers (FIN, queued data). */
 	pthread_mutex_lock(&r->lock);
+	/* The device goes back to the thread: a thread still blocked in a
+	 * wait (the shim has stopped letting it drive) must not keep it. */
+	r->stopping = true;
+	r->driver = false;
+	r->drive_end = 0;
+	r->sleep_until = 0;
+	pthread_mutex_unlock(&r->lock);
+	runner_kick(r);
+	pthread_mutex_lock(&r->lock);
 	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
 		uint64_t now = runner_now(), until;
 		struct timespec ts;
@@ -454,9 +595,12 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	pthread_join(r->thread, NULL);
 
 	/* The thread is gone: what is left is ours alone. */
+	stack_tx_flush(r->s);
 	stack_log_stats(r->s, LOG_DEBUG);
 	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
 		  (unsigned long long)r->spin_frames, r->s->cfg.spin_us);
+	log_debug("%llu frames read by application threads blocked in a wait",
+		  (unsigned long long)r->drive_frames);
 	pcap = r->s->pcap;
 	r->s->pcap = NULL;
 	pcap_close(pcap);

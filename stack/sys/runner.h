@@ -6,6 +6,7 @@
 #ifndef PSTACK_SYS_RUNNER_H
 #define PSTACK_SYS_RUNNER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "stack/config.h"
@@ -37,6 +38,19 @@ int runner_poll_once(struct runner *r);
  * threads poll, the runner's thread leaves the device to them (it looks
  * again PSTACK_SPIN_US after the last poll): this gives it back at once. */
 void runner_spin_stop(struct runner *r);
+/*
+ * An application thread is about to block in ppoll() (lock not held): the
+ * device's fd to add to that ppoll, when this thread may read the device
+ * itself (one thread at a time), else -1. Woken by a frame, it calls
+ * runner_drive() with the lock held. Each begin has its end, with whether
+ * it got the fd. While a thread drives, and for a short grace after, the
+ * stack thread leaves the device alone (it still runs the timers).
+ */
+int runner_block_begin(struct runner *r);
+/* With the lock held, by the driver: reads a batch of frames without
+ * blocking and processes them (as runner_poll_once does). How many. */
+int runner_drive(struct runner *r);
+void runner_block_end(struct runner *r, bool was_driver);
 /* Waits (lock not held) until no TCP connection has a close to finish or
  * linger_us passed, stops the thread, and frees everything. */
 void runner_stop(struct runner *r, uint64_t linger_us);

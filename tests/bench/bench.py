@@ -317,7 +317,7 @@ class Bench:
         return a + (["-p"] if MUX == "poll" else [])
 
     # -- the workloads; each returns {metric: value} for one side or raises Fail
-    def wl_iperf(self, side, streams, reverse):
+    def wl_iperf(self, side, streams, reverse, cc=None):
         self.need("iperf3")
         port = self.next_port()
         srv = self.start_server("iperf3-s", side.sut_ns,
@@ -325,7 +325,7 @@ class Bench:
                                 side.preload, r"Server listening")
         try:
             argv = ["iperf3", "-c", side.sut_addr, "-p", port, "-t", f"{SECONDS:g}", "-P", str(streams),
-                    "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else [])
+                    "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else []) + (["-C", cc] if cc else [])
             cli = self.run_client("iperf3-c", side.peer_ns, argv, False, SECONDS)
             if cli.ok():
                 srv.wait(5)     # -1: it ends by itself after the test
@@ -654,6 +654,9 @@ http {{
             for rev in (False, True):
                 key = f"iperf3-{streams}-{'from' if rev else 'to'}"
                 w.append((key, SECONDS + 3, lambda s, a=streams, b=rev: self.wl_iperf(s, a, b)))
+        # The kernel peer's congestion control shapes what a receiver gets (BBR paces and
+        # sizes its window from the ACK clock it sees): the receive rows once more with CUBIC.
+        w.append(("iperf3-4-to-cubic", SECONDS + 3, lambda s: self.wl_iperf(s, 4, False, "cubic")))
         w.append(("sockperf-to", SHORT + 3, lambda s: self.wl_sockperf(s, True)))
         w.append(("sockperf-from", SHORT + 3, lambda s: self.wl_sockperf(s, False)))
         w.append(("sockperf-to-spin", SHORT + 3, lambda s: self.wl_sockperf(s, True, SPIN_US)))
@@ -736,6 +739,8 @@ def rows():
         s = "1 stream" if streams == 1 else f"{streams} streams"
         r.append((f"iperf3-{streams}-to", "gbps", f"iperf3 {s}, peer -> SUT", "Gbit/s", (">=", 1.0)))
         r.append((f"iperf3-{streams}-from", "gbps", f"iperf3 {s}, SUT -> peer", "Gbit/s", (">=", 1.0)))
+    r.append(("iperf3-4-to-cubic", "gbps", "iperf3 4 streams, peer -> SUT, peer sends with CUBIC (-C cubic)",
+              "Gbit/s", None))
     r.append(("sockperf-to", "lat_avg", "sockperf ping-pong, peer client, avg", "us", ("<=", 1.3)))
     r.append(("sockperf-to", "lat_p99", "sockperf ping-pong, peer client, p99", "us", None))
     r.append(("sockperf-from", "lat_avg", "sockperf ping-pong, SUT client, avg", "us", ("<=", 1.3)))
@@ -945,8 +950,14 @@ def machine():
             debian = f.read().strip()
     except OSError:
         pass
+    cc = "?"
+    try:
+        with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+            cc = f.read().strip()
+    except OSError:
+        pass
     return {"cpu": model, "cores": os.cpu_count(), "kernel": os.uname().release, "memory": mem,
-            "debian": debian, "loadavg": " ".join(open("/proc/loadavg").read().split()[:3])}
+            "debian": debian, "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]), "cc": cc}
 
 
 def git_rev():
@@ -987,6 +998,7 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- Linux {m['kernel']}, Debian {m['debian']}; load average at the start {m['loadavg']}, "
              f"at the end {m.get('loadavg_end', '?')} (the machine is shared: other work may have run "
              "alongside and moved some figures)")
+    o.append(f"- the kernel's TCP congestion control (both columns' peer, and the kernel column's SUT): {m['cc']}")
     o.append(f"- pstack: commit {git_rev()}, build folder `{os.path.relpath(b.build, REPO)}`; "
              f"PSTACK_* settings: {', '.join(f'{k}={v}' for k, v in sorted(pst.items())) or 'none (defaults)'}")
     o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "

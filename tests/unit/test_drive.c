@@ -200,7 +200,7 @@ static void test_epoll_wait_drives(void **state)
 	assert_int_equal(drives, 1);
 	assert_int_equal(begins, ends);
 	assert_int_equal(shim_close(fd), 0);
-	close(ep);
+	assert_int_equal(shim_close(ep), 0);
 	stop();
 }
 

@@ -516,10 +516,86 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
  * (which would be woken first, and would then wake this thread). Frames for
  * other threads are processed too, and wake them as the stack thread would.
  */
-int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+static bool spin_signalled(const sigset_t *wait_mask);
+
+/* The device's fd in a thread's own wait (shim_block, the driver's side). */
+static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct timespec *ts, const sigset_t *mask)
 {
 	static const struct timespec zero = { 0, 0 };
 	struct pollfd small[8], *all = small;
+	uint64_t deadline = 0;
+	sigset_t every, old;
+	const sigset_t *wm;
+	int r;
+
+	if (n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
+		return shim_libc.ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
+	/*
+	 * Signals are blocked except inside ppoll, which lets through what the
+	 * wait's mask does: a signal that comes while this thread processes
+	 * frames stays pending and ends the wait with EINTR (checked below), as
+	 * it would end the kernel's wait. Delivered there, its handler would run
+	 * and the wait go on: a server that exits on SIGTERM from its event loop
+	 * (nginx) would never see it.
+	 */
+	sigfillset(&every);
+	pthread_sigmask(SIG_BLOCK, &every, &old);
+	wm = mask ? mask : &old;
+	if (ts)
+		deadline = shim_clock_us() + (uint64_t)ts->tv_sec * 1000000u + (uint64_t)ts->tv_nsec / 1000u;
+	memcpy(all, fds, n * sizeof(*fds));
+	all[n].fd = dfd;
+	all[n].events = POLLIN;
+	for (;;) {
+		struct timespec left;
+
+		for (nfds_t i = 0; i <= n; i++)
+			all[i].revents = 0;
+		if (ts) {
+			uint64_t now = shim_clock_us(), d = deadline > now ? deadline - now : 0;
+
+			left.tv_sec = (time_t)(d / 1000000u);
+			left.tv_nsec = (long)(d % 1000000u) * 1000;
+		}
+		r = shim_libc.ppoll(all, n + 1, ts ? &left : NULL, wm);
+		for (nfds_t i = 0; i < n; i++)
+			fds[i].revents = all[i].revents;
+		if (r <= 0 || !all[n].revents)
+			break;      /* a signal, the timeout, or only the caller's fds */
+		r--;
+		shim_lock();
+		if (stack_running)
+			shim_host.drive(shim_host.ctx);
+		shim_unlock();
+		if (r > 0)
+			break;
+		/* What the frames made ready (this thread's eventfd among them). */
+		r = shim_libc.ppoll(fds, n, &zero, NULL);
+		if (r != 0)
+			break;
+		if (spin_signalled(wm)) {
+			/* Its handler runs now, under the wait's mask. */
+			pthread_sigmask(SIG_SETMASK, wm, NULL);
+			r = -1;
+			errno = EINTR;
+			break;
+		}
+		if (ts && shim_clock_us() >= deadline)
+			break;
+	}
+	{
+		int saved = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = saved;
+	}
+	if (all != small)
+		free(all);
+	return r;
+}
+
+int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
 	int dfd, r, saved;
 
 	if (!shim_host.block_begin)
@@ -529,36 +605,15 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	pthread_mutex_unlock(&op_mu);
 	if (dfd == -2)
 		return shim_libc.ppoll(fds, n, ts, mask);
-	if (dfd >= 0 && n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
-		dfd = -1;   /* no room to add it: wait as the others do */
-	if (dfd < 0) {
+	if (dfd < 0)
 		r = shim_libc.ppoll(fds, n, ts, mask);
-	} else {
-		memcpy(all, fds, n * sizeof(*fds));
-		all[n].fd = dfd;
-		all[n].events = POLLIN;
-		all[n].revents = 0;
-		r = shim_libc.ppoll(all, n + 1, ts, mask);
-		for (nfds_t i = 0; i < n; i++)
-			fds[i].revents = all[i].revents;
-		if (r > 0 && all[n].revents) {
-			r--;
-			shim_lock();
-			if (stack_running)
-				shim_host.drive(shim_host.ctx);
-			shim_unlock();
-			/* What the frames made ready (this thread's eventfd among them). */
-			if (r == 0)
-				r = shim_libc.ppoll(fds, n, &zero, NULL);
-		}
-	}
+	else
+		r = block_driving(fds, n, dfd, ts, mask);
 	saved = errno;
 	pthread_mutex_lock(&op_mu);
 	if (stack_running)
 		shim_host.block_end(shim_host.ctx, dfd >= 0);
 	pthread_mutex_unlock(&op_mu);
-	if (all != small)
-		free(all);
 	errno = saved;
 	return r;
 }

@@ -758,6 +758,8 @@ def rows():
               (">=", 0.8)))
     r.append(("iperf3-1-to", "cpu_per_gb", "CPU per GB, iperf3 1 stream peer -> SUT", "s/GB", ("<=", 1.0)))
     r.append(("iperf3-1-from", "cpu_per_gb", "CPU per GB, iperf3 1 stream SUT -> peer", "s/GB", ("<=", 1.0)))
+    r.append(("iperf3-4-to-cubic", "cpu_per_gb", "CPU per GB, iperf3 4 streams peer -> SUT, peer sends with CUBIC",
+              "s/GB", None))
     r.append(("http-wrk", "cpu_per_10k", "CPU per 10k requests, wrk -> SUT server", "s/10k", None))
     r.append(("http-cli", "cpu_per_10k", "CPU per 10k requests, SUT client -> kernel", "s/10k", None))
     w = f"wrk -t2 -c{NGINX_CONNS}"

@@ -45,7 +45,6 @@ void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
 int eth_output(struct stack *s, struct pkb *pkb, const uint8_t dst[6], uint16_t type, uint64_t now)
 {
 	uint8_t *h = pkb_push(pkb, ETH_HLEN);
-	int rc;
 
 	if (!h) {
 		pkb_free(pkb);
@@ -54,11 +53,5 @@ int eth_output(struct stack *s, struct pkb *pkb, const uint8_t dst[6], uint16_t 
 	memcpy(h, dst, 6);
 	memcpy(h + 6, s->cfg.mac, 6);
 	wr16(h + 12, type);
-	/* Sent when the caller lets go of the stack (see struct stack); a
-	 * device error is counted then, not returned. */
-	if (s->tx_defer && !s->fault)
-		return stack_tx_queue(s, pkb, now);
-	rc = stack_transmit(s, pkb->data, pkb->len, pkb->gso_size, now);
-	pkb_free(pkb);
-	return rc;
+	return stack_output(s, pkb, now);
 }

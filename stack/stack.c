@@ -136,22 +136,36 @@ void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsign
 	}
 }
 
-int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+/* Every frame the stack makes passes here once: counted and traced. */
+static void tx_account(struct stack *s, const uint8_t *frame, size_t len)
 {
 	s->stats.frames_out++;
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_OUT, frame, len);
+}
+
+int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+{
+	tx_account(s, frame, len);
 	/* No TSO frame meets the fault link: s->tso_max is 0 when it is on. */
 	if (s->fault)
 		return fault_output(s, frame, len, now);
 	return stack_dev_transmit(s, frame, len, gso_size, now);
 }
 
-int stack_tx_queue(struct stack *s, struct pkb *pkb, uint64_t now)
+int stack_output(struct stack *s, struct pkb *pkb, uint64_t now)
 {
-	s->stats.frames_out++;
-	if (LOG_ON(LOG_TRACE))
-		trace_frame(FRAME_OUT, pkb->data, pkb->len);
+	int rc;
+
+	/* Deferred (struct stack's tx_defer): queued, and written when the
+	 * caller lets go of the stack; a device error is counted then. The
+	 * fault link keeps frames of its own and sends them at once. */
+	if (!s->tx_defer || s->fault) {
+		rc = stack_transmit(s, pkb->data, pkb->len, pkb->gso_size, now);
+		pkb_free(pkb);
+		return rc;
+	}
+	tx_account(s, pkb->data, pkb->len);
 	/* The capture keeps the stack's order, which is the order they leave in. */
 	if (s->pcap)
 		pcap_write(s->pcap, pkb->data, pkb->len, now);

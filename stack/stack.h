@@ -92,11 +92,12 @@ uint64_t stack_poll_at(const struct stack *s);
 
 /* Hands one finished frame to the device (through the fault link, pcap and
  * trace); gso_size non-zero for a TSO frame (pkb->gso_size; only when
- * s->tso_max). Used by eth_output() only. 0 or -errno. */
+ * s->tso_max). Used by stack_output() only. 0 or -errno. */
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
-/* With s->tx_defer and no fault link: counts, traces and captures the frame
- * and queues it for stack_tx_take() (the queue owns pkb). 0. */
-int stack_tx_queue(struct stack *s, struct pkb *pkb, uint64_t now);
+/* A finished frame from eth_output(), which gives up pkb: sent at once by
+ * stack_transmit(), or, with s->tx_defer and no fault link, counted, traced
+ * and captured now and queued for stack_tx_take(). 0 or -errno. */
+int stack_output(struct stack *s, struct pkb *pkb, uint64_t now);
 /* The queued frames, oldest first (NULL: none); the queue is left empty. */
 struct pkb *stack_tx_take(struct stack *s);
 /* Writes a list from stack_tx_take() to dev in order and frees it; needs no

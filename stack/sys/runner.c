@@ -77,7 +77,7 @@ struct runner {
 	bool stop;
 	bool stopping;              /* runner_stop has begun: no more drivers */
 	bool dev_dead;
-	bool spinning;              /* an application thread is in runner_poll_once() */
+	bool app_reading;           /* an application thread reads into spinbuf (app_read) */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
 	bool tx_busy;               /* a thread is writing the stack's queued frames */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
@@ -213,29 +213,38 @@ static void runner_receive(struct runner *r)
 	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
 }
 
-int runner_poll_once(struct runner *r)
+/*
+ * An application thread reads a batch from the device with the lock held
+ * (busy-poll or a blocked driver), into spinbuf: one such reader at a time
+ * (app_reading); the others only re-check their own readiness, which that
+ * one's frames update. Then the timers the batch left due (its ACK), as the
+ * stack thread runs them after its own batch. Adds the frames to *count.
+ */
+static int app_read(struct runner *r, uint64_t *count)
 {
 	int n;
 
-	r->spin_seen = runner_now();
-	/* One busy-poller at a time (it owns spinbuf); the others only re-check
-	 * their own readiness, which that one's frames update. */
-	if (r->spinning || r->stop || r->dev_dead)
+	if (r->app_reading || r->stop || r->dev_dead)
 		return 0;
 	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
 		return 0;
-	r->spinning = true;
+	r->app_reading = true;
 	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
-	r->spinning = false;
-	r->spin_frames += (uint64_t)n;
+	r->app_reading = false;
+	*count += (uint64_t)n;
 	if (n > 0) {
-		/* What the batch left due (its ACK), as the thread does after its own. */
 		uint64_t now = runner_now();
 
 		if (stack_poll_at(r->s) <= now)
 			stack_poll(r->s, now);
 	}
 	return n;
+}
+
+int runner_poll_once(struct runner *r)
+{
+	r->spin_seen = runner_now();
+	return app_read(r, &r->spin_frames);
 }
 
 void runner_spin_stop(struct runner *r)
@@ -253,7 +262,7 @@ int runner_block_begin(struct runner *r)
 
 	pthread_mutex_lock(&r->lock);
 	r->blocked++;
-	if (!r->driver && !r->spinning && !r->stopping && !r->dev_dead) {
+	if (!r->driver && !r->app_reading && !r->stopping && !r->dev_dead) {
 		r->driver = true;
 		fd = r->dev->ops->pollfd(r->dev);
 	}
@@ -263,24 +272,7 @@ int runner_block_begin(struct runner *r)
 
 int runner_drive(struct runner *r)
 {
-	int n;
-
-	/* spinbuf is shared with busy-pollers: one reader of it at a time. */
-	if (!r->driver || r->spinning || r->stop || r->dev_dead)
-		return 0;
-	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
-		return 0;
-	r->spinning = true;
-	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
-	r->spinning = false;
-	r->drive_frames += (uint64_t)n;
-	if (n > 0) {
-		uint64_t now = runner_now();
-
-		if (stack_poll_at(r->s) <= now)
-			stack_poll(r->s, now);
-	}
-	return n;
+	return r->driver ? app_read(r, &r->drive_frames) : 0;
 }
 
 void runner_block_end(struct runner *r, bool was_driver)

@@ -946,20 +946,19 @@ def machine():
             mem = f"{int(f.readline().split()[1]) / 1048576:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    debian = "?"
-    try:
-        with open("/etc/debian_version") as f:
-            debian = f.read().strip()
-    except OSError:
-        pass
-    cc = "?"
-    try:
-        with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
-            cc = f.read().strip()
-    except OSError:
-        pass
     return {"cpu": model, "cores": os.cpu_count(), "kernel": os.uname().release, "memory": mem,
-            "debian": debian, "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]), "cc": cc}
+            "debian": read_text("/etc/debian_version"),
+            "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
+            "cc": read_text("/proc/sys/net/ipv4/tcp_congestion_control")}
+
+
+def read_text(path):
+    """A small file's text, stripped; "?" when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
 
 
 def git_rev():

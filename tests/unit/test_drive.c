@@ -34,6 +34,7 @@
 #include "shim/shim.h"
 #include "stack/config.h"
 #include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
 
 static struct harness *H;
 static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
@@ -94,13 +95,7 @@ static void t_block_end(void *c, bool was_driver)
 
 static void start(void)
 {
-	struct shim_libc libc = {
-		.socket = socket, .close = close, .dup = dup, .dup3 = dup3, .fcntl = fcntl,
-		.ioctl = (int (*)(int, unsigned long, ...))ioctl, .setsockopt = setsockopt,
-		.getsockopt = getsockopt, .ppoll = ppoll, .epoll_ctl = epoll_ctl,
-		.epoll_pwait = epoll_pwait, .read = read, .write = write, .pread = pread,
-		.lseek = lseek, .sigaction = sigaction,
-	};
+	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
 		.now = t_now, .stop = t_stop, .block_begin = t_block_begin, .drive = t_drive,
@@ -118,6 +113,7 @@ static void start(void)
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
+	h_real_libc(&libc);
 	shim_init(&libc, &host);
 }
 

@@ -35,6 +35,7 @@
 #include "stack/sys/sysc.h"
 #include "stack/wire.h"
 #include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
 
 static struct harness *H;
 static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
@@ -49,13 +50,7 @@ static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 
 static int setup(void **state)
 {
-	struct shim_libc libc = {
-		.socket = socket, .close = close, .dup = dup, .dup3 = dup3, .fcntl = fcntl,
-		.ioctl = (int (*)(int, unsigned long, ...))ioctl, .setsockopt = setsockopt,
-		.getsockopt = getsockopt, .ppoll = ppoll, .epoll_ctl = epoll_ctl,
-		.epoll_pwait = epoll_pwait, .read = read, .write = write, .pread = pread,
-		.lseek = lseek, .sigaction = sigaction,
-	};
+	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
 		.now = t_now, .stop = t_stop,
@@ -66,6 +61,7 @@ static int setup(void **state)
 	h_learn_peer(H);
 	start_rc = 0;
 	start_calls = 0;
+	h_real_libc(&libc);
 	shim_init(&libc, &host);
 	return 0;
 }

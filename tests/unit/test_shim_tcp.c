@@ -30,6 +30,7 @@
 
 #include "shim/shim.h"
 #include "tests/unit/support/tcp_script.h"
+#include "tests/unit/support/shim_libc.h"
 
 static struct tscript *T;
 static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
@@ -45,13 +46,7 @@ static void t_stop(void *c, uint64_t l) { (void)c; stopped_linger = l; stop_call
 
 static int setup(void **state)
 {
-	struct shim_libc libc = {
-		.socket = socket, .close = close, .dup = dup, .dup3 = dup3, .fcntl = fcntl,
-		.ioctl = (int (*)(int, unsigned long, ...))ioctl, .setsockopt = setsockopt,
-		.getsockopt = getsockopt, .ppoll = ppoll, .epoll_ctl = epoll_ctl,
-		.epoll_pwait = epoll_pwait, .read = read, .write = write, .pread = pread,
-		.lseek = lseek, .sigaction = sigaction,
-	};
+	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
 		.now = t_now, .stop = t_stop,
@@ -59,6 +54,7 @@ static int setup(void **state)
 
 	(void)state;
 	T = ts_new(1000);
+	h_real_libc(&libc);
 	shim_init(&libc, &host);
 	return 0;
 }

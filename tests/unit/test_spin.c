@@ -31,6 +31,7 @@
 #include "shim/shim.h"
 #include "stack/config.h"
 #include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
 
 static struct harness *H;
 static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
@@ -72,13 +73,7 @@ static int t_spin(void *c, bool stop)
 
 static void start(uint32_t spin_us)
 {
-	struct shim_libc libc = {
-		.socket = socket, .close = close, .dup = dup, .dup3 = dup3, .fcntl = fcntl,
-		.ioctl = (int (*)(int, unsigned long, ...))ioctl, .setsockopt = setsockopt,
-		.getsockopt = getsockopt, .ppoll = ppoll, .epoll_ctl = epoll_ctl,
-		.epoll_pwait = epoll_pwait, .read = read, .write = write, .pread = pread,
-		.lseek = lseek, .sigaction = sigaction,
-	};
+	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
 		.now = t_now, .stop = t_stop, .spin = t_spin,
@@ -92,6 +87,7 @@ static void start(uint32_t spin_us)
 	spin_calls = spin_stops = 0;
 	deliver_at = 3;
 	raise_instead = false;
+	h_real_libc(&libc);
 	shim_init(&libc, &host);
 }
 

@@ -33,10 +33,10 @@ ifeq ($(SAN),tsan)
   SANLD := -fsanitize=thread
 endif
 
-STACK_SRC   := $(sort $(wildcard stack/*.c stack/*/*.c))
+STACK_SRC   := $(sort $(wildcard stack/*/*.c stack/*/*/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
-UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRC    := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_SUPPORT_SRC := $(sort $(wildcard tests/unit/support/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 

@@ -41,9 +41,9 @@
 #include <unistd.h>
 
 #include "shim/shim.h"
-#include "stack/config.h"
-#include "stack/log.h"
-#include "stack/sys/runner.h"
+#include "stack/core/config.h"
+#include "stack/core/log.h"
+#include "stack/host/runner.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

@@ -18,9 +18,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "stack/log.h"
-#include "stack/stack.h"
-#include "stack/sys/sysc.h"
+#include "stack/core/log.h"
+#include "stack/core/stack.h"
+#include "stack/host/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
 #define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)

@@ -19,7 +19,7 @@
 #include <sys/epoll.h>
 
 #include "shim/shim.h"
-#include "stack/sock.h"
+#include "stack/core/sock.h"
 
 struct tcp_conn;
 struct udp_sock;

@@ -31,8 +31,8 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
-#include "stack/tcp.h"
-#include "stack/udp.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66

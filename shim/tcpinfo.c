@@ -8,7 +8,7 @@
 #include <linux/tcp.h>
 #include <string.h>
 
-#include "stack/tcp.h"
+#include "stack/core/tcp/tcp.h"
 
 /* enum tcp_state to Linux's TCP_* numbering (include/net/tcp_states.h). */
 static uint8_t linux_state(uint8_t st)

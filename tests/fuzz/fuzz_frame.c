@@ -32,17 +32,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stack/arp.h"
-#include "stack/config.h"
-#include "stack/log.h"
-#include "stack/netdev.h"
-#include "stack/pkb.h"
-#include "stack/sock.h"
-#include "stack/stack.h"
-#include "stack/tcp.h"
-#include "stack/trace.h"
-#include "stack/udp.h"
-#include "stack/wire.h"
+#include "stack/core/arp.h"
+#include "stack/core/config.h"
+#include "stack/core/log.h"
+#include "stack/dev/netdev.h"
+#include "stack/core/pkb.h"
+#include "stack/core/sock.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/dev/trace.h"
+#include "stack/core/udp.h"
+#include "stack/wire/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

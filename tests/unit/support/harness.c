@@ -6,10 +6,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "stack/arp.h"
-#include "stack/eth.h"
-#include "stack/ip4.h"
-#include "stack/wire.h"
+#include "stack/core/arp.h"
+#include "stack/core/eth.h"
+#include "stack/core/ip4.h"
+#include "stack/wire/wire.h"
 
 const uint8_t h_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 const uint8_t h_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stack/stack.h"
+#include "stack/core/stack.h"
 
 #define H_MAX_FRAME 65600
 

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "stack/eth.h"
-#include "stack/ip4.h"
-#include "stack/tcp_priv.h"
-#include "stack/wire.h"
+#include "stack/core/eth.h"
+#include "stack/core/ip4.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
 
 struct tscript *ts_new(uint32_t peer_isn)
 {

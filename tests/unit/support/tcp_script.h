@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stack/tcp.h"
+#include "stack/core/tcp/tcp.h"
 #include "tests/unit/support/harness.h"
 
 #define TS_LOCAL_PORT 8080

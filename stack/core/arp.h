@@ -1,0 +1,37 @@
+/*
+ * ARP (RFC 826) for IPv4 over Ethernet: a bounded cache with aging, answers
+ * for our address, resolution with retries, a bounded queue of packets that
+ * wait for resolution, and a gratuitous ARP when the interface comes up.
+ */
+#ifndef PSTACK_ARP_H
+#define PSTACK_ARP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/pkb.h"
+
+struct stack;
+
+#define ARP_CACHE_SIZE      256      /* entries at most */
+#define ARP_QUEUE_PER_ENTRY 32       /* packets waiting per unresolved address */
+#define ARP_REACHABLE_US    (60ull * 1000000)   /* entry lifetime after last confirmation */
+#define ARP_RETRY_US        (1000000ull)        /* between requests */
+#define ARP_MAX_REQUESTS    3
+
+int arp_init(struct stack *s);
+void arp_fini(struct stack *s);
+void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+/* Sends the IPv4 packet in pkb to next_hop: at once when resolved, else it
+ * queues it and asks. Takes pkb. 0, or -errno (-ENOBUFS when the queue is full). */
+int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now);
+/* Broadcasts a gratuitous ARP for our address. */
+void arp_announce(struct stack *s, uint64_t now);
+void arp_poll(struct stack *s, uint64_t now);
+uint64_t arp_poll_at(const struct stack *s);
+/* Cache look-up: 0 and mac filled when resolved, -ENOENT otherwise. */
+int arp_lookup(const struct stack *s, uint32_t ip, uint8_t mac[6]);
+/* Adds or refreshes a resolved entry (tests; static entries). */
+void arp_insert(struct stack *s, uint32_t ip, const uint8_t mac[6], uint64_t now);
+
+#endif

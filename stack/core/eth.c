@@ -1,0 +1,57 @@
+/*
+ * Ethernet II. Read first: IEEE 802.3 clause 3 (frame format); RFC 894
+ * (IPv4 over Ethernet).
+ */
+#include "stack/core/eth.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "stack/core/arp.h"
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
+#include "stack/wire/wire.h"
+
+const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+{
+	uint16_t type;
+
+	if (len < ETH_HLEN) {
+		stack_drop(s, DROP_ETH_TRUNCATED);
+		return;
+	}
+	/* Accept frames for our MAC and broadcasts; the TAP also hands us the
+	 * host's multicast (IPv6 ND, mDNS), which we do not speak. */
+	if (memcmp(frame, s->cfg.mac, 6) != 0 && memcmp(frame, eth_broadcast, 6) != 0) {
+		stack_drop(s, DROP_ETH_NOT_FOR_US);
+		return;
+	}
+	type = rd16(frame + 12);
+	switch (type) {
+	case ETH_TYPE_IP4:
+		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
+		break;
+	case ETH_TYPE_ARP:
+		arp_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
+		break;
+	default:
+		stack_drop(s, DROP_ETH_UNKNOWN_TYPE);
+		break;
+	}
+}
+
+int eth_output(struct stack *s, struct pkb *pkb, const uint8_t dst[6], uint16_t type, uint64_t now)
+{
+	uint8_t *h = pkb_push(pkb, ETH_HLEN);
+
+	if (!h) {
+		pkb_free(pkb);
+		return -ENOBUFS;
+	}
+	memcpy(h, dst, 6);
+	memcpy(h + 6, s->cfg.mac, 6);
+	wr16(h + 12, type);
+	return stack_output(s, pkb, now);
+}

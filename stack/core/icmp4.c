@@ -1,0 +1,319 @@
+/*
+ * ICMP for IPv4. Read first: RFC 792 (message formats), RFC 1122 §3.2.2
+ * (what a host must send, must not send, and how it passes errors up),
+ * RFC 1191 §4 (fragmentation needed carries the next-hop MTU), RFC 6633
+ * (source quench is ignored).
+ */
+#include "stack/core/icmp4.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/wire/wire.h"
+
+#define ICMP_HLEN 8
+#define ICMP_PARAM_PROBLEM 12
+#define TOKEN 1000000ull   /* one token, in micro-tokens (refill is per microsecond) */
+
+struct icmp4_state {
+	uint64_t tokens;    /* micro-tokens */
+	uint64_t last;      /* when tokens was last refilled */
+};
+
+int icmp4_init(struct stack *s)
+{
+	s->icmp4 = calloc(1, sizeof(*s->icmp4));
+	if (!s->icmp4)
+		return -ENOMEM;
+	s->icmp4->tokens = ICMP_ERRORS_BURST * TOKEN;
+	s->icmp4->last = s->now;
+	return 0;
+}
+
+void icmp4_fini(struct stack *s)
+{
+	free(s->icmp4);
+	s->icmp4 = NULL;
+}
+
+static bool is_bcast(const struct stack *s, uint32_t a)
+{
+	return a == 0xffffffffu ||
+	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
+}
+
+static bool is_mcast(uint32_t a)
+{
+	return (a >> 28) == 0xe;
+}
+
+/* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at most. */
+static bool icmp4_rate_allow(struct stack *s, uint64_t now)
+{
+	struct icmp4_state *st = s->icmp4;
+	uint64_t cap = ICMP_ERRORS_BURST * TOKEN;
+
+	if (now > st->last) {
+		uint64_t add = (now - st->last) * ICMP_ERRORS_PER_SEC;
+
+		st->tokens = add >= cap - st->tokens ? cap : st->tokens + add;
+		st->last = now;
+	}
+	if (st->tokens < TOKEN)
+		return false;
+	st->tokens -= TOKEN;
+	return true;
+}
+
+/* RFC 792: the message types that are errors (never answered with an error). */
+static bool icmp4_type_is_query(uint8_t type)
+{
+	switch (type) {
+	case ICMP_ECHO_REPLY:
+	case ICMP_ECHO_REQUEST:
+	case 13: case 14:       /* timestamp, timestamp reply */
+	case 15: case 16:       /* information request, reply */
+	case 17: case 18:       /* address mask request, reply */
+		return true;
+	default:
+		/* Unknown types count as errors, as in Linux's icmp_pointers. */
+		return false;
+	}
+}
+
+/* Sends an ICMP message: hdr is its first 8 bytes (the checksum is filled in). */
+static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const uint8_t hdr[8],
+		      const uint8_t *body, size_t body_len, uint64_t now)
+{
+	struct pkb *p = pkb_alloc(ICMP_HLEN + body_len);
+	struct ip4_tx tx = { .src = src, .dst = dst, .proto = IP_PROTO_ICMP, .tos = tos };
+	uint8_t *m;
+
+	if (!p)
+		return -ENOBUFS;
+	m = pkb_put(p, ICMP_HLEN + body_len);
+	memcpy(m, hdr, ICMP_HLEN);
+	wr16(m + 2, 0);
+	memcpy(m + ICMP_HLEN, body, body_len);
+	wr16(m + 2, csum_fold(csum_partial(m, ICMP_HLEN + body_len, 0)));
+	s->stats.icmp_out++;
+	return ip4_output(s, p, &tx, now);
+}
+
+/* Sends an error of type/code about orig (RFC 792 formats). */
+static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_t type, uint8_t code,
+			     uint64_t now)
+{
+	uint8_t hdr[8] = { type, code, 0, 0, 0, 0, 0, 0 };
+	size_t quote;
+
+	/* RFC 1122 §3.2.2: never about a non-first fragment, a datagram to a
+	 * broadcast or multicast address, one whose source is not a single
+	 * host, or an ICMP error message. */
+	if (orig->frag_off)
+		return;
+	if (is_bcast(s, orig->dst) || is_mcast(orig->dst))
+		return;
+	if (orig->src == 0 || is_bcast(s, orig->src) || is_mcast(orig->src))
+		return;
+	if (orig->proto == IP_PROTO_ICMP &&
+	    (orig->raw_len <= orig->ihl || !icmp4_type_is_query(orig->raw[orig->ihl])))
+		return;
+	/* RFC 1122 §3.2.2: the rate of error messages SHOULD be limited. */
+	if (!icmp4_rate_allow(s, now)) {
+		stack_drop(s, DROP_ICMP_RATE_LIMITED);
+		return;
+	}
+	/* RFC 792: the internet header plus the first 64 bits of the data. */
+	quote = orig->raw_len < (size_t)orig->ihl + 8 ? orig->raw_len : (size_t)orig->ihl + 8;
+	/* Precedence 6 (internetwork control), as Linux marks its errors. */
+	icmp4_send(s, orig->dst, orig->src, 0xc0, hdr, orig->raw, quote, now);
+}
+
+void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
+{
+	icmp4_send_error(s, orig, ICMP_DEST_UNREACH, code, now);
+}
+
+void icmp4_send_time_exceeded(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
+{
+	icmp4_send_error(s, orig, ICMP_TIME_EXCEEDED, code, now);
+}
+
+/* RFC 1191 §7: when a router sends no MTU, guess the next plateau below the
+ * datagram's size. */
+static uint32_t icmp4_plateau(uint16_t total_len)
+{
+	static const uint16_t plateaus[] = { 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68 };
+
+	for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
+		if (plateaus[i] < total_len)
+			return plateaus[i];
+	return 68;
+}
+
+/* The -errno for a destination unreachable code (RFC 1122 §3.2.2.1), as
+ * Linux's icmp_err_convert table. */
+static int icmp4_unreach_errno(uint8_t code)
+{
+	switch (code) {
+	case 0: case 6: case 9: case 11:
+		return -ENETUNREACH;
+	case 2:
+		return -ENOPROTOOPT;
+	case ICMP_UNREACH_PORT:
+		return -ECONNREFUSED;
+	case ICMP_UNREACH_NEEDFRAG:
+		return -EMSGSIZE;
+	case 5:
+		return -EOPNOTSUPP;
+	case 7:
+		return -EHOSTDOWN;
+	case 8:
+		return -ENONET;
+	default:        /* 1, 10, 12..15 */
+		return -EHOSTUNREACH;
+	}
+}
+
+int icmp4_error_errno(uint8_t type, uint8_t code)
+{
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		return icmp4_unreach_errno(code);
+	case ICMP_TIME_EXCEEDED:
+		return -EHOSTUNREACH;
+	case ICMP_PARAM_PROBLEM:
+		return -EPROTO;
+	default:
+		return 0;
+	}
+}
+
+/* Decodes a header we sent (quoted in an error, or our own queued datagram):
+ * at least the IP header and 8 bytes after it. Its total length and checksum
+ * describe the original, not these bytes, so they are not checked. */
+static bool icmp4_decode_own(const uint8_t *q, size_t qlen, struct ip4_hdr *qh)
+{
+	uint16_t frag;
+
+	if (qlen < IP4_HLEN || (q[0] >> 4) != 4 || (q[0] & 15) < 5 || (size_t)(q[0] & 15) * 4 + 8 > qlen)
+		return false;
+	memset(qh, 0, sizeof(*qh));
+	qh->ihl = (uint8_t)((q[0] & 15) * 4);
+	qh->tos = q[1];
+	qh->total_len = rd16(q + 2);
+	qh->id = rd16(q + 4);
+	frag = rd16(q + 6);
+	qh->df = (frag & 0x4000) != 0;
+	qh->mf = (frag & 0x2000) != 0;
+	qh->frag_off = (uint16_t)((frag & 0x1fff) * 8);
+	qh->ttl = q[8];
+	qh->proto = q[9];
+	qh->csum = rd16(q + 10);
+	qh->src = rd32(q + 12);
+	qh->dst = rd32(q + 16);
+	qh->raw = q;
+	qh->raw_len = qlen;
+	return true;
+}
+
+/* Hands an error about our datagram qh to the transport that sent it
+ * (RFC 1122 §3.2.2: MUST pass it up). false when no transport takes it. */
+static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, uint32_t mtu)
+{
+	const uint8_t *tp = qh->raw + qh->ihl;
+	size_t tlen = qh->raw_len - qh->ihl;
+
+	switch (qh->proto) {
+	case IP_PROTO_UDP:
+		udp_icmp_error(s, qh, tp, tlen, err);
+		return true;
+	case IP_PROTO_TCP:
+		tcp_icmp_error(s, qh, tp, tlen, err, mtu);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* An error about a datagram we sent: decode the quoted header and pass it up. */
+static void icmp4_error_input(struct stack *s, const uint8_t *p, size_t len)
+{
+	struct ip4_hdr qh;
+	uint32_t mtu = 0;
+
+	/* The quote is the original header and at least 8 bytes of its data. */
+	if (len < ICMP_HLEN + IP4_HLEN + 8 || !icmp4_decode_own(p + ICMP_HLEN, len - ICMP_HLEN, &qh)) {
+		stack_drop(s, DROP_ICMP_TRUNCATED);
+		return;
+	}
+	/* Only about what we sent, and only a first fragment names the ports. */
+	if (qh.src != s->cfg.addr || qh.frag_off) {
+		stack_drop(s, DROP_ICMP_UNHANDLED);
+		return;
+	}
+	if (p[0] == ICMP_DEST_UNREACH && p[1] == ICMP_UNREACH_NEEDFRAG) {
+		/* RFC 1191 §4: the next-hop MTU is in the low 16 bits of the
+		 * second word; old routers leave it 0. */
+		mtu = rd16(p + 6);
+		if (mtu < 68)
+			mtu = icmp4_plateau(qh.total_len);
+	}
+	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(p[0], p[1]), mtu))
+		stack_drop(s, DROP_ICMP_UNHANDLED);
+}
+
+void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
+{
+	struct ip4_hdr qh;
+
+	if (icmp4_decode_own(ip, len, &qh) && !qh.frag_off)
+		icmp4_dispatch(s, &qh, -EHOSTUNREACH, 0);
+}
+
+void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
+{
+	s->stats.icmp_in++;
+	if (len < ICMP_HLEN) {
+		stack_drop(s, DROP_ICMP_TRUNCATED);
+		return;
+	}
+	/* RFC 792: the checksum covers the whole ICMP message. */
+	if (csum_fold(csum_partial(p, len, 0)) != 0) {
+		stack_drop(s, DROP_ICMP_BAD_CSUM);
+		return;
+	}
+	switch (p[0]) {
+	case ICMP_ECHO_REQUEST: {
+		uint8_t hdr[8] = { ICMP_ECHO_REPLY, 0, 0, 0, p[4], p[5], p[6], p[7] };
+
+		/* Deviation: RFC 1122 §3.2.2.6 allows answering a broadcast echo;
+		 * like Linux (icmp_echo_ignore_broadcasts=1) we do not (smurf). */
+		if (ih->dst != s->cfg.addr) {
+			stack_drop(s, DROP_ICMP_UNHANDLED);
+			return;
+		}
+		/* RFC 792: same identifier, sequence number and data; RFC 1122
+		 * §3.2.2.6: the reply's source is the request's destination. */
+		icmp4_send(s, ih->dst, ih->src, ih->tos, hdr, p + ICMP_HLEN, len - ICMP_HLEN, now);
+		break;
+	}
+	case ICMP_DEST_UNREACH:
+	case ICMP_TIME_EXCEEDED:
+	case ICMP_PARAM_PROBLEM:
+		icmp4_error_input(s, p, len);
+		break;
+	default:
+		/* Echo replies (no ping sockets), source quench (RFC 6633),
+		 * redirects, timestamps: not handled. */
+		stack_drop(s, DROP_ICMP_UNHANDLED);
+		break;
+	}
+}

@@ -1,0 +1,345 @@
+/*
+ * IPv4. Read first: RFC 791 (header, fragmentation), RFC 1122 §3.2.1 (what a
+ * host must check on receive), §3.3.1 (routing for a host), §3.3.2
+ * (reassembly). RFC 815 for the reassembly algorithm (stack/core/ip4_frag.c).
+ */
+#include "stack/core/ip4.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/arp.h"
+#include "stack/core/icmp4.h"
+#include "stack/core/ip4_frag.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/wire/wire.h"
+
+/* Datagrams to our own address waiting for the next stack_poll(). */
+#define IP4_LOOP_MAX 256
+
+struct ip4_state {
+	uint16_t next_id;
+	struct ip4_reass *reass;
+	struct pkb *loop_head, *loop_tail;
+	unsigned loop_len;
+};
+
+int ip4_init(struct stack *s)
+{
+	s->ip4 = calloc(1, sizeof(*s->ip4));
+	if (!s->ip4)
+		return -ENOMEM;
+	s->ip4->reass = ip4_reass_new();
+	if (!s->ip4->reass) {
+		free(s->ip4);
+		s->ip4 = NULL;
+		return -ENOMEM;
+	}
+	s->ip4->next_id = (uint16_t)stack_random(s);
+	return 0;
+}
+
+void ip4_fini(struct stack *s)
+{
+	if (!s->ip4)
+		return;
+	while (s->ip4->loop_head) {
+		struct pkb *p = s->ip4->loop_head;
+
+		s->ip4->loop_head = p->next;
+		pkb_free(p);
+	}
+	ip4_reass_free(s->ip4->reass);
+	free(s->ip4);
+	s->ip4 = NULL;
+}
+
+const struct ip4_reass *ip4_reass_of(const struct stack *s)
+{
+	return s->ip4->reass;
+}
+
+int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
+{
+	uint16_t frag;
+
+	if (len < IP4_HLEN)
+		return DROP_IP_TRUNCATED;
+	if ((pkt[0] >> 4) != 4)
+		return DROP_IP_BAD_VERSION;
+	h->ihl = (uint8_t)((pkt[0] & 0x0f) * 4);
+	if (h->ihl < IP4_HLEN || h->ihl > len)
+		return DROP_IP_BAD_IHL;
+	h->total_len = rd16(pkt + 2);
+	/* Bytes past total_len are the link's padding (Ethernet's 60-byte minimum). */
+	if (h->total_len < h->ihl || h->total_len > len)
+		return DROP_IP_BAD_LENGTH;
+#ifndef PSTACK_FUZZ
+	/* RFC 1122 §3.2.1.2: MUST verify and silently discard on mismatch. */
+	if (csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
+		return DROP_IP_BAD_CSUM;
+#endif
+	h->tos = pkt[1];
+	h->id = rd16(pkt + 4);
+	frag = rd16(pkt + 6);
+	h->df = (frag & 0x4000) != 0;
+	h->mf = (frag & 0x2000) != 0;
+	h->frag_off = (uint16_t)((frag & 0x1fff) * 8);
+	h->ttl = pkt[8];
+	h->proto = pkt[9];
+	h->csum = rd16(pkt + 10);
+	h->src = rd32(pkt + 12);
+	h->dst = rd32(pkt + 16);
+	h->raw = pkt;
+	h->raw_len = h->total_len;
+	h->csum_ok = false;
+	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
+	 * option we would act on (source routes are refused by default, as
+	 * Linux does with accept_source_route=0). */
+	return 0;
+}
+
+static bool is_bcast(const struct stack *s, uint32_t a)
+{
+	return a == 0xffffffffu ||
+	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
+}
+
+static bool is_mcast(uint32_t a)
+{
+	return (a >> 28) == 0xe;
+}
+
+/* Hands a whole (not fragmented) datagram to its transport. */
+static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
+{
+	const uint8_t *p = h->raw + h->ihl;
+	size_t n = (size_t)h->total_len - h->ihl;
+
+	switch (h->proto) {
+	case IP_PROTO_ICMP:
+		icmp4_input(s, h, p, n, now);
+		break;
+	case IP_PROTO_UDP:
+		udp_input(s, h, p, n, now);
+		break;
+	case IP_PROTO_TCP:
+		tcp_input(s, h, p, n, now);
+		break;
+	default:
+		stack_drop(s, DROP_IP_UNKNOWN_PROTO);
+		/* RFC 1122 §3.2.2.1: SHOULD send protocol unreachable (rate-limited
+		 * and suppressed for broadcasts inside icmp4_send_unreach). */
+		icmp4_send_unreach(s, h, ICMP_UNREACH_PROTOCOL, now);
+		break;
+	}
+}
+
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct ip4_hdr h;
+	int rc;
+
+	s->stats.ip_in++;
+	rc = ip4_parse(pkt, len, &h);
+	if (rc) {
+		stack_drop(s, (enum drop_reason)rc);
+		return;
+	}
+	/* RFC 1122 §3.2.1.3: accept our address and the broadcasts; we join no
+	 * multicast group. */
+	if (h.dst != s->cfg.addr && !is_bcast(s, h.dst)) {
+		stack_drop(s, DROP_IP_NOT_FOR_US);
+		return;
+	}
+	/* RFC 1122 §3.2.1.3: silently discard a source that is not a single
+	 * host (broadcast, multicast, loopback), and our own address coming
+	 * from the wire (a loop or a spoof). */
+	if (h.src == s->cfg.addr || is_bcast(s, h.src) || is_mcast(h.src) || (h.src >> 24) == 127) {
+		stack_drop(s, DROP_IP_BAD_SOURCE);
+		return;
+	}
+	/* The device's verdict covers a whole datagram only; a reassembled one is checked. */
+	h.csum_ok = (s->rx_flags & NETDEV_RX_CSUM_OK) != 0;
+	if (h.mf || h.frag_off) {
+		size_t plen = (size_t)h.total_len - h.ihl;
+		uint8_t *whole = NULL;
+		size_t whole_len = 0;
+		struct ip4_hdr wh;
+
+		/* RFC 791: every fragment but the last carries a multiple of 8
+		 * bytes, and at least 8. */
+		if (h.mf && (plen == 0 || (plen & 7))) {
+			stack_drop(s, DROP_IP_BAD_LENGTH);
+			return;
+		}
+		if (!ip4_reass_add(s, s->ip4->reass, &h, now, &whole, &whole_len))
+			return;
+		/* Our own copy, header patched and checksummed by the reassembler. */
+		if (ip4_parse(whole, whole_len, &wh) == 0)
+			ip4_deliver(s, &wh, now);
+		else
+			stack_drop(s, DROP_IP_BAD_LENGTH);
+		free(whole);
+		return;
+	}
+	ip4_deliver(s, &h, now);
+}
+
+static void ip4_write_hdr(uint8_t *ip, const struct ip4_tx *tx, uint32_t src, uint16_t id, size_t total,
+			  uint16_t frag)
+{
+	ip[0] = 0x45;
+	ip[1] = tx->tos;
+	wr16(ip + 2, (uint16_t)total);
+	wr16(ip + 4, id);
+	wr16(ip + 6, frag);
+	ip[8] = tx->ttl ? tx->ttl : IP4_DEFAULT_TTL;
+	ip[9] = tx->proto;
+	wr16(ip + 10, 0);
+	wr32(ip + 12, src);
+	wr32(ip + 16, tx->dst);
+	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN, 0)));
+}
+
+/* Sending to ourselves: like Linux's loopback, the datagram never reaches
+ * the wire. It is queued and delivered by the next stack_poll(), never from
+ * inside the sender's call: a transport must not be re-entered while it is
+ * in the middle of sending (TCP answering itself). */
+static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint32_t src)
+{
+	uint8_t *ip;
+
+	if (s->ip4->loop_len >= IP4_LOOP_MAX) {
+		stack_drop(s, DROP_IP_NO_MEMORY);
+		pkb_free(pkb);
+		return -ENOBUFS;
+	}
+	ip = pkb_push(pkb, IP4_HLEN);
+	if (!ip) {
+		stack_drop(s, DROP_IP_NO_MEMORY);
+		pkb_free(pkb);
+		return -ENOBUFS;
+	}
+	ip4_write_hdr(ip, tx, src, s->ip4->next_id++, pkb->len, 0);
+	s->stats.ip_out++;
+	pkb->next = NULL;
+	if (s->ip4->loop_tail)
+		s->ip4->loop_tail->next = pkb;
+	else
+		s->ip4->loop_head = pkb;
+	s->ip4->loop_tail = pkb;
+	s->ip4->loop_len++;
+	return 0;
+}
+
+int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now)
+{
+	uint32_t src = tx->src ? tx->src : s->cfg.addr, dst = tx->dst, next_hop;
+	size_t plen = pkb->len, maxdata;
+	uint16_t id;
+	uint8_t *ip;
+
+	if (plen + IP4_HLEN > 65535) {
+		pkb_free(pkb);
+		return -EMSGSIZE;
+	}
+	if (dst == s->cfg.addr && dst != 0)
+		return ip4_loopback(s, pkb, tx, src);
+	/* RFC 1122 §3.3.1.1: on-link destinations directly, others through the
+	 * gateway. Broadcast and multicast go out on the link as they are. */
+	if (dst == 0 || (dst >> 24) == 127 || (dst >> 24) == 0) {
+		next_hop = 0;
+	} else if (is_bcast(s, dst) || is_mcast(dst) || stack_on_link(s, dst)) {
+		next_hop = dst;
+	} else {
+		next_hop = s->cfg.gateway;
+	}
+	if (!next_hop) {
+		stack_drop(s, DROP_IP_NO_ROUTE);
+		pkb_free(pkb);
+		return -ENETUNREACH;
+	}
+
+	id = s->ip4->next_id++;
+	if (pkb->gso_size) {
+		/* The device cuts a TSO frame into segments with consecutive
+		 * IDs from this one (as Linux's GSO does): keep them unique. */
+		s->ip4->next_id = (uint16_t)(s->ip4->next_id + plen / pkb->gso_size);
+	}
+	if (plen + IP4_HLEN <= s->mtu || pkb->gso_size) {
+		ip = pkb_push(pkb, IP4_HLEN);
+		if (!ip) {
+			stack_drop(s, DROP_IP_NO_MEMORY);
+			pkb_free(pkb);
+			return -ENOBUFS;
+		}
+		ip4_write_hdr(ip, tx, src, id, pkb->len, tx->df ? 0x4000 : 0);
+		s->stats.ip_out++;
+		return arp_output(s, pkb, next_hop, now);
+	}
+	if (tx->df || s->mtu < IP4_HLEN + 8) {
+		pkb_free(pkb);
+		return -EMSGSIZE;
+	}
+
+	/* RFC 791 §3.2 fragmentation: every fragment but the last carries a
+	 * multiple of 8 bytes; offsets count 8-byte units. */
+	maxdata = (s->mtu - IP4_HLEN) & ~(size_t)7;
+	s->stats.ip_out++;
+	for (size_t off = 0; off < plen; off += maxdata) {
+		size_t n = plen - off < maxdata ? plen - off : maxdata;
+		bool more = off + n < plen;
+		struct pkb *f = pkb_alloc(n);
+		int rc;
+
+		if (!f) {
+			stack_drop(s, DROP_IP_NO_MEMORY);
+			pkb_free(pkb);
+			return -ENOBUFS;
+		}
+		memcpy(pkb_put(f, n), pkb->data + off, n);
+		ip = pkb_push(f, IP4_HLEN);
+		ip4_write_hdr(ip, tx, src, id, IP4_HLEN + n, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
+		s->stats.ip_frag_out++;
+		rc = arp_output(s, f, next_hop, now);
+		if (rc < 0) {
+			pkb_free(pkb);
+			return rc;
+		}
+	}
+	pkb_free(pkb);
+	return 0;
+}
+
+void ip4_poll(struct stack *s, uint64_t now)
+{
+	struct pkb *p;
+
+	ip4_reass_poll(s, s->ip4->reass, now);
+	/* Deliver the looped datagrams present now; ones they cause wait for
+	 * the next poll (stack_poll_at() says it is due at once). */
+	p = s->ip4->loop_head;
+	s->ip4->loop_head = s->ip4->loop_tail = NULL;
+	s->ip4->loop_len = 0;
+	while (p) {
+		struct pkb *next = p->next;
+		struct ip4_hdr h;
+
+		s->stats.ip_in++;
+		if (ip4_parse(p->data, p->len, &h) == 0)
+			ip4_deliver(s, &h, now);
+		pkb_free(p);
+		p = next;
+	}
+}
+
+uint64_t ip4_poll_at(const struct stack *s)
+{
+	if (s->ip4->loop_head)
+		return s->now;
+	return ip4_reass_poll_at(s->ip4->reass);
+}

@@ -1,0 +1,65 @@
+/*
+ * IPv4 (RFC 791, RFC 1122 §3): validation, routing (on-link or via the
+ * gateway), reassembly (RFC 815) with a timeout and a memory bound,
+ * fragmentation on output.
+ */
+#ifndef PSTACK_IP4_H
+#define PSTACK_IP4_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/pkb.h"
+
+struct stack;
+
+#define IP4_HLEN 20
+#define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+#define IP4_DEFAULT_TTL 64
+#define IP4_REASS_TIMEOUT_US (30ull * 1000000)  /* like Linux's ipfrag_time */
+#define IP4_REASS_MEM_MAX    (4u << 20)         /* bytes held in reassembly at most */
+
+/* A received IPv4 header, checked and decoded into host order. */
+struct ip4_hdr {
+	uint8_t ihl;            /* header length in bytes */
+	uint8_t tos;
+	uint16_t total_len;
+	uint16_t id;
+	bool df, mf;
+	uint16_t frag_off;      /* in bytes */
+	uint8_t ttl;
+	uint8_t proto;
+	uint16_t csum;
+	uint32_t src, dst;
+	const uint8_t *raw;     /* the header as received (for ICMP errors quoting it) */
+	size_t raw_len;         /* header plus payload bytes available at raw */
+	bool csum_ok;           /* the transport checksum needs no check (NETDEV_RX_CSUM_OK);
+				 * ip4_parse sets false, ip4_input sets it for a whole datagram */
+};
+
+/* What a transport asks of ip4_output(). */
+struct ip4_tx {
+	uint32_t src;           /* 0: the interface address */
+	uint32_t dst;
+	uint8_t proto;
+	uint8_t tos;
+	uint8_t ttl;            /* 0: IP4_DEFAULT_TTL */
+	bool df;                /* don't fragment: -EMSGSIZE when too big */
+};
+
+int ip4_init(struct stack *s);
+void ip4_fini(struct stack *s);
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+/* pkb holds the transport header and payload; prepends the IPv4 header,
+ * routes, fragments if needed and sends. Takes pkb. 0 or -errno. */
+int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);
+void ip4_poll(struct stack *s, uint64_t now);
+uint64_t ip4_poll_at(const struct stack *s);
+/* Parses and validates an IPv4 header (no checksum check when PSTACK_FUZZ is
+ * defined). 0 or a drop reason (enum drop_reason) when invalid. */
+int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h);
+
+#endif

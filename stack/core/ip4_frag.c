@@ -1,0 +1,300 @@
+/*
+ * IPv4 reassembly. Read first: RFC 791 §3.2 (fragmentation and reassembly),
+ * RFC 815 (reassembly algorithm), RFC 1122 §3.3.2 (timeout), RFC 5722 (the
+ * IPv6 rule, followed here too as Linux does: a fragment that overlaps
+ * another kills the whole datagram).
+ */
+#include "stack/core/ip4_frag.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
+#include "stack/wire/wire.h"
+
+struct ip4_frag {
+	struct ip4_frag *next;    /* sorted by off, never overlapping */
+	uint32_t off, len;        /* payload bytes [off, off + len) */
+	uint8_t data[];
+};
+
+struct ip4_dgram {
+	struct ip4_dgram *next;   /* oldest first */
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	bool end_known;           /* the last fragment (MF=0) arrived */
+	uint32_t end;             /* payload length, when end_known */
+	uint32_t have;            /* payload bytes held */
+	uint64_t deadline;
+	size_t mem;               /* charged against the bound */
+	uint8_t hlen;             /* 0 until the first fragment arrived */
+	uint8_t hdr[60];          /* the first fragment's header */
+	struct ip4_frag *frags;
+};
+
+struct ip4_reass {
+	struct ip4_dgram *head;
+	size_t mem;
+	size_t count;
+};
+
+struct ip4_reass *ip4_reass_new(void)
+{
+	return calloc(1, sizeof(struct ip4_reass));
+}
+
+static void dgram_unlink_free(struct ip4_reass *r, struct ip4_dgram *d)
+{
+	struct ip4_dgram **pp = &r->head;
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = d->next;
+	while (d->frags) {
+		struct ip4_frag *f = d->frags;
+
+		d->frags = f->next;
+		free(f);
+	}
+	r->mem -= d->mem;
+	r->count--;
+	free(d);
+}
+
+void ip4_reass_free(struct ip4_reass *r)
+{
+	if (!r)
+		return;
+	while (r->head)
+		dgram_unlink_free(r, r->head);
+	free(r);
+}
+
+static void dgram_kill(struct stack *s, struct ip4_reass *r, struct ip4_dgram *d, enum drop_reason why)
+{
+	stack_drop(s, why);
+	dgram_unlink_free(r, d);
+}
+
+/* Evicts the oldest datagrams other than keep until `need` more bytes fit.
+ * Like Linux's inet_frag_evictor: a flood of incomplete datagrams must not
+ * block reassembly of new ones for the whole timeout. */
+static bool make_room(struct stack *s, struct ip4_reass *r, size_t need, const struct ip4_dgram *keep)
+{
+	struct ip4_dgram *d = r->head;
+
+	while (r->mem + need > IP4_REASS_MEM_MAX && d) {
+		struct ip4_dgram *next = d->next;
+
+		if (d != keep)
+			dgram_kill(s, r, d, DROP_IP_FRAG_NO_MEMORY);
+		d = next;
+	}
+	return r->mem + need <= IP4_REASS_MEM_MAX;
+}
+
+static struct ip4_dgram *dgram_find(struct ip4_reass *r, const struct ip4_hdr *h)
+{
+	for (struct ip4_dgram *d = r->head; d; d = d->next)
+		if (d->src == h->src && d->dst == h->dst && d->id == h->id && d->proto == h->proto)
+			return d;
+	return NULL;
+}
+
+static int dgram_complete(struct stack *s, struct ip4_reass *r, struct ip4_dgram *d,
+			  uint8_t **out, size_t *out_len)
+{
+	size_t total = (size_t)d->hlen + d->end;
+	uint8_t *buf, *p;
+
+	if (total > 65535) {
+		dgram_kill(s, r, d, DROP_IP_FRAG_TOO_BIG);
+		return 0;
+	}
+	buf = malloc(total);
+	if (!buf) {
+		dgram_kill(s, r, d, DROP_IP_FRAG_NO_MEMORY);
+		return 0;
+	}
+	memcpy(buf, d->hdr, d->hlen);
+	/* The copy describes the whole datagram: no fragment fields, the full
+	 * length, a valid checksum (it may be quoted in an ICMP error). */
+	wr16(buf + 2, (uint16_t)total);
+	wr16(buf + 6, (uint16_t)(rd16(buf + 6) & 0x4000));
+	wr16(buf + 10, 0);
+	wr16(buf + 10, csum_fold(csum_partial(buf, d->hlen, 0)));
+	p = buf + d->hlen;
+	for (struct ip4_frag *f = d->frags; f; f = f->next)
+		memcpy(p + f->off, f->data, f->len);
+	*out = buf;
+	*out_len = total;
+	s->stats.ip_reassembled++;
+	dgram_unlink_free(r, d);
+	return 1;
+}
+
+int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h, uint64_t now,
+		  uint8_t **out, size_t *out_len)
+{
+	uint32_t off = h->frag_off, len = (uint32_t)h->total_len - h->ihl, end = off + len;
+	struct ip4_dgram *d = dgram_find(r, h);
+	struct ip4_frag *prev = NULL, *next, *f;
+	size_t charge = sizeof(struct ip4_frag) + len;
+
+	/* RFC 791: the reassembled datagram cannot exceed 65535 octets; the
+	 * header is at least 20 bytes. */
+	if (end + IP4_HLEN > 65535) {
+		if (d)
+			dgram_kill(s, r, d, DROP_IP_FRAG_TOO_BIG);
+		else
+			stack_drop(s, DROP_IP_FRAG_TOO_BIG);
+		return 0;
+	}
+	if (!d) {
+		if (!make_room(s, r, sizeof(*d) + charge, NULL)) {
+			stack_drop(s, DROP_IP_FRAG_NO_MEMORY);
+			return 0;
+		}
+		d = calloc(1, sizeof(*d));
+		if (!d) {
+			stack_drop(s, DROP_IP_FRAG_NO_MEMORY);
+			return 0;
+		}
+		d->src = h->src;
+		d->dst = h->dst;
+		d->id = h->id;
+		d->proto = h->proto;
+		/* RFC 1122 §3.3.2: the timer starts with the first fragment to arrive. */
+		d->deadline = now + IP4_REASS_TIMEOUT_US;
+		d->mem = sizeof(*d);
+		r->mem += d->mem;
+		r->count++;
+		/* Append: the list stays oldest first for eviction. */
+		struct ip4_dgram **pp = &r->head;
+
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = d;
+	}
+
+	/* Where it goes in the sorted list. */
+	for (next = d->frags; next && next->off <= off; next = next->next)
+		prev = next;
+	/* Linux drops an exact duplicate on its own (a retransmitted fragment
+	 * is harmless); any other overlap kills the datagram. */
+	if (prev && prev->off == off && prev->len == len) {
+		stack_drop(s, DROP_IP_FRAG_DUP);
+		return 0;
+	}
+	if ((prev && prev->off + prev->len > off) || (next && end > next->off)) {
+		dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
+		return 0;
+	}
+	/* Fragments that disagree on where the datagram ends are inconsistent
+	 * in the same way as overlapping ones. */
+	if (!h->mf) {
+		uint32_t max_end = 0;
+
+		for (struct ip4_frag *c = d->frags; c; c = c->next)
+			max_end = c->off + c->len;   /* sorted: the last one */
+		if ((d->end_known && d->end != end) || max_end > end) {
+			dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
+			return 0;
+		}
+	} else if (d->end_known && end > d->end) {
+		dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
+		return 0;
+	}
+
+	if (!make_room(s, r, charge, d)) {
+		stack_drop(s, DROP_IP_FRAG_NO_MEMORY);
+		return 0;
+	}
+	f = malloc(charge);
+	if (!f) {
+		stack_drop(s, DROP_IP_FRAG_NO_MEMORY);
+		return 0;
+	}
+	f->off = off;
+	f->len = len;
+	memcpy(f->data, h->raw + h->ihl, len);
+	f->next = next;
+	if (prev)
+		prev->next = f;
+	else
+		d->frags = f;
+	d->mem += charge;
+	r->mem += charge;
+	d->have += len;
+	if (!h->mf) {
+		d->end_known = true;
+		d->end = end;
+	}
+	if (off == 0) {
+		d->hlen = h->ihl;
+		memcpy(d->hdr, h->raw, h->ihl);
+	}
+	/* No overlaps and nothing past the end: holding `end` bytes means no holes. */
+	if (d->end_known && d->hlen && d->have == d->end)
+		return dgram_complete(s, r, d, out, out_len);
+	return 0;
+}
+
+void ip4_reass_poll(struct stack *s, struct ip4_reass *r, uint64_t now)
+{
+	struct ip4_dgram *d = r->head;
+
+	while (d) {
+		struct ip4_dgram *next = d->next;
+
+		if (now >= d->deadline) {
+			/* RFC 1122 §3.3.2 / RFC 792: with fragment zero in hand,
+			 * SHOULD send time exceeded (code 1) quoting it. */
+			if (d->hlen && d->frags && d->frags->off == 0) {
+				uint8_t q[60 + 8];
+				size_t n = d->frags->len < 8 ? d->frags->len : 8;
+				struct ip4_hdr oh;
+
+				memcpy(q, d->hdr, d->hlen);
+				memcpy(q + d->hlen, d->frags->data, n);
+				memset(&oh, 0, sizeof(oh));
+				oh.ihl = d->hlen;
+				oh.id = d->id;
+				oh.mf = true;
+				oh.proto = d->proto;
+				oh.src = d->src;
+				oh.dst = d->dst;
+				oh.raw = q;
+				oh.raw_len = d->hlen + n;
+				icmp4_send_time_exceeded(s, &oh, 1, now);
+			}
+			dgram_kill(s, r, d, DROP_IP_FRAG_TIMEOUT);
+		}
+		d = next;
+	}
+}
+
+uint64_t ip4_reass_poll_at(const struct ip4_reass *r)
+{
+	uint64_t t = STACK_NEVER;
+
+	for (const struct ip4_dgram *d = r->head; d; d = d->next)
+		if (d->deadline < t)
+			t = d->deadline;
+	return t;
+}
+
+size_t ip4_reass_mem(const struct ip4_reass *r)
+{
+	return r->mem;
+}
+
+size_t ip4_reass_count(const struct ip4_reass *r)
+{
+	return r->count;
+}

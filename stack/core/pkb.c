@@ -1,0 +1,71 @@
+#include "stack/core/pkb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static long live_count;
+
+struct pkb *pkb_alloc(size_t size)
+{
+	size_t cap = PKB_HEADROOM + size;
+	struct pkb *pkb = malloc(sizeof(*pkb) + cap);
+
+	if (!pkb)
+		return NULL;
+	pkb->next = NULL;
+	pkb->cap = cap;
+	pkb->data = pkb->buf + PKB_HEADROOM;
+	pkb->len = 0;
+	pkb->when = 0;
+	pkb->next_hop = 0;
+	pkb->gso_size = 0;
+	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	return pkb;
+}
+
+void pkb_free(struct pkb *pkb)
+{
+	if (!pkb)
+		return;
+	__atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	free(pkb);
+}
+
+uint8_t *pkb_push(struct pkb *pkb, size_t n)
+{
+	if ((size_t)(pkb->data - pkb->buf) < n)
+		return NULL;
+	pkb->data -= n;
+	pkb->len += n;
+	return pkb->data;
+}
+
+uint8_t *pkb_put(struct pkb *pkb, size_t n)
+{
+	size_t used = (size_t)(pkb->data - pkb->buf) + pkb->len;
+	uint8_t *p;
+
+	if (pkb->cap - used < n)
+		return NULL;
+	p = pkb->data + pkb->len;
+	pkb->len += n;
+	return p;
+}
+
+struct pkb *pkb_clone(const struct pkb *src)
+{
+	struct pkb *pkb = malloc(sizeof(*pkb) + src->cap);
+
+	if (!pkb)
+		return NULL;
+	memcpy(pkb, src, sizeof(*pkb) + src->cap);
+	pkb->next = NULL;
+	pkb->data = pkb->buf + (src->data - src->buf);
+	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	return pkb;
+}
+
+long pkb_live(void)
+{
+	return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+}

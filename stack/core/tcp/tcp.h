@@ -1,0 +1,139 @@
+/*
+ * TCP: the engine's surface towards the IP layer and towards the socket shim.
+ * The engine knows nothing of file descriptors: the shim holds a struct
+ * tcp_conn per socket and calls these under the stack lock.
+ *
+ * RFCs: 9293 (core), 1122 §4.2, 5681/6582 (congestion control), 6298 (RTO),
+ * 7323 (window scale, timestamps), 2018/6675 (SACK), 3042, 9438 (CUBIC),
+ * 5961, 6528, 6056, 4987.
+ */
+#ifndef PSTACK_TCP_H
+#define PSTACK_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/sock.h"
+
+struct stack;
+struct ip4_hdr;
+struct tcp_conn;
+
+enum tcp_state {
+	TCP_STATE_CLOSED,
+	TCP_STATE_LISTEN,
+	TCP_STATE_SYN_SENT,
+	TCP_STATE_SYN_RECEIVED,
+	TCP_STATE_ESTABLISHED,
+	TCP_STATE_FIN_WAIT_1,
+	TCP_STATE_FIN_WAIT_2,
+	TCP_STATE_CLOSE_WAIT,
+	TCP_STATE_CLOSING,
+	TCP_STATE_LAST_ACK,
+	TCP_STATE_TIME_WAIT,
+};
+
+const char *tcp_state_name(enum tcp_state st);
+
+/* ---- towards IP and the runner ---- */
+int tcp_init(struct stack *s);
+void tcp_fini(struct stack *s);
+void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
+/* An ICMP error about a segment we sent: quoted->raw is the whole quote, qp/qlen
+ * the quoted TCP bytes (at least 8); err a negative errno; mtu for -EMSGSIZE. */
+void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen,
+		    int err, uint32_t mtu);
+void tcp_timers(struct stack *s, uint64_t now);
+/* One log line: the stack-wide TCP memory budget's use, peak and limit. */
+void tcp_log_stats(const struct stack *s, int level);
+uint64_t tcp_timers_at(const struct stack *s);
+/* Connections that still have data to send or a FIN exchange to finish
+ * (the library's exit path waits for this to reach 0, bounded by a linger time). */
+size_t tcp_pending_close(const struct stack *s);
+
+/* ---- towards the socket shim ---- */
+#define TCP_BIND_REUSEADDR 0x1
+#define TCP_BIND_REUSEPORT 0x2
+
+struct tcp_conn *tcp_open(struct stack *s);
+/* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL. */
+int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags);
+int tcp_listen(struct tcp_conn *c, int backlog);
+/* Starts an active open: -EINPROGRESS when the SYN is on its way (completion
+ * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in
+ * progress, -EISCONN once connected, or another -errno. */
+int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now);
+/* A connection from the accept queue, or NULL with *err = -EAGAIN (empty) or
+ * -EINVAL (not listening). The caller owns the returned connection. */
+struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);
+/* Queues up to len bytes; returns how many (>0), -EAGAIN when the send buffer
+ * is full, -EPIPE after shutdown(SHUT_WR) or the peer's reset on a closed
+ * write side, -ENOTCONN before the connection exists, a pending error. */
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
+/* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. */
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
+/* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */
+int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);
+/* The application lets go: the engine finishes the close on its own (FIN
+ * after the queued data; RST when unread data is discarded or SO_LINGER is
+ * on with 0 time), then frees the connection. c is not to be used again. */
+void tcp_close(struct tcp_conn *c, uint64_t now);
+/* SOCK_POLL* bits (listeners: POLLIN when a connection waits to be accepted). */
+unsigned tcp_poll(const struct tcp_conn *c);
+/* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
+int tcp_take_error(struct tcp_conn *c);
+enum tcp_state tcp_get_state(const struct tcp_conn *c);
+void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep);
+/* -ENOTCONN when there is no peer. */
+int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep);
+void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
+/* Bytes readable now (FIONREAD) and bytes not yet acknowledged (SIOCOUTQ). */
+size_t tcp_inq(const struct tcp_conn *c);
+size_t tcp_outq(const struct tcp_conn *c);
+
+enum tcp_option {
+	TCP_OPT_NODELAY,        /* bool */
+	TCP_OPT_KEEPALIVE,      /* bool */
+	TCP_OPT_KEEPIDLE,       /* seconds */
+	TCP_OPT_KEEPINTVL,      /* seconds */
+	TCP_OPT_KEEPCNT,        /* count */
+	TCP_OPT_SNDBUF,         /* bytes, as SO_SNDBUF sets it (the engine doubles like Linux) */
+	TCP_OPT_RCVBUF,         /* bytes, as SO_RCVBUF sets it */
+	TCP_OPT_LINGER,         /* -1 off, else seconds */
+	TCP_OPT_TOS,            /* IP_TOS */
+	TCP_OPT_MAXSEG,         /* TCP_MAXSEG */
+	TCP_OPT_USER_TIMEOUT,   /* milliseconds, TCP_USER_TIMEOUT */
+	TCP_OPT_CONGESTION,     /* 0 CUBIC, 1 NewReno */
+};
+/* 0 or -EINVAL (value out of range) / -ENOPROTOOPT. */
+int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);
+int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *value);
+
+/* What TCP_INFO reports (struct tcp_info's fields, in its units). */
+struct tcp_conn_info {
+	uint8_t state;          /* enum tcp_state mapped to Linux's TCP_* numbering by the shim */
+	uint8_t ca_state;
+	uint8_t retransmits;
+	uint8_t backoff;
+	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4 */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t rto_us, ato_us;
+	uint32_t snd_mss, rcv_mss;
+	uint32_t unacked, sacked, lost, retrans, fackets;
+	uint32_t last_data_sent_ms, last_ack_recv_ms, last_data_recv_ms;
+	uint32_t pmtu, rcv_ssthresh;
+	uint32_t rtt_us, rttvar_us;
+	uint32_t snd_ssthresh, snd_cwnd, advmss, reordering;
+	uint32_t rcv_rtt_us, rcv_space;
+	uint32_t total_retrans;
+	uint64_t bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in;
+	uint32_t snd_wnd;
+	uint64_t delivery_rate;
+	uint32_t min_rtt_us;
+};
+void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
+
+#endif

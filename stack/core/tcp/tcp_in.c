@@ -1,0 +1,1110 @@
+/*
+ * TCP input: segment parsing and the state machine of RFC 9293 §3.10.7.
+ *
+ * CLOSED (no connection), LISTEN and SYN-SENT are handled first; every other
+ * state runs the shared steps in order: sequence check (with PAWS, RFC 7323
+ * §5), RST, SYN, ACK, text, FIN. Each step is a function returning a verdict.
+ * RFC 5961 hardens the RST, SYN and ACK steps against blind attacks.
+ *
+ * RFCs: 9293 §3.10.7, 7323, 5961, 2018/6675 (SACK), 5681/6582 (fast
+ * retransmit, NewReno), 6298 (RTT), 4987 (SYN cookies), 1122 §4.2.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/log.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_cookie.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+
+enum tcp_verdict {
+	TCP_V_CONTINUE,     /* go on with the next step */
+	TCP_V_DROP,         /* silently discard */
+	TCP_V_ACK,          /* discard and send an ACK */
+	TCP_V_DONE,         /* finished (the connection may be gone) */
+};
+
+int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g)
+{
+	size_t hlen, i;
+
+	memset(g, 0, sizeof(*g));
+	if (len < TCP_HLEN)
+		return DROP_TCP_TRUNCATED;
+	hlen = (size_t)(p[12] >> 4) * 4;
+	if (hlen < TCP_HLEN || hlen > len)
+		return DROP_TCP_BAD_OFFSET;
+	if (len > 65535)
+		return DROP_TCP_BAD_CSUM;
+#ifndef PSTACK_FUZZ
+	/* Not when the device verified it, or the segment never left this
+	 * host (NETDEV_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL. */
+	if (!csum_ok && csum_fold(csum_partial(p, len, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
+		return DROP_TCP_BAD_CSUM;
+#endif
+	g->src = src;
+	g->dst = dst;
+	g->sport = rd16(p);
+	g->dport = rd16(p + 2);
+	g->seq = rd32(p + 4);
+	g->ack = rd32(p + 8);
+	g->flags = p[13] & 0x3f;
+	g->wnd = rd16(p + 14);
+	g->data = p + hlen;
+	g->len = (uint32_t)(len - hlen);
+	/* Options: like Linux, stop at a malformed one and keep what was read. */
+	for (i = TCP_HLEN; i < hlen;) {
+		uint8_t kind = p[i], olen;
+
+		if (kind == TCP_OPT_EOL)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hlen)
+			break;
+		olen = p[i + 1];
+		if (olen < 2 || i + olen > hlen)
+			break;
+		switch (kind) {
+		case TCP_OPT_MSS:
+			if (olen == 4 && (g->flags & TCP_SYN)) {
+				g->has_mss = true;
+				g->mss = rd16(p + i + 2);
+			}
+			break;
+		case TCP_OPT_WS:
+			if (olen == 3 && (g->flags & TCP_SYN)) {
+				g->has_ws = true;
+				g->ws = p[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : p[i + 2];
+			}
+			break;
+		case TCP_OPT_SACK_PERM:
+			if (olen == 2 && (g->flags & TCP_SYN))
+				g->sack_ok = true;
+			break;
+		case TCP_OPT_TS:
+			if (olen == 10) {
+				g->has_ts = true;
+				g->tsval = rd32(p + i + 2);
+				g->tsecr = rd32(p + i + 6);
+			}
+			break;
+		case TCP_OPT_SACK:
+			if (olen >= 10 && (olen - 2) % 8 == 0 && !(g->flags & TCP_SYN)) {
+				unsigned n = (olen - 2) / 8;
+
+				for (unsigned k = 0; k < n && k < 4; k++) {
+					g->sack[k][0] = rd32(p + i + 2 + 8 * k);
+					g->sack[k][1] = rd32(p + i + 6 + 8 * k);
+				}
+				g->nsack = (uint8_t)(n < 4 ? n : 4);
+			}
+			break;
+		default:
+			break;
+		}
+		i += olen;
+	}
+	return 0;
+}
+
+/* RFC 6298 (2.2), (2.3); the RTO floor as Linux applies it (srtt + max(4 rttvar, 200 ms)).
+ * Deviation: Linux's floor on the variance term rather than RFC 6298's 1 s minimum. */
+void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
+{
+	uint32_t var;
+
+	if (!rtt)
+		rtt = 1;
+	c->last_rtt = rtt;
+	if (!c->min_rtt || rtt < c->min_rtt)
+		c->min_rtt = rtt;
+	if (!c->rtt_valid) {
+		c->srtt = rtt;
+		c->rttvar = rtt / 2;
+		c->rtt_valid = true;
+	} else {
+		uint32_t d = c->srtt > rtt ? c->srtt - rtt : rtt - c->srtt;
+
+		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->srtt = (7 * c->srtt + rtt) / 8;
+	}
+	var = 4 * c->rttvar;
+	if (var < TCP_RTO_MIN_US)
+		var = TCP_RTO_MIN_US;
+	c->rto = c->srtt + var;
+	if (c->rto > TCP_RTO_MAX_US)
+		c->rto = TCP_RTO_MAX_US;
+}
+
+/* RFC 5961 §7: challenge ACKs are rate-limited per stack. */
+static void challenge_ack(struct tcp_conn *c, uint64_t now)
+{
+	struct tcp_table *t = c->s->tcp;
+	uint64_t sec = now / 1000000;
+
+	if (t->challenge_sec != sec) {
+		t->challenge_sec = sec;
+		t->challenge_count = 0;
+	}
+	if (t->challenge_count >= TCP_CHALLENGE_ACK_LIMIT)
+		return;
+	t->challenge_count++;
+	tcp_send_ack(c, now);
+}
+
+static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
+{
+	uint32_t m = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+
+	if (m > c->advmss)
+		m = c->advmss;
+	if (c->maxseg && m > (uint32_t)c->maxseg)
+		m = (uint32_t)c->maxseg;
+	if (m < TCP_MIN_MSS)
+		m = TCP_MIN_MSS;
+	return (uint16_t)m;
+}
+
+/* Options the peer's SYN offered become the connection's. */
+static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	c->mss = clamp_mss(c, g);
+	c->ws_ok = g->has_ws;
+	if (c->ws_ok) {
+		c->snd_wscale = g->ws;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->ts_ok = g->has_ts;
+	if (c->ts_ok) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
+	}
+	c->sack_ok = g->sack_ok;
+	c->rcv_mss = c->mss;
+	/* Like Linux's mss_cache: the payload per segment after the options
+	 * every segment carries (timestamps, 12 bytes). */
+	if (c->ts_ok)
+		c->mss = (uint16_t)(c->mss - 12);
+	c->rcv_mss = c->mss;
+	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
+}
+
+static void enter_established(struct tcp_conn *c, uint64_t now)
+{
+	tcp_set_state(c, TCP_STATE_ESTABLISHED);
+	c->was_connected = true;
+	c->rto_at = STACK_NEVER;
+	c->retries = 0;
+	c->backoff = 0;
+	c->last_rcv_at = now;
+	if (c->keepalive)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+}
+
+/* ---- out-of-order queue ---- */
+
+static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uint32_t len)
+{
+	struct tcp_ofo **pp = &c->ofo, *o;
+	bool charged;
+	tcp_seq end = seq + len;
+
+	c->ofo_last = seq;
+	while (*pp && seq_leq((*pp)->seq + (*pp)->len, seq))
+		pp = &(*pp)->next;
+	if (*pp && seq_leq((*pp)->seq, seq)) {
+		tcp_seq bend = (*pp)->seq + (*pp)->len;
+
+		if (seq_geq(bend, end))
+			return;
+		data += bend - seq;
+		len -= bend - seq;
+		seq = bend;
+		pp = &(*pp)->next;
+	}
+	while (*pp && seq_leq((*pp)->seq + (*pp)->len, end)) {
+		o = *pp;
+		*pp = o->next;
+		c->ofo_bytes -= o->len;
+		c->ofo_count--;
+		tcp_ofo_free(c, o);
+	}
+	if (*pp && seq_lt((*pp)->seq, end))
+		len = (*pp)->seq - seq;
+	if (!len)
+		return;
+	if (c->ofo_count >= TCP_OFO_MAX_BLOCKS || c->ofo_bytes + len > c->rcvq.limit) {
+		stack_drop(c->s, DROP_TCP_OFO_FULL);
+		return;
+	}
+	/* Out-of-order data inside the window lives on the receive ring's
+	 * reservation while the ring has not grown into it; beyond that it
+	 * is charged, and it is the first thing to go when the stack-wide
+	 * budget runs short (like Linux's tcp_prune_ofo_queue): the peer
+	 * still has it and sends it again. */
+	charged = c->rcvq.cap + c->ofo_bytes + len > c->rcvq.resv;
+	if (charged && !tcp_mem_charge(&c->s->tcp->mem, len)) {
+		stack_drop(c->s, DROP_TCP_MEM);
+		return;
+	}
+	o = malloc(sizeof(*o) + len);
+	if (!o) {
+		if (charged)
+			tcp_mem_uncharge(&c->s->tcp->mem, len);
+		stack_drop(c->s, DROP_TCP_NO_MEMORY);
+		return;
+	}
+	o->charged = charged;
+	o->seq = seq;
+	o->len = len;
+	memcpy(o->data, data, len);
+	o->next = *pp;
+	*pp = o;
+	c->ofo_bytes += len;
+	c->ofo_count++;
+}
+
+void tcp_ofo_pull(struct tcp_conn *c)
+{
+	struct tcp_ofo *o;
+
+	while ((o = c->ofo) && seq_leq(o->seq, c->rcv_nxt)) {
+		tcp_seq oend = o->seq + o->len;
+
+		/* A charged block's charge pays for the ring's growth: let it go first. */
+		if (o->charged)
+			tcp_mem_uncharge(&c->s->tcp->mem, o->len);
+		if (seq_gt(oend, c->rcv_nxt)) {
+			uint32_t off = c->rcv_nxt - o->seq;
+			size_t n = tcp_ring_write(&c->rcvq, o->data + off, o->len - off);
+
+			c->rcv_nxt += (uint32_t)n;
+			c->bytes_received += n;
+			if (n < o->len - off) {
+				if (o->charged)
+					tcp_mem_force(&c->s->tcp->mem, o->len);     /* still held */
+				break;
+			}
+		}
+		c->ofo = o->next;
+		c->ofo_bytes -= o->len;
+		c->ofo_count--;
+		free(o);
+	}
+}
+
+void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
+{
+	if (o->charged)
+		tcp_mem_uncharge(&c->s->tcp->mem, o->len);
+	free(o);
+}
+
+/* ---- SACK scoreboard (RFC 6675) ---- */
+
+static void sack_trim(struct tcp_conn *c)
+{
+	unsigned k = 0;
+
+	c->sacked_bytes = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		struct tcp_sack_range r = c->sacked[i];
+
+		if (seq_leq(r.end, c->snd_una))
+			continue;
+		if (seq_lt(r.start, c->snd_una))
+			r.start = c->snd_una;
+		c->sacked[k++] = r;
+		c->sacked_bytes += r.end - r.start;
+	}
+	c->nsacked = k;
+}
+
+/* Merges the valid blocks of g into the scoreboard; true when new data was SACKed. */
+static bool sack_update(struct tcp_conn *c, const struct tcp_seg *g)
+{
+	uint32_t before = c->sacked_bytes;
+
+	for (unsigned b = 0; b < g->nsack; b++) {
+		tcp_seq st = g->sack[b][0], en = g->sack[b][1];
+		struct tcp_sack_range tmp[TCP_SACK_MAX + 1];
+		unsigned n = 0, i = 0;
+
+		/* RFC 2018 §4: ignore blocks that are not in the outstanding range (and D-SACKs). */
+		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
+			continue;
+		while (i < c->nsacked && seq_lt(c->sacked[i].end, st))
+			tmp[n++] = c->sacked[i++];
+		while (i < c->nsacked && seq_leq(c->sacked[i].start, en)) {
+			st = seq_min(st, c->sacked[i].start);
+			en = seq_max(en, c->sacked[i].end);
+			i++;
+		}
+		tmp[n].start = st;
+		tmp[n].end = en;
+		n++;
+		while (i < c->nsacked && n < TCP_SACK_MAX)
+			tmp[n++] = c->sacked[i++];
+		if (n > TCP_SACK_MAX)
+			n = TCP_SACK_MAX;
+		memcpy(c->sacked, tmp, n * sizeof(tmp[0]));
+		c->nsacked = n;
+	}
+	sack_trim(c);
+	return c->sacked_bytes > before;
+}
+
+/* ---- the synchronized states' steps (RFC 9293 §3.10.7.4) ---- */
+
+/* First: sequence number check, with PAWS and trimming to the window. */
+static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
+{
+	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t slen = tcp_seg_len(g);
+	bool ok;
+
+	/* RFC 7323 §5.3: PAWS. */
+	if (c->ts_ok && g->has_ts && !(g->flags & TCP_RST) && seq_lt(g->tsval, c->ts_recent) &&
+	    (uint32_t)(now / 1000) - c->ts_recent_ms < TCP_PAWS_24DAYS_MS) {
+		stack_drop(c->s, DROP_TCP_PAWS);
+		return TCP_V_ACK;
+	}
+	if (slen == 0)
+		ok = wnd == 0 ? g->seq == c->rcv_nxt : seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+	else if (wnd == 0)
+		ok = false;
+	else
+		ok = seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
+		     seq_in(g->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN)) {
+		/* A zero window still takes ACKs and RSTs: process the segment without its text. */
+		if (g->len || (g->flags & TCP_FIN))
+			c->ack_now = true;
+		g->len = 0;
+		g->flags &= (uint8_t)~TCP_FIN;
+		return TCP_V_CONTINUE;
+	}
+	if (!ok) {
+		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
+		if (g->flags & TCP_RST)
+			return TCP_V_DROP;
+		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
+		 * at most every 500 ms, so that two confused ends cannot loop. */
+		if (!g->len || (g->flags & TCP_SYN)) {
+			if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+				return TCP_V_DROP;
+			c->last_oow_ack_at = now;
+		}
+		return TCP_V_ACK;
+	}
+	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */
+	if (c->ts_ok && g->has_ts && seq_leq(g->seq, c->rcv_wup) && !(g->flags & TCP_RST) &&
+	    seq_geq(g->tsval, c->ts_recent)) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
+	}
+	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
+	 * alone: the SYN step drops the segment with a challenge ACK.) */
+	if (seq_lt(g->seq, c->rcv_nxt) && !(g->flags & (TCP_RST | TCP_SYN))) {
+		uint32_t d = c->rcv_nxt - g->seq;
+
+		if (d > g->len)
+			d = g->len;
+		g->data += d;
+		g->len -= d;
+		g->seq += d;
+		c->ack_now = true;          /* duplicate data: tell the peer where we are */
+	}
+	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
+		g->len = c->rcv_nxt + wnd - g->seq;
+		g->flags &= (uint8_t)~TCP_FIN;
+	}
+	return TCP_V_CONTINUE;
+}
+
+/* Second: RST (RFC 5961 §3.2: only exactly at RCV.NXT resets; else a challenge ACK). */
+static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_seq, uint64_t now)
+{
+	if (!(g->flags & TCP_RST))
+		return TCP_V_CONTINUE;
+	if (orig_seq != c->rcv_nxt) {
+		challenge_ack(c, now);
+		return TCP_V_DROP;
+	}
+	switch (c->state) {
+	case TCP_STATE_SYN_RECEIVED:
+		if (c->active_open) {
+			tcp_abort(c, -ECONNREFUSED);
+		} else {
+			/* A passive open returns to LISTEN: the embryonic child just goes. */
+			tcp_abort(c, 0);
+		}
+		break;
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+	case TCP_STATE_CLOSE_WAIT:
+		tcp_abort(c, -ECONNRESET);
+		break;
+	default:
+		tcp_abort(c, 0);
+		break;
+	}
+	return TCP_V_DONE;
+}
+
+/* Fourth: SYN in a synchronized state (RFC 5961 §4.2: challenge ACK). */
+static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	if (!(g->flags & TCP_SYN))
+		return TCP_V_CONTINUE;
+	challenge_ack(c, now);
+	return TCP_V_DROP;
+}
+
+static void enter_time_wait(struct tcp_conn *c, uint64_t now)
+{
+	tcp_set_state(c, TCP_STATE_TIME_WAIT);
+	/* Only tw_at runs in TIME_WAIT (the timer pass looks at nothing else). */
+	c->rto_at = c->persist_at = c->keep_at = c->delack_at = STACK_NEVER;
+	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps
+	 * no buffers (many of them pile up on a busy server that closes first). */
+	tcp_ring_free(&c->sndq);
+	if (!c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
+	tcp_ofo_purge(c);
+	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
+}
+
+static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	uint32_t acked = g->ack - c->snd_una;
+	uint32_t flight = c->snd_max - c->snd_una;
+	uint32_t rtt = 0;
+
+	/* Data bytes acknowledged leave the send ring (the FIN is not in it). */
+	if (seq_gt(g->ack, c->snd_base)) {
+		uint32_t n = g->ack - c->snd_base;
+
+		if (n > c->sndq.len)
+			n = (uint32_t)c->sndq.len;
+		tcp_ring_consume(&c->sndq, n);
+		tcp_ring_reclaim(&c->sndq);
+		c->snd_base += n;
+		c->bytes_acked += n;
+	}
+	/* Like Linux: a timed segment gives a precise sample; the timestamp
+	 * echo covers the rest (it stays unambiguous for retransmissions, RFC 7323 §4). */
+	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
+		rtt = (uint32_t)(now - c->rtt_start);
+	else if (c->ts_ok && g->has_ts && g->tsecr)
+		rtt = (tcp_ts_now(c, now) - g->tsecr) * 1000u;
+	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
+		c->rtt_timing = false;
+	if (rtt && rtt < 60000000u)
+		tcp_update_rtt(c, rtt);
+	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
+	 * the retransmission's: it acknowledges the original, the timeout was
+	 * spurious. RFC 4015: restore the congestion state and carry on from
+	 * where sending stopped instead of resending what arrived. */
+	if (c->undo_pending) {
+		c->undo_pending = false;
+		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
+			c->cc.cwnd = c->undo_cwnd;
+			c->cc.ssthresh = c->undo_ssthresh;
+			c->ca_state = 0;
+			c->snd_nxt = c->snd_max;
+			c->spurious_rtos++;
+		}
+	}
+	c->retries = 0;
+	c->backoff = 0;
+	c->first_rexmit_at = 0;
+	c->flight_start = now;      /* what is still in flight was sent by now */
+	c->tlp_done = false;
+	c->snd_una = g->ack;
+	if (seq_lt(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+	if (seq_lt(c->high_rxt, c->snd_una))
+		c->high_rxt = c->snd_una;
+	if (c->sack_ok)
+		sack_trim(c);
+	if (c->in_recovery) {
+		if (seq_geq(g->ack, c->recover)) {
+			/* RFC 6582 §3.2 step 3: full acknowledgment ends recovery. */
+			c->in_recovery = false;
+			c->dupacks = 0;
+			c->ca_state = 0;
+			tcp_cc_on_recovery_exit(&c->cc, c->snd_max - c->snd_una, now);
+		} else {
+			/* Partial acknowledgment: the next hole is lost too (RFC 6582 step 4). */
+			c->dupacks = 0;
+			if (!c->sack_ok || !c->nsacked) {
+				tcp_retransmit_at(c, c->snd_una, now);
+				c->high_rxt = seq_max(c->high_rxt, c->snd_una + c->mss);
+			}
+		}
+	} else {
+		c->dupacks = 0;
+		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
+		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
+		 * stays meaningful however far the sequence numbers travel. */
+		if (seq_gt(c->snd_una, c->recover + 1))
+			c->recover = c->snd_una - 1;
+	}
+	/* RFC 6298 (5.2), (5.3). */
+	if (c->snd_una == c->snd_max)
+		c->rto_at = STACK_NEVER;
+	else
+		tcp_arm_rto(c, now);
+	c->last_ack_at = now;
+}
+
+static void enter_recovery(struct tcp_conn *c, uint64_t now)
+{
+	c->in_recovery = true;
+	c->fast_recoveries++;
+	c->ca_state = 3;                    /* TCP_CA_Recovery */
+	c->recover = c->snd_max;
+	c->high_rxt = c->snd_una;
+	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, now);
+	tcp_retransmit_at(c, c->snd_una, now);
+	c->high_rxt = c->snd_una + c->mss;
+}
+
+/* Fifth: ACK. */
+static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	bool fin_was_acked, fin_acked, new_sack = false;
+
+	if (!(g->flags & TCP_ACK))
+		return TCP_V_DROP;
+	if (c->state == TCP_STATE_SYN_RECEIVED) {
+		if (!(seq_lt(c->snd_una, g->ack) && seq_leq(g->ack, c->snd_max))) {
+			tcp_send_rst_reply(c->s, g, now);
+			return TCP_V_DROP;
+		}
+		if (c->parent && !c->in_acceptq && c->parent->acc_count > (unsigned)c->parent->backlog) {
+			/* Accept queue full: like Linux, ignore the ACK; the SYN-ACK is retransmitted. */
+			stack_drop(c->s, DROP_TCP_LISTEN_OVERFLOW);
+			return TCP_V_DROP;
+		}
+		enter_established(c, now);
+		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = g->seq;
+		c->snd_wl2 = g->ack;
+		/* Karn: the handshake gives a sample unless the SYN-ACK was resent
+		 * (or never timed: a SYN cookie). */
+		if (c->retries == 0 && c->rtt_start)
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+		c->snd_una = g->ack;
+		if (c->parent)
+			tcp_child_established(c);
+		tcp_wake(c);
+	}
+	/* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
+	if (seq_gt(g->ack, c->snd_max) || seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
+		stack_drop(c->s, DROP_TCP_BAD_ACK);
+		challenge_ack(c, now);
+		return TCP_V_DROP;
+	}
+	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
+	if (c->sack_ok && g->nsack)
+		new_sack = sack_update(c, g);
+	if (seq_gt(g->ack, c->snd_una)) {
+		on_new_ack(c, g, now);
+		c->probes = 0;
+		tcp_wake(c);
+	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
+		   !(g->flags & (TCP_SYN | TCP_FIN)) && ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd) {
+		/* A duplicate ACK (RFC 5681 §2). */
+		c->dupacks++;
+		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
+					(c->sack_ok && new_sack && c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss))) {
+			if (seq_gt(c->snd_una, c->recover))
+				enter_recovery(c, now);
+		}
+	}
+	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
+		c->probes = 0;
+	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
+	if (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack))) {
+		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wl1 = g->seq;
+		c->snd_wl2 = g->ack;
+		if (c->snd_wnd > c->max_snd_wnd)
+			c->max_snd_wnd = c->snd_wnd;
+		if (c->snd_wnd) {
+			c->persist_at = STACK_NEVER;
+			if (c->rto_at == STACK_NEVER)
+				c->backoff = 0;
+		}
+	}
+	fin_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
+	if (fin_acked && !fin_was_acked) {
+		switch (c->state) {
+		case TCP_STATE_FIN_WAIT_1:
+			tcp_set_state(c, TCP_STATE_FIN_WAIT_2);
+			if (c->orphan)
+				tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+			break;
+		case TCP_STATE_CLOSING:
+			enter_time_wait(c, now);
+			break;
+		case TCP_STATE_LAST_ACK:
+			tcp_abort(c, 0);
+			return TCP_V_DONE;
+		default:
+			break;
+		}
+		tcp_wake(c);
+	}
+	return TCP_V_CONTINUE;
+}
+
+static void process_fin(struct tcp_conn *c, uint64_t now)
+{
+	c->rcv_nxt++;
+	c->fin_rcvd = true;
+	c->ack_now = true;
+	switch (c->state) {
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_ESTABLISHED:
+		tcp_set_state(c, TCP_STATE_CLOSE_WAIT);
+		break;
+	case TCP_STATE_FIN_WAIT_1:
+		tcp_set_state(c, TCP_STATE_CLOSING);
+		break;
+	case TCP_STATE_FIN_WAIT_2:
+		enter_time_wait(c, now);
+		break;
+	default:
+		break;
+	}
+	tcp_wake(c);
+}
+
+void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now)
+{
+	tcp_seq before = c->rcv_nxt;
+
+	tcp_ofo_pull(c);
+	if (c->rcv_nxt == before)
+		return;
+	if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {
+		c->ofo_fin = false;
+		process_fin(c, now);
+	}
+	tcp_send_ack(c, now);
+	tcp_wake(c);
+}
+
+/* Sixth, URG. Deviation: urgent data is not supported (RFC 6093 advises
+ * new applications against it); the urgent pointer is ignored and the
+ * bytes are delivered in line, as with SO_OOBINLINE.
+ * Seventh and eighth: segment text, then FIN. */
+static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	bool had_ofo = c->ofo != NULL;
+
+	if (c->state == TCP_STATE_TIME_WAIT) {
+		/* A retransmitted FIN: acknowledge it and restart the 2 MSL wait. */
+		if (g->flags & TCP_FIN) {
+			c->ack_now = true;
+			tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
+		}
+		return TCP_V_CONTINUE;
+	}
+	if (g->len && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
+		       c->state == TCP_STATE_FIN_WAIT_2)) {
+		if (c->orphan) {
+			/* Data for a closed socket: nobody will read it (Linux: reset). */
+			tcp_send_rst(c, now);
+			tcp_abort(c, 0);
+			return TCP_V_DONE;
+		}
+		/* Like Linux's tcp_measure_rcv_mss(): the peer's segment size, at
+		 * most our MSS, so that a TSO super-segment handed over whole by a
+		 * TAP with offloads still counts as many full segments for ACKing. */
+		if (g->len > c->rcv_mss)
+			c->rcv_mss = (uint16_t)(g->len < c->advmss ? g->len : c->advmss);
+		if (g->seq == c->rcv_nxt) {
+			size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
+
+			if (n < g->len) {
+				/* No room (the ring's limit, or the stack's budget): the
+				 * rest comes again; tell the peer at once where we are
+				 * (Linux: tcp_data_queue()'s drop path, quick ACK). */
+				stack_drop(c->s, c->rcvq.len < c->rcvq.limit ? DROP_TCP_MEM : DROP_TCP_RCVBUF_FULL);
+				c->ack_now = true;
+			}
+			c->rcv_nxt += (uint32_t)n;
+			c->bytes_received += n;
+			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
+				process_fin(c, now);
+			if (had_ofo) {
+				tcp_ofo_pull(c);
+				c->ack_now = true;  /* a hole filled: ACK at once (RFC 5681 §4.2) */
+			}
+			c->unacked_segs++;
+			/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second
+			 * full segment. In a batch of frames read in one go (s->rx_batch),
+			 * the ACK is due at once but goes in the timer pass right after
+			 * the batch: one ACK covers every frame of it. */
+			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss) {
+				if (c->s->rx_batch)
+					tcp_ackq_add(c);
+				else
+					c->ack_now = true;
+			} else if (c->delack_at == STACK_NEVER)
+				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
+		} else {
+			ofo_insert(c, g->seq, g->data, g->len);
+			if (g->flags & TCP_FIN) {
+				c->ofo_fin = true;
+				c->ofo_fin_seq = g->seq + g->len;
+			}
+			c->ack_now = true;          /* out of order: duplicate ACK at once */
+		}
+		if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {
+			c->ofo_fin = false;
+			process_fin(c, now);
+		}
+		tcp_wake(c);
+		return TCP_V_CONTINUE;
+	}
+	if ((g->flags & TCP_FIN) && !c->fin_rcvd) {
+		if (g->seq + g->len == c->rcv_nxt) {
+			process_fin(c, now);
+		} else if (seq_gt(g->seq, c->rcv_nxt)) {
+			c->ofo_fin = true;
+			c->ofo_fin_seq = g->seq + g->len;
+			c->ack_now = true;
+		}
+	} else if ((g->flags & TCP_FIN) && c->fin_rcvd) {
+		c->ack_now = true;
+	}
+	return TCP_V_CONTINUE;
+}
+
+static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
+{
+	tcp_seq orig_seq = g->seq;
+	enum tcp_verdict v;
+
+	/* A retransmitted SYN for an embryonic connection: answer it again. */
+	if (c->state == TCP_STATE_SYN_RECEIVED && (g->flags & TCP_SYN) && !(g->flags & TCP_ACK) &&
+	    g->seq == c->irs) {
+		tcp_send_syn(c, now);
+		return;
+	}
+	/* TIME_WAIT: a retransmission of the peer's FIN is acknowledged and
+	 * restarts the 2 MSL wait (RFC 9293 §3.10.7.4, like Linux's timewait handling). */
+	if (c->state == TCP_STATE_TIME_WAIT && (g->flags & TCP_FIN) && !(g->flags & (TCP_RST | TCP_SYN)) &&
+	    g->seq + g->len + 1 == c->rcv_nxt) {
+		if (c->ts_ok && g->has_ts && seq_geq(g->tsval, c->ts_recent)) {
+			c->ts_recent = g->tsval;
+			c->ts_recent_ms = (uint32_t)(now / 1000);
+		}
+		tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
+		tcp_send_ack(c, now);
+		return;
+	}
+	/* Simultaneous open: the peer's SYN-ACK in SYN_RECEIVED (as Linux's
+	 * tcp_validate_incoming lets it pass): its SYN is the one already seen. */
+	if (c->state == TCP_STATE_SYN_RECEIVED && c->active_open && (g->flags & TCP_SYN) &&
+	    (g->flags & TCP_ACK) && g->seq + 1 == c->rcv_nxt && g->ack == c->snd_nxt) {
+		g->flags &= (uint8_t)~TCP_SYN;
+		g->seq++;
+		orig_seq = g->seq;
+	}
+	v = step_seq(c, g, now);
+	if (v == TCP_V_CONTINUE)
+		v = step_rst(c, g, orig_seq, now);
+	if (v == TCP_V_CONTINUE)
+		v = step_syn(c, g, now);
+	if (v == TCP_V_CONTINUE)
+		v = step_ack(c, g, now);
+	if (v == TCP_V_CONTINUE)
+		v = step_text_fin(c, g, now);
+	if (v == TCP_V_DONE)
+		return;
+	if (v == TCP_V_ACK)
+		c->ack_now = true;
+	c->last_rcv_at = now;
+	if (c->keepalive && c->keep_at != STACK_NEVER)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+	tcp_output(c, now);
+}
+
+static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	bool ack_ok = false;
+
+	if (g->flags & TCP_ACK) {
+		if (seq_leq(g->ack, c->iss) || seq_gt(g->ack, c->snd_max)) {
+			stack_drop(c->s, DROP_TCP_BAD_ACK);
+			if (!(g->flags & TCP_RST))
+				tcp_send_rst_reply(c->s, g, now);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (g->flags & TCP_RST) {
+		if (ack_ok)
+			tcp_abort(c, -ECONNREFUSED);
+		else
+			stack_drop(c->s, DROP_TCP_BAD_FLAGS);
+		return;
+	}
+	if (!(g->flags & TCP_SYN)) {
+		stack_drop(c->s, DROP_TCP_BAD_FLAGS);
+		return;
+	}
+	c->irs = g->seq;
+	c->rcv_nxt = g->seq + 1;
+	c->rcv_wup = c->rcv_nxt;
+	take_syn_options(c, g, now);
+	if (ack_ok) {
+		c->snd_una = g->ack;
+		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
+		c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = g->seq;
+		c->snd_wl2 = g->ack;
+		if (c->retries == 0)
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+		else if (c->ts_ok && g->tsecr)
+			tcp_update_rtt(c, (tcp_ts_now(c, now) - g->tsecr) * 1000u);
+		c->rcv_adv = c->rcv_nxt;
+		enter_established(c, now);
+		tcp_send_ack(c, now);
+		tcp_wake(c);
+		tcp_output(c, now);
+		return;
+	}
+	/* Simultaneous open (RFC 9293 §3.5, figure 8). */
+	tcp_set_state(c, TCP_STATE_SYN_RECEIVED);
+	c->snd_wnd = g->wnd;
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = c->iss;
+	c->rto_at = STACK_NEVER;
+	tcp_send_syn(c, now);
+}
+
+/* An embryonic connection for a SYN on listener l. iss: our ISN (a cookie),
+ * or 0 to draw one; send: whether to answer with a SYN-ACK now. */
+static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, tcp_seq iss, bool send,
+				  uint64_t now)
+{
+	struct stack *s = l->s;
+	struct tcp_conn *c = tcp_conn_new(s);
+
+	if (!c) {
+		stack_drop(s, DROP_TCP_NO_MEMORY);
+		return NULL;
+	}
+	c->local.addr = g->dst;
+	c->local.port = g->dport;
+	c->remote.addr = g->src;
+	c->remote.port = g->sport;
+	c->parent = l;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->keepidle = l->keepidle;
+	c->keepintvl = l->keepintvl;
+	c->keepcnt = l->keepcnt;
+	c->linger = l->linger;
+	c->tos = l->tos;
+	c->maxseg = l->maxseg;
+	c->user_timeout_ms = l->user_timeout_ms;
+	c->reuseaddr = l->reuseaddr;
+	c->reuseport = l->reuseport;
+	c->sndbuf_opt = l->sndbuf_opt;
+	c->rcvbuf_opt = l->rcvbuf_opt;
+	c->sndq.limit = l->sndq.limit;
+	c->rcvq.limit = l->rcvq.limit;
+	c->cc.algo = l->cc.algo;
+	if (c->maxseg && c->advmss > c->maxseg)
+		c->advmss = (uint16_t)c->maxseg;
+	c->irs = g->seq;
+	c->rcv_nxt = g->seq + 1;
+	c->rcv_wup = c->rcv_nxt;
+	c->iss = iss ? iss : tcp_isn(s->cfg.secret, g->dst, g->dport, g->src, g->sport, now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss + 1;
+	c->snd_max = c->iss + 1;
+	c->snd_base = c->iss + 1;
+	c->recover = c->iss;
+	c->high_rxt = c->iss;
+	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
+	c->rcv_wscale = tcp_pick_wscale(c);
+	take_syn_options(c, g, now);
+	c->snd_wnd = g->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = c->iss;
+	c->rtt_start = send ? now : 0;
+	tcp_set_state(c, TCP_STATE_SYN_RECEIVED);
+	tcp_hash_insert(c);
+	tcp_bind_insert(c);
+	l->syn_count++;
+	if (send)
+		tcp_send_syn(c, now);
+	else
+		c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+	return c;
+}
+
+/* A SYN-ACK carrying a cookie instead of keeping state (RFC 4987 §3.6). */
+static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint64_t now)
+{
+	struct tcp_conn tmp;
+	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+
+	/* A never-linked control block on the stack carries what xmit() reads:
+	 * the answer has no options but the MSS, which the cookie encodes. */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.s = l->s;
+	tmp.local.addr = g->dst;
+	tmp.local.port = g->dport;
+	tmp.remote.addr = g->src;
+	tmp.remote.port = g->sport;
+	tmp.advmss = (uint16_t)(l->s->mtu - 40);
+	tmp.rcvq.limit = l->rcvq.limit;
+	tmp.iss = tcp_cookie_make(l->s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
+	tmp.rcv_nxt = g->seq + 1;
+	tmp.state = TCP_STATE_SYN_RECEIVED;
+	tmp.rto_at = STACK_NEVER;
+	tmp.rto = TCP_RTO_INIT_US;
+	tcp_send_syn(&tmp, now);
+	l->s->tcp->cookie_at = now;
+}
+
+/* The ACK that completes a cookie handshake (RFC 4987 §3.6). */
+static bool cookie_ack(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
+{
+	struct stack *s = l->s;
+	struct tcp_table *t = s->tcp;
+	struct tcp_seg syn;
+	struct tcp_conn *c;
+	uint16_t mss;
+
+	if (!t->cookie_at || now - t->cookie_at > 120000000ull ||
+	    tcp_cookie_check(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq - 1, g->ack - 1, now, &mss))
+		return false;
+	if (l->acc_count > (unsigned)l->backlog) {
+		stack_drop(s, DROP_TCP_LISTEN_OVERFLOW);
+		return true;
+	}
+	memset(&syn, 0, sizeof(syn));
+	syn.src = g->src;
+	syn.dst = g->dst;
+	syn.sport = g->sport;
+	syn.dport = g->dport;
+	syn.seq = g->seq - 1;
+	syn.flags = TCP_SYN;
+	syn.has_mss = true;
+	syn.mss = mss;
+	syn.wnd = g->wnd;
+	c = new_child(l, &syn, g->ack - 1, false, now);
+	if (c)
+		synchronized_input(c, g, now);
+	return true;
+}
+
+/* RFC 9293 §3.10.7.2: LISTEN. */
+static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
+{
+	struct stack *s = l->s;
+	unsigned syn_limit = l->backlog > 0 ? (unsigned)l->backlog : 1;
+
+	if (g->flags & TCP_RST) {
+		stack_drop(s, DROP_TCP_BAD_FLAGS);
+		return;
+	}
+	if (g->flags & TCP_ACK) {
+		if ((g->flags & TCP_SYN) || !cookie_ack(l, g, now)) {
+			stack_drop(s, s->tcp->cookie_at && !(g->flags & TCP_SYN) ? DROP_TCP_BAD_COOKIE : DROP_TCP_BAD_ACK);
+			tcp_send_rst_reply(s, g, now);
+		}
+		return;
+	}
+	if (!(g->flags & TCP_SYN) || (g->flags & TCP_FIN)) {
+		stack_drop(s, DROP_TCP_BAD_FLAGS);
+		return;
+	}
+	if (l->acc_count > (unsigned)l->backlog) {
+		stack_drop(s, DROP_TCP_LISTEN_OVERFLOW);
+		return;
+	}
+	if (l->syn_count >= syn_limit) {
+		/* SYN queue full: answer statelessly (RFC 4987 §3.6). */
+		send_cookie_synack(l, g, now);
+		return;
+	}
+	new_child(l, g, 0, true, now);
+}
+
+/*
+ * May a new SYN reopen this connection in TIME_WAIT? RFC 6191 §2: when both
+ * the old connection and the SYN carry timestamps, a newer TSval says the SYN
+ * is new (the same TSval needs a higher sequence number too); otherwise RFC
+ * 1122 §4.2.2.13's rule, a sequence number above RCV.NXT. This is what lets a
+ * client that reuses a 4-tuple quickly (as Linux does, with timestamps
+ * monotonic per address pair) connect again at once.
+ */
+static bool time_wait_reopens(const struct tcp_conn *c, const struct tcp_seg *g)
+{
+	if (c->ts_ok && g->has_ts) {
+		if ((int32_t)(g->tsval - c->ts_recent) > 0)
+			return true;
+		return g->tsval == c->ts_recent && seq_gt(g->seq, c->rcv_nxt);
+	}
+	return seq_gt(g->seq, c->rcv_nxt);
+}
+
+void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
+{
+	struct tcp_seg g;
+	struct tcp_conn *c;
+	int r;
+
+	s->stats.tcp_in++;
+	r = tcp_parse(p, len, ih->src, ih->dst, ih->csum_ok, &g);
+	if (r) {
+		stack_drop(s, (enum drop_reason)r);
+		return;
+	}
+	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
+	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
+	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {
+		tcp_abort(c, 0);
+		c = NULL;
+	}
+	if (!c) {
+		struct tcp_conn *l = tcp_lookup_listener(s, g.dst, g.dport);
+
+		if (l) {
+			listen_input(l, &g, now);
+			return;
+		}
+		/* RFC 9293 §3.10.7.1: CLOSED. */
+		stack_drop(s, DROP_TCP_NO_SOCKET);
+		tcp_send_rst_reply(s, &g, now);
+		return;
+	}
+	c->segs_in++;
+	if (c->state == TCP_STATE_SYN_SENT)
+		syn_sent_input(c, &g, now);
+	else
+		synchronized_input(c, &g, now);
+}

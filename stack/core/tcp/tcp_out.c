@@ -1,0 +1,658 @@
+/*
+ * TCP output: building segments (header, options, payload from the send
+ * ring), the sender's decisions (windows, congestion window, Nagle, sender
+ * SWS avoidance), retransmissions and probes.
+ *
+ * RFCs: 9293 §3.8.6 (window management), 1122 §4.2.3.4 (Nagle, sender SWS),
+ * 7323 (window scale, timestamps), 2018 (SACK blocks), 6675 (SACK recovery
+ * transmission rules), 5681/6582 (dupacks and fast recovery), 3042.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/log.h"
+#include "stack/core/pkb.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+
+uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
+{
+	return (uint32_t)(now / 1000) + c->ts_offset;
+}
+
+static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* Payload room in one segment: SACK blocks take option space (RFC 2018 §3). */
+static uint32_t seg_mss(const struct tcp_conn *c)
+{
+	uint32_t m = c->mss;
+
+	if (c->sack_ok && c->ofo) {
+		unsigned n = c->ofo_count < (c->ts_ok ? 3u : 4u) ? c->ofo_count : (c->ts_ok ? 3u : 4u);
+
+		m -= 4 + 8 * n;
+	}
+	return m;
+}
+
+uint16_t tcp_window_to_advertise(struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
+	tcp_seq right = c->rcv_nxt + space;
+	uint32_t wnd;
+
+	/* RFC 1122 §4.2.3.3: move the right edge only by a useful amount
+	 * (receiver SWS avoidance); RFC 9293 §3.8.6.2.2: never move it back. */
+	if (seq_gt(right, c->rcv_adv) && right - c->rcv_adv >= thresh) {
+		wnd = (right - c->rcv_nxt) >> c->rcv_wscale;
+		if (wnd > 65535)
+			wnd = 65535;
+		c->rcv_adv = c->rcv_nxt + (wnd << c->rcv_wscale);
+	}
+	if (seq_lt(c->rcv_adv, c->rcv_nxt))
+		c->rcv_adv = c->rcv_nxt;
+	/* Round the kept window up to the scale's unit when there is room for
+	 * it; when there is not, round down: the right edge then moves back by
+	 * less than one unit. Always rounding up (Linux's default) lets every
+	 * ACK push the edge past the room a little more, so that the promise
+	 * grows past the buffer and the stack's budget (RFC 7323 Appendix F;
+	 * Linux's net.ipv4.tcp_shrink_window=1 does what we do). */
+	wnd = (c->rcv_adv - c->rcv_nxt + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
+	if (wnd > 65535)
+		wnd = 65535;
+	if ((wnd << c->rcv_wscale) <= space)
+		c->rcv_adv = c->rcv_nxt + (wnd << c->rcv_wscale);
+	else
+		wnd = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;   /* no room to round up */
+	return (uint16_t)wnd;
+}
+
+/* The SACK blocks to send (RFC 2018 §4): the block holding the latest
+ * out-of-order arrival first, then the others in sequence order. */
+static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[4][2], unsigned max)
+{
+	tcp_seq all[8][2];
+	unsigned n = 0, k = 0, first = 0;
+	const struct tcp_ofo *o;
+
+	for (o = c->ofo; o && n < 8; o = o->next) {
+		if (n && all[n - 1][1] == o->seq) {
+			all[n - 1][1] = o->seq + o->len;
+			continue;
+		}
+		all[n][0] = o->seq;
+		all[n][1] = o->seq + o->len;
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (seq_geq(c->ofo_last, all[i][0]) && seq_lt(c->ofo_last, all[i][1]))
+			first = i;
+	if (!n)
+		return 0;
+	out[k][0] = all[first][0];
+	out[k][1] = all[first][1];
+	k++;
+	for (unsigned i = 0; i < n && k < max; i++) {
+		if (i == first)
+			continue;
+		out[k][0] = all[i][0];
+		out[k][1] = all[i][1];
+		k++;
+	}
+	return k;
+}
+
+/* Writes our options; returns their length (a multiple of 4). */
+static size_t write_options(struct tcp_conn *c, uint8_t *o, uint8_t flags, uint64_t now)
+{
+	size_t n = 0;
+	bool syn = flags & TCP_SYN;
+	bool offer = syn && !(flags & TCP_ACK);    /* our SYN offers everything */
+	bool ts = offer || c->ts_ok;
+	bool sack = syn && (offer || c->sack_ok);
+
+	if (syn) {
+		o[n++] = TCP_OPT_MSS;
+		o[n++] = 4;
+		wr16(o + n, c->advmss);
+		n += 2;
+	}
+	if (ts) {
+		if (sack) {
+			o[n++] = TCP_OPT_SACK_PERM;
+			o[n++] = 2;
+		} else {
+			o[n++] = TCP_OPT_NOP;
+			o[n++] = TCP_OPT_NOP;
+		}
+		o[n++] = TCP_OPT_TS;
+		o[n++] = 10;
+		wr32(o + n, tcp_ts_now(c, now));
+		wr32(o + n + 4, (flags & TCP_ACK) ? c->ts_recent : 0);
+		n += 8;
+	} else if (sack) {
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_SACK_PERM;
+		o[n++] = 2;
+	}
+	if (syn && (offer || c->ws_ok)) {
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_WS;
+		o[n++] = 3;
+		o[n++] = c->rcv_wscale;
+	}
+	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK)) {
+		tcp_seq b[4][2];
+		unsigned k = sack_blocks(c, b, ts ? 3 : 4);
+
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_SACK;
+		o[n++] = (uint8_t)(2 + 8 * k);
+		for (unsigned i = 0; i < k; i++) {
+			wr32(o + n, b[i][0]);
+			wr32(o + n + 4, b[i][1]);
+			n += 8;
+		}
+	}
+	return n;
+}
+
+/* Builds and sends one segment of the connection. Payload (len bytes) comes
+ * from the send ring at seq. */
+/* Builds and sends one segment; with gso (the payload per segment) and len
+ * above it, one TSO frame that the device cuts (stack.h tso_max). */
+static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint16_t gso, uint64_t now)
+{
+	struct stack *s = c->s;
+	uint32_t nsegs = 1;
+	uint8_t opts[40];
+	size_t olen = write_options(c, opts, flags, now);
+	size_t hlen = TCP_HLEN + olen;
+	struct pkb *pkb = pkb_alloc(hlen + len);
+	struct ip4_tx tx;
+	uint8_t *h;
+	uint16_t wnd;
+
+	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
+	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
+		c->flight_start = now;
+
+	if (!pkb) {
+		stack_drop(s, DROP_TCP_NO_MEMORY);
+		return -ENOBUFS;
+	}
+	h = pkb_put(pkb, hlen + len);
+	if (flags & TCP_SYN)
+		wnd = (uint16_t)min32(tcp_rcv_space(c), 65535);
+	else
+		wnd = tcp_window_to_advertise(c);
+	if (flags & TCP_SYN)
+		c->rcv_adv = c->rcv_nxt + wnd;
+	tcp_rcv_reserve(c);
+	wr16(h, c->local.port);
+	wr16(h + 2, c->remote.port);
+	wr32(h + 4, seq);
+	wr32(h + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
+	h[12] = (uint8_t)((hlen / 4) << 4);
+	h[13] = flags;
+	wr16(h + 14, wnd);
+	wr16(h + 16, 0);
+	wr16(h + 18, 0);
+	memcpy(h + TCP_HLEN, opts, olen);
+	if (len)
+		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
+	if (gso && len > gso) {
+		/* The device finishes the checksum of each segment: the field
+		 * holds the pseudo-header sum over the whole length (netdev.h). */
+		pkb->gso_size = gso;
+		nsegs = (len + gso - 1) / gso;
+		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+							      (uint16_t)(hlen + len))));
+	} else {
+		wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
+						    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+								 (uint16_t)(hlen + len)))));
+	}
+	if (flags & TCP_ACK) {
+		c->rcv_wup = c->rcv_nxt;
+		c->delack_at = STACK_NEVER;
+		c->unacked_segs = 0;
+		c->ack_now = false;
+	}
+	memset(&tx, 0, sizeof(tx));
+	tx.src = c->local.addr;
+	tx.dst = c->remote.addr;
+	tx.proto = IP_PROTO_TCP;
+	tx.tos = c->tos;
+	tx.df = true;
+	s->stats.tcp_out += nsegs;
+	s->tcp->segs_sent += nsegs;
+	c->segs_out += nsegs;
+	if (len || (flags & (TCP_SYN | TCP_FIN)))
+		c->last_snd_at = now;
+	return ip4_output(s, pkb, &tx, now);
+}
+
+static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint64_t now)
+{
+	return xmit_gso(c, seq, flags, len, 0, now);
+}
+
+void tcp_send_ack(struct tcp_conn *c, uint64_t now)
+{
+	xmit(c, c->snd_nxt, TCP_ACK, 0, now);
+}
+
+void tcp_send_syn(struct tcp_conn *c, uint64_t now)
+{
+	uint8_t flags = TCP_SYN;
+
+	if (c->state == TCP_STATE_SYN_RECEIVED)
+		flags |= TCP_ACK;
+	xmit(c, c->iss, flags, 0, now);
+	if (seq_lt(c->snd_max, c->iss + 1))
+		c->snd_max = c->iss + 1;
+	c->snd_nxt = c->iss + 1;
+	if (c->rto_at == STACK_NEVER)
+		tcp_timer_set(c, &c->rto_at, now + c->rto);
+}
+
+void tcp_send_rst(struct tcp_conn *c, uint64_t now)
+{
+	xmit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0, now);
+}
+
+void tcp_send_probe(struct tcp_conn *c, uint64_t now)
+{
+	xmit(c, c->snd_una - 1, TCP_ACK, 0, now);
+}
+
+void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
+{
+	struct pkb *pkb;
+	struct ip4_tx tx;
+	uint8_t *h;
+
+	if (g->flags & TCP_RST)
+		return;
+	pkb = pkb_alloc(TCP_HLEN);
+	if (!pkb) {
+		stack_drop(s, DROP_TCP_NO_MEMORY);
+		return;
+	}
+	h = pkb_put(pkb, TCP_HLEN);
+	memset(h, 0, TCP_HLEN);
+	wr16(h, g->dport);
+	wr16(h + 2, g->sport);
+	if (g->flags & TCP_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST> */
+		wr32(h + 4, g->ack);
+		h[13] = TCP_RST;
+	} else {
+		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+		wr32(h + 8, g->seq + tcp_seg_len(g));
+		h[13] = TCP_RST | TCP_ACK;
+	}
+	h[12] = (TCP_HLEN / 4) << 4;
+	wr16(h + 16, csum_fold(csum_partial(h, TCP_HLEN, csum_pseudo4(g->dst, g->src, IP_PROTO_TCP, TCP_HLEN))));
+	memset(&tx, 0, sizeof(tx));
+	tx.src = g->dst;
+	tx.dst = g->src;
+	tx.proto = IP_PROTO_TCP;
+	tx.df = true;
+	s->stats.tcp_out++;
+	ip4_output(s, pkb, &tx, now);
+}
+
+/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
+ * of recovery, with an RTT estimate, once per flight (like Linux). */
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
+}
+
+static uint64_t pto_of(const struct tcp_conn *c)
+{
+	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
+	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
+
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_PTO_DELACK_US;
+	return pto;
+}
+
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t rto = (uint64_t)c->rto << c->backoff;
+
+	if (rto > TCP_RTO_MAX_US)
+		rto = TCP_RTO_MAX_US;
+	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
+	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->user_timeout_ms && c->first_rexmit_at) {
+		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 1000;
+
+		if (rto > left)
+			rto = left;
+	}
+	c->pto_armed = false;
+	if (tlp_allowed(c) && pto_of(c) < rto) {
+		rto = pto_of(c);
+		c->pto_armed = true;
+	}
+	tcp_timer_set(c, &c->rto_at, now + rto);
+	c->persist_at = STACK_NEVER;
+}
+
+/* After new data went out: the probe timer restarts from the latest
+ * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
+static void schedule_tlp(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t at;
+
+	if (!tlp_allowed(c))
+		return;
+	at = now + pto_of(c);
+	if (c->pto_armed || at < c->rto_at) {
+		uint64_t rto = (uint64_t)c->rto << c->backoff;
+
+		if (at > now + rto)
+			return;
+		c->pto_armed = true;
+		tcp_timer_set(c, &c->rto_at, at);
+	}
+}
+
+void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
+{
+	tcp_seq end = tcp_snd_end(c);
+	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
+	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, end);
+
+	c->tlp_done = true;
+	c->tlp_probes++;
+	c->rto_at = STACK_NEVER;
+	/* RFC 8985 §7.3: new data if the window allows, else the last segment again. */
+	if (c->snd_nxt == c->snd_max && seq_lt(c->snd_nxt, end) && seq_lt(c->snd_nxt, wnd_edge)) {
+		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
+		uint8_t flags = TCP_ACK;
+
+		if (c->snd_nxt + len == end)
+			flags |= TCP_PSH;
+		xmit(c, c->snd_nxt, flags, len, now);
+		c->snd_nxt += len;
+		c->snd_max = c->snd_nxt;
+	} else {
+		tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
+		uint32_t out = seq_gt(data_end, c->snd_base) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
+
+		tcp_retransmit_at(c, data_end - min32(out, seg_mss(c)), now);
+	}
+	c->rto_at = STACK_NEVER;
+	tcp_arm_rto(c, now);
+}
+
+/* RFC 6675 IsLost() boundary: holes below the returned sequence number have
+ * more than (DupThresh - 1) * SMSS bytes SACKed above them. */
+static tcp_seq lost_edge(const struct tcp_conn *c)
+{
+	uint32_t acc = 0;
+
+	for (unsigned i = c->nsacked; i-- > 0;) {
+		acc += c->sacked[i].end - c->sacked[i].start;
+		if (acc > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss)
+			return c->sacked[i].start;
+	}
+	return c->snd_una;
+}
+
+uint32_t tcp_pipe(const struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_nxt - c->snd_una;
+
+	if (seq_lt(c->snd_nxt, c->snd_una))
+		return 0;
+	if (c->sack_ok && c->nsacked) {
+		tcp_seq edge = lost_edge(c);
+		tcp_seq from = seq_max(c->high_rxt, c->snd_una);
+		tcp_seq prev = c->snd_una;
+
+		for (unsigned i = 0; i < c->nsacked; i++) {
+			tcp_seq st = c->sacked[i].start, en = c->sacked[i].end;
+
+			if (seq_geq(st, c->snd_nxt))
+				break;
+			en = seq_min(en, c->snd_nxt);
+			flight -= en - st;
+			/* The hole [prev, st) is lost (and out of the pipe) beyond HighRxt. */
+			if (c->in_recovery && seq_lt(st, edge) && seq_lt(from, st)) {
+				tcp_seq hs = seq_max(prev, from);
+
+				if (seq_lt(hs, st))
+					flight -= st - hs;
+			}
+			prev = c->sacked[i].end;
+		}
+		return flight;
+	}
+	if (c->dupacks) {
+		uint32_t d = c->dupacks * (uint32_t)c->mss;
+
+		return flight > d ? flight - d : 0;
+	}
+	return flight;
+}
+
+void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
+{
+	tcp_seq end = tcp_snd_end(c);
+	uint32_t len = 0;
+	uint8_t flags = TCP_ACK;
+
+	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED) {
+		tcp_send_syn(c, now);
+		return;
+	}
+	if (seq_lt(seq, c->snd_base))
+		seq = c->snd_base;
+	if (seq_lt(seq, end))
+		len = min32(end - seq, seg_mss(c));
+	if (c->fin_queued && seq + len == end && seq_gt(c->snd_max, end))
+		flags |= TCP_FIN;
+	if (!len && !(flags & TCP_FIN))
+		return;
+	if (len && seq + len == end)
+		flags |= TCP_PSH;
+	c->rtt_timing = false;              /* Karn's algorithm */
+	c->s->stats.tcp_retransmits++;
+	c->total_retrans++;
+	xmit(c, seq, flags, len, now);
+	if (c->rto_at == STACK_NEVER)
+		tcp_arm_rto(c, now);
+}
+
+/* The first hole at or above HighRxt that starts below edge (RFC 6675
+ * NextSeg: rule 1 with edge = the IsLost boundary, rule 3 with edge = the
+ * highest SACKed byte). */
+static bool next_hole(const struct tcp_conn *c, tcp_seq edge, tcp_seq *seq, uint32_t *len)
+{
+	tcp_seq at = seq_max(c->high_rxt, c->snd_una);
+
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (seq_geq(at, edge))
+			return false;
+		if (seq_lt(at, c->sacked[i].start)) {
+			*seq = at;
+			*len = min32(c->sacked[i].start - at, seg_mss(c));
+			return true;
+		}
+		at = seq_max(at, c->sacked[i].end);
+	}
+	return false;
+}
+
+/* Moves snd_nxt past SACKed data when it is resending after a timeout. */
+static uint32_t skip_sacked(struct tcp_conn *c)
+{
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (seq_geq(c->snd_nxt, c->sacked[i].start) && seq_lt(c->snd_nxt, c->sacked[i].end))
+			c->snd_nxt = c->sacked[i].end;
+		else if (seq_lt(c->snd_nxt, c->sacked[i].start))
+			return c->sacked[i].start - c->snd_nxt;
+	}
+	return UINT32_MAX;
+}
+
+/* The payload one transmission may carry: one segment, or with TSO many
+ * (never for retransmissions, which go one segment at a time). */
+static uint32_t tso_cap(const struct tcp_conn *c, uint32_t smss, bool retrans)
+{
+	uint32_t cap = c->s->tso_max;
+
+	if (!cap || retrans)
+		return smss;
+	if (cap > 65535 - 20 - 60)
+		cap = 65535 - 20 - 60;          /* IPv4 total length, with headers and options */
+	cap -= cap % smss;
+	return cap > smss ? cap : smss;
+}
+
+static bool can_send_data(const struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_CLOSING:
+	case TCP_STATE_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void tcp_output(struct tcp_conn *c, uint64_t now)
+{
+	tcp_output_burst(c, now, TCP_TX_BURST);
+}
+
+void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
+{
+	/* A bounded burst per call: the rest goes from the timer pass right
+	 * after, so that the stack thread reads its input (ACKs) in between and
+	 * connections take turns (Linux's TCP small queues serve the same end). */
+	bool sent_new = false;
+
+	if (!can_send_data(c)) {
+		if (c->ack_now && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN &&
+		    c->state != TCP_STATE_SYN_SENT)
+			tcp_send_ack(c, now);
+		return;
+	}
+	/* RFC 5681 §4.1: after an idle period longer than the RTO, restart from the initial window. */
+	if (c->snd_una == c->snd_max && c->last_snd_at && now - c->last_snd_at > c->rto &&
+	    seq_lt(c->snd_nxt, tcp_snd_end(c)))
+		tcp_cc_on_idle(&c->cc, now);
+	while (budget-- > 0) {
+		tcp_seq end = tcp_snd_end(c);
+		uint32_t pipe = tcp_pipe(c);
+		uint32_t cwnd = c->cc.cwnd;
+		uint32_t cwnd_room = pipe < cwnd ? cwnd - pipe : 0;
+		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
+		uint32_t wnd_room, avail, len, gap, smss;
+		bool fin_now, retrans;
+		uint8_t flags = TCP_ACK;
+		tcp_seq seq;
+
+		if (c->in_recovery && c->sack_ok && c->nsacked && cwnd_room >= c->mss) {
+			uint32_t hl;
+			bool nothing_new = !seq_lt(seq_max(c->snd_nxt, c->snd_max), end) ||
+					   !seq_lt(c->snd_max, wnd_edge);
+
+			/* Rule 1: a lost hole; rule 3: with no new data to send, any hole. */
+			if (next_hole(c, lost_edge(c), &seq, &hl) ||
+			    (nothing_new && next_hole(c, c->sacked[c->nsacked - 1].end, &seq, &hl))) {
+				tcp_retransmit_at(c, seq, now);
+				c->high_rxt = seq + hl;
+				continue;
+			}
+		}
+		gap = skip_sacked(c);
+		if (seq_lt(c->snd_nxt, c->snd_base))
+			c->snd_nxt = c->snd_base;
+		seq = c->snd_nxt;
+		avail = seq_lt(seq, end) ? end - seq : 0;
+		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
+		smss = seg_mss(c);
+		retrans = seq_lt(seq, c->snd_max);
+		len = min32(min32(avail, tso_cap(c, smss, retrans)), min32(wnd_room, cwnd_room));
+		len = min32(len, gap);
+		if (len > smss && len < avail)
+			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data */
+		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
+			  (cwnd_room > 0 || retrans || pipe == 0);
+		if (avail && len < avail && len < smss) {
+			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
+			 * half the largest window the peer offered (sender SWS), unless
+			 * the congestion window is what limits it. Not for data sent
+			 * before: a retransmission goes out whatever the window's size
+			 * (RFC 6298 (5.4)); held back, a timeout after the peer's window
+			 * updates were lost would resend nothing, ever. */
+			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
+				break;
+		}
+		if (avail && len == avail && len < smss && !c->nodelay && !c->fin_queued && !retrans &&
+		    c->snd_max != c->snd_una) {
+			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
+			break;
+		}
+		if (!len && !fin_now)
+			break;
+		if (fin_now)
+			flags |= TCP_FIN;
+		if (len && seq + len == end)
+			flags |= TCP_PSH;
+		if (retrans) {
+			c->s->stats.tcp_retransmits++;
+			c->total_retrans++;
+		} else {
+			sent_new = true;
+			if (!c->rtt_timing && len) {
+				c->rtt_timing = true;
+				c->rtt_seq = seq + len;
+				c->rtt_start = now;
+			}
+		}
+		xmit_gso(c, seq, flags, len, (uint16_t)smss, now);
+		c->sws_override = false;
+		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
+		if (seq_gt(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		if (c->rto_at == STACK_NEVER)
+			tcp_arm_rto(c, now);
+		if (fin_now)
+			break;
+	}
+	if (budget < 0)
+		tcp_txq_add(c);
+
+	if (sent_new)
+		schedule_tlp(c, now);
+	/* Data waits behind a zero window and nothing is in flight to bring an
+	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
+	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
+	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
+		uint64_t t = (uint64_t)c->rto << c->backoff;
+
+		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
+	}
+	if (c->ack_now)
+		tcp_send_ack(c, now);
+}

@@ -1,0 +1,218 @@
+#include "stack/core/tcp/tcp_ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool tcp_mem_charge(struct tcp_mem *m, size_t n)
+{
+	if (n > m->limit || m->used > m->limit - n) {
+		m->refused++;
+		return false;
+	}
+	tcp_mem_force(m, n);
+	return true;
+}
+
+void tcp_mem_force(struct tcp_mem *m, size_t n)
+{
+	m->used += n;
+	if (m->used > m->peak)
+		m->peak = m->used;
+}
+
+void tcp_mem_uncharge(struct tcp_mem *m, size_t n)
+{
+	m->used = n > m->used ? 0 : m->used - n;
+}
+
+bool tcp_mem_pressure(const struct tcp_mem *m)
+{
+	return m->used > m->limit / 4 * 3;
+}
+
+void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
+{
+	r->buf = NULL;
+	r->cap = r->head = r->len = r->resv = 0;
+	r->limit = limit;
+	r->mem = mem;
+}
+
+/* What the budget is charged for this ring. */
+static size_t ring_charged(const struct tcp_ring *r)
+{
+	return r->cap > r->resv ? r->cap : r->resv;
+}
+
+/* Moves the ring's charge from old to what it is now. */
+static void ring_recharge(struct tcp_ring *r, size_t old)
+{
+	size_t now = ring_charged(r);
+
+	if (!r->mem)
+		return;
+	if (now > old)
+		tcp_mem_force(r->mem, now - old);
+	else
+		tcp_mem_uncharge(r->mem, old - now);
+}
+
+void tcp_ring_free(struct tcp_ring *r)
+{
+	size_t old = ring_charged(r);
+
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = r->head = r->len = r->resv = 0;
+	ring_recharge(r, old);
+}
+
+void tcp_ring_reserve(struct tcp_ring *r, size_t bytes)
+{
+	size_t old = ring_charged(r);
+
+	r->resv = bytes < r->limit ? bytes : r->limit;
+	ring_recharge(r, old);
+}
+
+/* What the ring may always hold, budget or not: its charge, at least the minimum. */
+static size_t ring_floor(const struct tcp_ring *r)
+{
+	size_t f = r->limit < TCP_RING_MIN ? r->limit : TCP_RING_MIN;
+	size_t c = ring_charged(r);
+
+	return c > f ? c : f;
+}
+
+size_t tcp_ring_space(const struct tcp_ring *r)
+{
+	size_t room = r->len >= r->limit ? 0 : r->limit - r->len;
+
+	if (r->mem) {
+		const struct tcp_mem *m = r->mem;
+		size_t reach = ring_floor(r) + (m->used < m->limit ? m->limit - m->used : 0);
+
+		if (reach > r->limit)
+			reach = r->limit;
+		if (reach < r->len + room)
+			room = reach > r->len ? reach - r->len : 0;
+	}
+	return room;
+}
+
+/* Charges the growth of the allocation to ncap: free within the ring's
+ * charge and the guaranteed minimum, asked of the budget beyond. */
+static bool ring_charge(struct tcp_ring *r, size_t ncap)
+{
+	size_t old = ring_charged(r), floor = ring_floor(r);
+	size_t need = ncap > r->resv ? ncap : r->resv;
+
+	if (!r->mem || need <= old)
+		return true;
+	if (need <= floor) {
+		tcp_mem_force(r->mem, need - old);
+		return true;
+	}
+	if (!tcp_mem_charge(r->mem, need - floor))
+		return false;
+	tcp_mem_force(r->mem, floor - old);
+	return true;
+}
+
+/* Grows the allocation to hold at least need bytes; keeps the data in order. */
+static void ring_grow(struct tcp_ring *r, size_t need)
+{
+	size_t ncap = r->cap ? r->cap : TCP_RING_MIN;
+	uint8_t *nb;
+
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > r->limit && need <= r->limit)
+		ncap = r->limit;
+	if (ncap < need)
+		return;
+	if (!ring_charge(r, ncap)) {
+		/* Short of budget: try just what is needed, in whole pages. */
+		size_t exact = (need + 4095) & ~(size_t)4095;
+
+		ncap = exact < ncap ? exact : ncap;
+		if (ncap > need && !ring_charge(r, ncap))
+			ncap = need;
+		if (ncap == need && !ring_charge(r, ncap))
+			return;
+	}
+	nb = malloc(ncap);
+	if (!nb) {
+		if (r->mem) {
+			size_t was = ncap > r->resv ? ncap : r->resv;
+
+			tcp_mem_uncharge(r->mem, was - ring_charged(r));
+		}
+		return;
+	}
+	tcp_ring_peek(r, 0, nb, r->len);
+	free(r->buf);
+	r->buf = nb;
+	r->cap = ncap;
+	r->head = 0;
+}
+
+size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
+{
+	const uint8_t *p = src;
+	size_t tail, first;
+
+	if (n > tcp_ring_space(r))
+		n = tcp_ring_space(r);
+	if (r->len + n > r->cap)
+		ring_grow(r, r->len + n);
+	if (r->len + n > r->cap)
+		n = r->cap - r->len;
+	if (!n)
+		return 0;
+	tail = (r->head + r->len) % r->cap;
+	first = r->cap - tail < n ? r->cap - tail : n;
+	memcpy(r->buf + tail, p, first);
+	if (n > first)
+		memcpy(r->buf, p + first, n - first);
+	r->len += n;
+	return n;
+}
+
+void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	size_t start, first;
+
+	if (!n)
+		return;
+	start = (r->head + off) % r->cap;
+	first = r->cap - start < n ? r->cap - start : n;
+	memcpy(d, r->buf + start, first);
+	if (n > first)
+		memcpy(d + first, r->buf, n - first);
+}
+
+void tcp_ring_consume(struct tcp_ring *r, size_t n)
+{
+	if (n >= r->len) {
+		r->head = 0;
+		r->len = 0;
+		return;
+	}
+	r->head = (r->head + n) % r->cap;
+	r->len -= n;
+}
+
+void tcp_ring_reclaim(struct tcp_ring *r)
+{
+	size_t old = ring_charged(r);
+
+	if (r->len || r->cap <= TCP_RING_MIN || !r->mem || !tcp_mem_pressure(r->mem))
+		return;
+	/* The reservation stays: it is a promise made to the peer. */
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = r->head = 0;
+	ring_recharge(r, old);
+}

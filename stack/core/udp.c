@@ -1,0 +1,534 @@
+/*
+ * UDP. Read first: RFC 768 (header, checksum), RFC 1122 §4.1.3 (what a host
+ * must do: checksums, port unreachable, passing ICMP errors up), RFC 6056
+ * (ephemeral port selection). Linux's udp.c is the behavioural reference
+ * for socket semantics (demultiplexing scores, errors on connected sockets).
+ */
+#include "stack/core/udp.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
+#include "stack/wire/wire.h"
+
+#define UDP_EPHEMERAL_LO 32768   /* Linux's ip_local_port_range */
+#define UDP_EPHEMERAL_HI 60999
+#define UDP_MIN_RCVBUF 2304      /* Linux's SOCK_MIN_RCVBUF */
+
+struct udp_dgram {
+	struct udp_dgram *next;
+	uint32_t src;
+	uint16_t sport;
+	size_t len;
+	uint8_t data[];
+};
+
+struct udp_sock {
+	struct stack *s;             /* NULL once the stack is gone */
+	struct udp_sock *next;       /* in udp_state.socks */
+	bool bound, connected;
+	bool addr_locked;            /* local address given by bind(), not by connect() */
+	unsigned flags;              /* UDP_BIND_* */
+	uint32_t laddr;
+	uint16_t lport;
+	uint32_t raddr;
+	uint16_t rport;
+	uint8_t tos;
+	int err;                     /* pending error (negative errno), 0 when none */
+	struct udp_dgram *q_head, *q_tail;
+	size_t q_bytes;              /* charged against rcvbuf */
+	size_t rcvbuf;
+	struct sock_wakeup wake;
+};
+
+struct udp_state {
+	struct udp_sock *socks;
+};
+
+int udp_init(struct stack *s)
+{
+	s->udp = calloc(1, sizeof(*s->udp));
+	return s->udp ? 0 : -ENOMEM;
+}
+
+static void udp_flush(struct udp_sock *u)
+{
+	while (u->q_head) {
+		struct udp_dgram *d = u->q_head;
+
+		u->q_head = d->next;
+		free(d);
+	}
+	u->q_tail = NULL;
+	u->q_bytes = 0;
+}
+
+/* Sockets outlive the stack only in the shim's teardown: they are detached
+ * (their queues freed) and udp_close() frees them later. */
+void udp_fini(struct stack *s)
+{
+	if (!s->udp)
+		return;
+	for (struct udp_sock *u = s->udp->socks; u; u = u->next) {
+		udp_flush(u);
+		u->s = NULL;
+	}
+	free(s->udp);
+	s->udp = NULL;
+}
+
+static bool is_bcast(const struct stack *s, uint32_t a)
+{
+	return a == 0xffffffffu ||
+	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
+}
+
+static size_t dgram_charge(const struct udp_dgram *d)
+{
+	return sizeof(*d) + d->len;
+}
+
+/* ---- receive ---- */
+
+/* Queues a copy for u; false when its buffer is full. */
+static bool udp_enqueue(struct stack *s, struct udp_sock *u, uint32_t src, uint16_t sport,
+			const uint8_t *data, size_t len)
+{
+	struct udp_dgram *d;
+
+	/* Like Linux, a datagram is refused once the buffer is full, but an
+	 * empty queue takes one of any size (a tiny rcvbuf still works). */
+	if (u->q_head && u->q_bytes + sizeof(*d) + len > u->rcvbuf) {
+		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		return false;
+	}
+	d = malloc(sizeof(*d) + len);
+	if (!d) {
+		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		return false;
+	}
+	d->next = NULL;
+	d->src = src;
+	d->sport = sport;
+	d->len = len;
+	memcpy(d->data, data, len);
+	if (u->q_tail)
+		u->q_tail->next = d;
+	else
+		u->q_head = d;
+	u->q_tail = d;
+	u->q_bytes += dgram_charge(d);
+	sock_wake(&u->wake);
+	return true;
+}
+
+/* How well u matches a datagram, -1 when it does not (Linux's compute_score:
+ * a connected socket beats an unconnected one, an exact local address beats
+ * the wildcard). */
+static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	int score = 0;
+
+	if (!u->bound || u->lport != dport)
+		return -1;
+	if (u->laddr) {
+		if (u->laddr != dst)
+			return -1;
+		score += 1;
+	}
+	if (u->connected) {
+		if (u->raddr != src || u->rport != sport)
+			return -1;
+		score += 2;
+	}
+	return score;
+}
+
+void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
+{
+	uint16_t sport, dport, ulen, csum;
+	struct udp_sock *best = NULL;
+	int best_score = -1;
+
+	if (len < UDP_HLEN) {
+		stack_drop(s, DROP_UDP_TRUNCATED);
+		return;
+	}
+	sport = rd16(p);
+	dport = rd16(p + 2);
+	ulen = rd16(p + 4);
+	csum = rd16(p + 6);
+	/* RFC 768: the length covers header and data. Bytes past it in the IP
+	 * payload are ignored (Linux trims them). */
+	if (ulen < UDP_HLEN || ulen > len) {
+		stack_drop(s, DROP_UDP_BAD_LENGTH);
+		return;
+	}
+	/* RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means none was sent;
+	 * otherwise it MUST be verified and a bad datagram silently discarded
+	 * (unless the device verified it, or the datagram never left this host:
+	 * ih->csum_ok, see NETDEV_RX_CSUM_OK). */
+	if (csum != 0 && !ih->csum_ok &&
+	    csum_fold(csum_partial(p, ulen, csum_pseudo4(ih->src, ih->dst, IP_PROTO_UDP, ulen))) != 0) {
+		stack_drop(s, DROP_UDP_BAD_CSUM);
+		return;
+	}
+	s->stats.udp_in++;
+
+	if (is_bcast(s, ih->dst)) {
+		/* Broadcasts go to every socket that matches (Linux's
+		 * __udp4_lib_mcast_deliver). */
+		bool any = false;
+
+		for (struct udp_sock *u = s->udp->socks; u; u = u->next)
+			if (udp_score(u, ih->src, sport, ih->dst, dport) >= 0) {
+				udp_enqueue(s, u, ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
+				any = true;
+			}
+		if (!any)
+			stack_drop(s, DROP_UDP_NO_SOCKET);
+		return;
+	}
+	for (struct udp_sock *u = s->udp->socks; u; u = u->next) {
+		int sc = udp_score(u, ih->src, sport, ih->dst, dport);
+
+		if (sc > best_score) {
+			best = u;
+			best_score = sc;
+		}
+	}
+	if (!best) {
+		stack_drop(s, DROP_UDP_NO_SOCKET);
+		/* RFC 1122 §4.1.3.1: SHOULD send port unreachable. */
+		icmp4_send_unreach(s, ih, ICMP_UNREACH_PORT, now);
+		return;
+	}
+	udp_enqueue(s, best, ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
+}
+
+void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err)
+{
+	uint16_t sport, dport;
+
+	if (qlen < 4)
+		return;
+	sport = rd16(qp);
+	dport = rd16(qp + 2);
+	/* Like Linux without IP_RECVERR: only a connected socket hears of it,
+	 * and only of hard errors (port or protocol unreachable, and the
+	 * administrative ones). Deviation: Linux also counts host/net codes
+	 * 6, 9, 10, 13-15 as hard; they arrive here as the same errno as the
+	 * soft codes and are ignored. */
+	if (err != -ECONNREFUSED && err != -ENOPROTOOPT && err != -EHOSTDOWN && err != -ENONET)
+		return;
+	for (struct udp_sock *u = s->udp->socks; u; u = u->next) {
+		if (!u->bound || !u->connected || u->lport != sport || u->raddr != q->dst || u->rport != dport)
+			continue;
+		if (u->laddr && u->laddr != q->src)
+			continue;
+		u->err = err;
+		sock_wake(&u->wake);
+		return;
+	}
+}
+
+/* ---- sockets ---- */
+
+struct udp_sock *udp_open(struct stack *s)
+{
+	struct udp_sock *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->s = s;
+	u->rcvbuf = UDP_DEFAULT_RCVBUF;
+	u->next = s->udp->socks;
+	s->udp->socks = u;
+	return u;
+}
+
+void udp_close(struct udp_sock *u)
+{
+	if (!u)
+		return;
+	if (u->s) {
+		struct udp_sock **pp = &u->s->udp->socks;
+
+		while (*pp && *pp != u)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = u->next;
+	}
+	udp_flush(u);
+	free(u);
+}
+
+/* Whether binding u to (addr, port) with flags collides with another socket. */
+static bool udp_port_conflict(const struct udp_sock *u, uint32_t addr, uint16_t port, unsigned flags)
+{
+	for (const struct udp_sock *o = u->s->udp->socks; o; o = o->next) {
+		if (o == u || !o->bound || o->lport != port)
+			continue;
+		if (o->laddr && addr && o->laddr != addr)
+			continue;
+		if ((flags & o->flags & UDP_BIND_REUSEADDR) || (flags & o->flags & UDP_BIND_REUSEPORT))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static bool udp_port_used(const struct udp_sock *u, uint16_t port)
+{
+	for (const struct udp_sock *o = u->s->udp->socks; o; o = o->next)
+		if (o != u && o->bound && o->lport == port)
+			return true;
+	return false;
+}
+
+/* RFC 6056 §3.3.1 (Algorithm 1): start at a random point of the range and
+ * take the first port nobody uses. */
+static int udp_pick_port(struct udp_sock *u, uint16_t *port)
+{
+	const uint32_t n = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
+	uint32_t start = stack_random(u->s) % n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t p = (uint16_t)(UDP_EPHEMERAL_LO + (start + i) % n);
+
+		if (!udp_port_used(u, p)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags)
+{
+	struct stack *s = u->s;
+	uint16_t port = local->port;
+	int rc;
+
+	if (!s)
+		return -ENETDOWN;
+	if (u->bound)
+		return -EINVAL;
+	if (local->addr != 0 && local->addr != s->cfg.addr && !is_bcast(s, local->addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		rc = udp_pick_port(u, &port);
+		if (rc)
+			return rc;
+	} else if (udp_port_conflict(u, local->addr, port, flags)) {
+		return -EADDRINUSE;
+	}
+	u->laddr = local->addr;
+	u->lport = port;
+	u->flags = flags;
+	u->bound = true;
+	u->addr_locked = local->addr != 0;
+	return 0;
+}
+
+static int udp_autobind(struct udp_sock *u)
+{
+	struct ip4_endpoint any = { 0, 0 };
+
+	return u->bound ? 0 : udp_bind(u, &any, 0);
+}
+
+int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
+{
+	struct stack *s = u->s;
+	int rc;
+
+	if (!s)
+		return -ENETDOWN;
+	if (peer->addr == 0 && peer->port == 0) {
+		/* Linux's udp_disconnect: forget the peer, and the local address
+		 * unless bind() chose it. */
+		u->connected = false;
+		u->raddr = 0;
+		u->rport = 0;
+		if (!u->addr_locked)
+			u->laddr = 0;
+		return 0;
+	}
+	if (peer->addr != s->cfg.addr && !is_bcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
+	    !s->cfg.gateway)
+		return -ENETUNREACH;
+	rc = udp_autobind(u);
+	if (rc)
+		return rc;
+	u->raddr = peer->addr;
+	u->rport = peer->port;
+	u->connected = true;
+	/* Like Linux, a connected socket's wildcard local address becomes the
+	 * interface's (getsockname() shows it). */
+	if (!u->laddr)
+		u->laddr = s->cfg.addr;
+	return 0;
+}
+
+/* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
+int udp_take_error(struct udp_sock *u)
+{
+	int e = u->err;
+
+	u->err = 0;
+	return e;
+}
+
+long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		uint64_t now)
+{
+	struct stack *s = u->s;
+	struct ip4_endpoint to;
+	struct ip4_tx tx;
+	struct pkb *p;
+	uint8_t *h;
+	uint32_t src;
+	uint16_t c;
+	int rc;
+
+	if (!s)
+		return -ENETDOWN;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (dst) {
+		to = *dst;
+	} else {
+		if (!u->connected)
+			return -EDESTADDRREQ;
+		to.addr = u->raddr;
+		to.port = u->rport;
+	}
+	if (to.port == 0)
+		return -EINVAL;
+	/* Linux reports a pending error (ECONNREFUSED after a port
+	 * unreachable) on the next send as well as on the next receive. */
+	if (u->err)
+		return udp_take_error(u);
+	rc = udp_autobind(u);
+	if (rc)
+		return rc;
+	src = u->laddr && !is_bcast(s, u->laddr) ? u->laddr : s->cfg.addr;
+
+	p = pkb_alloc(UDP_HLEN + len);
+	if (!p)
+		return -ENOBUFS;
+	h = pkb_put(p, UDP_HLEN + len);
+	wr16(h, u->lport);
+	wr16(h + 2, to.port);
+	wr16(h + 4, (uint16_t)(UDP_HLEN + len));
+	wr16(h + 6, 0);
+	if (len)
+		memcpy(h + UDP_HLEN, buf, len);
+	c = csum_fold(csum_partial(h, UDP_HLEN + len,
+				   csum_pseudo4(src, to.addr, IP_PROTO_UDP, (uint16_t)(UDP_HLEN + len))));
+	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
+	wr16(h + 6, c ? c : 0xffff);
+
+	memset(&tx, 0, sizeof(tx));
+	tx.src = src;
+	tx.dst = to.addr;
+	tx.proto = IP_PROTO_UDP;
+	tx.tos = u->tos;
+	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
+	 * fragmentation for the others. */
+	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
+	rc = ip4_output(s, p, &tx, now);
+	/* A datagram lost to a full ARP queue is lost like on the wire; Linux
+	 * reports success too. */
+	if (rc < 0 && rc != -ENOBUFS)
+		return rc;
+	s->stats.udp_out++;
+	return (long)len;
+}
+
+long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
+		  size_t *full_len, unsigned flags)
+{
+	struct udp_dgram *d;
+	size_t n;
+
+	if (u->err)
+		return udp_take_error(u);
+	d = u->q_head;
+	if (!d)
+		return -EAGAIN;
+	n = d->len < len ? d->len : len;
+	if (n)
+		memcpy(buf, d->data, n);
+	if (src) {
+		src->addr = d->src;
+		src->port = d->sport;
+	}
+	if (full_len)
+		*full_len = d->len;
+	if (!(flags & SOCK_PEEK)) {
+		u->q_head = d->next;
+		if (!u->q_head)
+			u->q_tail = NULL;
+		u->q_bytes -= dgram_charge(d);
+		free(d);
+	}
+	return (long)n;
+}
+
+unsigned udp_poll(const struct udp_sock *u)
+{
+	unsigned ev = SOCK_POLLOUT;
+
+	if (u->q_head)
+		ev |= SOCK_POLLIN;
+	if (u->err)
+		ev |= SOCK_POLLERR;
+	return ev;
+}
+
+void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
+{
+	ep->addr = u->laddr;
+	ep->port = u->lport;
+}
+
+int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
+{
+	if (!u->connected)
+		return -ENOTCONN;
+	ep->addr = u->raddr;
+	ep->port = u->rport;
+	return 0;
+}
+
+void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
+{
+	u->wake = *w;
+}
+
+void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)
+{
+	u->rcvbuf = bytes < UDP_MIN_RCVBUF ? UDP_MIN_RCVBUF : bytes;
+}
+
+size_t udp_get_rcvbuf(const struct udp_sock *u)
+{
+	return u->rcvbuf;
+}
+
+size_t udp_next_size(const struct udp_sock *u)
+{
+	return u->q_head ? u->q_head->len : 0;
+}
+
+void udp_set_tos(struct udp_sock *u, uint8_t tos)
+{
+	u->tos = tos;
+}

@@ -1,0 +1,54 @@
+/* UDP (RFC 768, RFC 1122 §4.1): sockets, demultiplexing, checksums. */
+#ifndef PSTACK_UDP_H
+#define PSTACK_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/sock.h"
+
+struct stack;
+struct ip4_hdr;
+struct udp_sock;
+
+#define UDP_HLEN 8
+#define UDP_MAX_PAYLOAD 65507
+#define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
+#define UDP_BIND_REUSEADDR 0x1
+#define UDP_BIND_REUSEPORT 0x2
+
+int udp_init(struct stack *s);
+void udp_fini(struct stack *s);
+void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
+/* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
+ * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
+void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err);
+
+struct udp_sock *udp_open(struct stack *s);
+/* Frees the socket and everything queued on it. */
+void udp_close(struct udp_sock *u);
+/* port 0 picks an ephemeral port. -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
+int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
+/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects. */
+int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
+/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno. */
+long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
+/* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
+ * when none is queued; a pending ICMP error is returned (and cleared) first. */
+long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
+		  size_t *full_len, unsigned flags);
+unsigned udp_poll(const struct udp_sock *u);
+/* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
+int udp_take_error(struct udp_sock *u);
+void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
+/* -ENOTCONN when not connected. */
+int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
+void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
+void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
+size_t udp_get_rcvbuf(const struct udp_sock *u);
+/* Size of the next datagram (FIONREAD), 0 when none. */
+size_t udp_next_size(const struct udp_sock *u);
+void udp_set_tos(struct udp_sock *u, uint8_t tos);
+
+#endif

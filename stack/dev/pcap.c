@@ -1,0 +1,132 @@
+/*
+ * PSTACK_PCAP: the classic libpcap file format (tcpdump's savefile: a 24-byte
+ * global header, then a 16-byte header before each captured frame), in host
+ * byte order as every reader expects from the magic number.
+ *
+ * Every record goes to the kernel at once with a single writev(): no user
+ * space buffer to flush, so a process killed right after a frame still leaves
+ * a file that `tcpdump -r` reads to its last frame. Called under the stack lock.
+ */
+#include "stack/dev/pcap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "stack/core/log.h"
+#include "stack/host/sysc.h"
+
+#define PCAP_MAGIC 0xa1b2c3d4u      /* microsecond timestamps */
+#define PCAP_SNAPLEN 262144u
+#define PCAP_LINKTYPE_ETHERNET 1u
+
+struct pcap_writer {
+	int fd;
+	bool failed;            /* a write failed: stop, after one warning */
+	bool have_first;
+	uint64_t wall_open_us;  /* CLOCK_REALTIME at open */
+	uint64_t first_ts;      /* the stack's first timestamp */
+};
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+/* Writes all of iov or fails; a short write is continued. */
+static long write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		long rc = sys_writev(fd, iov, n);
+
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0)
+			return rc;
+		while (n > 0 && (size_t)rc >= iov->iov_len) {
+			rc -= (long)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + rc;
+			iov->iov_len -= (size_t)rc;
+		}
+	}
+	return 0;
+}
+
+struct pcap_writer *pcap_open(const char *path)
+{
+	struct pcap_writer *w;
+	struct timespec ts;
+	uint8_t hdr[24];
+	struct iovec iov = { hdr, sizeof(hdr) };
+	long fd, rc;
+
+	fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		errno = (int)-fd;
+		return NULL;
+	}
+	put32(hdr, PCAP_MAGIC);
+	put16(hdr + 4, 2);      /* version 2.4 */
+	put16(hdr + 6, 4);
+	put32(hdr + 8, 0);      /* thiszone: timestamps are UTC */
+	put32(hdr + 12, 0);     /* sigfigs */
+	put32(hdr + 16, PCAP_SNAPLEN);
+	put32(hdr + 20, PCAP_LINKTYPE_ETHERNET);
+	rc = write_all((int)fd, &iov, 1);
+	w = rc ? NULL : calloc(1, sizeof(*w));
+	if (!w) {
+		sys_close((int)fd);
+		errno = rc ? (int)-rc : ENOMEM;
+		return NULL;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	w->fd = sys_fd_hide((int)fd);
+	w->wall_open_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return w;
+}
+
+void pcap_write(struct pcap_writer *w, const uint8_t *frame, size_t len, uint64_t ts_us)
+{
+	uint8_t rec[16];
+	struct iovec iov[2];
+	uint32_t caplen = len > PCAP_SNAPLEN ? PCAP_SNAPLEN : (uint32_t)len;
+	uint64_t t;
+	long rc;
+
+	if (!w || w->failed)
+		return;
+	if (!w->have_first) {
+		w->have_first = true;
+		w->first_ts = ts_us;
+	}
+	/* A timestamp before the first (should not happen: the clock is monotonic) maps to the first. */
+	t = w->wall_open_us + (ts_us > w->first_ts ? ts_us - w->first_ts : 0);
+	put32(rec, (uint32_t)(t / 1000000u));
+	put32(rec + 4, (uint32_t)(t % 1000000u));
+	put32(rec + 8, caplen);
+	put32(rec + 12, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+	iov[0].iov_base = rec;
+	iov[0].iov_len = sizeof(rec);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = caplen;
+	rc = write_all(w->fd, iov, 2);
+	if (rc) {
+		w->failed = true;
+		log_warn("pcap: writing failed (%s): no more frames are captured", strerror((int)-rc));
+	}
+}
+
+void pcap_close(struct pcap_writer *w)
+{
+	if (!w)
+		return;
+	sys_fd_forget(w->fd);
+	sys_close(w->fd);
+	free(w);
+}

@@ -1,0 +1,430 @@
+/*
+ * The TAP device driver (Linux Documentation/networking/tuntap.rst).
+ *
+ * /dev/net/tun with TUNSETIFF(IFF_TAP | IFF_NO_PI): one read() is one whole
+ * Ethernet frame, one write() sends one. Every call is a raw system call
+ * (stack/host/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
+ * write() and close() are our own interposed wrappers.
+ *
+ * A device that exists (made persistent by `pstack tap add` or `ip tuntap
+ * add`) is only attached to: its addresses are the administrator's. A device
+ * we create is transient (no TUNSETPERSIST: it vanishes when our fd closes),
+ * so we also bring it up and give the host side the gateway address, which
+ * makes the kernel a peer on the stack's subnet.
+ */
+#include "stack/dev/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "stack/core/log.h"
+#include "stack/host/sysc.h"
+#include "stack/wire/wire.h"
+
+struct tap_dev {
+	struct netdev dev;
+	int fd;
+	/* With IFF_VNET_HDR every frame carries a struct virtio_net_hdr in
+	 * front (0: plain frames). */
+	size_t vnet_hdr_len;
+	/* PSTACK_PCAP is on: complete partial checksums even where the stack
+	 * would trust them, so the capture shows valid ones. */
+	bool complete_partial;
+};
+
+/* One frame behind its virtio header, in one system call. */
+static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)
+{
+	struct iovec iov[2];
+	long rc;
+
+	iov[0].iov_base = vh;
+	iov[0].iov_len = sizeof(*vh);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	rc = sys_writev(t->fd, iov, 2);
+	if (rc < 0)
+		return (int)rc;
+	/* The driver takes a frame whole or not at all. */
+	return (size_t)rc == len + sizeof(*vh) ? 0 : -EIO;
+}
+
+static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+{
+	struct tap_dev *t = dev->priv;
+	struct virtio_net_hdr vh;
+	long rc;
+
+	if (!t->vnet_hdr_len) {
+		rc = sys_write(t->fd, frame, len);
+		if (rc < 0)
+			return (int)rc;
+		return (size_t)rc == len ? 0 : -EIO;
+	}
+	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
+	memset(&vh, 0, sizeof(vh));
+	return tap_write_vnet(t, &vh, frame, len);
+}
+
+/*
+ * TSO: a TCP/IPv4 frame of up to 64 KB that the kernel cuts into segments of
+ * gso_size payload bytes, filling in each one's checksums. The TCP checksum
+ * field holds the pseudo-header sum over the whole frame's TCP length, the
+ * form the kernel's segmentation expects (CHECKSUM_PARTIAL).
+ */
+static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size)
+{
+	struct tap_dev *t = dev->priv;
+	struct virtio_net_hdr vh;
+	size_t ihl, thl;
+
+	/* The stack builds these frames itself; still, never describe a frame wrongly. */
+	if (!t->vnet_hdr_len || len < 14 + 20 + 20)
+		return -EINVAL;
+	ihl = (size_t)(frame[14] & 15) * 4;
+	if (ihl < 20 || 14 + ihl + 20 > len)
+		return -EINVAL;
+	thl = (size_t)(frame[14 + ihl + 12] >> 4) * 4;
+	if (thl < 20 || 14 + ihl + thl > len)
+		return -EINVAL;
+	memset(&vh, 0, sizeof(vh));
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.hdr_len = (uint16_t)(14 + ihl + thl);
+	vh.gso_size = gso_size;
+	vh.csum_start = (uint16_t)(14 + ihl);
+	vh.csum_offset = 16;
+	return tap_write_vnet(t, &vh, frame, len);
+}
+
+/*
+ * The kernel may hand us a frame whose transport checksum is only partial
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM: the field holds the pseudo-header sum, the
+ * rest is left to the "hardware") and, with TSO, a TCP segment of up to 64 KB
+ * that the kernel never split (gso_type TCPV4). The stack takes both as they
+ * are if the checksum is complete, so the driver finishes it here, acting as
+ * the device's checksum engine.
+ */
+bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, uint8_t *frame, size_t len)
+{
+	size_t start, at;
+
+	if (!(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return true;
+	start = csum_start;
+	at = start + csum_offset;
+	if (start >= len || at + 2 > len)
+		return false;
+	/* The field already holds the pseudo-header sum: summing over it completes it. */
+	wr16(frame + at, csum_fold(csum_partial(frame + start, len - start, 0)));
+	return true;
+}
+
+/*
+ * A NEEDS_CSUM frame whose partial checksum is the TCP or UDP one of an
+ * IPv4 datagram (csum_start at the transport header, csum_offset at its
+ * checksum field): one the stack may take as it is, with NETDEV_RX_CSUM_OK.
+ * The frame came from the local kernel and was never on a wire, so there is
+ * nothing to verify: Linux likewise trusts CHECKSUM_PARTIAL on receive.
+ */
+bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len)
+{
+	size_t ihl;
+
+	if (len < 14 + 20 || rd16(frame + 12) != 0x0800 || (frame[14] >> 4) != 4)
+		return false;
+	ihl = (size_t)(frame[14] & 15) * 4;
+	if (csum_start != 14 + ihl || (rd16(frame + 14 + 6) & 0x3fff) != 0)
+		return false;   /* not at the transport header, or a fragment */
+	switch (frame[14 + 9]) {
+	case 6:
+		return csum_offset == 16 && 14 + ihl + 20 <= len;
+	case 17:
+		return csum_offset == 6 && 14 + ihl + 8 <= len;
+	default:
+		return false;
+	}
+}
+
+static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
+{
+	struct tap_dev *t = dev->priv;
+	struct virtio_net_hdr vh;
+	struct iovec iov[2];
+	long rc;
+
+	*rx_flags = 0;
+	if (!t->vnet_hdr_len) {
+		rc = sys_read(t->fd, buf, cap);
+		return rc == -EAGAIN || rc == -EINTR ? 0 : rc;
+	}
+	iov[0].iov_base = &vh;
+	iov[0].iov_len = sizeof(vh);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = cap;
+	for (;;) {
+		rc = SYSC(SYS_readv, t->fd, iov, 2);
+		if (rc == -EAGAIN || rc == -EINTR)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if ((size_t)rc < sizeof(vh))
+			continue;       /* cannot happen with a TAP; skip rather than misparse */
+		rc -= (long)sizeof(vh);
+		if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			/*
+			 * Trusted as it is, the transport checksum is never summed
+			 * at all (64 KB per TSO frame, the largest cost on the
+			 * receive path). Completed only for a capture, since pcap
+			 * readers should see valid checksums, and for anything the
+			 * stack would check itself.
+			 */
+			bool trust = tap_partial_is_transport(vh.csum_start, vh.csum_offset, buf, (size_t)rc);
+
+			if ((!trust || t->complete_partial) &&
+			    !tap_finish_csum(vh.flags, vh.csum_start, vh.csum_offset, buf, (size_t)rc))
+				continue;       /* an inconsistent header: the frame is dropped by the device */
+			if (trust)
+				*rx_flags |= NETDEV_RX_CSUM_OK;
+		} else if (vh.flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+			/* The kernel verified it already (CHECKSUM_UNNECESSARY). */
+			*rx_flags |= NETDEV_RX_CSUM_OK;
+		}
+		return rc;
+	}
+}
+
+static int tap_pollfd(struct netdev *dev)
+{
+	return ((struct tap_dev *)dev->priv)->fd;
+}
+
+static void tap_destroy(struct netdev *dev)
+{
+	struct tap_dev *t = dev->priv;
+
+	sys_fd_forget(t->fd);
+	sys_close(t->fd);
+	log_debug("device %s closed", dev->name);
+	free(t);
+}
+
+static const struct netdev_ops tap_ops = {
+	.transmit = tap_transmit,
+	.transmit_gso = tap_transmit_gso,
+	.receive = tap_receive,
+	.pollfd = tap_pollfd,
+	.destroy = tap_destroy,
+};
+
+/* Who to name in "create it for your user": $USER when it looks like a name, else the uid. */
+static void user_name(char *buf, size_t n)
+{
+	const char *u = getenv("USER");
+	bool ok = u && *u && strlen(u) < 32;
+
+	for (const char *p = u; ok && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_' || *p == '-' || *p == '.'))
+			ok = false;
+	if (ok)
+		snprintf(buf, n, "%s", u);
+	else
+		snprintf(buf, n, "%u", (unsigned)getuid());
+}
+
+/* The "what to run instead" part: create the device as root, for this user. */
+static void advice(char *buf, size_t n, const struct stack_config *cfg)
+{
+	char user[40], gw[16];
+	uint32_t g = cfg->gateway ? cfg->gateway : cfg->addr + 1;
+
+	user_name(user, sizeof(user));
+	snprintf(gw, sizeof(gw), "%u.%u.%u.%u", g >> 24, (g >> 16) & 255, (g >> 8) & 255, g & 255);
+	snprintf(buf, n, "pstack tap add %s --user %s (or: ip tuntap add dev %s mode tap user %s && "
+		 "ip link set %s up && ip addr add %s/%u dev %s)",
+		 cfg->tap, user, cfg->tap, user, cfg->tap, gw, cfg->prefix_len, cfg->tap);
+}
+
+static void set_ifname(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(addr);
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/* Brings the device up; when `address`, also gives the host side the gateway address. */
+static int configure_host_side(int ctl, const struct stack_config *cfg, bool address)
+{
+	struct ifreq ifr;
+	long rc;
+
+	if (address && cfg->gateway) {
+		set_ifname(&ifr, cfg->tap);
+		set_sin(&ifr.ifr_addr, cfg->gateway);
+		if ((rc = sys_ioctl(ctl, SIOCSIFADDR, &ifr)) < 0)
+			return (int)rc;
+		set_ifname(&ifr, cfg->tap);
+		set_sin(&ifr.ifr_netmask, cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
+		if ((rc = sys_ioctl(ctl, SIOCSIFNETMASK, &ifr)) < 0)
+			return (int)rc;
+	}
+	set_ifname(&ifr, cfg->tap);
+	if ((rc = sys_ioctl(ctl, SIOCGIFFLAGS, &ifr)) < 0)
+		return (int)rc;
+	if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING))
+		return 0;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	rc = sys_ioctl(ctl, SIOCSIFFLAGS, &ifr);
+	return rc < 0 ? (int)rc : 0;
+}
+
+int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen)
+{
+	char how[400];
+	struct tap_dev *t;
+	struct ifreq ifr;
+	bool existed, offload;
+	long fd, ctl, rc;
+
+	if (err && errlen)
+		err[0] = 0;
+	*out = NULL;
+	/* A control socket for the SIOC* requests (an AF_INET one, for the addresses). */
+	ctl = sys_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl < 0) {
+		snprintf(err, errlen, "cannot attach to TAP device '%s': socket(AF_INET): %s", cfg->tap,
+			 strerror((int)-ctl));
+		return (int)ctl;
+	}
+	set_ifname(&ifr, cfg->tap);
+	existed = sys_ioctl(ctl, SIOCGIFINDEX, &ifr) == 0;
+
+	fd = sys_openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0) {
+		advice(how, sizeof(how), cfg);
+		if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO)
+			snprintf(err, errlen, "cannot attach to TAP device '%s': /dev/net/tun: %s; this kernel or "
+				 "container has no TUN/TAP support: as root, run modprobe tun (or mknod /dev/net/tun c 10 200), "
+				 "or run pstack where /dev/net/tun exists", cfg->tap, strerror((int)-fd));
+		else if (fd == -EACCES || fd == -EPERM)
+			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s; "
+				 "as root, allow it (chmod 0666 /dev/net/tun) and create the device for you: %s",
+				 cfg->tap, strerror((int)-fd), how);
+		else
+			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s",
+				 cfg->tap, strerror((int)-fd));
+		sys_close((int)ctl);
+		return (int)fd;
+	}
+
+	set_ifname(&ifr, cfg->tap);
+	/* Offloads join and cut segments in the kernel: with the fault link on,
+	 * frames stay MTU-sized so faults hit them as they would be on a wire. */
+	offload = cfg->offload && !cfg->faults.enabled;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+	rc = sys_ioctl(fd, TUNSETIFF, &ifr);
+	if (rc < 0) {
+		advice(how, sizeof(how), cfg);
+		if (rc == -EPERM || rc == -EACCES) {
+			if (existed)
+				snprintf(err, errlen, "cannot attach to TAP device '%s': %s (it belongs to another user); "
+					 "recreate it for your user as root: %s", cfg->tap, strerror((int)-rc), how);
+			else
+				snprintf(err, errlen, "cannot attach to TAP device '%s': %s; create it as root first: %s",
+					 cfg->tap, strerror((int)-rc), how);
+		} else if (rc == -EBUSY) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; another process is attached to it "
+				 "(one process per TAP device): stop it, or use another device with PSTACK_TAP",
+				 cfg->tap, strerror((int)-rc));
+		} else if (rc == -EINVAL && existed) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; '%s' exists but is not a "
+				 "single-queue TAP device: delete it (ip link del %s) or choose another name with PSTACK_TAP",
+				 cfg->tap, strerror((int)-rc), cfg->tap, cfg->tap);
+		} else {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': TUNSETIFF: %s", cfg->tap,
+				 strerror((int)-rc));
+		}
+		sys_close((int)fd);
+		sys_close((int)ctl);
+		return (int)rc;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "cannot attach to TAP device '%s': out of memory", cfg->tap);
+		sys_close((int)fd);
+		sys_close((int)ctl);
+		return -ENOMEM;
+	}
+	t->fd = sys_fd_hide((int)fd);
+	t->complete_partial = cfg->pcap[0] != 0;
+	if (offload) {
+		/*
+		 * Checksum offload and TSO for IPv4 towards us: the kernel then
+		 * sends up to 64 KB per frame instead of one MTU, which is what
+		 * makes a TAP fast (one system call per 64 KB). Without them
+		 * the header stays, all zero, and frames are plain.
+		 */
+		int hdr = (int)sizeof(struct virtio_net_hdr);
+
+		t->vnet_hdr_len = sizeof(struct virtio_net_hdr);
+		if (sys_ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+		    sys_ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+			log_info("TAP device %s refused offloads: plain frames", ifr.ifr_name);
+		else
+			/* Our TSO frames: an IPv4 datagram of at most 64 KB with a
+			 * 20-byte IP header and up to 60 bytes of TCP header. */
+			t->dev.tso_max = 65535 - 20 - 60;
+	}
+	t->dev.ops = &tap_ops;
+	t->dev.priv = t;
+	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
+
+	/* A device we created is ours to configure; an existing one only needs to be up. */
+	rc = configure_host_side((int)ctl, cfg, !existed);
+	if (rc < 0) {
+		if (existed)
+			log_warn("TAP device %s is down and cannot be brought up (%s): as root, run ip link set %s up",
+				 t->dev.name, strerror((int)-rc), t->dev.name);
+		else
+			log_warn("TAP device %s: configuring the host side failed: %s", t->dev.name,
+				 strerror((int)-rc));
+	}
+
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		t->dev.mtu = (uint32_t)ifr.ifr_mtu;
+	else
+		t->dev.mtu = 1500;
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(t->dev.hwaddr, ifr.ifr_hwaddr.sa_data, 6);
+	sys_close((int)ctl);
+
+	log_debug("device %s registered (%s, mtu %u, %s)", t->dev.name,
+		  existed ? "existing device" : "created, transient", t->dev.mtu,
+		  t->vnet_hdr_len ? "offloads: checksum, TSO4 in" : "no offloads");
+	*out = &t->dev;
+	return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * The TAP device driver: /dev/net/tun with IFF_TAP | IFF_NO_PI.
+ */
+#ifndef PSTACK_SYS_TAP_H
+#define PSTACK_SYS_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/config.h"
+#include "stack/dev/netdev.h"
+
+/*
+ * Attaches to cfg->tap in the current network namespace. When the device does
+ * not exist and we may create it, creates it (transient: it goes away with the
+ * process), brings it up and gives the host side the gateway address with the
+ * stack's prefix. 0 and *out set, or -errno with one line in err saying what
+ * went wrong and what to run instead (e.g. `pstack tap add tap0 --user NAME`).
+ */
+int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen);
+
+/*
+ * With offloads (PSTACK_OFFLOAD=1, the default), a received frame may carry
+ * only a partial transport checksum (virtio_net_hdr flag NEEDS_CSUM): this
+ * completes it in place over frame[csum_start..len), writing the result at
+ * csum_start + csum_offset. False when those offsets do not fit the frame.
+ */
+bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, uint8_t *frame, size_t len);
+
+/*
+ * True when a NEEDS_CSUM frame's partial checksum is the TCP or UDP checksum
+ * of an unfragmented IPv4 datagram: such a frame is handed to the stack with
+ * NETDEV_RX_CSUM_OK and its checksum left partial (not even summed), unless
+ * PSTACK_PCAP is on, when it is completed so that the capture shows a valid one.
+ */
+bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * The runner: one stack on a TAP device, its lock, and the background thread
+ * that reads frames and runs timers.
+ *
+ * The thread sleeps in ppoll() on the TAP fd and an eventfd, with the timeout
+ * the stack asks for (stack_poll_at). Other threads call into the stack
+ * between runner_lock() and runner_unlock(); when such a call moves the
+ * stack's next deadline earlier than the one the thread sleeps towards (a
+ * send armed a retransmission timer), runner_unlock() writes the eventfd so
+ * the thread recomputes its timeout. Every shared field is under the lock.
+ *
+ * The thread blocks every signal, so signals always reach the application's
+ * threads, and its ppoll() is never interrupted.
+ *
+ * Frames leave outside the lock: the stack queues them (struct stack's
+ * tx_defer) and whichever thread made them writes them after letting go of
+ * the stack (runner_tx), since a TAP write runs the peer kernel's receive
+ * path inside the system call.
+ *
+ * Application threads read the device too, so that the frame a thread waits
+ * for needs no hand-off through this thread:
+ *   - a thread about to block adds the device to its own ppoll (one thread
+ *     at a time: runner_block_begin) and processes the frames that wake it;
+ *   - busy-poll (PSTACK_SPIN_US): a thread about to block reads the device
+ *     without blocking for a while first (runner_poll_once).
+ * All go through the same receive path. While application threads hold the
+ * device, this thread sleeps without it and only runs the timers (see
+ * runner_thread).
+ */
+#include "stack/host/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include "stack/core/log.h"
+#include "stack/dev/pcap.h"
+#include "stack/host/sysc.h"
+#include "stack/dev/tap.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/wire/wire.h"
+
+/* Frames read per wakeup before timers get a turn. */
+#define RUNNER_RX_BATCH 1024   /* frames read per wakeup at most */
+/* Room for the largest frame the device can hand over (64 KiB IP + Ethernet), with spare. */
+#define RUNNER_RX_BUF (65536 + 4096)
+#define RUNNER_MAX_SLEEP_US 60000000u
+/* Frames an application thread reads per busy-poll round (PSTACK_SPIN_US):
+ * enough for a burst, small enough that it soon re-checks what it waits for. */
+#define RUNNER_SPIN_BATCH 64
+/* How long the device stays with application threads after a driver left
+ * its wait (see runner_block_begin): a thread that reads a stream is back
+ * in its next wait well within this, and the stack thread is not woken in
+ * between. Frames that come while no thread waits are read this late at
+ * worst. */
+#define RUNNER_DRIVE_GRACE_US 1000u
+struct runner {
+	pthread_mutex_t lock;
+	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
+	struct stack *s;
+	struct netdev *dev;
+	int efd;                    /* eventfd: kicks the thread */
+	pthread_t thread;
+	uint8_t *rxbuf;             /* the thread's own */
+	uint8_t *spinbuf;           /* the busy-polling application thread's (NULL until one spins) */
+
+	/* Under lock. */
+	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
+	bool stop;
+	bool stopping;              /* runner_stop has begun: no more drivers */
+	bool dev_dead;
+	bool app_reading;           /* an application thread reads into spinbuf (app_read) */
+	bool parked;                /* the thread sleeps without the device (busy-poll) */
+	bool tx_busy;               /* a thread is writing the stack's queued frames */
+	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
+	unsigned blocked;           /* application threads inside runner_block_begin/end */
+	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
+	uint64_t drive_frames;      /* frames read by drivers */
+	unsigned stop_waiters;
+	uint64_t spin_frames;       /* frames read and processed by application threads */
+	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
+};
+
+uint64_t runner_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct stack *runner_stack(struct runner *r)
+{
+	return r->s;
+}
+
+void runner_lock(struct runner *r)
+{
+	pthread_mutex_lock(&r->lock);
+}
+
+static void runner_kick(struct runner *r)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already huge: the thread is woken anyway. */
+	sys_write(r->efd, &one, sizeof(one));
+}
+
+/*
+ * With the lock held: writes the frames the stack queued (struct stack's
+ * tx_defer), the lock released around the writes, and returns with it held.
+ * One thread writes at a time, so frames leave in the order the stack made
+ * them; a thread that finds another writing leaves its frames to it, since
+ * that one takes the queue again (under the lock) until it is empty.
+ */
+static void runner_tx(struct runner *r)
+{
+	struct pkb *list;
+
+	if (r->tx_busy)
+		return;
+	r->tx_busy = true;
+	while ((list = stack_tx_take(r->s))) {
+		unsigned failed;
+
+		pthread_mutex_unlock(&r->lock);
+		failed = stack_tx_send(r->dev, list);
+		pthread_mutex_lock(&r->lock);
+		stack_tx_failed(r->s, failed);
+	}
+	r->tx_busy = false;
+}
+
+void runner_unlock(struct runner *r)
+{
+	uint64_t at;
+	bool kick;
+
+	runner_tx(r);
+	at = stack_poll_at(r->s);
+	kick = at < r->sleep_until;
+
+	if (kick)
+		r->sleep_until = at;    /* one kick per earlier deadline is enough */
+	pthread_mutex_unlock(&r->lock);
+	if (kick)
+		runner_kick(r);
+}
+
+/*
+ * Reads up to max frames from the device into buf and feeds each to the
+ * stack: the one receive path, for the thread and for busy-polling
+ * application threads alike. Called with the lock held; each read (a
+ * non-blocking system call) happens without it, so application threads
+ * sending or receiving are never held up behind the device, and the thread
+ * and a busy-polling thread may both read (the kernel hands each frame to
+ * one of them; the lock serialises what the stack does with it). Returns
+ * the number of frames processed.
+ */
+static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
+{
+	int done = 0;
+
+	/* Both callers run the due timers right after: one ACK per batch. */
+	r->s->rx_batch++;
+	for (int i = 0; i < max && !r->dev_dead; i++) {
+		unsigned rx_flags = 0;
+		long n;
+
+		runner_tx(r);
+		pthread_mutex_unlock(&r->lock);
+		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags);
+		pthread_mutex_lock(&r->lock);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			/* EBADFD, EIO: the device was deleted under us. Nothing more will come. */
+			log_error("device %s: receive failed: %s; no more frames are read", r->dev->name,
+				  strerror((int)-n));
+			r->dev_dead = true;
+			break;
+		}
+		done++;
+		if ((size_t)n >= RUNNER_RX_BUF) {
+			stack_drop(r->s, DROP_FRAME_TOO_LONG);
+			continue;
+		}
+		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
+		stack_input_flags(r->s, buf, (size_t)n, rx_flags, runner_now());
+	}
+	r->s->rx_batch--;
+	return done;
+}
+
+/*
+ * Drains the device, up to a batch of frames per wakeup. The batch is
+ * large because the kernel drops what overflows the TAP's queue (txqueuelen
+ * 1000): under a burst from many connections at once, 64 frames per wakeup
+ * lost tens of thousands of frames in a minute of nginx load, 1024 about none.
+ */
+static void runner_receive(struct runner *r)
+{
+	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
+}
+
+/*
+ * An application thread reads a batch from the device with the lock held
+ * (busy-poll or a blocked driver), into spinbuf: one such reader at a time
+ * (app_reading); the others only re-check their own readiness, which that
+ * one's frames update. Then the timers the batch left due (its ACK), as the
+ * stack thread runs them after its own batch. Adds the frames to *count.
+ */
+static int app_read(struct runner *r, uint64_t *count)
+{
+	int n;
+
+	if (r->app_reading || r->stop || r->dev_dead)
+		return 0;
+	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
+		return 0;
+	r->app_reading = true;
+	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
+	r->app_reading = false;
+	*count += (uint64_t)n;
+	if (n > 0) {
+		uint64_t now = runner_now();
+
+		if (stack_poll_at(r->s) <= now)
+			stack_poll(r->s, now);
+	}
+	return n;
+}
+
+int runner_poll_once(struct runner *r)
+{
+	r->spin_seen = runner_now();
+	return app_read(r, &r->spin_frames);
+}
+
+void runner_spin_stop(struct runner *r)
+{
+	r->spin_seen = 0;
+	if (r->parked) {
+		r->parked = false;
+		runner_kick(r);
+	}
+}
+
+int runner_block_begin(struct runner *r)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&r->lock);
+	r->blocked++;
+	if (!r->driver && !r->app_reading && !r->stopping && !r->dev_dead) {
+		r->driver = true;
+		fd = r->dev->ops->pollfd(r->dev);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return fd;
+}
+
+int runner_drive(struct runner *r)
+{
+	return r->driver ? app_read(r, &r->drive_frames) : 0;
+}
+
+void runner_block_end(struct runner *r, bool was_driver)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&r->lock);
+	r->blocked--;
+	if (was_driver) {
+		uint64_t now = runner_now();
+
+		r->driver = false;
+		r->drive_end = now;
+		/* The stack thread sleeps without the device: it must look again
+		 * by the end of the grace period, or at once when other threads
+		 * still wait (no driver is left to read their frames). */
+		kick = r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US);
+		if (kick)
+			r->sleep_until = now;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (kick)
+		runner_kick(r);
+}
+
+static void *runner_thread(void *arg)
+{
+	struct runner *r = arg;
+	int tapfd = r->dev->ops->pollfd(r->dev);
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct pollfd fds[2];
+		struct timespec ts, *tsp = NULL;
+		uint64_t now = runner_now(), at;
+		long rc;
+
+		if (stack_poll_at(r->s) <= now)
+			stack_poll(r->s, now);
+		if (r->stop_waiters)
+			pthread_cond_broadcast(&r->progress);
+		if (r->stop)
+			break;
+		at = stack_poll_at(r->s);
+		/*
+		 * While application threads busy-poll (PSTACK_SPIN_US), the
+		 * device is theirs: woken for every frame, this thread would
+		 * only take a core from them (and from the peer) to find the
+		 * frame gone. It looks again when PSTACK_SPIN_US passes without
+		 * a poll, or when a spinner gives up and blocks (runner_spin_stop).
+		 */
+		if (r->spin_seen && r->spin_seen + r->s->cfg.spin_us > now) {
+			r->parked = true;
+			if (r->spin_seen + r->s->cfg.spin_us < at)
+				at = r->spin_seen + r->s->cfg.spin_us;
+		}
+		/*
+		 * The same while an application thread blocks with the device in
+		 * its own ppoll (runner_block_begin): it is woken by the frame
+		 * itself, one hand-off instead of two. After it leaves, the device
+		 * stays with the application for a grace period (it is usually
+		 * back in a wait by then), unless other threads wait without it.
+		 */
+		if (r->driver) {
+			/* A driver that comes and goes (a stream) is checked on
+			 * every grace period; one that stays blocked (an idle
+			 * server) costs no wakeup: its leaving kicks us. */
+			r->parked = true;
+			if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && now + RUNNER_DRIVE_GRACE_US < at)
+				at = now + RUNNER_DRIVE_GRACE_US;
+		} else if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && r->blocked == 0) {
+			r->parked = true;
+			if (r->drive_end + RUNNER_DRIVE_GRACE_US < at)
+				at = r->drive_end + RUNNER_DRIVE_GRACE_US;
+		}
+		r->sleep_until = at;
+		if (at != STACK_NEVER) {
+			uint64_t d = at > now ? at - now : 0;
+
+			/* ppoll refuses absurd timeouts: wake at least once a minute. */
+			if (d > RUNNER_MAX_SLEEP_US)
+				d = RUNNER_MAX_SLEEP_US;
+
+			ts.tv_sec = (time_t)(d / 1000000u);
+			ts.tv_nsec = (long)(d % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		fds[0].fd = r->dev_dead || r->parked ? -1 : tapfd;
+		fds[0].events = POLLIN;
+		fds[0].revents = 0;
+		fds[1].fd = r->efd;
+		fds[1].events = POLLIN;
+		fds[1].revents = 0;
+		runner_tx(r);
+		pthread_mutex_unlock(&r->lock);
+
+		rc = sys_ppoll(fds, 2, tsp, NULL);
+
+		pthread_mutex_lock(&r->lock);
+		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
+		r->parked = false;
+		if (rc < 0 && rc != -EINTR) {
+			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			uint64_t v;
+
+			sys_read(r->efd, &v, sizeof(v));
+		}
+		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL) && !(fds[0].revents & POLLIN)) {
+			log_error("device %s went away; no more frames are read", r->dev->name);
+			r->dev_dead = true;
+		}
+		if (fds[0].revents & POLLIN)
+			runner_receive(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* The key for ISNs, SYN cookies and port choice: from getrandom(), else /dev/urandom. */
+static int fill_secret(uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	long rc, fd;
+
+	while (got < n) {
+		rc = sys_getrandom(buf + got, n - got, 0);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			break;
+		got += (size_t)rc;
+	}
+	if (got == n)
+		return 0;
+	fd = sys_openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	while (got < n) {
+		rc = sys_read((int)fd, buf + got, n - got);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			break;
+		got += (size_t)rc;
+	}
+	sys_close((int)fd);
+	return got == n ? 0 : -EIO;
+}
+
+/* PSTACK_LOG_FILE: appended to, so several processes can share one file. */
+static void open_log_file(const char *path)
+{
+	long fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	FILE *f;
+
+	if (fd < 0) {
+		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror((int)-fd));
+		return;
+	}
+	fd = sys_fd_hide((int)fd);
+	f = fdopen((int)fd, "a");
+	if (!f) {
+		sys_close((int)fd);
+		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror(errno));
+		return;
+	}
+	/* Deviation from tidiness: the file stays open until exit, since other
+	 * threads may be logging to it at any time (log.c has no lock). */
+	log_set_sink(f);
+}
+
+int runner_start(const struct stack_config *cfg, struct runner **out)
+{
+	struct stack_config c = *cfg;
+	char err[512], n[16], g[16];
+	sigset_t all, old;
+	struct runner *r;
+	pthread_condattr_t ca;
+	int rc;
+
+	*out = NULL;
+	log_set_level(c.log_level);
+	if (c.log_file[0])
+		open_log_file(c.log_file);
+
+	rc = fill_secret(c.secret, sizeof(c.secret));
+	if (rc) {
+		log_error("cannot read random bytes for the stack's secret: %s", strerror(-rc));
+		return rc;
+	}
+
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF))) {
+		log_error("cannot start the stack: out of memory");
+		free(r);
+		return -ENOMEM;
+	}
+	r->efd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->progress, &ca);
+	pthread_condattr_destroy(&ca);
+
+	rc = tap_open(&c, &r->dev, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
+		goto fail;
+	}
+	r->s = stack_create(&c, r->dev, runner_now());
+	if (!r->s) {
+		log_error("cannot create the stack on %s: out of memory", r->dev->name);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	ip4_ntoa(c.addr & r->s->netmask, n);
+	if (c.gateway)
+		log_debug("route registered: %s/%u on %s, default via %s", n, c.prefix_len, r->dev->name,
+			  ip4_ntoa(c.gateway, g));
+	else
+		log_debug("route registered: %s/%u on %s, no default route", n, c.prefix_len, r->dev->name);
+	if (c.pcap[0]) {
+		r->s->pcap = pcap_open(c.pcap);
+		if (!r->s->pcap)
+			log_warn("cannot open PSTACK_PCAP '%s': %s; continuing without a capture", c.pcap,
+				 strerror(errno));
+	}
+	stack_up(r->s, runner_now());
+	stack_tx_flush(r->s);       /* the announcement; no other thread yet */
+	r->s->tx_defer = true;
+
+	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rc < 0) {
+		log_error("cannot start the stack: eventfd: %s", strerror(-rc));
+		goto fail;
+	}
+	r->efd = sys_fd_hide(rc);
+	r->sleep_until = STACK_NEVER;
+
+	/* The thread inherits the creator's mask: block everything around the creation. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, runner_thread, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		log_error("cannot start the stack thread: %s", strerror(rc));
+		rc = -rc;
+		goto fail;
+	}
+	log_debug("stack thread started");
+	*out = r;
+	return 0;
+
+fail:
+	if (r->s) {
+		pcap_close(r->s->pcap);
+		stack_destroy(r->s);
+	}
+	if (r->dev)
+		r->dev->ops->destroy(r->dev);
+	if (r->efd >= 0) {
+		sys_fd_forget(r->efd);
+		sys_close(r->efd);
+	}
+	pthread_cond_destroy(&r->progress);
+	pthread_mutex_destroy(&r->lock);
+	free(r->rxbuf);
+	free(r);
+	return rc;
+}
+
+void runner_stop(struct runner *r, uint64_t linger_us)
+{
+	uint64_t deadline = runner_now() + linger_us;
+	struct pcap_writer *pcap;
+
+	if (!r)
+		return;
+	/* Let the thread finish what connections still owe their peers (FIN, queued data). */
+	pthread_mutex_lock(&r->lock);
+	/* The device goes back to the thread: a thread still blocked in a
+	 * wait (the shim has stopped letting it drive) must not keep it. */
+	r->stopping = true;
+	r->driver = false;
+	r->drive_end = 0;
+	r->sleep_until = 0;
+	pthread_mutex_unlock(&r->lock);
+	runner_kick(r);
+	pthread_mutex_lock(&r->lock);
+	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
+		uint64_t now = runner_now(), until;
+		struct timespec ts;
+
+		if (now >= deadline)
+			break;
+		/* Wake at least every 10 ms, in case a state change came without a wakeup. */
+		until = deadline - now > 10000 ? now + 10000 : deadline;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000;
+		r->stop_waiters++;
+		pthread_cond_timedwait(&r->progress, &r->lock, &ts);
+		r->stop_waiters--;
+	}
+	if (tcp_pending_close(r->s) > 0)
+		log_debug("stopping with %zu connection(s) still closing", tcp_pending_close(r->s));
+	r->stop = true;
+	pthread_mutex_unlock(&r->lock);
+	runner_kick(r);
+	pthread_join(r->thread, NULL);
+
+	/* The thread is gone: what is left is ours alone. */
+	stack_tx_flush(r->s);
+	stack_log_stats(r->s, LOG_DEBUG);
+	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
+		  (unsigned long long)r->spin_frames, r->s->cfg.spin_us);
+	log_debug("%llu frames read by application threads blocked in a wait",
+		  (unsigned long long)r->drive_frames);
+	pcap = r->s->pcap;
+	r->s->pcap = NULL;
+	pcap_close(pcap);
+	stack_destroy(r->s);
+	r->dev->ops->destroy(r->dev);
+	sys_fd_forget(r->efd);
+	sys_close(r->efd);
+	pthread_cond_destroy(&r->progress);
+	pthread_mutex_destroy(&r->lock);
+	free(r->rxbuf);
+	free(r->spinbuf);
+	free(r);
+	log_debug("stack stopped");
+}

@@ -1,0 +1,58 @@
+/*
+ * The runner: a stack instance on a real device, with its background thread
+ * (all signals blocked) that reads frames and runs timers, and the lock that
+ * serialises every call into the stack.
+ */
+#ifndef PSTACK_SYS_RUNNER_H
+#define PSTACK_SYS_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/core/config.h"
+#include "stack/core/stack.h"
+
+struct runner;
+
+/* CLOCK_MONOTONIC in microseconds: the `now` every stack call takes. */
+uint64_t runner_now(void);
+
+/* Opens the device named by cfg, creates the stack, opens the pcap and log
+ * files, starts the thread. 0, or -errno after printing one clear line. */
+int runner_start(const struct stack_config *cfg, struct runner **out);
+struct stack *runner_stack(struct runner *r);
+void runner_lock(struct runner *r);
+/* Unlocks, and wakes the thread when the stack's next deadline moved
+ * earlier than the one it sleeps towards (e.g. a send armed a timer). */
+void runner_unlock(struct runner *r);
+/*
+ * Busy-poll (PSTACK_SPIN_US): called with the lock held by an application
+ * thread about to wait, reads what frames the device has ready (a batch at
+ * most, never blocking, the lock released around each read) and processes
+ * them as the thread would. The number of frames processed; 0 when none was
+ * waiting or another application thread is polling already. Counted, and
+ * the count logged at debug level when the runner stops.
+ */
+int runner_poll_once(struct runner *r);
+/* With the lock held: the calling thread stops busy-polling and blocks. While
+ * threads poll, the runner's thread leaves the device to them (it looks
+ * again PSTACK_SPIN_US after the last poll): this gives it back at once. */
+void runner_spin_stop(struct runner *r);
+/*
+ * An application thread is about to block in ppoll() (lock not held): the
+ * device's fd to add to that ppoll, when this thread may read the device
+ * itself (one thread at a time), else -1. Woken by a frame, it calls
+ * runner_drive() with the lock held. Each begin has its end, with whether
+ * it got the fd. While a thread drives, and for a short grace after, the
+ * stack thread leaves the device alone (it still runs the timers).
+ */
+int runner_block_begin(struct runner *r);
+/* With the lock held, by the driver: reads a batch of frames without
+ * blocking and processes them (as runner_poll_once does). How many. */
+int runner_drive(struct runner *r);
+void runner_block_end(struct runner *r, bool was_driver);
+/* Waits (lock not held) until no TCP connection has a close to finish or
+ * linger_us passed, stops the thread, and frees everything. */
+void runner_stop(struct runner *r, uint64_t linger_us);
+
+#endif

@@ -1,0 +1,682 @@
+/* IPv4 (RFC 791, RFC 1122 §3.2.1): validation by reason, addressing, options,
+ * reassembly (order, duplicates, overlaps, timeout, memory bound),
+ * fragmentation, routing, header fields. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/arp.h"
+#include "stack/core/eth.h"
+#include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
+#include "stack/core/ip4_frag.h"
+#include "stack/core/stack.h"
+#include "stack/core/udp.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/harness.h"
+
+static uint8_t buf[H_MAX_FRAME];
+static uint8_t dg[65536];
+
+/* Recomputes the IP header checksum of a frame built by h_build_ip4. */
+static void fix_csum(uint8_t *frame)
+{
+	uint8_t *ip = frame + ETH_HLEN;
+
+	wr16(ip + 10, 0);
+	wr16(ip + 10, csum_fold(csum_partial(ip, (size_t)(ip[0] & 15) * 4, 0)));
+}
+
+/* A UDP datagram (header + data, checksum over the pseudo-header) into out. */
+static size_t make_udp(uint8_t *out, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+		       const uint8_t *data, size_t n)
+{
+	uint16_t c;
+
+	wr16(out, sport);
+	wr16(out + 2, dport);
+	wr16(out + 4, (uint16_t)(8 + n));
+	wr16(out + 6, 0);
+	memmove(out + 8, data, n);
+	c = csum_fold(csum_partial(out, 8 + n, csum_pseudo4(src, dst, IP_PROTO_UDP, (uint16_t)(8 + n))));
+	wr16(out + 6, c ? c : 0xffff);
+	return 8 + n;
+}
+
+static void inject_frag(struct harness *h, uint16_t id, size_t off, bool more, const uint8_t *data, size_t n)
+{
+	size_t len = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, id,
+				 (uint16_t)((more ? 0x2000 : 0) | (off / 8)), data, n);
+
+	h_inject(h, buf, len);
+}
+
+/* A bound UDP socket on port 7 to observe what IP delivers. */
+static struct udp_sock *sink(struct harness *h)
+{
+	struct udp_sock *u = udp_open(h->s);
+	struct ip4_endpoint ep = { 0, 7 };
+
+	assert_non_null(u);
+	assert_int_equal(udp_bind(u, &ep, 0), 0);
+	return u;
+}
+
+static long recv_all(struct udp_sock *u, uint8_t *out, size_t cap)
+{
+	size_t full = 0;
+
+	return udp_recvfrom(u, out, cap, NULL, &full, 0);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 31 + seed);
+}
+
+static void test_ip4_malformed_each_reason(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	const struct stack_stats *st = &h->s->stats;
+	uint8_t pl[8] = { 0 };
+	size_t n;
+
+	(void)state;
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, 1, 0, pl, sizeof(pl));
+	h_inject(h, buf, ETH_HLEN + 19);
+	assert_int_equal(st->drops[DROP_IP_TRUNCATED], 1);
+
+	buf[14] = 0x65;            /* version 6 */
+	fix_csum(buf);
+	h_inject(h, buf, n);
+	assert_int_equal(st->drops[DROP_IP_BAD_VERSION], 1);
+
+	buf[14] = 0x44;            /* IHL 16 bytes */
+	h_inject(h, buf, n);
+	buf[14] = 0x4f;            /* IHL 60 bytes, more than the packet */
+	h_inject(h, buf, n);
+	assert_int_equal(st->drops[DROP_IP_BAD_IHL], 2);
+
+	buf[14] = 0x45;
+	wr16(buf + 16, 19);        /* total length below the header */
+	fix_csum(buf);
+	h_inject(h, buf, n);
+	wr16(buf + 16, 29);        /* longer than the frame */
+	fix_csum(buf);
+	h_inject(h, buf, n);
+	assert_int_equal(st->drops[DROP_IP_BAD_LENGTH], 2);
+
+	wr16(buf + 16, 28);
+	fix_csum(buf);
+	buf[14 + 10] ^= 0x01;      /* checksum off by one bit */
+	h_inject(h, buf, n);
+	assert_int_equal(st->drops[DROP_IP_BAD_CSUM], 1);
+
+	/* None got past IP. */
+	assert_int_equal(st->udp_in, 0);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* RFC 894 / Ethernet minimum size: bytes past total_len are padding. */
+static void test_ip4_trailing_padding_ignored(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	uint8_t out[16];
+	size_t n;
+
+	(void)state;
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"hi", 2);
+	assert_true(n < 60);
+	memset(buf + n, 0xaa, 60 - n);
+	h_inject(h, buf, 60);
+	assert_int_equal(recv_all(u, out, sizeof(out)), 2);
+	assert_memory_equal(out, "hi", 2);
+	udp_close(u);
+	h_free(h);
+}
+
+/* Options are skipped by IHL: a datagram with 8 bytes of options (NOPs and
+ * an unknown option with its length) is delivered intact. */
+static void test_ip4_options_skipped(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	uint8_t udp[32], out[16];
+	size_t ulen = make_udp(udp, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"opts", 4);
+	uint8_t *ip = buf + ETH_HLEN;
+	static const uint8_t opts[8] = { 1, 1, 0x9e, 4, 0xaa, 0xbb, 1, 0 };
+
+	(void)state;
+	h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, 1, 0, NULL, 0);
+	ip[0] = 0x47;
+	memcpy(ip + 20, opts, 8);
+	memcpy(ip + 28, udp, ulen);
+	wr16(ip + 2, (uint16_t)(28 + ulen));
+	fix_csum(buf);
+	h_inject(h, buf, ETH_HLEN + 28 + ulen);
+	assert_int_equal(recv_all(u, out, sizeof(out)), 4);
+	assert_memory_equal(out, "opts", 4);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_destination_filter(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	uint8_t out[16];
+	size_t n;
+
+	(void)state;
+	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(192, 0, 2, 9), 7, (const uint8_t *)"x", 1);
+	h_inject(h, buf, n);
+	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(224, 0, 0, 1), 7, (const uint8_t *)"x", 1);
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_IP_NOT_FOR_US], 2);
+	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
+
+	/* Limited and subnet broadcasts are ours. */
+	n = h_build_udp(buf, H_PEER_IP, 1000, 0xffffffffu, 7, (const uint8_t *)"a", 1);
+	h_inject(h, buf, n);
+	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(192, 0, 2, 255), 7, (const uint8_t *)"b", 1);
+	h_inject(h, buf, n);
+	assert_int_equal(recv_all(u, out, sizeof(out)), 1);
+	assert_int_equal(out[0], 'a');
+	assert_int_equal(recv_all(u, out, sizeof(out)), 1);
+	assert_int_equal(out[0], 'b');
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_bad_sources_dropped(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	uint32_t bad[] = { H_STACK_IP, 0xffffffffu, IP4(192, 0, 2, 255), IP4(224, 0, 0, 5), IP4(127, 0, 0, 1) };
+	uint8_t out[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t n = h_build_udp(buf, bad[i], 1000, H_STACK_IP, 7, (const uint8_t *)"x", 1);
+
+		h_inject(h, buf, n);
+	}
+	assert_int_equal(h->s->stats.drops[DROP_IP_BAD_SOURCE], 5);
+	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
+	udp_close(u);
+	h_free(h);
+}
+
+/* RFC 1122 §3.2.2.1: protocol unreachable, quoting the header + 8 bytes. */
+static void test_ip4_unknown_protocol(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t pl[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t n, plen;
+
+	(void)state;
+	h_learn_peer(h);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, 99, 0x777, 0, pl, sizeof(pl));
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, IP_PROTO_ICMP);
+	assert_int_equal(ih.dst, H_PEER_IP);
+	assert_int_equal(plen, 8 + 20 + 8);
+	assert_int_equal(m[0], ICMP_DEST_UNREACH);
+	assert_int_equal(m[1], ICMP_UNREACH_PROTOCOL);
+	assert_true(h_csum_ok(m, plen, 0));
+	assert_memory_equal(m + 8, buf + ETH_HLEN, 28);
+	free(f);
+
+	/* Not for a broadcast. */
+	n = h_build_ip4(buf, H_PEER_IP, 0xffffffffu, 99, 0x778, 0, pl, sizeof(pl));
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_IP_UNKNOWN_PROTO], 2);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* Sends data as a UDP datagram in fragments of fsz payload bytes, in the order given. */
+static void inject_udp_fragments(struct harness *h, uint16_t id, const uint8_t *data, size_t n, size_t fsz,
+				 const int *order, int count)
+{
+	size_t ulen = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, n);
+
+	for (int i = 0; i < count; i++) {
+		size_t off = (size_t)order[i] * fsz;
+		size_t len = ulen - off < fsz ? ulen - off : fsz;
+
+		inject_frag(h, id, off, off + len < ulen, dg + off, len);
+	}
+}
+
+static void check_received(struct udp_sock *u, const uint8_t *data, size_t n)
+{
+	static uint8_t out[65536];
+
+	assert_int_equal(recv_all(u, out, sizeof(out)), (long)n);
+	assert_memory_equal(out, data, n);
+}
+
+static void test_ip4_reassembly_in_order(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	const int order[] = { 0, 1, 2 };
+
+	(void)state;
+	fill(data, sizeof(data), 1);
+	inject_udp_fragments(h, 0x100, data, sizeof(data), 1480, order, 3);
+	check_received(u, data, sizeof(data));
+	assert_int_equal(h->s->stats.ip_reassembled, 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	assert_int_equal(ip4_reass_mem(ip4_reass_of(h->s)), 0);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_reassembly_out_of_order(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[5000];
+	const int order[] = { 3, 1, 0, 2 };   /* last first, first in the middle */
+
+	(void)state;
+	fill(data, sizeof(data), 2);
+	inject_udp_fragments(h, 0x101, data, sizeof(data), 1480, order, 4);
+	check_received(u, data, sizeof(data));
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_reassembly_duplicate(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	const int order[] = { 1, 0, 1, 2 };
+	uint8_t out[16];
+
+	(void)state;
+	fill(data, sizeof(data), 3);
+	inject_udp_fragments(h, 0x102, data, sizeof(data), 1480, order, 4);
+	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_DUP], 1);
+	check_received(u, data, sizeof(data));
+	/* Delivered once. */
+	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
+	udp_close(u);
+	h_free(h);
+}
+
+/* Overlapping fragments: the whole datagram is dropped (RFC 5722's rule, Linux's behaviour). */
+static void test_ip4_reassembly_overlap_dropped(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	size_t ulen;
+	uint8_t out[16];
+
+	(void)state;
+	fill(data, sizeof(data), 4);
+	ulen = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
+	inject_frag(h, 0x103, 0, true, dg, 1480);
+	inject_frag(h, 0x103, 1472, true, dg + 1472, 1480);     /* 8 bytes over the first */
+	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_OVERLAP], 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	/* The rest cannot complete it: what remains starts a new datagram that never completes. */
+	inject_frag(h, 0x103, 2960, false, dg + 2960, ulen - 2960);
+	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
+	h_advance(h, IP4_REASS_TIMEOUT_US);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_reassembly_timeout_frees(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t data[3000];
+
+	uint8_t first[ETH_HLEN + 28];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t plen;
+
+	(void)state;
+	h_learn_peer(h);
+	fill(data, sizeof(data), 5);
+	inject_frag(h, 0x104, 0, true, data, 1480);
+	memcpy(first, buf, sizeof(first));
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 1);
+	assert_true(ip4_reass_mem(ip4_reass_of(h->s)) >= 1480);
+	assert_int_equal(ip4_poll_at(h->s), h->now + IP4_REASS_TIMEOUT_US);
+	h_advance(h, IP4_REASS_TIMEOUT_US - 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 1);
+	h_advance(h, 1);
+	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TIMEOUT], 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	assert_int_equal(ip4_reass_mem(ip4_reass_of(h->s)), 0);
+	assert_int_equal(ip4_poll_at(h->s), STACK_NEVER);
+	/* RFC 1122 §3.3.2: fragment zero arrived, so time exceeded (code 1)
+	 * quotes its header and first 8 bytes. */
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, IP_PROTO_ICMP);
+	assert_int_equal(ih.dst, H_PEER_IP);
+	assert_int_equal(plen, 8 + 28);
+	assert_int_equal(m[0], ICMP_TIME_EXCEEDED);
+	assert_int_equal(m[1], 1);
+	assert_true(h_csum_ok(m, plen, 0));
+	assert_memory_equal(m + 8, first + ETH_HLEN, 28);
+	free(f);
+
+	/* Without fragment zero there is nothing to quote: no message. */
+	inject_frag(h, 0x105, 1480, false, data, 100);
+	h_advance(h, IP4_REASS_TIMEOUT_US);
+	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TIMEOUT], 2);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* Incomplete datagrams never hold more than IP4_REASS_MEM_MAX; the oldest
+ * are evicted, so a new datagram still gets through. */
+static void test_ip4_reassembly_memory_bound(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	const int order[] = { 0, 1, 2 };
+	size_t n = IP4_REASS_MEM_MAX / 1480 + 100;
+
+	(void)state;
+	fill(data, sizeof(data), 6);
+	for (size_t i = 0; i < n; i++) {
+		inject_frag(h, (uint16_t)(0x2000 + i), 0, true, data, 1480);
+		assert_true(ip4_reass_mem(ip4_reass_of(h->s)) <= IP4_REASS_MEM_MAX);
+	}
+	assert_true(h->s->stats.drops[DROP_IP_FRAG_NO_MEMORY] >= 100);
+	assert_true(ip4_reass_count(ip4_reass_of(h->s)) < n);
+	inject_udp_fragments(h, 0x105, data, sizeof(data), 1480, order, 3);
+	check_received(u, data, sizeof(data));
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_ip4_reassembly_too_big(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t data[1480];
+
+	(void)state;
+	inject_frag(h, 0x106, 0, true, data, 1480);
+	/* Offset 65520 + 24 bytes + a 20-byte header > 65535. */
+	inject_frag(h, 0x106, 65520, false, data, 24);
+	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TOO_BIG], 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	h_free(h);
+}
+
+/* A middle fragment must carry a multiple of 8 bytes. */
+static void test_ip4_fragment_bad_length(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t data[1480];
+
+	(void)state;
+	inject_frag(h, 0x107, 0, true, data, 1477);
+	assert_int_equal(h->s->stats.drops[DROP_IP_BAD_LENGTH], 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	h_free(h);
+}
+
+/* A second stack playing the peer: our frames to 192.0.2.1 land on it. */
+static struct harness *peer_harness(void)
+{
+	struct stack_config cfg;
+
+	config_defaults(&cfg);
+	cfg.addr = H_PEER_IP;
+	memcpy(cfg.mac, h_peer_mac, 6);
+	cfg.gateway = 0;
+	return h_new(&cfg, false);
+}
+
+static void test_ip4_fragment_4000_and_reassemble(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct harness *peer = peer_harness();
+	struct udp_sock *u = udp_open(h->s), *pu = udp_open(peer->s);
+	struct ip4_endpoint pep = { 0, 9 }, to = { H_PEER_IP, 9 };
+	static uint8_t data[3972], out[4000];
+	size_t offs[3] = { 0, 1480, 2960 }, lens[3] = { 1480, 1480, 1020 };
+	uint16_t id = 0;
+	size_t full;
+
+	(void)state;
+	h_learn_peer(h);
+	fill(data, sizeof(data), 7);
+	assert_int_equal(udp_bind(pu, &pep, 0), 0);
+	/* 3972 + 8 (UDP) + 20 (IP) = 4000 bytes. */
+	assert_int_equal(udp_sendto(u, data, sizeof(data), &to, h->now), (long)sizeof(data));
+	assert_int_equal(h->tx_count, 3);
+	assert_int_equal(h->s->stats.ip_frag_out, 3);
+	for (int i = 0; i < 3; i++) {
+		struct h_frame *f = h_pop_tx(h);
+		struct ip4_hdr ih;
+		size_t plen;
+
+		h_tx_ip4(f, &ih, &plen);
+		assert_memory_equal(f->data, h_peer_mac, 6);
+		assert_int_equal(ih.frag_off, offs[i]);
+		assert_int_equal(plen, lens[i]);
+		assert_int_equal(ih.mf, i < 2);
+		assert_false(ih.df);
+		assert_int_equal(ih.total_len, 20 + lens[i]);
+		if (i == 0)
+			id = ih.id;
+		assert_int_equal(ih.id, id);
+		h_inject(peer, f->data, f->len);
+		free(f);
+	}
+	assert_int_equal(udp_recvfrom(pu, out, sizeof(out), NULL, &full, 0), (long)sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	assert_int_equal(peer->s->stats.ip_reassembled, 1);
+	udp_close(u);
+	udp_close(pu);
+	h_free(peer);
+	h_free(h);
+}
+
+static int send_raw(struct harness *h, uint32_t dst, size_t n, bool df, uint8_t ttl, uint8_t tos)
+{
+	struct pkb *p = pkb_alloc(n);
+	struct ip4_tx tx = { .dst = dst, .proto = 253, .df = df, .ttl = ttl, .tos = tos };
+
+	memset(pkb_put(p, n), 0x5a, n);
+	return ip4_output(h->s, p, &tx, h->now);
+}
+
+static void test_ip4_df_too_big(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(send_raw(h, H_PEER_IP, 1481, true, 0, 0), -EMSGSIZE);
+	assert_int_equal(send_raw(h, H_PEER_IP, 65536, false, 0, 0), -EMSGSIZE);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(send_raw(h, H_PEER_IP, 1480, true, 0, 0), 0);
+	assert_int_equal(h->tx_count, 1);
+	h_free(h);
+}
+
+/* With an MTU whose payload room is not a multiple of 8, fragments carry
+ * the largest multiple of 8 that fits (RFC 791 §3.2). */
+static void test_ip4_fragment_odd_mtu(void **state)
+{
+	struct stack_config cfg;
+	struct harness *h;
+	size_t want_off[4] = { 0, 984, 1968, 2952 }, want_len[4] = { 984, 984, 984, 48 };
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.mtu = 1006;
+	h = h_new(&cfg, false);
+	h_learn_peer(h);
+	assert_int_equal(send_raw(h, H_PEER_IP, 3000, false, 0, 0), 0);
+	assert_int_equal(h->tx_count, 4);
+	for (int i = 0; i < 4; i++) {
+		struct h_frame *f = h_pop_tx(h);
+		struct ip4_hdr ih;
+		size_t plen;
+
+		h_tx_ip4(f, &ih, &plen);
+		assert_true(ih.total_len <= 1006);
+		assert_int_equal(ih.frag_off, want_off[i]);
+		assert_int_equal(plen, want_len[i]);
+		assert_int_equal(ih.mf, i < 3);
+		free(f);
+	}
+	assert_int_equal(h->s->stats.ip_frag_out, 4);
+	assert_int_equal(h->s->stats.ip_out, 1);
+	h_free(h);
+}
+
+static void test_ip4_header_fields(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct h_frame *f;
+	struct ip4_hdr a, b;
+	size_t plen;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(send_raw(h, H_PEER_IP, 10, true, 0, 0x10), 0);
+	assert_int_equal(send_raw(h, H_PEER_IP, 10, false, 7, 0), 0);
+	f = h_pop_tx(h);
+	h_tx_ip4(f, &a, &plen);
+	assert_int_equal(f->data[ETH_HLEN], 0x45);
+	free(f);
+	f = h_pop_tx(h);
+	h_tx_ip4(f, &b, &plen);
+	free(f);
+	assert_int_equal(a.ttl, IP4_DEFAULT_TTL);
+	assert_true(a.df);
+	assert_int_equal(a.tos, 0x10);
+	assert_int_equal(a.src, H_STACK_IP);
+	assert_int_equal(a.proto, 253);
+	assert_int_equal(b.ttl, 7);
+	assert_false(b.df);
+	assert_int_equal((uint16_t)(b.id - a.id), 1);
+	assert_int_equal(h->s->stats.ip_out, 2);
+	assert_int_equal(h->s->stats.ip_frag_out, 0);
+	h_free(h);
+}
+
+/* RFC 1122 §3.3.1: on-link directly, off-link via the gateway, else no route. */
+static void test_ip4_routing(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct stack_config cfg;
+	struct h_frame *f;
+
+	(void)state;
+	assert_int_equal(send_raw(h, IP4(192, 0, 2, 50), 10, false, 0, 0), 0);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_int_equal(rd16(f->data + 12), ETH_TYPE_ARP);
+	assert_int_equal(rd32(f->data + 14 + 24), IP4(192, 0, 2, 50));
+	free(f);
+
+	/* Off-link: the frame goes to the gateway's MAC, the IP header keeps the destination. */
+	h_learn_peer(h);
+	assert_int_equal(send_raw(h, IP4(198, 51, 100, 1), 10, false, 0, 0), 0);
+	f = h_pop_tx(h);
+	{
+		struct ip4_hdr ih;
+		size_t plen;
+
+		h_tx_ip4(f, &ih, &plen);
+		assert_memory_equal(f->data, h_peer_mac, 6);
+		assert_int_equal(ih.dst, IP4(198, 51, 100, 1));
+	}
+	free(f);
+	assert_int_equal(send_raw(h, 0, 10, false, 0, 0), -ENETUNREACH);
+	assert_int_equal(h->s->stats.drops[DROP_IP_NO_ROUTE], 1);
+	h_free(h);
+
+	config_defaults(&cfg);
+	cfg.gateway = 0;
+	h = h_new(&cfg, false);
+	assert_int_equal(send_raw(h, IP4(198, 51, 100, 1), 10, false, 0, 0), -ENETUNREACH);
+	assert_int_equal(h->s->stats.drops[DROP_IP_NO_ROUTE], 1);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* Datagrams to our own address are looped back, never put on the wire. */
+static void test_ip4_loopback(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h), *c = udp_open(h->s);
+	struct ip4_endpoint to = { H_STACK_IP, 7 }, from;
+	uint8_t out[16];
+	size_t full;
+
+	(void)state;
+	assert_int_equal(udp_sendto(c, "loop", 4, &to, h->now), 4);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(ip4_poll_at(h->s), h->now);
+	h_advance(h, 0);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), 4);
+	assert_memory_equal(out, "loop", 4);
+	assert_int_equal(from.addr, H_STACK_IP);
+	assert_null(h_pop_tx(h));
+	udp_close(c);
+	udp_close(u);
+	h_free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ip4_malformed_each_reason),
+		cmocka_unit_test(test_ip4_trailing_padding_ignored),
+		cmocka_unit_test(test_ip4_options_skipped),
+		cmocka_unit_test(test_ip4_destination_filter),
+		cmocka_unit_test(test_ip4_bad_sources_dropped),
+		cmocka_unit_test(test_ip4_unknown_protocol),
+		cmocka_unit_test(test_ip4_reassembly_in_order),
+		cmocka_unit_test(test_ip4_reassembly_out_of_order),
+		cmocka_unit_test(test_ip4_reassembly_duplicate),
+		cmocka_unit_test(test_ip4_reassembly_overlap_dropped),
+		cmocka_unit_test(test_ip4_reassembly_timeout_frees),
+		cmocka_unit_test(test_ip4_reassembly_memory_bound),
+		cmocka_unit_test(test_ip4_reassembly_too_big),
+		cmocka_unit_test(test_ip4_fragment_bad_length),
+		cmocka_unit_test(test_ip4_fragment_4000_and_reassemble),
+		cmocka_unit_test(test_ip4_df_too_big),
+		cmocka_unit_test(test_ip4_fragment_odd_mtu),
+		cmocka_unit_test(test_ip4_header_fields),
+		cmocka_unit_test(test_ip4_routing),
+		cmocka_unit_test(test_ip4_loopback),
+	};
+	return cmocka_run_group_tests_name("ip4", tests, NULL, NULL);
+}

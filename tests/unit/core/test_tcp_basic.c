@@ -1,0 +1,412 @@
+/* TCP core: handshakes both ways, data both ways, every close sequence,
+ * TIME_WAIT, RST to a closed port (RFC 9293 §3.5, §3.6, §3.10.7). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_cookie.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+/* Passive open with Linux's SYN: the SYN-ACK echoes each offered option. */
+static void test_passive_open(void **state)
+{
+	struct tscript *t = ts_new(1000);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	struct ip4_endpoint ep;
+	int err;
+
+	(void)state;
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(err, -EAGAIN);
+	assert_int_equal(tcp_poll(l), 0);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_poll(l), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	assert_int_equal(tcp_poll(l), SOCK_POLLIN);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_peer(c, &ep), 0);
+	assert_int_equal(ep.addr, H_PEER_IP);
+	assert_int_equal(ep.port, TS_PEER_PORT);
+	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	tcp_close(l, t->h->now);
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	/* LAST_ACK on the peer; we are in TIME_WAIT for 2 MSL (60 s). */
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 59999);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 1);
+	ts_free(t);
+}
+
+/* A SYN without options: MSS 536, no window scaling, timestamps or SACK. */
+static void test_passive_open_no_options(void **state)
+{
+	struct tscript *t = ts_new(5);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 8192");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_inject(t, ". 1:1(0) ack 1 win 8192");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 1 win 65535");
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &err), 0);
+	assert_int_equal(err, 536);
+	tcp_close(l, t->h->now);
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 2:2(0) ack 1 win 65535");
+	ts_free(t);
+}
+
+/* Active open, data both ways, active close through FIN_WAIT_2 and TIME_WAIT. */
+static void test_active_open_data_close(void **state)
+{
+	struct tscript *t = ts_new(5000);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t buf[100];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_inject(t, "P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_inq(c), 10);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	ts_check_bytes(buf, 10, 1);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), -EAGAIN);
+	/* delayed ACK: 40 ms */
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_1);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EPIPE);
+	ts_inject(t, ". 11:11(0) ack 7 win 502 <nop,nop,TS val 120 ecr 40>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	/* half-close: the peer still sends */
+	ts_inject(t, "P. 11:14(3) ack 7 win 502 <nop,nop,TS val 130 ecr 40>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 3);
+	ts_check_bytes(buf, 3, 11);
+	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 140 ecr 40>");
+	/* RFC 7323 §4.3: the ACK echoes the earliest unacknowledged segment's TS. */
+	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 40 ecr 130>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	/* a connection waiting out 2 MSL holds no buffers */
+	assert_int_equal(c->sndq.cap, 0);
+	assert_int_equal(c->rcvq.cap, 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	/* a retransmitted FIN in TIME_WAIT is acknowledged again */
+	ts_advance_ms(t, 1000);
+	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 1140 ecr 40>");
+	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 1040 ecr 1140>");
+	/* the 2 MSL wait restarted at the retransmitted FIN */
+	ts_advance_ms(t, 59999);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 1);
+	ts_free(t);
+}
+
+/* Passive close: the peer's FIN first, CLOSE_WAIT, our FIN, LAST_ACK, CLOSED. */
+static void test_passive_close(void **state)
+{
+	struct tscript *t = ts_new(7);
+	struct tcp_conn *l = ts_listen(t, 8), *c = ts_accept_one(t, l);
+	uint8_t b[4];
+
+	(void)state;
+	tcp_close(l, t->h->now);
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 200 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
+	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
+	ts_expect(t, "P. 1:3(2) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 3:3(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	ts_inject(t, ". 2:2(0) ack 4 win 502 <nop,nop,TS val 210 ecr 0>");
+	ts_free(t);
+}
+
+/* Simultaneous close: FINs cross, CLOSING, then TIME_WAIT. */
+static void test_simultaneous_close(void **state)
+{
+	struct tscript *t = ts_new(7);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSING);
+	ts_inject(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val 102 ecr 0>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+/* Simultaneous open: SYNs cross (RFC 9293 figure 8). */
+static void test_simultaneous_open(void **state)
+{
+	struct tscript *t = ts_new(300);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EALREADY);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 101 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EISCONN);
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_free(t);
+}
+
+/* RFC 9293 §3.10.7.1: segments to a closed port draw a reset. */
+static void test_rst_closed_port(void **state)
+{
+	struct tscript *t = ts_new(1000);
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "R. 0:0(0) ack 1 win 0");
+	ts_inject(t, "P. 1:11(10) ack 500 win 65535");
+	ts_expect(t, "R 500:500(0) win 0");
+	ts_inject(t, "R. 1:1(0) ack 500 win 65535");
+	ts_expect_none(t);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_NO_SOCKET], 3);
+	ts_free(t);
+}
+
+/* The peer's reset: ECONNRESET once, then end of stream; EPIPE on send. */
+static void test_peer_reset(void **state)
+{
+	struct tscript *t = ts_new(7);
+	struct tcp_conn *c = ts_connect(t);
+	struct ts_wake w;
+	uint8_t b[4];
+
+	(void)state;
+	ts_watch(c, &w);
+	ts_inject(t, "R. 1:1(0) ack 1 win 0");
+	assert_true(w.count > 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_poll(c) & SOCK_POLLERR);
+	assert_true(tcp_poll(c) & SOCK_POLLHUP);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), -ECONNRESET);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
+	assert_int_equal(tcp_send(c, b, 4, t->h->now), -EPIPE);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* A refused connect: ECONNREFUSED through take_error. */
+static void test_connect_refused(void **state)
+{
+	struct tscript *t = ts_new(7);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint peer = { H_PEER_IP, TS_PEER_PORT }, local = { 0, TS_LOCAL_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(tcp_poll(c), 0);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "R. 0:0(0) ack 1 win 0");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_poll(c) & SOCK_POLLERR);
+	assert_int_equal(tcp_take_error(c), -ECONNREFUSED);
+	assert_int_equal(tcp_take_error(c), 0);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* Sequence numbers wrap around 2^32 with data both ways. */
+static void test_wraparound(void **state)
+{
+	struct tscript *t = ts_new(0xfffffff0u);
+	struct tcp_conn *l = ts_listen(t, 8), *c = ts_accept_one(t, l);
+	uint8_t buf[64];
+
+	(void)state;
+	tcp_close(l, t->h->now);
+	ts_inject(t, "P. 1:41(40) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_inject(t, "P. 41:61(20) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 61 win 511 <nop,nop,TS val 40 ecr 101>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 60);
+	ts_check_bytes(buf, 60, 1);
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 1:1(0) ack 61 win 512 <nop,nop,TS val 40 ecr 101>");
+	ts_free(t);
+}
+
+
+/* A reset for an embryonic connection: it goes, the listener stays. */
+static void test_rst_in_syn_received(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	ts_inject(t, "R 1:1(0) win 0");
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
+	/* an ACK that does not acknowledge our SYN draws a reset (RFC 9293 §3.10.7.4) */
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, "R 5:5(0) win 0");
+	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* Reset in CLOSE_WAIT and LAST_ACK. */
+static void test_rst_in_close_wait_and_last_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[4];
+
+	(void)state;
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_inject(t, "R. 2:2(0) ack 1 win 0");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), -ECONNRESET);
+	tcp_close(c, t->h->now);
+	ts_new_peer(t);
+	c = ts_connect(t);
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_inject(t, "R. 2:2(0) ack 1 win 0");
+	ts_free(t);
+}
+
+/* Data arriving after close() on a half-closed connection: reset (like Linux). */
+static void test_data_after_close(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_inject(t, "P. 1:11(10) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, "R. 2:2(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_free(t);
+}
+
+/* Closing during SYN_SENT: gone at once, nothing sent. */
+static void test_close_in_syn_sent(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint peer = { H_PEER_IP, TS_PEER_PORT }, local = { 0, TS_LOCAL_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	tcp_close(c, t->h->now);
+	ts_advance_ms(t, 5000);
+	/* the SYN-ACK that comes late finds a closed port */
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_free(t);
+}
+
+
+/* Our own sequence numbers wrap: the clock is moved to where the RFC 6528
+ * ISN for this 4-tuple lies 2000 below 2^32, then 5000 bytes go out and are
+ * acknowledged across the wrap. */
+static void test_wraparound_our_side(void **state)
+{
+	struct tscript *t = ts_new(100);
+	uint32_t f = tcp_isn(t->h->s->cfg.secret, H_STACK_IP, TS_LOCAL_PORT, H_PEER_IP, TS_PEER_PORT, 0);
+	uint64_t at = (uint64_t)(uint32_t)(0u - 2000u - f) * 4;
+	static uint8_t data[5000];
+	struct tcp_conn *c;
+
+	(void)state;
+	while (at < t->h->now)
+		at += 4ull << 32;
+	h_advance(t->h, at - t->h->now);
+	h_learn_peer(t->h);
+	c = ts_connect(t);
+	assert_int_equal(t->isn, 0u - 2000u);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, data, sizeof(data), t->h->now), 5000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 2897:4345(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, "P. 4345:5001(656) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(tcp_outq(c), 2104);
+	ts_inject(t, ". 1:1(0) ack 5001 win 502 <nop,nop,TS val 102 ecr 0>");
+	assert_int_equal(tcp_outq(c), 0);
+	ts_inject(t, "P. 1:11(10) ack 5001 win 502 <nop,nop,TS val 103 ecr 0>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 5001:5001(0) ack 11 win * <nop,nop,TS val * ecr 103>");
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_passive_open),
+		cmocka_unit_test(test_passive_open_no_options),
+		cmocka_unit_test(test_active_open_data_close),
+		cmocka_unit_test(test_passive_close),
+		cmocka_unit_test(test_simultaneous_close),
+		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_rst_closed_port),
+		cmocka_unit_test(test_peer_reset),
+		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_wraparound),
+		cmocka_unit_test(test_wraparound_our_side),
+		cmocka_unit_test(test_rst_in_syn_received),
+		cmocka_unit_test(test_rst_in_close_wait_and_last_ack),
+		cmocka_unit_test(test_data_after_close),
+		cmocka_unit_test(test_close_in_syn_sent),
+	};
+	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
+}

@@ -1,0 +1,726 @@
+/* TCP data transfer: segmentation, Nagle, delayed ACKs, the out-of-order
+ * queue with SACK blocks, windows (zero window, persist, window update),
+ * retransmission timeout, fast retransmit and recovery, keepalive. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define TSO "<nop,nop,TS val * ecr *>"
+
+static uint8_t big[1 << 20];
+
+/* Active open with a SYN-ACK that offers only what `opts` says. */
+static struct tcp_conn *connect_with(struct tscript *t, const char *synack, const char *ack)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, synack);
+	ts_expect(t, ack);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* Segments of at most MSS minus the timestamp option; Nagle holds the short tail. */
+static void test_segmentation_and_nagle(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	int v;
+
+	(void)state;
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1448);
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 4000);
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, "P. 2897:4001(1104) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_outq(c), 1104);
+	/* a small write waits while data is unacknowledged ... */
+	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
+	ts_expect_none(t);
+	/* ... and goes when the ACK comes */
+	ts_inject(t, ". 1:1(0) ack 4001 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, "P. 4001:4003(2) ack 1 win 512 " TSO);
+	/* TCP_NODELAY: small writes go at once */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, "cd", 2, t->h->now), 2);
+	ts_expect(t, "P. 4003:4005(2) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 5681 §4.2: an ACK for every second full segment, else within 40 ms. */
+static void test_delayed_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win * <nop,nop,TS val 0 ecr 110>");
+	ts_inject(t, "P. 2897:2997(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 1:1(0) ack 2997 win * <nop,nop,TS val 40 ecr 111>");
+	/* data to send carries the ACK: no separate one */
+	ts_inject(t, "P. 2997:3097(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 3097 win * " TSO);
+	ts_advance_ms(t, 100);
+	ts_expect_none(t);
+	assert_int_equal(tcp_inq(c), 3096);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Out-of-order data: immediate duplicate ACKs carrying SACK blocks (RFC 2018),
+ * the most recent block first; an immediate ACK when the hole fills. */
+static void test_out_of_order_sack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[10000];
+
+	(void)state;
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 4345:5793(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 4345:5793 1449:2897>");
+	/* a duplicate of queued data changes nothing but still draws an ACK */
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 1449:2897 4345:5793>");
+	assert_int_equal(tcp_inq(c), 0);
+	assert_int_equal(tcp_poll(c) & SOCK_POLLIN, 0);
+	/* the first hole fills: everything up to the second hole is delivered */
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win * <nop,nop,TS val 0 ecr 113,nop,nop,sack 4345:5793>");
+	assert_int_equal(tcp_inq(c), 2896);
+	/* an overlapping segment fills the rest */
+	ts_inject(t, ". 2000:4400(2400) ack 1 win 502 <nop,nop,TS val 114 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 5793 win * <nop,nop,TS val 0 ecr 114>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 5792);
+	ts_check_bytes(buf, 5792, 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A FIN that arrives before the data in front of it waits in the queue. */
+static void test_out_of_order_fin(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t buf[200];
+
+	(void)state;
+	ts_inject(t, "F. 101:201(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 101:201>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_inject(t, ". 1:101(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 202 win * <nop,nop,TS val 0 ecr 111>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 200);
+	ts_check_bytes(buf, 200, 1);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 202 win * " TSO);
+	ts_inject(t, ". 202:202(0) ack 2 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_free(t);
+}
+
+/* Zero window: data waits, the persist timer probes with backoff
+ * (RFC 9293 §3.8.6.1), and the data goes when the window opens. */
+static void test_zero_window_persist(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect_none(t);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 398);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 798);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	/* the window opens */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_advance_ms(t, 5000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Our receive window: full buffer gives a zero window, data beyond it is
+ * not accepted, and reading sends a window update. */
+static void test_receive_window_and_update(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	static uint8_t buf[10000];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 2048), 0);   /* 4096 bytes, like Linux's doubling */
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 4096 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 32 " TSO);
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2897 win 9 " TSO);      /* 1200 bytes left: no room to round up */
+	ts_inject(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 4097 win 0 " TSO);
+	assert_int_equal(tcp_inq(c), 4096);
+	/* a zero window accepts no data; the peer is told again */
+	ts_inject(t, ". 4097:4197(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 4097 win 0 " TSO);
+	assert_int_equal(tcp_recv(c, buf, 1000, 0, t->h->now), 1000);
+	ts_expect_none(t);          /* too small an increase to announce (SWS avoidance) */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 3096);
+	ts_expect(t, ". 1:1(0) ack 4097 win 32 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 6298: the retransmission timer doubles on each expiry, and the
+ * connection gives up with ETIMEDOUT after 15 retransmissions (tcp_retries2). */
+static void test_rto_backoff_and_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 398);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 798);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 3);
+	for (int i = 0; i < 2000 && tcp_get_state(c) != TCP_STATE_CLOSED; i++) {
+		ts_advance_ms(t, 1000);
+		while (ts_next(t, line, sizeof(line))) {
+			assert_string_equal(strstr(line, "P. 1:101(100)") == line ? "ok" : line, "ok");
+			n++;
+		}
+	}
+	assert_int_equal(n, 12);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_poll(c) & SOCK_POLLERR);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged,
+ * counted from when it went out, and the backed-off timer is cut short to
+ * end it on time (Linux: retrans_stamp, tcp_clamp_rto_to_user_timeout). */
+static void test_user_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 5000), 0);
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	/* retransmissions at 1, 3 and 7 s would run past 5 s: the last wait is cut */
+	ts_advance_ms(t, 4999);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_advance_ms(t, 1);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	h_drain_tx(t->h);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* A timeout resends the earliest data even when the peer's window is small
+ * enough for sender SWS avoidance to hold new data back: its window updates
+ * may have been lost (a link down for a while), and only a retransmission
+ * brings an ACK with the window it really has. */
+static void test_rto_resends_into_small_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	unsigned a, b;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	/* the peer takes five segments and closes its window to 1024 bytes past them */
+	ts_inject(t, ". 1:1(0) ack 7241 win 8 <nop,nop,TS val 200 ecr 0>");
+	while (ts_next(t, line, sizeof(line)))
+		;
+	/* its later window updates are lost; the timeout resends what fits the
+	 * last window it announced (a tail loss probe may come first) */
+	a = b = 0;
+	for (int ms = 0; ms < 5000 && a != 7241; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (a != 7241 && ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+	}
+	assert_int_equal(a, 7241);
+	assert_int_equal(b - a, 1024);
+	/* its ACK opens the window again, and the rest is acknowledged */
+	ts_inject(t, ". 1:1(0) ack 8265 win 502 <nop,nop,TS val 300 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 301 ecr 0>");
+	assert_int_equal(tcp_outq(c), 0);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 5681 §3.2 and RFC 6582: three duplicate ACKs retransmit the first
+ * unacknowledged segment; a partial ACK retransmits the next hole; the
+ * full ACK ends recovery. Without SACK. */
+static void test_fast_retransmit_newreno(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 512 " TSO);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
+	/* partial ACK: the next hole is resent at once */
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 512 " TSO);
+	/* full ACK */
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 6675: with SACK, holes are retransmitted once enough data above them is SACKed. */
+static void test_sack_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	/* segments 2 and 4 are lost */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:7241>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:8689>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	/* the second hole has only two segments SACKed above it: not lost yet (IsLost) */
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2897:4345 5793:10137>");
+	ts_expect(t, ". 4345:5793(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 112 ecr 0,nop,nop,sack 5793:8689>");
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 2);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Keepalive: probes after the idle time, then every interval; the peer's
+ * answer resets the count; no answer after KEEPCNT probes ends it. */
+static void test_keepalive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPIDLE, 10), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPINTVL, 2), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPCNT, 3), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPALIVE, 1), 0);
+	ts_advance_ms(t, 9999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 9999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, "R. 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* Closing with unread data resets the connection (RFC 2525 §2.17, Linux). */
+static void test_close_with_unread_data(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 1:1(0) ack 11 win * " TSO);
+	ts_free(t);
+}
+
+/* Close after queued data: FIN follows the data; the orphan finishes alone. */
+static void test_close_flushes_queue(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 3000, t->h->now), 3000);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_pending_close(t->h->s), 1);
+	/* lost: the RTO resends from the first unacknowledged byte */
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 300);
+	ts_expect(t, "FP. 2897:3001(104) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 3002 win 502 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(tcp_pending_close(t->h->s), 0);
+	ts_inject(t, "F. 1:1(0) ack 3002 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 3002:3002(0) ack 2 win 512 " TSO);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+/* An orphan in FIN_WAIT_2 gives up after tcp_fin_timeout (60 s). */
+static void test_fin_wait_2_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+/* A bulk transfer both ways with a cooperative peer, checking every byte. */
+static void test_bulk_transfer(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t src[300000];
+	char line[512];
+	size_t sent = 0, acked = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 13);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	while (acked < sizeof(src)) {
+		long n = tcp_send(c, src + sent, sizeof(src) - sent, t->h->now);
+
+		if (n > 0)
+			sent += (size_t)n;
+		while (ts_next(t, line, sizeof(line))) {
+			unsigned a, b;
+			char ackline[200];
+
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+			assert_memory_equal(t->last_payload, src + a - 1, b - a);
+			acked = b - 1;
+			snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 502 <nop,nop,TS val 200 ecr 0>", b);
+			ts_inject(t, ackline);
+		}
+	}
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* RFC 3042: the first and second duplicate ACKs each send one new segment. */
+static void test_limited_transmit(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 64256 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 512 " TSO);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 14 * 1448, t->h->now), 14 * 1448);
+	for (int i = 0; i < 10; i++)
+		assert_true(ts_next(t, line, sizeof(line)));
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 14481:15929(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 15929:17377(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* RFC 3522/4015: an ACK after a timeout that echoes the original
+ * transmission's timestamp shows the timeout was spurious: the congestion
+ * window comes back and nothing more is resent. (Without SACK, so that no
+ * tail loss probe comes first.) */
+static void test_spurious_rto_undo(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 512 " TSO);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_advance_ms(t, 201);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 200 ecr 100>");
+	/* the ACK for the original segment, delayed */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_cwnd, 10);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The same, but the ACK echoes the retransmission: a real loss, and the
+ * rest of the window is resent (go-back-N from SND.UNA, RFC 5681 §3.1). */
+static void test_real_rto_resends(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 512 " TSO);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	h_drain_tx(t->h);
+	ts_advance_ms(t, 201);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 200 ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 200>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_cwnd, 2);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val 201 ecr 110>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 <nop,nop,TS val 201 ecr 110>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* RFC 8985 §7: with SACK, a tail loss probe (the last segment again) goes
+ * out after 2 SRTT + 2 ms of silence instead of waiting for the RTO; one per
+ * flight; the RTO follows if the probe is not answered either. */
+static void test_tail_loss_probe(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_advance_ms(t, 10);
+	/* an RTT sample of 10 ms */
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 10>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 2:1450(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1450:2898(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 512 " TSO);
+	/* srtt = 1/8 * 10 ms + 7/8 * ~0: PTO = 2 * srtt + 2 ms, about 4.5 ms */
+	ts_advance_ms(t, 4);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, "P. 2898:4346(1448) ack 1 win 512 " TSO);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 1);
+	/* no second probe: the RTO comes next */
+	ts_advance_ms(t, 150);
+	ts_expect_none(t);
+	/* the probe's ACK (our ACKs were lost) covers everything */
+	ts_inject(t, ". 1:1(0) ack 4346 win 502 <nop,nop,TS val 111 ecr 20>");
+	assert_int_equal(tcp_outq(c), 0);
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* Bursts are bounded: the application's call sends TCP_APP_BURST segments,
+ * the stack thread's timer pass the rest in turns of TCP_TX_BURST, round
+ * robin between connections (so that input is read in between). */
+static void test_bounded_bursts(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 0>");
+	c->cc.cwnd = 100 * 1448;                /* white box: a grown congestion window */
+	assert_int_equal(tcp_send(c, big, 100 * 1448, t->h->now), 100 * 1448);
+	while (ts_next(t, line, sizeof(line)))
+		n++;
+	assert_int_equal(n, TCP_APP_BURST);
+	assert_true(tcp_timers_at(t->h->s) <= t->h->now);
+	stack_poll(t->h->s, t->h->now);
+	for (n = 0; ts_next(t, line, sizeof(line));)
+		n++;
+	assert_int_equal(n, TCP_TX_ROUND);
+	ts_advance_us(t, 1);
+	for (n = 0; ts_next(t, line, sizeof(line));)
+		n++;
+	assert_int_equal(n, 100 - TCP_APP_BURST - TCP_TX_ROUND);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
+/* TSO (a device with transmit_gso): new data leaves as frames of many
+ * segments, gso_size the MSS after options, whole segments except at the
+ * end of the data; retransmissions go one segment at a time. */
+static void test_tso_frames(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	c = ts_connect(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
+	/* the initial window: 10 segments in one frame */
+	ts_expect(t, ". 1:14481(14480) ack 1 win 512 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	assert_int_equal(t->h->s->stats.tcp_out, 2 + 10);      /* SYN, ACK, then 10 segments */
+	ts_expect_none(t);
+	/* an ACK for 4 segments: room for 6 (RFC 3465: at most 2 more per ACK in
+	 * slow start), sent as whole segments */
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 14481:23169(8688) ack 1 win 512 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	/* the rest of the data, the last segment short */
+	ts_inject(t, ". 1:1(0) ack 23169 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, "P. 23169:30001(6832) ack 1 win 512 " TSO);
+	assert_int_equal(t->last_gso, 1448);
+	/* a retransmission (here the tail loss probe) is a single ordinary segment */
+	ts_advance_ms(t, 10);
+	ts_expect(t, "P. 28553:30001(1448) ack 1 win 512 " TSO);
+	assert_int_equal(t->last_gso, 0);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segmentation_and_nagle),
+		cmocka_unit_test(test_delayed_ack),
+		cmocka_unit_test(test_out_of_order_sack),
+		cmocka_unit_test(test_out_of_order_fin),
+		cmocka_unit_test(test_zero_window_persist),
+		cmocka_unit_test(test_receive_window_and_update),
+		cmocka_unit_test(test_rto_backoff_and_timeout),
+		cmocka_unit_test(test_user_timeout),
+		cmocka_unit_test(test_spurious_rto_undo),
+		cmocka_unit_test(test_real_rto_resends),
+		cmocka_unit_test(test_rto_resends_into_small_window),
+		cmocka_unit_test(test_tail_loss_probe),
+		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_sack_recovery),
+		cmocka_unit_test(test_limited_transmit),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_close_with_unread_data),
+		cmocka_unit_test(test_close_flushes_queue),
+		cmocka_unit_test(test_fin_wait_2_timeout),
+		cmocka_unit_test(test_bulk_transfer),
+		cmocka_unit_test(test_bounded_bursts),
+		cmocka_unit_test(test_tso_frames),
+	};
+	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
+}

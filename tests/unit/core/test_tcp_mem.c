@@ -1,0 +1,344 @@
+/* The stack-wide TCP memory budget (PSTACK_TCP_MEM, like Linux's tcp_mem):
+ * every ring and every out-of-order block is charged to it; a ring may always
+ * hold TCP_RING_MIN bytes, so every connection keeps making progress; the
+ * room a ring offers (receive window, POLLOUT) shrinks with the budget; data
+ * that arrives while the budget is spent is dropped and counted, never
+ * half-stored; empty rings give memory back under pressure. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/core/tcp/tcp_ring.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t src[400000];
+
+static void fill(void)
+{
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 13 + 5);
+}
+
+/* Ring level: growth stops at the budget, the minimum is always granted,
+ * freeing and reclaiming give the bytes back. */
+static void test_ring_budget(void **state)
+{
+	struct tcp_mem m = { .limit = 64 * 1024 };
+	struct tcp_ring a, b;
+
+	(void)state;
+	fill();
+	tcp_ring_init(&a, 1u << 20, &m);
+	tcp_ring_init(&b, 1u << 20, &m);
+	/* a may take its floor plus the whole budget, no more */
+	assert_int_equal(tcp_ring_space(&a), TCP_RING_MIN + 64 * 1024);
+	assert_int_equal(tcp_ring_write(&a, src, 100000), TCP_RING_MIN + 64 * 1024);
+	assert_int_equal(a.cap, TCP_RING_MIN + 64 * 1024);
+	assert_int_equal(m.used, a.cap);
+	assert_int_equal(tcp_ring_space(&a), 0);
+	/* b still gets its minimum, even with the budget spent */
+	assert_int_equal(tcp_ring_space(&b), TCP_RING_MIN);
+	assert_int_equal(tcp_ring_write(&b, src, 10000), TCP_RING_MIN);
+	assert_int_equal(tcp_ring_write(&b, src, 10000), 0);
+	assert_int_equal(m.used, a.cap + b.cap);
+	assert_true(m.refused > 0);
+	assert_true(m.used <= m.limit + 2 * TCP_RING_MIN);
+	/* the data is intact */
+	{
+		static uint8_t out[TCP_RING_MIN + 64 * 1024];
+
+		tcp_ring_peek(&a, 0, out, a.len);
+		assert_memory_equal(out, src, a.len);
+	}
+	/* a drains; under pressure its empty ring goes back to the budget */
+	assert_true(tcp_mem_pressure(&m));
+	tcp_ring_consume(&a, a.len);
+	tcp_ring_reclaim(&a);
+	assert_null(a.buf);
+	assert_int_equal(m.used, b.cap);
+	/* and b can grow into it */
+	assert_int_equal(tcp_ring_write(&b, src, 20000), 20000);
+	assert_int_equal(b.len, TCP_RING_MIN + 20000);
+	/* a small empty ring is kept (no churn for the minimum) */
+	tcp_ring_consume(&b, b.len);
+	tcp_ring_free(&b);
+	assert_int_equal(tcp_ring_write(&a, src, 100), 100);
+	tcp_ring_consume(&a, 100);
+	tcp_ring_reclaim(&a);
+	assert_non_null(a.buf);
+	tcp_ring_free(&a);
+	assert_int_equal(m.used, 0);
+	assert_true(m.peak >= 64 * 1024);
+}
+
+/* Without pressure an empty ring keeps its allocation (no malloc churn on a
+ * busy connection). */
+static void test_reclaim_only_under_pressure(void **state)
+{
+	struct tcp_mem m = { .limit = 1u << 20 };
+	struct tcp_ring r;
+
+	(void)state;
+	tcp_ring_init(&r, 1u << 20, &m);
+	assert_int_equal(tcp_ring_write(&r, src, 50000), 50000);
+	tcp_ring_consume(&r, 50000);
+	assert_false(tcp_mem_pressure(&m));
+	tcp_ring_reclaim(&r);
+	assert_non_null(r.buf);
+	assert_int_equal(m.used, r.cap);
+	tcp_ring_free(&r);
+	assert_int_equal(m.used, 0);
+}
+
+/* Active open on a stack whose budget is already small; returns the
+ * connection and the window (unscaled) of the handshake's last ACK. */
+static struct tcp_conn *connect_small(struct tscript *t, size_t limit, unsigned *win)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	char line[512], want[128];
+
+	t->h->s->tcp->mem.limit = limit;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	/* the SYN offers what the budget can hold: its minimum plus the budget */
+	snprintf(want, sizeof(want), "S 0:0(0) win %zu <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
+		 TCP_RING_MIN + limit);
+	ts_expect(t, want);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "win "), "win %u", win), 1);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* A bulk send under a budget far smaller than the send buffer: the
+ * application is told EAGAIN / not writable when the budget is spent, is
+ * woken when ACKs free room, and every byte arrives in order. */
+static void test_send_within_budget(void **state)
+{
+	struct tscript *t = ts_new(100);
+	unsigned win;
+	struct tcp_conn *c = connect_small(t, 16 * 1024, &win);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	struct ts_wake w;
+	char line[512];
+	size_t sent = 0, acked = 0;
+	unsigned blocked = 0;
+
+	(void)state;
+	fill();
+	ts_watch(c, &w);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	while (acked < sizeof(src)) {
+		/* write until the budget says no, before any ACK comes back */
+		while (sent < sizeof(src)) {
+			long n = tcp_send(c, src + sent, sizeof(src) - sent, t->h->now);
+
+			if (n < 0) {
+				/* the send buffer (1 MiB) is not full: the budget is */
+				assert_int_equal(n, -EAGAIN);
+				assert_true(tcp_outq(c) < 64 * 1024);
+				assert_int_equal(tcp_poll(c) & SOCK_POLLOUT, 0);
+				blocked++;
+				break;
+			}
+			sent += (size_t)n;
+		}
+		/* each ring's minimum beyond the budget */
+		assert_true(m->used <= m->limit + 2 * TCP_RING_MIN);
+		while (ts_next(t, line, sizeof(line))) {
+			unsigned a, b;
+			char ackline[200];
+			int before = w.count;
+
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+			assert_memory_equal(t->last_payload, src + a - 1, b - a);
+			acked = b - 1;
+			snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 8192 <nop,nop,TS val 200 ecr 0>", b);
+			ts_inject(t, ackline);
+			assert_true(w.count > before);      /* room freed: the writer is woken */
+		}
+	}
+	assert_true(blocked > 0);
+	assert_int_equal(tcp_outq(c), 0);
+	assert_true(tcp_poll(c) & SOCK_POLLOUT);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The receive side: the window offered never exceeds what the budget can
+ * hold (the ring reserves what it advertised), so data inside it is never
+ * dropped for lack of memory; when others hold the budget the window stays
+ * closed at the ring's minimum, and it reopens when memory comes back. */
+static void test_receive_within_budget(void **state)
+{
+	struct tscript *t = ts_new(100);
+	unsigned win, ack;
+	struct tcp_conn *c = connect_small(t, 32 * 1024, &win);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	struct tcp_ring hog;
+	static uint8_t buf[65536];
+	char line[512], seg[200];
+	uint32_t rel = 1, offered = win << 7;
+
+	(void)state;
+	assert_int_equal(offered, TCP_RING_MIN + 32 * 1024);
+	/* the peer fills the whole window: all of it is kept */
+	while (rel + 1448 <= 1 + offered) {
+		snprintf(seg, sizeof(seg), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", rel, rel + 1448);
+		ts_inject(t, seg);
+		rel += 1448;
+	}
+	assert_int_equal(tcp_inq(c), rel - 1);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_MEM], 0);
+	assert_true(m->used <= m->limit + TCP_RING_MIN);
+	ts_advance_ms(t, 40);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	/* someone else takes what is left (its minimum, beyond the budget) */
+	tcp_ring_init(&hog, 1u << 20, m);
+	assert_int_equal(tcp_ring_write(&hog, src, 100000), TCP_RING_MIN);
+	/* the application reads everything: the window reopens, but only as far
+	 * as the budget lets the ring grow back: the hog holds part of it */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), rel - 1);
+	ts_check_bytes(buf, rel - 1, 1);
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "ack "), "ack %u win %u", &ack, &win), 2);
+	assert_int_equal(ack, rel);
+	assert_true(win > 0);
+	assert_true((win << 7) <= 32 * 1024);      /* budget + minimum - the hog's minimum */
+	tcp_ring_free(&hog);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Out-of-order data lives on the ring's reservation while the ring has not
+ * grown into it; beyond that it is charged and is the first to be refused. */
+static void test_out_of_order_within_budget(void **state)
+{
+	struct tscript *t = ts_new(100);
+	unsigned win;
+	struct tcp_conn *c = connect_small(t, 16 * 1024, &win);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	struct tcp_ring hog;
+	static uint8_t buf[65536];
+	char line[512], seg[200];
+	size_t before = m->used;
+	unsigned nseg = (win << 7) / 1448;
+
+	(void)state;
+	/* a hole at 1, then the rest of the window out of order: held without
+	 * a byte more charged, nothing dropped */
+	for (unsigned i = 1; i < nseg; i++) {
+		snprintf(seg, sizeof(seg), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val %u ecr 0>", 1 + i * 1448,
+			 1 + (i + 1) * 1448, 110 + i);
+		ts_inject(t, seg);
+	}
+	assert_int_equal(c->ofo_bytes, (nseg - 1) * 1448);
+	assert_int_equal(m->used, before);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_MEM], 0);
+	/* the budget is spent elsewhere: beyond the reservation, out-of-order
+	 * data is refused (counted), never half kept */
+	tcp_ring_reserve(&c->rcvq, c->rcvq.cap + c->ofo_bytes);   /* as if the window were all held */
+	tcp_ring_init(&hog, 1u << 20, m);
+	tcp_ring_write(&hog, src, 100000);
+	assert_true(m->used >= m->limit);
+	snprintf(seg, sizeof(seg), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 200 ecr 0>", 1 + nseg * 1448,
+		 1 + (nseg + 1) * 1448);
+	ts_inject(t, seg);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_MEM], 1);
+	assert_int_equal(c->ofo_bytes, (nseg - 1) * 1448);
+	tcp_ring_free(&hog);
+	/* the hole is filled: everything moves to the ring, in order */
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 120 ecr 0>");
+	assert_int_equal(c->ofo_bytes, 0);
+	assert_int_equal(tcp_inq(c), nseg * 1448);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), nseg * 1448);
+	ts_check_bytes(buf, nseg * 1448, 1);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Receive buffer autotuning (Linux's dynamic right-sizing): a connection
+ * starts with 64 KiB; an application that reads more than half the buffer
+ * per round trip gets it doubled, up to 6 MiB, and the peer is offered the
+ * larger window; one that set SO_RCVBUF keeps what it asked for. */
+static void autotune_run(bool locked)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[8 << 20];        /* a round is read in one call */
+	char line[512], seg[200];
+	uint32_t rel = 1;
+	unsigned win = 0;
+	int v;
+
+	if (locked)
+		assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 1 << 19), 0);     /* 1 MiB, like the default */
+	for (int round = 0; round < 8; round++) {
+		/* 60% of the buffer in, all read, then a round trip's time */
+		int nseg;
+		size_t got = 0;
+
+		assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
+		nseg = (int)((size_t)v * 6 / 10 / 1448);
+		for (int i = 0; i < nseg; i++) {
+			snprintf(seg, sizeof(seg), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", rel, rel + 1448);
+			ts_inject(t, seg);
+			rel += 1448;
+			if (i % 256 == 255)
+				while (ts_next(t, line, sizeof(line)))
+					;
+		}
+		while (got < (size_t)nseg * 1448) {
+			long r = tcp_recv(c, buf, sizeof(buf), 0, t->h->now);
+
+			assert_true(r > 0);
+			got += (size_t)r;
+		}
+		ts_advance_ms(t, 2);
+		while (ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strstr(line, "win "), "win %u", &win), 1);
+	}
+	assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
+	if (locked) {
+		assert_int_equal(v, 1 << 20);
+		assert_true(win <= 8192);
+	} else {
+		assert_int_equal(v, 6 << 20);        /* 64 KiB doubled each round, up to tcp_rmem[2] */
+		assert_true(win > 8192);            /* the peer was offered more than 1 MiB */
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_receive_autotuning(void **state)
+{
+	(void)state;
+	autotune_run(false);
+	autotune_run(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ring_budget),
+		cmocka_unit_test(test_reclaim_only_under_pressure),
+		cmocka_unit_test(test_send_within_budget),
+		cmocka_unit_test(test_receive_within_budget),
+		cmocka_unit_test(test_out_of_order_within_budget),
+		cmocka_unit_test(test_receive_autotuning),
+	};
+	return cmocka_run_group_tests_name("tcp_mem", tests, NULL, NULL);
+}

@@ -1,0 +1,582 @@
+/* TCP surface towards the shim: readiness bits and wakeups through a
+ * connection's life, options, TCP_INFO, shutdown(SHUT_RD), TIME_WAIT reuse,
+ * the exit path's pending count, and ICMP errors. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define TSO "<nop,nop,TS val * ecr *>"
+
+/* Readiness (like Linux's tcp_poll) and a wakeup on every change. */
+static void test_poll_and_wakeups(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	struct ts_wake w;
+	uint8_t b[16];
+
+	(void)state;
+	/* a new socket: like Linux, POLLOUT | POLLHUP */
+	assert_int_equal(tcp_poll(c), SOCK_POLLOUT | SOCK_POLLHUP);
+	ts_watch(c, &w);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(tcp_poll(c), 0);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EAGAIN);
+	assert_int_equal(tcp_recv(c, b, 1, 0, t->h->now), -EAGAIN);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_true(w.count > 0);
+	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
+	w.count = 0;
+	ts_inject(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_true(w.count > 0);
+	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLOUT);
+	assert_int_equal(tcp_recv(c, b, 2, SOCK_PEEK, t->h->now), 2);
+	assert_int_equal(tcp_inq(c), 5);
+	assert_int_equal(tcp_recv(c, b, 16, 0, t->h->now), 5);
+	ts_check_bytes(b, 5, 1);
+	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
+	w.count = 0;
+	ts_inject(t, "F. 6:6(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	assert_true(w.count > 0);
+	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
+	ts_expect(t, ". 1:1(0) ack 7 win 512 " TSO);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 1:1(0) ack 7 win 512 " TSO);
+	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
+	ts_inject(t, ". 7:7(0) ack 2 win 502 <nop,nop,TS val 103 ecr 0>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT | SOCK_POLLHUP);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* A full send buffer: -EAGAIN and no POLLOUT; the ACK frees room and wakes. */
+static void test_send_buffer_full(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t big[100000];
+	struct ts_wake w;
+	int v;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 10000), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 20000);        /* doubled like Linux */
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(tcp_send(c, big, sizeof(big), t->h->now), 20000);
+	assert_int_equal(tcp_send(c, big, sizeof(big), t->h->now), -EAGAIN);
+	assert_int_equal(tcp_poll(c) & SOCK_POLLOUT, 0);
+	assert_int_equal(tcp_outq(c), 20000);
+	ts_watch(c, &w);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	h_drain_tx(t->h);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 103 ecr 0>");
+	assert_true(w.count > 0);
+	assert_true(tcp_poll(c) & SOCK_POLLOUT);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* TCP_INFO reflects the negotiated options and the transfer. */
+static void test_info(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 10);
+	ts_inject(t, "P. 1:4(3) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(i.options, 7);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.rcv_wscale, 7);
+	assert_int_equal(i.snd_mss, 1448);
+	assert_int_equal(i.bytes_acked, 5);
+	assert_int_equal(i.bytes_received, 3);
+	/* RFC 6298: the handshake's sample (about 0) then 10 ms: 7/8 * 1 + 1/8 * 10000 */
+	assert_int_equal(i.rtt_us, 1250);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_wnd, 502 << 7);
+	assert_int_equal(i.unacked, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Options: ranges and values. */
+static void test_options(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	int v;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPIDLE, 0), -EINVAL);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPCNT, 128), -EINVAL);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TOS, 0x10), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_TOS, &v), 0);
+	assert_int_equal(v, 0x10);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_CONGESTION, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 7), -EINVAL);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_MAXSEG, 1000), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_LINGER, &v), 0);
+	assert_int_equal(v, -1);
+	assert_int_equal(tcp_setopt(c, (enum tcp_option)99, 1), -ENOPROTOOPT);
+	/* TCP_MAXSEG lowers the MSS we announce */
+	{
+		struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+		assert_int_equal(tcp_bind(c, &local, 0), 0);
+		assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	}
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* shutdown(SHUT_RD): reads return end of stream; listeners stop on SHUT_RD. */
+static void test_shutdown_read(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t), *l;
+	uint8_t b[8];
+	int err;
+
+	(void)state;
+	assert_int_equal(tcp_shutdown(c, 0, t->h->now), 0);
+	ts_expect_none(t);
+	assert_int_equal(tcp_recv(c, b, 8, 0, t->h->now), 0);
+	assert_int_equal(tcp_shutdown(c, 3, t->h->now), -EINVAL);
+	ts_abort(t, c);
+	t->local_port++;
+	l = ts_listen(t, 4);
+	assert_int_equal(tcp_shutdown(l, 0, t->h->now), 0);
+	assert_int_equal(tcp_get_state(l), TCP_STATE_CLOSED);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(err, -EINVAL);
+	ts_new_peer(t);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "R. 0:0(0) ack 1 win 0");
+	tcp_close(l, t->h->now);
+	c = tcp_open(t->h->s);
+	assert_int_equal(tcp_shutdown(c, 2, t->h->now), -ENOTCONN);
+	assert_int_equal(tcp_recv(c, b, 8, 0, t->h->now), -ENOTCONN);
+	assert_int_equal(tcp_send(c, b, 8, t->h->now), -ENOTCONN);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* RFC 1122 §4.2.2.13: a new SYN with a higher sequence number reopens a
+ * connection in TIME_WAIT on a listening port. */
+static void test_time_wait_reuse(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c = ts_accept_one(t, l), *d;
+	int err;
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	t->isn_known = false;
+	t->ts_known = false;
+	t->peer_isn += 100000;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
+	d = tcp_accept(l, &err);
+	assert_non_null(d);
+	ts_abort(t, d);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* RFC 6191 §2: with timestamps, a SYN whose TSval is newer reopens a
+ * connection in TIME_WAIT even with a lower sequence number; one whose TSval
+ * is older does not (the connection stays in TIME_WAIT and just ACKs). */
+static void test_time_wait_reuse_by_timestamp(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c = ts_accept_one(t, l), *d;
+	uint32_t old_isn = t->peer_isn;
+	int err;
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	/* Lower sequence number and an older TSval: not a new connection. */
+	t->peer_isn = old_isn - 100000;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 50 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	h_drain_tx(t->h);
+	/* Lower sequence number, newer TSval: reopened, a fresh handshake. */
+	t->isn_known = false;
+	t->ts_known = false;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
+	d = tcp_accept(l, &err);
+	assert_non_null(d);
+	ts_abort(t, d);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The exit path waits for orphans with data or a FIN still to deliver. */
+static void test_pending_close(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_pending_close(t->h->s), 0);
+	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_pending_close(t->h->s), 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_pending_close(t->h->s), 1);
+	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(tcp_pending_close(t->h->s), 0);
+	ts_inject(t, "F. 1:1(0) ack 5 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, ". 5:5(0) ack 2 win 512 " TSO);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
+static void inject_icmp_unreach(struct tscript *t, uint8_t code, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	icmp[0] = 3;
+	icmp[1] = code;
+	wr16(icmp + 2, 0);
+	wr16(icmp + 4, 0);
+	wr16(icmp + 6, mtu);
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+/* ICMP port unreachable ends a connection attempt with ECONNREFUSED; on an
+ * established connection ICMP errors are soft. */
+static void test_icmp_errors(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	inject_icmp_unreach(t, 3, 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ECONNREFUSED);
+	tcp_close(c, t->h->now);
+	ts_new_peer(t);
+	c = ts_connect(t);
+	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	inject_icmp_unreach(t, 1, 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_take_error(c), 0);
+	/* fragmentation needed: the MSS drops and the data is resent at once */
+	assert_int_equal(tcp_send(c, (const uint8_t[2000]){ 0 }, 2000, t->h->now), 2000);
+	h_drain_tx(t->h);
+	ts_inject(t, ". 1:1(0) ack 4 win 502 <nop,nop,TS val 101 ecr 0>");
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Walks the bound-port chain holding port: every back-pointer must point at
+ * the link that leads to its connection. Returns the connections on port. */
+static size_t bind_chain_check(struct stack *s, uint16_t port)
+{
+	struct tcp_conn **pp = &s->tcp->bhash[port % TCP_PORT_HASH];
+	size_t n = 0;
+
+	for (struct tcp_conn *x = *pp; x; pp = &x->bnext, x = x->bnext) {
+		assert_ptr_equal(x->bpprev, pp);
+		assert_true(x->in_bind);
+		if (x->local.port == port)
+			n++;
+	}
+	return n;
+}
+
+/* The script's context back on connection c (accepted from peer port pport). */
+static void ts_use(struct tscript *t, struct tcp_conn *c, uint16_t pport)
+{
+	t->peer_port = pport;
+	t->isn = c->iss;
+	t->isn_known = true;
+}
+
+#define BIND_N 200
+
+/* A busy server's port: every accepted and TIME_WAIT connection stays in the
+ * bound-port chain (bind() conflicts need them, like Linux), and leaves it in
+ * O(1), from anywhere in the chain, whichever way it ends. */
+static void test_bind_chain_many_conns(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 64), *c[BIND_N], *x;
+	struct ip4_endpoint ep = { 0, TS_LOCAL_PORT };
+	uint16_t pport[BIND_N];
+	size_t live = BIND_N;
+	char got[512];
+
+	(void)state;
+	for (int i = 0; i < BIND_N; i++) {
+		ts_new_peer(t);
+		pport[i] = t->peer_port;
+		c[i] = ts_accept_one(t, l);
+		assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), (size_t)i + 2);
+	}
+	assert_int_equal(tcp_conn_count(t->h->s), BIND_N + 1);
+	/* Every fourth one reset by the application (freed at once, from the
+	 * middle of the chain); every fourth + 2 closed actively to TIME_WAIT. */
+	for (int i = 0; i < BIND_N; i += 4) {
+		ts_use(t, c[i], pport[i]);
+		ts_abort(t, c[i]);
+		live--;
+		assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), live + 1);
+	}
+	for (int i = 2; i < BIND_N; i += 4) {
+		ts_use(t, c[i], pport[i]);
+		tcp_close(c[i], t->h->now);
+		ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+		ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
+		ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+		assert_int_equal(tcp_get_state(c[i]), TCP_STATE_TIME_WAIT);
+	}
+	/* Every fourth + 3 reset by the peer. */
+	for (int i = 3; i < BIND_N; i += 4) {
+		ts_use(t, c[i], pport[i]);
+		ts_inject(t, "R. 1:1(0) ack 1 win 0");
+		assert_int_equal(tcp_get_state(c[i]), TCP_STATE_CLOSED);
+		tcp_close(c[i], t->h->now);
+		live--;
+		assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), live + 1);
+	}
+	assert_int_equal(tcp_conn_count(t->h->s), live + 1);
+	tcp_close(l, t->h->now);
+	assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), live);
+	/* Like Linux: the port stays taken while its connections live. */
+	x = tcp_open(t->h->s);
+	assert_int_equal(tcp_bind(x, &ep, 0), -EADDRINUSE);
+	/* TIME_WAIT ends: the timers free half of what is left. */
+	ts_advance_ms(t, 60000);
+	live -= BIND_N / 4;
+	assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), live);
+	assert_int_equal(tcp_conn_count(t->h->s), live + 1);
+	for (int i = 1; i < BIND_N; i += 4) {
+		ts_use(t, c[i], pport[i]);
+		ts_abort(t, c[i]);
+		live--;
+		assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), live);
+	}
+	assert_false(ts_next(t, got, sizeof(got)));
+	assert_int_equal(tcp_bind(x, &ep, 0), 0);
+	assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), 1);
+	tcp_close(x, t->h->now);
+	assert_int_equal(bind_chain_check(t->h->s, TS_LOCAL_PORT), 0);
+	ts_free(t);
+}
+
+/* Active open to the script's peer; returns the absolute TS val of the SYN. */
+static uint32_t syn_tsval(struct tscript *t, struct tcp_conn *c)
+{
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	t->isn_known = false;
+	t->ts_known = false;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	return t->last_tsval;
+}
+
+/* RFC 7323 §5.4, RFC 6191: the TS clock's offset belongs to the address pair
+ * (like Linux's secure_tcp_ts_off), so that a connection reusing the 4-tuple
+ * of one the peer holds in TIME_WAIT sends TS values above the old ones. */
+static void test_ts_offset_per_address_pair(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s), *l, *a;
+	struct stack *s = t->h->s;
+	uint32_t ts1, ts2;
+
+	(void)state;
+	ts1 = syn_tsval(t, c);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	ts_advance_ms(t, 1500);
+	/* The same 4-tuple again: the TS clock went on, 1500 ms later. */
+	c = tcp_open(s);
+	ts2 = syn_tsval(t, c);
+	assert_int_equal(ts2 - ts1, 1500);
+	tcp_close(c, t->h->now);
+	/* Another local port, the same pair of addresses: the same clock. */
+	ts_advance_ms(t, 10);
+	t->local_port++;
+	c = tcp_open(s);
+	assert_int_equal(syn_tsval(t, c) - ts1, 1510);
+	tcp_close(c, t->h->now);
+	/* A passive open from that peer follows the same clock. */
+	ts_advance_ms(t, 10);
+	t->local_port = TS_LOCAL_PORT;
+	l = ts_listen(t, 4);
+	ts_new_peer(t);
+	a = ts_accept_one(t, l);
+	assert_int_equal(t->ts_base - ts1, 1520);
+	assert_int_equal(a->ts_offset, tcp_ts_offset(s, H_STACK_IP, H_PEER_IP));
+	ts_abort(t, a);
+	tcp_close(l, t->h->now);
+	/* Other peers, other offsets (keyed: not guessable across pairs). */
+	assert_int_not_equal(tcp_ts_offset(s, H_STACK_IP, H_PEER_IP), tcp_ts_offset(s, H_STACK_IP, H_PEER_IP + 1));
+	assert_int_not_equal(tcp_ts_offset(s, H_STACK_IP, H_PEER_IP), tcp_ts_offset(s, H_PEER_IP, H_STACK_IP));
+	ts_free(t);
+}
+
+/* RFC 9293 §3.10.7.3: in SYN-SENT, an ACK that does not acknowledge our SYN
+ * (an old connection's, from a peer still in TIME_WAIT) gets a reset
+ * <SEQ=SEG.ACK><CTL=RST>; like Linux, the SYN then waits for its
+ * retransmission timer, the connection stays in SYN-SENT. */
+static void test_syn_sent_bad_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+
+	(void)state;
+	syn_tsval(t, c);
+	ts_inject(t, ". 1:1(0) ack 5000 win 502 <nop,nop,TS val 90 ecr 0>");
+	ts_expect(t, "R 5000:5000(0) win 0");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	assert_int_equal(tcp_take_error(c), 0);
+	ts_advance_ms(t, 999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 1000,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* An orphan (closed with data unacknowledged) that never hears back gives
+ * up after its retransmissions and is freed by the timer; nothing touches
+ * it afterwards (run under ASan: make SAN=asan). */
+static void test_orphan_gives_up_on_rto(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	unsigned frames = 0;
+	char got[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
+	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	/* Linux gives up after about 15 minutes (tcp_retries2, RTO backoff up to 120 s). */
+	for (int i = 0; i < 2000 && tcp_conn_count(t->h->s); i++) {
+		ts_advance_ms(t, 1000);
+		while (ts_next(t, got, sizeof(got))) {
+			assert_true(got[0] == 'F' || got[0] == 'P' || got[0] == '.');
+			frames++;
+		}
+	}
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	assert_true(frames >= 8);
+	/* Timers run again with nothing left. */
+	ts_advance_ms(t, 200000);
+	ts_free(t);
+}
+
+/* An embryonic child whose SYN-ACK is never answered: after
+ * tcp_synack_retries retransmissions the timer frees it, and the listener
+ * (its parent) stays consistent. */
+static void test_synack_gives_up(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4);
+	unsigned synacks = 0;
+	char got[512];
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	for (int i = 0; i < 300 && tcp_conn_count(t->h->s) > 1; i++) {
+		ts_advance_ms(t, 1000);
+		while (ts_next(t, got, sizeof(got))) {
+			assert_true(!strncmp(got, "S.", 2));
+			synacks++;
+		}
+	}
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	assert_int_equal(synacks, 5);       /* Linux tcp_synack_retries */
+	assert_int_equal(l->syn_count, 0);
+	ts_advance_ms(t, 200000);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_poll_and_wakeups),
+		cmocka_unit_test(test_send_buffer_full),
+		cmocka_unit_test(test_info),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_shutdown_read),
+		cmocka_unit_test(test_time_wait_reuse),
+		cmocka_unit_test(test_time_wait_reuse_by_timestamp),
+		cmocka_unit_test(test_pending_close),
+		cmocka_unit_test(test_icmp_errors),
+		cmocka_unit_test(test_bind_chain_many_conns),
+		cmocka_unit_test(test_ts_offset_per_address_pair),
+		cmocka_unit_test(test_syn_sent_bad_ack),
+		cmocka_unit_test(test_orphan_gives_up_on_rto),
+		cmocka_unit_test(test_synack_gives_up),
+	};
+	return cmocka_run_group_tests_name("tcp_misc", tests, NULL, NULL);
+}

@@ -1,0 +1,120 @@
+/* TIME_WAIT at scale: connections waiting out 2 MSL sit in their own list,
+ * oldest first, and the timer pass looks at its head only (a server that
+ * closes first holds one per connection of the last minute). Each must still
+ * go at exactly its own deadline, also after a retransmitted FIN restarts
+ * its wait, and one the application still holds must come back to it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static void drain(struct tscript *t)
+{
+	char line[512];
+
+	while (ts_next(t, line, sizeof(line)))
+		;
+}
+
+/* Accepts one connection from the current peer and closes it first: the
+ * peer answers with its FIN and we end in TIME_WAIT. */
+static struct tcp_conn *close_first(struct tscript *t, struct tcp_conn *l, bool app_keeps)
+{
+	struct tcp_conn *c = ts_accept_one(t, l);
+
+	if (app_keeps)
+		assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	else
+		tcp_close(c, t->h->now);
+	drain(t);
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 200 ecr 0>");
+	drain(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	return c;
+}
+
+static void test_time_wait_deadlines(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c1, *held;
+	struct tcp_table *tt = t->h->s->tcp;
+
+	(void)state;
+	c1 = close_first(t, l, false);          /* t = 0: due at 60 s */
+	ts_advance_ms(t, 10000);
+	ts_new_peer(t);
+	close_first(t, l, false);               /* t = 10: due at 70 s */
+	ts_advance_ms(t, 10000);
+	ts_new_peer(t);
+	held = close_first(t, l, true);         /* t = 20: due at 80 s, the application holds it */
+	assert_ptr_equal(tt->tw_head, c1);
+	assert_ptr_equal(tt->tw_tail, held);
+	/* t = 30: the first peer's FIN again: its wait restarts (due at 90 s) and it goes last */
+	ts_advance_ms(t, 10000);
+	t->peer_port = TS_PEER_PORT;
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 300 ecr 0>");
+	drain(t);
+	assert_ptr_equal(tt->tw_tail, c1);
+	assert_int_equal(tcp_conn_count(t->h->s), 4);        /* the listener and three */
+	ts_advance_ms(t, 39999);                             /* 69.999 s */
+	assert_int_equal(tcp_conn_count(t->h->s), 4);
+	ts_advance_ms(t, 1);                                 /* 70 s: the second goes */
+	assert_int_equal(tcp_conn_count(t->h->s), 3);
+	ts_advance_ms(t, 10000);                             /* 80 s: the held one closes, stays */
+	assert_int_equal(tcp_conn_count(t->h->s), 3);
+	assert_int_equal(tcp_get_state(held), TCP_STATE_CLOSED);
+	assert_false(held->in_tw);
+	assert_ptr_equal(tt->tw_head, c1);
+	ts_advance_ms(t, 9999);                              /* 89.999 s */
+	assert_int_equal(tcp_conn_count(t->h->s), 3);
+	ts_advance_ms(t, 1);                                 /* 90 s: the first goes */
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	assert_null(tt->tw_head);
+	assert_null(tt->tw_tail);
+	tcp_close(held, t->h->now);
+	tcp_close(l, t->h->now);
+	drain(t);
+	ts_free(t);
+}
+
+/* Many at once, in order: the pass frees exactly those due. */
+static void test_time_wait_many(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		if (i)
+			ts_new_peer(t);
+		close_first(t, l, false);
+		ts_advance_ms(t, 100);
+	}
+	/* the first went into TIME_WAIT at 0, the last at 19.9 s; now is 20 s */
+	assert_int_equal(tcp_conn_count(t->h->s), 201);
+	ts_advance_ms(t, 40000);                             /* 60 s: the first goes */
+	assert_int_equal(tcp_conn_count(t->h->s), 200);
+	ts_advance_ms(t, 9950);                              /* 69.95 s: 100 have gone */
+	assert_int_equal(tcp_conn_count(t->h->s), 101);
+	ts_advance_ms(t, 10000);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_wait_deadlines),
+		cmocka_unit_test(test_time_wait_many),
+	};
+	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
+}

@@ -1,0 +1,504 @@
+/* UDP (RFC 768, RFC 1122 §4.1): demultiplexing, checksums, lengths, bind
+ * rules, ephemeral ports, errors on connected sockets, receive semantics. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/arp.h"
+#include "stack/core/eth.h"
+#include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
+#include "stack/core/udp.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/harness.h"
+
+static uint8_t buf[H_MAX_FRAME];
+
+static struct udp_sock *bound(struct harness *h, uint32_t addr, uint16_t port, unsigned flags)
+{
+	struct udp_sock *u = udp_open(h->s);
+	struct ip4_endpoint ep = { addr, port };
+
+	assert_non_null(u);
+	assert_int_equal(udp_bind(u, &ep, flags), 0);
+	return u;
+}
+
+static void inject_udp(struct harness *h, uint16_t sport, uint32_t dst, uint16_t dport, const char *text)
+{
+	size_t n = h_build_udp(buf, H_PEER_IP, sport, dst, dport, (const uint8_t *)text, strlen(text));
+
+	h_inject(h, buf, n);
+}
+
+/* Receives one datagram and checks its text. */
+static void expect_dgram(struct udp_sock *u, const char *text)
+{
+	char out[256];
+	size_t full = 0;
+	long n = udp_recvfrom(u, out, sizeof(out), NULL, &full, 0);
+
+	assert_int_equal(n, (long)strlen(text));
+	assert_memory_equal(out, text, strlen(text));
+}
+
+static void expect_empty(struct udp_sock *u)
+{
+	char out[8];
+	size_t full;
+
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), -EAGAIN);
+}
+
+static void test_udp_demux_exact_address_beats_wildcard(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	/* Bound in this order so that a tie would go to the wildcard socket. */
+	struct udp_sock *exact = bound(h, H_STACK_IP, 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *any = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+
+	(void)state;
+	inject_udp(h, 1000, H_STACK_IP, 7, "unicast");
+	expect_dgram(exact, "unicast");
+	expect_empty(any);
+	/* A broadcast does not match the socket bound to our unicast address. */
+	inject_udp(h, 1000, 0xffffffffu, 7, "bcast");
+	expect_dgram(any, "bcast");
+	expect_empty(exact);
+	udp_close(any);
+	udp_close(exact);
+	h_free(h);
+}
+
+static void test_udp_demux_connected_beats_unconnected(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *conn = bound(h, 0, 7, UDP_BIND_REUSEADDR), *exact;
+	struct ip4_endpoint peer = { H_PEER_IP, 1000 };
+
+	(void)state;
+	assert_int_equal(udp_connect(conn, &peer), 0);
+	/* Bound after, so that a tie would go to the unconnected socket. */
+	exact = bound(h, H_STACK_IP, 7, UDP_BIND_REUSEADDR);
+	inject_udp(h, 1000, H_STACK_IP, 7, "from the peer");
+	inject_udp(h, 1001, H_STACK_IP, 7, "from another port");
+	expect_dgram(conn, "from the peer");
+	expect_empty(conn);
+	expect_dgram(exact, "from another port");
+	expect_empty(exact);
+	udp_close(exact);
+	udp_close(conn);
+	h_free(h);
+}
+
+/* Broadcasts reach every matching socket (Linux). */
+static void test_udp_broadcast_to_all(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *a = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *b = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+
+	(void)state;
+	inject_udp(h, 1000, IP4(192, 0, 2, 255), 7, "all");
+	expect_dgram(a, "all");
+	expect_dgram(b, "all");
+	/* No port unreachable for a broadcast to a closed port. */
+	h_learn_peer(h);
+	inject_udp(h, 1000, 0xffffffffu, 8, "nobody");
+	assert_int_equal(h->s->stats.drops[DROP_UDP_NO_SOCKET], 1);
+	assert_null(h_pop_tx(h));
+	udp_close(a);
+	udp_close(b);
+	h_free(h);
+}
+
+static void test_udp_checksum_rules(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	size_t n;
+
+	(void)state;
+	/* RFC 768: zero means the sender computed none; accepted. */
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"nocsum", 6);
+	wr16(buf + ETH_HLEN + IP4_HLEN + 6, 0);
+	h_inject(h, buf, n);
+	expect_dgram(u, "nocsum");
+
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"badsum", 6);
+	buf[ETH_HLEN + IP4_HLEN + 6] ^= 0x10;
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 1);
+	expect_empty(u);
+	assert_int_equal(h->s->stats.udp_in, 1);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_udp_length_rules(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	uint8_t *ip = buf + ETH_HLEN, *ud = buf + ETH_HLEN + IP4_HLEN;
+	size_t n;
+
+	(void)state;
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"abcd", 4);
+	wr16(ud + 4, 13);   /* longer than the IP payload */
+	h_inject(h, buf, n);
+	wr16(ud + 4, 7);    /* shorter than the header */
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_LENGTH], 2);
+
+	/* Fewer than 8 bytes of IP payload. */
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, 5, 0, (const uint8_t *)"\0\1\0\7\0", 5);
+	h_inject(h, buf, n);
+	assert_int_equal(h->s->stats.drops[DROP_UDP_TRUNCATED], 1);
+	expect_empty(u);
+
+	/* A UDP length shorter than the IP payload: the rest is ignored. */
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"ab", 2);
+	memcpy(buf + n, "XYZ", 3);
+	wr16(ip + 2, (uint16_t)(rd16(ip + 2) + 3));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN, 0)));
+	h_inject(h, buf, n + 3);
+	expect_dgram(u, "ab");
+	udp_close(u);
+	h_free(h);
+}
+
+/* The checksum we send verifies, and a computed zero goes out as 0xffff. */
+static void test_udp_send_checksum(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 5000, 0);
+	struct ip4_endpoint to = { H_PEER_IP, 53 };
+	uint8_t hdr[10] = { 0x13, 0x88, 0, 53, 0, 10, 0, 0, 0, 0 };
+	uint8_t pl[2];
+	uint16_t folded, w;
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *p;
+	size_t plen;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(udp_sendto(u, "query", 5, &to, h->now), 5);
+	f = h_pop_tx(h);
+	p = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, IP_PROTO_UDP);
+	assert_true(ih.df);
+	assert_int_equal(plen, 13);
+	assert_int_equal(rd16(p), 5000);
+	assert_int_equal(rd16(p + 2), 53);
+	assert_int_equal(rd16(p + 4), 13);
+	assert_true(h_csum_ok(p, plen, csum_pseudo4(H_STACK_IP, H_PEER_IP, IP_PROTO_UDP, 13)));
+	assert_memory_equal(p + 8, "query", 5);
+	free(f);
+
+	/* Pick the 2-byte payload that makes the one's-complement sum 0xffff. */
+	folded = (uint16_t)~csum_fold(csum_partial(hdr, 10, csum_pseudo4(H_STACK_IP, H_PEER_IP, IP_PROTO_UDP, 10)));
+	w = (uint16_t)(0xffff - folded);
+	wr16(pl, w);
+	assert_int_equal(udp_sendto(u, pl, 2, &to, h->now), 2);
+	f = h_pop_tx(h);
+	p = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(rd16(p + 6), 0xffff);
+	assert_true(h_csum_ok(p, plen, csum_pseudo4(H_STACK_IP, H_PEER_IP, IP_PROTO_UDP, 10)));
+	free(f);
+	assert_int_equal(h->s->stats.udp_out, 2);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_udp_bind_rules(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *a = bound(h, 0, 7, 0);
+	struct udp_sock *b = udp_open(h->s), *c, *d;
+	struct ip4_endpoint ep = { 0, 7 }, mine = { H_STACK_IP, 7 }, other = { IP4(10, 0, 0, 1), 8 };
+	struct ip4_endpoint bc = { 0xffffffffu, 9 }, sbc = { IP4(192, 0, 2, 255), 10 };
+
+	(void)state;
+	assert_int_equal(udp_bind(b, &ep, 0), -EADDRINUSE);
+	assert_int_equal(udp_bind(b, &mine, 0), -EADDRINUSE);
+	assert_int_equal(udp_bind(b, &ep, UDP_BIND_REUSEADDR), -EADDRINUSE);  /* a did not say so */
+	assert_int_equal(udp_bind(b, &other, 0), -EADDRNOTAVAIL);
+	assert_int_equal(udp_bind(b, &bc, 0), 0);
+	assert_int_equal(udp_bind(b, &sbc, 0), -EINVAL);                      /* already bound */
+	udp_close(b);
+	b = udp_open(h->s);
+	assert_int_equal(udp_bind(b, &sbc, 0), 0);
+	udp_close(b);
+	udp_close(a);
+
+	/* Both with SO_REUSEADDR, or both with SO_REUSEPORT: allowed. */
+	a = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+	b = bound(h, H_STACK_IP, 7, UDP_BIND_REUSEADDR);
+	c = bound(h, 0, 11, UDP_BIND_REUSEPORT);
+	d = bound(h, 0, 11, UDP_BIND_REUSEPORT);
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+	udp_close(d);
+	/* Closed sockets free their ports. */
+	a = bound(h, 0, 7, 0);
+	udp_close(a);
+	h_free(h);
+}
+
+/* RFC 6056: port 0 picks a free port in 32768..60999 at random. */
+static void test_udp_ephemeral_ports(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *s[200];
+	struct ip4_endpoint ep = { 0, 0 }, loc, to = { H_PEER_IP, 9 };
+	unsigned low_half = 0;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		s[i] = udp_open(h->s);
+		assert_int_equal(udp_bind(s[i], &ep, 0), 0);
+		udp_local(s[i], &loc);
+		assert_true(loc.port >= 32768 && loc.port <= 60999);
+		if (loc.port < 46884)
+			low_half++;
+		for (int j = 0; j < i; j++) {
+			struct ip4_endpoint o;
+
+			udp_local(s[j], &o);
+			assert_int_not_equal(o.port, loc.port);
+		}
+	}
+	/* Random, not sequential: both halves of the range are used. */
+	assert_true(low_half > 20 && low_half < 180);
+	for (int i = 0; i < 200; i++)
+		udp_close(s[i]);
+
+	/* An unbound socket gets one on its first send. */
+	h_learn_peer(h);
+	s[0] = udp_open(h->s);
+	udp_local(s[0], &loc);
+	assert_int_equal(loc.port, 0);
+	assert_int_equal(udp_sendto(s[0], "x", 1, &to, h->now), 1);
+	udp_local(s[0], &loc);
+	assert_true(loc.port >= 32768 && loc.port <= 60999);
+	udp_close(s[0]);
+	/* ... or on connect, which also fixes the local address. */
+	s[0] = udp_open(h->s);
+	assert_int_equal(udp_connect(s[0], &to), 0);
+	udp_local(s[0], &loc);
+	assert_true(loc.port >= 32768 && loc.port <= 60999);
+	assert_int_equal(loc.addr, H_STACK_IP);
+	udp_close(s[0]);
+	h_free(h);
+}
+
+static void test_udp_send_errors(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = udp_open(h->s);
+	struct ip4_endpoint to = { H_PEER_IP, 9 }, port0 = { H_PEER_IP, 0 }, p;
+	static uint8_t big[UDP_MAX_PAYLOAD + 1];
+
+	(void)state;
+	assert_int_equal(udp_sendto(u, "x", 1, NULL, h->now), -EDESTADDRREQ);
+	assert_int_equal(udp_sendto(u, big, sizeof(big), &to, h->now), -EMSGSIZE);
+	assert_int_equal(udp_sendto(u, "x", 1, &port0, h->now), -EINVAL);
+	assert_int_equal(udp_peer(u, &p), -ENOTCONN);
+	assert_null(h_pop_tx(h));
+	/* The largest datagram goes, in fragments. */
+	h_learn_peer(h);
+	assert_int_equal(udp_sendto(u, big, UDP_MAX_PAYLOAD, &to, h->now), UDP_MAX_PAYLOAD);
+	assert_int_equal(h->tx_count, (65535 - 20 + 1479) / 1480);
+	udp_close(u);
+	h_free(h);
+}
+
+static int wakeups;
+static void count_wakeup(void *ctx)
+{
+	(void)ctx;
+	wakeups++;
+}
+
+/* Linux: after a port unreachable, a connected socket's next call fails with
+ * ECONNREFUSED (once); an unconnected socket never hears of it. */
+static void test_udp_connected_econnrefused(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = udp_open(h->s), *v;
+	struct ip4_endpoint peer = { H_PEER_IP, 53 }, p;
+	struct sock_wakeup w = { count_wakeup, NULL };
+	uint8_t m[8 + 28 + 64];
+	struct h_frame *f;
+	size_t n;
+
+	(void)state;
+	h_learn_peer(h);
+	wakeups = 0;
+	udp_set_wakeup(u, &w);
+	assert_int_equal(udp_connect(u, &peer), 0);
+	assert_int_equal(udp_peer(u, &p), 0);
+	assert_int_equal(p.port, 53);
+	assert_int_equal(udp_sendto(u, "q", 1, NULL, h->now), 1);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	/* The peer answers port unreachable, quoting our datagram. */
+	memset(m, 0, sizeof(m));
+	m[0] = ICMP_DEST_UNREACH;
+	m[1] = ICMP_UNREACH_PORT;
+	memcpy(m + 8, f->data + ETH_HLEN, 28);
+	wr16(m + 2, csum_fold(csum_partial(m, 8 + 28, 0)));
+	free(f);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, m, 8 + 28);
+	h_inject(h, buf, n);
+	assert_int_equal(wakeups, 1);
+	assert_true(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_sendto(u, "q", 1, NULL, h->now), -ECONNREFUSED);
+	assert_false(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_sendto(u, "q", 1, NULL, h->now), 1);
+	h_drain_tx(h);
+
+	/* Unconnected: ignored. */
+	v = udp_open(h->s);
+	assert_int_equal(udp_sendto(v, "q", 1, &peer, h->now), 1);
+	f = h_pop_tx(h);
+	memcpy(m + 8, f->data + ETH_HLEN, 28);
+	wr16(m + 2, 0);
+	wr16(m + 2, csum_fold(csum_partial(m, 8 + 28, 0)));
+	free(f);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 10, 0, m, 8 + 28);
+	h_inject(h, buf, n);
+	assert_false(udp_poll(v) & SOCK_POLLERR);
+	assert_int_equal(udp_sendto(v, "q", 1, &peer, h->now), 1);
+
+	/* Disconnecting forgets the peer. */
+	peer.addr = 0;
+	peer.port = 0;
+	assert_int_equal(udp_connect(u, &peer), 0);
+	assert_int_equal(udp_peer(u, &p), -ENOTCONN);
+	udp_close(u);
+	udp_close(v);
+	h_free(h);
+}
+
+static void test_udp_peek_and_truncation(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	struct ip4_endpoint from;
+	char out[64];
+	size_t full = 0;
+
+	(void)state;
+	inject_udp(h, 1234, H_STACK_IP, 7, "hello world");
+	inject_udp(h, 1234, H_STACK_IP, 7, "second");
+	assert_int_equal(udp_next_size(u), 11);
+	assert_true(udp_poll(u) & SOCK_POLLIN);
+	assert_int_equal(udp_recvfrom(u, out, 5, &from, &full, SOCK_PEEK), 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(full, 11);
+	assert_int_equal(from.addr, H_PEER_IP);
+	assert_int_equal(from.port, 1234);
+	/* Still there after a peek; a short read truncates and discards the rest. */
+	assert_int_equal(udp_recvfrom(u, out, 4, NULL, &full, 0), 4);
+	assert_memory_equal(out, "hell", 4);
+	assert_int_equal(full, 11);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 6);
+	assert_memory_equal(out, "second", 6);
+	assert_int_equal(full, 6);
+	assert_int_equal(udp_next_size(u), 0);
+	assert_false(udp_poll(u) & SOCK_POLLIN);
+	expect_empty(u);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_udp_rcvbuf_bound(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	static char text[1001];
+	int got = 0;
+	char out[2000];
+	size_t full;
+
+	(void)state;
+	memset(text, 'r', 1000);
+	udp_set_rcvbuf(u, 4096);
+	assert_int_equal(udp_get_rcvbuf(u), 4096);
+	for (int i = 0; i < 10; i++)
+		inject_udp(h, 1000, H_STACK_IP, 7, text);
+	while (udp_recvfrom(u, out, sizeof(out), NULL, &full, 0) == 1000)
+		got++;
+	assert_true(got >= 3 && got <= 4);
+	assert_int_equal(h->s->stats.drops[DROP_UDP_RCVBUF_FULL], 10 - got);
+	/* Reading made room again. */
+	inject_udp(h, 1000, H_STACK_IP, 7, text);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 1000);
+	udp_close(u);
+	h_free(h);
+}
+
+static void test_udp_wakeup_on_data(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	struct sock_wakeup w = { count_wakeup, NULL };
+
+	(void)state;
+	wakeups = 0;
+	udp_set_wakeup(u, &w);
+	inject_udp(h, 1000, H_STACK_IP, 7, "a");
+	assert_int_equal(wakeups, 1);
+	inject_udp(h, 1000, H_STACK_IP, 7, "b");
+	assert_int_equal(wakeups, 2);
+	/* Nothing for a datagram to another port. */
+	inject_udp(h, 1000, H_STACK_IP, 8, "c");
+	assert_int_equal(wakeups, 2);
+	h_drain_tx(h);
+	udp_close(u);
+	h_free(h);
+}
+
+/* The stack closes with sockets still open (the shim's teardown order):
+ * their queues are freed, and closing them afterwards is safe. */
+static void test_udp_socket_outlives_stack(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+
+	(void)state;
+	inject_udp(h, 1000, H_STACK_IP, 7, "left behind");
+	h_free(h);
+	udp_close(u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_udp_demux_exact_address_beats_wildcard),
+		cmocka_unit_test(test_udp_demux_connected_beats_unconnected),
+		cmocka_unit_test(test_udp_broadcast_to_all),
+		cmocka_unit_test(test_udp_checksum_rules),
+		cmocka_unit_test(test_udp_length_rules),
+		cmocka_unit_test(test_udp_send_checksum),
+		cmocka_unit_test(test_udp_bind_rules),
+		cmocka_unit_test(test_udp_ephemeral_ports),
+		cmocka_unit_test(test_udp_send_errors),
+		cmocka_unit_test(test_udp_connected_econnrefused),
+		cmocka_unit_test(test_udp_peek_and_truncation),
+		cmocka_unit_test(test_udp_rcvbuf_bound),
+		cmocka_unit_test(test_udp_wakeup_on_data),
+		cmocka_unit_test(test_udp_socket_outlives_stack),
+	};
+	return cmocka_run_group_tests_name("udp", tests, NULL, NULL);
+}

@@ -1,0 +1,299 @@
+/*
+ * A blocked thread reads the device itself (issue 5: no hand-off through
+ * the stack thread on the fast path). The shim's waits add the fd the
+ * host's block_begin gives them to their ppoll; woken by it, the thread
+ * calls the host's drive, which processes what the device holds.
+ *
+ * The host here stands in for the runner: its "device" is a pipe, and drive
+ * reads one byte from it and delivers a datagram to the stack, as a frame
+ * read from a TAP would be. No other thread runs, so a blocked recv, poll
+ * or epoll_wait can only return that datagram if the waiting thread drove
+ * the device itself. Also: a thread the host refuses (another one drives)
+ * waits on its own fds only; a frame for another socket does not end the
+ * wait; every block_begin has its block_end, told whether it drove; a
+ * signal that comes while the thread processes frames ends the wait (EINTR).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shim/shim.h"
+#include "stack/core/config.h"
+#include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
+
+static struct harness *H;
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static int dev[2];              /* the "device": readable when a frame waits */
+static bool refuse;             /* block_begin says another thread drives */
+static uint16_t to_port;        /* where a "frame" is delivered */
+static int begins, ends, ends_driving, drives, held_lock_drives;
+static bool raise_in_drive;     /* drive raises SIGUSR1 (a signal while processing frames) */
+static volatile sig_atomic_t got_usr1;
+
+static void deliver_udp(uint16_t dport, const char *text)
+{
+	static uint8_t buf[H_MAX_FRAME];
+	size_t n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, dport, (const uint8_t *)text, strlen(text));
+
+	h_inject(H, buf, n);
+}
+
+static int t_start(void *c) { (void)c; return 0; }
+static struct stack *t_stack(void *c) { (void)c; return H->s; }
+static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static uint64_t t_now(void *c) { (void)c; return H->now; }
+static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+
+static int t_block_begin(void *c)
+{
+	(void)c;
+	begins++;
+	return refuse ? -1 : dev[0];
+}
+
+static int t_drive(void *c)
+{
+	char b;
+
+	(void)c;
+	drives++;
+	/* Called with the lock held, like runner_drive. */
+	if (pthread_mutex_trylock(&hmu) == EBUSY)
+		held_lock_drives++;
+	else
+		pthread_mutex_unlock(&hmu);
+	if (read(dev[0], &b, 1) != 1)
+		return 0;
+	if (raise_in_drive)
+		pthread_kill(pthread_self(), SIGUSR1);
+	deliver_udp(to_port, "frame");
+	return 1;
+}
+
+static void t_block_end(void *c, bool was_driver)
+{
+	(void)c;
+	ends++;
+	ends_driving += was_driver;
+}
+
+static void start(void)
+{
+	struct shim_libc libc;
+	struct shim_host host = {
+		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
+		.now = t_now, .stop = t_stop, .block_begin = t_block_begin, .drive = t_drive,
+		.block_end = t_block_end,
+	};
+	char c = 'f';
+
+	H = h_new(NULL, false);
+	h_learn_peer(H);
+	assert_int_equal(pipe2(dev, O_NONBLOCK), 0);
+	/* One frame is waiting on the device before anyone blocks. */
+	assert_int_equal(write(dev[1], &c, 1), 1);
+	refuse = false;
+	raise_in_drive = false;
+	got_usr1 = 0;
+	to_port = 5000;
+	begins = ends = ends_driving = drives = held_lock_drives = 0;
+	h_real_libc(&libc);
+	shim_init(&libc, &host);
+}
+
+static void stop(void)
+{
+	shim_reset_for_test();
+	h_free(H);
+	close(dev[0]);
+	close(dev[1]);
+}
+
+/* A UDP socket bound to port that waits at most rcvtimeo_ms (0: forever). */
+static int udp_socket(uint16_t port, int rcvtimeo_ms)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a;
+	struct timeval tv = { rcvtimeo_ms / 1000, (rcvtimeo_ms % 1000) * 1000 };
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	assert_true(fd >= 0);
+	assert_int_equal(shim_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (rcvtimeo_ms)
+		assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	return fd;
+}
+
+static void test_blocking_recv_drives(void **state)
+{
+	char b[16];
+	int fd;
+
+	(void)state;
+	start();
+	/* Only this thread's own reading of the device can end the wait
+	 * before its timeout (a failure then, not a hang). */
+	fd = udp_socket(5000, 2000);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), 5);
+	assert_memory_equal(b, "frame", 5);
+	assert_int_equal(drives, 1);
+	assert_int_equal(held_lock_drives, 1);
+	assert_int_equal(begins, 1);
+	assert_int_equal(ends, 1);
+	assert_int_equal(ends_driving, 1);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void test_poll_drives(void **state)
+{
+	struct pollfd p;
+	int fd;
+
+	(void)state;
+	start();
+	fd = udp_socket(5000, 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	{
+		struct timespec ts = { 2, 0 };
+
+		assert_int_equal(shim_ppoll(&p, 1, &ts, NULL), 1);
+	}
+	assert_int_equal(p.revents, POLLIN);
+	assert_int_equal(drives, 1);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void test_epoll_wait_drives(void **state)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+	int fd, ep;
+
+	(void)state;
+	start();
+	fd = udp_socket(5000, 0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 2, 2000, NULL), 1);
+	assert_int_equal(out[0].data.u64, 42);
+	assert_true(out[0].events & EPOLLIN);
+	assert_int_equal(drives, 1);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(ep), 0);
+	stop();
+}
+
+/* A frame for another socket is processed, but the wait goes on (to its timeout). */
+static void test_frame_for_another_socket(void **state)
+{
+	char b[16];
+	int fd, other;
+
+	(void)state;
+	start();
+	to_port = 6000;
+	other = udp_socket(6000, 0);
+	fd = udp_socket(5000, 50);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	/* It went on waiting after the frame, to its timeout. */
+	assert_int_equal(drives, 1);
+	assert_int_equal(begins, ends);
+	/* The other socket got its datagram, as from the stack thread. */
+	assert_int_equal(shim_recvfrom(other, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 5);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	stop();
+}
+
+/* Refused (another thread drives): the wait does not watch the device. */
+static void test_refused_waits_on_its_own(void **state)
+{
+	char b[16];
+	int fd;
+
+	(void)state;
+	start();
+	refuse = true;
+	fd = udp_socket(5000, 50);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(drives, 0);
+	assert_true(begins >= 1);
+	assert_int_equal(begins, ends);
+	assert_int_equal(ends_driving, 0);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
+
+/*
+ * A signal that comes while the thread processes frames (not in ppoll) ends
+ * the wait with EINTR after its handler ran, as the kernel's wait would end:
+ * a server that leaves its event loop on SIGTERM must see it.
+ */
+static void test_signal_while_driving(void **state)
+{
+	struct sigaction sa, old;
+	sigset_t mask;
+	char b[16];
+	int fd, other;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, &old);
+	start();
+	raise_in_drive = true;
+	to_port = 6000;            /* the frame does not end the wait by itself */
+	other = udp_socket(6000, 0);
+	fd = udp_socket(5000, 2000);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(drives, 1);
+	assert_int_equal(begins, ends);
+	/* The thread's mask is as it was. */
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	assert_int_equal(sigismember(&mask, SIGUSR1), 0);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	sigaction(SIGUSR1, &old, NULL);
+	stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blocking_recv_drives),
+		cmocka_unit_test(test_poll_drives),
+		cmocka_unit_test(test_epoll_wait_drives),
+		cmocka_unit_test(test_frame_for_another_socket),
+		cmocka_unit_test(test_refused_waits_on_its_own),
+		cmocka_unit_test(test_signal_while_driving),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,883 @@
+/*
+ * The socket shim on a stack on the in-memory link: errno for every misuse,
+ * addresses (IPv4, IPv4-mapped IPv6), UDP round trips, dup/close reference
+ * counting, readiness (poll/select/epoll), blocking, wakeups and signals.
+ *
+ * The shim runs with the real libc (nothing is interposed in a test binary),
+ * so placeholders are real kernel sockets; the host is the harness's stack
+ * behind a test mutex that stands in for the runner's lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shim/shim.h"
+#include "stack/core/ip4.h"
+#include "stack/core/log.h"
+#include "stack/host/sysc.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
+
+static struct harness *H;
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static int start_rc, start_calls;
+
+static int t_start(void *c) { (void)c; start_calls++; return start_rc; }
+static struct stack *t_stack(void *c) { (void)c; return H->s; }
+static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static uint64_t t_now(void *c) { (void)c; return H->now; }
+static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+
+static int setup(void **state)
+{
+	struct shim_libc libc;
+	struct shim_host host = {
+		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
+		.now = t_now, .stop = t_stop,
+	};
+
+	(void)state;
+	H = h_new(NULL, false);
+	h_learn_peer(H);
+	start_rc = 0;
+	start_calls = 0;
+	h_real_libc(&libc);
+	shim_init(&libc, &host);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shim_reset_for_test();
+	h_free(H);
+	return 0;
+}
+
+static void inject(const uint8_t *f, size_t n)
+{
+	pthread_mutex_lock(&hmu);
+	h_inject(H, f, n);
+	pthread_mutex_unlock(&hmu);
+}
+
+static void inject_udp(uint16_t sport, uint16_t dport, const char *text)
+{
+	static uint8_t buf[H_MAX_FRAME];
+	size_t n = h_build_udp(buf, H_PEER_IP, sport, H_STACK_IP, dport, (const uint8_t *)text, strlen(text));
+
+	inject(buf, n);
+}
+
+static struct h_frame *pop(void)
+{
+	struct h_frame *f;
+
+	pthread_mutex_lock(&hmu);
+	f = h_pop_tx(H);
+	pthread_mutex_unlock(&hmu);
+	return f;
+}
+
+static struct sockaddr_in sin4(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(addr);
+	a.sin_port = htons(port);
+	return a;
+}
+
+#define SA(x) ((struct sockaddr *)&(x))
+
+/* Waits (yielding, bounded) until n waiters are on fd: a thread is blocked. */
+static void await_waiters(int fd, int n)
+{
+	for (long i = 0; i < 100000000L; i++) {
+		if (shim_test_waiters(fd) >= n)
+			return;
+		sched_yield();
+	}
+	fail_msg("no thread blocked on fd %d", fd);
+}
+
+/* ---- errno for misuse ---- */
+
+static void test_not_ours_passes(void **state)
+{
+	int p[2];
+
+	(void)state;
+	assert_int_equal(shim_socket(AF_UNIX, SOCK_STREAM, 0), SHIM_PASS);
+	assert_int_equal(shim_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), SHIM_PASS);
+	assert_int_equal(shim_socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), SHIM_PASS);
+	assert_int_equal(pipe(p), 0);
+	assert_false(shim_owns(p[0]));
+	assert_int_equal(shim_close(p[0]), SHIM_PASS);
+	assert_int_equal(shim_recvfrom(p[0], NULL, 0, 0, NULL, NULL), SHIM_PASS);
+	assert_int_equal(shim_fcntl(p[0], F_SETFL, O_NONBLOCK), SHIM_PASS);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(start_calls, 0);
+}
+
+static void test_socket_is_lazy_and_placeholder_real(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(shim_owns(fd));
+	assert_int_equal(start_calls, 0);   /* no stack until it is needed */
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+	assert_int_equal(type, SOCK_STREAM);
+	assert_int_equal(shim_close(fd), 0);
+	assert_false(shim_owns(fd));
+}
+
+static void test_bind_errors(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4(0, 5000), other = sin4(0xc6336401u, 5000);
+	struct sockaddr_in6 a6;
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a) - 1), -EINVAL);
+	a.sin_family = AF_INET6;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), -EAFNOSUPPORT);
+	a.sin_family = AF_INET;
+	assert_int_equal(shim_bind(fd, SA(other), sizeof(other)), -EADDRNOTAVAIL);
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(start_calls, 1);
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), -EINVAL);   /* bind twice */
+	assert_int_equal(shim_close(fd), 0);
+
+	fd = shim_socket(AF_INET6, SOCK_STREAM, 0);
+	memset(&a6, 0, sizeof(a6));
+	a6.sin6_family = AF_INET6;
+	a6.sin6_addr.s6_addr[0] = 0x20;   /* 2001:db8::1, not ours: the stack is IPv4 */
+	a6.sin6_addr.s6_addr[1] = 0x01;
+	a6.sin6_addr.s6_addr[2] = 0x0d;
+	a6.sin6_addr.s6_addr[3] = 0xb8;
+	a6.sin6_addr.s6_addr[15] = 1;
+	assert_int_equal(shim_bind(fd, SA(a6), 23), -EINVAL);
+	assert_int_equal(shim_bind(fd, SA(a6), sizeof(a6)), -EADDRNOTAVAIL);
+	assert_int_equal(shim_connect(fd, SA(a6), sizeof(a6)), -ENETUNREACH);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_connect_errors(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = sin4(H_PEER_IP, 80);
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(a), 1), -EINVAL);
+	assert_int_equal(shim_connect(fd, SA(a), sizeof(a) - 2), -EINVAL);
+	a.sin_family = AF_APPLETALK;
+	assert_int_equal(shim_connect(fd, SA(a), sizeof(a)), -EAFNOSUPPORT);
+	assert_int_equal(start_calls, 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_tcp_misuse(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	char b[4];
+
+	(void)state;
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -ENOTCONN);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(shim_shutdown(fd, SHUT_RDWR), -ENOTCONN);
+	assert_int_equal(shim_shutdown(fd, 7), -EINVAL);
+	assert_int_equal(shim_accept4(fd, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(shim_accept4(fd, NULL, NULL, 0x40000000), -EINVAL);
+	assert_int_equal(shim_listen(u, 5), -EOPNOTSUPP);
+	assert_int_equal(shim_accept4(u, NULL, NULL, 0), -EOPNOTSUPP);
+	assert_int_equal(shim_sendto(u, "x", 1, 0, NULL, 0), -EDESTADDRREQ);
+	assert_int_equal(shim_recvfrom(u, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_getpeername(fd, NULL, NULL), -ENOTCONN);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(u), 0);
+}
+
+static void test_options(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1, v = -1;
+	socklen_t len = sizeof(v);
+	struct timeval tv = { 0, 5000 };
+
+	(void)state;
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, 9999, &one, sizeof(one)), -ENOPROTOOPT);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, 9999, &one, sizeof(one)), -ENOPROTOOPT);
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 2), -EINVAL);
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, 9999, &v, &len), -ENOPROTOOPT);
+	len = sizeof(v);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &len), 0);
+	assert_int_equal(v, 1);
+	len = sizeof(v);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len), 0);
+	assert_int_equal(v, 0);
+	len = sizeof(v);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(start_calls, 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_start_failure_is_enetdown_once(void **state)
+{
+	int a = shim_socket(AF_INET, SOCK_DGRAM, 0), b = shim_socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in any = sin4(0, 0), peer = sin4(H_PEER_IP, 9);
+
+	(void)state;
+	start_rc = -ENODEV;
+	assert_int_equal(shim_bind(a, SA(any), sizeof(any)), -ENETDOWN);
+	assert_int_equal(shim_connect(b, SA(peer), sizeof(peer)), -ENETDOWN);
+	assert_int_equal(shim_sendto(a, "x", 1, 0, SA(peer), sizeof(peer)), -ENETDOWN);
+	assert_int_equal(start_calls, 1);   /* no retrying */
+	assert_int_equal(shim_close(a), 0);
+	assert_int_equal(shim_close(b), 0);
+}
+
+static void test_loopback_goes_to_kernel(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), t = shim_socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in lo = sin4(0x7f000001u, 0);
+	struct sockaddr_in6 lo6;
+	socklen_t len = sizeof(lo);
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(lo), sizeof(lo)), SHIM_PASS);
+	assert_false(shim_owns(fd));
+	/* The caller now makes the real call on the placeholder. */
+	assert_int_equal(bind(fd, SA(lo), sizeof(lo)), 0);
+	assert_int_equal(getsockname(fd, SA(lo), &len), 0);
+	assert_true(lo.sin_port != 0);
+	close(fd);
+
+	memset(&lo6, 0, sizeof(lo6));
+	lo6.sin6_family = AF_INET6;
+	lo6.sin6_addr = in6addr_loopback;
+	lo6.sin6_port = htons(9);
+	assert_int_equal(shim_connect(t, SA(lo6), sizeof(lo6)), SHIM_PASS);
+	assert_false(shim_owns(t));
+	close(t);
+	assert_int_equal(start_calls, 0);
+}
+
+/* ---- UDP through the in-memory link ---- */
+
+static void test_udp_round_trip(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4(0, 5000), from, peer = sin4(H_PEER_IP, 40000);
+	socklen_t len = sizeof(from);
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+	struct timespec zero = { 0, 0 };
+	struct ip4_hdr ih;
+	struct h_frame *f;
+	const uint8_t *u;
+	size_t plen;
+	char buf[64];
+	int n = -1;
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(shim_ppoll(&p, 1, &zero, NULL), 1);
+	assert_int_equal(p.revents & (POLLIN | POLLOUT), POLLOUT);
+
+	inject_udp(40000, 5000, "hello");
+	assert_int_equal(shim_ppoll(&p, 1, &zero, NULL), 1);
+	assert_int_equal(p.revents & (POLLIN | POLLOUT), POLLIN | POLLOUT);
+	assert_int_equal(shim_ioctl(fd, FIONREAD, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_PEEK, NULL, NULL), 5);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, SA(from), &len), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(len, sizeof(from));
+	assert_int_equal(ntohl(from.sin_addr.s_addr), H_PEER_IP);
+	assert_int_equal(ntohs(from.sin_port), 40000);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -EAGAIN);
+
+	/* A datagram larger than the buffer: cut, MSG_TRUNC gives its real size. */
+	inject_udp(40000, 5000, "0123456789");
+	assert_int_equal(shim_recvfrom(fd, buf, 4, MSG_TRUNC, NULL, NULL), 10);
+
+	assert_int_equal(shim_sendto(fd, "world", 5, 0, SA(peer), sizeof(peer)), 5);
+	f = pop();
+	assert_non_null(f);
+	u = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, 17);
+	assert_int_equal(ih.dst, H_PEER_IP);
+	assert_int_equal(plen, 8 + 5);
+	assert_int_equal(rd16(u), 5000);
+	assert_int_equal(rd16(u + 2), 40000);
+	assert_memory_equal(u + 8, "world", 5);
+	free(f);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_udp_connected_and_iov(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7000), me;
+	socklen_t len = sizeof(me);
+	struct iovec iov[2] = { { "ab", 2 }, { "cde", 3 } };
+	struct msghdr m;
+	char x[2], y[8];
+	struct iovec riov[2] = { { x, sizeof(x) }, { y, sizeof(y) } };
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+	const uint8_t *u;
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_getsockname(fd, SA(me), &len), 0);
+	assert_int_equal(ntohl(me.sin_addr.s_addr) == H_STACK_IP || me.sin_addr.s_addr == 0, 1);
+	assert_true(ntohs(me.sin_port) != 0);
+	len = sizeof(peer);
+	assert_int_equal(shim_getpeername(fd, SA(peer), &len), 0);
+	assert_int_equal(ntohs(peer.sin_port), 7000);
+
+	assert_int_equal(shim_writev(fd, iov, 2), 5);
+	f = pop();
+	assert_non_null(f);
+	u = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(plen, 13);
+	assert_memory_equal(u + 8, "abcde", 5);
+	free(f);
+
+	inject_udp(7000, ntohs(me.sin_port), "scatter");
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = riov;
+	m.msg_iovlen = 2;
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 7);
+	assert_memory_equal(x, "sc", 2);
+	assert_memory_equal(y, "atter", 5);
+	assert_int_equal(m.msg_flags & MSG_TRUNC, 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_udp_dual_stack(void **state)
+{
+	int fd = shim_socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 any, from, to;
+	socklen_t len = sizeof(from);
+	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1 };
+	char buf[16];
+	struct h_frame *f;
+
+	(void)state;
+	memset(&any, 0, sizeof(any));
+	any.sin6_family = AF_INET6;
+	any.sin6_port = htons(5001);
+	assert_int_equal(shim_bind(fd, SA(any), sizeof(any)), 0);
+	inject_udp(1234, 5001, "v4");
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, SA(from), &len), 2);
+	assert_int_equal(len, sizeof(from));
+	assert_int_equal(from.sin6_family, AF_INET6);
+	assert_memory_equal(from.sin6_addr.s6_addr, mapped, 16);
+	assert_int_equal(ntohs(from.sin6_port), 1234);
+	len = sizeof(any);
+	assert_int_equal(shim_getsockname(fd, SA(any), &len), 0);
+	assert_int_equal(any.sin6_family, AF_INET6);
+	assert_int_equal(ntohs(any.sin6_port), 5001);
+
+	to = from;
+	assert_int_equal(shim_sendto(fd, "ok", 2, 0, SA(to), sizeof(to)), 2);
+	f = pop();
+	assert_non_null(f);
+	free(f);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* ---- descriptors ---- */
+
+static void test_dup_close_refcount(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), d, d2, again, p[2];
+	struct sockaddr_in a = sin4(0, 5002), got;
+	socklen_t len = sizeof(got);
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	d = shim_dup(fd);
+	assert_true(d >= 0 && d != fd);
+	assert_true(shim_owns(d));
+	d2 = shim_fcntl(fd, F_DUPFD_CLOEXEC, 200);
+	assert_true(d2 >= 200);
+	assert_true(fcntl(d2, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(shim_close(fd), 0);
+	assert_false(shim_owns(fd));
+	assert_int_equal(shim_getsockname(d, SA(got), &len), 0);
+	assert_int_equal(ntohs(got.sin_port), 5002);
+	/* Still bound while a descriptor remains. */
+	again = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(shim_bind(again, SA(a), sizeof(a)), -EADDRINUSE);
+	/* dup2 of a kernel fd over a stack socket's number forgets it. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_dup3(p[0], d2, -1), d2);
+	assert_false(shim_owns(d2));
+	close(d2);
+	/* The last close frees the port. */
+	assert_int_equal(shim_close(d), 0);
+	assert_int_equal(shim_close(again), 0);
+	again = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(shim_bind(again, SA(a), sizeof(a)), 0);
+	assert_int_equal(shim_close(again), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_nonblock_flags(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), on = 1, off = 0;
+	struct sockaddr_in a = sin4(0, 5003);
+	char b[4];
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(shim_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_fcntl(fd, F_SETFL, 0), 0);
+	assert_int_equal(shim_ioctl(fd, FIONBIO, &on), 0);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_ioctl(fd, FIONBIO, &off), 0);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* ---- readiness ---- */
+
+static void test_poll_states_and_mix(void **state)
+{
+	int t = shim_socket(AF_INET, SOCK_STREAM, 0), u = shim_socket(AF_INET, SOCK_DGRAM, 0), p[2];
+	struct sockaddr_in a = sin4(0, 5004);
+	struct pollfd fds[3];
+	struct timespec zero = { 0, 0 }, tiny = { 0, 1000000 };
+	fd_set rs, ws;
+	struct timespec left;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	fds[0] = (struct pollfd){ .fd = t, .events = POLLIN | POLLOUT };
+	fds[1] = (struct pollfd){ .fd = u, .events = POLLIN };
+	fds[2] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	/* A fresh TCP socket: writable and hung up (Linux's tcp_poll in CLOSE). */
+	assert_int_equal(shim_ppoll(fds, 3, &zero, NULL), 1);
+	assert_int_equal(fds[0].revents & (POLLIN | POLLOUT | POLLHUP), POLLOUT | POLLHUP);
+	assert_int_equal(fds[1].revents, 0);
+	assert_int_equal(fds[2].revents, 0);
+	/* Timeout with nothing ready. */
+	fds[0].events = POLLIN;
+	fds[0].fd = -1;
+	assert_int_equal(shim_ppoll(fds, 3, &tiny, NULL), 0);
+	/* A kernel fd and a stack socket ready together. */
+	assert_int_equal(shim_bind(u, SA(a), sizeof(a)), 0);
+	inject_udp(1, 5004, "d");
+	assert_int_equal(write(p[1], "k", 1), 1);
+	assert_int_equal(shim_ppoll(fds, 3, NULL, NULL), 2);
+	assert_true(fds[1].revents & POLLIN);
+	assert_true(fds[2].revents & POLLIN);
+	/* No stack socket: the caller polls. */
+	assert_int_equal(shim_ppoll(&fds[2], 1, &zero, NULL), SHIM_PASS);
+
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_SET(u, &rs);
+	FD_SET(p[0], &rs);
+	FD_SET(t, &ws);
+	assert_int_equal(shim_pselect(64 > u + 1 ? 64 : u + 1, &rs, &ws, NULL, &zero, NULL, &left), 3);
+	assert_true(FD_ISSET(u, &rs));
+	assert_true(FD_ISSET(p[0], &rs));
+	assert_true(FD_ISSET(t, &ws));
+	assert_int_equal(shim_close(t), 0);
+	assert_int_equal(shim_close(u), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_epoll_modes(void **state)
+{
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), ep = epoll_create1(0), p[2];
+	struct sockaddr_in a = sin4(0, 5005);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 77 }, out[4];
+	char b[8];
+
+	(void)state;
+	assert_true(ep >= 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_bind(u, SA(a), sizeof(a)), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), SHIM_PASS);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_MOD, u, &ev), -ENOENT);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), -EEXIST);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 0);
+
+	/* Edge-triggered: one report per arrival. */
+	inject_udp(1, 5005, "one");
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, -1, NULL), 1);
+	assert_int_equal(out[0].data.u64, 77);
+	assert_true(out[0].events & EPOLLIN);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 0);
+	inject_udp(1, 5005, "two");
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 1);
+
+	/* Level-triggered: reported while readable. */
+	ev.events = EPOLLIN;
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_MOD, u, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 1);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 1);
+
+	/* One-shot: once, then silent until re-armed. */
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_MOD, u, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 1);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_MOD, u, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 1);
+
+	/* A kernel fd in the same epoll set. */
+	ev.events = EPOLLIN;
+	ev.data.u64 = 5;
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	assert_int_equal(shim_recvfrom(u, b, sizeof(b), 0, NULL, NULL), 3);
+	assert_int_equal(shim_recvfrom(u, b, sizeof(b), 0, NULL, NULL), 3);
+	assert_int_equal(write(p[1], "k", 1), 1);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, -1, NULL), 1);
+	assert_int_equal(out[0].data.u64, 5);
+
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_DEL, u, NULL), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_DEL, u, NULL), -ENOENT);
+	/* Closing the socket drops its registration too. */
+	ev.data.u64 = 9;
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), 0);
+	assert_int_equal(shim_close(u), 0);
+	assert_int_equal(shim_close(ep), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ---- blocking ---- */
+
+struct targ {
+	int fd;
+	long r;
+	char buf[32];
+	atomic_int done;
+};
+
+static void *recv_thread(void *arg)
+{
+	struct targ *t = arg;
+
+	t->r = shim_recvfrom(t->fd, t->buf, sizeof(t->buf), 0, NULL, NULL);
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+static void test_blocking_recv_woken_by_data(void **state)
+{
+	struct targ t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5006);
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	inject_udp(1, 5006, "wake");
+	pthread_join(th, NULL);
+	assert_int_equal(t.r, 4);
+	assert_memory_equal(t.buf, "wake", 4);
+	assert_int_equal(shim_test_waiters(t.fd), 0);
+	assert_int_equal(shim_close(t.fd), 0);
+}
+
+static void test_blocking_recv_woken_by_close(void **state)
+{
+	struct targ t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5007);
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	assert_int_equal(shim_close(t.fd), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(t.r, -EBADF);
+}
+
+static void test_blocking_recv_woken_by_shutdown(void **state)
+{
+	struct targ t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5008);
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	/* Linux: ENOTCONN on an unconnected UDP socket, but the reader wakes with 0. */
+	assert_int_equal(shim_shutdown(t.fd, SHUT_RD), -ENOTCONN);
+	pthread_join(th, NULL);
+	assert_int_equal(t.r, 0);
+	assert_int_equal(shim_close(t.fd), 0);
+}
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void test_blocking_recv_eintr_and_timeout(void **state)
+{
+	struct targ t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5009);
+	struct sigaction sa, old;
+	struct timeval tv = { 0, 20000 };
+	char b[4];
+	pthread_t th;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART: EINTR */
+	sigaction(SIGUSR1, &sa, &old);
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	/* A signal can land between registering and sleeping: send until it
+	 * interrupts the sleep (bounded). */
+	for (int i = 0; i < 100000 && !atomic_load(&t.done); i++) {
+		pthread_kill(th, SIGUSR1);
+		sched_yield();
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(t.r, -EINTR);
+	sigaction(SIGUSR1, &old, NULL);
+
+	assert_int_equal(shim_setsockopt(t.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(shim_recvfrom(t.fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_close(t.fd), 0);
+}
+
+
+static volatile sig_atomic_t got_sigpipe;
+static void on_sigpipe(int sig) { (void)sig; got_sigpipe = 1; }
+
+/* EPIPE raises SIGPIPE in the calling thread, unless MSG_NOSIGNAL. */
+static void test_epipe_raises_sigpipe(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	struct sigaction sa, old;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	got_sigpipe = 0;
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 1);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+static void test_mmsg(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = sin4(0, 5010), peer = sin4(H_PEER_IP, 9);
+	char b0[8], b1[8], b2[8];
+	struct iovec iov[3] = { { b0, 8 }, { b1, 8 }, { b2, 8 } };
+	struct mmsghdr v[3];
+	struct h_frame *f;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 3; i++) {
+		v[i].msg_hdr.msg_iov = &iov[i];
+		v[i].msg_hdr.msg_iovlen = 1;
+	}
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	inject_udp(1, 5010, "first");
+	inject_udp(1, 5010, "second");
+	assert_int_equal(shim_recvmmsg(fd, v, 3, 0, NULL), 2);
+	assert_int_equal(v[0].msg_len, 5);
+	assert_int_equal(v[1].msg_len, 6);
+	assert_memory_equal(b1, "second", 6);
+	assert_int_equal(shim_recvmmsg(fd, v, 3, 0, NULL), -EAGAIN);
+	for (int i = 0; i < 2; i++) {
+		v[i].msg_hdr.msg_name = &peer;
+		v[i].msg_hdr.msg_namelen = sizeof(peer);
+	}
+	assert_int_equal(shim_sendmmsg(fd, v, 2, 0), 2);
+	for (int i = 0; i < 2; i++) {
+		f = pop();
+		assert_non_null(f);
+		free(f);
+	}
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* A fork child may exec and close its inherited stack sockets, but using
+ * one fails with EBADF; its new sockets are the kernel's. */
+static void test_fork_child(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), status = -1;
+	struct sockaddr_in a = sin4(0, 5011);
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	shim_fork_prepare();
+	pid = fork();
+	if (pid == 0) {
+		char b[4];
+		int ok = 1, s;
+
+		shim_fork_child();
+		log_set_sink(fopen("/dev/null", "w"));   /* the one documented line */
+		ok &= shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL) == -EBADF;
+		ok &= shim_socket(AF_INET, SOCK_DGRAM, 0) == SHIM_PASS;
+		ok &= shim_close(fd) == 0;
+		s = socket(AF_INET, SOCK_DGRAM, 0);
+		ok &= s >= 0 && !shim_owns(s);
+		_exit(ok ? 0 : 1);
+	}
+	shim_fork_parent();
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The parent's socket is untouched. */
+	inject_udp(1, 5011, "still");
+	assert_int_equal(shim_recvfrom(fd, a.sin_zero, 5, MSG_DONTWAIT, NULL, NULL), 5);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* A socket in an epoll set that then connects to loopback moves to the
+ * kernel with its registration. */
+static void test_epoll_registration_follows_release(void **state)
+{
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), k = socket(AF_INET, SOCK_DGRAM, 0);
+	int ep = epoll_create1(0);
+	struct sockaddr_in lo = sin4(0x7f000001u, 0);
+	socklen_t len = sizeof(lo);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+
+	(void)state;
+	assert_int_equal(bind(k, SA(lo), sizeof(lo)), 0);
+	assert_int_equal(getsockname(k, SA(lo), &len), 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), 0);
+	assert_int_equal(shim_connect(u, SA(lo), sizeof(lo)), SHIM_PASS);
+	assert_false(shim_owns(u));
+	assert_int_equal(connect(u, SA(lo), sizeof(lo)), 0);
+	len = sizeof(lo);
+	assert_int_equal(getsockname(u, SA(lo), &len), 0);
+	assert_int_equal(sendto(k, "x", 1, 0, SA(lo), sizeof(lo)), 1);
+	/* The kernel's epoll now reports it, with the program's data. */
+	assert_int_equal(epoll_wait(ep, out, 2, 5000), 1);
+	assert_int_equal(out[0].data.u64, 42);
+	close(u);
+	close(k);
+	/* The epoll fd is still known to the shim (closing it forgets it). */
+	assert_int_equal(shim_close(ep), 0);
+}
+
+/* The library's own fds survive a program that closes or dup2()s over them. */
+static void test_own_fds_protected(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), efd, stackfd, p[2];
+	struct sockaddr_in a = sin4(0, 5012);
+	struct timeval tv = { 0, 1000 };
+	char b[4];
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	/* A timed wait gives this thread its eventfd. */
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	efd = shim_protected_next(3, ~0u);
+	assert_true(efd >= 3);
+	assert_int_equal(shim_close(efd), 0);
+	assert_true(fcntl(efd, F_GETFD) >= 0);   /* still open */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_dup3(p[0], efd, -1), -EBUSY);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);   /* still works */
+
+	/* The stack's own fds (registered by stack/host) likewise. */
+	stackfd = sys_fd_hide(dup(p[1]));
+	assert_true(shim_protected(stackfd));
+	assert_int_equal(shim_dup3(p[0], stackfd, -1), -EBUSY);
+	sys_fd_forget(stackfd);
+	assert_false(shim_protected(stackfd));
+	close(stackfd);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_not_ours_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_is_lazy_and_placeholder_real, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_failure_is_enetdown_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_states_and_mix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_fds_protected, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,328 @@
+/*
+ * Busy-poll (PSTACK_SPIN_US, issue 5): its setting, and the shim's spinning.
+ *
+ * The host's spin hook stands in for the runner's runner_poll_once(): it is
+ * called with the lock held and, on its third call, delivers a datagram to
+ * the stack, as a frame read from the device would be. No other thread runs:
+ * a blocked recv/poll/epoll_wait can only return that datagram if the
+ * waiting thread itself spun (with spinning off, it would wait until its
+ * timeout). Also: the budget runs out into the ordinary blocking wait (and
+ * the host hears that the thread stopped spinning), and a signal arriving
+ * while spinning interrupts the call as it would the wait.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shim/shim.h"
+#include "stack/core/config.h"
+#include "tests/unit/support/harness.h"
+#include "tests/unit/support/shim_libc.h"
+
+static struct harness *H;
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static int spin_calls, spin_stops;
+static int deliver_at;          /* the spin call that delivers (0: never) */
+static bool raise_instead;      /* that call raises SIGUSR1 instead */
+static volatile sig_atomic_t got_usr1;
+
+static void deliver_udp(uint16_t dport, const char *text)
+{
+	static uint8_t buf[H_MAX_FRAME];
+	size_t n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, dport, (const uint8_t *)text, strlen(text));
+
+	h_inject(H, buf, n);
+}
+
+static int t_start(void *c) { (void)c; return 0; }
+static struct stack *t_stack(void *c) { (void)c; return H->s; }
+static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static uint64_t t_now(void *c) { (void)c; return H->now; }
+static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+static int t_spin(void *c, bool stop)
+{
+	(void)c;
+	if (stop) {
+		spin_stops++;
+		return 0;
+	}
+	if (++spin_calls != deliver_at)
+		return 0;
+	if (raise_instead) {
+		pthread_kill(pthread_self(), SIGUSR1);
+		return 0;
+	}
+	deliver_udp(5000, "spun");
+	return 1;
+}
+
+static void start(uint32_t spin_us)
+{
+	struct shim_libc libc;
+	struct shim_host host = {
+		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
+		.now = t_now, .stop = t_stop, .spin = t_spin,
+	};
+	struct stack_config cfg;
+
+	config_defaults(&cfg);
+	cfg.spin_us = spin_us;
+	H = h_new(&cfg, false);
+	h_learn_peer(H);
+	spin_calls = spin_stops = 0;
+	deliver_at = 3;
+	raise_instead = false;
+	h_real_libc(&libc);
+	shim_init(&libc, &host);
+}
+
+static void stop(void)
+{
+	shim_reset_for_test();
+	h_free(H);
+}
+
+/* A bound UDP socket on port 5000 that waits at most rcvtimeo_ms (0: forever). */
+static int udp_socket(int rcvtimeo_ms)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a;
+	struct timeval tv = { rcvtimeo_ms / 1000, (rcvtimeo_ms % 1000) * 1000 };
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(5000);
+	assert_true(fd >= 0);
+	assert_int_equal(shim_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (rcvtimeo_ms)
+		assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	return fd;
+}
+
+/* ---- the setting ---- */
+
+static const char *const *env_table;
+
+static const char *env_get(const char *name)
+{
+	for (const char *const *e = env_table; e && e[0]; e += 2)
+		if (strcmp(e[0], name) == 0)
+			return e[1];
+	return NULL;
+}
+
+static int load(const char *value, struct stack_config *cfg, char *err, size_t errlen)
+{
+	const char *env[] = { "PSTACK_SPIN_US", value, NULL };
+
+	env_table = env;
+	return config_from_env(cfg, env_get, err, errlen);
+}
+
+static void test_spin_setting(void **state)
+{
+	static const char *const bad[] = { "1000001", "-1", "50us", "fast", "0x10" };
+	struct stack_config cfg;
+	char err[512];
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.spin_us, 0);
+	assert_int_equal(load("", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.spin_us, 0);
+	assert_int_equal(load("50", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.spin_us, 50);
+	assert_int_equal(load("1000000", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.spin_us, 1000000);
+	assert_int_equal(load("0", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.spin_us, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(load(bad[i], &cfg, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "PSTACK_SPIN_US='"));
+		assert_non_null(strstr(err, "microseconds from 0 (off, the default) to 1000000"));
+		assert_null(strchr(err, '\n'));
+	}
+}
+
+/* ---- spinning ---- */
+
+static void test_blocking_recv_spins(void **state)
+{
+	char b[16];
+	int fd;
+
+	(void)state;
+	start(10 * 1000 * 1000);
+	fd = udp_socket(5000);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), 4);
+	assert_memory_equal(b, "spun", 4);
+	assert_int_equal(spin_calls, 3);
+	assert_int_equal(spin_stops, 0);     /* it got what it waited for: no hand-back */
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void test_poll_spins(void **state)
+{
+	struct pollfd p;
+	int fd;
+
+	(void)state;
+	start(10 * 1000 * 1000);
+	fd = udp_socket(0);
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	assert_int_equal(shim_ppoll(&p, 1, NULL, NULL), 1);
+	assert_int_equal(p.revents, POLLIN);
+	assert_int_equal(spin_calls, 3);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void test_poll_spin_sees_kernel_fd(void **state)
+{
+	struct pollfd p[2];
+	int fd, pp[2];
+	char c = 'k';
+
+	(void)state;
+	start(10 * 1000 * 1000);
+	deliver_at = 0;
+	fd = udp_socket(0);
+	assert_int_equal(pipe(pp), 0);
+	assert_int_equal(write(pp[1], &c, 1), 1);
+	p[0].fd = fd;
+	p[0].events = POLLIN;
+	p[1].fd = pp[0];
+	p[1].events = POLLIN;
+	p[0].revents = p[1].revents = 0;
+	/* The stack socket stays idle: the kernel fd's readiness ends the spin. */
+	{
+		struct timespec ts = { 10, 0 };
+
+		assert_int_equal(shim_ppoll(p, 2, &ts, NULL), 1);
+	}
+	assert_int_equal(p[0].revents, 0);
+	assert_int_equal(p[1].revents, POLLIN);
+	close(pp[0]);
+	close(pp[1]);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void test_epoll_wait_spins(void **state)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+	int fd, ep;
+
+	(void)state;
+	start(10 * 1000 * 1000);
+	fd = udp_socket(0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 2, 10000, NULL), 1);
+	assert_int_equal(out[0].data.u64, 42);
+	assert_true(out[0].events & EPOLLIN);
+	assert_int_equal(spin_calls, 3);
+	assert_int_equal(shim_close(fd), 0);
+	close(ep);
+	stop();
+}
+
+/* Off (the default): the hook is never called, the wait times out. */
+static void test_spin_off(void **state)
+{
+	char b[16];
+	int fd;
+
+	(void)state;
+	start(0);
+	fd = udp_socket(20);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(spin_calls, 0);
+	assert_int_equal(spin_stops, 0);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+/* The budget runs out into the ordinary wait (here ended by its timeout). */
+static void test_spin_budget_then_blocks(void **state)
+{
+	char b[16];
+	int fd;
+
+	(void)state;
+	start(2000);
+	deliver_at = 0;
+	fd = udp_socket(300);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
+	assert_true(spin_calls > 0);
+	/* It told the host it stopped spinning before it blocked. */
+	assert_int_equal(spin_stops, 1);
+	assert_int_equal(shim_close(fd), 0);
+	stop();
+}
+
+static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
+
+/* A signal while spinning: its handler runs and the call fails with EINTR. */
+static void test_signal_while_spinning(void **state)
+{
+	struct sigaction sa, old;
+	sigset_t mask;
+	char b[16];
+	int fd;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, &old);
+	start(10 * 1000 * 1000);
+	raise_instead = true;
+	got_usr1 = 0;
+	fd = udp_socket(0);
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	/* Signals are looked at every fourth round without frames. */
+	assert_true(spin_calls >= 3 && spin_calls <= 4);
+	assert_int_equal(spin_stops, 1);
+	/* The thread's mask is as it was. */
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	assert_int_equal(sigismember(&mask, SIGUSR1), 0);
+	assert_int_equal(shim_close(fd), 0);
+	sigaction(SIGUSR1, &old, NULL);
+	stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spin_setting),
+		cmocka_unit_test(test_blocking_recv_spins),
+		cmocka_unit_test(test_poll_spins),
+		cmocka_unit_test(test_poll_spin_sees_kernel_fd),
+		cmocka_unit_test(test_epoll_wait_spins),
+		cmocka_unit_test(test_spin_off),
+		cmocka_unit_test(test_spin_budget_then_blocks),
+		cmocka_unit_test(test_signal_while_spinning),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

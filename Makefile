@@ -6,6 +6,7 @@
 #   make demo       the main job on defaults, in a network namespace of its own
 #   make asan       unit and end-to-end suites under ASan+UBSan (the load tests included)
 #   make tsan       unit and end-to-end suites under TSan (the load tests included)
+#                   (both with DEBUG=1: the locking rule checked, stack/CONCURRENCY.md)
 #   make fuzz       the libFuzzer targets for a bounded time (FUZZ_SECONDS, default 60 each)
 #   make soak       the load tests' long variants (tests/e2e/7*-load-*.bats, PSTACK_LOAD_TESTS=soak)
 #   make bench      pstack against the kernel, side by side (tests/bench/RESULTS.md)
@@ -17,6 +18,7 @@
 BUILD    ?= build
 CC       ?= cc
 SAN      ?=
+DEBUG    ?=
 PREFIX   ?= /usr/local
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wundef
@@ -32,6 +34,11 @@ ifeq ($(SAN),tsan)
   BASEFLAGS += -fsanitize=thread -fno-omit-frame-pointer
   SANLD := -fsanitize=thread
 endif
+# Debug builds check the locking rule (stack/core/lockcheck.h): DEBUG=1 for
+# everything; the unit tests always link objects built so ($(BUILD)/dobj).
+ifeq ($(DEBUG),1)
+  BASEFLAGS += -DPSTACK_DEBUG
+endif
 
 STACK_SRC   := $(sort $(wildcard stack/*/*.c stack/*/*/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
@@ -41,10 +48,11 @@ UNIT_SUPPORT_SRC := $(sort $(wildcard tests/unit/support/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+dobj = $(patsubst %.c,$(BUILD)/dobj/%.o,$(1))
 STACK_OBJ   := $(call obj,$(STACK_SRC))
 SHIM_OBJ    := $(call obj,$(SHIM_SRC))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
-UNIT_SUPPORT_OBJ := $(call obj,$(UNIT_SUPPORT_SRC))
+UNIT_LIB_OBJ := $(call dobj,$(UNIT_SUPPORT_SRC) $(STACK_SRC) $(SHIM_SRC))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
@@ -57,6 +65,10 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/dobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASEFLAGS) -DPSTACK_DEBUG $(CFLAGS) -MMD -MP -c $< -o $@
+
 $(BUILD)/libpstack.so: $(STACK_OBJ) $(SHIM_OBJ) $(PRELOAD_OBJ) preload/pstack.map
 	$(CC) -shared $(SANLD) -Wl,--version-script=preload/pstack.map -Wl,-z,defs -o $@ \
 	  $(STACK_OBJ) $(SHIM_OBJ) $(PRELOAD_OBJ) $(LDLIBS)
@@ -65,8 +77,8 @@ $(BUILD)/pstack: preload/pstack.sh
 	@mkdir -p $(dir $@)
 	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
 
-# Unit tests link the stack and the shim statically, with the cmocka support code.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJ) $(STACK_OBJ) $(SHIM_OBJ)
+# Unit tests link the stack and the shim statically (debug objects), with the cmocka support code.
+$(BUILD)/tests/%: $(BUILD)/dobj/tests/unit/%.o $(UNIT_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANLD) -pthread -o $@ $^ -lcmocka $(LDLIBS)
 
@@ -101,10 +113,10 @@ test: check-deps
 # (tests/e2e/lib.bash finds it), the junk frames of the transfer test come at
 # 50k/s onto 16 MiB, and RSS bounds are not checked (tests/e2e/load-lib.bash).
 asan: check-deps
-	$(MAKE) BUILD=build/asan SAN=asan CFLAGS="-O1 -g" all unit e2e
+	$(MAKE) BUILD=build/asan SAN=asan DEBUG=1 CFLAGS="-O1 -g" all unit e2e
 
 tsan: check-deps
-	$(MAKE) BUILD=build/tsan SAN=tsan CFLAGS="-O1 -g" all unit e2e
+	$(MAKE) BUILD=build/tsan SAN=tsan DEBUG=1 CFLAGS="-O1 -g" all unit e2e
 
 # Issue 2's bar is ten minutes without a finding: FUZZ_SECONDS=600.
 FUZZ_SECONDS ?= 60
@@ -143,4 +155,4 @@ install: all
 clean:
 	rm -rf build build-*
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/dobj -name '*.d' 2>/dev/null)

@@ -12,6 +12,7 @@
 #include "stack/dev/fault.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/dev/pcap.h"
 #include "stack/core/tcp/tcp.h"
@@ -119,6 +120,7 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now
 
 void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now)
 {
+	stack_assert_locked();
 	s->now = now;
 	s->stats.frames_in++;
 	if (s->pcap)
@@ -142,6 +144,17 @@ static void tx_account(struct stack *s, const uint8_t *frame, size_t len)
 	s->stats.frames_out++;
 	if (LOG_ON(LOG_TRACE))
 		trace_frame(FRAME_OUT, frame, len);
+}
+
+/* Queues a finished frame for the caller to write once it lets go of the stack. */
+static void txq_append(struct stack *s, struct pkb *pkb)
+{
+	pkb->next = NULL;
+	if (!s->txq_head)
+		s->txq_tail = &s->txq_head;
+	*s->txq_tail = pkb;
+	s->txq_tail = &pkb->next;
+	s->txq_len++;
 }
 
 int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
@@ -169,12 +182,7 @@ int stack_output(struct stack *s, struct pkb *pkb, uint64_t now)
 	/* The capture keeps the stack's order, which is the order they leave in. */
 	if (s->pcap)
 		pcap_write(s->pcap, pkb->data, pkb->len, now);
-	pkb->next = NULL;
-	if (!s->txq_head)
-		s->txq_tail = &s->txq_head;
-	*s->txq_tail = pkb;
-	s->txq_tail = &pkb->next;
-	s->txq_len++;
+	txq_append(s, pkb);
 	return 0;
 }
 
@@ -182,6 +190,7 @@ struct pkb *stack_tx_take(struct stack *s)
 {
 	struct pkb *list = s->txq_head;
 
+	stack_assert_locked();
 	s->txq_head = NULL;
 	s->txq_tail = &s->txq_head;
 	s->txq_len = 0;
@@ -229,6 +238,21 @@ int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16
 	/* The capture shows what the device was given, after the fault link. */
 	if (s->pcap)
 		pcap_write(s->pcap, frame, len, now);
+	if (s->tx_defer) {
+		/* The fault link's frames leave outside the lock too (a copy: the
+		 * link keeps or frees its own). Lost when out of memory, as the
+		 * device would lose them. */
+		struct pkb *p = pkb_alloc(len);
+
+		if (!p) {
+			stack_drop(s, DROP_DEV_TX_ERROR);
+			return -ENOMEM;
+		}
+		memcpy(pkb_put(p, len), frame, len);
+		p->gso_size = gso_size;
+		txq_append(s, p);
+		return 0;
+	}
 	if (gso_size)
 		rc = s->dev->ops->transmit_gso(s->dev, frame, len, gso_size);
 	else
@@ -240,6 +264,7 @@ int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16
 
 void stack_poll(struct stack *s, uint64_t now)
 {
+	stack_assert_locked();
 	s->now = now;
 	if (s->fault)
 		fault_poll(s, now);
@@ -254,6 +279,7 @@ uint64_t stack_poll_at(const struct stack *s)
 {
 	uint64_t t = min64(arp_poll_at(s), ip4_poll_at(s));
 
+	stack_assert_locked();
 	t = min64(t, tcp_timers_at(s));
 	if (s->fault)
 		t = min64(t, fault_poll_at(s));

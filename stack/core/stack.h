@@ -8,7 +8,8 @@
  * clock) turns that into its wait timeout.
  *
  * Locking: the stack has none inside. The caller serialises every call on
- * one instance (the runner's lock).
+ * one instance with the stack lock (stack/CONCURRENCY.md; checked in debug
+ * builds by stack/core/lockcheck.h).
  */
 #ifndef PSTACK_STACK_H
 #define PSTACK_STACK_H
@@ -108,7 +109,8 @@ unsigned stack_tx_send(struct netdev *dev, struct pkb *list);
 void stack_tx_failed(struct stack *s, unsigned n);
 /* Sends everything queued, for a caller that is the stack's only user. */
 void stack_tx_flush(struct stack *s);
-/* After the fault link: the frame to the device (with pcap), or to the protocol layers. */
+/* After the fault link: the frame to the device (with pcap; with s->tx_defer a
+ * copy is queued for stack_tx_take() instead), or to the protocol layers. */
 int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now);
 /* Delivers a frame to the protocol layers, after the fault link (internal). */
 void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);

@@ -13,6 +13,7 @@
 
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
 #include "stack/wire/wire.h"
 
@@ -243,6 +244,7 @@ struct udp_sock *udp_open(struct stack *s)
 {
 	struct udp_sock *u = calloc(1, sizeof(*u));
 
+	stack_assert_locked();
 	if (!u)
 		return NULL;
 	u->s = s;
@@ -254,6 +256,7 @@ struct udp_sock *udp_open(struct stack *s)
 
 void udp_close(struct udp_sock *u)
 {
+	stack_assert_locked();
 	if (!u)
 		return;
 	if (u->s) {
@@ -315,6 +318,7 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 	uint16_t port = local->port;
 	int rc;
 
+	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
 	if (u->bound)
@@ -348,6 +352,7 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	struct stack *s = u->s;
 	int rc;
 
+	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
 	if (peer->addr == 0 && peer->port == 0) {
@@ -381,6 +386,7 @@ int udp_take_error(struct udp_sock *u)
 {
 	int e = u->err;
 
+	stack_assert_locked();
 	u->err = 0;
 	return e;
 }
@@ -397,6 +403,7 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	uint16_t c;
 	int rc;
 
+	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
 	if (len > UDP_MAX_PAYLOAD)
@@ -458,6 +465,7 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 	struct udp_dgram *d;
 	size_t n;
 
+	stack_assert_locked();
 	if (u->err)
 		return udp_take_error(u);
 	d = u->q_head;
@@ -486,6 +494,7 @@ unsigned udp_poll(const struct udp_sock *u)
 {
 	unsigned ev = SOCK_POLLOUT;
 
+	stack_assert_locked();
 	if (u->q_head)
 		ev |= SOCK_POLLIN;
 	if (u->err)
@@ -495,12 +504,14 @@ unsigned udp_poll(const struct udp_sock *u)
 
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	ep->addr = u->laddr;
 	ep->port = u->lport;
 }
 
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	if (!u->connected)
 		return -ENOTCONN;
 	ep->addr = u->raddr;
@@ -510,25 +521,30 @@ int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 {
+	stack_assert_locked();
 	u->wake = *w;
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)
 {
+	stack_assert_locked();
 	u->rcvbuf = bytes < UDP_MIN_RCVBUF ? UDP_MIN_RCVBUF : bytes;
 }
 
 size_t udp_get_rcvbuf(const struct udp_sock *u)
 {
+	stack_assert_locked();
 	return u->rcvbuf;
 }
 
 size_t udp_next_size(const struct udp_sock *u)
 {
+	stack_assert_locked();
 	return u->q_head ? u->q_head->len : 0;
 }
 
 void udp_set_tos(struct udp_sock *u, uint8_t tos)
 {
+	stack_assert_locked();
 	u->tos = tos;
 }

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/host/sysc.h"
 #include "stack/wire/wire.h"
@@ -66,6 +67,7 @@ static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	struct virtio_net_hdr vh;
 	long rc;
 
+	stack_assert_unlocked();    /* no device I/O under the stack lock (stack/CONCURRENCY.md) */
 	if (!t->vnet_hdr_len) {
 		rc = sys_write(t->fd, frame, len);
 		if (rc < 0)
@@ -89,6 +91,7 @@ static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len
 	struct virtio_net_hdr vh;
 	size_t ihl, thl;
 
+	stack_assert_unlocked();
 	/* The stack builds these frames itself; still, never describe a frame wrongly. */
 	if (!t->vnet_hdr_len || len < 14 + 20 + 20)
 		return -EINVAL;
@@ -164,6 +167,7 @@ static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *
 	struct iovec iov[2];
 	long rc;
 
+	stack_assert_unlocked();
 	*rx_flags = 0;
 	if (!t->vnet_hdr_len) {
 		rc = sys_read(t->fd, buf, cap);

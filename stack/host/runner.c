@@ -1,31 +1,15 @@
 /*
- * The runner: one stack on a TAP device, its lock, and the background thread
- * that reads frames and runs timers.
+ * The runner: one stack on a TAP device, and the background thread that
+ * reads frames and runs timers.
  *
  * The thread sleeps in ppoll() on the TAP fd and an eventfd, with the timeout
  * the stack asks for (stack_poll_at). Other threads call into the stack
- * between runner_lock() and runner_unlock(); when such a call moves the
- * stack's next deadline earlier than the one the thread sleeps towards (a
- * send armed a retransmission timer), runner_unlock() writes the eventfd so
- * the thread recomputes its timeout. Every shared field is under the lock.
+ * between runner_lock() and runner_unlock(); runner_unlock() writes the
+ * frames they made and kicks the thread when its deadline moved earlier.
+ * Application threads read the device too (a blocked driver, busy-poll).
  *
- * The thread blocks every signal, so signals always reach the application's
- * threads, and its ppoll() is never interrupted.
- *
- * Frames leave outside the lock: the stack queues them (struct stack's
- * tx_defer) and whichever thread made them writes them after letting go of
- * the stack (runner_tx), since a TAP write runs the peer kernel's receive
- * path inside the system call.
- *
- * Application threads read the device too, so that the frame a thread waits
- * for needs no hand-off through this thread:
- *   - a thread about to block adds the device to its own ppoll (one thread
- *     at a time: runner_block_begin) and processes the frames that wake it;
- *   - busy-poll (PSTACK_SPIN_US): a thread about to block reads the device
- *     without blocking for a while first (runner_poll_once).
- * All go through the same receive path. While application threads hold the
- * device, this thread sleeps without it and only runs the timers (see
- * runner_thread).
+ * Who may do what, the flags below, the device hand-off and grace, and why
+ * no system call runs under the lock: stack/CONCURRENCY.md.
  */
 #include "stack/host/runner.h"
 
@@ -33,7 +17,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +29,7 @@
 
 #include "stack/core/log.h"
 #include "stack/dev/pcap.h"
+#include "stack/host/lock.h"
 #include "stack/host/sysc.h"
 #include "stack/dev/tap.h"
 #include "stack/core/tcp/tcp.h"
@@ -63,7 +50,7 @@
  * worst. */
 #define RUNNER_DRIVE_GRACE_US 1000u
 struct runner {
-	pthread_mutex_t lock;
+	struct stack_lock *lock;    /* the caller's (runner_start) */
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
 	struct stack *s;
 	struct netdev *dev;
@@ -81,12 +68,16 @@ struct runner {
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
 	bool tx_busy;               /* a thread is writing the stack's queued frames */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
+	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
 	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
 	uint64_t drive_frames;      /* frames read by drivers */
 	unsigned stop_waiters;
 	uint64_t spin_frames;       /* frames read and processed by application threads */
 	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
+
+	/* Threads between letting go of the lock and their kick's write (runner_stop waits for them). */
+	atomic_uint kickers;
 };
 
 uint64_t runner_now(void)
@@ -104,7 +95,7 @@ struct stack *runner_stack(struct runner *r)
 
 void runner_lock(struct runner *r)
 {
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 }
 
 static void runner_kick(struct runner *r)
@@ -132,12 +123,14 @@ static void runner_tx(struct runner *r)
 	while ((list = stack_tx_take(r->s))) {
 		unsigned failed;
 
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 		failed = stack_tx_send(r->dev, list);
-		pthread_mutex_lock(&r->lock);
+		stack_lock(r->lock);
 		stack_tx_failed(r->s, failed);
 	}
 	r->tx_busy = false;
+	if (r->stop_waiters)
+		pthread_cond_broadcast(&r->progress);
 }
 
 void runner_unlock(struct runner *r)
@@ -148,12 +141,19 @@ void runner_unlock(struct runner *r)
 	runner_tx(r);
 	at = stack_poll_at(r->s);
 	kick = at < r->sleep_until;
-
 	if (kick)
 		r->sleep_until = at;    /* one kick per earlier deadline is enough */
-	pthread_mutex_unlock(&r->lock);
+	kick |= r->kick_pending;
+	r->kick_pending = false;
+	/* The write comes after the lock is let go: runner_stop must not free
+	 * r (and close the eventfd) before it is done. */
 	if (kick)
+		atomic_fetch_add_explicit(&r->kickers, 1, memory_order_relaxed);
+	stack_unlock(r->lock);
+	if (kick) {
 		runner_kick(r);
+		atomic_fetch_sub_explicit(&r->kickers, 1, memory_order_release);
+	}
 }
 
 /*
@@ -177,9 +177,9 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		long n;
 
 		runner_tx(r);
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags);
-		pthread_mutex_lock(&r->lock);
+		stack_lock(r->lock);
 
 		if (n == 0)
 			break;
@@ -224,13 +224,15 @@ static int app_read(struct runner *r, uint64_t *count)
 {
 	int n;
 
-	if (r->app_reading || r->stop || r->dev_dead)
+	if (r->app_reading || r->stopping || r->dev_dead)
 		return 0;
 	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
 		return 0;
 	r->app_reading = true;
 	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
 	r->app_reading = false;
+	if (r->stop_waiters)
+		pthread_cond_broadcast(&r->progress);
 	*count += (uint64_t)n;
 	if (n > 0) {
 		uint64_t now = runner_now();
@@ -252,7 +254,7 @@ void runner_spin_stop(struct runner *r)
 	r->spin_seen = 0;
 	if (r->parked) {
 		r->parked = false;
-		runner_kick(r);
+		r->kick_pending = true;
 	}
 }
 
@@ -260,13 +262,11 @@ int runner_block_begin(struct runner *r)
 {
 	int fd = -1;
 
-	pthread_mutex_lock(&r->lock);
 	r->blocked++;
 	if (!r->driver && !r->app_reading && !r->stopping && !r->dev_dead) {
 		r->driver = true;
 		fd = r->dev->ops->pollfd(r->dev);
 	}
-	pthread_mutex_unlock(&r->lock);
 	return fd;
 }
 
@@ -277,9 +277,6 @@ int runner_drive(struct runner *r)
 
 void runner_block_end(struct runner *r, bool was_driver)
 {
-	bool kick = false;
-
-	pthread_mutex_lock(&r->lock);
 	r->blocked--;
 	if (was_driver) {
 		uint64_t now = runner_now();
@@ -289,13 +286,11 @@ void runner_block_end(struct runner *r, bool was_driver)
 		/* The stack thread sleeps without the device: it must look again
 		 * by the end of the grace period, or at once when other threads
 		 * still wait (no driver is left to read their frames). */
-		kick = r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US);
-		if (kick)
+		if (r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US)) {
 			r->sleep_until = now;
+			r->kick_pending = true;
+		}
 	}
-	pthread_mutex_unlock(&r->lock);
-	if (kick)
-		runner_kick(r);
 }
 
 static void *runner_thread(void *arg)
@@ -303,7 +298,7 @@ static void *runner_thread(void *arg)
 	struct runner *r = arg;
 	int tapfd = r->dev->ops->pollfd(r->dev);
 
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	for (;;) {
 		struct pollfd fds[2];
 		struct timespec ts, *tsp = NULL;
@@ -367,21 +362,22 @@ static void *runner_thread(void *arg)
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
 		runner_tx(r);
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 
 		rc = sys_ppoll(fds, 2, tsp, NULL);
+		if (rc > 0 && (fds[1].revents & POLLIN)) {
+			uint64_t v;
 
-		pthread_mutex_lock(&r->lock);
+			/* Before the lock: a kick asks for the look below, which follows. */
+			sys_read(r->efd, &v, sizeof(v));
+		}
+
+		stack_lock(r->lock);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
 		r->parked = false;
 		if (rc < 0 && rc != -EINTR) {
 			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
 			break;
-		}
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-
-			sys_read(r->efd, &v, sizeof(v));
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL) && !(fds[0].revents & POLLIN)) {
 			log_error("device %s went away; no more frames are read", r->dev->name);
@@ -390,7 +386,7 @@ static void *runner_thread(void *arg)
 		if (fds[0].revents & POLLIN)
 			runner_receive(r);
 	}
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	return NULL;
 }
 
@@ -447,7 +443,7 @@ static void open_log_file(const char *path)
 	log_set_sink(f);
 }
 
-int runner_start(const struct stack_config *cfg, struct runner **out)
+int runner_start(const struct stack_config *cfg, struct stack_lock *lock, struct runner **out)
 {
 	struct stack_config c = *cfg;
 	char err[512], n[16], g[16];
@@ -474,7 +470,7 @@ int runner_start(const struct stack_config *cfg, struct runner **out)
 		return -ENOMEM;
 	}
 	r->efd = -1;
-	pthread_mutex_init(&r->lock, NULL);
+	r->lock = lock;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->progress, &ca);
@@ -503,9 +499,10 @@ int runner_start(const struct stack_config *cfg, struct runner **out)
 			log_warn("cannot open PSTACK_PCAP '%s': %s; continuing without a capture", c.pcap,
 				 strerror(errno));
 	}
-	stack_up(r->s, runner_now());
-	stack_tx_flush(r->s);       /* the announcement; no other thread yet */
+	/* The announcement waits in the queue for the first unlock: the caller
+	 * may hold the lock, and no device write runs under it. */
 	r->s->tx_defer = true;
+	stack_up(r->s, runner_now());
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (rc < 0) {
@@ -526,6 +523,7 @@ int runner_start(const struct stack_config *cfg, struct runner **out)
 		goto fail;
 	}
 	log_debug("stack thread started");
+	stack_lock_check(lock);
 	*out = r;
 	return 0;
 
@@ -541,7 +539,6 @@ fail:
 		sys_close(r->efd);
 	}
 	pthread_cond_destroy(&r->progress);
-	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
 	free(r);
 	return rc;
@@ -555,16 +552,16 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	if (!r)
 		return;
 	/* Let the thread finish what connections still owe their peers (FIN, queued data). */
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	/* The device goes back to the thread: a thread still blocked in a
 	 * wait (the shim has stopped letting it drive) must not keep it. */
 	r->stopping = true;
 	r->driver = false;
 	r->drive_end = 0;
 	r->sleep_until = 0;
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	runner_kick(r);
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
 		uint64_t now = runner_now(), until;
 		struct timespec ts;
@@ -576,15 +573,35 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		ts.tv_sec = (time_t)(until / 1000000u);
 		ts.tv_nsec = (long)(until % 1000000u) * 1000;
 		r->stop_waiters++;
-		pthread_cond_timedwait(&r->progress, &r->lock, &ts);
+		stack_lock_wait(r->lock, &r->progress, &ts);
 		r->stop_waiters--;
 	}
 	if (tcp_pending_close(r->s) > 0)
 		log_debug("stopping with %zu connection(s) still closing", tcp_pending_close(r->s));
 	r->stop = true;
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	runner_kick(r);
 	pthread_join(r->thread, NULL);
+
+	/*
+	 * Application threads that entered the runner before the host forgot
+	 * it may still be inside with the lock let go: reading the device
+	 * (app_reading: none starts once stopping is set), writing frames
+	 * (tx_busy), or about to kick (kickers). Wait for them.
+	 */
+	stack_lock(r->lock);
+	while (r->app_reading || r->tx_busy) {
+		uint64_t until = runner_now() + 1000;
+		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+		r->stop_waiters++;
+		stack_lock_wait(r->lock, &r->progress, &ts);
+		r->stop_waiters--;
+	}
+	stack_unlock(r->lock);
+	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
+		sched_yield();      /* one eventfd write away */
+	stack_lock_check(NULL);
 
 	/* The thread is gone: what is left is ours alone. */
 	stack_tx_flush(r->s);
@@ -601,7 +618,6 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	sys_fd_forget(r->efd);
 	sys_close(r->efd);
 	pthread_cond_destroy(&r->progress);
-	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
 	free(r->spinbuf);
 	free(r);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -344,6 +345,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 
 struct tcp_conn *tcp_open(struct stack *s)
 {
+	stack_assert_locked();
 	return tcp_conn_new(s);
 }
 
@@ -630,6 +632,7 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	struct stack *s = c->s;
 	uint16_t port = local->port;
 
+	stack_assert_locked();
 	if (c->in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
 	if (local->addr && local->addr != s->cfg.addr)
@@ -670,6 +673,7 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 		struct ip4_endpoint any = { 0, 0 };
 		int r = tcp_bind(c, &any, 0);
 
+	stack_assert_locked();
 		if (r)
 			return r;
 	}
@@ -690,6 +694,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	struct stack *s = c->s;
 	uint32_t laddr;
 
+	stack_assert_locked();
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
@@ -765,6 +770,7 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 {
 	struct tcp_conn *c;
 
+	stack_assert_locked();
 	if (l->state != TCP_STATE_LISTEN) {
 		*err = -EINVAL;
 		return NULL;
@@ -784,6 +790,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 {
 	size_t n;
 
+	stack_assert_locked();
 	if (c->err) {
 		int e = c->err;
 
@@ -862,6 +869,7 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
 {
+	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
 	if (c->rcvq.len && len) {
@@ -916,6 +924,7 @@ static void queue_fin(struct tcp_conn *c, uint64_t now)
 
 int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 {
+	stack_assert_locked();
 	if (how < 0 || how > 2)
 		return -EINVAL;
 	switch (c->state) {
@@ -947,6 +956,7 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 
 void tcp_close(struct tcp_conn *c, uint64_t now)
 {
+	stack_assert_locked();
 	c->orphan = true;
 	c->wake.fn = NULL;
 	c->wake.ctx = NULL;
@@ -982,6 +992,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 {
 	unsigned m = 0;
 
+	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return c->acc_head ? SOCK_POLLIN : 0;
 	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
@@ -1008,22 +1019,26 @@ int tcp_take_error(struct tcp_conn *c)
 {
 	int e = c->err;
 
+	stack_assert_locked();
 	c->err = 0;
 	return e;
 }
 
 enum tcp_state tcp_get_state(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->state;
 }
 
 void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	*ep = c->local;
 }
 
 int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
 		return -ENOTCONN;
 	*ep = c->remote;
@@ -1032,21 +1047,25 @@ int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 {
+	stack_assert_locked();
 	c->wake = *w;
 }
 
 size_t tcp_inq(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->rcvq.len;
 }
 
 size_t tcp_outq(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->sndq.len;
 }
 
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 {
+	stack_assert_locked();
 	switch (opt) {
 	case TCP_OPT_NODELAY:
 		c->nodelay = v != 0;
@@ -1121,6 +1140,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 {
+	stack_assert_locked();
 	switch (opt) {
 	case TCP_OPT_NODELAY: *v = c->nodelay; return 0;
 	case TCP_OPT_KEEPALIVE: *v = c->keepalive; return 0;
@@ -1148,6 +1168,7 @@ static uint32_t ms_since(uint64_t now, uint64_t t)
 
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
 {
+	stack_assert_locked();
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
 	i->ca_state = c->ca_state;
@@ -1446,6 +1467,7 @@ size_t tcp_pending_close(const struct stack *s)
 {
 	size_t n = 0;
 
+	stack_assert_locked();
 	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
 		if (c->orphan && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT &&
 		    c->state != TCP_STATE_FIN_WAIT_2)

@@ -28,6 +28,7 @@
 
 #include "stack/dev/fault.h"
 #include "stack/core/log.h"
+#include "stack/host/lock.h"
 #include "stack/host/runner.h"
 #include "stack/dev/tap.h"
 #include "stack/wire/wire.h"
@@ -38,6 +39,16 @@
 	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); _exit(1); } } while (0)
 
 static char tmpdir[64];
+
+/* The stack lock a runner takes (the library's host owns one per process;
+ * each test runs in a child of its own). */
+static struct stack_lock *new_lock(void)
+{
+	static struct stack_lock lock;
+
+	stack_lock_init(&lock, NULL);
+	return &lock;
+}
 
 /* Runs body in a child in a fresh network namespace; skips when that is impossible. */
 static void in_netns(void (*body)(void))
@@ -176,7 +187,7 @@ static void body_transient(void)
 	strcpy(cfg.log_file, logp);
 	strcpy(cfg.pcap, pcapp);
 	CHECK(if_nametoindex("pst0") == 0);
-	CHECK(runner_start(&cfg, &r) == 0);
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
 	CHECK(if_nametoindex("pst0") != 0);
 	CHECK(if_flags("pst0") & IFF_UP);
 	CHECK(if_addr("pst0", &mask) == IP4(192, 0, 2, 1));
@@ -238,7 +249,7 @@ static void body_existing(void)
 	config_defaults(&cfg);
 	strcpy(cfg.tap, "pst1");
 	cfg.log_level = LOG_ERROR;
-	CHECK(runner_start(&cfg, &r) == 0);
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
 	CHECK(if_flags("pst1") & IFF_UP);
 	CHECK(if_addr("pst1", &mask) == 0);
 	runner_stop(r, 0);
@@ -251,7 +262,7 @@ static void body_existing(void)
 	ifr.ifr_mtu = 1400;
 	CHECK(ioctl(fd, SIOCSIFMTU, &ifr) == 0);
 	close(fd);
-	CHECK(runner_start(&cfg, &r) == 0);
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
 	CHECK(runner_stack(r)->mtu == 1400);
 	runner_stop(r, 0);
 
@@ -353,7 +364,7 @@ static void body_kick(void)
 	strcpy(cfg.tap, "pst4");
 	cfg.log_level = LOG_ERROR;
 	CHECK(config_parse_faults("delay=1ms", &cfg.faults) == 0);
-	CHECK(runner_start(&cfg, &r) == 0);
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
 	/* Let the thread go through one wakeup (a frame from a packet socket) first: once we see
 	 * the frame counted under the lock, it has computed its deadline and sleeps towards it. */
 	{

@@ -32,12 +32,14 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/lock.h"
 #include "stack/core/config.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/shim_libc.h"
 
 static struct harness *H;
-static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+/* The stack lock, as the library's host has it (stack/host/lock.h). */
+static struct stack_lock hmu;
 static int dev[2];              /* the "device": readable when a frame waits */
 static bool refuse;             /* block_begin says another thread drives */
 static uint16_t to_port;        /* where a "frame" is delivered */
@@ -55,8 +57,8 @@ static void deliver_udp(uint16_t dport, const char *text)
 
 static int t_start(void *c) { (void)c; return 0; }
 static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return H->now; }
 static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 
@@ -74,10 +76,10 @@ static int t_drive(void *c)
 	(void)c;
 	drives++;
 	/* Called with the lock held, like runner_drive. */
-	if (pthread_mutex_trylock(&hmu) == EBUSY)
+	if (pthread_mutex_trylock(&hmu.mu) == EBUSY)
 		held_lock_drives++;
 	else
-		pthread_mutex_unlock(&hmu);
+		pthread_mutex_unlock(&hmu.mu);
 	if (read(dev[0], &b, 1) != 1)
 		return 0;
 	if (raise_in_drive)
@@ -103,8 +105,11 @@ static void start(void)
 	};
 	char c = 'f';
 
+	stack_lock_init(&hmu, shim_wake_flush);
 	H = h_new(NULL, false);
 	h_learn_peer(H);
+	/* The core's entry points check that they run under it. */
+	stack_lock_check(&hmu);
 	assert_int_equal(pipe2(dev, O_NONBLOCK), 0);
 	/* One frame is waiting on the device before anyone blocks. */
 	assert_int_equal(write(dev[1], &c, 1), 1);
@@ -113,13 +118,14 @@ static void start(void)
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
-	h_real_libc(&libc);
+	h_checked_libc(&libc, &hmu);
 	shim_init(&libc, &host);
 }
 
 static void stop(void)
 {
 	shim_reset_for_test();
+	stack_lock_check(NULL);
 	h_free(H);
 	close(dev[0]);
 	close(dev[1]);

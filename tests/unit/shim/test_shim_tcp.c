@@ -29,22 +29,25 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/lock.h"
 #include "tests/unit/support/tcp_script.h"
 #include "tests/unit/support/shim_libc.h"
 
 static struct tscript *T;
-static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+/* The stack lock, as the library's host has it (stack/host/lock.h). */
+static struct stack_lock hmu;
 
 static int t_start(void *c) { (void)c; return 0; }
 static struct stack *t_stack(void *c) { (void)c; return T->h->s; }
-static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return T->h->now; }
 static uint64_t stopped_linger;
 static int stop_calls;
 static void t_stop(void *c, uint64_t l) { (void)c; stopped_linger = l; stop_calls++; }
 
-static int setup(void **state)
+/* socket() of the libc table is sock (NULL: the real one). */
+static void init_shim(int (*sock)(int, int, int))
 {
 	struct shim_libc libc;
 	struct shim_host host = {
@@ -52,10 +55,20 @@ static int setup(void **state)
 		.now = t_now, .stop = t_stop,
 	};
 
-	(void)state;
-	T = ts_new(1000);
-	h_real_libc(&libc);
+	h_checked_libc(&libc, &hmu);
+	if (sock)
+		libc.socket = sock;
 	shim_init(&libc, &host);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	stack_lock_init(&hmu, shim_wake_flush);
+	T = ts_new(1000);
+	/* The core's entry points check that they run under it. */
+	stack_lock_check(&hmu);
+	init_shim(NULL);
 	return 0;
 }
 
@@ -63,6 +76,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	shim_reset_for_test();
+	stack_lock_check(NULL);
 	/* Connections the test closed may still be finishing: not this test's subject. */
 	h_drain_tx(T->h);
 	h_free(T->h);
@@ -72,9 +86,9 @@ static int teardown(void **state)
 
 static void inject(const char *spec)
 {
-	pthread_mutex_lock(&hmu);
+	stack_lock(&hmu);
 	ts_inject(T, spec);
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&hmu);
 }
 
 /* The next frame the stack sent, which must start with prefix. */
@@ -83,9 +97,9 @@ static void expect_prefix(const char *prefix)
 	char line[512];
 	bool got;
 
-	pthread_mutex_lock(&hmu);
+	stack_lock(&hmu);
 	got = ts_next(T, line, sizeof(line));
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&hmu);
 	if (!got)
 		fail_msg("no frame sent, expected \"%s...\"", prefix);
 	if (strncmp(line, prefix, strlen(prefix)) != 0)
@@ -385,6 +399,47 @@ static void test_exit_closes_and_stops(void **state)
 }
 
 
+static void *exit_thread(void *arg)
+{
+	(void)arg;
+	shim_exit(1234);
+	return NULL;
+}
+
+/* The placeholder's socket() for an accept, while another thread runs exit(). */
+static int socket_during_exit(int domain, int type, int protocol)
+{
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, exit_thread, NULL), 0);
+	pthread_join(th, NULL);
+	return socket(domain, type, protocol);
+}
+
+/* exit() in another thread while accept() makes the new fd (the lock let go
+ * for its socket()): the connection, which no fd owns yet, is closed with
+ * the others (FIN), and accept fails rather than hand out a socket on a
+ * stopped stack (which the library has freed by then). */
+static void test_exit_during_accept(void **state)
+{
+	struct sockaddr_in me = sin4(0, TS_LOCAL_PORT);
+	int l = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	(void)state;
+	stop_calls = 0;
+	assert_int_equal(shim_bind(l, SA(me), sizeof(me)), 0);
+	assert_int_equal(shim_listen(l, 4), 0);
+	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix("S. 0:0(0) ack 1");
+	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	init_shim(socket_during_exit);
+	assert_int_equal(shim_accept4(l, NULL, NULL, 0), -ECONNABORTED);
+	assert_int_equal(stop_calls, 1);
+	expect_prefix("F. 1:1(0) ack 1");
+	init_shim(NULL);
+	assert_int_equal(shim_close(l), 0);
+}
+
 struct aargs {
 	int fd;
 	int r;
@@ -477,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_closes_and_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_during_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
 	};
 

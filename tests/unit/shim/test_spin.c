@@ -29,12 +29,14 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/lock.h"
 #include "stack/core/config.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/shim_libc.h"
 
 static struct harness *H;
-static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+/* The stack lock, as the library's host has it (stack/host/lock.h). */
+static struct stack_lock hmu;
 static int spin_calls, spin_stops;
 static int deliver_at;          /* the spin call that delivers (0: never) */
 static bool raise_instead;      /* that call raises SIGUSR1 instead */
@@ -50,8 +52,8 @@ static void deliver_udp(uint16_t dport, const char *text)
 
 static int t_start(void *c) { (void)c; return 0; }
 static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
+static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
+static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return H->now; }
 static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 static int t_spin(void *c, bool stop)
@@ -82,18 +84,22 @@ static void start(uint32_t spin_us)
 
 	config_defaults(&cfg);
 	cfg.spin_us = spin_us;
+	stack_lock_init(&hmu, shim_wake_flush);
 	H = h_new(&cfg, false);
 	h_learn_peer(H);
+	/* The core's entry points check that they run under it. */
+	stack_lock_check(&hmu);
 	spin_calls = spin_stops = 0;
 	deliver_at = 3;
 	raise_instead = false;
-	h_real_libc(&libc);
+	h_checked_libc(&libc, &hmu);
 	shim_init(&libc, &host);
 }
 
 static void stop(void)
 {
 	shim_reset_for_test();
+	stack_lock_check(NULL);
 	h_free(H);
 }
 

@@ -3,7 +3,8 @@
  * tcp_script.h): the non-blocking connect sequence (EINPROGRESS, EALREADY,
  * POLLOUT, SO_ERROR, EISCONN), a reset answered with ECONNREFUSED both
  * non-blocking and blocking, listen/accept with IPv4-mapped addresses, data
- * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE.
+ * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE, exit
+ * (also while an accept makes its fd).
  *
  * Frames are checked by their flags and numbers only where the shim decides
  * them; the engine's exact options are test_tcp_*'s business.

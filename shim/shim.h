@@ -91,8 +91,9 @@ struct shim_host {
 	int (*start)(void *ctx);
 	struct stack *(*stack)(void *ctx);
 	/* The stack lock: usable from shim_init on (before start and after
-	 * stop too), never taken twice by one thread. Every other call below
-	 * except start's caller and stop is made with it held. */
+	 * stop too), never taken twice by one thread. start, stack, now, spin,
+	 * block_begin, drive and block_end are called with it held; stop
+	 * without. */
 	void (*lock)(void *ctx);
 	/* Lets go of it; once the stack runs, writes the frames made under it
 	 * first (no device I/O under the lock). The shim then signals what it

@@ -44,10 +44,12 @@ static inline void stack_lock(struct stack_lock *l)
 /* Lets go of the lock, then does what this thread deferred under it. */
 static inline void stack_unlock(struct stack_lock *l)
 {
+	void (*after)(void) = l->after_unlock;
+
 	stack_lock_note(l, false);
 	pthread_mutex_unlock(&l->mu);
-	if (l->after_unlock)
-		l->after_unlock();
+	if (after)
+		after();
 }
 
 /* pthread_cond_timedwait on the lock (held), keeping the debug owner right. */

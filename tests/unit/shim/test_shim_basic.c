@@ -50,6 +50,8 @@ static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return H->now; }
 static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 
+static void join_then_flush(void);
+
 /* fcntl() of the libc table is fcntl_fn (NULL: the real one). */
 static void init_shim(int (*fcntl_fn)(int, int, ...))
 {
@@ -68,7 +70,7 @@ static void init_shim(int (*fcntl_fn)(int, int, ...))
 static int setup(void **state)
 {
 	(void)state;
-	stack_lock_init(&hmu, shim_wake_flush);
+	stack_lock_init(&hmu, join_then_flush);
 	H = h_new(NULL, false);
 	h_learn_peer(H);
 	/* The core's entry points check that they run under it. */
@@ -625,13 +627,14 @@ static void *poll_thread(void *arg)
  * after-unlock step before it signals (so the waiter has left its wait and
  * exited in between). */
 static pthread_t late_main, late_waiter;
-static bool late_join;
+static atomic_bool late_join;
 static int late_efd;            /* the waiter's eventfd */
 
+/* The lock's after-unlock step in these tests. */
 static void join_then_flush(void)
 {
-	if (late_join && pthread_equal(pthread_self(), late_main)) {
-		late_join = false;
+	if (atomic_load(&late_join) && pthread_equal(pthread_self(), late_main)) {
+		atomic_store(&late_join, false);
 		pthread_join(late_waiter, NULL);
 		/* Its eventfd is still open and the shim's: the wake queued
 		 * for it holds it. */
@@ -674,21 +677,19 @@ static void test_wake_outlives_waiter(void **state)
 		before = fd;
 	a.p[0] = (struct pollfd){ .fd = u, .events = POLLIN };
 	a.p[1] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	late_main = pthread_self();
 	assert_int_equal(pthread_create(&late_waiter, NULL, poll_thread, &a), 0);
 	await_waiters(u, 1);
 	efd = internal_fd_after(before);
 	assert_true(efd > before);
 	late_efd = efd;
 
-	late_main = pthread_self();
-	hmu.after_unlock = join_then_flush;
 	stack_lock(&hmu);
 	n = h_build_udp(buf, H_PEER_IP, 1, H_STACK_IP, 5013, (const uint8_t *)"late", 4);
 	h_inject(H, buf, n);            /* wakes the poller: queued on this thread */
 	assert_int_equal(write(pipefd[1], "x", 1), 1);  /* its poll ends anyway */
-	late_join = true;
+	atomic_store(&late_join, true);
 	stack_unlock(&hmu);             /* joins it, then signals */
-	hmu.after_unlock = shim_wake_flush;
 
 	assert_int_equal(a.r, 2);
 	assert_true(fcntl(efd, F_GETFD) < 0 && errno == EBADF);

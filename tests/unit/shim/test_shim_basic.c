@@ -1,11 +1,13 @@
 /*
  * The socket shim on a stack on the in-memory link: errno for every misuse,
  * addresses (IPv4, IPv4-mapped IPv6), UDP round trips, dup/close reference
- * counting, readiness (poll/select/epoll), blocking, wakeups and signals.
+ * counting, readiness (poll/select/epoll), blocking, wakeups and signals,
+ * wake-ups signalled after the lock, the first epoll ADD from many threads.
  *
- * The shim runs with the real libc (nothing is interposed in a test binary),
- * so placeholders are real kernel sockets; the host is the harness's stack
- * behind a test mutex that stands in for the runner's lock.
+ * The shim runs with the real libc (nothing is interposed in a test binary,
+ * and h_checked_libc refuses calls made under the lock), so placeholders are
+ * real kernel sockets; the host is the harness's stack behind the stack lock
+ * (stack/host/lock.h), as in the library.
  */
 #include <errno.h>
 #include <fcntl.h>

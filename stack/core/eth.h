@@ -6,13 +6,9 @@
 #include <stdint.h>
 
 #include "stack/core/pkb.h"
+#include "stack/wire/eth.h"
 
 struct stack;
-
-#define ETH_HLEN 14
-#define ETH_TYPE_IP4 0x0800
-#define ETH_TYPE_ARP 0x0806
-#define ETH_TYPE_IP6 0x86dd
 
 extern const uint8_t eth_broadcast[6];
 

@@ -14,6 +14,7 @@
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
 #include "stack/core/stack.h"
+#include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
 #define UDP_EPHEMERAL_LO 32768   /* Linux's ip_local_port_range */
@@ -151,24 +152,27 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
+	struct udp_hdr uh;
 	uint16_t sport, dport, ulen, csum;
 	struct udp_sock *best = NULL;
 	int best_score = -1;
 
-	if (len < UDP_HLEN) {
-		stack_drop(s, DROP_UDP_TRUNCATED);
-		return;
-	}
-	sport = rd16(p);
-	dport = rd16(p + 2);
-	ulen = rd16(p + 4);
-	csum = rd16(p + 6);
 	/* RFC 768: the length covers header and data. Bytes past it in the IP
 	 * payload are ignored (Linux trims them). */
-	if (ulen < UDP_HLEN || ulen > len) {
+	switch (udp_hdr_parse(p, len, &uh)) {
+	case WIRE_OK:
+		break;
+	case WIRE_TRUNCATED:
+		stack_drop(s, DROP_UDP_TRUNCATED);
+		return;
+	default:
 		stack_drop(s, DROP_UDP_BAD_LENGTH);
 		return;
 	}
+	sport = uh.sport;
+	dport = uh.dport;
+	ulen = uh.len;
+	csum = uh.csum;
 	/* RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means none was sent;
 	 * otherwise it MUST be verified and a bad datagram silently discarded
 	 * (unless the device verified it, or the datagram never left this host:
@@ -213,12 +217,14 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 
 void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err)
 {
+	struct udp_hdr qu;
 	uint16_t sport, dport;
 
-	if (qlen < 4)
+	/* The quote ends 8 bytes into the datagram: its length describes the original. */
+	if (udp_hdr_parse(qp, qlen, &qu) == WIRE_TRUNCATED)
 		return;
-	sport = rd16(qp);
-	dport = rd16(qp + 2);
+	sport = qu.sport;
+	dport = qu.dport;
 	/* Like Linux without IP_RECVERR: only a connected socket hears of it,
 	 * and only of hard errors (port or protocol unreachable, and the
 	 * administrative ones). Deviation: Linux also counts host/net codes
@@ -391,10 +397,10 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	struct stack *s = u->s;
 	struct ip4_endpoint to;
 	struct ip4_tx tx;
+	struct udp_hdr uh;
 	struct pkb *p;
 	uint8_t *h;
 	uint32_t src;
-	uint16_t c;
 	int rc;
 
 	if (!s)
@@ -424,16 +430,14 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	if (!p)
 		return -ENOBUFS;
 	h = pkb_put(p, UDP_HLEN + len);
-	wr16(h, u->lport);
-	wr16(h + 2, to.port);
-	wr16(h + 4, (uint16_t)(UDP_HLEN + len));
-	wr16(h + 6, 0);
+	uh.sport = u->lport;
+	uh.dport = to.port;
+	uh.len = (uint16_t)(UDP_HLEN + len);
+	udp_hdr_emit(h, &uh);
 	if (len)
 		memcpy(h + UDP_HLEN, buf, len);
-	c = csum_fold(csum_partial(h, UDP_HLEN + len,
-				   csum_pseudo4(src, to.addr, IP_PROTO_UDP, (uint16_t)(UDP_HLEN + len))));
 	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
-	wr16(h + 6, c ? c : 0xffff);
+	udp_fill_csum(h, UDP_HLEN + len, src, to.addr);
 
 	memset(&tx, 0, sizeof(tx));
 	tx.src = src;

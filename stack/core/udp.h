@@ -7,12 +7,12 @@
 #include <stdint.h>
 
 #include "stack/core/sock.h"
+#include "stack/wire/udp.h"
 
 struct stack;
 struct ip4_hdr;
 struct udp_sock;
 
-#define UDP_HLEN 8
 #define UDP_MAX_PAYLOAD 65507
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
 #define UDP_BIND_REUSEADDR 0x1

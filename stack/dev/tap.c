@@ -30,6 +30,10 @@
 
 #include "stack/core/log.h"
 #include "stack/host/sysc.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/tcp.h"
+#include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
 struct tap_dev {
@@ -87,24 +91,21 @@ static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len
 {
 	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
-	size_t ihl, thl;
+	struct ip4_hdr ih;
+	struct tcp_seg g;
 
 	/* The stack builds these frames itself; still, never describe a frame wrongly. */
-	if (!t->vnet_hdr_len || len < 14 + 20 + 20)
-		return -EINVAL;
-	ihl = (size_t)(frame[14] & 15) * 4;
-	if (ihl < 20 || 14 + ihl + 20 > len)
-		return -EINVAL;
-	thl = (size_t)(frame[14 + ihl + 12] >> 4) * 4;
-	if (thl < 20 || 14 + ihl + thl > len)
+	if (!t->vnet_hdr_len || len < ETH_HLEN ||
+	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
+	    tcp_seg_parse(frame + ETH_HLEN + ih.ihl, ih.total_len - ih.ihl, ih.src, ih.dst, &g) != WIRE_OK)
 		return -EINVAL;
 	memset(&vh, 0, sizeof(vh));
 	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	vh.hdr_len = (uint16_t)(14 + ihl + thl);
+	vh.hdr_len = (uint16_t)(ETH_HLEN + ih.ihl + g.hlen);
 	vh.gso_size = gso_size;
-	vh.csum_start = (uint16_t)(14 + ihl);
-	vh.csum_offset = 16;
+	vh.csum_start = (uint16_t)(ETH_HLEN + ih.ihl);
+	vh.csum_offset = TCP_CSUM_OFF;
 	return tap_write_vnet(t, &vh, frame, len);
 }
 
@@ -140,18 +141,21 @@ bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, u
  */
 bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len)
 {
-	size_t ihl;
+	struct eth_hdr e;
+	struct ip4_hdr ih;
+	size_t tlen;
 
-	if (len < 14 + 20 || rd16(frame + 12) != 0x0800 || (frame[14] >> 4) != 4)
+	if (eth_hdr_parse(frame, len, &e) != WIRE_OK || e.type != ETH_TYPE_IP4 ||
+	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK)
 		return false;
-	ihl = (size_t)(frame[14] & 15) * 4;
-	if (csum_start != 14 + ihl || (rd16(frame + 14 + 6) & 0x3fff) != 0)
+	if (csum_start != ETH_HLEN + ih.ihl || ih.mf || ih.frag_off)
 		return false;   /* not at the transport header, or a fragment */
-	switch (frame[14 + 9]) {
-	case 6:
-		return csum_offset == 16 && 14 + ihl + 20 <= len;
-	case 17:
-		return csum_offset == 6 && 14 + ihl + 8 <= len;
+	tlen = (size_t)ih.total_len - ih.ihl;
+	switch (ih.proto) {
+	case IP_PROTO_TCP:
+		return csum_offset == TCP_CSUM_OFF && tlen >= TCP_HLEN;
+	case IP_PROTO_UDP:
+		return csum_offset == UDP_CSUM_OFF && tlen >= UDP_HLEN;
 	default:
 		return false;
 	}

@@ -7,11 +7,8 @@
 
 #include "stack/core/stack.h"
 
-/* Decodes frame into text (Ethernet, ARP, IPv4, ICMP, UDP, TCP, then a hex
- * dump of what is left). Never reads past len. Returns the length written
- * (truncated to cap-1, always NUL-terminated). */
-size_t trace_format(char *out, size_t cap, enum frame_dir dir, const uint8_t *frame, size_t len);
-/* trace_format() to the log at trace level. */
+/* wire_print_frame() (Ethernet, ARP, IPv4, ICMP, UDP, TCP, then a hex dump of
+ * what is left) to the log at trace level. */
 void trace_frame(enum frame_dir dir, const uint8_t *frame, size_t len);
 
 #endif

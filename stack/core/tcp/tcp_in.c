@@ -29,14 +29,15 @@ enum tcp_verdict {
 
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g)
 {
-	size_t hlen, i;
-
-	memset(g, 0, sizeof(*g));
-	if (len < TCP_HLEN)
+	/* Options: like Linux, stop at a malformed one and keep what was read. */
+	switch (tcp_seg_parse(p, len, src, dst, g)) {
+	case WIRE_OK:
+		break;
+	case WIRE_TRUNCATED:
 		return DROP_TCP_TRUNCATED;
-	hlen = (size_t)(p[12] >> 4) * 4;
-	if (hlen < TCP_HLEN || hlen > len)
+	default:
 		return DROP_TCP_BAD_OFFSET;
+	}
 	if (len > 65535)
 		return DROP_TCP_BAD_CSUM;
 #ifndef PSTACK_FUZZ
@@ -45,71 +46,6 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 	if (!csum_ok && csum_fold(csum_partial(p, len, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
 		return DROP_TCP_BAD_CSUM;
 #endif
-	g->src = src;
-	g->dst = dst;
-	g->sport = rd16(p);
-	g->dport = rd16(p + 2);
-	g->seq = rd32(p + 4);
-	g->ack = rd32(p + 8);
-	g->flags = p[13] & 0x3f;
-	g->wnd = rd16(p + 14);
-	g->data = p + hlen;
-	g->len = (uint32_t)(len - hlen);
-	/* Options: like Linux, stop at a malformed one and keep what was read. */
-	for (i = TCP_HLEN; i < hlen;) {
-		uint8_t kind = p[i], olen;
-
-		if (kind == TCP_OPT_EOL)
-			break;
-		if (kind == TCP_OPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= hlen)
-			break;
-		olen = p[i + 1];
-		if (olen < 2 || i + olen > hlen)
-			break;
-		switch (kind) {
-		case TCP_OPT_MSS:
-			if (olen == 4 && (g->flags & TCP_SYN)) {
-				g->has_mss = true;
-				g->mss = rd16(p + i + 2);
-			}
-			break;
-		case TCP_OPT_WS:
-			if (olen == 3 && (g->flags & TCP_SYN)) {
-				g->has_ws = true;
-				g->ws = p[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : p[i + 2];
-			}
-			break;
-		case TCP_OPT_SACK_PERM:
-			if (olen == 2 && (g->flags & TCP_SYN))
-				g->sack_ok = true;
-			break;
-		case TCP_OPT_TS:
-			if (olen == 10) {
-				g->has_ts = true;
-				g->tsval = rd32(p + i + 2);
-				g->tsecr = rd32(p + i + 6);
-			}
-			break;
-		case TCP_OPT_SACK:
-			if (olen >= 10 && (olen - 2) % 8 == 0 && !(g->flags & TCP_SYN)) {
-				unsigned n = (olen - 2) / 8;
-
-				for (unsigned k = 0; k < n && k < 4; k++) {
-					g->sack[k][0] = rd32(p + i + 2 + 8 * k);
-					g->sack[k][1] = rd32(p + i + 6 + 8 * k);
-				}
-				g->nsack = (uint8_t)(n < 4 ? n : 4);
-			}
-			break;
-		default:
-			break;
-		}
-		i += olen;
-	}
 	return 0;
 }
 
@@ -389,7 +325,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		if (g->len || (g->flags & TCP_FIN))
 			c->ack_now = true;
 		g->len = 0;
-		g->flags &= (uint8_t)~TCP_FIN;
+		g->flags &= (uint16_t)~TCP_FIN;
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
@@ -425,7 +361,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 	}
 	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
 		g->len = c->rcv_nxt + wnd - g->seq;
-		g->flags &= (uint8_t)~TCP_FIN;
+		g->flags &= (uint16_t)~TCP_FIN;
 	}
 	return TCP_V_CONTINUE;
 }
@@ -823,7 +759,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	 * tcp_validate_incoming lets it pass): its SYN is the one already seen. */
 	if (c->state == TCP_STATE_SYN_RECEIVED && c->active_open && (g->flags & TCP_SYN) &&
 	    (g->flags & TCP_ACK) && g->seq + 1 == c->rcv_nxt && g->ack == c->snd_nxt) {
-		g->flags &= (uint8_t)~TCP_SYN;
+		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
 	}

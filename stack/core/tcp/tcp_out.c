@@ -72,7 +72,7 @@ uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 
 /* The SACK blocks to send (RFC 2018 §4): the block holding the latest
  * out-of-order arrival first, then the others in sequence order. */
-static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[4][2], unsigned max)
+static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCKS][2], unsigned max)
 {
 	tcp_seq all[8][2];
 	unsigned n = 0, k = 0, first = 0;
@@ -105,61 +105,24 @@ static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[4][2], unsigne
 	return k;
 }
 
-/* Writes our options; returns their length (a multiple of 4). */
-static size_t write_options(struct tcp_conn *c, uint8_t *o, uint8_t flags, uint64_t now)
+/* Our options on a segment with these flags (emitted by tcp_opts_emit). */
+static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, uint64_t now)
 {
-	size_t n = 0;
 	bool syn = flags & TCP_SYN;
 	bool offer = syn && !(flags & TCP_ACK);    /* our SYN offers everything */
-	bool ts = offer || c->ts_ok;
-	bool sack = syn && (offer || c->sack_ok);
 
-	if (syn) {
-		o[n++] = TCP_OPT_MSS;
-		o[n++] = 4;
-		wr16(o + n, c->advmss);
-		n += 2;
+	g->has_mss = syn;
+	g->mss = c->advmss;
+	g->has_ts = offer || c->ts_ok;
+	if (g->has_ts) {
+		g->tsval = tcp_ts_now(c, now);
+		g->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 	}
-	if (ts) {
-		if (sack) {
-			o[n++] = TCP_OPT_SACK_PERM;
-			o[n++] = 2;
-		} else {
-			o[n++] = TCP_OPT_NOP;
-			o[n++] = TCP_OPT_NOP;
-		}
-		o[n++] = TCP_OPT_TS;
-		o[n++] = 10;
-		wr32(o + n, tcp_ts_now(c, now));
-		wr32(o + n + 4, (flags & TCP_ACK) ? c->ts_recent : 0);
-		n += 8;
-	} else if (sack) {
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_SACK_PERM;
-		o[n++] = 2;
-	}
-	if (syn && (offer || c->ws_ok)) {
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_WS;
-		o[n++] = 3;
-		o[n++] = c->rcv_wscale;
-	}
-	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK)) {
-		tcp_seq b[4][2];
-		unsigned k = sack_blocks(c, b, ts ? 3 : 4);
-
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_SACK;
-		o[n++] = (uint8_t)(2 + 8 * k);
-		for (unsigned i = 0; i < k; i++) {
-			wr32(o + n, b[i][0]);
-			wr32(o + n + 4, b[i][1]);
-			n += 8;
-		}
-	}
-	return n;
+	g->sack_ok = syn && (offer || c->sack_ok);
+	g->has_ws = syn && (offer || c->ws_ok);
+	g->ws = c->rcv_wscale;
+	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK))
+		g->nsack = (uint8_t)sack_blocks(c, g->sack, g->has_ts ? 3 : 4);
 }
 
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
@@ -170,13 +133,20 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 {
 	struct stack *s = c->s;
 	uint32_t nsegs = 1;
-	uint8_t opts[40];
-	size_t olen = write_options(c, opts, flags, now);
-	size_t hlen = TCP_HLEN + olen;
-	struct pkb *pkb = pkb_alloc(hlen + len);
+	struct tcp_seg g = {
+		.src = c->local.addr, .dst = c->remote.addr,
+		.sport = c->local.port, .dport = c->remote.port,
+		.seq = seq, .flags = flags,
+	};
+	size_t hlen;
+	struct pkb *pkb;
 	struct ip4_tx tx;
 	uint8_t *h;
 	uint16_t wnd;
+
+	our_options(c, &g, flags, now);
+	hlen = TCP_HLEN + tcp_opts_len(&g);
+	pkb = pkb_alloc(hlen + len);
 
 	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
 	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
@@ -194,16 +164,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	if (flags & TCP_SYN)
 		c->rcv_adv = c->rcv_nxt + wnd;
 	tcp_rcv_reserve(c);
-	wr16(h, c->local.port);
-	wr16(h + 2, c->remote.port);
-	wr32(h + 4, seq);
-	wr32(h + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
-	h[12] = (uint8_t)((hlen / 4) << 4);
-	h[13] = flags;
-	wr16(h + 14, wnd);
-	wr16(h + 16, 0);
-	wr16(h + 18, 0);
-	memcpy(h + TCP_HLEN, opts, olen);
+	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
+	g.wnd = wnd;
+	tcp_seg_emit(h, &g);
 	if (len)
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
 	if (gso && len > gso) {
@@ -211,12 +174,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		 * holds the pseudo-header sum over the whole length (netdev.h). */
 		pkb->gso_size = gso;
 		nsegs = (len + gso - 1) / gso;
-		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
-							      (uint16_t)(hlen + len))));
+		tcp_fill_csum_partial(h, hlen + len, g.src, g.dst);
 	} else {
-		wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
-						    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
-								 (uint16_t)(hlen + len)))));
+		tcp_fill_csum(h, hlen + len, g.src, g.dst);
 	}
 	if (flags & TCP_ACK) {
 		c->rcv_wup = c->rcv_nxt;
@@ -274,6 +234,7 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
 
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 {
+	struct tcp_seg r = { .src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport };
 	struct pkb *pkb;
 	struct ip4_tx tx;
 	uint8_t *h;
@@ -286,20 +247,17 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		return;
 	}
 	h = pkb_put(pkb, TCP_HLEN);
-	memset(h, 0, TCP_HLEN);
-	wr16(h, g->dport);
-	wr16(h + 2, g->sport);
 	if (g->flags & TCP_ACK) {
 		/* <SEQ=SEG.ACK><CTL=RST> */
-		wr32(h + 4, g->ack);
-		h[13] = TCP_RST;
+		r.seq = g->ack;
+		r.flags = TCP_RST;
 	} else {
 		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
-		wr32(h + 8, g->seq + tcp_seg_len(g));
-		h[13] = TCP_RST | TCP_ACK;
+		r.ack = g->seq + tcp_seg_len(g);
+		r.flags = TCP_RST | TCP_ACK;
 	}
-	h[12] = (TCP_HLEN / 4) << 4;
-	wr16(h + 16, csum_fold(csum_partial(h, TCP_HLEN, csum_pseudo4(g->dst, g->src, IP_PROTO_TCP, TCP_HLEN))));
+	tcp_seg_emit(h, &r);
+	tcp_fill_csum(h, TCP_HLEN, r.src, r.dst);
 	memset(&tx, 0, sizeof(tx));
 	tx.src = g->dst;
 	tx.dst = g->src;

@@ -17,28 +17,12 @@
 #include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/tcp/tcp_ring.h"
 #include "stack/core/tcp/tcp_seq.h"
+#include "stack/wire/tcp.h"
 
 struct stack;
 
-#define TCP_HLEN 20
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
-#define TCP_URG 0x20
-
-#define TCP_OPT_EOL 0
-#define TCP_OPT_NOP 1
-#define TCP_OPT_MSS 2
-#define TCP_OPT_WS 3
-#define TCP_OPT_SACK_PERM 4
-#define TCP_OPT_SACK 5
-#define TCP_OPT_TS 8
-
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
-#define TCP_MAX_WSCALE 14                /* RFC 7323 §2.3 */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
@@ -73,24 +57,8 @@ struct stack;
 #define TCP_KEEPCNT 9
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
-/* A received segment, checked and decoded into host order (never the raw bytes). */
-struct tcp_seg {
-	uint32_t src, dst;      /* IPv4 addresses */
-	uint16_t sport, dport;
-	tcp_seq seq, ack;
-	uint8_t flags;
-	uint16_t wnd;           /* unscaled, as on the wire */
-	const uint8_t *data;
-	uint32_t len;           /* payload bytes */
-	/* options */
-	bool has_mss, has_ws, sack_ok, has_ts;
-	uint16_t mss;
-	uint8_t ws;
-	uint32_t tsval, tsecr;
-	uint8_t nsack;
-	tcp_seq sack[4][2];
-};
-
+/* A received segment is a struct tcp_seg (stack/wire/tcp.h), checked and
+ * decoded into host order (never the raw bytes). Its length in sequence space: */
 static inline uint32_t tcp_seg_len(const struct tcp_seg *g)
 {
 	return g->len + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);

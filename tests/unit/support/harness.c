@@ -7,8 +7,11 @@
 #include <cmocka.h>
 
 #include "stack/core/arp.h"
-#include "stack/core/eth.h"
-#include "stack/core/ip4.h"
+#include "stack/wire/arp.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/icmp4.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
 const uint8_t h_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
@@ -157,57 +160,56 @@ void h_drain_tx(struct harness *h)
 		free(f);
 }
 
+/* The 16-bit flags and fragment offset field, as the builders take it, into a header. */
+static void h_frag_field(struct ip4_hdr *h, uint16_t frag_field)
+{
+	h->rf = (frag_field & 0x8000) != 0;
+	h->df = (frag_field & 0x4000) != 0;
+	h->mf = (frag_field & 0x2000) != 0;
+	h->frag_off = (uint16_t)((frag_field & 0x1fff) * 8);
+}
+
 size_t h_build_eth(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint16_t type,
 		   const uint8_t *payload, size_t plen)
 {
-	memcpy(buf, dst, 6);
-	memcpy(buf + 6, src, 6);
-	wr16(buf + 12, type);
+	struct eth_hdr e = { .type = type };
+
+	memcpy(e.dst, dst, 6);
+	memcpy(e.src, src, 6);
 	if (plen)
 		memmove(buf + ETH_HLEN, payload, plen);
+	eth_hdr_emit(buf, &e);
 	return ETH_HLEN + plen;
 }
 
 size_t h_build_ip4(uint8_t *buf, uint32_t src, uint32_t dst, uint8_t proto, uint16_t id,
 		   uint16_t frag_field, const uint8_t *payload, size_t plen)
 {
+	struct ip4_hdr h = {
+		.ihl = IP4_HLEN, .total_len = (uint16_t)(IP4_HLEN + plen), .id = id, .ttl = 64,
+		.proto = proto, .src = src, .dst = dst,
+	};
 	uint8_t *ip = buf + ETH_HLEN;
 
-	memcpy(buf, h_stack_mac, 6);
-	memcpy(buf + 6, h_peer_mac, 6);
-	wr16(buf + 12, ETH_TYPE_IP4);
+	h_frag_field(&h, frag_field);
 	if (plen)
 		memmove(ip + IP4_HLEN, payload, plen);
-	ip[0] = 0x45;
-	ip[1] = 0;
-	wr16(ip + 2, (uint16_t)(IP4_HLEN + plen));
-	wr16(ip + 4, id);
-	wr16(ip + 6, frag_field);
-	ip[8] = 64;
-	ip[9] = proto;
-	wr16(ip + 10, 0);
-	wr32(ip + 12, src);
-	wr32(ip + 16, dst);
-	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN, 0)));
-	return ETH_HLEN + IP4_HLEN + plen;
+	ip4_hdr_emit(ip, &h);
+	return h_build_eth(buf, h_stack_mac, h_peer_mac, ETH_TYPE_IP4, NULL, 0) + IP4_HLEN + plen;
 }
 
 size_t h_build_udp(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 		   const uint8_t *payload, size_t plen)
 {
-	uint8_t *u = malloc(8 + plen);
-	uint16_t c;
+	struct udp_hdr uh = { .sport = sport, .dport = dport, .len = (uint16_t)(UDP_HLEN + plen) };
+	uint8_t *u = malloc(UDP_HLEN + plen);
 	size_t n;
 
 	assert_non_null(u);
-	wr16(u, sport);
-	wr16(u + 2, dport);
-	wr16(u + 4, (uint16_t)(8 + plen));
-	wr16(u + 6, 0);
-	memcpy(u + 8, payload, plen);
-	c = csum_fold(csum_partial(u, 8 + plen, csum_pseudo4(src, dst, 17, (uint16_t)(8 + plen))));
-	wr16(u + 6, c ? c : 0xffff);
-	n = h_build_ip4(buf, src, dst, 17, 1, 0, u, 8 + plen);
+	udp_hdr_emit(u, &uh);
+	memcpy(u + UDP_HLEN, payload, plen);
+	udp_fill_csum(u, UDP_HLEN + plen, src, dst);
+	n = h_build_ip4(buf, src, dst, IP_PROTO_UDP, 1, 0, u, UDP_HLEN + plen);
 	free(u);
 	return n;
 }
@@ -215,50 +217,43 @@ size_t h_build_udp(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst, uin
 size_t h_build_arp(uint8_t *buf, uint16_t op, const uint8_t eth_dst[6], const uint8_t sha[6], uint32_t spa,
 		   const uint8_t tha[6], uint32_t tpa)
 {
-	uint8_t *a = buf + ETH_HLEN;
+	struct arp_pkt a = {
+		.htype = ARP_HTYPE_ETHER, .ptype = ETH_TYPE_IP4, .hlen = 6, .plen = 4, .op = op,
+		.spa = spa, .tpa = tpa,
+	};
 
-	memcpy(buf, eth_dst, 6);
-	memcpy(buf + 6, sha, 6);
-	wr16(buf + 12, ETH_TYPE_ARP);
-	wr16(a, 1);
-	wr16(a + 2, ETH_TYPE_IP4);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, op);
-	memcpy(a + 8, sha, 6);
-	wr32(a + 14, spa);
-	memcpy(a + 18, tha, 6);
-	wr32(a + 24, tpa);
-	return ETH_HLEN + 28;
+	memcpy(a.sha, sha, 6);
+	memcpy(a.tha, tha, 6);
+	arp_pkt_emit(buf + ETH_HLEN, &a);
+	return h_build_eth(buf, eth_dst, sha, ETH_TYPE_ARP, NULL, 0) + ARP_PKT_LEN;
 }
 
 size_t h_build_icmp_echo(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq,
 			 const uint8_t *payload, size_t plen)
 {
-	uint8_t *m = malloc(8 + plen);
+	struct icmp4_hdr m = { .type = ICMP_ECHO_REQUEST, .rest = (uint32_t)id << 16 | seq };
+	uint8_t *p = malloc(ICMP_HLEN + plen);
 	size_t n;
 
-	assert_non_null(m);
-	m[0] = 8;
-	m[1] = 0;
-	wr16(m + 2, 0);
-	wr16(m + 4, id);
-	wr16(m + 6, seq);
+	assert_non_null(p);
+	icmp4_hdr_emit(p, &m);
 	if (plen)
-		memcpy(m + 8, payload, plen);
-	wr16(m + 2, csum_fold(csum_partial(m, 8 + plen, 0)));
-	n = h_build_ip4(buf, src, dst, 1, 0x4242, 0, m, 8 + plen);
-	free(m);
+		memcpy(p + ICMP_HLEN, payload, plen);
+	icmp4_fill_csum(p, ICMP_HLEN + plen);
+	n = h_build_ip4(buf, src, dst, IP_PROTO_ICMP, 0x4242, 0, p, ICMP_HLEN + plen);
+	free(p);
 	return n;
 }
 
 const uint8_t *h_tx_ip4(const struct h_frame *f, struct ip4_hdr *h, size_t *plen)
 {
+	struct eth_hdr e;
+
 	assert_non_null(f);
-	assert_true(f->len >= ETH_HLEN + IP4_HLEN);
-	assert_memory_equal(f->data + 6, h_stack_mac, 6);
-	assert_int_equal(rd16(f->data + 12), ETH_TYPE_IP4);
-	assert_int_equal(ip4_parse(f->data + ETH_HLEN, f->len - ETH_HLEN, h), 0);
+	assert_int_equal(eth_hdr_parse(f->data, f->len, &e), WIRE_OK);
+	assert_memory_equal(e.src, h_stack_mac, 6);
+	assert_int_equal(e.type, ETH_TYPE_IP4);
+	assert_int_equal(ip4_hdr_parse(f->data + ETH_HLEN, f->len - ETH_HLEN, h), WIRE_OK);
 	assert_true(h_csum_ok(f->data + ETH_HLEN, h->ihl, 0));
 	*plen = (size_t)h->total_len - h->ihl;
 	return f->data + ETH_HLEN + h->ihl;

@@ -29,31 +29,22 @@ enum tcp_opt_read tcp_opt_next(const uint8_t *o, size_t n, size_t *at, struct tc
 	return TCP_OPT_READ_OK;
 }
 
-bool tcp_opt_len_ok(uint8_t kind, uint8_t len)
-{
-	switch (kind) {
-	case TCP_OPT_MSS:
-		return len == TCP_OLEN_MSS;
-	case TCP_OPT_WS:
-		return len == TCP_OLEN_WS;
-	case TCP_OPT_SACK_PERM:
-		return len == TCP_OLEN_SACK_PERM;
-	case TCP_OPT_TS:
-		return len == TCP_OLEN_TS;
-	case TCP_OPT_SACK:
-		/* Blocks of two sequence numbers (none is well-formed too, and says nothing). */
-		return len >= 2 && (len - 2) % 8 == 0;
-	default:
-		return true;
-	}
-}
-
 void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g)
 {
 	bool syn = (g->flags & TCP_SYN) != 0;
 	struct tcp_opt opt;
 	size_t at = 0;
 
+	/* RFC 7323 Appendix A's layout, the one nearly every segment of a
+	 * connection with timestamps carries: NOP, NOP, TS. Read at once, as
+	 * Linux's tcp_parse_aligned_timestamp does. */
+	if (n == 12 && o[0] == TCP_OPT_NOP && o[1] == TCP_OPT_NOP && o[2] == TCP_OPT_TS &&
+	    o[3] == TCP_OLEN_TS) {
+		g->has_ts = true;
+		g->tsval = rd32(o + 4);
+		g->tsecr = rd32(o + 8);
+		return;
+	}
 	while (tcp_opt_next(o, n, &at, &opt) == TCP_OPT_READ_OK && opt.kind != TCP_OPT_EOL) {
 		if (!tcp_opt_len_ok(opt.kind, opt.len))
 			continue;

@@ -88,8 +88,27 @@ enum tcp_opt_read {
  * stands.
  */
 enum tcp_opt_read tcp_opt_next(const uint8_t *o, size_t n, size_t *at, struct tcp_opt *opt);
+
 /* Whether len is the length option kind requires (any for kinds we do not know). */
-bool tcp_opt_len_ok(uint8_t kind, uint8_t len);
+static inline bool tcp_opt_len_ok(uint8_t kind, uint8_t len)
+{
+	switch (kind) {
+	case TCP_OPT_MSS:
+		return len == TCP_OLEN_MSS;
+	case TCP_OPT_WS:
+		return len == TCP_OLEN_WS;
+	case TCP_OPT_SACK_PERM:
+		return len == TCP_OLEN_SACK_PERM;
+	case TCP_OPT_TS:
+		return len == TCP_OLEN_TS;
+	case TCP_OPT_SACK:
+		/* Blocks of two sequence numbers (none is well-formed too, and says nothing). */
+		return len >= 2 && (len - 2) % 8 == 0;
+	default:
+		return true;
+	}
+}
+
 /* Decodes the n option bytes at o into g's option fields: MSS, window scale
  * and SACK-permitted on a SYN only, SACK blocks on anything but a SYN,
  * timestamps on any segment; g->flags must be set. */
@@ -223,15 +242,19 @@ static inline size_t tcp_opts_emit(uint8_t *o, const struct tcp_seg *g)
  * options, when any, are the caller's), and a zero checksum. g->hlen is not read. */
 static inline void tcp_hdr_emit(uint8_t *buf, const struct tcp_seg *g, size_t hlen)
 {
-	wr16(buf, g->sport);
-	wr16(buf + 2, g->dport);
-	wr32(buf + 4, g->seq);
-	wr32(buf + 8, g->ack);
-	buf[12] = (uint8_t)(((hlen / 4) << 4) | ((g->flags >> 8) & 1));
-	buf[13] = (uint8_t)g->flags;
-	wr16(buf + 14, g->wnd);
+	/* Every field is read before the first byte is written (wire.h). */
+	uint16_t sport = g->sport, dport = g->dport, flags = g->flags, wnd = g->wnd, urg = g->urg;
+	uint32_t seq = g->seq, ack = g->ack;
+
+	wr16(buf, sport);
+	wr16(buf + 2, dport);
+	wr32(buf + 4, seq);
+	wr32(buf + 8, ack);
+	buf[12] = (uint8_t)(((hlen / 4) << 4) | ((flags >> 8) & 1));
+	buf[13] = (uint8_t)flags;
+	wr16(buf + 14, wnd);
 	wr16(buf + 16, 0);
-	wr16(buf + 18, g->urg);
+	wr16(buf + 18, urg);
 }
 
 /* Writes g's header and options (tcp_opts_emit) at buf, g->hlen aside; returns

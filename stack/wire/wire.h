@@ -10,23 +10,38 @@
  * stack, the trace printer, the tests, the fuzzer and the test tools all go
  * through them. Nothing here knows of the stack: a parser says why it refused
  * its input (enum wire_err) and the layer above turns that into its own drop
- * reason. RFC 1071 for the checksum.
+ * reason. An emitter reads its representation's fields before it writes the
+ * first byte: a byte store may alias anything, and a field read between two
+ * stores would keep the compiler from merging them into one. RFC 1071 for
+ * the checksum.
  */
 #ifndef PSTACK_WIRE_H
 #define PSTACK_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+/* One (unaligned) store each: the compiler then never has to merge byte
+ * stores, which it does with long shift chains when a header is emitted. */
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	memcpy(p, &v, 2);
+}
 static inline void wr32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(p, &v, 4);
 }
 
 /* Why a parser refused its input. Past WIRE_TRUNCATED the fixed part of the

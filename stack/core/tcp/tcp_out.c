@@ -256,7 +256,7 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		r.ack = g->seq + tcp_seg_len(g);
 		r.flags = TCP_RST | TCP_ACK;
 	}
-	tcp_seg_emit(h, &r);
+	tcp_hdr_emit(h, &r, TCP_HLEN);
 	tcp_fill_csum(h, TCP_HLEN, r.src, r.dst);
 	memset(&tx, 0, sizeof(tx));
 	tx.src = g->dst;

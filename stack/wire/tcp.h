@@ -148,6 +148,25 @@ static inline enum wire_err tcp_seg_parse(const uint8_t *p, size_t len, uint32_t
 	return WIRE_OK;
 }
 
+/*
+ * The start of a segment we sent, quoted in an ICMP error: RFC 792 quotes 8
+ * bytes, the ports and the sequence number, which is all that is decoded
+ * (the rest of g is zero). WIRE_TRUNCATED below 8 bytes.
+ */
+static inline enum wire_err tcp_seg_parse_quote(const uint8_t *q, size_t qlen, uint32_t src, uint32_t dst,
+						struct tcp_seg *g)
+{
+	*g = (struct tcp_seg){ 0 };
+	if (qlen < 8)
+		return WIRE_TRUNCATED;
+	g->src = src;
+	g->dst = dst;
+	g->sport = rd16(q);
+	g->dport = rd16(q + 2);
+	g->seq = rd32(q + 4);
+	return WIRE_OK;
+}
+
 /* ---- emitting ---- */
 
 /* Single options: each writes one at o and returns its length. */

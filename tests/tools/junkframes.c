@@ -164,7 +164,7 @@ static void arp_fields(uint8_t *a, uint16_t htype, uint16_t ptype, int hlen, int
 /* Builds one frame of kind k into f; returns its length. */
 static size_t build(enum kind k, uint8_t *f)
 {
-	uint8_t *ip = f + 14, *l4 = f + 34;
+	uint8_t *ip = f + ETH_HLEN, *l4 = ip + IP4_HLEN;
 	size_t n, plen;
 
 	switch (k) {
@@ -173,7 +173,7 @@ static size_t build(enum kind k, uint8_t *f)
 		fill_random(f, n);
 		if (pick(2))
 			memcpy(f, dmac, n < 6 ? n : 6);
-		if (n >= 14 && pick(2))
+		if (n >= ETH_HLEN && pick(2))
 			wr16(f + 12, pick(2) ? ETH_TYPE_IP4 : ETH_TYPE_ARP);
 		return n;
 	case K_ETH_SHORT:
@@ -185,12 +185,12 @@ static size_t build(enum kind k, uint8_t *f)
 		fill_random(ip, 28);
 		switch (pick(4)) {
 		case 0: /* truncated */
-			return 14 + pick(28);
+			return ETH_HLEN + pick(ARP_PKT_LEN);
 		case 1: { /* hardware/protocol sizes that lie */
 			int hl = pick(2) ? 0 : 255;
 
 			arp_fields(ip, ARP_HTYPE_ETHER, ETH_TYPE_IP4, hl, pick(2) ? 0 : 255, ARP_OP_REQUEST);
-			return 14 + 28;
+			return ETH_HLEN + ARP_PKT_LEN;
 		}
 		case 2: { /* unknown opcode, from a nobody */
 			struct arp_pkt a;
@@ -200,27 +200,27 @@ static size_t build(enum kind k, uint8_t *f)
 			a.spa = src_ip;
 			a.tpa = dst_ip;
 			arp_pkt_emit(ip, &a);
-			return 14 + 28;
+			return ETH_HLEN + ARP_PKT_LEN;
 		}
 		default: { /* wrong hardware or protocol type */
 			uint16_t ht = (uint16_t)(2 + pick(100));
 
 			arp_fields(ip, ht, pick(2) ? ETH_TYPE_IP6 : ETH_TYPE_ARP, -1, -1, -1);
-			return 14 + 28;
+			return ETH_HLEN + ARP_PKT_LEN;
 		}
 		}
 	case K_IP_SHORT:
 		eth(f, 0x0800);
 		n = pick(20);
 		ip4(ip, IPPROTO_TCP, 20, src_ip);
-		return 14 + n;
+		return ETH_HLEN + n;
 	case K_IP_VERSION:
 		eth(f, 0x0800);
 		ip4(ip, IPPROTO_TCP, 40, src_ip);
 		fill_random(l4, 20);
 		ip[0] = (uint8_t)(((const uint8_t[]){ 0, 1, 5, 6, 7, 15 })[pick(6)] << 4 | 5);
 		ip4_recsum(ip, 20);
-		return 14 + 40;
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	case K_IP_IHL:
 		eth(f, 0x0800);
 		plen = 20 + pick(60);
@@ -243,7 +243,7 @@ static size_t build(enum kind k, uint8_t *f)
 			ip4_recsum(ip, plen);
 			break;
 		}
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	case K_IP_TOTLEN:
 		eth(f, 0x0800);
 		plen = 40 + pick(200);
@@ -255,14 +255,14 @@ static size_t build(enum kind k, uint8_t *f)
 		default: wr16(ip + 2, 0); break;
 		}
 		ip4_recsum(ip, 20);
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	case K_IP_CSUM:
 		eth(f, 0x0800);
 		ip4(ip, IPPROTO_TCP, 40, src_ip);
 		l4[12] = 0x50;
 		tcp(ip, l4, 20, 0x02);
 		wr16(ip + 10, (uint16_t)(rnd() | 1) ^ 0x5a5a);
-		return 14 + 40;
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	case K_IP_OPTS: {
 		size_t hl = 24 + 4 * pick(10);
 		uint8_t *o = ip + 20;
@@ -283,7 +283,7 @@ static size_t build(enum kind k, uint8_t *f)
 		h.id = (uint16_t)rnd();
 		ip4_hdr_emit(ip, &h);
 		fill_random(ip + hl, 8);
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	}
 	case K_IP_ADDR: {
 		static const uint32_t odd_src[] = { 0, 0xffffffffu, 0xc00002ffu, 0xc0000200u, 0 };
@@ -305,7 +305,7 @@ static size_t build(enum kind k, uint8_t *f)
 			tcp_hdr_emit(l4, &g, TCP_HLEN);
 			tcp_fill_csum(l4, TCP_HLEN, dst_ip, dst_ip);
 		}
-		return 14 + 40;
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	}
 	case K_TCP_SHORT:
 		eth(f, 0x0800);
@@ -314,7 +314,7 @@ static size_t build(enum kind k, uint8_t *f)
 		fill_random(l4, n);
 		if (n >= 4)
 			wr16(l4 + 2, port);
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_TCP_DOFF:
 		eth(f, 0x0800);
 		n = 20 + pick(40);
@@ -328,7 +328,7 @@ static size_t build(enum kind k, uint8_t *f)
 		if ((l4[12] >> 4) * 4u > 60)
 			l4[12] = 0xf0;
 		tcp(ip, l4, n, (uint8_t)(pick(2) ? 0x02 : 0x10));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_TCP_OPTS: {
 		size_t ol = 4 * (1 + pick(10));
 		uint8_t *o = l4 + 20;
@@ -352,7 +352,7 @@ static size_t build(enum kind k, uint8_t *f)
 			tcp_opt_put_mss(o, (uint16_t)pick(2));              /* MSS 0 or 1 */
 		l4[12] = (uint8_t)((n / 4) << 4);
 		tcp(ip, l4, n, (uint8_t)(pick(3) ? 0x02 : 0x12));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_TCP_FLAGS: {
 		static const uint8_t odd[] = { 0x03, 0x06, 0x00, 0xff, 0x3f, 0x01, 0x29, 0x22, 0x07, 0x20 };
@@ -366,7 +366,7 @@ static size_t build(enum kind k, uint8_t *f)
 		/* An urgent pointer past the data. */
 		wr16(l4 + 18, (uint16_t)(n + pick(60000)));
 		tcp_fill_csum(l4, n, src_ip, dst_ip);
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_TCP_CSUM:
 		eth(f, 0x0800);
@@ -376,7 +376,7 @@ static size_t build(enum kind k, uint8_t *f)
 		l4[12] = 0x50;
 		tcp(ip, l4, n, (uint8_t)(pick(2) ? 0x02 : 0x18));
 		l4[16] ^= (uint8_t)(1 + pick(255));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_UDP_BAD:
 		eth(f, 0x0800);
 		n = pick(64);
@@ -391,7 +391,7 @@ static size_t build(enum kind k, uint8_t *f)
 			default: wr16(l4 + 4, (uint16_t)(8 + pick((uint32_t)n - 7))); wr16(l4 + 6, 0); break; /* shorter, no checksum */
 			}
 		}
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_ICMP_BAD:
 		eth(f, 0x0800);
 		switch (pick(4)) {
@@ -426,7 +426,7 @@ static size_t build(enum kind k, uint8_t *f)
 			break;
 		}
 		}
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_FRAG: {
 		/* Fragments of datagrams that never complete or contradict themselves. */
 		uint16_t off, flags = 0;
@@ -454,7 +454,7 @@ static size_t build(enum kind k, uint8_t *f)
 			ip4_hdr_emit(ip, &h);
 		}
 		fill_random(l4, n);
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_COUNT:
 		break;

@@ -1457,14 +1457,15 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		    uint32_t mtu)
 {
 	struct tcp_conn *c;
+	struct tcp_seg q;
 	tcp_seq seq;
 
-	if (qlen < 8)
+	if (tcp_seg_parse_quote(qp, qlen, quoted->src, quoted->dst, &q) != WIRE_OK)
 		return;
-	c = tcp_lookup(s, quoted->src, (uint16_t)((qp[0] << 8) | qp[1]), quoted->dst, (uint16_t)((qp[2] << 8) | qp[3]));
+	c = tcp_lookup(s, q.src, q.sport, q.dst, q.dport);
 	if (!c)
 		return;
-	seq = ((uint32_t)qp[4] << 24) | ((uint32_t)qp[5] << 16) | ((uint32_t)qp[6] << 8) | qp[7];
+	seq = q.seq;
 	/* RFC 5927 §4.1: only for a sequence number in flight. */
 	if (!seq_in(seq, c->snd_una, c->snd_max + 1))
 		return;

@@ -523,6 +523,24 @@ static void test_tcp_option_reader(void **state)
 	assert_true(tcp_opt_len_ok(77, 5));
 }
 
+/* An ICMP error quotes 8 bytes of our segment: the ports and the sequence number. */
+static void test_tcp_quote(void **state)
+{
+	struct tcp_seg g = { .sport = 40000, .dport = 80, .seq = 123456789, .ack = 5, .flags = TCP_ACK }, d;
+	uint8_t p[TCP_HLEN];
+
+	(void)state;
+	tcp_hdr_emit(p, &g, TCP_HLEN);
+	assert_int_equal(tcp_seg_parse_quote(p, 8, SRC, DST, &d), WIRE_OK);
+	assert_int_equal(d.src, SRC);
+	assert_int_equal(d.dst, DST);
+	assert_int_equal(d.sport, 40000);
+	assert_int_equal(d.dport, 80);
+	assert_int_equal(d.seq, 123456789);
+	assert_int_equal(d.ack, 0);
+	assert_int_equal(tcp_seg_parse_quote(p, 7, SRC, DST, &d), WIRE_TRUNCATED);
+}
+
 /* For TSO, the checksum field holds the pseudo-header sum the device completes. */
 static void test_tcp_partial_checksum(void **state)
 {
@@ -556,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_header_rejections),
 		cmocka_unit_test(test_tcp_malformed_options),
 		cmocka_unit_test(test_tcp_option_reader),
+		cmocka_unit_test(test_tcp_quote),
 		cmocka_unit_test(test_tcp_partial_checksum),
 	};
 	return cmocka_run_group_tests_name("wire headers", tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /*
- * The TCP engine's internals, shared by tcp.c (table, socket calls, timers),
- * tcp_in.c (segment parsing and the RFC 9293 §3.10.7 state machine) and
- * tcp_out.c (segment building, transmission, retransmission).
- * Nothing outside stack/tcp*.c and the unit tests includes this.
+ * The TCP engine's internals, shared by its files: tcp_subr.c (the table,
+ * a connection's life), tcp_usrreq.c (the calls of tcp.h), tcp_timer.c
+ * (every timer and the timer pass), tcp_input.c (segment parsing and the
+ * RFC 9293 §3.10.7 state machine) and tcp_output.c (segment building,
+ * transmission, retransmission).
+ * Nothing outside stack/core/tcp/ and the unit tests includes this.
  */
 #ifndef PSTACK_TCP_PRIV_H
 #define PSTACK_TCP_PRIV_H
@@ -271,49 +273,57 @@ struct tcp_table {
 	struct tcp_mem mem;                 /* every ring and out-of-order block (PSTACK_TCP_MEM) */
 };
 
-/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
-static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when);
+/* ---- tcp_subr.c: the table and a connection's life ---- */
+struct tcp_conn *tcp_conn_new(struct stack *s);
+void tcp_conn_free(struct tcp_conn *c);
+/* The one place state changes (tracing; moves c to or from the TIME_WAIT list). */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+/* Connection reached CLOSED: leaves the tables; freed when the application
+ * has let go (or never had it). Returns true when c was freed. */
+bool tcp_done(struct tcp_conn *c);
+/* tcp_done() with a pending error (0: none). True when c was freed. */
+bool tcp_abort(struct tcp_conn *c, int err);
+void tcp_wake(struct tcp_conn *c);
+unsigned tcp_port_hash(uint16_t port);
+void tcp_hash_insert(struct tcp_conn *c);
+void tcp_hash_remove(struct tcp_conn *c);
+void tcp_bind_insert(struct tcp_conn *c);
+void tcp_listen_insert(struct tcp_conn *c);
+void tcp_listen_remove(struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
+/* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
+void tcp_tw_requeue(struct tcp_conn *c);
+/* Takes c off listener l's accept queue. */
+void tcp_acceptq_remove(struct tcp_conn *l, struct tcp_conn *c);
+/* Moves an embryonic child to its listener's accept queue. */
+void tcp_child_established(struct tcp_conn *c);
+/* A listener stops: its accept queue is reset, its embryonic children go. */
+void tcp_close_children(struct tcp_conn *l, uint64_t now);
+/* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,
+ * keyed with the stack's secret, so that TS values keep increasing across
+ * successive connections between the same two hosts. */
+uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
+/* Charges the receive ring for what it holds and what the advertised window
+ * still promises (tcp_ring_reserve), after the window or the ring changed. */
+void tcp_rcv_reserve(struct tcp_conn *c);
+uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* Our window scale for a SYN (RFC 7323 §2.3). */
+uint8_t tcp_pick_wscale(const struct tcp_conn *c);
+void tcp_ofo_purge(struct tcp_conn *c);
 
-/* tcp_in.c: moves out-of-order data that has become in order into the ring,
- * as far as the ring takes it. */
+/* ---- tcp_input.c ---- */
+int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
+void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
+/* Moves out-of-order data that has become in order into the ring, as far
+ * as the ring takes it. */
 void tcp_ofo_pull(struct tcp_conn *c);
 /* Frees one out-of-order block, giving its charge back. */
 void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
 /* The same after the application read, with the FIN it may complete and an ACK. */
 void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 
-/* tcp.c */
-/* Charges the receive ring for what it holds and what the advertised window
- * still promises (tcp_ring_reserve), after the window or the ring changed. */
-void tcp_rcv_reserve(struct tcp_conn *c);
-void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
-struct tcp_conn *tcp_conn_new(struct stack *s);
-void tcp_hash_insert(struct tcp_conn *c);
-void tcp_hash_remove(struct tcp_conn *c);
-void tcp_bind_insert(struct tcp_conn *c);
-/* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,
- * keyed with the stack's secret, so that TS values keep increasing across
- * successive connections between the same two hosts. */
-uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
-struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
-struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
-/* Connection reached CLOSED: leaves the tables; freed when the application
- * has let go (or never had it). Returns true when c was freed. */
-bool tcp_done(struct tcp_conn *c);
-void tcp_conn_free(struct tcp_conn *c);
-void tcp_wake(struct tcp_conn *c);
-/* Moves an embryonic child to its listener's accept queue. */
-void tcp_child_established(struct tcp_conn *c);
-uint32_t tcp_rcv_space(const struct tcp_conn *c);
-/* Our window scale for a SYN (RFC 7323 §2.3). */
-uint8_t tcp_pick_wscale(const struct tcp_conn *c);
-void tcp_ofo_purge(struct tcp_conn *c);
-
-/* tcp_in.c */
-int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
-void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
-
-/* tcp_out.c */
+/* ---- tcp_output.c ---- */
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
 /* Sends whatever the windows, Nagle and the queues allow (at most
  * TCP_TX_BURST segments; the rest waits its turn in the table's txq). */
@@ -321,7 +331,6 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 /* The same with another burst size (TCP_APP_BURST from the application's
  * calls: the stack thread sends the rest, in parallel with the application). */
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
-void tcp_txq_add(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
 /* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
@@ -344,16 +353,16 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 	return c->snd_base + (uint32_t)c->sndq.len;
 }
 
-/* tcp_timer side, tcp.c */
-/* Both return true when the connection was freed. */
+/* ---- tcp_timer.c ---- */
+/* The TIME_WAIT (or orphaned FIN_WAIT_2) timer; true when c was freed. */
 bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
-bool tcp_abort(struct tcp_conn *c, int err);
-
-/* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
-void tcp_tw_requeue(struct tcp_conn *c);
 /* c owes an ACK: it goes out once the current receive batch ends. */
 void tcp_ackq_add(struct tcp_conn *c);
-
+void tcp_ackq_remove(struct tcp_conn *c);
+/* c used its burst with more to send: the timer pass serves it in turn. */
+void tcp_txq_add(struct tcp_conn *c);
+void tcp_txq_remove(struct tcp_conn *c);
+/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
 static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when)
 {
 	struct tcp_table *t = c->s->tcp;

@@ -309,67 +309,6 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 	ip4_output(s, pkb, &tx, now);
 }
 
-/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, once per flight (like Linux). */
-static bool tlp_allowed(const struct tcp_conn *c)
-{
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
-	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
-}
-
-static uint64_t pto_of(const struct tcp_conn *c)
-{
-	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
-	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
-
-	if (c->snd_max - c->snd_una <= c->mss)
-		pto += TCP_PTO_DELACK_US;
-	return pto;
-}
-
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-	if (rto > TCP_RTO_MAX_US)
-		rto = TCP_RTO_MAX_US;
-	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
-	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
-	if (c->user_timeout_ms && c->first_rexmit_at) {
-		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
-		uint64_t left = end > now ? end - now : 1000;
-
-		if (rto > left)
-			rto = left;
-	}
-	c->pto_armed = false;
-	if (tlp_allowed(c) && pto_of(c) < rto) {
-		rto = pto_of(c);
-		c->pto_armed = true;
-	}
-	tcp_timer_set(c, &c->rto_at, now + rto);
-	c->persist_at = STACK_NEVER;
-}
-
-/* After new data went out: the probe timer restarts from the latest
- * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
-static void schedule_tlp(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t at;
-
-	if (!tlp_allowed(c))
-		return;
-	at = now + pto_of(c);
-	if (c->pto_armed || at < c->rto_at) {
-		uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-		if (at > now + rto)
-			return;
-		c->pto_armed = true;
-		tcp_timer_set(c, &c->rto_at, at);
-	}
-}
-
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);
@@ -644,15 +583,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		tcp_txq_add(c);
 
 	if (sent_new)
-		schedule_tlp(c, now);
+		tcp_schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
 	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
-	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
-		uint64_t t = (uint64_t)c->rto << c->backoff;
-
-		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
-	}
+	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER)
+		tcp_arm_persist(c, now);
 	if (c->ack_now)
 		tcp_send_ack(c, now);
 }

@@ -342,8 +342,6 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
 uint16_t tcp_window_to_advertise(struct tcp_conn *c);
-/* Arms the retransmission timer (or the tail loss probe before it). */
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 /* The probe timeout fired: sends the probe and arms the real RTO. */
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now);
 uint32_t tcp_pipe(const struct tcp_conn *c);
@@ -354,6 +352,12 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 }
 
 /* ---- tcp_timer.c ---- */
+/* Arms the retransmission timer (or the tail loss probe before it). */
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* After new data went out: moves the tail loss probe to the latest transmission. */
+void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
+/* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
+void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
 /* The TIME_WAIT (or orphaned FIN_WAIT_2) timer; true when c was freed. */
 bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */

@@ -95,6 +95,82 @@ void tcp_txq_remove(struct tcp_conn *c)
 	c->in_txq = false;
 }
 
+/* ---- retransmission and tail loss probe ---- */
+
+/* RFC 6298 (5.5): the RTO doubled per expiry in a row, at most TCP_RTO_MAX_US. */
+static uint64_t backed_off_rto(const struct tcp_conn *c)
+{
+	uint64_t t = (uint64_t)c->rto << c->backoff;
+
+	return t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t;
+}
+
+/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
+ * of recovery, with an RTT estimate, once per flight (like Linux). */
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
+}
+
+static uint64_t pto_of(const struct tcp_conn *c)
+{
+	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
+	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
+
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_PTO_DELACK_US;
+	return pto;
+}
+
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t rto = backed_off_rto(c);
+
+	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
+	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->user_timeout_ms && c->first_rexmit_at) {
+		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 1000;
+
+		if (rto > left)
+			rto = left;
+	}
+	c->pto_armed = false;
+	if (tlp_allowed(c) && pto_of(c) < rto) {
+		rto = pto_of(c);
+		c->pto_armed = true;
+	}
+	tcp_timer_set(c, &c->rto_at, now + rto);
+	c->persist_at = STACK_NEVER;
+}
+
+/* After new data went out: the probe timer restarts from the latest
+ * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
+void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t at;
+
+	if (!tlp_allowed(c))
+		return;
+	at = now + pto_of(c);
+	if (c->pto_armed || at < c->rto_at) {
+		uint64_t rto = (uint64_t)c->rto << c->backoff;
+
+		if (at > now + rto)
+			return;
+		c->pto_armed = true;
+		tcp_timer_set(c, &c->rto_at, at);
+	}
+}
+
+/* ---- persist ---- */
+
+void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
+{
+	tcp_timer_set(c, &c->persist_at, now + backed_off_rto(c));
+}
+
 /* ---- expiry, and the timer pass ---- */
 
 static uint64_t conn_deadline(const struct tcp_conn *c)
@@ -199,8 +275,6 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 
 static bool persist_expired(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t t;
-
 	c->persist_at = STACK_NEVER;
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
 		return false;
@@ -213,8 +287,7 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 		c->persist_probes++;
 		if (c->backoff < 15)
 			c->backoff++;
-		t = (uint64_t)c->rto << c->backoff;
-		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
+		tcp_arm_persist(c, now);
 		return false;
 	}
 	/* RFC 1122 §4.2.3.4: the override timeout sends what the window allows. */

@@ -42,17 +42,6 @@ void icmp4_fini(struct stack *s)
 	s->icmp4 = NULL;
 }
 
-static bool is_bcast(const struct stack *s, uint32_t a)
-{
-	return a == 0xffffffffu ||
-	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
-}
-
 /* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at most. */
 static bool icmp4_rate_allow(struct stack *s, uint64_t now)
 {
@@ -118,9 +107,9 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 	 * host, or an ICMP error message. */
 	if (orig->frag_off)
 		return;
-	if (is_bcast(s, orig->dst) || is_mcast(orig->dst))
+	if (ip4_is_broadcast(s, orig->dst) || ip4_is_multicast(orig->dst))
 		return;
-	if (orig->src == 0 || is_bcast(s, orig->src) || is_mcast(orig->src))
+	if (orig->src == 0 || ip4_is_broadcast(s, orig->src) || ip4_is_multicast(orig->src))
 		return;
 	if (orig->proto == IP_PROTO_ICMP &&
 	    (orig->raw_len <= orig->ihl || !icmp4_type_is_query(orig->raw[orig->ihl])))

@@ -102,15 +102,10 @@ int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
 	return 0;
 }
 
-static bool is_bcast(const struct stack *s, uint32_t a)
+bool ip4_is_broadcast(const struct stack *s, uint32_t a)
 {
 	return a == 0xffffffffu ||
 	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
 }
 
 /* Hands a whole (not fragmented) datagram to its transport. */
@@ -151,14 +146,14 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 	}
 	/* RFC 1122 §3.2.1.3: accept our address and the broadcasts; we join no
 	 * multicast group. */
-	if (h.dst != s->cfg.addr && !is_bcast(s, h.dst)) {
+	if (h.dst != s->cfg.addr && !ip4_is_broadcast(s, h.dst)) {
 		stack_drop(s, DROP_IP_NOT_FOR_US);
 		return;
 	}
 	/* RFC 1122 §3.2.1.3: silently discard a source that is not a single
 	 * host (broadcast, multicast, loopback), and our own address coming
 	 * from the wire (a loop or a spoof). */
-	if (h.src == s->cfg.addr || is_bcast(s, h.src) || is_mcast(h.src) || (h.src >> 24) == 127) {
+	if (h.src == s->cfg.addr || ip4_is_broadcast(s, h.src) || ip4_is_multicast(h.src) || (h.src >> 24) == 127) {
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
@@ -253,7 +248,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	 * gateway. Broadcast and multicast go out on the link as they are. */
 	if (dst == 0 || (dst >> 24) == 127 || (dst >> 24) == 0) {
 		next_hop = 0;
-	} else if (is_bcast(s, dst) || is_mcast(dst) || stack_on_link(s, dst)) {
+	} else if (ip4_is_broadcast(s, dst) || ip4_is_multicast(dst) || stack_on_link(s, dst)) {
 		next_hop = dst;
 	} else {
 		next_hop = s->cfg.gateway;

@@ -61,5 +61,13 @@ uint64_t ip4_poll_at(const struct stack *s);
 /* Parses and validates an IPv4 header (no checksum check when PSTACK_FUZZ is
  * defined). 0 or a drop reason (enum drop_reason) when invalid. */
 int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h);
+/* The limited broadcast, or the subnet's directed broadcast for prefixes
+ * that have one (RFC 919, RFC 922; RFC 3021: /31 has none). */
+bool ip4_is_broadcast(const struct stack *s, uint32_t addr);
+/* Class D, 224.0.0.0/4 (RFC 1112 §4). */
+static inline bool ip4_is_multicast(uint32_t addr)
+{
+	return (addr >> 28) == 0xe;
+}
 
 #endif

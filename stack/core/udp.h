@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
 
 struct stack;
@@ -15,8 +16,8 @@ struct udp_sock;
 #define UDP_HLEN 8
 #define UDP_MAX_PAYLOAD 65507
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
-#define UDP_BIND_REUSEADDR 0x1
-#define UDP_BIND_REUSEPORT 0x2
+#define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
+#define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 int udp_init(struct stack *s);
 void udp_fini(struct stack *s);

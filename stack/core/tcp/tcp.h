@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
 
 struct stack;
@@ -53,8 +54,8 @@ uint64_t tcp_timers_at(const struct stack *s);
 size_t tcp_pending_close(const struct stack *s);
 
 /* ---- towards the socket shim ---- */
-#define TCP_BIND_REUSEADDR 0x1
-#define TCP_BIND_REUSEPORT 0x2
+#define TCP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
+#define TCP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 struct tcp_conn *tcp_open(struct stack *s);
 /* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL. */

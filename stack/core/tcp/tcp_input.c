@@ -912,10 +912,10 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 		stack_drop(s, DROP_TCP_NO_MEMORY);
 		return NULL;
 	}
-	c->local.addr = g->dst;
-	c->local.port = g->dport;
-	c->remote.addr = g->src;
-	c->remote.port = g->sport;
+	c->pcb.local.addr = g->dst;
+	c->pcb.local.port = g->dport;
+	c->pcb.remote.addr = g->src;
+	c->pcb.remote.port = g->sport;
 	c->parent = l;
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
@@ -926,8 +926,7 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->tos = l->tos;
 	c->maxseg = l->maxseg;
 	c->user_timeout_ms = l->user_timeout_ms;
-	c->reuseaddr = l->reuseaddr;
-	c->reuseport = l->reuseport;
+	c->pcb.reuse = l->pcb.reuse;
 	c->sndbuf_opt = l->sndbuf_opt;
 	c->rcvbuf_opt = l->rcvbuf_opt;
 	c->sndq.limit = l->sndq.limit;
@@ -954,8 +953,8 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_wl2 = c->iss;
 	c->rtt_start = send ? now : 0;
 	tcp_set_state(c, TCP_STATE_SYN_RECEIVED);
-	tcp_hash_insert(c);
-	tcp_bind_insert(c);
+	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
+	inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	l->syn_count++;
 	if (send)
 		tcp_send_syn(c, now);
@@ -974,10 +973,10 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint
 	 * the answer has no options but the MSS, which the cookie encodes. */
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.s = l->s;
-	tmp.local.addr = g->dst;
-	tmp.local.port = g->dport;
-	tmp.remote.addr = g->src;
-	tmp.remote.port = g->sport;
+	tmp.pcb.local.addr = g->dst;
+	tmp.pcb.local.port = g->dport;
+	tmp.pcb.remote.addr = g->src;
+	tmp.pcb.remote.port = g->sport;
 	tmp.advmss = (uint16_t)(l->s->mtu - 40);
 	tmp.rcvq.limit = l->rcvq.limit;
 	tmp.iss = tcp_cookie_make(l->s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);

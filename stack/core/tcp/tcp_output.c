@@ -194,8 +194,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	if (flags & TCP_SYN)
 		c->rcv_adv = c->rcv_nxt + wnd;
 	tcp_rcv_reserve(c);
-	wr16(h, c->local.port);
-	wr16(h + 2, c->remote.port);
+	wr16(h, c->pcb.local.port);
+	wr16(h + 2, c->pcb.remote.port);
 	wr32(h + 4, seq);
 	wr32(h + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
 	h[12] = (uint8_t)((hlen / 4) << 4);
@@ -211,11 +211,11 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		 * holds the pseudo-header sum over the whole length (netdev.h). */
 		pkb->gso_size = gso;
 		nsegs = (len + gso - 1) / gso;
-		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->pcb.local.addr, c->pcb.remote.addr, IP_PROTO_TCP,
 							      (uint16_t)(hlen + len))));
 	} else {
 		wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
-						    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
+						    csum_pseudo4(c->pcb.local.addr, c->pcb.remote.addr, IP_PROTO_TCP,
 								 (uint16_t)(hlen + len)))));
 	}
 	if (flags & TCP_ACK) {
@@ -225,8 +225,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		c->ack_now = false;
 	}
 	memset(&tx, 0, sizeof(tx));
-	tx.src = c->local.addr;
-	tx.dst = c->remote.addr;
+	tx.src = c->pcb.local.addr;
+	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
 	tx.tos = c->tos;
 	tx.df = true;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
@@ -68,8 +69,6 @@ struct stack;
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
-#define TCP_EPHEMERAL_LO 32768           /* Linux ip_local_port_range */
-#define TCP_EPHEMERAL_HI 60999
 #define TCP_KEEPIDLE_S 7200
 #define TCP_KEEPINTVL_S 75
 #define TCP_KEEPCNT 9
@@ -114,18 +113,13 @@ struct tcp_sack_range {
 struct tcp_conn {
 	struct stack *s;
 	enum tcp_state state;
-	struct ip4_endpoint local, remote;
+	struct inpcb pcb;                   /* endpoints; links in the table's hashes */
 
 	/* table links */
-	struct tcp_conn *hnext;             /* 4-tuple hash chain */
-	struct tcp_conn *bnext;             /* bound-port chain */
-	struct tcp_conn **bpprev;           /* what points at c in it (O(1) removal) */
-	struct tcp_conn *lnext;             /* listener chain */
 	struct tcp_conn *all_prev, *all_next;  /* in t->all, or in t->tw_head's list while in_tw */
 	bool in_tw;
 	struct tcp_conn *ackq_next;         /* owes an ACK at the end of this batch of frames */
 	bool in_ackq;
-	bool in_hash, in_bind, in_lhash;
 
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
@@ -231,7 +225,6 @@ struct tcp_conn {
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
-	bool reuseaddr, reuseport;
 
 	struct sock_wakeup wake;
 
@@ -240,17 +233,13 @@ struct tcp_conn {
 	uint32_t segs_in, segs_out, total_retrans;
 };
 
-/* Sized for a busy server: one closing first holds a TIME_WAIT block per
- * connection of the last minute (~60k at 1k connections/s). The port tables
- * have a bucket per port, so a chain holds only that port's connections.
- * calloc'd: untouched buckets cost no memory. */
-#define TCP_HASH_SIZE 65536
-#define TCP_PORT_HASH 65536
+static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
+{
+	return p ? (struct tcp_conn *)(void *)((char *)p - offsetof(struct tcp_conn, pcb)) : NULL;
+}
 
 struct tcp_table {
-	struct tcp_conn *hash[TCP_HASH_SIZE];
-	struct tcp_conn *bhash[TCP_PORT_HASH];
-	struct tcp_conn *lhash[TCP_PORT_HASH];
+	struct inpcb_table pcbs;            /* demultiplexing, bound ports, listeners */
 	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
 	/* Connections in TIME_WAIT, oldest first: all wait the same 2 MSL, so
 	 * the list is in deadline order and the timer pass looks at its head
@@ -263,7 +252,6 @@ struct tcp_table {
 	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
 	uint32_t challenge_count;
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
-	uint32_t port_hint;
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn
 	 * by tcp_timers() (round robin), so that one connection cannot hold the
@@ -284,12 +272,6 @@ bool tcp_done(struct tcp_conn *c);
 /* tcp_done() with a pending error (0: none). True when c was freed. */
 bool tcp_abort(struct tcp_conn *c, int err);
 void tcp_wake(struct tcp_conn *c);
-unsigned tcp_port_hash(uint16_t port);
-void tcp_hash_insert(struct tcp_conn *c);
-void tcp_hash_remove(struct tcp_conn *c);
-void tcp_bind_insert(struct tcp_conn *c);
-void tcp_listen_insert(struct tcp_conn *c);
-void tcp_listen_remove(struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
 /* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */

@@ -37,7 +37,7 @@ int tcp_init(struct stack *s)
 	s->tcp = calloc(1, sizeof(*s->tcp));
 	if (!s->tcp)
 		return -ENOMEM;
-	s->tcp->port_hint = stack_random(s);
+	inpcb_table_init(&s->tcp->pcbs, s, IP_PROTO_TCP);
 	s->tcp->timers_at = STACK_NEVER;
 	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
 	return 0;
@@ -80,138 +80,16 @@ size_t tcp_conn_count(const struct stack *s)
 	return s->tcp ? s->tcp->live : 0;
 }
 
-/* ---- hashing ---- */
-
-static uint32_t mix(const struct stack *s, uint32_t a, uint32_t b)
-{
-	uint32_t k;
-	uint64_t h;
-
-	memcpy(&k, s->cfg.secret, sizeof(k));
-	h = ((uint64_t)a << 32 | b) ^ k;
-	h *= 0x9e3779b97f4a7c15ull;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (uint32_t)(h >> 32);
-}
-
-static unsigned hash4(const struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
-{
-	return mix(s, laddr ^ raddr, ((uint32_t)lport << 16) | rport) % TCP_HASH_SIZE;
-}
-
-unsigned tcp_port_hash(uint16_t port)
-{
-	return port % TCP_PORT_HASH;
-}
-
-void tcp_hash_insert(struct tcp_conn *c)
-{
-	struct tcp_table *t = c->s->tcp;
-	unsigned h = hash4(c->s, c->local.addr, c->local.port, c->remote.addr, c->remote.port);
-
-	if (c->in_hash)
-		return;
-	c->hnext = t->hash[h];
-	t->hash[h] = c;
-	c->in_hash = true;
-}
-
-void tcp_hash_remove(struct tcp_conn *c)
-{
-	struct tcp_table *t = c->s->tcp;
-	struct tcp_conn **pp;
-
-	if (!c->in_hash)
-		return;
-	pp = &t->hash[hash4(c->s, c->local.addr, c->local.port, c->remote.addr, c->remote.port)];
-	while (*pp && *pp != c)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = c->hnext;
-	c->in_hash = false;
-}
-
-void tcp_bind_insert(struct tcp_conn *c)
-{
-	struct tcp_table *t = c->s->tcp;
-	unsigned h = tcp_port_hash(c->local.port);
-
-	if (c->in_bind)
-		return;
-	c->bnext = t->bhash[h];
-	if (c->bnext)
-		c->bnext->bpprev = &c->bnext;
-	c->bpprev = &t->bhash[h];
-	t->bhash[h] = c;
-	c->in_bind = true;
-}
-
-/* O(1): a busy server's port chain holds every accepted and TIME_WAIT
- * connection on the listening port (bind() conflicts need them, like
- * Linux's bind bucket owners), so a walk here made each free O(n). */
-static void bind_remove(struct tcp_conn *c)
-{
-	if (!c->in_bind)
-		return;
-	*c->bpprev = c->bnext;
-	if (c->bnext)
-		c->bnext->bpprev = c->bpprev;
-	c->bnext = NULL;
-	c->bpprev = NULL;
-	c->in_bind = false;
-}
-
-void tcp_listen_insert(struct tcp_conn *c)
-{
-	struct tcp_table *t = c->s->tcp;
-	unsigned h = tcp_port_hash(c->local.port);
-
-	if (c->in_lhash)
-		return;
-	c->lnext = t->lhash[h];
-	t->lhash[h] = c;
-	c->in_lhash = true;
-}
-
-void tcp_listen_remove(struct tcp_conn *c)
-{
-	struct tcp_conn **pp;
-
-	if (!c->in_lhash)
-		return;
-	pp = &c->s->tcp->lhash[tcp_port_hash(c->local.port)];
-	while (*pp && *pp != c)
-		pp = &(*pp)->lnext;
-	if (*pp)
-		*pp = c->lnext;
-	c->in_lhash = false;
-}
+/* ---- demultiplexing (the shared endpoint table, inpcb.h) ---- */
 
 struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	struct tcp_conn *c = s->tcp->hash[hash4(s, laddr, lport, raddr, rport)];
-
-	for (; c; c = c->hnext)
-		if (c->local.port == lport && c->remote.port == rport && c->remote.addr == raddr &&
-		    c->local.addr == laddr)
-			return c;
-	return NULL;
+	return tcp_conn_of(inpcb_lookup(&s->tcp->pcbs, laddr, lport, raddr, rport));
 }
 
 struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport)
 {
-	struct tcp_conn *c, *any = NULL;
-
-	for (c = s->tcp->lhash[tcp_port_hash(lport)]; c; c = c->lnext) {
-		if (c->local.port != lport)
-			continue;
-		if (c->local.addr == laddr)
-			return c;
-		if (c->local.addr == 0 && !any)
-			any = c;
-	}
-	return any;
+	return tcp_conn_of(inpcb_lookup_listener(&s->tcp->pcbs, laddr, lport));
 }
 
 uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr)
@@ -404,16 +282,16 @@ void tcp_conn_free(struct tcp_conn *c)
 	if (c->segs_out > 2)
 		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
 			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u",
-			  c->local.port, c->remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
+			  c->pcb.local.port, c->pcb.remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
 			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		tcp_close_children(c, c->s->now);
 	unparent(c);
-	tcp_hash_remove(c);
-	bind_remove(c);
-	tcp_listen_remove(c);
+	inpcb_hash_remove(&t->pcbs, &c->pcb);
+	inpcb_bind_remove(&c->pcb);
+	inpcb_listen_remove(&t->pcbs, &c->pcb);
 	conn_unlink(c);
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
@@ -427,9 +305,11 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 {
 	if (c->state == st)
 		return;
-	log_debug("tcp %u -> %u: %s -> %s", c->local.port, c->remote.port, tcp_state_name(c->state),
+	log_debug("tcp %u -> %u: %s -> %s", c->pcb.local.port, c->pcb.remote.port, tcp_state_name(c->state),
 		  tcp_state_name(st));
 	c->state = st;
+	c->pcb.listening = st == TCP_STATE_LISTEN;
+	c->pcb.connected = st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN;
 	if ((st == TCP_STATE_TIME_WAIT) != c->in_tw) {
 		conn_unlink(c);
 		if (st == TCP_STATE_TIME_WAIT)
@@ -450,8 +330,8 @@ bool tcp_done(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_STATE_CLOSED);
 	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
-	tcp_hash_remove(c);
-	tcp_listen_remove(c);
+	inpcb_hash_remove(&c->s->tcp->pcbs, &c->pcb);
+	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
 	tcp_ring_free(&c->sndq);

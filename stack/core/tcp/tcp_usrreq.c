@@ -21,75 +21,11 @@ struct tcp_conn *tcp_open(struct stack *s)
 	return tcp_conn_new(s);
 }
 
-/* ---- ports ---- */
-
-static bool port_conflict(struct stack *s, const struct tcp_conn *c, uint32_t addr, uint16_t port)
-{
-	struct tcp_conn *x;
-
-	for (x = s->tcp->bhash[tcp_port_hash(port)]; x; x = x->bnext) {
-		if (x == c || x->local.port != port)
-			continue;
-		if (x->local.addr && addr && x->local.addr != addr)
-			continue;
-		if (c->reuseport && x->reuseport)
-			continue;
-		if (c->reuseaddr && x->reuseaddr && x->state != TCP_STATE_LISTEN)
-			continue;
-		return true;
-	}
-	return false;
-}
-
-/* For connect(): a port is usable when the 4-tuple is new and no listener
- * or bind()-only socket holds it. */
-static bool port_usable_for(struct stack *s, uint16_t port, uint32_t laddr, const struct ip4_endpoint *peer)
-{
-	struct tcp_conn *x;
-
-	for (x = s->tcp->bhash[tcp_port_hash(port)]; x; x = x->bnext) {
-		if (x->local.port != port)
-			continue;
-		if (x->state == TCP_STATE_LISTEN || x->state == TCP_STATE_CLOSED)
-			return false;
-		if (x->remote.addr == peer->addr && x->remote.port == peer->port &&
-		    (x->local.addr == laddr || !x->local.addr))
-			return false;
-	}
-	return true;
-}
-
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags)
 {
-	struct stack *s = c->s;
-	uint16_t port = local->port;
-
-	if (c->in_bind || c->state != TCP_STATE_CLOSED)
+	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
-	if (local->addr && local->addr != s->cfg.addr)
-		return -EADDRNOTAVAIL;
-	c->reuseaddr = flags & TCP_BIND_REUSEADDR;
-	c->reuseport = flags & TCP_BIND_REUSEPORT;
-	if (!port) {
-		uint32_t n = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, start = stack_random(s);
-
-		for (uint32_t i = 0; i < n; i++) {
-			uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO + (start + i) % n);
-
-			if (!port_conflict(s, c, local->addr, p)) {
-				port = p;
-				break;
-			}
-		}
-		if (!port)
-			return -EADDRINUSE;
-	} else if (port_conflict(s, c, local->addr, port)) {
-		return -EADDRINUSE;
-	}
-	c->local.addr = local->addr;
-	c->local.port = port;
-	tcp_bind_insert(c);
-	return 0;
+	return inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
 }
 
 int tcp_listen(struct tcp_conn *c, int backlog)
@@ -100,7 +36,7 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 	}
 	if (c->state != TCP_STATE_CLOSED || c->was_connected)
 		return -EINVAL;
-	if (!c->in_bind) {
+	if (!c->pcb.in_bind) {
 		struct ip4_endpoint any = { 0, 0 };
 		int r = tcp_bind(c, &any, 0);
 
@@ -108,14 +44,12 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 			return r;
 	}
 	/* Two listeners on one port only with SO_REUSEPORT on both. */
-	for (struct tcp_conn *x = c->s->tcp->lhash[tcp_port_hash(c->local.port)]; x; x = x->lnext)
-		if (x->local.port == c->local.port && (!x->local.addr || !c->local.addr || x->local.addr == c->local.addr) &&
-		    !(x->reuseport && c->reuseport))
-			return -EADDRINUSE;
+	if (inpcb_listen_conflict(&c->s->tcp->pcbs, &c->pcb))
+		return -EADDRINUSE;
 	/* Like Linux: a backlog above somaxconn (or negative) is clamped. */
 	c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
 	tcp_set_state(c, TCP_STATE_LISTEN);
-	tcp_listen_insert(c);
+	inpcb_listen_insert(&c->s->tcp->pcbs, &c->pcb);
 	return 0;
 }
 
@@ -137,33 +71,22 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 		return -EISCONN;
 	if (!peer->addr || peer->addr == 0xffffffffu)
 		return -ENETUNREACH;
-	laddr = c->local.addr ? c->local.addr : s->cfg.addr;
-	if (!c->in_bind) {
-		/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a counter. */
-		uint32_t n = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1;
+	laddr = c->pcb.local.addr ? c->pcb.local.addr : s->cfg.addr;
+	if (!c->pcb.in_bind) {
 		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
-		uint16_t port = 0;
+		uint16_t port;
 
-		for (uint32_t i = 0; i < n; i++) {
-			uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO + (off + s->tcp->port_hint + i) % n);
-
-			if (port_usable_for(s, p, laddr, peer)) {
-				port = p;
-				s->tcp->port_hint += i + 1;
-				break;
-			}
-		}
-		if (!port)
+		if (inpcb_connect_port(&s->tcp->pcbs, laddr, peer, off, &port))
 			return -EADDRNOTAVAIL;
-		c->local.port = port;
-		c->local.addr = laddr;
-		tcp_bind_insert(c);
+		c->pcb.local.port = port;
+		c->pcb.local.addr = laddr;
+		inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	} else {
-		c->local.addr = laddr;
-		if (tcp_lookup(s, laddr, c->local.port, peer->addr, peer->port))
+		c->pcb.local.addr = laddr;
+		if (tcp_lookup(s, laddr, c->pcb.local.port, peer->addr, peer->port))
 			return -EADDRNOTAVAIL;
 	}
-	c->remote = *peer;
+	c->pcb.remote = *peer;
 	c->active_open = true;
 	c->err = 0;
 	c->soft_err = 0;
@@ -176,7 +99,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->fin_queued = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
-	c->iss = tcp_isn(s->cfg.secret, laddr, c->local.port, peer->addr, peer->port, now);
+	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
@@ -190,7 +113,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
 	tcp_set_state(c, TCP_STATE_SYN_SENT);
-	tcp_hash_insert(c);
+	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
 	tcp_send_syn(c, now);
 	return -EINPROGRESS;
 }
@@ -359,7 +282,7 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 		if (how == 1)
 			return 0;
 		tcp_close_children(c, now);
-		tcp_listen_remove(c);
+		inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 		tcp_set_state(c, TCP_STATE_CLOSED);
 		tcp_wake(c);
 		return 0;
@@ -453,14 +376,14 @@ enum tcp_state tcp_get_state(const struct tcp_conn *c)
 
 void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
-	*ep = c->local;
+	*ep = c->pcb.local;
 }
 
 int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
 		return -ENOTCONN;
-	*ep = c->remote;
+	*ep = c->pcb.remote;
 	return 0;
 }
 

@@ -460,6 +460,13 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 	u->wake = *w;
 }
 
+void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
+{
+	if (o->rcvbuf >= 0)
+		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
+	udp_set_tos(u, o->tos);
+}
+
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)
 {
 	u->rcvbuf = bytes < UDP_MIN_RCVBUF ? UDP_MIN_RCVBUF : bytes;

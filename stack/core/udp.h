@@ -46,6 +46,9 @@ void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
 /* -ENOTCONN when not connected. */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
+/* Hands a new socket the options kept before it existed: the receive
+ * buffer (SO_RCVBUF, doubled like Linux's) when set, and IP_TOS. */
+void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

@@ -164,8 +164,8 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 
 	if (m > c->advmss)
 		m = c->advmss;
-	if (c->maxseg && m > (uint32_t)c->maxseg)
-		m = (uint32_t)c->maxseg;
+	if (c->opt.maxseg && m > (uint32_t)c->opt.maxseg)
+		m = (uint32_t)c->opt.maxseg;
 	if (m < TCP_MIN_MSS)
 		m = TCP_MIN_MSS;
 	return (uint16_t)m;
@@ -205,8 +205,8 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
-	if (c->keepalive)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+	if (c->opt.keepalive)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
 
 /* ---- out-of-order queue ---- */
@@ -841,8 +841,8 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
 	c->last_rcv_at = now;
-	if (c->keepalive && c->keep_at != STACK_NEVER)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+	if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 	tcp_output(c, now);
 }
 
@@ -917,23 +917,11 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->pcb.remote.addr = g->src;
 	c->pcb.remote.port = g->sport;
 	c->parent = l;
-	c->nodelay = l->nodelay;
-	c->keepalive = l->keepalive;
-	c->keepidle = l->keepidle;
-	c->keepintvl = l->keepintvl;
-	c->keepcnt = l->keepcnt;
-	c->linger = l->linger;
-	c->tos = l->tos;
-	c->maxseg = l->maxseg;
-	c->user_timeout_ms = l->user_timeout_ms;
+	/* Like Linux's sk_clone_lock(): the listener's options and bind() flags. */
+	tcp_set_opts(c, &l->opt);
 	c->pcb.reuse = l->pcb.reuse;
-	c->sndbuf_opt = l->sndbuf_opt;
-	c->rcvbuf_opt = l->rcvbuf_opt;
-	c->sndq.limit = l->sndq.limit;
-	c->rcvq.limit = l->rcvq.limit;
-	c->cc.algo = l->cc.algo;
-	if (c->maxseg && c->advmss > c->maxseg)
-		c->advmss = (uint16_t)c->maxseg;
+	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
+		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_wup = c->rcv_nxt;

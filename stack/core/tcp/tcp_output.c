@@ -228,7 +228,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tx.src = c->pcb.local.addr;
 	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
-	tx.tos = c->tos;
+	tx.tos = c->opt.tos;
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
@@ -547,7 +547,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
-		if (avail && len == avail && len < smss && !c->nodelay && !c->fin_queued && !retrans &&
+		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
 		    c->snd_max != c->snd_una) {
 			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
 			break;

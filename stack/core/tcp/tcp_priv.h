@@ -69,9 +69,6 @@ struct stack;
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
-#define TCP_KEEPIDLE_S 7200
-#define TCP_KEEPINTVL_S 75
-#define TCP_KEEPCNT 9
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
 /* A received segment, checked and decoded into host order (never the raw bytes). */
@@ -214,14 +211,7 @@ struct tcp_conn {
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
 	bool rd_shut, wr_shut;
 
-	/* options */
-	bool nodelay, keepalive;
-	int keepidle, keepintvl, keepcnt;
-	int linger;                         /* -1 off */
-	uint8_t tos;
-	int maxseg;                         /* 0: none */
-	uint32_t user_timeout_ms;
-	int sndbuf_opt, rcvbuf_opt;         /* as set by the application (0: default) */
+	struct sock_opts opt;               /* socket options (inherited from the listener) */
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */

@@ -171,10 +171,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->mss = TCP_DEFAULT_MSS;
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
-	c->linger = -1;
-	c->keepidle = TCP_KEEPIDLE_S;
-	c->keepintvl = TCP_KEEPINTVL_S;
-	c->keepcnt = TCP_KEEPCNT;
+	c->opt = sock_opts_default();
 	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF, &t->mem);
 	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF, &t->mem);
 	tcp_cc_init(&c->cc, TCP_CC_CUBIC, c->mss);

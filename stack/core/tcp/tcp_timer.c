@@ -129,8 +129,8 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 
 	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
 	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
-	if (c->user_timeout_ms && c->first_rexmit_at) {
-		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
+	if (c->opt.user_timeout_ms && c->first_rexmit_at) {
+		uint64_t end = c->first_rexmit_at + (uint64_t)c->opt.user_timeout_ms * 1000;
 		uint64_t left = end > now ? end - now : 1000;
 
 		if (rto > left)
@@ -190,8 +190,8 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 
 static bool timed_out(const struct tcp_conn *c, uint64_t now)
 {
-	if (c->user_timeout_ms && c->first_rexmit_at &&
-	    now - c->first_rexmit_at >= (uint64_t)c->user_timeout_ms * 1000)
+	if (c->opt.user_timeout_ms && c->first_rexmit_at &&
+	    now - c->first_rexmit_at >= (uint64_t)c->opt.user_timeout_ms * 1000)
 		return true;
 	return c->retries >= TCP_RETRIES2;
 }
@@ -204,7 +204,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
 		if (c->retries >= (c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES) ||
-		    (c->user_timeout_ms && now - c->rtt_start >= (uint64_t)c->user_timeout_ms * 1000)) {
+		    (c->opt.user_timeout_ms && now - c->rtt_start >= (uint64_t)c->opt.user_timeout_ms * 1000)) {
 			return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 		}
 		c->retries++;
@@ -299,22 +299,22 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 
 static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->keepidle * 1000000;
+	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->opt.keepidle * 1000000;
 
 	c->keep_at = STACK_NEVER;
-	if (!c->keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
+	if (!c->opt.keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
 			      c->state != TCP_STATE_FIN_WAIT_2))
 		return false;
 	if (c->snd_una != c->snd_max || c->sndq.len) {
 		/* Data in flight: the retransmission timer is watching. */
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 		return false;
 	}
 	if (now < idle_until && c->probes == 0) {
 		tcp_timer_set(c, &c->keep_at, idle_until);
 		return false;
 	}
-	if (c->probes >= c->keepcnt) {
+	if (c->probes >= c->opt.keepcnt) {
 		/* Like Linux's keepalive timer: a reset, then the error. */
 		tcp_send_rst(c, now);
 		return tcp_abort(c, -ETIMEDOUT);
@@ -322,7 +322,7 @@ static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 	/* RFC 1122 §4.2.3.6: a keep-alive is SEG.SEQ = SND.NXT - 1 with no data. */
 	tcp_send_probe(c, now);
 	c->probes++;
-	tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepintvl * 1000000);
+	tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepintvl * 1000000);
 	return false;
 }
 

@@ -107,8 +107,8 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->recover = c->iss;
 	c->high_rxt = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
-	if (c->maxseg && c->advmss > c->maxseg)
-		c->advmss = (uint16_t)c->maxseg;
+	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
+		c->advmss = (uint16_t)c->opt.maxseg;
 	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
@@ -190,7 +190,7 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 	c->rcv_copied += (uint32_t)n;
 	if (now - c->rcv_space_at < interval)
 		return;
-	if (!c->rcvbuf_opt && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
 		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
 
 		if ((65535ull << c->rcv_wscale) >= grown)
@@ -314,13 +314,13 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 		tcp_done(c);
 		return;
 	case TCP_STATE_TIME_WAIT:
-		if (c->linger == 0)
+		if (c->opt.linger == 0)
 			tcp_done(c);
 		return;
 	default:
 		break;
 	}
-	if (c->rcvq.len || c->linger == 0) {
+	if (c->rcvq.len || c->opt.linger == 0) {
 		/* RFC 2525 §2.17 and Linux: unread data or SO_LINGER 0 aborts with a reset. */
 		tcp_send_rst(c, now);
 		tcp_done(c);
@@ -402,97 +402,156 @@ size_t tcp_outq(const struct tcp_conn *c)
 	return c->sndq.len;
 }
 
-int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+/* ---- options ---- */
+
+static size_t buf_limit(int v, size_t min)
+{
+	/* Like Linux, the size asked for is doubled (for bookkeeping overhead). */
+	size_t n = (size_t)v * 2;
+
+	return n < min ? min : n > TCP_MAX_BUF ? TCP_MAX_BUF : n;
+}
+
+/* What the engine derives from the options: the rings' limits and the
+ * congestion control (the rest is read where it is used). */
+static void opts_apply(struct tcp_conn *c)
+{
+	c->sndq.limit = c->opt.sndbuf < 0 ? TCP_DEFAULT_SNDBUF : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+	c->rcvq.limit = c->opt.rcvbuf < 0 ? TCP_DEFAULT_RCVBUF : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
+}
+
+int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 {
 	switch (opt) {
+	case TCP_OPT_REUSEADDR:
+		o->reuseaddr = v != 0;
+		return 0;
+	case TCP_OPT_REUSEPORT:
+		o->reuseport = v != 0;
+		return 0;
 	case TCP_OPT_NODELAY:
-		c->nodelay = v != 0;
-		if (c->nodelay)
-			tcp_output(c, c->s->now);
+		o->nodelay = v != 0;
 		return 0;
 	case TCP_OPT_KEEPALIVE:
-		c->keepalive = v != 0;
-		if (c->keepalive && c->keep_at == STACK_NEVER &&
-		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
-			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)c->keepidle * 1000000);
-		if (!c->keepalive)
-			c->keep_at = STACK_NEVER;
+		o->keepalive = v != 0;
 		return 0;
 	case TCP_OPT_KEEPIDLE:
 		if (v < 1 || v > 32767)
 			return -EINVAL;
-		c->keepidle = v;
-		if (c->keepalive && c->keep_at != STACK_NEVER)
-			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)v * 1000000);
+		o->keepidle = v;
 		return 0;
 	case TCP_OPT_KEEPINTVL:
 		if (v < 1 || v > 32767)
 			return -EINVAL;
-		c->keepintvl = v;
+		o->keepintvl = v;
 		return 0;
 	case TCP_OPT_KEEPCNT:
 		if (v < 1 || v > 127)
 			return -EINVAL;
-		c->keepcnt = v;
+		o->keepcnt = v;
 		return 0;
 	case TCP_OPT_SNDBUF:
-		if (v < 0)
-			v = 0;
-		c->sndbuf_opt = v;
-		c->sndq.limit = (size_t)v * 2 < TCP_MIN_SNDBUF ? TCP_MIN_SNDBUF :
-				(size_t)v * 2 > TCP_MAX_BUF ? TCP_MAX_BUF : (size_t)v * 2;
+		o->sndbuf = v < 0 ? 0 : v;
 		return 0;
 	case TCP_OPT_RCVBUF:
-		if (v < 0)
-			v = 0;
-		c->rcvbuf_opt = v;
-		c->rcvq.limit = (size_t)v * 2 < TCP_MIN_RCVBUF ? TCP_MIN_RCVBUF :
-				(size_t)v * 2 > TCP_MAX_BUF ? TCP_MAX_BUF : (size_t)v * 2;
+		o->rcvbuf = v < 0 ? 0 : v;
 		return 0;
 	case TCP_OPT_LINGER:
-		c->linger = v < 0 ? -1 : v;
+		o->linger = v < 0 ? -1 : v;
 		return 0;
 	case TCP_OPT_TOS:
 		if (v < 0 || v > 255)
 			return -EINVAL;
-		c->tos = (uint8_t)v;
+		o->tos = (uint8_t)v;
 		return 0;
 	case TCP_OPT_MAXSEG:
 		if (v && (v < TCP_MIN_MSS || v > 65535))
 			return -EINVAL;
-		c->maxseg = v;
+		o->maxseg = v;
 		return 0;
 	case TCP_OPT_USER_TIMEOUT:
 		if (v < 0)
 			return -EINVAL;
-		c->user_timeout_ms = (uint32_t)v;
+		o->user_timeout_ms = (uint32_t)v;
 		return 0;
 	case TCP_OPT_CONGESTION:
 		if (v != TCP_CC_CUBIC && v != TCP_CC_NEWRENO)
 			return -EINVAL;
-		c->cc.algo = (enum tcp_cc_algo)v;
+		o->congestion = v;
 		return 0;
 	}
 	return -ENOPROTOOPT;
 }
 
+void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
+{
+	c->opt = *o;
+	opts_apply(c);
+}
+
+const struct sock_opts *tcp_opts(const struct tcp_conn *c)
+{
+	return &c->opt;
+}
+
+int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+{
+	int r = tcp_opts_set(&c->opt, opt, v);
+
+	if (r)
+		return r;
+	/* What the change does to a live connection. */
+	switch (opt) {
+	case TCP_OPT_NODELAY:
+		if (c->opt.nodelay)
+			tcp_output(c, c->s->now);
+		break;
+	case TCP_OPT_KEEPALIVE:
+		if (c->opt.keepalive && c->keep_at == STACK_NEVER &&
+		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)c->opt.keepidle * 1000000);
+		if (!c->opt.keepalive)
+			c->keep_at = STACK_NEVER;
+		break;
+	case TCP_OPT_KEEPIDLE:
+		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)v * 1000000);
+		break;
+	case TCP_OPT_SNDBUF:
+		c->sndq.limit = buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+		break;
+	case TCP_OPT_RCVBUF:
+		c->rcvq.limit = buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+		break;
+	case TCP_OPT_CONGESTION:
+		c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 {
 	switch (opt) {
-	case TCP_OPT_NODELAY: *v = c->nodelay; return 0;
-	case TCP_OPT_KEEPALIVE: *v = c->keepalive; return 0;
-	case TCP_OPT_KEEPIDLE: *v = c->keepidle; return 0;
-	case TCP_OPT_KEEPINTVL: *v = c->keepintvl; return 0;
-	case TCP_OPT_KEEPCNT: *v = c->keepcnt; return 0;
+	case TCP_OPT_REUSEADDR: *v = c->opt.reuseaddr; return 0;
+	case TCP_OPT_REUSEPORT: *v = c->opt.reuseport; return 0;
+	case TCP_OPT_NODELAY: *v = c->opt.nodelay; return 0;
+	case TCP_OPT_KEEPALIVE: *v = c->opt.keepalive; return 0;
+	case TCP_OPT_KEEPIDLE: *v = c->opt.keepidle; return 0;
+	case TCP_OPT_KEEPINTVL: *v = c->opt.keepintvl; return 0;
+	case TCP_OPT_KEEPCNT: *v = c->opt.keepcnt; return 0;
 	case TCP_OPT_SNDBUF: *v = (int)c->sndq.limit; return 0;
 	case TCP_OPT_RCVBUF: *v = (int)c->rcvq.limit; return 0;
-	case TCP_OPT_LINGER: *v = c->linger; return 0;
-	case TCP_OPT_TOS: *v = c->tos; return 0;
+	case TCP_OPT_LINGER: *v = c->opt.linger; return 0;
+	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
 	case TCP_OPT_MAXSEG:
 		*v = c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN ?
-		     (c->maxseg ? c->maxseg : TCP_DEFAULT_MSS) : c->mss;
+		     (c->opt.maxseg ? c->opt.maxseg : TCP_DEFAULT_MSS) : c->mss;
 		return 0;
-	case TCP_OPT_USER_TIMEOUT: *v = (int)c->user_timeout_ms; return 0;
+	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
 	}
 	return -ENOPROTOOPT;

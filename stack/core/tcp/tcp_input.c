@@ -954,26 +954,12 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 /* A SYN-ACK carrying a cookie instead of keeping state (RFC 4987 §3.6). */
 static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint64_t now)
 {
-	struct tcp_conn tmp;
+	struct stack *s = l->s;
 	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+	tcp_seq cookie = tcp_cookie_make(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
 
-	/* A never-linked control block on the stack carries what xmit() reads:
-	 * the answer has no options but the MSS, which the cookie encodes. */
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.s = l->s;
-	tmp.pcb.local.addr = g->dst;
-	tmp.pcb.local.port = g->dport;
-	tmp.pcb.remote.addr = g->src;
-	tmp.pcb.remote.port = g->sport;
-	tmp.advmss = (uint16_t)(l->s->mtu - 40);
-	tmp.rcvq.limit = l->rcvq.limit;
-	tmp.iss = tcp_cookie_make(l->s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
-	tmp.rcv_nxt = g->seq + 1;
-	tmp.state = TCP_STATE_SYN_RECEIVED;
-	tmp.rto_at = STACK_NEVER;
-	tmp.rto = TCP_RTO_INIT_US;
-	tcp_send_syn(&tmp, now);
-	l->s->tcp->cookie_at = now;
+	tcp_send_cookie_synack(s, g, cookie, l->rcvq.limit, now);
+	s->tcp->cookie_at = now;
 }
 
 /* The ACK that completes a cookie handshake (RFC 4987 §3.6). */

@@ -309,6 +309,43 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 	ip4_output(s, pkb, &tx, now);
 }
 
+/* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
+ * and keeps no state. No option but our MSS (the cookie encodes the peer's),
+ * no window scaling: the window is the listener's buffer, at most 65535. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now)
+{
+	const size_t hlen = TCP_HLEN + 4;
+	struct pkb *pkb = pkb_alloc(hlen);
+	struct ip4_tx tx;
+	uint8_t *h;
+
+	if (!pkb) {
+		stack_drop(s, DROP_TCP_NO_MEMORY);
+		return;
+	}
+	h = pkb_put(pkb, hlen);
+	memset(h, 0, hlen);
+	wr16(h, g->dport);
+	wr16(h + 2, g->sport);
+	wr32(h + 4, cookie);
+	wr32(h + 8, g->seq + 1);
+	h[12] = (uint8_t)((hlen / 4) << 4);
+	h[13] = TCP_SYN | TCP_ACK;
+	wr16(h + 14, (uint16_t)(rcvbuf < 65535 ? rcvbuf : 65535));
+	h[TCP_HLEN] = TCP_OPT_MSS;
+	h[TCP_HLEN + 1] = 4;
+	wr16(h + TCP_HLEN + 2, (uint16_t)(s->mtu - 40));
+	wr16(h + 16, csum_fold(csum_partial(h, hlen, csum_pseudo4(g->dst, g->src, IP_PROTO_TCP, (uint16_t)hlen))));
+	memset(&tx, 0, sizeof(tx));
+	tx.src = g->dst;
+	tx.dst = g->src;
+	tx.proto = IP_PROTO_TCP;
+	tx.df = true;
+	s->stats.tcp_out++;
+	s->tcp->segs_sent++;
+	ip4_output(s, pkb, &tx, now);
+}
+
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);

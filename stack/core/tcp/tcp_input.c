@@ -115,7 +115,7 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 
 /* RFC 6298 (2.2), (2.3); the RTO floor as Linux applies it (srtt + max(4 rttvar, 200 ms)).
  * Deviation: Linux's floor on the variance term rather than RFC 6298's 1 s minimum. */
-void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
+static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 {
 	uint32_t var;
 
@@ -272,7 +272,9 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	c->ofo_count++;
 }
 
-void tcp_ofo_pull(struct tcp_conn *c)
+/* Moves out-of-order data that has become in order into the ring, as far
+ * as the ring takes it. */
+static void tcp_ofo_pull(struct tcp_conn *c)
 {
 	struct tcp_ofo *o;
 

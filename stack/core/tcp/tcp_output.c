@@ -37,7 +37,7 @@ static uint32_t seg_mss(const struct tcp_conn *c)
 	return m;
 }
 
-uint16_t tcp_window_to_advertise(struct tcp_conn *c)
+static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(c);
 	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
@@ -389,7 +389,7 @@ static tcp_seq lost_edge(const struct tcp_conn *c)
 	return c->snd_una;
 }
 
-uint32_t tcp_pipe(const struct tcp_conn *c)
+static uint32_t tcp_pipe(const struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_nxt - c->snd_una;
 

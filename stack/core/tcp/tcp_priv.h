@@ -253,7 +253,6 @@ struct tcp_table {
 
 /* ---- tcp_subr.c: the table and a connection's life ---- */
 struct tcp_conn *tcp_conn_new(struct stack *s);
-void tcp_conn_free(struct tcp_conn *c);
 /* The one place state changes (tracing; moves c to or from the TIME_WAIT list). */
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
 /* Connection reached CLOSED: leaves the tables; freed when the application
@@ -286,10 +285,6 @@ void tcp_ofo_purge(struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
-void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
-/* Moves out-of-order data that has become in order into the ring, as far
- * as the ring takes it. */
-void tcp_ofo_pull(struct tcp_conn *c);
 /* Frees one out-of-order block, giving its charge back. */
 void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
 /* The same after the application read, with the FIN it may complete and an ACK. */
@@ -316,10 +311,8 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
-uint16_t tcp_window_to_advertise(struct tcp_conn *c);
 /* The probe timeout fired: sends the probe and arms the real RTO. */
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now);
-uint32_t tcp_pipe(const struct tcp_conn *c);
 /* End of queued data in sequence space (after the FIN when queued). */
 static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 {
@@ -333,8 +326,6 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
 /* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
-/* The TIME_WAIT (or orphaned FIN_WAIT_2) timer; true when c was freed. */
-bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */
 void tcp_ackq_add(struct tcp_conn *c);
 void tcp_ackq_remove(struct tcp_conn *c);

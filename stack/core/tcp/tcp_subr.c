@@ -32,6 +32,8 @@ const char *tcp_state_name(enum tcp_state st)
 	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
 }
 
+static void tcp_conn_free(struct tcp_conn *c);
+
 int tcp_init(struct stack *s)
 {
 	s->tcp = calloc(1, sizeof(*s->tcp));
@@ -272,7 +274,7 @@ void tcp_close_children(struct tcp_conn *l, uint64_t now)
 	l->syn_count = 0;
 }
 
-void tcp_conn_free(struct tcp_conn *c)
+static void tcp_conn_free(struct tcp_conn *c)
 {
 	struct tcp_table *t = c->s->tcp;
 

@@ -326,7 +326,8 @@ static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 	return false;
 }
 
-bool tcp_timer_tw(struct tcp_conn *c, uint64_t now)
+/* TIME_WAIT (or an orphan's FIN_WAIT_2) is over. */
+static bool tw_expired(struct tcp_conn *c, uint64_t now)
 {
 	(void)now;
 	c->tw_at = STACK_NEVER;
@@ -341,7 +342,7 @@ bool tcp_timer_tw(struct tcp_conn *c, uint64_t now)
  * every timer off. */
 static void conn_timers(struct tcp_conn *c, uint64_t now)
 {
-	if (c->tw_at <= now && tcp_timer_tw(c, now))
+	if (c->tw_at <= now && tw_expired(c, now))
 		return;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;

@@ -305,7 +305,7 @@ int shim_need_stack(void)
 	}
 	shim_host.lock(shim_host.ctx);
 	stack_running = true;
-	atomic_store(&spin_us, shim_host.spin ? shim_stack()->cfg.spin_us : 0);
+	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
 }
 

@@ -20,7 +20,7 @@
 
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
 #define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)

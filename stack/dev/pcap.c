@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 
 #define PCAP_MAGIC 0xa1b2c3d4u      /* microsecond timestamps */
 #define PCAP_SNAPLEN 262144u

@@ -3,7 +3,7 @@
  *
  * /dev/net/tun with TUNSETIFF(IFF_TAP | IFF_NO_PI): one read() is one whole
  * Ethernet frame, one write() sends one. Every call is a raw system call
- * (stack/host/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
+ * (stack/dev/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
  * write() and close() are our own interposed wrappers.
  *
  * A device that exists (made persistent by `pstack tap add` or `ip tuntap
@@ -29,7 +29,7 @@
 #include <sys/uio.h>
 
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
 
 struct tap_dev {

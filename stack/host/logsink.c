@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 
 static int logsink_fd = 2;
 

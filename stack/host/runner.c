@@ -52,7 +52,7 @@
 #include "stack/dev/tap.h"
 #include "stack/dev/trace.h"
 #include "stack/host/logsink.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 #include "stack/host/txq.h"
 #include "stack/wire/wire.h"
 

@@ -32,7 +32,7 @@
 #include "shim/shim.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/shim_libc.h"

@@ -52,7 +52,7 @@ struct fault_dev {
 	struct fault_config cfg;
 	struct fault_dir dir[2];    /* indexed by enum frame_dir */
 	struct fault_stats stats;
-	uint64_t drops;             /* lost and overflowed frames not yet taken (take_drops) */
+	uint64_t drops[DROP__COUNT]; /* not yet taken by the host (take_drops) */
 	/* Inside receive: the caller's buffer, and whether a frame is in it. */
 	uint8_t *rx_buf;
 	size_t rx_len;
@@ -77,12 +77,12 @@ static bool fault_chance(struct fault_dir *d, uint32_t ppm)
 	return fault_rand(d) % 1000000u < ppm;
 }
 
-/* A frame the link dropped: the stack counts it (DROP_FAULT_INJECTED) when
- * the host takes the count. */
-static void fault_drop(struct fault_dev *f)
+/* A frame that went nowhere: the stack counts it when the host takes the
+ * count (take_drops). */
+static void fault_drop(struct fault_dev *f, enum drop_reason r)
 {
-	f->drops++;
-	log_debug("drop: %s", drop_reason_text(DROP_FAULT_INJECTED));
+	f->drops[r]++;
+	log_debug("drop: %s", drop_reason_text(r));
 }
 
 static void free_list(struct pkb *p)
@@ -156,7 +156,7 @@ static bool fault_queue_copy(struct fault_dev *f, struct fault_dir *d, enum fram
 
 	if (d->queued >= FAULT_QUEUE_MAX || !(p = fault_copy(frame, len))) {
 		f->stats.overflow[dir]++;
-		fault_drop(f);
+		fault_drop(f, DROP_FAULT_INJECTED);
 		return false;
 	}
 	p->when = when;
@@ -166,14 +166,17 @@ static bool fault_queue_copy(struct fault_dev *f, struct fault_dir *d, enum fram
 
 /* Sends one frame on now: out of the lower device, or up to receive()'s
  * caller. A second frame going up in the same call waits in the queue, due
- * at once, for the next receive(). */
-static int fault_pass(struct fault_dev *f, enum frame_dir dir, const uint8_t *frame, size_t len, uint64_t now)
+ * at once, for the next receive(). A frame the lower device refuses is
+ * counted here (DROP_DEV_TX_ERROR), whether it goes at once or later. */
+static void fault_pass(struct fault_dev *f, enum frame_dir dir, const uint8_t *frame, size_t len, uint64_t now)
 {
 	struct netdev *lower = f->dev.lower;
 
 	if (dir == FRAME_OUT) {
 		f->stats.passed[dir]++;
-		return lower->ops->transmit(lower, frame, len, 0, now);
+		if (lower->ops->transmit(lower, frame, len, 0, now) < 0)
+			fault_drop(f, DROP_DEV_TX_ERROR);
+		return;
 	}
 	if (f->rx_buf && !f->rx_len) {
 		if (frame != f->rx_buf)
@@ -183,7 +186,6 @@ static int fault_pass(struct fault_dev *f, enum frame_dir dir, const uint8_t *fr
 	} else {
 		fault_queue_copy(f, &f->dir[dir], dir, frame, len, now);
 	}
-	return 0;
 }
 
 /* Sends every frame due at now out of the lower device, in order. */
@@ -197,21 +199,22 @@ static void fault_release_out(struct fault_dev *f, uint64_t now)
 	}
 }
 
-static int fault_frame(struct fault_dev *f, enum frame_dir dir, const uint8_t *frame, size_t len, uint64_t now)
+/* What the link does to one frame (see the top of the file). */
+static void fault_frame(struct fault_dev *f, enum frame_dir dir, const uint8_t *frame, size_t len, uint64_t now)
 {
 	struct fault_dir *d = &f->dir[dir];
 	const struct fault_config *c = &f->cfg;
 	struct pkb *follow = NULL;
 	uint8_t *copy = NULL;
 	uint64_t when = now + c->delay_us;
-	int copies = 1, rc = 0;
+	int copies = 1;
 
 	f->stats.seen[dir]++;
 	if (fault_chance(d, c->loss_ppm)) {
 		f->stats.lost[dir]++;
-		fault_drop(f);
+		fault_drop(f, DROP_FAULT_INJECTED);
 		/* A frame lost on the wire was still sent, as far as the sender knows. */
-		return 0;
+		return;
 	}
 	if (len > FAULT_ETH_HLEN && fault_chance(d, c->corrupt_ppm)) {
 		uint64_t bit = FAULT_ETH_HLEN * 8 + fault_rand(d) % ((len - FAULT_ETH_HLEN) * 8);
@@ -247,7 +250,7 @@ static int fault_frame(struct fault_dev *f, enum frame_dir dir, const uint8_t *f
 	if (when <= now && !d->head) {
 		/* No delay and nothing waiting: straight on, as without the fault link. */
 		while (copies-- > 0)
-			rc = fault_pass(f, dir, frame, len, now);
+			fault_pass(f, dir, frame, len, now);
 	} else {
 		while (copies-- > 0)
 			if (fault_queue_copy(f, d, dir, frame, len, when))
@@ -260,19 +263,19 @@ static int fault_frame(struct fault_dev *f, enum frame_dir dir, const uint8_t *f
 	}
 	if (dir == FRAME_OUT)
 		fault_release_out(f, now);
-	return rc;
 }
 
+/* Always 0: a frame the link loses was sent as far as the sender knows, and
+ * one the device below refuses is counted by the link (fault_pass). */
 static int fault_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
 	struct fault_dev *f = dev->priv;
-	int rc;
 
 	(void)gso_size;     /* always 0: the link offers no TSO (fault_dev_new) */
 	pthread_mutex_lock(&f->mu);
-	rc = fault_frame(f, FRAME_OUT, frame, len, now);
+	fault_frame(f, FRAME_OUT, frame, len, now);
 	pthread_mutex_unlock(&f->mu);
-	return rc;
+	return 0;
 }
 
 static long fault_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags, uint64_t now)
@@ -338,16 +341,16 @@ static uint64_t fault_poll_at(struct netdev *dev)
 	return t;
 }
 
-static uint64_t fault_take_drops(struct netdev *dev)
+static void fault_take_drops(struct netdev *dev, uint64_t drops[DROP__COUNT])
 {
 	struct fault_dev *f = dev->priv;
-	uint64_t n;
 
 	pthread_mutex_lock(&f->mu);
-	n = f->drops;
-	f->drops = 0;
+	for (int r = 0; r < DROP__COUNT; r++) {
+		drops[r] += f->drops[r];
+		f->drops[r] = 0;
+	}
 	pthread_mutex_unlock(&f->mu);
-	return n;
 }
 
 static void fault_destroy(struct netdev *dev)

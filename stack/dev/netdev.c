@@ -42,14 +42,17 @@ void netdev_poll(struct netdev *dev, uint64_t now)
 			dev->ops->poll(dev, now);
 }
 
-uint64_t netdev_take_drops(struct netdev *dev)
+void netdev_count_drops(struct netdev *dev, struct stack *s)
 {
-	uint64_t n = 0;
-
 	for (; dev; dev = dev->lower)
-		if (dev->ops->take_drops)
-			n += dev->ops->take_drops(dev);
-	return n;
+		if (dev->ops->take_drops) {
+			uint64_t drops[DROP__COUNT] = { 0 };
+
+			dev->ops->take_drops(dev, drops);
+			for (int r = 0; r < DROP__COUNT; r++)
+				if (drops[r])
+					stack_count_drops(s, (enum drop_reason)r, drops[r]);
+		}
 }
 
 struct netdev *netdev_find(const struct netdev *dev, const struct netdev_ops *ops)

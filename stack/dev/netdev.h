@@ -67,9 +67,11 @@ struct netdev_ops {
 	uint64_t (*poll_at)(struct netdev *dev);
 	/* ... and sends what is due on the way out. */
 	void (*poll)(struct netdev *dev, uint64_t now);
-	/* Optional: frames the device dropped on purpose (the fault link) since
-	 * the last call, for the host to count in the stack (DROP_FAULT_INJECTED). */
-	uint64_t (*take_drops)(struct netdev *dev);
+	/* Optional: adds to drops (indexed by enum drop_reason) the frames the
+	 * device dropped since the last call where no caller saw a result: on
+	 * purpose (the fault link, DROP_FAULT_INJECTED), or refused by the
+	 * device below it when it sent them later (DROP_DEV_TX_ERROR). */
+	void (*take_drops)(struct netdev *dev, uint64_t drops[DROP__COUNT]);
 	/* Frees this device only (netdev_destroy frees a whole chain). */
 	void (*destroy)(struct netdev *dev);
 };
@@ -87,12 +89,13 @@ struct netdev {
 /* A wrapper's fields from the device it wraps (name, MTU, MAC, TSO). */
 void netdev_wrap(struct netdev *dev, const struct netdev_ops *ops, struct netdev *lower, void *priv);
 /* The chain's: the innermost device's pollfd; the earliest poll_at
- * (STACK_NEVER: none); poll of every device from the outermost in; the
- * sum of every device's drops. */
+ * (STACK_NEVER: none); poll of every device from the outermost in. */
 int netdev_pollfd(struct netdev *dev);
 uint64_t netdev_poll_at(struct netdev *dev);
 void netdev_poll(struct netdev *dev, uint64_t now);
-uint64_t netdev_take_drops(struct netdev *dev);
+/* Moves the drops of every device in the chain (take_drops) into s's
+ * counters; the caller serialises s as for any stack call. */
+void netdev_count_drops(struct netdev *dev, struct stack *s);
 /* The device in dev's chain with these ops, or NULL. */
 struct netdev *netdev_find(const struct netdev *dev, const struct netdev_ops *ops);
 /* Frees a chain, outermost first. NULL is fine. */

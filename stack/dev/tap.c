@@ -60,33 +60,12 @@ static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const ui
 	return (size_t)rc == len + sizeof(*vh) ? 0 : -EIO;
 }
 
-static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len, uint16_t gso_size);
-
-static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
-{
-	struct tap_dev *t = dev->priv;
-	struct virtio_net_hdr vh;
-	long rc;
-
-	(void)now;
-	if (gso_size)
-		return tap_transmit_gso(t, frame, len, gso_size);
-	if (!t->vnet_hdr_len) {
-		rc = sys_write(t->fd, frame, len);
-		if (rc < 0)
-			return (int)rc;
-		return (size_t)rc == len ? 0 : -EIO;
-	}
-	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
-	memset(&vh, 0, sizeof(vh));
-	return tap_write_vnet(t, &vh, frame, len);
-}
-
 /*
- * TSO (transmit with gso_size): a TCP/IPv4 frame of up to 64 KB that the kernel cuts into segments of
- * gso_size payload bytes, filling in each one's checksums. The TCP checksum
- * field holds the pseudo-header sum over the whole frame's TCP length, the
- * form the kernel's segmentation expects (CHECKSUM_PARTIAL).
+ * TSO (transmit with gso_size): a TCP/IPv4 frame of up to 64 KB that the
+ * kernel cuts into segments of gso_size payload bytes, filling in each one's
+ * checksums. The TCP checksum field holds the pseudo-header sum over the
+ * whole frame's TCP length, the form the kernel's segmentation expects
+ * (CHECKSUM_PARTIAL).
  */
 static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len, uint16_t gso_size)
 {
@@ -109,6 +88,26 @@ static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len,
 	vh.gso_size = gso_size;
 	vh.csum_start = (uint16_t)(14 + ihl);
 	vh.csum_offset = 16;
+	return tap_write_vnet(t, &vh, frame, len);
+}
+
+static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+{
+	struct tap_dev *t = dev->priv;
+	struct virtio_net_hdr vh;
+	long rc;
+
+	(void)now;
+	if (gso_size)
+		return tap_transmit_gso(t, frame, len, gso_size);
+	if (!t->vnet_hdr_len) {
+		rc = sys_write(t->fd, frame, len);
+		if (rc < 0)
+			return (int)rc;
+		return (size_t)rc == len ? 0 : -EIO;
+	}
+	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
+	memset(&vh, 0, sizeof(vh));
 	return tap_write_vnet(t, &vh, frame, len);
 }
 

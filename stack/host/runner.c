@@ -134,7 +134,7 @@ static void runner_kick(struct runner *r)
  * link) go into the stack's counters. */
 static void runner_dev_drops(struct runner *r)
 {
-	stack_count_drops(r->s, DROP_FAULT_INJECTED, netdev_take_drops(r->dev));
+	netdev_count_drops(r->dev, r->s);
 }
 
 /*

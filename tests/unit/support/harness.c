@@ -85,7 +85,7 @@ static const struct netdev_ops mem_ops = {
 /* Frames the link dropped on purpose (the fault link) go into the stack's counters. */
 static void h_dev_drops(struct harness *h)
 {
-	stack_count_drops(h->s, DROP_FAULT_INJECTED, netdev_take_drops(h->dev));
+	netdev_count_drops(h->dev, h->s);
 }
 
 /* The stack's output hook: through the link at once (the host queues instead). */

@@ -18,7 +18,7 @@
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/wire/wire.h"
 
 /* How long before an entry in use expires we start confirming it with a

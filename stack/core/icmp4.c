@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/wire/wire.h"
@@ -275,7 +275,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		return;
 	}
 	/* RFC 792: the checksum covers the whole ICMP message. */
-	if (csum_fold(csum_partial(p, len, 0)) != 0) {
+	if ((ih->rx_csum & STACK_CSUM_ICMP4) && csum_fold(csum_partial(p, len, 0)) != 0) {
 		stack_drop(s, DROP_ICMP_BAD_CSUM);
 		return;
 	}

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 
 void inpcb_table_init(struct inpcb_table *t, struct stack *s, uint8_t proto)
 {

@@ -12,7 +12,7 @@
 #include "stack/core/arp.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4_frag.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/wire/wire.h"
@@ -62,7 +62,7 @@ const struct ip4_reass *ip4_reass_of(const struct stack *s)
 	return s->ip4->reass;
 }
 
-int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
+int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
 {
 	uint16_t frag;
 
@@ -77,11 +77,9 @@ int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
 	/* Bytes past total_len are the link's padding (Ethernet's 60-byte minimum). */
 	if (h->total_len < h->ihl || h->total_len > len)
 		return DROP_IP_BAD_LENGTH;
-#ifndef PSTACK_FUZZ
 	/* RFC 1122 §3.2.1.2: MUST verify and silently discard on mismatch. */
-	if (csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
+	if ((csum & STACK_CSUM_IP4) && csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
 		return DROP_IP_BAD_CSUM;
-#endif
 	h->tos = pkt[1];
 	h->id = rd16(pkt + 4);
 	frag = rd16(pkt + 6);
@@ -95,7 +93,7 @@ int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
 	h->dst = rd32(pkt + 16);
 	h->raw = pkt;
 	h->raw_len = h->total_len;
-	h->csum_ok = false;
+	h->rx_csum = csum;
 	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
 	 * option we would act on (source routes are refused by default, as
 	 * Linux does with accept_source_route=0). */
@@ -133,13 +131,13 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 	}
 }
 
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now)
 {
 	struct ip4_hdr h;
 	int rc;
 
 	s->stats.ip_in++;
-	rc = ip4_parse(pkt, len, &h);
+	rc = ip4_parse(pkt, len, csum, &h);
 	if (rc) {
 		stack_drop(s, (enum drop_reason)rc);
 		return;
@@ -157,8 +155,6 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
-	/* The device's verdict covers a whole datagram only; a reassembled one is checked. */
-	h.csum_ok = (s->rx_flags & NETDEV_RX_CSUM_OK) != 0;
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;
@@ -173,8 +169,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		}
 		if (!ip4_reass_add(s, s->ip4->reass, &h, now, &whole, &whole_len))
 			return;
-		/* Our own copy, header patched and checksummed by the reassembler. */
-		if (ip4_parse(whole, whole_len, &wh) == 0)
+		/* Our own copy, header patched and checksummed by the reassembler.
+		 * The device's verdict covered each fragment, not the datagram:
+		 * everything the link's capability asks for is checked. */
+		if (ip4_parse(whole, whole_len, s->link.rx_csum, &wh) == 0)
 			ip4_deliver(s, &wh, now);
 		else
 			stack_drop(s, DROP_IP_BAD_LENGTH);
@@ -325,7 +323,7 @@ void ip4_poll(struct stack *s, uint64_t now)
 		struct ip4_hdr h;
 
 		s->stats.ip_in++;
-		if (ip4_parse(p->data, p->len, &h) == 0)
+		if (ip4_parse(p->data, p->len, s->link.rx_csum, &h) == 0)
 			ip4_deliver(s, &h, now);
 		pkb_free(p);
 		p = next;

@@ -15,7 +15,7 @@
 #include "stack/core/icmp4.h"
 #include "stack/core/inpcb.h"
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/wire/wire.h"
 
 #define UDP_MIN_RCVBUF 2304      /* Linux's SOCK_MIN_RCVBUF */
@@ -172,8 +172,8 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	/* RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means none was sent;
 	 * otherwise it MUST be verified and a bad datagram silently discarded
 	 * (unless the device verified it, or the datagram never left this host:
-	 * ih->csum_ok, see NETDEV_RX_CSUM_OK). */
-	if (csum != 0 && !ih->csum_ok &&
+	 * see STACK_RX_CSUM_OK). */
+	if (csum != 0 && (ih->rx_csum & STACK_CSUM_UDP) &&
 	    csum_fold(csum_partial(p, ulen, csum_pseudo4(ih->src, ih->dst, IP_PROTO_UDP, ulen))) != 0) {
 		stack_drop(s, DROP_UDP_BAD_CSUM);
 		return;

@@ -15,7 +15,7 @@
 
 #include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/tcp/tcp_ring.h"

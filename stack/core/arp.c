@@ -16,8 +16,9 @@
 
 #include "stack/core/eth.h"
 #include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
 #include "stack/core/log.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/wire/arp.h"
 #include "stack/wire/wire.h"
 
@@ -258,21 +259,13 @@ void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		arp_send(s, ARP_OP_REPLY, sha, sha, spa, s->cfg.addr, now);
 }
 
-static bool is_broadcast(const struct stack *s, uint32_t ip)
-{
-	if (ip == 0xffffffffu)
-		return true;
-	/* The subnet broadcast, for prefixes that have one (RFC 3021: /31 has none). */
-	return s->cfg.prefix_len && s->cfg.prefix_len < 31 && ip == (s->cfg.addr | ~s->netmask);
-}
-
 int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now)
 {
 	struct arp_entry *e;
 
-	if (is_broadcast(s, next_hop))
+	if (ip4_is_broadcast(s, next_hop))
 		return eth_output(s, pkb, eth_broadcast, ETH_TYPE_IP4, now);
-	if ((next_hop >> 28) == 0xe) {
+	if (ip4_is_multicast(next_hop)) {
 		/* RFC 1112 §6.4: multicast maps to 01:00:5e + the low 23 bits. */
 		uint8_t mac[6] = { 0x01, 0x00, 0x5e, (uint8_t)((next_hop >> 16) & 0x7f),
 				   (uint8_t)(next_hop >> 8), (uint8_t)next_hop };

@@ -9,12 +9,12 @@
 
 #include "stack/core/arp.h"
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/wire/eth.h"
 
 const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+void eth_input(struct stack *s, const uint8_t *frame, size_t len, unsigned csum, uint64_t now)
 {
 	struct eth_hdr e;
 
@@ -30,7 +30,7 @@ void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
 	}
 	switch (e.type) {
 	case ETH_TYPE_IP4:
-		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
+		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, csum, now);
 		break;
 	case ETH_TYPE_ARP:
 		arp_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/wire/icmp4.h"
@@ -39,17 +39,6 @@ void icmp4_fini(struct stack *s)
 {
 	free(s->icmp4);
 	s->icmp4 = NULL;
-}
-
-static bool is_bcast(const struct stack *s, uint32_t a)
-{
-	return a == 0xffffffffu ||
-	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
 }
 
 /* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at most. */
@@ -116,9 +105,9 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 	 * host, or an ICMP error message. */
 	if (orig->frag_off)
 		return;
-	if (is_bcast(s, orig->dst) || is_mcast(orig->dst))
+	if (ip4_is_broadcast(s, orig->dst) || ip4_is_multicast(orig->dst))
 		return;
-	if (orig->src == 0 || is_bcast(s, orig->src) || is_mcast(orig->src))
+	if (orig->src == 0 || ip4_is_broadcast(s, orig->src) || ip4_is_multicast(orig->src))
 		return;
 	if (orig->proto == IP_PROTO_ICMP &&
 	    (icmp4_hdr_parse(orig->raw + orig->ihl, orig->raw_len - orig->ihl, &om) != WIRE_OK ||
@@ -259,7 +248,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		return;
 	}
 	/* RFC 792: the checksum covers the whole ICMP message. */
-	if (csum_fold(csum_partial(p, len, 0)) != 0) {
+	if ((ih->rx_csum & STACK_CSUM_ICMP4) && csum_fold(csum_partial(p, len, 0)) != 0) {
 		stack_drop(s, DROP_ICMP_BAD_CSUM);
 		return;
 	}

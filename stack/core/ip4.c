@@ -12,7 +12,7 @@
 #include "stack/core/arp.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4_frag.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/wire/wire.h"
@@ -62,7 +62,7 @@ const struct ip4_reass *ip4_reass_of(const struct stack *s)
 	return s->ip4->reass;
 }
 
-int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
+int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
 {
 	/* Bytes past total_len are the link's padding (Ethernet's 60-byte minimum). */
 	switch (ip4_hdr_parse(pkt, len, h)) {
@@ -78,26 +78,20 @@ int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
 	default:
 		return DROP_IP_BAD_LENGTH;
 	}
-#ifndef PSTACK_FUZZ
 	/* RFC 1122 §3.2.1.2: MUST verify and silently discard on mismatch. */
-	if (csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
+	if ((csum & STACK_CSUM_IP4) && csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
 		return DROP_IP_BAD_CSUM;
-#endif
+	h->rx_csum = csum;
 	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
 	 * option we would act on (source routes are refused by default, as
 	 * Linux does with accept_source_route=0). */
 	return 0;
 }
 
-static bool is_bcast(const struct stack *s, uint32_t a)
+bool ip4_is_broadcast(const struct stack *s, uint32_t a)
 {
 	return a == 0xffffffffu ||
 	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
 }
 
 /* Hands a whole (not fragmented) datagram to its transport. */
@@ -125,32 +119,30 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 	}
 }
 
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now)
 {
 	struct ip4_hdr h;
 	int rc;
 
 	s->stats.ip_in++;
-	rc = ip4_parse(pkt, len, &h);
+	rc = ip4_parse(pkt, len, csum, &h);
 	if (rc) {
 		stack_drop(s, (enum drop_reason)rc);
 		return;
 	}
 	/* RFC 1122 §3.2.1.3: accept our address and the broadcasts; we join no
 	 * multicast group. */
-	if (h.dst != s->cfg.addr && !is_bcast(s, h.dst)) {
+	if (h.dst != s->cfg.addr && !ip4_is_broadcast(s, h.dst)) {
 		stack_drop(s, DROP_IP_NOT_FOR_US);
 		return;
 	}
 	/* RFC 1122 §3.2.1.3: silently discard a source that is not a single
 	 * host (broadcast, multicast, loopback), and our own address coming
 	 * from the wire (a loop or a spoof). */
-	if (h.src == s->cfg.addr || is_bcast(s, h.src) || is_mcast(h.src) || (h.src >> 24) == 127) {
+	if (h.src == s->cfg.addr || ip4_is_broadcast(s, h.src) || ip4_is_multicast(h.src) || (h.src >> 24) == 127) {
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
-	/* The device's verdict covers a whole datagram only; a reassembled one is checked. */
-	h.csum_ok = (s->rx_flags & NETDEV_RX_CSUM_OK) != 0;
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;
@@ -165,8 +157,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		}
 		if (!ip4_reass_add(s, s->ip4->reass, &h, now, &whole, &whole_len))
 			return;
-		/* Our own copy, header patched and checksummed by the reassembler. */
-		if (ip4_parse(whole, whole_len, &wh) == 0)
+		/* Our own copy, header patched and checksummed by the reassembler.
+		 * The device's verdict covered each fragment, not the datagram:
+		 * everything the link's capability asks for is checked. */
+		if (ip4_parse(whole, whole_len, s->link.rx_csum, &wh) == 0)
 			ip4_deliver(s, &wh, now);
 		else
 			stack_drop(s, DROP_IP_BAD_LENGTH);
@@ -245,7 +239,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	 * gateway. Broadcast and multicast go out on the link as they are. */
 	if (dst == 0 || (dst >> 24) == 127 || (dst >> 24) == 0) {
 		next_hop = 0;
-	} else if (is_bcast(s, dst) || is_mcast(dst) || stack_on_link(s, dst)) {
+	} else if (ip4_is_broadcast(s, dst) || ip4_is_multicast(dst) || stack_on_link(s, dst)) {
 		next_hop = dst;
 	} else {
 		next_hop = s->cfg.gateway;
@@ -322,7 +316,7 @@ void ip4_poll(struct stack *s, uint64_t now)
 		struct ip4_hdr h;
 
 		s->stats.ip_in++;
-		if (ip4_parse(p->data, p->len, &h) == 0)
+		if (ip4_parse(p->data, p->len, s->link.rx_csum, &h) == 0)
 			ip4_deliver(s, &h, now);
 		pkb_free(p);
 		p = next;

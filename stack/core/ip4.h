@@ -31,15 +31,24 @@ struct ip4_tx {
 
 int ip4_init(struct stack *s);
 void ip4_fini(struct stack *s);
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+/* csum (enum stack_csum): the checksums to verify in this datagram. */
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now);
 /* pkb holds the transport header and payload; prepends the IPv4 header,
  * routes, fragments if needed and sends. Takes pkb. 0 or -errno. */
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);
 void ip4_poll(struct stack *s, uint64_t now);
 uint64_t ip4_poll_at(const struct stack *s);
-/* Parses and validates an IPv4 header (ip4_hdr_parse), and verifies its
- * checksum (not when PSTACK_FUZZ is defined). 0 or a drop reason (enum
- * drop_reason) when invalid. */
-int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h);
+/* Parses and validates an IPv4 header (ip4_hdr_parse), verifying its checksum
+ * when csum (enum stack_csum) has STACK_CSUM_IP4; h->rx_csum keeps csum for
+ * the payload's checks. 0 or a drop reason (enum drop_reason) when invalid. */
+int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h);
+/* The limited broadcast, or the subnet's directed broadcast for prefixes
+ * that have one (RFC 919, RFC 922; RFC 3021: /31 has none). */
+bool ip4_is_broadcast(const struct stack *s, uint32_t addr);
+/* Class D, 224.0.0.0/4 (RFC 1112 §4). */
+static inline bool ip4_is_multicast(uint32_t addr)
+{
+	return (addr >> 28) == 0xe;
+}
 
 #endif

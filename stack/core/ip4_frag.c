@@ -12,7 +12,7 @@
 
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/wire/ip4.h"
 
 struct ip4_frag {

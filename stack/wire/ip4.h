@@ -32,9 +32,9 @@ struct ip4_hdr {
 	uint32_t src, dst;
 	const uint8_t *raw;     /* the header as received (for ICMP errors quoting it) */
 	size_t raw_len;         /* header plus payload bytes available at raw */
-	bool csum_ok;           /* not a header field: the transport checksum needs no check
-				 * (NETDEV_RX_CSUM_OK); the parsers set false, ip4_input sets it
-				 * for a whole datagram */
+	unsigned rx_csum;       /* not a header field: the checksums still to verify in the
+				 * payload (the core's enum stack_csum); the parsers set 0,
+				 * ip4_parse sets what its caller asks */
 };
 
 /* Decodes the fixed part of the header at p (at least IP4_HLEN bytes there),
@@ -59,7 +59,7 @@ static inline void ip4_hdr_decode(const uint8_t *p, struct ip4_hdr *h)
 	h->dst = rd32(p + 16);
 	h->raw = p;
 	h->raw_len = h->total_len;
-	h->csum_ok = false;
+	h->rx_csum = 0;
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: every input is one Ethernet frame received by the stack.
  *
- * Each input gets a fresh stack on a tiny in-memory device, brought to the
+ * Each input gets a fresh stack on a tiny in-memory link, brought to the
  * same rich state first, so that a finding reproduces from its one file:
  *   - the peer 192.0.2.1 in the ARP cache, a UDP socket bound to port 7 and
  *     a TCP listener on port 80;
@@ -17,8 +17,8 @@
  * as untrusted as the stack does. Everything is deterministic: a fixed clock
  * and secret.
  *
- * Built by `make fuzz` with -DPSTACK_FUZZ, which skips checksum verification
- * so that mutated frames are not all dropped at the first check. The seed
+ * The link's capabilities say that no checksum is to be verified (rx_csum
+ * 0), so that mutated frames are not all dropped at the first check. The seed
  * corpus (tests/fuzz/corpus) holds valid frames that fit this state, built
  * with the wire emitters by this target itself (FUZZ_FRAME_SEEDS, below):
  * ARP, ICMP echo and an error, UDP to port 7 and to a closed port, TCP to
@@ -37,7 +37,6 @@
 #include "stack/core/arp.h"
 #include "stack/core/config.h"
 #include "stack/core/log.h"
-#include "stack/dev/netdev.h"
 #include "stack/core/pkb.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
@@ -67,7 +66,6 @@ static const uint8_t fuzz_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 
 struct fuzz_state {
 	struct stack *s;
-	struct netdev dev;
 	uint64_t now;
 	uint8_t last_tx[128];     /* the start of the last frame sent */
 	size_t last_tx_len;
@@ -78,48 +76,22 @@ struct fuzz_state {
 
 static volatile uint8_t fuzz_sink;
 
-/* The in-memory device: sent frames are read in full (so sanitizers see a
- * bad length), the start of the last one is kept for the handshake, and
- * nothing is ever waiting to be received. */
-static int memdev_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+/* The link's output: sent frames are read in full (so sanitizers see a
+ * bad length), and the start of the last one is kept for the handshake. */
+static int fuzz_output(void *ctx, struct pkb *pkb, uint64_t now)
 {
-	struct fuzz_state *f = dev->priv;
+	struct fuzz_state *f = ctx;
 	uint8_t x = 0;
 
-	for (size_t i = 0; i < len; i++)
-		x ^= frame[i];
+	(void)now;
+	for (size_t i = 0; i < pkb->len; i++)
+		x ^= pkb->data[i];
 	fuzz_sink = x;
-	f->last_tx_len = len < sizeof(f->last_tx) ? len : sizeof(f->last_tx);
-	memcpy(f->last_tx, frame, f->last_tx_len);
+	f->last_tx_len = pkb->len < sizeof(f->last_tx) ? pkb->len : sizeof(f->last_tx);
+	memcpy(f->last_tx, pkb->data, f->last_tx_len);
+	pkb_free(pkb);
 	return 0;
 }
-
-static long memdev_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
-{
-	(void)dev;
-	(void)buf;
-	(void)cap;
-	*rx_flags = 0;
-	return 0;
-}
-
-static int memdev_pollfd(struct netdev *dev)
-{
-	(void)dev;
-	return -1;
-}
-
-static void memdev_destroy(struct netdev *dev)
-{
-	(void)dev;
-}
-
-static const struct netdev_ops memdev_ops = {
-	.transmit = memdev_transmit,
-	.receive = memdev_receive,
-	.pollfd = memdev_pollfd,
-	.destroy = memdev_destroy,
-};
 
 /* ---- frames, built with the wire emitters ---- */
 
@@ -146,8 +118,8 @@ static size_t put_eth_ip4(uint8_t *buf, uint8_t proto, uint16_t id, uint16_t fra
 }
 
 /* A TCP segment from the peer, in IPv4 and Ethernet, with correct checksums
- * (they are not checked in this build, but the frames are then valid
- * anywhere); g's options in tcp_opts_emit's layout, or the raw bytes opts.
+ * (this link checks none, but the frames are then valid anywhere); g's
+ * options in tcp_opts_emit's layout, or the raw bytes opts.
  * Returns the frame length. */
 static size_t build_tcp_seg(uint8_t *buf, uint16_t frag_field, const struct tcp_seg *g, const uint8_t *opts,
 			    size_t olen, const void *payload, size_t plen)
@@ -215,6 +187,7 @@ static uint32_t synack_seq(const struct fuzz_state *f)
 static void fuzz_setup(struct fuzz_state *f)
 {
 	struct stack_config cfg;
+	struct stack_link link;
 	struct ip4_endpoint udp_ep = { 0, 7 };
 	struct ip4_endpoint tcp_ep = { 0, 80 };
 	struct ip4_endpoint peer_ep = { FUZZ_PEER_IP, 80 };
@@ -228,14 +201,15 @@ static void fuzz_setup(struct fuzz_state *f)
 	/* A small TCP budget (the minimum the environment allows is 1M; here
 	 * 64 KiB), so that its refusals are on the paths the inputs reach. */
 	cfg.tcp_mem = 64 * 1024;
-	f->dev.ops = &memdev_ops;
-	f->dev.priv = f;
-	strcpy(f->dev.name, "fuzz0");
-	f->dev.mtu = 1500;
-	memcpy(f->dev.hwaddr, cfg.mac, 6);
+	memset(&link, 0, sizeof(link));
+	strcpy(link.name, "fuzz0");
+	link.mtu = 1500;
+	link.rx_csum = 0;       /* no checksum verified: inputs reach past the checks */
+	link.output = fuzz_output;
+	link.ctx = f;
 	f->now = FUZZ_T0;
 
-	f->s = stack_create(&cfg, &f->dev, f->now);
+	f->s = stack_create(&cfg, &link, f->now);
 	if (!f->s)
 		abort();
 	arp_insert(f->s, FUZZ_PEER_IP, fuzz_peer_mac, f->now);
@@ -253,13 +227,13 @@ static void fuzz_setup(struct fuzz_state *f)
 
 	/* The handshake of the established connection. */
 	if (f->listener) {
-		stack_input(f->s, frame, build_tcp(frame, FUZZ_PEER_ISN, 0, 0x02, true, NULL, 0), f->now);
+		stack_input(f->s, frame, build_tcp(frame, FUZZ_PEER_ISN, 0, 0x02, true, NULL, 0), 0, f->now);
 		isn = synack_seq(f);
 		f->isn = isn;
 		if (isn) {
 			f->now += 1000;
 			stack_input(f->s, frame, build_tcp(frame, FUZZ_PEER_ISN + 1, isn + 1, 0x10, false, NULL, 0),
-				    f->now);
+				    0, f->now);
 			f->established = tcp_accept(f->listener, &err);
 		}
 	}
@@ -519,9 +493,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.now += 1000;
 	/* Odd-sized inputs arrive as part of a receive batch (ACKs deferred to
 	 * the timer pass right after, as the runner does), even-sized alone. */
-	f.s->rx_batch = size & 1;
-	stack_input(f.s, data, size, f.now);
-	f.s->rx_batch = false;
+	if (size & 1)
+		stack_rx_batch_begin(f.s);
+	stack_input(f.s, data, size, 0, f.now);
+	if (size & 1)
+		stack_rx_batch_end(f.s);
 	stack_poll(f.s, f.now);
 	fuzz_drain(&f);
 	/* Some timers with the sockets open, then the rest after closing them. */

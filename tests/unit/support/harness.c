@@ -17,35 +17,62 @@
 const uint8_t h_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 const uint8_t h_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 
-static int mem_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size)
+/* A frame from len bytes at data. */
+static struct h_frame *frame_new(const uint8_t *data, size_t len)
 {
-	struct harness *h = dev->priv;
 	struct h_frame *f = malloc(sizeof(*f) + len);
 
 	assert_non_null(f);
 	f->next = NULL;
 	f->len = len;
-	f->gso_size = gso_size;
-	memcpy(f->data, frame, len);
-	if (h->tx_tail)
-		h->tx_tail->next = f;
+	f->gso_size = 0;
+	f->rx_flags = 0;
+	memcpy(f->data, data, len);
+	return f;
+}
+
+static void frame_append(struct h_frame **head, struct h_frame **tail, struct h_frame *f)
+{
+	if (*tail)
+		(*tail)->next = f;
 	else
-		h->tx_head = f;
-	h->tx_tail = f;
+		*head = f;
+	*tail = f;
+}
+
+/* ---- the in-memory link: a device like the TAP ---- */
+
+static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+{
+	struct harness *h = dev->priv;
+	struct h_frame *f = frame_new(frame, len);
+
+	(void)now;
+	f->gso_size = gso_size;
+	frame_append(&h->tx_head, &h->tx_tail, f);
 	h->tx_count++;
 	return 0;
 }
 
-static int mem_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+static long mem_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags, uint64_t now)
 {
-	return mem_transmit_gso(dev, frame, len, 0);
-}
+	struct harness *h = dev->priv;
+	struct h_frame *f = h->rx_head;
+	long n;
 
-static long mem_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
-{
-	(void)dev; (void)buf; (void)cap;
+	(void)now;
 	*rx_flags = 0;
-	return 0;
+	if (!f)
+		return 0;
+	h->rx_head = f->next;
+	if (!h->rx_head)
+		h->rx_tail = NULL;
+	assert_true(f->len < cap);
+	memcpy(buf, f->data, f->len);
+	*rx_flags = f->rx_flags;
+	n = (long)f->len;
+	free(f);
+	return n;
 }
 
 static int mem_pollfd(struct netdev *dev) { (void)dev; return -1; }
@@ -58,25 +85,46 @@ static const struct netdev_ops mem_ops = {
 	.destroy = mem_destroy,
 };
 
-static const struct netdev_ops mem_tso_ops = {
-	.transmit = mem_transmit,
-	.transmit_gso = mem_transmit_gso,
-	.receive = mem_receive,
-	.pollfd = mem_pollfd,
-	.destroy = mem_destroy,
-};
+/* Frames the link dropped on purpose (the fault link) go into the stack's counters. */
+static void h_dev_drops(struct harness *h)
+{
+	netdev_count_drops(h->dev, h->s);
+}
+
+/* The stack's output hook: through the link at once (the host queues instead). */
+static int h_link_output(void *ctx, struct pkb *pkb, uint64_t now)
+{
+	struct harness *h = ctx;
+	int rc;
+
+	if (h->output)
+		return h->output(h->output_ctx, pkb, now);
+	rc = h->dev->ops->transmit(h->dev, pkb->data, pkb->len, pkb->gso_size, now);
+	pkb_free(pkb);
+	if (rc < 0)
+		stack_drop(h->s, DROP_DEV_TX_ERROR);
+	h_dev_drops(h);
+	return rc;
+}
+
+void h_set_output(struct harness *h, int (*output)(void *ctx, struct pkb *pkb, uint64_t now), void *ctx)
+{
+	h->output = output;
+	h->output_ctx = ctx;
+}
 
 void h_enable_tso(struct harness *h, uint32_t tso_max)
 {
-	h->dev.ops = &mem_tso_ops;
-	h->dev.tso_max = tso_max;
-	h->s->tso_max = tso_max;
+	assert_true(h->dev == &h->mem);
+	h->mem.tso_max = tso_max;
+	stack_set_tso_max(h->s, tso_max);
 }
 
-struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
+struct harness *h_new_faulty(const struct stack_config *cfg, const struct fault_config *faults, bool keep_announce)
 {
 	struct harness *h = calloc(1, sizeof(*h));
 	struct stack_config def;
+	struct stack_link link;
 
 	assert_non_null(h);
 	if (!cfg) {
@@ -85,12 +133,26 @@ struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
 			def.secret[i] = (uint8_t)(i * 7 + 1);
 		cfg = &def;
 	}
-	h->dev.ops = &mem_ops;
-	strcpy(h->dev.name, "mem0");
-	h->dev.mtu = 1500;
-	h->dev.priv = h;
+	h->mem.ops = &mem_ops;
+	strcpy(h->mem.name, "mem0");
+	h->mem.mtu = 1500;
+	h->mem.priv = h;
+	h->dev = &h->mem;
+	if (faults && faults->enabled) {
+		h->dev = fault_dev_new(&h->mem, faults);
+		assert_non_null(h->dev);
+	}
+	h->rxbuf = malloc(H_MAX_FRAME);
+	assert_non_null(h->rxbuf);
 	h->now = 1000000;
-	h->s = stack_create(cfg, &h->dev, h->now);
+	memset(&link, 0, sizeof(link));
+	memcpy(link.name, h->dev->name, sizeof(link.name));
+	link.mtu = h->dev->mtu;
+	link.tso_max = h->dev->tso_max;
+	link.rx_csum = STACK_CSUM_ALL;
+	link.output = h_link_output;
+	link.ctx = h;
+	h->s = stack_create(cfg, &link, h->now);
 	assert_non_null(h->s);
 	stack_up(h->s, h->now);
 	if (!keep_announce)
@@ -98,10 +160,23 @@ struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
 	return h;
 }
 
+struct harness *h_new(const struct stack_config *cfg, bool keep_announce)
+{
+	return h_new_faulty(cfg, NULL, keep_announce);
+}
+
 void h_free(struct harness *h)
 {
 	h_drain_tx(h);
 	stack_destroy(h->s);
+	netdev_destroy(h->dev);
+	while (h->rx_head) {
+		struct h_frame *f = h->rx_head;
+
+		h->rx_head = f->next;
+		free(f);
+	}
+	free(h->rxbuf);
 	free(h);
 	assert_int_equal(pkb_live(), 0);
 }
@@ -111,9 +186,64 @@ void h_learn_peer(struct harness *h)
 	arp_insert(h->s, H_PEER_IP, h_peer_mac, h->now);
 }
 
+/* Reads every frame the link has for the stack into it, as the runner's receive loop does. */
+static void h_receive(struct harness *h)
+{
+	for (;;) {
+		unsigned rx_flags;
+		long n = h->dev->ops->receive(h->dev, h->rxbuf, H_MAX_FRAME, &rx_flags, h->now);
+
+		if (n <= 0)
+			break;
+		stack_input(h->s, h->rxbuf, (size_t)n, rx_flags, h->now);
+	}
+	h_dev_drops(h);
+}
+
+void h_inject_flags(struct harness *h, const uint8_t *frame, size_t len, unsigned rx_flags)
+{
+	struct h_frame *f;
+
+	/* The plain link: straight to the stack, as its receive would hand it
+	 * over (and so a zero-length frame, which receive cannot express). */
+	if (h->dev == &h->mem) {
+		stack_input(h->s, frame, len, rx_flags, h->now);
+		return;
+	}
+	f = frame_new(frame, len);
+
+	f->rx_flags = rx_flags;
+	frame_append(&h->rx_head, &h->rx_tail, f);
+	h_receive(h);
+}
+
 void h_inject(struct harness *h, const uint8_t *frame, size_t len)
 {
-	stack_input(h->s, frame, len, h->now);
+	h_inject_flags(h, frame, len, 0);
+}
+
+int h_transmit(struct harness *h, const uint8_t *frame, size_t len)
+{
+	int rc = h->dev->ops->transmit(h->dev, frame, len, 0, h->now);
+
+	h_dev_drops(h);
+	return rc;
+}
+
+uint64_t h_poll_at(struct harness *h)
+{
+	uint64_t at = stack_poll_at(h->s), dev_at = netdev_poll_at(h->dev);
+
+	return dev_at < at ? dev_at : at;
+}
+
+/* Everything due at h->now: the link's delayed frames in, then out, then the stack's timers. */
+static void h_run(struct harness *h)
+{
+	h_receive(h);
+	netdev_poll(h->dev, h->now);
+	h_dev_drops(h);
+	stack_poll(h->s, h->now);
 }
 
 void h_advance(struct harness *h, uint64_t us)
@@ -121,22 +251,22 @@ void h_advance(struct harness *h, uint64_t us)
 	uint64_t end = h->now + us;
 
 	for (;;) {
-		uint64_t at = stack_poll_at(h->s);
+		uint64_t at = h_poll_at(h);
 
 		if (at > end)
 			break;
 		if (at > h->now)
 			h->now = at;
-		stack_poll(h->s, h->now);
+		h_run(h);
 		/* A timer that re-arms at the same instant would loop forever: step on. */
-		if (stack_poll_at(h->s) <= h->now) {
+		if (h_poll_at(h) <= h->now) {
 			if (h->now == end)
 				break;
 			h->now++;
 		}
 	}
 	h->now = end;
-	stack_poll(h->s, h->now);
+	h_run(h);
 }
 
 struct h_frame *h_pop_tx(struct harness *h)

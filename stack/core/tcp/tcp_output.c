@@ -37,7 +37,7 @@ static uint32_t seg_mss(const struct tcp_conn *c)
 	return m;
 }
 
-uint16_t tcp_window_to_advertise(struct tcp_conn *c)
+static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(c);
 	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
@@ -134,8 +134,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	struct stack *s = c->s;
 	uint32_t nsegs = 1;
 	struct tcp_seg g = {
-		.src = c->local.addr, .dst = c->remote.addr,
-		.sport = c->local.port, .dport = c->remote.port,
+		.src = c->pcb.local.addr, .dst = c->pcb.remote.addr,
+		.sport = c->pcb.local.port, .dport = c->pcb.remote.port,
 		.seq = seq, .flags = flags,
 	};
 	size_t hlen;
@@ -185,10 +185,10 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		c->ack_now = false;
 	}
 	memset(&tx, 0, sizeof(tx));
-	tx.src = c->local.addr;
-	tx.dst = c->remote.addr;
+	tx.src = c->pcb.local.addr;
+	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
-	tx.tos = c->tos;
+	tx.tos = c->opt.tos;
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
@@ -232,21 +232,38 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
 	xmit(c, c->snd_una - 1, TCP_ACK, 0, now);
 }
 
-void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
+/* Sends r, a segment that answers g without a control block (its header
+ * and options by tcp_seg_emit, no payload). false when out of memory. */
+static bool send_stateless(struct stack *s, const struct tcp_seg *r, uint64_t now)
 {
-	struct tcp_seg r = { .src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport };
-	struct pkb *pkb;
+	size_t hlen = TCP_HLEN + tcp_opts_len(r);
+	struct pkb *pkb = pkb_alloc(hlen);
 	struct ip4_tx tx;
 	uint8_t *h;
 
-	if (g->flags & TCP_RST)
-		return;
-	pkb = pkb_alloc(TCP_HLEN);
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
-		return;
+		return false;
 	}
-	h = pkb_put(pkb, TCP_HLEN);
+	h = pkb_put(pkb, hlen);
+	tcp_seg_emit(h, r);
+	tcp_fill_csum(h, hlen, r->src, r->dst);
+	memset(&tx, 0, sizeof(tx));
+	tx.src = r->src;
+	tx.dst = r->dst;
+	tx.proto = IP_PROTO_TCP;
+	tx.df = true;
+	s->stats.tcp_out++;
+	ip4_output(s, pkb, &tx, now);
+	return true;
+}
+
+void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
+{
+	struct tcp_seg r = { .src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport };
+
+	if (g->flags & TCP_RST)
+		return;
 	if (g->flags & TCP_ACK) {
 		/* <SEQ=SEG.ACK><CTL=RST> */
 		r.seq = g->ack;
@@ -256,76 +273,23 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		r.ack = g->seq + tcp_seg_len(g);
 		r.flags = TCP_RST | TCP_ACK;
 	}
-	tcp_hdr_emit(h, &r, TCP_HLEN);
-	tcp_fill_csum(h, TCP_HLEN, r.src, r.dst);
-	memset(&tx, 0, sizeof(tx));
-	tx.src = g->dst;
-	tx.dst = g->src;
-	tx.proto = IP_PROTO_TCP;
-	tx.df = true;
-	s->stats.tcp_out++;
-	ip4_output(s, pkb, &tx, now);
+	send_stateless(s, &r, now);
 }
 
-/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, once per flight (like Linux). */
-static bool tlp_allowed(const struct tcp_conn *c)
+/* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
+ * and keeps no state. No option but our MSS (the cookie encodes the peer's),
+ * no window scaling: the window is the listener's buffer, at most 65535. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
-	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
-}
+	struct tcp_seg r = {
+		.src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport,
+		.seq = cookie, .ack = g->seq + 1, .flags = TCP_SYN | TCP_ACK,
+		.wnd = (uint16_t)(rcvbuf < 65535 ? rcvbuf : 65535),
+		.has_mss = true, .mss = (uint16_t)(s->mtu - 40),
+	};
 
-static uint64_t pto_of(const struct tcp_conn *c)
-{
-	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
-	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
-
-	if (c->snd_max - c->snd_una <= c->mss)
-		pto += TCP_PTO_DELACK_US;
-	return pto;
-}
-
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-	if (rto > TCP_RTO_MAX_US)
-		rto = TCP_RTO_MAX_US;
-	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
-	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
-	if (c->user_timeout_ms && c->first_rexmit_at) {
-		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
-		uint64_t left = end > now ? end - now : 1000;
-
-		if (rto > left)
-			rto = left;
-	}
-	c->pto_armed = false;
-	if (tlp_allowed(c) && pto_of(c) < rto) {
-		rto = pto_of(c);
-		c->pto_armed = true;
-	}
-	tcp_timer_set(c, &c->rto_at, now + rto);
-	c->persist_at = STACK_NEVER;
-}
-
-/* After new data went out: the probe timer restarts from the latest
- * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
-static void schedule_tlp(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t at;
-
-	if (!tlp_allowed(c))
-		return;
-	at = now + pto_of(c);
-	if (c->pto_armed || at < c->rto_at) {
-		uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-		if (at > now + rto)
-			return;
-		c->pto_armed = true;
-		tcp_timer_set(c, &c->rto_at, at);
-	}
+	if (send_stateless(s, &r, now))
+		s->tcp->segs_sent++;
 }
 
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
@@ -371,7 +335,7 @@ static tcp_seq lost_edge(const struct tcp_conn *c)
 	return c->snd_una;
 }
 
-uint32_t tcp_pipe(const struct tcp_conn *c)
+static uint32_t tcp_pipe(const struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_nxt - c->snd_una;
 
@@ -566,7 +530,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
-		if (avail && len == avail && len < smss && !c->nodelay && !c->fin_queued && !retrans &&
+		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
 		    c->snd_max != c->snd_una) {
 			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
 			break;
@@ -602,15 +566,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		tcp_txq_add(c);
 
 	if (sent_new)
-		schedule_tlp(c, now);
+		tcp_schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
 	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
-	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
-		uint64_t t = (uint64_t)c->rto << c->backoff;
-
-		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
-	}
+	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER)
+		tcp_arm_persist(c, now);
 	if (c->ack_now)
 		tcp_send_ack(c, now);
 }

@@ -207,6 +207,9 @@ start_peer "$NP" pstack
 # (a stalled peer never takes the data). Only the pstack run reads it.
 export PSTACK_LINGER_MS=200
 
+tap_bytes() { ip netns exec "$NP" cat "/sys/class/net/tap0/statistics/$1_bytes"; }
+rx0=$(tap_bytes rx) tx0=$(tap_bytes tx)
+
 # The two runs, at once (separate namespaces, separate peers).
 ip netns exec "$NK" timeout -k 5 300 "$sockdiff" "${pats[@]}" >"$outdir/kernel.txt" 2>"$outdir/kernel.err" &
 kpid=$!
@@ -222,5 +225,15 @@ wait $kpid || rc=$?
 [ $rc = 0 ] || { echo "run.sh: the kernel run failed ($rc)" >&2; tail "$outdir/kernel.err" >&2; exit 2; }
 wait $ppid_ || rc=$?
 [ $rc = 0 ] || { echo "run.sh: the pstack run failed ($rc)" >&2; tail "$outdir/pstack.err" >&2; exit 2; }
+
+# Proof that the pstack run's traffic went through the stack (a call that
+# escaped interception would quietly take the kernel's path): the TAP carried
+# at least the bulk echo case's 256 KiB each way.
+rx=$(($(tap_bytes rx) - rx0)) tx=$(($(tap_bytes tx) - tx0))
+echo "tap0: $rx bytes from the stack, $tx bytes to it" >"$outdir/tap.txt"
+if [ -z "${pats[*]}" ] && { [ $rx -lt 262144 ] || [ $tx -lt 262144 ]; }; then
+	echo "run.sh: the pstack run did not go through the TAP: $(cat "$outdir/tap.txt")" >&2
+	exit 2
+fi
 
 compare

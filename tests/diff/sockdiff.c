@@ -1,7 +1,7 @@
 /*
  * sockdiff: the socket-call side of issue 13's differential harness.
  *
- * Some two hundred cases, each a few socket calls with good or bad arguments,
+ * Some five hundred cases, each a few socket calls with good or bad arguments,
  * in a given socket state, against a given peer behaviour (tests/diff/peer.py
  * at 192.0.2.1). The program runs once on the kernel's stack and once under
  * the preload (tests/diff/run.sh); both print one line per case and the

@@ -845,7 +845,7 @@ CASE(accept_bad_fd, 0) { R(accept(-1, NULL, NULL)); }
 CASE(accept_peer, 0)
 {
 	int l = tcp_listener();
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t len = sizeof(a);
 
 	peer("connect %d hold", case_port());
@@ -862,7 +862,7 @@ CASE(accept_null_null, 0)
 CASE(accept_addr_null_len, 0)
 {
 	int l = tcp_listener();
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 
 	peer("connect %d hold", case_port());
 	RFD(accept(l, (struct sockaddr *)&a, NULL));
@@ -870,7 +870,7 @@ CASE(accept_addr_null_len, 0)
 CASE(accept_short_len, 0)
 {
 	int l = tcp_listener();
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t len = 4;
 
 	memset(&a, 0, sizeof(a));
@@ -881,7 +881,7 @@ CASE(accept_short_len, 0)
 CASE(accept_len_zero, 0)
 {
 	int l = tcp_listener();
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t len = 0;
 
 	peer("connect %d hold", case_port());
@@ -891,7 +891,7 @@ CASE(accept_len_zero, 0)
 CASE(accept_negative_len, 0)
 {
 	int l = tcp_listener();
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t len = (socklen_t)-1;
 
 	peer("connect %d hold", case_port());
@@ -1471,7 +1471,7 @@ CASE(udp_send_zero_len, 0)
 CASE(sendto_udp_echo, 0)
 {
 	int s = udp_sock();
-	struct sockaddr_in a = sin4(PEER, P_UECHO), f;
+	struct sockaddr_in a = sin4(PEER, P_UECHO), f = { 0 };
 	socklen_t fl = sizeof(f);
 	char b[16];
 
@@ -2000,7 +2000,7 @@ CASE(recv_errqueue_tcp, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG
 CASE(recvfrom_tcp_addr, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = sizeof(a);
 
 	R(recvfrom(tcp_hello(), b, sizeof(b), 0, (struct sockaddr *)&a, &l));
@@ -2033,7 +2033,7 @@ CASE(recv_chk_overflow, 0) { char b[64]; R(__recv_chk(tcp_hello(), b, sizeof(b) 
 CASE(recvfrom_chk_ok, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = sizeof(a);
 
 	R(__recvfrom_chk(udp_echoed("hello"), b, sizeof(b), sizeof(b), 0, (struct sockaddr *)&a, &l));
@@ -2115,7 +2115,7 @@ CASE(udp_recv_eintr, 0)
 CASE(udp_recvfrom_addr, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = sizeof(a);
 
 	R(recvfrom(udp_echoed("hello"), b, sizeof(b), 0, (struct sockaddr *)&a, &l));
@@ -2124,7 +2124,7 @@ CASE(udp_recvfrom_addr, 0)
 CASE(udp_recvfrom_short_addrlen, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = 4;
 
 	memset(&a, 0, sizeof(a));
@@ -2134,7 +2134,7 @@ CASE(udp_recvfrom_short_addrlen, 0)
 CASE(udp_recvfrom_null_addrlen, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	int s = udp_echoed("hello");
 
 	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, NULL));
@@ -2150,7 +2150,7 @@ CASE(udp_recvfrom_bad_addr, 0)
 CASE(udp_recvfrom_negative_addrlen, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = (socklen_t)-1;
 
 	R(recvfrom(udp_echoed("hello"), b, sizeof(b), 0, (struct sockaddr *)&a, &l));
@@ -2161,7 +2161,7 @@ CASE(udp_server_recvfrom, 0)
 {
 	int s = udp_bound();
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = sizeof(a);
 
 	peer("udp %d ping", case_port());
@@ -2200,7 +2200,7 @@ CASE(udp_connected_filters_other, 0)
 CASE(recvmsg_udp, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	struct iovec v = { b, sizeof(b) };
 	struct msghdr m = { .msg_name = &a, .msg_namelen = sizeof(a), .msg_iov = &v, .msg_iovlen = 1 };
 
@@ -2220,7 +2220,7 @@ CASE(recvmsg_udp_trunc, 0)
 CASE(recvmsg_tcp, 0)
 {
 	char b[64];
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	struct iovec v = { b, sizeof(b) };
 	struct msghdr m = { .msg_name = &a, .msg_namelen = sizeof(a), .msg_iov = &v, .msg_iovlen = 1 };
 
@@ -2287,9 +2287,11 @@ static void recvmsg_with_option(int level, int name, size_t controllen)
 	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
 	need(send(s, "hello", 5, 0) == 5, "send");
 	wait_in(s);
-	R(recvmsg(s, &m, 0));
-	emit("flags=%#x", m.msg_flags);
-	emit_cmsgs(&m);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x", m.msg_flags);
+		emit_cmsgs(&m);
+	}
 }
 CASE(recvmsg_pktinfo, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, 256); }
 CASE(recvmsg_recvttl, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTTL, 256); }
@@ -2309,9 +2311,11 @@ CASE(recvmsg_errqueue_udp, 0)
 	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
 	R(send(s, "x", 1, 0));
 	emit("revents=%#x", wait_ev(s, 0));
-	R(recvmsg(s, &m, MSG_ERRQUEUE));
-	emit("flags=%#x", m.msg_flags);
-	emit_cmsgs(&m);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		emit("flags=%#x", m.msg_flags);
+		emit_cmsgs(&m);
+	}
 }
 CASE(recvmsg_errqueue_empty, 0)
 {
@@ -2664,7 +2668,7 @@ CASE(getsockname_udp_after_sendto, 0)
 }
 CASE(getsockname_short_len, 0)
 {
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = 4;
 
 	memset(&a, 0, sizeof(a));
@@ -2673,7 +2677,7 @@ CASE(getsockname_short_len, 0)
 }
 CASE(getsockname_len_zero, 0)
 {
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = 0;
 
 	R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, &l));
@@ -2681,22 +2685,22 @@ CASE(getsockname_len_zero, 0)
 }
 CASE(getsockname_negative_len, 0)
 {
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = (socklen_t)-1;
 
 	R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, &l));
 }
-CASE(getsockname_null_len, 0) { struct sockaddr_in a; R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, NULL)); }
+CASE(getsockname_null_len, 0) { struct sockaddr_in a = { 0 }; R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, NULL)); }
 CASE(getsockname_bad_addr, 0)
 {
 	socklen_t l = sizeof(struct sockaddr_in);
 
 	R(getsockname(tcp_to(P_ECHO), BAD, &l));
 }
-CASE(getsockname_bad_len_ptr, 0) { struct sockaddr_in a; R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, BAD)); }
+CASE(getsockname_bad_len_ptr, 0) { struct sockaddr_in a = { 0 }; R(getsockname(tcp_to(P_ECHO), (struct sockaddr *)&a, BAD)); }
 CASE(getsockname_bad_fd, 0)
 {
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = sizeof(a);
 
 	R(getsockname(-1, (struct sockaddr *)&a, &l));
@@ -2714,7 +2718,7 @@ CASE(getpeername_after_fin, 0) { int s = tcp_to(P_FIN); wait_fin(s); emit_peerna
 CASE(getpeername_after_rst, 0) { emit_peername(tcp_reset()); }
 CASE(getpeername_listener, 0) { emit_peername(tcp_listener()); }
 CASE(getpeername_udp_connected, 0) { emit_peername(udp_to(P_UECHO)); }
-CASE(getpeername_null_len, 0) { struct sockaddr_in a; R(getpeername(tcp_to(P_ECHO), (struct sockaddr *)&a, NULL)); }
+CASE(getpeername_null_len, 0) { struct sockaddr_in a = { 0 }; R(getpeername(tcp_to(P_ECHO), (struct sockaddr *)&a, NULL)); }
 CASE(getpeername_bad_addr, 0)
 {
 	socklen_t l = sizeof(struct sockaddr_in);
@@ -2723,7 +2727,7 @@ CASE(getpeername_bad_addr, 0)
 }
 CASE(getpeername_short_len, 0)
 {
-	struct sockaddr_in a;
+	struct sockaddr_in a = { 0 };
 	socklen_t l = 2;
 
 	memset(&a, 0, sizeof(a));

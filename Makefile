@@ -50,10 +50,11 @@ PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 UNIT_SUPPORT_OBJ := $(call obj,$(UNIT_SUPPORT_SRC))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+DIFF_BIN    := $(BUILD)/diff/sockdiff
 
 .SECONDARY:
 .PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps check-layers
-all: lib $(BUILD)/pstack $(EXAMPLE_BIN)
+all: lib $(BUILD)/pstack $(EXAMPLE_BIN) $(DIFF_BIN)
 lib: $(BUILD)/libpstack.so
 
 $(BUILD)/obj/%.o: %.c
@@ -79,6 +80,13 @@ $(BUILD)/examples/%: examples/%.c
 
 check-layers: lib
 	sh tests/check-layers.sh $(BUILD)
+
+# The differential harness (tests/diff/run.sh, tests/e2e/80-diff.bats): a
+# plain program that runs on the kernel and under the preload, so it is
+# built without the sanitizers whatever the build of the library.
+$(DIFF_BIN): tests/diff/sockdiff.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< -pthread
 
 unit: $(UNIT_BIN)
 	@set -e; fail=0; for t in $(UNIT_BIN); do \

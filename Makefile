@@ -1,8 +1,11 @@
 # pstack: a userspace TCP/IP stack delivered as an LD_PRELOAD library.
 #
 #   make            build/libpstack.so, the pstack launcher and the examples
-#   make test       every test: unit (cmocka), then end-to-end (bats, issue 6's load tests
-#                   included at its sizes, about 4 minutes of them); runs `make deps` when needed
+#   make test       every test: the layering check, unit (cmocka), then end-to-end (bats,
+#                   issue 6's load tests included at its sizes, about 4 minutes of them);
+#                   runs `make deps` when needed
+#   make check-layers  includes point downward, the protocol core makes no system call,
+#                   nothing in stack/ or shim/ calls an interposed symbol (tests/check-layers.sh)
 #   make demo       the main job on defaults, in a network namespace of its own
 #   make asan       unit and end-to-end suites under ASan+UBSan (the load tests included)
 #   make tsan       unit and end-to-end suites under TSan (the load tests included)
@@ -55,10 +58,11 @@ PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 UNIT_LIB_OBJ := $(call dobj,$(UNIT_SUPPORT_SRC) $(STACK_SRC) $(SHIM_SRC))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+DIFF_BIN    := $(BUILD)/diff/sockdiff
 
 .SECONDARY:
-.PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps
-all: lib $(BUILD)/pstack $(EXAMPLE_BIN)
+.PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps check-layers
+all: lib $(BUILD)/pstack $(EXAMPLE_BIN) $(DIFF_BIN)
 lib: $(BUILD)/libpstack.so
 
 $(BUILD)/obj/%.o: %.c
@@ -86,6 +90,16 @@ $(BUILD)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANLD) -o $@ $< -pthread
 
+check-layers: lib
+	sh tests/check-layers.sh $(BUILD)
+
+# The differential harness (tests/diff/run.sh, tests/e2e/80-diff.bats): a
+# plain program that runs on the kernel and under the preload, so it is
+# built without the sanitizers whatever the build of the library.
+$(DIFF_BIN): tests/diff/sockdiff.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< -pthread
+
 unit: $(UNIT_BIN)
 	@set -e; fail=0; for t in $(UNIT_BIN); do \
 	  echo "== $$t"; $$t || fail=1; done; \
@@ -105,6 +119,7 @@ soak: check-deps all
 
 test: check-deps
 	$(MAKE) all
+	$(MAKE) check-layers
 	$(MAKE) unit
 	$(MAKE) e2e
 
@@ -125,7 +140,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 $(FUZZ_DIR)/%: tests/fuzz/%.c $(STACK_SRC)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -DPSTACK_FUZZ -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined -o $@ $< $(STACK_SRC) -pthread
 fuzz: check-deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \

@@ -41,9 +41,10 @@
 #include <unistd.h>
 
 #include "shim/shim.h"
-#include "stack/core/config.h"
 #include "stack/core/log.h"
+#include "stack/host/config.h"
 #include "stack/host/lock.h"
+#include "stack/host/logsink.h"
 #include "stack/host/runner.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -138,6 +139,9 @@ static _Thread_local int depth;         /* > 0: inside the library on this threa
  * shim collected under it go out after each unlock (stack/CONCURRENCY.md). */
 static struct stack_lock lock;
 static struct runner *runner;       /* under lock; NULL before start, after stop, in a fork child */
+/* From the settings read when the stack starts (host_start, under lock); read again at exit. */
+static uint32_t spin_us;
+static uint64_t exit_linger_us;
 
 static const char *env_get(const char *name)
 {
@@ -146,20 +150,23 @@ static const char *env_get(const char *name)
 
 static int host_start(void *ctx)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 	char err[512];
 	int r;
 
 	(void)ctx;
-	r = config_from_env(&cfg, env_get, err, sizeof(err));
+	r = host_config_from_env(&cfg, env_get, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s; Internet sockets fail with ENETDOWN", err);
 		return r;
 	}
+	spin_us = cfg.spin_us;
+	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	return runner_start(&cfg, &lock, &runner);
 }
 
 static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runner); }
+static uint32_t host_spin_us(void *ctx) { (void)ctx; return spin_us; }
 static void host_lock(void *ctx) { (void)ctx; stack_lock(&lock); }
 static void host_unlock(void *ctx)
 {
@@ -203,24 +210,10 @@ static void fork_child(void)
 	shim_fork_child();
 }
 
-static uint64_t linger_us(void)
-{
-	const char *v = getenv("PSTACK_LINGER_MS");
-	char *end;
-	unsigned long ms;
-
-	if (!v || !*v)
-		return 10000u * 1000u;
-	ms = strtoul(v, &end, 10);
-	if (*end || ms > 3600000u)
-		return 10000u * 1000u;
-	return (uint64_t)ms * 1000u;
-}
-
 static void at_exit_drain(void)
 {
 	if (enabled)
-		shim_exit(linger_us());
+		shim_exit(__atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED));
 }
 
 /* ---- initialisation ---- */
@@ -249,6 +242,7 @@ static void init(void)
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
+		.spin_us = host_spin_us,
 	};
 
 	enabled = true;
@@ -276,6 +270,8 @@ static void init(void)
 		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
 	};
 	stack_lock_init(&lock, shim_wake_flush);
+	/* The core's log lines go to stderr until the settings say otherwise. */
+	logsink_stderr();
 	shim_init(&libc, &host);
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
 }

@@ -21,7 +21,7 @@
 
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
 #define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)
@@ -343,7 +343,7 @@ int shim_need_stack(void)
 		return start_err;
 	}
 	stack_running = true;
-	atomic_store(&spin_us, shim_host.spin ? shim_stack()->cfg.spin_us : 0);
+	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
 }
 

@@ -62,15 +62,6 @@ struct shim_waiter {
 	struct shim_epitem *item;   /* SHIM_W_EPOLL */
 };
 
-/* Options set before the stack object exists, applied when it is created. */
-enum shim_opt_bit {
-	SHIM_OPT_REUSEADDR = 1u << 0, SHIM_OPT_REUSEPORT = 1u << 1, SHIM_OPT_KEEPALIVE = 1u << 2,
-	SHIM_OPT_NODELAY = 1u << 3, SHIM_OPT_KEEPIDLE = 1u << 4, SHIM_OPT_KEEPINTVL = 1u << 5,
-	SHIM_OPT_KEEPCNT = 1u << 6, SHIM_OPT_RCVBUF = 1u << 7, SHIM_OPT_SNDBUF = 1u << 8,
-	SHIM_OPT_LINGER = 1u << 9, SHIM_OPT_TOS = 1u << 10, SHIM_OPT_MAXSEG = 1u << 11,
-	SHIM_OPT_USER_TIMEOUT = 1u << 12, SHIM_OPT_CONGESTION = 1u << 13,
-};
-
 struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
@@ -86,9 +77,9 @@ struct shim_sock {
 	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
 	int err;                /* pending error not from the stack (SO_ERROR) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
-	unsigned optset;        /* enum shim_opt_bit */
-	int o_reuseaddr, o_reuseport, o_keepalive, o_nodelay, o_keepidle, o_keepintvl, o_keepcnt;
-	int o_rcvbuf, o_sndbuf, o_linger, o_tos, o_maxseg, o_user_timeout, o_congestion;
+	/* The options the stack models, as set (kept in step with the stack
+	 * object's once it exists, which gets them when it is created). */
+	struct sock_opts opts;
 	struct sock_wakeup wake;
 	struct shim_waiter wq;  /* wait list head */
 };

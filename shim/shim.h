@@ -108,6 +108,9 @@ struct shim_host {
 	 * about to block calls it for up to PSTACK_SPIN_US first, and once with
 	 * stop set when it gives up and blocks after all (nothing is read then). */
 	int (*spin)(void *ctx, bool stop);
+	/* With spin: the busy-poll budget in microseconds (PSTACK_SPIN_US, the
+	 * host's setting), asked once the stack runs. */
+	uint32_t (*spin_us)(void *ctx);
 	/* Optional (NULL: threads block on their own fds only). A thread about
 	 * to block in ppoll() calls block_begin (lock held): an fd to add to
 	 * that ppoll when this thread may read the device itself, else -1. When

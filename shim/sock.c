@@ -91,28 +91,6 @@ static void sock_wakeup(void *ctx)
 	shim_wq_wake(&k->wq);
 }
 
-static void apply_tcp_opts(struct shim_sock *k)
-{
-	static const struct { unsigned bit; enum tcp_option opt; size_t off; } map[] = {
-		{ SHIM_OPT_KEEPALIVE, TCP_OPT_KEEPALIVE, offsetof(struct shim_sock, o_keepalive) },
-		{ SHIM_OPT_NODELAY, TCP_OPT_NODELAY, offsetof(struct shim_sock, o_nodelay) },
-		{ SHIM_OPT_KEEPIDLE, TCP_OPT_KEEPIDLE, offsetof(struct shim_sock, o_keepidle) },
-		{ SHIM_OPT_KEEPINTVL, TCP_OPT_KEEPINTVL, offsetof(struct shim_sock, o_keepintvl) },
-		{ SHIM_OPT_KEEPCNT, TCP_OPT_KEEPCNT, offsetof(struct shim_sock, o_keepcnt) },
-		{ SHIM_OPT_RCVBUF, TCP_OPT_RCVBUF, offsetof(struct shim_sock, o_rcvbuf) },
-		{ SHIM_OPT_SNDBUF, TCP_OPT_SNDBUF, offsetof(struct shim_sock, o_sndbuf) },
-		{ SHIM_OPT_LINGER, TCP_OPT_LINGER, offsetof(struct shim_sock, o_linger) },
-		{ SHIM_OPT_TOS, TCP_OPT_TOS, offsetof(struct shim_sock, o_tos) },
-		{ SHIM_OPT_MAXSEG, TCP_OPT_MAXSEG, offsetof(struct shim_sock, o_maxseg) },
-		{ SHIM_OPT_USER_TIMEOUT, TCP_OPT_USER_TIMEOUT, offsetof(struct shim_sock, o_user_timeout) },
-		{ SHIM_OPT_CONGESTION, TCP_OPT_CONGESTION, offsetof(struct shim_sock, o_congestion) },
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (k->optset & map[i].bit)
-			(void)tcp_setopt(k->tcp, map[i].opt, *(const int *)((const char *)k + map[i].off));
-}
-
 /* Stack lock held. Creates the stack object (starting the stack if needed). */
 static int attach(struct shim_sock *k)
 {
@@ -130,16 +108,13 @@ static int attach(struct shim_sock *k)
 		if (!k->tcp)
 			return -ENOBUFS;
 		tcp_set_wakeup(k->tcp, &k->wake);
-		apply_tcp_opts(k);
+		tcp_set_opts(k->tcp, &k->opts);
 	} else {
 		k->udp = udp_open(shim_stack());
 		if (!k->udp)
 			return -ENOBUFS;
 		udp_set_wakeup(k->udp, &k->wake);
-		if (k->optset & SHIM_OPT_RCVBUF)
-			udp_set_rcvbuf(k->udp, (size_t)k->o_rcvbuf * 2);
-		if (k->optset & SHIM_OPT_TOS)
-			udp_set_tos(k->udp, (uint8_t)k->o_tos);
+		udp_set_opts(k->udp, &k->opts);
 	}
 	return 0;
 }
@@ -226,6 +201,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->family = family;
 	k->type = type;
 	k->nonblock = nonblock;
+	k->opts = sock_opts_default();
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
 	shim_wq_init(&k->wq);
@@ -421,13 +397,7 @@ int shim_socket(int domain, int type, int protocol)
 
 static unsigned bind_flags(const struct shim_sock *k)
 {
-	unsigned f = 0;
-
-	if ((k->optset & SHIM_OPT_REUSEADDR) && k->o_reuseaddr)
-		f |= TCP_BIND_REUSEADDR;   /* same values as UDP_BIND_* */
-	if ((k->optset & SHIM_OPT_REUSEPORT) && k->o_reuseport)
-		f |= TCP_BIND_REUSEPORT;
-	return f;
+	return (k->opts.reuseaddr ? INPCB_REUSEADDR : 0) | (k->opts.reuseport ? INPCB_REUSEPORT : 0);
 }
 
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
@@ -556,8 +526,9 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	atomic_store(&n->obj.refs, 1);      /* ours until the table has it */
 	n->tcp = c;
 	n->bound = true;
-	/* Linux clones the listener's socket options into the new socket (the
-	 * engine clones the TCP ones); the shim keeps its own copies. */
+	/* Linux clones the listener's socket options into the new socket: the
+	 * engine did (when the connection was made), the shim keeps its own. */
+	n->opts = *tcp_opts(c);
 	n->rcvtimeo_us = k->rcvtimeo_us;
 	n->sndtimeo_us = k->sndtimeo_us;
 	n->v6only = k->v6only;
@@ -1291,6 +1262,34 @@ static int put_int(void *val, socklen_t *len, int v)
 	return 0;
 }
 
+/* An IPPROTO_TCP option the options answer, with do_tcp_getsockopt()'s
+ * length rule (the length taken as unsigned, at most an int's); SHIM_PASS
+ * for the others. */
+static int get_tcp_opt(const struct sock_opts *o, int name, void *val, socklen_t *len)
+{
+	unsigned n;
+	int v;
+
+	switch (name) {
+	case TCP_NODELAY: v = o->nodelay; break;
+	case TCP_KEEPIDLE: v = o->keepidle; break;
+	case TCP_KEEPINTVL: v = o->keepintvl; break;
+	case TCP_KEEPCNT: v = o->keepcnt; break;
+	case TCP_USER_TIMEOUT: v = (int)o->user_timeout_ms; break;
+	default: return SHIM_PASS;
+	}
+	if (!len)
+		return -EFAULT;
+	n = (unsigned)*len < sizeof(int) ? (unsigned)*len : sizeof(int);
+	if (n) {
+		if (!val)
+			return -EFAULT;
+		memcpy(val, &v, n);
+	}
+	*len = n;
+	return 0;
+}
+
 static uint64_t timeval_us(const void *val, socklen_t len)
 {
 	struct timeval tv;
@@ -1303,12 +1302,16 @@ static uint64_t timeval_us(const void *val, socklen_t len)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-/* Records an option for the stack object (now, or when it is created). */
-static int set_tcp(struct shim_sock *k, unsigned bit, int *field, enum tcp_option opt, int v)
+/* Records an option of a TCP socket, and applies it to the connection once
+ * that exists. Before, a value the engine refuses is not kept, and not an
+ * error (the kernel accepted it on the placeholder, with the same limits). */
+static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 {
-	*field = v;
-	k->optset |= bit;
-	return k->tcp ? tcp_setopt(k->tcp, opt, v) : 0;
+	int r = tcp_opts_set(&k->opts, opt, v);
+
+	if (!k->tcp)
+		return 0;
+	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -1340,45 +1343,47 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		switch (name) {
 		case SO_REUSEADDR:
 			if (get_int(val, len, &v) == 0) {
-				k->o_reuseaddr = v != 0;
-				k->optset |= SHIM_OPT_REUSEADDR;
+				if (k->type == SOCK_STREAM)
+					r = set_tcp(k, TCP_OPT_REUSEADDR, v);
+				else
+					k->opts.reuseaddr = v != 0;
 			}
 			break;
 		case SO_REUSEPORT:
 			if (get_int(val, len, &v) == 0) {
-				k->o_reuseport = v != 0;
-				k->optset |= SHIM_OPT_REUSEPORT;
+				if (k->type == SOCK_STREAM)
+					r = set_tcp(k, TCP_OPT_REUSEPORT, v);
+				else
+					k->opts.reuseport = v != 0;
 			}
 			break;
 		case SO_KEEPALIVE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
-				r = set_tcp(k, SHIM_OPT_KEEPALIVE, &k->o_keepalive, TCP_OPT_KEEPALIVE, v != 0);
+				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
 			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
 			if (get_int(val, len, &v) == 0) {
 				if (k->type == SOCK_STREAM)
-					r = set_tcp(k, SHIM_OPT_RCVBUF, &k->o_rcvbuf, TCP_OPT_RCVBUF, v);
+					r = set_tcp(k, TCP_OPT_RCVBUF, v);
 				else {
-					k->o_rcvbuf = v;
-					k->optset |= SHIM_OPT_RCVBUF;
+					k->opts.rcvbuf = v < 0 ? 0 : v;
 					if (k->udp)
-						udp_set_rcvbuf(k->udp, (size_t)(v < 0 ? 0 : v) * 2);
+						udp_set_rcvbuf(k->udp, (size_t)k->opts.rcvbuf * 2);
 				}
 			}
 			break;
 		case SO_SNDBUF:
 		case SO_SNDBUFFORCE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
-				r = set_tcp(k, SHIM_OPT_SNDBUF, &k->o_sndbuf, TCP_OPT_SNDBUF, v);
+				r = set_tcp(k, TCP_OPT_SNDBUF, v);
 			break;
 		case SO_LINGER:
 			if (len >= sizeof(struct linger) && k->type == SOCK_STREAM) {
 				struct linger l;
 
 				memcpy(&l, val, sizeof(l));
-				r = set_tcp(k, SHIM_OPT_LINGER, &k->o_linger, TCP_OPT_LINGER,
-					    l.l_onoff ? l.l_linger : -1);
+				r = set_tcp(k, TCP_OPT_LINGER, l.l_onoff ? l.l_linger : -1);
 			}
 			break;
 		case SO_RCVTIMEO:
@@ -1398,27 +1403,26 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 			memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
 			if (strcmp(cc, "reno") == 0 || strcmp(cc, "cubic") == 0)
-				r = set_tcp(k, SHIM_OPT_CONGESTION, &k->o_congestion, TCP_OPT_CONGESTION,
-					    cc[0] == 'r');
+				r = set_tcp(k, TCP_OPT_CONGESTION, cc[0] == 'r');
 		} else if (get_int(val, len, &v) == 0) {
 			switch (name) {
 			case TCP_NODELAY:
-				r = set_tcp(k, SHIM_OPT_NODELAY, &k->o_nodelay, TCP_OPT_NODELAY, v != 0);
+				r = set_tcp(k, TCP_OPT_NODELAY, v != 0);
 				break;
 			case TCP_KEEPIDLE:
-				r = set_tcp(k, SHIM_OPT_KEEPIDLE, &k->o_keepidle, TCP_OPT_KEEPIDLE, v);
+				r = set_tcp(k, TCP_OPT_KEEPIDLE, v);
 				break;
 			case TCP_KEEPINTVL:
-				r = set_tcp(k, SHIM_OPT_KEEPINTVL, &k->o_keepintvl, TCP_OPT_KEEPINTVL, v);
+				r = set_tcp(k, TCP_OPT_KEEPINTVL, v);
 				break;
 			case TCP_KEEPCNT:
-				r = set_tcp(k, SHIM_OPT_KEEPCNT, &k->o_keepcnt, TCP_OPT_KEEPCNT, v);
+				r = set_tcp(k, TCP_OPT_KEEPCNT, v);
 				break;
 			case TCP_MAXSEG:
-				r = set_tcp(k, SHIM_OPT_MAXSEG, &k->o_maxseg, TCP_OPT_MAXSEG, v);
+				r = set_tcp(k, TCP_OPT_MAXSEG, v);
 				break;
 			case TCP_USER_TIMEOUT:
-				r = set_tcp(k, SHIM_OPT_USER_TIMEOUT, &k->o_user_timeout, TCP_OPT_USER_TIMEOUT, v);
+				r = set_tcp(k, TCP_OPT_USER_TIMEOUT, v);
 				break;
 			default:
 				break;
@@ -1427,12 +1431,11 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	} else if ((level == IPPROTO_IP && name == IP_TOS) || (level == IPPROTO_IPV6 && name == IPV6_TCLASS)) {
 		if (get_int(val, len, &v) == 0 && v >= 0) {
 			if (k->type == SOCK_STREAM)
-				r = set_tcp(k, SHIM_OPT_TOS, &k->o_tos, TCP_OPT_TOS, v & 0xff);
+				r = set_tcp(k, TCP_OPT_TOS, v & 0xff);
 			else {
-				k->o_tos = v & 0xff;
-				k->optset |= SHIM_OPT_TOS;
+				k->opts.tos = (uint8_t)v;
 				if (k->udp)
-					udp_set_tos(k->udp, (uint8_t)v);
+					udp_set_tos(k->udp, k->opts.tos);
 			}
 		}
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
@@ -1472,6 +1475,16 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ACCEPTCONN:
 			r = put_int(val, len, k->listening);
 			break;
+		case SO_REUSEADDR:
+			r = put_int(val, len, k->opts.reuseaddr);
+			break;
+		case SO_REUSEPORT:
+			r = put_int(val, len, k->opts.reuseport);
+			break;
+		case SO_KEEPALIVE:
+			if (k->type == SOCK_STREAM)
+				r = put_int(val, len, k->opts.keepalive);
+			break;
 		case SO_RCVBUF:
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
 				r = put_int(val, len, v);
@@ -1485,8 +1498,11 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		default:
 			break;
 		}
-	} else if (level == IPPROTO_TCP && k->tcp) {
-		if (name == TCP_INFO) {
+	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
+		r = get_tcp_opt(&k->opts, name, val, len);
+		if (r != SHIM_PASS || !k->tcp) {
+			/* answered from the options, or the placeholder's */
+		} else if (name == TCP_INFO) {
 			struct tcp_conn_info ci;
 
 			if (!len || !val) {

@@ -16,8 +16,10 @@
 
 #include "stack/core/eth.h"
 #include "stack/core/icmp4.h"
+#include "stack/core/ip4.h"
 #include "stack/core/log.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
+#include "stack/wire/arp.h"
 #include "stack/wire/wire.h"
 
 /* How long before an entry in use expires we start confirming it with a
@@ -25,10 +27,6 @@
  * resolution (Linux's DELAY/PROBE states; RFC 1122 §2.3.2.1 "unicast poll").
  * Like Linux's delay_first_probe_time. */
 #define ARP_REFRESH_US (5ull * 1000000)
-#define ARP_PKT_LEN 28
-#define ARP_HTYPE_ETHER 1
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
 
 struct arp_entry {
 	bool used;
@@ -147,20 +145,16 @@ static void arp_send(struct stack *s, uint16_t op, const uint8_t eth_dst[6], con
 		     uint32_t tpa, uint32_t spa, uint64_t now)
 {
 	struct pkb *p = pkb_alloc(ARP_PKT_LEN);
-	uint8_t *a;
+	struct arp_pkt a = {
+		.htype = ARP_HTYPE_ETHER, .ptype = ETH_TYPE_IP4, .hlen = 6, .plen = 4, .op = op,
+		.spa = spa, .tpa = tpa,
+	};
 
 	if (!p)
 		return;
-	a = pkb_put(p, ARP_PKT_LEN);
-	wr16(a, ARP_HTYPE_ETHER);
-	wr16(a + 2, ETH_TYPE_IP4);
-	a[4] = 6;
-	a[5] = 4;
-	wr16(a + 6, op);
-	memcpy(a + 8, s->cfg.mac, 6);
-	wr32(a + 14, spa);
-	memcpy(a + 18, tha, 6);
-	wr32(a + 24, tpa);
+	memcpy(a.sha, s->cfg.mac, 6);
+	memcpy(a.tha, tha, 6);
+	arp_pkt_emit(pkb_put(p, ARP_PKT_LEN), &a);
 	s->stats.arp_out++;
 	eth_output(s, p, eth_dst, ETH_TYPE_ARP, now);
 }
@@ -209,8 +203,9 @@ static bool mac_is_group(const uint8_t mac[6])
 	return mac[0] & 1;   /* broadcast and multicast */
 }
 
-void arp_input(struct stack *s, const uint8_t *a, size_t len, uint64_t now)
+void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 {
+	struct arp_pkt a;
 	uint16_t op;
 	uint32_t spa, tpa;
 	const uint8_t *sha;
@@ -219,22 +214,24 @@ void arp_input(struct stack *s, const uint8_t *a, size_t len, uint64_t now)
 
 	s->stats.arp_in++;
 	/* Anything after the 28 bytes is Ethernet padding. */
-	if (len < ARP_PKT_LEN) {
+	switch (arp_pkt_parse(pkt, len, &a)) {
+	case WIRE_OK:
+		break;
+	case WIRE_UNSUPPORTED:
+		stack_drop(s, DROP_ARP_UNSUPPORTED);
+		return;
+	default:
 		stack_drop(s, DROP_ARP_TRUNCATED);
 		return;
 	}
-	if (rd16(a) != ARP_HTYPE_ETHER || rd16(a + 2) != ETH_TYPE_IP4 || a[4] != 6 || a[5] != 4) {
-		stack_drop(s, DROP_ARP_UNSUPPORTED);
-		return;
-	}
-	op = rd16(a + 6);
+	op = a.op;
 	if (op != ARP_OP_REQUEST && op != ARP_OP_REPLY) {
 		stack_drop(s, DROP_ARP_BAD_OP);
 		return;
 	}
-	sha = a + 8;
-	spa = rd32(a + 14);
-	tpa = rd32(a + 24);
+	sha = a.sha;
+	spa = a.spa;
+	tpa = a.tpa;
 
 	/* Never learn from a probe (sender 0.0.0.0, RFC 5227 §2.1.1), from
 	 * someone claiming our own address, a group MAC, or an address that is
@@ -262,21 +259,13 @@ void arp_input(struct stack *s, const uint8_t *a, size_t len, uint64_t now)
 		arp_send(s, ARP_OP_REPLY, sha, sha, spa, s->cfg.addr, now);
 }
 
-static bool is_broadcast(const struct stack *s, uint32_t ip)
-{
-	if (ip == 0xffffffffu)
-		return true;
-	/* The subnet broadcast, for prefixes that have one (RFC 3021: /31 has none). */
-	return s->cfg.prefix_len && s->cfg.prefix_len < 31 && ip == (s->cfg.addr | ~s->netmask);
-}
-
 int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now)
 {
 	struct arp_entry *e;
 
-	if (is_broadcast(s, next_hop))
+	if (ip4_is_broadcast(s, next_hop))
 		return eth_output(s, pkb, eth_broadcast, ETH_TYPE_IP4, now);
-	if ((next_hop >> 28) == 0xe) {
+	if (ip4_is_multicast(next_hop)) {
 		/* RFC 1112 §6.4: multicast maps to 01:00:5e + the low 23 bits. */
 		uint8_t mac[6] = { 0x01, 0x00, 0x5e, (uint8_t)((next_hop >> 16) & 0x7f),
 				   (uint8_t)(next_hop >> 8), (uint8_t)next_hop };

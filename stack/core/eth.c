@@ -9,29 +9,28 @@
 
 #include "stack/core/arp.h"
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
-#include "stack/wire/wire.h"
+#include "stack/core/stack_priv.h"
+#include "stack/wire/eth.h"
 
 const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+void eth_input(struct stack *s, const uint8_t *frame, size_t len, unsigned csum, uint64_t now)
 {
-	uint16_t type;
+	struct eth_hdr e;
 
-	if (len < ETH_HLEN) {
+	if (eth_hdr_parse(frame, len, &e) != WIRE_OK) {
 		stack_drop(s, DROP_ETH_TRUNCATED);
 		return;
 	}
 	/* Accept frames for our MAC and broadcasts; the TAP also hands us the
 	 * host's multicast (IPv6 ND, mDNS), which we do not speak. */
-	if (memcmp(frame, s->cfg.mac, 6) != 0 && memcmp(frame, eth_broadcast, 6) != 0) {
+	if (memcmp(e.dst, s->cfg.mac, 6) != 0 && memcmp(e.dst, eth_broadcast, 6) != 0) {
 		stack_drop(s, DROP_ETH_NOT_FOR_US);
 		return;
 	}
-	type = rd16(frame + 12);
-	switch (type) {
+	switch (e.type) {
 	case ETH_TYPE_IP4:
-		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
+		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, csum, now);
 		break;
 	case ETH_TYPE_ARP:
 		arp_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
@@ -45,13 +44,15 @@ void eth_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
 int eth_output(struct stack *s, struct pkb *pkb, const uint8_t dst[6], uint16_t type, uint64_t now)
 {
 	uint8_t *h = pkb_push(pkb, ETH_HLEN);
+	struct eth_hdr e;
 
 	if (!h) {
 		pkb_free(pkb);
 		return -ENOBUFS;
 	}
-	memcpy(h, dst, 6);
-	memcpy(h + 6, s->cfg.mac, 6);
-	wr16(h + 12, type);
+	memcpy(e.dst, dst, 6);
+	memcpy(e.src, s->cfg.mac, 6);
+	e.type = type;
+	eth_hdr_emit(h, &e);
 	return stack_output(s, pkb, now);
 }

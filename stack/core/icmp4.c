@@ -12,13 +12,12 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
-#include "stack/wire/wire.h"
+#include "stack/wire/icmp4.h"
+#include "stack/wire/ip4.h"
 
-#define ICMP_HLEN 8
-#define ICMP_PARAM_PROBLEM 12
 #define TOKEN 1000000ull   /* one token, in micro-tokens (refill is per microsecond) */
 
 struct icmp4_state {
@@ -40,17 +39,6 @@ void icmp4_fini(struct stack *s)
 {
 	free(s->icmp4);
 	s->icmp4 = NULL;
-}
-
-static bool is_bcast(const struct stack *s, uint32_t a)
-{
-	return a == 0xffffffffu ||
-	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
 }
 
 /* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at most. */
@@ -87,8 +75,8 @@ static bool icmp4_type_is_query(uint8_t type)
 	}
 }
 
-/* Sends an ICMP message: hdr is its first 8 bytes (the checksum is filled in). */
-static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const uint8_t hdr[8],
+/* Sends the ICMP message hdr, body (the checksum is filled in). */
+static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
 		      const uint8_t *body, size_t body_len, uint64_t now)
 {
 	struct pkb *p = pkb_alloc(ICMP_HLEN + body_len);
@@ -98,10 +86,9 @@ static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, 
 	if (!p)
 		return -ENOBUFS;
 	m = pkb_put(p, ICMP_HLEN + body_len);
-	memcpy(m, hdr, ICMP_HLEN);
-	wr16(m + 2, 0);
+	icmp4_hdr_emit(m, hdr);
 	memcpy(m + ICMP_HLEN, body, body_len);
-	wr16(m + 2, csum_fold(csum_partial(m, ICMP_HLEN + body_len, 0)));
+	icmp4_fill_csum(m, ICMP_HLEN + body_len);
 	s->stats.icmp_out++;
 	return ip4_output(s, p, &tx, now);
 }
@@ -110,7 +97,7 @@ static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, 
 static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_t type, uint8_t code,
 			     uint64_t now)
 {
-	uint8_t hdr[8] = { type, code, 0, 0, 0, 0, 0, 0 };
+	struct icmp4_hdr hdr = { .type = type, .code = code }, om;
 	size_t quote;
 
 	/* RFC 1122 §3.2.2: never about a non-first fragment, a datagram to a
@@ -118,12 +105,13 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 	 * host, or an ICMP error message. */
 	if (orig->frag_off)
 		return;
-	if (is_bcast(s, orig->dst) || is_mcast(orig->dst))
+	if (ip4_is_broadcast(s, orig->dst) || ip4_is_multicast(orig->dst))
 		return;
-	if (orig->src == 0 || is_bcast(s, orig->src) || is_mcast(orig->src))
+	if (orig->src == 0 || ip4_is_broadcast(s, orig->src) || ip4_is_multicast(orig->src))
 		return;
 	if (orig->proto == IP_PROTO_ICMP &&
-	    (orig->raw_len <= orig->ihl || !icmp4_type_is_query(orig->raw[orig->ihl])))
+	    (icmp4_hdr_parse(orig->raw + orig->ihl, orig->raw_len - orig->ihl, &om) != WIRE_OK ||
+	     !icmp4_type_is_query(om.type)))
 		return;
 	/* RFC 1122 §3.2.2: the rate of error messages SHOULD be limited. */
 	if (!icmp4_rate_allow(s, now)) {
@@ -133,7 +121,7 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 	/* RFC 792: the internet header plus the first 64 bits of the data. */
 	quote = orig->raw_len < (size_t)orig->ihl + 8 ? orig->raw_len : (size_t)orig->ihl + 8;
 	/* Precedence 6 (internetwork control), as Linux marks its errors. */
-	icmp4_send(s, orig->dst, orig->src, 0xc0, hdr, orig->raw, quote, now);
+	icmp4_send(s, orig->dst, orig->src, 0xc0, &hdr, orig->raw, quote, now);
 }
 
 void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
@@ -196,34 +184,6 @@ int icmp4_error_errno(uint8_t type, uint8_t code)
 	}
 }
 
-/* Decodes a header we sent (quoted in an error, or our own queued datagram):
- * at least the IP header and 8 bytes after it. Its total length and checksum
- * describe the original, not these bytes, so they are not checked. */
-static bool icmp4_decode_own(const uint8_t *q, size_t qlen, struct ip4_hdr *qh)
-{
-	uint16_t frag;
-
-	if (qlen < IP4_HLEN || (q[0] >> 4) != 4 || (q[0] & 15) < 5 || (size_t)(q[0] & 15) * 4 + 8 > qlen)
-		return false;
-	memset(qh, 0, sizeof(*qh));
-	qh->ihl = (uint8_t)((q[0] & 15) * 4);
-	qh->tos = q[1];
-	qh->total_len = rd16(q + 2);
-	qh->id = rd16(q + 4);
-	frag = rd16(q + 6);
-	qh->df = (frag & 0x4000) != 0;
-	qh->mf = (frag & 0x2000) != 0;
-	qh->frag_off = (uint16_t)((frag & 0x1fff) * 8);
-	qh->ttl = q[8];
-	qh->proto = q[9];
-	qh->csum = rd16(q + 10);
-	qh->src = rd32(q + 12);
-	qh->dst = rd32(q + 16);
-	qh->raw = q;
-	qh->raw_len = qlen;
-	return true;
-}
-
 /* Hands an error about our datagram qh to the transport that sent it
  * (RFC 1122 §3.2.2: MUST pass it up). false when no transport takes it. */
 static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, uint32_t mtu)
@@ -244,13 +204,13 @@ static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, u
 }
 
 /* An error about a datagram we sent: decode the quoted header and pass it up. */
-static void icmp4_error_input(struct stack *s, const uint8_t *p, size_t len)
+static void icmp4_error_input(struct stack *s, const struct icmp4_hdr *m, const uint8_t *p, size_t len)
 {
 	struct ip4_hdr qh;
 	uint32_t mtu = 0;
 
 	/* The quote is the original header and at least 8 bytes of its data. */
-	if (len < ICMP_HLEN + IP4_HLEN + 8 || !icmp4_decode_own(p + ICMP_HLEN, len - ICMP_HLEN, &qh)) {
+	if (ip4_hdr_parse_quote(p + ICMP_HLEN, len - ICMP_HLEN, &qh) != WIRE_OK) {
 		stack_drop(s, DROP_ICMP_TRUNCATED);
 		return;
 	}
@@ -259,14 +219,14 @@ static void icmp4_error_input(struct stack *s, const uint8_t *p, size_t len)
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 		return;
 	}
-	if (p[0] == ICMP_DEST_UNREACH && p[1] == ICMP_UNREACH_NEEDFRAG) {
+	if (m->type == ICMP_DEST_UNREACH && m->code == ICMP_UNREACH_NEEDFRAG) {
 		/* RFC 1191 §4: the next-hop MTU is in the low 16 bits of the
 		 * second word; old routers leave it 0. */
-		mtu = rd16(p + 6);
+		mtu = icmp4_next_mtu(m);
 		if (mtu < 68)
 			mtu = icmp4_plateau(qh.total_len);
 	}
-	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(p[0], p[1]), mtu))
+	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(m->type, m->code), mtu))
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 }
 
@@ -274,25 +234,27 @@ void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
 {
 	struct ip4_hdr qh;
 
-	if (icmp4_decode_own(ip, len, &qh) && !qh.frag_off)
+	if (ip4_hdr_parse_quote(ip, len, &qh) == WIRE_OK && !qh.frag_off)
 		icmp4_dispatch(s, &qh, -EHOSTUNREACH, 0);
 }
 
 void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
+	struct icmp4_hdr m;
+
 	s->stats.icmp_in++;
-	if (len < ICMP_HLEN) {
+	if (icmp4_hdr_parse(p, len, &m) != WIRE_OK) {
 		stack_drop(s, DROP_ICMP_TRUNCATED);
 		return;
 	}
 	/* RFC 792: the checksum covers the whole ICMP message. */
-	if (csum_fold(csum_partial(p, len, 0)) != 0) {
+	if ((ih->rx_csum & STACK_CSUM_ICMP4) && csum_fold(csum_partial(p, len, 0)) != 0) {
 		stack_drop(s, DROP_ICMP_BAD_CSUM);
 		return;
 	}
-	switch (p[0]) {
+	switch (m.type) {
 	case ICMP_ECHO_REQUEST: {
-		uint8_t hdr[8] = { ICMP_ECHO_REPLY, 0, 0, 0, p[4], p[5], p[6], p[7] };
+		struct icmp4_hdr reply = { .type = ICMP_ECHO_REPLY, .rest = m.rest };
 
 		/* Deviation: RFC 1122 §3.2.2.6 allows answering a broadcast echo;
 		 * like Linux (icmp_echo_ignore_broadcasts=1) we do not (smurf). */
@@ -302,13 +264,13 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		}
 		/* RFC 792: same identifier, sequence number and data; RFC 1122
 		 * §3.2.2.6: the reply's source is the request's destination. */
-		icmp4_send(s, ih->dst, ih->src, ih->tos, hdr, p + ICMP_HLEN, len - ICMP_HLEN, now);
+		icmp4_send(s, ih->dst, ih->src, ih->tos, &reply, p + ICMP_HLEN, len - ICMP_HLEN, now);
 		break;
 	}
 	case ICMP_DEST_UNREACH:
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAM_PROBLEM:
-		icmp4_error_input(s, p, len);
+		icmp4_error_input(s, &m, p, len);
 		break;
 	default:
 		/* Echo replies (no ping sockets), source quench (RFC 6633),

@@ -5,16 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/wire/icmp4.h"
+
 struct stack;
 struct ip4_hdr;
-
-#define ICMP_ECHO_REPLY 0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_ECHO_REQUEST 8
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_UNREACH_PROTOCOL 2
-#define ICMP_UNREACH_PORT 3
-#define ICMP_UNREACH_NEEDFRAG 4
 
 /* Error messages sent per second at most (token bucket, like Linux's icmp_ratelimit). */
 #define ICMP_ERRORS_PER_SEC 100

@@ -12,7 +12,7 @@
 #include "stack/core/arp.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4_frag.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/wire/wire.h"
@@ -62,55 +62,36 @@ const struct ip4_reass *ip4_reass_of(const struct stack *s)
 	return s->ip4->reass;
 }
 
-int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h)
+int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
 {
-	uint16_t frag;
-
-	if (len < IP4_HLEN)
-		return DROP_IP_TRUNCATED;
-	if ((pkt[0] >> 4) != 4)
-		return DROP_IP_BAD_VERSION;
-	h->ihl = (uint8_t)((pkt[0] & 0x0f) * 4);
-	if (h->ihl < IP4_HLEN || h->ihl > len)
-		return DROP_IP_BAD_IHL;
-	h->total_len = rd16(pkt + 2);
 	/* Bytes past total_len are the link's padding (Ethernet's 60-byte minimum). */
-	if (h->total_len < h->ihl || h->total_len > len)
+	switch (ip4_hdr_parse(pkt, len, h)) {
+	case WIRE_OK:
+		break;
+	case WIRE_TRUNCATED:
+		return DROP_IP_TRUNCATED;
+	case WIRE_BAD_VERSION:
+		return DROP_IP_BAD_VERSION;
+	case WIRE_BAD_HLEN:
+	case WIRE_HDR_TRUNCATED:
+		return DROP_IP_BAD_IHL;
+	default:
 		return DROP_IP_BAD_LENGTH;
-#ifndef PSTACK_FUZZ
+	}
 	/* RFC 1122 §3.2.1.2: MUST verify and silently discard on mismatch. */
-	if (csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
+	if ((csum & STACK_CSUM_IP4) && csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
 		return DROP_IP_BAD_CSUM;
-#endif
-	h->tos = pkt[1];
-	h->id = rd16(pkt + 4);
-	frag = rd16(pkt + 6);
-	h->df = (frag & 0x4000) != 0;
-	h->mf = (frag & 0x2000) != 0;
-	h->frag_off = (uint16_t)((frag & 0x1fff) * 8);
-	h->ttl = pkt[8];
-	h->proto = pkt[9];
-	h->csum = rd16(pkt + 10);
-	h->src = rd32(pkt + 12);
-	h->dst = rd32(pkt + 16);
-	h->raw = pkt;
-	h->raw_len = h->total_len;
-	h->csum_ok = false;
+	h->rx_csum = csum;
 	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
 	 * option we would act on (source routes are refused by default, as
 	 * Linux does with accept_source_route=0). */
 	return 0;
 }
 
-static bool is_bcast(const struct stack *s, uint32_t a)
+bool ip4_is_broadcast(const struct stack *s, uint32_t a)
 {
 	return a == 0xffffffffu ||
 	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
-}
-
-static bool is_mcast(uint32_t a)
-{
-	return (a >> 28) == 0xe;
 }
 
 /* Hands a whole (not fragmented) datagram to its transport. */
@@ -138,32 +119,30 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 	}
 }
 
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now)
 {
 	struct ip4_hdr h;
 	int rc;
 
 	s->stats.ip_in++;
-	rc = ip4_parse(pkt, len, &h);
+	rc = ip4_parse(pkt, len, csum, &h);
 	if (rc) {
 		stack_drop(s, (enum drop_reason)rc);
 		return;
 	}
 	/* RFC 1122 §3.2.1.3: accept our address and the broadcasts; we join no
 	 * multicast group. */
-	if (h.dst != s->cfg.addr && !is_bcast(s, h.dst)) {
+	if (h.dst != s->cfg.addr && !ip4_is_broadcast(s, h.dst)) {
 		stack_drop(s, DROP_IP_NOT_FOR_US);
 		return;
 	}
 	/* RFC 1122 §3.2.1.3: silently discard a source that is not a single
 	 * host (broadcast, multicast, loopback), and our own address coming
 	 * from the wire (a loop or a spoof). */
-	if (h.src == s->cfg.addr || is_bcast(s, h.src) || is_mcast(h.src) || (h.src >> 24) == 127) {
+	if (h.src == s->cfg.addr || ip4_is_broadcast(s, h.src) || ip4_is_multicast(h.src) || (h.src >> 24) == 127) {
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
-	/* The device's verdict covers a whole datagram only; a reassembled one is checked. */
-	h.csum_ok = (s->rx_flags & NETDEV_RX_CSUM_OK) != 0;
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;
@@ -178,8 +157,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		}
 		if (!ip4_reass_add(s, s->ip4->reass, &h, now, &whole, &whole_len))
 			return;
-		/* Our own copy, header patched and checksummed by the reassembler. */
-		if (ip4_parse(whole, whole_len, &wh) == 0)
+		/* Our own copy, header patched and checksummed by the reassembler.
+		 * The device's verdict covered each fragment, not the datagram:
+		 * everything the link's capability asks for is checked. */
+		if (ip4_parse(whole, whole_len, s->link.rx_csum, &wh) == 0)
 			ip4_deliver(s, &wh, now);
 		else
 			stack_drop(s, DROP_IP_BAD_LENGTH);
@@ -189,20 +170,25 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 	ip4_deliver(s, &h, now);
 }
 
+/* Our header: 20 bytes, no options; frag_off in bytes. */
 static void ip4_write_hdr(uint8_t *ip, const struct ip4_tx *tx, uint32_t src, uint16_t id, size_t total,
-			  uint16_t frag)
+			  bool df, bool mf, size_t frag_off)
 {
-	ip[0] = 0x45;
-	ip[1] = tx->tos;
-	wr16(ip + 2, (uint16_t)total);
-	wr16(ip + 4, id);
-	wr16(ip + 6, frag);
-	ip[8] = tx->ttl ? tx->ttl : IP4_DEFAULT_TTL;
-	ip[9] = tx->proto;
-	wr16(ip + 10, 0);
-	wr32(ip + 12, src);
-	wr32(ip + 16, tx->dst);
-	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN, 0)));
+	struct ip4_hdr h = {
+		.ihl = IP4_HLEN,
+		.tos = tx->tos,
+		.total_len = (uint16_t)total,
+		.id = id,
+		.df = df,
+		.mf = mf,
+		.frag_off = (uint16_t)frag_off,
+		.ttl = tx->ttl ? tx->ttl : IP4_DEFAULT_TTL,
+		.proto = tx->proto,
+		.src = src,
+		.dst = tx->dst,
+	};
+
+	ip4_hdr_emit(ip, &h);
 }
 
 /* Sending to ourselves: like Linux's loopback, the datagram never reaches
@@ -224,7 +210,7 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 		pkb_free(pkb);
 		return -ENOBUFS;
 	}
-	ip4_write_hdr(ip, tx, src, s->ip4->next_id++, pkb->len, 0);
+	ip4_write_hdr(ip, tx, src, s->ip4->next_id++, pkb->len, false, false, 0);
 	s->stats.ip_out++;
 	pkb->next = NULL;
 	if (s->ip4->loop_tail)
@@ -253,7 +239,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	 * gateway. Broadcast and multicast go out on the link as they are. */
 	if (dst == 0 || (dst >> 24) == 127 || (dst >> 24) == 0) {
 		next_hop = 0;
-	} else if (is_bcast(s, dst) || is_mcast(dst) || stack_on_link(s, dst)) {
+	} else if (ip4_is_broadcast(s, dst) || ip4_is_multicast(dst) || stack_on_link(s, dst)) {
 		next_hop = dst;
 	} else {
 		next_hop = s->cfg.gateway;
@@ -277,7 +263,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 			pkb_free(pkb);
 			return -ENOBUFS;
 		}
-		ip4_write_hdr(ip, tx, src, id, pkb->len, tx->df ? 0x4000 : 0);
+		ip4_write_hdr(ip, tx, src, id, pkb->len, tx->df, false, 0);
 		s->stats.ip_out++;
 		return arp_output(s, pkb, next_hop, now);
 	}
@@ -303,7 +289,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 		}
 		memcpy(pkb_put(f, n), pkb->data + off, n);
 		ip = pkb_push(f, IP4_HLEN);
-		ip4_write_hdr(ip, tx, src, id, IP4_HLEN + n, (uint16_t)((more ? 0x2000 : 0) | (off / 8)));
+		ip4_write_hdr(ip, tx, src, id, IP4_HLEN + n, false, more, off);
 		s->stats.ip_frag_out++;
 		rc = arp_output(s, f, next_hop, now);
 		if (rc < 0) {
@@ -330,7 +316,7 @@ void ip4_poll(struct stack *s, uint64_t now)
 		struct ip4_hdr h;
 
 		s->stats.ip_in++;
-		if (ip4_parse(p->data, p->len, &h) == 0)
+		if (ip4_parse(p->data, p->len, s->link.rx_csum, &h) == 0)
 			ip4_deliver(s, &h, now);
 		pkb_free(p);
 		p = next;

@@ -11,34 +11,13 @@
 #include <stdint.h>
 
 #include "stack/core/pkb.h"
+#include "stack/wire/ip4.h"
 
 struct stack;
 
-#define IP4_HLEN 20
-#define IP_PROTO_ICMP 1
-#define IP_PROTO_TCP 6
-#define IP_PROTO_UDP 17
 #define IP4_DEFAULT_TTL 64
 #define IP4_REASS_TIMEOUT_US (30ull * 1000000)  /* like Linux's ipfrag_time */
 #define IP4_REASS_MEM_MAX    (4u << 20)         /* bytes held in reassembly at most */
-
-/* A received IPv4 header, checked and decoded into host order. */
-struct ip4_hdr {
-	uint8_t ihl;            /* header length in bytes */
-	uint8_t tos;
-	uint16_t total_len;
-	uint16_t id;
-	bool df, mf;
-	uint16_t frag_off;      /* in bytes */
-	uint8_t ttl;
-	uint8_t proto;
-	uint16_t csum;
-	uint32_t src, dst;
-	const uint8_t *raw;     /* the header as received (for ICMP errors quoting it) */
-	size_t raw_len;         /* header plus payload bytes available at raw */
-	bool csum_ok;           /* the transport checksum needs no check (NETDEV_RX_CSUM_OK);
-				 * ip4_parse sets false, ip4_input sets it for a whole datagram */
-};
 
 /* What a transport asks of ip4_output(). */
 struct ip4_tx {
@@ -52,14 +31,24 @@ struct ip4_tx {
 
 int ip4_init(struct stack *s);
 void ip4_fini(struct stack *s);
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
+/* csum (enum stack_csum): the checksums to verify in this datagram. */
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now);
 /* pkb holds the transport header and payload; prepends the IPv4 header,
  * routes, fragments if needed and sends. Takes pkb. 0 or -errno. */
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);
 void ip4_poll(struct stack *s, uint64_t now);
 uint64_t ip4_poll_at(const struct stack *s);
-/* Parses and validates an IPv4 header (no checksum check when PSTACK_FUZZ is
- * defined). 0 or a drop reason (enum drop_reason) when invalid. */
-int ip4_parse(const uint8_t *pkt, size_t len, struct ip4_hdr *h);
+/* Parses and validates an IPv4 header (ip4_hdr_parse), verifying its checksum
+ * when csum (enum stack_csum) has STACK_CSUM_IP4; h->rx_csum keeps csum for
+ * the payload's checks. 0 or a drop reason (enum drop_reason) when invalid. */
+int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h);
+/* The limited broadcast, or the subnet's directed broadcast for prefixes
+ * that have one (RFC 919, RFC 922; RFC 3021: /31 has none). */
+bool ip4_is_broadcast(const struct stack *s, uint32_t addr);
+/* Class D, 224.0.0.0/4 (RFC 1112 §4). */
+static inline bool ip4_is_multicast(uint32_t addr)
+{
+	return (addr >> 28) == 0xe;
+}
 
 #endif

@@ -12,8 +12,8 @@
 
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
-#include "stack/core/stack.h"
-#include "stack/wire/wire.h"
+#include "stack/core/stack_priv.h"
+#include "stack/wire/ip4.h"
 
 struct ip4_frag {
 	struct ip4_frag *next;    /* sorted by off, never overlapping */
@@ -32,7 +32,7 @@ struct ip4_dgram {
 	uint64_t deadline;
 	size_t mem;               /* charged against the bound */
 	uint8_t hlen;             /* 0 until the first fragment arrived */
-	uint8_t hdr[60];          /* the first fragment's header */
+	uint8_t hdr[IP4_HLEN_MAX]; /* the first fragment's header */
 	struct ip4_frag *frags;
 };
 
@@ -110,6 +110,7 @@ static int dgram_complete(struct stack *s, struct ip4_reass *r, struct ip4_dgram
 			  uint8_t **out, size_t *out_len)
 {
 	size_t total = (size_t)d->hlen + d->end;
+	struct ip4_hdr h;
 	uint8_t *buf, *p;
 
 	if (total > 65535) {
@@ -121,13 +122,15 @@ static int dgram_complete(struct stack *s, struct ip4_reass *r, struct ip4_dgram
 		dgram_kill(s, r, d, DROP_IP_FRAG_NO_MEMORY);
 		return 0;
 	}
-	memcpy(buf, d->hdr, d->hlen);
-	/* The copy describes the whole datagram: no fragment fields, the full
+	/* The copy describes the whole datagram: the first fragment's header
+	 * (options included) without its fragment fields (DF stays), the full
 	 * length, a valid checksum (it may be quoted in an ICMP error). */
-	wr16(buf + 2, (uint16_t)total);
-	wr16(buf + 6, (uint16_t)(rd16(buf + 6) & 0x4000));
-	wr16(buf + 10, 0);
-	wr16(buf + 10, csum_fold(csum_partial(buf, d->hlen, 0)));
+	memcpy(buf, d->hdr, d->hlen);
+	ip4_hdr_decode(d->hdr, &h);
+	h.total_len = (uint16_t)total;
+	h.rf = h.mf = false;
+	h.frag_off = 0;
+	ip4_hdr_emit(buf, &h);
 	p = buf + d->hlen;
 	for (struct ip4_frag *f = d->frags; f; f = f->next)
 		memcpy(p + f->off, f->data, f->len);
@@ -256,20 +259,13 @@ void ip4_reass_poll(struct stack *s, struct ip4_reass *r, uint64_t now)
 			/* RFC 1122 §3.3.2 / RFC 792: with fragment zero in hand,
 			 * SHOULD send time exceeded (code 1) quoting it. */
 			if (d->hlen && d->frags && d->frags->off == 0) {
-				uint8_t q[60 + 8];
+				uint8_t q[IP4_HLEN_MAX + 8];
 				size_t n = d->frags->len < 8 ? d->frags->len : 8;
 				struct ip4_hdr oh;
 
 				memcpy(q, d->hdr, d->hlen);
 				memcpy(q + d->hlen, d->frags->data, n);
-				memset(&oh, 0, sizeof(oh));
-				oh.ihl = d->hlen;
-				oh.id = d->id;
-				oh.mf = true;
-				oh.proto = d->proto;
-				oh.src = d->src;
-				oh.dst = d->dst;
-				oh.raw = q;
+				ip4_hdr_decode(q, &oh);
 				oh.raw_len = d->hlen + n;
 				icmp4_send_time_exceeded(s, &oh, 1, now);
 			}

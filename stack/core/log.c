@@ -1,10 +1,11 @@
 #include "stack/core/log.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int log_level = LOG_WARN;
-static FILE *sink;
+static void (*log_sink)(const char *line, size_t len);
 
 int log_level_parse(const char *text)
 {
@@ -17,35 +18,28 @@ int log_level_parse(const char *text)
 }
 
 void log_set_level(int level) { __atomic_store_n(&log_level, level, __ATOMIC_RELAXED); }
-void log_set_sink(FILE *f) { __atomic_store_n(&sink, f, __ATOMIC_RELEASE); }
-FILE *log_sink(void)
-{
-	FILE *f = __atomic_load_n(&sink, __ATOMIC_ACQUIRE);
-
-	return f ? f : stderr;
-}
+void log_set_sink(void (*sink)(const char *line, size_t len)) { __atomic_store_n(&log_sink, sink, __ATOMIC_RELEASE); }
 
 void log_printf(enum log_level level, const char *fmt, ...)
 {
 	static const char *const tags[] = { "error", "warn", "info", "debug", "trace" };
+	void (*sink)(const char *line, size_t len) = __atomic_load_n(&log_sink, __ATOMIC_ACQUIRE);
 	char line[2048];
 	va_list ap;
 	int n;
 
+	if (!sink)
+		return;
 	n = snprintf(line, sizeof(line), "pstack %s: ", tags[level < 0 ? 0 : level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* One fputs per message keeps lines whole when threads log at once. */
+	/* One sink call per message keeps lines whole when threads log at once. */
 	n = (int)strlen(line);
 	if (n > 0 && line[n - 1] != '\n' && n < (int)sizeof(line) - 1) {
 		line[n] = '\n';
 		line[n + 1] = '\0';
+		n++;
 	}
-	{
-		FILE *f = log_sink();
-
-		fputs(line, f);
-		fflush(f);
-	}
+	sink(line, (size_t)n);
 }

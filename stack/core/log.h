@@ -1,11 +1,15 @@
 /*
  * Logging: one process-wide level and sink (a process has one stack).
  * PSTACK_LOG=error|warn|info|debug|trace, PSTACK_LOG_FILE=path.
+ *
+ * The core formats lines and makes no I/O: each finished line goes to the
+ * sink the host installs (stack/host/logsink.c writes it to stderr or to
+ * PSTACK_LOG_FILE). Without a sink, lines are dropped.
  */
 #ifndef PSTACK_LOG_H
 #define PSTACK_LOG_H
 
-#include <stdio.h>
+#include <stddef.h>
 
 enum log_level { LOG_NONE = -1, LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
@@ -15,9 +19,12 @@ void log_set_level(int level);
 
 /* Parses "error".."trace"; -1 when the text is none of them. */
 int log_level_parse(const char *text);
-/* Sends messages to f instead of stderr (NULL: back to stderr). */
-void log_set_sink(FILE *f);
-FILE *log_sink(void);
+/*
+ * Where lines go: sink(line, len) gets one whole line ("pstack LEVEL: ...",
+ * ending in '\n', len bytes, NUL-terminated) per message, from any thread;
+ * it must not log. NULL: lines are dropped.
+ */
+void log_set_sink(void (*sink)(const char *line, size_t len));
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define LOG_ON(lvl) ((int)(lvl) <= __atomic_load_n(&log_level, __ATOMIC_RELAXED))

@@ -4,6 +4,7 @@
 #ifndef PSTACK_SOCK_H
 #define PSTACK_SOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Host-order IPv4 address and port. */
@@ -28,6 +29,37 @@ static inline void sock_wake(const struct sock_wakeup *w)
 {
 	if (w->fn)
 		w->fn(w->ctx);
+}
+
+/*
+ * The socket options the stack models, in one struct: the shim keeps one per
+ * socket from socket() on (the stack object is created later, on the first
+ * call that needs the stack), hands it over when it creates the object
+ * (tcp_set_opts, udp_set_opts), and a TCP connection inherits its listener's
+ * in one assignment, like Linux's sk_clone_lock(). Values are as setsockopt()
+ * took them (after its checks: tcp_opts_set); what the engine derives from
+ * them (buffer sizes, the MSS it uses) lives in the engine.
+ */
+struct sock_opts {
+	bool reuseaddr, reuseport;      /* SO_REUSEADDR, SO_REUSEPORT */
+	bool keepalive;                 /* SO_KEEPALIVE */
+	bool nodelay;                   /* TCP_NODELAY */
+	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds */
+	int keepcnt;                    /* TCP_KEEPCNT */
+	int sndbuf, rcvbuf;             /* SO_SNDBUF, SO_RCVBUF before Linux's doubling; -1: never set */
+	int linger;                     /* SO_LINGER: seconds, -1 off */
+	uint8_t tos;                    /* IP_TOS */
+	int maxseg;                     /* TCP_MAXSEG, 0: none */
+	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
+	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
+};
+
+/* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
+ * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC. */
+static inline struct sock_opts sock_opts_default(void)
+{
+	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
+				   .sndbuf = -1, .rcvbuf = -1, .linger = -1 };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

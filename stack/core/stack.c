@@ -1,22 +1,19 @@
 /*
- * The stack instance: creation, the receive entry point, timers and counters.
+ * The stack instance: creation, the receive entry point and the one exit to
+ * the link, timers and counters.
  */
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stack/core/arp.h"
 #include "stack/core/eth.h"
-#include "stack/dev/fault.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
-#include "stack/dev/pcap.h"
 #include "stack/core/tcp/tcp.h"
-#include "stack/dev/trace.h"
 #include "stack/core/udp.h"
 
 static const char *const drop_texts[] = {
@@ -48,31 +45,34 @@ void stack_drop(struct stack *s, enum drop_reason r)
 	log_debug("drop: %s", drop_texts[r]);
 }
 
-struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, uint64_t now)
+void stack_count_drops(struct stack *s, enum drop_reason r, uint64_t n)
+{
+	stack_assert_locked();
+	if ((unsigned)r < DROP__COUNT)
+		s->stats.drops[r] += n;
+}
+
+struct stack *stack_create(const struct stack_config *cfg, const struct stack_link *link, uint64_t now)
 {
 	struct stack *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
-	s->dev = dev;
+	s->link = *link;
 	s->now = now;
-	s->mtu = cfg->mtu ? cfg->mtu : (dev->mtu ? dev->mtu : 1500);
+	s->mtu = cfg->mtu ? cfg->mtu : (link->mtu ? link->mtu : 1500);
 	s->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
-	/* TSO only where the device offers it, and not through the fault link,
-	 * which must see (and lose, corrupt, reorder) frames as they are on the wire. */
-	if (dev->ops->transmit_gso && dev->tso_max && !cfg->faults.enabled)
-		s->tso_max = dev->tso_max;
+	s->tso_max = link->tso_max;
 	/* Seed the fast generator from the secret (splitmix64 below spreads it). */
 	memcpy(&s->rng, cfg->secret, sizeof(s->rng));
 	s->rng ^= now;
 
-	if (arp_init(s) || ip4_init(s) || icmp4_init(s) || udp_init(s) || tcp_init(s) ||
-	    (cfg->faults.enabled && fault_init(s))) {
+	if (arp_init(s) || ip4_init(s) || icmp4_init(s) || udp_init(s) || tcp_init(s)) {
 		stack_destroy(s);
 		return NULL;
 	}
-	log_debug("interface %s attached: %u.%u.%u.%u/%u mtu %u", dev->name, cfg->addr >> 24,
+	log_debug("interface %s attached: %u.%u.%u.%u/%u mtu %u", link->name, cfg->addr >> 24,
 		  (cfg->addr >> 16) & 255, (cfg->addr >> 8) & 255, cfg->addr & 255, cfg->prefix_len, s->mtu);
 	return s;
 }
@@ -97,177 +97,45 @@ void stack_destroy(struct stack *s)
 		ip4_fini(s);
 	if (s->arp)
 		arp_fini(s);
-	if (s->fault)
-		fault_fini(s);
-	while (s->txq_head) {
-		struct pkb *p = s->txq_head;
-
-		s->txq_head = p->next;
-		pkb_free(p);
-	}
 	free(s);
 }
 
-void stack_deliver(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
+void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now)
 {
-	eth_input(s, frame, len, now);
-}
+	/* What to verify: the link's capability, less what the device vouches
+	 * for in this one frame. Passed down with the frame, never kept. */
+	unsigned csum = s->link.rx_csum;
 
-void stack_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now)
-{
-	stack_input_flags(s, frame, len, 0, now);
-}
-
-void stack_input_flags(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now)
-{
 	stack_assert_locked();
+	if (rx_flags & STACK_RX_CSUM_OK)
+		csum &= ~(unsigned)(STACK_CSUM_TCP | STACK_CSUM_UDP);
 	s->now = now;
 	s->stats.frames_in++;
-	if (s->pcap)
-		pcap_write(s->pcap, frame, len, now);
-	if (LOG_ON(LOG_TRACE))
-		trace_frame(FRAME_IN, frame, len);
-	if (s->fault) {
-		/* The fault link may corrupt the frame (or hold it for later): the
-		 * device's word about the bytes it read no longer holds. */
-		fault_input(s, frame, len, now);
-	} else {
-		s->rx_flags = rx_flags;
-		stack_deliver(s, frame, len, now);
-		s->rx_flags = 0;
-	}
+	eth_input(s, frame, len, csum, now);
 }
 
-/* Every frame the stack makes passes here once: counted and traced. */
-static void tx_account(struct stack *s, const uint8_t *frame, size_t len)
+void stack_rx_batch_begin(struct stack *s)
 {
-	s->stats.frames_out++;
-	if (LOG_ON(LOG_TRACE))
-		trace_frame(FRAME_OUT, frame, len);
+	stack_assert_locked();
+	s->rx_batch++;
 }
 
-/* Queues a finished frame for the caller to write once it lets go of the stack. */
-static void txq_append(struct stack *s, struct pkb *pkb)
+void stack_rx_batch_end(struct stack *s)
 {
-	pkb->next = NULL;
-	if (!s->txq_head)
-		s->txq_tail = &s->txq_head;
-	*s->txq_tail = pkb;
-	s->txq_tail = &pkb->next;
-	s->txq_len++;
-}
-
-int stack_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
-{
-	tx_account(s, frame, len);
-	/* No TSO frame meets the fault link: s->tso_max is 0 when it is on. */
-	if (s->fault)
-		return fault_output(s, frame, len, now);
-	return stack_dev_transmit(s, frame, len, gso_size, now);
+	stack_assert_locked();
+	s->rx_batch--;
 }
 
 int stack_output(struct stack *s, struct pkb *pkb, uint64_t now)
 {
-	int rc;
-
-	/* Deferred (struct stack's tx_defer): queued, and written when the
-	 * caller lets go of the stack; a device error is counted then. The
-	 * fault link keeps frames of its own and sends them at once. */
-	if (!s->tx_defer || s->fault) {
-		rc = stack_transmit(s, pkb->data, pkb->len, pkb->gso_size, now);
-		pkb_free(pkb);
-		return rc;
-	}
-	tx_account(s, pkb->data, pkb->len);
-	/* The capture keeps the stack's order, which is the order they leave in. */
-	if (s->pcap)
-		pcap_write(s->pcap, pkb->data, pkb->len, now);
-	txq_append(s, pkb);
-	return 0;
-}
-
-struct pkb *stack_tx_take(struct stack *s)
-{
-	struct pkb *list = s->txq_head;
-
-	stack_assert_locked();
-	s->txq_head = NULL;
-	s->txq_tail = &s->txq_head;
-	s->txq_len = 0;
-	return list;
-}
-
-unsigned stack_tx_send(struct netdev *dev, struct pkb *list)
-{
-	unsigned failed = 0;
-
-	while (list) {
-		struct pkb *p = list;
-		int rc;
-
-		list = p->next;
-		if (p->gso_size)
-			rc = dev->ops->transmit_gso(dev, p->data, p->len, p->gso_size);
-		else
-			rc = dev->ops->transmit(dev, p->data, p->len);
-		if (rc < 0)
-			failed++;
-		pkb_free(p);
-	}
-	return failed;
-}
-
-void stack_tx_failed(struct stack *s, unsigned n)
-{
-	while (n--)
-		stack_drop(s, DROP_DEV_TX_ERROR);
-}
-
-void stack_tx_flush(struct stack *s)
-{
-	struct pkb *list;
-
-	while ((list = stack_tx_take(s)))
-		stack_tx_failed(s, stack_tx_send(s->dev, list));
-}
-
-int stack_dev_transmit(struct stack *s, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
-{
-	int rc;
-
-	/* The capture shows what the device was given, after the fault link. */
-	if (s->pcap)
-		pcap_write(s->pcap, frame, len, now);
-	if (s->tx_defer) {
-		/* The fault link's frames leave outside the lock too (a copy: the
-		 * link keeps or frees its own). Lost when out of memory, as the
-		 * device would lose them. */
-		struct pkb *p = pkb_alloc(len);
-
-		if (!p) {
-			stack_drop(s, DROP_DEV_TX_ERROR);
-			return -ENOMEM;
-		}
-		memcpy(pkb_put(p, len), frame, len);
-		p->gso_size = gso_size;
-		txq_append(s, p);
-		return 0;
-	}
-	if (gso_size)
-		rc = s->dev->ops->transmit_gso(s->dev, frame, len, gso_size);
-	else
-		rc = s->dev->ops->transmit(s->dev, frame, len);
-	if (rc < 0)
-		stack_drop(s, DROP_DEV_TX_ERROR);
-	return rc;
+	s->stats.frames_out++;
+	return s->link.output(s->link.ctx, pkb, now);
 }
 
 void stack_poll(struct stack *s, uint64_t now)
 {
 	stack_assert_locked();
 	s->now = now;
-	if (s->fault)
-		fault_poll(s, now);
 	arp_poll(s, now);
 	ip4_poll(s, now);
 	tcp_timers(s, now);
@@ -277,13 +145,29 @@ static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 uint64_t stack_poll_at(const struct stack *s)
 {
-	uint64_t t = min64(arp_poll_at(s), ip4_poll_at(s));
-
 	stack_assert_locked();
-	t = min64(t, tcp_timers_at(s));
-	if (s->fault)
-		t = min64(t, fault_poll_at(s));
-	return t;
+	return min64(min64(arp_poll_at(s), ip4_poll_at(s)), tcp_timers_at(s));
+}
+
+const struct stack_stats *stack_stats(const struct stack *s)
+{
+	return &s->stats;
+}
+
+const struct stack_config *stack_config(const struct stack *s)
+{
+	return &s->cfg;
+}
+
+uint32_t stack_mtu(const struct stack *s)
+{
+	return s->mtu;
+}
+
+void stack_set_tso_max(struct stack *s, uint32_t tso_max)
+{
+	s->link.tso_max = tso_max;
+	s->tso_max = tso_max;
 }
 
 uint32_t stack_random(struct stack *s)

@@ -8,17 +8,18 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stack/core/icmp4.h"
+#include "stack/core/inpcb.h"
 #include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
+#include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
-#define UDP_EPHEMERAL_LO 32768   /* Linux's ip_local_port_range */
-#define UDP_EPHEMERAL_HI 60999
 #define UDP_MIN_RCVBUF 2304      /* Linux's SOCK_MIN_RCVBUF */
 
 struct udp_dgram {
@@ -32,13 +33,10 @@ struct udp_dgram {
 struct udp_sock {
 	struct stack *s;             /* NULL once the stack is gone */
 	struct udp_sock *next;       /* in udp_state.socks */
-	bool bound, connected;
+	/* Endpoints; in the bound-port table once bound (pcb.in_bind). A
+	 * connected socket (pcb.connected) has a peer in pcb.remote. */
+	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
-	unsigned flags;              /* UDP_BIND_* */
-	uint32_t laddr;
-	uint16_t lport;
-	uint32_t raddr;
-	uint16_t rport;
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	struct udp_dgram *q_head, *q_tail;
@@ -48,13 +46,22 @@ struct udp_sock {
 };
 
 struct udp_state {
-	struct udp_sock *socks;
+	struct udp_sock *socks;      /* every socket, for udp_fini() */
+	struct inpcb_table pcbs;     /* bound sockets by port */
 };
+
+static struct udp_sock *udp_of(struct inpcb *p)
+{
+	return (struct udp_sock *)(void *)((char *)p - offsetof(struct udp_sock, pcb));
+}
 
 int udp_init(struct stack *s)
 {
 	s->udp = calloc(1, sizeof(*s->udp));
-	return s->udp ? 0 : -ENOMEM;
+	if (!s->udp)
+		return -ENOMEM;
+	inpcb_table_init(&s->udp->pcbs, s, IP_PROTO_UDP);
+	return 0;
 }
 
 static void udp_flush(struct udp_sock *u)
@@ -81,12 +88,6 @@ void udp_fini(struct stack *s)
 	}
 	free(s->udp);
 	s->udp = NULL;
-}
-
-static bool is_bcast(const struct stack *s, uint32_t a)
-{
-	return a == 0xffffffffu ||
-	       (s->cfg.prefix_len && s->cfg.prefix_len < 31 && a == (s->cfg.addr | ~s->netmask));
 }
 
 static size_t dgram_charge(const struct udp_dgram *d)
@@ -135,15 +136,15 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 {
 	int score = 0;
 
-	if (!u->bound || u->lport != dport)
+	if (!u->pcb.in_bind || u->pcb.local.port != dport)
 		return -1;
-	if (u->laddr) {
-		if (u->laddr != dst)
+	if (u->pcb.local.addr) {
+		if (u->pcb.local.addr != dst)
 			return -1;
 		score += 1;
 	}
-	if (u->connected) {
-		if (u->raddr != src || u->rport != sport)
+	if (u->pcb.connected) {
+		if (u->pcb.remote.addr != src || u->pcb.remote.port != sport)
 			return -1;
 		score += 2;
 	}
@@ -152,50 +153,54 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
+	struct udp_hdr uh;
 	uint16_t sport, dport, ulen, csum;
 	struct udp_sock *best = NULL;
 	int best_score = -1;
 
-	if (len < UDP_HLEN) {
-		stack_drop(s, DROP_UDP_TRUNCATED);
-		return;
-	}
-	sport = rd16(p);
-	dport = rd16(p + 2);
-	ulen = rd16(p + 4);
-	csum = rd16(p + 6);
 	/* RFC 768: the length covers header and data. Bytes past it in the IP
 	 * payload are ignored (Linux trims them). */
-	if (ulen < UDP_HLEN || ulen > len) {
+	switch (udp_hdr_parse(p, len, &uh)) {
+	case WIRE_OK:
+		break;
+	case WIRE_TRUNCATED:
+		stack_drop(s, DROP_UDP_TRUNCATED);
+		return;
+	default:
 		stack_drop(s, DROP_UDP_BAD_LENGTH);
 		return;
 	}
+	sport = uh.sport;
+	dport = uh.dport;
+	ulen = uh.len;
+	csum = uh.csum;
 	/* RFC 768 / RFC 1122 §4.1.3.4: a zero checksum means none was sent;
 	 * otherwise it MUST be verified and a bad datagram silently discarded
 	 * (unless the device verified it, or the datagram never left this host:
-	 * ih->csum_ok, see NETDEV_RX_CSUM_OK). */
-	if (csum != 0 && !ih->csum_ok &&
+	 * see STACK_RX_CSUM_OK). */
+	if (csum != 0 && (ih->rx_csum & STACK_CSUM_UDP) &&
 	    csum_fold(csum_partial(p, ulen, csum_pseudo4(ih->src, ih->dst, IP_PROTO_UDP, ulen))) != 0) {
 		stack_drop(s, DROP_UDP_BAD_CSUM);
 		return;
 	}
 	s->stats.udp_in++;
 
-	if (is_bcast(s, ih->dst)) {
+	if (ip4_is_broadcast(s, ih->dst)) {
 		/* Broadcasts go to every socket that matches (Linux's
 		 * __udp4_lib_mcast_deliver). */
 		bool any = false;
 
-		for (struct udp_sock *u = s->udp->socks; u; u = u->next)
-			if (udp_score(u, ih->src, sport, ih->dst, dport) >= 0) {
-				udp_enqueue(s, u, ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
+		for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
+			if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
+				udp_enqueue(s, udp_of(x), ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
 				any = true;
 			}
 		if (!any)
 			stack_drop(s, DROP_UDP_NO_SOCKET);
 		return;
 	}
-	for (struct udp_sock *u = s->udp->socks; u; u = u->next) {
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x)) {
+		struct udp_sock *u = udp_of(x);
 		int sc = udp_score(u, ih->src, sport, ih->dst, dport);
 
 		if (sc > best_score) {
@@ -214,12 +219,14 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 
 void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err)
 {
+	struct udp_hdr qu;
 	uint16_t sport, dport;
 
-	if (qlen < 4)
+	/* The quote ends 8 bytes into the datagram: its length describes the original. */
+	if (udp_hdr_parse(qp, qlen, &qu) == WIRE_TRUNCATED)
 		return;
-	sport = rd16(qp);
-	dport = rd16(qp + 2);
+	sport = qu.sport;
+	dport = qu.dport;
 	/* Like Linux without IP_RECVERR: only a connected socket hears of it,
 	 * and only of hard errors (port or protocol unreachable, and the
 	 * administrative ones). Deviation: Linux also counts host/net codes
@@ -227,10 +234,12 @@ void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp,
 	 * soft codes and are ignored. */
 	if (err != -ECONNREFUSED && err != -ENOPROTOOPT && err != -EHOSTDOWN && err != -ENONET)
 		return;
-	for (struct udp_sock *u = s->udp->socks; u; u = u->next) {
-		if (!u->bound || !u->connected || u->lport != sport || u->raddr != q->dst || u->rport != dport)
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, sport); x; x = inpcb_next_bound(x)) {
+		struct udp_sock *u = udp_of(x);
+
+		if (!x->connected || x->local.port != sport || x->remote.addr != q->dst || x->remote.port != dport)
 			continue;
-		if (u->laddr && u->laddr != q->src)
+		if (x->local.addr && x->local.addr != q->src)
 			continue;
 		u->err = err;
 		sock_wake(&u->wake);
@@ -266,76 +275,24 @@ void udp_close(struct udp_sock *u)
 			pp = &(*pp)->next;
 		if (*pp)
 			*pp = u->next;
+		inpcb_bind_remove(&u->pcb);
 	}
 	udp_flush(u);
 	free(u);
 }
 
-/* Whether binding u to (addr, port) with flags collides with another socket. */
-static bool udp_port_conflict(const struct udp_sock *u, uint32_t addr, uint16_t port, unsigned flags)
-{
-	for (const struct udp_sock *o = u->s->udp->socks; o; o = o->next) {
-		if (o == u || !o->bound || o->lport != port)
-			continue;
-		if (o->laddr && addr && o->laddr != addr)
-			continue;
-		if ((flags & o->flags & UDP_BIND_REUSEADDR) || (flags & o->flags & UDP_BIND_REUSEPORT))
-			continue;
-		return true;
-	}
-	return false;
-}
-
-static bool udp_port_used(const struct udp_sock *u, uint16_t port)
-{
-	for (const struct udp_sock *o = u->s->udp->socks; o; o = o->next)
-		if (o != u && o->bound && o->lport == port)
-			return true;
-	return false;
-}
-
-/* RFC 6056 §3.3.1 (Algorithm 1): start at a random point of the range and
- * take the first port nobody uses. */
-static int udp_pick_port(struct udp_sock *u, uint16_t *port)
-{
-	const uint32_t n = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
-	uint32_t start = stack_random(u->s) % n;
-
-	for (uint32_t i = 0; i < n; i++) {
-		uint16_t p = (uint16_t)(UDP_EPHEMERAL_LO + (start + i) % n);
-
-		if (!udp_port_used(u, p)) {
-			*port = p;
-			return 0;
-		}
-	}
-	return -EADDRINUSE;
-}
-
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags)
 {
-	struct stack *s = u->s;
-	uint16_t port = local->port;
 	int rc;
 
 	stack_assert_locked();
-	if (!s)
+	if (!u->s)
 		return -ENETDOWN;
-	if (u->bound)
+	if (u->pcb.in_bind)
 		return -EINVAL;
-	if (local->addr != 0 && local->addr != s->cfg.addr && !is_bcast(s, local->addr))
-		return -EADDRNOTAVAIL;
-	if (port == 0) {
-		rc = udp_pick_port(u, &port);
-		if (rc)
-			return rc;
-	} else if (udp_port_conflict(u, local->addr, port, flags)) {
-		return -EADDRINUSE;
-	}
-	u->laddr = local->addr;
-	u->lport = port;
-	u->flags = flags;
-	u->bound = true;
+	rc = inpcb_bind(&u->s->udp->pcbs, &u->pcb, local, flags);
+	if (rc)
+		return rc;
 	u->addr_locked = local->addr != 0;
 	return 0;
 }
@@ -344,7 +301,7 @@ static int udp_autobind(struct udp_sock *u)
 {
 	struct ip4_endpoint any = { 0, 0 };
 
-	return u->bound ? 0 : udp_bind(u, &any, 0);
+	return u->pcb.in_bind ? 0 : udp_bind(u, &any, 0);
 }
 
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
@@ -358,26 +315,25 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (peer->addr == 0 && peer->port == 0) {
 		/* Linux's udp_disconnect: forget the peer, and the local address
 		 * unless bind() chose it. */
-		u->connected = false;
-		u->raddr = 0;
-		u->rport = 0;
+		u->pcb.connected = false;
+		u->pcb.remote.addr = 0;
+		u->pcb.remote.port = 0;
 		if (!u->addr_locked)
-			u->laddr = 0;
+			u->pcb.local.addr = 0;
 		return 0;
 	}
-	if (peer->addr != s->cfg.addr && !is_bcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
+	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
 	    !s->cfg.gateway)
 		return -ENETUNREACH;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
-	u->raddr = peer->addr;
-	u->rport = peer->port;
-	u->connected = true;
+	u->pcb.remote = *peer;
+	u->pcb.connected = true;
 	/* Like Linux, a connected socket's wildcard local address becomes the
 	 * interface's (getsockname() shows it). */
-	if (!u->laddr)
-		u->laddr = s->cfg.addr;
+	if (!u->pcb.local.addr)
+		u->pcb.local.addr = s->cfg.addr;
 	return 0;
 }
 
@@ -397,10 +353,10 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	struct stack *s = u->s;
 	struct ip4_endpoint to;
 	struct ip4_tx tx;
+	struct udp_hdr uh;
 	struct pkb *p;
 	uint8_t *h;
 	uint32_t src;
-	uint16_t c;
 	int rc;
 
 	stack_assert_locked();
@@ -411,10 +367,9 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	if (dst) {
 		to = *dst;
 	} else {
-		if (!u->connected)
+		if (!u->pcb.connected)
 			return -EDESTADDRREQ;
-		to.addr = u->raddr;
-		to.port = u->rport;
+		to = u->pcb.remote;
 	}
 	if (to.port == 0)
 		return -EINVAL;
@@ -425,22 +380,20 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
-	src = u->laddr && !is_bcast(s, u->laddr) ? u->laddr : s->cfg.addr;
+	src = u->pcb.local.addr && !ip4_is_broadcast(s, u->pcb.local.addr) ? u->pcb.local.addr : s->cfg.addr;
 
 	p = pkb_alloc(UDP_HLEN + len);
 	if (!p)
 		return -ENOBUFS;
 	h = pkb_put(p, UDP_HLEN + len);
-	wr16(h, u->lport);
-	wr16(h + 2, to.port);
-	wr16(h + 4, (uint16_t)(UDP_HLEN + len));
-	wr16(h + 6, 0);
+	uh.sport = u->pcb.local.port;
+	uh.dport = to.port;
+	uh.len = (uint16_t)(UDP_HLEN + len);
+	udp_hdr_emit(h, &uh);
 	if (len)
 		memcpy(h + UDP_HLEN, buf, len);
-	c = csum_fold(csum_partial(h, UDP_HLEN + len,
-				   csum_pseudo4(src, to.addr, IP_PROTO_UDP, (uint16_t)(UDP_HLEN + len))));
 	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
-	wr16(h + 6, c ? c : 0xffff);
+	udp_fill_csum(h, UDP_HLEN + len, src, to.addr);
 
 	memset(&tx, 0, sizeof(tx));
 	tx.src = src;
@@ -505,17 +458,15 @@ unsigned udp_poll(const struct udp_sock *u)
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	ep->addr = u->laddr;
-	ep->port = u->lport;
+	*ep = u->pcb.local;
 }
 
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	if (!u->connected)
+	if (!u->pcb.connected)
 		return -ENOTCONN;
-	ep->addr = u->raddr;
-	ep->port = u->rport;
+	*ep = u->pcb.remote;
 	return 0;
 }
 
@@ -523,6 +474,14 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 {
 	stack_assert_locked();
 	u->wake = *w;
+}
+
+void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
+{
+	stack_assert_locked();
+	if (o->rcvbuf >= 0)
+		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
+	udp_set_tos(u, o->tos);
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)

@@ -6,17 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
+#include "stack/wire/udp.h"
 
 struct stack;
 struct ip4_hdr;
 struct udp_sock;
 
-#define UDP_HLEN 8
 #define UDP_MAX_PAYLOAD 65507
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
-#define UDP_BIND_REUSEADDR 0x1
-#define UDP_BIND_REUSEPORT 0x2
+#define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
+#define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 int udp_init(struct stack *s);
 void udp_fini(struct stack *s);
@@ -45,6 +46,9 @@ void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
 /* -ENOTCONN when not connected. */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
+/* Hands a new socket the options kept before it existed: the receive
+ * buffer (SO_RCVBUF, doubled like Linux's) when set, and IP_TOS. */
+void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

@@ -1,24 +1,26 @@
 /*
- * A seeded fault-injecting link between the stack and its device (smoltcp's
- * FaultInjector): loss, duplication, reordering, corruption and delay, in both
- * directions. Deterministic for a given seed and sequence of calls.
+ * The fault-injecting link (smoltcp's FaultInjector): a device wrapper that
+ * loses, duplicates, reorders, corrupts and delays frames in both directions.
+ * Deterministic for a given seed and sequence of frames.
  */
 #ifndef PSTACK_FAULT_H
 #define PSTACK_FAULT_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "stack/core/stack.h"
+#include "stack/dev/netdev.h"
 
-int fault_init(struct stack *s);     /* only when s->cfg.faults.enabled */
-void fault_fini(struct stack *s);
-/* Frames the fault link lets through, now or later, go on with
- * stack_deliver() (in) or the device's transmit (out). */
-void fault_input(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
-int fault_output(struct stack *s, const uint8_t *frame, size_t len, uint64_t now);
-void fault_poll(struct stack *s, uint64_t now);
-uint64_t fault_poll_at(const struct stack *s);
+/* PSTACK_FAULTS (stack/host/config.c parses it). */
+struct fault_config {
+	uint32_t loss_ppm;      /* each direction: parts per million */
+	uint32_t dup_ppm;
+	uint32_t reorder_ppm;
+	uint32_t corrupt_ppm;
+	uint32_t delay_us;      /* added to every frame, each direction */
+	uint64_t seed;
+	int enabled;
+};
 
 /* What the link did, per direction (indexed by enum frame_dir). */
 struct fault_stats {
@@ -31,7 +33,14 @@ struct fault_stats {
 	uint64_t delayed[2];     /* frames that waited in the delay queue */
 	uint64_t overflow[2];    /* frames dropped because the queue was full */
 };
-/* NULL when the stack has no fault link. */
-const struct fault_stats *fault_get_stats(const struct stack *s);
+
+/*
+ * Wraps lower (which it then owns, as every wrapper: netdev_destroy frees the
+ * chain). Frames on their way in lose their receive flags, and the link
+ * offers no TSO. NULL when out of memory (lower untouched).
+ */
+struct netdev *fault_dev_new(struct netdev *lower, const struct fault_config *cfg);
+/* A copy of the counters of the fault link in chain; false when it has none. */
+bool fault_get_stats(const struct netdev *chain, struct fault_stats *out);
 
 #endif

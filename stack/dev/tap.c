@@ -3,7 +3,7 @@
  *
  * /dev/net/tun with TUNSETIFF(IFF_TAP | IFF_NO_PI): one read() is one whole
  * Ethernet frame, one write() sends one. Every call is a raw system call
- * (stack/host/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
+ * (stack/dev/sysc.h): inside libpstack.so, libc's socket(), ioctl(), read(),
  * write() and close() are our own interposed wrappers.
  *
  * A device that exists (made persistent by `pstack tap add` or `ip tuntap
@@ -30,7 +30,11 @@
 
 #include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/tcp.h"
+#include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
 struct tap_dev {
@@ -61,13 +65,44 @@ static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const ui
 	return (size_t)rc == len + sizeof(*vh) ? 0 : -EIO;
 }
 
-static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+/*
+ * TSO (transmit with gso_size): a TCP/IPv4 frame of up to 64 KB that the
+ * kernel cuts into segments of gso_size payload bytes, filling in each one's
+ * checksums. The TCP checksum field holds the pseudo-header sum over the
+ * whole frame's TCP length, the form the kernel's segmentation expects
+ * (CHECKSUM_PARTIAL).
+ */
+static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len, uint16_t gso_size)
+{
+	struct virtio_net_hdr vh;
+	struct ip4_hdr ih;
+	struct tcp_seg g;
+
+	/* The stack builds these frames itself; still, never describe a frame wrongly. */
+	if (!t->vnet_hdr_len || len < ETH_HLEN ||
+	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
+	    tcp_seg_parse(frame + ETH_HLEN + ih.ihl, ih.total_len - ih.ihl, ih.src, ih.dst, &g) != WIRE_OK)
+		return -EINVAL;
+	memset(&vh, 0, sizeof(vh));
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.hdr_len = (uint16_t)(ETH_HLEN + ih.ihl + g.hlen);
+	vh.gso_size = gso_size;
+	vh.csum_start = (uint16_t)(ETH_HLEN + ih.ihl);
+	vh.csum_offset = TCP_CSUM_OFF;
+	return tap_write_vnet(t, &vh, frame, len);
+}
+
+static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
 	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
 	long rc;
 
+	(void)now;
 	stack_assert_unlocked();    /* no device I/O under the stack lock (stack/CONCURRENCY.md) */
+	if (gso_size)
+		return tap_transmit_gso(t, frame, len, gso_size);
 	if (!t->vnet_hdr_len) {
 		rc = sys_write(t->fd, frame, len);
 		if (rc < 0)
@@ -76,38 +111,6 @@ static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
 	}
 	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
 	memset(&vh, 0, sizeof(vh));
-	return tap_write_vnet(t, &vh, frame, len);
-}
-
-/*
- * TSO: a TCP/IPv4 frame of up to 64 KB that the kernel cuts into segments of
- * gso_size payload bytes, filling in each one's checksums. The TCP checksum
- * field holds the pseudo-header sum over the whole frame's TCP length, the
- * form the kernel's segmentation expects (CHECKSUM_PARTIAL).
- */
-static int tap_transmit_gso(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size)
-{
-	struct tap_dev *t = dev->priv;
-	struct virtio_net_hdr vh;
-	size_t ihl, thl;
-
-	stack_assert_unlocked();
-	/* The stack builds these frames itself; still, never describe a frame wrongly. */
-	if (!t->vnet_hdr_len || len < 14 + 20 + 20)
-		return -EINVAL;
-	ihl = (size_t)(frame[14] & 15) * 4;
-	if (ihl < 20 || 14 + ihl + 20 > len)
-		return -EINVAL;
-	thl = (size_t)(frame[14 + ihl + 12] >> 4) * 4;
-	if (thl < 20 || 14 + ihl + thl > len)
-		return -EINVAL;
-	memset(&vh, 0, sizeof(vh));
-	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-	vh.hdr_len = (uint16_t)(14 + ihl + thl);
-	vh.gso_size = gso_size;
-	vh.csum_start = (uint16_t)(14 + ihl);
-	vh.csum_offset = 16;
 	return tap_write_vnet(t, &vh, frame, len);
 }
 
@@ -143,30 +146,34 @@ bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, u
  */
 bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len)
 {
-	size_t ihl;
+	struct eth_hdr e;
+	struct ip4_hdr ih;
+	size_t tlen;
 
-	if (len < 14 + 20 || rd16(frame + 12) != 0x0800 || (frame[14] >> 4) != 4)
+	if (eth_hdr_parse(frame, len, &e) != WIRE_OK || e.type != ETH_TYPE_IP4 ||
+	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK)
 		return false;
-	ihl = (size_t)(frame[14] & 15) * 4;
-	if (csum_start != 14 + ihl || (rd16(frame + 14 + 6) & 0x3fff) != 0)
+	if (csum_start != ETH_HLEN + ih.ihl || ih.mf || ih.frag_off)
 		return false;   /* not at the transport header, or a fragment */
-	switch (frame[14 + 9]) {
-	case 6:
-		return csum_offset == 16 && 14 + ihl + 20 <= len;
-	case 17:
-		return csum_offset == 6 && 14 + ihl + 8 <= len;
+	tlen = (size_t)ih.total_len - ih.ihl;
+	switch (ih.proto) {
+	case IP_PROTO_TCP:
+		return csum_offset == TCP_CSUM_OFF && tlen >= TCP_HLEN;
+	case IP_PROTO_UDP:
+		return csum_offset == UDP_CSUM_OFF && tlen >= UDP_HLEN;
 	default:
 		return false;
 	}
 }
 
-static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags)
+static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags, uint64_t now)
 {
 	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
 	struct iovec iov[2];
 	long rc;
 
+	(void)now;
 	stack_assert_unlocked();
 	*rx_flags = 0;
 	if (!t->vnet_hdr_len) {
@@ -226,7 +233,6 @@ static void tap_destroy(struct netdev *dev)
 
 static const struct netdev_ops tap_ops = {
 	.transmit = tap_transmit,
-	.transmit_gso = tap_transmit_gso,
 	.receive = tap_receive,
 	.pollfd = tap_pollfd,
 	.destroy = tap_destroy,
@@ -249,7 +255,7 @@ static void user_name(char *buf, size_t n)
 }
 
 /* The "what to run instead" part: create the device as root, for this user. */
-static void advice(char *buf, size_t n, const struct stack_config *cfg)
+static void advice(char *buf, size_t n, const struct tap_config *cfg)
 {
 	char user[40], gw[16];
 	uint32_t g = cfg->gateway ? cfg->gateway : cfg->addr + 1;
@@ -258,7 +264,7 @@ static void advice(char *buf, size_t n, const struct stack_config *cfg)
 	snprintf(gw, sizeof(gw), "%u.%u.%u.%u", g >> 24, (g >> 16) & 255, (g >> 8) & 255, g & 255);
 	snprintf(buf, n, "pstack tap add %s --user %s (or: ip tuntap add dev %s mode tap user %s && "
 		 "ip link set %s up && ip addr add %s/%u dev %s)",
-		 cfg->tap, user, cfg->tap, user, cfg->tap, gw, cfg->prefix_len, cfg->tap);
+		 cfg->name, user, cfg->name, user, cfg->name, gw, cfg->prefix_len, cfg->name);
 }
 
 static void set_ifname(struct ifreq *ifr, const char *name)
@@ -278,22 +284,22 @@ static void set_sin(struct sockaddr *sa, uint32_t addr)
 }
 
 /* Brings the device up; when `address`, also gives the host side the gateway address. */
-static int configure_host_side(int ctl, const struct stack_config *cfg, bool address)
+static int configure_host_side(int ctl, const struct tap_config *cfg, bool address)
 {
 	struct ifreq ifr;
 	long rc;
 
 	if (address && cfg->gateway) {
-		set_ifname(&ifr, cfg->tap);
+		set_ifname(&ifr, cfg->name);
 		set_sin(&ifr.ifr_addr, cfg->gateway);
 		if ((rc = sys_ioctl(ctl, SIOCSIFADDR, &ifr)) < 0)
 			return (int)rc;
-		set_ifname(&ifr, cfg->tap);
+		set_ifname(&ifr, cfg->name);
 		set_sin(&ifr.ifr_netmask, cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0);
 		if ((rc = sys_ioctl(ctl, SIOCSIFNETMASK, &ifr)) < 0)
 			return (int)rc;
 	}
-	set_ifname(&ifr, cfg->tap);
+	set_ifname(&ifr, cfg->name);
 	if ((rc = sys_ioctl(ctl, SIOCGIFFLAGS, &ifr)) < 0)
 		return (int)rc;
 	if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING))
@@ -303,7 +309,7 @@ static int configure_host_side(int ctl, const struct stack_config *cfg, bool add
 	return rc < 0 ? (int)rc : 0;
 }
 
-int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen)
+int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen)
 {
 	char how[400];
 	struct tap_dev *t;
@@ -317,11 +323,11 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 	/* A control socket for the SIOC* requests (an AF_INET one, for the addresses). */
 	ctl = sys_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (ctl < 0) {
-		snprintf(err, errlen, "cannot attach to TAP device '%s': socket(AF_INET): %s", cfg->tap,
+		snprintf(err, errlen, "cannot attach to TAP device '%s': socket(AF_INET): %s", cfg->name,
 			 strerror((int)-ctl));
 		return (int)ctl;
 	}
-	set_ifname(&ifr, cfg->tap);
+	set_ifname(&ifr, cfg->name);
 	existed = sys_ioctl(ctl, SIOCGIFINDEX, &ifr) == 0;
 
 	fd = sys_openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
@@ -330,22 +336,20 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 		if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO)
 			snprintf(err, errlen, "cannot attach to TAP device '%s': /dev/net/tun: %s; this kernel or "
 				 "container has no TUN/TAP support: as root, run modprobe tun (or mknod /dev/net/tun c 10 200), "
-				 "or run pstack where /dev/net/tun exists", cfg->tap, strerror((int)-fd));
+				 "or run pstack where /dev/net/tun exists", cfg->name, strerror((int)-fd));
 		else if (fd == -EACCES || fd == -EPERM)
 			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s; "
 				 "as root, allow it (chmod 0666 /dev/net/tun) and create the device for you: %s",
-				 cfg->tap, strerror((int)-fd), how);
+				 cfg->name, strerror((int)-fd), how);
 		else
 			snprintf(err, errlen, "cannot attach to TAP device '%s': cannot open /dev/net/tun: %s",
-				 cfg->tap, strerror((int)-fd));
+				 cfg->name, strerror((int)-fd));
 		sys_close((int)ctl);
 		return (int)fd;
 	}
 
-	set_ifname(&ifr, cfg->tap);
-	/* Offloads join and cut segments in the kernel: with the fault link on,
-	 * frames stay MTU-sized so faults hit them as they would be on a wire. */
-	offload = cfg->offload && !cfg->faults.enabled;
+	set_ifname(&ifr, cfg->name);
+	offload = cfg->offload;
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
 	rc = sys_ioctl(fd, TUNSETIFF, &ifr);
 	if (rc < 0) {
@@ -353,20 +357,20 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 		if (rc == -EPERM || rc == -EACCES) {
 			if (existed)
 				snprintf(err, errlen, "cannot attach to TAP device '%s': %s (it belongs to another user); "
-					 "recreate it for your user as root: %s", cfg->tap, strerror((int)-rc), how);
+					 "recreate it for your user as root: %s", cfg->name, strerror((int)-rc), how);
 			else
 				snprintf(err, errlen, "cannot attach to TAP device '%s': %s; create it as root first: %s",
-					 cfg->tap, strerror((int)-rc), how);
+					 cfg->name, strerror((int)-rc), how);
 		} else if (rc == -EBUSY) {
 			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; another process is attached to it "
 				 "(one process per TAP device): stop it, or use another device with PSTACK_TAP",
-				 cfg->tap, strerror((int)-rc));
+				 cfg->name, strerror((int)-rc));
 		} else if (rc == -EINVAL && existed) {
 			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; '%s' exists but is not a "
 				 "single-queue TAP device: delete it (ip link del %s) or choose another name with PSTACK_TAP",
-				 cfg->tap, strerror((int)-rc), cfg->tap, cfg->tap);
+				 cfg->name, strerror((int)-rc), cfg->name, cfg->name);
 		} else {
-			snprintf(err, errlen, "cannot attach to TAP device '%s': TUNSETIFF: %s", cfg->tap,
+			snprintf(err, errlen, "cannot attach to TAP device '%s': TUNSETIFF: %s", cfg->name,
 				 strerror((int)-rc));
 		}
 		sys_close((int)fd);
@@ -376,13 +380,13 @@ int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, siz
 
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		snprintf(err, errlen, "cannot attach to TAP device '%s': out of memory", cfg->tap);
+		snprintf(err, errlen, "cannot attach to TAP device '%s': out of memory", cfg->name);
 		sys_close((int)fd);
 		sys_close((int)ctl);
 		return -ENOMEM;
 	}
 	t->fd = sys_fd_hide((int)fd);
-	t->complete_partial = cfg->pcap[0] != 0;
+	t->complete_partial = cfg->complete_partial;
 	if (offload) {
 		/*
 		 * Checksum offload and TSO for IPv4 towards us: the kernel then

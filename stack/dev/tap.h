@@ -8,17 +8,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stack/core/config.h"
 #include "stack/dev/netdev.h"
 
+/* What the driver needs to know (the host fills it from its settings). */
+struct tap_config {
+	char name[16];          /* the device (PSTACK_TAP) */
+	bool offload;           /* ask for checksum offload and TSO (IFF_VNET_HDR) */
+	bool complete_partial;  /* complete even the partial checksums the stack would trust,
+				 * so that a capture (pcap next to the TAP) shows valid ones */
+	uint32_t addr;          /* the stack's address and prefix, and the gateway: the host */
+	uint8_t prefix_len;     /* side of a device we create gets the gateway address, and */
+	uint32_t gateway;       /* the advice on errors names them */
+};
+
 /*
- * Attaches to cfg->tap in the current network namespace. When the device does
+ * Attaches to cfg->name in the current network namespace. When the device does
  * not exist and we may create it, creates it (transient: it goes away with the
  * process), brings it up and gives the host side the gateway address with the
  * stack's prefix. 0 and *out set, or -errno with one line in err saying what
  * went wrong and what to run instead (e.g. `pstack tap add tap0 --user NAME`).
  */
-int tap_open(const struct stack_config *cfg, struct netdev **out, char *err, size_t errlen);
+int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen);
 
 /*
  * With offloads (PSTACK_OFFLOAD=1, the default), a received frame may carry
@@ -32,7 +42,8 @@ bool tap_finish_csum(uint8_t flags, uint16_t csum_start, uint16_t csum_offset, u
  * True when a NEEDS_CSUM frame's partial checksum is the TCP or UDP checksum
  * of an unfragmented IPv4 datagram: such a frame is handed to the stack with
  * NETDEV_RX_CSUM_OK and its checksum left partial (not even summed), unless
- * PSTACK_PCAP is on, when it is completed so that the capture shows a valid one.
+ * cfg->complete_partial (PSTACK_PCAP is on), when it is completed so that the
+ * capture shows a valid one.
  */
 bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const uint8_t *frame, size_t len);
 

@@ -6,12 +6,14 @@
 #include <stdint.h>
 
 #include "stack/core/stack.h"
+#include "stack/dev/netdev.h"
 
-/* Decodes frame into text (Ethernet, ARP, IPv4, ICMP, UDP, TCP, then a hex
- * dump of what is left). Never reads past len. Returns the length written
- * (truncated to cap-1, always NUL-terminated). */
-size_t trace_format(char *out, size_t cap, enum frame_dir dir, const uint8_t *frame, size_t len);
-/* trace_format() to the log at trace level. */
+/* wire_print_frame() (Ethernet, ARP, IPv4, ICMP, UDP, TCP, then a hex dump of
+ * what is left) to the log at trace level. */
 void trace_frame(enum frame_dir dir, const uint8_t *frame, size_t len);
+/* A device wrapper that traces (trace_frame) every frame lower is given and
+ * every whole frame it hands over, while the log level is trace (netdev.h:
+ * next to the stack). Owns lower, as every wrapper. NULL when out of memory. */
+struct netdev *trace_dev_new(struct netdev *lower);
 
 #endif

@@ -6,6 +6,9 @@
 #include "stack/host/lock.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+
+#include "stack/core/log.h"
 
 #ifdef PSTACK_DEBUG
 static _Thread_local const struct stack_lock *t_held;
@@ -21,11 +24,21 @@ static bool check_held(void *ctx)
 	return stack_lock_held(ctx);
 }
 
+/* A broken locking rule is a bug: say where, and stop at once. */
+static void check_fail(void *ctx, const char *func, bool want_held)
+{
+	(void)ctx;
+	log_printf(LOG_ERROR, "%s: called %s the stack lock (stack/CONCURRENCY.md)", func,
+		   want_held ? "without" : "with");
+	abort();
+}
+
 void stack_lock_init(struct stack_lock *l, void (*after_unlock)(void))
 {
 	pthread_mutex_init(&l->mu, NULL);
 	l->after_unlock = after_unlock;
 	l->check.held = check_held;
+	l->check.fail = check_fail;
 	l->check.ctx = l;
 }
 

@@ -5,8 +5,13 @@
  * The thread sleeps in ppoll() on the TAP fd and an eventfd, with the timeout
  * the stack asks for (stack_poll_at). Other threads call into the stack
  * between runner_lock() and runner_unlock(); runner_unlock() writes the
- * frames they made and kicks the thread when its deadline moved earlier.
- * Application threads read the device too (a blocked driver, busy-poll).
+ * frames they made (the stack's link output hook queues them: txq.h) and
+ * kicks the thread when its deadline moved earlier. Application threads
+ * read the device too (a blocked driver, busy-poll).
+ *
+ * The device is a chain (netdev.h): the TAP, wrapped by pcap, the fault link
+ * and trace as the settings ask (runner_open_dev). The chain's own timers
+ * (the fault link's delayed frames) join the stack's in the thread's wait.
  *
  * Who may do what, the flags below, the device hand-off and grace, and why
  * no system call runs under the lock: stack/CONCURRENCY.md.
@@ -28,11 +33,15 @@
 #include <time.h>
 
 #include "stack/core/log.h"
-#include "stack/dev/pcap.h"
-#include "stack/host/lock.h"
-#include "stack/host/sysc.h"
-#include "stack/dev/tap.h"
 #include "stack/core/tcp/tcp.h"
+#include "stack/dev/fault.h"
+#include "stack/dev/pcap.h"
+#include "stack/dev/tap.h"
+#include "stack/dev/trace.h"
+#include "stack/dev/sysc.h"
+#include "stack/host/lock.h"
+#include "stack/host/logsink.h"
+#include "stack/host/txq.h"
 #include "stack/wire/wire.h"
 
 /* Frames read per wakeup before timers get a turn. */
@@ -53,13 +62,15 @@ struct runner {
 	struct stack_lock *lock;    /* the caller's (runner_start) */
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
 	struct stack *s;
-	struct netdev *dev;
+	struct netdev *dev;         /* the device chain, outermost (netdev.h) */
+	uint32_t spin_us;           /* PSTACK_SPIN_US */
 	int efd;                    /* eventfd: kicks the thread */
 	pthread_t thread;
 	uint8_t *rxbuf;             /* the thread's own */
 	uint8_t *spinbuf;           /* the busy-polling application thread's (NULL until one spins) */
 
 	/* Under lock. */
+	struct txq txq;             /* frames the stack made, for runner_tx */
 	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
 	bool stop;
 	bool stopping;              /* runner_stop has begun: no more drivers */
@@ -93,6 +104,11 @@ struct stack *runner_stack(struct runner *r)
 	return r->s;
 }
 
+struct netdev *runner_dev(struct runner *r)
+{
+	return r->dev;
+}
+
 void runner_lock(struct runner *r)
 {
 	stack_lock(r->lock);
@@ -106,9 +122,16 @@ static void runner_kick(struct runner *r)
 	sys_write(r->efd, &one, sizeof(one));
 }
 
+/* With the lock held: frames the device chain dropped on purpose (the fault
+ * link) go into the stack's counters. */
+static void runner_dev_drops(struct runner *r)
+{
+	netdev_count_drops(r->dev, r->s);
+}
+
 /*
- * With the lock held: writes the frames the stack queued (struct stack's
- * tx_defer), the lock released around the writes, and returns with it held.
+ * With the lock held: writes the frames the stack queued (txq.h), the lock
+ * released around the writes, and returns with it held.
  * One thread writes at a time, so frames leave in the order the stack made
  * them; a thread that finds another writing leaves its frames to it, since
  * that one takes the queue again (under the lock) until it is empty.
@@ -120,17 +143,26 @@ static void runner_tx(struct runner *r)
 	if (r->tx_busy)
 		return;
 	r->tx_busy = true;
-	while ((list = stack_tx_take(r->s))) {
+	while ((list = txq_take(&r->txq))) {
 		unsigned failed;
 
 		stack_unlock(r->lock);
-		failed = stack_tx_send(r->dev, list);
+		failed = txq_send(r->dev, list, runner_now());
 		stack_lock(r->lock);
-		stack_tx_failed(r->s, failed);
+		stack_count_drops(r->s, DROP_DEV_TX_ERROR, failed);
+		runner_dev_drops(r);
 	}
 	r->tx_busy = false;
 	if (r->stop_waiters)
 		pthread_cond_broadcast(&r->progress);
+}
+
+/* When the thread must next run: the stack's timers and the device chain's. */
+static uint64_t runner_deadline(struct runner *r)
+{
+	uint64_t at = stack_poll_at(r->s), dev_at = netdev_poll_at(r->dev);
+
+	return dev_at < at ? dev_at : at;
 }
 
 void runner_unlock(struct runner *r)
@@ -139,7 +171,7 @@ void runner_unlock(struct runner *r)
 	bool kick;
 
 	runner_tx(r);
-	at = stack_poll_at(r->s);
+	at = runner_deadline(r);
 	kick = at < r->sleep_until;
 	if (kick)
 		r->sleep_until = at;    /* one kick per earlier deadline is enough */
@@ -171,14 +203,14 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 	int done = 0;
 
 	/* Both callers run the due timers right after: one ACK per batch. */
-	r->s->rx_batch++;
+	stack_rx_batch_begin(r->s);
 	for (int i = 0; i < max && !r->dev_dead; i++) {
 		unsigned rx_flags = 0;
 		long n;
 
 		runner_tx(r);
 		stack_unlock(r->lock);
-		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags);
+		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags, runner_now());
 		stack_lock(r->lock);
 
 		if (n == 0)
@@ -195,10 +227,11 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 			stack_drop(r->s, DROP_FRAME_TOO_LONG);
 			continue;
 		}
-		/* Each frame's own time: pcap timestamps and RTT samples stay exact. */
-		stack_input_flags(r->s, buf, (size_t)n, rx_flags, runner_now());
+		/* Each frame's own time: RTT samples stay exact. */
+		stack_input(r->s, buf, (size_t)n, rx_flags, runner_now());
 	}
-	r->s->rx_batch--;
+	stack_rx_batch_end(r->s);
+	runner_dev_drops(r);
 	return done;
 }
 
@@ -211,6 +244,21 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 static void runner_receive(struct runner *r)
 {
 	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
+}
+
+/*
+ * With the lock held, by the thread: the device chain's timers are due (the
+ * fault link's delayed frames). What is due on the way out goes to the
+ * device (lock released: it writes); what is due on the way in comes out of
+ * the chain's receive, read like any frame.
+ */
+static void runner_dev_poll(struct runner *r, uint64_t now)
+{
+	stack_unlock(r->lock);
+	netdev_poll(r->dev, now);
+	stack_lock(r->lock);
+	runner_dev_drops(r);
+	runner_receive(r);
 }
 
 /*
@@ -265,7 +313,7 @@ int runner_block_begin(struct runner *r)
 	r->blocked++;
 	if (!r->driver && !r->app_reading && !r->stopping && !r->dev_dead) {
 		r->driver = true;
-		fd = r->dev->ops->pollfd(r->dev);
+		fd = netdev_pollfd(r->dev);
 	}
 	return fd;
 }
@@ -296,7 +344,7 @@ void runner_block_end(struct runner *r, bool was_driver)
 static void *runner_thread(void *arg)
 {
 	struct runner *r = arg;
-	int tapfd = r->dev->ops->pollfd(r->dev);
+	int tapfd = netdev_pollfd(r->dev);
 
 	stack_lock(r->lock);
 	for (;;) {
@@ -305,13 +353,15 @@ static void *runner_thread(void *arg)
 		uint64_t now = runner_now(), at;
 		long rc;
 
+		if (netdev_poll_at(r->dev) <= now)
+			runner_dev_poll(r, now);
 		if (stack_poll_at(r->s) <= now)
 			stack_poll(r->s, now);
 		if (r->stop_waiters)
 			pthread_cond_broadcast(&r->progress);
 		if (r->stop)
 			break;
-		at = stack_poll_at(r->s);
+		at = runner_deadline(r);
 		/*
 		 * While application threads busy-poll (PSTACK_SPIN_US), the
 		 * device is theirs: woken for every frame, this thread would
@@ -319,10 +369,10 @@ static void *runner_thread(void *arg)
 		 * frame gone. It looks again when PSTACK_SPIN_US passes without
 		 * a poll, or when a spinner gives up and blocks (runner_spin_stop).
 		 */
-		if (r->spin_seen && r->spin_seen + r->s->cfg.spin_us > now) {
+		if (r->spin_seen && r->spin_seen + r->spin_us > now) {
 			r->parked = true;
-			if (r->spin_seen + r->s->cfg.spin_us < at)
-				at = r->spin_seen + r->s->cfg.spin_us;
+			if (r->spin_seen + r->spin_us < at)
+				at = r->spin_seen + r->spin_us;
 		}
 		/*
 		 * The same while an application thread blocks with the device in
@@ -421,43 +471,74 @@ static int fill_secret(uint8_t *buf, size_t n)
 	return got == n ? 0 : -EIO;
 }
 
-/* PSTACK_LOG_FILE: appended to, so several processes can share one file. */
-static void open_log_file(const char *path)
+/*
+ * The device chain from the settings (netdev.h): the TAP, then pcap next to
+ * it, the fault link, and trace next to the stack. 0, or -errno after
+ * logging one line.
+ */
+static int runner_open_dev(struct runner *r, const struct host_config *c)
 {
-	long fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	FILE *f;
+	struct tap_config tc;
+	struct netdev *d;
+	char err[512];
+	int rc;
 
-	if (fd < 0) {
-		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror((int)-fd));
-		return;
+	memset(&tc, 0, sizeof(tc));
+	snprintf(tc.name, sizeof(tc.name), "%s", c->tap);
+	/* Offloads join and cut segments in the kernel: with the fault link on,
+	 * frames stay MTU-sized so faults hit them as they would be on a wire. */
+	tc.offload = c->offload && !c->faults.enabled;
+	tc.complete_partial = c->pcap[0] != 0;
+	tc.addr = c->stack.addr;
+	tc.prefix_len = c->stack.prefix_len;
+	tc.gateway = c->stack.gateway;
+	rc = tap_open(&tc, &r->dev, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
+		return rc;
 	}
-	fd = sys_fd_hide((int)fd);
-	f = fdopen((int)fd, "a");
-	if (!f) {
-		sys_close((int)fd);
-		log_warn("cannot open PSTACK_LOG_FILE '%s': %s; logging to stderr", path, strerror(errno));
-		return;
+	if (c->pcap[0]) {
+		d = pcap_dev_new(r->dev, c->pcap);
+		if (d)
+			r->dev = d;
+		else
+			log_warn("cannot open PSTACK_PCAP '%s': %s; continuing without a capture", c->pcap,
+				 strerror(errno));
 	}
-	/* Deviation from tidiness: the file stays open until exit, since other
-	 * threads may be logging to it at any time (log.c has no lock). */
-	log_set_sink(f);
+	if (c->faults.enabled) {
+		if (!(d = fault_dev_new(r->dev, &c->faults)))
+			goto nomem;
+		r->dev = d;
+	}
+	if (c->log_level >= LOG_TRACE) {
+		if (!(d = trace_dev_new(r->dev)))
+			goto nomem;
+		r->dev = d;
+	}
+	return 0;
+nomem:
+	log_error("cannot create the stack on %s: out of memory", r->dev->name);
+	return -ENOMEM;
 }
 
-int runner_start(const struct stack_config *cfg, struct stack_lock *lock, struct runner **out)
+int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
 {
-	struct stack_config c = *cfg;
-	char err[512], n[16], g[16];
+	struct host_config c = *cfg;
+	struct stack_link link;
+	char n[16], g[16];
 	sigset_t all, old;
 	struct runner *r;
 	pthread_condattr_t ca;
+	uint32_t mask;
 	int rc;
 
 	*out = NULL;
 	log_set_level(c.log_level);
+	logsink_stderr();
 	if (c.log_file[0])
-		open_log_file(c.log_file);
+		logsink_file(c.log_file);
 
-	rc = fill_secret(c.secret, sizeof(c.secret));
+	rc = fill_secret(c.stack.secret, sizeof(c.stack.secret));
 	if (rc) {
 		log_error("cannot read random bytes for the stack's secret: %s", strerror(-rc));
 		return rc;
@@ -470,38 +551,39 @@ int runner_start(const struct stack_config *cfg, struct stack_lock *lock, struct
 		return -ENOMEM;
 	}
 	r->efd = -1;
+	r->spin_us = c.spin_us;
+	txq_init(&r->txq);
 	r->lock = lock;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->progress, &ca);
 	pthread_condattr_destroy(&ca);
 
-	rc = tap_open(&c, &r->dev, err, sizeof(err));
-	if (rc) {
-		log_error("%s", err);
+	rc = runner_open_dev(r, &c);
+	if (rc)
 		goto fail;
-	}
-	r->s = stack_create(&c, r->dev, runner_now());
+	memset(&link, 0, sizeof(link));
+	memcpy(link.name, r->dev->name, sizeof(link.name));
+	link.mtu = r->dev->mtu;
+	link.tso_max = r->dev->tso_max;
+	link.rx_csum = STACK_CSUM_ALL;
+	link.output = txq_output;
+	link.ctx = &r->txq;
+	r->s = stack_create(&c.stack, &link, runner_now());
 	if (!r->s) {
 		log_error("cannot create the stack on %s: out of memory", r->dev->name);
 		rc = -ENOMEM;
 		goto fail;
 	}
-	ip4_ntoa(c.addr & r->s->netmask, n);
-	if (c.gateway)
-		log_debug("route registered: %s/%u on %s, default via %s", n, c.prefix_len, r->dev->name,
-			  ip4_ntoa(c.gateway, g));
+	mask = c.stack.prefix_len ? ~0u << (32 - c.stack.prefix_len) : 0;
+	ip4_ntoa(c.stack.addr & mask, n);
+	if (c.stack.gateway)
+		log_debug("route registered: %s/%u on %s, default via %s", n, c.stack.prefix_len, r->dev->name,
+			  ip4_ntoa(c.stack.gateway, g));
 	else
-		log_debug("route registered: %s/%u on %s, no default route", n, c.prefix_len, r->dev->name);
-	if (c.pcap[0]) {
-		r->s->pcap = pcap_open(c.pcap);
-		if (!r->s->pcap)
-			log_warn("cannot open PSTACK_PCAP '%s': %s; continuing without a capture", c.pcap,
-				 strerror(errno));
-	}
+		log_debug("route registered: %s/%u on %s, no default route", n, c.stack.prefix_len, r->dev->name);
 	/* The announcement waits in the queue for the first unlock: the caller
 	 * may hold the lock, and no device write runs under it. */
-	r->s->tx_defer = true;
 	stack_up(r->s, runner_now());
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -528,12 +610,9 @@ int runner_start(const struct stack_config *cfg, struct stack_lock *lock, struct
 	return 0;
 
 fail:
-	if (r->s) {
-		pcap_close(r->s->pcap);
-		stack_destroy(r->s);
-	}
-	if (r->dev)
-		r->dev->ops->destroy(r->dev);
+	stack_destroy(r->s);
+	txq_clear(&r->txq);
+	netdev_destroy(r->dev);
 	if (r->efd >= 0) {
 		sys_fd_forget(r->efd);
 		sys_close(r->efd);
@@ -547,7 +626,6 @@ fail:
 void runner_stop(struct runner *r, uint64_t linger_us)
 {
 	uint64_t deadline = runner_now() + linger_us;
-	struct pcap_writer *pcap;
 
 	if (!r)
 		return;
@@ -604,17 +682,15 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	stack_lock_check(NULL);
 
 	/* The thread is gone: what is left is ours alone. */
-	stack_tx_flush(r->s);
+	txq_flush(&r->txq, r->dev, r->s, runner_now());
+	runner_dev_drops(r);
 	stack_log_stats(r->s, LOG_DEBUG);
 	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
-		  (unsigned long long)r->spin_frames, r->s->cfg.spin_us);
+		  (unsigned long long)r->spin_frames, r->spin_us);
 	log_debug("%llu frames read by application threads blocked in a wait",
 		  (unsigned long long)r->drive_frames);
-	pcap = r->s->pcap;
-	r->s->pcap = NULL;
-	pcap_close(pcap);
 	stack_destroy(r->s);
-	r->dev->ops->destroy(r->dev);
+	netdev_destroy(r->dev);
 	sys_fd_forget(r->efd);
 	sys_close(r->efd);
 	pthread_cond_destroy(&r->progress);

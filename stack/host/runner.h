@@ -10,8 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "stack/core/config.h"
 #include "stack/core/stack.h"
+#include "stack/dev/netdev.h"
+#include "stack/host/config.h"
 
 struct runner;
 struct stack_lock;
@@ -19,12 +20,15 @@ struct stack_lock;
 /* CLOCK_MONOTONIC in microseconds: the `now` every stack call takes. */
 uint64_t runner_now(void);
 
-/* Opens the device named by cfg, creates the stack, opens the pcap and log
- * files, starts the thread, which serialises itself with lock (the caller's:
- * it may hold it during the call, and must keep it until runner_stop has
- * returned). 0, or -errno after printing one clear line. */
-int runner_start(const struct stack_config *cfg, struct stack_lock *lock, struct runner **out);
+/* Opens the log file and the device chain named by cfg (the TAP, with pcap,
+ * the fault link and trace as asked), creates the stack, starts the thread,
+ * which serialises itself with lock (the caller's: it may hold it during the
+ * call, and must keep it until runner_stop has returned). 0, or -errno after
+ * printing one clear line. */
+int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out);
 struct stack *runner_stack(struct runner *r);
+/* The device chain (netdev.h), for diagnostics and tests: with the lock held. */
+struct netdev *runner_dev(struct runner *r);
 void runner_lock(struct runner *r);
 /* Writes the frames made under the lock, lets go of it, and then wakes the
  * thread when the stack's next deadline moved earlier than the one it

@@ -1,26 +1,60 @@
 /*
- * Byte-order access and the Internet checksum.
+ * The wire module: byte-order access, the Internet checksum, and (in the
+ * headers beside this one) one parse/emit pair per protocol header: eth.h,
+ * arp.h, ip4.h, icmp4.h, udp.h, tcp.h; print.h decodes a whole frame to text.
  *
- * Received bytes are never cast to structs: fields are read at byte offsets in
- * network order with these helpers, after the caller has checked the length
- * (smoltcp's new_checked rule). RFC 1071 for the checksum.
+ * The model is smoltcp's wire::{Packet, Repr}: a parser checks the lengths
+ * first, then reads the fields at byte offsets in network order into a
+ * host-order representation (received bytes are never cast to a struct, and
+ * never rewritten); an emitter writes a representation into a buffer. The
+ * stack, the trace printer, the tests, the fuzzer and the test tools all go
+ * through them. Nothing here knows of the stack: a parser says why it refused
+ * its input (enum wire_err) and the layer above turns that into its own drop
+ * reason. An emitter reads its representation's fields before it writes the
+ * first byte: a byte store may alias anything, and a field read between two
+ * stores would keep the compiler from merging them into one. RFC 1071 for
+ * the checksum.
  */
 #ifndef PSTACK_WIRE_H
 #define PSTACK_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+/* One (unaligned) store each: the compiler then never has to merge byte
+ * stores, which it does with long shift chains when a header is emitted. */
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	memcpy(p, &v, 2);
+}
 static inline void wr32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(p, &v, 4);
 }
+
+/* Why a parser refused its input. Past WIRE_TRUNCATED the fixed part of the
+ * header is decoded into the representation (so that a printer can show it). */
+enum wire_err {
+	WIRE_OK = 0,
+	WIRE_TRUNCATED,         /* shorter than the fixed header: nothing decoded */
+	WIRE_BAD_VERSION,       /* IPv4: the version field is not 4 */
+	WIRE_BAD_HLEN,          /* a header length field (IHL, data offset) below its minimum */
+	WIRE_HDR_TRUNCATED,     /* the header runs past the bytes (IPv4 or TCP options, ARP addresses) */
+	WIRE_BAD_LENGTH,        /* a length field (IPv4 total length, UDP length) contradicts the bytes */
+	WIRE_UNSUPPORTED,       /* ARP for another hardware or protocol than Ethernet/IPv4 */
+};
 
 /* RFC 1071: one's-complement sum of 16-bit words, unfolded. Chain calls by
  * passing the previous result as `sum`; an odd length is only allowed on the

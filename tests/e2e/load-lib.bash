@@ -25,8 +25,10 @@
 #   (their rate during it, 0 = full speed)
 #   LOAD_WRK_S (wrk's -d), LOAD_HOLD_S (how long the 10k are held)
 #   LOAD_RSS_PER_CONN_MAX (bytes, default 65536): the bound on the preloaded
-#   server's RSS per held connection; LOAD_LEAK_MAX_KB (default 8192): the
-#   bound on its RSS growth over the last 3/5 of the churn.
+#   server's RSS per held connection; LOAD_LEAK_ROUND_MAX_KB (default 1024):
+#   the bound on the smallest of its RSS growths in rounds 3 to 5 of the
+#   churn (a leak grows every round); LOAD_LEAK_MAX_KB (default 16384): the
+#   bound on their sum (one step of the working set fits).
 #   LOAD_STALL_S: how long the slow reader keeps its window closed;
 #   LOAD_DOWN_S: how long the host side of the TAP stays down;
 #   LOAD_OUTAGE_MIB: the size of the download the outage falls in;
@@ -63,7 +65,8 @@ load_default LOAD_DOWN_S 30 60 30
 load_default LOAD_OUTAGE_MIB 32 64 32
 load_default LOAD_USER_TIMEOUT_MS 5000 30000 5000
 LOAD_RSS_PER_CONN_MAX=${LOAD_RSS_PER_CONN_MAX:-65536}
-LOAD_LEAK_MAX_KB=${LOAD_LEAK_MAX_KB:-8192}
+LOAD_LEAK_MAX_KB=${LOAD_LEAK_MAX_KB:-16384}
+LOAD_LEAK_ROUND_MAX_KB=${LOAD_LEAK_ROUND_MAX_KB:-1024}
 PORT=7000
 # More client addresses on the host side, so that the kernel's clients have
 # 4 x 64k ports and its TIME_WAIT never runs out of them.

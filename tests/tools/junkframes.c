@@ -23,6 +23,9 @@
  * Prints "junkframes: sent N frames in S.SSS s (R/s), F refused by the kernel,
  * E send errors" (the kernel refuses frames shorter than an Ethernet header).
  * Exit status 0 when all COUNT were sent or refused, 1 otherwise, 2 on a usage error.
+ *
+ * Headers are built with the stack's wire emitters (stack/wire, compiled in by
+ * tests/tools/build.sh), then broken on purpose.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +41,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "stack/wire/arp.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/icmp4.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/tcp.h"
+#include "stack/wire/wire.h"
 
 /* The only network this tool will ever address: RFC 5737 TEST-NET-1. */
 #define TESTNET      0xc0000200u
@@ -75,94 +85,86 @@ static unsigned pick(unsigned n)
 	return rnd() % n;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 static void fill_random(uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		p[i] = (uint8_t)rnd();
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static size_t eth(uint8_t *f, uint16_t type)
 {
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	put16(f + 12, type);
-	return 14;
+	struct eth_hdr e = { .type = type };
+
+	memcpy(e.dst, dmac, 6);
+	memcpy(e.src, smac, 6);
+	eth_hdr_emit(f, &e);
+	return ETH_HLEN;
 }
 
 /* A plain 20-byte IPv4 header at ip with a correct checksum; len is the total length. */
 static void ip4(uint8_t *ip, uint8_t proto, size_t len, uint32_t src)
 {
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)len);
-	put16(ip + 4, (uint16_t)rnd());
-	ip[8] = 64;
-	ip[9] = proto;
-	put32(ip + 12, src);
-	put32(ip + 16, dst_ip);
-	put16(ip + 10, fold(sum16(ip, (size_t)(ip[0] & 15) * 4, 0)));
+	struct ip4_hdr h = {
+		.ihl = IP4_HLEN, .total_len = (uint16_t)len, .ttl = 64, .proto = proto, .src = src, .dst = dst_ip,
+	};
+
+	h.id = (uint16_t)rnd();
+	ip4_hdr_emit(ip, &h);
 }
 
+/* Our own header at ip, changed: decoded, then emitted again (checksum included). */
+static void ip4_set_src(uint8_t *ip, uint32_t src)
+{
+	struct ip4_hdr h;
+
+	ip4_hdr_decode(ip, &h);
+	h.src = src;
+	ip4_hdr_emit(ip, &h);
+}
+
+/* A header checksum over hlen bytes of a header broken on purpose. */
 static void ip4_recsum(uint8_t *ip, size_t hlen)
 {
-	put16(ip + 10, 0);
-	put16(ip + 10, fold(sum16(ip, hlen, 0)));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, csum_fold(csum_partial(ip, hlen, 0)));
 }
 
-/* TCP or UDP checksum over the pseudo-header and len bytes at l4. */
-static uint16_t l4sum(const uint8_t *ip, const uint8_t *l4, size_t len, uint8_t proto)
-{
-	uint32_t ps = sum16(ip + 12, 8, 0) + proto + (uint32_t)len;
-
-	return fold(sum16(l4, len, ps));
-}
-
-/* A TCP header (20 bytes + optlen of options, already in place) with a correct checksum. */
+/* A TCP header with a correct checksum over the len bytes of the segment at t,
+ * its data offset already in t[12] (options, when any, in place). */
 static void tcp(uint8_t *ip, uint8_t *t, size_t len, uint8_t flags)
 {
-	put16(t, (uint16_t)(1024 + pick(64512)));
-	put16(t + 2, pick(2) ? port : (uint16_t)(1 + pick(65535)));
-	put32(t + 4, rnd());
-	put32(t + 8, rnd());
-	t[13] = flags;
-	put16(t + 14, (uint16_t)rnd());
-	put16(t + 16, 0);
-	put16(t + 18, 0);
-	put16(t + 16, l4sum(ip, t, len, IPPROTO_TCP));
+	struct tcp_seg g = { .flags = flags };
+
+	g.sport = (uint16_t)(1024 + pick(64512));
+	g.dport = pick(2) ? port : (uint16_t)(1 + pick(65535));
+	g.seq = rnd();
+	g.ack = rnd();
+	g.wnd = (uint16_t)rnd();
+	tcp_hdr_emit(t, &g, (size_t)(t[12] >> 4) * 4);
+	tcp_fill_csum(t, len, rd32(ip + 12), rd32(ip + 16));
+}
+
+/* An ARP packet of random bytes at a, with some fields set (decoded, changed, emitted). */
+static void arp_fields(uint8_t *a, uint16_t htype, uint16_t ptype, int hlen, int plen, int op)
+{
+	struct arp_pkt p;
+
+	arp_pkt_parse(a, ARP_PKT_LEN, &p);
+	p.htype = htype;
+	p.ptype = ptype;
+	if (hlen >= 0)
+		p.hlen = (uint8_t)hlen;
+	if (plen >= 0)
+		p.plen = (uint8_t)plen;
+	if (op >= 0)
+		p.op = (uint16_t)op;
+	arp_pkt_emit(a, &p);
 }
 
 /* Builds one frame of kind k into f; returns its length. */
 static size_t build(enum kind k, uint8_t *f)
 {
-	uint8_t *ip = f + 14, *l4 = f + 34;
+	uint8_t *ip = f + ETH_HLEN, *l4 = ip + IP4_HLEN;
 	size_t n, plen;
 
 	switch (k) {
@@ -171,8 +173,8 @@ static size_t build(enum kind k, uint8_t *f)
 		fill_random(f, n);
 		if (pick(2))
 			memcpy(f, dmac, n < 6 ? n : 6);
-		if (n >= 14 && pick(2))
-			put16(f + 12, pick(2) ? 0x0800 : 0x0806);
+		if (n >= ETH_HLEN && pick(2))
+			wr16(f + 12, pick(2) ? ETH_TYPE_IP4 : ETH_TYPE_ARP);
 		return n;
 	case K_ETH_SHORT:
 		n = 1 + pick(13);
@@ -183,40 +185,42 @@ static size_t build(enum kind k, uint8_t *f)
 		fill_random(ip, 28);
 		switch (pick(4)) {
 		case 0: /* truncated */
-			return 14 + pick(28);
-		case 1: /* hardware/protocol sizes that lie */
-			put16(ip, 1);
-			put16(ip + 2, 0x0800);
-			ip[4] = (uint8_t)(pick(2) ? 0 : 255);
-			ip[5] = (uint8_t)(pick(2) ? 0 : 255);
-			put16(ip + 6, 1);
-			return 14 + 28;
-		case 2: /* unknown opcode, from a nobody */
-			put16(ip, 1);
-			put16(ip + 2, 0x0800);
-			ip[4] = 6;
-			ip[5] = 4;
-			put16(ip + 6, (uint16_t)(3 + pick(65000)));
-			put32(ip + 14, src_ip);
-			put32(ip + 24, dst_ip);
-			return 14 + 28;
-		default: /* wrong hardware or protocol type */
-			put16(ip, (uint16_t)(2 + pick(100)));
-			put16(ip + 2, pick(2) ? 0x86dd : 0x0806);
-			return 14 + 28;
+			return ETH_HLEN + pick(ARP_PKT_LEN);
+		case 1: { /* hardware/protocol sizes that lie */
+			int hl = pick(2) ? 0 : 255;
+
+			arp_fields(ip, ARP_HTYPE_ETHER, ETH_TYPE_IP4, hl, pick(2) ? 0 : 255, ARP_OP_REQUEST);
+			return ETH_HLEN + ARP_PKT_LEN;
+		}
+		case 2: { /* unknown opcode, from a nobody */
+			struct arp_pkt a;
+
+			arp_fields(ip, ARP_HTYPE_ETHER, ETH_TYPE_IP4, 6, 4, (int)(3 + pick(65000)));
+			arp_pkt_parse(ip, ARP_PKT_LEN, &a);
+			a.spa = src_ip;
+			a.tpa = dst_ip;
+			arp_pkt_emit(ip, &a);
+			return ETH_HLEN + ARP_PKT_LEN;
+		}
+		default: { /* wrong hardware or protocol type */
+			uint16_t ht = (uint16_t)(2 + pick(100));
+
+			arp_fields(ip, ht, pick(2) ? ETH_TYPE_IP6 : ETH_TYPE_ARP, -1, -1, -1);
+			return ETH_HLEN + ARP_PKT_LEN;
+		}
 		}
 	case K_IP_SHORT:
 		eth(f, 0x0800);
 		n = pick(20);
 		ip4(ip, IPPROTO_TCP, 20, src_ip);
-		return 14 + n;
+		return ETH_HLEN + n;
 	case K_IP_VERSION:
 		eth(f, 0x0800);
 		ip4(ip, IPPROTO_TCP, 40, src_ip);
 		fill_random(l4, 20);
 		ip[0] = (uint8_t)(((const uint8_t[]){ 0, 1, 5, 6, 7, 15 })[pick(6)] << 4 | 5);
 		ip4_recsum(ip, 20);
-		return 14 + 40;
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	case K_IP_IHL:
 		eth(f, 0x0800);
 		plen = 20 + pick(60);
@@ -228,40 +232,41 @@ static size_t build(enum kind k, uint8_t *f)
 			ip4_recsum(ip, 20);
 			break;
 		case 1: /* longer than the total length */
-			put16(ip + 2, (uint16_t)(20 + pick(20)));
+			wr16(ip + 2, (uint16_t)(20 + pick(20)));
 			ip[0] = 0x4f;
 			ip4_recsum(ip, plen < 60 ? plen : 60);
 			break;
 		default: /* longer than the frame */
 			plen = 20 + pick(20);
-			put16(ip + 2, (uint16_t)plen);
+			wr16(ip + 2, (uint16_t)plen);
 			ip[0] = 0x4f;
 			ip4_recsum(ip, plen);
 			break;
 		}
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	case K_IP_TOTLEN:
 		eth(f, 0x0800);
 		plen = 40 + pick(200);
 		ip4(ip, IPPROTO_UDP, plen, src_ip);
 		fill_random(l4, plen - 20);
 		switch (pick(3)) {
-		case 0: put16(ip + 2, (uint16_t)(plen + 1 + pick(65535 - (uint32_t)plen))); break;
-		case 1: put16(ip + 2, (uint16_t)pick(20)); break;
-		default: put16(ip + 2, 0); break;
+		case 0: wr16(ip + 2, (uint16_t)(plen + 1 + pick(65535 - (uint32_t)plen))); break;
+		case 1: wr16(ip + 2, (uint16_t)pick(20)); break;
+		default: wr16(ip + 2, 0); break;
 		}
 		ip4_recsum(ip, 20);
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	case K_IP_CSUM:
 		eth(f, 0x0800);
 		ip4(ip, IPPROTO_TCP, 40, src_ip);
 		l4[12] = 0x50;
 		tcp(ip, l4, 20, 0x02);
-		put16(ip + 10, (uint16_t)(rnd() | 1) ^ 0x5a5a);
-		return 14 + 40;
+		wr16(ip + 10, (uint16_t)(rnd() | 1) ^ 0x5a5a);
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	case K_IP_OPTS: {
 		size_t hl = 24 + 4 * pick(10);
 		uint8_t *o = ip + 20;
+		struct ip4_hdr h = { .ihl = (uint8_t)hl, .ttl = 64, .proto = IPPROTO_UDP, .src = src_ip, .dst = dst_ip };
 
 		eth(f, 0x0800);
 		plen = hl + 8;
@@ -274,16 +279,11 @@ static size_t build(enum kind k, uint8_t *f)
 		case 3: o[0] = 0x44; o[1] = 12; o[2] = (uint8_t)pick(256); o[3] = 0xff; break; /* timestamp, bad pointer */
 		default: o[0] = 0x83; o[1] = 3; o[2] = 0; break;    /* loose source route, too short */
 		}
-		ip[0] = (uint8_t)(0x40 | hl / 4);
-		put16(ip + 2, (uint16_t)plen);
-		put16(ip + 4, (uint16_t)rnd());
-		ip[8] = 64;
-		ip[9] = IPPROTO_UDP;
-		put32(ip + 12, src_ip);
-		put32(ip + 16, dst_ip);
-		ip4_recsum(ip, hl);
+		h.total_len = (uint16_t)plen;
+		h.id = (uint16_t)rnd();
+		ip4_hdr_emit(ip, &h);
 		fill_random(ip + hl, 8);
-		return 14 + plen;
+		return ETH_HLEN + plen;
 	}
 	case K_IP_ADDR: {
 		static const uint32_t odd_src[] = { 0, 0xffffffffu, 0xc00002ffu, 0xc0000200u, 0 };
@@ -293,18 +293,19 @@ static size_t build(enum kind k, uint8_t *f)
 		/* The last slot: the destination itself (a "land" segment). */
 		uint32_t s = pick(5);
 
-		put32(ip + 12, s == 4 ? dst_ip : odd_src[s]);
-		ip4_recsum(ip, 20);
+		ip4_set_src(ip, s == 4 ? dst_ip : odd_src[s]);
 		memset(l4, 0, 20);
 		l4[12] = 0x50;
 		tcp(ip, l4, 20, 0x02);
 		if (s == 4) {
-			put16(l4, port);
-			put16(l4 + 2, port);
-			put16(l4 + 16, 0);
-			put16(l4 + 16, l4sum(ip, l4, 20, IPPROTO_TCP));
+			struct tcp_seg g;
+
+			tcp_seg_parse(l4, 20, 0, 0, &g);
+			g.sport = g.dport = port;
+			tcp_hdr_emit(l4, &g, TCP_HLEN);
+			tcp_fill_csum(l4, TCP_HLEN, dst_ip, dst_ip);
 		}
-		return 14 + 40;
+		return ETH_HLEN + IP4_HLEN + TCP_HLEN;
 	}
 	case K_TCP_SHORT:
 		eth(f, 0x0800);
@@ -312,8 +313,8 @@ static size_t build(enum kind k, uint8_t *f)
 		ip4(ip, IPPROTO_TCP, 20 + n, src_ip);
 		fill_random(l4, n);
 		if (n >= 4)
-			put16(l4 + 2, port);
-		return 14 + 20 + n;
+			wr16(l4 + 2, port);
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_TCP_DOFF:
 		eth(f, 0x0800);
 		n = 20 + pick(40);
@@ -327,7 +328,7 @@ static size_t build(enum kind k, uint8_t *f)
 		if ((l4[12] >> 4) * 4u > 60)
 			l4[12] = 0xf0;
 		tcp(ip, l4, n, (uint8_t)(pick(2) ? 0x02 : 0x10));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_TCP_OPTS: {
 		size_t ol = 4 * (1 + pick(10));
 		uint8_t *o = l4 + 20;
@@ -347,12 +348,11 @@ static size_t build(enum kind k, uint8_t *f)
 		case 7: if (ol >= 12) { o[0] = 8; o[1] = 9; fill_random(o + 2, 7); } break; /* timestamps of 9 */
 		default: o[0] = 0; fill_random(o + 1, ol - 1); break; /* EOL, then garbage */
 		}
-		if (pick(4) == 0) {
-			o[0] = 2; o[1] = 4; put16(o + 2, (uint16_t)pick(2)); /* MSS 0 or 1 */
-		}
+		if (pick(4) == 0)
+			tcp_opt_put_mss(o, (uint16_t)pick(2));              /* MSS 0 or 1 */
 		l4[12] = (uint8_t)((n / 4) << 4);
 		tcp(ip, l4, n, (uint8_t)(pick(3) ? 0x02 : 0x12));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_TCP_FLAGS: {
 		static const uint8_t odd[] = { 0x03, 0x06, 0x00, 0xff, 0x3f, 0x01, 0x29, 0x22, 0x07, 0x20 };
@@ -364,10 +364,9 @@ static size_t build(enum kind k, uint8_t *f)
 		l4[12] = 0x50;
 		tcp(ip, l4, n, odd[pick(sizeof(odd))]);
 		/* An urgent pointer past the data. */
-		put16(l4 + 18, (uint16_t)(n + pick(60000)));
-		put16(l4 + 16, 0);
-		put16(l4 + 16, l4sum(ip, l4, n, IPPROTO_TCP));
-		return 14 + 20 + n;
+		wr16(l4 + 18, (uint16_t)(n + pick(60000)));
+		tcp_fill_csum(l4, n, src_ip, dst_ip);
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_TCP_CSUM:
 		eth(f, 0x0800);
@@ -377,22 +376,22 @@ static size_t build(enum kind k, uint8_t *f)
 		l4[12] = 0x50;
 		tcp(ip, l4, n, (uint8_t)(pick(2) ? 0x02 : 0x18));
 		l4[16] ^= (uint8_t)(1 + pick(255));
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_UDP_BAD:
 		eth(f, 0x0800);
 		n = pick(64);
 		ip4(ip, IPPROTO_UDP, 20 + n, src_ip);
 		fill_random(l4, n);
 		if (n >= 8) {
-			put16(l4 + 2, pick(2) ? port : (uint16_t)rnd());
+			wr16(l4 + 2, pick(2) ? port : (uint16_t)rnd());
 			switch (pick(4)) {
-			case 0: put16(l4 + 4, (uint16_t)(n + 1 + pick(1000))); break; /* longer than the datagram */
-			case 1: put16(l4 + 4, (uint16_t)pick(8)); break;            /* below the header */
-			case 2: put16(l4 + 4, (uint16_t)n); break;                  /* fine, bad checksum */
-			default: put16(l4 + 4, (uint16_t)(8 + pick((uint32_t)n - 7))); put16(l4 + 6, 0); break; /* shorter, no checksum */
+			case 0: wr16(l4 + 4, (uint16_t)(n + 1 + pick(1000))); break; /* longer than the datagram */
+			case 1: wr16(l4 + 4, (uint16_t)pick(8)); break;            /* below the header */
+			case 2: wr16(l4 + 4, (uint16_t)n); break;                  /* fine, bad checksum */
+			default: wr16(l4 + 4, (uint16_t)(8 + pick((uint32_t)n - 7))); wr16(l4 + 6, 0); break; /* shorter, no checksum */
 			}
 		}
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_ICMP_BAD:
 		eth(f, 0x0800);
 		switch (pick(4)) {
@@ -420,15 +419,14 @@ static size_t build(enum kind k, uint8_t *f)
 				/* Quoted datagram "from" the destination, with a bad IHL or protocol. */
 				in[0] = (uint8_t)(0x40 | pick(16));
 				in[9] = (uint8_t)(pick(2) ? IPPROTO_TCP : IPPROTO_UDP);
-				put32(in + 12, dst_ip);
-				put32(in + 16, src_ip);
+				wr32(in + 12, dst_ip);
+				wr32(in + 16, src_ip);
 			}
-			put16(l4 + 2, 0);
-			put16(l4 + 2, fold(sum16(l4, n, 0)));
+			icmp4_fill_csum(l4, n);
 			break;
 		}
 		}
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	case K_FRAG: {
 		/* Fragments of datagrams that never complete or contradict themselves. */
 		uint16_t off, flags = 0;
@@ -445,11 +443,18 @@ static size_t build(enum kind k, uint8_t *f)
 		}
 		ip4(ip, (uint8_t)(pick(2) ? IPPROTO_UDP : IPPROTO_TCP), 20 + n, src_ip);
 		/* A handful of IDs only, so that fragments of one datagram overlap each other. */
-		put16(ip + 4, (uint16_t)(0x7000 + pick(8)));
-		put16(ip + 6, (uint16_t)(flags | off));
-		ip4_recsum(ip, 20);
+		{
+			struct ip4_hdr h;
+
+			ip4_hdr_decode(ip, &h);
+			h.id = (uint16_t)(0x7000 + pick(8));
+			h.df = (flags & 0x4000) != 0;
+			h.mf = (flags & 0x2000) != 0;
+			h.frag_off = (uint16_t)(off * 8);
+			ip4_hdr_emit(ip, &h);
+		}
 		fill_random(l4, n);
-		return 14 + 20 + n;
+		return ETH_HLEN + IP4_HLEN + n;
 	}
 	case K_COUNT:
 		break;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
 
 struct stack;
@@ -53,8 +54,8 @@ uint64_t tcp_timers_at(const struct stack *s);
 size_t tcp_pending_close(const struct stack *s);
 
 /* ---- towards the socket shim ---- */
-#define TCP_BIND_REUSEADDR 0x1
-#define TCP_BIND_REUSEPORT 0x2
+#define TCP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
+#define TCP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 struct tcp_conn *tcp_open(struct stack *s);
 /* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL. */
@@ -93,6 +94,7 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
 size_t tcp_inq(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
 
+/* The options of struct sock_opts, one at a time (setsockopt()'s values). */
 enum tcp_option {
 	TCP_OPT_NODELAY,        /* bool */
 	TCP_OPT_KEEPALIVE,      /* bool */
@@ -106,9 +108,21 @@ enum tcp_option {
 	TCP_OPT_MAXSEG,         /* TCP_MAXSEG */
 	TCP_OPT_USER_TIMEOUT,   /* milliseconds, TCP_USER_TIMEOUT */
 	TCP_OPT_CONGESTION,     /* 0 CUBIC, 1 NewReno */
+	TCP_OPT_REUSEADDR,      /* bool (bind() reads the value it is called with) */
+	TCP_OPT_REUSEPORT,      /* bool */
 };
-/* 0 or -EINVAL (value out of range) / -ENOPROTOOPT. */
+/* Checks value and records it in o, the options of a socket whose
+ * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */
+int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int value);
+/* The same on a connection, with what the change does to it (Nagle off
+ * sends, keep-alive arms its timer, the buffers take their new sizes). */
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);
+/* Hands a new connection the options kept before it existed (one assignment). */
+void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o);
+/* The connection's options (an accepted one's are its listener's). */
+const struct sock_opts *tcp_opts(const struct tcp_conn *c);
+/* SNDBUF and RCVBUF answer the buffers' sizes now (receive autotuning
+ * grows them), MAXSEG the MSS in use once connected. */
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *value);
 
 /* What TCP_INFO reports (struct tcp_info's fields, in its units). */

@@ -1,8 +1,10 @@
 /*
- * The TCP engine's internals, shared by tcp.c (table, socket calls, timers),
- * tcp_in.c (segment parsing and the RFC 9293 §3.10.7 state machine) and
- * tcp_out.c (segment building, transmission, retransmission).
- * Nothing outside stack/tcp*.c and the unit tests includes this.
+ * The TCP engine's internals, shared by its files: tcp_subr.c (the table,
+ * a connection's life), tcp_usrreq.c (the calls of tcp.h), tcp_timer.c
+ * (every timer and the timer pass), tcp_input.c (segment parsing and the
+ * RFC 9293 §3.10.7 state machine) and tcp_output.c (segment building,
+ * transmission, retransmission).
+ * Nothing outside stack/core/tcp/ and the unit tests includes this.
  */
 #ifndef PSTACK_TCP_PRIV_H
 #define PSTACK_TCP_PRIV_H
@@ -11,34 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/sock.h"
-#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/tcp/tcp_ring.h"
 #include "stack/core/tcp/tcp_seq.h"
+#include "stack/wire/tcp.h"
 
 struct stack;
 
-#define TCP_HLEN 20
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
-#define TCP_URG 0x20
-
-#define TCP_OPT_EOL 0
-#define TCP_OPT_NOP 1
-#define TCP_OPT_MSS 2
-#define TCP_OPT_WS 3
-#define TCP_OPT_SACK_PERM 4
-#define TCP_OPT_SACK 5
-#define TCP_OPT_TS 8
-
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
-#define TCP_MAX_WSCALE 14                /* RFC 7323 §2.3 */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
@@ -66,31 +53,10 @@ struct stack;
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
-#define TCP_EPHEMERAL_LO 32768           /* Linux ip_local_port_range */
-#define TCP_EPHEMERAL_HI 60999
-#define TCP_KEEPIDLE_S 7200
-#define TCP_KEEPINTVL_S 75
-#define TCP_KEEPCNT 9
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
-/* A received segment, checked and decoded into host order (never the raw bytes). */
-struct tcp_seg {
-	uint32_t src, dst;      /* IPv4 addresses */
-	uint16_t sport, dport;
-	tcp_seq seq, ack;
-	uint8_t flags;
-	uint16_t wnd;           /* unscaled, as on the wire */
-	const uint8_t *data;
-	uint32_t len;           /* payload bytes */
-	/* options */
-	bool has_mss, has_ws, sack_ok, has_ts;
-	uint16_t mss;
-	uint8_t ws;
-	uint32_t tsval, tsecr;
-	uint8_t nsack;
-	tcp_seq sack[4][2];
-};
-
+/* A received segment is a struct tcp_seg (stack/wire/tcp.h), checked and
+ * decoded into host order (never the raw bytes). Its length in sequence space: */
 static inline uint32_t tcp_seg_len(const struct tcp_seg *g)
 {
 	return g->len + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);
@@ -112,18 +78,13 @@ struct tcp_sack_range {
 struct tcp_conn {
 	struct stack *s;
 	enum tcp_state state;
-	struct ip4_endpoint local, remote;
+	struct inpcb pcb;                   /* endpoints; links in the table's hashes */
 
 	/* table links */
-	struct tcp_conn *hnext;             /* 4-tuple hash chain */
-	struct tcp_conn *bnext;             /* bound-port chain */
-	struct tcp_conn **bpprev;           /* what points at c in it (O(1) removal) */
-	struct tcp_conn *lnext;             /* listener chain */
 	struct tcp_conn *all_prev, *all_next;  /* in t->all, or in t->tw_head's list while in_tw */
 	bool in_tw;
 	struct tcp_conn *ackq_next;         /* owes an ACK at the end of this batch of frames */
 	bool in_ackq;
-	bool in_hash, in_bind, in_lhash;
 
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
@@ -218,18 +179,10 @@ struct tcp_conn {
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
 	bool rd_shut, wr_shut;
 
-	/* options */
-	bool nodelay, keepalive;
-	int keepidle, keepintvl, keepcnt;
-	int linger;                         /* -1 off */
-	uint8_t tos;
-	int maxseg;                         /* 0: none */
-	uint32_t user_timeout_ms;
-	int sndbuf_opt, rcvbuf_opt;         /* as set by the application (0: default) */
+	struct sock_opts opt;               /* socket options (inherited from the listener) */
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
-	bool reuseaddr, reuseport;
 
 	struct sock_wakeup wake;
 
@@ -238,17 +191,13 @@ struct tcp_conn {
 	uint32_t segs_in, segs_out, total_retrans;
 };
 
-/* Sized for a busy server: one closing first holds a TIME_WAIT block per
- * connection of the last minute (~60k at 1k connections/s). The port tables
- * have a bucket per port, so a chain holds only that port's connections.
- * calloc'd: untouched buckets cost no memory. */
-#define TCP_HASH_SIZE 65536
-#define TCP_PORT_HASH 65536
+static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
+{
+	return p ? (struct tcp_conn *)(void *)((char *)p - offsetof(struct tcp_conn, pcb)) : NULL;
+}
 
 struct tcp_table {
-	struct tcp_conn *hash[TCP_HASH_SIZE];
-	struct tcp_conn *bhash[TCP_PORT_HASH];
-	struct tcp_conn *lhash[TCP_PORT_HASH];
+	struct inpcb_table pcbs;            /* demultiplexing, bound ports, listeners */
 	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
 	/* Connections in TIME_WAIT, oldest first: all wait the same 2 MSL, so
 	 * the list is in deadline order and the timer pass looks at its head
@@ -261,7 +210,6 @@ struct tcp_table {
 	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
 	uint32_t challenge_count;
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
-	uint32_t port_hint;
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn
 	 * by tcp_timers() (round robin), so that one connection cannot hold the
@@ -271,49 +219,46 @@ struct tcp_table {
 	struct tcp_mem mem;                 /* every ring and out-of-order block (PSTACK_TCP_MEM) */
 };
 
-/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
-static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when);
-
-/* tcp_in.c: moves out-of-order data that has become in order into the ring,
- * as far as the ring takes it. */
-void tcp_ofo_pull(struct tcp_conn *c);
-/* Frees one out-of-order block, giving its charge back. */
-void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
-/* The same after the application read, with the FIN it may complete and an ACK. */
-void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
-
-/* tcp.c */
-/* Charges the receive ring for what it holds and what the advertised window
- * still promises (tcp_ring_reserve), after the window or the ring changed. */
-void tcp_rcv_reserve(struct tcp_conn *c);
-void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+/* ---- tcp_subr.c: the table and a connection's life ---- */
 struct tcp_conn *tcp_conn_new(struct stack *s);
-void tcp_hash_insert(struct tcp_conn *c);
-void tcp_hash_remove(struct tcp_conn *c);
-void tcp_bind_insert(struct tcp_conn *c);
+/* The one place state changes (tracing; moves c to or from the TIME_WAIT list). */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+/* Connection reached CLOSED: leaves the tables; freed when the application
+ * has let go (or never had it). Returns true when c was freed. */
+bool tcp_done(struct tcp_conn *c);
+/* tcp_done() with a pending error (0: none). True when c was freed. */
+bool tcp_abort(struct tcp_conn *c, int err);
+void tcp_wake(struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
+/* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
+void tcp_tw_requeue(struct tcp_conn *c);
+/* Takes c off listener l's accept queue. */
+void tcp_acceptq_remove(struct tcp_conn *l, struct tcp_conn *c);
+/* Moves an embryonic child to its listener's accept queue. */
+void tcp_child_established(struct tcp_conn *c);
+/* A listener stops: its accept queue is reset, its embryonic children go. */
+void tcp_close_children(struct tcp_conn *l, uint64_t now);
 /* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,
  * keyed with the stack's secret, so that TS values keep increasing across
  * successive connections between the same two hosts. */
 uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
-struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
-struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
-/* Connection reached CLOSED: leaves the tables; freed when the application
- * has let go (or never had it). Returns true when c was freed. */
-bool tcp_done(struct tcp_conn *c);
-void tcp_conn_free(struct tcp_conn *c);
-void tcp_wake(struct tcp_conn *c);
-/* Moves an embryonic child to its listener's accept queue. */
-void tcp_child_established(struct tcp_conn *c);
+/* Charges the receive ring for what it holds and what the advertised window
+ * still promises (tcp_ring_reserve), after the window or the ring changed. */
+void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3). */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
-/* tcp_in.c */
+/* ---- tcp_input.c ---- */
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
-void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt_us);
+/* Frees one out-of-order block, giving its charge back. */
+void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
+/* The same after the application read, with the FIN it may complete and an ACK. */
+void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 
-/* tcp_out.c */
+/* ---- tcp_output.c ---- */
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
 /* Sends whatever the windows, Nagle and the queues allow (at most
  * TCP_TX_BURST segments; the rest waits its turn in the table's txq). */
@@ -321,39 +266,41 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 /* The same with another burst size (TCP_APP_BURST from the application's
  * calls: the stack thread sends the rest, in parallel with the application). */
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
-void tcp_txq_add(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
 /* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
+/* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
+ * and rcvbuf (the listener's receive buffer) as the window. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now);
 /* Retransmits one segment at seq (at most one MSS). */
 void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
-uint16_t tcp_window_to_advertise(struct tcp_conn *c);
-/* Arms the retransmission timer (or the tail loss probe before it). */
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 /* The probe timeout fired: sends the probe and arms the real RTO. */
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now);
-uint32_t tcp_pipe(const struct tcp_conn *c);
 /* End of queued data in sequence space (after the FIN when queued). */
 static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 {
 	return c->snd_base + (uint32_t)c->sndq.len;
 }
 
-/* tcp_timer side, tcp.c */
-/* Both return true when the connection was freed. */
-bool tcp_timer_tw(struct tcp_conn *c, uint64_t now);
-bool tcp_abort(struct tcp_conn *c, int err);
-
-/* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
-void tcp_tw_requeue(struct tcp_conn *c);
+/* ---- tcp_timer.c ---- */
+/* Arms the retransmission timer (or the tail loss probe before it). */
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* After new data went out: moves the tail loss probe to the latest transmission. */
+void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
+/* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
+void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */
 void tcp_ackq_add(struct tcp_conn *c);
-
+void tcp_ackq_remove(struct tcp_conn *c);
+/* c used its burst with more to send: the timer pass serves it in turn. */
+void tcp_txq_add(struct tcp_conn *c);
+void tcp_txq_remove(struct tcp_conn *c);
+/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
 static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when)
 {
 	struct tcp_table *t = c->s->tcp;

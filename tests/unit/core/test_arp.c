@@ -78,8 +78,8 @@ static void test_arp_request_answered_exact_bytes(void **state)
 	/* RFC 826: the asker was added to the table. */
 	assert_int_equal(arp_lookup(h->s, H_PEER_IP, mac), 0);
 	assert_memory_equal(mac, h_peer_mac, 6);
-	assert_int_equal(h->s->stats.arp_in, 1);
-	assert_int_equal(h->s->stats.arp_out, 1 + 1);   /* the announcement, the reply */
+	assert_int_equal(stack_stats(h->s)->arp_in, 1);
+	assert_int_equal(stack_stats(h->s)->arp_out, 1 + 1);   /* the announcement, the reply */
 	h_free(h);
 }
 
@@ -93,7 +93,7 @@ static void test_arp_request_for_other_not_learned(void **state)
 	n = h_build_arp(buf, 1, eth_broadcast, other_mac, OTHER_IP, zero_mac, IP4(192, 0, 2, 99));
 	h_inject(h, buf, n);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.drops[DROP_ARP_NOT_FOR_US], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_NOT_FOR_US], 1);
 	assert_int_equal(arp_lookup(h->s, OTHER_IP, mac), -ENOENT);
 	h_free(h);
 }
@@ -112,7 +112,7 @@ static void test_arp_merge_updates_known_sender(void **state)
 	h_inject(h, buf, n);
 	assert_int_equal(arp_lookup(h->s, OTHER_IP, mac), 0);
 	assert_memory_equal(mac, other_mac, 6);
-	assert_int_equal(h->s->stats.drops[DROP_ARP_NOT_FOR_US], 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_NOT_FOR_US], 0);
 	assert_null(h_pop_tx(h));
 	h_free(h);
 }
@@ -146,7 +146,7 @@ static void test_arp_malformed_counted(void **state)
 	(void)state;
 	n = h_build_arp(buf, 1, eth_broadcast, h_peer_mac, H_PEER_IP, zero_mac, H_STACK_IP);
 	h_inject(h, buf, n - 1);
-	assert_int_equal(h->s->stats.drops[DROP_ARP_TRUNCATED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_TRUNCATED], 1);
 
 	buf[14 + 1] = 6;             /* htype 6 (IEEE 802) */
 	h_inject(h, buf, n);
@@ -160,13 +160,13 @@ static void test_arp_malformed_counted(void **state)
 	buf[14 + 5] = 16;            /* plen */
 	h_inject(h, buf, n);
 	buf[14 + 5] = 4;
-	assert_int_equal(h->s->stats.drops[DROP_ARP_UNSUPPORTED], 4);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_UNSUPPORTED], 4);
 
 	buf[14 + 7] = 3;             /* RARP request */
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_ARP_BAD_OP], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_BAD_OP], 1);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.arp_in, 6);
+	assert_int_equal(stack_stats(h->s)->arp_in, 6);
 
 	/* The same packet made whole again is answered. */
 	buf[14 + 7] = 1;
@@ -194,7 +194,7 @@ static void test_arp_gratuitous_at_start(void **state)
 	assert_memory_equal(f->data, want, sizeof(want));
 	free(f);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.arp_out, 1);
+	assert_int_equal(stack_stats(h->s)->arp_out, 1);
 	h_free(h);
 }
 
@@ -248,14 +248,14 @@ static void test_arp_retries_then_unresolved(void **state)
 	expect_request(h_pop_tx(h), OTHER_IP);
 	assert_null(h_pop_tx(h));
 	h_advance(h, ARP_RETRY_US - 1);
-	assert_int_equal(h->s->stats.drops[DROP_ARP_UNRESOLVED], 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_UNRESOLVED], 0);
 	assert_int_equal(pkb_live(), 2);
 	h_advance(h, 1);
 	/* ARP_MAX_REQUESTS sent, no answer: both waiting packets are dropped. */
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.drops[DROP_ARP_UNRESOLVED], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_UNRESOLVED], 2);
 	assert_int_equal(pkb_live(), 0);
-	assert_int_equal(h->s->stats.arp_out, 1 + ARP_MAX_REQUESTS);
+	assert_int_equal(stack_stats(h->s)->arp_out, 1 + ARP_MAX_REQUESTS);
 	assert_int_equal(arp_poll_at(h->s), STACK_NEVER);
 	h_free(h);
 }
@@ -270,7 +270,7 @@ static void test_arp_queue_bound(void **state)
 	for (int i = 0; i < ARP_QUEUE_PER_ENTRY; i++)
 		assert_int_equal(send_ip(h, OTHER_IP, (uint8_t)i), 0);
 	assert_int_equal(send_ip(h, OTHER_IP, 0xee), -ENOBUFS);
-	assert_int_equal(h->s->stats.drops[DROP_ARP_QUEUE_FULL], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_QUEUE_FULL], 1);
 	expect_request(h_pop_tx(h), OTHER_IP);
 	n = h_build_arp(buf, 2, h_stack_mac, other_mac, OTHER_IP, h_stack_mac, H_STACK_IP);
 	h_inject(h, buf, n);
@@ -398,7 +398,7 @@ static void test_arp_broadcast_needs_no_arp(void **state)
 		free(f);
 	}
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.arp_out, 1);   /* only the announcement */
+	assert_int_equal(stack_stats(h->s)->arp_out, 1);   /* only the announcement */
 	h_free(h);
 }
 
@@ -417,7 +417,7 @@ static void test_arp_failure_reports_host_unreachable(void **state)
 	assert_int_equal(udp_connect(u, &uto), 0);
 	assert_int_equal(udp_sendto(u, "q", 1, NULL, h->now), 1);
 	h_advance(h, ARP_MAX_REQUESTS * ARP_RETRY_US);
-	assert_true(h->s->stats.drops[DROP_ARP_UNRESOLVED] >= 2);
+	assert_true(stack_stats(h->s)->drops[DROP_ARP_UNRESOLVED] >= 2);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_take_error(c), -EHOSTUNREACH);
 	assert_int_equal(udp_poll(u) & SOCK_POLLERR, 0);

@@ -26,8 +26,8 @@ static void test_eth_truncated(void **state)
 	memcpy(f, h_stack_mac, 6);
 	h_inject(h, f, sizeof(f));
 	h_inject(h, f, 0);
-	assert_int_equal(h->s->stats.drops[DROP_ETH_TRUNCATED], 2);
-	assert_int_equal(h->s->stats.frames_in, 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ETH_TRUNCATED], 2);
+	assert_int_equal(stack_stats(h->s)->frames_in, 2);
 	h_free(h);
 }
 
@@ -44,8 +44,8 @@ static void test_eth_not_for_us(void **state)
 	h_inject(h, f, n);
 	n = h_build_arp(f, 1, ip6_mcast, h_peer_mac, H_PEER_IP, zero_mac, H_STACK_IP);
 	h_inject(h, f, n);
-	assert_int_equal(h->s->stats.drops[DROP_ETH_NOT_FOR_US], 2);
-	assert_int_equal(h->s->stats.arp_in, 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ETH_NOT_FOR_US], 2);
+	assert_int_equal(stack_stats(h->s)->arp_in, 0);
 	assert_null(h_pop_tx(h));
 	/* The same request to our MAC and to broadcast is answered. */
 	n = h_build_arp(f, 1, h_stack_mac, h_peer_mac, H_PEER_IP, zero_mac, H_STACK_IP);
@@ -68,8 +68,8 @@ static void test_eth_unknown_type(void **state)
 	h_inject(h, f, n);
 	n = h_build_eth(f, h_stack_mac, h_peer_mac, 0x8100, payload, sizeof(payload));   /* 802.1Q */
 	h_inject(h, f, n);
-	assert_int_equal(h->s->stats.drops[DROP_ETH_UNKNOWN_TYPE], 2);
-	assert_int_equal(h->s->stats.ip_in, 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ETH_UNKNOWN_TYPE], 2);
+	assert_int_equal(stack_stats(h->s)->ip_in, 0);
 	h_free(h);
 }
 
@@ -78,7 +78,7 @@ static void test_eth_output_header(void **state)
 	struct harness *h = h_new(NULL, false);
 	struct pkb *p = pkb_alloc(4);
 	struct h_frame *f;
-	uint64_t out0 = h->s->stats.frames_out;
+	uint64_t out0 = stack_stats(h->s)->frames_out;
 
 	(void)state;
 	memcpy(pkb_put(p, 4), "\xde\xad\xbe\xef", 4);
@@ -91,7 +91,7 @@ static void test_eth_output_header(void **state)
 	assert_int_equal(rd16(f->data + 12), 0x88b5);
 	assert_memory_equal(f->data + 14, "\xde\xad\xbe\xef", 4);
 	free(f);
-	assert_int_equal(h->s->stats.frames_out, out0 + 1);
+	assert_int_equal(stack_stats(h->s)->frames_out, out0 + 1);
 	h_free(h);
 }
 

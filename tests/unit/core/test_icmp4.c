@@ -67,8 +67,8 @@ static void test_icmp_echo_reply_exact(void **state)
 	assert_true(h_csum_ok(m, len, 0));
 	free(f);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.icmp_in, 1);
-	assert_int_equal(h->s->stats.icmp_out, 1);
+	assert_int_equal(stack_stats(h->s)->icmp_in, 1);
+	assert_int_equal(stack_stats(h->s)->icmp_out, 1);
 	h_free(h);
 }
 
@@ -83,10 +83,10 @@ static void test_icmp_bad_checksum_and_truncated(void **state)
 	n = h_build_icmp_echo(buf, H_PEER_IP, H_STACK_IP, 1, 1, data, sizeof(data));
 	buf[n - 1] ^= 0x40;   /* payload byte changed, ICMP checksum now wrong */
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_BAD_CSUM], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_BAD_CSUM], 1);
 	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 2, 0, (const uint8_t *)"\x08\x00\xf7", 3);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_TRUNCATED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_TRUNCATED], 1);
 	assert_null(h_pop_tx(h));
 	h_free(h);
 }
@@ -102,7 +102,7 @@ static void test_icmp_broadcast_echo_ignored(void **state)
 	n = h_build_icmp_echo(buf, H_PEER_IP, 0xffffffffu, 1, 1, (const uint8_t *)"abcd", 4);
 	h_inject(h, buf, n);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_UNHANDLED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_UNHANDLED], 1);
 	h_free(h);
 }
 
@@ -130,7 +130,7 @@ static void test_icmp_echo_4000_fragmented(void **state)
 
 		h_inject(h, buf, n);
 	}
-	assert_int_equal(h->s->stats.ip_reassembled, 1);
+	assert_int_equal(stack_stats(h->s)->ip_reassembled, 1);
 	assert_int_equal(h->tx_count, 3);
 	for (int i = 0; i < 3; i++) {
 		struct h_frame *f = h_pop_tx(h);
@@ -167,7 +167,7 @@ static void test_icmp_port_unreachable_quote(void **state)
 	h_learn_peer(h);
 	n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, 9999, (const uint8_t *)"nobody home", 11);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_NO_SOCKET], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_NO_SOCKET], 1);
 	f = h_pop_tx(h);
 	m = h_tx_ip4(f, &ih, &plen);
 	assert_int_equal(ih.proto, IP_PROTO_ICMP);
@@ -202,7 +202,7 @@ static void test_icmp_rate_limit(void **state)
 	for (int i = 0; i < ICMP_ERRORS_BURST + 10; i++)
 		unreach_to_closed_port(h, (uint16_t)(1000 + i));
 	assert_int_equal(h->tx_count, ICMP_ERRORS_BURST);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_RATE_LIMITED], 10);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 10);
 	h_drain_tx(h);
 
 	/* One token comes back every 1/ICMP_ERRORS_PER_SEC seconds. */
@@ -213,7 +213,7 @@ static void test_icmp_rate_limit(void **state)
 	unreach_to_closed_port(h, 2001);
 	unreach_to_closed_port(h, 2002);
 	assert_int_equal(h->tx_count, 1);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_RATE_LIMITED], 12);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 12);
 	h_drain_tx(h);
 
 	/* A quiet second refills the bucket to the burst, not beyond. */
@@ -236,7 +236,7 @@ static void test_icmp_unreach_never_sent(void **state)
 	h_learn_peer(h);
 	memset(raw, 0, sizeof(raw));
 	h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 1, 0, raw, 20);
-	assert_int_equal(ip4_parse(buf + ETH_HLEN, 40, &o), 0);
+	assert_int_equal(ip4_parse(buf + ETH_HLEN, 40, STACK_CSUM_ALL, &o), 0);
 
 	buf[ETH_HLEN + 20] = ICMP_DEST_UNREACH;     /* an ICMP error */
 	icmp4_send_unreach(h->s, &o, ICMP_UNREACH_PROTOCOL, h->now);
@@ -262,7 +262,7 @@ static void test_icmp_unreach_never_sent(void **state)
 	o.src = 0;
 	icmp4_send_unreach(h->s, &o, ICMP_UNREACH_PROTOCOL, h->now);
 	assert_null(h_pop_tx(h));
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_RATE_LIMITED], 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 0);
 	h_free(h);
 }
 
@@ -306,10 +306,10 @@ static void test_icmp_error_to_udp_socket(void **state)
 	/* A quote too short to hold the ports, and one about someone else's datagram. */
 	n = build_error(ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, H_STACK_IP, 5000, 53, 27);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_TRUNCATED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_TRUNCATED], 1);
 	n = build_error(ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, IP4(192, 0, 2, 77), 5000, 53, 28);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_ICMP_UNHANDLED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_UNHANDLED], 1);
 	/* Host unreachable is a soft error: a UDP socket does not hear of it (Linux). */
 	n = build_error(ICMP_DEST_UNREACH, 1, H_STACK_IP, 5000, 53, 28);
 	h_inject(h, buf, n);

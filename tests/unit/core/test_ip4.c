@@ -83,7 +83,7 @@ static void fill(uint8_t *p, size_t n, unsigned seed)
 static void test_ip4_malformed_each_reason(void **state)
 {
 	struct harness *h = h_new(NULL, false);
-	const struct stack_stats *st = &h->s->stats;
+	const struct stack_stats *st = stack_stats(h->s);
 	uint8_t pl[8] = { 0 };
 	size_t n;
 
@@ -180,7 +180,7 @@ static void test_ip4_destination_filter(void **state)
 	h_inject(h, buf, n);
 	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(224, 0, 0, 1), 7, (const uint8_t *)"x", 1);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_IP_NOT_FOR_US], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 2);
 	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
 
 	/* Limited and subnet broadcasts are ours. */
@@ -209,7 +209,7 @@ static void test_ip4_bad_sources_dropped(void **state)
 
 		h_inject(h, buf, n);
 	}
-	assert_int_equal(h->s->stats.drops[DROP_IP_BAD_SOURCE], 5);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_BAD_SOURCE], 5);
 	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
 	udp_close(u);
 	h_free(h);
@@ -229,7 +229,7 @@ static void test_ip4_unknown_protocol(void **state)
 	h_learn_peer(h);
 	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, 99, 0x777, 0, pl, sizeof(pl));
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_UNKNOWN_PROTO], 1);
 	f = h_pop_tx(h);
 	m = h_tx_ip4(f, &ih, &plen);
 	assert_int_equal(ih.proto, IP_PROTO_ICMP);
@@ -244,7 +244,7 @@ static void test_ip4_unknown_protocol(void **state)
 	/* Not for a broadcast. */
 	n = h_build_ip4(buf, H_PEER_IP, 0xffffffffu, 99, 0x778, 0, pl, sizeof(pl));
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_IP_UNKNOWN_PROTO], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_UNKNOWN_PROTO], 2);
 	assert_null(h_pop_tx(h));
 	h_free(h);
 }
@@ -282,7 +282,7 @@ static void test_ip4_reassembly_in_order(void **state)
 	fill(data, sizeof(data), 1);
 	inject_udp_fragments(h, 0x100, data, sizeof(data), 1480, order, 3);
 	check_received(u, data, sizeof(data));
-	assert_int_equal(h->s->stats.ip_reassembled, 1);
+	assert_int_equal(stack_stats(h->s)->ip_reassembled, 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	assert_int_equal(ip4_reass_mem(ip4_reass_of(h->s)), 0);
 	udp_close(u);
@@ -315,7 +315,7 @@ static void test_ip4_reassembly_duplicate(void **state)
 	(void)state;
 	fill(data, sizeof(data), 3);
 	inject_udp_fragments(h, 0x102, data, sizeof(data), 1480, order, 4);
-	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_DUP], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_DUP], 1);
 	check_received(u, data, sizeof(data));
 	/* Delivered once. */
 	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
@@ -337,7 +337,7 @@ static void test_ip4_reassembly_overlap_dropped(void **state)
 	ulen = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
 	inject_frag(h, 0x103, 0, true, dg, 1480);
 	inject_frag(h, 0x103, 1472, true, dg + 1472, 1480);     /* 8 bytes over the first */
-	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_OVERLAP], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_OVERLAP], 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	/* The rest cannot complete it: what remains starts a new datagram that never completes. */
 	inject_frag(h, 0x103, 2960, false, dg + 2960, ulen - 2960);
@@ -370,7 +370,7 @@ static void test_ip4_reassembly_timeout_frees(void **state)
 	h_advance(h, IP4_REASS_TIMEOUT_US - 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 1);
 	h_advance(h, 1);
-	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TIMEOUT], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_TIMEOUT], 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	assert_int_equal(ip4_reass_mem(ip4_reass_of(h->s)), 0);
 	assert_int_equal(ip4_poll_at(h->s), STACK_NEVER);
@@ -390,7 +390,7 @@ static void test_ip4_reassembly_timeout_frees(void **state)
 	/* Without fragment zero there is nothing to quote: no message. */
 	inject_frag(h, 0x105, 1480, false, data, 100);
 	h_advance(h, IP4_REASS_TIMEOUT_US);
-	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TIMEOUT], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_TIMEOUT], 2);
 	assert_null(h_pop_tx(h));
 	h_free(h);
 }
@@ -411,7 +411,7 @@ static void test_ip4_reassembly_memory_bound(void **state)
 		inject_frag(h, (uint16_t)(0x2000 + i), 0, true, data, 1480);
 		assert_true(ip4_reass_mem(ip4_reass_of(h->s)) <= IP4_REASS_MEM_MAX);
 	}
-	assert_true(h->s->stats.drops[DROP_IP_FRAG_NO_MEMORY] >= 100);
+	assert_true(stack_stats(h->s)->drops[DROP_IP_FRAG_NO_MEMORY] >= 100);
 	assert_true(ip4_reass_count(ip4_reass_of(h->s)) < n);
 	inject_udp_fragments(h, 0x105, data, sizeof(data), 1480, order, 3);
 	check_received(u, data, sizeof(data));
@@ -428,7 +428,7 @@ static void test_ip4_reassembly_too_big(void **state)
 	inject_frag(h, 0x106, 0, true, data, 1480);
 	/* Offset 65520 + 24 bytes + a 20-byte header > 65535. */
 	inject_frag(h, 0x106, 65520, false, data, 24);
-	assert_int_equal(h->s->stats.drops[DROP_IP_FRAG_TOO_BIG], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_TOO_BIG], 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	h_free(h);
 }
@@ -441,7 +441,7 @@ static void test_ip4_fragment_bad_length(void **state)
 
 	(void)state;
 	inject_frag(h, 0x107, 0, true, data, 1477);
-	assert_int_equal(h->s->stats.drops[DROP_IP_BAD_LENGTH], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_BAD_LENGTH], 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	h_free(h);
 }
@@ -476,7 +476,7 @@ static void test_ip4_fragment_4000_and_reassemble(void **state)
 	/* 3972 + 8 (UDP) + 20 (IP) = 4000 bytes. */
 	assert_int_equal(udp_sendto(u, data, sizeof(data), &to, h->now), (long)sizeof(data));
 	assert_int_equal(h->tx_count, 3);
-	assert_int_equal(h->s->stats.ip_frag_out, 3);
+	assert_int_equal(stack_stats(h->s)->ip_frag_out, 3);
 	for (int i = 0; i < 3; i++) {
 		struct h_frame *f = h_pop_tx(h);
 		struct ip4_hdr ih;
@@ -497,7 +497,7 @@ static void test_ip4_fragment_4000_and_reassemble(void **state)
 	}
 	assert_int_equal(udp_recvfrom(pu, out, sizeof(out), NULL, &full, 0), (long)sizeof(data));
 	assert_memory_equal(out, data, sizeof(data));
-	assert_int_equal(peer->s->stats.ip_reassembled, 1);
+	assert_int_equal(stack_stats(peer->s)->ip_reassembled, 1);
 	udp_close(u);
 	udp_close(pu);
 	h_free(peer);
@@ -554,8 +554,8 @@ static void test_ip4_fragment_odd_mtu(void **state)
 		assert_int_equal(ih.mf, i < 3);
 		free(f);
 	}
-	assert_int_equal(h->s->stats.ip_frag_out, 4);
-	assert_int_equal(h->s->stats.ip_out, 1);
+	assert_int_equal(stack_stats(h->s)->ip_frag_out, 4);
+	assert_int_equal(stack_stats(h->s)->ip_out, 1);
 	h_free(h);
 }
 
@@ -585,8 +585,8 @@ static void test_ip4_header_fields(void **state)
 	assert_int_equal(b.ttl, 7);
 	assert_false(b.df);
 	assert_int_equal((uint16_t)(b.id - a.id), 1);
-	assert_int_equal(h->s->stats.ip_out, 2);
-	assert_int_equal(h->s->stats.ip_frag_out, 0);
+	assert_int_equal(stack_stats(h->s)->ip_out, 2);
+	assert_int_equal(stack_stats(h->s)->ip_frag_out, 0);
 	h_free(h);
 }
 
@@ -619,14 +619,14 @@ static void test_ip4_routing(void **state)
 	}
 	free(f);
 	assert_int_equal(send_raw(h, 0, 10, false, 0, 0), -ENETUNREACH);
-	assert_int_equal(h->s->stats.drops[DROP_IP_NO_ROUTE], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NO_ROUTE], 1);
 	h_free(h);
 
 	config_defaults(&cfg);
 	cfg.gateway = 0;
 	h = h_new(&cfg, false);
 	assert_int_equal(send_raw(h, IP4(198, 51, 100, 1), 10, false, 0, 0), -ENETUNREACH);
-	assert_int_equal(h->s->stats.drops[DROP_IP_NO_ROUTE], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NO_ROUTE], 1);
 	assert_null(h_pop_tx(h));
 	h_free(h);
 }

@@ -1,5 +1,5 @@
 /* One ACK per batch (issue 5): frames read in one go by the runner (or a
- * busy-polling thread) set s->rx_batch; the "every second full segment" ACK
+ * busy-polling thread) form a batch (stack_rx_batch_begin/end); the "every second full segment" ACK
  * of RFC 5681 §4.2 then waits for the timer pass the caller runs right after
  * the batch, so a batch of large frames costs one ACK, not one per frame.
  * Outside a batch (and for every other reason to ACK at once) nothing changes. */
@@ -14,6 +14,7 @@
 
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
 static void test_batch_of_segments_gets_one_ack(void **state)
@@ -22,13 +23,13 @@ static void test_batch_of_segments_gets_one_ack(void **state)
 	struct tcp_conn *c = ts_connect(t);
 
 	(void)state;
-	t->h->s->rx_batch = true;
+	stack_rx_batch_begin(t->h->s);
 	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_inject(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_inject(t, ". 4345:5793(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_expect_none(t);
-	t->h->s->rx_batch = false;
+	stack_rx_batch_end(t->h->s);
 	/* The batch's end: the caller's timer pass, with no time gone by. */
 	assert_true(stack_poll_at(t->h->s) <= t->h->now);
 	stack_poll(t->h->s, t->h->now);
@@ -47,10 +48,10 @@ static void test_batch_keeps_immediate_dup_ack(void **state)
 	struct tcp_conn *c = ts_connect(t);
 
 	(void)state;
-	t->h->s->rx_batch = true;
+	stack_rx_batch_begin(t->h->s);
 	ts_inject(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val 0 ecr 100,nop,nop,sack 2897:4345>");
-	t->h->s->rx_batch = false;
+	stack_rx_batch_end(t->h->s);
 	ts_abort(t, c);
 	ts_free(t);
 }

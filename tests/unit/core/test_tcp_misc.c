@@ -326,10 +326,10 @@ static void test_icmp_errors(void **state)
  * the link that leads to its connection. Returns the connections on port. */
 static size_t bind_chain_check(struct stack *s, uint16_t port)
 {
-	struct tcp_conn **pp = &s->tcp->bhash[port % TCP_PORT_HASH];
+	struct inpcb **pp = &s->tcp->pcbs.bhash[port % INPCB_PORT_HASH];
 	size_t n = 0;
 
-	for (struct tcp_conn *x = *pp; x; pp = &x->bnext, x = x->bnext) {
+	for (struct inpcb *x = *pp; x; pp = &x->bnext, x = x->bnext) {
 		assert_ptr_equal(x->bpprev, pp);
 		assert_true(x->in_bind);
 		if (x->local.port == port)

@@ -82,6 +82,7 @@ static struct fault_config stack_faults;
 static void link_init(struct link *l, uint64_t seed, unsigned loss, unsigned dup, unsigned reorder)
 {
 	struct stack_config cfg;
+	struct fault_config faults;
 
 	memset(l, 0, sizeof(*l));
 	l->rng = seed;
@@ -91,18 +92,18 @@ static void link_init(struct link *l, uint64_t seed, unsigned loss, unsigned dup
 	config_defaults(&cfg);
 	for (int i = 0; i < 16; i++)
 		cfg.secret[i] = (uint8_t)(i * 7 + 1);
-	cfg.faults = stack_faults;
-	cfg.faults.seed = stack_faults.seed + seed;
-	l->a = h_new(&cfg, false);
+	faults = stack_faults;
+	faults.seed = stack_faults.seed + seed;
+	l->a = h_new_faulty(&cfg, &faults, false);
 	config_defaults(&cfg);
-	cfg.faults = stack_faults;
-	cfg.faults.seed = stack_faults.seed + seed + 1000;
+	faults = stack_faults;
+	faults.seed = stack_faults.seed + seed + 1000;
 	cfg.addr = H_PEER_IP;
 	cfg.gateway = 0;
 	memcpy(cfg.mac, h_peer_mac, 6);
 	for (int i = 0; i < 16; i++)
 		cfg.secret[i] = (uint8_t)(i * 11 + 3);
-	l->b = h_new(&cfg, false);
+	l->b = h_new_faulty(&cfg, &faults, false);
 	/* b's frames must look like they come from the peer MAC to a's filter and vice versa */
 	arp_insert(l->a->s, H_PEER_IP, h_peer_mac, l->a->now);
 	arp_insert(l->b->s, H_STACK_IP, h_stack_mac, l->b->now);
@@ -231,16 +232,17 @@ static void run_transfer(uint64_t seed, unsigned loss, unsigned dup, unsigned re
 	if (getenv("TCP_PAIR_VERBOSE"))
 		printf("seed %llu loss %u%%: %d ms, frames %lu dropped %lu, retransmits %llu + %llu\n",
 		       (unsigned long long)seed, loss, steps, l.sent, l.dropped,
-		       (unsigned long long)l.a->s->stats.tcp_retransmits,
-		       (unsigned long long)l.b->s->stats.tcp_retransmits);
+		       (unsigned long long)stack_stats(l.a->s)->tcp_retransmits,
+		       (unsigned long long)stack_stats(l.b->s)->tcp_retransmits);
 	if (loss || stack_faults.enabled)
-		assert_true(l.a->s->stats.tcp_retransmits + l.b->s->stats.tcp_retransmits > 0);
+		assert_true(stack_stats(l.a->s)->tcp_retransmits + stack_stats(l.b->s)->tcp_retransmits > 0);
 	if (stack_faults.enabled) {
-		const struct fault_stats *fa = fault_get_stats(l.a->s), *fb = fault_get_stats(l.b->s);
+		struct fault_stats sa, sb;
+		const struct fault_stats *fa = &sa, *fb = &sb;
 
 		/* Every kind of fault really happened, in both directions of the run. */
-		assert_non_null(fa);
-		assert_non_null(fb);
+		assert_true(fault_get_stats(l.a->dev, &sa));
+		assert_true(fault_get_stats(l.b->dev, &sb));
 		assert_true(fa->lost[FRAME_OUT] + fb->lost[FRAME_IN] > 0);
 		assert_true(fa->lost[FRAME_IN] + fb->lost[FRAME_OUT] > 0);
 		assert_true(fa->duplicated[0] + fa->duplicated[1] + fb->duplicated[0] + fb->duplicated[1] > 0);

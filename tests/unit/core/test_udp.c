@@ -111,7 +111,7 @@ static void test_udp_broadcast_to_all(void **state)
 	/* No port unreachable for a broadcast to a closed port. */
 	h_learn_peer(h);
 	inject_udp(h, 1000, 0xffffffffu, 8, "nobody");
-	assert_int_equal(h->s->stats.drops[DROP_UDP_NO_SOCKET], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_NO_SOCKET], 1);
 	assert_null(h_pop_tx(h));
 	udp_close(a);
 	udp_close(b);
@@ -134,9 +134,9 @@ static void test_udp_checksum_rules(void **state)
 	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"badsum", 6);
 	buf[ETH_HLEN + IP4_HLEN + 6] ^= 0x10;
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 1);
 	expect_empty(u);
-	assert_int_equal(h->s->stats.udp_in, 1);
+	assert_int_equal(stack_stats(h->s)->udp_in, 1);
 	udp_close(u);
 	h_free(h);
 }
@@ -154,12 +154,12 @@ static void test_udp_length_rules(void **state)
 	h_inject(h, buf, n);
 	wr16(ud + 4, 7);    /* shorter than the header */
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_LENGTH], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_LENGTH], 2);
 
 	/* Fewer than 8 bytes of IP payload. */
 	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, 5, 0, (const uint8_t *)"\0\1\0\7\0", 5);
 	h_inject(h, buf, n);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_TRUNCATED], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_TRUNCATED], 1);
 	expect_empty(u);
 
 	/* A UDP length shorter than the IP payload: the rest is ignored. */
@@ -213,7 +213,7 @@ static void test_udp_send_checksum(void **state)
 	assert_int_equal(rd16(p + 6), 0xffff);
 	assert_true(h_csum_ok(p, plen, csum_pseudo4(H_STACK_IP, H_PEER_IP, IP_PROTO_UDP, 10)));
 	free(f);
-	assert_int_equal(h->s->stats.udp_out, 2);
+	assert_int_equal(stack_stats(h->s)->udp_out, 2);
 	udp_close(u);
 	h_free(h);
 }
@@ -440,7 +440,7 @@ static void test_udp_rcvbuf_bound(void **state)
 	while (udp_recvfrom(u, out, sizeof(out), NULL, &full, 0) == 1000)
 		got++;
 	assert_true(got >= 3 && got <= 4);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_RCVBUF_FULL], 10 - got);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_RCVBUF_FULL], 10 - got);
 	/* Reading made room again. */
 	inject_udp(h, 1000, H_STACK_IP, 7, text);
 	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 1000);

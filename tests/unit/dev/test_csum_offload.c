@@ -78,12 +78,15 @@ static void test_udp_trusted_frame_skips_checksum(void **state)
 
 	(void)state;
 	n = bad_udp("trusted");
-	stack_input_flags(h->s, buf, n, NETDEV_RX_CSUM_OK, h->now);
+	h_inject_flags(h, buf, n, NETDEV_RX_CSUM_OK);
 	assert_int_equal(recv_text(u, out, sizeof(out)), 7);
 	assert_memory_equal(out, "trusted", 7);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 0);
 	/* The flag is the frame's only: the next one is checked again. */
-	assert_int_equal(h->s->rx_flags, 0);
+	n = bad_udp("checked");
+	h_inject(h, buf, n);
+	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 1);
 	udp_close(u);
 	h_free(h);
 }
@@ -97,13 +100,13 @@ static void test_udp_unflagged_bad_checksum_dropped(void **state)
 
 	(void)state;
 	n = bad_udp("checked");
-	stack_input_flags(h->s, buf, n, 0, h->now);
+	h_inject_flags(h, buf, n, 0);
 	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 1);
 	n = bad_udp("checked");
-	h_inject(h, buf, n);    /* stack_input: no flags */
+	h_inject(h, buf, n);    /* no flags */
 	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 2);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 2);
 	udp_close(u);
 	h_free(h);
 }
@@ -118,14 +121,14 @@ static void test_tcp_trusted_frame_skips_checksum(void **state)
 	h_learn_peer(h);
 	/* Without the flag: dropped for its checksum, no answer. */
 	n = bad_syn();
-	stack_input_flags(h->s, buf, n, 0, h->now);
-	assert_int_equal(h->s->stats.drops[DROP_TCP_BAD_CSUM], 1);
+	h_inject_flags(h, buf, n, 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_TCP_BAD_CSUM], 1);
 	assert_null(h_pop_tx(h));
 	/* With it: processed (a SYN to a closed port is answered with RST|ACK). */
 	n = bad_syn();
-	stack_input_flags(h->s, buf, n, NETDEV_RX_CSUM_OK, h->now);
-	assert_int_equal(h->s->stats.drops[DROP_TCP_BAD_CSUM], 1);
-	assert_int_equal(h->s->stats.drops[DROP_TCP_NO_SOCKET], 1);
+	h_inject_flags(h, buf, n, NETDEV_RX_CSUM_OK);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_TCP_BAD_CSUM], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_TCP_NO_SOCKET], 1);
 	f = h_pop_tx(h);
 	assert_non_null(f);
 	assert_true(f->len >= L4_OFF + 20);
@@ -150,11 +153,11 @@ static void test_reassembled_datagram_checked_despite_flag(void **state)
 	memcpy(whole, buf + L4_OFF, sizeof(whole));
 	/* Two fragments: 16 bytes (offset 0, MF), then the remaining 16. */
 	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, 17, 77, 0x2000, whole, 16);
-	stack_input_flags(h->s, frame, n, NETDEV_RX_CSUM_OK, h->now);
+	h_inject_flags(h, frame, n, NETDEV_RX_CSUM_OK);
 	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, 17, 77, 16 / 8, whole + 16, sizeof(whole) - 16);
-	stack_input_flags(h->s, frame, n, NETDEV_RX_CSUM_OK, h->now);
-	assert_int_equal(h->s->stats.ip_reassembled, 1);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 1);
+	h_inject_flags(h, frame, n, NETDEV_RX_CSUM_OK);
+	assert_int_equal(stack_stats(h->s)->ip_reassembled, 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 1);
 	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
 	udp_close(u);
 	h_free(h);
@@ -163,7 +166,7 @@ static void test_reassembled_datagram_checked_despite_flag(void **state)
 /* Through the fault link the flag is ignored: a frame it corrupts is caught. */
 static void test_fault_link_ignores_flag(void **state)
 {
-	struct stack_config cfg;
+	struct fault_config faults;
 	struct harness *h;
 	struct udp_sock *u;
 	char out[64];
@@ -171,36 +174,36 @@ static void test_fault_link_ignores_flag(void **state)
 	size_t n;
 
 	(void)state;
-	config_defaults(&cfg);
-	cfg.faults.enabled = 1;         /* the link, with no fault: the frame passes as it is */
-	cfg.faults.seed = 1;
-	h = h_new(&cfg, false);
+	memset(&faults, 0, sizeof(faults));
+	faults.enabled = 1;             /* the link, with no fault: the frame passes as it is */
+	faults.seed = 1;
+	h = h_new_faulty(NULL, &faults, false);
 	u = bound(h, 7);
 	n = bad_udp("x");
-	stack_input_flags(h->s, buf, n, NETDEV_RX_CSUM_OK, h->now);
+	h_inject_flags(h, buf, n, NETDEV_RX_CSUM_OK);
 	h_advance(h, 1000);
-	assert_int_equal(h->s->stats.drops[DROP_UDP_BAD_CSUM], 1);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM], 1);
 	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
 	udp_close(u);
 	h_free(h);
 
 	/* Every frame corrupted (one bit each): none gets through, flag or not. */
-	config_defaults(&cfg);
-	cfg.faults.enabled = 1;
-	cfg.faults.corrupt_ppm = 1000000;
-	cfg.faults.seed = 7;
-	h = h_new(&cfg, false);
+	memset(&faults, 0, sizeof(faults));
+	faults.enabled = 1;
+	faults.corrupt_ppm = 1000000;
+	faults.seed = 7;
+	h = h_new_faulty(NULL, &faults, false);
 	u = bound(h, 7);
 	for (int i = 0; i < 200; i++) {
 		n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"payload!", 8);
-		stack_input_flags(h->s, buf, n, NETDEV_RX_CSUM_OK, h->now);
+		h_inject_flags(h, buf, n, NETDEV_RX_CSUM_OK);
 		h_advance(h, 10);
 	}
 	assert_int_equal(recv_text(u, out, sizeof(out)), -EAGAIN);
-	caught = h->s->stats.drops[DROP_UDP_BAD_CSUM] + h->s->stats.drops[DROP_IP_BAD_CSUM];
+	caught = stack_stats(h->s)->drops[DROP_UDP_BAD_CSUM] + stack_stats(h->s)->drops[DROP_IP_BAD_CSUM];
 	/* Flips in the length fields are dropped for their lengths; most hit a checksum. */
 	assert_true(caught > 100);
-	assert_int_equal(h->s->stats.udp_in, 0);
+	assert_int_equal(stack_stats(h->s)->udp_in, 0);
 	udp_close(u);
 	h_free(h);
 }

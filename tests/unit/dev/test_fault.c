@@ -1,4 +1,5 @@
-/* The fault-injecting link on a harness stack: seeded, bounded, and doing what it says. */
+/* The fault-injecting link around a harness stack's in-memory link: seeded,
+ * bounded, and doing what it says. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "stack/dev/fault.h"
+#include "stack/host/config.h"
 #include "stack/wire/wire.h"
 #include "tests/unit/support/harness.h"
 
@@ -33,16 +35,17 @@ static struct fault_stats base;
 static struct harness *h_faulty(const char *faults)
 {
 	struct stack_config cfg;
+	struct fault_config fc;
 	struct harness *h;
 
 	config_defaults(&cfg);
-	assert_int_equal(config_parse_faults(faults, &cfg.faults), 0);
-	cfg.faults.enabled = 1;
-	h = h_new(&cfg, false);
+	assert_int_equal(config_parse_faults(faults, &fc), 0);
+	fc.enabled = 1;
+	h = h_new_faulty(&cfg, &fc, false);
 	/* The gratuitous ARP went through the link too: let it out and forget it. */
 	h_advance(h, 10000000);
 	h_drain_tx(h);
-	base = *fault_get_stats(h->s);
+	assert_true(fault_get_stats(h->dev, &base));
 	return h;
 }
 
@@ -50,12 +53,12 @@ static struct harness *h_faulty(const char *faults)
 static const struct fault_stats *st(struct harness *h)
 {
 	static struct fault_stats d;
-	const struct fault_stats *s = fault_get_stats(h->s);
+	struct fault_stats s;
 	const uint64_t *now, *then;
 	uint64_t *out;
 
-	assert_non_null(s);
-	now = (const uint64_t *)s;
+	assert_true(fault_get_stats(h->dev, &s));
+	now = (const uint64_t *)&s;
 	then = (const uint64_t *)&base;
 	out = (uint64_t *)&d;
 	for (size_t i = 0; i < sizeof(d) / sizeof(uint64_t); i++)
@@ -68,7 +71,7 @@ static void send_out(struct harness *h, uint32_t n)
 	uint8_t f[FRAME_LEN];
 
 	build(f, n);
-	assert_int_equal(stack_transmit(h->s, f, FRAME_LEN, 0, h->now), 0);
+	assert_int_equal(h_transmit(h, f, FRAME_LEN), 0);
 }
 
 static void send_in(struct harness *h, uint32_t n)
@@ -154,7 +157,7 @@ static void test_loss_ratio(void **state)
 	assert_int_equal(st(h)->lost[FRAME_IN], 279);
 	assert_int_equal(got, 10000 - st(h)->lost[FRAME_OUT]);
 	assert_int_equal(st(h)->passed[FRAME_IN], 10000 - st(h)->lost[FRAME_IN]);
-	assert_int_equal(h->s->stats.drops[DROP_FAULT_INJECTED],
+	assert_int_equal(stack_stats(h->s)->drops[DROP_FAULT_INJECTED],
 			 base.lost[FRAME_IN] + base.lost[FRAME_OUT] + st(h)->lost[FRAME_IN] + st(h)->lost[FRAME_OUT]);
 	h_free(h);
 }
@@ -170,7 +173,7 @@ static void test_delay_holds_until_clock_passes(void **state)
 	send_in(h, 1);
 	assert_null(h_pop_tx(h));
 	assert_int_equal(st(h)->passed[FRAME_IN], 0);
-	assert_true(stack_poll_at(h->s) == t0 + 2000);
+	assert_true(h_poll_at(h) == t0 + 2000);
 	h_advance(h, 1999);
 	assert_null(h_pop_tx(h));
 	assert_int_equal(st(h)->passed[FRAME_IN], 0);
@@ -180,7 +183,7 @@ static void test_delay_holds_until_clock_passes(void **state)
 	assert_int_equal(number_of(f), 1);
 	free(f);
 	assert_int_equal(st(h)->passed[FRAME_IN], 1);
-	assert_true(fault_poll_at(h->s) == STACK_NEVER);
+	assert_true(netdev_poll_at(h->dev) == STACK_NEVER);
 
 	/* Frames keep their order and each keeps its own release time. */
 	send_out(h, 2);
@@ -240,7 +243,7 @@ static void test_corruption_flips_one_bit_in_a_copy(void **state)
 
 		build(orig, i);
 		memcpy(keep, orig, FRAME_LEN);
-		assert_int_equal(stack_transmit(h->s, orig, FRAME_LEN, 0, h->now), 0);
+		assert_int_equal(h_transmit(h, orig, FRAME_LEN), 0);
 		assert_memory_equal(orig, keep, FRAME_LEN);   /* the caller's frame is untouched */
 		f = h_pop_tx(h);
 		assert_non_null(f);
@@ -283,7 +286,7 @@ static void test_reorder(void **state)
 	/* A held frame with no successor goes alone after the hold time. */
 	send_out(h, 5);
 	assert_null(h_pop_tx(h));
-	assert_true(fault_poll_at(h->s) != STACK_NEVER);
+	assert_true(netdev_poll_at(h->dev) != STACK_NEVER);
 	h_advance(h, 100000);
 	f = h_pop_tx(h);
 	assert_non_null(f);
@@ -321,9 +324,10 @@ static void test_queue_bound_and_cleanup(void **state)
 static void test_no_fault_link_when_disabled(void **state)
 {
 	struct harness *h = h_new(NULL, false);
+	struct fault_stats s;
 
 	(void)state;
-	assert_null(fault_get_stats(h->s));
+	assert_false(fault_get_stats(h->dev, &s));
 	send_out(h, 1);
 	h_drain_tx(h);
 	h_free(h);

@@ -4,10 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
-#include "stack/core/config.h"
+#include "stack/host/config.h"
 #include "stack/core/log.h"
 #include "stack/wire/wire.h"
 
@@ -22,17 +23,17 @@ static const char *fake_get(const char *name)
 	return NULL;
 }
 
-static int load(struct stack_config *cfg, char *err, size_t errlen, const char *const *env)
+static int load(struct host_config *cfg, char *err, size_t errlen, const char *const *env)
 {
 	env_table = env;
-	return config_from_env(cfg, fake_get, err, errlen);
+	return host_config_from_env(cfg, fake_get, err, errlen);
 }
 
 /* One variable set to value: must be refused, with one line naming it, quoting the value and saying what is expected. */
 static void expect_bad(const char *name, const char *value, const char *expected)
 {
 	const char *env[] = { name, value, NULL };
-	struct stack_config cfg;
+	struct host_config cfg;
 	char err[512], head[300];
 
 	memset(err, 'x', sizeof(err));
@@ -43,7 +44,7 @@ static void expect_bad(const char *name, const char *value, const char *expected
 		fail_msg("%s=%s: error line is \"%s\"", name, value, err);
 }
 
-static void expect_good(const char *name, const char *value, struct stack_config *cfg)
+static void expect_good(const char *name, const char *value, struct host_config *cfg)
 {
 	const char *env[] = { name, value, NULL };
 	char err[512];
@@ -54,7 +55,7 @@ static void expect_good(const char *name, const char *value, struct stack_config
 
 static void test_defaults(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 	char err[256] = "junk";
 	static const uint8_t mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 	const char *env[] = { "PSTACK_ADDR", "", "PSTACK_TAP", "", NULL };  /* empty = unset */
@@ -64,16 +65,16 @@ static void test_defaults(void **state)
 	assert_int_equal(load(&cfg, err, sizeof(err), env), 0);
 	assert_string_equal(err, "");
 	assert_string_equal(cfg.tap, "tap0");
-	assert_int_equal(cfg.addr, IP4(192, 0, 2, 2));
-	assert_int_equal(cfg.prefix_len, 24);
-	assert_int_equal(cfg.gateway, IP4(192, 0, 2, 1));
-	assert_memory_equal(cfg.mac, mac, 6);
-	assert_int_equal(cfg.mtu, 0);
+	assert_int_equal(cfg.stack.addr, IP4(192, 0, 2, 2));
+	assert_int_equal(cfg.stack.prefix_len, 24);
+	assert_int_equal(cfg.stack.gateway, IP4(192, 0, 2, 1));
+	assert_memory_equal(cfg.stack.mac, mac, 6);
+	assert_int_equal(cfg.stack.mtu, 0);
 	assert_int_equal(cfg.log_level, LOG_WARN);
 	assert_string_equal(cfg.log_file, "");
 	assert_string_equal(cfg.pcap, "");
 	assert_int_equal(cfg.faults.enabled, 0);
-	assert_int_equal(cfg.tcp_msl_ms, 30000);
+	assert_int_equal(cfg.stack.tcp_msl_ms, 30000);
 }
 
 static void test_everything_set(void **state)
@@ -86,17 +87,17 @@ static void test_everything_set(void **state)
 		"PSTACK_TCP_MSL_MS", "1000", NULL
 	};
 	static const uint8_t mac[6] = { 0x02, 0xab, 0xcd, 0, 0, 9 };
-	struct stack_config cfg;
+	struct host_config cfg;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(load(&cfg, err, sizeof(err), env), 0);
 	assert_string_equal(cfg.tap, "pst-a.1_b");
-	assert_int_equal(cfg.addr, IP4(10, 1, 2, 3));
-	assert_int_equal(cfg.prefix_len, 16);
-	assert_int_equal(cfg.gateway, IP4(10, 1, 255, 254));
-	assert_memory_equal(cfg.mac, mac, 6);
-	assert_int_equal(cfg.mtu, 9000);
+	assert_int_equal(cfg.stack.addr, IP4(10, 1, 2, 3));
+	assert_int_equal(cfg.stack.prefix_len, 16);
+	assert_int_equal(cfg.stack.gateway, IP4(10, 1, 255, 254));
+	assert_memory_equal(cfg.stack.mac, mac, 6);
+	assert_int_equal(cfg.stack.mtu, 9000);
 	assert_int_equal(cfg.log_level, LOG_TRACE);
 	assert_string_equal(cfg.log_file, "/tmp/p.log");
 	assert_string_equal(cfg.pcap, "/tmp/p.pcap");
@@ -107,12 +108,12 @@ static void test_everything_set(void **state)
 	assert_int_equal(cfg.faults.delay_us, 2000);
 	assert_int_equal(cfg.faults.seed, 42);
 	assert_int_equal(cfg.faults.enabled, 1);
-	assert_int_equal(cfg.tcp_msl_ms, 1000);
+	assert_int_equal(cfg.stack.tcp_msl_ms, 1000);
 }
 
 static void test_tap(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
 	expect_good("PSTACK_TAP", "a", &cfg);
@@ -129,7 +130,7 @@ static void test_tap(void **state)
 
 static void test_addr(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 	static const char *const bad[] = {
 		"banana", "192.0.2", "192.0.2.2.", "192.0.2.256/24", "192.0.2.2/", "192.0.2.2/0", "192.0.2.2/31",
 		"192.0.2.2/32", "192.0.2.2/24x", " 192.0.2.2", "+192.0.2.2", "192.0.2.-2", "192.0.02.2",
@@ -138,15 +139,15 @@ static void test_addr(void **state)
 
 	(void)state;
 	expect_good("PSTACK_ADDR", "192.0.2.7", &cfg);
-	assert_int_equal(cfg.addr, IP4(192, 0, 2, 7));
-	assert_int_equal(cfg.prefix_len, 24);          /* without /N: /24 */
-	assert_int_equal(cfg.gateway, IP4(192, 0, 2, 1));
+	assert_int_equal(cfg.stack.addr, IP4(192, 0, 2, 7));
+	assert_int_equal(cfg.stack.prefix_len, 24);          /* without /N: /24 */
+	assert_int_equal(cfg.stack.gateway, IP4(192, 0, 2, 1));
 	expect_good("PSTACK_ADDR", "198.51.100.9/30", &cfg);
-	assert_int_equal(cfg.addr, IP4(198, 51, 100, 9));
-	assert_int_equal(cfg.prefix_len, 30);
-	assert_int_equal(cfg.gateway, IP4(198, 51, 100, 10)); /* the first host is ours: the second */
+	assert_int_equal(cfg.stack.addr, IP4(198, 51, 100, 9));
+	assert_int_equal(cfg.stack.prefix_len, 30);
+	assert_int_equal(cfg.stack.gateway, IP4(198, 51, 100, 10)); /* the first host is ours: the second */
 	expect_good("PSTACK_ADDR", "10.0.0.1/8", &cfg);
-	assert_int_equal(cfg.gateway, IP4(10, 0, 0, 2));
+	assert_int_equal(cfg.stack.gateway, IP4(10, 0, 0, 2));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_bad("PSTACK_ADDR", bad[i], "IPv4 address with prefix length");
 	/* Syntactically fine, but not a host address of its subnet. */
@@ -168,13 +169,13 @@ static void test_addr(void **state)
 
 static void test_gateway(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
 	expect_good("PSTACK_GATEWAY", "none", &cfg);
-	assert_int_equal(cfg.gateway, 0);
+	assert_int_equal(cfg.stack.gateway, 0);
 	expect_good("PSTACK_GATEWAY", "192.0.2.254", &cfg);
-	assert_int_equal(cfg.gateway, IP4(192, 0, 2, 254));
+	assert_int_equal(cfg.stack.gateway, IP4(192, 0, 2, 254));
 	expect_bad("PSTACK_GATEWAY", "gw", "IPv4 address on the stack's subnet, or none");
 	expect_bad("PSTACK_GATEWAY", "192.0.2.1/24", "IPv4 address");
 	expect_bad("PSTACK_GATEWAY", "192.0.2.300", "IPv4 address");
@@ -190,7 +191,7 @@ static void test_gateway(void **state)
 		char err[256];
 
 		assert_int_equal(load(&cfg, err, sizeof(err), env), 0);
-		assert_int_equal(cfg.gateway, IP4(10, 9, 200, 1));
+		assert_int_equal(cfg.stack.gateway, IP4(10, 9, 200, 1));
 		assert_int_equal(load(&cfg, err, sizeof(err), env2), -EINVAL);
 		assert_non_null(strstr(err, "PSTACK_GATEWAY='10.9.200.1'"));
 		assert_non_null(strstr(err, "10.9.0.0/24"));
@@ -199,12 +200,12 @@ static void test_gateway(void **state)
 
 static void test_mac(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 	static const uint8_t m[6] = { 0x02, 0, 0, 0, 0, 0xff };
 
 	(void)state;
 	expect_good("PSTACK_MAC", "02:00:00:00:00:fF", &cfg);
-	assert_memory_equal(cfg.mac, m, 6);
+	assert_memory_equal(cfg.stack.mac, m, 6);
 	expect_bad("PSTACK_MAC", "01:00:5e:00:00:01", "unicast MAC address xx:xx:xx:xx:xx:xx");  /* multicast */
 	expect_bad("PSTACK_MAC", "ff:ff:ff:ff:ff:ff", "unicast MAC");
 	expect_bad("PSTACK_MAC", "00:00:00:00:00:00", "unicast MAC");
@@ -217,13 +218,13 @@ static void test_mac(void **state)
 
 static void test_mtu(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
 	expect_good("PSTACK_MTU", "68", &cfg);
-	assert_int_equal(cfg.mtu, 68);
+	assert_int_equal(cfg.stack.mtu, 68);
 	expect_good("PSTACK_MTU", "65535", &cfg);
-	assert_int_equal(cfg.mtu, 65535);
+	assert_int_equal(cfg.stack.mtu, 65535);
 	expect_bad("PSTACK_MTU", "67", "a number from 68 to 65535");
 	expect_bad("PSTACK_MTU", "65536", "68 to 65535");
 	expect_bad("PSTACK_MTU", "1500x", "68 to 65535");
@@ -236,7 +237,7 @@ static void test_mtu(void **state)
 static void test_log(void **state)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug", "trace" };
-	struct stack_config cfg;
+	struct host_config cfg;
 	char path[300];
 
 	(void)state;
@@ -258,7 +259,7 @@ static void test_log(void **state)
 
 static void test_faults(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 	static const char *const bad[] = {
 		"loss", "loss=", "loss=3", "loss=3 %", "loss=101%", "loss=100.0001%", "loss=0.00001%",
 		"loss=-1%", "loss=+1%", "loss=1%,", ",loss=1%", "loss=1%,,dup=1%", "loss=1%,loss=2%",
@@ -298,13 +299,13 @@ static void test_faults(void **state)
 
 static void test_msl(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
 	expect_good("PSTACK_TCP_MSL_MS", "1", &cfg);
-	assert_int_equal(cfg.tcp_msl_ms, 1);
+	assert_int_equal(cfg.stack.tcp_msl_ms, 1);
 	expect_good("PSTACK_TCP_MSL_MS", "600000", &cfg);
-	assert_int_equal(cfg.tcp_msl_ms, 600000);
+	assert_int_equal(cfg.stack.tcp_msl_ms, 600000);
 	expect_bad("PSTACK_TCP_MSL_MS", "0", "milliseconds from 1 to 600000");
 	expect_bad("PSTACK_TCP_MSL_MS", "600001", "milliseconds from 1 to 600000");
 	expect_bad("PSTACK_TCP_MSL_MS", "1e3", "milliseconds");
@@ -313,19 +314,19 @@ static void test_msl(void **state)
 /* PSTACK_TCP_MEM: bytes with a K, M or G suffix, 1M to 64G. */
 static void test_tcp_mem(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
-	config_defaults(&cfg);
-	assert_int_equal(cfg.tcp_mem, 256u << 20);
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.stack.tcp_mem, 256u << 20);
 	expect_good("PSTACK_TCP_MEM", "64M", &cfg);
-	assert_int_equal(cfg.tcp_mem, 64u << 20);
+	assert_int_equal(cfg.stack.tcp_mem, 64u << 20);
 	expect_good("PSTACK_TCP_MEM", "2g", &cfg);
-	assert_int_equal(cfg.tcp_mem, 2ull << 30);
+	assert_int_equal(cfg.stack.tcp_mem, 2ull << 30);
 	expect_good("PSTACK_TCP_MEM", "1048576", &cfg);
-	assert_int_equal(cfg.tcp_mem, 1u << 20);
+	assert_int_equal(cfg.stack.tcp_mem, 1u << 20);
 	expect_good("PSTACK_TCP_MEM", "4096K", &cfg);
-	assert_int_equal(cfg.tcp_mem, 4u << 20);
+	assert_int_equal(cfg.stack.tcp_mem, 4u << 20);
 	expect_bad("PSTACK_TCP_MEM", "1048575", "bytes from 1M to 64G");
 	expect_bad("PSTACK_TCP_MEM", "65G", "bytes from 1M to 64G");
 	expect_bad("PSTACK_TCP_MEM", "256MB", "e.g. 256M");
@@ -336,10 +337,10 @@ static void test_tcp_mem(void **state)
 /* An unprintable or huge value stays one bounded line, and a failed load leaves cfg untouched. */
 static void test_offload(void **state)
 {
-	struct stack_config cfg;
+	struct host_config cfg;
 
 	(void)state;
-	config_defaults(&cfg);
+	host_config_defaults(&cfg);
 	assert_int_equal(cfg.offload, 1);
 	expect_good("PSTACK_OFFLOAD", "0", &cfg);
 	assert_int_equal(cfg.offload, 0);
@@ -354,7 +355,7 @@ static void test_error_line_is_safe(void **state)
 	char value[1000], err[400];
 	const char *env[] = { "PSTACK_ADDR", value, NULL };
 	const char *env2[] = { "PSTACK_MTU", "9000", "PSTACK_LOG", "loud", NULL };
-	struct stack_config cfg, before;
+	struct host_config cfg, before;
 
 	(void)state;
 	memset(value, 'z', sizeof(value));

@@ -1,11 +1,11 @@
 /*
- * Deferred transmission (struct stack's tx_defer, issue 5): with it on, the
- * frames the stack makes wait in a queue, in order, until the thread that
- * made them lets go of the stack and writes them (stack_tx_take and
- * stack_tx_send, in the runner). Checked here: nothing reaches the device
- * before that, frames leave in the order they were made, they are counted
- * and captured when made, a device error is counted as a drop, and frames
- * still queued when the stack goes are freed (h_free checks for leaks).
+ * Deferred transmission (stack/host/txq.c, issue 5): the host's output hook
+ * queues the frames the stack makes, in order, until the thread that made
+ * them lets go of the stack and writes them (txq_take and txq_send, in the
+ * runner). Checked here: nothing reaches the device before that, frames
+ * leave in the order they were made, they are counted when made, a device
+ * error is counted as a drop, and frames still queued at the end are freed
+ * (h_free checks for leaks).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +19,7 @@
 #include "stack/core/ip4.h"
 #include "stack/core/stack.h"
 #include "stack/core/udp.h"
+#include "stack/host/txq.h"
 #include "stack/wire/wire.h"
 #include "tests/unit/support/harness.h"
 
@@ -62,26 +63,28 @@ static void test_frames_wait_for_the_flush_in_order(void **state)
 	struct udp_sock *u;
 	uint64_t out0;
 	struct pkb *list;
+	struct txq q;
 
 	(void)state;
 	h_learn_peer(h);
 	u = bound_udp(h);
-	h->s->tx_defer = true;
-	out0 = h->s->stats.frames_out;
+	txq_init(&q);
+	h_set_output(h, txq_output, &q);
+	out0 = stack_stats(h->s)->frames_out;
 
 	send_datagrams(h, u, 5);
 	/* Made and counted, but not on the device yet. */
 	assert_int_equal(h->tx_count, 0);
-	assert_int_equal(h->s->stats.frames_out, out0 + 5);
-	assert_int_equal(h->s->txq_len, 5);
+	assert_int_equal(stack_stats(h->s)->frames_out, out0 + 5);
+	assert_int_equal(q.len, 5);
 
-	list = stack_tx_take(h->s);
+	list = txq_take(&q);
 	assert_non_null(list);
-	assert_int_equal(h->s->txq_len, 0);
-	assert_null(stack_tx_take(h->s));
+	assert_int_equal(q.len, 0);
+	assert_null(txq_take(&q));
 	/* Frames made after the take wait for the next one. */
 	send_datagrams(h, u, 1);
-	assert_int_equal(stack_tx_send(&h->dev, list), 0);
+	assert_int_equal(txq_send(h->dev, list, h->now), 0);
 	assert_int_equal(h->tx_count, 5);
 	for (int i = 0; i < 5; i++) {
 		struct h_frame *f = h_pop_tx(h);
@@ -89,18 +92,20 @@ static void test_frames_wait_for_the_flush_in_order(void **state)
 		assert_int_equal(payload_of(f), '0' + i);
 		free(f);
 	}
-	stack_tx_flush(h->s);
+	txq_flush(&q, h->dev, h->s, h->now);
 	assert_int_equal(h->tx_count, 1);
 	h_drain_tx(h);
 	udp_close(u);
 	h_free(h);
 }
 
-static int refuse_transmit(struct netdev *dev, const uint8_t *frame, size_t len)
+static int refuse_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
 {
 	(void)dev;
 	(void)frame;
 	(void)len;
+	(void)gso_size;
+	(void)now;
 	return -EIO;
 }
 
@@ -108,37 +113,42 @@ static void test_device_error_is_counted(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct netdev_ops refusing;
-	const struct netdev_ops *ops = h->dev.ops;
+	const struct netdev_ops *ops = h->mem.ops;
 	struct udp_sock *u;
+	struct txq q;
 
 	(void)state;
 	h_learn_peer(h);
 	u = bound_udp(h);
-	h->s->tx_defer = true;
+	txq_init(&q);
+	h_set_output(h, txq_output, &q);
 	send_datagrams(h, u, 3);
 	refusing = *ops;
 	refusing.transmit = refuse_transmit;
-	h->dev.ops = &refusing;
-	stack_tx_flush(h->s);
-	h->dev.ops = ops;
-	assert_int_equal(h->s->stats.drops[DROP_DEV_TX_ERROR], 3);
+	h->mem.ops = &refusing;
+	txq_flush(&q, h->dev, h->s, h->now);
+	h->mem.ops = ops;
+	assert_int_equal(stack_stats(h->s)->drops[DROP_DEV_TX_ERROR], 3);
 	assert_int_equal(h->tx_count, 0);
 	udp_close(u);
 	h_free(h);
 }
 
-static void test_queued_frames_freed_with_the_stack(void **state)
+static void test_queued_frames_freed_by_clear(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u;
+	struct txq q;
 
 	(void)state;
 	h_learn_peer(h);
 	u = bound_udp(h);
-	h->s->tx_defer = true;
+	txq_init(&q);
+	h_set_output(h, txq_output, &q);
 	send_datagrams(h, u, 4);
 	udp_close(u);
-	/* stack_destroy frees them; h_free fails the test on a leaked buffer. */
+	/* txq_clear frees them; h_free fails the test on a leaked buffer. */
+	txq_clear(&q);
 	h_free(h);
 }
 
@@ -146,17 +156,19 @@ static void test_deferral_off_sends_at_once(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u;
+	struct txq q;
 
 	(void)state;
 	h_learn_peer(h);
 	u = bound_udp(h);
-	h->s->tx_defer = true;
+	txq_init(&q);
+	h_set_output(h, txq_output, &q);
 	/* Deferred, a frame waits... */
 	send_datagrams(h, u, 1);
 	assert_int_equal(h->tx_count, 0);
 	/* ...and with deferral off they go at once, after what waited. */
-	stack_tx_flush(h->s);
-	h->s->tx_defer = false;
+	txq_flush(&q, h->dev, h->s, h->now);
+	h_set_output(h, NULL, NULL);
 	send_datagrams(h, u, 2);
 	assert_int_equal(h->tx_count, 3);
 	for (int i = 0; i < 3; i++) {
@@ -174,7 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_wait_for_the_flush_in_order),
 		cmocka_unit_test(test_device_error_is_counted),
-		cmocka_unit_test(test_queued_frames_freed_with_the_stack),
+		cmocka_unit_test(test_queued_frames_freed_by_clear),
 		cmocka_unit_test(test_deferral_off_sends_at_once),
 	};
 

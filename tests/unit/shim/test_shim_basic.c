@@ -35,7 +35,7 @@
 #include "stack/host/lock.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/shim_libc.h"
@@ -989,7 +989,7 @@ static void test_fork_child(void **state)
 		int ok = 1, s;
 
 		shim_fork_child();
-		log_set_sink(fopen("/dev/null", "w"));   /* the one documented line */
+		log_set_sink(NULL);   /* the one documented line */
 		ok &= shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL) == -EBADF;
 		ok &= shim_socket(AF_INET, SOCK_DGRAM, 0) == SHIM_PASS;
 		ok &= shim_close(fd) == 0;

@@ -296,6 +296,46 @@ static void test_listen_accept_mapped(void **state)
 	assert_int_equal(shim_close(l), 0);
 }
 
+/* Options set before the connection exists reach it, and an accepted
+ * socket has its listener's (Linux's sk_clone_lock): getsockopt() says so. */
+static void test_accept_inherits_options(void **state)
+{
+	int l = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), fd, one = 1, idle = 30, v;
+	struct sockaddr_in any;
+	socklen_t len;
+
+	(void)state;
+	memset(&any, 0, sizeof(any));
+	any.sin_family = AF_INET;
+	any.sin_port = htons(TS_LOCAL_PORT);
+	assert_int_equal(shim_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(l, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(l, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)), 0);
+	assert_int_equal(shim_bind(l, SA(any), sizeof(any)), 0);
+	assert_int_equal(shim_listen(l, 8), 0);
+	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix("S. 0:0(0) ack 1");
+	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	fd = shim_accept4(l, NULL, NULL, 0);
+	assert_true(fd >= 0);
+	len = sizeof(v);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &len), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &len), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(shim_getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(shim_getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len), 0);
+	assert_int_equal(v, 30);
+	assert_int_equal(len, sizeof(v));
+	/* The stack's defaults on a new socket, as the kernel reports its own. */
+	assert_int_equal(shim_getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, &len), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(l), 0);
+}
+
 /* A blocking reader with MSG_WAITALL gets everything it asked for. */
 struct rargs {
 	int fd;
@@ -529,6 +569,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused_nonblocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused_blocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_accept_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_inherits_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_waitall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_closes_and_stops, setup, teardown),

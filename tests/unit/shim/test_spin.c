@@ -29,8 +29,8 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/config.h"
 #include "stack/host/lock.h"
-#include "stack/core/config.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/shim_libc.h"
 
@@ -39,6 +39,7 @@ static struct harness *H;
 static struct stack_lock hmu;
 static int spin_calls, spin_stops;
 static int deliver_at;          /* the spin call that delivers (0: never) */
+static uint32_t spin_budget;    /* the host's PSTACK_SPIN_US */
 static bool raise_instead;      /* that call raises SIGUSR1 instead */
 static volatile sig_atomic_t got_usr1;
 
@@ -56,6 +57,7 @@ static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
 static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return H->now; }
 static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+static uint32_t t_spin_us(void *c) { (void)c; return spin_budget; }
 static int t_spin(void *c, bool stop)
 {
 	(void)c;
@@ -78,12 +80,12 @@ static void start(uint32_t spin_us)
 	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop, .spin = t_spin,
+		.now = t_now, .stop = t_stop, .spin = t_spin, .spin_us = t_spin_us,
 	};
 	struct stack_config cfg;
 
 	config_defaults(&cfg);
-	cfg.spin_us = spin_us;
+	spin_budget = spin_us;
 	stack_lock_init(&hmu, shim_wake_flush);
 	H = h_new(&cfg, false);
 	h_learn_peer(H);
@@ -132,22 +134,22 @@ static const char *env_get(const char *name)
 	return NULL;
 }
 
-static int load(const char *value, struct stack_config *cfg, char *err, size_t errlen)
+static int load(const char *value, struct host_config *cfg, char *err, size_t errlen)
 {
 	const char *env[] = { "PSTACK_SPIN_US", value, NULL };
 
 	env_table = env;
-	return config_from_env(cfg, env_get, err, errlen);
+	return host_config_from_env(cfg, env_get, err, errlen);
 }
 
 static void test_spin_setting(void **state)
 {
 	static const char *const bad[] = { "1000001", "-1", "50us", "fast", "0x10" };
-	struct stack_config cfg;
+	struct host_config cfg;
 	char err[512];
 
 	(void)state;
-	config_defaults(&cfg);
+	host_config_defaults(&cfg);
 	assert_int_equal(cfg.spin_us, 0);
 	assert_int_equal(load("", &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.spin_us, 0);

@@ -4,6 +4,11 @@
  * The test injects frames with h_inject() and reads what the stack sent with
  * h_pop_tx(). Time moves only when the test says so (h_advance()), which runs
  * the stack's timers exactly as the runner thread would.
+ *
+ * The link is a device (netdev.h) like the TAP: injected frames wait in it
+ * until the harness reads them into the stack, and the stack's frames are
+ * transmitted through it at once (its output hook). With a fault config the
+ * fault-injecting link wraps it, as PSTACK_FAULTS does the TAP's.
  */
 #ifndef PSTACK_TEST_HARNESS_H
 #define PSTACK_TEST_HARNESS_H
@@ -13,6 +18,8 @@
 #include <stdint.h>
 
 #include "stack/core/stack.h"
+#include "stack/dev/fault.h"
+#include "stack/dev/netdev.h"
 
 #define H_MAX_FRAME 65600
 
@@ -26,25 +33,42 @@ struct h_frame {
 	struct h_frame *next;
 	size_t len;
 	uint16_t gso_size;      /* a TSO frame (h_enable_tso): the segment size asked of the device */
+	unsigned rx_flags;      /* an injected frame: the device's receive flags */
 	uint8_t data[];
 };
 
 struct harness {
 	struct stack *s;
-	struct netdev dev;
+	struct netdev mem;      /* the in-memory link */
+	struct netdev *dev;     /* what the stack's frames go through: mem, or the fault link on it */
 	uint64_t now;
 	struct h_frame *tx_head, *tx_tail;
 	size_t tx_count;
+	struct h_frame *rx_head, *rx_tail;  /* injected, waiting for mem's receive */
+	uint8_t *rxbuf;
+	/* h_set_output: another output hook for the stack's frames (NULL: the link). */
+	int (*output)(void *ctx, struct pkb *pkb, uint64_t now);
+	void *output_ctx;
 };
 
 /* A stack with default configuration (or cfg when not NULL) at time 1 s.
  * The gratuitous ARP sent at start is discarded unless keep_announce. */
 struct harness *h_new(const struct stack_config *cfg, bool keep_announce);
+/* The same on the fault-injecting link (faults enabled) around the in-memory one. */
+struct harness *h_new_faulty(const struct stack_config *cfg, const struct fault_config *faults, bool keep_announce);
 /* Destroys the stack, and fails the test if packet buffers leaked. */
 void h_free(struct harness *h);
 /* Marks the peer's MAC as known, so IP output needs no ARP exchange. */
 void h_learn_peer(struct harness *h);
 void h_inject(struct harness *h, const uint8_t *frame, size_t len);
+/* The same with the device's receive flags (enum netdev_rx_flag). */
+void h_inject_flags(struct harness *h, const uint8_t *frame, size_t len, unsigned rx_flags);
+/* Sends a whole frame out through the link, as if the stack had made it. 0 or -errno. */
+int h_transmit(struct harness *h, const uint8_t *frame, size_t len);
+/* The stack's frames go to output(ctx, ...) instead of the link (NULL: the link again). */
+void h_set_output(struct harness *h, int (*output)(void *ctx, struct pkb *pkb, uint64_t now), void *ctx);
+/* The earliest time the stack or the link needs to run (STACK_NEVER: never). */
+uint64_t h_poll_at(struct harness *h);
 /* From now on the link accepts TSO frames of up to tso_max TCP payload bytes
  * (the device cuts them); each one's gso_size is kept in its h_frame. */
 void h_enable_tso(struct harness *h, uint32_t tso_max);

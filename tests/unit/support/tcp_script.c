@@ -9,9 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "stack/core/eth.h"
-#include "stack/core/ip4.h"
 #include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/tcp.h"
 #include "stack/wire/wire.h"
 
 struct tscript *ts_new(uint32_t peer_isn)
@@ -123,11 +124,9 @@ static void parse_opts(struct tscript *t, const char **pp, struct spec *sp)
 	while (*p && *p != '>') {
 		p = skip_ws(p);
 		if (word(&p, "mss ")) {
-			uint32_t v = num(&p);
-
-			o[n++] = 2; o[n++] = 4; wr16(o + n, (uint16_t)v); n += 2;
+			n += tcp_opt_put_mss(o + n, (uint16_t)num(&p));
 		} else if (word(&p, "sackOK")) {
-			o[n++] = 4; o[n++] = 2;
+			n += tcp_opt_put_sack_perm(o + n);
 		} else if (word(&p, "TS val ")) {
 			uint32_t v = num(&p), e;
 
@@ -137,31 +136,28 @@ static void parse_opts(struct tscript *t, const char **pp, struct spec *sp)
 			e = num(&p);
 			if (e || t->ts_known)
 				e += t->ts_base;
-			o[n++] = 8; o[n++] = 10; wr32(o + n, v); wr32(o + n + 4, e); n += 8;
+			n += tcp_opt_put_ts(o + n, v, e);
 		} else if (word(&p, "nop")) {
-			o[n++] = 1;
+			o[n++] = TCP_OPT_NOP;
 		} else if (word(&p, "eol")) {
-			o[n++] = 0;
+			o[n++] = TCP_OPT_EOL;
 		} else if (word(&p, "wscale ")) {
-			uint32_t v = num(&p);
-
-			o[n++] = 3; o[n++] = 3; o[n++] = (uint8_t)v;
+			n += tcp_opt_put_ws(o + n, (uint8_t)num(&p));
 		} else if (word(&p, "sack ")) {
-			size_t at = n;
+			uint32_t blocks[TCP_SACK_BLOCKS][2];
+			unsigned k = 0;
 
-			o[n++] = 5; o[n++] = 2;
 			while (isdigit((unsigned char)*p)) {
-				uint32_t a = num(&p), b;
-
+				if (k == TCP_SACK_BLOCKS)
+					fail_msg("at most %d sack blocks", TCP_SACK_BLOCKS);
+				blocks[k][0] = num(&p) + t->isn;
 				if (*p++ != ':')
 					fail_msg("sack block a:b expected");
-				b = num(&p);
-				wr32(o + n, a + t->isn);
-				wr32(o + n + 4, b + t->isn);
-				n += 8;
-				o[at + 1] = (uint8_t)(o[at + 1] + 8);
+				blocks[k][1] = num(&p) + t->isn;
+				k++;
 				p = skip_ws(p);
 			}
+			n += tcp_opt_put_sack(o + n, (const uint32_t (*)[2])blocks, k);
 		} else if (word(&p, "raw ")) {
 			/* raw bytes in hex, for malformed options: "raw 02 07 ff" */
 			while (isxdigit((unsigned char)*p)) {
@@ -229,29 +225,24 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 void ts_inject(struct tscript *t, const char *s)
 {
 	static uint8_t seg[70000], frame[H_MAX_FRAME];
+	struct tcp_seg g = { .sport = t->peer_port, .dport = t->local_port };
 	struct spec sp;
 	size_t hlen, n;
-	uint32_t seq;
 
 	parse_spec(t, s, &sp);
 	hlen = TCP_HLEN + sp.olen;
-	seq = t->peer_isn + sp.start;
-	wr16(seg, t->peer_port);
-	wr16(seg + 2, t->local_port);
-	wr32(seg + 4, seq);
-	wr32(seg + 8, sp.has_ack ? t->isn + sp.ack : 0);
+	g.seq = t->peer_isn + sp.start;
+	g.ack = sp.has_ack ? t->isn + sp.ack : 0;
 	if (sp.has_ack)
 		sp.flags |= TCP_ACK;
-	seg[12] = (uint8_t)((hlen / 4) << 4);
-	seg[13] = sp.flags;
-	wr16(seg + 14, (uint16_t)(sp.has_win ? sp.win : 65535));
-	wr16(seg + 16, 0);
-	wr16(seg + 18, 0);
+	g.flags = sp.flags;
+	g.wnd = (uint16_t)(sp.has_win ? sp.win : 65535);
+	/* Options as written in the spec, malformed ones included. */
+	tcp_hdr_emit(seg, &g, hlen);
 	memcpy(seg + TCP_HLEN, sp.opts, sp.olen);
 	for (uint32_t i = 0; i < sp.len; i++)
 		seg[hlen + i] = ts_byte(sp.start + i);
-	wr16(seg + 16, csum_fold(csum_partial(seg, hlen + sp.len,
-					      csum_pseudo4(H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, (uint16_t)(hlen + sp.len)))));
+	tcp_fill_csum(seg, hlen + sp.len, H_PEER_IP, H_STACK_IP);
 	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 1, 0x4000, seg, hlen + sp.len);
 	h_inject(t->h, frame, n);
 }
@@ -261,99 +252,92 @@ void ts_inject(struct tscript *t, const char *s)
 static size_t render(struct tscript *t, const uint8_t *f, size_t flen, uint16_t gso, char *out, size_t cap)
 {
 	const uint8_t *ip = f + ETH_HLEN, *tcp;
-	size_t ihl, tlen, hlen, plen, k = 0;
-	uint8_t flags;
-	uint32_t seq, ack;
+	struct eth_hdr e;
+	struct ip4_hdr ih;
+	struct tcp_seg g;
+	size_t tlen, k = 0;
 
 #define OUT(...) do { int w_ = snprintf(out + k, cap - k, __VA_ARGS__); if (w_ > 0) k += (size_t)w_ < cap - k ? (size_t)w_ : cap - k - 1; } while (0)
-	if (flen < ETH_HLEN + 20 || rd16(f + 12) != ETH_TYPE_IP4 || ip[9] != IP_PROTO_TCP) {
+	if (eth_hdr_parse(f, flen, &e) != WIRE_OK || e.type != ETH_TYPE_IP4 ||
+	    ip4_hdr_parse(ip, flen - ETH_HLEN, &ih) != WIRE_OK || ih.proto != IP_PROTO_TCP) {
 		OUT("(not TCP: %zu bytes)", flen);
 		return k;
 	}
-	ihl = (size_t)(ip[0] & 15) * 4;
-	tlen = rd16(ip + 2) - ihl;
-	tcp = ip + ihl;
-	hlen = (size_t)(tcp[12] >> 4) * 4;
-	plen = tlen - hlen;
-	flags = tcp[13];
-	seq = rd32(tcp + 4);
-	ack = rd32(tcp + 8);
+	tcp = ip + ih.ihl;
+	tlen = (size_t)ih.total_len - ih.ihl;
+	if (tcp_seg_parse(tcp, tlen, ih.src, ih.dst, &g) != WIRE_OK)
+		fail_msg("the stack sent a malformed TCP header (%zu bytes)", tlen);
 	if (gso) {
 		/* A TSO frame: the field holds the pseudo-header sum for the device to finish. */
-		assert_int_equal(rd16(tcp + 16), (uint16_t)~csum_fold(csum_pseudo4(rd32(ip + 12), rd32(ip + 16),
-										     IP_PROTO_TCP, (uint16_t)tlen)));
+		assert_int_equal(g.csum, (uint16_t)~csum_fold(csum_pseudo4(ih.src, ih.dst, IP_PROTO_TCP, (uint16_t)tlen)));
 	} else {
-		assert_int_equal(csum_fold(csum_partial(tcp, tlen, csum_pseudo4(rd32(ip + 12), rd32(ip + 16),
-										 IP_PROTO_TCP, (uint16_t)tlen))), 0);
+		assert_int_equal(csum_fold(csum_partial(tcp, tlen, csum_pseudo4(ih.src, ih.dst, IP_PROTO_TCP,
+										 (uint16_t)tlen))), 0);
 	}
 	t->last_gso = gso;
-	assert_int_equal(rd16(tcp), t->local_port);
-	assert_int_equal(rd16(tcp + 2), t->peer_port);
-	if ((flags & TCP_SYN) && !t->isn_known) {
-		t->isn = seq;
+	assert_int_equal(g.sport, t->local_port);
+	assert_int_equal(g.dport, t->peer_port);
+	if ((g.flags & TCP_SYN) && !t->isn_known) {
+		t->isn = g.seq;
 		t->isn_known = true;
 	}
-	if (flags & TCP_FIN) OUT("F");
-	if (flags & TCP_SYN) OUT("S");
-	if (flags & TCP_RST) OUT("R");
-	if (flags & TCP_PSH) OUT("P");
-	if (flags & TCP_URG) OUT("U");
-	if (flags & TCP_ACK) OUT(".");
-	OUT(" %u:%u(%zu)", seq - t->isn, seq - t->isn + (uint32_t)plen, plen);
-	if (flags & TCP_ACK)
-		OUT(" ack %u", ack - t->peer_isn);
-	OUT(" win %u", rd16(tcp + 14));
-	if (hlen > TCP_HLEN) {
-		const uint8_t *o = tcp + TCP_HLEN;
-		size_t n = hlen - TCP_HLEN, i = 0;
+	if (g.flags & TCP_FIN) OUT("F");
+	if (g.flags & TCP_SYN) OUT("S");
+	if (g.flags & TCP_RST) OUT("R");
+	if (g.flags & TCP_PSH) OUT("P");
+	if (g.flags & TCP_URG) OUT("U");
+	if (g.flags & TCP_ACK) OUT(".");
+	OUT(" %u:%u(%u)", g.seq - t->isn, g.seq - t->isn + g.len, g.len);
+	if (g.flags & TCP_ACK)
+		OUT(" ack %u", g.ack - t->peer_isn);
+	OUT(" win %u", g.wnd);
+	if (g.hlen > TCP_HLEN) {
+		struct tcp_opt o;
+		enum tcp_opt_read r;
+		size_t at = 0;
 		bool first = true;
 
 		OUT(" <");
-		while (i < n) {
+		while ((r = tcp_opt_next(tcp + TCP_HLEN, g.hlen - TCP_HLEN, &at, &o)) != TCP_OPT_READ_END) {
 			if (!first)
 				OUT(",");
 			first = false;
-			if (o[i] == 0) {
-				OUT("eol");
-				break;
-			}
-			if (o[i] == 1) {
-				OUT("nop");
-				i++;
-				continue;
-			}
-			if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n) {
+			if (r != TCP_OPT_READ_OK) {
 				OUT("bad");
 				break;
 			}
-			switch (o[i]) {
-			case 2: OUT("mss %u", rd16(o + i + 2)); break;
-			case 3: OUT("wscale %u", o[i + 2]); break;
-			case 4: OUT("sackOK"); break;
-			case 8: {
-				uint32_t v = rd32(o + i + 2);
+			if (o.kind == TCP_OPT_EOL) {
+				OUT("eol");
+				break;
+			}
+			switch (o.kind) {
+			case TCP_OPT_NOP: OUT("nop"); break;
+			case TCP_OPT_MSS: OUT("mss %u", rd16(o.val)); break;
+			case TCP_OPT_WS: OUT("wscale %u", o.val[0]); break;
+			case TCP_OPT_SACK_PERM: OUT("sackOK"); break;
+			case TCP_OPT_TS: {
+				uint32_t v = rd32(o.val);
 
 				if (!t->ts_known) {
 					t->ts_base = v;
 					t->ts_known = true;
 				}
 				t->last_tsval = v;
-				OUT("TS val %u ecr %u", v - t->ts_base, rd32(o + i + 6));
+				OUT("TS val %u ecr %u", v - t->ts_base, rd32(o.val + 4));
 				break;
 			}
-			case 5:
+			case TCP_OPT_SACK:
 				OUT("sack");
-				for (size_t b = 0; b + 8 <= (size_t)o[i + 1] - 2; b += 8)
-					OUT(" %u:%u", rd32(o + i + 2 + b) - t->peer_isn, rd32(o + i + 6 + b) - t->peer_isn);
+				for (size_t b = 0; b + 8 <= (size_t)o.len - 2; b += 8)
+					OUT(" %u:%u", rd32(o.val + b) - t->peer_isn, rd32(o.val + b + 4) - t->peer_isn);
 				break;
-			default: OUT("opt%u", o[i]); break;
+			default: OUT("opt%u", o.kind); break;
 			}
-			i += o[i + 1];
 		}
 		OUT(">");
 	}
-	t->last_len = plen;
-	memcpy(t->last_payload, tcp + hlen, plen);
+	t->last_len = g.len;
+	memcpy(t->last_payload, g.data, g.len);
 	t->last_ip_len = flen - ETH_HLEN < sizeof(t->last_ip) ? flen - ETH_HLEN : sizeof(t->last_ip);
 	memcpy(t->last_ip, ip, t->last_ip_len);
 	return k;

@@ -29,93 +29,28 @@ enum tcp_verdict {
 
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g)
 {
-	size_t hlen, i;
-
-	memset(g, 0, sizeof(*g));
-	if (len < TCP_HLEN)
+	/* Options: like Linux, stop at a malformed one and keep what was read. */
+	switch (tcp_seg_parse(p, len, src, dst, g)) {
+	case WIRE_OK:
+		break;
+	case WIRE_TRUNCATED:
 		return DROP_TCP_TRUNCATED;
-	hlen = (size_t)(p[12] >> 4) * 4;
-	if (hlen < TCP_HLEN || hlen > len)
+	default:
 		return DROP_TCP_BAD_OFFSET;
+	}
 	if (len > 65535)
 		return DROP_TCP_BAD_CSUM;
-#ifndef PSTACK_FUZZ
 	/* Not when the device verified it, or the segment never left this
-	 * host (NETDEV_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL. */
+	 * host (STACK_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL; nor
+	 * on a link that checks none (the fuzzer's). */
 	if (!csum_ok && csum_fold(csum_partial(p, len, csum_pseudo4(src, dst, IP_PROTO_TCP, (uint16_t)len))) != 0)
 		return DROP_TCP_BAD_CSUM;
-#endif
-	g->src = src;
-	g->dst = dst;
-	g->sport = rd16(p);
-	g->dport = rd16(p + 2);
-	g->seq = rd32(p + 4);
-	g->ack = rd32(p + 8);
-	g->flags = p[13] & 0x3f;
-	g->wnd = rd16(p + 14);
-	g->data = p + hlen;
-	g->len = (uint32_t)(len - hlen);
-	/* Options: like Linux, stop at a malformed one and keep what was read. */
-	for (i = TCP_HLEN; i < hlen;) {
-		uint8_t kind = p[i], olen;
-
-		if (kind == TCP_OPT_EOL)
-			break;
-		if (kind == TCP_OPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= hlen)
-			break;
-		olen = p[i + 1];
-		if (olen < 2 || i + olen > hlen)
-			break;
-		switch (kind) {
-		case TCP_OPT_MSS:
-			if (olen == 4 && (g->flags & TCP_SYN)) {
-				g->has_mss = true;
-				g->mss = rd16(p + i + 2);
-			}
-			break;
-		case TCP_OPT_WS:
-			if (olen == 3 && (g->flags & TCP_SYN)) {
-				g->has_ws = true;
-				g->ws = p[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : p[i + 2];
-			}
-			break;
-		case TCP_OPT_SACK_PERM:
-			if (olen == 2 && (g->flags & TCP_SYN))
-				g->sack_ok = true;
-			break;
-		case TCP_OPT_TS:
-			if (olen == 10) {
-				g->has_ts = true;
-				g->tsval = rd32(p + i + 2);
-				g->tsecr = rd32(p + i + 6);
-			}
-			break;
-		case TCP_OPT_SACK:
-			if (olen >= 10 && (olen - 2) % 8 == 0 && !(g->flags & TCP_SYN)) {
-				unsigned n = (olen - 2) / 8;
-
-				for (unsigned k = 0; k < n && k < 4; k++) {
-					g->sack[k][0] = rd32(p + i + 2 + 8 * k);
-					g->sack[k][1] = rd32(p + i + 6 + 8 * k);
-				}
-				g->nsack = (uint8_t)(n < 4 ? n : 4);
-			}
-			break;
-		default:
-			break;
-		}
-		i += olen;
-	}
 	return 0;
 }
 
 /* RFC 6298 (2.2), (2.3); the RTO floor as Linux applies it (srtt + max(4 rttvar, 200 ms)).
  * Deviation: Linux's floor on the variance term rather than RFC 6298's 1 s minimum. */
-void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
+static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 {
 	uint32_t var;
 
@@ -164,8 +99,8 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 
 	if (m > c->advmss)
 		m = c->advmss;
-	if (c->maxseg && m > (uint32_t)c->maxseg)
-		m = (uint32_t)c->maxseg;
+	if (c->opt.maxseg && m > (uint32_t)c->opt.maxseg)
+		m = (uint32_t)c->opt.maxseg;
 	if (m < TCP_MIN_MSS)
 		m = TCP_MIN_MSS;
 	return (uint16_t)m;
@@ -205,8 +140,8 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
-	if (c->keepalive)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+	if (c->opt.keepalive)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
 
 /* ---- out-of-order queue ---- */
@@ -272,7 +207,9 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	c->ofo_count++;
 }
 
-void tcp_ofo_pull(struct tcp_conn *c)
+/* Moves out-of-order data that has become in order into the ring, as far
+ * as the ring takes it. */
+static void tcp_ofo_pull(struct tcp_conn *c)
 {
 	struct tcp_ofo *o;
 
@@ -389,7 +326,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		if (g->len || (g->flags & TCP_FIN))
 			c->ack_now = true;
 		g->len = 0;
-		g->flags &= (uint8_t)~TCP_FIN;
+		g->flags &= (uint16_t)~TCP_FIN;
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
@@ -425,7 +362,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 	}
 	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
 		g->len = c->rcv_nxt + wnd - g->seq;
-		g->flags &= (uint8_t)~TCP_FIN;
+		g->flags &= (uint16_t)~TCP_FIN;
 	}
 	return TCP_V_CONTINUE;
 }
@@ -823,7 +760,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	 * tcp_validate_incoming lets it pass): its SYN is the one already seen. */
 	if (c->state == TCP_STATE_SYN_RECEIVED && c->active_open && (g->flags & TCP_SYN) &&
 	    (g->flags & TCP_ACK) && g->seq + 1 == c->rcv_nxt && g->ack == c->snd_nxt) {
-		g->flags &= (uint8_t)~TCP_SYN;
+		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
 	}
@@ -841,8 +778,8 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
 	c->last_rcv_at = now;
-	if (c->keepalive && c->keep_at != STACK_NEVER)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->keepidle * 1000000);
+	if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 	tcp_output(c, now);
 }
 
@@ -912,29 +849,16 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 		stack_drop(s, DROP_TCP_NO_MEMORY);
 		return NULL;
 	}
-	c->local.addr = g->dst;
-	c->local.port = g->dport;
-	c->remote.addr = g->src;
-	c->remote.port = g->sport;
+	c->pcb.local.addr = g->dst;
+	c->pcb.local.port = g->dport;
+	c->pcb.remote.addr = g->src;
+	c->pcb.remote.port = g->sport;
 	c->parent = l;
-	c->nodelay = l->nodelay;
-	c->keepalive = l->keepalive;
-	c->keepidle = l->keepidle;
-	c->keepintvl = l->keepintvl;
-	c->keepcnt = l->keepcnt;
-	c->linger = l->linger;
-	c->tos = l->tos;
-	c->maxseg = l->maxseg;
-	c->user_timeout_ms = l->user_timeout_ms;
-	c->reuseaddr = l->reuseaddr;
-	c->reuseport = l->reuseport;
-	c->sndbuf_opt = l->sndbuf_opt;
-	c->rcvbuf_opt = l->rcvbuf_opt;
-	c->sndq.limit = l->sndq.limit;
-	c->rcvq.limit = l->rcvq.limit;
-	c->cc.algo = l->cc.algo;
-	if (c->maxseg && c->advmss > c->maxseg)
-		c->advmss = (uint16_t)c->maxseg;
+	/* Like Linux's sk_clone_lock(): the listener's options and bind() flags. */
+	tcp_set_opts(c, &l->opt);
+	c->pcb.reuse = l->pcb.reuse;
+	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
+		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_wup = c->rcv_nxt;
@@ -954,8 +878,8 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_wl2 = c->iss;
 	c->rtt_start = send ? now : 0;
 	tcp_set_state(c, TCP_STATE_SYN_RECEIVED);
-	tcp_hash_insert(c);
-	tcp_bind_insert(c);
+	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
+	inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	l->syn_count++;
 	if (send)
 		tcp_send_syn(c, now);
@@ -967,26 +891,12 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 /* A SYN-ACK carrying a cookie instead of keeping state (RFC 4987 §3.6). */
 static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint64_t now)
 {
-	struct tcp_conn tmp;
+	struct stack *s = l->s;
 	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+	tcp_seq cookie = tcp_cookie_make(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
 
-	/* A never-linked control block on the stack carries what xmit() reads:
-	 * the answer has no options but the MSS, which the cookie encodes. */
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.s = l->s;
-	tmp.local.addr = g->dst;
-	tmp.local.port = g->dport;
-	tmp.remote.addr = g->src;
-	tmp.remote.port = g->sport;
-	tmp.advmss = (uint16_t)(l->s->mtu - 40);
-	tmp.rcvq.limit = l->rcvq.limit;
-	tmp.iss = tcp_cookie_make(l->s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
-	tmp.rcv_nxt = g->seq + 1;
-	tmp.state = TCP_STATE_SYN_RECEIVED;
-	tmp.rto_at = STACK_NEVER;
-	tmp.rto = TCP_RTO_INIT_US;
-	tcp_send_syn(&tmp, now);
-	l->s->tcp->cookie_at = now;
+	tcp_send_cookie_synack(s, g, cookie, l->rcvq.limit, now);
+	s->tcp->cookie_at = now;
 }
 
 /* The ACK that completes a cookie handshake (RFC 4987 §3.6). */
@@ -1079,7 +989,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	int r;
 
 	s->stats.tcp_in++;
-	r = tcp_parse(p, len, ih->src, ih->dst, ih->csum_ok, &g);
+	r = tcp_parse(p, len, ih->src, ih->dst, !(ih->rx_csum & STACK_CSUM_TCP), &g);
 	if (r) {
 		stack_drop(s, (enum drop_reason)r);
 		return;

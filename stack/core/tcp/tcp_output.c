@@ -37,7 +37,7 @@ static uint32_t seg_mss(const struct tcp_conn *c)
 	return m;
 }
 
-uint16_t tcp_window_to_advertise(struct tcp_conn *c)
+static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(c);
 	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
@@ -72,7 +72,7 @@ uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 
 /* The SACK blocks to send (RFC 2018 §4): the block holding the latest
  * out-of-order arrival first, then the others in sequence order. */
-static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[4][2], unsigned max)
+static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCKS][2], unsigned max)
 {
 	tcp_seq all[8][2];
 	unsigned n = 0, k = 0, first = 0;
@@ -105,61 +105,24 @@ static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[4][2], unsigne
 	return k;
 }
 
-/* Writes our options; returns their length (a multiple of 4). */
-static size_t write_options(struct tcp_conn *c, uint8_t *o, uint8_t flags, uint64_t now)
+/* Our options on a segment with these flags (emitted by tcp_opts_emit). */
+static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, uint64_t now)
 {
-	size_t n = 0;
 	bool syn = flags & TCP_SYN;
 	bool offer = syn && !(flags & TCP_ACK);    /* our SYN offers everything */
-	bool ts = offer || c->ts_ok;
-	bool sack = syn && (offer || c->sack_ok);
 
-	if (syn) {
-		o[n++] = TCP_OPT_MSS;
-		o[n++] = 4;
-		wr16(o + n, c->advmss);
-		n += 2;
+	g->has_mss = syn;
+	g->mss = c->advmss;
+	g->has_ts = offer || c->ts_ok;
+	if (g->has_ts) {
+		g->tsval = tcp_ts_now(c, now);
+		g->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 	}
-	if (ts) {
-		if (sack) {
-			o[n++] = TCP_OPT_SACK_PERM;
-			o[n++] = 2;
-		} else {
-			o[n++] = TCP_OPT_NOP;
-			o[n++] = TCP_OPT_NOP;
-		}
-		o[n++] = TCP_OPT_TS;
-		o[n++] = 10;
-		wr32(o + n, tcp_ts_now(c, now));
-		wr32(o + n + 4, (flags & TCP_ACK) ? c->ts_recent : 0);
-		n += 8;
-	} else if (sack) {
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_SACK_PERM;
-		o[n++] = 2;
-	}
-	if (syn && (offer || c->ws_ok)) {
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_WS;
-		o[n++] = 3;
-		o[n++] = c->rcv_wscale;
-	}
-	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK)) {
-		tcp_seq b[4][2];
-		unsigned k = sack_blocks(c, b, ts ? 3 : 4);
-
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_SACK;
-		o[n++] = (uint8_t)(2 + 8 * k);
-		for (unsigned i = 0; i < k; i++) {
-			wr32(o + n, b[i][0]);
-			wr32(o + n + 4, b[i][1]);
-			n += 8;
-		}
-	}
-	return n;
+	g->sack_ok = syn && (offer || c->sack_ok);
+	g->has_ws = syn && (offer || c->ws_ok);
+	g->ws = c->rcv_wscale;
+	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK))
+		g->nsack = (uint8_t)sack_blocks(c, g->sack, g->has_ts ? 3 : 4);
 }
 
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
@@ -170,13 +133,20 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 {
 	struct stack *s = c->s;
 	uint32_t nsegs = 1;
-	uint8_t opts[40];
-	size_t olen = write_options(c, opts, flags, now);
-	size_t hlen = TCP_HLEN + olen;
-	struct pkb *pkb = pkb_alloc(hlen + len);
+	struct tcp_seg g = {
+		.src = c->pcb.local.addr, .dst = c->pcb.remote.addr,
+		.sport = c->pcb.local.port, .dport = c->pcb.remote.port,
+		.seq = seq, .flags = flags,
+	};
+	size_t hlen;
+	struct pkb *pkb;
 	struct ip4_tx tx;
 	uint8_t *h;
 	uint16_t wnd;
+
+	our_options(c, &g, flags, now);
+	hlen = TCP_HLEN + tcp_opts_len(&g);
+	pkb = pkb_alloc(hlen + len);
 
 	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
 	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
@@ -194,16 +164,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	if (flags & TCP_SYN)
 		c->rcv_adv = c->rcv_nxt + wnd;
 	tcp_rcv_reserve(c);
-	wr16(h, c->local.port);
-	wr16(h + 2, c->remote.port);
-	wr32(h + 4, seq);
-	wr32(h + 8, (flags & TCP_ACK) ? c->rcv_nxt : 0);
-	h[12] = (uint8_t)((hlen / 4) << 4);
-	h[13] = flags;
-	wr16(h + 14, wnd);
-	wr16(h + 16, 0);
-	wr16(h + 18, 0);
-	memcpy(h + TCP_HLEN, opts, olen);
+	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
+	g.wnd = wnd;
+	tcp_seg_emit(h, &g);
 	if (len)
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
 	if (gso && len > gso) {
@@ -211,12 +174,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		 * holds the pseudo-header sum over the whole length (netdev.h). */
 		pkb->gso_size = gso;
 		nsegs = (len + gso - 1) / gso;
-		wr16(h + 16, (uint16_t)~csum_fold(csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
-							      (uint16_t)(hlen + len))));
+		tcp_fill_csum_partial(h, hlen + len, g.src, g.dst);
 	} else {
-		wr16(h + 16, csum_fold(csum_partial(h, hlen + len,
-						    csum_pseudo4(c->local.addr, c->remote.addr, IP_PROTO_TCP,
-								 (uint16_t)(hlen + len)))));
+		tcp_fill_csum(h, hlen + len, g.src, g.dst);
 	}
 	if (flags & TCP_ACK) {
 		c->rcv_wup = c->rcv_nxt;
@@ -225,10 +185,10 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		c->ack_now = false;
 	}
 	memset(&tx, 0, sizeof(tx));
-	tx.src = c->local.addr;
-	tx.dst = c->remote.addr;
+	tx.src = c->pcb.local.addr;
+	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
-	tx.tos = c->tos;
+	tx.tos = c->opt.tos;
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
@@ -272,102 +232,64 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
 	xmit(c, c->snd_una - 1, TCP_ACK, 0, now);
 }
 
-void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
+/* Sends r, a segment that answers g without a control block (its header
+ * and options by tcp_seg_emit, no payload). false when out of memory. */
+static bool send_stateless(struct stack *s, const struct tcp_seg *r, uint64_t now)
 {
-	struct pkb *pkb;
+	size_t hlen = TCP_HLEN + tcp_opts_len(r);
+	struct pkb *pkb = pkb_alloc(hlen);
 	struct ip4_tx tx;
 	uint8_t *h;
 
-	if (g->flags & TCP_RST)
-		return;
-	pkb = pkb_alloc(TCP_HLEN);
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
-		return;
+		return false;
 	}
-	h = pkb_put(pkb, TCP_HLEN);
-	memset(h, 0, TCP_HLEN);
-	wr16(h, g->dport);
-	wr16(h + 2, g->sport);
-	if (g->flags & TCP_ACK) {
-		/* <SEQ=SEG.ACK><CTL=RST> */
-		wr32(h + 4, g->ack);
-		h[13] = TCP_RST;
-	} else {
-		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
-		wr32(h + 8, g->seq + tcp_seg_len(g));
-		h[13] = TCP_RST | TCP_ACK;
-	}
-	h[12] = (TCP_HLEN / 4) << 4;
-	wr16(h + 16, csum_fold(csum_partial(h, TCP_HLEN, csum_pseudo4(g->dst, g->src, IP_PROTO_TCP, TCP_HLEN))));
+	h = pkb_put(pkb, hlen);
+	tcp_seg_emit(h, r);
+	tcp_fill_csum(h, hlen, r->src, r->dst);
 	memset(&tx, 0, sizeof(tx));
-	tx.src = g->dst;
-	tx.dst = g->src;
+	tx.src = r->src;
+	tx.dst = r->dst;
 	tx.proto = IP_PROTO_TCP;
 	tx.df = true;
 	s->stats.tcp_out++;
 	ip4_output(s, pkb, &tx, now);
+	return true;
 }
 
-/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, once per flight (like Linux). */
-static bool tlp_allowed(const struct tcp_conn *c)
+void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
-	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
-}
+	struct tcp_seg r = { .src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport };
 
-static uint64_t pto_of(const struct tcp_conn *c)
-{
-	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
-	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
-
-	if (c->snd_max - c->snd_una <= c->mss)
-		pto += TCP_PTO_DELACK_US;
-	return pto;
-}
-
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-	if (rto > TCP_RTO_MAX_US)
-		rto = TCP_RTO_MAX_US;
-	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
-	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
-	if (c->user_timeout_ms && c->first_rexmit_at) {
-		uint64_t end = c->first_rexmit_at + (uint64_t)c->user_timeout_ms * 1000;
-		uint64_t left = end > now ? end - now : 1000;
-
-		if (rto > left)
-			rto = left;
-	}
-	c->pto_armed = false;
-	if (tlp_allowed(c) && pto_of(c) < rto) {
-		rto = pto_of(c);
-		c->pto_armed = true;
-	}
-	tcp_timer_set(c, &c->rto_at, now + rto);
-	c->persist_at = STACK_NEVER;
-}
-
-/* After new data went out: the probe timer restarts from the latest
- * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
-static void schedule_tlp(struct tcp_conn *c, uint64_t now)
-{
-	uint64_t at;
-
-	if (!tlp_allowed(c))
+	if (g->flags & TCP_RST)
 		return;
-	at = now + pto_of(c);
-	if (c->pto_armed || at < c->rto_at) {
-		uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-		if (at > now + rto)
-			return;
-		c->pto_armed = true;
-		tcp_timer_set(c, &c->rto_at, at);
+	if (g->flags & TCP_ACK) {
+		/* <SEQ=SEG.ACK><CTL=RST> */
+		r.seq = g->ack;
+		r.flags = TCP_RST;
+	} else {
+		/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+		r.ack = g->seq + tcp_seg_len(g);
+		r.flags = TCP_RST | TCP_ACK;
 	}
+	send_stateless(s, &r, now);
+}
+
+/* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
+ * and keeps no state. No option but our MSS (the cookie encodes the peer's),
+ * no window scaling: the window is the listener's buffer, at most 65535. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now)
+{
+	struct tcp_seg r = {
+		.src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport,
+		.seq = cookie, .ack = g->seq + 1, .flags = TCP_SYN | TCP_ACK,
+		.wnd = (uint16_t)(rcvbuf < 65535 ? rcvbuf : 65535),
+		.has_mss = true, .mss = (uint16_t)(s->mtu - 40),
+	};
+
+	if (send_stateless(s, &r, now))
+		s->tcp->segs_sent++;
 }
 
 void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
@@ -413,7 +335,7 @@ static tcp_seq lost_edge(const struct tcp_conn *c)
 	return c->snd_una;
 }
 
-uint32_t tcp_pipe(const struct tcp_conn *c)
+static uint32_t tcp_pipe(const struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_nxt - c->snd_una;
 
@@ -608,7 +530,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
-		if (avail && len == avail && len < smss && !c->nodelay && !c->fin_queued && !retrans &&
+		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
 		    c->snd_max != c->snd_una) {
 			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
 			break;
@@ -644,15 +566,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		tcp_txq_add(c);
 
 	if (sent_new)
-		schedule_tlp(c, now);
+		tcp_schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
 	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
-	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
-		uint64_t t = (uint64_t)c->rto << c->backoff;
-
-		tcp_timer_set(c, &c->persist_at, now + (t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t));
-	}
+	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER)
+		tcp_arm_persist(c, now);
 	if (c->ack_now)
 		tcp_send_ack(c, now);
 }

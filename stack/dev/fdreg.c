@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 
-#include "stack/host/sysc.h"
+#include "stack/dev/sysc.h"
 
 #define FDREG_MAX 16
 

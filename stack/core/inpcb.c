@@ -1,0 +1,286 @@
+/*
+ * The endpoint table TCP and UDP share: demultiplexing and the rules of
+ * bind() and of the ephemeral ports (see inpcb.h).
+ *
+ * RFCs to read first: 6056 (ephemeral ports). Linux's inet_hashtables.c and
+ * inet_connection_sock.c (bind conflicts) are the behavioural reference.
+ */
+#include "stack/core/inpcb.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/stack_priv.h"
+
+void inpcb_table_init(struct inpcb_table *t, struct stack *s, uint8_t proto)
+{
+	t->s = s;
+	t->proto = proto;
+	memcpy(&t->key, s->cfg.secret, sizeof(t->key));
+	if (proto == IP_PROTO_TCP)
+		t->port_hint = stack_random(s);
+}
+
+/* ---- hashing ---- */
+
+static unsigned hash4(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	uint64_t h = ((uint64_t)(laddr ^ raddr) << 32 | ((uint32_t)lport << 16 | rport)) ^ t->key;
+
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32) % INPCB_HASH_SIZE;
+}
+
+static unsigned hashp(uint16_t port)
+{
+	return port % INPCB_PORT_HASH;
+}
+
+static unsigned hash_of(const struct inpcb_table *t, const struct inpcb *p)
+{
+	return hash4(t, p->local.addr, p->local.port, p->remote.addr, p->remote.port);
+}
+
+void inpcb_hash_insert(struct inpcb_table *t, struct inpcb *p)
+{
+	unsigned h = hash_of(t, p);
+
+	if (p->in_hash)
+		return;
+	p->hnext = t->hash[h];
+	t->hash[h] = p;
+	p->in_hash = true;
+}
+
+void inpcb_hash_remove(struct inpcb_table *t, struct inpcb *p)
+{
+	struct inpcb **pp;
+
+	if (!p->in_hash)
+		return;
+	pp = &t->hash[hash_of(t, p)];
+	while (*pp && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = p->hnext;
+	p->in_hash = false;
+}
+
+void inpcb_bind_insert(struct inpcb_table *t, struct inpcb *p)
+{
+	unsigned h = hashp(p->local.port);
+
+	if (p->in_bind)
+		return;
+	p->bnext = t->bhash[h];
+	if (p->bnext)
+		p->bnext->bpprev = &p->bnext;
+	p->bpprev = &t->bhash[h];
+	t->bhash[h] = p;
+	p->in_bind = true;
+}
+
+/* O(1): a busy server's port chain holds every accepted and TIME_WAIT
+ * connection on the listening port (bind() conflicts need them, like
+ * Linux's bind bucket owners), so a walk here made each free O(n). */
+void inpcb_bind_remove(struct inpcb *p)
+{
+	if (!p->in_bind)
+		return;
+	*p->bpprev = p->bnext;
+	if (p->bnext)
+		p->bnext->bpprev = p->bpprev;
+	p->bnext = NULL;
+	p->bpprev = NULL;
+	p->in_bind = false;
+}
+
+void inpcb_listen_insert(struct inpcb_table *t, struct inpcb *p)
+{
+	unsigned h = hashp(p->local.port);
+
+	if (p->in_lhash)
+		return;
+	p->lnext = t->lhash[h];
+	t->lhash[h] = p;
+	p->in_lhash = true;
+}
+
+void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p)
+{
+	struct inpcb **pp;
+
+	if (!p->in_lhash)
+		return;
+	pp = &t->lhash[hashp(p->local.port)];
+	while (*pp && *pp != p)
+		pp = &(*pp)->lnext;
+	if (*pp)
+		*pp = p->lnext;
+	p->in_lhash = false;
+}
+
+/* ---- demultiplexing ---- */
+
+struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			   uint16_t rport)
+{
+	struct inpcb *p = t->hash[hash4(t, laddr, lport, raddr, rport)];
+
+	for (; p; p = p->hnext)
+		if (p->local.port == lport && p->remote.port == rport && p->remote.addr == raddr &&
+		    p->local.addr == laddr)
+			return p;
+	return NULL;
+}
+
+struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport)
+{
+	struct inpcb *p, *any = NULL;
+
+	for (p = t->lhash[hashp(lport)]; p; p = p->lnext) {
+		if (p->local.port != lport)
+			continue;
+		if (p->local.addr == laddr)
+			return p;
+		if (p->local.addr == 0 && !any)
+			any = p;
+	}
+	return any;
+}
+
+struct inpcb *inpcb_first_bound(const struct inpcb_table *t, uint16_t port)
+{
+	return t->bhash[hashp(port)];
+}
+
+struct inpcb *inpcb_next_bound(const struct inpcb *p)
+{
+	return p->bnext;
+}
+
+/* ---- the rules ---- */
+
+/* Wildcard against anything, or the same address. */
+static bool addr_overlap(uint32_t a, uint32_t b)
+{
+	return !a || !b || a == b;
+}
+
+/* Whether p binding (addr, port) with reuse collides with an endpoint already there. */
+static bool port_conflict(const struct inpcb_table *t, const struct inpcb *p, uint32_t addr, uint16_t port,
+			  unsigned reuse)
+{
+	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext) {
+		if (x == p || x->local.port != port || !addr_overlap(x->local.addr, addr))
+			continue;
+		if (reuse & x->reuse & INPCB_REUSEPORT)
+			continue;
+		/* A listener's port is not shared through SO_REUSEADDR (Linux's
+		 * inet_csk_bind_conflict); the sockets of TIME_WAIT and
+		 * established connections' ports are. */
+		if ((reuse & x->reuse & INPCB_REUSEADDR) && !x->listening)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Any endpoint but p on port. */
+static bool port_used(const struct inpcb_table *t, const struct inpcb *p, uint16_t port)
+{
+	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext)
+		if (x != p && x->local.port == port)
+			return true;
+	return false;
+}
+
+/* Whether bind() for port 0 may take port: a TCP endpoint takes a port
+ * its bind() rules allow, a UDP one only a port no socket holds. */
+static bool port_free(const struct inpcb_table *t, const struct inpcb *p, uint32_t addr, uint16_t port,
+		      unsigned reuse)
+{
+	if (t->proto == IP_PROTO_UDP)
+		return !port_used(t, p, port);
+	return !port_conflict(t, p, addr, port, reuse);
+}
+
+int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
+{
+	struct stack *s = t->s;
+	uint16_t port = local->port;
+
+	if (local->addr && local->addr != s->cfg.addr &&
+	    !(t->proto == IP_PROTO_UDP && ip4_is_broadcast(s, local->addr)))
+		return -EADDRNOTAVAIL;
+	p->reuse = reuse;
+	if (!port) {
+		/* RFC 6056 §3.3.1 (Algorithm 1): a random start, then the first free port. */
+		const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
+		uint32_t start = stack_random(s) % n;
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint16_t q = (uint16_t)(INPCB_EPHEMERAL_LO + (start + i) % n);
+
+			if (port_free(t, p, local->addr, q, reuse)) {
+				port = q;
+				break;
+			}
+		}
+		if (!port)
+			return -EADDRINUSE;
+	} else if (port_conflict(t, p, local->addr, port, reuse)) {
+		return -EADDRINUSE;
+	}
+	p->local.addr = local->addr;
+	p->local.port = port;
+	inpcb_bind_insert(t, p);
+	return 0;
+}
+
+/* For connect(): a port is usable when the 4-tuple is new and no listener
+ * or bind()-only socket holds it. */
+static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t laddr,
+			    const struct ip4_endpoint *peer)
+{
+	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext) {
+		if (x->local.port != port)
+			continue;
+		if (x->listening || !x->connected)
+			return false;
+		if (x->remote.addr == peer->addr && x->remote.port == peer->port &&
+		    (x->local.addr == laddr || !x->local.addr))
+			return false;
+	}
+	return true;
+}
+
+int inpcb_connect_port(struct inpcb_table *t, uint32_t laddr, const struct ip4_endpoint *peer, uint32_t off,
+		       uint16_t *port)
+{
+	/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a counter. */
+	const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t q = (uint16_t)(INPCB_EPHEMERAL_LO + (off + t->port_hint + i) % n);
+
+		if (port_usable_for(t, q, laddr, peer)) {
+			*port = q;
+			t->port_hint += i + 1;
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p)
+{
+	for (const struct inpcb *x = t->lhash[hashp(p->local.port)]; x; x = x->lnext)
+		if (x->local.port == p->local.port && addr_overlap(x->local.addr, p->local.addr) &&
+		    !(x->reuse & p->reuse & INPCB_REUSEPORT))
+			return true;
+	return false;
+}

@@ -1,0 +1,100 @@
+/*
+ * The endpoint table TCP and UDP share (OpenBSD's in_pcb.c; "inpcb", an
+ * Internet protocol control block, is its name). Each socket embeds a struct
+ * inpcb: its local and remote endpoints, the reuse options bind() saw, and
+ * its links in the table's hashes. The table demultiplexes in O(1) (by
+ * 4-tuple, listeners and bound sockets by port) and holds the rules of
+ * bind(): ephemeral ports (RFC 6056), SO_REUSEADDR, SO_REUSEPORT, wildcard
+ * against specific addresses, EADDRINUSE and EADDRNOTAVAIL. Each protocol
+ * has a table of its own (their port spaces are separate).
+ *
+ * RFCs to read first: 6056 (ephemeral ports), 1122 §4.1.3.5 and §4.2.2.13.
+ */
+#ifndef PSTACK_INPCB_H
+#define PSTACK_INPCB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/core/sock.h"
+
+struct stack;
+
+/* bind()'s options (SO_REUSEADDR, SO_REUSEPORT). */
+#define INPCB_REUSEADDR 0x1
+#define INPCB_REUSEPORT 0x2
+
+#define INPCB_EPHEMERAL_LO 32768       /* Linux's ip_local_port_range */
+#define INPCB_EPHEMERAL_HI 60999
+
+/* Sized for a busy server: one closing first holds a TIME_WAIT block per
+ * connection of the last minute (~60k at 1k connections/s). The port tables
+ * have a bucket per port, so a chain holds only that port's endpoints.
+ * calloc'd with their owner: untouched buckets cost no memory. */
+#define INPCB_HASH_SIZE 65536
+#define INPCB_PORT_HASH 65536
+
+struct inpcb {
+	struct ip4_endpoint local, remote;  /* host order; 0 for a wildcard or no peer */
+	unsigned reuse;                     /* INPCB_REUSE*, as bind() recorded them */
+	bool listening;                     /* a TCP listener */
+	bool connected;                     /* has a peer (TCP: SYN_SENT to TIME_WAIT; UDP: connect()) */
+	struct inpcb *hnext;                /* 4-tuple hash chain */
+	struct inpcb *bnext;                /* bound-port chain */
+	struct inpcb **bpprev;              /* what points at it there (O(1) removal) */
+	struct inpcb *lnext;                /* listener chain */
+	bool in_hash, in_bind, in_lhash;
+};
+
+struct inpcb_table {
+	struct stack *s;
+	uint8_t proto;                      /* IP_PROTO_TCP or IP_PROTO_UDP: its bind() rules */
+	uint32_t key;                       /* keys the 4-tuple hash (from the stack's secret) */
+	uint32_t port_hint;                 /* RFC 6056 Algorithm 3's counter (connect) */
+	struct inpcb *hash[INPCB_HASH_SIZE];
+	struct inpcb *bhash[INPCB_PORT_HASH];
+	struct inpcb *lhash[INPCB_PORT_HASH];
+};
+
+/* t lies in zeroed memory (calloc). TCP's table draws its port hint from
+ * stack_random(). */
+void inpcb_table_init(struct inpcb_table *t, struct stack *s, uint8_t proto);
+
+/* ---- demultiplexing ---- */
+struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			   uint16_t rport);
+/* The listener for a segment to laddr:lport: one bound to laddr, else a wildcard one. */
+struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport);
+/* The endpoints bound to port: the first, then each one's next (NULL at the end). */
+struct inpcb *inpcb_first_bound(const struct inpcb_table *t, uint16_t port);
+struct inpcb *inpcb_next_bound(const struct inpcb *p);
+
+/* ---- membership ---- */
+void inpcb_hash_insert(struct inpcb_table *t, struct inpcb *p);
+void inpcb_hash_remove(struct inpcb_table *t, struct inpcb *p);
+/* Holds p->local.port (bind, or a connection's own port). */
+void inpcb_bind_insert(struct inpcb_table *t, struct inpcb *p);
+void inpcb_bind_remove(struct inpcb *p);
+void inpcb_listen_insert(struct inpcb_table *t, struct inpcb *p);
+void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
+
+/* ---- the rules ---- */
+/*
+ * bind(): local->addr must be 0 or the interface's (UDP: or a broadcast
+ * address), else -EADDRNOTAVAIL. Port 0 picks an ephemeral port (RFC 6056
+ * §3.3.1, Algorithm 1), -EADDRINUSE when none is free; a given port is
+ * -EADDRINUSE when another endpoint holds it for an overlapping address and
+ * the two did not both set SO_REUSEPORT, or both SO_REUSEADDR (not for a TCP
+ * listener's port). On success p holds local and is in the bound-port table.
+ */
+int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
+/* connect() of an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3), a
+ * port whose 4-tuple with peer is new and that no listener or bind()-only
+ * socket holds, from the keyed offset off. 0 or -EADDRNOTAVAIL. */
+int inpcb_connect_port(struct inpcb_table *t, uint32_t laddr, const struct ip4_endpoint *peer, uint32_t off,
+		       uint16_t *port);
+/* listen(): another listener holds p's port for an overlapping address and
+ * the two did not both set SO_REUSEPORT. */
+bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * struct stack, for the protocol core's own files (stack/core) only: the host,
+ * the devices and the shim see it through stack.h's functions.
+ */
+#ifndef PSTACK_STACK_PRIV_H
+#define PSTACK_STACK_PRIV_H
+
+#include "stack/core/stack.h"
+
+struct arp_state;
+struct ip4_state;
+struct icmp4_state;
+struct udp_state;
+struct tcp_table;
+
+struct stack {
+	struct stack_config cfg;
+	struct stack_link link;
+	uint32_t mtu;              /* IP MTU in use: cfg.mtu or the link's */
+	uint32_t netmask;          /* from cfg.prefix_len */
+	uint32_t tso_max;          /* largest TCP payload per frame the link cuts for us (0: no TSO) */
+	struct stack_stats stats;
+	uint64_t now;              /* the latest `now` seen, for code without an argument */
+	uint64_t rng;              /* state of stack_random() (not for secrets) */
+
+	struct arp_state *arp;
+	struct ip4_state *ip4;
+	struct icmp4_state *icmp4;
+	struct udp_state *udp;
+	struct tcp_table *tcp;
+	/* Non-zero inside stack_rx_batch_begin/end (see stack.h): ACKs owed
+	 * for several frames wait for the timer pass right after. */
+	unsigned rx_batch;
+};
+
+/* Every frame the stack makes leaves here (from eth_output): counted, then
+ * handed to the link's output hook, which takes pkb. 0 or -errno. */
+int stack_output(struct stack *s, struct pkb *pkb, uint64_t now);
+
+#endif

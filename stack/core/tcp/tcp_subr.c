@@ -1,0 +1,441 @@
+/*
+ * TCP: the connection table and a connection's life. Demultiplexing (the
+ * 4-tuple hash, listeners and bound ports by port), creating and freeing
+ * control blocks, the one place states change, the accept and SYN queues,
+ * timestamp offsets, the receive-window helpers, the exit path's count and
+ * ICMP errors (OpenBSD's tcp_subr.c). The socket-facing calls are in
+ * tcp_usrreq.c, the timers in tcp_timer.c, input in tcp_input.c and output
+ * in tcp_output.c.
+ *
+ * RFCs to read first: 9293 (core), 1122 §4.2, 6528 (ISN), 7323, 6191,
+ * 5927 and 1191 (ICMP errors).
+ */
+#include "stack/core/tcp/tcp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
+#include "stack/core/log.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_cookie.h"
+#include "stack/core/tcp/tcp_priv.h"
+
+static const char *const state_names[] = {
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+};
+
+const char *tcp_state_name(enum tcp_state st)
+{
+	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
+}
+
+static void tcp_conn_free(struct tcp_conn *c);
+
+int tcp_init(struct stack *s)
+{
+	s->tcp = calloc(1, sizeof(*s->tcp));
+	if (!s->tcp)
+		return -ENOMEM;
+	inpcb_table_init(&s->tcp->pcbs, s, IP_PROTO_TCP);
+	s->tcp->timers_at = STACK_NEVER;
+	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
+	return 0;
+}
+
+void tcp_fini(struct stack *s)
+{
+	struct tcp_table *t = s->tcp;
+
+	if (!t)
+		return;
+	/* The stack goes away: forget listeners' queues so that freeing sends nothing. */
+	for (struct tcp_conn *c = t->all; c; c = c->all_next) {
+		c->parent = NULL;
+		c->in_acceptq = false;
+		c->acc_head = c->acc_tail = NULL;
+		c->syn_count = 0;
+		c->acc_count = 0;
+		if (c->state == TCP_STATE_LISTEN)
+			c->state = TCP_STATE_CLOSED;
+	}
+	while (t->all)
+		tcp_conn_free(t->all);
+	while (t->tw_head)
+		tcp_conn_free(t->tw_head);
+	free(t);
+	s->tcp = NULL;
+}
+
+void tcp_log_stats(const struct stack *s, int level)
+{
+	const struct tcp_mem *m = &s->tcp->mem;
+
+	log_printf(level, "tcp memory: used %zu peak %zu of %zu bytes (PSTACK_TCP_MEM); refused %llu times",
+		   m->used, m->peak, m->limit, (unsigned long long)m->refused);
+}
+
+size_t tcp_conn_count(const struct stack *s)
+{
+	return s->tcp ? s->tcp->live : 0;
+}
+
+/* ---- demultiplexing (the shared endpoint table, inpcb.h) ---- */
+
+struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return tcp_conn_of(inpcb_lookup(&s->tcp->pcbs, laddr, lport, raddr, rport));
+}
+
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport)
+{
+	return tcp_conn_of(inpcb_lookup_listener(&s->tcp->pcbs, laddr, lport));
+}
+
+uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr)
+{
+	/* Like Linux's secure_tcp_ts_off(): the addresses only, not the ports,
+	 * so that a new connection reusing a 4-tuple the peer holds in
+	 * TIME_WAIT carries TS values above the old one's (RFC 6191 §2, the
+	 * peer accepts its SYN). The tag keeps this hash apart from the ISN's. */
+	uint8_t buf[9];
+
+	memcpy(buf, &laddr, 4);
+	memcpy(buf + 4, &raddr, 4);
+	buf[8] = 'T';
+	return (uint32_t)siphash24(s->cfg.secret, buf, sizeof(buf));
+}
+
+/* ---- life cycle ---- */
+
+static void conn_unlink(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else if (c->in_tw)
+		t->tw_head = c->all_next;
+	else
+		t->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	else if (c->in_tw)
+		t->tw_tail = c->all_prev;
+	c->all_prev = c->all_next = NULL;
+	c->in_tw = false;
+}
+
+static void link_all(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	c->all_next = t->all;
+	if (t->all)
+		t->all->all_prev = c;
+	t->all = c;
+}
+
+static void link_tw(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	c->in_tw = true;
+	c->all_prev = t->tw_tail;
+	if (t->tw_tail)
+		t->tw_tail->all_next = c;
+	else
+		t->tw_head = c;
+	t->tw_tail = c;
+}
+
+void tcp_tw_requeue(struct tcp_conn *c)
+{
+	if (c->s->tcp->tw_tail == c)
+		return;
+	conn_unlink(c);
+	link_tw(c);
+}
+
+struct tcp_conn *tcp_conn_new(struct stack *s)
+{
+	struct tcp_table *t = s->tcp;
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->state = TCP_STATE_CLOSED;
+	c->rto = TCP_RTO_INIT_US;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	c->mss = TCP_DEFAULT_MSS;
+	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
+	c->rcv_mss = TCP_DEFAULT_MSS;
+	c->opt = sock_opts_default();
+	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF, &t->mem);
+	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF, &t->mem);
+	tcp_cc_init(&c->cc, TCP_CC_CUBIC, c->mss);
+	link_all(c);
+	t->live++;
+	return c;
+}
+
+void tcp_ofo_purge(struct tcp_conn *c)
+{
+	while (c->ofo) {
+		struct tcp_ofo *o = c->ofo;
+
+		c->ofo = o->next;
+		tcp_ofo_free(c, o);
+	}
+	c->ofo_bytes = 0;
+	c->ofo_count = 0;
+}
+
+void tcp_acceptq_remove(struct tcp_conn *l, struct tcp_conn *c)
+{
+	struct tcp_conn **pp = &l->acc_head, *prev = NULL;
+
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	if (!*pp)
+		return;
+	*pp = c->qnext;
+	if (l->acc_tail == c)
+		l->acc_tail = prev;
+	l->acc_count--;
+	c->in_acceptq = false;
+	c->qnext = NULL;
+}
+
+/* Detaches a child from its listener. */
+static void unparent(struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->parent;
+
+	if (!l)
+		return;
+	if (c->in_acceptq)
+		tcp_acceptq_remove(l, c);
+	else if (l->syn_count)
+		l->syn_count--;
+	c->parent = NULL;
+}
+
+void tcp_child_established(struct tcp_conn *c)
+{
+	struct tcp_conn *l = c->parent;
+
+	if (!l || c->in_acceptq)
+		return;
+	if (l->syn_count)
+		l->syn_count--;
+	c->in_acceptq = true;
+	c->qnext = NULL;
+	if (l->acc_tail)
+		l->acc_tail->qnext = c;
+	else
+		l->acc_head = c;
+	l->acc_tail = c;
+	l->acc_count++;
+	sock_wake(&l->wake);
+}
+
+void tcp_close_children(struct tcp_conn *l, uint64_t now)
+{
+	struct tcp_table *t = l->s->tcp;
+	struct tcp_conn *c, *next;
+
+	/* Connections waiting in the accept queue are reset (like Linux's
+	 * inet_csk_listen_stop); embryonic ones just go. */
+	while ((c = l->acc_head)) {
+		tcp_acceptq_remove(l, c);
+		c->parent = NULL;
+		c->orphan = true;
+		if (c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT)
+			tcp_send_rst(c, now);
+		if (c->state == TCP_STATE_TIME_WAIT)
+			continue;
+		tcp_done(c);
+	}
+	for (c = t->all; c; c = next) {
+		next = c->all_next;
+		if (c->parent == l) {
+			c->parent = NULL;
+			c->orphan = true;
+			tcp_done(c);
+			next = t->all;  /* the list changed: start over (rare, bounded by the SYN queue) */
+		}
+	}
+	l->syn_count = 0;
+}
+
+static void tcp_conn_free(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->segs_out > 2)
+		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
+			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u",
+			  c->pcb.local.port, c->pcb.remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
+			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
+	tcp_txq_remove(c);
+	tcp_ackq_remove(c);
+	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
+		tcp_close_children(c, c->s->now);
+	unparent(c);
+	inpcb_hash_remove(&t->pcbs, &c->pcb);
+	inpcb_bind_remove(&c->pcb);
+	inpcb_listen_remove(&t->pcbs, &c->pcb);
+	conn_unlink(c);
+	tcp_ring_free(&c->sndq);
+	tcp_ring_free(&c->rcvq);
+	tcp_ofo_purge(c);
+	t->live--;
+	free(c);
+}
+
+/* The one place state changes, for tracing. */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
+{
+	if (c->state == st)
+		return;
+	log_debug("tcp %u -> %u: %s -> %s", c->pcb.local.port, c->pcb.remote.port, tcp_state_name(c->state),
+		  tcp_state_name(st));
+	c->state = st;
+	c->pcb.listening = st == TCP_STATE_LISTEN;
+	c->pcb.connected = st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN;
+	if ((st == TCP_STATE_TIME_WAIT) != c->in_tw) {
+		conn_unlink(c);
+		if (st == TCP_STATE_TIME_WAIT)
+			link_tw(c);
+		else
+			link_all(c);
+	}
+}
+
+void tcp_wake(struct tcp_conn *c)
+{
+	sock_wake(&c->wake);
+	if (c->parent && c->in_acceptq)
+		sock_wake(&c->parent->wake);
+}
+
+bool tcp_done(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_STATE_CLOSED);
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	inpcb_hash_remove(&c->s->tcp->pcbs, &c->pcb);
+	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
+	c->rd_shut = c->wr_shut = true;
+	tcp_ofo_purge(c);
+	tcp_ring_free(&c->sndq);
+	if (!c->rcvq.len)
+		tcp_ring_free(&c->rcvq);
+	if (c->orphan || (c->parent && !c->in_acceptq)) {
+		tcp_conn_free(c);
+		return true;
+	}
+	/* The application still holds it: keep the port bound until it closes. */
+	tcp_wake(c);
+	return false;
+}
+
+bool tcp_abort(struct tcp_conn *c, int err)
+{
+	if (err)
+		c->err = err;
+	return tcp_done(c);
+}
+
+uint8_t tcp_pick_wscale(const struct tcp_conn *c)
+{
+	uint8_t ws = TCP_RCV_WSCALE;
+
+	/* Like Linux: at least 7, more when the buffer could use a larger window. */
+	while (ws < TCP_MAX_WSCALE && (65535ull << ws) < c->rcvq.limit)
+		ws++;
+	return ws;
+}
+
+void tcp_rcv_reserve(struct tcp_conn *c)
+{
+	size_t promise = 0;
+
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+		if (!c->fin_rcvd && !c->orphan && seq_gt(c->rcv_adv, c->rcv_nxt))
+			promise = c->rcv_adv - c->rcv_nxt;
+		break;
+	default:
+		break;          /* no more data can come */
+	}
+	tcp_ring_reserve(&c->rcvq, c->rcvq.len + promise);
+}
+
+uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+	size_t space = tcp_ring_space(&c->rcvq);    /* within the stack-wide budget too */
+
+	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
+}
+
+size_t tcp_pending_close(const struct stack *s)
+{
+	size_t n = 0;
+
+	stack_assert_locked();
+	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
+		if (c->orphan && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT &&
+		    c->state != TCP_STATE_FIN_WAIT_2)
+			n++;
+	return n;
+}
+
+void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
+		    uint32_t mtu)
+{
+	struct tcp_conn *c;
+	struct tcp_seg q;
+	tcp_seq seq;
+
+	if (tcp_seg_parse_quote(qp, qlen, quoted->src, quoted->dst, &q) != WIRE_OK)
+		return;
+	c = tcp_lookup(s, q.src, q.sport, q.dst, q.dport);
+	if (!c)
+		return;
+	seq = q.seq;
+	/* RFC 5927 §4.1: only for a sequence number in flight. */
+	if (!seq_in(seq, c->snd_una, c->snd_max + 1))
+		return;
+	if (err == -EMSGSIZE && mtu >= 68 + 40) {
+		/* RFC 1191: lower the MSS and resend at once. */
+		uint32_t m = mtu - 40;
+
+		if (m < c->mss) {
+			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
+			tcp_cc_set_mss(&c->cc, c->mss);
+			c->snd_nxt = c->snd_una;
+			tcp_output(c, s->now);
+		}
+		return;
+	}
+	/* Like Linux's tcp_v4_err(): an error while connecting ends the attempt;
+	 * on a synchronized connection it is soft (RFC 1122 §4.2.3.9), kept to
+	 * explain a later timeout. */
+	if (c->state == TCP_STATE_SYN_SENT && err) {
+		tcp_abort(c, err);
+		return;
+	}
+	if (err)
+		c->soft_err = err;
+}

@@ -1,0 +1,427 @@
+/*
+ * TCP timers (OpenBSD's tcp_timer.c): retransmission (RFC 6298) and the tail
+ * loss probe that may stand in for it (RFC 8985 §7), persist (RFC 9293
+ * §3.8.6.1), keep-alive (RFC 1122 §4.2.3.6), delayed ACK (RFC 1122
+ * §4.2.3.2, RFC 5681 §4.2) and TIME_WAIT; the timer pass that runs what is
+ * due, serves the connections waiting their turn to send, and says when it is
+ * next needed (tcp_timers_at).
+ *
+ * Every deadline is an absolute time in a control block (STACK_NEVER when
+ * off), armed through tcp_timer_set(), which keeps the table's lower bound.
+ */
+#include "stack/core/tcp/tcp.h"
+
+#include <errno.h>
+
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_priv.h"
+
+/* ---- ACKs owed at the end of a receive batch (delayed ACK) ---- */
+
+void tcp_ackq_add(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->in_ackq)
+		return;
+	c->in_ackq = true;
+	c->ackq_next = t->ackq;
+	t->ackq = c;
+	/* A backstop, should no timer pass follow the batch. */
+	if (c->delack_at == STACK_NEVER)
+		tcp_timer_set(c, &c->delack_at, c->s->now + TCP_DELACK_US);
+}
+
+void tcp_ackq_remove(struct tcp_conn *c)
+{
+	struct tcp_conn **pp = &c->s->tcp->ackq;
+
+	if (!c->in_ackq)
+		return;
+	while (*pp && *pp != c)
+		pp = &(*pp)->ackq_next;
+	if (*pp)
+		*pp = c->ackq_next;
+	c->in_ackq = false;
+}
+
+/* The ACKs the last batch of frames owes, one per connection, without a
+ * walk over every connection. */
+static void ackq_flush(struct tcp_table *t, uint64_t now)
+{
+	struct tcp_conn *c;
+
+	while ((c = t->ackq)) {
+		t->ackq = c->ackq_next;
+		c->in_ackq = false;
+		if (c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN && c->rcv_nxt != c->rcv_wup)
+			tcp_send_ack(c, now);
+	}
+}
+
+/* ---- connections waiting their turn to send ---- */
+
+void tcp_txq_add(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->in_txq)
+		return;
+	c->in_txq = true;
+	c->txq_next = NULL;
+	if (t->txq_tail)
+		t->txq_tail->txq_next = c;
+	else
+		t->txq_head = c;
+	t->txq_tail = c;
+	t->timers_at = 0;
+}
+
+void tcp_txq_remove(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+	struct tcp_conn **pp = &t->txq_head, *prev = NULL;
+
+	if (!c->in_txq)
+		return;
+	while (*pp && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->txq_next;
+	}
+	if (*pp)
+		*pp = c->txq_next;
+	if (t->txq_tail == c)
+		t->txq_tail = prev;
+	c->in_txq = false;
+}
+
+/* ---- retransmission and tail loss probe ---- */
+
+/* RFC 6298 (5.5): the RTO doubled per expiry in a row, at most TCP_RTO_MAX_US. */
+static uint64_t backed_off_rto(const struct tcp_conn *c)
+{
+	uint64_t t = (uint64_t)c->rto << c->backoff;
+
+	return t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t;
+}
+
+/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
+ * of recovery, with an RTT estimate, once per flight (like Linux). */
+static bool tlp_allowed(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
+}
+
+static uint64_t pto_of(const struct tcp_conn *c)
+{
+	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
+	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
+
+	if (c->snd_max - c->snd_una <= c->mss)
+		pto += TCP_PTO_DELACK_US;
+	return pto;
+}
+
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t rto = backed_off_rto(c);
+
+	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
+	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->opt.user_timeout_ms && c->first_rexmit_at) {
+		uint64_t end = c->first_rexmit_at + (uint64_t)c->opt.user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 1000;
+
+		if (rto > left)
+			rto = left;
+	}
+	c->pto_armed = false;
+	if (tlp_allowed(c) && pto_of(c) < rto) {
+		rto = pto_of(c);
+		c->pto_armed = true;
+	}
+	tcp_timer_set(c, &c->rto_at, now + rto);
+	c->persist_at = STACK_NEVER;
+}
+
+/* After new data went out: the probe timer restarts from the latest
+ * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
+void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t at;
+
+	if (!tlp_allowed(c))
+		return;
+	at = now + pto_of(c);
+	if (c->pto_armed || at < c->rto_at) {
+		uint64_t rto = (uint64_t)c->rto << c->backoff;
+
+		if (at > now + rto)
+			return;
+		c->pto_armed = true;
+		tcp_timer_set(c, &c->rto_at, at);
+	}
+}
+
+/* ---- persist ---- */
+
+void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
+{
+	tcp_timer_set(c, &c->persist_at, now + backed_off_rto(c));
+}
+
+/* ---- expiry, and the timer pass ---- */
+
+static uint64_t conn_deadline(const struct tcp_conn *c)
+{
+	uint64_t t = c->rto_at;
+
+	if (c->persist_at < t)
+		t = c->persist_at;
+	if (c->delack_at < t)
+		t = c->delack_at;
+	if (c->keep_at < t)
+		t = c->keep_at;
+	if (c->tw_at < t)
+		t = c->tw_at;
+	return t;
+}
+
+static bool timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	if (c->opt.user_timeout_ms && c->first_rexmit_at &&
+	    now - c->first_rexmit_at >= (uint64_t)c->opt.user_timeout_ms * 1000)
+		return true;
+	return c->retries >= TCP_RETRIES2;
+}
+
+/* Each timer handler returns true when the connection was freed. */
+static bool rto_expired(struct tcp_conn *c, uint64_t now)
+{
+	c->rto_at = STACK_NEVER;
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		if (c->retries >= (c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES) ||
+		    (c->opt.user_timeout_ms && now - c->rtt_start >= (uint64_t)c->opt.user_timeout_ms * 1000)) {
+			return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+		}
+		c->retries++;
+		c->backoff++;
+		c->s->stats.tcp_retransmits++;
+		c->total_retrans++;
+		tcp_send_syn(c, now);
+		tcp_arm_rto(c, now);
+		return false;
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+	case TCP_STATE_TIME_WAIT:
+		return false;
+	default:
+		break;
+	}
+	if (c->snd_una == c->snd_max)
+		return false;
+	if (c->pto_armed) {
+		c->pto_armed = false;
+		tcp_send_tlp(c, now);
+		return false;
+	}
+	/* Linux's retrans_stamp: the time the oldest unacknowledged data went out. */
+	if (!c->first_rexmit_at)
+		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
+	c->rto_count++;
+	if (timed_out(c, now)) {
+		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
+		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+	}
+	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
+	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
+	if (c->retries == 0) {
+		/* Remember what to restore if this timeout proves spurious (RFC 3522). */
+		c->undo_pending = c->ts_ok;
+		c->undo_tsval = tcp_ts_now(c, now);
+		c->undo_cwnd = c->cc.cwnd;
+		c->undo_ssthresh = c->cc.ssthresh;
+		tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, now);
+	} else {
+		c->undo_pending = false;
+		c->cc.cwnd = c->mss;
+	}
+	c->retries++;
+	if (c->backoff < 15)
+		c->backoff++;
+	c->in_recovery = false;
+	c->ca_state = 4;                    /* TCP_CA_Loss */
+	c->dupacks = 0;
+	c->recover = c->snd_max;
+	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
+	 * timeout. Like Linux, it survives the first one (what the receiver
+	 * holds is not sent again); a second timeout in a row discards it, in
+	 * case the receiver reneged. */
+	if (c->retries > 1) {
+		c->nsacked = 0;
+		c->sacked_bytes = 0;
+	}
+	c->high_rxt = c->snd_una;
+	c->rtt_timing = false;
+	c->snd_nxt = c->snd_una;
+	tcp_output(c, now);
+	if (c->rto_at == STACK_NEVER)
+		tcp_arm_rto(c, now);
+	return false;
+}
+
+static bool persist_expired(struct tcp_conn *c, uint64_t now)
+{
+	c->persist_at = STACK_NEVER;
+	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
+		return false;
+	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2)
+		return tcp_abort(c, -ETIMEDOUT);
+	if (c->snd_wnd == 0) {
+		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
+		tcp_send_probe(c, now);
+		c->probes++;
+		c->persist_probes++;
+		if (c->backoff < 15)
+			c->backoff++;
+		tcp_arm_persist(c, now);
+		return false;
+	}
+	/* RFC 1122 §4.2.3.4: the override timeout sends what the window allows. */
+	c->sws_override = true;
+	tcp_output(c, now);
+	c->sws_override = false;
+	return false;
+}
+
+static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->opt.keepidle * 1000000;
+
+	c->keep_at = STACK_NEVER;
+	if (!c->opt.keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
+			      c->state != TCP_STATE_FIN_WAIT_2))
+		return false;
+	if (c->snd_una != c->snd_max || c->sndq.len) {
+		/* Data in flight: the retransmission timer is watching. */
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+		return false;
+	}
+	if (now < idle_until && c->probes == 0) {
+		tcp_timer_set(c, &c->keep_at, idle_until);
+		return false;
+	}
+	if (c->probes >= c->opt.keepcnt) {
+		/* Like Linux's keepalive timer: a reset, then the error. */
+		tcp_send_rst(c, now);
+		return tcp_abort(c, -ETIMEDOUT);
+	}
+	/* RFC 1122 §4.2.3.6: a keep-alive is SEG.SEQ = SND.NXT - 1 with no data. */
+	tcp_send_probe(c, now);
+	c->probes++;
+	tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepintvl * 1000000);
+	return false;
+}
+
+/* TIME_WAIT (or an orphan's FIN_WAIT_2) is over. */
+static bool tw_expired(struct tcp_conn *c, uint64_t now)
+{
+	(void)now;
+	c->tw_at = STACK_NEVER;
+	if (c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_FIN_WAIT_2 && c->orphan))
+		return tcp_done(c);
+	return false;
+}
+
+/* Runs c's due timers. A handler that frees c (tcp_done() on an orphan or
+ * an embryonic child) returns true and nothing after it may touch c; one
+ * that only closes it (the application still holds c) leaves CLOSED, with
+ * every timer off. */
+static void conn_timers(struct tcp_conn *c, uint64_t now)
+{
+	if (c->tw_at <= now && tw_expired(c, now))
+		return;
+	if (c->delack_at <= now) {
+		c->delack_at = STACK_NEVER;
+		if (c->state != TCP_STATE_CLOSED)
+			tcp_send_ack(c, now);
+	}
+	if (c->state == TCP_STATE_CLOSED)
+		return;
+	if (c->rto_at <= now) {
+		if (rto_expired(c, now))
+			return;         /* freed */
+		if (c->state == TCP_STATE_CLOSED)
+			return;
+	}
+	if (c->persist_at <= now) {
+		if (persist_expired(c, now))
+			return;         /* freed */
+		if (c->state == TCP_STATE_CLOSED)
+			return;
+	}
+	if (c->keep_at <= now && keepalive_expired(c, now))
+		return;                 /* freed: nothing may follow this either */
+}
+
+void tcp_timers(struct stack *s, uint64_t now)
+{
+	struct tcp_table *t = s->tcp;
+	struct tcp_conn *c, *next;
+	uint64_t at = STACK_NEVER;
+
+	/* timers_at is a lower bound kept by tcp_timer_set(): the walks over
+	 * every connection happen only when some timer may be due, not per
+	 * segment or per poll. */
+	/* Any pass sends the ACKs owed (tcp_timers_at() says one is due at
+	 * once): at worst, mid-batch for another reader, a little early. */
+	if (t->ackq)
+		ackq_flush(t, now);
+	if (now < t->timers_at)
+		return;
+	t->timers_at = STACK_NEVER;
+	/* Connections waiting their turn to send, up to a round's budget. */
+	for (uint64_t start = t->segs_sent; t->txq_head && t->segs_sent - start < TCP_TX_ROUND;) {
+		c = t->txq_head;
+		t->txq_head = c->txq_next;
+		if (!t->txq_head)
+			t->txq_tail = NULL;
+		c->in_txq = false;
+		tcp_output(c, now);
+	}
+	/* A connection's timers free at most that connection (listeners have
+	 * no timers), so the next one, taken first, stays valid. */
+	for (c = t->all; c; c = next) {
+		next = c->all_next;
+		if (conn_deadline(c) <= now)
+			conn_timers(c, now);
+	}
+	for (c = t->all; c; c = c->all_next) {
+		uint64_t d = conn_deadline(c);
+
+		if (d < at)
+			at = d;
+	}
+	/* TIME_WAIT: oldest first; the only timer they run is tw_at. Each one
+	 * due is freed, or (an application still holds it) closed and moved
+	 * to t->all. */
+	while ((c = t->tw_head) && c->tw_at <= now) {
+		conn_timers(c, now);
+		if (t->tw_head == c)
+			break;          /* cannot happen: never spin on it */
+	}
+	if (t->tw_head && t->tw_head->tw_at < at)
+		at = t->tw_head->tw_at;
+	if (t->txq_head)
+		at = now;
+	if (at < t->timers_at)
+		t->timers_at = at;
+}
+
+uint64_t tcp_timers_at(const struct stack *s)
+{
+	return s->tcp->ackq ? 0 : s->tcp->timers_at;     /* ACKs owed: due now */
+}

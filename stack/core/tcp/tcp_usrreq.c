@@ -1,0 +1,626 @@
+/*
+ * TCP: the calls the socket shim makes (stack/core/tcp/tcp.h): open, bind,
+ * listen, connect, accept, send, receive, shutdown, close, readiness, socket
+ * options and TCP_INFO (OpenBSD's tcp_usrreq.c). Each runs under the stack
+ * lock and returns 0, a count or a negative errno.
+ *
+ * RFCs to read first: 9293 §3.10.1-§3.10.6 (the user calls), 1122 §4.2.2
+ * and §4.2.3 (window updates, keep-alives), 6056 (ephemeral ports), 6528.
+ */
+#include "stack/core/tcp/tcp.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "stack/core/lockcheck.h"
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_cookie.h"
+#include "stack/core/tcp/tcp_priv.h"
+
+struct tcp_conn *tcp_open(struct stack *s)
+{
+	stack_assert_locked();
+	return tcp_conn_new(s);
+}
+
+int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags)
+{
+	stack_assert_locked();
+	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
+		return -EINVAL;
+	return inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
+}
+
+int tcp_listen(struct tcp_conn *c, int backlog)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_LISTEN) {
+		c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
+		return 0;
+	}
+	if (c->state != TCP_STATE_CLOSED || c->was_connected)
+		return -EINVAL;
+	if (!c->pcb.in_bind) {
+		struct ip4_endpoint any = { 0, 0 };
+		int r = tcp_bind(c, &any, 0);
+
+		if (r)
+			return r;
+	}
+	/* Two listeners on one port only with SO_REUSEPORT on both. */
+	if (inpcb_listen_conflict(&c->s->tcp->pcbs, &c->pcb))
+		return -EADDRINUSE;
+	/* Like Linux: a backlog above somaxconn (or negative) is clamped. */
+	c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
+	tcp_set_state(c, TCP_STATE_LISTEN);
+	inpcb_listen_insert(&c->s->tcp->pcbs, &c->pcb);
+	return 0;
+}
+
+int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+{
+	struct stack *s = c->s;
+	uint32_t laddr;
+
+	stack_assert_locked();
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		return -EALREADY;
+	case TCP_STATE_CLOSED:
+		break;
+	default:
+		return -EISCONN;
+	}
+	if (c->was_connected)
+		return -EISCONN;
+	if (!peer->addr || peer->addr == 0xffffffffu)
+		return -ENETUNREACH;
+	laddr = c->pcb.local.addr ? c->pcb.local.addr : s->cfg.addr;
+	if (!c->pcb.in_bind) {
+		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
+		uint16_t port;
+
+		if (inpcb_connect_port(&s->tcp->pcbs, laddr, peer, off, &port))
+			return -EADDRNOTAVAIL;
+		c->pcb.local.port = port;
+		c->pcb.local.addr = laddr;
+		inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
+	} else {
+		c->pcb.local.addr = laddr;
+		if (tcp_lookup(s, laddr, c->pcb.local.port, peer->addr, peer->port))
+			return -EADDRNOTAVAIL;
+	}
+	c->pcb.remote = *peer;
+	c->active_open = true;
+	c->err = 0;
+	c->soft_err = 0;
+	/* A new attempt after a failed one starts from scratch (RFC 6298 (2.1)). */
+	c->retries = 0;
+	c->backoff = 0;
+	c->rto = TCP_RTO_INIT_US;
+	c->rtt_valid = false;
+	c->fin_rcvd = false;
+	c->fin_queued = false;
+	tcp_ring_consume(&c->sndq, c->sndq.len);
+	tcp_ring_consume(&c->rcvq, c->rcvq.len);
+	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss;
+	c->snd_max = c->iss;
+	c->snd_base = c->iss + 1;
+	c->recover = c->iss;
+	c->high_rxt = c->iss;
+	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
+	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
+		c->advmss = (uint16_t)c->opt.maxseg;
+	c->rcv_wscale = tcp_pick_wscale(c);
+	c->rd_shut = c->wr_shut = false;
+	c->rtt_start = now;
+	tcp_set_state(c, TCP_STATE_SYN_SENT);
+	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
+	tcp_send_syn(c, now);
+	return -EINPROGRESS;
+}
+
+struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
+{
+	struct tcp_conn *c;
+
+	stack_assert_locked();
+	if (l->state != TCP_STATE_LISTEN) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	c = l->acc_head;
+	if (!c) {
+		*err = -EAGAIN;
+		return NULL;
+	}
+	tcp_acceptq_remove(l, c);
+	c->parent = NULL;
+	*err = 0;
+	return c;
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	size_t n;
+
+	stack_assert_locked();
+	if (c->err) {
+		int e = c->err;
+
+		c->err = 0;
+		return e;
+	}
+	if (c->wr_shut)
+		return -EPIPE;
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+		break;
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		return -EAGAIN;
+	case TCP_STATE_CLOSED:
+		return c->was_connected ? -EPIPE : -ENOTCONN;
+	case TCP_STATE_LISTEN:
+		return -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	if (!len)
+		return 0;
+	n = tcp_ring_write(&c->sndq, buf, len);
+	if (!n)
+		return -EAGAIN;
+	tcp_output_burst(c, now, TCP_APP_BURST);
+	return (long)n;
+}
+
+/*
+ * Receive buffer autotuning, like Linux's dynamic right-sizing
+ * (tcp_rcv_space_adjust): a connection starts with 64 KiB (what Linux
+ * offers at first); once per round trip (at least 1 ms), when the
+ * application read more than half the buffer in it, the buffer doubles, up
+ * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
+ * the window, and sends fewer window updates. Not when the application set
+ * SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The window scale (7, like Linux's)
+ * covers 8 MiB. The ring grows only as data comes, and the window only as
+ * far as the stack's budget allows.
+ */
+static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
+{
+	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
+
+	c->rcv_copied += (uint32_t)n;
+	if (now - c->rcv_space_at < interval)
+		return;
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
+		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
+
+		if ((65535ull << c->rcv_wscale) >= grown)
+			c->rcvq.limit = grown;
+	}
+	c->rcv_copied = 0;
+	c->rcv_space_at = now;
+}
+
+/* After the application reads: tell the peer when the window opened enough
+ * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
+static void maybe_window_update(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t thresh = (uint32_t)(c->rcvq.limit / 2) < c->advmss ? (uint32_t)(c->rcvq.limit / 2) : c->advmss;
+
+	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
+	    c->state != TCP_STATE_FIN_WAIT_2)
+		return;
+	if (space > (65535u << c->rcv_wscale))
+		space = 65535u << c->rcv_wscale;    /* what the window field can say */
+	if (space >= cur + thresh && space >= 2 * cur)
+		tcp_send_ack(c, now);
+}
+
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_LISTEN)
+		return -ENOTCONN;
+	if (c->rcvq.len && len) {
+		size_t n = len < c->rcvq.len ? len : c->rcvq.len;
+
+		tcp_ring_peek(&c->rcvq, 0, buf, n);
+		if (!(flags & SOCK_PEEK)) {
+			tcp_ring_consume(&c->rcvq, n);
+			/* Out-of-order data the full ring could not take when its
+			 * hole filled: it is in order now, and the peer counts it as
+			 * delivered (SACKed), so nothing else would move it. */
+			if (c->ofo && seq_leq(c->ofo->seq, c->rcv_nxt))
+				tcp_ofo_deliver(c, now);
+			tcp_ring_reclaim(&c->rcvq);
+			rcv_space_adjust(c, n, now);
+			tcp_rcv_reserve(c);
+			maybe_window_update(c, now);
+		}
+		return (long)n;
+	}
+	if (c->err) {
+		int e = c->err;
+
+		c->err = 0;
+		return e;
+	}
+	if (c->fin_rcvd || c->rd_shut)
+		return 0;
+	if (c->state == TCP_STATE_CLOSED)
+		return c->was_connected ? 0 : -ENOTCONN;
+	if (!len)
+		return 0;
+	return -EAGAIN;
+}
+
+static void queue_fin(struct tcp_conn *c, uint64_t now)
+{
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_SYN_RECEIVED:
+		tcp_set_state(c, TCP_STATE_FIN_WAIT_1);
+		break;
+	case TCP_STATE_CLOSE_WAIT:
+		tcp_set_state(c, TCP_STATE_LAST_ACK);
+		break;
+	default:
+		return;
+	}
+	c->fin_queued = true;
+	tcp_output(c, now);
+}
+
+int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
+{
+	stack_assert_locked();
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	switch (c->state) {
+	case TCP_STATE_CLOSED:
+		return -ENOTCONN;
+	case TCP_STATE_LISTEN:
+		if (how == 1)
+			return 0;
+		tcp_close_children(c, now);
+		inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
+		tcp_set_state(c, TCP_STATE_CLOSED);
+		tcp_wake(c);
+		return 0;
+	case TCP_STATE_SYN_SENT:
+		tcp_done(c);
+		return 0;
+	default:
+		break;
+	}
+	if (how != 1)
+		c->rd_shut = true;
+	if (how != 0 && !c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+	tcp_wake(c);
+	return 0;
+}
+
+void tcp_close(struct tcp_conn *c, uint64_t now)
+{
+	stack_assert_locked();
+	c->orphan = true;
+	c->wake.fn = NULL;
+	c->wake.ctx = NULL;
+	switch (c->state) {
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+	case TCP_STATE_SYN_SENT:
+		tcp_done(c);
+		return;
+	case TCP_STATE_TIME_WAIT:
+		if (c->opt.linger == 0)
+			tcp_done(c);
+		return;
+	default:
+		break;
+	}
+	if (c->rcvq.len || c->opt.linger == 0) {
+		/* RFC 2525 §2.17 and Linux: unread data or SO_LINGER 0 aborts with a reset. */
+		tcp_send_rst(c, now);
+		tcp_done(c);
+		return;
+	}
+	c->rd_shut = true;
+	if (!c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+	if (c->state == TCP_STATE_FIN_WAIT_2)
+		tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+}
+
+unsigned tcp_poll(const struct tcp_conn *c)
+{
+	unsigned m = 0;
+
+	stack_assert_locked();
+	if (c->state == TCP_STATE_LISTEN)
+		return c->acc_head ? SOCK_POLLIN : 0;
+	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
+	 * bits (a reset or the end of the connection sets both). */
+	if ((c->rd_shut && c->wr_shut) || c->state == TCP_STATE_CLOSED)
+		m |= SOCK_POLLHUP;
+	if (c->rd_shut || c->fin_rcvd)
+		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
+	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
+		size_t space = tcp_ring_space(&c->sndq);
+
+		if (c->rcvq.len)
+			m |= SOCK_POLLIN;
+		/* sk_stream_is_writeable(): free space at least half the queued bytes. */
+		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2))
+			m |= SOCK_POLLOUT;
+	}
+	if (c->err)
+		m |= SOCK_POLLERR;
+	return m;
+}
+
+int tcp_take_error(struct tcp_conn *c)
+{
+	int e = c->err;
+
+	stack_assert_locked();
+	c->err = 0;
+	return e;
+}
+
+enum tcp_state tcp_get_state(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state;
+}
+
+void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
+{
+	stack_assert_locked();
+	*ep = c->pcb.local;
+}
+
+int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
+		return -ENOTCONN;
+	*ep = c->pcb.remote;
+	return 0;
+}
+
+void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
+{
+	stack_assert_locked();
+	c->wake = *w;
+}
+
+size_t tcp_inq(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->rcvq.len;
+}
+
+size_t tcp_outq(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->sndq.len;
+}
+
+/* ---- options ---- */
+
+static size_t buf_limit(int v, size_t min)
+{
+	/* Like Linux, the size asked for is doubled (for bookkeeping overhead). */
+	size_t n = (size_t)v * 2;
+
+	return n < min ? min : n > TCP_MAX_BUF ? TCP_MAX_BUF : n;
+}
+
+/* What the engine derives from the options: the rings' limits and the
+ * congestion control (the rest is read where it is used). */
+static void opts_apply(struct tcp_conn *c)
+{
+	c->sndq.limit = c->opt.sndbuf < 0 ? TCP_DEFAULT_SNDBUF : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+	c->rcvq.limit = c->opt.rcvbuf < 0 ? TCP_DEFAULT_RCVBUF : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
+}
+
+int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
+{
+	switch (opt) {
+	case TCP_OPT_REUSEADDR:
+		o->reuseaddr = v != 0;
+		return 0;
+	case TCP_OPT_REUSEPORT:
+		o->reuseport = v != 0;
+		return 0;
+	case TCP_OPT_NODELAY:
+		o->nodelay = v != 0;
+		return 0;
+	case TCP_OPT_KEEPALIVE:
+		o->keepalive = v != 0;
+		return 0;
+	case TCP_OPT_KEEPIDLE:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		o->keepidle = v;
+		return 0;
+	case TCP_OPT_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		o->keepintvl = v;
+		return 0;
+	case TCP_OPT_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		o->keepcnt = v;
+		return 0;
+	case TCP_OPT_SNDBUF:
+		o->sndbuf = v < 0 ? 0 : v;
+		return 0;
+	case TCP_OPT_RCVBUF:
+		o->rcvbuf = v < 0 ? 0 : v;
+		return 0;
+	case TCP_OPT_LINGER:
+		o->linger = v < 0 ? -1 : v;
+		return 0;
+	case TCP_OPT_TOS:
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->tos = (uint8_t)v;
+		return 0;
+	case TCP_OPT_MAXSEG:
+		if (v && (v < TCP_MIN_MSS || v > 65535))
+			return -EINVAL;
+		o->maxseg = v;
+		return 0;
+	case TCP_OPT_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		o->user_timeout_ms = (uint32_t)v;
+		return 0;
+	case TCP_OPT_CONGESTION:
+		if (v != TCP_CC_CUBIC && v != TCP_CC_NEWRENO)
+			return -EINVAL;
+		o->congestion = v;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
+{
+	stack_assert_locked();
+	c->opt = *o;
+	opts_apply(c);
+}
+
+const struct sock_opts *tcp_opts(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return &c->opt;
+}
+
+int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+{
+	int r;
+
+	stack_assert_locked();
+	r = tcp_opts_set(&c->opt, opt, v);
+	if (r)
+		return r;
+	/* What the change does to a live connection. */
+	switch (opt) {
+	case TCP_OPT_NODELAY:
+		if (c->opt.nodelay)
+			tcp_output(c, c->s->now);
+		break;
+	case TCP_OPT_KEEPALIVE:
+		if (c->opt.keepalive && c->keep_at == STACK_NEVER &&
+		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)c->opt.keepidle * 1000000);
+		if (!c->opt.keepalive)
+			c->keep_at = STACK_NEVER;
+		break;
+	case TCP_OPT_KEEPIDLE:
+		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)v * 1000000);
+		break;
+	case TCP_OPT_SNDBUF:
+		c->sndq.limit = buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+		break;
+	case TCP_OPT_RCVBUF:
+		c->rcvq.limit = buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+		break;
+	case TCP_OPT_CONGESTION:
+		c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
+{
+	stack_assert_locked();
+	switch (opt) {
+	case TCP_OPT_REUSEADDR: *v = c->opt.reuseaddr; return 0;
+	case TCP_OPT_REUSEPORT: *v = c->opt.reuseport; return 0;
+	case TCP_OPT_NODELAY: *v = c->opt.nodelay; return 0;
+	case TCP_OPT_KEEPALIVE: *v = c->opt.keepalive; return 0;
+	case TCP_OPT_KEEPIDLE: *v = c->opt.keepidle; return 0;
+	case TCP_OPT_KEEPINTVL: *v = c->opt.keepintvl; return 0;
+	case TCP_OPT_KEEPCNT: *v = c->opt.keepcnt; return 0;
+	case TCP_OPT_SNDBUF: *v = (int)c->sndq.limit; return 0;
+	case TCP_OPT_RCVBUF: *v = (int)c->rcvq.limit; return 0;
+	case TCP_OPT_LINGER: *v = c->opt.linger; return 0;
+	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
+	case TCP_OPT_MAXSEG:
+		*v = c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN ?
+		     (c->opt.maxseg ? c->opt.maxseg : TCP_DEFAULT_MSS) : c->mss;
+		return 0;
+	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
+	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+static uint32_t ms_since(uint64_t now, uint64_t t)
+{
+	return t && now > t ? (uint32_t)((now - t) / 1000) : 0;
+}
+
+void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
+{
+	stack_assert_locked();
+	memset(i, 0, sizeof(*i));
+	i->state = (uint8_t)c->state;
+	i->ca_state = c->ca_state;
+	i->retransmits = c->retries;
+	i->backoff = c->backoff;
+	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0));
+	i->snd_wscale = c->snd_wscale;
+	i->rcv_wscale = c->rcv_wscale;
+	i->rto_us = c->rto;
+	i->ato_us = TCP_DELACK_US;
+	i->snd_mss = c->mss;
+	i->rcv_mss = c->rcv_mss;
+	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
+	i->sacked = c->sacked_bytes / c->mss;
+	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
+	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
+	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);
+	i->pmtu = c->s->mtu;
+	i->rcv_ssthresh = (uint32_t)c->rcvq.limit;
+	i->rtt_us = c->srtt;
+	i->rttvar_us = c->rttvar;
+	i->snd_ssthresh = c->cc.ssthresh;
+	i->snd_cwnd = c->cc.cwnd / c->mss;
+	i->advmss = c->advmss;
+	i->reordering = TCP_DUPTHRESH;
+	i->rcv_space = (uint32_t)c->rcvq.limit;
+	i->total_retrans = c->total_retrans;
+	i->bytes_acked = c->bytes_acked;
+	i->bytes_received = c->bytes_received;
+	i->segs_out = c->segs_out;
+	i->segs_in = c->segs_in;
+	i->snd_wnd = c->snd_wnd;
+	i->min_rtt_us = c->min_rtt;
+	if (c->srtt)
+		i->delivery_rate = (uint64_t)c->cc.cwnd * 1000000 / c->srtt;
+}

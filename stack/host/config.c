@@ -1,0 +1,542 @@
+/*
+ * The host's settings and the protocol's configuration from the PSTACK_*
+ * variables.
+ *
+ * Parsing is strict on purpose: a value with trailing junk, a 256 octet, a
+ * sign or an out-of-range number is refused with one line that names the
+ * variable, repeats its value and shows the expected form, rather than being
+ * half-understood (atoi's "12abc" is 12; inet_aton's "1.2.3" is 1.2.0.3).
+ */
+#include "stack/host/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/core/log.h"
+#include "stack/wire/wire.h"
+
+#define HOST_LINGER_DEFAULT_US (10000ull * 1000u)
+
+void host_config_defaults(struct host_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	config_defaults(&cfg->stack);
+	strcpy(cfg->tap, "tap0");
+	cfg->log_level = LOG_WARN;
+	cfg->offload = 1;
+	cfg->linger_us = HOST_LINGER_DEFAULT_US;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/*
+ * An unsigned decimal number of at most max_digits digits, no sign, no
+ * leading zero unless the number is 0. Advances *p past it. 0 or -EINVAL.
+ */
+static int parse_dec(const char **p, int max_digits, uint64_t max, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	if (!is_digit(*s))
+		return -EINVAL;
+	if (s[0] == '0' && is_digit(s[1]))
+		return -EINVAL;
+	while (is_digit(*s)) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (++n > max_digits || v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+		s++;
+	}
+	if (v > max)
+		return -EINVAL;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+/* A dotted quad at *p, advancing past it (the caller checks what follows). */
+static int parse_ip4_at(const char **p, uint32_t *addr)
+{
+	uint32_t a = 0;
+	uint64_t v;
+
+	for (int i = 0; i < 4; i++) {
+		if (i > 0) {
+			if (**p != '.')
+				return -EINVAL;
+			(*p)++;
+		}
+		if (parse_dec(p, 3, 255, &v))
+			return -EINVAL;
+		a = (a << 8) | (uint32_t)v;
+	}
+	*addr = a;
+	return 0;
+}
+
+int config_parse_ip4(const char *text, uint32_t *addr)
+{
+	const char *p = text;
+	uint32_t a;
+
+	if (!text || parse_ip4_at(&p, &a) || *p)
+		return -EINVAL;
+	*addr = a;
+	return 0;
+}
+
+int config_parse_ip4_prefix(const char *text, uint32_t *addr, uint8_t *prefix_len)
+{
+	const char *p = text;
+	uint64_t n = 24;
+	uint32_t a;
+
+	if (!text || parse_ip4_at(&p, &a))
+		return -EINVAL;
+	if (*p == '/') {
+		p++;
+		/* /31 and /32 leave no room for a host side on the same link. */
+		if (parse_dec(&p, 2, 30, &n) || n < 1)
+			return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	*addr = a;
+	*prefix_len = (uint8_t)n;
+	return 0;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int config_parse_mac(const char *text, uint8_t mac[6])
+{
+	uint8_t m[6];
+
+	if (!text || strlen(text) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_val(text[i * 3]), lo = hex_val(text[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
+			return -EINVAL;
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	/* IEEE 802: the I/G bit set means a group address; all zeros is no address. */
+	if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+		return -EINVAL;
+	memcpy(mac, m, 6);
+	return 0;
+}
+
+/* "3", "3.25", "0.0001" followed by '%': parts per million, at most 100%. */
+static int parse_percent(const char **p, uint32_t *ppm)
+{
+	const char *s = *p;
+	uint64_t whole, frac = 0;
+	int digits = 0;
+
+	if (parse_dec(&s, 3, 100, &whole))
+		return -EINVAL;
+	if (*s == '.') {
+		s++;
+		if (!is_digit(*s))
+			return -EINVAL;
+		while (is_digit(*s)) {
+			if (++digits > 4)
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(*s - '0');
+			s++;
+		}
+		for (int i = digits; i < 4; i++)
+			frac *= 10;
+	}
+	if (*s != '%')
+		return -EINVAL;
+	s++;
+	whole = whole * 10000 + frac;	/* in units of 0.0001 % = 1 ppm */
+	if (whole > 1000000)
+		return -EINVAL;
+	*ppm = (uint32_t)whole;
+	*p = s;
+	return 0;
+}
+
+/* "2ms", "500us", "1s", "1.5ms": microseconds, at most 60 s. */
+static int parse_delay(const char **p, uint32_t *us)
+{
+	const char *s = *p;
+	uint64_t whole, frac = 0, scale;
+	int digits = 0;
+
+	if (parse_dec(&s, 8, 60000000, &whole))
+		return -EINVAL;
+	if (*s == '.') {
+		s++;
+		if (!is_digit(*s))
+			return -EINVAL;
+		while (is_digit(*s)) {
+			if (++digits > 6)
+				return -EINVAL;
+			frac = frac * 10 + (uint64_t)(*s - '0');
+			s++;
+		}
+	}
+	if (strncmp(s, "us", 2) == 0) {
+		scale = 1;
+		s += 2;
+	} else if (strncmp(s, "ms", 2) == 0) {
+		scale = 1000;
+		s += 2;
+	} else if (*s == 's') {
+		scale = 1000000;
+		s += 1;
+	} else {
+		return -EINVAL;
+	}
+	/* The fraction must come out as whole microseconds. */
+	{
+		uint64_t div = 1;
+
+		for (int i = 0; i < digits; i++)
+			div *= 10;
+		if ((frac * scale) % div)
+			return -EINVAL;
+		whole = whole * scale + frac * scale / div;
+	}
+	if (whole > 60000000)
+		return -EINVAL;
+	*us = (uint32_t)whole;
+	*p = s;
+	return 0;
+}
+
+/* Parses faults; on error *bad points at the item that failed. */
+static int parse_faults(const char *text, struct fault_config *out, const char **bad)
+{
+	struct fault_config f;
+	const char *p = text;
+	unsigned seen = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.seed = 1;	/* a fixed default: runs are reproducible unless a seed is given */
+	*bad = text;
+	if (!text || !*text)
+		return -EINVAL;
+	for (;;) {
+		static const char *const keys[] = { "loss=", "dup=", "reorder=", "corrupt=", "delay=", "seed=" };
+		int k;
+		int rc;
+
+		*bad = p;
+		for (k = 0; k < 6; k++)
+			if (strncmp(p, keys[k], strlen(keys[k])) == 0)
+				break;
+		if (k == 6 || (seen & (1u << k)))
+			return -EINVAL;
+		seen |= 1u << k;
+		p += strlen(keys[k]);
+		switch (k) {
+		case 0: rc = parse_percent(&p, &f.loss_ppm); break;
+		case 1: rc = parse_percent(&p, &f.dup_ppm); break;
+		case 2: rc = parse_percent(&p, &f.reorder_ppm); break;
+		case 3: rc = parse_percent(&p, &f.corrupt_ppm); break;
+		case 4: rc = parse_delay(&p, &f.delay_us); break;
+		default: rc = parse_dec(&p, 20, UINT64_MAX, &f.seed); break;
+		}
+		if (rc)
+			return -EINVAL;
+		if (*p == 0)
+			break;
+		if (*p != ',')
+			return -EINVAL;
+		p++;
+	}
+	f.enabled = f.loss_ppm || f.dup_ppm || f.reorder_ppm || f.corrupt_ppm || f.delay_us;
+	*out = f;
+	return 0;
+}
+
+int config_parse_faults(const char *text, struct fault_config *f)
+{
+	const char *bad;
+
+	return parse_faults(text, f, &bad);
+}
+
+static bool valid_ifname(const char *t)
+{
+	size_t n = strlen(t);
+
+	/* Linux dev_valid_name() refuses "", ".", "..", '/', ':' and spaces; stay narrower. */
+	if (n == 0 || n > 15 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Writes "NAME='value' is not valid: expected ..." as one line, the value made printable. */
+static int bad_value(char *err, size_t errlen, const char *name, const char *value,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int bad_value(char *err, size_t errlen, const char *name, const char *value,
+		     const char *fmt, ...)
+{
+	char shown[200];
+	size_t n = 0;
+	va_list ap;
+	int len;
+
+	if (!err || !errlen)
+		return -EINVAL;
+	for (const unsigned char *v = (const unsigned char *)value; *v && n < sizeof(shown) - 8; v++) {
+		if (*v < 0x20 || *v >= 0x7f || *v == '\\' || *v == '\'')
+			n += (size_t)snprintf(shown + n, sizeof(shown) - n, "\\x%02x", *v);
+		else
+			shown[n++] = (char)*v;
+		if (v[1] && n >= sizeof(shown) - 8) {
+			memcpy(shown + n, "...", 4);
+			n += 3;
+			break;
+		}
+	}
+	shown[n] = 0;
+	len = snprintf(err, errlen, "%s='%s' is not valid: ", name, shown);
+	if (len >= 0 && (size_t)len < errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err + len, errlen - (size_t)len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* A variable's value, or NULL when unset or empty. */
+static const char *get_var(const char *(*get)(const char *name), const char *name)
+{
+	const char *v = get(name);
+
+	return v && *v ? v : NULL;
+}
+
+static uint32_t mask_of(uint8_t prefix_len)
+{
+	return prefix_len ? ~0u << (32 - prefix_len) : 0;
+}
+
+/* Unicast and usable as an interface address: not 0/8, loopback, multicast or class E. */
+static bool usable_host(uint32_t a)
+{
+	uint8_t top = (uint8_t)(a >> 24);
+
+	return top != 0 && top != 127 && top < 224;
+}
+
+static int parse_uint_var(const char *(*get)(const char *name), const char *name, uint64_t min,
+			  uint64_t max, uint64_t *out, bool *set)
+{
+	const char *v = get_var(get, name);
+	const char *p = v;
+
+	*set = false;
+	if (!v)
+		return 0;
+	if (parse_dec(&p, 20, max, out) || *p || *out < min)
+		return -EINVAL;
+	*set = true;
+	return 0;
+}
+
+/* A byte count: decimal digits and an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *v, uint64_t *out)
+{
+	const char *p = v;
+	unsigned shift = 0;
+
+	if (parse_dec(&p, 12, UINT64_MAX >> 30, out))
+		return -EINVAL;
+	switch (*p) {
+	case 'K': case 'k': shift = 10; p++; break;
+	case 'M': case 'm': shift = 20; p++; break;
+	case 'G': case 'g': shift = 30; p++; break;
+	default: break;
+	}
+	if (*p)
+		return -EINVAL;
+	*out <<= shift;
+	return 0;
+}
+
+/* PSTACK_LINGER_MS: lenient, unlike the others (a bad value means the default). */
+static uint64_t parse_linger(const char *v)
+{
+	char *end;
+	unsigned long ms;
+
+	if (!v || !*v)
+		return HOST_LINGER_DEFAULT_US;
+	ms = strtoul(v, &end, 10);
+	if (*end || ms > 3600000u)
+		return HOST_LINGER_DEFAULT_US;
+	return (uint64_t)ms * 1000u;
+}
+
+int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
+{
+	struct host_config hc;
+	struct stack_config *sc = &hc.stack;
+	const char *v;
+	uint64_t n;
+	bool set;
+
+	if (err && errlen)
+		err[0] = 0;
+	host_config_defaults(&hc);
+
+	if ((v = get_var(get, "PSTACK_TAP"))) {
+		if (!valid_ifname(v))
+			return bad_value(err, errlen, "PSTACK_TAP", v,
+					 "expected an interface name of 1 to 15 letters, digits, '_', '.' or '-', e.g. tap0");
+		strcpy(hc.tap, v);
+	}
+
+	if ((v = get_var(get, "PSTACK_ADDR"))) {
+		uint32_t m, host;
+
+		if (config_parse_ip4_prefix(v, &sc->addr, &sc->prefix_len))
+			return bad_value(err, errlen, "PSTACK_ADDR", v,
+					 "expected an IPv4 address with prefix length /1 to /30, e.g. 192.0.2.2/24");
+		m = mask_of(sc->prefix_len);
+		host = sc->addr & ~m;
+		if (!usable_host(sc->addr) || host == 0 || host == ~m)
+			return bad_value(err, errlen, "PSTACK_ADDR", v,
+					 "expected a unicast host address (not the subnet's network or broadcast address), e.g. 192.0.2.2/24");
+		/* The default gateway follows the subnet: its first host, or the second when the first is ours. */
+		sc->gateway = (sc->addr & m) + 1;
+		if (sc->gateway == sc->addr)
+			sc->gateway++;
+	}
+
+	if ((v = get_var(get, "PSTACK_GATEWAY"))) {
+		uint32_t m = mask_of(sc->prefix_len), gw;
+		char net[16];
+
+		if (strcmp(v, "none") == 0) {
+			sc->gateway = 0;
+		} else if (config_parse_ip4(v, &gw)) {
+			return bad_value(err, errlen, "PSTACK_GATEWAY", v,
+					 "expected an IPv4 address on the stack's subnet, or none, e.g. 192.0.2.1");
+		} else {
+			ip4_ntoa(sc->addr & m, net);
+			if ((gw & m) != (sc->addr & m) || gw == sc->addr || (gw & ~m) == 0 ||
+			    (gw & ~m) == ~m || !usable_host(gw))
+				return bad_value(err, errlen, "PSTACK_GATEWAY", v,
+						 "expected a host address on the subnet %s/%u other than the stack's own, or none",
+						 net, sc->prefix_len);
+			sc->gateway = gw;
+		}
+	}
+
+	if ((v = get_var(get, "PSTACK_MAC")) && config_parse_mac(v, sc->mac))
+		return bad_value(err, errlen, "PSTACK_MAC", v,
+				 "expected a unicast MAC address xx:xx:xx:xx:xx:xx (hex, first octet even), e.g. 02:00:00:00:00:02");
+
+	if (parse_uint_var(get, "PSTACK_MTU", 68, 65535, &n, &set))
+		return bad_value(err, errlen, "PSTACK_MTU", get_var(get, "PSTACK_MTU"),
+				 "expected a number from 68 to 65535, e.g. 1500");
+	if (set)
+		sc->mtu = (uint32_t)n;
+
+	if ((v = get_var(get, "PSTACK_LOG"))) {
+		int level = log_level_parse(v);
+
+		if (level < 0)
+			return bad_value(err, errlen, "PSTACK_LOG", v,
+					 "expected one of error, warn, info, debug, trace");
+		hc.log_level = level;
+	}
+
+	if ((v = get_var(get, "PSTACK_LOG_FILE"))) {
+		if (strlen(v) >= sizeof(hc.log_file))
+			return bad_value(err, errlen, "PSTACK_LOG_FILE", v,
+					 "expected a file path shorter than %zu bytes", sizeof(hc.log_file));
+		strcpy(hc.log_file, v);
+	}
+
+	if ((v = get_var(get, "PSTACK_PCAP"))) {
+		if (strlen(v) >= sizeof(hc.pcap))
+			return bad_value(err, errlen, "PSTACK_PCAP", v,
+					 "expected a file path shorter than %zu bytes", sizeof(hc.pcap));
+		strcpy(hc.pcap, v);
+	}
+
+	if ((v = get_var(get, "PSTACK_FAULTS"))) {
+		const char *bad;
+
+		if (parse_faults(v, &hc.faults, &bad)) {
+			char item[40];
+			size_t k = strcspn(bad, ",");
+
+			if (k >= sizeof(item))
+				k = sizeof(item) - 1;
+			memcpy(item, bad, k);
+			item[k] = 0;
+			for (size_t i = 0; i < k; i++)
+				if ((unsigned char)item[i] < 0x20 || (unsigned char)item[i] >= 0x7f)
+					item[i] = '?';
+			return bad_value(err, errlen, "PSTACK_FAULTS", v,
+					 "expected comma-separated loss=, dup=, reorder=, corrupt= (percent, e.g. 0.5%%), "
+					 "delay= (us, ms or s) and seed= (a number), each at most once, "
+					 "e.g. loss=3%%,delay=2ms,seed=42 (problem at '%s')", item);
+		}
+	}
+
+	if (parse_uint_var(get, "PSTACK_TCP_MSL_MS", 1, 600000, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_MSL_MS", get_var(get, "PSTACK_TCP_MSL_MS"),
+				 "expected milliseconds from 1 to 600000, e.g. 30000");
+	if (set)
+		sc->tcp_msl_ms = (uint32_t)n;
+
+	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
+		if (parse_size(v, &n) || n < (1u << 20) || n > (64ull << 30))
+			return bad_value(err, errlen, "PSTACK_TCP_MEM", v,
+					 "expected bytes from 1M to 64G with an optional K, M or G suffix, e.g. 256M");
+		sc->tcp_mem = (size_t)n;
+	}
+
+	if (parse_uint_var(get, "PSTACK_OFFLOAD", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_OFFLOAD", get_var(get, "PSTACK_OFFLOAD"),
+				 "expected 1 (use the TAP's offloads, the default) or 0 (plain frames)");
+	if (set)
+		hc.offload = (uint8_t)n;
+
+	if (parse_uint_var(get, "PSTACK_SPIN_US", 0, 1000000, &n, &set))
+		return bad_value(err, errlen, "PSTACK_SPIN_US", get_var(get, "PSTACK_SPIN_US"),
+				 "expected microseconds from 0 (off, the default) to 1000000, e.g. 50");
+	if (set)
+		hc.spin_us = (uint32_t)n;
+
+	hc.linger_us = parse_linger(get_var(get, "PSTACK_LINGER_MS"));
+	*cfg = hc;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * The host's settings and the protocol's configuration, parsed from the
+ * PSTACK_* variables.
+ *
+ * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
+ * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
+ * PSTACK_TCP_MSL_MS, PSTACK_TCP_MEM, PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS.
+ * An empty variable counts as unset.
+ */
+#ifndef PSTACK_HOST_CONFIG_H
+#define PSTACK_HOST_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack/core/config.h"
+#include "stack/dev/fault.h"
+
+/* The host's settings, with the protocol's configuration inside. */
+struct host_config {
+	struct stack_config stack;  /* the protocol's part (PSTACK_ADDR, _GATEWAY, _MAC, _MTU, _TCP_*) */
+	char tap[16];           /* PSTACK_TAP, default "tap0" */
+	uint8_t offload;        /* PSTACK_OFFLOAD, 1 (default): ask the TAP for checksum and TSO offloads */
+	int log_level;          /* PSTACK_LOG, default warn */
+	char log_file[256];     /* PSTACK_LOG_FILE, "" for stderr */
+	char pcap[256];         /* PSTACK_PCAP, "" for none */
+	struct fault_config faults; /* PSTACK_FAULTS */
+	uint32_t spin_us;       /* PSTACK_SPIN_US, 0 (default): a thread about to block first polls the
+				 * device itself for up to this many microseconds (busy-poll) */
+	uint64_t linger_us;     /* PSTACK_LINGER_MS, default 10 s: how long the exit waits for
+				 * connections to finish closing (a value that is not a number of
+				 * milliseconds up to an hour counts as unset) */
+};
+
+/* The documented defaults. */
+void host_config_defaults(struct host_config *cfg);
+
+/*
+ * Reads every PSTACK_* variable through get (getenv, or a test's table).
+ * 0 on success; on a bad value -EINVAL, with one line in err naming the
+ * variable, what it holds and the expected form, e.g.
+ * "PSTACK_ADDR='banana' is not valid: expected an IPv4 address with prefix length
+ * /1 to /30, e.g. 192.0.2.2/24". The value is shown with control characters escaped.
+ */
+int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name),
+			 char *err, size_t errlen);
+
+/* Individual parsers, also used by the launcher's tests. 0 or -EINVAL. */
+int config_parse_ip4(const char *text, uint32_t *addr);
+int config_parse_ip4_prefix(const char *text, uint32_t *addr, uint8_t *prefix_len);
+int config_parse_mac(const char *text, uint8_t mac[6]);
+/* "loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=N", each key optional
+ * and at most once; percentages with up to 4 decimals; delay in us, ms or s;
+ * seed defaults to 1. enabled is set when any fault is non-zero. */
+int config_parse_faults(const char *text, struct fault_config *f);
+
+#endif

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""The kernel-side peer of tests/diff/sockdiff.c (issue 13's differential harness).
+
+Runs on the kernel's stack at 192.0.2.1, in the namespace the runner (tests/diff/run.sh)
+gives it, and behaves the same whichever side the program is on (the kernel over a veth
+pair, or pstack over the TAP). Every behaviour has its own port:
+
+  TCP 7000  control: one line per command, answered "ok" once done
+              "connect PORT MODE"  connect to 192.0.2.2:PORT, then MODE: hold (read until
+                                   EOF), hello (send "hello world\\n", then hold), fin
+                                   (close at once), rst (close with SO_LINGER 0)
+              "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
+  TCP 7001  echo until EOF, then close
+  TCP 7002  sink: read and discard until EOF, never write (a silent but live peer)
+  TCP 7003  close at once (FIN); a later segment from the program gets a RST
+  TCP 7004  reset (SO_LINGER 0) once the first byte from the program is in
+  TCP 7005  stall: never read, hold the connection (the window fills)
+  TCP 7006  send "ab", then "c" as urgent data (MSG_OOB), then sink
+  UDP 7007  echo every datagram to its sender
+  UDP 7008  bound, never answers
+  TCP 7009, UDP 7019: closed (nothing listens: RST, ICMP port unreachable)
+  TCP 7010  dropped by an iptables rule the runner adds (the SYN is never answered)
+  TCP 7011  send "hello world\\n", then sink
+
+Prints "ready" once every port is open; runs until killed.
+"""
+import socket
+import struct
+import sys
+import threading
+
+HOST = "192.0.2.1"
+PROG = "192.0.2.2"
+HELLO = b"hello world\n"
+held = []   # stalled connections stay referenced (and open) until the peer exits
+
+
+def sink(c):
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+
+
+def echo(c):
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    c.close()
+
+
+def fin(c):
+    c.close()
+
+
+def rst(c):
+    """Close with SO_LINGER 0: a RST at once."""
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def rst_on_data(c):
+    """Reset once the program's first byte is in (never during its handshake)."""
+    try:
+        c.recv(1)
+    except OSError:
+        pass
+    rst(c)
+
+
+def stall(c):
+    held.append(c)
+
+
+def oob(c):
+    c.sendall(b"ab")
+    c.send(b"c", socket.MSG_OOB)
+    sink(c)
+
+
+def hello(c):
+    c.sendall(HELLO)
+    sink(c)
+
+
+MODES = {"hold": sink, "hello": hello, "fin": fin, "rst": rst}
+
+
+def control(c, udp):
+    f = c.makefile("rb")
+    for line in f:
+        w = line.decode().split(None, 2)
+        try:
+            if w[0] == "connect":
+                s = socket.create_connection((PROG, int(w[1])), timeout=5)
+                s.settimeout(None)
+                mode = MODES[w[2].strip()]
+                if mode is sink or mode is hello:
+                    if mode is hello:
+                        s.sendall(HELLO)
+                    threading.Thread(target=sink, args=(s,), daemon=True).start()
+                else:
+                    mode(s)
+            elif w[0] == "udp":
+                udp.sendto(w[2].rstrip("\n").encode(), (PROG, int(w[1])))
+            else:
+                raise ValueError(w[0])
+            c.sendall(b"ok\n")
+        except (OSError, ValueError, IndexError, KeyError) as e:
+            c.sendall(("fail %s\n" % e).encode())
+    c.close()
+
+
+def serve_tcp(port, handler, *args):
+    l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((HOST, port))
+    l.listen(128)
+
+    def loop():
+        while True:
+            c, _ = l.accept()
+            threading.Thread(target=handler, args=(c,) + args, daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def udp_echo(u):
+    while True:
+        b, src = u.recvfrom(70000)
+        u.sendto(b, src)
+
+
+def main():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((HOST, 7007))
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((HOST, 7008))
+    serve_tcp(7000, control, u)
+    serve_tcp(7001, echo)
+    serve_tcp(7002, sink)
+    serve_tcp(7003, fin)
+    serve_tcp(7004, rst_on_data)
+    serve_tcp(7005, stall)
+    serve_tcp(7006, oob)
+    serve_tcp(7011, hello)
+    print("ready", flush=True)
+    udp_echo(u)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# Issue 13's differential harness (tests/diff): sockdiff's cases (every
+# interposed call with good and bad arguments, signals, and peers that close,
+# reset, stay silent or echo) run once on the kernel over a veth pair and once
+# under the preload over a TAP, with the same addresses; the two outputs must
+# differ exactly as tests/diff/known.txt says, no more and no less.
+
+load lib
+
+DIFF=$BATS_TEST_DIRNAME/../diff
+
+setup() {
+	e2e_setup --no-tap
+	# The sanitizers' own interceptors answer for bad pointers (and report
+	# them): what would be compared is theirs, not pstack's.
+	[ -z "$SAN_RT" ] || skip "sanitizer build: run the differential harness on the plain build"
+	[ -x "$PSTACK_BUILD/diff/sockdiff" ] || fail "no $PSTACK_BUILD/diff/sockdiff: build first (make all)"
+}
+
+teardown() {
+	local n
+	# tests/diff/run.sh deletes its namespaces itself; this is for when it could not.
+	for n in k q p; do
+		ip netns del "$NS-$n" 2>/dev/null || true
+	done
+	e2e_teardown
+}
+
+# known_edit SED-SCRIPT: a copy of known.txt changed by SED-SCRIPT; prints its path.
+known_edit() {
+	local f=$BATS_TEST_TMPDIR/known-edited.txt
+	sed "$1" "$DIFF/known.txt" >"$f"
+	echo "$f"
+}
+
+@test "sockdiff: the kernel and pstack answer alike, but for tests/diff/known.txt" {
+	local out=$BATS_TEST_TMPDIR/diff
+	run env DIFF_NS="$NS" PIDFILE="$PIDFILE" timeout -k 5 110 bash "$DIFF/run.sh" \
+		-b "$PSTACK_BUILD" -P "$PRELOAD" -o "$out" -k "$DIFF/known.txt"
+	[ -s "$out/diff.txt" ] && { echo "---- differences (case | kernel | pstack)"; cat "$out/diff.txt"; }
+	assert_success
+	assert_line --regexp '^sockdiff: [0-9]+ cases, [0-9]+ differ from the kernel \([0-9]+ known\), 0 problems$'
+	# Issue 13 asks for at least 150 calls; every case ran on both sides.
+	[ "$(wc -l <"$out/kernel.txt")" -ge 150 ] || fail "only $(wc -l <"$out/kernel.txt") cases ran"
+
+	# The list is checked both ways. A known result that changes fails:
+	run bash "$DIFF/run.sh" -C "$out" -k "$(known_edit 's/^connect_bcast | ENETUNREACH | HANG |/connect_bcast | ENETUNREACH | ECONNREFUSED |/')"
+	assert_failure
+	assert_line --regexp '^CHANGED +connect_bcast \| ENETUNREACH \| HANG'
+	# a difference that is not listed fails:
+	run bash "$DIFF/run.sh" -C "$out" -k "$(known_edit '/^send_oob |/d')"
+	assert_failure
+	assert_line --regexp '^NEW +send_oob \| 1 \| EOPNOTSUPP'
+	# and a listed difference that is gone (both sides agree now) fails.
+	run bash "$DIFF/run.sh" -C "$out" -k "$(known_edit '$a socket_tcp | fd | EBADF | not a difference: both say fd')"
+	assert_failure
+	assert_line --regexp '^GONE +socket_tcp: both now fd'
+}

@@ -390,8 +390,10 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	uh.dport = to.port;
 	uh.len = (uint16_t)(UDP_HLEN + len);
 	udp_hdr_emit(h, &uh);
-	if (len)
-		memcpy(h + UDP_HLEN, buf, len);
+	if (len && s->copy(h + UDP_HLEN, buf, len)) {
+		pkb_free(p);
+		return -EFAULT;
+	}
 	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
 	udp_fill_csum(h, UDP_HLEN + len, src, to.addr);
 
@@ -412,6 +414,18 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	return (long)len;
 }
 
+/* Takes the first datagram off u's queue and frees it. */
+static void dgram_drop_head(struct udp_sock *u)
+{
+	struct udp_dgram *d = u->q_head;
+
+	u->q_head = d->next;
+	if (!u->q_head)
+		u->q_tail = NULL;
+	u->q_bytes -= dgram_charge(d);
+	free(d);
+}
+
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags)
 {
@@ -425,21 +439,23 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 	if (!d)
 		return -EAGAIN;
 	n = d->len < len ? d->len : len;
-	if (n)
-		memcpy(buf, d->data, n);
+	/* Linux (udp_recvmsg): a datagram that cannot be copied is dropped,
+	 * unless peeked. */
+	if (n && u->s->copy(buf, d->data, n)) {
+		if (!(flags & SOCK_PEEK)) {
+			dgram_drop_head(u);
+			stack_drop(u->s, DROP_UDP_COPY_FAULT);
+		}
+		return -EFAULT;
+	}
 	if (src) {
 		src->addr = d->src;
 		src->port = d->sport;
 	}
 	if (full_len)
 		*full_len = d->len;
-	if (!(flags & SOCK_PEEK)) {
-		u->q_head = d->next;
-		if (!u->q_head)
-			u->q_tail = NULL;
-		u->q_bytes -= dgram_charge(d);
-		free(d);
-	}
+	if (!(flags & SOCK_PEEK))
+		dgram_drop_head(u);
 	return (long)n;
 }
 

@@ -33,10 +33,13 @@ void udp_close(struct udp_sock *u);
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
 /* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
-/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno. */
+/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno
+ * (-EFAULT when the stack's copy of buf failed: nothing sent). */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
 /* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
- * when none is queued; a pending ICMP error is returned (and cleared) first. */
+ * when none is queued; a pending ICMP error is returned (and cleared) first;
+ * -EFAULT when the stack's copy into buf failed (the datagram is dropped
+ * unless peeked, like Linux's). */
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
 unsigned udp_poll(const struct udp_sock *u);

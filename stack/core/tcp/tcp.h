@@ -70,11 +70,17 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);
 /* Queues up to len bytes; returns how many (>0), -EAGAIN when the send buffer
  * is full, -EPIPE after shutdown(SHUT_WR) or the peer's reset on a closed
- * write side, -ENOTCONN before the connection exists, a pending error. */
+ * write side, -ENOTCONN before the connection exists, a pending error,
+ * -EFAULT when the stack's copy failed (nothing queued). */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
 /* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
- * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. */
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK, SOCK_DISCARD. */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
+/* The same over a socket call's buffers (writev, readv), copied with the
+ * stack's copy (stack_set_copy): what one call moves is copied whole or not
+ * at all, so -EFAULT leaves the queues as they were. */
+long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now);
+long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now);
 /* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */
 int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);
 /* The application lets go: the engine finishes the close on its own (FIN

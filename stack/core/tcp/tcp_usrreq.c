@@ -143,9 +143,19 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 	return c;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+static size_t iov_len(const struct sock_iov *v, int cnt)
 {
-	size_t n;
+	size_t len = 0;
+
+	for (int i = 0; i < cnt; i++)
+		len += v[i].len;
+	return len;
+}
+
+long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
+{
+	size_t len = iov_len(v, cnt);
+	long n;
 
 	stack_assert_locked();
 	if (c->err) {
@@ -172,11 +182,22 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	}
 	if (!len)
 		return 0;
-	n = tcp_ring_write(&c->sndq, buf, len);
+	/* One chunk, copied whole or not at all (Linux copies a segment's
+	 * worth at a time, and a fault in it sends none of it). */
+	n = tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s));
+	if (n < 0)
+		return n;
 	if (!n)
 		return -EAGAIN;
 	tcp_output_burst(c, now, TCP_APP_BURST);
-	return (long)n;
+	return n;
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	struct sock_iov v = { (void *)buf, len };
+
+	return tcp_sendv(c, &v, 1, now);
 }
 
 /*
@@ -224,15 +245,20 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 		tcp_send_ack(c, now);
 }
 
-long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now)
 {
+	size_t len = iov_len(v, cnt);
+
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
 	if (c->rcvq.len && len) {
 		size_t n = len < c->rcvq.len ? len : c->rcvq.len;
 
-		tcp_ring_peek(&c->rcvq, 0, buf, n);
+		/* Nothing is consumed unless every byte was copied (like a
+		 * segment's copy in Linux's tcp_recvmsg). */
+		if (!(flags & SOCK_DISCARD) && tcp_ring_peekv(&c->rcvq, v, cnt, n, stack_copier(c->s)))
+			return -EFAULT;
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, n);
 			/* Out-of-order data the full ring could not take when its
@@ -260,6 +286,13 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 	if (!len)
 		return 0;
 	return -EAGAIN;
+}
+
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	struct sock_iov v = { buf, len };
+
+	return tcp_recvv(c, &v, 1, flags, now);
 }
 
 static void queue_fin(struct tcp_conn *c, uint64_t now)

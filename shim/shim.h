@@ -121,6 +121,21 @@ struct shim_host {
 	void (*block_end)(void *ctx, bool was_driver);
 };
 
+/*
+ * The program's memory (shim/ucopy.c). Every read and write of it by the
+ * shim and the stack goes through shim_copy (or shim_user_do), which answer
+ * -EFAULT for memory the program does not own instead of crashing: a fault
+ * inside them is caught by the library's SIGSEGV/SIGBUS handler, which asks
+ * shim_user_fault() first. shim_copy: 0 or -EFAULT (what it copied of a
+ * failed copy counts for nothing). shim_user_do: runs fn(arg), which may
+ * touch user[0, n) only; 0, or -EFAULT when that faulted (fn stopped there).
+ * shim_user_fault: called by the handler with its arguments; when the fault
+ * is such a copy's, it does not return (the copy returns -EFAULT), else false.
+ */
+int shim_copy(void *dst, const void *src, size_t n);
+int shim_user_do(void (*fn)(void *arg), void *arg, const void *user, size_t n);
+bool shim_user_fault(int sig, const siginfo_t *si);
+
 /* Once per process, before any other call. Both structs are copied. */
 void shim_init(const struct shim_libc *libc, const struct shim_host *host);
 /* Signals the eventfds of the threads that the calling thread woke while it

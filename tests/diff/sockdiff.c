@@ -40,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -49,6 +50,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -3603,6 +3605,171 @@ CASE(exit_upper, 0)
 	R(send(s, "x", 1, 0));
 	end_case();
 	_Exit(0);
+}
+
+/* ===================================================================== */
+/* the program's own SIGSEGV/SIGBUS handling, with the library's handler in */
+
+/* The page right after a guarded() buffer: the first address the program does not own. */
+static char *past(size_t n)
+{
+	return (char *)guarded(n) + n;
+}
+
+static void no_core(void)
+{
+	struct rlimit r = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &r);
+}
+
+/* ---- the program's SIGSEGV and SIGBUS: its handlers run, its defaults kill ---- */
+
+static sigjmp_buf fault_jb;
+static volatile sig_atomic_t fault_code, fault_addr_ok, fault_masked;
+static void *fault_expect;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	sigset_t now;
+
+	(void)uc;
+	sig_seen[sig] = 1;
+	fault_code = si->si_code;
+	fault_addr_ok = si->si_addr == fault_expect;
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	fault_masked = (sigismember(&now, sig) ? 1 : 0) | (sigismember(&now, SIGUSR2) ? 2 : 0);
+	siglongjmp(fault_jb, 1);
+}
+
+static void on_fault_plain(int sig)
+{
+	sig_seen[sig] = 1;
+	siglongjmp(fault_jb, 1);
+}
+
+static void fault_handler(int sig, int flags)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | flags };
+
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	need(sigaction(sig, &sa, NULL) == 0, "sigaction");
+}
+
+/* Touches p; "faulted" once a handler jumped back. */
+static void touch(char *p)
+{
+	if (sigsetjmp(fault_jb, 1) == 0) {
+		*(volatile char *)p = 1;
+		emit("no-fault");
+	} else {
+		emit("faulted");
+	}
+}
+
+CASE(segv_disposition_default, 0)
+{
+	struct sigaction old;
+
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+	R(sigaction(SIGBUS, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+}
+CASE(segv_program_handler, 0)
+{
+	struct sigaction old;
+
+	tcp_hello();    /* the stack runs */
+	fault_handler(SIGSEGV, 0);
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("mine=%d siginfo=%d", old.sa_sigaction == on_fault, (old.sa_flags & SA_SIGINFO) != 0);
+	fault_expect = past(8);
+	touch(fault_expect);
+	emit("code=%d addr=%d masked=%d", (int)fault_code, (int)fault_addr_ok, (int)fault_masked);
+}
+CASE(segv_program_handler_nodefer, 0)
+{
+	fault_handler(SIGSEGV, SA_NODEFER);
+	fault_expect = past(8);
+	touch(fault_expect);
+	emit("masked=%d", (int)fault_masked);
+}
+CASE(segv_signal_fn, 0)
+{
+	emit("dfl=%d", signal(SIGSEGV, on_fault_plain) == SIG_DFL);
+	touch(past(8));
+	emit("again=%d", signal(SIGSEGV, SIG_DFL) == on_fault_plain);
+}
+CASE(segv_resethand, 0)
+{
+	struct sigaction old;
+
+	fault_handler(SIGSEGV, SA_RESETHAND);
+	touch(past(8));
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+}
+CASE(segv_default_kills, 0)
+{
+	no_core();
+	tcp_hello();
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+CASE(segv_ignored_fault_kills, 0)
+{
+	no_core();
+	signal(SIGSEGV, SIG_IGN);
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+CASE(segv_ignored_raise, 0)
+{
+	signal(SIGSEGV, SIG_IGN);
+	R(raise(SIGSEGV));
+}
+CASE(segv_raise_handled, 0)
+{
+	if (sigsetjmp(fault_jb, 1) == 0) {
+		fault_handler(SIGSEGV, 0);
+		raise(SIGSEGV);
+		emit("returned");
+	}
+	emit("code=%d", (int)fault_code);
+}
+CASE(segv_raise_default, 0)
+{
+	no_core();
+	tcp_hello();
+	raise(SIGSEGV);
+	emit("survived");
+}
+CASE(segv_handler_then_default, 0)
+{
+	no_core();
+	fault_handler(SIGSEGV, 0);
+	touch(past(8));
+	signal(SIGSEGV, SIG_DFL);
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+/* SIGBUS: a mapping of a file past its end. */
+CASE(bus_program_handler, 0)
+{
+	char path[] = "/tmp/sockdiff-bus-XXXXXX";
+	int f = mkstemp(path);
+	char *p;
+
+	need(f >= 0, "mkstemp");
+	unlink(path);
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	need(p != MAP_FAILED, "mmap");
+	fault_handler(SIGBUS, 0);
+	fault_expect = p;
+	touch(p);
+	emit("code=%d addr=%d", (int)fault_code, (int)fault_addr_ok);
 }
 
 /* ===================================================================== */

@@ -342,6 +342,9 @@ int shim_need_stack(void)
 		start_err = -ENETDOWN;
 		return start_err;
 	}
+	/* The socket calls' data is the program's memory: the stack copies it
+	 * with ours, so that a bad buffer is EFAULT (shim/ucopy.c). */
+	stack_set_copy(shim_stack(), shim_copy);
 	stack_running = true;
 	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -241,7 +242,8 @@ static bool is_loop4(uint32_t a)
 }
 
 /*
- * The address of bind (for_bind), connect or sendto on k. ADDR_STACK with *ep
+ * The address of bind (for_bind), connect or sendto on k (already copied in:
+ * sa_import, so len <= sizeof(struct sockaddr_storage)). ADDR_STACK with *ep
  * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on connect:
  * dissolve the association), or -errno in Linux's order of checks (length
  * first, then family).
@@ -253,8 +255,6 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 
 	if (len < sizeof(sa_family_t))
 		return -EINVAL;
-	if (!sa)
-		return -EFAULT;
 	memcpy(&fam, sa, sizeof(fam));
 	if (fam == AF_UNSPEC && !for_bind)
 		return ADDR_UNSPEC;
@@ -303,15 +303,24 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 	return ADDR_STACK;
 }
 
-/* Writes ep as k's family would (IPv4-mapped on AF_INET6), truncating like Linux. */
-static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
-		   socklen_t *len)
+/*
+ * The program's address (bind, connect, sendto's) copied in, as Linux's
+ * move_addr_to_kernel does it before anything else: a length beyond a
+ * sockaddr_storage (or negative) is EINVAL, memory it cannot read EFAULT.
+ */
+static int sa_import(struct sockaddr_storage *ss, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(*ss))
+		return -EINVAL;
+	return shim_copy(ss, sa, len);
+}
+
+/* ep as k's family would write it (IPv4-mapped on AF_INET6); its length. */
+static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t full;
 
-	if (!sa || !len)
-		return;
 	memset(&ss, 0, sizeof(ss));
 	if (k->family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -335,8 +344,30 @@ static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, str
 		}
 		full = sizeof(*in6);
 	}
-	memcpy(sa, &ss, *len < full ? *len : full);
-	*len = full;
+	*out = ss;
+	return full;
+}
+
+/*
+ * Writes ep (NULL: no address, length 0) to the program's sa and *len like
+ * Linux's move_addr_to_user: *len is read first (EFAULT), a negative one is
+ * EINVAL, the address is truncated to it, and *len gets the full length.
+ */
+static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
+		  socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	int ulen, full = ep ? (int)sa_fill(k, ep, &ss) : 0;
+
+	if (shim_copy(&ulen, len, sizeof(ulen)))
+		return -EFAULT;
+	if (ulen > full)
+		ulen = full;
+	if (ulen < 0)
+		return -EINVAL;
+	if (ulen && shim_copy(sa, &ss, (size_t)ulen))
+		return -EFAULT;
+	return shim_copy(len, &full, sizeof(full));
 }
 
 /*
@@ -404,14 +435,20 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
 	struct shim_epitem *moved = NULL;
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	r = sa_import(&ss, sa, len);
+	if (r < 0) {
+		leave(k);
+		return r;
+	}
 	shim_lock();
-	r = sa_in(k, sa, len, true, &ep);
+	r = sa_in(k, (struct sockaddr *)&ss, len, true, &ep);
 	if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
@@ -538,6 +575,12 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 
 	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
 	r = nfd < 0 ? -errno : 0;
+	/* Linux writes the peer's address once the connection is accepted;
+	 * when it cannot (EFAULT, EINVAL), the new socket is closed and the
+	 * connection gone. Written before the fd is in the table, so that no
+	 * other thread can use the fd that this call then takes back. */
+	if (r == 0 && sa)
+		r = sa_out(n, &peer, sa, salen);
 
 	shim_lock();
 	shim_limbo_del(&n->obj);
@@ -554,7 +597,6 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		return r;
 	}
 	shim_put(&n->obj);      /* the table holds it now */
-	sa_out(n, &peer, sa, salen);
 	leave(k);
 	return nfd;
 out:
@@ -572,14 +614,20 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
 	struct shim_epitem *moved = NULL;
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	r = sa_import(&ss, sa, len);
+	if (r < 0) {
+		leave(k);
+		return r;
+	}
 	shim_lock();
-	r = sa_in(k, sa, len, false, &ep);
+	r = sa_in(k, (struct sockaddr *)&ss, len, false, &ep);
 	if (r == ADDR_UNSPEC) {
 		/* Dissolves a UDP association (connect(2)); for TCP only a socket
 		 * that never had a stack object is accepted. */
@@ -676,12 +724,7 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	else if (k->udp)
 		udp_local(k->udp, &ep);
 	shim_unlock();
-	if (!sa || !len)
-		r = -EFAULT;
-	else {
-		sa_out(k, &ep, sa, len);
-		r = 0;
-	}
+	r = sa_out(k, &ep, sa, len);
 	leave(k);
 	return r;
 }
@@ -703,44 +746,108 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	else
 		r = -ENOTCONN;
 	shim_unlock();
-	if (r == 0) {
-		if (!sa || !len)
-			r = -EFAULT;
-		else
-			sa_out(k, &ep, sa, len);
-	}
+	if (r == 0)
+		r = sa_out(k, &ep, sa, len);
 	leave(k);
 	return r;
 }
 
 /* ---- data ---- */
 
-static size_t iov_total(const struct iovec *iov, int n)
+/* Linux's UIO_FASTIOV (iovec arrays up to this size need no allocation) and
+ * MAX_RW_COUNT (the most one call moves). */
+#define SHIM_FASTIOV 8
+#define SHIM_MAX_RW 0x7ffff000ul
+
+_Static_assert(sizeof(struct iovec) == sizeof(struct sock_iov) &&
+	       offsetof(struct iovec, iov_base) == offsetof(struct sock_iov, base) &&
+	       offsetof(struct iovec, iov_len) == offsetof(struct sock_iov, len),
+	       "struct sock_iov is struct iovec, field for field");
+
+/*
+ * The program's iovec array copied in, as Linux's import_iovec does it:
+ * cnt <= IOV_MAX (the caller checks), EFAULT when the array cannot be read,
+ * EINVAL for a length that is negative as an ssize_t, and the total capped
+ * at SHIM_MAX_RW (the lengths past it shortened). *v is fast when cnt fits,
+ * else allocated (iov_free).
+ */
+static int iov_import(const struct iovec *uiov, size_t cnt, struct sock_iov *fast, struct sock_iov **v)
+{
+	struct sock_iov *a = fast;
+	size_t total = 0;
+
+	if (cnt > SHIM_FASTIOV && !(a = malloc(cnt * sizeof(*a))))
+		return -ENOMEM;
+	if (shim_copy(a, uiov, cnt * sizeof(*a))) {
+		if (a != fast)
+			free(a);
+		return -EFAULT;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		if ((ssize_t)a[i].len < 0) {
+			if (a != fast)
+				free(a);
+			return -EINVAL;
+		}
+		if (a[i].len > SHIM_MAX_RW - total)
+			a[i].len = SHIM_MAX_RW - total;
+		total += a[i].len;
+	}
+	*v = a;
+	return 0;
+}
+
+static void iov_free(struct sock_iov *v, const struct sock_iov *fast)
+{
+	if (v != fast)
+		free(v);
+}
+
+/* One buffer (read, write, send, recv): the same cap. */
+static struct sock_iov iov_one(const void *buf, size_t len)
+{
+	return (struct sock_iov){ (void *)buf, len < SHIM_MAX_RW ? len : SHIM_MAX_RW };
+}
+
+static size_t iov_total(const struct sock_iov *v, int cnt)
 {
 	size_t t = 0;
 
-	for (int i = 0; i < n; i++)
-		t += iov[i].iov_len;
+	for (int i = 0; i < cnt; i++)
+		t += v[i].len;
 	return t;
 }
 
-/* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). */
-static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+/* Moves *v and *cnt past n bytes (the caller's own copy of the array). */
+static void iov_advance(struct sock_iov **v, int *cnt, size_t n)
+{
+	while (*cnt && n >= (*v)->len) {
+		n -= (*v)->len;
+		(*v)++;
+		(*cnt)--;
+	}
+	if (*cnt) {
+		(*v)->base = (char *)(*v)->base + n;
+		(*v)->len -= n;
+	}
+}
+
+/* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). v is the
+ * caller's copy, moved on as bytes go. */
+static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
 	size_t total = 0;
-	int i = 0;
-	size_t off = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
-	while (i < iovcnt) {
+	while (cnt) {
 		long n;
 
-		if (off == iov[i].iov_len) {
-			i++;
-			off = 0;
+		if (v->len == 0) {
+			v++;
+			cnt--;
 			continue;
 		}
 		if (!k->tcp)
@@ -749,10 +856,10 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
-		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
+		n = tcp_sendv(k->tcp, v, cnt, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
-			off += (size_t)n;
+			iov_advance(&v, &cnt, (size_t)n);
 			continue;
 		}
 		if (n == -ENOTCONN) {
@@ -771,6 +878,7 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 				continue;
 			n = w;
 		}
+		/* EFAULT included: the bytes that went before it are the answer. */
 		if (total)
 			return (ssize_t)total;
 		return n;
@@ -779,12 +887,12 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
-static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
 			    const struct ip4_endpoint *dst)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
-	size_t len = iov_total(iov, iovcnt);
+	size_t len = iov_total(v, cnt);
 	const void *buf;
 	char *bounce = NULL;
 	long n;
@@ -799,17 +907,20 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	r = attach(k);
 	if (r < 0)
 		return r;
-	if (iovcnt == 1) {
-		buf = iov[0].iov_base;
+	if (cnt == 1) {
+		buf = v[0].base;    /* the stack's copy reads it (shim_copy) */
 	} else {
 		size_t o = 0;
 
 		bounce = malloc(len ? len : 1);
 		if (!bounce)
 			return -ENOMEM;
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy(bounce + o, iov[i].iov_base, iov[i].iov_len);
-			o += iov[i].iov_len;
+		for (int i = 0; i < cnt; i++) {
+			if (shim_copy(bounce + o, v[i].base, v[i].len)) {
+				free(bounce);
+				return -EFAULT;
+			}
+			o += v[i].len;
 		}
 		buf = bounce;
 	}
@@ -834,12 +945,13 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /*
- * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
+ * Sends on k (takes the stack lock). v: the caller's copy of the buffers;
+ * sa: sendto's address, already copied in (sa_import), or NULL. SHIM_PASS
  * when the destination is loopback and the socket went to the kernel. EPIPE
  * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
  * handler runs without it.
  */
-static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen)
 {
 	struct shim_epitem *moved = NULL;
@@ -852,7 +964,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = tcp_send_iov(k, iov, iovcnt, flags);
+		r = tcp_send_iov(k, v, cnt, flags);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = sa_in(k, sa, salen, false, &ep);
@@ -865,14 +977,14 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+			r = udp_send_iov(k, v, cnt, flags, NULL);
 		} else if (a < 0) {
 			r = a;
 		} else {
-			r = udp_send_iov(k, iov, iovcnt, flags, &ep);
+			r = udp_send_iov(k, v, cnt, flags, &ep);
 		}
 	} else {
-		r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+		r = udp_send_iov(k, v, cnt, flags, NULL);
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -881,14 +993,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	return r;
 }
 
-/* Stack lock held. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+/* Stack lock held. v: the caller's copy, moved on as bytes come. */
+static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
-	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
-	size_t want = iov_total(iov, iovcnt), total = 0, off = 0;
+	unsigned sflags = ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
+	size_t want = iov_total(v, cnt), total = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
-	int i = 0;
 
 	if (flags & MSG_OOB)
 		return -EINVAL;   /* no urgent data is ever kept */
@@ -896,32 +1007,20 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		return -ENOTCONN;
 	if (want == 0)
 		return 0;
-	if (flags & MSG_PEEK) {
-		/* Peeking fills the first non-empty buffer only. */
-		while (i < iovcnt && iov[i].iov_len == 0)
-			i++;
-		iovcnt = i + 1;
-		want = iov[i].iov_len;
-	}
-	while (i < iovcnt) {
+	while (cnt) {
 		long n;
 
-		if (off == iov[i].iov_len) {
-			i++;
-			off = 0;
-			continue;
-		}
 		if (!k->tcp)
 			return total ? (ssize_t)total : -EBADF;
 		/* Linux (tcp_recvmsg_locked): with bytes copied, an error stays pending. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			break;
-		n = tcp_recv(k->tcp, (char *)iov[i].iov_base + off, iov[i].iov_len - off, sflags, shim_now());
+		n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
-			off += (size_t)n;
-			if (sflags)
+			if (sflags & SOCK_PEEK)
 				break;
+			iov_advance(&v, &cnt, (size_t)n);
 			continue;
 		}
 		if (n == 0)
@@ -933,21 +1032,21 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 				continue;
 			n = w;
 		}
+		/* EFAULT included: nothing of that pass was consumed. */
 		if (total)
 			break;
 		return n;
 	}
-	(void)want;
 	return (ssize_t)total;
 }
 
-/* Stack lock held. One datagram, scattered over iov. */
-static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+/* Stack lock held. One datagram, scattered over v. */
+static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
 			    struct ip4_endpoint *src, int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
-	size_t len = iov_total(iov, iovcnt), full = 0;
+	size_t len = iov_total(v, cnt), full = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	char *bounce = NULL;
 	void *buf;
@@ -955,8 +1054,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (iovcnt == 1) {
-		buf = iov[0].iov_base;
+	if (cnt == 1) {
+		buf = v[0].base;    /* the stack's copy writes it (shim_copy) */
 	} else {
 		bounce = malloc(len ? len : 1);
 		if (!bounce)
@@ -984,10 +1083,14 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	if (n >= 0 && bounce) {
 		size_t o = 0;
 
-		for (int i = 0; i < iovcnt && o < (size_t)n; i++) {
-			size_t c = iov[i].iov_len < (size_t)n - o ? iov[i].iov_len : (size_t)n - o;
+		/* Like Linux, a datagram that cannot be copied is gone. */
+		for (int i = 0; i < cnt && o < (size_t)n; i++) {
+			size_t c = v[i].len < (size_t)n - o ? v[i].len : (size_t)n - o;
 
-			memcpy(iov[i].iov_base, bounce + o, c);
+			if (shim_copy(v[i].base, bounce + o, c)) {
+				n = -EFAULT;
+				break;
+			}
 			o += c;
 		}
 	}
@@ -1002,7 +1105,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /* Receives on k (takes the stack lock). *have_src tells whether src was filled. */
-static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
 			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
 {
 	ssize_t r;
@@ -1014,9 +1117,9 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	if (k->closed || k->dead)
 		r = -EBADF;
 	else if (k->type == SOCK_STREAM)
-		r = tcp_recv_iov(k, iov, iovcnt, flags);
+		r = tcp_recv_iov(k, v, cnt, flags);
 	else {
-		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags);
+		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
@@ -1025,7 +1128,7 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct sock_iov v = iov_one(buf, len);
 	struct ip4_endpoint src = { 0, 0 };
 	struct shim_sock *k;
 	bool have;
@@ -1035,12 +1138,13 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL);
-	if (n >= 0 && sa && salen) {
-		if (have)
-			sa_out(k, &src, sa, salen);
-		else
-			*salen = 0;   /* TCP: Linux reports no address */
+	n = sock_recv(k, &v, 1, flags, &src, &have, NULL);
+	/* Linux: the address is written after the data (TCP: none, length
+	 * 0); when it cannot be, the call fails and the data is gone. */
+	if (n >= 0 && sa) {
+		r = sa_out(k, have ? &src : NULL, sa, salen);
+		if (r < 0)
+			n = r;
 	}
 	leave(k);
 	return n;
@@ -1049,7 +1153,8 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
 		    socklen_t salen)
 {
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct sock_iov v = iov_one(buf, len);
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 	ssize_t n;
@@ -1057,56 +1162,112 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	n = sock_send(k, fd, &iov, 1, flags, sa, salen);
+	/* Linux copies the address in before anything, TCP's too (which it then ignores). */
+	if (sa && (r = sa_import(&ss, sa, salen)) < 0) {
+		leave(k);
+		return r;
+	}
+	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen);
 	leave(k);
 	return n;
 }
 
+/*
+ * The program's msghdr copied in, as Linux's copy_msghdr_from_user does it
+ * (EFAULT, then a negative name length EINVAL, more than IOV_MAX buffers
+ * EMSGSIZE, then the buffers: iov_import): m holds the copy, *v the buffers
+ * (iov_free). A name longer than a sockaddr_storage is cut to it, and a NULL
+ * name has length 0.
+ */
+static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sock_iov *fast, struct sock_iov **v)
+{
+	if (shim_copy(m, umsg, sizeof(*m)))
+		return -EFAULT;
+	if (!m->msg_name)
+		m->msg_namelen = 0;
+	if ((int)m->msg_namelen < 0)
+		return -EINVAL;
+	if (m->msg_namelen > sizeof(struct sockaddr_storage))
+		m->msg_namelen = sizeof(struct sockaddr_storage);
+	if (m->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
+	return iov_import(m->msg_iov, m->msg_iovlen, fast, v);
+}
+
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct ip4_endpoint src = { 0, 0 };
 	struct shim_sock *k;
+	struct msghdr m;
 	int r, mflags = 0;
+	size_t controllen = 0;
 	bool have;
 	ssize_t n;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+	n = msg_import(&m, msg, fast, &v);
+	if (n < 0) {
 		leave(k);
-		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+		return n;
 	}
-	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags);
-	if (n >= 0) {
-		if (msg->msg_name) {
-			if (have)
-				sa_out(k, &src, msg->msg_name, &msg->msg_namelen);
-			else
-				msg->msg_namelen = 0;
-		}
-		msg->msg_controllen = 0;   /* no ancillary data is produced */
-		msg->msg_flags = mflags;
-	}
+	n = sock_recv(k, v, (int)m.msg_iovlen, flags, &src, &have, &mflags);
+	iov_free(v, fast);
+	/* Linux's order after the data: the name (to the program's msg_name
+	 * and msg_namelen, whatever length it gave), the flags, the control
+	 * length; the first that cannot be written fails the call. */
+	if (n >= 0 && m.msg_name && (r = sa_out(k, have ? &src : NULL, m.msg_name, &msg->msg_namelen)) < 0)
+		n = r;
+	if (n >= 0 && (shim_copy(&msg->msg_flags, &mflags, sizeof(mflags)) ||
+		       shim_copy(&msg->msg_controllen, &controllen, sizeof(controllen))))
+		n = -EFAULT;   /* no ancillary data is produced */
 	leave(k);
 	return n;
 }
 
+/* The biggest control buffer sendmsg copies in (Linux: optmem_max, ENOBUFS beyond). */
+#define SHIM_CONTROL_MAX (128u * 1024)
+
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
+	struct msghdr m;
+	void *control = NULL;
 	int r;
 	ssize_t n;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+	n = msg_import(&m, msg, fast, &v);
+	if (n < 0) {
 		leave(k);
-		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+		return n;
+	}
+	if (m.msg_namelen) {
+		n = shim_copy(&ss, m.msg_name, m.msg_namelen);
+		m.msg_name = &ss;
+	} else {
+		m.msg_name = NULL;
+	}
+	/* The control messages are copied in whole, as Linux does before it
+	 * parses them; m.msg_control is the copy from here on. */
+	if (n == 0 && m.msg_controllen) {
+		if (m.msg_controllen > SHIM_CONTROL_MAX || !(control = malloc(m.msg_controllen)))
+			n = -ENOBUFS;
+		else
+			n = shim_copy(control, m.msg_control, m.msg_controllen);
+		m.msg_control = control;
 	}
 	/* Ancillary data (msg_control) is ignored: no IP_PKTINFO & co. */
-	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen);
+	if (n == 0)
+		n = sock_send(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, m.msg_namelen);
+	free(control);
+	iov_free(v, fast);
 	leave(k);
 	return n;
 }
@@ -1116,19 +1277,29 @@ int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct times
 	int f = flags & ~MSG_WAITFORONE;
 	unsigned i;
 
-	/* Deviation: the timeout argument is ignored (Linux only checks it
-	 * between datagrams anyway, see recvmmsg(2) BUGS). */
-	(void)timeout;
 	if (!shim_owns(fd))
 		return SHIM_PASS;
+	/* Deviation: the timeout is checked like Linux's (EFAULT, EINVAL) but
+	 * not applied (Linux only checks it between datagrams anyway, see
+	 * recvmmsg(2) BUGS). */
+	if (timeout) {
+		struct timespec ts;
+
+		if (shim_copy(&ts, timeout, sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || (unsigned long)ts.tv_nsec >= 1000000000ul)
+			return -EINVAL;
+	}
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_recvmsg(fd, &v[i].msg_hdr, f);
+		unsigned len = (unsigned)r;
 
+		if (r >= 0 && shim_copy(&v[i].msg_len, &len, sizeof(len)))
+			r = -EFAULT;
 		if (r == SHIM_PASS)
 			return SHIM_PASS;
 		if (r < 0)
 			return i ? (int)i : (int)r;
-		v[i].msg_len = (unsigned)r;
 		if (flags & MSG_WAITFORONE)
 			f |= MSG_DONTWAIT;
 	}
@@ -1143,18 +1314,22 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 		return SHIM_PASS;
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_sendmsg(fd, &v[i].msg_hdr, flags);
+		unsigned len = (unsigned)r;
 
+		if (r >= 0 && shim_copy(&v[i].msg_len, &len, sizeof(len)))
+			r = -EFAULT;
 		if (r == SHIM_PASS)
 			return SHIM_PASS;
+		/* Linux: the count sent so far, or the first one's error. */
 		if (r < 0)
 			return i ? (int)i : (int)r;
-		v[i].msg_len = (unsigned)r;
 	}
 	return (int)i;
 }
 
 ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct ip4_endpoint src;
 	struct shim_sock *k;
 	bool have;
@@ -1164,13 +1339,18 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_recv(k, iov, n, 0, &src, &have, NULL);
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
+	if (rc == 0) {
+		rc = sock_recv(k, v, n, 0, &src, &have, NULL);
+		iov_free(v, fast);
+	}
 	leave(k);
 	return rc;
 }
 
 ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct shim_sock *k;
 	int r;
 	ssize_t rc;
@@ -1178,7 +1358,11 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0);
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
+	if (rc == 0) {
+		rc = sock_send(k, fd, v, n, 0, NULL, 0);
+		iov_free(v, fast);
+	}
 	leave(k);
 	return rc;
 }
@@ -1188,22 +1372,28 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	enum { CHUNK = 65536 };
 	struct shim_sock *k;
 	size_t total = 0;
+	off_t off = 0;
 	char *buf;
 	int r;
 
 	k = enter(out_fd, &r);
 	if (!k)
 		return r;
+	/* Linux reads the offset first, and writes it back last. */
+	if (offset && shim_copy(&off, offset, sizeof(off))) {
+		leave(k);
+		return -EFAULT;
+	}
 	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
 		leave(k);
 		return shim_owns(in_fd) ? -EINVAL : -ENOMEM;
 	}
 	while (total < count) {
 		size_t want = count - total < CHUNK ? count - total : CHUNK;
-		struct iovec iov;
+		struct sock_iov v;
 		ssize_t n, s;
 
-		n = offset ? shim_libc.pread(in_fd, buf, want, *offset) : shim_libc.read(in_fd, buf, want);
+		n = offset ? shim_libc.pread(in_fd, buf, want, off) : shim_libc.read(in_fd, buf, want);
 		if (n < 0) {
 			if (!total) {
 				total = (size_t)-1;
@@ -1213,9 +1403,8 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		}
 		if (n == 0)
 			break;
-		iov.iov_base = buf;
-		iov.iov_len = (size_t)n;
-		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0);
+		v = iov_one(buf, (size_t)n);
+		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0);
 		if (s < 0) {
 			if (!offset)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -1227,7 +1416,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		}
 		total += (size_t)s;
 		if (offset)
-			*offset += s;
+			off += s;
 		else if (s < n)
 			(void)shim_libc.lseek(in_fd, -(off_t)(n - s), SEEK_CUR);
 		if (s < n)
@@ -1235,31 +1424,38 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	}
 	free(buf);
 	leave(k);
+	if (offset && shim_copy(offset, &off, sizeof(off)))
+		return -EFAULT;
 	return total == (size_t)-1 ? r : (ssize_t)total;
 }
 
 /* ---- options ---- */
 
+/* An int option's value. The placeholder took it already (the kernel's
+ * checks, EFAULT included): a failure here is memory another thread took
+ * away since. */
 static int get_int(const void *val, socklen_t len, int *v)
 {
-	if (!val || len < sizeof(int))
+	if (len < sizeof(int))
 		return -EINVAL;
-	memcpy(v, val, sizeof(int));
-	return 0;
+	return shim_copy(v, val, sizeof(int));
 }
 
+/* Writes an int option like Linux's sock_getsockopt: *len read first
+ * (EFAULT), negative EINVAL, the value cut to it, *len written last. */
 static int put_int(void *val, socklen_t *len, int v)
 {
-	socklen_t n;
+	int ulen;
 
-	if (!len || !val)
+	if (shim_copy(&ulen, len, sizeof(ulen)))
 		return -EFAULT;
-	if ((int)*len < 0)
+	if (ulen < 0)
 		return -EINVAL;
-	n = *len < sizeof(int) ? *len : sizeof(int);
-	memcpy(val, &v, n);
-	*len = n;
-	return 0;
+	if ((unsigned)ulen > sizeof(int))
+		ulen = sizeof(int);
+	if (shim_copy(val, &v, (size_t)ulen))
+		return -EFAULT;
+	return shim_copy(len, &ulen, sizeof(ulen));
 }
 
 /* An IPPROTO_TCP option the options answer, with do_tcp_getsockopt()'s
@@ -1278,25 +1474,21 @@ static int get_tcp_opt(const struct sock_opts *o, int name, void *val, socklen_t
 	case TCP_USER_TIMEOUT: v = (int)o->user_timeout_ms; break;
 	default: return SHIM_PASS;
 	}
-	if (!len)
+	if (shim_copy(&n, len, sizeof(n)))
 		return -EFAULT;
-	n = (unsigned)*len < sizeof(int) ? (unsigned)*len : sizeof(int);
-	if (n) {
-		if (!val)
-			return -EFAULT;
-		memcpy(val, &v, n);
-	}
-	*len = n;
-	return 0;
+	if (n > sizeof(int))
+		n = sizeof(int);
+	if (shim_copy(val, &v, n))
+		return -EFAULT;
+	return shim_copy(len, &n, sizeof(n));
 }
 
 static uint64_t timeval_us(const void *val, socklen_t len)
 {
 	struct timeval tv;
 
-	if (len < sizeof(tv))
+	if (len < sizeof(tv) || shim_copy(&tv, val, sizeof(tv)))
 		return 0;
-	memcpy(&tv, val, sizeof(tv));
 	if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
 		return 0;
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
@@ -1382,8 +1574,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			if (len >= sizeof(struct linger) && k->type == SOCK_STREAM) {
 				struct linger l;
 
-				memcpy(&l, val, sizeof(l));
-				r = set_tcp(k, TCP_OPT_LINGER, l.l_onoff ? l.l_linger : -1);
+				r = shim_copy(&l, val, sizeof(l));
+				if (r == 0)
+					r = set_tcp(k, TCP_OPT_LINGER, l.l_onoff ? l.l_linger : -1);
 			}
 			break;
 		case SO_RCVTIMEO:
@@ -1401,8 +1594,8 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (name == TCP_CONGESTION) {
 			char cc[16] = { 0 };
 
-			memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
-			if (strcmp(cc, "reno") == 0 || strcmp(cc, "cubic") == 0)
+			r = shim_copy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
+			if (r == 0 && (strcmp(cc, "reno") == 0 || strcmp(cc, "cubic") == 0))
 				r = set_tcp(k, TCP_OPT_CONGESTION, cc[0] == 'r');
 		} else if (get_int(val, len, &v) == 0) {
 			switch (name) {
@@ -1453,7 +1646,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	struct tcp_conn_info ci;
 	struct shim_sock *k;
+	bool info = false;
 	int r, v = 0;
 
 	k = enter(fd, &r);
@@ -1503,24 +1698,33 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		if (r != SHIM_PASS || !k->tcp) {
 			/* answered from the options, or the placeholder's */
 		} else if (name == TCP_INFO) {
-			struct tcp_conn_info ci;
-
-			if (!len || !val) {
-				r = -EFAULT;
-			} else if ((int)*len < 0) {
-				r = -EINVAL;
-			} else {
-				memset(&ci, 0, sizeof(ci));
-				tcp_get_info(k->tcp, &ci, shim_now());
-				*len = shim_fill_tcp_info(val, *len, &ci);
-				r = 0;
-			}
+			memset(&ci, 0, sizeof(ci));
+			tcp_get_info(k->tcp, &ci, shim_now());
+			info = true;   /* written below, without the lock */
+			r = 0;
 		} else if (name == TCP_MAXSEG && tcp_getopt(k->tcp, TCP_OPT_MAXSEG, &v) == 0) {
 			r = put_int(val, len, v);
 		}
 	}
 	shim_unlock();
 	leave(k);
+	if (info) {
+		struct tcp_info ti;
+		int ulen;
+
+		/* do_tcp_getsockopt: the length read (EFAULT, negative EINVAL), then
+		 * the struct cut to it, then the length written back. */
+		if (shim_copy(&ulen, len, sizeof(ulen)))
+			r = -EFAULT;
+		else if (ulen < 0)
+			r = -EINVAL;
+		else {
+			ulen = (int)shim_fill_tcp_info(&ti, (socklen_t)ulen, &ci);
+			r = shim_copy(val, &ti, (size_t)ulen);
+			if (r == 0)
+				r = shim_copy(len, &ulen, sizeof(ulen));
+		}
+	}
 	if (r == SHIM_PASS) {
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
@@ -1665,8 +1869,9 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	if (req == FIONBIO) {
 		r = shim_libc.ioctl(fd, FIONBIO, arg) < 0 ? -errno : 0;
+		if (r == 0)
+			r = shim_copy(&v, arg, sizeof(v));
 		if (r == 0) {
-			memcpy(&v, arg, sizeof(v));
 			shim_lock();
 			k->nonblock = v != 0;
 			shim_unlock();
@@ -1682,14 +1887,8 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS) {
-		if (!arg)
-			r = -EFAULT;
-		else {
-			memcpy(arg, &v, sizeof(v));
-			r = 0;
-		}
-	}
+	if (r == SHIM_PASS)
+		r = shim_copy(arg, &v, sizeof(v));
 	leave(k);
 	return r;
 }

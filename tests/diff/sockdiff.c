@@ -3608,7 +3608,7 @@ CASE(exit_upper, 0)
 }
 
 /* ===================================================================== */
-/* the program's own SIGSEGV/SIGBUS handling, with the library's handler in */
+/* memory the program does not own, and its own SIGSEGV/SIGBUS handling */
 
 /* The page right after a guarded() buffer: the first address the program does not own. */
 static char *past(size_t n)
@@ -3616,11 +3616,234 @@ static char *past(size_t n)
 	return (char *)guarded(n) + n;
 }
 
+/* A whole page, then nothing: a buffer whose tail runs off its end. */
+static char *page_then_none(void)
+{
+	return guarded((size_t)sysconf(_SC_PAGESIZE));
+}
+
 static void no_core(void)
 {
 	struct rlimit r = { 0, 0 };
 
 	setrlimit(RLIMIT_CORE, &r);
+}
+
+/* A buffer the program may read but not write. */
+static char *read_only(size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, (size_t)pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	need(p != MAP_FAILED && n <= (size_t)pg, "mmap");
+	return p;
+}
+
+CASE(write_runs_off_mapping, 0)
+{
+	char *p = page_then_none(), b[16];
+	int s = tcp_to(P_ECHO);
+
+	/* Nothing of the failed write is sent: the echo is the second write only. */
+	R(write(s, p + 4000, 200));
+	R(write(s, "hello", 5));
+	wait_bytes(s, 5);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_runs_off_mapping, 0)
+{
+	char *p = page_then_none(), b[64];
+	int s = tcp_hello();
+
+	R(recv(s, p + 4090, 12, 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(recv_read_only_buf, 0)
+{
+	char b[64];
+	int s = tcp_hello();
+
+	R(recv(s, read_only(64), 64, 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(udp_recv_read_only_buf, 0)
+{
+	char b[64];
+	int s = udp_echoed("hello");
+
+	R(recv(s, read_only(64), 64, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_recv_peek_bad_ptr, 0)
+{
+	char b[64];
+	int s = udp_echoed("hello");
+
+	R(recv(s, BAD, 10, MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* The data fits in the first buffer: the bad second one is never touched. */
+CASE(readv_second_bad_unused, 0)
+{
+	char a[64];
+	struct iovec v[2] = { { a, sizeof(a) }, { BAD, 10 } };
+
+	R(readv(tcp_hello(), v, 2));
+}
+CASE(recv_trunc_peek_tcp, 0)
+{
+	char b[64];
+	int s = tcp_hello();
+
+	R(recv(s, NULL, 5, MSG_TRUNC | MSG_PEEK));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(recvfrom_tcp_null_addrlen, 0)
+{
+	char b[64];
+	struct sockaddr_in a;
+	int s = tcp_hello();
+
+	R(recvfrom(s, b, 5, 0, (struct sockaddr *)&a, NULL));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(sendto_tcp_bad_addr, 0) { R(sendto(tcp_to(P_ECHO), "x", 1, 0, BAD, sizeof(struct sockaddr_in))); }
+CASE(bind_len_too_long, 0)
+{
+	struct sockaddr_storage ss[2];
+	struct sockaddr_in a = sin4(SELF, 0);
+
+	memset(ss, 0, sizeof(ss));
+	memcpy(ss, &a, sizeof(a));
+	R(bind(tcp_sock(), (struct sockaddr *)ss, sizeof(ss[0]) + 1));
+}
+CASE(getsockname_null_zero_len, 0)
+{
+	socklen_t len = 0;
+
+	R(getsockname(tcp_to(P_ECHO), NULL, &len));
+	emit("len=%u", (unsigned)len);
+}
+CASE(accept_bad_len_ptr, 0)
+{
+	int l = tcp_listener();
+	struct sockaddr_in a;
+
+	peer("connect %d hold", case_port());
+	RFD(accept(l, (struct sockaddr *)&a, BAD));
+}
+CASE(getsockopt_so_error_bad_len_ptr, 0) { int v; R(getsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_ERROR, &v, BAD)); }
+CASE(getsockopt_so_error_bad_val, 0)
+{
+	socklen_t len = sizeof(int);
+
+	R(getsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_ERROR, BAD, &len));
+}
+CASE(getsockopt_tcp_info_bad_val, 0)
+{
+	socklen_t len = sizeof(struct tcp_info);
+
+	R(getsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_INFO, BAD, &len));
+}
+CASE(getsockopt_nodelay_bad_val, 0)
+{
+	socklen_t len = sizeof(int);
+
+	R(getsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_NODELAY, BAD, &len));
+}
+CASE(udp_recvmsg_bad_name, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = BAD, .msg_namelen = sizeof(struct sockaddr_in), .msg_iov = &v,
+			    .msg_iovlen = 1 };
+	int s = udp_echoed("hello");
+
+	R(recvmsg(s, &m, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(sendmsg_negative_namelen, 0)
+{
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+
+	m.msg_name = &a;
+	m.msg_namelen = (socklen_t)minus_one;
+	R(sendmsg(udp_sock(), &m, 0));
+}
+CASE(sendmsg_control_huge, 0)
+{
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	char c[64] = { 0 };
+
+	m.msg_control = c;
+	m.msg_controllen = 1u << 30;
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(recvmmsg_timeout_einval, 0)
+{
+	char a[16];
+	struct iovec v = { a, sizeof(a) };
+	struct mmsghdr mm[1] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+	struct timespec ts = { 0, 1000000000 };
+
+	R(recvmmsg(udp_echoed("x"), mm, 1, 0, &ts));
+}
+CASE(select_read_only_set, 0)
+{
+	int s = tcp_hello();
+	fd_set *r = (fd_set *)read_only(sizeof(fd_set));
+	struct timeval tv = { 0, 0 };
+
+	/* The set is readable, the answer cannot be written. */
+	R(select(s + 1, r, NULL, NULL, &tv));
+}
+CASE(ppoll_bad_mask, 0)
+{
+	struct pollfd p = { .fd = tcp_to(P_SINK), .events = POLLIN };
+	struct timespec ts = { 0, 0 };
+
+	R(ppoll(&p, 1, &ts, BAD));
+}
+CASE(poll_read_only_array, 0)
+{
+	struct pollfd p = { .fd = tcp_hello(), .events = POLLIN }, *ro = (struct pollfd *)read_only(sizeof(p));
+	long pg = sysconf(_SC_PAGESIZE);
+
+	/* The array is readable, the answer cannot be written. */
+	need(mprotect(ro, (size_t)pg, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	*ro = p;
+	need(mprotect(ro, (size_t)pg, PROT_READ) == 0, "mprotect");
+	R(poll(ro, 1, 0));
+}
+CASE(epoll_pwait_bad_mask, 0)
+{
+	struct epoll_event e[2];
+	int ep = epoll_create1(0);
+
+	ep_add(ep, tcp_hello(), EPOLLIN);
+	R(epoll_pwait(ep, e, 2, 0, BAD));
+}
+/* An event that could not be written is not lost: the next call has it. */
+CASE(epoll_wait_events_beyond_then_all, 0)
+{
+	int ep = epoll_create1(0), a = tcp_hello(), b = tcp_hello();
+	struct epoll_event *e = guarded(sizeof(*e)), all[4];
+
+	ep_add(ep, a, EPOLLIN);
+	ep_add(ep, b, EPOLLIN | EPOLLET);
+	R(epoll_wait(ep, e, 2, 0));
+	R(epoll_wait(ep, all, 4, 0));
+	R(epoll_wait(ep, all, 4, 0));
+}
+CASE(sendfile_offset_written_back, 0)
+{
+	off_t off = 10;
+
+	R(sendfile(tcp_to(P_SINK), tmpfile_of(100), &off, 20));
+	emit("off=%ld", (long)off);
 }
 
 /* ---- the program's SIGSEGV and SIGBUS: its handlers run, its defaults kill ---- */
@@ -3696,6 +3919,15 @@ CASE(segv_program_handler_nodefer, 0)
 	touch(fault_expect);
 	emit("masked=%d", (int)fault_masked);
 }
+/* A bad pointer in a socket call is the call's EFAULT, not the program's fault. */
+CASE(segv_program_handler_efault, 0)
+{
+	int s = tcp_hello();
+
+	fault_handler(SIGSEGV, 0);
+	R(read(s, BAD, 10));
+	R(recv(s, past(8), 10, 0));
+}
 CASE(segv_signal_fn, 0)
 {
 	emit("dfl=%d", signal(SIGSEGV, on_fault_plain) == SIG_DFL);
@@ -3713,8 +3945,10 @@ CASE(segv_resethand, 0)
 }
 CASE(segv_default_kills, 0)
 {
+	int s = tcp_hello();
+
 	no_core();
-	tcp_hello();
+	R(read(s, BAD, 10));
 	*(volatile char *)past(8) = 1;
 	emit("survived");
 }

@@ -41,10 +41,16 @@
  *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
+ *   - Memory the program does not own: EFAULT (or the kernel's EINVAL), as
+ *     from the kernel, in the kernel's order of checks; the shim reads and
+ *     writes it only through shim_copy/shim_user_do (below). Arrays, sets,
+ *     timeouts and masks of poll/select/epoll that cannot be read are left to
+ *     the kernel's call (SHIM_PASS), which answers as it would have.
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
  *     kernel fds; F_SETOWN/O_ASYNC (SIGIO) on stack sockets; ancillary data
- *     (msg_control is ignored on send, empty on receive); MSG_OOB (EINVAL on
- *     TCP receive, EOPNOTSUPP on send); recvmmsg's timeout argument.
+ *     (msg_control is copied in and ignored on send, empty on receive);
+ *     MSG_OOB (EINVAL on TCP receive, EOPNOTSUPP on send); recvmmsg's timeout
+ *     (read and checked, not applied).
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H

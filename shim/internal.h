@@ -205,6 +205,9 @@ struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k);
 void shim_epoll_to_kernel(struct shim_epitem *taken, int fd);
 
 /* ---- tcpinfo.c ---- */
+/* At least sizeof(Linux's struct tcp_info), which glibc's headers do not
+ * have (tcpinfo.c checks): what a caller's out buffer may need. */
+#define SHIM_TCP_INFO_MAX 512
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);
 
 #endif

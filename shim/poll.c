@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define SHIM_POLL_STACK 16
@@ -261,8 +262,17 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 	enum shim_proc ps;
 	int r;
 
+	/* More fds than RLIMIT_NOFILE: the kernel's EINVAL. Asked of the kernel
+	 * only past the usual soft limit (a system call): below it, only a
+	 * program that lowered its own limit under nfds would see a difference. */
 	if (n > SHIM_POLL_MAX)
-		return SHIM_PASS;   /* beyond any RLIMIT_NOFILE: the kernel's EINVAL */
+		return SHIM_PASS;
+	if (n > 1024) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && n > rl.rlim_cur)
+			return SHIM_PASS;
+	}
 	r = poll_scan(ufds, n);
 	if (r <= 0)
 		return SHIM_PASS;   /* none of ours, or the kernel's EFAULT */

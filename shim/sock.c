@@ -1709,7 +1709,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	shim_unlock();
 	leave(k);
 	if (info) {
-		struct tcp_info ti;
+		unsigned char ti[SHIM_TCP_INFO_MAX];
 		int ulen;
 
 		/* do_tcp_getsockopt: the length read (EFAULT, negative EINVAL), then
@@ -1719,8 +1719,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		else if (ulen < 0)
 			r = -EINVAL;
 		else {
-			ulen = (int)shim_fill_tcp_info(&ti, (socklen_t)ulen, &ci);
-			r = shim_copy(val, &ti, (size_t)ulen);
+			ulen = (int)shim_fill_tcp_info(ti, (socklen_t)ulen, &ci);
+			r = shim_copy(val, ti, (size_t)ulen);
 			if (r == 0)
 				r = shim_copy(len, &ulen, sizeof(ulen));
 		}

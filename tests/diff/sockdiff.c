@@ -3818,6 +3818,19 @@ CASE(poll_read_only_array, 0)
 	need(mprotect(ro, (size_t)pg, PROT_READ) == 0, "mprotect");
 	R(poll(ro, 1, 0));
 }
+CASE(poll_nfds_over_rlimit, 0)
+{
+	struct rlimit rl = { 1100, 1100 };
+	struct pollfd *p = calloc(1200, sizeof(*p));
+
+	need(p != NULL, "calloc");
+	for (int i = 0; i < 1200; i++)
+		p[i].fd = -1;
+	p[0] = (struct pollfd){ .fd = tcp_hello(), .events = POLLIN };
+	need(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+	R(poll(p, 1200, 0));
+	R(poll(p, 1100, 0));
+}
 CASE(epoll_pwait_bad_mask, 0)
 {
 	struct epoll_event e[2];

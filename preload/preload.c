@@ -240,9 +240,9 @@ static void at_exit_drain(void)
  * are kept here: sigaction(), signal() & co. on these two signals record
  * them and answer with them, so the program sees what it set.
  *
- * Ours is installed with SA_NODEFER and an empty sa_mask, so the kernel
- * changes no mask to run it and a copy jumps back without restoring one
- * (shim/ucopy.c); SA_ONSTACK and SA_RESTART follow the program's.
+ * Ours is installed with SA_NODEFER and an empty sa_mask (the kernel changes
+ * no mask to run it; a copy's jump back puts the interrupted mask back in any
+ * case, shim/ucopy.c); SA_ONSTACK and SA_RESTART follow the program's.
  *
  * A disposition is an immutable record, published by an atomic pointer
  * (the handler reads it without a lock); the records are kept, one per
@@ -334,7 +334,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 	void (*fn)(int);
 	sigset_t m;
 
-	(void)shim_user_fault(sig, si);     /* returns only when the fault is not a copy's */
+	(void)shim_user_fault(sig, si, uc);     /* returns only when the fault is not a copy's */
 	if (i < 0)
 		return;
 	d = atomic_load_explicit(&fault_prog[i], memory_order_acquire);

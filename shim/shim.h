@@ -136,11 +136,12 @@ struct shim_host {
  * failed copy counts for nothing). shim_user_do: runs fn(arg), which may
  * touch user[0, n) only; 0, or -EFAULT when that faulted (fn stopped there).
  * shim_user_fault: called by the handler with its arguments; when the fault
- * is such a copy's, it does not return (the copy returns -EFAULT), else false.
+ * is such a copy's, it does not return (the copy returns -EFAULT, with the
+ * signal mask uc held before the fault), else false.
  */
 int shim_copy(void *dst, const void *src, size_t n);
 int shim_user_do(void (*fn)(void *arg), void *arg, const void *user, size_t n);
-bool shim_user_fault(int sig, const siginfo_t *si);
+bool shim_user_fault(int sig, const siginfo_t *si, void *uc);
 
 /* Once per process, before any other call. Both structs are copied. */
 void shim_init(const struct shim_libc *libc, const struct shim_host *host);

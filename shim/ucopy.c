@@ -15,9 +15,12 @@
  * default action.
  *
  * Cost: a sigsetjmp that saves no signal mask (registers only: no system
- * call) and two thread-local stores per copy. The mask needs no saving: the
- * handler is installed with SA_NODEFER and an empty sa_mask, so the kernel
- * changes no mask to run it and the jump leaves the thread's mask as it was.
+ * call) and two thread-local stores per copy. The mask is not saved there
+ * because the jump back puts the interrupted one back itself, from the
+ * handler's ucontext (one system call, on a fault only): whatever mask the
+ * handler ran under (ours adds none, SA_NODEFER with an empty sa_mask, but a
+ * sanitizer's wrapper around it blocks every signal), the copy returns with
+ * the thread's mask as it was before the fault.
  *
  * What cannot be caught: memory that is mapped but is not what the program
  * meant (a wild pointer into its own heap is copied like any buffer), memory
@@ -30,8 +33,10 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <ucontext.h>
 
 struct ucopy {
 	sigjmp_buf jb;
@@ -49,7 +54,7 @@ static bool in_range(uintptr_t x, uintptr_t lo, uintptr_t len)
 	return x - lo < len;
 }
 
-bool shim_user_fault(int sig, const siginfo_t *si)
+bool shim_user_fault(int sig, const siginfo_t *si, void *uc)
 {
 	struct ucopy *u = t_uc;
 	uintptr_t addr;
@@ -66,6 +71,8 @@ bool shim_user_fault(int sig, const siginfo_t *si)
 	    !(si->si_code == SI_KERNEL && addr == 0))
 		return false;
 	t_uc = u->prev;
+	if (uc)
+		pthread_sigmask(SIG_SETMASK, &((ucontext_t *)uc)->uc_sigmask, NULL);
 	siglongjmp(u->jb, 1);
 }
 

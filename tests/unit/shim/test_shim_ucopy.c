@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,24 +54,33 @@ static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
  * kills with the default action. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
-	(void)shim_user_fault(sig, si);
+	(void)shim_user_fault(sig, si, uc);
 	signal(sig, SIG_DFL);
 }
 
 /* Installed by each test itself: cmocka puts its own SIGSEGV/SIGBUS
  * handlers in around every setup, test and teardown (and takes them away
- * after). Installed as the library installs its own (preload/preload.c). */
-static void catch_faults(void)
+ * after). Installed as the library installs its own (preload/preload.c),
+ * or (all_blocked) the way a sanitizer's wrapper runs it: every signal
+ * blocked in the handler. */
+static void install_handler(bool all_blocked)
 {
 	struct sigaction a;
 
 	memset(&a, 0, sizeof(a));
 	a.sa_sigaction = on_fault;
-	a.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&a.sa_mask);
+	a.sa_flags = SA_SIGINFO | (all_blocked ? 0 : SA_NODEFER);
+	if (all_blocked)
+		sigfillset(&a.sa_mask);
+	else
+		sigemptyset(&a.sa_mask);
 	sigaction(SIGSEGV, &a, NULL);
 	sigaction(SIGBUS, &a, NULL);
+}
+
+static void catch_faults(void)
+{
+	install_handler(false);
 }
 
 /* A page the program owns, followed by one it does not. */
@@ -235,6 +245,29 @@ static void test_copy_routines(void **state)
 	assert_int_equal(good[0], 'x');
 }
 
+/* The copy comes back with the thread's signal mask as it was before the
+ * fault, whatever mask the handler ran under: here every signal blocked
+ * (SIGSEGV included: a second fault would kill if it stayed so). */
+static void test_copy_restores_mask(void **state)
+{
+	sigset_t before, after, usr2;
+	char buf[8];
+
+	(void)state;
+	install_handler(true);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr2, &before), 0);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(shim_copy(buf, BAD_AT, sizeof(buf)), -EFAULT);
+		assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &after), 0);
+		for (int sig = 1; sig < NSIG; sig++)
+			assert_int_equal(sigismember(&after, sig), sigismember(&before, sig));
+	}
+	assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL), 0);
+}
+
 /* A fault outside a copy, or outside the memory a guarded function was
  * given, is not the shim's to catch. */
 static void test_other_faults_not_caught(void **state)
@@ -247,7 +280,7 @@ static void test_other_faults_not_caught(void **state)
 	si.si_signo = SIGSEGV;
 	si.si_code = SEGV_MAPERR;
 	si.si_addr = BAD_AT;
-	assert_false(shim_user_fault(SIGSEGV, &si));
+	assert_false(shim_user_fault(SIGSEGV, &si, NULL));
 	for (int which = 0; which < 2; which++) {
 		pid_t pid = fork();
 		int st;
@@ -621,6 +654,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copy_routines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_restores_mask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_faults_not_caught, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_recv, setup, teardown),

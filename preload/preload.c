@@ -416,7 +416,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (!mine(fd))
 		return real_read(fd, buf, n);
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real_read(fd, buf, n));
+	SHIM_CALL(shim_read(fd, buf, n), real_read(fd, buf, n));
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -425,7 +425,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 		return real___read_chk(fd, buf, n, buflen);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real___read_chk(fd, buf, n, buflen));
+	SHIM_CALL(shim_read(fd, buf, n), real___read_chk(fd, buf, n, buflen));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)

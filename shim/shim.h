@@ -166,6 +166,9 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout);
 int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+/* read() and readv(): recv() without flags, except that a zero-length
+ * read is 0 at once (recv() of zero bytes waits for data, or says EAGAIN). */
+ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
 /* out_fd is a stack socket; in_fd is anything readable. */

@@ -778,7 +778,7 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
-/* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
+/* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
 			    const struct ip4_endpoint *dst)
 {
@@ -835,9 +835,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 /*
  * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
- * when the destination is loopback and the socket went to the kernel. EPIPE
- * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
- * handler runs without it.
+ * when the destination is loopback and the socket went to the kernel. TCP's
+ * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
+ * the handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen)
@@ -876,7 +876,9 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+	/* Linux raises SIGPIPE from TCP's sk_stream_error only: UDP's EPIPE
+	 * (after shutdown(SHUT_WR)) comes from its buffer allocation, without. */
+	if (r == -EPIPE && k->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return r;
 }
@@ -894,8 +896,28 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		return -EINVAL;   /* no urgent data is ever kept */
 	if (!k->tcp || k->listening)
 		return -ENOTCONN;
-	if (want == 0)
-		return 0;
+	if (want == 0) {
+		/*
+		 * Linux (tcp_recvmsg_locked wants at least one byte there): a
+		 * zero-length recv answers 0 when bytes or the end of the
+		 * stream are there, else EAGAIN (non-blocking) or waits once:
+		 * data, an error, the timeout or a signal all end that wait
+		 * with 0 (the loop ends with no byte left to read).
+		 */
+		for (;;) {
+			long n = tcp_recv(k->tcp, NULL, 0, sflags, shim_now());
+			int w;
+
+			if (n != -EAGAIN || nonblock)
+				return n;
+			w = shim_wait_sock(k, dl, false);
+			if (w == -EBADF || !k->tcp)
+				return -EBADF;
+			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
+				continue;   /* woken for something else (or the thread's first wait) */
+			return 0;
+		}
+	}
 	if (flags & MSG_PEEK) {
 		/* Peeking fills the first non-empty buffer only. */
 		while (i < iovcnt && iov[i].iov_len == 0)
@@ -1153,6 +1175,13 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return (int)i;
 }
 
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return shim_readv(fd, &iov, 1);
+}
+
 ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 {
 	struct ip4_endpoint src;
@@ -1164,7 +1193,12 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_recv(k, iov, n, 0, &src, &have, NULL);
+	if (n < 0 || n > IOV_MAX)
+		rc = -EINVAL;
+	else if (iov_total(iov, n) == 0)
+		rc = 0;     /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
+	else
+		rc = sock_recv(k, iov, n, 0, &src, &have, NULL);
 	leave(k);
 	return rc;
 }

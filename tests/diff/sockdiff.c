@@ -1299,6 +1299,33 @@ CASE(recv_after_fin_rst, 0)
 	R(recv(s, b, sizeof(b), 0));
 	R(recv(s, b, sizeof(b), 0));
 }
+/* The end of the stream is read before the reset's error, which stays. */
+CASE(recv_after_fin_rst_so_error, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	emit_so_error(s);
+	R(send(s, "x", 1, 0));
+}
+CASE(recv_after_fin_rst_then_send, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+CASE(poll_after_fin_rst, 0)
+{
+	int s = tcp_fin_rst();
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+}
 CASE(send_after_rst, 0)
 {
 	int s = tcp_reset();
@@ -1604,6 +1631,23 @@ CASE(udp_connected_closed_so_error, 0)
 	emit_so_error(s);
 }
 CASE(udp_shut_wr_send, 0) { int s = udp_to(P_UECHO); R(shutdown(s, SHUT_WR)); R(send(s, "x", 1, 0)); }
+/* UDP's EPIPE never raises SIGPIPE, even with its default action. */
+CASE(udp_shut_wr_send_sigdfl, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	signal(SIGPIPE, SIG_DFL);
+	R(shutdown(s, SHUT_WR));
+	R(send(s, "x", 1, 0));
+}
+CASE(udp_unconnected_shut_wr_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	int s = udp_sock();
+
+	R(shutdown(s, SHUT_WR));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
 
 /* ===================================================================== */
 /* sendmsg, sendmmsg */
@@ -1838,6 +1882,82 @@ CASE(recv_zero_nonblock_empty, 0)
 	R(recv(s, b, 0, 0));
 }
 CASE(recv_null_zero_with_data, 0) { R(recv(tcp_hello(), NULL, 0, 0)); }
+/* A blocking zero-length recv waits for data like any recv (here until SO_RCVTIMEO). */
+CASE(recv_zero_rcvtimeo, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+	struct timespec t0;
+
+	set_timeo(s, SO_RCVTIMEO, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(recv(s, b, 0, 0));
+	emit(ms_since(&t0) >= 150 ? "waited" : "at-once");
+}
+CASE(recv_zero_eintr, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+}
+/* The wait of a zero-length recv ends when data comes: 0, the data left queued. */
+CASE(recv_zero_blocked_data, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+	wait_bytes(s, 1);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_after_fin, 0)
+{
+	char b[8];
+	int s = tcp_to(P_FIN);
+
+	wait_in(s);
+	R(recv(s, b, 0, MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_peek_with_data, 0) { char b[1]; R(recv(tcp_hello(), b, 0, MSG_PEEK)); }
+CASE(recvmsg_zero_iov_nonblock_empty, 0)
+{
+	struct iovec v = { NULL, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(tcp_to(P_ECHO), &m, MSG_DONTWAIT));
+}
+CASE(readv_zero_len_nonblock_empty, 0)
+{
+	char b[1];
+	struct iovec v = { b, 0 };
+	int s = tcp_to(P_ECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(readv(s, &v, 1));
+}
+/* read() of zero bytes is 0 at once, and leaves a datagram queued. */
+CASE(udp_read_zero_keeps_dgram, 0)
+{
+	char b[8];
+	int s = udp_echoed("hello");
+
+	R(read(s, b, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_read_zero_nonblock_empty, 0)
+{
+	char b[1];
+	int s = udp_to(P_UECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(read(s, b, 0));
+}
 CASE(recv_bad_ptr, 0) { R(recv(tcp_hello(), BAD, 10, 0)); }
 CASE(recv_null_len, 0) { R(recv(tcp_hello(), NULL, 10, 0)); }
 CASE(recv_bad_ptr_then_good, 0)

@@ -73,7 +73,8 @@ struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);
  * write side, -ENOTCONN before the connection exists, a pending error. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
 /* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
- * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. */
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. With len 0, like Linux's
+ * recv(): 0 when bytes (or the end) are there, else the same errors. */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
 /* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */
 int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);

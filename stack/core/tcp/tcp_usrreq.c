@@ -229,9 +229,11 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
-	if (c->rcvq.len && len) {
+	if (c->rcvq.len) {
 		size_t n = len < c->rcvq.len ? len : c->rcvq.len;
 
+		if (!n)
+			return 0;   /* a zero-length read of a socket with data */
 		tcp_ring_peek(&c->rcvq, 0, buf, n);
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, n);
@@ -247,18 +249,21 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		}
 		return (long)n;
 	}
+	/* Linux's order (tcp_recvmsg_locked): the end of the stream, once
+	 * the peer's FIN came, before a pending error, which then stays for
+	 * send and SO_ERROR (a reset in CLOSE_WAIT: recv says 0, send EPIPE). */
+	if (c->fin_rcvd)
+		return 0;
 	if (c->err) {
 		int e = c->err;
 
 		c->err = 0;
 		return e;
 	}
-	if (c->fin_rcvd || c->rd_shut)
+	if (c->rd_shut)
 		return 0;
 	if (c->state == TCP_STATE_CLOSED)
 		return c->was_connected ? 0 : -ENOTCONN;
-	if (!len)
-		return 0;
 	return -EAGAIN;
 }
 

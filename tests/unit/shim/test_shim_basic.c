@@ -936,6 +936,27 @@ static void test_epipe_raises_sigpipe(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* UDP's EPIPE after shutdown(SHUT_WR) raises no SIGPIPE (Linux: only
+ * TCP's sk_stream_error does). */
+static void test_udp_shut_wr_epipe_no_signal(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7);
+	struct sigaction sa, old;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	got_sigpipe = 0;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 0);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void test_mmsg(void **state)
 {
 	int fd = shim_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -1093,6 +1114,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_shut_wr_epipe_no_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),

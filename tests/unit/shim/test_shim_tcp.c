@@ -4,7 +4,8 @@
  * POLLOUT, SO_ERROR, EISCONN), a reset answered with ECONNREFUSED both
  * non-blocking and blocking, listen/accept with IPv4-mapped addresses, data
  * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE, exit
- * (also while an accept makes its fd).
+ * (also while an accept makes its fd), a reset after the peer's FIN (EPIPE
+ * and SIGPIPE), zero-length reads.
  *
  * Frames are checked by their flags and numbers only where the shim decides
  * them; the engine's exact options are test_tcp_*'s business.
@@ -17,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -562,6 +564,106 @@ static void test_blocking_epoll_wait(void **state)
 	assert_int_equal(shim_close(e.ep), 0);
 }
 
+/* A connected non-blocking socket (start_connect, then the peer's SYN-ACK). */
+static int connected(void)
+{
+	int fd = start_connect();
+
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	return fd;
+}
+
+static volatile sig_atomic_t sigpipes;
+static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
+
+/*
+ * Linux (tcp_reset, tcp_recvmsg, sk_stream_error): the peer closed, then
+ * reset the write we made into CLOSE_WAIT. recv still says 0 (the end was
+ * seen first) and leaves the error, which is EPIPE: SO_ERROR says so once,
+ * and every send fails with EPIPE and raises SIGPIPE (not with MSG_NOSIGNAL).
+ */
+static void test_fin_then_rst_is_epipe(void **state)
+{
+	struct sigaction sa, old;
+	char buf[8];
+	int fd;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	sigpipes = 0;
+	fd = connected();
+	inject("F. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	expect_prefix(". 1:1(0) ack 2");
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), 1);
+	expect_prefix("P. 1:2(1) ack 2");
+	inject("R. 2:2(0) ack 1 win 0");
+	assert_true(poll1(fd, POLLIN | POLLOUT) & POLLERR);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 0);
+	assert_int_equal(sockerr(fd), EPIPE);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(sigpipes, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(sigpipes, 1);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+struct zargs {
+	int fd;
+	ssize_t r;
+};
+
+static void *recv_zero_thread(void *arg)
+{
+	struct zargs *z = arg;
+	char b[1];
+
+	z->r = shim_recvfrom(z->fd, b, 0, 0, NULL, NULL);
+	return NULL;
+}
+
+/* Zero-length reads as Linux answers them: recv() says EAGAIN on an empty
+ * socket (a blocking one waits for data), 0 once data or the end is there,
+ * and consumes nothing; read() of zero bytes is 0 at once. */
+static void test_zero_length_recv(void **state)
+{
+	struct zargs z;
+	char buf[16];
+	pthread_t th;
+	int n = -1;
+	long i;
+
+	(void)state;
+	z.fd = connected();
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_read(z.fd, buf, 0), 0);
+	assert_int_equal(shim_readv(z.fd, NULL, 0), 0);
+	assert_int_equal(shim_fcntl(z.fd, F_SETFL, 0), 0);
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL), -EAGAIN);
+
+	z.r = 1;
+	assert_int_equal(pthread_create(&th, NULL, recv_zero_thread, &z), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(z.fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("P. 1:5(4) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	pthread_join(th, NULL);
+	assert_int_equal(z.r, 0);
+	assert_int_equal(shim_ioctl(z.fd, FIONREAD, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, MSG_PEEK, NULL, NULL), 0);
+	assert_int_equal(shim_recvfrom(z.fd, buf, sizeof(buf), 0, NULL, NULL), 4);
+
+	inject("F. 5:5(0) ack 1 win 502 <nop,nop,TS val 120 ecr 0>");
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, 0, NULL, NULL), 0);
+	assert_int_equal(shim_close(z.fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +678,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_during_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_then_rst_is_epipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_length_recv, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,15 @@ struct shim_waiter {
 	struct shim_epitem *item;   /* SHIM_W_EPOLL */
 };
 
+/* A TCP socket's connect() state, Linux's struct socket state (not the
+ * connection's): connect() answers from it before it looks at the address. */
+enum shim_ss {
+	SHIM_SS_UNCONNECTED,    /* connect() starts one */
+	SHIM_SS_CONNECTING,     /* connect() started one: EALREADY, or 0 once it is done */
+	SHIM_SS_CONNECTED,      /* connect() saw it done, or accept() made it: EISCONN */
+	SHIM_SS_DISCONNECTING,  /* shut down while connecting: connect() says EINVAL */
+};
+
 struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
@@ -74,8 +83,17 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
+	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,
+	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
+	bool addr_locked, port_locked;
+	enum shim_ss ss;        /* TCP */
+	/* What getsockname() shows of a TCP socket whose connection was
+	 * replaced by a disconnect, until it is bound again: Linux keeps the
+	 * old port number there (and the address bind() gave). */
+	struct ip4_endpoint shown;
 	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
-	int err;                /* pending error not from the stack (SO_ERROR) */
+	int err;                /* pending error not from the stack, negative: a disconnect's
+				 * ECONNRESET (SO_ERROR, and the next send or recv) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */

@@ -108,6 +108,14 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 		udp_input(s, h, p, n, now);
 		break;
 	case IP_PROTO_TCP:
+		/* RFC 1122 §4.2.3.10: TCP is for one host: a segment to a
+		 * broadcast address is dropped, never answered (Linux: only
+		 * PACKET_HOST frames reach tcp_v4_rcv), even where a socket
+		 * is bound to that address. */
+		if (ip4_is_broadcast(s, h->dst)) {
+			stack_drop(s, DROP_IP_NOT_FOR_US);
+			break;
+		}
 		tcp_input(s, h, p, n, now);
 		break;
 	default:

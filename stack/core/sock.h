@@ -42,6 +42,7 @@ static inline void sock_wake(const struct sock_wakeup *w)
  */
 struct sock_opts {
 	bool reuseaddr, reuseport;      /* SO_REUSEADDR, SO_REUSEPORT */
+	bool broadcast;                 /* SO_BROADCAST (UDP) */
 	bool keepalive;                 /* SO_KEEPALIVE */
 	bool nodelay;                   /* TCP_NODELAY */
 	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds */

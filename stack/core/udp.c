@@ -37,6 +37,7 @@ struct udp_sock {
 	 * connected socket (pcb.connected) has a peer in pcb.remote. */
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
+	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	struct udp_dgram *q_head, *q_tail;
@@ -144,7 +145,9 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 		score += 1;
 	}
 	if (u->pcb.connected) {
-		if (u->pcb.remote.addr != src || u->pcb.remote.port != sport)
+		/* Connected to port 0, any source port matches (Linux's
+		 * compute_score looks at inet_dport only when set). */
+		if (u->pcb.remote.addr != src || (u->pcb.remote.port && u->pcb.remote.port != sport))
 			return -1;
 		score += 2;
 	}
@@ -325,6 +328,9 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
 	    !s->cfg.gateway)
 		return -ENETUNREACH;
+	/* Linux's ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
+	if (ip4_is_broadcast(s, peer->addr) && !u->broadcast)
+		return -EACCES;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
@@ -365,14 +371,18 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	if (dst) {
+		/* Linux's udp_sendmsg refuses port 0 in an address given with
+		 * the call, but sends to a peer connect() gave port 0. */
+		if (dst->port == 0)
+			return -EINVAL;
+		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
+			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
 		to = *dst;
 	} else {
 		if (!u->pcb.connected)
 			return -EDESTADDRREQ;
 		to = u->pcb.remote;
 	}
-	if (to.port == 0)
-		return -EINVAL;
 	/* Linux reports a pending error (ECONNREFUSED after a port
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
@@ -464,7 +474,8 @@ void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	if (!u->pcb.connected)
+	/* Linux's inet_getname: a peer of port 0 is no peer. */
+	if (!u->pcb.connected || !u->pcb.remote.port)
 		return -ENOTCONN;
 	*ep = u->pcb.remote;
 	return 0;
@@ -482,6 +493,13 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
+	udp_set_broadcast(u, o->broadcast);
+}
+
+void udp_set_broadcast(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->broadcast = on;
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)

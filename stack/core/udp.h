@@ -31,9 +31,12 @@ struct udp_sock *udp_open(struct stack *s);
 void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port. -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
-/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects. */
+/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects.
+ * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
-/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno. */
+/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or
+ * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
+ * SO_BROADCAST. */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
 /* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
  * when none is queued; a pending ICMP error is returned (and cleared) first. */
@@ -43,12 +46,13 @@ unsigned udp_poll(const struct udp_sock *u);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
-/* -ENOTCONN when not connected. */
+/* -ENOTCONN when not connected (or connected to port 0, like Linux). */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
 /* Hands a new socket the options kept before it existed: the receive
- * buffer (SO_RCVBUF, doubled like Linux's) when set, and IP_TOS. */
+ * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
+void udp_set_broadcast(struct udp_sock *u, bool on);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

@@ -734,6 +734,22 @@ CASE(bind_nonlocal, 0) { bind_to(tcp_sock(), NOBODY, 0); }
 CASE(bind_peer_addr, 0) { bind_to(tcp_sock(), PEER, 0); }
 CASE(bind_bcast_tcp, 0) { bind_to(tcp_sock(), BCAST, 0); }
 CASE(bind_mcast_udp, 0) { bind_to(udp_sock(), "224.0.0.1", case_port()); }
+CASE(bind_mcast_tcp, 0) { bind_to(tcp_sock(), "224.0.0.1", 0); }
+CASE(bind_bcast_udp, 0) { bind_to(udp_sock(), BCAST, case_port()); }
+CASE(bind_limited_bcast_tcp, 0) { bind_to(tcp_sock(), "255.255.255.255", 0); }
+CASE(bind_net_addr_tcp, 0) { bind_to(tcp_sock(), "192.0.2.0", 0); }
+static void conn(int s, const char *ip, int port);
+
+/* Bound to the broadcast address, a TCP socket still connects from its own. */
+CASE(bind_bcast_tcp_connect, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, BCAST, case_port());
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
 CASE(bind_short_len, 0)
 {
 	struct sockaddr_in a = sin4(SELF, 0);
@@ -1105,6 +1121,14 @@ CASE(connect_eintr_nonblock_retry, 0)
 CASE(connect_bcast, 1000) { conn(tcp_sock(), BCAST, P_ECHO); }
 CASE(connect_limited_bcast, 1000) { conn(tcp_sock(), "255.255.255.255", P_ECHO); }
 CASE(connect_mcast, 1000) { conn(tcp_sock(), "224.0.0.1", P_ECHO); }
+CASE(connect_mcast_nonblock, 1000)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, "239.1.2.3", P_ECHO);
+	emit_so_error(s);
+}
 CASE(connect_any_addr, 1000) { conn(tcp_sock(), "0.0.0.0", P_CLOSED); }
 CASE(connect_self_closed, 1000) { conn(tcp_sock(), SELF, P_CLOSED); }
 CASE(connect_port_zero, 0) { conn(tcp_sock(), PEER, 0); }
@@ -1144,6 +1168,148 @@ CASE(connect_unspec_connected, 0)
 
 	R(connect(s, &a, sizeof(a)));
 	emit_peername(s);
+	conn(s, PEER, P_ECHO);
+}
+static void poll1(int s, short ev, int ms);
+
+/* connect(AF_UNSPEC) disconnects (Linux's tcp_disconnect): what is left of the socket. */
+CASE(connect_unspec_connected_state, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	emit_sockname(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	poll1(s, POLLIN | POLLOUT, 0);
+}
+CASE(connect_unspec_bound_keeps_addr, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	conn(s, PEER, P_ECHO);
+	R(connect(s, &a, sizeof(a)));
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
+CASE(connect_unspec_connecting, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_unspec_listener, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int l = tcp_listener();
+
+	R(connect(l, &a, sizeof(a)));
+	R(accept(l, NULL, NULL));
+	R(listen(l, 4));
+}
+CASE(connect_unspec_short_len, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+
+	R(connect(tcp_to(P_ECHO), &a, 1));
+}
+CASE(connect_connected_bad_family, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+
+	a.sin_family = AF_INET6;
+	R(connect(tcp_to(P_ECHO), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_connected_loopback, 0) { conn(tcp_to(P_ECHO), "127.0.0.1", P_ECHO); }
+CASE(connect_connecting_bad_len, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_DROP);
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, (struct sockaddr *)&a, 8));
+}
+CASE(connect_nonblock_refused_so_error_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_CLOSED);
+	wait_ev(s, POLLOUT);
+	emit_so_error(s);
+	conn(s, PEER, P_CLOSED);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+/* Connected, then reset before connect() was called again to see it. */
+CASE(connect_nonblock_reset_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_RST);
+	wait_ev(s, POLLOUT);
+	send(s, "x", 1, MSG_NOSIGNAL);
+	wait_err(s);
+	conn(s, PEER, P_ECHO);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_shutdown_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(shutdown(s, SHUT_RDWR));
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_established_shutdown_connect, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(shutdown(s, SHUT_WR));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_listen, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(listen(s, 4));
+}
+/* A blocking connect() after a non-blocking one: waits for the handshake. */
+CASE(connect_nonblock_then_blocking, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	fcntl(s, F_SETFL, 0);
+	conn(s, PEER, P_ECHO);
 	conn(s, PEER, P_ECHO);
 }
 CASE(connect_connected_again, 0) { conn(tcp_to(P_ECHO), PEER, P_ECHO); }
@@ -1570,6 +1736,54 @@ CASE(sendto_udp_limited_bcast_allowed, 0)
 
 	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_net_addr, 0)
+{
+	struct sockaddr_in a = sin4("192.0.2.0", P_USINK);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+/* Connected to the broadcast address with SO_BROADCAST, which then goes. */
+CASE(connect_udp_bcast_then_no_broadcast, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, P_USINK);
+	int s = udp_sock();
+
+	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
+	conn(s, BCAST, P_USINK);
+	seti(s, SOL_SOCKET, SO_BROADCAST, 0);
+	R(send(s, "x", 1, 0));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_bcast_port_zero, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, 0);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_family_unspec_short, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+
+	a.sin_family = AF_UNSPEC;
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, 8));
+}
+CASE(sendto_udp6_family_unspec, 0)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_UNSPEC };
+	int s = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	need(s >= 0, "socket");
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_udp_port_zero_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, 0);
+	int s = udp_sock();
+
+	conn(s, PEER, 0);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	emit_peername(s);
 }
 CASE(sendto_udp_mcast, 0)
 {

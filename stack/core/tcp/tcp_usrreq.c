@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -74,9 +75,15 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	}
 	if (c->was_connected)
 		return -EISCONN;
-	if (!peer->addr || peer->addr == 0xffffffffu)
+	/* RFC 1122 §4.2.3.10: no connection to a broadcast or multicast
+	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
+	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
 		return -ENETUNREACH;
-	laddr = c->pcb.local.addr ? c->pcb.local.addr : s->cfg.addr;
+	/* A socket bound to a broadcast or multicast address sends from the
+	 * interface's (Linux's inet_bind leaves inet_saddr 0 for those). */
+	laddr = c->pcb.local.addr;
+	if (!laddr || ip4_is_broadcast(s, laddr) || ip4_is_multicast(laddr))
+		laddr = s->cfg.addr;
 	if (!c->pcb.in_bind) {
 		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
 		uint16_t port;

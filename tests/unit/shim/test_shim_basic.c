@@ -409,6 +409,65 @@ static void test_udp_connected_and_iov(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* The next frame: a UDP datagram to dst:dport (returned in *ih). */
+static void expect_udp_to(uint32_t dst, uint16_t dport)
+{
+	struct h_frame *f = pop();
+	struct ip4_hdr ih;
+	size_t plen;
+	const uint8_t *u;
+
+	assert_non_null(f);
+	u = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, IP_PROTO_UDP);
+	assert_int_equal(ih.dst, dst);
+	assert_int_equal(rd16(u + 2), dport);
+	free(f);
+}
+
+/*
+ * UDP destinations as Linux answers them: a broadcast one needs SO_BROADCAST
+ * (EACCES), on connect and sendto; a peer connect() gave port 0 is sent to
+ * but is no peer for getpeername; sendto's AF_UNSPEC is AF_INET (on an
+ * AF_INET socket); bind takes a broadcast or multicast address.
+ */
+static void test_udp_destinations(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	struct sockaddr_in bc = sin4(0xc00002ffu, 7000), lbc = sin4(0xffffffffu, 7000);
+	struct sockaddr_in zero = sin4(H_PEER_IP, 0), un = sin4(H_PEER_IP, 7001), got;
+	struct sockaddr_in mc = sin4(0xe0000001u, 7002);
+	socklen_t len = sizeof(got);
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(bc), sizeof(bc)), -EACCES);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(bc), sizeof(bc)), -EACCES);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(lbc), sizeof(lbc)), -EACCES);
+	assert_null(pop());
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(bc), sizeof(bc)), 1);
+	expect_udp_to(0xc00002ffu, 7000);
+	assert_int_equal(shim_connect(fd, SA(bc), sizeof(bc)), 0);
+
+	assert_int_equal(shim_connect(fd, SA(zero), sizeof(zero)), 0);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), -ENOTCONN);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), 1);
+	expect_udp_to(H_PEER_IP, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(zero), sizeof(zero)), -EINVAL);
+	un.sin_family = AF_UNSPEC;
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(un), sizeof(un)), 1);
+	expect_udp_to(H_PEER_IP, 7001);
+	assert_int_equal(shim_close(fd), 0);
+
+	fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(shim_bind(fd, SA(mc), sizeof(mc)), 0);
+	assert_int_equal(shim_close(fd), 0);
+	fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	bc.sin_port = 0;
+	assert_int_equal(shim_bind(fd, SA(bc), sizeof(bc)), 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void test_udp_dual_stack(void **state)
 {
 	int fd = shim_socket(AF_INET6, SOCK_DGRAM, 0);
@@ -1104,6 +1163,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),

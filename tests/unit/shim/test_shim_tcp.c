@@ -173,6 +173,8 @@ static void test_nonblocking_connect_sequence(void **state)
 	expect_prefix(". 1:1(0) ack 1");
 	assert_int_equal(poll1(fd, POLLIN | POLLOUT), POLLOUT);
 	assert_int_equal(sockerr(fd), 0);
+	/* Linux: the first connect() after the handshake says 0, then EISCONN. */
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
 	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EISCONN);
 	len = sizeof(got);
 	assert_int_equal(shim_getpeername(fd, SA(got), &len), 0);
@@ -664,6 +666,110 @@ static void test_zero_length_recv(void **state)
 	assert_int_equal(shim_close(z.fd), 0);
 }
 
+static void *blocking_connect_thread(void *arg)
+{
+	struct cargs *c = arg;
+	struct sockaddr_in peer = sin4(H_PEER_IP, T->peer_port);
+
+	c->r = shim_connect(c->fd, SA(peer), sizeof(peer));
+	return NULL;
+}
+
+/*
+ * connect() answers from the socket's state as Linux's __inet_stream_connect
+ * does: a connect after a non-blocking one that completed says 0 once, then
+ * EISCONN; after a refused one, the pending ECONNREFUSED (then the socket
+ * connects again); a blocking connect while one is under way waits for the
+ * handshake (EALREADY only when non-blocking).
+ */
+static void test_connect_states(void **state)
+{
+	struct sockaddr_in peer = sin4(H_PEER_IP, TS_PEER_PORT), bad = peer;
+	struct cargs c;
+	pthread_t th;
+	int fd;
+	long i;
+
+	(void)state;
+	/* Refused, seen by the next connect(): ECONNREFUSED, then a new attempt. */
+	fd = start_connect();
+	inject("R. 0:0(0) ack 1 win 0");
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -ECONNREFUSED);
+	assert_int_equal(sockerr(fd), 0);
+	ts_new_peer(T);
+	peer.sin_port = htons(T->peer_port);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EINPROGRESS);
+	expect_prefix("S 0:0(0)");
+	/* Under way: EALREADY before the address is looked at. */
+	bad.sin_family = AF_INET6;
+	assert_int_equal(shim_connect(fd, SA(bad), sizeof(bad)), -EALREADY);
+	/* Blocking now: the call waits for the handshake and says 0. */
+	assert_int_equal(shim_fcntl(fd, F_SETFL, 0), 0);
+	c.fd = fd;
+	c.r = 1;
+	assert_int_equal(pthread_create(&th, NULL, blocking_connect_thread, &c), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	pthread_join(th, NULL);
+	assert_int_equal(c.r, 0);
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EISCONN);
+	assert_int_equal(shim_connect(fd, SA(bad), sizeof(bad)), -EISCONN);
+	assert_int_equal(shim_listen(fd, 1), -EINVAL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/*
+ * connect(AF_UNSPEC) disconnects a TCP socket (Linux's tcp_disconnect): a
+ * reset for the peer, SO_ERROR ECONNRESET, no peer any more, the address and
+ * port bind() gave kept; and it can connect again.
+ */
+static void test_connect_unspec_disconnects(void **state)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	struct sockaddr_in peer, got;
+	socklen_t len = sizeof(got);
+	char buf[4];
+	int fd;
+
+	(void)state;
+	fd = connected();
+	assert_int_equal(shim_connect(fd, &unspec, sizeof(unspec)), 0);
+	expect_prefix("R. 1:1(0)");
+	assert_true(poll1(fd, POLLOUT) & POLLERR);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -ECONNRESET);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -ENOTCONN);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), -ENOTCONN);
+	len = sizeof(got);
+	assert_int_equal(shim_getsockname(fd, SA(got), &len), 0);
+	assert_int_equal(ntohs(got.sin_port), TS_LOCAL_PORT);
+	ts_new_peer(T);
+	peer = sin4(H_PEER_IP, T->peer_port);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EINPROGRESS);
+	expect_prefix("S 0:0(0)");
+	/* In SYN_SENT: the attempt is dropped (no reset), SO_ERROR ECONNRESET. */
+	assert_int_equal(shim_connect(fd, &unspec, sizeof(unspec)), 0);
+	assert_int_equal(sockerr(fd), ECONNRESET);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* RFC 1122 §4.2.3.10: no TCP connection to a broadcast or multicast address. */
+static void test_connect_broadcast_multicast(void **state)
+{
+	struct sockaddr_in b = sin4(0xc00002ffu, 80), m = sin4(0xe0000001u, 80), l = sin4(0xffffffffu, 80);
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(b), sizeof(b)), -ENETUNREACH);
+	assert_int_equal(shim_connect(fd, SA(m), sizeof(m)), -ENETUNREACH);
+	assert_int_equal(shim_connect(fd, SA(l), sizeof(l)), -ENETUNREACH);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +786,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_then_rst_is_epipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_length_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_unspec_disconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_broadcast_multicast, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

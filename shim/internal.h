@@ -176,8 +176,8 @@ int shim_child_ebadf(void);
 bool shim_is_internal(int fd);
 /* Monotonic microseconds (the shim's own timeouts). */
 uint64_t shim_clock_us(void);
-/* When every installed signal handler has SA_RESTART (our approximation of
- * "the handler that interrupted us had SA_RESTART"). */
+/* When every installed signal handler has SA_RESTART: what decides a
+ * restart when the handler that ran is not known (shim_sigaction). */
 bool shim_signals_restart(void);
 /*
  * Blocks the calling thread until k may be ready for events (or closed), the

@@ -36,9 +36,11 @@
  *     that already lives in the stack answers ENETUNREACH for loopback.
  *   - IPv6: AF_INET6 sockets are dual-stack through IPv4-mapped addresses;
  *     pure IPv6 destinations are ENETUNREACH, pure IPv6 binds EADDRNOTAVAIL.
- *   - SA_RESTART: a blocking call interrupted by a signal restarts when every
- *     installed handler has SA_RESTART (we cannot tell which one ran), never
- *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
+ *   - SA_RESTART: a blocking call interrupted by a signal restarts when the
+ *     handler that ran has SA_RESTART (handlers are installed wrapped, see
+ *     shim_sigaction; for one installed with the raw system call, when every
+ *     installed handler has it), never when SO_RCVTIMEO/SO_SNDTIMEO is set;
+ *     poll/select/epoll never restart.
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
@@ -195,6 +197,17 @@ int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+
+/*
+ * sigaction() as the program calls it (the preload routes signal(),
+ * sysv_signal(), sigset() and siginterrupt() here too). A handler is
+ * installed wrapped: the wrapper notes which handler ran on its thread, so a
+ * blocking socket call it interrupts restarts exactly when that handler has
+ * SA_RESTART, as in Linux. old reports what the program installed. SHIM_PASS
+ * for a bad signal number (the real call answers EINVAL) and in a vfork()
+ * child.
+ */
+int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

@@ -2283,6 +2283,115 @@ CASE(read_eintr_restart, 0)
 	R(read(s, b, sizeof(b)));
 	end_interrupt();
 }
+/* Handlers installed with signal() have SA_RESTART (glibc's BSD semantics)... */
+CASE(recv_eintr_restart_signal, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+/* ...unless siginterrupt() said otherwise. */
+CASE(recv_eintr_siginterrupt, 0)
+{
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	siginterrupt(SIGUSR1, 1);
+#pragma GCC diagnostic pop
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+CASE(recv_eintr_sysv_signal, 0)
+{
+	struct sigaction old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sysv_signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+static volatile sig_atomic_t info_ok;
+static void on_sig_info(int s, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	info_ok = si && si->si_signo == s && si->si_code == SI_TKILL;
+	on_sig(s);
+}
+CASE(recv_eintr_restart_siginfo, 0)
+{
+	struct sigaction sa = { .sa_sigaction = on_sig_info, .sa_flags = SA_SIGINFO | SA_RESTART };
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	emit("info=%d", (int)info_ok);
+}
+/* sigaction() reports the handler and flags the program installed. */
+CASE(sigaction_reports_own, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESTART | SA_NODEFER }, old;
+
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	R(socket(AF_INET, SOCK_STREAM, 0) >= 0);
+	R(sigaction(SIGUSR1, &sa, NULL));
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("own=%d restart=%d nodefer=%d siginfo=%d mask=%d", old.sa_handler == on_sig,
+	     !!(old.sa_flags & SA_RESTART), !!(old.sa_flags & SA_NODEFER), !!(old.sa_flags & SA_SIGINFO),
+	     sigismember(&old.sa_mask, SIGUSR2));
+	emit("prev=%s", signal(SIGUSR1, SIG_IGN) == on_sig ? "own" : "other");
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("ign=%d", old.sa_handler == SIG_IGN);
+}
+CASE(sigaction_resethand, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESETHAND }, old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+CASE(sigaction_bad_signal, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+
+	R(sigaction(0, &sa, NULL));
+	R(sigaction(SIGKILL, &sa, NULL));
+	R(sigaction(100, NULL, NULL));
+	errno = 0;
+	emit("%s", signal(-1, on_sig) == SIG_ERR ? ename(errno) : "ok");
+}
+CASE(accept_eintr_restart_signal, 0)
+{
+	int l = tcp_listener();
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_PEER_CONNECT, -1);
+	RFD(accept(l, NULL, NULL));
+	end_interrupt();
+}
 CASE(recv_oob_none, 0) { char b[8]; R(recv(tcp_hello(), b, sizeof(b), MSG_OOB)); }
 CASE(recv_oob_peer, 0)
 {

@@ -27,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -973,6 +974,121 @@ static void test_blocking_recv_eintr_and_timeout(void **state)
 }
 
 
+static atomic_int handled;
+static void on_count(int sig) { (void)sig; atomic_fetch_add(&handled, 1); }
+
+struct rargs {
+	int fd;
+	atomic_int tid;
+	atomic_long r;
+	atomic_int done;
+};
+
+static void *recv_restart_thread(void *arg)
+{
+	struct rargs *t = arg;
+	char b[16];
+
+	atomic_store(&t->tid, (int)gettid());
+	atomic_store(&t->r, shim_recvfrom(t->fd, b, sizeof(b), 0, NULL, NULL));
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+/* Waits (bounded) until thread tid sleeps in a system call other than a
+ * futex (the stack lock): it is blocked in its wait. */
+static void await_sleeping(int tid)
+{
+	char path[64], b[256];
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (long i = 0; i < 10000000L; i++) {
+		FILE *f = fopen(path, "re");
+		char *p = f && fgets(b, sizeof(b), f) ? strrchr(b, ')') : NULL;
+		bool asleep = p && p[1] == ' ' && p[2] == 'S';
+
+		if (f)
+			fclose(f);
+		if (asleep) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+			f = fopen(path, "re");
+			if (f && fscanf(f, "%ld", &nr) == 1 && nr != SYS_futex) {
+				fclose(f);
+				return;
+			}
+			if (f)
+				fclose(f);
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		}
+		sched_yield();
+	}
+	fail_msg("thread %d never slept", tid);
+}
+
+/*
+ * Linux restarts a blocking call after a signal when the handler that ran
+ * has SA_RESTART, whatever the other handlers have: shim_sigaction installs
+ * handlers wrapped, so the wait knows which one ran. And it reports the
+ * program's own handler and flags.
+ */
+static void test_sa_restart_per_signal(void **state)
+{
+	struct rargs t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5010);
+	struct sigaction sa, old;
+	pthread_t th;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_count;
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, NULL), 0);
+	sa.sa_flags = 0;
+	assert_int_equal(shim_sigaction(SIGUSR2, &sa, NULL), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	assert_int_equal(old.sa_flags & (SA_RESTART | SA_SIGINFO), SA_RESTART);
+	assert_int_equal(sigaction(SIGUSR1, NULL, &old), 0);
+	assert_ptr_not_equal(old.sa_handler, on_count);     /* the kernel has the wrapper */
+	assert_int_equal(shim_sigaction(0, &sa, NULL), SHIM_PASS);
+
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_restart_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	while (!atomic_load(&t.tid))
+		sched_yield();
+	await_sleeping(atomic_load(&t.tid));
+	atomic_store(&handled, 0);
+	pthread_kill(th, SIGUSR1);
+	while (!atomic_load(&handled))
+		sched_yield();
+	/* SIGUSR1 has SA_RESTART (SIGUSR2 has not): the wait goes on. */
+	await_sleeping(atomic_load(&t.tid));
+	assert_int_equal(atomic_load(&t.done), 0);
+	inject_udp(1, 5010, "data");
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&t.r), 4);
+
+	/* SIGUSR2 has none: EINTR. */
+	atomic_store(&t.tid, 0);
+	atomic_store(&t.done, 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_restart_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	for (int i = 0; i < 100000 && !atomic_load(&t.done); i++) {
+		pthread_kill(th, SIGUSR2);
+		sched_yield();
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&t.r), -EINTR);
+
+	sa.sa_handler = SIG_DFL;
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, NULL), 0);
+	assert_int_equal(shim_sigaction(SIGUSR2, &sa, NULL), 0);
+	assert_int_equal(shim_close(t.fd), 0);
+}
+
 static volatile sig_atomic_t got_sigpipe;
 static void on_sigpipe(int sig) { (void)sig; got_sigpipe = 1; }
 
@@ -1173,6 +1289,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sa_restart_per_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_shut_wr_epipe_no_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),

@@ -619,14 +619,65 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
 }
 
+/*
+ * The third argument of fcntl and ioctl is read only when the command takes
+ * one: reading an argument that was not passed is undefined behaviour in ISO
+ * C. These are the commands that take none (fcntl(2), ioctl_tty(2),
+ * ioctl(2)); any other command's argument is read, an unknown one's too, so
+ * that it reaches the kernel unchanged. A command without one gets a null
+ * pointer, which the kernel ignores.
+ */
+static bool fcntl_takes_arg(int cmd)
+{
+	switch (cmd) {
+	case F_GETFD:
+	case F_GETFL:
+	case F_GETOWN:
+	case F_GETSIG:
+	case F_GETLEASE:
+	case F_GETPIPE_SZ:
+	case F_GET_SEALS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static bool ioctl_takes_arg(unsigned long req)
+{
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case TIOCNOTTY:
+	case TIOCEXCL:
+	case TIOCNXCL:
+	case TIOCCONS:
+	case TIOCSBRK:
+	case TIOCCBRK:
+	case TIOCVHANGUP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* In a variadic wrapper whose last named parameter is last: out is its
+ * third argument when takes, else NULL. */
+#define OPT_ARG(takes, last, out) do { \
+		va_list ap_; \
+		(out) = NULL; \
+		if (takes) { \
+			va_start(ap_, last); \
+			(out) = va_arg(ap_, void *); \
+			va_end(ap_); \
+		} \
+	} while (0)
+
 EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!mine(fd))
 		return real_fcntl(fd, cmd, arg);
 	SHIM_CALL(shim_fcntl(fd, cmd, (long)arg), real_fcntl(fd, cmd, arg));
@@ -634,12 +685,9 @@ EXPORT int fcntl(int fd, int cmd, ...)
 
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!real_fcntl64)
 		return fcntl(fd, cmd, arg);
 	if (!mine(fd))
@@ -649,12 +697,9 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(ioctl_takes_arg(req), req, arg);
 	if (!mine(fd))
 		return real_ioctl(fd, req, arg);
 	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));

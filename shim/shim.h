@@ -41,6 +41,11 @@
  *     shim_sigaction; for one installed with the raw system call, when every
  *     installed handler has it), never when SO_RCVTIMEO/SO_SNDTIMEO is set;
  *     poll/select/epoll never restart.
+ *   - Multicast (UDP, AF_INET): IP_ADD_MEMBERSHIP/IP_DROP_MEMBERSHIP are
+ *     answered by the stack, which then takes the group's datagrams (any
+ *     interface index names its one interface); it sends no IGMP report
+ *     (nothing on a TAP needs one). IP_MULTICAST_TTL and _LOOP are honoured;
+ *     source-specific and MCAST_* joins are the placeholder's (no effect).
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
  *   - Not supported: an epoll fd nested in another epoll fd sees only its

@@ -31,6 +31,8 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 
@@ -1505,6 +1507,58 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
+/*
+ * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP on a UDP socket, answered by the
+ * stack (the placeholder would answer for the kernel's side of the TAP,
+ * where the stack's address is not local: ENODEV). Linux's order of checks
+ * (do_ip_setsockopt, ip_mc_join_group): the length, a multicast group, the
+ * interface (by address: the stack's, or any; by index: the stack has one
+ * interface, any index is it), joined already, too many.
+ */
+static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	uint32_t group, ifaddr;
+	int r;
+
+	if (len < sizeof(struct ip_mreq))
+		return -EINVAL;
+	if (!val)
+		return -EFAULT;
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq));
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_address.s_addr);
+	shim_lock();
+	r = attach(k);
+	if (r == 0 && name == IP_ADD_MEMBERSHIP) {
+		if (!ip4_is_multicast(group))
+			r = -EINVAL;
+		else if (!m.imr_ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+			r = -ENODEV;
+		else
+			r = udp_join(k->udp, group);
+	} else if (r == 0) {
+		r = udp_leave(k->udp, group);
+	}
+	shim_unlock();
+	return r;
+}
+
+/* An int option that Linux also takes as one byte (IP_MULTICAST_TTL, _LOOP). */
+static int get_int_or_byte(const void *val, socklen_t len, int *v)
+{
+	unsigned char c;
+
+	if (len >= sizeof(int))
+		return get_int(val, len, v);
+	if (!val || len < 1)
+		return -EINVAL;
+	memcpy(&c, val, 1);
+	*v = c;
+	return 0;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -1513,6 +1567,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -1639,6 +1699,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
 			k->v6only = v != 0;
+	} else if (level == IPPROTO_IP && (name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP) &&
+		   k->type == SOCK_DGRAM && get_int_or_byte(val, len, &v) == 0) {
+		if (name == IP_MULTICAST_TTL)
+			k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
+		else
+			k->opts.mc_loop = v != 0;
+		if (k->udp)
+			udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
 	}
 	/* An engine that does not implement an option the kernel accepted
 	 * keeps it on the placeholder only: not an error for the program. */

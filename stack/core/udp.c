@@ -38,6 +38,10 @@ struct udp_sock {
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
 	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
+	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
+	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
+	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
+	unsigned ngroups;
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	struct udp_dgram *q_head, *q_tail;
@@ -154,6 +158,21 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 	return score;
 }
 
+/* A datagram to a broadcast or multicast address: a copy for every socket
+ * that matches (Linux's __udp4_lib_mcast_deliver). False when none did. */
+static bool udp_deliver_all(struct stack *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			    const uint8_t *data, size_t len)
+{
+	bool any = false;
+
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
+		if (udp_score(udp_of(x), src, sport, dst, dport) >= 0) {
+			udp_enqueue(s, udp_of(x), src, sport, data, len);
+			any = true;
+		}
+	return any;
+}
+
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
 	struct udp_hdr uh;
@@ -188,17 +207,10 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	s->stats.udp_in++;
 
-	if (ip4_is_broadcast(s, ih->dst)) {
-		/* Broadcasts go to every socket that matches (Linux's
-		 * __udp4_lib_mcast_deliver). */
-		bool any = false;
-
-		for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
-			if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
-				udp_enqueue(s, udp_of(x), ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
-				any = true;
-			}
-		if (!any)
+	if (ip4_is_broadcast(s, ih->dst) || ip4_is_multicast(ih->dst)) {
+		/* Broadcasts and multicasts go to every socket that matches
+		 * (ip4_input took a multicast only for a group joined). */
+		if (!udp_deliver_all(s, ih->src, sport, ih->dst, dport, p + UDP_HLEN, ulen - UDP_HLEN))
 			stack_drop(s, DROP_UDP_NO_SOCKET);
 		return;
 	}
@@ -261,6 +273,8 @@ struct udp_sock *udp_open(struct stack *s)
 		return NULL;
 	u->s = s;
 	u->rcvbuf = UDP_DEFAULT_RCVBUF;
+	u->mc_ttl = 1;
+	u->mc_loop = true;
 	u->next = s->udp->socks;
 	s->udp->socks = u;
 	return u;
@@ -405,11 +419,18 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
 	udp_fill_csum(h, UDP_HLEN + len, src, to.addr);
 
+	/* IP_MULTICAST_LOOP: a datagram to a group this host joined is also
+	 * delivered here, as Linux loops it back. */
+	if (ip4_is_multicast(to.addr) && u->mc_loop && udp_group_joined(s, to.addr))
+		(void)udp_deliver_all(s, src, u->pcb.local.port, to.addr, to.port, h + UDP_HLEN, len);
+
 	memset(&tx, 0, sizeof(tx));
 	tx.src = src;
 	tx.dst = to.addr;
 	tx.proto = IP_PROTO_UDP;
 	tx.tos = u->tos;
+	if (ip4_is_multicast(to.addr))
+		tx.ttl = u->mc_ttl ? u->mc_ttl : 1;   /* Deviation: TTL 0 (this host only) goes out as 1 */
 	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
 	 * fragmentation for the others. */
 	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
@@ -494,12 +515,56 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
 	udp_set_broadcast(u, o->broadcast);
+	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 }
 
 void udp_set_broadcast(struct udp_sock *u, bool on)
 {
 	stack_assert_locked();
 	u->broadcast = on;
+}
+
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop)
+{
+	stack_assert_locked();
+	u->mc_ttl = ttl;
+	u->mc_loop = loop;
+}
+
+int udp_join(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	if (!ip4_is_multicast(group))
+		return -EINVAL;
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group)
+			return -EADDRINUSE;
+	if (u->ngroups == UDP_MAX_MEMBERSHIPS)
+		return -ENOBUFS;
+	u->groups[u->ngroups++] = group;
+	return 0;
+}
+
+int udp_leave(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group) {
+			u->groups[i] = u->groups[--u->ngroups];
+			return 0;
+		}
+	return -EADDRNOTAVAIL;
+}
+
+bool udp_group_joined(const struct stack *s, uint32_t group)
+{
+	if (group == 0xe0000001u)
+		return true;
+	for (const struct udp_sock *u = s->udp->socks; u; u = u->next)
+		for (unsigned i = 0; i < u->ngroups; i++)
+			if (u->groups[i] == group)
+				return true;
+	return false;
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)

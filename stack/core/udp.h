@@ -15,6 +15,7 @@ struct ip4_hdr;
 struct udp_sock;
 
 #define UDP_MAX_PAYLOAD 65507
+#define UDP_MAX_MEMBERSHIPS 20   /* groups per socket, Linux's igmp_max_memberships */
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
 #define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
 #define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
@@ -53,6 +54,23 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
  * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
 void udp_set_broadcast(struct udp_sock *u, bool on);
+/* IP_MULTICAST_TTL and IP_MULTICAST_LOOP. */
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
+
+/*
+ * Multicast reception (RFC 1112 level 2, without IGMP messages): a socket
+ * joins a group on the stack's one interface (IP_ADD_MEMBERSHIP); the stack
+ * then takes datagrams to that group, and, like Linux with IP_MULTICAST_ALL
+ * on (its default), hands them to every socket bound to their port (the
+ * wildcard address or the group). udp_join: -EINVAL (not a multicast
+ * address), -EADDRINUSE (joined already), -ENOBUFS (UDP_MAX_MEMBERSHIPS);
+ * udp_leave: -EADDRNOTAVAIL (not joined).
+ */
+int udp_join(struct udp_sock *u, uint32_t group);
+int udp_leave(struct udp_sock *u, uint32_t group);
+/* Whether the stack takes datagrams to group: a socket joined it, or it is
+ * 224.0.0.1 (all hosts, RFC 1112 §4). */
+bool udp_group_joined(const struct stack *s, uint32_t group);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

@@ -3388,6 +3388,131 @@ CASE(setsockopt_add_membership, 0)
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
 }
+/* Multicast reception: a group joined on the stack's interface (RFC 1112). */
+static int join(int s, const char *group, const char *ifaddr, int name)
+{
+	struct ip_mreq m;
+
+	inet_pton(AF_INET, group, &m.imr_multiaddr);
+	inet_pton(AF_INET, ifaddr, &m.imr_interface);
+	return setsockopt(s, IPPROTO_IP, name, &m, sizeof(m));
+}
+
+/* Waits up to MS for a datagram; prints its size and source, or "none". */
+static void mcast_recv(int s, int ms)
+{
+	struct sockaddr_in f;
+	socklen_t fl = sizeof(f);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	char b[64];
+
+	if (poll(&p, 1, ms) != 1) {
+		emit("none");
+		return;
+	}
+	if (R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&f, &fl)) >= 0)
+		emit_addr(&f, fl);
+}
+
+CASE(udp_mcast_join_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.3", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.3 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+CASE(udp_mcast_bound_group_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "239.1.2.4", case_port());
+	R(join(s, "239.1.2.4", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.4 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+/* Not joined: the datagram is not taken. */
+CASE(udp_mcast_not_joined, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	peer("mcast 239.1.2.5 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Joined by another socket: every socket on the port hears it (IP_MULTICAST_ALL). */
+CASE(udp_mcast_joined_by_other, 0)
+{
+	int s = udp_sock(), t = udp_sock(), one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	bind_to(t, "0.0.0.0", case_port());
+	R(join(t, "239.1.2.6", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.6 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	mcast_recv(t, WAIT_MS);
+}
+CASE(udp_mcast_dropped_membership, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.7", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	peer("mcast 239.1.2.7 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Our own datagram to a group we joined comes back (IP_MULTICAST_LOOP), unless turned off. */
+CASE(udp_mcast_loop, 0)
+{
+	struct sockaddr_in g = sin4("239.1.2.8", case_port());
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.8", SELF, IP_ADD_MEMBERSHIP));
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, WAIT_MS);
+	seti(s, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, 300);
+}
+CASE(setsockopt_membership_errors, 0)
+{
+	struct ip_mreq m;
+	struct ip_mreqn mn;
+	int s = udp_sock();
+
+	R(join(s, "192.0.2.1", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.9", NOBODY, IP_ADD_MEMBERSHIP));
+	inet_pton(AF_INET, "239.1.2.9", &m.imr_multiaddr);
+	inet_pton(AF_INET, SELF, &m.imr_interface);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m) - 1));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, NULL, sizeof(m)));
+	memset(&mn, 0, sizeof(mn));
+	inet_pton(AF_INET, "239.1.2.9", &mn.imr_multiaddr);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof(mn)));
+	R(join(s, "239.1.2.9", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.10", NOBODY, IP_DROP_MEMBERSHIP));
+	R(join(tcp_sock(), "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+}
+CASE(setsockopt_membership_max, 0)
+{
+	int s = udp_sock();
+	char g[32];
+
+	for (int i = 1; i <= 21; i++) {
+		snprintf(g, sizeof(g), "239.2.0.%d", i);
+		if (join(s, g, SELF, IP_ADD_MEMBERSHIP) < 0) {
+			emit("join %d: %s", i, ename(errno));
+			return;
+		}
+	}
+	emit("21 joined");
+}
 CASE(setsockopt_multicast_ttl, 0)
 {
 	int s = udp_sock(), v = 4;

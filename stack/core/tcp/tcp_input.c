@@ -109,7 +109,7 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 /* Options the peer's SYN offered become the connection's. */
 static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
-	c->mss = clamp_mss(c, g);
+	c->mss_clamp = clamp_mss(c, g);
 	c->ws_ok = g->has_ws;
 	if (c->ws_ok) {
 		c->snd_wscale = g->ws;
@@ -123,11 +123,9 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	c->sack_ok = g->sack_ok;
-	c->rcv_mss = c->mss;
 	/* Like Linux's mss_cache: the payload per segment after the options
-	 * every segment carries (timestamps, 12 bytes). */
-	if (c->ts_ok)
-		c->mss = (uint16_t)(c->mss - 12);
+	 * every segment carries (timestamps, 12 bytes), within the path MTU. */
+	tcp_sync_mss(c);
 	c->rcv_mss = c->mss;
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
 }

@@ -114,7 +114,9 @@ struct tcp_conn {
 	tcp_seq ofo_fin_seq;
 
 	/* negotiated */
-	uint16_t mss;                       /* send MSS (peer's, clamped) */
+	uint16_t mss;                       /* send MSS: payload per segment (tcp_sync_mss) */
+	uint16_t mss_clamp;                 /* the peer's MSS, clamped by ours (0 before its SYN) */
+	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
 	uint16_t advmss;                    /* ours */
 	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
 	uint8_t snd_wscale, rcv_wscale;
@@ -247,6 +249,8 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
  * still promises (tcp_ring_reserve), after the window or the ring changed. */
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* The send MSS from the path MTU, the peer's MSS and the options in use. */
+void tcp_sync_mss(struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3). */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);

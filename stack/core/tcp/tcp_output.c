@@ -372,7 +372,7 @@ static uint32_t tcp_pipe(const struct tcp_conn *c)
 	return flight;
 }
 
-void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
+uint32_t tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);
 	uint32_t len = 0;
@@ -380,7 +380,7 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 
 	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED) {
 		tcp_send_syn(c, now);
-		return;
+		return 1;
 	}
 	if (seq_lt(seq, c->snd_base))
 		seq = c->snd_base;
@@ -389,7 +389,7 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 	if (c->fin_queued && seq + len == end && seq_gt(c->snd_max, end))
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))
-		return;
+		return 0;
 	if (len && seq + len == end)
 		flags |= TCP_PSH;
 	c->rtt_timing = false;              /* Karn's algorithm */
@@ -398,6 +398,7 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 	xmit(c, seq, flags, len, now);
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
+	return len + ((flags & TCP_FIN) ? 1 : 0);
 }
 
 /* The first hole at or above HighRxt that starts below edge (RFC 6675

@@ -279,8 +279,9 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
 /* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
  * and rcvbuf (the listener's receive buffer) as the window. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now);
-/* Retransmits one segment at seq (at most one MSS). */
-void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
+/* Retransmits one segment at seq (at most one MSS), whatever the window;
+ * returns the sequence space it covered (data and FIN), 0 when nothing went. */
+uint32_t tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
 /* The probe timeout fired: sends the probe and arms the real RTO. */

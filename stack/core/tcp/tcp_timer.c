@@ -196,9 +196,35 @@ static bool timed_out(const struct tcp_conn *c, uint64_t now)
 	return c->retries >= TCP_RETRIES2;
 }
 
+/*
+ * Like Linux's tcp_rtx_probe0_timed_out(): while the retransmissions probe a
+ * window that shrank to zero, the connection lives as long as the peer
+ * answers; it ends once no ACK came for 2 TCP_RTO_MAX and the probes ran
+ * that long, or TCP_USER_TIMEOUT passed since the first retransmission
+ * (the peer's zero windows do not restart that count).
+ */
+static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	uint64_t timeout = 2ull * TCP_RTO_MAX_US, rtx = now - c->first_rexmit_at;
+
+	if (c->opt.user_timeout_ms) {
+		uint64_t ut = (uint64_t)c->opt.user_timeout_ms * 1000;
+
+		if (rtx > ut)
+			return true;
+		if (ut < timeout)
+			timeout = ut;
+	}
+	if (now - c->last_ack_at <= timeout)
+		return false;
+	return rtx > timeout;
+}
+
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
+	bool zero_wnd;
+
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
@@ -232,7 +258,12 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
 	c->rto_count++;
-	if (timed_out(c, now)) {
+	/* RFC 9293 §3.8.6.2.1: a window that shrank to zero with data in
+	 * flight is probed (Linux's tcp_retransmit_timer(): "receiver
+	 * dastardly shrinks window"); these expiries do not count towards
+	 * tcp_retries2, unless nobody holds the socket any more. */
+	zero_wnd = c->snd_wnd == 0 && !c->orphan;
+	if (zero_wnd ? zero_window_timed_out(c, now) : timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
 		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 	}
@@ -249,7 +280,8 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
 	}
-	c->retries++;
+	if (!zero_wnd)
+		c->retries++;
 	if (c->backoff < 15)
 		c->backoff++;
 	c->in_recovery = false;
@@ -267,7 +299,14 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	c->high_rxt = c->snd_una;
 	c->rtt_timing = false;
 	c->snd_nxt = c->snd_una;
-	tcp_output(c, now);
+	if (c->snd_wnd == 0) {
+		/* No room in the window: the head segment goes anyway and
+		 * serves as the window probe (Linux's __tcp_retransmit_skb()
+		 * makes the same exception for the segment at SND.UNA). */
+		c->snd_nxt += tcp_retransmit_at(c, c->snd_una, now);
+	} else {
+		tcp_output(c, now);
+	}
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
 	return false;

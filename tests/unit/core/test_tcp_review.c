@@ -23,6 +23,26 @@
 
 static uint8_t big[1 << 20];
 
+/* Active open with a SYN-ACK that offers what synack says. */
+static struct tcp_conn *connect_with(struct tscript *t, const char *synack, const char *ack)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, synack);
+	ts_expect(t, ack);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* Timestamps and window scaling but no SACK: no tail loss probe (RFC 8985
+ * §7.2 wants SACK), so that every segment sent is the one a test looks at. */
+#define SYNACK_NO_SACK "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>"
+#define ACK_NO_SACK ". 1:1(0) ack 1 win 512 " TSO
+
 /* ICMP "fragmentation needed" (RFC 1191 §4) quoting the last frame the stack sent. */
 static void inject_frag_needed(struct tscript *t, uint16_t mtu)
 {
@@ -108,10 +128,86 @@ static void test_pmtu_mss_leaves_room_for_options(void **state)
 	ts_free(t);
 }
 
+/* Runs the clock for ms milliseconds in steps of 10 ms; every segment the
+ * stack sends must be the head segment 1449:2897, and each is answered with
+ * a zero window when answer. Returns how many were sent. */
+static unsigned probe_zero_window(struct tscript *t, uint64_t ms, bool answer)
+{
+	char line[512];
+	unsigned n = 0;
+
+	for (uint64_t at = 0; at < ms; at += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, line, sizeof(line))) {
+			if (strncmp(line, ". 1449:2897(1448) ack 1 ", 24))
+				fail_msg("expected the head segment 1449:2897, got '%s'", line);
+			n++;
+			if (answer)
+				ts_inject(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 120 ecr 0>");
+		}
+	}
+	return n;
+}
+
+/* Defect 2. RFC 9293 §3.8.6.2.1: a sender MUST probe a window that shrank
+ * to zero; Linux's tcp_retransmit_timer() resends the head segment as the
+ * probe, and while the peer answers, the connection does not time out (it
+ * gives up once no ACK came for 2 TCP_RTO_MAX and the retransmissions ran
+ * that long, tcp_rtx_probe0_timed_out()). Three segments in flight, then
+ * "ack 1449 win 0": before, the RTO resent nothing (no room in the window),
+ * the persist timer never armed (data in flight), and the connection died
+ * with ETIMEDOUT after 15 retransmissions that never were. (Without SACK:
+ * no tail loss probe comes first.) */
+static void test_window_shrunk_to_zero_is_probed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, SYNACK_NO_SACK, ACK_NO_SACK);
+	char line[512];
+	unsigned n;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 110 ecr 0>");
+	/* 20 minutes of a peer that answers every probe with a zero window */
+	n = probe_zero_window(t, 20 * 60 * 1000, true);
+	assert_true(n >= 12);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	/* the window opens: the rest goes */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 130 ecr 0>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 131 ecr 0>");
+	assert_int_equal(tcp_outq(c), 0);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+
+	/* A peer that stops answering: the connection ends once no ACK came
+	 * for 240 s (2 TCP_RTO_MAX) and the probes have run that long. */
+	ts_new_peer(t);
+	c = connect_with(t, SYNACK_NO_SACK, ACK_NO_SACK);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	h_drain_tx(t->h);
+	ts_inject(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_true(probe_zero_window(t, 300 * 1000, true) >= 8);
+	assert_true(probe_zero_window(t, 239 * 1000, false) >= 1);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	probe_zero_window(t, 130 * 1000, false);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pmtu_mss_leaves_room_for_options),
+		cmocka_unit_test(test_window_shrunk_to_zero_is_probed),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

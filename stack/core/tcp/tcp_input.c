@@ -584,6 +584,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 			c->max_snd_wnd = c->snd_wnd;
 		if (c->snd_wnd) {
 			c->persist_at = STACK_NEVER;
+			c->probes_since = 0;
 			if (c->rto_at == STACK_NEVER)
 				c->backoff = 0;
 		}

@@ -36,6 +36,8 @@ struct stack;
 #define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
+#define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
+#define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
@@ -172,6 +174,7 @@ struct tcp_conn {
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
+	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
 

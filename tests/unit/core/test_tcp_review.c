@@ -203,11 +203,94 @@ static void test_window_shrunk_to_zero_is_probed(void **state)
 	ts_free(t);
 }
 
+/* Runs the clock in steps of 100 ms for at most ms milliseconds, answering
+ * every segment the stack sends with ack (the peer's zero window), until
+ * the stack holds no connection. Returns the time that took, in ms (or ms
+ * when the connection is still there). */
+static uint64_t answer_until_gone(struct tscript *t, const char *ack, uint64_t ms)
+{
+	char line[512];
+	uint64_t at;
+
+	for (at = 0; at < ms && tcp_conn_count(t->h->s); at += 100) {
+		ts_advance_ms(t, 100);
+		while (ts_next(t, line, sizeof(line)))
+			if (tcp_conn_count(t->h->s))
+				ts_inject(t, ack);
+	}
+	return at;
+}
+
+/* Defect 3. An orphan (closed by the application) behind a zero window
+ * must not live forever while a hostile peer answers every probe with
+ * "win 0". Like Linux's tcp_probe_timer(), its probes stop counting as
+ * alive once the backed-off timer reaches TCP_RTO_MAX (tcp_orphan_retries):
+ * with a 200 ms RTO, probes at 0.2, 0.6, ... 204.6 s and the end at 324.6 s.
+ * Like tcp_write_timeout(), one with data in flight gives up after 8
+ * retransmissions' worth of time (102.2 s), not tcp_retries2's 15 minutes.
+ * TCP_USER_TIMEOUT bounds the probing of a socket the application still
+ * holds, counted from the first probe (icsk_probes_tstamp), whatever the
+ * peer answers. */
+static void test_orphan_behind_zero_window_is_bounded(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[512];
+	uint64_t took, first;
+
+	(void)state;
+	/* nothing in flight: the persist timer probes */
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	tcp_close(c, t->h->now);
+	took = answer_until_gone(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>", 30 * 60 * 1000);
+	print_message("orphan behind a zero window, nothing in flight: gone after %llu ms\n", (unsigned long long)took);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	assert_true(took >= 300 * 1000 && took <= 360 * 1000);
+
+	/* data in flight, then the window shrinks to zero */
+	ts_new_peer(t);
+	c = connect_with(t, SYNACK_NO_SACK, ACK_NO_SACK);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	h_drain_tx(t->h);
+	ts_inject(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 110 ecr 0>");
+	tcp_close(c, t->h->now);
+	took = answer_until_gone(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 111 ecr 0>", 30 * 60 * 1000);
+	print_message("orphan behind a zero window, data in flight: gone after %llu ms\n", (unsigned long long)took);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	assert_true(took >= 80 * 1000 && took <= 150 * 1000);
+
+	/* TCP_USER_TIMEOUT on a socket still held: 10 s from the first probe */
+	ts_new_peer(t);
+	c = ts_connect(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 10000), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	while (!ts_next(t, line, sizeof(line)))
+		ts_advance_ms(t, 1);
+	first = t->h->now;
+	assert_string_equal(line, ". 0:0(0) ack 1 win 512 <nop,nop,TS val 200 ecr 110>");
+	while (t->h->now < first + 9999 * 1000ull) {
+		ts_advance_ms(t, 1);
+		while (ts_next(t, line, sizeof(line)))
+			ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>");
+	}
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_advance_ms(t, 2);
+	h_drain_tx(t->h);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pmtu_mss_leaves_room_for_options),
 		cmocka_unit_test(test_window_shrunk_to_zero_is_probed),
+		cmocka_unit_test(test_orphan_behind_zero_window_is_bounded),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

@@ -77,19 +77,48 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 		c->rto = TCP_RTO_MAX_US;
 }
 
-/* RFC 5961 §7: challenge ACKs are rate-limited per stack. */
+/* Like Linux's __tcp_oow_rate_limited() (tcp_invalid_ratelimit): true when
+ * c answered an invalid segment less than 500 ms ago; else records now. */
+static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
+{
+	if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+		return true;
+	c->last_oow_ack_at = now;
+	return false;
+}
+
+/*
+ * RFC 5961 §7: challenge ACKs are throttled. One stack-wide budget of a fixed
+ * size a second is an off-path attacker's side channel (CVE-2016-5696: it
+ * exhausts the budget and counts the challenge ACKs it does not see), so, like
+ * Linux since 4.7 (tcp_send_challenge_ack()): first a limit per connection,
+ * one per TCP_OOW_ACK_GAP_US (shared with the ACKs to out-of-window
+ * segments), then a budget for the stack drawn each second at random in
+ * [limit / 2, limit * 3 / 2) (tcp_challenge_ack_limit), from a keyed hash of
+ * the second that an attacker cannot compute. (Linux 6.0 went further and
+ * leaves the stack-wide budget off by default, tcp_challenge_ack_limit =
+ * INT_MAX; the per-connection limit is what protects.)
+ */
 static void challenge_ack(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_table *t = c->s->tcp;
 	uint64_t sec = now / 1000000;
 
-	if (t->challenge_sec != sec) {
-		t->challenge_sec = sec;
-		t->challenge_count = 0;
-	}
-	if (t->challenge_count >= TCP_CHALLENGE_ACK_LIMIT)
+	if (oow_rate_limited(c, now))
 		return;
-	t->challenge_count++;
+	if (!t->challenge_sec || t->challenge_sec != sec + 1) {
+		uint32_t half = (TCP_CHALLENGE_ACK_LIMIT + 1) / 2;
+		uint8_t buf[9];
+
+		memcpy(buf, &sec, 8);
+		buf[8] = 'C';
+		t->challenge_sec = sec + 1;     /* + 1: 0 stands for "not drawn yet" */
+		t->challenge_count = half + (uint32_t)(siphash24(c->s->cfg.secret, buf, sizeof(buf)) %
+						       TCP_CHALLENGE_ACK_LIMIT);
+	}
+	if (!t->challenge_count)
+		return;
+	t->challenge_count--;
 	tcp_send_ack(c, now);
 }
 
@@ -334,11 +363,8 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 			return TCP_V_DROP;
 		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
 		 * at most every 500 ms, so that two confused ends cannot loop. */
-		if (!g->len || (g->flags & TCP_SYN)) {
-			if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
-				return TCP_V_DROP;
-			c->last_oow_ack_at = now;
-		}
+		if ((!g->len || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+			return TCP_V_DROP;
 		return TCP_V_ACK;
 	}
 	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */

@@ -53,7 +53,7 @@ struct stack;
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
 #define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
-#define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
@@ -212,8 +212,8 @@ struct tcp_table {
 	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
 	size_t live;
-	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
-	uint32_t challenge_count;
+	uint64_t challenge_sec;             /* second of the current challenge-ACK budget, + 1 (0: none) */
+	uint32_t challenge_count;           /* challenge ACKs left in it */
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn

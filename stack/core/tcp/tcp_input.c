@@ -367,12 +367,6 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 			return TCP_V_DROP;
 		return TCP_V_ACK;
 	}
-	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */
-	if (c->ts_ok && g->has_ts && seq_leq(g->seq, c->rcv_wup) && !(g->flags & TCP_RST) &&
-	    seq_geq(g->tsval, c->ts_recent)) {
-		c->ts_recent = g->tsval;
-		c->ts_recent_ms = (uint32_t)(now / 1000);
-	}
 	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
 	 * alone: the SYN step drops the segment with a challenge ACK.) */
 	if (seq_lt(g->seq, c->rcv_nxt) && !(g->flags & (TCP_RST | TCP_SYN))) {
@@ -541,8 +535,8 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->high_rxt = c->snd_una + c->mss;
 }
 
-/* Fifth: ACK. */
-static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+/* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed it. */
+static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint64_t now)
 {
 	bool fin_was_acked, fin_acked, new_sack = false;
 
@@ -577,6 +571,16 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		stack_drop(c->s, DROP_TCP_BAD_ACK);
 		challenge_ack(c, now);
 		return TCP_V_DROP;
+	}
+	/* RFC 7323 §4.3, §5.3 (R3): remember the timestamp of an in-sequence
+	 * segment (SEG.SEQ <= Last.ACK.sent), once it has passed every check up
+	 * to the ACK's: like Linux's tcp_replace_ts_recent() in tcp_ack(), so
+	 * that a spoofed segment the checks reject (no ACK bit, an ACK of data
+	 * never sent, a SYN) cannot move TS.Recent and make every later
+	 * legitimate segment fail PAWS. Before anything here may send. */
+	if (c->ts_ok && g->has_ts && seq_leq(seq, c->rcv_wup) && seq_geq(g->tsval, c->ts_recent)) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	/* Like Linux's rcv_tstamp: when an acceptable ACK last came (not an
 	 * old one), duplicates included; a zero window's probes time out on it. */
@@ -799,7 +803,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_CONTINUE)
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
-		v = step_ack(c, g, now);
+		v = step_ack(c, g, orig_seq, now);
 	if (v == TCP_V_CONTINUE)
 		v = step_text_fin(c, g, now);
 	if (v == TCP_V_DONE)

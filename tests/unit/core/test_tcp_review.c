@@ -285,12 +285,49 @@ static void test_orphan_behind_zero_window_is_bounded(void **state)
 	ts_free(t);
 }
 
+/* Defect 5. RFC 7323 §4.3 and §5.3 (R3): TS.Recent takes the TSval of an
+ * in-sequence segment, but only of one that is accepted: like Linux's
+ * tcp_replace_ts_recent() after tcp_ack(), not of a segment the ACK check
+ * then rejects (an ACK of data never sent, no ACK bit, a SYN). Before, one
+ * spoofed segment with a guessed sequence number and a huge TSval made
+ * every later legitimate segment fail PAWS. */
+static void test_ts_recent_only_from_accepted_segments(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	/* an ACK of data never sent */
+	ts_inject(t, "P. 1:11(10) ack 1000 win 502 <nop,nop,TS val 2000000000 ecr 0>");
+	h_drain_tx(t->h);
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_inq(c), 10);
+	/* no ACK bit */
+	ts_inject(t, "P 11:21(10) win 502 <nop,nop,TS val 2000000000 ecr 0>");
+	h_drain_tx(t->h);
+	ts_inject(t, "P. 11:21(10) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(tcp_inq(c), 20);
+	/* a SYN */
+	ts_inject(t, "S 21:21(0) win 502 <nop,nop,TS val 2000000000 ecr 0>");
+	h_drain_tx(t->h);
+	ts_inject(t, "P. 21:31(10) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(tcp_inq(c), 30);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_PAWS], 0);
+	/* the delayed ACK echoes the TSval of the earliest segment it covers
+	 * (RFC 7323 §4.3), not the spoofed one */
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 31 win * <nop,nop,TS val * ecr 110>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pmtu_mss_leaves_room_for_options),
 		cmocka_unit_test(test_window_shrunk_to_zero_is_probed),
 		cmocka_unit_test(test_orphan_behind_zero_window_is_bounded),
+		cmocka_unit_test(test_ts_recent_only_from_accepted_segments),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

@@ -804,15 +804,21 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
 		v = step_ack(c, g, orig_seq, now);
-	if (v == TCP_V_CONTINUE)
+	if (v == TCP_V_CONTINUE) {
+		/* An acceptable segment: the peer is alive. Only these restart
+		 * the keep-alive count (RFC 1122 §4.2.3.6; Linux's lrcvtime and
+		 * rcv_tstamp move only for accepted data and ACKs): a dropped
+		 * segment, such as an out-of-window RST every few seconds, must
+		 * not keep a connection to a dead peer open for ever. */
+		c->last_rcv_at = now;
+		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 		v = step_text_fin(c, g, now);
+	}
 	if (v == TCP_V_DONE)
 		return;
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
-	c->last_rcv_at = now;
-	if (c->opt.keepalive && c->keep_at != STACK_NEVER)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 	tcp_output(c, now);
 }
 

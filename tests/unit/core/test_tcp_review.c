@@ -321,6 +321,43 @@ static void test_ts_recent_only_from_accepted_segments(void **state)
 	ts_free(t);
 }
 
+/* Defect 6. Keep-alive (RFC 1122 §4.2.3.6) counts the idle time from the
+ * last acceptable segment, like Linux (its lrcvtime and rcv_tstamp move
+ * only for accepted data and ACKs): a segment dropped as out of window,
+ * an RST or a PAWS failure, is no sign of life. Before, a dead peer plus
+ * one out-of-window RST every 9 s kept the connection ESTABLISHED forever. */
+static void test_keepalive_counts_only_acceptable_segments(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPIDLE, 10), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPINTVL, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPCNT, 3), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPALIVE, 1), 0);
+	ts_advance_ms(t, 9000);
+	ts_inject(t, "R 5000000:5000000(0) win 0");                 /* out of window: dropped */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 90 ecr 0>");   /* fails PAWS */
+	h_drain_tx(t->h);
+	ts_advance_ms(t, 999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 500);
+	ts_inject(t, "R 5000000:5000000(0) win 0");
+	ts_advance_ms(t, 500);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 1000);
+	ts_expect(t, ". 0:0(0) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 1000);
+	ts_expect(t, "R. 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_window_shrunk_to_zero_is_probed),
 		cmocka_unit_test(test_orphan_behind_zero_window_is_bounded),
 		cmocka_unit_test(test_ts_recent_only_from_accepted_segments),
+		cmocka_unit_test(test_keepalive_counts_only_acceptable_segments),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

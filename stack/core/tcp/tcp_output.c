@@ -203,9 +203,27 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	return xmit_gso(c, seq, flags, len, 0, now);
 }
 
+/*
+ * The sequence number of a segment without data, like Linux's
+ * tcp_acceptable_seq(): the highest sent (SND.MAX: our SND.NXT may have been
+ * rewound by a timeout or an ICMP error to resend from SND.UNA, and a peer
+ * that holds the bytes up to SND.MAX would drop an ACK or RST below its
+ * RCV.NXT as out of window, RFC 9293 §3.10.7.4), or the right edge of the
+ * peer's window when that is below it (a window that shrank: the peer then
+ * accepts nothing beyond it), with Linux's tolerance of one unit of scale.
+ */
+static tcp_seq acceptable_seq(const struct tcp_conn *c)
+{
+	tcp_seq wnd_end = c->snd_una + c->snd_wnd;
+
+	if (seq_geq(wnd_end, c->snd_max) || (c->ws_ok && c->snd_max - wnd_end < (1u << c->rcv_wscale)))
+		return c->snd_max;
+	return wnd_end;
+}
+
 void tcp_send_ack(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_ACK, 0, now);
+	xmit(c, acceptable_seq(c), TCP_ACK, 0, now);
 }
 
 void tcp_send_syn(struct tcp_conn *c, uint64_t now)
@@ -224,7 +242,8 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 
 void tcp_send_rst(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0, now);
+	/* Linux's tcp_send_active_reset(): <SEQ=tcp_acceptable_seq()><CTL=RST,ACK>. */
+	xmit(c, acceptable_seq(c), TCP_RST | TCP_ACK, 0, now);
 }
 
 void tcp_send_probe(struct tcp_conn *c, uint64_t now)

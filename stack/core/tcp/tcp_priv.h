@@ -275,7 +275,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
-/* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
+/* RST from a connection: <SEQ=SND.MAX><CTL=RST,ACK> (see acceptable_seq()). */
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);

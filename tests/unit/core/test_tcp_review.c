@@ -358,6 +358,37 @@ static void test_keepalive_counts_only_acceptable_segments(void **state)
 	ts_free(t);
 }
 
+/* Defect 7. An ACK or RST without data carries the highest sequence number
+ * sent, like Linux's tcp_acceptable_seq() (its SND.NXT is never rewound),
+ * not our SND.NXT after a timeout rewound it to resend from SND.UNA: a peer
+ * that already holds the bytes up to SND.MAX drops an RST below its RCV.NXT
+ * as out of window and stays half-open. */
+static void test_rst_and_ack_carry_highest_seq_sent(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_with(t, SYNACK_NO_SACK, ACK_NO_SACK);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * 1448, t->h->now), 3 * 1448);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 512 " TSO);
+	/* the timeout resends the first segment (one in the congestion window) */
+	ts_advance_ms(t, 201);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	/* the peer's data is acknowledged from the highest sequence number sent */
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 4345:4345(0) ack 11 win * " TSO);
+	/* and so is the reset */
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 4345:4345(0) ack 11 win * " TSO);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_orphan_behind_zero_window_is_bounded),
 		cmocka_unit_test(test_ts_recent_only_from_accepted_segments),
 		cmocka_unit_test(test_keepalive_counts_only_acceptable_segments),
+		cmocka_unit_test(test_rst_and_ack_carry_highest_seq_sent),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

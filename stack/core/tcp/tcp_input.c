@@ -535,8 +535,10 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->high_rxt = c->snd_una + c->mss;
 }
 
-/* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed it. */
-static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint64_t now)
+/* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed
+ * it, wnd its window in bytes (scaled unless the segment carried a SYN). */
+static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint32_t wnd,
+				 uint64_t now)
 {
 	bool fin_was_acked, fin_acked, new_sack = false;
 
@@ -553,7 +555,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			return TCP_V_DROP;
 		}
 		enter_established(c, now);
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
@@ -594,7 +596,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		c->probes = 0;
 		tcp_wake(c);
 	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
-		   !(g->flags & (TCP_SYN | TCP_FIN)) && ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd) {
+		   !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
 		/* A duplicate ACK (RFC 5681 §2). */
 		c->dupacks++;
 		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
@@ -607,7 +609,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		c->probes = 0;
 	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
 	if (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack))) {
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		if (c->snd_wnd > c->max_snd_wnd)
@@ -769,6 +771,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
 	tcp_seq orig_seq = g->seq;
+	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale;
 	enum tcp_verdict v;
 
 	/* A retransmitted SYN for an embryonic connection: answer it again. */
@@ -796,6 +799,10 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
+		/* RFC 7323 §2.2: the window of a segment with SYN is never scaled.
+		 * (Linux's SYN-RECV branch of tcp_rcv_state_process() scales it
+		 * here; its tcp_ack_update_window() does not for a SYN.) */
+		wnd = g->wnd;
 	}
 	v = step_seq(c, g, now);
 	if (v == TCP_V_CONTINUE)
@@ -803,7 +810,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_CONTINUE)
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
-		v = step_ack(c, g, orig_seq, now);
+		v = step_ack(c, g, orig_seq, wnd, now);
 	if (v == TCP_V_CONTINUE) {
 		/* An acceptable segment: the peer is alive. Only these restart
 		 * the keep-alive count (RFC 1122 §4.2.3.6; Linux's lrcvtime and

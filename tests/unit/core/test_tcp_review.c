@@ -389,6 +389,35 @@ static void test_rst_and_ack_carry_highest_seq_sent(void **state)
 	ts_free(t);
 }
 
+/* Defect 8. RFC 7323 §2.2: the window field of a segment with the SYN bit
+ * set (a SYN or a SYN-ACK) is never scaled. In a simultaneous open (RFC
+ * 9293 §3.5, figure 8) the peer's SYN-ACK arrives in SYN-RECEIVED; its
+ * window of 1000 was taken as 1000 << 7 = 128000 (the SYN bit was cleared
+ * before the window was read). (Linux's SYN-RECV branch of
+ * tcp_rcv_state_process() scales it too; the RFC's MUST NOT is followed.) */
+static void test_simultaneous_open_synack_window_not_scaled(void **state)
+{
+	struct tscript *t = ts_new(300);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 1000 <mss 1460,sackOK,TS val 101 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	h_drain_tx(t->h);
+	/* 2000 bytes to send: the peer's window takes 1000 of them */
+	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
+	ts_expect(t, ". 1:1001(1000) ack 1 win * " TSO);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_ts_recent_only_from_accepted_segments),
 		cmocka_unit_test(test_keepalive_counts_only_acceptable_segments),
 		cmocka_unit_test(test_rst_and_ack_carry_highest_seq_sent),
+		cmocka_unit_test(test_simultaneous_open_synack_window_not_scaled),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

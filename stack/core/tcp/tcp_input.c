@@ -361,9 +361,11 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
-		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
-		 * at most every 500 ms, so that two confused ends cannot loop. */
-		if ((!g->len || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+		/* Like Linux (tcp_oow_rate_limited): answer a segment that
+		 * occupies no sequence space (or a SYN) at most every 500 ms, so
+		 * that two confused ends cannot loop. A FIN occupies sequence
+		 * space: its retransmission is always acknowledged. */
+		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
 			return TCP_V_DROP;
 		return TCP_V_ACK;
 	}

@@ -418,6 +418,29 @@ static void test_simultaneous_open_synack_window_not_scaled(void **state)
 	ts_free(t);
 }
 
+/* Defect 9. A FIN occupies sequence space: its retransmission (our ACK of
+ * it was lost) is always acknowledged, however often it comes. Like
+ * Linux's tcp_oow_rate_limited(), only segments that occupy no sequence
+ * space (and SYNs) fall under the 500 ms limit on ACKs to out-of-window
+ * segments; before, a bare FIN counted as a pure duplicate. */
+static void test_retransmitted_fin_always_acked(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2 win 512 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	for (int i = 0; i < 3; i++) {
+		ts_advance_ms(t, 100);
+		ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+		ts_expect(t, ". 1:1(0) ack 2 win 512 " TSO);
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_keepalive_counts_only_acceptable_segments),
 		cmocka_unit_test(test_rst_and_ack_carry_highest_seq_sent),
 		cmocka_unit_test(test_simultaneous_open_synack_window_not_scaled),
+		cmocka_unit_test(test_retransmitted_fin_always_acked),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

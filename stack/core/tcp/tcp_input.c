@@ -350,11 +350,16 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		ok = seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 		     seq_in(g->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN)) {
-		/* A zero window still takes ACKs and RSTs: process the segment without its text. */
-		if (g->len || (g->flags & TCP_FIN))
+		/* A zero window still takes ACKs and RSTs (RFC 9293 §3.10.7.4):
+		 * process the segment without its text. A bare FIN takes no
+		 * buffer and is kept, as Linux's tcp_data_queue() does ("some
+		 * stacks are known to send bare FIN packets in a loop even if we
+		 * send RWIN 0"). */
+		if (g->len) {
 			c->ack_now = true;
-		g->len = 0;
-		g->flags &= (uint16_t)~TCP_FIN;
+			g->len = 0;
+			g->flags &= (uint16_t)~TCP_FIN;
+		}
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {

@@ -441,6 +441,42 @@ static void test_retransmitted_fin_always_acked(void **state)
 	ts_free(t);
 }
 
+/* Defect 15, a bare FIN at a zero window. Our receive buffer is full (a
+ * zero window) when the peer's FIN comes alone: it takes no buffer, and
+ * like Linux's tcp_data_queue() ("some stacks are known to send bare FIN
+ * packets in a loop even if we send RWIN 0"), it is accepted; before, it
+ * was stripped and the connection never learned that the peer had closed. */
+static void test_bare_fin_accepted_at_zero_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	static uint8_t buf[10000];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 2048), 0);   /* 4096 bytes */
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 4096 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 32 " TSO);
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_advance_ms(t, 40);
+	h_drain_tx(t->h);
+	assert_int_equal(tcp_inq(c), 4096);
+	/* the window is zero; the peer's FIN comes alone, at RCV.NXT */
+	ts_inject(t, "F. 4097:4097(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 4098 win 0 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 4096);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_rst_and_ack_carry_highest_seq_sent),
 		cmocka_unit_test(test_simultaneous_open_synack_window_not_scaled),
 		cmocka_unit_test(test_retransmitted_fin_always_acked),
+		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

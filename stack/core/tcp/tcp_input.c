@@ -77,6 +77,17 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 		c->rto = TCP_RTO_MAX_US;
 }
 
+/* RFC 7323 §4 (RTTM): the RTT an echoed timestamp gives, in microseconds;
+ * 0 (no sample) when the echo lies INT_MAX / 1000 ms or more in the past or
+ * in the future, a bogus TSecr whose delta times 1000 would wrap (like
+ * Linux's tcp_rtt_tsopt_us()). */
+static uint32_t ts_rtt_us(const struct tcp_conn *c, uint32_t tsecr, uint64_t now)
+{
+	uint32_t delta = tcp_ts_now(c, now) - tsecr;
+
+	return delta < INT32_MAX / 1000 ? delta * 1000 : 0;
+}
+
 /* Like Linux's __tcp_oow_rate_limited() (tcp_invalid_ratelimit): true when
  * c answered an invalid segment less than 500 ms ago; else records now. */
 static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
@@ -469,7 +480,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		rtt = (uint32_t)(now - c->rtt_start);
 	else if (c->ts_ok && g->has_ts && g->tsecr)
-		rtt = (tcp_ts_now(c, now) - g->tsecr) * 1000u;
+		rtt = ts_rtt_us(c, g->tsecr, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
 	if (rtt && rtt < 60000000u)
@@ -872,8 +883,12 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->snd_wl2 = g->ack;
 		if (c->retries == 0)
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
-		else if (c->ts_ok && g->tsecr)
-			tcp_update_rtt(c, (tcp_ts_now(c, now) - g->tsecr) * 1000u);
+		else if (c->ts_ok && g->tsecr) {
+			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
+
+			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
+				tcp_update_rtt(c, rtt);
+		}
 		c->rcv_adv = c->rcv_nxt;
 		enter_established(c, now);
 		tcp_send_ack(c, now);

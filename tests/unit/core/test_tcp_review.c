@@ -477,6 +477,42 @@ static void test_bare_fin_accepted_at_zero_window(void **state)
 	ts_free(t);
 }
 
+/* Defect 15, the timestamp RTT sample. RFC 7323 §4: the RTT from a TSecr is
+ * (now - TSecr) ms; the microseconds were (now - TSecr) * 1000 in 32 bits,
+ * which wraps for a bogus TSecr: 4294968 ms ago gave 704 us, and SRTT and
+ * the RTO collapsed. Like Linux's tcp_rtt_tsopt_us(): no sample when the
+ * echo is INT_MAX / 1000 ms or more in the past (or in the future). */
+static void test_ts_rtt_sample_bounded(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info info;
+	uint32_t srtt, ecr;
+	char spec[160];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	/* the first segment is timed (50 ms), the second is not */
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 101:201(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 40);
+	ts_inject(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 110 ecr 0>");
+	tcp_get_info(c, &info, t->h->now);
+	srtt = info.rtt_us;
+	assert_true(srtt > 1000);
+	/* the second one's ACK echoes a TSval from 4294968 ms ago */
+	ecr = tcp_ts_now(c, t->h->now) - 4294968u - t->ts_base;
+	snprintf(spec, sizeof(spec), ". 1:1(0) ack 201 win 502 <nop,nop,TS val 111 ecr %u>", ecr);
+	ts_inject(t, spec);
+	tcp_get_info(c, &info, t->h->now);
+	assert_int_equal(info.rtt_us, srtt);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_open_synack_window_not_scaled),
 		cmocka_unit_test(test_retransmitted_fin_always_acked),
 		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
+		cmocka_unit_test(test_ts_rtt_sample_bounded),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

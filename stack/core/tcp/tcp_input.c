@@ -891,6 +891,24 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		}
 		c->rcv_adv = c->rcv_nxt;
 		enter_established(c, now);
+		if (g->len || (g->flags & TCP_FIN)) {
+			/* RFC 9293 §3.10.7.3: "if there are other controls or text
+			 * in the segment, then continue processing at the sixth
+			 * step" (URG, then text and FIN), within the window our SYN
+			 * offered. (Linux frees such a segment after its URG bit:
+			 * the peer sends the data again.) */
+			struct tcp_seg d = *g;
+			uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+
+			d.flags &= (uint16_t)~TCP_SYN;
+			d.seq = c->rcv_nxt;
+			if (d.len > room) {
+				d.len = room;
+				d.flags &= (uint16_t)~TCP_FIN;
+			}
+			if (step_text_fin(c, &d, now) == TCP_V_DONE)
+				return;
+		}
 		tcp_send_ack(c, now);
 		tcp_wake(c);
 		tcp_output(c, now);

@@ -513,6 +513,48 @@ static void test_ts_rtt_sample_bounded(void **state)
 	ts_free(t);
 }
 
+/* Defect 15, data and FIN on a SYN-ACK. RFC 9293 §3.10.7.3: once our SYN
+ * is acknowledged the connection is ESTABLISHED, and "if there are other
+ * controls or text in the segment, then continue processing at the sixth
+ * step". The data and FIN that came with the SYN-ACK were discarded (the
+ * peer had to send them again). (Linux's tcp_rcv_state_process() does "step6
+ * onward by hand" for the URG bit only and frees the segment; the RFC is
+ * followed.) */
+static void test_synack_data_and_fin_processed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	struct tcp_conn *c = tcp_open(t->h->s);
+	uint8_t buf[64];
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	/* 10 bytes on the SYN-ACK (the script's bytes for them are ts_byte(0..9)) */
+	ts_inject(t, "S. 0:10(10) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	ts_check_bytes(buf, 10, 0);
+	ts_abort(t, c);
+
+	/* data and FIN */
+	ts_new_peer(t);
+	c = tcp_open(t->h->s);
+	peer.port = t->peer_port;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "FS. 0:10(10) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 12 win * " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_retransmitted_fin_always_acked),
 		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
 		cmocka_unit_test(test_ts_rtt_sample_bounded),
+		cmocka_unit_test(test_synack_data_and_fin_processed),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

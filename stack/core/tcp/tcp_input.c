@@ -522,8 +522,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 			/* Partial acknowledgment: the next hole is lost too (RFC 6582 step 4). */
 			c->dupacks = 0;
 			if (!c->sack_ok || !c->nsacked) {
-				tcp_retransmit_at(c, c->snd_una, now);
-				c->high_rxt = seq_max(c->high_rxt, c->snd_una + c->mss);
+				/* HighRxt: what the retransmission really covered
+				 * (less than an MSS when it carries SACK blocks). */
+				uint32_t sent = tcp_retransmit_at(c, c->snd_una, now);
+
+				c->high_rxt = seq_max(c->high_rxt, c->snd_una + sent);
 			}
 		}
 	} else {
@@ -549,8 +552,10 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->recover = c->snd_max;
 	c->high_rxt = c->snd_una;
 	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, now);
-	tcp_retransmit_at(c, c->snd_una, now);
-	c->high_rxt = c->snd_una + c->mss;
+	/* RFC 6675 §4: HighRxt is the highest sequence number retransmitted:
+	 * what this retransmission covered, less than an MSS when our
+	 * segments carry SACK blocks (RFC 2018 §3), not SND.UNA + MSS. */
+	c->high_rxt = c->snd_una + tcp_retransmit_at(c, c->snd_una, now);
 }
 
 /* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed

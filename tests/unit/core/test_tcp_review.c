@@ -555,6 +555,53 @@ static void test_synack_data_and_fin_processed(void **state)
 	ts_free(t);
 }
 
+/* Defect 15, HighRxt. RFC 6675 §4 (NextSeg): HighRxt is the highest
+ * sequence number retransmitted; it was set to SND.UNA + MSS, while a
+ * retransmission carries less when our segments carry SACK blocks (RFC 2018
+ * §3: 12 bytes less with one block). The bytes in between were taken as
+ * resent and never were: with the first two segments lost, bytes
+ * 1437..1449 stayed missing until the RTO. Whatever chooses what to resend,
+ * the two holes must be resent whole before any timeout. */
+static void test_recovery_resends_what_high_rxt_claims(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static bool got[2873];
+	char line[512];
+	unsigned a, b, len;
+
+	(void)state;
+	/* the peer's out-of-order data: our segments carry a SACK block */
+	ts_inject(t, "P. 101:111(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * 1436, t->h->now), 10 * 1436);
+	ts_expect(t, ". 1:1437(1436) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	ts_expect(t, ". 1437:2873(1436) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	h_drain_tx(t->h);
+	/* the first two are lost; the peer SACKs the rest as it comes */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:4309>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:5745>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:7181>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:8617>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:10053>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:11489>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:12925>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:14361>");
+	while (ts_next(t, line, sizeof(line))) {
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u(%u)", &a, &b, &len), 3);
+		for (unsigned i = a; i < b && i < 2873; i++)
+			got[i] = true;
+	}
+	for (unsigned i = 1; i < 2873; i++)
+		if (!got[i])
+			fail_msg("byte %u of the two lost segments was not resent", i);
+	ts_inject(t, ". 1:1(0) ack 14361 win 502 <nop,nop,TS val 112 ecr 0>");
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
 		cmocka_unit_test(test_ts_rtt_sample_bounded),
 		cmocka_unit_test(test_synack_data_and_fin_processed),
+		cmocka_unit_test(test_recovery_resends_what_high_rxt_claims),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

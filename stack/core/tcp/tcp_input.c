@@ -38,8 +38,10 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 	default:
 		return DROP_TCP_BAD_OFFSET;
 	}
+	/* No IPv4 datagram holds it, and the pseudo-header's 16-bit length
+	 * cannot say it: not a checksum failure, a reason of its own. */
 	if (len > 65535)
-		return DROP_TCP_BAD_CSUM;
+		return DROP_TCP_TOO_LONG;
 	/* Not when the device verified it, or the segment never left this
 	 * host (STACK_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL; nor
 	 * on a link that checks none (the fuzzer's). */

@@ -602,6 +602,36 @@ static void test_recovery_resends_what_high_rxt_claims(void **state)
 	ts_free(t);
 }
 
+/* Defect 15, an oversized segment. A TCP segment longer than 65535 bytes
+ * (no IPv4 datagram holds one, and the pseudo-header's length cannot say
+ * it) was counted as a bad checksum; it has its own drop reason. */
+static void test_oversized_segment_has_own_drop_reason(void **state)
+{
+	static uint8_t seg[70000];
+	struct tcp_seg h = { .sport = TS_PEER_PORT, .dport = TS_LOCAL_PORT, .seq = 1, .flags = TCP_ACK, .wnd = 100 };
+	struct tscript *t = ts_new(100);
+	struct ip4_hdr ih = { .version = 4, .ihl = 20, .proto = IP_PROTO_TCP, .src = H_PEER_IP, .dst = H_STACK_IP };
+	struct tcp_seg g;
+	uint64_t counted = 0;
+	int r;
+
+	(void)state;
+	tcp_hdr_emit(seg, &h, TCP_HLEN);
+	r = tcp_parse(seg, sizeof(seg), H_PEER_IP, H_STACK_IP, false, &g);
+	assert_string_equal(drop_reason_name((enum drop_reason)r), "TCP_TOO_LONG");
+	r = tcp_parse(seg, sizeof(seg), H_PEER_IP, H_STACK_IP, true, &g);
+	assert_string_equal(drop_reason_name((enum drop_reason)r), "TCP_TOO_LONG");
+	/* and counted under it */
+	tcp_input(t->h->s, &ih, seg, sizeof(seg), t->h->now);
+	for (int i = 0; i < DROP__COUNT; i++) {
+		if (t->h->s->stats.drops[i])
+			assert_string_equal(drop_reason_name((enum drop_reason)i), "TCP_TOO_LONG");
+		counted += t->h->s->stats.drops[i];
+	}
+	assert_int_equal(counted, 1);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_ts_rtt_sample_bounded),
 		cmocka_unit_test(test_synack_data_and_fin_processed),
 		cmocka_unit_test(test_recovery_resends_what_high_rxt_claims),
+		cmocka_unit_test(test_oversized_segment_has_own_drop_reason),
 	};
 	return cmocka_run_group_tests_name("tcp_review", tests, NULL, NULL);
 }

@@ -37,48 +37,36 @@
 #include "stack/core/log.h"
 #include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
-#include "tests/unit/support/harness.h"
-#include "tests/unit/support/shim_libc.h"
+#include "tests/unit/support/fake_host.h"
 
 static struct harness *H;
-/* The stack lock, as the library's host has it (stack/host/lock.h). */
-static struct stack_lock hmu;
-static int start_rc, start_calls;
-
-static int t_start(void *c) { (void)c; start_calls++; return start_rc; }
-static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return H->now; }
-static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 
 static void join_then_flush(void);
+
+static int (*fcntl_override)(int, int, ...);
+
+static void use_fcntl(struct shim_libc *libc)
+{
+	if (fcntl_override)
+		libc->fcntl = fcntl_override;
+}
 
 /* fcntl() of the libc table is fcntl_fn (NULL: the real one). */
 static void init_shim(int (*fcntl_fn)(int, int, ...))
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop,
-	};
+	struct shim_host host;
 
-	h_checked_libc(&libc, &hmu);
-	if (fcntl_fn)
-		libc.fcntl = fcntl_fn;
-	shim_init(&libc, &host);
+	fcntl_override = fcntl_fn;
+	fh_host(&host);
+	fh_init_shim(&host, use_fcntl);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	stack_lock_init(&hmu, join_then_flush);
 	H = h_new(NULL, false);
+	fh_setup(H, join_then_flush);
 	h_learn_peer(H);
-	/* The core's entry points check that they run under it. */
-	stack_lock_check(&hmu);
-	start_rc = 0;
-	start_calls = 0;
 	init_shim(NULL);
 	return 0;
 }
@@ -86,17 +74,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	shim_reset_for_test();
-	stack_lock_check(NULL);
+	fh_teardown();
 	h_free(H);
 	return 0;
 }
 
 static void inject(const uint8_t *f, size_t n)
 {
-	stack_lock(&hmu);
+	stack_lock(&fh.lock);
 	h_inject(H, f, n);
-	stack_unlock(&hmu);
+	stack_unlock(&fh.lock);
 }
 
 static void inject_udp(uint16_t sport, uint16_t dport, const char *text)
@@ -111,9 +98,9 @@ static struct h_frame *pop(void)
 {
 	struct h_frame *f;
 
-	stack_lock(&hmu);
+	stack_lock(&fh.lock);
 	f = h_pop_tx(H);
-	stack_unlock(&hmu);
+	stack_unlock(&fh.lock);
 	return f;
 }
 
@@ -158,7 +145,7 @@ static void test_not_ours_passes(void **state)
 	assert_int_equal(shim_fcntl(p[0], F_SETFL, O_NONBLOCK), SHIM_PASS);
 	close(p[0]);
 	close(p[1]);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 }
 
 static void test_socket_is_lazy_and_placeholder_real(void **state)
@@ -170,7 +157,7 @@ static void test_socket_is_lazy_and_placeholder_real(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	assert_true(shim_owns(fd));
-	assert_int_equal(start_calls, 0);   /* no stack until it is needed */
+	assert_int_equal(fh.start_calls, 0);   /* no stack until it is needed */
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
@@ -192,7 +179,7 @@ static void test_bind_errors(void **state)
 	a.sin_family = AF_INET;
 	assert_int_equal(shim_bind(fd, SA(other), sizeof(other)), -EADDRNOTAVAIL);
 	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
-	assert_int_equal(start_calls, 1);
+	assert_int_equal(fh.start_calls, 1);
 	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), -EINVAL);   /* bind twice */
 	assert_int_equal(shim_close(fd), 0);
 
@@ -220,7 +207,7 @@ static void test_connect_errors(void **state)
 	assert_int_equal(shim_connect(fd, SA(a), sizeof(a) - 2), -EINVAL);
 	a.sin_family = AF_APPLETALK;
 	assert_int_equal(shim_connect(fd, SA(a), sizeof(a)), -EAFNOSUPPORT);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 	assert_int_equal(shim_close(fd), 0);
 }
 
@@ -270,7 +257,7 @@ static void test_options(void **state)
 	len = sizeof(v);
 	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 	assert_int_equal(shim_close(fd), 0);
 }
 
@@ -280,11 +267,11 @@ static void test_start_failure_is_enetdown_once(void **state)
 	struct sockaddr_in any = sin4(0, 0), peer = sin4(H_PEER_IP, 9);
 
 	(void)state;
-	start_rc = -ENODEV;
+	fh.start_rc = -ENODEV;
 	assert_int_equal(shim_bind(a, SA(any), sizeof(any)), -ENETDOWN);
 	assert_int_equal(shim_connect(b, SA(peer), sizeof(peer)), -ENETDOWN);
 	assert_int_equal(shim_sendto(a, "x", 1, 0, SA(peer), sizeof(peer)), -ENETDOWN);
-	assert_int_equal(start_calls, 1);   /* no retrying */
+	assert_int_equal(fh.start_calls, 1);   /* no retrying */
 	assert_int_equal(shim_close(a), 0);
 	assert_int_equal(shim_close(b), 0);
 }
@@ -312,7 +299,7 @@ static void test_loopback_goes_to_kernel(void **state)
 	assert_int_equal(shim_connect(t, SA(lo6), sizeof(lo6)), SHIM_PASS);
 	assert_false(shim_owns(t));
 	close(t);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 }
 
 /* ---- UDP through the in-memory link ---- */
@@ -686,12 +673,12 @@ static void test_wake_outlives_waiter(void **state)
 	assert_true(efd > before);
 	late_efd = efd;
 
-	stack_lock(&hmu);
+	stack_lock(&fh.lock);
 	n = h_build_udp(buf, H_PEER_IP, 1, H_STACK_IP, 5013, (const uint8_t *)"late", 4);
 	h_inject(H, buf, n);            /* wakes the poller: queued on this thread */
 	assert_int_equal(write(pipefd[1], "x", 1), 1);  /* its poll ends anyway */
 	atomic_store(&late_join, true);
-	stack_unlock(&hmu);             /* joins it, then signals */
+	stack_unlock(&fh.lock);             /* joins it, then signals */
 
 	assert_int_equal(a.r, 2);
 	assert_true(fcntl(efd, F_GETFD) < 0 && errno == EBADF);

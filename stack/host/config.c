@@ -145,28 +145,40 @@ int config_parse_mac(const char *text, uint8_t mac[6])
 	return 0;
 }
 
+/* An optional ".ddd" after a number: its digits as an integer in *frac and
+ * their count in *digits (0 without a fraction), at most max_digits. */
+static int parse_fraction(const char **p, int max_digits, uint64_t *frac, int *digits)
+{
+	const char *s = *p;
+
+	*frac = 0;
+	*digits = 0;
+	if (*s != '.')
+		return 0;
+	s++;
+	if (!is_digit(*s))
+		return -EINVAL;
+	while (is_digit(*s)) {
+		if (++*digits > max_digits)
+			return -EINVAL;
+		*frac = *frac * 10 + (uint64_t)(*s - '0');
+		s++;
+	}
+	*p = s;
+	return 0;
+}
+
 /* "3", "3.25", "0.0001" followed by '%': parts per million, at most 100%. */
 static int parse_percent(const char **p, uint32_t *ppm)
 {
 	const char *s = *p;
-	uint64_t whole, frac = 0;
-	int digits = 0;
+	uint64_t whole, frac;
+	int digits;
 
-	if (parse_dec(&s, 3, 100, &whole))
+	if (parse_dec(&s, 3, 100, &whole) || parse_fraction(&s, 4, &frac, &digits))
 		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -EINVAL;
-		while (is_digit(*s)) {
-			if (++digits > 4)
-				return -EINVAL;
-			frac = frac * 10 + (uint64_t)(*s - '0');
-			s++;
-		}
-		for (int i = digits; i < 4; i++)
-			frac *= 10;
-	}
+	for (int i = digits; i < 4; i++)
+		frac *= 10;
 	if (*s != '%')
 		return -EINVAL;
 	s++;
@@ -182,22 +194,11 @@ static int parse_percent(const char **p, uint32_t *ppm)
 static int parse_delay(const char **p, uint32_t *us)
 {
 	const char *s = *p;
-	uint64_t whole, frac = 0, scale;
-	int digits = 0;
+	uint64_t whole, frac, scale;
+	int digits;
 
-	if (parse_dec(&s, 8, 60000000, &whole))
+	if (parse_dec(&s, 8, 60000000, &whole) || parse_fraction(&s, 6, &frac, &digits))
 		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -EINVAL;
-		while (is_digit(*s)) {
-			if (++digits > 6)
-				return -EINVAL;
-			frac = frac * 10 + (uint64_t)(*s - '0');
-			s++;
-		}
-	}
 	if (strncmp(s, "us", 2) == 0) {
 		scale = 1;
 		s += 2;

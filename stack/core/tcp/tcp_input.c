@@ -565,12 +565,15 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		   !(g->flags & (TCP_SYN | TCP_FIN)) && ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd) {
 		/* A duplicate ACK (RFC 5681 §2). */
 		c->dupacks++;
-		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
-					(c->sack_ok && new_sack && c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss))) {
-			if (seq_gt(c->snd_una, c->recover))
-				enter_recovery(c, now);
-		}
+		if (!c->in_recovery && c->dupacks >= TCP_DUPTHRESH && seq_gt(c->snd_una, c->recover))
+			enter_recovery(c, now);
 	}
+	/* With SACK, loss detection decides on the scoreboard, whatever else
+	 * the ACK carries (data, a new window): RFC 6675 §5 (2), IsLost(HighACK
+	 * + 1), like Linux's tcp_fastretrans_alert on every ACK with SACK. */
+	if (c->sack_ok && new_sack && !c->in_recovery && c->snd_una != c->snd_max &&
+	    c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss && seq_gt(c->snd_una, c->recover))
+		enter_recovery(c, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;
 	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */

@@ -475,8 +475,9 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	if (c->sack_ok)
 		sack_trim(c);
 	if (c->in_recovery) {
-		if (seq_geq(g->ack, c->recover)) {
-			/* RFC 6582 §3.2 step 3: full acknowledgment ends recovery. */
+		if (seq_gt(g->ack, c->recover)) {
+			/* RFC 6582 §3.2 step 3: full acknowledgment (all data up to
+			 * and including `recover`) ends recovery. */
 			c->in_recovery = false;
 			c->dupacks = 0;
 			c->ca_state = 0;
@@ -510,7 +511,11 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->in_recovery = true;
 	c->fast_recoveries++;
 	c->ca_state = 3;                    /* TCP_CA_Recovery */
-	c->recover = c->snd_max;
+	/* RFC 6582 §3.2 step 2: "the highest sequence number transmitted",
+	 * the last byte sent, not the next one: a recovery whose full ACK is
+	 * exactly the old SND.MAX has ended, and a loss of the segment sent
+	 * first during it can start the next one (step 1's test). */
+	c->recover = c->snd_max - 1;
 	c->high_rxt = c->snd_una;
 	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, now);
 	tcp_retransmit_at(c, c->snd_una, now);

@@ -365,7 +365,12 @@ static uint32_t tcp_pipe(const struct tcp_conn *c)
 		return flight;
 	}
 	if (c->dupacks) {
-		uint32_t d = c->dupacks * (uint32_t)c->mss;
+		/* Each duplicate ACK is a segment that left the network; outside
+		 * recovery only the first two count (limited transmit, RFC 3042),
+		 * so that duplicate ACKs that cannot start a recovery do not each
+		 * send a new segment. */
+		unsigned n = c->in_recovery || c->dupacks < TCP_DUPTHRESH ? c->dupacks : TCP_DUPTHRESH - 1;
+		uint32_t d = n * (uint32_t)c->mss;
 
 		return flight > d ? flight - d : 0;
 	}

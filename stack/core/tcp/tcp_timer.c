@@ -255,7 +255,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	c->in_recovery = false;
 	c->ca_state = 4;                    /* TCP_CA_Loss */
 	c->dupacks = 0;
-	c->recover = c->snd_max;
+	c->recover = c->snd_max - 1;        /* RFC 6582 §3.2 step 2's highest sequence number sent */
 	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
 	 * timeout. Like Linux, it survives the first one (what the receiver
 	 * holds is not sent again); a second timeout in a row discards it, in

@@ -67,6 +67,17 @@ static void drain(struct tscript *t)
 		;
 }
 
+static void inject_fmt(struct tscript *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ts_inject(t, line);
+}
+
 /* ---- issue 12, defect 10 ---- */
 
 /* A Linux receiver grows its window as out-of-order data arrives, so the
@@ -123,11 +134,115 @@ static void test_sack_loss_detected_on_acks_with_data(void **state)
 	ts_free(t);
 }
 
+/* ---- issue 12, defect 11 ---- */
+
+/* RFC 6582: `recover` is the highest sequence number sent when recovery
+ * started, and a new recovery may start once the cumulative ACK covers more
+ * than it. A recovery that ends with an ACK exactly at the first byte sent
+ * during it (the old SND.MAX) is over: a loss of that very segment is fast
+ * retransmitted on the third duplicate ACK, and the duplicate ACKs before
+ * it send no more than the two segments of limited transmit (RFC 3042). */
+static void test_loss_right_after_recovery_is_fast_retransmitted(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, false);
+	unsigned top = 0, first_new = 0, n_after = 0;
+	bool rexmit = false;
+	struct sent s;
+	char want[200];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 200 * MSS, t->h->now), 200 * MSS);
+	while (next_sent(t, &s))
+		top = s.end;
+	assert_int_equal(top, 10 * MSS + 1);
+	ts_advance_ms(t, 10);
+	/* the first segment is lost: duplicate ACKs until recovery sends new data */
+	for (int i = 0; i < 9 && !first_new; i++) {
+		ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+		while (next_sent(t, &s)) {
+			if (s.start == 1) {
+				assert_int_equal(i, 2);         /* the third duplicate ACK */
+				rexmit = true;
+			} else if (rexmit && !first_new) {
+				first_new = s.start;    /* the first new segment sent in recovery */
+			}
+			if (s.end > top)
+				top = s.end;
+		}
+	}
+	assert_true(rexmit);
+	assert_true(first_new >= 10 * MSS + 1);
+	/* the ACK that ends recovery covers everything sent before it began,
+	 * up to the first segment sent during it, which is lost */
+	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 111 ecr 0>", first_new);
+	while (next_sent(t, &s))
+		if (s.end > top)
+			top = s.end;
+	/* two duplicate ACKs for it: at most one new segment each (RFC 3042) */
+	for (int i = 0; i < 2; i++) {
+		inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
+		while (next_sent(t, &s)) {
+			assert_true(s.start >= top);
+			top = s.end;
+			n_after++;
+		}
+	}
+	assert_true(n_after <= 2);
+	/* the third: fast retransmit */
+	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
+	snprintf(want, sizeof(want), ". %u:%u(1448) ack 1 win 512 " TSO, first_new, first_new + MSS);
+	ts_expect(t, want);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 3042: the first two duplicate ACKs send one new segment each, the
+ * third retransmits; never a new segment for every duplicate ACK. */
+static void test_duplicate_acks_send_no_new_data_beyond_two(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, false);
+	struct sent s;
+	unsigned n = 0, top = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 200 * MSS, t->h->now), 200 * MSS);
+	while (next_sent(t, &s))
+		top = s.end;
+	ts_advance_ms(t, 10);
+	/* segment 2 lost; segment 1 acknowledged */
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	while (next_sent(t, &s))
+		top = s.end > top ? s.end : top;
+	for (int i = 0; i < 2; i++) {
+		ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+		while (next_sent(t, &s)) {
+			assert_true(s.start >= top);
+			top = s.end;
+			n++;
+		}
+	}
+	assert_true(n <= 2);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sack_loss_detected_when_window_changes),
 		cmocka_unit_test(test_sack_loss_detected_on_acks_with_data),
+		cmocka_unit_test(test_loss_right_after_recovery_is_fast_retransmitted),
+		cmocka_unit_test(test_duplicate_acks_send_no_new_data_beyond_two),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);
 }

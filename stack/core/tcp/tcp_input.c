@@ -492,6 +492,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		}
 	} else {
 		c->dupacks = 0;
+		/* The timeout's recovery is over once everything sent before it
+		 * is acknowledged (Linux's tcp_try_undo_recovery from TCP_CA_Loss):
+		 * the state is Open again, and tail loss probes with it. */
+		if (c->ca_state == 4 && seq_gt(g->ack, c->recover))
+			c->ca_state = 0;
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */

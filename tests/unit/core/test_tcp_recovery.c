@@ -78,6 +78,20 @@ static void inject_fmt(struct tscript *t, const char *fmt, ...)
 	ts_inject(t, line);
 }
 
+/* An RTT sample of rtt_ms: one byte out, its ACK rtt_ms later. Returns the next relative seq. */
+static unsigned rtt_sample(struct tscript *t, struct tcp_conn *c, unsigned seq, unsigned rtt_ms)
+{
+	char want[200];
+
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	snprintf(want, sizeof(want), "P. %u:%u(1) ack 1 win 512 " TSO, seq, seq + 1);
+	ts_expect(t, want);
+	ts_advance_ms(t, rtt_ms);
+	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 110 ecr 0>", seq + 1);
+	ts_expect_none(t);
+	return seq + 1;
+}
+
 /* ---- issue 12, defect 10 ---- */
 
 /* A Linux receiver grows its window as out-of-order data arrives, so the
@@ -236,6 +250,61 @@ static void test_duplicate_acks_send_no_new_data_beyond_two(void **state)
 	ts_free(t);
 }
 
+/* ---- issue 12, defect 12 ---- */
+
+/* After a real timeout, the congestion state is "Loss" until everything
+ * sent before it is acknowledged, then "Open" again (TCP_INFO's ca_state),
+ * and the next flight has its tail loss probe again. */
+static void test_loss_state_ends_after_rto_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+	unsigned seq;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_advance_ms(t, 10);
+	seq = rtt_sample(t, c, 1, 10);
+	assert_int_equal(tcp_send(c, big, 2 * MSS, t->h->now), 2 * MSS);
+	drain(t);
+	/* everything lost, the probe too: the RTO resends the first segment */
+	for (int ms = 0; ms < 1000; ms++) {
+		struct sent s;
+		bool rto = false;
+
+		ts_advance_ms(t, 1);
+		while (next_sent(t, &s))
+			rto = s.start == seq;
+		if (rto)
+			break;
+	}
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 4);
+	/* its ACK, 10 ms later, echoes its timestamp */
+	ts_advance_ms(t, 10);
+	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 120 ecr %u>", seq + 2 * MSS,
+		   t->last_tsval - t->ts_base);
+	drain(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	seq += 2 * MSS;
+	/* the next flight's tail is probed after 2 SRTT, long before an RTO */
+	assert_int_equal(tcp_send(c, big, 2 * MSS, t->h->now), 2 * MSS);
+	drain(t);
+	ts_advance_ms(t, 60);
+	{
+		char want[200];
+
+		snprintf(want, sizeof(want), "P. %u:%u(1448) ack 1 win 512 " TSO, seq + MSS, seq + 2 * MSS);
+		ts_expect(t, want);
+	}
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_sack_loss_detected_on_acks_with_data),
 		cmocka_unit_test(test_loss_right_after_recovery_is_fast_retransmitted),
 		cmocka_unit_test(test_duplicate_acks_send_no_new_data_beyond_two),
+		cmocka_unit_test(test_loss_state_ends_after_rto_recovery),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);
 }

@@ -70,36 +70,48 @@ static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 	return (uint16_t)wnd;
 }
 
-/* The SACK blocks to send (RFC 2018 §4): the block holding the latest
- * out-of-order arrival first, then the others in sequence order. */
+/* The out-of-order queue as contiguous ranges, in sequence order: the
+ * range from o on (blocks that touch are one range); *next the block after it. */
+static void ofo_range(const struct tcp_ofo *o, tcp_seq r[2], const struct tcp_ofo **next)
+{
+	r[0] = o->seq;
+	r[1] = o->seq + o->len;
+	for (o = o->next; o && o->seq == r[1]; o = o->next)
+		r[1] = o->seq + o->len;
+	*next = o;
+}
+
+/* The SACK blocks to send (RFC 2018 §4): first the block holding the
+ * segment that triggered the ACK (the latest out-of-order arrival), however
+ * many ranges lie below it, then the others in sequence order. */
 static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCKS][2], unsigned max)
 {
-	tcp_seq all[8][2];
-	unsigned n = 0, k = 0, first = 0;
-	const struct tcp_ofo *o;
+	const struct tcp_ofo *o, *next;
+	tcp_seq r[2], first[2] = { 0, 0 };
+	unsigned k = 0;
+	bool found = false;
 
-	for (o = c->ofo; o && n < 8; o = o->next) {
-		if (n && all[n - 1][1] == o->seq) {
-			all[n - 1][1] = o->seq + o->len;
-			continue;
-		}
-		all[n][0] = o->seq;
-		all[n][1] = o->seq + o->len;
-		n++;
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (seq_geq(c->ofo_last, all[i][0]) && seq_lt(c->ofo_last, all[i][1]))
-			first = i;
-	if (!n)
+	if (!c->ofo || !max)
 		return 0;
-	out[k][0] = all[first][0];
-	out[k][1] = all[first][1];
+	for (o = c->ofo; o && !found; o = next) {
+		ofo_range(o, r, &next);
+		if (seq_geq(c->ofo_last, r[0]) && seq_lt(c->ofo_last, r[1])) {
+			first[0] = r[0];
+			first[1] = r[1];
+			found = true;
+		}
+	}
+	if (!found)
+		ofo_range(c->ofo, first, &next);
+	out[k][0] = first[0];
+	out[k][1] = first[1];
 	k++;
-	for (unsigned i = 0; i < n && k < max; i++) {
-		if (i == first)
+	for (o = c->ofo; o && k < max; o = next) {
+		ofo_range(o, r, &next);
+		if (r[0] == first[0])
 			continue;
-		out[k][0] = all[i][0];
-		out[k][1] = all[i][1];
+		out[k][0] = r[0];
+		out[k][1] = r[1];
 		k++;
 	}
 	return k;

@@ -305,6 +305,28 @@ static void test_loss_state_ends_after_rto_recovery(void **state)
 	ts_free(t);
 }
 
+/* ---- issue 12, defect 14 ---- */
+
+/* RFC 2018 §4: the first SACK block holds the segment that triggered the
+ * ACK, however many holes lie below it. */
+static void test_first_sack_block_holds_newest_segment(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char want[200];
+
+	(void)state;
+	/* ten out-of-order segments, a hole before each */
+	for (unsigned k = 1; k <= 10; k++) {
+		inject_fmt(t, ". %u:%u(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", k * 200 + 1, k * 200 + 101);
+		snprintf(want, sizeof(want), ". 1:1(0) ack 1 win * <nop,nop,TS val * ecr 100,nop,nop,sack %u:%u%s>",
+			 k * 200 + 1, k * 200 + 101, k == 1 ? "" : k == 2 ? " *:*" : " *:* *:*");
+		ts_expect(t, want);
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_loss_right_after_recovery_is_fast_retransmitted),
 		cmocka_unit_test(test_duplicate_acks_send_no_new_data_beyond_two),
 		cmocka_unit_test(test_loss_state_ends_after_rto_recovery),
+		cmocka_unit_test(test_first_sack_block_holds_newest_segment),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);
 }

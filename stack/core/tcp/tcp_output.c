@@ -502,15 +502,24 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);
-		uint32_t cwnd = c->cc.cwnd;
-		uint32_t cwnd_room = pipe < cwnd ? cwnd - pipe : 0;
+		/* Like Linux (tcp_cwnd_test), the congestion window counts whole
+		 * segments: what the window leaves is a number of full segments,
+		 * never a fraction of one (a runt mid-stream, RFC 1122 §4.2.3.4's
+		 * sender SWS avoidance). */
+		uint32_t cwnd_segs = c->cc.cwnd / c->mss;
+		uint32_t pipe_segs = (pipe + c->mss - 1) / c->mss;
+		uint32_t room_segs = cwnd_segs > pipe_segs ? cwnd_segs - pipe_segs : 0;
+		uint32_t cwnd_room;
 		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
 		uint32_t wnd_room, avail, len, gap, smss;
 		bool fin_now, retrans;
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		if (c->in_recovery && c->sack_ok && c->nsacked && cwnd_room >= c->mss) {
+		smss = seg_mss(c);
+		cwnd_room = room_segs * smss;
+		/* In recovery, the holes go before new data (RFC 6675 NextSeg). */
+		if (c->in_recovery && c->sack_ok && c->nsacked && room_segs) {
 			uint32_t hl;
 			bool nothing_new = !seq_lt(seq_max(c->snd_nxt, c->snd_max), end) ||
 					   !seq_lt(c->snd_max, wnd_edge);
@@ -529,7 +538,6 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		seq = c->snd_nxt;
 		avail = seq_lt(seq, end) ? end - seq : 0;
 		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
-		smss = seg_mss(c);
 		retrans = seq_lt(seq, c->snd_max);
 		len = min32(min32(avail, tso_cap(c, smss, retrans)), min32(wnd_room, cwnd_room));
 		len = min32(len, gap);

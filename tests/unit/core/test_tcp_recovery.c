@@ -305,6 +305,102 @@ static void test_loss_state_ends_after_rto_recovery(void **state)
 	ts_free(t);
 }
 
+/* ---- issue 12, defect 13 ---- */
+
+/* A connection past slow start (CUBIC's congestion avoidance grows cwnd by
+ * fractions of a segment) in a bulk transfer: every segment is full-sized
+ * but the very last (sender SWS avoidance, RFC 1122 §4.2.3.4, with cwnd
+ * counted in segments as Linux does). */
+static void test_bulk_transfer_sends_no_runts(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	size_t total = 600 * MSS + 500;
+	unsigned acked = 1, runts = 0, segs = 0;
+	struct sent s;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 0>");
+	/* white box: a connection that left slow start at 20 segments */
+	c->cc.ssthresh = 20 * MSS;
+	c->cc.cwnd = 20 * MSS;
+	ts_advance_ms(t, 10);
+	{
+		size_t queued = 0;
+		unsigned pending[4096];
+		unsigned np = 0;
+
+		while (acked < total + 1) {
+			long n = tcp_send(c, big, total - queued < sizeof(big) ? total - queued : sizeof(big), t->h->now);
+
+			if (n > 0)
+				queued += (size_t)n;
+			while (next_sent(t, &s)) {
+				if (s.len == 0)
+					continue;
+				segs++;
+				if (s.len < MSS && s.end != total + 1)
+					runts++;
+				pending[np++] = s.end;
+				assert_true(np < 4096);
+			}
+			/* the peer ACKs every second segment, 1 ms later */
+			ts_advance_ms(t, 1);
+			for (unsigned k = 0; k < np; k++) {
+				if (k % 2 == 1 || k == np - 1) {
+					inject_fmt(t, ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr 0>", pending[k]);
+					acked = pending[k];
+				}
+			}
+			np = 0;
+		}
+	}
+	assert_true(segs >= 600);
+	assert_int_equal(runts, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* In recovery, only whole segments go out, whatever fraction of a segment
+ * the window leaves, and a segment known lost is resent before new data. */
+static void test_recovery_resends_holes_before_new_data(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	bool hole2 = false;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 101 ecr 0>");
+	/* white box: a window of 20.5 segments */
+	c->cc.ssthresh = 20 * MSS;
+	c->cc.cwnd = 20 * MSS + MSS / 2;
+	assert_int_equal(tcp_send(c, big, 100 * MSS, t->h->now), 100 * MSS);
+	while (next_sent(t, &s))
+		assert_int_equal(s.len, MSS);
+	ts_advance_ms(t, 10);
+	/* segments 1 and 3 are lost: 2, 4, 5, ... arrive */
+	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
+	for (unsigned k = 4; k <= 20; k++) {
+		inject_fmt(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897 4345:%u>",
+			   k * MSS + 1);
+		while (next_sent(t, &s)) {
+			assert_int_equal(s.len, MSS);
+			if (s.start == 2897)
+				hole2 = true;
+			/* three segments SACKed above the second hole: lost by
+			 * any measure (RFC 6675 IsLost, RACK), it goes first */
+			if (s.start >= 20 * MSS + 1 && k >= 6)
+				assert_true(hole2);
+		}
+	}
+	assert_true(hole2);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- issue 12, defect 14 ---- */
 
 /* RFC 2018 §4: the first SACK block holds the segment that triggered the
@@ -335,6 +431,8 @@ int main(void)
 		cmocka_unit_test(test_loss_right_after_recovery_is_fast_retransmitted),
 		cmocka_unit_test(test_duplicate_acks_send_no_new_data_beyond_two),
 		cmocka_unit_test(test_loss_state_ends_after_rto_recovery),
+		cmocka_unit_test(test_bulk_transfer_sends_no_runts),
+		cmocka_unit_test(test_recovery_resends_holes_before_new_data),
 		cmocka_unit_test(test_first_sack_block_holds_newest_segment),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);

@@ -423,6 +423,331 @@ static void test_first_sack_block_holds_newest_segment(void **state)
 	ts_free(t);
 }
 
+/* ---- RACK-TLP (RFC 8985) ---- */
+
+/* RFC 8985 §6.2: a segment is not lost merely because one sent after it was
+ * delivered: RACK waits a reordering window (min RTT / 4) first. A segment
+ * that arrives late within it is reordering, not loss: nothing is resent.
+ * Once reordering was seen, the window also holds with three segments
+ * SACKed above (where DupThresh would have called it lost). */
+static void test_rack_reordering_is_not_loss(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	/* segment 2 arrives before segment 1 */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	assert_true(c->rack.reord);
+	/* later, segment 3 is late by three segments */
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 4345:5793>");
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 4345:7241>");
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 4345:8689>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 8689 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.total_retrans, 0);
+	assert_int_equal(i.ca_state, 0);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 8985 §6.2 step 5: when the reordering window passes and the segment
+ * still has not arrived, RACK's timer declares it lost: recovery starts
+ * with its retransmission, without waiting for more ACKs or the RTO. */
+static void test_rack_timer_declares_loss(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+	uint32_t wnd;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
+	ts_expect_none(t);
+	wnd = tcp_rack_reo_wnd(c);
+	assert_int_equal(wnd, 10000 / 4);       /* min RTT / 4 */
+	ts_advance_us(t, wnd - 100);
+	ts_expect_none(t);
+	ts_advance_us(t, 200);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 3);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 8985 §3.3: a retransmission lost again is detected like any other
+ * segment, by a delivery of something sent after it (here new data sent
+ * during recovery), without an RTO. */
+static void test_rack_detects_lost_retransmission(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	unsigned hi = 0, rexmits = 0;
+	char line[200];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 40 * MSS, t->h->now), 40 * MSS);
+	while (next_sent(t, &s))
+		hi = s.end;
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:4345>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:5793>");
+	while (next_sent(t, &s)) {
+		if (s.start == 1)
+			rexmits++;
+		else
+			hi = s.end;     /* limited transmit */
+	}
+	assert_int_equal(rexmits, 1);
+	rexmits = 0;
+	/* more SACKs: new data goes out after the retransmission */
+	for (unsigned k = 5; k <= 10; k++) {
+		inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		while (next_sent(t, &s)) {
+			assert_true(s.start >= hi);     /* new data */
+			hi = s.end;
+		}
+	}
+	assert_true(hi > 10 * MSS + 1);
+	/* the retransmission is lost; new data sent after it arrives */
+	ts_advance_ms(t, 10);
+	snprintf(line, sizeof(line), ". 1:1(0) ack 1 win 502 <nop,nop,TS val 120 ecr 0,nop,nop,sack 1449:%u>", hi);
+	ts_inject(t, line);
+	ts_advance_ms(t, 3);
+	while (next_sent(t, &s))
+		if (s.start == 1)
+			rexmits++;
+	assert_int_equal(rexmits, 1);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 8985 §7: the last segments of a flight are lost, so no ACK comes
+ * back to tell. The probe (the last segment again, 2 SRTT after) draws a
+ * SACK for it, from which RACK sees the segment before it lost: recovered
+ * within about three round trips instead of an RTO. */
+static void test_tlp_recovers_lost_tail(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	/* segments 9 and 10 are lost */
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	/* PTO = 2 SRTT + 2 ms from the last transmission, well before an RTO */
+	ts_advance_ms(t, 10);
+	ts_expect_none(t);
+	ts_advance_ms(t, 13);
+	ts_expect(t, "P. 13033:14481(1448) ack 1 win 512 " TSO);
+	assert_int_equal(c->tlp_probes, 1);
+	/* its SACK shows segment 9 lost: resent at once */
+	ts_advance_ms(t, 10);
+	inject_fmt(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 120 ecr %u,nop,nop,sack 13033:14481>",
+		   t->last_tsval - t->ts_base);
+	ts_expect(t, ". 11585:13033(1448) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 130 ecr 0>");
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	assert_int_equal(c->rto_count, 0);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- D-SACK (RFC 2883, RFC 3708) ---- */
+
+/* RFC 2883 §4: a duplicate segment is reported in the first SACK block of
+ * the ACK it draws: below the cumulative ACK when already delivered, or
+ * inside the second block when it duplicates out-of-order data. */
+static void test_dsack_reports_duplicate_segments(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 1449 win * <nop,nop,TS val * ecr 110>");
+	/* the same segment again (its ACK was lost): ACKed at once, with D-SACK */
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1449 win * <nop,nop,TS val * ecr 110,nop,nop,sack 1:1449>");
+	/* a part of it with new data: the old part */
+	ts_inject(t, ". 1001:2001(1000) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2001 win * <nop,nop,TS val * ecr 112,nop,nop,sack 1001:1449>");
+	/* out-of-order data, twice */
+	ts_inject(t, ". 3001:4001(1000) ack 1 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2001 win * <nop,nop,TS val * ecr 112,nop,nop,sack 3001:4001>");
+	ts_inject(t, ". 3001:4001(1000) ack 1 win 502 <nop,nop,TS val 114 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2001 win * <nop,nop,TS val * ecr 112,nop,nop,sack 3001:4001 3001:4001>");
+	/* reported once */
+	ts_inject(t, ". 5001:6001(1000) ack 1 win 502 <nop,nop,TS val 115 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 2001 win * <nop,nop,TS val * ecr 112,nop,nop,sack 5001:6001 3001:4001>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 3708: a fast retransmission the receiver reports as a duplicate
+ * (D-SACK) was spurious: the segment was reordered, not lost. The window
+ * comes back (the recovery is undone, like Linux's tcp_try_undo_dsack),
+ * and RACK's reordering window widens (RFC 8985 §6.2 step 4), so that the
+ * same reordering next time is waited for. */
+static void test_dsack_undoes_spurious_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+	struct sent s;
+	unsigned rexmits = 0;
+	uint32_t cwnd;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 30 * MSS, t->h->now), 30 * MSS);
+	drain(t);
+	cwnd = c->cc.cwnd;
+	ts_advance_ms(t, 10);
+	/* segment 1 is three segments late: taken for a loss */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:4345>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:5793>");
+	while (next_sent(t, &s))
+		rexmits += s.start == 1;        /* beside new data (limited transmit, PRR) */
+	assert_int_equal(rexmits, 1);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 3);
+	assert_true(c->cc.cwnd < cwnd);
+	/* the original arrives, then the retransmission: a D-SACK */
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 112 ecr 0,nop,nop,sack 1:1449>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	assert_true(c->cc.cwnd >= cwnd);
+	assert_int_equal(c->spurious_recoveries, 1);
+	assert_int_equal(c->rack.reo_wnd_mult, 2);
+	assert_int_equal(tcp_rack_reo_wnd(c), 2 * 10000 / 4);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- PRR (RFC 6937) and the rescue retransmission (RFC 6675) ---- */
+
+/* In recovery the sender sends about ssthresh/RecoverFS of what each ACK
+ * delivers (CUBIC: 0.7): spread over the ACKs of the round trip, never a
+ * burst, and the pipe ends near ssthresh. */
+static void test_prr_paces_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	unsigned sent = 0, acks = 0, hole = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 1000 <nop,nop,TS val 100 ecr 0>");
+	c->cc.cwnd = 20 * MSS;          /* white box: a window of 20 segments */
+	assert_int_equal(tcp_send(c, big, 60 * MSS, t->h->now), 60 * MSS);
+	ts_advance_us(t, 1);            /* the rest of the burst, from the stack's timer pass */
+	drain(t);
+	ts_advance_ms(t, 10);
+	/* segment 1 lost, 2..20 arrive, one ACK each */
+	for (unsigned k = 2; k <= 20; k++) {
+		unsigned n = 0;
+
+		inject_fmt(t, ". 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		while (next_sent(t, &s)) {
+			if (s.start == 1)
+				hole++;
+			n++;
+		}
+		assert_true(n <= 2);
+		if (c->in_recovery) {
+			acks++;
+			sent += n;
+		}
+	}
+	assert_int_equal(hole, 1);
+	/* 18 ACKs in recovery: 0.7 * 19 delivered, about 13 segments out */
+	assert_true(acks >= 17);
+	assert_true(sent >= 12 && sent <= 14);
+	assert_true(tcp_pipe(c) <= c->cc.ssthresh);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* RFC 6675 NextSeg rule 4: in recovery, with nothing deemed lost to resend
+ * and no new data, the last segment goes again, once per recovery: a lost
+ * tail that no later delivery can reveal. */
+static void test_rescue_retransmission(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	unsigned rescue = 0, others = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	/* segments 1 and 10 are lost */
+	for (unsigned k = 2; k <= 9; k++) {
+		inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		while (next_sent(t, &s)) {
+			if (s.start == 9 * MSS + 1)
+				rescue++;
+			else if (s.start != 1)
+				others++;
+		}
+	}
+	assert_int_equal(rescue, 1);
+	assert_int_equal(others, 0);
+	assert_int_equal(c->rescue_rxts, 1);
+	/* once per recovery */
+	ts_inject(t, ". 1:1(0) ack 13033 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +759,14 @@ int main(void)
 		cmocka_unit_test(test_bulk_transfer_sends_no_runts),
 		cmocka_unit_test(test_recovery_resends_holes_before_new_data),
 		cmocka_unit_test(test_first_sack_block_holds_newest_segment),
+		cmocka_unit_test(test_rack_reordering_is_not_loss),
+		cmocka_unit_test(test_rack_timer_declares_loss),
+		cmocka_unit_test(test_rack_detects_lost_retransmission),
+		cmocka_unit_test(test_tlp_recovers_lost_tail),
+		cmocka_unit_test(test_dsack_reports_duplicate_segments),
+		cmocka_unit_test(test_dsack_undoes_spurious_recovery),
+		cmocka_unit_test(test_prr_paces_recovery),
+		cmocka_unit_test(test_rescue_retransmission),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);
 }

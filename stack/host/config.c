@@ -518,6 +518,18 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 	if (set)
 		sc->tcp_msl_ms = (uint32_t)n;
 
+	if (parse_uint_var(get, "PSTACK_TCP_RECOVERY", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_RECOVERY", get_var(get, "PSTACK_TCP_RECOVERY"),
+				 "expected 1 (RACK-TLP loss detection, the default) or 0 (RFC 6675 DupThresh)");
+	if (set)
+		sc->tcp_recovery = (uint8_t)n;
+
+	if (parse_uint_var(get, "PSTACK_TCP_DSACK", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_DSACK", get_var(get, "PSTACK_TCP_DSACK"),
+				 "expected 1 (send D-SACK blocks, the default) or 0");
+	if (set)
+		sc->tcp_dsack = (uint8_t)n;
+
 	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
 		if (parse_size(v, &n) || n < (1u << 20) || n > (64ull << 30))
 			return bad_value(err, errlen, "PSTACK_TCP_MEM", v,

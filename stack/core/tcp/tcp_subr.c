@@ -296,6 +296,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
+	tcp_sb_free(&c->sb);
 	t->live--;
 	free(c);
 }
@@ -424,7 +425,7 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		if (m < c->mss) {
 			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
 			tcp_cc_set_mss(&c->cc, c->mss);
-			c->snd_nxt = c->snd_una;
+			tcp_recovery_mss_fell(c);
 			tcp_output(c, s->now);
 		}
 		return;

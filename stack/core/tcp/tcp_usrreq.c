@@ -110,7 +110,6 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_max = c->iss;
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
-	c->high_rxt = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
@@ -601,7 +600,9 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
-	i->sacked = c->sacked_bytes / c->mss;
+	i->sacked = c->sb.sacked / c->mss;
+	i->lost = c->sb.lost / c->mss;
+	i->retrans = c->sb.retrans / c->mss;
 	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
 	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
 	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);

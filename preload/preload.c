@@ -43,6 +43,7 @@
 #include "shim/shim.h"
 #include "stack/core/log.h"
 #include "stack/host/config.h"
+#include "stack/host/lock.h"
 #include "stack/host/logsink.h"
 #include "stack/host/runner.h"
 
@@ -133,8 +134,12 @@ static _Thread_local int depth;         /* > 0: inside the library on this threa
 
 /* ---- the host: the runner ---- */
 
-static struct runner *runner;
-/* From the settings read when the stack starts (host_start); read again at exit. */
+/* The stack lock exists before the stack does (the shim takes it from its
+ * first call); the runner is created under it and uses it. The wake-ups the
+ * shim collected under it go out after each unlock (stack/CONCURRENCY.md). */
+static struct stack_lock lock;
+static struct runner *runner;       /* under lock; NULL before start, after stop, in a fork child */
+/* From the settings read when the stack starts (host_start, under lock); read again at exit. */
 static uint32_t spin_us;
 static uint64_t exit_linger_us;
 
@@ -157,13 +162,20 @@ static int host_start(void *ctx)
 	}
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
-	return runner_start(&cfg, &runner);
+	return runner_start(&cfg, &lock, &runner);
 }
 
 static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runner); }
 static uint32_t host_spin_us(void *ctx) { (void)ctx; return spin_us; }
-static void host_lock(void *ctx) { (void)ctx; runner_lock(runner); }
-static void host_unlock(void *ctx) { (void)ctx; runner_unlock(runner); }
+static void host_lock(void *ctx) { (void)ctx; stack_lock(&lock); }
+static void host_unlock(void *ctx)
+{
+	(void)ctx;
+	if (runner)
+		runner_unlock(runner);
+	else
+		stack_unlock(&lock);
+}
 static uint64_t host_now(void *ctx) { (void)ctx; return runner_now(); }
 static int host_spin(void *ctx, bool stop)
 {
@@ -179,9 +191,23 @@ static int host_drive(void *ctx) { (void)ctx; return runner_drive(runner); }
 static void host_block_end(void *ctx, bool was_driver) { (void)ctx; runner_block_end(runner, was_driver); }
 static void host_stop(void *ctx, uint64_t linger_us)
 {
+	struct runner *r;
+
 	(void)ctx;
-	runner_stop(runner, linger_us);
+	/* Forgotten first: no unlock goes through the runner from now on. */
+	stack_lock(&lock);
+	r = runner;
 	runner = NULL;
+	stack_unlock(&lock);
+	runner_stop(r, linger_us);
+}
+
+static void fork_child(void)
+{
+	/* The child has no stack thread: its unlocks are plain ones. Under the
+	 * lock, which shim_fork_prepare took before fork(). */
+	runner = NULL;
+	shim_fork_child();
 }
 
 static void at_exit_drain(void)
@@ -243,10 +269,11 @@ static void init(void)
 		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
 		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
 	};
+	stack_lock_init(&lock, shim_wake_flush);
 	/* The core's log lines go to stderr until the settings say otherwise. */
 	logsink_stderr();
 	shim_init(&libc, &host);
-	pthread_atfork(shim_fork_prepare, shim_fork_parent, shim_fork_child);
+	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
 }
 
 __attribute__((constructor)) static void preload_ctor(void)

@@ -1,6 +1,7 @@
 /*
- * The shim's core: the fd table, object references, locks, the stack's lazy
- * start, per-thread wakeup eventfds and blocking, fork and exit.
+ * The shim's core: the fd table, object references, the lock and the
+ * deferred wake-ups, the stack's lazy start, per-thread wakeup eventfds and
+ * blocking, fork and exit. The locking rules: stack/CONCURRENCY.md.
  *
  * The fd table is two levels of atomic pointers (chunks of 1024 slots,
  * allocated on demand up to SHIM_FD_MAX and never freed), so the wrappers'
@@ -33,11 +34,9 @@ static _Atomic(_Atomic(struct shim_obj *) *) shim_tab[SHIM_FD_MAX / SHIM_CHUNK];
 static atomic_int shim_tab_high;      /* one past the highest fd ever installed */
 static atomic_bool shim_ready;
 
-static pthread_mutex_t op_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Under op_mu. */
+/* Under the stack lock. */
 static bool stack_running;
 static int start_err;               /* -errno once a start failed, or after exit */
 static pid_t init_pid;
@@ -50,7 +49,16 @@ static _Atomic uint32_t spin_us;    /* PSTACK_SPIN_US once the stack runs (0: of
 static struct shim_obj internal_obj = { .kind = SHIM_OBJ_INTERNAL, .refs = 1 << 30, .nfds = 0 };
 static pthread_key_t efd_key;
 static pthread_once_t efd_once = PTHREAD_ONCE_INIT;
-static _Thread_local int t_efd = -1;
+
+struct shim_efd {
+	int fd;
+	atomic_int refs;            /* the thread's, and one while queued */
+	atomic_bool queued;         /* on some thread's pending list */
+	struct shim_efd *next;      /* on that list (written by the thread that queued it) */
+};
+static _Thread_local struct shim_efd *t_efd;
+/* The eventfds this thread woke under the lock, to signal once it lets go. */
+static _Thread_local struct shim_efd *t_pending;
 
 void shim_init(const struct shim_libc *libc, const struct shim_host *host)
 {
@@ -124,15 +132,11 @@ struct shim_sock *shim_get_sock(int fd)
 
 void shim_put(struct shim_obj *o)
 {
-	if (atomic_fetch_sub(&o->refs, 1) != 1)
-		return;
-	if (o->kind == SHIM_OBJ_SOCK)
-		shim_sock_free((struct shim_sock *)o);
-	else if (o->kind == SHIM_OBJ_EPOLL)
-		free(o);
+	if (atomic_fetch_sub(&o->refs, 1) == 1)
+		o->ops->free(o);
 }
 
-int shim_install(int fd, struct shim_obj *o)
+static int install(int fd, struct shim_obj *o, bool only_empty)
 {
 	_Atomic(struct shim_obj *) *s;
 	int high;
@@ -143,6 +147,10 @@ int shim_install(int fd, struct shim_obj *o)
 		pthread_mutex_unlock(&tab_mu);
 		return -EMFILE;
 	}
+	if (only_empty && atomic_load_explicit(s, memory_order_relaxed)) {
+		pthread_mutex_unlock(&tab_mu);
+		return -EEXIST;
+	}
 	o->nfds++;
 	atomic_fetch_add(&o->refs, 1);
 	atomic_store_explicit(s, o, memory_order_release);
@@ -151,6 +159,16 @@ int shim_install(int fd, struct shim_obj *o)
 		atomic_store(&shim_tab_high, fd + 1);
 	pthread_mutex_unlock(&tab_mu);
 	return 0;
+}
+
+int shim_install(int fd, struct shim_obj *o)
+{
+	return install(fd, o, false);
+}
+
+int shim_install_new(int fd, struct shim_obj *o)
+{
+	return install(fd, o, true);
 }
 
 struct shim_obj *shim_uninstall(int fd)
@@ -170,25 +188,6 @@ struct shim_obj *shim_uninstall(int fd)
 	return o;
 }
 
-/* The last fd of an object is gone: what the kernel does when a file's last
- * descriptor closes (blocked callers are woken: see shim_wait_sock). */
-static void last_fd_closed(struct shim_obj *o)
-{
-	shim_lock();
-	if (o->kind == SHIM_OBJ_SOCK) {
-		struct shim_sock *k = (struct shim_sock *)o;
-
-		k->closed = true;
-		shim_epoll_forget_sock(k, false, -1);
-		shim_wq_lock();
-		shim_wq_wake(&k->wq);
-		shim_wq_unlock();
-	} else if (o->kind == SHIM_OBJ_EPOLL) {
-		shim_epoll_close((struct shim_epoll *)o);
-	}
-	shim_unlock();
-}
-
 void shim_drop_slot_ref(struct shim_obj *o)
 {
 	bool last;
@@ -197,7 +196,7 @@ void shim_drop_slot_ref(struct shim_obj *o)
 	last = --o->nfds == 0;
 	pthread_mutex_unlock(&tab_mu);
 	if (last)
-		last_fd_closed(o);
+		o->ops->last_close(o);
 	shim_put(o);
 }
 
@@ -219,24 +218,20 @@ void shim_release_all(struct shim_obj *o)
 	pthread_mutex_unlock(&tab_mu);
 }
 
-/* ---- locks ---- */
+/* ---- the lock, wait lists and wake-ups ---- */
 
 void shim_lock(void)
 {
-	pthread_mutex_lock(&op_mu);
-	if (stack_running)
-		shim_host.lock(shim_host.ctx);
+	shim_host.lock(shim_host.ctx);
 }
 
 void shim_unlock(void)
 {
-	if (stack_running)
-		shim_host.unlock(shim_host.ctx);
-	pthread_mutex_unlock(&op_mu);
+	shim_host.unlock(shim_host.ctx);
+	/* The host's unlock delivers them already when its lock calls
+	 * shim_wake_flush; then this finds nothing. */
+	shim_wake_flush();
 }
-
-void shim_wq_lock(void) { pthread_mutex_lock(&wq_mu); }
-void shim_wq_unlock(void) { pthread_mutex_unlock(&wq_mu); }
 
 void shim_wq_init(struct shim_waiter *head)
 {
@@ -260,25 +255,68 @@ void shim_wq_del(struct shim_waiter *w)
 	w->next = w->prev = NULL;
 }
 
-static void efd_signal(int efd)
+/* The last reference to a thread's eventfd is gone (its thread exited, and
+ * no waker has it queued): no write can come into the fd number now. */
+static void efd_put(struct shim_efd *e)
 {
-	uint64_t one = 1;
+	_Atomic(struct shim_obj *) *s;
 
-	/* EAGAIN (counter full) cannot matter: the waiter is woken already. */
-	(void)!shim_libc.write(efd, &one, sizeof(one));
+	if (atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	s = slot(e->fd, false);
+	if (s) {
+		pthread_mutex_lock(&tab_mu);
+		atomic_store_explicit(s, NULL, memory_order_release);
+		pthread_mutex_unlock(&tab_mu);
+	}
+	shim_libc.close(e->fd);
+	free(e);
+}
+
+/*
+ * Stack lock held: e is signalled when this thread lets go of the lock. Once
+ * per eventfd however many wake it: a thread that finds it queued by another
+ * leaves it to that one, whose write comes after it let go of the lock, so
+ * after whatever this thread changes under it.
+ */
+static void wake_queue(struct shim_efd *e)
+{
+	if (atomic_exchange(&e->queued, true))
+		return;
+	atomic_fetch_add(&e->refs, 1);
+	e->next = t_pending;
+	t_pending = e;
+}
+
+void shim_wake_flush(void)
+{
+	struct shim_efd *e = t_pending;
+
+	t_pending = NULL;
+	while (e) {
+		struct shim_efd *next = e->next;
+		uint64_t one = 1;
+
+		/* Cleared before the write: a wake queued from now on writes again. */
+		atomic_store(&e->queued, false);
+		/* EAGAIN (counter full) cannot matter: the waiter is woken already. */
+		(void)!shim_libc.write(e->fd, &one, sizeof(one));
+		efd_put(e);
+		e = next;
+	}
 }
 
 void shim_wq_wake(struct shim_waiter *head)
 {
 	for (struct shim_waiter *w = head->next; w != head; w = w->next) {
 		if (w->kind == SHIM_W_THREAD) {
-			efd_signal(w->efd);
+			wake_queue(w->efd);
 		} else {
 			struct shim_epitem *it = w->item;
 
 			it->dirty = true;
 			for (struct shim_waiter *t = it->ep->wq.next; t != &it->ep->wq; t = t->next)
-				efd_signal(t->efd);
+				wake_queue(t->efd);
 		}
 	}
 }
@@ -295,6 +333,7 @@ int shim_need_stack(void)
 		return start_err;
 	if (shim_proc_state() != SHIM_PROC_OWNER)
 		return -ENETDOWN;
+	/* Under the lock, once per process (stack/CONCURRENCY.md). */
 	r = shim_host.start(shim_host.ctx);
 	if (r < 0) {
 		/* Documented: every start failure (bad PSTACK_* value, no TAP
@@ -303,7 +342,6 @@ int shim_need_stack(void)
 		start_err = -ENETDOWN;
 		return start_err;
 	}
-	shim_host.lock(shim_host.ctx);
 	stack_running = true;
 	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
@@ -346,17 +384,10 @@ bool shim_signals_restart(void)
 
 /* ---- per-thread eventfds ---- */
 
+/* Thread exit: the thread's reference goes; a waker may still hold one. */
 static void efd_destroy(void *v)
 {
-	int efd = (int)(intptr_t)v - 1;
-	_Atomic(struct shim_obj *) *s = slot(efd, false);
-
-	if (s) {
-		pthread_mutex_lock(&tab_mu);
-		atomic_store_explicit(s, NULL, memory_order_release);
-		pthread_mutex_unlock(&tab_mu);
-	}
-	shim_libc.close(efd);
+	efd_put(v);
 }
 
 static void efd_key_init(void)
@@ -364,24 +395,39 @@ static void efd_key_init(void)
 	pthread_key_create(&efd_key, efd_destroy);
 }
 
-int shim_thread_efd(void)
+int shim_thread_efd(struct shim_efd **out)
 {
+	struct shim_efd *e;
 	int efd;
 
-	if (t_efd >= 0)
-		return t_efd;
+	if (t_efd) {
+		*out = t_efd;
+		return t_efd->fd;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (efd < 0)
+	if (efd < 0) {
+		free(e);
 		return -errno;
+	}
 	if (efd < 3) {
 		/* Never 0-2: a daemon that closed stdio dup2()s /dev/null there. */
 		int high = shim_libc.fcntl(efd, F_DUPFD_CLOEXEC, 3);
 
 		shim_libc.close(efd);
-		if (high < 0)
-			return -errno;
+		if (high < 0) {
+			int err = -errno;
+
+			free(e);
+			return err;
+		}
 		efd = high;
 	}
+	e->fd = efd;
+	atomic_init(&e->refs, 1);
+	atomic_init(&e->queued, false);
 	pthread_once(&efd_once, efd_key_init);
 	pthread_mutex_lock(&tab_mu);
 	{
@@ -391,8 +437,9 @@ int shim_thread_efd(void)
 			atomic_store_explicit(s, &internal_obj, memory_order_release);
 	}
 	pthread_mutex_unlock(&tab_mu);
-	pthread_setspecific(efd_key, (void *)(intptr_t)(efd + 1));
-	t_efd = efd;
+	pthread_setspecific(efd_key, e);
+	t_efd = e;
+	*out = e;
 	return efd;
 }
 
@@ -448,18 +495,23 @@ bool shim_is_internal(int fd)
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 {
 	struct shim_waiter w = { .kind = SHIM_W_THREAD };
-	int efd = shim_thread_efd();
 	uint64_t spin_until;
-	int r;
+	int efd, r;
 
-	if (efd < 0)
-		return efd;
 	if (k->closed)
 		return -EBADF;
-	w.efd = efd;
-	shim_wq_lock();
+	if (!t_efd) {
+		/* The thread's first wait: its eventfd is made without the lock,
+		 * and the caller re-checks (the socket may have changed). */
+		shim_unlock();
+		efd = shim_thread_efd(&w.efd);
+		shim_lock();
+		if (efd < 0)
+			return efd;
+		return k->closed || k->dead ? -EBADF : 0;
+	}
+	efd = shim_thread_efd(&w.efd);
 	shim_wq_add(&k->wq, &w);
-	shim_wq_unlock();
 	shim_unlock();
 	spin_until = shim_spin_until(deadline_us);
 	for (;;) {
@@ -497,11 +549,11 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		r = -errno;
 		break;
 	}
-	shim_lock();
-	shim_wq_lock();
-	shim_wq_del(&w);
-	shim_wq_unlock();
+	/* Before the lock (no system call under it): a wake that comes after
+	 * this makes the next wait return at once, and its caller re-check. */
 	shim_drain_efd(efd);
+	shim_lock();
+	shim_wq_del(&w);
 	if (k->closed || k->dead)
 		return -EBADF;
 	return r;
@@ -566,6 +618,8 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 		shim_lock();
 		if (stack_running)
 			shim_host.drive(shim_host.ctx);
+		else
+			all[n].fd = -1;     /* stopped: the fd may be closed, or another file's now */
 		shim_unlock();
 		if (r > 0)
 			break;
@@ -600,9 +654,9 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 
 	if (!shim_host.block_begin)
 		return shim_libc.ppoll(fds, n, ts, mask);
-	pthread_mutex_lock(&op_mu);
+	shim_lock();
 	dfd = stack_running ? shim_host.block_begin(shim_host.ctx) : -2;
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();
 	if (dfd == -2)
 		return shim_libc.ppoll(fds, n, ts, mask);
 	if (dfd < 0)
@@ -610,10 +664,10 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	else
 		r = block_driving(fds, n, dfd, ts, mask);
 	saved = errno;
-	pthread_mutex_lock(&op_mu);
+	shim_lock();
 	if (stack_running)
 		shim_host.block_end(shim_host.ctx, dfd >= 0);
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();
 	errno = saved;
 	return r;
 }
@@ -724,16 +778,14 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 
 void shim_fork_prepare(void)
 {
-	pthread_mutex_lock(&op_mu);
+	shim_lock();
 	pthread_mutex_lock(&tab_mu);
-	pthread_mutex_lock(&wq_mu);
 }
 
 void shim_fork_parent(void)
 {
-	pthread_mutex_unlock(&wq_mu);
 	pthread_mutex_unlock(&tab_mu);
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();
 }
 
 void shim_fork_child(void)
@@ -749,27 +801,36 @@ void shim_fork_child(void)
 	stack_running = false;
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
-	t_efd = -1;   /* the eventfd is shared with the parent's thread: never use it */
-	pthread_mutex_unlock(&wq_mu);
+	t_efd = NULL;   /* the eventfd is shared with the parent's thread: never use it */
+	t_pending = NULL;
 	pthread_mutex_unlock(&tab_mu);
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();  /* the host's plain unlock: it has no stack in the child */
 }
 
-void shim_exit(uint64_t linger_us)
-{
-	int high;
+/* Objects out of the table that exit must close too (shim_limbo_add). */
+static struct shim_obj *limbo;
 
-	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
-		return;
-	pthread_mutex_lock(&op_mu);
-	if (!stack_running) {
-		pthread_mutex_unlock(&op_mu);
-		return;
-	}
-	shim_host.lock(shim_host.ctx);
-	/* Like the kernel at process exit: every socket still open is closed,
-	 * so its queued data and FIN go out during the linger below. */
-	high = atomic_load(&shim_tab_high);
+void shim_limbo_add(struct shim_obj *o)
+{
+	o->limbo_next = limbo;
+	limbo = o;
+}
+
+void shim_limbo_del(struct shim_obj *o)
+{
+	for (struct shim_obj **p = &limbo; *p; p = &(*p)->limbo_next)
+		if (*p == o) {
+			*p = o->limbo_next;
+			break;
+		}
+}
+
+/* Stack lock held: every object in the table or in limbo is closed as the
+ * kernel closes it at exit. */
+static void close_all_at_exit(void)
+{
+	int high = atomic_load(&shim_tab_high);
+
 	for (int fd = 0; fd < high; fd++) {
 		_Atomic(struct shim_obj *) *s = slot(fd, false);
 		struct shim_obj *o;
@@ -777,45 +838,39 @@ void shim_exit(uint64_t linger_us)
 		pthread_mutex_lock(&tab_mu);
 		o = s ? atomic_load_explicit(s, memory_order_relaxed) : NULL;
 		pthread_mutex_unlock(&tab_mu);
-		if (o && o->kind == SHIM_OBJ_SOCK && !((struct shim_sock *)o)->dead) {
-			struct shim_sock *k = (struct shim_sock *)o;
-
-			shim_sock_detach(k);
-			k->dead = true;
-			shim_wq_lock();
-			shim_wq_wake(&k->wq);
-			shim_wq_unlock();
-		}
+		if (o && o->ops && o->ops->exit)
+			o->ops->exit(o);
 	}
+	for (struct shim_obj *o = limbo; o; o = o->limbo_next)
+		o->ops->exit(o);
+}
+
+void shim_exit(uint64_t linger_us)
+{
+	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
+		return;
+	shim_lock();
+	if (!stack_running) {
+		shim_unlock();
+		return;
+	}
+	/* Like the kernel at process exit: every socket still open is closed,
+	 * so its queued data and FIN go out during the linger below. */
+	close_all_at_exit();
 	stack_running = false;
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
-	shim_host.unlock(shim_host.ctx);
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();
 	shim_host.stop(shim_host.ctx, linger_us);
 }
 
 void shim_reset_for_test(void)
 {
-	int high = atomic_load(&shim_tab_high);
-
-	pthread_mutex_lock(&op_mu);
-	if (stack_running)
-		shim_host.lock(shim_host.ctx);
-	for (int fd = 0; fd < high; fd++) {
-		_Atomic(struct shim_obj *) *s = slot(fd, false);
-		struct shim_obj *o = s ? atomic_load(s) : NULL;
-
-		if (o && o->kind == SHIM_OBJ_SOCK && !((struct shim_sock *)o)->dead) {
-			shim_sock_detach((struct shim_sock *)o);
-			((struct shim_sock *)o)->dead = true;
-		}
-	}
-	if (stack_running)
-		shim_host.unlock(shim_host.ctx);
+	shim_lock();
+	close_all_at_exit();
 	stack_running = false;
 	start_err = 0;
-	pthread_mutex_unlock(&op_mu);
+	shim_unlock();
 }
 
 int shim_test_waiters(int fd)
@@ -826,11 +881,11 @@ int shim_test_waiters(int fd)
 
 	if (!o)
 		return -EBADF;
-	head = o->kind == SHIM_OBJ_SOCK ? &((struct shim_sock *)o)->wq : &((struct shim_epoll *)o)->wq;
-	shim_wq_lock();
+	shim_lock();
+	head = o->ops->waiters(o);
 	for (struct shim_waiter *w = head->next; w != head; w = w->next)
 		n++;
-	shim_wq_unlock();
+	shim_unlock();
 	shim_put(o);
 	return n;
 }

@@ -1,14 +1,9 @@
 /*
  * The shim's private structures, shared by its files (not by anyone else).
  *
- * Locks, in the order they may be taken:
- *   op lock   shim_lock(): a shim mutex, plus the stack's lock once the stack
- *             runs. Guards every struct shim_sock field, every stack call and
- *             the epoll interest lists.
- *   tab_mu    the fd table's writers and the object reference counts' gets.
- *   wq_mu     the wait lists (struct shim_waiter); the stack's wakeup
- *             callback takes it, with only the stack lock held.
- * A thread never sleeps holding any of them.
+ * "Stack lock held" below means shim_lock(): the one lock of the stack and
+ * the shim (the host's). What it guards, the table lock under it, the wait
+ * lists and the deferred wake-ups: stack/CONCURRENCY.md.
  */
 #ifndef PSTACK_SHIM_INTERNAL_H
 #define PSTACK_SHIM_INTERNAL_H
@@ -27,20 +22,43 @@ struct tcp_conn_info;
 
 enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL };
 
+struct shim_obj;
+struct shim_waiter;
+
+/* What the core does with an object, by kind (sock.c and poll.c fill them in). */
+struct shim_obj_ops {
+	/* Its last fd is gone (no lock held): what the kernel does when a
+	 * file's last descriptor closes (blocked callers are woken). */
+	void (*last_close)(struct shim_obj *o);
+	/* Its last reference is gone (no lock held): frees it. */
+	void (*free)(struct shim_obj *o);
+	/* Process exit (stack lock held): closed as the kernel closes it at
+	 * exit, with its waiters woken; the stack stops next. NULL: nothing. */
+	void (*exit)(struct shim_obj *o);
+	/* Its wait list's head (shim_test_waiters). */
+	struct shim_waiter *(*waiters)(struct shim_obj *o);
+};
+
 /* What an fd table slot points to. */
 struct shim_obj {
 	enum shim_kind kind;
+	const struct shim_obj_ops *ops;   /* NULL for SHIM_OBJ_INTERNAL */
 	atomic_int refs;        /* table slots + calls in flight */
 	int nfds;               /* table slots (under tab_mu) */
+	struct shim_obj *limbo_next;    /* in limbo (under the stack lock) */
 };
+
+/* A thread's wakeup eventfd, shared with the wakers that have it queued
+ * (so it is closed only when the last of them is done with it). */
+struct shim_efd;
 
 enum shim_wait_kind { SHIM_W_THREAD, SHIM_W_EPOLL };
 
-/* A node on a wait list (circular, with a dummy head). */
+/* A node on a wait list (circular, with a dummy head; under the stack lock). */
 struct shim_waiter {
 	struct shim_waiter *prev, *next;
 	enum shim_wait_kind kind;
-	int efd;                    /* SHIM_W_THREAD: the thread's eventfd */
+	struct shim_efd *efd;       /* SHIM_W_THREAD: the waiting thread's */
 	struct shim_epitem *item;   /* SHIM_W_EPOLL */
 };
 
@@ -48,7 +66,7 @@ struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
 	int type;               /* SOCK_STREAM or SOCK_DGRAM */
-	/* Below: under the op lock. */
+	/* Below: under the stack lock. */
 	struct tcp_conn *tcp;   /* NULL until the stack object exists */
 	struct udp_sock *udp;
 	bool nonblock;
@@ -63,25 +81,26 @@ struct shim_sock {
 	 * object's once it exists, which gets them when it is created). */
 	struct sock_opts opts;
 	struct sock_wakeup wake;
-	struct shim_waiter wq;  /* wait list head (under wq_mu) */
+	struct shim_waiter wq;  /* wait list head */
 };
 
+/* Under the stack lock, like everything it points to. */
 struct shim_epitem {
 	struct shim_waiter w;       /* on the socket's wait list */
 	struct shim_epitem *prev, *next;  /* on the epoll's item list */
 	struct shim_epoll *ep;
-	struct shim_sock *k;        /* holds a reference while registered */
+	struct shim_sock *k;        /* no reference: the socket's last close removes the item */
 	int fd;
 	struct epoll_event ev;
-	bool dirty;                 /* readiness may have changed (under wq_mu) */
+	bool dirty;                 /* readiness may have changed */
 	bool fired;                 /* EPOLLONESHOT reported: disabled until MOD */
 };
 
 struct shim_epoll {
 	struct shim_obj obj;
 	int epfd;
-	struct shim_epitem items;   /* list head (under the op lock) */
-	struct shim_waiter wq;      /* threads in epoll_wait (under wq_mu) */
+	struct shim_epitem items;   /* list head (under the stack lock) */
+	struct shim_waiter wq;      /* threads in epoll_wait (under the stack lock) */
 };
 
 /* Process-wide state (shim/core.c). */
@@ -95,27 +114,37 @@ void shim_put(struct shim_obj *o);
 struct shim_sock *shim_get_sock(int fd);  /* NULL when fd is not a stack socket */
 /* Puts o in slot fd (which must be empty in the table). 0 or -EMFILE. */
 int shim_install(int fd, struct shim_obj *o);
+/* The same, when another thread may install in slot fd at the same time:
+ * -EEXIST (o not installed) when the slot is taken. */
+int shim_install_new(int fd, struct shim_obj *o);
 /* Empties slot fd; returns the object it held (its table reference is the caller's), or NULL. */
 struct shim_obj *shim_uninstall(int fd);
 /* Drops a table reference: the last one closes the object. */
 void shim_drop_slot_ref(struct shim_obj *o);
 /* Removes every slot pointing to o (the socket goes to the kernel). */
 void shim_release_all(struct shim_obj *o);
+/* Stack lock held: o, not (yet) in the table, is closed by exit like the
+ * objects in it (an accepted connection before its fd is installed). */
+void shim_limbo_add(struct shim_obj *o);
+void shim_limbo_del(struct shim_obj *o);
 
 void shim_lock(void);
+/* Lets go of the lock, then signals the eventfds woken under it. */
 void shim_unlock(void);
-void shim_wq_lock(void);
-void shim_wq_unlock(void);
+/* Wait lists: stack lock held. */
 void shim_wq_init(struct shim_waiter *head);
 void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w);
 void shim_wq_del(struct shim_waiter *w);
-void shim_wq_wake(struct shim_waiter *head);  /* under wq_mu */
-/* Starts the stack if it is not running (op lock held). 0 or -errno. */
+/* Wakes every waiter on head: their eventfds are signalled by this thread
+ * right after it lets go of the lock (shim_wake_flush). */
+void shim_wq_wake(struct shim_waiter *head);
+/* Starts the stack if it is not running (stack lock held). 0 or -errno. */
 int shim_need_stack(void);
 struct stack *shim_stack(void);
 uint64_t shim_now(void);
-/* The calling thread's eventfd, or -errno. */
-int shim_thread_efd(void);
+/* The calling thread's eventfd (no lock held: it may be created now): its
+ * number, with *e set for wait lists, or -errno. */
+int shim_thread_efd(struct shim_efd **e);
 void shim_drain_efd(int efd);
 /* Which process runs this code: the one that owns the stack, a fork()
  * child (own copy of the shim's memory: may forget sockets, never use the
@@ -134,12 +163,13 @@ uint64_t shim_clock_us(void);
 bool shim_signals_restart(void);
 /*
  * Blocks the calling thread until k may be ready for events (or closed), the
- * deadline passes (0: none), or a signal. Called and returns with the op
- * lock held. 0: re-check; -EAGAIN: timed out; -EINTR; -EBADF: closed.
+ * deadline passes (0: none), or a signal. Called and returns with the stack
+ * lock held (let go meanwhile). 0: re-check; -EAGAIN: timed out; -EINTR;
+ * -EBADF: closed.
  */
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
 /*
- * The blocking ppoll() of every wait, called without the op lock: the same
+ * The blocking ppoll() of every wait, called without the stack lock: the same
  * result and errno, but a thread the host lets poll the device (one at a
  * time) adds the device's fd and processes the frames that wake it, so
  * the frame it waits for is not handed through the stack thread. After
@@ -151,7 +181,7 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
  * Busy-poll (PSTACK_SPIN_US). shim_spin_until: when a wait starting now
  * should stop spinning (0: no spinning; never past deadline_us, 0: none).
  * shim_spin: a drop-in for the blocking ppoll(fds, n, timeout, wait_mask) of
- * a waiting thread, called without the op lock: until spin_until, polls the
+ * a waiting thread, called without the stack lock: until spin_until, polls the
  * device itself (the host's spin) and fds without waiting. Like ppoll: the
  * count of fds with revents, -1 with errno EINTR when a signal came, or 0
  * when spin_until passed (or is 0): then make the blocking call.
@@ -160,13 +190,19 @@ uint64_t shim_spin_until(uint64_t deadline_us);
 int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t *wait_mask);
 
 /* ---- sock.c ---- */
-unsigned shim_sock_poll(struct shim_sock *k);   /* op lock held; POLL* bits */
-void shim_sock_detach(struct shim_sock *k);      /* op lock held: closes the stack object */
-void shim_sock_free(struct shim_sock *k);
+extern const struct shim_obj_ops shim_sock_ops;
+unsigned shim_sock_poll(struct shim_sock *k);   /* stack lock held; POLL* bits */
 
 /* ---- poll.c ---- */
-void shim_epoll_forget_sock(struct shim_sock *k, bool to_kernel, int fd);  /* op lock held */
-void shim_epoll_close(struct shim_epoll *ep);     /* op lock held */
+extern const struct shim_obj_ops shim_epoll_ops;
+/* Stack lock held: k's epoll registrations are dropped. */
+void shim_epoll_forget_sock(struct shim_sock *k);
+/* Stack lock held: k's epoll registrations are taken off the stack's lists,
+ * for shim_epoll_to_kernel() to hand to the kernel once the lock is let go. */
+struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k);
+/* No lock held: the socket (now the kernel's, as fd) is registered in the
+ * kernel's epoll of each item taken, which are freed. */
+void shim_epoll_to_kernel(struct shim_epitem *taken, int fd);
 
 /* ---- tcpinfo.c ---- */
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);

@@ -4,9 +4,9 @@
  *
  * Waiting is one ppoll() on the kernel fds plus the thread's eventfd, which
  * every stack socket polled has on its wait list: the stack's wakeup writes
- * it. Readiness is always re-checked under the op lock after registering, so
- * no wakeup is lost, and the caller's signal mask is in force only during
- * that ppoll (pselect/ppoll/epoll_pwait semantics).
+ * it. Readiness is always re-checked under the stack lock after registering,
+ * so no wakeup is lost (stack/CONCURRENCY.md), and the caller's signal mask
+ * is in force only during that ppoll (pselect/ppoll/epoll_pwait semantics).
  *
  * epoll: the kernel's epoll fd keeps the program's kernel fds; the stack
  * sockets' registrations live here (struct shim_epoll, found through the
@@ -51,9 +51,10 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	struct shim_waiter wstack[SHIM_POLL_STACK], *w = wstack;
 	struct pollfd kstack[SHIM_POLL_STACK + 1], *kfds = kstack;
 	struct timespec zero = { 0, 0 };
+	struct shim_efd *e;
 	nfds_t nsock = 0;
 	bool spun = false;
-	int efd = shim_thread_efd(), r;
+	int efd = shim_thread_efd(&e), r;
 
 	if (efd < 0)
 		return efd;
@@ -91,16 +92,14 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			ready += fds[i].revents != 0;
 		}
 		if (ready == 0 && waiting) {
-			shim_wq_lock();
 			for (nfds_t i = 0; i < n; i++) {
 				if (!socks[i])
 					continue;
 				w[j].kind = SHIM_W_THREAD;
-				w[j].efd = efd;
+				w[j].efd = e;
 				shim_wq_add(&socks[i]->wq, &w[j]);
 				j++;
 			}
-			shim_wq_unlock();
 		}
 		shim_unlock();
 
@@ -134,10 +133,8 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			kn = shim_block(kfds, n + 1, leftp, mask);
 		r = kn < 0 ? -errno : 0;
 		shim_lock();
-		shim_wq_lock();
 		for (nfds_t i = 0; i < j; i++)
 			shim_wq_del(&w[i]);
-		shim_wq_unlock();
 		shim_unlock();
 		shim_drain_efd(efd);
 		if (r < 0)
@@ -354,43 +351,141 @@ static struct shim_epoll *epoll_get(int epfd)
 	return (struct shim_epoll *)o;
 }
 
-/* Op lock held: unlinks and frees an item. */
-static void item_del(struct shim_epitem *it)
+/* Stack lock held: takes an item off its socket's wait list and its epoll's list. */
+static void item_unlink(struct shim_epitem *it)
 {
-	shim_wq_lock();
 	shim_wq_del(&it->w);
-	shim_wq_unlock();
 	it->prev->next = it->next;
 	it->next->prev = it->prev;
-	free(it);
 }
 
-void shim_epoll_forget_sock(struct shim_sock *k, bool to_kernel, int fd)
+/* Stack lock held: k's first epoll item, or NULL. */
+static struct shim_epitem *sock_item(struct shim_sock *k)
 {
-	for (;;) {
-		struct shim_epitem *it = NULL;
+	for (struct shim_waiter *w = k->wq.next; w != &k->wq; w = w->next)
+		if (w->kind == SHIM_W_EPOLL)
+			return w->item;
+	return NULL;
+}
 
-		shim_wq_lock();
-		for (struct shim_waiter *w = k->wq.next; w != &k->wq; w = w->next)
-			if (w->kind == SHIM_W_EPOLL) {
-				it = w->item;
-				break;
-			}
-		shim_wq_unlock();
-		if (!it)
-			return;
-		if (to_kernel) {
-			/* The socket went to the kernel: so does its registration. */
-			(void)shim_libc.epoll_ctl(it->ep->epfd, EPOLL_CTL_ADD, it->fd >= 0 ? it->fd : fd, &it->ev);
-		}
-		item_del(it);
+void shim_epoll_forget_sock(struct shim_sock *k)
+{
+	struct shim_epitem *it;
+
+	while ((it = sock_item(k))) {
+		item_unlink(it);
+		free(it);
 	}
 }
 
-void shim_epoll_close(struct shim_epoll *ep)
+struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k)
 {
-	while (ep->items.next != &ep->items)
-		item_del(ep->items.next);
+	struct shim_epitem *taken = NULL, *it;
+
+	while ((it = sock_item(k))) {
+		item_unlink(it);
+		/* Its epoll object lives until shim_epoll_to_kernel is done. */
+		atomic_fetch_add(&it->ep->obj.refs, 1);
+		it->next = taken;
+		taken = it;
+	}
+	return taken;
+}
+
+void shim_epoll_to_kernel(struct shim_epitem *taken, int fd)
+{
+	while (taken) {
+		struct shim_epitem *it = taken;
+
+		taken = it->next;
+		/* The socket went to the kernel: so does its registration. */
+		(void)shim_libc.epoll_ctl(it->ep->epfd, EPOLL_CTL_ADD, it->fd >= 0 ? it->fd : fd, &it->ev);
+		shim_put(&it->ep->obj);
+		free(it);
+	}
+}
+
+/* The epoll fd's last close: its registrations go. */
+static void epoll_last_close(struct shim_obj *o)
+{
+	struct shim_epoll *ep = (struct shim_epoll *)o;
+
+	shim_lock();
+	while (ep->items.next != &ep->items) {
+		struct shim_epitem *it = ep->items.next;
+
+		item_unlink(it);
+		free(it);
+	}
+	shim_unlock();
+}
+
+static void epoll_free(struct shim_obj *o)
+{
+	free(o);
+}
+
+static struct shim_waiter *epoll_waiters(struct shim_obj *o)
+{
+	return &((struct shim_epoll *)o)->wq;
+}
+
+const struct shim_obj_ops shim_epoll_ops = {
+	.last_close = epoll_last_close,
+	.free = epoll_free,
+	.exit = NULL,   /* its items go with their sockets */
+	.waiters = epoll_waiters,
+};
+
+/*
+ * The shim's object for epfd, created at its first EPOLL_CTL_ADD of a stack
+ * socket (referenced), or NULL with *err set. Two threads may make that
+ * first ADD at once: one installs, the other frees its own and uses it.
+ */
+static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		struct shim_epoll *ep = epoll_get(epfd);
+		int r;
+
+		if (ep)
+			return ep;
+		if (shim_libc.fcntl(epfd, F_GETFD) < 0) {
+			*err = -EBADF;
+			return NULL;
+		}
+		if (!is_epoll_fd(epfd)) {
+			*err = -EINVAL;
+			return NULL;
+		}
+		if (op != EPOLL_CTL_ADD) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		ep = calloc(1, sizeof(*ep));
+		if (!ep) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		ep->obj.kind = SHIM_OBJ_EPOLL;
+		ep->obj.ops = &shim_epoll_ops;
+		ep->epfd = epfd;
+		ep->items.prev = ep->items.next = &ep->items;
+		shim_wq_init(&ep->wq);
+		atomic_store(&ep->obj.refs, 1);   /* the caller's */
+		r = shim_install_new(epfd, &ep->obj);
+		if (r == 0)
+			return ep;
+		free(ep);
+		if (r != -EEXIST) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		/* Another thread's first ADD won: use its object. */
+	}
+	/* The slot holds something else: epfd was closed and reused meanwhile. */
+	*err = -EBADF;
+	return NULL;
 }
 
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -421,37 +516,10 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		shim_put(&k->obj);
 		return -EINVAL;
 	}
-	ep = epoll_get(epfd);
+	ep = epoll_get_or_make(epfd, op, &r);
 	if (!ep) {
-		if (shim_libc.fcntl(epfd, F_GETFD) < 0) {
-			shim_put(&k->obj);
-			return -EBADF;
-		}
-		if (!is_epoll_fd(epfd)) {
-			shim_put(&k->obj);
-			return -EINVAL;
-		}
-		if (op != EPOLL_CTL_ADD) {
-			shim_put(&k->obj);
-			return -ENOENT;
-		}
-		ep = calloc(1, sizeof(*ep));
-		if (!ep) {
-			shim_put(&k->obj);
-			return -ENOMEM;
-		}
-		ep->obj.kind = SHIM_OBJ_EPOLL;
-		ep->epfd = epfd;
-		ep->items.prev = ep->items.next = &ep->items;
-		shim_wq_init(&ep->wq);
-		atomic_store(&ep->obj.refs, 1);   /* ours, dropped below */
-		if (shim_install(epfd, &ep->obj) < 0) {
-			free(ep);
-			shim_put(&k->obj);
-			return -ENOMEM;
-		}
-		/* Two threads racing here would each install: the loser's object
-		 * simply replaced the winner's slot; acceptable for a first ADD. */
+		shim_put(&k->obj);
+		return r;
 	}
 	if (ev == NULL && op != EPOLL_CTL_DEL) {
 		r = -EFAULT;
@@ -488,11 +556,9 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		it->prev = ep->items.prev;
 		ep->items.prev->next = it;
 		ep->items.prev = it;
-		shim_wq_lock();
 		it->dirty = true;
 		shim_wq_add(&k->wq, &it->w);
 		shim_wq_wake(&ep->wq);
-		shim_wq_unlock();
 		break;
 	case EPOLL_CTL_MOD:
 		if (!it) {
@@ -505,16 +571,16 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		}
 		it->ev = *ev;
 		it->fired = false;
-		shim_wq_lock();
 		it->dirty = true;
 		shim_wq_wake(&ep->wq);
-		shim_wq_unlock();
 		break;
 	default:
-		if (!it)
+		if (!it) {
 			r = -ENOENT;
-		else
-			item_del(it);
+		} else {
+			item_unlink(it);
+			free(it);
+		}
 		break;
 	}
 	shim_unlock();
@@ -524,7 +590,7 @@ out:
 	return r;
 }
 
-/* Op lock held: the stack sockets' events, up to max. Reported items move
+/* Stack lock held: the stack sockets' events, up to max. Reported items move
  * to the end of the list, so a busy socket cannot starve the others. */
 static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max)
 {
@@ -542,12 +608,9 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 			want = it->ev.events | EPOLLERR | EPOLLHUP;
 			bits = shim_sock_poll(it->k) & want & ~(unsigned)POLLNVAL;
 			if (bits) {
-				bool report;
+				bool report = !(it->ev.events & EPOLLET) || it->dirty;
 
-				shim_wq_lock();
-				report = !(it->ev.events & EPOLLET) || it->dirty;
 				it->dirty = false;
-				shim_wq_unlock();
 				if (report) {
 					out[count].events = bits;
 					out[count].data = it->ev.data;
@@ -592,12 +655,11 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		shim_put(&ep->obj);
 		return -EINVAL;
 	}
-	efd = shim_thread_efd();
+	efd = shim_thread_efd(&w.efd);
 	if (efd < 0) {
 		shim_put(&ep->obj);
 		return efd;
 	}
-	w.efd = efd;
 	if (timeout > 0)
 		dl = shim_clock_us() + (uint64_t)timeout * 1000u;
 	spin_until = timeout != 0 ? shim_spin_until(dl) : 0;
@@ -608,11 +670,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 
 		shim_lock();
 		count = epoll_collect(ep, ev, max);
-		if (count == 0 && timeout != 0) {
-			shim_wq_lock();
+		if (count == 0 && timeout != 0)
 			shim_wq_add(&ep->wq, &w);
-			shim_wq_unlock();
-		}
 		shim_unlock();
 		if (count > 0 || timeout == 0) {
 			kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
@@ -633,9 +692,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		if (pn == 0)
 			pn = shim_block(p, 2, leftp, mask);
 		r = pn < 0 ? -errno : 0;
-		shim_wq_lock();
+		shim_lock();
 		shim_wq_del(&w);
-		shim_wq_unlock();
+		shim_unlock();
 		shim_drain_efd(efd);
 		if (r < 0)
 			break;   /* EINTR: epoll_wait never restarts */

@@ -8,7 +8,8 @@
  *     placeholders (every stack socket owns a real kernel socket of the same
  *     kind, so fd numbers never collide and select/dup2/close/exec behave);
  *   - struct shim_host: how to start, lock, clock and stop the stack (the
- *     runner in the library, an in-memory link in the unit tests).
+ *     runner in the library, an in-memory link in the unit tests). Its lock
+ *     is the one lock of the stack and the shim (stack/CONCURRENCY.md).
  *
  * Every shim_X() returns >= 0 or -errno, and never touches errno. SHIM_PASS
  * means "not for the stack": the caller makes the real libc call itself,
@@ -85,11 +86,19 @@ struct shim_libc {
 
 struct shim_host {
 	void *ctx;
-	/* Brings the stack up (called at most once per process). 0 or -errno;
-	 * it has printed its one line explaining a failure. */
+	/* Brings the stack up (called at most once per process, with the lock
+	 * held). 0 or -errno; it has printed its one line explaining a failure. */
 	int (*start)(void *ctx);
 	struct stack *(*stack)(void *ctx);
+	/* The stack lock: usable from shim_init on (before start and after
+	 * stop too), never taken twice by one thread. start, stack, now, spin,
+	 * block_begin, drive and block_end are called with it held; stop
+	 * without. */
 	void (*lock)(void *ctx);
+	/* Lets go of it; once the stack runs, writes the frames made under it
+	 * first (no device I/O under the lock). The shim then signals what it
+	 * woke; a host that lets go of the lock on its own (its thread, around
+	 * its device I/O) calls shim_wake_flush() right after. */
 	void (*unlock)(void *ctx);
 	uint64_t (*now)(void *ctx);
 	/* Drains (bounded by linger_us) and frees the stack; no lock held. */
@@ -103,10 +112,10 @@ struct shim_host {
 	 * host's setting), asked once the stack runs. */
 	uint32_t (*spin_us)(void *ctx);
 	/* Optional (NULL: threads block on their own fds only). A thread about
-	 * to block in ppoll() calls block_begin (no lock held): an fd to add to
+	 * to block in ppoll() calls block_begin (lock held): an fd to add to
 	 * that ppoll when this thread may read the device itself, else -1. When
 	 * that fd is readable it calls drive with the lock held (frames read and
-	 * processed, how many); block_end ends every block_begin. */
+	 * processed, how many); block_end ends every block_begin (lock held). */
 	int (*block_begin)(void *ctx);
 	int (*drive)(void *ctx);
 	void (*block_end)(void *ctx, bool was_driver);
@@ -114,6 +123,10 @@ struct shim_host {
 
 /* Once per process, before any other call. Both structs are copied. */
 void shim_init(const struct shim_libc *libc, const struct shim_host *host);
+/* Signals the eventfds of the threads that the calling thread woke while it
+ * held the stack lock (it holds it no more). Wake-ups are collected under
+ * the lock and written after it, so no system call runs under it. */
+void shim_wake_flush(void);
 /* Unit tests: forgets every socket and the stack state, so the next test
  * starts clean (call after closing everything; the host is not stopped). */
 void shim_reset_for_test(void);

@@ -83,16 +83,15 @@ static uint64_t deadline(uint64_t timeo_us)
 	return timeo_us ? shim_clock_us() + timeo_us : 0;
 }
 
+/* The stack's callback (stack lock held): waiters re-check once it is let go. */
 static void sock_wakeup(void *ctx)
 {
 	struct shim_sock *k = ctx;
 
-	shim_wq_lock();
 	shim_wq_wake(&k->wq);
-	shim_wq_unlock();
 }
 
-/* Op lock held. Creates the stack object (starting the stack if needed). */
+/* Stack lock held. Creates the stack object (starting the stack if needed). */
 static int attach(struct shim_sock *k)
 {
 	int r;
@@ -120,7 +119,8 @@ static int attach(struct shim_sock *k)
 	return 0;
 }
 
-void shim_sock_detach(struct shim_sock *k)
+/* Stack lock held: closes the stack object. */
+static void sock_detach(struct shim_sock *k)
 {
 	static const struct sock_wakeup none = { 0 };
 
@@ -141,15 +141,54 @@ void shim_sock_detach(struct shim_sock *k)
 	}
 }
 
-void shim_sock_free(struct shim_sock *k)
+/* The last reference: an accept that failed, or a socket closed while a call
+ * was still in flight on it. */
+static void sock_free(struct shim_obj *o)
 {
+	struct shim_sock *k = (struct shim_sock *)o;
+
 	if (attached(k)) {
 		shim_lock();
-		shim_sock_detach(k);
+		sock_detach(k);
 		shim_unlock();
 	}
 	free(k);
 }
+
+/* The last fd is gone: blocked callers are woken (see shim_wait_sock). */
+static void sock_last_close(struct shim_obj *o)
+{
+	struct shim_sock *k = (struct shim_sock *)o;
+
+	shim_lock();
+	k->closed = true;
+	shim_epoll_forget_sock(k);
+	shim_wq_wake(&k->wq);
+	shim_unlock();
+}
+
+static void sock_exit(struct shim_obj *o)
+{
+	struct shim_sock *k = (struct shim_sock *)o;
+
+	if (k->dead)
+		return;
+	sock_detach(k);
+	k->dead = true;
+	shim_wq_wake(&k->wq);
+}
+
+static struct shim_waiter *sock_waiters(struct shim_obj *o)
+{
+	return &((struct shim_sock *)o)->wq;
+}
+
+const struct shim_obj_ops shim_sock_ops = {
+	.last_close = sock_last_close,
+	.free = sock_free,
+	.exit = sock_exit,
+	.waiters = sock_waiters,
+};
 
 static struct shim_sock *sock_new(int family, int type, bool nonblock)
 {
@@ -158,6 +197,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	if (!k)
 		return NULL;
 	k->obj.kind = SHIM_OBJ_SOCK;
+	k->obj.ops = &shim_sock_ops;
 	k->family = family;
 	k->type = type;
 	k->nonblock = nonblock;
@@ -300,17 +340,20 @@ static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, str
 }
 
 /*
- * Op lock held. Hands k to the kernel: no fd refers to it any more, epoll
- * registrations move to the kernel's epoll, and blocked callers are woken.
+ * Stack lock held. Hands k to the kernel: no fd refers to it any more, and
+ * blocked callers are woken. Its epoll registrations are returned, for
+ * shim_epoll_to_kernel() to move to the kernel's epoll once the lock is let
+ * go (no system call under it).
  */
-static void release(struct shim_sock *k, int fd)
+static struct shim_epitem *release(struct shim_sock *k)
 {
+	struct shim_epitem *moved;
+
 	shim_release_all(&k->obj);
-	shim_epoll_forget_sock(k, true, fd);
+	moved = shim_epoll_take_sock(k);
 	k->closed = true;
-	shim_wq_lock();
 	shim_wq_wake(&k->wq);
-	shim_wq_unlock();
+	return moved;
 }
 
 /* ---- creation and connection set-up ---- */
@@ -360,6 +403,7 @@ static unsigned bind_flags(const struct shim_sock *k)
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_epitem *moved = NULL;
 	struct shim_sock *k;
 	int r;
 
@@ -372,7 +416,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		if (k->bound || attached(k))
 			r = -EINVAL;
 		else {
-			release(k, fd);
+			moved = release(k);
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK) {
@@ -387,6 +431,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		r = -EAFNOSUPPORT;
 	}
 	shim_unlock();
+	shim_epoll_to_kernel(moved, fd);
 	leave(k);
 	return r;
 }
@@ -464,25 +509,23 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 			goto out;
 	}
 	(void)tcp_peer(c, &peer);
-	shim_unlock();
-
-	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
-	n = nfd >= 0 ? sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK) : NULL;
+	/*
+	 * The connection is owned at once, before the lock is let go for the
+	 * placeholder's socket(): by n, which sits in limbo until its fd is in
+	 * the table, so that an exit() meanwhile closes it with the others
+	 * (and the stack it lives in is not freed under it).
+	 */
+	n = sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK);
 	if (!n) {
 		/* Deviation: Linux leaves the connection queued when accept()
-		 * fails for want of an fd; ours is closed (reset) instead. */
-		r = nfd < 0 ? -errno : -ENOMEM;
-		if (nfd >= 0)
-			shim_libc.close(nfd);
-		shim_lock();
+		 * fails for want of memory or an fd; ours is closed (reset). */
 		tcp_close(c, shim_now());
-		shim_unlock();
-		leave(k);
-		return r;
+		r = -ENOMEM;
+		goto out;
 	}
+	atomic_store(&n->obj.refs, 1);      /* ours until the table has it */
 	n->tcp = c;
 	n->bound = true;
-	shim_lock();
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);
@@ -490,16 +533,27 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	n->sndtimeo_us = k->sndtimeo_us;
 	n->v6only = k->v6only;
 	tcp_set_wakeup(c, &n->wake);
+	shim_limbo_add(&n->obj);
 	shim_unlock();
-	if (shim_install(nfd, &n->obj) < 0) {
-		shim_lock();
-		shim_sock_detach(n);
-		shim_unlock();
-		free(n);
-		shim_libc.close(nfd);
+
+	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
+	r = nfd < 0 ? -errno : 0;
+
+	shim_lock();
+	shim_limbo_del(&n->obj);
+	if (r == 0 && n->dead)
+		r = -ECONNABORTED;  /* the process is exiting: the stack is gone */
+	if (r == 0)
+		r = shim_install(nfd, &n->obj) < 0 ? -EMFILE : 0;
+	shim_unlock();
+	if (r < 0) {
+		if (nfd >= 0)
+			shim_libc.close(nfd);
+		shim_put(&n->obj);  /* closes the connection (reset), as above */
 		leave(k);
-		return -EMFILE;
+		return r;
 	}
+	shim_put(&n->obj);      /* the table holds it now */
 	sa_out(n, &peer, sa, salen);
 	leave(k);
 	return nfd;
@@ -517,6 +571,7 @@ static bool connecting(enum tcp_state st)
 int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
+	struct shim_epitem *moved = NULL;
 	struct shim_sock *k;
 	int r;
 
@@ -538,7 +593,7 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			 * (bound to it) cannot move to the kernel's loopback. */
 			r = -ENETUNREACH;
 		} else {
-			release(k, fd);
+			moved = release(k);
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
@@ -570,6 +625,7 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		}
 	}
 	shim_unlock();
+	shim_epoll_to_kernel(moved, fd);
 	leave(k);
 	return r;
 }
@@ -668,13 +724,7 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
-static void sigpipe(int flags)
-{
-	if (!(flags & MSG_NOSIGNAL))
-		raise(SIGPIPE);
-}
-
-/* Op lock held. */
+/* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). */
 static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
@@ -683,11 +733,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	int i = 0;
 	size_t off = 0;
 
-	if (!k->tcp) {
-		/* Linux: sending on a socket that never connected is EPIPE. */
-		sigpipe(flags);
-		return -EPIPE;
-	}
+	if (!k->tcp)
+		return -EPIPE;  /* Linux: sending on a socket that never connected */
 	while (i < iovcnt) {
 		long n;
 
@@ -726,14 +773,12 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		}
 		if (total)
 			return (ssize_t)total;
-		if (n == -EPIPE)
-			sigpipe(flags);
 		return n;
 	}
 	return (ssize_t)total;
 }
 
-/* Op lock held. dst NULL: the connected peer. */
+/* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
 			    const struct ip4_endpoint *dst)
 {
@@ -745,10 +790,8 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	long n;
 	int r;
 
-	if (k->udp_shut & 2) {
-		sigpipe(flags);
+	if (k->udp_shut & 2)
 		return -EPIPE;
-	}
 	if (!dst && !k->udp)
 		return -EDESTADDRREQ;
 	if (len > UDP_MAX_PAYLOAD)
@@ -791,12 +834,15 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /*
- * Sends on k (takes the op lock). sa: sendto's address, or NULL. SHIM_PASS
- * when the destination is loopback and the socket went to the kernel.
+ * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
+ * when the destination is loopback and the socket went to the kernel. EPIPE
+ * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
+ * handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen)
 {
+	struct shim_epitem *moved = NULL;
 	ssize_t r;
 
 	if (flags & MSG_OOB)
@@ -815,7 +861,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 			if (attached(k))
 				r = -ENETUNREACH;   /* Deviation, as in connect */
 			else {
-				release(k, fd);
+				moved = release(k);
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
@@ -829,10 +875,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 		r = udp_send_iov(k, iov, iovcnt, flags, NULL);
 	}
 	shim_unlock();
+	shim_epoll_to_kernel(moved, fd);
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
 	return r;
 }
 
-/* Op lock held. */
+/* Stack lock held. */
 static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
@@ -892,7 +941,7 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
-/* Op lock held. One datagram, scattered over iov. */
+/* Stack lock held. One datagram, scattered over iov. */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
 			    struct ip4_endpoint *src, int *msg_flags)
 {
@@ -952,7 +1001,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return n;
 }
 
-/* Receives on k (takes the op lock). *have_src tells whether src was filled. */
+/* Receives on k (takes the stack lock). *have_src tells whether src was filled. */
 static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
 			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
 {

@@ -16,8 +16,9 @@ struct ip4_endpoint {
 /*
  * Called by the stack, with the stack lock held, whenever a socket's readiness
  * may have changed (data or a connection arrived, buffer space freed, an error
- * or end of stream). The callee must not call back into the stack; the shim
- * uses it to wake waiters, who then re-check the socket under the lock.
+ * or end of stream). The callee must not call back into the stack, nor make a
+ * system call; the shim queues wake-ups for its waiters, who then re-check
+ * the socket under the lock (stack/CONCURRENCY.md).
  */
 struct sock_wakeup {
 	void (*fn)(void *ctx);

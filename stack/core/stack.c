@@ -11,6 +11,7 @@
 #include "stack/core/eth.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
@@ -46,6 +47,7 @@ void stack_drop(struct stack *s, enum drop_reason r)
 
 void stack_count_drops(struct stack *s, enum drop_reason r, uint64_t n)
 {
+	stack_assert_locked();
 	if ((unsigned)r < DROP__COUNT)
 		s->stats.drops[r] += n;
 }
@@ -104,6 +106,7 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_
 	 * for in this one frame. Passed down with the frame, never kept. */
 	unsigned csum = s->link.rx_csum;
 
+	stack_assert_locked();
 	if (rx_flags & STACK_RX_CSUM_OK)
 		csum &= ~(unsigned)(STACK_CSUM_TCP | STACK_CSUM_UDP);
 	s->now = now;
@@ -113,11 +116,13 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_
 
 void stack_rx_batch_begin(struct stack *s)
 {
+	stack_assert_locked();
 	s->rx_batch++;
 }
 
 void stack_rx_batch_end(struct stack *s)
 {
+	stack_assert_locked();
 	s->rx_batch--;
 }
 
@@ -129,6 +134,7 @@ int stack_output(struct stack *s, struct pkb *pkb, uint64_t now)
 
 void stack_poll(struct stack *s, uint64_t now)
 {
+	stack_assert_locked();
 	s->now = now;
 	arp_poll(s, now);
 	ip4_poll(s, now);
@@ -139,6 +145,7 @@ static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 uint64_t stack_poll_at(const struct stack *s)
 {
+	stack_assert_locked();
 	return min64(min64(arp_poll_at(s), ip4_poll_at(s)), tcp_timers_at(s));
 }
 

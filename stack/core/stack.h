@@ -14,7 +14,8 @@
  * timeout.
  *
  * Locking: the stack has none inside. The caller serialises every call on
- * one instance (the runner's lock).
+ * one instance with the stack lock (stack/CONCURRENCY.md; checked in debug
+ * builds by stack/core/lockcheck.h).
  */
 #ifndef PSTACK_STACK_H
 #define PSTACK_STACK_H

@@ -15,6 +15,7 @@
 #include "stack/core/icmp4.h"
 #include "stack/core/inpcb.h"
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/stack_priv.h"
 #include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
@@ -252,6 +253,7 @@ struct udp_sock *udp_open(struct stack *s)
 {
 	struct udp_sock *u = calloc(1, sizeof(*u));
 
+	stack_assert_locked();
 	if (!u)
 		return NULL;
 	u->s = s;
@@ -263,6 +265,7 @@ struct udp_sock *udp_open(struct stack *s)
 
 void udp_close(struct udp_sock *u)
 {
+	stack_assert_locked();
 	if (!u)
 		return;
 	if (u->s) {
@@ -282,6 +285,7 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 {
 	int rc;
 
+	stack_assert_locked();
 	if (!u->s)
 		return -ENETDOWN;
 	if (u->pcb.in_bind)
@@ -305,6 +309,7 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	struct stack *s = u->s;
 	int rc;
 
+	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
 	if (peer->addr == 0 && peer->port == 0) {
@@ -337,6 +342,7 @@ int udp_take_error(struct udp_sock *u)
 {
 	int e = u->err;
 
+	stack_assert_locked();
 	u->err = 0;
 	return e;
 }
@@ -353,6 +359,7 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	uint32_t src;
 	int rc;
 
+	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
 	if (len > UDP_MAX_PAYLOAD)
@@ -411,6 +418,7 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 	struct udp_dgram *d;
 	size_t n;
 
+	stack_assert_locked();
 	if (u->err)
 		return udp_take_error(u);
 	d = u->q_head;
@@ -439,6 +447,7 @@ unsigned udp_poll(const struct udp_sock *u)
 {
 	unsigned ev = SOCK_POLLOUT;
 
+	stack_assert_locked();
 	if (u->q_head)
 		ev |= SOCK_POLLIN;
 	if (u->err)
@@ -448,11 +457,13 @@ unsigned udp_poll(const struct udp_sock *u)
 
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	*ep = u->pcb.local;
 }
 
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	if (!u->pcb.connected)
 		return -ENOTCONN;
 	*ep = u->pcb.remote;
@@ -461,11 +472,13 @@ int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 {
+	stack_assert_locked();
 	u->wake = *w;
 }
 
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 {
+	stack_assert_locked();
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
@@ -473,20 +486,24 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)
 {
+	stack_assert_locked();
 	u->rcvbuf = bytes < UDP_MIN_RCVBUF ? UDP_MIN_RCVBUF : bytes;
 }
 
 size_t udp_get_rcvbuf(const struct udp_sock *u)
 {
+	stack_assert_locked();
 	return u->rcvbuf;
 }
 
 size_t udp_next_size(const struct udp_sock *u)
 {
+	stack_assert_locked();
 	return u->q_head ? u->q_head->len : 0;
 }
 
 void udp_set_tos(struct udp_sock *u, uint8_t tos)
 {
+	stack_assert_locked();
 	u->tos = tos;
 }

@@ -47,12 +47,20 @@ struct fault_dir {
 
 struct fault_dev {
 	struct netdev dev;
-	/* Transmit, receive and poll come from different threads (netdev.h). */
+	/*
+	 * Transmit, receive and poll come from different threads, without the
+	 * stack's lock (netdev.h); mu is held across the lower device's I/O,
+	 * so that frames leave in the order the link releases them. poll_at
+	 * and take_drops come with the stack's lock held: they read atomics
+	 * instead, so no holder of the stack's lock waits for mu, nor for the
+	 * system call behind it (stack/CONCURRENCY.md).
+	 */
 	pthread_mutex_t mu;
 	struct fault_config cfg;
 	struct fault_dir dir[2];    /* indexed by enum frame_dir */
 	struct fault_stats stats;
-	uint64_t drops[DROP__COUNT]; /* not yet taken by the host (take_drops) */
+	uint64_t next_at;           /* atomic: poll_at's answer, set as mu is let go */
+	uint64_t drops[DROP__COUNT]; /* atomic: not yet taken by the host (take_drops) */
 	/* Inside receive: the caller's buffer, and whether a frame is in it. */
 	uint8_t *rx_buf;
 	size_t rx_len;
@@ -81,7 +89,7 @@ static bool fault_chance(struct fault_dir *d, uint32_t ppm)
  * count (take_drops). */
 static void fault_drop(struct fault_dev *f, enum drop_reason r)
 {
-	f->drops[r]++;
+	__atomic_fetch_add(&f->drops[r], 1, __ATOMIC_RELAXED);
 	log_debug("drop: %s", drop_reason_text(r));
 }
 
@@ -265,6 +273,23 @@ static void fault_frame(struct fault_dev *f, enum frame_dir dir, const uint8_t *
 		fault_release_out(f, now);
 }
 
+/* Lets go of mu, leaving behind when the link next needs the host (poll_at). */
+static void fault_unlock(struct fault_dev *f)
+{
+	uint64_t t = STACK_NEVER;
+
+	for (int i = 0; i < 2; i++) {
+		const struct fault_dir *d = &f->dir[i];
+
+		if (d->head && d->head->when < t)
+			t = d->head->when;
+		if (d->held && d->held->when < t)
+			t = d->held->when;
+	}
+	__atomic_store_n(&f->next_at, t, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->mu);
+}
+
 /* Always 0: a frame the link loses was sent as far as the sender knows, and
  * one the device below refuses is counted by the link (fault_pass). */
 static int fault_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
@@ -274,7 +299,7 @@ static int fault_transmit(struct netdev *dev, const uint8_t *frame, size_t len, 
 	(void)gso_size;     /* always 0: the link offers no TSO (fault_dev_new) */
 	pthread_mutex_lock(&f->mu);
 	fault_frame(f, FRAME_OUT, frame, len, now);
-	pthread_mutex_unlock(&f->mu);
+	fault_unlock(f);
 	return 0;
 }
 
@@ -310,7 +335,7 @@ static long fault_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned
 		if (f->rx_len)
 			break;
 	}
-	pthread_mutex_unlock(&f->mu);
+	fault_unlock(f);
 	return n;
 }
 
@@ -320,37 +345,22 @@ static void fault_poll(struct netdev *dev, uint64_t now)
 
 	pthread_mutex_lock(&f->mu);
 	fault_release_out(f, now);
-	pthread_mutex_unlock(&f->mu);
+	fault_unlock(f);
 }
 
 static uint64_t fault_poll_at(struct netdev *dev)
 {
 	struct fault_dev *f = dev->priv;
-	uint64_t t = STACK_NEVER;
 
-	pthread_mutex_lock(&f->mu);
-	for (int i = 0; i < 2; i++) {
-		const struct fault_dir *d = &f->dir[i];
-
-		if (d->head && d->head->when < t)
-			t = d->head->when;
-		if (d->held && d->held->when < t)
-			t = d->held->when;
-	}
-	pthread_mutex_unlock(&f->mu);
-	return t;
+	return __atomic_load_n(&f->next_at, __ATOMIC_RELAXED);
 }
 
 static void fault_take_drops(struct netdev *dev, uint64_t drops[DROP__COUNT])
 {
 	struct fault_dev *f = dev->priv;
 
-	pthread_mutex_lock(&f->mu);
-	for (int r = 0; r < DROP__COUNT; r++) {
-		drops[r] += f->drops[r];
-		f->drops[r] = 0;
-	}
-	pthread_mutex_unlock(&f->mu);
+	for (int r = 0; r < DROP__COUNT; r++)
+		drops[r] += __atomic_exchange_n(&f->drops[r], 0, __ATOMIC_RELAXED);
 }
 
 static void fault_destroy(struct netdev *dev)
@@ -392,6 +402,7 @@ struct netdev *fault_dev_new(struct netdev *lower, const struct fault_config *cf
 	/* Frames must meet the link as they would be on a wire: no TSO. */
 	f->dev.tso_max = 0;
 	pthread_mutex_init(&f->mu, NULL);
+	f->next_at = STACK_NEVER;
 	f->cfg = *cfg;
 	f->dir[FRAME_IN].rng = c->seed ^ 0x696e626f756e6421ull;   /* distinct streams per direction */
 	f->dir[FRAME_OUT].rng = c->seed ^ 0x6f7574626f756e64ull;

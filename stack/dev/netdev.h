@@ -27,9 +27,11 @@
  *
  * Threads: the host calls transmit (one writer at a time), receive (from more
  * than one thread at once: the stack thread and an application thread) and
- * poll without the stack's lock; poll_at under it. A wrapper with state
- * serialises these itself (fault, pcap: a mutex of their own, taken by no
- * one who holds it while waiting for the stack's lock).
+ * poll without the stack's lock; poll_at and take_drops under it. A wrapper
+ * with state serialises these itself (fault, pcap: a mutex of their own,
+ * taken by no one who holds the stack's lock); poll_at and take_drops must
+ * not wait for that mutex, which is held across the device's I/O: the fault
+ * link answers them from atomics (stack/CONCURRENCY.md).
  */
 #ifndef PSTACK_NETDEV_H
 #define PSTACK_NETDEV_H

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/dev/sysc.h"
 #include "stack/wire/eth.h"
@@ -99,6 +100,7 @@ static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, ui
 	long rc;
 
 	(void)now;
+	stack_assert_unlocked();    /* no device I/O under the stack lock (stack/CONCURRENCY.md) */
 	if (gso_size)
 		return tap_transmit_gso(t, frame, len, gso_size);
 	if (!t->vnet_hdr_len) {
@@ -172,6 +174,7 @@ static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *
 	long rc;
 
 	(void)now;
+	stack_assert_unlocked();
 	*rx_flags = 0;
 	if (!t->vnet_hdr_len) {
 		rc = sys_read(t->fd, buf, cap);

@@ -1,35 +1,20 @@
 /*
- * The runner: one stack on a TAP device, its lock, and the background thread
- * that reads frames and runs timers.
+ * The runner: one stack on a TAP device, and the background thread that
+ * reads frames and runs timers.
  *
  * The thread sleeps in ppoll() on the TAP fd and an eventfd, with the timeout
  * the stack asks for (stack_poll_at). Other threads call into the stack
- * between runner_lock() and runner_unlock(); when such a call moves the
- * stack's next deadline earlier than the one the thread sleeps towards (a
- * send armed a retransmission timer), runner_unlock() writes the eventfd so
- * the thread recomputes its timeout. Every shared field is under the lock.
- *
- * The thread blocks every signal, so signals always reach the application's
- * threads, and its ppoll() is never interrupted.
- *
- * Frames leave outside the lock: the stack's link output hook queues them
- * (txq.h) and whichever thread made them writes them after letting go of
- * the stack (runner_tx), since a TAP write runs the peer kernel's receive
- * path inside the system call.
+ * between runner_lock() and runner_unlock(); runner_unlock() writes the
+ * frames they made (the stack's link output hook queues them: txq.h) and
+ * kicks the thread when its deadline moved earlier. Application threads
+ * read the device too (a blocked driver, busy-poll).
  *
  * The device is a chain (netdev.h): the TAP, wrapped by pcap, the fault link
  * and trace as the settings ask (runner_open_dev). The chain's own timers
  * (the fault link's delayed frames) join the stack's in the thread's wait.
  *
- * Application threads read the device too, so that the frame a thread waits
- * for needs no hand-off through this thread:
- *   - a thread about to block adds the device to its own ppoll (one thread
- *     at a time: runner_block_begin) and processes the frames that wake it;
- *   - busy-poll (PSTACK_SPIN_US): a thread about to block reads the device
- *     without blocking for a while first (runner_poll_once).
- * All go through the same receive path. While application threads hold the
- * device, this thread sleeps without it and only runs the timers (see
- * runner_thread).
+ * Who may do what, the flags below, the device hand-off and grace, and why
+ * no system call runs under the lock: stack/CONCURRENCY.md.
  */
 #include "stack/host/runner.h"
 
@@ -37,7 +22,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +38,9 @@
 #include "stack/dev/pcap.h"
 #include "stack/dev/tap.h"
 #include "stack/dev/trace.h"
-#include "stack/host/logsink.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/lock.h"
+#include "stack/host/logsink.h"
 #include "stack/host/txq.h"
 #include "stack/wire/wire.h"
 
@@ -71,7 +59,7 @@
  * worst. */
 #define RUNNER_DRIVE_GRACE_US 1000u
 struct runner {
-	pthread_mutex_t lock;
+	struct stack_lock *lock;    /* the caller's (runner_start) */
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
 	struct stack *s;
 	struct netdev *dev;         /* the device chain, outermost (netdev.h) */
@@ -88,15 +76,22 @@ struct runner {
 	bool stopping;              /* runner_stop has begun: no more drivers */
 	bool dev_dead;
 	bool app_reading;           /* an application thread reads into spinbuf (app_read) */
+	bool rx_busy;               /* a thread is reading frames (runner_read_frames) */
+	bool rx_missed;             /* another thread found rx_busy: kick the stack thread after */
+	bool rx_yield;              /* the stack thread found rx_busy: it sleeps without the device once */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
 	bool tx_busy;               /* a thread is writing the stack's queued frames */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
+	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
 	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
 	uint64_t drive_frames;      /* frames read by drivers */
 	unsigned stop_waiters;
 	uint64_t spin_frames;       /* frames read and processed by application threads */
 	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
+
+	/* Threads between letting go of the lock and their kick's write (runner_stop waits for them). */
+	atomic_uint kickers;
 };
 
 uint64_t runner_now(void)
@@ -119,7 +114,7 @@ struct netdev *runner_dev(struct runner *r)
 
 void runner_lock(struct runner *r)
 {
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 }
 
 static void runner_kick(struct runner *r)
@@ -154,13 +149,15 @@ static void runner_tx(struct runner *r)
 	while ((list = txq_take(&r->txq))) {
 		unsigned failed;
 
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 		failed = txq_send(r->dev, list, runner_now());
-		pthread_mutex_lock(&r->lock);
+		stack_lock(r->lock);
 		stack_count_drops(r->s, DROP_DEV_TX_ERROR, failed);
 		runner_dev_drops(r);
 	}
 	r->tx_busy = false;
+	if (r->stop_waiters)
+		pthread_cond_broadcast(&r->progress);
 }
 
 /* When the thread must next run: the stack's timers and the device chain's. */
@@ -179,28 +176,49 @@ void runner_unlock(struct runner *r)
 	runner_tx(r);
 	at = runner_deadline(r);
 	kick = at < r->sleep_until;
-
 	if (kick)
 		r->sleep_until = at;    /* one kick per earlier deadline is enough */
-	pthread_mutex_unlock(&r->lock);
+	kick |= r->kick_pending;
+	r->kick_pending = false;
+	/* The write comes after the lock is let go: runner_stop must not free
+	 * r (and close the eventfd) before it is done. */
 	if (kick)
+		atomic_fetch_add_explicit(&r->kickers, 1, memory_order_relaxed);
+	stack_unlock(r->lock);
+	if (kick) {
 		runner_kick(r);
+		atomic_fetch_sub_explicit(&r->kickers, 1, memory_order_release);
+	}
 }
 
 /*
  * Reads up to max frames from the device into buf and feeds each to the
- * stack: the one receive path, for the thread and for busy-polling
- * application threads alike. Called with the lock held; each read (a
- * non-blocking system call) happens without it, so application threads
- * sending or receiving are never held up behind the device, and the thread
- * and a busy-polling thread may both read (the kernel hands each frame to
- * one of them; the lock serialises what the stack does with it). Returns
- * the number of frames processed.
+ * stack: the one receive path, for the thread and for application threads
+ * (busy-polling or blocked with the device) alike. Called with the lock
+ * held; each read (a non-blocking system call) happens without it, so
+ * application threads sending or receiving are never held up behind the
+ * device. Returns the number of frames processed, or -1 when another thread
+ * is reading (rx_busy).
  */
 static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 {
 	int done = 0;
 
+	/*
+	 * One reader at a time. Each read happens without the lock, and a
+	 * frame goes to the stack when its reader has the lock again: two
+	 * readers would hand the stack the device's frames out of their order
+	 * (an old ACK behind newer segments then fails PAWS, data looks
+	 * reordered). A thread that finds another reading leaves the frames to
+	 * it; the reader kicks the stack thread when it is done, in case the
+	 * one that found it busy was that thread (which then slept without the
+	 * device).
+	 */
+	if (r->rx_busy) {
+		r->rx_missed = true;
+		return -1;
+	}
+	r->rx_busy = true;
 	/* Both callers run the due timers right after: one ACK per batch. */
 	stack_rx_batch_begin(r->s);
 	for (int i = 0; i < max && !r->dev_dead; i++) {
@@ -208,9 +226,9 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		long n;
 
 		runner_tx(r);
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags, runner_now());
-		pthread_mutex_lock(&r->lock);
+		stack_lock(r->lock);
 
 		if (n == 0)
 			break;
@@ -231,6 +249,11 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 	}
 	stack_rx_batch_end(r->s);
 	runner_dev_drops(r);
+	r->rx_busy = false;
+	if (r->rx_missed) {
+		r->rx_missed = false;
+		r->kick_pending = true;
+	}
 	return done;
 }
 
@@ -242,7 +265,8 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
  */
 static void runner_receive(struct runner *r)
 {
-	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
+	if (runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH) < 0)
+		r->rx_yield = true;
 }
 
 /*
@@ -253,9 +277,9 @@ static void runner_receive(struct runner *r)
  */
 static void runner_dev_poll(struct runner *r, uint64_t now)
 {
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	netdev_poll(r->dev, now);
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	runner_dev_drops(r);
 	runner_receive(r);
 }
@@ -271,13 +295,17 @@ static int app_read(struct runner *r, uint64_t *count)
 {
 	int n;
 
-	if (r->app_reading || r->stop || r->dev_dead)
+	if (r->app_reading || r->stopping || r->dev_dead)
 		return 0;
 	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
 		return 0;
 	r->app_reading = true;
 	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
 	r->app_reading = false;
+	if (n < 0)
+		n = 0;      /* the stack thread is reading: its frames wake us */
+	if (r->stop_waiters)
+		pthread_cond_broadcast(&r->progress);
 	*count += (uint64_t)n;
 	if (n > 0) {
 		uint64_t now = runner_now();
@@ -299,7 +327,7 @@ void runner_spin_stop(struct runner *r)
 	r->spin_seen = 0;
 	if (r->parked) {
 		r->parked = false;
-		runner_kick(r);
+		r->kick_pending = true;
 	}
 }
 
@@ -307,13 +335,11 @@ int runner_block_begin(struct runner *r)
 {
 	int fd = -1;
 
-	pthread_mutex_lock(&r->lock);
 	r->blocked++;
 	if (!r->driver && !r->app_reading && !r->stopping && !r->dev_dead) {
 		r->driver = true;
 		fd = netdev_pollfd(r->dev);
 	}
-	pthread_mutex_unlock(&r->lock);
 	return fd;
 }
 
@@ -324,9 +350,6 @@ int runner_drive(struct runner *r)
 
 void runner_block_end(struct runner *r, bool was_driver)
 {
-	bool kick = false;
-
-	pthread_mutex_lock(&r->lock);
 	r->blocked--;
 	if (was_driver) {
 		uint64_t now = runner_now();
@@ -336,13 +359,11 @@ void runner_block_end(struct runner *r, bool was_driver)
 		/* The stack thread sleeps without the device: it must look again
 		 * by the end of the grace period, or at once when other threads
 		 * still wait (no driver is left to read their frames). */
-		kick = r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US);
-		if (kick)
+		if (r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US)) {
 			r->sleep_until = now;
+			r->kick_pending = true;
+		}
 	}
-	pthread_mutex_unlock(&r->lock);
-	if (kick)
-		runner_kick(r);
 }
 
 static void *runner_thread(void *arg)
@@ -350,7 +371,7 @@ static void *runner_thread(void *arg)
 	struct runner *r = arg;
 	int tapfd = netdev_pollfd(r->dev);
 
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	for (;;) {
 		struct pollfd fds[2];
 		struct timespec ts, *tsp = NULL;
@@ -397,6 +418,12 @@ static void *runner_thread(void *arg)
 			if (r->drive_end + RUNNER_DRIVE_GRACE_US < at)
 				at = r->drive_end + RUNNER_DRIVE_GRACE_US;
 		}
+		/* Another thread is reading the device: it kicks us when done
+		 * (rx_missed); polling the device meanwhile would spin. */
+		if (r->rx_yield) {
+			r->rx_yield = false;
+			r->parked = true;
+		}
 		r->sleep_until = at;
 		if (at != STACK_NEVER) {
 			uint64_t d = at > now ? at - now : 0;
@@ -416,21 +443,22 @@ static void *runner_thread(void *arg)
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
 		runner_tx(r);
-		pthread_mutex_unlock(&r->lock);
+		stack_unlock(r->lock);
 
 		rc = sys_ppoll(fds, 2, tsp, NULL);
+		if (rc > 0 && (fds[1].revents & POLLIN)) {
+			uint64_t v;
 
-		pthread_mutex_lock(&r->lock);
+			/* Before the lock: a kick asks for the look below, which follows. */
+			sys_read(r->efd, &v, sizeof(v));
+		}
+
+		stack_lock(r->lock);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
 		r->parked = false;
 		if (rc < 0 && rc != -EINTR) {
 			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
 			break;
-		}
-		if (fds[1].revents & POLLIN) {
-			uint64_t v;
-
-			sys_read(r->efd, &v, sizeof(v));
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL) && !(fds[0].revents & POLLIN)) {
 			log_error("device %s went away; no more frames are read", r->dev->name);
@@ -439,7 +467,7 @@ static void *runner_thread(void *arg)
 		if (fds[0].revents & POLLIN)
 			runner_receive(r);
 	}
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	return NULL;
 }
 
@@ -524,7 +552,7 @@ nomem:
 	return -ENOMEM;
 }
 
-int runner_start(const struct host_config *cfg, struct runner **out)
+int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
 {
 	struct host_config c = *cfg;
 	struct stack_link link;
@@ -556,7 +584,7 @@ int runner_start(const struct host_config *cfg, struct runner **out)
 	r->efd = -1;
 	r->spin_us = c.spin_us;
 	txq_init(&r->txq);
-	pthread_mutex_init(&r->lock, NULL);
+	r->lock = lock;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->progress, &ca);
@@ -585,8 +613,9 @@ int runner_start(const struct host_config *cfg, struct runner **out)
 			  ip4_ntoa(c.stack.gateway, g));
 	else
 		log_debug("route registered: %s/%u on %s, no default route", n, c.stack.prefix_len, r->dev->name);
+	/* The announcement waits in the queue for the first unlock: the caller
+	 * may hold the lock, and no device write runs under it. */
 	stack_up(r->s, runner_now());
-	txq_flush(&r->txq, r->dev, r->s, runner_now());   /* the announcement; no other thread yet */
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (rc < 0) {
@@ -607,6 +636,7 @@ int runner_start(const struct host_config *cfg, struct runner **out)
 		goto fail;
 	}
 	log_debug("stack thread started");
+	stack_lock_check(lock);
 	*out = r;
 	return 0;
 
@@ -619,7 +649,6 @@ fail:
 		sys_close(r->efd);
 	}
 	pthread_cond_destroy(&r->progress);
-	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
 	free(r);
 	return rc;
@@ -632,16 +661,16 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	if (!r)
 		return;
 	/* Let the thread finish what connections still owe their peers (FIN, queued data). */
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	/* The device goes back to the thread: a thread still blocked in a
 	 * wait (the shim has stopped letting it drive) must not keep it. */
 	r->stopping = true;
 	r->driver = false;
 	r->drive_end = 0;
 	r->sleep_until = 0;
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	runner_kick(r);
-	pthread_mutex_lock(&r->lock);
+	stack_lock(r->lock);
 	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
 		uint64_t now = runner_now(), until;
 		struct timespec ts;
@@ -653,15 +682,35 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		ts.tv_sec = (time_t)(until / 1000000u);
 		ts.tv_nsec = (long)(until % 1000000u) * 1000;
 		r->stop_waiters++;
-		pthread_cond_timedwait(&r->progress, &r->lock, &ts);
+		stack_lock_wait(r->lock, &r->progress, &ts);
 		r->stop_waiters--;
 	}
 	if (tcp_pending_close(r->s) > 0)
 		log_debug("stopping with %zu connection(s) still closing", tcp_pending_close(r->s));
 	r->stop = true;
-	pthread_mutex_unlock(&r->lock);
+	stack_unlock(r->lock);
 	runner_kick(r);
 	pthread_join(r->thread, NULL);
+
+	/*
+	 * Application threads that entered the runner before the host forgot
+	 * it may still be inside with the lock let go: reading the device
+	 * (app_reading: none starts once stopping is set), writing frames
+	 * (tx_busy), or about to kick (kickers). Wait for them.
+	 */
+	stack_lock(r->lock);
+	while (r->app_reading || r->tx_busy) {
+		uint64_t until = runner_now() + 1000;
+		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+		r->stop_waiters++;
+		stack_lock_wait(r->lock, &r->progress, &ts);
+		r->stop_waiters--;
+	}
+	stack_unlock(r->lock);
+	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
+		sched_yield();      /* one eventfd write away */
+	stack_lock_check(NULL);
 
 	/* The thread is gone: what is left is ours alone. */
 	txq_flush(&r->txq, r->dev, r->s, runner_now());
@@ -676,7 +725,6 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	sys_fd_forget(r->efd);
 	sys_close(r->efd);
 	pthread_cond_destroy(&r->progress);
-	pthread_mutex_destroy(&r->lock);
 	free(r->rxbuf);
 	free(r->spinbuf);
 	free(r);

@@ -1,7 +1,8 @@
 /*
  * The runner: a stack instance on a real device, with its background thread
- * (all signals blocked) that reads frames and runs timers, and the lock that
- * serialises every call into the stack.
+ * (all signals blocked) that reads frames and runs timers. Every call into
+ * the stack is serialised by the stack lock (stack/host/lock.h), which the
+ * caller owns; the rules are in stack/CONCURRENCY.md.
  */
 #ifndef PSTACK_SYS_RUNNER_H
 #define PSTACK_SYS_RUNNER_H
@@ -14,20 +15,25 @@
 #include "stack/host/config.h"
 
 struct runner;
+struct stack_lock;
 
 /* CLOCK_MONOTONIC in microseconds: the `now` every stack call takes. */
 uint64_t runner_now(void);
 
 /* Opens the log file and the device chain named by cfg (the TAP, with pcap,
- * the fault link and trace as asked), creates the stack, starts the thread.
- * 0, or -errno after printing one clear line. */
-int runner_start(const struct host_config *cfg, struct runner **out);
+ * the fault link and trace as asked), creates the stack, starts the thread,
+ * which serialises itself with lock (the caller's: it may hold it during the
+ * call, and must keep it until runner_stop has returned). 0, or -errno after
+ * printing one clear line. */
+int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out);
 struct stack *runner_stack(struct runner *r);
 /* The device chain (netdev.h), for diagnostics and tests: with the lock held. */
 struct netdev *runner_dev(struct runner *r);
 void runner_lock(struct runner *r);
-/* Unlocks, and wakes the thread when the stack's next deadline moved
- * earlier than the one it sleeps towards (e.g. a send armed a timer). */
+/* Writes the frames made under the lock, lets go of it, and then wakes the
+ * thread when the stack's next deadline moved earlier than the one it
+ * sleeps towards (e.g. a send armed a timer) or a call below asked for it.
+ * Every unlock of a caller that used the stack goes through here. */
 void runner_unlock(struct runner *r);
 /*
  * Busy-poll (PSTACK_SPIN_US): called with the lock held by an application
@@ -40,15 +46,17 @@ void runner_unlock(struct runner *r);
 int runner_poll_once(struct runner *r);
 /* With the lock held: the calling thread stops busy-polling and blocks. While
  * threads poll, the runner's thread leaves the device to them (it looks
- * again PSTACK_SPIN_US after the last poll): this gives it back at once. */
+ * again PSTACK_SPIN_US after the last poll): this gives it back at once
+ * (the thread is kicked by runner_unlock). */
 void runner_spin_stop(struct runner *r);
 /*
- * An application thread is about to block in ppoll() (lock not held): the
- * device's fd to add to that ppoll, when this thread may read the device
- * itself (one thread at a time), else -1. Woken by a frame, it calls
- * runner_drive() with the lock held. Each begin has its end, with whether
- * it got the fd. While a thread drives, and for a short grace after, the
- * stack thread leaves the device alone (it still runs the timers).
+ * An application thread is about to block in ppoll() (lock held, let go
+ * before the ppoll): the device's fd to add to that ppoll, when this thread
+ * may read the device itself (one thread at a time), else -1. Woken by a
+ * frame, it calls runner_drive() with the lock held. Each begin has its end
+ * (lock held), with whether it got the fd. While a thread drives, and for a
+ * short grace after, the stack thread leaves the device alone (it still
+ * runs the timers).
  */
 int runner_block_begin(struct runner *r);
 /* With the lock held, by the driver: reads a batch of frames without
@@ -56,7 +64,9 @@ int runner_block_begin(struct runner *r);
 int runner_drive(struct runner *r);
 void runner_block_end(struct runner *r, bool was_driver);
 /* Waits (lock not held) until no TCP connection has a close to finish or
- * linger_us passed, stops the thread, and frees everything. */
+ * linger_us passed, stops the thread, waits for application threads still
+ * inside the runner, and frees everything. The caller makes sure no thread
+ * calls in any more (the shim's stack_running, the host's runner pointer). */
 void runner_stop(struct runner *r, uint64_t linger_us);
 
 #endif

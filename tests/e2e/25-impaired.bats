@@ -36,7 +36,7 @@ retransmits() {
 	sed -n 's/.*counters:.* retransmits \([0-9]*\).*/\1/p' "$1" | tail -n 1
 }
 
-# The link of issue 3: the stack's fault injector in both directions (3% loss,
+# A bad link: the stack's fault injector in both directions (3% loss,
 # 2 ms delay with 10% reordering, 1% duplication, 0.5% corruption) and 3%
 # random loss each way on the kernel's side, for 64 MiB each way.
 FAULTS=loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=11

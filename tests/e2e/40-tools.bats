@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Everyday network tools through the stack (issue 4): telnet (driven through
+# Everyday network tools through the stack: telnet (driven through
 # tmux), socat in both roles, iperf3 in both roles and both directions,
 # sockperf ping-pong both ways.
 

@@ -185,6 +185,18 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
 
+/* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
+ * a D-SACK block (first), so that the sender can tell a spurious
+ * retransmission (RFC 3708) and how much the path reorders. */
+static void dsack_note(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
+{
+	if (!c->sack_ok || !c->s->cfg.tcp_dsack || !seq_lt(seq, end))
+		return;
+	c->dsack_on = true;
+	c->dsack[0] = seq;
+	c->dsack[1] = end;
+}
+
 /* ---- out-of-order queue ---- */
 
 static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uint32_t len)
@@ -199,8 +211,11 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	if (*pp && seq_leq((*pp)->seq, seq)) {
 		tcp_seq bend = (*pp)->seq + (*pp)->len;
 
-		if (seq_geq(bend, end))
+		if (seq_geq(bend, end)) {
+			dsack_note(c, seq, end);        /* all of it held already */
 			return;
+		}
+		dsack_note(c, seq, bend);
 		data += bend - seq;
 		len -= bend - seq;
 		seq = bend;
@@ -208,6 +223,8 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	}
 	while (*pp && seq_leq((*pp)->seq + (*pp)->len, end)) {
 		o = *pp;
+		if (!c->dsack_on)
+			dsack_note(c, o->seq, o->seq + o->len);
 		*pp = o->next;
 		c->ofo_bytes -= o->len;
 		c->ofo_count--;
@@ -286,60 +303,6 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
 	free(o);
 }
 
-/* ---- SACK scoreboard (RFC 6675) ---- */
-
-static void sack_trim(struct tcp_conn *c)
-{
-	unsigned k = 0;
-
-	c->sacked_bytes = 0;
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		struct tcp_sack_range r = c->sacked[i];
-
-		if (seq_leq(r.end, c->snd_una))
-			continue;
-		if (seq_lt(r.start, c->snd_una))
-			r.start = c->snd_una;
-		c->sacked[k++] = r;
-		c->sacked_bytes += r.end - r.start;
-	}
-	c->nsacked = k;
-}
-
-/* Merges the valid blocks of g into the scoreboard; true when new data was SACKed. */
-static bool sack_update(struct tcp_conn *c, const struct tcp_seg *g)
-{
-	uint32_t before = c->sacked_bytes;
-
-	for (unsigned b = 0; b < g->nsack; b++) {
-		tcp_seq st = g->sack[b][0], en = g->sack[b][1];
-		struct tcp_sack_range tmp[TCP_SACK_MAX + 1];
-		unsigned n = 0, i = 0;
-
-		/* RFC 2018 §4: ignore blocks that are not in the outstanding range (and D-SACKs). */
-		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
-			continue;
-		while (i < c->nsacked && seq_lt(c->sacked[i].end, st))
-			tmp[n++] = c->sacked[i++];
-		while (i < c->nsacked && seq_leq(c->sacked[i].start, en)) {
-			st = seq_min(st, c->sacked[i].start);
-			en = seq_max(en, c->sacked[i].end);
-			i++;
-		}
-		tmp[n].start = st;
-		tmp[n].end = en;
-		n++;
-		while (i < c->nsacked && n < TCP_SACK_MAX)
-			tmp[n++] = c->sacked[i++];
-		if (n > TCP_SACK_MAX)
-			n = TCP_SACK_MAX;
-		memcpy(c->sacked, tmp, n * sizeof(tmp[0]));
-		c->nsacked = n;
-	}
-	sack_trim(c);
-	return c->sacked_bytes > before;
-}
-
 /* ---- the synchronized states' steps (RFC 9293 §3.10.7.4) ---- */
 
 /* First: sequence number check, with PAWS and trimming to the window. */
@@ -376,6 +339,9 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
+		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4). */
+		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt))
+			dsack_note(c, g->seq, g->seq + g->len);
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
@@ -394,6 +360,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 
 		if (d > g->len)
 			d = g->len;
+		dsack_note(c, g->seq, g->seq + d);     /* the part already received */
 		g->data += d;
 		g->len -= d;
 		g->seq += d;
@@ -457,10 +424,11 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
+	tcp_sb_free(&c->sb);
 	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 }
 
-static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t acked = g->ack - c->snd_una;
 	uint32_t flight = c->snd_max - c->snd_una;
@@ -487,6 +455,8 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		c->rtt_timing = false;
 	if (rtt && rtt < 60000000u)
 		tcp_update_rtt(c, rtt);
+	/* The segments acknowledged leave the scoreboard (RACK's deliveries). */
+	tcp_rack_cum_ack(c, g, ai, now);
 	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
 	 * the retransmission's: it acknowledges the original, the timeout was
 	 * spurious. RFC 4015: restore the congestion state and carry on from
@@ -496,7 +466,8 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
 			c->cc.cwnd = c->undo_cwnd;
 			c->cc.ssthresh = c->undo_ssthresh;
-			c->ca_state = 0;
+			c->ca_state = TCP_CA_OPEN;
+			tcp_sb_unmark_lost(&c->sb);
 			c->snd_nxt = c->snd_max;
 			c->spurious_rtos++;
 		}
@@ -505,34 +476,19 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	c->backoff = 0;
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
-	c->tlp_done = false;
 	c->snd_una = g->ack;
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
-	if (seq_lt(c->high_rxt, c->snd_una))
-		c->high_rxt = c->snd_una;
-	if (c->sack_ok)
-		sack_trim(c);
-	if (c->in_recovery) {
-		if (seq_geq(g->ack, c->recover)) {
-			/* RFC 6582 §3.2 step 3: full acknowledgment ends recovery. */
-			c->in_recovery = false;
-			c->dupacks = 0;
-			c->ca_state = 0;
-			tcp_cc_on_recovery_exit(&c->cc, c->snd_max - c->snd_una, now);
-		} else {
-			/* Partial acknowledgment: the next hole is lost too (RFC 6582 step 4). */
-			c->dupacks = 0;
-			if (!c->sack_ok || !c->nsacked) {
-				/* HighRxt: what the retransmission really covered
-				 * (less than an MSS when it carries SACK blocks). */
-				uint32_t sent = tcp_retransmit_at(c, c->snd_una, now);
+	if (!c->sack_ok && c->dupacks) {
+		/* Without SACK, duplicate ACKs stood for segments delivered
+		 * (RFC 6937's estimate): those this ACK covers are not new. */
+		uint32_t segs = (ai->acked + c->mss - 1) / c->mss;
+		uint32_t dec = c->in_recovery ? (c->dupacks < segs ? c->dupacks : segs) : c->dupacks;
 
-				c->high_rxt = seq_max(c->high_rxt, c->snd_una + sent);
-			}
-		}
-	} else {
-		c->dupacks = 0;
+		c->dupacks -= dec;
+		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
+	}
+	if (!c->in_recovery) {
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */
@@ -546,26 +502,13 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		tcp_arm_rto(c, now);
 }
 
-static void enter_recovery(struct tcp_conn *c, uint64_t now)
-{
-	c->in_recovery = true;
-	c->fast_recoveries++;
-	c->ca_state = 3;                    /* TCP_CA_Recovery */
-	c->recover = c->snd_max;
-	c->high_rxt = c->snd_una;
-	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, now);
-	/* RFC 6675 §4: HighRxt is the highest sequence number retransmitted:
-	 * what this retransmission covered, less than an MSS when our
-	 * segments carry SACK blocks (RFC 2018 §3), not SND.UNA + MSS. */
-	c->high_rxt = c->snd_una + tcp_retransmit_at(c, c->snd_una, now);
-}
-
 /* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed
  * it, wnd its window in bytes (scaled unless the segment carried a SYN). */
 static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint32_t wnd,
 				 uint64_t now)
 {
-	bool fin_was_acked, fin_acked, new_sack = false;
+	struct tcp_ack_info ai = { 0 };
+	bool fin_was_acked, fin_acked;
 
 	if (!(g->flags & TCP_ACK))
 		return TCP_V_DROP;
@@ -614,22 +557,24 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	if (seq_geq(g->ack, c->snd_una))
 		c->last_ack_at = now;
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
+	ai.lost_before = c->sb.lost;
+	ai.tsecr = g->has_ts ? g->tsecr : 0;
 	if (c->sack_ok && g->nsack)
-		new_sack = sack_update(c, g);
+		tcp_rack_sack(c, g, &ai, now);
 	if (seq_gt(g->ack, c->snd_una)) {
-		on_new_ack(c, g, now);
+		on_new_ack(c, g, &ai, now);
 		c->probes = 0;
 		tcp_wake(c);
 	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
 		   !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
-		/* A duplicate ACK (RFC 5681 §2). */
+		/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
+		ai.dupack = true;
 		c->dupacks++;
-		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
-					(c->sack_ok && new_sack && c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss))) {
-			if (seq_gt(c->snd_una, c->recover))
-				enter_recovery(c, now);
-		}
 	}
+	/* Loss detection and recovery decide on every ACK, whatever else it
+	 * carries (data, a new window): with SACK on the scoreboard (RFC 8985,
+	 * RFC 6675 §5), like Linux's tcp_fastretrans_alert. */
+	tcp_recovery_on_ack(c, g, &ai, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;
 	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
@@ -961,7 +906,6 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_max = c->iss + 1;
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
-	c->high_rxt = c->iss;
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);

@@ -18,7 +18,9 @@
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cc.h"
+#include "stack/core/tcp/tcp_rack.h"
 #include "stack/core/tcp/tcp_ring.h"
+#include "stack/core/tcp/tcp_sack.h"
 #include "stack/core/tcp/tcp_seq.h"
 #include "stack/wire/tcp.h"
 
@@ -51,7 +53,6 @@ struct stack;
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
 #define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
-#define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
@@ -73,8 +74,11 @@ struct tcp_ofo {
 	uint8_t data[];
 };
 
-struct tcp_sack_range {
-	tcp_seq start, end;
+/* The congestion states, numbered as Linux's (TCP_INFO's tcpi_ca_state). */
+enum tcp_ca_state {
+	TCP_CA_OPEN = 0,
+	TCP_CA_RECOVERY = 3,                /* fast recovery */
+	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
 };
 
 struct tcp_conn {
@@ -131,6 +135,8 @@ struct tcp_conn {
 	struct tcp_ofo *ofo;
 	uint32_t ofo_bytes, ofo_count;
 	tcp_seq ofo_last;                   /* start of the most recent out-of-order arrival */
+	bool dsack_on;                      /* a D-SACK block to report in the next ACK (RFC 2883) */
+	tcp_seq dsack[2];
 
 	/* RTT and RTO (RFC 6298), in microseconds */
 	uint32_t srtt, rttvar, rto;
@@ -144,26 +150,37 @@ struct tcp_conn {
 	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT: flight_start at the first RTO */
 	uint64_t flight_start;              /* when the oldest unacknowledged byte went out (about) */
 
-	/* congestion control and recovery */
+	/* congestion control and recovery (tcp_rack.c) */
 	struct tcp_cc cc;
-	unsigned dupacks;
+	struct tcp_sb sb;                   /* the scoreboard of what is in flight */
+	struct tcp_rack rack;
+	struct tcp_prr prr;
+	unsigned dupacks;                   /* without SACK: duplicate ACKs not yet covered (Linux's reno sacked_out) */
 	bool in_recovery;
-	tcp_seq recover;
-	tcp_seq high_rxt;                   /* RFC 6675 HighRxt */
-	struct tcp_sack_range sacked[TCP_SACK_MAX];
-	unsigned nsacked;
-	uint32_t sacked_bytes;
-	uint8_t ca_state;
+	tcp_seq recover;                    /* RFC 6582 recover, RFC 6675 RecoveryPoint - 1 */
+	uint8_t ca_state;                   /* enum tcp_ca_state */
+	bool rescue_on;                     /* RFC 6675 RescueRxt is set ... */
+	tcp_seq rescue_rxt;                 /* ... to this */
 	/* RFC 3522 (Eifel detection) / RFC 4015 (response) after a timeout:
 	 * the TS value the first retransmission carried and what to restore. */
 	bool undo_pending;
+	/* RFC 3708 with Linux's undo: a recovery whose every retransmission
+	 * the receiver reports as a duplicate (D-SACK) was spurious. */
+	bool undo_recovery;
+	tcp_seq undo_marker;                /* SND.UNA when the recovery started */
+	uint32_t undo_retrans;              /* its retransmissions (segments) not D-SACKed yet */
+	uint32_t dsack_dups;                /* segments D-SACKed, ever (at most what was resent) */
 	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
-	 * while pto_armed; one probe per flight (tlp_done until an ACK advances). */
-	bool pto_armed, tlp_done;
+	 * while pto_armed, RACK's reordering timer while reo_armed. One probe
+	 * is outstanding at most (TLP.end_seq, §7.4). */
+	bool pto_armed, reo_armed;
+	bool tlp_out, tlp_is_retrans;
+	tcp_seq tlp_end_seq;
 	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
-	uint32_t spurious_rtos;
+	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
+	uint64_t bytes_sent, bytes_retrans; /* data bytes, every transmission; those resent */
 
 	/* delayed ACK */
 	uint32_t unacked_segs;
@@ -282,9 +299,9 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
 /* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
  * and rcvbuf (the listener's receive buffer) as the window. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now);
-/* Retransmits one segment at seq (at most one MSS), whatever the window;
- * returns the sequence space it covered (data and FIN), 0 when nothing went. */
-uint32_t tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
+/* Retransmits one segment at seq (at most one MSS, within the window
+ * unless it is the first unacknowledged one). false when nothing went out. */
+bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
 /* The probe timeout fired: sends the probe and arms the real RTO. */
@@ -298,8 +315,12 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 /* ---- tcp_timer.c ---- */
 /* Arms the retransmission timer (or the tail loss probe before it). */
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
+void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
 /* After new data went out: moves the tail loss probe to the latest transmission. */
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
+/* RACK's reordering timer (RFC 8985 §6.2 step 5) in us, in place of the RTO. */
+void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us);
 /* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */

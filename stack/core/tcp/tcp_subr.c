@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -296,6 +297,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
+	tcp_sb_free(&c->sb);
 	t->live--;
 	free(c);
 }
@@ -413,6 +415,7 @@ size_t tcp_pending_close(const struct stack *s)
 {
 	size_t n = 0;
 
+	stack_assert_locked();
 	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
 		if (c->orphan && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT &&
 		    c->state != TCP_STATE_FIN_WAIT_2)
@@ -453,7 +456,7 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		tcp_sync_mss(c);
 		if (c->mss < old) {
 			tcp_cc_set_mss(&c->cc, c->mss);
-			c->snd_nxt = c->snd_una;
+			tcp_recovery_mss_fell(c);
 			tcp_output(c, s->now);
 		}
 		return;

@@ -106,10 +106,10 @@ static uint64_t backed_off_rto(const struct tcp_conn *c)
 }
 
 /* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, once per flight (like Linux). */
+ * of recovery, with an RTT estimate, when no other probe is outstanding. */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == TCP_CA_OPEN && !c->tlp_out &&
 	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
 }
 
@@ -123,7 +123,7 @@ static uint64_t pto_of(const struct tcp_conn *c)
 	return pto;
 }
 
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 {
 	uint64_t rto = backed_off_rto(c);
 
@@ -137,12 +137,23 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 			rto = left;
 	}
 	c->pto_armed = false;
-	if (tlp_allowed(c) && pto_of(c) < rto) {
+	c->reo_armed = false;
+	if (probe_ok && tlp_allowed(c) && pto_of(c) < rto) {
 		rto = pto_of(c);
 		c->pto_armed = true;
 	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
+}
+
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+{
+	arm_rto(c, now, true);
+}
+
+void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
+{
+	arm_rto(c, now, false);
 }
 
 /* After new data went out: the probe timer restarts from the latest
@@ -151,8 +162,8 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
 {
 	uint64_t at;
 
-	if (!tlp_allowed(c))
-		return;
+	if (!tlp_allowed(c) || c->reo_armed)
+		return;                 /* RACK's timer first: it may start a recovery */
 	at = now + pto_of(c);
 	if (c->pto_armed || at < c->rto_at) {
 		uint64_t rto = (uint64_t)c->rto << c->backoff;
@@ -162,6 +173,21 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
 		c->pto_armed = true;
 		tcp_timer_set(c, &c->rto_at, at);
 	}
+}
+
+/* RFC 8985 §6.2 step 5 and §8: the reordering timer takes the RTO's place
+ * (like Linux's ICSK_TIME_REO_TIMEOUT); when it fires, RACK looks again and
+ * the RTO is armed anew. */
+void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
+{
+	uint64_t rto = backed_off_rto(c);
+
+	if (us > rto)
+		us = (uint32_t)rto;
+	c->pto_armed = false;
+	c->reo_armed = true;
+	tcp_timer_set(c, &c->rto_at, now + us);
+	c->persist_at = STACK_NEVER;
 }
 
 /* ---- persist ---- */
@@ -291,6 +317,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->snd_una == c->snd_max)
 		return false;
+	if (c->reo_armed) {
+		tcp_rack_reo_timeout(c, now);
+		return false;
+	}
 	if (c->pto_armed) {
 		c->pto_armed = false;
 		tcp_send_tlp(c, now);
@@ -326,29 +356,16 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->retries++;
 	if (c->backoff < 15)
 		c->backoff++;
-	c->in_recovery = false;
-	c->ca_state = 4;                    /* TCP_CA_Loss */
-	c->dupacks = 0;
-	c->recover = c->snd_max;
-	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
-	 * timeout. Like Linux, it survives the first one (what the receiver
-	 * holds is not sent again); a second timeout in a row discards it, in
-	 * case the receiver reneged. */
-	if (c->retries > 1) {
-		c->nsacked = 0;
-		c->sacked_bytes = 0;
-	}
-	c->high_rxt = c->snd_una;
+	c->recover = c->snd_max - 1;        /* RFC 6582 §3.2 step 2's highest sequence number sent */
+	/* RFC 8985 §6.3: what is lost (the state becomes Loss), resent as the
+	 * window allows, the first unacknowledged segment at once (RFC 6298
+	 * (5.4)), whatever the window says: behind a window that shrank to
+	 * zero it is the window probe (RFC 9293 §3.8.6.2.1; Linux's
+	 * __tcp_retransmit_skb() makes the same exception for SND.UNA). */
+	tcp_recovery_on_rto(c, now);
 	c->rtt_timing = false;
-	c->snd_nxt = c->snd_una;
-	if (c->snd_wnd == 0) {
-		/* No room in the window: the head segment goes anyway and
-		 * serves as the window probe (Linux's __tcp_retransmit_skb()
-		 * makes the same exception for the segment at SND.UNA). */
-		c->snd_nxt += tcp_retransmit_at(c, c->snd_una, now);
-	} else {
-		tcp_output(c, now);
-	}
+	tcp_retransmit_at(c, c->snd_una, now);
+	tcp_output(c, now);
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
 	return false;

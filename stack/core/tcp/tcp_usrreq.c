@@ -12,17 +12,20 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
 #include "stack/core/tcp/tcp_priv.h"
 
 struct tcp_conn *tcp_open(struct stack *s)
 {
+	stack_assert_locked();
 	return tcp_conn_new(s);
 }
 
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags)
 {
+	stack_assert_locked();
 	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
 	return inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
@@ -30,6 +33,7 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 
 int tcp_listen(struct tcp_conn *c, int backlog)
 {
+	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN) {
 		c->backlog = backlog < 0 || backlog > 4096 ? 4096 : backlog;
 		return 0;
@@ -58,6 +62,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	struct stack *s = c->s;
 	uint32_t laddr;
 
+	stack_assert_locked();
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
@@ -105,7 +110,6 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_max = c->iss;
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
-	c->high_rxt = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
@@ -122,6 +126,7 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 {
 	struct tcp_conn *c;
 
+	stack_assert_locked();
 	if (l->state != TCP_STATE_LISTEN) {
 		*err = -EINVAL;
 		return NULL;
@@ -141,6 +146,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 {
 	size_t n;
 
+	stack_assert_locked();
 	if (c->err) {
 		int e = c->err;
 
@@ -219,6 +225,7 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
 {
+	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
 	if (c->rcvq.len && len) {
@@ -273,6 +280,7 @@ static void queue_fin(struct tcp_conn *c, uint64_t now)
 
 int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 {
+	stack_assert_locked();
 	if (how < 0 || how > 2)
 		return -EINVAL;
 	switch (c->state) {
@@ -304,6 +312,7 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 
 void tcp_close(struct tcp_conn *c, uint64_t now)
 {
+	stack_assert_locked();
 	c->orphan = true;
 	c->wake.fn = NULL;
 	c->wake.ctx = NULL;
@@ -339,6 +348,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 {
 	unsigned m = 0;
 
+	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return c->acc_head ? SOCK_POLLIN : 0;
 	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
@@ -365,22 +375,26 @@ int tcp_take_error(struct tcp_conn *c)
 {
 	int e = c->err;
 
+	stack_assert_locked();
 	c->err = 0;
 	return e;
 }
 
 enum tcp_state tcp_get_state(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->state;
 }
 
 void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	*ep = c->pcb.local;
 }
 
 int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
+	stack_assert_locked();
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
 		return -ENOTCONN;
 	*ep = c->pcb.remote;
@@ -389,16 +403,19 @@ int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 {
+	stack_assert_locked();
 	c->wake = *w;
 }
 
 size_t tcp_inq(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->rcvq.len;
 }
 
 size_t tcp_outq(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return c->sndq.len;
 }
 
@@ -486,19 +503,23 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 
 void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
 {
+	stack_assert_locked();
 	c->opt = *o;
 	opts_apply(c);
 }
 
 const struct sock_opts *tcp_opts(const struct tcp_conn *c)
 {
+	stack_assert_locked();
 	return &c->opt;
 }
 
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 {
-	int r = tcp_opts_set(&c->opt, opt, v);
+	int r;
 
+	stack_assert_locked();
+	r = tcp_opts_set(&c->opt, opt, v);
 	if (r)
 		return r;
 	/* What the change does to a live connection. */
@@ -535,6 +556,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 {
+	stack_assert_locked();
 	switch (opt) {
 	case TCP_OPT_REUSEADDR: *v = c->opt.reuseaddr; return 0;
 	case TCP_OPT_REUSEPORT: *v = c->opt.reuseport; return 0;
@@ -564,6 +586,7 @@ static uint32_t ms_since(uint64_t now, uint64_t t)
 
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
 {
+	stack_assert_locked();
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
 	i->ca_state = c->ca_state;
@@ -577,7 +600,9 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
-	i->sacked = c->sacked_bytes / c->mss;
+	i->sacked = c->sb.sacked / c->mss;
+	i->lost = c->sb.lost / c->mss;
+	i->retrans = c->sb.retrans / c->mss;
 	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
 	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
 	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);

@@ -579,6 +579,10 @@ static void test_recovery_resends_what_high_rxt_claims(void **state)
 	ts_expect(t, ". 1:1437(1436) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
 	ts_expect(t, ". 1437:2873(1436) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
 	h_drain_tx(t->h);
+	/* a round trip that takes time: RACK orders transmissions by their
+	 * clock (RFC 8985 §6.2), a retransmission at the originals' instant
+	 * would count as sent before the segments SACKed */
+	ts_advance_ms(t, 1);
 	/* the first two are lost; the peer SACKs the rest as it comes */
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:4309>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0,nop,nop,sack 2873:5745>");

@@ -1,11 +1,13 @@
 /*
  * The socket shim on a stack on the in-memory link: errno for every misuse,
  * addresses (IPv4, IPv4-mapped IPv6), UDP round trips, dup/close reference
- * counting, readiness (poll/select/epoll), blocking, wakeups and signals.
+ * counting, readiness (poll/select/epoll), blocking, wakeups and signals,
+ * wake-ups signalled after the lock, the first epoll ADD from many threads.
  *
- * The shim runs with the real libc (nothing is interposed in a test binary),
- * so placeholders are real kernel sockets; the host is the harness's stack
- * behind a test mutex that stands in for the runner's lock.
+ * The shim runs with the real libc (nothing is interposed in a test binary,
+ * and h_checked_libc refuses calls made under the lock), so placeholders are
+ * real kernel sockets; the host is the harness's stack behind the stack lock
+ * (stack/host/lock.h), as in the library.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,55 +32,58 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/lock.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
 #include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
-#include "tests/unit/support/harness.h"
-#include "tests/unit/support/shim_libc.h"
+#include "tests/unit/support/fake_host.h"
 
 static struct harness *H;
-static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
-static int start_rc, start_calls;
 
-static int t_start(void *c) { (void)c; start_calls++; return start_rc; }
-static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return H->now; }
-static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+static void join_then_flush(void);
+
+static int (*fcntl_override)(int, int, ...);
+
+static void use_fcntl(struct shim_libc *libc)
+{
+	if (fcntl_override)
+		libc->fcntl = fcntl_override;
+}
+
+/* fcntl() of the libc table is fcntl_fn (NULL: the real one). */
+static void init_shim(int (*fcntl_fn)(int, int, ...))
+{
+	struct shim_host host;
+
+	fcntl_override = fcntl_fn;
+	fh_host(&host);
+	fh_init_shim(&host, use_fcntl);
+}
 
 static int setup(void **state)
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop,
-	};
-
 	(void)state;
 	H = h_new(NULL, false);
+	fh_setup(H, join_then_flush);
 	h_learn_peer(H);
-	start_rc = 0;
-	start_calls = 0;
-	h_real_libc(&libc);
-	shim_init(&libc, &host);
+	init_shim(NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	shim_reset_for_test();
+	fh_teardown();
 	h_free(H);
 	return 0;
 }
 
 static void inject(const uint8_t *f, size_t n)
 {
-	pthread_mutex_lock(&hmu);
+	stack_lock(&fh.lock);
 	h_inject(H, f, n);
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&fh.lock);
 }
 
 static void inject_udp(uint16_t sport, uint16_t dport, const char *text)
@@ -93,9 +98,9 @@ static struct h_frame *pop(void)
 {
 	struct h_frame *f;
 
-	pthread_mutex_lock(&hmu);
+	stack_lock(&fh.lock);
 	f = h_pop_tx(H);
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&fh.lock);
 	return f;
 }
 
@@ -140,7 +145,7 @@ static void test_not_ours_passes(void **state)
 	assert_int_equal(shim_fcntl(p[0], F_SETFL, O_NONBLOCK), SHIM_PASS);
 	close(p[0]);
 	close(p[1]);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 }
 
 static void test_socket_is_lazy_and_placeholder_real(void **state)
@@ -152,7 +157,7 @@ static void test_socket_is_lazy_and_placeholder_real(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	assert_true(shim_owns(fd));
-	assert_int_equal(start_calls, 0);   /* no stack until it is needed */
+	assert_int_equal(fh.start_calls, 0);   /* no stack until it is needed */
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), 0);
@@ -174,7 +179,7 @@ static void test_bind_errors(void **state)
 	a.sin_family = AF_INET;
 	assert_int_equal(shim_bind(fd, SA(other), sizeof(other)), -EADDRNOTAVAIL);
 	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
-	assert_int_equal(start_calls, 1);
+	assert_int_equal(fh.start_calls, 1);
 	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), -EINVAL);   /* bind twice */
 	assert_int_equal(shim_close(fd), 0);
 
@@ -202,7 +207,7 @@ static void test_connect_errors(void **state)
 	assert_int_equal(shim_connect(fd, SA(a), sizeof(a) - 2), -EINVAL);
 	a.sin_family = AF_APPLETALK;
 	assert_int_equal(shim_connect(fd, SA(a), sizeof(a)), -EAFNOSUPPORT);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 	assert_int_equal(shim_close(fd), 0);
 }
 
@@ -252,7 +257,7 @@ static void test_options(void **state)
 	len = sizeof(v);
 	assert_int_equal(shim_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 	assert_int_equal(shim_close(fd), 0);
 }
 
@@ -262,11 +267,11 @@ static void test_start_failure_is_enetdown_once(void **state)
 	struct sockaddr_in any = sin4(0, 0), peer = sin4(H_PEER_IP, 9);
 
 	(void)state;
-	start_rc = -ENODEV;
+	fh.start_rc = -ENODEV;
 	assert_int_equal(shim_bind(a, SA(any), sizeof(any)), -ENETDOWN);
 	assert_int_equal(shim_connect(b, SA(peer), sizeof(peer)), -ENETDOWN);
 	assert_int_equal(shim_sendto(a, "x", 1, 0, SA(peer), sizeof(peer)), -ENETDOWN);
-	assert_int_equal(start_calls, 1);   /* no retrying */
+	assert_int_equal(fh.start_calls, 1);   /* no retrying */
 	assert_int_equal(shim_close(a), 0);
 	assert_int_equal(shim_close(b), 0);
 }
@@ -294,7 +299,7 @@ static void test_loopback_goes_to_kernel(void **state)
 	assert_int_equal(shim_connect(t, SA(lo6), sizeof(lo6)), SHIM_PASS);
 	assert_false(shim_owns(t));
 	close(t);
-	assert_int_equal(start_calls, 0);
+	assert_int_equal(fh.start_calls, 0);
 }
 
 /* ---- UDP through the in-memory link ---- */
@@ -592,6 +597,208 @@ static void test_epoll_modes(void **state)
 	close(p[1]);
 }
 
+/* ---- wake-ups after the lock, and the waker's hold on an eventfd ---- */
+
+struct pargs {
+	struct pollfd p[2];
+	int r;
+};
+
+static void *poll_thread(void *arg)
+{
+	struct pargs *a = arg;
+
+	a->r = shim_ppoll(a->p, 2, NULL, NULL);
+	return NULL;
+}
+
+/* The thread whose wake the main thread holds, joined by the main thread's
+ * after-unlock step before it signals (so the waiter has left its wait and
+ * exited in between). */
+static pthread_t late_main, late_waiter;
+static atomic_bool late_join;
+static int late_efd;            /* the waiter's eventfd */
+
+/* The lock's after-unlock step in these tests. */
+static void join_then_flush(void)
+{
+	if (atomic_load(&late_join) && pthread_equal(pthread_self(), late_main)) {
+		atomic_store(&late_join, false);
+		pthread_join(late_waiter, NULL);
+		/* Its eventfd is still open and the shim's: the wake queued
+		 * for it holds it. */
+		assert_true(fcntl(late_efd, F_GETFD) >= 0);
+		assert_true(shim_protected(late_efd));
+	}
+	shim_wake_flush();
+}
+
+/* The first internal fd above from (one of the shim's thread eventfds), or -1. */
+static int internal_fd_after(int from)
+{
+	int fd = shim_protected_next((unsigned)from + 1, ~0u);
+
+	while (fd >= 0 && !shim_protected(fd))
+		fd = shim_protected_next((unsigned)fd + 1, ~0u);
+	return fd;
+}
+
+/*
+ * A wake is signalled after the lock is let go (h_checked_libc sees to it
+ * in every test); the waiter may leave its wait meanwhile (here: another fd
+ * of its poll is ready) and its thread exit. The eventfd stays open until
+ * the waker has written it, and is closed (and no longer the shim's) then.
+ */
+static void test_wake_outlives_waiter(void **state)
+{
+	static uint8_t buf[H_MAX_FRAME];
+	struct pargs a;
+	struct sockaddr_in sa = sin4(0, 5013);
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), pipefd[2], before, efd;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(shim_bind(u, SA(sa), sizeof(sa)), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	/* The eventfds of threads that exist already (this one's, if any). */
+	before = -1;
+	for (int fd = internal_fd_after(2); fd >= 0; fd = internal_fd_after(fd))
+		before = fd;
+	a.p[0] = (struct pollfd){ .fd = u, .events = POLLIN };
+	a.p[1] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	late_main = pthread_self();
+	assert_int_equal(pthread_create(&late_waiter, NULL, poll_thread, &a), 0);
+	await_waiters(u, 1);
+	efd = internal_fd_after(before);
+	assert_true(efd > before);
+	late_efd = efd;
+
+	stack_lock(&fh.lock);
+	n = h_build_udp(buf, H_PEER_IP, 1, H_STACK_IP, 5013, (const uint8_t *)"late", 4);
+	h_inject(H, buf, n);            /* wakes the poller: queued on this thread */
+	assert_int_equal(write(pipefd[1], "x", 1), 1);  /* its poll ends anyway */
+	atomic_store(&late_join, true);
+	stack_unlock(&fh.lock);             /* joins it, then signals */
+
+	assert_int_equal(a.r, 2);
+	assert_true(fcntl(efd, F_GETFD) < 0 && errno == EBADF);
+	assert_false(shim_protected(efd));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	assert_int_equal(shim_close(u), 0);
+}
+
+/* ---- the first EPOLL_CTL_ADD from many threads at once ---- */
+
+#define RACE_THREADS 8
+#define RACE_ROUNDS 100
+
+struct add_race {
+	pthread_barrier_t go, done;
+	pthread_barrier_t checked;  /* every racer has found no shim object for ep */
+	int ep;                     /* this round's epoll fd (-1: stop) */
+	int fd[RACE_THREADS];
+	int r[RACE_THREADS];
+};
+
+struct add_racer {
+	struct add_race *race;
+	int i;
+};
+
+static struct add_race *racing;
+
+/*
+ * The shim checks that an epoll fd it has no object for is open (F_GETFD)
+ * before it makes the object: every racer waits there for the others, so
+ * all of them make the first ADD at once, every round.
+ */
+static int race_fcntl(int fd, int cmd, ...)
+{
+	unsigned long arg = 0;
+	va_list ap;
+
+	if (cmd == F_GETFD && racing && fd == racing->ep)
+		pthread_barrier_wait(&racing->checked);
+	if (cmd != F_GETFD && cmd != F_GETFL) {
+		va_start(ap, cmd);
+		arg = va_arg(ap, unsigned long);
+		va_end(ap);
+	}
+	return fcntl(fd, cmd, arg);
+}
+
+static void *first_add_thread(void *arg)
+{
+	struct add_racer *me = arg;
+	struct add_race *race = me->race;
+
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint64_t)me->i };
+
+		pthread_barrier_wait(&race->go);
+		if (race->ep < 0)
+			return NULL;
+		race->r[me->i] = shim_epoll_ctl(race->ep, EPOLL_CTL_ADD, race->fd[me->i], &ev);
+		pthread_barrier_wait(&race->done);
+	}
+}
+
+/* Threads that make the first EPOLL_CTL_ADD on a new epoll fd at once: each
+ * registration is kept (one shim object for the epoll fd), so epoll_wait
+ * reports every socket, once. */
+static void test_epoll_first_add_race(void **state)
+{
+	struct add_race race;
+	struct add_racer racer[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+
+	(void)state;
+	assert_int_equal(pthread_barrier_init(&race.go, NULL, RACE_THREADS + 1), 0);
+	assert_int_equal(pthread_barrier_init(&race.done, NULL, RACE_THREADS + 1), 0);
+	assert_int_equal(pthread_barrier_init(&race.checked, NULL, RACE_THREADS), 0);
+	racing = &race;
+	init_shim(race_fcntl);
+	for (int i = 0; i < RACE_THREADS; i++) {
+		/* Writable from the start: no stack needed. */
+		race.fd[i] = shim_socket(AF_INET, SOCK_DGRAM, 0);
+		assert_true(race.fd[i] >= 0);
+		racer[i] = (struct add_racer){ .race = &race, .i = i };
+		assert_int_equal(pthread_create(&th[i], NULL, first_add_thread, &racer[i]), 0);
+	}
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		struct epoll_event out[RACE_THREADS + 1];
+		unsigned seen = 0;
+		int n;
+
+		race.ep = epoll_create1(EPOLL_CLOEXEC);
+		assert_true(race.ep >= 0);
+		pthread_barrier_wait(&race.go);
+		pthread_barrier_wait(&race.done);
+		for (int i = 0; i < RACE_THREADS; i++)
+			assert_int_equal(race.r[i], 0);
+		n = shim_epoll_pwait(race.ep, out, RACE_THREADS + 1, 0, NULL);
+		assert_int_equal(n, RACE_THREADS);
+		for (int i = 0; i < n; i++) {
+			assert_true(out[i].events & EPOLLOUT);
+			seen |= 1u << out[i].data.u64;
+		}
+		assert_int_equal(seen, (1u << RACE_THREADS) - 1);
+		assert_int_equal(shim_close(race.ep), 0);
+	}
+	race.ep = -1;
+	pthread_barrier_wait(&race.go);
+	for (int i = 0; i < RACE_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(shim_close(race.fd[i]), 0);
+	}
+	racing = NULL;
+	init_shim(NULL);
+	pthread_barrier_destroy(&race.go);
+	pthread_barrier_destroy(&race.done);
+	pthread_barrier_destroy(&race.checked);
+}
+
 /* ---- blocking ---- */
 
 struct targ {
@@ -876,6 +1083,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_first_add_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_outlives_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_fds_protected, setup, teardown),
 	};
 

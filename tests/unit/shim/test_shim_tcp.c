@@ -3,7 +3,8 @@
  * tcp_script.h): the non-blocking connect sequence (EINPROGRESS, EALREADY,
  * POLLOUT, SO_ERROR, EISCONN), a reset answered with ECONNREFUSED both
  * non-blocking and blocking, listen/accept with IPv4-mapped addresses, data
- * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE.
+ * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE, exit
+ * (also while an accept makes its fd).
  *
  * Frames are checked by their flags and numbers only where the shim decides
  * them; the engine's exact options are test_tcp_*'s business.
@@ -29,40 +30,42 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "stack/host/lock.h"
+#include "tests/unit/support/fake_host.h"
 #include "tests/unit/support/tcp_script.h"
-#include "tests/unit/support/shim_libc.h"
 
 static struct tscript *T;
-static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static int (*socket_override)(int, int, int);
 
-static int t_start(void *c) { (void)c; return 0; }
-static struct stack *t_stack(void *c) { (void)c; return T->h->s; }
-static void t_lock(void *c) { (void)c; pthread_mutex_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; pthread_mutex_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return T->h->now; }
-static uint64_t stopped_linger;
-static int stop_calls;
-static void t_stop(void *c, uint64_t l) { (void)c; stopped_linger = l; stop_calls++; }
+static void use_socket(struct shim_libc *libc)
+{
+	if (socket_override)
+		libc->socket = socket_override;
+}
+
+/* socket() of the libc table is sock (NULL: the real one). */
+static void init_shim(int (*sock)(int, int, int))
+{
+	struct shim_host host;
+
+	socket_override = sock;
+	fh_host(&host);
+	fh_init_shim(&host, use_socket);
+}
 
 static int setup(void **state)
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop,
-	};
-
 	(void)state;
 	T = ts_new(1000);
-	h_real_libc(&libc);
-	shim_init(&libc, &host);
+	fh_setup(T->h, shim_wake_flush);
+	init_shim(NULL);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	shim_reset_for_test();
+	fh_teardown();
 	/* Connections the test closed may still be finishing: not this test's subject. */
 	h_drain_tx(T->h);
 	h_free(T->h);
@@ -72,9 +75,9 @@ static int teardown(void **state)
 
 static void inject(const char *spec)
 {
-	pthread_mutex_lock(&hmu);
+	stack_lock(&fh.lock);
 	ts_inject(T, spec);
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&fh.lock);
 }
 
 /* The next frame the stack sent, which must start with prefix. */
@@ -83,9 +86,9 @@ static void expect_prefix(const char *prefix)
 	char line[512];
 	bool got;
 
-	pthread_mutex_lock(&hmu);
+	stack_lock(&fh.lock);
 	got = ts_next(T, line, sizeof(line));
-	pthread_mutex_unlock(&hmu);
+	stack_unlock(&fh.lock);
 	if (!got)
 		fail_msg("no frame sent, expected \"%s...\"", prefix);
 	if (strncmp(line, prefix, strlen(prefix)) != 0)
@@ -407,23 +410,64 @@ static void test_exit_closes_and_stops(void **state)
 	int fd;
 
 	(void)state;
-	stop_calls = 0;
+	fh.stop_calls = 0;
 	fd = start_connect();
 	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	expect_prefix(". 1:1(0) ack 1");
 	assert_int_equal(shim_sendto(fd, "bye", 3, 0, NULL, 0), 3);
 	expect_prefix("P. 1:4(3) ack 1");
 	shim_exit(1234);
-	assert_int_equal(stop_calls, 1);
-	assert_int_equal(stopped_linger, 1234);
+	assert_int_equal(fh.stop_calls, 1);
+	assert_int_equal(fh.stopped_linger, 1234);
 	expect_prefix("F. 4:4(0) ack 1");
 	/* Later calls find no stack. */
 	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), -EBADF);
 	shim_exit(1234);
-	assert_int_equal(stop_calls, 1);
+	assert_int_equal(fh.stop_calls, 1);
 	assert_int_equal(shim_close(fd), 0);
 }
 
+
+static void *exit_thread(void *arg)
+{
+	(void)arg;
+	shim_exit(1234);
+	return NULL;
+}
+
+/* The placeholder's socket() for an accept, while another thread runs exit(). */
+static int socket_during_exit(int domain, int type, int protocol)
+{
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, exit_thread, NULL), 0);
+	pthread_join(th, NULL);
+	return socket(domain, type, protocol);
+}
+
+/* exit() in another thread while accept() makes the new fd (the lock let go
+ * for its socket()): the connection, which no fd owns yet, is closed with
+ * the others (FIN), and accept fails rather than hand out a socket on a
+ * stopped stack (which the library has freed by then). */
+static void test_exit_during_accept(void **state)
+{
+	struct sockaddr_in me = sin4(0, TS_LOCAL_PORT);
+	int l = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	(void)state;
+	fh.stop_calls = 0;
+	assert_int_equal(shim_bind(l, SA(me), sizeof(me)), 0);
+	assert_int_equal(shim_listen(l, 4), 0);
+	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix("S. 0:0(0) ack 1");
+	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	init_shim(socket_during_exit);
+	assert_int_equal(shim_accept4(l, NULL, NULL, 0), -ECONNABORTED);
+	assert_int_equal(fh.stop_calls, 1);
+	expect_prefix("F. 1:1(0) ack 1");
+	init_shim(NULL);
+	assert_int_equal(shim_close(l), 0);
+}
 
 struct aargs {
 	int fd;
@@ -518,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sendfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_closes_and_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_during_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
 	};
 

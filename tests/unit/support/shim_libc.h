@@ -7,6 +7,13 @@
 
 #include "shim/shim.h"
 
+struct stack_lock;
+
 void h_real_libc(struct shim_libc *libc);
+/* The same, each function first checking that the calling thread does not
+ * hold lock (the stack lock: no system call runs under it, stack/
+ * CONCURRENCY.md); a call made under it prints its name and aborts. Debug
+ * builds (the unit tests) only know who holds the lock. */
+void h_checked_libc(struct shim_libc *libc, const struct stack_lock *lock);
 
 #endif

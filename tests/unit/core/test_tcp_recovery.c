@@ -710,6 +710,45 @@ static void test_prr_paces_recovery(void **state)
 	ts_free(t);
 }
 
+/* Our segments are shorter than the MSS when they carry SACK blocks (RFC
+ * 2018 §3: the peer's data arrived out of order). In recovery PRR's window
+ * (pipe + sndcnt, in bytes) lets out what fits of the segments being sent:
+ * the fast retransmission goes on the ACK that starts the recovery, not
+ * once the window leaves room for a whole MSS beyond a pipe counted in
+ * MSS-sized units (here never: the last segment is lost too, and the hole
+ * waited for the RTO). */
+static void test_fast_retransmit_when_our_segments_carry_sack_blocks(void **state)
+{
+	const unsigned seg = MSS - 12;  /* 12 bytes of one SACK block */
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	char want[200];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	/* the peer's data with a hole before it: we hold it out of order */
+	ts_inject(t, "P. 101:111(10) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	assert_int_equal(tcp_send(c, big, 5 * seg, t->h->now), 5 * seg);
+	while (next_sent(t, &s))
+		assert_int_equal(s.len, seg);
+	ts_advance_ms(t, 10);
+	/* segments 1 and 5 are lost; 2, 3 and 4 arrive */
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 2 * seg + 1);
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 3 * seg + 1);
+	ts_expect_none(t);
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 4 * seg + 1);
+	assert_true(c->in_recovery);
+	snprintf(want, sizeof(want), ". 1:%u(%u) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>",
+		 seg + 1, seg);
+	ts_expect(t, want);
+	assert_int_equal(c->rto_count, 0);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 6675 NextSeg rule 4: in recovery, with nothing deemed lost to resend
  * and no new data, the last segment goes again, once per recovery: a lost
  * tail that no later delivery can reveal. */
@@ -766,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_dsack_reports_duplicate_segments),
 		cmocka_unit_test(test_dsack_undoes_spurious_recovery),
 		cmocka_unit_test(test_prr_paces_recovery),
+		cmocka_unit_test(test_fast_retransmit_when_our_segments_carry_sack_blocks),
 		cmocka_unit_test(test_rescue_retransmission),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);

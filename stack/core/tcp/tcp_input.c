@@ -38,8 +38,10 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 	default:
 		return DROP_TCP_BAD_OFFSET;
 	}
+	/* No IPv4 datagram holds it, and the pseudo-header's 16-bit length
+	 * cannot say it: not a checksum failure, a reason of its own. */
 	if (len > 65535)
-		return DROP_TCP_BAD_CSUM;
+		return DROP_TCP_TOO_LONG;
 	/* Not when the device verified it, or the segment never left this
 	 * host (STACK_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL; nor
 	 * on a link that checks none (the fuzzer's). */
@@ -77,19 +79,59 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 		c->rto = TCP_RTO_MAX_US;
 }
 
-/* RFC 5961 §7: challenge ACKs are rate-limited per stack. */
+/* RFC 7323 §4 (RTTM): the RTT an echoed timestamp gives, in microseconds;
+ * 0 (no sample) when the echo lies INT_MAX / 1000 ms or more in the past or
+ * in the future, a bogus TSecr whose delta times 1000 would wrap (like
+ * Linux's tcp_rtt_tsopt_us()). */
+static uint32_t ts_rtt_us(const struct tcp_conn *c, uint32_t tsecr, uint64_t now)
+{
+	uint32_t delta = tcp_ts_now(c, now) - tsecr;
+
+	return delta < INT32_MAX / 1000 ? delta * 1000 : 0;
+}
+
+/* Like Linux's __tcp_oow_rate_limited() (tcp_invalid_ratelimit): true when
+ * c answered an invalid segment less than 500 ms ago; else records now. */
+static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
+{
+	if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+		return true;
+	c->last_oow_ack_at = now;
+	return false;
+}
+
+/*
+ * RFC 5961 §7: challenge ACKs are throttled. One stack-wide budget of a fixed
+ * size a second is an off-path attacker's side channel (CVE-2016-5696: it
+ * exhausts the budget and counts the challenge ACKs it does not see), so, like
+ * Linux since 4.7 (tcp_send_challenge_ack()): first a limit per connection,
+ * one per TCP_OOW_ACK_GAP_US (shared with the ACKs to out-of-window
+ * segments), then a budget for the stack drawn each second at random in
+ * [limit / 2, limit * 3 / 2) (tcp_challenge_ack_limit), from a keyed hash of
+ * the second that an attacker cannot compute. (Linux 6.0 went further and
+ * leaves the stack-wide budget off by default, tcp_challenge_ack_limit =
+ * INT_MAX; the per-connection limit is what protects.)
+ */
 static void challenge_ack(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_table *t = c->s->tcp;
 	uint64_t sec = now / 1000000;
 
-	if (t->challenge_sec != sec) {
-		t->challenge_sec = sec;
-		t->challenge_count = 0;
-	}
-	if (t->challenge_count >= TCP_CHALLENGE_ACK_LIMIT)
+	if (oow_rate_limited(c, now))
 		return;
-	t->challenge_count++;
+	if (!t->challenge_sec || t->challenge_sec != sec + 1) {
+		uint32_t half = (TCP_CHALLENGE_ACK_LIMIT + 1) / 2;
+		uint8_t buf[9];
+
+		memcpy(buf, &sec, 8);
+		buf[8] = 'C';
+		t->challenge_sec = sec + 1;     /* + 1: 0 stands for "not drawn yet" */
+		t->challenge_count = half + (uint32_t)(siphash24(c->s->cfg.secret, buf, sizeof(buf)) %
+						       TCP_CHALLENGE_ACK_LIMIT);
+	}
+	if (!t->challenge_count)
+		return;
+	t->challenge_count--;
 	tcp_send_ack(c, now);
 }
 
@@ -109,7 +151,7 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 /* Options the peer's SYN offered become the connection's. */
 static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
-	c->mss = clamp_mss(c, g);
+	c->mss_clamp = clamp_mss(c, g);
 	c->ws_ok = g->has_ws;
 	if (c->ws_ok) {
 		c->snd_wscale = g->ws;
@@ -123,11 +165,9 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	c->sack_ok = g->sack_ok;
-	c->rcv_mss = c->mss;
 	/* Like Linux's mss_cache: the payload per segment after the options
-	 * every segment carries (timestamps, 12 bytes). */
-	if (c->ts_ok)
-		c->mss = (uint16_t)(c->mss - 12);
+	 * every segment carries (timestamps, 12 bytes), within the path MTU. */
+	tcp_sync_mss(c);
 	c->rcv_mss = c->mss;
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
 }
@@ -140,6 +180,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
+	c->last_ack_at = now;
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
@@ -285,11 +326,16 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		ok = seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 		     seq_in(g->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN)) {
-		/* A zero window still takes ACKs and RSTs: process the segment without its text. */
-		if (g->len || (g->flags & TCP_FIN))
+		/* A zero window still takes ACKs and RSTs (RFC 9293 §3.10.7.4):
+		 * process the segment without its text. A bare FIN takes no
+		 * buffer and is kept, as Linux's tcp_data_queue() does ("some
+		 * stacks are known to send bare FIN packets in a loop even if we
+		 * send RWIN 0"). */
+		if (g->len) {
 			c->ack_now = true;
-		g->len = 0;
-		g->flags &= (uint16_t)~TCP_FIN;
+			g->len = 0;
+			g->flags &= (uint16_t)~TCP_FIN;
+		}
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
@@ -299,20 +345,13 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
-		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
-		 * at most every 500 ms, so that two confused ends cannot loop. */
-		if (!g->len || (g->flags & TCP_SYN)) {
-			if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
-				return TCP_V_DROP;
-			c->last_oow_ack_at = now;
-		}
+		/* Like Linux (tcp_oow_rate_limited): answer a segment that
+		 * occupies no sequence space (or a SYN) at most every 500 ms, so
+		 * that two confused ends cannot loop. A FIN occupies sequence
+		 * space: its retransmission is always acknowledged. */
+		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+			return TCP_V_DROP;
 		return TCP_V_ACK;
-	}
-	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */
-	if (c->ts_ok && g->has_ts && seq_leq(g->seq, c->rcv_wup) && !(g->flags & TCP_RST) &&
-	    seq_geq(g->tsval, c->ts_recent)) {
-		c->ts_recent = g->tsval;
-		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
 	 * alone: the SYN step drops the segment with a challenge ACK.) */
@@ -411,7 +450,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		rtt = (uint32_t)(now - c->rtt_start);
 	else if (c->ts_ok && g->has_ts && g->tsecr)
-		rtt = (tcp_ts_now(c, now) - g->tsecr) * 1000u;
+		rtt = ts_rtt_us(c, g->tsecr, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
 	if (rtt && rtt < 60000000u)
@@ -461,11 +500,12 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->rto_at = STACK_NEVER;
 	else
 		tcp_arm_rto(c, now);
-	c->last_ack_at = now;
 }
 
-/* Fifth: ACK. */
-static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+/* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed
+ * it, wnd its window in bytes (scaled unless the segment carried a SYN). */
+static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint32_t wnd,
+				 uint64_t now)
 {
 	struct tcp_ack_info ai = { 0 };
 	bool fin_was_acked, fin_acked;
@@ -483,7 +523,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 			return TCP_V_DROP;
 		}
 		enter_established(c, now);
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
@@ -502,6 +542,20 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		challenge_ack(c, now);
 		return TCP_V_DROP;
 	}
+	/* RFC 7323 §4.3, §5.3 (R3): remember the timestamp of an in-sequence
+	 * segment (SEG.SEQ <= Last.ACK.sent), once it has passed every check up
+	 * to the ACK's: like Linux's tcp_replace_ts_recent() in tcp_ack(), so
+	 * that a spoofed segment the checks reject (no ACK bit, an ACK of data
+	 * never sent, a SYN) cannot move TS.Recent and make every later
+	 * legitimate segment fail PAWS. Before anything here may send. */
+	if (c->ts_ok && g->has_ts && seq_leq(seq, c->rcv_wup) && seq_geq(g->tsval, c->ts_recent)) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
+	}
+	/* Like Linux's rcv_tstamp: when an acceptable ACK last came (not an
+	 * old one), duplicates included; a zero window's probes time out on it. */
+	if (seq_geq(g->ack, c->snd_una))
+		c->last_ack_at = now;
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
 	ai.lost_before = c->sb.lost;
 	ai.tsecr = g->has_ts ? g->tsecr : 0;
@@ -512,7 +566,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		c->probes = 0;
 		tcp_wake(c);
 	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
-		   !(g->flags & (TCP_SYN | TCP_FIN)) && ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd) {
+		   !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
 		/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
 		ai.dupack = true;
 		c->dupacks++;
@@ -525,13 +579,14 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		c->probes = 0;
 	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
 	if (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack))) {
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
 		if (c->snd_wnd) {
 			c->persist_at = STACK_NEVER;
+			c->probes_since = 0;
 			if (c->rto_at == STACK_NEVER)
 				c->backoff = 0;
 		}
@@ -686,6 +741,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
 	tcp_seq orig_seq = g->seq;
+	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale;
 	enum tcp_verdict v;
 
 	/* A retransmitted SYN for an embryonic connection: answer it again. */
@@ -713,6 +769,10 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
+		/* RFC 7323 §2.2: the window of a segment with SYN is never scaled.
+		 * (Linux's SYN-RECV branch of tcp_rcv_state_process() scales it
+		 * here; its tcp_ack_update_window() does not for a SYN.) */
+		wnd = g->wnd;
 	}
 	v = step_seq(c, g, now);
 	if (v == TCP_V_CONTINUE)
@@ -720,16 +780,22 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_CONTINUE)
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
-		v = step_ack(c, g, now);
-	if (v == TCP_V_CONTINUE)
+		v = step_ack(c, g, orig_seq, wnd, now);
+	if (v == TCP_V_CONTINUE) {
+		/* An acceptable segment: the peer is alive. Only these restart
+		 * the keep-alive count (RFC 1122 §4.2.3.6; Linux's lrcvtime and
+		 * rcv_tstamp move only for accepted data and ACKs): a dropped
+		 * segment, such as an out-of-window RST every few seconds, must
+		 * not keep a connection to a dead peer open for ever. */
+		c->last_rcv_at = now;
+		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 		v = step_text_fin(c, g, now);
+	}
 	if (v == TCP_V_DONE)
 		return;
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
-	c->last_rcv_at = now;
-	if (c->opt.keepalive && c->keep_at != STACK_NEVER)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 	tcp_output(c, now);
 }
 
@@ -769,10 +835,32 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->snd_wl2 = g->ack;
 		if (c->retries == 0)
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
-		else if (c->ts_ok && g->tsecr)
-			tcp_update_rtt(c, (tcp_ts_now(c, now) - g->tsecr) * 1000u);
+		else if (c->ts_ok && g->tsecr) {
+			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
+
+			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
+				tcp_update_rtt(c, rtt);
+		}
 		c->rcv_adv = c->rcv_nxt;
 		enter_established(c, now);
+		if (g->len || (g->flags & TCP_FIN)) {
+			/* RFC 9293 §3.10.7.3: "if there are other controls or text
+			 * in the segment, then continue processing at the sixth
+			 * step" (URG, then text and FIN), within the window our SYN
+			 * offered. (Linux frees such a segment after its URG bit:
+			 * the peer sends the data again.) */
+			struct tcp_seg d = *g;
+			uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+
+			d.flags &= (uint16_t)~TCP_SYN;
+			d.seq = c->rcv_nxt;
+			if (d.len > room) {
+				d.len = room;
+				d.flags &= (uint16_t)~TCP_FIN;
+			}
+			if (step_text_fin(c, &d, now) == TCP_V_DONE)
+				return;
+		}
 		tcp_send_ack(c, now);
 		tcp_wake(c);
 		tcp_output(c, now);

@@ -230,9 +230,27 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	return xmit_gso(c, seq, flags, len, 0, now);
 }
 
+/*
+ * The sequence number of a segment without data, like Linux's
+ * tcp_acceptable_seq(): the highest sent (SND.MAX: our SND.NXT may have been
+ * rewound by a timeout or an ICMP error to resend from SND.UNA, and a peer
+ * that holds the bytes up to SND.MAX would drop an ACK or RST below its
+ * RCV.NXT as out of window, RFC 9293 §3.10.7.4), or the right edge of the
+ * peer's window when that is below it (a window that shrank: the peer then
+ * accepts nothing beyond it), with Linux's tolerance of one unit of scale.
+ */
+static tcp_seq acceptable_seq(const struct tcp_conn *c)
+{
+	tcp_seq wnd_end = c->snd_una + c->snd_wnd;
+
+	if (seq_geq(wnd_end, c->snd_max) || (c->ws_ok && c->snd_max - wnd_end < (1u << c->rcv_wscale)))
+		return c->snd_max;
+	return wnd_end;
+}
+
 void tcp_send_ack(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_ACK, 0, now);
+	xmit(c, acceptable_seq(c), TCP_ACK, 0, now);
 }
 
 void tcp_send_syn(struct tcp_conn *c, uint64_t now)
@@ -251,7 +269,8 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 
 void tcp_send_rst(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0, now);
+	/* Linux's tcp_send_active_reset(): <SEQ=tcp_acceptable_seq()><CTL=RST,ACK>. */
+	xmit(c, acceptable_seq(c), TCP_RST | TCP_ACK, 0, now);
 }
 
 void tcp_send_probe(struct tcp_conn *c, uint64_t now)
@@ -523,21 +542,31 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);
-		/* Like Linux (tcp_cwnd_test), the congestion window counts whole
-		 * segments: what the window leaves is a number of full segments,
-		 * never a fraction of one (a runt mid-stream, RFC 1122 §4.2.3.4's
-		 * sender SWS avoidance). */
-		uint32_t cwnd_segs = c->cc.cwnd / c->mss;
-		uint32_t pipe_segs = (pipe + c->mss - 1) / c->mss;
-		uint32_t room_segs = cwnd_segs > pipe_segs ? cwnd_segs - pipe_segs : 0;
-		uint32_t cwnd_room;
+		uint32_t smss = seg_mss(c);
+		uint32_t room_segs, cwnd_room;
 		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
-		uint32_t wnd_room, avail, len, gap, smss;
+		uint32_t wnd_room, avail, len, gap;
 		bool fin_now, retrans;
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		smss = seg_mss(c);
+		if (c->in_recovery) {
+			/* PRR set cwnd to pipe + sndcnt in bytes (RFC 6937 §3):
+			 * the room is sndcnt, in segments of the size sent now
+			 * (below the MSS when SACK blocks ride along), not a
+			 * whole MSS beyond a pipe rounded up in MSS units. */
+			room_segs = c->cc.cwnd > pipe ? (c->cc.cwnd - pipe) / smss : 0;
+		} else {
+			/* Like Linux (tcp_cwnd_test), the congestion window
+			 * counts whole segments: what the window leaves is a
+			 * number of full segments, never a fraction of one (a
+			 * runt mid-stream, RFC 1122 §4.2.3.4's sender SWS
+			 * avoidance). */
+			uint32_t cwnd_segs = c->cc.cwnd / c->mss;
+			uint32_t pipe_segs = (pipe + c->mss - 1) / c->mss;
+
+			room_segs = cwnd_segs > pipe_segs ? cwnd_segs - pipe_segs : 0;
+		}
 		cwnd_room = room_segs * smss;
 		/* The segments deemed lost go before new data (RFC 6675 NextSeg
 		 * rule 1, RFC 8985 §6.2), in recovery and after a timeout. */

@@ -38,6 +38,8 @@ struct stack;
 #define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
+#define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
+#define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
@@ -52,7 +54,7 @@ struct stack;
 #define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
-#define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
@@ -118,7 +120,9 @@ struct tcp_conn {
 	tcp_seq ofo_fin_seq;
 
 	/* negotiated */
-	uint16_t mss;                       /* send MSS (peer's, clamped) */
+	uint16_t mss;                       /* send MSS: payload per segment (tcp_sync_mss) */
+	uint16_t mss_clamp;                 /* the peer's MSS, clamped by ours (0 before its SYN) */
+	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
 	uint16_t advmss;                    /* ours */
 	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
 	uint8_t snd_wscale, rcv_wscale;
@@ -187,6 +191,7 @@ struct tcp_conn {
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
+	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
 
@@ -224,8 +229,8 @@ struct tcp_table {
 	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
 	size_t live;
-	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
-	uint32_t challenge_count;
+	uint64_t challenge_sec;             /* second of the current challenge-ACK budget, + 1 (0: none) */
+	uint32_t challenge_count;           /* challenge ACKs left in it */
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn
@@ -264,6 +269,8 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
  * still promises (tcp_ring_reserve), after the window or the ring changed. */
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* The send MSS from the path MTU, the peer's MSS and the options in use. */
+void tcp_sync_mss(struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3). */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
@@ -285,7 +292,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
-/* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
+/* RST from a connection: <SEQ=SND.MAX><CTL=RST,ACK> (see acceptable_seq()). */
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);

@@ -194,7 +194,20 @@ void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
 
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
 {
-	tcp_timer_set(c, &c->persist_at, now + backed_off_rto(c));
+	uint64_t when = backed_off_rto(c);
+
+	/* Like Linux's tcp_clamp_probe0_to_user_timeout(): while probing, the
+	 * timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->opt.user_timeout_ms && c->probes_since) {
+		uint64_t end = c->probes_since + (uint64_t)c->opt.user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 0;
+
+		if (left < TCP_TIMEOUT_MIN_US)
+			left = TCP_TIMEOUT_MIN_US;
+		if (left < when)
+			when = left;
+	}
+	tcp_timer_set(c, &c->persist_at, now + when);
 }
 
 /* ---- expiry, and the timer pass ---- */
@@ -214,17 +227,72 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 	return t;
 }
 
+/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
+static bool give_up(struct tcp_conn *c)
+{
+	return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+}
+
+/* Linux's tcp_model_timeout(): how long `boundary` retransmissions take,
+ * backed off from TCP_RTO_MIN up to TCP_RTO_MAX. */
+static uint64_t model_timeout(unsigned boundary)
+{
+	const unsigned linear = 9;          /* ilog2(TCP_RTO_MAX / TCP_RTO_MIN) */
+
+	if (boundary <= linear)
+		return ((2ull << boundary) - 1) * TCP_RTO_MIN_US;
+	return ((2ull << linear) - 1) * TCP_RTO_MIN_US + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
+}
+
+/* Like Linux's tcp_orphan_retries() with tcp_orphan_retries = 0: an orphan
+ * gets 8 tries while its backed-off timer is below TCP_RTO_MAX ("alive"),
+ * none after. A hostile or dead peer must not hold its memory for long. */
+static unsigned orphan_retries(const struct tcp_conn *c)
+{
+	return backed_off_rto(c) < TCP_RTO_MAX_US ? TCP_ORPHAN_RETRIES : 0;
+}
+
 static bool timed_out(const struct tcp_conn *c, uint64_t now)
 {
 	if (c->opt.user_timeout_ms && c->first_rexmit_at &&
 	    now - c->first_rexmit_at >= (uint64_t)c->opt.user_timeout_ms * 1000)
 		return true;
+	/* Like Linux's tcp_write_timeout() for a dead socket: its bound is the
+	 * time tcp_orphan_retries retransmissions take (retransmits_timed_out()). */
+	if (c->orphan && c->retries && now - c->first_rexmit_at >= model_timeout(orphan_retries(c)))
+		return true;
 	return c->retries >= TCP_RETRIES2;
+}
+
+/*
+ * Like Linux's tcp_rtx_probe0_timed_out(): while the retransmissions probe a
+ * window that shrank to zero, the connection lives as long as the peer
+ * answers; it ends once no ACK came for 2 TCP_RTO_MAX and the probes ran
+ * that long, or TCP_USER_TIMEOUT passed since the first retransmission
+ * (the peer's zero windows do not restart that count).
+ */
+static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	uint64_t timeout = 2ull * TCP_RTO_MAX_US, rtx = now - c->first_rexmit_at;
+
+	if (c->opt.user_timeout_ms) {
+		uint64_t ut = (uint64_t)c->opt.user_timeout_ms * 1000;
+
+		if (rtx > ut)
+			return true;
+		if (ut < timeout)
+			timeout = ut;
+	}
+	if (now - c->last_ack_at <= timeout)
+		return false;
+	return rtx > timeout;
 }
 
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
+	bool zero_wnd;
+
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
@@ -262,7 +330,12 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
 	c->rto_count++;
-	if (timed_out(c, now)) {
+	/* RFC 9293 §3.8.6.2.1: a window that shrank to zero with data in
+	 * flight is probed (Linux's tcp_retransmit_timer(): "receiver
+	 * dastardly shrinks window"); these expiries do not count towards
+	 * tcp_retries2, unless nobody holds the socket any more. */
+	zero_wnd = c->snd_wnd == 0 && !c->orphan;
+	if (zero_wnd ? zero_window_timed_out(c, now) : timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
 		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 	}
@@ -279,13 +352,16 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
 	}
-	c->retries++;
+	if (!zero_wnd)
+		c->retries++;
 	if (c->backoff < 15)
 		c->backoff++;
 	c->recover = c->snd_max - 1;        /* RFC 6582 §3.2 step 2's highest sequence number sent */
 	/* RFC 8985 §6.3: what is lost (the state becomes Loss), resent as the
 	 * window allows, the first unacknowledged segment at once (RFC 6298
-	 * (5.4)), whatever the window says. */
+	 * (5.4)), whatever the window says: behind a window that shrank to
+	 * zero it is the window probe (RFC 9293 §3.8.6.2.1; Linux's
+	 * __tcp_retransmit_skb() makes the same exception for SND.UNA). */
 	tcp_recovery_on_rto(c, now);
 	c->rtt_timing = false;
 	tcp_retransmit_at(c, c->snd_una, now);
@@ -300,9 +376,23 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 	c->persist_at = STACK_NEVER;
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
 		return false;
-	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2)
-		return tcp_abort(c, -ETIMEDOUT);
 	if (c->snd_wnd == 0) {
+		unsigned max_probes = TCP_RETRIES2;
+
+		/* Like Linux's tcp_probe_timer(): RFC 1122 §4.2.2.17 keeps a
+		 * connection open as long as the peer answers the probes (each
+		 * ACK resets c->probes), but TCP_USER_TIMEOUT counts from the
+		 * first probe whatever the peer answers, and an orphan's
+		 * probes end once its backed-off timer reaches TCP_RTO_MAX. */
+		if (!c->probes_since)
+			c->probes_since = now;
+		else if (c->opt.user_timeout_ms &&
+			 now - c->probes_since >= (uint64_t)c->opt.user_timeout_ms * 1000)
+			return give_up(c);
+		if (c->orphan)
+			max_probes = orphan_retries(c);     /* 0 once the timer reached TCP_RTO_MAX */
+		if (c->probes >= max_probes)
+			return give_up(c);
 		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
 		tcp_send_probe(c, now);
 		c->probes++;

@@ -606,7 +606,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
 	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
 	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);
-	i->pmtu = c->s->mtu;
+	i->pmtu = c->pmtu;
 	i->rcv_ssthresh = (uint32_t)c->rcvq.limit;
 	i->rtt_us = c->srtt;
 	i->rttvar_us = c->rttvar;

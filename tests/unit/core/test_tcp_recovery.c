@@ -401,6 +401,43 @@ static void test_recovery_resends_holes_before_new_data(void **state)
 	ts_free(t);
 }
 
+/* RFC 6675 IsLost (PSTACK_TCP_RECOVERY=0): a hole with more than
+ * (DupThresh - 1) * SMSS bytes SACKed above it is lost, the one right
+ * below the SACKed bytes that cross the threshold included. Segments 1 and
+ * 3 lost, 2 and 4..5 SACKed: 3 has two segments above it (not lost), 1 has
+ * three (lost); then 6 arrives: 3 has three above and goes at once. */
+static void test_dupthresh_hole_right_below_the_boundary_is_lost(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	struct sent s;
+	bool hole1 = false, hole3 = false;
+
+	(void)state;
+	t->h->s->cfg.tcp_recovery = 0;
+	c = connect_rtt(t, 10, true);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 4345:5793 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 4345:7241 1449:2897>");
+	while (next_sent(t, &s)) {
+		hole1 |= s.start == 1;
+		hole3 |= s.start == 2897;
+	}
+	assert_true(hole1);
+	assert_false(hole3);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 4345:8689 1449:2897>");
+	while (next_sent(t, &s))
+		hole3 |= s.start == 2897;
+	assert_true(hole3);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- issue 12, defect 14 ---- */
 
 /* RFC 2018 §4: the first SACK block holds the segment that triggered the
@@ -588,6 +625,38 @@ static void test_tlp_recovers_lost_tail(void **state)
 	ts_free(t);
 }
 
+/* RFC 8985 §7.3 sends the probe within the peer's window: behind a window
+ * that shrank to zero, the last segment (beyond it) does not go, like
+ * Linux's tcp_send_loss_probe(), whose __tcp_retransmit_skb() sends nothing
+ * past the window but at SND.UNA. The RTO then resends the first
+ * unacknowledged segment as the window probe (RFC 9293 §3.8.6.2.1). */
+static void test_tlp_sends_nothing_beyond_a_zero_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 3 * MSS, t->h->now), 3 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1449 win 0 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	/* past the probe's time, up to the RTO: nothing */
+	while (!next_sent(t, &s)) {
+		assert_int_equal(c->rto_count, 0);
+		ts_advance_ms(t, 1);
+	}
+	assert_int_equal(c->rto_count, 1);
+	assert_true(c->tlp_probes >= 1);
+	assert_int_equal(s.start, 1449);
+	assert_int_equal(s.len, MSS);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- D-SACK (RFC 2883, RFC 3708) ---- */
 
 /* RFC 2883 §4: a duplicate segment is reported in the first SACK block of
@@ -710,6 +779,45 @@ static void test_prr_paces_recovery(void **state)
 	ts_free(t);
 }
 
+/* Our segments are shorter than the MSS when they carry SACK blocks (RFC
+ * 2018 §3: the peer's data arrived out of order). In recovery PRR's window
+ * (pipe + sndcnt, in bytes) lets out what fits of the segments being sent:
+ * the fast retransmission goes on the ACK that starts the recovery, not
+ * once the window leaves room for a whole MSS beyond a pipe counted in
+ * MSS-sized units (here never: the last segment is lost too, and the hole
+ * waited for the RTO). */
+static void test_fast_retransmit_when_our_segments_carry_sack_blocks(void **state)
+{
+	const unsigned seg = MSS - 12;  /* 12 bytes of one SACK block */
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct sent s;
+	char want[200];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	/* the peer's data with a hole before it: we hold it out of order */
+	ts_inject(t, "P. 101:111(10) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	assert_int_equal(tcp_send(c, big, 5 * seg, t->h->now), 5 * seg);
+	while (next_sent(t, &s))
+		assert_int_equal(s.len, seg);
+	ts_advance_ms(t, 10);
+	/* segments 1 and 5 are lost; 2, 3 and 4 arrive */
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 2 * seg + 1);
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 3 * seg + 1);
+	ts_expect_none(t);
+	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 4 * seg + 1);
+	assert_true(c->in_recovery);
+	snprintf(want, sizeof(want), ". 1:%u(%u) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>",
+		 seg + 1, seg);
+	ts_expect(t, want);
+	assert_int_equal(c->rto_count, 0);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 6675 NextSeg rule 4: in recovery, with nothing deemed lost to resend
  * and no new data, the last segment goes again, once per recovery: a lost
  * tail that no later delivery can reveal. */
@@ -758,14 +866,17 @@ int main(void)
 		cmocka_unit_test(test_loss_state_ends_after_rto_recovery),
 		cmocka_unit_test(test_bulk_transfer_sends_no_runts),
 		cmocka_unit_test(test_recovery_resends_holes_before_new_data),
+		cmocka_unit_test(test_dupthresh_hole_right_below_the_boundary_is_lost),
 		cmocka_unit_test(test_first_sack_block_holds_newest_segment),
 		cmocka_unit_test(test_rack_reordering_is_not_loss),
 		cmocka_unit_test(test_rack_timer_declares_loss),
 		cmocka_unit_test(test_rack_detects_lost_retransmission),
 		cmocka_unit_test(test_tlp_recovers_lost_tail),
+		cmocka_unit_test(test_tlp_sends_nothing_beyond_a_zero_window),
 		cmocka_unit_test(test_dsack_reports_duplicate_segments),
 		cmocka_unit_test(test_dsack_undoes_spurious_recovery),
 		cmocka_unit_test(test_prr_paces_recovery),
+		cmocka_unit_test(test_fast_retransmit_when_our_segments_carry_sack_blocks),
 		cmocka_unit_test(test_rescue_retransmission),
 	};
 	return cmocka_run_group_tests_name("tcp_recovery", tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/types.h>
 
 #include "shim/shim.h"
 #include "stack/core/sock.h"
@@ -76,6 +77,8 @@ struct shim_sock {
 	bool v6only;
 	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
 	int err;                /* pending error not from the stack (SO_ERROR) */
+	int own_type;           /* F_SETOWN(_EX): F_OWNER_*, with own_pid (0: no owner) */
+	pid_t own_pid;
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */
@@ -138,6 +141,9 @@ void shim_wq_del(struct shim_waiter *w);
 /* Wakes every waiter on head: their eventfds are signalled by this thread
  * right after it lets go of the lock (shim_wake_flush). */
 void shim_wq_wake(struct shim_waiter *head);
+/* Stack lock held: sig goes to an owner (F_OWNER_TID, _PID or _PGRP, as
+ * F_SETOWN_EX names it) once this thread lets go of the lock. */
+void shim_signal_owner(int type, pid_t pid, int sig);
 /* Starts the stack if it is not running (stack lock held). 0 or -errno. */
 int shim_need_stack(void);
 struct stack *shim_stack(void);

@@ -41,10 +41,13 @@
  *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
+ *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
+ *     SO_OOBINLINE, SIOCATMARK, POLLPRI, and SIGURG to the owner F_SETOWN or
+ *     F_SETOWN_EX named (sent with kill/tgkill once the lock is let go).
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
- *     kernel fds; F_SETOWN/O_ASYNC (SIGIO) on stack sockets; ancillary data
- *     (msg_control is ignored on send, empty on receive); MSG_OOB (EINVAL on
- *     TCP receive, EOPNOTSUPP on send); recvmmsg's timeout argument.
+ *     kernel fds; O_ASYNC (SIGIO) on stack sockets; ancillary data
+ *     (msg_control is ignored on send, empty on receive); recvmmsg's
+ *     timeout argument.
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H

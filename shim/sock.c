@@ -91,6 +91,16 @@ static void sock_wakeup(void *ctx)
 	shim_wq_wake(&k->wq);
 }
 
+/* The stack's urgent-data callback (stack lock held): the owner that
+ * F_SETOWN named gets SIGURG once the lock is let go (Linux's sk_send_sigurg). */
+static void sock_urgent(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	if (k->own_pid)
+		shim_signal_owner(k->own_type, k->own_pid, SIGURG);
+}
+
 /* Stack lock held. Creates the stack object (starting the stack if needed). */
 static int attach(struct shim_sock *k)
 {
@@ -204,6 +214,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->opts = sock_opts_default();
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
+	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	return k;
 }
@@ -749,7 +760,10 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
-		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
+		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
+		n = (flags & MSG_OOB ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
+							     iov[i].iov_len - off, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
@@ -845,8 +859,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
+		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
 	if (k->closed || k->dead) {
 		r = -EBADF;
@@ -881,8 +895,28 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	return r;
 }
 
+/* Stack lock held. MSG_OOB: the urgent byte (tcp_recv's SOCK_OOB), into the
+ * first buffer with room; never blocks. */
+static ssize_t tcp_recv_oob(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
+{
+	int i = 0;
+	long n;
+
+	if (!k->tcp)
+		return -EINVAL;     /* never connected: no urgent data (Linux's tcp_recv_urg) */
+	while (i < iovcnt && iov[i].iov_len == 0)
+		i++;
+	n = tcp_recv(k->tcp, i < iovcnt ? iov[i].iov_base : NULL, i < iovcnt ? 1 : 0,
+		     SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0), shim_now());
+	if (n >= 0 && msg_flags)
+		*msg_flags |= MSG_OOB | (i < iovcnt ? 0 : MSG_TRUNC);
+	return n;
+}
+
 /* Stack lock held. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -890,9 +924,11 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	int i = 0;
 
+	if (k->listening)
+		return -ENOTCONN;
 	if (flags & MSG_OOB)
-		return -EINVAL;   /* no urgent data is ever kept */
-	if (!k->tcp || k->listening)
+		return tcp_recv_oob(k, iov, iovcnt, flags, msg_flags);
+	if (!k->tcp)
 		return -ENOTCONN;
 	if (want == 0)
 		return 0;
@@ -920,7 +956,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
-			if (sflags)
+			/* Linux's tcp_recvmsg stops at the urgent mark once it has
+			 * read anything (the urgent byte starts the next read). */
+			if (sflags || tcp_atmark(k->tcp))
 				break;
 			continue;
 		}
@@ -1014,7 +1052,7 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	if (k->closed || k->dead)
 		r = -EBADF;
 	else if (k->type == SOCK_STREAM)
-		r = tcp_recv_iov(k, iov, iovcnt, flags);
+		r = tcp_recv_iov(k, iov, iovcnt, flags, msg_flags);
 	else {
 		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags);
 		*have_src = r >= 0 && k->udp;
@@ -1361,6 +1399,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
 			break;
+		case SO_OOBINLINE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_OOBINLINE, v != 0);
+			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
 			if (get_int(val, len, &v) == 0) {
@@ -1625,11 +1667,33 @@ int shim_fcntl(int fd, int cmd, long arg)
 	struct shim_sock *k;
 	int r, nfd;
 
-	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL)
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL && cmd != F_SETOWN &&
+	    cmd != F_SETOWN_EX)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (cmd == F_SETOWN || cmd == F_SETOWN_EX) {
+		/* The placeholder keeps the owner (F_GETOWN answers from it, with
+		 * the kernel's checks); the shim a copy, for SIGURG. */
+		struct f_owner_ex ex = { F_OWNER_PID, 0 };
+
+		r = shim_libc.fcntl(fd, cmd, arg) < 0 ? -errno : 0;
+		if (r == 0) {
+			if (cmd == F_SETOWN_EX)
+				memcpy(&ex, (const void *)arg, sizeof(ex));
+			else if ((int)arg < 0)
+				ex = (struct f_owner_ex){ F_OWNER_PGRP, -(pid_t)arg };
+			else
+				ex.pid = (pid_t)arg;
+			shim_lock();
+			k->own_type = ex.type;
+			k->own_pid = ex.pid;
+			shim_unlock();
+		}
+		leave(k);
+		return r;
+	}
 	if (cmd == F_SETFL) {
 		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
 		r = shim_libc.fcntl(fd, F_SETFL, arg);
@@ -1656,9 +1720,10 @@ int shim_fcntl(int fd, int cmd, long arg)
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
+	bool pass = false;
 	int r, v = 0;
 
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ)
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
@@ -1675,14 +1740,18 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	}
 	shim_lock();
-	if (k->type == SOCK_STREAM && k->listening)
+	if (req == SIOCATMARK && !k->tcp)
+		pass = true;        /* UDP, or never connected: the placeholder answers */
+	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
+	else if (req == SIOCATMARK)
+		v = tcp_atmark(k->tcp);
 	else if (req == FIONREAD)
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS) {
+	if (r == SHIM_PASS && !pass) {
 		if (!arg)
 			r = -EFAULT;
 		else {

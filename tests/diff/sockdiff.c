@@ -85,7 +85,7 @@ static volatile int minus_one = -1;
 enum {
 	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004, P_STALL = 7005,
 	P_OOB = 7006, P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010,
-	P_HELLO = 7011, P_UCLOSED = 7019,
+	P_HELLO = 7011, P_URGENT = 7012, P_UCLOSED = 7019,
 };
 #define HELLO_LEN 12             /* "hello world\n" from P_HELLO and "connect ... hello" */
 
@@ -1322,6 +1322,52 @@ CASE(send_after_rst_so_error, 0)
 }
 CASE(send_oob, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_OOB)); }
 CASE(send_oob_udp, 0) { R(send(udp_to(P_UECHO), "x", 1, MSG_OOB)); }
+/* What the peer's kernel makes of our urgent data: the last byte out of band. */
+static void urgent_report(int s)
+{
+	char b[128];
+	ssize_t n, t = 0;
+
+	R(shutdown(s, SHUT_WR));
+	wait_in(s);
+	while ((n = recv(s, b + t, sizeof(b) - 1 - (size_t)t, 0)) > 0)
+		t += n;
+	b[t] = 0;
+	emit("%s", b);
+}
+CASE(send_oob_peer, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "c", 1, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_long, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "abcdef", 6, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_zero, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "", 0, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_unconnected, 0) { R(send(tcp_sock(), "x", 1, MSG_OOB | MSG_NOSIGNAL)); }
+CASE(sendmsg_oob_iov, 0)
+{
+	struct iovec v[2] = { { "ab", 2 }, { "cd", 2 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+	int s = tcp_to(P_URGENT);
+
+	R(sendmsg(s, &m, MSG_OOB));
+	urgent_report(s);
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {
@@ -1995,6 +2041,94 @@ CASE(recv_oob_sigurg, 0)
 	R(fcntl(s, F_SETOWN, getpid()));
 	need(connect_to(s, PEER, P_OOB) == 0, "connect");
 	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(recv_oob_twice, 0)
+{
+	char b[8] = "";
+	int s = tcp_to(P_OOB);
+
+	wait_ev(s, POLLPRI);
+	if (R(recv(s, b, sizeof(b), MSG_OOB | MSG_PEEK)) > 0)
+		emit("oob=%c", b[0]);
+	if (R(recv(s, b, sizeof(b), MSG_OOB)) > 0)
+		emit("oob=%c", b[0]);
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_read_past_mark, 0)
+{
+	char b[8];
+	int s = tcp_to(P_OOB);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLPRI };
+
+	wait_ev(s, POLLPRI);
+	R(recv(s, b, sizeof(b), 0));
+	/* At the mark with only the urgent byte left: not readable in line. */
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	/* The byte was passed over: gone. */
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_fionread, 0)
+{
+	int s = tcp_to(P_OOB), n = -1;
+
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_fionread_inline, 0)
+{
+	int s = tcp_sock(), n = -1;
+
+	seti(s, SOL_SOCKET, SO_OOBINLINE, 1);
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_zero_len, 0)
+{
+	char b[1];
+	int s = tcp_to(P_OOB);
+	struct iovec v = { b, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	wait_ev(s, POLLPRI);
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+	v.iov_len = 1;
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+}
+CASE(recv_oob_listener, 0) { char b[8]; R(recv(tcp_listener(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_unconnected, 0) { char b[8]; R(recv(tcp_sock(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_sigurg_tid, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { F_OWNER_TID, (pid_t)syscall(SYS_gettid) };
+
+	R(fcntl(s, F_SETOWN_EX, &o));
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(recv_oob_sigurg_none, 0)
+{
+	int s = tcp_to(P_OOB);
+
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(epoll_oob, 0)
+{
+	int s = tcp_to(P_OOB), ep = epoll_create1(0);
+	struct epoll_event e = { .events = EPOLLIN | EPOLLPRI }, out[2];
+
+	wait_ev(s, POLLPRI);
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+	if (R(epoll_wait(ep, out, 2, 1000)) == 1)
+		emit("events=%#x", out[0].events);
 }
 CASE(recv_errqueue_tcp, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_ERRQUEUE)); }
 CASE(recvfrom_tcp_addr, 0)

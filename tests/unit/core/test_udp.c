@@ -336,7 +336,7 @@ static void test_udp_connected_econnrefused(void **state)
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = udp_open(h->s), *v;
 	struct ip4_endpoint peer = { H_PEER_IP, 53 }, p;
-	struct sock_wakeup w = { count_wakeup, NULL };
+	struct sock_wakeup w = { .fn = count_wakeup };
 	uint8_t m[8 + 28 + 64];
 	struct h_frame *f;
 	size_t n;
@@ -452,7 +452,7 @@ static void test_udp_wakeup_on_data(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = bound(h, 0, 7, 0);
-	struct sock_wakeup w = { count_wakeup, NULL };
+	struct sock_wakeup w = { .fn = count_wakeup };
 
 	(void)state;
 	wakeups = 0;

@@ -79,12 +79,24 @@ struct shim_sock {
 	int err;                /* pending error not from the stack (SO_ERROR) */
 	int own_type;           /* F_SETOWN(_EX): F_OWNER_*, with own_pid (0: no owner) */
 	pid_t own_pid;
+	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives (UDP) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */
 	struct sock_opts opts;
 	struct sock_wakeup wake;
 	struct shim_waiter wq;  /* wait list head */
+};
+
+/* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
+ * IP_RECVTOS, SO_TIMESTAMP(NS)(_NEW)). */
+enum {
+	SHIM_CM_PKTINFO = 1u << 0,
+	SHIM_CM_TTL = 1u << 1,
+	SHIM_CM_TOS = 1u << 2,
+	SHIM_CM_TS = 1u << 3,           /* SO_TIMESTAMP or SO_TIMESTAMPNS ... */
+	SHIM_CM_TSNS = 1u << 4,         /* ... the latter */
+	SHIM_CM_TSNEW = 1u << 5,        /* set with the _NEW option: the _NEW cmsg type */
 };
 
 /* Under the stack lock, like everything it points to. */

@@ -44,10 +44,17 @@
  *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
  *     SO_OOBINLINE, SIOCATMARK, POLLPRI, and SIGURG to the owner F_SETOWN or
  *     F_SETOWN_EX named (sent with kill/tgkill once the lock is let go).
+ *   - Ancillary data: sendmsg's control messages are read (EFAULT when the
+ *     program does not own them) and checked as the kernel checks them
+ *     (EINVAL); UDP takes IP_PKTINFO's source, IP_TTL and IP_TOS per
+ *     datagram (IP_RETOPTS is accepted and not sent). recvmsg on UDP gives
+ *     SO_TIMESTAMP(NS)(_NEW), IP_PKTINFO, IP_TTL, IP_TOS (MSG_CTRUNC when
+ *     short), and with IP_RECVERR the ICMP errors on the error queue
+ *     (MSG_ERRQUEUE, IP_RECVERR with the offender). TCP gives none (Linux
+ *     gives SO_TIMESTAMP on TCP too) and keeps no error queue.
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
- *     kernel fds; O_ASYNC (SIGIO) on stack sockets; ancillary data
- *     (msg_control is ignored on send, empty on receive); recvmmsg's
- *     timeout argument.
+ *     kernel fds; O_ASYNC (SIGIO) on stack sockets; recvmmsg's timeout
+ *     argument.
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H
@@ -87,6 +94,17 @@ struct shim_libc {
 	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
 };
 
+/* The stack's interface as programs see it (interface ioctls, getifaddrs,
+ * IP_PKTINFO): the TAP's kernel name and index with the stack's address. */
+struct shim_iface {
+	char name[16];          /* the TAP device's name */
+	unsigned index;         /* its kernel interface index, 0 when unknown */
+	uint32_t addr;          /* host order */
+	uint8_t prefix_len;
+	uint8_t mac[6];
+	uint32_t mtu;           /* 0: the device's own */
+};
+
 struct shim_host {
 	void *ctx;
 	/* Brings the stack up (called at most once per process, with the lock
@@ -122,6 +140,10 @@ struct shim_host {
 	int (*block_begin)(void *ctx);
 	int (*drive)(void *ctx);
 	void (*block_end)(void *ctx, bool was_driver);
+	/* Optional (NULL: the kernel's view stays): the stack's interface, from
+	 * the settings, whether the stack runs or not. 0 or -errno. Called
+	 * without the lock. */
+	int (*iface)(void *ctx, struct shim_iface *out);
 };
 
 /* Once per process, before any other call. Both structs are copied. */

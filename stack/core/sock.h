@@ -56,6 +56,7 @@ struct sock_opts {
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
 	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
+	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,

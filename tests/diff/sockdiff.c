@@ -1812,6 +1812,73 @@ CASE(sendmsg_cmsg_tcp_ip_ttl, 0)
 	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
 	R(sendmsg(tcp_to(P_ECHO), &m, 0));
 }
+/* sendmsg of "x" on s with one control message (level, type, dlen bytes of
+ * data); cmsg_len as given, or CMSG_LEN(dlen) when 0. */
+static void send_cmsg(int s, int level, int type, const void *data, size_t dlen, size_t cmsg_len)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct cmsghdr *h;
+
+	memset(&c, 0, sizeof(c));
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(dlen);
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = cmsg_len ? cmsg_len : CMSG_LEN(dlen);
+	memcpy(CMSG_DATA(h), data, dlen);
+	R(sendmsg(s, &m, 0));
+}
+CASE(sendmsg_cmsg_tos_byte, 0) { unsigned char t = 0x10; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 1, 0); }
+CASE(sendmsg_cmsg_tos_bad, 0) { int t = 256; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_tos_short, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 2, 0); }
+CASE(sendmsg_cmsg_ttl_zero, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_ttl_byte, 0) { unsigned char t = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, 1, 0); }
+CASE(sendmsg_cmsg_pktinfo_foreign, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	inet_pton(AF_INET, NOBODY, &pi.ipi_spec_dst);
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi), 0);
+}
+CASE(sendmsg_cmsg_pktinfo_short, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, 8, 0);
+}
+CASE(sendmsg_cmsg_unknown_ip, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, 99, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_other_level, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), 999, 1, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_len_short, 0) { int v = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 8); }
+CASE(sendmsg_cmsg_scm_rights_udp, 0) { int fd = 0; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SCM_RIGHTS, &fd, sizeof(fd), 0); }
+CASE(sendmsg_cmsg_so_mark, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_so_mark_short, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, 2, 0); }
+CASE(sendmsg_cmsg_tcp_unknown_sol_socket, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), SOL_SOCKET, 999, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_tcp_len_beyond, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 200); }
+CASE(sendmsg_cmsg_tcp_bad_ttl, 0) { int v = 300; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_controllen_small, 0)
+{
+	char c[8] = { 0 };
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = sizeof(c);
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_controllen_huge, 0)
+{
+	static char c[256];
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = 1 << 20;
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_unconnected_no_addr, 0) { int t = 300; send_cmsg(udp_sock(), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
 CASE(sendmmsg_udp_two, 0)
 {
 	struct iovec v[2];
@@ -2433,6 +2500,80 @@ CASE(recvmsg_recvtos, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTOS, 256); }
 CASE(recvmsg_timestamp, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP, 256); }
 CASE(recvmsg_timestampns, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS, 256); }
 CASE(recvmsg_pktinfo_ctrunc, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, 8); }
+CASE(recvmsg_pktinfo_ctrunc_data, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, CMSG_LEN(8)); }
+CASE(recvmsg_timestamp_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP_NEW, 256); }
+CASE(recvmsg_timestampns_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS_NEW, 256); }
+CASE(recvmsg_tcp_pktinfo, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	need(connect_to(s, PEER, P_HELLO) == 0, "connect");
+	wait_bytes(s, HELLO_LEN);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Every option at once: the kernel's order of the control messages. */
+CASE(recvmsg_all_cmsgs, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTOS, 1);
+	seti(s, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Room for the first control message only: the second is cut. */
+CASE(recvmsg_cmsgs_second_cut, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo)) + 4 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvmsg_option_off_again, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 0);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
 CASE(recvmsg_errqueue_udp, 0)
 {
 	union { char b[256]; struct cmsghdr a; } c;
@@ -2450,6 +2591,109 @@ CASE(recvmsg_errqueue_udp, 0)
 		emit("flags=%#x", m.msg_flags);
 		emit_cmsgs(&m);
 	}
+}
+/* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
+CASE(recvmsg_errqueue_unconnected, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED), from;
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1,
+			    .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+	char ip[INET_ADDRSTRLEN];
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit("revents=%#x", wait_ev(s, 0));
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+		emit("flags=%#x name=%s:%d data=%.*s", m.msg_flags, ip, ntohs(from.sin_port), (int)rtmp, b);
+		emit_cmsgs(&m);
+	}
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("revents=%#x", wait_ev(s, 0));
+}
+/* The pending error first (read by recv), the queue after; then nothing. */
+CASE(recvmsg_errqueue_after_error, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "x", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+}
+CASE(recvmsg_errqueue_two, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "a", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(send(s, "bc", 2, 0));
+	R(send(s, "bc", 2, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	/* The second error regenerates the pending one: wait for it to come. */
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	emit_so_error(s);
+}
+CASE(recvmsg_errqueue_trunc, 0)
+{
+	char b[1];
+	struct iovec v = { b, 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvfrom_errqueue_udp, 0)
+{
+	char b[16];
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvfrom(s, b, sizeof(b), MSG_ERRQUEUE, NULL, NULL));
+}
+/* Without IP_RECVERR an unconnected socket hears nothing. */
+CASE(udp_unconnected_closed_port, 0)
+{
+	char b[16];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED);
+	int s = udp_sock();
+
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	/* Round trip through the echo port: the ICMP error came before its answer. */
+	to = sin4(PEER, P_UECHO);
+	R(sendto(s, "e", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recvmsg(s, &(struct msghdr){ 0 }, MSG_ERRQUEUE));
 }
 CASE(recvmsg_errqueue_empty, 0)
 {

@@ -409,6 +409,82 @@ static void test_udp_connected_and_iov(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* Ancillary data on UDP: the receive options' control messages (and
+ * MSG_CTRUNC when they do not fit), and sendmsg's checked like the kernel's. */
+static void test_udp_control_messages(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1, ttl = 5;
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7000), me;
+	socklen_t len = sizeof(me);
+	union { char b[256]; struct cmsghdr a; } c;
+	char d[16];
+	struct iovec v = { d, sizeof(d) };
+	struct msghdr m;
+	struct cmsghdr *h;
+	struct in_pktinfo pi;
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_getsockname(fd, SA(me), &len), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)), 0);
+	inject_udp(7000, ntohs(me.sin_port), "hello");
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = c.b;
+	m.msg_controllen = sizeof(c.b);
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, 0);
+	assert_int_equal(m.msg_controllen, CMSG_SPACE(sizeof(pi)) + CMSG_SPACE(sizeof(int)));
+	for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h), n++) {
+		assert_int_equal(h->cmsg_level, IPPROTO_IP);
+		if (n == 0) {
+			assert_int_equal(h->cmsg_type, IP_PKTINFO);
+			memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+			assert_int_equal(ntohl(pi.ipi_addr.s_addr), H_STACK_IP);
+			assert_int_equal(ntohl(pi.ipi_spec_dst.s_addr), H_STACK_IP);
+		} else {
+			assert_int_equal(h->cmsg_type, IP_TTL);
+			assert_int_equal(*(int *)CMSG_DATA(h), 64);
+		}
+	}
+	assert_int_equal(n, 2);
+	/* No room for even a header: cut, nothing written. */
+	inject_udp(7000, ntohs(me.sin_port), "again");
+	m.msg_controllen = 8;
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, MSG_CTRUNC);
+	assert_int_equal(m.msg_controllen, 0);
+
+	/* sendmsg: IP_TTL for this datagram only; a cmsg_len past the buffer. */
+	memset(&c, 0, sizeof(c));
+	v = (struct iovec){ "x", 1 };
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
+	assert_int_equal(shim_sendmsg(fd, &m, 0), 1);
+	f = pop();
+	assert_non_null(f);
+	(void)h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 5);
+	free(f);
+	h->cmsg_len = CMSG_SPACE(sizeof(int)) + 1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EINVAL);
+	m.msg_control = (void *)1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EFAULT);
+	assert_null(pop());
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void test_udp_dual_stack(void **state)
 {
 	int fd = shim_socket(AF_INET6, SOCK_DGRAM, 0);
@@ -1083,6 +1159,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),

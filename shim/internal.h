@@ -222,6 +222,14 @@ struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k);
  * kernel's epoll of each item taken, which are freed. */
 void shim_epoll_to_kernel(struct shim_epitem *taken, int fd);
 
+/* ---- iface.c ---- */
+/* The interface ioctls iface.c serves on a stack socket. */
+bool shim_iface_ioctl_req(unsigned long req);
+/* One of them on stack socket fd (no lock held): the kernel's answer with the
+ * stack's interface in place of the TAP's kernel side; SHIM_PASS when the
+ * host gives no interface. */
+int shim_iface_ioctl(int fd, unsigned long req, void *arg);
+
 /* ---- tcpinfo.c ---- */
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);
 

@@ -218,6 +218,16 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
 
+/* Interfaces as programs see them (shim/iface.c): the lists the real
+ * getifaddrs() and if_nameindex() returned, rewritten in place: the TAP's
+ * entries carry the stack's address, netmask, broadcast and MAC, and only
+ * the TAP and the loopback remain (the host's iface callback says which; a
+ * list without either is left alone when it has none). */
+struct ifaddrs;
+struct if_nameindex;
+void shim_iface_fix_ifaddrs(struct ifaddrs **list);
+void shim_iface_fix_nameindex(struct if_nameindex *v);
+
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);
 void shim_fork_parent(void);

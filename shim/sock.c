@@ -2069,6 +2069,14 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	bool pass = false;
 	int r, v = 0;
 
+	if (shim_iface_ioctl_req(req)) {
+		k = enter(fd, &r);
+		if (!k)
+			return r;
+		r = shim_iface_ioctl(fd, req, arg);
+		leave(k);
+		return r;
+	}
 	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
 	k = enter(fd, &r);

@@ -34,7 +34,10 @@
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netpacket/packet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -3029,6 +3032,99 @@ CASE(ioctl_siocgifconf, 0)
 			emit_ifaddr(&rs[i].ifr_addr);
 		}
 	}
+}
+
+CASE(ioctl_siocgifconf_len, 0)
+{
+	struct ifconf c = { .ifc_len = 0, .ifc_req = NULL };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d", c.ifc_len / (int)sizeof(struct ifreq));
+}
+CASE(ioctl_siocgifconf_room_for_one, 0)
+{
+	struct ifreq rs[1];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d %s", c.ifc_len / (int)sizeof(struct ifreq), rs[0].ifr_name);
+}
+static int ifreq_named(unsigned long req, const char *name, struct ifreq *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->ifr_name, sizeof(r->ifr_name), "%s", name);
+	return (int)R(ioctl(udp_sock(), req, r));
+}
+CASE(ioctl_siocgifaddr_lo, 0) { struct ifreq r; if (ifreq_named(SIOCGIFADDR, "lo", &r) == 0) emit_ifaddr(&r.ifr_addr); }
+CASE(ioctl_siocgifaddr_nosuch, 0) { struct ifreq r; ifreq_named(SIOCGIFADDR, "nosuch0", &r); }
+CASE(ioctl_siocgifhwaddr_family, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFHWADDR, "tap0", &r) == 0)
+		emit("family=%d", r.ifr_hwaddr.sa_family);
+}
+CASE(ioctl_siocgifindex_name, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFINDEX, "tap0", &r) == 0) {
+		int idx = r.ifr_ifindex;
+
+		emit("index=%s", idx > 0 ? "yes" : "no");
+		memset(&r, 0, sizeof(r));
+		r.ifr_ifindex = idx;
+		if (R(ioctl(udp_sock(), SIOCGIFNAME, &r)) == 0)
+			emit("%s", r.ifr_name);
+	}
+}
+CASE(ioctl_siocgifaddr_tcp, 0)
+{
+	struct ifreq r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "tap0");
+	if (R(ioctl(tcp_sock(), SIOCGIFADDR, &r)) == 0)
+		emit_ifaddr(&r.ifr_addr);
+}
+/* What getifaddrs() lists: names, families, addresses, masks, MACs. */
+CASE(getifaddrs_list, 0)
+{
+	struct ifaddrs *l;
+
+	if (R(getifaddrs(&l)) != 0)
+		return;
+	for (struct ifaddrs *a = l; a; a = a->ifa_next) {
+		if (!a->ifa_addr)
+			continue;
+		if (a->ifa_addr->sa_family == AF_INET) {
+			emit("%s", a->ifa_name);
+			emit_ifaddr(a->ifa_addr);
+			if (a->ifa_netmask)
+				emit_ifaddr(a->ifa_netmask);
+			if ((a->ifa_flags & IFF_BROADCAST) && a->ifa_broadaddr)
+				emit_ifaddr(a->ifa_broadaddr);
+		} else if (a->ifa_addr->sa_family == AF_PACKET) {
+			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)(const void *)a->ifa_addr;
+			const unsigned char *m = ll->sll_addr;
+
+			emit("%s", a->ifa_name);
+			emit("packet:%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		}
+	}
+	freeifaddrs(l);
+}
+CASE(if_nameindex_list, 0)
+{
+	struct if_nameindex *v = if_nameindex();
+
+	if (!v) {
+		R(-1);
+		return;
+	}
+	for (struct if_nameindex *p = v; p->if_index; p++)
+		emit("%s", p->if_name);
+	if_freenameindex(v);
 }
 
 /* ===================================================================== */

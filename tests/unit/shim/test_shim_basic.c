@@ -29,6 +29,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <cmocka.h>
 
 #include "shim/shim.h"
@@ -51,6 +54,20 @@ static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
 static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
 static uint64_t t_now(void *c) { (void)c; return H->now; }
 static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
+/* The stack's interface: named like the loopback here, the one interface
+ * every test machine has. */
+static int t_iface(void *c, struct shim_iface *out)
+{
+	(void)c;
+	memset(out, 0, sizeof(*out));
+	strcpy(out->name, "lo");
+	out->index = 1;
+	out->addr = H_STACK_IP;
+	out->prefix_len = 24;
+	memcpy(out->mac, (uint8_t[6]){ 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 }, 6);
+	out->mtu = 1400;
+	return 0;
+}
 
 static void join_then_flush(void);
 
@@ -60,7 +77,7 @@ static void init_shim(int (*fcntl_fn)(int, int, ...))
 	struct shim_libc libc;
 	struct shim_host host = {
 		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop,
+		.now = t_now, .stop = t_stop, .iface = t_iface,
 	};
 
 	h_checked_libc(&libc, &hmu);
@@ -483,6 +500,99 @@ static void test_udp_control_messages(void **state)
 	assert_int_equal(shim_sendmsg(fd, &m, 0), -EFAULT);
 	assert_null(pop());
 	assert_int_equal(shim_close(fd), 0);
+}
+
+/* Interface ioctls on a stack socket: the kernel answers, the stack's
+ * interface (here named "lo") carries the stack's address, mask, MAC and MTU. */
+static void test_interface_ioctls(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq r, rs[8];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+	struct sockaddr_in in;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ifr_name, "lo");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), 0);
+	memcpy(&in, &r.ifr_addr, sizeof(in));
+	assert_int_equal(in.sin_family, AF_INET);
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFNETMASK, &r), 0);
+	memcpy(&in, &r.ifr_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFBRDADDR, &r), 0);
+	memcpy(&in, &r.ifr_broadaddr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), (H_STACK_IP | 0xffu));
+	assert_int_equal(shim_ioctl(fd, SIOCGIFHWADDR, &r), 0);
+	assert_memory_equal(r.ifr_hwaddr.sa_data, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFMTU, &r), 0);
+	assert_int_equal(r.ifr_mtu, 1400);
+	/* The kernel's own answers and errors. */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFFLAGS, &r), 0);
+	assert_true(r.ifr_flags & IFF_LOOPBACK);
+	strcpy(r.ifr_name, "nosuch0");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), -ENODEV);
+	/* The list: the stack's interface only (no other has IFF_LOOPBACK). */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	assert_string_equal(rs[0].ifr_name, "lo");
+	memcpy(&in, &rs[0].ifr_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	c.ifc_req = NULL;
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	/* Not a stack socket: not ours. */
+	assert_int_equal(shim_ioctl(0, SIOCGIFADDR, &r), SHIM_PASS);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* getifaddrs()'s list (one allocation, head first, as glibc makes it) and
+ * if_nameindex()'s array, rewritten in place. */
+static void test_interface_lists(void **state)
+{
+	struct block {
+		struct ifaddrs e[3];
+		struct sockaddr_in a[3], m[3];
+		struct sockaddr_ll ll;
+	} *b = calloc(1, sizeof(*b));
+	struct ifaddrs *l = &b->e[0];
+	struct if_nameindex *v = calloc(4, sizeof(*v));
+	struct sockaddr_in in;
+
+	(void)state;
+	/* eth0 (hidden), lo with AF_PACKET (the MAC), lo with AF_INET. */
+	b->e[0] = (struct ifaddrs){ .ifa_next = &b->e[1], .ifa_name = (char *)"eth0", .ifa_flags = IFF_UP,
+				    .ifa_addr = (struct sockaddr *)&b->a[0] };
+	b->e[1] = (struct ifaddrs){ .ifa_next = &b->e[2], .ifa_name = (char *)"lo",
+				    .ifa_flags = IFF_UP | IFF_LOOPBACK, .ifa_addr = (struct sockaddr *)&b->ll };
+	b->e[2] = (struct ifaddrs){ .ifa_name = (char *)"lo", .ifa_flags = IFF_UP | IFF_LOOPBACK,
+				    .ifa_addr = (struct sockaddr *)&b->a[2], .ifa_netmask = (struct sockaddr *)&b->m[2] };
+	b->a[0].sin_family = AF_INET;
+	b->a[2].sin_family = AF_INET;
+	b->ll.sll_family = AF_PACKET;
+	b->ll.sll_halen = 6;
+	shim_iface_fix_ifaddrs(&l);
+	assert_ptr_equal(l, &b->e[0]);      /* the head stays the allocation */
+	assert_string_equal(l->ifa_name, "lo");
+	assert_memory_equal(b->ll.sll_addr, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_ptr_equal(l->ifa_next, &b->e[2]);
+	assert_null(b->e[2].ifa_next);
+	memcpy(&in, b->e[2].ifa_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	memcpy(&in, b->e[2].ifa_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	freeifaddrs(l);
+
+	v[0] = (struct if_nameindex){ 1, strdup("lo") };
+	v[1] = (struct if_nameindex){ 2, strdup("eth0") };
+	v[2] = (struct if_nameindex){ 3, strdup("lo") };
+	shim_iface_fix_nameindex(v);
+	assert_int_equal(v[0].if_index, 1);
+	assert_int_equal(v[1].if_index, 3);
+	assert_int_equal(v[2].if_index, 0);
+	assert_null(v[2].if_name);
+	if_freenameindex(v);
 }
 
 static void test_udp_dual_stack(void **state)
@@ -1160,6 +1270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_ioctls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_lists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),

@@ -12,13 +12,21 @@
  * SIOCGIFFLAGS, SIOCGIFINDEX, SIOCGIFNAME), and the lists getifaddrs() and
  * if_nameindex() return (the preload calls the real ones, then these). The
  * kernel answers first, with its own checks and errors; the answer is then
- * rewritten. Not served: netlink (RTM_GETADDR, what `ip addr` and glibc's
- * own getifaddrs ask) still tells the kernel's view.
+ * rewritten. Netlink (RTM_GETADDR, RTM_GETLINK: `ip addr`, dnsmasq, glibc's
+ * own getifaddrs before the rewrite above) read through recvmsg/recvfrom on
+ * a NETLINK_ROUTE socket the program made: the TAP's addresses, prefix, MAC
+ * and MTU are the stack's, rewritten in place (same sizes; an attribute the
+ * kernel did not send is not added); its other interfaces stay in those
+ * answers (a message cannot be taken out of a stream the program may have
+ * peeked at). glibc's getifaddrs() asks netlink with its internal calls: its
+ * list is rewritten as a whole instead.
  */
 #include "shim/internal.h"
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
@@ -281,4 +289,162 @@ void shim_iface_fix_nameindex(struct if_nameindex *v)
 	}
 	v[k].if_index = 0;
 	v[k].if_name = NULL;
+}
+
+/* ---- netlink ---- */
+
+static void netlink_last_close(struct shim_obj *o) { (void)o; }
+static void netlink_free(struct shim_obj *o) { free(o); }
+
+static const struct shim_obj_ops netlink_ops = {
+	.last_close = netlink_last_close,
+	.free = netlink_free,
+};
+
+int shim_netlink_socket(int domain, int type, int protocol)
+{
+	struct shim_iface ifc;
+	struct shim_obj *o;
+	int fd;
+
+	if (protocol != NETLINK_ROUTE || shim_proc_state() != SHIM_PROC_OWNER || !get_iface(&ifc))
+		return SHIM_PASS;
+	fd = shim_libc.socket(domain, type, protocol);
+	if (fd < 0)
+		return -errno;
+	o = calloc(1, sizeof(*o));
+	if (o) {
+		o->kind = SHIM_OBJ_NETLINK;
+		o->ops = &netlink_ops;
+		if (shim_install(fd, o) < 0)
+			free(o);    /* beyond the table: the kernel's, unchanged */
+	}
+	return fd;
+}
+
+/* The attributes of one message (from off to end): where type's value is,
+ * when it is size bytes long. */
+static uint8_t *rta_find(uint8_t *p, size_t off, size_t end, unsigned short type, size_t size, size_t *next)
+{
+	while (off + sizeof(struct rtattr) <= end) {
+		struct rtattr a;
+
+		memcpy(&a, p + off, sizeof(a));
+		if (a.rta_len < sizeof(a) || a.rta_len > end - off)
+			return NULL;
+		if (a.rta_type == type && a.rta_len == RTA_LENGTH(size)) {
+			*next = off + RTA_ALIGN(a.rta_len);
+			return p + off + RTA_LENGTH(0);
+		}
+		off += RTA_ALIGN(a.rta_len);
+	}
+	return NULL;
+}
+
+static void rta_put32(uint8_t *p, size_t off, size_t end, unsigned short type, uint32_t be)
+{
+	uint8_t *v;
+	size_t next;
+
+	while ((v = rta_find(p, off, end, type, 4, &next))) {
+		memcpy(v, &be, 4);
+		off = next;
+	}
+}
+
+/* Rewrites the route messages in p (len bytes) about the TAP. */
+static void netlink_fix(const struct shim_iface *ifc, uint8_t *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off + NLMSG_HDRLEN <= len) {
+		struct nlmsghdr h;
+		size_t end;
+
+		memcpy(&h, p + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			break;
+		end = off + h.nlmsg_len;
+		if (h.nlmsg_type == RTM_NEWADDR && h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg))) {
+			struct ifaddrmsg a;
+			size_t at = off + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(a));
+
+			memcpy(&a, p + off + NLMSG_HDRLEN, sizeof(a));
+			if (a.ifa_family == AF_INET && a.ifa_index == ifc->index) {
+				a.ifa_prefixlen = ifc->prefix_len;
+				memcpy(p + off + NLMSG_HDRLEN, &a, sizeof(a));
+				rta_put32(p, at, end, IFA_ADDRESS, htonl(ifc->addr));
+				rta_put32(p, at, end, IFA_LOCAL, htonl(ifc->addr));
+				rta_put32(p, at, end, IFA_BROADCAST, htonl(ifc->addr | ~netmask(ifc->prefix_len)));
+			}
+		} else if (h.nlmsg_type == RTM_NEWLINK && h.nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
+			struct ifinfomsg i;
+			size_t at = off + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(i)), next;
+			uint8_t *v;
+
+			memcpy(&i, p + off + NLMSG_HDRLEN, sizeof(i));
+			if (i.ifi_index > 0 && (unsigned)i.ifi_index == ifc->index) {
+				if ((v = rta_find(p, at, end, IFLA_ADDRESS, 6, &next)))
+					memcpy(v, ifc->mac, 6);
+				if (ifc->mtu && (v = rta_find(p, at, end, IFLA_MTU, 4, &next)))
+					memcpy(v, &ifc->mtu, 4);
+			}
+		}
+		off += NLMSG_ALIGN(h.nlmsg_len);
+	}
+}
+
+/* fd is one of ours: a reference to it, or NULL (then SHIM_PASS). */
+static struct shim_obj *netlink_get(int fd)
+{
+	struct shim_obj *o;
+
+	if (!shim_owns(fd) || !(o = shim_get(fd)))
+		return NULL;
+	if (o->kind != SHIM_OBJ_NETLINK) {
+		shim_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct shim_obj *o = netlink_get(fd);
+	struct shim_iface ifc;
+	ssize_t n;
+	int e;
+
+	if (!o)
+		return SHIM_PASS;
+	n = shim_libc.recvmsg(fd, msg, flags);
+	e = errno;
+	shim_put(o);
+	if (n < 0)
+		return -e;
+	/* One buffer (what every netlink reader passes); MSG_TRUNC may say more
+	 * than it holds. */
+	if (n > 0 && msg->msg_iovlen >= 1 && get_iface(&ifc))
+		netlink_fix(&ifc, msg->msg_iov[0].iov_base,
+			    (size_t)n < msg->msg_iov[0].iov_len ? (size_t)n : msg->msg_iov[0].iov_len);
+	return n;
+}
+
+ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
+{
+	struct shim_obj *o = netlink_get(fd);
+	struct shim_iface ifc;
+	ssize_t n;
+	int e;
+
+	if (!o)
+		return SHIM_PASS;
+	n = shim_libc.recvfrom(fd, buf, len, flags, sa, salen);
+	e = errno;
+	shim_put(o);
+	if (n < 0)
+		return -e;
+	if (n > 0 && buf && get_iface(&ifc))
+		netlink_fix(&ifc, buf, (size_t)n < len ? (size_t)n : len);
+	return n;
 }

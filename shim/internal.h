@@ -21,7 +21,7 @@ struct tcp_conn;
 struct udp_sock;
 struct tcp_conn_info;
 
-enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL };
+enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL, SHIM_OBJ_NETLINK };
 
 struct shim_obj;
 struct shim_waiter;
@@ -229,6 +229,13 @@ bool shim_iface_ioctl_req(unsigned long req);
  * stack's interface in place of the TAP's kernel side; SHIM_PASS when the
  * host gives no interface. */
 int shim_iface_ioctl(int fd, unsigned long req, void *arg);
+/* A NETLINK_ROUTE socket, the kernel's, in the table (SHIM_OBJ_NETLINK) so
+ * that its answers can be rewritten; SHIM_PASS when there is nothing to do. */
+int shim_netlink_socket(int domain, int type, int protocol);
+/* recvmsg/recvfrom on fd when it is such a socket (else SHIM_PASS): the
+ * kernel's answer with the TAP's addresses, MAC and MTU the stack's. */
+ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
 
 /* ---- tcpinfo.c ---- */
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);

@@ -92,6 +92,9 @@ struct shim_libc {
 	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
 	off_t (*lseek)(int fd, off_t off, int whence);
 	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
+	/* For the netlink sockets whose answers iface.c rewrites. */
+	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
 };
 
 /* The stack's interface as programs see it (interface ioctls, getifaddrs,

@@ -385,6 +385,8 @@ int shim_socket(int domain, int type, int protocol)
 	struct shim_sock *k;
 	int fd, r;
 
+	if (domain == AF_NETLINK)
+		return shim_netlink_socket(domain, type, protocol);
 	if (domain != AF_INET && domain != AF_INET6)
 		return SHIM_PASS;
 	if (base == SOCK_STREAM) {
@@ -1151,7 +1153,7 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
+		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
 	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
 	if (n >= 0 && sa && salen) {
 		if (have)
@@ -1285,7 +1287,7 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
+		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;

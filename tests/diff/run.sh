@@ -196,7 +196,7 @@ peer_setup "$NQ"
 # fixed MAC (what a program sees of the device must not change from run to run).
 ip -n "$NP" tuntap add dev tap0 mode tap
 ip -n "$NP" link set tap0 address 00:00:5e:00:53:fe
-ip -n "$NP" addr add 192.0.2.1/24 dev tap0
+ip -n "$NP" addr add 192.0.2.1/24 brd + dev tap0
 ip -n "$NP" link set tap0 up
 peer_setup "$NP"
 

@@ -34,6 +34,8 @@
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -3114,6 +3116,74 @@ CASE(getifaddrs_list, 0)
 	}
 	freeifaddrs(l);
 }
+/* A netlink dump (RTM_GETADDR or RTM_GETLINK) of tap0, as ip and dnsmasq ask it. */
+static void netlink_dump(int type)
+{
+	struct {
+		struct nlmsghdr h;
+		union { struct ifaddrmsg a; struct ifinfomsg i; } u;
+	} req;
+	static char buf[65536];
+	unsigned idx = if_nametoindex("tap0");
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	bool done = false;
+
+	need(fd >= 0 && idx > 0, "netlink");
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.u));
+	req.h.nlmsg_type = (unsigned short)type;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	R(send(fd, &req, req.h.nlmsg_len, 0));
+	while (!done) {
+		struct iovec v = { buf, sizeof(buf) };
+		struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &m, 0);
+
+		if (n <= 0) {
+			R(n);
+			return;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == RTM_NEWADDR) {
+				struct ifaddrmsg *a = NLMSG_DATA(h);
+				int len = (int)IFA_PAYLOAD(h);
+				char ip[INET_ADDRSTRLEN];
+
+				if (a->ifa_index != idx || a->ifa_family != AF_INET)
+					continue;
+				emit("prefix=%d", a->ifa_prefixlen);
+				for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					if (r->rta_type != IFA_LOCAL && r->rta_type != IFA_ADDRESS && r->rta_type != IFA_BROADCAST)
+						continue;
+					inet_ntop(AF_INET, RTA_DATA(r), ip, sizeof(ip));
+					emit("%d=%s", r->rta_type, ip);
+				}
+			} else if (h->nlmsg_type == RTM_NEWLINK) {
+				struct ifinfomsg *i = NLMSG_DATA(h);
+				int len = (int)IFLA_PAYLOAD(h);
+
+				if ((unsigned)i->ifi_index != idx)
+					continue;
+				for (struct rtattr *r = IFLA_RTA(i); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					const unsigned char *mac = RTA_DATA(r);
+
+					if (r->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(r) == 6)
+						emit("mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+						     mac[4], mac[5]);
+					else if (r->rta_type == IFLA_MTU)
+						emit("mtu=%u", *(unsigned *)RTA_DATA(r));
+				}
+			}
+		}
+	}
+}
+CASE(netlink_getaddr, 0) { netlink_dump(RTM_GETADDR); }
+CASE(netlink_getlink, 0) { netlink_dump(RTM_GETLINK); }
 CASE(if_nameindex_list, 0)
 {
 	struct if_nameindex *v = if_nameindex();

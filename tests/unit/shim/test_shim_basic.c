@@ -32,6 +32,8 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <cmocka.h>
 
 #include "shim/shim.h"
@@ -593,6 +595,56 @@ static void test_interface_lists(void **state)
 	assert_int_equal(v[2].if_index, 0);
 	assert_null(v[2].if_name);
 	if_freenameindex(v);
+}
+
+/* A NETLINK_ROUTE socket of the program: the kernel's, its address dump
+ * with the stack's interface ("lo" here, index 1) carrying the stack's address. */
+static void test_interface_netlink(void **state)
+{
+	int fd = shim_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct {
+		struct nlmsghdr h;
+		struct ifaddrmsg a;
+	} req = { { NLMSG_LENGTH(sizeof(struct ifaddrmsg)), RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+		  { .ifa_family = AF_INET } };
+	static char buf[65536];
+	struct iovec v = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	bool seen = false, done = false;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(shim_owns(fd));
+	assert_int_equal(send(fd, &req, req.h.nlmsg_len, 0), (ssize_t)req.h.nlmsg_len);
+	while (!done) {
+		ssize_t n = shim_recvmsg(fd, &m, 0);
+
+		assert_true(n > 0);
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ifaddrmsg *a = NLMSG_DATA(h);
+			int len = (int)IFA_PAYLOAD(h);
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type != RTM_NEWADDR || a->ifa_index != 1)
+				continue;
+			assert_int_equal(a->ifa_prefixlen, 24);
+			for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+				if (r->rta_type == IFA_LOCAL || r->rta_type == IFA_ADDRESS) {
+					uint32_t ip;
+
+					memcpy(&ip, RTA_DATA(r), 4);
+					assert_int_equal(ntohl(ip), H_STACK_IP);
+					seen = true;
+				}
+			}
+		}
+	}
+	assert_true(seen);
+	assert_int_equal(shim_close(fd), 0);
+	assert_false(shim_owns(fd));
 }
 
 static void test_udp_dual_stack(void **state)
@@ -1272,6 +1324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interface_ioctls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interface_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_netlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),

@@ -193,6 +193,7 @@ print(socket.inet_ntoa(r[-4:]))' "$STACK_IP"
 
 @test "dnsmasq --bind-interfaces -i tap0 under the preload binds the stack's address and answers" {
 	command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (Debian: dnsmasq-base)"
+	san_check dnsmasq
 	bg_pre dns 60 dnsmasq --no-daemon --bind-interfaces -i "$TAP" --port 5353 --no-resolv --no-hosts \
 		--conf-file=/dev/null --pid-file= --log-facility=- --address=/example.test/192.0.2.77
 	wait_log "$(err dns)" 'started|failed'

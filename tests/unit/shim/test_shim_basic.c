@@ -29,6 +29,11 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <cmocka.h>
 
 #include "shim/shim.h"
@@ -40,6 +45,20 @@
 #include "tests/unit/support/fake_host.h"
 
 static struct harness *H;
+/* The stack's interface: named like the loopback here, the one interface
+ * every test machine has. */
+static int t_iface(void *c, struct shim_iface *out)
+{
+	(void)c;
+	memset(out, 0, sizeof(*out));
+	strcpy(out->name, "lo");
+	out->index = 1;
+	out->addr = H_STACK_IP;
+	out->prefix_len = 24;
+	memcpy(out->mac, (uint8_t[6]){ 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 }, 6);
+	out->mtu = 1400;
+	return 0;
+}
 
 static void join_then_flush(void);
 
@@ -58,6 +77,7 @@ static void init_shim(int (*fcntl_fn)(int, int, ...))
 
 	fcntl_override = fcntl_fn;
 	fh_host(&host);
+	host.iface = t_iface;
 	fh_init_shim(&host, use_fcntl);
 }
 
@@ -394,6 +414,225 @@ static void test_udp_connected_and_iov(void **state)
 	assert_memory_equal(y, "atter", 5);
 	assert_int_equal(m.msg_flags & MSG_TRUNC, 0);
 	assert_int_equal(shim_close(fd), 0);
+}
+
+/* Ancillary data on UDP: the receive options' control messages (and
+ * MSG_CTRUNC when they do not fit), and sendmsg's checked like the kernel's. */
+static void test_udp_control_messages(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1, ttl = 5;
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7000), me;
+	socklen_t len = sizeof(me);
+	union { char b[256]; struct cmsghdr a; } c;
+	char d[16];
+	struct iovec v = { d, sizeof(d) };
+	struct msghdr m;
+	struct cmsghdr *h;
+	struct in_pktinfo pi;
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_getsockname(fd, SA(me), &len), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)), 0);
+	inject_udp(7000, ntohs(me.sin_port), "hello");
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = c.b;
+	m.msg_controllen = sizeof(c.b);
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, 0);
+	assert_int_equal(m.msg_controllen, CMSG_SPACE(sizeof(pi)) + CMSG_SPACE(sizeof(int)));
+	for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h), n++) {
+		assert_int_equal(h->cmsg_level, IPPROTO_IP);
+		if (n == 0) {
+			assert_int_equal(h->cmsg_type, IP_PKTINFO);
+			memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+			assert_int_equal(ntohl(pi.ipi_addr.s_addr), H_STACK_IP);
+			assert_int_equal(ntohl(pi.ipi_spec_dst.s_addr), H_STACK_IP);
+		} else {
+			assert_int_equal(h->cmsg_type, IP_TTL);
+			assert_int_equal(*(int *)CMSG_DATA(h), 64);
+		}
+	}
+	assert_int_equal(n, 2);
+	/* No room for even a header: cut, nothing written. */
+	inject_udp(7000, ntohs(me.sin_port), "again");
+	m.msg_controllen = 8;
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, MSG_CTRUNC);
+	assert_int_equal(m.msg_controllen, 0);
+
+	/* sendmsg: IP_TTL for this datagram only; a cmsg_len past the buffer. */
+	memset(&c, 0, sizeof(c));
+	v = (struct iovec){ "x", 1 };
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
+	assert_int_equal(shim_sendmsg(fd, &m, 0), 1);
+	f = pop();
+	assert_non_null(f);
+	(void)h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 5);
+	free(f);
+	h->cmsg_len = CMSG_SPACE(sizeof(int)) + 1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EINVAL);
+	m.msg_control = (void *)1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EFAULT);
+	assert_null(pop());
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* Interface ioctls on a stack socket: the kernel answers, the stack's
+ * interface (here named "lo") carries the stack's address, mask, MAC and MTU. */
+static void test_interface_ioctls(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq r, rs[8];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+	struct sockaddr_in in;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ifr_name, "lo");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), 0);
+	memcpy(&in, &r.ifr_addr, sizeof(in));
+	assert_int_equal(in.sin_family, AF_INET);
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFNETMASK, &r), 0);
+	memcpy(&in, &r.ifr_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFBRDADDR, &r), 0);
+	memcpy(&in, &r.ifr_broadaddr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), (H_STACK_IP | 0xffu));
+	assert_int_equal(shim_ioctl(fd, SIOCGIFHWADDR, &r), 0);
+	assert_memory_equal(r.ifr_hwaddr.sa_data, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFMTU, &r), 0);
+	assert_int_equal(r.ifr_mtu, 1400);
+	/* The kernel's own answers and errors. */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFFLAGS, &r), 0);
+	assert_true(r.ifr_flags & IFF_LOOPBACK);
+	strcpy(r.ifr_name, "nosuch0");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), -ENODEV);
+	/* The list: the stack's interface only (no other has IFF_LOOPBACK). */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	assert_string_equal(rs[0].ifr_name, "lo");
+	memcpy(&in, &rs[0].ifr_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	c.ifc_req = NULL;
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	/* Not a stack socket: not ours. */
+	assert_int_equal(shim_ioctl(0, SIOCGIFADDR, &r), SHIM_PASS);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* getifaddrs()'s list (one allocation, head first, as glibc makes it) and
+ * if_nameindex()'s array, rewritten in place. */
+static void test_interface_lists(void **state)
+{
+	struct block {
+		struct ifaddrs e[3];
+		struct sockaddr_in a[3], m[3];
+		struct sockaddr_ll ll;
+	} *b = calloc(1, sizeof(*b));
+	struct ifaddrs *l = &b->e[0];
+	struct if_nameindex *v = calloc(4, sizeof(*v));
+	struct sockaddr_in in;
+
+	(void)state;
+	/* eth0 (hidden), lo with AF_PACKET (the MAC), lo with AF_INET. */
+	b->e[0] = (struct ifaddrs){ .ifa_next = &b->e[1], .ifa_name = (char *)"eth0", .ifa_flags = IFF_UP,
+				    .ifa_addr = (struct sockaddr *)&b->a[0] };
+	b->e[1] = (struct ifaddrs){ .ifa_next = &b->e[2], .ifa_name = (char *)"lo",
+				    .ifa_flags = IFF_UP | IFF_LOOPBACK, .ifa_addr = (struct sockaddr *)&b->ll };
+	b->e[2] = (struct ifaddrs){ .ifa_name = (char *)"lo", .ifa_flags = IFF_UP | IFF_LOOPBACK,
+				    .ifa_addr = (struct sockaddr *)&b->a[2], .ifa_netmask = (struct sockaddr *)&b->m[2] };
+	b->a[0].sin_family = AF_INET;
+	b->a[2].sin_family = AF_INET;
+	b->ll.sll_family = AF_PACKET;
+	b->ll.sll_halen = 6;
+	shim_iface_fix_ifaddrs(&l);
+	assert_ptr_equal(l, &b->e[0]);      /* the head stays the allocation */
+	assert_string_equal(l->ifa_name, "lo");
+	assert_memory_equal(b->ll.sll_addr, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_ptr_equal(l->ifa_next, &b->e[2]);
+	assert_null(b->e[2].ifa_next);
+	memcpy(&in, b->e[2].ifa_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	memcpy(&in, b->e[2].ifa_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	freeifaddrs(l);
+
+	v[0] = (struct if_nameindex){ 1, strdup("lo") };
+	v[1] = (struct if_nameindex){ 2, strdup("eth0") };
+	v[2] = (struct if_nameindex){ 3, strdup("lo") };
+	shim_iface_fix_nameindex(v);
+	assert_int_equal(v[0].if_index, 1);
+	assert_int_equal(v[1].if_index, 3);
+	assert_int_equal(v[2].if_index, 0);
+	assert_null(v[2].if_name);
+	if_freenameindex(v);
+}
+
+/* A NETLINK_ROUTE socket of the program: the kernel's, its address dump
+ * with the stack's interface ("lo" here, index 1) carrying the stack's address. */
+static void test_interface_netlink(void **state)
+{
+	int fd = shim_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct {
+		struct nlmsghdr h;
+		struct ifaddrmsg a;
+	} req = { { NLMSG_LENGTH(sizeof(struct ifaddrmsg)), RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+		  { .ifa_family = AF_INET } };
+	static char buf[65536];
+	struct iovec v = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	bool seen = false, done = false;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(shim_owns(fd));
+	assert_int_equal(send(fd, &req, req.h.nlmsg_len, 0), (ssize_t)req.h.nlmsg_len);
+	while (!done) {
+		ssize_t n = shim_recvmsg(fd, &m, 0);
+
+		assert_true(n > 0);
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ifaddrmsg *a = NLMSG_DATA(h);
+			int len = (int)IFA_PAYLOAD(h);
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type != RTM_NEWADDR || a->ifa_index != 1)
+				continue;
+			assert_int_equal(a->ifa_prefixlen, 24);
+			for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+				if (r->rta_type == IFA_LOCAL || r->rta_type == IFA_ADDRESS) {
+					uint32_t ip;
+
+					memcpy(&ip, RTA_DATA(r), 4);
+					assert_int_equal(ntohl(ip), H_STACK_IP);
+					seen = true;
+				}
+			}
+		}
+	}
+	assert_true(seen);
+	assert_int_equal(shim_close(fd), 0);
+	assert_false(shim_owns(fd));
 }
 
 static void test_udp_dual_stack(void **state)
@@ -1070,6 +1309,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_ioctls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_netlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),

@@ -23,6 +23,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -102,7 +104,9 @@
 	X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
 	X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t)) \
 	X(__ppoll_chk, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t)) \
-	X(__fdelt_chk, long, (long))
+	X(__fdelt_chk, long, (long)) \
+	X(getifaddrs, int, (struct ifaddrs **)) \
+	X(if_nameindex, struct if_nameindex *, (void))
 
 #define REAL_DECL(name, ret, args) static ret (*real_##name) args;
 REAL_LIST(REAL_DECL)
@@ -166,6 +170,42 @@ static int host_start(void *ctx)
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	return runner_start(&cfg, &lock, &runner);
+}
+
+/* The stack's interface from the settings, read once (PSTACK_TAP, _ADDR,
+ * _MAC, _MTU): what the interface ioctls, getifaddrs and IP_PKTINFO report,
+ * whether the stack runs or not. */
+static pthread_once_t iface_once = PTHREAD_ONCE_INIT;
+static struct shim_iface iface_cfg;
+static int iface_err;
+
+static void iface_load(void)
+{
+	struct host_config cfg;
+	char err[512];
+
+	iface_err = host_config_from_env(&cfg, env_get, err, sizeof(err));
+	if (iface_err < 0)
+		return;     /* said once by the stack's start, if it ever starts */
+	memcpy(iface_cfg.name, cfg.tap, sizeof(iface_cfg.name));
+	iface_cfg.name[sizeof(iface_cfg.name) - 1] = 0;
+	iface_cfg.addr = cfg.stack.addr;
+	iface_cfg.prefix_len = cfg.stack.prefix_len;
+	memcpy(iface_cfg.mac, cfg.stack.mac, sizeof(iface_cfg.mac));
+	iface_cfg.mtu = cfg.stack.mtu;
+	/* glibc's if_nametoindex asks the kernel through its own socket (not
+	 * interposed). */
+	iface_cfg.index = if_nametoindex(iface_cfg.name);
+}
+
+static int host_iface(void *ctx, struct shim_iface *out)
+{
+	(void)ctx;
+	pthread_once(&iface_once, iface_load);
+	if (iface_err < 0)
+		return iface_err;
+	*out = iface_cfg;
+	return 0;
 }
 
 static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runner); }
@@ -245,7 +285,7 @@ static void init(void)
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
-		.spin_us = host_spin_us,
+		.spin_us = host_spin_us, .iface = host_iface,
 	};
 
 	enabled = true;
@@ -271,6 +311,7 @@ static void init(void)
 		.getsockopt = real_getsockopt, .ppoll = real_ppoll, .epoll_ctl = real_epoll_ctl,
 		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
 		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
+		.recvmsg = real_recvmsg, .recvfrom = real_recvfrom,
 	};
 	stack_lock_init(&lock, shim_wake_flush);
 	/* The core's log lines go to stderr until the settings say otherwise. */
@@ -703,6 +744,50 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	if (!mine(fd))
 		return real_ioctl(fd, req, arg);
 	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));
+}
+
+/* ---- interfaces as programs see them (shim/iface.c) ---- */
+
+EXPORT int getifaddrs(struct ifaddrs **ifap)
+{
+	bool fix = any();   /* first: it resolves the real functions */
+	int r;
+
+	if (!real_getifaddrs) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real_getifaddrs(ifap);
+	if (r == 0 && fix) {
+		int saved = errno;
+
+		depth++;
+		shim_iface_fix_ifaddrs(ifap);
+		depth--;
+		errno = saved;
+	}
+	return r;
+}
+
+EXPORT struct if_nameindex *if_nameindex(void)
+{
+	bool fix = any();
+	struct if_nameindex *v;
+
+	if (!real_if_nameindex) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	v = real_if_nameindex();
+	if (v && fix) {
+		int saved = errno;
+
+		depth++;
+		shim_iface_fix_nameindex(v);
+		depth--;
+		errno = saved;
+	}
+	return v;
 }
 
 /* ---- readiness ---- */

@@ -59,6 +59,12 @@ struct shim_efd {
 static _Thread_local struct shim_efd *t_efd;
 /* The eventfds this thread woke under the lock, to signal once it lets go. */
 static _Thread_local struct shim_efd *t_pending;
+/* Signals for sockets' owners (F_SETOWN), raised under the lock by this
+ * thread and sent once it lets go (shim_signal_owner). Standard signals do
+ * not queue: one of each kind per owner is as many as the kernel delivers. */
+#define SHIM_SIG_PENDING 4
+static _Thread_local struct { int type; pid_t pid; int sig; } t_sigs[SHIM_SIG_PENDING];
+static _Thread_local int t_nsigs;
 
 void shim_init(const struct shim_libc *libc, const struct shim_host *host)
 {
@@ -288,10 +294,43 @@ static void wake_queue(struct shim_efd *e)
 	t_pending = e;
 }
 
+void shim_signal_owner(int type, pid_t pid, int sig)
+{
+	for (int i = 0; i < t_nsigs; i++)
+		if (t_sigs[i].type == type && t_sigs[i].pid == pid && t_sigs[i].sig == sig)
+			return;
+	if (t_nsigs == SHIM_SIG_PENDING || pid <= 0)
+		return;
+	t_sigs[t_nsigs].type = type;
+	t_sigs[t_nsigs].pid = pid;
+	t_sigs[t_nsigs].sig = sig;
+	t_nsigs++;
+}
+
+/* Like the kernel's send_sigurg(): to the thread, the process or the
+ * process group F_SETOWN(_EX) named. */
+static void signals_flush(void)
+{
+	int n = t_nsigs;
+
+	t_nsigs = 0;
+	for (int i = 0; i < n; i++) {
+		int saved = errno;
+
+		if (t_sigs[i].type == F_OWNER_TID)
+			(void)syscall(SYS_tgkill, getpid(), t_sigs[i].pid, t_sigs[i].sig);
+		else
+			(void)kill(t_sigs[i].type == F_OWNER_PGRP ? -t_sigs[i].pid : t_sigs[i].pid, t_sigs[i].sig);
+		errno = saved;
+	}
+}
+
 void shim_wake_flush(void)
 {
 	struct shim_efd *e = t_pending;
 
+	if (t_nsigs)
+		signals_flush();
 	t_pending = NULL;
 	while (e) {
 		struct shim_efd *next = e->next;
@@ -934,6 +973,7 @@ void shim_fork_child(void)
 	start_err = -ENETDOWN;
 	t_efd = NULL;   /* the eventfd is shared with the parent's thread: never use it */
 	t_pending = NULL;
+	t_nsigs = 0;
 	pthread_mutex_unlock(&tab_mu);
 	shim_unlock();  /* the host's plain unlock: it has no stack in the child */
 }

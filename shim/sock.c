@@ -27,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <linux/close_range.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
@@ -39,6 +42,12 @@
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
 #define SO_SNDTIMEO_NEW 67
+#endif
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
 #endif
 #ifndef MSG_WAITFORONE
 #define MSG_WAITFORONE 0x10000
@@ -93,6 +102,16 @@ static void sock_wakeup(void *ctx)
 	struct shim_sock *k = ctx;
 
 	shim_wq_wake(&k->wq);
+}
+
+/* The stack's urgent-data callback (stack lock held): the owner that
+ * F_SETOWN named gets SIGURG once the lock is let go (Linux's sk_send_sigurg). */
+static void sock_urgent(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	if (k->own_pid)
+		shim_signal_owner(k->own_type, k->own_pid, SIGURG);
 }
 
 /* Stack lock held. Creates the stack object (starting the stack if needed). */
@@ -208,6 +227,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->opts = sock_opts_default();
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
+	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	return k;
 }
@@ -371,6 +391,8 @@ int shim_socket(int domain, int type, int protocol)
 	struct shim_sock *k;
 	int fd, r;
 
+	if (domain == AF_NETLINK)
+		return shim_netlink_socket(domain, type, protocol);
 	if (domain != AF_INET && domain != AF_INET6)
 		return SHIM_PASS;
 	if (base == SOCK_STREAM) {
@@ -906,7 +928,10 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
-		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
+		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
+		n = (flags & MSG_OOB ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
+							     iov[i].iov_len - off, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
@@ -935,9 +960,17 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
+/* sendmsg()'s control messages, checked as the kernel checks them (err, the
+ * error to give once the destination is known), with what they ask of one
+ * datagram. */
+struct tx_cmsgs {
+	int err;
+	struct udp_tx_opts o;
+};
+
 /* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    const struct ip4_endpoint *dst)
+			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
@@ -951,6 +984,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		return -EPIPE;
 	if (!dst && !k->udp)
 		return -EDESTADDRREQ;
+	/* Linux's udp_sendmsg: the control messages after the address. */
+	if (cm && cm->err)
+		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	r = attach(k);
@@ -975,7 +1011,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 			n = -EBADF;
 			break;
 		}
-		n = udp_sendto(k->udp, buf, len, dst, shim_now());
+		n = udp_sendmsg(k->udp, buf, len, dst, cm ? &cm->o : NULL, shim_now());
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
@@ -997,19 +1033,19 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
  * the handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
-			 const struct sockaddr *sa, socklen_t salen)
+			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
+		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
 	if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = tcp_send_iov(k, iov, iovcnt, flags);
+		r = cm && cm->err ? cm->err : tcp_send_iov(k, iov, iovcnt, flags);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = sa_in(k, sa, salen, SA_SEND, &ep);
@@ -1022,14 +1058,14 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+			r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
 		} else if (a < 0) {
 			r = a;
 		} else {
-			r = udp_send_iov(k, iov, iovcnt, flags, &ep);
+			r = udp_send_iov(k, iov, iovcnt, flags, &ep, cm);
 		}
 	} else {
-		r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+		r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -1040,8 +1076,28 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	return r;
 }
 
+/* Stack lock held. MSG_OOB: the urgent byte (tcp_recv's SOCK_OOB), into the
+ * first buffer with room; never blocks. */
+static ssize_t tcp_recv_oob(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
+{
+	int i = 0;
+	long n;
+
+	if (!k->tcp)
+		return -EINVAL;     /* never connected: no urgent data (Linux's tcp_recv_urg) */
+	while (i < iovcnt && iov[i].iov_len == 0)
+		i++;
+	n = tcp_recv(k->tcp, i < iovcnt ? iov[i].iov_base : NULL, i < iovcnt ? 1 : 0,
+		     SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0), shim_now());
+	if (n >= 0 && msg_flags)
+		*msg_flags |= MSG_OOB | (i < iovcnt ? 0 : MSG_TRUNC);
+	return n;
+}
+
 /* Stack lock held. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -1049,9 +1105,11 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	int i = 0;
 
+	if (k->listening)
+		return -ENOTCONN;
 	if (flags & MSG_OOB)
-		return -EINVAL;   /* no urgent data is ever kept */
-	if (!k->tcp || k->listening)
+		return tcp_recv_oob(k, iov, iovcnt, flags, msg_flags);
+	if (!k->tcp)
 		return -ENOTCONN;
 	if (k->err)
 		return take_sock_err(k);
@@ -1101,7 +1159,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
-			if (sflags)
+			/* Linux's tcp_recvmsg stops at the urgent mark once it has
+			 * read anything (the urgent byte starts the next read). */
+			if (sflags || tcp_atmark(k->tcp))
 				break;
 			continue;
 		}
@@ -1122,9 +1182,64 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
+/* What a receive call saw besides the bytes: recvmsg's control messages. */
+struct rx_extra {
+	unsigned cm;                /* the socket's SHIM_CM_* then */
+	bool have_meta;
+	struct udp_rx_meta meta;
+	uint64_t now;               /* the stack's clock then (SO_TIMESTAMP) */
+	uint32_t local;             /* the interface's address (IP_PKTINFO) */
+	bool have_err;              /* MSG_ERRQUEUE: an error was read */
+	struct udp_err_info err;
+};
+
+/* Copies n bytes of bounce over iov. */
+static void scatter(const struct iovec *iov, int iovcnt, const char *bounce, size_t n)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < iovcnt && o < n; i++) {
+		size_t c = iov[i].iov_len < n - o ? iov[i].iov_len : n - o;
+
+		memcpy(iov[i].iov_base, bounce + o, c);
+		o += c;
+	}
+}
+
+/* Stack lock held. MSG_ERRQUEUE on UDP (Linux's ip_recv_error): the oldest
+ * ICMP error, its quoted payload as the data, the original destination as
+ * the address. Never blocks. */
+static ssize_t udp_recv_errq(struct shim_sock *k, const struct iovec *iov, int iovcnt,
+			     struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
+{
+	size_t len = iov_total(iov, iovcnt), full = 0;
+	struct udp_err_info ei;
+	char *bounce;
+	long n;
+
+	if (!k->udp)
+		return -EAGAIN;
+	bounce = malloc(len ? len : 1);
+	if (!bounce)
+		return -ENOMEM;
+	n = udp_recv_err(k->udp, bounce, len, &full, &ei);
+	if (n >= 0) {
+		scatter(iov, iovcnt, bounce, (size_t)n);
+		*src = ei.dst;
+		if (msg_flags)
+			*msg_flags |= MSG_ERRQUEUE | (full > (size_t)n ? MSG_TRUNC : 0);
+		if (x) {
+			x->have_err = true;
+			x->err = ei;
+		}
+	}
+	free(bounce);
+	return n;
+}
+
 /* Stack lock held. One datagram, scattered over iov. */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    struct ip4_endpoint *src, int *msg_flags)
+			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -1149,6 +1264,11 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			n = -EBADF;
 			break;
 		}
+		if (x && k->udp && x->cm) {
+			x->have_meta = udp_next_meta(k->udp, &x->meta) == 0;
+			x->now = shim_now();
+			x->local = stack_config(shim_stack())->addr;
+		}
 		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
 		if (n != -EAGAIN)
 			break;
@@ -1162,16 +1282,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n < 0)
 			break;
 	}
-	if (n >= 0 && bounce) {
-		size_t o = 0;
-
-		for (int i = 0; i < iovcnt && o < (size_t)n; i++) {
-			size_t c = iov[i].iov_len < (size_t)n - o ? iov[i].iov_len : (size_t)n - o;
-
-			memcpy(iov[i].iov_base, bounce + o, c);
-			o += c;
-		}
-	}
+	if (n >= 0 && bounce)
+		scatter(iov, iovcnt, bounce, (size_t)n);
 	free(bounce);
 	if (n >= 0 && full > (size_t)n) {
 		if (msg_flags)
@@ -1182,22 +1294,28 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return n;
 }
 
-/* Receives on k (takes the stack lock). *have_src tells whether src was filled. */
+/* Receives on k (takes the stack lock). *have_src tells whether src was
+ * filled; x (NULL: not wanted) gathers what recvmsg's control messages need. */
 static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
+			 struct ip4_endpoint *src, bool *have_src, int *msg_flags, struct rx_extra *x)
 {
 	ssize_t r;
 
 	*have_src = false;
-	if (flags & MSG_ERRQUEUE)
-		return -EAGAIN;   /* no error queue is kept */
+	if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
+		return -EAGAIN;   /* no error queue is kept for TCP */
 	shim_lock();
+	if (x)
+		x->cm = k->rx_cmsgs;
 	if (k->closed || k->dead)
 		r = -EBADF;
-	else if (k->type == SOCK_STREAM)
-		r = tcp_recv_iov(k, iov, iovcnt, flags);
+	else if (flags & MSG_ERRQUEUE) {
+		r = udp_recv_errq(k, iov, iovcnt, src, msg_flags, x);
+		*have_src = r >= 0;
+	} else if (k->type == SOCK_STREAM)
+		r = tcp_recv_iov(k, iov, iovcnt, flags, msg_flags);
 	else {
-		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags);
+		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags, x);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
@@ -1215,8 +1333,8 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
-	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL);
+		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
 	if (n >= 0 && sa && salen) {
 		if (have)
 			sa_out(k, &src, sa, salen);
@@ -1238,14 +1356,110 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	n = sock_send(k, fd, &iov, 1, flags, sa, salen);
+	n = sock_send(k, fd, &iov, 1, flags, sa, salen, NULL);
 	leave(k);
 	return n;
+}
+
+/* Linux's put_cmsg(): one control message at *used in msg's buffer, cut
+ * short (MSG_CTRUNC) when it does not fit. */
+static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data, size_t len)
+{
+	size_t left = msg->msg_controllen - *used, cmlen = CMSG_LEN(len), space = CMSG_SPACE(len);
+	char *at = (char *)msg->msg_control + *used;
+	struct cmsghdr h;
+
+	if (!msg->msg_control || left < sizeof(struct cmsghdr)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (left < cmlen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		cmlen = left;
+	}
+	memset(&h, 0, sizeof(h));
+	h.cmsg_len = cmlen;
+	h.cmsg_level = level;
+	h.cmsg_type = type;
+	memcpy(at, &h, sizeof(h));
+	memcpy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	*used += space < left ? space : left;
+}
+
+/*
+ * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
+ * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
+ * ip_recv_error's IP_RECVERR). TCP gives none. msg_controllen becomes the
+ * length used.
+ */
+static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const struct rx_extra *x)
+{
+	size_t used = 0;
+
+	if (x->have_err) {
+		struct {
+			struct sock_extended_err ee;
+			struct sockaddr_in offender;
+		} e;
+
+		memset(&e, 0, sizeof(e));
+		e.ee.ee_errno = (uint32_t)-x->err.err;
+		e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
+		e.ee.ee_type = x->err.type;
+		e.ee.ee_code = x->err.code;
+		e.ee.ee_info = x->err.info;
+		e.offender.sin_family = AF_INET;
+		e.offender.sin_addr.s_addr = htonl(x->err.offender);
+		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
+	} else if (k->type == SOCK_DGRAM && x->have_meta) {
+		if (x->cm & SHIM_CM_TS) {
+			/* The stack's clock is monotonic: the arrival's age, from now. */
+			struct timespec ts;
+			uint64_t age = x->now > x->meta.at ? x->now - x->meta.at : 0;
+			uint64_t us;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - age;
+			if (x->cm & SHIM_CM_TSNS) {
+				struct timespec v = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMPNS_NEW :
+					 SO_TIMESTAMPNS_OLD, &v, sizeof(v));
+			} else {
+				struct timeval v = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMP_NEW :
+					 SO_TIMESTAMP_OLD, &v, sizeof(v));
+			}
+		}
+		if (x->cm & SHIM_CM_PKTINFO) {
+			/* ipi_spec_dst: the address a reply would come from (the
+			 * destination, unless it was a broadcast). */
+			struct in_pktinfo pi;
+			struct shim_iface ifc;
+
+			memset(&pi, 0, sizeof(pi));
+			if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				pi.ipi_ifindex = (int)ifc.index;
+			pi.ipi_addr.s_addr = htonl(x->meta.dst);
+			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local ? x->meta.dst : x->local);
+			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (x->cm & SHIM_CM_TTL) {
+			int ttl = x->meta.ttl;
+
+			put_cmsg(msg, &used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		}
+		if (x->cm & SHIM_CM_TOS)
+			put_cmsg(msg, &used, SOL_IP, IP_TOS, &x->meta.tos, 1);
+	}
+	msg->msg_controllen = used;
 }
 
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct ip4_endpoint src = { 0, 0 };
+	struct rx_extra x;
 	struct shim_sock *k;
 	int r, mflags = 0;
 	bool have;
@@ -1253,12 +1467,13 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
+		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
 	}
-	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags);
+	memset(&x, 0, sizeof(x));
+	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags, &x);
 	if (n >= 0) {
 		if (msg->msg_name) {
 			if (have)
@@ -1266,15 +1481,141 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 			else
 				msg->msg_namelen = 0;
 		}
-		msg->msg_controllen = 0;   /* no ancillary data is produced */
 		msg->msg_flags = mflags;
+		rx_cmsgs_put(k, msg, &x);
 	}
 	leave(k);
 	return n;
 }
 
+/* Linux's __sock_cmsg_send(): the SOL_SOCKET control messages of sendmsg. */
+static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data)
+{
+	uint32_t v;
+
+	switch (h->cmsg_type) {
+	case SO_MARK:
+	case SO_PRIORITY:
+		return h->cmsg_len == CMSG_LEN(sizeof(uint32_t)) ? 0 : -EINVAL;
+	case SO_TIMESTAMPING_OLD:
+	case SO_TIMESTAMPING_NEW:
+		if (h->cmsg_len != CMSG_LEN(sizeof(uint32_t)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		/* SOF_TIMESTAMPING_TX_RECORD_MASK: the TX timestamps only. */
+		return v & ~(SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED |
+			     SOF_TIMESTAMPING_TX_ACK) ? -EINVAL : 0;
+	case SCM_RIGHTS:
+	case SCM_CREDENTIALS:
+		return 0;       /* SOL_UNIX's business: ignored on INET sockets */
+	default:
+		return -EINVAL; /* SCM_TXTIME without SO_TXTIME too */
+	}
+}
+
+/* Linux's ip_cmsg_send(): IP_PKTINFO, IP_TTL, IP_TOS for one datagram. */
+static int sol_ip_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_tx_opts *o)
+{
+	int v;
+
+	switch (h->cmsg_type) {
+	case IP_PKTINFO: {
+		struct in_pktinfo pi;
+
+		if (h->cmsg_len != CMSG_LEN(sizeof(pi)))
+			return -EINVAL;
+		memcpy(&pi, data, sizeof(pi));
+		o->src = ntohl(pi.ipi_spec_dst.s_addr);
+		return 0;
+	}
+	case IP_TTL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		if (v < 1 || v > 255)
+			return -EINVAL;
+		o->ttl = v;
+		return 0;
+	case IP_TOS:
+		if (h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&v, data, sizeof(v));
+		else if (h->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
+			v = data[0];
+		else
+			return -EINVAL;
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->tos = v;
+		return 0;
+	case IP_PROTOCOL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		return v < 1 || v > 255 ? -EINVAL : 0;
+	case IP_RETOPTS:
+		return 0;       /* Deviation: IP options are not sent (they are ignored) */
+	default:
+		return -EINVAL;
+	}
+}
+
+#define SHIM_OPTMEM_MAX 131072      /* Linux's net.core.optmem_max default */
+
+/*
+ * Reads msg's control messages as the kernel does (____sys_sendmsg copies
+ * them first: ENOBUFS when too long, EFAULT when unreadable) and checks them
+ * as the protocol's sendmsg does: TCP only SOL_SOCKET ones (tcp_sendmsg,
+ * any error EINVAL), UDP on AF_INET also SOL_UDP (none supported) and SOL_IP
+ * ones (other levels are skipped). Errors that the kernel gives only after
+ * checking the destination go in cm->err; the copy's are returned.
+ */
+static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, struct tx_cmsgs *cm)
+{
+	uint8_t stackbuf[256], *ctl = stackbuf;
+	size_t len = msg->msg_controllen, off = 0;
+	struct iovec local, remote;
+
+	cm->err = 0;
+	cm->o = (struct udp_tx_opts){ .src = 0, .ttl = 0, .tos = -1 };
+	if (len > INT_MAX || len > SHIM_OPTMEM_MAX)
+		return -ENOBUFS;
+	if (len > sizeof(stackbuf) && !(ctl = malloc(len)))
+		return -ENOBUFS;
+	/* Memory the program does not own gives EFAULT, not a crash: the
+	 * kernel reads it for us. */
+	local = (struct iovec){ ctl, len };
+	remote = (struct iovec){ msg->msg_control, len };
+	if (!msg->msg_control || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		if (ctl != stackbuf)
+			free(ctl);
+		return -EFAULT;
+	}
+	while (off + sizeof(struct cmsghdr) <= len && !cm->err) {
+		struct cmsghdr h;
+		const uint8_t *data = ctl + off + CMSG_LEN(0);
+
+		memcpy(&h, ctl + off, sizeof(h));
+		/* CMSG_OK: a whole header, and no further than the buffer. */
+		if (h.cmsg_len < sizeof(struct cmsghdr) || h.cmsg_len > len - off) {
+			cm->err = -EINVAL;
+			break;
+		}
+		if (h.cmsg_level == SOL_SOCKET)
+			cm->err = sol_socket_cmsg(&h, data);
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_UDP)
+			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_IP)
+			cm->err = sol_ip_cmsg(&h, data, &cm->o);
+		off += CMSG_ALIGN(h.cmsg_len);
+	}
+	if (ctl != stackbuf)
+		free(ctl);
+	return 0;
+}
+
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	struct tx_cmsgs cm;
 	struct shim_sock *k;
 	int r;
 	ssize_t n;
@@ -1286,8 +1627,15 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
 	}
-	/* Ancillary data (msg_control) is ignored: no IP_PKTINFO & co. */
-	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen);
+	if (msg->msg_controllen) {
+		n = tx_cmsgs_parse(k, msg, &cm);
+		if (n < 0) {
+			leave(k);
+			return n;
+		}
+	}
+	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen,
+		      msg->msg_controllen ? &cm : NULL);
 	leave(k);
 	return n;
 }
@@ -1357,7 +1705,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	else if (iov_total(iov, n) == 0)
 		rc = 0;     /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
 	else
-		rc = sock_recv(k, iov, n, 0, &src, &have, NULL);
+		rc = sock_recv(k, iov, n, 0, &src, &have, NULL, NULL);
 	leave(k);
 	return rc;
 }
@@ -1371,7 +1719,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0);
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0, NULL);
 	leave(k);
 	return rc;
 }
@@ -1408,7 +1756,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 			break;
 		iov.iov_base = buf;
 		iov.iov_len = (size_t)n;
-		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0);
+		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0, NULL);
 		if (s < 0) {
 			if (!offset)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -1545,20 +1893,6 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 	return r;
 }
 
-/* An int option that Linux also takes as one byte (IP_MULTICAST_TTL, _LOOP). */
-static int get_int_or_byte(const void *val, socklen_t len, int *v)
-{
-	unsigned char c;
-
-	if (len >= sizeof(int))
-		return get_int(val, len, v);
-	if (!val || len < 1)
-		return -EINVAL;
-	memcpy(&c, val, 1);
-	*v = c;
-	return 0;
-}
-
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -1617,6 +1951,23 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				k->opts.broadcast = v != 0;
 				if (k->udp)
 					udp_set_broadcast(k->udp, k->opts.broadcast);
+			}
+			break;
+		case SO_OOBINLINE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_OOBINLINE, v != 0);
+			break;
+		case SO_TIMESTAMP_OLD:
+		case SO_TIMESTAMP_NEW:
+		case SO_TIMESTAMPNS_OLD:
+		case SO_TIMESTAMPNS_NEW:
+			/* Linux's sock_set_timestamp: one kind at a time. */
+			if (get_int(val, len, &v) == 0) {
+				k->rx_cmsgs &= ~(unsigned)(SHIM_CM_TS | SHIM_CM_TSNS | SHIM_CM_TSNEW);
+				if (v)
+					k->rx_cmsgs |= SHIM_CM_TS |
+						(name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNS : 0) |
+						(name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNEW : 0);
 			}
 			break;
 		case SO_RCVBUF:
@@ -1696,17 +2047,44 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 					udp_set_tos(k->udp, k->opts.tos);
 			}
 		}
+	} else if (level == IPPROTO_IP) {
+		/* Linux's do_ip_setsockopt: an int, or a single byte. */
+		if (len >= sizeof(int))
+			memcpy(&v, val, sizeof(int));
+		else if (len >= 1)
+			v = *(const unsigned char *)val;
+		switch (name) {
+		case IP_PKTINFO:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO;
+			break;
+		case IP_RECVTTL:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TTL : k->rx_cmsgs & ~(unsigned)SHIM_CM_TTL;
+			break;
+		case IP_RECVTOS:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TOS : k->rx_cmsgs & ~(unsigned)SHIM_CM_TOS;
+			break;
+		case IP_RECVERR:
+			k->opts.recverr = v != 0;
+			if (k->udp)
+				udp_set_recverr(k->udp, v != 0);
+			break;
+		case IP_MULTICAST_TTL:
+		case IP_MULTICAST_LOOP:
+			if (k->type != SOCK_DGRAM)
+				break;
+			if (name == IP_MULTICAST_TTL)
+				k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
+			else
+				k->opts.mc_loop = v != 0;
+			if (k->udp)
+				udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
+			break;
+		default:
+			break;
+		}
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
 			k->v6only = v != 0;
-	} else if (level == IPPROTO_IP && (name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP) &&
-		   k->type == SOCK_DGRAM && get_int_or_byte(val, len, &v) == 0) {
-		if (name == IP_MULTICAST_TTL)
-			k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
-		else
-			k->opts.mc_loop = v != 0;
-		if (k->udp)
-			udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
 	}
 	/* An engine that does not implement an option the kernel accepted
 	 * keeps it on the placeholder only: not an error for the program. */
@@ -1891,11 +2269,33 @@ int shim_fcntl(int fd, int cmd, long arg)
 	struct shim_sock *k;
 	int r, nfd;
 
-	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL)
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL && cmd != F_SETOWN &&
+	    cmd != F_SETOWN_EX)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (cmd == F_SETOWN || cmd == F_SETOWN_EX) {
+		/* The placeholder keeps the owner (F_GETOWN answers from it, with
+		 * the kernel's checks); the shim a copy, for SIGURG. */
+		struct f_owner_ex ex = { F_OWNER_PID, 0 };
+
+		r = shim_libc.fcntl(fd, cmd, arg) < 0 ? -errno : 0;
+		if (r == 0) {
+			if (cmd == F_SETOWN_EX)
+				memcpy(&ex, (const void *)arg, sizeof(ex));
+			else if ((int)arg < 0)
+				ex = (struct f_owner_ex){ F_OWNER_PGRP, -(pid_t)arg };
+			else
+				ex.pid = (pid_t)arg;
+			shim_lock();
+			k->own_type = ex.type;
+			k->own_pid = ex.pid;
+			shim_unlock();
+		}
+		leave(k);
+		return r;
+	}
 	if (cmd == F_SETFL) {
 		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
 		r = shim_libc.fcntl(fd, F_SETFL, arg);
@@ -1922,9 +2322,18 @@ int shim_fcntl(int fd, int cmd, long arg)
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
+	bool pass = false;
 	int r, v = 0;
 
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ)
+	if (shim_iface_ioctl_req(req)) {
+		k = enter(fd, &r);
+		if (!k)
+			return r;
+		r = shim_iface_ioctl(fd, req, arg);
+		leave(k);
+		return r;
+	}
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
@@ -1941,14 +2350,18 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	}
 	shim_lock();
-	if (k->type == SOCK_STREAM && k->listening)
+	if (req == SIOCATMARK && !k->tcp)
+		pass = true;        /* UDP, or never connected: the placeholder answers */
+	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
+	else if (req == SIOCATMARK)
+		v = tcp_atmark(k->tcp);
 	else if (req == FIONREAD)
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS) {
+	if (r == SHIM_PASS && !pass) {
 		if (!arg)
 			r = -EFAULT;
 		else {

@@ -23,6 +23,9 @@ struct ip4_endpoint {
 struct sock_wakeup {
 	void (*fn)(void *ctx);
 	void *ctx;
+	/* Optional: a new urgent pointer came in (TCP, RFC 9293 §3.8.5): the
+	 * socket's owner gets SIGURG (Linux's sk_send_sigurg). Same rules as fn. */
+	void (*urgent)(void *ctx);
 };
 
 static inline void sock_wake(const struct sock_wakeup *w)
@@ -55,6 +58,8 @@ struct sock_opts {
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
+	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
+	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
@@ -76,5 +81,6 @@ static inline struct sock_opts sock_opts_default(void)
 
 /* Flags for receive calls. */
 #define SOCK_PEEK 0x1
+#define SOCK_OOB  0x2   /* tcp_recv: the urgent byte (MSG_OOB) */
 
 #endif

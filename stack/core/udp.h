@@ -23,9 +23,16 @@ struct udp_sock;
 int udp_init(struct stack *s);
 void udp_fini(struct stack *s);
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
+/* What an ICMP error says besides its errno (IP_RECVERR's sock_extended_err). */
+struct udp_icmp_info {
+	uint8_t type, code;
+	uint32_t info;              /* the next-hop MTU of "fragmentation needed", else 0 */
+	uint32_t from;              /* who sent it: the offender */
+};
 /* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
  * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
-void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err);
+void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
+		    const struct udp_icmp_info *ii);
 
 struct udp_sock *udp_open(struct stack *s);
 /* Frees the socket and everything queued on it. */
@@ -39,10 +46,42 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
  * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
  * SO_BROADCAST. */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
+/* sendmsg()'s control messages for one datagram (IP_PKTINFO, IP_TTL, IP_TOS). */
+struct udp_tx_opts {
+	uint32_t src;               /* IP_PKTINFO's ipi_spec_dst: 0, or our address */
+	int ttl;                    /* 0: the default */
+	int tos;                    /* -1: the socket's */
+};
+/* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
+long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		 const struct udp_tx_opts *o, uint64_t now);
 /* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
  * when none is queued; a pending ICMP error is returned (and cleared) first. */
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
+/* What the IP header said of the datagram udp_recvfrom() returns next (the
+ * control messages IP_PKTINFO, IP_TTL, IP_TOS, SO_TIMESTAMP). -EAGAIN when none. */
+struct udp_rx_meta {
+	uint32_t dst;               /* the destination address */
+	uint8_t ttl, tos;
+	uint64_t at;                /* when it arrived (the stack's clock) */
+};
+int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m);
+/* IP_RECVERR (Linux's ip_icmp_error): every ICMP error about what the
+ * socket sent is queued (and becomes its pending error) for MSG_ERRQUEUE. */
+void udp_set_recverr(struct udp_sock *u, bool on);
+struct udp_err_info {
+	int err;                    /* negative errno */
+	uint8_t type, code;         /* of the ICMP message (origin: ICMP) */
+	uint32_t info;
+	uint32_t offender;          /* the ICMP message's source */
+	struct ip4_endpoint dst;    /* where the datagram went */
+};
+/* Dequeues the oldest error: its quoted payload into buf (up to len; *full
+ * its size), its details into ei. The pending error becomes the next one's.
+ * -EAGAIN when none. */
+long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struct udp_err_info *ei);
+/* POLLERR also while errors are queued. */
 unsigned udp_poll(const struct udp_sock *u);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);

@@ -23,9 +23,12 @@ pair, or pstack over the TAP). Every behaviour has its own port:
   TCP 7009, UDP 7019: closed (nothing listens: RST, ICMP port unreachable)
   TCP 7010  dropped by an iptables rule the runner adds (the SYN is never answered)
   TCP 7011  send "hello world\\n", then sink
+  TCP 7012  urgent data report: reads the program's bytes until EOF, the urgent byte
+            apart (recv MSG_OOB), then answers "data=BYTES oob=BYTES" and closes
 
 Prints "ready" once every port is open; runs until killed.
 """
+import select
 import socket
 import struct
 import sys
@@ -85,6 +88,29 @@ def oob(c):
     c.sendall(b"ab")
     c.send(b"c", socket.MSG_OOB)
     sink(c)
+
+
+def urgent_report(c):
+    data, oob = [], []
+    try:
+        while True:
+            r, _, x = select.select([c], [], [c], 5)
+            if x:
+                try:
+                    oob.append(c.recv(1, socket.MSG_OOB))
+                except OSError:
+                    pass    # EAGAIN before the byte, EINVAL once read
+                continue
+            if not r:
+                break
+            b = c.recv(65536)
+            if not b:
+                break
+            data.append(b)
+        c.sendall(b"data=%s oob=%s" % (b"".join(data), b"".join(oob)))
+    except OSError:
+        pass
+    c.close()
 
 
 def hello(c):
@@ -158,6 +184,7 @@ def main():
     serve_tcp(7005, stall)
     serve_tcp(7006, oob)
     serve_tcp(7011, hello)
+    serve_tcp(7012, urgent_report)
     print("ready", flush=True)
     udp_echo(u)
 

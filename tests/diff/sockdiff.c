@@ -34,7 +34,12 @@
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netpacket/packet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -85,7 +90,7 @@ static volatile int minus_one = -1;
 enum {
 	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004, P_STALL = 7005,
 	P_OOB = 7006, P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010,
-	P_HELLO = 7011, P_UCLOSED = 7019,
+	P_HELLO = 7011, P_URGENT = 7012, P_UCLOSED = 7019,
 };
 #define HELLO_LEN 12             /* "hello world\n" from P_HELLO and "connect ... hello" */
 
@@ -1515,6 +1520,52 @@ CASE(send_after_rst_so_error, 0)
 }
 CASE(send_oob, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_OOB)); }
 CASE(send_oob_udp, 0) { R(send(udp_to(P_UECHO), "x", 1, MSG_OOB)); }
+/* What the peer's kernel makes of our urgent data: the last byte out of band. */
+static void urgent_report(int s)
+{
+	char b[128];
+	ssize_t n, t = 0;
+
+	R(shutdown(s, SHUT_WR));
+	wait_in(s);
+	while ((n = recv(s, b + t, sizeof(b) - 1 - (size_t)t, 0)) > 0)
+		t += n;
+	b[t] = 0;
+	emit("%s", b);
+}
+CASE(send_oob_peer, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "c", 1, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_long, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "abcdef", 6, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_zero, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "", 0, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_unconnected, 0) { R(send(tcp_sock(), "x", 1, MSG_OOB | MSG_NOSIGNAL)); }
+CASE(sendmsg_oob_iov, 0)
+{
+	struct iovec v[2] = { { "ab", 2 }, { "cd", 2 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+	int s = tcp_to(P_URGENT);
+
+	R(sendmsg(s, &m, MSG_OOB));
+	urgent_report(s);
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {
@@ -2024,6 +2075,73 @@ CASE(sendmsg_cmsg_tcp_ip_ttl, 0)
 	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
 	R(sendmsg(tcp_to(P_ECHO), &m, 0));
 }
+/* sendmsg of "x" on s with one control message (level, type, dlen bytes of
+ * data); cmsg_len as given, or CMSG_LEN(dlen) when 0. */
+static void send_cmsg(int s, int level, int type, const void *data, size_t dlen, size_t cmsg_len)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct cmsghdr *h;
+
+	memset(&c, 0, sizeof(c));
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(dlen);
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = cmsg_len ? cmsg_len : CMSG_LEN(dlen);
+	memcpy(CMSG_DATA(h), data, dlen);
+	R(sendmsg(s, &m, 0));
+}
+CASE(sendmsg_cmsg_tos_byte, 0) { unsigned char t = 0x10; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 1, 0); }
+CASE(sendmsg_cmsg_tos_bad, 0) { int t = 256; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_tos_short, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 2, 0); }
+CASE(sendmsg_cmsg_ttl_zero, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_ttl_byte, 0) { unsigned char t = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, 1, 0); }
+CASE(sendmsg_cmsg_pktinfo_foreign, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	inet_pton(AF_INET, NOBODY, &pi.ipi_spec_dst);
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi), 0);
+}
+CASE(sendmsg_cmsg_pktinfo_short, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, 8, 0);
+}
+CASE(sendmsg_cmsg_unknown_ip, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, 99, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_other_level, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), 999, 1, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_len_short, 0) { int v = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 8); }
+CASE(sendmsg_cmsg_scm_rights_udp, 0) { int fd = 0; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SCM_RIGHTS, &fd, sizeof(fd), 0); }
+CASE(sendmsg_cmsg_so_mark, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_so_mark_short, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, 2, 0); }
+CASE(sendmsg_cmsg_tcp_unknown_sol_socket, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), SOL_SOCKET, 999, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_tcp_len_beyond, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 200); }
+CASE(sendmsg_cmsg_tcp_bad_ttl, 0) { int v = 300; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_controllen_small, 0)
+{
+	char c[8] = { 0 };
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = sizeof(c);
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_controllen_huge, 0)
+{
+	static char c[256];
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = 1 << 20;
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_unconnected_no_addr, 0) { int t = 300; send_cmsg(udp_sock(), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
 CASE(sendmmsg_udp_two, 0)
 {
 	struct iovec v[2];
@@ -2439,6 +2557,94 @@ CASE(recv_oob_sigurg, 0)
 	need(connect_to(s, PEER, P_OOB) == 0, "connect");
 	emit("revents=%#x", wait_ev(s, POLLPRI));
 }
+CASE(recv_oob_twice, 0)
+{
+	char b[8] = "";
+	int s = tcp_to(P_OOB);
+
+	wait_ev(s, POLLPRI);
+	if (R(recv(s, b, sizeof(b), MSG_OOB | MSG_PEEK)) > 0)
+		emit("oob=%c", b[0]);
+	if (R(recv(s, b, sizeof(b), MSG_OOB)) > 0)
+		emit("oob=%c", b[0]);
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_read_past_mark, 0)
+{
+	char b[8];
+	int s = tcp_to(P_OOB);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLPRI };
+
+	wait_ev(s, POLLPRI);
+	R(recv(s, b, sizeof(b), 0));
+	/* At the mark with only the urgent byte left: not readable in line. */
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	/* The byte was passed over: gone. */
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_fionread, 0)
+{
+	int s = tcp_to(P_OOB), n = -1;
+
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_fionread_inline, 0)
+{
+	int s = tcp_sock(), n = -1;
+
+	seti(s, SOL_SOCKET, SO_OOBINLINE, 1);
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_zero_len, 0)
+{
+	char b[1];
+	int s = tcp_to(P_OOB);
+	struct iovec v = { b, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	wait_ev(s, POLLPRI);
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+	v.iov_len = 1;
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+}
+CASE(recv_oob_listener, 0) { char b[8]; R(recv(tcp_listener(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_unconnected, 0) { char b[8]; R(recv(tcp_sock(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_sigurg_tid, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { F_OWNER_TID, (pid_t)syscall(SYS_gettid) };
+
+	R(fcntl(s, F_SETOWN_EX, &o));
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(recv_oob_sigurg_none, 0)
+{
+	int s = tcp_to(P_OOB);
+
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(epoll_oob, 0)
+{
+	int s = tcp_to(P_OOB), ep = epoll_create1(0);
+	struct epoll_event e = { .events = EPOLLIN | EPOLLPRI }, out[2];
+
+	wait_ev(s, POLLPRI);
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+	if (R(epoll_wait(ep, out, 2, 1000)) == 1)
+		emit("events=%#x", out[0].events);
+}
 CASE(recv_errqueue_tcp, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_ERRQUEUE)); }
 CASE(recvfrom_tcp_addr, 0)
 {
@@ -2742,6 +2948,80 @@ CASE(recvmsg_recvtos, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTOS, 256); }
 CASE(recvmsg_timestamp, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP, 256); }
 CASE(recvmsg_timestampns, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS, 256); }
 CASE(recvmsg_pktinfo_ctrunc, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, 8); }
+CASE(recvmsg_pktinfo_ctrunc_data, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, CMSG_LEN(8)); }
+CASE(recvmsg_timestamp_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP_NEW, 256); }
+CASE(recvmsg_timestampns_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS_NEW, 256); }
+CASE(recvmsg_tcp_pktinfo, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	need(connect_to(s, PEER, P_HELLO) == 0, "connect");
+	wait_bytes(s, HELLO_LEN);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Every option at once: the kernel's order of the control messages. */
+CASE(recvmsg_all_cmsgs, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTOS, 1);
+	seti(s, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Room for the first control message only: the second is cut. */
+CASE(recvmsg_cmsgs_second_cut, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo)) + 4 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvmsg_option_off_again, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 0);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
 CASE(recvmsg_errqueue_udp, 0)
 {
 	union { char b[256]; struct cmsghdr a; } c;
@@ -2759,6 +3039,109 @@ CASE(recvmsg_errqueue_udp, 0)
 		emit("flags=%#x", m.msg_flags);
 		emit_cmsgs(&m);
 	}
+}
+/* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
+CASE(recvmsg_errqueue_unconnected, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED), from;
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1,
+			    .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+	char ip[INET_ADDRSTRLEN];
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit("revents=%#x", wait_ev(s, 0));
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+		emit("flags=%#x name=%s:%d data=%.*s", m.msg_flags, ip, ntohs(from.sin_port), (int)rtmp, b);
+		emit_cmsgs(&m);
+	}
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("revents=%#x", wait_ev(s, 0));
+}
+/* The pending error first (read by recv), the queue after; then nothing. */
+CASE(recvmsg_errqueue_after_error, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "x", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+}
+CASE(recvmsg_errqueue_two, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "a", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(send(s, "bc", 2, 0));
+	R(send(s, "bc", 2, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	/* The second error regenerates the pending one: wait for it to come. */
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	emit_so_error(s);
+}
+CASE(recvmsg_errqueue_trunc, 0)
+{
+	char b[1];
+	struct iovec v = { b, 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvfrom_errqueue_udp, 0)
+{
+	char b[16];
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvfrom(s, b, sizeof(b), MSG_ERRQUEUE, NULL, NULL));
+}
+/* Without IP_RECVERR an unconnected socket hears nothing. */
+CASE(udp_unconnected_closed_port, 0)
+{
+	char b[16];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED);
+	int s = udp_sock();
+
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	/* Round trip through the echo port: the ICMP error came before its answer. */
+	to = sin4(PEER, P_UECHO);
+	R(sendto(s, "e", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recvmsg(s, &(struct msghdr){ 0 }, MSG_ERRQUEUE));
 }
 CASE(recvmsg_errqueue_empty, 0)
 {
@@ -3094,6 +3477,167 @@ CASE(ioctl_siocgifconf, 0)
 			emit_ifaddr(&rs[i].ifr_addr);
 		}
 	}
+}
+
+CASE(ioctl_siocgifconf_len, 0)
+{
+	struct ifconf c = { .ifc_len = 0, .ifc_req = NULL };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d", c.ifc_len / (int)sizeof(struct ifreq));
+}
+CASE(ioctl_siocgifconf_room_for_one, 0)
+{
+	struct ifreq rs[1];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d %s", c.ifc_len / (int)sizeof(struct ifreq), rs[0].ifr_name);
+}
+static int ifreq_named(unsigned long req, const char *name, struct ifreq *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->ifr_name, sizeof(r->ifr_name), "%s", name);
+	return (int)R(ioctl(udp_sock(), req, r));
+}
+CASE(ioctl_siocgifaddr_lo, 0) { struct ifreq r; if (ifreq_named(SIOCGIFADDR, "lo", &r) == 0) emit_ifaddr(&r.ifr_addr); }
+CASE(ioctl_siocgifaddr_nosuch, 0) { struct ifreq r; ifreq_named(SIOCGIFADDR, "nosuch0", &r); }
+CASE(ioctl_siocgifhwaddr_family, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFHWADDR, "tap0", &r) == 0)
+		emit("family=%d", r.ifr_hwaddr.sa_family);
+}
+CASE(ioctl_siocgifindex_name, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFINDEX, "tap0", &r) == 0) {
+		int idx = r.ifr_ifindex;
+
+		emit("index=%s", idx > 0 ? "yes" : "no");
+		memset(&r, 0, sizeof(r));
+		r.ifr_ifindex = idx;
+		if (R(ioctl(udp_sock(), SIOCGIFNAME, &r)) == 0)
+			emit("%s", r.ifr_name);
+	}
+}
+CASE(ioctl_siocgifaddr_tcp, 0)
+{
+	struct ifreq r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "tap0");
+	if (R(ioctl(tcp_sock(), SIOCGIFADDR, &r)) == 0)
+		emit_ifaddr(&r.ifr_addr);
+}
+/* What getifaddrs() lists: names, families, addresses, masks, MACs. */
+CASE(getifaddrs_list, 0)
+{
+	struct ifaddrs *l;
+
+	if (R(getifaddrs(&l)) != 0)
+		return;
+	for (struct ifaddrs *a = l; a; a = a->ifa_next) {
+		if (!a->ifa_addr)
+			continue;
+		if (a->ifa_addr->sa_family == AF_INET) {
+			emit("%s", a->ifa_name);
+			emit_ifaddr(a->ifa_addr);
+			if (a->ifa_netmask)
+				emit_ifaddr(a->ifa_netmask);
+			if ((a->ifa_flags & IFF_BROADCAST) && a->ifa_broadaddr)
+				emit_ifaddr(a->ifa_broadaddr);
+		} else if (a->ifa_addr->sa_family == AF_PACKET) {
+			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)(const void *)a->ifa_addr;
+			const unsigned char *m = ll->sll_addr;
+
+			emit("%s", a->ifa_name);
+			emit("packet:%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		}
+	}
+	freeifaddrs(l);
+}
+/* A netlink dump (RTM_GETADDR or RTM_GETLINK) of tap0, as ip and dnsmasq ask it. */
+static void netlink_dump(int type)
+{
+	struct {
+		struct nlmsghdr h;
+		union { struct ifaddrmsg a; struct ifinfomsg i; } u;
+	} req;
+	static char buf[65536];
+	unsigned idx = if_nametoindex("tap0");
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	bool done = false;
+
+	need(fd >= 0 && idx > 0, "netlink");
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.u));
+	req.h.nlmsg_type = (unsigned short)type;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	R(send(fd, &req, req.h.nlmsg_len, 0));
+	while (!done) {
+		struct iovec v = { buf, sizeof(buf) };
+		struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &m, 0);
+
+		if (n <= 0) {
+			R(n);
+			return;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == RTM_NEWADDR) {
+				struct ifaddrmsg *a = NLMSG_DATA(h);
+				int len = (int)IFA_PAYLOAD(h);
+				char ip[INET_ADDRSTRLEN];
+
+				if (a->ifa_index != idx || a->ifa_family != AF_INET)
+					continue;
+				emit("prefix=%d", a->ifa_prefixlen);
+				for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					if (r->rta_type != IFA_LOCAL && r->rta_type != IFA_ADDRESS && r->rta_type != IFA_BROADCAST)
+						continue;
+					inet_ntop(AF_INET, RTA_DATA(r), ip, sizeof(ip));
+					emit("%d=%s", r->rta_type, ip);
+				}
+			} else if (h->nlmsg_type == RTM_NEWLINK) {
+				struct ifinfomsg *i = NLMSG_DATA(h);
+				int len = (int)IFLA_PAYLOAD(h);
+
+				if ((unsigned)i->ifi_index != idx)
+					continue;
+				for (struct rtattr *r = IFLA_RTA(i); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					const unsigned char *mac = RTA_DATA(r);
+
+					if (r->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(r) == 6)
+						emit("mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+						     mac[4], mac[5]);
+					else if (r->rta_type == IFLA_MTU)
+						emit("mtu=%u", *(unsigned *)RTA_DATA(r));
+				}
+			}
+		}
+	}
+}
+CASE(netlink_getaddr, 0) { netlink_dump(RTM_GETADDR); }
+CASE(netlink_getlink, 0) { netlink_dump(RTM_GETLINK); }
+CASE(if_nameindex_list, 0)
+{
+	struct if_nameindex *v = if_nameindex();
+
+	if (!v) {
+		R(-1);
+		return;
+	}
+	for (struct if_nameindex *p = v; p->if_index; p++)
+		emit("%s", p->if_name);
+	if_freenameindex(v);
 }
 
 /* ===================================================================== */

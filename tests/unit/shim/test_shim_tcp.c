@@ -33,44 +33,33 @@
 
 #include "shim/shim.h"
 #include "stack/host/lock.h"
+#include "tests/unit/support/fake_host.h"
 #include "tests/unit/support/tcp_script.h"
-#include "tests/unit/support/shim_libc.h"
 
 static struct tscript *T;
-/* The stack lock, as the library's host has it (stack/host/lock.h). */
-static struct stack_lock hmu;
+static int (*socket_override)(int, int, int);
 
-static int t_start(void *c) { (void)c; return 0; }
-static struct stack *t_stack(void *c) { (void)c; return T->h->s; }
-static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return T->h->now; }
-static uint64_t stopped_linger;
-static int stop_calls;
-static void t_stop(void *c, uint64_t l) { (void)c; stopped_linger = l; stop_calls++; }
+static void use_socket(struct shim_libc *libc)
+{
+	if (socket_override)
+		libc->socket = socket_override;
+}
 
 /* socket() of the libc table is sock (NULL: the real one). */
 static void init_shim(int (*sock)(int, int, int))
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop,
-	};
+	struct shim_host host;
 
-	h_checked_libc(&libc, &hmu);
-	if (sock)
-		libc.socket = sock;
-	shim_init(&libc, &host);
+	socket_override = sock;
+	fh_host(&host);
+	fh_init_shim(&host, use_socket);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	stack_lock_init(&hmu, shim_wake_flush);
 	T = ts_new(1000);
-	/* The core's entry points check that they run under it. */
-	stack_lock_check(&hmu);
+	fh_setup(T->h, shim_wake_flush);
 	init_shim(NULL);
 	return 0;
 }
@@ -78,8 +67,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	shim_reset_for_test();
-	stack_lock_check(NULL);
+	fh_teardown();
 	/* Connections the test closed may still be finishing: not this test's subject. */
 	h_drain_tx(T->h);
 	h_free(T->h);
@@ -89,9 +77,9 @@ static int teardown(void **state)
 
 static void inject(const char *spec)
 {
-	stack_lock(&hmu);
+	stack_lock(&fh.lock);
 	ts_inject(T, spec);
-	stack_unlock(&hmu);
+	stack_unlock(&fh.lock);
 }
 
 /* The next frame the stack sent, which must start with prefix. */
@@ -100,9 +88,9 @@ static void expect_prefix(const char *prefix)
 	char line[512];
 	bool got;
 
-	stack_lock(&hmu);
+	stack_lock(&fh.lock);
 	got = ts_next(T, line, sizeof(line));
-	stack_unlock(&hmu);
+	stack_unlock(&fh.lock);
 	if (!got)
 		fail_msg("no frame sent, expected \"%s...\"", prefix);
 	if (strncmp(line, prefix, strlen(prefix)) != 0)
@@ -426,20 +414,20 @@ static void test_exit_closes_and_stops(void **state)
 	int fd;
 
 	(void)state;
-	stop_calls = 0;
+	fh.stop_calls = 0;
 	fd = start_connect();
 	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	expect_prefix(". 1:1(0) ack 1");
 	assert_int_equal(shim_sendto(fd, "bye", 3, 0, NULL, 0), 3);
 	expect_prefix("P. 1:4(3) ack 1");
 	shim_exit(1234);
-	assert_int_equal(stop_calls, 1);
-	assert_int_equal(stopped_linger, 1234);
+	assert_int_equal(fh.stop_calls, 1);
+	assert_int_equal(fh.stopped_linger, 1234);
 	expect_prefix("F. 4:4(0) ack 1");
 	/* Later calls find no stack. */
 	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), -EBADF);
 	shim_exit(1234);
-	assert_int_equal(stop_calls, 1);
+	assert_int_equal(fh.stop_calls, 1);
 	assert_int_equal(shim_close(fd), 0);
 }
 
@@ -471,7 +459,7 @@ static void test_exit_during_accept(void **state)
 	int l = shim_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
 	(void)state;
-	stop_calls = 0;
+	fh.stop_calls = 0;
 	assert_int_equal(shim_bind(l, SA(me), sizeof(me)), 0);
 	assert_int_equal(shim_listen(l, 4), 0);
 	inject("S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
@@ -479,7 +467,7 @@ static void test_exit_during_accept(void **state)
 	inject(". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	init_shim(socket_during_exit);
 	assert_int_equal(shim_accept4(l, NULL, NULL, 0), -ECONNABORTED);
-	assert_int_equal(stop_calls, 1);
+	assert_int_equal(fh.stop_calls, 1);
 	expect_prefix("F. 1:1(0) ack 1");
 	init_shim(NULL);
 	assert_int_equal(shim_close(l), 0);

@@ -2,7 +2,7 @@
 #
 #   make            build/libpstack.so, the pstack launcher and the examples
 #   make test       every test: the layering check, unit (cmocka), then end-to-end (bats,
-#                   issue 6's load tests included at its sizes, about 4 minutes of them);
+#                   the load tests included at their everyday sizes, about 4 minutes of them);
 #                   runs `make deps` when needed
 #   make check-layers  includes point downward, the protocol core makes no system call,
 #                   nothing in stack/ or shim/ calls an interposed symbol (tests/check-layers.sh)
@@ -58,11 +58,18 @@ PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 UNIT_LIB_OBJ := $(call dobj,$(UNIT_SUPPORT_SRC) $(STACK_SRC) $(SHIM_SRC))
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+WIRE_SRC    := $(sort $(wildcard stack/wire/*.c))
+# Programs the tests and the benchmark run beside the library, plain (no
+# sanitizer, whatever the build of libpstack.so): they run on the kernel's
+# stack, or under the preload as ordinary programs.
+TOOL_BIN    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(sort $(wildcard tests/tools/*.c)))
+BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard tests/bench/*.c)))
 DIFF_BIN    := $(BUILD)/diff/sockdiff
+PLAIN_BIN   := $(TOOL_BIN) $(BENCH_BIN) $(DIFF_BIN)
 
 .SECONDARY:
 .PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps check-layers
-all: lib $(BUILD)/pstack $(EXAMPLE_BIN) $(DIFF_BIN)
+all: lib $(BUILD)/pstack $(EXAMPLE_BIN) $(PLAIN_BIN)
 lib: $(BUILD)/libpstack.so
 
 $(BUILD)/obj/%.o: %.c
@@ -93,12 +100,19 @@ $(BUILD)/examples/%: examples/%.c
 check-layers: lib
 	sh tests/check-layers.sh $(BUILD)
 
-# The differential harness (tests/diff/run.sh, tests/e2e/80-diff.bats): a
-# plain program that runs on the kernel and under the preload, so it is
-# built without the sanitizers whatever the build of the library.
+# The plain programs (PLAIN_BIN): the load and attack tools (tests/tools, the
+# frame builders of stack/wire linked in), the benchmark's helpers
+# (tests/bench) and the differential harness (tests/diff/run.sh).
+PLAIN_CC = $(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -I. -o $@ $(filter %.c,$^) -pthread
+$(BUILD)/tools/%: tests/tools/%.c $(WIRE_SRC) $(wildcard stack/wire/*.h)
+	@mkdir -p $(dir $@)
+	$(PLAIN_CC)
+$(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(PLAIN_CC)
 $(DIFF_BIN): tests/diff/sockdiff.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< -pthread
+	$(PLAIN_CC)
 
 unit: $(UNIT_BIN)
 	@set -e; fail=0; for t in $(UNIT_BIN); do \
@@ -108,8 +122,8 @@ unit: $(UNIT_BIN)
 e2e: all
 	PSTACK_BUILD=$(abspath $(BUILD)) bats --print-output-on-failure tests/e2e
 
-# The load, flood and failure tests of issue 6 (tests/e2e/7*-load-*.bats) run
-# in `make e2e` at the issue's sizes with short failure durations; `make soak`
+# The load, flood and failure tests (tests/e2e/7*-load-*.bats) run in
+# `make e2e` at their everyday sizes with short failure durations; `make soak`
 # runs their long variants (wrk for 60 s, 300k connections in a row, 1M redis
 # requests, a zero window for 180 s, the TAP down for 60 s; tests/e2e/load-lib.bash).
 # PSTACK_LOAD_TESTS=0 leaves them out of a run.
@@ -124,7 +138,7 @@ test: check-deps
 	$(MAKE) e2e
 
 # asan and tsan run the whole end-to-end suite, the load tests included at
-# issue 6's counts; when libpstack.so carries a sanitizer runtime
+# their everyday counts; when libpstack.so carries a sanitizer runtime
 # (tests/e2e/lib.bash finds it), the junk frames of the transfer test come at
 # 50k/s onto 16 MiB, and RSS bounds are not checked (tests/e2e/load-lib.bash).
 asan: check-deps
@@ -133,7 +147,7 @@ asan: check-deps
 tsan: check-deps
 	$(MAKE) BUILD=build/tsan SAN=tsan DEBUG=1 CFLAGS="-O1 -g" all unit e2e
 
-# Issue 2's bar is ten minutes without a finding: FUZZ_SECONDS=600.
+# The bar for a parser change is ten minutes without a finding: FUZZ_SECONDS=600.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -28,10 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <linux/close_range.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 
@@ -39,11 +44,19 @@
 #define SO_RCVTIMEO_NEW 66
 #define SO_SNDTIMEO_NEW 67
 #endif
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 #ifndef MSG_WAITFORONE
 #define MSG_WAITFORONE 0x10000
 #endif
 
 enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC };
+/* What an address given to sa_in() is for. */
+enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
 /* ---- helpers ---- */
 
@@ -90,6 +103,16 @@ static void sock_wakeup(void *ctx)
 	struct shim_sock *k = ctx;
 
 	shim_wq_wake(&k->wq);
+}
+
+/* The stack's urgent-data callback (stack lock held): the owner that
+ * F_SETOWN named gets SIGURG once the lock is let go (Linux's sk_send_sigurg). */
+static void sock_urgent(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	if (k->own_pid)
+		shim_signal_owner(k->own_type, k->own_pid, SIGURG);
 }
 
 /* Stack lock held. Creates the stack object (starting the stack if needed). */
@@ -205,6 +228,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->opts = sock_opts_default();
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
+	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	return k;
 }
@@ -242,31 +266,34 @@ static bool is_loop4(uint32_t a)
 }
 
 /*
- * The address of bind (for_bind), connect or sendto on k (already copied in:
- * sa_import, so len <= sizeof(struct sockaddr_storage)). ADDR_STACK with *ep
- * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on connect:
- * dissolve the association), or -errno in Linux's order of checks (length
- * first, then family).
+ * The address of bind, connect or sendto (use) on k, already copied in
+ * (sa_import: len <= sizeof(struct sockaddr_storage)). ADDR_STACK with *ep
+ * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on
+ * connect: dissolve the association; on an AF_INET6 socket's sendto: no
+ * address), or -errno in Linux's order of checks (length first, then family).
  */
-static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, bool for_bind,
+static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, enum sa_use use,
 		 struct ip4_endpoint *ep)
 {
+	bool for_bind = use == SA_BIND;
 	sa_family_t fam;
 
 	if (len < sizeof(sa_family_t))
 		return -EINVAL;
 	memcpy(&fam, sa, sizeof(fam));
-	if (fam == AF_UNSPEC && !for_bind)
-		return ADDR_UNSPEC;
+	if (fam == AF_UNSPEC && (use == SA_CONNECT || (use == SA_SEND && k->family == AF_INET6)))
+		return ADDR_UNSPEC;     /* udpv6_sendmsg: AF_UNSPEC is no address */
 	if (k->family == AF_INET || (fam == AF_INET && k->type == SOCK_DGRAM && !for_bind)) {
 		struct sockaddr_in in;
 
 		if (len < sizeof(in))
 			return -EINVAL;
 		memcpy(&in, sa, sizeof(in));
-		if (fam != AF_INET &&
+		/* Linux accepts AF_UNSPEC + INADDR_ANY in bind, and takes
+		 * AF_UNSPEC for AF_INET in udp_sendmsg. */
+		if (fam != AF_INET && !(use == SA_SEND && fam == AF_UNSPEC) &&
 		    !(for_bind && fam == AF_UNSPEC && in.sin_addr.s_addr == htonl(INADDR_ANY)))
-			return -EAFNOSUPPORT;   /* Linux accepts AF_UNSPEC + INADDR_ANY in bind */
+			return -EAFNOSUPPORT;
 		if (k->family == AF_INET6 && k->v6only)
 			return -ENETUNREACH;
 		ep->addr = ntohl(in.sin_addr.s_addr);
@@ -395,6 +422,8 @@ int shim_socket(int domain, int type, int protocol)
 	struct shim_sock *k;
 	int fd, r;
 
+	if (domain == AF_NETLINK)
+		return shim_netlink_socket(domain, type, protocol);
 	if (domain != AF_INET && domain != AF_INET6)
 		return SHIM_PASS;
 	if (base == SOCK_STREAM) {
@@ -448,7 +477,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return r;
 	}
 	shim_lock();
-	r = sa_in(k, (struct sockaddr *)&ss, len, true, &ep);
+	r = sa_in(k, (struct sockaddr *)&ss, len, SA_BIND, &ep);
 	if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
@@ -461,8 +490,11 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			r = -EINVAL;
 		else if ((r = attach(k)) == 0) {
 			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
-			if (r == 0)
+			if (r == 0) {
 				k->bound = true;
+				k->addr_locked = ep.addr != 0;
+				k->port_locked = ep.port != 0;
+			}
 		}
 	} else if (r == ADDR_UNSPEC) {
 		r = -EAFNOSUPPORT;
@@ -485,6 +517,8 @@ int shim_listen(int fd, int backlog)
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
+	} else if (k->ss != SHIM_SS_UNCONNECTED) {
+		r = -EINVAL;    /* Linux's inet_listen: only a socket connect() never touched */
 	} else if ((r = attach(k)) == 0) {
 		/* Linux binds an unbound socket to an ephemeral port on listen(). */
 		if (!k->bound) {
@@ -563,6 +597,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	atomic_store(&n->obj.refs, 1);      /* ours until the table has it */
 	n->tcp = c;
 	n->bound = true;
+	n->ss = SHIM_SS_CONNECTED;
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);
@@ -610,6 +645,151 @@ static bool connecting(enum tcp_state st)
 	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
 }
 
+/*
+ * Stack lock held. Linux's tcp_disconnect, by replacing k's connection with a
+ * new one: connect(AF_UNSPEC), and a connect() that found its attempt failed,
+ * leave a socket that can connect again. The old connection is aborted (a
+ * reset where Linux sends one: tcp_close with SO_LINGER 0 does, and sends
+ * nothing for SYN_SENT, CLOSED or TIME_WAIT); an established or connecting
+ * one leaves ECONNRESET for SO_ERROR. The new one has the socket's options;
+ * the address and port that bind() gave stay (the port kept bound), and
+ * getsockname() shows the old port like Linux's inet_sport.
+ */
+static int tcp_disconnect_sock(struct shim_sock *k)
+{
+	static const struct sock_wakeup none = { 0 };
+	struct tcp_conn *old = k->tcp, *c;
+	struct ip4_endpoint local;
+	enum tcp_state st;
+
+	if (!old)
+		return 0;
+	c = tcp_open(shim_stack());
+	if (!c)
+		return -ENOBUFS;
+	st = tcp_get_state(old);
+	tcp_local(old, &local);
+	switch (st) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_SYN_SENT:
+		k->err = -ECONNRESET;
+		break;
+	default:
+		break;
+	}
+	tcp_set_wakeup(old, &none);
+	(void)tcp_setopt(old, TCP_OPT_LINGER, 0);
+	tcp_close(old, shim_now());
+	k->tcp = c;
+	tcp_set_wakeup(c, &k->wake);
+	tcp_set_opts(c, &k->opts);
+	k->listening = false;
+	k->bound = false;
+	k->shown.addr = k->addr_locked ? local.addr : 0;
+	k->shown.port = local.port;
+	if (k->port_locked) {
+		struct ip4_endpoint ep = { k->shown.addr, local.port };
+
+		k->bound = tcp_bind(c, &ep, bind_flags(k)) == 0;
+	}
+	k->ss = SHIM_SS_UNCONNECTED;
+	return 0;
+}
+
+/*
+ * Stack lock held. Linux's __inet_stream_connect after its switch on the
+ * socket state: r is -EINPROGRESS (an attempt just started) or -EALREADY
+ * (one was under way). A blocking socket waits for the handshake, which a
+ * timeout (SO_SNDTIMEO: r) or a signal ends; then a failed attempt answers
+ * its error (ECONNABORTED when SO_ERROR took it) and leaves the socket
+ * disconnected, a successful one 0 (once: connected, the socket says
+ * EISCONN from then on).
+ */
+static int tcp_connect_wait(struct shim_sock *k, int r)
+{
+	if (connecting(tcp_get_state(k->tcp))) {
+		uint64_t dl = deadline(k->sndtimeo_us);
+
+		if (k->nonblock)
+			return r;
+		while (k->tcp && connecting(tcp_get_state(k->tcp))) {
+			int w = shim_wait_sock(k, dl, true);
+
+			if (w == -EAGAIN)
+				return r;
+			if (w < 0)
+				return w;
+		}
+		if (!k->tcp)
+			return -EBADF;
+	}
+	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
+		int e = tcp_take_error(k->tcp);
+
+		(void)tcp_disconnect_sock(k);
+		k->err = 0;
+		return e ? e : -ECONNABORTED;
+	}
+	k->ss = SHIM_SS_CONNECTED;
+	return 0;
+}
+
+/* Stack lock held. connect() on a TCP socket (a is what sa_in() said). */
+static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoint *ep,
+			    struct shim_epitem **moved)
+{
+	int r;
+
+	if (k->dead)
+		return -EBADF;
+	if (a == ADDR_UNSPEC) {
+		/* Linux: a disconnect, whatever the state (0 for a socket that
+		 * never connected). */
+		r = tcp_disconnect_sock(k);
+		if (r == 0)
+			k->ss = SHIM_SS_UNCONNECTED;
+		return r;
+	}
+	/* The socket's state answers before the address is looked at (a bad
+	 * length under 2 bytes, or a bad pointer, was refused first). */
+	if (a != -EFAULT) {
+		switch (k->ss) {
+		case SHIM_SS_CONNECTED:
+			return -EISCONN;
+		case SHIM_SS_CONNECTING:
+			return tcp_connect_wait(k, -EALREADY);
+		case SHIM_SS_DISCONNECTING:
+			return -EINVAL;
+		case SHIM_SS_UNCONNECTED:
+			if (k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED)
+				return -EISCONN;   /* a listener */
+			break;
+		}
+	}
+	if (a < 0)
+		return a;
+	if (a == ADDR_LOOP) {
+		if (attached(k))
+			return -ENETUNREACH;   /* Deviation: in the stack already, it cannot move to the kernel */
+		*moved = release(k);
+		return SHIM_PASS;
+	}
+	r = attach(k);
+	if (r < 0)
+		return r;
+	k->err = 0;     /* Linux's tcp_connect_init clears a disconnect's error */
+	r = tcp_connect(k->tcp, ep, shim_now());
+	if (r != -EINPROGRESS)
+		return r;
+	k->bound = true;
+	k->ss = SHIM_SS_CONNECTING;
+	return tcp_connect_wait(k, -EINPROGRESS);
+}
+
 int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -627,14 +807,12 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return r;
 	}
 	shim_lock();
-	r = sa_in(k, (struct sockaddr *)&ss, len, false, &ep);
-	if (r == ADDR_UNSPEC) {
-		/* Dissolves a UDP association (connect(2)); for TCP only a socket
-		 * that never had a stack object is accepted. */
-		if (k->udp)
-			r = udp_connect(k->udp, &ep);
-		else
-			r = k->tcp ? -EOPNOTSUPP : 0;
+	r = sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep);
+	if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
+		r = tcp_connect_sock(k, r, &ep, &moved);
+	} else if (r == ADDR_UNSPEC) {
+		/* Dissolves a UDP association (connect(2)). */
+		r = k->udp ? udp_connect(k->udp, &ep) : 0;
 	} else if (r == ADDR_LOOP) {
 		if (attached(k)) {
 			/* Deviation: a socket that already lives in the stack
@@ -645,32 +823,9 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
-		if (k->udp) {
-			r = udp_connect(k->udp, &ep);
-			if (r == 0)
-				k->bound = true;
-		} else {
-			r = tcp_connect(k->tcp, &ep, shim_now());
-			if (r == 0 || r == -EINPROGRESS)
-				k->bound = true;
-			if (r == -EINPROGRESS && !k->nonblock) {
-				uint64_t dl = deadline(k->sndtimeo_us);
-
-				while (k->tcp && connecting(tcp_get_state(k->tcp))) {
-					r = shim_wait_sock(k, dl, true);
-					if (r == -EAGAIN)
-						r = -EINPROGRESS;   /* SO_SNDTIMEO: like Linux */
-					if (r < 0)
-						break;
-					r = -EINPROGRESS;
-				}
-				if (r == -EINPROGRESS && k->tcp && !connecting(tcp_get_state(k->tcp))) {
-					r = tcp_take_error(k->tcp);
-					if (r == 0 && tcp_get_state(k->tcp) == TCP_STATE_CLOSED)
-						r = -ECONNREFUSED;
-				}
-			}
-		}
+		r = udp_connect(k->udp, &ep);
+		if (r == 0)
+			k->bound = true;
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -692,7 +847,17 @@ int shim_shutdown(int fd, int how)
 	}
 	shim_lock();
 	if (k->type == SOCK_STREAM) {
-		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+		enum tcp_state st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+
+		/* Linux's inet_shutdown: a socket connect() left connecting is
+		 * connected now, or disconnecting (then connect() says EINVAL);
+		 * one still in SYN_SENT is disconnected (it can connect again). */
+		if (k->ss == SHIM_SS_CONNECTING)
+			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
+		if (st == TCP_STATE_SYN_SENT && !k->dead)
+			r = tcp_disconnect_sock(k);
+		else
+			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
 	} else {
 		struct ip4_endpoint peer;
 
@@ -723,6 +888,8 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
+	if (k->tcp && !ep.port)
+		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
 	r = sa_out(k, &ep, sa, len);
 	leave(k);
@@ -832,6 +999,16 @@ static void iov_advance(struct sock_iov **v, int *cnt, size_t n)
 	}
 }
 
+/* Stack lock held: the error a disconnect left (tcp_disconnect_sock), taken
+ * by the next send or receive like Linux's sock_error(). */
+static int take_sock_err(struct shim_sock *k)
+{
+	int e = k->err;
+
+	k->err = 0;
+	return e;
+}
+
 /* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). v is the
  * caller's copy, moved on as bytes go. */
 static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
@@ -842,6 +1019,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	if (k->err)
+		return take_sock_err(k);
 	while (cnt) {
 		long n;
 
@@ -856,7 +1035,9 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
-		n = tcp_sendv(k->tcp, v, cnt, shim_now());
+		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
+		n = (flags & MSG_OOB ? tcp_sendv_urg : tcp_sendv)(k->tcp, v, cnt, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			iov_advance(&v, &cnt, (size_t)n);
@@ -886,9 +1067,17 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 	return (ssize_t)total;
 }
 
-/* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
+/* sendmsg()'s control messages, checked as the kernel checks them (err, the
+ * error to give once the destination is known), with what they ask of one
+ * datagram. */
+struct tx_cmsgs {
+	int err;
+	struct udp_tx_opts o;
+};
+
+/* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
-			    const struct ip4_endpoint *dst)
+			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
@@ -902,6 +1091,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		return -EPIPE;
 	if (!dst && !k->udp)
 		return -EDESTADDRREQ;
+	/* Linux's udp_sendmsg: the control messages after the address. */
+	if (cm && cm->err)
+		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	r = attach(k);
@@ -929,7 +1121,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			n = -EBADF;
 			break;
 		}
-		n = udp_sendto(k->udp, buf, len, dst, shim_now());
+		n = udp_sendmsg(k->udp, buf, len, dst, cm ? &cm->o : NULL, shim_now());
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
@@ -946,28 +1138,29 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 
 /*
  * Sends on k (takes the stack lock). v: the caller's copy of the buffers;
- * sa: sendto's address, already copied in (sa_import), or NULL. SHIM_PASS
- * when the destination is loopback and the socket went to the kernel. EPIPE
- * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
- * handler runs without it.
+ * sa: sendto's address, already copied in (sa_import), or NULL; cm:
+ * sendmsg's control messages (copied in and parsed), or NULL. SHIM_PASS
+ * when the destination is loopback and the socket went to the kernel. TCP's
+ * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
+ * the handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cnt, int flags,
-			 const struct sockaddr *sa, socklen_t salen)
+			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
+		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
 	if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = tcp_send_iov(k, v, cnt, flags);
+		r = cm && cm->err ? cm->err : tcp_send_iov(k, v, cnt, flags);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
-		int a = sa_in(k, sa, salen, false, &ep);
+		int a = sa_in(k, sa, salen, SA_SEND, &ep);
 
 		if (a == ADDR_LOOP) {
 			if (attached(k))
@@ -977,36 +1170,78 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, v, cnt, flags, NULL);
+			r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 		} else if (a < 0) {
 			r = a;
 		} else {
-			r = udp_send_iov(k, v, cnt, flags, &ep);
+			r = udp_send_iov(k, v, cnt, flags, &ep, cm);
 		}
 	} else {
-		r = udp_send_iov(k, v, cnt, flags, NULL);
+		r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+	/* Linux raises SIGPIPE from TCP's sk_stream_error only: UDP's EPIPE
+	 * (after shutdown(SHUT_WR)) comes from its buffer allocation, without. */
+	if (r == -EPIPE && k->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return r;
 }
 
+/* Stack lock held. MSG_OOB: the urgent byte (tcp_recvv's SOCK_OOB), into the
+ * first buffer with room; never blocks. */
+static ssize_t tcp_recv_oob(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags, int *msg_flags)
+{
+	unsigned sflags = SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
+	bool room = iov_total(v, cnt) != 0;
+	long n;
+
+	if (!k->tcp)
+		return -EINVAL;     /* never connected: no urgent data (Linux's tcp_recv_urg) */
+	n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
+	if (n >= 0 && msg_flags)
+		*msg_flags |= MSG_OOB | (room ? 0 : MSG_TRUNC);
+	return n;
+}
+
 /* Stack lock held. v: the caller's copy, moved on as bytes come. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
+static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags, int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
 	size_t want = iov_total(v, cnt), total = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
 
-	if (flags & MSG_OOB)
-		return -EINVAL;   /* no urgent data is ever kept */
-	if (!k->tcp || k->listening)
+	if (k->listening)
 		return -ENOTCONN;
-	if (want == 0)
-		return 0;
+	if (flags & MSG_OOB)
+		return tcp_recv_oob(k, v, cnt, flags, msg_flags);
+	if (!k->tcp)
+		return -ENOTCONN;
+	if (k->err)
+		return take_sock_err(k);
+	if (want == 0) {
+		/*
+		 * Linux (tcp_recvmsg_locked wants at least one byte there): a
+		 * zero-length recv answers 0 when bytes or the end of the
+		 * stream are there, else EAGAIN (non-blocking) or waits once:
+		 * data, an error, the timeout or a signal all end that wait
+		 * with 0 (the loop ends with no byte left to read).
+		 */
+		for (;;) {
+			long n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
+			int w;
+
+			if (n != -EAGAIN || nonblock)
+				return n;
+			w = shim_wait_sock(k, dl, false);
+			if (w == -EBADF || !k->tcp)
+				return -EBADF;
+			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
+				continue;   /* woken for something else (or the thread's first wait) */
+			return 0;
+		}
+	}
 	while (cnt) {
 		long n;
 
@@ -1018,7 +1253,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
-			if (sflags & SOCK_PEEK)
+			/* Linux's tcp_recvmsg stops at the urgent mark once it has
+			 * read anything (the urgent byte starts the next read). */
+			if ((sflags & SOCK_PEEK) || tcp_atmark(k->tcp))
 				break;
 			iov_advance(&v, &cnt, (size_t)n);
 			continue;
@@ -1040,9 +1277,69 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 	return (ssize_t)total;
 }
 
+/* What a receive call saw besides the bytes: recvmsg's control messages. */
+struct rx_extra {
+	unsigned cm;                /* the socket's SHIM_CM_* then */
+	bool have_meta;
+	struct udp_rx_meta meta;
+	uint64_t now;               /* the stack's clock then (SO_TIMESTAMP) */
+	uint32_t local;             /* the interface's address (IP_PKTINFO) */
+	bool have_err;              /* MSG_ERRQUEUE: an error was read */
+	struct udp_err_info err;
+};
+
+/* Copies n bytes of bounce over the program's buffers v: 0, or -EFAULT
+ * (then the datagram is gone, as in Linux). */
+static int scatter(const struct sock_iov *v, int cnt, const char *bounce, size_t n)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < cnt && o < n; i++) {
+		size_t c = v[i].len < n - o ? v[i].len : n - o;
+
+		if (shim_copy(v[i].base, bounce + o, c))
+			return -EFAULT;
+		o += c;
+	}
+	return 0;
+}
+
+/* Stack lock held. MSG_ERRQUEUE on UDP (Linux's ip_recv_error): the oldest
+ * ICMP error, its quoted payload as the data, the original destination as
+ * the address. Never blocks. An error whose payload cannot be copied out is
+ * dequeued all the same (EFAULT), as in Linux. */
+static ssize_t udp_recv_errq(struct shim_sock *k, const struct sock_iov *v, int cnt,
+			     struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
+{
+	size_t len = iov_total(v, cnt), full = 0;
+	struct udp_err_info ei;
+	char *bounce;
+	long n;
+
+	if (!k->udp)
+		return -EAGAIN;
+	bounce = malloc(len ? len : 1);
+	if (!bounce)
+		return -ENOMEM;
+	n = udp_recv_err(k->udp, bounce, len, &full, &ei);
+	if (n >= 0 && scatter(v, cnt, bounce, (size_t)n))
+		n = -EFAULT;
+	if (n >= 0) {
+		*src = ei.dst;
+		if (msg_flags)
+			*msg_flags |= MSG_ERRQUEUE | (full > (size_t)n ? MSG_TRUNC : 0);
+		if (x) {
+			x->have_err = true;
+			x->err = ei;
+		}
+	}
+	free(bounce);
+	return n;
+}
+
 /* Stack lock held. One datagram, scattered over v. */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
-			    struct ip4_endpoint *src, int *msg_flags)
+			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -1067,6 +1364,11 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			n = -EBADF;
 			break;
 		}
+		if (x && k->udp && x->cm) {
+			x->have_meta = udp_next_meta(k->udp, &x->meta) == 0;
+			x->now = shim_now();
+			x->local = stack_config(shim_stack())->addr;
+		}
 		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
 		if (n != -EAGAIN)
 			break;
@@ -1080,20 +1382,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		if (n < 0)
 			break;
 	}
-	if (n >= 0 && bounce) {
-		size_t o = 0;
-
-		/* Like Linux, a datagram that cannot be copied is gone. */
-		for (int i = 0; i < cnt && o < (size_t)n; i++) {
-			size_t c = v[i].len < (size_t)n - o ? v[i].len : (size_t)n - o;
-
-			if (shim_copy(v[i].base, bounce + o, c)) {
-				n = -EFAULT;
-				break;
-			}
-			o += c;
-		}
-	}
+	if (n >= 0 && bounce && scatter(v, cnt, bounce, (size_t)n))
+		n = -EFAULT;
 	free(bounce);
 	if (n >= 0 && full > (size_t)n) {
 		if (msg_flags)
@@ -1104,22 +1394,29 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	return n;
 }
 
-/* Receives on k (takes the stack lock). *have_src tells whether src was filled. */
+/* Receives on k (takes the stack lock). v: the caller's copy of the
+ * buffers. *have_src tells whether src was filled; x (NULL: not wanted)
+ * gathers what recvmsg's control messages need. */
 static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
-			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
+			 struct ip4_endpoint *src, bool *have_src, int *msg_flags, struct rx_extra *x)
 {
 	ssize_t r;
 
 	*have_src = false;
-	if (flags & MSG_ERRQUEUE)
-		return -EAGAIN;   /* no error queue is kept */
+	if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
+		return -EAGAIN;   /* no error queue is kept for TCP */
 	shim_lock();
+	if (x)
+		x->cm = k->rx_cmsgs;
 	if (k->closed || k->dead)
 		r = -EBADF;
-	else if (k->type == SOCK_STREAM)
-		r = tcp_recv_iov(k, v, cnt, flags);
+	else if (flags & MSG_ERRQUEUE) {
+		r = udp_recv_errq(k, v, cnt, src, msg_flags, x);
+		*have_src = r >= 0;
+	} else if (k->type == SOCK_STREAM)
+		r = tcp_recv_iov(k, v, cnt, flags, msg_flags);
 	else {
-		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags);
+		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags, x);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
@@ -1137,8 +1434,8 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
-	n = sock_recv(k, &v, 1, flags, &src, &have, NULL);
+		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	n = sock_recv(k, &v, 1, flags, &src, &have, NULL, NULL);
 	/* Linux: the address is written after the data (TCP: none, length
 	 * 0); when it cannot be, the call fails and the data is gone. */
 	if (n >= 0 && sa) {
@@ -1167,19 +1464,22 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 		leave(k);
 		return r;
 	}
-	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen);
+	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen, NULL);
 	leave(k);
 	return n;
 }
 
 /*
  * The program's msghdr copied in, as Linux's copy_msghdr_from_user does it
- * (EFAULT, then a negative name length EINVAL, more than IOV_MAX buffers
- * EMSGSIZE, then the buffers: iov_import): m holds the copy, *v the buffers
+ * (EFAULT, then a negative name length EINVAL, then, for sendmsg (name not
+ * NULL), the name copied into *name (EFAULT), then more than IOV_MAX buffers
+ * EMSGSIZE, then the buffers: iov_import): m holds the copy (msg_name: name,
+ * or NULL, for sendmsg; the program's for recvmsg), *v the buffers
  * (iov_free). A name longer than a sockaddr_storage is cut to it, and a NULL
  * name has length 0.
  */
-static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sock_iov *fast, struct sock_iov **v)
+static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sockaddr_storage *name,
+		      struct sock_iov *fast, struct sock_iov **v)
 {
 	if (shim_copy(m, umsg, sizeof(*m)))
 		return -EFAULT;
@@ -1189,84 +1489,299 @@ static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sock_i
 		return -EINVAL;
 	if (m->msg_namelen > sizeof(struct sockaddr_storage))
 		m->msg_namelen = sizeof(struct sockaddr_storage);
+	if (name) {
+		if (m->msg_namelen && shim_copy(name, m->msg_name, m->msg_namelen))
+			return -EFAULT;
+		m->msg_name = m->msg_namelen ? name : NULL;
+	}
 	if (m->msg_iovlen > IOV_MAX)
 		return -EMSGSIZE;
 	return iov_import(m->msg_iov, m->msg_iovlen, fast, v);
+}
+
+/* Linux's put_cmsg(): one control message at *used in msg's buffer (msg is
+ * the shim's copy of the program's msghdr, msg_control the program's), cut
+ * short (MSG_CTRUNC) when it does not fit. */
+static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data, size_t len)
+{
+	size_t left = msg->msg_controllen - *used, cmlen = CMSG_LEN(len), space = CMSG_SPACE(len);
+	char *at = (char *)msg->msg_control + *used;
+	struct cmsghdr h;
+
+	if (!msg->msg_control || left < sizeof(struct cmsghdr)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (left < cmlen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		cmlen = left;
+	}
+	memset(&h, 0, sizeof(h));
+	h.cmsg_len = cmlen;
+	h.cmsg_level = level;
+	h.cmsg_type = type;
+	/* The program's buffer: a message that cannot be written there is left
+	 * out (Linux's put_cmsg answers EFAULT, which its callers ignore). */
+	if (shim_copy(at, &h, sizeof(h)) || shim_copy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0)))
+		return;
+	*used += space < left ? space : left;
+}
+
+/*
+ * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
+ * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
+ * ip_recv_error's IP_RECVERR). TCP gives none. msg (the shim's copy) gets
+ * the length used in msg_controllen and MSG_CTRUNC in msg_flags.
+ */
+static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const struct rx_extra *x)
+{
+	size_t used = 0;
+
+	if (x->have_err) {
+		struct {
+			struct sock_extended_err ee;
+			struct sockaddr_in offender;
+		} e;
+
+		memset(&e, 0, sizeof(e));
+		e.ee.ee_errno = (uint32_t)-x->err.err;
+		e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
+		e.ee.ee_type = x->err.type;
+		e.ee.ee_code = x->err.code;
+		e.ee.ee_info = x->err.info;
+		e.offender.sin_family = AF_INET;
+		e.offender.sin_addr.s_addr = htonl(x->err.offender);
+		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
+	} else if (k->type == SOCK_DGRAM && x->have_meta) {
+		if (x->cm & SHIM_CM_TS) {
+			/* The stack's clock is monotonic: the arrival's age, from now. */
+			struct timespec ts;
+			uint64_t age = x->now > x->meta.at ? x->now - x->meta.at : 0;
+			uint64_t us;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - age;
+			if (x->cm & SHIM_CM_TSNS) {
+				struct timespec v = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMPNS_NEW :
+					 SO_TIMESTAMPNS_OLD, &v, sizeof(v));
+			} else {
+				struct timeval v = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMP_NEW :
+					 SO_TIMESTAMP_OLD, &v, sizeof(v));
+			}
+		}
+		if (x->cm & SHIM_CM_PKTINFO) {
+			/* ipi_spec_dst: the address a reply would come from (the
+			 * destination, unless it was a broadcast). */
+			struct in_pktinfo pi;
+			struct shim_iface ifc;
+
+			memset(&pi, 0, sizeof(pi));
+			if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				pi.ipi_ifindex = (int)ifc.index;
+			pi.ipi_addr.s_addr = htonl(x->meta.dst);
+			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local ? x->meta.dst : x->local);
+			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (x->cm & SHIM_CM_TTL) {
+			int ttl = x->meta.ttl;
+
+			put_cmsg(msg, &used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		}
+		if (x->cm & SHIM_CM_TOS)
+			put_cmsg(msg, &used, SOL_IP, IP_TOS, &x->meta.tos, 1);
+	}
+	msg->msg_controllen = used;
 }
 
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct ip4_endpoint src = { 0, 0 };
+	struct rx_extra x;
 	struct shim_sock *k;
 	struct msghdr m;
 	int r, mflags = 0;
-	size_t controllen = 0;
 	bool have;
 	ssize_t n;
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
-	n = msg_import(&m, msg, fast, &v);
+		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
+	n = msg_import(&m, msg, NULL, fast, &v);
 	if (n < 0) {
 		leave(k);
 		return n;
 	}
-	n = sock_recv(k, v, (int)m.msg_iovlen, flags, &src, &have, &mflags);
+	memset(&x, 0, sizeof(x));
+	n = sock_recv(k, v, (int)m.msg_iovlen, flags, &src, &have, &mflags, &x);
 	iov_free(v, fast);
-	/* Linux's order after the data: the name (to the program's msg_name
-	 * and msg_namelen, whatever length it gave), the flags, the control
-	 * length; the first that cannot be written fails the call. */
+	/* Linux's order: the control messages as the data is taken (each left
+	 * out when it cannot be written), then the name (to the program's
+	 * msg_name and msg_namelen, whatever length it gave), the flags, the
+	 * control length; the first of these three that cannot be written
+	 * fails the call. */
+	if (n >= 0) {
+		m.msg_flags = mflags;
+		rx_cmsgs_put(k, &m, &x);
+	}
 	if (n >= 0 && m.msg_name && (r = sa_out(k, have ? &src : NULL, m.msg_name, &msg->msg_namelen)) < 0)
 		n = r;
-	if (n >= 0 && (shim_copy(&msg->msg_flags, &mflags, sizeof(mflags)) ||
-		       shim_copy(&msg->msg_controllen, &controllen, sizeof(controllen))))
-		n = -EFAULT;   /* no ancillary data is produced */
+	if (n >= 0 && (shim_copy(&msg->msg_flags, &m.msg_flags, sizeof(m.msg_flags)) ||
+		       shim_copy(&msg->msg_controllen, &m.msg_controllen, sizeof(m.msg_controllen))))
+		n = -EFAULT;
 	leave(k);
 	return n;
 }
 
-/* The biggest control buffer sendmsg copies in (Linux: optmem_max, ENOBUFS beyond). */
-#define SHIM_CONTROL_MAX (128u * 1024)
+/* Linux's __sock_cmsg_send(): the SOL_SOCKET control messages of sendmsg. */
+static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data)
+{
+	uint32_t v;
+
+	switch (h->cmsg_type) {
+	case SO_MARK:
+	case SO_PRIORITY:
+		return h->cmsg_len == CMSG_LEN(sizeof(uint32_t)) ? 0 : -EINVAL;
+	case SO_TIMESTAMPING_OLD:
+	case SO_TIMESTAMPING_NEW:
+		if (h->cmsg_len != CMSG_LEN(sizeof(uint32_t)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		/* SOF_TIMESTAMPING_TX_RECORD_MASK: the TX timestamps only. */
+		return v & ~(SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED |
+			     SOF_TIMESTAMPING_TX_ACK) ? -EINVAL : 0;
+	case SCM_RIGHTS:
+	case SCM_CREDENTIALS:
+		return 0;       /* SOL_UNIX's business: ignored on INET sockets */
+	default:
+		return -EINVAL; /* SCM_TXTIME without SO_TXTIME too */
+	}
+}
+
+/* Linux's ip_cmsg_send(): IP_PKTINFO, IP_TTL, IP_TOS for one datagram. */
+static int sol_ip_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_tx_opts *o)
+{
+	int v;
+
+	switch (h->cmsg_type) {
+	case IP_PKTINFO: {
+		struct in_pktinfo pi;
+
+		if (h->cmsg_len != CMSG_LEN(sizeof(pi)))
+			return -EINVAL;
+		memcpy(&pi, data, sizeof(pi));
+		o->src = ntohl(pi.ipi_spec_dst.s_addr);
+		return 0;
+	}
+	case IP_TTL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		if (v < 1 || v > 255)
+			return -EINVAL;
+		o->ttl = v;
+		return 0;
+	case IP_TOS:
+		if (h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&v, data, sizeof(v));
+		else if (h->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
+			v = data[0];
+		else
+			return -EINVAL;
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->tos = v;
+		return 0;
+	case IP_PROTOCOL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		return v < 1 || v > 255 ? -EINVAL : 0;
+	case IP_RETOPTS:
+		return 0;       /* Deviation: IP options are not sent (they are ignored) */
+	default:
+		return -EINVAL;
+	}
+}
+
+#define SHIM_OPTMEM_MAX 131072      /* Linux's net.core.optmem_max default */
+
+/*
+ * Reads msg's control messages as the kernel does (____sys_sendmsg copies
+ * them first: ENOBUFS when too long, EFAULT when unreadable) and checks them
+ * as the protocol's sendmsg does: TCP only SOL_SOCKET ones (tcp_sendmsg,
+ * any error EINVAL), UDP on AF_INET also SOL_UDP (none supported) and SOL_IP
+ * ones (other levels are skipped). Errors that the kernel gives only after
+ * checking the destination go in cm->err; the copy's are returned. msg is
+ * the shim's copy of the program's msghdr; msg_control is the program's.
+ */
+static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, struct tx_cmsgs *cm)
+{
+	uint8_t stackbuf[256], *ctl = stackbuf;
+	size_t len = msg->msg_controllen, off = 0;
+
+	cm->err = 0;
+	cm->o = (struct udp_tx_opts){ .src = 0, .ttl = 0, .tos = -1 };
+	if (len > INT_MAX || len > SHIM_OPTMEM_MAX)
+		return -ENOBUFS;
+	if (len > sizeof(stackbuf) && !(ctl = malloc(len)))
+		return -ENOBUFS;
+	/* Memory the program does not own gives EFAULT, not a crash. */
+	if (shim_copy(ctl, msg->msg_control, len)) {
+		if (ctl != stackbuf)
+			free(ctl);
+		return -EFAULT;
+	}
+	while (off + sizeof(struct cmsghdr) <= len && !cm->err) {
+		struct cmsghdr h;
+		const uint8_t *data = ctl + off + CMSG_LEN(0);
+
+		memcpy(&h, ctl + off, sizeof(h));
+		/* CMSG_OK: a whole header, and no further than the buffer. */
+		if (h.cmsg_len < sizeof(struct cmsghdr) || h.cmsg_len > len - off) {
+			cm->err = -EINVAL;
+			break;
+		}
+		if (h.cmsg_level == SOL_SOCKET)
+			cm->err = sol_socket_cmsg(&h, data);
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_UDP)
+			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_IP)
+			cm->err = sol_ip_cmsg(&h, data, &cm->o);
+		off += CMSG_ALIGN(h.cmsg_len);
+	}
+	if (ctl != stackbuf)
+		free(ctl);
+	return 0;
+}
 
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct sockaddr_storage ss;
+	struct tx_cmsgs cm;
 	struct shim_sock *k;
 	struct msghdr m;
-	void *control = NULL;
 	int r;
 	ssize_t n;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	n = msg_import(&m, msg, fast, &v);
+	n = msg_import(&m, msg, &ss, fast, &v);
 	if (n < 0) {
 		leave(k);
 		return n;
 	}
-	if (m.msg_namelen) {
-		n = shim_copy(&ss, m.msg_name, m.msg_namelen);
-		m.msg_name = &ss;
-	} else {
-		m.msg_name = NULL;
-	}
-	/* The control messages are copied in whole, as Linux does before it
-	 * parses them; m.msg_control is the copy from here on. */
-	if (n == 0 && m.msg_controllen) {
-		if (m.msg_controllen > SHIM_CONTROL_MAX || !(control = malloc(m.msg_controllen)))
-			n = -ENOBUFS;
-		else
-			n = shim_copy(control, m.msg_control, m.msg_controllen);
-		m.msg_control = control;
-	}
-	/* Ancillary data (msg_control) is ignored: no IP_PKTINFO & co. */
+	if (m.msg_controllen)
+		n = tx_cmsgs_parse(k, &m, &cm);
 	if (n == 0)
-		n = sock_send(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, m.msg_namelen);
-	free(control);
+		n = sock_send(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, m.msg_namelen,
+			      m.msg_controllen ? &cm : NULL);
 	iov_free(v, fast);
 	leave(k);
 	return n;
@@ -1327,12 +1842,36 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return (int)i;
 }
 
+/* read() and readv() on k, with the shim's copy of the buffers. */
+static ssize_t sock_read(struct shim_sock *k, struct sock_iov *v, int cnt)
+{
+	struct ip4_endpoint src;
+	bool have;
+
+	if (iov_total(v, cnt) == 0)
+		return 0;   /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
+	return sock_recv(k, v, cnt, 0, &src, &have, NULL, NULL);
+}
+
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct sock_iov v = iov_one(buf, len);
+	struct shim_sock *k;
+	int r;
+	ssize_t rc;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	rc = sock_read(k, &v, 1);
+	leave(k);
+	return rc;
+}
+
 ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 {
 	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
-	struct ip4_endpoint src;
 	struct shim_sock *k;
-	bool have;
 	int r;
 	ssize_t rc;
 
@@ -1341,7 +1880,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
 	if (rc == 0) {
-		rc = sock_recv(k, v, n, 0, &src, &have, NULL);
+		rc = sock_read(k, v, n);
 		iov_free(v, fast);
 	}
 	leave(k);
@@ -1360,7 +1899,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
 	if (rc == 0) {
-		rc = sock_send(k, fd, v, n, 0, NULL, 0);
+		rc = sock_send(k, fd, v, n, 0, NULL, 0, NULL);
 		iov_free(v, fast);
 	}
 	leave(k);
@@ -1404,7 +1943,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		if (n == 0)
 			break;
 		v = iov_one(buf, (size_t)n);
-		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0);
+		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
 		if (s < 0) {
 			if (!offset)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -1506,6 +2045,43 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
+/*
+ * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP on a UDP socket, answered by the
+ * stack (the placeholder would answer for the kernel's side of the TAP,
+ * where the stack's address is not local: ENODEV). Linux's order of checks
+ * (do_ip_setsockopt, ip_mc_join_group): the length, a multicast group, the
+ * interface (by address: the stack's, or any; by index: the stack has one
+ * interface, any index is it), joined already, too many.
+ */
+static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	uint32_t group, ifaddr;
+	int r;
+
+	if (len < sizeof(struct ip_mreq))
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	if (shim_copy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq)))
+		return -EFAULT;
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_address.s_addr);
+	shim_lock();
+	r = attach(k);
+	if (r == 0 && name == IP_ADD_MEMBERSHIP) {
+		if (!ip4_is_multicast(group))
+			r = -EINVAL;
+		else if (!m.imr_ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+			r = -ENODEV;
+		else
+			r = udp_join(k->udp, group);
+	} else if (r == 0) {
+		r = udp_leave(k->udp, group);
+	}
+	shim_unlock();
+	return r;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -1514,6 +2090,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -1552,6 +2134,30 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_KEEPALIVE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
+			break;
+		case SO_BROADCAST:
+			if (get_int(val, len, &v) == 0) {
+				k->opts.broadcast = v != 0;
+				if (k->udp)
+					udp_set_broadcast(k->udp, k->opts.broadcast);
+			}
+			break;
+		case SO_OOBINLINE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_OOBINLINE, v != 0);
+			break;
+		case SO_TIMESTAMP_OLD:
+		case SO_TIMESTAMP_NEW:
+		case SO_TIMESTAMPNS_OLD:
+		case SO_TIMESTAMPNS_NEW:
+			/* Linux's sock_set_timestamp: one kind at a time. */
+			if (get_int(val, len, &v) == 0) {
+				k->rx_cmsgs &= ~(unsigned)(SHIM_CM_TS | SHIM_CM_TSNS | SHIM_CM_TSNEW);
+				if (v)
+					k->rx_cmsgs |= SHIM_CM_TS |
+						(name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNS : 0) |
+						(name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNEW : 0);
+			}
 			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
@@ -1630,6 +2236,46 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				if (k->udp)
 					udp_set_tos(k->udp, k->opts.tos);
 			}
+		}
+	} else if (level == IPPROTO_IP) {
+		/* Linux's do_ip_setsockopt: an int, or a single byte (read by
+		 * the placeholder already: a copy that fails now leaves 0). */
+		if (len >= sizeof(int)) {
+			(void)get_int(val, len, &v);
+		} else if (len >= 1) {
+			unsigned char b = 0;
+
+			(void)shim_copy(&b, val, 1);
+			v = b;
+		}
+		switch (name) {
+		case IP_PKTINFO:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO;
+			break;
+		case IP_RECVTTL:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TTL : k->rx_cmsgs & ~(unsigned)SHIM_CM_TTL;
+			break;
+		case IP_RECVTOS:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TOS : k->rx_cmsgs & ~(unsigned)SHIM_CM_TOS;
+			break;
+		case IP_RECVERR:
+			k->opts.recverr = v != 0;
+			if (k->udp)
+				udp_set_recverr(k->udp, v != 0);
+			break;
+		case IP_MULTICAST_TTL:
+		case IP_MULTICAST_LOOP:
+			if (k->type != SOCK_DGRAM)
+				break;
+			if (name == IP_MULTICAST_TTL)
+				k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
+			else
+				k->opts.mc_loop = v != 0;
+			if (k->udp)
+				udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
+			break;
+		default:
+			break;
 		}
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
@@ -1829,11 +2475,35 @@ int shim_fcntl(int fd, int cmd, long arg)
 	struct shim_sock *k;
 	int r, nfd;
 
-	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL)
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL && cmd != F_SETOWN &&
+	    cmd != F_SETOWN_EX)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (cmd == F_SETOWN || cmd == F_SETOWN_EX) {
+		/* The placeholder keeps the owner (F_GETOWN answers from it, with
+		 * the kernel's checks); the shim a copy, for SIGURG. */
+		struct f_owner_ex ex = { F_OWNER_PID, 0 };
+
+		r = shim_libc.fcntl(fd, cmd, arg) < 0 ? -errno : 0;
+		/* The kernel read F_SETOWN_EX's struct already: a failure here is
+		 * memory another thread took away since. */
+		if (r == 0 && cmd == F_SETOWN_EX)
+			r = shim_copy(&ex, (const void *)arg, sizeof(ex));
+		else if (r == 0 && (int)arg < 0)
+			ex = (struct f_owner_ex){ F_OWNER_PGRP, -(pid_t)arg };
+		else if (r == 0)
+			ex.pid = (pid_t)arg;
+		if (r == 0) {
+			shim_lock();
+			k->own_type = ex.type;
+			k->own_pid = ex.pid;
+			shim_unlock();
+		}
+		leave(k);
+		return r;
+	}
 	if (cmd == F_SETFL) {
 		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
 		r = shim_libc.fcntl(fd, F_SETFL, arg);
@@ -1860,9 +2530,18 @@ int shim_fcntl(int fd, int cmd, long arg)
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
+	bool pass = false;
 	int r, v = 0;
 
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ)
+	if (shim_iface_ioctl_req(req)) {
+		k = enter(fd, &r);
+		if (!k)
+			return r;
+		r = shim_iface_ioctl(fd, req, arg);
+		leave(k);
+		return r;
+	}
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
@@ -1880,14 +2559,18 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	}
 	shim_lock();
-	if (k->type == SOCK_STREAM && k->listening)
+	if (req == SIOCATMARK && !k->tcp)
+		pass = true;        /* UDP, or never connected: the placeholder answers */
+	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
+	else if (req == SIOCATMARK)
+		v = tcp_atmark(k->tcp);
 	else if (req == FIONREAD)
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS)
+	if (r == SHIM_PASS && !pass)
 		r = shim_copy(arg, &v, sizeof(v));
 	leave(k);
 	return r;

@@ -16,4 +16,6 @@ void config_defaults(struct stack_config *cfg)
 	memcpy(cfg->mac, mac, 6);
 	cfg->tcp_msl_ms = 30000;
 	cfg->tcp_mem = 256u << 20;
+	cfg->tcp_recovery = 1;
+	cfg->tcp_dsack = 1;
 }

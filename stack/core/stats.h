@@ -49,6 +49,7 @@
 	X(TCP_TRUNCATED, "TCP segment truncated")                                \
 	X(TCP_BAD_OFFSET, "TCP data offset invalid")                             \
 	X(TCP_BAD_CSUM, "TCP checksum wrong")                                    \
+	X(TCP_TOO_LONG, "TCP segment longer than 65535 bytes")                   \
 	X(TCP_BAD_OPTIONS, "TCP options malformed")                              \
 	X(TCP_NO_SOCKET, "TCP to a port nobody listens on")                      \
 	X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")           \

@@ -145,28 +145,40 @@ int config_parse_mac(const char *text, uint8_t mac[6])
 	return 0;
 }
 
+/* An optional ".ddd" after a number: its digits as an integer in *frac and
+ * their count in *digits (0 without a fraction), at most max_digits. */
+static int parse_fraction(const char **p, int max_digits, uint64_t *frac, int *digits)
+{
+	const char *s = *p;
+
+	*frac = 0;
+	*digits = 0;
+	if (*s != '.')
+		return 0;
+	s++;
+	if (!is_digit(*s))
+		return -EINVAL;
+	while (is_digit(*s)) {
+		if (++*digits > max_digits)
+			return -EINVAL;
+		*frac = *frac * 10 + (uint64_t)(*s - '0');
+		s++;
+	}
+	*p = s;
+	return 0;
+}
+
 /* "3", "3.25", "0.0001" followed by '%': parts per million, at most 100%. */
 static int parse_percent(const char **p, uint32_t *ppm)
 {
 	const char *s = *p;
-	uint64_t whole, frac = 0;
-	int digits = 0;
+	uint64_t whole, frac;
+	int digits;
 
-	if (parse_dec(&s, 3, 100, &whole))
+	if (parse_dec(&s, 3, 100, &whole) || parse_fraction(&s, 4, &frac, &digits))
 		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -EINVAL;
-		while (is_digit(*s)) {
-			if (++digits > 4)
-				return -EINVAL;
-			frac = frac * 10 + (uint64_t)(*s - '0');
-			s++;
-		}
-		for (int i = digits; i < 4; i++)
-			frac *= 10;
-	}
+	for (int i = digits; i < 4; i++)
+		frac *= 10;
 	if (*s != '%')
 		return -EINVAL;
 	s++;
@@ -182,22 +194,11 @@ static int parse_percent(const char **p, uint32_t *ppm)
 static int parse_delay(const char **p, uint32_t *us)
 {
 	const char *s = *p;
-	uint64_t whole, frac = 0, scale;
-	int digits = 0;
+	uint64_t whole, frac, scale;
+	int digits;
 
-	if (parse_dec(&s, 8, 60000000, &whole))
+	if (parse_dec(&s, 8, 60000000, &whole) || parse_fraction(&s, 6, &frac, &digits))
 		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -EINVAL;
-		while (is_digit(*s)) {
-			if (++digits > 6)
-				return -EINVAL;
-			frac = frac * 10 + (uint64_t)(*s - '0');
-			s++;
-		}
-	}
 	if (strncmp(s, "us", 2) == 0) {
 		scale = 1;
 		s += 2;
@@ -387,20 +388,6 @@ static int parse_size(const char *v, uint64_t *out)
 	return 0;
 }
 
-/* PSTACK_LINGER_MS: lenient, unlike the others (a bad value means the default). */
-static uint64_t parse_linger(const char *v)
-{
-	char *end;
-	unsigned long ms;
-
-	if (!v || !*v)
-		return HOST_LINGER_DEFAULT_US;
-	ms = strtoul(v, &end, 10);
-	if (*end || ms > 3600000u)
-		return HOST_LINGER_DEFAULT_US;
-	return (uint64_t)ms * 1000u;
-}
-
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	struct host_config hc;
@@ -517,6 +504,18 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 	if (set)
 		sc->tcp_msl_ms = (uint32_t)n;
 
+	if (parse_uint_var(get, "PSTACK_TCP_RECOVERY", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_RECOVERY", get_var(get, "PSTACK_TCP_RECOVERY"),
+				 "expected 1 (RACK-TLP loss detection, the default) or 0 (RFC 6675 DupThresh)");
+	if (set)
+		sc->tcp_recovery = (uint8_t)n;
+
+	if (parse_uint_var(get, "PSTACK_TCP_DSACK", 0, 1, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_DSACK", get_var(get, "PSTACK_TCP_DSACK"),
+				 "expected 1 (send D-SACK blocks, the default) or 0");
+	if (set)
+		sc->tcp_dsack = (uint8_t)n;
+
 	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
 		if (parse_size(v, &n) || n < (1u << 20) || n > (64ull << 30))
 			return bad_value(err, errlen, "PSTACK_TCP_MEM", v,
@@ -536,7 +535,12 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 	if (set)
 		hc.spin_us = (uint32_t)n;
 
-	hc.linger_us = parse_linger(get_var(get, "PSTACK_LINGER_MS"));
+	if (parse_uint_var(get, "PSTACK_LINGER_MS", 0, 3600000, &n, &set))
+		return bad_value(err, errlen, "PSTACK_LINGER_MS", get_var(get, "PSTACK_LINGER_MS"),
+				 "expected milliseconds from 0 to 3600000, e.g. 10000");
+	if (set)
+		hc.linger_us = n * 1000u;
+
 	*cfg = hc;
 	return 0;
 }

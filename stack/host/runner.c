@@ -76,6 +76,9 @@ struct runner {
 	bool stopping;              /* runner_stop has begun: no more drivers */
 	bool dev_dead;
 	bool app_reading;           /* an application thread reads into spinbuf (app_read) */
+	bool rx_busy;               /* a thread is reading frames (runner_read_frames) */
+	bool rx_missed;             /* another thread found rx_busy: kick the stack thread after */
+	bool rx_yield;              /* the stack thread found rx_busy: it sleeps without the device once */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
 	bool tx_busy;               /* a thread is writing the stack's queued frames */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
@@ -190,18 +193,32 @@ void runner_unlock(struct runner *r)
 
 /*
  * Reads up to max frames from the device into buf and feeds each to the
- * stack: the one receive path, for the thread and for busy-polling
- * application threads alike. Called with the lock held; each read (a
- * non-blocking system call) happens without it, so application threads
- * sending or receiving are never held up behind the device, and the thread
- * and a busy-polling thread may both read (the kernel hands each frame to
- * one of them; the lock serialises what the stack does with it). Returns
- * the number of frames processed.
+ * stack: the one receive path, for the thread and for application threads
+ * (busy-polling or blocked with the device) alike. Called with the lock
+ * held; each read (a non-blocking system call) happens without it, so
+ * application threads sending or receiving are never held up behind the
+ * device. Returns the number of frames processed, or -1 when another thread
+ * is reading (rx_busy).
  */
 static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 {
 	int done = 0;
 
+	/*
+	 * One reader at a time. Each read happens without the lock, and a
+	 * frame goes to the stack when its reader has the lock again: two
+	 * readers would hand the stack the device's frames out of their order
+	 * (an old ACK behind newer segments then fails PAWS, data looks
+	 * reordered). A thread that finds another reading leaves the frames to
+	 * it; the reader kicks the stack thread when it is done, in case the
+	 * one that found it busy was that thread (which then slept without the
+	 * device).
+	 */
+	if (r->rx_busy) {
+		r->rx_missed = true;
+		return -1;
+	}
+	r->rx_busy = true;
 	/* Both callers run the due timers right after: one ACK per batch. */
 	stack_rx_batch_begin(r->s);
 	for (int i = 0; i < max && !r->dev_dead; i++) {
@@ -232,6 +249,11 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 	}
 	stack_rx_batch_end(r->s);
 	runner_dev_drops(r);
+	r->rx_busy = false;
+	if (r->rx_missed) {
+		r->rx_missed = false;
+		r->kick_pending = true;
+	}
 	return done;
 }
 
@@ -243,7 +265,8 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
  */
 static void runner_receive(struct runner *r)
 {
-	runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH);
+	if (runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH) < 0)
+		r->rx_yield = true;
 }
 
 /*
@@ -279,6 +302,8 @@ static int app_read(struct runner *r, uint64_t *count)
 	r->app_reading = true;
 	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
 	r->app_reading = false;
+	if (n < 0)
+		n = 0;      /* the stack thread is reading: its frames wake us */
 	if (r->stop_waiters)
 		pthread_cond_broadcast(&r->progress);
 	*count += (uint64_t)n;
@@ -392,6 +417,12 @@ static void *runner_thread(void *arg)
 			r->parked = true;
 			if (r->drive_end + RUNNER_DRIVE_GRACE_US < at)
 				at = r->drive_end + RUNNER_DRIVE_GRACE_US;
+		}
+		/* Another thread is reading the device: it kicks us when done
+		 * (rx_missed); polling the device meanwhile would spin. */
+		if (r->rx_yield) {
+			r->rx_yield = false;
+			r->parked = true;
 		}
 		r->sleep_until = at;
 		if (at != STACK_NEVER) {

@@ -114,6 +114,18 @@ static inline bool tcp_opt_len_ok(uint8_t kind, uint8_t len)
  * timestamps on any segment; g->flags must be set. */
 void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g);
 
+/* The first 8 bytes of a segment (ports and sequence number, all an ICMP
+ * error quotes) into g, the rest of g zeroed; p holds at least 8 bytes. */
+static inline void tcp_seg_read_quote(const uint8_t *p, uint32_t src, uint32_t dst, struct tcp_seg *g)
+{
+	*g = (struct tcp_seg){ 0 };
+	g->src = src;
+	g->dst = dst;
+	g->sport = rd16(p);
+	g->dport = rd16(p + 2);
+	g->seq = rd32(p + 4);
+}
+
 /*
  * The segment in the len bytes of an IP payload from src to dst:
  * WIRE_TRUNCATED below TCP_HLEN, WIRE_BAD_HLEN for a data offset below 5,
@@ -123,14 +135,11 @@ void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g);
 static inline enum wire_err tcp_seg_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
 					  struct tcp_seg *g)
 {
-	*g = (struct tcp_seg){ 0 };
-	if (len < TCP_HLEN)
+	if (len < TCP_HLEN) {
+		*g = (struct tcp_seg){ 0 };
 		return WIRE_TRUNCATED;
-	g->src = src;
-	g->dst = dst;
-	g->sport = rd16(p);
-	g->dport = rd16(p + 2);
-	g->seq = rd32(p + 4);
+	}
+	tcp_seg_read_quote(p, src, dst, g);
 	g->ack = rd32(p + 8);
 	g->hlen = (uint8_t)((p[12] >> 4) * 4);
 	g->flags = rd16(p + 12) & 0x1ff;
@@ -156,14 +165,11 @@ static inline enum wire_err tcp_seg_parse(const uint8_t *p, size_t len, uint32_t
 static inline enum wire_err tcp_seg_parse_quote(const uint8_t *q, size_t qlen, uint32_t src, uint32_t dst,
 						struct tcp_seg *g)
 {
-	*g = (struct tcp_seg){ 0 };
-	if (qlen < 8)
+	if (qlen < 8) {
+		*g = (struct tcp_seg){ 0 };
 		return WIRE_TRUNCATED;
-	g->src = src;
-	g->dst = dst;
-	g->sport = rd16(q);
-	g->dport = rd16(q + 2);
-	g->seq = rd32(q + 4);
+	}
+	tcp_seg_read_quote(q, src, dst, g);
 	return WIRE_OK;
 }
 

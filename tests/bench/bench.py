@@ -478,7 +478,7 @@ class Bench:
             res["lat_avg"], res["lat_p99"] = r["lat_avg_us"], r["lat_p99_us"]
         return res
 
-    # -- real servers (issue 6): nginx and redis, the same configuration on both sides
+    # -- real servers: nginx and redis, the same configuration on both sides
     def wait_answers(self, srv, name, ns, probe, ok):
         """Waits until `probe` (a command run in ns, on the kernel side) succeeds and its output
         matches `ok`: the server is up and reachable. Servers that print nothing when ready."""

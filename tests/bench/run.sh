@@ -1,8 +1,8 @@
 #!/bin/sh
 # pstack's benchmark, side by side with the kernel: `make bench`, or
 #   sh tests/bench/run.sh BUILD_DIR
-# Builds the two helper programs (bench_srv, bench_cli) into BUILD_DIR/bench,
-# then runs tests/bench/bench.py, which does the measuring and writes
+# Needs the helper programs that `make all` builds into BUILD_DIR/bench (bench_srv, bench_cli);
+# runs tests/bench/bench.py, which does the measuring and writes
 # tests/bench/RESULTS.md and tests/bench/growth.png. Needs root (network
 # namespaces, a TAP device). Settings: BENCH_* variables, see bench.py;
 # e.g. BENCH_SECONDS=2 for a quick run.
@@ -14,12 +14,8 @@ BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "bench: no build folder '${1:-
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (it creates network namespaces and a TAP device)" >&2; exit 1; }
 [ -f "$BUILD/libpstack.so" ] || echo "bench: $BUILD/libpstack.so is missing: the pstack column will say so" >&2
 
-CC=${CC:-cc}
-mkdir -p "$BUILD/bench"
-# Always rebuilt: two small files, and never a stale helper.
 for p in bench_srv bench_cli; do
-	$CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
-		-Wstrict-prototypes -Wundef -O2 -g -o "$BUILD/bench/$p" "$HERE/$p.c"
+	[ -x "$BUILD/bench/$p" ] || { echo "bench: no $BUILD/bench/$p (make all builds it)" >&2; exit 1; }
 done
 
 # Debian's python3, not a per-user one that may shadow it on PATH.

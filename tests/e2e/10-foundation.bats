@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The stack's lower layers seen from the kernel (issue 2): a preloaded program
+# The stack's lower layers seen from the kernel: a preloaded program
 # that opened a socket runs in a namespace, and the kernel pings it, ARPs it,
 # sends it UDP; the trace, pcap and configuration errors are checked too.
 

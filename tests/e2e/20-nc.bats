@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# TCP through the stack with netcat (OpenBSD nc) and the examples (issue 4):
+# TCP through the stack with netcat (OpenBSD nc) and the examples:
 # bulk transfers both ways, half-close both ways, the echo server with and
 # without the preload. sha256 on every transfer; every test checks the bytes
 # crossed the TAP.

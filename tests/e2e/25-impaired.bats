@@ -8,7 +8,10 @@
 load lib
 
 setup() { e2e_setup; }
-teardown() { e2e_teardown; }
+teardown() {
+	[ -z "${NS2:-}" ] || ip netns del "$NS2" 2>/dev/null || true
+	e2e_teardown
+}
 
 # kernel_loss: 3% random loss each way on the kernel's side of the TAP
 # (iptables rules in the test's own namespace).
@@ -33,7 +36,7 @@ retransmits() {
 	sed -n 's/.*counters:.* retransmits \([0-9]*\).*/\1/p' "$1" | tail -n 1
 }
 
-# The link of issue 3: the stack's fault injector in both directions (3% loss,
+# A bad link: the stack's fault injector in both directions (3% loss,
 # 2 ms delay with 10% reordering, 1% duplication, 0.5% corruption) and 3%
 # random loss each way on the kernel's side, for 64 MiB each way.
 FAULTS=loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=11
@@ -130,4 +133,51 @@ FAULTS=loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=11
 	run tcpdump -n -r "$BATS_TEST_TMPDIR/mtu.pcap" "src host $STACK_IP and ip[2:2] > 576"
 	assert_success
 	refute_output --regexp "IP $STACK_IP"
+}
+
+# A router on the way with a smaller MTU (RFC 1191): the test's namespace
+# forwards between the TAP and a veth whose near end has an MTU of 1400, to
+# a kernel server in NS2 (192.0.2.130) whose own link is 1500 (so it
+# announces an MSS of 1460, and only the router's ICMP "fragmentation
+# needed" tells the stack). The stack is 192.0.2.2/25, the router its
+# gateway. Plain frames (PSTACK_OFFLOAD=0), so the capture shows the stack's
+# own segments: after the ICMP none is above 1400 bytes of IP, and the
+# largest is exactly 1400, as Linux's tcp_mtu_to_mss() makes it (1348 bytes
+# of data with the timestamp option).
+@test "a router with a 1400-byte MTU on the way (ICMP fragmentation needed): 4 MiB intact, segments of 1400 bytes" {
+	NS2=$NS-far
+	ip netns del "$NS2" 2>/dev/null || true
+	ip netns add "$NS2"
+	ip -n "$NS2" link set lo up
+	ip link add "pm$$a" netns "$NS" type veth peer name "pm$$b" netns "$NS2"
+	ip -n "$NS" addr add 192.0.2.129/25 dev "pm$$a"
+	ip -n "$NS" link set "pm$$a" mtu 1400 up
+	ip -n "$NS2" addr add 192.0.2.130/25 dev "pm$$b"
+	ip -n "$NS2" link set "pm$$b" up
+	ip -n "$NS2" route add default via 192.0.2.129
+	nsx sysctl -qw net.ipv4.ip_forward=1
+	make_data "$BATS_TEST_TMPDIR/in" $((4 * MiB))
+	_bg rx ip netns exec "$NS2" timeout -k 3 60 sh -c "exec nc -l 192.0.2.130 12345 > '$BATS_TEST_TMPDIR/got'"
+	wait_until 10 "a listener in $NS2" sh -c "ip netns exec $NS2 ss -Hltn 'sport = :12345' | grep -q ."
+	tap_mark
+	run pre 60 PSTACK_ADDR=192.0.2.2/25 PSTACK_OFFLOAD=0 PSTACK_PCAP="$BATS_TEST_TMPDIR/pmtu.pcap" \
+		nc -N 192.0.2.130 12345 <"$BATS_TEST_TMPDIR/in"
+	assert_success
+	bg_wait rx 30
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
+	tap_assert_crossed $((4 * MiB)) 1000
+	run tcpdump -n -r "$BATS_TEST_TMPDIR/pmtu.pcap" "icmp[icmptype] == 3 and icmp[icmpcode] == 4"
+	assert_output --partial "mtu 1400"
+	# The IP length of each TCP segment the stack sent after the last ICMP
+	# (the router answers every oversized packet, also those the stack had
+	# queued before it read the first ICMP: Linux does not rate-limit these).
+	# Top-level packets only: a line of tcpdump -v that starts with the time
+	# (the header an ICMP message quotes is on a line of its own, indented).
+	local sizes
+	sizes=$(tcpdump -n -r "$BATS_TEST_TMPDIR/pmtu.pcap" -v "(src host $STACK_IP and tcp) or icmp" 2>/dev/null |
+		awk '/ICMP.*unreachable/ { n = 0 }
+		     /^[0-9].*proto TCP/ { for (i = 1; i < NF; i++) if ($i == "length") { sub(/\)/, "", $(i + 1)); len[n++] = $(i + 1) } }
+		     END { for (i = 0; i < n; i++) print len[i] }' | sort -n | uniq -c | tail -n 3)
+	echo "IP lengths after the last ICMP (count, bytes): $sizes"
+	[ "$(echo "$sizes" | tail -n 1 | awk '{ print $2 }')" = 1400 ] || fail "the largest segment after the ICMP is not 1400 bytes"
 }

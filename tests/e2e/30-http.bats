@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# HTTP through the stack (issue 4): curl, wget and examples/http_get under the
+# HTTP through the stack: curl, wget and examples/http_get under the
 # preload against python's http.server on the kernel side, and the other way
 # round; a threaded server under load; loopback that stays with the kernel.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The stack-wide TCP memory budget (issue 3: buffers bounded "per connection
+# The stack-wide TCP memory budget (buffers bounded "per connection
 # and in total"; PSTACK_TCP_MEM, like Linux's tcp_mem). A preloaded server
 # accepts 200 connections and reads nothing while the kernel pushes 1 MiB
 # into each (200 MiB against a 4 MiB budget); then it reads everything.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# No busy waiting (issue 4): a program blocked on a stack socket, in accept or
+# No busy waiting: a program blocked on a stack socket, in accept or
 # in poll/recv on an idle connection, uses no CPU, and neither does the stack's
 # thread. Measured from the kernel's own accounting (/proc/PID/stat, utime and
 # stime of the whole process, every thread included) over a quiet window.

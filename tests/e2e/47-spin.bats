@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Busy-poll (PSTACK_SPIN_US, issue 5): a thread about to block on a stack
+# Busy-poll (PSTACK_SPIN_US): a thread about to block on a stack
 # socket first reads the TAP itself. The runner logs at exit (PSTACK_LOG=debug)
 # how many frames waiting application threads read and processed: more than
 # zero with spinning on, zero without. Without it, a thread that blocks has

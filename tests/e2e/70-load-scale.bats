@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Servers under load (issue 6), scale and attack: thousands of connections
+# Servers under load, scale and attack: thousands of connections
 # held and churned through one stack, a SYN flood, malformed frames at line
 # rate. The kernel-side clients and attack tools are tests/tools/*.c (proven
 # against the kernel itself by tests/tools/selftest.sh). Sizes and modes

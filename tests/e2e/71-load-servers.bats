@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Servers under load (issue 6), real servers: nginx (one process) and
+# Servers under load, real servers: nginx (one process) and
 # redis-server under the preload against kernel-side wrk, curl and
 # redis-benchmark, also with faults on both sides; redis-cli under the preload
 # against a kernel-side redis. Sizes and modes: load-lib.bash.
@@ -48,7 +48,7 @@ teardown() { load_teardown; }
 	assert_success
 	assert_output --regexp "[1-9][0-9]* requests in"
 	refute_output --partial "Non-2xx"
-	# Only timeouts may count as socket errors (issue 6), never connect/read/write.
+	# Only timeouts may count as socket errors, never connect/read/write.
 	if [[ $output =~ Socket\ errors:\ connect\ ([0-9]+),\ read\ ([0-9]+),\ write\ ([0-9]+) ]]; then
 		[ "${BASH_REMATCH[1]}${BASH_REMATCH[2]}${BASH_REMATCH[3]}" = 000 ] || fail "socket errors other than timeouts"
 	fi

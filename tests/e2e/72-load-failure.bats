@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Servers under load (issue 6), failure: a peer that stops reading (zero
+# Servers under load, failure: a peer that stops reading (zero
 # window), a peer that disappears for a while (the host side of the TAP down,
 # then up: transfers resume byte-exact) and one that disappears for good
 # (TCP_USER_TIMEOUT: a blocked send() or recv() fails with ETIMEDOUT after

@@ -1,9 +1,9 @@
-# Shared setup of the load tests of issue 6 (70-load-scale.bats,
+# Shared setup of the load tests (70-load-scale.bats,
 # 71-load-servers.bats, 72-load-failure.bats): sizes, the kernel-side tools of
 # tests/tools, the preloaded servers (echo_epoll, nginx).
 #
-# They are part of `make test` at issue 6's sizes, with the failure durations
-# that the issue leaves open ("zero window for minutes") shortened; `make soak`
+# They are part of `make test` at their everyday sizes, with the failure
+# durations ("zero window for minutes") shortened; `make soak`
 # runs the long variants. PSTACK_LOAD_TESTS selects:
 #   (unset) or 1   make test: 10k held, 100k churn, 50k SYNs, wrk -d10s,
 #                  redis-benchmark -n 100000, zero window 25 s, TAP down 30 s
@@ -72,11 +72,11 @@ PORT=7000
 # 4 x 64k ports and its TIME_WAIT never runs out of them.
 CLIENTS=192.0.2.1,192.0.2.11,192.0.2.12,192.0.2.13
 
-# load_setup_file: builds tests/tools once per file (sets TOOLS).
+# load_setup_file: the tools of tests/tools, built by make (sets TOOLS).
 load_setup_file() {
 	[ "$LOAD_MODE" != off ] || return 0
-	TOOLS=$BATS_FILE_TMPDIR/tools
-	sh "$BATS_TEST_DIRNAME/../tools/build.sh" "$TOOLS"
+	TOOLS=$PSTACK_BUILD/tools
+	[ -x "$TOOLS/conn_churn" ] || fail "no $TOOLS/conn_churn: build first (make all)"
 	export TOOLS
 }
 

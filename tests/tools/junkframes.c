@@ -25,7 +25,7 @@
  * Exit status 0 when all COUNT were sent or refused, 1 otherwise, 2 on a usage error.
  *
  * Headers are built with the stack's wire emitters (stack/wire, compiled in by
- * tests/tools/build.sh), then broken on purpose.
+ * the Makefile), then broken on purpose.
  */
 #include <arpa/inet.h>
 #include <errno.h>

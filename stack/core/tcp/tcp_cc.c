@@ -1,7 +1,7 @@
 /*
  * Congestion control: cwnd and ssthresh only. Read first:
  *   RFC 5681 (TCP congestion control), RFC 6582 (NewReno), RFC 6928 (IW10),
- *   RFC 3465 (appropriate byte counting), RFC 9438 (CUBIC).
+ *   RFC 3465 (appropriate byte counting), RFC 9438 (CUBIC), RFC 6937 (PRR).
  *
  * cc->cwnd (bytes) is authoritative: the engine may write it (for example to
  * inflate it during fast recovery), and CUBIC's fractional cwnd_seg is
@@ -327,4 +327,45 @@ void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us)
 	/* RFC 9438 §4.2's t counts time spent sending; start a new epoch
 	 * rather than jump along the curve by the idle time. */
 	cc->epoch_start_us = 0;
+}
+
+void tcp_prr_init(struct tcp_prr *p, uint32_t flight)
+{
+	p->recover_fs = flight;
+	p->delivered = 0;
+	p->out = 0;
+}
+
+uint32_t tcp_prr_sndcnt(struct tcp_prr *p, uint32_t ssthresh, uint32_t pipe, uint32_t delivered, uint32_t mss,
+			bool una_advanced_no_loss)
+{
+	int64_t sndcnt;
+
+	p->delivered += delivered;
+	if (pipe > ssthresh) {
+		/* Proportional Rate Reduction: ssthresh/RecoverFS of what was
+		 * delivered, rounded up, less what was already sent. */
+		uint64_t fs = p->recover_fs ? p->recover_fs : 1;
+
+		sndcnt = (int64_t)(((uint64_t)p->delivered * ssthresh + fs - 1) / fs) - p->out;
+	} else {
+		/* Slow start reduction bound (PRR-SSRB): catch up towards
+		 * ssthresh, at most what was delivered (or the rest of what
+		 * PRR owes) plus one segment, like Linux only when SND.UNA
+		 * advanced without a new loss. */
+		int64_t limit = (int64_t)p->delivered - p->out;
+
+		if (limit < (int64_t)delivered)
+			limit = delivered;
+		if (una_advanced_no_loss)
+			limit += mss;
+		sndcnt = (int64_t)ssthresh - pipe;
+		if (sndcnt > limit)
+			sndcnt = limit;
+	}
+	/* The fast retransmission goes out on entry whatever the numbers say
+	 * (Linux: "force a fast retransmit upon entering fast recovery"). */
+	if (!p->out && sndcnt < (int64_t)mss)
+		sndcnt = mss;
+	return sndcnt > 0 ? (uint32_t)sndcnt : 0;
 }

@@ -7,6 +7,7 @@
 #ifndef PSTACK_TCP_CC_H
 #define PSTACK_TCP_CC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
@@ -45,5 +46,32 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
 /* Restart after an idle period longer than the RTO (RFC 5681 §4.1). */
 void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us);
+
+/*
+ * Proportional Rate Reduction (RFC 6937): how much may be sent during a
+ * recovery, so that the window comes down to ssthresh smoothly (spread over
+ * the ACKs of one round trip) rather than all at once or not at all. In
+ * bytes; the engine sets cwnd = pipe + sndcnt on each ACK in recovery, as
+ * Linux's tcp_cwnd_reduction does.
+ */
+struct tcp_prr {
+	uint32_t recover_fs;    /* RecoverFS: the flight when recovery started */
+	uint32_t delivered;     /* prr_delivered: bytes delivered to the receiver since */
+	uint32_t out;           /* prr_out: bytes sent since */
+};
+
+/* RFC 6937 §3, on entering recovery (flight: SND.NXT - SND.UNA). */
+void tcp_prr_init(struct tcp_prr *p, uint32_t flight);
+/* Data sent (or resent) during recovery. */
+static inline void tcp_prr_sent(struct tcp_prr *p, uint32_t bytes)
+{
+	p->out += bytes;
+}
+/* RFC 6937 §3, on an ACK during recovery that delivered `delivered` bytes
+ * (acknowledged or newly SACKed): what may be sent now, in bytes, with pipe
+ * the data in flight after it. una_advanced_no_loss: the ACK moved SND.UNA
+ * and showed no new loss (Linux's extra segment of slow start then). */
+uint32_t tcp_prr_sndcnt(struct tcp_prr *p, uint32_t ssthresh, uint32_t pipe, uint32_t delivered, uint32_t mss,
+			bool una_advanced_no_loss);
 
 #endif

@@ -38,8 +38,10 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 	default:
 		return DROP_TCP_BAD_OFFSET;
 	}
+	/* No IPv4 datagram holds it, and the pseudo-header's 16-bit length
+	 * cannot say it: not a checksum failure, a reason of its own. */
 	if (len > 65535)
-		return DROP_TCP_BAD_CSUM;
+		return DROP_TCP_TOO_LONG;
 	/* Not when the device verified it, or the segment never left this
 	 * host (STACK_RX_CSUM_OK): Linux's CHECKSUM_UNNECESSARY/PARTIAL; nor
 	 * on a link that checks none (the fuzzer's). */
@@ -77,19 +79,59 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
 		c->rto = TCP_RTO_MAX_US;
 }
 
-/* RFC 5961 §7: challenge ACKs are rate-limited per stack. */
+/* RFC 7323 §4 (RTTM): the RTT an echoed timestamp gives, in microseconds;
+ * 0 (no sample) when the echo lies INT_MAX / 1000 ms or more in the past or
+ * in the future, a bogus TSecr whose delta times 1000 would wrap (like
+ * Linux's tcp_rtt_tsopt_us()). */
+static uint32_t ts_rtt_us(const struct tcp_conn *c, uint32_t tsecr, uint64_t now)
+{
+	uint32_t delta = tcp_ts_now(c, now) - tsecr;
+
+	return delta < INT32_MAX / 1000 ? delta * 1000 : 0;
+}
+
+/* Like Linux's __tcp_oow_rate_limited() (tcp_invalid_ratelimit): true when
+ * c answered an invalid segment less than 500 ms ago; else records now. */
+static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
+{
+	if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+		return true;
+	c->last_oow_ack_at = now;
+	return false;
+}
+
+/*
+ * RFC 5961 §7: challenge ACKs are throttled. One stack-wide budget of a fixed
+ * size a second is an off-path attacker's side channel (CVE-2016-5696: it
+ * exhausts the budget and counts the challenge ACKs it does not see), so, like
+ * Linux since 4.7 (tcp_send_challenge_ack()): first a limit per connection,
+ * one per TCP_OOW_ACK_GAP_US (shared with the ACKs to out-of-window
+ * segments), then a budget for the stack drawn each second at random in
+ * [limit / 2, limit * 3 / 2) (tcp_challenge_ack_limit), from a keyed hash of
+ * the second that an attacker cannot compute. (Linux 6.0 went further and
+ * leaves the stack-wide budget off by default, tcp_challenge_ack_limit =
+ * INT_MAX; the per-connection limit is what protects.)
+ */
 static void challenge_ack(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_table *t = c->s->tcp;
 	uint64_t sec = now / 1000000;
 
-	if (t->challenge_sec != sec) {
-		t->challenge_sec = sec;
-		t->challenge_count = 0;
-	}
-	if (t->challenge_count >= TCP_CHALLENGE_ACK_LIMIT)
+	if (oow_rate_limited(c, now))
 		return;
-	t->challenge_count++;
+	if (!t->challenge_sec || t->challenge_sec != sec + 1) {
+		uint32_t half = (TCP_CHALLENGE_ACK_LIMIT + 1) / 2;
+		uint8_t buf[9];
+
+		memcpy(buf, &sec, 8);
+		buf[8] = 'C';
+		t->challenge_sec = sec + 1;     /* + 1: 0 stands for "not drawn yet" */
+		t->challenge_count = half + (uint32_t)(siphash24(c->s->cfg.secret, buf, sizeof(buf)) %
+						       TCP_CHALLENGE_ACK_LIMIT);
+	}
+	if (!t->challenge_count)
+		return;
+	t->challenge_count--;
 	tcp_send_ack(c, now);
 }
 
@@ -109,7 +151,7 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 /* Options the peer's SYN offered become the connection's. */
 static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
-	c->mss = clamp_mss(c, g);
+	c->mss_clamp = clamp_mss(c, g);
 	c->ws_ok = g->has_ws;
 	if (c->ws_ok) {
 		c->snd_wscale = g->ws;
@@ -123,11 +165,9 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	c->sack_ok = g->sack_ok;
-	c->rcv_mss = c->mss;
 	/* Like Linux's mss_cache: the payload per segment after the options
-	 * every segment carries (timestamps, 12 bytes). */
-	if (c->ts_ok)
-		c->mss = (uint16_t)(c->mss - 12);
+	 * every segment carries (timestamps, 12 bytes), within the path MTU. */
+	tcp_sync_mss(c);
 	c->rcv_mss = c->mss;
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
 }
@@ -140,8 +180,21 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
+	c->last_ack_at = now;
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+}
+
+/* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
+ * a D-SACK block (first), so that the sender can tell a spurious
+ * retransmission (RFC 3708) and how much the path reorders. */
+static void dsack_note(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
+{
+	if (!c->sack_ok || !c->s->cfg.tcp_dsack || !seq_lt(seq, end))
+		return;
+	c->dsack_on = true;
+	c->dsack[0] = seq;
+	c->dsack[1] = end;
 }
 
 /* ---- out-of-order queue ---- */
@@ -158,8 +211,11 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	if (*pp && seq_leq((*pp)->seq, seq)) {
 		tcp_seq bend = (*pp)->seq + (*pp)->len;
 
-		if (seq_geq(bend, end))
+		if (seq_geq(bend, end)) {
+			dsack_note(c, seq, end);        /* all of it held already */
 			return;
+		}
+		dsack_note(c, seq, bend);
 		data += bend - seq;
 		len -= bend - seq;
 		seq = bend;
@@ -167,6 +223,8 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	}
 	while (*pp && seq_leq((*pp)->seq + (*pp)->len, end)) {
 		o = *pp;
+		if (!c->dsack_on)
+			dsack_note(c, o->seq, o->seq + o->len);
 		*pp = o->next;
 		c->ofo_bytes -= o->len;
 		c->ofo_count--;
@@ -245,60 +303,6 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
 	free(o);
 }
 
-/* ---- SACK scoreboard (RFC 6675) ---- */
-
-static void sack_trim(struct tcp_conn *c)
-{
-	unsigned k = 0;
-
-	c->sacked_bytes = 0;
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		struct tcp_sack_range r = c->sacked[i];
-
-		if (seq_leq(r.end, c->snd_una))
-			continue;
-		if (seq_lt(r.start, c->snd_una))
-			r.start = c->snd_una;
-		c->sacked[k++] = r;
-		c->sacked_bytes += r.end - r.start;
-	}
-	c->nsacked = k;
-}
-
-/* Merges the valid blocks of g into the scoreboard; true when new data was SACKed. */
-static bool sack_update(struct tcp_conn *c, const struct tcp_seg *g)
-{
-	uint32_t before = c->sacked_bytes;
-
-	for (unsigned b = 0; b < g->nsack; b++) {
-		tcp_seq st = g->sack[b][0], en = g->sack[b][1];
-		struct tcp_sack_range tmp[TCP_SACK_MAX + 1];
-		unsigned n = 0, i = 0;
-
-		/* RFC 2018 §4: ignore blocks that are not in the outstanding range (and D-SACKs). */
-		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
-			continue;
-		while (i < c->nsacked && seq_lt(c->sacked[i].end, st))
-			tmp[n++] = c->sacked[i++];
-		while (i < c->nsacked && seq_leq(c->sacked[i].start, en)) {
-			st = seq_min(st, c->sacked[i].start);
-			en = seq_max(en, c->sacked[i].end);
-			i++;
-		}
-		tmp[n].start = st;
-		tmp[n].end = en;
-		n++;
-		while (i < c->nsacked && n < TCP_SACK_MAX)
-			tmp[n++] = c->sacked[i++];
-		if (n > TCP_SACK_MAX)
-			n = TCP_SACK_MAX;
-		memcpy(c->sacked, tmp, n * sizeof(tmp[0]));
-		c->nsacked = n;
-	}
-	sack_trim(c);
-	return c->sacked_bytes > before;
-}
-
 /* ---- the synchronized states' steps (RFC 9293 §3.10.7.4) ---- */
 
 /* First: sequence number check, with PAWS and trimming to the window. */
@@ -322,31 +326,32 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		ok = seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 		     seq_in(g->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN)) {
-		/* A zero window still takes ACKs and RSTs: process the segment without its text. */
-		if (g->len || (g->flags & TCP_FIN))
+		/* A zero window still takes ACKs and RSTs (RFC 9293 §3.10.7.4):
+		 * process the segment without its text. A bare FIN takes no
+		 * buffer and is kept, as Linux's tcp_data_queue() does ("some
+		 * stacks are known to send bare FIN packets in a loop even if we
+		 * send RWIN 0"). */
+		if (g->len) {
 			c->ack_now = true;
-		g->len = 0;
-		g->flags &= (uint16_t)~TCP_FIN;
+			g->len = 0;
+			g->flags &= (uint16_t)~TCP_FIN;
+		}
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
+		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4). */
+		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt))
+			dsack_note(c, g->seq, g->seq + g->len);
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
-		/* Like Linux (tcp_oow_rate_limited): answer a segment without data
-		 * at most every 500 ms, so that two confused ends cannot loop. */
-		if (!g->len || (g->flags & TCP_SYN)) {
-			if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
-				return TCP_V_DROP;
-			c->last_oow_ack_at = now;
-		}
+		/* Like Linux (tcp_oow_rate_limited): answer a segment that
+		 * occupies no sequence space (or a SYN) at most every 500 ms, so
+		 * that two confused ends cannot loop. A FIN occupies sequence
+		 * space: its retransmission is always acknowledged. */
+		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+			return TCP_V_DROP;
 		return TCP_V_ACK;
-	}
-	/* RFC 7323 §4.3: remember the timestamp of an in-sequence segment. */
-	if (c->ts_ok && g->has_ts && seq_leq(g->seq, c->rcv_wup) && !(g->flags & TCP_RST) &&
-	    seq_geq(g->tsval, c->ts_recent)) {
-		c->ts_recent = g->tsval;
-		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
 	 * alone: the SYN step drops the segment with a challenge ACK.) */
@@ -355,6 +360,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 
 		if (d > g->len)
 			d = g->len;
+		dsack_note(c, g->seq, g->seq + d);     /* the part already received */
 		g->data += d;
 		g->len -= d;
 		g->seq += d;
@@ -388,8 +394,13 @@ static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tc
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_FIN_WAIT_1:
 	case TCP_STATE_FIN_WAIT_2:
-	case TCP_STATE_CLOSE_WAIT:
 		tcp_abort(c, -ECONNRESET);
+		break;
+	case TCP_STATE_CLOSE_WAIT:
+		/* Linux (tcp_reset): the peer had closed, so the write it
+		 * answered with a reset meets a broken pipe: EPIPE, not
+		 * ECONNRESET (send raises SIGPIPE; SO_ERROR says EPIPE). */
+		tcp_abort(c, -EPIPE);
 		break;
 	default:
 		tcp_abort(c, 0);
@@ -418,10 +429,11 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
+	tcp_sb_free(&c->sb);
 	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 }
 
-static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t acked = g->ack - c->snd_una;
 	uint32_t flight = c->snd_max - c->snd_una;
@@ -443,11 +455,13 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		rtt = (uint32_t)(now - c->rtt_start);
 	else if (c->ts_ok && g->has_ts && g->tsecr)
-		rtt = (tcp_ts_now(c, now) - g->tsecr) * 1000u;
+		rtt = ts_rtt_us(c, g->tsecr, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
 	if (rtt && rtt < 60000000u)
 		tcp_update_rtt(c, rtt);
+	/* The segments acknowledged leave the scoreboard (RACK's deliveries). */
+	tcp_rack_cum_ack(c, g, ai, now);
 	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
 	 * the retransmission's: it acknowledges the original, the timeout was
 	 * spurious. RFC 4015: restore the congestion state and carry on from
@@ -457,7 +471,8 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
 			c->cc.cwnd = c->undo_cwnd;
 			c->cc.ssthresh = c->undo_ssthresh;
-			c->ca_state = 0;
+			c->ca_state = TCP_CA_OPEN;
+			tcp_sb_unmark_lost(&c->sb);
 			c->snd_nxt = c->snd_max;
 			c->spurious_rtos++;
 		}
@@ -466,31 +481,19 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 	c->backoff = 0;
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
-	c->tlp_done = false;
 	c->snd_una = g->ack;
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
-	if (seq_lt(c->high_rxt, c->snd_una))
-		c->high_rxt = c->snd_una;
-	if (c->sack_ok)
-		sack_trim(c);
-	if (c->in_recovery) {
-		if (seq_geq(g->ack, c->recover)) {
-			/* RFC 6582 §3.2 step 3: full acknowledgment ends recovery. */
-			c->in_recovery = false;
-			c->dupacks = 0;
-			c->ca_state = 0;
-			tcp_cc_on_recovery_exit(&c->cc, c->snd_max - c->snd_una, now);
-		} else {
-			/* Partial acknowledgment: the next hole is lost too (RFC 6582 step 4). */
-			c->dupacks = 0;
-			if (!c->sack_ok || !c->nsacked) {
-				tcp_retransmit_at(c, c->snd_una, now);
-				c->high_rxt = seq_max(c->high_rxt, c->snd_una + c->mss);
-			}
-		}
-	} else {
-		c->dupacks = 0;
+	if (!c->sack_ok && c->dupacks) {
+		/* Without SACK, duplicate ACKs stood for segments delivered
+		 * (RFC 6937's estimate): those this ACK covers are not new. */
+		uint32_t segs = (ai->acked + c->mss - 1) / c->mss;
+		uint32_t dec = c->in_recovery ? (c->dupacks < segs ? c->dupacks : segs) : c->dupacks;
+
+		c->dupacks -= dec;
+		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
+	}
+	if (!c->in_recovery) {
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */
@@ -502,25 +505,15 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now
 		c->rto_at = STACK_NEVER;
 	else
 		tcp_arm_rto(c, now);
-	c->last_ack_at = now;
 }
 
-static void enter_recovery(struct tcp_conn *c, uint64_t now)
+/* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed
+ * it, wnd its window in bytes (scaled unless the segment carried a SYN). */
+static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint32_t wnd,
+				 uint64_t now)
 {
-	c->in_recovery = true;
-	c->fast_recoveries++;
-	c->ca_state = 3;                    /* TCP_CA_Recovery */
-	c->recover = c->snd_max;
-	c->high_rxt = c->snd_una;
-	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, now);
-	tcp_retransmit_at(c, c->snd_una, now);
-	c->high_rxt = c->snd_una + c->mss;
-}
-
-/* Fifth: ACK. */
-static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
-{
-	bool fin_was_acked, fin_acked, new_sack = false;
+	struct tcp_ack_info ai = { 0 };
+	bool fin_was_acked, fin_acked;
 
 	if (!(g->flags & TCP_ACK))
 		return TCP_V_DROP;
@@ -535,7 +528,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 			return TCP_V_DROP;
 		}
 		enter_established(c, now);
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
@@ -554,34 +547,51 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, ui
 		challenge_ack(c, now);
 		return TCP_V_DROP;
 	}
+	/* RFC 7323 §4.3, §5.3 (R3): remember the timestamp of an in-sequence
+	 * segment (SEG.SEQ <= Last.ACK.sent), once it has passed every check up
+	 * to the ACK's: like Linux's tcp_replace_ts_recent() in tcp_ack(), so
+	 * that a spoofed segment the checks reject (no ACK bit, an ACK of data
+	 * never sent, a SYN) cannot move TS.Recent and make every later
+	 * legitimate segment fail PAWS. Before anything here may send. */
+	if (c->ts_ok && g->has_ts && seq_leq(seq, c->rcv_wup) && seq_geq(g->tsval, c->ts_recent)) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
+	}
+	/* Like Linux's rcv_tstamp: when an acceptable ACK last came (not an
+	 * old one), duplicates included; a zero window's probes time out on it. */
+	if (seq_geq(g->ack, c->snd_una))
+		c->last_ack_at = now;
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
+	ai.lost_before = c->sb.lost;
+	ai.tsecr = g->has_ts ? g->tsecr : 0;
 	if (c->sack_ok && g->nsack)
-		new_sack = sack_update(c, g);
+		tcp_rack_sack(c, g, &ai, now);
 	if (seq_gt(g->ack, c->snd_una)) {
-		on_new_ack(c, g, now);
+		on_new_ack(c, g, &ai, now);
 		c->probes = 0;
 		tcp_wake(c);
 	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
-		   !(g->flags & (TCP_SYN | TCP_FIN)) && ((uint32_t)g->wnd << c->snd_wscale) == c->snd_wnd) {
-		/* A duplicate ACK (RFC 5681 §2). */
+		   !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
+		/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
+		ai.dupack = true;
 		c->dupacks++;
-		if (!c->in_recovery && (c->dupacks >= TCP_DUPTHRESH ||
-					(c->sack_ok && new_sack && c->sacked_bytes > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss))) {
-			if (seq_gt(c->snd_una, c->recover))
-				enter_recovery(c, now);
-		}
 	}
+	/* Loss detection and recovery decide on every ACK, whatever else it
+	 * carries (data, a new window): with SACK on the scoreboard (RFC 8985,
+	 * RFC 6675 §5), like Linux's tcp_fastretrans_alert. */
+	tcp_recovery_on_ack(c, g, &ai, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;
 	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
 	if (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack))) {
-		c->snd_wnd = (uint32_t)g->wnd << c->snd_wscale;
+		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
 		if (c->snd_wnd) {
 			c->persist_at = STACK_NEVER;
+			c->probes_since = 0;
 			if (c->rto_at == STACK_NEVER)
 				c->backoff = 0;
 		}
@@ -645,10 +655,53 @@ void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now)
 	tcp_wake(c);
 }
 
-/* Sixth, URG. Deviation: urgent data is not supported (RFC 6093 advises
- * new applications against it); the urgent pointer is ignored and the
- * bytes are delivered in line, as with SO_OOBINLINE.
- * Seventh and eighth: segment text, then FIN. */
+/*
+ * Sixth, URG (RFC 9293 §3.8.5 and §3.10.7.4, RFC 6093), the Linux way
+ * (tcp_check_urg, tcp_urg): the pointer names one byte, the last urgent
+ * one (BSD's reading: the pointer minus one, Linux's tcp_stdurg=0); only
+ * the latest is kept; the owner hears of a new one at once (SIGURG), and
+ * the byte is taken when it arrives. It also stays in the receive ring, and
+ * the read calls skip it unless SO_OOBINLINE (tcp_recv). orig_seq: the
+ * segment's sequence number before any trimming (the pointer counts from it).
+ */
+static void check_urg(struct tcp_conn *c, tcp_seq ptr)
+{
+	tcp_seq copied = tcp_copied_seq(c);
+
+	if (seq_gt(copied, ptr))
+		return;     /* already read */
+	if (seq_lt(ptr, c->rcv_nxt))
+		return;     /* already here: never replayed */
+	if (c->urg_data && !seq_gt(ptr, c->urg_seq))
+		return;     /* the same pointer again, or an older one */
+	if (c->wake.urgent)
+		c->wake.urgent(c->wake.ctx);
+	/* The previous urgent byte sits at the read position, unread: it goes
+	 * now, or it would be read as data once urg_seq moves on. */
+	if (c->urg_data && c->urg_seq == copied && !c->opt.oobinline && c->rcvq.len)
+		tcp_ring_consume(&c->rcvq, 1);
+	c->urg_data = TCP_URG_NOTYET;
+	c->urg_seq = ptr;
+}
+
+static void step_urg(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_seq)
+{
+	if (c->orphan || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
+			  c->state != TCP_STATE_FIN_WAIT_2))
+		return;     /* RFC 9293 §3.10.7.4: ignored once the peer's FIN is in */
+	if (g->flags & TCP_URG)
+		check_urg(c, orig_seq + (g->urg ? g->urg - 1u : 0u));
+	if (c->urg_data == TCP_URG_NOTYET) {
+		uint32_t off = c->urg_seq - g->seq;
+
+		if (off < g->len) {
+			c->urg_data = (uint16_t)(TCP_URG_VALID | g->data[off]);
+			tcp_wake(c);
+		}
+	}
+}
+
+/* Seventh and eighth: segment text, then FIN. */
 static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
 	bool had_ofo = c->ofo != NULL;
@@ -736,6 +789,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
 	tcp_seq orig_seq = g->seq;
+	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale;
 	enum tcp_verdict v;
 
 	/* A retransmitted SYN for an embryonic connection: answer it again. */
@@ -763,6 +817,10 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
+		/* RFC 7323 §2.2: the window of a segment with SYN is never scaled.
+		 * (Linux's SYN-RECV branch of tcp_rcv_state_process() scales it
+		 * here; its tcp_ack_update_window() does not for a SYN.) */
+		wnd = g->wnd;
 	}
 	v = step_seq(c, g, now);
 	if (v == TCP_V_CONTINUE)
@@ -770,16 +828,24 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	if (v == TCP_V_CONTINUE)
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
-		v = step_ack(c, g, now);
+		v = step_ack(c, g, orig_seq, wnd, now);
 	if (v == TCP_V_CONTINUE)
+		step_urg(c, g, orig_seq);
+	if (v == TCP_V_CONTINUE) {
+		/* An acceptable segment: the peer is alive. Only these restart
+		 * the keep-alive count (RFC 1122 §4.2.3.6; Linux's lrcvtime and
+		 * rcv_tstamp move only for accepted data and ACKs): a dropped
+		 * segment, such as an out-of-window RST every few seconds, must
+		 * not keep a connection to a dead peer open for ever. */
+		c->last_rcv_at = now;
+		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 		v = step_text_fin(c, g, now);
+	}
 	if (v == TCP_V_DONE)
 		return;
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
-	c->last_rcv_at = now;
-	if (c->opt.keepalive && c->keep_at != STACK_NEVER)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 	tcp_output(c, now);
 }
 
@@ -819,10 +885,32 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->snd_wl2 = g->ack;
 		if (c->retries == 0)
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
-		else if (c->ts_ok && g->tsecr)
-			tcp_update_rtt(c, (tcp_ts_now(c, now) - g->tsecr) * 1000u);
+		else if (c->ts_ok && g->tsecr) {
+			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
+
+			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
+				tcp_update_rtt(c, rtt);
+		}
 		c->rcv_adv = c->rcv_nxt;
 		enter_established(c, now);
+		if (g->len || (g->flags & TCP_FIN)) {
+			/* RFC 9293 §3.10.7.3: "if there are other controls or text
+			 * in the segment, then continue processing at the sixth
+			 * step" (URG, then text and FIN), within the window our SYN
+			 * offered. (Linux frees such a segment after its URG bit:
+			 * the peer sends the data again.) */
+			struct tcp_seg d = *g;
+			uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+
+			d.flags &= (uint16_t)~TCP_SYN;
+			d.seq = c->rcv_nxt;
+			if (d.len > room) {
+				d.len = room;
+				d.flags &= (uint16_t)~TCP_FIN;
+			}
+			if (step_text_fin(c, &d, now) == TCP_V_DONE)
+				return;
+		}
 		tcp_send_ack(c, now);
 		tcp_wake(c);
 		tcp_output(c, now);
@@ -868,7 +956,6 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_max = c->iss + 1;
 	c->snd_base = c->iss + 1;
 	c->recover = c->iss;
-	c->high_rxt = c->iss;
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);

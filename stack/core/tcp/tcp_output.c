@@ -29,12 +29,22 @@ static uint32_t seg_mss(const struct tcp_conn *c)
 {
 	uint32_t m = c->mss;
 
-	if (c->sack_ok && c->ofo) {
-		unsigned n = c->ofo_count < (c->ts_ok ? 3u : 4u) ? c->ofo_count : (c->ts_ok ? 3u : 4u);
+	if (c->sack_ok && (c->ofo || c->dsack_on)) {
+		unsigned max = c->ts_ok ? 3u : 4u;
+		unsigned n = c->ofo_count + (c->dsack_on ? 1u : 0u);
 
-		m -= 4 + 8 * n;
+		m -= 4 + 8 * (n < max ? n : max);
 	}
 	return m;
+}
+
+/* Urgent mode (sending): until SND.UNA passes the urgent pointer (Linux's
+ * tcp_urg_mode). */
+static bool urg_mode(struct tcp_conn *c)
+{
+	if (c->urg_mode && seq_geq(c->snd_una, c->snd_up))
+		c->urg_mode = false;
+	return c->urg_mode;
 }
 
 static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
@@ -70,36 +80,48 @@ static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 	return (uint16_t)wnd;
 }
 
-/* The SACK blocks to send (RFC 2018 §4): the block holding the latest
- * out-of-order arrival first, then the others in sequence order. */
+/* The out-of-order queue as contiguous ranges, in sequence order: the
+ * range from o on (blocks that touch are one range); *next the block after it. */
+static void ofo_range(const struct tcp_ofo *o, tcp_seq r[2], const struct tcp_ofo **next)
+{
+	r[0] = o->seq;
+	r[1] = o->seq + o->len;
+	for (o = o->next; o && o->seq == r[1]; o = o->next)
+		r[1] = o->seq + o->len;
+	*next = o;
+}
+
+/* The SACK blocks to send (RFC 2018 §4): first the block holding the
+ * segment that triggered the ACK (the latest out-of-order arrival), however
+ * many ranges lie below it, then the others in sequence order. */
 static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCKS][2], unsigned max)
 {
-	tcp_seq all[8][2];
-	unsigned n = 0, k = 0, first = 0;
-	const struct tcp_ofo *o;
+	const struct tcp_ofo *o, *next;
+	tcp_seq r[2], first[2] = { 0, 0 };
+	unsigned k = 0;
+	bool found = false;
 
-	for (o = c->ofo; o && n < 8; o = o->next) {
-		if (n && all[n - 1][1] == o->seq) {
-			all[n - 1][1] = o->seq + o->len;
-			continue;
-		}
-		all[n][0] = o->seq;
-		all[n][1] = o->seq + o->len;
-		n++;
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (seq_geq(c->ofo_last, all[i][0]) && seq_lt(c->ofo_last, all[i][1]))
-			first = i;
-	if (!n)
+	if (!c->ofo || !max)
 		return 0;
-	out[k][0] = all[first][0];
-	out[k][1] = all[first][1];
+	for (o = c->ofo; o && !found; o = next) {
+		ofo_range(o, r, &next);
+		if (seq_geq(c->ofo_last, r[0]) && seq_lt(c->ofo_last, r[1])) {
+			first[0] = r[0];
+			first[1] = r[1];
+			found = true;
+		}
+	}
+	if (!found)
+		ofo_range(c->ofo, first, &next);
+	out[k][0] = first[0];
+	out[k][1] = first[1];
 	k++;
-	for (unsigned i = 0; i < n && k < max; i++) {
-		if (i == first)
+	for (o = c->ofo; o && k < max; o = next) {
+		ofo_range(o, r, &next);
+		if (r[0] == first[0])
 			continue;
-		out[k][0] = all[i][0];
-		out[k][1] = all[i][1];
+		out[k][0] = r[0];
+		out[k][1] = r[1];
 		k++;
 	}
 	return k;
@@ -121,8 +143,19 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	g->sack_ok = syn && (offer || c->sack_ok);
 	g->has_ws = syn && (offer || c->ws_ok);
 	g->ws = c->rcv_wscale;
-	if (!syn && c->sack_ok && c->ofo && (flags & TCP_ACK))
-		g->nsack = (uint8_t)sack_blocks(c, g->sack, g->has_ts ? 3 : 4);
+	if (!syn && c->sack_ok && (c->ofo || c->dsack_on) && (flags & TCP_ACK)) {
+		unsigned max = g->has_ts ? 3 : 4, n = 0;
+
+		/* RFC 2883 §4: a D-SACK block first, once. */
+		if (c->dsack_on) {
+			g->sack[0][0] = c->dsack[0];
+			g->sack[0][1] = c->dsack[1];
+			c->dsack_on = false;
+			n = 1;
+		}
+		n += sack_blocks(c, g->sack + n, max - n);
+		g->nsack = (uint8_t)n;
+	}
 }
 
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
@@ -151,6 +184,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
 	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
 		c->flight_start = now;
+	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
+	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
+		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), now);
 
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
@@ -166,6 +202,18 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tcp_rcv_reserve(c);
 	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
 	g.wnd = wnd;
+	/* RFC 9293 §3.8.5: every segment before the urgent pointer carries it
+	 * (as an offset from its sequence number; 0xFFFF while it is farther,
+	 * like Linux's __tcp_transmit_skb). */
+	if (urg_mode(c) && seq_lt(seq, c->snd_up)) {
+		if (seq_lt(c->snd_up, seq + 0x10000)) {
+			g.urg = (uint16_t)(c->snd_up - seq);
+			g.flags |= TCP_URG;
+		} else if (seq_gt(seq + 0xFFFF, c->snd_nxt)) {
+			g.urg = 0xFFFF;
+			g.flags |= TCP_URG;
+		}
+	}
 	tcp_seg_emit(h, &g);
 	if (len)
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
@@ -203,9 +251,27 @@ static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, ui
 	return xmit_gso(c, seq, flags, len, 0, now);
 }
 
+/*
+ * The sequence number of a segment without data, like Linux's
+ * tcp_acceptable_seq(): the highest sent (SND.MAX: our SND.NXT may have been
+ * rewound by a timeout or an ICMP error to resend from SND.UNA, and a peer
+ * that holds the bytes up to SND.MAX would drop an ACK or RST below its
+ * RCV.NXT as out of window, RFC 9293 §3.10.7.4), or the right edge of the
+ * peer's window when that is below it (a window that shrank: the peer then
+ * accepts nothing beyond it), with Linux's tolerance of one unit of scale.
+ */
+static tcp_seq acceptable_seq(const struct tcp_conn *c)
+{
+	tcp_seq wnd_end = c->snd_una + c->snd_wnd;
+
+	if (seq_geq(wnd_end, c->snd_max) || (c->ws_ok && c->snd_max - wnd_end < (1u << c->rcv_wscale)))
+		return c->snd_max;
+	return wnd_end;
+}
+
 void tcp_send_ack(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_ACK, 0, now);
+	xmit(c, acceptable_seq(c), TCP_ACK, 0, now);
 }
 
 void tcp_send_syn(struct tcp_conn *c, uint64_t now)
@@ -224,7 +290,8 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 
 void tcp_send_rst(struct tcp_conn *c, uint64_t now)
 {
-	xmit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0, now);
+	/* Linux's tcp_send_active_reset(): <SEQ=tcp_acceptable_seq()><CTL=RST,ACK>. */
+	xmit(c, acceptable_seq(c), TCP_RST | TCP_ACK, 0, now);
 }
 
 void tcp_send_probe(struct tcp_conn *c, uint64_t now)
@@ -297,8 +364,8 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 	tcp_seq end = tcp_snd_end(c);
 	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
 	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, end);
+	bool sent;
 
-	c->tlp_done = true;
 	c->tlp_probes++;
 	c->rto_at = STACK_NEVER;
 	/* RFC 8985 §7.3: new data if the window allows, else the last segment again. */
@@ -311,85 +378,56 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 		xmit(c, c->snd_nxt, flags, len, now);
 		c->snd_nxt += len;
 		c->snd_max = c->snd_nxt;
+		c->tlp_is_retrans = false;
+		sent = true;
 	} else {
 		tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
 		uint32_t out = seq_gt(data_end, c->snd_base) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
 
-		tcp_retransmit_at(c, data_end - min32(out, seg_mss(c)), now);
+		sent = tcp_retransmit_at(c, data_end - min32(out, seg_mss(c)), now);
+		c->tlp_is_retrans = true;
 	}
+	/* §7.4: one probe outstanding, until an ACK says what became of it. */
+	c->tlp_out = sent;
+	c->tlp_end_seq = c->snd_max;
 	c->rto_at = STACK_NEVER;
-	tcp_arm_rto(c, now);
+	tcp_arm_rto_after_probe(c, now);
 }
 
-/* RFC 6675 IsLost() boundary: holes below the returned sequence number have
- * more than (DupThresh - 1) * SMSS bytes SACKed above them. */
-static tcp_seq lost_edge(const struct tcp_conn *c)
-{
-	uint32_t acc = 0;
-
-	for (unsigned i = c->nsacked; i-- > 0;) {
-		acc += c->sacked[i].end - c->sacked[i].start;
-		if (acc > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss)
-			return c->sacked[i].start;
-	}
-	return c->snd_una;
-}
-
-static uint32_t tcp_pipe(const struct tcp_conn *c)
-{
-	uint32_t flight = c->snd_nxt - c->snd_una;
-
-	if (seq_lt(c->snd_nxt, c->snd_una))
-		return 0;
-	if (c->sack_ok && c->nsacked) {
-		tcp_seq edge = lost_edge(c);
-		tcp_seq from = seq_max(c->high_rxt, c->snd_una);
-		tcp_seq prev = c->snd_una;
-
-		for (unsigned i = 0; i < c->nsacked; i++) {
-			tcp_seq st = c->sacked[i].start, en = c->sacked[i].end;
-
-			if (seq_geq(st, c->snd_nxt))
-				break;
-			en = seq_min(en, c->snd_nxt);
-			flight -= en - st;
-			/* The hole [prev, st) is lost (and out of the pipe) beyond HighRxt. */
-			if (c->in_recovery && seq_lt(st, edge) && seq_lt(from, st)) {
-				tcp_seq hs = seq_max(prev, from);
-
-				if (seq_lt(hs, st))
-					flight -= st - hs;
-			}
-			prev = c->sacked[i].end;
-		}
-		return flight;
-	}
-	if (c->dupacks) {
-		uint32_t d = c->dupacks * (uint32_t)c->mss;
-
-		return flight > d ? flight - d : 0;
-	}
-	return flight;
-}
-
-void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
+bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);
-	uint32_t len = 0;
+	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
+	uint32_t len = 0, smss = seg_mss(c);
 	uint8_t flags = TCP_ACK;
 
 	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED) {
 		tcp_send_syn(c, now);
-		return;
+		return true;
 	}
 	if (seq_lt(seq, c->snd_base))
 		seq = c->snd_base;
-	if (seq_lt(seq, end))
-		len = min32(end - seq, seg_mss(c));
+	/* What was sent before, never beyond SND.MAX: new data goes out as
+	 * such (an ACK for bytes past SND.MAX would be refused). */
+	if (seq_lt(seq, seq_min(end, c->snd_max)))
+		len = min32(seq_min(end, c->snd_max) - seq, smss);
+	/* Within the peer's window, like Linux's tcp_retransmit_skb (whole
+	 * segments when the window holds one): only the first unacknowledged
+	 * segment goes whatever the window, RFC 6298 (5.4). */
+	if (len && seq != c->snd_una) {
+		uint32_t room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
+
+		if (!room)
+			return false;
+		if (len > room)
+			len = room > smss ? room - room % smss : room;
+	} else if (len && seq_lt(seq, wnd_edge) && wnd_edge - seq < len) {
+		len = wnd_edge - seq;
+	}
 	if (c->fin_queued && seq + len == end && seq_gt(c->snd_max, end))
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))
-		return;
+		return false;
 	if (len && seq + len == end)
 		flags |= TCP_PSH;
 	c->rtt_timing = false;              /* Karn's algorithm */
@@ -398,38 +436,78 @@ void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 	xmit(c, seq, flags, len, now);
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
+	return true;
 }
 
-/* The first hole at or above HighRxt that starts below edge (RFC 6675
- * NextSeg: rule 1 with edge = the IsLost boundary, rule 3 with edge = the
- * highest SACKed byte). */
-static bool next_hole(const struct tcp_conn *c, tcp_seq edge, tcp_seq *seq, uint32_t *len)
+/* After a rewind of SND.NXT (none happens today but after an undo): moves it
+ * past what the receiver SACKed; returns the room before the next SACKed
+ * record (UINT32_MAX: none). */
+static uint32_t skip_sacked(struct tcp_conn *c)
 {
-	tcp_seq at = seq_max(c->high_rxt, c->snd_una);
+	uint32_t i = tcp_sb_find(&c->sb, c->snd_nxt);
 
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (seq_geq(at, edge))
-			return false;
-		if (seq_lt(at, c->sacked[i].start)) {
-			*seq = at;
-			*len = min32(c->sacked[i].start - at, seg_mss(c));
-			return true;
+	for (; i < c->sb.n; i++) {
+		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+
+		if (!(s->flags & TCP_TX_SACKED))
+			continue;
+		if (seq_leq(s->start, c->snd_nxt)) {
+			c->snd_nxt = seq_max(c->snd_nxt, s->end);
+			continue;
 		}
-		at = seq_max(at, c->sacked[i].end);
+		return s->start - c->snd_nxt;
+	}
+	return UINT32_MAX;
+}
+
+/* RFC 6675 NextSeg rule 1 with the scoreboard's marks (RACK's, or
+ * IsLost's): the first segment deemed lost and not yet resent, one MSS of
+ * it. false when there is none, or the window keeps it back. */
+static bool resend_lost(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t i = tcp_sb_next_lost(&c->sb, 0);
+
+	while (i < c->sb.n) {
+		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+
+		if (tcp_retransmit_at(c, s->start, now))
+			return true;
+		/* Beyond the window: so is everything after it. */
+		if (s->start != c->snd_una)
+			return false;
+		i = tcp_sb_next_lost(&c->sb, i + 1);
 	}
 	return false;
 }
 
-/* Moves snd_nxt past SACKed data when it is resending after a timeout. */
-static uint32_t skip_sacked(struct tcp_conn *c)
+/* RFC 6675 NextSeg rule 4: once per recovery, with nothing lost to resend
+ * and no new data to send, the last segment of what is outstanding, when
+ * the receiver has SACKed nothing above it (a lost tail that no later
+ * delivery can reveal). */
+static bool rescue_retransmit(struct tcp_conn *c, uint64_t now)
 {
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (seq_geq(c->snd_nxt, c->sacked[i].start) && seq_lt(c->snd_nxt, c->sacked[i].end))
-			c->snd_nxt = c->sacked[i].end;
-		else if (seq_lt(c->snd_nxt, c->sacked[i].start))
-			return c->sacked[i].start - c->snd_nxt;
-	}
-	return UINT32_MAX;
+	tcp_seq end = tcp_snd_end(c);
+	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, end);
+	tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
+	const struct tcp_txseg *last;
+	uint32_t len;
+
+	if (!c->in_recovery || !c->sack_ok || !c->sb.n ||
+	    (c->rescue_on && !seq_gt(c->snd_una, c->rescue_rxt)))
+		return false;
+	last = tcp_sb_at(&c->sb, c->sb.n - 1);
+	if (last->flags & (TCP_TX_SACKED | TCP_TX_RETRANS))
+		return false;
+	len = seq_gt(data_end, seq_max(c->snd_base, c->snd_una)) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
+	len = min32(len, seg_mss(c));
+	if (!tcp_retransmit_at(c, data_end - len, now))
+		return false;
+	/* RescueRxt = RecoveryPoint; HighRxt is not moved (the segment's
+	 * record is marked resent, so that the pipe counts its copy). */
+	c->rescue_on = true;
+	c->rescue_rxt = c->recover;
+	c->rescue_rxts++;
+	return true;
 }
 
 /* The payload one transmission may carry: one segment, or with TSO many
@@ -485,41 +563,56 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);
-		uint32_t cwnd = c->cc.cwnd;
-		uint32_t cwnd_room = pipe < cwnd ? cwnd - pipe : 0;
+		uint32_t smss = seg_mss(c);
+		uint32_t room_segs, cwnd_room;
 		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
-		uint32_t wnd_room, avail, len, gap, smss;
+		uint32_t wnd_room, avail, len, gap;
 		bool fin_now, retrans;
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		if (c->in_recovery && c->sack_ok && c->nsacked && cwnd_room >= c->mss) {
-			uint32_t hl;
-			bool nothing_new = !seq_lt(seq_max(c->snd_nxt, c->snd_max), end) ||
-					   !seq_lt(c->snd_max, wnd_edge);
+		if (c->in_recovery) {
+			/* PRR set cwnd to pipe + sndcnt in bytes (RFC 6937 §3):
+			 * the room is sndcnt, in segments of the size sent now
+			 * (below the MSS when SACK blocks ride along), not a
+			 * whole MSS beyond a pipe rounded up in MSS units. */
+			room_segs = c->cc.cwnd > pipe ? (c->cc.cwnd - pipe) / smss : 0;
+		} else {
+			/* Like Linux (tcp_cwnd_test), the congestion window
+			 * counts whole segments: what the window leaves is a
+			 * number of full segments, never a fraction of one (a
+			 * runt mid-stream, RFC 1122 §4.2.3.4's sender SWS
+			 * avoidance). */
+			uint32_t cwnd_segs = c->cc.cwnd / c->mss;
+			uint32_t pipe_segs = (pipe + c->mss - 1) / c->mss;
 
-			/* Rule 1: a lost hole; rule 3: with no new data to send, any hole. */
-			if (next_hole(c, lost_edge(c), &seq, &hl) ||
-			    (nothing_new && next_hole(c, c->sacked[c->nsacked - 1].end, &seq, &hl))) {
-				tcp_retransmit_at(c, seq, now);
-				c->high_rxt = seq + hl;
-				continue;
-			}
+			room_segs = cwnd_segs > pipe_segs ? cwnd_segs - pipe_segs : 0;
 		}
+		cwnd_room = room_segs * smss;
+		/* The segments deemed lost go before new data (RFC 6675 NextSeg
+		 * rule 1, RFC 8985 §6.2), in recovery and after a timeout. */
+		if (room_segs && c->sb.to_resend && resend_lost(c, now))
+			continue;
 		gap = skip_sacked(c);
 		if (seq_lt(c->snd_nxt, c->snd_base))
 			c->snd_nxt = c->snd_base;
 		seq = c->snd_nxt;
 		avail = seq_lt(seq, end) ? end - seq : 0;
 		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
-		smss = seg_mss(c);
 		retrans = seq_lt(seq, c->snd_max);
-		len = min32(min32(avail, tso_cap(c, smss, retrans)), min32(wnd_room, cwnd_room));
+		/* Urgent data goes one segment at a time: a TSO frame's
+		 * segments would all carry the first one's urgent pointer. */
+		len = min32(min32(avail, tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)))),
+			    min32(wnd_room, cwnd_room));
 		len = min32(len, gap);
 		if (len > smss && len < avail)
 			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data */
 		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
 			  (cwnd_room > 0 || retrans || pipe == 0);
+		/* Nothing new may go (none left, or no window): the rescue
+		 * retransmission (RFC 6675 NextSeg rule 4). */
+		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now))
+			continue;
 		if (avail && len < avail && len < smss) {
 			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
 			 * half the largest window the peer offered (sender SWS), unless
@@ -531,8 +624,9 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
-		    c->snd_max != c->snd_una) {
-			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
+		    c->snd_max != c->snd_una && !urg_mode(c)) {
+			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data
+			 * is unacknowledged; not urgent data (Linux's tcp_nagle_check). */
 			break;
 		}
 		if (!len && !fin_now)

@@ -18,7 +18,9 @@
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cc.h"
+#include "stack/core/tcp/tcp_rack.h"
 #include "stack/core/tcp/tcp_ring.h"
+#include "stack/core/tcp/tcp_sack.h"
 #include "stack/core/tcp/tcp_seq.h"
 #include "stack/wire/tcp.h"
 
@@ -36,6 +38,8 @@ struct stack;
 #define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
+#define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
+#define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
@@ -49,9 +53,8 @@ struct stack;
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
 #define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
-#define TCP_SACK_MAX 32                  /* scoreboard ranges kept */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
-#define TCP_CHALLENGE_ACK_LIMIT 1000     /* per second, like Linux's tcp_challenge_ack_limit */
+#define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 
@@ -71,8 +74,11 @@ struct tcp_ofo {
 	uint8_t data[];
 };
 
-struct tcp_sack_range {
-	tcp_seq start, end;
+/* The congestion states, numbered as Linux's (TCP_INFO's tcpi_ca_state). */
+enum tcp_ca_state {
+	TCP_CA_OPEN = 0,
+	TCP_CA_RECOVERY = 3,                /* fast recovery */
+	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
 };
 
 struct tcp_conn {
@@ -114,7 +120,9 @@ struct tcp_conn {
 	tcp_seq ofo_fin_seq;
 
 	/* negotiated */
-	uint16_t mss;                       /* send MSS (peer's, clamped) */
+	uint16_t mss;                       /* send MSS: payload per segment (tcp_sync_mss) */
+	uint16_t mss_clamp;                 /* the peer's MSS, clamped by ours (0 before its SYN) */
+	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
 	uint16_t advmss;                    /* ours */
 	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
 	uint8_t snd_wscale, rcv_wscale;
@@ -127,6 +135,8 @@ struct tcp_conn {
 	struct tcp_ofo *ofo;
 	uint32_t ofo_bytes, ofo_count;
 	tcp_seq ofo_last;                   /* start of the most recent out-of-order arrival */
+	bool dsack_on;                      /* a D-SACK block to report in the next ACK (RFC 2883) */
+	tcp_seq dsack[2];
 
 	/* RTT and RTO (RFC 6298), in microseconds */
 	uint32_t srtt, rttvar, rto;
@@ -140,26 +150,37 @@ struct tcp_conn {
 	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT: flight_start at the first RTO */
 	uint64_t flight_start;              /* when the oldest unacknowledged byte went out (about) */
 
-	/* congestion control and recovery */
+	/* congestion control and recovery (tcp_rack.c) */
 	struct tcp_cc cc;
-	unsigned dupacks;
+	struct tcp_sb sb;                   /* the scoreboard of what is in flight */
+	struct tcp_rack rack;
+	struct tcp_prr prr;
+	unsigned dupacks;                   /* without SACK: duplicate ACKs not yet covered (Linux's reno sacked_out) */
 	bool in_recovery;
-	tcp_seq recover;
-	tcp_seq high_rxt;                   /* RFC 6675 HighRxt */
-	struct tcp_sack_range sacked[TCP_SACK_MAX];
-	unsigned nsacked;
-	uint32_t sacked_bytes;
-	uint8_t ca_state;
+	tcp_seq recover;                    /* RFC 6582 recover, RFC 6675 RecoveryPoint - 1 */
+	uint8_t ca_state;                   /* enum tcp_ca_state */
+	bool rescue_on;                     /* RFC 6675 RescueRxt is set ... */
+	tcp_seq rescue_rxt;                 /* ... to this */
 	/* RFC 3522 (Eifel detection) / RFC 4015 (response) after a timeout:
 	 * the TS value the first retransmission carried and what to restore. */
 	bool undo_pending;
+	/* RFC 3708 with Linux's undo: a recovery whose every retransmission
+	 * the receiver reports as a duplicate (D-SACK) was spurious. */
+	bool undo_recovery;
+	tcp_seq undo_marker;                /* SND.UNA when the recovery started */
+	uint32_t undo_retrans;              /* its retransmissions (segments) not D-SACKed yet */
+	uint32_t dsack_dups;                /* segments D-SACKed, ever (at most what was resent) */
 	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
-	 * while pto_armed; one probe per flight (tlp_done until an ACK advances). */
-	bool pto_armed, tlp_done;
+	 * while pto_armed, RACK's reordering timer while reo_armed. One probe
+	 * is outstanding at most (TLP.end_seq, §7.4). */
+	bool pto_armed, reo_armed;
+	bool tlp_out, tlp_is_retrans;
+	tcp_seq tlp_end_seq;
 	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
-	uint32_t spurious_rtos;
+	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
+	uint64_t bytes_sent, bytes_retrans; /* data bytes, every transmission; those resent */
 
 	/* delayed ACK */
 	uint32_t unacked_segs;
@@ -170,6 +191,7 @@ struct tcp_conn {
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
+	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
 
@@ -178,6 +200,12 @@ struct tcp_conn {
 	int soft_err;                       /* last ICMP error, reported if the connection times out */
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
 	bool rd_shut, wr_shut;
+
+	/* urgent data (RFC 9293 §3.8.5, RFC 6093), as Linux keeps it */
+	bool urg_mode;                      /* sending: snd_up is ahead of snd_una */
+	tcp_seq snd_up;                     /* sending: one past the urgent byte */
+	tcp_seq urg_seq;                    /* receiving: the urgent byte's sequence number */
+	uint16_t urg_data;                  /* receiving: 0 or TCP_URG_* (with the byte when VALID) */
 
 	struct sock_opts opt;               /* socket options (inherited from the listener) */
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
@@ -190,6 +218,18 @@ struct tcp_conn {
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_in, segs_out, total_retrans;
 };
+
+/* urg_data (Linux's values): the byte in the low 8 bits once VALID. */
+#define TCP_URG_VALID  0x0100
+#define TCP_URG_NOTYET 0x0200   /* the pointer came, the byte not yet */
+#define TCP_URG_READ   0x0400   /* read with MSG_OOB */
+
+/* The sequence number of the next byte the application reads (Linux's
+ * copied_seq): the receive ring holds the bytes up to RCV.NXT, before the FIN. */
+static inline tcp_seq tcp_copied_seq(const struct tcp_conn *c)
+{
+	return c->rcv_nxt - (c->fin_rcvd ? 1u : 0u) - (uint32_t)c->rcvq.len;
+}
 
 static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
 {
@@ -207,8 +247,8 @@ struct tcp_table {
 	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
 	size_t live;
-	uint64_t challenge_sec;             /* second of the current challenge-ACK budget */
-	uint32_t challenge_count;
+	uint64_t challenge_sec;             /* second of the current challenge-ACK budget, + 1 (0: none) */
+	uint32_t challenge_count;           /* challenge ACKs left in it */
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
 	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn
@@ -247,6 +287,8 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
  * still promises (tcp_ring_reserve), after the window or the ring changed. */
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* The send MSS from the path MTU, the peer's MSS and the options in use. */
+void tcp_sync_mss(struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3). */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
@@ -268,15 +310,16 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
-/* RST from a connection: <SEQ=SND.NXT><CTL=RST,ACK>. */
+/* RST from a connection: <SEQ=SND.MAX><CTL=RST,ACK> (see acceptable_seq()). */
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
 /* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
  * and rcvbuf (the listener's receive buffer) as the window. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now);
-/* Retransmits one segment at seq (at most one MSS). */
-void tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
+/* Retransmits one segment at seq (at most one MSS, within the window
+ * unless it is the first unacknowledged one). false when nothing went out. */
+bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);
 /* A window probe or keepalive: <SEQ=SND.UNA-1><CTL=ACK>, no data. */
 void tcp_send_probe(struct tcp_conn *c, uint64_t now);
 /* The probe timeout fired: sends the probe and arms the real RTO. */
@@ -290,8 +333,12 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 /* ---- tcp_timer.c ---- */
 /* Arms the retransmission timer (or the tail loss probe before it). */
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
+void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
 /* After new data went out: moves the tail loss probe to the latest transmission. */
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
+/* RACK's reordering timer (RFC 8985 §6.2 step 5) in us, in place of the RTO. */
+void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us);
 /* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */

@@ -240,11 +240,12 @@ long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size
 	return (long)n;
 }
 
-int tcp_ring_peekv(const struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy)
+int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *v, int cnt, size_t n,
+		   sock_copy_fn copy)
 {
 	if (!n)
 		return 0;
-	return ring_copyv(r->buf, r->cap, r->head, v, cnt, n, true, copy);
+	return ring_copyv(r->buf, r->cap, (r->head + off) % r->cap, v, cnt, n, true, copy);
 }
 
 void tcp_ring_consume(struct tcp_ring *r, size_t n)

@@ -172,6 +172,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->rto = TCP_RTO_INIT_US;
 	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
 	c->mss = TCP_DEFAULT_MSS;
+	c->pmtu = (uint16_t)(s->mtu < 65535 ? s->mtu : 65535);
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
 	c->opt = sock_opts_default();
@@ -296,6 +297,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
+	tcp_sb_free(&c->sb);
 	t->live--;
 	free(c);
 }
@@ -351,6 +353,26 @@ bool tcp_abort(struct tcp_conn *c, int err)
 	if (err)
 		c->err = err;
 	return tcp_done(c);
+}
+
+/*
+ * Like Linux's tcp_sync_mss() with tcp_mtu_to_mss(): the payload one segment
+ * carries is the path MTU less the IP and TCP headers, at most the MSS the
+ * peer announced (mss_clamp), less the options every segment carries (12
+ * bytes of timestamps when in use). SACK blocks, on some segments only, are
+ * taken off per segment (tcp_output.c's seg_mss()). RFC 1191 §6.2, RFC 6691 §2.
+ */
+void tcp_sync_mss(struct tcp_conn *c)
+{
+	uint32_t m = c->pmtu > 40 ? c->pmtu - 40u : 0;
+
+	if (m > c->mss_clamp)
+		m = c->mss_clamp;
+	if (m < TCP_MIN_MSS)
+		m = TCP_MIN_MSS;
+	if (c->ts_ok)
+		m -= 12;
+	c->mss = (uint16_t)m;
 }
 
 uint8_t tcp_pick_wscale(const struct tcp_conn *c)
@@ -417,14 +439,24 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 	/* RFC 5927 §4.1: only for a sequence number in flight. */
 	if (!seq_in(seq, c->snd_una, c->snd_max + 1))
 		return;
-	if (err == -EMSGSIZE && mtu >= 68 + 40) {
-		/* RFC 1191: lower the MSS and resend at once. */
-		uint32_t m = mtu - 40;
+	if (err == -EMSGSIZE) {
+		/* RFC 1191 §6.2, like Linux's tcp_v4_mtu_reduced(): a path MTU
+		 * below the one in use (never below 68, RFC 791) lowers the MSS
+		 * and what is in flight is sent again at once in segments that
+		 * fit. Never an error for the application, in any state. */
+		uint16_t old = c->mss;
 
-		if (m < c->mss) {
-			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
+		if (mtu < 68)
+			mtu = 68;
+		if (mtu >= c->pmtu)
+			return;
+		c->pmtu = (uint16_t)mtu;
+		if (!c->mss_clamp)
+			return;         /* before the peer's SYN: its options will use the new MTU */
+		tcp_sync_mss(c);
+		if (c->mss < old) {
 			tcp_cc_set_mss(&c->cc, c->mss);
-			c->snd_nxt = c->snd_una;
+			tcp_recovery_mss_fell(c);
 			tcp_output(c, s->now);
 		}
 		return;

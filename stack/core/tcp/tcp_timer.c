@@ -106,10 +106,10 @@ static uint64_t backed_off_rto(const struct tcp_conn *c)
 }
 
 /* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, once per flight (like Linux). */
+ * of recovery, with an RTT estimate, when no other probe is outstanding. */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == 0 && !c->tlp_done &&
+	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == TCP_CA_OPEN && !c->tlp_out &&
 	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
 }
 
@@ -123,7 +123,7 @@ static uint64_t pto_of(const struct tcp_conn *c)
 	return pto;
 }
 
-void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 {
 	uint64_t rto = backed_off_rto(c);
 
@@ -137,12 +137,23 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 			rto = left;
 	}
 	c->pto_armed = false;
-	if (tlp_allowed(c) && pto_of(c) < rto) {
+	c->reo_armed = false;
+	if (probe_ok && tlp_allowed(c) && pto_of(c) < rto) {
 		rto = pto_of(c);
 		c->pto_armed = true;
 	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
+}
+
+void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
+{
+	arm_rto(c, now, true);
+}
+
+void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
+{
+	arm_rto(c, now, false);
 }
 
 /* After new data went out: the probe timer restarts from the latest
@@ -151,8 +162,8 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
 {
 	uint64_t at;
 
-	if (!tlp_allowed(c))
-		return;
+	if (!tlp_allowed(c) || c->reo_armed)
+		return;                 /* RACK's timer first: it may start a recovery */
 	at = now + pto_of(c);
 	if (c->pto_armed || at < c->rto_at) {
 		uint64_t rto = (uint64_t)c->rto << c->backoff;
@@ -164,11 +175,39 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
 	}
 }
 
+/* RFC 8985 §6.2 step 5 and §8: the reordering timer takes the RTO's place
+ * (like Linux's ICSK_TIME_REO_TIMEOUT); when it fires, RACK looks again and
+ * the RTO is armed anew. */
+void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
+{
+	uint64_t rto = backed_off_rto(c);
+
+	if (us > rto)
+		us = (uint32_t)rto;
+	c->pto_armed = false;
+	c->reo_armed = true;
+	tcp_timer_set(c, &c->rto_at, now + us);
+	c->persist_at = STACK_NEVER;
+}
+
 /* ---- persist ---- */
 
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
 {
-	tcp_timer_set(c, &c->persist_at, now + backed_off_rto(c));
+	uint64_t when = backed_off_rto(c);
+
+	/* Like Linux's tcp_clamp_probe0_to_user_timeout(): while probing, the
+	 * timer fires no later than TCP_USER_TIMEOUT's end. */
+	if (c->opt.user_timeout_ms && c->probes_since) {
+		uint64_t end = c->probes_since + (uint64_t)c->opt.user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 0;
+
+		if (left < TCP_TIMEOUT_MIN_US)
+			left = TCP_TIMEOUT_MIN_US;
+		if (left < when)
+			when = left;
+	}
+	tcp_timer_set(c, &c->persist_at, now + when);
 }
 
 /* ---- expiry, and the timer pass ---- */
@@ -188,17 +227,72 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 	return t;
 }
 
+/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
+static bool give_up(struct tcp_conn *c)
+{
+	return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
+}
+
+/* Linux's tcp_model_timeout(): how long `boundary` retransmissions take,
+ * backed off from TCP_RTO_MIN up to TCP_RTO_MAX. */
+static uint64_t model_timeout(unsigned boundary)
+{
+	const unsigned linear = 9;          /* ilog2(TCP_RTO_MAX / TCP_RTO_MIN) */
+
+	if (boundary <= linear)
+		return ((2ull << boundary) - 1) * TCP_RTO_MIN_US;
+	return ((2ull << linear) - 1) * TCP_RTO_MIN_US + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
+}
+
+/* Like Linux's tcp_orphan_retries() with tcp_orphan_retries = 0: an orphan
+ * gets 8 tries while its backed-off timer is below TCP_RTO_MAX ("alive"),
+ * none after. A hostile or dead peer must not hold its memory for long. */
+static unsigned orphan_retries(const struct tcp_conn *c)
+{
+	return backed_off_rto(c) < TCP_RTO_MAX_US ? TCP_ORPHAN_RETRIES : 0;
+}
+
 static bool timed_out(const struct tcp_conn *c, uint64_t now)
 {
 	if (c->opt.user_timeout_ms && c->first_rexmit_at &&
 	    now - c->first_rexmit_at >= (uint64_t)c->opt.user_timeout_ms * 1000)
 		return true;
+	/* Like Linux's tcp_write_timeout() for a dead socket: its bound is the
+	 * time tcp_orphan_retries retransmissions take (retransmits_timed_out()). */
+	if (c->orphan && c->retries && now - c->first_rexmit_at >= model_timeout(orphan_retries(c)))
+		return true;
 	return c->retries >= TCP_RETRIES2;
+}
+
+/*
+ * Like Linux's tcp_rtx_probe0_timed_out(): while the retransmissions probe a
+ * window that shrank to zero, the connection lives as long as the peer
+ * answers; it ends once no ACK came for 2 TCP_RTO_MAX and the probes ran
+ * that long, or TCP_USER_TIMEOUT passed since the first retransmission
+ * (the peer's zero windows do not restart that count).
+ */
+static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	uint64_t timeout = 2ull * TCP_RTO_MAX_US, rtx = now - c->first_rexmit_at;
+
+	if (c->opt.user_timeout_ms) {
+		uint64_t ut = (uint64_t)c->opt.user_timeout_ms * 1000;
+
+		if (rtx > ut)
+			return true;
+		if (ut < timeout)
+			timeout = ut;
+	}
+	if (now - c->last_ack_at <= timeout)
+		return false;
+	return rtx > timeout;
 }
 
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
+	bool zero_wnd;
+
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
@@ -223,6 +317,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	}
 	if (c->snd_una == c->snd_max)
 		return false;
+	if (c->reo_armed) {
+		tcp_rack_reo_timeout(c, now);
+		return false;
+	}
 	if (c->pto_armed) {
 		c->pto_armed = false;
 		tcp_send_tlp(c, now);
@@ -232,7 +330,12 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
 	c->rto_count++;
-	if (timed_out(c, now)) {
+	/* RFC 9293 §3.8.6.2.1: a window that shrank to zero with data in
+	 * flight is probed (Linux's tcp_retransmit_timer(): "receiver
+	 * dastardly shrinks window"); these expiries do not count towards
+	 * tcp_retries2, unless nobody holds the socket any more. */
+	zero_wnd = c->snd_wnd == 0 && !c->orphan;
+	if (zero_wnd ? zero_window_timed_out(c, now) : timed_out(c, now)) {
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
 		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 	}
@@ -249,24 +352,19 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
 	}
-	c->retries++;
+	if (!zero_wnd)
+		c->retries++;
 	if (c->backoff < 15)
 		c->backoff++;
-	c->in_recovery = false;
-	c->ca_state = 4;                    /* TCP_CA_Loss */
-	c->dupacks = 0;
-	c->recover = c->snd_max;
-	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
-	 * timeout. Like Linux, it survives the first one (what the receiver
-	 * holds is not sent again); a second timeout in a row discards it, in
-	 * case the receiver reneged. */
-	if (c->retries > 1) {
-		c->nsacked = 0;
-		c->sacked_bytes = 0;
-	}
-	c->high_rxt = c->snd_una;
+	c->recover = c->snd_max - 1;        /* RFC 6582 §3.2 step 2's highest sequence number sent */
+	/* RFC 8985 §6.3: what is lost (the state becomes Loss), resent as the
+	 * window allows, the first unacknowledged segment at once (RFC 6298
+	 * (5.4)), whatever the window says: behind a window that shrank to
+	 * zero it is the window probe (RFC 9293 §3.8.6.2.1; Linux's
+	 * __tcp_retransmit_skb() makes the same exception for SND.UNA). */
+	tcp_recovery_on_rto(c, now);
 	c->rtt_timing = false;
-	c->snd_nxt = c->snd_una;
+	tcp_retransmit_at(c, c->snd_una, now);
 	tcp_output(c, now);
 	if (c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
@@ -278,9 +376,23 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 	c->persist_at = STACK_NEVER;
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
 		return false;
-	if (c->snd_wnd == 0 && c->probes >= TCP_RETRIES2)
-		return tcp_abort(c, -ETIMEDOUT);
 	if (c->snd_wnd == 0) {
+		unsigned max_probes = TCP_RETRIES2;
+
+		/* Like Linux's tcp_probe_timer(): RFC 1122 §4.2.2.17 keeps a
+		 * connection open as long as the peer answers the probes (each
+		 * ACK resets c->probes), but TCP_USER_TIMEOUT counts from the
+		 * first probe whatever the peer answers, and an orphan's
+		 * probes end once its backed-off timer reaches TCP_RTO_MAX. */
+		if (!c->probes_since)
+			c->probes_since = now;
+		else if (c->opt.user_timeout_ms &&
+			 now - c->probes_since >= (uint64_t)c->opt.user_timeout_ms * 1000)
+			return give_up(c);
+		if (c->orphan)
+			max_probes = orphan_retries(c);     /* 0 once the timer reached TCP_RTO_MAX */
+		if (c->probes >= max_probes)
+			return give_up(c);
 		/* RFC 9293 §3.8.6.1: a zero-window probe (like Linux, no data, SEQ = SND.UNA - 1). */
 		tcp_send_probe(c, now);
 		c->probes++;

@@ -1,4 +1,4 @@
-/* One ACK per batch (issue 5): frames read in one go by the runner (or a
+/* One ACK per batch: frames read in one go by the runner (or a
  * busy-polling thread) form a batch (stack_rx_batch_begin/end); the "every second full segment" ACK
  * of RFC 5681 §4.2 then waits for the timer pass the caller runs right after
  * the batch, so a batch of large frames costs one ACK, not one per frame.

@@ -1,4 +1,5 @@
-/* Congestion control: NewReno (RFC 5681, RFC 6582) and CUBIC (RFC 9438). */
+/* Congestion control: NewReno (RFC 5681, RFC 6582) and CUBIC (RFC 9438);
+ * Proportional Rate Reduction (RFC 6937) for the window in recovery. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,6 +580,72 @@ static void test_bounds_both_algorithms(void **state)
 	}
 }
 
+/* ---- PRR (RFC 6937) ---- */
+
+/* A loss of one segment out of 20 in flight, CUBIC's ssthresh 14 segments:
+ * while the pipe is above ssthresh, PRR sends ssthresh/RecoverFS of what
+ * each ACK delivered, so that over the round trip (19 ACKs, one per
+ * segment delivered) the sender sends 14 segments, evenly spread, the
+ * first of them (the fast retransmission) at once. */
+static void test_prr_proportional_reduction(void **state)
+{
+	struct tcp_prr p;
+	uint32_t ssthresh = 14 * MSS, pipe = 19 * MSS, sent = 0, burst = 0;
+
+	(void)state;
+	tcp_prr_init(&p, 20 * MSS);
+	/* entering recovery: the fast retransmission goes whatever the numbers */
+	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, pipe, 0, MSS, false), MSS);
+	tcp_prr_sent(&p, MSS);
+	sent += MSS;
+	pipe += MSS;
+	for (int i = 0; i < 19; i++) {
+		uint32_t n;
+
+		pipe -= MSS;                    /* a segment delivered */
+		n = tcp_prr_sndcnt(&p, ssthresh, pipe, MSS, MSS, false);
+		n -= n % MSS;                   /* the sender sends whole segments */
+		assert_true(n <= MSS);          /* never a burst */
+		if (n) {
+			tcp_prr_sent(&p, n);
+			sent += n;
+			pipe += n;
+			burst = 0;
+		} else {
+			assert_true(++burst < 3);  /* and never a long pause */
+		}
+		/* sent so far: ceil(delivered * ssthresh / RecoverFS) */
+		assert_true(sent <= ((uint64_t)p.delivered * ssthresh + 20 * MSS - 1) / (20 * MSS) + MSS);
+	}
+	/* one round trip: the window came down to ssthresh */
+	assert_true(sent >= 13 * MSS && sent <= 14 * MSS);
+	assert_true(pipe <= ssthresh);
+}
+
+/* RFC 6937 §3, PRR-SSRB: after heavy losses the pipe is below ssthresh;
+ * each ACK lets out what it delivered plus one segment (slow start), when
+ * SND.UNA advanced without a new loss, and at most up to ssthresh. */
+static void test_prr_slow_start_reduction_bound(void **state)
+{
+	struct tcp_prr p;
+	uint32_t ssthresh = 14 * MSS, pipe = 4 * MSS;
+
+	(void)state;
+	tcp_prr_init(&p, 20 * MSS);
+	tcp_prr_sent(&p, MSS);  /* the fast retransmission */
+	/* an ACK delivering one segment: two may go */
+	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, pipe, MSS, MSS, true), 2 * MSS);
+	tcp_prr_sent(&p, 2 * MSS);
+	pipe += MSS;
+	/* with a new loss seen on it, only what was delivered */
+	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, pipe, MSS, MSS, false), MSS);
+	tcp_prr_sent(&p, MSS);
+	/* never beyond ssthresh */
+	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, 13 * MSS + 100, 5 * MSS, MSS, true), MSS - 100);
+	/* nothing delivered, nothing owed: nothing */
+	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, ssthresh, 0, MSS, false), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +669,8 @@ int main(void)
 		cmocka_unit_test(test_cubic_stretch_ack_bounded),
 		cmocka_unit_test(test_cubic_degenerate_inputs),
 		cmocka_unit_test(test_bounds_both_algorithms),
+		cmocka_unit_test(test_prr_proportional_reduction),
+		cmocka_unit_test(test_prr_slow_start_reduction_bound),
 	};
 	return cmocka_run_group_tests_name("tcp_cc", tests, NULL, NULL);
 }

@@ -516,7 +516,8 @@ static void test_orphan_gives_up_on_rto(void **state)
 	tcp_close(c, t->h->now);
 	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
-	/* Linux gives up after about 15 minutes (tcp_retries2, RTO backoff up to 120 s). */
+	/* Linux gives up on an orphan after about 100 s (tcp_orphan_retries: 8 backed-off
+	 * retransmissions from a 200 ms RTO; tcp_retries2 for a socket still held). */
 	for (int i = 0; i < 2000 && tcp_conn_count(t->h->s); i++) {
 		ts_advance_ms(t, 1000);
 		while (ts_next(t, got, sizeof(got))) {

@@ -306,7 +306,7 @@ static void test_pair_reorder_dup(void **state)
 		run_transfer(seed, 2, 3, 10, 300000);
 }
 
-/* Issue 3's link, from the stack's own fault injector on both stacks: 3% loss,
+/* A bad link, from the stack's own fault injector on both stacks: 3% loss,
  * 1% duplication, 10% reordering, 0.5% corruption and 2 ms delay each way
  * (PSTACK_FAULTS=loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms), seeded,
  * so every run is the same run. */

@@ -54,6 +54,7 @@ static void test_syn_in_established_challenge(void **state)
 	ts_inject(t, "S 50:50(0) win 65535 <mss 1460>");
 	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_advance_ms(t, 500);      /* one challenge ACK per 500 ms and connection */
 	ts_inject(t, "S 1:1(0) win 65535 <mss 1460>");
 	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
@@ -72,6 +73,7 @@ static void test_ack_out_of_range(void **state)
 	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
 	/* too old (before SND.UNA - MAX.SND.WND) */
+	ts_advance_ms(t, 500);      /* one challenge ACK per 500 ms and connection */
 	ts_inject(t, "P. 1:11(10) ack 4000000000 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
@@ -80,24 +82,67 @@ static void test_ack_out_of_range(void **state)
 	ts_free(t);
 }
 
-/* RFC 5961 §7: challenge ACKs are rate-limited (1000 per second). */
-static void test_challenge_ack_rate_limit(void **state)
+#define CHALLENGE_CONNS 1600
+
+/* One in-window RST (not at RCV.NXT) to each connection; returns how many
+ * challenge ACKs went out. */
+static int rst_each(struct tscript *t, unsigned nconn)
 {
-	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = ts_connect(t);
 	int n = 0;
 
-	(void)state;
-	ts_advance_ms(t, 1000 - (t->h->now / 1000) % 1000);    /* the start of a second */
-	for (int i = 0; i < 1500; i++)
+	for (unsigned i = 0; i < nconn; i++) {
+		t->peer_port = (uint16_t)(TS_PEER_PORT + i);
 		ts_inject(t, "R 1000:1000(0) win 0");
+	}
 	for (struct h_frame *f; (f = h_pop_tx(t->h)); n++)
 		free(f);
-	assert_int_equal(n, 1000);
-	ts_advance_ms(t, 1000);
+	return n;
+}
+
+/* Defect 4 (issue 12). RFC 5961 §7 throttles challenge ACKs; one budget of
+ * exactly 1000 a second for the whole stack was the CVE-2016-5696 side
+ * channel (an off-path attacker counts the ACKs it does not see by
+ * exhausting the budget). Like Linux since 4.7 (tcp_send_challenge_ack()):
+ * first a limit per connection, one per 500 ms (tcp_invalid_ratelimit,
+ * shared with the ACKs to out-of-window segments), then a stack-wide budget
+ * drawn at random each second in [500, 1499] (tcp_challenge_ack_limit 1000). */
+static void test_challenge_acks_per_connection_and_random_budget(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 64), *c[CHALLENGE_CONNS];
+	int n[3];
+
+	(void)state;
+	c[0] = ts_accept_one(t, l);
+	/* one connection: one challenge ACK per 500 ms, however many RSTs */
+	for (int i = 0; i < 10; i++)
+		ts_inject(t, "R 1000:1000(0) win 0");
+	ts_expect(t, ". 1:1(0) ack 1 win * " TSO);
+	ts_expect_none(t);
+	ts_advance_ms(t, 499);
 	ts_inject(t, "R 1000:1000(0) win 0");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
-	ts_abort(t, c);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, "R 1000:1000(0) win 0");
+	ts_expect(t, ". 1:1(0) ack 1 win * " TSO);
+	/* many connections: the stack-wide budget, a different one each second */
+	for (unsigned i = 1; i < CHALLENGE_CONNS; i++) {
+		ts_new_peer(t);
+		c[i] = ts_accept_one(t, l);
+	}
+	for (int s = 0; s < 3; s++) {
+		ts_advance_ms(t, 1000 - (t->h->now / 1000) % 1000);    /* the start of a second */
+		n[s] = rst_each(t, CHALLENGE_CONNS);
+		print_message("challenge ACKs in second %d: %d\n", s, n[s]);
+		assert_true(n[s] >= 500 && n[s] <= 1499);
+	}
+	assert_false(n[0] == n[1] && n[1] == n[2]);
+	for (unsigned i = 0; i < CHALLENGE_CONNS; i++) {
+		tcp_setopt(c[i], TCP_OPT_LINGER, 0);
+		tcp_close(c[i], t->h->now);
+	}
+	tcp_close(l, t->h->now);
+	h_drain_tx(t->h);
 	ts_free(t);
 }
 
@@ -458,7 +503,7 @@ int main(void)
 		cmocka_unit_test(test_rst_in_window_challenge),
 		cmocka_unit_test(test_syn_in_established_challenge),
 		cmocka_unit_test(test_ack_out_of_range),
-		cmocka_unit_test(test_challenge_ack_rate_limit),
+		cmocka_unit_test(test_challenge_acks_per_connection_and_random_budget),
 		cmocka_unit_test(test_paws),
 		cmocka_unit_test(test_out_of_window_ack_rate_limit),
 		cmocka_unit_test(test_isn_varies),

@@ -1,4 +1,4 @@
-/* Receive checksum offload (issue 5): a frame the device vouches for
+/* Receive checksum offload: a frame the device vouches for
  * (NETDEV_RX_CSUM_OK: verified by the kernel, or the local kernel's frame with
  * a partial checksum) skips the TCP/UDP checksum check; every other frame is
  * checked, including through the fault link and after reassembly. Also the

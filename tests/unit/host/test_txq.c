@@ -1,5 +1,5 @@
 /*
- * Deferred transmission (stack/host/txq.c, issue 5): the host's output hook
+ * Deferred transmission (stack/host/txq.c): the host's output hook
  * queues the frames the stack makes, in order, until the thread that made
  * them lets go of the stack and writes them (txq_take and txq_send, in the
  * runner). Checked here: nothing reaches the device before that, frames

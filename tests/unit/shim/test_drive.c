@@ -1,5 +1,5 @@
 /*
- * A blocked thread reads the device itself (issue 5: no hand-off through
+ * A blocked thread reads the device itself (no hand-off through
  * the stack thread on the fast path). The shim's waits add the fd the
  * host's block_begin gives them to their ppoll; woken by it, the thread
  * calls the host's drive, which processes what the device holds.
@@ -34,12 +34,8 @@
 #include "shim/shim.h"
 #include "stack/host/lock.h"
 #include "stack/core/config.h"
-#include "tests/unit/support/harness.h"
-#include "tests/unit/support/shim_libc.h"
+#include "tests/unit/support/fake_host.h"
 
-static struct harness *H;
-/* The stack lock, as the library's host has it (stack/host/lock.h). */
-static struct stack_lock hmu;
 static int dev[2];              /* the "device": readable when a frame waits */
 static bool refuse;             /* block_begin says another thread drives */
 static uint16_t to_port;        /* where a "frame" is delivered */
@@ -47,20 +43,6 @@ static int begins, ends, ends_driving, drives, held_lock_drives;
 static bool raise_in_drive;     /* drive raises SIGUSR1 (a signal while processing frames) */
 static volatile sig_atomic_t got_usr1;
 
-static void deliver_udp(uint16_t dport, const char *text)
-{
-	static uint8_t buf[H_MAX_FRAME];
-	size_t n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, dport, (const uint8_t *)text, strlen(text));
-
-	h_inject(H, buf, n);
-}
-
-static int t_start(void *c) { (void)c; return 0; }
-static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return H->now; }
-static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 
 static int t_block_begin(void *c)
 {
@@ -76,15 +58,15 @@ static int t_drive(void *c)
 	(void)c;
 	drives++;
 	/* Called with the lock held, like runner_drive. */
-	if (pthread_mutex_trylock(&hmu.mu) == EBUSY)
+	if (pthread_mutex_trylock(&fh.lock.mu) == EBUSY)
 		held_lock_drives++;
 	else
-		pthread_mutex_unlock(&hmu.mu);
+		pthread_mutex_unlock(&fh.lock.mu);
 	if (read(dev[0], &b, 1) != 1)
 		return 0;
 	if (raise_in_drive)
 		pthread_kill(pthread_self(), SIGUSR1);
-	deliver_udp(to_port, "frame");
+	fh_deliver_udp(to_port, "frame");
 	return 1;
 }
 
@@ -97,19 +79,15 @@ static void t_block_end(void *c, bool was_driver)
 
 static void start(void)
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop, .block_begin = t_block_begin, .drive = t_drive,
-		.block_end = t_block_end,
-	};
+	struct shim_host host;
 	char c = 'f';
 
-	stack_lock_init(&hmu, shim_wake_flush);
-	H = h_new(NULL, false);
-	h_learn_peer(H);
-	/* The core's entry points check that they run under it. */
-	stack_lock_check(&hmu);
+	fh_setup(h_new(NULL, false), shim_wake_flush);
+	h_learn_peer(fh.h);
+	fh_host(&host);
+	host.block_begin = t_block_begin;
+	host.drive = t_drive;
+	host.block_end = t_block_end;
 	assert_int_equal(pipe2(dev, O_NONBLOCK), 0);
 	/* One frame is waiting on the device before anyone blocks. */
 	assert_int_equal(write(dev[1], &c, 1), 1);
@@ -118,34 +96,15 @@ static void start(void)
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
-	h_checked_libc(&libc, &hmu);
-	shim_init(&libc, &host);
+	fh_init_shim(&host, NULL);
 }
 
 static void stop(void)
 {
-	shim_reset_for_test();
-	stack_lock_check(NULL);
-	h_free(H);
+	fh_teardown();
+	h_free(fh.h);
 	close(dev[0]);
 	close(dev[1]);
-}
-
-/* A UDP socket bound to port that waits at most rcvtimeo_ms (0: forever). */
-static int udp_socket(uint16_t port, int rcvtimeo_ms)
-{
-	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a;
-	struct timeval tv = { rcvtimeo_ms / 1000, (rcvtimeo_ms % 1000) * 1000 };
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	assert_true(fd >= 0);
-	assert_int_equal(shim_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (rcvtimeo_ms)
-		assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	return fd;
 }
 
 static void test_blocking_recv_drives(void **state)
@@ -157,7 +116,7 @@ static void test_blocking_recv_drives(void **state)
 	start();
 	/* Only this thread's own reading of the device can end the wait
 	 * before its timeout (a failure then, not a hang). */
-	fd = udp_socket(5000, 2000);
+	fd = fh_udp_socket(5000, 2000);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), 5);
 	assert_memory_equal(b, "frame", 5);
 	assert_int_equal(drives, 1);
@@ -176,7 +135,7 @@ static void test_poll_drives(void **state)
 
 	(void)state;
 	start();
-	fd = udp_socket(5000, 0);
+	fd = fh_udp_socket(5000, 0);
 	p.fd = fd;
 	p.events = POLLIN;
 	p.revents = 0;
@@ -199,7 +158,7 @@ static void test_epoll_wait_drives(void **state)
 
 	(void)state;
 	start();
-	fd = udp_socket(5000, 0);
+	fd = fh_udp_socket(5000, 0);
 	ep = epoll_create1(0);
 	assert_true(ep >= 0);
 	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
@@ -222,8 +181,8 @@ static void test_frame_for_another_socket(void **state)
 	(void)state;
 	start();
 	to_port = 6000;
-	other = udp_socket(6000, 0);
-	fd = udp_socket(5000, 50);
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 50);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
 	/* It went on waiting after the frame, to its timeout. */
 	assert_int_equal(drives, 1);
@@ -244,7 +203,7 @@ static void test_refused_waits_on_its_own(void **state)
 	(void)state;
 	start();
 	refuse = true;
-	fd = udp_socket(5000, 50);
+	fd = fh_udp_socket(5000, 50);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
 	assert_int_equal(drives, 0);
 	assert_true(begins >= 1);
@@ -275,8 +234,8 @@ static void test_signal_while_driving(void **state)
 	start();
 	raise_in_drive = true;
 	to_port = 6000;            /* the frame does not end the wait by itself */
-	other = udp_socket(6000, 0);
-	fd = udp_socket(5000, 2000);
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 2000);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
 	assert_int_equal(got_usr1, 1);
 	assert_int_equal(drives, 1);

@@ -1,5 +1,5 @@
 /*
- * Busy-poll (PSTACK_SPIN_US, issue 5): its setting, and the shim's spinning.
+ * Busy-poll (PSTACK_SPIN_US): its setting, and the shim's spinning.
  *
  * The host's spin hook stands in for the runner's runner_poll_once(): it is
  * called with the lock held and, on its third call, delivers a datagram to
@@ -31,32 +31,14 @@
 #include "shim/shim.h"
 #include "stack/host/config.h"
 #include "stack/host/lock.h"
-#include "tests/unit/support/harness.h"
-#include "tests/unit/support/shim_libc.h"
+#include "tests/unit/support/fake_host.h"
 
-static struct harness *H;
-/* The stack lock, as the library's host has it (stack/host/lock.h). */
-static struct stack_lock hmu;
 static int spin_calls, spin_stops;
 static int deliver_at;          /* the spin call that delivers (0: never) */
 static uint32_t spin_budget;    /* the host's PSTACK_SPIN_US */
 static bool raise_instead;      /* that call raises SIGUSR1 instead */
 static volatile sig_atomic_t got_usr1;
 
-static void deliver_udp(uint16_t dport, const char *text)
-{
-	static uint8_t buf[H_MAX_FRAME];
-	size_t n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, dport, (const uint8_t *)text, strlen(text));
-
-	h_inject(H, buf, n);
-}
-
-static int t_start(void *c) { (void)c; return 0; }
-static struct stack *t_stack(void *c) { (void)c; return H->s; }
-static void t_lock(void *c) { (void)c; stack_lock(&hmu); }
-static void t_unlock(void *c) { (void)c; stack_unlock(&hmu); }
-static uint64_t t_now(void *c) { (void)c; return H->now; }
-static void t_stop(void *c, uint64_t l) { (void)c; (void)l; }
 static uint32_t t_spin_us(void *c) { (void)c; return spin_budget; }
 static int t_spin(void *c, bool stop)
 {
@@ -71,55 +53,32 @@ static int t_spin(void *c, bool stop)
 		pthread_kill(pthread_self(), SIGUSR1);
 		return 0;
 	}
-	deliver_udp(5000, "spun");
+	fh_deliver_udp(5000, "spun");
 	return 1;
 }
 
 static void start(uint32_t spin_us)
 {
-	struct shim_libc libc;
-	struct shim_host host = {
-		.start = t_start, .stack = t_stack, .lock = t_lock, .unlock = t_unlock,
-		.now = t_now, .stop = t_stop, .spin = t_spin, .spin_us = t_spin_us,
-	};
+	struct shim_host host;
 	struct stack_config cfg;
 
 	config_defaults(&cfg);
 	spin_budget = spin_us;
-	stack_lock_init(&hmu, shim_wake_flush);
-	H = h_new(&cfg, false);
-	h_learn_peer(H);
-	/* The core's entry points check that they run under it. */
-	stack_lock_check(&hmu);
+	fh_setup(h_new(&cfg, false), shim_wake_flush);
+	h_learn_peer(fh.h);
+	fh_host(&host);
+	host.spin = t_spin;
+	host.spin_us = t_spin_us;
 	spin_calls = spin_stops = 0;
 	deliver_at = 3;
 	raise_instead = false;
-	h_checked_libc(&libc, &hmu);
-	shim_init(&libc, &host);
+	fh_init_shim(&host, NULL);
 }
 
 static void stop(void)
 {
-	shim_reset_for_test();
-	stack_lock_check(NULL);
-	h_free(H);
-}
-
-/* A bound UDP socket on port 5000 that waits at most rcvtimeo_ms (0: forever). */
-static int udp_socket(int rcvtimeo_ms)
-{
-	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a;
-	struct timeval tv = { rcvtimeo_ms / 1000, (rcvtimeo_ms % 1000) * 1000 };
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(5000);
-	assert_true(fd >= 0);
-	assert_int_equal(shim_bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (rcvtimeo_ms)
-		assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	return fd;
+	fh_teardown();
+	h_free(fh.h);
 }
 
 /* ---- the setting ---- */
@@ -176,7 +135,7 @@ static void test_blocking_recv_spins(void **state)
 
 	(void)state;
 	start(10 * 1000 * 1000);
-	fd = udp_socket(5000);
+	fd = fh_udp_socket(5000, 5000);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), 4);
 	assert_memory_equal(b, "spun", 4);
 	assert_int_equal(spin_calls, 3);
@@ -192,7 +151,7 @@ static void test_poll_spins(void **state)
 
 	(void)state;
 	start(10 * 1000 * 1000);
-	fd = udp_socket(0);
+	fd = fh_udp_socket(5000, 0);
 	p.fd = fd;
 	p.events = POLLIN;
 	p.revents = 0;
@@ -212,7 +171,7 @@ static void test_poll_spin_sees_kernel_fd(void **state)
 	(void)state;
 	start(10 * 1000 * 1000);
 	deliver_at = 0;
-	fd = udp_socket(0);
+	fd = fh_udp_socket(5000, 0);
 	assert_int_equal(pipe(pp), 0);
 	assert_int_equal(write(pp[1], &c, 1), 1);
 	p[0].fd = fd;
@@ -241,7 +200,7 @@ static void test_epoll_wait_spins(void **state)
 
 	(void)state;
 	start(10 * 1000 * 1000);
-	fd = udp_socket(0);
+	fd = fh_udp_socket(5000, 0);
 	ep = epoll_create1(0);
 	assert_true(ep >= 0);
 	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
@@ -262,7 +221,7 @@ static void test_spin_off(void **state)
 
 	(void)state;
 	start(0);
-	fd = udp_socket(20);
+	fd = fh_udp_socket(5000, 20);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
 	assert_int_equal(spin_calls, 0);
 	assert_int_equal(spin_stops, 0);
@@ -279,7 +238,7 @@ static void test_spin_budget_then_blocks(void **state)
 	(void)state;
 	start(2000);
 	deliver_at = 0;
-	fd = udp_socket(300);
+	fd = fh_udp_socket(5000, 300);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
 	assert_true(spin_calls > 0);
 	/* It told the host it stopped spinning before it blocked. */
@@ -305,7 +264,7 @@ static void test_signal_while_spinning(void **state)
 	start(10 * 1000 * 1000);
 	raise_instead = true;
 	got_usr1 = 0;
-	fd = udp_socket(0);
+	fd = fh_udp_socket(5000, 0);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
 	assert_int_equal(got_usr1, 1);
 	/* Signals are looked at every fourth round without frames. */

@@ -1,0 +1,502 @@
+/*
+ * Loss detection and recovery. Read first:
+ *   RFC 8985 (RACK-TLP), RFC 6675 (SACK loss recovery), RFC 6582 (NewReno),
+ *   RFC 6937 (PRR), RFC 2883 (D-SACK), RFC 3708 (spurious retransmissions
+ *   seen by D-SACK), RFC 5681 §3.2, RFC 3042.
+ *
+ * What is lost is decided on the scoreboard (tcp_sack.c), on every ACK:
+ *   - with SACK, by RACK (RFC 8985 §6.2): a segment is lost once a segment
+ *     sent after it was delivered, and a reordering window has passed since
+ *     (RACK's timer waits for that window); like Linux's tcp_recovery.c,
+ *     the window is zero while no reordering was seen and DupThresh
+ *     segments are SACKed (RFC 8985 §6.2 step 4), which keeps the classic
+ *     fast retransmit;
+ *   - with SACK and PSTACK_TCP_RECOVERY=0, by RFC 6675's IsLost (DupThresh
+ *     segments SACKed above);
+ *   - without SACK, by NewReno (RFC 6582): the first unacknowledged segment
+ *     on the third duplicate ACK and on each partial ACK.
+ * A loss in the Open state starts a recovery (cwnd and ssthresh from the
+ * congestion control, then PRR, RFC 6937, on each ACK); it ends when
+ * everything sent before it is acknowledged (RFC 6582 §3.2 step 3), or when
+ * D-SACK shows every retransmission of it was spurious (RFC 3708; the window
+ * comes back, like Linux's tcp_try_undo_dsack). What to send is the output's
+ * business (tcp_output.c): the segments marked lost first, then new data.
+ */
+#include "stack/core/tcp/tcp_rack.h"
+
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp_priv.h"
+
+#define RACK_REO_WND_PERSIST 16         /* RFC 8985 §6.2 step 4: DSACK-free recoveries before the window resets */
+
+static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+static bool rack_on(const struct tcp_conn *c)
+{
+	return c->sack_ok && c->s->cfg.tcp_recovery;
+}
+
+/* RFC 8985 §6.2: t1 later than t2, the sequence breaking ties (a burst sent at once). */
+static bool sent_after(uint64_t t1, tcp_seq seq1, uint64_t t2, tcp_seq seq2)
+{
+	return t1 > t2 || (t1 == t2 && seq_gt(seq1, seq2));
+}
+
+uint32_t tcp_pipe(const struct tcp_conn *c)
+{
+	uint32_t pipe = tcp_sb_in_flight(&c->sb);
+
+	if (!c->sack_ok && c->dupacks) {
+		/* Each duplicate ACK is a segment that left the network; outside
+		 * recovery only the first two count (limited transmit, RFC 3042),
+		 * so that duplicate ACKs that cannot start a recovery do not each
+		 * send a new segment. */
+		unsigned n = c->in_recovery || c->dupacks < TCP_DUPTHRESH ? c->dupacks : TCP_DUPTHRESH - 1;
+		uint32_t d = n * (uint32_t)c->mss;
+
+		pipe = pipe > d ? pipe - d : 0;
+	}
+	return pipe;
+}
+
+/* ---- RACK (RFC 8985 §6.2) ---- */
+
+/* Steps 2 and 3 for segment s, newly delivered (ACKed or SACKed). */
+static void rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32_t tsecr, uint64_t now)
+{
+	struct tcp_rack *r = &c->rack;
+	uint32_t rtt = now > s->xmit_at ? (uint32_t)(now - s->xmit_at) : 0;
+
+	/* Step 3: a segment never resent, delivered below the highest one
+	 * delivered so far, was reordered. */
+	if (!r->xmit_ts || seq_gt(s->end, r->fack))
+		r->fack = s->end;
+	else if (seq_lt(s->end, r->fack) && !(s->flags & TCP_TX_EVER_RETRANS))
+		r->reord = true;
+	/* Step 2: a resent segment may be the delivery of an earlier copy:
+	 * not a sample when the timestamp echoed is older than the last
+	 * transmission, or the time since it is below the minimum RTT. */
+	if (s->flags & TCP_TX_EVER_RETRANS) {
+		if (tsecr && (int32_t)(tsecr - tcp_ts_now(c, s->xmit_at)) < 0)
+			return;
+		if (rtt < c->min_rtt)
+			return;
+	}
+	r->rtt = rtt;
+	r->advanced = true;
+	if (!r->xmit_ts || sent_after(s->xmit_at, s->end, r->xmit_ts, r->end_seq)) {
+		r->xmit_ts = s->xmit_at ? s->xmit_at : 1;
+		r->end_seq = s->end;
+	}
+}
+
+struct delivery {
+	struct tcp_conn *c;
+	uint32_t tsecr;
+	uint64_t now;
+};
+
+static void each_delivered(void *ctx, const struct tcp_txseg *s)
+{
+	struct delivery *d = ctx;
+
+	if (rack_on(d->c))
+		rack_delivered(d->c, s, d->tsecr, d->now);
+}
+
+uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
+{
+	const struct tcp_rack *r = &c->rack;
+	uint32_t mult = r->reo_wnd_mult ? r->reo_wnd_mult : 1, w;
+
+	/* Step 4: without reordering seen, no window in recovery nor once
+	 * DupThresh segments are SACKed (the classic fast retransmit). */
+	if (!r->reord) {
+		if (c->ca_state == TCP_CA_RECOVERY || c->ca_state == TCP_CA_LOSS)
+			return 0;
+		if (c->sb.sacked > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss)
+			return 0;
+	}
+	/* min_RTT / 4 per step, at most SRTT. Deviation: min_RTT is the
+	 * connection's minimum, not a windowed one. */
+	w = (c->min_rtt / 4) * mult;
+	return c->rtt_valid ? min32(w, c->srtt) : w;
+}
+
+/* Step 4, the D-SACK part: one step wider per round trip with D-SACKs. */
+static void rack_dsack(struct tcp_conn *c)
+{
+	struct tcp_rack *r = &c->rack;
+
+	if (r->dsack_round_on && seq_geq(c->snd_una, r->dsack_round))
+		r->dsack_round_on = false;
+	if (r->dsack_round_on)
+		return;
+	r->dsack_round_on = true;
+	r->dsack_round = c->snd_max;
+	if (r->reo_wnd_mult < 255)
+		r->reo_wnd_mult = (uint8_t)(r->reo_wnd_mult ? r->reo_wnd_mult + 1 : 2);
+	r->reo_wnd_persist = RACK_REO_WND_PERSIST;
+}
+
+/* Step 4: a recovery ended; after 16 without D-SACK, the window resets. */
+static void rack_recovery_end(struct tcp_conn *c)
+{
+	struct tcp_rack *r = &c->rack;
+
+	if (r->reo_wnd_persist && --r->reo_wnd_persist == 0)
+		r->reo_wnd_mult = 1;
+}
+
+static void mark_lost(struct tcp_conn *c, uint32_t i)
+{
+	struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+
+	/* A retransmission lost again leaves the pipe, to be resent. */
+	tcp_sb_set_flags(&c->sb, i, (uint8_t)((s->flags | TCP_TX_LOST) & ~TCP_TX_RETRANS));
+}
+
+/* Step 5: marks what is lost; returns how long until the next segment
+ * may be (us, 0: none waits). */
+static uint32_t rack_detect_loss(struct tcp_conn *c, uint64_t now)
+{
+	struct tcp_rack *r = &c->rack;
+	uint32_t reo_wnd = tcp_rack_reo_wnd(c), timeout = 0;
+
+	r->advanced = false;
+	if (!r->xmit_ts)
+		return 0;
+	for (uint32_t i = 0; i < c->sb.n; i++) {
+		struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+		uint64_t deadline;
+
+		if (s->flags & TCP_TX_SACKED)
+			continue;
+		if ((s->flags & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
+			continue;       /* known lost, waiting to be resent */
+		if (!sent_after(r->xmit_ts, r->end_seq, s->xmit_at, s->end)) {
+			/* New data goes out in sequence order: past the first one
+			 * sent after RACK.segment, only resent ones can be older. */
+			if (!(s->flags & TCP_TX_EVER_RETRANS) && !c->sb.retrans)
+				break;
+			continue;
+		}
+		deadline = s->xmit_at + r->rtt + reo_wnd;
+		if (deadline <= now) {
+			mark_lost(c, i);
+		} else if (deadline - now > timeout) {
+			timeout = (uint32_t)(deadline - now);
+		}
+	}
+	return timeout;
+}
+
+/* RFC 6675 IsLost, for PSTACK_TCP_RECOVERY=0: an unSACKed segment with more
+ * than (DupThresh - 1) * SMSS bytes SACKed above it is lost. */
+static void dupthresh_detect_loss(struct tcp_conn *c)
+{
+	uint32_t above = 0, i = c->sb.n;
+
+	while (i-- > 0) {
+		struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+
+		if (s->flags & TCP_TX_SACKED) {
+			above += tcp_txseg_len(s);
+		} else if (above > (TCP_DUPTHRESH - 1) * (uint32_t)c->mss) {
+			if (!(s->flags & (TCP_TX_LOST | TCP_TX_RETRANS)))
+				mark_lost(c, i);
+		}
+	}
+}
+
+/* RFC 6582: the first unacknowledged segment (one of them) is lost. */
+static void newreno_mark_head(struct tcp_conn *c)
+{
+	struct tcp_txseg *s;
+
+	if (!c->sb.n)
+		return;
+	s = tcp_sb_at(&c->sb, 0);
+	if (s->flags & TCP_TX_LOST)
+		return;
+	/* One segment, not a whole TSO frame (Linux's tcp_newreno_mark_lost). */
+	if (tcp_txseg_len(s) > c->mss)
+		tcp_sb_split(&c->sb, s->start + c->mss);
+	mark_lost(c, 0);
+}
+
+/* ---- the scoreboard from the ACK ---- */
+
+/* RFC 2883 §4: the first block is a D-SACK when it lies below the
+ * cumulative ACK, or inside the second block. */
+static bool is_dsack(const struct tcp_seg *g)
+{
+	if (!g->nsack)
+		return false;
+	if (seq_lt(g->sack[0][0], g->ack))
+		return true;
+	return g->nsack > 1 && seq_geq(g->sack[0][0], g->sack[1][0]) && seq_leq(g->sack[0][1], g->sack[1][1]);
+}
+
+/* A D-SACK for [st, en): a copy arrived twice. */
+static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_info *ai)
+{
+	uint32_t len = en - st, segs;
+
+	/* Like Linux's tcp_dsack_seen: a dubious D-SACK (larger than any
+	 * window, or more duplicates than retransmissions) is ignored. */
+	if (!seq_lt(st, en) || len > c->max_snd_wnd)
+		return;
+	segs = (len + c->mss - 1) / c->mss;
+	c->dsack_dups += segs;
+	if (c->dsack_dups > c->total_retrans)
+		return;
+	ai->dsack = true;
+	if (c->tlp_out && c->tlp_is_retrans && en == c->tlp_end_seq) {
+		ai->dsack_tlp = true;   /* the probe was not needed (RFC 8985 §7.4) */
+		return;
+	}
+	/* RFC 3708: a retransmission of this recovery arrived beside its
+	 * original (Linux's "dumb counting" of D-SACKed retransmissions). */
+	if (c->undo_recovery && seq_gt(en, c->undo_marker))
+		c->undo_retrans = c->undo_retrans > segs ? c->undo_retrans - segs : 0;
+	/* RFC 8985 §6.2 step 4: widen the reordering window. The duplicate
+	 * also shows that what was taken for a loss was reordering (like
+	 * Linux, which counts a D-SACKed retransmission as reordering). */
+	if (rack_on(c)) {
+		c->rack.reord = true;
+		rack_dsack(c);
+	}
+}
+
+void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
+{
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now };
+	struct tcp_sb_ack r = { 0 };
+	unsigned b = 0;
+
+	if (is_dsack(g)) {
+		on_dsack(c, g->sack[0][0], g->sack[0][1], ai);
+		b = 1;
+	}
+	for (; b < g->nsack; b++) {
+		tcp_seq st = g->sack[b][0], en = g->sack[b][1];
+
+		/* RFC 2018 §4: only blocks within the data outstanding. */
+		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
+			continue;
+		tcp_sb_sack(&c->sb, st, en, each_delivered, &d, &r);
+	}
+	ai->sacked += r.sacked;
+}
+
+void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
+{
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now };
+	struct tcp_sb_ack r = { 0 };
+
+	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);
+	ai->acked += r.acked;
+	ai->una_advanced = true;
+}
+
+/* ---- recovery ---- */
+
+static void enter_recovery(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+
+	c->in_recovery = true;
+	c->ca_state = TCP_CA_RECOVERY;
+	c->fast_recoveries++;
+	/* RFC 6582 §3.2 step 2: "the highest sequence number transmitted",
+	 * the last byte sent, not the next one: a recovery whose full ACK is
+	 * exactly the old SND.MAX has ended, and a loss of the segment sent
+	 * first during it can start the next one (step 1's test). */
+	c->recover = c->snd_max - 1;
+	c->rescue_on = false;
+	/* What to restore if D-SACK shows the recovery was spurious. */
+	c->undo_recovery = true;
+	c->undo_marker = c->snd_una;
+	c->undo_retrans = 0;
+	c->undo_cwnd = c->cc.cwnd;
+	c->undo_ssthresh = c->cc.ssthresh;
+	tcp_cc_on_loss(&c->cc, flight, now);
+	tcp_prr_init(&c->prr, flight);
+}
+
+static void exit_recovery(struct tcp_conn *c, uint64_t now)
+{
+	c->in_recovery = false;
+	c->ca_state = TCP_CA_OPEN;
+	c->undo_recovery = false;
+	if (!c->sack_ok)
+		c->dupacks = 0;
+	/* RFC 6582 §3.2 step 3 (1), also what PRR hands over (RFC 6937 §3):
+	 * at most ssthresh, no burst when little is in flight. */
+	tcp_cc_on_recovery_exit(&c->cc, c->snd_max - c->snd_una, now);
+	rack_recovery_end(c);
+}
+
+/* RFC 3708 + Linux's tcp_try_undo_dsack: every retransmission of this
+ * recovery was D-SACKed: the loss was not one. The window comes back. */
+static void undo_recovery(struct tcp_conn *c)
+{
+	if (c->cc.cwnd < c->undo_cwnd)
+		c->cc.cwnd = c->undo_cwnd;
+	if (c->cc.ssthresh == UINT32_MAX || c->cc.ssthresh < c->undo_ssthresh)
+		c->cc.ssthresh = c->undo_ssthresh;
+	c->in_recovery = false;
+	c->ca_state = TCP_CA_OPEN;
+	c->undo_recovery = false;
+	if (!c->sack_ok)
+		c->dupacks = 0;
+	c->spurious_recoveries++;
+}
+
+/* RFC 8985 §7.4: what the ACK says of the probe. */
+static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct tcp_ack_info *ai, uint64_t now)
+{
+	if (!c->tlp_out || seq_lt(g->ack, c->tlp_end_seq))
+		return;
+	if (!c->tlp_is_retrans || ai->dsack_tlp) {
+		c->tlp_out = false;     /* new data delivered, or the probe was redundant */
+	} else if (seq_gt(g->ack, c->tlp_end_seq)) {
+		/* The probe repaired a loss: one reduction of the window, like
+		 * Linux's CWR (from cwnd, the flight being gone by now). */
+		c->tlp_out = false;
+		if (c->ca_state == TCP_CA_OPEN)
+			tcp_cc_on_loss(&c->cc, c->cc.cwnd, now);
+	}
+}
+
+void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
+{
+	uint32_t delivered = ai->acked + ai->sacked, newly_lost;
+
+	tlp_on_ack(c, g, ai, now);
+	if (!c->sack_ok && ai->dupack && c->snd_una != c->snd_max)
+		delivered += c->mss;    /* RFC 6937 §3: a duplicate ACK delivered one segment */
+
+	/* A recovery whose retransmissions were all D-SACKed was spurious. */
+	if (c->in_recovery && c->undo_recovery && ai->dsack && !c->undo_retrans)
+		undo_recovery(c);
+	/* Everything sent before the recovery began is acknowledged. */
+	if (c->in_recovery && seq_gt(c->snd_una, c->recover))
+		exit_recovery(c, now);
+	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover)) {
+		/* The timeout's recovery is over (Linux's tcp_try_undo_recovery
+		 * from TCP_CA_Loss): Open again, and tail loss probes with it. */
+		c->ca_state = TCP_CA_OPEN;
+		rack_recovery_end(c);
+	}
+
+	/* Loss detection. */
+	if (c->snd_una != c->snd_max) {
+		if (rack_on(c)) {
+			if (c->rack.advanced) {
+				uint32_t timeout = rack_detect_loss(c, now);
+
+				if (timeout)
+					tcp_arm_reo(c, now, timeout);
+			}
+		} else if (c->sack_ok) {
+			if (ai->sacked || ai->acked)
+				dupthresh_detect_loss(c);
+		} else if ((c->ca_state == TCP_CA_OPEN && c->dupacks >= TCP_DUPTHRESH) ||
+			   (c->in_recovery && ai->una_advanced)) {
+			newreno_mark_head(c);
+		}
+	}
+	newly_lost = c->sb.lost > ai->lost_before ? c->sb.lost - ai->lost_before : 0;
+
+	/* RFC 6582 §3.2 step 1 / RFC 6675 §5: a loss starts a recovery, once
+	 * the previous one is over. */
+	if (!c->in_recovery && c->ca_state == TCP_CA_OPEN && c->sb.lost && seq_gt(c->snd_una, c->recover)) {
+		enter_recovery(c, now);
+		delivered = 0;
+	}
+	/* RFC 6937: what this ACK lets recovery send. */
+	if (c->in_recovery) {
+		uint32_t pipe = tcp_pipe(c);
+		uint32_t sndcnt = tcp_prr_sndcnt(&c->prr, c->cc.ssthresh, pipe, delivered, c->mss,
+						 ai->una_advanced && !newly_lost);
+
+		c->cc.cwnd = pipe + sndcnt;
+		if (c->cc.cwnd < c->mss)
+			c->cc.cwnd = c->mss;
+	}
+}
+
+void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
+{
+	struct tcp_rack *r = &c->rack;
+	uint32_t reo_wnd;
+	bool reneged = c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_SACKED);
+
+	c->tlp_out = false;
+	c->reo_armed = false;
+	c->in_recovery = false;
+	c->undo_recovery = false;
+	c->ca_state = TCP_CA_LOSS;
+	c->dupacks = 0;
+	c->rescue_on = false;
+	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
+	 * timeout. Like Linux, it survives, unless the first unacknowledged
+	 * segment is SACKed (the receiver reneged) or it is the second timeout
+	 * in a row. */
+	if (reneged || c->retries > 1)
+		tcp_sb_clear_sacked(&c->sb);
+	reo_wnd = tcp_rack_reo_wnd(c);
+	for (uint32_t i = 0; i < c->sb.n; i++) {
+		struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+
+		if (s->flags & TCP_TX_SACKED)
+			continue;
+		/* RFC 8985 §6.3: the first one, and those RACK's time says are
+		 * lost (all of them without RACK, like Linux). */
+		if (i == 0 || !rack_on(c) || !r->xmit_ts || s->xmit_at + r->rtt + reo_wnd <= now)
+			mark_lost(c, i);
+	}
+}
+
+void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t lost = c->sb.lost, timeout;
+
+	c->reo_armed = false;
+	timeout = rack_detect_loss(c, now);
+	if (c->sb.lost > lost && !c->in_recovery && c->ca_state == TCP_CA_OPEN && seq_gt(c->snd_una, c->recover)) {
+		enter_recovery(c, now);
+		/* PRR's first ACK: the fast retransmission goes now. */
+		c->cc.cwnd = tcp_pipe(c) + tcp_prr_sndcnt(&c->prr, c->cc.ssthresh, tcp_pipe(c), 0, c->mss, false);
+	}
+	tcp_output(c, now);
+	if (timeout)
+		tcp_arm_reo(c, now, timeout);
+	else if (!c->reo_armed && c->snd_una != c->snd_max && c->rto_at == STACK_NEVER)
+		tcp_arm_rto(c, now);
+}
+
+void tcp_recovery_mss_fell(struct tcp_conn *c)
+{
+	for (uint32_t i = 0; i < c->sb.n; i++)
+		if (!(tcp_sb_at(&c->sb, i)->flags & TCP_TX_SACKED))
+			mark_lost(c, i);
+}
+
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now)
+{
+	uint32_t len = end - seq;
+	uint32_t resent = seq_lt(seq, c->snd_max) ? seq_min(end, c->snd_max) - seq : 0;
+
+	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now);
+	c->bytes_sent += len;
+	if (c->in_recovery)
+		tcp_prr_sent(&c->prr, len);
+	if (resent) {
+		c->bytes_retrans += resent;
+		if (c->undo_recovery)
+			c->undo_retrans += (resent + c->mss - 1) / c->mss;
+	}
+}

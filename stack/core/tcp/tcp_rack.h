@@ -1,0 +1,68 @@
+/*
+ * Loss detection and recovery: RACK-TLP (RFC 8985) on SACK connections by
+ * default, RFC 6675's DupThresh when PSTACK_TCP_RECOVERY=0, NewReno (RFC
+ * 6582) for peers without SACK; D-SACK (RFC 2883) to see spurious
+ * retransmissions (RFC 3708); entering and leaving recovery, with PRR (RFC
+ * 6937) for what is sent in it and the RFC 6675 rescue retransmission.
+ */
+#ifndef PSTACK_TCP_RACK_H
+#define PSTACK_TCP_RACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/core/tcp/tcp_seq.h"
+
+struct tcp_conn;
+struct tcp_seg;
+
+/* RFC 8985 §5.3, the per-connection RACK variables. */
+struct tcp_rack {
+	uint64_t xmit_ts;               /* RACK.xmit_ts (0: nothing delivered yet) */
+	tcp_seq end_seq;                /* RACK.end_seq */
+	uint32_t rtt;                   /* RACK.rtt, us */
+	tcp_seq fack;                   /* RACK.fack (valid once xmit_ts is set) */
+	bool reord;                     /* RACK.reord */
+	bool advanced;                  /* RACK.xmit_ts moved since the last detection */
+	uint8_t reo_wnd_mult;           /* RACK.reo_wnd_mult (0 counts as 1) */
+	uint8_t reo_wnd_persist;        /* RACK.reo_wnd_persist */
+	bool dsack_round_on;            /* RACK.dsack_round is not None */
+	tcp_seq dsack_round;            /* RACK.dsack_round */
+};
+
+/* What one ACK brought (step_ack fills it as it goes). */
+struct tcp_ack_info {
+	uint32_t acked;                 /* bytes cumulatively acknowledged, not SACKed before */
+	uint32_t sacked;                /* bytes newly SACKed */
+	uint32_t lost_before;           /* the scoreboard's lost bytes before the ACK */
+	uint32_t tsecr;                 /* the ACK's TSecr (0: none) */
+	bool una_advanced;
+	bool dupack;                    /* a duplicate ACK (RFC 5681 §2) */
+	bool dsack;                     /* a valid D-SACK (RFC 2883 §4) */
+	bool dsack_tlp;                 /* ... for the tail loss probe (RFC 8985 §7.4) */
+};
+
+/* Reads g's SACK blocks: a D-SACK first (RFC 2883 §4), then marks the
+ * scoreboard; each newly SACKed segment is a delivery for RACK. */
+void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now);
+/* The cumulative ACK g->ack: the segments below it leave the scoreboard. */
+void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now);
+/* After the ACK was processed: the probe's answer, undo, loss detection,
+ * entering or leaving recovery, and PRR's window for the ACK. */
+void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now);
+/* The retransmission timer fired (RFC 8985 §6.3): what is deemed lost. */
+void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now);
+/* RACK's reordering timer fired (RFC 8985 §6.2 step 5). */
+void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now);
+/* The MSS fell (ICMP fragmentation needed): every segment in flight is
+ * resent at the new size (Linux's tcp_simple_retransmit). */
+void tcp_recovery_mss_fell(struct tcp_conn *c);
+/* Data [seq, end) went out now (called for every transmission of data or FIN). */
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now);
+/* The reordering window (RFC 8985 §6.2 step 4), us. */
+uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
+/* What is in flight (RFC 6675 pipe), bytes; without SACK the duplicate
+ * ACKs count as segments that left (RFC 3042, RFC 6582). */
+uint32_t tcp_pipe(const struct tcp_conn *c);
+
+#endif

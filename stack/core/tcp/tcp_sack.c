@@ -1,0 +1,237 @@
+/*
+ * The sender's scoreboard. Read first: RFC 6675 §3 (the scoreboard, pipe),
+ * RFC 2018 §8 (reneging), RFC 8985 §5.2 (per-segment transmit times).
+ *
+ * Like Linux's retransmission queue, one record per transmission (a TSO
+ * frame is one record), cut where SACK blocks or retransmissions start and
+ * end. The records sit in an array, oldest first; acknowledged ones leave
+ * at the front by moving `head`, and the array is compacted when it grows.
+ * Without memory for a cut, a record stays whole: its marks are then less
+ * precise (a SACK block covering part of it is not taken), never wrong.
+ */
+#include "stack/core/tcp/tcp_sack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void tcp_sb_free(struct tcp_sb *sb)
+{
+	free(sb->seg);
+	memset(sb, 0, sizeof(*sb));
+}
+
+/* The bytes record s adds to the counters sacked, lost, retrans. */
+static void count(struct tcp_sb *sb, const struct tcp_txseg *s, int sign)
+{
+	uint32_t len = tcp_txseg_len(s);
+
+	if (s->flags & TCP_TX_SACKED) {
+		sb->sacked += (uint32_t)sign * len;
+		return;
+	}
+	if (s->flags & TCP_TX_LOST)
+		sb->lost += (uint32_t)sign * len;
+	if (s->flags & TCP_TX_RETRANS)
+		sb->retrans += (uint32_t)sign * len;
+	if ((s->flags & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
+		sb->to_resend += (uint32_t)sign * len;
+}
+
+void tcp_sb_set_flags(struct tcp_sb *sb, uint32_t i, uint8_t flags)
+{
+	struct tcp_txseg *s = tcp_sb_at(sb, i);
+
+	if (flags & TCP_TX_SACKED)
+		flags &= (uint8_t)~(TCP_TX_LOST | TCP_TX_RETRANS);
+	count(sb, s, -1);
+	s->flags = flags;
+	count(sb, s, 1);
+	if ((flags & TCP_TX_SACKED) && (!sb->sacked || seq_gt(s->end, sb->high_sacked)))
+		sb->high_sacked = s->end;
+}
+
+/* Room for one more record at the end (false when out of memory). */
+static bool reserve(struct tcp_sb *sb)
+{
+	struct tcp_txseg *p;
+	uint32_t cap;
+
+	if (sb->head + sb->n < sb->cap)
+		return true;
+	if (sb->head > 0 && sb->head >= sb->cap / 4) {
+		memmove(sb->seg, sb->seg + sb->head, sb->n * sizeof(sb->seg[0]));
+		sb->head = 0;
+		return true;
+	}
+	cap = sb->cap ? 2 * sb->cap : 64;
+	p = realloc(sb->seg, cap * sizeof(*p));
+	if (!p)
+		return false;
+	sb->seg = p;
+	sb->cap = cap;
+	return true;
+}
+
+uint32_t tcp_sb_find(const struct tcp_sb *sb, tcp_seq seq)
+{
+	uint32_t lo = 0, hi = sb->n;
+
+	/* The last record that starts at or below seq. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seq_leq(tcp_sb_at(sb, mid)->start, seq))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || !seq_lt(seq, tcp_sb_at(sb, lo - 1)->end))
+		return sb->n;
+	return lo - 1;
+}
+
+bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq)
+{
+	uint32_t i = tcp_sb_find(sb, seq);
+	struct tcp_txseg *s;
+
+	if (i == sb->n || tcp_sb_at(sb, i)->start == seq)
+		return true;
+	if (!reserve(sb))
+		return false;
+	s = tcp_sb_at(sb, i);
+	memmove(s + 1, s, (sb->n - i) * sizeof(*s));
+	sb->n++;
+	/* s and s + 1 are the same record now: cut between them. */
+	s->end = seq;
+	(s + 1)->start = seq;
+	return true;
+}
+
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now)
+{
+	tcp_seq old_end = seq_min(end, snd_max);
+
+	/* The part sent before: a retransmission of every record in it. */
+	if (seq_lt(start, old_end) && sb->n) {
+		uint32_t i;
+
+		tcp_sb_split(sb, start);
+		tcp_sb_split(sb, old_end);
+		for (i = tcp_sb_find(sb, start); i < sb->n && seq_lt(tcp_sb_at(sb, i)->start, old_end); i++) {
+			struct tcp_txseg *s = tcp_sb_at(sb, i);
+
+			if (s->flags & TCP_TX_SACKED)
+				continue;       /* the receiver has it: this copy is not in the pipe */
+			s->xmit_at = now;
+			tcp_sb_set_flags(sb, i, s->flags | TCP_TX_RETRANS | TCP_TX_EVER_RETRANS);
+		}
+	}
+	/* The new part. */
+	start = seq_max(start, snd_max);
+	if (!seq_lt(start, end))
+		return;
+	if (sb->n && seq_lt(start, tcp_sb_at(sb, sb->n - 1)->end))
+		return;                 /* cannot be: never overlap */
+	if (!reserve(sb)) {
+		/* No memory: an unmarked last record grows to cover it (a less
+		 * precise time); else the bytes stay out of the pipe's count. */
+		if (sb->n && tcp_sb_at(sb, sb->n - 1)->end == start && !tcp_sb_at(sb, sb->n - 1)->flags) {
+			tcp_sb_at(sb, sb->n - 1)->end = end;
+			sb->out += end - start;
+		}
+		return;
+	}
+	sb->seg[sb->head + sb->n] = (struct tcp_txseg){ .start = start, .end = end, .xmit_at = now };
+	sb->n++;
+	sb->out += end - start;
+}
+
+void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx,
+		struct tcp_sb_ack *r)
+{
+	while (sb->n) {
+		struct tcp_txseg *s = tcp_sb_at(sb, 0);
+
+		if (!seq_gt(ack, s->start))
+			break;
+		if (seq_lt(ack, s->end)) {
+			/* A part of it: cut (or, without memory, trim the record). */
+			if (!tcp_sb_split(sb, ack)) {
+				uint32_t d = ack - s->start;
+
+				count(sb, s, -1);
+				s->start = ack;
+				count(sb, s, 1);
+				sb->out -= d;
+				if (!(s->flags & TCP_TX_SACKED))
+					r->acked += d;
+				break;
+			}
+			s = tcp_sb_at(sb, 0);
+		}
+		if (!(s->flags & TCP_TX_SACKED)) {
+			r->acked += tcp_txseg_len(s);
+			if (each)
+				each(ctx, s);
+		}
+		count(sb, s, -1);
+		sb->out -= tcp_txseg_len(s);
+		sb->head++;
+		sb->n--;
+	}
+	if (!sb->n)
+		sb->head = 0;
+}
+
+void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, void (*each)(void *ctx, const struct tcp_txseg *s),
+		 void *ctx, struct tcp_sb_ack *r)
+{
+	uint32_t i;
+
+	if (!sb->n || !seq_lt(start, end))
+		return;
+	tcp_sb_split(sb, start);
+	tcp_sb_split(sb, end);
+	i = tcp_sb_find(sb, start);
+	if (i == sb->n && seq_lt(start, tcp_sb_at(sb, 0)->start))
+		i = 0;
+	for (; i < sb->n; i++) {
+		struct tcp_txseg *s = tcp_sb_at(sb, i);
+
+		if (!seq_leq(s->end, end))
+			break;
+		if (seq_lt(s->start, start) || (s->flags & TCP_TX_SACKED))
+			continue;       /* partly outside (no memory for the cut), or known */
+		r->sacked += tcp_txseg_len(s);
+		if (each)
+			each(ctx, s);
+		tcp_sb_set_flags(sb, i, s->flags | TCP_TX_SACKED);
+	}
+}
+
+void tcp_sb_clear_sacked(struct tcp_sb *sb)
+{
+	for (uint32_t i = 0; i < sb->n; i++)
+		tcp_sb_set_flags(sb, i, tcp_sb_at(sb, i)->flags & TCP_TX_EVER_RETRANS);
+}
+
+void tcp_sb_unmark_lost(struct tcp_sb *sb)
+{
+	for (uint32_t i = 0; i < sb->n; i++)
+		if (tcp_sb_at(sb, i)->flags & TCP_TX_LOST)
+			tcp_sb_set_flags(sb, i, tcp_sb_at(sb, i)->flags & (uint8_t)~TCP_TX_LOST);
+}
+
+uint32_t tcp_sb_next_lost(const struct tcp_sb *sb, uint32_t from)
+{
+	if (!sb->to_resend)
+		return sb->n;
+	for (uint32_t i = from; i < sb->n; i++) {
+		uint8_t f = tcp_sb_at(sb, i)->flags;
+
+		if ((f & TCP_TX_LOST) && !(f & TCP_TX_RETRANS))
+			return i;
+	}
+	return sb->n;
+}

@@ -1,0 +1,93 @@
+/*
+ * The sender's scoreboard (RFC 6675 §3, RFC 8985 §5.2): one record per
+ * transmission still unacknowledged, in sequence order, from SND.UNA to
+ * SND.MAX, with its latest transmission time and what is known of it
+ * (SACKed, deemed lost, retransmitted). RACK reads the times, the sender's
+ * output the marks, and the pipe (RFC 6675's estimate of the data in
+ * flight) comes from counters kept in step with the marks.
+ */
+#ifndef PSTACK_TCP_SACK_H
+#define PSTACK_TCP_SACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/core/tcp/tcp_seq.h"
+
+enum {
+	TCP_TX_SACKED = 0x01,           /* selectively acknowledged */
+	TCP_TX_LOST = 0x02,             /* deemed lost: to be resent */
+	TCP_TX_RETRANS = 0x04,          /* a retransmission of it is in flight */
+	TCP_TX_EVER_RETRANS = 0x08,     /* sent more than once (RFC 8985 Segment.retransmitted) */
+};
+
+/* [start, end) in sequence space (a FIN counts one), sent last at xmit_at (us). */
+struct tcp_txseg {
+	tcp_seq start, end;
+	uint64_t xmit_at;
+	uint8_t flags;
+};
+
+struct tcp_sb {
+	struct tcp_txseg *seg;          /* seg[head .. head + n), sorted by start, never overlapping */
+	uint32_t head, n, cap;
+	/* Kept in step with the marks of the records (bytes): */
+	uint32_t sacked;                /* SACKed */
+	uint32_t lost;                  /* deemed lost and not SACKed (retransmitted or not) */
+	uint32_t retrans;               /* retransmitted, not SACKed, not deemed lost again */
+	uint32_t to_resend;             /* deemed lost and not resent yet */
+	uint32_t out;                   /* every byte recorded */
+	tcp_seq high_sacked;            /* end of the highest SACKed record (valid when sacked) */
+};
+
+struct tcp_sb_ack {                     /* what one ACK did to the scoreboard */
+	uint32_t acked, sacked;         /* bytes newly acknowledged, newly SACKed (not before) */
+};
+
+static inline uint32_t tcp_txseg_len(const struct tcp_txseg *s)
+{
+	return s->end - s->start;
+}
+
+static inline struct tcp_txseg *tcp_sb_at(const struct tcp_sb *sb, uint32_t i)
+{
+	return &sb->seg[sb->head + i];
+}
+
+/* RFC 6675 §4 pipe: what is in the network, by the marks (Linux's
+ * packets_in_flight, in bytes): sent, not SACKed, not lost unless resent. */
+static inline uint32_t tcp_sb_in_flight(const struct tcp_sb *sb)
+{
+	uint32_t gone = sb->sacked + sb->lost;
+
+	return sb->out > gone ? sb->out - gone + sb->retrans : sb->retrans;
+}
+
+void tcp_sb_free(struct tcp_sb *sb);
+/* [start, end) went out at now: records the new part, and marks the part
+ * already recorded as retransmitted (snd_max: the end of what was sent
+ * before). */
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now);
+/* Index of the record holding seq, or sb->n. */
+uint32_t tcp_sb_find(const struct tcp_sb *sb, tcp_seq seq);
+/* Cuts the record holding seq so that a record starts at seq; false when
+ * out of memory (the record stays whole). */
+bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq);
+/* Sets the marks of record i, keeping the counters. */
+void tcp_sb_set_flags(struct tcp_sb *sb, uint32_t i, uint8_t flags);
+/* Everything below ack is acknowledged: the records leave (calls each(ctx,
+ * record) first for those not SACKed before, the newly delivered ones). */
+void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx,
+		struct tcp_sb_ack *r);
+/* [start, end) is SACKed: marks the records inside it (each(ctx, record)
+ * for the newly SACKed). */
+void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, void (*each)(void *ctx, const struct tcp_txseg *s),
+		 void *ctx, struct tcp_sb_ack *r);
+/* Every mark but EVER_RETRANS off (a reneging receiver, RFC 2018 §8). */
+void tcp_sb_clear_sacked(struct tcp_sb *sb);
+/* The records marked lost become in flight again (an undone recovery). */
+void tcp_sb_unmark_lost(struct tcp_sb *sb);
+/* The first record at or after index from that is lost and not yet resent, or sb->n. */
+uint32_t tcp_sb_next_lost(const struct tcp_sb *sb, uint32_t from);
+
+#endif

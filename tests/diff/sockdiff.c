@@ -4794,6 +4794,105 @@ CASE(udp_recv_peek_bad_ptr, 0)
 	R(recv(s, BAD, 10, MSG_PEEK));
 	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
 }
+/* The urgent byte into memory the program does not own: EFAULT; peeked, it
+ * stays, read, it is gone (Linux's tcp_recv_urg marks it read first). */
+CASE(recv_oob_bad_ptr, 0)
+{
+	char b[8] = "";
+	int s = tcp_to(P_OOB);
+
+	wait_ev(s, POLLPRI);
+	R(recv(s, BAD, 1, MSG_OOB | MSG_PEEK));
+	if (R(recv(s, b, sizeof(b), MSG_OOB | MSG_PEEK)) > 0)
+		emit("oob=%c", b[0]);
+	R(recv(s, read_only(8), 8, MSG_OOB));
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+/* An urgent send from memory the program does not own sends nothing. */
+CASE(send_oob_bad_ptr, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO), m = -1;
+
+	R(send(s, BAD, 1, MSG_OOB));
+	R(send(s, "xy", 2, MSG_OOB));
+	wait_bytes(s, 1);
+	R(ioctl(s, SIOCATMARK, &m));
+	emit("atmark=%d", m);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* An ICMP error whose payload cannot be copied out is dequeued all the same. */
+CASE(recvmsg_errqueue_bad_buf, 0)
+{
+	char b[16];
+	struct iovec v = { BAD, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	v.iov_base = b;
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+}
+/* Control messages into memory the program does not own are left out (Linux's
+ * put_cmsg fails, and recvmsg does not care): the datagram is received. */
+static void recvmsg_pktinfo_into(void *control)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = control, .msg_controllen = 256 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvmsg_cmsg_bad_control, 0) { recvmsg_pktinfo_into(BAD); }
+CASE(recvmsg_cmsg_read_only_control, 0) { recvmsg_pktinfo_into(read_only(256)); }
+/* Interface ioctls with a struct the program does not own, or may not write. */
+CASE(ioctl_siocgifaddr_bad_ptr, 0) { R(ioctl(udp_sock(), SIOCGIFADDR, BAD)); }
+CASE(ioctl_siocgifaddr_read_only, 0)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct ifreq *r = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	need(r != MAP_FAILED, "mmap");
+	snprintf(r->ifr_name, sizeof(r->ifr_name), "tap0");
+	need(mprotect(r, (size_t)pg, PROT_READ) == 0, "mprotect");
+	R(ioctl(udp_sock(), SIOCGIFADDR, r));
+}
+CASE(ioctl_siocgifconf_bad_ptr, 0) { R(ioctl(udp_sock(), SIOCGIFCONF, BAD)); }
+CASE(ioctl_siocgifconf_bad_buf, 0)
+{
+	struct ifconf c = { .ifc_len = 4 * (int)sizeof(struct ifreq), .ifc_buf = BAD };
+
+	R(ioctl(udp_sock(), SIOCGIFCONF, &c));
+}
+/* A netlink answer into memory the program does not own. */
+CASE(netlink_recv_bad_ptr, 0)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifaddrmsg a;
+	} req;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	need(fd >= 0, "netlink");
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.a));
+	req.h.nlmsg_type = RTM_GETADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	R(send(fd, &req, req.h.nlmsg_len, 0));
+	R(recv(fd, BAD, 4096, 0));
+}
 /* The data fits in the first buffer: the bad second one is never touched. */
 CASE(readv_second_bad_unused, 0)
 {

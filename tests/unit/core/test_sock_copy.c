@@ -123,6 +123,61 @@ static void test_tcp_discard(void **state)
 	ts_free(t);
 }
 
+/* Urgent data (tcp_recvv's SOCK_OOB, tcp_sendv_urg). Received: the byte is
+ * marked read before it is copied, as in Linux's tcp_recv_urg, so a failed
+ * copy loses it (a peek keeps it); the read that skips it at the mark
+ * consumes nothing when its copy fails. Sent: a failed copy leaves the
+ * urgent pointer as it was and sends nothing. */
+static void test_tcp_urgent_fault(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[16];
+	struct sock_iov v[2] = { { b, 0 }, { b + 1, 8 } };
+
+	(void)state;
+	ts_inject(t, "PU. 1:4(3) ack 1 win 502 urg 3 <nop,nop,TS val 110 ecr 0>");
+	use_flaky(t, 1);
+	assert_int_equal(tcp_recvv(c, v, 2, SOCK_OOB | SOCK_PEEK, t->h->now), -EFAULT);
+	/* Peeked: still there, copied into the first buffer with room. */
+	use_flaky(t, 0);
+	memset(b, 0, sizeof(b));
+	assert_int_equal(tcp_recvv(c, v, 2, SOCK_OOB | SOCK_PEEK, t->h->now), 1);
+	assert_int_equal(b[1], ts_byte(3));
+	/* MSG_TRUNC: counted, never copied. */
+	use_flaky(t, 1);
+	assert_int_equal(tcp_recvv(c, v, 2, SOCK_OOB | SOCK_PEEK | SOCK_DISCARD, t->h->now), 1);
+	assert_int_equal(copies, 0);
+	/* Read: gone with the failed copy. */
+	assert_int_equal(tcp_recvv(c, v, 2, SOCK_OOB, t->h->now), -EFAULT);
+	use_flaky(t, 0);
+	assert_int_equal(tcp_recvv(c, v, 2, SOCK_OOB, t->h->now), -EINVAL);
+	/* The stream: two bytes, then the mark; a failed copy consumes nothing. */
+	use_flaky(t, 1);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), -EFAULT);
+	assert_int_equal(tcp_inq(c), 2);
+	use_flaky(t, 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 2);
+	ts_check_bytes(b, 2, 1);
+	assert_true(tcp_atmark(c));
+
+	/* Sending: the failed urgent write leaves no urgent mode behind. */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	use_flaky(t, 1);
+	assert_int_equal(tcp_send_urg(c, "u", 1, t->h->now), -EFAULT);
+	ts_expect_none(t);
+	use_flaky(t, 0);
+	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
+	ts_expect(t, "P. 1:3(2) ack 4 win 511 " TSO);
+	v[0] = (struct sock_iov){ "c", 1 };
+	v[1] = (struct sock_iov){ "d", 1 };
+	assert_int_equal(tcp_sendv_urg(c, v, 2, t->h->now), 2);
+	ts_expect(t, "PU. 3:5(2) ack 4 win 511 urg 2 " TSO);
+	stack_set_copy(t->h->s, NULL);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 static void test_udp_fault(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -168,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_send_fault_queues_nothing),
 		cmocka_unit_test(test_tcp_recv_fault_consumes_nothing),
 		cmocka_unit_test(test_tcp_discard),
+		cmocka_unit_test(test_tcp_urgent_fault),
 		cmocka_unit_test(test_udp_fault),
 	};
 

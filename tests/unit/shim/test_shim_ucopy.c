@@ -466,6 +466,49 @@ static void inject_udp(uint16_t dport, const char *text)
 	stack_unlock(&hmu);
 }
 
+/* recvmsg's control messages into memory the program does not own are left
+ * out, as Linux ignores put_cmsg's EFAULT: the datagram, its flags and a
+ * control length of 0 come back. One that fits before the bad page stays. */
+static void test_udp_control_messages(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	struct sockaddr_in me = sin4(0, 5000);
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m;
+	struct cmsghdr h;
+
+	(void)state;
+	catch_faults();
+	assert_int_equal(shim_bind(fd, SA(me), sizeof(me)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)), 0);
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = BAD_AT;
+	m.msg_controllen = 64;
+	inject_udp(5000, "hello");
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, 0);
+	assert_int_equal(m.msg_controllen, 0);
+	/* Room for the header before the bad page, not for the value. */
+	m.msg_control = BAD_AT - sizeof(struct cmsghdr);
+	m.msg_controllen = 64;
+	inject_udp(5000, "again");
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_controllen, 0);
+	/* A whole one before it. */
+	m.msg_control = BAD_AT - CMSG_SPACE(sizeof(int));
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	inject_udp(5000, "third");
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, 0);
+	assert_int_equal(m.msg_controllen, CMSG_SPACE(sizeof(int)));
+	memcpy(&h, m.msg_control, sizeof(h));
+	assert_int_equal(h.cmsg_type, IP_TTL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void test_udp_and_msgs(void **state)
 {
 	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
@@ -661,6 +704,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_options_and_ioctl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_and_msgs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_select_epoll, setup, teardown),
 	};
 

@@ -22,9 +22,12 @@ Settings (environment):
   BENCH_CONNS          growth connection counts, default "1 10 100 1000"
   BENCH_HTTP_CONNS     concurrent connections of the HTTP load generators, default 16
   BENCH_MUX            epoll or poll: what bench_srv/bench_cli wait with, default epoll
-  BENCH_NGINX_CONNS    wrk's connections against nginx (wrk -t2 -c N), default 100
+  BENCH_NGINX_CONNS    wrk's connections against nginx's small page (wrk -t2 -c N), default 100
+  BENCH_NGINX_1M_CONNS wrk's connections against nginx's 1 MiB file, default 50
   BENCH_REDIS_N        redis-benchmark requests per test (-n), default 100000
   BENCH_REDIS_TESTS    redis-benchmark tests (-t), default set,get,lpush,lpop
+  BENCH_XFER_MIB       MiB that nc and curl move in the everyday-program rows, default 64
+  BENCH_EXEC_RUNS      curl runs in a row in the process-start rows, default 200
   BENCH_BUDGET         seconds; a repetition that would end later is skipped, default 1500
   BENCH_ONLY           regular expression: run only the workloads whose key matches
   BENCH_SPIN_US        PSTACK_SPIN_US of the busy-poll sockperf rows (pstack column only), default 50
@@ -42,6 +45,7 @@ import math
 import os
 import re
 import resource
+import select
 import signal
 import statistics
 import shutil
@@ -70,11 +74,15 @@ CONNS = [int(x) for x in os.environ.get("BENCH_CONNS", "1 10 100 1000").split()]
 HTTP_CONNS = int(env_float("BENCH_HTTP_CONNS", 16))
 MUX = os.environ.get("BENCH_MUX", "epoll")
 NGINX_CONNS = int(env_float("BENCH_NGINX_CONNS", 100))
+NGINX_1M_CONNS = int(env_float("BENCH_NGINX_1M_CONNS", 50))
 REDIS_N = int(env_float("BENCH_REDIS_N", 100000))
 REDIS_TESTS = [t.strip().lower() for t in os.environ.get("BENCH_REDIS_TESTS", "set,get,lpush,lpop").split(",")
                if t.strip()]
 NGINX_FILE = 1 << 20    # the large file nginx serves: 1 MiB
 NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
+XFER_MIB = env_float("BENCH_XFER_MIB", 64)
+XFER_BYTES = int(XFER_MIB * 2**20)
+EXEC_RUNS = int(env_float("BENCH_EXEC_RUNS", 200))
 BUDGET = env_float("BENCH_BUDGET", 1500)
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
 SPIN_US = int(os.environ.get("BENCH_SPIN_US") or 50)
@@ -107,7 +115,9 @@ LIVE = {}   # pid -> Proc: everything we started and have not reaped
 class Proc:
     """A program started in a namespace, its output in files, reaped with wait4 (rusage)."""
 
-    def __init__(self, bench, name, ns, argv, preload=False):
+    def __init__(self, bench, name, ns, argv, preload=False, stdin="/dev/null", stdout=None, fd3=None):
+        """stdin: a file to read; stdout: a file to write instead of the log (/dev/null for
+        bulk data); fd3: a descriptor that becomes the program's fd 3 (a trigger pipe)."""
         self.name = name
         self.argv = argv
         self.out = os.path.join(bench.logdir, f"{bench.seq:03d}-{name}.out")
@@ -119,15 +129,23 @@ class Proc:
             full += ["env", "LD_PRELOAD=" + bench.lib]
         full += argv
         wr = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        self.pid = os.posix_spawnp(full[0], full, env, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-            (os.POSIX_SPAWN_OPEN, 1, self.out, wr, 0o644),
-            (os.POSIX_SPAWN_OPEN, 2, self.err, wr, 0o644)])
+        actions = [(os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, stdout or self.out, wr, 0o644),
+                   (os.POSIX_SPAWN_OPEN, 2, self.err, wr, 0o644)]
+        if fd3 is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, fd3, 3))
+        self.pid = os.posix_spawnp(full[0], full, env, file_actions=actions)
+        # A descriptor on the process, to learn the moment it ends (wait_exit).
+        try:
+            self.pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
         LIVE[self.pid] = self
         bench.procs.append(self)
         self.preload = preload
         self.status = None
         self.rusage = None
+        self.expected_err = None    # a regular expression for stderr lines that are not news
         self.started = time.monotonic()
 
     def poll(self):
@@ -136,6 +154,7 @@ class Proc:
             if pid:
                 self.status, self.rusage = status, ru
                 LIVE.pop(self.pid, None)
+                self.close_fds()
         return self.status is not None
 
     def wait(self, timeout):
@@ -145,6 +164,26 @@ class Proc:
                 return False
             time.sleep(0.02)
         return True
+
+    def wait_exit(self, timeout):
+        """Waits until the process ends and returns time.monotonic() of that moment (to the
+        scheduler's precision, where wait()'s polling would add up to 20 ms), or None."""
+        deadline = time.monotonic() + timeout
+        if self.pidfd is not None and self.status is None:
+            p = select.poll()
+            p.register(self.pidfd, select.POLLIN)
+            while time.monotonic() < deadline:
+                if p.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+                    t = time.monotonic()
+                    self.wait(5)
+                    return t
+            return None
+        return time.monotonic() if self.wait(timeout) else None
+
+    def close_fds(self):
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
     def stop(self, grace=3):
         """SIGTERM, then SIGKILL after grace seconds; always reaps."""
@@ -181,6 +220,13 @@ class Proc:
                 return f.read()
         except OSError:
             return ""
+
+    def said(self):
+        """What the program wrote on stderr beyond the lines it is expected to write."""
+        lines = [l for l in self.text("err").strip().splitlines() if l.strip()]
+        if self.expected_err:
+            lines = [l for l in lines if not re.search(self.expected_err, l)]
+        return "\n".join(lines)
 
     def tail(self, n=6):
         """The last lines it printed (stderr first), for failure reasons."""
@@ -274,6 +320,67 @@ class Bench:
                  "/sys/class/net/tap0/statistics/tx_bytes", check=False).split()
         return (int(out[0]), int(out[1])) if len(out) == 2 else (0, 0)
 
+    def link_stats(self, side):
+        """The SUT link's counters, host side: tap0 in the pstack namespace, the peer's end of
+        the veth pair (veth-a) for the kernel. rx = what the SUT sent, tx = what it was sent;
+        tx_dropped = frames for the SUT that the host-side device dropped (a full TAP queue)."""
+        ns, dev = (self.ns_t, "tap0") if side.preload else (self.ns_a, "veth-a")
+        try:
+            j = json.loads(sh("ip", "-n", ns, "-s", "-j", "link", "show", "dev", dev))[0]["stats64"]
+            return {"rx_bytes": j["rx"]["bytes"], "tx_bytes": j["tx"]["bytes"],
+                    "rx_dropped": j["rx"]["dropped"], "tx_dropped": j["tx"]["dropped"]}
+        except (RuntimeError, ValueError, KeyError, IndexError, subprocess.SubprocessError):
+            return None
+
+    def data_file(self):
+        """The bytes the nc and curl rows move: XFER_BYTES of random data, made once."""
+        d = os.path.join(self.bindir, "data")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "xfer")
+        if not os.path.exists(path) or os.path.getsize(path) != XFER_BYTES:
+            with open(path, "wb") as f:
+                left = XFER_BYTES
+                while left:
+                    n = min(left, 1 << 20)
+                    f.write(os.urandom(n))
+                    left -= n
+        return path
+
+    def start_triggered(self, name, ns, argv, preload, stdin="/dev/null"):
+        """Starts `argv` as far as a shell that waits for a line on fd 3, then execs it: the
+        namespace entry and the shell's start are done before the clock starts. Returns
+        (proc, fire) where fire() starts the program and returns time.monotonic()."""
+        r, w = os.pipe()
+        try:
+            p = self.start(name, ns, ["sh", "-c", 'read -r _ <&3 && exec "$@" 3<&-', "sh"] + argv,
+                           preload, stdin=stdin, fd3=r)
+        finally:
+            os.close(r)
+        # Ready when the shell (after ip netns exec and env have exec'd into it) sleeps in read.
+        deadline = time.monotonic() + READY_WAIT
+        while True:
+            try:
+                with open(f"/proc/{p.pid}/stat") as f:
+                    st = f.read()
+                comm = st[st.index("(") + 1:st.rindex(")")]
+                state = st[st.rindex(")") + 2]
+                if comm == "sh" and state == "S":
+                    break
+            except (OSError, ValueError):
+                pass
+            if p.poll() or time.monotonic() >= deadline:
+                os.close(w)
+                p.stop()
+                raise Fail(f"{name}: the shell that starts it did not come up: {p.tail()}")
+            time.sleep(0.005)
+
+        def fire():
+            t = time.monotonic()
+            os.write(w, b"go\n")
+            os.close(w)
+            return t
+        return p, fire
+
     def next_port(self):
         self.port += 1
         return str(self.port)
@@ -289,14 +396,14 @@ class Bench:
         if not shutil.which(prog):
             raise Fail(f"{prog} is not installed (make deps)")
 
-    def start(self, name, ns, argv, preload):
+    def start(self, name, ns, argv, preload, **kw):
         if preload and not os.path.exists(self.lib):
             raise Fail(f"{self.lib} is missing (make all)")
-        return Proc(self, name, ns, argv, preload)
+        return Proc(self, name, ns, argv, preload, **kw)
 
-    def start_server(self, name, ns, argv, preload, ready):
+    def start_server(self, name, ns, argv, preload, ready, **kw):
         """Starts a server and waits until its output matches `ready`."""
-        p = self.start(name, ns, argv, preload)
+        p = self.start(name, ns, argv, preload, **kw)
         deadline = time.monotonic() + READY_WAIT
         pat = re.compile(ready)
         while True:
@@ -428,10 +535,10 @@ class Bench:
         return {"rate": n / el, "cpu_per_10k": (srv.cpu() + cli.cpu()) / (n / 1e4), "_raw": raw,
                 "_app_bytes": 150 * n}
 
-    def parse_cli(self, p, what):
+    def parse_cli(self, p, what, key="done"):
         line = p.text("out").strip().splitlines()
         kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line[-1])) if line else {}
-        if not p.ok() or "done" not in kv:
+        if not p.ok() or key not in kv:
             raise Fail(f"{what} ({p.exit_text()}): {p.tail()}")
         out = {}
         for k, v in kv.items():
@@ -485,6 +592,88 @@ class Bench:
         else:
             res["lat_avg"], res["lat_p99"] = r["lat_avg_us"], r["lat_p99_us"]
         return res
+
+    # -- everyday programs: nc both ways, curl from python's http.server, curl's start
+    def wl_xfer(self, side, kind):
+        """XFER_BYTES with nc or curl. The clock runs from the moment the sending program (nc)
+        or curl is exec'd (after the namespace entry: start_triggered) to the moment the
+        receiving program ends: what `time` around the command shows, so the program's start
+        (under the preload: the library's too) is inside. MB/s = 10^6 bytes per second."""
+        data = self.data_file()
+        port = self.next_port()
+        pre = side.preload
+        if kind == "curl":
+            self.need("curl")
+            srv = self.start_server("http.server", side.peer_ns,
+                                    ["/usr/bin/python3", "-u", "-m", "http.server", "--bind", side.peer_addr,
+                                     "--directory", os.path.dirname(data), port], False, r"Serving HTTP")
+            rx, fire = self.start_triggered("curl", side.sut_ns,
+                                            ["curl", "-sS", "-f", "-o", "/dev/null", "-w",
+                                             "size=%{size_download} speed=%{speed_download} "
+                                             "total=%{time_total} first=%{time_starttransfer}\n",
+                                             f"http://{side.peer_addr}:{port}/{os.path.basename(data)}"], pre)
+            tx = None
+        else:
+            self.need("nc")
+            if kind == "nc-recv":       # the SUT listens and receives, the kernel's nc sends
+                r_ns, r_addr, r_pre, s_ns, s_pre = side.sut_ns, side.sut_addr, pre, side.peer_ns, False
+            else:                       # the SUT sends to the kernel's nc -l
+                r_ns, r_addr, r_pre, s_ns, s_pre = side.peer_ns, side.peer_addr, False, side.sut_ns, pre
+            srv = rx = self.start_server("nc-l", r_ns, ["nc", "-n", "-v", "-l", r_addr, port], r_pre,
+                                         r"Listening on", stdout="/dev/null")
+            rx.expected_err = r"^(Listening on|Connection received on) "
+            tx, fire = self.start_triggered("nc", s_ns, ["nc", "-n", "-N", r_addr, port], s_pre, stdin=data)
+        limit = 60 + XFER_BYTES / 20e6      # 20 MB/s at least, or it is a failure
+        try:
+            t0 = fire()
+            t1 = rx.wait_exit(limit)
+            if t1 is None:
+                raise Fail(f"{rx.name} did not end within {limit:.0f} s: {rx.tail()}")
+            if tx and not tx.wait(15):
+                raise Fail(f"{tx.name} (sender) did not end 15 s after the receiver: {tx.tail()}")
+        finally:
+            for p in (tx, rx, srv):
+                if p:
+                    p.stop()
+        for p in (tx, rx):
+            if p and not p.ok():
+                raise Fail(f"{p.name} ({p.exit_text()}): {p.tail()}")
+        raw = {"seconds": t1 - t0, "bytes": XFER_BYTES}
+        if kind == "curl":
+            m = dict(re.findall(r"(\w+)=([\d.]+)", rx.text("out")))
+            if int(float(m.get("size", 0))) != XFER_BYTES:
+                raise Fail(f"curl received {m.get('size', '?')} bytes, not {XFER_BYTES}: {rx.tail()}")
+            raw.update({f"curl_{k}": float(v) for k, v in m.items()})
+        return {"mbps": XFER_BYTES / 1e6 / (t1 - t0), "_app_bytes": XFER_BYTES, "_min_link_bytes": XFER_BYTES,
+                "_raw": raw}
+
+    def wl_exec(self, side):
+        """Process start: bench_exec runs curl EXEC_RUNS times in a row, each a short GET from
+        bench_srv (http) on the peer; per run, the time from the spawn to the body's first byte
+        on curl's stdout (-N: unbuffered) and to its exit (under the preload the exit includes
+        the library's last work: each connection's FIN exchange, PSTACK_LINGER_MS at most)."""
+        self.need("curl")
+        port = self.next_port()
+        srv = self.start_server("httpd", side.peer_ns, self.srv_argv("http", side.peer_addr, port),
+                                False, r"^ready")
+        limit = max(30.0, EXEC_RUNS * 0.2)
+        try:
+            argv = [self.tool("bench_exec"), "-n", str(EXEC_RUNS), "-t", f"{limit:g}", "-T", "10"]
+            argv += ["-P", self.lib] if side.preload else []
+            argv += ["--", "curl", "-s", "-N", f"http://{side.peer_addr}:{port}/"]
+            # bench_exec itself runs on the kernel's stack; -P preloads only curl.
+            cli = self.run_client("bench_exec", side.sut_ns, argv, False, limit)
+        finally:
+            srv.stop()
+        r = self.parse_cli(cli, "bench_exec", key="runs")
+        if r.get("errors"):
+            self.notes.append(f"{side.name}, curl start: {int(r['errors'])} of {int(r['runs'])} runs "
+                              f"failed (last: {r.get('last_error') or '?'})")
+        if r["runs"] < EXEC_RUNS:
+            self.notes.append(f"{side.name}, curl start: only {int(r['runs'])} of {EXEC_RUNS} runs "
+                              f"within {limit:g} s")
+        return {"first_us": r["first_med_us"], "exit_us": r["run_med_us"], "rate": r["rate"],
+                "_app_bytes": 150 * r["ok"], "_raw": r}
 
     # -- real servers: nginx and redis, the same configuration on both sides
     def wait_answers(self, srv, name, ns, probe, ok):
@@ -556,7 +745,7 @@ http {{
 """)
         return d, conf
 
-    def wl_nginx(self, side, path):
+    def wl_nginx(self, side, path, conns):
         self.need("nginx")
         self.need("wrk")
         self.need("curl")
@@ -570,7 +759,7 @@ http {{
                               ["curl", "-sS", "-f", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
                                f"http://{side.sut_addr}:{port}/index.html"], r"^200$")
             cli = self.run_client("wrk-nginx", side.peer_ns,
-                                  ["wrk", "-t2", f"-c{NGINX_CONNS}", f"-d{secs}s", "--latency", url], False, secs)
+                                  ["wrk", "-t2", f"-c{conns}", f"-d{secs}s", "--latency", url], False, secs)
         finally:
             srv.stop()
             self.note_stop(side, f"nginx /{path}", srv)
@@ -659,6 +848,11 @@ http {{
     def workloads(self):
         """(key, seconds one run takes on one side, about, function of the side)."""
         w = []
+        # What users run, first: the rows of issue 16's table.
+        w.append(("nc-recv", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "nc-recv")))
+        w.append(("nc-send", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "nc-send")))
+        w.append(("curl-64m", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "curl")))
+        w.append(("curl-start", 3 + EXEC_RUNS * 0.05, self.wl_exec))
         for streams in (1, 4):
             for rev in (False, True):
                 key = f"iperf3-{streams}-{'from' if rev else 'to'}"
@@ -672,8 +866,8 @@ http {{
         w.append(("sockperf-from-spin", SHORT + 3, lambda s: self.wl_sockperf(s, False, SPIN_US)))
         w.append(("http-wrk", SHORT + 3, self.wl_http_wrk))
         w.append(("http-cli", SHORT + 3, self.wl_http_cli))
-        w.append(("nginx-small", SECONDS + 5, lambda s: self.wl_nginx(s, "index.html")))
-        w.append(("nginx-1m", SECONDS + 5, lambda s: self.wl_nginx(s, "1m")))
+        w.append(("nginx-small", SECONDS + 5, lambda s: self.wl_nginx(s, "index.html", NGINX_CONNS)))
+        w.append(("nginx-1m", SECONDS + 5, lambda s: self.wl_nginx(s, "1m", NGINX_1M_CONNS)))
         w.append(("redis", 5 + len(REDIS_TESTS) * REDIS_N / 40000, self.wl_redis))
         for n in CONNS:
             extra = n / 500     # connecting and closing many connections takes its time
@@ -686,23 +880,38 @@ http {{
         preload would silently use the kernel, and loopback would look very fast."""
         after = self.tap_bytes()
         up, down = after[0] - before[0], after[1] - before[1]
-        need = res.get("_app_bytes", 0) / 2
+        need = max(res.get("_app_bytes", 0) / 2, res.get("_min_link_bytes", 0))
         res.setdefault("_raw", {}).update({"tap_stack_to_kernel": up, "tap_kernel_to_stack": down})
         if up + down < max(1000, need):
             raise Fail(f"the traffic did not go through tap0 (stack->kernel {up} B, kernel->stack "
                        f"{down} B, expected at least {need:.0f} B): the preload did not serve the sockets")
         return res
 
+    def check_link(self, res, before, side):
+        """The kernel column's counterpart for the rows that cannot count the bytes the
+        program received (nc writes them to /dev/null): they crossed the veth pair."""
+        after = self.link_stats(side)
+        if not before or not after:
+            return res
+        moved = after["rx_bytes"] - before["rx_bytes"] + after["tx_bytes"] - before["tx_bytes"]
+        res.setdefault("_raw", {})["veth_bytes"] = moved
+        if moved < res["_min_link_bytes"]:
+            raise Fail(f"only {moved} B crossed the veth pair, expected at least {res['_min_link_bytes']} B")
+        return res
+
     def run_one(self, key, fn, side):
         """One repetition of one workload on one side: its figures, or Fail."""
         self.procs = []
         tap0 = self.tap_bytes() if side.preload else None
+        link0 = None if side.preload else self.link_stats(side)
         try:
             res = fn(side)
             if tap0:
                 res = self.check_tap(res, tap0)
+            elif "_min_link_bytes" in res:
+                res = self.check_link(res, link0, side)
             for p in self.procs:
-                if p.preload and p.text("err").strip():
+                if p.preload and p.said():
                     self.notes.append(f"{side.name}, {key}: {p.name} (preloaded) said: {p.tail(2)}")
         except Fail as e:
             res = e
@@ -775,6 +984,14 @@ def rows():
     """(workload key, metric, label, unit, target, flags) in table order; target is (op, ratio)
     or None; flags: "count" (the cell is the sum over the repetitions), "noratio"."""
     r = []
+    mib = f"{XFER_MIB:g} MiB"
+    r.append(("nc-recv", "mbps", f"`nc -l` on the SUT receiving {mib} from the kernel's `nc`", "MB/s", GE, ""))
+    r.append(("nc-send", "mbps", f"`nc` on the SUT sending {mib} to the kernel's `nc -l`", "MB/s", GE, ""))
+    r.append(("curl-64m", "mbps", f"`curl` on the SUT downloading {mib} from python's http.server", "MB/s", GE, ""))
+    r.append(("curl-start", "first_us", "`curl` start: exec to the first byte of a short GET (median of the runs)",
+              "us", LE, ""))
+    r.append(("curl-start", "exit_us", "`curl` start to exit: exec to the end of the process (median of the runs)",
+              "us", LE, ""))
     for streams in (1, 4):
         s = "1 stream" if streams == 1 else f"{streams} streams"
         r.append((f"iperf3-{streams}-to", "gbps", f"iperf3 {s}, peer -> SUT", "Gbit/s", GE, ""))
@@ -799,8 +1016,8 @@ def rows():
               "s/GB", LE, ""))
     r.append(("http-wrk", "cpu_per_10k", "CPU per 10k requests, wrk -> SUT server", "s/10k", LE, ""))
     r.append(("http-cli", "cpu_per_10k", "CPU per 10k requests, SUT client -> kernel", "s/10k", LE, ""))
-    for key, what in (("nginx-small", "small page"), ("nginx-1m", "1 MiB file")):
-        w = f"nginx {what}, wrk -t2 -c{NGINX_CONNS}"
+    for key, what, conns in (("nginx-small", "small page", NGINX_CONNS), ("nginx-1m", "1 MiB file", NGINX_1M_CONNS)):
+        w = f"nginx {what}, wrk -t2 -c{conns}"
         r.append((key, "rate", f"{w} -> SUT", "req/s", GE, ""))
         if key == "nginx-1m":
             r.append((key, "gbps", f"{w}: throughput", "Gbit/s", GE, ""))
@@ -1031,7 +1248,8 @@ def tool_versions():
     v = {}
     for name, argv in (("iperf3", ["iperf3", "--version"]), ("sockperf", ["sockperf", "--version"]),
                        ("wrk", ["wrk", "-v"]), ("nginx", ["nginx", "-v"]),
-                       ("redis", ["redis-server", "--version"])):
+                       ("redis", ["redis-server", "--version"]), ("curl", ["curl", "--version"]),
+                       ("python", ["/usr/bin/python3", "--version"]), ("nc", ["nc", "-h"])):
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
             text = re.sub(r"Copyright.*", "", (r.stdout + r.stderr).strip())
@@ -1060,7 +1278,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "
              f"{tv['nginx'].replace('nginx version: ', '')}; "
              f"{' '.join(tv['redis'].split()[:3]).replace('Redis server v=', 'redis ')}; "
-             f"bench_srv/bench_cli ({MUX}) from tests/bench")
+             f"{' '.join(tv['curl'].split()[:2])}; {tv['nc']}; {tv['python']} (http.server); "
+             f"bench_srv/bench_cli ({MUX}) and bench_exec from tests/bench")
     if b.loads:
         o.append(f"- load average (1 min) sampled before each workload: {min(b.loads):.2f} to {max(b.loads):.2f}, "
                  f"median {statistics.median(b.loads):.2f} (the benchmark itself keeps about one of the "
@@ -1081,6 +1300,14 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
              "min–max beside it (counts: the sum over the repetitions, each run's count beside it); "
              "ratio = pstack median / kernel median; for times, CPU and memory lower is better. Target: "
              "issue 16's goal (rates ≥ 1, times and CPU ≤ 1, busy-poll latency ≤ 0.5).")
+    o.append(f"- Everyday programs: OpenBSD `nc` and `curl` move {XFER_MIB:g} MiB of random data (MB/s = 10^6 "
+             "bytes/s). The clock starts when the sending `nc` (or `curl`) is exec'd, the namespace already "
+             "entered, and stops when the receiving program ends: what `time` around the command shows, so the "
+             "program's start (under the preload, the library's too) counts. `nc -l` writes to /dev/null; "
+             f"the bytes are counted on the link (tap0 or the veth pair). curl's start: tests/bench/bench_exec runs "
+             f"`curl -s -N` (unbuffered output) {EXEC_RUNS} times in a row against bench_srv's 13-byte page on the "
+             "kernel peer; per run, the time from posix_spawn to the first byte of the body on curl's stdout "
+             "and to its exit (the cells: the median of the repetitions' medians).")
     o.append(f"- iperf3: {SECONDS:g} s per run. sockperf ping-pong: {SHORT:g} s per run, latency = RTT/2 as sockperf "
              f"reports it. HTTP connection rate and growth: {SHORT:g} s per run. The busy-poll rows run the pstack "
              f"process with PSTACK_SPIN_US={SPIN_US} (OpenOnload's EF_POLL_USEC); their kernel column is the "
@@ -1099,8 +1326,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- nginx: Debian's nginx-light as the SUT, one process (`daemon off; master_process off;`: "
              f"pstack does not carry listening sockets across fork, see README), the same nginx.conf on both "
              f"sides; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
-             f"peer against a {len(NGINX_PAGE)}-byte page and a 1 MiB file. Errors = wrk's socket errors (connect, "
-             f"read, write, timeout) + non-2xx responses. CPU = nginx + wrk.")
+             f"peer against a {len(NGINX_PAGE)}-byte page, `-c{NGINX_1M_CONNS}` against a 1 MiB file. Errors = "
+             f"wrk's socket errors (connect, read, write, timeout) + non-2xx responses. CPU = nginx + wrk.")
     o.append(f"- redis: redis-server as the SUT (no persistence); `redis-benchmark -n {REDIS_N} -c 50 "
              f"-t {','.join(REDIS_TESTS)}` from the peer; its own requests/s and p99 per test. "
              f"Errors = lines of its output that report an error (it stops at the first one, and the row then says "
@@ -1193,7 +1420,8 @@ def main():
         json.dump({"started": started, "seconds": took, "machine": m,
                    "settings": {"BENCH_REPS": REPS, "BENCH_SECONDS": SECONDS, "BENCH_SHORT_SECONDS": SHORT,
                                 "BENCH_CONNS": CONNS, "BENCH_HTTP_CONNS": HTTP_CONNS, "BENCH_MUX": MUX,
-                                "BENCH_NGINX_CONNS": NGINX_CONNS},
+                                "BENCH_NGINX_CONNS": NGINX_CONNS, "BENCH_NGINX_1M_CONNS": NGINX_1M_CONNS,
+                                "BENCH_XFER_MIB": XFER_MIB, "BENCH_EXEC_RUNS": EXEC_RUNS},
                    "loadavg_per_workload": b.loads,
                    "details": b.details}, f, indent=1, default=str)
     write_report(b, head, lines, fails, m, started, took, plot_err)

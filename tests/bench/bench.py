@@ -28,6 +28,10 @@ Settings (environment):
   BENCH_REDIS_TESTS    redis-benchmark tests (-t), default set,get,lpush,lpop
   BENCH_XFER_MIB       MiB that nc and curl move in the everyday-program rows, default 64
   BENCH_EXEC_RUNS      curl runs in a row in the process-start rows, default 200
+  BENCH_LAT_CPU        the CPU that both ends of the sockperf rows run on (taskset), default
+                       the last one; the busy-poll rows put the peer on another CPU (a
+                       spinning process needs a CPU of its own); "none" leaves the placement
+                       to the scheduler (see "Latency and CPU placement" in the report)
   BENCH_BUDGET         seconds; a repetition that would end later is skipped, default 1500
   BENCH_ONLY           regular expression: run only the workloads whose key matches
   BENCH_SPIN_US        PSTACK_SPIN_US of the busy-poll sockperf rows (pstack column only), default 50
@@ -83,6 +87,13 @@ NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
 XFER_MIB = env_float("BENCH_XFER_MIB", 64)
 XFER_BYTES = int(XFER_MIB * 2**20)
 EXEC_RUNS = int(env_float("BENCH_EXEC_RUNS", 200))
+_lat = os.environ.get("BENCH_LAT_CPU", "").strip()
+if _lat.lower() == "none":
+    LAT_CPU = None
+else:
+    LAT_CPU = int(env_float("BENCH_LAT_CPU", (os.cpu_count() or 1) - 1))
+# The busy-poll rows' peer: another CPU than LAT_CPU when there is one.
+LAT_CPU_PEER_SPIN = None if LAT_CPU is None else (LAT_CPU - 1) % (os.cpu_count() or 1)
 BUDGET = env_float("BENCH_BUDGET", 1500)
 ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
 SPIN_US = int(os.environ.get("BENCH_SPIN_US") or 50)
@@ -244,6 +255,16 @@ class Proc:
                         return int(line.split()[1])
         except OSError:
             pass
+        return None
+
+
+def last_cpu(pid):
+    """The CPU a thread last ran on (/proc/PID/stat field 39), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read()
+        return int(st[st.rindex(")") + 2:].split()[36])
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -416,9 +437,20 @@ class Bench:
                 raise Fail(f"{name} did not say it listens within {READY_WAIT} s: {p.tail()}")
             time.sleep(0.05)
 
-    def run_client(self, name, ns, argv, preload, duration):
-        p = self.start(name, ns, argv, preload)
-        if not p.wait(duration + GRACE):
+    def run_client(self, name, ns, argv, preload, duration, tick=None, every=0.5):
+        """Runs a client to its end (at most duration + GRACE s); tick(), when given, is
+        called every `every` seconds meanwhile (to sample the server's memory, or where
+        the two ends of a ping-pong run)."""
+        return self.wait_client(self.start(name, ns, argv, preload), duration, tick, every)
+
+    def wait_client(self, p, duration, tick=None, every=0.5):
+        """run_client's wait, for a client started by hand."""
+        name = p.name
+        deadline = time.monotonic() + duration + GRACE
+        if tick:
+            while not p.wait(min(every, max(0.0, deadline - time.monotonic()))) and time.monotonic() < deadline:
+                tick()
+        if not p.wait(max(0.0, deadline - time.monotonic())):
             p.stop()
             raise Fail(f"{name} did not finish within {duration + GRACE:.0f} s "
                        f"(run {duration:.0f} s): {p.tail()}")
@@ -467,24 +499,50 @@ class Bench:
                          "retransmits": tx.get("retransmits"),
                          "cpu_sut_s": cpu_sut, "cpu_peer_s": cpu_peer}}
 
-    def wl_sockperf(self, side, sut_serves, spin_us=0):
+    def wl_sockperf(self, side, sut_serves, spin_us=0, by_hand=False, split=False):
+        """sockperf ping-pong over TCP, sockperf as Debian installs it. Both ends are pinned
+        (taskset) to LAT_CPU: on this machine's virtual CPUs a wake-up that crosses to the
+        other CPU costs from 1 to 20 us more per message, depending on the host (an interrupt
+        to a halted vCPU), so where the scheduler happens to put the two ends decides the
+        figure more than either stack does. split, and the busy-poll rows, put the peer on
+        the other CPU (the spinning end needs its own). by_hand: sockperf's own defaults
+        (message size) and no pinning, as `sockperf pp --tcp` is run by hand."""
         self.need("sockperf")
         port = self.next_port()
         if sut_serves:
             s_ns, s_addr, s_pre, c_ns, c_pre = side.sut_ns, side.sut_addr, side.preload, side.peer_ns, False
         else:
             s_ns, s_addr, s_pre, c_ns, c_pre = side.peer_ns, side.peer_addr, False, side.sut_ns, side.preload
+        sut_cpu = None if by_hand else LAT_CPU
+        peer_cpu = None if by_hand else (LAT_CPU_PEER_SPIN if spin_us or split else LAT_CPU)
+        s_cpu, c_cpu = (sut_cpu, peer_cpu) if sut_serves else (peer_cpu, sut_cpu)
 
         # PSTACK_SPIN_US for the preloaded process only (the kernel column has no such setting).
-        def spin(argv, pre):
+        def wrap(argv, pre, cpu):
+            if cpu is not None:
+                argv = ["taskset", "-c", str(cpu)] + argv
             return ["env", f"PSTACK_SPIN_US={spin_us}"] + argv if spin_us and pre else argv
-        srv = self.start_server("sockperf-s", s_ns, spin(["sockperf", "sr", "--tcp", "-i", s_addr, "-p", port], s_pre),
+        srv = self.start_server("sockperf-s", s_ns,
+                                wrap(["sockperf", "sr", "--tcp", "-i", s_addr, "-p", port], s_pre, s_cpu),
                                 s_pre, r"block on socket|using \w+\(\) to block")
+        # Where the two ends' main threads run (ip netns exec, env and taskset exec, so the
+        # process we started is sockperf itself): sampled every 0.1 s, the evidence for
+        # "Latency and CPU placement" in the report.
+        placement = []
+        cli = None
+
+        def sample():
+            a, b = last_cpu(srv.pid), last_cpu(cli.pid) if cli else None
+            if a is not None and b is not None:
+                placement.append((a, b))
         try:
-            cli = self.run_client("sockperf-c", c_ns,
-                                  spin(["sockperf", "pp", "--tcp", "-i", s_addr, "-p", port,
-                                        "-t", f"{SHORT:g}", "-m", "64"], c_pre), c_pre, SHORT)
+            cli = self.start("sockperf-c", c_ns,
+                             wrap(["sockperf", "pp", "--tcp", "-i", s_addr, "-p", port, "-t", f"{SHORT:g}"]
+                                  + ([] if by_hand else ["-m", "64"]), c_pre, c_cpu), c_pre)
+            self.wait_client(cli, SHORT, tick=sample, every=0.1)
         finally:
+            if cli:
+                cli.stop()
             srv.stop()
         text = re.sub(r"\x1b\[[0-9;]*m", "", cli.text("out") + cli.text("err"))
         avg = re.search(r"avg-latency=\s*([\d.]+)", text)
@@ -492,9 +550,17 @@ class Bench:
         if not avg or not p99:
             raise Fail(f"sockperf client ({cli.exit_text()}) gave no latency: {cli.tail()}")
         obs = re.search(r"Total (\d+) observations", text)
-        return {"lat_avg": float(avg.group(1)), "lat_p99": float(p99.group(1)),
-                "_app_bytes": 128 * int(obs.group(1)) if obs else 0,
-                "_raw": {"observations": int(obs.group(1)) if obs else None}}
+        size = re.search(r"Message size\s*[:=]\s*(\d+)", text)
+        res = {"lat_avg": float(avg.group(1)), "lat_p99": float(p99.group(1)),
+               "_app_bytes": 2 * (int(size.group(1)) if size else 64) * int(obs.group(1)) if obs else 0,
+               "_raw": {"observations": int(obs.group(1)) if obs else None,
+                        "message_size": int(size.group(1)) if size else None,
+                        "cpus": {"server": s_cpu, "client": c_cpu},
+                        "placement_samples": len(placement),
+                        "placement_same_cpu": sum(1 for a, b in placement if a == b)}}
+        if placement:
+            res["same_cpu"] = 100.0 * res["_raw"]["placement_same_cpu"] / len(placement)
+        return res
 
     def wl_http_wrk(self, side):
         self.need("wrk")
@@ -860,8 +926,11 @@ http {{
         # The kernel peer's congestion control shapes what a receiver gets (BBR paces and
         # sizes its window from the ACK clock it sees): the receive rows once more with CUBIC.
         w.append(("iperf3-4-to-cubic", SECONDS + 3, lambda s: self.wl_iperf(s, 4, False, "cubic")))
+        w.append(("sockperf-hand", SHORT + 3, lambda s: self.wl_sockperf(s, True, by_hand=True)))
         w.append(("sockperf-to", SHORT + 3, lambda s: self.wl_sockperf(s, True)))
         w.append(("sockperf-from", SHORT + 3, lambda s: self.wl_sockperf(s, False)))
+        if LAT_CPU is not None:
+            w.append(("sockperf-split", SHORT + 3, lambda s: self.wl_sockperf(s, True, split=True)))
         w.append(("sockperf-to-spin", SHORT + 3, lambda s: self.wl_sockperf(s, True, SPIN_US)))
         w.append(("sockperf-from-spin", SHORT + 3, lambda s: self.wl_sockperf(s, False, SPIN_US)))
         w.append(("http-wrk", SHORT + 3, self.wl_http_wrk))
@@ -998,16 +1067,34 @@ def rows():
         r.append((f"iperf3-{streams}-from", "gbps", f"iperf3 {s}, SUT -> peer", "Gbit/s", GE, ""))
     r.append(("iperf3-4-to-cubic", "gbps", "iperf3 4 streams, peer -> SUT, peer sends with CUBIC (-C cubic)",
               "Gbit/s", GE, ""))
-    r.append(("sockperf-to", "lat_avg", "sockperf ping-pong, peer client, avg", "us", LE, ""))
-    r.append(("sockperf-to", "lat_p99", "sockperf ping-pong, peer client, p99", "us", LE, ""))
-    r.append(("sockperf-from", "lat_avg", "sockperf ping-pong, SUT client, avg", "us", LE, ""))
-    r.append(("sockperf-from", "lat_p99", "sockperf ping-pong, SUT client, p99", "us", LE, ""))
-    spin = f"PSTACK_SPIN_US={SPIN_US}"
+    r.append(("sockperf-hand", "lat_avg", "`sockperf pp --tcp` by hand (its defaults, no pinning), peer client, avg",
+              "us", LE, ""))
+    r.append(("sockperf-hand", "lat_p99", "`sockperf pp --tcp` by hand (its defaults, no pinning), peer client, p99",
+              "us", LE, ""))
+    r.append(("sockperf-hand", "same_cpu", "`sockperf pp --tcp` by hand: samples with both ends on one CPU",
+              "%", None, "noratio"))
+    pin = "" if LAT_CPU is None else f", both on CPU {LAT_CPU}"
+    r.append(("sockperf-to", "lat_avg", f"sockperf ping-pong -m 64, peer client{pin}, avg", "us", LE, ""))
+    r.append(("sockperf-to", "lat_p99", f"sockperf ping-pong -m 64, peer client{pin}, p99", "us", LE, ""))
+    r.append(("sockperf-from", "lat_avg", f"sockperf ping-pong -m 64, SUT client{pin}, avg", "us", LE, ""))
+    r.append(("sockperf-from", "lat_p99", f"sockperf ping-pong -m 64, SUT client{pin}, p99", "us", LE, ""))
+    if LAT_CPU is None:
+        for k, who in (("sockperf-to", "peer"), ("sockperf-from", "SUT")):
+            r.append((k, "same_cpu", f"sockperf ping-pong -m 64, {who} client: samples with both ends on one CPU",
+                      "%", None, "noratio"))
+    if LAT_CPU is not None:
+        two = f"SUT on CPU {LAT_CPU}, peer on CPU {LAT_CPU_PEER_SPIN}"
+        r.append(("sockperf-split", "lat_avg", f"sockperf ping-pong -m 64, peer client, on two CPUs ({two}), avg",
+                  "us", LE, ""))
+        r.append(("sockperf-split", "lat_p99", f"sockperf ping-pong -m 64, peer client, on two CPUs ({two}), p99",
+                  "us", LE, ""))
+    spin = f"PSTACK_SPIN_US={SPIN_US}" + ("" if LAT_CPU is None else
+                                          f", SUT on CPU {LAT_CPU}, peer on CPU {LAT_CPU_PEER_SPIN}")
     half = ("<=", 0.5)
-    r.append(("sockperf-to-spin", "lat_avg", f"sockperf ping-pong, peer client, avg, {spin}", "us", half, ""))
-    r.append(("sockperf-to-spin", "lat_p99", f"sockperf ping-pong, peer client, p99, {spin}", "us", half, ""))
-    r.append(("sockperf-from-spin", "lat_avg", f"sockperf ping-pong, SUT client, avg, {spin}", "us", half, ""))
-    r.append(("sockperf-from-spin", "lat_p99", f"sockperf ping-pong, SUT client, p99, {spin}", "us", half, ""))
+    r.append(("sockperf-to-spin", "lat_avg", f"sockperf ping-pong -m 64, peer client, avg, {spin}", "us", half, ""))
+    r.append(("sockperf-to-spin", "lat_p99", f"sockperf ping-pong -m 64, peer client, p99, {spin}", "us", half, ""))
+    r.append(("sockperf-from-spin", "lat_avg", f"sockperf ping-pong -m 64, SUT client, avg, {spin}", "us", half, ""))
+    r.append(("sockperf-from-spin", "lat_p99", f"sockperf ping-pong -m 64, SUT client, p99, {spin}", "us", half, ""))
     r.append(("http-wrk", "rate", f"HTTP conn/s, wrk -c{HTTP_CONNS} -> SUT server", "req/s", GE, ""))
     r.append(("http-cli", "rate", f"HTTP conn/s, SUT client -c{HTTP_CONNS} -> kernel server", "req/s", GE, ""))
     r.append(("iperf3-1-to", "cpu_per_gb", "CPU per GB, iperf3 1 stream peer -> SUT", "s/GB", LE, ""))
@@ -1335,6 +1422,29 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append("- Every pstack figure comes with a check that the workload's traffic went through tap0 "
              "(a socket call that escaped the preload would use the kernel's stack and pass for pstack's); "
              "a repetition that fails it does not count.\n")
+    o.append("### Latency and CPU placement\n")
+    o.append("Where the two ends of a ping-pong run decides its latency on this machine more than either stack "
+             "does. It has two virtual CPUs (a Firecracker VM): a message whose receiver sleeps on the other "
+             "vCPU needs a cross-CPU wake-up, an inter-processor interrupt to a vCPU that has halted and that "
+             "the host has to run again, and what that costs depends on what the host is doing. "
+             "`sockperf pp --tcp -m 64` between two namespaces over a veth pair, as installed, measured by hand "
+             "while this harness was written: both ends pinned to one CPU, 8.8 to 9.4 µs in every run; one end "
+             "on each CPU, anywhere from 10.6 to 33 µs from one run to the next (p99 up to 470 µs). Left to "
+             "itself the scheduler mostly puts the two ends of a kernel ping-pong together (a TCP wake-up is a "
+             "synchronous one), but not always; a preloaded program is a process with the stack's thread beside "
+             "it and is split more often. That is the difference between the kernel's 32 µs in an earlier "
+             "`make bench` (30.6 µs for pstack: both columns paid the split, at an expensive time) and the "
+             "15.5 µs of `sockperf pp --tcp` run by hand (a run with the ends together most of the time): the "
+             "programs, options and message size were not the cause (the default 14-byte message and "
+             "-m 64 give the same figure). The \"by hand\" row leaves the placement to the scheduler, as such a "
+             "run does, and says in how many samples (every 0.1 s, the CPU each end's main thread last ran on) "
+             "the two ends shared a CPU. "
+             + ("The other sockperf rows pin both columns alike (taskset), both ends on one CPU, so that the "
+                "figures measure the stacks rather than the placement; the \"on two CPUs\" row pins one end to "
+                "each, and so do the busy-poll rows, since a spinning process needs a CPU of its own (their "
+                "kernel column is the same placement without spinning)."
+                if LAT_CPU is not None else "This run pinned nothing (BENCH_LAT_CPU=none)."))
+    o.append("")
     o.append("## Results\n")
     o.append(md_table(head, lines) + "\n")
     if fails:
@@ -1421,7 +1531,8 @@ def main():
                    "settings": {"BENCH_REPS": REPS, "BENCH_SECONDS": SECONDS, "BENCH_SHORT_SECONDS": SHORT,
                                 "BENCH_CONNS": CONNS, "BENCH_HTTP_CONNS": HTTP_CONNS, "BENCH_MUX": MUX,
                                 "BENCH_NGINX_CONNS": NGINX_CONNS, "BENCH_NGINX_1M_CONNS": NGINX_1M_CONNS,
-                                "BENCH_XFER_MIB": XFER_MIB, "BENCH_EXEC_RUNS": EXEC_RUNS},
+                                "BENCH_XFER_MIB": XFER_MIB, "BENCH_EXEC_RUNS": EXEC_RUNS,
+                                "BENCH_LAT_CPU": LAT_CPU},
                    "loadavg_per_workload": b.loads,
                    "details": b.details}, f, indent=1, default=str)
     write_report(b, head, lines, fails, m, started, took, plot_err)

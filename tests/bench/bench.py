@@ -258,6 +258,14 @@ class Proc:
         return None
 
 
+def sockstat_tcp_mem():
+    """/proc/net/sockstat's TCP "mem" in bytes: the kernel's TCP socket memory, all
+    namespaces together (tcp_memory_allocated, in pages; each CPU keeps up to 1 MiB of
+    charges to itself before adding them up, so it is exact to about 1 MiB per CPU)."""
+    m = re.search(r"^TCP:.*\bmem (\d+)", read_text("/proc/net/sockstat"), re.M)
+    return int(m.group(1)) * os.sysconf("SC_PAGE_SIZE") if m else None
+
+
 def last_cpu(pid):
     """The CPU a thread last ran on (/proc/PID/stat field 39), or None when it is gone."""
     try:
@@ -352,6 +360,27 @@ class Bench:
                     "rx_dropped": j["rx"]["dropped"], "tx_dropped": j["tx"]["dropped"]}
         except (RuntimeError, ValueError, KeyError, IndexError, subprocess.SubprocessError):
             return None
+
+    def sock_mem(self, side):
+        """Bytes of kernel socket memory held by the SUT's TCP sockets: the sum over the
+        sockets whose local address is the SUT's of rmem_alloc + wmem_queued + forward_alloc
+        (ss -tm's r, w and f: what the kernel charges to tcp_memory_allocated, the figure
+        /proc/net/sockstat's TCP "mem" adds up in pages over the whole machine). Under pstack
+        the SUT has no kernel TCP socket with its address (its buffers are in its RSS): 0.
+        ss lists every TCP socket of the SUT's namespace and the address is picked here, not
+        by an ss filter: the pstack namespace holds the peer's sockets too, so both columns
+        pay the same for the listing (at 1000 connections a tenth of a second of CPU)."""
+        try:
+            out = sh("ip", "netns", "exec", side.sut_ns, "ss", "-tmnH")
+        except (RuntimeError, subprocess.SubprocessError):
+            return None
+        total = 0
+        for m in re.finditer(r"^\S+\s+\d+\s+\d+\s+(\S+):\d+\s+\S+.*\n\s*skmem:\(([^)]*)\)", out, re.M):
+            if m.group(1).strip("[]").removeprefix("::ffff:") != side.sut_addr:
+                continue
+            f = dict(re.findall(r"([a-z]+)(\d+)", m.group(2)))
+            total += int(f.get("r", 0)) + int(f.get("w", 0)) + int(f.get("f", 0))
+        return total
 
     def data_file(self):
         """The bytes the nc and curl rows move: XFER_BYTES of random data, made once."""
@@ -641,17 +670,41 @@ class Bench:
         srv = self.start_server(f"srv-{mode}-{conns}", side.sut_ns,
                                 self.srv_argv("source" if mode == "bulk" else "echo", side.sut_addr, port),
                                 side.preload, r"^ready")
+        links0 = self.link_stats(side)
+        mem, stat = [], []
+        stat0 = sockstat_tcp_mem()
+
+        def sample():
+            m = self.sock_mem(side)
+            if m is not None:
+                mem.append(m)
+            t = sockstat_tcp_mem()
+            if t is not None:
+                stat.append(t)
         try:
             cli = self.run_client(f"bench_cli-{mode}-{conns}", side.peer_ns,
-                                  self.cli_argv(mode, side.sut_addr, port, conns, SHORT), False, SHORT + 7)
+                                  self.cli_argv(mode, side.sut_addr, port, conns, SHORT), False, SHORT + 7,
+                                  tick=sample)
             rss = srv.vm_kb("VmHWM")
         finally:
             srv.stop()
+        links1 = self.link_stats(side)
         r = self.parse_cli(cli, f"bench_cli {mode} -c {conns}")
         self.note_errors(side, f"growth {mode} {conns} connections", r)
         if r.get("setup_s", 0) > 5:
             self.notes.append(f"{side.name}, growth {mode} {conns}: connecting took {r['setup_s']:.1f} s")
-        res = {"rss": rss / 1024 if rss else float("nan"), "_raw": dict(r, rss_kb=rss)}
+        rss_mib = rss / 1024 if rss else float("nan")
+        # Sampled every half second while the client runs: the peak of those samples.
+        sock_mib = max(mem) / 2**20 if mem else float("nan")
+        res = {"rss": rss_mib, "sock_mem": sock_mib, "mem_total": rss_mib + sock_mib,
+               "_raw": dict(r, rss_kb=rss, sock_mem_samples=mem, sockstat_before=stat0, sockstat_samples=stat)}
+        if stat and stat0 is not None:
+            # The machine's TCP memory, at its peak, above what it was before the server started.
+            res["sockstat_mem"] = (max(stat) - stat0) / 2**20
+        if links0 and links1:
+            drops = {k: links1[k] - links0[k] for k in ("tx_dropped", "rx_dropped")}
+            res["drops"] = float(drops["tx_dropped"])
+            res["_raw"]["host_side_drops"] = drops
         res["_app_bytes"] = r["gbps"] * 1e9 / 8 * r["seconds"] if mode == "bulk" else 128 * r["done"]
         if mode == "bulk":
             res["gbps"] = r["gbps"]
@@ -1122,7 +1175,15 @@ def rows():
         r.append((f"growth-bulk-{n}", "gbps", f"growth {c}: throughput SUT -> peer", "Gbit/s", GE, ""))
         r.append((f"growth-echo-{n}", "lat_avg", f"growth {c}: echo RTT avg", "us", LE, ""))
         r.append((f"growth-echo-{n}", "lat_p99", f"growth {c}: echo RTT p99", "us", LE, ""))
-        r.append((f"growth-bulk-{n}", "rss", f"growth {c}: SUT peak RSS (bulk)", "MiB", None, ""))
+        for mode in ("bulk", "echo"):
+            r.append((f"growth-{mode}-{n}", "mem_total",
+                      f"growth {c} ({mode}): SUT memory, peak RSS + kernel socket memory (see Memory)", "MiB",
+                      None, ""))
+        if n >= 1000:
+            for mode in ("bulk", "echo"):
+                r.append((f"growth-{mode}-{n}", "drops",
+                          f"growth {c} ({mode}): frames dropped host-side towards the SUT "
+                          "(tap0 / veth tx_dropped), all runs", "count", None, "count noratio"))
     return r
 
 
@@ -1196,6 +1257,31 @@ def build_table(b):
     return head, lines, [f"({fails[t]}) {t}" for t in order]
 
 
+def memory_table(b):
+    """The growth rows' memory, taken apart: (header, lines). Medians of the repetitions."""
+    head = ["connections", "mode"]
+    for side in ("kernel", "pstack"):
+        head += [f"{side}: peak RSS", f"{side}: kernel socket memory (ss)", f"{side}: sum",
+                 f"{side}: sockstat growth"]
+    head += ["sum pstack/kernel"]
+    lines = []
+    for n in CONNS:
+        for mode in ("bulk", "echo"):
+            key = f"growth-{mode}-{n}"
+            if (key, "kernel") not in b.samples and (key, "pstack") not in b.samples:
+                continue
+            row, tot = [str(n), mode], {}
+            for side in ("kernel", "pstack"):
+                for metric in ("rss", "sock_mem", "mem_total", "sockstat_mem"):
+                    v = b.stat(key, metric, side)
+                    row.append(fmt(v.value) if isinstance(v, Stat) else "n/a")
+                    if metric == "mem_total" and isinstance(v, Stat):
+                        tot[side] = v.value
+            row.append(f"{tot['pstack'] / tot['kernel']:.2f}" if tot.get("kernel") and "pstack" in tot else "n/a")
+            lines.append(row)
+    return head, lines
+
+
 def text_table(head, lines):
     w = [max(len(str(r[i])) for r in [head] + lines) for i in range(len(head))]
     out = ["  ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(r))
@@ -1219,7 +1305,8 @@ def plot(b, path):
     if not shutil.which("gnuplot"):
         return "gnuplot is not installed"
     # (metric, workload kind) of each series, in data-file column order (3 columns each).
-    metrics = (("gbps", "bulk"), ("lat_avg", "echo"), ("lat_p99", "echo"), ("rss", "bulk"))
+    metrics = (("gbps", "bulk"), ("lat_avg", "echo"), ("lat_p99", "echo"), ("mem_total", "bulk"),
+               ("rss", "bulk"), ("mem_total", "echo"))
     col, cols = {}, 2
     for m, kind in metrics:
         for side in ("kernel", "pstack"):
@@ -1270,8 +1357,10 @@ def plot(b, path):
                     [("kernel avg", ("lat_avg", "echo", "kernel")), ("pstack avg", ("lat_avg", "echo", "pstack")),
                      ("kernel p99", ("lat_p99", "echo", "kernel")), ("pstack p99", ("lat_p99", "echo", "pstack"))],
                     logy=True)
-    script += panel("SUT process peak RSS (bulk)", "MiB",
-                    [("kernel", ("rss", "bulk", "kernel")), ("pstack", ("rss", "bulk", "pstack"))], logy=True)
+    script += panel("SUT memory: peak RSS + kernel socket memory", "MiB",
+                    [("kernel bulk", ("mem_total", "bulk", "kernel")), ("pstack bulk", ("mem_total", "bulk", "pstack")),
+                     ("kernel echo", ("mem_total", "echo", "kernel")), ("pstack echo", ("mem_total", "echo", "pstack")),
+                     ("kernel bulk, RSS only", ("rss", "bulk", "kernel"))], logy=True)
     script += ["unset multiplot"]
     r = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
@@ -1408,8 +1497,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
     o.append(f"- Growth: {', '.join(map(str, CONNS))} concurrent connections to bench_srv on the SUT: "
              "`source` mode (the SUT sends, bench_cli reads on the peer: throughput) and `echo` mode "
              "(64-byte ping-pong on every connection at once: round trip as bench_cli measures it). "
-             "RSS is the SUT process's peak (VmHWM); on the kernel side that leaves out the socket buffers, "
-             "which live in the kernel, while pstack's are in the process.")
+             "Memory: see \"Memory\" below. Drops: the host-side device's tx_dropped (frames towards the SUT "
+             "that tap0, or the peer's end of the veth pair, dropped) over the run.")
     o.append(f"- nginx: Debian's nginx-light as the SUT, one process (`daemon off; master_process off;`: "
              f"pstack does not carry listening sockets across fork, see README), the same nginx.conf on both "
              f"sides; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
@@ -1455,6 +1544,23 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
         o.append("Notes from the run:\n")
         o.extend(f"- {n}" for n in b.notes)
         o.append("")
+    mh, ml = memory_table(b)
+    if ml:
+        o.append("## Memory\n")
+        o.append("What the SUT holds while it serves the growth rows' connections, in MiB (medians of the "
+                 "repetitions). pstack keeps its socket buffers in the process, so its peak RSS (VmHWM) "
+                 "holds them; the kernel keeps them in kernel memory, which no RSS shows. So that the two "
+                 "compare like with like, the kernel socket memory of the SUT's TCP sockets is added: "
+                 "`ss -tm`'s rmem_alloc + wmem_queued + forward_alloc summed over the sockets with the SUT's "
+                 "address, sampled every half second while the client runs (the peak). That is the memory the "
+                 "kernel charges to TCP, which /proc/net/sockstat's TCP `mem` counts in pages; sockstat "
+                 "itself cannot tell the SUT's share: its `mem` is one figure for the whole machine, every "
+                 "namespace (the peer's sockets too, and other programs'), and each CPU keeps up to 1 MiB of "
+                 "charges before adding them in. Its growth during the run (peak minus the value before the "
+                 "server started) is given beside as a cross-check: in the kernel column it covers the SUT's "
+                 "and the peer's sockets, in the pstack column the peer's only. Under pstack the SUT has no "
+                 "kernel TCP socket: its ss column is 0.\n")
+        o.append(md_table(mh, ml) + "\n")
     o.append("## Growth with the number of connections\n")
     if plot_err:
         o.append(f"No plot: {plot_err}.\n")

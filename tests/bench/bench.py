@@ -1362,9 +1362,15 @@ def plot(b, path):
                      ("kernel echo", ("mem_total", "echo", "kernel")), ("pstack echo", ("mem_total", "echo", "pstack")),
                      ("kernel bulk, RSS only", ("rss", "bulk", "kernel"))], logy=True)
     script += ["unset multiplot"]
-    r = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        return "gnuplot: " + r.stderr.strip()[-300:]
+    if os.path.exists(path):
+        os.remove(path)     # so that a plot gnuplot did not write is not taken for this run's
+    try:
+        r = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", capture_output=True, text=True,
+                           errors="replace", timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"gnuplot: {e}"
+    if r.returncode != 0 or not os.path.exists(path):
+        return "gnuplot: " + (r.stderr.strip()[-300:] or f"no {path}")
     return None
 
 
@@ -1572,9 +1578,86 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
         f.write("\n".join(o))
 
 
+def self_check():
+    """`bench.py --check`: the harness's own logic on made-up figures, without root, a
+    network or a build (run.sh runs it before every benchmark): the order of the
+    repetitions, medians and spreads, summed counts, failed and skipped cells, ratios and
+    targets, the memory table. Returns the number of failed checks."""
+    global REPS, CONNS, BUDGET
+    REPS, CONNS, BUDGET = 3, [1000], 1e9
+    bad = []
+
+    def check(what, got, want):
+        if got != want:
+            bad.append(f"{what}: got {got!r}, want {want!r}")
+
+    b = Bench("/nonexistent")
+    calls = []
+    # Made-up figures per (workload, side): one per repetition; None = the repetition fails.
+    figs = {("nc-recv", "kernel"): [500.0, 900.0, 600.0], ("nc-recv", "pstack"): [300.0, 330.0, 270.0],
+            ("curl-64m", "kernel"): [800.0, 820.0, 810.0], ("curl-64m", "pstack"): [900.0, None, 700.0]}
+
+    def fake_run_one(key, fn, side):
+        rep = sum(1 for k, s in calls if (k, s) == (key, side.name))
+        calls.append((key, side.name))
+        if key.startswith("growth"):
+            drops = {"kernel": [0, 0, 0], "pstack": [3, 0, 40]}[side.name][rep]
+            rss = {"kernel": 2.0, "pstack": 80.0 + rep}[side.name]
+            sock = {"kernel": 10.0 + rep, "pstack": 0.0}[side.name]
+            return {"gbps": 10.0 + rep, "drops": float(drops), "rss": rss, "sock_mem": sock,
+                    "mem_total": rss + sock, "sockstat_mem": 12.0}
+        v = figs[(key, side.name)][rep]
+        return Fail("the client ended early") if v is None else {"mbps": v}
+    b.run_one = fake_run_one
+    b.workloads = lambda: [("nc-recv", 1, None), ("curl-64m", 1, None), ("growth-bulk-1000", 1, None)]
+    saved_log = globals()["log"]
+    globals()["log"] = lambda msg: None
+    try:
+        b.run()
+    finally:
+        globals()["log"] = saved_log
+    check("order of the sides over the repetitions", [s for k, s in calls if k == "nc-recv"],
+          ["kernel", "pstack", "pstack", "kernel", "kernel", "pstack"])
+    st = b.stat("nc-recv", "mbps", "kernel")
+    check("median", (st.value, st.lo, st.hi), (600.0, 500.0, 900.0))
+    st = b.stat("curl-64m", "mbps", "pstack")
+    check("median of the repetitions that measured", (st.value, len(st.vals), st.runs), (800.0, 2, 3))
+    check("a count is summed", b.stat("growth-bulk-1000", "drops", "pstack", count=True).value, 43.0)
+    head, lines, fails = build_table(b)
+    nc = next(l for l in lines if l[0].startswith("`nc -l`"))
+    check("nc row", nc[2:], ["600", "500–900", "300", "270–330", "0.50", "≥ 1 not met"])
+    curl = next(l for l in lines if l[0].startswith("`curl` on the SUT"))
+    check("a failed repetition is named", (curl[4], curl[5], curl[6]), ("800", "700–900 (2/3: failed (1))", "0.99"))
+    check("failure note", fails, ["(1) pstack, curl-64m: the client ended early"])
+    drops = next(l for l in lines if "tx_dropped" in l[0] and "(bulk)" in l[0])
+    check("drops row", (drops[2], drops[4], drops[5], drops[6]), ("0", "43", "3 + 0 + 40", "n/a"))
+    mem = next(l for l in lines if "peak RSS + kernel socket memory" in l[0] and "(bulk)" in l[0])
+    check("memory row", (mem[2], mem[4], mem[6]), ("13.0", "81.0", "6.23"))
+    mh, ml = memory_table(b)
+    check("memory table", ml, [["1000", "bulk", "2.00", "11.0", "13.0", "12.0", "81.0", "0", "81.0", "12.0", "6.23"]])
+    # The run ends at the budget: what would not fit is marked skipped, not failed.
+    BUDGET = 0
+    b2 = Bench("/nonexistent")
+    b2.run_one = fake_run_one
+    b2.workloads = lambda: [("nc-recv", 1, None)]
+    globals()["log"] = lambda msg: None
+    try:
+        b2.run()
+    finally:
+        globals()["log"] = saved_log
+    head, lines, fails = build_table(b2)
+    check("skipped cells", (lines[0][2], lines[0][4]), ("skipped (1)", "skipped (2)"))
+    for x in bad:
+        print("bench self-check: " + x, file=sys.stderr)
+    print(f"bench self-check: {'FAILED, ' + str(len(bad)) + ' checks' if bad else 'ok'}")
+    return len(bad)
+
+
 def main():
+    if sys.argv[1:] == ["--check"]:
+        return 1 if self_check() else 0
     if len(sys.argv) != 2:
-        sys.exit("usage: bench.py BUILD_DIR")
+        sys.exit("usage: bench.py BUILD_DIR | --check")
     build = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
         sys.exit("bench: run as root (it creates network namespaces and a TAP device)")
@@ -1594,6 +1677,9 @@ def main():
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
 
+    # Where the report and the plot go must exist before the run, not be found missing after it.
+    for d in {os.path.dirname(os.path.abspath(RESULTS)), os.path.dirname(os.path.abspath(PLOT))}:
+        os.makedirs(d, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     m = machine()
     b = Bench(build)
@@ -1626,12 +1712,6 @@ def main():
         print("\nNotes:")
         for n in b.notes:
             print("  " + n)
-    plot_err = plot(b, PLOT)
-    if plot_err:
-        print(f"\nno plot: {plot_err}")
-        # A plot left from an earlier run would pass for this one's.
-        if os.path.exists(PLOT):
-            os.remove(PLOT)
     with open(os.path.join(b.bindir, "results.json"), "w") as f:
         json.dump({"started": started, "seconds": took, "machine": m,
                    "settings": {"BENCH_REPS": REPS, "BENCH_SECONDS": SECONDS, "BENCH_SHORT_SECONDS": SHORT,
@@ -1641,6 +1721,15 @@ def main():
                                 "BENCH_LAT_CPU": LAT_CPU},
                    "loadavg_per_workload": b.loads,
                    "details": b.details}, f, indent=1, default=str)
+    try:
+        plot_err = plot(b, PLOT)
+    except Exception as e:      # the figures are in results.json already; the report comes next
+        plot_err = f"the plot failed: {type(e).__name__}: {e}"
+    if plot_err:
+        print(f"\nno plot: {plot_err}")
+        # A plot left from an earlier run would pass for this one's.
+        if os.path.exists(PLOT):
+            os.remove(PLOT)
     write_report(b, head, lines, fails, m, started, took, plot_err)
     print(f"\nbench: {len(lines)} rows in {took:.0f} s; wrote {RESULTS}" + ("" if plot_err else f" and {PLOT}"))
     return 0

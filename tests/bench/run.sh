@@ -2,7 +2,8 @@
 # pstack's benchmark, side by side with the kernel: `make bench`, or
 #   sh tests/bench/run.sh BUILD_DIR
 # Needs the helper programs that `make all` builds into BUILD_DIR/bench (bench_srv, bench_cli,
-# bench_exec); runs tests/bench/bench.py, which does the measuring and writes
+# bench_exec); runs tests/bench/bench.py's self-check (`bench.py --check`: the harness's
+# medians and table on made-up figures), then bench.py itself, which does the measuring and writes
 # tests/bench/RESULTS.md and tests/bench/growth.png. Needs root (network
 # namespaces, a TAP device). Settings: BENCH_* variables, see bench.py;
 # e.g. BENCH_SECONDS=2 for a quick run.
@@ -21,4 +22,5 @@ done
 # Debian's python3, not a per-user one that may shadow it on PATH.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+"$PY" "$HERE/bench.py" --check
 exec "$PY" "$HERE/bench.py" "$BUILD"

@@ -1,5 +1,5 @@
 /*
- * sockdiff: the socket-call side of issue 13's differential harness.
+ * sockdiff: the socket-call side of the differential harness.
  *
  * Some five hundred cases, each a few socket calls with good or bad arguments,
  * in a given socket state, against a given peer behaviour (tests/diff/peer.py
@@ -1099,7 +1099,7 @@ CASE(connect_eintr, 0)
 	conn(s, PEER, P_DROP);
 	end_interrupt();
 }
-/* Issue 13: the retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
+/* The retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
 CASE(connect_eintr_retry, 0)
 {
 	int s = tcp_sock();
@@ -1449,7 +1449,7 @@ CASE(send_after_fin, 0)
 	wait_fin(s);
 	R(send(s, "x", 1, 0));
 }
-/* Issue 13: a write into CLOSE_WAIT answered by RST. */
+/* A write into CLOSE_WAIT answered by RST. */
 CASE(send_after_fin_rst, 0) { R(send(tcp_fin_rst(), "x", 1, 0)); }
 CASE(send_after_fin_rst_nosignal, 0) { R(send(tcp_fin_rst(), "x", 1, MSG_NOSIGNAL)); }
 CASE(send_after_fin_rst_twice, 0) { int s = tcp_fin_rst(); R(send(s, "x", 1, 0)); R(send(s, "x", 1, 0)); }
@@ -1693,7 +1693,7 @@ CASE(udp_send_too_big, 0)
 
 	R(send(udp_to(P_UECHO), b, sizeof(b), 0));
 }
-/* Issue 13: the first large datagram, sent while ARP resolves. */
+/* The first large datagram, sent while ARP resolves. */
 CASE(udp_send_max_first, 0)
 {
 	static char b[65507], r[65536];
@@ -2203,7 +2203,7 @@ CASE(recv_trunc_tcp, 0)
 	R(recv(s, b, sizeof(b), 0));
 }
 CASE(recv_dontwait_empty, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_DONTWAIT)); }
-/* Issue 13: a zero-length read of an empty socket. */
+/* A zero-length read of an empty socket. */
 CASE(recv_null_zero_dontwait_empty, 0) { R(recv(tcp_to(P_ECHO), NULL, 0, MSG_DONTWAIT)); }
 CASE(recv_zero_nonblock_empty, 0)
 {
@@ -4179,7 +4179,7 @@ CASE(poll_nfds_over_limit, 0)
 	R(poll(&p, n, 0));
 }
 CASE(poll_bad_ptr, 0) { tcp_to(P_ECHO); R(poll(BAD, 1, 0)); }
-/* Issue 13: nfds larger than the array, the array at the end of mapped memory. */
+/* Nfds larger than the array, the array at the end of mapped memory. */
 CASE(poll_nfds_beyond_array, 0)
 {
 	struct pollfd *p = guarded(sizeof(*p));
@@ -4457,7 +4457,7 @@ CASE(epoll_wait_maxevents_zero, 0)
 	ep_add(ep, tcp_sock(), EPOLLIN);
 	R(epoll_wait(ep, &e, 0, 0));
 }
-/* Issue 13: the events array where the program has no memory. */
+/* The events array where the program has no memory. */
 CASE(epoll_wait_bad_events, 0)
 {
 	int ep = epoll_create1(0), s = tcp_hello();

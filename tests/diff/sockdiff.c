@@ -4179,7 +4179,7 @@ CASE(poll_nfds_over_limit, 0)
 	R(poll(&p, n, 0));
 }
 CASE(poll_bad_ptr, 0) { tcp_to(P_ECHO); R(poll(BAD, 1, 0)); }
-/* Nfds larger than the array, the array at the end of mapped memory. */
+/* poll: nfds larger than the array, the array at the end of mapped memory. */
 CASE(poll_nfds_beyond_array, 0)
 {
 	struct pollfd *p = guarded(sizeof(*p));

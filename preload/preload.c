@@ -130,6 +130,9 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const s
 		size_t fdslen);
 long __fdelt_chk(long d);
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+sighandler_t __sysv_signal(int sig, sighandler_t handler);
 extern void __chk_fail(void) __attribute__((noreturn));
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -457,7 +460,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (!mine(fd))
 		return real_read(fd, buf, n);
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real_read(fd, buf, n));
+	SHIM_CALL(shim_read(fd, buf, n), real_read(fd, buf, n));
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -466,7 +469,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 		return real___read_chk(fd, buf, n, buflen);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real___read_chk(fd, buf, n, buflen));
+	SHIM_CALL(shim_read(fd, buf, n), real___read_chk(fd, buf, n, buflen));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
@@ -657,14 +660,65 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
 }
 
+/*
+ * The third argument of fcntl and ioctl is read only when the command takes
+ * one: reading an argument that was not passed is undefined behaviour in ISO
+ * C. These are the commands that take none (fcntl(2), ioctl_tty(2),
+ * ioctl(2)); any other command's argument is read, an unknown one's too, so
+ * that it reaches the kernel unchanged. A command without one gets a null
+ * pointer, which the kernel ignores.
+ */
+static bool fcntl_takes_arg(int cmd)
+{
+	switch (cmd) {
+	case F_GETFD:
+	case F_GETFL:
+	case F_GETOWN:
+	case F_GETSIG:
+	case F_GETLEASE:
+	case F_GETPIPE_SZ:
+	case F_GET_SEALS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static bool ioctl_takes_arg(unsigned long req)
+{
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case TIOCNOTTY:
+	case TIOCEXCL:
+	case TIOCNXCL:
+	case TIOCCONS:
+	case TIOCSBRK:
+	case TIOCCBRK:
+	case TIOCVHANGUP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* In a variadic wrapper whose last named parameter is last: out is its
+ * third argument when takes, else NULL. */
+#define OPT_ARG(takes, last, out) do { \
+		va_list ap_; \
+		(out) = NULL; \
+		if (takes) { \
+			va_start(ap_, last); \
+			(out) = va_arg(ap_, void *); \
+			va_end(ap_); \
+		} \
+	} while (0)
+
 EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!mine(fd))
 		return real_fcntl(fd, cmd, arg);
 	SHIM_CALL(shim_fcntl(fd, cmd, (long)arg), real_fcntl(fd, cmd, arg));
@@ -672,12 +726,9 @@ EXPORT int fcntl(int fd, int cmd, ...)
 
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!real_fcntl64)
 		return fcntl(fd, cmd, arg);
 	if (!mine(fd))
@@ -687,12 +738,9 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(ioctl_takes_arg(req), req, arg);
 	if (!mine(fd))
 		return real_ioctl(fd, req, arg);
 	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));
@@ -863,6 +911,150 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, c
 	if (!mine(epfd))
 		return real_epoll_pwait(epfd, ev, max, timeout, mask);
 	SHIM_CALL(shim_epoll_pwait(epfd, ev, max, timeout, mask), real_epoll_pwait(epfd, ev, max, timeout, mask));
+}
+
+/* ---- signal handlers ---- */
+
+/*
+ * Every way a program installs a handler comes to shim_sigaction, which
+ * installs it wrapped (so that a socket call the signal interrupts restarts
+ * exactly when its handler has SA_RESTART). glibc's signal(), sysv_signal(),
+ * sigset() and siginterrupt() call its internal sigaction, which we cannot
+ * see: they are redone here with glibc's semantics.
+ */
+static sigset_t sig_intr;   /* siginterrupt(sig, 1) seen: signal() without SA_RESTART */
+static pthread_mutex_t sig_intr_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int saved = errno, r;
+
+	if (!on())
+		return real_sigaction(sig, act, old);
+	r = shim_sigaction(sig, act, old);
+	if (r == SHIM_PASS)
+		return real_sigaction(sig, act, old);
+	return (int)ret(r, saved);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return do_sigaction(sig, act, old);
+}
+
+EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return do_sigaction(sig, act, old);
+}
+
+/* glibc's __bsd_signal: BSD semantics, SA_RESTART unless siginterrupt() said otherwise. */
+static sighandler_t bsd_signal_impl(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+	bool intr;
+
+	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	pthread_mutex_lock(&sig_intr_mu);
+	intr = sigismember(&sig_intr, sig) == 1;
+	pthread_mutex_unlock(&sig_intr_mu);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	act.sa_flags = intr ? 0 : SA_RESTART;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return bsd_signal_impl(sig, handler);
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return bsd_signal_impl(sig, handler);
+}
+
+/* glibc's __sysv_signal: one shot, not masked during the handler, no restart. */
+static sighandler_t sysv_signal_impl(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	act.sa_flags = SA_RESETHAND | SA_NODEFER;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal_impl(sig, handler);
+}
+
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal_impl(sig, handler);
+}
+
+/* glibc's sigset (System V): SIG_HOLD blocks the signal; any other
+ * disposition is installed (no flags) and unblocks it. */
+EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	struct sigaction act, old;
+	sigset_t set, prev;
+
+	if (sig < 1 || sig >= NSIG || disp == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (disp == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &set, &prev) < 0 || do_sigaction(sig, NULL, &old) < 0)
+			return SIG_ERR;
+		return sigismember(&prev, sig) ? SIG_HOLD : old.sa_handler;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = disp;
+	sigemptyset(&act.sa_mask);
+	if (do_sigaction(sig, &act, &old) < 0 || sigprocmask(SIG_UNBLOCK, &set, &prev) < 0)
+		return SIG_ERR;
+	return sigismember(&prev, sig) ? SIG_HOLD : old.sa_handler;
+}
+
+/* glibc's siginterrupt: SA_RESTART off (flag) or on, now and for later signal() calls. */
+EXPORT int siginterrupt(int sig, int flag)
+{
+	struct sigaction act;
+
+	if (sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (do_sigaction(sig, NULL, &act) < 0)
+		return -1;
+	pthread_mutex_lock(&sig_intr_mu);
+	if (flag) {
+		sigaddset(&sig_intr, sig);
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		sigdelset(&sig_intr, sig);
+		act.sa_flags |= SA_RESTART;
+	}
+	pthread_mutex_unlock(&sig_intr_mu);
+	return do_sigaction(sig, &act, NULL);
 }
 
 /* ---- processes ---- */

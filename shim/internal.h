@@ -63,6 +63,15 @@ struct shim_waiter {
 	struct shim_epitem *item;   /* SHIM_W_EPOLL */
 };
 
+/* A TCP socket's connect() state, Linux's struct socket state (not the
+ * connection's): connect() answers from it before it looks at the address. */
+enum shim_ss {
+	SHIM_SS_UNCONNECTED,    /* connect() starts one */
+	SHIM_SS_CONNECTING,     /* connect() started one: EALREADY, or 0 once it is done */
+	SHIM_SS_CONNECTED,      /* connect() saw it done, or accept() made it: EISCONN */
+	SHIM_SS_DISCONNECTING,  /* shut down while connecting: connect() says EINVAL */
+};
+
 struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
@@ -75,8 +84,17 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
+	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,
+	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
+	bool addr_locked, port_locked;
+	enum shim_ss ss;        /* TCP */
+	/* What getsockname() shows of a TCP socket whose connection was
+	 * replaced by a disconnect, until it is bound again: Linux keeps the
+	 * old port number there (and the address bind() gave). */
+	struct ip4_endpoint shown;
 	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
-	int err;                /* pending error not from the stack (SO_ERROR) */
+	int err;                /* pending error not from the stack, negative: a disconnect's
+				 * ECONNRESET (SO_ERROR, and the next send or recv) */
 	int own_type;           /* F_SETOWN(_EX): F_OWNER_*, with own_pid (0: no owner) */
 	pid_t own_pid;
 	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives (UDP) */
@@ -176,8 +194,8 @@ int shim_child_ebadf(void);
 bool shim_is_internal(int fd);
 /* Monotonic microseconds (the shim's own timeouts). */
 uint64_t shim_clock_us(void);
-/* When every installed signal handler has SA_RESTART (our approximation of
- * "the handler that interrupted us had SA_RESTART"). */
+/* When every installed signal handler has SA_RESTART: what decides a
+ * restart when the handler that ran is not known (shim_sigaction). */
 bool shim_signals_restart(void);
 /*
  * Blocks the calling thread until k may be ready for events (or closed), the

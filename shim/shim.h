@@ -36,9 +36,16 @@
  *     that already lives in the stack answers ENETUNREACH for loopback.
  *   - IPv6: AF_INET6 sockets are dual-stack through IPv4-mapped addresses;
  *     pure IPv6 destinations are ENETUNREACH, pure IPv6 binds EADDRNOTAVAIL.
- *   - SA_RESTART: a blocking call interrupted by a signal restarts when every
- *     installed handler has SA_RESTART (we cannot tell which one ran), never
- *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
+ *   - SA_RESTART: a blocking call interrupted by a signal restarts when the
+ *     handler that ran has SA_RESTART (handlers are installed wrapped, see
+ *     shim_sigaction; for one installed with the raw system call, when every
+ *     installed handler has it), never when SO_RCVTIMEO/SO_SNDTIMEO is set;
+ *     poll/select/epoll never restart.
+ *   - Multicast (UDP, AF_INET): IP_ADD_MEMBERSHIP/IP_DROP_MEMBERSHIP are
+ *     answered by the stack, which then takes the group's datagrams (any
+ *     interface index names its one interface); it sends no IGMP report
+ *     (nothing on a TAP needs one). IP_MULTICAST_TTL and _LOOP are honoured;
+ *     source-specific and MCAST_* joins are the placeholder's (no effect).
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
  *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
@@ -194,6 +201,9 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout);
 int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+/* read() and readv(): recv() without flags, except that a zero-length
+ * read is 0 at once (recv() of zero bytes waits for data, or says EAGAIN). */
+ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
 /* out_fd is a stack socket; in_fd is anything readable. */
@@ -220,6 +230,17 @@ int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+
+/*
+ * sigaction() as the program calls it (the preload routes signal(),
+ * sysv_signal(), sigset() and siginterrupt() here too). A handler is
+ * installed wrapped: the wrapper notes which handler ran on its thread, so a
+ * blocking socket call it interrupts restarts exactly when that handler has
+ * SA_RESTART, as in Linux. old reports what the program installed. SHIM_PASS
+ * for a bad signal number (the real call answers EINVAL) and in a vfork()
+ * child.
+ */
+int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 /* Interfaces as programs see them (shim/iface.c): the lists the real
  * getifaddrs() and if_nameindex() returned, rewritten in place: the TAP's

@@ -34,6 +34,7 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "stack/core/ip4.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
@@ -53,6 +54,8 @@
 #endif
 
 enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC };
+/* What an address given to sa_in() is for. */
+enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
 /* ---- helpers ---- */
 
@@ -262,14 +265,15 @@ static bool is_loop4(uint32_t a)
 }
 
 /*
- * The address of bind (for_bind), connect or sendto on k. ADDR_STACK with *ep
- * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on connect:
- * dissolve the association), or -errno in Linux's order of checks (length
- * first, then family).
+ * The address of bind, connect or sendto (use) on k. ADDR_STACK with *ep
+ * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on
+ * connect: dissolve the association; on an AF_INET6 socket's sendto: no
+ * address), or -errno in Linux's order of checks (length first, then family).
  */
-static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, bool for_bind,
+static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, enum sa_use use,
 		 struct ip4_endpoint *ep)
 {
+	bool for_bind = use == SA_BIND;
 	sa_family_t fam;
 
 	if (len < sizeof(sa_family_t))
@@ -277,17 +281,19 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 	if (!sa)
 		return -EFAULT;
 	memcpy(&fam, sa, sizeof(fam));
-	if (fam == AF_UNSPEC && !for_bind)
-		return ADDR_UNSPEC;
+	if (fam == AF_UNSPEC && (use == SA_CONNECT || (use == SA_SEND && k->family == AF_INET6)))
+		return ADDR_UNSPEC;     /* udpv6_sendmsg: AF_UNSPEC is no address */
 	if (k->family == AF_INET || (fam == AF_INET && k->type == SOCK_DGRAM && !for_bind)) {
 		struct sockaddr_in in;
 
 		if (len < sizeof(in))
 			return -EINVAL;
 		memcpy(&in, sa, sizeof(in));
-		if (fam != AF_INET &&
+		/* Linux accepts AF_UNSPEC + INADDR_ANY in bind, and takes
+		 * AF_UNSPEC for AF_INET in udp_sendmsg. */
+		if (fam != AF_INET && !(use == SA_SEND && fam == AF_UNSPEC) &&
 		    !(for_bind && fam == AF_UNSPEC && in.sin_addr.s_addr == htonl(INADDR_ANY)))
-			return -EAFNOSUPPORT;   /* Linux accepts AF_UNSPEC + INADDR_ANY in bind */
+			return -EAFNOSUPPORT;
 		if (k->family == AF_INET6 && k->v6only)
 			return -ENETUNREACH;
 		ep->addr = ntohl(in.sin_addr.s_addr);
@@ -434,7 +440,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!k)
 		return r;
 	shim_lock();
-	r = sa_in(k, sa, len, true, &ep);
+	r = sa_in(k, sa, len, SA_BIND, &ep);
 	if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
@@ -447,8 +453,11 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			r = -EINVAL;
 		else if ((r = attach(k)) == 0) {
 			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
-			if (r == 0)
+			if (r == 0) {
 				k->bound = true;
+				k->addr_locked = ep.addr != 0;
+				k->port_locked = ep.port != 0;
+			}
 		}
 	} else if (r == ADDR_UNSPEC) {
 		r = -EAFNOSUPPORT;
@@ -471,6 +480,8 @@ int shim_listen(int fd, int backlog)
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
+	} else if (k->ss != SHIM_SS_UNCONNECTED) {
+		r = -EINVAL;    /* Linux's inet_listen: only a socket connect() never touched */
 	} else if ((r = attach(k)) == 0) {
 		/* Linux binds an unbound socket to an ephemeral port on listen(). */
 		if (!k->bound) {
@@ -549,6 +560,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	atomic_store(&n->obj.refs, 1);      /* ours until the table has it */
 	n->tcp = c;
 	n->bound = true;
+	n->ss = SHIM_SS_CONNECTED;
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);
@@ -591,6 +603,151 @@ static bool connecting(enum tcp_state st)
 	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
 }
 
+/*
+ * Stack lock held. Linux's tcp_disconnect, by replacing k's connection with a
+ * new one: connect(AF_UNSPEC), and a connect() that found its attempt failed,
+ * leave a socket that can connect again. The old connection is aborted (a
+ * reset where Linux sends one: tcp_close with SO_LINGER 0 does, and sends
+ * nothing for SYN_SENT, CLOSED or TIME_WAIT); an established or connecting
+ * one leaves ECONNRESET for SO_ERROR. The new one has the socket's options;
+ * the address and port that bind() gave stay (the port kept bound), and
+ * getsockname() shows the old port like Linux's inet_sport.
+ */
+static int tcp_disconnect_sock(struct shim_sock *k)
+{
+	static const struct sock_wakeup none = { 0 };
+	struct tcp_conn *old = k->tcp, *c;
+	struct ip4_endpoint local;
+	enum tcp_state st;
+
+	if (!old)
+		return 0;
+	c = tcp_open(shim_stack());
+	if (!c)
+		return -ENOBUFS;
+	st = tcp_get_state(old);
+	tcp_local(old, &local);
+	switch (st) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_SYN_SENT:
+		k->err = -ECONNRESET;
+		break;
+	default:
+		break;
+	}
+	tcp_set_wakeup(old, &none);
+	(void)tcp_setopt(old, TCP_OPT_LINGER, 0);
+	tcp_close(old, shim_now());
+	k->tcp = c;
+	tcp_set_wakeup(c, &k->wake);
+	tcp_set_opts(c, &k->opts);
+	k->listening = false;
+	k->bound = false;
+	k->shown.addr = k->addr_locked ? local.addr : 0;
+	k->shown.port = local.port;
+	if (k->port_locked) {
+		struct ip4_endpoint ep = { k->shown.addr, local.port };
+
+		k->bound = tcp_bind(c, &ep, bind_flags(k)) == 0;
+	}
+	k->ss = SHIM_SS_UNCONNECTED;
+	return 0;
+}
+
+/*
+ * Stack lock held. Linux's __inet_stream_connect after its switch on the
+ * socket state: r is -EINPROGRESS (an attempt just started) or -EALREADY
+ * (one was under way). A blocking socket waits for the handshake, which a
+ * timeout (SO_SNDTIMEO: r) or a signal ends; then a failed attempt answers
+ * its error (ECONNABORTED when SO_ERROR took it) and leaves the socket
+ * disconnected, a successful one 0 (once: connected, the socket says
+ * EISCONN from then on).
+ */
+static int tcp_connect_wait(struct shim_sock *k, int r)
+{
+	if (connecting(tcp_get_state(k->tcp))) {
+		uint64_t dl = deadline(k->sndtimeo_us);
+
+		if (k->nonblock)
+			return r;
+		while (k->tcp && connecting(tcp_get_state(k->tcp))) {
+			int w = shim_wait_sock(k, dl, true);
+
+			if (w == -EAGAIN)
+				return r;
+			if (w < 0)
+				return w;
+		}
+		if (!k->tcp)
+			return -EBADF;
+	}
+	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
+		int e = tcp_take_error(k->tcp);
+
+		(void)tcp_disconnect_sock(k);
+		k->err = 0;
+		return e ? e : -ECONNABORTED;
+	}
+	k->ss = SHIM_SS_CONNECTED;
+	return 0;
+}
+
+/* Stack lock held. connect() on a TCP socket (a is what sa_in() said). */
+static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoint *ep,
+			    struct shim_epitem **moved)
+{
+	int r;
+
+	if (k->dead)
+		return -EBADF;
+	if (a == ADDR_UNSPEC) {
+		/* Linux: a disconnect, whatever the state (0 for a socket that
+		 * never connected). */
+		r = tcp_disconnect_sock(k);
+		if (r == 0)
+			k->ss = SHIM_SS_UNCONNECTED;
+		return r;
+	}
+	/* The socket's state answers before the address is looked at (a bad
+	 * length under 2 bytes, or a bad pointer, was refused first). */
+	if (a != -EFAULT) {
+		switch (k->ss) {
+		case SHIM_SS_CONNECTED:
+			return -EISCONN;
+		case SHIM_SS_CONNECTING:
+			return tcp_connect_wait(k, -EALREADY);
+		case SHIM_SS_DISCONNECTING:
+			return -EINVAL;
+		case SHIM_SS_UNCONNECTED:
+			if (k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED)
+				return -EISCONN;   /* a listener */
+			break;
+		}
+	}
+	if (a < 0)
+		return a;
+	if (a == ADDR_LOOP) {
+		if (attached(k))
+			return -ENETUNREACH;   /* Deviation: in the stack already, it cannot move to the kernel */
+		*moved = release(k);
+		return SHIM_PASS;
+	}
+	r = attach(k);
+	if (r < 0)
+		return r;
+	k->err = 0;     /* Linux's tcp_connect_init clears a disconnect's error */
+	r = tcp_connect(k->tcp, ep, shim_now());
+	if (r != -EINPROGRESS)
+		return r;
+	k->bound = true;
+	k->ss = SHIM_SS_CONNECTING;
+	return tcp_connect_wait(k, -EINPROGRESS);
+}
+
 int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -602,14 +759,12 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!k)
 		return r;
 	shim_lock();
-	r = sa_in(k, sa, len, false, &ep);
-	if (r == ADDR_UNSPEC) {
-		/* Dissolves a UDP association (connect(2)); for TCP only a socket
-		 * that never had a stack object is accepted. */
-		if (k->udp)
-			r = udp_connect(k->udp, &ep);
-		else
-			r = k->tcp ? -EOPNOTSUPP : 0;
+	r = sa_in(k, sa, len, SA_CONNECT, &ep);
+	if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
+		r = tcp_connect_sock(k, r, &ep, &moved);
+	} else if (r == ADDR_UNSPEC) {
+		/* Dissolves a UDP association (connect(2)). */
+		r = k->udp ? udp_connect(k->udp, &ep) : 0;
 	} else if (r == ADDR_LOOP) {
 		if (attached(k)) {
 			/* Deviation: a socket that already lives in the stack
@@ -620,32 +775,9 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
-		if (k->udp) {
-			r = udp_connect(k->udp, &ep);
-			if (r == 0)
-				k->bound = true;
-		} else {
-			r = tcp_connect(k->tcp, &ep, shim_now());
-			if (r == 0 || r == -EINPROGRESS)
-				k->bound = true;
-			if (r == -EINPROGRESS && !k->nonblock) {
-				uint64_t dl = deadline(k->sndtimeo_us);
-
-				while (k->tcp && connecting(tcp_get_state(k->tcp))) {
-					r = shim_wait_sock(k, dl, true);
-					if (r == -EAGAIN)
-						r = -EINPROGRESS;   /* SO_SNDTIMEO: like Linux */
-					if (r < 0)
-						break;
-					r = -EINPROGRESS;
-				}
-				if (r == -EINPROGRESS && k->tcp && !connecting(tcp_get_state(k->tcp))) {
-					r = tcp_take_error(k->tcp);
-					if (r == 0 && tcp_get_state(k->tcp) == TCP_STATE_CLOSED)
-						r = -ECONNREFUSED;
-				}
-			}
-		}
+		r = udp_connect(k->udp, &ep);
+		if (r == 0)
+			k->bound = true;
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -667,7 +799,17 @@ int shim_shutdown(int fd, int how)
 	}
 	shim_lock();
 	if (k->type == SOCK_STREAM) {
-		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+		enum tcp_state st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+
+		/* Linux's inet_shutdown: a socket connect() left connecting is
+		 * connected now, or disconnecting (then connect() says EINVAL);
+		 * one still in SYN_SENT is disconnected (it can connect again). */
+		if (k->ss == SHIM_SS_CONNECTING)
+			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
+		if (st == TCP_STATE_SYN_SENT && !k->dead)
+			r = tcp_disconnect_sock(k);
+		else
+			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
 	} else {
 		struct ip4_endpoint peer;
 
@@ -698,6 +840,8 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
+	if (k->tcp && !ep.port)
+		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
 	if (!sa || !len)
 		r = -EFAULT;
@@ -747,6 +891,16 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
+/* Stack lock held: the error a disconnect left (tcp_disconnect_sock), taken
+ * by the next send or receive like Linux's sock_error(). */
+static int take_sock_err(struct shim_sock *k)
+{
+	int e = k->err;
+
+	k->err = 0;
+	return e;
+}
+
 /* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). */
 static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
 {
@@ -758,6 +912,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	if (k->err)
+		return take_sock_err(k);
 	while (i < iovcnt) {
 		long n;
 
@@ -812,7 +968,7 @@ struct tx_cmsgs {
 	struct udp_tx_opts o;
 };
 
-/* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
+/* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
 			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
 {
@@ -872,9 +1028,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 /*
  * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
- * when the destination is loopback and the socket went to the kernel. EPIPE
- * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
- * handler runs without it.
+ * when the destination is loopback and the socket went to the kernel. TCP's
+ * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
+ * the handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
@@ -892,7 +1048,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 		r = cm && cm->err ? cm->err : tcp_send_iov(k, iov, iovcnt, flags);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
-		int a = sa_in(k, sa, salen, false, &ep);
+		int a = sa_in(k, sa, salen, SA_SEND, &ep);
 
 		if (a == ADDR_LOOP) {
 			if (attached(k))
@@ -913,7 +1069,9 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+	/* Linux raises SIGPIPE from TCP's sk_stream_error only: UDP's EPIPE
+	 * (after shutdown(SHUT_WR)) comes from its buffer allocation, without. */
+	if (r == -EPIPE && k->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return r;
 }
@@ -953,8 +1111,30 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		return tcp_recv_oob(k, iov, iovcnt, flags, msg_flags);
 	if (!k->tcp)
 		return -ENOTCONN;
-	if (want == 0)
-		return 0;
+	if (k->err)
+		return take_sock_err(k);
+	if (want == 0) {
+		/*
+		 * Linux (tcp_recvmsg_locked wants at least one byte there): a
+		 * zero-length recv answers 0 when bytes or the end of the
+		 * stream are there, else EAGAIN (non-blocking) or waits once:
+		 * data, an error, the timeout or a signal all end that wait
+		 * with 0 (the loop ends with no byte left to read).
+		 */
+		for (;;) {
+			long n = tcp_recv(k->tcp, NULL, 0, sflags, shim_now());
+			int w;
+
+			if (n != -EAGAIN || nonblock)
+				return n;
+			w = shim_wait_sock(k, dl, false);
+			if (w == -EBADF || !k->tcp)
+				return -EBADF;
+			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
+				continue;   /* woken for something else (or the thread's first wait) */
+			return 0;
+		}
+	}
 	if (flags & MSG_PEEK) {
 		/* Peeking fills the first non-empty buffer only. */
 		while (i < iovcnt && iov[i].iov_len == 0)
@@ -1502,6 +1682,13 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return (int)i;
 }
 
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return shim_readv(fd, &iov, 1);
+}
+
 ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 {
 	struct ip4_endpoint src;
@@ -1513,7 +1700,12 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_recv(k, iov, n, 0, &src, &have, NULL, NULL);
+	if (n < 0 || n > IOV_MAX)
+		rc = -EINVAL;
+	else if (iov_total(iov, n) == 0)
+		rc = 0;     /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
+	else
+		rc = sock_recv(k, iov, n, 0, &src, &have, NULL, NULL);
 	leave(k);
 	return rc;
 }
@@ -1663,6 +1855,44 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
+/*
+ * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP on a UDP socket, answered by the
+ * stack (the placeholder would answer for the kernel's side of the TAP,
+ * where the stack's address is not local: ENODEV). Linux's order of checks
+ * (do_ip_setsockopt, ip_mc_join_group): the length, a multicast group, the
+ * interface (by address: the stack's, or any; by index: the stack has one
+ * interface, any index is it), joined already, too many.
+ */
+static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	uint32_t group, ifaddr;
+	int r;
+
+	if (len < sizeof(struct ip_mreq))
+		return -EINVAL;
+	if (!val)
+		return -EFAULT;
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq));
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_address.s_addr);
+	shim_lock();
+	r = attach(k);
+	if (r == 0 && name == IP_ADD_MEMBERSHIP) {
+		if (!ip4_is_multicast(group))
+			r = -EINVAL;
+		else if (!m.imr_ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+			r = -ENODEV;
+		else
+			r = udp_join(k->udp, group);
+	} else if (r == 0) {
+		r = udp_leave(k->udp, group);
+	}
+	shim_unlock();
+	return r;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -1671,6 +1901,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -1709,6 +1945,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_KEEPALIVE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
+			break;
+		case SO_BROADCAST:
+			if (get_int(val, len, &v) == 0) {
+				k->opts.broadcast = v != 0;
+				if (k->udp)
+					udp_set_broadcast(k->udp, k->opts.broadcast);
+			}
 			break;
 		case SO_OOBINLINE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
@@ -1824,6 +2067,17 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			k->opts.recverr = v != 0;
 			if (k->udp)
 				udp_set_recverr(k->udp, v != 0);
+			break;
+		case IP_MULTICAST_TTL:
+		case IP_MULTICAST_LOOP:
+			if (k->type != SOCK_DGRAM)
+				break;
+			if (name == IP_MULTICAST_TTL)
+				k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
+			else
+				k->opts.mc_loop = v != 0;
+			if (k->udp)
+				udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
 			break;
 		default:
 			break;

@@ -45,6 +45,9 @@ static inline void sock_wake(const struct sock_wakeup *w)
  */
 struct sock_opts {
 	bool reuseaddr, reuseport;      /* SO_REUSEADDR, SO_REUSEPORT */
+	bool broadcast;                 /* SO_BROADCAST (UDP) */
+	uint8_t mc_ttl;                 /* IP_MULTICAST_TTL (UDP): Linux's default 1 */
+	bool mc_loop;                   /* IP_MULTICAST_LOOP (UDP): Linux's default on */
 	bool keepalive;                 /* SO_KEEPALIVE */
 	bool nodelay;                   /* TCP_NODELAY */
 	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds */
@@ -60,11 +63,12 @@ struct sock_opts {
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
- * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC. */
+ * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC, multicast TTL 1
+ * with loopback. */
 static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
-				   .sndbuf = -1, .rcvbuf = -1, .linger = -1 };
+				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

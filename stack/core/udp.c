@@ -51,6 +51,11 @@ struct udp_sock {
 	 * connected socket (pcb.connected) has a peer in pcb.remote. */
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
+	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
+	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
+	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
+	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
+	unsigned ngroups;
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	bool recverr;                /* IP_RECVERR */
@@ -173,11 +178,28 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 		score += 1;
 	}
 	if (u->pcb.connected) {
-		if (u->pcb.remote.addr != src || u->pcb.remote.port != sport)
+		/* Connected to port 0, any source port matches (Linux's
+		 * compute_score looks at inet_dport only when set). */
+		if (u->pcb.remote.addr != src || (u->pcb.remote.port && u->pcb.remote.port != sport))
 			return -1;
 		score += 2;
 	}
 	return score;
+}
+
+/* A datagram to a broadcast or multicast address: a copy for every socket
+ * that matches (Linux's __udp4_lib_mcast_deliver). False when none did. */
+static bool udp_deliver_all(struct stack *s, const struct ip4_hdr *ih, uint16_t sport, uint16_t dport,
+			    const uint8_t *data, size_t len, uint64_t now)
+{
+	bool any = false;
+
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
+		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
+			udp_enqueue(s, udp_of(x), ih, sport, data, len, now);
+			any = true;
+		}
+	return any;
 }
 
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
@@ -214,17 +236,10 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	s->stats.udp_in++;
 
-	if (ip4_is_broadcast(s, ih->dst)) {
-		/* Broadcasts go to every socket that matches (Linux's
-		 * __udp4_lib_mcast_deliver). */
-		bool any = false;
-
-		for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
-			if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
-				udp_enqueue(s, udp_of(x), ih, sport, p + UDP_HLEN, ulen - UDP_HLEN, now);
-				any = true;
-			}
-		if (!any)
+	if (ip4_is_broadcast(s, ih->dst) || ip4_is_multicast(ih->dst)) {
+		/* Broadcasts and multicasts go to every socket that matches
+		 * (ip4_input took a multicast only for a group joined). */
+		if (!udp_deliver_all(s, ih, sport, dport, p + UDP_HLEN, ulen - UDP_HLEN, now))
 			stack_drop(s, DROP_UDP_NO_SOCKET);
 		return;
 	}
@@ -340,6 +355,8 @@ struct udp_sock *udp_open(struct stack *s)
 		return NULL;
 	u->s = s;
 	u->rcvbuf = UDP_DEFAULT_RCVBUF;
+	u->mc_ttl = 1;
+	u->mc_loop = true;
 	u->next = s->udp->socks;
 	s->udp->socks = u;
 	return u;
@@ -407,6 +424,9 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
 	    !s->cfg.gateway)
 		return -ENETUNREACH;
+	/* Linux's ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
+	if (ip4_is_broadcast(s, peer->addr) && !u->broadcast)
+		return -EACCES;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
@@ -453,14 +473,18 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	if (dst) {
+		/* Linux's udp_sendmsg refuses port 0 in an address given with
+		 * the call, but sends to a peer connect() gave port 0. */
+		if (dst->port == 0)
+			return -EINVAL;
+		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
+			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
 		to = *dst;
 	} else {
 		if (!u->pcb.connected)
 			return -EDESTADDRREQ;
 		to = u->pcb.remote;
 	}
-	if (to.port == 0)
-		return -EINVAL;
 	/* Linux reports a pending error (ECONNREFUSED after a port
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
@@ -496,9 +520,26 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	tx.proto = IP_PROTO_UDP;
 	tx.tos = o && o->tos >= 0 ? (uint8_t)o->tos : u->tos;
 	tx.ttl = o ? (uint8_t)o->ttl : 0;
+	/* IP_TTL given with the datagram wins, as in Linux's __ip_make_skb. */
+	if (!tx.ttl && ip4_is_multicast(to.addr))
+		tx.ttl = u->mc_ttl ? u->mc_ttl : 1;   /* Deviation: TTL 0 (this host only) goes out as 1 */
 	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
 	 * fragmentation for the others. */
 	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
+
+	/* IP_MULTICAST_LOOP: a datagram to a group this host joined is also
+	 * delivered here, as Linux loops it back (with the header it is sent
+	 * with, for the receiver's control messages). */
+	if (ip4_is_multicast(to.addr) && u->mc_loop && udp_group_joined(s, to.addr)) {
+		struct ip4_hdr lh;
+
+		memset(&lh, 0, sizeof(lh));
+		lh.src = src;
+		lh.dst = to.addr;
+		lh.ttl = tx.ttl;
+		lh.tos = tx.tos;
+		(void)udp_deliver_all(s, &lh, u->pcb.local.port, to.port, h + UDP_HLEN, len, now);
+	}
 	rc = ip4_output(s, p, &tx, now);
 	/* A datagram lost to a full ARP queue is lost like on the wire; Linux
 	 * reports success too. */
@@ -614,7 +655,8 @@ void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	if (!u->pcb.connected)
+	/* Linux's inet_getname: a peer of port 0 is no peer. */
+	if (!u->pcb.connected || !u->pcb.remote.port)
 		return -ENOTCONN;
 	*ep = u->pcb.remote;
 	return 0;
@@ -632,7 +674,58 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
+	udp_set_broadcast(u, o->broadcast);
+	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
+}
+
+void udp_set_broadcast(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->broadcast = on;
+}
+
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop)
+{
+	stack_assert_locked();
+	u->mc_ttl = ttl;
+	u->mc_loop = loop;
+}
+
+int udp_join(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	if (!ip4_is_multicast(group))
+		return -EINVAL;
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group)
+			return -EADDRINUSE;
+	if (u->ngroups == UDP_MAX_MEMBERSHIPS)
+		return -ENOBUFS;
+	u->groups[u->ngroups++] = group;
+	return 0;
+}
+
+int udp_leave(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group) {
+			u->groups[i] = u->groups[--u->ngroups];
+			return 0;
+		}
+	return -EADDRNOTAVAIL;
+}
+
+bool udp_group_joined(const struct stack *s, uint32_t group)
+{
+	if (group == 0xe0000001u)
+		return true;
+	for (const struct udp_sock *u = s->udp->socks; u; u = u->next)
+		for (unsigned i = 0; i < u->ngroups; i++)
+			if (u->groups[i] == group)
+				return true;
+	return false;
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)

@@ -15,6 +15,7 @@ struct ip4_hdr;
 struct udp_sock;
 
 #define UDP_MAX_PAYLOAD 65507
+#define UDP_MAX_MEMBERSHIPS 20   /* groups per socket, Linux's igmp_max_memberships */
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
 #define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
 #define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
@@ -38,9 +39,12 @@ struct udp_sock *udp_open(struct stack *s);
 void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port. -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
-/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects. */
+/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects.
+ * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
-/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno. */
+/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or
+ * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
+ * SO_BROADCAST. */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
 /* sendmsg()'s control messages for one datagram (IP_PKTINFO, IP_TTL, IP_TOS). */
 struct udp_tx_opts {
@@ -82,12 +86,30 @@ unsigned udp_poll(const struct udp_sock *u);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
-/* -ENOTCONN when not connected. */
+/* -ENOTCONN when not connected (or connected to port 0, like Linux). */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
 /* Hands a new socket the options kept before it existed: the receive
- * buffer (SO_RCVBUF, doubled like Linux's) when set, and IP_TOS. */
+ * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
+void udp_set_broadcast(struct udp_sock *u, bool on);
+/* IP_MULTICAST_TTL and IP_MULTICAST_LOOP. */
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
+
+/*
+ * Multicast reception (RFC 1112 level 2, without IGMP messages): a socket
+ * joins a group on the stack's one interface (IP_ADD_MEMBERSHIP); the stack
+ * then takes datagrams to that group, and, like Linux with IP_MULTICAST_ALL
+ * on (its default), hands them to every socket bound to their port (the
+ * wildcard address or the group). udp_join: -EINVAL (not a multicast
+ * address), -EADDRINUSE (joined already), -ENOBUFS (UDP_MAX_MEMBERSHIPS);
+ * udp_leave: -EADDRNOTAVAIL (not joined).
+ */
+int udp_join(struct udp_sock *u, uint32_t group);
+int udp_leave(struct udp_sock *u, uint32_t group);
+/* Whether the stack takes datagrams to group: a socket joined it, or it is
+ * 224.0.0.1 (all hosts, RFC 1112 §4). */
+bool udp_group_joined(const struct stack *s, uint32_t group);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

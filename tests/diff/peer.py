@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The kernel-side peer of tests/diff/sockdiff.c (issue 13's differential harness).
+"""The kernel-side peer of tests/diff/sockdiff.c (the differential harness).
 
 Runs on the kernel's stack at 192.0.2.1, in the namespace the runner (tests/diff/run.sh)
 gives it, and behaves the same whichever side the program is on (the kernel over a veth
@@ -10,6 +10,8 @@ pair, or pstack over the TAP). Every behaviour has its own port:
                                    EOF), hello (send "hello world\\n", then hold), fin
                                    (close at once), rst (close with SO_LINGER 0)
               "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
+              "mcast GROUP PORT TEXT"  send the datagram TEXT to the multicast GROUP:PORT
+                                   on the link (TTL 1), from port 7007
   TCP 7001  echo until EOF, then close
   TCP 7002  sink: read and discard until EOF, never write (a silent but live peer)
   TCP 7003  close at once (FIN); a later segment from the program gets a RST
@@ -136,6 +138,9 @@ def control(c, udp):
                     mode(s)
             elif w[0] == "udp":
                 udp.sendto(w[2].rstrip("\n").encode(), (PROG, int(w[1])))
+            elif w[0] == "mcast":
+                port, text = w[2].split(None, 1)
+                udp.sendto(text.rstrip("\n").encode(), (w[1], int(port)))
             else:
                 raise ValueError(w[0])
             c.sendall(b"ok\n")
@@ -166,6 +171,9 @@ def udp_echo(u):
 def main():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind((HOST, 7007))
+    # Multicast leaves on the link's interface (there is no route for it), TTL 1.
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(HOST))
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind((HOST, 7008))
     serve_tcp(7000, control, u)

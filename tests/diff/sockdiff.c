@@ -1,5 +1,5 @@
 /*
- * sockdiff: the socket-call side of issue 13's differential harness.
+ * sockdiff: the socket-call side of the differential harness.
  *
  * Some five hundred cases, each a few socket calls with good or bad arguments,
  * in a given socket state, against a given peer behaviour (tests/diff/peer.py
@@ -739,6 +739,22 @@ CASE(bind_nonlocal, 0) { bind_to(tcp_sock(), NOBODY, 0); }
 CASE(bind_peer_addr, 0) { bind_to(tcp_sock(), PEER, 0); }
 CASE(bind_bcast_tcp, 0) { bind_to(tcp_sock(), BCAST, 0); }
 CASE(bind_mcast_udp, 0) { bind_to(udp_sock(), "224.0.0.1", case_port()); }
+CASE(bind_mcast_tcp, 0) { bind_to(tcp_sock(), "224.0.0.1", 0); }
+CASE(bind_bcast_udp, 0) { bind_to(udp_sock(), BCAST, case_port()); }
+CASE(bind_limited_bcast_tcp, 0) { bind_to(tcp_sock(), "255.255.255.255", 0); }
+CASE(bind_net_addr_tcp, 0) { bind_to(tcp_sock(), "192.0.2.0", 0); }
+static void conn(int s, const char *ip, int port);
+
+/* Bound to the broadcast address, a TCP socket still connects from its own. */
+CASE(bind_bcast_tcp_connect, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, BCAST, case_port());
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
 CASE(bind_short_len, 0)
 {
 	struct sockaddr_in a = sin4(SELF, 0);
@@ -1083,7 +1099,7 @@ CASE(connect_eintr, 0)
 	conn(s, PEER, P_DROP);
 	end_interrupt();
 }
-/* Issue 13: the retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
+/* The retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
 CASE(connect_eintr_retry, 0)
 {
 	int s = tcp_sock();
@@ -1110,6 +1126,14 @@ CASE(connect_eintr_nonblock_retry, 0)
 CASE(connect_bcast, 1000) { conn(tcp_sock(), BCAST, P_ECHO); }
 CASE(connect_limited_bcast, 1000) { conn(tcp_sock(), "255.255.255.255", P_ECHO); }
 CASE(connect_mcast, 1000) { conn(tcp_sock(), "224.0.0.1", P_ECHO); }
+CASE(connect_mcast_nonblock, 1000)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, "239.1.2.3", P_ECHO);
+	emit_so_error(s);
+}
 CASE(connect_any_addr, 1000) { conn(tcp_sock(), "0.0.0.0", P_CLOSED); }
 CASE(connect_self_closed, 1000) { conn(tcp_sock(), SELF, P_CLOSED); }
 CASE(connect_port_zero, 0) { conn(tcp_sock(), PEER, 0); }
@@ -1149,6 +1173,148 @@ CASE(connect_unspec_connected, 0)
 
 	R(connect(s, &a, sizeof(a)));
 	emit_peername(s);
+	conn(s, PEER, P_ECHO);
+}
+static void poll1(int s, short ev, int ms);
+
+/* connect(AF_UNSPEC) disconnects (Linux's tcp_disconnect): what is left of the socket. */
+CASE(connect_unspec_connected_state, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	emit_sockname(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	poll1(s, POLLIN | POLLOUT, 0);
+}
+CASE(connect_unspec_bound_keeps_addr, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	conn(s, PEER, P_ECHO);
+	R(connect(s, &a, sizeof(a)));
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
+CASE(connect_unspec_connecting, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_unspec_listener, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int l = tcp_listener();
+
+	R(connect(l, &a, sizeof(a)));
+	R(accept(l, NULL, NULL));
+	R(listen(l, 4));
+}
+CASE(connect_unspec_short_len, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+
+	R(connect(tcp_to(P_ECHO), &a, 1));
+}
+CASE(connect_connected_bad_family, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+
+	a.sin_family = AF_INET6;
+	R(connect(tcp_to(P_ECHO), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_connected_loopback, 0) { conn(tcp_to(P_ECHO), "127.0.0.1", P_ECHO); }
+CASE(connect_connecting_bad_len, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_DROP);
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, (struct sockaddr *)&a, 8));
+}
+CASE(connect_nonblock_refused_so_error_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_CLOSED);
+	wait_ev(s, POLLOUT);
+	emit_so_error(s);
+	conn(s, PEER, P_CLOSED);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+/* Connected, then reset before connect() was called again to see it. */
+CASE(connect_nonblock_reset_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_RST);
+	wait_ev(s, POLLOUT);
+	send(s, "x", 1, MSG_NOSIGNAL);
+	wait_err(s);
+	conn(s, PEER, P_ECHO);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_shutdown_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(shutdown(s, SHUT_RDWR));
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_established_shutdown_connect, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(shutdown(s, SHUT_WR));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_listen, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(listen(s, 4));
+}
+/* A blocking connect() after a non-blocking one: waits for the handshake. */
+CASE(connect_nonblock_then_blocking, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	fcntl(s, F_SETFL, 0);
+	conn(s, PEER, P_ECHO);
 	conn(s, PEER, P_ECHO);
 }
 CASE(connect_connected_again, 0) { conn(tcp_to(P_ECHO), PEER, P_ECHO); }
@@ -1283,7 +1449,7 @@ CASE(send_after_fin, 0)
 	wait_fin(s);
 	R(send(s, "x", 1, 0));
 }
-/* Issue 13: a write into CLOSE_WAIT answered by RST. */
+/* A write into CLOSE_WAIT answered by RST. */
 CASE(send_after_fin_rst, 0) { R(send(tcp_fin_rst(), "x", 1, 0)); }
 CASE(send_after_fin_rst_nosignal, 0) { R(send(tcp_fin_rst(), "x", 1, MSG_NOSIGNAL)); }
 CASE(send_after_fin_rst_twice, 0) { int s = tcp_fin_rst(); R(send(s, "x", 1, 0)); R(send(s, "x", 1, 0)); }
@@ -1303,6 +1469,33 @@ CASE(recv_after_fin_rst, 0)
 
 	R(recv(s, b, sizeof(b), 0));
 	R(recv(s, b, sizeof(b), 0));
+}
+/* The end of the stream is read before the reset's error, which stays. */
+CASE(recv_after_fin_rst_so_error, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	emit_so_error(s);
+	R(send(s, "x", 1, 0));
+}
+CASE(recv_after_fin_rst_then_send, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+CASE(poll_after_fin_rst, 0)
+{
+	int s = tcp_fin_rst();
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
 }
 CASE(send_after_rst, 0)
 {
@@ -1500,7 +1693,7 @@ CASE(udp_send_too_big, 0)
 
 	R(send(udp_to(P_UECHO), b, sizeof(b), 0));
 }
-/* Issue 13: the first large datagram, sent while ARP resolves. */
+/* The first large datagram, sent while ARP resolves. */
 CASE(udp_send_max_first, 0)
 {
 	static char b[65507], r[65536];
@@ -1595,6 +1788,54 @@ CASE(sendto_udp_limited_bcast_allowed, 0)
 	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
 }
+CASE(sendto_udp_net_addr, 0)
+{
+	struct sockaddr_in a = sin4("192.0.2.0", P_USINK);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+/* Connected to the broadcast address with SO_BROADCAST, which then goes. */
+CASE(connect_udp_bcast_then_no_broadcast, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, P_USINK);
+	int s = udp_sock();
+
+	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
+	conn(s, BCAST, P_USINK);
+	seti(s, SOL_SOCKET, SO_BROADCAST, 0);
+	R(send(s, "x", 1, 0));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_bcast_port_zero, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, 0);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_family_unspec_short, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+
+	a.sin_family = AF_UNSPEC;
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, 8));
+}
+CASE(sendto_udp6_family_unspec, 0)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_UNSPEC };
+	int s = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	need(s >= 0, "socket");
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_udp_port_zero_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, 0);
+	int s = udp_sock();
+
+	conn(s, PEER, 0);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	emit_peername(s);
+}
 CASE(sendto_udp_mcast, 0)
 {
 	struct sockaddr_in a = sin4("224.0.0.1", P_USINK);
@@ -1655,6 +1896,23 @@ CASE(udp_connected_closed_so_error, 0)
 	emit_so_error(s);
 }
 CASE(udp_shut_wr_send, 0) { int s = udp_to(P_UECHO); R(shutdown(s, SHUT_WR)); R(send(s, "x", 1, 0)); }
+/* UDP's EPIPE never raises SIGPIPE, even with its default action. */
+CASE(udp_shut_wr_send_sigdfl, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	signal(SIGPIPE, SIG_DFL);
+	R(shutdown(s, SHUT_WR));
+	R(send(s, "x", 1, 0));
+}
+CASE(udp_unconnected_shut_wr_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	int s = udp_sock();
+
+	R(shutdown(s, SHUT_WR));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
 
 /* ===================================================================== */
 /* sendmsg, sendmmsg */
@@ -1945,7 +2203,7 @@ CASE(recv_trunc_tcp, 0)
 	R(recv(s, b, sizeof(b), 0));
 }
 CASE(recv_dontwait_empty, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_DONTWAIT)); }
-/* Issue 13: a zero-length read of an empty socket. */
+/* A zero-length read of an empty socket. */
 CASE(recv_null_zero_dontwait_empty, 0) { R(recv(tcp_to(P_ECHO), NULL, 0, MSG_DONTWAIT)); }
 CASE(recv_zero_nonblock_empty, 0)
 {
@@ -1956,6 +2214,82 @@ CASE(recv_zero_nonblock_empty, 0)
 	R(recv(s, b, 0, 0));
 }
 CASE(recv_null_zero_with_data, 0) { R(recv(tcp_hello(), NULL, 0, 0)); }
+/* A blocking zero-length recv waits for data like any recv (here until SO_RCVTIMEO). */
+CASE(recv_zero_rcvtimeo, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+	struct timespec t0;
+
+	set_timeo(s, SO_RCVTIMEO, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(recv(s, b, 0, 0));
+	emit(ms_since(&t0) >= 150 ? "waited" : "at-once");
+}
+CASE(recv_zero_eintr, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+}
+/* The wait of a zero-length recv ends when data comes: 0, the data left queued. */
+CASE(recv_zero_blocked_data, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+	wait_bytes(s, 1);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_after_fin, 0)
+{
+	char b[8];
+	int s = tcp_to(P_FIN);
+
+	wait_in(s);
+	R(recv(s, b, 0, MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_peek_with_data, 0) { char b[1]; R(recv(tcp_hello(), b, 0, MSG_PEEK)); }
+CASE(recvmsg_zero_iov_nonblock_empty, 0)
+{
+	struct iovec v = { NULL, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(tcp_to(P_ECHO), &m, MSG_DONTWAIT));
+}
+CASE(readv_zero_len_nonblock_empty, 0)
+{
+	char b[1];
+	struct iovec v = { b, 0 };
+	int s = tcp_to(P_ECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(readv(s, &v, 1));
+}
+/* read() of zero bytes is 0 at once, and leaves a datagram queued. */
+CASE(udp_read_zero_keeps_dgram, 0)
+{
+	char b[8];
+	int s = udp_echoed("hello");
+
+	R(read(s, b, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_read_zero_nonblock_empty, 0)
+{
+	char b[1];
+	int s = udp_to(P_UECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(read(s, b, 0));
+}
 CASE(recv_bad_ptr, 0) { R(recv(tcp_hello(), BAD, 10, 0)); }
 CASE(recv_null_len, 0) { R(recv(tcp_hello(), NULL, 10, 0)); }
 CASE(recv_bad_ptr_then_good, 0)
@@ -2065,6 +2399,115 @@ CASE(read_eintr_restart, 0)
 	handle(SIGUSR1, true);
 	interrupt(SIGUSR1, THEN_SEND, s);
 	R(read(s, b, sizeof(b)));
+	end_interrupt();
+}
+/* Handlers installed with signal() have SA_RESTART (glibc's BSD semantics)... */
+CASE(recv_eintr_restart_signal, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+/* ...unless siginterrupt() said otherwise. */
+CASE(recv_eintr_siginterrupt, 0)
+{
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	siginterrupt(SIGUSR1, 1);
+#pragma GCC diagnostic pop
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+CASE(recv_eintr_sysv_signal, 0)
+{
+	struct sigaction old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sysv_signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+static volatile sig_atomic_t info_ok;
+static void on_sig_info(int s, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	info_ok = si && si->si_signo == s && si->si_code == SI_TKILL;
+	on_sig(s);
+}
+CASE(recv_eintr_restart_siginfo, 0)
+{
+	struct sigaction sa = { .sa_sigaction = on_sig_info, .sa_flags = SA_SIGINFO | SA_RESTART };
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	emit("info=%d", (int)info_ok);
+}
+/* sigaction() reports the handler and flags the program installed. */
+CASE(sigaction_reports_own, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESTART | SA_NODEFER }, old;
+
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	R(socket(AF_INET, SOCK_STREAM, 0) >= 0);
+	R(sigaction(SIGUSR1, &sa, NULL));
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("own=%d restart=%d nodefer=%d siginfo=%d mask=%d", old.sa_handler == on_sig,
+	     !!(old.sa_flags & SA_RESTART), !!(old.sa_flags & SA_NODEFER), !!(old.sa_flags & SA_SIGINFO),
+	     sigismember(&old.sa_mask, SIGUSR2));
+	emit("prev=%s", signal(SIGUSR1, SIG_IGN) == on_sig ? "own" : "other");
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("ign=%d", old.sa_handler == SIG_IGN);
+}
+CASE(sigaction_resethand, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESETHAND }, old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+CASE(sigaction_bad_signal, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+
+	R(sigaction(0, &sa, NULL));
+	R(sigaction(SIGKILL, &sa, NULL));
+	R(sigaction(100, NULL, NULL));
+	errno = 0;
+	emit("%s", signal(-1, on_sig) == SIG_ERR ? ename(errno) : "ok");
+}
+CASE(accept_eintr_restart_signal, 0)
+{
+	int l = tcp_listener();
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_PEER_CONNECT, -1);
+	RFD(accept(l, NULL, NULL));
 	end_interrupt();
 }
 CASE(recv_oob_none, 0) { char b[8]; R(recv(tcp_hello(), b, sizeof(b), MSG_OOB)); }
@@ -3489,6 +3932,131 @@ CASE(setsockopt_add_membership, 0)
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
 }
+/* Multicast reception: a group joined on the stack's interface (RFC 1112). */
+static int join(int s, const char *group, const char *ifaddr, int name)
+{
+	struct ip_mreq m;
+
+	inet_pton(AF_INET, group, &m.imr_multiaddr);
+	inet_pton(AF_INET, ifaddr, &m.imr_interface);
+	return setsockopt(s, IPPROTO_IP, name, &m, sizeof(m));
+}
+
+/* Waits up to MS for a datagram; prints its size and source, or "none". */
+static void mcast_recv(int s, int ms)
+{
+	struct sockaddr_in f;
+	socklen_t fl = sizeof(f);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	char b[64];
+
+	if (poll(&p, 1, ms) != 1) {
+		emit("none");
+		return;
+	}
+	if (R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&f, &fl)) >= 0)
+		emit_addr(&f, fl);
+}
+
+CASE(udp_mcast_join_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.3", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.3 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+CASE(udp_mcast_bound_group_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "239.1.2.4", case_port());
+	R(join(s, "239.1.2.4", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.4 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+/* Not joined: the datagram is not taken. */
+CASE(udp_mcast_not_joined, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	peer("mcast 239.1.2.5 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Joined by another socket: every socket on the port hears it (IP_MULTICAST_ALL). */
+CASE(udp_mcast_joined_by_other, 0)
+{
+	int s = udp_sock(), t = udp_sock(), one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	bind_to(t, "0.0.0.0", case_port());
+	R(join(t, "239.1.2.6", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.6 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	mcast_recv(t, WAIT_MS);
+}
+CASE(udp_mcast_dropped_membership, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.7", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	peer("mcast 239.1.2.7 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Our own datagram to a group we joined comes back (IP_MULTICAST_LOOP), unless turned off. */
+CASE(udp_mcast_loop, 0)
+{
+	struct sockaddr_in g = sin4("239.1.2.8", case_port());
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.8", SELF, IP_ADD_MEMBERSHIP));
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, WAIT_MS);
+	seti(s, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, 300);
+}
+CASE(setsockopt_membership_errors, 0)
+{
+	struct ip_mreq m;
+	struct ip_mreqn mn;
+	int s = udp_sock();
+
+	R(join(s, "192.0.2.1", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.9", NOBODY, IP_ADD_MEMBERSHIP));
+	inet_pton(AF_INET, "239.1.2.9", &m.imr_multiaddr);
+	inet_pton(AF_INET, SELF, &m.imr_interface);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m) - 1));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, NULL, sizeof(m)));
+	memset(&mn, 0, sizeof(mn));
+	inet_pton(AF_INET, "239.1.2.9", &mn.imr_multiaddr);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof(mn)));
+	R(join(s, "239.1.2.9", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.10", NOBODY, IP_DROP_MEMBERSHIP));
+	R(join(tcp_sock(), "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+}
+CASE(setsockopt_membership_max, 0)
+{
+	int s = udp_sock();
+	char g[32];
+
+	for (int i = 1; i <= 21; i++) {
+		snprintf(g, sizeof(g), "239.2.0.%d", i);
+		if (join(s, g, SELF, IP_ADD_MEMBERSHIP) < 0) {
+			emit("join %d: %s", i, ename(errno));
+			return;
+		}
+	}
+	emit("21 joined");
+}
 CASE(setsockopt_multicast_ttl, 0)
 {
 	int s = udp_sock(), v = 4;
@@ -3611,7 +4179,7 @@ CASE(poll_nfds_over_limit, 0)
 	R(poll(&p, n, 0));
 }
 CASE(poll_bad_ptr, 0) { tcp_to(P_ECHO); R(poll(BAD, 1, 0)); }
-/* Issue 13: nfds larger than the array, the array at the end of mapped memory. */
+/* poll: nfds larger than the array, the array at the end of mapped memory. */
 CASE(poll_nfds_beyond_array, 0)
 {
 	struct pollfd *p = guarded(sizeof(*p));
@@ -3889,7 +4457,7 @@ CASE(epoll_wait_maxevents_zero, 0)
 	ep_add(ep, tcp_sock(), EPOLLIN);
 	R(epoll_wait(ep, &e, 0, 0));
 }
-/* Issue 13: the events array where the program has no memory. */
+/* The events array where the program has no memory. */
 CASE(epoll_wait_bad_events, 0)
 {
 	int ep = epoll_create1(0), s = tcp_hello();

@@ -76,11 +76,12 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
  * queued is urgent; the segments up to it carry URG and the urgent pointer. */
 long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
 /* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
- * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. A read stops before the urgent
- * byte, and skips it unless SO_OOBINLINE (Linux's tcp_recvmsg).
- * With SOCK_OOB: the urgent byte kept out of band (at most 1 byte, never
- * blocks): -EINVAL when there is none (or SO_OOBINLINE, or it was read),
- * -EAGAIN before it arrives, 0 after the end of the stream. */
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. With len 0, like Linux's
+ * recv(): 0 when bytes (or the end) are there, else the same errors. A read
+ * stops before the urgent byte, and skips it unless SO_OOBINLINE (Linux's
+ * tcp_recvmsg). With SOCK_OOB: the urgent byte kept out of band (at most 1
+ * byte, never blocks): -EINVAL when there is none (or SO_OOBINLINE, or it
+ * was read), -EAGAIN before it arrives, 0 after the end of the stream. */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
 /* SIOCATMARK: the next byte to read is the urgent one. */
 bool tcp_atmark(const struct tcp_conn *c);

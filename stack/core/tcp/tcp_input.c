@@ -394,8 +394,13 @@ static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tc
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_FIN_WAIT_1:
 	case TCP_STATE_FIN_WAIT_2:
-	case TCP_STATE_CLOSE_WAIT:
 		tcp_abort(c, -ECONNRESET);
+		break;
+	case TCP_STATE_CLOSE_WAIT:
+		/* Linux (tcp_reset): the peer had closed, so the write it
+		 * answered with a reset meets a broken pipe: EPIPE, not
+		 * ECONNRESET (send raises SIGPIPE; SO_ERROR says EPIPE). */
+		tcp_abort(c, -EPIPE);
 		break;
 	default:
 		tcp_abort(c, 0);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -74,9 +75,15 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	}
 	if (c->was_connected)
 		return -EISCONN;
-	if (!peer->addr || peer->addr == 0xffffffffu)
+	/* RFC 1122 §4.2.3.10: no connection to a broadcast or multicast
+	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
+	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
 		return -ENETUNREACH;
-	laddr = c->pcb.local.addr ? c->pcb.local.addr : s->cfg.addr;
+	/* A socket bound to a broadcast or multicast address sends from the
+	 * interface's (Linux's inet_bind leaves inet_saddr 0 for those). */
+	laddr = c->pcb.local.addr;
+	if (!laddr || ip4_is_broadcast(s, laddr) || ip4_is_multicast(laddr))
+		laddr = s->cfg.addr;
 	if (!c->pcb.in_bind) {
 		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
 		uint16_t port;
@@ -286,6 +293,8 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		return -ENOTCONN;
 	if (flags & SOCK_OOB)
 		return recv_urg(c, buf, len, flags);
+	if (c->rcvq.len && !len)
+		return 0;   /* a zero-length read of a socket with data */
 	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
 	if (len && c->rcvq.len && tcp_atmark(c) && !c->opt.oobinline)
 		skip = 1;
@@ -324,18 +333,21 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		tcp_ring_reclaim(&c->rcvq);
 		tcp_rcv_reserve(c);
 	}
+	/* Linux's order (tcp_recvmsg_locked): the end of the stream, once
+	 * the peer's FIN came, before a pending error, which then stays for
+	 * send and SO_ERROR (a reset in CLOSE_WAIT: recv says 0, send EPIPE). */
+	if (c->fin_rcvd)
+		return 0;
 	if (c->err) {
 		int e = c->err;
 
 		c->err = 0;
 		return e;
 	}
-	if (c->fin_rcvd || c->rd_shut)
+	if (c->rd_shut)
 		return 0;
 	if (c->state == TCP_STATE_CLOSED)
 		return c->was_connected ? 0 : -ENOTCONN;
-	if (!len)
-		return 0;
 	return -EAGAIN;
 }
 

@@ -118,6 +118,85 @@ static void test_udp_broadcast_to_all(void **state)
 	h_free(h);
 }
 
+/* Injects a datagram to the multicast group, in a frame to its group MAC (RFC 1112 §6.4). */
+static void inject_mcast(struct harness *h, uint32_t group, uint16_t dport, const char *text)
+{
+	size_t n = h_build_udp(buf, H_PEER_IP, 1000, group, dport, (const uint8_t *)text, strlen(text));
+
+	buf[0] = 0x01;
+	buf[1] = 0x00;
+	buf[2] = 0x5e;
+	buf[3] = (uint8_t)((group >> 16) & 0x7f);
+	buf[4] = (uint8_t)(group >> 8);
+	buf[5] = (uint8_t)group;
+	h_inject(h, buf, n);
+}
+
+/*
+ * Multicast reception (RFC 1112): a group a socket joined is taken, for
+ * every socket on the port (IP_MULTICAST_ALL); other groups are not; joining
+ * twice, too many groups, leaving a group not joined are refused as Linux
+ * refuses them; our own datagram to a joined group comes back unless
+ * IP_MULTICAST_LOOP is off; multicast goes out with TTL 1.
+ */
+static void test_udp_multicast(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *a = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *b = bound(h, IP4(239, 1, 1, 1), 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *c = bound(h, H_STACK_IP, 7, UDP_BIND_REUSEADDR);
+	struct ip4_endpoint g = { IP4(239, 1, 1, 1), 7 };
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+
+	(void)state;
+	inject_mcast(h, g.addr, 7, "early");
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 1);
+	expect_empty(a);
+	assert_int_equal(udp_join(a, IP4(192, 0, 2, 1)), -EINVAL);
+	assert_int_equal(udp_join(a, g.addr), 0);
+	assert_int_equal(udp_join(a, g.addr), -EADDRINUSE);
+	assert_true(udp_group_joined(h->s, g.addr));
+	assert_true(udp_group_joined(h->s, IP4(224, 0, 0, 1)));
+	inject_mcast(h, g.addr, 7, "group");
+	expect_dgram(a, "group");
+	expect_dgram(b, "group");
+	expect_empty(c);                /* bound to the unicast address */
+	inject_mcast(h, IP4(239, 1, 1, 2), 7, "other");
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 2);
+
+	/* Loopback, and TTL 1 on the wire. */
+	h_learn_peer(h);
+	assert_int_equal(udp_sendto(c, "self", 4, &g, h->now), 4);
+	expect_dgram(a, "self");
+	expect_dgram(b, "self");
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_int_equal(f->data[0], 0x01);
+	h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 1);
+	free(f);
+	udp_set_multicast(c, 5, false);
+	assert_int_equal(udp_sendto(c, "self", 4, &g, h->now), 4);
+	expect_empty(a);
+	f = h_pop_tx(h);
+	h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 5);
+	free(f);
+
+	assert_int_equal(udp_leave(a, g.addr), 0);
+	assert_int_equal(udp_leave(a, g.addr), -EADDRNOTAVAIL);
+	assert_false(udp_group_joined(h->s, g.addr));
+	for (unsigned i = 0; i < UDP_MAX_MEMBERSHIPS; i++)
+		assert_int_equal(udp_join(a, IP4(239, 2, 0, i)), 0);
+	assert_int_equal(udp_join(a, IP4(239, 3, 0, 0)), -ENOBUFS);
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+	h_free(h);
+}
+
 static void test_udp_checksum_rules(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -602,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_udp_demux_exact_address_beats_wildcard),
 		cmocka_unit_test(test_udp_demux_connected_beats_unconnected),
 		cmocka_unit_test(test_udp_broadcast_to_all),
+		cmocka_unit_test(test_udp_multicast),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

@@ -791,7 +791,8 @@ class Bench:
         if r["runs"] < EXEC_RUNS:
             self.notes.append(f"{side.name}, curl start: only {int(r['runs'])} of {EXEC_RUNS} runs "
                               f"within {limit:g} s")
-        return {"first_us": r["first_med_us"], "exit_us": r["run_med_us"], "rate": r["rate"],
+        return {"first_us": r["first_med_us"], "first_p99_us": r["first_p99_us"], "exit_us": r["run_med_us"],
+                "rate": r["rate"],
                 "_app_bytes": 150 * r["ok"], "_raw": r}
 
     # -- real servers: nginx and redis, the same configuration on both sides
@@ -1111,6 +1112,8 @@ def rows():
     r.append(("nc-send", "mbps", f"`nc` on the SUT sending {mib} to the kernel's `nc -l`", "MB/s", GE, ""))
     r.append(("curl-64m", "mbps", f"`curl` on the SUT downloading {mib} from python's http.server", "MB/s", GE, ""))
     r.append(("curl-start", "first_us", "`curl` start: exec to the first byte of a short GET (median of the runs)",
+              "us", LE, ""))
+    r.append(("curl-start", "first_p99_us", "`curl` start: exec to the first byte of a short GET (p99 of the runs)",
               "us", LE, ""))
     r.append(("curl-start", "exit_us", "`curl` start to exit: exec to the end of the process (median of the runs)",
               "us", LE, ""))

@@ -1069,7 +1069,8 @@ http {{
                         log(f"{key:18} {rep + 1}/{REPS} {side.name:6} {time.monotonic() - t:5.1f}s  {summary(res)}")
                     self.samples.setdefault((key, side.name), []).append(res)
                     self.details.setdefault(key, {}).setdefault(side.name, []).append(
-                        {"failed": str(res)} if isinstance(res, Fail) else res.get("_raw", {}))
+                        {"failed": str(res)} if isinstance(res, Fail) else
+                        dict(res.get("_raw", {}), figures={k: v for k, v in res.items() if not k.startswith("_")}))
 
     def stat(self, key, metric, side, count=False):
         """A Stat of the metric over the repetitions that measured it; else the first Fail

@@ -1459,7 +1459,7 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
              f"at the end {m.get('loadavg_end', '?')} (the machine is shared: other work may have run "
              "alongside and moved some figures)")
     o.append(f"- the kernel's TCP congestion control (both columns' peer, and the kernel column's SUT): {m['cc']}")
-    o.append(f"- pstack: commit {git_rev()}, build folder `{os.path.relpath(b.build, REPO)}`; "
+    o.append(f"- pstack: commit {m.get('commit', '?')}, build folder `{os.path.relpath(b.build, REPO)}`; "
              f"PSTACK_* settings: {', '.join(f'{k}={v}' for k, v in sorted(pst.items())) or 'none (defaults)'}")
     o.append(f"- tools: {tv['iperf3']}; {tv['sockperf']}; {tv['wrk'].strip()}; "
              f"{tv['nginx'].replace('nginx version: ', '')}; "
@@ -1686,6 +1686,8 @@ def main():
         os.makedirs(d, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     m = machine()
+    # Now, before the run writes its plot (a tracked file) and makes the tree look changed.
+    m["commit"] = git_rev()
     b = Bench(build)
     log(f"pstack benchmark: {REPS} repetitions, iperf3 {SECONDS:g} s, others {SHORT:g} s, growth {CONNS}, "
         f"budget {BUDGET:g} s")

@@ -531,9 +531,9 @@ class Bench:
     def wl_sockperf(self, side, sut_serves, spin_us=0, by_hand=False, split=False):
         """sockperf ping-pong over TCP, sockperf as Debian installs it. Both ends are pinned
         (taskset) to LAT_CPU: on this machine's virtual CPUs a wake-up that crosses to the
-        other CPU costs from 1 to 20 us more per message, depending on the host (an interrupt
-        to a halted vCPU), so where the scheduler happens to put the two ends decides the
-        figure more than either stack does. split, and the busy-poll rows, put the peer on
+        other CPU adds from 2 to more than 20 us per message, depending on the host (an
+        interrupt to a halted vCPU), so where the scheduler happens to put the two ends
+        decides the figure more than either stack does. split, and the busy-poll rows, put the peer on
         the other CPU (the spinning end needs its own). by_hand: sockperf's own defaults
         (message size) and no pinning, as `sockperf pp --tcp` is run by hand."""
         self.need("sockperf")

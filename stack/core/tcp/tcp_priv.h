@@ -104,6 +104,7 @@ struct tcp_conn {
 	int backlog;
 	unsigned syn_count;                 /* children in SYN_RECEIVED */
 	unsigned acc_count;
+	uint64_t acc_total;                 /* connections ever queued (tcp_rx_count) */
 	struct tcp_conn *acc_head, *acc_tail;
 
 	/* send sequence space (RFC 9293 §3.3.1) */

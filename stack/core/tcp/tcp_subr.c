@@ -244,6 +244,7 @@ void tcp_child_established(struct tcp_conn *c)
 		l->acc_head = c;
 	l->acc_tail = c;
 	l->acc_count++;
+	l->acc_total++;
 	sock_wake(&l->wake);
 }
 

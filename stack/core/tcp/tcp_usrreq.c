@@ -486,9 +486,10 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return c->acc_head ? SOCK_POLLIN : 0;
-	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
-	 * bits (a reset or the end of the connection sets both). */
-	if ((c->rd_shut && c->wr_shut) || c->state == TCP_STATE_CLOSED)
+	/* Like Linux's tcp_poll(): rd_shut (or the peer's FIN) and wr_shut
+	 * stand for its sk_shutdown bits (a reset or the end of the
+	 * connection sets both). */
+	if (((c->rd_shut || c->fin_rcvd) && c->wr_shut) || c->state == TCP_STATE_CLOSED)
 		m |= SOCK_POLLHUP;
 	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
@@ -544,6 +545,12 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 {
 	stack_assert_locked();
 	c->wake = *w;
+}
+
+uint64_t tcp_rx_count(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state == TCP_STATE_LISTEN ? c->acc_total : c->bytes_received;
 }
 
 size_t tcp_inq(const struct tcp_conn *c)

@@ -181,6 +181,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->backoff = 0;
 	c->last_rcv_at = now;
 	c->last_ack_at = now;
+	tcp_sndbuf_expand(c);       /* Linux's tcp_init_buffer_space() */
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
@@ -495,6 +496,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		if (seq_gt(c->snd_una, c->recover + 1))
 			c->recover = c->snd_una - 1;
 	}
+	tcp_sndbuf_expand(c);       /* room freed: Linux's tcp_new_space() */
 	/* RFC 6298 (5.2), (5.3). */
 	if (c->snd_una == c->snd_max)
 		c->rto_at = STACK_NEVER;

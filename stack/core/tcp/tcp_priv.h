@@ -43,15 +43,11 @@ struct stack;
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
-#define TCP_DEFAULT_SNDBUF (1u << 20)
-#define TCP_DEFAULT_RCVBUF (64u << 10)
-#define TCP_RCVBUF_AUTO_MAX (6u << 20)      /* Linux's tcp_rmem[2]: where autotuning stops */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
-#define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
@@ -271,8 +267,10 @@ void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 /* The send MSS from the path MTU, the peer's MSS and the options in use. */
 void tcp_sync_mss(struct tcp_conn *c);
-/* Our window scale for a SYN (RFC 7323 §2.3). */
+/* Our window scale for a SYN (RFC 7323 §2.3), from the largest receive buffer. */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
+/* Send buffer autotuning (Linux's tcp_sndbuf_expand), up to tcp_wmem[2]. */
+void tcp_sndbuf_expand(struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */

@@ -180,28 +180,27 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 
 /*
  * Receive buffer autotuning, like Linux's dynamic right-sizing
- * (tcp_rcv_space_adjust): a connection starts with 64 KiB (what Linux
- * offers at first); once per round trip (at least 1 ms), when the
- * application read more than half the buffer in it, the buffer doubles, up
- * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
- * the window, and sends fewer window updates. Not when the application set
- * SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The window scale (7, like Linux's)
- * covers 8 MiB. The ring grows only as data comes, and the window only as
- * far as the stack's budget allows.
+ * (tcp_rcv_space_adjust): a connection starts with tcp_rmem[1]
+ * (PSTACK_TCP_RMEM's default, 64 KiB: what Linux offers at first); once per
+ * round trip (at least 1 ms), when the application read more than half the
+ * buffer in it, the buffer doubles, up to tcp_rmem[2] (6 MiB by default)
+ * and what the window scale can say, so that a fast reader's peer is not
+ * held back by the window, and sends fewer window updates. Not when the
+ * application set SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The ring grows only
+ * as data comes, and the window only as far as the stack's budget allows.
  */
 static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 {
 	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
+	uint64_t max = c->s->cfg.tcp_rmem[2];
 
 	c->rcv_copied += (uint32_t)n;
 	if (now - c->rcv_space_at < interval)
 		return;
-	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
-		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
-
-		if ((65535ull << c->rcv_wscale) >= grown)
-			c->rcvq.limit = grown;
-	}
+	if ((65535ull << c->rcv_wscale) < max)
+		max = 65535ull << c->rcv_wscale;
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max)
+		c->rcvq.limit = c->rcvq.limit * 2 > max ? (size_t)max : c->rcvq.limit * 2;
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }
@@ -433,8 +432,10 @@ static size_t buf_limit(int v, size_t min)
  * congestion control (the rest is read where it is used). */
 static void opts_apply(struct tcp_conn *c)
 {
-	c->sndq.limit = c->opt.sndbuf < 0 ? TCP_DEFAULT_SNDBUF : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
-	c->rcvq.limit = c->opt.rcvbuf < 0 ? TCP_DEFAULT_RCVBUF : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	const struct stack_config *cfg = &c->s->cfg;
+
+	c->sndq.limit = c->opt.sndbuf < 0 ? cfg->tcp_wmem[1] : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+	c->rcvq.limit = c->opt.rcvbuf < 0 ? cfg->tcp_rmem[1] : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
 	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 }
 

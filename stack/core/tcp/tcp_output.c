@@ -24,6 +24,75 @@ uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
 
 static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
+/*
+ * PSH, as Linux sets it. Linux's tcp_sendmsg() copies a write into send
+ * buffers (skbs) of at most a size goal (64 KiB less headers, a multiple
+ * of the MSS, at most half the peer's largest window: tcp_xmit_size_goal()),
+ * appending to the last one while it is unsent and not full, and at the end
+ * of the write marks the last one PSH (tcp_push() -> tcp_mark_push()). The
+ * buffer keeps its mark as it grows, and when it goes out cut in segments
+ * (or is split to fit the windows, tso_fragment()) the mark is on its last
+ * segment. So PSH ends each write that finds the queue sent, and in a bulk
+ * transfer that keeps the queue full, every buffer into which a write
+ * ended: about one segment in 45. Deviation: Linux's forced push (a mark
+ * every half window, forced_push()) for a single write longer than that is
+ * not done.
+ */
+static uint32_t psh_goal(const struct tcp_conn *c)
+{
+	uint32_t goal = TCP_PSH_GOAL, mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+
+	/* tcp_bound_to_half_wnd() */
+	if (c->max_snd_wnd > TCP_DEFAULT_MSS && goal > c->max_snd_wnd / 2)
+		goal = c->max_snd_wnd / 2;
+	goal -= goal % mss;
+	return goal > mss ? goal : mss;
+}
+
+void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
+{
+	uint32_t goal = psh_goal(c);
+	tcp_seq tail = start;
+
+	/* Unsent data before this write: its last buffer (what is left of it
+	 * when part went out) takes the write's first bytes. */
+	if (seq_lt(c->snd_max, start))
+		tail = seq_max(c->psh_tail, c->snd_max);
+	else
+		c->psh_tail_marked = false;
+	while (seq_gt(end, tail) && end - tail > goal) {
+		/* A full buffer: it keeps the mark a write ending in it gave it. */
+		if (c->psh_tail_marked) {
+			if (c->psh_n == TCP_PSH_MARKS) {
+				c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+				c->psh_n--;
+			}
+			c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = tail + goal;
+			c->psh_n++;
+		}
+		tail += goal;
+		c->psh_tail_marked = false;
+	}
+	c->psh_tail = tail;
+	c->psh_tail_marked = true;
+}
+
+/* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it
+ * empties the send queue (the last write's end). Marks behind it go. */
+static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
+{
+	tcp_seq end = seq + len;
+	bool psh = len && end == tcp_snd_end(c);
+
+	while (c->psh_n && seq_leq(c->psh_marks[c->psh_head], end)) {
+		if (len && seq_gt(c->psh_marks[c->psh_head], seq))
+			psh = true;
+		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+		c->psh_n--;
+	}
+	return psh;
+}
+
 /* Payload room in one segment: SACK blocks take option space (RFC 2018 §3). */
 static uint32_t seg_mss(const struct tcp_conn *c)
 {
@@ -352,7 +421,7 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
 		uint8_t flags = TCP_ACK;
 
-		if (c->snd_nxt + len == end)
+		if (psh_due(c, c->snd_nxt, len))
 			flags |= TCP_PSH;
 		xmit(c, c->snd_nxt, flags, len, now);
 		c->snd_nxt += len;
@@ -608,7 +677,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			break;
 		if (fin_now)
 			flags |= TCP_FIN;
-		if (len && seq + len == end)
+		if (retrans ? len && seq + len == end : psh_due(c, seq, len))
 			flags |= TCP_PSH;
 		if (retrans) {
 			c->s->stats.tcp_retransmits++;

@@ -49,6 +49,8 @@ struct stack;
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
+#define TCP_PSH_MARKS 16                 /* PSH marks on unsent data held at most (struct tcp_conn) */
+#define TCP_PSH_GOAL (65536u - 1 - 320)  /* Linux's size goal: GSO's 64 KiB less MAX_TCP_HEADER */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
@@ -108,6 +110,15 @@ struct tcp_conn {
 	uint32_t max_snd_wnd;
 	tcp_seq snd_base;                   /* sequence number of sndq's first byte */
 	bool fin_queued;                    /* FIN after the queued data */
+	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
+	 * data as Linux's send buffers would hold it, each at most a size goal;
+	 * the buffer that is the tail when a write ends carries PSH. The tail
+	 * starts at psh_tail; psh_marks are the ends of the full buffers before
+	 * it that carry PSH, oldest first. */
+	tcp_seq psh_tail;
+	bool psh_tail_marked;
+	uint8_t psh_head, psh_n;
+	tcp_seq psh_marks[TCP_PSH_MARKS];
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
@@ -282,6 +293,8 @@ void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 
 /* ---- tcp_output.c ---- */
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
+/* The application queued [start, end): where PSH goes (Linux's tcp_mark_push). */
+void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end);
 /* Sends whatever the windows, Nagle and the queues allow (at most
  * TCP_TX_BURST segments; the rest waits its turn in the table's txq). */
 void tcp_output(struct tcp_conn *c, uint64_t now);

@@ -102,6 +102,8 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rtt_valid = false;
 	c->fin_rcvd = false;
 	c->fin_queued = false;
+	c->psh_n = 0;
+	c->psh_tail_marked = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
@@ -174,6 +176,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	n = tcp_ring_write(&c->sndq, buf, len);
 	if (!n)
 		return -EAGAIN;
+	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);
 	return (long)n;
 }

@@ -195,6 +195,104 @@ static void test_rmem_min_guaranteed(void **state)
 	ts_free(t);
 }
 
+/* ---- PSH ---- */
+
+/* The relative sequence numbers of the segments sent since the last look
+ * that carry PSH, in dst (at most max); returns how many segments. */
+static unsigned psh_ends(struct tscript *t, uint32_t *dst, unsigned max, unsigned *npsh, uint32_t *last_end)
+{
+	char line[512];
+	unsigned n = 0;
+
+	while (ts_next(t, line, sizeof(line))) {
+		unsigned a, b;
+
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		if (line[0] == 'P') {
+			assert_true(*npsh < max);
+			dst[(*npsh)++] = b;
+		}
+		*last_end = b;
+		n++;
+	}
+	return n;
+}
+
+/* Linux marks PSH on the send buffer that is last when a write ends
+ * (tcp_push()); a buffer holds at most 45 segments (64 KiB less headers, and
+ * at most half the peer's largest window), and keeps its mark when later
+ * writes fill it. 30000 bytes, of which the
+ * initial window sends 10 segments, then 100000 more before any ACK: the
+ * rest of the first buffer fills to 45 segments (PSH at 14481 + 65160),
+ * the second ends with the write. In the past PSH came only with the
+ * segment that emptied the queue. */
+static void test_psh_at_end_of_each_write_buffer(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint32_t psh[16], last = 1;
+	unsigned npsh = 0;
+	char ack[200];
+
+	(void)state;
+	/* a window of 256000 bytes: the size goal is not bound by half of it */
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 200 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
+	assert_int_equal(tcp_send(c, big, 100000, t->h->now), 100000);
+	while (last < 130001) {
+		psh_ends(t, psh, 16, &npsh, &last);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 2000 <nop,nop,TS val 200 ecr 0>", last);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(npsh, 2);
+	assert_int_equal(psh[0], 14481 + 65160);
+	assert_int_equal(psh[1], 130001);
+	/* writes that each find the queue sent: each one's last segment */
+	npsh = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tcp_send(c, big, 2896, t->h->now), 2896);
+		psh_ends(t, psh, 16, &npsh, &last);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 2000 <nop,nop,TS val 200 ecr 0>", last);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(npsh, 3);
+	assert_int_equal(psh[0], 132897);
+	assert_int_equal(psh[1], 135793);
+	assert_int_equal(psh[2], 138689);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A bulk transfer that keeps the queue full: 64 writes of 16 KiB (as nc
+ * makes them) before the first ACK. The initial window sends 10 segments;
+ * every buffer of 45 segments after them has a write's end in it: PSH on
+ * its last segment, none in between (before: only the last segment). */
+static void test_psh_in_bulk(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint32_t psh[64], last = 1;
+	unsigned npsh = 0, segs = 0;
+	char ack[200];
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 200 ecr 0>");
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(tcp_send(c, big, 16384, t->h->now), 16384);
+	while (last < 1 + (1u << 20)) {
+		segs += psh_ends(t, psh, 64, &npsh, &last);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 2000 <nop,nop,TS val 200 ecr 0>", last);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(segs, ((1u << 20) + 1447) / 1448);
+	assert_int_equal(npsh, 16);
+	for (unsigned k = 1; k < 16; k++)
+		assert_int_equal(psh[k - 1], 14481 + k * 65160);
+	assert_int_equal(psh[15], 1 + (1u << 20));
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +301,8 @@ int main(void)
 		cmocka_unit_test(test_rmem_max_bounds_autotuning),
 		cmocka_unit_test(test_wmem_autotuning),
 		cmocka_unit_test(test_rmem_min_guaranteed),
+		cmocka_unit_test(test_psh_at_end_of_each_write_buffer),
+		cmocka_unit_test(test_psh_in_bulk),
 	};
 	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
 }

@@ -186,6 +186,81 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
 
+/*
+ * Quick-ACK mode, as Linux runs it (tcp_input.c): at the start of a
+ * connection, after an idle period, on duplicate data and on a CE mark,
+ * the next ACKs go at once rather than every second segment or after the
+ * delayed-ACK timeout, so that a sender in slow start, or recovering, is
+ * not held back by the receiver (RFC 5681 §4.2 allows the delay, RFC 1122
+ * §4.2.3.2 bounds it; Linux's tcp_incr_quickack() gives as many quick ACKs
+ * as half the window holds segments, at most 16). Not while interactive
+ * (pingpong): a reply carries the ACK.
+ */
+static void incr_quickack(struct tcp_conn *c, unsigned max)
+{
+	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
+	unsigned q = wnd / (2u * (c->rcv_mss ? c->rcv_mss : TCP_DEFAULT_MSS));
+
+	if (!q)
+		q = 2;
+	if (q > max)
+		q = max;
+	if (q > c->quick)
+		c->quick = (uint8_t)q;
+}
+
+void tcp_enter_quickack_mode(struct tcp_conn *c, unsigned max)
+{
+	incr_quickack(c, max);
+	c->pingpong = false;
+}
+
+static bool in_quickack_mode(const struct tcp_conn *c)
+{
+	return c->quick && !c->pingpong;
+}
+
+/* Like Linux's tcp_event_data_recv(): in-sequence data came. The first of
+ * the connection, and the first after a silence longer than the RTO (the
+ * sender restarts from a small window), start quick-ACK mode. */
+static void event_data_recv(struct tcp_conn *c, uint64_t now)
+{
+	c->ack_sched = true;
+	if (!c->lrcvtime || now - c->lrcvtime > c->rto)
+		incr_quickack(c, TCP_MAX_QUICKACKS);
+	c->lrcvtime = now;
+}
+
+/*
+ * Linux's __tcp_select_window(sk) >= tp->rcv_wnd: the application keeps up,
+ * so an ACK now offers a window no smaller than the last one. Otherwise the
+ * ACK waits for the read (tcp_recv), which offers the room it made in the
+ * same ACK: one ACK per read of a receiver that lags, not one at the end of
+ * each batch of frames and another for the read's window update. Linux
+ * offers at most rcv_ssthresh, below the free space until the buffer is
+ * about half full; pstack offers all of the free space. Deviation: so the
+ * test here is against half the window last offered.
+ */
+static bool window_keeps_up(const struct tcp_conn *c)
+{
+	uint64_t space = tcp_rcv_space(c), max = 65535ull << c->rcv_wscale;
+
+	if (space > max)
+		space = max;
+	return space >= (uint32_t)(c->rcv_adv - c->rcv_wup) / 2;
+}
+
+/* An ACK is due at once. In a batch of frames read in one go (s->rx_batch),
+ * it goes in the timer pass right after the batch: one ACK covers every
+ * frame of it. */
+static void ack_soon(struct tcp_conn *c)
+{
+	if (c->s->rx_batch)
+		tcp_ackq_add(c);
+	else
+		c->ack_now = true;
+}
+
 /* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
  * a D-SACK block (first), so that the sender can tell a spurious
  * retransmission (RFC 3708) and how much the path reorders. */
@@ -340,9 +415,12 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
-		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4). */
-		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt))
+		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4); our ACK
+		 * was probably lost: quick ACKs (Linux's tcp_send_dupack()). */
+		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt)) {
 			dsack_note(c, g->seq, g->seq + g->len);
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+		}
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
@@ -366,6 +444,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		g->len -= d;
 		g->seq += d;
 		c->ack_now = true;          /* duplicate data: tell the peer where we are */
+		tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 	}
 	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
 		g->len = c->rcv_nxt + wnd - g->seq;
@@ -693,23 +772,29 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
+			event_data_recv(c, now);
+			/* Like Linux's tcp_measure_rcv_mss(): a short segment ends a
+			 * message; once the application has read it all, tcp_recv
+			 * ACKs at once rather than after the delayed-ACK timeout. */
+			if (g->len < c->rcv_mss) {
+				if (c->ack_pushed)
+					c->ack_pushed2 = true;
+				c->ack_pushed = true;
+			}
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
 				tcp_ofo_pull(c);
 				c->ack_now = true;  /* a hole filled: ACK at once (RFC 5681 §4.2) */
 			}
-			c->unacked_segs++;
-			/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second
-			 * full segment. In a batch of frames read in one go (s->rx_batch),
-			 * the ACK is due at once but goes in the timer pass right after
-			 * the batch: one ACK covers every frame of it. */
-			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss) {
-				if (c->s->rx_batch)
-					tcp_ackq_add(c);
-				else
-					c->ack_now = true;
-			} else if (c->delack_at == STACK_NEVER)
+			/* Like Linux's __tcp_ack_snd_check(): at once in quick-ACK
+			 * mode, or once more than one full segment is unacknowledged
+			 * (RFC 1122 §4.2.3.2, RFC 5681 §4.2: every second one) and the
+			 * application keeps up (else the read sends it, with the room
+			 * it made); otherwise within the delayed-ACK timeout. */
+			if (in_quickack_mode(c) || (c->rcv_nxt - c->rcv_wup > c->rcv_mss && window_keeps_up(c)))
+				ack_soon(c);
+			else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
 			ofo_insert(c, g->seq, g->data, g->len);
@@ -717,6 +802,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 				c->ofo_fin = true;
 				c->ofo_fin_seq = g->seq + g->len;
 			}
+			c->ack_sched = true;
 			c->ack_now = true;          /* out of order: duplicate ACK at once */
 		}
 		if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {

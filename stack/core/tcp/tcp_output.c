@@ -275,11 +275,22 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		tcp_fill_csum(h, hlen + len, g.src, g.dst);
 	}
 	if (flags & TCP_ACK) {
+		/* Linux's tcp_event_ack_sent(): an ACK of new data is one of
+		 * quick-ACK mode's (tcp_dec_quickack_mode()); what was owed is paid. */
+		if (c->ack_sched && c->quick)
+			c->quick--;
+		c->ack_sched = false;
+		c->ack_pushed = c->ack_pushed2 = false;
 		c->rcv_wup = c->rcv_nxt;
 		c->delack_at = STACK_NEVER;
-		c->unacked_segs = 0;
 		c->ack_now = false;
 	}
+	/* Linux's tcp_event_data_sent(): data sent within the delayed-ACK
+	 * timeout of the peer's is a reply: the connection is interactive
+	 * (pingpong, net.ipv4.tcp_pingpong_thresh = 1), and its ACKs wait to
+	 * ride on the next reply instead of going at once. */
+	if (len && c->lrcvtime && now - c->lrcvtime < TCP_DELACK_US)
+		c->pingpong = true;
 	memset(&tx, 0, sizeof(tx));
 	tx.src = c->pcb.local.addr;
 	tx.dst = c->pcb.remote.addr;

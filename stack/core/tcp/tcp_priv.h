@@ -31,7 +31,8 @@ struct stack;
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
-#define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN */
+#define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN (and TCP_ATO_MIN) */
+#define TCP_MAX_QUICKACKS 16             /* Linux TCP_MAX_QUICKACKS */
 #define TCP_TX_BURST 64                  /* segments per connection per turn */
 #define TCP_APP_BURST 10                 /* segments sent in the application's own call (tcp_send) */
 #define TCP_TX_ROUND 64                 /* segments per timer pass for connections waiting their turn */
@@ -189,9 +190,13 @@ struct tcp_conn {
 	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
 	uint64_t bytes_sent, bytes_retrans; /* data bytes, every transmission; those resent */
 
-	/* delayed ACK */
-	uint32_t unacked_segs;
+	/* delayed ACK and quick-ACK mode (Linux's icsk_ack, tcp_input.c) */
 	bool ack_now;
+	bool ack_sched;                     /* data came that no ACK covered yet (inet_csk_ack_scheduled) */
+	bool ack_pushed, ack_pushed2;       /* a segment shorter than rcv_mss came, once / twice (ICSK_ACK_PUSHED{,2}) */
+	bool pingpong;                      /* interactive: our data answers the peer's, ACKs ride on it */
+	uint8_t quick;                      /* ACKs still to send at once (icsk_ack.quick) */
+	uint64_t lrcvtime;                  /* when data last came (0: never) */
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
@@ -285,6 +290,8 @@ void tcp_sndbuf_expand(struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */
+/* Linux's tcp_enter_quickack_mode(): the next ACKs (up to max) go at once. */
+void tcp_enter_quickack_mode(struct tcp_conn *c, unsigned max);
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
 /* Frees one out-of-order block, giving its charge back. */
 void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);

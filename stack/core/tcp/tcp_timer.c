@@ -458,6 +458,10 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 		return;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
+		/* Linux's tcp_delack_timer_handler(): a delayed ACK that no reply
+		 * carried ends the interactive mode. */
+		if (c->ack_sched)
+			c->pingpong = false;
 		if (c->state != TCP_STATE_CLOSED)
 			tcp_send_ack(c, now);
 	}

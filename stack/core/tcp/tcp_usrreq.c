@@ -208,9 +208,17 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 	c->rcv_space_at = now;
 }
 
-/* After the application reads: tell the peer when the window opened enough
- * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
-static void maybe_window_update(struct tcp_conn *c, uint64_t now)
+/*
+ * After the application read, like Linux's tcp_cleanup_rbuf(): the ACK that
+ * input left for the read (more than one full segment unacknowledged while
+ * the application lagged, tcp_input.c) goes now, as does one owed for a
+ * short segment (the end of a message) once the read emptied the buffer,
+ * unless the connection is interactive (the reply carries it). Else a
+ * window update when the window opened enough: at least doubled (Linux),
+ * and by at least an MSS or half the buffer (RFC 1122 §4.2.3.3, receiver
+ * SWS avoidance).
+ */
+static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 {
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t space = tcp_rcv_space(c);
@@ -219,6 +227,11 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
 	    c->state != TCP_STATE_FIN_WAIT_2)
 		return;
+	if (c->ack_sched && (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
+			     (copied && !c->rcvq.len && (c->ack_pushed2 || (c->ack_pushed && !c->pingpong))))) {
+		tcp_send_ack(c, now);
+		return;
+	}
 	if (space > (65535u << c->rcv_wscale))
 		space = 65535u << c->rcv_wscale;    /* what the window field can say */
 	if (space >= cur + thresh && space >= 2 * cur)
@@ -244,7 +257,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 			tcp_ring_reclaim(&c->rcvq);
 			rcv_space_adjust(c, n, now);
 			tcp_rcv_reserve(c);
-			maybe_window_update(c, now);
+			cleanup_rbuf(c, n, now);
 		}
 		return (long)n;
 	}

@@ -293,6 +293,166 @@ static void test_psh_in_bulk(void **state)
 	ts_free(t);
 }
 
+/* ---- quick-ACK mode and which ACKs go (Linux's tcp_input.c) ---- */
+
+/* The first data of a connection is ACKed at once, on both sides: before,
+ * it waited for the delayed-ACK timer (40 ms). */
+static void test_quickack_first_data(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c = ts_connect(t);
+	uint8_t buf[200];
+
+	(void)state;
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 101 win 511 <nop,nop,TS val 0 ecr 110>");
+	ts_abort(t, c);
+	/* the passive side: a request */
+	ts_new_peer(t);
+	l = ts_listen(t, 4);
+	c = ts_accept_one(t, l);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 101 win 511 <nop,nop,TS val * ecr 110>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 100);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* Quick-ACK mode lasts as many ACKs as half the window holds segments, at
+ * most 16 (tcp_incr_quickack()); then ACKs are delayed again: every second
+ * full segment, else after 40 ms. */
+static void test_quickack_then_delayed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char seg[200], ack[200];
+	uint32_t rel = 1;
+
+	(void)state;
+	for (int i = 0; i < 16; i++, rel += 100) {
+		snprintf(seg, sizeof(seg), "P. %u:%u(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", rel, rel + 100);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win * <nop,nop,TS val 0 ecr 110>", rel + 100);
+		ts_inject(t, seg);
+		ts_expect(t, ack);
+	}
+	ts_inject(t, "P. 1601:1701(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 1:1(0) ack 1701 win * <nop,nop,TS val 40 ecr 111>");
+	/* the flow goes on: every second full segment */
+	ts_inject(t, ". 1701:3149(1448) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, ". 3149:4597(1448) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 4597 win * <nop,nop,TS val 40 ecr 112>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* After a silence longer than the RTO the sender restarts from a small
+ * window: quick ACKs again (tcp_event_data_recv()). */
+static void test_quickack_after_idle(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	ts_past_quickack(c);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 1:1(0) ack 101 win * " TSO);
+	ts_advance_ms(t, 1000);                 /* the RTO is 200 ms */
+	ts_inject(t, "P. 101:201(100) ack 1 win 502 <nop,nop,TS val 1110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 201 win * <nop,nop,TS val 1040 ecr 1110>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A duplicate segment says our ACK was lost: a duplicate ACK at once, and
+ * quick ACKs for what follows (Linux's tcp_send_dupack()). */
+static void test_quickack_after_duplicate(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	t->h->s->cfg.tcp_dsack = 0;
+	ts_past_quickack(c);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 101 win * " TSO);
+	ts_inject(t, "P. 101:201(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 201 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* An interactive connection (our data answers the peer's within the
+ * delayed-ACK timeout: pingpong) gets no quick ACKs: the reply carries the
+ * ACK. A delayed ACK that no reply carried ends that mode. */
+static void test_no_quickack_when_interactive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t buf[200];
+
+	(void)state;
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);      /* the first: at once */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	assert_int_equal(tcp_send(c, "reply", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 11 win * " TSO);
+	ts_inject(t, "P. 11:21(10) ack 6 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect_none(t);                              /* waits for the reply */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	ts_expect_none(t);
+	ts_advance_ms(t, 5);
+	assert_int_equal(tcp_send(c, "reply", 5, t->h->now), 5);
+	ts_expect(t, "P. 6:11(5) ack 21 win * " TSO);
+	/* no reply this time: the delayed ACK, and quick ACKs again */
+	ts_inject(t, "P. 21:31(10) ack 11 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 40);
+	ts_expect(t, ". 11:11(0) ack 31 win * " TSO);
+	ts_inject(t, "P. 31:41(10) ack 11 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect(t, ". 11:11(0) ack 41 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A receiver whose application lags: a frame of many segments (what a TAP
+ * with offloads hands over) that leaves less than half the window is not
+ * ACKed on arrival; the read sends one ACK with the room it made. Before,
+ * the frame drew an ACK and the read a window update: two per frame. */
+static void test_one_ack_per_read_when_reader_lags(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[65536];
+
+	(void)state;
+	ts_past_quickack(c);
+	ts_inject(t, ". 1:40001(40000) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_recv(c, buf, 16384, 0, t->h->now), 16384);
+	ts_expect(t, ". 1:1(0) ack 40001 win * <nop,nop,TS val 0 ecr 110>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 40000 - 16384);
+	ts_check_bytes(buf, 40000 - 16384, 16385);
+	ts_expect_none(t);
+	/* while the application keeps up, the frame is ACKed on arrival */
+	ts_inject(t, ". 40001:60001(20000) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 60001 win * <nop,nop,TS val 0 ecr 111>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 20000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +463,12 @@ int main(void)
 		cmocka_unit_test(test_rmem_min_guaranteed),
 		cmocka_unit_test(test_psh_at_end_of_each_write_buffer),
 		cmocka_unit_test(test_psh_in_bulk),
+		cmocka_unit_test(test_quickack_first_data),
+		cmocka_unit_test(test_quickack_then_delayed),
+		cmocka_unit_test(test_quickack_after_idle),
+		cmocka_unit_test(test_quickack_after_duplicate),
+		cmocka_unit_test(test_no_quickack_when_interactive),
+		cmocka_unit_test(test_one_ack_per_read_when_reader_lags),
 	};
 	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
 }

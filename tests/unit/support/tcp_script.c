@@ -462,6 +462,13 @@ void ts_abort(struct tscript *t, struct tcp_conn *c)
 		fail_msg("expected a reset, got '%s'", got);
 }
 
+void ts_past_quickack(struct tcp_conn *c)
+{
+	c->quick = 0;
+	if (!c->lrcvtime)
+		c->lrcvtime = c->s->now;    /* data seen: the next is not the first */
+}
+
 void ts_new_peer(struct tscript *t)
 {
 	t->peer_port++;

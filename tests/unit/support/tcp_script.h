@@ -68,6 +68,12 @@ struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l);
 /* Active open to the peer; returns the established connection. */
 struct tcp_conn *ts_connect(struct tscript *t);
 
+/* Forces c past quick-ACK mode, as after its first quick ACKs (Linux sends
+ * up to 16 at the start of a connection): in-order data is ACKed every
+ * second segment or after the delayed-ACK timeout again. For tests of
+ * something else that were written against delayed ACKs. */
+void ts_past_quickack(struct tcp_conn *c);
+
 /* The next segments are another connection: a new peer port, ISNs and TS bases to learn. */
 void ts_new_peer(struct tscript *t);
 /* SO_LINGER 0 and close: the stack must send a reset. */

@@ -174,6 +174,15 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 
 static void enter_established(struct tcp_conn *c, uint64_t now)
 {
+	/* RFC 6298 (5.7): no valid RTT sample from the handshake (its SYN or
+	 * SYN-ACK was resent and no timestamp told which copy was answered):
+	 * the RTO is 3 s when data transmission begins, not the 1 s that
+	 * expired on the SYN. Like Linux's tcp_init_metrics() (srtt 0:
+	 * TCP_TIMEOUT_FALLBACK). */
+	if (!c->rtt_valid) {
+		c->rto = TCP_RTO_FALLBACK_US;
+		c->rttvar = TCP_RTO_FALLBACK_US / 4;
+	}
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
 	c->rto_at = STACK_NEVER;
@@ -603,15 +612,25 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			stack_drop(c->s, DROP_TCP_LISTEN_OVERFLOW);
 			return TCP_V_DROP;
 		}
+		/* RFC 6298 (2.2): the SYN-ACK's round trip is the first RTT
+		 * sample. Karn: not timed when the SYN-ACK was resent (or never
+		 * timed: a SYN cookie); the timestamp echo then tells which copy
+		 * was answered (RFC 7323 §4), as Linux's tcp_synack_rtt_meas() and
+		 * tcp_ack_update_rtt() take it. (Before enter_established(), which
+		 * clears the count of retransmissions.) */
+		if (c->retries == 0 && c->rtt_start) {
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+		} else if (c->ts_ok && g->has_ts && g->tsecr) {
+			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
+
+			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
+				tcp_update_rtt(c, rtt);
+		}
 		enter_established(c, now);
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		/* Karn: the handshake gives a sample unless the SYN-ACK was resent
-		 * (or never timed: a SYN cookie). */
-		if (c->retries == 0 && c->rtt_start)
-			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
 		c->snd_una = g->ack;
 		if (c->parent)
 			tcp_child_established(c);

@@ -29,6 +29,7 @@ struct stack;
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
+#define TCP_RTO_FALLBACK_US 3000000u     /* RFC 6298 (5.7), Linux TCP_TIMEOUT_FALLBACK */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
 #define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN (and TCP_ATO_MIN) */

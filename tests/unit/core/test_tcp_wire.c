@@ -453,6 +453,112 @@ static void test_one_ack_per_read_when_reader_lags(void **state)
 	ts_free(t);
 }
 
+/* ---- the RTO from the handshake (RFC 6298) ---- */
+
+/* The time from now until the next frame the stack sends (ms, at most
+ * limit); the frame is left to read. */
+static unsigned ms_to_next_frame(struct tscript *t, unsigned limit)
+{
+	for (unsigned ms = 0; ms < limit; ms++) {
+		if (t->h->tx_count)
+			return ms;
+		ts_advance_ms(t, 1);
+	}
+	return limit;
+}
+
+/* RFC 6298 (2.2): the SYN/SYN-ACK round trip is the first sample, so data
+ * or a FIN right after a 100 ms handshake is resent after 300 ms (SRTT +
+ * 4 RTTVAR, Linux's 3 RTT), not the initial 1 s. (Held before this change
+ * too; the two tests after it did not.) */
+static void test_rto_after_slow_handshake(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = open_active(t);
+
+	(void)state;
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	assert_int_equal(ms_to_next_frame(t, 2000), 300);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_abort(t, c);
+	/* a FIN right after the handshake: the same */
+	ts_new_peer(t);
+	c = open_active(t);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(ms_to_next_frame(t, 2000), 300);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The SYN-ACK was resent: Karn forbids timing it, but the ACK's timestamp
+ * echo says which copy was answered (RFC 7323 §4; Linux's
+ * tcp_synack_rtt_meas() falls back to it). 100 ms after the second
+ * SYN-ACK: the server's first data is resent after 300 ms. Before, the
+ * count of retransmissions was cleared before Karn's test, and the 1.1 s
+ * since the first SYN-ACK made a sample: 3.3 s. */
+static void test_rto_from_resent_synack_timestamp(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c;
+	char line[512];
+	unsigned tsval;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(ms_to_next_frame(t, 2000), 1000);
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_int_equal(sscanf(strstr(line, "TS val "), "TS val %u", &tsval), 1);
+	assert_int_equal(tsval, 1000);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 200 ecr 1000>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	assert_int_equal(ms_to_next_frame(t, 2000), 300);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* RFC 6298 (5.7): the SYN was resent and no timestamp tells which copy the
+ * SYN-ACK answers: no sample, and the RTO is 3 s once data flows (Linux's
+ * TCP_TIMEOUT_FALLBACK), not the 1 s that already proved too short. */
+static void test_rto_3s_without_handshake_sample(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = open_active(t);
+
+	(void)state;
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	assert_int_equal(ms_to_next_frame(t, 2000), 1000);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512");
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512");
+	assert_int_equal(ms_to_next_frame(t, 5000), 3000);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +575,9 @@ int main(void)
 		cmocka_unit_test(test_quickack_after_duplicate),
 		cmocka_unit_test(test_no_quickack_when_interactive),
 		cmocka_unit_test(test_one_ack_per_read_when_reader_lags),
+		cmocka_unit_test(test_rto_after_slow_handshake),
+		cmocka_unit_test(test_rto_from_resent_synack_timestamp),
+		cmocka_unit_test(test_rto_3s_without_handshake_sample),
 	};
 	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * RFC 5961 hardens the RST, SYN and ACK steps against blind attacks.
  *
  * RFCs: 9293 §3.10.7, 7323, 5961, 2018/6675 (SACK), 5681/6582 (fast
- * retransmit, NewReno), 6298 (RTT), 4987 (SYN cookies), 1122 §4.2.
+ * retransmit, NewReno), 6298 (RTT), 4987 (SYN cookies), 1122 §4.2,
+ * 3168 (ECN).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -268,6 +269,41 @@ static void ack_soon(struct tcp_conn *c)
 		tcp_ackq_add(c);
 	else
 		c->ack_now = true;
+}
+
+/*
+ * RFC 3168 §6.1.3, like Linux's tcp_ecn_accept_cwr() and tcp_ecn_check_ce():
+ * a data segment on an ECN connection. Its CWR says the sender reduced its
+ * window: no more ECE (and an ACK at once: its window may be one segment).
+ * A CE mark: ECE on everything we send until a CWR comes, and quick ACKs so
+ * that the echo goes at once. A segment without ECT after ECT ones is
+ * probably a retransmission: quick ACKs too. Pure ACKs carry no mark that
+ * counts (they are never ECT).
+ */
+static void ecn_data_recv(struct tcp_conn *c, const struct tcp_seg *g)
+{
+	if (!c->ecn_ok)
+		return;
+	if (g->flags & TCP_CWR) {
+		c->ecn_demand_cwr = false;
+		ack_soon(c);
+	}
+	switch (g->ecn) {
+	case TCP_ECN_NOT_ECT:
+		if (c->ecn_seen)
+			tcp_enter_quickack_mode(c, 2);
+		break;
+	case TCP_ECN_CE:
+		if (!c->ecn_demand_cwr) {
+			tcp_enter_quickack_mode(c, 2);
+			c->ecn_demand_cwr = true;
+		}
+		c->ecn_seen = true;
+		break;
+	default:
+		c->ecn_seen = true;
+		break;
+	}
 }
 
 /* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
@@ -577,7 +613,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->dupacks -= dec;
 		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
 	}
-	if (!c->in_recovery) {
+	if (!c->in_recovery && c->ca_state != TCP_CA_CWR) {
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */
@@ -659,6 +695,8 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
 	ai.lost_before = c->sb.lost;
 	ai.tsecr = g->has_ts ? g->tsecr : 0;
+	/* RFC 3168 §6.1.2: an ECN echo (never the one of a SYN-ACK). */
+	ai.ece = c->ecn_ok && (g->flags & TCP_ECE) && !(g->flags & TCP_SYN);
 	if (c->sack_ok && g->nsack)
 		tcp_rack_sack(c, g, &ai, now);
 	if (seq_gt(g->ack, c->snd_una)) {
@@ -774,6 +812,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			tcp_abort(c, 0);
 			return TCP_V_DONE;
 		}
+		ecn_data_recv(c, g);
 		/* Like Linux's tcp_measure_rcv_mss(): the peer's segment size, at
 		 * most our MSS, so that a TSO super-segment handed over whole by a
 		 * TAP with offloads still counts as many full segments for ACKing. */
@@ -934,6 +973,13 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_wup = c->rcv_nxt;
 	take_syn_options(c, g, now);
+	/* RFC 3168 §6.1.1: our ECN-setup SYN is accepted by a SYN-ACK with ECE
+	 * and not CWR (Linux's tcp_ecn_rcv_synack()); in a simultaneous open,
+	 * by the peer's SYN asking too (tcp_ecn_rcv_syn()). */
+	if (ack_ok)
+		c->ecn_ok = c->ecn_syn && (g->flags & TCP_ECE) && !(g->flags & TCP_CWR);
+	else
+		c->ecn_ok = c->ecn_syn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR);
 	if (ack_ok) {
 		c->snd_una = g->ack;
 		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
@@ -1016,6 +1062,11 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
+	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless
+	 * PSTACK_TCP_ECN=0 (Linux's tcp_ecn 1 and 2 both accept), and, like
+	 * Linux's tcp_ecn_create_request(), not when the SYN itself came ECT
+	 * (a network that marks SYNs cannot be trusted with ECN). */
+	c->ecn_ok = s->cfg.tcp_ecn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR) && g->ecn == TCP_ECN_NOT_ECT;
 	c->snd_wnd = g->wnd;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = g->seq;
@@ -1138,6 +1189,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		stack_drop(s, (enum drop_reason)r);
 		return;
 	}
+	g.ecn = ih->tos & 3;
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
 	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {

@@ -5,7 +5,7 @@
  *
  * RFCs: 9293 §3.8.6 (window management), 1122 §4.2.3.4 (Nagle, sender SWS),
  * 7323 (window scale, timestamps), 2018 (SACK blocks), 6675 (SACK recovery
- * transmission rules), 5681/6582 (dupacks and fast recovery), 3042.
+ * transmission rules), 5681/6582 (dupacks and fast recovery), 3042, 3168 (ECN).
  */
 #include <errno.h>
 #include <string.h>
@@ -236,7 +236,27 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	struct ip4_tx tx;
 	uint8_t *h;
 	uint16_t wnd;
+	bool ect = false;
 
+	/* RFC 3168 §6.1.1, §6.1.5, like Linux's tcp_ecn_send(): on an ECN
+	 * connection new data goes ECT(0), the first after a reduction of the
+	 * window with CWR; retransmissions, probes, pure ACKs, SYNs and RSTs
+	 * are not ECN-capable (a CE mark on them could not be answered). ECE
+	 * on everything while the peer has to be told of a CE mark. */
+	if (c->ecn_ok && !(flags & (TCP_SYN | TCP_RST))) {
+		if (len && seq_geq(seq, c->snd_max)) {
+			ect = true;
+			if (c->ecn_queue_cwr) {
+				flags |= TCP_CWR;
+				g.flags = flags;
+				c->ecn_queue_cwr = false;
+			}
+		}
+		if (c->ecn_demand_cwr) {
+			flags |= TCP_ECE;
+			g.flags = flags;
+		}
+	}
 	our_options(c, &g, flags, now);
 	hlen = TCP_HLEN + tcp_opts_len(&g);
 	pkb = pkb_alloc(hlen + len);
@@ -295,7 +315,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tx.src = c->pcb.local.addr;
 	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
-	tx.tos = c->opt.tos;
+	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
+	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
@@ -337,8 +358,19 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 {
 	uint8_t flags = TCP_SYN;
 
-	if (c->state == TCP_STATE_SYN_RECEIVED)
+	/* RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, the SYN-ACK
+	 * that accepts ECE alone. Like Linux (tcp_ecn_fallback), a SYN sent
+	 * again goes without: a middlebox may drop ECN-setup SYNs. */
+	if (c->state == TCP_STATE_SYN_RECEIVED) {
 		flags |= TCP_ACK;
+		if (c->ecn_ok)
+			flags |= TCP_ECE;
+	} else if (c->ecn_syn) {
+		if (c->retries)
+			c->ecn_syn = false;
+		else
+			flags |= TCP_ECE | TCP_CWR;
+	}
 	xmit(c, c->iss, flags, 0, now);
 	if (seq_lt(c->snd_max, c->iss + 1))
 		c->snd_max = c->iss + 1;
@@ -630,7 +662,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		if (c->in_recovery) {
+		if (c->in_recovery || c->ca_state == TCP_CA_CWR) {
 			/* PRR set cwnd to pipe + sndcnt in bytes (RFC 6937 §3):
 			 * the room is sndcnt, in segments of the size sent now
 			 * (below the MSS when SACK blocks ride along), not a

@@ -77,6 +77,7 @@ struct tcp_ofo {
 /* The congestion states, numbered as Linux's (TCP_INFO's tcpi_ca_state). */
 enum tcp_ca_state {
 	TCP_CA_OPEN = 0,
+	TCP_CA_CWR = 2,                     /* the window comes down after an ECN echo (RFC 3168 §6.1.2) */
 	TCP_CA_RECOVERY = 3,                /* fast recovery */
 	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
 };
@@ -189,6 +190,14 @@ struct tcp_conn {
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
+	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */
+	bool ecn_ok;                        /* negotiated on the handshake */
+	bool ecn_syn;                       /* our SYN asks for it (PSTACK_TCP_ECN=1; not when resent) */
+	bool ecn_seen;                      /* an ECT or CE mark came on data (TCP_ECN_SEEN) */
+	bool ecn_demand_cwr;                /* a CE mark came: ECE on what we send until the peer's CWR */
+	bool ecn_queue_cwr;                 /* the window came down: CWR on the next new data */
+	tcp_seq cwr_high;                   /* CWR state ends once SND.UNA passes this (Linux's high_seq) */
+	uint32_t ecn_reductions;            /* ECN echoes that reduced the window */
 	uint64_t bytes_sent, bytes_retrans; /* data bytes, every transmission; those resent */
 
 	/* delayed ACK and quick-ACK mode (Linux's icsk_ack, tcp_input.c) */
@@ -300,6 +309,11 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
 void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 
 /* ---- tcp_output.c ---- */
+/* ECN codepoints (RFC 3168 §5), the IP header's two low TOS bits. */
+#define TCP_ECN_NOT_ECT 0
+#define TCP_ECN_ECT1 1
+#define TCP_ECN_ECT0 2
+#define TCP_ECN_CE 3
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
 /* The application queued [start, end): where PSH goes (Linux's tcp_mark_push). */
 void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end);

@@ -286,9 +286,10 @@ static void tcp_conn_free(struct tcp_conn *c)
 
 	if (c->segs_out > 2)
 		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
-			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u",
+			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u, ecn %s (%u reductions)",
 			  c->pcb.local.port, c->pcb.remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
-			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
+			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd,
+			  c->ecn_ok ? "on" : "off", c->ecn_reductions);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)

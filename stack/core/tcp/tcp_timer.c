@@ -109,7 +109,9 @@ static uint64_t backed_off_rto(const struct tcp_conn *c)
  * of recovery, with an RTT estimate, when no other probe is outstanding. */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == TCP_CA_OPEN && !c->tlp_out &&
+	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states) */
+	return c->sack_ok && c->rtt_valid && !c->in_recovery &&
+	       (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
 	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
 }
 

@@ -102,6 +102,9 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rtt_valid = false;
 	c->fin_rcvd = false;
 	c->fin_queued = false;
+	/* PSTACK_TCP_ECN=1: ask for ECN (Linux's tcp_ecn = 1). */
+	c->ecn_syn = s->cfg.tcp_ecn == 1;
+	c->ecn_ok = c->ecn_seen = c->ecn_demand_cwr = c->ecn_queue_cwr = false;
 	c->psh_n = 0;
 	c->psh_tail_marked = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
@@ -609,7 +612,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
-	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0));
+	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
+			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0));
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
 	i->rto_us = c->rto;

@@ -559,6 +559,209 @@ static void test_rto_3s_without_handshake_sample(void **state)
 	ts_free(t);
 }
 
+/* ---- ECN (RFC 3168) ---- */
+
+#define SYNACK_OPTS "<mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>"
+
+/* An ECN connection opened by the stack with PSTACK_TCP_ECN=1. */
+static struct tcp_conn *ecn_connect(struct tscript *t)
+{
+	struct tcp_conn *c;
+
+	t->h->s->cfg.tcp_ecn = 1;
+	c = open_active(t);
+	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_true(c->ecn_ok);
+	return c;
+}
+
+/* PSTACK_TCP_ECN=1 asks on the SYNs we send (ECE and CWR, RFC 3168
+ * §6.1.1); a SYN-ACK with ECE alone accepts. Then new data goes ECT(0), a
+ * pure ACK not; a SYN-ACK without ECE (or with CWR too) leaves ECN off;
+ * a resent SYN no longer asks (Linux's fallback). By default (2) the SYN
+ * does not ask. */
+static void test_ecn_negotiated_by_our_syn(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO " [ect0]");
+	ts_inject(t, "P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0> [ect0]");
+	ts_expect(t, ". 6:6(0) ack 11 win * " TSO);
+	ts_abort(t, c);
+	/* a SYN-ACK that does not accept */
+	ts_new_peer(t);
+	c = open_active(t);
+	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "SEW. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_false(c->ecn_ok);
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	/* the SYN sent again goes without ECE and CWR */
+	ts_new_peer(t);
+	c = open_active(t);
+	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 1000);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	assert_false(c->ecn_ok);
+	ts_abort(t, c);
+	/* Linux's default: no asking */
+	t->h->s->cfg.tcp_ecn = 2;
+	ts_new_peer(t);
+	c = open_active(t);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* The passive side accepts a SYN with ECE and CWR by default (Linux's
+ * tcp_ecn = 2): SYN-ACK with ECE. Not with PSTACK_TCP_ECN=0, nor for a SYN
+ * that came ECT. */
+static void test_ecn_accepted_on_the_passive_side(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS);
+	ts_expect(t, "SE. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_true(c->ecn_ok);
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO " [ect0]");
+	ts_abort(t, c);
+	/* an ECT SYN */
+	ts_new_peer(t);
+	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS " [ect0]");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_false(c->ecn_ok);
+	ts_abort(t, c);
+	/* PSTACK_TCP_ECN=0 */
+	t->h->s->cfg.tcp_ecn = 0;
+	ts_new_peer(t);
+	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS);
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_false(c->ecn_ok);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The receiver (RFC 3168 §6.1.3): a CE mark on data is echoed at once (a
+ * quick ACK) and on every segment after it until the sender's CWR comes;
+ * a CE mark on a pure ACK counts for nothing. */
+static void test_ecn_receiver_echoes_ce_until_cwr(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect(t);
+
+	(void)state;
+	ts_past_quickack(c);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0> [ect0]");
+	ts_expect_none(t);
+	ts_inject(t, "P. 101:201(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0> [ce]");
+	ts_expect(t, "E. 1:1(0) ack 201 win * " TSO);
+	ts_inject(t, "P. 201:301(100) ack 1 win 502 <nop,nop,TS val 112 ecr 0> [ect0]");
+	ts_expect(t, "E. 1:1(0) ack 301 win * " TSO);
+	/* our data carries the echo too, and is ECT */
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "PE. 1:2(1) ack 301 win * " TSO " [ect0]");
+	/* the sender's CWR: no more echo, and an ACK at once */
+	ts_inject(t, "PW. 301:401(100) ack 2 win 502 <nop,nop,TS val 113 ecr 0> [ect0]");
+	ts_expect(t, ". 2:2(0) ack 401 win * " TSO);
+	/* CE on a pure ACK: nothing */
+	ts_inject(t, ". 401:401(0) ack 2 win 502 <nop,nop,TS val 114 ecr 0> [ce]");
+	ts_expect_none(t);
+	assert_false(c->ecn_demand_cwr);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The sender (RFC 3168 §6.1.2): an ECN echo brings the window down as a
+ * loss would (CUBIC's ssthresh, PRR while it lasts) without resending, the
+ * next new data carries CWR; echoes within the same window change nothing;
+ * once the window is past, a new echo reduces again. Retransmissions are
+ * never ECT. */
+static void test_ecn_sender_reduces_once_per_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect(t);
+	char line[512];
+	uint32_t ssthresh;
+	unsigned cwr = 0, n = 0;
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 100000, t->h->now), 100000);
+	for (int i = 0; i < 10; i++) {
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_non_null(strstr(line, "[ect0]"));
+	}
+	ts_expect_none(t);
+	assert_int_equal(c->cc.cwnd, 14480);
+	/* the first two segments acknowledged, with an echo */
+	ts_inject(t, "E. 1:1(0) ack 2897 win 2000 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_CWR);
+	ssthresh = c->cc.ssthresh;
+	assert_int_equal(ssthresh, (14480 - 2896) * 7 / 10);    /* CUBIC's beta of the flight, as for a loss */
+	while (ts_next(t, line, sizeof(line))) {
+		n++;
+		if (strchr(line, 'W') && strchr(line, 'W') < strchr(line, ' '))
+			cwr++;
+		assert_non_null(strstr(line, "[ect0]"));
+	}
+	assert_int_equal(cwr, 1);                       /* on the first new segment only */
+	assert_true(n >= 1 && n <= 2);                  /* PRR: not two for two */
+	/* more echoes for the same window: no second reduction, no CWR */
+	ts_inject(t, "E. 1:1(0) ack 5793 win 2000 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(c->cc.ssthresh, ssthresh);
+	while (ts_next(t, line, sizeof(line)))
+		assert_null(strchr(line, 'W'));
+	/* what was sent before the reduction acknowledged: still CWR until
+	 * something beyond it is (the CWR bit reached the receiver) */
+	ts_inject(t, ". 1:1(0) ack 14481 win 2000 <nop,nop,TS val 113 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_CWR);
+	ts_inject(t, ". 1:1(0) ack 15929 win 2000 <nop,nop,TS val 113 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_OPEN);
+	assert_int_equal(c->cc.cwnd, ssthresh);
+	h_drain_tx(t->h);
+	/* a new echo: a new reduction */
+	ts_inject(t, "E. 1:1(0) ack 17377 win 2000 <nop,nop,TS val 114 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_CWR);
+	assert_true(c->cc.ssthresh < ssthresh);
+	assert_int_equal(c->ecn_reductions, 2);
+	h_drain_tx(t->h);
+	/* a retransmission is not ECT (the tail loss probe's new data is) */
+	n = 0;
+	for (int ms = 0; ms < 3000 && !n; ms++) {
+		ts_advance_ms(t, 1);
+		while (ts_next(t, line, sizeof(line))) {
+			if (strncmp(line, ". 17377:", 8) == 0) {
+				assert_null(strstr(line, "[ect"));
+				n++;
+			}
+		}
+	}
+	assert_int_equal(n, 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +781,10 @@ int main(void)
 		cmocka_unit_test(test_rto_after_slow_handshake),
 		cmocka_unit_test(test_rto_from_resent_synack_timestamp),
 		cmocka_unit_test(test_rto_3s_without_handshake_sample),
+		cmocka_unit_test(test_ecn_negotiated_by_our_syn),
+		cmocka_unit_test(test_ecn_accepted_on_the_passive_side),
+		cmocka_unit_test(test_ecn_receiver_echoes_ce_until_cwr),
+		cmocka_unit_test(test_ecn_sender_reduces_once_per_window),
 	};
 	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
 }

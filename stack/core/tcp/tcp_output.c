@@ -34,9 +34,10 @@ static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
  * (or is split to fit the windows, tso_fragment()) the mark is on its last
  * segment. So PSH ends each write that finds the queue sent, and in a bulk
  * transfer that keeps the queue full, every buffer into which a write
- * ended: about one segment in 45. Deviation: Linux's forced push (a mark
- * every half window, forced_push()) for a single write longer than that is
- * not done.
+ * ended: about one segment in 45. Within one long write, the buffer being
+ * filled when the write has gone half the peer's largest window past the
+ * last mark is marked too (forced_push()). Deviation: Linux looks at that
+ * after each copy (32 KiB at most), here it is counted to the byte.
  */
 static uint32_t psh_goal(const struct tcp_conn *c)
 {
@@ -47,6 +48,20 @@ static uint32_t psh_goal(const struct tcp_conn *c)
 		goal = c->max_snd_wnd / 2;
 	goal -= goal % mss;
 	return goal > mss ? goal : mss;
+}
+
+/* forced_push(): the part [lo, hi) of a write went into the buffer being
+ * filled; true (and the last mark moved where Linux would have it) when the
+ * write passed half the peer's largest window beyond the last mark in it. */
+static bool psh_forced(struct tcp_conn *c, tcp_seq lo, tcp_seq hi)
+{
+	uint32_t step = c->max_snd_wnd / 2 + 1;
+	tcp_seq x = seq_max(c->psh_pushed + step, lo + 1);
+
+	if (seq_gt(x, hi))
+		return false;
+	c->psh_pushed = x + (hi - x) / step * step;
+	return true;
 }
 
 void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
@@ -61,6 +76,8 @@ void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 	else
 		c->psh_tail_marked = false;
 	while (seq_gt(end, tail) && end - tail > goal) {
+		if (psh_forced(c, seq_max(tail, start), tail + goal))
+			c->psh_tail_marked = true;
 		/* A full buffer: it keeps the mark a write ending in it gave it. */
 		if (c->psh_tail_marked) {
 			if (c->psh_n == TCP_PSH_MARKS) {
@@ -75,6 +92,7 @@ void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 	}
 	c->psh_tail = tail;
 	c->psh_tail_marked = true;
+	c->psh_pushed = end;
 }
 
 /* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it

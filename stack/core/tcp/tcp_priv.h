@@ -119,6 +119,7 @@ struct tcp_conn {
 	 * starts at psh_tail; psh_marks are the ends of the full buffers before
 	 * it that carry PSH, oldest first. */
 	tcp_seq psh_tail;
+	tcp_seq psh_pushed;                 /* the last mark (Linux's pushed_seq) */
 	bool psh_tail_marked;
 	uint8_t psh_head, psh_n;
 	tcp_seq psh_marks[TCP_PSH_MARKS];

@@ -263,6 +263,34 @@ static void test_psh_at_end_of_each_write_buffer(void **state)
 	ts_free(t);
 }
 
+/* One write far longer than the peer's window (65535 at first: buffers of
+ * 22 segments, 31856 bytes): Linux's forced push marks the buffer being
+ * filled each time the write passes half the window beyond the last mark
+ * (at 32769 and 65537, in the second and third buffers); the last ends the
+ * write. */
+static void test_psh_forced_in_a_long_write(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint32_t psh[16], last = 1;
+	unsigned npsh = 0;
+	char ack[200];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 100000, t->h->now), 100000);
+	while (last < 100001) {
+		psh_ends(t, psh, 16, &npsh, &last);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 2000 <nop,nop,TS val 200 ecr 0>", last);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(npsh, 3);
+	assert_int_equal(psh[0], 1 + 2 * 31856);
+	assert_int_equal(psh[1], 1 + 3 * 31856);
+	assert_int_equal(psh[2], 100001);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* A bulk transfer that keeps the queue full: 64 writes of 16 KiB (as nc
  * makes them) before the first ACK. The initial window sends 10 segments;
  * every buffer of 45 segments after them has a write's end in it: PSH on
@@ -771,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_wmem_autotuning),
 		cmocka_unit_test(test_rmem_min_guaranteed),
 		cmocka_unit_test(test_psh_at_end_of_each_write_buffer),
+		cmocka_unit_test(test_psh_forced_in_a_long_write),
 		cmocka_unit_test(test_psh_in_bulk),
 		cmocka_unit_test(test_quickack_first_data),
 		cmocka_unit_test(test_quickack_then_delayed),

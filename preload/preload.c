@@ -23,6 +23,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -102,7 +104,9 @@
 	X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
 	X(__poll_chk, int, (struct pollfd *, nfds_t, int, size_t)) \
 	X(__ppoll_chk, int, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t)) \
-	X(__fdelt_chk, long, (long))
+	X(__fdelt_chk, long, (long)) \
+	X(getifaddrs, int, (struct ifaddrs **)) \
+	X(if_nameindex, struct if_nameindex *, (void))
 
 #define REAL_DECL(name, ret, args) static ret (*real_##name) args;
 REAL_LIST(REAL_DECL)
@@ -126,6 +130,9 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const s
 		size_t fdslen);
 long __fdelt_chk(long d);
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t bsd_signal(int sig, sighandler_t handler);
+sighandler_t __sysv_signal(int sig, sighandler_t handler);
 extern void __chk_fail(void) __attribute__((noreturn));
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -163,6 +170,42 @@ static int host_start(void *ctx)
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	return runner_start(&cfg, &lock, &runner);
+}
+
+/* The stack's interface from the settings, read once (PSTACK_TAP, _ADDR,
+ * _MAC, _MTU): what the interface ioctls, getifaddrs and IP_PKTINFO report,
+ * whether the stack runs or not. */
+static pthread_once_t iface_once = PTHREAD_ONCE_INIT;
+static struct shim_iface iface_cfg;
+static int iface_err;
+
+static void iface_load(void)
+{
+	struct host_config cfg;
+	char err[512];
+
+	iface_err = host_config_from_env(&cfg, env_get, err, sizeof(err));
+	if (iface_err < 0)
+		return;     /* said once by the stack's start, if it ever starts */
+	memcpy(iface_cfg.name, cfg.tap, sizeof(iface_cfg.name));
+	iface_cfg.name[sizeof(iface_cfg.name) - 1] = 0;
+	iface_cfg.addr = cfg.stack.addr;
+	iface_cfg.prefix_len = cfg.stack.prefix_len;
+	memcpy(iface_cfg.mac, cfg.stack.mac, sizeof(iface_cfg.mac));
+	iface_cfg.mtu = cfg.stack.mtu;
+	/* glibc's if_nametoindex asks the kernel through its own socket (not
+	 * interposed). */
+	iface_cfg.index = if_nametoindex(iface_cfg.name);
+}
+
+static int host_iface(void *ctx, struct shim_iface *out)
+{
+	(void)ctx;
+	pthread_once(&iface_once, iface_load);
+	if (iface_err < 0)
+		return iface_err;
+	*out = iface_cfg;
+	return 0;
 }
 
 static struct stack *host_stack(void *ctx) { (void)ctx; return runner_stack(runner); }
@@ -242,7 +285,7 @@ static void init(void)
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
-		.spin_us = host_spin_us,
+		.spin_us = host_spin_us, .iface = host_iface,
 	};
 
 	enabled = true;
@@ -268,6 +311,7 @@ static void init(void)
 		.getsockopt = real_getsockopt, .ppoll = real_ppoll, .epoll_ctl = real_epoll_ctl,
 		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
 		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
+		.recvmsg = real_recvmsg, .recvfrom = real_recvfrom,
 	};
 	stack_lock_init(&lock, shim_wake_flush);
 	/* The core's log lines go to stderr until the settings say otherwise. */
@@ -416,7 +460,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (!mine(fd))
 		return real_read(fd, buf, n);
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real_read(fd, buf, n));
+	SHIM_CALL(shim_read(fd, buf, n), real_read(fd, buf, n));
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -425,7 +469,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 		return real___read_chk(fd, buf, n, buflen);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_recvfrom(fd, buf, n, 0, NULL, NULL), real___read_chk(fd, buf, n, buflen));
+	SHIM_CALL(shim_read(fd, buf, n), real___read_chk(fd, buf, n, buflen));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
@@ -616,14 +660,65 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	SHIM_CALL(shim_dup3(oldfd, newfd, flags), real_dup3(oldfd, newfd, flags));
 }
 
+/*
+ * The third argument of fcntl and ioctl is read only when the command takes
+ * one: reading an argument that was not passed is undefined behaviour in ISO
+ * C. These are the commands that take none (fcntl(2), ioctl_tty(2),
+ * ioctl(2)); any other command's argument is read, an unknown one's too, so
+ * that it reaches the kernel unchanged. A command without one gets a null
+ * pointer, which the kernel ignores.
+ */
+static bool fcntl_takes_arg(int cmd)
+{
+	switch (cmd) {
+	case F_GETFD:
+	case F_GETFL:
+	case F_GETOWN:
+	case F_GETSIG:
+	case F_GETLEASE:
+	case F_GETPIPE_SZ:
+	case F_GET_SEALS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static bool ioctl_takes_arg(unsigned long req)
+{
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case TIOCNOTTY:
+	case TIOCEXCL:
+	case TIOCNXCL:
+	case TIOCCONS:
+	case TIOCSBRK:
+	case TIOCCBRK:
+	case TIOCVHANGUP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* In a variadic wrapper whose last named parameter is last: out is its
+ * third argument when takes, else NULL. */
+#define OPT_ARG(takes, last, out) do { \
+		va_list ap_; \
+		(out) = NULL; \
+		if (takes) { \
+			va_start(ap_, last); \
+			(out) = va_arg(ap_, void *); \
+			va_end(ap_); \
+		} \
+	} while (0)
+
 EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!mine(fd))
 		return real_fcntl(fd, cmd, arg);
 	SHIM_CALL(shim_fcntl(fd, cmd, (long)arg), real_fcntl(fd, cmd, arg));
@@ -631,12 +726,9 @@ EXPORT int fcntl(int fd, int cmd, ...)
 
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(fcntl_takes_arg(cmd), cmd, arg);
 	if (!real_fcntl64)
 		return fcntl(fd, cmd, arg);
 	if (!mine(fd))
@@ -646,15 +738,56 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
 	void *arg;
 
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
+	OPT_ARG(ioctl_takes_arg(req), req, arg);
 	if (!mine(fd))
 		return real_ioctl(fd, req, arg);
 	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));
+}
+
+/* ---- interfaces as programs see them (shim/iface.c) ---- */
+
+EXPORT int getifaddrs(struct ifaddrs **ifap)
+{
+	bool fix = any();   /* first: it resolves the real functions */
+	int r;
+
+	if (!real_getifaddrs) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = real_getifaddrs(ifap);
+	if (r == 0 && fix) {
+		int saved = errno;
+
+		depth++;
+		shim_iface_fix_ifaddrs(ifap);
+		depth--;
+		errno = saved;
+	}
+	return r;
+}
+
+EXPORT struct if_nameindex *if_nameindex(void)
+{
+	bool fix = any();
+	struct if_nameindex *v;
+
+	if (!real_if_nameindex) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	v = real_if_nameindex();
+	if (v && fix) {
+		int saved = errno;
+
+		depth++;
+		shim_iface_fix_nameindex(v);
+		depth--;
+		errno = saved;
+	}
+	return v;
 }
 
 /* ---- readiness ---- */
@@ -778,6 +911,150 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, c
 	if (!mine(epfd))
 		return real_epoll_pwait(epfd, ev, max, timeout, mask);
 	SHIM_CALL(shim_epoll_pwait(epfd, ev, max, timeout, mask), real_epoll_pwait(epfd, ev, max, timeout, mask));
+}
+
+/* ---- signal handlers ---- */
+
+/*
+ * Every way a program installs a handler comes to shim_sigaction, which
+ * installs it wrapped (so that a socket call the signal interrupts restarts
+ * exactly when its handler has SA_RESTART). glibc's signal(), sysv_signal(),
+ * sigset() and siginterrupt() call its internal sigaction, which we cannot
+ * see: they are redone here with glibc's semantics.
+ */
+static sigset_t sig_intr;   /* siginterrupt(sig, 1) seen: signal() without SA_RESTART */
+static pthread_mutex_t sig_intr_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int saved = errno, r;
+
+	if (!on())
+		return real_sigaction(sig, act, old);
+	r = shim_sigaction(sig, act, old);
+	if (r == SHIM_PASS)
+		return real_sigaction(sig, act, old);
+	return (int)ret(r, saved);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return do_sigaction(sig, act, old);
+}
+
+EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return do_sigaction(sig, act, old);
+}
+
+/* glibc's __bsd_signal: BSD semantics, SA_RESTART unless siginterrupt() said otherwise. */
+static sighandler_t bsd_signal_impl(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+	bool intr;
+
+	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	pthread_mutex_lock(&sig_intr_mu);
+	intr = sigismember(&sig_intr, sig) == 1;
+	pthread_mutex_unlock(&sig_intr_mu);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	act.sa_flags = intr ? 0 : SA_RESTART;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return bsd_signal_impl(sig, handler);
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return bsd_signal_impl(sig, handler);
+}
+
+/* glibc's __sysv_signal: one shot, not masked during the handler, no restart. */
+static sighandler_t sysv_signal_impl(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	act.sa_flags = SA_RESETHAND | SA_NODEFER;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal_impl(sig, handler);
+}
+
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal_impl(sig, handler);
+}
+
+/* glibc's sigset (System V): SIG_HOLD blocks the signal; any other
+ * disposition is installed (no flags) and unblocks it. */
+EXPORT sighandler_t sigset(int sig, sighandler_t disp)
+{
+	struct sigaction act, old;
+	sigset_t set, prev;
+
+	if (sig < 1 || sig >= NSIG || disp == SIG_ERR) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (disp == SIG_HOLD) {
+		if (sigprocmask(SIG_BLOCK, &set, &prev) < 0 || do_sigaction(sig, NULL, &old) < 0)
+			return SIG_ERR;
+		return sigismember(&prev, sig) ? SIG_HOLD : old.sa_handler;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = disp;
+	sigemptyset(&act.sa_mask);
+	if (do_sigaction(sig, &act, &old) < 0 || sigprocmask(SIG_UNBLOCK, &set, &prev) < 0)
+		return SIG_ERR;
+	return sigismember(&prev, sig) ? SIG_HOLD : old.sa_handler;
+}
+
+/* glibc's siginterrupt: SA_RESTART off (flag) or on, now and for later signal() calls. */
+EXPORT int siginterrupt(int sig, int flag)
+{
+	struct sigaction act;
+
+	if (sig < 1 || sig >= NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (do_sigaction(sig, NULL, &act) < 0)
+		return -1;
+	pthread_mutex_lock(&sig_intr_mu);
+	if (flag) {
+		sigaddset(&sig_intr, sig);
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		sigdelset(&sig_intr, sig);
+		act.sa_flags |= SA_RESTART;
+	}
+	pthread_mutex_unlock(&sig_intr_mu);
+	return do_sigaction(sig, &act, NULL);
 }
 
 /* ---- processes ---- */

@@ -59,6 +59,12 @@ struct shim_efd {
 static _Thread_local struct shim_efd *t_efd;
 /* The eventfds this thread woke under the lock, to signal once it lets go. */
 static _Thread_local struct shim_efd *t_pending;
+/* Signals for sockets' owners (F_SETOWN), raised under the lock by this
+ * thread and sent once it lets go (shim_signal_owner). Standard signals do
+ * not queue: one of each kind per owner is as many as the kernel delivers. */
+#define SHIM_SIG_PENDING 4
+static _Thread_local struct { int type; pid_t pid; int sig; } t_sigs[SHIM_SIG_PENDING];
+static _Thread_local int t_nsigs;
 
 void shim_init(const struct shim_libc *libc, const struct shim_host *host)
 {
@@ -288,10 +294,43 @@ static void wake_queue(struct shim_efd *e)
 	t_pending = e;
 }
 
+void shim_signal_owner(int type, pid_t pid, int sig)
+{
+	for (int i = 0; i < t_nsigs; i++)
+		if (t_sigs[i].type == type && t_sigs[i].pid == pid && t_sigs[i].sig == sig)
+			return;
+	if (t_nsigs == SHIM_SIG_PENDING || pid <= 0)
+		return;
+	t_sigs[t_nsigs].type = type;
+	t_sigs[t_nsigs].pid = pid;
+	t_sigs[t_nsigs].sig = sig;
+	t_nsigs++;
+}
+
+/* Like the kernel's send_sigurg(): to the thread, the process or the
+ * process group F_SETOWN(_EX) named. */
+static void signals_flush(void)
+{
+	int n = t_nsigs;
+
+	t_nsigs = 0;
+	for (int i = 0; i < n; i++) {
+		int saved = errno;
+
+		if (t_sigs[i].type == F_OWNER_TID)
+			(void)syscall(SYS_tgkill, getpid(), t_sigs[i].pid, t_sigs[i].sig);
+		else
+			(void)kill(t_sigs[i].type == F_OWNER_PGRP ? -t_sigs[i].pid : t_sigs[i].pid, t_sigs[i].sig);
+		errno = saved;
+	}
+}
+
 void shim_wake_flush(void)
 {
 	struct shim_efd *e = t_pending;
 
+	if (t_nsigs)
+		signals_flush();
 	t_pending = NULL;
 	while (e) {
 		struct shim_efd *next = e->next;
@@ -363,6 +402,135 @@ uint64_t shim_clock_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- signal handlers: which one ran, and its SA_RESTART ---- */
+
+/*
+ * Linux restarts a socket call a signal interrupted when the handler that
+ * ran has SA_RESTART. The shim's waits end in ppoll(), which never restarts,
+ * so the shim must know which handler ran: every handler the program
+ * installs (shim_sigaction, from the interposed sigaction and signal) is
+ * installed wrapped in sig_tramp, which notes on its thread that a handler
+ * ran and whether it had SA_RESTART. The program's handler and flags, per
+ * signal, are interned (one immutable entry per handler and flags, never
+ * freed: a program switches between a few), so the wrapper reads them with
+ * one atomic load, whatever another thread installs meanwhile.
+ */
+struct sig_entry {
+	struct sig_entry *next;     /* this signal's entries (under sig_mu) */
+	void *fn;                   /* sa_handler or sa_sigaction */
+	int flags;                  /* the program's sa_flags */
+};
+static _Atomic(struct sig_entry *) sig_cur[NSIG];
+static struct sig_entry *sig_all[NSIG];
+static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Since this thread's wait began (shim_wait_sock): how many wrapped
+ * handlers ran, and whether one of them had no SA_RESTART. Initial-exec:
+ * no allocation can happen on a first access from a handler. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_ran;
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_norestart;
+
+static void sig_tramp(int sig, siginfo_t *si, void *uc)
+{
+	struct sig_entry *e = sig > 0 && sig < NSIG ?
+			      atomic_load_explicit(&sig_cur[sig], memory_order_acquire) : NULL;
+
+	if (!e)
+		return;
+	if (e->flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))e->fn)(sig, si, uc);
+	else
+		((void (*)(int))e->fn)(sig);
+	/* After the handler: a socket call it made began a wait of its own. */
+	t_sig_ran++;
+	if (!(e->flags & SA_RESTART))
+		t_sig_norestart = true;
+}
+
+/* Under sig_mu: the entry for fn and flags on sig, made once. */
+static struct sig_entry *sig_intern(int sig, void *fn, int flags)
+{
+	struct sig_entry *e;
+
+	for (e = sig_all[sig]; e; e = e->next)
+		if (e->fn == fn && e->flags == flags)
+			return e;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return NULL;
+	e->fn = fn;
+	e->flags = flags;
+	e->next = sig_all[sig];
+	sig_all[sig] = e;
+	return e;
+}
+
+int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction kact, kold;
+	struct sig_entry *prev, *e = NULL;
+	sigset_t all, mask;
+	int r;
+
+	/* A vfork() child shares our memory but not our handlers: hands off. */
+	if (sig <= 0 || sig >= NSIG || shim_proc_state() == SHIM_PROC_VFORKED)
+		return SHIM_PASS;
+	/* Every signal blocked: no handler of this thread runs with the table
+	 * and the kernel out of step; sig_mu orders them between threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	pthread_mutex_lock(&sig_mu);
+	prev = atomic_load_explicit(&sig_cur[sig], memory_order_relaxed);
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN && sig != SIGKILL &&
+	    sig != SIGSTOP) {
+		/* sa_handler and sa_sigaction share their storage. */
+		e = sig_intern(sig, (void *)act->sa_handler, act->sa_flags);
+		if (!e) {
+			r = -ENOMEM;
+			goto out;
+		}
+		kact = *act;
+		kact.sa_sigaction = sig_tramp;
+		kact.sa_flags |= SA_SIGINFO;
+		act = &kact;
+		atomic_store_explicit(&sig_cur[sig], e, memory_order_release);
+	}
+	r = shim_libc.sigaction(sig, act, &kold) < 0 ? -errno : 0;
+	if (r < 0) {
+		atomic_store_explicit(&sig_cur[sig], prev, memory_order_release);
+	} else if (old) {
+		*old = kold;
+		/* The kernel shows our wrapper: the program sees its own. */
+		if (kold.sa_sigaction == sig_tramp && prev) {
+			old->sa_handler = (void (*)(int))prev->fn;
+			old->sa_flags = (kold.sa_flags & ~SA_SIGINFO) | (prev->flags & SA_SIGINFO);
+		}
+	}
+out:
+	pthread_mutex_unlock(&sig_mu);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	return r;
+}
+
+/*
+ * A wait was interrupted (EINTR): does Linux restart the call? Yes when the
+ * handlers that ran during it (one, nearly always) all have SA_RESTART.
+ * When none of ours ran (a handler installed behind the shim's back, with
+ * the raw system call), the approximation: every installed handler has it.
+ */
+static bool sig_restarts(void)
+{
+	if (t_sig_ran)
+		return !t_sig_norestart;
+	return shim_signals_restart();
+}
+
+static void sig_wait_begins(void)
+{
+	t_sig_ran = 0;
+	t_sig_norestart = false;
 }
 
 bool shim_signals_restart(void)
@@ -530,6 +698,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 			ts.tv_nsec = (long)((deadline_us - now) % 1000000u) * 1000;
 			tsp = &ts;
 		}
+		sig_wait_begins();
 		n = shim_spin(&p, 1, spin_until, NULL);
 		if (n == 0)
 			n = shim_block(&p, 1, tsp, NULL);
@@ -540,8 +709,9 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		if (n == 0)
 			continue;   /* the deadline check above decides */
 		if (errno == EINTR) {
-			/* signal(7): socket calls with a timeout set never restart. */
-			if (restart && !deadline_us && shim_signals_restart())
+			/* signal(7): socket calls with a timeout set never restart;
+			 * the others when the handler that ran has SA_RESTART. */
+			if (restart && !deadline_us && sig_restarts())
 				continue;
 			r = -EINTR;
 			break;
@@ -803,6 +973,7 @@ void shim_fork_child(void)
 	start_err = -ENETDOWN;
 	t_efd = NULL;   /* the eventfd is shared with the parent's thread: never use it */
 	t_pending = NULL;
+	t_nsigs = 0;
 	pthread_mutex_unlock(&tab_mu);
 	shim_unlock();  /* the host's plain unlock: it has no stack in the child */
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/types.h>
 
 #include "shim/shim.h"
 #include "stack/core/sock.h"
@@ -20,7 +21,7 @@ struct tcp_conn;
 struct udp_sock;
 struct tcp_conn_info;
 
-enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL };
+enum shim_kind { SHIM_OBJ_SOCK = 1, SHIM_OBJ_EPOLL, SHIM_OBJ_INTERNAL, SHIM_OBJ_NETLINK };
 
 struct shim_obj;
 struct shim_waiter;
@@ -62,6 +63,15 @@ struct shim_waiter {
 	struct shim_epitem *item;   /* SHIM_W_EPOLL */
 };
 
+/* A TCP socket's connect() state, Linux's struct socket state (not the
+ * connection's): connect() answers from it before it looks at the address. */
+enum shim_ss {
+	SHIM_SS_UNCONNECTED,    /* connect() starts one */
+	SHIM_SS_CONNECTING,     /* connect() started one: EALREADY, or 0 once it is done */
+	SHIM_SS_CONNECTED,      /* connect() saw it done, or accept() made it: EISCONN */
+	SHIM_SS_DISCONNECTING,  /* shut down while connecting: connect() says EINVAL */
+};
+
 struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
@@ -74,14 +84,37 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
+	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,
+	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
+	bool addr_locked, port_locked;
+	enum shim_ss ss;        /* TCP */
+	/* What getsockname() shows of a TCP socket whose connection was
+	 * replaced by a disconnect, until it is bound again: Linux keeps the
+	 * old port number there (and the address bind() gave). */
+	struct ip4_endpoint shown;
 	int udp_shut;           /* SHUT_RD/WR bits seen on a UDP socket: 1 read, 2 write */
-	int err;                /* pending error not from the stack (SO_ERROR) */
+	int err;                /* pending error not from the stack, negative: a disconnect's
+				 * ECONNRESET (SO_ERROR, and the next send or recv) */
+	int own_type;           /* F_SETOWN(_EX): F_OWNER_*, with own_pid (0: no owner) */
+	pid_t own_pid;
+	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives (UDP) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */
 	struct sock_opts opts;
 	struct sock_wakeup wake;
 	struct shim_waiter wq;  /* wait list head */
+};
+
+/* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
+ * IP_RECVTOS, SO_TIMESTAMP(NS)(_NEW)). */
+enum {
+	SHIM_CM_PKTINFO = 1u << 0,
+	SHIM_CM_TTL = 1u << 1,
+	SHIM_CM_TOS = 1u << 2,
+	SHIM_CM_TS = 1u << 3,           /* SO_TIMESTAMP or SO_TIMESTAMPNS ... */
+	SHIM_CM_TSNS = 1u << 4,         /* ... the latter */
+	SHIM_CM_TSNEW = 1u << 5,        /* set with the _NEW option: the _NEW cmsg type */
 };
 
 /* Under the stack lock, like everything it points to. */
@@ -138,6 +171,9 @@ void shim_wq_del(struct shim_waiter *w);
 /* Wakes every waiter on head: their eventfds are signalled by this thread
  * right after it lets go of the lock (shim_wake_flush). */
 void shim_wq_wake(struct shim_waiter *head);
+/* Stack lock held: sig goes to an owner (F_OWNER_TID, _PID or _PGRP, as
+ * F_SETOWN_EX names it) once this thread lets go of the lock. */
+void shim_signal_owner(int type, pid_t pid, int sig);
 /* Starts the stack if it is not running (stack lock held). 0 or -errno. */
 int shim_need_stack(void);
 struct stack *shim_stack(void);
@@ -158,8 +194,8 @@ int shim_child_ebadf(void);
 bool shim_is_internal(int fd);
 /* Monotonic microseconds (the shim's own timeouts). */
 uint64_t shim_clock_us(void);
-/* When every installed signal handler has SA_RESTART (our approximation of
- * "the handler that interrupted us had SA_RESTART"). */
+/* When every installed signal handler has SA_RESTART: what decides a
+ * restart when the handler that ran is not known (shim_sigaction). */
 bool shim_signals_restart(void);
 /*
  * Blocks the calling thread until k may be ready for events (or closed), the
@@ -203,6 +239,21 @@ struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k);
 /* No lock held: the socket (now the kernel's, as fd) is registered in the
  * kernel's epoll of each item taken, which are freed. */
 void shim_epoll_to_kernel(struct shim_epitem *taken, int fd);
+
+/* ---- iface.c ---- */
+/* The interface ioctls iface.c serves on a stack socket. */
+bool shim_iface_ioctl_req(unsigned long req);
+/* One of them on stack socket fd (no lock held): the kernel's answer with the
+ * stack's interface in place of the TAP's kernel side; SHIM_PASS when the
+ * host gives no interface. */
+int shim_iface_ioctl(int fd, unsigned long req, void *arg);
+/* A NETLINK_ROUTE socket, the kernel's, in the table (SHIM_OBJ_NETLINK) so
+ * that its answers can be rewritten; SHIM_PASS when there is nothing to do. */
+int shim_netlink_socket(int domain, int type, int protocol);
+/* recvmsg/recvfrom on fd when it is such a socket (else SHIM_PASS): the
+ * kernel's answer with the TAP's addresses, MAC and MTU the stack's. */
+ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
 
 /* ---- tcpinfo.c ---- */
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);

@@ -36,15 +36,32 @@
  *     that already lives in the stack answers ENETUNREACH for loopback.
  *   - IPv6: AF_INET6 sockets are dual-stack through IPv4-mapped addresses;
  *     pure IPv6 destinations are ENETUNREACH, pure IPv6 binds EADDRNOTAVAIL.
- *   - SA_RESTART: a blocking call interrupted by a signal restarts when every
- *     installed handler has SA_RESTART (we cannot tell which one ran), never
- *     when SO_RCVTIMEO/SO_SNDTIMEO is set; poll/select/epoll never restart.
+ *   - SA_RESTART: a blocking call interrupted by a signal restarts when the
+ *     handler that ran has SA_RESTART (handlers are installed wrapped, see
+ *     shim_sigaction; for one installed with the raw system call, when every
+ *     installed handler has it), never when SO_RCVTIMEO/SO_SNDTIMEO is set;
+ *     poll/select/epoll never restart.
+ *   - Multicast (UDP, AF_INET): IP_ADD_MEMBERSHIP/IP_DROP_MEMBERSHIP are
+ *     answered by the stack, which then takes the group's datagrams (any
+ *     interface index names its one interface); it sends no IGMP report
+ *     (nothing on a TAP needs one). IP_MULTICAST_TTL and _LOOP are honoured;
+ *     source-specific and MCAST_* joins are the placeholder's (no effect).
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
+ *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
+ *     SO_OOBINLINE, SIOCATMARK, POLLPRI, and SIGURG to the owner F_SETOWN or
+ *     F_SETOWN_EX named (sent with kill/tgkill once the lock is let go).
+ *   - Ancillary data: sendmsg's control messages are read (EFAULT when the
+ *     program does not own them) and checked as the kernel checks them
+ *     (EINVAL); UDP takes IP_PKTINFO's source, IP_TTL and IP_TOS per
+ *     datagram (IP_RETOPTS is accepted and not sent). recvmsg on UDP gives
+ *     SO_TIMESTAMP(NS)(_NEW), IP_PKTINFO, IP_TTL, IP_TOS (MSG_CTRUNC when
+ *     short), and with IP_RECVERR the ICMP errors on the error queue
+ *     (MSG_ERRQUEUE, IP_RECVERR with the offender). TCP gives none (Linux
+ *     gives SO_TIMESTAMP on TCP too) and keeps no error queue.
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
- *     kernel fds; F_SETOWN/O_ASYNC (SIGIO) on stack sockets; ancillary data
- *     (msg_control is ignored on send, empty on receive); MSG_OOB (EINVAL on
- *     TCP receive, EOPNOTSUPP on send); recvmmsg's timeout argument.
+ *     kernel fds; O_ASYNC (SIGIO) on stack sockets; recvmmsg's timeout
+ *     argument.
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H
@@ -82,6 +99,20 @@ struct shim_libc {
 	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
 	off_t (*lseek)(int fd, off_t off, int whence);
 	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
+	/* For the netlink sockets whose answers iface.c rewrites. */
+	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
+};
+
+/* The stack's interface as programs see it (interface ioctls, getifaddrs,
+ * IP_PKTINFO): the TAP's kernel name and index with the stack's address. */
+struct shim_iface {
+	char name[16];          /* the TAP device's name */
+	unsigned index;         /* its kernel interface index, 0 when unknown */
+	uint32_t addr;          /* host order */
+	uint8_t prefix_len;
+	uint8_t mac[6];
+	uint32_t mtu;           /* 0: the device's own */
 };
 
 struct shim_host {
@@ -119,6 +150,10 @@ struct shim_host {
 	int (*block_begin)(void *ctx);
 	int (*drive)(void *ctx);
 	void (*block_end)(void *ctx, bool was_driver);
+	/* Optional (NULL: the kernel's view stays): the stack's interface, from
+	 * the settings, whether the stack runs or not. 0 or -errno. Called
+	 * without the lock. */
+	int (*iface)(void *ctx, struct shim_iface *out);
 };
 
 /* Once per process, before any other call. Both structs are copied. */
@@ -166,6 +201,9 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout);
 int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+/* read() and readv(): recv() without flags, except that a zero-length
+ * read is 0 at once (recv() of zero bytes waits for data, or says EAGAIN). */
+ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
 /* out_fd is a stack socket; in_fd is anything readable. */
@@ -192,6 +230,27 @@ int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+
+/*
+ * sigaction() as the program calls it (the preload routes signal(),
+ * sysv_signal(), sigset() and siginterrupt() here too). A handler is
+ * installed wrapped: the wrapper notes which handler ran on its thread, so a
+ * blocking socket call it interrupts restarts exactly when that handler has
+ * SA_RESTART, as in Linux. old reports what the program installed. SHIM_PASS
+ * for a bad signal number (the real call answers EINVAL) and in a vfork()
+ * child.
+ */
+int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* Interfaces as programs see them (shim/iface.c): the lists the real
+ * getifaddrs() and if_nameindex() returned, rewritten in place: the TAP's
+ * entries carry the stack's address, netmask, broadcast and MAC, and only
+ * the TAP and the loopback remain (the host's iface callback says which; a
+ * list without either is left alone when it has none). */
+struct ifaddrs;
+struct if_nameindex;
+void shim_iface_fix_ifaddrs(struct ifaddrs **list);
+void shim_iface_fix_nameindex(struct if_nameindex *v);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

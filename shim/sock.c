@@ -27,10 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <linux/close_range.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "stack/core/ip4.h"
+#include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 
@@ -38,11 +43,19 @@
 #define SO_RCVTIMEO_NEW 66
 #define SO_SNDTIMEO_NEW 67
 #endif
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 #ifndef MSG_WAITFORONE
 #define MSG_WAITFORONE 0x10000
 #endif
 
 enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC };
+/* What an address given to sa_in() is for. */
+enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
 /* ---- helpers ---- */
 
@@ -89,6 +102,16 @@ static void sock_wakeup(void *ctx)
 	struct shim_sock *k = ctx;
 
 	shim_wq_wake(&k->wq);
+}
+
+/* The stack's urgent-data callback (stack lock held): the owner that
+ * F_SETOWN named gets SIGURG once the lock is let go (Linux's sk_send_sigurg). */
+static void sock_urgent(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	if (k->own_pid)
+		shim_signal_owner(k->own_type, k->own_pid, SIGURG);
 }
 
 /* Stack lock held. Creates the stack object (starting the stack if needed). */
@@ -204,6 +227,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->opts = sock_opts_default();
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
+	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	return k;
 }
@@ -241,14 +265,15 @@ static bool is_loop4(uint32_t a)
 }
 
 /*
- * The address of bind (for_bind), connect or sendto on k. ADDR_STACK with *ep
- * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on connect:
- * dissolve the association), or -errno in Linux's order of checks (length
- * first, then family).
+ * The address of bind, connect or sendto (use) on k. ADDR_STACK with *ep
+ * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on
+ * connect: dissolve the association; on an AF_INET6 socket's sendto: no
+ * address), or -errno in Linux's order of checks (length first, then family).
  */
-static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, bool for_bind,
+static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, enum sa_use use,
 		 struct ip4_endpoint *ep)
 {
+	bool for_bind = use == SA_BIND;
 	sa_family_t fam;
 
 	if (len < sizeof(sa_family_t))
@@ -256,17 +281,19 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 	if (!sa)
 		return -EFAULT;
 	memcpy(&fam, sa, sizeof(fam));
-	if (fam == AF_UNSPEC && !for_bind)
-		return ADDR_UNSPEC;
+	if (fam == AF_UNSPEC && (use == SA_CONNECT || (use == SA_SEND && k->family == AF_INET6)))
+		return ADDR_UNSPEC;     /* udpv6_sendmsg: AF_UNSPEC is no address */
 	if (k->family == AF_INET || (fam == AF_INET && k->type == SOCK_DGRAM && !for_bind)) {
 		struct sockaddr_in in;
 
 		if (len < sizeof(in))
 			return -EINVAL;
 		memcpy(&in, sa, sizeof(in));
-		if (fam != AF_INET &&
+		/* Linux accepts AF_UNSPEC + INADDR_ANY in bind, and takes
+		 * AF_UNSPEC for AF_INET in udp_sendmsg. */
+		if (fam != AF_INET && !(use == SA_SEND && fam == AF_UNSPEC) &&
 		    !(for_bind && fam == AF_UNSPEC && in.sin_addr.s_addr == htonl(INADDR_ANY)))
-			return -EAFNOSUPPORT;   /* Linux accepts AF_UNSPEC + INADDR_ANY in bind */
+			return -EAFNOSUPPORT;
 		if (k->family == AF_INET6 && k->v6only)
 			return -ENETUNREACH;
 		ep->addr = ntohl(in.sin_addr.s_addr);
@@ -364,6 +391,8 @@ int shim_socket(int domain, int type, int protocol)
 	struct shim_sock *k;
 	int fd, r;
 
+	if (domain == AF_NETLINK)
+		return shim_netlink_socket(domain, type, protocol);
 	if (domain != AF_INET && domain != AF_INET6)
 		return SHIM_PASS;
 	if (base == SOCK_STREAM) {
@@ -411,7 +440,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!k)
 		return r;
 	shim_lock();
-	r = sa_in(k, sa, len, true, &ep);
+	r = sa_in(k, sa, len, SA_BIND, &ep);
 	if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
@@ -424,8 +453,11 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			r = -EINVAL;
 		else if ((r = attach(k)) == 0) {
 			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
-			if (r == 0)
+			if (r == 0) {
 				k->bound = true;
+				k->addr_locked = ep.addr != 0;
+				k->port_locked = ep.port != 0;
+			}
 		}
 	} else if (r == ADDR_UNSPEC) {
 		r = -EAFNOSUPPORT;
@@ -448,6 +480,8 @@ int shim_listen(int fd, int backlog)
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
+	} else if (k->ss != SHIM_SS_UNCONNECTED) {
+		r = -EINVAL;    /* Linux's inet_listen: only a socket connect() never touched */
 	} else if ((r = attach(k)) == 0) {
 		/* Linux binds an unbound socket to an ephemeral port on listen(). */
 		if (!k->bound) {
@@ -526,6 +560,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	atomic_store(&n->obj.refs, 1);      /* ours until the table has it */
 	n->tcp = c;
 	n->bound = true;
+	n->ss = SHIM_SS_CONNECTED;
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);
@@ -568,6 +603,151 @@ static bool connecting(enum tcp_state st)
 	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
 }
 
+/*
+ * Stack lock held. Linux's tcp_disconnect, by replacing k's connection with a
+ * new one: connect(AF_UNSPEC), and a connect() that found its attempt failed,
+ * leave a socket that can connect again. The old connection is aborted (a
+ * reset where Linux sends one: tcp_close with SO_LINGER 0 does, and sends
+ * nothing for SYN_SENT, CLOSED or TIME_WAIT); an established or connecting
+ * one leaves ECONNRESET for SO_ERROR. The new one has the socket's options;
+ * the address and port that bind() gave stay (the port kept bound), and
+ * getsockname() shows the old port like Linux's inet_sport.
+ */
+static int tcp_disconnect_sock(struct shim_sock *k)
+{
+	static const struct sock_wakeup none = { 0 };
+	struct tcp_conn *old = k->tcp, *c;
+	struct ip4_endpoint local;
+	enum tcp_state st;
+
+	if (!old)
+		return 0;
+	c = tcp_open(shim_stack());
+	if (!c)
+		return -ENOBUFS;
+	st = tcp_get_state(old);
+	tcp_local(old, &local);
+	switch (st) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_SYN_SENT:
+		k->err = -ECONNRESET;
+		break;
+	default:
+		break;
+	}
+	tcp_set_wakeup(old, &none);
+	(void)tcp_setopt(old, TCP_OPT_LINGER, 0);
+	tcp_close(old, shim_now());
+	k->tcp = c;
+	tcp_set_wakeup(c, &k->wake);
+	tcp_set_opts(c, &k->opts);
+	k->listening = false;
+	k->bound = false;
+	k->shown.addr = k->addr_locked ? local.addr : 0;
+	k->shown.port = local.port;
+	if (k->port_locked) {
+		struct ip4_endpoint ep = { k->shown.addr, local.port };
+
+		k->bound = tcp_bind(c, &ep, bind_flags(k)) == 0;
+	}
+	k->ss = SHIM_SS_UNCONNECTED;
+	return 0;
+}
+
+/*
+ * Stack lock held. Linux's __inet_stream_connect after its switch on the
+ * socket state: r is -EINPROGRESS (an attempt just started) or -EALREADY
+ * (one was under way). A blocking socket waits for the handshake, which a
+ * timeout (SO_SNDTIMEO: r) or a signal ends; then a failed attempt answers
+ * its error (ECONNABORTED when SO_ERROR took it) and leaves the socket
+ * disconnected, a successful one 0 (once: connected, the socket says
+ * EISCONN from then on).
+ */
+static int tcp_connect_wait(struct shim_sock *k, int r)
+{
+	if (connecting(tcp_get_state(k->tcp))) {
+		uint64_t dl = deadline(k->sndtimeo_us);
+
+		if (k->nonblock)
+			return r;
+		while (k->tcp && connecting(tcp_get_state(k->tcp))) {
+			int w = shim_wait_sock(k, dl, true);
+
+			if (w == -EAGAIN)
+				return r;
+			if (w < 0)
+				return w;
+		}
+		if (!k->tcp)
+			return -EBADF;
+	}
+	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
+		int e = tcp_take_error(k->tcp);
+
+		(void)tcp_disconnect_sock(k);
+		k->err = 0;
+		return e ? e : -ECONNABORTED;
+	}
+	k->ss = SHIM_SS_CONNECTED;
+	return 0;
+}
+
+/* Stack lock held. connect() on a TCP socket (a is what sa_in() said). */
+static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoint *ep,
+			    struct shim_epitem **moved)
+{
+	int r;
+
+	if (k->dead)
+		return -EBADF;
+	if (a == ADDR_UNSPEC) {
+		/* Linux: a disconnect, whatever the state (0 for a socket that
+		 * never connected). */
+		r = tcp_disconnect_sock(k);
+		if (r == 0)
+			k->ss = SHIM_SS_UNCONNECTED;
+		return r;
+	}
+	/* The socket's state answers before the address is looked at (a bad
+	 * length under 2 bytes, or a bad pointer, was refused first). */
+	if (a != -EFAULT) {
+		switch (k->ss) {
+		case SHIM_SS_CONNECTED:
+			return -EISCONN;
+		case SHIM_SS_CONNECTING:
+			return tcp_connect_wait(k, -EALREADY);
+		case SHIM_SS_DISCONNECTING:
+			return -EINVAL;
+		case SHIM_SS_UNCONNECTED:
+			if (k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED)
+				return -EISCONN;   /* a listener */
+			break;
+		}
+	}
+	if (a < 0)
+		return a;
+	if (a == ADDR_LOOP) {
+		if (attached(k))
+			return -ENETUNREACH;   /* Deviation: in the stack already, it cannot move to the kernel */
+		*moved = release(k);
+		return SHIM_PASS;
+	}
+	r = attach(k);
+	if (r < 0)
+		return r;
+	k->err = 0;     /* Linux's tcp_connect_init clears a disconnect's error */
+	r = tcp_connect(k->tcp, ep, shim_now());
+	if (r != -EINPROGRESS)
+		return r;
+	k->bound = true;
+	k->ss = SHIM_SS_CONNECTING;
+	return tcp_connect_wait(k, -EINPROGRESS);
+}
+
 int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -579,14 +759,12 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!k)
 		return r;
 	shim_lock();
-	r = sa_in(k, sa, len, false, &ep);
-	if (r == ADDR_UNSPEC) {
-		/* Dissolves a UDP association (connect(2)); for TCP only a socket
-		 * that never had a stack object is accepted. */
-		if (k->udp)
-			r = udp_connect(k->udp, &ep);
-		else
-			r = k->tcp ? -EOPNOTSUPP : 0;
+	r = sa_in(k, sa, len, SA_CONNECT, &ep);
+	if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
+		r = tcp_connect_sock(k, r, &ep, &moved);
+	} else if (r == ADDR_UNSPEC) {
+		/* Dissolves a UDP association (connect(2)). */
+		r = k->udp ? udp_connect(k->udp, &ep) : 0;
 	} else if (r == ADDR_LOOP) {
 		if (attached(k)) {
 			/* Deviation: a socket that already lives in the stack
@@ -597,32 +775,9 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
-		if (k->udp) {
-			r = udp_connect(k->udp, &ep);
-			if (r == 0)
-				k->bound = true;
-		} else {
-			r = tcp_connect(k->tcp, &ep, shim_now());
-			if (r == 0 || r == -EINPROGRESS)
-				k->bound = true;
-			if (r == -EINPROGRESS && !k->nonblock) {
-				uint64_t dl = deadline(k->sndtimeo_us);
-
-				while (k->tcp && connecting(tcp_get_state(k->tcp))) {
-					r = shim_wait_sock(k, dl, true);
-					if (r == -EAGAIN)
-						r = -EINPROGRESS;   /* SO_SNDTIMEO: like Linux */
-					if (r < 0)
-						break;
-					r = -EINPROGRESS;
-				}
-				if (r == -EINPROGRESS && k->tcp && !connecting(tcp_get_state(k->tcp))) {
-					r = tcp_take_error(k->tcp);
-					if (r == 0 && tcp_get_state(k->tcp) == TCP_STATE_CLOSED)
-						r = -ECONNREFUSED;
-				}
-			}
-		}
+		r = udp_connect(k->udp, &ep);
+		if (r == 0)
+			k->bound = true;
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -644,7 +799,17 @@ int shim_shutdown(int fd, int how)
 	}
 	shim_lock();
 	if (k->type == SOCK_STREAM) {
-		r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+		enum tcp_state st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+
+		/* Linux's inet_shutdown: a socket connect() left connecting is
+		 * connected now, or disconnecting (then connect() says EINVAL);
+		 * one still in SYN_SENT is disconnected (it can connect again). */
+		if (k->ss == SHIM_SS_CONNECTING)
+			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
+		if (st == TCP_STATE_SYN_SENT && !k->dead)
+			r = tcp_disconnect_sock(k);
+		else
+			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
 	} else {
 		struct ip4_endpoint peer;
 
@@ -675,6 +840,8 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
+	if (k->tcp && !ep.port)
+		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
 	if (!sa || !len)
 		r = -EFAULT;
@@ -724,6 +891,16 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
+/* Stack lock held: the error a disconnect left (tcp_disconnect_sock), taken
+ * by the next send or receive like Linux's sock_error(). */
+static int take_sock_err(struct shim_sock *k)
+{
+	int e = k->err;
+
+	k->err = 0;
+	return e;
+}
+
 /* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). */
 static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
 {
@@ -735,6 +912,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	if (k->err)
+		return take_sock_err(k);
 	while (i < iovcnt) {
 		long n;
 
@@ -749,7 +928,10 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
-		n = tcp_send(k->tcp, (const char *)iov[i].iov_base + off, iov[i].iov_len - off, shim_now());
+		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
+		n = (flags & MSG_OOB ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
+							     iov[i].iov_len - off, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
@@ -778,9 +960,17 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
-/* Stack lock held. dst NULL: the connected peer. -EPIPE as tcp_send_iov. */
+/* sendmsg()'s control messages, checked as the kernel checks them (err, the
+ * error to give once the destination is known), with what they ask of one
+ * datagram. */
+struct tx_cmsgs {
+	int err;
+	struct udp_tx_opts o;
+};
+
+/* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    const struct ip4_endpoint *dst)
+			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
@@ -794,6 +984,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		return -EPIPE;
 	if (!dst && !k->udp)
 		return -EDESTADDRREQ;
+	/* Linux's udp_sendmsg: the control messages after the address. */
+	if (cm && cm->err)
+		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	r = attach(k);
@@ -818,7 +1011,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 			n = -EBADF;
 			break;
 		}
-		n = udp_sendto(k->udp, buf, len, dst, shim_now());
+		n = udp_sendmsg(k->udp, buf, len, dst, cm ? &cm->o : NULL, shim_now());
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
@@ -835,27 +1028,27 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 /*
  * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
- * when the destination is loopback and the socket went to the kernel. EPIPE
- * raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that the
- * handler runs without it.
+ * when the destination is loopback and the socket went to the kernel. TCP's
+ * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
+ * the handler runs without it.
  */
 static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
-			 const struct sockaddr *sa, socklen_t salen)
+			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
+		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
 	if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = tcp_send_iov(k, iov, iovcnt, flags);
+		r = cm && cm->err ? cm->err : tcp_send_iov(k, iov, iovcnt, flags);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
-		int a = sa_in(k, sa, salen, false, &ep);
+		int a = sa_in(k, sa, salen, SA_SEND, &ep);
 
 		if (a == ADDR_LOOP) {
 			if (attached(k))
@@ -865,24 +1058,46 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+			r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
 		} else if (a < 0) {
 			r = a;
 		} else {
-			r = udp_send_iov(k, iov, iovcnt, flags, &ep);
+			r = udp_send_iov(k, iov, iovcnt, flags, &ep, cm);
 		}
 	} else {
-		r = udp_send_iov(k, iov, iovcnt, flags, NULL);
+		r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
-	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+	/* Linux raises SIGPIPE from TCP's sk_stream_error only: UDP's EPIPE
+	 * (after shutdown(SHUT_WR)) comes from its buffer allocation, without. */
+	if (r == -EPIPE && k->type == SOCK_STREAM && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE);
 	return r;
 }
 
+/* Stack lock held. MSG_OOB: the urgent byte (tcp_recv's SOCK_OOB), into the
+ * first buffer with room; never blocks. */
+static ssize_t tcp_recv_oob(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
+{
+	int i = 0;
+	long n;
+
+	if (!k->tcp)
+		return -EINVAL;     /* never connected: no urgent data (Linux's tcp_recv_urg) */
+	while (i < iovcnt && iov[i].iov_len == 0)
+		i++;
+	n = tcp_recv(k->tcp, i < iovcnt ? iov[i].iov_base : NULL, i < iovcnt ? 1 : 0,
+		     SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0), shim_now());
+	if (n >= 0 && msg_flags)
+		*msg_flags |= MSG_OOB | (i < iovcnt ? 0 : MSG_TRUNC);
+	return n;
+}
+
 /* Stack lock held. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+			    int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -890,12 +1105,36 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	int i = 0;
 
-	if (flags & MSG_OOB)
-		return -EINVAL;   /* no urgent data is ever kept */
-	if (!k->tcp || k->listening)
+	if (k->listening)
 		return -ENOTCONN;
-	if (want == 0)
-		return 0;
+	if (flags & MSG_OOB)
+		return tcp_recv_oob(k, iov, iovcnt, flags, msg_flags);
+	if (!k->tcp)
+		return -ENOTCONN;
+	if (k->err)
+		return take_sock_err(k);
+	if (want == 0) {
+		/*
+		 * Linux (tcp_recvmsg_locked wants at least one byte there): a
+		 * zero-length recv answers 0 when bytes or the end of the
+		 * stream are there, else EAGAIN (non-blocking) or waits once:
+		 * data, an error, the timeout or a signal all end that wait
+		 * with 0 (the loop ends with no byte left to read).
+		 */
+		for (;;) {
+			long n = tcp_recv(k->tcp, NULL, 0, sflags, shim_now());
+			int w;
+
+			if (n != -EAGAIN || nonblock)
+				return n;
+			w = shim_wait_sock(k, dl, false);
+			if (w == -EBADF || !k->tcp)
+				return -EBADF;
+			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
+				continue;   /* woken for something else (or the thread's first wait) */
+			return 0;
+		}
+	}
 	if (flags & MSG_PEEK) {
 		/* Peeking fills the first non-empty buffer only. */
 		while (i < iovcnt && iov[i].iov_len == 0)
@@ -920,7 +1159,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;
-			if (sflags)
+			/* Linux's tcp_recvmsg stops at the urgent mark once it has
+			 * read anything (the urgent byte starts the next read). */
+			if (sflags || tcp_atmark(k->tcp))
 				break;
 			continue;
 		}
@@ -941,9 +1182,64 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return (ssize_t)total;
 }
 
+/* What a receive call saw besides the bytes: recvmsg's control messages. */
+struct rx_extra {
+	unsigned cm;                /* the socket's SHIM_CM_* then */
+	bool have_meta;
+	struct udp_rx_meta meta;
+	uint64_t now;               /* the stack's clock then (SO_TIMESTAMP) */
+	uint32_t local;             /* the interface's address (IP_PKTINFO) */
+	bool have_err;              /* MSG_ERRQUEUE: an error was read */
+	struct udp_err_info err;
+};
+
+/* Copies n bytes of bounce over iov. */
+static void scatter(const struct iovec *iov, int iovcnt, const char *bounce, size_t n)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < iovcnt && o < n; i++) {
+		size_t c = iov[i].iov_len < n - o ? iov[i].iov_len : n - o;
+
+		memcpy(iov[i].iov_base, bounce + o, c);
+		o += c;
+	}
+}
+
+/* Stack lock held. MSG_ERRQUEUE on UDP (Linux's ip_recv_error): the oldest
+ * ICMP error, its quoted payload as the data, the original destination as
+ * the address. Never blocks. */
+static ssize_t udp_recv_errq(struct shim_sock *k, const struct iovec *iov, int iovcnt,
+			     struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
+{
+	size_t len = iov_total(iov, iovcnt), full = 0;
+	struct udp_err_info ei;
+	char *bounce;
+	long n;
+
+	if (!k->udp)
+		return -EAGAIN;
+	bounce = malloc(len ? len : 1);
+	if (!bounce)
+		return -ENOMEM;
+	n = udp_recv_err(k->udp, bounce, len, &full, &ei);
+	if (n >= 0) {
+		scatter(iov, iovcnt, bounce, (size_t)n);
+		*src = ei.dst;
+		if (msg_flags)
+			*msg_flags |= MSG_ERRQUEUE | (full > (size_t)n ? MSG_TRUNC : 0);
+		if (x) {
+			x->have_err = true;
+			x->err = ei;
+		}
+	}
+	free(bounce);
+	return n;
+}
+
 /* Stack lock held. One datagram, scattered over iov. */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    struct ip4_endpoint *src, int *msg_flags)
+			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -968,6 +1264,11 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			n = -EBADF;
 			break;
 		}
+		if (x && k->udp && x->cm) {
+			x->have_meta = udp_next_meta(k->udp, &x->meta) == 0;
+			x->now = shim_now();
+			x->local = stack_config(shim_stack())->addr;
+		}
 		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
 		if (n != -EAGAIN)
 			break;
@@ -981,16 +1282,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n < 0)
 			break;
 	}
-	if (n >= 0 && bounce) {
-		size_t o = 0;
-
-		for (int i = 0; i < iovcnt && o < (size_t)n; i++) {
-			size_t c = iov[i].iov_len < (size_t)n - o ? iov[i].iov_len : (size_t)n - o;
-
-			memcpy(iov[i].iov_base, bounce + o, c);
-			o += c;
-		}
-	}
+	if (n >= 0 && bounce)
+		scatter(iov, iovcnt, bounce, (size_t)n);
 	free(bounce);
 	if (n >= 0 && full > (size_t)n) {
 		if (msg_flags)
@@ -1001,22 +1294,28 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 	return n;
 }
 
-/* Receives on k (takes the stack lock). *have_src tells whether src was filled. */
+/* Receives on k (takes the stack lock). *have_src tells whether src was
+ * filled; x (NULL: not wanted) gathers what recvmsg's control messages need. */
 static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			 struct ip4_endpoint *src, bool *have_src, int *msg_flags)
+			 struct ip4_endpoint *src, bool *have_src, int *msg_flags, struct rx_extra *x)
 {
 	ssize_t r;
 
 	*have_src = false;
-	if (flags & MSG_ERRQUEUE)
-		return -EAGAIN;   /* no error queue is kept */
+	if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
+		return -EAGAIN;   /* no error queue is kept for TCP */
 	shim_lock();
+	if (x)
+		x->cm = k->rx_cmsgs;
 	if (k->closed || k->dead)
 		r = -EBADF;
-	else if (k->type == SOCK_STREAM)
-		r = tcp_recv_iov(k, iov, iovcnt, flags);
+	else if (flags & MSG_ERRQUEUE) {
+		r = udp_recv_errq(k, iov, iovcnt, src, msg_flags, x);
+		*have_src = r >= 0;
+	} else if (k->type == SOCK_STREAM)
+		r = tcp_recv_iov(k, iov, iovcnt, flags, msg_flags);
 	else {
-		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags);
+		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags, x);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
@@ -1034,8 +1333,8 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
-	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL);
+		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
 	if (n >= 0 && sa && salen) {
 		if (have)
 			sa_out(k, &src, sa, salen);
@@ -1057,14 +1356,110 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	n = sock_send(k, fd, &iov, 1, flags, sa, salen);
+	n = sock_send(k, fd, &iov, 1, flags, sa, salen, NULL);
 	leave(k);
 	return n;
+}
+
+/* Linux's put_cmsg(): one control message at *used in msg's buffer, cut
+ * short (MSG_CTRUNC) when it does not fit. */
+static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data, size_t len)
+{
+	size_t left = msg->msg_controllen - *used, cmlen = CMSG_LEN(len), space = CMSG_SPACE(len);
+	char *at = (char *)msg->msg_control + *used;
+	struct cmsghdr h;
+
+	if (!msg->msg_control || left < sizeof(struct cmsghdr)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (left < cmlen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		cmlen = left;
+	}
+	memset(&h, 0, sizeof(h));
+	h.cmsg_len = cmlen;
+	h.cmsg_level = level;
+	h.cmsg_type = type;
+	memcpy(at, &h, sizeof(h));
+	memcpy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	*used += space < left ? space : left;
+}
+
+/*
+ * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
+ * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
+ * ip_recv_error's IP_RECVERR). TCP gives none. msg_controllen becomes the
+ * length used.
+ */
+static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const struct rx_extra *x)
+{
+	size_t used = 0;
+
+	if (x->have_err) {
+		struct {
+			struct sock_extended_err ee;
+			struct sockaddr_in offender;
+		} e;
+
+		memset(&e, 0, sizeof(e));
+		e.ee.ee_errno = (uint32_t)-x->err.err;
+		e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
+		e.ee.ee_type = x->err.type;
+		e.ee.ee_code = x->err.code;
+		e.ee.ee_info = x->err.info;
+		e.offender.sin_family = AF_INET;
+		e.offender.sin_addr.s_addr = htonl(x->err.offender);
+		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
+	} else if (k->type == SOCK_DGRAM && x->have_meta) {
+		if (x->cm & SHIM_CM_TS) {
+			/* The stack's clock is monotonic: the arrival's age, from now. */
+			struct timespec ts;
+			uint64_t age = x->now > x->meta.at ? x->now - x->meta.at : 0;
+			uint64_t us;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - age;
+			if (x->cm & SHIM_CM_TSNS) {
+				struct timespec v = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMPNS_NEW :
+					 SO_TIMESTAMPNS_OLD, &v, sizeof(v));
+			} else {
+				struct timeval v = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+
+				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMP_NEW :
+					 SO_TIMESTAMP_OLD, &v, sizeof(v));
+			}
+		}
+		if (x->cm & SHIM_CM_PKTINFO) {
+			/* ipi_spec_dst: the address a reply would come from (the
+			 * destination, unless it was a broadcast). */
+			struct in_pktinfo pi;
+			struct shim_iface ifc;
+
+			memset(&pi, 0, sizeof(pi));
+			if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				pi.ipi_ifindex = (int)ifc.index;
+			pi.ipi_addr.s_addr = htonl(x->meta.dst);
+			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local ? x->meta.dst : x->local);
+			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (x->cm & SHIM_CM_TTL) {
+			int ttl = x->meta.ttl;
+
+			put_cmsg(msg, &used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		}
+		if (x->cm & SHIM_CM_TOS)
+			put_cmsg(msg, &used, SOL_IP, IP_TOS, &x->meta.tos, 1);
+	}
+	msg->msg_controllen = used;
 }
 
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct ip4_endpoint src = { 0, 0 };
+	struct rx_extra x;
 	struct shim_sock *k;
 	int r, mflags = 0;
 	bool have;
@@ -1072,12 +1467,13 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	k = enter(fd, &r);
 	if (!k)
-		return r;
+		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
 	}
-	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags);
+	memset(&x, 0, sizeof(x));
+	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags, &x);
 	if (n >= 0) {
 		if (msg->msg_name) {
 			if (have)
@@ -1085,15 +1481,141 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 			else
 				msg->msg_namelen = 0;
 		}
-		msg->msg_controllen = 0;   /* no ancillary data is produced */
 		msg->msg_flags = mflags;
+		rx_cmsgs_put(k, msg, &x);
 	}
 	leave(k);
 	return n;
 }
 
+/* Linux's __sock_cmsg_send(): the SOL_SOCKET control messages of sendmsg. */
+static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data)
+{
+	uint32_t v;
+
+	switch (h->cmsg_type) {
+	case SO_MARK:
+	case SO_PRIORITY:
+		return h->cmsg_len == CMSG_LEN(sizeof(uint32_t)) ? 0 : -EINVAL;
+	case SO_TIMESTAMPING_OLD:
+	case SO_TIMESTAMPING_NEW:
+		if (h->cmsg_len != CMSG_LEN(sizeof(uint32_t)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		/* SOF_TIMESTAMPING_TX_RECORD_MASK: the TX timestamps only. */
+		return v & ~(SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED |
+			     SOF_TIMESTAMPING_TX_ACK) ? -EINVAL : 0;
+	case SCM_RIGHTS:
+	case SCM_CREDENTIALS:
+		return 0;       /* SOL_UNIX's business: ignored on INET sockets */
+	default:
+		return -EINVAL; /* SCM_TXTIME without SO_TXTIME too */
+	}
+}
+
+/* Linux's ip_cmsg_send(): IP_PKTINFO, IP_TTL, IP_TOS for one datagram. */
+static int sol_ip_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_tx_opts *o)
+{
+	int v;
+
+	switch (h->cmsg_type) {
+	case IP_PKTINFO: {
+		struct in_pktinfo pi;
+
+		if (h->cmsg_len != CMSG_LEN(sizeof(pi)))
+			return -EINVAL;
+		memcpy(&pi, data, sizeof(pi));
+		o->src = ntohl(pi.ipi_spec_dst.s_addr);
+		return 0;
+	}
+	case IP_TTL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		if (v < 1 || v > 255)
+			return -EINVAL;
+		o->ttl = v;
+		return 0;
+	case IP_TOS:
+		if (h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&v, data, sizeof(v));
+		else if (h->cmsg_len == CMSG_LEN(sizeof(uint8_t)))
+			v = data[0];
+		else
+			return -EINVAL;
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->tos = v;
+		return 0;
+	case IP_PROTOCOL:
+		if (h->cmsg_len != CMSG_LEN(sizeof(int)))
+			return -EINVAL;
+		memcpy(&v, data, sizeof(v));
+		return v < 1 || v > 255 ? -EINVAL : 0;
+	case IP_RETOPTS:
+		return 0;       /* Deviation: IP options are not sent (they are ignored) */
+	default:
+		return -EINVAL;
+	}
+}
+
+#define SHIM_OPTMEM_MAX 131072      /* Linux's net.core.optmem_max default */
+
+/*
+ * Reads msg's control messages as the kernel does (____sys_sendmsg copies
+ * them first: ENOBUFS when too long, EFAULT when unreadable) and checks them
+ * as the protocol's sendmsg does: TCP only SOL_SOCKET ones (tcp_sendmsg,
+ * any error EINVAL), UDP on AF_INET also SOL_UDP (none supported) and SOL_IP
+ * ones (other levels are skipped). Errors that the kernel gives only after
+ * checking the destination go in cm->err; the copy's are returned.
+ */
+static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, struct tx_cmsgs *cm)
+{
+	uint8_t stackbuf[256], *ctl = stackbuf;
+	size_t len = msg->msg_controllen, off = 0;
+	struct iovec local, remote;
+
+	cm->err = 0;
+	cm->o = (struct udp_tx_opts){ .src = 0, .ttl = 0, .tos = -1 };
+	if (len > INT_MAX || len > SHIM_OPTMEM_MAX)
+		return -ENOBUFS;
+	if (len > sizeof(stackbuf) && !(ctl = malloc(len)))
+		return -ENOBUFS;
+	/* Memory the program does not own gives EFAULT, not a crash: the
+	 * kernel reads it for us. */
+	local = (struct iovec){ ctl, len };
+	remote = (struct iovec){ msg->msg_control, len };
+	if (!msg->msg_control || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		if (ctl != stackbuf)
+			free(ctl);
+		return -EFAULT;
+	}
+	while (off + sizeof(struct cmsghdr) <= len && !cm->err) {
+		struct cmsghdr h;
+		const uint8_t *data = ctl + off + CMSG_LEN(0);
+
+		memcpy(&h, ctl + off, sizeof(h));
+		/* CMSG_OK: a whole header, and no further than the buffer. */
+		if (h.cmsg_len < sizeof(struct cmsghdr) || h.cmsg_len > len - off) {
+			cm->err = -EINVAL;
+			break;
+		}
+		if (h.cmsg_level == SOL_SOCKET)
+			cm->err = sol_socket_cmsg(&h, data);
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_UDP)
+			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_IP)
+			cm->err = sol_ip_cmsg(&h, data, &cm->o);
+		off += CMSG_ALIGN(h.cmsg_len);
+	}
+	if (ctl != stackbuf)
+		free(ctl);
+	return 0;
+}
+
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	struct tx_cmsgs cm;
 	struct shim_sock *k;
 	int r;
 	ssize_t n;
@@ -1105,8 +1627,15 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
 	}
-	/* Ancillary data (msg_control) is ignored: no IP_PKTINFO & co. */
-	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen);
+	if (msg->msg_controllen) {
+		n = tx_cmsgs_parse(k, msg, &cm);
+		if (n < 0) {
+			leave(k);
+			return n;
+		}
+	}
+	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen,
+		      msg->msg_controllen ? &cm : NULL);
 	leave(k);
 	return n;
 }
@@ -1153,6 +1682,13 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return (int)i;
 }
 
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return shim_readv(fd, &iov, 1);
+}
+
 ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 {
 	struct ip4_endpoint src;
@@ -1164,7 +1700,12 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_recv(k, iov, n, 0, &src, &have, NULL);
+	if (n < 0 || n > IOV_MAX)
+		rc = -EINVAL;
+	else if (iov_total(iov, n) == 0)
+		rc = 0;     /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
+	else
+		rc = sock_recv(k, iov, n, 0, &src, &have, NULL, NULL);
 	leave(k);
 	return rc;
 }
@@ -1178,7 +1719,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0);
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0, NULL);
 	leave(k);
 	return rc;
 }
@@ -1215,7 +1756,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 			break;
 		iov.iov_base = buf;
 		iov.iov_len = (size_t)n;
-		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0);
+		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0, NULL);
 		if (s < 0) {
 			if (!offset)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -1314,6 +1855,44 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
+/*
+ * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP on a UDP socket, answered by the
+ * stack (the placeholder would answer for the kernel's side of the TAP,
+ * where the stack's address is not local: ENODEV). Linux's order of checks
+ * (do_ip_setsockopt, ip_mc_join_group): the length, a multicast group, the
+ * interface (by address: the stack's, or any; by index: the stack has one
+ * interface, any index is it), joined already, too many.
+ */
+static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	uint32_t group, ifaddr;
+	int r;
+
+	if (len < sizeof(struct ip_mreq))
+		return -EINVAL;
+	if (!val)
+		return -EFAULT;
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq));
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_address.s_addr);
+	shim_lock();
+	r = attach(k);
+	if (r == 0 && name == IP_ADD_MEMBERSHIP) {
+		if (!ip4_is_multicast(group))
+			r = -EINVAL;
+		else if (!m.imr_ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+			r = -ENODEV;
+		else
+			r = udp_join(k->udp, group);
+	} else if (r == 0) {
+		r = udp_leave(k->udp, group);
+	}
+	shim_unlock();
+	return r;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -1322,6 +1901,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -1360,6 +1945,30 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_KEEPALIVE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
+			break;
+		case SO_BROADCAST:
+			if (get_int(val, len, &v) == 0) {
+				k->opts.broadcast = v != 0;
+				if (k->udp)
+					udp_set_broadcast(k->udp, k->opts.broadcast);
+			}
+			break;
+		case SO_OOBINLINE:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_OOBINLINE, v != 0);
+			break;
+		case SO_TIMESTAMP_OLD:
+		case SO_TIMESTAMP_NEW:
+		case SO_TIMESTAMPNS_OLD:
+		case SO_TIMESTAMPNS_NEW:
+			/* Linux's sock_set_timestamp: one kind at a time. */
+			if (get_int(val, len, &v) == 0) {
+				k->rx_cmsgs &= ~(unsigned)(SHIM_CM_TS | SHIM_CM_TSNS | SHIM_CM_TSNEW);
+				if (v)
+					k->rx_cmsgs |= SHIM_CM_TS |
+						(name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNS : 0) |
+						(name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNEW : 0);
+			}
 			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
@@ -1437,6 +2046,41 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				if (k->udp)
 					udp_set_tos(k->udp, k->opts.tos);
 			}
+		}
+	} else if (level == IPPROTO_IP) {
+		/* Linux's do_ip_setsockopt: an int, or a single byte. */
+		if (len >= sizeof(int))
+			memcpy(&v, val, sizeof(int));
+		else if (len >= 1)
+			v = *(const unsigned char *)val;
+		switch (name) {
+		case IP_PKTINFO:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO;
+			break;
+		case IP_RECVTTL:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TTL : k->rx_cmsgs & ~(unsigned)SHIM_CM_TTL;
+			break;
+		case IP_RECVTOS:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TOS : k->rx_cmsgs & ~(unsigned)SHIM_CM_TOS;
+			break;
+		case IP_RECVERR:
+			k->opts.recverr = v != 0;
+			if (k->udp)
+				udp_set_recverr(k->udp, v != 0);
+			break;
+		case IP_MULTICAST_TTL:
+		case IP_MULTICAST_LOOP:
+			if (k->type != SOCK_DGRAM)
+				break;
+			if (name == IP_MULTICAST_TTL)
+				k->opts.mc_ttl = (uint8_t)(v == -1 ? 1 : v);    /* the kernel took 0..255 or -1 */
+			else
+				k->opts.mc_loop = v != 0;
+			if (k->udp)
+				udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
+			break;
+		default:
+			break;
 		}
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
@@ -1625,11 +2269,33 @@ int shim_fcntl(int fd, int cmd, long arg)
 	struct shim_sock *k;
 	int r, nfd;
 
-	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL)
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL && cmd != F_SETOWN &&
+	    cmd != F_SETOWN_EX)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (cmd == F_SETOWN || cmd == F_SETOWN_EX) {
+		/* The placeholder keeps the owner (F_GETOWN answers from it, with
+		 * the kernel's checks); the shim a copy, for SIGURG. */
+		struct f_owner_ex ex = { F_OWNER_PID, 0 };
+
+		r = shim_libc.fcntl(fd, cmd, arg) < 0 ? -errno : 0;
+		if (r == 0) {
+			if (cmd == F_SETOWN_EX)
+				memcpy(&ex, (const void *)arg, sizeof(ex));
+			else if ((int)arg < 0)
+				ex = (struct f_owner_ex){ F_OWNER_PGRP, -(pid_t)arg };
+			else
+				ex.pid = (pid_t)arg;
+			shim_lock();
+			k->own_type = ex.type;
+			k->own_pid = ex.pid;
+			shim_unlock();
+		}
+		leave(k);
+		return r;
+	}
 	if (cmd == F_SETFL) {
 		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
 		r = shim_libc.fcntl(fd, F_SETFL, arg);
@@ -1656,9 +2322,18 @@ int shim_fcntl(int fd, int cmd, long arg)
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
+	bool pass = false;
 	int r, v = 0;
 
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ)
+	if (shim_iface_ioctl_req(req)) {
+		k = enter(fd, &r);
+		if (!k)
+			return r;
+		r = shim_iface_ioctl(fd, req, arg);
+		leave(k);
+		return r;
+	}
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
@@ -1675,14 +2350,18 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	}
 	shim_lock();
-	if (k->type == SOCK_STREAM && k->listening)
+	if (req == SIOCATMARK && !k->tcp)
+		pass = true;        /* UDP, or never connected: the placeholder answers */
+	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
+	else if (req == SIOCATMARK)
+		v = tcp_atmark(k->tcp);
 	else if (req == FIONREAD)
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS) {
+	if (r == SHIM_PASS && !pass) {
 		if (!arg)
 			r = -EFAULT;
 		else {

@@ -38,23 +38,45 @@ struct arp_entry {
 				 * resolved: earliest next unicast poll */
 	unsigned requests;      /* unresolved: requests sent so far */
 	struct pkb *q_head, *q_tail;
-	unsigned q_len;
+	size_t q_bytes;
 };
 
 struct arp_state {
 	struct arp_entry e[ARP_CACHE_SIZE];
-	/* arp_poll_at() runs each time a thread lets go of the stack: its
-	 * answer is kept until an entry's timing changes (dirty). */
+	/* arp_poll_at() runs each time a thread lets go of the stack: it reads
+	 * poll_at, which each call that changes an entry's timing (dirty)
+	 * computes again before it returns (arp_settle). */
 	bool dirty;
 	uint64_t poll_at;
 };
+
+/* The earliest time an entry needs arp_poll(), kept in poll_at. */
+static void arp_settle(struct stack *s)
+{
+	uint64_t t = STACK_NEVER;
+
+	if (!s->arp->dirty)
+		return;
+	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
+		const struct arp_entry *e = &s->arp->e[i];
+		uint64_t at;
+
+		if (!e->used)
+			continue;
+		at = e->resolved ? e->updated + ARP_REACHABLE_US : e->next_request;
+		if (at < t)
+			t = at;
+	}
+	s->arp->poll_at = t;
+	s->arp->dirty = false;
+}
 
 int arp_init(struct stack *s)
 {
 	s->arp = calloc(1, sizeof(*s->arp));
 	if (!s->arp)
 		return -ENOMEM;
-	s->arp->dirty = true;
+	s->arp->poll_at = STACK_NEVER;
 	return 0;
 }
 
@@ -70,7 +92,7 @@ static void entry_drop_queue(struct stack *s, struct arp_entry *e, enum drop_rea
 		p = next;
 	}
 	e->q_head = e->q_tail = NULL;
-	e->q_len = 0;
+	e->q_bytes = 0;
 }
 
 static void entry_clear(struct stack *s, struct arp_entry *e, enum drop_reason why)
@@ -179,7 +201,7 @@ static void entry_resolve(struct stack *s, struct arp_entry *e, const uint8_t ma
 	s->arp->dirty = true;
 	p = e->q_head;
 	e->q_head = e->q_tail = NULL;
-	e->q_len = 0;
+	e->q_bytes = 0;
 	while (p) {
 		struct pkb *next = p->next;
 
@@ -196,6 +218,7 @@ void arp_insert(struct stack *s, uint32_t ip, const uint8_t mac[6], uint64_t now
 	if (!e)
 		e = entry_new(s, ip, now);
 	entry_resolve(s, e, mac, now);
+	arp_settle(s);
 }
 
 static bool mac_is_group(const uint8_t mac[6])
@@ -203,7 +226,7 @@ static bool mac_is_group(const uint8_t mac[6])
 	return mac[0] & 1;   /* broadcast and multicast */
 }
 
-void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+static void arp_input_pkt(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct arp_pkt a;
 	uint16_t op;
@@ -259,7 +282,13 @@ void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 		arp_send(s, ARP_OP_REPLY, sha, sha, spa, s->cfg.addr, now);
 }
 
-int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now)
+void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	arp_input_pkt(s, pkt, len, now);
+	arp_settle(s);
+}
+
+static int arp_output_pkt(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now)
 {
 	struct arp_entry *e;
 
@@ -297,11 +326,18 @@ int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now
 		arp_request(s, next_hop, now);
 	}
 	/* RFC 1122 §2.3.2.2: SHOULD keep at least one packet per unresolved
-	 * address; we keep a bounded queue and send it in order. */
-	if (e->q_len >= ARP_QUEUE_PER_ENTRY) {
+	 * address. Like Linux (neigh's unres_qlen_bytes), the queue is bounded
+	 * in bytes, so that a large datagram's fragments wait together, and the
+	 * oldest packets make room for a new one; it is sent in order. */
+	while (e->q_head && e->q_bytes + pkb->len > ARP_QUEUE_BYTES) {
+		struct pkb *old = e->q_head;
+
+		e->q_head = old->next;
+		if (!e->q_head)
+			e->q_tail = NULL;
+		e->q_bytes -= old->len;
 		stack_drop(s, DROP_ARP_QUEUE_FULL);
-		pkb_free(pkb);
-		return -ENOBUFS;
+		pkb_free(old);
 	}
 	pkb->next = NULL;
 	pkb->next_hop = next_hop;
@@ -310,8 +346,16 @@ int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now
 	else
 		e->q_head = pkb;
 	e->q_tail = pkb;
-	e->q_len++;
+	e->q_bytes += pkb->len;
 	return 0;
+}
+
+int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now)
+{
+	int r = arp_output_pkt(s, pkb, next_hop, now);
+
+	arp_settle(s);
+	return r;
 }
 
 void arp_announce(struct stack *s, uint64_t now)
@@ -363,27 +407,12 @@ void arp_poll(struct stack *s, uint64_t now)
 		s->arp->dirty = true;
 		arp_request(s, e->ip, now);
 	}
+	arp_settle(s);
 }
 
 uint64_t arp_poll_at(const struct stack *s)
 {
-	uint64_t t = STACK_NEVER;
-
-	if (!s->arp->dirty)
-		return s->arp->poll_at;
-	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
-		const struct arp_entry *e = &s->arp->e[i];
-		uint64_t at;
-
-		if (!e->used)
-			continue;
-		at = e->resolved ? e->updated + ARP_REACHABLE_US : e->next_request;
-		if (at < t)
-			t = at;
-	}
-	s->arp->poll_at = t;
-	s->arp->dirty = false;
-	return t;
+	return s->arp->poll_at;
 }
 
 int arp_lookup(const struct stack *s, uint32_t ip, uint8_t mac[6])

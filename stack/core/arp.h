@@ -14,7 +14,10 @@
 struct stack;
 
 #define ARP_CACHE_SIZE      256      /* entries at most */
-#define ARP_QUEUE_PER_ENTRY 32       /* packets waiting per unresolved address */
+/* Bytes of packets waiting per unresolved address (Linux's unres_qlen_bytes,
+ * SK_WMEM_MAX): a 64 KiB UDP datagram's 45 fragments fit. When more come,
+ * the oldest are dropped. */
+#define ARP_QUEUE_BYTES     212992
 #define ARP_REACHABLE_US    (60ull * 1000000)   /* entry lifetime after last confirmation */
 #define ARP_RETRY_US        (1000000ull)        /* between requests */
 #define ARP_MAX_REQUESTS    3
@@ -23,7 +26,8 @@ int arp_init(struct stack *s);
 void arp_fini(struct stack *s);
 void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
 /* Sends the IPv4 packet in pkb to next_hop: at once when resolved, else it
- * queues it and asks. Takes pkb. 0, or -errno (-ENOBUFS when the queue is full). */
+ * queues it (dropping the oldest ones beyond ARP_QUEUE_BYTES) and asks.
+ * Takes pkb. 0, or -errno. */
 int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now);
 /* Broadcasts a gratuitous ARP for our address. */
 void arp_announce(struct stack *s, uint64_t now);

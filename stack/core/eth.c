@@ -22,9 +22,11 @@ void eth_input(struct stack *s, const uint8_t *frame, size_t len, unsigned csum,
 		stack_drop(s, DROP_ETH_TRUNCATED);
 		return;
 	}
-	/* Accept frames for our MAC and broadcasts; the TAP also hands us the
-	 * host's multicast (IPv6 ND, mDNS), which we do not speak. */
-	if (memcmp(e.dst, s->cfg.mac, 6) != 0 && memcmp(e.dst, eth_broadcast, 6) != 0) {
+	/* Accept frames for our MAC, broadcasts, and IPv4 multicast (RFC 1112
+	 * §6.4: 01:00:5e, for the groups a socket joined: ip4_input decides).
+	 * The TAP also hands us the host's other multicast (IPv6 ND). */
+	if (memcmp(e.dst, s->cfg.mac, 6) != 0 && memcmp(e.dst, eth_broadcast, 6) != 0 &&
+	    !(e.dst[0] == 0x01 && e.dst[1] == 0x00 && e.dst[2] == 0x5e && !(e.dst[3] & 0x80))) {
 		stack_drop(s, DROP_ETH_NOT_FOR_US);
 		return;
 	}

@@ -186,14 +186,15 @@ int icmp4_error_errno(uint8_t type, uint8_t code)
 
 /* Hands an error about our datagram qh to the transport that sent it
  * (RFC 1122 §3.2.2: MUST pass it up). false when no transport takes it. */
-static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, uint32_t mtu)
+static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, uint32_t mtu,
+			   const struct udp_icmp_info *ii)
 {
 	const uint8_t *tp = qh->raw + qh->ihl;
 	size_t tlen = qh->raw_len - qh->ihl;
 
 	switch (qh->proto) {
 	case IP_PROTO_UDP:
-		udp_icmp_error(s, qh, tp, tlen, err);
+		udp_icmp_error(s, qh, tp, tlen, err, ii);
 		return true;
 	case IP_PROTO_TCP:
 		tcp_icmp_error(s, qh, tp, tlen, err, mtu);
@@ -204,8 +205,10 @@ static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, u
 }
 
 /* An error about a datagram we sent: decode the quoted header and pass it up. */
-static void icmp4_error_input(struct stack *s, const struct icmp4_hdr *m, const uint8_t *p, size_t len)
+static void icmp4_error_input(struct stack *s, uint32_t from, const struct icmp4_hdr *m, const uint8_t *p,
+			      size_t len)
 {
+	struct udp_icmp_info ii = { .type = m->type, .code = m->code, .from = from };
 	struct ip4_hdr qh;
 	uint32_t mtu = 0;
 
@@ -226,16 +229,19 @@ static void icmp4_error_input(struct stack *s, const struct icmp4_hdr *m, const 
 		if (mtu < 68)
 			mtu = icmp4_plateau(qh.total_len);
 	}
-	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(m->type, m->code), mtu))
+	ii.info = mtu;
+	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(m->type, m->code), mtu, &ii))
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 }
 
 void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
 {
+	/* Linux sends itself host unreachable (ipv4_link_failure): from itself. */
+	struct udp_icmp_info ii = { .type = ICMP_DEST_UNREACH, .code = 1, .from = s->cfg.addr };
 	struct ip4_hdr qh;
 
 	if (ip4_hdr_parse_quote(ip, len, &qh) == WIRE_OK && !qh.frag_off)
-		icmp4_dispatch(s, &qh, -EHOSTUNREACH, 0);
+		icmp4_dispatch(s, &qh, -EHOSTUNREACH, 0, &ii);
 }
 
 void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
@@ -270,7 +276,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 	case ICMP_DEST_UNREACH:
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAM_PROBLEM:
-		icmp4_error_input(s, &m, p, len);
+		icmp4_error_input(s, ih->src, &m, p, len);
 		break;
 	default:
 		/* Echo replies (no ping sockets), source quench (RFC 6633),

@@ -213,8 +213,10 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 	struct stack *s = t->s;
 	uint16_t port = local->port;
 
-	if (local->addr && local->addr != s->cfg.addr &&
-	    !(t->proto == IP_PROTO_UDP && ip4_is_broadcast(s, local->addr)))
+	/* Linux's inet_bind: a local, broadcast or multicast address (a
+	 * socket bound to a group hears that group only). */
+	if (local->addr && local->addr != s->cfg.addr && !ip4_is_broadcast(s, local->addr) &&
+	    !ip4_is_multicast(local->addr))
 		return -EADDRNOTAVAIL;
 	p->reuse = reuse;
 	if (!port) {

@@ -80,8 +80,8 @@ void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
 
 /* ---- the rules ---- */
 /*
- * bind(): local->addr must be 0 or the interface's (UDP: or a broadcast
- * address), else -EADDRNOTAVAIL. Port 0 picks an ephemeral port (RFC 6056
+ * bind(): local->addr must be 0, the interface's, a broadcast or a
+ * multicast address, else -EADDRNOTAVAIL. Port 0 picks an ephemeral port (RFC 6056
  * §3.3.1, Algorithm 1), -EADDRINUSE when none is free; a given port is
  * -EADDRINUSE when another endpoint holds it for an overlapping address and
  * the two did not both set SO_REUSEPORT, or both SO_REUSEADDR (not for a TCP

@@ -108,6 +108,14 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 		udp_input(s, h, p, n, now);
 		break;
 	case IP_PROTO_TCP:
+		/* RFC 1122 §4.2.3.10: TCP is for one host: a segment to a
+		 * broadcast or multicast address is dropped, never answered
+		 * (Linux: only PACKET_HOST frames reach tcp_v4_rcv), even
+		 * where a socket is bound to that address. */
+		if (ip4_is_broadcast(s, h->dst) || ip4_is_multicast(h->dst)) {
+			stack_drop(s, DROP_IP_NOT_FOR_US);
+			break;
+		}
 		tcp_input(s, h, p, n, now);
 		break;
 	default:
@@ -130,9 +138,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 		stack_drop(s, (enum drop_reason)rc);
 		return;
 	}
-	/* RFC 1122 §3.2.1.3: accept our address and the broadcasts; we join no
-	 * multicast group. */
-	if (h.dst != s->cfg.addr && !ip4_is_broadcast(s, h.dst)) {
+	/* RFC 1122 §3.2.1.3: accept our address, the broadcasts, and the
+	 * multicast groups a socket joined (RFC 1112 §7.2). */
+	if (h.dst != s->cfg.addr && !ip4_is_broadcast(s, h.dst) &&
+	    !(ip4_is_multicast(h.dst) && udp_group_joined(s, h.dst))) {
 		stack_drop(s, DROP_IP_NOT_FOR_US);
 		return;
 	}

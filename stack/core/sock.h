@@ -23,6 +23,9 @@ struct ip4_endpoint {
 struct sock_wakeup {
 	void (*fn)(void *ctx);
 	void *ctx;
+	/* Optional: a new urgent pointer came in (TCP, RFC 9293 §3.8.5): the
+	 * socket's owner gets SIGURG (Linux's sk_send_sigurg). Same rules as fn. */
+	void (*urgent)(void *ctx);
 };
 
 static inline void sock_wake(const struct sock_wakeup *w)
@@ -42,6 +45,9 @@ static inline void sock_wake(const struct sock_wakeup *w)
  */
 struct sock_opts {
 	bool reuseaddr, reuseport;      /* SO_REUSEADDR, SO_REUSEPORT */
+	bool broadcast;                 /* SO_BROADCAST (UDP) */
+	uint8_t mc_ttl;                 /* IP_MULTICAST_TTL (UDP): Linux's default 1 */
+	bool mc_loop;                   /* IP_MULTICAST_LOOP (UDP): Linux's default on */
 	bool keepalive;                 /* SO_KEEPALIVE */
 	bool nodelay;                   /* TCP_NODELAY */
 	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds */
@@ -52,14 +58,17 @@ struct sock_opts {
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
+	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
+	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
- * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC. */
+ * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC, multicast TTL 1
+ * with loopback. */
 static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
-				   .sndbuf = -1, .rcvbuf = -1, .linger = -1 };
+				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */
@@ -72,5 +81,6 @@ static inline struct sock_opts sock_opts_default(void)
 
 /* Flags for receive calls. */
 #define SOCK_PEEK 0x1
+#define SOCK_OOB  0x2   /* tcp_recv: the urgent byte (MSG_OOB) */
 
 #endif

@@ -26,9 +26,23 @@ struct udp_dgram {
 	struct udp_dgram *next;
 	uint32_t src;
 	uint16_t sport;
+	uint32_t dst;                /* from the IP header, for the control messages */
+	uint8_t ttl, tos;
+	uint64_t at;
 	size_t len;
 	uint8_t data[];
 };
+
+/* An ICMP error on the error queue (IP_RECVERR), with the bytes it quoted
+ * after the UDP header. */
+struct udp_errq {
+	struct udp_errq *next;
+	struct udp_err_info ei;
+	size_t len;
+	uint8_t data[];
+};
+
+#define UDP_ERR_QUOTE_MAX 576       /* what an ICMP error quotes at most (RFC 1812 §4.3.2.3) */
 
 struct udp_sock {
 	struct stack *s;             /* NULL once the stack is gone */
@@ -37,8 +51,16 @@ struct udp_sock {
 	 * connected socket (pcb.connected) has a peer in pcb.remote. */
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
+	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
+	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
+	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
+	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
+	unsigned ngroups;
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
+	bool recverr;                /* IP_RECVERR */
+	struct udp_errq *eq_head, *eq_tail;
+	size_t eq_bytes;             /* charged against rcvbuf with q_bytes */
 	struct udp_dgram *q_head, *q_tail;
 	size_t q_bytes;              /* charged against rcvbuf */
 	size_t rcvbuf;
@@ -74,6 +96,14 @@ static void udp_flush(struct udp_sock *u)
 	}
 	u->q_tail = NULL;
 	u->q_bytes = 0;
+	while (u->eq_head) {
+		struct udp_errq *e = u->eq_head;
+
+		u->eq_head = e->next;
+		free(e);
+	}
+	u->eq_tail = NULL;
+	u->eq_bytes = 0;
 }
 
 /* Sockets outlive the stack only in the shim's teardown: they are detached
@@ -98,8 +128,8 @@ static size_t dgram_charge(const struct udp_dgram *d)
 /* ---- receive ---- */
 
 /* Queues a copy for u; false when its buffer is full. */
-static bool udp_enqueue(struct stack *s, struct udp_sock *u, uint32_t src, uint16_t sport,
-			const uint8_t *data, size_t len)
+static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hdr *ih, uint16_t sport,
+			const uint8_t *data, size_t len, uint64_t now)
 {
 	struct udp_dgram *d;
 
@@ -115,8 +145,12 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, uint32_t src, uint1
 		return false;
 	}
 	d->next = NULL;
-	d->src = src;
+	d->src = ih->src;
 	d->sport = sport;
+	d->dst = ih->dst;
+	d->ttl = ih->ttl;
+	d->tos = ih->tos;
+	d->at = now;
 	d->len = len;
 	memcpy(d->data, data, len);
 	if (u->q_tail)
@@ -144,11 +178,28 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 		score += 1;
 	}
 	if (u->pcb.connected) {
-		if (u->pcb.remote.addr != src || u->pcb.remote.port != sport)
+		/* Connected to port 0, any source port matches (Linux's
+		 * compute_score looks at inet_dport only when set). */
+		if (u->pcb.remote.addr != src || (u->pcb.remote.port && u->pcb.remote.port != sport))
 			return -1;
 		score += 2;
 	}
 	return score;
+}
+
+/* A datagram to a broadcast or multicast address: a copy for every socket
+ * that matches (Linux's __udp4_lib_mcast_deliver). False when none did. */
+static bool udp_deliver_all(struct stack *s, const struct ip4_hdr *ih, uint16_t sport, uint16_t dport,
+			    const uint8_t *data, size_t len, uint64_t now)
+{
+	bool any = false;
+
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
+		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
+			udp_enqueue(s, udp_of(x), ih, sport, data, len, now);
+			any = true;
+		}
+	return any;
 }
 
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
@@ -185,17 +236,10 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	s->stats.udp_in++;
 
-	if (ip4_is_broadcast(s, ih->dst)) {
-		/* Broadcasts go to every socket that matches (Linux's
-		 * __udp4_lib_mcast_deliver). */
-		bool any = false;
-
-		for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
-			if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
-				udp_enqueue(s, udp_of(x), ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
-				any = true;
-			}
-		if (!any)
+	if (ip4_is_broadcast(s, ih->dst) || ip4_is_multicast(ih->dst)) {
+		/* Broadcasts and multicasts go to every socket that matches
+		 * (ip4_input took a multicast only for a group joined). */
+		if (!udp_deliver_all(s, ih, sport, dport, p + UDP_HLEN, ulen - UDP_HLEN, now))
 			stack_drop(s, DROP_UDP_NO_SOCKET);
 		return;
 	}
@@ -214,19 +258,72 @@ void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		icmp4_send_unreach(s, ih, ICMP_UNREACH_PORT, now);
 		return;
 	}
-	udp_enqueue(s, best, ih->src, sport, p + UDP_HLEN, ulen - UDP_HLEN);
+	udp_enqueue(s, best, ih, sport, p + UDP_HLEN, ulen - UDP_HLEN, now);
 }
 
-void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err)
+/* IP_RECVERR: queues the error on u (Linux's ip_icmp_error; refused, like
+ * its sock_queue_err_skb, when the receive buffer is full). */
+static void errq_add(struct stack *s, struct udp_sock *u, const struct ip4_hdr *q, uint16_t dport,
+		     const uint8_t *qp, size_t qlen, int err, const struct udp_icmp_info *ii)
 {
+	size_t n = qlen > UDP_HLEN ? qlen - UDP_HLEN : 0;
+	struct udp_errq *e;
+
+	if (n > UDP_ERR_QUOTE_MAX)
+		n = UDP_ERR_QUOTE_MAX;
+	if (u->q_bytes + u->eq_bytes + sizeof(*e) + n > u->rcvbuf || !(e = malloc(sizeof(*e) + n))) {
+		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		return;
+	}
+	e->next = NULL;
+	e->ei.err = err;
+	e->ei.type = ii->type;
+	e->ei.code = ii->code;
+	e->ei.info = ii->info;
+	e->ei.offender = ii->from;
+	e->ei.dst.addr = q->dst;
+	e->ei.dst.port = dport;
+	e->len = n;
+	if (n)
+		memcpy(e->data, qp + UDP_HLEN, n);
+	if (u->eq_tail)
+		u->eq_tail->next = e;
+	else
+		u->eq_head = e;
+	u->eq_tail = e;
+	u->eq_bytes += sizeof(*e) + n;
+}
+
+void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err,
+		    const struct udp_icmp_info *ii)
+{
+	struct udp_sock *best = NULL;
 	struct udp_hdr qu;
 	uint16_t sport, dport;
+	int best_score = -1;
 
 	/* The quote ends 8 bytes into the datagram: its length describes the original. */
 	if (udp_hdr_parse(qp, qlen, &qu) == WIRE_TRUNCATED)
 		return;
 	sport = qu.sport;
 	dport = qu.dport;
+	/* The socket that sent it, as Linux's __udp4_lib_err finds it (the
+	 * lookup of an answer to it): with IP_RECVERR, every error is queued and
+	 * becomes the pending one, connected or not, hard or soft. */
+	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, sport); x; x = inpcb_next_bound(x)) {
+		int sc = udp_score(udp_of(x), q->dst, dport, q->src, sport);
+
+		if (sc > best_score) {
+			best = udp_of(x);
+			best_score = sc;
+		}
+	}
+	if (best && best->recverr) {
+		errq_add(s, best, q, dport, qp, qlen, err, ii);
+		best->err = err;
+		sock_wake(&best->wake);
+		return;
+	}
 	/* Like Linux without IP_RECVERR: only a connected socket hears of it,
 	 * and only of hard errors (port or protocol unreachable, and the
 	 * administrative ones). Deviation: Linux also counts host/net codes
@@ -258,6 +355,8 @@ struct udp_sock *udp_open(struct stack *s)
 		return NULL;
 	u->s = s;
 	u->rcvbuf = UDP_DEFAULT_RCVBUF;
+	u->mc_ttl = 1;
+	u->mc_loop = true;
 	u->next = s->udp->socks;
 	s->udp->socks = u;
 	return u;
@@ -325,6 +424,9 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
 	    !s->cfg.gateway)
 		return -ENETUNREACH;
+	/* Linux's ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
+	if (ip4_is_broadcast(s, peer->addr) && !u->broadcast)
+		return -EACCES;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
@@ -350,6 +452,12 @@ int udp_take_error(struct udp_sock *u)
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
 		uint64_t now)
 {
+	return udp_sendmsg(u, buf, len, dst, NULL, now);
+}
+
+long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		 const struct udp_tx_opts *o, uint64_t now)
+{
 	struct stack *s = u->s;
 	struct ip4_endpoint to;
 	struct ip4_tx tx;
@@ -365,14 +473,18 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
 	if (dst) {
+		/* Linux's udp_sendmsg refuses port 0 in an address given with
+		 * the call, but sends to a peer connect() gave port 0. */
+		if (dst->port == 0)
+			return -EINVAL;
+		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
+			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
 		to = *dst;
 	} else {
 		if (!u->pcb.connected)
 			return -EDESTADDRREQ;
 		to = u->pcb.remote;
 	}
-	if (to.port == 0)
-		return -EINVAL;
 	/* Linux reports a pending error (ECONNREFUSED after a port
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
@@ -381,6 +493,13 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	if (rc)
 		return rc;
 	src = u->pcb.local.addr && !ip4_is_broadcast(s, u->pcb.local.addr) ? u->pcb.local.addr : s->cfg.addr;
+	if (o && o->src) {
+		/* IP_PKTINFO's source: one of ours, or there is no route from
+		 * it (what Linux answers a connected socket). */
+		if (o->src != s->cfg.addr)
+			return -ENETUNREACH;
+		src = o->src;
+	}
 
 	p = pkb_alloc(UDP_HLEN + len);
 	if (!p)
@@ -399,10 +518,28 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	tx.src = src;
 	tx.dst = to.addr;
 	tx.proto = IP_PROTO_UDP;
-	tx.tos = u->tos;
+	tx.tos = o && o->tos >= 0 ? (uint8_t)o->tos : u->tos;
+	tx.ttl = o ? (uint8_t)o->ttl : 0;
+	/* IP_TTL given with the datagram wins, as in Linux's __ip_make_skb. */
+	if (!tx.ttl && ip4_is_multicast(to.addr))
+		tx.ttl = u->mc_ttl ? u->mc_ttl : 1;   /* Deviation: TTL 0 (this host only) goes out as 1 */
 	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
 	 * fragmentation for the others. */
 	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
+
+	/* IP_MULTICAST_LOOP: a datagram to a group this host joined is also
+	 * delivered here, as Linux loops it back (with the header it is sent
+	 * with, for the receiver's control messages). */
+	if (ip4_is_multicast(to.addr) && u->mc_loop && udp_group_joined(s, to.addr)) {
+		struct ip4_hdr lh;
+
+		memset(&lh, 0, sizeof(lh));
+		lh.src = src;
+		lh.dst = to.addr;
+		lh.ttl = tx.ttl;
+		lh.tos = tx.tos;
+		(void)udp_deliver_all(s, &lh, u->pcb.local.port, to.port, h + UDP_HLEN, len, now);
+	}
 	rc = ip4_output(s, p, &tx, now);
 	/* A datagram lost to a full ARP queue is lost like on the wire; Linux
 	 * reports success too. */
@@ -450,9 +587,63 @@ unsigned udp_poll(const struct udp_sock *u)
 	stack_assert_locked();
 	if (u->q_head)
 		ev |= SOCK_POLLIN;
-	if (u->err)
+	if (u->err || u->eq_head)
 		ev |= SOCK_POLLERR;
 	return ev;
+}
+
+int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m)
+{
+	const struct udp_dgram *d = u->q_head;
+
+	stack_assert_locked();
+	if (!d)
+		return -EAGAIN;
+	m->dst = d->dst;
+	m->ttl = d->ttl;
+	m->tos = d->tos;
+	m->at = d->at;
+	return 0;
+}
+
+void udp_set_recverr(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->recverr = on;
+	if (!on) {
+		/* Linux purges the queue when IP_RECVERR is turned off. */
+		while (u->eq_head) {
+			struct udp_errq *e = u->eq_head;
+
+			u->eq_head = e->next;
+			free(e);
+		}
+		u->eq_tail = NULL;
+		u->eq_bytes = 0;
+	}
+}
+
+long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struct udp_err_info *ei)
+{
+	struct udp_errq *e = u->eq_head;
+	size_t n;
+
+	stack_assert_locked();
+	if (!e)
+		return -EAGAIN;
+	n = e->len < len ? e->len : len;
+	if (n)
+		memcpy(buf, e->data, n);
+	*full = e->len;
+	*ei = e->ei;
+	u->eq_head = e->next;
+	if (!u->eq_head)
+		u->eq_tail = NULL;
+	u->eq_bytes -= sizeof(*e) + e->len;
+	free(e);
+	/* Linux's ip_recv_error: the pending error is the next queued one's. */
+	u->err = u->eq_head ? u->eq_head->ei.err : 0;
+	return (long)n;
 }
 
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
@@ -464,7 +655,8 @@ void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	if (!u->pcb.connected)
+	/* Linux's inet_getname: a peer of port 0 is no peer. */
+	if (!u->pcb.connected || !u->pcb.remote.port)
 		return -ENOTCONN;
 	*ep = u->pcb.remote;
 	return 0;
@@ -482,6 +674,58 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
+	udp_set_broadcast(u, o->broadcast);
+	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
+	u->recverr = o->recverr;
+}
+
+void udp_set_broadcast(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->broadcast = on;
+}
+
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop)
+{
+	stack_assert_locked();
+	u->mc_ttl = ttl;
+	u->mc_loop = loop;
+}
+
+int udp_join(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	if (!ip4_is_multicast(group))
+		return -EINVAL;
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group)
+			return -EADDRINUSE;
+	if (u->ngroups == UDP_MAX_MEMBERSHIPS)
+		return -ENOBUFS;
+	u->groups[u->ngroups++] = group;
+	return 0;
+}
+
+int udp_leave(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == group) {
+			u->groups[i] = u->groups[--u->ngroups];
+			return 0;
+		}
+	return -EADDRNOTAVAIL;
+}
+
+bool udp_group_joined(const struct stack *s, uint32_t group)
+{
+	if (group == 0xe0000001u)
+		return true;
+	for (const struct udp_sock *u = s->udp->socks; u; u = u->next)
+		for (unsigned i = 0; i < u->ngroups; i++)
+			if (u->groups[i] == group)
+				return true;
+	return false;
 }
 
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes)

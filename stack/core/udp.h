@@ -15,6 +15,7 @@ struct ip4_hdr;
 struct udp_sock;
 
 #define UDP_MAX_PAYLOAD 65507
+#define UDP_MAX_MEMBERSHIPS 20   /* groups per socket, Linux's igmp_max_memberships */
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
 #define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
 #define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
@@ -22,33 +23,93 @@ struct udp_sock;
 int udp_init(struct stack *s);
 void udp_fini(struct stack *s);
 void udp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
+/* What an ICMP error says besides its errno (IP_RECVERR's sock_extended_err). */
+struct udp_icmp_info {
+	uint8_t type, code;
+	uint32_t info;              /* the next-hop MTU of "fragmentation needed", else 0 */
+	uint32_t from;              /* who sent it: the offender */
+};
 /* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
  * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
-void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err);
+void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
+		    const struct udp_icmp_info *ii);
 
 struct udp_sock *udp_open(struct stack *s);
 /* Frees the socket and everything queued on it. */
 void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port. -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
-/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects. */
+/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects.
+ * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
-/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or -errno. */
+/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or
+ * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
+ * SO_BROADCAST. */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
+/* sendmsg()'s control messages for one datagram (IP_PKTINFO, IP_TTL, IP_TOS). */
+struct udp_tx_opts {
+	uint32_t src;               /* IP_PKTINFO's ipi_spec_dst: 0, or our address */
+	int ttl;                    /* 0: the default */
+	int tos;                    /* -1: the socket's */
+};
+/* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
+long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		 const struct udp_tx_opts *o, uint64_t now);
 /* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
  * when none is queued; a pending ICMP error is returned (and cleared) first. */
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
+/* What the IP header said of the datagram udp_recvfrom() returns next (the
+ * control messages IP_PKTINFO, IP_TTL, IP_TOS, SO_TIMESTAMP). -EAGAIN when none. */
+struct udp_rx_meta {
+	uint32_t dst;               /* the destination address */
+	uint8_t ttl, tos;
+	uint64_t at;                /* when it arrived (the stack's clock) */
+};
+int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m);
+/* IP_RECVERR (Linux's ip_icmp_error): every ICMP error about what the
+ * socket sent is queued (and becomes its pending error) for MSG_ERRQUEUE. */
+void udp_set_recverr(struct udp_sock *u, bool on);
+struct udp_err_info {
+	int err;                    /* negative errno */
+	uint8_t type, code;         /* of the ICMP message (origin: ICMP) */
+	uint32_t info;
+	uint32_t offender;          /* the ICMP message's source */
+	struct ip4_endpoint dst;    /* where the datagram went */
+};
+/* Dequeues the oldest error: its quoted payload into buf (up to len; *full
+ * its size), its details into ei. The pending error becomes the next one's.
+ * -EAGAIN when none. */
+long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struct udp_err_info *ei);
+/* POLLERR also while errors are queued. */
 unsigned udp_poll(const struct udp_sock *u);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
-/* -ENOTCONN when not connected. */
+/* -ENOTCONN when not connected (or connected to port 0, like Linux). */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
 /* Hands a new socket the options kept before it existed: the receive
- * buffer (SO_RCVBUF, doubled like Linux's) when set, and IP_TOS. */
+ * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
+void udp_set_broadcast(struct udp_sock *u, bool on);
+/* IP_MULTICAST_TTL and IP_MULTICAST_LOOP. */
+void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
+
+/*
+ * Multicast reception (RFC 1112 level 2, without IGMP messages): a socket
+ * joins a group on the stack's one interface (IP_ADD_MEMBERSHIP); the stack
+ * then takes datagrams to that group, and, like Linux with IP_MULTICAST_ALL
+ * on (its default), hands them to every socket bound to their port (the
+ * wildcard address or the group). udp_join: -EINVAL (not a multicast
+ * address), -EADDRINUSE (joined already), -ENOBUFS (UDP_MAX_MEMBERSHIPS);
+ * udp_leave: -EADDRNOTAVAIL (not joined).
+ */
+int udp_join(struct udp_sock *u, uint32_t group);
+int udp_leave(struct udp_sock *u, uint32_t group);
+/* Whether the stack takes datagrams to group: a socket joined it, or it is
+ * 224.0.0.1 (all hosts, RFC 1112 §4). */
+bool udp_group_joined(const struct stack *s, uint32_t group);
 void udp_set_rcvbuf(struct udp_sock *u, size_t bytes);
 size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */

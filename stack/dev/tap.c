@@ -302,9 +302,13 @@ static int configure_host_side(int ctl, const struct tap_config *cfg, bool addre
 	set_ifname(&ifr, cfg->name);
 	if ((rc = sys_ioctl(ctl, SIOCGIFFLAGS, &ifr)) < 0)
 		return (int)rc;
-	if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING))
+	/* Administratively up is all it needs. IFF_RUNNING follows the
+	 * operational state, which the kernel updates after we attach (its
+	 * link watch, asynchronously): an up device may not show it yet, and
+	 * only root could set IFF_UP again to no effect. */
+	if (ifr.ifr_flags & IFF_UP)
 		return 0;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	ifr.ifr_flags |= IFF_UP;
 	rc = sys_ioctl(ctl, SIOCSIFFLAGS, &ifr);
 	return rc < 0 ? (int)rc : 0;
 }

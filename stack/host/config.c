@@ -416,20 +416,6 @@ static int parse_tcp_buf(const char *v, uint32_t out[3])
 	return 0;
 }
 
-/* PSTACK_LINGER_MS: lenient, unlike the others (a bad value means the default). */
-static uint64_t parse_linger(const char *v)
-{
-	char *end;
-	unsigned long ms;
-
-	if (!v || !*v)
-		return HOST_LINGER_DEFAULT_US;
-	ms = strtoul(v, &end, 10);
-	if (*end || ms > 3600000u)
-		return HOST_LINGER_DEFAULT_US;
-	return (uint64_t)ms * 1000u;
-}
-
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	struct host_config hc;
@@ -594,7 +580,12 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 	if (set)
 		hc.spin_us = (uint32_t)n;
 
-	hc.linger_us = parse_linger(get_var(get, "PSTACK_LINGER_MS"));
+	if (parse_uint_var(get, "PSTACK_LINGER_MS", 0, 3600000, &n, &set))
+		return bad_value(err, errlen, "PSTACK_LINGER_MS", get_var(get, "PSTACK_LINGER_MS"),
+				 "expected milliseconds from 0 to 3600000, e.g. 10000");
+	if (set)
+		hc.linger_us = n * 1000u;
+
 	*cfg = hc;
 	return 0;
 }

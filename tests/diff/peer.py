@@ -10,6 +10,8 @@ pair, or pstack over the TAP). Every behaviour has its own port:
                                    EOF), hello (send "hello world\\n", then hold), fin
                                    (close at once), rst (close with SO_LINGER 0)
               "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
+              "mcast GROUP PORT TEXT"  send the datagram TEXT to the multicast GROUP:PORT
+                                   on the link (TTL 1), from port 7007
   TCP 7001  echo until EOF, then close
   TCP 7002  sink: read and discard until EOF, never write (a silent but live peer)
   TCP 7003  close at once (FIN); a later segment from the program gets a RST
@@ -21,9 +23,12 @@ pair, or pstack over the TAP). Every behaviour has its own port:
   TCP 7009, UDP 7019: closed (nothing listens: RST, ICMP port unreachable)
   TCP 7010  dropped by an iptables rule the runner adds (the SYN is never answered)
   TCP 7011  send "hello world\\n", then sink
+  TCP 7012  urgent data report: reads the program's bytes until EOF, the urgent byte
+            apart (recv MSG_OOB), then answers "data=BYTES oob=BYTES" and closes
 
 Prints "ready" once every port is open; runs until killed.
 """
+import select
 import socket
 import struct
 import sys
@@ -85,6 +90,29 @@ def oob(c):
     sink(c)
 
 
+def urgent_report(c):
+    data, oob = [], []
+    try:
+        while True:
+            r, _, x = select.select([c], [], [c], 5)
+            if x:
+                try:
+                    oob.append(c.recv(1, socket.MSG_OOB))
+                except OSError:
+                    pass    # EAGAIN before the byte, EINVAL once read
+                continue
+            if not r:
+                break
+            b = c.recv(65536)
+            if not b:
+                break
+            data.append(b)
+        c.sendall(b"data=%s oob=%s" % (b"".join(data), b"".join(oob)))
+    except OSError:
+        pass
+    c.close()
+
+
 def hello(c):
     c.sendall(HELLO)
     sink(c)
@@ -110,6 +138,9 @@ def control(c, udp):
                     mode(s)
             elif w[0] == "udp":
                 udp.sendto(w[2].rstrip("\n").encode(), (PROG, int(w[1])))
+            elif w[0] == "mcast":
+                port, text = w[2].split(None, 1)
+                udp.sendto(text.rstrip("\n").encode(), (w[1], int(port)))
             else:
                 raise ValueError(w[0])
             c.sendall(b"ok\n")
@@ -140,6 +171,9 @@ def udp_echo(u):
 def main():
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind((HOST, 7007))
+    # Multicast leaves on the link's interface (there is no route for it), TTL 1.
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(HOST))
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind((HOST, 7008))
     serve_tcp(7000, control, u)
@@ -150,6 +184,7 @@ def main():
     serve_tcp(7005, stall)
     serve_tcp(7006, oob)
     serve_tcp(7011, hello)
+    serve_tcp(7012, urgent_report)
     print("ready", flush=True)
     udp_echo(u)
 

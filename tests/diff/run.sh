@@ -185,7 +185,7 @@ done
 # The kernel's set-up: veth pair, the program's end named like pstack's device.
 ip link add tap0 netns "$NK" type veth peer name veth0 netns "$NQ"
 ip -n "$NK" link set tap0 address 00:00:5e:00:53:01
-ip -n "$NK" addr add 192.0.2.2/24 dev tap0
+ip -n "$NK" addr add 192.0.2.2/24 brd + dev tap0
 ip -n "$NK" link set tap0 up
 ip -n "$NK" route add default via 192.0.2.1
 ip -n "$NQ" addr add 192.0.2.1/24 dev veth0
@@ -196,7 +196,7 @@ peer_setup "$NQ"
 # fixed MAC (what a program sees of the device must not change from run to run).
 ip -n "$NP" tuntap add dev tap0 mode tap
 ip -n "$NP" link set tap0 address 00:00:5e:00:53:fe
-ip -n "$NP" addr add 192.0.2.1/24 dev tap0
+ip -n "$NP" addr add 192.0.2.1/24 brd + dev tap0
 ip -n "$NP" link set tap0 up
 peer_setup "$NP"
 

@@ -34,7 +34,12 @@
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
 #include <linux/sockios.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netpacket/packet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -85,7 +90,7 @@ static volatile int minus_one = -1;
 enum {
 	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004, P_STALL = 7005,
 	P_OOB = 7006, P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010,
-	P_HELLO = 7011, P_UCLOSED = 7019,
+	P_HELLO = 7011, P_URGENT = 7012, P_UCLOSED = 7019,
 };
 #define HELLO_LEN 12             /* "hello world\n" from P_HELLO and "connect ... hello" */
 
@@ -734,6 +739,22 @@ CASE(bind_nonlocal, 0) { bind_to(tcp_sock(), NOBODY, 0); }
 CASE(bind_peer_addr, 0) { bind_to(tcp_sock(), PEER, 0); }
 CASE(bind_bcast_tcp, 0) { bind_to(tcp_sock(), BCAST, 0); }
 CASE(bind_mcast_udp, 0) { bind_to(udp_sock(), "224.0.0.1", case_port()); }
+CASE(bind_mcast_tcp, 0) { bind_to(tcp_sock(), "224.0.0.1", 0); }
+CASE(bind_bcast_udp, 0) { bind_to(udp_sock(), BCAST, case_port()); }
+CASE(bind_limited_bcast_tcp, 0) { bind_to(tcp_sock(), "255.255.255.255", 0); }
+CASE(bind_net_addr_tcp, 0) { bind_to(tcp_sock(), "192.0.2.0", 0); }
+static void conn(int s, const char *ip, int port);
+
+/* Bound to the broadcast address, a TCP socket still connects from its own. */
+CASE(bind_bcast_tcp_connect, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, BCAST, case_port());
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
 CASE(bind_short_len, 0)
 {
 	struct sockaddr_in a = sin4(SELF, 0);
@@ -1105,6 +1126,14 @@ CASE(connect_eintr_nonblock_retry, 0)
 CASE(connect_bcast, 1000) { conn(tcp_sock(), BCAST, P_ECHO); }
 CASE(connect_limited_bcast, 1000) { conn(tcp_sock(), "255.255.255.255", P_ECHO); }
 CASE(connect_mcast, 1000) { conn(tcp_sock(), "224.0.0.1", P_ECHO); }
+CASE(connect_mcast_nonblock, 1000)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, "239.1.2.3", P_ECHO);
+	emit_so_error(s);
+}
 CASE(connect_any_addr, 1000) { conn(tcp_sock(), "0.0.0.0", P_CLOSED); }
 CASE(connect_self_closed, 1000) { conn(tcp_sock(), SELF, P_CLOSED); }
 CASE(connect_port_zero, 0) { conn(tcp_sock(), PEER, 0); }
@@ -1144,6 +1173,148 @@ CASE(connect_unspec_connected, 0)
 
 	R(connect(s, &a, sizeof(a)));
 	emit_peername(s);
+	conn(s, PEER, P_ECHO);
+}
+static void poll1(int s, short ev, int ms);
+
+/* connect(AF_UNSPEC) disconnects (Linux's tcp_disconnect): what is left of the socket. */
+CASE(connect_unspec_connected_state, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	emit_sockname(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	poll1(s, POLLIN | POLLOUT, 0);
+}
+CASE(connect_unspec_bound_keeps_addr, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	conn(s, PEER, P_ECHO);
+	R(connect(s, &a, sizeof(a)));
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+	emit_sockname(s);
+}
+CASE(connect_unspec_connecting, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, &a, sizeof(a)));
+	emit_so_error(s);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_unspec_listener, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int l = tcp_listener();
+
+	R(connect(l, &a, sizeof(a)));
+	R(accept(l, NULL, NULL));
+	R(listen(l, 4));
+}
+CASE(connect_unspec_short_len, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+
+	R(connect(tcp_to(P_ECHO), &a, 1));
+}
+CASE(connect_connected_bad_family, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+
+	a.sin_family = AF_INET6;
+	R(connect(tcp_to(P_ECHO), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_connected_loopback, 0) { conn(tcp_to(P_ECHO), "127.0.0.1", P_ECHO); }
+CASE(connect_connecting_bad_len, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_DROP);
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(connect(s, (struct sockaddr *)&a, 8));
+}
+CASE(connect_nonblock_refused_so_error_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_CLOSED);
+	wait_ev(s, POLLOUT);
+	emit_so_error(s);
+	conn(s, PEER, P_CLOSED);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+/* Connected, then reset before connect() was called again to see it. */
+CASE(connect_nonblock_reset_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_RST);
+	wait_ev(s, POLLOUT);
+	send(s, "x", 1, MSG_NOSIGNAL);
+	wait_err(s);
+	conn(s, PEER, P_ECHO);
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_shutdown_connect_again, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	R(shutdown(s, SHUT_RDWR));
+	conn(s, PEER, P_ECHO);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_established_shutdown_connect, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(shutdown(s, SHUT_WR));
+	conn(s, PEER, P_ECHO);
+}
+CASE(connect_nonblock_listen, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	wait_ev(s, POLLOUT);
+	R(listen(s, 4));
+}
+/* A blocking connect() after a non-blocking one: waits for the handshake. */
+CASE(connect_nonblock_then_blocking, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	fcntl(s, F_SETFL, 0);
+	conn(s, PEER, P_ECHO);
 	conn(s, PEER, P_ECHO);
 }
 CASE(connect_connected_again, 0) { conn(tcp_to(P_ECHO), PEER, P_ECHO); }
@@ -1299,6 +1470,33 @@ CASE(recv_after_fin_rst, 0)
 	R(recv(s, b, sizeof(b), 0));
 	R(recv(s, b, sizeof(b), 0));
 }
+/* The end of the stream is read before the reset's error, which stays. */
+CASE(recv_after_fin_rst_so_error, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	emit_so_error(s);
+	R(send(s, "x", 1, 0));
+}
+CASE(recv_after_fin_rst_then_send, 0)
+{
+	int s = tcp_fin_rst();
+	char b[8];
+
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+CASE(poll_after_fin_rst, 0)
+{
+	int s = tcp_fin_rst();
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+}
 CASE(send_after_rst, 0)
 {
 	int s = tcp_reset();
@@ -1322,6 +1520,52 @@ CASE(send_after_rst_so_error, 0)
 }
 CASE(send_oob, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_OOB)); }
 CASE(send_oob_udp, 0) { R(send(udp_to(P_UECHO), "x", 1, MSG_OOB)); }
+/* What the peer's kernel makes of our urgent data: the last byte out of band. */
+static void urgent_report(int s)
+{
+	char b[128];
+	ssize_t n, t = 0;
+
+	R(shutdown(s, SHUT_WR));
+	wait_in(s);
+	while ((n = recv(s, b + t, sizeof(b) - 1 - (size_t)t, 0)) > 0)
+		t += n;
+	b[t] = 0;
+	emit("%s", b);
+}
+CASE(send_oob_peer, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "c", 1, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_long, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "abcdef", 6, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_zero, 0)
+{
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "ab", 2, 0));
+	R(send(s, "", 0, MSG_OOB));
+	urgent_report(s);
+}
+CASE(send_oob_unconnected, 0) { R(send(tcp_sock(), "x", 1, MSG_OOB | MSG_NOSIGNAL)); }
+CASE(sendmsg_oob_iov, 0)
+{
+	struct iovec v[2] = { { "ab", 2 }, { "cd", 2 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+	int s = tcp_to(P_URGENT);
+
+	R(sendmsg(s, &m, MSG_OOB));
+	urgent_report(s);
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {
@@ -1544,6 +1788,54 @@ CASE(sendto_udp_limited_bcast_allowed, 0)
 	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
 }
+CASE(sendto_udp_net_addr, 0)
+{
+	struct sockaddr_in a = sin4("192.0.2.0", P_USINK);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+/* Connected to the broadcast address with SO_BROADCAST, which then goes. */
+CASE(connect_udp_bcast_then_no_broadcast, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, P_USINK);
+	int s = udp_sock();
+
+	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
+	conn(s, BCAST, P_USINK);
+	seti(s, SOL_SOCKET, SO_BROADCAST, 0);
+	R(send(s, "x", 1, 0));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_bcast_port_zero, 0)
+{
+	struct sockaddr_in a = sin4(BCAST, 0);
+
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(sendto_udp_family_unspec_short, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+
+	a.sin_family = AF_UNSPEC;
+	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, 8));
+}
+CASE(sendto_udp6_family_unspec, 0)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_UNSPEC };
+	int s = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	need(s >= 0, "socket");
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_udp_port_zero_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, 0);
+	int s = udp_sock();
+
+	conn(s, PEER, 0);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	emit_peername(s);
+}
 CASE(sendto_udp_mcast, 0)
 {
 	struct sockaddr_in a = sin4("224.0.0.1", P_USINK);
@@ -1604,6 +1896,23 @@ CASE(udp_connected_closed_so_error, 0)
 	emit_so_error(s);
 }
 CASE(udp_shut_wr_send, 0) { int s = udp_to(P_UECHO); R(shutdown(s, SHUT_WR)); R(send(s, "x", 1, 0)); }
+/* UDP's EPIPE never raises SIGPIPE, even with its default action. */
+CASE(udp_shut_wr_send_sigdfl, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	signal(SIGPIPE, SIG_DFL);
+	R(shutdown(s, SHUT_WR));
+	R(send(s, "x", 1, 0));
+}
+CASE(udp_unconnected_shut_wr_sendto, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	int s = udp_sock();
+
+	R(shutdown(s, SHUT_WR));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
 
 /* ===================================================================== */
 /* sendmsg, sendmmsg */
@@ -1766,6 +2075,73 @@ CASE(sendmsg_cmsg_tcp_ip_ttl, 0)
 	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
 	R(sendmsg(tcp_to(P_ECHO), &m, 0));
 }
+/* sendmsg of "x" on s with one control message (level, type, dlen bytes of
+ * data); cmsg_len as given, or CMSG_LEN(dlen) when 0. */
+static void send_cmsg(int s, int level, int type, const void *data, size_t dlen, size_t cmsg_len)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct cmsghdr *h;
+
+	memset(&c, 0, sizeof(c));
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(dlen);
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = cmsg_len ? cmsg_len : CMSG_LEN(dlen);
+	memcpy(CMSG_DATA(h), data, dlen);
+	R(sendmsg(s, &m, 0));
+}
+CASE(sendmsg_cmsg_tos_byte, 0) { unsigned char t = 0x10; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 1, 0); }
+CASE(sendmsg_cmsg_tos_bad, 0) { int t = 256; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_tos_short, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TOS, &t, 2, 0); }
+CASE(sendmsg_cmsg_ttl_zero, 0) { int t = 0; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
+CASE(sendmsg_cmsg_ttl_byte, 0) { unsigned char t = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &t, 1, 0); }
+CASE(sendmsg_cmsg_pktinfo_foreign, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	inet_pton(AF_INET, NOBODY, &pi.ipi_spec_dst);
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi), 0);
+}
+CASE(sendmsg_cmsg_pktinfo_short, 0)
+{
+	struct in_pktinfo pi = { 0 };
+
+	send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_PKTINFO, &pi, 8, 0);
+}
+CASE(sendmsg_cmsg_unknown_ip, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, 99, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_other_level, 0) { int v = 1; send_cmsg(udp_to(P_UECHO), 999, 1, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_len_short, 0) { int v = 5; send_cmsg(udp_to(P_UECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 8); }
+CASE(sendmsg_cmsg_scm_rights_udp, 0) { int fd = 0; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SCM_RIGHTS, &fd, sizeof(fd), 0); }
+CASE(sendmsg_cmsg_so_mark, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_so_mark_short, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, 2, 0); }
+CASE(sendmsg_cmsg_tcp_unknown_sol_socket, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), SOL_SOCKET, 999, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_tcp_len_beyond, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 200); }
+CASE(sendmsg_cmsg_tcp_bad_ttl, 0) { int v = 300; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 0); }
+CASE(sendmsg_cmsg_controllen_small, 0)
+{
+	char c[8] = { 0 };
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = sizeof(c);
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_controllen_huge, 0)
+{
+	static char c[256];
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+
+	m.msg_control = c;
+	m.msg_controllen = 1 << 20;
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(sendmsg_cmsg_unconnected_no_addr, 0) { int t = 300; send_cmsg(udp_sock(), IPPROTO_IP, IP_TTL, &t, sizeof(t), 0); }
 CASE(sendmmsg_udp_two, 0)
 {
 	struct iovec v[2];
@@ -1838,6 +2214,82 @@ CASE(recv_zero_nonblock_empty, 0)
 	R(recv(s, b, 0, 0));
 }
 CASE(recv_null_zero_with_data, 0) { R(recv(tcp_hello(), NULL, 0, 0)); }
+/* A blocking zero-length recv waits for data like any recv (here until SO_RCVTIMEO). */
+CASE(recv_zero_rcvtimeo, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+	struct timespec t0;
+
+	set_timeo(s, SO_RCVTIMEO, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(recv(s, b, 0, 0));
+	emit(ms_since(&t0) >= 150 ? "waited" : "at-once");
+}
+CASE(recv_zero_eintr, 0)
+{
+	char b[1];
+	int s = tcp_to(P_SINK);
+
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+}
+/* The wait of a zero-length recv ends when data comes: 0, the data left queued. */
+CASE(recv_zero_blocked_data, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, 0, 0));
+	end_interrupt();
+	wait_bytes(s, 1);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_after_fin, 0)
+{
+	char b[8];
+	int s = tcp_to(P_FIN);
+
+	wait_in(s);
+	R(recv(s, b, 0, MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_zero_peek_with_data, 0) { char b[1]; R(recv(tcp_hello(), b, 0, MSG_PEEK)); }
+CASE(recvmsg_zero_iov_nonblock_empty, 0)
+{
+	struct iovec v = { NULL, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(tcp_to(P_ECHO), &m, MSG_DONTWAIT));
+}
+CASE(readv_zero_len_nonblock_empty, 0)
+{
+	char b[1];
+	struct iovec v = { b, 0 };
+	int s = tcp_to(P_ECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(readv(s, &v, 1));
+}
+/* read() of zero bytes is 0 at once, and leaves a datagram queued. */
+CASE(udp_read_zero_keeps_dgram, 0)
+{
+	char b[8];
+	int s = udp_echoed("hello");
+
+	R(read(s, b, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_read_zero_nonblock_empty, 0)
+{
+	char b[1];
+	int s = udp_to(P_UECHO);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(read(s, b, 0));
+}
 CASE(recv_bad_ptr, 0) { R(recv(tcp_hello(), BAD, 10, 0)); }
 CASE(recv_null_len, 0) { R(recv(tcp_hello(), NULL, 10, 0)); }
 CASE(recv_bad_ptr_then_good, 0)
@@ -1949,6 +2401,115 @@ CASE(read_eintr_restart, 0)
 	R(read(s, b, sizeof(b)));
 	end_interrupt();
 }
+/* Handlers installed with signal() have SA_RESTART (glibc's BSD semantics)... */
+CASE(recv_eintr_restart_signal, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+/* ...unless siginterrupt() said otherwise. */
+CASE(recv_eintr_siginterrupt, 0)
+{
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	siginterrupt(SIGUSR1, 1);
+#pragma GCC diagnostic pop
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+}
+CASE(recv_eintr_sysv_signal, 0)
+{
+	struct sigaction old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sysv_signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+static volatile sig_atomic_t info_ok;
+static void on_sig_info(int s, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	info_ok = si && si->si_signo == s && si->si_code == SI_TKILL;
+	on_sig(s);
+}
+CASE(recv_eintr_restart_siginfo, 0)
+{
+	struct sigaction sa = { .sa_sigaction = on_sig_info, .sa_flags = SA_SIGINFO | SA_RESTART };
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_SEND, s);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	emit("info=%d", (int)info_ok);
+}
+/* sigaction() reports the handler and flags the program installed. */
+CASE(sigaction_reports_own, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESTART | SA_NODEFER }, old;
+
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	R(socket(AF_INET, SOCK_STREAM, 0) >= 0);
+	R(sigaction(SIGUSR1, &sa, NULL));
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("own=%d restart=%d nodefer=%d siginfo=%d mask=%d", old.sa_handler == on_sig,
+	     !!(old.sa_flags & SA_RESTART), !!(old.sa_flags & SA_NODEFER), !!(old.sa_flags & SA_SIGINFO),
+	     sigismember(&old.sa_mask, SIGUSR2));
+	emit("prev=%s", signal(SIGUSR1, SIG_IGN) == on_sig ? "own" : "other");
+	R(sigaction(SIGUSR1, NULL, &old));
+	emit("ign=%d", old.sa_handler == SIG_IGN);
+}
+CASE(sigaction_resethand, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = SA_RESETHAND }, old;
+	char b[8];
+	int s = tcp_to(P_SINK);
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), 0));
+	end_interrupt();
+	sigaction(SIGUSR1, NULL, &old);
+	emit("after=%s", old.sa_handler == SIG_DFL ? "SIG_DFL" : "handler");
+}
+CASE(sigaction_bad_signal, 0)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+
+	R(sigaction(0, &sa, NULL));
+	R(sigaction(SIGKILL, &sa, NULL));
+	R(sigaction(100, NULL, NULL));
+	errno = 0;
+	emit("%s", signal(-1, on_sig) == SIG_ERR ? ename(errno) : "ok");
+}
+CASE(accept_eintr_restart_signal, 0)
+{
+	int l = tcp_listener();
+
+	signal(SIGUSR1, on_sig);
+	interrupt(SIGUSR1, THEN_PEER_CONNECT, -1);
+	RFD(accept(l, NULL, NULL));
+	end_interrupt();
+}
 CASE(recv_oob_none, 0) { char b[8]; R(recv(tcp_hello(), b, sizeof(b), MSG_OOB)); }
 CASE(recv_oob_peer, 0)
 {
@@ -1995,6 +2556,94 @@ CASE(recv_oob_sigurg, 0)
 	R(fcntl(s, F_SETOWN, getpid()));
 	need(connect_to(s, PEER, P_OOB) == 0, "connect");
 	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(recv_oob_twice, 0)
+{
+	char b[8] = "";
+	int s = tcp_to(P_OOB);
+
+	wait_ev(s, POLLPRI);
+	if (R(recv(s, b, sizeof(b), MSG_OOB | MSG_PEEK)) > 0)
+		emit("oob=%c", b[0]);
+	if (R(recv(s, b, sizeof(b), MSG_OOB)) > 0)
+		emit("oob=%c", b[0]);
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_read_past_mark, 0)
+{
+	char b[8];
+	int s = tcp_to(P_OOB);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLPRI };
+
+	wait_ev(s, POLLPRI);
+	R(recv(s, b, sizeof(b), 0));
+	/* At the mark with only the urgent byte left: not readable in line. */
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	/* The byte was passed over: gone. */
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+CASE(recv_oob_fionread, 0)
+{
+	int s = tcp_to(P_OOB), n = -1;
+
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_fionread_inline, 0)
+{
+	int s = tcp_sock(), n = -1;
+
+	seti(s, SOL_SOCKET, SO_OOBINLINE, 1);
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+}
+CASE(recv_oob_zero_len, 0)
+{
+	char b[1];
+	int s = tcp_to(P_OOB);
+	struct iovec v = { b, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	wait_ev(s, POLLPRI);
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+	v.iov_len = 1;
+	R(recvmsg(s, &m, MSG_OOB));
+	emit("flags=%#x", m.msg_flags);
+}
+CASE(recv_oob_listener, 0) { char b[8]; R(recv(tcp_listener(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_unconnected, 0) { char b[8]; R(recv(tcp_sock(), b, sizeof(b), MSG_OOB)); }
+CASE(recv_oob_sigurg_tid, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { F_OWNER_TID, (pid_t)syscall(SYS_gettid) };
+
+	R(fcntl(s, F_SETOWN_EX, &o));
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(recv_oob_sigurg_none, 0)
+{
+	int s = tcp_to(P_OOB);
+
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
+CASE(epoll_oob, 0)
+{
+	int s = tcp_to(P_OOB), ep = epoll_create1(0);
+	struct epoll_event e = { .events = EPOLLIN | EPOLLPRI }, out[2];
+
+	wait_ev(s, POLLPRI);
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+	if (R(epoll_wait(ep, out, 2, 1000)) == 1)
+		emit("events=%#x", out[0].events);
 }
 CASE(recv_errqueue_tcp, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_ERRQUEUE)); }
 CASE(recvfrom_tcp_addr, 0)
@@ -2299,6 +2948,80 @@ CASE(recvmsg_recvtos, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTOS, 256); }
 CASE(recvmsg_timestamp, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP, 256); }
 CASE(recvmsg_timestampns, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS, 256); }
 CASE(recvmsg_pktinfo_ctrunc, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, 8); }
+CASE(recvmsg_pktinfo_ctrunc_data, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, CMSG_LEN(8)); }
+CASE(recvmsg_timestamp_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP_NEW, 256); }
+CASE(recvmsg_timestampns_new, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMPNS_NEW, 256); }
+CASE(recvmsg_tcp_pktinfo, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	need(connect_to(s, PEER, P_HELLO) == 0, "connect");
+	wait_bytes(s, HELLO_LEN);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Every option at once: the kernel's order of the control messages. */
+CASE(recvmsg_all_cmsgs, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTOS, 1);
+	seti(s, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+		emit_cmsgs(&m);
+	}
+}
+/* Room for the first control message only: the second is cut. */
+CASE(recvmsg_cmsgs_second_cut, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo)) + 4 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvmsg_option_off_again, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 0);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
 CASE(recvmsg_errqueue_udp, 0)
 {
 	union { char b[256]; struct cmsghdr a; } c;
@@ -2316,6 +3039,109 @@ CASE(recvmsg_errqueue_udp, 0)
 		emit("flags=%#x", m.msg_flags);
 		emit_cmsgs(&m);
 	}
+}
+/* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
+CASE(recvmsg_errqueue_unconnected, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED), from;
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1,
+			    .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+	char ip[INET_ADDRSTRLEN];
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit("revents=%#x", wait_ev(s, 0));
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+		emit("flags=%#x name=%s:%d data=%.*s", m.msg_flags, ip, ntohs(from.sin_port), (int)rtmp, b);
+		emit_cmsgs(&m);
+	}
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("revents=%#x", wait_ev(s, 0));
+}
+/* The pending error first (read by recv), the queue after; then nothing. */
+CASE(recvmsg_errqueue_after_error, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "x", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+}
+CASE(recvmsg_errqueue_two, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "a", 1, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(send(s, "bc", 2, 0));
+	R(send(s, "bc", 2, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	/* The second error regenerates the pending one: wait for it to come. */
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x", m.msg_flags);
+	emit_so_error(s);
+}
+CASE(recvmsg_errqueue_trunc, 0)
+{
+	char b[1];
+	struct iovec v = { b, 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvfrom_errqueue_udp, 0)
+{
+	char b[16];
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvfrom(s, b, sizeof(b), MSG_ERRQUEUE, NULL, NULL));
+}
+/* Without IP_RECVERR an unconnected socket hears nothing. */
+CASE(udp_unconnected_closed_port, 0)
+{
+	char b[16];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED);
+	int s = udp_sock();
+
+	R(sendto(s, "xyz", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	/* Round trip through the echo port: the ICMP error came before its answer. */
+	to = sin4(PEER, P_UECHO);
+	R(sendto(s, "e", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recvmsg(s, &(struct msghdr){ 0 }, MSG_ERRQUEUE));
 }
 CASE(recvmsg_errqueue_empty, 0)
 {
@@ -2653,6 +3479,167 @@ CASE(ioctl_siocgifconf, 0)
 	}
 }
 
+CASE(ioctl_siocgifconf_len, 0)
+{
+	struct ifconf c = { .ifc_len = 0, .ifc_req = NULL };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d", c.ifc_len / (int)sizeof(struct ifreq));
+}
+CASE(ioctl_siocgifconf_room_for_one, 0)
+{
+	struct ifreq rs[1];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+
+	if (R(ioctl(udp_sock(), SIOCGIFCONF, &c)) == 0)
+		emit("len=%d %s", c.ifc_len / (int)sizeof(struct ifreq), rs[0].ifr_name);
+}
+static int ifreq_named(unsigned long req, const char *name, struct ifreq *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->ifr_name, sizeof(r->ifr_name), "%s", name);
+	return (int)R(ioctl(udp_sock(), req, r));
+}
+CASE(ioctl_siocgifaddr_lo, 0) { struct ifreq r; if (ifreq_named(SIOCGIFADDR, "lo", &r) == 0) emit_ifaddr(&r.ifr_addr); }
+CASE(ioctl_siocgifaddr_nosuch, 0) { struct ifreq r; ifreq_named(SIOCGIFADDR, "nosuch0", &r); }
+CASE(ioctl_siocgifhwaddr_family, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFHWADDR, "tap0", &r) == 0)
+		emit("family=%d", r.ifr_hwaddr.sa_family);
+}
+CASE(ioctl_siocgifindex_name, 0)
+{
+	struct ifreq r;
+
+	if (ifreq_named(SIOCGIFINDEX, "tap0", &r) == 0) {
+		int idx = r.ifr_ifindex;
+
+		emit("index=%s", idx > 0 ? "yes" : "no");
+		memset(&r, 0, sizeof(r));
+		r.ifr_ifindex = idx;
+		if (R(ioctl(udp_sock(), SIOCGIFNAME, &r)) == 0)
+			emit("%s", r.ifr_name);
+	}
+}
+CASE(ioctl_siocgifaddr_tcp, 0)
+{
+	struct ifreq r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "tap0");
+	if (R(ioctl(tcp_sock(), SIOCGIFADDR, &r)) == 0)
+		emit_ifaddr(&r.ifr_addr);
+}
+/* What getifaddrs() lists: names, families, addresses, masks, MACs. */
+CASE(getifaddrs_list, 0)
+{
+	struct ifaddrs *l;
+
+	if (R(getifaddrs(&l)) != 0)
+		return;
+	for (struct ifaddrs *a = l; a; a = a->ifa_next) {
+		if (!a->ifa_addr)
+			continue;
+		if (a->ifa_addr->sa_family == AF_INET) {
+			emit("%s", a->ifa_name);
+			emit_ifaddr(a->ifa_addr);
+			if (a->ifa_netmask)
+				emit_ifaddr(a->ifa_netmask);
+			if ((a->ifa_flags & IFF_BROADCAST) && a->ifa_broadaddr)
+				emit_ifaddr(a->ifa_broadaddr);
+		} else if (a->ifa_addr->sa_family == AF_PACKET) {
+			const struct sockaddr_ll *ll = (const struct sockaddr_ll *)(const void *)a->ifa_addr;
+			const unsigned char *m = ll->sll_addr;
+
+			emit("%s", a->ifa_name);
+			emit("packet:%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		}
+	}
+	freeifaddrs(l);
+}
+/* A netlink dump (RTM_GETADDR or RTM_GETLINK) of tap0, as ip and dnsmasq ask it. */
+static void netlink_dump(int type)
+{
+	struct {
+		struct nlmsghdr h;
+		union { struct ifaddrmsg a; struct ifinfomsg i; } u;
+	} req;
+	static char buf[65536];
+	unsigned idx = if_nametoindex("tap0");
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	bool done = false;
+
+	need(fd >= 0 && idx > 0, "netlink");
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.u));
+	req.h.nlmsg_type = (unsigned short)type;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	R(send(fd, &req, req.h.nlmsg_len, 0));
+	while (!done) {
+		struct iovec v = { buf, sizeof(buf) };
+		struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(fd, &m, 0);
+
+		if (n <= 0) {
+			R(n);
+			return;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type == RTM_NEWADDR) {
+				struct ifaddrmsg *a = NLMSG_DATA(h);
+				int len = (int)IFA_PAYLOAD(h);
+				char ip[INET_ADDRSTRLEN];
+
+				if (a->ifa_index != idx || a->ifa_family != AF_INET)
+					continue;
+				emit("prefix=%d", a->ifa_prefixlen);
+				for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					if (r->rta_type != IFA_LOCAL && r->rta_type != IFA_ADDRESS && r->rta_type != IFA_BROADCAST)
+						continue;
+					inet_ntop(AF_INET, RTA_DATA(r), ip, sizeof(ip));
+					emit("%d=%s", r->rta_type, ip);
+				}
+			} else if (h->nlmsg_type == RTM_NEWLINK) {
+				struct ifinfomsg *i = NLMSG_DATA(h);
+				int len = (int)IFLA_PAYLOAD(h);
+
+				if ((unsigned)i->ifi_index != idx)
+					continue;
+				for (struct rtattr *r = IFLA_RTA(i); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+					const unsigned char *mac = RTA_DATA(r);
+
+					if (r->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(r) == 6)
+						emit("mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+						     mac[4], mac[5]);
+					else if (r->rta_type == IFLA_MTU)
+						emit("mtu=%u", *(unsigned *)RTA_DATA(r));
+				}
+			}
+		}
+	}
+}
+CASE(netlink_getaddr, 0) { netlink_dump(RTM_GETADDR); }
+CASE(netlink_getlink, 0) { netlink_dump(RTM_GETLINK); }
+CASE(if_nameindex_list, 0)
+{
+	struct if_nameindex *v = if_nameindex();
+
+	if (!v) {
+		R(-1);
+		return;
+	}
+	for (struct if_nameindex *p = v; p->if_index; p++)
+		emit("%s", p->if_name);
+	if_freenameindex(v);
+}
+
 /* ===================================================================== */
 /* getsockname, getpeername */
 
@@ -2944,6 +3931,131 @@ CASE(setsockopt_add_membership, 0)
 	inet_pton(AF_INET, SELF, &m.imr_interface);
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
 	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
+}
+/* Multicast reception: a group joined on the stack's interface (RFC 1112). */
+static int join(int s, const char *group, const char *ifaddr, int name)
+{
+	struct ip_mreq m;
+
+	inet_pton(AF_INET, group, &m.imr_multiaddr);
+	inet_pton(AF_INET, ifaddr, &m.imr_interface);
+	return setsockopt(s, IPPROTO_IP, name, &m, sizeof(m));
+}
+
+/* Waits up to MS for a datagram; prints its size and source, or "none". */
+static void mcast_recv(int s, int ms)
+{
+	struct sockaddr_in f;
+	socklen_t fl = sizeof(f);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	char b[64];
+
+	if (poll(&p, 1, ms) != 1) {
+		emit("none");
+		return;
+	}
+	if (R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&f, &fl)) >= 0)
+		emit_addr(&f, fl);
+}
+
+CASE(udp_mcast_join_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.3", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.3 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+CASE(udp_mcast_bound_group_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "239.1.2.4", case_port());
+	R(join(s, "239.1.2.4", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.4 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+/* Not joined: the datagram is not taken. */
+CASE(udp_mcast_not_joined, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	peer("mcast 239.1.2.5 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Joined by another socket: every socket on the port hears it (IP_MULTICAST_ALL). */
+CASE(udp_mcast_joined_by_other, 0)
+{
+	int s = udp_sock(), t = udp_sock(), one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	bind_to(t, "0.0.0.0", case_port());
+	R(join(t, "239.1.2.6", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.6 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	mcast_recv(t, WAIT_MS);
+}
+CASE(udp_mcast_dropped_membership, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.7", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	R(join(s, "239.1.2.7", SELF, IP_DROP_MEMBERSHIP));
+	peer("mcast 239.1.2.7 %d hello", case_port());
+	mcast_recv(s, 300);
+}
+/* Our own datagram to a group we joined comes back (IP_MULTICAST_LOOP), unless turned off. */
+CASE(udp_mcast_loop, 0)
+{
+	struct sockaddr_in g = sin4("239.1.2.8", case_port());
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.8", SELF, IP_ADD_MEMBERSHIP));
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, WAIT_MS);
+	seti(s, IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, 300);
+}
+CASE(setsockopt_membership_errors, 0)
+{
+	struct ip_mreq m;
+	struct ip_mreqn mn;
+	int s = udp_sock();
+
+	R(join(s, "192.0.2.1", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.9", NOBODY, IP_ADD_MEMBERSHIP));
+	inet_pton(AF_INET, "239.1.2.9", &m.imr_multiaddr);
+	inet_pton(AF_INET, SELF, &m.imr_interface);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m) - 1));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, NULL, sizeof(m)));
+	memset(&mn, 0, sizeof(mn));
+	inet_pton(AF_INET, "239.1.2.9", &mn.imr_multiaddr);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof(mn)));
+	R(join(s, "239.1.2.9", "0.0.0.0", IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.10", NOBODY, IP_DROP_MEMBERSHIP));
+	R(join(tcp_sock(), "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+}
+CASE(setsockopt_membership_max, 0)
+{
+	int s = udp_sock();
+	char g[32];
+
+	for (int i = 1; i <= 21; i++) {
+		snprintf(g, sizeof(g), "239.2.0.%d", i);
+		if (join(s, g, SELF, IP_ADD_MEMBERSHIP) < 0) {
+			emit("join %d: %s", i, ename(errno));
+			return;
+		}
+	}
+	emit("21 joined");
 }
 CASE(setsockopt_multicast_ttl, 0)
 {

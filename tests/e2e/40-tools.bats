@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Everyday network tools through the stack: telnet (driven through
 # tmux), socat in both roles, iperf3 in both roles and both directions,
-# sockperf ping-pong both ways.
+# sockperf ping-pong both ways; dnsmasq, which finds the address it binds in
+# the interface list (issue 13).
 
 load lib
 
@@ -174,4 +175,33 @@ sockperf_check() {
 	run pre 30 sockperf ping-pong --tcp -i "$HOST_IP" -p 11112 -t 2
 	sockperf_check
 	tap_assert_crossed 1000 1000
+}
+
+# dnsmasq reads the interface's addresses over netlink (RTM_GETADDR), then
+# binds each: under the preload it must find the stack's (192.0.2.2), not the
+# TAP's kernel side (192.0.2.1, EADDRNOTAVAIL for the stack).
+dns_query() {
+	ker 10 python3 -c '
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x07example\x04test\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(q, (sys.argv[1], 5353))
+r = s.recv(512)
+print(socket.inet_ntoa(r[-4:]))' "$STACK_IP"
+}
+
+@test "dnsmasq --bind-interfaces -i tap0 under the preload binds the stack's address and answers" {
+	command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (Debian: dnsmasq-base)"
+	san_check dnsmasq
+	bg_pre dns 60 dnsmasq --no-daemon --bind-interfaces -i "$TAP" --port 5353 --no-resolv --no-hosts \
+		--conf-file=/dev/null --pid-file= --log-facility=- --address=/example.test/192.0.2.77
+	wait_log "$(err dns)" 'started|failed'
+	run cat "$(err dns)"
+	refute_output --partial 'failed to create listening socket'
+	tap_mark
+	run dns_query
+	assert_success
+	assert_output 192.0.2.77
+	tap_assert_crossed 2 100
 }

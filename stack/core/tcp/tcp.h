@@ -72,9 +72,19 @@ struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);
  * is full, -EPIPE after shutdown(SHUT_WR) or the peer's reset on a closed
  * write side, -ENOTCONN before the connection exists, a pending error. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
+/* tcp_send() with MSG_OOB (RFC 9293 §3.8.5, the Linux way): the last byte
+ * queued is urgent; the segments up to it carry URG and the urgent pointer. */
+long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
 /* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
- * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. */
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. With len 0, like Linux's
+ * recv(): 0 when bytes (or the end) are there, else the same errors. A read
+ * stops before the urgent byte, and skips it unless SO_OOBINLINE (Linux's
+ * tcp_recvmsg). With SOCK_OOB: the urgent byte kept out of band (at most 1
+ * byte, never blocks): -EINVAL when there is none (or SO_OOBINLINE, or it
+ * was read), -EAGAIN before it arrives, 0 after the end of the stream. */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
+/* SIOCATMARK: the next byte to read is the urgent one. */
+bool tcp_atmark(const struct tcp_conn *c);
 /* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */
 int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);
 /* The application lets go: the engine finishes the close on its own (FIN
@@ -110,6 +120,7 @@ enum tcp_option {
 	TCP_OPT_CONGESTION,     /* 0 CUBIC, 1 NewReno */
 	TCP_OPT_REUSEADDR,      /* bool (bind() reads the value it is called with) */
 	TCP_OPT_REUSEPORT,      /* bool */
+	TCP_OPT_OOBINLINE,      /* bool, SO_OOBINLINE */
 };
 /* Checks value and records it in o, the options of a socket whose
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */

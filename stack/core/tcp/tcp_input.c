@@ -519,8 +519,13 @@ static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tc
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_FIN_WAIT_1:
 	case TCP_STATE_FIN_WAIT_2:
-	case TCP_STATE_CLOSE_WAIT:
 		tcp_abort(c, -ECONNRESET);
+		break;
+	case TCP_STATE_CLOSE_WAIT:
+		/* Linux (tcp_reset): the peer had closed, so the write it
+		 * answered with a reset meets a broken pipe: EPIPE, not
+		 * ECONNRESET (send raises SIGPIPE; SO_ERROR says EPIPE). */
+		tcp_abort(c, -EPIPE);
 		break;
 	default:
 		tcp_abort(c, 0);
@@ -788,10 +793,53 @@ void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now)
 	tcp_wake(c);
 }
 
-/* Sixth, URG. Deviation: urgent data is not supported (RFC 6093 advises
- * new applications against it); the urgent pointer is ignored and the
- * bytes are delivered in line, as with SO_OOBINLINE.
- * Seventh and eighth: segment text, then FIN. */
+/*
+ * Sixth, URG (RFC 9293 §3.8.5 and §3.10.7.4, RFC 6093), the Linux way
+ * (tcp_check_urg, tcp_urg): the pointer names one byte, the last urgent
+ * one (BSD's reading: the pointer minus one, Linux's tcp_stdurg=0); only
+ * the latest is kept; the owner hears of a new one at once (SIGURG), and
+ * the byte is taken when it arrives. It also stays in the receive ring, and
+ * the read calls skip it unless SO_OOBINLINE (tcp_recv). orig_seq: the
+ * segment's sequence number before any trimming (the pointer counts from it).
+ */
+static void check_urg(struct tcp_conn *c, tcp_seq ptr)
+{
+	tcp_seq copied = tcp_copied_seq(c);
+
+	if (seq_gt(copied, ptr))
+		return;     /* already read */
+	if (seq_lt(ptr, c->rcv_nxt))
+		return;     /* already here: never replayed */
+	if (c->urg_data && !seq_gt(ptr, c->urg_seq))
+		return;     /* the same pointer again, or an older one */
+	if (c->wake.urgent)
+		c->wake.urgent(c->wake.ctx);
+	/* The previous urgent byte sits at the read position, unread: it goes
+	 * now, or it would be read as data once urg_seq moves on. */
+	if (c->urg_data && c->urg_seq == copied && !c->opt.oobinline && c->rcvq.len)
+		tcp_ring_consume(&c->rcvq, 1);
+	c->urg_data = TCP_URG_NOTYET;
+	c->urg_seq = ptr;
+}
+
+static void step_urg(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_seq)
+{
+	if (c->orphan || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
+			  c->state != TCP_STATE_FIN_WAIT_2))
+		return;     /* RFC 9293 §3.10.7.4: ignored once the peer's FIN is in */
+	if (g->flags & TCP_URG)
+		check_urg(c, orig_seq + (g->urg ? g->urg - 1u : 0u));
+	if (c->urg_data == TCP_URG_NOTYET) {
+		uint32_t off = c->urg_seq - g->seq;
+
+		if (off < g->len) {
+			c->urg_data = (uint16_t)(TCP_URG_VALID | g->data[off]);
+			tcp_wake(c);
+		}
+	}
+}
+
+/* Seventh and eighth: segment text, then FIN. */
 static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
 	bool had_ofo = c->ofo != NULL;
@@ -927,6 +975,8 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		v = step_syn(c, g, now);
 	if (v == TCP_V_CONTINUE)
 		v = step_ack(c, g, orig_seq, wnd, now);
+	if (v == TCP_V_CONTINUE)
+		step_urg(c, g, orig_seq);
 	if (v == TCP_V_CONTINUE) {
 		/* An acceptable segment: the peer is alive. Only these restart
 		 * the keep-alive count (RFC 1122 §4.2.3.6; Linux's lrcvtime and

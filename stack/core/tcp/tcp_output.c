@@ -125,6 +125,15 @@ static uint32_t seg_mss(const struct tcp_conn *c)
 	return m;
 }
 
+/* Urgent mode (sending): until SND.UNA passes the urgent pointer (Linux's
+ * tcp_urg_mode). */
+static bool urg_mode(struct tcp_conn *c)
+{
+	if (c->urg_mode && seq_geq(c->snd_una, c->snd_up))
+		c->urg_mode = false;
+	return c->urg_mode;
+}
+
 static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(c);
@@ -300,6 +309,18 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tcp_rcv_reserve(c);
 	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
 	g.wnd = wnd;
+	/* RFC 9293 §3.8.5: every segment before the urgent pointer carries it
+	 * (as an offset from its sequence number; 0xFFFF while it is farther,
+	 * like Linux's __tcp_transmit_skb). */
+	if (urg_mode(c) && seq_lt(seq, c->snd_up)) {
+		if (seq_lt(c->snd_up, seq + 0x10000)) {
+			g.urg = (uint16_t)(c->snd_up - seq);
+			g.flags |= TCP_URG;
+		} else if (seq_gt(seq + 0xFFFF, c->snd_nxt)) {
+			g.urg = 0xFFFF;
+			g.flags |= TCP_URG;
+		}
+	}
 	tcp_seg_emit(h, &g);
 	if (len)
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
@@ -709,7 +730,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		avail = seq_lt(seq, end) ? end - seq : 0;
 		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
 		retrans = seq_lt(seq, c->snd_max);
-		len = min32(min32(avail, tso_cap(c, smss, retrans)), min32(wnd_room, cwnd_room));
+		/* Urgent data goes one segment at a time: a TSO frame's
+		 * segments would all carry the first one's urgent pointer. */
+		len = min32(min32(avail, tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)))),
+			    min32(wnd_room, cwnd_room));
 		len = min32(len, gap);
 		if (len > smss && len < avail)
 			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data */
@@ -730,8 +754,9 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
-		    c->snd_max != c->snd_una) {
-			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged. */
+		    c->snd_max != c->snd_una && !urg_mode(c)) {
+			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data
+			 * is unacknowledged; not urgent data (Linux's tcp_nagle_check). */
 			break;
 		}
 		if (!len && !fin_now)

@@ -224,6 +224,12 @@ struct tcp_conn {
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
 	bool rd_shut, wr_shut;
 
+	/* urgent data (RFC 9293 §3.8.5, RFC 6093), as Linux keeps it */
+	bool urg_mode;                      /* sending: snd_up is ahead of snd_una */
+	tcp_seq snd_up;                     /* sending: one past the urgent byte */
+	tcp_seq urg_seq;                    /* receiving: the urgent byte's sequence number */
+	uint16_t urg_data;                  /* receiving: 0 or TCP_URG_* (with the byte when VALID) */
+
 	struct sock_opts opt;               /* socket options (inherited from the listener) */
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
@@ -235,6 +241,18 @@ struct tcp_conn {
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_in, segs_out, total_retrans;
 };
+
+/* urg_data (Linux's values): the byte in the low 8 bits once VALID. */
+#define TCP_URG_VALID  0x0100
+#define TCP_URG_NOTYET 0x0200   /* the pointer came, the byte not yet */
+#define TCP_URG_READ   0x0400   /* read with MSG_OOB */
+
+/* The sequence number of the next byte the application reads (Linux's
+ * copied_seq): the receive ring holds the bytes up to RCV.NXT, before the FIN. */
+static inline tcp_seq tcp_copied_seq(const struct tcp_conn *c)
+{
+	return c->rcv_nxt - (c->fin_rcvd ? 1u : 0u) - (uint32_t)c->rcvq.len;
+}
 
 static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
 {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -74,9 +75,15 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	}
 	if (c->was_connected)
 		return -EISCONN;
-	if (!peer->addr || peer->addr == 0xffffffffu)
+	/* RFC 1122 §4.2.3.10: no connection to a broadcast or multicast
+	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
+	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
 		return -ENETUNREACH;
-	laddr = c->pcb.local.addr ? c->pcb.local.addr : s->cfg.addr;
+	/* A socket bound to a broadcast or multicast address sends from the
+	 * interface's (Linux's inet_bind leaves inet_saddr 0 for those). */
+	laddr = c->pcb.local.addr;
+	if (!laddr || ip4_is_broadcast(s, laddr) || ip4_is_multicast(laddr))
+		laddr = s->cfg.addr;
 	if (!c->pcb.in_bind) {
 		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
 		uint16_t port;
@@ -185,6 +192,32 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	return (long)n;
 }
 
+long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	tcp_seq end = tcp_snd_end(c), old_up = c->snd_up;
+	bool old_mode = c->urg_mode;
+	size_t room = tcp_ring_space(&c->sndq);
+	long n;
+
+	stack_assert_locked();
+	/* Linux's tcp_mark_urg: the pointer goes one past the last byte queued
+	 * (so the segments tcp_send() sends at once carry it already). */
+	if (len > room && room)
+		len = room;
+	if (len) {
+		c->snd_up = end + (uint32_t)len;
+		c->urg_mode = true;
+	}
+	n = tcp_send(c, buf, len, now);
+	if (n <= 0) {
+		c->snd_up = old_up;
+		c->urg_mode = old_mode;
+	} else if ((size_t)n < len) {
+		c->snd_up = end + (uint32_t)n;     /* the ring took less (the stack's budget) */
+	}
+	return n;
+}
+
 /*
  * Receive buffer autotuning, like Linux's dynamic right-sizing
  * (tcp_rcv_space_adjust): a connection starts with tcp_rmem[1]
@@ -242,17 +275,63 @@ static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 		tcp_send_ack(c, now);
 }
 
+/* Linux's tcp_recv_urg(): the urgent byte, out of band. Never blocks. */
+static long recv_urg(struct tcp_conn *c, void *buf, size_t len, unsigned flags)
+{
+	if (c->opt.oobinline || !c->urg_data || c->urg_data == TCP_URG_READ)
+		return -EINVAL;     /* "Yes this is right!" (Linux) */
+	if (c->state == TCP_STATE_CLOSED && !c->fin_rcvd)
+		return -ENOTCONN;
+	if (c->urg_data & TCP_URG_VALID) {
+		uint8_t byte = (uint8_t)c->urg_data;
+
+		if (!(flags & SOCK_PEEK))
+			c->urg_data = TCP_URG_READ;
+		if (!len)
+			return 0;   /* the caller reports MSG_TRUNC */
+		memcpy(buf, &byte, 1);
+		return 1;
+	}
+	if (c->state == TCP_STATE_CLOSED || c->rd_shut || c->fin_rcvd)
+		return 0;
+	return -EAGAIN;
+}
+
+bool tcp_atmark(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->urg_data && c->urg_seq == tcp_copied_seq(c);
+}
+
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
 {
+	size_t skip = 0;
+
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
-	if (c->rcvq.len && len) {
-		size_t n = len < c->rcvq.len ? len : c->rcvq.len;
+	if (flags & SOCK_OOB)
+		return recv_urg(c, buf, len, flags);
+	if (c->rcvq.len && !len)
+		return 0;   /* a zero-length read of a socket with data */
+	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
+	if (len && c->rcvq.len && tcp_atmark(c) && !c->opt.oobinline)
+		skip = 1;
+	if (c->rcvq.len > skip && len) {
+		size_t n = len < c->rcvq.len - skip ? len : c->rcvq.len - skip;
 
-		tcp_ring_peek(&c->rcvq, 0, buf, n);
+		/* A read stops before the urgent byte (the caller stops there too). */
+		if (c->urg_data) {
+			uint32_t u = c->urg_seq - tcp_copied_seq(c);
+
+			if (u > skip && u - skip < n)
+				n = u - skip;
+		}
+		tcp_ring_peek(&c->rcvq, skip, buf, n);
 		if (!(flags & SOCK_PEEK)) {
-			tcp_ring_consume(&c->rcvq, n);
+			tcp_ring_consume(&c->rcvq, skip + n);
+			if (c->urg_data && seq_gt(tcp_copied_seq(c), c->urg_seq))
+				c->urg_data = 0;
 			/* Out-of-order data the full ring could not take when its
 			 * hole filled: it is in order now, and the peer counts it as
 			 * delivered (SACKed), so nothing else would move it. */
@@ -265,18 +344,29 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 		}
 		return (long)n;
 	}
+	if (skip && !(flags & SOCK_PEEK)) {
+		/* Nothing but the urgent byte: it goes, and the read goes on as
+		 * on an empty ring. */
+		tcp_ring_consume(&c->rcvq, 1);
+		c->urg_data = 0;
+		tcp_ring_reclaim(&c->rcvq);
+		tcp_rcv_reserve(c);
+	}
+	/* Linux's order (tcp_recvmsg_locked): the end of the stream, once
+	 * the peer's FIN came, before a pending error, which then stays for
+	 * send and SO_ERROR (a reset in CLOSE_WAIT: recv says 0, send EPIPE). */
+	if (c->fin_rcvd)
+		return 0;
 	if (c->err) {
 		int e = c->err;
 
 		c->err = 0;
 		return e;
 	}
-	if (c->fin_rcvd || c->rd_shut)
+	if (c->rd_shut)
 		return 0;
 	if (c->state == TCP_STATE_CLOSED)
 		return c->was_connected ? 0 : -ENOTCONN;
-	if (!len)
-		return 0;
 	return -EAGAIN;
 }
 
@@ -333,8 +423,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 {
 	stack_assert_locked();
 	c->orphan = true;
-	c->wake.fn = NULL;
-	c->wake.ctx = NULL;
+	c->wake = (struct sock_wakeup){ 0 };
 	switch (c->state) {
 	case TCP_STATE_CLOSED:
 	case TCP_STATE_LISTEN:
@@ -379,8 +468,12 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
 		size_t space = tcp_ring_space(&c->sndq);
 
-		if (c->rcvq.len)
+		/* At the urgent byte kept out of band, it does not count as
+		 * readable (Linux's tcp_poll: target + 1). */
+		if (c->rcvq.len > (tcp_atmark(c) && !c->opt.oobinline ? 1u : 0u))
 			m |= SOCK_POLLIN;
+		if (c->urg_data & TCP_URG_VALID)
+			m |= SOCK_POLLPRI;
 		/* sk_stream_is_writeable(): free space at least half the queued bytes. */
 		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2))
 			m |= SOCK_POLLOUT;
@@ -428,7 +521,14 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 
 size_t tcp_inq(const struct tcp_conn *c)
 {
+	tcp_seq copied = tcp_copied_seq(c);
+
 	stack_assert_locked();
+	/* Linux's tcp_inq(): with an urgent byte kept out of band ahead, the
+	 * bytes up to it. */
+	if (c->urg_data && !c->opt.oobinline && seq_geq(c->urg_seq, copied) &&
+	    seq_lt(c->urg_seq, copied + (uint32_t)c->rcvq.len))
+		return c->urg_seq - copied;
 	return c->rcvq.len;
 }
 
@@ -518,6 +618,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->congestion = v;
 		return 0;
+	case TCP_OPT_OOBINLINE:
+		o->oobinline = v != 0;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -596,6 +699,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 		return 0;
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
+	case TCP_OPT_OOBINLINE: *v = c->opt.oobinline; return 0;
 	}
 	return -ENOPROTOOPT;
 }

@@ -260,21 +260,66 @@ static void test_arp_retries_then_unresolved(void **state)
 	h_free(h);
 }
 
+/* Sends an IP payload of len bytes (protocol 253) filled with marker. */
+static int send_ip_len(struct harness *h, uint32_t dst, uint8_t marker, size_t len)
+{
+	struct pkb *p = pkb_alloc(len);
+	struct ip4_tx tx = { .dst = dst, .proto = 253 };
+
+	memset(pkb_put(p, len), marker, len);
+	return ip4_output(h->s, p, &tx, h->now);
+}
+
+/* The queue of an unresolved address is bounded in bytes (Linux's
+ * unres_qlen_bytes): the oldest packets make room for new ones, and what
+ * is kept goes out in order once the address resolves. */
 static void test_arp_queue_bound(void **state)
 {
 	struct harness *h = h_new(NULL, false);
+	const size_t len = 1000, pkt = IP4_HLEN + len;
+	const int keep = (int)(ARP_QUEUE_BYTES / pkt), sent = keep + 5;
 	uint8_t buf[64];
 	size_t n;
 
 	(void)state;
-	for (int i = 0; i < ARP_QUEUE_PER_ENTRY; i++)
-		assert_int_equal(send_ip(h, OTHER_IP, (uint8_t)i), 0);
-	assert_int_equal(send_ip(h, OTHER_IP, 0xee), -ENOBUFS);
-	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_QUEUE_FULL], 1);
+	for (int i = 0; i < sent; i++)
+		assert_int_equal(send_ip_len(h, OTHER_IP, (uint8_t)i, len), 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_QUEUE_FULL], sent - keep);
 	expect_request(h_pop_tx(h), OTHER_IP);
 	n = h_build_arp(buf, 2, h_stack_mac, other_mac, OTHER_IP, h_stack_mac, H_STACK_IP);
 	h_inject(h, buf, n);
-	assert_int_equal(h->tx_count, ARP_QUEUE_PER_ENTRY);
+	assert_int_equal(h->tx_count, keep);
+	for (int i = sent - keep; i < sent; i++) {
+		struct h_frame *f = h_pop_tx(h);
+
+		assert_non_null(f);
+		assert_int_equal(f->len, ETH_HLEN + pkt);
+		assert_int_equal(f->data[ETH_HLEN + IP4_HLEN], (uint8_t)i);
+		free(f);
+	}
+	h_free(h);
+}
+
+/* Issue 13: the first 65507-byte datagram (45 fragments), sent while ARP
+ * resolves, waits whole and goes out when the reply comes. */
+static void test_arp_queue_holds_largest_datagram(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t big[UDP_MAX_PAYLOAD];
+	struct ip4_endpoint peer = { OTHER_IP, 9 };
+	struct udp_sock *u = udp_open(h->s);
+	uint8_t buf[64];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(udp_sendto(u, big, sizeof(big), &peer, h->now), (long)sizeof(big));
+	expect_request(h_pop_tx(h), OTHER_IP);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_QUEUE_FULL], 0);
+	n = h_build_arp(buf, 2, h_stack_mac, other_mac, OTHER_IP, h_stack_mac, H_STACK_IP);
+	h_inject(h, buf, n);
+	assert_int_equal(h->tx_count, 45);
+	h_drain_tx(h);
+	udp_close(u);
 	h_free(h);
 }
 
@@ -438,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_arp_resolve_then_flush_in_order),
 		cmocka_unit_test(test_arp_retries_then_unresolved),
 		cmocka_unit_test(test_arp_queue_bound),
+		cmocka_unit_test(test_arp_queue_holds_largest_datagram),
 		cmocka_unit_test(test_arp_aging),
 		cmocka_unit_test(test_arp_refreshed_by_traffic),
 		cmocka_unit_test(test_arp_unicast_refresh_before_expiry),

@@ -16,7 +16,9 @@
 #include "stack/core/ip4.h"
 #include "stack/core/ip4_frag.h"
 #include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
+#include "stack/wire/tcp.h"
 #include "stack/wire/wire.h"
 #include "tests/unit/support/harness.h"
 
@@ -178,7 +180,9 @@ static void test_ip4_destination_filter(void **state)
 	(void)state;
 	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(192, 0, 2, 9), 7, (const uint8_t *)"x", 1);
 	h_inject(h, buf, n);
-	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(224, 0, 0, 1), 7, (const uint8_t *)"x", 1);
+	/* A multicast group no socket joined (224.0.0.1, all hosts, is always
+	 * joined, like Linux's interfaces: see test_udp_multicast). */
+	n = h_build_udp(buf, H_PEER_IP, 1000, IP4(224, 0, 0, 251), 7, (const uint8_t *)"x", 1);
 	h_inject(h, buf, n);
 	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 2);
 	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
@@ -246,6 +250,37 @@ static void test_ip4_unknown_protocol(void **state)
 	h_inject(h, buf, n);
 	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_UNKNOWN_PROTO], 2);
 	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* RFC 1122 §4.2.3.10: a TCP segment to a broadcast address is dropped and
+ * never answered, even with a listener bound to that address. */
+static void test_ip4_tcp_to_broadcast_dropped(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct ip4_endpoint bc = { IP4(192, 0, 2, 255), 80 };
+	struct tcp_conn *l = tcp_open(h->s);
+	struct tcp_seg g;
+	uint8_t seg[TCP_HLEN];
+	size_t n;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(tcp_bind(l, &bc, 0), 0);
+	assert_int_equal(tcp_listen(l, 4), 0);
+	memset(&g, 0, sizeof(g));
+	g.sport = 1000;
+	g.dport = 80;
+	g.seq = 1;
+	g.flags = TCP_SYN;
+	g.wnd = 65535;
+	tcp_hdr_emit(seg, &g, TCP_HLEN);
+	tcp_fill_csum(seg, sizeof(seg), H_PEER_IP, bc.addr);
+	n = h_build_ip4(buf, H_PEER_IP, bc.addr, IP_PROTO_TCP, 0x779, 0, seg, sizeof(seg));
+	h_inject(h, buf, n);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 1);
+	assert_null(h_pop_tx(h));
+	tcp_close(l, h->now);
 	h_free(h);
 }
 
@@ -663,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_destination_filter),
 		cmocka_unit_test(test_ip4_bad_sources_dropped),
 		cmocka_unit_test(test_ip4_unknown_protocol),
+		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),
 		cmocka_unit_test(test_ip4_reassembly_out_of_order),
 		cmocka_unit_test(test_ip4_reassembly_duplicate),

@@ -231,6 +231,31 @@ static void test_peer_reset(void **state)
 	ts_free(t);
 }
 
+/* A zero-length receive (Linux's recv of 0 bytes): -EAGAIN while nothing
+ * is queued, 0 once bytes are (taking none of them) or the stream ended. */
+static void test_recv_zero_length(void **state)
+{
+	struct tscript *t = ts_new(7);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[8];
+
+	(void)state;
+	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), -EAGAIN);
+	ts_inject(t, "P. 1:5(4) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 5 win 511 <nop,nop,TS val 0 ecr 101>");   /* the first data: a quick ACK */
+	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), 0);
+	assert_int_equal(tcp_inq(c), 4);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 4);
+	ts_inject(t, "F. 5:5(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	/* (TS.Recent is the FIN's: the last ACK sent covered up to it, RFC 7323 §4.3) */
+	ts_expect(t, ". 1:1(0) ack 6 win 512 <nop,nop,TS val 0 ecr 102>");
+	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), 0);
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "R. 1:1(0) ack 6 win 512 <nop,nop,TS val 0 ecr 102>");
+	ts_free(t);
+}
+
 /* A refused connect: ECONNREFUSED through take_error. */
 static void test_connect_refused(void **state)
 {
@@ -302,7 +327,8 @@ static void test_rst_in_syn_received(void **state)
 	ts_free(t);
 }
 
-/* Reset in CLOSE_WAIT and LAST_ACK. */
+/* Reset in CLOSE_WAIT and LAST_ACK. In CLOSE_WAIT the error is EPIPE
+ * (Linux's tcp_reset), and recv reads the end of the stream before it. */
 static void test_rst_in_close_wait_and_last_ack(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -314,7 +340,10 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
 	ts_inject(t, "R. 2:2(0) ack 1 win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
-	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), -ECONNRESET);
+	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
+	assert_int_equal(tcp_send(c, b, 4, t->h->now), -EPIPE);
+	assert_int_equal(tcp_take_error(c), 0);
+	assert_int_equal(tcp_send(c, b, 4, t->h->now), -EPIPE);
 	tcp_close(c, t->h->now);
 	ts_new_peer(t);
 	c = ts_connect(t);
@@ -406,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_open),
 		cmocka_unit_test(test_rst_closed_port),
 		cmocka_unit_test(test_peer_reset),
+		cmocka_unit_test(test_recv_zero_length),
 		cmocka_unit_test(test_connect_refused),
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_wraparound_our_side),

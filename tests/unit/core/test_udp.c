@@ -118,6 +118,85 @@ static void test_udp_broadcast_to_all(void **state)
 	h_free(h);
 }
 
+/* Injects a datagram to the multicast group, in a frame to its group MAC (RFC 1112 §6.4). */
+static void inject_mcast(struct harness *h, uint32_t group, uint16_t dport, const char *text)
+{
+	size_t n = h_build_udp(buf, H_PEER_IP, 1000, group, dport, (const uint8_t *)text, strlen(text));
+
+	buf[0] = 0x01;
+	buf[1] = 0x00;
+	buf[2] = 0x5e;
+	buf[3] = (uint8_t)((group >> 16) & 0x7f);
+	buf[4] = (uint8_t)(group >> 8);
+	buf[5] = (uint8_t)group;
+	h_inject(h, buf, n);
+}
+
+/*
+ * Multicast reception (RFC 1112): a group a socket joined is taken, for
+ * every socket on the port (IP_MULTICAST_ALL); other groups are not; joining
+ * twice, too many groups, leaving a group not joined are refused as Linux
+ * refuses them; our own datagram to a joined group comes back unless
+ * IP_MULTICAST_LOOP is off; multicast goes out with TTL 1.
+ */
+static void test_udp_multicast(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *a = bound(h, 0, 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *b = bound(h, IP4(239, 1, 1, 1), 7, UDP_BIND_REUSEADDR);
+	struct udp_sock *c = bound(h, H_STACK_IP, 7, UDP_BIND_REUSEADDR);
+	struct ip4_endpoint g = { IP4(239, 1, 1, 1), 7 };
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+
+	(void)state;
+	inject_mcast(h, g.addr, 7, "early");
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 1);
+	expect_empty(a);
+	assert_int_equal(udp_join(a, IP4(192, 0, 2, 1)), -EINVAL);
+	assert_int_equal(udp_join(a, g.addr), 0);
+	assert_int_equal(udp_join(a, g.addr), -EADDRINUSE);
+	assert_true(udp_group_joined(h->s, g.addr));
+	assert_true(udp_group_joined(h->s, IP4(224, 0, 0, 1)));
+	inject_mcast(h, g.addr, 7, "group");
+	expect_dgram(a, "group");
+	expect_dgram(b, "group");
+	expect_empty(c);                /* bound to the unicast address */
+	inject_mcast(h, IP4(239, 1, 1, 2), 7, "other");
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 2);
+
+	/* Loopback, and TTL 1 on the wire. */
+	h_learn_peer(h);
+	assert_int_equal(udp_sendto(c, "self", 4, &g, h->now), 4);
+	expect_dgram(a, "self");
+	expect_dgram(b, "self");
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_int_equal(f->data[0], 0x01);
+	h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 1);
+	free(f);
+	udp_set_multicast(c, 5, false);
+	assert_int_equal(udp_sendto(c, "self", 4, &g, h->now), 4);
+	expect_empty(a);
+	f = h_pop_tx(h);
+	h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 5);
+	free(f);
+
+	assert_int_equal(udp_leave(a, g.addr), 0);
+	assert_int_equal(udp_leave(a, g.addr), -EADDRNOTAVAIL);
+	assert_false(udp_group_joined(h->s, g.addr));
+	for (unsigned i = 0; i < UDP_MAX_MEMBERSHIPS; i++)
+		assert_int_equal(udp_join(a, IP4(239, 2, 0, i)), 0);
+	assert_int_equal(udp_join(a, IP4(239, 3, 0, 0)), -ENOBUFS);
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+	h_free(h);
+}
+
 static void test_udp_checksum_rules(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -336,7 +415,7 @@ static void test_udp_connected_econnrefused(void **state)
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = udp_open(h->s), *v;
 	struct ip4_endpoint peer = { H_PEER_IP, 53 }, p;
-	struct sock_wakeup w = { count_wakeup, NULL };
+	struct sock_wakeup w = { .fn = count_wakeup };
 	uint8_t m[8 + 28 + 64];
 	struct h_frame *f;
 	size_t n;
@@ -387,6 +466,120 @@ static void test_udp_connected_econnrefused(void **state)
 	assert_int_equal(udp_peer(u, &p), -ENOTCONN);
 	udp_close(u);
 	udp_close(v);
+	h_free(h);
+}
+
+/* IP_RECVERR: every ICMP error about what an unconnected socket sent is
+ * queued with its details and quote, and pending; reading it takes the next
+ * one's error as pending (Linux's ip_recv_error). */
+static void test_udp_recverr_queue(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 4000, 0);
+	struct ip4_endpoint peer = { H_PEER_IP, 53 };
+	struct udp_err_info ei;
+	uint8_t m[8 + 28 + 64];
+	struct h_frame *f;
+	char out[16];
+	size_t n, full = 0;
+
+	(void)state;
+	h_learn_peer(h);
+	udp_set_recverr(u, true);
+	for (int i = 0; i < 2; i++) {
+		/* The first error is pending: the next call reports it (Linux's sk_err). */
+		if (i)
+			assert_int_equal(udp_sendto(u, "efgh", 4, &peer, h->now), -ECONNREFUSED);
+		assert_int_equal(udp_sendto(u, i ? "efgh" : "abc", i ? 4 : 3, &peer, h->now), i ? 4 : 3);
+		f = h_pop_tx(h);
+		assert_non_null(f);
+		/* Port unreachable, then host unreachable (soft: queued too). */
+		memset(m, 0, sizeof(m));
+		m[0] = ICMP_DEST_UNREACH;
+		m[1] = i ? 1 : ICMP_UNREACH_PORT;
+		memcpy(m + 8, f->data + ETH_HLEN, 28 + 3u + (unsigned)i);
+		wr16(m + 2, csum_fold(csum_partial(m, 8 + 31u + (unsigned)i, 0)));
+		free(f);
+		n = h_build_ip4(buf, IP4(192, 0, 2, 9), H_STACK_IP, IP_PROTO_ICMP, (uint16_t)(9 + i), 0, m,
+				8 + 31u + (unsigned)i);
+		h_inject(h, buf, n);
+	}
+	assert_true(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_recv_err(u, out, 2, &full, &ei), 2);
+	assert_int_equal(full, 3);
+	assert_memory_equal(out, "ab", 2);
+	assert_int_equal(ei.err, -ECONNREFUSED);
+	assert_int_equal(ei.type, ICMP_DEST_UNREACH);
+	assert_int_equal(ei.code, ICMP_UNREACH_PORT);
+	assert_int_equal(ei.offender, IP4(192, 0, 2, 9));
+	assert_int_equal(ei.dst.addr, H_PEER_IP);
+	assert_int_equal(ei.dst.port, 53);
+	/* The second's error is the pending one now. */
+	assert_int_equal(udp_take_error(u), -EHOSTUNREACH);
+	assert_true(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_recv_err(u, out, sizeof(out), &full, &ei), 4);
+	assert_memory_equal(out, "efgh", 4);
+	assert_int_equal(ei.code, 1);
+	assert_false(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_recv_err(u, out, sizeof(out), &full, &ei), -EAGAIN);
+	/* Turned off: nothing is queued, and an unconnected socket hears nothing. */
+	udp_set_recverr(u, false);
+	assert_int_equal(udp_sendto(u, "abc", 3, &peer, h->now), 3);
+	f = h_pop_tx(h);
+	m[1] = ICMP_UNREACH_PORT;
+	memcpy(m + 8, f->data + ETH_HLEN, 31);
+	wr16(m + 2, 0);
+	wr16(m + 2, csum_fold(csum_partial(m, 8 + 31, 0)));
+	free(f);
+	n = h_build_ip4(buf, IP4(192, 0, 2, 9), H_STACK_IP, IP_PROTO_ICMP, 11, 0, m, 8 + 31);
+	h_inject(h, buf, n);
+	assert_false(udp_poll(u) & SOCK_POLLERR);
+	udp_close(u);
+	h_free(h);
+}
+
+/* sendmsg's IP_TTL, IP_TOS, IP_PKTINFO for one datagram; what recvmsg's
+ * control messages read of a received one. */
+static void test_udp_per_message_options(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 4000, 0);
+	struct ip4_endpoint peer = { H_PEER_IP, 53 };
+	struct udp_tx_opts o = { .src = H_STACK_IP, .ttl = 5, .tos = 0x10 };
+	struct udp_rx_meta meta;
+	struct h_frame *f;
+	char out[16];
+	size_t full;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, &o, h->now), 1);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_int_equal(f->data[ETH_HLEN + 8], 5);         /* TTL */
+	assert_int_equal(f->data[ETH_HLEN + 1], 0x10);      /* TOS */
+	free(f);
+	/* The socket's own again, without them. */
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, NULL, h->now), 1);
+	f = h_pop_tx(h);
+	assert_int_equal(f->data[ETH_HLEN + 8], 64);
+	assert_int_equal(f->data[ETH_HLEN + 1], 0);
+	free(f);
+	o.src = IP4(192, 0, 2, 99);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, &o, h->now), -ENETUNREACH);
+	assert_null(h_pop_tx(h));
+
+	assert_int_equal(udp_next_meta(u, &meta), -EAGAIN);
+	h->now += 123;
+	inject_udp(h, 53, H_STACK_IP, 4000, "hi");
+	assert_int_equal(udp_next_meta(u, &meta), 0);
+	assert_int_equal(meta.dst, H_STACK_IP);
+	assert_int_equal(meta.ttl, 64);
+	assert_int_equal(meta.tos, 0);
+	assert_int_equal(meta.at, h->now);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 2);
+	assert_int_equal(udp_next_meta(u, &meta), -EAGAIN);
+	udp_close(u);
 	h_free(h);
 }
 
@@ -452,7 +645,7 @@ static void test_udp_wakeup_on_data(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = bound(h, 0, 7, 0);
-	struct sock_wakeup w = { count_wakeup, NULL };
+	struct sock_wakeup w = { .fn = count_wakeup };
 
 	(void)state;
 	wakeups = 0;
@@ -488,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_udp_demux_exact_address_beats_wildcard),
 		cmocka_unit_test(test_udp_demux_connected_beats_unconnected),
 		cmocka_unit_test(test_udp_broadcast_to_all),
+		cmocka_unit_test(test_udp_multicast),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),
@@ -499,6 +693,8 @@ int main(void)
 		cmocka_unit_test(test_udp_rcvbuf_bound),
 		cmocka_unit_test(test_udp_wakeup_on_data),
 		cmocka_unit_test(test_udp_socket_outlives_stack),
+		cmocka_unit_test(test_udp_recverr_queue),
+		cmocka_unit_test(test_udp_per_message_options),
 	};
 	return cmocka_run_group_tests_name("udp", tests, NULL, NULL);
 }

@@ -311,6 +311,24 @@ static void test_msl(void **state)
 	expect_bad("PSTACK_TCP_MSL_MS", "1e3", "milliseconds");
 }
 
+/* PSTACK_LINGER_MS: like every other variable, a bad value is one line (it
+ * used to mean the default, silently). */
+static void test_linger(void **state)
+{
+	struct host_config cfg;
+
+	(void)state;
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.linger_us, 10000ull * 1000);
+	expect_good("PSTACK_LINGER_MS", "0", &cfg);
+	assert_int_equal(cfg.linger_us, 0);
+	expect_good("PSTACK_LINGER_MS", "3600000", &cfg);
+	assert_int_equal(cfg.linger_us, 3600000ull * 1000);
+	expect_bad("PSTACK_LINGER_MS", "3600001", "milliseconds from 0 to 3600000");
+	expect_bad("PSTACK_LINGER_MS", "10s", "milliseconds from 0 to 3600000");
+	expect_bad("PSTACK_LINGER_MS", "-1", "e.g. 10000");
+}
+
 /* PSTACK_TCP_RECOVERY and PSTACK_TCP_DSACK: Linux's tcp_recovery and
  * tcp_dsack, on by default. */
 static void test_tcp_recovery_dsack(void **state)
@@ -486,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_mem),
 		cmocka_unit_test(test_tcp_rmem_wmem),
 		cmocka_unit_test(test_tcp_ecn),
+		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),
 		cmocka_unit_test(test_parsers_direct),

@@ -27,8 +27,14 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <cmocka.h>
 
 #include "shim/shim.h"
@@ -40,6 +46,20 @@
 #include "tests/unit/support/fake_host.h"
 
 static struct harness *H;
+/* The stack's interface: named like the loopback here, the one interface
+ * every test machine has. */
+static int t_iface(void *c, struct shim_iface *out)
+{
+	(void)c;
+	memset(out, 0, sizeof(*out));
+	strcpy(out->name, "lo");
+	out->index = 1;
+	out->addr = H_STACK_IP;
+	out->prefix_len = 24;
+	memcpy(out->mac, (uint8_t[6]){ 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 }, 6);
+	out->mtu = 1400;
+	return 0;
+}
 
 static void join_then_flush(void);
 
@@ -58,6 +78,7 @@ static void init_shim(int (*fcntl_fn)(int, int, ...))
 
 	fcntl_override = fcntl_fn;
 	fh_host(&host);
+	host.iface = t_iface;
 	fh_init_shim(&host, use_fcntl);
 }
 
@@ -394,6 +415,371 @@ static void test_udp_connected_and_iov(void **state)
 	assert_memory_equal(y, "atter", 5);
 	assert_int_equal(m.msg_flags & MSG_TRUNC, 0);
 	assert_int_equal(shim_close(fd), 0);
+}
+
+/* The next frame: a UDP datagram to dst:dport (returned in *ih). */
+static void expect_udp_to(uint32_t dst, uint16_t dport)
+{
+	struct h_frame *f = pop();
+	struct ip4_hdr ih;
+	size_t plen;
+	const uint8_t *u;
+
+	assert_non_null(f);
+	u = h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.proto, IP_PROTO_UDP);
+	assert_int_equal(ih.dst, dst);
+	assert_int_equal(rd16(u + 2), dport);
+	free(f);
+}
+
+/*
+ * UDP destinations as Linux answers them: a broadcast one needs SO_BROADCAST
+ * (EACCES), on connect and sendto; a peer connect() gave port 0 is sent to
+ * but is no peer for getpeername; sendto's AF_UNSPEC is AF_INET (on an
+ * AF_INET socket); bind takes a broadcast or multicast address.
+ */
+static void test_udp_destinations(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	struct sockaddr_in bc = sin4(0xc00002ffu, 7000), lbc = sin4(0xffffffffu, 7000);
+	struct sockaddr_in zero = sin4(H_PEER_IP, 0), un = sin4(H_PEER_IP, 7001), got;
+	struct sockaddr_in mc = sin4(0xe0000001u, 7002);
+	socklen_t len = sizeof(got);
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(bc), sizeof(bc)), -EACCES);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(bc), sizeof(bc)), -EACCES);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(lbc), sizeof(lbc)), -EACCES);
+	assert_null(pop());
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(bc), sizeof(bc)), 1);
+	expect_udp_to(0xc00002ffu, 7000);
+	assert_int_equal(shim_connect(fd, SA(bc), sizeof(bc)), 0);
+
+	assert_int_equal(shim_connect(fd, SA(zero), sizeof(zero)), 0);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), -ENOTCONN);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), 1);
+	expect_udp_to(H_PEER_IP, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(zero), sizeof(zero)), -EINVAL);
+	un.sin_family = AF_UNSPEC;
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, SA(un), sizeof(un)), 1);
+	expect_udp_to(H_PEER_IP, 7001);
+	assert_int_equal(shim_close(fd), 0);
+
+	fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(shim_bind(fd, SA(mc), sizeof(mc)), 0);
+	assert_int_equal(shim_close(fd), 0);
+	fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	bc.sin_port = 0;
+	assert_int_equal(shim_bind(fd, SA(bc), sizeof(bc)), 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* Ancillary data on UDP: the receive options' control messages (and
+ * MSG_CTRUNC when they do not fit), and sendmsg's checked like the kernel's. */
+static void test_udp_control_messages(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1, ttl = 5;
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7000), me;
+	socklen_t len = sizeof(me);
+	union { char b[256]; struct cmsghdr a; } c;
+	char d[16];
+	struct iovec v = { d, sizeof(d) };
+	struct msghdr m;
+	struct cmsghdr *h;
+	struct in_pktinfo pi;
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	size_t plen;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_getsockname(fd, SA(me), &len), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)), 0);
+	inject_udp(7000, ntohs(me.sin_port), "hello");
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = c.b;
+	m.msg_controllen = sizeof(c.b);
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, 0);
+	assert_int_equal(m.msg_controllen, CMSG_SPACE(sizeof(pi)) + CMSG_SPACE(sizeof(int)));
+	for (h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h), n++) {
+		assert_int_equal(h->cmsg_level, IPPROTO_IP);
+		if (n == 0) {
+			assert_int_equal(h->cmsg_type, IP_PKTINFO);
+			memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+			assert_int_equal(ntohl(pi.ipi_addr.s_addr), H_STACK_IP);
+			assert_int_equal(ntohl(pi.ipi_spec_dst.s_addr), H_STACK_IP);
+		} else {
+			assert_int_equal(h->cmsg_type, IP_TTL);
+			assert_int_equal(*(int *)CMSG_DATA(h), 64);
+		}
+	}
+	assert_int_equal(n, 2);
+	/* No room for even a header: cut, nothing written. */
+	inject_udp(7000, ntohs(me.sin_port), "again");
+	m.msg_controllen = 8;
+	assert_int_equal(shim_recvmsg(fd, &m, 0), 5);
+	assert_int_equal(m.msg_flags, MSG_CTRUNC);
+	assert_int_equal(m.msg_controllen, 0);
+
+	/* sendmsg: IP_TTL for this datagram only; a cmsg_len past the buffer. */
+	memset(&c, 0, sizeof(c));
+	v = (struct iovec){ "x", 1 };
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
+	assert_int_equal(shim_sendmsg(fd, &m, 0), 1);
+	f = pop();
+	assert_non_null(f);
+	(void)h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.ttl, 5);
+	free(f);
+	h->cmsg_len = CMSG_SPACE(sizeof(int)) + 1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EINVAL);
+	m.msg_control = (void *)1;
+	assert_int_equal(shim_sendmsg(fd, &m, 0), -EFAULT);
+	assert_null(pop());
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* The next frame: an IPv4 datagram to dst; its TTL. */
+static int expect_ttl_to(uint32_t dst)
+{
+	struct h_frame *f = pop();
+	struct ip4_hdr ih;
+	size_t plen;
+
+	assert_non_null(f);
+	(void)h_tx_ip4(f, &ih, &plen);
+	assert_int_equal(ih.dst, dst);
+	free(f);
+	return ih.ttl;
+}
+
+/* recvmsg without waiting: one byte, and the IP_TTL control message's value. */
+static int recv_ttl(int fd)
+{
+	union { char b[64]; struct cmsghdr a; } c;
+	char d[16];
+	struct iovec v = { d, sizeof(d) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	struct cmsghdr *h;
+	int ttl;
+
+	assert_int_equal(shim_recvmsg(fd, &m, MSG_DONTWAIT), 1);
+	h = CMSG_FIRSTHDR(&m);
+	assert_non_null(h);
+	assert_int_equal(h->cmsg_level, IPPROTO_IP);
+	assert_int_equal(h->cmsg_type, IP_TTL);
+	memcpy(&ttl, CMSG_DATA(h), sizeof(ttl));
+	return ttl;
+}
+
+/*
+ * Multicast options beside control messages: a group datagram goes out with
+ * IP_MULTICAST_TTL unless sendmsg's IP_TTL gives one (Linux's __ip_make_skb);
+ * the copy looped back to a member carries the same TTL (IP_RECVTTL), and
+ * IP_MULTICAST_LOOP 0 (one byte, as Linux takes it) stops the copy.
+ */
+static void test_udp_multicast_options(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), one = 1, ttl = 3, cttl = 9;
+	unsigned char off = 0;
+	struct sockaddr_in any = sin4(0, 7003), g = sin4(0xef010203u, 7003);
+	union { char b[64]; struct cmsghdr a; } c;
+	struct iovec v = { (void *)"b", 1 };
+	struct msghdr m;
+	struct cmsghdr *h;
+	struct ip_mreqn mr;
+	char d[4];
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(any), sizeof(any)), 0);
+	memset(&mr, 0, sizeof(mr));
+	mr.imr_multiaddr.s_addr = htonl(0xef010203u);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)), 0);
+
+	assert_int_equal(shim_sendto(fd, "a", 1, 0, SA(g), sizeof(g)), 1);
+	assert_int_equal(expect_ttl_to(0xef010203u), 3);
+	assert_int_equal(recv_ttl(fd), 3);
+
+	memset(&c, 0, sizeof(c));
+	memset(&m, 0, sizeof(m));
+	m.msg_name = &g;
+	m.msg_namelen = sizeof(g);
+	m.msg_iov = &v;
+	m.msg_iovlen = 1;
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &cttl, sizeof(cttl));
+	assert_int_equal(shim_sendmsg(fd, &m, 0), 1);
+	assert_int_equal(expect_ttl_to(0xef010203u), 9);
+	assert_int_equal(recv_ttl(fd), 9);
+
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, 1), 0);
+	assert_int_equal(shim_sendto(fd, "c", 1, 0, SA(g), sizeof(g)), 1);
+	assert_int_equal(expect_ttl_to(0xef010203u), 3);
+	assert_int_equal(shim_recvfrom(fd, d, sizeof(d), MSG_DONTWAIT, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* Interface ioctls on a stack socket: the kernel answers, the stack's
+ * interface (here named "lo") carries the stack's address, mask, MAC and MTU. */
+static void test_interface_ioctls(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct ifreq r, rs[8];
+	struct ifconf c = { .ifc_len = sizeof(rs), .ifc_req = rs };
+	struct sockaddr_in in;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	strcpy(r.ifr_name, "lo");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), 0);
+	memcpy(&in, &r.ifr_addr, sizeof(in));
+	assert_int_equal(in.sin_family, AF_INET);
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFNETMASK, &r), 0);
+	memcpy(&in, &r.ifr_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFBRDADDR, &r), 0);
+	memcpy(&in, &r.ifr_broadaddr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), (H_STACK_IP | 0xffu));
+	assert_int_equal(shim_ioctl(fd, SIOCGIFHWADDR, &r), 0);
+	assert_memory_equal(r.ifr_hwaddr.sa_data, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_int_equal(shim_ioctl(fd, SIOCGIFMTU, &r), 0);
+	assert_int_equal(r.ifr_mtu, 1400);
+	/* The kernel's own answers and errors. */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFFLAGS, &r), 0);
+	assert_true(r.ifr_flags & IFF_LOOPBACK);
+	strcpy(r.ifr_name, "nosuch0");
+	assert_int_equal(shim_ioctl(fd, SIOCGIFADDR, &r), -ENODEV);
+	/* The list: the stack's interface only (no other has IFF_LOOPBACK). */
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	assert_string_equal(rs[0].ifr_name, "lo");
+	memcpy(&in, &rs[0].ifr_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	c.ifc_req = NULL;
+	assert_int_equal(shim_ioctl(fd, SIOCGIFCONF, &c), 0);
+	assert_int_equal(c.ifc_len, (int)sizeof(struct ifreq));
+	/* Not a stack socket: not ours. */
+	assert_int_equal(shim_ioctl(0, SIOCGIFADDR, &r), SHIM_PASS);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* getifaddrs()'s list (one allocation, head first, as glibc makes it) and
+ * if_nameindex()'s array, rewritten in place. */
+static void test_interface_lists(void **state)
+{
+	struct block {
+		struct ifaddrs e[3];
+		struct sockaddr_in a[3], m[3];
+		struct sockaddr_ll ll;
+	} *b = calloc(1, sizeof(*b));
+	struct ifaddrs *l = &b->e[0];
+	struct if_nameindex *v = calloc(4, sizeof(*v));
+	struct sockaddr_in in;
+
+	(void)state;
+	/* eth0 (hidden), lo with AF_PACKET (the MAC), lo with AF_INET. */
+	b->e[0] = (struct ifaddrs){ .ifa_next = &b->e[1], .ifa_name = (char *)"eth0", .ifa_flags = IFF_UP,
+				    .ifa_addr = (struct sockaddr *)&b->a[0] };
+	b->e[1] = (struct ifaddrs){ .ifa_next = &b->e[2], .ifa_name = (char *)"lo",
+				    .ifa_flags = IFF_UP | IFF_LOOPBACK, .ifa_addr = (struct sockaddr *)&b->ll };
+	b->e[2] = (struct ifaddrs){ .ifa_name = (char *)"lo", .ifa_flags = IFF_UP | IFF_LOOPBACK,
+				    .ifa_addr = (struct sockaddr *)&b->a[2], .ifa_netmask = (struct sockaddr *)&b->m[2] };
+	b->a[0].sin_family = AF_INET;
+	b->a[2].sin_family = AF_INET;
+	b->ll.sll_family = AF_PACKET;
+	b->ll.sll_halen = 6;
+	shim_iface_fix_ifaddrs(&l);
+	assert_ptr_equal(l, &b->e[0]);      /* the head stays the allocation */
+	assert_string_equal(l->ifa_name, "lo");
+	assert_memory_equal(b->ll.sll_addr, "\x00\x00\x5e\x00\x53\x01", 6);
+	assert_ptr_equal(l->ifa_next, &b->e[2]);
+	assert_null(b->e[2].ifa_next);
+	memcpy(&in, b->e[2].ifa_addr, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), H_STACK_IP);
+	memcpy(&in, b->e[2].ifa_netmask, sizeof(in));
+	assert_int_equal(ntohl(in.sin_addr.s_addr), 0xffffff00u);
+	freeifaddrs(l);
+
+	v[0] = (struct if_nameindex){ 1, strdup("lo") };
+	v[1] = (struct if_nameindex){ 2, strdup("eth0") };
+	v[2] = (struct if_nameindex){ 3, strdup("lo") };
+	shim_iface_fix_nameindex(v);
+	assert_int_equal(v[0].if_index, 1);
+	assert_int_equal(v[1].if_index, 3);
+	assert_int_equal(v[2].if_index, 0);
+	assert_null(v[2].if_name);
+	if_freenameindex(v);
+}
+
+/* A NETLINK_ROUTE socket of the program: the kernel's, its address dump
+ * with the stack's interface ("lo" here, index 1) carrying the stack's address. */
+static void test_interface_netlink(void **state)
+{
+	int fd = shim_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct {
+		struct nlmsghdr h;
+		struct ifaddrmsg a;
+	} req = { { NLMSG_LENGTH(sizeof(struct ifaddrmsg)), RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0 },
+		  { .ifa_family = AF_INET } };
+	static char buf[65536];
+	struct iovec v = { buf, sizeof(buf) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	bool seen = false, done = false;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(shim_owns(fd));
+	assert_int_equal(send(fd, &req, req.h.nlmsg_len, 0), (ssize_t)req.h.nlmsg_len);
+	while (!done) {
+		ssize_t n = shim_recvmsg(fd, &m, 0);
+
+		assert_true(n > 0);
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ifaddrmsg *a = NLMSG_DATA(h);
+			int len = (int)IFA_PAYLOAD(h);
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = true;
+				break;
+			}
+			if (h->nlmsg_type != RTM_NEWADDR || a->ifa_index != 1)
+				continue;
+			assert_int_equal(a->ifa_prefixlen, 24);
+			for (struct rtattr *r = IFA_RTA(a); RTA_OK(r, len); r = RTA_NEXT(r, len)) {
+				if (r->rta_type == IFA_LOCAL || r->rta_type == IFA_ADDRESS) {
+					uint32_t ip;
+
+					memcpy(&ip, RTA_DATA(r), 4);
+					assert_int_equal(ntohl(ip), H_STACK_IP);
+					seen = true;
+				}
+			}
+		}
+	}
+	assert_true(seen);
+	assert_int_equal(shim_close(fd), 0);
+	assert_false(shim_owns(fd));
 }
 
 static void test_udp_dual_stack(void **state)
@@ -901,6 +1287,121 @@ static void test_blocking_recv_eintr_and_timeout(void **state)
 }
 
 
+static atomic_int handled;
+static void on_count(int sig) { (void)sig; atomic_fetch_add(&handled, 1); }
+
+struct rargs {
+	int fd;
+	atomic_int tid;
+	atomic_long r;
+	atomic_int done;
+};
+
+static void *recv_restart_thread(void *arg)
+{
+	struct rargs *t = arg;
+	char b[16];
+
+	atomic_store(&t->tid, (int)gettid());
+	atomic_store(&t->r, shim_recvfrom(t->fd, b, sizeof(b), 0, NULL, NULL));
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+/* Waits (bounded) until thread tid sleeps in a system call other than a
+ * futex (the stack lock): it is blocked in its wait. */
+static void await_sleeping(int tid)
+{
+	char path[64], b[256];
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (long i = 0; i < 10000000L; i++) {
+		FILE *f = fopen(path, "re");
+		char *p = f && fgets(b, sizeof(b), f) ? strrchr(b, ')') : NULL;
+		bool asleep = p && p[1] == ' ' && p[2] == 'S';
+
+		if (f)
+			fclose(f);
+		if (asleep) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+			f = fopen(path, "re");
+			if (f && fscanf(f, "%ld", &nr) == 1 && nr != SYS_futex) {
+				fclose(f);
+				return;
+			}
+			if (f)
+				fclose(f);
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		}
+		sched_yield();
+	}
+	fail_msg("thread %d never slept", tid);
+}
+
+/*
+ * Linux restarts a blocking call after a signal when the handler that ran
+ * has SA_RESTART, whatever the other handlers have: shim_sigaction installs
+ * handlers wrapped, so the wait knows which one ran. And it reports the
+ * program's own handler and flags.
+ */
+static void test_sa_restart_per_signal(void **state)
+{
+	struct rargs t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in a = sin4(0, 5010);
+	struct sigaction sa, old;
+	pthread_t th;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_count;
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, NULL), 0);
+	sa.sa_flags = 0;
+	assert_int_equal(shim_sigaction(SIGUSR2, &sa, NULL), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	assert_int_equal(old.sa_flags & (SA_RESTART | SA_SIGINFO), SA_RESTART);
+	assert_int_equal(sigaction(SIGUSR1, NULL, &old), 0);
+	assert_ptr_not_equal(old.sa_handler, on_count);     /* the kernel has the wrapper */
+	assert_int_equal(shim_sigaction(0, &sa, NULL), SHIM_PASS);
+
+	assert_int_equal(shim_bind(t.fd, SA(a), sizeof(a)), 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_restart_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	while (!atomic_load(&t.tid))
+		sched_yield();
+	await_sleeping(atomic_load(&t.tid));
+	atomic_store(&handled, 0);
+	pthread_kill(th, SIGUSR1);
+	while (!atomic_load(&handled))
+		sched_yield();
+	/* SIGUSR1 has SA_RESTART (SIGUSR2 has not): the wait goes on. */
+	await_sleeping(atomic_load(&t.tid));
+	assert_int_equal(atomic_load(&t.done), 0);
+	inject_udp(1, 5010, "data");
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&t.r), 4);
+
+	/* SIGUSR2 has none: EINTR. */
+	atomic_store(&t.tid, 0);
+	atomic_store(&t.done, 0);
+	assert_int_equal(pthread_create(&th, NULL, recv_restart_thread, &t), 0);
+	await_waiters(t.fd, 1);
+	for (int i = 0; i < 100000 && !atomic_load(&t.done); i++) {
+		pthread_kill(th, SIGUSR2);
+		sched_yield();
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(atomic_load(&t.r), -EINTR);
+
+	sa.sa_handler = SIG_DFL;
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, NULL), 0);
+	assert_int_equal(shim_sigaction(SIGUSR2, &sa, NULL), 0);
+	assert_int_equal(shim_close(t.fd), 0);
+}
+
 static volatile sig_atomic_t got_sigpipe;
 static void on_sigpipe(int sig) { (void)sig; got_sigpipe = 1; }
 
@@ -919,6 +1420,27 @@ static void test_epipe_raises_sigpipe(void **state)
 	assert_int_equal(got_sigpipe, 0);
 	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
 	assert_int_equal(got_sigpipe, 1);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* UDP's EPIPE after shutdown(SHUT_WR) raises no SIGPIPE (Linux: only
+ * TCP's sk_stream_error does). */
+static void test_udp_shut_wr_epipe_no_signal(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in peer = sin4(H_PEER_IP, 7);
+	struct sigaction sa, old;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	got_sigpipe = 0;
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
+	assert_int_equal(shim_shutdown(fd, SHUT_WR), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(got_sigpipe, 0);
 	sigaction(SIGPIPE, &old, NULL);
 	assert_int_equal(shim_close(fd), 0);
 }
@@ -1070,6 +1592,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_destinations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_multicast_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_ioctls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interface_netlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_dual_stack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),
@@ -1079,7 +1607,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sa_restart_per_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_shut_wr_epipe_no_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_registration_follows_release, setup, teardown),

@@ -4,7 +4,8 @@
  * POLLOUT, SO_ERROR, EISCONN), a reset answered with ECONNREFUSED both
  * non-blocking and blocking, listen/accept with IPv4-mapped addresses, data
  * both ways, FIONREAD/SIOCOUTQ, TCP_INFO, MSG_PEEK/MSG_WAITALL, EPIPE, exit
- * (also while an accept makes its fd).
+ * (also while an accept makes its fd), a reset after the peer's FIN (EPIPE
+ * and SIGPIPE), zero-length reads.
  *
  * Frames are checked by their flags and numbers only where the shim decides
  * them; the engine's exact options are test_tcp_*'s business.
@@ -17,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +161,8 @@ static void test_nonblocking_connect_sequence(void **state)
 	expect_prefix(". 1:1(0) ack 1");
 	assert_int_equal(poll1(fd, POLLIN | POLLOUT), POLLOUT);
 	assert_int_equal(sockerr(fd), 0);
+	/* Linux: the first connect() after the handshake says 0, then EISCONN. */
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), 0);
 	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EISCONN);
 	len = sizeof(got);
 	assert_int_equal(shim_getpeername(fd, SA(got), &len), 0);
@@ -550,6 +554,210 @@ static void test_blocking_epoll_wait(void **state)
 	assert_int_equal(shim_close(e.ep), 0);
 }
 
+/* A connected non-blocking socket (start_connect, then the peer's SYN-ACK). */
+static int connected(void)
+{
+	int fd = start_connect();
+
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	return fd;
+}
+
+static volatile sig_atomic_t sigpipes;
+static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
+
+/*
+ * Linux (tcp_reset, tcp_recvmsg, sk_stream_error): the peer closed, then
+ * reset the write we made into CLOSE_WAIT. recv still says 0 (the end was
+ * seen first) and leaves the error, which is EPIPE: SO_ERROR says so once,
+ * and every send fails with EPIPE and raises SIGPIPE (not with MSG_NOSIGNAL).
+ */
+static void test_fin_then_rst_is_epipe(void **state)
+{
+	struct sigaction sa, old;
+	char buf[8];
+	int fd;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigaction(SIGPIPE, &sa, &old);
+	sigpipes = 0;
+	fd = connected();
+	inject("F. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	expect_prefix(". 1:1(0) ack 2");
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), 1);
+	expect_prefix("P. 1:2(1) ack 2");
+	inject("R. 2:2(0) ack 1 win 0");
+	assert_true(poll1(fd, POLLIN | POLLOUT) & POLLERR);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), 0, NULL, NULL), 0);
+	assert_int_equal(sockerr(fd), EPIPE);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(sigpipes, 0);
+	assert_int_equal(shim_sendto(fd, "x", 1, 0, NULL, 0), -EPIPE);
+	assert_int_equal(sigpipes, 1);
+	sigaction(SIGPIPE, &old, NULL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+struct zargs {
+	int fd;
+	ssize_t r;
+};
+
+static void *recv_zero_thread(void *arg)
+{
+	struct zargs *z = arg;
+	char b[1];
+
+	z->r = shim_recvfrom(z->fd, b, 0, 0, NULL, NULL);
+	return NULL;
+}
+
+/* Zero-length reads as Linux answers them: recv() says EAGAIN on an empty
+ * socket (a blocking one waits for data), 0 once data or the end is there,
+ * and consumes nothing; read() of zero bytes is 0 at once. */
+static void test_zero_length_recv(void **state)
+{
+	struct zargs z;
+	char buf[16];
+	pthread_t th;
+	int n = -1;
+	long i;
+
+	(void)state;
+	z.fd = connected();
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, 0, NULL, NULL), -EAGAIN);
+	assert_int_equal(shim_read(z.fd, buf, 0), 0);
+	assert_int_equal(shim_readv(z.fd, NULL, 0), 0);
+	assert_int_equal(shim_fcntl(z.fd, F_SETFL, 0), 0);
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL), -EAGAIN);
+
+	z.r = 1;
+	assert_int_equal(pthread_create(&th, NULL, recv_zero_thread, &z), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(z.fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("P. 1:5(4) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	pthread_join(th, NULL);
+	assert_int_equal(z.r, 0);
+	assert_int_equal(shim_ioctl(z.fd, FIONREAD, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, MSG_PEEK, NULL, NULL), 0);
+	assert_int_equal(shim_recvfrom(z.fd, buf, sizeof(buf), 0, NULL, NULL), 4);
+
+	inject("F. 5:5(0) ack 1 win 502 <nop,nop,TS val 120 ecr 0>");
+	assert_int_equal(shim_recvfrom(z.fd, NULL, 0, 0, NULL, NULL), 0);
+	assert_int_equal(shim_close(z.fd), 0);
+}
+
+static void *blocking_connect_thread(void *arg)
+{
+	struct cargs *c = arg;
+	struct sockaddr_in peer = sin4(H_PEER_IP, T->peer_port);
+
+	c->r = shim_connect(c->fd, SA(peer), sizeof(peer));
+	return NULL;
+}
+
+/*
+ * connect() answers from the socket's state as Linux's __inet_stream_connect
+ * does: a connect after a non-blocking one that completed says 0 once, then
+ * EISCONN; after a refused one, the pending ECONNREFUSED (then the socket
+ * connects again); a blocking connect while one is under way waits for the
+ * handshake (EALREADY only when non-blocking).
+ */
+static void test_connect_states(void **state)
+{
+	struct sockaddr_in peer = sin4(H_PEER_IP, TS_PEER_PORT), bad = peer;
+	struct cargs c;
+	pthread_t th;
+	int fd;
+	long i;
+
+	(void)state;
+	/* Refused, seen by the next connect(): ECONNREFUSED, then a new attempt. */
+	fd = start_connect();
+	inject("R. 0:0(0) ack 1 win 0");
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -ECONNREFUSED);
+	assert_int_equal(sockerr(fd), 0);
+	ts_new_peer(T);
+	peer.sin_port = htons(T->peer_port);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EINPROGRESS);
+	expect_prefix("S 0:0(0)");
+	/* Under way: EALREADY before the address is looked at. */
+	bad.sin_family = AF_INET6;
+	assert_int_equal(shim_connect(fd, SA(bad), sizeof(bad)), -EALREADY);
+	/* Blocking now: the call waits for the handshake and says 0. */
+	assert_int_equal(shim_fcntl(fd, F_SETFL, 0), 0);
+	c.fd = fd;
+	c.r = 1;
+	assert_int_equal(pthread_create(&th, NULL, blocking_connect_thread, &c), 0);
+	for (i = 0; i < 100000000L && shim_test_waiters(fd) < 1; i++)
+		sched_yield();
+	assert_true(i < 100000000L);
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	pthread_join(th, NULL);
+	assert_int_equal(c.r, 0);
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EISCONN);
+	assert_int_equal(shim_connect(fd, SA(bad), sizeof(bad)), -EISCONN);
+	assert_int_equal(shim_listen(fd, 1), -EINVAL);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/*
+ * connect(AF_UNSPEC) disconnects a TCP socket (Linux's tcp_disconnect): a
+ * reset for the peer, SO_ERROR ECONNRESET, no peer any more, the address and
+ * port bind() gave kept; and it can connect again.
+ */
+static void test_connect_unspec_disconnects(void **state)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	struct sockaddr_in peer, got;
+	socklen_t len = sizeof(got);
+	char buf[4];
+	int fd;
+
+	(void)state;
+	fd = connected();
+	assert_int_equal(shim_connect(fd, &unspec, sizeof(unspec)), 0);
+	expect_prefix("R. 1:1(0)");
+	assert_true(poll1(fd, POLLOUT) & POLLERR);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -ECONNRESET);
+	assert_int_equal(sockerr(fd), 0);
+	assert_int_equal(shim_recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -ENOTCONN);
+	assert_int_equal(shim_sendto(fd, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
+	assert_int_equal(shim_getpeername(fd, SA(got), &len), -ENOTCONN);
+	len = sizeof(got);
+	assert_int_equal(shim_getsockname(fd, SA(got), &len), 0);
+	assert_int_equal(ntohs(got.sin_port), TS_LOCAL_PORT);
+	ts_new_peer(T);
+	peer = sin4(H_PEER_IP, T->peer_port);
+	assert_int_equal(shim_connect(fd, SA(peer), sizeof(peer)), -EINPROGRESS);
+	expect_prefix("S 0:0(0)");
+	/* In SYN_SENT: the attempt is dropped (no reset), SO_ERROR ECONNRESET. */
+	assert_int_equal(shim_connect(fd, &unspec, sizeof(unspec)), 0);
+	assert_int_equal(sockerr(fd), ECONNRESET);
+	assert_int_equal(shim_close(fd), 0);
+}
+
+/* RFC 1122 §4.2.3.10: no TCP connection to a broadcast or multicast address. */
+static void test_connect_broadcast_multicast(void **state)
+{
+	struct sockaddr_in b = sin4(0xc00002ffu, 80), m = sin4(0xe0000001u, 80), l = sin4(0xffffffffu, 80);
+	int fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	assert_int_equal(shim_connect(fd, SA(b), sizeof(b)), -ENETUNREACH);
+	assert_int_equal(shim_connect(fd, SA(m), sizeof(m)), -ENETUNREACH);
+	assert_int_equal(shim_connect(fd, SA(l), sizeof(l)), -ENETUNREACH);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +772,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_during_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_epoll_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_then_rst_is_epipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_length_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_unspec_disconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_broadcast_multicast, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,8 @@ void h_real_libc(struct shim_libc *libc)
 	libc->epoll_ctl = epoll_ctl;
 	libc->epoll_pwait = epoll_pwait;
 	libc->read = read;
+	libc->recvmsg = recvmsg;
+	libc->recvfrom = recvfrom;
 	libc->write = write;
 	libc->pread = pread;
 	libc->lseek = lseek;
@@ -77,6 +79,12 @@ static int c_epoll_pwait(int ep, struct epoll_event *ev, int max, int t, const s
 	return epoll_pwait(ep, ev, max, t, m);
 }
 static ssize_t c_read(int fd, void *b, size_t n) { check("read"); return read(fd, b, n); }
+static ssize_t c_recvmsg(int fd, struct msghdr *m, int f) { check("recvmsg"); return recvmsg(fd, m, f); }
+static ssize_t c_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *sa, socklen_t *l)
+{
+	check("recvfrom");
+	return recvfrom(fd, b, n, f, sa, l);
+}
 static ssize_t c_write(int fd, const void *b, size_t n) { check("write"); return write(fd, b, n); }
 static ssize_t c_pread(int fd, void *b, size_t n, off_t o) { check("pread"); return pread(fd, b, n, o); }
 static off_t c_lseek(int fd, off_t o, int w) { check("lseek"); return lseek(fd, o, w); }
@@ -120,6 +128,7 @@ void h_checked_libc(struct shim_libc *libc, const struct stack_lock *lock)
 		.socket = c_socket, .close = c_close, .dup = c_dup, .dup3 = c_dup3, .fcntl = c_fcntl,
 		.ioctl = c_ioctl, .setsockopt = c_setsockopt, .getsockopt = c_getsockopt, .ppoll = c_ppoll,
 		.epoll_ctl = c_epoll_ctl, .epoll_pwait = c_epoll_pwait, .read = c_read, .write = c_write,
-		.pread = c_pread, .lseek = c_lseek, .sigaction = c_sigaction,
+		.pread = c_pread, .lseek = c_lseek, .sigaction = c_sigaction, .recvmsg = c_recvmsg,
+		.recvfrom = c_recvfrom,
 	};
 }

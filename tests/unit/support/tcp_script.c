@@ -81,6 +81,7 @@ struct spec {
 	uint32_t ack;
 	bool has_win;
 	uint32_t win;
+	uint32_t urg;           /* "urg N": the urgent pointer (with the U flag) */
 	uint8_t opts[40];
 	size_t olen;
 	uint8_t ecn;            /* the IP ECN field */
@@ -217,6 +218,8 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 		} else if (word(&p, "win ")) {
 			sp->has_win = true;
 			sp->win = num(&p);
+		} else if (word(&p, "urg ")) {
+			sp->urg = num(&p);
 		} else if (*p == '<') {
 			parse_opts(t, &p, sp);
 		} else if (word(&p, "[ect0]")) {
@@ -246,6 +249,7 @@ void ts_inject(struct tscript *t, const char *s)
 		sp.flags |= TCP_ACK;
 	g.flags = sp.flags;
 	g.wnd = (uint16_t)(sp.has_win ? sp.win : 65535);
+	g.urg = (uint16_t)sp.urg;
 	/* Options as written in the spec, malformed ones included. */
 	tcp_hdr_emit(seg, &g, hlen);
 	memcpy(seg + TCP_HLEN, sp.opts, sp.olen);
@@ -309,6 +313,8 @@ static size_t render(struct tscript *t, const uint8_t *f, size_t flen, uint16_t 
 	if (g.flags & TCP_ACK)
 		OUT(" ack %u", g.ack - t->peer_isn);
 	OUT(" win %u", g.wnd);
+	if (g.flags & TCP_URG)
+		OUT(" urg %u", g.urg);
 	if (g.hlen > TCP_HLEN) {
 		struct tcp_opt o;
 		enum tcp_opt_read r;
@@ -468,7 +474,7 @@ static void wake_count(void *ctx)
 
 void ts_watch(struct tcp_conn *c, struct ts_wake *w)
 {
-	struct sock_wakeup sw = { wake_count, w };
+	struct sock_wakeup sw = { .fn = wake_count, .ctx = w };
 
 	w->count = 0;
 	tcp_set_wakeup(c, &sw);

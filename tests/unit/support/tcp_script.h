@@ -4,10 +4,11 @@
  *   ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
  *   ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
  *
- * Grammar: FLAGS START:END(LEN) [ack N] [win W] [<options>] [ECN]. FLAGS are
- * F S R P U E (ECE) W (CWR) in that order, then '.' for ACK. ECN is the IP
- * header's ECN field, [ect0], [ect1] or [ce] (nothing: not ECT), as
- * packetdrill writes it. Sequence numbers are relative: what the
+ * Grammar: FLAGS START:END(LEN) [ack N] [win W] [urg U] [<options>] [ECN].
+ * FLAGS are F S R P U E (ECE) W (CWR) in that order, then '.' for ACK; a
+ * segment with U shows its urgent pointer (urg U). ECN is the IP header's
+ * ECN field, [ect0], [ect1] or [ce] (nothing: not ECT), as packetdrill
+ * writes it. Sequence numbers are relative: what the
  * peer sends to the peer's ISN (t->peer_isn), what the stack sends to the
  * stack's ISN, learned from its first SYN. TS val is absolute for the peer
  * and relative to the stack's first TS val for the stack; TS ecr the other

@@ -591,18 +591,37 @@ static void test_rto_3s_without_handshake_sample(void **state)
 
 #define SYNACK_OPTS "<mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>"
 
-/* An ECN connection opened by the stack with PSTACK_TCP_ECN=1. */
-static struct tcp_conn *ecn_connect(struct tscript *t)
+/* An ECN connection opened by the stack with PSTACK_TCP_ECN=1, the
+ * SYN-ACK rtt_ms after the SYN. */
+static struct tcp_conn *ecn_connect_rtt(struct tscript *t, unsigned rtt_ms)
 {
 	struct tcp_conn *c;
 
 	t->h->s->cfg.tcp_ecn = 1;
 	c = open_active(t);
 	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, rtt_ms);
 	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
 	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
 	assert_true(c->ecn_ok);
 	return c;
+}
+
+static struct tcp_conn *ecn_connect(struct tscript *t)
+{
+	return ecn_connect_rtt(t, 0);
+}
+
+/* Advances the clock 1 ms at a time, at most max_ms, until the stack sends
+ * something; that line in out. */
+static void wait_sent(struct tscript *t, unsigned max_ms, char *out, size_t outlen)
+{
+	for (unsigned ms = 0; ms < max_ms; ms++) {
+		ts_advance_ms(t, 1);
+		if (ts_next(t, out, outlen))
+			return;
+	}
+	fail_msg("nothing sent within %u ms", max_ms);
 }
 
 /* PSTACK_TCP_ECN=1 asks on the SYNs we send (ECE and CWR, RFC 3168
@@ -790,6 +809,127 @@ static void test_ecn_sender_reduces_once_per_window(void **state)
 	ts_free(t);
 }
 
+/* Only new data is ECN-capable (RFC 3168 §6.1.5: "the TCP data sender MUST
+ * NOT set an ECT codepoint" on retransmitted data packets; §6.1.6: nor on
+ * window probes; §6.1.4 and §6.1.1: nor on pure ACKs, SYNs, FINs without
+ * data, RSTs), as Linux's tcp_ecn_send() marks only segments with data at
+ * or beyond SND.NXT: a fast retransmission, the tail loss probe that
+ * resends the last segment, the timeout's retransmission, a zero-window
+ * probe, a pure ACK and a bare FIN all go Not-ECT; the new data around them
+ * ECT(0), the first after a reduction (the recovery's) with CWR. */
+static void test_ecn_not_ect_on_retransmissions_probes_acks(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect_rtt(t, 10);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	for (int i = 0; i < 10; i++) {
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_non_null(strstr(line, "[ect0]"));
+	}
+	/* the first segment lost, three after it SACKed: the fast retransmission */
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:4345>");
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:5793>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	assert_int_equal(c->ca_state, TCP_CA_RECOVERY);
+	ts_inject(t, ". 1:1(0) ack 14481 win 2000 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);
+	/* new data: ECT(0), the first with CWR (the recovery reduced the window) */
+	assert_int_equal(tcp_send(c, big, 2 * 1448, t->h->now), 2 * 1448);
+	ts_expect(t, "W. 14481:15929(1448) ack 1 win 512 " TSO " [ect0]");
+	ts_expect(t, "P. 15929:17377(1448) ack 1 win 512 " TSO " [ect0]");
+	/* no answer: the tail loss probe resends the last segment, then the
+	 * timeout the first (neither with CWR again) */
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match("P. 15929:17377(1448) ack 1 win 512 " TSO, line));
+	assert_int_equal(c->tlp_probes, 1);
+	wait_sent(t, 3000, line, sizeof(line));
+	assert_true(ts_match(". 14481:15929(1448) ack 1 win 512 " TSO, line));
+	assert_int_equal(c->rto_count, 1);
+	h_drain_tx(t->h);
+	/* everything acknowledged behind a zero window: the window probe */
+	ts_inject(t, ". 1:1(0) ack 17377 win 0 <nop,nop,TS val 113 ecr 0>");
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect_none(t);
+	wait_sent(t, 3000, line, sizeof(line));
+	assert_true(ts_match(". 17376:17376(0) ack 1 win 512 " TSO, line));
+	/* the window opens: the byte is new data, the first after the
+	 * timeout's reduction: CWR (RFC 3168 §6.1.2, Linux's tcp_enter_loss()) */
+	ts_inject(t, ". 1:1(0) ack 17377 win 2000 <nop,nop,TS val 114 ecr 0>");
+	ts_expect(t, "PW. 17377:17378(1) ack 1 win 512 " TSO " [ect0]");
+	/* the peer's data draws a pure ACK, our close a bare FIN */
+	ts_inject(t, "P. 1:11(10) ack 17378 win 2000 <nop,nop,TS val 115 ecr 0> [ect0]");
+	ts_expect(t, ". 17378:17378(0) ack 11 win * " TSO);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 17378:17378(0) ack 11 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* One reduction for one window (RFC 3168 §6.1.2: "the TCP source SHOULD
+ * NOT react to congestion indications more than once every window of
+ * data"): a loss found while the window comes down after an echo goes into
+ * recovery without a second cut (Linux's tcp_enter_recovery() when
+ * tcp_in_cwnd_reduction()); an echo during the recovery changes nothing;
+ * and on a connection that did not negotiate ECN, ECE means nothing. */
+static void test_ecn_loss_in_cwr_is_one_reduction(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect(t);
+	char line[512];
+	uint32_t ssthresh, cwnd;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	h_drain_tx(t->h);
+	/* an echo with the first segment's ACK */
+	ts_inject(t, "E. 1:1(0) ack 1449 win 2000 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_CWR);
+	ssthresh = c->cc.ssthresh;
+	h_drain_tx(t->h);
+	/* the second segment lost, three after it SACKed, echoes on each */
+	ts_inject(t, "E. 1:1(0) ack 1449 win 2000 <nop,nop,TS val 112 ecr 0,nop,nop,sack 2897:4345>");
+	ts_inject(t, "E. 1:1(0) ack 1449 win 2000 <nop,nop,TS val 112 ecr 0,nop,nop,sack 2897:5793>");
+	ts_inject(t, "E. 1:1(0) ack 1449 win 2000 <nop,nop,TS val 112 ecr 0,nop,nop,sack 2897:7241>");
+	assert_int_equal(c->ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(c->cc.ssthresh, ssthresh);
+	assert_int_equal(c->ecn_reductions, 1);
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_true(ts_match(". 1449:2897(1448) ack 1 win 512 " TSO, line));     /* not ECT either */
+	h_drain_tx(t->h);
+	ts_inject(t, "E. 1:1(0) ack 7241 win 2000 <nop,nop,TS val 113 ecr 0>");
+	assert_int_equal(c->cc.ssthresh, ssthresh);
+	assert_int_equal(c->ecn_reductions, 1);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	/* no ECN negotiated: an ACK with ECE is an ACK */
+	t->h->s->cfg.tcp_ecn = 2;
+	ts_new_peer(t);
+	c = open_active(t);
+	handshake(t, c, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
+		  ". 1:1(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
+	h_drain_tx(t->h);
+	cwnd = c->cc.cwnd;
+	ts_inject(t, "E. 1:1(0) ack 2897 win 2000 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(c->ca_state, TCP_CA_OPEN);
+	assert_true(c->cc.cwnd > cwnd);
+	while (ts_next(t, line, sizeof(line))) {
+		assert_null(strstr(line, "[ect"));
+		assert_null(strchr(line, 'W'));
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -814,6 +954,8 @@ int main(void)
 		cmocka_unit_test(test_ecn_accepted_on_the_passive_side),
 		cmocka_unit_test(test_ecn_receiver_echoes_ce_until_cwr),
 		cmocka_unit_test(test_ecn_sender_reduces_once_per_window),
+		cmocka_unit_test(test_ecn_not_ect_on_retransmissions_probes_acks),
+		cmocka_unit_test(test_ecn_loss_in_cwr_is_one_reduction),
 	};
 	return cmocka_run_group_tests_name("tcp_wire", tests, NULL, NULL);
 }

@@ -57,6 +57,8 @@ void ts_inject(struct tscript *t, const char *spec);
 void ts_expect(struct tscript *t, const char *spec);
 /* Nothing was sent. */
 void ts_expect_none(struct tscript *t);
+/* Whether a line ts_next gave matches spec ('*' as in ts_expect). */
+bool ts_match(const char *spec, const char *line);
 /* Renders the next sent frame (or "" when none) into out; returns false when none. */
 bool ts_next(struct tscript *t, char *out, size_t cap);
 void ts_advance_ms(struct tscript *t, uint64_t ms);

@@ -146,7 +146,7 @@ struct tcp_conn_info {
 	uint8_t ca_state;
 	uint8_t retransmits;
 	uint8_t backoff;
-	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4 */
+	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16 */
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t rto_us, ato_us;
 	uint32_t snd_mss, rcv_mss;

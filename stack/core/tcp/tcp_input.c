@@ -482,6 +482,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->snd_una = g->ack;
+	/* MSG_MORE held the tail for the call that had it: what pushes next is
+	 * the plain rule (Linux's tcp_data_snd_check with tp->nonagle). */
+	c->more = false;
+	if (c->marks)
+		tcp_errq_acked(c, now);
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	if (!c->sack_ok && c->dupacks) {
@@ -520,6 +525,13 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	if (c->state == TCP_STATE_SYN_RECEIVED) {
 		if (!(seq_lt(c->snd_una, g->ack) && seq_leq(g->ack, c->snd_max))) {
 			tcp_send_rst_reply(c->s, g, now);
+			return TCP_V_DROP;
+		}
+		/* TCP_DEFER_ACCEPT (Linux's tcp_check_req): the handshake's bare
+		 * ACK is dropped until data comes or the SYN-ACK was resent as
+		 * often as the option says (tcp_timer.c resends it then). */
+		if (c->parent && c->retries < c->opt.defer_accept && !g->len && !(g->flags & TCP_FIN)) {
+			c->defer_acked = true;
 			return TCP_V_DROP;
 		}
 		if (c->parent && !c->in_acceptq && c->parent->acc_count > (unsigned)c->parent->backlog) {
@@ -601,8 +613,13 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		switch (c->state) {
 		case TCP_STATE_FIN_WAIT_1:
 			tcp_set_state(c, TCP_STATE_FIN_WAIT_2);
+			if (c->orphan && c->opt.linger2 < 0) {
+				/* Linux: an orphan with TCP_LINGER2 -1 is done here. */
+				tcp_abort(c, 0);
+				return TCP_V_DONE;
+			}
 			if (c->orphan)
-				tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+				tcp_timer_set(c, &c->tw_at, now + tcp_fin_time(c));
 			break;
 		case TCP_STATE_CLOSING:
 			enter_time_wait(c, now);
@@ -739,6 +756,8 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
+			if (n)
+				c->rx_data_at = now;    /* the receive timestamp */
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
@@ -911,7 +930,14 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		tcp_send_ack(c, now);
+		if (c->opt.defer_accept && !c->ack_now) {
+			/* Linux's tcp_rcv_synsent_state_process: with
+			 * TCP_DEFER_ACCEPT the handshake's ACK waits up to
+			 * TCP_DELACK_MAX for data to ride on. */
+			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_MAX_US);
+		} else {
+			tcp_send_ack(c, now);
+		}
 		tcp_wake(c);
 		tcp_output(c, now);
 		return;

@@ -287,6 +287,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
+	tcp_errq_free(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		tcp_close_children(c, c->s->now);
 	unparent(c);
@@ -336,6 +337,7 @@ bool tcp_done(struct tcp_conn *c)
 	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
+	tcp_errq_done(c);
 	tcp_ring_free(&c->sndq);
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
@@ -382,6 +384,10 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 	/* Like Linux: at least 7, more when the buffer could use a larger window. */
 	while (ws < TCP_MAX_WSCALE && (65535ull << ws) < c->rcvq.limit)
 		ws++;
+	/* TCP_WINDOW_CLAMP bounds it (Linux's tcp_select_initial_window:
+	 * log2 of the clamp, less 15). */
+	while (ws && c->opt.window_clamp && (65535ull << (ws - 1)) >= c->opt.window_clamp)
+		ws--;
 	return ws;
 }
 
@@ -408,6 +414,9 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
 	size_t space = tcp_ring_space(&c->rcvq);    /* within the stack-wide budget too */
 
+	/* TCP_WINDOW_CLAMP: no window beyond it (Linux's window_clamp). */
+	if (c->opt.window_clamp && space > c->opt.window_clamp)
+		space = c->opt.window_clamp;
 	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
 }
 

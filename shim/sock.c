@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
@@ -1890,6 +1891,243 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	return rc;
 }
 
+/* ---- splice ---- */
+
+enum { SPLICE_CHUNK = 65536 };
+
+/* The program can read n bytes at p (the kernel's copy_from_user would not
+ * fault): splice's offsets are checked, never used. */
+static bool readable(const void *p, size_t n)
+{
+	char tmp[16];
+	struct iovec local = { tmp, n < sizeof(tmp) ? n : sizeof(tmp) }, remote = { (void *)p, local.iov_len };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)local.iov_len;
+}
+
+/* fd is a pipe (splice's other end); -EBADF when it is not open. */
+static int is_pipe(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -EBADF;
+	return S_ISFIFO(st.st_mode);
+}
+
+/* The access mode of fd allows reading (want_read) or writing. */
+static bool fd_mode_ok(int fd, bool want_read)
+{
+	int fl = shim_libc.fcntl(fd, F_GETFL);
+	int acc = fl & O_ACCMODE;
+
+	return fl >= 0 && (acc == O_RDWR || acc == (want_read ? O_RDONLY : O_WRONLY));
+}
+
+/* Waits until pipe fd is ready for ev (POLLIN or POLLOUT): 1 ready, 0 when
+ * SPLICE_F_NONBLOCK says not to wait, -EINTR; POLLHUP/POLLERR count as ready. */
+static int pipe_wait(int fd, short ev, unsigned flags)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	struct timespec zero = { 0, 0 };
+	int r = shim_libc.ppoll(&p, 1, (flags & SPLICE_F_NONBLOCK) ? &zero : NULL, NULL);
+
+	if (r < 0)
+		return -errno;
+	return r > 0;
+}
+
+/* Bytes a pipe holds, and its room (F_GETPIPE_SZ less what it holds). */
+static int pipe_fill(int fd, size_t *held, size_t *room)
+{
+	int n = 0, cap = shim_libc.fcntl(fd, F_GETPIPE_SZ);
+
+	if (cap < 0 || shim_libc.ioctl(fd, FIONREAD, &n) < 0)
+		return -errno;
+	*held = (size_t)n;
+	*room = cap > n ? (size_t)(cap - n) : 0;
+	return 0;
+}
+
+/*
+ * splice from stack socket k into pipe out (Linux's tcp_splice_read and
+ * splice_file_to_pipe): waits for room in the pipe (unless
+ * SPLICE_F_NONBLOCK), then for data as a read of the socket would (its
+ * O_NONBLOCK, SO_RCVTIMEO, the end of the stream: 0), and moves what is
+ * there, at most len and the pipe's room. TCP bytes are peeked, written,
+ * then taken as far as the pipe took them: none is lost. A datagram goes
+ * whole (cut to the room, like a read).
+ */
+static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsigned flags)
+{
+	struct ip4_endpoint src;
+	struct iovec iov;
+	size_t held, room;
+	bool have;
+	ssize_t n, w;
+	char *buf;
+	int r;
+
+	for (;;) {
+		r = pipe_fill(out, &held, &room);
+		if (r < 0)
+			return r;
+		if (room)
+			break;
+		r = pipe_wait(out, POLLOUT, flags);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EAGAIN;
+	}
+	if (len > room)
+		len = room;
+	if (len > SPLICE_CHUNK)
+		len = SPLICE_CHUNK;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	iov = (struct iovec){ buf, len };
+	n = sock_recv(k, &iov, 1, k->type == SOCK_STREAM ? MSG_PEEK : 0, &src, &have, NULL, NULL);
+	if (n > 0) {
+		w = shim_libc.write(out, buf, (size_t)n);
+		if (w < 0) {
+			n = -errno;
+		} else if (k->type == SOCK_STREAM) {
+			/* What the pipe took leaves the socket (it is there: peeked). */
+			iov.iov_len = (size_t)w;
+			n = w ? sock_recv(k, &iov, 1, MSG_DONTWAIT, &src, &have, NULL, NULL) : 0;
+		}
+	}
+	free(buf);
+	return n;
+}
+
+/*
+ * splice from pipe in to stack socket k (Linux's splice_to_socket): waits
+ * for the pipe's data (EAGAIN with SPLICE_F_NONBLOCK, 0 once no writer is
+ * left), then sends up to len bytes as a send() would (the socket's
+ * O_NONBLOCK; one datagram on UDP). The bytes are copied with tee() into a
+ * pipe of our own, sent, and only the bytes the socket took leave the
+ * program's pipe.
+ */
+static ssize_t splice_to_sock(struct shim_sock *k, int fd, int in, size_t len, unsigned flags)
+{
+	size_t held, room, total = 0;
+	ssize_t r = 0;
+	int tmp[2];
+	char *buf;
+
+	for (;;) {
+		r = pipe_fill(in, &held, &room);
+		if (r < 0)
+			return r;
+		if (held)
+			break;
+		r = pipe_wait(in, POLLIN, flags);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EAGAIN;
+		r = pipe_fill(in, &held, &room);
+		if (r < 0)
+			return r;
+		if (!held)
+			return 0;       /* readable and empty: no writer is left */
+	}
+	buf = malloc(SPLICE_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(buf);
+		return -errno;
+	}
+	while (total < len) {
+		size_t want = len - total < SPLICE_CHUNK ? len - total : SPLICE_CHUNK;
+		struct iovec iov;
+		ssize_t t, s;
+
+		if (k->type == SOCK_DGRAM && total)
+			break;      /* one datagram */
+		t = tee(in, tmp[1], want, SPLICE_F_NONBLOCK);
+		if (t <= 0) {
+			if (t < 0 && !total)
+				r = errno == EAGAIN ? 0 : -errno;
+			break;
+		}
+		t = shim_libc.read(tmp[0], buf, (size_t)t);
+		if (t <= 0)
+			break;
+		iov = (struct iovec){ buf, (size_t)t };
+		s = sock_send(k, fd, &iov, 1, MSG_NOSIGNAL, NULL, 0, NULL);
+		if (s < 0) {
+			if (!total)
+				r = s;
+			/* Linux's splice raises SIGPIPE like a send. */
+			if (s == -EPIPE && k->type == SOCK_STREAM)
+				raise(SIGPIPE);
+			break;
+		}
+		/* The bytes sent leave the program's pipe (tee copied them). */
+		for (ssize_t left = s; left > 0;) {
+			ssize_t d = shim_libc.read(in, buf, (size_t)left);
+
+			if (d <= 0)
+				break;
+			left -= d;
+		}
+		total += (size_t)s;
+		if (s < t)
+			break;
+		if (pipe_fill(in, &held, &room) < 0 || !held)
+			break;
+	}
+	shim_libc.close(tmp[0]);
+	shim_libc.close(tmp[1]);
+	free(buf);
+	return total ? (ssize_t)total : r;
+}
+
+ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+{
+	bool from_sock = shim_owns(in);
+	struct shim_sock *k;
+	ssize_t n;
+	int r, pipe_end;
+
+	/* Both ends stack sockets, or neither a pipe: the kernel answers
+	 * (EINVAL) on the placeholders, which it can splice nothing from. */
+	if (shim_owns(in) == shim_owns(out))
+		return SHIM_PASS;
+	pipe_end = is_pipe(from_sock ? out : in);
+	if (pipe_end <= 0)
+		return pipe_end < 0 ? pipe_end : SHIM_PASS;
+	k = enter(from_sock ? in : out, &r);
+	if (!k)
+		return r;
+	/* Linux's __do_splice and do_splice, in their order: an offset for
+	 * the pipe (ESPIPE), the other offset read (EFAULT), the ends' access
+	 * modes (EBADF), an offset for the socket (EINVAL: no pread/pwrite). */
+	if ((from_sock && off_out) || (!from_sock && off_in)) {
+		r = -ESPIPE;
+	} else if (from_sock ? (off_in && !readable(off_in, sizeof(*off_in))) :
+		   (off_out && !readable(off_out, sizeof(*off_out)))) {
+		r = -EFAULT;
+	} else if (!fd_mode_ok(in, true) || !fd_mode_ok(out, false)) {
+		r = -EBADF;
+	} else if (off_in || off_out) {
+		r = -EINVAL;
+	} else if (!len) {
+		r = 0;
+	} else {
+		n = from_sock ? splice_from_sock(k, out, len, flags) : splice_to_sock(k, out, in, len, flags);
+		leave(k);
+		return n;
+	}
+	leave(k);
+	return r;
+}
+
 ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	enum { CHUNK = 65536 };
@@ -1898,6 +2136,13 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	char *buf;
 	int r;
 
+	/* From a stack socket into a pipe: Linux's sendfile is splice then
+	 * (do_sendfile); an offset for a socket: ESPIPE. */
+	if (!shim_owns(out_fd) && shim_owns(in_fd) && is_pipe(out_fd) > 0) {
+		if (offset)
+			return -ESPIPE;
+		return shim_splice(in_fd, NULL, out_fd, NULL, count, 0);
+	}
 	k = enter(out_fd, &r);
 	if (!k)
 		return r;

@@ -5349,6 +5349,194 @@ CASE(tcpopt_zerocopy_unconnected, 0)
 	recvmsg_show(s, 16, MSG_ERRQUEUE);
 }
 
+/* splice, tee */
+
+CASE(splice_socket_to_pipe, 0)
+{
+	int s = tcp_hello(), p[2];
+	char b[32];
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(s, NULL, p[1], NULL, 5, 0));
+	R(read(p[0], b, sizeof(b)));
+	R(splice(s, NULL, p[1], NULL, 100, 0));
+	R(read(p[0], b, sizeof(b)));
+	/* SPLICE_F_NONBLOCK is about the pipe: a blocking socket still waits. */
+	set_timeo(s, SO_RCVTIMEO, 200);
+	R(splice(s, NULL, p[1], NULL, 100, SPLICE_F_NONBLOCK));
+}
+CASE(splice_socket_to_pipe_nonblock_socket, 0)
+{
+	int s = tcp_to(P_SINK), p[2];
+
+	need(pipe(p) == 0, "pipe");
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(splice(s, NULL, p[1], NULL, 100, 0));
+}
+CASE(splice_socket_to_pipe_rcvtimeo, 0)
+{
+	int s = tcp_to(P_SINK), p[2];
+
+	need(pipe(p) == 0, "pipe");
+	set_timeo(s, SO_RCVTIMEO, 300);
+	R(splice(s, NULL, p[1], NULL, 100, 0));
+}
+CASE(splice_socket_eof, 0)
+{
+	int s = tcp_to(P_FIN), p[2];
+
+	need(pipe(p) == 0, "pipe");
+	wait_in(s);
+	R(splice(s, NULL, p[1], NULL, 100, 0));
+}
+CASE(splice_pipe_to_socket, 0)
+{
+	int s = tcp_to(P_ECHO), p[2];
+	char b[32];
+
+	need(pipe(p) == 0, "pipe");
+	need(write(p[1], "hello pipe", 10) == 10, "write");
+	R(splice(p[0], NULL, s, NULL, 4, 0));
+	R(splice(p[0], NULL, s, NULL, 100, 0));
+	R(splice(p[0], NULL, s, NULL, 100, SPLICE_F_NONBLOCK));
+	close(p[1]);
+	R(splice(p[0], NULL, s, NULL, 100, 0));
+	emit("got=%zu", read_n(s, b, 10));
+}
+CASE(splice_offsets, 0)
+{
+	int s = tcp_hello(), p[2];
+	loff_t off = 0;
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(s, &off, p[1], NULL, 5, 0));
+	R(splice(s, NULL, p[1], &off, 5, 0));
+	R(splice(p[0], &off, s, NULL, 5, 0));
+	R(splice(p[0], NULL, s, &off, 5, 0));
+	R(splice(s, BAD, p[1], NULL, 5, 0));
+}
+CASE(splice_socket_to_socket, 0) { R(splice(tcp_hello(), NULL, tcp_to(P_SINK), NULL, 5, 0)); }
+CASE(splice_socket_to_file, 0) { R(splice(tcp_hello(), NULL, tmpfile_of(0), NULL, 5, 0)); }
+CASE(splice_unconnected, 0)
+{
+	int p[2];
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(tcp_sock(), NULL, p[1], NULL, 5, SPLICE_F_NONBLOCK));
+	need(write(p[1], "abc", 3) == 3, "write");
+	R(splice(p[0], NULL, tcp_sock(), NULL, 5, SPLICE_F_NONBLOCK));
+	R(read(p[0], (char[8]){ 0 }, 8));
+}
+CASE(splice_listener, 0)
+{
+	int p[2], l = tcp_listener();
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(l, NULL, p[1], NULL, 5, SPLICE_F_NONBLOCK));
+	need(write(p[1], "abc", 3) == 3, "write");
+	R(splice(p[0], NULL, l, NULL, 5, SPLICE_F_NONBLOCK));
+}
+CASE(splice_wrong_pipe_ends, 0)
+{
+	int p[2], s = tcp_hello();
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(s, NULL, p[0], NULL, 5, 0));
+	R(splice(p[1], NULL, s, NULL, 5, 0));
+}
+CASE(splice_bulk_echo, 0)
+{
+	int s = tcp_to(P_ECHO), p[2], q[2];
+	static char b[200000], r[200000];
+	size_t sent = 0, got = 0;
+
+	need(pipe(p) == 0 && pipe(q) == 0, "pipe");
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (char)(i * 7);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	while (got < sizeof(b)) {
+		if (sent < sizeof(b)) {
+			ssize_t w = write(p[1], b + sent, sizeof(b) - sent);
+
+			if (w > 0)
+				sent += (size_t)w;
+			ssize_t m = splice(p[0], NULL, s, NULL, 65536, SPLICE_F_NONBLOCK);
+
+			need(m >= 0 || errno == EAGAIN, "splice-out");
+		}
+		if (sent == sizeof(b))
+			shutdown(s, SHUT_WR);
+		if (!readable_within(s, WAIT_MS))
+			break;
+		ssize_t n = splice(s, NULL, q[1], NULL, 65536, 0);
+
+		need(n >= 0, "splice-in");
+		if (n == 0)
+			break;
+		need(read(q[0], r + got, (size_t)n) == n, "read");
+		got += (size_t)n;
+	}
+	emit("got=%zu same=%d", got, memcmp(b, r, sizeof(b)) == 0);
+}
+CASE(sendfile_socket_to_pipe_offset, 0)
+{
+	int p[2];
+	off_t off = 0;
+
+	need(pipe(p) == 0, "pipe");
+	R(sendfile(p[1], tcp_hello(), &off, 5));
+}
+CASE(splice_udp, 0)
+{
+	int s = udp_echoed("dgram"), p[2];
+	char b[32];
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(s, NULL, p[1], NULL, 100, 0));
+	R(read(p[0], b, sizeof(b)));
+	need(write(p[1], "to-udp", 6) == 6, "write");
+	R(splice(p[0], NULL, s, NULL, 100, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(splice_len_zero, 0)
+{
+	int p[2];
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(tcp_hello(), NULL, p[1], NULL, 0, 0));
+}
+CASE(splice_full_pipe_nonblock, 0)
+{
+	int s = tcp_hello(), p[2];
+	static char b[65536];
+
+	need(pipe(p) == 0, "pipe");
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	while (write(p[1], b, sizeof(b)) > 0)
+		;
+	R(splice(s, NULL, p[1], NULL, 5, SPLICE_F_NONBLOCK));
+}
+CASE(tee_socket, 0)
+{
+	int p[2], q[2];
+
+	need(pipe(p) == 0 && pipe(q) == 0, "pipe");
+	need(write(p[1], "abc", 3) == 3, "write");
+	R(tee(tcp_hello(), q[1], 5, 0));
+	R(tee(p[0], tcp_to(P_ECHO), 5, 0));
+	R(tee(p[0], q[1], 5, 0));
+}
+CASE(sendfile_listener, 0) { R(sendfile(tcp_listener(), tmpfile_of(100), NULL, 100)); }
+CASE(sendfile_udp_unconnected, 0) { R(sendfile(udp_sock(), tmpfile_of(100), NULL, 100)); }
+CASE(sendfile_to_pipe_from_socket, 0)
+{
+	int p[2];
+
+	need(pipe(p) == 0, "pipe");
+	R(sendfile(p[1], tcp_hello(), NULL, 5));
+}
+
 /* ===================================================================== */
 /* fork, _exit, _Exit */
 

@@ -5270,30 +5270,29 @@ CASE(tcpopt_timestamping_tx_sched_ack, 0)
 	recvmsg_show(s, 16, MSG_ERRQUEUE);
 	recvmsg_show(s, 16, MSG_ERRQUEUE);
 }
+/* Receive timestamps are asked for before the connection: the peer's hello
+ * may arrive before a setsockopt made after it (Linux stamps only what
+ * arrives while some socket wants stamps). */
+static int tcp_hello_with(int name, int v)
+{
+	int s = tcp_sock();
+
+	set_r(s, SOL_SOCKET, name, v);
+	need(connect_to(s, PEER, P_HELLO) == 0, "connect");
+	wait_bytes(s, HELLO_LEN);
+	return s;
+}
 CASE(tcpopt_timestamping_rx, 0)
 {
-	int s = tcp_to(P_HELLO);
-
-	set_r(s, SOL_SOCKET, SO_TIMESTAMPING_OLD, SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE);
-	wait_bytes(s, HELLO_LEN);
-	recvmsg_show(s, 5, 0);
+	recvmsg_show(tcp_hello_with(SO_TIMESTAMPING_OLD, SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE),
+		     5, 0);
 }
 CASE(tcpopt_timestamping_rx_report_only, 0)
 {
-	int s = tcp_to(P_HELLO);
-
-	set_r(s, SOL_SOCKET, SO_TIMESTAMPING_OLD, SOF_TIMESTAMPING_SOFTWARE);
-	wait_bytes(s, HELLO_LEN);
-	recvmsg_show(s, 5, 0);
+	recvmsg_show(tcp_hello_with(SO_TIMESTAMPING_OLD, SOF_TIMESTAMPING_SOFTWARE), 5, 0);
 }
-CASE(tcpopt_timestamp_tcp, 0)
-{
-	int s = tcp_to(P_HELLO);
-
-	seti(s, SOL_SOCKET, SO_TIMESTAMP, 1);
-	wait_bytes(s, HELLO_LEN);
-	recvmsg_show(s, 5, 0);
-}
+CASE(tcpopt_timestamp_tcp, 0) { recvmsg_show(tcp_hello_with(SO_TIMESTAMP, 1), 5, 0); }
+CASE(tcpopt_timestampns_tcp, 0) { recvmsg_show(tcp_hello_with(SO_TIMESTAMPNS, 1), 5, 0); }
 
 CASE(tcpopt_zerocopy_values, 0)
 {

@@ -2592,6 +2592,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			case TCP_INQ:
 				k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_INQ : k->rx_cmsgs & ~(unsigned)SHIM_CM_INQ;
 				break;
+			case TCP_QUICKACK:
+				/* The placeholder keeps the value getsockopt answers. */
+				r = set_tcp(k, TCP_OPT_QUICKACK, v);
+				break;
 			default:
 				break;
 			}

@@ -756,6 +756,8 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_TIMESTAMPING:
 		o->tsflags = (uint32_t)v;
 		return 0;
+	case TCP_OPT_QUICKACK:
+		return 0;           /* an action on the connection, not a setting */
 	}
 	return -ENOPROTOOPT;
 }
@@ -831,6 +833,13 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		break;
 	case TCP_OPT_NOTSENT_LOWAT:
 		tcp_wake(c);        /* writers re-check (Linux's sk_write_space) */
+		break;
+	case TCP_OPT_QUICKACK:
+		/* Linux's __tcp_sock_set_quickack: an ACK the delayed-ACK timer
+		 * holds goes now. */
+		if (v && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT) &&
+		    c->rcv_nxt != c->rcv_wup)
+			tcp_send_ack(c, c->s->now);
 		break;
 	default:
 		break;

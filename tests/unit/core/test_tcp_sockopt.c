@@ -451,6 +451,26 @@ static void test_inq_hint(void **state)
 	ts_free(t);
 }
 
+/* TCP_QUICKACK: the ACK the delayed-ACK timer holds goes at once. */
+static void test_quickack_sends_owed_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[16];
+
+	(void)state;
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(c->rcv_nxt - c->rcv_wup, 10u);   /* a delayed ACK owed */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
+	ts_expect_none(t);                 /* nothing owed: nothing sent */
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 static void expect_tstamp(struct tcp_conn *c, unsigned tstype, uint32_t key, uint64_t at)
 {
 	struct tcp_err_info e;
@@ -559,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_defer_accept_active_open),
 		cmocka_unit_test(test_notsent_lowat),
 		cmocka_unit_test(test_inq_hint),
+		cmocka_unit_test(test_quickack_sends_owed_ack),
 		cmocka_unit_test(test_errq_timestamps),
 		cmocka_unit_test(test_errq_zerocopy),
 	};

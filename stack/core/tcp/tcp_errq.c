@@ -156,8 +156,8 @@ void tcp_errq_acked(struct tcp_conn *c, uint64_t now)
 	while (c->marks && seq_lt(c->marks->key, c->snd_una)) {
 		struct tcp_txmark *m = pop_mark(c);
 
-		/* An ACK can cover a byte whose transmission nothing reported
-		 * (a mark made while it was in flight records it at once). */
+		/* A first transmission that went unreported (none should)
+		 * is reported now, rather than never. */
 		report_sent(c, m, now);
 		if (m->ts & TCP_TS_ACK)
 			push_tstamp(c, m, 2, now);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,10 +61,12 @@ static _Thread_local struct shim_efd *t_efd;
 /* The eventfds this thread woke under the lock, to signal once it lets go. */
 static _Thread_local struct shim_efd *t_pending;
 /* Signals for sockets' owners (F_SETOWN), raised under the lock by this
- * thread and sent once it lets go (shim_signal_owner). Standard signals do
- * not queue: one of each kind per owner is as many as the kernel delivers. */
-#define SHIM_SIG_PENDING 4
-static _Thread_local struct { int type; pid_t pid; int sig; } t_sigs[SHIM_SIG_PENDING];
+ * thread and sent once it lets go (shim_signal_owner, shim_signal_io).
+ * Standard signals do not queue: one of each kind per owner is as many as
+ * the kernel delivers. Real-time ones (F_SETSIG) queue, each with its
+ * siginfo (code > 0), up to the table's size per lock hold. */
+#define SHIM_SIG_PENDING 16
+static _Thread_local struct { int type; pid_t pid; int sig, code, fd; } t_sigs[SHIM_SIG_PENDING];
 static _Thread_local int t_nsigs;
 
 void shim_init(const struct shim_libc *libc, const struct shim_host *host)
@@ -294,9 +297,11 @@ static void wake_queue(struct shim_efd *e)
 	t_pending = e;
 }
 
-void shim_signal_owner(int type, pid_t pid, int sig)
+void shim_signal_io(int type, pid_t pid, int sig, int code, int fd)
 {
-	for (int i = 0; i < t_nsigs; i++)
+	bool queues = sig >= SIGRTMIN && code > 0;
+
+	for (int i = 0; i < t_nsigs && !queues; i++)
 		if (t_sigs[i].type == type && t_sigs[i].pid == pid && t_sigs[i].sig == sig)
 			return;
 	if (t_nsigs == SHIM_SIG_PENDING || pid <= 0)
@@ -304,7 +309,54 @@ void shim_signal_owner(int type, pid_t pid, int sig)
 	t_sigs[t_nsigs].type = type;
 	t_sigs[t_nsigs].pid = pid;
 	t_sigs[t_nsigs].sig = sig;
+	t_sigs[t_nsigs].code = code;
+	t_sigs[t_nsigs].fd = fd;
 	t_nsigs++;
+}
+
+void shim_signal_owner(int type, pid_t pid, int sig)
+{
+	shim_signal_io(type, pid, sig, 0, -1);
+}
+
+/* Linux's band_table (fs/fcntl.c): the poll bits each POLL_* code stands for. */
+static long io_band(int code)
+{
+	switch (code) {
+	case POLL_IN: return POLLIN | POLLRDNORM;
+	case POLL_OUT: return POLLOUT | POLLWRNORM | POLLWRBAND;
+	case POLL_MSG: return POLLIN | POLLRDNORM | POLLMSG;
+	case POLL_ERR: return POLLERR;
+	case POLL_PRI: return POLLPRI | POLLRDBAND;
+	case POLL_HUP: return POLLHUP | POLLERR;
+	default: return -1;
+	}
+}
+
+/* A signal with siginfo as Linux's send_sigio_to_task fills it. The kernel
+ * lets a process give a positive si_code only to itself, from the thread
+ * whose id is the process id; from any other thread the same siginfo goes
+ * with SI_QUEUE (the band and fd still there). */
+static int send_io(int type, pid_t pid, int sig, int code, int fd)
+{
+	siginfo_t si;
+	long r;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = code;
+	si.si_band = io_band(code);
+	si.si_fd = fd;
+	for (int tries = 0; tries < 2; tries++) {
+		if (type == F_OWNER_TID)
+			r = syscall(SYS_rt_tgsigqueueinfo, getpid(), pid, sig, &si);
+		else
+			r = syscall(SYS_rt_sigqueueinfo, pid, sig, &si);
+		if (r == 0 || errno != EPERM || si.si_code == SI_QUEUE)
+			break;
+		si.si_code = SI_QUEUE;
+	}
+	return (int)r;
 }
 
 /* Like the kernel's send_sigurg(): to the thread, the process or the
@@ -317,7 +369,9 @@ static void signals_flush(void)
 	for (int i = 0; i < n; i++) {
 		int saved = errno;
 
-		if (t_sigs[i].type == F_OWNER_TID)
+		if (t_sigs[i].code > 0 && t_sigs[i].type != F_OWNER_PGRP)
+			(void)send_io(t_sigs[i].type, t_sigs[i].pid, t_sigs[i].sig, t_sigs[i].code, t_sigs[i].fd);
+		else if (t_sigs[i].type == F_OWNER_TID)
 			(void)syscall(SYS_tgkill, getpid(), t_sigs[i].pid, t_sigs[i].sig);
 		else
 			(void)kill(t_sigs[i].type == F_OWNER_PGRP ? -t_sigs[i].pid : t_sigs[i].pid, t_sigs[i].sig);

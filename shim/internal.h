@@ -97,6 +97,15 @@ struct shim_sock {
 				 * ECONNRESET (SO_ERROR, and the next send or recv) */
 	int own_type;           /* F_SETOWN(_EX): F_OWNER_*, with own_pid (0: no owner) */
 	pid_t own_pid;
+	/* O_ASYNC (Linux's fasync list and sock_wake_async): the owner gets
+	 * SIGIO, or async_sig (F_SETSIG) with the fd O_ASYNC was set on. */
+	bool async;
+	int async_fd;
+	int async_sig;
+	bool async_nospace;     /* a send found no room (SOCKWQ_ASYNC_NOSPACE) */
+	int rx_waiters;         /* threads blocked in a TCP receive (SOCKWQ_ASYNC_WAITDATA) */
+	unsigned async_seen;    /* POLL* bits at the last wake-up */
+	uint64_t async_rx;      /* the stack's arrival count then (tcp_rx_count, udp_rx_count) */
 	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives */
 	bool zerocopy;          /* SO_ZEROCOPY: MSG_ZEROCOPY sends are reported (TCP) */
 	uint32_t zc_next;       /* the id of the next MSG_ZEROCOPY send (Linux's sk_zckey) */
@@ -179,6 +188,10 @@ void shim_wq_wake(struct shim_waiter *head);
 /* Stack lock held: sig goes to an owner (F_OWNER_TID, _PID or _PGRP, as
  * F_SETOWN_EX names it) once this thread lets go of the lock. */
 void shim_signal_owner(int type, pid_t pid, int sig);
+/* The same for O_ASYNC's signal: code is POLL_IN/OUT/ERR/HUP; with a
+ * signal set by F_SETSIG, the receiver's siginfo carries code, the band
+ * and fd (Linux's send_sigio_to_task). Real-time signals queue. */
+void shim_signal_io(int type, pid_t pid, int sig, int code, int fd);
 /* Starts the stack if it is not running (stack lock held). 0 or -errno. */
 int shim_need_stack(void);
 struct stack *shim_stack(void);
@@ -233,6 +246,7 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;
 unsigned shim_sock_poll(struct shim_sock *k);   /* stack lock held; POLL* bits */
+unsigned shim_sock_poll_user(struct shim_sock *k);   /* the same, for poll/select/epoll */
 
 /* ---- poll.c ---- */
 extern const struct shim_obj_ops shim_epoll_ops;

@@ -87,7 +87,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		for (nfds_t i = 0; i < n; i++) {
 			if (!socks[i])
 				continue;
-			fds[i].revents = (short)(shim_sock_poll(socks[i]) &
+			fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
 						 ((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
 			ready += fds[i].revents != 0;
 		}
@@ -152,7 +152,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			shim_lock();
 			for (nfds_t i = 0; i < n; i++) {
 				if (socks[i])
-					fds[i].revents = (short)(shim_sock_poll(socks[i]) &
+					fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
 						((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
 				else
 					fds[i].revents = kfds[i].revents;
@@ -606,7 +606,7 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 
 		if (!it->fired) {
 			want = it->ev.events | EPOLLERR | EPOLLHUP;
-			bits = shim_sock_poll(it->k) & want & ~(unsigned)POLLNVAL;
+			bits = shim_sock_poll_user(it->k) & want & ~(unsigned)POLLNVAL;
 			if (bits) {
 				bool report = !(it->ev.events & EPOLLET) || it->dirty;
 

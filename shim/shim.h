@@ -51,6 +51,16 @@
  *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
  *     SO_OOBINLINE, SIOCATMARK, POLLPRI, and SIGURG to the owner F_SETOWN or
  *     F_SETOWN_EX named (sent with kill/tgkill once the lock is let go).
+ *   - O_ASYNC (F_SETFL or FIOASYNC) with the owner from F_SETOWN(_EX),
+ *     FIOSETOWN or SIOCSPGRP and the signal from F_SETSIG: the signals
+ *     Linux's sock_wake_async sends (POLL_IN per arrival unless a thread
+ *     waits in a TCP receive, POLL_OUT at a connect's end and for room after
+ *     a send found none, POLL_ERR, the FIN's two), told apart by what changed
+ *     at each wake-up. Deviation: with F_SETSIG, a signal raised by a thread
+ *     other than the process's first carries si_code SI_QUEUE instead of
+ *     POLL_* (the kernel lets a process give a positive si_code only from
+ *     that thread); si_band and si_fd are Linux's. Without F_SETSIG, SIGIO
+ *     comes from kill() (SI_USER; the kernel's says SI_KERNEL).
  *   - Ancillary data: sendmsg's control messages are read (EFAULT when the
  *     program does not own them) and checked as the kernel checks them
  *     (EINVAL); UDP takes IP_PKTINFO's source, IP_TTL and IP_TOS per
@@ -60,8 +70,7 @@
  *     (MSG_ERRQUEUE, IP_RECVERR with the offender). TCP gives none (Linux
  *     gives SO_TIMESTAMP on TCP too) and keeps no error queue.
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
- *     kernel fds; O_ASYNC (SIGIO) on stack sockets; recvmmsg's timeout
- *     argument.
+ *     kernel fds; recvmmsg's timeout argument.
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H

@@ -101,10 +101,63 @@ static uint64_t deadline(uint64_t timeo_us)
 }
 
 /* The stack's callback (stack lock held): waiters re-check once it is let go. */
+/* Stack lock held: what has arrived so far (tcp_rx_count, udp_rx_count). */
+static uint64_t rx_count(const struct shim_sock *k)
+{
+	return k->tcp ? tcp_rx_count(k->tcp) : k->udp ? udp_rx_count(k->udp) : 0;
+}
+
+/*
+ * O_ASYNC: the signals Linux's sock_wake_async sends, told apart by what
+ * changed since the last wake-up (stack lock held; tcp_poll and the counts
+ * only read the stack):
+ *   - an error (RST, ICMP, a refused connect): POLL_ERR (sk_error_report);
+ *   - a connect done: POLL_OUT (tcp_finish_connect);
+ *   - data, a datagram or a connection to accept: POLL_IN, one per wake-up
+ *     (sock_def_readable), unless a thread waits in a TCP receive
+ *     (SOCKWQ_ASYNC_WAITDATA);
+ *   - the peer's FIN: tcp_fin's POLL_IN (POLL_HUP once we have shut down
+ *     too) and tcp_data_queue's POLL_IN, both unless a reader waits;
+ *   - room to send again after a send found none: POLL_OUT, once
+ *     (SOCKWQ_ASYNC_NOSPACE, sk_stream_write_space).
+ */
+static void sock_async(struct shim_sock *k)
+{
+	unsigned m = shim_sock_poll(k), was = k->async_seen;
+	uint64_t rx = rx_count(k);
+	int sig = k->async_sig ? k->async_sig : SIGIO;
+	bool more = rx != k->async_rx;
+
+	k->async_seen = m;
+	k->async_rx = rx;
+	if (!k->own_pid || (m & POLLNVAL))
+		return;
+#define IO(code) shim_signal_io(k->own_type, k->own_pid, sig, k->async_sig ? (code) : 0, k->async_fd)
+	if ((m & POLLERR) && !(was & POLLERR)) {
+		IO(POLL_ERR);
+		return;
+	}
+	if (k->type == SOCK_STREAM && k->ss == SHIM_SS_CONNECTING && (m & POLLOUT) && !(was & POLLOUT))
+		IO(POLL_OUT);
+	if (more && !k->rx_waiters)
+		IO(POLL_IN);
+	if (k->type == SOCK_STREAM && (m & POLLRDHUP) && !(was & POLLRDHUP) && !k->rx_waiters) {
+		IO((m & POLLHUP) ? POLL_HUP : POLL_IN);
+		IO(POLL_IN);
+	}
+	if (k->async_nospace && (m & POLLOUT)) {
+		k->async_nospace = false;
+		IO(POLL_OUT);
+	}
+#undef IO
+}
+
 static void sock_wakeup(void *ctx)
 {
 	struct shim_sock *k = ctx;
 
+	if (k->async)
+		sock_async(k);
 	shim_wq_wake(&k->wq);
 }
 
@@ -234,6 +287,21 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	return k;
+}
+
+static bool connecting(enum tcp_state st);
+
+/* For poll, select and epoll: Linux's tcp_poll notes a stream socket it
+ * finds without room to send (SOCKWQ_ASYNC_NOSPACE: O_ASYNC signals the room
+ * when it comes). */
+unsigned shim_sock_poll_user(struct shim_sock *k)
+{
+	unsigned bits = shim_sock_poll(k);
+
+	if (k->type == SOCK_STREAM && k->tcp && !(bits & (POLLOUT | POLLHUP | POLLNVAL)) &&
+	    !connecting(tcp_get_state(k->tcp)))
+		k->async_nospace = true;
+	return bits;
 }
 
 unsigned shim_sock_poll(struct shim_sock *k)
@@ -755,6 +823,7 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 		return r;
 	k->bound = true;
 	k->ss = SHIM_SS_CONNECTING;
+	k->async_seen = shim_sock_poll(k);  /* O_ASYNC: the connect's end is an edge */
 	return tcp_connect_wait(k, -EINPROGRESS);
 }
 
@@ -981,6 +1050,8 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 			off += (size_t)n;
 			continue;
 		}
+		if (n == -EAGAIN)
+			k->async_nospace = true;   /* sk_stream_wait_memory, or do_error */
 		if (n == -ENOTCONN) {
 			enum tcp_state st = tcp_get_state(k->tcp);
 
@@ -1173,7 +1244,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 			if (n != -EAGAIN || nonblock)
 				return n;
+			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, false);
+			k->rx_waiters--;
 			if (w == -EBADF || !k->tcp)
 				return -EBADF;
 			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
@@ -1214,8 +1287,11 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n == 0)
 			break;   /* end of stream */
 		if (n == -EAGAIN && !nonblock && (total == 0 || (flags & MSG_WAITALL))) {
-			int w = shim_wait_sock(k, dl, true);
+			int w;
 
+			k->rx_waiters++;
+			w = shim_wait_sock(k, dl, true);
+			k->rx_waiters--;
 			if (w == 0)
 				continue;
 			n = w;
@@ -2840,48 +2916,72 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	return r;
 }
 
+/* After the placeholder took an owner or a signal (fcntl, or the ioctls
+ * FIOSETOWN/SIOCSPGRP): the shim's copy, read back from it. */
+static void sync_owner(struct shim_sock *k, int fd)
+{
+	struct f_owner_ex ex = { F_OWNER_PID, 0 };
+	int sig;
+
+	if (shim_libc.fcntl(fd, F_GETOWN_EX, (long)&ex) < 0)
+		return;
+	sig = shim_libc.fcntl(fd, F_GETSIG, 0);
+	shim_lock();
+	k->own_type = ex.type;
+	k->own_pid = ex.pid;
+	k->async_sig = sig > 0 ? sig : 0;
+	shim_unlock();
+}
+
+/* After the placeholder's file flags changed (F_SETFL, FIONBIO, FIOASYNC). */
+static void sync_flags(struct shim_sock *k, int fd)
+{
+	int fl = shim_libc.fcntl(fd, F_GETFL, 0);
+
+	if (fl < 0)
+		return;
+	shim_lock();
+	k->nonblock = (fl & O_NONBLOCK) != 0;
+	if ((fl & O_ASYNC) && !k->async) {
+		/* Linux's fasync_helper: the fd the flag was set on. Counting
+		 * starts now: what is already queued raises no signal. */
+		k->async_fd = fd;
+		k->async_seen = shim_sock_poll(k);
+		k->async_rx = rx_count(k);
+	}
+	k->async = (fl & O_ASYNC) != 0;
+	shim_unlock();
+}
+
 int shim_fcntl(int fd, int cmd, long arg)
 {
 	struct shim_sock *k;
 	int r, nfd;
 
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_SETFL && cmd != F_SETOWN &&
-	    cmd != F_SETOWN_EX)
+	    cmd != F_SETOWN_EX && cmd != F_SETSIG)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	if (cmd == F_SETOWN || cmd == F_SETOWN_EX) {
-		/* The placeholder keeps the owner (F_GETOWN answers from it, with
-		 * the kernel's checks); the shim a copy, for SIGURG. */
-		struct f_owner_ex ex = { F_OWNER_PID, 0 };
-
+	if (cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG) {
+		/* The placeholder keeps the owner and the signal (F_GETOWN and
+		 * F_GETSIG answer from it, with the kernel's checks); the shim a
+		 * copy, for SIGURG and O_ASYNC's signals. */
 		r = shim_libc.fcntl(fd, cmd, arg) < 0 ? -errno : 0;
-		if (r == 0) {
-			if (cmd == F_SETOWN_EX)
-				memcpy(&ex, (const void *)arg, sizeof(ex));
-			else if ((int)arg < 0)
-				ex = (struct f_owner_ex){ F_OWNER_PGRP, -(pid_t)arg };
-			else
-				ex.pid = (pid_t)arg;
-			shim_lock();
-			k->own_type = ex.type;
-			k->own_pid = ex.pid;
-			shim_unlock();
-		}
+		if (r == 0)
+			sync_owner(k, fd);
 		leave(k);
 		return r;
 	}
 	if (cmd == F_SETFL) {
-		/* O_NONBLOCK lives on the file description, shared by dups, like ours. */
+		/* O_NONBLOCK and O_ASYNC live on the file description, shared by
+		 * dups, like ours. */
 		r = shim_libc.fcntl(fd, F_SETFL, arg);
-		if (r < 0) {
+		if (r < 0)
 			r = -errno;
-		} else {
-			shim_lock();
-			k->nonblock = (arg & O_NONBLOCK) != 0;
-			shim_unlock();
-		}
+		else
+			sync_flags(k, fd);
 	} else {
 		nfd = shim_libc.fcntl(fd, cmd, arg);
 		if (nfd < 0)
@@ -2909,19 +3009,19 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		leave(k);
 		return r;
 	}
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK && req != FIOASYNC &&
+	    req != FIOSETOWN && req != SIOCSPGRP)
 		return SHIM_PASS;
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	if (req == FIONBIO) {
-		r = shim_libc.ioctl(fd, FIONBIO, arg) < 0 ? -errno : 0;
-		if (r == 0) {
-			memcpy(&v, arg, sizeof(v));
-			shim_lock();
-			k->nonblock = v != 0;
-			shim_unlock();
-		}
+	if (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP) {
+		/* The placeholder's, with the kernel's checks; then our copies. */
+		r = shim_libc.ioctl(fd, req, arg) < 0 ? -errno : 0;
+		if (r == 0 && (req == FIONBIO || req == FIOASYNC))
+			sync_flags(k, fd);
+		else if (r == 0)
+			sync_owner(k, fd);
 		leave(k);
 		return r;
 	}

@@ -63,6 +63,7 @@ struct udp_sock {
 	size_t eq_bytes;             /* charged against rcvbuf with q_bytes */
 	struct udp_dgram *q_head, *q_tail;
 	size_t q_bytes;              /* charged against rcvbuf */
+	uint64_t q_total;            /* datagrams ever queued (udp_rx_count) */
 	size_t rcvbuf;
 	struct sock_wakeup wake;
 };
@@ -159,6 +160,7 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 		u->q_head = d;
 	u->q_tail = d;
 	u->q_bytes += dgram_charge(d);
+	u->q_total++;
 	sock_wake(&u->wake);
 	return true;
 }
@@ -578,6 +580,11 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 		free(d);
 	}
 	return (long)n;
+}
+
+uint64_t udp_rx_count(const struct udp_sock *u)
+{
+	return u->q_total;
 }
 
 unsigned udp_poll(const struct udp_sock *u)

@@ -27,6 +27,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <time.h>
 
 #include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
@@ -313,6 +317,80 @@ static int configure_host_side(int ctl, const struct tap_config *cfg, bool addre
 	return rc < 0 ? (int)rc : 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether a link notification says the device is running (nl: one read of
+ * the RTMGRP_LINK socket). */
+static bool nl_says_running(const char *buf, long n, int ifindex)
+{
+	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, (unsigned long)n); h = NLMSG_NEXT(h, n)) {
+		const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+		if (h->nlmsg_type == RTM_NEWLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifi)) &&
+		    ifi->ifi_index == ifindex && (ifi->ifi_flags & IFF_RUNNING))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Waits (at most TAP_LINK_WAIT_MS) until the kernel runs the device's link.
+ * Attaching gives the TAP its carrier, but the kernel's side starts sending
+ * through it only once its link watcher has run (linkwatch_do_dev:
+ * dev_activate, then the RTM_NEWLINK notification), which it delays up to
+ * a second after the previous run: until then the kernel's answers to us
+ * are dropped (noop qdisc). A program started right after another one
+ * detached lost the kernel's ARP reply that way, and waited a second for
+ * its first connection (ARP's retransmission).
+ */
+#define TAP_LINK_WAIT_MS 2000
+static void wait_link_running(int ctl, const char *name)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct ifreq ifr;
+	int64_t end = mono_ms() + TAP_LINK_WAIT_MS, left;
+	int ifindex;
+	long nl;
+
+	/* Subscribed before the flags are read: no notification falls between. */
+	nl = sys_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (nl < 0)
+		return;
+	if (sys_bind((int)nl, &sa, sizeof(sa)) < 0)
+		goto out;
+	set_ifname(&ifr, name);
+	if (sys_ioctl(ctl, SIOCGIFINDEX, &ifr) < 0)
+		goto out;
+	ifindex = ifr.ifr_ifindex;
+	set_ifname(&ifr, name);
+	if (sys_ioctl(ctl, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP) || (ifr.ifr_flags & IFF_RUNNING))
+		goto out;
+	while ((left = end - mono_ms()) > 0) {
+		struct pollfd p = { .fd = (int)nl, .events = POLLIN };
+		struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+		char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+		long n;
+
+		if (sys_ppoll(&p, 1, &ts, NULL) <= 0)
+			break;
+		while ((n = sys_read((int)nl, buf, sizeof(buf))) > 0)
+			if (nl_says_running(buf, n, ifindex))
+				goto out;
+		if (n < 0 && n != -EAGAIN)
+			break;
+	}
+	log_debug("TAP device %s: the kernel's side of the link is not running after %d ms", name,
+		  TAP_LINK_WAIT_MS);
+out:
+	sys_close((int)nl);
+}
+
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen)
 {
 	char how[400];
@@ -432,6 +510,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	set_ifname(&ifr, t->dev.name);
 	if (sys_ioctl(ctl, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(t->dev.hwaddr, ifr.ifr_hwaddr.sa_data, 6);
+	wait_link_running((int)ctl, t->dev.name);
 	sys_close((int)ctl);
 
 	log_debug("device %s registered (%s, mtu %u, %s)", t->dev.name,

@@ -386,6 +386,12 @@ static void *runner_thread(void *arg)
 			pthread_cond_broadcast(&r->progress);
 		if (r->stop)
 			break;
+		/* The frames the pass made go to the device chain before the
+		 * deadline is read: a wrapper that holds them (the fault link's
+		 * delay) sets its own deadline as it takes them, and a sleep
+		 * computed before would miss it (a retransmission held 50 ms was
+		 * seen leave 500 ms late, at the next timer). */
+		runner_tx(r);
 		at = runner_deadline(r);
 		/*
 		 * While application threads busy-poll (PSTACK_SPIN_US), the
@@ -442,7 +448,6 @@ static void *runner_thread(void *arg)
 		fds[1].fd = r->efd;
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
-		runner_tx(r);
 		stack_unlock(r->lock);
 
 		rc = sys_ppoll(fds, 2, tsp, NULL);

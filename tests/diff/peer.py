@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The kernel-side peer of tests/diff/sockdiff.c (issue 13's differential harness).
+"""The kernel-side peer of tests/diff/sockdiff.c (the differential harness).
 
 Runs on the kernel's stack at 192.0.2.1, in the namespace the runner (tests/diff/run.sh)
 gives it, and behaves the same whichever side the program is on (the kernel over a veth

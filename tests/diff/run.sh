@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13's differential harness: runs tests/diff/sockdiff once on the
+# The differential harness: runs tests/diff/sockdiff once on the
 # kernel's stack and once under the preload, with the same addresses and the
 # same peer (tests/diff/peer.py), and compares the two line by line.
 #

@@ -1,5 +1,5 @@
 /*
- * sockdiff: the socket-call side of issue 13's differential harness.
+ * sockdiff: the socket-call side of the differential harness.
  *
  * Some five hundred cases, each a few socket calls with good or bad arguments,
  * in a given socket state, against a given peer behaviour (tests/diff/peer.py
@@ -1100,7 +1100,7 @@ CASE(connect_eintr, 0)
 	conn(s, PEER, P_DROP);
 	end_interrupt();
 }
-/* Issue 13: the retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
+/* The retry after EINTR waits on (here until SO_SNDTIMEO, 500 ms). */
 CASE(connect_eintr_retry, 0)
 {
 	int s = tcp_sock();
@@ -1450,7 +1450,7 @@ CASE(send_after_fin, 0)
 	wait_fin(s);
 	R(send(s, "x", 1, 0));
 }
-/* Issue 13: a write into CLOSE_WAIT answered by RST. */
+/* A write into CLOSE_WAIT answered by RST. */
 CASE(send_after_fin_rst, 0) { R(send(tcp_fin_rst(), "x", 1, 0)); }
 CASE(send_after_fin_rst_nosignal, 0) { R(send(tcp_fin_rst(), "x", 1, MSG_NOSIGNAL)); }
 CASE(send_after_fin_rst_twice, 0) { int s = tcp_fin_rst(); R(send(s, "x", 1, 0)); R(send(s, "x", 1, 0)); }
@@ -1694,7 +1694,7 @@ CASE(udp_send_too_big, 0)
 
 	R(send(udp_to(P_UECHO), b, sizeof(b), 0));
 }
-/* Issue 13: the first large datagram, sent while ARP resolves. */
+/* The first large datagram, sent while ARP resolves. */
 CASE(udp_send_max_first, 0)
 {
 	static char b[65507], r[65536];
@@ -2204,7 +2204,7 @@ CASE(recv_trunc_tcp, 0)
 	R(recv(s, b, sizeof(b), 0));
 }
 CASE(recv_dontwait_empty, 0) { char b[8]; R(recv(tcp_to(P_ECHO), b, sizeof(b), MSG_DONTWAIT)); }
-/* Issue 13: a zero-length read of an empty socket. */
+/* A zero-length read of an empty socket. */
 CASE(recv_null_zero_dontwait_empty, 0) { R(recv(tcp_to(P_ECHO), NULL, 0, MSG_DONTWAIT)); }
 CASE(recv_zero_nonblock_empty, 0)
 {
@@ -3388,6 +3388,126 @@ CASE(fcntl_async_sigio, 0)
 	R(send(s, "x", 1, 0));
 	wait_bytes(s, 1);
 }
+/* O_ASYNC with F_SETSIG: the owner's signal, one per event, with the band
+ * of the event (Linux's band_table) and the fd. */
+static volatile sig_atomic_t io_n;
+static volatile long io_bands[4];
+static volatile int io_fd;
+static void on_io(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (io_n < 4)
+		io_bands[io_n] = si->si_band;
+	io_fd = si->si_fd;
+	io_n++;
+}
+static void async_on(int s, int sig)
+{
+	struct sigaction sa = { .sa_sigaction = on_io, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	R(fcntl(s, F_SETOWN, getpid()));
+	if (sig != SIGIO)
+		R(fcntl(s, F_SETSIG, sig));
+	R(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_ASYNC | O_NONBLOCK));
+}
+static void emit_io(int s)
+{
+	emit("n=%d bands=%#lx,%#lx fd=%s", (int)io_n, io_bands[0], io_bands[1], io_n ? (io_fd == s ? "same" : "other") : "-");
+}
+CASE(fcntl_async_setsig_data, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	async_on(s, SIGRTMIN + 2);
+	R(send(s, "x", 1, 0));
+	wait_bytes(s, 1);
+	emit_io(s);
+}
+CASE(fcntl_async_setsig_connect, 0)
+{
+	int s = tcp_sock();
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(P_ECHO) };
+
+	async_on(s, SIGRTMIN + 2);
+	inet_pton(AF_INET, PEER, &a.sin_addr);
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(wait_ev(s, POLLOUT));
+	emit_io(s);
+}
+CASE(fcntl_async_setsig_reset, 0)
+{
+	int s = tcp_to(P_RST);
+
+	async_on(s, SIGRTMIN + 2);
+	R(send(s, "x", 1, 0));
+	R(wait_ev(s, POLLERR) & POLLERR);
+	emit_io(s);
+}
+CASE(fcntl_async_setsig_fin_after_shutdown, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO);
+
+	async_on(s, SIGRTMIN + 2);
+	R(shutdown(s, SHUT_WR));
+	R(wait_ev(s, POLLIN) & POLLIN);
+	R(recv(s, b, sizeof(b), 0));
+	emit_io(s);
+}
+CASE(fcntl_async_setsig_udp, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	async_on(s, SIGRTMIN + 2);
+	R(send(s, "x", 1, 0));
+	R(wait_ev(s, POLLIN) & POLLIN);
+	emit_io(s);
+}
+CASE(poll_shutdown_then_fin, 0)
+{
+	int s = tcp_to(P_ECHO);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(shutdown(s, SHUT_WR));
+	R(wait_ev(s, POLLIN) & POLLIN);
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+}
+CASE(poll_fin_then_shutdown, 0)
+{
+	int s = tcp_to(P_FIN);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(wait_ev(s, POLLIN) & POLLIN);
+	R(shutdown(s, SHUT_WR));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+}
+CASE(fcntl_getsig, 0)
+{
+	int s = tcp_sock();
+
+	R(fcntl(s, F_SETSIG, SIGRTMIN + 3));
+	emit("sig=%d", fcntl(s, F_GETSIG) - SIGRTMIN);
+	R(fcntl(s, F_SETSIG, 1000));
+}
+CASE(ioctl_fioasync, 0)
+{
+	int on = 1, s = tcp_to(P_ECHO);
+	struct sigaction sa = { .sa_sigaction = on_io, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	R(ioctl(s, FIOSETOWN, &(int){ getpid() }));
+	R(ioctl(s, FIOASYNC, &on));
+	emit("async=%d", (fcntl(s, F_GETFL) & O_ASYNC) != 0);
+	R(send(s, "x", 1, 0));
+	wait_bytes(s, 1);
+	emit("n=%d", (int)io_n);
+}
 CASE(fcntl64_getfl, 0) { R(fcntl64(tcp_sock(), F_GETFL)); }
 CASE(fcntl_nonblock_recv, 0)
 {
@@ -4180,7 +4300,7 @@ CASE(poll_nfds_over_limit, 0)
 	R(poll(&p, n, 0));
 }
 CASE(poll_bad_ptr, 0) { tcp_to(P_ECHO); R(poll(BAD, 1, 0)); }
-/* Issue 13: nfds larger than the array, the array at the end of mapped memory. */
+/* poll: nfds larger than the array, the array at the end of mapped memory. */
 CASE(poll_nfds_beyond_array, 0)
 {
 	struct pollfd *p = guarded(sizeof(*p));
@@ -4458,7 +4578,7 @@ CASE(epoll_wait_maxevents_zero, 0)
 	ep_add(ep, tcp_sock(), EPOLLIN);
 	R(epoll_wait(ep, &e, 0, 0));
 }
-/* Issue 13: the events array where the program has no memory. */
+/* The events array where the program has no memory. */
 CASE(epoll_wait_bad_events, 0)
 {
 	int ep = epoll_create1(0), s = tcp_hello();

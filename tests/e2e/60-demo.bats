@@ -26,10 +26,13 @@ demo_namespaces() {
 	assert_output --partial "identical."
 	assert_output --regexp "Flags \[S\.\]"
 	assert_output --partial "counters:"
-	# A clean local link: no TCP segment is dropped. (Two threads reading
-	# the device at once once handed the stack frames out of order: an old
-	# ACK behind newer segments, dropped as TCP_PAWS or TCP_OUT_OF_WINDOW.)
-	refute_output --regexp "drops: TCP_"
+	# A clean local link hands the stack its frames in order. (Two threads
+	# reading the device at once once reordered them: an old ACK behind
+	# newer segments, whose older timestamp failed PAWS.) TCP_OUT_OF_WINDOW
+	# is not checked: on a loaded machine the echo server's window can fill,
+	# and the kernel's zero-window probe (sequence SND.UNA - 1) is counted
+	# there, as Linux counts it (tcp_sequence fails, a duplicate ACK answers).
+	refute_output --regexp "drops: TCP_PAWS"
 	assert_output --partial "Demo finished"
 	assert_equal "$(demo_namespaces)" "$before"
 }

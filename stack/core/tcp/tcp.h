@@ -103,6 +103,10 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
 /* Bytes readable now (FIONREAD) and bytes not yet acknowledged (SIOCOUTQ). */
 size_t tcp_inq(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
+/* What has arrived so far, a count that only grows: bytes for a connection,
+ * connections queued for accept for a listener (the shim's O_ASYNC tells
+ * an arrival from a wake-up for something else by it). */
+uint64_t tcp_rx_count(const struct tcp_conn *c);
 
 /* The options of struct sock_opts, one at a time (setsockopt()'s values). */
 enum tcp_option {
@@ -198,7 +202,7 @@ struct tcp_conn_info {
 	uint8_t ca_state;
 	uint8_t retransmits;
 	uint8_t backoff;
-	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4 */
+	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16 */
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t rto_us, ato_us;
 	uint32_t snd_mss, rcv_mss;

@@ -109,7 +109,9 @@ static uint64_t backed_off_rto(const struct tcp_conn *c)
  * of recovery, with an RTT estimate, when no other probe is outstanding. */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == TCP_CA_OPEN && !c->tlp_out &&
+	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states) */
+	return c->sack_ok && c->rtt_valid && !c->in_recovery &&
+	       (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
 	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
 }
 
@@ -485,6 +487,10 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 		return;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
+		/* Linux's tcp_delack_timer_handler(): a delayed ACK that no reply
+		 * carried ends the interactive mode. */
+		if (c->ack_sched)
+			c->pingpong = false;
 		if (c->state != TCP_STATE_CLOSED)
 			tcp_send_ack(c, now);
 	}

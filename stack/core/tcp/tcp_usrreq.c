@@ -109,6 +109,11 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rtt_valid = false;
 	c->fin_rcvd = false;
 	c->fin_queued = false;
+	/* PSTACK_TCP_ECN=1: ask for ECN (Linux's tcp_ecn = 1). */
+	c->ecn_syn = s->cfg.tcp_ecn == 1;
+	c->ecn_ok = c->ecn_seen = c->ecn_demand_cwr = c->ecn_queue_cwr = false;
+	c->psh_n = 0;
+	c->psh_tail_marked = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
@@ -116,6 +121,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
 	c->snd_base = c->iss + 1;
+	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
@@ -154,19 +160,6 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 	return c;
 }
 
-/* Linux's size goal (tcp_xmit_size_goal): the send buffers' size, whole
- * segments of up to 64 KiB less headers, at most half the peer's largest
- * window (tcp_bound_to_half_wnd). */
-static uint32_t size_goal(const struct tcp_conn *c)
-{
-	uint32_t goal = TCP_SIZE_GOAL, half = c->max_snd_wnd > TCP_DEFAULT_MSS ? c->max_snd_wnd / 2 : c->max_snd_wnd;
-
-	if (half && goal > half)
-		goal = half;
-	goal -= goal % c->mss;
-	return goal > c->mss ? goal : c->mss;
-}
-
 /* Bytes queued and not sent yet (Linux's write_seq - snd_nxt). */
 static uint32_t notsent(const struct tcp_conn *c)
 {
@@ -188,7 +181,7 @@ static size_t lowat_room(const struct tcp_conn *c, size_t len)
 
 	if (!lowat)
 		return len;
-	goal = size_goal(c);
+	goal = tcp_size_goal(c);
 	n = unsent % goal ? goal - unsent % goal : 0;
 	if (n > len)
 		n = len;
@@ -235,6 +228,7 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	n = len ? tcp_ring_write(&c->sndq, buf, len) : 0;
 	if (!n)
 		return -EAGAIN;
+	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);
 	return (long)n;
 }
@@ -267,35 +261,42 @@ long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 
 /*
  * Receive buffer autotuning, like Linux's dynamic right-sizing
- * (tcp_rcv_space_adjust): a connection starts with 64 KiB (what Linux
- * offers at first); once per round trip (at least 1 ms), when the
- * application read more than half the buffer in it, the buffer doubles, up
- * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
- * the window, and sends fewer window updates. Not when the application set
- * SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The window scale (7, like Linux's)
- * covers 8 MiB. The ring grows only as data comes, and the window only as
- * far as the stack's budget allows.
+ * (tcp_rcv_space_adjust): a connection starts with tcp_rmem[1]
+ * (PSTACK_TCP_RMEM's default, 64 KiB: what Linux offers at first); once per
+ * round trip (at least 1 ms), when the application read more than half the
+ * buffer in it, the buffer doubles, up to tcp_rmem[2] (6 MiB by default)
+ * and what the window scale can say, so that a fast reader's peer is not
+ * held back by the window, and sends fewer window updates. Not when the
+ * application set SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The ring grows only
+ * as data comes, and the window only as far as the stack's budget allows.
  */
 static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 {
 	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
+	uint64_t max = c->s->cfg.tcp_rmem[2];
 
 	c->rcv_copied += (uint32_t)n;
 	if (now - c->rcv_space_at < interval)
 		return;
-	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
-		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
-
-		if ((65535ull << c->rcv_wscale) >= grown)
-			c->rcvq.limit = grown;
-	}
+	if ((65535ull << c->rcv_wscale) < max)
+		max = 65535ull << c->rcv_wscale;
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max)
+		c->rcvq.limit = c->rcvq.limit * 2 > max ? (size_t)max : c->rcvq.limit * 2;
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }
 
-/* After the application reads: tell the peer when the window opened enough
- * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
-static void maybe_window_update(struct tcp_conn *c, uint64_t now)
+/*
+ * After the application read, like Linux's tcp_cleanup_rbuf(): the ACK that
+ * input left for the read (more than one full segment unacknowledged while
+ * the application lagged, tcp_input.c) goes now, as does one owed for a
+ * short segment (the end of a message) once the read emptied the buffer,
+ * unless the connection is interactive (the reply carries it). Else a
+ * window update when the window opened enough: at least doubled (Linux),
+ * and by at least an MSS or half the buffer (RFC 1122 §4.2.3.3, receiver
+ * SWS avoidance).
+ */
+static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 {
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t space = tcp_rcv_space(c);
@@ -304,6 +305,11 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
 	    c->state != TCP_STATE_FIN_WAIT_2)
 		return;
+	if (c->ack_sched && (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
+			     (copied && !c->rcvq.len && (c->ack_pushed2 || (c->ack_pushed && !c->pingpong))))) {
+		tcp_send_ack(c, now);
+		return;
+	}
 	if (space > (65535u << c->rcv_wscale))
 		space = 65535u << c->rcv_wscale;    /* what the window field can say */
 	if (space >= cur + thresh && space >= 2 * cur)
@@ -375,7 +381,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 			tcp_ring_reclaim(&c->rcvq);
 			rcv_space_adjust(c, n, now);
 			tcp_rcv_reserve(c);
-			maybe_window_update(c, now);
+			cleanup_rbuf(c, n, now);
 		}
 		return (long)n;
 	}
@@ -502,9 +508,10 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return c->acc_head ? SOCK_POLLIN : 0;
-	/* Like Linux's tcp_poll(): rd_shut/wr_shut stand for its sk_shutdown
-	 * bits (a reset or the end of the connection sets both). */
-	if ((c->rd_shut && c->wr_shut) || c->state == TCP_STATE_CLOSED)
+	/* Like Linux's tcp_poll(): rd_shut (or the peer's FIN) and wr_shut
+	 * stand for its sk_shutdown bits (a reset or the end of the
+	 * connection sets both). */
+	if (((c->rd_shut || c->fin_rcvd) && c->wr_shut) || c->state == TCP_STATE_CLOSED)
 		m |= SOCK_POLLHUP;
 	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
@@ -563,6 +570,12 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 {
 	stack_assert_locked();
 	c->wake = *w;
+}
+
+uint64_t tcp_rx_count(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state == TCP_STATE_LISTEN ? c->acc_total : c->bytes_received;
 }
 
 size_t tcp_inq(const struct tcp_conn *c)
@@ -665,8 +678,10 @@ static int retrans_to_secs(uint8_t n)
  * congestion control (the rest is read where it is used). */
 static void opts_apply(struct tcp_conn *c)
 {
-	c->sndq.limit = c->opt.sndbuf < 0 ? TCP_DEFAULT_SNDBUF : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
-	c->rcvq.limit = c->opt.rcvbuf < 0 ? TCP_DEFAULT_RCVBUF : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	const struct stack_config *cfg = &c->s->cfg;
+
+	c->sndq.limit = c->opt.sndbuf < 0 ? cfg->tcp_wmem[1] : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+	c->rcvq.limit = c->opt.rcvbuf < 0 ? cfg->tcp_rmem[1] : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
 	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 }
 
@@ -895,7 +910,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
-	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0));
+	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
+			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0));
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
 	i->rto_us = c->rto;

@@ -375,6 +375,50 @@ static void test_udp_round_trip(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/*
+ * O_ASYNC on a UDP socket (Linux's sock_wake_async): one signal per datagram
+ * queued, to the F_SETOWN owner, with F_SETSIG's signal carrying POLL_IN, the
+ * band and the fd the flag was set on; nothing for what was queued before
+ * the flag, nothing once it is cleared. The test's thread is the process's
+ * first, so the siginfo is the kernel's own (code POLL_IN).
+ */
+static void test_udp_async_signals(void **state)
+{
+	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0), sig = SIGRTMIN + 4;
+	struct sockaddr_in a = sin4(0, 5010);
+	struct timespec zero = { 0, 0 };
+	sigset_t m, old;
+	siginfo_t si;
+
+	(void)state;
+	assert_int_equal(shim_bind(fd, SA(a), sizeof(a)), 0);
+	sigemptyset(&m);
+	sigaddset(&m, sig);
+	sigaddset(&m, SIGIO);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &m, &old), 0);
+	inject_udp(40000, 5010, "before");
+	assert_int_equal(shim_fcntl(fd, F_SETOWN, getpid()), 0);
+	assert_int_equal(shim_fcntl(fd, F_SETSIG, sig), 0);
+	assert_int_equal(shim_fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK), 0);
+	assert_int_equal(sigtimedwait(&m, &si, &zero), -1);
+	inject_udp(40000, 5010, "one");
+	inject_udp(40000, 5010, "two");
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sigtimedwait(&m, &si, &zero), sig);
+		assert_int_equal(si.si_code, POLL_IN);
+		assert_int_equal(si.si_band, POLLIN | POLLRDNORM);
+		assert_int_equal(si.si_fd, fd);
+	}
+	assert_int_equal(sigtimedwait(&m, &si, &zero), -1);
+	/* Reading raises nothing; neither does a datagram once O_ASYNC is off. */
+	assert_int_equal(shim_recvfrom(fd, (char[16]){ 0 }, 16, 0, NULL, NULL), 6);
+	assert_int_equal(shim_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	inject_udp(40000, 5010, "three");
+	assert_int_equal(sigtimedwait(&m, &si, &zero), -1);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void test_udp_connected_and_iov(void **state)
 {
 	int fd = shim_socket(AF_INET, SOCK_DGRAM, 0);
@@ -1591,6 +1635,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_start_failure_is_enetdown_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback_goes_to_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_async_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_connected_and_iov, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_destinations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_control_messages, setup, teardown),

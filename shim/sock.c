@@ -1017,11 +1017,13 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
 	size_t total = 0;
-	int i = 0;
+	int i = 0, last = iovcnt - 1;
 	size_t off = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	while (last > 0 && !iov[last].iov_len)
+		last--;
 	if (k->err)
 		return take_sock_err(k);
 	while (i < iovcnt) {
@@ -1042,9 +1044,11 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 		 * TCP_NAGLE_CORK for this call); a call without it sends it. */
 		tcp_set_more(k->tcp, (flags & MSG_MORE) != 0);
 		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
-		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
-		n = (flags & MSG_OOB ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
-							     iov[i].iov_len - off, shim_now());
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one.
+		 * Linux pushes a call's data at its end, not per iovec: the
+		 * bytes of the iovecs before the last are not urgent. */
+		n = ((flags & MSG_OOB) && i == last ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
+									      iov[i].iov_len - off, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			off += (size_t)n;

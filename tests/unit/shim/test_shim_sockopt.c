@@ -288,6 +288,22 @@ static void test_splice_pipe_room(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* sendmsg(MSG_OOB) over two iovecs: the urgent pointer marks the call's
+ * last byte only (Linux pushes a call's data at its end); the first
+ * iovec's bytes are ordinary data. */
+static void test_oob_iovecs_one_urgent_byte(void **state)
+{
+	int fd = connected(AF_INET, NULL, 0);
+	struct iovec v[2] = { { "ab", 2 }, { "cd", 2 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+
+	(void)state;
+	assert_int_equal(shim_sendmsg(fd, &m, MSG_OOB), 4);
+	expect_prefix("P. 1:3(2) ack 1 ");
+	expect_prefix("PU. 3:5(2) ack 1 ");
+	assert_int_equal(shim_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errq_zerocopy_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inq_cmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_splice_pipe_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oob_iovecs_one_urgent_byte, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4203,13 +4203,34 @@ CASE(getsockopt_tcp_info_listen, 0)
 	R(getsockopt(tcp_listener(), IPPROTO_TCP, TCP_INFO, &ti, &l));
 	emit("state=%u", ti.tcpi_state);
 }
+/* Whether name is one of the kernel's congestion controls
+ * (/proc/sys/net/ipv4/tcp_available_congestion_control). */
+static bool cc_available(const char *name)
+{
+	char b[512], *save = NULL;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "re");
+	bool ok = false;
+
+	if (!f)
+		return false;
+	if (fgets(b, sizeof(b), f)) {
+		for (char *w = strtok_r(b, " \t\n", &save); w && !ok; w = strtok_r(NULL, " \t\n", &save))
+			ok = strcmp(w, name) == 0;
+	}
+	fclose(f);
+	return ok;
+}
+/* A new socket's algorithm is the namespace's default, which a new namespace
+ * takes from the host's (net.ipv4.tcp_congestion_control: bbr on one
+ * machine, cubic on another; pstack runs CUBIC): what is compared is that
+ * the answer names an algorithm the kernel has. */
 CASE(getsockopt_congestion, 0)
 {
 	char b[16] = "";
 	socklen_t l = sizeof(b);
 
 	R(getsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, b, &l));
-	emit("cc=%s", b);
+	emit("len=%u available=%d", (unsigned)l, cc_available(b));
 }
 CASE(setsockopt_congestion_unknown, 0) { R(setsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, "nosuch", 6)); }
 CASE(setsockopt_oobinline, 0)

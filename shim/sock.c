@@ -722,6 +722,7 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	tcp_close(old, shim_now());
 	k->tcp = c;
 	tcp_set_wakeup(c, &k->wake);
+	k->opts.pingpong = false;       /* tcp_disconnect: inet_csk_delack_init */
 	tcp_set_opts(c, &k->opts);
 	k->listening = false;
 	k->bound = false;
@@ -2304,6 +2305,7 @@ static int tcp_opt_of(int name)
 	case TCP_SYNCNT: return TCP_OPT_SYNCNT;
 	case TCP_LINGER2: return TCP_OPT_LINGER2;
 	case TCP_WINDOW_CLAMP: return TCP_OPT_WINDOW_CLAMP;
+	case TCP_QUICKACK: return TCP_OPT_QUICKACK;
 	default: return -1;
 	}
 }
@@ -2673,7 +2675,6 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_INQ : k->rx_cmsgs & ~(unsigned)SHIM_CM_INQ;
 				break;
 			case TCP_QUICKACK:
-				/* The placeholder keeps the value getsockopt answers. */
 				r = set_tcp(k, TCP_OPT_QUICKACK, v);
 				break;
 			default:

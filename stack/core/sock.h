@@ -67,6 +67,7 @@ struct sock_opts {
 	int linger2;                    /* TCP_LINGER2: seconds, 0 the default, -1 orphans leave FIN_WAIT_2 at once */
 	uint32_t window_clamp;          /* TCP_WINDOW_CLAMP: bytes, 0 none */
 	uint32_t tsflags;               /* SO_TIMESTAMPING's SOF_TIMESTAMPING_* (TCP: send timestamps) */
+	bool pingpong;                  /* TCP_QUICKACK 0: a connection starts interactive (Linux's pingpong) */
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,

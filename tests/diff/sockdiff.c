@@ -5129,6 +5129,101 @@ CASE(tcpopt_quickack_connected, 0)
 	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
 }
 
+/* Interactive mode (Linux's pingpong): TCP_QUICKACK 0 before connect()
+ * makes the handshake's ACK wait for data (tcp_rcv_synsent_state_process),
+ * which starts quick-ACK mode and so ends the interactive mode: 1 after. */
+CASE(tcpopt_quickack_before_connect, 0)
+{
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_TCP, TCP_QUICKACK, 0);
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	need(connect_to(s, PEER, P_ECHO) == 0, "connect");
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+}
+CASE(tcpopt_quickack_accepted, 0)
+{
+	int l = tcp_listener(), c;
+
+	seti(l, IPPROTO_TCP, TCP_QUICKACK, 0);
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("l=%d c=%d", geti(l, IPPROTO_TCP, TCP_QUICKACK), geti(c, IPPROTO_TCP, TCP_QUICKACK));
+}
+/*
+ * Data sent within the delayed-ACK timeout (40 ms) of the peer's is a reply:
+ * the connection turns interactive (0); the delayed ACK of the next data,
+ * which no reply carries, ends that when its timer runs (1 again).
+ */
+CASE(tcpopt_quickack_interactive, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	R(send(s, "x", 1, 0));
+	emit("got=%zu", read_n(s, b, 1));
+	R(send(s, "y", 1, 0));
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	emit("got=%zu", read_n(s, b, 1));
+	nanosleep(&(struct timespec){ 0, 300000000 }, NULL);
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+}
+/* A disconnect (connect to AF_UNSPEC) clears the ACK state (Linux's
+ * tcp_disconnect: inet_csk_delack_init). */
+CASE(tcpopt_quickack_disconnect, 0)
+{
+	int s = tcp_to(P_ECHO);
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+
+	seti(s, IPPROTO_TCP, TCP_QUICKACK, 0);
+	R(connect(s, &a, sizeof(a)));
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+}
+/* TCP_QUICKACK 2 (an even value): the owed ACK goes, and the connection
+ * stays interactive (Linux's __tcp_sock_set_quickack). */
+CASE(tcpopt_quickack_two, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	R(send(s, "x", 1, 0));
+	emit("got=%zu", read_n(s, b, 1));
+	R(send(s, "y", 1, 0));
+	emit("got=%zu", read_n(s, b, 1));
+	set_r(s, IPPROTO_TCP, TCP_QUICKACK, 2);
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	set_r(s, IPPROTO_TCP, TCP_QUICKACK, 2);
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+}
+/* A connecting socket with TCP_DEFER_ACCEPT holds the handshake's ACK for
+ * data to carry it, at most 200 ms (TCP_DELACK_MAX): the peer's server
+ * sees the connection (and sends its hello) only then; data sent at once
+ * carries the ACK. */
+CASE(tcpopt_defer_accept_connect, 0)
+{
+	int s = tcp_sock();
+	struct timespec t0;
+	char b[8];
+
+	seti(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	need(connect_to(s, PEER, P_HELLO) == 0, "connect");
+	wait_bytes(s, HELLO_LEN);
+	emit("late=%d", ms_since(&t0) >= 150);
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	s = tcp_sock();
+	seti(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	need(connect_to(s, PEER, P_ECHO) == 0, "connect");
+	R(send(s, "x", 1, 0));
+	/* sent within 40 ms of the connection's end: a reply (interactive) */
+	emit("v=%d", geti(s, IPPROTO_TCP, TCP_QUICKACK));
+	emit("got=%zu", read_n(s, b, 1));
+	emit("late=%d", ms_since(&t0) >= 150);
+}
+
 CASE(tcpopt_cork, 0)
 {
 	int s = tcp_to(P_ECHO);

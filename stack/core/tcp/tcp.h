@@ -132,7 +132,7 @@ enum tcp_option {
 	TCP_OPT_LINGER2,        /* seconds, TCP_LINGER2 (getopt: the default when unset) */
 	TCP_OPT_WINDOW_CLAMP,   /* bytes, TCP_WINDOW_CLAMP */
 	TCP_OPT_TIMESTAMPING,   /* SO_TIMESTAMPING's flags */
-	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: non-zero sends an ACK owed at once (not kept) */
+	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: 0 interactive (ACKs wait for a reply), else not and an ACK owed goes */
 };
 /* Checks value and records it in o, the options of a socket whose
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */

@@ -1083,10 +1083,20 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		if (c->opt.defer_accept && !c->ack_now) {
+		if ((c->opt.defer_accept || c->pingpong) && !c->ack_now) {
 			/* Linux's tcp_rcv_synsent_state_process: with
-			 * TCP_DEFER_ACCEPT the handshake's ACK waits up to
-			 * TCP_DELACK_MAX for data to ride on. */
+			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the
+			 * handshake's ACK is a delayed ACK of at most
+			 * TCP_DELACK_MAX, for data to ride on, and quick-ACK mode
+			 * starts (which ends the interactive mode). Meanwhile the
+			 * window offered is our SYN's, and the connection's end
+			 * counts as the last arrival (tcp_finish_connect's
+			 * lrcvtime): data sent within the delayed-ACK timeout of
+			 * it is a reply, as Linux counts it. */
+			c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+			c->lrcvtime = now;
+			c->ack_sched = true;
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_MAX_US);
 		} else {
 			tcp_send_ack(c, now);

@@ -772,7 +772,10 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		o->tsflags = (uint32_t)v;
 		return 0;
 	case TCP_OPT_QUICKACK:
-		return 0;           /* an action on the connection, not a setting */
+		/* Before a connection: what it starts with (Linux keeps the
+		 * mode in the socket, and a listener's children clone it). */
+		o->pingpong = v == 0;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -787,6 +790,7 @@ int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *v)
 	case TCP_OPT_LINGER2: *v = o->linger2 ? o->linger2 : (int)(TCP_FIN_TIMEOUT_US / 1000000); return 0;
 	case TCP_OPT_WINDOW_CLAMP: *v = (int)o->window_clamp; return 0;
 	case TCP_OPT_TIMESTAMPING: *v = (int)o->tsflags; return 0;
+	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
@@ -795,6 +799,7 @@ void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
 {
 	stack_assert_locked();
 	c->opt = *o;
+	c->pingpong = o->pingpong;
 	opts_apply(c);
 }
 
@@ -850,11 +855,19 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		tcp_wake(c);        /* writers re-check (Linux's sk_write_space) */
 		break;
 	case TCP_OPT_QUICKACK:
-		/* Linux's __tcp_sock_set_quickack: an ACK the delayed-ACK timer
-		 * holds goes now. */
-		if (v && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT) &&
-		    c->rcv_nxt != c->rcv_wup)
-			tcp_send_ack(c, c->s->now);
+		/* Linux's __tcp_sock_set_quickack: 0 makes the connection
+		 * interactive (its ACKs wait for a reply to carry them); any
+		 * other value ends that, and an ACK owed goes as if a short
+		 * segment had been read (ICSK_ACK_PUSHED, tcp_cleanup_rbuf:
+		 * once the receive queue is empty, or more than a segment is
+		 * owed); an even value makes it interactive again then. */
+		c->pingpong = v == 0;
+		if (v && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT) && c->ack_sched) {
+			c->ack_pushed = true;
+			cleanup_rbuf(c, 1, c->s->now);
+			if (!(v & 1))
+				c->pingpong = true;
+		}
 		break;
 	default:
 		break;
@@ -884,6 +897,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
 	case TCP_OPT_OOBINLINE: *v = c->opt.oobinline; return 0;
+	case TCP_OPT_QUICKACK: *v = !c->pingpong; return 0;     /* Linux: !inet_csk_in_pingpong_mode */
 	case TCP_OPT_WINDOW_CLAMP:
 		/* Unset on a connection: the largest window it may offer (Linux
 		 * answers its window_clamp, from the buffer it accounts). */

@@ -2,7 +2,7 @@
  * them (the socket-call answers are compared with the kernel's by
  * tests/diff): TCP_CORK and MSG_MORE, TCP_MAXSEG, TCP_WINDOW_CLAMP,
  * TCP_SYNCNT, TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_NOTSENT_LOWAT, TCP_INQ's
- * hint, and the error queue (SO_TIMESTAMPING's send timestamps, MSG_ZEROCOPY
+ * hint, TCP_QUICKACK (Linux's interactive mode), and the error queue (SO_TIMESTAMPING's send timestamps, MSG_ZEROCOPY
  * completions). */
 #include <errno.h>
 #include <setjmp.h>
@@ -40,6 +40,15 @@ static struct tcp_conn *connect_with(struct tscript *t, enum tcp_option opt, int
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, syn);
 	return c;
+}
+
+/* TCP_QUICKACK as getsockopt answers it: 0 while interactive. */
+static int quickack(struct tcp_conn *c)
+{
+	int v = -1;
+
+	assert_int_equal(tcp_getopt(c, TCP_OPT_QUICKACK, &v), 0);
+	return v;
 }
 
 /* TCP_CORK: writes of 100 bytes make one full segment; the rest waits for the uncork. */
@@ -389,6 +398,37 @@ static void test_defer_accept_active_open(void **state)
 	ts_free(t);
 }
 
+/* The client side of TCP_DEFER_ACCEPT is linuxwire's delayed ACK: data
+ * sent at once carries the handshake's ACK and, a reply within 40 ms of the
+ * connection's end, makes the connection interactive; an ACK the timer sent
+ * leaves quick-ACK mode on for the peer's first data. */
+static void test_defer_accept_connect_quick_acks(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+
+	(void)state;
+	fill_data();
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect_none(t);
+	assert_int_equal(quickack(c), 1);
+	assert_int_equal(tcp_send(c, data, 10, t->h->now), 10);
+	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	assert_int_equal(quickack(c), 0);
+	ts_abort(t, c);
+
+	ts_new_peer(t);
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 200);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* TCP_NOTSENT_LOWAT: POLLOUT while twice the unsent bytes stay below the
  * mark; a write fills the buffer at the tail, a new one only below the mark. */
 static void test_notsent_lowat(void **state)
@@ -451,7 +491,12 @@ static void test_inq_hint(void **state)
 	ts_free(t);
 }
 
-/* TCP_QUICKACK: the ACK the delayed-ACK timer holds goes at once. */
+/*
+ * TCP_QUICKACK 1 (Linux's __tcp_sock_set_quickack): the interactive mode
+ * ends, and the ACK owed for data already read goes at once (as after a
+ * short segment read, tcp_cleanup_rbuf); with the data still unread it waits
+ * for the read.
+ */
 static void test_quickack_sends_owed_ack(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -459,16 +504,138 @@ static void test_quickack_sends_owed_ack(void **state)
 	uint8_t b[16];
 
 	(void)state;
-	ts_past_quickack(c);
+	assert_int_equal(quickack(c), 1);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 0), 0);
+	assert_int_equal(quickack(c), 0);
 	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect_none(t);                 /* interactive: the ACK waits for a reply */
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
 	ts_expect_none(t);
-	assert_int_equal(c->rcv_nxt - c->rcv_wup, 10u);   /* a delayed ACK owed */
 	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
 	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	assert_int_equal(quickack(c), 1);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
 	ts_expect_none(t);                 /* nothing owed: nothing sent */
+
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 0), 0);
+	ts_inject(t, "P. 11:21(10) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
+	ts_expect_none(t);                 /* unread: Linux's rule waits for the read */
 	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
+	ts_expect(t, ". 1:1(0) ack 21 win * " TSO);
 	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* TCP_QUICKACK 2 (an even value) sends the ACK owed and leaves the
+ * connection interactive; with nothing owed it only ends the mode. */
+static void test_quickack_even_value(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[16];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 0), 0);
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 2), 0);
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	assert_int_equal(quickack(c), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 2), 0);
+	ts_expect_none(t);
+	assert_int_equal(quickack(c), 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* TCP_QUICKACK 0: even the first data (quick-ACK mode) waits for the
+ * delayed-ACK timer, which, no reply having carried the ACK, ends the
+ * interactive mode (Linux's tcp_delack_timer_handler): the next data is
+ * ACKed at once again. */
+static void test_quickack_zero_delays_acks(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 0), 0);
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
+	assert_int_equal(quickack(c), 1);
+	ts_inject(t, "P. 11:21(10) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 21 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Data sent within 40 ms of the peer's makes the connection interactive,
+ * which getsockopt shows (0); its delayed ACK ends it (1). */
+static void test_quickack_reply_is_interactive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[16];
+
+	(void)state;
+	fill_data();
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);      /* quick-ACK mode */
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
+	ts_advance_ms(t, 5);
+	assert_int_equal(tcp_send(c, data, 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 11 win * " TSO);
+	assert_int_equal(quickack(c), 0);
+	ts_inject(t, "P. 11:21(10) ack 6 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect_none(t);                 /* quick ACKs are left, but not while interactive */
+	ts_advance_ms(t, 41);
+	ts_expect(t, ". 6:6(0) ack 21 win * " TSO);
+	assert_int_equal(quickack(c), 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* TCP_QUICKACK 0 before connect(): the handshake's ACK waits for data, at
+ * most 200 ms (Linux's tcp_rcv_synsent_state_process, as with
+ * TCP_DEFER_ACCEPT), and the quick-ACK mode it starts ends the interactive
+ * mode. */
+static void test_quickack_zero_before_connect(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = connect_with(t, TCP_OPT_QUICKACK, 0, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	assert_int_equal(quickack(c), 0);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(quickack(c), 1);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A listener's mode is its children's (Linux's sk_clone_lock copies it). */
+static void test_quickack_listener_children(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(l, TCP_OPT_QUICKACK, 0), 0);
+	c = ts_accept_one(t, l);
+	assert_int_equal(quickack(l), 0);
+	assert_int_equal(quickack(c), 0);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
 	ts_free(t);
 }
 
@@ -581,6 +748,12 @@ int main(void)
 		cmocka_unit_test(test_notsent_lowat),
 		cmocka_unit_test(test_inq_hint),
 		cmocka_unit_test(test_quickack_sends_owed_ack),
+		cmocka_unit_test(test_quickack_even_value),
+		cmocka_unit_test(test_quickack_zero_delays_acks),
+		cmocka_unit_test(test_quickack_reply_is_interactive),
+		cmocka_unit_test(test_quickack_zero_before_connect),
+		cmocka_unit_test(test_quickack_listener_children),
+		cmocka_unit_test(test_defer_accept_connect_quick_acks),
 		cmocka_unit_test(test_errq_timestamps),
 		cmocka_unit_test(test_errq_zerocopy),
 	};

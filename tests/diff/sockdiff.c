@@ -5595,6 +5595,33 @@ CASE(tcpopt_zerocopy_notify, 0)
 	emit("got=%zu", read_n(s, b, 5));
 	recvmsg_show(s, 16, MSG_ERRQUEUE);
 }
+/* The error queue's POLLERR as poll, select (in the read and write sets,
+ * Linux's POLLIN_SET and POLLOUT_SET) and epoll give it, with nothing to read. */
+CASE(tcpopt_errqueue_poll_select_epoll, 0)
+{
+	int s = tcp_sock(), ep = epoll_create1(0);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	struct timeval tv = { 0, 0 };
+	fd_set r, w;
+
+	seti(s, SOL_SOCKET, SO_ZEROCOPY, 1);
+	need(connect_to(s, PEER, P_SINK) == 0, "connect");
+	R(send(s, "0123456789", 10, MSG_ZEROCOPY));
+	emit("rev=%x", wait_ev(s, 0));
+	R(poll(&p, 1, 0));
+	emit("rev=%x", p.revents);
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_SET(s, &r);
+	FD_SET(s, &w);
+	R(select(s + 1, &r, &w, NULL, &tv));
+	emit("r=%d w=%d", FD_ISSET(s, &r) != 0, FD_ISSET(s, &w) != 0);
+	R(ep_add(ep, s, EPOLLIN));
+	ep_wait(ep, 0);
+	recvmsg_show(s, 16, MSG_ERRQUEUE);
+	R(poll(&p, 1, 0));
+	ep_wait(ep, 0);
+}
 CASE(tcpopt_zerocopy_flag_without_option, 0)
 {
 	int s = tcp_to(P_ECHO);

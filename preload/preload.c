@@ -73,6 +73,7 @@
 	X(sendmsg, ssize_t, (int, const struct msghdr *, int)) \
 	X(sendmmsg, int, (int, struct mmsghdr *, unsigned int, int)) \
 	X(sendfile, ssize_t, (int, int, off_t *, size_t)) \
+	X(splice, ssize_t, (int, loff_t *, int, loff_t *, size_t, unsigned int)) \
 	X(close, int, (int)) \
 	X(close_range, int, (unsigned int, unsigned int, int)) \
 	X(closefrom, void, (int)) \
@@ -579,6 +580,16 @@ EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	return sendfile(out_fd, in_fd, offset, count);
+}
+
+/* Between a stack socket and a pipe (the placeholder would answer ENOTCONN).
+ * tee() is not interposed: it takes two pipes, and the kernel's EINVAL for
+ * a placeholder is Linux's answer for a socket. */
+EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned int flags)
+{
+	if (!mine(in) && !mine(out))
+		return real_splice(in, off_in, out, off_out, len, flags);
+	SHIM_CALL(shim_splice(in, off_in, out, off_out, len, flags), real_splice(in, off_in, out, off_out, len, flags));
 }
 
 /* ---- descriptors ---- */

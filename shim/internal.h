@@ -106,7 +106,10 @@ struct shim_sock {
 	int rx_waiters;         /* threads blocked in a TCP receive (SOCKWQ_ASYNC_WAITDATA) */
 	unsigned async_seen;    /* POLL* bits at the last wake-up */
 	uint64_t async_rx;      /* the stack's arrival count then (tcp_rx_count, udp_rx_count) */
-	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives (UDP) */
+	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives */
+	bool zerocopy;          /* SO_ZEROCOPY: MSG_ZEROCOPY sends are reported (TCP) */
+	uint32_t zc_next;       /* the id of the next MSG_ZEROCOPY send (Linux's sk_zckey) */
+	uint32_t tskey;         /* SO_TIMESTAMPING's OPT_ID base (Linux's sk_tskey) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */
@@ -124,6 +127,8 @@ enum {
 	SHIM_CM_TS = 1u << 3,           /* SO_TIMESTAMP or SO_TIMESTAMPNS ... */
 	SHIM_CM_TSNS = 1u << 4,         /* ... the latter */
 	SHIM_CM_TSNEW = 1u << 5,        /* set with the _NEW option: the _NEW cmsg type */
+	SHIM_CM_INQ = 1u << 6,          /* TCP_INQ: TCP_CM_INQ on every read */
+	SHIM_CM_TSING_NEW = 1u << 7,    /* SO_TIMESTAMPING set with the _NEW option */
 };
 
 /* Under the stack lock, like everything it points to. */

@@ -215,8 +215,14 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
 ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
-/* out_fd is a stack socket; in_fd is anything readable. */
+/* out_fd is a stack socket and in_fd anything readable, or in_fd a stack
+ * socket and out_fd a pipe. */
 ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+/* splice between a stack socket and a pipe (either way); SHIM_PASS when
+ * neither or both ends are stack sockets, or the other end is no pipe (the
+ * kernel answers on the placeholders). tee() needs no shim: it wants two
+ * pipes, and a placeholder is a socket (EINVAL, as Linux). */
+ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags);
 
 /* close: SHIM_PASS when fd is not ours (then the caller closes it). */
 int shim_close(int fd);

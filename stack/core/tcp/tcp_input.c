@@ -607,6 +607,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->snd_una = g->ack;
+	/* MSG_MORE held the tail for the call that had it: what pushes next is
+	 * the plain rule (Linux's tcp_data_snd_check with tp->nonagle). */
+	c->more = false;
+	if (c->marks)
+		tcp_errq_acked(c, now);
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	if (!c->sack_ok && c->dupacks) {
@@ -646,6 +651,13 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	if (c->state == TCP_STATE_SYN_RECEIVED) {
 		if (!(seq_lt(c->snd_una, g->ack) && seq_leq(g->ack, c->snd_max))) {
 			tcp_send_rst_reply(c->s, g, now);
+			return TCP_V_DROP;
+		}
+		/* TCP_DEFER_ACCEPT (Linux's tcp_check_req): the handshake's bare
+		 * ACK is dropped until data comes or the SYN-ACK was resent as
+		 * often as the option says (tcp_timer.c resends it then). */
+		if (c->parent && c->retries < c->opt.defer_accept && !g->len && !(g->flags & TCP_FIN)) {
+			c->defer_acked = true;
 			return TCP_V_DROP;
 		}
 		if (c->parent && !c->in_acceptq && c->parent->acc_count > (unsigned)c->parent->backlog) {
@@ -739,8 +751,13 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		switch (c->state) {
 		case TCP_STATE_FIN_WAIT_1:
 			tcp_set_state(c, TCP_STATE_FIN_WAIT_2);
+			if (c->orphan && c->opt.linger2 < 0) {
+				/* Linux: an orphan with TCP_LINGER2 -1 is done here. */
+				tcp_abort(c, 0);
+				return TCP_V_DONE;
+			}
 			if (c->orphan)
-				tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+				tcp_timer_set(c, &c->tw_at, now + tcp_fin_time(c));
 			break;
 		case TCP_STATE_CLOSING:
 			enter_time_wait(c, now);
@@ -878,6 +895,8 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
+			if (n)
+				c->rx_data_at = now;    /* the receive timestamp */
 			event_data_recv(c, now);
 			/* Like Linux's tcp_measure_rcv_mss(): a short segment ends a
 			 * message; once the application has read it all, tcp_recv
@@ -1064,7 +1083,24 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		tcp_send_ack(c, now);
+		if ((c->opt.defer_accept || c->pingpong) && !c->ack_now) {
+			/* Linux's tcp_rcv_synsent_state_process: with
+			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the
+			 * handshake's ACK is a delayed ACK of at most
+			 * TCP_DELACK_MAX, for data to ride on, and quick-ACK mode
+			 * starts (which ends the interactive mode). Meanwhile the
+			 * window offered is our SYN's, and the connection's end
+			 * counts as the last arrival (tcp_finish_connect's
+			 * lrcvtime): data sent within the delayed-ACK timeout of
+			 * it is a reply, as Linux counts it. */
+			c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+			c->lrcvtime = now;
+			c->ack_sched = true;
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_MAX_US);
+		} else {
+			tcp_send_ack(c, now);
+		}
 		tcp_wake(c);
 		tcp_output(c, now);
 		return;

@@ -39,7 +39,7 @@ static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
  * last mark is marked too (forced_push()). Deviation: Linux looks at that
  * after each copy (32 KiB at most), here it is counted to the byte.
  */
-static uint32_t psh_goal(const struct tcp_conn *c)
+uint32_t tcp_size_goal(const struct tcp_conn *c)
 {
 	uint32_t goal = TCP_PSH_GOAL, mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
 
@@ -66,7 +66,7 @@ static bool psh_forced(struct tcp_conn *c, tcp_seq lo, tcp_seq hi)
 
 void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 {
-	uint32_t goal = psh_goal(c);
+	uint32_t goal = tcp_size_goal(c);
 	tcp_seq tail = start;
 
 	/* Unsent data before this write: its last buffer (what is left of it
@@ -294,6 +294,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
 	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
 		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), now);
+	/* Send timestamps (SO_TIMESTAMPING) of the bytes leaving a first time. */
+	if (c->marks && len)
+		tcp_errq_sent(c, seq, len, now);
 
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
@@ -751,6 +754,17 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			 * (RFC 6298 (5.4)); held back, a timeout after the peer's window
 			 * updates were lost would resend nothing, ever. */
 			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
+				break;
+		}
+		if (avail && len == avail && len % smss && (c->opt.cork || c->more) && !c->fin_queued && !retrans &&
+		    !c->sws_override) {
+			/* TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): the
+			 * partial segment at the end waits for more data, the
+			 * uncork, the FIN, or the probe timer armed below (Linux's
+			 * tcp_check_probe_timer: the RTO, 200 ms at least, after
+			 * which persist_expired() sends it). */
+			len -= len % smss;
+			if (!len)
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&

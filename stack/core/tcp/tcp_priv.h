@@ -28,6 +28,7 @@ struct stack;
 
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
+#define TCP_MAX_USER_MSS 32767           /* TCP_MAXSEG's bound (Linux's MAX_TCP_WINDOW) */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
 #define TCP_RTO_FALLBACK_US 3000000u     /* RFC 6298 (5.7), Linux TCP_TIMEOUT_FALLBACK */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
@@ -45,6 +46,8 @@ struct stack;
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
+#define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
+#define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
@@ -232,6 +235,15 @@ struct tcp_conn {
 	uint16_t urg_data;                  /* receiving: 0 or TCP_URG_* (with the byte when VALID) */
 
 	struct sock_opts opt;               /* socket options (inherited from the listener) */
+	bool more;                          /* MSG_MORE on the latest write: the partial tail waits */
+	bool defer_acked;                   /* TCP_DEFER_ACCEPT: the handshake's bare ACK came (Linux's acked) */
+	uint64_t rx_data_at;                /* when in-order data last came (receive timestamps), 0: never */
+	/* The error queue (tcp_errq.c): the marks of send calls not yet
+	 * reported, oldest first, and the entries to read. */
+	struct tcp_txmark *marks, *marks_tail;
+	uint32_t nmarks;
+	struct tcp_errq_ent *errq, *errq_tail;
+	uint32_t nerrq;
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
@@ -335,6 +347,9 @@ void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 #define TCP_ECN_ECT0 2
 #define TCP_ECN_CE 3
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
+/* Linux's size goal (tcp_xmit_size_goal): the size of the send buffers a
+ * write fills, whole segments, at most half the peer's largest window. */
+uint32_t tcp_size_goal(const struct tcp_conn *c);
 /* The application queued [start, end): where PSH goes (Linux's tcp_mark_push). */
 void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end);
 /* Sends whatever the windows, Nagle and the queues allow (at most
@@ -393,6 +408,23 @@ static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t w
 	if (field == &c->tw_at && c->in_tw)
 		tcp_tw_requeue(c);
 }
+
+/* ---- tcp_errq.c: the error queue (tcp.h, tcp_mark_send) ---- */
+#define TCP_MARKS_MAX 65536              /* send calls awaiting their report, at most */
+#define TCP_ERRQ_MAX 1024                /* entries waiting to be read, at most (Linux: the receive buffer) */
+/* [seq, seq + len) goes out for the first time at now. */
+void tcp_errq_sent(struct tcp_conn *c, tcp_seq seq, uint32_t len, uint64_t now);
+/* SND.UNA moved: the marks it passed report. */
+void tcp_errq_acked(struct tcp_conn *c, uint64_t now);
+/* The connection is over: pending zerocopy completions report (Linux frees
+ * the buffers then), the timestamps never will. */
+void tcp_errq_done(struct tcp_conn *c);
+void tcp_errq_free(struct tcp_conn *c);
+
+/* ---- tcp_timer.c (options) ---- */
+/* How long an orphan stays in FIN_WAIT_2 (Linux's tcp_fin_time): TCP_LINGER2
+ * or tcp_fin_timeout, at least 3.5 RTO. */
+uint64_t tcp_fin_time(const struct tcp_conn *c);
 
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);

@@ -293,6 +293,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 			  c->ecn_ok ? "on" : "off", c->ecn_reductions);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
+	tcp_errq_free(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		tcp_close_children(c, c->s->now);
 	unparent(c);
@@ -342,6 +343,7 @@ bool tcp_done(struct tcp_conn *c)
 	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
+	tcp_errq_done(c);
 	tcp_ring_free(&c->sndq);
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
@@ -400,6 +402,10 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 
 	if (c->opt.rcvbuf < 0 && space < c->s->cfg.tcp_rmem[2])
 		space = c->s->cfg.tcp_rmem[2];
+	/* TCP_WINDOW_CLAMP bounds it (Linux's tcp_select_initial_window:
+	 * the space taken no larger than the clamp). */
+	if (c->opt.window_clamp && space > c->opt.window_clamp)
+		space = c->opt.window_clamp;
 	for (; space > 1; space >>= 1)
 		ws++;
 	return (uint8_t)(ws < 0 ? 0 : ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws);
@@ -451,6 +457,9 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
 	size_t space = tcp_ring_space(&c->rcvq);    /* within the stack-wide budget too */
 
+	/* TCP_WINDOW_CLAMP: no window beyond it (Linux's window_clamp). */
+	if (c->opt.window_clamp && space > c->opt.window_clamp)
+		space = c->opt.window_clamp;
 	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
 }
 

@@ -182,10 +182,27 @@ static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 		socks[i] = NULL;
 		if (fds[i].fd >= 0 && shim_owns(fds[i].fd)) {
 			socks[i] = shim_get_sock(fds[i].fd);
+			if (socks[i] && shim_exposed(socks[i])) {
+				/* Its kernel fd is live (shim/expose.c): the kernel's. */
+				shim_put(&socks[i]->obj);
+				socks[i] = NULL;
+			}
 			any |= socks[i] != NULL;
 		}
 	}
 	return any;
+}
+
+/* A fork child polls fd: EBADF when it is a stack socket the parent's stack
+ * serves (not exposed). */
+static bool child_stack_sock(int fd)
+{
+	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
+	bool r = k && !shim_exposed(k);
+
+	if (k)
+		shim_put(&k->obj);
+	return r;
 }
 
 static void put_socks(struct shim_sock **socks, nfds_t n)
@@ -209,8 +226,12 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
-	if (ps == SHIM_PROC_FORKED)
-		return shim_child_ebadf();
+	if (ps == SHIM_PROC_FORKED) {
+		for (nfds_t i = 0; i < n; i++)
+			if (child_stack_sock(fds[i].fd))
+				return shim_child_ebadf();
+		return SHIM_PASS;
+	}
 	if (n > SHIM_POLL_STACK && !(socks = calloc(n, sizeof(*socks))))
 		return -ENOMEM;
 	if (!collect_socks(fds, n, socks)) {
@@ -253,8 +274,13 @@ int shim_pselect(int n, fd_set *rs, fd_set *ws, fd_set *es, const struct timespe
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
-	if (ps == SHIM_PROC_FORKED)
-		return shim_child_ebadf();
+	if (ps == SHIM_PROC_FORKED) {
+		for (int fd = 0; fd < n; fd++)
+			if (((rs && FD_ISSET(fd, rs)) || (ws && FD_ISSET(fd, ws)) || (es && FD_ISSET(fd, es))) &&
+			    child_stack_sock(fd))
+				return shim_child_ebadf();
+		return SHIM_PASS;
+	}
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 		return -EINVAL;
 	fds = calloc((size_t)n, sizeof(*fds));
@@ -504,6 +530,11 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	k = shim_get_sock(fd);
 	if (!k)
 		return SHIM_PASS;
+	if (shim_exposed(k)) {
+		/* A live kernel fd (shim/expose.c): the kernel's epoll serves it. */
+		shim_put(&k->obj);
+		return SHIM_PASS;
+	}
 	if (ps == SHIM_PROC_FORKED) {
 		shim_put(&k->obj);
 		return shim_child_ebadf();

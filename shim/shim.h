@@ -78,6 +78,8 @@
 #include <time.h>
 
 struct stack;
+struct tcp_conn;
+struct udp_sock;
 
 /* Not an errno: "make the real call". */
 #define SHIM_PASS (-100000)
@@ -154,6 +156,15 @@ struct shim_host {
 	 * the settings, whether the stack runs or not. 0 or -errno. Called
 	 * without the lock. */
 	int (*iface)(void *ctx, struct shim_iface *out);
+	/* Optional (NULL: no socket is ever exposed, shim/expose.c). With the
+	 * lock held, once the stack runs: the host's relay moves the data
+	 * between tcp (or udp) and fd, its end of the socket pair whose other
+	 * end the program now holds, and owns both from then on; gone(gctx),
+	 * lock held, when it has closed the connection. NULL when out of
+	 * memory. relay_forget (lock held): gctx goes away first. */
+	void *(*relay_open)(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
+			    void (*gone)(void *gctx), void *gctx);
+	void (*relay_forget)(void *ctx, void *relay);
 };
 
 /* Once per process, before any other call. Both structs are copied. */
@@ -251,6 +262,18 @@ struct ifaddrs;
 struct if_nameindex;
 void shim_iface_fix_ifaddrs(struct ifaddrs **list);
 void shim_iface_fix_nameindex(struct if_nameindex *v);
+
+/*
+ * Exposure (shim/expose.c): a stack socket reached outside the interposed
+ * calls gets a live kernel fd, served by the host's relay. shim_expose: fd's
+ * socket, when it is one that can be (connected), before fdopen() or a
+ * posix_spawn file action that hands it to a child; shim_dup3 does it itself
+ * for a dup2/dup3 onto 0, 1 or 2. shim_expose_inherited: every such socket
+ * with an fd a child would keep across exec (no FD_CLOEXEC), before fork()
+ * or posix_spawn(). Both without the lock; nothing in a child process.
+ */
+void shim_expose(int fd);
+void shim_expose_inherited(void);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

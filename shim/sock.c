@@ -38,6 +38,7 @@
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
+#include "stack/dev/sysc.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -74,8 +75,25 @@ static struct shim_sock *enter(int fd, int *r)
 	if (!k)
 		return NULL;
 	if (ps == SHIM_PROC_FORKED) {
+		/* An exposed socket's fd is a live kernel fd: the child uses it
+		 * as the kernel's (shim/expose.c); any other is the parent's. */
+		if (!shim_exposed(k))
+			*r = shim_child_ebadf();
 		shim_put(&k->obj);
-		*r = shim_child_ebadf();
+		return NULL;
+	}
+	return k;
+}
+
+/* enter() for the calls an exposed socket's kernel fd serves (data,
+ * readiness, shutdown): SHIM_PASS once it is exposed. */
+static struct shim_sock *enter_data(int fd, int *r)
+{
+	struct shim_sock *k = enter(fd, r);
+
+	if (k && shim_exposed(k)) {
+		shim_put(&k->obj);
+		*r = SHIM_PASS;
 		return NULL;
 	}
 	return k;
@@ -152,6 +170,15 @@ static void sock_detach(struct shim_sock *k)
 		k->udp = NULL;
 		return;
 	}
+	if (k->relay) {
+		/* Exposed: the relay owns the connection (and closes it when the
+		 * kernel fd's last reference goes). */
+		shim_host.relay_forget(shim_host.ctx, k->relay);
+		k->relay = NULL;
+		k->tcp = NULL;
+		k->udp = NULL;
+		return;
+	}
 	if (k->tcp) {
 		tcp_set_wakeup(k->tcp, &none);
 		tcp_close(k->tcp, shim_now());
@@ -174,6 +201,10 @@ static void sock_free(struct shim_obj *o)
 		shim_lock();
 		sock_detach(k);
 		shim_unlock();
+	}
+	if (k->kfd >= 0) {
+		sys_fd_forget(k->kfd);
+		shim_libc.close(k->kfd);
 	}
 	free(k);
 }
@@ -229,6 +260,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
+	k->kfd = -1;
 	return k;
 }
 
@@ -790,7 +822,7 @@ int shim_shutdown(int fd, int how)
 	struct shim_sock *k;
 	int r;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (how < SHUT_RD || how > SHUT_RDWR) {
@@ -949,6 +981,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n == -EAGAIN && !nonblock) {
 			int w = shim_wait_sock(k, dl, true);
 
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */
 			if (w == 0)
 				continue;
 			n = w;
@@ -1015,8 +1049,8 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
-		if (r < 0) {
-			n = r;
+		if (r < 0 || shim_exposed(k)) {
+			n = r < 0 ? r : SHIM_PASS;
 			break;
 		}
 	}
@@ -1041,7 +1075,9 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
 		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
-	if (k->closed || k->dead) {
+	if (shim_exposed(k)) {
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	} else if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
@@ -1128,6 +1164,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			if (n != -EAGAIN || nonblock)
 				return n;
 			w = shim_wait_sock(k, dl, false);
+			if (w == 0 && shim_exposed(k))
+				return SHIM_PASS;
 			if (w == -EBADF || !k->tcp)
 				return -EBADF;
 			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
@@ -1170,6 +1208,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n == -EAGAIN && !nonblock && (total == 0 || (flags & MSG_WAITALL))) {
 			int w = shim_wait_sock(k, dl, true);
 
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;
 			if (w == 0)
 				continue;
 			n = w;
@@ -1279,6 +1319,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (nonblock)
 			break;
 		n = shim_wait_sock(k, dl, true);
+		if (n == 0 && shim_exposed(k))
+			n = SHIM_PASS;
 		if (n < 0)
 			break;
 	}
@@ -1307,7 +1349,9 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	shim_lock();
 	if (x)
 		x->cm = k->rx_cmsgs;
-	if (k->closed || k->dead)
+	if (shim_exposed(k))
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	else if (k->closed || k->dead)
 		r = -EBADF;
 	else if (flags & MSG_ERRQUEUE) {
 		r = udp_recv_errq(k, iov, iovcnt, src, msg_flags, x);
@@ -1331,7 +1375,7 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
 	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
@@ -1353,7 +1397,7 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	n = sock_send(k, fd, &iov, 1, flags, sa, salen, NULL);
@@ -1465,7 +1509,7 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	bool have;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
@@ -1620,7 +1664,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
@@ -1697,7 +1741,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (n < 0 || n > IOV_MAX)
@@ -1716,7 +1760,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0, NULL);
@@ -1732,7 +1776,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	char *buf;
 	int r;
 
-	k = enter(out_fd, &r);
+	k = enter_data(out_fd, &r);
 	if (!k)
 		return r;
 	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
@@ -1917,7 +1961,7 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return r;
 		}
 	}
-	if (shim_libc.setsockopt(fd, level, name, val, len) < 0) {
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0) {
 		r = -errno;
 		leave(k);
 		return r;
@@ -2164,12 +2208,12 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	}
 	shim_unlock();
-	leave(k);
 	if (r == SHIM_PASS) {
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
-		r = shim_libc.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
+		r = shim_libc.getsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0 ? -errno : 0;
 	}
+	leave(k);
 	return r;
 }
 
@@ -2247,6 +2291,10 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	if (!shim_owns(oldfd) && !shim_owns(newfd))
 		return SHIM_PASS;
 	o = shim_get(oldfd);
+	/* Onto stdin, stdout or stderr: stdio and exec'd children reach it
+	 * without the interposed calls (shim/expose.c). */
+	if (o && o->kind == SHIM_OBJ_SOCK && newfd >= 0 && newfd <= 2)
+		shim_expose_sock((struct shim_sock *)o);
 	r = shim_libc.dup3(oldfd, newfd, flags < 0 ? 0 : flags);
 	if (r < 0) {
 		r = -errno;
@@ -2329,13 +2377,13 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		k = enter(fd, &r);
 		if (!k)
 			return r;
-		r = shim_iface_ioctl(fd, req, arg);
+		r = shim_iface_ioctl(shim_opt_fd(k, fd), req, arg);
 		leave(k);
 		return r;
 	}
 	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK)
 		return SHIM_PASS;
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (req == FIONBIO) {

@@ -63,9 +63,20 @@ int runner_block_begin(struct runner *r);
  * blocking and processes them (as runner_poll_once does). How many. */
 int runner_drive(struct runner *r);
 void runner_block_end(struct runner *r, bool was_driver);
-/* Waits (lock not held) until no TCP connection has a close to finish or
- * linger_us passed, stops the thread, waits for application threads still
- * inside the runner, and frees everything. The caller makes sure no thread
+/*
+ * Exposed sockets (stack/host/relay.h), lock held: the stack thread relays
+ * between fd and tcp (or udp) from now on, and owns both; gone(ctx) when it
+ * has closed the connection. NULL when out of memory. runner_relay_forget:
+ * ctx goes away first.
+ */
+struct tcp_conn;
+struct udp_sock;
+void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
+			void (*gone)(void *ctx), void *ctx);
+void runner_relay_forget(struct runner *r, void *relay);
+/* Waits (lock not held) until no TCP connection has a close to finish (nor
+ * a relay its last bytes) or linger_us passed, stops the thread, waits for
+ * application threads still inside the runner, and frees everything. The caller makes sure no thread
  * calls in any more (the shim's stack_running, the host's runner pointer). */
 void runner_stop(struct runner *r, uint64_t linger_us);
 

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# Sockets reached outside the interposed calls (issue 15): a stack socket
+# whose fd a program reaches through stdio, an exec'd child, a static binary
+# or one without the preload gets a live kernel fd, which the stack's relay
+# serves (shim/expose.c, stack/host/relay.c). Real programs, the kernel of the
+# namespace as the peer, sha256 on every transfer, and the TAP's counters to
+# prove the bytes went through the stack.
+
+load lib
+
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+# SEND_SERVER PATH: a kernel server that sends the file to its one client and closes.
+SEND_SERVER='
+import socket, sys
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+with open(path, "rb") as f:
+    c.sendall(f.read())
+c.close()
+'
+
+# SHA_SERVER: a kernel server that reads its one client to the end and
+# prints the sha256 and the byte count of what it got.
+SHA_SERVER='
+import hashlib, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+h = hashlib.sha256()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n, flush=True)
+c.close()
+'
+
+@test "bash's /dev/tcp idiom: printf >&3 (stdio on fd 1) then cat <&3 (an exec'd child) prints the response" {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo "hello from the kernel's web server" >"$BATS_TEST_TMPDIR/www/index.html"
+	bg_ker http 60 "$PY" -m http.server --bind "$HOST_IP" 8090 --directory "$BATS_TEST_TMPDIR/www"
+	wait_kernel_listen 8090
+	tap_mark
+	run pre 20 bash -c 'exec 3<>/dev/tcp/192.0.2.1/8090; printf "GET / HTTP/1.0\r\n\r\n" >&3; cat <&3'
+	assert_success
+	assert_line --partial "HTTP/1.0 200 OK"
+	assert_line "hello from the kernel's web server"
+	tap_assert_crossed 18 100
+}
+
+@test "exec 3<>/dev/tcp; cat <&3 | sha256sum: 16 MiB arrive byte-exact" {
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$BATS_TEST_TMPDIR/in"
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9000; cat <&3 | sha256sum'
+	assert_success
+	assert_output "$(sha "$BATS_TEST_TMPDIR/in")  -"
+	bg_wait srv 20
+	tap_assert_crossed 1000 $((16 * MiB))
+}
+
+@test "cat file >&3 from bash: 16 MiB go out, and bash's exit closes the connection after them (FIN)" {
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat '$BATS_TEST_TMPDIR/in' >&3"
+	assert_success
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$BATS_TEST_TMPDIR/in") $((16 * MiB))"
+	tap_assert_crossed $((16 * MiB)) 1000
+}
+
+# A program reads part of the stream through the interposed recv(), then
+# dup2()s the socket onto stdin and reads the rest through the kernel fd:
+# the bytes the stack had received and nobody read come first, nothing is
+# lost or read twice.
+@test "the interposed reads before the exposure and the kernel fd's after it see one stream, in order" {
+	make_data "$BATS_TEST_TMPDIR/in" $((4 * MiB))
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$BATS_TEST_TMPDIR/in"
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 "$PY" -c '
+import hashlib, os, socket, sys, time
+s = socket.create_connection(("192.0.2.1", 9000))
+h = hashlib.sha256()
+first = b""
+while len(first) < 1000:
+    first += s.recv(1000 - len(first))
+h.update(first)
+time.sleep(0.2)          # more arrives meanwhile, into the stack
+os.dup2(s.fileno(), 0)   # exposed now
+n = len(first)
+while True:
+    b = os.read(0, 65536)   # the kernel fd
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n)
+'
+	assert_success
+	assert_output "$(sha "$BATS_TEST_TMPDIR/in") $((4 * MiB))"
+	tap_assert_crossed 1000 $((4 * MiB))
+}
+
+# WRITE_LOOP: writes 1 KiB lines to fd 3 until something stops it.
+WRITE_LOOP='exec 3<>/dev/tcp/192.0.2.1/9000; while :; do printf "%01023d\n" 0 >&3; done'
+
+@test "SIGPIPE: writing on after the peer has gone kills bash as on a kernel socket (status 141)" {
+	# The server reads a little and closes: the writes that follow meet its
+	# reset. First on the kernel's own stack (a kernel socket), then on pstack.
+	local server='
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("192.0.2.1", 9000))
+l.listen(1)
+print("listening", flush=True)
+for _ in range(2):
+    c, _ = l.accept()
+    c.recv(4096)
+    c.close()
+'
+	bg_ker srv 60 "$PY" -c "$server"
+	wait_log "$(out srv)" listening
+	run ker 20 bash -c "$WRITE_LOOP"
+	assert_equal "$status" 141
+	tap_mark
+	run pre 20 bash -c "$WRITE_LOOP"
+	assert_equal "$status" 141
+	tap_assert_crossed 1000 40
+}

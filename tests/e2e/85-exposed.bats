@@ -8,6 +8,42 @@
 
 load lib
 
+# The helpers (built once for the file): exposed_echo FD reads FD to its end
+# and writes every byte back, then shuts FD down for writing; exposed_stdio
+# HOST PORT talks through an fdopen()ed stream.
+ECHO_C='
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	static char buf[65536];
+	int fd = argc > 1 ? atoi(argv[1]) : 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return 2;
+		if (n == 0)
+			break;
+		for (ssize_t o = 0; o < n;) {
+			ssize_t w = write(fd, buf + o, (size_t)(n - o));
+			if (w <= 0)
+				return 3;
+			o += w;
+		}
+	}
+	return shutdown(fd, SHUT_WR) == 0 ? 0 : 4;
+}
+'
+
+setup_file() {
+	HELPERS=$BATS_FILE_TMPDIR
+	export HELPERS
+	printf '%s' "$ECHO_C" >"$HELPERS/echo.c"
+	gcc -O2 -o "$HELPERS/echo_dyn" "$HELPERS/echo.c"
+	gcc -O2 -static -o "$HELPERS/echo_static" "$HELPERS/echo.c" 2>/dev/null || true
+}
+
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 
@@ -147,4 +183,63 @@ for _ in range(2):
 	run pre 20 bash -c "$WRITE_LOOP"
 	assert_equal "$status" 141
 	tap_assert_crossed 1000 40
+}
+
+# ECHO_SERVER PATH: a kernel server that sends the file to its one client
+# while it reads the client's bytes, then prints their sha256 and count.
+ECHO_SERVER='
+import hashlib, socket, sys, threading
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+def send():
+    with open(path, "rb") as f:
+        c.sendall(f.read())
+    c.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send)
+t.start()
+h = hashlib.sha256()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+t.join()
+print(h.hexdigest(), n, flush=True)
+c.close()
+'
+
+# echo_through HELPER...: bash under the preload connects fd 3 to the echo
+# server and runs HELPER 3 (forked and exec'd: bash's fork exposes fd 3);
+# 16 MiB must come back byte-exact.
+echo_through() {
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_ker srv 90 "$PY" -c "$ECHO_SERVER" "$HOST_IP" 9000 "$BATS_TEST_TMPDIR/in"
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 90 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9000; "$@" 3; echo "helper: $?"' bash "$@"
+	assert_success
+	assert_output "helper: 0"
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$BATS_TEST_TMPDIR/in") $((16 * MiB))"
+	tap_assert_crossed $((16 * MiB)) $((16 * MiB))
+}
+
+@test "a static binary exec'd with an inherited connected socket echoes 16 MiB through it byte-exact" {
+	[ -x "$HELPERS/echo_static" ] || skip "gcc -static failed (no static libc here)"
+	run file "$HELPERS/echo_static"
+	assert_output --partial "statically linked"
+	echo_through "$HELPERS/echo_static"
+}
+
+@test "a program exec'd without the preload (env -i) echoes 16 MiB through an inherited socket byte-exact" {
+	echo_through env -i "$HELPERS/echo_dyn"
 }

@@ -36,12 +36,60 @@ int main(int argc, char **argv)
 }
 '
 
+# exposed_stdio HOST PORT LINES: connects, then talks through stdio streams
+# on the socket: fdopen(fd, "r") for reading and fdopen(dup(fd), "w") for
+# writing (the usual pair), and one fdopen(fd, "r+") for a last line. Each
+# line goes out with fprintf and comes back (an echo server) with fgets.
+STDIO_C='
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])) };
+	char want[128], line[128];
+	int n = atoi(argv[3]), fd = socket(AF_INET, SOCK_STREAM, 0);
+	FILE *in, *out;
+	inet_pton(AF_INET, argv[1], &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror("connect");
+		return 1;
+	}
+	in = fdopen(fd, "r");
+	out = fdopen(dup(fd), "w");
+	if (!in || !out) {
+		perror("fdopen");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "line %d of %d through stdio\n", i, n);
+		if (fprintf(out, "%s", want) < 0 || fflush(out) != 0) {
+			perror("fprintf");
+			return 2;
+		}
+		if (!fgets(line, sizeof(line), in) || strcmp(line, want) != 0) {
+			fprintf(stderr, "line %d: got \"%s\"\n", i, line);
+			return 3;
+		}
+	}
+	fclose(out);
+	printf("%d lines\n", n);
+	return 0;
+}
+'
+
 setup_file() {
 	HELPERS=$BATS_FILE_TMPDIR
 	export HELPERS
 	printf '%s' "$ECHO_C" >"$HELPERS/echo.c"
 	gcc -O2 -o "$HELPERS/echo_dyn" "$HELPERS/echo.c"
 	gcc -O2 -static -o "$HELPERS/echo_static" "$HELPERS/echo.c" 2>/dev/null || true
+	printf '%s' "$STDIO_C" >"$HELPERS/stdio.c"
+	gcc -O2 -o "$HELPERS/exposed_stdio" "$HELPERS/stdio.c"
 }
 
 setup() { e2e_setup; }
@@ -242,4 +290,14 @@ echo_through() {
 
 @test "a program exec'd without the preload (env -i) echoes 16 MiB through an inherited socket byte-exact" {
 	echo_through env -i "$HELPERS/echo_dyn"
+}
+
+@test "fdopen: fprintf and fgets on a stack socket's streams, 2000 lines to a kernel echo server and back" {
+	bg_ker echo 60 "$EXAMPLES/echo_server" 7777
+	wait_log "$(out echo)" 'listening on'
+	tap_mark
+	run pre 60 "$HELPERS/exposed_stdio" "$HOST_IP" 7777 2000
+	assert_success
+	assert_output "2000 lines"
+	tap_assert_crossed 50000 50000
 }

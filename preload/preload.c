@@ -239,11 +239,17 @@ static int host_spin(void *ctx, bool stop)
 static int host_block_begin(void *ctx) { (void)ctx; return runner_block_begin(runner); }
 static int host_drive(void *ctx) { (void)ctx; return runner_drive(runner); }
 static void host_block_end(void *ctx, bool was_driver) { (void)ctx; runner_block_end(runner, was_driver); }
-static void *host_relay_open(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
-			     void (*gone)(void *gctx), void *gctx)
+static void *host_relay_open(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			     const struct relay_cb *cb, void *gctx)
 {
 	(void)ctx;
-	return runner ? runner_relay_open(runner, tcp, udp, fd, gone, gctx) : NULL;
+	return runner ? runner_relay_open(runner, tcp, udp, fd, armed, cb, gctx) : NULL;
+}
+static void host_relay_expose(void *ctx, void *relay)
+{
+	(void)ctx;
+	if (runner)
+		runner_relay_expose(runner, relay);
 }
 static void host_relay_forget(void *ctx, void *relay)
 {
@@ -305,7 +311,8 @@ static void init(void)
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
 		.spin_us = host_spin_us, .iface = host_iface,
-		.relay_open = host_relay_open, .relay_forget = host_relay_forget,
+		.relay_open = host_relay_open, .relay_expose = host_relay_expose,
+		.relay_forget = host_relay_forget,
 	};
 
 	enabled = true;

@@ -22,6 +22,15 @@
  * keeps its placeholder). The cost is the relay's, and only for the sockets
  * exposed: the others are not touched.
  *
+ * A raw system call cannot be seen, but its effect on a live fd can. A UDP
+ * socket connected to a stack address is armed (shim_arm): its fd is the
+ * pair's end at once, the relay only watching the other end, while the
+ * interposed calls keep serving it from the stack as before. The first
+ * datagram the program writes through the kernel (BIND 9's libuv sends with
+ * a raw sendmmsg) reaches the relay, which sends it and exposes the socket
+ * then (expose_now). A connected UDP socket pays a socket pair at connect()
+ * and nothing per datagram until then.
+ *
  * The options stay the stack's and the original placeholder's (kept hidden,
  * kfd), answered through the interposed calls only.
  */
@@ -35,18 +44,19 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
 
 /* One exposure at a time: two threads exposing one socket would each give
- * it a relay. Exposure is rare (a dup2, a fork). */
+ * it a relay. Exposure is rare (a dup2, a fork, a UDP connect). */
 static pthread_mutex_t expose_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Stack lock held: k is connected (TCP past its handshake, UDP with a
  * peer), so a relay can serve its fd. */
-static bool exposable(struct shim_sock *k)
+static bool connected(struct shim_sock *k)
 {
 	struct ip4_endpoint peer;
 
-	if (k->closed || k->dead || shim_exposed(k) || k->listening)
+	if (k->closed || k->dead || k->listening)
 		return false;
 	if (k->tcp) {
 		switch (tcp_get_state(k->tcp)) {
@@ -74,52 +84,81 @@ static void expose_gone(void *ctx)
 	k->udp = NULL;
 }
 
-void shim_expose_sock(struct shim_sock *k)
+/* Stack lock held: from now on k's data is the kernel fd's. Its epoll
+ * registrations are taken off the stack's lists (for the kernel's epoll,
+ * once the lock is let go), and threads blocked on it re-check: they pass
+ * through now. */
+static struct shim_epitem *mark_exposed(struct shim_sock *k)
 {
-	struct shim_epitem *moved = NULL;
-	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl, type;
-	void *rl = NULL;
-	bool ok;
+	atomic_store_explicit(&k->exposed, true, memory_order_release);
+	shim_wq_wake(&k->wq);
+	return shim_epoll_take_sock(k);
+}
 
-	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
-		return;
-	pthread_mutex_lock(&expose_mu);
-	shim_lock();
-	ok = exposable(k);
-	type = k->type;
-	shim_unlock();
-	fd0 = ok ? shim_first_fd(&k->obj) : -1;
+/* An armed relay saw the program write through the fd (lock held, in the
+ * stack thread). */
+static void *expose_now(void *ctx)
+{
+	return mark_exposed(ctx);
+}
+
+/* Then, without the lock. */
+static void expose_after(void *taken)
+{
+	shim_epoll_to_kernel(taken, -1);
+}
+
+static const struct relay_cb expose_cb = {
+	.gone = expose_gone,
+	.exposed = expose_now,
+	.after = expose_after,
+};
+
+/*
+ * Under expose_mu, no lock held: k's fds become one end of a new socket
+ * pair, and a relay gets the other end and k's stack object (serving it at
+ * once, or armed). The stack lock is taken to hand it over; true when done.
+ */
+static bool make_live(struct shim_sock *k, bool armed)
+{
+	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
+	struct ip4_endpoint peer = { 0, 0 };
+	struct shim_epitem *moved = NULL;
+	void *rl = NULL;
+
+	fd0 = shim_first_fd(&k->obj);
 	if (fd0 < 0)
-		goto out;
+		return false;
 	/* Everything the kernel needs before the swap, without the lock. */
-	if (sys_socketpair(AF_UNIX, (type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
+	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
 			   sv) < 0)
-		goto out;
+		return false;
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
 	if (kfd < 0 || fl < 0 || shim_libc.fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    ((fl & O_NONBLOCK) && shim_libc.fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0))
 		goto out;
 	/* Ours, kept high and out of the program's reach (close() of them
-	 * answers 0), like the stack's own fds. */
+	 * answers 0), like the stack's own fds. The options go to the
+	 * placeholder from before the swap on. */
 	kfd = sys_fd_hide(kfd);
 	sv[1] = sys_fd_hide(sv[1]);
+	atomic_store(&k->kfd, kfd);
 	if (shim_swap_file(&k->obj, sv[0]) == 0)
 		goto out;   /* every fd closed meanwhile */
 	shim_libc.close(sv[0]);
 	sv[0] = -1;
 	shim_lock();
 	/* Attached still (an exit may have closed it meanwhile). */
-	if (!k->dead && (k->tcp || k->udp))
-		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], expose_gone, k);
+	if (!k->dead && !k->relay && (k->tcp || k->udp))
+		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
-		k->kfd = kfd;
 		k->relay = rl;
-		atomic_store_explicit(&k->exposed, true, memory_order_release);
-		/* Its epoll registrations go to the kernel's epoll with it, and
-		 * threads blocked on it re-check: they pass through now. */
-		moved = shim_epoll_take_sock(k);
-		shim_wq_wake(&k->wq);
+		if (k->udp)
+			(void)udp_peer(k->udp, &peer);
+		k->peer = peer;
+		if (!armed)
+			moved = mark_exposed(k);
 		sv[1] = kfd = -1;   /* the relay's, and the socket's */
 	}
 	shim_unlock();
@@ -134,9 +173,49 @@ out:
 		shim_libc.close(sv[1]);
 	}
 	if (kfd >= 0) {
+		atomic_store(&k->kfd, -1);
 		sys_fd_forget(kfd);
 		shim_libc.close(kfd);
 	}
+	return rl != NULL;
+}
+
+void shim_expose_sock(struct shim_sock *k)
+{
+	struct shim_epitem *moved = NULL;
+	bool live = false;
+
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER || shim_exposed(k))
+		return;
+	pthread_mutex_lock(&expose_mu);
+	shim_lock();
+	if (k->relay && !shim_exposed(k)) {
+		/* Armed already: the relay serves it from now on. */
+		shim_host.relay_expose(shim_host.ctx, k->relay);
+		moved = mark_exposed(k);
+		live = true;
+	} else if (!connected(k) || shim_exposed(k)) {
+		live = true;    /* nothing to do */
+	}
+	shim_unlock();
+	shim_epoll_to_kernel(moved, -1);
+	if (!live)
+		(void)make_live(k, false);
+	pthread_mutex_unlock(&expose_mu);
+}
+
+void shim_arm(struct shim_sock *k)
+{
+	bool ok;
+
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	pthread_mutex_lock(&expose_mu);
+	shim_lock();
+	ok = !k->relay && !shim_exposed(k) && k->type == SOCK_DGRAM && connected(k);
+	shim_unlock();
+	if (ok)
+		(void)make_live(k, true);
 	pthread_mutex_unlock(&expose_mu);
 }
 

@@ -113,8 +113,9 @@ struct shim_sock {
 	 * closed the connection (tcp/udp NULL then).
 	 */
 	atomic_bool exposed;
-	int kfd;                /* -1 before exposure; written before exposed is set */
-	void *relay;
+	atomic_int kfd;         /* -1 while the fd is the placeholder itself */
+	void *relay;            /* also while armed (shim_arm) */
+	struct ip4_endpoint peer;   /* UDP: the peer when the relay came (recvmsg's address) */
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
@@ -247,6 +248,9 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 /* ---- expose.c ---- */
 /* No lock held: k gets a live kernel fd, when it can be served by a relay. */
 void shim_expose_sock(struct shim_sock *k);
+/* No lock held: a UDP socket just connected to a stack address gets its
+ * live fd, the relay armed (exposed by the program's first raw write). */
+void shim_arm(struct shim_sock *k);
 static inline bool shim_exposed(struct shim_sock *k)
 {
 	return atomic_load_explicit(&k->exposed, memory_order_acquire);
@@ -255,7 +259,9 @@ static inline bool shim_exposed(struct shim_sock *k)
  * the hidden one once exposed). */
 static inline int shim_opt_fd(struct shim_sock *k, int fd)
 {
-	return shim_exposed(k) ? k->kfd : fd;
+	int kfd = atomic_load_explicit(&k->kfd, memory_order_acquire);
+
+	return kfd >= 0 ? kfd : fd;
 }
 
 /* ---- sock.c ---- */

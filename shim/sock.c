@@ -202,9 +202,9 @@ static void sock_free(struct shim_obj *o)
 		sock_detach(k);
 		shim_unlock();
 	}
-	if (k->kfd >= 0) {
-		sys_fd_forget(k->kfd);
-		shim_libc.close(k->kfd);
+	if (atomic_load(&k->kfd) >= 0) {
+		sys_fd_forget(atomic_load(&k->kfd));
+		shim_libc.close(atomic_load(&k->kfd));
 	}
 	free(k);
 }
@@ -260,7 +260,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
-	k->kfd = -1;
+	atomic_init(&k->kfd, -1);
 	return k;
 }
 
@@ -813,6 +813,10 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
+	/* A connected UDP socket's fd goes live, armed (shim/expose.c): a raw
+	 * sendmmsg() through it is seen, and exposes it. */
+	if (r == 0 && k->type == SOCK_DGRAM)
+		shim_arm(k);
 	leave(k);
 	return r;
 }
@@ -1366,6 +1370,43 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	return r;
 }
 
+/*
+ * An exposed UDP socket's receive (no lock held): the kernel fd's datagram,
+ * and the address a Unix socket cannot give, the connected peer's (every
+ * datagram of a connected socket comes from it). TCP, or no address wanted:
+ * SHIM_PASS, the real call.
+ */
+static ssize_t exposed_udp_recvmsg(struct shim_sock *k, int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	socklen_t room;
+
+	if (k->type != SOCK_DGRAM || !msg || !msg->msg_name)
+		return SHIM_PASS;
+	room = msg->msg_namelen;
+	n = shim_libc.recvmsg(fd, msg, flags);
+	if (n < 0)
+		return -errno;
+	msg->msg_namelen = room;
+	sa_out(k, &k->peer, msg->msg_name, &msg->msg_namelen);
+	return n;
+}
+
+static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size_t len, int flags,
+				    struct sockaddr *sa, socklen_t *salen)
+{
+	ssize_t n;
+
+	if (k->type != SOCK_DGRAM || !sa || !salen)
+		return SHIM_PASS;
+	n = shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL);
+	if (n < 0)
+		return -errno;
+	sa_out(k, &k->peer, sa, salen);
+	return n;
+}
+
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -1375,9 +1416,14 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	int r;
 	ssize_t n;
 
-	k = enter_data(fd, &r);
+	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
+		leave(k);
+		return n;
+	}
 	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
 	if (n >= 0 && sa && salen) {
 		if (have)
@@ -1509,9 +1555,14 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	bool have;
 	ssize_t n;
 
-	k = enter_data(fd, &r);
+	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvmsg(k, fd, msg, flags);
+		leave(k);
+		return n;
+	}
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;

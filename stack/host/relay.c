@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "stack/core/log.h"
 #include "stack/core/sock.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
@@ -30,8 +31,9 @@ struct relay {
 	struct udp_sock *udp;
 	struct sock_wakeup wake;
 	/* Under the lock. */
-	void (*gone)(void *ctx);
+	const struct relay_cb *cb;
 	void *ctx;
+	bool armed;                 /* only watching the fd (relay_open) */
 
 	/* The serving thread's. */
 	char *rx;                   /* from the connection, for the fd */
@@ -52,6 +54,8 @@ struct relay {
 	bool hup;                   /* ... and everything from it was read */
 	bool wr_shut;               /* the connection was shut down for writing */
 	bool stop_seen;             /* the process exits: drain the fd, then finish */
+	void *taken;                /* cb->exposed's answer, for cb_after without the lock */
+	void (*cb_after)(void *taken);
 	bool done;                  /* the connection is closed: the fd goes */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
 };
@@ -71,8 +75,8 @@ static void relay_wake(void *ctx)
 	rl->set->kick(rl->set->kick_ctx);
 }
 
-struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
-			 void (*gone)(void *ctx), void *ctx)
+struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			 const struct relay_cb *cb, void *ctx)
 {
 	size_t size = tcp ? RELAY_BUF : RELAY_DGRAM;
 	struct relay *rl = calloc(1, sizeof(*rl));
@@ -91,24 +95,38 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->fd = fd;
 	rl->tcp = tcp;
 	rl->udp = udp;
-	rl->gone = gone;
+	rl->cb = cb;
 	rl->ctx = ctx;
 	rl->pidx = -1;
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
-	if (tcp)
-		tcp_set_wakeup(tcp, &rl->wake);
-	else
-		udp_set_wakeup(udp, &rl->wake);
+	rl->armed = true;
+	if (!armed)
+		relay_expose(rl);
 	rl->next = set->incoming;
 	set->incoming = rl;
 	set->kick(set->kick_ctx);
+	log_debug("relay on fd %d: %s %s", fd, tcp ? "TCP" : "UDP", armed ? "armed" : "exposed");
 	return rl;
+}
+
+void relay_expose(struct relay *rl)
+{
+	if (!rl->armed)
+		return;
+	rl->armed = false;
+	/* The connection's events come here now (the owner's waiters were
+	 * woken by the owner, and pass through to the fd). */
+	if (rl->tcp)
+		tcp_set_wakeup(rl->tcp, &rl->wake);
+	else if (rl->udp)
+		udp_set_wakeup(rl->udp, &rl->wake);
+	rl->set->kick(rl->set->kick_ctx);
 }
 
 void relay_forget(struct relay *rl)
 {
-	rl->gone = NULL;
+	rl->cb = NULL;
 	rl->ctx = NULL;
 }
 
@@ -154,8 +172,9 @@ static void relay_close_conn(struct relay *rl, uint64_t now)
 		rl->udp = NULL;
 	}
 	rl->done = true;
-	if (rl->gone)
-		rl->gone(rl->ctx);
+	log_debug("relay on fd %d: the program's end is gone; connection closed", rl->fd);
+	if (rl->cb)
+		rl->cb->gone(rl->ctx);
 	relay_forget(rl);
 }
 
@@ -263,7 +282,24 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 			rl->stop_seen = true;
 			*busy = true;   /* relay_io reads what the fd holds without waiting */
 		}
-		if (rl->tcp)
+		if (rl->armed && rl->tx_have && !rl->stop_seen) {
+			/* The program wrote through the kernel fd: exposed. */
+			log_debug("relay on fd %d: the program wrote through the kernel fd; the relay serves it now",
+				  rl->fd);
+			relay_expose(rl);
+			if (rl->cb && rl->cb->exposed) {
+				rl->taken = rl->cb->exposed(rl->ctx);
+				rl->cb_after = rl->cb->after;
+			}
+		}
+		if (rl->armed) {
+			/* The owner serves the socket: only its end of file
+			 * (relay_close_conn) and the fd's input matter here. */
+			if (rl->hup)
+				relay_close_conn(rl, now);
+			rl->tx_have = false;
+			rl->tx_len = 0;
+		} else if (rl->tcp)
 			collect_tcp(rl, busy, now);
 		else if (rl->udp)
 			collect_udp(rl, busy, now);
@@ -278,6 +314,8 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 			continue;
 		}
 		p = &rl->next;
+		if (rl->taken)
+			*busy = true;   /* cb->after, in relay_io */
 		rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
 		tx_room = rl->tcp ? rl->tx_len == 0 : !rl->tx_have;
 		if (rx_pending && rl->rx_lost)
@@ -384,6 +422,13 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
 		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
 
+		if (rl->taken) {
+			void *t = rl->taken;
+
+			rl->taken = NULL;
+			if (rl->cb_after)
+				rl->cb_after(t);
+		}
 		if (rl->done)
 			continue;
 		io_rx(rl, rev);

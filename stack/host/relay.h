@@ -41,6 +41,18 @@ struct tcp_conn;
 struct udp_sock;
 struct relay;
 
+/* The relay's owner (the shim's socket), told under the stack lock unless
+ * said otherwise. */
+struct relay_cb {
+	/* The relay has closed the connection: the owner must not use it. */
+	void (*gone)(void *ctx);
+	/* An armed relay saw the program write through the fd (a raw system
+	 * call): from now on the fd owns the socket's data. What it returns is
+	 * handed to after(), called by the same thread without the lock. */
+	void *(*exposed)(void *ctx);
+	void (*after)(void *taken);
+};
+
 struct relay_set {
 	/* Under the stack lock: opened, not yet taken by the serving thread. */
 	struct relay *incoming;
@@ -63,13 +75,21 @@ void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);
 /*
  * Lock held: a relay between fd (non-blocking; the relay owns it from now
  * on) and tcp or udp (one of them; the relay owns it from now on and closes
- * it). gone(ctx) is called with the lock held when the relay has closed the
- * connection (its owner must not use the pointer any more), unless
- * relay_forget came first. NULL when out of memory (nothing taken).
+ * it when the program's end is gone). cb->gone(ctx) when it has closed the
+ * connection, unless relay_forget came first. NULL when out of memory
+ * (nothing taken).
+ *
+ * Armed (UDP): the owner still serves the socket's data through the
+ * interposed calls; the relay only watches the fd, and the first datagram
+ * the program writes into it through the kernel (a raw sendmmsg) exposes
+ * the socket: the relay sends it, tells cb->exposed, and serves the socket
+ * from then on. relay_expose does the same on the owner's word.
  */
-struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
-			 void (*gone)(void *ctx), void *ctx);
-/* Lock held: the owner of rl goes away; gone() will not be called. */
+struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			 const struct relay_cb *cb, void *ctx);
+/* Lock held: an armed relay serves its socket from now on (no callback). */
+void relay_expose(struct relay *rl);
+/* Lock held: the owner of rl goes away; no callback is made any more. */
 void relay_forget(struct relay *rl);
 /* Lock held: how many fds the next relay_collect() may fill in at most. */
 unsigned relay_count(const struct relay_set *set);

@@ -135,10 +135,16 @@ static void runner_relay_kick(void *ctx)
 		r->kick_pending = true;
 }
 
-void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
-			void (*gone)(void *ctx), void *ctx)
+void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			const struct relay_cb *cb, void *ctx)
 {
-	return relay_open(&r->relays, tcp, udp, fd, gone, ctx);
+	return relay_open(&r->relays, tcp, udp, fd, armed, cb, ctx);
+}
+
+void runner_relay_expose(struct runner *r, void *relay)
+{
+	(void)r;
+	relay_expose(relay);
 }
 
 void runner_relay_forget(struct runner *r, void *relay)

@@ -64,15 +64,16 @@ int runner_block_begin(struct runner *r);
 int runner_drive(struct runner *r);
 void runner_block_end(struct runner *r, bool was_driver);
 /*
- * Exposed sockets (stack/host/relay.h), lock held: the stack thread relays
- * between fd and tcp (or udp) from now on, and owns both; gone(ctx) when it
- * has closed the connection. NULL when out of memory. runner_relay_forget:
- * ctx goes away first.
+ * Exposed sockets (stack/host/relay.h: relay_open, relay_expose,
+ * relay_forget), lock held: the stack thread relays between fd and tcp (or
+ * udp), and owns both. NULL when out of memory.
  */
 struct tcp_conn;
 struct udp_sock;
-void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd,
-			void (*gone)(void *ctx), void *ctx);
+struct relay_cb;
+void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			const struct relay_cb *cb, void *ctx);
+void runner_relay_expose(struct runner *r, void *relay);
 void runner_relay_forget(struct runner *r, void *relay);
 /* Waits (lock not held) until no TCP connection has a close to finish (nor
  * a relay its last bytes) or linger_us passed, stops the thread, waits for

@@ -301,3 +301,40 @@ echo_through() {
 	assert_output "2000 lines"
 	tap_assert_crossed 50000 50000
 }
+
+# A kernel DNS server on 192.0.2.1:53 that knows example.test.
+dns_server() {
+	command -v dig >/dev/null || skip "dig is not installed (Debian: bind9-dnsutils)"
+	command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (Debian: dnsmasq-base)"
+	bg_ker dns 60 dnsmasq --no-daemon --listen-address="$HOST_IP" --bind-interfaces --port 53 --no-resolv \
+		--no-hosts --conf-file=/dev/null --pid-file= --log-facility=- --log-queries \
+		--address=/example.test/192.0.2.77
+	wait_log "$(err dns)" 'started|failed'
+	run cat "$(err dns)"
+	refute_output --partial failed
+}
+
+# BIND 9's dig sends its query with a raw sendmmsg() (libuv) on a connected
+# UDP socket, and reads the answer with recvmsg(): the connected socket's fd
+# is live (armed), the raw write exposes it.
+@test "dig @192.0.2.1 under the preload resolves over UDP (a raw sendmmsg on a connected socket)" {
+	dns_server
+	tap_mark
+	run pre 30 dig +short +tries=1 +time=5 @"$HOST_IP" example.test
+	assert_success
+	assert_output "192.0.2.77"
+	run cat "$(err dns)"
+	assert_output --partial "query[A] example.test from $STACK_IP"
+	tap_assert_crossed 50 50
+}
+
+@test "dig +tcp @192.0.2.1 under the preload resolves over TCP" {
+	dns_server
+	tap_mark
+	run pre 30 dig +tcp +short +tries=1 +time=5 @"$HOST_IP" example.test
+	assert_success
+	assert_output "192.0.2.77"
+	run cat "$(err dns)"
+	assert_output --partial "query[A] example.test from $STACK_IP"
+	tap_assert_crossed 50 50
+}

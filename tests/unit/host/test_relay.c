@@ -47,6 +47,22 @@ static void gone(void *ctx)
 	((struct pair *)ctx)->gone++;
 }
 
+static int exposed_calls, after_calls;
+
+static void *exposed(void *ctx)
+{
+	exposed_calls++;
+	return ctx;
+}
+
+static void after(void *taken)
+{
+	assert_non_null(taken);
+	after_calls++;
+}
+
+static const struct relay_cb cb = { .gone = gone, .exposed = exposed, .after = after };
+
 static void shuttle(struct harness *from, struct harness *to)
 {
 	struct h_frame *f;
@@ -117,7 +133,7 @@ static void pair_open(struct pair *p, bool seqpacket)
 	assert_int_equal(tcp_get_state(p->ca), TCP_STATE_ESTABLISHED);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	p->app = sv[0];
-	p->rl = relay_open(&p->set, p->ca, NULL, sv[1], gone, p);
+	p->rl = relay_open(&p->set, p->ca, NULL, sv[1], false, &cb, p);
 	assert_non_null(p->rl);
 	assert_true(p->kicks > 0);
 }
@@ -377,7 +393,7 @@ static void test_udp_datagrams_keep_their_boundaries(void **state)
 	assert_int_equal(udp_bind(ub, &lb, 0), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	p.app = sv[0];
-	p.rl = relay_open(&p.set, NULL, ua, sv[1], gone, &p);
+	p.rl = relay_open(&p.set, NULL, ua, sv[1], false, &cb, &p);
 	assert_non_null(p.rl);
 	assert_int_equal(write(p.app, "query-1", 7), 7);
 	assert_int_equal(write(p.app, "q2", 2), 2);
@@ -401,6 +417,57 @@ static void test_udp_datagrams_keep_their_boundaries(void **state)
 	pair_free(&p);
 }
 
+/* Armed: the owner serves the socket; the relay watches the fd only, and the
+ * first datagram written through it exposes the socket (callbacks), goes
+ * out, and from then on the answers come through the fd. */
+static void test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd(void **state)
+{
+	struct ip4_endpoint la = { 0, 5300 }, lb = { 0, 53 };
+	struct ip4_endpoint to_b = { H_PEER_IP, 53 }, to_a = { H_STACK_IP, 5300 }, src;
+	struct udp_sock *ua, *ub;
+	char buf[2000];
+	size_t full;
+	struct pair p;
+	int sv[2];
+
+	(void)state;
+	exposed_calls = after_calls = 0;
+	pair_open(&p, true);
+	ua = udp_open(p.a->s);
+	ub = udp_open(p.b->s);
+	assert_int_equal(udp_bind(ua, &la, 0), 0);
+	assert_int_equal(udp_connect(ua, &to_b), 0);
+	assert_int_equal(udp_bind(ub, &lb, 0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	p.app = sv[0];
+	p.rl = relay_open(&p.set, NULL, ua, sv[1], true, &cb, &p);
+	assert_non_null(p.rl);
+	/* Armed: what arrives stays in the socket, for its owner. */
+	assert_int_equal(udp_sendto(ub, "early", 5, &to_a, p.b->now), 5);
+	rounds(&p, 5);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(udp_recvfrom(ua, buf, sizeof(buf), &src, &full, 0), 5);
+	assert_int_equal(exposed_calls, 0);
+	/* A write through the fd: exposed, sent, and the answer comes back through it. */
+	assert_int_equal(write(p.app, "query", 5), 5);
+	rounds(&p, 5);
+	assert_int_equal(exposed_calls, 1);
+	assert_int_equal(after_calls, 1);
+	assert_int_equal(udp_recvfrom(ub, buf, sizeof(buf), &src, &full, 0), 5);
+	assert_memory_equal(buf, "query", 5);
+	assert_int_equal(udp_sendto(ub, "answer", 6, &to_a, p.b->now), 6);
+	rounds(&p, 5);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "answer", 6);
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 5);
+	assert_int_equal(p.gone, 1);
+	udp_close(ub);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_a_reset_reads_as_end_of_file_and_writes_fail),
 		cmocka_unit_test(test_exit_sends_what_the_program_wrote),
 		cmocka_unit_test(test_udp_datagrams_keep_their_boundaries),
+		cmocka_unit_test(test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,19 +78,12 @@ static void relay_wake(void *ctx)
 struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
 			 const struct relay_cb *cb, void *ctx)
 {
-	size_t size = tcp ? RELAY_BUF : RELAY_DGRAM;
 	struct relay *rl = calloc(1, sizeof(*rl));
 
+	/* The buffers come with the first bytes (an armed relay may never
+	 * see any). */
 	if (!rl)
 		return NULL;
-	rl->rx = malloc(size);
-	rl->tx = malloc(size);
-	if (!rl->rx || !rl->tx) {
-		free(rl->rx);
-		free(rl->tx);
-		free(rl);
-		return NULL;
-	}
 	rl->set = set;
 	rl->fd = fd;
 	rl->tcp = tcp;
@@ -183,7 +176,9 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct tcp_conn *c = rl->tcp;
 
-	if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
+	if (!rl->rx && !(rl->rx = malloc(RELAY_BUF)))
+		*busy = true;   /* no memory now: the next round tries again */
+	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
 		long n = tcp_recv(c, rl->rx, RELAY_BUF, 0, now);
 
 		rl->rx_off = rl->rx_len = 0;
@@ -230,7 +225,9 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct udp_sock *u = rl->udp;
 
-	if (!rl->rx_have && !rl->stop_seen) {
+	if (!rl->rx && !(rl->rx = malloc(RELAY_DGRAM)))
+		*busy = true;   /* no memory now: the next round tries again */
+	else if (!rl->rx_have && !rl->stop_seen) {
 		struct ip4_endpoint src;
 		size_t full = 0;
 		long n = udp_recvfrom(u, rl->rx, RELAY_DGRAM, &src, &full, 0);
@@ -381,6 +378,8 @@ static void io_tx(struct relay *rl, short rev)
 	}
 	if (rev & POLLHUP)
 		rl->hup_seen = true;
+	if (!rl->tx && !(rl->tx = malloc(size)))
+		room = false;   /* no memory now: the program's writes wait */
 	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen)) {
 		long n = sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);
 

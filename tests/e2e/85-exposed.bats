@@ -302,6 +302,23 @@ echo_through() {
 	tap_assert_crossed 50000 50000
 }
 
+# tsan_alone_clean CMD...: in a TSan build, skips the test when CMD (on the
+# kernel's stack) reports data races under TSan's runtime alone, without
+# pstack: such a report would fail the test whatever pstack does. (BIND 9's
+# libisc does here: a race between its own threads in isc's netmgr.)
+tsan_alone_clean() {
+	case $SAN_RT in
+	*libtsan*) ;;
+	*) return 0 ;;
+	esac
+	local d=$BATS_TEST_TMPDIR/tsan-alone
+	mkdir -p "$d"
+	ker 30 env LD_PRELOAD="$SAN_RT" TSAN_OPTIONS="log_path=$d/report" "$@" >/dev/null 2>&1 || true
+	if compgen -G "$d/report.*" >/dev/null; then
+		skip "$1 reports data races under TSan alone, without pstack (LD_PRELOAD=$SAN_RT $*)"
+	fi
+}
+
 # A kernel DNS server on 192.0.2.1:53 that knows example.test.
 dns_server() {
 	command -v dig >/dev/null || skip "dig is not installed (Debian: bind9-dnsutils)"
@@ -319,6 +336,7 @@ dns_server() {
 # is live (armed), the raw write exposes it.
 @test "dig @192.0.2.1 under the preload resolves over UDP (a raw sendmmsg on a connected socket)" {
 	dns_server
+	tsan_alone_clean dig +short +tries=1 +time=5 @"$HOST_IP" example.test
 	tap_mark
 	run pre 30 dig +short +tries=1 +time=5 @"$HOST_IP" example.test
 	assert_success
@@ -330,6 +348,7 @@ dns_server() {
 
 @test "dig +tcp @192.0.2.1 under the preload resolves over TCP" {
 	dns_server
+	tsan_alone_clean dig +tcp +short +tries=1 +time=5 @"$HOST_IP" example.test
 	tap_mark
 	run pre 30 dig +tcp +short +tries=1 +time=5 @"$HOST_IP" example.test
 	assert_success

@@ -39,6 +39,7 @@
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
+#include "stack/dev/sysc.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -78,8 +79,25 @@ static struct shim_sock *enter(int fd, int *r)
 	if (!k)
 		return NULL;
 	if (ps == SHIM_PROC_FORKED) {
+		/* An exposed socket's fd is a live kernel fd: the child uses it
+		 * as the kernel's (shim/expose.c); any other is the parent's. */
+		if (!shim_exposed(k))
+			*r = shim_child_ebadf();
 		shim_put(&k->obj);
-		*r = shim_child_ebadf();
+		return NULL;
+	}
+	return k;
+}
+
+/* enter() for the calls an exposed socket's kernel fd serves (data,
+ * readiness, shutdown): SHIM_PASS once it is exposed. */
+static struct shim_sock *enter_data(int fd, int *r)
+{
+	struct shim_sock *k = enter(fd, r);
+
+	if (k && shim_exposed(k)) {
+		shim_put(&k->obj);
+		*r = SHIM_PASS;
 		return NULL;
 	}
 	return k;
@@ -209,6 +227,15 @@ static void sock_detach(struct shim_sock *k)
 		k->udp = NULL;
 		return;
 	}
+	if (k->relay) {
+		/* Exposed: the relay owns the connection (and closes it when the
+		 * kernel fd's last reference goes). */
+		shim_host.relay_forget(shim_host.ctx, k->relay);
+		k->relay = NULL;
+		k->tcp = NULL;
+		k->udp = NULL;
+		return;
+	}
 	if (k->tcp) {
 		tcp_set_wakeup(k->tcp, &none);
 		tcp_close(k->tcp, shim_now());
@@ -231,6 +258,10 @@ static void sock_free(struct shim_obj *o)
 		shim_lock();
 		sock_detach(k);
 		shim_unlock();
+	}
+	if (atomic_load(&k->kfd) >= 0) {
+		sys_fd_forget(atomic_load(&k->kfd));
+		shim_libc.close(atomic_load(&k->kfd));
 	}
 	free(k);
 }
@@ -286,6 +317,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
+	atomic_init(&k->kfd, -1);
 	return k;
 }
 
@@ -861,6 +893,10 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
+	/* A connected UDP socket's fd goes live, armed (shim/expose.c): a raw
+	 * sendmmsg() through it is seen, and exposes it. */
+	if (r == 0 && k->type == SOCK_DGRAM)
+		shim_arm(k);
 	leave(k);
 	return r;
 }
@@ -870,7 +906,7 @@ int shim_shutdown(int fd, int how)
 	struct shim_sock *k;
 	int r;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (how < SHUT_RD || how > SHUT_RDWR) {
@@ -1069,6 +1105,8 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 		if (n == -EAGAIN && !nonblock) {
 			int w = shim_wait_sock(k, dl, true);
 
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */
 			if (w == 0)
 				continue;
 			n = w;
@@ -1137,8 +1175,8 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
-		if (r < 0) {
-			n = r;
+		if (r < 0 || shim_exposed(k)) {
+			n = r < 0 ? r : SHIM_PASS;
 			break;
 		}
 	}
@@ -1163,7 +1201,9 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
 		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
-	if (k->closed || k->dead) {
+	if (shim_exposed(k)) {
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	} else if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
@@ -1252,6 +1292,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, false);
 			k->rx_waiters--;
+			if (w == 0 && shim_exposed(k))
+				return SHIM_PASS;
 			if (w == -EBADF || !k->tcp)
 				return -EBADF;
 			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
@@ -1297,6 +1339,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, true);
 			k->rx_waiters--;
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;
 			if (w == 0)
 				continue;
 			n = w;
@@ -1414,6 +1458,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (nonblock)
 			break;
 		n = shim_wait_sock(k, dl, true);
+		if (n == 0 && shim_exposed(k))
+			n = SHIM_PASS;
 		if (n < 0)
 			break;
 	}
@@ -1476,7 +1522,9 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 		x->tsflags = k->opts.tsflags;
 		x->tskey = k->tskey;
 	}
-	if (k->closed || k->dead)
+	if (shim_exposed(k))
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	else if (k->closed || k->dead)
 		r = -EBADF;
 	else if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
 		r = tcp_recv_errq(k, msg_flags, x);
@@ -1495,6 +1543,43 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	return r;
 }
 
+/*
+ * An exposed UDP socket's receive (no lock held): the kernel fd's datagram,
+ * and the address a Unix socket cannot give, the connected peer's (every
+ * datagram of a connected socket comes from it). TCP, or no address wanted:
+ * SHIM_PASS, the real call.
+ */
+static ssize_t exposed_udp_recvmsg(struct shim_sock *k, int fd, struct msghdr *msg, int flags)
+{
+	ssize_t n;
+
+	socklen_t room;
+
+	if (k->type != SOCK_DGRAM || !msg || !msg->msg_name)
+		return SHIM_PASS;
+	room = msg->msg_namelen;
+	n = shim_libc.recvmsg(fd, msg, flags);
+	if (n < 0)
+		return -errno;
+	msg->msg_namelen = room;
+	sa_out(k, &k->peer, msg->msg_name, &msg->msg_namelen);
+	return n;
+}
+
+static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size_t len, int flags,
+				    struct sockaddr *sa, socklen_t *salen)
+{
+	ssize_t n;
+
+	if (k->type != SOCK_DGRAM || !sa || !salen)
+		return SHIM_PASS;
+	n = shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL);
+	if (n < 0)
+		return -errno;
+	sa_out(k, &k->peer, sa, salen);
+	return n;
+}
+
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -1507,6 +1592,11 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
+		leave(k);
+		return n;
+	}
 	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
 	if (n >= 0 && sa && salen) {
 		if (have)
@@ -1526,7 +1616,7 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	n = sock_send(k, fd, &iov, 1, flags, sa, salen, NULL);
@@ -1710,6 +1800,11 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvmsg(k, fd, msg, flags);
+		leave(k);
+		return n;
+	}
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
 		leave(k);
 		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
@@ -1868,7 +1963,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
@@ -1945,7 +2040,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (n < 0 || n > IOV_MAX)
@@ -1964,7 +2059,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0, NULL);
@@ -2183,7 +2278,7 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
 	pipe_end = is_pipe(from_sock ? out : in);
 	if (pipe_end <= 0)
 		return pipe_end < 0 ? pipe_end : SHIM_PASS;
-	k = enter(from_sock ? in : out, &r);
+	k = enter_data(from_sock ? in : out, &r);
 	if (!k)
 		return r;
 	/* Linux's __do_splice and do_splice, in their order: an offset for
@@ -2224,7 +2319,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 			return -ESPIPE;
 		return shim_splice(in_fd, NULL, out_fd, NULL, count, 0);
 	}
-	k = enter(out_fd, &r);
+	k = enter_data(out_fd, &r);
 	if (!k)
 		return r;
 	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
@@ -2442,7 +2537,7 @@ static int set_congestion(struct shim_sock *k, int fd, const void *val, socklen_
 	memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
 	if (strcmp(cc, "reno") != 0 && strcmp(cc, "cubic") != 0)
 		return -ENOENT;
-	if (shim_libc.setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, val, len) < 0)
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), IPPROTO_TCP, TCP_CONGESTION, val, len) < 0)
 		return -errno;
 	shim_lock();
 	r = set_tcp(k, TCP_OPT_CONGESTION, cc[0] == 'r');     /* 1: NewReno */
@@ -2488,7 +2583,7 @@ static int set_timestamping(struct shim_sock *k, int fd, int name, const void *v
 	if (r < 0)
 		return r;
 	st.flags = (int)(flags & ~(uint32_t)(SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_ID_TCP));
-	if (shim_libc.setsockopt(fd, SOL_SOCKET, name, &st, len == sizeof(st) ? sizeof(st) : sizeof(int)) < 0)
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), SOL_SOCKET, name, &st, len == sizeof(st) ? sizeof(st) : sizeof(int)) < 0)
 		return -errno;
 	shim_lock();
 	k->tskey = base;
@@ -2533,7 +2628,7 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return r;
 		}
 	}
-	if (shim_libc.setsockopt(fd, level, name, val, len) < 0) {
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0) {
 		r = -errno;
 		leave(k);
 		return r;
@@ -2817,16 +2912,16 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	}
 	shim_unlock();
-	leave(k);
 	if (r == SHIM_PASS) {
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
-		r = shim_libc.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
+		r = shim_libc.getsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0 ? -errno : 0;
 		/* SO_TIMESTAMPING of a TCP socket: the placeholder's answer
 		 * (length, bound PHC) with the flags it could not take. */
 		if (r == 0 && tsflags >= 0 && val && len && *len)
 			memcpy(val, &tsflags, *len < sizeof(int) ? *len : sizeof(int));
 	}
+	leave(k);
 	return r;
 }
 
@@ -2904,6 +2999,10 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	if (!shim_owns(oldfd) && !shim_owns(newfd))
 		return SHIM_PASS;
 	o = shim_get(oldfd);
+	/* Onto stdin, stdout or stderr: stdio and exec'd children reach it
+	 * without the interposed calls (shim/expose.c). */
+	if (o && o->kind == SHIM_OBJ_SOCK && newfd >= 0 && newfd <= 2)
+		shim_expose_sock((struct shim_sock *)o);
 	r = shim_libc.dup3(oldfd, newfd, flags < 0 ? 0 : flags);
 	if (r < 0) {
 		r = -errno;
@@ -3010,14 +3109,14 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		k = enter(fd, &r);
 		if (!k)
 			return r;
-		r = shim_iface_ioctl(fd, req, arg);
+		r = shim_iface_ioctl(shim_opt_fd(k, fd), req, arg);
 		leave(k);
 		return r;
 	}
 	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK && req != FIOASYNC &&
 	    req != FIOSETOWN && req != SIOCSPGRP)
 		return SHIM_PASS;
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP) {

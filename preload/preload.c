@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -80,6 +81,7 @@
 	X(sendmsg, ssize_t, (int, const struct msghdr *, int)) \
 	X(sendmmsg, int, (int, struct mmsghdr *, unsigned int, int)) \
 	X(sendfile, ssize_t, (int, int, off_t *, size_t)) \
+	X(splice, ssize_t, (int, loff_t *, int, loff_t *, size_t, unsigned int)) \
 	X(close, int, (int)) \
 	X(close_range, int, (unsigned int, unsigned int, int)) \
 	X(closefrom, void, (int)) \
@@ -104,6 +106,12 @@
 	X(dup2, int, (int, int)) \
 	X(dup3, int, (int, int, int)) \
 	X(fork, pid_t, (void)) \
+	X(fdopen, FILE *, (int, const char *)) \
+	X(posix_spawn, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			     const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(posix_spawnp, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
+			      const posix_spawnattr_t *, char *const[], char *const[])) \
+	X(posix_spawn_file_actions_adddup2, int, (posix_spawn_file_actions_t *, int, int)) \
 	X(_exit, void, (int)) \
 	X(_Exit, void, (int)) \
 	X(__read_chk, ssize_t, (int, void *, size_t, size_t)) \
@@ -239,6 +247,24 @@ static int host_spin(void *ctx, bool stop)
 static int host_block_begin(void *ctx) { (void)ctx; return runner_block_begin(runner); }
 static int host_drive(void *ctx) { (void)ctx; return runner_drive(runner); }
 static void host_block_end(void *ctx, bool was_driver) { (void)ctx; runner_block_end(runner, was_driver); }
+static void *host_relay_open(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			     const struct relay_cb *cb, void *gctx)
+{
+	(void)ctx;
+	return runner ? runner_relay_open(runner, tcp, udp, fd, armed, cb, gctx) : NULL;
+}
+static void host_relay_expose(void *ctx, void *relay)
+{
+	(void)ctx;
+	if (runner)
+		runner_relay_expose(runner, relay);
+}
+static void host_relay_forget(void *ctx, void *relay)
+{
+	(void)ctx;
+	if (runner)
+		runner_relay_forget(runner, relay);
+}
 static void host_stop(void *ctx, uint64_t linger_us)
 {
 	struct runner *r;
@@ -518,6 +544,8 @@ static void init(void)
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
 		.spin_us = host_spin_us, .iface = host_iface,
+		.relay_open = host_relay_open, .relay_expose = host_relay_expose,
+		.relay_forget = host_relay_forget,
 	};
 
 	enabled = true;
@@ -812,6 +840,16 @@ EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	return sendfile(out_fd, in_fd, offset, count);
+}
+
+/* Between a stack socket and a pipe (the placeholder would answer ENOTCONN).
+ * tee() is not interposed: it takes two pipes, and the kernel's EINVAL for
+ * a placeholder is Linux's answer for a socket. */
+EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned int flags)
+{
+	if (!mine(in) && !mine(out))
+		return real_splice(in, off_in, out, off_out, len, flags);
+	SHIM_CALL(shim_splice(in, off_in, out, off_out, len, flags), real_splice(in, off_in, out, off_out, len, flags));
 }
 
 /* ---- descriptors ---- */
@@ -1313,11 +1351,82 @@ EXPORT int siginterrupt(int sig, int flag)
 
 /* ---- processes ---- */
 
+/*
+ * A child keeps the fds without FD_CLOEXEC across exec (and may use any fd
+ * itself): their sockets get a live kernel fd first (shim/expose.c), served
+ * by this process's stack. Then the atfork handlers (registered at init) do
+ * the shim's part.
+ */
 EXPORT pid_t fork(void)
 {
-	/* The atfork handlers (registered at init) do the shim's part. */
-	pthread_once(&init_once, init);
+	if (any()) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited();
+		depth--;
+		errno = saved;
+	}
 	return real_fork();
+}
+
+/* The same for the children posix_spawn() makes (glibc's own system() and
+ * popen() call it internally: not seen). */
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (any()) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited();
+		depth--;
+		errno = saved;
+	}
+	return real_posix_spawn(pid, path, fa, attr, argv, envp);
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (any()) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited();
+		depth--;
+		errno = saved;
+	}
+	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+}
+
+/* A socket a spawned child gets as one of its fds (subprocess's stdin=sock). */
+EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+	if (mine(fd)) {
+		int saved = errno;
+
+		depth++;
+		shim_expose(fd);
+		depth--;
+		errno = saved;
+	}
+	return real_posix_spawn_file_actions_adddup2(fa, fd, newfd);
+}
+
+/* stdio on a socket: glibc's streams call its internal read/write, never
+ * the interposed ones, so the fd must be live in the kernel. */
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	if (mine(fd)) {
+		int saved = errno;
+
+		depth++;
+		shim_expose(fd);
+		depth--;
+		errno = saved;
+	}
+	return real_fdopen(fd, mode);
 }
 
 EXPORT void _exit(int status)

@@ -233,6 +233,60 @@ void shim_release_all(struct shim_obj *o)
 	pthread_mutex_unlock(&tab_mu);
 }
 
+int shim_first_fd(struct shim_obj *o)
+{
+	int high = atomic_load(&shim_tab_high), found = -1;
+
+	pthread_mutex_lock(&tab_mu);
+	for (int fd = 0; fd < high && found < 0; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+
+		if (s && atomic_load_explicit(s, memory_order_relaxed) == o)
+			found = fd;
+	}
+	pthread_mutex_unlock(&tab_mu);
+	return found;
+}
+
+int shim_next_sock_fd(int from)
+{
+	int high = atomic_load(&shim_tab_high);
+
+	for (int fd = from < 0 ? 0 : from; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o = s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
+
+		if (o && o->kind == SHIM_OBJ_SOCK)
+			return fd;
+	}
+	return -1;
+}
+
+int shim_swap_file(struct shim_obj *o, int file)
+{
+	int high = atomic_load(&shim_tab_high), n = 0;
+
+	/*
+	 * Under tab_mu (a leaf lock; never the stack lock), with the system
+	 * calls: a close() of one of these fds empties its slot under tab_mu
+	 * before it closes the number, so no dup3 here can bring back an fd
+	 * the program closed, nor land on a file it opened since.
+	 */
+	pthread_mutex_lock(&tab_mu);
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		int fl;
+
+		if (!s || atomic_load_explicit(s, memory_order_relaxed) != o)
+			continue;
+		fl = shim_libc.fcntl(fd, F_GETFD);
+		if (shim_libc.dup3(file, fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) == fd)
+			n++;
+	}
+	pthread_mutex_unlock(&tab_mu);
+	return n;
+}
+
 /* ---- the lock, wait lists and wake-ups ---- */
 
 void shim_lock(void)

@@ -106,13 +106,28 @@ struct shim_sock {
 	int rx_waiters;         /* threads blocked in a TCP receive (SOCKWQ_ASYNC_WAITDATA) */
 	unsigned async_seen;    /* POLL* bits at the last wake-up */
 	uint64_t async_rx;      /* the stack's arrival count then (tcp_rx_count, udp_rx_count) */
-	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives (UDP) */
+	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives */
+	bool zerocopy;          /* SO_ZEROCOPY: MSG_ZEROCOPY sends are reported (TCP) */
+	uint32_t zc_next;       /* the id of the next MSG_ZEROCOPY send (Linux's sk_zckey) */
+	uint32_t tskey;         /* SO_TIMESTAMPING's OPT_ID base (Linux's sk_tskey) */
 	uint64_t rcvtimeo_us, sndtimeo_us;   /* 0: none */
 	/* The options the stack models, as set (kept in step with the stack
 	 * object's once it exists, which gets them when it is created). */
 	struct sock_opts opts;
 	struct sock_wakeup wake;
 	struct shim_waiter wq;  /* wait list head */
+	/*
+	 * Exposed (shim/expose.c): set once, never cleared, read without the
+	 * lock. From then on the fd is one end of a socket pair that the host's
+	 * relay serves: data, readiness and shutdown pass through to the
+	 * kernel; kfd, the original placeholder (hidden), keeps answering the
+	 * options; relay is the host's (under the stack lock) until it has
+	 * closed the connection (tcp/udp NULL then).
+	 */
+	atomic_bool exposed;
+	atomic_int kfd;         /* -1 while the fd is the placeholder itself */
+	void *relay;            /* also while armed (shim_arm) */
+	struct ip4_endpoint peer;   /* UDP: the peer when the relay came (recvmsg's address) */
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
@@ -124,6 +139,8 @@ enum {
 	SHIM_CM_TS = 1u << 3,           /* SO_TIMESTAMP or SO_TIMESTAMPNS ... */
 	SHIM_CM_TSNS = 1u << 4,         /* ... the latter */
 	SHIM_CM_TSNEW = 1u << 5,        /* set with the _NEW option: the _NEW cmsg type */
+	SHIM_CM_INQ = 1u << 6,          /* TCP_INQ: TCP_CM_INQ on every read */
+	SHIM_CM_TSING_NEW = 1u << 7,    /* SO_TIMESTAMPING set with the _NEW option */
 };
 
 /* Under the stack lock, like everything it points to. */
@@ -165,6 +182,14 @@ struct shim_obj *shim_uninstall(int fd);
 void shim_drop_slot_ref(struct shim_obj *o);
 /* Removes every slot pointing to o (the socket goes to the kernel). */
 void shim_release_all(struct shim_obj *o);
+/* One fd of o in the table, or -1. */
+int shim_first_fd(struct shim_obj *o);
+/* The first fd >= from whose slot holds a socket (SHIM_OBJ_SOCK), or -1. */
+int shim_next_sock_fd(int from);
+/* Exposure: every fd of o in the table gets file's open file (dup3 over it,
+ * its close-on-exec flag kept), under the table lock so that no close or
+ * install of one of them runs meanwhile. How many. No stack lock held. */
+int shim_swap_file(struct shim_obj *o, int file);
 /* Stack lock held: o, not (yet) in the table, is closed by exit like the
  * objects in it (an accepted connection before its fd is installed). */
 void shim_limbo_add(struct shim_obj *o);
@@ -237,6 +262,25 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
  */
 uint64_t shim_spin_until(uint64_t deadline_us);
 int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t *wait_mask);
+
+/* ---- expose.c ---- */
+/* No lock held: k gets a live kernel fd, when it can be served by a relay. */
+void shim_expose_sock(struct shim_sock *k);
+/* No lock held: a UDP socket just connected to a stack address gets its
+ * live fd, the relay armed (exposed by the program's first raw write). */
+void shim_arm(struct shim_sock *k);
+static inline bool shim_exposed(struct shim_sock *k)
+{
+	return atomic_load_explicit(&k->exposed, memory_order_acquire);
+}
+/* The fd the kernel's option calls go to: the placeholder (fd itself, or
+ * the hidden one once exposed). */
+static inline int shim_opt_fd(struct shim_sock *k, int fd)
+{
+	int kfd = atomic_load_explicit(&k->kfd, memory_order_acquire);
+
+	return kfd >= 0 ? kfd : fd;
+}
 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;

@@ -43,10 +43,13 @@ static uint64_t us_from_ts(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000u + (uint64_t)ts->tv_nsec / 1000u;
 }
 
+/* poll_core: a socket was exposed during the call; collect them again. */
+#define SHIM_REPOLL (-100001)
+
 /*
  * The poll engine. socks[i] is the stack socket of fds[i] (referenced) or
  * NULL. deadline_us 0 with forever false: do not wait. Returns the count of
- * fds with revents, or -errno.
+ * fds with revents, -errno, or SHIM_REPOLL.
  */
 static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, bool forever,
 		     uint64_t deadline_us, const sigset_t *mask)
@@ -87,6 +90,15 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		struct timespec left, *leftp = NULL;
 
 		shim_lock();
+		for (nfds_t i = 0; i < n; i++) {
+			if (socks[i] && shim_exposed(socks[i])) {
+				/* Exposed meanwhile (its waiters were woken): its
+				 * kernel fd is the one to wait on now. */
+				shim_unlock();
+				r = SHIM_REPOLL;
+				goto out;
+			}
+		}
 		for (nfds_t i = 0; i < n; i++) {
 			if (!socks[i])
 				continue;
@@ -185,10 +197,27 @@ static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 		socks[i] = NULL;
 		if (fds[i].fd >= 0 && shim_owns(fds[i].fd)) {
 			socks[i] = shim_get_sock(fds[i].fd);
+			if (socks[i] && shim_exposed(socks[i])) {
+				/* Its kernel fd is live (shim/expose.c): the kernel's. */
+				shim_put(&socks[i]->obj);
+				socks[i] = NULL;
+			}
 			any |= socks[i] != NULL;
 		}
 	}
 	return any;
+}
+
+/* A fork child polls fd: EBADF when it is a stack socket the parent's stack
+ * serves (not exposed). */
+static bool child_stack_sock(int fd)
+{
+	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
+	bool r = k && !shim_exposed(k);
+
+	if (k)
+		shim_put(&k->obj);
+	return r;
 }
 
 static void put_socks(struct shim_sock **socks, nfds_t n)
@@ -279,8 +308,6 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
-	if (ps == SHIM_PROC_FORKED)
-		return shim_child_ebadf();
 	if (uts) {
 		if (shim_copy(&tsc, uts, sizeof(tsc)))
 			return SHIM_PASS;
@@ -299,15 +326,27 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 	}
 	if (shim_copy(fds, ufds, n * sizeof(*fds))) {
 		r = SHIM_PASS;
+	} else if (ps == SHIM_PROC_FORKED) {
+		r = SHIM_PASS;
+		for (nfds_t i = 0; i < n && r == SHIM_PASS; i++)
+			if (child_stack_sock(fds[i].fd))
+				r = shim_child_ebadf();
 	} else if (!collect_socks(fds, n, socks)) {
 		r = SHIM_PASS;
 	} else {
 		if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 			r = -EINVAL;
 		else {
-			uint64_t t = ts ? us_from_ts(ts) : 0;
+			uint64_t t = ts ? us_from_ts(ts) : 0, dl = ts && t ? shim_clock_us() + t : 0;
 
-			r = poll_core(fds, n, socks, ts == NULL, ts && t ? shim_clock_us() + t : 0, mask);
+			r = poll_core(fds, n, socks, ts == NULL, dl, mask);
+			while (r == SHIM_REPOLL) {
+				put_socks(socks, n);
+				(void)collect_socks(fds, n, socks);
+				if (ts && t && shim_clock_us() >= dl)
+					dl = 0;     /* the time is up: one look without waiting */
+				r = poll_core(fds, n, socks, ts == NULL, dl, mask);
+			}
 		}
 		put_socks(socks, n);
 		if (r >= 0) {
@@ -382,8 +421,13 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
-	if (ps == SHIM_PROC_FORKED)
-		return shim_child_ebadf();
+	if (ps == SHIM_PROC_FORKED) {
+		for (int fd = 0; fd < n; fd++)
+			if (((rs && FD_ISSET(fd, rs)) || (ws && FD_ISSET(fd, ws)) || (es && FD_ISSET(fd, es))) &&
+			    child_stack_sock(fd))
+				return shim_child_ebadf();
+		return SHIM_PASS;
+	}
 	if (uts) {
 		if (shim_copy(&tsc, uts, sizeof(tsc)))
 			return SHIM_PASS;
@@ -419,6 +463,13 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 	if (ts && us_from_ts(ts))
 		dl = shim_clock_us() + us_from_ts(ts);
 	r = poll_core(fds, m, socks, ts == NULL, dl, mask);
+	while (r == SHIM_REPOLL) {
+		put_socks(socks, m);
+		(void)collect_socks(fds, m, socks);
+		if (dl && shim_clock_us() >= dl)
+			dl = 0;
+		r = poll_core(fds, m, socks, ts == NULL, dl, mask);
+	}
 	put_socks(socks, m);
 	if (r >= 0) {
 		for (nfds_t i = 0; i < m; i++)
@@ -644,6 +695,11 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 	k = shim_get_sock(fd);
 	if (!k)
 		return SHIM_PASS;
+	if (shim_exposed(k)) {
+		/* A live kernel fd (shim/expose.c): the kernel's epoll serves it. */
+		shim_put(&k->obj);
+		return SHIM_PASS;
+	}
 	if (ps == SHIM_PROC_FORKED) {
 		shim_put(&k->obj);
 		return shim_child_ebadf();
@@ -670,6 +726,13 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		return r;
 	}
 	shim_lock();
+	if (shim_exposed(k)) {
+		/* Exposed since the check above (shim/expose.c took its items
+		 * under this lock): the kernel's epoll serves it. */
+		shim_unlock();
+		r = SHIM_PASS;
+		goto out;
+	}
 	for (it = ep->items.next; it != &ep->items; it = it->next)
 		if (it->k == k && it->fd == fd)
 			break;
@@ -728,6 +791,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		break;
 	}
 	shim_unlock();
+out:
 	shim_put(&ep->obj);
 	shim_put(&k->obj);
 	return r;

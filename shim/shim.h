@@ -6,7 +6,10 @@
  * test) gives it:
  *   - struct shim_libc: the real libc functions, for kernel fds and for the
  *     placeholders (every stack socket owns a real kernel socket of the same
- *     kind, so fd numbers never collide and select/dup2/close/exec behave);
+ *     kind, so fd numbers never collide and select/dup2/close/exec behave;
+ *     it also validates setsockopt values, and answers the options the
+ *     stack does not model). An exposed socket's fd is live instead (below);
+ *     its placeholder is kept, hidden, for the options;
  *   - struct shim_host: how to start, lock, clock and stop the stack (the
  *     runner in the library, an in-memory link in the unit tests). Its lock
  *     is the one lock of the stack and the shim (stack/CONCURRENCY.md).
@@ -23,12 +26,28 @@
  *   - A call blocked on a socket whose last fd is closed by another thread
  *     returns EBADF (Linux would keep it blocked; the field notes require a
  *     wakeup, and EBADF is what the same call made after close() returns).
- *   - fork(): the child has no stack. Its inherited stack sockets keep their
- *     placeholders (exec and CLOEXEC behave); any other use prints one line
- *     and fails with EBADF; close() closes the placeholder; new Internet
- *     sockets in the child are the kernel's; the child's exit stops nothing.
- *     A vfork()/posix_spawn child (shared memory) changes nothing in the
- *     shim: all its calls go to the kernel.
+ *   - Exposure (shim/expose.c): a connected socket reached outside the
+ *     interposed calls (dup2/dup3 onto 0-2, fdopen, a posix_spawn file
+ *     action, an fd without FD_CLOEXEC at fork/posix_spawn) gets a live
+ *     kernel fd: one end of a Unix socket pair (stream for TCP, seqpacket
+ *     for UDP) that the host's relay serves. From then on its data,
+ *     readiness (poll, select, epoll) and shutdown are the kernel fd's, for
+ *     the interposed calls too (what the stack had received comes first);
+ *     getsockname/getpeername/getsockopt/setsockopt still answer from the
+ *     stack and the hidden placeholder; recvmsg/recvfrom on UDP give the
+ *     connected peer's address. A UDP socket connected to a stack address
+ *     is armed: its fd is live from connect() on while the stack serves the
+ *     interposed calls, and a datagram written through the kernel fd (a raw
+ *     system call) exposes it. A reset reads as end of file there (EPIPE
+ *     for writes), and the connection closes when the fd's last reference,
+ *     in any process, goes (or when this process exits).
+ *   - fork(): the child has no stack. Its inherited stack sockets that were
+ *     exposed (an fd without FD_CLOEXEC) are plain kernel fds there; the
+ *     others keep their placeholders (exec and CLOEXEC behave), any other
+ *     use prints one line and fails with EBADF, close() closes the
+ *     placeholder; new Internet sockets in the child are the kernel's; the
+ *     child's exit stops nothing. A vfork()/posix_spawn child (shared
+ *     memory) changes nothing in the shim: all its calls go to the kernel.
  *   - Loopback (127.0.0.0/8, ::1, and a connect to 0.0.0.0/::) is the
  *     kernel's: the socket leaves the shim (with its options, and its epoll
  *     registrations, which move to the kernel's epoll). bind to INADDR_ANY
@@ -92,6 +111,9 @@
 #include <time.h>
 
 struct stack;
+struct tcp_conn;
+struct udp_sock;
+struct relay_cb;
 
 /* Not an errno: "make the real call". */
 #define SHIM_PASS (-100000)
@@ -168,6 +190,17 @@ struct shim_host {
 	 * the settings, whether the stack runs or not. 0 or -errno. Called
 	 * without the lock. */
 	int (*iface)(void *ctx, struct shim_iface *out);
+	/* Optional (NULL: no socket is ever exposed, shim/expose.c). With the
+	 * lock held, once the stack runs: the host's relay (stack/host/relay.h)
+	 * owns tcp (or udp) and fd, its end of the socket pair whose other end
+	 * the program now holds, and moves the data between them (when armed,
+	 * from the program's first write through the fd, or relay_expose, on);
+	 * it tells cb (gctx) what happens. NULL when out of memory.
+	 * relay_forget: gctx goes away first. */
+	void *(*relay_open)(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			    const struct relay_cb *cb, void *gctx);
+	void (*relay_expose)(void *ctx, void *relay);
+	void (*relay_forget)(void *ctx, void *relay);
 };
 
 /*
@@ -236,8 +269,14 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
 ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
-/* out_fd is a stack socket; in_fd is anything readable. */
+/* out_fd is a stack socket and in_fd anything readable, or in_fd a stack
+ * socket and out_fd a pipe. */
 ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+/* splice between a stack socket and a pipe (either way); SHIM_PASS when
+ * neither or both ends are stack sockets, or the other end is no pipe (the
+ * kernel answers on the placeholders). tee() needs no shim: it wants two
+ * pipes, and a placeholder is a socket (EINVAL, as Linux). */
+ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags);
 
 /* close: SHIM_PASS when fd is not ours (then the caller closes it). */
 int shim_close(int fd);
@@ -288,6 +327,18 @@ struct ifaddrs;
 struct if_nameindex;
 void shim_iface_fix_ifaddrs(struct ifaddrs **list);
 void shim_iface_fix_nameindex(struct if_nameindex *v);
+
+/*
+ * Exposure (shim/expose.c): a stack socket reached outside the interposed
+ * calls gets a live kernel fd, served by the host's relay. shim_expose: fd's
+ * socket, when it is one that can be (connected), before fdopen() or a
+ * posix_spawn file action that hands it to a child; shim_dup3 does it itself
+ * for a dup2/dup3 onto 0, 1 or 2. shim_expose_inherited: every such socket
+ * with an fd a child would keep across exec (no FD_CLOEXEC), before fork()
+ * or posix_spawn(). Both without the lock; nothing in a child process.
+ */
+void shim_expose(int fd);
+void shim_expose_inherited(void);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

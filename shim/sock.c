@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
@@ -39,6 +40,7 @@
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
+#include "stack/dev/sysc.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -49,6 +51,9 @@
 #endif
 #ifndef SOL_UDP
 #define SOL_UDP 17
+#endif
+#ifndef SOF_TIMESTAMPING_OPT_ID_TCP
+#define SOF_TIMESTAMPING_OPT_ID_TCP (1 << 16)
 #endif
 #ifndef MSG_WAITFORONE
 #define MSG_WAITFORONE 0x10000
@@ -75,8 +80,25 @@ static struct shim_sock *enter(int fd, int *r)
 	if (!k)
 		return NULL;
 	if (ps == SHIM_PROC_FORKED) {
+		/* An exposed socket's fd is a live kernel fd: the child uses it
+		 * as the kernel's (shim/expose.c); any other is the parent's. */
+		if (!shim_exposed(k))
+			*r = shim_child_ebadf();
 		shim_put(&k->obj);
-		*r = shim_child_ebadf();
+		return NULL;
+	}
+	return k;
+}
+
+/* enter() for the calls an exposed socket's kernel fd serves (data,
+ * readiness, shutdown): SHIM_PASS once it is exposed. */
+static struct shim_sock *enter_data(int fd, int *r)
+{
+	struct shim_sock *k = enter(fd, r);
+
+	if (k && shim_exposed(k)) {
+		shim_put(&k->obj);
+		*r = SHIM_PASS;
 		return NULL;
 	}
 	return k;
@@ -206,6 +228,15 @@ static void sock_detach(struct shim_sock *k)
 		k->udp = NULL;
 		return;
 	}
+	if (k->relay) {
+		/* Exposed: the relay owns the connection (and closes it when the
+		 * kernel fd's last reference goes). */
+		shim_host.relay_forget(shim_host.ctx, k->relay);
+		k->relay = NULL;
+		k->tcp = NULL;
+		k->udp = NULL;
+		return;
+	}
 	if (k->tcp) {
 		tcp_set_wakeup(k->tcp, &none);
 		tcp_close(k->tcp, shim_now());
@@ -228,6 +259,10 @@ static void sock_free(struct shim_obj *o)
 		shim_lock();
 		sock_detach(k);
 		shim_unlock();
+	}
+	if (atomic_load(&k->kfd) >= 0) {
+		sys_fd_forget(atomic_load(&k->kfd));
+		shim_libc.close(atomic_load(&k->kfd));
 	}
 	free(k);
 }
@@ -283,6 +318,7 @@ static struct shim_sock *sock_new(int family, int type, bool nonblock)
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
+	atomic_init(&k->kfd, -1);
 	return k;
 }
 
@@ -310,6 +346,10 @@ unsigned shim_sock_poll(struct shim_sock *k)
 	if (k->type == SOCK_STREAM) {
 		/* Linux's tcp_poll() on a socket in CLOSE: writable and hung up. */
 		bits = k->tcp ? tcp_poll(k->tcp) : (POLLOUT | POLLHUP);
+		/* Linux's tcp_poll: POLLERR while the error queue holds
+		 * timestamps or zerocopy completions. */
+		if (k->tcp && tcp_err_pending(k->tcp))
+			bits |= POLLERR;
 	} else {
 		bits = k->udp ? udp_poll(k->udp) : POLLOUT;
 		if (k->udp_shut & 1)
@@ -672,6 +712,8 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	n->rcvtimeo_us = k->rcvtimeo_us;
 	n->sndtimeo_us = k->sndtimeo_us;
 	n->v6only = k->v6only;
+	n->rx_cmsgs = k->rx_cmsgs;      /* TCP_INQ, SO_TIMESTAMP*: socket flags Linux clones */
+	n->zerocopy = k->zerocopy;
 	tcp_set_wakeup(c, &n->wake);
 	shim_limbo_add(&n->obj);
 	shim_unlock();
@@ -754,6 +796,7 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	tcp_close(old, shim_now());
 	k->tcp = c;
 	tcp_set_wakeup(c, &k->wake);
+	k->opts.pingpong = false;       /* tcp_disconnect: inet_csk_delack_init */
 	tcp_set_opts(c, &k->opts);
 	k->listening = false;
 	k->bound = false;
@@ -898,6 +941,10 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
+	/* A connected UDP socket's fd goes live, armed (shim/expose.c): a raw
+	 * sendmmsg() through it is seen, and exposes it. */
+	if (r == 0 && k->type == SOCK_DGRAM)
+		shim_arm(k);
 	leave(k);
 	return r;
 }
@@ -907,7 +954,7 @@ int shim_shutdown(int fd, int how)
 	struct shim_sock *k;
 	int r;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (how < SHUT_RD || how > SHUT_RDWR) {
@@ -1078,16 +1125,50 @@ static int take_sock_err(struct shim_sock *k)
 	return e;
 }
 
+/* sendmsg()'s control messages, checked as the kernel checks them (err, the
+ * error to give once the destination is known), with what they ask of one
+ * datagram (o) or one TCP send (a SO_TIMESTAMPING message's TX flags). */
+struct tx_cmsgs {
+	int err;
+	struct udp_tx_opts o;
+	bool has_ts;
+	uint32_t ts;
+};
+
+/*
+ * Stack lock held, after a TCP send call queued bytes: its last byte asks
+ * for send timestamps (SO_TIMESTAMPING's TX flags, or the call's own
+ * SO_TIMESTAMPING control message, Linux's tcp_tx_timestamp) and, with
+ * MSG_ZEROCOPY on a SO_ZEROCOPY socket, a completion with the call's id.
+ * The data is copied (Linux reports SO_EE_CODE_ZEROCOPY_COPIED then too).
+ */
+static void tcp_tx_mark(struct shim_sock *k, int flags, const struct tx_cmsgs *cm)
+{
+	uint32_t rec = cm && cm->has_ts ? cm->ts : k->opts.tsflags;
+	unsigned ts = (rec & SOF_TIMESTAMPING_TX_SCHED ? TCP_TS_SCHED : 0u) |
+		      (rec & SOF_TIMESTAMPING_TX_SOFTWARE ? TCP_TS_SND : 0u) |
+		      (rec & SOF_TIMESTAMPING_TX_ACK ? TCP_TS_ACK : 0u);
+	bool zc = (flags & MSG_ZEROCOPY) && k->zerocopy;
+
+	if (!k->tcp || (!ts && !zc))
+		return;
+	if (tcp_mark_send(k->tcp, ts, zc, k->zc_next, shim_now()) == 0 && zc)
+		k->zc_next++;
+}
+
 /* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). v is the
  * caller's copy, moved on as bytes go. */
-static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
+static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
+	struct sock_iov *last = v + cnt - 1;
 	size_t total = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	while (last > v && !last->len)
+		last--;
 	if (k->err)
 		return take_sock_err(k);
 	while (cnt) {
@@ -1104,9 +1185,17 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
+		/* MSG_MORE: the partial segment at the end waits (Linux's
+		 * TCP_NAGLE_CORK for this call); a call without it sends it. */
+		tcp_set_more(k->tcp, (flags & MSG_MORE) != 0);
 		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
-		 * tcp_mark_urg at each push): the last byte sent is the urgent one. */
-		n = (flags & MSG_OOB ? tcp_sendv_urg : tcp_sendv)(k->tcp, v, cnt, shim_now());
+		 * tcp_mark_urg at each push): the last byte sent is the urgent one.
+		 * Linux pushes a call's data at its end, not per iovec: the
+		 * buffers before the last go without it. */
+		if ((flags & MSG_OOB) && v < last)
+			n = tcp_sendv(k->tcp, v, (int)(last - v), shim_now());
+		else
+			n = (flags & MSG_OOB ? tcp_sendv_urg : tcp_sendv)(k->tcp, v, cnt, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			iov_advance(&v, &cnt, (size_t)n);
@@ -1126,6 +1215,8 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		if (n == -EAGAIN && !nonblock) {
 			int w = shim_wait_sock(k, dl, true);
 
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */
 			if (w == 0)
 				continue;
 			n = w;
@@ -1138,13 +1229,15 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 	return (ssize_t)total;
 }
 
-/* sendmsg()'s control messages, checked as the kernel checks them (err, the
- * error to give once the destination is known), with what they ask of one
- * datagram. */
-struct tx_cmsgs {
-	int err;
-	struct udp_tx_opts o;
-};
+static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
+			    const struct tx_cmsgs *cm)
+{
+	ssize_t n = tcp_send_iov_raw(k, v, cnt, flags);
+
+	if (n > 0)
+		tcp_tx_mark(k, flags, cm);
+	return n;
+}
 
 /* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
@@ -1196,8 +1289,8 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock(k, dl, true);
-		if (r < 0) {
-			n = r;
+		if (r < 0 || shim_exposed(k)) {
+			n = r < 0 ? r : SHIM_PASS;
 			break;
 		}
 	}
@@ -1224,11 +1317,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
 		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
-	if (k->closed || k->dead) {
+	if (shim_exposed(k)) {
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	} else if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = cm && cm->err ? cm->err : tcp_send_iov(k, v, cnt, flags);
+		r = cm && cm->err ? cm->err : tcp_send_iov(k, v, cnt, flags, cm);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = sa_in(k, sa, salen, SA_SEND, &ep);
@@ -1308,6 +1403,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, false);
 			k->rx_waiters--;
+			if (w == 0 && shim_exposed(k))
+				return SHIM_PASS;
 			if (w == -EBADF || !k->tcp)
 				return -EBADF;
 			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
@@ -1341,6 +1438,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, true);
 			k->rx_waiters--;
+			if (w == 0 && shim_exposed(k))
+				return total ? (ssize_t)total : SHIM_PASS;
 			if (w == 0)
 				continue;
 			n = w;
@@ -1362,6 +1461,14 @@ struct rx_extra {
 	uint32_t local;             /* the interface's address (IP_PKTINFO) */
 	bool have_err;              /* MSG_ERRQUEUE: an error was read */
 	struct udp_err_info err;
+	/* TCP */
+	uint32_t tsflags;           /* SO_TIMESTAMPING's flags then */
+	uint32_t tskey;             /* and OPT_ID's base */
+	bool have_tcp_err;          /* MSG_ERRQUEUE: an entry was read */
+	struct tcp_err_info tcp_err;
+	bool have_inq;              /* TCP_INQ's hint after the read */
+	int inq;
+	uint64_t rx_at;             /* the data's arrival (stack time), 0: no timestamp */
 };
 
 /* Copies n bytes of bounce over the program's buffers v: 0, or -EFAULT
@@ -1455,6 +1562,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		if (nonblock)
 			break;
 		n = shim_wait_sock(k, dl, true);
+		if (n == 0 && shim_exposed(k))
+			n = SHIM_PASS;
 		if (n < 0)
 			break;
 	}
@@ -1470,6 +1579,39 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	return n;
 }
 
+/* Stack lock held. MSG_ERRQUEUE on TCP (Linux's inet_recv_error): the oldest
+ * send timestamp or zerocopy completion, without data (deviation: Linux
+ * gives a timestamp without SOF_TIMESTAMPING_OPT_TSONLY the packet's bytes). */
+static ssize_t tcp_recv_errq(struct shim_sock *k, int *msg_flags, struct rx_extra *x)
+{
+	struct tcp_err_info e;
+
+	if (!k->tcp || tcp_recv_err(k->tcp, &e) < 0)
+		return -EAGAIN;
+	if (msg_flags)
+		*msg_flags |= MSG_ERRQUEUE;
+	if (x) {
+		x->have_tcp_err = true;
+		x->tcp_err = e;
+		x->now = shim_now();
+	}
+	return 0;
+}
+
+/* Stack lock held, after a TCP read of n bytes: what its control messages say. */
+static void tcp_rx_extra(struct shim_sock *k, ssize_t n, struct rx_extra *x)
+{
+	if (!k->tcp)
+		return;
+	x->now = shim_now();
+	/* Linux's tcp_recvmsg: a timestamp for data read, TCP_CM_INQ for
+	 * every read that did not fail (the end of the stream too). */
+	if (n > 0)
+		x->rx_at = tcp_rx_stamp(k->tcp);
+	x->have_inq = true;
+	x->inq = (int)tcp_inq_hint(k->tcp);
+}
+
 /* Receives on k (takes the stack lock). v: the caller's copy of the
  * buffers. *have_src tells whether src was filled; x (NULL: not wanted)
  * gathers what recvmsg's control messages need. */
@@ -1479,24 +1621,73 @@ static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int f
 	ssize_t r;
 
 	*have_src = false;
-	if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
-		return -EAGAIN;   /* no error queue is kept for TCP */
 	shim_lock();
-	if (x)
+	if (x) {
 		x->cm = k->rx_cmsgs;
-	if (k->closed || k->dead)
+		x->tsflags = k->opts.tsflags;
+		x->tskey = k->tskey;
+	}
+	if (shim_exposed(k))
+		r = SHIM_PASS;      /* exposed since enter_data() */
+	else if (k->closed || k->dead)
 		r = -EBADF;
+	else if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
+		r = tcp_recv_errq(k, msg_flags, x);
 	else if (flags & MSG_ERRQUEUE) {
 		r = udp_recv_errq(k, v, cnt, src, msg_flags, x);
 		*have_src = r >= 0;
-	} else if (k->type == SOCK_STREAM)
+	} else if (k->type == SOCK_STREAM) {
 		r = tcp_recv_iov(k, v, cnt, flags, msg_flags);
-	else {
+		if (r >= 0 && x)
+			tcp_rx_extra(k, r, x);
+	} else {
 		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags, x);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
 	return r;
+}
+
+/*
+ * An exposed UDP socket's receive (no lock held): the kernel fd's datagram,
+ * and the address a Unix socket cannot give, the connected peer's (every
+ * datagram of a connected socket comes from it). TCP, or no address wanted:
+ * SHIM_PASS, the real call.
+ */
+static ssize_t exposed_udp_recvmsg(struct shim_sock *k, int fd, struct msghdr *msg, int flags)
+{
+	struct msghdr m;
+	socklen_t room;
+	ssize_t n;
+	int r;
+
+	/* The program's msghdr through copies; one that cannot be read is the
+	 * kernel's to refuse (SHIM_PASS: the real call's EFAULT). */
+	if (k->type != SOCK_DGRAM || !msg || shim_copy(&m, msg, sizeof(m)) || !m.msg_name)
+		return SHIM_PASS;
+	room = m.msg_namelen;
+	n = shim_libc.recvmsg(fd, msg, flags);
+	if (n < 0)
+		return -errno;
+	r = sa_out(k, &k->peer, m.msg_name, &room);
+	if (r == 0)
+		r = shim_copy(&msg->msg_namelen, &room, sizeof(room));
+	return r < 0 ? r : n;
+}
+
+static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size_t len, int flags,
+				    struct sockaddr *sa, socklen_t *salen)
+{
+	ssize_t n;
+	int r;
+
+	if (k->type != SOCK_DGRAM || !sa || !salen)
+		return SHIM_PASS;
+	n = shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL);
+	if (n < 0)
+		return -errno;
+	r = sa_out(k, &k->peer, sa, salen);
+	return r < 0 ? r : n;
 }
 
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
@@ -1511,6 +1702,11 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
+		leave(k);
+		return n;
+	}
 	n = sock_recv(k, &v, 1, flags, &src, &have, NULL, NULL);
 	/* Linux: the address is written after the data (TCP: none, length
 	 * 0); when it cannot be, the call fails and the data is gone. */
@@ -1532,7 +1728,7 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	/* Linux copies the address in before anything, TCP's too (which it then ignores). */
@@ -1603,17 +1799,104 @@ static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, cons
 	*used += space < left ? space : left;
 }
 
+/* A time of the stack's monotonic clock as the wall clock's, in us: its age
+ * taken from the time now. */
+static uint64_t realtime_us(uint64_t now, uint64_t at)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - (now > at ? now - at : 0);
+}
+
+/* SO_TIMESTAMP(NS)(_NEW)'s control message for a time in us (cm: SHIM_CM_*). */
+static void put_timestamp(struct msghdr *msg, size_t *used, unsigned cm, uint64_t us)
+{
+	if (cm & SHIM_CM_TSNS) {
+		struct timespec v = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
+
+		put_cmsg(msg, used, SOL_SOCKET, cm & SHIM_CM_TSNEW ? SO_TIMESTAMPNS_NEW : SO_TIMESTAMPNS_OLD, &v,
+			 sizeof(v));
+	} else {
+		struct timeval v = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+
+		put_cmsg(msg, used, SOL_SOCKET, cm & SHIM_CM_TSNEW ? SO_TIMESTAMP_NEW : SO_TIMESTAMP_OLD, &v,
+			 sizeof(v));
+	}
+}
+
+/* SCM_TIMESTAMPING with the software time in ts[0] (Linux's struct
+ * scm_timestamping; the _NEW type when the option was set with it). */
+static void put_timestamping(struct msghdr *msg, size_t *used, unsigned cm, uint64_t us)
+{
+	struct timespec ts[3];
+
+	memset(ts, 0, sizeof(ts));
+	ts[0].tv_sec = (time_t)(us / 1000000u);
+	ts[0].tv_nsec = (long)(us % 1000000u) * 1000;
+	put_cmsg(msg, used, SOL_SOCKET, cm & SHIM_CM_TSING_NEW ? SO_TIMESTAMPING_NEW : SO_TIMESTAMPING_OLD, ts,
+		 sizeof(ts));
+}
+
+/*
+ * A TCP socket's error queue entry as Linux's ip_recv_error (ipv6_recv_error
+ * on AF_INET6) gives it: the timestamp (SO_TIMESTAMPING's SOFTWARE
+ * reporting) then IP_RECVERR with ENOMSG from SO_EE_ORIGIN_TIMESTAMPING (the
+ * kind in ee_info, OPT_ID's key in ee_data), or a zerocopy completion from
+ * SO_EE_ORIGIN_ZEROCOPY (the range of ids in ee_info..ee_data, copied); no
+ * offender address.
+ */
+static void tcp_err_cmsgs(const struct shim_sock *k, struct msghdr *msg, size_t *used, const struct rx_extra *x)
+{
+	const struct tcp_err_info *e = &x->tcp_err;
+	struct sock_extended_err ee;
+	uint8_t buf[sizeof(ee) + sizeof(struct sockaddr_in6)];
+
+	memset(&ee, 0, sizeof(ee));
+	if (e->kind == TCP_ERR_TSTAMP) {
+		if (x->tsflags & SOF_TIMESTAMPING_SOFTWARE)
+			put_timestamping(msg, used, x->cm, realtime_us(x->now, e->at));
+		ee.ee_errno = ENOMSG;
+		ee.ee_origin = SO_EE_ORIGIN_TIMESTAMPING;
+		ee.ee_info = e->tstype;
+		ee.ee_data = x->tsflags & SOF_TIMESTAMPING_OPT_ID ? e->key - x->tskey : 0;
+	} else {
+		ee.ee_origin = SO_EE_ORIGIN_ZEROCOPY;
+		ee.ee_code = SO_EE_CODE_ZEROCOPY_COPIED;
+		ee.ee_info = e->lo;
+		ee.ee_data = e->hi;
+	}
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &ee, sizeof(ee));
+	if (k->family == AF_INET6)
+		put_cmsg(msg, used, SOL_IPV6, IPV6_RECVERR, buf, sizeof(ee) + sizeof(struct sockaddr_in6));
+	else
+		put_cmsg(msg, used, SOL_IP, IP_RECVERR, buf, sizeof(ee) + sizeof(struct sockaddr_in));
+}
+
 /*
  * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
  * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
- * ip_recv_error's IP_RECVERR). TCP gives none. msg (the shim's copy) gets
- * the length used in msg_controllen and MSG_CTRUNC in msg_flags.
+ * ip_recv_error's IP_RECVERR; tcp_recvmsg: the timestamps, then
+ * TCP_CM_INQ). msg (the shim's copy) gets the length used in
+ * msg_controllen and MSG_CTRUNC in msg_flags.
  */
 static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const struct rx_extra *x)
 {
 	size_t used = 0;
 
-	if (x->have_err) {
+	if (x->have_tcp_err) {
+		tcp_err_cmsgs(k, msg, &used, x);
+	} else if (k->type == SOCK_STREAM) {
+		/* Linux's tcp_recv_timestamp: SO_TIMESTAMP*, then SCM_TIMESTAMPING
+		 * when RX_SOFTWARE timestamps are made and SOFTWARE reported. */
+		if (x->rx_at && (x->cm & SHIM_CM_TS))
+			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->rx_at));
+		if (x->rx_at && (x->tsflags & SOF_TIMESTAMPING_SOFTWARE) && (x->tsflags & SOF_TIMESTAMPING_RX_SOFTWARE))
+			put_timestamping(msg, &used, x->cm, realtime_us(x->now, x->rx_at));
+		if (x->have_inq && (x->cm & SHIM_CM_INQ))
+			put_cmsg(msg, &used, SOL_TCP, TCP_CM_INQ, &x->inq, sizeof(x->inq));
+	} else if (x->have_err) {
 		struct {
 			struct sock_extended_err ee;
 			struct sockaddr_in offender;
@@ -1629,26 +1912,9 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 		e.offender.sin_addr.s_addr = htonl(x->err.offender);
 		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
 	} else if (k->type == SOCK_DGRAM && x->have_meta) {
-		if (x->cm & SHIM_CM_TS) {
-			/* The stack's clock is monotonic: the arrival's age, from now. */
-			struct timespec ts;
-			uint64_t age = x->now > x->meta.at ? x->now - x->meta.at : 0;
-			uint64_t us;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - age;
-			if (x->cm & SHIM_CM_TSNS) {
-				struct timespec v = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
-
-				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMPNS_NEW :
-					 SO_TIMESTAMPNS_OLD, &v, sizeof(v));
-			} else {
-				struct timeval v = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
-
-				put_cmsg(msg, &used, SOL_SOCKET, x->cm & SHIM_CM_TSNEW ? SO_TIMESTAMP_NEW :
-					 SO_TIMESTAMP_OLD, &v, sizeof(v));
-			}
-		}
+		/* The stack's clock is monotonic: the arrival's age, from now. */
+		if (x->cm & SHIM_CM_TS)
+			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->meta.at));
 		if (x->cm & SHIM_CM_PKTINFO) {
 			/* ipi_spec_dst: the address a reply would come from (the
 			 * destination, unless it was a broadcast). */
@@ -1687,6 +1953,11 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
+	if (shim_exposed(k)) {
+		n = exposed_udp_recvmsg(k, fd, msg, flags);
+		leave(k);
+		return n;
+	}
 	n = msg_import(&m, msg, NULL, fast, &v);
 	if (n < 0) {
 		leave(k);
@@ -1714,7 +1985,7 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 }
 
 /* Linux's __sock_cmsg_send(): the SOL_SOCKET control messages of sendmsg. */
-static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data)
+static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data, struct tx_cmsgs *cm)
 {
 	uint32_t v;
 
@@ -1728,8 +1999,12 @@ static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data)
 			return -EINVAL;
 		memcpy(&v, data, sizeof(v));
 		/* SOF_TIMESTAMPING_TX_RECORD_MASK: the TX timestamps only. */
-		return v & ~(SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED |
-			     SOF_TIMESTAMPING_TX_ACK) ? -EINVAL : 0;
+		if (v & ~(SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_SCHED |
+			  SOF_TIMESTAMPING_TX_ACK))
+			return -EINVAL;
+		cm->has_ts = true;      /* this call's TX flags (Linux's __sock_cmsg_send) */
+		cm->ts = v;
+		return 0;
 	case SCM_RIGHTS:
 	case SCM_CREDENTIALS:
 		return 0;       /* SOL_UNIX's business: ignored on INET sockets */
@@ -1802,6 +2077,8 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 
 	cm->err = 0;
 	cm->o = (struct udp_tx_opts){ .src = 0, .ttl = 0, .tos = -1 };
+	cm->has_ts = false;
+	cm->ts = 0;
 	if (len > INT_MAX || len > SHIM_OPTMEM_MAX)
 		return -ENOBUFS;
 	if (len > sizeof(stackbuf) && !(ctl = malloc(len)))
@@ -1823,7 +2100,7 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 			break;
 		}
 		if (h.cmsg_level == SOL_SOCKET)
-			cm->err = sol_socket_cmsg(&h, data);
+			cm->err = sol_socket_cmsg(&h, data, cm);
 		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_UDP)
 			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
 		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_IP)
@@ -1845,7 +2122,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	int r;
 	ssize_t n;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	n = msg_import(&m, msg, &ss, fast, &v);
@@ -1936,7 +2213,7 @@ ssize_t shim_read(int fd, void *buf, size_t len)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	rc = sock_read(k, &v, 1);
@@ -1970,7 +2247,7 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
@@ -1982,6 +2259,242 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	return rc;
 }
 
+/* ---- splice ---- */
+
+enum { SPLICE_CHUNK = 65536 };
+
+/* The program can read n bytes at p (the kernel's copy_from_user would not
+ * fault): splice's offsets are checked, never used. */
+static bool readable(const void *p, size_t n)
+{
+	char tmp[16];
+
+	return shim_copy(tmp, p, n < sizeof(tmp) ? n : sizeof(tmp)) == 0;
+}
+
+/* fd is a pipe (splice's other end); -EBADF when it is not open. */
+static int is_pipe(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -EBADF;
+	return S_ISFIFO(st.st_mode);
+}
+
+/* The access mode of fd allows reading (want_read) or writing. */
+static bool fd_mode_ok(int fd, bool want_read)
+{
+	int fl = shim_libc.fcntl(fd, F_GETFL);
+	int acc = fl & O_ACCMODE;
+
+	return fl >= 0 && (acc == O_RDWR || acc == (want_read ? O_RDONLY : O_WRONLY));
+}
+
+/* Waits until pipe fd is ready for ev (POLLIN or POLLOUT): 1 ready, 0 when
+ * SPLICE_F_NONBLOCK says not to wait, -EINTR; POLLHUP/POLLERR count as ready. */
+static int pipe_wait(int fd, short ev, unsigned flags)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	struct timespec zero = { 0, 0 };
+	int r = shim_libc.ppoll(&p, 1, (flags & SPLICE_F_NONBLOCK) ? &zero : NULL, NULL);
+
+	if (r < 0)
+		return -errno;
+	return r > 0;
+}
+
+/* Bytes a pipe holds, and its room (F_GETPIPE_SZ less what it holds). */
+static int pipe_fill(int fd, size_t *held, size_t *room)
+{
+	int n = 0, cap = shim_libc.fcntl(fd, F_GETPIPE_SZ);
+
+	if (cap < 0 || shim_libc.ioctl(fd, FIONREAD, &n) < 0)
+		return -errno;
+	*held = (size_t)n;
+	*room = cap > n ? (size_t)(cap - n) : 0;
+	return 0;
+}
+
+/*
+ * splice from stack socket k into pipe out (Linux's tcp_splice_read and
+ * splice_file_to_pipe): waits for room in the pipe (unless
+ * SPLICE_F_NONBLOCK), then for data as a read of the socket would (its
+ * O_NONBLOCK, SO_RCVTIMEO, the end of the stream: 0), and moves what is
+ * there, at most len and the pipe's room. TCP bytes are peeked, written,
+ * then taken as far as the pipe took them: none is lost. A datagram goes
+ * whole (cut to the room, like a read).
+ */
+static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsigned flags)
+{
+	struct ip4_endpoint src;
+	struct sock_iov iov;
+	size_t held, room;
+	bool have;
+	ssize_t n, w;
+	char *buf;
+	int r;
+
+	for (;;) {
+		r = pipe_fill(out, &held, &room);
+		if (r < 0)
+			return r;
+		if (room)
+			break;
+		r = pipe_wait(out, POLLOUT, flags);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EAGAIN;
+	}
+	if (len > room)
+		len = room;
+	if (len > SPLICE_CHUNK)
+		len = SPLICE_CHUNK;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	iov = (struct sock_iov){ buf, len };
+	n = sock_recv(k, &iov, 1, k->type == SOCK_STREAM ? MSG_PEEK : 0, &src, &have, NULL, NULL);
+	if (n > 0) {
+		w = shim_libc.write(out, buf, (size_t)n);
+		if (w < 0) {
+			n = -errno;
+		} else if (k->type == SOCK_STREAM) {
+			/* What the pipe took leaves the socket (it is there: peeked). */
+			iov = (struct sock_iov){ buf, (size_t)w };
+			n = w ? sock_recv(k, &iov, 1, MSG_DONTWAIT, &src, &have, NULL, NULL) : 0;
+		}
+	}
+	free(buf);
+	return n;
+}
+
+/*
+ * splice from pipe in to stack socket k (Linux's splice_to_socket): waits
+ * for the pipe's data (EAGAIN with SPLICE_F_NONBLOCK, 0 once no writer is
+ * left), then sends up to len bytes as a send() would (the socket's
+ * O_NONBLOCK; one datagram on UDP). The bytes are copied with tee() into a
+ * pipe of our own, sent, and only the bytes the socket took leave the
+ * program's pipe.
+ */
+static ssize_t splice_to_sock(struct shim_sock *k, int fd, int in, size_t len, unsigned flags)
+{
+	size_t held, room, total = 0;
+	ssize_t r = 0;
+	int tmp[2];
+	char *buf;
+
+	for (;;) {
+		r = pipe_fill(in, &held, &room);
+		if (r < 0)
+			return r;
+		if (held)
+			break;
+		r = pipe_wait(in, POLLIN, flags);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EAGAIN;
+		r = pipe_fill(in, &held, &room);
+		if (r < 0)
+			return r;
+		if (!held)
+			return 0;       /* readable and empty: no writer is left */
+	}
+	buf = malloc(SPLICE_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(buf);
+		return -errno;
+	}
+	while (total < len) {
+		size_t want = len - total < SPLICE_CHUNK ? len - total : SPLICE_CHUNK;
+		struct sock_iov iov;
+		ssize_t t, s;
+
+		if (k->type == SOCK_DGRAM && total)
+			break;      /* one datagram */
+		t = tee(in, tmp[1], want, SPLICE_F_NONBLOCK);
+		if (t <= 0) {
+			if (t < 0 && !total)
+				r = errno == EAGAIN ? 0 : -errno;
+			break;
+		}
+		t = shim_libc.read(tmp[0], buf, (size_t)t);
+		if (t <= 0)
+			break;
+		iov = (struct sock_iov){ buf, (size_t)t };
+		s = sock_send(k, fd, &iov, 1, MSG_NOSIGNAL, NULL, 0, NULL);
+		if (s < 0) {
+			if (!total)
+				r = s;
+			/* Linux's splice raises SIGPIPE like a send. */
+			if (s == -EPIPE && k->type == SOCK_STREAM)
+				raise(SIGPIPE);
+			break;
+		}
+		/* The bytes sent leave the program's pipe (tee copied them). */
+		for (ssize_t left = s; left > 0;) {
+			ssize_t d = shim_libc.read(in, buf, (size_t)left);
+
+			if (d <= 0)
+				break;
+			left -= d;
+		}
+		total += (size_t)s;
+		if (s < t)
+			break;
+		if (pipe_fill(in, &held, &room) < 0 || !held)
+			break;
+	}
+	shim_libc.close(tmp[0]);
+	shim_libc.close(tmp[1]);
+	free(buf);
+	return total ? (ssize_t)total : r;
+}
+
+ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+{
+	bool from_sock = shim_owns(in);
+	struct shim_sock *k;
+	ssize_t n;
+	int r, pipe_end;
+
+	/* Both ends stack sockets, or neither a pipe: the kernel answers
+	 * (EINVAL) on the placeholders, which it can splice nothing from. */
+	if (shim_owns(in) == shim_owns(out))
+		return SHIM_PASS;
+	pipe_end = is_pipe(from_sock ? out : in);
+	if (pipe_end <= 0)
+		return pipe_end < 0 ? pipe_end : SHIM_PASS;
+	k = enter_data(from_sock ? in : out, &r);
+	if (!k)
+		return r;
+	/* Linux's __do_splice and do_splice, in their order: an offset for
+	 * the pipe (ESPIPE), the other offset read (EFAULT), the ends' access
+	 * modes (EBADF), an offset for the socket (EINVAL: no pread/pwrite). */
+	if ((from_sock && off_out) || (!from_sock && off_in)) {
+		r = -ESPIPE;
+	} else if (from_sock ? (off_in && !readable(off_in, sizeof(*off_in))) :
+		   (off_out && !readable(off_out, sizeof(*off_out)))) {
+		r = -EFAULT;
+	} else if (!fd_mode_ok(in, true) || !fd_mode_ok(out, false)) {
+		r = -EBADF;
+	} else if (off_in || off_out) {
+		r = -EINVAL;
+	} else if (!len) {
+		r = 0;
+	} else {
+		n = from_sock ? splice_from_sock(k, out, len, flags) : splice_to_sock(k, out, in, len, flags);
+		leave(k);
+		return n;
+	}
+	leave(k);
+	return r;
+}
+
 ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	enum { CHUNK = 65536 };
@@ -1991,7 +2504,14 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	char *buf;
 	int r;
 
-	k = enter(out_fd, &r);
+	/* From a stack socket into a pipe: Linux's sendfile is splice then
+	 * (do_sendfile); an offset for a socket: ESPIPE. */
+	if (!shim_owns(out_fd) && shim_owns(in_fd) && is_pipe(out_fd) > 0) {
+		if (offset)
+			return -ESPIPE;
+		return shim_splice(in_fd, NULL, out_fd, NULL, count, 0);
+	}
+	k = enter_data(out_fd, &r);
 	if (!k)
 		return r;
 	/* Linux reads the offset first, and writes it back last. */
@@ -2073,13 +2593,36 @@ static int put_int(void *val, socklen_t *len, int v)
 	return shim_copy(len, &ulen, sizeof(ulen));
 }
 
-/* An IPPROTO_TCP option the options answer, with do_tcp_getsockopt()'s
- * length rule (the length taken as unsigned, at most an int's); SHIM_PASS
- * for the others. */
-static int get_tcp_opt(const struct sock_opts *o, int name, void *val, socklen_t *len)
+/* The engine's option for an IPPROTO_TCP name that its getopt answers (-1: none). */
+static int tcp_opt_of(int name)
 {
-	unsigned n;
-	int v;
+	switch (name) {
+	case TCP_CORK: return TCP_OPT_CORK;
+	case TCP_NOTSENT_LOWAT: return TCP_OPT_NOTSENT_LOWAT;
+	case TCP_DEFER_ACCEPT: return TCP_OPT_DEFER_ACCEPT;
+	case TCP_SYNCNT: return TCP_OPT_SYNCNT;
+	case TCP_LINGER2: return TCP_OPT_LINGER2;
+	case TCP_WINDOW_CLAMP: return TCP_OPT_WINDOW_CLAMP;
+	case TCP_QUICKACK: return TCP_OPT_QUICKACK;
+	default: return -1;
+	}
+}
+
+/*
+ * An IPPROTO_TCP option the shim answers, with do_tcp_getsockopt()'s length
+ * rule (the length taken as unsigned, at most an int's; TCP_CONGESTION's
+ * name at most TCP_CA_NAME_MAX bytes); SHIM_PASS for the others. Values
+ * come from the socket's options (an accepted socket's are its listener's,
+ * as Linux clones them, not its placeholder's), the connection's when it
+ * has one (the window clamp it uses).
+ */
+static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t *len)
+{
+	const struct sock_opts *o = &k->opts;
+	char cc[16];
+	const void *src = &name;
+	unsigned n, max = sizeof(int);
+	int v, ulen, opt = tcp_opt_of(name);
 
 	switch (name) {
 	case TCP_NODELAY: v = o->nodelay; break;
@@ -2087,13 +2630,29 @@ static int get_tcp_opt(const struct sock_opts *o, int name, void *val, socklen_t
 	case TCP_KEEPINTVL: v = o->keepintvl; break;
 	case TCP_KEEPCNT: v = o->keepcnt; break;
 	case TCP_USER_TIMEOUT: v = (int)o->user_timeout_ms; break;
-	default: return SHIM_PASS;
+	case TCP_INQ: v = (k->rx_cmsgs & SHIM_CM_INQ) != 0; break;
+	case TCP_CONGESTION:
+		memset(cc, 0, sizeof(cc));
+		strcpy(cc, o->congestion == 1 ? "reno" : "cubic");     /* 1: NewReno (sock.h) */
+		src = cc;
+		max = sizeof(cc);
+		v = 0;
+		break;
+	default:
+		if (opt < 0 || (k->tcp ? tcp_getopt(k->tcp, (enum tcp_option)opt, &v) :
+				 tcp_opts_get(o, (enum tcp_option)opt, &v)) != 0)
+			return SHIM_PASS;
+		break;
 	}
-	if (shim_copy(&n, len, sizeof(n)))
+	if (src == &name)
+		src = &v;
+	/* The program's length and value through copies (EFAULT). */
+	if (shim_copy(&ulen, len, sizeof(ulen)))
 		return -EFAULT;
-	if (n > sizeof(int))
-		n = sizeof(int);
-	if (shim_copy(val, &v, n))
+	if (ulen < 0)
+		return -EINVAL;
+	n = (unsigned)ulen < max ? (unsigned)ulen : max;
+	if (n && shim_copy(val, src, n))
 		return -EFAULT;
 	return shim_copy(len, &n, sizeof(n));
 }
@@ -2158,6 +2717,81 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 	return r;
 }
 
+/*
+ * TCP_CONGESTION (Linux's do_tcp_setsockopt, tcp_set_congestion_control):
+ * EINVAL for an empty name, ENOENT for one the stack does not implement
+ * (only CUBIC and NewReno here, whatever the kernel has); the placeholder
+ * gets the name too, for a socket that goes to the kernel later.
+ */
+static int set_congestion(struct shim_sock *k, int fd, const void *val, socklen_t len)
+{
+	char cc[16] = { 0 };
+	int r;
+
+	if ((int)len < 1)
+		return -EINVAL;
+	if (shim_copy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1))
+		return -EFAULT;
+	if (strcmp(cc, "reno") != 0 && strcmp(cc, "cubic") != 0)
+		return -ENOENT;
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), IPPROTO_TCP, TCP_CONGESTION, val, len) < 0)
+		return -errno;
+	shim_lock();
+	r = set_tcp(k, TCP_OPT_CONGESTION, cc[0] == 'r');     /* 1: NewReno */
+	shim_unlock();
+	return r;
+}
+
+/*
+ * SO_TIMESTAMPING on a TCP socket (Linux's sock_set_timestamping): OPT_ID
+ * needs a connection (not CLOSE nor LISTEN, which the placeholder always
+ * is) and takes SND.UNA, or with OPT_ID_TCP the end of what is queued, as
+ * the base of its keys, when it is first turned on. The placeholder checks
+ * the rest (its mask, OPT_STATS, BIND_PHC) with OPT_ID left out; the
+ * flags are the shim's.
+ */
+static int set_timestamping(struct shim_sock *k, int fd, int name, const void *val, socklen_t len)
+{
+	struct so_timestamping st;
+	uint32_t flags, base = 0;
+	int r = 0;
+
+	if (len < sizeof(int))
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	if (shim_copy(&st, val, len == sizeof(st) ? sizeof(st) : sizeof(int)))
+		return -EFAULT;
+	flags = (uint32_t)st.flags;
+	if ((flags & SOF_TIMESTAMPING_OPT_ID_TCP) && !(flags & SOF_TIMESTAMPING_OPT_ID))
+		return -EINVAL;
+	shim_lock();
+	if ((flags & SOF_TIMESTAMPING_OPT_ID) && !(k->opts.tsflags & SOF_TIMESTAMPING_OPT_ID)) {
+		enum tcp_state st_now = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+
+		if (st_now == TCP_STATE_CLOSED || st_now == TCP_STATE_LISTEN)
+			r = -EINVAL;
+		else
+			base = tcp_tskey_base(k->tcp, flags & SOF_TIMESTAMPING_OPT_ID_TCP);
+	} else {
+		base = k->tskey;
+	}
+	shim_unlock();
+	if (r < 0)
+		return r;
+	st.flags = (int)(flags & ~(uint32_t)(SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_ID_TCP));
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), SOL_SOCKET, name, &st, len == sizeof(st) ? sizeof(st) : sizeof(int)) < 0)
+		return -errno;
+	shim_lock();
+	k->tskey = base;
+	r = set_tcp(k, TCP_OPT_TIMESTAMPING, (int)flags);
+	if (name == SO_TIMESTAMPING_NEW)
+		k->rx_cmsgs |= SHIM_CM_TSING_NEW;
+	else
+		k->rx_cmsgs &= ~(unsigned)SHIM_CM_TSING_NEW;
+	shim_unlock();
+	return r;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct shim_sock *k;
@@ -2172,6 +2806,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
+	if (k->type == SOCK_STREAM && ((level == IPPROTO_TCP && name == TCP_CONGESTION) ||
+				       (level == SOL_SOCKET && (name == SO_TIMESTAMPING_OLD ||
+								name == SO_TIMESTAMPING_NEW)))) {
+		r = name == TCP_CONGESTION && level == IPPROTO_TCP ? set_congestion(k, fd, val, len) :
+		    set_timestamping(k, fd, name, val, len);
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -2182,7 +2824,7 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return r;
 		}
 	}
-	if (shim_libc.setsockopt(fd, level, name, val, len) < 0) {
+	if (shim_libc.setsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0) {
 		r = -errno;
 		leave(k);
 		return r;
@@ -2269,17 +2911,15 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_SNDTIMEO_NEW:
 			k->sndtimeo_us = timeval_us(val, len);
 			break;
+		case SO_ZEROCOPY:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
+				k->zerocopy = v != 0;
+			break;
 		default:
 			break;
 		}
 	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
-		if (name == TCP_CONGESTION) {
-			char cc[16] = { 0 };
-
-			r = shim_copy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
-			if (r == 0 && (strcmp(cc, "reno") == 0 || strcmp(cc, "cubic") == 0))
-				r = set_tcp(k, TCP_OPT_CONGESTION, cc[0] == 'r');
-		} else if (get_int(val, len, &v) == 0) {
+		if (get_int(val, len, &v) == 0) {
 			switch (name) {
 			case TCP_NODELAY:
 				r = set_tcp(k, TCP_OPT_NODELAY, v != 0);
@@ -2298,6 +2938,36 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				break;
 			case TCP_USER_TIMEOUT:
 				r = set_tcp(k, TCP_OPT_USER_TIMEOUT, v);
+				break;
+			case TCP_CORK:
+				r = set_tcp(k, TCP_OPT_CORK, v);
+				break;
+			case TCP_NOTSENT_LOWAT:
+				r = set_tcp(k, TCP_OPT_NOTSENT_LOWAT, v);
+				break;
+			case TCP_DEFER_ACCEPT:
+				r = set_tcp(k, TCP_OPT_DEFER_ACCEPT, v);
+				break;
+			case TCP_SYNCNT:
+				r = set_tcp(k, TCP_OPT_SYNCNT, v);
+				break;
+			case TCP_LINGER2:
+				r = set_tcp(k, TCP_OPT_LINGER2, v);
+				break;
+			case TCP_WINDOW_CLAMP:
+				/* Linux's tcp_set_window_clamp: 0 (no clamp) only
+				 * before the connection; the placeholder is never
+				 * connected and took it. */
+				if (v == 0 && k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED)
+					r = -EINVAL;
+				else
+					r = set_tcp(k, TCP_OPT_WINDOW_CLAMP, v);
+				break;
+			case TCP_INQ:
+				k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_INQ : k->rx_cmsgs & ~(unsigned)SHIM_CM_INQ;
+				break;
+			case TCP_QUICKACK:
+				r = set_tcp(k, TCP_OPT_QUICKACK, v);
 				break;
 			default:
 				break;
@@ -2371,7 +3041,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct tcp_conn_info ci;
 	struct shim_sock *k;
 	bool info = false;
-	int r, v = 0;
+	int r, v = 0, tsflags = -1;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -2412,11 +3082,20 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
 				r = put_int(val, len, v);
 			break;
+		case SO_ZEROCOPY:
+			if (k->type == SOCK_STREAM)
+				r = put_int(val, len, k->zerocopy);
+			break;
+		case SO_TIMESTAMPING_OLD:
+		case SO_TIMESTAMPING_NEW:
+			if (k->type == SOCK_STREAM)
+				tsflags = (int)k->opts.tsflags;
+			break;
 		default:
 			break;
 		}
 	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
-		r = get_tcp_opt(&k->opts, name, val, len);
+		r = get_tcp_opt(k, name, val, len);
 		if (r != SHIM_PASS || !k->tcp) {
 			/* answered from the options, or the placeholder's */
 		} else if (name == TCP_INFO) {
@@ -2429,7 +3108,6 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	}
 	shim_unlock();
-	leave(k);
 	if (info) {
 		unsigned char ti[SHIM_TCP_INFO_MAX];
 		int ulen;
@@ -2450,8 +3128,18 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	if (r == SHIM_PASS) {
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
-		r = shim_libc.getsockopt(fd, level, name, val, len) < 0 ? -errno : 0;
+		r = shim_libc.getsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0 ? -errno : 0;
+		/* SO_TIMESTAMPING of a TCP socket: the placeholder's answer
+		 * (length, bound PHC) with the flags it could not take. */
+		if (r == 0 && tsflags >= 0) {
+			socklen_t n = 0;
+
+			/* The placeholder wrote both: this memory is the program's. */
+			if (shim_copy(&n, len, sizeof(n)) == 0 && n)
+				r = shim_copy(val, &tsflags, n < sizeof(int) ? n : sizeof(int));
+		}
 	}
+	leave(k);
 	return r;
 }
 
@@ -2529,6 +3217,10 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	if (!shim_owns(oldfd) && !shim_owns(newfd))
 		return SHIM_PASS;
 	o = shim_get(oldfd);
+	/* Onto stdin, stdout or stderr: stdio and exec'd children reach it
+	 * without the interposed calls (shim/expose.c). */
+	if (o && o->kind == SHIM_OBJ_SOCK && newfd >= 0 && newfd <= 2)
+		shim_expose_sock((struct shim_sock *)o);
 	r = shim_libc.dup3(oldfd, newfd, flags < 0 ? 0 : flags);
 	if (r < 0) {
 		r = -errno;
@@ -2635,14 +3327,14 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		k = enter(fd, &r);
 		if (!k)
 			return r;
-		r = shim_iface_ioctl(fd, req, arg);
+		r = shim_iface_ioctl(shim_opt_fd(k, fd), req, arg);
 		leave(k);
 		return r;
 	}
 	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK && req != FIOASYNC &&
 	    req != FIOSETOWN && req != SIOCSPGRP)
 		return SHIM_PASS;
-	k = enter(fd, &r);
+	k = enter_data(fd, &r);
 	if (!k)
 		return r;
 	if (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP) {

@@ -22,6 +22,15 @@ struct stack_config {
 	uint8_t tcp_recovery;   /* PSTACK_TCP_RECOVERY, default 1: RACK-TLP loss detection (RFC 8985);
 				 * 0: RFC 6675's DupThresh (Linux's net.ipv4.tcp_recovery) */
 	uint8_t tcp_dsack;      /* PSTACK_TCP_DSACK, default 1: send D-SACK (RFC 2883; Linux's tcp_dsack) */
+	/* PSTACK_TCP_RMEM / PSTACK_TCP_WMEM, like Linux's tcp_rmem / tcp_wmem:
+	 * [0] what a connection's buffer may always hold whatever the
+	 * stack-wide budget says, [1] its size at first, [2] where autotuning
+	 * stops (the receive side's also sets the window scale, RFC 7323 §2.3,
+	 * as Linux's tcp_select_initial_window does). Payload bytes. */
+	uint32_t tcp_rmem[3];   /* default 4096 65536 6291456 */
+	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
+	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
+				 * SYNs we send and accept, 2 (default) accept when the peer asks */
 	uint8_t secret[16];     /* key for ISNs, SYN cookies, ephemeral ports; filled by the host */
 };
 

@@ -61,6 +61,14 @@ struct sock_opts {
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
 	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
 	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */
+	bool cork;                      /* TCP_CORK: whole segments only until uncorked */
+	uint32_t notsent_lowat;         /* TCP_NOTSENT_LOWAT: 0 none (Linux's sysctl default, no limit) */
+	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT, as SYN-ACK retransmissions (Linux's secs_to_retrans) */
+	uint8_t syncnt;                 /* TCP_SYNCNT: SYN (and SYN-ACK) retransmissions, 0 the default */
+	int linger2;                    /* TCP_LINGER2: seconds, 0 the default, -1 orphans leave FIN_WAIT_2 at once */
+	uint32_t window_clamp;          /* TCP_WINDOW_CLAMP: bytes, 0 none */
+	uint32_t tsflags;               /* SO_TIMESTAMPING's SOF_TIMESTAMPING_* (TCP: send timestamps) */
+	bool pingpong;                  /* TCP_QUICKACK 0: a connection starts interactive (Linux's pingpong) */
 };
 
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,

@@ -4,7 +4,9 @@
 
 #include "stack/dev/sysc.h"
 
-#define FDREG_MAX 16
+/* The TAP, eventfd, pcap and log file, and two per exposed socket (its
+ * relay's end and its original placeholder: shim/expose.c). */
+#define FDREG_MAX 64
 
 static int internal_fds[FDREG_MAX];
 static int internal_count;

@@ -35,6 +35,11 @@ static inline long sysc_ret(long rc, int saved)
 #define sys_writev(fd, iov, n)      SYSC(SYS_writev, (fd), (iov), (n))
 #define sys_eventfd2(init, flags)   SYSC(SYS_eventfd2, (init), (flags))
 #define sys_getrandom(buf, n, flags) SYSC(SYS_getrandom, (buf), (n), (flags))
+/* The relays of exposed sockets (stack/host/relay.c, shim/expose.c). */
+#define sys_socketpair(d, t, p, sv) SYSC(SYS_socketpair, (d), (t), (p), (sv))
+#define sys_shutdown(fd, how)       SYSC(SYS_shutdown, (fd), (how))
+#define sys_sendto(fd, buf, n, flags, sa, salen) SYSC(SYS_sendto, (fd), (buf), (n), (flags), (sa), (salen))
+#define sys_recvfrom(fd, buf, n, flags, sa, salen) SYSC(SYS_recvfrom, (fd), (buf), (n), (flags), (sa), (salen))
 
 
 /*

@@ -388,6 +388,34 @@ static int parse_size(const char *v, uint64_t *out)
 	return 0;
 }
 
+/* "min default max" (PSTACK_TCP_RMEM, PSTACK_TCP_WMEM): three byte counts
+ * separated by spaces or tabs, as sysctl prints net.ipv4.tcp_rmem, with
+ * 4096 <= min <= default <= max <= 1 GiB (the largest window scale, 14,
+ * reaches 1 GiB). */
+#define TCP_BUF_MIN 4096u
+#define TCP_BUF_MAX (1u << 30)
+static int parse_tcp_buf(const char *v, uint32_t out[3])
+{
+	const char *p = v;
+	uint64_t n[3];
+
+	for (int i = 0; i < 3; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (parse_dec(&p, 10, TCP_BUF_MAX, &n[i]))
+			return -EINVAL;
+		if (i < 2 && *p != ' ' && *p != '\t')
+			return -EINVAL;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p || n[0] < TCP_BUF_MIN || n[0] > n[1] || n[1] > n[2])
+		return -EINVAL;
+	for (int i = 0; i < 3; i++)
+		out[i] = (uint32_t)n[i];
+	return 0;
+}
+
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	struct host_config hc;
@@ -515,6 +543,23 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 				 "expected 1 (send D-SACK blocks, the default) or 0");
 	if (set)
 		sc->tcp_dsack = (uint8_t)n;
+
+	if ((v = get_var(get, "PSTACK_TCP_RMEM")) && parse_tcp_buf(v, sc->tcp_rmem))
+		return bad_value(err, errlen, "PSTACK_TCP_RMEM", v,
+				 "expected three byte counts \"min default max\" like net.ipv4.tcp_rmem, "
+				 "4096 <= min <= default <= max <= 1073741824, e.g. '4096 131072 6291456'");
+
+	if ((v = get_var(get, "PSTACK_TCP_WMEM")) && parse_tcp_buf(v, sc->tcp_wmem))
+		return bad_value(err, errlen, "PSTACK_TCP_WMEM", v,
+				 "expected three byte counts \"min default max\" like net.ipv4.tcp_wmem, "
+				 "4096 <= min <= default <= max <= 1073741824, e.g. '4096 16384 4194304'");
+
+	if (parse_uint_var(get, "PSTACK_TCP_ECN", 0, 2, &n, &set))
+		return bad_value(err, errlen, "PSTACK_TCP_ECN", get_var(get, "PSTACK_TCP_ECN"),
+				 "expected 0 (no ECN), 1 (ask for ECN on connections we open, accept it on the others) "
+				 "or 2 (accept it when the peer asks, the default)");
+	if (set)
+		sc->tcp_ecn = (uint8_t)n;
 
 	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
 		if (parse_size(v, &n) || n < (1u << 20) || n > (64ull << 30))

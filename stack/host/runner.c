@@ -41,6 +41,7 @@
 #include "stack/dev/sysc.h"
 #include "stack/host/lock.h"
 #include "stack/host/logsink.h"
+#include "stack/host/relay.h"
 #include "stack/host/txq.h"
 #include "stack/wire/wire.h"
 
@@ -92,6 +93,13 @@ struct runner {
 
 	/* Threads between letting go of the lock and their kick's write (runner_stop waits for them). */
 	atomic_uint kickers;
+
+	/* Exposed sockets' relays (relay.h): served by the thread, their fds
+	 * polled next to the TAP. pfds: the thread's wait (the TAP, the
+	 * eventfd, then the relays'), grown under the lock. */
+	struct relay_set relays;
+	struct pollfd *pfds;
+	unsigned pfd_cap;
 };
 
 uint64_t runner_now(void)
@@ -115,6 +123,53 @@ struct netdev *runner_dev(struct runner *r)
 void runner_lock(struct runner *r)
 {
 	stack_lock(r->lock);
+}
+
+/* The relays' kick (lock held): a connection's event for a relay, seen by
+ * another thread than the stack thread, which serves them. */
+static void runner_relay_kick(void *ctx)
+{
+	struct runner *r = ctx;
+
+	if (!pthread_equal(pthread_self(), r->thread))
+		r->kick_pending = true;
+}
+
+void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			const struct relay_cb *cb, void *ctx)
+{
+	return relay_open(&r->relays, tcp, udp, fd, armed, cb, ctx);
+}
+
+void runner_relay_expose(struct runner *r, void *relay)
+{
+	(void)r;
+	relay_expose(relay);
+}
+
+void runner_relay_forget(struct runner *r, void *relay)
+{
+	(void)r;
+	relay_forget(relay);
+}
+
+/* With the lock held, by the stack thread: the relays' share of its wait,
+ * after the wait's first two fds. How many fds; *busy when a relay has
+ * work that must not wait. */
+static unsigned runner_relays_collect(struct runner *r, bool *busy, uint64_t now)
+{
+	unsigned want = 2 + relay_count(&r->relays);
+
+	*busy = false;
+	if (want > r->pfd_cap) {
+		struct pollfd *p = realloc(r->pfds, want * sizeof(*p));
+
+		if (!p)
+			return 0;       /* the relays wait for memory; the TAP does not */
+		r->pfds = p;
+		r->pfd_cap = want;
+	}
+	return relay_collect(&r->relays, r->pfds + 2, busy, now);
 }
 
 static void runner_kick(struct runner *r)
@@ -373,20 +428,36 @@ static void *runner_thread(void *arg)
 
 	stack_lock(r->lock);
 	for (;;) {
-		struct pollfd fds[2];
+		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
+		unsigned nrelay = 0;
+		bool relays = false, relay_busy = false;
 		long rc;
 
 		if (netdev_poll_at(r->dev) <= now)
 			runner_dev_poll(r, now);
 		if (stack_poll_at(r->s) <= now)
 			stack_poll(r->s, now);
+		if (relay_set_busy(&r->relays)) {
+			/* Exposed sockets: bytes between connections and relays. */
+			relays = true;
+			nrelay = runner_relays_collect(r, &relay_busy, now);
+			fds = r->pfds;
+		}
 		if (r->stop_waiters)
 			pthread_cond_broadcast(&r->progress);
 		if (r->stop)
 			break;
+		/* The frames the pass made go to the device chain before the
+		 * deadline is read: a wrapper that holds them (the fault link's
+		 * delay) sets its own deadline as it takes them, and a sleep
+		 * computed before would miss it (a retransmission held 50 ms was
+		 * seen leave 500 ms late, at the next timer). */
+		runner_tx(r);
 		at = runner_deadline(r);
+		if (relay_busy)
+			at = now;
 		/*
 		 * While application threads busy-poll (PSTACK_SPIN_US), the
 		 * device is theirs: woken for every frame, this thread would
@@ -442,16 +513,17 @@ static void *runner_thread(void *arg)
 		fds[1].fd = r->efd;
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
-		runner_tx(r);
 		stack_unlock(r->lock);
 
-		rc = sys_ppoll(fds, 2, tsp, NULL);
+		rc = sys_ppoll(fds, 2 + nrelay, tsp, NULL);
 		if (rc > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;
 
 			/* Before the lock: a kick asks for the look below, which follows. */
 			sys_read(r->efd, &v, sizeof(v));
 		}
+		if (relays)
+			relay_io(&r->relays, fds + 2, rc > 0 ? nrelay : 0);
 
 		stack_lock(r->lock);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
@@ -576,14 +648,18 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF))) {
+	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(2, sizeof(*r->pfds)))) {
 		log_error("cannot start the stack: out of memory");
+		if (r)
+			free(r->rxbuf);
 		free(r);
 		return -ENOMEM;
 	}
 	r->efd = -1;
 	r->spin_us = c.spin_us;
 	txq_init(&r->txq);
+	relay_set_init(&r->relays, runner_relay_kick, r);
+	r->pfd_cap = 2;
 	r->lock = lock;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -650,6 +726,7 @@ fail:
 	}
 	pthread_cond_destroy(&r->progress);
 	free(r->rxbuf);
+	free(r->pfds);
 	free(r);
 	return rc;
 }
@@ -665,13 +742,14 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	/* The device goes back to the thread: a thread still blocked in a
 	 * wait (the shim has stopped letting it drive) must not keep it. */
 	r->stopping = true;
+	relay_set_stop(&r->relays);
 	r->driver = false;
 	r->drive_end = 0;
 	r->sleep_until = 0;
 	stack_unlock(r->lock);
 	runner_kick(r);
 	stack_lock(r->lock);
-	while (!r->dev_dead && tcp_pending_close(r->s) > 0) {
+	while (!r->dev_dead && (tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays))) {
 		uint64_t now = runner_now(), until;
 		struct timespec ts;
 
@@ -713,6 +791,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	stack_lock_check(NULL);
 
 	/* The thread is gone: what is left is ours alone. */
+	relay_set_destroy(&r->relays);
 	txq_flush(&r->txq, r->dev, r->s, runner_now());
 	runner_dev_drops(r);
 	stack_log_stats(r->s, LOG_DEBUG);
@@ -727,6 +806,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	pthread_cond_destroy(&r->progress);
 	free(r->rxbuf);
 	free(r->spinbuf);
+	free(r->pfds);
 	free(r);
 	log_debug("stack stopped");
 }

@@ -63,9 +63,21 @@ int runner_block_begin(struct runner *r);
  * blocking and processes them (as runner_poll_once does). How many. */
 int runner_drive(struct runner *r);
 void runner_block_end(struct runner *r, bool was_driver);
-/* Waits (lock not held) until no TCP connection has a close to finish or
- * linger_us passed, stops the thread, waits for application threads still
- * inside the runner, and frees everything. The caller makes sure no thread
+/*
+ * Exposed sockets (stack/host/relay.h: relay_open, relay_expose,
+ * relay_forget), lock held: the stack thread relays between fd and tcp (or
+ * udp), and owns both. NULL when out of memory.
+ */
+struct tcp_conn;
+struct udp_sock;
+struct relay_cb;
+void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			const struct relay_cb *cb, void *ctx);
+void runner_relay_expose(struct runner *r, void *relay);
+void runner_relay_forget(struct runner *r, void *relay);
+/* Waits (lock not held) until no TCP connection has a close to finish (nor
+ * a relay its last bytes) or linger_us passed, stops the thread, waits for
+ * application threads still inside the runner, and frees everything. The caller makes sure no thread
  * calls in any more (the shim's stack_running, the host's runner pointer). */
 void runner_stop(struct runner *r, uint64_t linger_us);
 

@@ -133,10 +133,22 @@ enum tcp_option {
 	TCP_OPT_REUSEADDR,      /* bool (bind() reads the value it is called with) */
 	TCP_OPT_REUSEPORT,      /* bool */
 	TCP_OPT_OOBINLINE,      /* bool, SO_OOBINLINE */
+	TCP_OPT_CORK,           /* bool, TCP_CORK (uncorking sends what waits) */
+	TCP_OPT_NOTSENT_LOWAT,  /* bytes, TCP_NOTSENT_LOWAT (taken as unsigned) */
+	TCP_OPT_DEFER_ACCEPT,   /* seconds, TCP_DEFER_ACCEPT (getopt: Linux's rounding up) */
+	TCP_OPT_SYNCNT,         /* count, TCP_SYNCNT (getopt: the default when unset) */
+	TCP_OPT_LINGER2,        /* seconds, TCP_LINGER2 (getopt: the default when unset) */
+	TCP_OPT_WINDOW_CLAMP,   /* bytes, TCP_WINDOW_CLAMP */
+	TCP_OPT_TIMESTAMPING,   /* SO_TIMESTAMPING's flags */
+	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: 0 interactive (ACKs wait for a reply), else not and an ACK owed goes */
 };
 /* Checks value and records it in o, the options of a socket whose
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */
 int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int value);
+/* An option's value as getsockopt() gives it, from o (Linux's conversions:
+ * TCP_DEFER_ACCEPT in whole retransmission periods, the defaults of
+ * TCP_SYNCNT and TCP_LINGER2). -ENOPROTOOPT for the others. */
+int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *value);
 /* The same on a connection, with what the change does to it (Nagle off
  * sends, keep-alive arms its timer, the buffers take their new sizes). */
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);
@@ -148,13 +160,57 @@ const struct sock_opts *tcp_opts(const struct tcp_conn *c);
  * grows them), MAXSEG the MSS in use once connected. */
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *value);
 
+/* MSG_MORE (Linux's TCP_NAGLE_CORK for one call): true before the data of a
+ * send that has it is queued, false before one that has not. The partial
+ * segment at the end waits as with TCP_CORK, until a write without it, an
+ * ACK that empties the flight, or the probe timer. */
+void tcp_set_more(struct tcp_conn *c, bool more);
+/* TCP_INQ's hint (Linux's tcp_inq_hint): the bytes left to read, the
+ * peer's FIN counting one; 1 once the connection is over. */
+size_t tcp_inq_hint(const struct tcp_conn *c);
+/* The stack's time (us) of the latest in-order data received (0: none):
+ * the receive timestamp (SO_TIMESTAMP, SO_TIMESTAMPING's RX_SOFTWARE). */
+uint64_t tcp_rx_stamp(const struct tcp_conn *c);
+/* SND.UNA, or the end of what is queued (with OPT_ID_TCP): the base of
+ * SO_TIMESTAMPING's OPT_ID keys (Linux's sk_tskey). */
+uint32_t tcp_tskey_base(const struct tcp_conn *c, bool write_seq);
+
+/*
+ * The error queue (Linux's sk_error_queue on a TCP socket): send timestamps
+ * (SO_TIMESTAMPING's TX_SCHED, TX_SOFTWARE, TX_ACK) and MSG_ZEROCOPY
+ * completions. A send call that asked for either marks its last byte
+ * (tcp_mark_send, right after its data was queued); the engine queues a
+ * timestamp when that byte is first sent (SCHED, then SND) and when it is
+ * acknowledged (ACK), and a zerocopy completion when it is acknowledged
+ * (or the connection ends). Consecutive zerocopy ranges merge while queued,
+ * as Linux's do. POLLERR while the queue is not empty.
+ */
+#define TCP_TS_SCHED 0x1        /* SCM_TSTAMP_SCHED wanted */
+#define TCP_TS_SND   0x2        /* SCM_TSTAMP_SND */
+#define TCP_TS_ACK   0x4        /* SCM_TSTAMP_ACK */
+enum tcp_err_kind { TCP_ERR_TSTAMP, TCP_ERR_ZEROCOPY };
+struct tcp_err_info {
+	enum tcp_err_kind kind;
+	unsigned tstype;            /* TSTAMP: Linux's SCM_TSTAMP_SND 0, SCHED 1, ACK 2 */
+	uint32_t key;               /* TSTAMP: the sequence number of the call's last byte */
+	uint64_t at;                /* TSTAMP: the stack's time (us) */
+	uint32_t lo, hi;            /* ZEROCOPY: the send calls completed (ids, inclusive) */
+};
+/* ts: TCP_TS_* wanted; zc: a zerocopy completion with id zc_id. -ENOBUFS
+ * when too many are pending (Linux drops what its queue cannot hold). */
+int tcp_mark_send(struct tcp_conn *c, unsigned ts, bool zc, uint32_t zc_id, uint64_t now);
+/* The oldest entry, dequeued: 0, or -EAGAIN when the queue is empty. */
+int tcp_recv_err(struct tcp_conn *c, struct tcp_err_info *e);
+/* Entries wait (poll's POLLERR; not an error of the connection). */
+bool tcp_err_pending(const struct tcp_conn *c);
+
 /* What TCP_INFO reports (struct tcp_info's fields, in its units). */
 struct tcp_conn_info {
 	uint8_t state;          /* enum tcp_state mapped to Linux's TCP_* numbering by the shim */
 	uint8_t ca_state;
 	uint8_t retransmits;
 	uint8_t backoff;
-	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4 */
+	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16 */
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t rto_us, ato_us;
 	uint32_t snd_mss, rcv_mss;

@@ -7,7 +7,8 @@
  * RFC 5961 hardens the RST, SYN and ACK steps against blind attacks.
  *
  * RFCs: 9293 §3.10.7, 7323, 5961, 2018/6675 (SACK), 5681/6582 (fast
- * retransmit, NewReno), 6298 (RTT), 4987 (SYN cookies), 1122 §4.2.
+ * retransmit, NewReno), 6298 (RTT), 4987 (SYN cookies), 1122 §4.2,
+ * 3168 (ECN).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -174,6 +175,15 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 
 static void enter_established(struct tcp_conn *c, uint64_t now)
 {
+	/* RFC 6298 (5.7): no valid RTT sample from the handshake (its SYN or
+	 * SYN-ACK was resent and no timestamp told which copy was answered):
+	 * the RTO is 3 s when data transmission begins, not the 1 s that
+	 * expired on the SYN. Like Linux's tcp_init_metrics() (srtt 0:
+	 * TCP_TIMEOUT_FALLBACK). */
+	if (!c->rtt_valid) {
+		c->rto = TCP_RTO_FALLBACK_US;
+		c->rttvar = TCP_RTO_FALLBACK_US / 4;
+	}
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
 	c->rto_at = STACK_NEVER;
@@ -181,8 +191,119 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->backoff = 0;
 	c->last_rcv_at = now;
 	c->last_ack_at = now;
+	tcp_sndbuf_expand(c);       /* Linux's tcp_init_buffer_space() */
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+}
+
+/*
+ * Quick-ACK mode, as Linux runs it (tcp_input.c): at the start of a
+ * connection, after an idle period, on duplicate data and on a CE mark,
+ * the next ACKs go at once rather than every second segment or after the
+ * delayed-ACK timeout, so that a sender in slow start, or recovering, is
+ * not held back by the receiver (RFC 5681 §4.2 allows the delay, RFC 1122
+ * §4.2.3.2 bounds it; Linux's tcp_incr_quickack() gives as many quick ACKs
+ * as half the window holds segments, at most 16). Not while interactive
+ * (pingpong): a reply carries the ACK.
+ */
+static void incr_quickack(struct tcp_conn *c, unsigned max)
+{
+	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
+	unsigned q = wnd / (2u * (c->rcv_mss ? c->rcv_mss : TCP_DEFAULT_MSS));
+
+	if (!q)
+		q = 2;
+	if (q > max)
+		q = max;
+	if (q > c->quick)
+		c->quick = (uint8_t)q;
+}
+
+void tcp_enter_quickack_mode(struct tcp_conn *c, unsigned max)
+{
+	incr_quickack(c, max);
+	c->pingpong = false;
+}
+
+static bool in_quickack_mode(const struct tcp_conn *c)
+{
+	return c->quick && !c->pingpong;
+}
+
+/* Like Linux's tcp_event_data_recv(): in-sequence data came. The first of
+ * the connection, and the first after a silence longer than the RTO (the
+ * sender restarts from a small window), start quick-ACK mode. */
+static void event_data_recv(struct tcp_conn *c, uint64_t now)
+{
+	c->ack_sched = true;
+	if (!c->lrcvtime || now - c->lrcvtime > c->rto)
+		incr_quickack(c, TCP_MAX_QUICKACKS);
+	c->lrcvtime = now;
+}
+
+/*
+ * Linux's __tcp_select_window(sk) >= tp->rcv_wnd: the application keeps up,
+ * so an ACK now offers a window no smaller than the last one. Otherwise the
+ * ACK waits for the read (tcp_recv), which offers the room it made in the
+ * same ACK: one ACK per read of a receiver that lags, not one at the end of
+ * each batch of frames and another for the read's window update. Linux
+ * offers at most rcv_ssthresh, below the free space until the buffer is
+ * about half full; pstack offers all of the free space. Deviation: so the
+ * test here is against half the window last offered.
+ */
+static bool window_keeps_up(const struct tcp_conn *c)
+{
+	uint64_t space = tcp_rcv_space(c), max = 65535ull << c->rcv_wscale;
+
+	if (space > max)
+		space = max;
+	return space >= (uint32_t)(c->rcv_adv - c->rcv_wup) / 2;
+}
+
+/* An ACK is due at once. In a batch of frames read in one go (s->rx_batch),
+ * it goes in the timer pass right after the batch: one ACK covers every
+ * frame of it. */
+static void ack_soon(struct tcp_conn *c)
+{
+	if (c->s->rx_batch)
+		tcp_ackq_add(c);
+	else
+		c->ack_now = true;
+}
+
+/*
+ * RFC 3168 §6.1.3, like Linux's tcp_ecn_accept_cwr() and tcp_ecn_check_ce():
+ * a data segment on an ECN connection. Its CWR says the sender reduced its
+ * window: no more ECE (and an ACK at once: its window may be one segment).
+ * A CE mark: ECE on everything we send until a CWR comes, and quick ACKs so
+ * that the echo goes at once. A segment without ECT after ECT ones is
+ * probably a retransmission: quick ACKs too. Pure ACKs carry no mark that
+ * counts (they are never ECT).
+ */
+static void ecn_data_recv(struct tcp_conn *c, const struct tcp_seg *g)
+{
+	if (!c->ecn_ok)
+		return;
+	if (g->flags & TCP_CWR) {
+		c->ecn_demand_cwr = false;
+		ack_soon(c);
+	}
+	switch (g->ecn) {
+	case TCP_ECN_NOT_ECT:
+		if (c->ecn_seen)
+			tcp_enter_quickack_mode(c, 2);
+		break;
+	case TCP_ECN_CE:
+		if (!c->ecn_demand_cwr) {
+			tcp_enter_quickack_mode(c, 2);
+			c->ecn_demand_cwr = true;
+		}
+		c->ecn_seen = true;
+		break;
+	default:
+		c->ecn_seen = true;
+		break;
+	}
 }
 
 /* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
@@ -339,9 +460,12 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
-		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4). */
-		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt))
+		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4); our ACK
+		 * was probably lost: quick ACKs (Linux's tcp_send_dupack()). */
+		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt)) {
 			dsack_note(c, g->seq, g->seq + g->len);
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+		}
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)
 			return TCP_V_DROP;
@@ -365,6 +489,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		g->len -= d;
 		g->seq += d;
 		c->ack_now = true;          /* duplicate data: tell the peer where we are */
+		tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 	}
 	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
 		g->len = c->rcv_nxt + wnd - g->seq;
@@ -482,6 +607,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->snd_una = g->ack;
+	/* MSG_MORE held the tail for the call that had it: what pushes next is
+	 * the plain rule (Linux's tcp_data_snd_check with tp->nonagle). */
+	c->more = false;
+	if (c->marks)
+		tcp_errq_acked(c, now);
 	if (seq_lt(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
 	if (!c->sack_ok && c->dupacks) {
@@ -493,13 +623,14 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->dupacks -= dec;
 		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
 	}
-	if (!c->in_recovery) {
+	if (!c->in_recovery && c->ca_state != TCP_CA_CWR) {
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */
 		if (seq_gt(c->snd_una, c->recover + 1))
 			c->recover = c->snd_una - 1;
 	}
+	tcp_sndbuf_expand(c);       /* room freed: Linux's tcp_new_space() */
 	/* RFC 6298 (5.2), (5.3). */
 	if (c->snd_una == c->snd_max)
 		c->rto_at = STACK_NEVER;
@@ -522,20 +653,37 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			tcp_send_rst_reply(c->s, g, now);
 			return TCP_V_DROP;
 		}
+		/* TCP_DEFER_ACCEPT (Linux's tcp_check_req): the handshake's bare
+		 * ACK is dropped until data comes or the SYN-ACK was resent as
+		 * often as the option says (tcp_timer.c resends it then). */
+		if (c->parent && c->retries < c->opt.defer_accept && !g->len && !(g->flags & TCP_FIN)) {
+			c->defer_acked = true;
+			return TCP_V_DROP;
+		}
 		if (c->parent && !c->in_acceptq && c->parent->acc_count > (unsigned)c->parent->backlog) {
 			/* Accept queue full: like Linux, ignore the ACK; the SYN-ACK is retransmitted. */
 			stack_drop(c->s, DROP_TCP_LISTEN_OVERFLOW);
 			return TCP_V_DROP;
+		}
+		/* RFC 6298 (2.2): the SYN-ACK's round trip is the first RTT
+		 * sample. Karn: not timed when the SYN-ACK was resent (or never
+		 * timed: a SYN cookie); the timestamp echo then tells which copy
+		 * was answered (RFC 7323 §4), as Linux's tcp_synack_rtt_meas() and
+		 * tcp_ack_update_rtt() take it. (Before enter_established(), which
+		 * clears the count of retransmissions.) */
+		if (c->retries == 0 && c->rtt_start) {
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+		} else if (c->ts_ok && g->has_ts && g->tsecr) {
+			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
+
+			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
+				tcp_update_rtt(c, rtt);
 		}
 		enter_established(c, now);
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		/* Karn: the handshake gives a sample unless the SYN-ACK was resent
-		 * (or never timed: a SYN cookie). */
-		if (c->retries == 0 && c->rtt_start)
-			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
 		c->snd_una = g->ack;
 		if (c->parent)
 			tcp_child_established(c);
@@ -564,6 +712,8 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
 	ai.lost_before = c->sb.lost;
 	ai.tsecr = g->has_ts ? g->tsecr : 0;
+	/* RFC 3168 §6.1.2: an ECN echo (never the one of a SYN-ACK). */
+	ai.ece = c->ecn_ok && (g->flags & TCP_ECE) && !(g->flags & TCP_SYN);
 	if (c->sack_ok && g->nsack)
 		tcp_rack_sack(c, g, &ai, now);
 	if (seq_gt(g->ack, c->snd_una)) {
@@ -601,8 +751,13 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		switch (c->state) {
 		case TCP_STATE_FIN_WAIT_1:
 			tcp_set_state(c, TCP_STATE_FIN_WAIT_2);
+			if (c->orphan && c->opt.linger2 < 0) {
+				/* Linux: an orphan with TCP_LINGER2 -1 is done here. */
+				tcp_abort(c, 0);
+				return TCP_V_DONE;
+			}
 			if (c->orphan)
-				tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+				tcp_timer_set(c, &c->tw_at, now + tcp_fin_time(c));
 			break;
 		case TCP_STATE_CLOSING:
 			enter_time_wait(c, now);
@@ -722,6 +877,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			tcp_abort(c, 0);
 			return TCP_V_DONE;
 		}
+		ecn_data_recv(c, g);
 		/* Like Linux's tcp_measure_rcv_mss(): the peer's segment size, at
 		 * most our MSS, so that a TSO super-segment handed over whole by a
 		 * TAP with offloads still counts as many full segments for ACKing. */
@@ -739,23 +895,31 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;
+			if (n)
+				c->rx_data_at = now;    /* the receive timestamp */
+			event_data_recv(c, now);
+			/* Like Linux's tcp_measure_rcv_mss(): a short segment ends a
+			 * message; once the application has read it all, tcp_recv
+			 * ACKs at once rather than after the delayed-ACK timeout. */
+			if (g->len < c->rcv_mss) {
+				if (c->ack_pushed)
+					c->ack_pushed2 = true;
+				c->ack_pushed = true;
+			}
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
 				tcp_ofo_pull(c);
 				c->ack_now = true;  /* a hole filled: ACK at once (RFC 5681 §4.2) */
 			}
-			c->unacked_segs++;
-			/* RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second
-			 * full segment. In a batch of frames read in one go (s->rx_batch),
-			 * the ACK is due at once but goes in the timer pass right after
-			 * the batch: one ACK covers every frame of it. */
-			if (c->rcv_nxt - c->rcv_wup >= 2u * c->rcv_mss) {
-				if (c->s->rx_batch)
-					tcp_ackq_add(c);
-				else
-					c->ack_now = true;
-			} else if (c->delack_at == STACK_NEVER)
+			/* Like Linux's __tcp_ack_snd_check(): at once in quick-ACK
+			 * mode, or once more than one full segment is unacknowledged
+			 * (RFC 1122 §4.2.3.2, RFC 5681 §4.2: every second one) and the
+			 * application keeps up (else the read sends it, with the room
+			 * it made); otherwise within the delayed-ACK timeout. */
+			if (in_quickack_mode(c) || (c->rcv_nxt - c->rcv_wup > c->rcv_mss && window_keeps_up(c)))
+				ack_soon(c);
+			else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
 			ofo_insert(c, g->seq, g->data, g->len);
@@ -763,6 +927,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 				c->ofo_fin = true;
 				c->ofo_fin_seq = g->seq + g->len;
 			}
+			c->ack_sched = true;
 			c->ack_now = true;          /* out of order: duplicate ACK at once */
 		}
 		if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {
@@ -877,6 +1042,13 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	c->rcv_nxt = g->seq + 1;
 	c->rcv_wup = c->rcv_nxt;
 	take_syn_options(c, g, now);
+	/* RFC 3168 §6.1.1: our ECN-setup SYN is accepted by a SYN-ACK with ECE
+	 * and not CWR (Linux's tcp_ecn_rcv_synack()); in a simultaneous open,
+	 * by the peer's SYN asking too (tcp_ecn_rcv_syn()). */
+	if (ack_ok)
+		c->ecn_ok = c->ecn_syn && (g->flags & TCP_ECE) && !(g->flags & TCP_CWR);
+	else
+		c->ecn_ok = c->ecn_syn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR);
 	if (ack_ok) {
 		c->snd_una = g->ack;
 		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
@@ -911,7 +1083,24 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		tcp_send_ack(c, now);
+		if ((c->opt.defer_accept || c->pingpong) && !c->ack_now) {
+			/* Linux's tcp_rcv_synsent_state_process: with
+			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the
+			 * handshake's ACK is a delayed ACK of at most
+			 * TCP_DELACK_MAX, for data to ride on, and quick-ACK mode
+			 * starts (which ends the interactive mode). Meanwhile the
+			 * window offered is our SYN's, and the connection's end
+			 * counts as the last arrival (tcp_finish_connect's
+			 * lrcvtime): data sent within the delayed-ACK timeout of
+			 * it is a reply, as Linux counts it. */
+			c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+			c->lrcvtime = now;
+			c->ack_sched = true;
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_MAX_US);
+		} else {
+			tcp_send_ack(c, now);
+		}
 		tcp_wake(c);
 		tcp_output(c, now);
 		return;
@@ -955,10 +1144,16 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_nxt = c->iss + 1;
 	c->snd_max = c->iss + 1;
 	c->snd_base = c->iss + 1;
+	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
+	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless
+	 * PSTACK_TCP_ECN=0 (Linux's tcp_ecn 1 and 2 both accept), and, like
+	 * Linux's tcp_ecn_create_request(), not when the SYN itself came ECT
+	 * (a network that marks SYNs cannot be trusted with ECN). */
+	c->ecn_ok = s->cfg.tcp_ecn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR) && g->ecn == TCP_ECN_NOT_ECT;
 	c->snd_wnd = g->wnd;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = g->seq;
@@ -1081,6 +1276,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		stack_drop(s, (enum drop_reason)r);
 		return;
 	}
+	g.ecn = ih->tos & 3;
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
 	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {

@@ -5,7 +5,7 @@
  *
  * RFCs: 9293 §3.8.6 (window management), 1122 §4.2.3.4 (Nagle, sender SWS),
  * 7323 (window scale, timestamps), 2018 (SACK blocks), 6675 (SACK recovery
- * transmission rules), 5681/6582 (dupacks and fast recovery), 3042.
+ * transmission rules), 5681/6582 (dupacks and fast recovery), 3042, 3168 (ECN).
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +23,93 @@ uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
 }
 
 static uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/*
+ * PSH, as Linux sets it. Linux's tcp_sendmsg() copies a write into send
+ * buffers (skbs) of at most a size goal (64 KiB less headers, a multiple
+ * of the MSS, at most half the peer's largest window: tcp_xmit_size_goal()),
+ * appending to the last one while it is unsent and not full, and at the end
+ * of the write marks the last one PSH (tcp_push() -> tcp_mark_push()). The
+ * buffer keeps its mark as it grows, and when it goes out cut in segments
+ * (or is split to fit the windows, tso_fragment()) the mark is on its last
+ * segment. So PSH ends each write that finds the queue sent, and in a bulk
+ * transfer that keeps the queue full, every buffer into which a write
+ * ended: about one segment in 45. Within one long write, the buffer being
+ * filled when the write has gone half the peer's largest window past the
+ * last mark is marked too (forced_push()). Deviation: Linux looks at that
+ * after each copy (32 KiB at most), here it is counted to the byte.
+ */
+uint32_t tcp_size_goal(const struct tcp_conn *c)
+{
+	uint32_t goal = TCP_PSH_GOAL, mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+
+	/* tcp_bound_to_half_wnd() */
+	if (c->max_snd_wnd > TCP_DEFAULT_MSS && goal > c->max_snd_wnd / 2)
+		goal = c->max_snd_wnd / 2;
+	goal -= goal % mss;
+	return goal > mss ? goal : mss;
+}
+
+/* forced_push(): the part [lo, hi) of a write went into the buffer being
+ * filled; true (and the last mark moved where Linux would have it) when the
+ * write passed half the peer's largest window beyond the last mark in it. */
+static bool psh_forced(struct tcp_conn *c, tcp_seq lo, tcp_seq hi)
+{
+	uint32_t step = c->max_snd_wnd / 2 + 1;
+	tcp_seq x = seq_max(c->psh_pushed + step, lo + 1);
+
+	if (seq_gt(x, hi))
+		return false;
+	c->psh_pushed = x + (hi - x) / step * step;
+	return true;
+}
+
+void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
+{
+	uint32_t goal = tcp_size_goal(c);
+	tcp_seq tail = start;
+
+	/* Unsent data before this write: its last buffer (what is left of it
+	 * when part went out) takes the write's first bytes. */
+	if (seq_lt(c->snd_max, start))
+		tail = seq_max(c->psh_tail, c->snd_max);
+	else
+		c->psh_tail_marked = false;
+	while (seq_gt(end, tail) && end - tail > goal) {
+		if (psh_forced(c, seq_max(tail, start), tail + goal))
+			c->psh_tail_marked = true;
+		/* A full buffer: it keeps the mark a write ending in it gave it. */
+		if (c->psh_tail_marked) {
+			if (c->psh_n == TCP_PSH_MARKS) {
+				c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+				c->psh_n--;
+			}
+			c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = tail + goal;
+			c->psh_n++;
+		}
+		tail += goal;
+		c->psh_tail_marked = false;
+	}
+	c->psh_tail = tail;
+	c->psh_tail_marked = true;
+	c->psh_pushed = end;
+}
+
+/* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it
+ * empties the send queue (the last write's end). Marks behind it go. */
+static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
+{
+	tcp_seq end = seq + len;
+	bool psh = len && end == tcp_snd_end(c);
+
+	while (c->psh_n && seq_leq(c->psh_marks[c->psh_head], end)) {
+		if (len && seq_gt(c->psh_marks[c->psh_head], seq))
+			psh = true;
+		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+		c->psh_n--;
+	}
+	return psh;
+}
 
 /* Payload room in one segment: SACK blocks take option space (RFC 2018 §3). */
 static uint32_t seg_mss(const struct tcp_conn *c)
@@ -176,7 +263,27 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	struct ip4_tx tx;
 	uint8_t *h;
 	uint16_t wnd;
+	bool ect = false;
 
+	/* RFC 3168 §6.1.1, §6.1.5, like Linux's tcp_ecn_send(): on an ECN
+	 * connection new data goes ECT(0), the first after a reduction of the
+	 * window with CWR; retransmissions, probes, pure ACKs, SYNs and RSTs
+	 * are not ECN-capable (a CE mark on them could not be answered). ECE
+	 * on everything while the peer has to be told of a CE mark. */
+	if (c->ecn_ok && !(flags & (TCP_SYN | TCP_RST))) {
+		if (len && seq_geq(seq, c->snd_max)) {
+			ect = true;
+			if (c->ecn_queue_cwr) {
+				flags |= TCP_CWR;
+				g.flags = flags;
+				c->ecn_queue_cwr = false;
+			}
+		}
+		if (c->ecn_demand_cwr) {
+			flags |= TCP_ECE;
+			g.flags = flags;
+		}
+	}
 	our_options(c, &g, flags, now);
 	hlen = TCP_HLEN + tcp_opts_len(&g);
 	pkb = pkb_alloc(hlen + len);
@@ -187,6 +294,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
 	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
 		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), now);
+	/* Send timestamps (SO_TIMESTAMPING) of the bytes leaving a first time. */
+	if (c->marks && len)
+		tcp_errq_sent(c, seq, len, now);
 
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
@@ -227,16 +337,28 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		tcp_fill_csum(h, hlen + len, g.src, g.dst);
 	}
 	if (flags & TCP_ACK) {
+		/* Linux's tcp_event_ack_sent(): an ACK of new data is one of
+		 * quick-ACK mode's (tcp_dec_quickack_mode()); what was owed is paid. */
+		if (c->ack_sched && c->quick)
+			c->quick--;
+		c->ack_sched = false;
+		c->ack_pushed = c->ack_pushed2 = false;
 		c->rcv_wup = c->rcv_nxt;
 		c->delack_at = STACK_NEVER;
-		c->unacked_segs = 0;
 		c->ack_now = false;
 	}
+	/* Linux's tcp_event_data_sent(): data sent within the delayed-ACK
+	 * timeout of the peer's is a reply: the connection is interactive
+	 * (pingpong, net.ipv4.tcp_pingpong_thresh = 1), and its ACKs wait to
+	 * ride on the next reply instead of going at once. */
+	if (len && c->lrcvtime && now - c->lrcvtime < TCP_DELACK_US)
+		c->pingpong = true;
 	memset(&tx, 0, sizeof(tx));
 	tx.src = c->pcb.local.addr;
 	tx.dst = c->pcb.remote.addr;
 	tx.proto = IP_PROTO_TCP;
-	tx.tos = c->opt.tos;
+	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
+	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
@@ -278,8 +400,19 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 {
 	uint8_t flags = TCP_SYN;
 
-	if (c->state == TCP_STATE_SYN_RECEIVED)
+	/* RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, the SYN-ACK
+	 * that accepts ECE alone. Like Linux (tcp_ecn_fallback), a SYN sent
+	 * again goes without: a middlebox may drop ECN-setup SYNs. */
+	if (c->state == TCP_STATE_SYN_RECEIVED) {
 		flags |= TCP_ACK;
+		if (c->ecn_ok)
+			flags |= TCP_ECE;
+	} else if (c->ecn_syn) {
+		if (c->retries)
+			c->ecn_syn = false;
+		else
+			flags |= TCP_ECE | TCP_CWR;
+	}
 	xmit(c, c->iss, flags, 0, now);
 	if (seq_lt(c->snd_max, c->iss + 1))
 		c->snd_max = c->iss + 1;
@@ -373,7 +506,7 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
 		uint8_t flags = TCP_ACK;
 
-		if (c->snd_nxt + len == end)
+		if (psh_due(c, c->snd_nxt, len))
 			flags |= TCP_PSH;
 		xmit(c, c->snd_nxt, flags, len, now);
 		c->snd_nxt += len;
@@ -571,7 +704,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
-		if (c->in_recovery) {
+		if (c->in_recovery || c->ca_state == TCP_CA_CWR) {
 			/* PRR set cwnd to pipe + sndcnt in bytes (RFC 6937 §3):
 			 * the room is sndcnt, in segments of the size sent now
 			 * (below the MSS when SACK blocks ride along), not a
@@ -623,6 +756,17 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
+		if (avail && len == avail && len % smss && (c->opt.cork || c->more) && !c->fin_queued && !retrans &&
+		    !c->sws_override) {
+			/* TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): the
+			 * partial segment at the end waits for more data, the
+			 * uncork, the FIN, or the probe timer armed below (Linux's
+			 * tcp_check_probe_timer: the RTO, 200 ms at least, after
+			 * which persist_expired() sends it). */
+			len -= len % smss;
+			if (!len)
+				break;
+		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
 		    c->snd_max != c->snd_una && !urg_mode(c)) {
 			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data
@@ -633,7 +777,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			break;
 		if (fin_now)
 			flags |= TCP_FIN;
-		if (len && seq + len == end)
+		if (retrans ? len && seq + len == end : psh_due(c, seq, len))
 			flags |= TCP_PSH;
 		if (retrans) {
 			c->s->stats.tcp_retransmits++;

@@ -28,10 +28,13 @@ struct stack;
 
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
+#define TCP_MAX_USER_MSS 32767           /* TCP_MAXSEG's bound (Linux's MAX_TCP_WINDOW) */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
+#define TCP_RTO_FALLBACK_US 3000000u     /* RFC 6298 (5.7), Linux TCP_TIMEOUT_FALLBACK */
 #define TCP_RTO_MIN_US 200000u           /* Linux TCP_RTO_MIN */
 #define TCP_RTO_MAX_US 120000000u        /* Linux TCP_RTO_MAX */
-#define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN */
+#define TCP_DELACK_US 40000u             /* Linux TCP_DELACK_MIN (and TCP_ATO_MIN) */
+#define TCP_MAX_QUICKACKS 16             /* Linux TCP_MAX_QUICKACKS */
 #define TCP_TX_BURST 64                  /* segments per connection per turn */
 #define TCP_APP_BURST 10                 /* segments sent in the application's own call (tcp_send) */
 #define TCP_TX_ROUND 64                 /* segments per timer pass for connections waiting their turn */
@@ -43,16 +46,16 @@ struct stack;
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
-#define TCP_DEFAULT_SNDBUF (1u << 20)
-#define TCP_DEFAULT_RCVBUF (64u << 10)
-#define TCP_RCVBUF_AUTO_MAX (6u << 20)      /* Linux's tcp_rmem[2]: where autotuning stops */
+#define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
+#define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
-#define TCP_RCV_WSCALE 7                 /* what Linux offers with its default tcp_rmem */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
+#define TCP_PSH_MARKS 16                 /* PSH marks on unsent data held at most (struct tcp_conn) */
+#define TCP_PSH_GOAL (65536u - 1 - 320)  /* Linux's size goal: GSO's 64 KiB less MAX_TCP_HEADER */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
@@ -77,6 +80,7 @@ struct tcp_ofo {
 /* The congestion states, numbered as Linux's (TCP_INFO's tcpi_ca_state). */
 enum tcp_ca_state {
 	TCP_CA_OPEN = 0,
+	TCP_CA_CWR = 2,                     /* the window comes down after an ECN echo (RFC 3168 §6.1.2) */
 	TCP_CA_RECOVERY = 3,                /* fast recovery */
 	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
 };
@@ -113,6 +117,16 @@ struct tcp_conn {
 	uint32_t max_snd_wnd;
 	tcp_seq snd_base;                   /* sequence number of sndq's first byte */
 	bool fin_queued;                    /* FIN after the queued data */
+	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
+	 * data as Linux's send buffers would hold it, each at most a size goal;
+	 * the buffer that is the tail when a write ends carries PSH. The tail
+	 * starts at psh_tail; psh_marks are the ends of the full buffers before
+	 * it that carry PSH, oldest first. */
+	tcp_seq psh_tail;
+	tcp_seq psh_pushed;                 /* the last mark (Linux's pushed_seq) */
+	bool psh_tail_marked;
+	uint8_t psh_head, psh_n;
+	tcp_seq psh_marks[TCP_PSH_MARKS];
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
@@ -181,11 +195,23 @@ struct tcp_conn {
 	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
+	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */
+	bool ecn_ok;                        /* negotiated on the handshake */
+	bool ecn_syn;                       /* our SYN asks for it (PSTACK_TCP_ECN=1; not when resent) */
+	bool ecn_seen;                      /* an ECT or CE mark came on data (TCP_ECN_SEEN) */
+	bool ecn_demand_cwr;                /* a CE mark came: ECE on what we send until the peer's CWR */
+	bool ecn_queue_cwr;                 /* the window came down: CWR on the next new data */
+	tcp_seq cwr_high;                   /* CWR state ends once SND.UNA passes this (Linux's high_seq) */
+	uint32_t ecn_reductions;            /* ECN echoes that reduced the window */
 	uint64_t bytes_sent, bytes_retrans; /* data bytes, every transmission; those resent */
 
-	/* delayed ACK */
-	uint32_t unacked_segs;
+	/* delayed ACK and quick-ACK mode (Linux's icsk_ack, tcp_input.c) */
 	bool ack_now;
+	bool ack_sched;                     /* data came that no ACK covered yet (inet_csk_ack_scheduled) */
+	bool ack_pushed, ack_pushed2;       /* a segment shorter than rcv_mss came, once / twice (ICSK_ACK_PUSHED{,2}) */
+	bool pingpong;                      /* interactive: our data answers the peer's, ACKs ride on it */
+	uint8_t quick;                      /* ACKs still to send at once (icsk_ack.quick) */
+	uint64_t lrcvtime;                  /* when data last came (0: never) */
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
@@ -209,6 +235,15 @@ struct tcp_conn {
 	uint16_t urg_data;                  /* receiving: 0 or TCP_URG_* (with the byte when VALID) */
 
 	struct sock_opts opt;               /* socket options (inherited from the listener) */
+	bool more;                          /* MSG_MORE on the latest write: the partial tail waits */
+	bool defer_acked;                   /* TCP_DEFER_ACCEPT: the handshake's bare ACK came (Linux's acked) */
+	uint64_t rx_data_at;                /* when in-order data last came (receive timestamps), 0: never */
+	/* The error queue (tcp_errq.c): the marks of send calls not yet
+	 * reported, oldest first, and the entries to read. */
+	struct tcp_txmark *marks, *marks_tail;
+	uint32_t nmarks;
+	struct tcp_errq_ent *errq, *errq_tail;
+	uint32_t nerrq;
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
@@ -290,11 +325,15 @@ void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 /* The send MSS from the path MTU, the peer's MSS and the options in use. */
 void tcp_sync_mss(struct tcp_conn *c);
-/* Our window scale for a SYN (RFC 7323 §2.3). */
+/* Our window scale for a SYN (RFC 7323 §2.3), from the largest receive buffer. */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
+/* Send buffer autotuning (Linux's tcp_sndbuf_expand), up to tcp_wmem[2]. */
+void tcp_sndbuf_expand(struct tcp_conn *c);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */
+/* Linux's tcp_enter_quickack_mode(): the next ACKs (up to max) go at once. */
+void tcp_enter_quickack_mode(struct tcp_conn *c, unsigned max);
 int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csum_ok, struct tcp_seg *g);
 /* Frees one out-of-order block, giving its charge back. */
 void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
@@ -302,7 +341,17 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o);
 void tcp_ofo_deliver(struct tcp_conn *c, uint64_t now);
 
 /* ---- tcp_output.c ---- */
+/* ECN codepoints (RFC 3168 §5), the IP header's two low TOS bits. */
+#define TCP_ECN_NOT_ECT 0
+#define TCP_ECN_ECT1 1
+#define TCP_ECN_ECT0 2
+#define TCP_ECN_CE 3
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
+/* Linux's size goal (tcp_xmit_size_goal): the size of the send buffers a
+ * write fills, whole segments, at most half the peer's largest window. */
+uint32_t tcp_size_goal(const struct tcp_conn *c);
+/* The application queued [start, end): where PSH goes (Linux's tcp_mark_push). */
+void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end);
 /* Sends whatever the windows, Nagle and the queues allow (at most
  * TCP_TX_BURST segments; the rest waits its turn in the table's txq). */
 void tcp_output(struct tcp_conn *c, uint64_t now);
@@ -359,6 +408,23 @@ static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t w
 	if (field == &c->tw_at && c->in_tw)
 		tcp_tw_requeue(c);
 }
+
+/* ---- tcp_errq.c: the error queue (tcp.h, tcp_mark_send) ---- */
+#define TCP_MARKS_MAX 65536              /* send calls awaiting their report, at most */
+#define TCP_ERRQ_MAX 1024                /* entries waiting to be read, at most (Linux: the receive buffer) */
+/* [seq, seq + len) goes out for the first time at now. */
+void tcp_errq_sent(struct tcp_conn *c, tcp_seq seq, uint32_t len, uint64_t now);
+/* SND.UNA moved: the marks it passed report. */
+void tcp_errq_acked(struct tcp_conn *c, uint64_t now);
+/* The connection is over: pending zerocopy completions report (Linux frees
+ * the buffers then), the timestamps never will. */
+void tcp_errq_done(struct tcp_conn *c);
+void tcp_errq_free(struct tcp_conn *c);
+
+/* ---- tcp_timer.c (options) ---- */
+/* How long an orphan stays in FIN_WAIT_2 (Linux's tcp_fin_time): TCP_LINGER2
+ * or tcp_fin_timeout, at least 3.5 RTO. */
+uint64_t tcp_fin_time(const struct tcp_conn *c);
 
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);

@@ -21,6 +21,8 @@
  * D-SACK shows every retransmission of it was spurious (RFC 3708; the window
  * comes back, like Linux's tcp_try_undo_dsack). What to send is the output's
  * business (tcp_output.c): the segments marked lost first, then new data.
+ * An ECN echo (RFC 3168 §6.1.2) brings the window down as a loss would, once
+ * per window of data and without resending anything: Linux's CWR state.
  */
 #include "stack/core/tcp/tcp_rack.h"
 
@@ -305,6 +307,7 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
+	bool reducing = c->ca_state == TCP_CA_CWR;
 
 	c->in_recovery = true;
 	c->ca_state = TCP_CA_RECOVERY;
@@ -315,14 +318,37 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	 * first during it can start the next one (step 1's test). */
 	c->recover = c->snd_max - 1;
 	c->rescue_on = false;
+	/* Already coming down after an ECN echo: one reduction, which PRR
+	 * carries on (Linux's tcp_enter_recovery() when tcp_in_cwnd_reduction()),
+	 * and nothing to undo (the echo was no mistake). */
+	c->undo_recovery = !reducing;
+	if (reducing)
+		return;
 	/* What to restore if D-SACK shows the recovery was spurious. */
-	c->undo_recovery = true;
 	c->undo_marker = c->snd_una;
 	c->undo_retrans = 0;
 	c->undo_cwnd = c->cc.cwnd;
 	c->undo_ssthresh = c->cc.ssthresh;
 	tcp_cc_on_loss(&c->cc, flight, now);
 	tcp_prr_init(&c->prr, flight);
+	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2: CWR after any reduction */
+}
+
+/* RFC 3168 §6.1.2: the receiver saw a CE mark. The window comes down as
+ * for a loss (the congestion control's ssthresh, then PRR, RFC 6937, for
+ * what each ACK lets out), once per window: later echoes of the same are
+ * ignored until what was sent before is acknowledged (Linux's
+ * tcp_enter_cwr() and the CWR state). The next new data carries CWR. */
+static void enter_cwr(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+
+	c->ca_state = TCP_CA_CWR;
+	c->cwr_high = c->snd_max;
+	c->ecn_reductions++;
+	tcp_cc_on_loss(&c->cc, flight, now);
+	tcp_prr_init(&c->prr, flight);
+	c->ecn_queue_cwr = true;
 }
 
 static void exit_recovery(struct tcp_conn *c, uint64_t now)
@@ -390,6 +416,13 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		c->ca_state = TCP_CA_OPEN;
 		rack_recovery_end(c);
 	}
+	/* The CWR state ends once data sent after the reduction (the CWR bit
+	 * with it) is acknowledged: the window is ssthresh (Linux's
+	 * tcp_end_cwnd_reduction()). */
+	if (c->ca_state == TCP_CA_CWR && seq_gt(c->snd_una, c->cwr_high)) {
+		c->ca_state = TCP_CA_OPEN;
+		c->cc.cwnd = c->cc.ssthresh;
+	}
 
 	/* Loss detection. */
 	if (c->snd_una != c->snd_max) {
@@ -412,12 +445,18 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 
 	/* RFC 6582 §3.2 step 1 / RFC 6675 §5: a loss starts a recovery, once
 	 * the previous one is over. */
-	if (!c->in_recovery && c->ca_state == TCP_CA_OPEN && c->sb.lost && seq_gt(c->snd_una, c->recover)) {
+	if (!c->in_recovery && (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && c->sb.lost &&
+	    seq_gt(c->snd_una, c->recover)) {
+		if (c->ca_state == TCP_CA_OPEN)
+			delivered = 0;
 		enter_recovery(c, now);
+	} else if (ai->ece && c->ca_state == TCP_CA_OPEN) {
+		/* Like Linux's tcp_try_to_open(): an ECN echo without a loss. */
+		enter_cwr(c, now);
 		delivered = 0;
 	}
-	/* RFC 6937: what this ACK lets recovery send. */
-	if (c->in_recovery) {
+	/* RFC 6937: what this ACK lets recovery (or the CWR state) send. */
+	if (c->in_recovery || c->ca_state == TCP_CA_CWR) {
 		uint32_t pipe = tcp_pipe(c);
 		uint32_t sndcnt = tcp_prr_sndcnt(&c->prr, c->cc.ssthresh, pipe, delivered, c->mss,
 						 ai->una_advanced && !newly_lost);
@@ -441,6 +480,7 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	c->ca_state = TCP_CA_LOSS;
 	c->dupacks = 0;
 	c->rescue_on = false;
+	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2, Linux's tcp_enter_loss() */
 	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
 	 * timeout. Like Linux, it survives, unless the first unacknowledged
 	 * segment is SACKed (the receiver reneged) or it is the second timeout
@@ -466,7 +506,8 @@ void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now)
 
 	c->reo_armed = false;
 	timeout = rack_detect_loss(c, now);
-	if (c->sb.lost > lost && !c->in_recovery && c->ca_state == TCP_CA_OPEN && seq_gt(c->snd_una, c->recover)) {
+	if (c->sb.lost > lost && !c->in_recovery && (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) &&
+	    seq_gt(c->snd_una, c->recover)) {
 		enter_recovery(c, now);
 		/* PRR's first ACK: the fast retransmission goes now. */
 		c->cc.cwnd = tcp_pipe(c) + tcp_prr_sndcnt(&c->prr, c->cc.ssthresh, tcp_pipe(c), 0, c->mss, false);

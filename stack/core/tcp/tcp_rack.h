@@ -40,6 +40,7 @@ struct tcp_ack_info {
 	bool dupack;                    /* a duplicate ACK (RFC 5681 §2) */
 	bool dsack;                     /* a valid D-SACK (RFC 2883 §4) */
 	bool dsack_tlp;                 /* ... for the tail loss probe (RFC 8985 §7.4) */
+	bool ece;                       /* an ECN echo on an ECN connection (RFC 3168 §6.1.2) */
 };
 
 /* Reads g's SACK blocks: a D-SACK first (RFC 2883 §4), then marks the

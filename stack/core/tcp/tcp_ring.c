@@ -35,6 +35,7 @@ void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 	r->buf = NULL;
 	r->cap = r->head = r->len = r->resv = 0;
 	r->limit = limit;
+	r->min = TCP_RING_MIN;
 	r->mem = mem;
 }
 
@@ -78,7 +79,7 @@ void tcp_ring_reserve(struct tcp_ring *r, size_t bytes)
 /* What the ring may always hold, budget or not: its charge, at least the minimum. */
 static size_t ring_floor(const struct tcp_ring *r)
 {
-	size_t f = r->limit < TCP_RING_MIN ? r->limit : TCP_RING_MIN;
+	size_t f = r->limit < r->min ? r->limit : r->min;
 	size_t c = ring_charged(r);
 
 	return c > f ? c : f;
@@ -263,7 +264,7 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
-	if (r->len || r->cap <= TCP_RING_MIN || !r->mem || !tcp_mem_pressure(r->mem))
+	if (r->len || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
 		return;
 	/* The reservation stays: it is a promise made to the peer. */
 	free(r->buf);

@@ -5,8 +5,9 @@
  *
  * Every ring of a stack draws its allocation from one shared budget
  * (struct tcp_mem, PSTACK_TCP_MEM), like Linux's tcp_mem: a ring may always
- * hold TCP_RING_MIN bytes (so every connection can make progress, like
- * Linux's tcp_rmem[0]/tcp_wmem[0] guarantee), and grows past that only while
+ * hold its minimum (TCP_RING_MIN unless set: PSTACK_TCP_RMEM's and
+ * PSTACK_TCP_WMEM's first number), so every connection can make progress,
+ * like Linux's tcp_rmem[0]/tcp_wmem[0] guarantee, and grows past that only while
  * the budget has room. The room a ring reports (tcp_ring_space) already
  * accounts for the budget, so the receive window and POLLOUT shrink with it.
  *
@@ -50,6 +51,7 @@ struct tcp_ring {
 	size_t head;    /* index of the first byte */
 	size_t len;     /* bytes held */
 	size_t limit;   /* cap never grows past this */
+	size_t min;     /* what it may always hold, budget or not (tcp_rmem[0]/tcp_wmem[0]; TCP_RING_MIN by default) */
 	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */
 };

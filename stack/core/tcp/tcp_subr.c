@@ -176,8 +176,12 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
 	c->opt = sock_opts_default();
-	tcp_ring_init(&c->sndq, TCP_DEFAULT_SNDBUF, &t->mem);
-	tcp_ring_init(&c->rcvq, TCP_DEFAULT_RCVBUF, &t->mem);
+	/* PSTACK_TCP_WMEM / PSTACK_TCP_RMEM: the guaranteed minimum and the
+	 * size at first (SO_SNDBUF and SO_RCVBUF change the latter). */
+	tcp_ring_init(&c->sndq, s->cfg.tcp_wmem[1], &t->mem);
+	c->sndq.min = s->cfg.tcp_wmem[0];
+	tcp_ring_init(&c->rcvq, s->cfg.tcp_rmem[1], &t->mem);
+	c->rcvq.min = s->cfg.tcp_rmem[0];
 	tcp_cc_init(&c->cc, TCP_CC_CUBIC, c->mss);
 	link_all(c);
 	t->live++;
@@ -283,11 +287,13 @@ static void tcp_conn_free(struct tcp_conn *c)
 
 	if (c->segs_out > 2)
 		log_debug("tcp %u -> %u done: segs out %u in %u, retransmits %u, timeouts %u (spurious %u), "
-			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u",
+			  "tail probes %u, fast recoveries %u, window probes %u, srtt %u us, cwnd %u, ecn %s (%u reductions)",
 			  c->pcb.local.port, c->pcb.remote.port, c->segs_out, c->segs_in, c->total_retrans, c->rto_count,
-			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd);
+			  c->spurious_rtos, c->tlp_probes, c->fast_recoveries, c->persist_probes, c->srtt, c->cc.cwnd,
+			  c->ecn_ok ? "on" : "off", c->ecn_reductions);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
+	tcp_errq_free(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		tcp_close_children(c, c->s->now);
 	unparent(c);
@@ -337,6 +343,7 @@ bool tcp_done(struct tcp_conn *c)
 	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
+	tcp_errq_done(c);
 	tcp_ring_free(&c->sndq);
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
@@ -376,14 +383,55 @@ void tcp_sync_mss(struct tcp_conn *c)
 	c->mss = (uint16_t)m;
 }
 
+/*
+ * RFC 7323 §2.3: the shift covers the largest window the connection may
+ * offer. Like Linux's tcp_select_initial_window(): the larger of the
+ * receive buffer and tcp_rmem[2] (PSTACK_TCP_RMEM's max, where autotuning
+ * may take the buffer), log2 of it less 15, from 0 to 14: 7 with the
+ * default 6 MiB, 8 with 15 MB, 10 with 32 MiB. With SO_RCVBUF set the
+ * buffer alone (the buffer no longer grows: Linux's SOCK_RCVBUF_LOCK clamps
+ * the window to it, tcp_connect_init() and tcp_openreq_init_rwin()).
+ * Deviation: Linux also takes the larger net.core.rmem_max (the largest
+ * SO_RCVBUF a user may ask for, 208 KiB by default); pstack has no such
+ * setting (SO_RCVBUF is capped at TCP_MAX_BUF).
+ */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 {
-	uint8_t ws = TCP_RCV_WSCALE;
+	uint64_t space = c->rcvq.limit;
+	int ws = -15;
 
-	/* Like Linux: at least 7, more when the buffer could use a larger window. */
-	while (ws < TCP_MAX_WSCALE && (65535ull << ws) < c->rcvq.limit)
+	if (c->opt.rcvbuf < 0 && space < c->s->cfg.tcp_rmem[2])
+		space = c->s->cfg.tcp_rmem[2];
+	/* TCP_WINDOW_CLAMP bounds it (Linux's tcp_select_initial_window:
+	 * the space taken no larger than the clamp). */
+	if (c->opt.window_clamp && space > c->opt.window_clamp)
+		space = c->opt.window_clamp;
+	for (; space > 1; space >>= 1)
 		ws++;
-	return ws;
+	return (uint8_t)(ws < 0 ? 0 : ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws);
+}
+
+/*
+ * Like Linux's tcp_sndbuf_expand() (from tcp_new_space(), once ACKs free
+ * room, and at the end of the handshake, tcp_init_buffer_space()): the send
+ * buffer holds at least two congestion windows (CUBIC's fast recovery
+ * needs 1.7, "rounded to 2 to include extra cushion"), and at least two
+ * initial windows, up to tcp_wmem[2] (PSTACK_TCP_WMEM's max). Not when the
+ * application set SO_SNDBUF (SOCK_SNDBUF_LOCK), under memory pressure, or
+ * while the congestion window is full (tcp_should_expand_sndbuf()).
+ * Deviation: Linux counts the buffers' overhead too (a segment costs
+ * several times its payload); the ring holds payload only.
+ */
+void tcp_sndbuf_expand(struct tcp_conn *c)
+{
+	uint64_t want = 2ull * (c->cc.cwnd > 10u * c->mss ? c->cc.cwnd : 10u * c->mss);
+
+	if (c->opt.sndbuf >= 0 || tcp_mem_pressure(&c->s->tcp->mem) || tcp_pipe(c) >= c->cc.cwnd)
+		return;
+	if (want > c->s->cfg.tcp_wmem[2])
+		want = c->s->cfg.tcp_wmem[2];
+	if (want > c->sndq.limit)
+		c->sndq.limit = (size_t)want;
 }
 
 void tcp_rcv_reserve(struct tcp_conn *c)
@@ -409,6 +457,9 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
 	size_t space = tcp_ring_space(&c->rcvq);    /* within the stack-wide budget too */
 
+	/* TCP_WINDOW_CLAMP: no window beyond it (Linux's window_clamp). */
+	if (c->opt.window_clamp && space > c->opt.window_clamp)
+		space = c->opt.window_clamp;
 	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
 }
 

@@ -109,7 +109,9 @@ static uint64_t backed_off_rto(const struct tcp_conn *c)
  * of recovery, with an RTT estimate, when no other probe is outstanding. */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	return c->sack_ok && c->rtt_valid && !c->in_recovery && c->ca_state == TCP_CA_OPEN && !c->tlp_out &&
+	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states) */
+	return c->sack_ok && c->rtt_valid && !c->in_recovery &&
+	       (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
 	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
 }
 
@@ -288,24 +290,51 @@ static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
 	return rtx > timeout;
 }
 
+/* SYN (or SYN-ACK) retransmissions before giving up: TCP_SYNCNT or the
+ * default; for a child of a listener with TCP_DEFER_ACCEPT, that many
+ * (Linux's reqsk_timer_handler). */
+static unsigned syn_retries(const struct tcp_conn *c)
+{
+	if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && c->opt.defer_accept)
+		return c->opt.defer_accept;
+	if (c->opt.syncnt)
+		return c->opt.syncnt;
+	return c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
+}
+
+uint64_t tcp_fin_time(const struct tcp_conn *c)
+{
+	uint64_t t = c->opt.linger2 > 0 ? (uint64_t)c->opt.linger2 * 1000000 : TCP_FIN_TIMEOUT_US;
+	uint64_t min = 4ull * c->rto - c->rto / 2;
+
+	return t > min ? t : min;
+}
+
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
-	bool zero_wnd;
+	bool zero_wnd, resend;
 
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
-		if (c->retries >= (c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES) ||
+		if (c->retries >= syn_retries(c) ||
 		    (c->opt.user_timeout_ms && now - c->rtt_start >= (uint64_t)c->opt.user_timeout_ms * 1000)) {
 			return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 		}
+		/* Linux's syn_ack_recalc(): a child whose bare ACK TCP_DEFER_ACCEPT
+		 * dropped waits for data without resending, until the last
+		 * period, whose SYN-ACK gives the peer's ACK a last chance to
+		 * complete the connection without data. */
+		resend = !c->defer_acked || c->retries + 1 >= c->opt.defer_accept;
 		c->retries++;
 		c->backoff++;
-		c->s->stats.tcp_retransmits++;
-		c->total_retrans++;
-		tcp_send_syn(c, now);
+		if (resend) {
+			c->s->stats.tcp_retransmits++;
+			c->total_retrans++;
+			tcp_send_syn(c, now);
+		}
 		tcp_arm_rto(c, now);
 		return false;
 	case TCP_STATE_CLOSED:
@@ -458,6 +487,10 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 		return;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
+		/* Linux's tcp_delack_timer_handler(): a delayed ACK that no reply
+		 * carried ends the interactive mode. */
+		if (c->ack_sched)
+			c->pingpong = false;
 		if (c->state != TCP_STATE_CLOSED)
 			tcp_send_ack(c, now);
 	}

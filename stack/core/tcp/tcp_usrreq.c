@@ -61,7 +61,7 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
 {
 	struct stack *s = c->s;
-	uint32_t laddr;
+	uint32_t laddr, clamp;
 
 	stack_assert_locked();
 	switch (c->state) {
@@ -109,6 +109,11 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rtt_valid = false;
 	c->fin_rcvd = false;
 	c->fin_queued = false;
+	/* PSTACK_TCP_ECN=1: ask for ECN (Linux's tcp_ecn = 1). */
+	c->ecn_syn = s->cfg.tcp_ecn == 1;
+	c->ecn_ok = c->ecn_seen = c->ecn_demand_cwr = c->ecn_queue_cwr = false;
+	c->psh_n = 0;
+	c->psh_tail_marked = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
@@ -116,10 +121,16 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
 	c->snd_base = c->iss + 1;
+	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
+	/* Until the peer's SYN says more, Linux's tcp_connect_init: the MSS
+	 * from TCP_MAXSEG or 536, within the path MTU, less the timestamps
+	 * our SYN offers (what TCP_MAXSEG answers meanwhile). */
+	clamp = c->opt.maxseg ? (uint32_t)c->opt.maxseg : TCP_DEFAULT_MSS;
+	c->mss = (uint16_t)((clamp < c->pmtu - 40u ? clamp : c->pmtu - 40u) - 12u);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
@@ -147,6 +158,41 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 	c->parent = NULL;
 	*err = 0;
 	return c;
+}
+
+/* Bytes queued and not sent yet (Linux's write_seq - snd_nxt). */
+static uint32_t notsent(const struct tcp_conn *c)
+{
+	tcp_seq end = tcp_snd_end(c);
+
+	return seq_gt(end, c->snd_nxt) ? end - c->snd_nxt : 0;
+}
+
+/*
+ * How much of a write of len bytes goes in under TCP_NOTSENT_LOWAT (Linux's
+ * tcp_sendmsg_locked with tcp_stream_memory_free): the unsent bytes sit in
+ * buffers of a size goal; the one at the tail takes bytes whatever the mark,
+ * a new one only while fewer than the mark are unsent.
+ */
+static size_t lowat_room(const struct tcp_conn *c, size_t len)
+{
+	uint32_t lowat = c->opt.notsent_lowat, goal, unsent = notsent(c);
+	size_t n;
+
+	if (!lowat)
+		return len;
+	goal = tcp_size_goal(c);
+	n = unsent % goal ? goal - unsent % goal : 0;
+	if (n > len)
+		n = len;
+	unsent += (uint32_t)n;
+	while (n < len && unsent < lowat) {
+		size_t k = len - n < goal ? len - n : goal;
+
+		n += k;
+		unsent += (uint32_t)k;
+	}
+	return n;
 }
 
 static size_t iov_len(const struct sock_iov *v, int cnt)
@@ -188,13 +234,15 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 	}
 	if (!len)
 		return 0;
+	len = lowat_room(c, len);
 	/* One chunk, copied whole or not at all (Linux copies a segment's
 	 * worth at a time, and a fault in it sends none of it). */
-	n = tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s));
+	n = len ? tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s)) : 0;
 	if (n < 0)
 		return n;
 	if (!n)
 		return -EAGAIN;
+	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);
 	return n;
 }
@@ -241,35 +289,42 @@ long tcp_sendv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64
 
 /*
  * Receive buffer autotuning, like Linux's dynamic right-sizing
- * (tcp_rcv_space_adjust): a connection starts with 64 KiB (what Linux
- * offers at first); once per round trip (at least 1 ms), when the
- * application read more than half the buffer in it, the buffer doubles, up
- * to 6 MiB (tcp_rmem[2]), so that a fast reader's peer is not held back by
- * the window, and sends fewer window updates. Not when the application set
- * SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The window scale (7, like Linux's)
- * covers 8 MiB. The ring grows only as data comes, and the window only as
- * far as the stack's budget allows.
+ * (tcp_rcv_space_adjust): a connection starts with tcp_rmem[1]
+ * (PSTACK_TCP_RMEM's default, 64 KiB: what Linux offers at first); once per
+ * round trip (at least 1 ms), when the application read more than half the
+ * buffer in it, the buffer doubles, up to tcp_rmem[2] (6 MiB by default)
+ * and what the window scale can say, so that a fast reader's peer is not
+ * held back by the window, and sends fewer window updates. Not when the
+ * application set SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The ring grows only
+ * as data comes, and the window only as far as the stack's budget allows.
  */
 static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 {
 	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
+	uint64_t max = c->s->cfg.tcp_rmem[2];
 
 	c->rcv_copied += (uint32_t)n;
 	if (now - c->rcv_space_at < interval)
 		return;
-	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < TCP_RCVBUF_AUTO_MAX) {
-		size_t grown = c->rcvq.limit * 2 > TCP_RCVBUF_AUTO_MAX ? TCP_RCVBUF_AUTO_MAX : c->rcvq.limit * 2;
-
-		if ((65535ull << c->rcv_wscale) >= grown)
-			c->rcvq.limit = grown;
-	}
+	if ((65535ull << c->rcv_wscale) < max)
+		max = 65535ull << c->rcv_wscale;
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max)
+		c->rcvq.limit = c->rcvq.limit * 2 > max ? (size_t)max : c->rcvq.limit * 2;
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }
 
-/* After the application reads: tell the peer when the window opened enough
- * (RFC 1122 §4.2.3.3; like Linux, when it at least doubles). */
-static void maybe_window_update(struct tcp_conn *c, uint64_t now)
+/*
+ * After the application read, like Linux's tcp_cleanup_rbuf(): the ACK that
+ * input left for the read (more than one full segment unacknowledged while
+ * the application lagged, tcp_input.c) goes now, as does one owed for a
+ * short segment (the end of a message) once the read emptied the buffer,
+ * unless the connection is interactive (the reply carries it). Else a
+ * window update when the window opened enough: at least doubled (Linux),
+ * and by at least an MSS or half the buffer (RFC 1122 §4.2.3.3, receiver
+ * SWS avoidance).
+ */
+static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 {
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t space = tcp_rcv_space(c);
@@ -278,6 +333,11 @@ static void maybe_window_update(struct tcp_conn *c, uint64_t now)
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
 	    c->state != TCP_STATE_FIN_WAIT_2)
 		return;
+	if (c->ack_sched && (c->rcv_nxt - c->rcv_wup > c->rcv_mss ||
+			     (copied && !c->rcvq.len && (c->ack_pushed2 || (c->ack_pushed && !c->pingpong))))) {
+		tcp_send_ack(c, now);
+		return;
+	}
 	if (space > (65535u << c->rcv_wscale))
 		space = 65535u << c->rcv_wscale;    /* what the window field can say */
 	if (space >= cur + thresh && space >= 2 * cur)
@@ -360,7 +420,7 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 			tcp_ring_reclaim(&c->rcvq);
 			rcv_space_adjust(c, n, now);
 			tcp_rcv_reserve(c);
-			maybe_window_update(c, now);
+			cleanup_rbuf(c, n, now);
 		}
 		return (long)n;
 	}
@@ -475,8 +535,16 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 		c->wr_shut = true;
 		queue_fin(c, now);
 	}
-	if (c->state == TCP_STATE_FIN_WAIT_2)
-		tcp_timer_set(c, &c->tw_at, now + TCP_FIN_TIMEOUT_US);
+	if (c->state == TCP_STATE_FIN_WAIT_2) {
+		if (c->opt.linger2 < 0) {
+			/* Linux's tcp_close: TCP_LINGER2 -1 does not wait for the
+			 * peer's FIN, it resets. */
+			tcp_send_rst(c, now);
+			tcp_done(c);
+			return;
+		}
+		tcp_timer_set(c, &c->tw_at, now + tcp_fin_time(c));
+	}
 }
 
 unsigned tcp_poll(const struct tcp_conn *c)
@@ -502,8 +570,11 @@ unsigned tcp_poll(const struct tcp_conn *c)
 			m |= SOCK_POLLIN;
 		if (c->urg_data & TCP_URG_VALID)
 			m |= SOCK_POLLPRI;
-		/* sk_stream_is_writeable(): free space at least half the queued bytes. */
-		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2))
+		/* sk_stream_is_writeable(): free space at least half the queued
+		 * bytes, and (TCP_NOTSENT_LOWAT, tcp_stream_memory_free() as poll
+		 * asks it) twice the unsent bytes below the mark. */
+		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2 &&
+				   (!c->opt.notsent_lowat || 2ull * notsent(c) < c->opt.notsent_lowat)))
 			m |= SOCK_POLLOUT;
 	}
 	if (c->err)
@@ -572,6 +643,42 @@ size_t tcp_outq(const struct tcp_conn *c)
 	return c->sndq.len;
 }
 
+void tcp_set_more(struct tcp_conn *c, bool more)
+{
+	stack_assert_locked();
+	c->more = more;
+}
+
+size_t tcp_inq_hint(const struct tcp_conn *c)
+{
+	/* Linux: rcv_nxt - copied_seq, where the FIN counts until a read
+	 * reaches it; 1 once the connection is over (SOCK_DONE). */
+	size_t n = c->rcvq.len + (c->fin_rcvd ? 1u : 0u);
+
+	stack_assert_locked();
+	if (!n && c->state == TCP_STATE_CLOSED && c->was_connected)
+		n = 1;
+	return n;
+}
+
+uint64_t tcp_rx_stamp(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->rx_data_at;
+}
+
+uint32_t tcp_tskey_base(const struct tcp_conn *c, bool write_seq)
+{
+	stack_assert_locked();
+	return write_seq ? tcp_snd_end(c) : c->snd_una;
+}
+
+bool tcp_err_pending(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->errq != NULL;
+}
+
 /* ---- options ---- */
 
 static size_t buf_limit(int v, size_t min)
@@ -582,12 +689,45 @@ static size_t buf_limit(int v, size_t min)
 	return n < min ? min : n > TCP_MAX_BUF ? TCP_MAX_BUF : n;
 }
 
+/* TCP_DEFER_ACCEPT's seconds as SYN-ACK retransmissions and back, backed
+ * off from 1 s up to TCP_RTO_MAX (Linux's secs_to_retrans, retrans_to_secs). */
+static uint8_t secs_to_retrans(int secs)
+{
+	int period = 1, timeout = 1;
+	uint8_t n;
+
+	if (secs <= 0)
+		return 0;
+	for (n = 1; secs > period && n < 255; n++) {
+		timeout = timeout * 2 > (int)(TCP_RTO_MAX_US / 1000000) ? (int)(TCP_RTO_MAX_US / 1000000) : timeout * 2;
+		period += timeout;
+	}
+	return n;
+}
+
+static int retrans_to_secs(uint8_t n)
+{
+	int period = 0, timeout = 1;
+
+	if (n) {
+		period = 1;
+		while (--n) {
+			timeout = timeout * 2 > (int)(TCP_RTO_MAX_US / 1000000) ? (int)(TCP_RTO_MAX_US / 1000000) :
+			          timeout * 2;
+			period += timeout;
+		}
+	}
+	return period;
+}
+
 /* What the engine derives from the options: the rings' limits and the
  * congestion control (the rest is read where it is used). */
 static void opts_apply(struct tcp_conn *c)
 {
-	c->sndq.limit = c->opt.sndbuf < 0 ? TCP_DEFAULT_SNDBUF : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
-	c->rcvq.limit = c->opt.rcvbuf < 0 ? TCP_DEFAULT_RCVBUF : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	const struct stack_config *cfg = &c->s->cfg;
+
+	c->sndq.limit = c->opt.sndbuf < 0 ? cfg->tcp_wmem[1] : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+	c->rcvq.limit = c->opt.rcvbuf < 0 ? cfg->tcp_rmem[1] : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
 	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 }
 
@@ -636,7 +776,7 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		o->tos = (uint8_t)v;
 		return 0;
 	case TCP_OPT_MAXSEG:
-		if (v && (v < TCP_MIN_MSS || v > 65535))
+		if (v && (v < TCP_MIN_MSS || v > TCP_MAX_USER_MSS))
 			return -EINVAL;
 		o->maxseg = v;
 		return 0;
@@ -653,14 +793,59 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_OOBINLINE:
 		o->oobinline = v != 0;
 		return 0;
+	case TCP_OPT_CORK:
+		o->cork = v != 0;
+		return 0;
+	case TCP_OPT_NOTSENT_LOWAT:
+		o->notsent_lowat = (uint32_t)v;
+		return 0;
+	case TCP_OPT_DEFER_ACCEPT:
+		o->defer_accept = secs_to_retrans(v);
+		return 0;
+	case TCP_OPT_SYNCNT:
+		if (v < 1 || v > 127)       /* Linux's MAX_TCP_SYNCNT */
+			return -EINVAL;
+		o->syncnt = (uint8_t)v;
+		return 0;
+	case TCP_OPT_LINGER2:
+		o->linger2 = v < 0 ? -1 : v > TCP_FIN_TIMEOUT_MAX ? TCP_FIN_TIMEOUT_MAX : v;
+		return 0;
+	case TCP_OPT_WINDOW_CLAMP:
+		/* Linux's tcp_set_window_clamp: at least SOCK_MIN_RCVBUF / 2. */
+		o->window_clamp = v == 0 ? 0 : v < TCP_MIN_RCVBUF / 2 ? TCP_MIN_RCVBUF / 2 : (uint32_t)v;
+		return 0;
+	case TCP_OPT_TIMESTAMPING:
+		o->tsflags = (uint32_t)v;
+		return 0;
+	case TCP_OPT_QUICKACK:
+		/* Before a connection: what it starts with (Linux keeps the
+		 * mode in the socket, and a listener's children clone it). */
+		o->pingpong = v == 0;
+		return 0;
 	}
 	return -ENOPROTOOPT;
+}
+
+int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *v)
+{
+	switch (opt) {
+	case TCP_OPT_CORK: *v = o->cork; return 0;
+	case TCP_OPT_NOTSENT_LOWAT: *v = (int)o->notsent_lowat; return 0;
+	case TCP_OPT_DEFER_ACCEPT: *v = retrans_to_secs(o->defer_accept); return 0;
+	case TCP_OPT_SYNCNT: *v = o->syncnt ? o->syncnt : TCP_SYN_RETRIES; return 0;
+	case TCP_OPT_LINGER2: *v = o->linger2 ? o->linger2 : (int)(TCP_FIN_TIMEOUT_US / 1000000); return 0;
+	case TCP_OPT_WINDOW_CLAMP: *v = (int)o->window_clamp; return 0;
+	case TCP_OPT_TIMESTAMPING: *v = (int)o->tsflags; return 0;
+	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
+	default: return -ENOPROTOOPT;
+	}
 }
 
 void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
 {
 	stack_assert_locked();
 	c->opt = *o;
+	c->pingpong = o->pingpong;
 	opts_apply(c);
 }
 
@@ -675,6 +860,9 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 	int r;
 
 	stack_assert_locked();
+	/* Linux's tcp_set_window_clamp: no clamp is an unconnected socket's only. */
+	if (opt == TCP_OPT_WINDOW_CLAMP && v == 0 && c->state != TCP_STATE_CLOSED)
+		return -EINVAL;
 	r = tcp_opts_set(&c->opt, opt, v);
 	if (r)
 		return r;
@@ -704,6 +892,29 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 	case TCP_OPT_CONGESTION:
 		c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 		break;
+	case TCP_OPT_CORK:
+		/* Linux's __tcp_sock_set_cork: uncorking pushes what waits. */
+		if (!c->opt.cork)
+			tcp_output(c, c->s->now);
+		break;
+	case TCP_OPT_NOTSENT_LOWAT:
+		tcp_wake(c);        /* writers re-check (Linux's sk_write_space) */
+		break;
+	case TCP_OPT_QUICKACK:
+		/* Linux's __tcp_sock_set_quickack: 0 makes the connection
+		 * interactive (its ACKs wait for a reply to carry them); any
+		 * other value ends that, and an ACK owed goes as if a short
+		 * segment had been read (ICSK_ACK_PUSHED, tcp_cleanup_rbuf:
+		 * once the receive queue is empty, or more than a segment is
+		 * owed); an even value makes it interactive again then. */
+		c->pingpong = v == 0;
+		if (v && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT) && c->ack_sched) {
+			c->ack_pushed = true;
+			cleanup_rbuf(c, 1, c->s->now);
+			if (!(v & 1))
+				c->pingpong = true;
+		}
+		break;
 	default:
 		break;
 	}
@@ -732,8 +943,18 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
 	case TCP_OPT_OOBINLINE: *v = c->opt.oobinline; return 0;
+	case TCP_OPT_QUICKACK: *v = !c->pingpong; return 0;     /* Linux: !inet_csk_in_pingpong_mode */
+	case TCP_OPT_WINDOW_CLAMP:
+		/* Unset on a connection: the largest window it may offer (Linux
+		 * answers its window_clamp, from the buffer it accounts). */
+		if (c->opt.window_clamp || c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN)
+			*v = (int)c->opt.window_clamp;
+		else
+			*v = (int)(c->rcvq.limit < (65535u << c->rcv_wscale) ? c->rcvq.limit : 65535u << c->rcv_wscale);
+		return 0;
+	default:
+		return tcp_opts_get(&c->opt, opt, v);
 	}
-	return -ENOPROTOOPT;
 }
 
 static uint32_t ms_since(uint64_t now, uint64_t t)
@@ -749,7 +970,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
-	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0));
+	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
+			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0));
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
 	i->rto_us = c->rto;

@@ -95,6 +95,7 @@ static void test_tcp_recv_fault_consumes_nothing(void **state)
 	ts_check_bytes(y, 6, 5);
 	assert_int_equal(tcp_inq(c), 0);
 	stack_set_copy(t->h->s, NULL);
+	h_drain_tx(t->h);            /* the ACKs (quick, and the reads'), not what this checks */
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -119,6 +120,7 @@ static void test_tcp_discard(void **state)
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 7);
 	ts_check_bytes(buf, 7, 6);
 	stack_set_copy(t->h->s, NULL);
+	h_drain_tx(t->h);            /* the ACKs (quick, and the reads'), not what this checks */
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -162,6 +164,7 @@ static void test_tcp_urgent_fault(void **state)
 	assert_true(tcp_atmark(c));
 
 	/* Sending: the failed urgent write leaves no urgent mode behind. */
+	h_drain_tx(t->h);            /* the ACKs (quick, and the reads'), not what this checks */
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	use_flaky(t, 1);
 	assert_int_equal(tcp_send_urg(c, "u", 1, t->h->now), -EFAULT);

@@ -370,6 +370,55 @@ static void test_tcp_mem(void **state)
 	expect_bad("PSTACK_TCP_MEM", "M", "PSTACK_TCP_MEM");
 }
 
+/* PSTACK_TCP_RMEM and PSTACK_TCP_WMEM: "min default max" like the sysctls. */
+static void test_tcp_rmem_wmem(void **state)
+{
+	struct host_config cfg;
+
+	(void)state;
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.stack.tcp_rmem[0], 4096);
+	assert_int_equal(cfg.stack.tcp_rmem[1], 65536);
+	assert_int_equal(cfg.stack.tcp_rmem[2], 6291456);
+	assert_int_equal(cfg.stack.tcp_wmem[0], 4096);
+	assert_int_equal(cfg.stack.tcp_wmem[1], 1048576);
+	assert_int_equal(cfg.stack.tcp_wmem[2], 1048576);
+	expect_good("PSTACK_TCP_RMEM", "4096 131072 15000000", &cfg);
+	assert_int_equal(cfg.stack.tcp_rmem[1], 131072);
+	assert_int_equal(cfg.stack.tcp_rmem[2], 15000000);
+	/* as sysctl prints it: tabs */
+	expect_good("PSTACK_TCP_WMEM", "8192\t16384\t4194304", &cfg);
+	assert_int_equal(cfg.stack.tcp_wmem[0], 8192);
+	assert_int_equal(cfg.stack.tcp_wmem[1], 16384);
+	assert_int_equal(cfg.stack.tcp_wmem[2], 4194304);
+	expect_good("PSTACK_TCP_RMEM", " 4096  4096 1073741824 ", &cfg);
+	assert_int_equal(cfg.stack.tcp_rmem[2], 1u << 30);
+	expect_bad("PSTACK_TCP_RMEM", "4096 131072", "min default max");
+	expect_bad("PSTACK_TCP_RMEM", "4096 131072 6291456 7", "like net.ipv4.tcp_rmem");
+	expect_bad("PSTACK_TCP_RMEM", "4096 8192 4096", "min <= default <= max");
+	expect_bad("PSTACK_TCP_RMEM", "1024 8192 65536", "4096 <= min");
+	expect_bad("PSTACK_TCP_RMEM", "4096 8192 1073741825", "<= 1073741824");
+	expect_bad("PSTACK_TCP_RMEM", "4096,8192,65536", "e.g. '4096 131072 6291456'");
+	expect_bad("PSTACK_TCP_WMEM", "4k 16k 4M", "e.g. '4096 16384 4194304'");
+	expect_bad("PSTACK_TCP_WMEM", "4096 -1 4194304", "PSTACK_TCP_WMEM");
+}
+
+/* PSTACK_TCP_ECN: Linux's tcp_ecn, 2 (accept when asked) by default. */
+static void test_tcp_ecn(void **state)
+{
+	struct host_config cfg;
+
+	(void)state;
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.stack.tcp_ecn, 2);
+	expect_good("PSTACK_TCP_ECN", "1", &cfg);
+	assert_int_equal(cfg.stack.tcp_ecn, 1);
+	expect_good("PSTACK_TCP_ECN", "0", &cfg);
+	assert_int_equal(cfg.stack.tcp_ecn, 0);
+	expect_bad("PSTACK_TCP_ECN", "3", "expected 0 (no ECN)");
+	expect_bad("PSTACK_TCP_ECN", "on", "PSTACK_TCP_ECN");
+}
+
 /* An unprintable or huge value stays one bounded line, and a failed load leaves cfg untouched. */
 static void test_offload(void **state)
 {
@@ -453,6 +502,8 @@ int main(void)
 		cmocka_unit_test(test_msl),
 		cmocka_unit_test(test_tcp_recovery_dsack),
 		cmocka_unit_test(test_tcp_mem),
+		cmocka_unit_test(test_tcp_rmem_wmem),
+		cmocka_unit_test(test_tcp_ecn),
 		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),

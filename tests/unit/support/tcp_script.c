@@ -84,6 +84,7 @@ struct spec {
 	uint32_t urg;           /* "urg N": the urgent pointer (with the U flag) */
 	uint8_t opts[40];
 	size_t olen;
+	uint8_t ecn;            /* the IP ECN field */
 };
 
 static const char *skip_ws(const char *p)
@@ -192,6 +193,8 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 		case 'R': sp->flags |= TCP_RST; break;
 		case 'P': sp->flags |= TCP_PSH; break;
 		case 'U': sp->flags |= TCP_URG; break;
+		case 'E': sp->flags |= TCP_ECE; break;
+		case 'W': sp->flags |= TCP_CWR; break;
 		case '.': sp->flags |= TCP_ACK; break;
 		default: fail_msg("bad flag '%c' in '%s'", *p, s);
 		}
@@ -219,6 +222,12 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 			sp->urg = num(&p);
 		} else if (*p == '<') {
 			parse_opts(t, &p, sp);
+		} else if (word(&p, "[ect0]")) {
+			sp->ecn = 2;
+		} else if (word(&p, "[ect1]")) {
+			sp->ecn = 1;
+		} else if (word(&p, "[ce]")) {
+			sp->ecn = 3;
 		} else {
 			fail_msg("cannot parse '%s' in '%s'", p, s);
 		}
@@ -248,6 +257,13 @@ void ts_inject(struct tscript *t, const char *s)
 		seg[hlen + i] = ts_byte(sp.start + i);
 	tcp_fill_csum(seg, hlen + sp.len, H_PEER_IP, H_STACK_IP);
 	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 1, 0x4000, seg, hlen + sp.len);
+	if (sp.ecn) {
+		uint8_t *ip = frame + ETH_HLEN;
+
+		ip[1] = (uint8_t)((ip[1] & ~3u) | sp.ecn);
+		wr16(ip + 10, 0);
+		wr16(ip + 10, csum_fold(csum_partial(ip, 20, 0)));
+	}
 	h_inject(t->h, frame, n);
 }
 
@@ -290,6 +306,8 @@ static size_t render(struct tscript *t, const uint8_t *f, size_t flen, uint16_t 
 	if (g.flags & TCP_RST) OUT("R");
 	if (g.flags & TCP_PSH) OUT("P");
 	if (g.flags & TCP_URG) OUT("U");
+	if (g.flags & TCP_ECE) OUT("E");
+	if (g.flags & TCP_CWR) OUT("W");
 	if (g.flags & TCP_ACK) OUT(".");
 	OUT(" %u:%u(%u)", g.seq - t->isn, g.seq - t->isn + g.len, g.len);
 	if (g.flags & TCP_ACK)
@@ -342,6 +360,12 @@ static size_t render(struct tscript *t, const uint8_t *f, size_t flen, uint16_t 
 		}
 		OUT(">");
 	}
+	switch (ih.tos & 3) {
+	case 1: OUT(" [ect1]"); break;
+	case 2: OUT(" [ect0]"); break;
+	case 3: OUT(" [ce]"); break;
+	default: break;
+	}
 	t->last_len = g.len;
 	memcpy(t->last_payload, g.data, g.len);
 	t->last_ip_len = flen - ETH_HLEN < sizeof(t->last_ip) ? flen - ETH_HLEN : sizeof(t->last_ip);
@@ -380,6 +404,11 @@ static bool match(const char *pat, const char *s)
 		s++;
 	}
 	return *s == 0;
+}
+
+bool ts_match(const char *spec, const char *line)
+{
+	return match(spec, line);
 }
 
 void ts_expect(struct tscript *t, const char *spec)
@@ -466,6 +495,13 @@ void ts_abort(struct tscript *t, struct tcp_conn *c)
 		fail_msg("expected a reset, nothing was sent");
 	if (strncmp(got, "R", 1))
 		fail_msg("expected a reset, got '%s'", got);
+}
+
+void ts_past_quickack(struct tcp_conn *c)
+{
+	c->quick = 0;
+	if (!c->lrcvtime)
+		c->lrcvtime = c->s->now;    /* data seen: the next is not the first */
 }
 
 void ts_new_peer(struct tscript *t)

@@ -4,9 +4,11 @@
  *   ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
  *   ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
  *
- * Grammar: FLAGS START:END(LEN) [ack N] [win W] [urg U] [<options>]. FLAGS are
- * F S R P U in that order, then '.' for ACK; a segment with U shows its urgent
- * pointer (urg U). Sequence numbers are relative: what the
+ * Grammar: FLAGS START:END(LEN) [ack N] [win W] [urg U] [<options>] [ECN].
+ * FLAGS are F S R P U E (ECE) W (CWR) in that order, then '.' for ACK; a
+ * segment with U shows its urgent pointer (urg U). ECN is the IP header's
+ * ECN field, [ect0], [ect1] or [ce] (nothing: not ECT), as packetdrill
+ * writes it. Sequence numbers are relative: what the
  * peer sends to the peer's ISN (t->peer_isn), what the stack sends to the
  * stack's ISN, learned from its first SYN. TS val is absolute for the peer
  * and relative to the stack's first TS val for the stack; TS ecr the other
@@ -55,6 +57,8 @@ void ts_inject(struct tscript *t, const char *spec);
 void ts_expect(struct tscript *t, const char *spec);
 /* Nothing was sent. */
 void ts_expect_none(struct tscript *t);
+/* Whether a line ts_next gave matches spec ('*' as in ts_expect). */
+bool ts_match(const char *spec, const char *line);
 /* Renders the next sent frame (or "" when none) into out; returns false when none. */
 bool ts_next(struct tscript *t, char *out, size_t cap);
 void ts_advance_ms(struct tscript *t, uint64_t ms);
@@ -68,6 +72,12 @@ struct tcp_conn *ts_listen(struct tscript *t, int backlog);
 struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l);
 /* Active open to the peer; returns the established connection. */
 struct tcp_conn *ts_connect(struct tscript *t);
+
+/* Forces c past quick-ACK mode, as after its first quick ACKs (Linux sends
+ * up to 16 at the start of a connection): in-order data is ACKed every
+ * second segment or after the delayed-ACK timeout again. For tests of
+ * something else that were written against delayed ACKs. */
+void ts_past_quickack(struct tcp_conn *c);
 
 /* The next segments are another connection: a new peer port, ISNs and TS bases to learn. */
 void ts_new_peer(struct tscript *t);

@@ -1,0 +1,246 @@
+/*
+ * Exposure (issue 15): a stack socket that the program can reach outside the
+ * interposed calls gets a live kernel fd.
+ *
+ * Every stack socket's fd is a placeholder: an unconnected kernel socket of
+ * the same kind. What reaches it without passing through the interposed
+ * functions (stdio's internal write() after fdopen() or a dup2() onto 0, 1
+ * or 2; a child that execs a static binary, a program without the preload or
+ * one that clears its environment; a raw system call) meets that unconnected
+ * socket. At the moment the socket is exposed, each of its fds becomes one
+ * end of a Unix socket pair (stream for TCP, seqpacket for UDP), and the
+ * host's relay (stack/host/relay.h) gets the other end and the connection.
+ * From then on one path owns the socket's data, the kernel fd's: the
+ * interposed data, readiness and shutdown calls pass through to it, so
+ * bytes keep their order whoever reads or writes them. What the stack had
+ * received and nobody read yet is the first thing the relay hands over.
+ *
+ * When: a dup2/dup3 onto 0, 1 or 2 (shim_dup3), fdopen() and a posix_spawn
+ * file action on it (shim_expose), fork() and posix_spawn() for every socket
+ * with an fd a child keeps across exec (shim_expose_inherited). Only a
+ * connected socket is exposed (a listener, or a socket not connected yet,
+ * keeps its placeholder). The cost is the relay's, and only for the sockets
+ * exposed: the others are not touched.
+ *
+ * A raw system call cannot be seen, but its effect on a live fd can. A UDP
+ * socket connected to a stack address is armed (shim_arm): its fd is the
+ * pair's end at once, the relay only watching the other end, while the
+ * interposed calls keep serving it from the stack as before. The first
+ * datagram the program writes through the kernel (BIND 9's libuv sends with
+ * a raw sendmmsg) reaches the relay, which sends it and exposes the socket
+ * then (expose_now). A connected UDP socket pays a socket pair at connect()
+ * and nothing per datagram until then.
+ *
+ * The options stay the stack's and the original placeholder's (kept hidden,
+ * kfd), answered through the interposed calls only.
+ */
+#include "shim/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
+
+/* One exposure at a time: two threads exposing one socket would each give
+ * it a relay. Exposure is rare (a dup2, a fork, a UDP connect). */
+static pthread_mutex_t expose_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Stack lock held: k is connected (TCP past its handshake, UDP with a
+ * peer), so a relay can serve its fd. */
+static bool connected(struct shim_sock *k)
+{
+	struct ip4_endpoint peer;
+
+	if (k->closed || k->dead || k->listening)
+		return false;
+	if (k->tcp) {
+		switch (tcp_get_state(k->tcp)) {
+		case TCP_STATE_ESTABLISHED:
+		case TCP_STATE_FIN_WAIT_1:
+		case TCP_STATE_FIN_WAIT_2:
+		case TCP_STATE_CLOSE_WAIT:
+		case TCP_STATE_CLOSING:
+		case TCP_STATE_LAST_ACK:
+			return true;
+		default:
+			return false;
+		}
+	}
+	return k->udp && udp_peer(k->udp, &peer) == 0;
+}
+
+/* The relay has closed the connection (lock held). */
+static void expose_gone(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	k->relay = NULL;
+	k->tcp = NULL;
+	k->udp = NULL;
+}
+
+/* Stack lock held: from now on k's data is the kernel fd's. Its epoll
+ * registrations are taken off the stack's lists (for the kernel's epoll,
+ * once the lock is let go), and threads blocked on it re-check: they pass
+ * through now. */
+static struct shim_epitem *mark_exposed(struct shim_sock *k)
+{
+	atomic_store_explicit(&k->exposed, true, memory_order_release);
+	shim_wq_wake(&k->wq);
+	return shim_epoll_take_sock(k);
+}
+
+/* An armed relay saw the program write through the fd (lock held, in the
+ * stack thread). */
+static void *expose_now(void *ctx)
+{
+	return mark_exposed(ctx);
+}
+
+/* Then, without the lock. */
+static void expose_after(void *taken)
+{
+	shim_epoll_to_kernel(taken, -1);
+}
+
+static const struct relay_cb expose_cb = {
+	.gone = expose_gone,
+	.exposed = expose_now,
+	.after = expose_after,
+};
+
+/*
+ * Under expose_mu, no lock held: k's fds become one end of a new socket
+ * pair, and a relay gets the other end and k's stack object (serving it at
+ * once, or armed). The stack lock is taken to hand it over; true when done.
+ */
+static bool make_live(struct shim_sock *k, bool armed)
+{
+	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
+	struct ip4_endpoint peer = { 0, 0 };
+	struct shim_epitem *moved = NULL;
+	void *rl = NULL;
+
+	fd0 = shim_first_fd(&k->obj);
+	if (fd0 < 0)
+		return false;
+	/* Everything the kernel needs before the swap, without the lock. */
+	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
+			   sv) < 0)
+		return false;
+	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
+	fl = shim_libc.fcntl(fd0, F_GETFL);
+	if (kfd < 0 || fl < 0 || shim_libc.fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||
+	    ((fl & O_NONBLOCK) && shim_libc.fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0))
+		goto out;
+	/* Ours, kept high and out of the program's reach (close() of them
+	 * answers 0), like the stack's own fds. The options go to the
+	 * placeholder from before the swap on. */
+	kfd = sys_fd_hide(kfd);
+	sv[1] = sys_fd_hide(sv[1]);
+	atomic_store(&k->kfd, kfd);
+	if (shim_swap_file(&k->obj, sv[0]) == 0)
+		goto out;   /* every fd closed meanwhile */
+	shim_libc.close(sv[0]);
+	sv[0] = -1;
+	shim_lock();
+	/* Attached still (an exit may have closed it meanwhile). */
+	if (!k->dead && !k->relay && (k->tcp || k->udp))
+		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
+	if (rl) {
+		k->relay = rl;
+		if (k->udp)
+			(void)udp_peer(k->udp, &peer);
+		k->peer = peer;
+		if (!armed)
+			moved = mark_exposed(k);
+		sv[1] = kfd = -1;   /* the relay's, and the socket's */
+	}
+	shim_unlock();
+	shim_epoll_to_kernel(moved, fd0);
+	/* Without a relay (out of memory, or the process exits), the fds stay
+	 * the pair's: the program sees the end of the stream. */
+out:
+	if (sv[0] >= 0)
+		shim_libc.close(sv[0]);
+	if (sv[1] >= 0) {
+		sys_fd_forget(sv[1]);
+		shim_libc.close(sv[1]);
+	}
+	if (kfd >= 0) {
+		atomic_store(&k->kfd, -1);
+		sys_fd_forget(kfd);
+		shim_libc.close(kfd);
+	}
+	return rl != NULL;
+}
+
+void shim_expose_sock(struct shim_sock *k)
+{
+	struct shim_epitem *moved = NULL;
+	bool live = false;
+
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER || shim_exposed(k))
+		return;
+	pthread_mutex_lock(&expose_mu);
+	shim_lock();
+	if (k->relay && !shim_exposed(k)) {
+		/* Armed already: the relay serves it from now on. */
+		shim_host.relay_expose(shim_host.ctx, k->relay);
+		moved = mark_exposed(k);
+		live = true;
+	} else if (!connected(k) || shim_exposed(k)) {
+		live = true;    /* nothing to do */
+	}
+	shim_unlock();
+	shim_epoll_to_kernel(moved, -1);
+	if (!live)
+		(void)make_live(k, false);
+	pthread_mutex_unlock(&expose_mu);
+}
+
+void shim_arm(struct shim_sock *k)
+{
+	bool ok;
+
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	pthread_mutex_lock(&expose_mu);
+	shim_lock();
+	ok = !k->relay && !shim_exposed(k) && k->type == SOCK_DGRAM && connected(k);
+	shim_unlock();
+	if (ok)
+		(void)make_live(k, true);
+	pthread_mutex_unlock(&expose_mu);
+}
+
+void shim_expose(int fd)
+{
+	struct shim_sock *k;
+
+	if (!shim_owns(fd) || shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	k = shim_get_sock(fd);
+	if (!k)
+		return;
+	shim_expose_sock(k);
+	shim_put(&k->obj);
+}
+
+void shim_expose_inherited(void)
+{
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	for (int fd = shim_next_sock_fd(0); fd >= 0; fd = shim_next_sock_fd(fd + 1)) {
+		int fl = shim_libc.fcntl(fd, F_GETFD);
+
+		/* A child keeps it across exec, or uses it itself. */
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			shim_expose(fd);
+	}
+}

@@ -1,0 +1,456 @@
+/*
+ * The relay between an exposed socket's kernel fd and its stack connection
+ * (relay.h). Every field below "the serving thread's" is touched by the stack
+ * thread alone (relay_collect under the lock, relay_io without it); the
+ * others are under the stack lock.
+ */
+#include "stack/host/relay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "stack/core/log.h"
+#include "stack/core/sock.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/dev/sysc.h"
+
+/* Bytes each way a TCP relay holds besides the socket pair's own buffers and
+ * the connection's rings: one read of the fd, one read of the connection. */
+#define RELAY_BUF (256 * 1024)
+/* A UDP relay holds one datagram each way. */
+#define RELAY_DGRAM 65536
+
+struct relay {
+	struct relay *next;
+	struct relay_set *set;
+	int fd;
+	struct tcp_conn *tcp;
+	struct udp_sock *udp;
+	struct sock_wakeup wake;
+	/* Under the lock. */
+	const struct relay_cb *cb;
+	void *ctx;
+	bool armed;                 /* only watching the fd (relay_open) */
+
+	/* The serving thread's. */
+	char *rx;                   /* from the connection, for the fd */
+	size_t rx_len, rx_off;
+	bool rx_have;               /* UDP: a datagram (maybe empty) waits in rx */
+	bool rx_end;                /* the connection's stream ended */
+	int rx_err;                 /* ... with this error (reset, timeout), or 0 */
+	bool rx_shut;               /* the fd was shut down for it */
+	bool rx_lost;               /* the program's end reads no more: discard */
+	char *tx;                   /* from the fd, for the connection */
+	size_t tx_len, tx_off;
+	bool tx_have;               /* UDP: a datagram (maybe empty) waits in tx */
+	bool tx_end;                /* the fd said end of file */
+	bool tx_reset;              /* the program's end was closed with data unread */
+	bool tx_dead;               /* the connection takes no more: discard */
+	bool tx_refused;            /* the fd was shut down for reading for it */
+	bool hup_seen;              /* the program's end is closed (data may remain) */
+	bool hup;                   /* ... and everything from it was read */
+	bool wr_shut;               /* the connection was shut down for writing */
+	bool stop_seen;             /* the process exits: drain the fd, then finish */
+	void *taken;                /* cb->exposed's answer, for cb_after without the lock */
+	void (*cb_after)(void *taken);
+	bool done;                  /* the connection is closed: the fd goes */
+	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
+};
+
+void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)
+{
+	memset(set, 0, sizeof(*set));
+	set->kick = kick;
+	set->kick_ctx = ctx;
+}
+
+/* The connection's callback (lock held, any thread): the serving thread looks again. */
+static void relay_wake(void *ctx)
+{
+	struct relay *rl = ctx;
+
+	rl->set->kick(rl->set->kick_ctx);
+}
+
+struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			 const struct relay_cb *cb, void *ctx)
+{
+	struct relay *rl = calloc(1, sizeof(*rl));
+
+	/* The buffers come with the first bytes (an armed relay may never
+	 * see any). */
+	if (!rl)
+		return NULL;
+	rl->set = set;
+	rl->fd = fd;
+	rl->tcp = tcp;
+	rl->udp = udp;
+	rl->cb = cb;
+	rl->ctx = ctx;
+	rl->pidx = -1;
+	rl->wake.fn = relay_wake;
+	rl->wake.ctx = rl;
+	rl->armed = true;
+	if (!armed)
+		relay_expose(rl);
+	rl->next = set->incoming;
+	set->incoming = rl;
+	set->kick(set->kick_ctx);
+	log_debug("relay on fd %d: %s %s", fd, tcp ? "TCP" : "UDP", armed ? "armed" : "exposed");
+	return rl;
+}
+
+void relay_expose(struct relay *rl)
+{
+	if (!rl->armed)
+		return;
+	rl->armed = false;
+	/* The connection's events come here now (the owner's waiters were
+	 * woken by the owner, and pass through to the fd). */
+	if (rl->tcp)
+		tcp_set_wakeup(rl->tcp, &rl->wake);
+	else if (rl->udp)
+		udp_set_wakeup(rl->udp, &rl->wake);
+	rl->set->kick(rl->set->kick_ctx);
+}
+
+void relay_forget(struct relay *rl)
+{
+	rl->cb = NULL;
+	rl->ctx = NULL;
+}
+
+unsigned relay_count(const struct relay_set *set)
+{
+	unsigned n = set->nactive;
+
+	for (const struct relay *rl = set->incoming; rl; rl = rl->next)
+		n++;
+	return n;
+}
+
+void relay_set_stop(struct relay_set *set)
+{
+	set->stopping = true;
+	set->kick(set->kick_ctx);
+}
+
+bool relay_set_busy(const struct relay_set *set)
+{
+	return set->active || set->incoming;
+}
+
+/* Lock held: the connection is let go, as a kernel socket's last close lets
+ * go of it; the owner hears of it. */
+static void relay_close_conn(struct relay *rl, uint64_t now)
+{
+	static const struct sock_wakeup none = { 0 };
+
+	if (rl->tcp) {
+		/* Linux's tcp_close: a reset when data the program never read is
+		 * discarded (the engine sees its own ring; the relay's buffer and
+		 * the pair's count too). */
+		if (rl->tx_reset || rl->rx_len > rl->rx_off)
+			(void)tcp_setopt(rl->tcp, TCP_OPT_LINGER, 0);
+		tcp_set_wakeup(rl->tcp, &none);
+		tcp_close(rl->tcp, now);
+		rl->tcp = NULL;
+	}
+	if (rl->udp) {
+		udp_set_wakeup(rl->udp, &none);
+		udp_close(rl->udp);
+		rl->udp = NULL;
+	}
+	rl->done = true;
+	log_debug("relay on fd %d: the program's end is gone; connection closed", rl->fd);
+	if (rl->cb)
+		rl->cb->gone(rl->ctx);
+	relay_forget(rl);
+}
+
+/* Lock held: TCP's bytes between the buffers and the connection. */
+static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
+{
+	struct tcp_conn *c = rl->tcp;
+
+	if (!rl->rx && !(rl->rx = malloc(RELAY_BUF)))
+		*busy = true;   /* no memory now: the next round tries again */
+	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
+		long n = tcp_recv(c, rl->rx, RELAY_BUF, 0, now);
+
+		rl->rx_off = rl->rx_len = 0;
+		if (n > 0) {
+			rl->rx_len = (size_t)n;
+			if (rl->rx_lost) {
+				/* Nobody reads: the bytes go, as after SHUT_RD. */
+				rl->rx_len = 0;
+				*busy = true;
+			}
+		} else if (n == 0) {
+			rl->rx_end = true;
+		} else if (n != -EAGAIN) {
+			rl->rx_end = true;
+			rl->rx_err = (int)n;
+		}
+	}
+	while (rl->tx_off < rl->tx_len && !rl->tx_dead) {
+		long n = tcp_send(c, rl->tx + rl->tx_off, rl->tx_len - rl->tx_off, now);
+
+		if (n > 0)
+			rl->tx_off += (size_t)n;
+		else if (n == -EAGAIN)
+			break;
+		else
+			rl->tx_dead = true;     /* reset, or shut: the program's writes fail (relay_io) */
+	}
+	if (rl->tx_dead || rl->tx_off == rl->tx_len)
+		rl->tx_off = rl->tx_len = 0;
+	if (rl->hup && !rl->tx_len) {
+		/* The last close: FIN after the data, or a reset (relay_close_conn). */
+		relay_close_conn(rl, now);
+		return;
+	}
+	if (rl->tx_end && !rl->tx_len && !rl->wr_shut && !rl->tx_dead) {
+		/* The program's shutdown(SHUT_WR): FIN after the data. */
+		(void)tcp_shutdown(c, SHUT_WR, now);
+		rl->wr_shut = true;
+	}
+}
+
+/* Lock held: UDP's datagrams between the buffers and the socket. */
+static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
+{
+	struct udp_sock *u = rl->udp;
+
+	if (!rl->rx && !(rl->rx = malloc(RELAY_DGRAM)))
+		*busy = true;   /* no memory now: the next round tries again */
+	else if (!rl->rx_have && !rl->stop_seen) {
+		struct ip4_endpoint src;
+		size_t full = 0;
+		long n = udp_recvfrom(u, rl->rx, RELAY_DGRAM, &src, &full, 0);
+
+		if (n >= 0 && !rl->rx_lost) {
+			rl->rx_have = true;
+			rl->rx_len = (size_t)n;
+			rl->rx_off = 0;
+		} else if (n != -EAGAIN) {
+			/* An ICMP error (a Unix socket cannot carry it), or nobody
+			 * reads: the next one. */
+			*busy = true;
+		}
+	}
+	if (rl->tx_have && !rl->tx_dead) {
+		long n = udp_sendmsg(u, rl->tx, rl->tx_len, NULL, NULL, now);
+
+		if (n != -EAGAIN)
+			rl->tx_have = false;    /* sent, or refused as a kernel socket would drop it */
+	} else {
+		rl->tx_have = false;
+	}
+	if (!rl->tx_have)
+		rl->tx_len = 0;
+	if (rl->hup && !rl->tx_have)
+		relay_close_conn(rl, now);
+}
+
+unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, uint64_t now)
+{
+	struct relay **p;
+	unsigned n = 0;
+
+	/* The new ones join the serving thread's list. */
+	while (set->incoming) {
+		struct relay *rl = set->incoming;
+
+		set->incoming = rl->next;
+		rl->next = set->active;
+		set->active = rl;
+		set->nactive++;
+	}
+	*busy = false;
+	for (p = &set->active; *p;) {
+		struct relay *rl = *p;
+		bool rx_pending, tx_room;
+
+		if (set->stopping && !rl->stop_seen) {
+			rl->stop_seen = true;
+			*busy = true;   /* relay_io reads what the fd holds without waiting */
+		}
+		if (rl->armed && rl->tx_have && !rl->stop_seen) {
+			/* The program wrote through the kernel fd: exposed. */
+			log_debug("relay on fd %d: the program wrote through the kernel fd; the relay serves it now",
+				  rl->fd);
+			relay_expose(rl);
+			if (rl->cb && rl->cb->exposed) {
+				rl->taken = rl->cb->exposed(rl->ctx);
+				rl->cb_after = rl->cb->after;
+			}
+		}
+		if (rl->armed) {
+			/* The owner serves the socket: only its end of file
+			 * (relay_close_conn) and the fd's input matter here. */
+			if (rl->hup)
+				relay_close_conn(rl, now);
+			rl->tx_have = false;
+			rl->tx_len = 0;
+		} else if (rl->tcp)
+			collect_tcp(rl, busy, now);
+		else if (rl->udp)
+			collect_udp(rl, busy, now);
+		else
+			rl->done = true;
+		rl->pidx = -1;
+		if (rl->done) {
+			*p = rl->next;
+			set->nactive--;
+			rl->next = set->dead;
+			set->dead = rl;
+			continue;
+		}
+		p = &rl->next;
+		if (rl->taken)
+			*busy = true;   /* cb->after, in relay_io */
+		rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
+		tx_room = rl->tcp ? rl->tx_len == 0 : !rl->tx_have;
+		if (rx_pending && rl->rx_lost)
+			rx_pending = false;
+		if ((rl->rx_end && !rx_pending && !rl->rx_shut) || (rl->tx_dead && !rl->tx_refused))
+			*busy = true;   /* a shutdown for relay_io to make */
+		if (rl->stop_seen && tx_room && !rl->tx_end)
+			*busy = true;   /* what the fd still holds, read without waiting */
+		/* A closed program end is always readable (end of file): it is
+		 * polled again only once there is room for what it still holds. */
+		if (rl->hup_seen && !tx_room)
+			continue;
+		pfd[n].fd = rl->fd;
+		pfd[n].events = (short)((rx_pending ? POLLOUT : 0) |
+					(tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
+		pfd[n].revents = 0;
+		rl->pidx = (int)n++;
+	}
+	return n;
+}
+
+/* The fd's end for the connection's: what it read, then the shutdown its
+ * end of stream asks for. */
+static void io_rx(struct relay *rl, short rev)
+{
+	bool pending = rl->tcp || rl->udp ? (rl->rx_have || rl->rx_len > rl->rx_off) : false;
+
+	if (pending && !rl->rx_lost && (rev & (POLLOUT | POLLERR | POLLHUP))) {
+		long n = sys_sendto(rl->fd, rl->rx + rl->rx_off, rl->rx_len - rl->rx_off,
+				    MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+
+		if (n >= 0) {
+			rl->rx_off += (size_t)n;
+			if (rl->rx_have || rl->rx_off == rl->rx_len) {
+				rl->rx_off = rl->rx_len = 0;
+				rl->rx_have = false;
+			}
+		} else if (n != -EAGAIN) {
+			/* EPIPE: the program's end reads no more (shutdown, close). */
+			rl->rx_lost = true;
+			rl->rx_off = rl->rx_len = 0;
+			rl->rx_have = false;
+		}
+	}
+	if (rl->rx_end && rl->rx_len == rl->rx_off && !rl->rx_shut) {
+		/* End of file for the program; after a reset, writes fail too. */
+		(void)sys_shutdown(rl->fd, rl->rx_err ? SHUT_RDWR : SHUT_WR);
+		rl->rx_shut = true;
+	}
+}
+
+/* The program's end towards the connection. */
+static void io_tx(struct relay *rl, short rev)
+{
+	bool room = rl->tx_len == 0 && !rl->tx_have;
+	size_t size = rl->udp ? RELAY_DGRAM : RELAY_BUF;
+
+	if (rl->tx_dead && !rl->tx_refused) {
+		/* The connection takes no more (reset): the program's writes
+		 * fail with EPIPE, as on a kernel socket after a reset. */
+		(void)sys_shutdown(rl->fd, SHUT_RD);
+		rl->tx_refused = true;
+	}
+	if (rev & POLLHUP)
+		rl->hup_seen = true;
+	if (!rl->tx && !(rl->tx = malloc(size)))
+		room = false;   /* no memory now: the program's writes wait */
+	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen)) {
+		long n = sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);
+
+		if (n > 0 || (n == 0 && rl->udp && !(rev & (POLLRDHUP | POLLHUP)) && !rl->stop_seen)) {
+			rl->tx_len = (size_t)n;
+			rl->tx_off = 0;
+			rl->tx_have = rl->udp != NULL;
+			if (rl->tx_dead)
+				rl->tx_len = 0, rl->tx_have = false;
+		} else if (n == 0) {
+			rl->tx_end = true;
+		} else if (n == -EAGAIN) {
+			if (rl->stop_seen)
+				rl->tx_end = rl->hup_seen = true;   /* what the program wrote is in */
+		} else {
+			/* ECONNRESET: the program's end was closed with data unread. */
+			rl->tx_end = rl->hup_seen = true;
+			rl->tx_reset = n == -ECONNRESET;
+		}
+	}
+	if (rl->hup_seen && rl->tx_end)
+		rl->hup = true;
+}
+
+void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
+{
+	while (set->dead) {
+		struct relay *rl = set->dead;
+
+		set->dead = rl->next;
+		/* The program's end sees end of file and EPIPE, whoever else
+		 * still holds this end (a fork child). */
+		(void)sys_shutdown(rl->fd, SHUT_RDWR);
+		(void)sys_close(rl->fd);
+		free(rl->rx);
+		free(rl->tx);
+		free(rl);
+	}
+	for (struct relay *rl = set->active; rl; rl = rl->next) {
+		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
+
+		if (rl->taken) {
+			void *t = rl->taken;
+
+			rl->taken = NULL;
+			if (rl->cb_after)
+				rl->cb_after(t);
+		}
+		if (rl->done)
+			continue;
+		io_rx(rl, rev);
+		io_tx(rl, rev);
+	}
+}
+
+void relay_set_destroy(struct relay_set *set)
+{
+	struct relay *lists[3] = { set->incoming, set->active, set->dead };
+
+	for (int i = 0; i < 3; i++) {
+		while (lists[i]) {
+			struct relay *rl = lists[i];
+
+			lists[i] = rl->next;
+			(void)sys_shutdown(rl->fd, SHUT_RDWR);
+			(void)sys_close(rl->fd);
+			free(rl->rx);
+			free(rl->tx);
+			free(rl);
+		}
+	}
+	set->incoming = set->active = set->dead = NULL;
+	set->nactive = 0;
+}

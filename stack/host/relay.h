@@ -1,0 +1,116 @@
+/*
+ * The relay: the live kernel side of an exposed socket (issue 15).
+ *
+ * A stack socket that the program can reach outside the interposed calls
+ * (stdio on it, a child exec'd with it, a raw system call) is exposed by the
+ * shim (shim/expose.c): its fd becomes one end of a Unix socket pair (stream
+ * for TCP, seqpacket for UDP, so that message boundaries and the peer's
+ * last close are seen), and the relay gets the other end and the stack's
+ * connection. From then on the relay alone moves the socket's data between
+ * the two, so every path into the fd (the interposed calls, which pass
+ * through to the kernel fd, stdio, raw system calls, other processes) meets
+ * one byte stream, in order.
+ *
+ * The relays run in the stack thread (runner.c): it polls their fds next to
+ * the TAP. As everywhere (stack/CONCURRENCY.md), nothing is read or written
+ * under the stack lock: relay_collect() moves bytes between the connections
+ * and the relays' buffers under the lock, relay_io() moves them between the
+ * buffers and the fds without it. Buffers are bounded in both directions: a
+ * full fd stops the relay reading the connection (its receive window closes,
+ * as a kernel socket's would), a connection whose send buffer is full stops
+ * it reading the fd (the program's writes block, or say EAGAIN).
+ *
+ * How the kernel side shows the connection's events:
+ *   - the peer's FIN: end of file on the fd once the data before it is read;
+ *   - the peer's reset or a timeout: end of file for reads, EPIPE (SIGPIPE)
+ *     for writes (a Unix socket cannot carry ECONNRESET);
+ *   - the program's shutdown(SHUT_WR) on the fd: a FIN after the data;
+ *   - the last reference to the program's end closed (in every process that
+ *     had it): the connection is closed like a kernel socket's last close,
+ *     a FIN after the data, or a reset when data the program never read was
+ *     left (in the pair, in the relay or in the connection).
+ */
+#ifndef PSTACK_HOST_RELAY_H
+#define PSTACK_HOST_RELAY_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct tcp_conn;
+struct udp_sock;
+struct relay;
+
+/* The relay's owner (the shim's socket), told under the stack lock unless
+ * said otherwise. */
+struct relay_cb {
+	/* The relay has closed the connection: the owner must not use it. */
+	void (*gone)(void *ctx);
+	/* An armed relay saw the program write through the fd (a raw system
+	 * call): from now on the fd owns the socket's data. What it returns is
+	 * handed to after(), called by the same thread without the lock. */
+	void *(*exposed)(void *ctx);
+	void (*after)(void *taken);
+};
+
+struct relay_set {
+	/* Under the stack lock: opened, not yet taken by the serving thread. */
+	struct relay *incoming;
+	/* The serving thread's: changed only by it, under the lock; walked by it
+	 * without the lock too (relay_io). */
+	struct relay *active;
+	unsigned nactive;
+	/* The serving thread's: finished, their fds to close without the lock. */
+	struct relay *dead;
+	/* Under the lock: the process is exiting (relay_set_stop). */
+	bool stopping;
+	/* Lock held, from whatever thread saw a connection's event: the serving
+	 * thread must look at the relays again (the runner kicks its thread
+	 * when another thread calls it). */
+	void (*kick)(void *ctx);
+	void *kick_ctx;
+};
+
+void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);
+/*
+ * Lock held: a relay between fd (non-blocking; the relay owns it from now
+ * on) and tcp or udp (one of them; the relay owns it from now on and closes
+ * it when the program's end is gone). cb->gone(ctx) when it has closed the
+ * connection, unless relay_forget came first. NULL when out of memory
+ * (nothing taken).
+ *
+ * Armed (UDP): the owner still serves the socket's data through the
+ * interposed calls; the relay only watches the fd, and the first datagram
+ * the program writes into it through the kernel (a raw sendmmsg) exposes
+ * the socket: the relay sends it, tells cb->exposed, and serves the socket
+ * from then on. relay_expose does the same on the owner's word.
+ */
+struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
+			 const struct relay_cb *cb, void *ctx);
+/* Lock held: an armed relay serves its socket from now on (no callback). */
+void relay_expose(struct relay *rl);
+/* Lock held: the owner of rl goes away; no callback is made any more. */
+void relay_forget(struct relay *rl);
+/* Lock held: how many fds the next relay_collect() may fill in at most. */
+unsigned relay_count(const struct relay_set *set);
+/*
+ * Lock held, by the serving thread: moves what can be moved between the
+ * connections and the relays' buffers, closes the connections that are
+ * done, and fills pfd with the fds to wait on (the count returned, at most
+ * relay_count()). *busy is set when a relay has work that needs no wait.
+ */
+unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, uint64_t now);
+/* No lock, by the serving thread, after its wait: reads and writes the fds
+ * as pfd (relay_collect's, with revents) allows; closes the finished ones. */
+void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n);
+/* Lock held: the process is exiting. Each relay takes what the program
+ * wrote (up to now) into its connection, then closes it; the connections
+ * finish as runner_stop lets them. */
+void relay_set_stop(struct relay_set *set);
+/* Lock held: relays are still open (runner_stop waits for them, bounded). */
+bool relay_set_busy(const struct relay_set *set);
+/* The serving thread is gone, the stack about to be freed: closes every fd
+ * and frees every relay (their connections go with the stack). */
+void relay_set_destroy(struct relay_set *set);
+
+#endif

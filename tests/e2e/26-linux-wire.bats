@@ -1,0 +1,310 @@
+#!/usr/bin/env bats
+# What Linux shows on the wire, pstack beside it (issue 12): each check runs
+# the same scenario twice, with the kernel as the subject (in a namespace of
+# its own, over a veth pair) and with pstack as the subject (a program under
+# the preload, over the TAP), against the same peer (the kernel of the
+# test's namespace), captures on the peer's side (tcpdump) and compares what
+# the two subjects sent: the SYN's and SYN-ACK's options and window scale
+# for the same buffer settings, quick ACK of the first data and PSH at the
+# end of each write, ACKs per data segment in a bulk receive, the
+# retransmission timeout after a slow handshake, ECN negotiation both ways.
+#
+# Both subjects get plain frames of one MTU, so that frames are segments:
+# pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
+# (its TSO super-segments would be one frame on a veth); the bulk receive
+# runs both with their offloads, as by default (OFFLOAD=1). The slow round trip
+# is 50 ms each way: pstack's fault link (PSTACK_FAULTS=delay=50ms), and for
+# the kernel, since this kernel has no netem, a relay between two TAPs that
+# holds every frame (linux-wire.py relay). linux-wire.py also holds the
+# client and server both subjects run and the capture reader.
+
+load lib
+
+W=$BATS_TEST_DIRNAME/linux-wire.py
+# The peer's side: tap0 faces pstack, vp (or the relay's TAP rp) the kernel.
+PEER_P=192.0.2.1
+PEER_K=192.0.2.129
+SUBJ_P=192.0.2.2
+SUBJ_K=192.0.2.130
+
+setup() {
+	e2e_setup --no-tap
+	NSK=$NS-k
+	ip netns del "$NSK" 2>/dev/null || true
+	ip netns add "$NSK"
+	ksx ip link set lo up
+	nsx ip tuntap add dev tap0 mode tap
+	nsx ip addr add "$PEER_P/25" dev tap0
+	nsx ip link set tap0 up
+	# Linux's defaults, not this machine's (a new namespace copies them).
+	ksx sysctl -qw net.ipv4.tcp_rmem="4096 131072 6291456" net.ipv4.tcp_wmem="4096 16384 4194304"
+}
+
+teardown() {
+	e2e_teardown
+	[ -z "${NSK:-}" ] || ip netns del "$NSK" 2>/dev/null || true
+}
+
+# ksx CMD...: CMD in the kernel subject's namespace.
+ksx() {
+	ip netns exec "$NSK" "$@"
+}
+
+# veth_up: the kernel subject's link to the peer, segments one per frame.
+veth_up() {
+	nsx ip link add vp type veth peer name vk netns "$NSK"
+	nsx ip addr add "$PEER_K/25" dev vp
+	ksx ip addr add "$SUBJ_K/25" dev vk
+	if [ "${OFFLOAD:-0}" = 0 ]; then
+		nsx ip link set vp gso_max_segs 1
+		ksx ip link set vk gso_max_segs 1
+	fi
+	nsx ip link set vp up
+	ksx ip link set vk up
+}
+
+# relay_up DELAY_MS: the kernel subject's link through linux-wire.py relay,
+# every frame held DELAY_MS each way.
+relay_up() {
+	nsx ip tuntap add dev rp mode tap
+	ksx ip tuntap add dev rk mode tap
+	nsx ip addr add "$PEER_K/25" dev rp
+	ksx ip addr add "$SUBJ_K/25" dev rk
+	nsx ip link set rp up
+	ksx ip link set rk up
+	bg_ker relay 120 "$PY" "$W" relay rp "$NSK" rk "$1"
+	wait_log "$(out relay)" "relay up"
+}
+
+# capture NAME IFACE / capture_stop NAME: tcpdump on the peer's IFACE into NAME.pcap.
+capture() {
+	bg_ker "cap_$1" 60 tcpdump --immediate-mode -U -n -s 160 -i "$2" -w "$BATS_TEST_TMPDIR/$1.pcap" tcp
+	wait_log "$(err "cap_$1")" "listening on"
+}
+capture_stop() {
+	local pidvar=PID_cap_$1
+	sleep 0.2                   # the last frames into the file
+	kill -TERM "${!pidvar}"
+	bg_wait "cap_$1" 10
+}
+
+# peer_server NAME PORT ACTIONS: the peer's end (the test's namespace's
+# kernel), in the background as peer_NAME (a name of its own: a wait for
+# "listening" must not read the file of the one before).
+peer_server() {
+	bg_ker "peer_$1" 30 "$PY" "$W" server "$2" "$3"
+	wait_log "$(out "peer_$1")" listening
+}
+
+# subject KIND client PORT ACTIONS / subject KIND server PORT ACTIONS: the
+# subject's end, in the foreground; KIND is kernel or pstack. Settings come
+# from the arrays PENV (pstack's: PSTACK_*) and KENV (NAME=VALUE words).
+subject() {
+	local kind=$1 role=$2 port=$3 actions=$4 peer
+	if [ "$kind" = kernel ]; then
+		peer=$PEER_K
+	else
+		peer=$PEER_P
+	fi
+	local args=("$PY" "$W" "$role")
+	[ "$role" = server ] && args+=("$port" "$actions") || args+=("$peer" "$port" "$actions")
+	if [ "$kind" = kernel ]; then
+		ksx timeout -k 3 30 env "${KENV[@]}" "${args[@]}"
+	else
+		ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" PSTACK_ADDR="$SUBJ_P/25" \
+			PSTACK_OFFLOAD="${OFFLOAD:-0}" "${PENV[@]}" "${args[@]}"
+	fi
+}
+
+# subject_ip KIND, iface KIND: the subject's address, the peer's interface facing it.
+subject_ip() { [ "$1" = kernel ] && echo "$SUBJ_K" || echo "$SUBJ_P"; }
+iface() { [ "$1" = kernel ] && echo "${KIFACE:-vp}" || echo tap0; }
+
+# shown NAME KIND KEY: a value linux-wire.py show reads from NAME.pcap.
+shown() {
+	"$PY" "$W" show "$BATS_TEST_TMPDIR/$1.pcap" "$(subject_ip "$2")" | sed -n "s/^$3=//p"
+}
+
+# client_run NAME KIND PORT PEER_ACTIONS SUBJECT_ACTIONS: the subject connects
+# to the peer's server; captured as NAME.
+client_run() {
+	capture "$1" "$(iface "$2")"
+	peer_server "$1" "$3" "$4"
+	run subject "$2" client "$3" "$5"
+	assert_success
+	bg_wait "peer_$1" 20
+	[ "$BG_STATUS" = 0 ] || fail "the peer's server failed: $(cat "$(err "peer_$1")")"
+	capture_stop "$1"
+}
+
+# server_run NAME KIND PORT SUBJECT_ACTIONS PEER_ACTIONS: the peer connects to
+# the subject's server; captured as NAME.
+server_run() {
+	local ip
+	capture "$1" "$(iface "$2")"
+	ip=$(subject_ip "$2")
+	if [ "$2" = kernel ]; then
+		_bg "subj_$1" ip netns exec "$NSK" timeout -k 3 30 "$PY" "$W" server "$3" "$4"
+	else
+		_bg "subj_$1" ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" \
+			PSTACK_ADDR="$SUBJ_P/25" PSTACK_OFFLOAD="${OFFLOAD:-0}" "${PENV[@]}" "$PY" "$W" server "$3" "$4"
+	fi
+	wait_log "$(out "subj_$1")" listening
+	run retry_refused 10 nsx timeout -k 3 30 "$PY" "$W" client "$ip" "$3" "$5"
+	assert_success
+	bg_wait "subj_$1" 20
+	[ "$BG_STATUS" = 0 ] || fail "the subject's server failed: $(cat "$(err "subj_$1")")"
+	capture_stop "$1"
+}
+
+PENV=()
+KENV=()
+
+@test "the SYN's and the SYN-ACK's options and window scale are the kernel's for the same buffers (7 with 6 MiB, 8 with 15 MB)" {
+	veth_up
+	local rmem want kind port=5100
+	local ks kw ps pw kas kaw pas paw
+	for rmem in "4096 131072 6291456:7" "4096 131072 15000000:8"; do
+		want=${rmem##*:}
+		rmem=${rmem%:*}
+		ksx sysctl -qw net.ipv4.tcp_rmem="$rmem"
+		PENV=("PSTACK_TCP_RMEM=$rmem")
+		for kind in kernel pstack; do
+			client_run "syn_${want}_$kind" "$kind" $((port += 1)) drain send:1
+			server_run "synack_${want}_$kind" "$kind" $((port += 1)) drain send:1
+		done
+		ks=$(shown "syn_${want}_kernel" kernel syn_opts)
+		kw=$(shown "syn_${want}_kernel" kernel syn_wscale)
+		ps=$(shown "syn_${want}_pstack" pstack syn_opts)
+		pw=$(shown "syn_${want}_pstack" pstack syn_wscale)
+		kas=$(shown "synack_${want}_kernel" kernel synack_opts)
+		kaw=$(shown "synack_${want}_kernel" kernel synack_wscale)
+		pas=$(shown "synack_${want}_pstack" pstack synack_opts)
+		paw=$(shown "synack_${want}_pstack" pstack synack_wscale)
+		echo "tcp_rmem $rmem: SYN kernel <$ks> wscale $kw, pstack <$ps> wscale $pw"
+		echo "tcp_rmem $rmem: SYN-ACK kernel <$kas> wscale $kaw, pstack <$pas> wscale $paw"
+		[ "$kw" = "$want" ] || fail "the kernel's SYN has wscale $kw, expected $want"
+		[ -n "$ks" ] && [ "$ps" = "$ks" ] || fail "the SYN's options differ"
+		[ "$pw" = "$kw" ] || fail "the SYN's window scale differs"
+		[ -n "$kas" ] && [ "$pas" = "$kas" ] || fail "the SYN-ACK's options differ"
+		[ "$paw" = "$kaw" ] || fail "the SYN-ACK's window scale differs"
+	done
+}
+
+@test "the first data is ACKed at once (quick ACK, not after 40 ms); PSH ends each write, as the kernel's" {
+	veth_up
+	local kind ka pa kp pp
+	for kind in kernel pstack; do
+		# The peer sends 100 bytes the subject does not answer; then the
+		# subject writes 10000 bytes at once, and 3000 bytes later.
+		client_run "qa_$kind" "$kind" 5201 send:100,drain recv:100,sleep:0.3,send:10000,sleep:0.3,send:3000,sleep:0.3
+	done
+	ka=$(shown qa_kernel kernel first_ack_ms)
+	pa=$(shown qa_pstack pstack first_ack_ms)
+	kp=$(shown qa_kernel kernel psh)
+	pp=$(shown qa_pstack pstack psh)
+	echo "the first data's ACK after: kernel $ka ms, pstack $pa ms"
+	echo "data segments (P: PSH): kernel <$kp>, pstack <$pp>"
+	awk -v k="$ka" -v p="$pa" 'BEGIN { exit !(k != "" && p != "" && k < 10 && p < 10) }' ||
+		fail "the first data waited for its ACK (a delayed ACK is 40 ms)"
+	[ -n "$kp" ] && [ "$pp" = "$kp" ] || fail "PSH is not where the kernel puts it"
+}
+
+@test "a bulk receive with offloads (the default): ACKs per data segment within the kernel's range" {
+	# Both subjects as they run by default: the kernel takes the veth's
+	# large segments (one per 64 KB), pstack the TAP's (PSTACK_OFFLOAD=1),
+	# and each ACKs about once per large segment. Segments are counted in
+	# MSS (1448 bytes of data). Three kernel runs give its range, widened by
+	# half either way (0.012 to 0.020 ACKs per segment seen here).
+	OFFLOAD=1
+	veth_up
+	local kind run d k lo=9 hi=0 r
+	for run in 1 2 3 pstack; do
+		kind=kernel
+		[ "$run" = pstack ] && kind=pstack
+		server_run "bulk_$run" "$kind" $((5300 + ${#run})) drain send:$((8 * MiB))
+		d=$(($(shown "bulk_$run" "$kind" bytes_in) / 1448))
+		k=$(shown "bulk_$run" "$kind" acks_out)
+		[ "$d" -ge 5790 ] || fail "$d segments' worth of data: less than 8 MiB"
+		r=$(awk -v d="$d" -v k="$k" 'BEGIN { printf "%.4f", k / d }')
+		echo "8 MiB received by the $kind ($run): $k ACKs for $d segments, $r per segment"
+		if [ "$kind" = kernel ]; then
+			lo=$(awk -v a="$lo" -v b="$r" 'BEGIN { print (b < a) ? b : a }')
+			hi=$(awk -v a="$hi" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+		fi
+	done
+	awk -v r="$r" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(r >= 0.5 * lo && r <= 1.5 * hi) }' ||
+		fail "pstack's $r ACKs per segment are outside the kernel's $lo to $hi (widened by half)"
+}
+
+@test "after a 100 ms handshake, lost data is resent after about 300 ms, as by the kernel (RFC 6298: the handshake's RTT sample)" {
+	KIFACE=rp
+	relay_up 50
+	# The peer drops every data segment the subjects send it on this port.
+	nsx iptables -A INPUT -p tcp --dport 5401 -m length --length 200:65535 -j DROP
+	local kind h r w
+	# (a datagram first: the SYN waits for no ARP, its RTT is the path's)
+	KENV=(LW_WARM=0.3)
+	PENV=(LW_WARM=0.3 PSTACK_FAULTS=delay=50ms PSTACK_LINGER_MS=0)
+	for kind in kernel pstack; do
+		client_run "rto_$kind" "$kind" 5401 sleep:1.5 send:1000,sleep:1
+	done
+	# Each subject's own clock (its timestamps) says how long its handshake
+	# took and when it resent: the RTO must be what the handshake's sample
+	# gives, SRTT + max(4 RTTVAR, 200 ms) = 3 RTT here (Linux: srtt +
+	# max(mdev, tcp_rto_min)). The relay's timing moves with the machine's
+	# load, so the kernel's handshake may take longer than 100 ms.
+	for kind in kernel pstack; do
+		h=$(shown "rto_$kind" "$kind" hs_rtt_tsval_ms)
+		r=$(shown "rto_$kind" "$kind" rto_tsval_ms)
+		w=$(shown "rto_$kind" "$kind" rto_ms)
+		echo "$kind: handshake $h ms, first retransmission after $r ms ($w ms on the wire)"
+		[ -n "$h" ] && [ -n "$r" ] || fail "the $kind: no handshake or no retransmission seen"
+		awk -v h="$h" -v r="$r" 'BEGIN { e = h + ((2 * h > 200) ? 2 * h : 200); d = r - e; if (d < 0) d = -d
+			exit !(h >= 95 && d <= 30 + e / 10) }' ||
+			fail "the $kind resent after $r ms with a handshake of $h ms"
+	done
+	# pstack's path is the fault link's, exact: 300 ms on the wire too.
+	awk -v w="$w" 'BEGIN { exit !(w >= 280 && w <= 340) }' || fail "pstack resent after $w ms on the wire"
+}
+
+@test "ECN negotiation both ways, as the kernel's: asked with tcp_ecn=1 / PSTACK_TCP_ECN=1, accepted by default; ECT(0) on data only" {
+	veth_up
+	local kind
+	# The subject asks (net.ipv4.tcp_ecn=1 in its namespace, PSTACK_TCP_ECN=1),
+	# the peer accepts (its default, 2).
+	ksx sysctl -qw net.ipv4.tcp_ecn=1
+	for kind in kernel pstack; do
+		PENV=(PSTACK_TCP_ECN=1)
+		client_run "ask_$kind" "$kind" 5501 drain send:5000,sleep:0.2
+	done
+	# The peer asks (tcp_ecn=1 in the test's namespace), the subjects
+	# accept by default.
+	ksx sysctl -qw net.ipv4.tcp_ecn=2
+	nsx sysctl -qw net.ipv4.tcp_ecn=1
+	for kind in kernel pstack; do
+		PENV=()
+KENV=()
+		server_run "acc_$kind" "$kind" 5502 send:5000,sleep:0.2 drain
+	done
+	local k p
+	for k in ask:syn_flags ask:data_ect ask:data_out ask:acks_ect acc:synack_flags acc:data_ect acc:data_out acc:acks_ect; do
+		p=$(shown "${k%%:*}_pstack" pstack "${k#*:}")
+		echo "${k%%:*} ${k#*:}: kernel $(shown "${k%%:*}_kernel" kernel "${k#*:}"), pstack $p"
+	done
+	[ "$(shown ask_kernel kernel syn_flags)" = SEW ] || fail "the kernel did not ask for ECN"
+	[ "$(shown acc_kernel kernel synack_flags)" = SE. ] || fail "the kernel did not accept ECN"
+	for k in ask:syn_flags acc:synack_flags ask:acks_ect acc:acks_ect; do
+		[ "$(shown "${k%%:*}_pstack" pstack "${k#*:}")" = "$(shown "${k%%:*}_kernel" kernel "${k#*:}")" ] ||
+			fail "${k%%:*} ${k#*:} differs"
+	done
+	# Every data segment ECT(0), on both, both ways.
+	for k in ask acc; do
+		for kind in kernel pstack; do
+			[ "$(shown "${k}_$kind" "$kind" data_out)" -gt 0 ] &&
+				[ "$(shown "${k}_$kind" "$kind" data_ect)" = "$(shown "${k}_$kind" "$kind" data_out)" ] ||
+				{ tcpdump -v -nn -r "$BATS_TEST_TMPDIR/${k}_$kind.pcap" 2>/dev/null | head -40
+				  fail "$k: the $kind sent data that was not ECT"; }
+		done
+	done
+}

@@ -1,0 +1,325 @@
+#!/usr/bin/python3
+"""Helpers of tests/e2e/26-linux-wire.bats, which runs the same scenario with
+the kernel and with pstack as the subject and compares what each put on the
+wire, captured on the peer's side.
+
+    linux-wire.py client HOST PORT ACTIONS   one connection, ACTIONS, close
+    linux-wire.py server PORT ACTIONS        accepts one connection, ACTIONS, close
+    linux-wire.py relay TAP_A NS_B TAP_B DELAY_MS
+    linux-wire.py show FILE SUBJECT_IP       what the checks read from a capture
+
+ACTIONS is a comma-separated list: send:N (N bytes in one write), recv:N
+(reads exactly N bytes), sleep:S (seconds), drain (reads until the peer's
+FIN). The client and the server run under the preload for pstack, on the
+kernel otherwise.
+
+The relay is a wire between two network namespaces with a TAP device in
+each, that holds every frame DELAY_MS in each direction: this kernel has no
+netem, and the kernel's side of a check needs a slow round trip as pstack's
+gets one from PSTACK_FAULTS=delay=. A TAP without IFF_VNET_HDR takes plain
+frames of one MTU (the kernel cuts its segments before the wire), as pstack
+takes them with PSTACK_OFFLOAD=0. It runs in NS_A, where TAP_A is, until
+killed.
+
+The capture readers take a pcap file written by tcpdump (Ethernet, IPv4)
+and print key=value lines about the segments SUBJECT_IP sent and received:
+see show().
+"""
+import ctypes
+import fcntl
+import os
+import select
+import socket
+import struct
+import sys
+import time
+from collections import deque
+
+# ---- client and server --------------------------------------------------
+
+
+def run_actions(s, actions):
+    for a in actions.split(","):
+        op, _, arg = a.partition(":")
+        if op == "send":
+            s.sendall(b"x" * int(arg))
+        elif op == "recv":
+            n = int(arg)
+            while n > 0:
+                b = s.recv(n)
+                if not b:
+                    raise SystemExit("recv: EOF with %d bytes still to come" % n)
+                n -= len(b)
+        elif op == "sleep":
+            time.sleep(float(arg))
+        elif op == "drain":
+            while s.recv(65536):
+                pass
+        else:
+            raise SystemExit("unknown action " + a)
+
+
+def client(host, port, actions):
+    if os.environ.get("LW_WARM"):
+        # A datagram first (to the discard port), so that the connection's
+        # SYN does not wait for ARP: its RTT sample is then the path's.
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"x", (host, 9))
+        u.close()
+        time.sleep(float(os.environ["LW_WARM"]))
+    s = socket.create_connection((host, int(port)), timeout=20)
+    run_actions(s, actions)
+    s.close()
+
+
+def server(port, actions):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(1)
+    print("listening", flush=True)
+    s, _ = ls.accept()
+    s.settimeout(20)
+    run_actions(s, actions)
+    s.close()
+    ls.close()
+
+
+# ---- relay ----------------------------------------------------------------
+
+TUNSETIFF = 0x400454CA
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+CLONE_NEWNET = 0x40000000
+
+
+def open_tap(name):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+    os.set_blocking(fd, False)
+    return fd
+
+
+def enter_netns(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    nsfd = os.open("/run/netns/" + name, os.O_RDONLY)
+    if libc.setns(nsfd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "setns " + name + ": " + os.strerror(err))
+    os.close(nsfd)
+
+
+def relay(tap_a, ns_b, tap_b, delay_ms):
+    a = open_tap(tap_a)
+    enter_netns(ns_b)
+    b = open_tap(tap_b)
+    delay = float(delay_ms) / 1000.0
+    other = {a: b, b: a}
+    held = deque()  # (release time, fd to write, frame), in arrival order
+    print("relay up", flush=True)
+    while True:
+        timeout = None
+        if held:
+            timeout = max(0.0, held[0][0] - time.monotonic())
+        ready, _, _ = select.select([a, b], [], [], timeout)
+        now = time.monotonic()
+        for fd in ready:
+            while True:
+                try:
+                    frame = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                held.append((now + delay, other[fd], frame))
+        now = time.monotonic()
+        while held and held[0][0] <= now:
+            _, fd, frame = held.popleft()
+            try:
+                os.write(fd, frame)
+            except OSError:
+                pass  # the other side is down: the frame is lost, as on a wire
+
+
+# ---- captures ---------------------------------------------------------------
+
+FLAGS = [(0x02, "S"), (0x01, "F"), (0x04, "R"), (0x08, "P"), (0x20, "U"), (0x40, "E"), (0x80, "W")]
+OPT_NAMES = {0: "eol", 1: "nop", 2: "mss", 3: "wscale", 4: "sackOK", 5: "sack", 8: "TS"}
+
+
+class Seg:
+    pass
+
+
+def read_pcap(path):
+    """The TCP/IPv4 segments of a pcap file, in order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic in (0xA1B2C3D4, 0xA1B23C4D):
+        end = "<"
+    else:
+        end = ">"
+        magic = struct.unpack(">I", data[:4])[0]
+    frac = 1e9 if magic == 0xA1B23C4D else 1e6
+    off = 24
+    segs = []
+    while off + 16 <= len(data):
+        sec, sub, incl, _orig = struct.unpack(end + "IIII", data[off:off + 16])
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 14 + 20 or struct.unpack("!H", pkt[12:14])[0] != 0x0800:
+            continue
+        ip = pkt[14:]
+        ihl = (ip[0] & 15) * 4
+        if ip[9] != 6 or len(ip) < ihl + 20:
+            continue
+        tot = struct.unpack("!H", ip[2:4])[0]
+        tcp = ip[ihl:]
+        doff = (tcp[12] >> 4) * 4
+        g = Seg()
+        g.t = sec + sub / frac
+        g.tos = ip[1]
+        g.src = socket.inet_ntoa(ip[12:16])
+        g.dst = socket.inet_ntoa(ip[16:20])
+        g.sport, g.dport, g.seq, g.ack = struct.unpack("!HHII", tcp[:12])
+        g.flagbits = tcp[13]
+        g.win = struct.unpack("!H", tcp[14:16])[0]
+        g.len = tot - ihl - doff
+        g.opts = []
+        g.wscale = None
+        g.tsval = None
+        o = tcp[20:min(doff, len(tcp))]
+        i = 0
+        while i < len(o):
+            k = o[i]
+            if k == 0:
+                break
+            if k == 1:
+                g.opts.append("nop")
+                i += 1
+                continue
+            if i + 1 >= len(o) or o[i + 1] < 2:
+                break
+            if k == 3:
+                g.wscale = o[i + 2]
+            if k == 8 and i + 6 <= len(o):
+                g.tsval = struct.unpack("!I", o[i + 2:i + 6])[0]
+            g.opts.append(OPT_NAMES.get(k, str(k)))
+            i += o[i + 1]
+        segs.append(g)
+    return segs
+
+
+def flags(g):
+    s = "".join(c for b, c in FLAGS if g.flagbits & b)
+    return s + ("." if g.flagbits & 0x10 else "")
+
+
+def is_syn(g):
+    return bool(g.flagbits & 0x02)
+
+
+def pure_ack(g):
+    return g.len == 0 and not g.flagbits & 0x07
+
+
+def after(a, b):
+    return ((a - b) & 0xFFFFFFFF) < 0x80000000 and a != b
+
+
+def show(path, subject):
+    """Prints, for the segments SUBJECT sent: syn_* and synack_* (flags,
+    options in order, window scale) of its first SYN and SYN-ACK; psh (the
+    lengths of its data segments, first transmissions, in order, a P after
+    those with PSH); first_ack_ms (from the peer's first data segment to
+    the subject's first ACK of it); data_in (the peer's data segments),
+    acks_out (the subject's pure ACKs); hs_rtt_ms (from the subject's SYN
+    to its ACK of the SYN-ACK; hs_rtt_tsval_ms the same by its own clock),
+    rto_ms (from its first data segment to the
+    first retransmission of it); data_out, data_ect (its data segments with
+    an ECT or CE codepoint), acks_ect (pure ACKs with one)."""
+    segs = read_pcap(path)
+    tsval = {}
+    out = {}
+    mine = [g for g in segs if g.src == subject]
+    theirs = [g for g in segs if g.dst == subject]
+    for g in mine:
+        if is_syn(g):
+            key = "synack" if g.flagbits & 0x10 else "syn"
+            if key + "_flags" not in out:
+                out[key + "_flags"] = flags(g)
+                out[key + "_opts"] = ",".join(g.opts)
+                out[key + "_wscale"] = g.wscale
+    # Data: first transmissions in order; retransmissions apart.
+    high = {}
+    psh = []
+    first_data = None
+    rto = None
+    data_out = data_ect = acks_ect = acks_out = 0
+    for g in mine:
+        if pure_ack(g):
+            acks_out += 1
+            if g.tos & 3:
+                acks_ect += 1
+            continue
+        if g.len == 0:
+            continue
+        key = (g.sport, g.dport)
+        end = (g.seq + g.len) & 0xFFFFFFFF
+        if key in high and not after(end, high[key]):
+            if first_data is not None and rto is None and g.seq == first_data.seq:
+                rto = (g.t - first_data.t) * 1000
+                if g.tsval is not None and first_data.tsval is not None:
+                    out["rto_tsval_ms"] = (g.tsval - first_data.tsval) & 0xFFFFFFFF
+            continue
+        high[key] = end
+        data_out += 1
+        if g.tos & 3:
+            data_ect += 1
+        if first_data is None:
+            first_data = g
+        psh.append("%d%s" % (g.len, "P" if g.flagbits & 0x08 else ""))
+    out["psh"] = " ".join(psh)
+    out["data_out"] = data_out
+    out["data_ect"] = data_ect
+    out["acks_out"] = acks_out
+    out["acks_ect"] = acks_ect
+    out["data_in"] = sum(1 for g in theirs if g.len > 0)
+    out["bytes_in"] = sum(g.len for g in theirs)
+    # The first ACK of the peer's first data.
+    first_in = next((g for g in theirs if g.len > 0), None)
+    if first_in is not None:
+        end = (first_in.seq + first_in.len) & 0xFFFFFFFF
+        for g in mine:
+            if g.t >= first_in.t and g.flagbits & 0x10 and not after(end, g.ack):
+                out["first_ack_ms"] = "%.1f" % ((g.t - first_in.t) * 1000)
+                break
+    # The handshake as the subject's SYN, its ACK of the SYN-ACK.
+    syn = next((g for g in mine if is_syn(g) and not g.flagbits & 0x10), None)
+    if syn is not None:
+        ack = next((g for g in mine if g.t > syn.t and not is_syn(g) and g.flagbits & 0x10), None)
+        if ack is not None:
+            out["hs_rtt_ms"] = "%.1f" % ((ack.t - syn.t) * 1000)
+            if ack.tsval is not None and syn.tsval is not None:
+                out["hs_rtt_tsval_ms"] = (ack.tsval - syn.tsval) & 0xFFFFFFFF
+    if rto is not None:
+        out["rto_ms"] = "%.1f" % rto
+    for k, v in out.items():
+        print("%s=%s" % (k, "" if v is None else v))
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "client":
+        client(*sys.argv[2:5])
+    elif cmd == "server":
+        server(*sys.argv[2:4])
+    elif cmd == "relay":
+        relay(*sys.argv[2:6])
+    elif cmd == "show":
+        show(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,484 @@
+/*
+ * The relay of an exposed socket (stack/host/relay.c): two stacks back to
+ * back on in-memory links (a is the one whose connection is exposed, b the
+ * peer), a real Unix socket pair between the relay and the "program", and
+ * the serving thread's round (relay_collect, a poll without waiting,
+ * relay_io) run by the test. Checked: bytes both ways in order, the peer's
+ * FIN as end of file, the program's shutdown as a FIN, backpressure both
+ * ways (a program that does not read closes the window; a peer that does not
+ * read stops the program's writes), the last close as FIN (or RST with data
+ * left unread), the owner told, process exit draining what the program wrote.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "stack/core/arp.h"
+#include "stack/core/config.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/host/relay.h"
+#include "tests/unit/support/harness.h"
+
+struct pair {
+	struct harness *a, *b;      /* a: the exposed side; b: its peer */
+	struct tcp_conn *ca, *cb;
+	struct relay_set set;
+	struct relay *rl;
+	int app;                    /* the program's end of the socket pair */
+	int kicks, gone;
+};
+
+static void kick(void *ctx)
+{
+	((struct pair *)ctx)->kicks++;
+}
+
+static void gone(void *ctx)
+{
+	((struct pair *)ctx)->gone++;
+}
+
+static int exposed_calls, after_calls;
+
+static void *exposed(void *ctx)
+{
+	exposed_calls++;
+	return ctx;
+}
+
+static void after(void *taken)
+{
+	assert_non_null(taken);
+	after_calls++;
+}
+
+static const struct relay_cb cb = { .gone = gone, .exposed = exposed, .after = after };
+
+static void shuttle(struct harness *from, struct harness *to)
+{
+	struct h_frame *f;
+
+	while ((f = h_pop_tx(from))) {
+		h_inject(to, f->data, f->len);
+		free(f);
+	}
+}
+
+/* One round: the link both ways, the timers, and the relay's collect and io
+ * (the fds polled without waiting, as the stack thread would find them). */
+static void round_trip(struct pair *p)
+{
+	struct pollfd pfd[4];
+	bool busy;
+	unsigned n;
+
+	shuttle(p->a, p->b);
+	shuttle(p->b, p->a);
+	h_advance(p->a, 1000);
+	h_advance(p->b, 1000);
+	n = relay_collect(&p->set, pfd, &busy, p->a->now);
+	assert_true(n <= relay_count(&p->set) || n == 0);
+	if (n)
+		assert_true(poll(pfd, n, 0) >= 0);
+	relay_io(&p->set, pfd, n);
+}
+
+static void rounds(struct pair *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		round_trip(p);
+}
+
+static void pair_open(struct pair *p, bool seqpacket)
+{
+	struct stack_config cfg;
+	struct ip4_endpoint ep = { 0, 9000 }, peer = { H_PEER_IP, 9000 };
+	struct tcp_conn *lis;
+	int sv[2], err;
+
+	memset(p, 0, sizeof(*p));
+	p->app = -1;
+	config_defaults(&cfg);
+	p->a = h_new(&cfg, false);
+	config_defaults(&cfg);
+	cfg.addr = H_PEER_IP;
+	cfg.gateway = 0;
+	memcpy(cfg.mac, h_peer_mac, 6);
+	p->b = h_new(&cfg, false);
+	arp_insert(p->a->s, H_PEER_IP, h_peer_mac, p->a->now);
+	arp_insert(p->b->s, H_STACK_IP, h_stack_mac, p->b->now);
+	relay_set_init(&p->set, kick, p);
+	if (seqpacket)
+		return;
+	lis = tcp_open(p->b->s);
+	assert_int_equal(tcp_bind(lis, &ep, 0), 0);
+	assert_int_equal(tcp_listen(lis, 4), 0);
+	p->ca = tcp_open(p->a->s);
+	assert_int_equal(tcp_connect(p->ca, &peer, p->a->now), -EINPROGRESS);
+	for (int i = 0; i < 20 && !p->cb; i++) {
+		round_trip(p);
+		p->cb = tcp_accept(lis, &err);
+	}
+	assert_non_null(p->cb);
+	tcp_close(lis, p->b->now);
+	assert_int_equal(tcp_get_state(p->ca), TCP_STATE_ESTABLISHED);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	p->app = sv[0];
+	p->rl = relay_open(&p->set, p->ca, NULL, sv[1], false, &cb, p);
+	assert_non_null(p->rl);
+	assert_true(p->kicks > 0);
+}
+
+static void pair_free(struct pair *p)
+{
+	if (p->app >= 0)
+		close(p->app);
+	relay_set_destroy(&p->set);
+	if (p->cb)
+		tcp_close(p->cb, p->b->now);
+	h_free(p->a);
+	h_free(p->b);
+}
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)((i * 2654435761u) >> 11);
+}
+
+/* What the program reads, appended to got (non-blocking). */
+static size_t app_read(struct pair *p, uint8_t *got, size_t off, size_t cap, bool *eof)
+{
+	for (;;) {
+		ssize_t n = read(p->app, got + off, cap - off);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			*eof = true;
+		return off;
+	}
+}
+
+static void test_bytes_both_ways_then_fins(void **state)
+{
+	enum { N = 3 * 1024 * 1024 };
+	static uint8_t out[N], got[N];
+	size_t sent = 0, recvd = 0, app_sent = 0, b_got = 0;
+	bool eof = false, b_eof = false;
+	struct pair p;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++)
+		out[i] = pattern(i);
+	pair_open(&p, false);
+	/* Bytes the stack received before the exposure come out first. */
+	assert_int_equal(tcp_send(p.cb, out, 1000, p.b->now), 1000);
+	sent = 1000;
+	for (int i = 0; i < 20000 && !(eof && b_eof); i++) {
+		long r;
+
+		if (sent < N && (r = tcp_send(p.cb, out + sent, N - sent, p.b->now)) > 0)
+			sent += (size_t)r;
+		if (sent == N && tcp_get_state(p.cb) == TCP_STATE_ESTABLISHED)
+			assert_int_equal(tcp_shutdown(p.cb, SHUT_WR, p.b->now), 0);
+		if (app_sent < N) {
+			ssize_t w = write(p.app, out + app_sent, N - app_sent);
+
+			if (w > 0)
+				app_sent += (size_t)w;
+			if (app_sent == N)
+				assert_int_equal(shutdown(p.app, SHUT_WR), 0);
+		}
+		round_trip(&p);
+		recvd = app_read(&p, got, recvd, N, &eof);
+		while (!b_eof) {
+			static uint8_t buf[65536];
+
+			r = tcp_recv(p.cb, buf, sizeof(buf), 0, p.b->now);
+			if (r == 0)
+				b_eof = true;
+			if (r <= 0)
+				break;
+			for (long k = 0; k < r; k++)
+				assert_int_equal(buf[k], pattern(b_got + (size_t)k));
+			b_got += (size_t)r;
+		}
+	}
+	assert_true(eof);
+	assert_true(b_eof);
+	assert_int_equal(recvd, N);
+	assert_int_equal(b_got, N);
+	assert_memory_equal(got, out, N);
+	assert_int_equal(p.gone, 0);    /* both ways done, the program's end still open */
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 20);
+	assert_int_equal(p.gone, 1);
+	assert_false(relay_set_busy(&p.set));
+	pair_free(&p);
+}
+
+static void test_a_program_that_does_not_read_closes_the_window(void **state)
+{
+	static uint8_t buf[1 << 20];
+	size_t sent = 0;
+	struct pair p;
+
+	(void)state;
+	memset(buf, 'x', sizeof(buf));
+	pair_open(&p, false);
+	for (int i = 0; i < 3000; i++) {
+		long r = tcp_send(p.cb, buf, sizeof(buf), p.b->now);
+
+		if (r > 0)
+			sent += (size_t)r;
+		round_trip(&p);
+	}
+	/* The pair's buffers, the relay's and the connection's window: bounded,
+	 * far below what the peer would send (it stops: zero window). */
+	assert_true(sent < 16u * 1024 * 1024);
+	assert_true(tcp_inq(p.ca) > 0);
+	{
+		size_t before = sent;
+
+		for (int i = 0; i < 200; i++) {
+			long r = tcp_send(p.cb, buf, sizeof(buf), p.b->now);
+
+			if (r > 0)
+				sent += (size_t)r;
+			round_trip(&p);
+		}
+		/* No progress while nobody reads (the peer's own send buffer is full). */
+		assert_int_equal(tcp_outq(p.cb) > 0, true);
+		assert_true(sent - before <= sizeof(buf));
+	}
+	/* The program closes with data unread: a reset, as a kernel socket's close. */
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 20);
+	assert_int_equal(p.gone, 1);
+	assert_int_equal(tcp_get_state(p.cb), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(p.cb), -ECONNRESET);
+	pair_free(&p);
+}
+
+static void test_a_peer_that_does_not_read_stops_the_program(void **state)
+{
+	static uint8_t buf[1 << 16];
+	size_t app_sent = 0, before;
+	struct pair p;
+
+	(void)state;
+	memset(buf, 'y', sizeof(buf));
+	pair_open(&p, false);
+	for (int i = 0; i < 3000; i++) {
+		ssize_t w = write(p.app, buf, sizeof(buf));
+
+		if (w > 0)
+			app_sent += (size_t)w;
+		round_trip(&p);
+	}
+	before = app_sent;
+	for (int i = 0; i < 200; i++) {
+		ssize_t w = write(p.app, buf, sizeof(buf));
+
+		if (w > 0)
+			app_sent += (size_t)w;
+		else
+			assert_int_equal(errno, EAGAIN);
+		round_trip(&p);
+	}
+	assert_int_equal(app_sent, before);    /* the program's writes stopped */
+	assert_true(app_sent < 16u * 1024 * 1024);
+	/* The peer reads everything: it was all kept, in order. */
+	{
+		size_t got = 0;
+		long r;
+
+		for (int i = 0; i < 20000 && got < app_sent; i++) {
+			while ((r = tcp_recv(p.cb, buf, sizeof(buf), 0, p.b->now)) > 0) {
+				for (long k = 0; k < r; k++)
+					assert_int_equal(buf[k], 'y');
+				got += (size_t)r;
+			}
+			round_trip(&p);
+		}
+		assert_int_equal(got, app_sent);
+	}
+	pair_free(&p);
+}
+
+static void test_a_reset_reads_as_end_of_file_and_writes_fail(void **state)
+{
+	struct pair p;
+	char c;
+	bool eof = false;
+
+	(void)state;
+	pair_open(&p, false);
+	assert_int_equal(tcp_setopt(p.cb, TCP_OPT_LINGER, 0), 0);
+	tcp_close(p.cb, p.b->now);      /* RST */
+	p.cb = NULL;
+	rounds(&p, 10);
+	(void)app_read(&p, (uint8_t *)&c, 0, 1, &eof);
+	assert_true(eof);
+	assert_int_equal(send(p.app, "z", 1, MSG_NOSIGNAL), -1);
+	assert_int_equal(errno, EPIPE);
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 10);
+	assert_int_equal(p.gone, 1);
+	pair_free(&p);
+}
+
+static void test_exit_sends_what_the_program_wrote(void **state)
+{
+	static uint8_t buf[65536];
+	size_t got = 0;
+	bool eof = false;
+	struct pair p;
+
+	(void)state;
+	pair_open(&p, false);
+	relay_forget(p.rl);     /* the socket's owner is gone at exit */
+	assert_int_equal(write(p.app, "last words", 10), 10);
+	relay_set_stop(&p.set);
+	for (int i = 0; i < 100 && relay_set_busy(&p.set); i++)
+		round_trip(&p);
+	assert_false(relay_set_busy(&p.set));
+	for (int i = 0; i < 100 && !eof; i++) {
+		long r = tcp_recv(p.cb, buf + got, sizeof(buf) - got, 0, p.b->now);
+
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			eof = true;
+		round_trip(&p);
+	}
+	assert_true(eof);
+	assert_int_equal(got, 10);
+	assert_memory_equal(buf, "last words", 10);
+	assert_int_equal(p.gone, 0);
+	pair_free(&p);
+}
+
+static void test_udp_datagrams_keep_their_boundaries(void **state)
+{
+	struct ip4_endpoint la = { 0, 5300 }, lb = { 0, 53 };
+	struct ip4_endpoint to_b = { H_PEER_IP, 53 }, to_a = { H_STACK_IP, 5300 }, src;
+	struct udp_sock *ua, *ub;
+	char buf[2000];
+	size_t full;
+	struct pair p;
+	int sv[2];
+	long r;
+
+	(void)state;
+	pair_open(&p, true);
+	ua = udp_open(p.a->s);
+	ub = udp_open(p.b->s);
+	assert_int_equal(udp_bind(ua, &la, 0), 0);
+	assert_int_equal(udp_connect(ua, &to_b), 0);
+	assert_int_equal(udp_bind(ub, &lb, 0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	p.app = sv[0];
+	p.rl = relay_open(&p.set, NULL, ua, sv[1], false, &cb, &p);
+	assert_non_null(p.rl);
+	assert_int_equal(write(p.app, "query-1", 7), 7);
+	assert_int_equal(write(p.app, "q2", 2), 2);
+	rounds(&p, 5);
+	r = udp_recvfrom(ub, buf, sizeof(buf), &src, &full, 0);
+	assert_int_equal(r, 7);
+	assert_memory_equal(buf, "query-1", 7);
+	assert_int_equal(src.port, 5300);
+	assert_int_equal(udp_recvfrom(ub, buf, sizeof(buf), &src, &full, 0), 2);
+	assert_int_equal(udp_sendto(ub, "answer", 6, &to_a, p.b->now), 6);
+	assert_int_equal(udp_sendto(ub, "", 0, &to_a, p.b->now), 0);
+	rounds(&p, 5);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "answer", 6);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), 0);   /* the empty datagram */
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 5);
+	assert_int_equal(p.gone, 1);
+	udp_close(ub);
+	pair_free(&p);
+}
+
+/* Armed: the owner serves the socket; the relay watches the fd only, and the
+ * first datagram written through it exposes the socket (callbacks), goes
+ * out, and from then on the answers come through the fd. */
+static void test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd(void **state)
+{
+	struct ip4_endpoint la = { 0, 5300 }, lb = { 0, 53 };
+	struct ip4_endpoint to_b = { H_PEER_IP, 53 }, to_a = { H_STACK_IP, 5300 }, src;
+	struct udp_sock *ua, *ub;
+	char buf[2000];
+	size_t full;
+	struct pair p;
+	int sv[2];
+
+	(void)state;
+	exposed_calls = after_calls = 0;
+	pair_open(&p, true);
+	ua = udp_open(p.a->s);
+	ub = udp_open(p.b->s);
+	assert_int_equal(udp_bind(ua, &la, 0), 0);
+	assert_int_equal(udp_connect(ua, &to_b), 0);
+	assert_int_equal(udp_bind(ub, &lb, 0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	p.app = sv[0];
+	p.rl = relay_open(&p.set, NULL, ua, sv[1], true, &cb, &p);
+	assert_non_null(p.rl);
+	/* Armed: what arrives stays in the socket, for its owner. */
+	assert_int_equal(udp_sendto(ub, "early", 5, &to_a, p.b->now), 5);
+	rounds(&p, 5);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(udp_recvfrom(ua, buf, sizeof(buf), &src, &full, 0), 5);
+	assert_int_equal(exposed_calls, 0);
+	/* A write through the fd: exposed, sent, and the answer comes back through it. */
+	assert_int_equal(write(p.app, "query", 5), 5);
+	rounds(&p, 5);
+	assert_int_equal(exposed_calls, 1);
+	assert_int_equal(after_calls, 1);
+	assert_int_equal(udp_recvfrom(ub, buf, sizeof(buf), &src, &full, 0), 5);
+	assert_memory_equal(buf, "query", 5);
+	assert_int_equal(udp_sendto(ub, "answer", 6, &to_a, p.b->now), 6);
+	rounds(&p, 5);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "answer", 6);
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 5);
+	assert_int_equal(p.gone, 1);
+	udp_close(ub);
+	pair_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bytes_both_ways_then_fins),
+		cmocka_unit_test(test_a_program_that_does_not_read_closes_the_window),
+		cmocka_unit_test(test_a_peer_that_does_not_read_stops_the_program),
+		cmocka_unit_test(test_a_reset_reads_as_end_of_file_and_writes_fail),
+		cmocka_unit_test(test_exit_sends_what_the_program_wrote),
+		cmocka_unit_test(test_udp_datagrams_keep_their_boundaries),
+		cmocka_unit_test(test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

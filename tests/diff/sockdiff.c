@@ -6065,6 +6065,21 @@ CASE(netlink_recv_bad_ptr, 0)
 	R(send(fd, &req, req.h.nlmsg_len, 0));
 	R(recv(fd, BAD, 4096, 0));
 }
+/* TCP option values the program does not own. */
+CASE(setsockopt_congestion_bad_ptr, 0) { R(setsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, BAD, 5)); }
+CASE(setsockopt_timestamping_bad_ptr, 0) { R(setsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_TIMESTAMPING, BAD, sizeof(int))); }
+CASE(getsockopt_congestion_bad_val, 0)
+{
+	socklen_t len = 16;
+
+	R(getsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, BAD, &len));
+}
+CASE(getsockopt_congestion_bad_len_ptr, 0)
+{
+	char cc[16];
+
+	R(getsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, cc, BAD));
+}
 /* The data fits in the first buffer: the bad second one is never touched. */
 CASE(readv_second_bad_unused, 0)
 {

@@ -13,6 +13,12 @@
  * statically linked programs and Go programs (raw system calls). Those
  * sockets stay with the kernel.
  *
+ * Memory the program passes that it does not own gives EFAULT, as from the
+ * kernel: the shim and the stack touch it only in shim/ucopy.c's copies, and
+ * the SIGSEGV/SIGBUS handler installed here sends their faults back to them
+ * (the others to the program's own handler or the default action, which
+ * sigaction() and signal() record for it: see "faults" below).
+ *
  * The stack starts lazily, on the first bind/listen/connect/sendto of an
  * Internet socket to a non-loopback address (shim_need_stack). If the
  * configuration (PSTACK_*) is bad or the TAP device cannot be opened, one
@@ -30,6 +36,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +292,231 @@ static void at_exit_drain(void)
 		shim_exit(__atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED));
 }
 
+/* ---- faults: SIGSEGV and SIGBUS ----
+ *
+ * The library's handler is installed at start, for good. A fault inside one
+ * of the shim's copies of the program's memory goes back to that copy
+ * (shim_user_fault: EFAULT); every other one, and every SIGSEGV/SIGBUS that
+ * a process sends, is the program's: its handler runs as the kernel would
+ * have run it (its sa_mask, SA_NODEFER, SA_RESETHAND, SA_SIGINFO), and with
+ * SIG_DFL the default action happens (the fault runs again without our
+ * handler: killed by that signal, with a core). The program's dispositions
+ * are kept here: sigaction(), signal() & co. on these two signals record
+ * them and answer with them, so the program sees what it set.
+ *
+ * Ours is installed with SA_NODEFER and an empty sa_mask (the kernel changes
+ * no mask to run it; a copy's jump back puts the interrupted mask back in any
+ * case, shim/ucopy.c); SA_ONSTACK and SA_RESTART follow the program's.
+ *
+ * A disposition is an immutable record, published by an atomic pointer
+ * (the handler reads it without a lock); the records are kept, one per
+ * distinct disposition ever set, so a program that switches between two
+ * handlers uses two. Setting one is async-signal-safe, as sigaction() is (a
+ * crash handler often resets SIG_DFL before it re-raises): the records come
+ * from a static pool (malloc only past FAULT_POOL distinct ones), and the
+ * writers' lock is a spin lock held with every signal blocked.
+ */
+struct fault_disp {
+	struct sigaction act;
+	struct fault_disp *next;        /* every record (under fault_lock) */
+};
+
+#define FAULT_POOL 64
+
+#ifdef __x86_64__
+#define FAULT_SA_RESTORER 0x04000000    /* what glibc adds to every action it sets */
+#else
+#define FAULT_SA_RESTORER 0
+#endif
+
+static atomic_flag fault_lock = ATOMIC_FLAG_INIT;
+static struct fault_disp fault_pool[FAULT_POOL];      /* under fault_lock */
+static unsigned fault_pool_used;                       /* under fault_lock */
+static struct fault_disp *fault_disps;                 /* under fault_lock */
+static _Atomic(const struct fault_disp *) fault_prog[2];   /* SIGSEGV, SIGBUS */
+static const struct fault_disp fault_dfl = { .act = { .sa_handler = SIG_DFL } };
+static atomic_bool fault_on;                           /* our handler is installed */
+
+static int fault_index(int sig)
+{
+	return sig == SIGSEGV ? 0 : sig == SIGBUS ? 1 : -1;
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *uc);
+
+/* Installs ours with the program's SA_ONSTACK and SA_RESTART. */
+static int fault_install(int sig, const struct sigaction *prog, struct sigaction *old)
+{
+	struct sigaction a;
+
+	memset(&a, 0, sizeof(a));
+	a.sa_sigaction = fault_handler;
+	sigemptyset(&a.sa_mask);
+	a.sa_flags = SA_SIGINFO | SA_NODEFER | (prog->sa_flags & (SA_ONSTACK | SA_RESTART));
+	return real_sigaction(sig, &a, old);
+}
+
+/* Takes the writers' lock with every signal blocked (*old: the mask to give back). */
+static void fault_lock_take(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	while (atomic_flag_test_and_set_explicit(&fault_lock, memory_order_acquire))
+		;
+}
+
+static void fault_lock_give(const sigset_t *old)
+{
+	atomic_flag_clear_explicit(&fault_lock, memory_order_release);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* fault_lock held: the record for act, made if it is new. */
+static const struct fault_disp *fault_record(const struct sigaction *act)
+{
+	struct fault_disp *d;
+
+	for (d = fault_disps; d; d = d->next)
+		if (d->act.sa_handler == act->sa_handler && d->act.sa_flags == act->sa_flags &&
+		    memcmp(&d->act.sa_mask, &act->sa_mask, sizeof(act->sa_mask)) == 0)
+			return d;
+	d = fault_pool_used < FAULT_POOL ? &fault_pool[fault_pool_used++] : calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->act = *act;
+	d->next = fault_disps;
+	fault_disps = d;
+	return d;
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *uc)
+{
+	int i = fault_index(sig);
+	const struct fault_disp *d;
+	void (*fn)(int);
+	sigset_t m;
+
+	(void)shim_user_fault(sig, si, uc);     /* returns only when the fault is not a copy's */
+	if (i < 0)
+		return;
+	d = atomic_load_explicit(&fault_prog[i], memory_order_acquire);
+	fn = d->act.sa_handler;
+	/* A fault with the signal ignored kills, like the kernel's
+	 * force_sig_fault; a signal sent while ignored is nothing. */
+	if (fn == SIG_IGN && si && si->si_code <= 0)
+		return;
+	if (fn == SIG_DFL || fn == SIG_IGN) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		atomic_store(&fault_on, false);
+		real_sigaction(sig, &dfl, NULL);
+		/* A fault happens again on return, now with the default
+		 * action; a sent signal is sent again. */
+		if (!si || si->si_code <= 0)
+			raise(sig);
+		return;
+	}
+	m = d->act.sa_mask;
+	if (!(d->act.sa_flags & SA_NODEFER))
+		sigaddset(&m, sig);
+	/* The mask the kernel would have set; the return from this handler
+	 * restores the one before (ucontext's). */
+	pthread_sigmask(SIG_BLOCK, &m, NULL);
+	if (d->act.sa_flags & SA_RESETHAND)
+		atomic_store_explicit(&fault_prog[i], &fault_dfl, memory_order_release);
+	if (d->act.sa_flags & SA_SIGINFO)
+		d->act.sa_sigaction(sig, si, uc);
+	else
+		fn(sig);
+	/* A socket call this signal interrupted restarts as its handler says. */
+	shim_signal_ran(d->act.sa_flags);
+}
+
+static const int fault_sigs[2] = { SIGSEGV, SIGBUS };
+
+/* Installs the handler (init), keeping what was there as the program's. */
+static void fault_start(void)
+{
+	for (int i = 0; i < 2; i++) {
+		struct sigaction old;
+		const struct fault_disp *d;
+		sigset_t mask;
+
+		if (real_sigaction(fault_sigs[i], NULL, &old) < 0)
+			return;
+		fault_lock_take(&mask);
+		d = fault_record(&old);
+		fault_lock_give(&mask);
+		if (!d)
+			return;
+		atomic_store(&fault_prog[i], d);
+	}
+	for (int i = 0; i < 2; i++)
+		if (fault_install(fault_sigs[i], &atomic_load(&fault_prog[i])->act, NULL) < 0)
+			return;
+	atomic_store(&fault_on, true);
+}
+
+/* sigaction() on SIGSEGV/SIGBUS while our handler is in: the program's
+ * disposition is recorded and reported. act and old are the library's
+ * copies (do_sigaction). 0 or -errno. */
+static int fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int i = fault_index(sig);
+	const struct fault_disp *cur, *d;
+	struct sigaction a;
+	sigset_t mask;
+	int r = 0;
+
+	if (!act) {
+		if (old)
+			*old = atomic_load_explicit(&fault_prog[i], memory_order_acquire)->act;
+		return 0;
+	}
+	a = *act;
+	a.sa_flags |= FAULT_SA_RESTORER;
+	fault_lock_take(&mask);
+	cur = atomic_load(&fault_prog[i]);
+	d = fault_record(&a);
+	if (!d)
+		r = -ENOMEM;
+	else if ((d->act.sa_flags ^ cur->act.sa_flags) & (SA_ONSTACK | SA_RESTART))
+		r = fault_install(sig, &d->act, NULL) < 0 ? -errno : 0;
+	if (r == 0)
+		atomic_store_explicit(&fault_prog[i], d, memory_order_release);
+	fault_lock_give(&mask);
+	if (r == 0 && old)
+		*old = cur->act;
+	return r;
+}
+
+/* Whether this sigaction-like call is ours to answer. A vfork() child
+ * shares our memory but not our handlers: its calls are its own. */
+static bool fault_mine(int sig)
+{
+	return fault_index(sig) >= 0 && atomic_load(&fault_on) && !shim_vfork_child();
+}
+
+/* The shim's view of the dispositions (its restart and signal checks): the
+ * program's for these two signals. */
+static int prog_sigaction_query(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (fault_mine(sig)) {
+		int r = fault_sigaction(sig, act, old);
+
+		if (r < 0) {
+			errno = -r;
+			return -1;
+		}
+		return 0;
+	}
+	return real_sigaction(sig, act, old);
+}
+
 /* ---- initialisation ---- */
 
 static void *resolve(const char *name, void *self)
@@ -338,13 +570,14 @@ static void init(void)
 		.fcntl = real_fcntl, .ioctl = real_ioctl, .setsockopt = real_setsockopt,
 		.getsockopt = real_getsockopt, .ppoll = real_ppoll, .epoll_ctl = real_epoll_ctl,
 		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
-		.pread = real_pread, .lseek = real_lseek, .sigaction = real_sigaction,
+		.pread = real_pread, .lseek = real_lseek, .sigaction = prog_sigaction_query,
 		.recvmsg = real_recvmsg, .recvfrom = real_recvfrom,
 	};
 	stack_lock_init(&lock, shim_wake_flush);
 	/* The core's log lines go to stderr until the settings say otherwise. */
 	logsink_stderr();
 	shim_init(&libc, &host);
+	fault_start();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
 }
 
@@ -879,17 +1112,21 @@ EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, 
 EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
 	struct timespec ts, left;
+	struct timeval tvc;
 	int saved, rc;
 
 	if (!any())
 		return real_select(n, r, w, e, tv);
 	if (tv) {
-		if (tv->tv_sec < 0 || tv->tv_usec < 0) {
+		/* A timeout the program does not own: the kernel's EFAULT. */
+		if (shim_copy(&tvc, tv, sizeof(tvc)))
+			return real_select(n, r, w, e, tv);
+		if (tvc.tv_sec < 0 || tvc.tv_usec < 0) {
 			errno = EINVAL;
 			return -1;
 		}
-		ts.tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
-		ts.tv_nsec = (long)(tv->tv_usec % 1000000) * 1000;
+		ts.tv_sec = tvc.tv_sec + tvc.tv_usec / 1000000;
+		ts.tv_nsec = (long)(tvc.tv_usec % 1000000) * 1000;
 	}
 	saved = errno;
 	depth++;
@@ -900,9 +1137,10 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		return real_select(n, r, w, e, tv);
 	}
 	if (tv) {
-		/* Linux writes the time left back. */
-		tv->tv_sec = left.tv_sec;
-		tv->tv_usec = left.tv_nsec / 1000;
+		/* Linux writes the time left back (and ignores a failure to). */
+		tvc.tv_sec = left.tv_sec;
+		tvc.tv_usec = left.tv_nsec / 1000;
+		(void)shim_copy(tv, &tvc, sizeof(tvc));
 	}
 	return (int)ret(rc, saved);
 }
@@ -954,8 +1192,10 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, c
 /* ---- signal handlers ---- */
 
 /*
- * Every way a program installs a handler comes to shim_sigaction, which
- * installs it wrapped (so that a socket call the signal interrupts restarts
+ * Every way a program installs a handler comes to do_sigaction: SIGSEGV and
+ * SIGBUS to the library's record of the program's dispositions (see
+ * "faults"), every other signal to shim_sigaction, which installs the
+ * handler wrapped (so that a socket call the signal interrupts restarts
  * exactly when its handler has SA_RESTART). glibc's signal(), sysv_signal(),
  * sigset() and siginterrupt() call its internal sigaction, which we cannot
  * see: they are redone here with glibc's semantics.
@@ -963,15 +1203,29 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, c
 static sigset_t sig_intr;   /* siginterrupt(sig, 1) seen: signal() without SA_RESTART */
 static pthread_mutex_t sig_intr_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+/*
+ * The actions are the program's memory: the new one is copied in before
+ * anything, the old one copied out after the change, each EFAULT when it
+ * cannot be, as the kernel's rt_sigaction answers (glibc's own wrapper
+ * reads and writes them itself, where a bad pointer is a SIGSEGV; here it
+ * would be one with signals blocked, or the stack's handlers half-changed).
+ * A bad signal number is glibc's EINVAL, before the pointers are looked at.
+ */
+static int do_sigaction(int sig, const struct sigaction *uact, struct sigaction *uold)
 {
+	struct sigaction act, old, *oldp = uold ? &old : NULL;
+	const struct sigaction *actp = uact ? &act : NULL;
 	int saved = errno, r;
 
-	if (!on())
-		return real_sigaction(sig, act, old);
-	r = shim_sigaction(sig, act, old);
+	if (!on() || sig <= 0 || sig >= NSIG)
+		return real_sigaction(sig, uact, uold);
+	if (uact && shim_copy(&act, uact, sizeof(act)))
+		return (int)ret(-EFAULT, saved);
+	r = fault_mine(sig) ? fault_sigaction(sig, actp, oldp) : shim_sigaction(sig, actp, oldp);
 	if (r == SHIM_PASS)
-		return real_sigaction(sig, act, old);
+		r = real_sigaction(sig, actp, oldp) < 0 ? -errno : 0;
+	if (r == 0 && uold && shim_copy(uold, &old, sizeof(old)))
+		r = -EFAULT;
 	return (int)ret(r, saved);
 }
 

@@ -66,7 +66,13 @@ static _Thread_local struct shim_efd *t_pending;
  * the kernel delivers. Real-time ones (F_SETSIG) queue, each with its
  * siginfo (code > 0), up to the table's size per lock hold. */
 #define SHIM_SIG_PENDING 16
-static _Thread_local struct { int type; pid_t pid; int sig, code, fd; } t_sigs[SHIM_SIG_PENDING];
+struct shim_sig_req {
+	int type;
+	pid_t pid;
+	int sig, code, fd;
+	bool urgent;                /* SIGURG: sent before the wake-ups, O_ASYNC's after */
+};
+static _Thread_local struct shim_sig_req t_sigs[SHIM_SIG_PENDING];
 static _Thread_local int t_nsigs;
 
 void shim_init(const struct shim_libc *libc, const struct shim_host *host)
@@ -351,7 +357,7 @@ static void wake_queue(struct shim_efd *e)
 	t_pending = e;
 }
 
-void shim_signal_io(int type, pid_t pid, int sig, int code, int fd)
+static void signal_queue(int type, pid_t pid, int sig, int code, int fd, bool urgent)
 {
 	bool queues = sig >= SIGRTMIN && code > 0;
 
@@ -360,17 +366,18 @@ void shim_signal_io(int type, pid_t pid, int sig, int code, int fd)
 			return;
 	if (t_nsigs == SHIM_SIG_PENDING || pid <= 0)
 		return;
-	t_sigs[t_nsigs].type = type;
-	t_sigs[t_nsigs].pid = pid;
-	t_sigs[t_nsigs].sig = sig;
-	t_sigs[t_nsigs].code = code;
-	t_sigs[t_nsigs].fd = fd;
+	t_sigs[t_nsigs] = (struct shim_sig_req){ type, pid, sig, code, fd, urgent };
 	t_nsigs++;
+}
+
+void shim_signal_io(int type, pid_t pid, int sig, int code, int fd)
+{
+	signal_queue(type, pid, sig, code, fd, false);
 }
 
 void shim_signal_owner(int type, pid_t pid, int sig)
 {
-	shim_signal_io(type, pid, sig, 0, -1);
+	signal_queue(type, pid, sig, 0, -1, true);
 }
 
 /* Linux's band_table (fs/fcntl.c): the poll bits each POLL_* code stands for. */
@@ -414,21 +421,31 @@ static int send_io(int type, pid_t pid, int sig, int code, int fd)
 }
 
 /* Like the kernel's send_sigurg(): to the thread, the process or the
- * process group F_SETOWN(_EX) named. */
-static void signals_flush(void)
+ * process group F_SETOWN(_EX) named. The queued signals that are urgent
+ * (or not) go; the others stay queued. */
+static void signals_flush(bool urgent)
 {
-	int n = t_nsigs;
+	struct shim_sig_req todo[SHIM_SIG_PENDING];
+	int n = 0, kept = 0;
 
-	t_nsigs = 0;
+	/* Taken off the queue first: a handler run by one of these sends may
+	 * make socket calls of its own, which queue and flush again. */
+	for (int i = 0; i < t_nsigs; i++) {
+		if (t_sigs[i].urgent == urgent)
+			todo[n++] = t_sigs[i];
+		else
+			t_sigs[kept++] = t_sigs[i];
+	}
+	t_nsigs = kept;
 	for (int i = 0; i < n; i++) {
 		int saved = errno;
 
-		if (t_sigs[i].code > 0 && t_sigs[i].type != F_OWNER_PGRP)
-			(void)send_io(t_sigs[i].type, t_sigs[i].pid, t_sigs[i].sig, t_sigs[i].code, t_sigs[i].fd);
-		else if (t_sigs[i].type == F_OWNER_TID)
-			(void)syscall(SYS_tgkill, getpid(), t_sigs[i].pid, t_sigs[i].sig);
+		if (todo[i].code > 0 && todo[i].type != F_OWNER_PGRP)
+			(void)send_io(todo[i].type, todo[i].pid, todo[i].sig, todo[i].code, todo[i].fd);
+		else if (todo[i].type == F_OWNER_TID)
+			(void)syscall(SYS_tgkill, getpid(), todo[i].pid, todo[i].sig);
 		else
-			(void)kill(t_sigs[i].type == F_OWNER_PGRP ? -t_sigs[i].pid : t_sigs[i].pid, t_sigs[i].sig);
+			(void)kill(todo[i].type == F_OWNER_PGRP ? -todo[i].pid : todo[i].pid, todo[i].sig);
 		errno = saved;
 	}
 }
@@ -437,9 +454,16 @@ void shim_wake_flush(void)
 {
 	struct shim_efd *e = t_pending;
 
-	if (t_nsigs)
-		signals_flush();
+	/*
+	 * Linux's order: SIGURG when the urgent pointer is seen (tcp_check_urg),
+	 * before the data wakes anyone; O_ASYNC's signals after the wake-ups
+	 * (sock_def_readable wakes the waiters, then sk_wake_async). A thread
+	 * waiting in poll for the data that a SIGIO announces is woken by its
+	 * eventfd first, and answers ready, not EINTR.
+	 */
 	t_pending = NULL;
+	if (t_nsigs)
+		signals_flush(true);
 	while (e) {
 		struct shim_efd *next = e->next;
 		uint64_t one = 1;
@@ -451,6 +475,8 @@ void shim_wake_flush(void)
 		efd_put(e);
 		e = next;
 	}
+	if (t_nsigs)
+		signals_flush(false);
 }
 
 void shim_wq_wake(struct shim_waiter *head)
@@ -489,6 +515,9 @@ int shim_need_stack(void)
 		start_err = -ENETDOWN;
 		return start_err;
 	}
+	/* The socket calls' data is the program's memory: the stack copies it
+	 * with ours, so that a bad buffer is EFAULT (shim/ucopy.c). */
+	stack_set_copy(shim_stack(), shim_copy);
 	stack_running = true;
 	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
@@ -551,9 +580,14 @@ static void sig_tramp(int sig, siginfo_t *si, void *uc)
 		((void (*)(int, siginfo_t *, void *))e->fn)(sig, si, uc);
 	else
 		((void (*)(int))e->fn)(sig);
+	shim_signal_ran(e->flags);
+}
+
+void shim_signal_ran(int sa_flags)
+{
 	/* After the handler: a socket call it made began a wait of its own. */
 	t_sig_ran++;
-	if (!(e->flags & SA_RESTART))
+	if (!(sa_flags & SA_RESTART))
 		t_sig_norestart = true;
 }
 
@@ -731,6 +765,11 @@ enum shim_proc shim_proc_state(void)
 	if (forked)
 		return SHIM_PROC_FORKED;
 	return getpid() == init_pid ? SHIM_PROC_OWNER : SHIM_PROC_VFORKED;
+}
+
+bool shim_vfork_child(void)
+{
+	return shim_proc_state() == SHIM_PROC_VFORKED;
 }
 
 int shim_child_ebadf(void)

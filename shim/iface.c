@@ -93,17 +93,23 @@ static bool visible(int fd, const struct shim_iface *ifc, const char *name)
 
 /* SIOCGIFCONF: the kernel's list (one ifreq per IPv4 address), the stack's
  * address on the TAP's entry (added when the kernel side has none), the
- * entries of other interfaces left out. */
+ * entries of other interfaces left out. The program's struct ifconf (uc)
+ * and buffer are read and written as Linux's dev_ifconf does: copied, EFAULT
+ * when they cannot be. */
 static int ifconf(int fd, const struct shim_iface *ifc, struct ifconf *uc)
 {
 	enum { MAX = 128 };
-	struct ifreq *all = calloc(MAX + 1, sizeof(*all));
-	struct ifconf kc = { .ifc_len = (int)(MAX * sizeof(*all)), .ifc_req = all };
+	struct ifreq *all;
+	struct ifconf kc = { .ifc_len = (int)(MAX * sizeof(struct ifreq)) }, pc;
 	int n, kept = 0, r = 0;
 	bool tap = false;
 
+	if (shim_copy(&pc, uc, sizeof(pc)))
+		return -EFAULT;
+	all = calloc(MAX + 1, sizeof(*all));
 	if (!all)
 		return -ENOMEM;
+	kc.ifc_req = all;
 	if (shim_libc.ioctl(fd, SIOCGIFCONF, &kc) < 0) {
 		r = -errno;
 		goto out;
@@ -126,17 +132,20 @@ static int ifconf(int fd, const struct shim_iface *ifc, struct ifconf *uc)
 		put_in(&all[kept].ifr_addr, ifc->addr);
 		kept++;
 	}
-	if (!uc->ifc_buf) {
+	if (!pc.ifc_buf) {
 		/* Linux: a NULL buffer asks for the length needed. */
-		uc->ifc_len = kept * (int)sizeof(*all);
+		pc.ifc_len = kept * (int)sizeof(*all);
 	} else {
-		int room = uc->ifc_len < 0 ? 0 : uc->ifc_len / (int)sizeof(*all);
+		int room = pc.ifc_len < 0 ? 0 : pc.ifc_len / (int)sizeof(*all);
 
 		if (room > kept)
 			room = kept;
-		memcpy(uc->ifc_req, all, (size_t)room * sizeof(*all));
-		uc->ifc_len = room * (int)sizeof(*all);
+		if (shim_copy(pc.ifc_req, all, (size_t)room * sizeof(*all)))
+			r = -EFAULT;
+		pc.ifc_len = room * (int)sizeof(*all);
 	}
+	if (r == 0 && shim_copy(uc, &pc, sizeof(pc)))
+		r = -EFAULT;
 out:
 	free(all);
 	return r;
@@ -170,10 +179,12 @@ int shim_iface_ioctl(int fd, unsigned long req, void *arg)
 		return SHIM_PASS;
 	if (req == SIOCGIFCONF)
 		return ifconf(fd, &ifc, arg);
-	/* The kernel first: its errors (ENODEV, EFAULT...) and the fields kept. */
+	/* The kernel first: its errors (ENODEV, EFAULT...) and the fields kept.
+	 * The program's struct is then read and written through copies. */
 	kr = shim_libc.ioctl(fd, req, arg);
 	ke = errno;
-	memcpy(&r, arg, sizeof(r));
+	if ((kr < 0 && ke == EFAULT) || shim_copy(&r, arg, sizeof(r)))
+		return -EFAULT;
 	if (req == SIOCGIFNAME) {
 		/* By index: a hidden interface is no interface. */
 		if (kr == 0 && !visible(fd, &ifc, r.ifr_name))
@@ -215,8 +226,7 @@ int shim_iface_ioctl(int fd, unsigned long req, void *arg)
 		return kr < 0 ? -ke : 0;
 	}
 	/* The addresses: the stack's, whether the kernel side has one or not. */
-	memcpy(arg, &r, sizeof(r));
-	return 0;
+	return shim_copy(arg, &r, sizeof(r));
 }
 
 /* The entry of getifaddrs()'s list rewritten, or false when it goes. */
@@ -246,10 +256,13 @@ static bool fix_ifaddr(const struct shim_iface *ifc, struct ifaddrs *a)
 
 void shim_iface_fix_ifaddrs(struct ifaddrs **list)
 {
+	static struct ifaddrs *const none;
 	struct shim_iface ifc;
-	struct ifaddrs *head = *list, *prev = NULL, *first = NULL;
+	struct ifaddrs *head, *prev = NULL, *first = NULL;
 
-	if (!head || !get_iface(&ifc))
+	/* list is the program's (glibc's getifaddrs wrote it already); the
+	 * list it points to is glibc's. */
+	if (shim_copy(&head, list, sizeof(head)) || !head || !get_iface(&ifc))
 		return;
 	/* glibc's list is one allocation whose first entry is the head that
 	 * freeifaddrs() frees: entries are unlinked, never freed, and the head
@@ -264,8 +277,8 @@ void shim_iface_fix_ifaddrs(struct ifaddrs **list)
 		prev = a;
 	}
 	if (!first) {
-		freeifaddrs(head);
-		*list = NULL;
+		if (shim_copy(list, &none, sizeof(none)) == 0)
+			freeifaddrs(head);
 		return;
 	}
 	prev->ifa_next = NULL;
@@ -408,10 +421,37 @@ static struct shim_obj *netlink_get(int fd)
 	return o;
 }
 
+/* What netlink_fix needs, for shim_user_do. */
+struct netlink_fix_arg {
+	struct shim_iface ifc;
+	uint8_t *p;
+	size_t len;
+};
+
+static void netlink_fix_user(void *arg)
+{
+	struct netlink_fix_arg *a = arg;
+
+	netlink_fix(&a->ifc, a->p, a->len);
+}
+
+/* The kernel's answer in the program's buffer p (len bytes of it), rewritten
+ * there: n, or EFAULT when the buffer stopped being the program's since the
+ * kernel wrote it (another thread unmapped it). */
+static ssize_t netlink_fix_buf(void *p, size_t len, ssize_t n)
+{
+	struct netlink_fix_arg a = { .p = p, .len = len };
+
+	if (n <= 0 || !p || !len || !get_iface(&a.ifc))
+		return n;
+	return shim_user_do(netlink_fix_user, &a, p, len) ? -EFAULT : n;
+}
+
 ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct shim_obj *o = netlink_get(fd);
-	struct shim_iface ifc;
+	struct msghdr m;
+	struct iovec iov;
 	ssize_t n;
 	int e;
 
@@ -423,17 +463,20 @@ ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags)
 	if (n < 0)
 		return -e;
 	/* One buffer (what every netlink reader passes); MSG_TRUNC may say more
-	 * than it holds. */
-	if (n > 0 && msg->msg_iovlen >= 1 && get_iface(&ifc))
-		netlink_fix(&ifc, msg->msg_iov[0].iov_base,
-			    (size_t)n < msg->msg_iov[0].iov_len ? (size_t)n : msg->msg_iov[0].iov_len);
-	return n;
+	 * than it holds. The kernel read the msghdr and its iovec already: they
+	 * are copied all the same, as is all the program's memory. */
+	if (n <= 0)
+		return n;
+	if (shim_copy(&m, msg, sizeof(m)) || (m.msg_iovlen >= 1 && shim_copy(&iov, m.msg_iov, sizeof(iov))))
+		return -EFAULT;
+	if (m.msg_iovlen < 1)
+		return n;
+	return netlink_fix_buf(iov.iov_base, (size_t)n < iov.iov_len ? (size_t)n : iov.iov_len, n);
 }
 
 ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
 	struct shim_obj *o = netlink_get(fd);
-	struct shim_iface ifc;
 	ssize_t n;
 	int e;
 
@@ -444,7 +487,5 @@ ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct s
 	shim_put(o);
 	if (n < 0)
 		return -e;
-	if (n > 0 && buf && get_iface(&ifc))
-		netlink_fix(&ifc, buf, (size_t)n < len ? (size_t)n : len);
-	return n;
+	return netlink_fix_buf(buf, (size_t)n < len ? (size_t)n : len, n);
 }

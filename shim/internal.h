@@ -314,6 +314,9 @@ ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
 
 /* ---- tcpinfo.c ---- */
+/* At least sizeof(Linux's struct tcp_info), which glibc's headers do not
+ * have (tcpinfo.c checks): what a caller's out buffer may need. */
+#define SHIM_TCP_INFO_MAX 512
 socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_info *ci);
 
 #endif

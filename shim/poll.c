@@ -23,9 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define SHIM_POLL_STACK 16
+/* Linux's largest RLIMIT_NOFILE (nr_open's ceiling): more fds is EINVAL. */
+#define SHIM_POLL_MAX (1u << 30)
 
 static void ts_from_us(struct timespec *ts, uint64_t us)
 {
@@ -184,8 +187,8 @@ out:
 	return r;
 }
 
-/* References the stack sockets among fds. 0: none (SHIM_PASS), 1: some, or
- * -EBADF in a fork child, SHIM_PASS in a vfork child. */
+/* References the stack sockets among fds (the shim's copy). 0: none
+ * (SHIM_PASS), 1: some. */
 static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 {
 	int any = 0;
@@ -224,29 +227,111 @@ static void put_socks(struct shim_sock **socks, nfds_t n)
 			shim_put(&socks[i]->obj);
 }
 
-int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+/* The signal mask of ppoll/pselect/epoll_pwait: the kernel reads its 8 bytes
+ * (_NSIG / 8), so do we. 0 or -EFAULT; *out is NULL when mask is. */
+static int mask_import(const sigset_t *mask, sigset_t *copy, const sigset_t **out)
+{
+	*out = NULL;
+	if (!mask)
+		return 0;
+	sigemptyset(copy);
+	if (shim_copy(copy, mask, 8))
+		return -EFAULT;
+	*out = copy;
+	return 0;
+}
+
+/* Whether some fd of the program's array is a stack socket, read a chunk
+ * at a time: 1, 0, or -EFAULT. */
+static int poll_scan(const struct pollfd *ufds, nfds_t n)
+{
+	struct pollfd chunk[64];
+
+	for (nfds_t at = 0; at < n; at += 64) {
+		nfds_t m = n - at < 64 ? n - at : 64;
+
+		if (shim_copy(chunk, ufds + at, m * sizeof(*chunk)))
+			return -EFAULT;
+		for (nfds_t i = 0; i < m; i++)
+			if (chunk[i].fd >= 0 && shim_owns(chunk[i].fd))
+				return 1;
+	}
+	return 0;
+}
+
+struct revents_out {
+	struct pollfd *ufds;
+	const struct pollfd *fds;
+	nfds_t n;
+};
+
+static void revents_write(void *arg)
+{
+	const struct revents_out *o = arg;
+
+	for (nfds_t i = 0; i < o->n; i++)
+		o->ufds[i].revents = o->fds[i].revents;
+}
+
+/*
+ * The program's array is copied in and only revents is written back, as
+ * the kernel does it. Memory the program does not own (the array, the
+ * timeout, the mask) is left to the kernel's poll, which answers exactly as
+ * it would have (EFAULT, or EINVAL for an nfds beyond RLIMIT_NOFILE) and
+ * polls nothing.
+ */
+int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const sigset_t *umask)
 {
 	struct shim_sock *sstack[SHIM_POLL_STACK], **socks = sstack;
+	struct pollfd fstack[SHIM_POLL_STACK], *fds = fstack;
+	struct revents_out out;
+	struct timespec tsc, *ts = NULL;
+	const sigset_t *mask;
+	sigset_t maskc;
 	enum shim_proc ps;
-	bool any = false;
 	int r;
 
-	for (nfds_t i = 0; i < n && !any; i++)
-		any = fds[i].fd >= 0 && shim_owns(fds[i].fd);
-	if (!any)
+	/* More fds than RLIMIT_NOFILE: the kernel's EINVAL. Asked of the kernel
+	 * only past the usual soft limit (a system call): below it, only a
+	 * program that lowered its own limit under nfds would see a difference. */
+	if (n > SHIM_POLL_MAX)
 		return SHIM_PASS;
+	if (n > 1024) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && n > rl.rlim_cur)
+			return SHIM_PASS;
+	}
+	r = poll_scan(ufds, n);
+	if (r <= 0)
+		return SHIM_PASS;   /* none of ours, or the kernel's EFAULT */
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
-	if (ps == SHIM_PROC_FORKED) {
-		for (nfds_t i = 0; i < n; i++)
-			if (child_stack_sock(fds[i].fd))
-				return shim_child_ebadf();
-		return SHIM_PASS;
+	if (uts) {
+		if (shim_copy(&tsc, uts, sizeof(tsc)))
+			return SHIM_PASS;
+		ts = &tsc;
 	}
-	if (n > SHIM_POLL_STACK && !(socks = calloc(n, sizeof(*socks))))
-		return -ENOMEM;
-	if (!collect_socks(fds, n, socks)) {
+	if (mask_import(umask, &maskc, &mask))
+		return SHIM_PASS;
+	if (n > SHIM_POLL_STACK) {
+		fds = malloc(n * sizeof(*fds));
+		socks = calloc(n, sizeof(*socks));
+		if (!fds || !socks) {
+			free(fds);
+			free(socks);
+			return -ENOMEM;
+		}
+	}
+	if (shim_copy(fds, ufds, n * sizeof(*fds))) {
+		r = SHIM_PASS;
+	} else if (ps == SHIM_PROC_FORKED) {
+		r = SHIM_PASS;
+		for (nfds_t i = 0; i < n && r == SHIM_PASS; i++)
+			if (child_stack_sock(fds[i].fd))
+				r = shim_child_ebadf();
+	} else if (!collect_socks(fds, n, socks)) {
 		r = SHIM_PASS;
 	} else {
 		if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
@@ -264,27 +349,70 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 			}
 		}
 		put_socks(socks, n);
+		if (r >= 0) {
+			out = (struct revents_out){ ufds, fds, n };
+			if (shim_user_do(revents_write, &out, ufds, n * sizeof(*ufds)))
+				r = -EFAULT;
+		}
 	}
-	if (socks != sstack)
+	if (fds != fstack) {
+		free(fds);
 		free(socks);
+	}
 	return r;
 }
 
-int shim_pselect(int n, fd_set *rs, fd_set *ws, fd_set *es, const struct timespec *ts,
-		 const sigset_t *mask, struct timespec *left)
+/* The bytes of an fd_set the kernel reads and writes for n fds (FDS_BYTES). */
+static size_t fds_bytes(int n)
 {
+	return (size_t)(n + 63) / 64 * 8;
+}
+
+/*
+ * Like shim_ppoll: the sets are copied in (their first fds_bytes(n) bytes,
+ * as the kernel reads them) and written back the same way; memory the
+ * program does not own is left to the kernel's select (SHIM_PASS) when it
+ * is an input, and is EFAULT when it is where the result goes.
+ */
+int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct timespec *uts,
+		 const sigset_t *umask, struct timespec *left)
+{
+	fd_set rset, wset, eset, *rs = NULL, *ws = NULL, *es = NULL;
+	struct timespec tsc, *ts = NULL;
 	struct pollfd *fds;
 	struct shim_sock **socks;
+	const sigset_t *mask;
+	sigset_t maskc;
 	nfds_t m = 0;
 	bool any = false;
 	uint64_t dl = 0;
 	int r, count = 0;
 	enum shim_proc ps;
+	size_t nb;
 
 	if (n < 0)
 		return -EINVAL;
 	if (n > FD_SETSIZE)
 		n = FD_SETSIZE;
+	nb = fds_bytes(n);
+	if (urs) {
+		FD_ZERO(&rset);
+		if (shim_copy(&rset, urs, nb))
+			return SHIM_PASS;
+		rs = &rset;
+	}
+	if (uws) {
+		FD_ZERO(&wset);
+		if (shim_copy(&wset, uws, nb))
+			return SHIM_PASS;
+		ws = &wset;
+	}
+	if (ues) {
+		FD_ZERO(&eset);
+		if (shim_copy(&eset, ues, nb))
+			return SHIM_PASS;
+		es = &eset;
+	}
 	for (int fd = 0; fd < n && !any; fd++)
 		if ((rs && FD_ISSET(fd, rs)) || (ws && FD_ISSET(fd, ws)) || (es && FD_ISSET(fd, es)))
 			any = shim_owns(fd);
@@ -300,6 +428,13 @@ int shim_pselect(int n, fd_set *rs, fd_set *ws, fd_set *es, const struct timespe
 				return shim_child_ebadf();
 		return SHIM_PASS;
 	}
+	if (uts) {
+		if (shim_copy(&tsc, uts, sizeof(tsc)))
+			return SHIM_PASS;
+		ts = &tsc;
+	}
+	if (mask_import(umask, &maskc, &mask))
+		return SHIM_PASS;
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 		return -EINVAL;
 	fds = calloc((size_t)n, sizeof(*fds));
@@ -366,6 +501,9 @@ int shim_pselect(int n, fd_set *rs, fd_set *ws, fd_set *es, const struct timespe
 			}
 		}
 		r = count;
+		if ((rs && shim_copy(urs, rs, nb)) || (ws && shim_copy(uws, ws, nb)) ||
+		    (es && shim_copy(ues, es, nb)))
+			r = -EFAULT;
 	}
 	if (left && ts) {
 		uint64_t now = shim_clock_us();
@@ -540,8 +678,9 @@ static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
 	return NULL;
 }
 
-int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 {
+	struct epoll_event evc, *ev = NULL;
 	struct shim_sock *k;
 	struct shim_epoll *ep;
 	struct shim_epitem *it;
@@ -565,6 +704,14 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		shim_put(&k->obj);
 		return shim_child_ebadf();
 	}
+	/* Linux copies the event in first, for every op but DEL. */
+	if (op != EPOLL_CTL_DEL) {
+		if (shim_copy(&evc, uev, sizeof(evc))) {
+			shim_put(&k->obj);
+			return -EFAULT;
+		}
+		ev = &evc;
+	}
 	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
 		shim_put(&k->obj);
 		return -EINVAL;
@@ -577,10 +724,6 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (!ep) {
 		shim_put(&k->obj);
 		return r;
-	}
-	if (ev == NULL && op != EPOLL_CTL_DEL) {
-		r = -EFAULT;
-		goto out;
 	}
 	shim_lock();
 	if (shim_exposed(k)) {
@@ -654,9 +797,15 @@ out:
 	return r;
 }
 
-/* Stack lock held: the stack sockets' events, up to max. Reported items move
- * to the end of the list, so a busy socket cannot starve the others. */
-static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max)
+/*
+ * Stack lock held: the stack sockets' events, up to max, written to the
+ * program's out. Reported items move to the end of the list, so a busy
+ * socket cannot starve the others. An event that cannot be written sets
+ * *fault and ends the walk with its item untouched (Linux's ep_send_events
+ * puts it back on the ready list): the count before it is the answer, or
+ * EFAULT when it is 0.
+ */
+static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max, bool *fault)
 {
 	struct shim_epitem *it = ep->items.next, *tail = ep->items.prev;
 	int count = 0;
@@ -674,10 +823,13 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 			if (bits) {
 				bool report = !(it->ev.events & EPOLLET) || it->dirty;
 
-				it->dirty = false;
 				if (report) {
-					out[count].events = bits;
-					out[count].data = it->ev.data;
+					struct epoll_event e = { .events = bits, .data = it->ev.data };
+
+					if (shim_copy(&out[count], &e, sizeof(e))) {
+						*fault = true;
+						break;
+					}
 					count++;
 					if (it->ev.events & EPOLLONESHOT)
 						it->fired = true;
@@ -690,6 +842,7 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 						ep->items.prev = it;
 					}
 				}
+				it->dirty = false;
 			}
 		}
 		if (last || count == max)
@@ -699,8 +852,10 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 	return count;
 }
 
-int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
+int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *umask)
 {
+	const sigset_t *mask;
+	sigset_t maskc;
 	struct shim_waiter w = { .kind = SHIM_W_THREAD };
 	struct shim_epoll *ep;
 	uint64_t dl = 0, spin_until;
@@ -711,6 +866,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		return SHIM_PASS;
 	ps = shim_proc_state();
 	if (ps != SHIM_PROC_OWNER)
+		return SHIM_PASS;
+	/* A mask the program does not own: the kernel's EFAULT, first. */
+	if (mask_import(umask, &maskc, &mask))
 		return SHIM_PASS;
 	ep = epoll_get(epfd);
 	if (!ep)
@@ -730,13 +888,18 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	for (;;) {
 		struct pollfd p[2] = { { .fd = epfd, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
+		bool fault = false;
 		int count, kn, pn;
 
 		shim_lock();
-		count = epoll_collect(ep, ev, max);
-		if (count == 0 && timeout != 0)
+		count = epoll_collect(ep, ev, max, &fault);
+		if (count == 0 && timeout != 0 && !fault)
 			shim_wq_add(&ep->wq, &w);
 		shim_unlock();
+		if (fault) {
+			r = count ? count : -EFAULT;
+			break;
+		}
 		if (count > 0 || timeout == 0) {
 			kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
 			if (kn < 0 && count == 0) {
@@ -766,7 +929,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			kn = shim_libc.epoll_pwait(epfd, ev, max, 0, NULL);
 			if (kn > 0) {
 				shim_lock();
-				count = kn < max ? epoll_collect(ep, ev + kn, max - kn) : 0;
+				count = kn < max ? epoll_collect(ep, ev + kn, max - kn, &fault) : 0;
 				shim_unlock();
 				r = kn + count;
 				break;

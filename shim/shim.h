@@ -67,6 +67,11 @@
  *     source-specific and MCAST_* joins are the placeholder's (no effect).
  *   - Unknown or invalid options: the placeholder kernel socket answers
  *     first, so the errno is exactly Linux's (ENOPROTOOPT, EINVAL...).
+ *   - Memory the program does not own: EFAULT (or the kernel's EINVAL), as
+ *     from the kernel, in the kernel's order of checks; the shim reads and
+ *     writes it only through shim_copy/shim_user_do (below). Arrays, sets,
+ *     timeouts and masks of poll/select/epoll that cannot be read are left to
+ *     the kernel's call (SHIM_PASS), which answers as it would have.
  *   - Urgent data (MSG_OOB) the Linux way: one byte out of band unless
  *     SO_OOBINLINE, SIOCATMARK, POLLPRI, and SIGURG to the owner F_SETOWN or
  *     F_SETOWN_EX named (sent with kill/tgkill once the lock is let go).
@@ -89,7 +94,7 @@
  *     (MSG_ERRQUEUE, IP_RECVERR with the offender). TCP gives none (Linux
  *     gives SO_TIMESTAMP on TCP too) and keeps no error queue.
  *   - Not supported: an epoll fd nested in another epoll fd sees only its
- *     kernel fds; recvmmsg's timeout argument.
+ *     kernel fds; recvmmsg's timeout (read and checked, not applied).
  */
 #ifndef PSTACK_SHIM_H
 #define PSTACK_SHIM_H
@@ -198,6 +203,22 @@ struct shim_host {
 	void (*relay_forget)(void *ctx, void *relay);
 };
 
+/*
+ * The program's memory (shim/ucopy.c). Every read and write of it by the
+ * shim and the stack goes through shim_copy (or shim_user_do), which answer
+ * -EFAULT for memory the program does not own instead of crashing: a fault
+ * inside them is caught by the library's SIGSEGV/SIGBUS handler, which asks
+ * shim_user_fault() first. shim_copy: 0 or -EFAULT (what it copied of a
+ * failed copy counts for nothing). shim_user_do: runs fn(arg), which may
+ * touch user[0, n) only; 0, or -EFAULT when that faulted (fn stopped there).
+ * shim_user_fault: called by the handler with its arguments; when the fault
+ * is such a copy's, it does not return (the copy returns -EFAULT, with the
+ * signal mask uc held before the fault), else false.
+ */
+int shim_copy(void *dst, const void *src, size_t n);
+int shim_user_do(void (*fn)(void *arg), void *arg, const void *user, size_t n);
+bool shim_user_fault(int sig, const siginfo_t *si, void *uc);
+
 /* Once per process, before any other call. Both structs are copied. */
 void shim_init(const struct shim_libc *libc, const struct shim_host *host);
 /* Signals the eventfds of the threads that the calling thread woke while it
@@ -289,6 +310,13 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
  * child.
  */
 int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* A handler the host runs itself (the library's SIGSEGV/SIGBUS handler runs
+ * the program's) has run, with these sa_flags: the same note as a wrapped
+ * handler's, for the restart of the call it interrupted. Async-signal-safe. */
+void shim_signal_ran(int sa_flags);
+/* Whether this process is a vfork() child (shares our memory, not our
+ * signal handlers). */
+bool shim_vfork_child(void);
 
 /* Interfaces as programs see them (shim/iface.c): the lists the real
  * getifaddrs() and if_nameindex() returned, rewritten in place: the TAP's

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -373,7 +374,8 @@ static bool is_loop4(uint32_t a)
 }
 
 /*
- * The address of bind, connect or sendto (use) on k. ADDR_STACK with *ep
+ * The address of bind, connect or sendto (use) on k, already copied in
+ * (sa_import: len <= sizeof(struct sockaddr_storage)). ADDR_STACK with *ep
  * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on
  * connect: dissolve the association; on an AF_INET6 socket's sendto: no
  * address), or -errno in Linux's order of checks (length first, then family).
@@ -386,8 +388,6 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 
 	if (len < sizeof(sa_family_t))
 		return -EINVAL;
-	if (!sa)
-		return -EFAULT;
 	memcpy(&fam, sa, sizeof(fam));
 	if (fam == AF_UNSPEC && (use == SA_CONNECT || (use == SA_SEND && k->family == AF_INET6)))
 		return ADDR_UNSPEC;     /* udpv6_sendmsg: AF_UNSPEC is no address */
@@ -438,15 +438,24 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 	return ADDR_STACK;
 }
 
-/* Writes ep as k's family would (IPv4-mapped on AF_INET6), truncating like Linux. */
-static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
-		   socklen_t *len)
+/*
+ * The program's address (bind, connect, sendto's) copied in, as Linux's
+ * move_addr_to_kernel does it before anything else: a length beyond a
+ * sockaddr_storage (or negative) is EINVAL, memory it cannot read EFAULT.
+ */
+static int sa_import(struct sockaddr_storage *ss, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(*ss))
+		return -EINVAL;
+	return shim_copy(ss, sa, len);
+}
+
+/* ep as k's family would write it (IPv4-mapped on AF_INET6); its length. */
+static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t full;
 
-	if (!sa || !len)
-		return;
 	memset(&ss, 0, sizeof(ss));
 	if (k->family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -470,8 +479,30 @@ static void sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, str
 		}
 		full = sizeof(*in6);
 	}
-	memcpy(sa, &ss, *len < full ? *len : full);
-	*len = full;
+	*out = ss;
+	return full;
+}
+
+/*
+ * Writes ep (NULL: no address, length 0) to the program's sa and *len like
+ * Linux's move_addr_to_user: *len is read first (EFAULT), a negative one is
+ * EINVAL, the address is truncated to it, and *len gets the full length.
+ */
+static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
+		  socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	int ulen, full = ep ? (int)sa_fill(k, ep, &ss) : 0;
+
+	if (shim_copy(&ulen, len, sizeof(ulen)))
+		return -EFAULT;
+	if (ulen > full)
+		ulen = full;
+	if (ulen < 0)
+		return -EINVAL;
+	if (ulen && shim_copy(sa, &ss, (size_t)ulen))
+		return -EFAULT;
+	return shim_copy(len, &full, sizeof(full));
 }
 
 /*
@@ -541,14 +572,20 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
 	struct shim_epitem *moved = NULL;
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	r = sa_import(&ss, sa, len);
+	if (r < 0) {
+		leave(k);
+		return r;
+	}
 	shim_lock();
-	r = sa_in(k, sa, len, SA_BIND, &ep);
+	r = sa_in(k, (struct sockaddr *)&ss, len, SA_BIND, &ep);
 	if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
@@ -683,6 +720,12 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 
 	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
 	r = nfd < 0 ? -errno : 0;
+	/* Linux writes the peer's address once the connection is accepted;
+	 * when it cannot (EFAULT, EINVAL), the new socket is closed and the
+	 * connection gone. Written before the fd is in the table, so that no
+	 * other thread can use the fd that this call then takes back. */
+	if (r == 0 && sa)
+		r = sa_out(n, &peer, sa, salen);
 
 	shim_lock();
 	shim_limbo_del(&n->obj);
@@ -699,7 +742,6 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		return r;
 	}
 	shim_put(&n->obj);      /* the table holds it now */
-	sa_out(n, &peer, sa, salen);
 	leave(k);
 	return nfd;
 out:
@@ -864,14 +906,20 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
 	struct shim_epitem *moved = NULL;
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	r = sa_import(&ss, sa, len);
+	if (r < 0) {
+		leave(k);
+		return r;
+	}
 	shim_lock();
-	r = sa_in(k, sa, len, SA_CONNECT, &ep);
+	r = sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep);
 	if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
 		r = tcp_connect_sock(k, r, &ep, &moved);
 	} else if (r == ADDR_UNSPEC) {
@@ -959,12 +1007,7 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	if (k->tcp && !ep.port)
 		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
-	if (!sa || !len)
-		r = -EFAULT;
-	else {
-		sa_out(k, &ep, sa, len);
-		r = 0;
-	}
+	r = sa_out(k, &ep, sa, len);
 	leave(k);
 	return r;
 }
@@ -986,25 +1029,90 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	else
 		r = -ENOTCONN;
 	shim_unlock();
-	if (r == 0) {
-		if (!sa || !len)
-			r = -EFAULT;
-		else
-			sa_out(k, &ep, sa, len);
-	}
+	if (r == 0)
+		r = sa_out(k, &ep, sa, len);
 	leave(k);
 	return r;
 }
 
 /* ---- data ---- */
 
-static size_t iov_total(const struct iovec *iov, int n)
+/* Linux's UIO_FASTIOV (iovec arrays up to this size need no allocation) and
+ * MAX_RW_COUNT (the most one call moves). */
+#define SHIM_FASTIOV 8
+#define SHIM_MAX_RW 0x7ffff000ul
+
+_Static_assert(sizeof(struct iovec) == sizeof(struct sock_iov) &&
+	       offsetof(struct iovec, iov_base) == offsetof(struct sock_iov, base) &&
+	       offsetof(struct iovec, iov_len) == offsetof(struct sock_iov, len),
+	       "struct sock_iov is struct iovec, field for field");
+
+/*
+ * The program's iovec array copied in, as Linux's import_iovec does it:
+ * cnt <= IOV_MAX (the caller checks), EFAULT when the array cannot be read,
+ * EINVAL for a length that is negative as an ssize_t, and the total capped
+ * at SHIM_MAX_RW (the lengths past it shortened). *v is fast when cnt fits,
+ * else allocated (iov_free).
+ */
+static int iov_import(const struct iovec *uiov, size_t cnt, struct sock_iov *fast, struct sock_iov **v)
+{
+	struct sock_iov *a = fast;
+	size_t total = 0;
+
+	if (cnt > SHIM_FASTIOV && !(a = malloc(cnt * sizeof(*a))))
+		return -ENOMEM;
+	if (shim_copy(a, uiov, cnt * sizeof(*a))) {
+		if (a != fast)
+			free(a);
+		return -EFAULT;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		if ((ssize_t)a[i].len < 0) {
+			if (a != fast)
+				free(a);
+			return -EINVAL;
+		}
+		if (a[i].len > SHIM_MAX_RW - total)
+			a[i].len = SHIM_MAX_RW - total;
+		total += a[i].len;
+	}
+	*v = a;
+	return 0;
+}
+
+static void iov_free(struct sock_iov *v, const struct sock_iov *fast)
+{
+	if (v != fast)
+		free(v);
+}
+
+/* One buffer (read, write, send, recv): the same cap. */
+static struct sock_iov iov_one(const void *buf, size_t len)
+{
+	return (struct sock_iov){ (void *)buf, len < SHIM_MAX_RW ? len : SHIM_MAX_RW };
+}
+
+static size_t iov_total(const struct sock_iov *v, int cnt)
 {
 	size_t t = 0;
 
-	for (int i = 0; i < n; i++)
-		t += iov[i].iov_len;
+	for (int i = 0; i < cnt; i++)
+		t += v[i].len;
 	return t;
+}
+
+/* Moves *v and *cnt past n bytes (the caller's own copy of the array). */
+static void iov_advance(struct sock_iov **v, int *cnt, size_t n)
+{
+	while (*cnt && n >= (*v)->len) {
+		n -= (*v)->len;
+		(*v)++;
+		(*cnt)--;
+	}
+	if (*cnt) {
+		(*v)->base = (char *)(*v)->base + n;
+		(*v)->len -= n;
+	}
 }
 
 /* Stack lock held: the error a disconnect left (tcp_disconnect_sock), taken
@@ -1048,27 +1156,27 @@ static void tcp_tx_mark(struct shim_sock *k, int flags, const struct tx_cmsgs *c
 		k->zc_next++;
 }
 
-/* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). */
-static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags)
+/* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). v is the
+ * caller's copy, moved on as bytes go. */
+static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
+	struct sock_iov *last = v + cnt - 1;
 	size_t total = 0;
-	int i = 0, last = iovcnt - 1;
-	size_t off = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
-	while (last > 0 && !iov[last].iov_len)
+	while (last > v && !last->len)
 		last--;
 	if (k->err)
 		return take_sock_err(k);
-	while (i < iovcnt) {
+	while (cnt) {
 		long n;
 
-		if (off == iov[i].iov_len) {
-			i++;
-			off = 0;
+		if (v->len == 0) {
+			v++;
+			cnt--;
 			continue;
 		}
 		if (!k->tcp)
@@ -1083,12 +1191,14 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 		/* MSG_OOB: the urgent pointer follows the data queued (Linux's
 		 * tcp_mark_urg at each push): the last byte sent is the urgent one.
 		 * Linux pushes a call's data at its end, not per iovec: the
-		 * bytes of the iovecs before the last are not urgent. */
-		n = ((flags & MSG_OOB) && i == last ? tcp_send_urg : tcp_send)(k->tcp, (const char *)iov[i].iov_base + off,
-									      iov[i].iov_len - off, shim_now());
+		 * buffers before the last go without it. */
+		if ((flags & MSG_OOB) && v < last)
+			n = tcp_sendv(k->tcp, v, (int)(last - v), shim_now());
+		else
+			n = (flags & MSG_OOB ? tcp_sendv_urg : tcp_sendv)(k->tcp, v, cnt, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
-			off += (size_t)n;
+			iov_advance(&v, &cnt, (size_t)n);
 			continue;
 		}
 		if (n == -EAGAIN)
@@ -1111,6 +1221,7 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 				continue;
 			n = w;
 		}
+		/* EFAULT included: the bytes that went before it are the answer. */
 		if (total)
 			return (ssize_t)total;
 		return n;
@@ -1118,10 +1229,10 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, const struct iovec *iov, in
 	return (ssize_t)total;
 }
 
-static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
 			    const struct tx_cmsgs *cm)
 {
-	ssize_t n = tcp_send_iov_raw(k, iov, iovcnt, flags);
+	ssize_t n = tcp_send_iov_raw(k, v, cnt, flags);
 
 	if (n > 0)
 		tcp_tx_mark(k, flags, cm);
@@ -1129,12 +1240,12 @@ static ssize_t tcp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
-static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
 			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
-	size_t len = iov_total(iov, iovcnt);
+	size_t len = iov_total(v, cnt);
 	const void *buf;
 	char *bounce = NULL;
 	long n;
@@ -1152,17 +1263,20 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 	r = attach(k);
 	if (r < 0)
 		return r;
-	if (iovcnt == 1) {
-		buf = iov[0].iov_base;
+	if (cnt == 1) {
+		buf = v[0].base;    /* the stack's copy reads it (shim_copy) */
 	} else {
 		size_t o = 0;
 
 		bounce = malloc(len ? len : 1);
 		if (!bounce)
 			return -ENOMEM;
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy(bounce + o, iov[i].iov_base, iov[i].iov_len);
-			o += iov[i].iov_len;
+		for (int i = 0; i < cnt; i++) {
+			if (shim_copy(bounce + o, v[i].base, v[i].len)) {
+				free(bounce);
+				return -EFAULT;
+			}
+			o += v[i].len;
 		}
 		buf = bounce;
 	}
@@ -1187,12 +1301,14 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct iovec *iov, int io
 }
 
 /*
- * Sends on k (takes the stack lock). sa: sendto's address, or NULL. SHIM_PASS
+ * Sends on k (takes the stack lock). v: the caller's copy of the buffers;
+ * sa: sendto's address, already copied in (sa_import), or NULL; cm:
+ * sendmsg's control messages (copied in and parsed), or NULL. SHIM_PASS
  * when the destination is loopback and the socket went to the kernel. TCP's
  * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
  * the handler runs without it.
  */
-static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, int iovcnt, int flags,
+static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
 	struct shim_epitem *moved = NULL;
@@ -1207,7 +1323,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = cm && cm->err ? cm->err : tcp_send_iov(k, iov, iovcnt, flags, cm);
+		r = cm && cm->err ? cm->err : tcp_send_iov(k, v, cnt, flags, cm);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = sa_in(k, sa, salen, SA_SEND, &ep);
@@ -1220,14 +1336,14 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
+			r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 		} else if (a < 0) {
 			r = a;
 		} else {
-			r = udp_send_iov(k, iov, iovcnt, flags, &ep, cm);
+			r = udp_send_iov(k, v, cnt, flags, &ep, cm);
 		}
 	} else {
-		r = udp_send_iov(k, iov, iovcnt, flags, NULL, cm);
+		r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd);
@@ -1238,39 +1354,34 @@ static ssize_t sock_send(struct shim_sock *k, int fd, const struct iovec *iov, i
 	return r;
 }
 
-/* Stack lock held. MSG_OOB: the urgent byte (tcp_recv's SOCK_OOB), into the
+/* Stack lock held. MSG_OOB: the urgent byte (tcp_recvv's SOCK_OOB), into the
  * first buffer with room; never blocks. */
-static ssize_t tcp_recv_oob(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    int *msg_flags)
+static ssize_t tcp_recv_oob(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags, int *msg_flags)
 {
-	int i = 0;
+	unsigned sflags = SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
+	bool room = iov_total(v, cnt) != 0;
 	long n;
 
 	if (!k->tcp)
 		return -EINVAL;     /* never connected: no urgent data (Linux's tcp_recv_urg) */
-	while (i < iovcnt && iov[i].iov_len == 0)
-		i++;
-	n = tcp_recv(k->tcp, i < iovcnt ? iov[i].iov_base : NULL, i < iovcnt ? 1 : 0,
-		     SOCK_OOB | ((flags & MSG_PEEK) ? SOCK_PEEK : 0), shim_now());
+	n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
 	if (n >= 0 && msg_flags)
-		*msg_flags |= MSG_OOB | (i < iovcnt ? 0 : MSG_TRUNC);
+		*msg_flags |= MSG_OOB | (room ? 0 : MSG_TRUNC);
 	return n;
 }
 
-/* Stack lock held. */
-static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
-			    int *msg_flags)
+/* Stack lock held. v: the caller's copy, moved on as bytes come. */
+static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags, int *msg_flags)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
-	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
-	size_t want = iov_total(iov, iovcnt), total = 0, off = 0;
+	unsigned sflags = ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
+	size_t want = iov_total(v, cnt), total = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
-	int i = 0;
 
 	if (k->listening)
 		return -ENOTCONN;
 	if (flags & MSG_OOB)
-		return tcp_recv_oob(k, iov, iovcnt, flags, msg_flags);
+		return tcp_recv_oob(k, v, cnt, flags, msg_flags);
 	if (!k->tcp)
 		return -ENOTCONN;
 	if (k->err)
@@ -1284,7 +1395,7 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		 * with 0 (the loop ends with no byte left to read).
 		 */
 		for (;;) {
-			long n = tcp_recv(k->tcp, NULL, 0, sflags, shim_now());
+			long n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
 			int w;
 
 			if (n != -EAGAIN || nonblock)
@@ -1301,34 +1412,22 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 			return 0;
 		}
 	}
-	if (flags & MSG_PEEK) {
-		/* Peeking fills the first non-empty buffer only. */
-		while (i < iovcnt && iov[i].iov_len == 0)
-			i++;
-		iovcnt = i + 1;
-		want = iov[i].iov_len;
-	}
-	while (i < iovcnt) {
+	while (cnt) {
 		long n;
 
-		if (off == iov[i].iov_len) {
-			i++;
-			off = 0;
-			continue;
-		}
 		if (!k->tcp)
 			return total ? (ssize_t)total : -EBADF;
 		/* Linux (tcp_recvmsg_locked): with bytes copied, an error stays pending. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			break;
-		n = tcp_recv(k->tcp, (char *)iov[i].iov_base + off, iov[i].iov_len - off, sflags, shim_now());
+		n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
-			off += (size_t)n;
 			/* Linux's tcp_recvmsg stops at the urgent mark once it has
 			 * read anything (the urgent byte starts the next read). */
-			if (sflags || tcp_atmark(k->tcp))
+			if ((sflags & SOCK_PEEK) || tcp_atmark(k->tcp))
 				break;
+			iov_advance(&v, &cnt, (size_t)n);
 			continue;
 		}
 		if (n == 0)
@@ -1345,11 +1444,11 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 				continue;
 			n = w;
 		}
+		/* EFAULT included: nothing of that pass was consumed. */
 		if (total)
 			break;
 		return n;
 	}
-	(void)want;
 	return (ssize_t)total;
 }
 
@@ -1372,26 +1471,30 @@ struct rx_extra {
 	uint64_t rx_at;             /* the data's arrival (stack time), 0: no timestamp */
 };
 
-/* Copies n bytes of bounce over iov. */
-static void scatter(const struct iovec *iov, int iovcnt, const char *bounce, size_t n)
+/* Copies n bytes of bounce over the program's buffers v: 0, or -EFAULT
+ * (then the datagram is gone, as in Linux). */
+static int scatter(const struct sock_iov *v, int cnt, const char *bounce, size_t n)
 {
 	size_t o = 0;
 
-	for (int i = 0; i < iovcnt && o < n; i++) {
-		size_t c = iov[i].iov_len < n - o ? iov[i].iov_len : n - o;
+	for (int i = 0; i < cnt && o < n; i++) {
+		size_t c = v[i].len < n - o ? v[i].len : n - o;
 
-		memcpy(iov[i].iov_base, bounce + o, c);
+		if (shim_copy(v[i].base, bounce + o, c))
+			return -EFAULT;
 		o += c;
 	}
+	return 0;
 }
 
 /* Stack lock held. MSG_ERRQUEUE on UDP (Linux's ip_recv_error): the oldest
  * ICMP error, its quoted payload as the data, the original destination as
- * the address. Never blocks. */
-static ssize_t udp_recv_errq(struct shim_sock *k, const struct iovec *iov, int iovcnt,
+ * the address. Never blocks. An error whose payload cannot be copied out is
+ * dequeued all the same (EFAULT), as in Linux. */
+static ssize_t udp_recv_errq(struct shim_sock *k, const struct sock_iov *v, int cnt,
 			     struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
 {
-	size_t len = iov_total(iov, iovcnt), full = 0;
+	size_t len = iov_total(v, cnt), full = 0;
 	struct udp_err_info ei;
 	char *bounce;
 	long n;
@@ -1402,8 +1505,9 @@ static ssize_t udp_recv_errq(struct shim_sock *k, const struct iovec *iov, int i
 	if (!bounce)
 		return -ENOMEM;
 	n = udp_recv_err(k->udp, bounce, len, &full, &ei);
+	if (n >= 0 && scatter(v, cnt, bounce, (size_t)n))
+		n = -EFAULT;
 	if (n >= 0) {
-		scatter(iov, iovcnt, bounce, (size_t)n);
 		*src = ei.dst;
 		if (msg_flags)
 			*msg_flags |= MSG_ERRQUEUE | (full > (size_t)n ? MSG_TRUNC : 0);
@@ -1416,13 +1520,13 @@ static ssize_t udp_recv_errq(struct shim_sock *k, const struct iovec *iov, int i
 	return n;
 }
 
-/* Stack lock held. One datagram, scattered over iov. */
-static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+/* Stack lock held. One datagram, scattered over v. */
+static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
 			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
-	size_t len = iov_total(iov, iovcnt), full = 0;
+	size_t len = iov_total(v, cnt), full = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	char *bounce = NULL;
 	void *buf;
@@ -1430,8 +1534,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (iovcnt == 1) {
-		buf = iov[0].iov_base;
+	if (cnt == 1) {
+		buf = v[0].base;    /* the stack's copy writes it (shim_copy) */
 	} else {
 		bounce = malloc(len ? len : 1);
 		if (!bounce)
@@ -1463,8 +1567,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct iovec *iov, int io
 		if (n < 0)
 			break;
 	}
-	if (n >= 0 && bounce)
-		scatter(iov, iovcnt, bounce, (size_t)n);
+	if (n >= 0 && bounce && scatter(v, cnt, bounce, (size_t)n))
+		n = -EFAULT;
 	free(bounce);
 	if (n >= 0 && full > (size_t)n) {
 		if (msg_flags)
@@ -1508,9 +1612,10 @@ static void tcp_rx_extra(struct shim_sock *k, ssize_t n, struct rx_extra *x)
 	x->inq = (int)tcp_inq_hint(k->tcp);
 }
 
-/* Receives on k (takes the stack lock). *have_src tells whether src was
- * filled; x (NULL: not wanted) gathers what recvmsg's control messages need. */
-static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcnt, int flags,
+/* Receives on k (takes the stack lock). v: the caller's copy of the
+ * buffers. *have_src tells whether src was filled; x (NULL: not wanted)
+ * gathers what recvmsg's control messages need. */
+static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
 			 struct ip4_endpoint *src, bool *have_src, int *msg_flags, struct rx_extra *x)
 {
 	ssize_t r;
@@ -1529,14 +1634,14 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
 	else if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
 		r = tcp_recv_errq(k, msg_flags, x);
 	else if (flags & MSG_ERRQUEUE) {
-		r = udp_recv_errq(k, iov, iovcnt, src, msg_flags, x);
+		r = udp_recv_errq(k, v, cnt, src, msg_flags, x);
 		*have_src = r >= 0;
 	} else if (k->type == SOCK_STREAM) {
-		r = tcp_recv_iov(k, iov, iovcnt, flags, msg_flags);
+		r = tcp_recv_iov(k, v, cnt, flags, msg_flags);
 		if (r >= 0 && x)
 			tcp_rx_extra(k, r, x);
 	} else {
-		r = udp_recv_iov(k, iov, iovcnt, flags, src, msg_flags, x);
+		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags, x);
 		*have_src = r >= 0 && k->udp;
 	}
 	shim_unlock();
@@ -1551,38 +1656,43 @@ static ssize_t sock_recv(struct shim_sock *k, const struct iovec *iov, int iovcn
  */
 static ssize_t exposed_udp_recvmsg(struct shim_sock *k, int fd, struct msghdr *msg, int flags)
 {
-	ssize_t n;
-
+	struct msghdr m;
 	socklen_t room;
+	ssize_t n;
+	int r;
 
-	if (k->type != SOCK_DGRAM || !msg || !msg->msg_name)
+	/* The program's msghdr through copies; one that cannot be read is the
+	 * kernel's to refuse (SHIM_PASS: the real call's EFAULT). */
+	if (k->type != SOCK_DGRAM || !msg || shim_copy(&m, msg, sizeof(m)) || !m.msg_name)
 		return SHIM_PASS;
-	room = msg->msg_namelen;
+	room = m.msg_namelen;
 	n = shim_libc.recvmsg(fd, msg, flags);
 	if (n < 0)
 		return -errno;
-	msg->msg_namelen = room;
-	sa_out(k, &k->peer, msg->msg_name, &msg->msg_namelen);
-	return n;
+	r = sa_out(k, &k->peer, m.msg_name, &room);
+	if (r == 0)
+		r = shim_copy(&msg->msg_namelen, &room, sizeof(room));
+	return r < 0 ? r : n;
 }
 
 static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size_t len, int flags,
 				    struct sockaddr *sa, socklen_t *salen)
 {
 	ssize_t n;
+	int r;
 
 	if (k->type != SOCK_DGRAM || !sa || !salen)
 		return SHIM_PASS;
 	n = shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL);
 	if (n < 0)
 		return -errno;
-	sa_out(k, &k->peer, sa, salen);
-	return n;
+	r = sa_out(k, &k->peer, sa, salen);
+	return r < 0 ? r : n;
 }
 
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct sock_iov v = iov_one(buf, len);
 	struct ip4_endpoint src = { 0, 0 };
 	struct shim_sock *k;
 	bool have;
@@ -1597,12 +1707,13 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 		leave(k);
 		return n;
 	}
-	n = sock_recv(k, &iov, 1, flags, &src, &have, NULL, NULL);
-	if (n >= 0 && sa && salen) {
-		if (have)
-			sa_out(k, &src, sa, salen);
-		else
-			*salen = 0;   /* TCP: Linux reports no address */
+	n = sock_recv(k, &v, 1, flags, &src, &have, NULL, NULL);
+	/* Linux: the address is written after the data (TCP: none, length
+	 * 0); when it cannot be, the call fails and the data is gone. */
+	if (n >= 0 && sa) {
+		r = sa_out(k, have ? &src : NULL, sa, salen);
+		if (r < 0)
+			n = r;
 	}
 	leave(k);
 	return n;
@@ -1611,7 +1722,8 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
 		    socklen_t salen)
 {
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct sock_iov v = iov_one(buf, len);
+	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	int r;
 	ssize_t n;
@@ -1619,12 +1731,48 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	k = enter_data(fd, &r);
 	if (!k)
 		return r;
-	n = sock_send(k, fd, &iov, 1, flags, sa, salen, NULL);
+	/* Linux copies the address in before anything, TCP's too (which it then ignores). */
+	if (sa && (r = sa_import(&ss, sa, salen)) < 0) {
+		leave(k);
+		return r;
+	}
+	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen, NULL);
 	leave(k);
 	return n;
 }
 
-/* Linux's put_cmsg(): one control message at *used in msg's buffer, cut
+/*
+ * The program's msghdr copied in, as Linux's copy_msghdr_from_user does it
+ * (EFAULT, then a negative name length EINVAL, then, for sendmsg (name not
+ * NULL), the name copied into *name (EFAULT), then more than IOV_MAX buffers
+ * EMSGSIZE, then the buffers: iov_import): m holds the copy (msg_name: name,
+ * or NULL, for sendmsg; the program's for recvmsg), *v the buffers
+ * (iov_free). A name longer than a sockaddr_storage is cut to it, and a NULL
+ * name has length 0.
+ */
+static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sockaddr_storage *name,
+		      struct sock_iov *fast, struct sock_iov **v)
+{
+	if (shim_copy(m, umsg, sizeof(*m)))
+		return -EFAULT;
+	if (!m->msg_name)
+		m->msg_namelen = 0;
+	if ((int)m->msg_namelen < 0)
+		return -EINVAL;
+	if (m->msg_namelen > sizeof(struct sockaddr_storage))
+		m->msg_namelen = sizeof(struct sockaddr_storage);
+	if (name) {
+		if (m->msg_namelen && shim_copy(name, m->msg_name, m->msg_namelen))
+			return -EFAULT;
+		m->msg_name = m->msg_namelen ? name : NULL;
+	}
+	if (m->msg_iovlen > IOV_MAX)
+		return -EMSGSIZE;
+	return iov_import(m->msg_iov, m->msg_iovlen, fast, v);
+}
+
+/* Linux's put_cmsg(): one control message at *used in msg's buffer (msg is
+ * the shim's copy of the program's msghdr, msg_control the program's), cut
  * short (MSG_CTRUNC) when it does not fit. */
 static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data, size_t len)
 {
@@ -1644,8 +1792,10 @@ static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, cons
 	h.cmsg_len = cmlen;
 	h.cmsg_level = level;
 	h.cmsg_type = type;
-	memcpy(at, &h, sizeof(h));
-	memcpy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	/* The program's buffer: a message that cannot be written there is left
+	 * out (Linux's put_cmsg answers EFAULT, which its callers ignore). */
+	if (shim_copy(at, &h, sizeof(h)) || shim_copy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0)))
+		return;
 	*used += space < left ? space : left;
 }
 
@@ -1728,7 +1878,8 @@ static void tcp_err_cmsgs(const struct shim_sock *k, struct msghdr *msg, size_t 
  * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
  * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
  * ip_recv_error's IP_RECVERR; tcp_recvmsg: the timestamps, then
- * TCP_CM_INQ). msg_controllen becomes the length used.
+ * TCP_CM_INQ). msg (the shim's copy) gets the length used in
+ * msg_controllen and MSG_CTRUNC in msg_flags.
  */
 static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const struct rx_extra *x)
 {
@@ -1790,9 +1941,11 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct ip4_endpoint src = { 0, 0 };
 	struct rx_extra x;
 	struct shim_sock *k;
+	struct msghdr m;
 	int r, mflags = 0;
 	bool have;
 	ssize_t n;
@@ -1805,22 +1958,28 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 		leave(k);
 		return n;
 	}
-	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+	n = msg_import(&m, msg, NULL, fast, &v);
+	if (n < 0) {
 		leave(k);
-		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+		return n;
 	}
 	memset(&x, 0, sizeof(x));
-	n = sock_recv(k, msg->msg_iov, (int)msg->msg_iovlen, flags, &src, &have, &mflags, &x);
+	n = sock_recv(k, v, (int)m.msg_iovlen, flags, &src, &have, &mflags, &x);
+	iov_free(v, fast);
+	/* Linux's order: the control messages as the data is taken (each left
+	 * out when it cannot be written), then the name (to the program's
+	 * msg_name and msg_namelen, whatever length it gave), the flags, the
+	 * control length; the first of these three that cannot be written
+	 * fails the call. */
 	if (n >= 0) {
-		if (msg->msg_name) {
-			if (have)
-				sa_out(k, &src, msg->msg_name, &msg->msg_namelen);
-			else
-				msg->msg_namelen = 0;
-		}
-		msg->msg_flags = mflags;
-		rx_cmsgs_put(k, msg, &x);
+		m.msg_flags = mflags;
+		rx_cmsgs_put(k, &m, &x);
 	}
+	if (n >= 0 && m.msg_name && (r = sa_out(k, have ? &src : NULL, m.msg_name, &msg->msg_namelen)) < 0)
+		n = r;
+	if (n >= 0 && (shim_copy(&msg->msg_flags, &m.msg_flags, sizeof(m.msg_flags)) ||
+		       shim_copy(&msg->msg_controllen, &m.msg_controllen, sizeof(m.msg_controllen))))
+		n = -EFAULT;
 	leave(k);
 	return n;
 }
@@ -1908,13 +2067,13 @@ static int sol_ip_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_
  * as the protocol's sendmsg does: TCP only SOL_SOCKET ones (tcp_sendmsg,
  * any error EINVAL), UDP on AF_INET also SOL_UDP (none supported) and SOL_IP
  * ones (other levels are skipped). Errors that the kernel gives only after
- * checking the destination go in cm->err; the copy's are returned.
+ * checking the destination go in cm->err; the copy's are returned. msg is
+ * the shim's copy of the program's msghdr; msg_control is the program's.
  */
 static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, struct tx_cmsgs *cm)
 {
 	uint8_t stackbuf[256], *ctl = stackbuf;
 	size_t len = msg->msg_controllen, off = 0;
-	struct iovec local, remote;
 
 	cm->err = 0;
 	cm->o = (struct udp_tx_opts){ .src = 0, .ttl = 0, .tos = -1 };
@@ -1924,11 +2083,8 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 		return -ENOBUFS;
 	if (len > sizeof(stackbuf) && !(ctl = malloc(len)))
 		return -ENOBUFS;
-	/* Memory the program does not own gives EFAULT, not a crash: the
-	 * kernel reads it for us. */
-	local = (struct iovec){ ctl, len };
-	remote = (struct iovec){ msg->msg_control, len };
-	if (!msg->msg_control || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
+	/* Memory the program does not own gives EFAULT, not a crash. */
+	if (shim_copy(ctl, msg->msg_control, len)) {
 		if (ctl != stackbuf)
 			free(ctl);
 		return -EFAULT;
@@ -1958,27 +2114,28 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
+	struct sockaddr_storage ss;
 	struct tx_cmsgs cm;
 	struct shim_sock *k;
+	struct msghdr m;
 	int r;
 	ssize_t n;
 
 	k = enter_data(fd, &r);
 	if (!k)
 		return r;
-	if (!msg || (msg->msg_iovlen && !msg->msg_iov) || msg->msg_iovlen > IOV_MAX) {
+	n = msg_import(&m, msg, &ss, fast, &v);
+	if (n < 0) {
 		leave(k);
-		return msg && msg->msg_iovlen > IOV_MAX ? -EMSGSIZE : -EFAULT;
+		return n;
 	}
-	if (msg->msg_controllen) {
-		n = tx_cmsgs_parse(k, msg, &cm);
-		if (n < 0) {
-			leave(k);
-			return n;
-		}
-	}
-	n = sock_send(k, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg->msg_name, msg->msg_namelen,
-		      msg->msg_controllen ? &cm : NULL);
+	if (m.msg_controllen)
+		n = tx_cmsgs_parse(k, &m, &cm);
+	if (n == 0)
+		n = sock_send(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, m.msg_namelen,
+			      m.msg_controllen ? &cm : NULL);
+	iov_free(v, fast);
 	leave(k);
 	return n;
 }
@@ -1988,19 +2145,29 @@ int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct times
 	int f = flags & ~MSG_WAITFORONE;
 	unsigned i;
 
-	/* Deviation: the timeout argument is ignored (Linux only checks it
-	 * between datagrams anyway, see recvmmsg(2) BUGS). */
-	(void)timeout;
 	if (!shim_owns(fd))
 		return SHIM_PASS;
+	/* Deviation: the timeout is checked like Linux's (EFAULT, EINVAL) but
+	 * not applied (Linux only checks it between datagrams anyway, see
+	 * recvmmsg(2) BUGS). */
+	if (timeout) {
+		struct timespec ts;
+
+		if (shim_copy(&ts, timeout, sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || (unsigned long)ts.tv_nsec >= 1000000000ul)
+			return -EINVAL;
+	}
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_recvmsg(fd, &v[i].msg_hdr, f);
+		unsigned len = (unsigned)r;
 
+		if (r >= 0 && shim_copy(&v[i].msg_len, &len, sizeof(len)))
+			r = -EFAULT;
 		if (r == SHIM_PASS)
 			return SHIM_PASS;
 		if (r < 0)
 			return i ? (int)i : (int)r;
-		v[i].msg_len = (unsigned)r;
 		if (flags & MSG_WAITFORONE)
 			f |= MSG_DONTWAIT;
 	}
@@ -2015,46 +2182,67 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 		return SHIM_PASS;
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_sendmsg(fd, &v[i].msg_hdr, flags);
+		unsigned len = (unsigned)r;
 
+		if (r >= 0 && shim_copy(&v[i].msg_len, &len, sizeof(len)))
+			r = -EFAULT;
 		if (r == SHIM_PASS)
 			return SHIM_PASS;
+		/* Linux: the count sent so far, or the first one's error. */
 		if (r < 0)
 			return i ? (int)i : (int)r;
-		v[i].msg_len = (unsigned)r;
 	}
 	return (int)i;
 }
 
-ssize_t shim_read(int fd, void *buf, size_t len)
-{
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-
-	return shim_readv(fd, &iov, 1);
-}
-
-ssize_t shim_readv(int fd, const struct iovec *iov, int n)
+/* read() and readv() on k, with the shim's copy of the buffers. */
+static ssize_t sock_read(struct shim_sock *k, struct sock_iov *v, int cnt)
 {
 	struct ip4_endpoint src;
-	struct shim_sock *k;
 	bool have;
+
+	if (iov_total(v, cnt) == 0)
+		return 0;   /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
+	return sock_recv(k, v, cnt, 0, &src, &have, NULL, NULL);
+}
+
+ssize_t shim_read(int fd, void *buf, size_t len)
+{
+	struct sock_iov v = iov_one(buf, len);
+	struct shim_sock *k;
 	int r;
 	ssize_t rc;
 
 	k = enter_data(fd, &r);
 	if (!k)
 		return r;
-	if (n < 0 || n > IOV_MAX)
-		rc = -EINVAL;
-	else if (iov_total(iov, n) == 0)
-		rc = 0;     /* Linux's sock_read_iter: a zero-length read() is 0 at once, unlike recv() */
-	else
-		rc = sock_recv(k, iov, n, 0, &src, &have, NULL, NULL);
+	rc = sock_read(k, &v, 1);
+	leave(k);
+	return rc;
+}
+
+ssize_t shim_readv(int fd, const struct iovec *iov, int n)
+{
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
+	struct shim_sock *k;
+	int r;
+	ssize_t rc;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r;
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
+	if (rc == 0) {
+		rc = sock_read(k, v, n);
+		iov_free(v, fast);
+	}
 	leave(k);
 	return rc;
 }
 
 ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 {
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
 	struct shim_sock *k;
 	int r;
 	ssize_t rc;
@@ -2062,7 +2250,11 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	k = enter_data(fd, &r);
 	if (!k)
 		return r;
-	rc = n < 0 || n > IOV_MAX ? -EINVAL : sock_send(k, fd, iov, n, 0, NULL, 0, NULL);
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
+	if (rc == 0) {
+		rc = sock_send(k, fd, v, n, 0, NULL, 0, NULL);
+		iov_free(v, fast);
+	}
 	leave(k);
 	return rc;
 }
@@ -2076,9 +2268,8 @@ enum { SPLICE_CHUNK = 65536 };
 static bool readable(const void *p, size_t n)
 {
 	char tmp[16];
-	struct iovec local = { tmp, n < sizeof(tmp) ? n : sizeof(tmp) }, remote = { (void *)p, local.iov_len };
 
-	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)local.iov_len;
+	return shim_copy(tmp, p, n < sizeof(tmp) ? n : sizeof(tmp)) == 0;
 }
 
 /* fd is a pipe (splice's other end); -EBADF when it is not open. */
@@ -2137,7 +2328,7 @@ static int pipe_fill(int fd, size_t *held, size_t *room)
 static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsigned flags)
 {
 	struct ip4_endpoint src;
-	struct iovec iov;
+	struct sock_iov iov;
 	size_t held, room;
 	bool have;
 	ssize_t n, w;
@@ -2163,7 +2354,7 @@ static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsign
 	buf = malloc(len);
 	if (!buf)
 		return -ENOMEM;
-	iov = (struct iovec){ buf, len };
+	iov = (struct sock_iov){ buf, len };
 	n = sock_recv(k, &iov, 1, k->type == SOCK_STREAM ? MSG_PEEK : 0, &src, &have, NULL, NULL);
 	if (n > 0) {
 		w = shim_libc.write(out, buf, (size_t)n);
@@ -2171,7 +2362,7 @@ static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsign
 			n = -errno;
 		} else if (k->type == SOCK_STREAM) {
 			/* What the pipe took leaves the socket (it is there: peeked). */
-			iov.iov_len = (size_t)w;
+			iov = (struct sock_iov){ buf, (size_t)w };
 			n = w ? sock_recv(k, &iov, 1, MSG_DONTWAIT, &src, &have, NULL, NULL) : 0;
 		}
 	}
@@ -2220,7 +2411,7 @@ static ssize_t splice_to_sock(struct shim_sock *k, int fd, int in, size_t len, u
 	}
 	while (total < len) {
 		size_t want = len - total < SPLICE_CHUNK ? len - total : SPLICE_CHUNK;
-		struct iovec iov;
+		struct sock_iov iov;
 		ssize_t t, s;
 
 		if (k->type == SOCK_DGRAM && total)
@@ -2234,7 +2425,7 @@ static ssize_t splice_to_sock(struct shim_sock *k, int fd, int in, size_t len, u
 		t = shim_libc.read(tmp[0], buf, (size_t)t);
 		if (t <= 0)
 			break;
-		iov = (struct iovec){ buf, (size_t)t };
+		iov = (struct sock_iov){ buf, (size_t)t };
 		s = sock_send(k, fd, &iov, 1, MSG_NOSIGNAL, NULL, 0, NULL);
 		if (s < 0) {
 			if (!total)
@@ -2309,6 +2500,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	enum { CHUNK = 65536 };
 	struct shim_sock *k;
 	size_t total = 0;
+	off_t off = 0;
 	char *buf;
 	int r;
 
@@ -2322,16 +2514,21 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	k = enter_data(out_fd, &r);
 	if (!k)
 		return r;
+	/* Linux reads the offset first, and writes it back last. */
+	if (offset && shim_copy(&off, offset, sizeof(off))) {
+		leave(k);
+		return -EFAULT;
+	}
 	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
 		leave(k);
 		return shim_owns(in_fd) ? -EINVAL : -ENOMEM;
 	}
 	while (total < count) {
 		size_t want = count - total < CHUNK ? count - total : CHUNK;
-		struct iovec iov;
+		struct sock_iov v;
 		ssize_t n, s;
 
-		n = offset ? shim_libc.pread(in_fd, buf, want, *offset) : shim_libc.read(in_fd, buf, want);
+		n = offset ? shim_libc.pread(in_fd, buf, want, off) : shim_libc.read(in_fd, buf, want);
 		if (n < 0) {
 			if (!total) {
 				total = (size_t)-1;
@@ -2341,9 +2538,8 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		}
 		if (n == 0)
 			break;
-		iov.iov_base = buf;
-		iov.iov_len = (size_t)n;
-		s = sock_send(k, out_fd, &iov, 1, 0, NULL, 0, NULL);
+		v = iov_one(buf, (size_t)n);
+		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
 		if (s < 0) {
 			if (!offset)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -2355,7 +2551,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		}
 		total += (size_t)s;
 		if (offset)
-			*offset += s;
+			off += s;
 		else if (s < n)
 			(void)shim_libc.lseek(in_fd, -(off_t)(n - s), SEEK_CUR);
 		if (s < n)
@@ -2363,31 +2559,38 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	}
 	free(buf);
 	leave(k);
+	if (offset && shim_copy(offset, &off, sizeof(off)))
+		return -EFAULT;
 	return total == (size_t)-1 ? r : (ssize_t)total;
 }
 
 /* ---- options ---- */
 
+/* An int option's value. The placeholder took it already (the kernel's
+ * checks, EFAULT included): a failure here is memory another thread took
+ * away since. */
 static int get_int(const void *val, socklen_t len, int *v)
 {
-	if (!val || len < sizeof(int))
+	if (len < sizeof(int))
 		return -EINVAL;
-	memcpy(v, val, sizeof(int));
-	return 0;
+	return shim_copy(v, val, sizeof(int));
 }
 
+/* Writes an int option like Linux's sock_getsockopt: *len read first
+ * (EFAULT), negative EINVAL, the value cut to it, *len written last. */
 static int put_int(void *val, socklen_t *len, int v)
 {
-	socklen_t n;
+	int ulen;
 
-	if (!len || !val)
+	if (shim_copy(&ulen, len, sizeof(ulen)))
 		return -EFAULT;
-	if ((int)*len < 0)
+	if (ulen < 0)
 		return -EINVAL;
-	n = *len < sizeof(int) ? *len : sizeof(int);
-	memcpy(val, &v, n);
-	*len = n;
-	return 0;
+	if ((unsigned)ulen > sizeof(int))
+		ulen = sizeof(int);
+	if (shim_copy(val, &v, (size_t)ulen))
+		return -EFAULT;
+	return shim_copy(len, &ulen, sizeof(ulen));
 }
 
 /* The engine's option for an IPPROTO_TCP name that its getopt answers (-1: none). */
@@ -2419,7 +2622,7 @@ static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t
 	char cc[16];
 	const void *src = &name;
 	unsigned n, max = sizeof(int);
-	int v, opt = tcp_opt_of(name);
+	int v, ulen, opt = tcp_opt_of(name);
 
 	switch (name) {
 	case TCP_NODELAY: v = o->nodelay; break;
@@ -2443,27 +2646,23 @@ static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t
 	}
 	if (src == &name)
 		src = &v;
-	if (!len)
+	/* The program's length and value through copies (EFAULT). */
+	if (shim_copy(&ulen, len, sizeof(ulen)))
 		return -EFAULT;
-	if ((int)*len < 0)
+	if (ulen < 0)
 		return -EINVAL;
-	n = (unsigned)*len < max ? (unsigned)*len : max;
-	if (n) {
-		if (!val)
-			return -EFAULT;
-		memcpy(val, src, n);
-	}
-	*len = n;
-	return 0;
+	n = (unsigned)ulen < max ? (unsigned)ulen : max;
+	if (n && shim_copy(val, src, n))
+		return -EFAULT;
+	return shim_copy(len, &n, sizeof(n));
 }
 
 static uint64_t timeval_us(const void *val, socklen_t len)
 {
 	struct timeval tv;
 
-	if (len < sizeof(tv))
+	if (len < sizeof(tv) || shim_copy(&tv, val, sizeof(tv)))
 		return 0;
-	memcpy(&tv, val, sizeof(tv));
 	if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
 		return 0;
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
@@ -2497,10 +2696,9 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 
 	if (len < sizeof(struct ip_mreq))
 		return -EINVAL;
-	if (!val)
-		return -EFAULT;
 	memset(&m, 0, sizeof(m));
-	memcpy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq));
+	if (shim_copy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq)))
+		return -EFAULT;
 	group = ntohl(m.imr_multiaddr.s_addr);
 	ifaddr = ntohl(m.imr_address.s_addr);
 	shim_lock();
@@ -2532,9 +2730,8 @@ static int set_congestion(struct shim_sock *k, int fd, const void *val, socklen_
 
 	if ((int)len < 1)
 		return -EINVAL;
-	if (!val)
+	if (shim_copy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1))
 		return -EFAULT;
-	memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
 	if (strcmp(cc, "reno") != 0 && strcmp(cc, "cubic") != 0)
 		return -ENOENT;
 	if (shim_libc.setsockopt(shim_opt_fd(k, fd), IPPROTO_TCP, TCP_CONGESTION, val, len) < 0)
@@ -2561,10 +2758,9 @@ static int set_timestamping(struct shim_sock *k, int fd, int name, const void *v
 
 	if (len < sizeof(int))
 		return -EINVAL;
-	if (!val)
-		return -EFAULT;
 	memset(&st, 0, sizeof(st));
-	memcpy(&st, val, len == sizeof(st) ? sizeof(st) : sizeof(int));
+	if (shim_copy(&st, val, len == sizeof(st) ? sizeof(st) : sizeof(int)))
+		return -EFAULT;
 	flags = (uint32_t)st.flags;
 	if ((flags & SOF_TIMESTAMPING_OPT_ID_TCP) && !(flags & SOF_TIMESTAMPING_OPT_ID))
 		return -EINVAL;
@@ -2702,8 +2898,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			if (len >= sizeof(struct linger) && k->type == SOCK_STREAM) {
 				struct linger l;
 
-				memcpy(&l, val, sizeof(l));
-				r = set_tcp(k, TCP_OPT_LINGER, l.l_onoff ? l.l_linger : -1);
+				r = shim_copy(&l, val, sizeof(l));
+				if (r == 0)
+					r = set_tcp(k, TCP_OPT_LINGER, l.l_onoff ? l.l_linger : -1);
 			}
 			break;
 		case SO_RCVTIMEO:
@@ -2787,11 +2984,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			}
 		}
 	} else if (level == IPPROTO_IP) {
-		/* Linux's do_ip_setsockopt: an int, or a single byte. */
-		if (len >= sizeof(int))
-			memcpy(&v, val, sizeof(int));
-		else if (len >= 1)
-			v = *(const unsigned char *)val;
+		/* Linux's do_ip_setsockopt: an int, or a single byte (read by
+		 * the placeholder already: a copy that fails now leaves 0). */
+		if (len >= sizeof(int)) {
+			(void)get_int(val, len, &v);
+		} else if (len >= 1) {
+			unsigned char b = 0;
+
+			(void)shim_copy(&b, val, 1);
+			v = b;
+		}
 		switch (name) {
 		case IP_PKTINFO:
 			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO;
@@ -2836,7 +3038,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	struct tcp_conn_info ci;
 	struct shim_sock *k;
+	bool info = false;
 	int r, v = 0, tsflags = -1;
 
 	k = enter(fd, &r);
@@ -2895,31 +3099,45 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		if (r != SHIM_PASS || !k->tcp) {
 			/* answered from the options, or the placeholder's */
 		} else if (name == TCP_INFO) {
-			struct tcp_conn_info ci;
-
-			if (!len || !val) {
-				r = -EFAULT;
-			} else if ((int)*len < 0) {
-				r = -EINVAL;
-			} else {
-				memset(&ci, 0, sizeof(ci));
-				tcp_get_info(k->tcp, &ci, shim_now());
-				*len = shim_fill_tcp_info(val, *len, &ci);
-				r = 0;
-			}
+			memset(&ci, 0, sizeof(ci));
+			tcp_get_info(k->tcp, &ci, shim_now());
+			info = true;   /* written below, without the lock */
+			r = 0;
 		} else if (name == TCP_MAXSEG && tcp_getopt(k->tcp, TCP_OPT_MAXSEG, &v) == 0) {
 			r = put_int(val, len, v);
 		}
 	}
 	shim_unlock();
+	if (info) {
+		unsigned char ti[SHIM_TCP_INFO_MAX];
+		int ulen;
+
+		/* do_tcp_getsockopt: the length read (EFAULT, negative EINVAL), then
+		 * the struct cut to it, then the length written back. */
+		if (shim_copy(&ulen, len, sizeof(ulen)))
+			r = -EFAULT;
+		else if (ulen < 0)
+			r = -EINVAL;
+		else {
+			ulen = (int)shim_fill_tcp_info(ti, (socklen_t)ulen, &ci);
+			r = shim_copy(val, ti, (size_t)ulen);
+			if (r == 0)
+				r = shim_copy(len, &ulen, sizeof(ulen));
+		}
+	}
 	if (r == SHIM_PASS) {
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
 		r = shim_libc.getsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0 ? -errno : 0;
 		/* SO_TIMESTAMPING of a TCP socket: the placeholder's answer
 		 * (length, bound PHC) with the flags it could not take. */
-		if (r == 0 && tsflags >= 0 && val && len && *len)
-			memcpy(val, &tsflags, *len < sizeof(int) ? *len : sizeof(int));
+		if (r == 0 && tsflags >= 0) {
+			socklen_t n = 0;
+
+			/* The placeholder wrote both: this memory is the program's. */
+			if (shim_copy(&n, len, sizeof(n)) == 0 && n)
+				r = shim_copy(val, &tsflags, n < sizeof(int) ? n : sizeof(int));
+		}
 	}
 	leave(k);
 	return r;
@@ -3141,14 +3359,8 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS && !pass) {
-		if (!arg)
-			r = -EFAULT;
-		else {
-			memcpy(arg, &v, sizeof(v));
-			r = 0;
-		}
-	}
+	if (r == SHIM_PASS && !pass)
+		r = shim_copy(arg, &v, sizeof(v));
 	leave(k);
 	return r;
 }

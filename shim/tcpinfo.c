@@ -10,6 +10,8 @@
 
 #include "stack/core/tcp/tcp.h"
 
+_Static_assert(sizeof(struct tcp_info) <= SHIM_TCP_INFO_MAX, "SHIM_TCP_INFO_MAX holds struct tcp_info");
+
 /* enum tcp_state to Linux's TCP_* numbering (include/net/tcp_states.h). */
 static uint8_t linux_state(uint8_t st)
 {

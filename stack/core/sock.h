@@ -5,6 +5,7 @@
 #define PSTACK_SOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Host-order IPv4 address and port. */
@@ -90,5 +91,26 @@ static inline struct sock_opts sock_opts_default(void)
 /* Flags for receive calls. */
 #define SOCK_PEEK 0x1
 #define SOCK_OOB  0x2   /* tcp_recv: the urgent byte (MSG_OOB) */
+/* TCP: the bytes are dropped (or, with SOCK_PEEK, counted), never copied:
+ * Linux's MSG_TRUNC on a stream socket. The buffers' lengths count, not
+ * their addresses. */
+#define SOCK_DISCARD 0x4
+
+/* One of a socket call's buffers (a struct iovec, field for field). */
+struct sock_iov {
+	void *base;
+	size_t len;
+};
+
+/*
+ * How the core copies a socket call's data between the caller's buffers and
+ * its own (tcp_sendv, tcp_recvv, udp_sendto, udp_recvfrom): 0, or -EFAULT
+ * when the caller's memory could not be read or written. The caller's
+ * memory is the program's: the shim's copy catches the fault (shim/ucopy.c)
+ * and the core, which never commits a copy before it succeeded, returns
+ * the error with its state as it was. Set per stack (stack_set_copy);
+ * without it, memcpy (the caller's memory is trusted).
+ */
+typedef int (*sock_copy_fn)(void *dst, const void *src, size_t n);
 
 #endif

@@ -52,6 +52,24 @@ void stack_count_drops(struct stack *s, enum drop_reason r, uint64_t n)
 		s->stats.drops[r] += n;
 }
 
+/* The default copy: the caller's memory is trusted. */
+static int copy_trusted(void *dst, const void *src, size_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
+	return 0;
+}
+
+void stack_set_copy(struct stack *s, sock_copy_fn copy)
+{
+	s->copy = copy ? copy : copy_trusted;
+}
+
+sock_copy_fn stack_copier(const struct stack *s)
+{
+	return s->copy;
+}
+
 struct stack *stack_create(const struct stack_config *cfg, const struct stack_link *link, uint64_t now)
 {
 	struct stack *s = calloc(1, sizeof(*s));
@@ -64,6 +82,7 @@ struct stack *stack_create(const struct stack_config *cfg, const struct stack_li
 	s->mtu = cfg->mtu ? cfg->mtu : (link->mtu ? link->mtu : 1500);
 	s->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
 	s->tso_max = link->tso_max;
+	s->copy = copy_trusted;
 	/* Seed the fast generator from the secret (splitmix64 below spreads it). */
 	memcpy(&s->rng, cfg->secret, sizeof(s->rng));
 	s->rng ^= now;

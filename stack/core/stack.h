@@ -26,6 +26,7 @@
 
 #include "stack/core/config.h"
 #include "stack/core/pkb.h"
+#include "stack/core/sock.h"
 #include "stack/core/stats.h"
 
 #define STACK_NEVER UINT64_MAX
@@ -122,6 +123,11 @@ const struct stack_config *stack_config(const struct stack *s);
 uint32_t stack_mtu(const struct stack *s);
 /* The link's TSO limit changed (a test's link gains TSO after start). */
 void stack_set_tso_max(struct stack *s, uint32_t tso_max);
+
+/* How the socket calls' data is copied (sock.h: sock_copy_fn; NULL: memcpy),
+ * and the copy in use (never NULL), for the core's socket code. */
+void stack_set_copy(struct stack *s, sock_copy_fn copy);
+sock_copy_fn stack_copier(const struct stack *s);
 
 /* A fast non-cryptographic random number (ports, jitter; fault injection is separate). */
 uint32_t stack_random(struct stack *s);

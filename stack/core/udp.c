@@ -511,8 +511,10 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	uh.dport = to.port;
 	uh.len = (uint16_t)(UDP_HLEN + len);
 	udp_hdr_emit(h, &uh);
-	if (len)
-		memcpy(h + UDP_HLEN, buf, len);
+	if (len && s->copy(h + UDP_HLEN, buf, len)) {
+		pkb_free(p);
+		return -EFAULT;
+	}
 	/* RFC 768: a computed zero is sent as all ones (zero means "none"). */
 	udp_fill_csum(h, UDP_HLEN + len, src, to.addr);
 
@@ -551,6 +553,18 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	return (long)len;
 }
 
+/* Takes the first datagram off u's queue and frees it. */
+static void dgram_drop_head(struct udp_sock *u)
+{
+	struct udp_dgram *d = u->q_head;
+
+	u->q_head = d->next;
+	if (!u->q_head)
+		u->q_tail = NULL;
+	u->q_bytes -= dgram_charge(d);
+	free(d);
+}
+
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags)
 {
@@ -564,21 +578,23 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 	if (!d)
 		return -EAGAIN;
 	n = d->len < len ? d->len : len;
-	if (n)
-		memcpy(buf, d->data, n);
+	/* Linux (udp_recvmsg): a datagram that cannot be copied is dropped,
+	 * unless peeked. */
+	if (n && u->s->copy(buf, d->data, n)) {
+		if (!(flags & SOCK_PEEK)) {
+			dgram_drop_head(u);
+			stack_drop(u->s, DROP_UDP_COPY_FAULT);
+		}
+		return -EFAULT;
+	}
 	if (src) {
 		src->addr = d->src;
 		src->port = d->sport;
 	}
 	if (full_len)
 		*full_len = d->len;
-	if (!(flags & SOCK_PEEK)) {
-		u->q_head = d->next;
-		if (!u->q_head)
-			u->q_tail = NULL;
-		u->q_bytes -= dgram_charge(d);
-		free(d);
-	}
+	if (!(flags & SOCK_PEEK))
+		dgram_drop_head(u);
 	return (long)n;
 }
 
@@ -633,14 +649,17 @@ void udp_set_recverr(struct udp_sock *u, bool on)
 long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struct udp_err_info *ei)
 {
 	struct udp_errq *e = u->eq_head;
+	long rc = 0;
 	size_t n;
 
 	stack_assert_locked();
 	if (!e)
 		return -EAGAIN;
 	n = e->len < len ? e->len : len;
-	if (n)
-		memcpy(buf, e->data, n);
+	/* Linux's ip_recv_error dequeues the error first: one that cannot be
+	 * copied out is gone (EFAULT). */
+	if (n && u->s->copy(buf, e->data, n))
+		rc = -EFAULT;
 	*full = e->len;
 	*ei = e->ei;
 	u->eq_head = e->next;
@@ -650,7 +669,7 @@ long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struc
 	free(e);
 	/* Linux's ip_recv_error: the pending error is the next queued one's. */
 	u->err = u->eq_head ? u->eq_head->ei.err : 0;
-	return (long)n;
+	return rc ? rc : (long)n;
 }
 
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep)

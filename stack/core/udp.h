@@ -44,7 +44,7 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
 /* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or
  * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
- * SO_BROADCAST. */
+ * SO_BROADCAST, -EFAULT when the stack's copy of buf failed (nothing sent). */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
 /* sendmsg()'s control messages for one datagram (IP_PKTINFO, IP_TTL, IP_TOS). */
 struct udp_tx_opts {
@@ -56,7 +56,9 @@ struct udp_tx_opts {
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
 		 const struct udp_tx_opts *o, uint64_t now);
 /* Copies one datagram; *full_len gets its real size (for MSG_TRUNC). -EAGAIN
- * when none is queued; a pending ICMP error is returned (and cleared) first. */
+ * when none is queued; a pending ICMP error is returned (and cleared) first;
+ * -EFAULT when the stack's copy into buf failed (the datagram is dropped
+ * unless peeked, like Linux's). */
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
 /* What the IP header said of the datagram udp_recvfrom() returns next (the
@@ -78,8 +80,9 @@ struct udp_err_info {
 	struct ip4_endpoint dst;    /* where the datagram went */
 };
 /* Dequeues the oldest error: its quoted payload into buf (up to len; *full
- * its size), its details into ei. The pending error becomes the next one's.
- * -EAGAIN when none. */
+ * its size; the stack's copy), its details into ei. The pending error
+ * becomes the next one's. -EAGAIN when none; -EFAULT when the copy failed
+ * (the error is dequeued all the same, like Linux's). */
 long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struct udp_err_info *ei);
 /* POLLERR also while errors are queued. */
 unsigned udp_poll(const struct udp_sock *u);

@@ -46,6 +46,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,6 +56,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -5887,6 +5889,532 @@ CASE(exit_upper, 0)
 	R(send(s, "x", 1, 0));
 	end_case();
 	_Exit(0);
+}
+
+/* ===================================================================== */
+/* memory the program does not own, and its own SIGSEGV/SIGBUS handling */
+
+/* The page right after a guarded() buffer: the first address the program does not own. */
+static char *past(size_t n)
+{
+	return (char *)guarded(n) + n;
+}
+
+/* A whole page, then nothing: a buffer whose tail runs off its end. */
+static char *page_then_none(void)
+{
+	return guarded((size_t)sysconf(_SC_PAGESIZE));
+}
+
+static void no_core(void)
+{
+	struct rlimit r = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &r);
+}
+
+/* A buffer the program may read but not write. */
+static char *read_only(size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, (size_t)pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	need(p != MAP_FAILED && n <= (size_t)pg, "mmap");
+	return p;
+}
+
+CASE(write_runs_off_mapping, 0)
+{
+	char *p = page_then_none(), b[16];
+	int s = tcp_to(P_ECHO);
+
+	/* Nothing of the failed write is sent: the echo is the second write only. */
+	R(write(s, p + 4000, 200));
+	R(write(s, "hello", 5));
+	wait_bytes(s, 5);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recv_runs_off_mapping, 0)
+{
+	char *p = page_then_none(), b[64];
+	int s = tcp_hello();
+
+	R(recv(s, p + 4090, 12, 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(recv_read_only_buf, 0)
+{
+	char b[64];
+	int s = tcp_hello();
+
+	R(recv(s, read_only(64), 64, 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(udp_recv_read_only_buf, 0)
+{
+	char b[64];
+	int s = udp_echoed("hello");
+
+	R(recv(s, read_only(64), 64, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_recv_peek_bad_ptr, 0)
+{
+	char b[64];
+	int s = udp_echoed("hello");
+
+	R(recv(s, BAD, 10, MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* The urgent byte into memory the program does not own: EFAULT; peeked, it
+ * stays, read, it is gone (Linux's tcp_recv_urg marks it read first). */
+CASE(recv_oob_bad_ptr, 0)
+{
+	char b[8] = "";
+	int s = tcp_to(P_OOB);
+
+	wait_ev(s, POLLPRI);
+	R(recv(s, BAD, 1, MSG_OOB | MSG_PEEK));
+	if (R(recv(s, b, sizeof(b), MSG_OOB | MSG_PEEK)) > 0)
+		emit("oob=%c", b[0]);
+	R(recv(s, read_only(8), 8, MSG_OOB));
+	R(recv(s, b, sizeof(b), MSG_OOB));
+}
+/* An urgent send from memory the program does not own sends nothing. */
+CASE(send_oob_bad_ptr, 0)
+{
+	char b[8];
+	int s = tcp_to(P_ECHO), m = -1;
+
+	R(send(s, BAD, 1, MSG_OOB));
+	R(send(s, "xy", 2, MSG_OOB));
+	wait_bytes(s, 1);
+	R(ioctl(s, SIOCATMARK, &m));
+	emit("atmark=%d", m);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* An ICMP error whose payload cannot be copied out is dequeued all the same. */
+CASE(recvmsg_errqueue_bad_buf, 0)
+{
+	char b[16];
+	struct iovec v = { BAD, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(connect_to(s, PEER, P_UCLOSED) == 0, "connect");
+	R(send(s, "abc", 3, 0));
+	emit("revents=%#x", wait_ev(s, 0));
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	v.iov_base = b;
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+}
+/* Control messages into memory the program does not own are left out (Linux's
+ * put_cmsg fails, and recvmsg does not care): the datagram is received. */
+static void recvmsg_pktinfo_into(void *control)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = control, .msg_controllen = 256 };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) >= 0)
+		emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+CASE(recvmsg_cmsg_bad_control, 0) { recvmsg_pktinfo_into(BAD); }
+CASE(recvmsg_cmsg_read_only_control, 0) { recvmsg_pktinfo_into(read_only(256)); }
+/* Interface ioctls with a struct the program does not own, or may not write. */
+CASE(ioctl_siocgifaddr_bad_ptr, 0) { R(ioctl(udp_sock(), SIOCGIFADDR, BAD)); }
+CASE(ioctl_siocgifaddr_read_only, 0)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct ifreq *r = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	need(r != MAP_FAILED, "mmap");
+	snprintf(r->ifr_name, sizeof(r->ifr_name), "tap0");
+	need(mprotect(r, (size_t)pg, PROT_READ) == 0, "mprotect");
+	R(ioctl(udp_sock(), SIOCGIFADDR, r));
+}
+CASE(ioctl_siocgifconf_bad_ptr, 0) { R(ioctl(udp_sock(), SIOCGIFCONF, BAD)); }
+CASE(ioctl_siocgifconf_bad_buf, 0)
+{
+	struct ifconf c = { .ifc_len = 4 * (int)sizeof(struct ifreq), .ifc_buf = BAD };
+
+	R(ioctl(udp_sock(), SIOCGIFCONF, &c));
+}
+/* A netlink answer into memory the program does not own. */
+CASE(netlink_recv_bad_ptr, 0)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifaddrmsg a;
+	} req;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	need(fd >= 0, "netlink");
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.a));
+	req.h.nlmsg_type = RTM_GETADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.h.nlmsg_seq = 1;
+	R(send(fd, &req, req.h.nlmsg_len, 0));
+	R(recv(fd, BAD, 4096, 0));
+}
+/* TCP option values the program does not own. */
+CASE(setsockopt_congestion_bad_ptr, 0) { R(setsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, BAD, 5)); }
+CASE(setsockopt_timestamping_bad_ptr, 0) { R(setsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_TIMESTAMPING, BAD, sizeof(int))); }
+CASE(getsockopt_congestion_bad_val, 0)
+{
+	socklen_t len = 16;
+
+	R(getsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, BAD, &len));
+}
+CASE(getsockopt_congestion_bad_len_ptr, 0)
+{
+	char cc[16];
+
+	R(getsockopt(tcp_sock(), IPPROTO_TCP, TCP_CONGESTION, cc, BAD));
+}
+/* The data fits in the first buffer: the bad second one is never touched. */
+CASE(readv_second_bad_unused, 0)
+{
+	char a[64];
+	struct iovec v[2] = { { a, sizeof(a) }, { BAD, 10 } };
+
+	R(readv(tcp_hello(), v, 2));
+}
+CASE(recv_trunc_peek_tcp, 0)
+{
+	char b[64];
+	int s = tcp_hello();
+
+	R(recv(s, NULL, 5, MSG_TRUNC | MSG_PEEK));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(recvfrom_tcp_null_addrlen, 0)
+{
+	char b[64];
+	struct sockaddr_in a;
+	int s = tcp_hello();
+
+	R(recvfrom(s, b, 5, 0, (struct sockaddr *)&a, NULL));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(sendto_tcp_bad_addr, 0) { R(sendto(tcp_to(P_ECHO), "x", 1, 0, BAD, sizeof(struct sockaddr_in))); }
+CASE(bind_len_too_long, 0)
+{
+	struct sockaddr_storage ss[2];
+	struct sockaddr_in a = sin4(SELF, 0);
+
+	memset(ss, 0, sizeof(ss));
+	memcpy(ss, &a, sizeof(a));
+	R(bind(tcp_sock(), (struct sockaddr *)ss, sizeof(ss[0]) + 1));
+}
+CASE(getsockname_null_zero_len, 0)
+{
+	socklen_t len = 0;
+
+	R(getsockname(tcp_to(P_ECHO), NULL, &len));
+	emit("len=%u", (unsigned)len);
+}
+CASE(accept_bad_len_ptr, 0)
+{
+	int l = tcp_listener();
+	struct sockaddr_in a;
+
+	peer("connect %d hold", case_port());
+	RFD(accept(l, (struct sockaddr *)&a, BAD));
+}
+CASE(getsockopt_so_error_bad_len_ptr, 0) { int v; R(getsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_ERROR, &v, BAD)); }
+CASE(getsockopt_so_error_bad_val, 0)
+{
+	socklen_t len = sizeof(int);
+
+	R(getsockopt(tcp_to(P_ECHO), SOL_SOCKET, SO_ERROR, BAD, &len));
+}
+CASE(getsockopt_tcp_info_bad_val, 0)
+{
+	socklen_t len = sizeof(struct tcp_info);
+
+	R(getsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_INFO, BAD, &len));
+}
+CASE(getsockopt_nodelay_bad_val, 0)
+{
+	socklen_t len = sizeof(int);
+
+	R(getsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_NODELAY, BAD, &len));
+}
+CASE(udp_recvmsg_bad_name, 0)
+{
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = BAD, .msg_namelen = sizeof(struct sockaddr_in), .msg_iov = &v,
+			    .msg_iovlen = 1 };
+	int s = udp_echoed("hello");
+
+	R(recvmsg(s, &m, 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(sendmsg_negative_namelen, 0)
+{
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+
+	m.msg_name = &a;
+	m.msg_namelen = (socklen_t)minus_one;
+	R(sendmsg(udp_sock(), &m, 0));
+}
+CASE(sendmsg_control_huge, 0)
+{
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	char c[64] = { 0 };
+
+	m.msg_control = c;
+	m.msg_controllen = 1u << 30;
+	R(sendmsg(udp_to(P_UECHO), &m, 0));
+}
+CASE(recvmmsg_timeout_einval, 0)
+{
+	char a[16];
+	struct iovec v = { a, sizeof(a) };
+	struct mmsghdr mm[1] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+	struct timespec ts = { 0, 1000000000 };
+
+	R(recvmmsg(udp_echoed("x"), mm, 1, 0, &ts));
+}
+CASE(select_read_only_set, 0)
+{
+	int s = tcp_hello();
+	fd_set *r = (fd_set *)read_only(sizeof(fd_set));
+	struct timeval tv = { 0, 0 };
+
+	/* The set is readable, the answer cannot be written. */
+	R(select(s + 1, r, NULL, NULL, &tv));
+}
+CASE(ppoll_bad_mask, 0)
+{
+	struct pollfd p = { .fd = tcp_to(P_SINK), .events = POLLIN };
+	struct timespec ts = { 0, 0 };
+
+	R(ppoll(&p, 1, &ts, BAD));
+}
+CASE(poll_read_only_array, 0)
+{
+	struct pollfd p = { .fd = tcp_hello(), .events = POLLIN }, *ro = (struct pollfd *)read_only(sizeof(p));
+	long pg = sysconf(_SC_PAGESIZE);
+
+	/* The array is readable, the answer cannot be written. */
+	need(mprotect(ro, (size_t)pg, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	*ro = p;
+	need(mprotect(ro, (size_t)pg, PROT_READ) == 0, "mprotect");
+	R(poll(ro, 1, 0));
+}
+CASE(poll_nfds_over_rlimit, 0)
+{
+	struct rlimit rl = { 1100, 1100 };
+	struct pollfd *p = calloc(1200, sizeof(*p));
+
+	need(p != NULL, "calloc");
+	for (int i = 0; i < 1200; i++)
+		p[i].fd = -1;
+	p[0] = (struct pollfd){ .fd = tcp_hello(), .events = POLLIN };
+	need(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+	R(poll(p, 1200, 0));
+	R(poll(p, 1100, 0));
+}
+CASE(epoll_pwait_bad_mask, 0)
+{
+	struct epoll_event e[2];
+	int ep = epoll_create1(0);
+
+	ep_add(ep, tcp_hello(), EPOLLIN);
+	R(epoll_pwait(ep, e, 2, 0, BAD));
+}
+/* An event that could not be written is not lost: the next call has it. */
+CASE(epoll_wait_events_beyond_then_all, 0)
+{
+	int ep = epoll_create1(0), a = tcp_hello(), b = tcp_hello();
+	struct epoll_event *e = guarded(sizeof(*e)), all[4];
+
+	ep_add(ep, a, EPOLLIN);
+	ep_add(ep, b, EPOLLIN | EPOLLET);
+	R(epoll_wait(ep, e, 2, 0));
+	R(epoll_wait(ep, all, 4, 0));
+	R(epoll_wait(ep, all, 4, 0));
+}
+CASE(sendfile_offset_written_back, 0)
+{
+	off_t off = 10;
+
+	R(sendfile(tcp_to(P_SINK), tmpfile_of(100), &off, 20));
+	emit("off=%ld", (long)off);
+}
+
+/* ---- the program's SIGSEGV and SIGBUS: its handlers run, its defaults kill ---- */
+
+static sigjmp_buf fault_jb;
+static volatile sig_atomic_t fault_code, fault_addr_ok, fault_masked;
+static void *fault_expect;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	sigset_t now;
+
+	(void)uc;
+	sig_seen[sig] = 1;
+	fault_code = si->si_code;
+	fault_addr_ok = si->si_addr == fault_expect;
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	fault_masked = (sigismember(&now, sig) ? 1 : 0) | (sigismember(&now, SIGUSR2) ? 2 : 0);
+	siglongjmp(fault_jb, 1);
+}
+
+static void on_fault_plain(int sig)
+{
+	sig_seen[sig] = 1;
+	siglongjmp(fault_jb, 1);
+}
+
+static void fault_handler(int sig, int flags)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | flags };
+
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	need(sigaction(sig, &sa, NULL) == 0, "sigaction");
+}
+
+/* Touches p; "faulted" once a handler jumped back. */
+static void touch(char *p)
+{
+	if (sigsetjmp(fault_jb, 1) == 0) {
+		*(volatile char *)p = 1;
+		emit("no-fault");
+	} else {
+		emit("faulted");
+	}
+}
+
+CASE(segv_disposition_default, 0)
+{
+	struct sigaction old;
+
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+	R(sigaction(SIGBUS, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+}
+CASE(segv_program_handler, 0)
+{
+	struct sigaction old;
+
+	tcp_hello();    /* the stack runs */
+	fault_handler(SIGSEGV, 0);
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("mine=%d siginfo=%d", old.sa_sigaction == on_fault, (old.sa_flags & SA_SIGINFO) != 0);
+	fault_expect = past(8);
+	touch(fault_expect);
+	emit("code=%d addr=%d masked=%d", (int)fault_code, (int)fault_addr_ok, (int)fault_masked);
+}
+CASE(segv_program_handler_nodefer, 0)
+{
+	fault_handler(SIGSEGV, SA_NODEFER);
+	fault_expect = past(8);
+	touch(fault_expect);
+	emit("masked=%d", (int)fault_masked);
+}
+/* A bad pointer in a socket call is the call's EFAULT, not the program's fault. */
+CASE(segv_program_handler_efault, 0)
+{
+	int s = tcp_hello();
+
+	fault_handler(SIGSEGV, 0);
+	R(read(s, BAD, 10));
+	R(recv(s, past(8), 10, 0));
+}
+CASE(segv_signal_fn, 0)
+{
+	emit("dfl=%d", signal(SIGSEGV, on_fault_plain) == SIG_DFL);
+	touch(past(8));
+	emit("again=%d", signal(SIGSEGV, SIG_DFL) == on_fault_plain);
+}
+CASE(segv_resethand, 0)
+{
+	struct sigaction old;
+
+	fault_handler(SIGSEGV, SA_RESETHAND);
+	touch(past(8));
+	R(sigaction(SIGSEGV, NULL, &old));
+	emit("dfl=%d", old.sa_handler == SIG_DFL);
+}
+CASE(segv_default_kills, 0)
+{
+	int s = tcp_hello();
+
+	no_core();
+	R(read(s, BAD, 10));
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+CASE(segv_ignored_fault_kills, 0)
+{
+	no_core();
+	signal(SIGSEGV, SIG_IGN);
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+CASE(segv_ignored_raise, 0)
+{
+	signal(SIGSEGV, SIG_IGN);
+	R(raise(SIGSEGV));
+}
+CASE(segv_raise_handled, 0)
+{
+	if (sigsetjmp(fault_jb, 1) == 0) {
+		fault_handler(SIGSEGV, 0);
+		raise(SIGSEGV);
+		emit("returned");
+	}
+	emit("code=%d", (int)fault_code);
+}
+CASE(segv_raise_default, 0)
+{
+	no_core();
+	tcp_hello();
+	raise(SIGSEGV);
+	emit("survived");
+}
+CASE(segv_handler_then_default, 0)
+{
+	no_core();
+	fault_handler(SIGSEGV, 0);
+	touch(past(8));
+	signal(SIGSEGV, SIG_DFL);
+	*(volatile char *)past(8) = 1;
+	emit("survived");
+}
+/* SIGBUS: a mapping of a file past its end. */
+CASE(bus_program_handler, 0)
+{
+	char path[] = "/tmp/sockdiff-bus-XXXXXX";
+	int f = mkstemp(path);
+	char *p;
+
+	need(f >= 0, "mkstemp");
+	unlink(path);
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	need(p != MAP_FAILED, "mmap");
+	fault_handler(SIGBUS, 0);
+	fault_expect = p;
+	touch(p);
+	emit("code=%d addr=%d", (int)fault_code, (int)fault_addr_ok);
 }
 
 /* ===================================================================== */

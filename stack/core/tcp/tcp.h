@@ -70,19 +70,27 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);
 /* Queues up to len bytes; returns how many (>0), -EAGAIN when the send buffer
  * is full, -EPIPE after shutdown(SHUT_WR) or the peer's reset on a closed
- * write side, -ENOTCONN before the connection exists, a pending error. */
+ * write side, -ENOTCONN before the connection exists, a pending error,
+ * -EFAULT when the stack's copy failed (nothing queued). */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
 /* tcp_send() with MSG_OOB (RFC 9293 §3.8.5, the Linux way): the last byte
  * queued is urgent; the segments up to it carry URG and the urgent pointer. */
 long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now);
+/* The same over a socket call's buffers (tcp_sendv). */
+long tcp_sendv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now);
 /* Copies up to len bytes; 0 at end of stream, -EAGAIN when none, -ENOTCONN,
- * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK. With len 0, like Linux's
- * recv(): 0 when bytes (or the end) are there, else the same errors. A read
- * stops before the urgent byte, and skips it unless SO_OOBINLINE (Linux's
- * tcp_recvmsg). With SOCK_OOB: the urgent byte kept out of band (at most 1
- * byte, never blocks): -EINVAL when there is none (or SO_OOBINLINE, or it
- * was read), -EAGAIN before it arrives, 0 after the end of the stream. */
+ * -ECONNRESET, -ETIMEDOUT. flags: SOCK_PEEK, SOCK_DISCARD. With len 0, like
+ * Linux's recv(): 0 when bytes (or the end) are there, else the same errors.
+ * A read stops before the urgent byte, and skips it unless SO_OOBINLINE
+ * (Linux's tcp_recvmsg). With SOCK_OOB: the urgent byte kept out of band (at
+ * most 1 byte, never blocks): -EINVAL when there is none (or SO_OOBINLINE, or
+ * it was read), -EAGAIN before it arrives, 0 after the end of the stream. */
 long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now);
+/* The same over a socket call's buffers (writev, readv), copied with the
+ * stack's copy (stack_set_copy): what one call moves is copied whole or not
+ * at all, so -EFAULT leaves the queues as they were. */
+long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now);
+long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now);
 /* SIOCATMARK: the next byte to read is the urgent one. */
 bool tcp_atmark(const struct tcp_conn *c);
 /* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */

@@ -194,6 +194,61 @@ void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n)
 		memcpy(d + first, r->buf, n - first);
 }
 
+/*
+ * Copies n bytes between the ring's bytes from index at (wrapping) and the
+ * buffers v, in the direction out says; 0 or the copy's -EFAULT.
+ */
+static int ring_copyv(uint8_t *buf, size_t cap, size_t at, const struct sock_iov *v, int cnt, size_t n,
+		      bool out, sock_copy_fn copy)
+{
+	for (int i = 0; i < cnt && n; i++) {
+		uint8_t *p = v[i].base;
+		size_t left = v[i].len < n ? v[i].len : n;
+
+		n -= left;
+		while (left) {
+			size_t run = cap - at < left ? cap - at : left;
+			int rc = out ? copy(p, buf + at, run) : copy(buf + at, p, run);
+
+			if (rc)
+				return rc;
+			p += run;
+			left -= run;
+			at = (at + run) % cap;
+		}
+	}
+	return 0;
+}
+
+long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy)
+{
+	int rc;
+
+	if (n > tcp_ring_space(r))
+		n = tcp_ring_space(r);
+	if (r->len + n > r->cap)
+		ring_grow(r, r->len + n);
+	if (r->len + n > r->cap)
+		n = r->cap - r->len;
+	if (!n)
+		return 0;
+	/* The length moves only once every byte is in: a copy that fails
+	 * leaves the ring as it was. */
+	rc = ring_copyv(r->buf, r->cap, (r->head + r->len) % r->cap, v, cnt, n, false, copy);
+	if (rc)
+		return rc;
+	r->len += n;
+	return (long)n;
+}
+
+int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *v, int cnt, size_t n,
+		   sock_copy_fn copy)
+{
+	if (!n)
+		return 0;
+	return ring_copyv(r->buf, r->cap, (r->head + off) % r->cap, v, cnt, n, true, copy);
+}
+
 void tcp_ring_consume(struct tcp_ring *r, size_t n)
 {
 	if (n >= r->len) {

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/sock.h"
+
 #define TCP_RING_MIN 4096
 
 /* A stack-wide budget in bytes; shared by the rings and out-of-order data. */
@@ -62,6 +64,16 @@ size_t tcp_ring_space(const struct tcp_ring *r);
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n);
 /* Copies n bytes starting at off (off + n <= len) into dst. */
 void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n);
+/*
+ * The same for a socket call's buffers, whose memory may fail to copy
+ * (sock_copy_fn): tcp_ring_writev appends up to n bytes gathered from v
+ * (fewer as tcp_ring_write) and returns how many, or -EFAULT with nothing
+ * appended; tcp_ring_peekv scatters the n bytes from off (off + n <= len)
+ * over v: 0, or -EFAULT. The buffers hold at least n bytes.
+ */
+long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy);
+int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *v, int cnt, size_t n,
+		   sock_copy_fn copy);
 /* Drops n bytes from the front (n <= len). */
 void tcp_ring_consume(struct tcp_ring *r, size_t n);
 /* Sets the reservation to bytes (at most the limit): what the ring must be

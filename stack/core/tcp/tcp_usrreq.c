@@ -195,9 +195,19 @@ static size_t lowat_room(const struct tcp_conn *c, size_t len)
 	return n;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+static size_t iov_len(const struct sock_iov *v, int cnt)
 {
-	size_t n;
+	size_t len = 0;
+
+	for (int i = 0; i < cnt; i++)
+		len += v[i].len;
+	return len;
+}
+
+long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
+{
+	size_t len = iov_len(v, cnt);
+	long n;
 
 	stack_assert_locked();
 	if (c->err) {
@@ -225,19 +235,37 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 	if (!len)
 		return 0;
 	len = lowat_room(c, len);
-	n = len ? tcp_ring_write(&c->sndq, buf, len) : 0;
+	/* One chunk, copied whole or not at all (Linux copies a segment's
+	 * worth at a time, and a fault in it sends none of it). */
+	n = len ? tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s)) : 0;
+	if (n < 0)
+		return n;
 	if (!n)
 		return -EAGAIN;
 	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);
-	return (long)n;
+	return n;
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
+{
+	struct sock_iov v = { (void *)buf, len };
+
+	return tcp_sendv(c, &v, 1, now);
 }
 
 long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 {
+	struct sock_iov v = { (void *)buf, len };
+
+	return tcp_sendv_urg(c, &v, 1, now);
+}
+
+long tcp_sendv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
+{
 	tcp_seq end = tcp_snd_end(c), old_up = c->snd_up;
 	bool old_mode = c->urg_mode;
-	size_t room = tcp_ring_space(&c->sndq);
+	size_t room = tcp_ring_space(&c->sndq), len = iov_len(v, cnt);
 	long n;
 
 	stack_assert_locked();
@@ -249,7 +277,7 @@ long tcp_send_urg(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
 		c->snd_up = end + (uint32_t)len;
 		c->urg_mode = true;
 	}
-	n = tcp_send(c, buf, len, now);
+	n = tcp_sendv(c, v, cnt, now);     /* takes at most room (tcp_ring_writev) */
 	if (n <= 0) {
 		c->snd_up = old_up;
 		c->urg_mode = old_mode;
@@ -316,8 +344,10 @@ static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 		tcp_send_ack(c, now);
 }
 
-/* Linux's tcp_recv_urg(): the urgent byte, out of band. Never blocks. */
-static long recv_urg(struct tcp_conn *c, void *buf, size_t len, unsigned flags)
+/* Linux's tcp_recv_urg(): the urgent byte, out of band, to the first
+ * buffer with room. Never blocks. Like Linux, the byte counts as read before
+ * it is copied: a copy that fails loses it (-EFAULT). */
+static long recv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, size_t len, unsigned flags)
 {
 	if (c->opt.oobinline || !c->urg_data || c->urg_data == TCP_URG_READ)
 		return -EINVAL;     /* "Yes this is right!" (Linux) */
@@ -330,7 +360,13 @@ static long recv_urg(struct tcp_conn *c, void *buf, size_t len, unsigned flags)
 			c->urg_data = TCP_URG_READ;
 		if (!len)
 			return 0;   /* the caller reports MSG_TRUNC */
-		memcpy(buf, &byte, 1);
+		for (int i = 0; i < cnt && !(flags & SOCK_DISCARD); i++) {
+			if (!v[i].len)
+				continue;
+			if (stack_copier(c->s)(v[i].base, &byte, 1))
+				return -EFAULT;
+			break;
+		}
 		return 1;
 	}
 	if (c->state == TCP_STATE_CLOSED || c->rd_shut || c->fin_rcvd)
@@ -344,15 +380,15 @@ bool tcp_atmark(const struct tcp_conn *c)
 	return c->urg_data && c->urg_seq == tcp_copied_seq(c);
 }
 
-long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now)
 {
-	size_t skip = 0;
+	size_t len = iov_len(v, cnt), skip = 0;
 
 	stack_assert_locked();
 	if (c->state == TCP_STATE_LISTEN)
 		return -ENOTCONN;
 	if (flags & SOCK_OOB)
-		return recv_urg(c, buf, len, flags);
+		return recv_urg(c, v, cnt, len, flags);
 	if (c->rcvq.len && !len)
 		return 0;   /* a zero-length read of a socket with data */
 	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
@@ -368,7 +404,10 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 			if (u > skip && u - skip < n)
 				n = u - skip;
 		}
-		tcp_ring_peek(&c->rcvq, skip, buf, n);
+		/* Nothing is consumed unless every byte was copied (like a
+		 * segment's copy in Linux's tcp_recvmsg). */
+		if (!(flags & SOCK_DISCARD) && tcp_ring_peekv(&c->rcvq, skip, v, cnt, n, stack_copier(c->s)))
+			return -EFAULT;
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, skip + n);
 			if (c->urg_data && seq_gt(tcp_copied_seq(c), c->urg_seq))
@@ -409,6 +448,13 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
 	if (c->state == TCP_STATE_CLOSED)
 		return c->was_connected ? 0 : -ENOTCONN;
 	return -EAGAIN;
+}
+
+long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	struct sock_iov v = { buf, len };
+
+	return tcp_recvv(c, &v, 1, flags, now);
 }
 
 static void queue_fin(struct tcp_conn *c, uint64_t now)

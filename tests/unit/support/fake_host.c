@@ -2,6 +2,7 @@
 #include "tests/unit/support/fake_host.h"
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -80,4 +81,24 @@ int fh_udp_socket(uint16_t port, int rcvtimeo_ms)
 	if (rcvtimeo_ms)
 		assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	return fd;
+}
+
+/* The library's handler, less the program's: a fault that is not a copy's
+ * kills with the default action. */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)shim_user_fault(sig, si, uc);
+	signal(sig, SIG_DFL);
+}
+
+void fh_catch_faults(void)
+{
+	struct sigaction a;
+
+	memset(&a, 0, sizeof(a));
+	a.sa_sigaction = on_fault;
+	a.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&a.sa_mask);
+	sigaction(SIGSEGV, &a, NULL);
+	sigaction(SIGBUS, &a, NULL);
 }

@@ -44,5 +44,10 @@ void fh_deliver_udp(uint16_t dport, const char *text);
 /* A UDP socket bound to port (any address), whose receive waits at most
  * rcvtimeo_ms (0: forever). */
 int fh_udp_socket(uint16_t port, int rcvtimeo_ms);
+/* Memory the program does not own gives EFAULT: the SIGSEGV/SIGBUS handler
+ * the library installs, reduced to asking shim_user_fault(). Installed by
+ * the test itself (cmocka puts its own in around each setup, test and
+ * teardown). */
+void fh_catch_faults(void);
 
 #endif

@@ -1239,10 +1239,26 @@ EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *o
 	return do_sigaction(sig, act, old);
 }
 
+/* signal()'s families: handler installed with flags (and sig itself
+ * masked while it runs when mask_self); the previous handler, or SIG_ERR. */
+static sighandler_t install_handler(int sig, sighandler_t handler, int flags, bool mask_self)
+{
+	struct sigaction act, old;
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	if (mask_self)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
 /* glibc's __bsd_signal: BSD semantics, SA_RESTART unless siginterrupt() said otherwise. */
 static sighandler_t bsd_signal_impl(int sig, sighandler_t handler)
 {
-	struct sigaction act, old;
 	bool intr;
 
 	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
@@ -1252,14 +1268,7 @@ static sighandler_t bsd_signal_impl(int sig, sighandler_t handler)
 	pthread_mutex_lock(&sig_intr_mu);
 	intr = sigismember(&sig_intr, sig) == 1;
 	pthread_mutex_unlock(&sig_intr_mu);
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	sigaddset(&act.sa_mask, sig);
-	act.sa_flags = intr ? 0 : SA_RESTART;
-	if (do_sigaction(sig, &act, &old) < 0)
-		return SIG_ERR;
-	return old.sa_handler;
+	return install_handler(sig, handler, intr ? 0 : SA_RESTART, true);
 }
 
 EXPORT sighandler_t signal(int sig, sighandler_t handler)
@@ -1275,19 +1284,11 @@ EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
 /* glibc's __sysv_signal: one shot, not masked during the handler, no restart. */
 static sighandler_t sysv_signal_impl(int sig, sighandler_t handler)
 {
-	struct sigaction act, old;
-
 	if (handler == SIG_ERR || sig < 1 || sig >= NSIG) {
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	sigemptyset(&act.sa_mask);
-	act.sa_flags = SA_RESETHAND | SA_NODEFER;
-	if (do_sigaction(sig, &act, &old) < 0)
-		return SIG_ERR;
-	return old.sa_handler;
+	return install_handler(sig, handler, SA_RESETHAND | SA_NODEFER, false);
 }
 
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)

@@ -62,26 +62,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void inject(const char *spec)
-{
-	stack_lock(&fh.lock);
-	ts_inject(T, spec);
-	stack_unlock(&fh.lock);
-}
+static void inject(const char *spec) { fh_ts_inject(T, spec); }
 
-static void expect_prefix(const char *prefix)
-{
-	char line[512];
-	bool got;
-
-	stack_lock(&fh.lock);
-	got = ts_next(T, line, sizeof(line));
-	stack_unlock(&fh.lock);
-	if (!got)
-		fail_msg("no frame sent, expected \"%s...\"", prefix);
-	if (strncmp(line, prefix, strlen(prefix)) != 0)
-		fail_msg("sent \"%s\", expected \"%s...\"", line, prefix);
-}
+static void expect_prefix(const char *prefix) { fh_ts_expect_prefix(T, prefix); }
 
 static short poll1(int fd, short events)
 {

@@ -1,5 +1,6 @@
 /* The fake host of the shim unit tests (fake_host.h). */
 #include "tests/unit/support/fake_host.h"
+#include "tests/unit/support/tcp_script.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -101,4 +102,25 @@ void fh_catch_faults(void)
 	sigemptyset(&a.sa_mask);
 	sigaction(SIGSEGV, &a, NULL);
 	sigaction(SIGBUS, &a, NULL);
+}
+
+void fh_ts_inject(struct tscript *t, const char *spec)
+{
+	stack_lock(&fh.lock);
+	ts_inject(t, spec);
+	stack_unlock(&fh.lock);
+}
+
+void fh_ts_expect_prefix(struct tscript *t, const char *prefix)
+{
+	char line[512];
+	bool got;
+
+	stack_lock(&fh.lock);
+	got = ts_next(t, line, sizeof(line));
+	stack_unlock(&fh.lock);
+	if (!got)
+		fail_msg("no frame sent, expected \"%s...\"", prefix);
+	if (strncmp(line, prefix, strlen(prefix)) != 0)
+		fail_msg("sent \"%s\", expected \"%s...\"", line, prefix);
 }

@@ -50,4 +50,11 @@ int fh_udp_socket(uint16_t port, int rcvtimeo_ms);
  * teardown). */
 void fh_catch_faults(void);
 
+/* A TCP script (tests/unit/support/tcp_script.h) on the shim's stack: its
+ * steps taken under the stack lock, as the library's host would. */
+struct tscript;
+void fh_ts_inject(struct tscript *t, const char *spec);
+/* The next frame the stack sent must start with prefix (fails the test). */
+void fh_ts_expect_prefix(struct tscript *t, const char *prefix);
+
 #endif

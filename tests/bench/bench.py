@@ -665,6 +665,22 @@ class Bench:
         return {"rate": r["rate"], "cpu_per_10k": (srv.cpu() + cli.cpu()) / (n / 1e4), "_app_bytes": 150 * n,
                 "_raw": dict(r, cpu_sut_s=cli.cpu(), cpu_peer_s=srv.cpu())}
 
+    def wl_exp_echo(self, side, expose):
+        """One connection's 64-byte round trip, the SUT's bench_cli to the kernel's echo server;
+        with `expose`, bench_cli -E fdopen()s the connection, which under the preload puts its
+        data on the relay of the live kernel fd (issue 15): the relay's latency."""
+        port = self.next_port()
+        srv = self.start_server("echod", side.peer_ns, self.srv_argv("echo", side.peer_addr, port),
+                                False, r"^ready")
+        try:
+            argv = self.cli_argv("echo", side.peer_addr, port, 1, SHORT) + (["-E"] if expose else [])
+            cli = self.run_client("bench_cli-echo", side.sut_ns, argv, side.preload, SHORT + 5)
+        finally:
+            srv.stop()
+        r = self.parse_cli(cli, "bench_cli echo -c 1" + (" -E" if expose else ""))
+        self.note_errors(side, "echo, one connection" + (" (exposed)" if expose else ""), r)
+        return {"lat_avg": r["lat_avg_us"], "lat_p99": r["lat_p99_us"], "_app_bytes": 128 * r["done"], "_raw": r}
+
     def wl_growth(self, side, mode, conns):
         port = self.next_port()
         srv = self.start_server(f"srv-{mode}-{conns}", side.sut_ns,
@@ -732,6 +748,23 @@ class Bench:
                                              "total=%{time_total} first=%{time_starttransfer}\n",
                                              f"http://{side.peer_addr}:{port}/{os.path.basename(data)}"], pre)
             tx = None
+        elif kind in ("exp-recv", "exp-send"):
+            # An exposed socket (issue 15): bash opens the connection (/dev/tcp) and a cat it
+            # forks reads or writes it, so under the preload every byte goes through the
+            # relay of the socket's live kernel fd. The same command on the kernel's side.
+            self.need("nc")
+            self.need("bash")
+            recv = kind == "exp-recv"
+            srv = self.start_server("nc-l", side.peer_ns, ["nc", "-n", "-v", "-N", "-l", side.peer_addr, port],
+                                    False, r"Listening on", stdin=data if recv else "/dev/null",
+                                    stdout="/dev/null")
+            srv.expected_err = r"^(Listening on|Connection received on) "
+            io = 'cat <&3 >/dev/null' if recv else 'cat "$1" >&3'
+            prog, fire = self.start_triggered(
+                "bash", side.sut_ns, ["bash", "-c", f'exec 3<>"/dev/tcp/$0/$2" && {io}',
+                                      side.peer_addr, data, port], pre)
+            # The receiver: bash (downloading), or the kernel's nc -l (uploading).
+            rx, tx = (prog, None) if recv else (srv, prog)
         else:
             self.need("nc")
             if kind == "nc-recv":       # the SUT listens and receives, the kernel's nc sends
@@ -973,6 +1006,11 @@ http {{
         w.append(("nc-send", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "nc-send")))
         w.append(("curl-64m", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "curl")))
         w.append(("curl-start", 3 + EXEC_RUNS * 0.05, self.wl_exec))
+        # The live placeholder's relay (issue 15): what an exposed socket costs.
+        w.append(("exp-recv", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "exp-recv")))
+        w.append(("exp-send", 5 + XFER_BYTES / 100e6, lambda s: self.wl_xfer(s, "exp-send")))
+        w.append(("echo-1", SHORT + 3, lambda s: self.wl_exp_echo(s, False)))
+        w.append(("exp-echo", SHORT + 3, lambda s: self.wl_exp_echo(s, True)))
         for streams in (1, 4):
             for rev in (False, True):
                 key = f"iperf3-{streams}-{'from' if rev else 'to'}"
@@ -1112,6 +1150,13 @@ def rows():
     r.append(("nc-recv", "mbps", f"`nc -l` on the SUT receiving {mib} from the kernel's `nc`", "MB/s", GE, ""))
     r.append(("nc-send", "mbps", f"`nc` on the SUT sending {mib} to the kernel's `nc -l`", "MB/s", GE, ""))
     r.append(("curl-64m", "mbps", f"`curl` on the SUT downloading {mib} from python's http.server", "MB/s", GE, ""))
+    r.append(("exp-recv", "mbps", f"exposed socket: `cat` forked by bash reading {mib} from "
+              "`bash`'s /dev/tcp connection (kernel `nc -l` sends)", "MB/s", GE, ""))
+    r.append(("exp-send", "mbps", f"exposed socket: `cat` forked by bash writing {mib} into "
+              "`bash`'s /dev/tcp connection (kernel `nc -l` receives)", "MB/s", GE, ""))
+    for key, what in (("echo-1", "one connection"), ("exp-echo", "one exposed connection (bench_cli -E: fdopen)")):
+        r.append((key, "lat_avg", f"64-byte echo RTT, SUT client -> kernel echo server, {what}, avg", "us", LE, ""))
+        r.append((key, "lat_p99", f"64-byte echo RTT, SUT client -> kernel echo server, {what}, p99", "us", LE, ""))
     r.append(("curl-start", "first_us", "`curl` start: exec to the first byte of a short GET (median of the runs)",
               "us", LE, ""))
     r.append(("curl-start", "first_p99_us", "`curl` start: exec to the first byte of a short GET (p99 of the runs)",
@@ -1494,6 +1539,12 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
              f"`curl -s -N` (unbuffered output) {EXEC_RUNS} times in a row against bench_srv's 13-byte page on the "
              "kernel peer; per run, the time from posix_spawn to the first byte of the body on curl's stdout "
              "and to its exit (the cells: the median of the repetitions' medians).")
+    o.append(f"- Exposed sockets (the live placeholder, issue 15): the same {XFER_MIB:g} MiB through a "
+             "connection that bash opens (`exec 3<>/dev/tcp/...`) and a `cat` it forks reads or writes: under "
+             "the preload every byte then crosses the relay between the socket's live kernel fd and the stack. "
+             f"Echo RTT: tests/bench/bench_cli echo with one connection, 64 bytes, {SHORT:g} s, to bench_srv on "
+             "the kernel peer, as it is and with -E (each connection also fdopen()ed: under the preload its "
+             "data goes through the relay from then on); on the kernel's stack -E changes nothing.")
     o.append(f"- iperf3: {SECONDS:g} s per run. sockperf ping-pong: {SHORT:g} s per run, latency = RTT/2 as sockperf "
              f"reports it. HTTP connection rate and growth: {SHORT:g} s per run. The busy-poll rows run the pstack "
              f"process with PSTACK_SPIN_US={SPIN_US} (OpenOnload's EF_POLL_USEC); their kernel column is the "

@@ -2,7 +2,7 @@
  * bench_cli: the benchmark's load client, plain sockets only, so that it runs
  * unchanged on the kernel's stack and under LD_PRELOAD=libpstack.so.
  *
- *   bench_cli MODE ADDR PORT [-c CONNS] [-t SECONDS] [-m BYTES] [-T TIMEOUT] [-p]
+ *   bench_cli MODE ADDR PORT [-c CONNS] [-t SECONDS] [-m BYTES] [-T TIMEOUT] [-p] [-E]
  *
  * MODE:
  *   probe   connects until a connection succeeds (at most -t seconds, default 5)
@@ -15,6 +15,11 @@
  *           bytes received per second, counted after every connection is up
  *
  * One thread, non-blocking sockets, level-triggered epoll (-p: poll).
+ * -E: each connection, once up, is also opened as a stdio stream (fdopen of a
+ * dup, never read or written), as a program that mixes stdio and socket calls
+ * does; under the preload that exposes the socket (issue 15: its data then
+ * goes through the live kernel fd's relay), on the kernel's stack it changes
+ * nothing. The bench's exposed-socket rows.
  * The -t seconds are counted after every connection is up and a warm-up of
  * min(1 s, t/4) that is not counted. Every phase is bounded in time; a connection that makes no progress for
  * -T seconds (default 5) counts as an error and is replaced.
@@ -55,11 +60,13 @@ struct conn {
 	uint64_t t_progress;    /* ns: last progress, for the stall timeout */
 	size_t done;            /* bytes of the current request sent / reply read */
 	int ok;                 /* http: the reply starts with a 2xx status */
+	FILE *stream;           /* -E: the connection's stdio stream */
 };
 
 static enum cli_mode mode;
 static struct sockaddr_in peer;
 static int use_poll;
+static int expose;             /* -E */
 static int epfd = -1;
 static struct conn *conns;
 static int nconns = 1;
@@ -125,6 +132,10 @@ static void set_interest(int i, int add, unsigned ev)
 static void conn_close(int i)
 {
 	struct conn *c = &conns[i];
+	if (c->stream) {
+		fclose(c->stream);
+		c->stream = NULL;
+	}
 	if (c->fd >= 0) {
 		if (!use_poll)
 			epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -211,6 +222,17 @@ static int conn_event(int i, unsigned ev, uint64_t now, int measuring)
 		if (!(ev & (EPOLLOUT | EPOLLIN)))
 			return 0;
 		c->t_progress = now;
+		if (expose && !c->stream) {
+			int d = dup(c->fd);
+
+			c->stream = d < 0 ? NULL : fdopen(d, "r+");
+			if (!c->stream) {
+				note_err("fdopen", errno);
+				if (d >= 0)
+					close(d);
+				return -1;
+			}
+		}
 		if (mode == MODE_PROBE) {
 			n_done++;
 			return 0;
@@ -362,7 +384,7 @@ static void run_until(uint64_t until, int measuring, long long stall_ns)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_cli probe|http|echo|bulk ADDR PORT [-c CONNS] [-t SECONDS] "
-			"[-m BYTES] [-T STALL_SECONDS] [-p]\n");
+			"[-m BYTES] [-T STALL_SECONDS] [-p] [-E]\n");
 	exit(2);
 }
 
@@ -388,6 +410,10 @@ int main(int argc, char **argv)
 	for (int i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "-p")) {
 			use_poll = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "-E")) {
+			expose = 1;
 			continue;
 		}
 		if (i + 1 >= argc)

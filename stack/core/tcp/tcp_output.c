@@ -136,7 +136,7 @@ static bool urg_mode(struct tcp_conn *c)
 
 static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
-	uint32_t space = tcp_rcv_space(c);
+	uint32_t space = tcp_rcv_space_offer(c);
 	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
 	tcp_seq right = c->rcv_nxt + space;
 	uint32_t wnd;

@@ -323,6 +323,7 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
  * still promises (tcp_ring_reserve), after the window or the ring changed. */
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+uint32_t tcp_rcv_space_offer(const struct tcp_conn *c);
 /* The send MSS from the path MTU, the peer's MSS and the options in use. */
 void tcp_sync_mss(struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3), from the largest receive buffer. */

@@ -85,20 +85,25 @@ static size_t ring_floor(const struct tcp_ring *r)
 	return c > f ? c : f;
 }
 
-size_t tcp_ring_space(const struct tcp_ring *r)
+size_t tcp_ring_reach(const struct tcp_ring *r)
 {
-	size_t room = r->len >= r->limit ? 0 : r->limit - r->len;
+	size_t reach = r->limit;
 
 	if (r->mem) {
 		const struct tcp_mem *m = r->mem;
-		size_t reach = ring_floor(r) + (m->used < m->limit ? m->limit - m->used : 0);
+		size_t can = ring_floor(r) + (m->used < m->limit ? m->limit - m->used : 0);
 
-		if (reach > r->limit)
-			reach = r->limit;
-		if (reach < r->len + room)
-			room = reach > r->len ? reach - r->len : 0;
+		if (can < reach)
+			reach = can;
 	}
-	return room;
+	return reach;
+}
+
+size_t tcp_ring_space(const struct tcp_ring *r)
+{
+	size_t reach = tcp_ring_reach(r);
+
+	return r->len >= reach ? 0 : reach - r->len;
 }
 
 /* Charges the growth of the allocation to ncap: free within the ring's

@@ -59,6 +59,9 @@ struct tcp_ring {
 void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem);
 void tcp_ring_free(struct tcp_ring *r);
 /* Room left before the limit, and before the budget (see above). */
+/* What the ring may hold now: its limit, or less while the budget is spent
+ * (its charge and the guaranteed minimum, and what the budget has left). */
+size_t tcp_ring_reach(const struct tcp_ring *r);
 size_t tcp_ring_space(const struct tcp_ring *r);
 /* Appends up to n bytes (fewer when the limit, the budget or memory is reached); returns how many. */
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n);

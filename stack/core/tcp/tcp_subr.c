@@ -463,6 +463,34 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 	return space > UINT32_MAX ? UINT32_MAX : (uint32_t)space;
 }
 
+/*
+ * The room a new right edge may offer, like Linux's __tcp_select_window:
+ * once the buffer is more than half full, room below a sixteenth of it, or
+ * below a segment, is offered as none (the edge stays where it is). A reader
+ * that lags behind its peer then reopens the window in large steps, not by
+ * what each read freed: one update per read would let the peer send one
+ * read's worth at a time, a frame and an ACK for every read. The buffer is
+ * what it may hold now: while the stack-wide budget is spent, that is its
+ * own charge (Linux shrinks sk_rcvbuf under memory pressure likewise), so
+ * a connection being read still opens its window.
+ */
+uint32_t tcp_rcv_space_offer(const struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(c);
+	uint64_t full = tcp_ring_reach(&c->rcvq);   /* less while the stack's budget is spent */
+
+	if (c->opt.window_clamp && full > c->opt.window_clamp)
+		full = c->opt.window_clamp;
+	if (full > (65535ull << c->rcv_wscale))
+		full = 65535ull << c->rcv_wscale;
+	if (space < full / 2) {
+		space &= ~((1u << c->rcv_wscale) - 1);
+		if (space < full / 16 || space < c->rcv_mss)
+			return 0;
+	}
+	return space;
+}
+
 size_t tcp_pending_close(const struct stack *s)
 {
 	size_t n = 0;

@@ -322,12 +322,14 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
  * unless the connection is interactive (the reply carries it). Else a
  * window update when the window opened enough: at least doubled (Linux),
  * and by at least an MSS or half the buffer (RFC 1122 §4.2.3.3, receiver
- * SWS avoidance).
+ * SWS avoidance), counting only the room a window may offer: none while a
+ * buffer more than half full has less than a sixteenth free
+ * (tcp_rcv_space_offer).
  */
 static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 {
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t space = tcp_rcv_space(c);
+	uint32_t space = tcp_rcv_space_offer(c);
 	uint32_t thresh = (uint32_t)(c->rcvq.limit / 2) < c->advmss ? (uint32_t)(c->rcvq.limit / 2) : c->advmss;
 
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&

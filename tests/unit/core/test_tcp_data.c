@@ -224,6 +224,41 @@ static void test_receive_window_and_update(void **state)
 	ts_free(t);
 }
 
+/* Linux's __tcp_select_window: once the receive buffer is more than half
+ * full, a read that frees less than a sixteenth of it opens no window (one
+ * update per read would have the peer send one read's worth at a time); the
+ * update goes when a sixteenth is free, with all of it. */
+static void test_window_reopens_by_sixteenths(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[8192];
+	char spec[160], line[512];
+	uint32_t seq = 1;
+
+	(void)state;
+	ts_past_quickack(c);
+	/* 64 KiB buffer (tcp_rmem[1]), window scale 7: 45 segments fill it
+	 * but for 376 bytes. */
+	for (int i = 0; i < 45; i++, seq += 1448) {
+		snprintf(spec, sizeof(spec), ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", seq, seq + 1448);
+		ts_inject(t, spec);
+	}
+	ts_advance_ms(t, 40);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	assert_int_equal(tcp_inq(c), 45 * 1448);
+	/* 2376 bytes free: less than 4096, a sixteenth: nothing to announce */
+	assert_int_equal(tcp_recv(c, buf, 2000, 0, t->h->now), 2000);
+	ts_expect_none(t);
+	/* 4376 free: the window opens, rounded down to the scale's unit */
+	assert_int_equal(tcp_recv(c, buf, 2000, 0, t->h->now), 2000);
+	snprintf(spec, sizeof(spec), ". 1:1(0) ack %u win %u " TSO, seq, 4376u >> 7);
+	ts_expect(t, spec);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 6298: the retransmission timer doubles on each expiry, and the
  * connection gives up with ETIMEDOUT after 15 retransmissions (tcp_retries2). */
 static void test_rto_backoff_and_timeout(void **state)
@@ -722,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_fin),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_receive_window_and_update),
+		cmocka_unit_test(test_window_reopens_by_sixteenths),
 		cmocka_unit_test(test_rto_backoff_and_timeout),
 		cmocka_unit_test(test_user_timeout),
 		cmocka_unit_test(test_spurious_rto_undo),

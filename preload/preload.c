@@ -106,6 +106,8 @@
 	X(dup2, int, (int, int)) \
 	X(dup3, int, (int, int, int)) \
 	X(fork, pid_t, (void)) \
+	X(_Fork, pid_t, (void)) \
+	X(clone, int, (int (*)(void *), void *, int, void *, ...)) \
 	X(fdopen, FILE *, (int, const char *)) \
 	X(posix_spawn, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
 			     const posix_spawnattr_t *, char *const[], char *const[])) \
@@ -549,6 +551,10 @@ static void init(void)
 	};
 
 	enabled = true;
+#if !defined(__x86_64__)
+	/* No vfork stub here (it is assembly): ask for the pid on every call. */
+	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+#endif
 #define REAL_RESOLVE(name, ret, args) \
 	real_##name = (ret (*) args)resolve(#name, (void *)name);
 	REAL_LIST(REAL_RESOLVE)
@@ -1369,6 +1375,61 @@ EXPORT pid_t fork(void)
 		errno = saved;
 	}
 	return real_fork();
+}
+
+/*
+ * Children our atfork handlers do not see: a vfork() child shares our
+ * memory, _Fork() and clone() run no handlers. The shim then asks the
+ * kernel for the pid on each call from the first one on (shim_clone_seen).
+ * vfork is a jump, not a call: its child returns into the caller's frame
+ * and then runs on the parent's stack, where a frame of ours would be
+ * overwritten under the parent.
+ */
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"\tmovl $1, shim_clone_seen(%rip)\n"
+	"\tjmp __vfork@PLT\n"
+	".size vfork, .-vfork\n");
+#endif
+
+EXPORT pid_t _Fork(void)
+{
+	pid_t (*f)(void) = real__Fork ? real__Fork : (pid_t (*)(void))dlsym(RTLD_NEXT, "_Fork");
+
+	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f();
+}
+
+EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	va_list ap;
+	pid_t *ptid;
+	void *tls;
+	pid_t *ctid;
+
+	/* The optional arguments, read whether given or not (glibc reads them
+	 * by the flags that say they are there). */
+	va_start(ap, arg);
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	int (*f)(int (*)(void *), void *, int, void *, ...) =
+		real_clone ? real_clone : (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(RTLD_NEXT, "clone");
+
+	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(fn, stack, flags, arg, ptid, tls, ctid);
 }
 
 /* The same for the children posix_spawn() makes (glibc's own system() and

@@ -55,9 +55,13 @@ struct shim_efd {
 	int fd;
 	atomic_int refs;            /* the thread's, and one while queued */
 	atomic_bool queued;         /* on some thread's pending list */
+	atomic_uint written;        /* writes since the thread last drained it (counted after each) */
 	struct shim_efd *next;      /* on that list (written by the thread that queued it) */
 };
 static _Thread_local struct shim_efd *t_efd;
+/* This thread drives the device in its wait (block_driving), and what it
+ * did woke its own eventfd: no write to it, its wait ends as if it had. */
+static _Thread_local bool t_driving, t_self_woken;
 /* The eventfds this thread woke under the lock, to signal once it lets go. */
 static _Thread_local struct shim_efd *t_pending;
 /* Signals for sockets' owners (F_SETOWN), raised under the lock by this
@@ -350,6 +354,10 @@ static void efd_put(struct shim_efd *e)
  */
 static void wake_queue(struct shim_efd *e)
 {
+	if (e == t_efd && t_driving) {
+		t_self_woken = true;    /* block_driving ends the wait: no write, no drain */
+		return;
+	}
 	if (atomic_exchange(&e->queued, true))
 		return;
 	atomic_fetch_add(&e->refs, 1);
@@ -472,6 +480,10 @@ void shim_wake_flush(void)
 		atomic_store(&e->queued, false);
 		/* EAGAIN (counter full) cannot matter: the waiter is woken already. */
 		(void)!shim_libc.write(e->fd, &one, sizeof(one));
+		/* After the write: a drain that finds none skips its read; one
+		 * that comes between the write and this leaves the count in the
+		 * eventfd, and the next wait returns at once and drains it. */
+		atomic_fetch_add(&e->written, 1);
 		efd_put(e);
 		e = next;
 	}
@@ -738,6 +750,7 @@ int shim_thread_efd(struct shim_efd **out)
 	e->fd = efd;
 	atomic_init(&e->refs, 1);
 	atomic_init(&e->queued, false);
+	atomic_init(&e->written, 0);
 	pthread_once(&efd_once, efd_key_init);
 	pthread_mutex_lock(&tab_mu);
 	{
@@ -757,13 +770,21 @@ void shim_drain_efd(int efd)
 {
 	uint64_t v;
 
+	/* This thread's own: nothing to read unless a waker wrote it. */
+	if (t_efd && t_efd->fd == efd && !atomic_exchange(&t_efd->written, 0))
+		return;
 	(void)!shim_libc.read(efd, &v, sizeof(v));
 }
+
+int shim_clone_seen;
 
 enum shim_proc shim_proc_state(void)
 {
 	if (forked)
 		return SHIM_PROC_FORKED;
+	/* No child has shared our memory yet: no system call on each call. */
+	if (!__atomic_load_n(&shim_clone_seen, __ATOMIC_RELAXED))
+		return SHIM_PROC_OWNER;
 	return getpid() == init_pid ? SHIM_PROC_OWNER : SHIM_PROC_VFORKED;
 }
 
@@ -893,28 +914,28 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 	static const struct timespec zero = { 0, 0 };
 	struct pollfd small[8], *all = small;
 	uint64_t deadline = 0;
-	sigset_t every, old;
-	const sigset_t *wm;
-	int r;
+	unsigned ran = t_sig_ran;
+	int r, own = -1;
 
 	if (n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
 		return shim_libc.ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
 	/*
-	 * Signals are blocked except inside ppoll, which lets through what the
-	 * wait's mask does: a signal that comes while this thread processes
-	 * frames stays pending and ends the wait with EINTR (checked below), as
-	 * it would end the kernel's wait. Delivered there, its handler would run
-	 * and the wait go on: a server that exits on SIGTERM from its event loop
-	 * (nginx) would never see it.
+	 * A signal that comes while this thread processes frames runs its
+	 * handler there (the thread's own mask applies outside the ppoll) and
+	 * ends the wait with EINTR, as it would have ended the kernel's wait:
+	 * the handlers are the shim's wrappers, which count on the thread
+	 * (t_sig_ran). Delivered there, a handler that ended nothing would
+	 * leave the wait going on: a server that exits on SIGTERM from its
+	 * event loop (nginx) would never see it.
 	 */
-	sigfillset(&every);
-	pthread_sigmask(SIG_BLOCK, &every, &old);
-	wm = mask ? mask : &old;
 	if (ts)
 		deadline = shim_clock_us() + (uint64_t)ts->tv_sec * 1000000u + (uint64_t)ts->tv_nsec / 1000u;
 	memcpy(all, fds, n * sizeof(*fds));
 	all[n].fd = dfd;
 	all[n].events = POLLIN;
+	for (nfds_t i = 0; t_efd && i < n; i++)
+		if (fds[i].fd == t_efd->fd)
+			own = (int)i;
 	for (;;) {
 		struct timespec left;
 
@@ -926,27 +947,51 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 			left.tv_sec = (time_t)(d / 1000000u);
 			left.tv_nsec = (long)(d % 1000000u) * 1000;
 		}
-		r = shim_libc.ppoll(all, n + 1, ts ? &left : NULL, wm);
+		r = shim_libc.ppoll(all, n + 1, ts ? &left : NULL, mask);
 		for (nfds_t i = 0; i < n; i++)
 			fds[i].revents = all[i].revents;
 		if (r <= 0 || !all[n].revents)
 			break;      /* a signal, the timeout, or only the caller's fds */
 		r--;
 		shim_lock();
+		t_driving = own >= 0;
 		if (stack_running)
 			shim_host.drive(shim_host.ctx);
 		else
 			all[n].fd = -1;     /* stopped: the fd may be closed, or another file's now */
+		t_driving = false;
 		shim_unlock();
+		if (t_self_woken) {
+			/* What the frames did woke this wait itself: its eventfd counts
+			 * as ready without a write (and its drain finds nothing to read). */
+			t_self_woken = false;
+			if (n > 1 && r == 0)
+				r = shim_libc.ppoll(fds, n, &zero, NULL);   /* the caller's other fds */
+			if (r < 0)
+				r = 0;
+			if (!fds[own].revents)
+				r++;
+			fds[own].revents |= POLLIN;
+			break;
+		}
+		if (t_sig_ran != ran) {
+			r = -1;
+			errno = EINTR;
+			break;
+		}
 		if (r > 0)
 			break;
-		/* What the frames made ready (this thread's eventfd among them). */
+		/* What the frames made ready (another thread's wake among them). */
 		r = shim_libc.ppoll(fds, n, &zero, NULL);
 		if (r != 0)
 			break;
-		if (spin_signalled(wm)) {
-			/* Its handler runs now, under the wait's mask. */
-			pthread_sigmask(SIG_SETMASK, wm, NULL);
+		if (mask && spin_signalled(mask)) {
+			/* Pending, blocked outside the wait but not by its mask: its
+			 * handler runs now, under the wait's mask. */
+			sigset_t cur;
+
+			pthread_sigmask(SIG_SETMASK, mask, &cur);
+			pthread_sigmask(SIG_SETMASK, &cur, NULL);
 			r = -1;
 			errno = EINTR;
 			break;
@@ -954,14 +999,12 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 		if (ts && shim_clock_us() >= deadline)
 			break;
 	}
-	{
+	if (all != small) {
 		int saved = errno;
 
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		free(all);
 		errno = saved;
 	}
-	if (all != small)
-		free(all);
 	return r;
 }
 

@@ -340,6 +340,17 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
 void shim_expose(int fd);
 void shim_expose_inherited(void);
 
+/*
+ * Children the atfork handlers do not see (vfork(), _Fork(), clone()):
+ * until the first is made, every process running this code is the one that
+ * started the library or a fork() child the handler marked, and the shim
+ * does not ask the kernel for its pid on each call (shim_proc_state). The
+ * host's interposed vfork/_Fork/clone set it before the child exists. An
+ * int for the host's vfork stub, which cannot call a function (the child
+ * would return through the caller's frame).
+ */
+extern int shim_clone_seen;
+
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);
 void shim_fork_parent(void);

@@ -164,6 +164,64 @@ c.close()
 	assert_output --partial "refused"
 }
 
+@test "vfork: a child that closes and replaces the parent's stack socket before it exits changes nothing of the parent's" {
+	# A vfork() child shares the parent's memory: its close() and dup2() of
+	# the socket's fd are its own fd table's, not the stack's (the shim
+	# tells the child apart without asking the kernel for the pid on every
+	# call until a vfork happens: the library's vfork).
+	cat >"$BATS_TEST_TMPDIR/vf.c" <<'EOF'
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void echo(int s, const char *msg)
+{
+	char buf[100];
+	ssize_t n;
+
+	if (send(s, msg, strlen(msg), 0) != (ssize_t)strlen(msg) || (n = recv(s, buf, sizeof(buf) - 1, 0)) <= 0) {
+		perror(msg);
+		_exit(1);
+	}
+	buf[n] = 0;
+	fputs(buf, stdout);
+}
+int main(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(12345) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), st;
+	pid_t p;
+
+	inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("connect");
+		return 1;
+	}
+	echo(s, "before vfork\n");
+	p = vfork();
+	if (p == 0) {
+		close(s);
+		dup2(0, s);
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	echo(s, "after vfork\n");
+	return 0;
+}
+EOF
+	gcc -O2 -o "$BATS_TEST_TMPDIR/vf" "$BATS_TEST_TMPDIR/vf.c"
+	bg_ker srv 60 "$EXAMPLES/echo_server" 12345
+	wait_log "$(out srv)" 'listening on'
+	tap_mark
+	run pre 30 "$BATS_TEST_TMPDIR/vf"
+	assert_success
+	assert_line "before vfork"
+	assert_line "after vfork"
+	tap_assert_crossed 20 20
+}
+
 @test "fork: a child that execs works, a child that uses the parent's socket gets EBADF, the parent's connection is unharmed" {
 	bg_ker srv 60 "$EXAMPLES/echo_server" 12345
 	wait_log "$(out srv)" 'listening on'

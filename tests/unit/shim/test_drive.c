@@ -218,7 +218,9 @@ static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 /*
  * A signal that comes while the thread processes frames (not in ppoll) ends
  * the wait with EINTR after its handler ran, as the kernel's wait would end:
- * a server that leaves its event loop on SIGTERM must see it.
+ * a server that leaves its event loop on SIGTERM must see it. The handler is
+ * installed as the program's are, through the shim (the interposed
+ * sigaction): its wrapper tells the wait that it ran.
  */
 static void test_signal_while_driving(void **state)
 {
@@ -230,7 +232,7 @@ static void test_signal_while_driving(void **state)
 	(void)state;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;   /* no SA_RESTART */
-	sigaction(SIGUSR1, &sa, &old);
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
 	start();
 	raise_in_drive = true;
 	to_port = 6000;            /* the frame does not end the wait by itself */
@@ -245,7 +247,7 @@ static void test_signal_while_driving(void **state)
 	assert_int_equal(sigismember(&mask, SIGUSR1), 0);
 	assert_int_equal(shim_close(fd), 0);
 	assert_int_equal(shim_close(other), 0);
-	sigaction(SIGUSR1, &old, NULL);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
 	stop();
 }
 

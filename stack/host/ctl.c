@@ -515,7 +515,7 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 		     uint64_t now, uint64_t *at)
 {
 	unsigned n = 0;
-	bool room = false;
+	bool room = false, built = false;
 
 	if (!c)
 		return 0;
@@ -527,12 +527,18 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 			room = true;
 			continue;
 		}
+		/* One snapshot per wakeup: the lock is held while it is built. */
+		if (cl->st == CTL_BUILD && built) {
+			*at = now;          /* the next one at the next pass, without a wait */
+			continue;
+		}
 		if (cl->st == CTL_BUILD) {
 			cl->out = ctl_snapshot(s, host, now, &cl->out_len);
 			cl->out_off = 0;
 			cl->st = CTL_WRITE;
 			if (!cl->out)
 				cl->out_len = 0;     /* out of memory: closed unanswered */
+			built = true;
 		}
 		if (cl->deadline < *at)
 			*at = cl->deadline;

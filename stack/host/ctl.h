@@ -80,9 +80,10 @@ void ctl_start(struct ctl_host *host, struct ctl **out);
 const char *ctl_path(const struct ctl *c);
 /*
  * Lock held, by the serving thread before its wait: builds the snapshot
- * for each client whose request is in, and fills pfd (room for CTL_NFDS)
- * with the fds to wait on; the count. *at is lowered to the earliest
- * client deadline. A NULL c fills nothing.
+ * for a client whose request is in (one per call: *at becomes now when
+ * another waits), and fills pfd (room for CTL_NFDS) with the fds to wait
+ * on; the count. *at is lowered to the earliest client deadline. A NULL c
+ * fills nothing.
  */
 unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host, struct pollfd *pfd,
 		     uint64_t now, uint64_t *at);

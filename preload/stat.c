@@ -144,8 +144,9 @@ static void print_text(const char *buf, size_t n)
 	fflush(stdout);
 }
 
-/* Asks the stack at path for its snapshot and prints it. */
-static enum query query(const char *path, const char **why)
+/* Asks the stack at path for its snapshot and prints it (after a blank
+ * line when sep: it follows another stack's). */
+static enum query query(const char *path, bool sep, const char **why)
 {
 	struct sockaddr_un sa;
 	struct timeval tv = { ANSWER_TIMEOUT_S, 0 };
@@ -220,6 +221,8 @@ static enum query query(const char *path, const char **why)
 		free(buf);
 		return Q_DENIED;
 	}
+	if (sep)
+		putchar('\n');
 	print_text(buf, len);
 	free(buf);
 	return Q_OK;
@@ -254,7 +257,7 @@ static int stat_pid(unsigned pid)
 		snprintf(path, sizeof(path), "%s/%u.sock", dirs[i].path, pid);
 		if (lstat(path, &st) || !S_ISSOCK(st.st_mode))
 			continue;
-		switch (query(path, &why)) {
+		switch (query(path, false, &why)) {
 		case Q_OK:
 			return 0;
 		case Q_STALE:
@@ -307,9 +310,7 @@ static int stat_all(void)
 			snprintf(path, sizeof(path), "%s/%s", dirs[i].path, e->d_name);
 			if (lstat(path, &st) || !S_ISSOCK(st.st_mode))
 				continue;
-			if (shown)
-				putchar('\n');
-			switch (query(path, &why)) {
+			switch (query(path, shown > 0, &why)) {
 			case Q_OK:
 				shown++;
 				break;

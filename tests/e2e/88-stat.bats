@@ -229,3 +229,58 @@ time.sleep(8)
 	assert_success
 	assert_output --partial "Counters"
 }
+
+@test "pstack stat: \$XDG_RUNTIME_DIR/pstack is made 0700; another mode, owner or a symlink is refused with one line and the program runs on" {
+	local x=$BATS_TEST_TMPDIR/xdg pid
+	mkdir -m 0700 "$x"
+	export XDG_RUNTIME_DIR=$x
+	bg_pre srv 30 "$EXAMPLES/echo_server" 12345
+	pid=$(stack_pid srv)
+	[ "$(stat -c '%U %a' "$x/pstack")" = "root 700" ] || fail "$x/pstack is not root's, 0700"
+	[ -S "$x/pstack/$pid.sock" ] || fail "no socket in $x/pstack"
+	kill -TERM "$PID_srv"
+	bg_wait srv 10
+	# A program that starts its stack (bind) and exits.
+	local prog='import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 9)); print("bound")'
+	chmod 0755 "$x/pstack"
+	run pre 20 "$PY" -c "$prog"
+	assert_success
+	assert_line "bound"
+	assert_output --partial "$x/pstack has mode 0755, not 0700"
+	[ "$(grep -c 'control socket' <<<"$output")" = 1 ] || fail "expected one line about the control socket"
+	chmod 0700 "$x/pstack"
+	chown nobody "$x/pstack"
+	run pre 20 "$PY" -c "$prog"
+	assert_success
+	assert_line "bound"
+	assert_output --partial "$x/pstack belongs to uid $(id -u nobody), not to uid 0"
+	rm -rf "$x/pstack"
+	mkdir -m 0700 "$x/elsewhere"
+	ln -s "$x/elsewhere" "$x/pstack"
+	run pre 20 "$PY" -c "$prog"
+	assert_success
+	assert_line "bound"
+	assert_output --partial "$x/pstack is a symbolic link"
+	[ -z "$(ls -A "$x/elsewhere")" ] || fail "a socket was made through the symlink"
+}
+
+@test "pstack stat: usage errors say so with status 2; no such process, status 1" {
+	run "$PSTACK" --help
+	assert_success
+	assert_output --partial "stat [PID] [--watch N]"
+	run "$PSTACK" stat --watch 0
+	assert_failure 2
+	assert_output --partial "--watch '0' is not valid"
+	run "$PSTACK" stat --watch
+	assert_failure 2
+	run "$PSTACK" stat 1 2
+	assert_failure 2
+	assert_output --partial "unexpected argument '2'"
+	run "$PSTACK" stat 999999999
+	assert_failure 1
+	assert_output --partial "999999999: no such process"
+	# A process without a stack.
+	run "$PSTACK" stat $$
+	assert_failure 1
+	assert_output --partial "$$: no stack runs in this process"
+}

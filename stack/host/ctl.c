@@ -150,7 +150,9 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, c->path, (size_t)len + 1);
-	/* A file of this name is a dead process's: live PIDs are unique. */
+	/* A file of this name is a dead process's: live PIDs are unique (within
+	 * a PID namespace; programs in another one that share this folder
+	 * could collide, and the later one takes the name). */
 	sys_unlink(c->path);
 	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

@@ -45,7 +45,8 @@ endif
 
 STACK_SRC   := $(sort $(wildcard stack/*/*.c stack/*/*/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
-PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+# preload/stat.c is the pstack-stat program (pstack stat), not part of the library.
+PRELOAD_SRC := $(filter-out preload/stat.c,$(sort $(wildcard preload/*.c)))
 UNIT_SRC    := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_SUPPORT_SRC := $(sort $(wildcard tests/unit/support/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
@@ -69,7 +70,7 @@ PLAIN_BIN   := $(TOOL_BIN) $(BENCH_BIN) $(DIFF_BIN)
 
 .SECONDARY:
 .PHONY: all lib test unit e2e soak asan tsan fuzz deps demo bench clean install check-deps check-layers
-all: lib $(BUILD)/pstack $(EXAMPLE_BIN) $(PLAIN_BIN)
+all: lib $(BUILD)/pstack $(BUILD)/pstack-stat $(EXAMPLE_BIN) $(PLAIN_BIN)
 lib: $(BUILD)/libpstack.so
 
 $(BUILD)/obj/%.o: %.c
@@ -87,6 +88,11 @@ $(BUILD)/libpstack.so: $(STACK_OBJ) $(SHIM_OBJ) $(PRELOAD_OBJ) preload/pstack.ma
 $(BUILD)/pstack: preload/pstack.sh
 	@mkdir -p $(dir $@)
 	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
+# `pstack stat`'s client (the launcher runs it from the library's folder).
+$(BUILD)/pstack-stat: preload/stat.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
 # Unit tests link the stack and the shim statically (debug objects), with the cmocka support code.
 $(BUILD)/tests/%: $(BUILD)/dobj/tests/unit/%.o $(UNIT_LIB_OBJ)
@@ -178,6 +184,7 @@ bench: check-deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/libpstack.so $(DESTDIR)$(PREFIX)/lib/libpstack.so
+	install -m 0755 $(BUILD)/pstack-stat $(DESTDIR)$(PREFIX)/lib/pstack-stat
 	sed 's|@LIBDIR@|$(PREFIX)/lib|' preload/pstack.sh > $(DESTDIR)$(PREFIX)/bin/pstack
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/pstack
 

@@ -14,6 +14,7 @@ usage() {
 usage: pstack [OPTIONS] [--] CMD [ARGS...]
        pstack tap add NAME [--user USER] [--host ADDR/PREFIX]
        pstack tap del NAME
+       pstack stat [PID] [--watch N]
        pstack --help
 
 Runs CMD with LD_PRELOAD set to libpstack.so, so that its IPv4 sockets go
@@ -47,10 +48,18 @@ TAP devices (root only):
                       address A.B.C.D/N (default 192.0.2.1/24) and bring it up
   tap del NAME        remove the TAP device NAME
 
+A running stack:
+  stat [PID] [--watch N]
+                      show the stack of process PID (without PID: every stack
+                      of yours; root: of every user): its TAP, address and
+                      uptime, its sockets like `ss -tni`, its counters like
+                      `nstat -a`; --watch N shows them again every N seconds
+
 Examples:
   pstack -- nc -l 12345
   pstack --log debug --pcap /tmp/nc.pcap -- curl http://192.0.2.1:8000/
   pstack tap add tap0 --user alice      (then, as alice: pstack -- nc -l 12345)
+  pstack stat --watch 1
 EOF
 }
 
@@ -148,6 +157,13 @@ if [ "${1-}" = tap ]; then
 	'') usage_error "tap: expected 'add' or 'del'" ;;
 	*) usage_error "tap: unknown command '$1' (expected 'add' or 'del')" ;;
 	esac
+fi
+
+# pstack stat: a program of its own beside the library (preload/stat.c).
+if [ "${1-}" = stat ]; then
+	shift
+	[ -x "$LIBDIR/pstack-stat" ] || die "$LIBDIR/pstack-stat is missing (build it with 'make', or install with 'make install')"
+	exec "$LIBDIR/pstack-stat" "$@"
 fi
 
 # optarg NAME "$@": the option's value, from --opt VALUE or --opt=VALUE.

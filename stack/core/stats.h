@@ -79,6 +79,10 @@ struct stack_stats {
 	uint64_t icmp_in, icmp_out;
 	uint64_t udp_in, udp_out;
 	uint64_t tcp_in, tcp_out, tcp_retransmits;
+	/* Linux's TcpActiveOpens (SYNs of connect()), TcpPassiveOpens
+	 * (handshakes completed on a listener) and TcpExtTCPTimeouts
+	 * (retransmission timer expiries that resent): pstack stat. */
+	uint64_t tcp_active_opens, tcp_passive_opens, tcp_timeouts;
 	uint64_t drops[DROP__COUNT];
 };
 

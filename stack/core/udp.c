@@ -772,6 +772,24 @@ size_t udp_next_size(const struct udp_sock *u)
 	return u->q_head ? u->q_head->len : 0;
 }
 
+const struct udp_sock *udp_sock_first(const struct stack *s)
+{
+	stack_assert_locked();
+	return s->udp->socks;
+}
+
+const struct udp_sock *udp_sock_next(const struct udp_sock *u)
+{
+	stack_assert_locked();
+	return u->next;
+}
+
+size_t udp_inq(const struct udp_sock *u)
+{
+	stack_assert_locked();
+	return u->q_bytes;
+}
+
 void udp_set_tos(struct udp_sock *u, uint8_t tos)
 {
 	stack_assert_locked();

@@ -39,6 +39,7 @@
 #include "stack/dev/tap.h"
 #include "stack/dev/trace.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/ctl.h"
 #include "stack/host/lock.h"
 #include "stack/host/logsink.h"
 #include "stack/host/relay.h"
@@ -100,6 +101,10 @@ struct runner {
 	struct relay_set relays;
 	struct pollfd *pfds;
 	unsigned pfd_cap;
+
+	/* The control socket (ctl.h, pstack stat): its fds follow the relays'. */
+	struct ctl *ctl;
+	struct ctl_host ctl_host;
 };
 
 uint64_t runner_now(void)
@@ -158,7 +163,7 @@ void runner_relay_forget(struct runner *r, void *relay)
  * work that must not wait. */
 static unsigned runner_relays_collect(struct runner *r, bool *busy, uint64_t now)
 {
-	unsigned want = 2 + relay_count(&r->relays);
+	unsigned want = 2 + relay_count(&r->relays) + CTL_NFDS;
 
 	*busy = false;
 	if (want > r->pfd_cap) {
@@ -431,7 +436,7 @@ static void *runner_thread(void *arg)
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
-		unsigned nrelay = 0;
+		unsigned nrelay = 0, nctl;
 		bool relays = false, relay_busy = false;
 		long rc;
 
@@ -458,6 +463,8 @@ static void *runner_thread(void *arg)
 		at = runner_deadline(r);
 		if (relay_busy)
 			at = now;
+		r->ctl_host.relays = relay_count(&r->relays);
+		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
 		/*
 		 * While application threads busy-poll (PSTACK_SPIN_US), the
 		 * device is theirs: woken for every frame, this thread would
@@ -515,7 +522,7 @@ static void *runner_thread(void *arg)
 		fds[1].revents = 0;
 		stack_unlock(r->lock);
 
-		rc = sys_ppoll(fds, 2 + nrelay, tsp, NULL);
+		rc = sys_ppoll(fds, 2 + nrelay + nctl, tsp, NULL);
 		if (rc > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;
 
@@ -524,6 +531,7 @@ static void *runner_thread(void *arg)
 		}
 		if (relays)
 			relay_io(&r->relays, fds + 2, rc > 0 ? nrelay : 0);
+		ctl_io(r->ctl, fds + 2 + nrelay, rc > 0 ? nctl : 0, runner_now());
 
 		stack_lock(r->lock);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
@@ -648,7 +656,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(2, sizeof(*r->pfds)))) {
+	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(2 + CTL_NFDS, sizeof(*r->pfds)))) {
 		log_error("cannot start the stack: out of memory");
 		if (r)
 			free(r->rxbuf);
@@ -659,7 +667,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->spin_us = c.spin_us;
 	txq_init(&r->txq);
 	relay_set_init(&r->relays, runner_relay_kick, r);
-	r->pfd_cap = 2;
+	r->pfd_cap = 2 + CTL_NFDS;
 	r->lock = lock;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -700,6 +708,9 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 	r->efd = sys_fd_hide(rc);
 	r->sleep_until = STACK_NEVER;
+	r->ctl_host.dev = r->dev->name;
+	r->ctl_host.started = runner_now();
+	ctl_start(&r->ctl_host, &r->ctl);
 
 	/* The thread inherits the creator's mask: block everything around the creation. */
 	sigfillset(&all);
@@ -717,6 +728,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	return 0;
 
 fail:
+	ctl_close(r->ctl);
 	stack_destroy(r->s);
 	txq_clear(&r->txq);
 	netdev_destroy(r->dev);
@@ -792,6 +804,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 
 	/* The thread is gone: what is left is ours alone. */
 	relay_set_destroy(&r->relays);
+	ctl_close(r->ctl);
 	txq_flush(&r->txq, r->dev, r->s, runner_now());
 	runner_dev_drops(r);
 	stack_log_stats(r->s, LOG_DEBUG);

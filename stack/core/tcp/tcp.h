@@ -229,4 +229,13 @@ struct tcp_conn_info {
 };
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
 
+/* Read-only walk of every connection, listeners and TIME_WAIT included,
+ * for diagnostics (pstack stat, stack/host/ctl.c): the first (NULL: none),
+ * then the one after c (NULL: c was the last). Lock held throughout. */
+const struct tcp_conn *tcp_conn_first(const struct stack *s);
+const struct tcp_conn *tcp_conn_next(const struct stack *s, const struct tcp_conn *c);
+/* A listener's accept queue: connections waiting for accept(), and the
+ * backlog it was given (what ss shows as a listener's Recv-Q and Send-Q). */
+unsigned tcp_acceptq_len(const struct tcp_conn *l, int *backlog);
+
 #endif

@@ -249,6 +249,7 @@ void tcp_child_established(struct tcp_conn *c)
 	l->acc_tail = c;
 	l->acc_count++;
 	l->acc_total++;
+	c->s->stats.tcp_passive_opens++;
 	sock_wake(&l->wake);
 }
 

@@ -331,6 +331,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->retries++;
 		c->backoff++;
 		if (resend) {
+			c->s->stats.tcp_timeouts++;
 			c->s->stats.tcp_retransmits++;
 			c->total_retrans++;
 			tcp_send_syn(c, now);
@@ -359,6 +360,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	if (!c->first_rexmit_at)
 		c->first_rexmit_at = c->flight_start ? c->flight_start : now;
 	c->rto_count++;
+	c->s->stats.tcp_timeouts++;
 	/* RFC 9293 §3.8.6.2.1: a window that shrank to zero with data in
 	 * flight is probed (Linux's tcp_retransmit_timer(): "receiver
 	 * dastardly shrinks window"); these expiries do not count towards

@@ -135,6 +135,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
 	tcp_set_state(c, TCP_STATE_SYN_SENT);
+	s->stats.tcp_active_opens++;
 	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
 	tcp_send_syn(c, now);
 	return -EINPROGRESS;
@@ -1005,4 +1006,26 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->min_rtt_us = c->min_rtt;
 	if (c->srtt)
 		i->delivery_rate = (uint64_t)c->cc.cwnd * 1000000 / c->srtt;
+}
+
+const struct tcp_conn *tcp_conn_first(const struct stack *s)
+{
+	stack_assert_locked();
+	return s->tcp->all ? s->tcp->all : s->tcp->tw_head;
+}
+
+const struct tcp_conn *tcp_conn_next(const struct stack *s, const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	/* t->all first, then the TIME_WAIT list (tcp_set_state moves c between them). */
+	if (c->all_next)
+		return c->all_next;
+	return c->in_tw ? NULL : s->tcp->tw_head;
+}
+
+unsigned tcp_acceptq_len(const struct tcp_conn *l, int *backlog)
+{
+	stack_assert_locked();
+	*backlog = l->backlog;
+	return l->acc_count;
 }

@@ -1,0 +1,402 @@
+/*
+ * The control socket (stack/host/ctl.c): the snapshot's text for a stack
+ * on the in-memory link with connections in known states; the folder's
+ * checks (made 0700; another mode, another owner, a symlink or a file
+ * refused) and its choice ($XDG_RUNTIME_DIR/pstack or /tmp/pstack-UID);
+ * who is answered; and the serving round the stack thread runs
+ * (ctl_collect, poll, ctl_io), driven by the test with a real socket: a
+ * request answered, garbage answered with an error, a silent client closed
+ * at its deadline, a stranger (as root: a child that becomes nobody)
+ * closed without a word, the file gone at ctl_close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/udp.h"
+#include "stack/host/ctl.h"
+#include "tests/unit/support/harness.h"
+#include "tests/unit/support/tcp_script.h"
+
+static void assert_has(const char *text, const char *want)
+{
+	if (!strstr(text, want)) {
+		print_error("missing: [%s]\nin:\n%s\n", want, text);
+		fail();
+	}
+}
+
+/* A listener, an established connection with 5 bytes unacknowledged, a
+ * bound UDP socket: the snapshot shows each as ss and nstat would. */
+static void test_snapshot_text(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c = ts_accept_one(t, l);
+	struct udp_sock *u = udp_open(t->h->s);
+	struct ip4_endpoint ep = { 0, 53 };
+	struct ctl_host host = { .dev = "tap9", .pid = 4242, .started = t->h->now - 500000, .relays = 2 };
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	h_drain_tx(t->h);
+	assert_non_null(u);
+	assert_int_equal(udp_bind(u, &ep, 0), 0);
+	text = ctl_snapshot(t->h->s, &host, t->h->now, &len);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_has(text, "pstack 4242: tap9 192.0.2.2/24 gateway 192.0.2.1 mac 00:00:5e:00:53:01 mtu 1500 up 0.500s\n"
+			 "Netid State      Recv-Q   Send-Q   Local Address:Port    Peer Address:Port\n");
+	assert_has(text, "\ntcp   LISTEN     0        8        0.0.0.0:8080          0.0.0.0:*\n");
+	assert_has(text, "\ntcp   ESTAB      0        5        192.0.2.2:8080        192.0.2.1:40000\n"
+			 "\t cubic ts sack wscale:7,7 rto:");
+	assert_has(text, " mss:1448 pmtu:1500 ");
+	assert_has(text, " cwnd:10 bytes_acked:");
+	assert_has(text, " bytes_received:0 ");
+	assert_has(text, " retrans:0/0 ");
+	assert_has(text, "\nudp   UNCONN     0        0        0.0.0.0:53            0.0.0.0:*\n");
+	assert_has(text, "\nCounters\n");
+	assert_has(text, "\nTcpActiveOpens                   0\n");
+	assert_has(text, "\nTcpPassiveOpens                  1\n");
+	assert_has(text, "\nTcpCurrEstab                     1\n");
+	assert_has(text, "\nPstackRelays                     2\n");
+	assert_null(strstr(text, "SYN-RECV"));
+	free(text);
+
+	/* The connection's end: TIME-WAIT is listed, and no longer counted as established. */
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 6:6(0) ack 1 win 512 <nop,nop,TS val * ecr *>");
+	ts_inject(t, "F. 1:1(0) ack 7 win 502 <nop,nop,TS val 300 ecr 0>");
+	ts_expect(t, ". 7:7(0) ack 2 win 512 <nop,nop,TS val * ecr 300>");
+	text = ctl_snapshot(t->h->s, &host, t->h->now, &len);
+	assert_non_null(text);
+	assert_has(text, "\ntcp   TIME-WAIT  0        0        192.0.2.2:8080        192.0.2.1:40000\n");
+	assert_has(text, "\nTcpCurrEstab                     0\n");
+	free(text);
+	udp_close(u);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 61000);
+	ts_free(t);
+}
+
+/* An active open and a retransmission timeout count as Linux counts them. */
+static void test_snapshot_counters(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct ctl_host host = { .dev = "tap0", .pid = 1, .started = t->h->now };
+	const struct stack_stats *st = stack_stats(t->h->s);
+	size_t len;
+	char *text;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	h_drain_tx(t->h);
+	ts_advance_ms(t, 250);          /* past the RTO (200 ms): the byte goes again */
+	h_drain_tx(t->h);
+	assert_int_equal(st->tcp_timeouts, 1);
+	text = ctl_snapshot(t->h->s, &host, t->h->now, &len);
+	assert_non_null(text);
+	assert_has(text, "\nTcpActiveOpens                   1\n");
+	assert_has(text, "\nTcpExtTCPTimeouts                1\n");
+	assert_has(text, "\nTcpRetransSegs                   1\n");
+	assert_has(text, "/1 lastsnd:");
+	free(text);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_default_dir(void **state)
+{
+	char buf[256], tmpl[] = "/tmp/pstack-unit-XXXXXX", want[300];
+
+	(void)state;
+	assert_int_equal(ctl_default_dir(buf, sizeof(buf), NULL, 12345), 0);
+	assert_string_equal(buf, "/tmp/pstack-12345");
+	/* Not the user's folder (a root shell's, kept by su): ignored. */
+	assert_int_equal(ctl_default_dir(buf, sizeof(buf), "/", 12345), 0);
+	assert_string_equal(buf, "/tmp/pstack-12345");
+	/* Not an absolute path. */
+	assert_int_equal(ctl_default_dir(buf, sizeof(buf), "tmp", 0), 0);
+	assert_string_equal(buf, "/tmp/pstack-0");
+	assert_non_null(mkdtemp(tmpl));
+	assert_int_equal(ctl_default_dir(buf, sizeof(buf), tmpl, (uint32_t)geteuid()), 0);
+	snprintf(want, sizeof(want), "%s/pstack", tmpl);
+	assert_string_equal(buf, want);
+	assert_int_equal(ctl_default_dir(buf, 8, tmpl, (uint32_t)geteuid()), -ENAMETOOLONG);
+	rmdir(tmpl);
+}
+
+static void test_prepare_dir(void **state)
+{
+	char base[] = "/tmp/pstack-unit-XXXXXX", dir[300], link[300], file[300], err[512];
+	uid_t me = geteuid();
+	struct stat st;
+	mode_t old = umask(022);
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/ctl", base);
+	snprintf(link, sizeof(link), "%s/link", base);
+	snprintf(file, sizeof(file), "%s/file", base);
+	assert_int_equal(ctl_prepare_dir(dir, (uint32_t)me, err, sizeof(err)), 0);
+	assert_int_equal(lstat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(ctl_prepare_dir(dir, (uint32_t)me, err, sizeof(err)), 0);        /* there already */
+	/* Another owner's (as far as the check knows). */
+	assert_int_equal(ctl_prepare_dir(dir, (uint32_t)me + 1, err, sizeof(err)), -EPERM);
+	assert_has(err, "belongs to uid");
+	/* Another mode. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(ctl_prepare_dir(dir, (uint32_t)me, err, sizeof(err)), -EPERM);
+	assert_has(err, "has mode 0755, not 0700");
+	/* A symlink, even to a good folder. */
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(symlink(dir, link), 0);
+	assert_int_equal(ctl_prepare_dir(link, (uint32_t)me, err, sizeof(err)), -ELOOP);
+	assert_has(err, "symbolic link");
+	/* A file. */
+	close(open(file, O_CREAT | O_WRONLY, 0600));
+	assert_int_equal(ctl_prepare_dir(file, (uint32_t)me, err, sizeof(err)), -ENOTDIR);
+	unlink(file);
+	unlink(link);
+	rmdir(dir);
+	rmdir(base);
+	umask(old);
+}
+
+static void test_peer_allowed(void **state)
+{
+	(void)state;
+	assert_true(ctl_peer_allowed(1000, 1000));
+	assert_true(ctl_peer_allowed(0, 1000));
+	assert_true(ctl_peer_allowed(0, 0));
+	assert_false(ctl_peer_allowed(1001, 1000));
+	assert_false(ctl_peer_allowed(1000, 0));
+	assert_false(ctl_peer_allowed(65534, 0));
+}
+
+/* ---- the serving round ---- */
+
+struct srv {
+	struct harness *h;
+	struct ctl *c;
+	struct ctl_host host;
+	char base[32];
+};
+
+static void srv_round(struct srv *v, int timeout_ms)
+{
+	struct pollfd pfd[CTL_NFDS];
+	uint64_t at = UINT64_MAX;
+	unsigned n = ctl_collect(v->c, v->h->s, &v->host, pfd, v->h->now, &at);
+	int rc;
+
+	assert_true(n >= 1 && n <= CTL_NFDS);
+	rc = poll(pfd, n, timeout_ms);
+	ctl_io(v->c, pfd, rc > 0 ? n : 0, v->h->now);
+}
+
+static int client(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Serves until the client's fd reads to its end; what it read (malloc'd). */
+static char *exchange(struct srv *v, int fd, const void *req, size_t n)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	if (n)
+		assert_int_equal(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 1000; i++) {
+		ssize_t r;
+
+		srv_round(v, 10);
+		while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
+			len += (size_t)r;
+			if (len + 1 == cap)
+				assert_non_null(buf = realloc(buf, cap *= 2));
+		}
+		if (r == 0 || (r < 0 && errno != EAGAIN)) {
+			buf[len] = 0;
+			close(fd);
+			return buf;
+		}
+	}
+	fail_msg("the control socket never finished its answer");
+	return NULL;
+}
+
+static void srv_open(struct srv *v)
+{
+	char err[512];
+
+	memset(v, 0, sizeof(*v));
+	v->h = h_new(NULL, false);
+	v->host = (struct ctl_host){ .dev = "tap0", .pid = 4242, .started = v->h->now };
+	snprintf(v->base, sizeof(v->base), "/tmp/pstack-unit-XXXXXX");
+	assert_non_null(mkdtemp(v->base));
+	assert_int_equal(chmod(v->base, 0700), 0);
+	assert_int_equal(ctl_open(v->base, &v->host, &v->c, err, sizeof(err)), 0);
+}
+
+static void srv_close(struct srv *v)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/4242.sock", v->base);
+	ctl_close(v->c);
+	assert_int_equal(access(path, F_OK), -1);       /* the file went with it */
+	rmdir(v->base);
+	h_free(v->h);
+}
+
+static void test_serve(void **state)
+{
+	struct srv v;
+	struct stat st;
+	char path[64], *got;
+	int fd;
+
+	(void)state;
+	srv_open(&v);
+	snprintf(path, sizeof(path), "%s/4242.sock", v.base);
+	assert_string_equal(ctl_path(v.c), path);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* The request, answered with the snapshot. */
+	got = exchange(&v, client(path), CTL_REQUEST, sizeof(CTL_REQUEST) - 1);
+	assert_true(!strncmp(got, "pstack 4242: tap0 192.0.2.2/24 ", 31));
+	assert_has(got, "\nCounters\n");
+	free(got);
+	/* More than the request after it: still one answer, and no reset. */
+	got = exchange(&v, client(path), "stat\nstat\nstat\n", 15);
+	assert_has(got, "\nCounters\n");
+	free(got);
+	/* Garbage, and a line longer than any request: an error, no snapshot. */
+	got = exchange(&v, client(path), "GET / HTTP/1.0\r\n\r\n", 18);
+	assert_string_equal(got, "error: unknown request (expected \"stat\")\n");
+	free(got);
+	{
+		char big[1000];
+
+		memset(big, 'x', sizeof(big));
+		got = exchange(&v, client(path), big, sizeof(big));
+		assert_has(got, "error: unknown request");
+		free(got);
+	}
+	/* A client that says nothing is closed at its deadline, unanswered. */
+	fd = client(path);
+	srv_round(&v, 10);
+	srv_round(&v, 10);
+	v.h->now += CTL_DEADLINE_US;
+	got = exchange(&v, fd, NULL, 0);
+	assert_string_equal(got, "");
+	free(got);
+	/* More clients than slots at once: each is answered in turn. */
+	{
+		int fds[CTL_MAX_CLIENTS + 2];
+
+		for (int i = 0; i < CTL_MAX_CLIENTS + 2; i++) {
+			fds[i] = client(path);
+			assert_int_equal(send(fds[i], CTL_REQUEST, sizeof(CTL_REQUEST) - 1, 0), 5);
+		}
+		for (int i = 0; i < CTL_MAX_CLIENTS + 2; i++) {
+			got = exchange(&v, fds[i], NULL, 0);
+			assert_has(got, "\nCounters\n");
+			free(got);
+		}
+	}
+	srv_close(&v);
+}
+
+/* As root: a child that becomes nobody reaches the socket (the test opens
+ * the folder and the file to it) and is closed without a word. */
+static void test_stranger(void **state)
+{
+	struct srv v;
+	char path[64];
+	pid_t pid;
+	int status = -1;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	srv_open(&v);
+	snprintf(path, sizeof(path), "%s/4242.sock", v.base);
+	assert_int_equal(chmod(v.base, 0711), 0);
+	assert_int_equal(chmod(path, 0666), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char buf[256];
+		ssize_t n, total = 0;
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(11);
+		send(fd, CTL_REQUEST, sizeof(CTL_REQUEST) - 1, MSG_NOSIGNAL);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			total += n;
+		_exit(total == 0 ? 0 : 12);
+	}
+	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		srv_round(&v, 10);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("the stranger was never closed");
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	srv_close(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_text),
+		cmocka_unit_test(test_snapshot_counters),
+		cmocka_unit_test(test_default_dir),
+		cmocka_unit_test(test_prepare_dir),
+		cmocka_unit_test(test_peer_allowed),
+		cmocka_unit_test(test_serve),
+		cmocka_unit_test(test_stranger),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

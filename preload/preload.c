@@ -1174,11 +1174,28 @@ EXPORT int epoll_create1(int flags)
 	return real_epoll_create1(flags);
 }
 
+/* A registration the kernel's epoll holds: a shim epoll then asks the
+ * kernel's wait too (shim_epoll_kernel_added). */
+static int kernel_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int r = real_epoll_ctl(epfd, op, fd, ev);
+
+	if (r == 0 && op == EPOLL_CTL_ADD && mine(epfd)) {
+		int saved = errno;
+
+		depth++;
+		shim_epoll_kernel_added(epfd);
+		depth--;
+		errno = saved;
+	}
+	return r;
+}
+
 EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (!mine(fd))
-		return real_epoll_ctl(epfd, op, fd, ev);
-	SHIM_CALL(shim_epoll_ctl(epfd, op, fd, ev), real_epoll_ctl(epfd, op, fd, ev));
+		return kernel_epoll_ctl(epfd, op, fd, ev);
+	SHIM_CALL(shim_epoll_ctl(epfd, op, fd, ev), kernel_epoll_ctl(epfd, op, fd, ev));
 }
 
 EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)

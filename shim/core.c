@@ -915,7 +915,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 	struct pollfd small[8], *all = small;
 	uint64_t deadline = 0;
 	unsigned ran = t_sig_ran;
-	int r, own = -1;
+	int r, own = -1, others = 0;
 
 	if (n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
 		return shim_libc.ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
@@ -933,9 +933,12 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 	memcpy(all, fds, n * sizeof(*fds));
 	all[n].fd = dfd;
 	all[n].events = POLLIN;
-	for (nfds_t i = 0; t_efd && i < n; i++)
-		if (fds[i].fd == t_efd->fd)
+	for (nfds_t i = 0; i < n; i++) {
+		if (t_efd && fds[i].fd == t_efd->fd)
 			own = (int)i;
+		else if (fds[i].fd >= 0)
+			others++;
+	}
 	for (;;) {
 		struct timespec left;
 
@@ -965,7 +968,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 			/* What the frames did woke this wait itself: its eventfd counts
 			 * as ready without a write (and its drain finds nothing to read). */
 			t_self_woken = false;
-			if (n > 1 && r == 0)
+			if (others && r == 0)
 				r = shim_libc.ppoll(fds, n, &zero, NULL);   /* the caller's other fds */
 			if (r < 0)
 				r = 0;

@@ -160,7 +160,12 @@ struct shim_epoll {
 	int epfd;
 	struct shim_epitem items;   /* list head (under the stack lock) */
 	struct shim_waiter wq;      /* threads in epoll_wait (under the stack lock) */
+	/* The kernel's epoll behind epfd may hold registrations (kernel fds,
+	 * exposed or released sockets): its wait is asked too. Set once, never
+	 * cleared (a closed fd leaves it without a DEL). */
+	atomic_bool kernel_fds;
 };
+
 
 /* Process-wide state (shim/core.c). */
 extern struct shim_libc shim_libc;

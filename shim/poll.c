@@ -16,6 +16,7 @@
  * Limits: an epoll fd nested in another epoll fd only reports its kernel fds.
  */
 #include "shim/internal.h"
+#include "stack/dev/sysc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -530,6 +531,44 @@ static bool is_epoll_fd(int fd)
 	return strcmp(target, "anon_inode:[eventpoll]") == 0;
 }
 
+/* Whether the kernel's epoll fd already holds registrations, from its
+ * fdinfo ("tfd:" lines); true when that cannot be read. Once, when the
+ * shim first sees the epoll fd. */
+static bool epoll_has_items(int epfd)
+{
+	char path[64], buf[512];
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	fd = (int)sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	/* A line may straddle two reads: keep the last few bytes. */
+	buf[0] = '\0';
+	for (size_t keep = 0; !found && (n = shim_libc.read(fd, buf + keep, sizeof(buf) - 1 - keep)) > 0;) {
+		buf[keep + (size_t)n] = '\0';
+		found = strstr(buf, "tfd:") != NULL;
+		keep = keep + (size_t)n < 3 ? keep + (size_t)n : 3;
+		memmove(buf, buf + strlen(buf) - keep, keep);
+	}
+	if (n < 0)
+		found = true;
+	shim_libc.close(fd);
+	return found;
+}
+
+void shim_epoll_kernel_added(int epfd)
+{
+	struct shim_obj *o = shim_get(epfd);
+
+	if (o && o->kind == SHIM_OBJ_EPOLL)
+		atomic_store(&((struct shim_epoll *)o)->kernel_fds, true);
+	if (o)
+		shim_put(o);
+}
+
 static struct shim_epoll *epoll_get(int epfd)
 {
 	struct shim_obj *o = shim_get(epfd);
@@ -589,6 +628,7 @@ void shim_epoll_to_kernel(struct shim_epitem *taken, int fd)
 
 		taken = it->next;
 		/* The socket went to the kernel: so does its registration. */
+		atomic_store(&it->ep->kernel_fds, true);
 		(void)shim_libc.epoll_ctl(it->ep->epfd, EPOLL_CTL_ADD, it->fd >= 0 ? it->fd : fd, &it->ev);
 		shim_put(&it->ep->obj);
 		free(it);
@@ -660,6 +700,8 @@ static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
 		ep->obj.kind = SHIM_OBJ_EPOLL;
 		ep->obj.ops = &shim_epoll_ops;
 		ep->epfd = epfd;
+		/* Kernel fds added before the first stack socket. */
+		atomic_init(&ep->kernel_fds, epoll_has_items(epfd));
 		ep->items.prev = ep->items.next = &ep->items;
 		shim_wq_init(&ep->wq);
 		atomic_store(&ep->obj.refs, 1);   /* the caller's */
@@ -886,7 +928,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		dl = shim_clock_us() + (uint64_t)timeout * 1000u;
 	spin_until = timeout != 0 ? shim_spin_until(dl) : 0;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = epfd, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
+		/* The kernel's epoll only when it may hold something. */
+		bool kfds = atomic_load(&ep->kernel_fds);
+		struct pollfd p[2] = { { .fd = kfds ? epfd : -1, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
 		bool fault = false;
 		int count, kn, pn;
@@ -901,7 +945,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			break;
 		}
 		if (count > 0 || timeout == 0) {
-			kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
+			kn = count < max && kfds ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
 			if (kn < 0 && count == 0) {
 				r = -errno;
 				break;

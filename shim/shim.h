@@ -351,6 +351,11 @@ void shim_expose_inherited(void);
  */
 extern int shim_clone_seen;
 
+/* The kernel's epoll behind epfd now holds a registration (a kernel fd
+ * added through the interposed epoll_ctl): the shim's epoll_wait on it asks
+ * the kernel's too from then on. No lock held. */
+void shim_epoll_kernel_added(int epfd);
+
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);
 void shim_fork_parent(void);

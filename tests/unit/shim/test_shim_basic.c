@@ -967,6 +967,32 @@ static void test_poll_states_and_mix(void **state)
 	close(p[1]);
 }
 
+/* A kernel fd registered before the first stack socket (the shim meets the
+ * epoll fd then): the shim reads from the kernel that its epoll holds
+ * something, and its wait reports the kernel fd. */
+static void test_epoll_kernel_fd_first(void **state)
+{
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), ep = epoll_create1(0), p[2];
+	struct sockaddr_in a = sin4(0, 5006);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 5 }, out[4];
+
+	(void)state;
+	assert_true(ep >= 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_bind(u, SA(a), sizeof(a)), 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	ev.data.u64 = 77;
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev), 0);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 0, NULL), 0);
+	assert_int_equal(write(p[1], "k", 1), 1);
+	assert_int_equal(shim_epoll_pwait(ep, out, 4, 1000, NULL), 1);
+	assert_int_equal(out[0].data.u64, 5);
+	assert_int_equal(shim_close(u), 0);
+	assert_int_equal(shim_close(ep), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_epoll_modes(void **state)
 {
 	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), ep = epoll_create1(0), p[2];
@@ -1011,6 +1037,7 @@ static void test_epoll_modes(void **state)
 	ev.events = EPOLLIN;
 	ev.data.u64 = 5;
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	shim_epoll_kernel_added(ep);    /* what the interposed epoll_ctl tells the shim */
 	assert_int_equal(shim_recvfrom(u, b, sizeof(b), 0, NULL, NULL), 3);
 	assert_int_equal(shim_recvfrom(u, b, sizeof(b), 0, NULL, NULL), 3);
 	assert_int_equal(write(p[1], "k", 1), 1);
@@ -1654,6 +1681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_states_and_mix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_epoll_kernel_fd_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),

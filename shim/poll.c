@@ -559,12 +559,23 @@ static bool epoll_has_items(int epfd)
 	return found;
 }
 
+/* No lock held: from now on ep's waits ask the kernel's epoll too; a
+ * thread already blocked without it looks again. */
+static void epoll_kernel_fds(struct shim_epoll *ep)
+{
+	if (atomic_exchange(&ep->kernel_fds, true))
+		return;
+	shim_lock();
+	shim_wq_wake(&ep->wq);
+	shim_unlock();
+}
+
 void shim_epoll_kernel_added(int epfd)
 {
 	struct shim_obj *o = shim_get(epfd);
 
 	if (o && o->kind == SHIM_OBJ_EPOLL)
-		atomic_store(&((struct shim_epoll *)o)->kernel_fds, true);
+		epoll_kernel_fds((struct shim_epoll *)o);
 	if (o)
 		shim_put(o);
 }
@@ -628,8 +639,8 @@ void shim_epoll_to_kernel(struct shim_epitem *taken, int fd)
 
 		taken = it->next;
 		/* The socket went to the kernel: so does its registration. */
-		atomic_store(&it->ep->kernel_fds, true);
 		(void)shim_libc.epoll_ctl(it->ep->epfd, EPOLL_CTL_ADD, it->fd >= 0 ? it->fd : fd, &it->ev);
+		epoll_kernel_fds(it->ep);
 		shim_put(&it->ep->obj);
 		free(it);
 	}

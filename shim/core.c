@@ -1182,6 +1182,33 @@ void shim_exit(uint64_t linger_us)
 	shim_host.stop(shim_host.ctx, linger_us);
 }
 
+void shim_keeper_prepare(void)
+{
+	pthread_mutex_lock(&tab_mu);
+}
+
+void shim_keeper_parent(void)
+{
+	pthread_mutex_unlock(&tab_mu);
+}
+
+void shim_keeper_child(bool close_all)
+{
+	pthread_mutex_unlock(&tab_mu);
+	/* The owner's image is gone (exec): its sockets close as at exit, their
+	 * FINs queued for the keeper's loop. */
+	if (close_all && stack_running)
+		close_all_at_exit();
+	forked = true;
+	stack_running = false;
+	atomic_store(&spin_us, 0);
+	start_err = -ENETDOWN;
+	/* No thread of the owner's is here to wake (their eventfds are closed). */
+	t_efd = NULL;
+	t_pending = NULL;
+	t_nsigs = 0;
+}
+
 void shim_reset_for_test(void)
 {
 	shim_lock();

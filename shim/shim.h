@@ -344,6 +344,18 @@ void shim_expose_inherited(void);
 void shim_fork_prepare(void);
 void shim_fork_parent(void);
 void shim_fork_child(void);
+/*
+ * The keeper (stack/host/keeper.h), forked by the host with the stack lock
+ * held and the library's atfork handlers standing aside: prepare takes the
+ * fd table's lock too (the fork copies a consistent table), parent lets go
+ * of it again in the owner. child, in the keeper once the owner's image is
+ * gone: lets go of the table's lock, closes every socket as at exit when
+ * the owner exec'd (shim_exit did it when it exited), and leaves the shim
+ * as a fork child's; the stack lock stays held (the host lets go of it).
+ */
+void shim_keeper_prepare(void);
+void shim_keeper_parent(void);
+void shim_keeper_child(bool close_all);
 /* Process exit: closes every stack socket like the kernel does at exit,
  * then stops the stack (drain bounded by linger_us). Idempotent; does
  * nothing in a process that did not start the stack. */

@@ -435,6 +435,18 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 	}
 }
 
+unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max)
+{
+	const struct relay *lists[3] = { set->incoming, set->active, set->dead };
+	unsigned n = 0;
+
+	for (int i = 0; i < 3; i++)
+		for (const struct relay *rl = lists[i]; rl; rl = rl->next, n++)
+			if (n < max)
+				fds[n] = rl->fd;
+	return n;
+}
+
 void relay_set_destroy(struct relay_set *set)
 {
 	struct relay *lists[3] = { set->incoming, set->active, set->dead };

@@ -109,6 +109,10 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n);
 void relay_set_stop(struct relay_set *set);
 /* Lock held: relays are still open (runner_stop waits for them, bounded). */
 bool relay_set_busy(const struct relay_set *set);
+/* Lock held, or by the serving thread: the relays' fds (up to max of them
+ * into fds), and how many there are. A keeper process that carries the
+ * stack on keeps these open and closes the rest of what it inherited. */
+unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max);
 /* The serving thread is gone, the stack about to be freed: closes every fd
  * and frees every relay (their connections go with the stack). */
 void relay_set_destroy(struct relay_set *set);

@@ -174,6 +174,8 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+static void exit_guard(int sig);
+
 static int host_start(void *ctx)
 {
 	struct host_config cfg;
@@ -188,7 +190,10 @@ static int host_start(void *ctx)
 	}
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
-	return runner_start(&cfg, &lock, &runner);
+	r = runner_start(&cfg, &lock, &runner);
+	if (r == 0)
+		shim_guard_arm(exit_guard);
+	return r;
 }
 
 /* The stack's interface from the settings, read once (PSTACK_TAP, _ADDR,
@@ -294,6 +299,7 @@ static void keeper_child(void *ctx)
 }
 
 static const struct keeper_hooks keeper_at_exit = { .fork = keeper_fork, .child = keeper_child, .ctx = NULL };
+/* The owner's image goes without its exit path (exec, a signal): the keeper closes its sockets. */
 static const struct keeper_hooks keeper_at_exec = { .fork = keeper_fork, .child = keeper_child,
 						    .ctx = (void *)&keeper_at_exec };
 
@@ -336,6 +342,47 @@ static void host_stop(void *ctx, uint64_t linger_us)
 	}
 	stack_unlock(&lock);
 	runner_stop(r, linger_us);
+}
+
+/* In the stack thread, lock held, asked by exit_guard: the keeper is
+ * forked from there (the thread the signal interrupted may hold anything). */
+static int keeper_from_thread(struct runner *r, void *ctx)
+{
+	int gate, rc;
+
+	(void)ctx;
+	if (!runner_relays_left(r))
+		return -ENOENT;
+	shim_keeper_prepare();
+	rc = keeper_start(r, __atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED), false, &gate, &keeper_at_exec);
+	shim_keeper_parent();
+	return rc;
+}
+
+/*
+ * SIGTERM, SIGINT, SIGHUP at their default action (shim_guard_arm): the
+ * process dies of it, but first the exposed sockets go to a keeper, as at
+ * exit. The stack thread forks it; this handler only asks and waits, at
+ * most KEEPER_ASK_US (bounded: the interrupted thread may hold a lock the
+ * fork needs), then dies of the signal as the default action would.
+ */
+#define KEEPER_ASK_US 2000000u
+
+static void exit_guard(int sig)
+{
+	struct runner *r = __atomic_load_n(&runner, __ATOMIC_ACQUIRE);
+	struct sigaction dfl;
+	sigset_t one;
+
+	if (r && !shim_vfork_child())
+		(void)runner_keeper_request(r, keeper_from_thread, NULL, KEEPER_ASK_US);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
 }
 
 static void fork_prepare(void)

@@ -609,9 +609,59 @@ static struct sig_entry *sig_intern(int sig, void *fn, int flags)
 	return e;
 }
 
+/*
+ * The exit guard (shim_guard_arm): SIGTERM, SIGINT and SIGHUP at their
+ * default action kill the process without its exit path; the guard, in the
+ * kernel in their place, lets the host hand the exposed sockets on first.
+ * The program keeps seeing SIG_DFL.
+ */
+static _Atomic(void (*)(int)) sig_guard;
+
+static void (*guard_for(int sig))(int)
+{
+	if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP)
+		return NULL;
+	return atomic_load_explicit(&sig_guard, memory_order_acquire);
+}
+
+static void guard_action(struct sigaction *a, void (*fn)(int))
+{
+	memset(a, 0, sizeof(*a));
+	a->sa_handler = fn;
+	a->sa_flags = SA_RESTART;   /* it never returns; shim_signals_restart stays as it was */
+	sigemptyset(&a->sa_mask);
+}
+
+void shim_guard_arm(void (*fn)(int))
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t all, mask;
+
+	if (shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	pthread_mutex_lock(&sig_mu);
+	if (!atomic_load(&sig_guard)) {
+		atomic_store_explicit(&sig_guard, fn, memory_order_release);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction cur, a;
+
+			if (shim_libc.sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+			    (cur.sa_flags & SA_SIGINFO))
+				continue;
+			guard_action(&a, fn);
+			(void)shim_libc.sigaction(sigs[i], &a, NULL);
+		}
+	}
+	pthread_mutex_unlock(&sig_mu);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
 int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kact, kold;
+	void (*guard)(int);
 	struct sig_entry *prev, *e = NULL;
 	sigset_t all, mask;
 	int r;
@@ -638,6 +688,9 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		kact.sa_flags |= SA_SIGINFO;
 		act = &kact;
 		atomic_store_explicit(&sig_cur[sig], e, memory_order_release);
+	} else if (act && act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO) && (guard = guard_for(sig))) {
+		guard_action(&kact, guard);
+		act = &kact;
 	}
 	r = shim_libc.sigaction(sig, act, &kold) < 0 ? -errno : 0;
 	if (r < 0) {
@@ -648,6 +701,9 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		if (kold.sa_sigaction == sig_tramp && prev) {
 			old->sa_handler = (void (*)(int))prev->fn;
 			old->sa_flags = (kold.sa_flags & ~SA_SIGINFO) | (prev->flags & SA_SIGINFO);
+		} else if ((guard = guard_for(sig)) && kold.sa_handler == guard) {
+			old->sa_handler = SIG_DFL;
+			old->sa_flags = kold.sa_flags & ~SA_RESTART;
 		}
 	}
 out:

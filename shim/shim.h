@@ -353,6 +353,14 @@ void shim_fork_child(void);
  * the owner exec'd (shim_exit did it when it exited), and leaves the shim
  * as a fork child's; the stack lock stays held (the host lets go of it).
  */
+/*
+ * The exit guard: SIGTERM, SIGINT and SIGHUP, while at their default action,
+ * run fn instead (installed now and whenever the program sets SIG_DFL
+ * again; the program still sees SIG_DFL). fn must end the process with the
+ * signal, as the default action would. In the process that started the
+ * stack only (a fork child inherits it; fn sees it is not the owner).
+ */
+void shim_guard_arm(void (*fn)(int));
 void shim_keeper_prepare(void);
 void shim_keeper_parent(void);
 void shim_keeper_child(bool close_all);

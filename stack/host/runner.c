@@ -109,6 +109,10 @@ struct runner {
 	bool keeper;
 	uint64_t keep_linger;
 	uint64_t keep_idle;         /* when the last relay went (0: relays left) */
+	/* runner_keeper_request (a signal handler's): 1 asked, 2 done, 3 not done, 4 being asked. */
+	atomic_int keeper_req;
+	int (*req_fn)(struct runner *r, void *ctx);
+	void *req_ctx;
 };
 
 uint64_t runner_now(void)
@@ -450,6 +454,19 @@ static bool runner_keeper_done(struct runner *r, uint64_t now)
 	return now >= r->keep_idle + r->keep_linger;
 }
 
+/* With the lock held, by the stack thread: a signal handler asked for a
+ * keeper (runner_keeper_request). Once it exists, this process's copy of
+ * the stack must never run again: the thread keeps the lock until the
+ * process is gone. */
+static void runner_keeper_asked(struct runner *r)
+{
+	int rc = r->req_fn(r, r->req_ctx);
+
+	atomic_store_explicit(&r->keeper_req, rc == 0 ? 2 : 3, memory_order_release);
+	while (rc == 0)
+		(void)sys_ppoll(NULL, 0, NULL, NULL);   /* every signal is blocked here */
+}
+
 static void *runner_thread(void *arg)
 {
 	struct runner *r = arg;
@@ -457,6 +474,8 @@ static void *runner_thread(void *arg)
 
 	stack_lock(r->lock);
 	for (;;) {
+		if (atomic_load_explicit(&r->keeper_req, memory_order_acquire) == 1)
+			runner_keeper_asked(r);
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
@@ -934,11 +953,21 @@ void runner_keep(struct runner *r, uint64_t linger_us)
 	r->keep_idle = 0;
 	r->stop = false;
 	r->thread = pthread_self();
+	/* Whatever application threads were doing when the stack was forked
+	 * (runner_keeper_request comes without runner_pause), none is here. */
 	r->blocked = 0;
+	r->driver = false;
+	r->drive_end = 0;
+	r->app_reading = false;
+	r->rx_busy = false;
+	r->rx_missed = false;
+	r->tx_busy = false;
 	r->spin_seen = 0;
 	r->parked = false;
 	r->rx_yield = false;
 	r->sleep_until = 0;
+	atomic_store(&r->kickers, 0);
+	atomic_store(&r->keeper_req, 0);
 	log_debug("keeper (pid %d): carries the stack on for %u relay(s)", (int)getpid(),
 		  runner_fds(r, fds, 0) - 2);
 	runner_thread(r);
@@ -948,4 +977,26 @@ void runner_keep(struct runner *r, uint64_t linger_us)
 		  r->dev_dead ? "; the device is gone" : "");
 	stack_unlock(r->lock);
 	runner_free(r);
+}
+
+bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us)
+{
+	int expect = 0;
+
+	/* 4: taken, fn not set yet (the stack thread acts on 1 only). */
+	if (!atomic_compare_exchange_strong(&r->keeper_req, &expect, 4))
+		return false;   /* asked already (another thread's signal) */
+	r->req_fn = fn;
+	r->req_ctx = ctx;
+	atomic_store_explicit(&r->keeper_req, 1, memory_order_release);
+	runner_kick(r);
+	for (uint64_t waited = 0; waited < wait_us; waited += 1000) {
+		struct timespec ms = { 0, 1000000 };
+		int v = atomic_load_explicit(&r->keeper_req, memory_order_acquire);
+
+		if (v == 2 || v == 3)
+			return v == 2;
+		(void)SYSC(SYS_nanosleep, &ms, NULL);
+	}
+	return false;
 }

@@ -108,5 +108,16 @@ int runner_resume(struct runner *r);
 unsigned runner_fds(struct runner *r, int *fds, unsigned max);
 void runner_release(struct runner *r);
 void runner_keep(struct runner *r, uint64_t linger_us);
+/*
+ * From a signal handler (async-signal-safe: atomics, an eventfd write, a
+ * sleep): the process is about to die of a signal, its stack with it. The
+ * stack thread calls fn(r, ctx) at its next turn, lock held (fn forks the
+ * keeper: keeper_start); when fn returns 0 that thread never lets go of
+ * the lock again, so no other thread of the dying process touches the stack
+ * the keeper carries on. Waits for it up to wait_us (the handler's thread
+ * may hold what fn needs: the stack lock, an allocator's lock). True when
+ * fn returned 0 in time.
+ */
+bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us);
 
 #endif

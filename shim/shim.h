@@ -40,7 +40,8 @@
  *     interposed calls, and a datagram written through the kernel fd (a raw
  *     system call) exposes it. A reset reads as end of file there (EPIPE
  *     for writes), and the connection closes when the fd's last reference,
- *     in any process, goes (or when this process exits).
+ *     in any process, goes (when this process exits or execs first, a
+ *     keeper process serves the other holders: stack/host/keeper.h).
  *   - fork(): the child has no stack. Its inherited stack sockets that were
  *     exposed (an fd without FD_CLOEXEC) are plain kernel fds there; the
  *     others keep their placeholders (exec and CLOEXEC behave), any other

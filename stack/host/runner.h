@@ -98,9 +98,9 @@ void runner_stop(struct runner *r, uint64_t linger_us);
  * copies of runner_fds, nothing else (no frame, no shutdown; r is left).
  * runner_keep, in the keeper, lock not held: runs the thread's loop in the
  * calling thread until no relay is left and no connection has a close to
- * finish or is in FIN_WAIT_2 or TIME_WAIT, bounded by linger_us after the last relay
- * went, or until the device goes away; then frees everything (runner_stop's
- * end) and returns.
+ * finish or is in FIN_WAIT_2 or TIME_WAIT, bounded by linger_us after the
+ * last relay went, or until the device goes away; then frees everything
+ * (runner_stop's end) and returns.
  */
 bool runner_relays_left(struct runner *r);
 void runner_pause(struct runner *r);

@@ -331,9 +331,10 @@ static void host_stop(void *ctx, uint64_t linger_us)
 	stack_lock(&lock);
 	r = runner;
 	runner = NULL;
-	/* Relays serve fds that other processes may hold (a child, a program
-	 * this one exec'd): a keeper carries the stack on. */
-	if (r && runner_relays_left(r) && keeper_handoff(r, linger_us, false, &gate) == 0) {
+	/* Relays serve fds that other processes hold (a child, a program this
+	 * one exec'd): a keeper carries the stack on. The shim let go of this
+	 * process's own copies (shim_exit): a relay nobody else holds shows it. */
+	if (r && runner_relays_left(r) && runner_relays_held(r) && keeper_handoff(r, linger_us, false, &gate) == 0) {
 		shim_keeper_parent();
 		stack_unlock(&lock);
 		runner_release(r);

@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -1219,6 +1221,38 @@ static void close_all_at_exit(void)
 		o->ops->exit(o);
 }
 
+/*
+ * At exit, after close_all_at_exit, no lock held: this process's own copies
+ * of the exposed sockets' fds are let go (/dev/null in their place), so that
+ * a relay whose program end nobody else holds (no child, no program this one
+ * exec'd) sees it closed at once, and the host stops the stack here as for
+ * any socket; one that another process still holds needs a keeper
+ * (stack/host/keeper.h). Stdout and stderr stay while their stream still
+ * holds bytes for them: the C library writes those after the destructors.
+ */
+static void drop_exposed_fds(void)
+{
+	int high = atomic_load(&shim_tab_high);
+	long null = -1;
+
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o = s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
+
+		/* Exposed, or armed (a connected UDP socket): a live kernel fd. */
+		if (!o || o->ops != &shim_sock_ops ||
+		    (!shim_exposed((struct shim_sock *)o) && atomic_load(&((struct shim_sock *)o)->kfd) < 0))
+			continue;
+		if ((fd == 1 && __fpending(stdout)) || (fd == 2 && __fpending(stderr)))
+			continue;
+		if (null < 0 && (null = sys_openat(AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0)) < 0)
+			return;
+		(void)shim_libc.dup3((int)null, fd, 0);
+	}
+	if (null >= 0)
+		sys_close((int)null);
+}
+
 void shim_exit(uint64_t linger_us)
 {
 	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
@@ -1235,6 +1269,7 @@ void shim_exit(uint64_t linger_us)
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
 	shim_unlock();
+	drop_exposed_fds();
 	shim_host.stop(shim_host.ctx, linger_us);
 }
 

@@ -889,6 +889,11 @@ bool runner_relays_left(struct runner *r)
 	return relay_set_busy(&r->relays);
 }
 
+bool runner_relays_held(struct runner *r)
+{
+	return relay_set_held(&r->relays);
+}
+
 void runner_pause(struct runner *r)
 {
 	/* As runner_stop's first steps, without the drain: the relays keep

@@ -86,6 +86,8 @@ void runner_stop(struct runner *r, uint64_t linger_us);
  * or execs while relays serve fds that other processes may hold).
  *
  * runner_relays_left, lock held: relays are open.
+ * runner_relays_held, lock held: a relay's program end is open somewhere
+ * (relay_set_held: the exiting owner let go of its own copies first).
  * runner_pause, lock held (let go meanwhile, held again on return): stops
  * and joins the thread and waits for application threads inside the runner,
  * as runner_stop does, but drains nothing: the connections and relays stay
@@ -103,6 +105,7 @@ void runner_stop(struct runner *r, uint64_t linger_us);
  * (runner_stop's end) and returns.
  */
 bool runner_relays_left(struct runner *r);
+bool runner_relays_held(struct runner *r);
 void runner_pause(struct runner *r);
 int runner_resume(struct runner *r);
 unsigned runner_fds(struct runner *r, int *fds, unsigned max);

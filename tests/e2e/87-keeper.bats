@@ -183,6 +183,27 @@ print("sent")'
 	assert_output sent
 }
 
+@test "no other holder left at exit: no keeper, the stack stops in the process as before and the TAP is free at once" {
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	# cat, bash's child, writes and is gone before bash exits.
+	run pre 60 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat '$IN' >&3; echo done"
+	assert_success
+	assert_output done
+	run pre 10 env PSTACK_LOG=warn PSTACK_LOG_FILE= "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent")'
+	assert_success
+	assert_output sent
+	bg_wait srv 30
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	run keeper_pids
+	assert_output ""
+	grep -q "relay on fd .*: the program's end is gone; connection closed" "$LOG"
+}
+
 @test "SIGTERM kills bash while its background child reads the exposed socket: the child keeps working" {
 	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 1.5
 	wait_log "$(out srv)" listening

@@ -1286,8 +1286,10 @@ void shim_keeper_parent(void)
 void shim_keeper_child(bool close_all)
 {
 	pthread_mutex_unlock(&tab_mu);
-	/* The owner's image is gone (exec): its sockets close as at exit, their
-	 * FINs queued for the keeper's loop. */
+	/* The owner's image is gone (exec, a signal): its sockets close as at
+	 * exit, their FINs queued for the keeper's loop. The keeper is the
+	 * stack's owner now (the sockets' exit acts only there). */
+	init_pid = getpid();
 	if (close_all && stack_running)
 		close_all_at_exit();
 	forked = true;

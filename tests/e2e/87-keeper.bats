@@ -117,6 +117,28 @@ now_ms() {
 	tap_assert_crossed $((16 * MiB)) 1000
 }
 
+@test "after an exec, the keeper closes the old image's other sockets as at exit: their data, then a FIN" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 0.3
+	bg_ker sink 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9001
+	wait_log "$(out srv)" listening
+	wait_log "$(out sink)" listening
+	# b (close-on-exec, as Python makes it) is sent 16 MiB, not all of it on
+	# the wire yet; a is exposed (fd 0) and read by the exec'd cat.
+	pre 60 "$PY" -c '
+import os, socket, sys
+a = socket.create_connection(("192.0.2.1", 9000))
+b = socket.create_connection(("192.0.2.1", 9001))
+b.sendall(open(sys.argv[1], "rb").read())
+os.dup2(a.fileno(), 0)
+os.execv("/bin/cat", ["cat"])' "$IN" | sha256sum >"$BATS_TEST_TMPDIR/got"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "$(sha "$IN")  -"
+	bg_wait sink 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out sink)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	keeper_pid
+}
+
 @test "bash exits at once; its background child goes on reading the exposed socket: 16 MiB byte-exact" {
 	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 1
 	wait_log "$(out srv)" listening

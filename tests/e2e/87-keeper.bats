@@ -87,6 +87,11 @@ keeper_pid() {
 	echo "$pids"
 }
 
+# size_is FILE BYTES: FILE holds BYTES bytes (for wait_until, which runs it again each time).
+size_is() {
+	[ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]
+}
+
 now_ms() {
 	echo $((${EPOCHREALTIME/./} / 1000))
 }
@@ -151,7 +156,7 @@ os.execv("/bin/cat", ["cat"])' "$IN" | sha256sum >"$BATS_TEST_TMPDIR/got"
 	[ $((t1 - t0)) -lt 1000 ] || fail "bash took $((t1 - t0)) ms to exit"
 	bg_wait srv 30
 	assert_equal "$BG_STATUS" 0
-	wait_until 20 "the child's download" test "$(stat -c %s "$BATS_TEST_TMPDIR/got")" = $((16 * MiB))
+	wait_until 20 "the child's download" size_is "$BATS_TEST_TMPDIR/got" $((16 * MiB))
 	pid_wait_gone "$(keeper_pid)" 15 || fail "the keeper is still there"
 	assert_same_file "$BATS_TEST_TMPDIR/got" "$IN"
 }
@@ -239,7 +244,7 @@ print("sent")'
 	assert_equal "$BG_STATUS" 0
 	run cat "$(out srv)"
 	assert_line sent
-	wait_until 20 "the child's download" test "$(stat -c %s "$BATS_TEST_TMPDIR/got")" = $((16 * MiB))
+	wait_until 20 "the child's download" size_is "$BATS_TEST_TMPDIR/got" $((16 * MiB))
 	assert_same_file "$BATS_TEST_TMPDIR/got" "$IN"
 	keeper_pid
 }

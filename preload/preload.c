@@ -53,6 +53,7 @@
 #include "shim/shim.h"
 #include "stack/core/log.h"
 #include "stack/host/config.h"
+#include "stack/host/keeper.h"
 #include "stack/host/lock.h"
 #include "stack/host/logsink.h"
 #include "stack/host/runner.h"
@@ -115,6 +116,9 @@
 			      const posix_spawnattr_t *, char *const[], char *const[])) \
 	X(posix_spawn_file_actions_adddup2, int, (posix_spawn_file_actions_t *, int, int)) \
 	X(_exit, void, (int)) \
+	X(execve, int, (const char *, char *const[], char *const[])) \
+	X(execvpe, int, (const char *, char *const[], char *const[])) \
+	X(fexecve, int, (int, char *const[], char *const[])) \
 	X(_Exit, void, (int)) \
 	X(__read_chk, ssize_t, (int, void *, size_t, size_t)) \
 	X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int)) \
@@ -172,6 +176,8 @@ static const char *env_get(const char *name)
 	return getenv(name);
 }
 
+static void exit_guard(int sig);
+
 static int host_start(void *ctx)
 {
 	struct host_config cfg;
@@ -186,7 +192,10 @@ static int host_start(void *ctx)
 	}
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
-	return runner_start(&cfg, &lock, &runner);
+	r = runner_start(&cfg, &lock, &runner);
+	if (r == 0)
+		shim_guard_arm(exit_guard);
+	return r;
 }
 
 /* The stack's interface from the settings, read once (PSTACK_TAP, _ADDR,
@@ -267,21 +276,143 @@ static void host_relay_forget(void *ctx, void *relay)
 	if (runner)
 		runner_relay_forget(runner, relay);
 }
+/* ---- the keeper (stack/host/keeper.h) ---- */
+
+/* This thread forks a keeper, with the locks our atfork handlers take held
+ * already: they stand aside. */
+static _Thread_local bool t_keeper_fork;
+
+static pid_t keeper_fork(void)
+{
+	pid_t pid;
+
+	t_keeper_fork = true;
+	pid = real_fork();
+	t_keeper_fork = false;
+	return pid;
+}
+
+/* The keeper's middle child (one thread): glibc's _Fork, no handlers; its
+ * fork() where the C library has no _Fork (before glibc 2.34). */
+static pid_t keeper_fork_bare(void)
+{
+	pid_t (*f)(void) = real__Fork ? real__Fork : (pid_t (*)(void))dlsym(RTLD_NEXT, "_Fork");
+
+	return f ? f() : real_fork();
+}
+
+/* In the keeper, the owner gone: ctx set when it exec'd. */
+static void keeper_child(void *ctx)
+{
+	shim_keeper_child(ctx != NULL);
+	runner = NULL;      /* runner_keep runs it; no unlock goes through the host's */
+	stack_unlock(&lock);
+}
+
+static const struct keeper_hooks keeper_at_exit = { .fork = keeper_fork, .fork_bare = keeper_fork_bare, .child = keeper_child, .ctx = NULL };
+/* The owner's image goes without its exit path (exec, a signal): the keeper closes its sockets. */
+static const struct keeper_hooks keeper_at_exec = { .fork = keeper_fork, .fork_bare = keeper_fork_bare, .child = keeper_child,
+						    .ctx = (void *)&keeper_at_exec };
+
+/* Stack lock held, r's relays open: r paused and handed to a keeper. 0 with
+ * the stack lock and the fd table's held; else r runs again (lock held). */
+static int keeper_handoff(struct runner *r, uint64_t linger_us, bool at_exec, int *gate)
+{
+	int rc;
+
+	runner_pause(r);
+	shim_keeper_prepare();
+	rc = keeper_start(r, linger_us, at_exec, gate, at_exec ? &keeper_at_exec : &keeper_at_exit);
+	if (rc) {
+		shim_keeper_parent();
+		log_warn("cannot fork a keeper for the exposed sockets (%s): they close with this process",
+			 strerror(-rc));
+		runner_resume(r);
+	}
+	return rc;
+}
+
 static void host_stop(void *ctx, uint64_t linger_us)
 {
 	struct runner *r;
+	int gate;
 
 	(void)ctx;
 	/* Forgotten first: no unlock goes through the runner from now on. */
 	stack_lock(&lock);
 	r = runner;
 	runner = NULL;
+	/* Relays serve fds that other processes hold (a child, a program this
+	 * one exec'd): a keeper carries the stack on. The shim let go of this
+	 * process's own copies (shim_exit): a relay nobody else holds shows it. */
+	if (r && runner_relays_left(r) && runner_relays_held(r) && keeper_handoff(r, linger_us, false, &gate) == 0) {
+		shim_keeper_parent();
+		stack_unlock(&lock);
+		runner_release(r);
+		log_debug("exit: a keeper process carries the exposed sockets on");
+		return;
+	}
 	stack_unlock(&lock);
 	runner_stop(r, linger_us);
 }
 
+/* In the stack thread, lock held, asked by exit_guard: the keeper is
+ * forked from there (the thread the signal interrupted may hold anything). */
+static int keeper_from_thread(struct runner *r, void *ctx)
+{
+	int gate, rc;
+
+	(void)ctx;
+	if (!runner_relays_left(r))
+		return -ENOENT;
+	shim_keeper_prepare();
+	rc = keeper_start(r, __atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED), false, &gate, &keeper_at_exec);
+	shim_keeper_parent();
+	return rc;
+}
+
+/*
+ * SIGTERM, SIGINT, SIGHUP at their default action (shim_guard_arm): the
+ * process dies of it, but first the exposed sockets go to a keeper, as at
+ * exit. The stack thread forks it; this handler only asks and waits, at
+ * most KEEPER_ASK_US (bounded: the interrupted thread may hold a lock the
+ * fork needs), then dies of the signal as the default action would.
+ */
+#define KEEPER_ASK_US 2000000u
+
+static void exit_guard(int sig)
+{
+	struct runner *r = __atomic_load_n(&runner, __ATOMIC_ACQUIRE);
+	struct sigaction dfl;
+	sigset_t one;
+
+	if (r && !shim_vfork_child())
+		(void)runner_keeper_request(r, keeper_from_thread, NULL, KEEPER_ASK_US);
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+}
+
+static void fork_prepare(void)
+{
+	if (!t_keeper_fork)
+		shim_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	if (!t_keeper_fork)
+		shim_fork_parent();
+}
+
 static void fork_child(void)
 {
+	if (t_keeper_fork)
+		return;     /* the keeper: keeper_child does it, once it is one */
 	/* The child has no stack thread: its unlocks are plain ones. Under the
 	 * lock, which shim_fork_prepare took before fork(). */
 	runner = NULL;
@@ -584,7 +715,7 @@ static void init(void)
 	logsink_stderr();
 	shim_init(&libc, &host);
 	fault_start();
-	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 __attribute__((constructor)) static void preload_ctor(void)
@@ -1506,6 +1637,137 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 		errno = saved;
 	}
 	return real_fdopen(fd, mode);
+}
+
+/* ---- exec ----
+ *
+ * The exec'd image keeps the fds without FD_CLOEXEC: their sockets get a
+ * live kernel fd first, as at fork. When relays serve fds (those, or a
+ * child's), a keeper carries the stack on past this image (keeper.h): forked
+ * before the exec, it waits at its gate until the exec has replaced this
+ * image; the stack lock is held across the exec, so nothing changes in
+ * between. When the exec fails, the keeper goes and the stack runs on here.
+ */
+struct exec_keeper {
+	struct runner *r;
+	int gate;
+};
+
+static bool exec_begin(struct exec_keeper *k)
+{
+	int saved = errno;
+
+	/* A vfork() child shares our memory: it must not touch the stack. */
+	if (!any() || shim_vfork_child())
+		return false;
+	depth++;
+	shim_expose_inherited();
+	depth--;
+	stack_lock(&lock);
+	k->r = runner;
+	if (k->r && runner_relays_left(k->r) &&
+	    keeper_handoff(k->r, __atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED), true, &k->gate) == 0) {
+		errno = saved;
+		return true;
+	}
+	host_unlock(NULL);
+	errno = saved;
+	return false;
+}
+
+static void exec_failed(struct exec_keeper *k)
+{
+	int saved = errno;
+
+	keeper_cancel(k->gate);
+	shim_keeper_parent();
+	runner_resume(k->r);
+	host_unlock(NULL);
+	errno = saved;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	struct exec_keeper k;
+	bool kept = exec_begin(&k);
+	int rc = real_execve(path, argv, envp);
+
+	if (kept)
+		exec_failed(&k);
+	return rc;
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	struct exec_keeper k;
+	bool kept = exec_begin(&k);
+	int rc = real_execvpe(file, argv, envp);
+
+	if (kept)
+		exec_failed(&k);
+	return rc;
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	struct exec_keeper k;
+	bool kept = exec_begin(&k);
+	int rc = real_fexecve(fd, argv, envp);
+
+	if (kept)
+		exec_failed(&k);
+	return rc;
+}
+
+/* execl, execle, execlp: their arguments as an array (on the stack). */
+#define LIST_ARGV(arg, ap, argv) \
+	size_t argc_ = 1; \
+	va_start(ap, arg); \
+	while (va_arg(ap, char *)) \
+		argc_++; \
+	va_end(ap); \
+	char *argv[argc_ + 1]; \
+	argv[0] = (char *)arg; \
+	va_start(ap, arg); \
+	for (size_t i_ = 1; i_ <= argc_; i_++) \
+		argv[i_] = va_arg(ap, char *)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+
+	va_end(ap);
+	return execve(path, argv, envp);
 }
 
 EXPORT void _exit(int status)

@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -621,9 +623,59 @@ static struct sig_entry *sig_intern(int sig, void *fn, int flags)
 	return e;
 }
 
+/*
+ * The exit guard (shim_guard_arm): SIGTERM, SIGINT and SIGHUP at their
+ * default action kill the process without its exit path; the guard, in the
+ * kernel in their place, lets the host hand the exposed sockets on first.
+ * The program keeps seeing SIG_DFL.
+ */
+static _Atomic(void (*)(int)) sig_guard;
+
+static void (*guard_for(int sig))(int)
+{
+	if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP)
+		return NULL;
+	return atomic_load_explicit(&sig_guard, memory_order_acquire);
+}
+
+static void guard_action(struct sigaction *a, void (*fn)(int))
+{
+	memset(a, 0, sizeof(*a));
+	a->sa_handler = fn;
+	a->sa_flags = SA_RESTART;   /* it never returns; shim_signals_restart stays as it was */
+	sigemptyset(&a->sa_mask);
+}
+
+void shim_guard_arm(void (*fn)(int))
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	sigset_t all, mask;
+
+	if (shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &mask);
+	pthread_mutex_lock(&sig_mu);
+	if (!atomic_load(&sig_guard)) {
+		atomic_store_explicit(&sig_guard, fn, memory_order_release);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction cur, a;
+
+			if (shim_libc.sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+			    (cur.sa_flags & SA_SIGINFO))
+				continue;
+			guard_action(&a, fn);
+			(void)shim_libc.sigaction(sigs[i], &a, NULL);
+		}
+	}
+	pthread_mutex_unlock(&sig_mu);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
 int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kact, kold;
+	void (*guard)(int);
 	struct sig_entry *prev, *e = NULL;
 	sigset_t all, mask;
 	int r;
@@ -650,6 +702,9 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		kact.sa_flags |= SA_SIGINFO;
 		act = &kact;
 		atomic_store_explicit(&sig_cur[sig], e, memory_order_release);
+	} else if (act && act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO) && (guard = guard_for(sig))) {
+		guard_action(&kact, guard);
+		act = &kact;
 	}
 	r = shim_libc.sigaction(sig, act, &kold) < 0 ? -errno : 0;
 	if (r < 0) {
@@ -660,6 +715,9 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		if (kold.sa_sigaction == sig_tramp && prev) {
 			old->sa_handler = (void (*)(int))prev->fn;
 			old->sa_flags = (kold.sa_flags & ~SA_SIGINFO) | (prev->flags & SA_SIGINFO);
+		} else if ((guard = guard_for(sig)) && kold.sa_handler == guard) {
+			old->sa_handler = SIG_DFL;
+			old->sa_flags = kold.sa_flags & ~SA_RESTART;
 		}
 	}
 out:
@@ -1209,6 +1267,38 @@ static void close_all_at_exit(void)
 		o->ops->exit(o);
 }
 
+/*
+ * At exit, after close_all_at_exit, no lock held: this process's own copies
+ * of the exposed sockets' fds are let go (/dev/null in their place), so that
+ * a relay whose program end nobody else holds (no child, no program this one
+ * exec'd) sees it closed at once, and the host stops the stack here as for
+ * any socket; one that another process still holds needs a keeper
+ * (stack/host/keeper.h). Stdout and stderr stay while their stream still
+ * holds bytes for them: the C library writes those after the destructors.
+ */
+static void drop_exposed_fds(void)
+{
+	int high = atomic_load(&shim_tab_high);
+	long null = -1;
+
+	for (int fd = 0; fd < high; fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o = s ? atomic_load_explicit(s, memory_order_acquire) : NULL;
+
+		/* Exposed, or armed (a connected UDP socket): a live kernel fd. */
+		if (!o || o->ops != &shim_sock_ops ||
+		    (!shim_exposed((struct shim_sock *)o) && atomic_load(&((struct shim_sock *)o)->kfd) < 0))
+			continue;
+		if ((fd == 1 && __fpending(stdout)) || (fd == 2 && __fpending(stderr)))
+			continue;
+		if (null < 0 && (null = sys_openat(AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0)) < 0)
+			return;
+		(void)shim_libc.dup3((int)null, fd, 0);
+	}
+	if (null >= 0)
+		sys_close((int)null);
+}
+
 void shim_exit(uint64_t linger_us)
 {
 	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
@@ -1225,7 +1315,37 @@ void shim_exit(uint64_t linger_us)
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
 	shim_unlock();
+	drop_exposed_fds();
 	shim_host.stop(shim_host.ctx, linger_us);
+}
+
+void shim_keeper_prepare(void)
+{
+	pthread_mutex_lock(&tab_mu);
+}
+
+void shim_keeper_parent(void)
+{
+	pthread_mutex_unlock(&tab_mu);
+}
+
+void shim_keeper_child(bool close_all)
+{
+	pthread_mutex_unlock(&tab_mu);
+	/* The owner's image is gone (exec, a signal): its sockets close as at
+	 * exit, their FINs queued for the keeper's loop. The keeper is the
+	 * stack's owner now (the sockets' exit acts only there). */
+	init_pid = getpid();
+	if (close_all && stack_running)
+		close_all_at_exit();
+	forked = true;
+	stack_running = false;
+	atomic_store(&spin_us, 0);
+	start_err = -ENETDOWN;
+	/* No thread of the owner's is here to wake (their eventfds are closed). */
+	t_efd = NULL;
+	t_pending = NULL;
+	t_nsigs = 0;
 }
 
 void shim_reset_for_test(void)

@@ -40,7 +40,8 @@
  *     interposed calls, and a datagram written through the kernel fd (a raw
  *     system call) exposes it. A reset reads as end of file there (EPIPE
  *     for writes), and the connection closes when the fd's last reference,
- *     in any process, goes (or when this process exits).
+ *     in any process, goes (when this process exits or execs first, a
+ *     keeper process serves the other holders: stack/host/keeper.h).
  *   - fork(): the child has no stack. Its inherited stack sockets that were
  *     exposed (an fd without FD_CLOEXEC) are plain kernel fds there; the
  *     others keep their placeholders (exec and CLOEXEC behave), any other
@@ -360,6 +361,26 @@ void shim_epoll_kernel_added(int epfd);
 void shim_fork_prepare(void);
 void shim_fork_parent(void);
 void shim_fork_child(void);
+/*
+ * The keeper (stack/host/keeper.h), forked by the host with the stack lock
+ * held and the library's atfork handlers standing aside: prepare takes the
+ * fd table's lock too (the fork copies a consistent table), parent lets go
+ * of it again in the owner. child, in the keeper once the owner's image is
+ * gone: lets go of the table's lock, closes every socket as at exit when
+ * the owner exec'd (shim_exit did it when it exited), and leaves the shim
+ * as a fork child's; the stack lock stays held (the host lets go of it).
+ */
+/*
+ * The exit guard: SIGTERM, SIGINT and SIGHUP, while at their default action,
+ * run fn instead (installed now and whenever the program sets SIG_DFL
+ * again; the program still sees SIG_DFL). fn must end the process with the
+ * signal, as the default action would. In the process that started the
+ * stack only (a fork child inherits it; fn sees it is not the owner).
+ */
+void shim_guard_arm(void (*fn)(int));
+void shim_keeper_prepare(void);
+void shim_keeper_parent(void);
+void shim_keeper_child(bool close_all);
 /* Process exit: closes every stack socket like the kernel does at exit,
  * then stops the stack (drain bounded by linger_us). Idempotent; does
  * nothing in a process that did not start the stack. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "stack/core/log.h"
 #include "stack/core/sock.h"
@@ -433,6 +434,35 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 		io_rx(rl, rev);
 		io_tx(rl, rev);
 	}
+}
+
+bool relay_set_held(const struct relay_set *set)
+{
+	const struct relay *lists[2] = { set->incoming, set->active };
+
+	for (int i = 0; i < 2; i++)
+		for (const struct relay *rl = lists[i]; rl; rl = rl->next) {
+			struct pollfd p = { .fd = rl->fd, .events = POLLRDHUP };
+			struct timespec zero = { 0, 0 };
+
+			if (rl->done)
+				continue;
+			if (sys_ppoll(&p, 1, &zero, NULL) != 1 || !(p.revents & POLLHUP))
+				return true;
+		}
+	return false;
+}
+
+unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max)
+{
+	const struct relay *lists[3] = { set->incoming, set->active, set->dead };
+	unsigned n = 0;
+
+	for (int i = 0; i < 3; i++)
+		for (const struct relay *rl = lists[i]; rl; rl = rl->next, n++)
+			if (n < max)
+				fds[n] = rl->fd;
+	return n;
 }
 
 void relay_set_destroy(struct relay_set *set)

@@ -109,6 +109,16 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n);
 void relay_set_stop(struct relay_set *set);
 /* Lock held: relays are still open (runner_stop waits for them, bounded). */
 bool relay_set_busy(const struct relay_set *set);
+/* Lock held, the serving thread stopped or the caller: whether a relay's
+ * program end is still open somewhere (its fd shows no hang-up). The
+ * owner's exit asks after letting go of its own copies: when nobody else
+ * holds them, no keeper is needed (stack/host/keeper.h). A system call per
+ * relay (a poll that does not wait). */
+bool relay_set_held(const struct relay_set *set);
+/* Lock held, or by the serving thread: the relays' fds (up to max of them
+ * into fds), and how many there are. A keeper process that carries the
+ * stack on keeps these open and closes the rest of what it inherited. */
+unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max);
 /* The serving thread is gone, the stack about to be freed: closes every fd
  * and frees every relay (their connections go with the stack). */
 void relay_set_destroy(struct relay_set *set);

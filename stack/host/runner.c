@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "stack/core/log.h"
 #include "stack/core/tcp/tcp.h"
@@ -105,6 +106,17 @@ struct runner {
 	/* The control socket (ctl.h, pstack stat): its fds follow the relays'. */
 	struct ctl *ctl;
 	struct ctl_host ctl_host;
+	/* A keeper process carries the stack on (runner_keep): its thread ends
+	 * when no relay is left and no connection has a close to finish (nor
+	 * is in FIN_WAIT_2 or TIME_WAIT), or keep_linger after the last relay
+	 * went. */
+	bool keeper;
+	uint64_t keep_linger;
+	uint64_t keep_idle;         /* when the last relay went (0: relays left) */
+	/* runner_keeper_request (a signal handler's): 1 asked, 2 done, 3 not done, 4 being asked. */
+	atomic_int keeper_req;
+	int (*req_fn)(struct runner *r, void *ctx);
+	void *req_ctx;
 };
 
 uint64_t runner_now(void)
@@ -426,6 +438,39 @@ void runner_block_end(struct runner *r, bool was_driver)
 	}
 }
 
+/*
+ * With the lock held, by a keeper's thread: whether its work is done. The
+ * relays first (the processes that hold their other ends are the reason it
+ * exists), then the closes they and the program left, bounded as at exit.
+ */
+static bool runner_keeper_done(struct runner *r, uint64_t now)
+{
+	if (r->dev_dead)
+		return true;    /* the device is gone (its namespace deleted): nobody to talk to */
+	if (relay_set_busy(&r->relays)) {
+		r->keep_idle = 0;
+		return false;
+	}
+	if (!r->keep_idle)
+		r->keep_idle = now;
+	if (tcp_pending_close(r->s) == 0 && tcp_after_fin(r->s) == 0)
+		return true;
+	return now >= r->keep_idle + r->keep_linger;
+}
+
+/* With the lock held, by the stack thread: a signal handler asked for a
+ * keeper (runner_keeper_request). Once it exists, this process's copy of
+ * the stack must never run again: the thread keeps the lock until the
+ * process is gone. */
+static void runner_keeper_asked(struct runner *r)
+{
+	int rc = r->req_fn(r, r->req_ctx);
+
+	atomic_store_explicit(&r->keeper_req, rc == 0 ? 2 : 3, memory_order_release);
+	while (rc == 0)
+		(void)sys_ppoll(NULL, 0, NULL, NULL);   /* every signal is blocked here */
+}
+
 static void *runner_thread(void *arg)
 {
 	struct runner *r = arg;
@@ -433,6 +478,8 @@ static void *runner_thread(void *arg)
 
 	stack_lock(r->lock);
 	for (;;) {
+		if (atomic_load_explicit(&r->keeper_req, memory_order_acquire) == 1)
+			runner_keeper_asked(r);
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
@@ -452,7 +499,7 @@ static void *runner_thread(void *arg)
 		}
 		if (r->stop_waiters)
 			pthread_cond_broadcast(&r->progress);
-		if (r->stop)
+		if (r->stop || (r->keeper && runner_keeper_done(r, now)))
 			break;
 		/* The frames the pass made go to the device chain before the
 		 * deadline is read: a wrapper that holds them (the fault link's
@@ -465,6 +512,8 @@ static void *runner_thread(void *arg)
 			at = now;
 		r->ctl_host.relays = relay_count(&r->relays);
 		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
+		if (r->keeper && r->keep_idle && r->keep_idle + r->keep_linger < at)
+			at = r->keep_idle + r->keep_linger;
 		/*
 		 * While application threads busy-poll (PSTACK_SPIN_US), the
 		 * device is theirs: woken for every frame, this thread would
@@ -632,12 +681,25 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The stack thread, with every signal blocked (it inherits its creator's
+ * mask: blocked around the creation). 0 or -errno. */
+static int runner_spawn(struct runner *r)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&r->thread, NULL, runner_thread, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -rc;
+}
+
 int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
 {
 	struct host_config c = *cfg;
 	struct stack_link link;
 	char n[16], g[16];
-	sigset_t all, old;
 	struct runner *r;
 	pthread_condattr_t ca;
 	uint32_t mask;
@@ -712,14 +774,9 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->ctl_host.started = runner_now();
 	ctl_start(&r->ctl_host, &r->ctl);
 
-	/* The thread inherits the creator's mask: block everything around the creation. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->thread, NULL, runner_thread, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = runner_spawn(r);
 	if (rc) {
-		log_error("cannot start the stack thread: %s", strerror(rc));
-		rc = -rc;
+		log_error("cannot start the stack thread: %s", strerror(-rc));
 		goto fail;
 	}
 	log_debug("stack thread started");
@@ -742,6 +799,29 @@ fail:
 	free(r);
 	return rc;
 }
+
+/*
+ * With the lock held, the stack thread stopped: waits for application
+ * threads that entered the runner before the host forgot it (or before
+ * stopping was set) and may still be inside with the lock let go: reading
+ * the device (app_reading: none starts once stopping is set), writing
+ * frames (tx_busy), or about to kick (kickers).
+ */
+static void runner_wait_apps(struct runner *r)
+{
+	while (r->app_reading || r->tx_busy) {
+		uint64_t until = runner_now() + 1000;
+		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+		r->stop_waiters++;
+		stack_lock_wait(r->lock, &r->progress, &ts);
+		r->stop_waiters--;
+	}
+	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
+		sched_yield();      /* one eventfd write away; they need no lock */
+}
+
+static void runner_free(struct runner *r);
 
 void runner_stop(struct runner *r, uint64_t linger_us)
 {
@@ -782,27 +862,17 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	runner_kick(r);
 	pthread_join(r->thread, NULL);
 
-	/*
-	 * Application threads that entered the runner before the host forgot
-	 * it may still be inside with the lock let go: reading the device
-	 * (app_reading: none starts once stopping is set), writing frames
-	 * (tx_busy), or about to kick (kickers). Wait for them.
-	 */
 	stack_lock(r->lock);
-	while (r->app_reading || r->tx_busy) {
-		uint64_t until = runner_now() + 1000;
-		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
-
-		r->stop_waiters++;
-		stack_lock_wait(r->lock, &r->progress, &ts);
-		r->stop_waiters--;
-	}
+	runner_wait_apps(r);
 	stack_unlock(r->lock);
-	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
-		sched_yield();      /* one eventfd write away */
-	stack_lock_check(NULL);
+	runner_free(r);
+}
 
-	/* The thread is gone: what is left is ours alone. */
+/* The thread is gone and no application thread is inside: what is left is
+ * the caller's alone. Sends what is queued and frees everything. */
+static void runner_free(struct runner *r)
+{
+	stack_lock_check(NULL);
 	relay_set_destroy(&r->relays);
 	ctl_close(r->ctl);
 	txq_flush(&r->txq, r->dev, r->s, runner_now());
@@ -822,4 +892,128 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	free(r->pfds);
 	free(r);
 	log_debug("stack stopped");
+}
+
+/* ---- the keeper (stack/host/keeper.h) ---- */
+
+bool runner_relays_left(struct runner *r)
+{
+	return relay_set_busy(&r->relays);
+}
+
+bool runner_relays_held(struct runner *r)
+{
+	return relay_set_held(&r->relays);
+}
+
+void runner_pause(struct runner *r)
+{
+	/* As runner_stop's first steps, without the drain: the relays keep
+	 * serving and the connections stay as they are. */
+	r->stop = true;
+	r->stopping = true;
+	r->driver = false;
+	r->drive_end = 0;
+	r->sleep_until = 0;
+	stack_unlock(r->lock);
+	runner_kick(r);
+	pthread_join(r->thread, NULL);
+	stack_lock(r->lock);
+	runner_wait_apps(r);
+}
+
+int runner_resume(struct runner *r)
+{
+	int rc;
+
+	r->stop = false;
+	r->stopping = false;
+	rc = runner_spawn(r);
+	if (rc)
+		log_error("cannot restart the stack thread: %s; the stack's connections stop", strerror(-rc));
+	return rc;
+}
+
+unsigned runner_fds(struct runner *r, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	if (n < max)
+		fds[n] = netdev_pollfd(r->dev);
+	n++;
+	if (n < max)
+		fds[n] = r->efd;
+	n++;
+	return n + relay_set_fds(&r->relays, max > n ? fds + n : NULL, max > n ? max - n : 0);
+}
+
+void runner_release(struct runner *r)
+{
+	int fds[256];
+	unsigned n = runner_fds(r, fds, 256);
+
+	/* Only this process's copies go: no shutdown, no frame, nothing the
+	 * keeper's copies would notice. */
+	for (unsigned i = 0; i < n && i < 256; i++) {
+		sys_fd_forget(fds[i]);
+		sys_close(fds[i]);
+	}
+}
+
+void runner_keep(struct runner *r, uint64_t linger_us)
+{
+	int fds[1];
+
+	/* The process is the keeper's: one thread (this one), no application. */
+	r->keeper = true;
+	r->keep_linger = linger_us;
+	r->keep_idle = 0;
+	r->stop = false;
+	r->thread = pthread_self();
+	/* Whatever application threads were doing when the stack was forked
+	 * (runner_keeper_request comes without runner_pause), none is here. */
+	r->blocked = 0;
+	r->driver = false;
+	r->drive_end = 0;
+	r->app_reading = false;
+	r->rx_busy = false;
+	r->rx_missed = false;
+	r->tx_busy = false;
+	r->spin_seen = 0;
+	r->parked = false;
+	r->rx_yield = false;
+	r->sleep_until = 0;
+	atomic_store(&r->kickers, 0);
+	atomic_store(&r->keeper_req, 0);
+	log_debug("keeper (pid %d): carries the stack on for %u relay(s)", (int)getpid(),
+		  runner_fds(r, fds, 0) - 2);
+	runner_thread(r);
+	stack_lock(r->lock);
+	log_debug("keeper (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
+		  (int)getpid(), runner_fds(r, fds, 0) - 2, tcp_pending_close(r->s), tcp_after_fin(r->s),
+		  r->dev_dead ? "; the device is gone" : "");
+	stack_unlock(r->lock);
+	runner_free(r);
+}
+
+bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us)
+{
+	int expect = 0;
+
+	/* 4: taken, fn not set yet (the stack thread acts on 1 only). */
+	if (!atomic_compare_exchange_strong(&r->keeper_req, &expect, 4))
+		return false;   /* asked already (another thread's signal) */
+	r->req_fn = fn;
+	r->req_ctx = ctx;
+	atomic_store_explicit(&r->keeper_req, 1, memory_order_release);
+	runner_kick(r);
+	for (uint64_t waited = 0; waited < wait_us; waited += 1000) {
+		struct timespec ms = { 0, 1000000 };
+		int v = atomic_load_explicit(&r->keeper_req, memory_order_acquire);
+
+		if (v == 2 || v == 3)
+			return v == 2;
+		(void)SYSC(SYS_nanosleep, &ms, NULL);
+	}
+	return false;
 }

@@ -81,4 +81,46 @@ void runner_relay_forget(struct runner *r, void *relay);
  * calls in any more (the shim's stack_running, the host's runner pointer). */
 void runner_stop(struct runner *r, uint64_t linger_us);
 
+/*
+ * The stack outlives its process (stack/host/keeper.h: when the owner exits
+ * or execs while relays serve fds that other processes may hold).
+ *
+ * runner_relays_left, lock held: relays are open.
+ * runner_relays_held, lock held: a relay's program end is open somewhere
+ * (relay_set_held: the exiting owner let go of its own copies first).
+ * runner_pause, lock held (let go meanwhile, held again on return): stops
+ * and joins the thread and waits for application threads inside the runner,
+ * as runner_stop does, but drains nothing: the connections and relays stay
+ * as they are, for a keeper (a fork of this process) or runner_resume.
+ * runner_resume, lock held: a new thread after runner_pause (the exec it was
+ * for failed). 0 or -errno.
+ * runner_fds: the runner's own fds (the device's, its eventfd, the relays'),
+ * up to max into fds; how many there are.
+ * runner_release: the owner after the keeper took the stack: closes its
+ * copies of runner_fds, nothing else (no frame, no shutdown; r is left).
+ * runner_keep, in the keeper, lock not held: runs the thread's loop in the
+ * calling thread until no relay is left and no connection has a close to
+ * finish or is in FIN_WAIT_2 or TIME_WAIT, bounded by linger_us after the
+ * last relay went, or until the device goes away; then frees everything
+ * (runner_stop's end) and returns.
+ */
+bool runner_relays_left(struct runner *r);
+bool runner_relays_held(struct runner *r);
+void runner_pause(struct runner *r);
+int runner_resume(struct runner *r);
+unsigned runner_fds(struct runner *r, int *fds, unsigned max);
+void runner_release(struct runner *r);
+void runner_keep(struct runner *r, uint64_t linger_us);
+/*
+ * From a signal handler (async-signal-safe: atomics, an eventfd write, a
+ * sleep): the process is about to die of a signal, its stack with it. The
+ * stack thread calls fn(r, ctx) at its next turn, lock held (fn forks the
+ * keeper: keeper_start); when fn returns 0 that thread never lets go of
+ * the lock again, so no other thread of the dying process touches the stack
+ * the keeper carries on. Waits for it up to wait_us (the handler's thread
+ * may hold what fn needs: the stack lock, an allocator's lock). True when
+ * fn returned 0 in time.
+ */
+bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us);
+
 #endif

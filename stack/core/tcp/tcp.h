@@ -52,6 +52,11 @@ uint64_t tcp_timers_at(const struct stack *s);
 /* Connections that still have data to send or a FIN exchange to finish
  * (the library's exit path waits for this to reach 0, bounded by a linger time). */
 size_t tcp_pending_close(const struct stack *s);
+/* Connections whose own FIN was acknowledged but that are not gone yet:
+ * FIN_WAIT_2 (the peer's FIN to come) and TIME_WAIT. A keeper that carries
+ * the stack on after its process waits for them too, bounded by its linger
+ * time. */
+size_t tcp_after_fin(const struct stack *s);
 
 /* ---- towards the socket shim ---- */
 #define TCP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */

@@ -504,6 +504,20 @@ size_t tcp_pending_close(const struct stack *s)
 	return n;
 }
 
+size_t tcp_after_fin(const struct stack *s)
+{
+	size_t n = 0;
+
+	stack_assert_locked();
+	/* Most sit on the TIME_WAIT list (in_tw); count both lists. */
+	for (const struct tcp_conn *c = s->tcp->tw_head; c; c = c->all_next)
+		n++;
+	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
+		if (c->state == TCP_STATE_TIME_WAIT || c->state == TCP_STATE_FIN_WAIT_2)
+			n++;
+	return n;
+}
+
 void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
 		    uint32_t mtu)
 {

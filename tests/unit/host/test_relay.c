@@ -373,6 +373,68 @@ static void test_exit_sends_what_the_program_wrote(void **state)
 	pair_free(&p);
 }
 
+/*
+ * The keeper's view (stack/host/keeper.h): the program's end is held by
+ * another process too (a dup here: a child's copy, or the program the owner
+ * exec'd). The owner's copy goes and its socket is forgotten (exit); the
+ * relay serves the other holder on, without relay_set_stop, and its fd is
+ * among those a keeper keeps (relay_set_fds). When the last holder closes,
+ * the connection closes with a FIN, and the keeper's wait sees it through
+ * FIN_WAIT_2 and TIME_WAIT (tcp_after_fin) after the close itself is done
+ * (tcp_pending_close).
+ */
+static void test_a_relay_serves_the_other_holder_after_the_owner_went(void **state)
+{
+	static uint8_t buf[65536];
+	int fds[4], holder;
+	size_t got = 0;
+	bool eof = false;
+	struct pair p;
+
+	(void)state;
+	pair_open(&p, false);
+	assert_int_equal(relay_set_fds(&p.set, fds, 4), 1);
+	holder = dup(p.app);
+	assert_true(holder >= 0);
+	relay_forget(p.rl);
+	close(p.app);
+	p.app = holder;
+	rounds(&p, 5);
+	assert_true(relay_set_busy(&p.set));
+	assert_int_equal(tcp_get_state(p.ca), TCP_STATE_ESTABLISHED);
+	/* Both ways still. */
+	assert_int_equal(tcp_send(p.cb, "from the peer", 13, p.b->now), 13);
+	assert_int_equal(write(p.app, "from the child", 14), 14);
+	rounds(&p, 10);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), 13);
+	assert_memory_equal(buf, "from the peer", 13);
+	assert_int_equal(tcp_recv(p.cb, buf, sizeof(buf), 0, p.b->now), 14);
+	assert_memory_equal(buf, "from the child", 14);
+	/* The last holder goes: FIN after the data. */
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 20);
+	assert_false(relay_set_busy(&p.set));
+	assert_int_equal(relay_set_fds(&p.set, fds, 4), 0);
+	for (int i = 0; i < 100 && !eof; i++) {
+		long r = tcp_recv(p.cb, buf + got, sizeof(buf) - got, 0, p.b->now);
+
+		if (r == 0)
+			eof = true;
+		round_trip(&p);
+	}
+	assert_true(eof);
+	assert_int_equal(tcp_pending_close(p.a->s), 0);
+	assert_int_equal(tcp_get_state(p.ca), TCP_STATE_FIN_WAIT_2);
+	assert_int_equal(tcp_after_fin(p.a->s), 1);
+	assert_int_equal(tcp_shutdown(p.cb, SHUT_WR, p.b->now), 0);
+	rounds(&p, 5);
+	assert_int_equal(tcp_after_fin(p.a->s), 1);    /* TIME_WAIT */
+	assert_int_equal(tcp_pending_close(p.a->s), 0);
+	assert_int_equal(p.gone, 0);    /* forgotten: no callback */
+	pair_free(&p);
+}
+
 static void test_udp_datagrams_keep_their_boundaries(void **state)
 {
 	struct ip4_endpoint la = { 0, 5300 }, lb = { 0, 53 };
@@ -476,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_a_peer_that_does_not_read_stops_the_program),
 		cmocka_unit_test(test_a_reset_reads_as_end_of_file_and_writes_fail),
 		cmocka_unit_test(test_exit_sends_what_the_program_wrote),
+		cmocka_unit_test(test_a_relay_serves_the_other_holder_after_the_owner_went),
 		cmocka_unit_test(test_udp_datagrams_keep_their_boundaries),
 		cmocka_unit_test(test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd),
 	};

@@ -1656,6 +1656,62 @@ static void test_own_fds_protected(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+static void guard_fn(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The exit guard (shim_guard_arm): SIGTERM at its default action runs the
+ * host's guard in the kernel instead, while the program sees SIG_DFL; its
+ * own handler replaces the guard, SIG_DFL brings the guard back, SIG_IGN
+ * is the kernel's. A signal the program ignored is left alone. (Last in
+ * the file: the guard stays armed for the process.)
+ */
+static void test_exit_guard(void **state)
+{
+	struct sigaction sa, old, saved_term, saved_hup;
+
+	(void)state;
+	assert_int_equal(sigaction(SIGTERM, NULL, &saved_term), 0);
+	assert_int_equal(sigaction(SIGHUP, NULL, &saved_hup), 0);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	assert_int_equal(sigaction(SIGTERM, &sa, NULL), 0);
+	sa.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGHUP, &sa, NULL), 0);
+
+	shim_guard_arm(guard_fn);
+	assert_int_equal(sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, guard_fn);
+	assert_int_equal(shim_sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_DFL);
+	assert_int_equal(sigaction(SIGHUP, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_IGN);
+
+	sa.sa_handler = on_count;
+	sa.sa_flags = 0;
+	assert_int_equal(shim_sigaction(SIGTERM, &sa, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_DFL);
+	assert_int_equal(shim_sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	sa.sa_handler = SIG_DFL;
+	assert_int_equal(shim_sigaction(SIGTERM, &sa, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	assert_int_equal(sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, guard_fn);
+	assert_int_equal(shim_sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_DFL);
+	sa.sa_handler = SIG_IGN;
+	assert_int_equal(shim_sigaction(SIGTERM, &sa, NULL), 0);
+	assert_int_equal(sigaction(SIGTERM, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_IGN);
+
+	assert_int_equal(sigaction(SIGTERM, &saved_term, NULL), 0);
+	assert_int_equal(sigaction(SIGHUP, &saved_hup, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1695,6 +1751,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_epoll_first_add_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_outlives_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_fds_protected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_guard, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -415,6 +416,56 @@ static void test_exit_closes_and_stops(void **state)
 }
 
 
+/*
+ * The keeper's share of the shim (shim_keeper_child), in a fork of this
+ * process as the host makes it (the stack lock and the fd table's held):
+ * after an exec or a signal (close_all), the owner's sockets close as at
+ * exit, their FIN queued for the keeper's loop; after an exit, shim_exit did
+ * that already, and nothing more is sent. The parent's sockets are untouched.
+ */
+static void keeper_child_case(bool close_all)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		stack_lock(&fh.lock);
+		shim_keeper_prepare();
+		shim_keeper_child(close_all);
+		stack_unlock(&fh.lock);
+		if (close_all)
+			expect_prefix("F. 4:4(0) ack 1");
+		else if (h_pop_tx(T->h))
+			_exit(2);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_keeper_child_closes_sockets_after_exec(void **state)
+{
+	int fd;
+
+	(void)state;
+	fd = start_connect();
+	inject("S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_sendto(fd, "bye", 3, 0, NULL, 0), 3);
+	expect_prefix("P. 1:4(3) ack 1");
+	keeper_child_case(true);
+	keeper_child_case(false);
+	/* Here, nothing changed. */
+	assert_null(h_pop_tx(T->h));
+	inject(". 1:1(0) ack 4 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_int_equal(shim_sendto(fd, "more", 4, 0, NULL, 0), 4);
+	expect_prefix("P. 4:8(4) ack 1");
+	assert_int_equal(shim_close(fd), 0);
+}
+
 static void *exit_thread(void *arg)
 {
 	(void)arg;
@@ -760,6 +811,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_unspec_disconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_broadcast_multicast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_child_closes_sockets_after_exec, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,279 @@
+#!/usr/bin/env bats
+# The stack outlives the process that owns it (issue 14; stack/host/keeper.c):
+# when that process exits, execs or dies of SIGTERM while relays serve fds
+# that other processes hold (a background child, the program it exec'd), a
+# keeper process carries the stack on until the last holder is done and the
+# connections are closed, then lets go of the TAP. Real programs, the kernel
+# of the namespace as the peer, sha256 on every transfer.
+
+load lib
+
+# SEND_SERVER HOST PORT PATH PAUSE: sends the file to its one client, half of
+# it, then (after PAUSE seconds) the rest, and closes.
+SEND_SERVER='
+import socket, sys, time
+host, port, path, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+data = open(path, "rb").read()
+c.sendall(data[: len(data) // 2])
+print("half", flush=True)
+time.sleep(pause)
+c.sendall(data[len(data) // 2 :])
+c.close()
+print("sent", flush=True)
+'
+
+# SHA_SERVER HOST PORT: reads its one client to the end and prints the
+# sha256, the byte count and how the stream ended: "fin" (end of file) or
+# "reset" (ECONNRESET).
+SHA_SERVER='
+import hashlib, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+h = hashlib.sha256()
+n = 0
+end = "fin"
+try:
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+except ConnectionResetError:
+    end = "reset"
+print(h.hexdigest(), n, end, flush=True)
+c.close()
+'
+
+setup() {
+	e2e_setup
+	LOG=$BATS_TEST_TMPDIR/pstack.log
+	export PSTACK_LOG=debug PSTACK_LOG_FILE=$LOG
+	IN=$BATS_TEST_TMPDIR/in
+	make_data "$IN" $((16 * MiB))
+}
+
+# The keepers the test made (from their log lines) are ended by teardown too,
+# when they are still there (a failed test).
+teardown() {
+	local pid
+	for pid in $(keeper_pids); do
+		echo "$pid" >>"$PIDFILE"
+	done
+	e2e_teardown
+}
+
+keeper_pids() {
+	[ -f "${LOG:-}" ] || return 0
+	sed -n 's/.*keeper (pid \([0-9]*\)): carries the stack on.*/\1/p' "$LOG"
+}
+
+# keeper_pid: the one keeper the test made (fails when none or more).
+keeper_pid() {
+	local pids
+	pids=$(keeper_pids)
+	[ "$(echo "$pids" | grep -c .)" = 1 ] || fail "expected one keeper in the log, found: '$pids'"
+	echo "$pids"
+}
+
+# size_is FILE BYTES: FILE holds BYTES bytes (for wait_until, which runs it again each time).
+size_is() {
+	[ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ]
+}
+
+now_ms() {
+	echo $((${EPOCHREALTIME/./} / 1000))
+}
+
+@test "bash execs cat with the exposed socket as stdin: 16 MiB arrive byte-exact through the keeper" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 0.5
+	wait_log "$(out srv)" listening
+	tap_mark
+	pre 60 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9000; exec cat <&3' | sha256sum >"$BATS_TEST_TMPDIR/got"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "$(sha "$IN")  -"
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	keeper_pid
+	tap_assert_crossed 1000 $((16 * MiB))
+}
+
+@test "bash execs cat with the exposed socket as stdout: 16 MiB go out byte-exact, then a FIN" {
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; exec cat '$IN' >&3"
+	assert_success
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	keeper_pid
+	tap_assert_crossed $((16 * MiB)) 1000
+}
+
+@test "after an exec, the keeper closes the old image's other sockets as at exit: their data, then a FIN" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 0.3
+	bg_ker sink 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9001
+	wait_log "$(out srv)" listening
+	wait_log "$(out sink)" listening
+	# b (close-on-exec, as Python makes it) is sent 16 MiB, not all of it on
+	# the wire yet; a is exposed (fd 0) and read by the exec'd cat.
+	pre 60 "$PY" -c '
+import os, socket, sys
+a = socket.create_connection(("192.0.2.1", 9000))
+b = socket.create_connection(("192.0.2.1", 9001))
+b.sendall(open(sys.argv[1], "rb").read())
+os.dup2(a.fileno(), 0)
+os.execv("/bin/cat", ["cat"])' "$IN" | sha256sum >"$BATS_TEST_TMPDIR/got"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "$(sha "$IN")  -"
+	bg_wait sink 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out sink)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	keeper_pid
+}
+
+@test "bash exits at once; its background child goes on reading the exposed socket: 16 MiB byte-exact" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 1
+	wait_log "$(out srv)" listening
+	local t0 t1
+	t0=$(now_ms)
+	pre 30 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat <&3 >'$BATS_TEST_TMPDIR/got' & exit"
+	t1=$(now_ms)
+	echo "bash exited after $((t1 - t0)) ms"
+	# The server's second half comes a second later: bash was gone by then.
+	[ $((t1 - t0)) -lt 1000 ] || fail "bash took $((t1 - t0)) ms to exit"
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	wait_until 20 "the child's download" size_is "$BATS_TEST_TMPDIR/got" $((16 * MiB))
+	pid_wait_gone "$(keeper_pid)" 15 || fail "the keeper is still there"
+	assert_same_file "$BATS_TEST_TMPDIR/got" "$IN"
+}
+
+@test "bash exits at once; its background child writes 16 MiB through the exposed socket, byte-exact, then a FIN" {
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	pre 30 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; (sleep 0.5; exec cat '$IN') >&3 & exit"
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	keeper_pid
+}
+
+# With PSTACK_LINGER_MS=3000: the upload ends with the stack's FIN first, so
+# its side waits in FIN_WAIT_2 and TIME_WAIT, which the keeper honours for
+# 3 s after the last holder closed. The pipeline does not wait for that.
+@test "the pipeline returns when the last holder is done; the keeper holds the TAP until PSTACK_LINGER_MS, then a new program attaches" {
+	local t0 t1 kp
+	export PSTACK_LINGER_MS=3000
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	t0=$(now_ms)
+	pre 30 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; echo started; exec cat '$IN' >&3" | cat >"$BATS_TEST_TMPDIR/pipe"
+	t1=$(now_ms)
+	echo "the pipeline returned after $((t1 - t0)) ms"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/pipe")" started
+	kp=$(keeper_pid)
+	kill -0 "$kp" || fail "the keeper was gone before the pipeline returned: the test proves nothing"
+	[ "$(cat "/proc/$kp/comm")" = pstack-keeper ]
+	# Meanwhile the TAP is the keeper's (README, Limits).
+	run pre 10 env PSTACK_LOG=warn PSTACK_LOG_FILE= "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))'
+	assert_failure
+	assert_output --partial "cannot attach to TAP device 'tap0': Device or resource busy"
+	bg_wait srv 30
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	pid_wait_gone "$kp" 10 || fail "the keeper is still there 10 s later"
+	echo "the keeper was gone $(($(now_ms) - t1)) ms after the pipeline returned"
+	[ $(($(now_ms) - t1)) -lt $((3000 + 2000)) ] || fail "the keeper outlived PSTACK_LINGER_MS by more than 2 s"
+	grep -q "keeper (pid $kp): done" "$LOG"
+	# Nothing left behind: the TAP is free for the next program.
+	run pre 10 env PSTACK_LOG=warn PSTACK_LOG_FILE= "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent")'
+	assert_success
+	assert_output sent
+}
+
+@test "no other holder left at exit: no keeper, the stack stops in the process as before and the TAP is free at once" {
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	# cat, bash's child, writes and is gone before bash exits.
+	run pre 60 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat '$IN' >&3; echo done"
+	assert_success
+	assert_output done
+	run pre 10 env PSTACK_LOG=warn PSTACK_LOG_FILE= "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent")'
+	assert_success
+	assert_output sent
+	bg_wait srv 30
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	run keeper_pids
+	assert_output ""
+	grep -q "relay on fd .*: the program's end is gone; connection closed" "$LOG"
+}
+
+@test "SIGTERM kills bash while its background child reads the exposed socket: the child keeps working" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 1.5
+	wait_log "$(out srv)" listening
+	bg_pre sh 30 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat <&3 >'$BATS_TEST_TMPDIR/got' & echo \$\$ >'$BATS_TEST_TMPDIR/bash.pid'; wait"
+	wait_log "$(out srv)" half
+	wait_until 10 "bash's pid" test -s "$BATS_TEST_TMPDIR/bash.pid"
+	kill -TERM "$(cat "$BATS_TEST_TMPDIR/bash.pid")"
+	bg_wait sh 10
+	assert_equal "$BG_STATUS" 143     # killed by SIGTERM, as without pstack
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line sent
+	wait_until 20 "the child's download" size_is "$BATS_TEST_TMPDIR/got" $((16 * MiB))
+	assert_same_file "$BATS_TEST_TMPDIR/got" "$IN"
+	keeper_pid
+}
+
+@test "an exec that fails: its keeper goes without a trace and the stack runs on in the program" {
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 0.3
+	wait_log "$(out srv)" listening
+	run pre 60 "$PY" -c '
+import errno, hashlib, os, socket
+s = socket.create_connection(("192.0.2.1", 9000))
+os.dup2(s.fileno(), 0)      # exposed: a relay serves fd 0
+try:
+    os.execv("/etc/passwd", ["passwd"])
+except OSError as e:
+    print("exec failed:", errno.errorcode[e.errno], flush=True)
+h = hashlib.sha256()
+n = 0
+while True:
+    b = os.read(0, 65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n)'
+	assert_success
+	assert_line "exec failed: EACCES"
+	assert_line "$(sha "$IN") $((16 * MiB))"
+	# The exec's keeper left at its gate without a line; at exit nobody else
+	# held fd 0's socket: no keeper either.
+	run keeper_pids
+	assert_output ""
+}

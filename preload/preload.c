@@ -1353,10 +1353,10 @@ EXPORT int siginterrupt(int sig, int flag)
 /* ---- processes ---- */
 
 /*
- * A child keeps the fds without FD_CLOEXEC across exec (and may use any fd
- * itself): their sockets get a live kernel fd first (shim/expose.c), served
- * by this process's stack. Then the atfork handlers (registered at init) do
- * the shim's part.
+ * A fork child may use any socket it inherits (and keeps those without
+ * FD_CLOEXEC across exec): they get a live kernel fd first (shim/expose.c),
+ * served by this process's stack. Then the atfork handlers (registered at
+ * init) do the shim's part.
  */
 EXPORT pid_t fork(void)
 {
@@ -1364,7 +1364,7 @@ EXPORT pid_t fork(void)
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(true);
 		depth--;
 		errno = saved;
 	}
@@ -1380,7 +1380,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(false);
 		depth--;
 		errno = saved;
 	}
@@ -1394,7 +1394,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(false);
 		depth--;
 		errno = saved;
 	}

@@ -74,6 +74,29 @@ static bool connected(struct shim_sock *k)
 	return k->udp && udp_peer(k->udp, &peer) == 0;
 }
 
+/* Stack lock held: what k is now, kept for the processes that answer
+ * without its stack object (internal.h: local, peer, the buffer sizes). */
+static void snapshot(struct shim_sock *k)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	int v;
+
+	if (k->tcp) {
+		tcp_local(k->tcp, &k->local);
+		if (tcp_peer(k->tcp, &ep) == 0)
+			k->peer = ep;
+		if (tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
+			k->ex_rcvbuf = v;
+		if (tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
+			k->ex_sndbuf = v;
+	} else if (k->udp) {
+		udp_local(k->udp, &k->local);
+		if (udp_peer(k->udp, &ep) == 0)
+			k->peer = ep;
+		k->ex_rcvbuf = (int)udp_get_rcvbuf(k->udp);
+	}
+}
+
 /* The relay has closed the connection (lock held). */
 static void expose_gone(void *ctx)
 {
@@ -122,7 +145,6 @@ static const struct relay_cb expose_cb = {
 static bool make_live(struct shim_sock *k, bool armed)
 {
 	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
-	struct ip4_endpoint peer = { 0, 0 };
 	struct shim_epitem *moved = NULL;
 	void *rl = NULL;
 
@@ -153,10 +175,8 @@ static bool make_live(struct shim_sock *k, bool armed)
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
+		snapshot(k);
 		k->relay = rl;
-		if (k->udp)
-			(void)udp_peer(k->udp, &peer);
-		k->peer = peer;
 		if (!armed)
 			moved = mark_exposed(k);
 		sv[1] = kfd = -1;   /* the relay's, and the socket's */
@@ -192,6 +212,7 @@ void shim_expose_sock(struct shim_sock *k)
 	if (k->relay && !shim_exposed(k)) {
 		/* Armed already: the relay serves it from now on. */
 		shim_host.relay_expose(shim_host.ctx, k->relay);
+		snapshot(k);
 		moved = mark_exposed(k);
 		live = true;
 	} else if (!connected(k) || shim_exposed(k)) {
@@ -232,14 +253,15 @@ void shim_expose(int fd)
 	shim_put(&k->obj);
 }
 
-void shim_expose_inherited(void)
+void shim_expose_inherited(bool all)
 {
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
 		return;
 	for (int fd = shim_next_sock_fd(0); fd >= 0; fd = shim_next_sock_fd(fd + 1)) {
-		int fl = shim_libc.fcntl(fd, F_GETFD);
+		int fl = all ? 0 : shim_libc.fcntl(fd, F_GETFD);
 
-		/* A child keeps it across exec, or uses it itself. */
+		/* A child keeps it across exec; a fork child also uses its
+		 * copies itself, close-on-exec or not. */
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			shim_expose(fd);
 	}

@@ -127,7 +127,15 @@ struct shim_sock {
 	atomic_bool exposed;
 	atomic_int kfd;         /* -1 while the fd is the placeholder itself */
 	void *relay;            /* also while armed (shim_arm) */
-	struct ip4_endpoint peer;   /* UDP: the peer when the relay came (recvmsg's address) */
+	/*
+	 * What the socket was when the relay came, set before exposed: what a
+	 * process without the stack object answers from (a fork child, an
+	 * image exec'd with the fd, this process once the relay closed the
+	 * connection): getsockname, getpeername (UDP: recvmsg's address too),
+	 * the buffer sizes.
+	 */
+	struct ip4_endpoint local, peer;
+	int ex_rcvbuf, ex_sndbuf;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,

@@ -334,11 +334,12 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  * socket, when it is one that can be (connected), before fdopen() or a
  * posix_spawn file action that hands it to a child; shim_dup3 does it itself
  * for a dup2/dup3 onto 0, 1 or 2. shim_expose_inherited: every such socket
- * with an fd a child would keep across exec (no FD_CLOEXEC), before fork()
- * or posix_spawn(). Both without the lock; nothing in a child process.
+ * a child gets, before fork() (all: the child uses its copies itself) or
+ * posix_spawn() (only those with an fd without FD_CLOEXEC, which the child
+ * keeps across exec). Both without the lock; nothing in a child process.
  */
 void shim_expose(int fd);
-void shim_expose_inherited(void);
+void shim_expose_inherited(bool all);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

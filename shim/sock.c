@@ -5,7 +5,9 @@
  * The rules every function here follows:
  *   - an fd that is not a stack socket, or any call made in a vfork() child
  *     (which shares our memory), answers SHIM_PASS;
- *   - a fork() child's inherited stack socket answers -EBADF (shim_child_ebadf);
+ *   - a fork() child's inherited stack socket answers -EBADF (shim_child_ebadf),
+ *     unless it is exposed: then it is served as in the parent (data through
+ *     its kernel fd, names and options from what it kept: internal.h);
  *   - the stack object (tcp_conn/udp_sock) is created lazily, on the first
  *     call that needs the stack (bind/listen/connect/sendto to a non-loopback
  *     address), so a process that never talks to the Internet never starts it;
@@ -79,14 +81,15 @@ static struct shim_sock *enter(int fd, int *r)
 	k = shim_get_sock(fd);
 	if (!k)
 		return NULL;
-	if (ps == SHIM_PROC_FORKED) {
-		/* An exposed socket's fd is a live kernel fd: the child uses it
-		 * as the kernel's (shim/expose.c); any other is the parent's. */
-		if (!shim_exposed(k))
-			*r = shim_child_ebadf();
+	if (ps == SHIM_PROC_FORKED && !shim_exposed(k)) {
+		/* The parent's stack serves it: not the child's to use. */
+		*r = shim_child_ebadf();
 		shim_put(&k->obj);
 		return NULL;
 	}
+	/* An exposed socket's fd is a live kernel fd, in the child as in the
+	 * parent (shim/expose.c): its data passes through (enter_data), the
+	 * rest is answered from what the socket kept when it was exposed. */
 	return k;
 }
 
@@ -1004,6 +1007,8 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
+	else if (shim_exposed(k))
+		ep = k->local;  /* no stack object here (a child), or no longer */
 	if (k->tcp && !ep.port)
 		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
@@ -1026,7 +1031,10 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 		r = connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, &ep);
 	else if (k->udp)
 		r = udp_peer(k->udp, &ep);
-	else
+	else if (shim_exposed(k) && k->peer.port) {
+		ep = k->peer;   /* no stack object here (a child), or no longer */
+		r = 0;
+	} else
 		r = -ENOTCONN;
 	shim_unlock();
 	if (r == 0)
@@ -3077,10 +3085,14 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 				r = put_int(val, len, v);
 			else if (k->udp)
 				r = put_int(val, len, (int)udp_get_rcvbuf(k->udp));
+			else if (shim_exposed(k) && k->ex_rcvbuf)
+				r = put_int(val, len, k->ex_rcvbuf);
 			break;
 		case SO_SNDBUF:
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
 				r = put_int(val, len, v);
+			else if (!k->udp && shim_exposed(k) && k->ex_sndbuf)
+				r = put_int(val, len, k->ex_sndbuf);
 			break;
 		case SO_ZEROCOPY:
 			if (k->type == SOCK_STREAM)

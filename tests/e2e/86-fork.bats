@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# One stack, many processes (issue 14): servers that fork. The process that
+# owns the stack keeps serving it; what a child uses goes through relays
+# (shim/expose.c, stack/host/relay.c): fork() exposes every connected socket
+# the child inherits, and a child's exposed socket answers as the kernel's
+# would (data through its live fd; names and options from what it kept).
+# Real programs, the kernel of the namespace as the peer, byte-exact checks.
+
+load lib
+
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+# ECHO_CLIENTS HOST PORT N BYTES: N concurrent kernel clients, each sends
+# BYTES random bytes, half-closes, and reads the echo to the end; prints
+# "ok N" when every echo was byte-exact.
+ECHO_CLIENTS='
+import os, socket, sys, threading
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+bad = []
+def one(i):
+    try:
+        echo(i)
+    except OSError as e:
+        bad.append((i, str(e)))
+def echo(i):
+    data = os.urandom(size)
+    for attempt in range(50):
+        try:
+            s = socket.create_connection((host, port), timeout=60)
+            break
+        except ConnectionRefusedError:
+            threading.Event().wait(0.1)
+    else:
+        bad.append((i, "refused")); return
+    def send():
+        s.sendall(data); s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=send); t.start()
+    got = bytearray()
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got += b
+    t.join(); s.close()
+    if bytes(got) != data:
+        bad.append((i, len(got)))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", bad) if bad else print("ok", n)
+'
+
+@test "socat TCP-LISTEN,fork EXEC:cat: 100 concurrent clients echoed byte-exact (each served by a fork child)" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	bg_pre socat 120 socat TCP-LISTEN:7000,fork,reuseaddr,backlog=128 EXEC:cat
+	wait_stack_up
+	tap_mark
+	run ker 100 "$PY" -c "$ECHO_CLIENTS" "$STACK_IP" 7000 100 65536
+	assert_success
+	assert_output "ok 100"
+	tap_assert_crossed $((100 * 65536)) $((100 * 65536))
+	run grep -c "pstack error" "$(err socat)"
+	assert_output 0
+}
+
+# A ForkingTCPServer that answers each line with the line and the client
+# address it was given; the clients check both (their own address).
+FORKING_SERVER='
+import socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        line = self.rfile.readline()
+        self.wfile.write(line.rstrip(b"\n") + b" " + ("%s:%d" % self.client_address).encode() + b"\n")
+socketserver.ForkingTCPServer.allow_reuse_address = True
+socketserver.ForkingTCPServer.request_queue_size = 128
+srv = socketserver.ForkingTCPServer((sys.argv[1], int(sys.argv[2])), H)
+print("listening", flush=True)
+srv.serve_forever()
+'
+FORKING_CLIENTS='
+import socket, sys, threading
+host, port, nthreads, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+bad, done = [], [0]
+lock = threading.Lock()
+def one(t):
+    for i in range(per):
+        s = socket.create_connection((host, port), timeout=30)
+        me = "%s:%d" % s.getsockname()
+        s.sendall(b"req-%d-%d\n" % (t, i))
+        f = s.makefile("rb")
+        line = f.readline().decode().strip()
+        s.close()
+        if line != "req-%d-%d %s" % (t, i, me):
+            bad.append(line)
+        with lock:
+            done[0] += 1
+ts = [threading.Thread(target=one, args=(t,)) for t in range(nthreads)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", bad[:5]) if bad else print("ok", done[0])
+'
+
+@test "Python ForkingTCPServer: 1000 requests from 20 concurrent clients, client_address right" {
+	bg_pre srv 150 "$PY" -c "$FORKING_SERVER" "$STACK_IP" 7001
+	wait_log "$(out srv)" listening 20
+	tap_mark
+	run ker 140 "$PY" -c "$FORKING_CLIENTS" "$STACK_IP" 7001 20 50
+	assert_success
+	assert_output "ok 1000"
+	tap_assert_crossed 10000 10000
+	run grep -c "Exception\|pstack error" "$(err srv)"
+	assert_output 0
+}
+
+@test "socat TCP-LISTEN,fork EXEC:cat,nofork (cat exec'd with the socket as stdin and stdout): 16 MiB echoed byte-exact" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_pre socat 120 socat TCP-LISTEN:7002,fork,reuseaddr,backlog=128 EXEC:cat,nofork
+	wait_stack_up
+	tap_mark
+	run ker 100 "$PY" -c '
+import socket, sys, threading
+data = open(sys.argv[3], "rb").read()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+def send():
+    s.sendall(data); s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start()
+got = bytearray()
+while True:
+    b = s.recv(1 << 16)
+    if not b: break
+    got += b
+t.join()
+print("ok" if bytes(got) == data else "bad %d" % len(got))
+' "$STACK_IP" 7002 "$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output ok
+	tap_assert_crossed $((16 * MiB)) $((16 * MiB))
+}
+
+# A server under the preload accepts, forks, and the child (and then the
+# parent, whose copy is exposed now) answers what a server asks about its
+# connection: the kernel's answers for an accepted AF_INET TCP socket.
+ANSWERS_SERVER='
+import os, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen(8)
+print("listening", flush=True)
+def answers(c):
+    g = lambda lvl, opt: c.getsockopt(lvl, opt)
+    out = [os.getpid() != ppid and "child" or "parent",
+           "%s:%d" % c.getsockname(), "%s:%d" % c.getpeername(),
+           "family=%d" % c.family,
+           "type=%d" % g(socket.SOL_SOCKET, socket.SO_TYPE),
+           "domain=%d" % g(socket.SOL_SOCKET, socket.SO_DOMAIN),
+           "protocol=%d" % g(socket.SOL_SOCKET, socket.SO_PROTOCOL),
+           "error=%d" % g(socket.SOL_SOCKET, socket.SO_ERROR),
+           "acceptconn=%d" % g(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+           "rcvbuf_pos=%d" % (g(socket.SOL_SOCKET, socket.SO_RCVBUF) > 0),
+           "sndbuf_pos=%d" % (g(socket.SOL_SOCKET, socket.SO_SNDBUF) > 0)]
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)
+    c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)
+    out += ["nodelay=%d" % g(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+            "keepalive=%d" % g(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            "keepidle=%d" % g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            "tos=%d" % g(socket.IPPROTO_IP, socket.IP_TOS),
+            "ipopts=%d" % len(c.getsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, 40))]
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 0)
+        out.append("keepidle0=accepted")
+    except OSError as e:
+        out.append("keepidle0=%s" % os.strerror(e.errno))
+    return " ".join(out) + "\n"
+ppid = os.getpid()
+c, _ = l.accept()
+pid = os.fork()
+if pid == 0:
+    c.sendall(answers(c).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+c.sendall(answers(c).encode())
+c.close()
+'
+
+@test "a fork child's accepted socket (and the parent's, exposed by the fork) answers getsockname/getpeername/getsockopt/setsockopt as the kernel" {
+	bg_pre srv 60 "$PY" -c "$ANSWERS_SERVER" "$STACK_IP" 7003
+	wait_log "$(out srv)" listening 20
+	run ker 30 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+print("me %s:%d" % s.getsockname())
+f = s.makefile("rb")
+for line in f:
+    print(line.decode().strip())
+' "$STACK_IP" 7003
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	want="$STACK_IP:7003 $me family=2 type=1 domain=2 protocol=6 error=0 acceptconn=0 rcvbuf_pos=1 sndbuf_pos=1 nodelay=1 keepalive=1 keepidle=30 tos=16 ipopts=0 keepidle0=Invalid argument"
+	assert_line "child $want"
+	assert_line "parent $want"
+}

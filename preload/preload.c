@@ -112,6 +112,11 @@
 	X(posix_spawnp, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
 			      const posix_spawnattr_t *, char *const[], char *const[])) \
 	X(posix_spawn_file_actions_adddup2, int, (posix_spawn_file_actions_t *, int, int)) \
+	X(execve, int, (const char *, char *const[], char *const[])) \
+	X(execvpe, int, (const char *, char *const[], char *const[])) \
+	X(fexecve, int, (int, char *const[], char *const[])) \
+	X(system, int, (const char *)) \
+	X(popen, FILE *, (const char *, const char *)) \
 	X(_exit, void, (int)) \
 	X(_Exit, void, (int)) \
 	X(__read_chk, ssize_t, (int, void *, size_t, size_t)) \
@@ -536,8 +541,12 @@ static void *resolve(const char *name, void *self)
 	return p;
 }
 
+/* The note of the exposed sockets an exec'd image keeps (shim_exec_note). */
+#define EXPOSED_VAR "PSTACK_EXPOSED"
+
 static void init(void)
 {
+	const char *note;
 	struct shim_libc libc;
 	struct shim_host host = {
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
@@ -577,6 +586,12 @@ static void init(void)
 	/* The core's log lines go to stderr until the settings say otherwise. */
 	logsink_stderr();
 	shim_init(&libc, &host);
+	/* An image exec'd with exposed sockets: their entries again. */
+	note = getenv(EXPOSED_VAR);
+	if (note) {
+		shim_exec_adopt(note);
+		unsetenv(EXPOSED_VAR);
+	}
 	fault_start();
 	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
 }
@@ -1350,6 +1365,157 @@ EXPORT int siginterrupt(int sig, int flag)
 	return do_sigaction(sig, &act, NULL);
 }
 
+/* ---- exec ----
+ *
+ * The new image's library rebuilds the entries of the exposed sockets it
+ * keeps from a note in its environment (shim_exec_note, EXPOSED_VAR). The
+ * environment is built on the caller's stack: a vfork() child may exec, and
+ * must not allocate. At most EXEC_ENV_MAX variables (beyond: no note).
+ */
+#define EXEC_NOTE_MAX 8192
+#define EXEC_ENV_MAX 16384
+
+static size_t env_len(char *const *envp)
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* envp with the note in place of any inherited one, in out (n + 2 slots),
+ * or envp itself when there is nothing to note. */
+static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
+{
+	size_t k = 0, pre = strlen(EXPOSED_VAR "=");
+
+	if (!on() || depth || n > EXEC_ENV_MAX)
+		return envp;
+	memcpy(var, EXPOSED_VAR "=", pre);
+	if (shim_exec_note(var + pre, EXEC_NOTE_MAX - pre) == 0)
+		return envp;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], EXPOSED_VAR "=", pre) != 0)
+			out[k++] = envp[i];
+	out[k++] = var;
+	out[k] = NULL;
+	return out;
+}
+
+#define EXEC_ENV(envp, newenv) \
+	size_t n_##newenv = env_len(envp); \
+	char var_##newenv[EXEC_NOTE_MAX]; \
+	char *out_##newenv[n_##newenv <= EXEC_ENV_MAX ? n_##newenv + 2 : 1]; \
+	char *const *newenv = exec_env(envp, n_##newenv, var_##newenv, out_##newenv)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	int saved = errno;
+	EXEC_ENV(envp, env);
+
+	errno = saved;
+	return real_execve(path, argv, env);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	int saved = errno;
+	EXEC_ENV(envp, env);
+
+	errno = saved;
+	return real_execvpe(file, argv, env);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int saved = errno;
+	EXEC_ENV(envp, env);
+
+	errno = saved;
+	return real_fexecve(fd, argv, env);
+}
+
+/* execl, execle, execlp: their arguments as an array (on the stack). */
+#define LIST_ARGV(arg, ap, argv) \
+	size_t argc_ = 1; \
+	va_start(ap, arg); \
+	while (va_arg(ap, char *)) \
+		argc_++; \
+	va_end(ap); \
+	char *argv[argc_ + 1]; \
+	argv[0] = (char *)arg; \
+	va_start(ap, arg); \
+	for (size_t i_ = 1; i_ <= argc_; i_++) \
+		argv[i_] = va_arg(ap, char *)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	LIST_ARGV(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+/* glibc's system() and popen() spawn their shell with its internal
+ * posix_spawn: the inherited sockets are exposed here first (the shell's
+ * environment is the process's own: no note). */
+EXPORT int system(const char *cmd)
+{
+	if (any() && cmd) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited(false);
+		depth--;
+		errno = saved;
+	}
+	return real_system(cmd);
+}
+
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	if (any()) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited(false);
+		depth--;
+		errno = saved;
+	}
+	return real_popen(cmd, mode);
+}
+
 /* ---- processes ---- */
 
 /*
@@ -1384,7 +1550,8 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 		depth--;
 		errno = saved;
 	}
-	return real_posix_spawn(pid, path, fa, attr, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_posix_spawn(pid, path, fa, attr, argv, env);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -1398,7 +1565,8 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 		depth--;
 		errno = saved;
 	}
-	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_posix_spawnp(pid, file, fa, attr, argv, env);
 }
 
 /* A socket a spawned child gets as one of its fds (subprocess's stdin=sock). */

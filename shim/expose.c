@@ -39,7 +39,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
@@ -264,5 +267,118 @@ void shim_expose_inherited(bool all)
 		 * copies itself, close-on-exec or not. */
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			shim_expose(fd);
+	}
+}
+
+/*
+ * exec (issue 14). An image exec'd with exposed sockets (sshd's re-exec with
+ * the accepted socket, socat's EXEC, inetd) keeps their live kernel fds but
+ * not the shim's memory: its getsockname() would meet the Unix socket. The
+ * interposed exec functions put a note of them in the new image's
+ * environment (shim_exec_note: preload.c's PSTACK_EXPOSED); the new
+ * library reads it at start and rebuilds the entries (shim_exec_adopt),
+ * each with a new placeholder for the options, for the fds that are still
+ * the same files (st_dev, st_ino: a shell may have replaced one meanwhile).
+ * One entry per fd: fd, family, type, listening, local and peer address and
+ * port (hex, host order), receive and send buffer sizes, st_dev, st_ino.
+ */
+#define NOTE_FMT "%d,%d,%d,%d,%x,%x,%x,%x,%d,%d,%llx,%llx;"
+
+size_t shim_exec_note(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	/* Reads only (a vfork child may call it): atomic loads of the
+	 * table, and what an exposed socket kept, set before exposed. */
+	for (int fd = shim_next_sock_fd(0); fd >= 0; fd = shim_next_sock_fd(fd + 1)) {
+		struct shim_sock *k = shim_get_sock(fd);
+		struct stat st;
+		int fl, n;
+
+		if (!k)
+			continue;
+		fl = shim_libc.fcntl(fd, F_GETFD);
+		if (shim_exposed(k) && fl >= 0 && !(fl & FD_CLOEXEC) && sys_fstat(fd, &st) == 0) {
+			n = snprintf(buf + used, len - used, NOTE_FMT, fd, k->family, k->type, k->listening,
+				     k->local.addr, k->local.port, k->peer.addr, k->peer.port, k->ex_rcvbuf,
+				     k->ex_sndbuf, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+			if (n < 0 || (size_t)n >= len - used)
+				buf[used] = '\0';   /* no room: the ones noted so far */
+			else
+				used += (size_t)n;
+		}
+		shim_put(&k->obj);
+	}
+	return used;
+}
+
+/* An exposed entry for fd, a live kernel fd of a socket made elsewhere (a
+ * note from before exec, or a connection handed over a listener's channel),
+ * with a new placeholder for the options. 0 or -errno. */
+int shim_adopt(int fd, const struct shim_exposed_note *n)
+{
+	struct shim_sock *k;
+	int kfd, fl;
+
+	kfd = shim_libc.socket(n->family, n->type | SOCK_CLOEXEC, 0);
+	if (kfd < 0)
+		return -errno;
+	fl = shim_libc.fcntl(fd, F_GETFL);
+	k = shim_sock_new(n->family, n->type, fl >= 0 && (fl & O_NONBLOCK));
+	if (!k) {
+		shim_libc.close(kfd);
+		return -ENOMEM;
+	}
+	k->local = n->local;
+	k->peer = n->peer;
+	k->ex_rcvbuf = n->rcvbuf;
+	k->ex_sndbuf = n->sndbuf;
+	k->listening = n->listening;
+	k->bound = true;
+	if (n->type == SOCK_STREAM && !n->listening)
+		k->ss = SHIM_SS_CONNECTED;
+	if (n->opts)
+		k->opts = *n->opts;
+	atomic_store(&k->kfd, sys_fd_hide(kfd));
+	atomic_store_explicit(&k->exposed, true, memory_order_release);
+	if (shim_install_new(fd, &k->obj) < 0) {
+		kfd = atomic_load(&k->kfd);
+		sys_fd_forget(kfd);
+		shim_libc.close(kfd);
+		free(k);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+void shim_exec_adopt(const char *note)
+{
+	const char *p = note;
+	int used = 0;
+
+	for (;;) {
+		struct shim_exposed_note n = { 0 };
+		unsigned la, lp, pa, pp;
+		unsigned long long dev, ino;
+		int fd, listening;
+		struct stat st;
+
+		if (sscanf(p, NOTE_FMT "%n", &fd, &n.family, &n.type, &listening, &la, &lp, &pa, &pp, &n.rcvbuf,
+			   &n.sndbuf, &dev, &ino, &used) != 12 || used <= 0)
+			break;
+		p += used;
+		n.listening = listening != 0;
+		n.local = (struct ip4_endpoint){ la, (uint16_t)lp };
+		n.peer = (struct ip4_endpoint){ pa, (uint16_t)pp };
+		if ((n.family != AF_INET && n.family != AF_INET6) || (n.type != SOCK_STREAM && n.type != SOCK_DGRAM))
+			continue;
+		/* Still the file the note is about (a socket the new image has at
+		 * that number, not one that replaced it), and none of ours yet. */
+		if (sys_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || (unsigned long long)st.st_dev != dev ||
+		    (unsigned long long)st.st_ino != ino || shim_owns(fd))
+			continue;
+		(void)shim_adopt(fd, &n);
 	}
 }

@@ -340,6 +340,15 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  */
 void shim_expose(int fd);
 void shim_expose_inherited(bool all);
+/*
+ * exec: shim_exec_note writes into buf (len bytes, NUL-terminated) a note of
+ * the exposed sockets whose fds survive exec (no FD_CLOEXEC); the length, 0
+ * when there is none. Only reads (a vfork child may call it). At the new
+ * image's start, shim_exec_adopt rebuilds their entries from the note, for
+ * the fds that are still the same files.
+ */
+size_t shim_exec_note(char *buf, size_t len);
+void shim_exec_adopt(const char *note);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

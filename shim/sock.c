@@ -305,7 +305,7 @@ const struct shim_obj_ops shim_sock_ops = {
 	.waiters = sock_waiters,
 };
 
-static struct shim_sock *sock_new(int family, int type, bool nonblock)
+struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 {
 	struct shim_sock *k = calloc(1, sizeof(*k));
 
@@ -552,7 +552,7 @@ int shim_socket(int domain, int type, int protocol)
 	fd = shim_libc.socket(domain, type, protocol);
 	if (fd < 0)
 		return -errno;
-	k = sock_new(domain, base, type & SOCK_NONBLOCK);
+	k = shim_sock_new(domain, base, type & SOCK_NONBLOCK);
 	if (!k) {
 		shim_libc.close(fd);
 		return -ENOMEM;
@@ -697,7 +697,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	 * the table, so that an exit() meanwhile closes it with the others
 	 * (and the stack it lives in is not freed under it).
 	 */
-	n = sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK);
+	n = shim_sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK);
 	if (!n) {
 		/* Deviation: Linux leaves the connection queued when accept()
 		 * fails for want of memory or an fd; ours is closed (reset). */

@@ -203,3 +203,36 @@ for line in f:
 	assert_line "child $want"
 	assert_line "parent $want"
 }
+
+# WHO: run with a connected socket as stdin and stdout (socat EXEC,nofork,
+# under the preload): Python builds a socket object from fd 0 (it asks
+# SO_DOMAIN, SO_TYPE, SO_PROTOCOL) and prints what it is and whom it talks to.
+WHO='
+import socket
+s = socket.socket(fileno=0)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("family=%d type=%d" % (s.family, s.type), "%s:%d" % s.getsockname(), "%s:%d" % s.getpeername(),
+      "nodelay=%d" % s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), flush=True)
+line = s.makefile("rb").readline()
+s.sendall(b"got " + line)
+'
+
+@test "exec: a program exec'd under the preload with an exposed socket as stdin/stdout (socat EXEC,nofork) sees an AF_INET socket: names, options, data" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	printf '%s' "$WHO" >"$BATS_TEST_TMPDIR/who.py"
+	bg_pre socat 60 socat TCP-LISTEN:7004,fork,reuseaddr "EXEC:$PY $BATS_TEST_TMPDIR/who.py,nofork"
+	wait_stack_up
+	run ker 30 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+print("me %s:%d" % s.getsockname())
+f = s.makefile("rb")
+print(f.readline().decode().strip())
+s.sendall(b"hello\n")
+print(f.readline().decode().strip())
+' "$STACK_IP" 7004
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	assert_line "family=2 type=1 $STACK_IP:7004 $me nodelay=1"
+	assert_line "got hello"
+}

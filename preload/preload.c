@@ -55,6 +55,7 @@
 #include "stack/host/config.h"
 #include "stack/host/lock.h"
 #include "stack/host/logsink.h"
+#include "stack/host/relay.h"
 #include "stack/host/runner.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -283,10 +284,25 @@ static void host_stop(void *ctx, uint64_t linger_us)
 	runner_stop(r, linger_us);
 }
 
+/* The relays' fds (relay_fork_prepare) after the shim's locks. */
+static void fork_prepare(void)
+{
+	shim_fork_prepare();
+	relay_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	relay_fork_parent();
+	shim_fork_parent();
+}
+
 static void fork_child(void)
 {
 	/* The child has no stack thread: its unlocks are plain ones. Under the
-	 * lock, which shim_fork_prepare took before fork(). */
+	 * lock, which shim_fork_prepare took before fork(). The relays' fds
+	 * are the parent's. */
+	runner_fork_child(runner);
 	runner = NULL;
 	shim_fork_child();
 }
@@ -593,7 +609,7 @@ static void init(void)
 		unsetenv(EXPOSED_VAR);
 	}
 	fault_start();
-	pthread_atfork(shim_fork_prepare, shim_fork_parent, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 __attribute__((constructor)) static void preload_ctor(void)

@@ -16,11 +16,15 @@
  * received and nobody read yet is the first thing the relay hands over.
  *
  * When: a dup2/dup3 onto 0, 1 or 2 (shim_dup3), fdopen() and a posix_spawn
- * file action on it (shim_expose), fork() and posix_spawn() for every socket
- * with an fd a child keeps across exec (shim_expose_inherited). Only a
- * connected socket is exposed (a listener, or a socket not connected yet,
- * keeps its placeholder). The cost is the relay's, and only for the sockets
- * exposed: the others are not touched.
+ * file action on it (shim_expose), posix_spawn() for every socket with an fd
+ * a child keeps across exec, fork() for every socket (the child may use any
+ * of its copies: shim_expose_inherited). Only a connected socket or a
+ * listener is exposed (a socket not connected yet keeps its placeholder). A
+ * listener's fd becomes a channel: the relay sends each connection over it
+ * as a connected socket's fd of its own, which accept() in any process that
+ * holds the listener receives (shim_accept4) and gives an exposed entry
+ * (shim_adopt). The cost is the relay's, and only for the sockets exposed:
+ * the others are not touched.
  *
  * A raw system call cannot be seen, but its effect on a live fd can. A UDP
  * socket connected to a stack address is armed (shim_arm): its fd is the
@@ -52,6 +56,13 @@
 /* One exposure at a time: two threads exposing one socket would each give
  * it a relay. Exposure is rare (a dup2, a fork, a UDP connect). */
 static pthread_mutex_t expose_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Stack lock held: k is a TCP listener, whose connections a relay can hand
+ * over a channel (stack/host/relay.h). */
+static bool listener(struct shim_sock *k)
+{
+	return !k->closed && !k->dead && k->listening && k->tcp && tcp_get_state(k->tcp) == TCP_STATE_LISTEN;
+}
 
 /* Stack lock held: k is connected (TCP past its handshake, UDP with a
  * peer), so a relay can serve its fd. */
@@ -155,8 +166,11 @@ static bool make_live(struct shim_sock *k, bool armed)
 	if (fd0 < 0)
 		return false;
 	/* Everything the kernel needs before the swap, without the lock. */
-	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
-			   sv) < 0)
+	/* A listener's fd becomes a channel of connections (SOCK_SEQPACKET,
+	 * like a UDP socket's: a message per connection, and the last
+	 * holder's close seen). */
+	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM && !k->listening ? SOCK_STREAM : SOCK_SEQPACKET) |
+			   SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
@@ -218,7 +232,7 @@ void shim_expose_sock(struct shim_sock *k)
 		snapshot(k);
 		moved = mark_exposed(k);
 		live = true;
-	} else if (!connected(k) || shim_exposed(k)) {
+	} else if ((!connected(k) && !listener(k)) || shim_exposed(k)) {
 		live = true;    /* nothing to do */
 	}
 	shim_unlock();

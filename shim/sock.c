@@ -43,6 +43,7 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -647,6 +648,69 @@ int shim_listen(int fd, int backlog)
 	return r;
 }
 
+/*
+ * accept() on an exposed listener (shim/expose.c), in the process that owns
+ * the stack as in a fork child: the next connection the relay sent over the
+ * channel that the listener's fd is now (stack/host/relay.h), with an
+ * exposed entry of its own. No lock held: the wait is the kernel's recvmsg
+ * on the channel (the listener's O_NONBLOCK, signals and SA_RESTART as for
+ * the kernel's accept).
+ */
+static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, socklen_t *salen, int flags)
+{
+	struct shim_exposed_note en = { .family = k->family, .type = SOCK_STREAM };
+	struct relay_accept_note note;
+	struct sock_opts opts;
+	int nfd = -1, r;
+
+	for (;;) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &note, sizeof(note) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		ssize_t got = shim_libc.recvmsg(fd, &m, flags & SOCK_CLOEXEC ? MSG_CMSG_CLOEXEC : 0);
+
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EINVAL;     /* the stack's process is gone, and its listener */
+		cm = CMSG_FIRSTHDR(&m);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&nfd, CMSG_DATA(cm), sizeof(int));
+		if (nfd >= 0 && got == (ssize_t)sizeof(note) && !(m.msg_flags & MSG_CTRUNC))
+			break;
+		if (nfd >= 0)
+			shim_libc.close(nfd);
+		nfd = -1;
+	}
+	if ((flags & SOCK_NONBLOCK) && shim_libc.fcntl(nfd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		shim_libc.close(nfd);
+		return r;
+	}
+	/* Linux clones the listener's options into the new socket. */
+	shim_lock();
+	opts = k->opts;
+	shim_unlock();
+	en.local = (struct ip4_endpoint){ note.laddr, note.lport };
+	en.peer = (struct ip4_endpoint){ note.paddr, note.pport };
+	en.rcvbuf = note.rcvbuf;
+	en.sndbuf = note.sndbuf;
+	en.opts = &opts;
+	/* The peer's address first: when it cannot be written, the new
+	 * socket is closed (and the connection with it), as in Linux. */
+	r = sa ? sa_out(k, &en.peer, sa, salen) : 0;
+	if (r == 0)
+		r = shim_adopt(nfd, &en);
+	if (r < 0) {
+		shim_libc.close(nfd);
+		return r;
+	}
+	return nfd;
+}
+
 int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 {
 	struct ip4_endpoint peer = { 0, 0 };
@@ -661,6 +725,12 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
 		leave(k);
 		return -EINVAL;
+	}
+	if (shim_exposed(k)) {
+		r = k->type != SOCK_STREAM ? -EOPNOTSUPP :
+		    !k->listening ? -EINVAL : accept_channel(k, fd, sa, salen, flags);
+		leave(k);
+		return r;
 	}
 	shim_lock();
 	if (k->type != SOCK_STREAM) {

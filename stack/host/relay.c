@@ -67,6 +67,7 @@ struct relay {
 	int pend_fd;                /* the program's end of a connection to send, or -1 */
 	struct relay_accept_note pend_note;
 	bool chan_full;             /* the channel took no more: wait for POLLOUT */
+	bool chan_sized;            /* its send buffer made small (io_listener) */
 };
 
 /*
@@ -517,6 +518,17 @@ static void io_tx(struct relay *rl, short rev)
  * it, the next pair made, every holder's close seen. */
 static void io_listener(struct relay *rl, short rev)
 {
+	if (!rl->chan_sized) {
+		/* A socket pair's messages are bounded by the sender's buffer
+		 * alone (net.unix.max_dgram_qlen does not apply between the
+		 * two ends of a pair): the smallest keeps a few connections in
+		 * the channel, and the rest in the listener's accept queue,
+		 * where its backlog applies as on the kernel. */
+		int one = 1;
+
+		(void)SYSC(SYS_setsockopt, rl->fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+		rl->chan_sized = true;
+	}
 	if (rev & POLLOUT)
 		rl->chan_full = false;
 	pthread_mutex_lock(&relay_fd_mu);

@@ -37,8 +37,9 @@
  * channel (SCM_RIGHTS) with a struct relay_accept_note; accept() in any
  * process that holds the listener's fd receives it (shim/sock.c), and the
  * channel's readability is the listener's. Backpressure: while the channel
- * is full (net.unix.max_dgram_qlen messages), no connection is taken off the
- * accept queue, so the listener's backlog applies as on the kernel. When
+ * is full (a few messages: the relay's end has the smallest send buffer), no
+ * connection is taken off the accept queue, so the listener's backlog
+ * applies as on the kernel. When
  * every holder has closed its fd (the relay's end sees POLLHUP), the
  * listener is closed; connections still in the channel then see their
  * relay's end of file, and are closed as a kernel socket's last close.

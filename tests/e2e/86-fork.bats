@@ -290,3 +290,58 @@ print(f.readline().decode().strip())
 	run grep -E "emerg|alert|crit|pstack error" "$(err nginx)"
 	assert_output ""
 }
+
+# SYSTEM_C HOST PORT: connects, writes, lets a popen() shell and a system()
+# shell write into the inherited socket (fd without FD_CLOEXEC), writes again.
+SYSTEM_C='
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])) };
+	char cmd[128], line[64];
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	FILE *f;
+	inet_pton(AF_INET, argv[1], &a.sin_addr);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 || write(s, "parent;", 7) != 7)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "printf popen-child\\; >&%d && echo done", s);
+	f = popen(cmd, "r");
+	if (!f || !fgets(line, sizeof(line), f) || pclose(f) != 0)
+		return 2;
+	snprintf(cmd, sizeof(cmd), "printf system-child\\; >&%d", s);
+	if (system(cmd) != 0)
+		return 3;
+	return write(s, "parent-again", 12) == 12 && close(s) == 0 ? 0 : 4;
+}
+'
+
+@test "system() and popen() children write into an inherited stack socket, in order with the parent" {
+	printf '%s' "$SYSTEM_C" >"$BATS_TEST_TMPDIR/system.c"
+	gcc -O2 -o "$BATS_TEST_TMPDIR/system" "$BATS_TEST_TMPDIR/system.c"
+	bg_ker srv 30 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9100))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+data = b""
+while True:
+    b = c.recv(100)
+    if not b:
+        break
+    data += b
+print(data.decode(), flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	run pre 20 "$BATS_TEST_TMPDIR/system" "$HOST_IP" 9100
+	assert_success
+	bg_wait srv 10
+	run cat "$(out srv)"
+	assert_line "parent;popen-child;system-child;parent-again"
+}

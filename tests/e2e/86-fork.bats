@@ -10,7 +10,10 @@ load load-lib
 
 setup_file() { TOOLS=$PSTACK_BUILD/tools; export TOOLS; }
 setup() { e2e_setup; }
-teardown() { e2e_teardown; }
+teardown() {
+	e2e_teardown
+	[ -z "${PGROOT:-}" ] || rm -rf "$PGROOT"
+}
 
 # nginx_workers: the PIDs of the nginx master's children, sorted.
 nginx_workers() {
@@ -344,4 +347,44 @@ print(data.decode(), flush=True)
 	bg_wait srv 10
 	run cat "$(out srv)"
 	assert_line "parent;popen-child;system-child;parent-again"
+}
+
+# PostgreSQL: the postmaster forks a backend per connection (and its own
+# helpers); the backends use the accepted sockets through relays and ask
+# them about their peer (pg_hba.conf by address, inet_client_addr()).
+@test "PostgreSQL under the preload (postmaster forks the backends): pgbench -i and a 10 s pgbench -c 8 from the kernel side without errors" {
+	[ -x /usr/local/bin/postgres ] && [ -x /usr/local/bin/initdb ] || skip "no PostgreSQL server in /usr/local/bin"
+	command -v pgbench >/dev/null || skip "pgbench is not installed (Debian: postgresql-client)"
+	id postgres >/dev/null 2>&1 || skip "no postgres user"
+	# A TAP the postgres user may attach to; /dev/net/tun open to it in
+	# the private mount namespace of the server's `ip netns exec` (as
+	# lib.bash's nobody() does).
+	nsx ip link del "$TAP"
+	nsx ip tuntap add dev "$TAP" mode tap user postgres
+	nsx ip addr add "$HOST_IP/24" dev "$TAP"
+	nsx ip link set "$TAP" up
+	PGROOT=$(mktemp -d /tmp/pst-pg.XXXXXX)
+	chown postgres "$PGROOT"
+	runuser -u postgres -- /usr/local/bin/initdb -D "$PGROOT/data" -A trust -U postgres >"$BATS_TEST_TMPDIR/initdb.log" 2>&1 ||
+		fail "initdb: $(tail -5 "$BATS_TEST_TMPDIR/initdb.log")"
+	echo "host all all 192.0.2.0/24 trust" >>"$PGROOT/data/pg_hba.conf"
+	local as_pg=${NOBODY_SH//--reuid=nobody --regid=nogroup/--reuid=postgres --regid=postgres}
+	_bg pg ip netns exec "$NS" timeout -k 3 120 sh -c "$as_pg" sh "$BATS_TEST_TMPDIR/tun" \
+		env LD_PRELOAD="$PRELOAD" /usr/local/bin/postgres -D "$PGROOT/data" -c listen_addresses="$STACK_IP" \
+		-c unix_socket_directories="$PGROOT" -c max_connections=50
+	wait_until 30 "postgres to accept connections" nsx pg_isready -q -h "$STACK_IP" -U postgres -t 1
+	run ker 20 psql -h "$STACK_IP" -U postgres -Atc "select inet_server_addr(), inet_client_addr()"
+	assert_success
+	assert_output "$STACK_IP|$HOST_IP"
+	tap_mark
+	run ker 60 pgbench -h "$STACK_IP" -U postgres -i -s 2 postgres
+	assert_success
+	run ker 60 pgbench -h "$STACK_IP" -U postgres -c 8 -T 10 postgres
+	echo "$output"
+	assert_success
+	assert_output --partial "number of failed transactions: 0"
+	assert_output --regexp "number of transactions actually processed: [1-9][0-9]*"
+	tap_assert_crossed 100000 100000
+	run grep -E "FATAL|PANIC|pstack error" "$(err pg)"
+	assert_output ""
 }

@@ -388,3 +388,44 @@ print(data.decode(), flush=True)
 	run grep -E "FATAL|PANIC|pstack error" "$(err pg)"
 	assert_output ""
 }
+
+# OpenSSH: sshd forks for each connection and re-execs itself with the
+# accepted socket (the new image gets its entry back: SSH_CONNECTION shows
+# the addresses); its privilege-separated children use it through relays.
+@test "sshd -D under the preload: key login runs a command (SSH_CONNECTION right), scp copies 64 MiB byte-exact" {
+	[ -x /usr/sbin/sshd ] || skip "sshd is not installed (Debian: openssh-server)"
+	local d=$BATS_TEST_TMPDIR/ssh
+	mkdir -p "$d" /run/sshd
+	chmod 700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
+	cp "$d/user_key.pub" "$d/authorized_keys"
+	cat >"$d/sshd_config" <<CONF
+Port 2222
+ListenAddress $STACK_IP
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+CONF
+	bg_pre sshd 120 /usr/sbin/sshd -D -e -f "$d/sshd_config"
+	wait_stack_up
+	local opts=(-i "$d/user_key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
+		-o LogLevel=ERROR)
+	run retry_refused 20 ker 30 ssh -p 2222 "${opts[@]}" "root@$STACK_IP" 'echo "via $SSH_CONNECTION"'
+	assert_success
+	assert_output --regexp "^via $HOST_IP [0-9]+ $STACK_IP 2222$"
+	make_data "$BATS_TEST_TMPDIR/in" $((64 * MiB))
+	tap_mark
+	run ker 120 scp -P 2222 "${opts[@]}" "$BATS_TEST_TMPDIR/in" "root@$STACK_IP:$BATS_TEST_TMPDIR/copy"
+	assert_success
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/copy"
+	tap_assert_crossed 100000 $((64 * MiB))
+	run grep -c "pstack error" "$(err sshd)"
+	assert_output 0
+}

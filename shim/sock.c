@@ -745,6 +745,14 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	for (;;) {
 		int err = 0;
 
+		if (shim_exposed(k)) {
+			/* Exposed while this thread waited (another thread's
+			 * fork): the channel has the connections now. */
+			shim_unlock();
+			r = accept_channel(k, fd, sa, salen, flags);
+			leave(k);
+			return r;
+		}
 		if (!k->tcp) {
 			r = -EBADF;
 			goto out;

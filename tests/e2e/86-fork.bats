@@ -429,3 +429,39 @@ CONF
 	run grep -c "pstack error" "$(err sshd)"
 	assert_output 0
 }
+
+# A thread blocked in accept() while another thread forks: the listener is
+# exposed under it, and the connection comes to it over the channel.
+@test "a thread blocked in accept() while another thread forks gets the next connection (through the listener's channel)" {
+	bg_pre srv 30 "$PY" -c '
+import os, socket, sys, threading, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7005))
+l.listen(8)
+def serve():
+    c, a = l.accept()
+    c.sendall(b"accepted %s:%d\n" % (a[0].encode(), a[1]))
+    c.close()
+t = threading.Thread(target=serve)
+t.start()
+time.sleep(0.5)                 # the thread is in accept() now
+pid = os.fork()
+if pid == 0:
+    time.sleep(5)
+    os._exit(0)
+print("forked", flush=True)
+t.join()
+os.waitpid(pid, 0)
+' "$STACK_IP"
+	wait_log "$(out srv)" forked 20
+	run ker 10 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7005), timeout=5)
+print("me %s:%d" % s.getsockname())
+print(s.makefile("rb").readline().decode().strip())
+' "$STACK_IP"
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	assert_line "accepted $me"
+}

@@ -56,6 +56,7 @@
 #include "stack/host/keeper.h"
 #include "stack/host/lock.h"
 #include "stack/host/logsink.h"
+#include "stack/host/relay.h"
 #include "stack/host/runner.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -115,6 +116,11 @@
 	X(posix_spawnp, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
 			      const posix_spawnattr_t *, char *const[], char *const[])) \
 	X(posix_spawn_file_actions_adddup2, int, (posix_spawn_file_actions_t *, int, int)) \
+	X(execve, int, (const char *, char *const[], char *const[])) \
+	X(execvpe, int, (const char *, char *const[], char *const[])) \
+	X(fexecve, int, (int, char *const[], char *const[])) \
+	X(system, int, (const char *)) \
+	X(popen, FILE *, (const char *, const char *)) \
 	X(_exit, void, (int)) \
 	X(execve, int, (const char *, char *const[], char *const[])) \
 	X(execvpe, int, (const char *, char *const[], char *const[])) \
@@ -397,16 +403,23 @@ static void exit_guard(int sig)
 	raise(sig);
 }
 
+/* The relays' fds (relay_fork_prepare) after the shim's locks. The
+ * keeper's fork (t_keeper_fork) is made with the stack lock held: the
+ * keeper takes every relay fd with it. */
 static void fork_prepare(void)
 {
-	if (!t_keeper_fork)
-		shim_fork_prepare();
+	if (t_keeper_fork)
+		return;
+	shim_fork_prepare();
+	relay_fork_prepare();
 }
 
 static void fork_parent(void)
 {
-	if (!t_keeper_fork)
-		shim_fork_parent();
+	if (t_keeper_fork)
+		return;
+	relay_fork_parent();
+	shim_fork_parent();
 }
 
 static void fork_child(void)
@@ -414,7 +427,9 @@ static void fork_child(void)
 	if (t_keeper_fork)
 		return;     /* the keeper: keeper_child does it, once it is one */
 	/* The child has no stack thread: its unlocks are plain ones. Under the
-	 * lock, which shim_fork_prepare took before fork(). */
+	 * lock, which shim_fork_prepare took before fork(). The relays' fds
+	 * are the parent's. */
+	runner_fork_child(runner);
 	runner = NULL;
 	shim_fork_child();
 }
@@ -669,8 +684,12 @@ static void *resolve(const char *name, void *self)
 	return p;
 }
 
+/* The note of the exposed sockets an exec'd image keeps (shim_exec_note). */
+#define EXPOSED_VAR "PSTACK_EXPOSED"
+
 static void init(void)
 {
+	const char *note;
 	struct shim_libc libc;
 	struct shim_host host = {
 		.ctx = NULL, .start = host_start, .stack = host_stack, .lock = host_lock,
@@ -714,6 +733,12 @@ static void init(void)
 	/* The core's log lines go to stderr until the settings say otherwise. */
 	logsink_stderr();
 	shim_init(&libc, &host);
+	/* An image exec'd with exposed sockets: their entries again. */
+	note = getenv(EXPOSED_VAR);
+	if (note) {
+		shim_exec_adopt(note);
+		unsetenv(EXPOSED_VAR);
+	}
 	fault_start();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
@@ -1504,13 +1529,86 @@ EXPORT int siginterrupt(int sig, int flag)
 	return do_sigaction(sig, &act, NULL);
 }
 
+/* ---- exec ----
+ *
+ * The new image's library rebuilds the entries of the exposed sockets it
+ * keeps from a note in its environment (shim_exec_note, EXPOSED_VAR). The
+ * environment is built on the caller's stack: a vfork() child may exec, and
+ * must not allocate. At most EXEC_ENV_MAX variables (beyond: no note).
+ */
+#define EXEC_NOTE_MAX 8192
+#define EXEC_ENV_MAX 16384
+
+static size_t env_len(char *const *envp)
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* envp with the note in place of any inherited one, in out (n + 2 slots),
+ * or envp itself when there is nothing to note. */
+static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
+{
+	size_t k = 0, pre = strlen(EXPOSED_VAR "=");
+
+	if (!on() || depth || n > EXEC_ENV_MAX)
+		return envp;
+	memcpy(var, EXPOSED_VAR "=", pre);
+	if (shim_exec_note(var + pre, EXEC_NOTE_MAX - pre) == 0)
+		return envp;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], EXPOSED_VAR "=", pre) != 0)
+			out[k++] = envp[i];
+	out[k++] = var;
+	out[k] = NULL;
+	return out;
+}
+
+#define EXEC_ENV(envp, newenv) \
+	size_t n_##newenv = env_len(envp); \
+	char var_##newenv[EXEC_NOTE_MAX]; \
+	char *out_##newenv[n_##newenv <= EXEC_ENV_MAX ? n_##newenv + 2 : 1]; \
+	char *const *newenv = exec_env(envp, n_##newenv, var_##newenv, out_##newenv)
+
+/* glibc's system() and popen() spawn their shell with its internal
+ * posix_spawn: the inherited sockets are exposed here first (the shell's
+ * environment is the process's own: no note). */
+EXPORT int system(const char *cmd)
+{
+	if (any() && cmd) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited(false);
+		depth--;
+		errno = saved;
+	}
+	return real_system(cmd);
+}
+
+EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	if (any()) {
+		int saved = errno;
+
+		depth++;
+		shim_expose_inherited(false);
+		depth--;
+		errno = saved;
+	}
+	return real_popen(cmd, mode);
+}
+
 /* ---- processes ---- */
 
 /*
- * A child keeps the fds without FD_CLOEXEC across exec (and may use any fd
- * itself): their sockets get a live kernel fd first (shim/expose.c), served
- * by this process's stack. Then the atfork handlers (registered at init) do
- * the shim's part.
+ * A fork child may use any socket it inherits (and keeps those without
+ * FD_CLOEXEC across exec): they get a live kernel fd first (shim/expose.c),
+ * served by this process's stack. Then the atfork handlers (registered at
+ * init) do the shim's part.
  */
 EXPORT pid_t fork(void)
 {
@@ -1518,7 +1616,7 @@ EXPORT pid_t fork(void)
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(true);
 		depth--;
 		errno = saved;
 	}
@@ -1589,11 +1687,12 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(false);
 		depth--;
 		errno = saved;
 	}
-	return real_posix_spawn(pid, path, fa, attr, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_posix_spawn(pid, path, fa, attr, argv, env);
 }
 
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -1603,11 +1702,12 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 		int saved = errno;
 
 		depth++;
-		shim_expose_inherited();
+		shim_expose_inherited(false);
 		depth--;
 		errno = saved;
 	}
-	return real_posix_spawnp(pid, file, fa, attr, argv, envp);
+	EXEC_ENV(envp, env);
+	return real_posix_spawnp(pid, file, fa, attr, argv, env);
 }
 
 /* A socket a spawned child gets as one of its fds (subprocess's stdin=sock). */
@@ -1653,16 +1753,27 @@ struct exec_keeper {
 	int gate;
 };
 
-static bool exec_begin(struct exec_keeper *k)
+/* Before the note of them (exec_env) and exec_begin, which holds the
+ * shim's locks across the exec. */
+static void exec_expose(void)
 {
 	int saved = errno;
 
 	/* A vfork() child shares our memory: it must not touch the stack. */
 	if (!any() || shim_vfork_child())
-		return false;
+		return;
 	depth++;
-	shim_expose_inherited();
+	shim_expose_inherited(false);
 	depth--;
+	errno = saved;
+}
+
+static bool exec_begin(struct exec_keeper *k)
+{
+	int saved = errno;
+
+	if (!any() || shim_vfork_child())
+		return false;
 	stack_lock(&lock);
 	k->r = runner;
 	if (k->r && runner_relays_left(k->r) &&
@@ -1689,8 +1800,14 @@ static void exec_failed(struct exec_keeper *k)
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct exec_keeper k;
-	bool kept = exec_begin(&k);
-	int rc = real_execve(path, argv, envp);
+	int saved = errno, rc;
+	bool kept;
+
+	exec_expose();
+	EXEC_ENV(envp, env);
+	kept = exec_begin(&k);
+	errno = saved;
+	rc = real_execve(path, argv, env);
 
 	if (kept)
 		exec_failed(&k);
@@ -1705,8 +1822,14 @@ EXPORT int execv(const char *path, char *const argv[])
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	struct exec_keeper k;
-	bool kept = exec_begin(&k);
-	int rc = real_execvpe(file, argv, envp);
+	int saved = errno, rc;
+	bool kept;
+
+	exec_expose();
+	EXEC_ENV(envp, env);
+	kept = exec_begin(&k);
+	errno = saved;
+	rc = real_execvpe(file, argv, env);
 
 	if (kept)
 		exec_failed(&k);
@@ -1721,8 +1844,14 @@ EXPORT int execvp(const char *file, char *const argv[])
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	struct exec_keeper k;
-	bool kept = exec_begin(&k);
-	int rc = real_fexecve(fd, argv, envp);
+	int saved = errno, rc;
+	bool kept;
+
+	exec_expose();
+	EXEC_ENV(envp, env);
+	kept = exec_begin(&k);
+	errno = saved;
+	rc = real_fexecve(fd, argv, env);
 
 	if (kept)
 		exec_failed(&k);

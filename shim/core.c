@@ -1197,6 +1197,9 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 
 /* ---- fork and exit ---- */
 
+/* Objects out of the table that exit must close too (shim_limbo_add). */
+static struct shim_obj *limbo;
+
 void shim_fork_prepare(void)
 {
 	shim_lock();
@@ -1216,9 +1219,27 @@ void shim_fork_child(void)
 	 * the parent's stack. Its inherited stack sockets keep their
 	 * placeholders (so exec and CLOEXEC behave), any other use fails with
 	 * EBADF after one line, close() closes just the placeholder, and new
-	 * sockets in the child are the kernel's. Its exit stops nothing.
+	 * sockets in the child are the kernel's; the exposed ones (every
+	 * connected socket, exposed by fork()) are live kernel fds, served by
+	 * the parent's relay. Its exit stops nothing.
 	 */
 	forked = true;
+	/* The stack objects are the parent's (this copy of them is frozen):
+	 * the exposed sockets answer from what they kept (internal.h). */
+	for (int fd = 0; fd < atomic_load(&shim_tab_high); fd++) {
+		_Atomic(struct shim_obj *) *s = slot(fd, false);
+		struct shim_obj *o = s ? atomic_load_explicit(s, memory_order_relaxed) : NULL;
+
+		if (o && o->kind == SHIM_OBJ_SOCK) {
+			struct shim_sock *k = (struct shim_sock *)o;
+
+			k->tcp = NULL;
+			k->udp = NULL;
+			k->relay = NULL;
+		}
+	}
+	for (struct shim_obj *o = limbo; o; o = o->limbo_next)
+		((struct shim_sock *)o)->tcp = NULL;
 	stack_running = false;
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
@@ -1228,9 +1249,6 @@ void shim_fork_child(void)
 	pthread_mutex_unlock(&tab_mu);
 	shim_unlock();  /* the host's plain unlock: it has no stack in the child */
 }
-
-/* Objects out of the table that exit must close too (shim_limbo_add). */
-static struct shim_obj *limbo;
 
 void shim_limbo_add(struct shim_obj *o)
 {

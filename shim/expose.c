@@ -16,11 +16,15 @@
  * received and nobody read yet is the first thing the relay hands over.
  *
  * When: a dup2/dup3 onto 0, 1 or 2 (shim_dup3), fdopen() and a posix_spawn
- * file action on it (shim_expose), fork() and posix_spawn() for every socket
- * with an fd a child keeps across exec (shim_expose_inherited). Only a
- * connected socket is exposed (a listener, or a socket not connected yet,
- * keeps its placeholder). The cost is the relay's, and only for the sockets
- * exposed: the others are not touched.
+ * file action on it (shim_expose), posix_spawn() for every socket with an fd
+ * a child keeps across exec, fork() for every socket (the child may use any
+ * of its copies: shim_expose_inherited). Only a connected socket or a
+ * listener is exposed (a socket not connected yet keeps its placeholder). A
+ * listener's fd becomes a channel: the relay sends each connection over it
+ * as a connected socket's fd of its own, which accept() in any process that
+ * holds the listener receives (shim_accept4) and gives an exposed entry
+ * (shim_adopt). The cost is the relay's, and only for the sockets exposed:
+ * the others are not touched.
  *
  * A raw system call cannot be seen, but its effect on a live fd can. A UDP
  * socket connected to a stack address is armed (shim_arm): its fd is the
@@ -39,7 +43,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
@@ -49,6 +56,13 @@
 /* One exposure at a time: two threads exposing one socket would each give
  * it a relay. Exposure is rare (a dup2, a fork, a UDP connect). */
 static pthread_mutex_t expose_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Stack lock held: k is a TCP listener, whose connections a relay can hand
+ * over a channel (stack/host/relay.h). */
+static bool listener(struct shim_sock *k)
+{
+	return !k->closed && !k->dead && k->listening && k->tcp && tcp_get_state(k->tcp) == TCP_STATE_LISTEN;
+}
 
 /* Stack lock held: k is connected (TCP past its handshake, UDP with a
  * peer), so a relay can serve its fd. */
@@ -72,6 +86,29 @@ static bool connected(struct shim_sock *k)
 		}
 	}
 	return k->udp && udp_peer(k->udp, &peer) == 0;
+}
+
+/* Stack lock held: what k is now, kept for the processes that answer
+ * without its stack object (internal.h: local, peer, the buffer sizes). */
+static void snapshot(struct shim_sock *k)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	int v;
+
+	if (k->tcp) {
+		tcp_local(k->tcp, &k->local);
+		if (tcp_peer(k->tcp, &ep) == 0)
+			k->peer = ep;
+		if (tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
+			k->ex_rcvbuf = v;
+		if (tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
+			k->ex_sndbuf = v;
+	} else if (k->udp) {
+		udp_local(k->udp, &k->local);
+		if (udp_peer(k->udp, &ep) == 0)
+			k->peer = ep;
+		k->ex_rcvbuf = (int)udp_get_rcvbuf(k->udp);
+	}
 }
 
 /* The relay has closed the connection (lock held). */
@@ -122,7 +159,6 @@ static const struct relay_cb expose_cb = {
 static bool make_live(struct shim_sock *k, bool armed)
 {
 	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
-	struct ip4_endpoint peer = { 0, 0 };
 	struct shim_epitem *moved = NULL;
 	void *rl = NULL;
 
@@ -130,8 +166,11 @@ static bool make_live(struct shim_sock *k, bool armed)
 	if (fd0 < 0)
 		return false;
 	/* Everything the kernel needs before the swap, without the lock. */
-	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
-			   sv) < 0)
+	/* A listener's fd becomes a channel of connections (SOCK_SEQPACKET,
+	 * like a UDP socket's: a message per connection, and the last
+	 * holder's close seen). */
+	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM && !k->listening ? SOCK_STREAM : SOCK_SEQPACKET) |
+			   SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
@@ -153,10 +192,8 @@ static bool make_live(struct shim_sock *k, bool armed)
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
+		snapshot(k);
 		k->relay = rl;
-		if (k->udp)
-			(void)udp_peer(k->udp, &peer);
-		k->peer = peer;
 		if (!armed)
 			moved = mark_exposed(k);
 		sv[1] = kfd = -1;   /* the relay's, and the socket's */
@@ -192,9 +229,10 @@ void shim_expose_sock(struct shim_sock *k)
 	if (k->relay && !shim_exposed(k)) {
 		/* Armed already: the relay serves it from now on. */
 		shim_host.relay_expose(shim_host.ctx, k->relay);
+		snapshot(k);
 		moved = mark_exposed(k);
 		live = true;
-	} else if (!connected(k) || shim_exposed(k)) {
+	} else if ((!connected(k) && !listener(k)) || shim_exposed(k)) {
 		live = true;    /* nothing to do */
 	}
 	shim_unlock();
@@ -232,15 +270,129 @@ void shim_expose(int fd)
 	shim_put(&k->obj);
 }
 
-void shim_expose_inherited(void)
+void shim_expose_inherited(bool all)
 {
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
 		return;
 	for (int fd = shim_next_sock_fd(0); fd >= 0; fd = shim_next_sock_fd(fd + 1)) {
-		int fl = shim_libc.fcntl(fd, F_GETFD);
+		int fl = all ? 0 : shim_libc.fcntl(fd, F_GETFD);
 
-		/* A child keeps it across exec, or uses it itself. */
+		/* A child keeps it across exec; a fork child also uses its
+		 * copies itself, close-on-exec or not. */
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			shim_expose(fd);
+	}
+}
+
+/*
+ * exec (issue 14). An image exec'd with exposed sockets (sshd's re-exec with
+ * the accepted socket, socat's EXEC, inetd) keeps their live kernel fds but
+ * not the shim's memory: its getsockname() would meet the Unix socket. The
+ * interposed exec functions put a note of them in the new image's
+ * environment (shim_exec_note: preload.c's PSTACK_EXPOSED); the new
+ * library reads it at start and rebuilds the entries (shim_exec_adopt),
+ * each with a new placeholder for the options, for the fds that are still
+ * the same files (st_dev, st_ino: a shell may have replaced one meanwhile).
+ * One entry per fd: fd, family, type, listening, local and peer address and
+ * port (hex, host order), receive and send buffer sizes, st_dev, st_ino.
+ */
+#define NOTE_FMT "%d,%d,%d,%d,%x,%x,%x,%x,%d,%d,%llx,%llx;"
+
+size_t shim_exec_note(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	/* Reads only (a vfork child may call it): atomic loads of the
+	 * table, and what an exposed socket kept, set before exposed. */
+	for (int fd = shim_next_sock_fd(0); fd >= 0; fd = shim_next_sock_fd(fd + 1)) {
+		struct shim_sock *k = shim_get_sock(fd);
+		struct stat st;
+		int fl, n;
+
+		if (!k)
+			continue;
+		fl = shim_libc.fcntl(fd, F_GETFD);
+		if (shim_exposed(k) && fl >= 0 && !(fl & FD_CLOEXEC) && sys_fstat(fd, &st) == 0) {
+			n = snprintf(buf + used, len - used, NOTE_FMT, fd, k->family, k->type, k->listening,
+				     k->local.addr, k->local.port, k->peer.addr, k->peer.port, k->ex_rcvbuf,
+				     k->ex_sndbuf, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+			if (n < 0 || (size_t)n >= len - used)
+				buf[used] = '\0';   /* no room: the ones noted so far */
+			else
+				used += (size_t)n;
+		}
+		shim_put(&k->obj);
+	}
+	return used;
+}
+
+/* An exposed entry for fd, a live kernel fd of a socket made elsewhere (a
+ * note from before exec, or a connection handed over a listener's channel),
+ * with a new placeholder for the options. 0 or -errno. */
+int shim_adopt(int fd, const struct shim_exposed_note *n)
+{
+	struct shim_sock *k;
+	int kfd, fl;
+
+	kfd = shim_libc.socket(n->family, n->type | SOCK_CLOEXEC, 0);
+	if (kfd < 0)
+		return -errno;
+	fl = shim_libc.fcntl(fd, F_GETFL);
+	k = shim_sock_new(n->family, n->type, fl >= 0 && (fl & O_NONBLOCK));
+	if (!k) {
+		shim_libc.close(kfd);
+		return -ENOMEM;
+	}
+	k->local = n->local;
+	k->peer = n->peer;
+	k->ex_rcvbuf = n->rcvbuf;
+	k->ex_sndbuf = n->sndbuf;
+	k->listening = n->listening;
+	k->bound = true;
+	if (n->type == SOCK_STREAM && !n->listening)
+		k->ss = SHIM_SS_CONNECTED;
+	if (n->opts)
+		k->opts = *n->opts;
+	atomic_store(&k->kfd, sys_fd_hide(kfd));
+	atomic_store_explicit(&k->exposed, true, memory_order_release);
+	if (shim_install_new(fd, &k->obj) < 0) {
+		kfd = atomic_load(&k->kfd);
+		sys_fd_forget(kfd);
+		shim_libc.close(kfd);
+		free(k);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+void shim_exec_adopt(const char *note)
+{
+	const char *p = note;
+	int used = 0;
+
+	for (;;) {
+		struct shim_exposed_note n = { 0 };
+		unsigned la, lp, pa, pp;
+		unsigned long long dev, ino;
+		int fd, listening;
+		struct stat st;
+
+		if (sscanf(p, NOTE_FMT "%n", &fd, &n.family, &n.type, &listening, &la, &lp, &pa, &pp, &n.rcvbuf,
+			   &n.sndbuf, &dev, &ino, &used) != 12 || used <= 0)
+			break;
+		p += used;
+		n.listening = listening != 0;
+		n.local = (struct ip4_endpoint){ la, (uint16_t)lp };
+		n.peer = (struct ip4_endpoint){ pa, (uint16_t)pp };
+		if ((n.family != AF_INET && n.family != AF_INET6) || (n.type != SOCK_STREAM && n.type != SOCK_DGRAM))
+			continue;
+		/* Still the file the note is about (a socket the new image has at
+		 * that number, not one that replaced it), and none of ours yet. */
+		if (sys_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || (unsigned long long)st.st_dev != dev ||
+		    (unsigned long long)st.st_ino != ino || shim_owns(fd))
+			continue;
+		(void)shim_adopt(fd, &n);
 	}
 }

@@ -127,7 +127,15 @@ struct shim_sock {
 	atomic_bool exposed;
 	atomic_int kfd;         /* -1 while the fd is the placeholder itself */
 	void *relay;            /* also while armed (shim_arm) */
-	struct ip4_endpoint peer;   /* UDP: the peer when the relay came (recvmsg's address) */
+	/*
+	 * What the socket was when the relay came, set before exposed: what a
+	 * process without the stack object answers from (a fork child, an
+	 * image exec'd with the fd, this process once the relay closed the
+	 * connection): getsockname, getpeername (UDP: recvmsg's address too),
+	 * the buffer sizes.
+	 */
+	struct ip4_endpoint local, peer;
+	int ex_rcvbuf, ex_sndbuf;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
@@ -274,6 +282,18 @@ void shim_expose_sock(struct shim_sock *k);
 /* No lock held: a UDP socket just connected to a stack address gets its
  * live fd, the relay armed (exposed by the program's first raw write). */
 void shim_arm(struct shim_sock *k);
+/* What an exposed socket made elsewhere is (shim_adopt). */
+struct shim_exposed_note {
+	int family, type;
+	bool listening;
+	struct ip4_endpoint local, peer;
+	int rcvbuf, sndbuf;
+	const struct sock_opts *opts;   /* NULL: the defaults */
+};
+/* No lock held: fd, a live kernel fd of a socket made elsewhere (before
+ * exec, or handed over a listener's channel), gets an exposed entry with a
+ * new placeholder. 0 or -errno (-EEXIST: the slot was taken). */
+int shim_adopt(int fd, const struct shim_exposed_note *n);
 static inline bool shim_exposed(struct shim_sock *k)
 {
 	return atomic_load_explicit(&k->exposed, memory_order_acquire);
@@ -289,6 +309,8 @@ static inline int shim_opt_fd(struct shim_sock *k, int fd)
 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;
+/* A new socket object, in no table yet (NULL: no memory). */
+struct shim_sock *shim_sock_new(int family, int type, bool nonblock);
 unsigned shim_sock_poll(struct shim_sock *k);   /* stack lock held; POLL* bits */
 unsigned shim_sock_poll_user(struct shim_sock *k);   /* the same, for poll/select/epoll */
 

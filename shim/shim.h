@@ -28,13 +28,14 @@
  *     wakeup, and EBADF is what the same call made after close() returns).
  *   - Exposure (shim/expose.c): a connected socket reached outside the
  *     interposed calls (dup2/dup3 onto 0-2, fdopen, a posix_spawn file
- *     action, an fd without FD_CLOEXEC at fork/posix_spawn) gets a live
- *     kernel fd: one end of a Unix socket pair (stream for TCP, seqpacket
- *     for UDP) that the host's relay serves. From then on its data,
- *     readiness (poll, select, epoll) and shutdown are the kernel fd's, for
- *     the interposed calls too (what the stack had received comes first);
+ *     action, an fd without FD_CLOEXEC at posix_spawn/system/popen, any fd
+ *     at fork) gets a live kernel fd: one end of a Unix socket pair (stream
+ *     for TCP, seqpacket for UDP and for a listener's channel) that the
+ *     host's relay serves. From then on its data, readiness (poll, select,
+ *     epoll) and shutdown are the kernel fd's, for the interposed calls too
+ *     (what the stack had received comes first);
  *     getsockname/getpeername/getsockopt/setsockopt still answer from the
- *     stack and the hidden placeholder; recvmsg/recvfrom on UDP give the
+ *     stack (or what the socket kept) and the hidden placeholder; recvmsg/recvfrom on UDP give the
  *     connected peer's address. A UDP socket connected to a stack address
  *     is armed: its fd is live from connect() on while the stack serves the
  *     interposed calls, and a datagram written through the kernel fd (a raw
@@ -42,13 +43,21 @@
  *     for writes), and the connection closes when the fd's last reference,
  *     in any process, goes (when this process exits or execs first, a
  *     keeper process serves the other holders: stack/host/keeper.h).
- *   - fork(): the child has no stack. Its inherited stack sockets that were
- *     exposed (an fd without FD_CLOEXEC) are plain kernel fds there; the
- *     others keep their placeholders (exec and CLOEXEC behave), any other
- *     use prints one line and fails with EBADF, close() closes the
- *     placeholder; new Internet sockets in the child are the kernel's; the
- *     child's exit stops nothing. A vfork()/posix_spawn child (shared
- *     memory) changes nothing in the shim: all its calls go to the kernel.
+ *   - fork(): the child has no stack; the parent keeps serving it. fork()
+ *     exposes every connected socket and listener first (close-on-exec or
+ *     not): in the child they are served as in the parent after exposure
+ *     (data, readiness, shutdown through the live fd; getsockname,
+ *     getpeername and the buffer sizes from what the socket kept when it
+ *     was exposed; the options on the hidden placeholder; accept() on a
+ *     listener takes the next connection from its channel, in the parent
+ *     too). The others (connecting) keep their placeholders (exec and
+ *     CLOEXEC behave), any other use prints one line and fails with EBADF,
+ *     close() closes the placeholder; new Internet sockets in the child are
+ *     the kernel's; the child's exit stops nothing. A vfork()/posix_spawn
+ *     child (shared memory) changes nothing in the shim: all its calls go
+ *     to the kernel.
+ *   - exec: an image exec'd under the preload gets its exposed sockets'
+ *     entries back (shim_exec_note, shim_exec_adopt).
  *   - Loopback (127.0.0.0/8, ::1, and a connect to 0.0.0.0/::) is the
  *     kernel's: the socket leaves the shim (with its options, and its epoll
  *     registrations, which move to the kernel's epoll). bind to INADDR_ANY
@@ -335,11 +344,21 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  * socket, when it is one that can be (connected), before fdopen() or a
  * posix_spawn file action that hands it to a child; shim_dup3 does it itself
  * for a dup2/dup3 onto 0, 1 or 2. shim_expose_inherited: every such socket
- * with an fd a child would keep across exec (no FD_CLOEXEC), before fork()
- * or posix_spawn(). Both without the lock; nothing in a child process.
+ * a child gets, before fork() (all: the child uses its copies itself) or
+ * posix_spawn() (only those with an fd without FD_CLOEXEC, which the child
+ * keeps across exec). Both without the lock; nothing in a child process.
  */
 void shim_expose(int fd);
-void shim_expose_inherited(void);
+void shim_expose_inherited(bool all);
+/*
+ * exec: shim_exec_note writes into buf (len bytes, NUL-terminated) a note of
+ * the exposed sockets whose fds survive exec (no FD_CLOEXEC); the length, 0
+ * when there is none. Only reads (a vfork child may call it). At the new
+ * image's start, shim_exec_adopt rebuilds their entries from the note, for
+ * the fds that are still the same files.
+ */
+size_t shim_exec_note(char *buf, size_t len);
+void shim_exec_adopt(const char *note);
 
 /*
  * Children the atfork handlers do not see (vfork(), _Fork(), clone()):

@@ -5,7 +5,9 @@
  * The rules every function here follows:
  *   - an fd that is not a stack socket, or any call made in a vfork() child
  *     (which shares our memory), answers SHIM_PASS;
- *   - a fork() child's inherited stack socket answers -EBADF (shim_child_ebadf);
+ *   - a fork() child's inherited stack socket answers -EBADF (shim_child_ebadf),
+ *     unless it is exposed: then it is served as in the parent (data through
+ *     its kernel fd, names and options from what it kept: internal.h);
  *   - the stack object (tcp_conn/udp_sock) is created lazily, on the first
  *     call that needs the stack (bind/listen/connect/sendto to a non-loopback
  *     address), so a process that never talks to the Internet never starts it;
@@ -41,6 +43,7 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -79,14 +82,15 @@ static struct shim_sock *enter(int fd, int *r)
 	k = shim_get_sock(fd);
 	if (!k)
 		return NULL;
-	if (ps == SHIM_PROC_FORKED) {
-		/* An exposed socket's fd is a live kernel fd: the child uses it
-		 * as the kernel's (shim/expose.c); any other is the parent's. */
-		if (!shim_exposed(k))
-			*r = shim_child_ebadf();
+	if (ps == SHIM_PROC_FORKED && !shim_exposed(k)) {
+		/* The parent's stack serves it: not the child's to use. */
+		*r = shim_child_ebadf();
 		shim_put(&k->obj);
 		return NULL;
 	}
+	/* An exposed socket's fd is a live kernel fd, in the child as in the
+	 * parent (shim/expose.c): its data passes through (enter_data), the
+	 * rest is answered from what the socket kept when it was exposed. */
 	return k;
 }
 
@@ -302,7 +306,7 @@ const struct shim_obj_ops shim_sock_ops = {
 	.waiters = sock_waiters,
 };
 
-static struct shim_sock *sock_new(int family, int type, bool nonblock)
+struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 {
 	struct shim_sock *k = calloc(1, sizeof(*k));
 
@@ -549,7 +553,7 @@ int shim_socket(int domain, int type, int protocol)
 	fd = shim_libc.socket(domain, type, protocol);
 	if (fd < 0)
 		return -errno;
-	k = sock_new(domain, base, type & SOCK_NONBLOCK);
+	k = shim_sock_new(domain, base, type & SOCK_NONBLOCK);
 	if (!k) {
 		shim_libc.close(fd);
 		return -ENOMEM;
@@ -644,6 +648,69 @@ int shim_listen(int fd, int backlog)
 	return r;
 }
 
+/*
+ * accept() on an exposed listener (shim/expose.c), in the process that owns
+ * the stack as in a fork child: the next connection the relay sent over the
+ * channel that the listener's fd is now (stack/host/relay.h), with an
+ * exposed entry of its own. No lock held: the wait is the kernel's recvmsg
+ * on the channel (the listener's O_NONBLOCK, signals and SA_RESTART as for
+ * the kernel's accept).
+ */
+static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, socklen_t *salen, int flags)
+{
+	struct shim_exposed_note en = { .family = k->family, .type = SOCK_STREAM };
+	struct relay_accept_note note;
+	struct sock_opts opts;
+	int nfd = -1, r;
+
+	for (;;) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &note, sizeof(note) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		ssize_t got = shim_libc.recvmsg(fd, &m, flags & SOCK_CLOEXEC ? MSG_CMSG_CLOEXEC : 0);
+
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			return -EINVAL;     /* the stack's process is gone, and its listener */
+		cm = CMSG_FIRSTHDR(&m);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&nfd, CMSG_DATA(cm), sizeof(int));
+		if (nfd >= 0 && got == (ssize_t)sizeof(note) && !(m.msg_flags & MSG_CTRUNC))
+			break;
+		if (nfd >= 0)
+			shim_libc.close(nfd);
+		nfd = -1;
+	}
+	if ((flags & SOCK_NONBLOCK) && shim_libc.fcntl(nfd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		shim_libc.close(nfd);
+		return r;
+	}
+	/* Linux clones the listener's options into the new socket. */
+	shim_lock();
+	opts = k->opts;
+	shim_unlock();
+	en.local = (struct ip4_endpoint){ note.laddr, note.lport };
+	en.peer = (struct ip4_endpoint){ note.paddr, note.pport };
+	en.rcvbuf = note.rcvbuf;
+	en.sndbuf = note.sndbuf;
+	en.opts = &opts;
+	/* The peer's address first: when it cannot be written, the new
+	 * socket is closed (and the connection with it), as in Linux. */
+	r = sa ? sa_out(k, &en.peer, sa, salen) : 0;
+	if (r == 0)
+		r = shim_adopt(nfd, &en);
+	if (r < 0) {
+		shim_libc.close(nfd);
+		return r;
+	}
+	return nfd;
+}
+
 int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 {
 	struct ip4_endpoint peer = { 0, 0 };
@@ -659,6 +726,12 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		leave(k);
 		return -EINVAL;
 	}
+	if (shim_exposed(k)) {
+		r = k->type != SOCK_STREAM ? -EOPNOTSUPP :
+		    !k->listening ? -EINVAL : accept_channel(k, fd, sa, salen, flags);
+		leave(k);
+		return r;
+	}
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
@@ -672,6 +745,14 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	for (;;) {
 		int err = 0;
 
+		if (shim_exposed(k)) {
+			/* Exposed while this thread waited (another thread's
+			 * fork): the channel has the connections now. */
+			shim_unlock();
+			r = accept_channel(k, fd, sa, salen, flags);
+			leave(k);
+			return r;
+		}
 		if (!k->tcp) {
 			r = -EBADF;
 			goto out;
@@ -694,7 +775,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	 * the table, so that an exit() meanwhile closes it with the others
 	 * (and the stack it lives in is not freed under it).
 	 */
-	n = sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK);
+	n = shim_sock_new(k->family, SOCK_STREAM, flags & SOCK_NONBLOCK);
 	if (!n) {
 		/* Deviation: Linux leaves the connection queued when accept()
 		 * fails for want of memory or an fd; ours is closed (reset). */
@@ -1004,6 +1085,8 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
+	else if (shim_exposed(k))
+		ep = k->local;  /* no stack object here (a child), or no longer */
 	if (k->tcp && !ep.port)
 		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
@@ -1026,7 +1109,10 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 		r = connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, &ep);
 	else if (k->udp)
 		r = udp_peer(k->udp, &ep);
-	else
+	else if (shim_exposed(k) && k->peer.port) {
+		ep = k->peer;   /* no stack object here (a child), or no longer */
+		r = 0;
+	} else
 		r = -ENOTCONN;
 	shim_unlock();
 	if (r == 0)
@@ -3077,10 +3163,14 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 				r = put_int(val, len, v);
 			else if (k->udp)
 				r = put_int(val, len, (int)udp_get_rcvbuf(k->udp));
+			else if (shim_exposed(k) && k->ex_rcvbuf)
+				r = put_int(val, len, k->ex_rcvbuf);
 			break;
 		case SO_SNDBUF:
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
 				r = put_int(val, len, v);
+			else if (!k->udp && shim_exposed(k) && k->ex_sndbuf)
+				r = put_int(val, len, k->ex_sndbuf);
 			break;
 		case SO_ZEROCOPY:
 			if (k->type == SOCK_STREAM)

@@ -9,7 +9,8 @@ bats bats-assert bats-support
 iproute2 iputils-ping arping iptables netcat-openbsd socat curl wget telnet tcpdump
 python3 iperf3 sockperf tmux procps psmisc
 wrk apache2-utils gnuplot-nox
-nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils"
+nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils
+postgresql-client openssh-server openssh-client"
 
 missing() {
 	for p in $PACKAGES; do

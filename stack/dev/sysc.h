@@ -40,6 +40,11 @@ static inline long sysc_ret(long rc, int saved)
 #define sys_shutdown(fd, how)       SYSC(SYS_shutdown, (fd), (how))
 #define sys_sendto(fd, buf, n, flags, sa, salen) SYSC(SYS_sendto, (fd), (buf), (n), (flags), (sa), (salen))
 #define sys_recvfrom(fd, buf, n, flags, sa, salen) SYSC(SYS_recvfrom, (fd), (buf), (n), (flags), (sa), (salen))
+/* Listeners across fork (relay.c hands connections over with SCM_RIGHTS)
+ * and exec (shim/expose.c checks that an fd is still the same file). */
+#define sys_sendmsg(fd, msg, flags) SYSC(SYS_sendmsg, (fd), (msg), (flags))
+#define sys_recvmsg(fd, msg, flags) SYSC(SYS_recvmsg, (fd), (msg), (flags))
+#define sys_fstat(fd, st)           SYSC(SYS_fstat, (fd), (st))
 
 
 /*

@@ -7,6 +7,8 @@
 #include "stack/host/relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,7 +61,55 @@ struct relay {
 	void (*cb_after)(void *taken);
 	bool done;                  /* the connection is closed: the fd goes */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
+
+	/* A listener's relay (the serving thread's): fd is the channel. */
+	bool listener;
+	int spare[2];               /* the next connection's pair (made without the lock), or -1 */
+	int pend_fd;                /* the program's end of a connection to send, or -1 */
+	struct relay_accept_note pend_note;
+	bool chan_full;             /* the channel took no more: wait for POLLOUT */
+	bool chan_sized;            /* its send buffer made small (io_listener) */
 };
+
+/*
+ * The program's ends of the pairs a listener's relay makes (spare[0],
+ * pend_fd) are created and closed under relay_fd_mu (a leaf lock, never
+ * held with the stack lock by the serving thread), and fork() holds it
+ * (relay_fork_prepare): a fork child never gets one of them that its
+ * copy of the relays does not know, and closes them (relay_fork_child). A
+ * stray copy in a child would keep the connection's last close from ever
+ * being seen.
+ */
+static pthread_mutex_t relay_fd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void relay_fork_prepare(void)
+{
+	pthread_mutex_lock(&relay_fd_mu);
+}
+
+void relay_fork_parent(void)
+{
+	pthread_mutex_unlock(&relay_fd_mu);
+}
+
+void relay_fork_child(struct relay_set *set)
+{
+	struct relay *lists[3] = { set ? set->incoming : NULL, set ? set->active : NULL, set ? set->dead : NULL };
+
+	/* The relays are the parent's: their fds here are copies, closed
+	 * (the memory stays, a frozen copy nobody uses). */
+	for (int i = 0; i < 3; i++)
+		for (struct relay *rl = lists[i]; rl; rl = rl->next) {
+			int fds[4] = { rl->fd, rl->spare[0], rl->spare[1], rl->pend_fd };
+
+			for (int j = 0; j < 4; j++)
+				if (fds[j] >= 0) {
+					sys_fd_forget(fds[j]);
+					(void)sys_close(fds[j]);
+				}
+		}
+	pthread_mutex_init(&relay_fd_mu, NULL);
+}
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)
 {
@@ -95,12 +145,15 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
 	rl->armed = true;
-	if (!armed)
+	rl->spare[0] = rl->spare[1] = rl->pend_fd = -1;
+	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
+	if (!armed || rl->listener)
 		relay_expose(rl);
 	rl->next = set->incoming;
 	set->incoming = rl;
 	set->kick(set->kick_ctx);
-	log_debug("relay on fd %d: %s %s", fd, tcp ? "TCP" : "UDP", armed ? "armed" : "exposed");
+	log_debug("relay on fd %d: %s %s", fd, rl->listener ? "TCP listener" : tcp ? "TCP" : "UDP",
+		  armed ? "armed" : "exposed");
 	return rl;
 }
 
@@ -221,6 +274,51 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 	}
 }
 
+/*
+ * Lock held: a listener's next connection, when the channel has room and a
+ * pair is ready for it (relay_io makes one), gets a relay of its own; the
+ * program's end of the pair is sent by relay_io. Every holder gone (or the
+ * process exiting): the listener is closed.
+ */
+static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
+{
+	struct tcp_conn *c;
+	struct ip4_endpoint ep = { 0, 0 };
+	int err = 0, v;
+
+	if (rl->hup || rl->stop_seen) {
+		relay_close_conn(rl, now);
+		return;
+	}
+	if (rl->pend_fd >= 0 || rl->chan_full || rl->spare[0] < 0)
+		return;
+	c = tcp_accept(rl->tcp, &err);
+	if (!c)
+		return;
+	memset(&rl->pend_note, 0, sizeof(rl->pend_note));
+	tcp_local(c, &ep);
+	rl->pend_note.laddr = ep.addr;
+	rl->pend_note.lport = ep.port;
+	if (tcp_peer(c, &ep) == 0) {
+		rl->pend_note.paddr = ep.addr;
+		rl->pend_note.pport = ep.port;
+	}
+	if (tcp_getopt(c, TCP_OPT_RCVBUF, &v) == 0)
+		rl->pend_note.rcvbuf = v;
+	if (tcp_getopt(c, TCP_OPT_SNDBUF, &v) == 0)
+		rl->pend_note.sndbuf = v;
+	if (!relay_open(rl->set, c, NULL, rl->spare[1], false, NULL, NULL)) {
+		/* Deviation: out of memory, the connection is reset (Linux
+		 * would leave it queued). */
+		(void)tcp_setopt(c, TCP_OPT_LINGER, 0);
+		tcp_close(c, now);
+		return;
+	}
+	rl->pend_fd = rl->spare[0];
+	rl->spare[0] = rl->spare[1] = -1;
+	*busy = true;   /* relay_io sends it, and makes the next pair */
+}
+
 /* Lock held: UDP's datagrams between the buffers and the socket. */
 static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 {
@@ -290,7 +388,9 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 				rl->cb_after = rl->cb->after;
 			}
 		}
-		if (rl->armed) {
+		if (rl->listener) {
+			collect_listener(rl, busy, now);
+		} else if (rl->armed) {
 			/* The owner serves the socket: only its end of file
 			 * (relay_close_conn) and the fd's input matter here. */
 			if (rl->hup)
@@ -312,6 +412,16 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 			continue;
 		}
 		p = &rl->next;
+		if (rl->listener) {
+			if (rl->spare[0] < 0 || rl->pend_fd >= 0)
+				*busy = true;   /* a pair to make, or one to send: relay_io */
+			/* POLLHUP (every holder gone) comes unasked. */
+			pfd[n].fd = rl->fd;
+			pfd[n].events = (short)(rl->chan_full ? POLLOUT : 0);
+			pfd[n].revents = 0;
+			rl->pidx = (int)n++;
+			continue;
+		}
 		if (rl->taken)
 			*busy = true;   /* cb->after, in relay_io */
 		rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
@@ -405,19 +515,101 @@ static void io_tx(struct relay *rl, short rev)
 		rl->hup = true;
 }
 
+/* A listener's channel, without the lock: the connection taken sent over
+ * it, the next pair made, every holder's close seen. */
+static void io_listener(struct relay *rl, short rev)
+{
+	if (!rl->chan_sized) {
+		/* A socket pair's messages are bounded by the sender's buffer
+		 * alone (net.unix.max_dgram_qlen does not apply between the
+		 * two ends of a pair): the smallest keeps a few connections in
+		 * the channel, and the rest in the listener's accept queue,
+		 * where its backlog applies as on the kernel. */
+		int one = 1;
+
+		(void)SYSC(SYS_setsockopt, rl->fd, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+		rl->chan_sized = true;
+	}
+	if (rev & POLLOUT)
+		rl->chan_full = false;
+	pthread_mutex_lock(&relay_fd_mu);
+	if (rl->pend_fd >= 0) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &rl->pend_note, sizeof(rl->pend_note) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				    .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		long r;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &rl->pend_fd, sizeof(int));
+		r = sys_sendmsg(rl->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r == -EAGAIN) {
+			rl->chan_full = true;
+		} else {
+			/* Sent; or nobody holds the listener any more (EPIPE): the
+			 * connection's relay sees its end of file and closes it. */
+			sys_fd_forget(rl->pend_fd);
+			(void)sys_close(rl->pend_fd);
+			rl->pend_fd = -1;
+			if (r < 0)
+				rl->hup = true;
+		}
+	}
+	if (rl->spare[0] < 0 && !rl->hup) {
+		int sv[2];
+
+		/* Kept high and out of the program's reach (close_range() of
+		 * the program's fds leaves them), like every fd of ours. */
+		if (sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+			if (sys_fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0) {
+				(void)sys_close(sv[0]);
+				(void)sys_close(sv[1]);
+			} else {
+				rl->spare[0] = sys_fd_hide(sv[0]);
+				rl->spare[1] = sys_fd_hide(sv[1]);
+			}
+		}
+	}
+	pthread_mutex_unlock(&relay_fd_mu);
+	if (rev & (POLLHUP | POLLERR))
+		rl->hup = true;
+}
+
+/* A finished relay's fds (no lock). */
+static void relay_free(struct relay *rl)
+{
+	/* The program's end sees end of file and EPIPE, whoever else
+	 * still holds this end (a fork child). */
+	(void)sys_shutdown(rl->fd, SHUT_RDWR);
+	sys_fd_forget(rl->fd);
+	(void)sys_close(rl->fd);
+	pthread_mutex_lock(&relay_fd_mu);
+	{
+		int fds[3] = { rl->pend_fd, rl->spare[0], rl->spare[1] };
+
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0) {
+				sys_fd_forget(fds[i]);
+				(void)sys_close(fds[i]);
+			}
+	}
+	pthread_mutex_unlock(&relay_fd_mu);
+	free(rl->rx);
+	free(rl->tx);
+	free(rl);
+}
+
 void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 {
 	while (set->dead) {
 		struct relay *rl = set->dead;
 
 		set->dead = rl->next;
-		/* The program's end sees end of file and EPIPE, whoever else
-		 * still holds this end (a fork child). */
-		(void)sys_shutdown(rl->fd, SHUT_RDWR);
-		(void)sys_close(rl->fd);
-		free(rl->rx);
-		free(rl->tx);
-		free(rl);
+		relay_free(rl);
 	}
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
 		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
@@ -431,6 +623,10 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 		}
 		if (rl->done)
 			continue;
+		if (rl->listener) {
+			io_listener(rl, rev);
+			continue;
+		}
 		io_rx(rl, rev);
 		io_tx(rl, rev);
 	}
@@ -474,11 +670,7 @@ void relay_set_destroy(struct relay_set *set)
 			struct relay *rl = lists[i];
 
 			lists[i] = rl->next;
-			(void)sys_shutdown(rl->fd, SHUT_RDWR);
-			(void)sys_close(rl->fd);
-			free(rl->rx);
-			free(rl->tx);
-			free(rl);
+			relay_free(rl);
 		}
 	}
 	set->incoming = set->active = set->dead = NULL;

@@ -29,6 +29,20 @@
  *     had it): the connection is closed like a kernel socket's last close,
  *     a FIN after the data, or a reset when data the program never read was
  *     left (in the pair, in the relay or in the connection).
+ *
+ * A listener (issue 14: fork children accept on it) is relayed too: its fds
+ * become one end of a SOCK_SEQPACKET pair, the channel. The relay takes each
+ * connection off the listener's accept queue, gives it a relay of its own
+ * (a new stream pair) and sends the program's end of that pair over the
+ * channel (SCM_RIGHTS) with a struct relay_accept_note; accept() in any
+ * process that holds the listener's fd receives it (shim/sock.c), and the
+ * channel's readability is the listener's. Backpressure: while the channel
+ * is full (a few messages: the relay's end has the smallest send buffer), no
+ * connection is taken off the accept queue, so the listener's backlog
+ * applies as on the kernel. When
+ * every holder has closed its fd (the relay's end sees POLLHUP), the
+ * listener is closed; connections still in the channel then see their
+ * relay's end of file, and are closed as a kernel socket's last close.
  */
 #ifndef PSTACK_HOST_RELAY_H
 #define PSTACK_HOST_RELAY_H
@@ -71,6 +85,13 @@ struct relay_set {
 	void *kick_ctx;
 };
 
+/* What a listener's relay sends with each connection's fd (host order). */
+struct relay_accept_note {
+	uint32_t laddr, paddr;
+	uint16_t lport, pport;
+	int32_t rcvbuf, sndbuf;
+};
+
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);
 /*
  * Lock held: a relay between fd (non-blocking; the relay owns it from now
@@ -78,6 +99,9 @@ void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);
  * it when the program's end is gone). cb->gone(ctx) when it has closed the
  * connection, unless relay_forget came first. NULL when out of memory
  * (nothing taken).
+ *
+ * A listening tcp makes a listener's relay: fd is its end of the channel
+ * (SOCK_SEQPACKET), and cb->gone is told when the listener is closed.
  *
  * Armed (UDP): the owner still serves the socket's data through the
  * interposed calls; the relay only watches the fd, and the first datagram
@@ -122,5 +146,11 @@ unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max);
 /* The serving thread is gone, the stack about to be freed: closes every fd
  * and frees every relay (their connections go with the stack). */
 void relay_set_destroy(struct relay_set *set);
+/* fork(): prepare and parent around it (after the stack lock is taken);
+ * in the child, with set the parent's (or NULL), closes the child's copies
+ * of the relays' fds (the relays are the parent's). */
+void relay_fork_prepare(void);
+void relay_fork_parent(void);
+void relay_fork_child(struct relay_set *set);
 
 #endif

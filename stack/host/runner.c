@@ -170,6 +170,11 @@ void runner_relay_forget(struct runner *r, void *relay)
 	relay_forget(relay);
 }
 
+void runner_fork_child(struct runner *r)
+{
+	relay_fork_child(r ? &r->relays : NULL);
+}
+
 /* With the lock held, by the stack thread: the relays' share of its wait,
  * after the wait's first two fds. How many fds; *busy when a relay has
  * work that must not wait. */

@@ -75,6 +75,9 @@ void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock 
 			const struct relay_cb *cb, void *ctx);
 void runner_relay_expose(struct runner *r, void *relay);
 void runner_relay_forget(struct runner *r, void *relay);
+/* In a fork child (r the parent's, or NULL): the relays' fds are closed
+ * (relay_fork_child; relay_fork_prepare and _parent go around the fork). */
+void runner_fork_child(struct runner *r);
 /* Waits (lock not held) until no TCP connection has a close to finish (nor
  * a relay its last bytes) or linger_us passed, stops the thread, waits for
  * application threads still inside the runner, and frees everything. The caller makes sure no thread

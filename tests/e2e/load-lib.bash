@@ -140,18 +140,23 @@ stack_echo() {
 
 # stack_nginx [ENV...]: nginx (one process) under the preload on port 8080,
 # serving $WWW (index.html, 1m). ENV: `env VAR=...` to put before nginx.
+# NGINX_MASTER=on NGINX_WORKERS=N: a master process and N workers instead
+# (86-fork.bats; the workers stay root, to read the test's files);
+# NGINX_DIR is the prefix either way.
 stack_nginx() {
 	command -v nginx >/dev/null || skip "nginx is not installed (Debian: nginx-light)"
 	san_check nginx
 	WWW=$BATS_TEST_TMPDIR/www
 	local p=$BATS_TEST_TMPDIR/nginx
+	NGINX_DIR=$p
 	mkdir -p "$WWW" "$p/logs" "$p/tmp"
 	printf 'hello from nginx through pstack\n' >"$WWW/index.html"
 	make_data "$WWW/1m" "$MiB"
 	cat >"$p/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
+daemon ${NGINX_DAEMON:-off};
+master_process ${NGINX_MASTER:-off};
+worker_processes ${NGINX_WORKERS:-1};
+${NGINX_MASTER:+user root;}
 worker_rlimit_nofile 8192;
 error_log stderr warn;
 pid $p/nginx.pid;

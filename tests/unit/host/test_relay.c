@@ -7,7 +7,8 @@
  * FIN as end of file, the program's shutdown as a FIN, backpressure both
  * ways (a program that does not read closes the window; a peer that does not
  * read stops the program's writes), the last close as FIN (or RST with data
- * left unread), the owner told, process exit draining what the program wrote.
+ * left unread), the owner told, process exit draining what the program wrote;
+ * a listener's connections handed over its channel.
  */
 #include <errno.h>
 #include <poll.h>
@@ -77,7 +78,7 @@ static void shuttle(struct harness *from, struct harness *to)
  * (the fds polled without waiting, as the stack thread would find them). */
 static void round_trip(struct pair *p)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[64];
 	bool busy;
 	unsigned n;
 
@@ -85,6 +86,7 @@ static void round_trip(struct pair *p)
 	shuttle(p->b, p->a);
 	h_advance(p->a, 1000);
 	h_advance(p->b, 1000);
+	assert_true(relay_count(&p->set) <= sizeof(pfd) / sizeof(pfd[0]));
 	n = relay_collect(&p->set, pfd, &busy, p->a->now);
 	assert_true(n <= relay_count(&p->set) || n == 0);
 	if (n)
@@ -530,6 +532,110 @@ static void test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd(void **
 	pair_free(&p);
 }
 
+/* The program's next connection off a listener's channel: its fd (-1 when
+ * none waits) and the note that came with it. */
+static int chan_recv(int chan, struct relay_accept_note *note)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { note, sizeof(*note) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	if (recvmsg(chan, &m, MSG_DONTWAIT) != (ssize_t)sizeof(*note))
+		return -1;
+	cm = CMSG_FIRSTHDR(&m);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/*
+ * A listener's relay (fork children accept on it): each connection comes
+ * over the channel with its addresses, as a connected fd of its own whose
+ * bytes go both ways; while the program takes none, the channel fills (the
+ * rest wait in the listener's accept queue) and nothing is lost; when the
+ * program's end of the channel is gone, the listener is closed.
+ */
+static void test_a_listener_hands_connections_over_its_channel(void **state)
+{
+	enum { CONNS = 24 };
+	struct ip4_endpoint any = { 0, 9000 }, srv = { H_STACK_IP, 9000 };
+	struct tcp_conn *lis, *cl[CONNS];
+	struct relay_accept_note note;
+	int sv[2], fds[CONNS], got = 0, queued = 0;
+	struct pair p;
+	char buf[16];
+
+	(void)state;
+	pair_open(&p, true);
+	lis = tcp_open(p.a->s);
+	assert_int_equal(tcp_bind(lis, &any, 0), 0);
+	assert_int_equal(tcp_listen(lis, 64), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	p.app = sv[0];
+	p.rl = relay_open(&p.set, lis, NULL, sv[1], false, &cb, &p);
+	assert_non_null(p.rl);
+	for (int i = 0; i < CONNS; i++) {
+		cl[i] = tcp_open(p.b->s);
+		assert_int_equal(tcp_connect(cl[i], &srv, p.b->now), -EINPROGRESS);
+	}
+	rounds(&p, 50);
+	/* Nobody accepts yet: the channel holds a few (its send buffer is
+	 * the smallest), the rest wait in the listener's accept queue: fewer
+	 * relays than connections. */
+	assert_true(relay_count(&p.set) - 1 < CONNS);
+	while ((fds[queued] = chan_recv(p.app, &note)) >= 0) {
+		assert_int_equal(note.lport, 9000);
+		assert_int_equal(note.laddr, H_STACK_IP);
+		assert_int_equal(note.paddr, H_PEER_IP);
+		queued++;
+		if (queued == 1)
+			break;      /* read one: the rest below, after more rounds */
+	}
+	got = queued;
+	for (int r = 0; r < 200 && got < CONNS; r++) {
+		int fd;
+
+		round_trip(&p);
+		while (got < CONNS && (fd = chan_recv(p.app, &note)) >= 0)
+			fds[got++] = fd;
+	}
+	assert_int_equal(got, CONNS);
+	/* Each is its peer's connection: a byte each way. */
+	for (int i = 0; i < CONNS; i++) {
+		struct ip4_endpoint local;
+
+		tcp_local(cl[i], &local);
+		assert_int_equal(write(fds[i], "x", 1), 1);
+		assert_int_equal(tcp_send(cl[i], "y", 1, p.b->now), 1);
+		rounds(&p, 5);
+		assert_int_equal(tcp_recv(cl[i], buf, sizeof(buf), 0, p.b->now), 1);
+		assert_int_equal(buf[0], 'x');
+		assert_int_equal(read(fds[i], buf, sizeof(buf)), 1);
+		assert_int_equal(buf[0], 'y');
+		close(fds[i]);
+	}
+	rounds(&p, 5);
+	for (int i = 0; i < CONNS; i++) {
+		assert_int_equal(tcp_recv(cl[i], buf, sizeof(buf), 0, p.b->now), 0);    /* FIN */
+		tcp_close(cl[i], p.b->now);
+	}
+	/* The last holder of the listener closes its fd: the listener goes. */
+	assert_int_equal(p.gone, 0);
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 3);
+	assert_int_equal(p.gone, 1);
+	cl[0] = tcp_open(p.b->s);
+	assert_int_equal(tcp_connect(cl[0], &srv, p.b->now), -EINPROGRESS);
+	rounds(&p, 5);
+	assert_int_equal(tcp_get_state(cl[0]), TCP_STATE_CLOSED);      /* refused */
+	tcp_close(cl[0], p.b->now);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_a_relay_serves_the_other_holder_after_the_owner_went),
 		cmocka_unit_test(test_udp_datagrams_keep_their_boundaries),
 		cmocka_unit_test(test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd),
+		cmocka_unit_test(test_a_listener_hands_connections_over_its_channel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

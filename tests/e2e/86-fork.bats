@@ -1,0 +1,502 @@
+#!/usr/bin/env bats
+# One stack, many processes (issue 14): servers that fork. The process that
+# owns the stack keeps serving it; what a child uses goes through relays
+# (shim/expose.c, stack/host/relay.c): fork() exposes every connected socket
+# the child inherits, and a child's exposed socket answers as the kernel's
+# would (data through its live fd; names and options from what it kept).
+# Real programs, the kernel of the namespace as the peer, byte-exact checks.
+
+load load-lib
+
+setup_file() { TOOLS=$PSTACK_BUILD/tools; export TOOLS; }
+setup() { e2e_setup; }
+teardown() {
+	# The postgres user's sanitizer reports (a sanitizer build) count too.
+	[ -z "${PGROOT:-}" ] || cp "$PGROOT"/san.* "$BATS_TEST_TMPDIR/" 2>/dev/null || true
+	e2e_teardown
+	[ -z "${PGROOT:-}" ] || rm -rf "$PGROOT"
+}
+
+# nginx_workers: the PIDs of the nginx master's children, sorted.
+nginx_workers() {
+	pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | sort | tr '\n' ' '
+}
+
+# ECHO_CLIENTS HOST PORT N BYTES: N concurrent kernel clients, each sends
+# BYTES random bytes, half-closes, and reads the echo to the end; prints
+# "ok N" when every echo was byte-exact.
+ECHO_CLIENTS='
+import os, socket, sys, threading
+host, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+bad = []
+def one(i):
+    try:
+        echo(i)
+    except OSError as e:
+        bad.append((i, str(e)))
+def echo(i):
+    data = os.urandom(size)
+    for attempt in range(50):
+        try:
+            s = socket.create_connection((host, port), timeout=60)
+            break
+        except ConnectionRefusedError:
+            threading.Event().wait(0.1)
+    else:
+        bad.append((i, "refused")); return
+    def send():
+        s.sendall(data); s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=send); t.start()
+    got = bytearray()
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        got += b
+    t.join(); s.close()
+    if bytes(got) != data:
+        bad.append((i, len(got)))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", bad) if bad else print("ok", n)
+'
+
+@test "socat TCP-LISTEN,fork EXEC:cat: 100 concurrent clients echoed byte-exact (each served by a fork child)" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	bg_pre socat 120 socat TCP-LISTEN:7000,fork,reuseaddr,backlog=128 EXEC:cat
+	wait_stack_up
+	tap_mark
+	run ker 100 "$PY" -c "$ECHO_CLIENTS" "$STACK_IP" 7000 100 65536
+	assert_success
+	assert_output "ok 100"
+	tap_assert_crossed $((100 * 65536)) $((100 * 65536))
+	run grep -c "pstack error" "$(err socat)"
+	assert_output 0
+}
+
+# A ForkingTCPServer that answers each line with the line and the client
+# address it was given; the clients check both (their own address).
+FORKING_SERVER='
+import socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        line = self.rfile.readline()
+        self.wfile.write(line.rstrip(b"\n") + b" " + ("%s:%d" % self.client_address).encode() + b"\n")
+socketserver.ForkingTCPServer.allow_reuse_address = True
+socketserver.ForkingTCPServer.request_queue_size = 128
+srv = socketserver.ForkingTCPServer((sys.argv[1], int(sys.argv[2])), H)
+print("listening", flush=True)
+srv.serve_forever()
+'
+FORKING_CLIENTS='
+import socket, sys, threading
+host, port, nthreads, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+bad, done = [], [0]
+lock = threading.Lock()
+def one(t):
+    for i in range(per):
+        s = socket.create_connection((host, port), timeout=30)
+        me = "%s:%d" % s.getsockname()
+        s.sendall(b"req-%d-%d\n" % (t, i))
+        f = s.makefile("rb")
+        line = f.readline().decode().strip()
+        s.close()
+        if line != "req-%d-%d %s" % (t, i, me):
+            bad.append(line)
+        with lock:
+            done[0] += 1
+ts = [threading.Thread(target=one, args=(t,)) for t in range(nthreads)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("bad", bad[:5]) if bad else print("ok", done[0])
+'
+
+@test "Python ForkingTCPServer: 1000 requests from 20 concurrent clients, client_address right" {
+	bg_pre srv 150 "$PY" -c "$FORKING_SERVER" "$STACK_IP" 7001
+	wait_log "$(out srv)" listening 20
+	tap_mark
+	run ker 140 "$PY" -c "$FORKING_CLIENTS" "$STACK_IP" 7001 20 50
+	assert_success
+	assert_output "ok 1000"
+	tap_assert_crossed 10000 10000
+	run grep -c "Exception\|pstack error" "$(err srv)"
+	assert_output 0
+}
+
+@test "socat TCP-LISTEN,fork EXEC:cat,nofork (cat exec'd with the socket as stdin and stdout): 16 MiB echoed byte-exact" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_pre socat 120 socat TCP-LISTEN:7002,fork,reuseaddr,backlog=128 EXEC:cat,nofork
+	wait_stack_up
+	tap_mark
+	run ker 100 "$PY" -c '
+import socket, sys, threading
+data = open(sys.argv[3], "rb").read()
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+def send():
+    s.sendall(data); s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start()
+got = bytearray()
+while True:
+    b = s.recv(1 << 16)
+    if not b: break
+    got += b
+t.join()
+print("ok" if bytes(got) == data else "bad %d" % len(got))
+' "$STACK_IP" 7002 "$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_output ok
+	tap_assert_crossed $((16 * MiB)) $((16 * MiB))
+}
+
+# A server under the preload accepts, forks, and the child (and then the
+# parent, whose copy is exposed now) answers what a server asks about its
+# connection: the kernel's answers for an accepted AF_INET TCP socket.
+ANSWERS_SERVER='
+import os, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen(8)
+print("listening", flush=True)
+def answers(c):
+    g = lambda lvl, opt: c.getsockopt(lvl, opt)
+    out = [os.getpid() != ppid and "child" or "parent",
+           "%s:%d" % c.getsockname(), "%s:%d" % c.getpeername(),
+           "family=%d" % c.family,
+           "type=%d" % g(socket.SOL_SOCKET, socket.SO_TYPE),
+           "domain=%d" % g(socket.SOL_SOCKET, socket.SO_DOMAIN),
+           "protocol=%d" % g(socket.SOL_SOCKET, socket.SO_PROTOCOL),
+           "error=%d" % g(socket.SOL_SOCKET, socket.SO_ERROR),
+           "acceptconn=%d" % g(socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+           "rcvbuf_pos=%d" % (g(socket.SOL_SOCKET, socket.SO_RCVBUF) > 0),
+           "sndbuf_pos=%d" % (g(socket.SOL_SOCKET, socket.SO_SNDBUF) > 0)]
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)
+    c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0x10)
+    out += ["nodelay=%d" % g(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+            "keepalive=%d" % g(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            "keepidle=%d" % g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+            "tos=%d" % g(socket.IPPROTO_IP, socket.IP_TOS),
+            "ipopts=%d" % len(c.getsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, 40))]
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 0)
+        out.append("keepidle0=accepted")
+    except OSError as e:
+        out.append("keepidle0=%s" % os.strerror(e.errno))
+    return " ".join(out) + "\n"
+ppid = os.getpid()
+c, _ = l.accept()
+pid = os.fork()
+if pid == 0:
+    c.sendall(answers(c).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+c.sendall(answers(c).encode())
+c.close()
+'
+
+@test "a fork child's accepted socket (and the parent's, exposed by the fork) answers getsockname/getpeername/getsockopt/setsockopt as the kernel" {
+	bg_pre srv 60 "$PY" -c "$ANSWERS_SERVER" "$STACK_IP" 7003
+	wait_log "$(out srv)" listening 20
+	run ker 30 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+print("me %s:%d" % s.getsockname())
+f = s.makefile("rb")
+for line in f:
+    print(line.decode().strip())
+' "$STACK_IP" 7003
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	want="$STACK_IP:7003 $me family=2 type=1 domain=2 protocol=6 error=0 acceptconn=0 rcvbuf_pos=1 sndbuf_pos=1 nodelay=1 keepalive=1 keepidle=30 tos=16 ipopts=0 keepidle0=Invalid argument"
+	assert_line "child $want"
+	assert_line "parent $want"
+}
+
+# WHO: run with a connected socket as stdin and stdout (socat EXEC,nofork,
+# under the preload): Python builds a socket object from fd 0 (it asks
+# SO_DOMAIN, SO_TYPE, SO_PROTOCOL) and prints what it is and whom it talks to.
+WHO='
+import socket
+s = socket.socket(fileno=0)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("family=%d type=%d" % (s.family, s.type), "%s:%d" % s.getsockname(), "%s:%d" % s.getpeername(),
+      "nodelay=%d" % s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), flush=True)
+line = s.makefile("rb").readline()
+s.sendall(b"got " + line)
+'
+
+@test "exec: a program exec'd under the preload with an exposed socket as stdin/stdout (socat EXEC,nofork) sees an AF_INET socket: names, options, data" {
+	command -v socat >/dev/null || skip "socat is not installed"
+	printf '%s' "$WHO" >"$BATS_TEST_TMPDIR/who.py"
+	bg_pre socat 60 socat TCP-LISTEN:7004,fork,reuseaddr "EXEC:$PY $BATS_TEST_TMPDIR/who.py,nofork"
+	wait_stack_up
+	run ker 30 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+print("me %s:%d" % s.getsockname())
+f = s.makefile("rb")
+print(f.readline().decode().strip())
+s.sendall(b"hello\n")
+print(f.readline().decode().strip())
+' "$STACK_IP" 7004
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	assert_line "family=2 type=1 $STACK_IP:7004 $me nodelay=1"
+	assert_line "got hello"
+}
+
+# nginx as Debian ships it: a master that opens the listener and forks the
+# workers that accept on it (through the listener's channel, relayed by the
+# master's stack). Here with daemon off (the master owns the stack); with
+# nginx's default daemon on, below.
+@test "nginx master_process on, 2 workers: wrk -c100 (LOAD_WRK_S) without an error; nginx -s reload under load loses no connection; nginx -s quit drains a transfer" {
+	[ -x "$TOOLS/conn_churn" ] || fail "no $TOOLS/conn_churn: build first (make all)"
+	NGINX_MASTER=on NGINX_WORKERS=2 stack_nginx
+	make_data "$WWW/32m" $((32 * MiB))
+	run nginx_workers
+	[ "$(wc -w <<<"$output")" = 2 ] || fail "nginx workers: '$output' (want 2)"
+	tap_mark
+	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-10}s" "http://$STACK_IP:8080/index.html"
+	tap_assert_crossed $((5 * MiB)) 100000
+
+	# Reload while short connections (HTTP/1.0: nginx closes each) keep
+	# coming: the old workers finish theirs, the new ones take the next
+	# off the same listener; not one connection fails.
+	local old
+	old=$(nginx_workers)
+	bg_ker churn 120 "$TOOLS/conn_churn" -n 40000 -c 8 -T 100 -q \
+		-r 'GET /index.html HTTP/1.0\r\n\r\n' -x 'HTTP/1.1 200' "$STACK_IP" 8080
+	sleep 1     # load first: the reload must land in the middle of it
+	run ker 10 nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s reload
+	assert_success
+	wait_until 20 "new nginx workers after the reload" \
+		bash -c "[ \"\$(pgrep -P $(cat "$NGINX_DIR/nginx.pid") | sort | tr '\n' ' ')\" != '$old' ]"
+	kill -0 "$PID_churn" 2>/dev/null || fail "the load ended before the reload took effect"
+	bg_wait churn 110
+	cat "$(out churn)"
+	assert_equal "$BG_STATUS" 0
+	run grep -c "ok=40000 failed=0" "$(out churn)"
+	assert_output 1
+
+	# quit: the workers finish the transfer in flight (32 MiB, rate
+	# limited so that it spans the quit), then everything exits.
+	bg_ker dl 60 curl -sS -f --limit-rate 16M -o "$BATS_TEST_TMPDIR/got" "http://$STACK_IP:8080/32m"
+	wait_until 10 "the download to start" test -s "$BATS_TEST_TMPDIR/got"
+	run ker 10 nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s quit
+	assert_success
+	bg_wait dl 40
+	assert_equal "$BG_STATUS" 0
+	assert_same_file "$WWW/32m" "$BATS_TEST_TMPDIR/got"
+	bg_wait nginx 20
+	assert_equal "$BG_STATUS" 0
+	run grep -E "emerg|alert|crit|pstack error" "$(err nginx)"
+	assert_output ""
+}
+
+@test "nginx with its defaults (daemon on, master_process on, 2 workers): the first process exits, a keeper carries the stack; wrk -c100 without an error; nginx -s quit ends every process, the keeper within PSTACK_LINGER_MS" {
+	# The first process opens the listener (the stack is its), forks the
+	# master and exits: its exit hands the stack to a keeper (87-keeper),
+	# and the master's workers accept through the listener's channel.
+	local log=$BATS_TEST_TMPDIR/pstack.log master keeper
+	NGINX_DAEMON=on NGINX_MASTER=on NGINX_WORKERS=2 stack_nginx \
+		env PSTACK_LINGER_MS=2000 PSTACK_LOG=debug PSTACK_LOG_FILE="$log"
+	wait_until 10 "the nginx master's pid file" test -s "$NGINX_DIR/nginx.pid"
+	master=$(cat "$NGINX_DIR/nginx.pid")
+	echo "$master" >>"$PIDFILE"
+	wait_until 10 "the keeper's line in the log" grep -q "carries the stack on" "$log"
+	keeper=$(sed -n 's/.*keeper (pid \([0-9]*\)): carries the stack on.*/\1/p' "$log")
+	[ "$(grep -c . <<<"$keeper")" = 1 ] || fail "expected one keeper, the log says: '$keeper'"
+	echo "$keeper" >>"$PIDFILE"
+	bg_wait nginx 10
+	assert_equal "$BG_STATUS" 0    # the first process, gone once the master runs
+	run nginx_workers
+	[ "$(wc -w <<<"$output")" = 2 ] || fail "nginx workers: '$output' (want 2)"
+	tap_mark
+	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-10}s" "http://$STACK_IP:8080/index.html"
+	tap_assert_crossed $((5 * MiB)) 100000
+	run ker 10 nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s quit
+	assert_success
+	pid_wait_gone "$master" 20 || fail "the nginx master is still running after quit"
+	pid_wait_gone "$keeper" 10 || fail "the keeper is still running 10 s after nginx quit (PSTACK_LINGER_MS=2000)"
+	run grep -E "emerg|alert|crit|pstack error" "$(err nginx)"
+	assert_output ""
+}
+
+# SYSTEM_C HOST PORT: connects, writes, lets a popen() shell and a system()
+# shell write into the inherited socket (fd without FD_CLOEXEC), writes again.
+SYSTEM_C='
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2])) };
+	char cmd[128], line[64];
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	FILE *f;
+	inet_pton(AF_INET, argv[1], &a.sin_addr);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 || write(s, "parent;", 7) != 7)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "printf popen-child\\; >&%d && echo done", s);
+	f = popen(cmd, "r");
+	if (!f || !fgets(line, sizeof(line), f) || pclose(f) != 0)
+		return 2;
+	snprintf(cmd, sizeof(cmd), "printf system-child\\; >&%d", s);
+	if (system(cmd) != 0)
+		return 3;
+	return write(s, "parent-again", 12) == 12 && close(s) == 0 ? 0 : 4;
+}
+'
+
+@test "system() and popen() children write into an inherited stack socket, in order with the parent" {
+	printf '%s' "$SYSTEM_C" >"$BATS_TEST_TMPDIR/system.c"
+	gcc -O2 -o "$BATS_TEST_TMPDIR/system" "$BATS_TEST_TMPDIR/system.c"
+	bg_ker srv 30 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9100))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+data = b""
+while True:
+    b = c.recv(100)
+    if not b:
+        break
+    data += b
+print(data.decode(), flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	run pre 20 "$BATS_TEST_TMPDIR/system" "$HOST_IP" 9100
+	assert_success
+	bg_wait srv 10
+	run cat "$(out srv)"
+	assert_line "parent;popen-child;system-child;parent-again"
+}
+
+# PostgreSQL: the postmaster forks a backend per connection (and its own
+# helpers); the backends use the accepted sockets through relays and ask
+# them about their peer (pg_hba.conf by address, inet_client_addr()).
+@test "PostgreSQL under the preload (postmaster forks the backends): pgbench -i and a 10 s pgbench -c 8 from the kernel side without errors" {
+	[ -x /usr/local/bin/postgres ] && [ -x /usr/local/bin/initdb ] || skip "no PostgreSQL server in /usr/local/bin"
+	command -v pgbench >/dev/null || skip "pgbench is not installed (Debian: postgresql-client)"
+	id postgres >/dev/null 2>&1 || skip "no postgres user"
+	san_check /usr/local/bin/postgres
+	# A TAP the postgres user may attach to; /dev/net/tun open to it in
+	# the private mount namespace of the server's `ip netns exec` (as
+	# lib.bash's nobody() does).
+	nsx ip link del "$TAP"
+	nsx ip tuntap add dev "$TAP" mode tap user postgres
+	nsx ip addr add "$HOST_IP/24" dev "$TAP"
+	nsx ip link set "$TAP" up
+	PGROOT=$(mktemp -d /tmp/pst-pg.XXXXXX)
+	chown postgres "$PGROOT"
+	runuser -u postgres -- /usr/local/bin/initdb -D "$PGROOT/data" -A trust -U postgres >"$BATS_TEST_TMPDIR/initdb.log" 2>&1 ||
+		fail "initdb: $(tail -5 "$BATS_TEST_TMPDIR/initdb.log")"
+	echo "host all all 192.0.2.0/24 trust" >>"$PGROOT/data/pg_hba.conf"
+	local as_pg=${NOBODY_SH//--reuid=nobody --regid=nogroup/--reuid=postgres --regid=postgres}
+	_bg pg ip netns exec "$NS" timeout -k 3 120 sh -c "$as_pg" sh "$BATS_TEST_TMPDIR/tun" \
+		env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS="detect_leaks=0:log_path=$PGROOT/san" \
+		UBSAN_OPTIONS="print_stacktrace=1:log_path=$PGROOT/san" \
+		/usr/local/bin/postgres -D "$PGROOT/data" -c listen_addresses="$STACK_IP" \
+		-c unix_socket_directories="$PGROOT" -c max_connections=50
+	wait_until 30 "postgres to accept connections" nsx pg_isready -q -h "$STACK_IP" -U postgres -t 1
+	run ker 20 psql -h "$STACK_IP" -U postgres -Atc "select inet_server_addr(), inet_client_addr()"
+	assert_success
+	assert_output "$STACK_IP|$HOST_IP"
+	tap_mark
+	run ker 60 pgbench -h "$STACK_IP" -U postgres -i -s 2 postgres
+	assert_success
+	run ker 60 pgbench -h "$STACK_IP" -U postgres -c 8 -T 10 postgres
+	echo "$output"
+	assert_success
+	assert_output --partial "number of failed transactions: 0"
+	assert_output --regexp "number of transactions actually processed: [1-9][0-9]*"
+	tap_assert_crossed 100000 100000
+	# (pg_isready's first tries may meet "the database system is starting up".)
+	run bash -c "grep -E 'FATAL|PANIC|pstack error' '$(err pg)' | grep -v 'the database system is starting up'"
+	assert_output ""
+}
+
+# OpenSSH: sshd forks for each connection and re-execs itself with the
+# accepted socket (the new image gets its entry back: SSH_CONNECTION shows
+# the addresses); its privilege-separated children use it through relays.
+@test "sshd -D under the preload: key login runs a command (SSH_CONNECTION right), scp copies 64 MiB byte-exact" {
+	[ -x /usr/sbin/sshd ] || skip "sshd is not installed (Debian: openssh-server)"
+	local d=$BATS_TEST_TMPDIR/ssh
+	mkdir -p "$d" /run/sshd
+	chmod 700 "$d"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -f "$d/user_key"
+	cp "$d/user_key.pub" "$d/authorized_keys"
+	cat >"$d/sshd_config" <<CONF
+Port 2222
+ListenAddress $STACK_IP
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp internal-sftp
+CONF
+	bg_pre sshd 120 /usr/sbin/sshd -D -e -f "$d/sshd_config"
+	wait_stack_up
+	local opts=(-i "$d/user_key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes
+		-o LogLevel=ERROR)
+	run retry_refused 20 ker 30 ssh -p 2222 "${opts[@]}" "root@$STACK_IP" 'echo "via $SSH_CONNECTION"'
+	assert_success
+	assert_output --regexp "^via $HOST_IP [0-9]+ $STACK_IP 2222$"
+	make_data "$BATS_TEST_TMPDIR/in" $((64 * MiB))
+	tap_mark
+	run ker 120 scp -P 2222 "${opts[@]}" "$BATS_TEST_TMPDIR/in" "root@$STACK_IP:$BATS_TEST_TMPDIR/copy"
+	assert_success
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/copy"
+	tap_assert_crossed 100000 $((64 * MiB))
+	run grep -c "pstack error" "$(err sshd)"
+	assert_output 0
+}
+
+# A thread blocked in accept() while another thread forks: the listener is
+# exposed under it, and the connection comes to it over the channel.
+@test "a thread blocked in accept() while another thread forks gets the next connection (through the listener's channel)" {
+	bg_pre srv 30 "$PY" -c '
+import os, socket, sys, threading, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7005))
+l.listen(8)
+def serve():
+    c, a = l.accept()
+    c.sendall(b"accepted %s:%d\n" % (a[0].encode(), a[1]))
+    c.close()
+t = threading.Thread(target=serve)
+t.start()
+time.sleep(0.5)                 # the thread is in accept() now
+pid = os.fork()
+if pid == 0:
+    time.sleep(5)
+    os._exit(0)
+print("forked", flush=True)
+t.join()
+os.waitpid(pid, 0)
+' "$STACK_IP"
+	wait_log "$(out srv)" forked 20
+	run ker 10 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7005), timeout=5)
+print("me %s:%d" % s.getsockname())
+print(s.makefile("rb").readline().decode().strip())
+' "$STACK_IP"
+	assert_success
+	me=$(sed -n 's/^me //p' <<<"$output")
+	assert_line "accepted $me"
+}

@@ -200,7 +200,7 @@ static int host_start(void *ctx)
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	r = runner_start(&cfg, &lock, &runner);
 	if (r == 0)
-		shim_guard_arm(exit_guard);
+		shim_guard_register(exit_guard);
 	return r;
 }
 
@@ -378,7 +378,8 @@ static int keeper_from_thread(struct runner *r, void *ctx)
 }
 
 /*
- * SIGTERM, SIGINT, SIGHUP at their default action (shim_guard_arm): the
+ * SIGTERM, SIGINT, SIGHUP at their default action (shim_guard_arm, from the
+ * first exposed socket on: shim_guard_register): the
  * process dies of it, but first the exposed sockets go to a keeper, as at
  * exit. The stack thread forks it; this handler only asks and waits, at
  * most KEEPER_ASK_US (bounded: the interrupted thread may hold a lock the

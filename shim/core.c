@@ -646,6 +646,24 @@ static void guard_action(struct sigaction *a, void (*fn)(int))
 	sigemptyset(&a->sa_mask);
 }
 
+/* The host's guard, armed at the first exposure (shim_guard_arm_registered):
+ * a process that never exposes a socket never needs a keeper, and keeps
+ * the kernel's default actions untouched. */
+static _Atomic(void (*)(int)) guard_registered;
+
+void shim_guard_register(void (*fn)(int))
+{
+	atomic_store(&guard_registered, fn);
+}
+
+void shim_guard_arm_registered(void)
+{
+	void (*fn)(int) = atomic_load(&guard_registered);
+
+	if (fn && !atomic_load(&sig_guard))
+		shim_guard_arm(fn);
+}
+
 void shim_guard_arm(void (*fn)(int))
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };

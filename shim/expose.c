@@ -165,6 +165,9 @@ static bool make_live(struct shim_sock *k, bool armed)
 	fd0 = shim_first_fd(&k->obj);
 	if (fd0 < 0)
 		return false;
+	/* From the first relay on, a default SIGTERM/SIGINT/SIGHUP hands the
+	 * relays to a keeper before the process dies of it. */
+	shim_guard_arm_registered();
 	/* Everything the kernel needs before the swap, without the lock. */
 	/* A listener's fd becomes a channel of connections (SOCK_SEQPACKET,
 	 * like a UDP socket's: a message per connection, and the last

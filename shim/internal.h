@@ -239,6 +239,9 @@ void shim_drain_efd(int efd);
  * change nothing at all, every call goes to the kernel). */
 enum shim_proc { SHIM_PROC_OWNER, SHIM_PROC_FORKED, SHIM_PROC_VFORKED };
 enum shim_proc shim_proc_state(void);
+/* Arms the exit guard the host registered (shim_guard_register), once. No
+ * lock held. */
+void shim_guard_arm_registered(void);
 /* Logs once that an inherited stack socket was used in a child; -EBADF. */
 int shim_child_ebadf(void);
 /* fd is one of the shim's own eventfds. */

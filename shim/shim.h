@@ -397,6 +397,9 @@ void shim_fork_child(void);
  * stack only (a fork child inherits it; fn sees it is not the owner).
  */
 void shim_guard_arm(void (*fn)(int));
+/* The same, from the first socket exposure on (shim/expose.c): what the
+ * host calls at start. */
+void shim_guard_register(void (*fn)(int));
 void shim_keeper_prepare(void);
 void shim_keeper_parent(void);
 void shim_keeper_child(bool close_all);

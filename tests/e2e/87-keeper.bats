@@ -277,3 +277,31 @@ print(h.hexdigest(), n)'
 	run keeper_pids
 	assert_output ""
 }
+
+# sigcgt PID: the process's caught-signals mask (/proc/PID/status SigCgt), hex.
+sigcgt() {
+	sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status"
+}
+
+@test "the exit guard is armed at the first exposed socket only: a program that never exposes one keeps the kernel's default SIGTERM, SIGINT and SIGHUP" {
+	# SIGHUP 1, SIGINT 2, SIGTERM 15: bits 0, 1 and 14 of SigCgt.
+	local mask=$(((1 << 0) | (1 << 1) | (1 << 14))) pid
+	bg_pre nc 30 nc -l "$STACK_IP" 9100
+	wait_stack_up
+	# timeout(1) runs the program as its child.
+	wait_until 10 "nc under timeout" pgrep -P "$PID_nc" -x nc
+	pid=$(pgrep -P "$PID_nc" -x nc)
+	echo "nc $pid SigCgt $(sigcgt "$pid")"
+	[ $((0x$(sigcgt "$pid") & mask)) = 0 ] || fail "a default action replaced in a process without exposed sockets"
+	kill -TERM "$pid"
+	bg_wait nc 10
+	# bash exposes its /dev/tcp socket to a child: armed.
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 3
+	wait_log "$(out srv)" listening
+	bg_pre sh 30 bash -c 'exec 3<>/dev/tcp/192.0.2.1/9000; cat <&3 >/dev/null & wait'
+	wait_until 10 "bash to expose its socket" grep -q "TCP exposed" "$LOG"
+	pid=$(pgrep -P "$PID_sh" -x bash)
+	echo "bash $pid SigCgt $(sigcgt "$pid")"
+	# (A non-interactive bash leaves SIGTERM at its default action itself.)
+	[ $((0x$(sigcgt "$pid") & (1 << 14))) != 0 ] || fail "no guard on SIGTERM in a process with an exposed socket"
+}

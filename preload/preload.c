@@ -1798,7 +1798,11 @@ static void exec_failed(struct exec_keeper *k)
 	errno = saved;
 }
 
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* execve, execvpe and fexecve: the sockets exposed and noted, the keeper
+ * at its gate, the exec; back here only when it failed. */
+enum exec_how { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
+
+static int exec_common(enum exec_how how, const char *name, int fd, char *const argv[], char *const envp[])
 {
 	struct exec_keeper k;
 	int saved = errno, rc;
@@ -1808,11 +1812,20 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	EXEC_ENV(envp, env);
 	kept = exec_begin(&k);
 	errno = saved;
-	rc = real_execve(path, argv, env);
-
+	if (how == EXEC_PATH)
+		rc = real_execve(name, argv, env);
+	else if (how == EXEC_SEARCH)
+		rc = real_execvpe(name, argv, env);
+	else
+		rc = real_fexecve(fd, argv, env);
 	if (kept)
 		exec_failed(&k);
 	return rc;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return exec_common(EXEC_PATH, path, -1, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
@@ -1822,19 +1835,7 @@ EXPORT int execv(const char *path, char *const argv[])
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	struct exec_keeper k;
-	int saved = errno, rc;
-	bool kept;
-
-	exec_expose();
-	EXEC_ENV(envp, env);
-	kept = exec_begin(&k);
-	errno = saved;
-	rc = real_execvpe(file, argv, env);
-
-	if (kept)
-		exec_failed(&k);
-	return rc;
+	return exec_common(EXEC_SEARCH, file, -1, argv, envp);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
@@ -1844,19 +1845,7 @@ EXPORT int execvp(const char *file, char *const argv[])
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	struct exec_keeper k;
-	int saved = errno, rc;
-	bool kept;
-
-	exec_expose();
-	EXEC_ENV(envp, env);
-	kept = exec_begin(&k);
-	errno = saved;
-	rc = real_fexecve(fd, argv, env);
-
-	if (kept)
-		exec_failed(&k);
-	return rc;
+	return exec_common(EXEC_FD, NULL, fd, argv, envp);
 }
 
 /* execl, execle, execlp: their arguments as an array (on the stack). */

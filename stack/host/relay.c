@@ -108,7 +108,11 @@ void relay_fork_child(struct relay_set *set)
 					(void)sys_close(fds[j]);
 				}
 		}
-	pthread_mutex_init(&relay_fd_mu, NULL);
+	/* Held since relay_fork_prepare, by this thread's copy: let go as the
+	 * parent does (a new init would leave it held for the thread checker,
+	 * and a second fork in the child would then see the locks' order
+	 * inverted). */
+	pthread_mutex_unlock(&relay_fd_mu);
 }
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)

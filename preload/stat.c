@@ -12,7 +12,8 @@
  * answers only its own user and root.
  *
  * Exit status: 0; 1 when there is no such stack, it is another user's, or
- * it did not answer (one line on stderr); 2 for a usage error.
+ * it did not answer (one line on stderr); 2 for a usage error. Without a
+ * PID, 0 when at least one stack was shown (the others' lines on stderr).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -335,7 +336,9 @@ static int stat_all(void)
 		fprintf(stderr, "pstack stat: no stack is running%s\n", me == 0 ? "" : " (of yours)");
 		return 1;
 	}
-	return rc;
+	/* A listing: the stacks that answered are shown, the others said on
+	 * stderr; a failure only when none could be shown. */
+	return shown ? 0 : rc;
 }
 
 int main(int argc, char **argv)

@@ -694,6 +694,17 @@ void ctl_io(struct ctl *c, struct pollfd *pfd, unsigned n, uint64_t now)
 		ctl_accept(c, now);
 }
 
+void ctl_fork_child(struct ctl *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->cl[i].st != CTL_FREE)
+			sys_close(c->cl[i].fd);
+	sys_fd_forget(c->lfd);
+	sys_close(c->lfd);
+}
+
 void ctl_close(struct ctl *c)
 {
 	if (!c)

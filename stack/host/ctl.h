@@ -96,6 +96,11 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 void ctl_io(struct ctl *c, struct pollfd *pfd, unsigned n, uint64_t now);
 /* Closes every client and the listener, and removes the socket file. No lock. */
 void ctl_close(struct ctl *c);
+/* In a fork child: closes this copy's fds of the listener and the clients,
+ * and leaves the socket file (the parent's). A child holding the listener
+ * would keep a SIGKILLed parent's socket answering connect() and never
+ * the request: `pstack stat` would wait for it instead of removing it. */
+void ctl_fork_child(struct ctl *c);
 
 /*
  * The snapshot (what `pstack stat` prints), lock held, no system call:

@@ -173,6 +173,7 @@ void runner_relay_forget(struct runner *r, void *relay)
 void runner_fork_child(struct runner *r)
 {
 	relay_fork_child(r ? &r->relays : NULL);
+	ctl_fork_child(r ? r->ctl : NULL);
 }
 
 /* With the lock held, by the stack thread: the relays' share of its wait,

@@ -284,3 +284,33 @@ time.sleep(8)
 	assert_failure 1
 	assert_output --partial "$$: no stack runs in this process"
 }
+
+@test "pstack stat: a fork child does not keep its parent's control socket: the SIGKILLed parent's file is removed, not waited for" {
+	# The parent starts the stack (a listener), forks a child that only
+	# sleeps, and is killed. The child must not hold the control socket's
+	# listener, or connect() would succeed and nobody answer.
+	bg_pre fk 30 "$PY" -c '
+import os, socket, time
+s = socket.socket()
+s.bind(("0.0.0.0", 7001))
+s.listen()
+if os.fork() == 0:
+    time.sleep(20)
+    os._exit(0)
+time.sleep(20)
+'
+	local pid sock child
+	pid=$(stack_pid fk)
+	sock=$(ctl_socket "$pid" root)
+	wait_until 10 "the fork child" pgrep -P "$pid"
+	child=$(pgrep -P "$pid")
+	echo "$child" >>"$PIDFILE"
+	kill -KILL "$pid"
+	pid_wait_gone "$pid" 10
+	[ -S "$sock" ] || fail "expected the SIGKILLed program's socket to be left behind"
+	run "$PSTACK" stat "$pid"
+	assert_failure 1
+	assert_output --partial "removed $sock"
+	refute_output --partial "did not answer"
+	kill -TERM "$child"
+}

@@ -1574,32 +1574,37 @@ static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 	char *out_##newenv[n_##newenv <= EXEC_ENV_MAX ? n_##newenv + 2 : 1]; \
 	char *const *newenv = exec_env(envp, n_##newenv, var_##newenv, out_##newenv)
 
+/*
+ * Before a child is made or an image exec'd: the sockets it inherits get a
+ * live kernel fd (shim/expose.c); all of them for a fork child, which uses
+ * its copies itself, else those without FD_CLOEXEC. Not in a vfork() child,
+ * which shares our memory and must not touch the stack.
+ */
+static void expose_for_child(bool all)
+{
+	int saved = errno;
+
+	if (!any() || shim_vfork_child())
+		return;
+	depth++;
+	shim_expose_inherited(all);
+	depth--;
+	errno = saved;
+}
+
 /* glibc's system() and popen() spawn their shell with its internal
  * posix_spawn: the inherited sockets are exposed here first (the shell's
  * environment is the process's own: no note). */
 EXPORT int system(const char *cmd)
 {
-	if (any() && cmd) {
-		int saved = errno;
-
-		depth++;
-		shim_expose_inherited(false);
-		depth--;
-		errno = saved;
-	}
+	if (cmd)
+		expose_for_child(false);
 	return real_system(cmd);
 }
 
 EXPORT FILE *popen(const char *cmd, const char *mode)
 {
-	if (any()) {
-		int saved = errno;
-
-		depth++;
-		shim_expose_inherited(false);
-		depth--;
-		errno = saved;
-	}
+	expose_for_child(false);
 	return real_popen(cmd, mode);
 }
 
@@ -1613,14 +1618,7 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
  */
 EXPORT pid_t fork(void)
 {
-	if (any()) {
-		int saved = errno;
-
-		depth++;
-		shim_expose_inherited(true);
-		depth--;
-		errno = saved;
-	}
+	expose_for_child(true);
 	return real_fork();
 }
 
@@ -1680,18 +1678,11 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 }
 
 /* The same for the children posix_spawn() makes (glibc's own system() and
- * popen() call it internally: not seen). */
+ * popen() call its internal one: their wrappers above do it). */
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (any()) {
-		int saved = errno;
-
-		depth++;
-		shim_expose_inherited(false);
-		depth--;
-		errno = saved;
-	}
+	expose_for_child(false);
 	EXEC_ENV(envp, env);
 	return real_posix_spawn(pid, path, fa, attr, argv, env);
 }
@@ -1699,14 +1690,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (any()) {
-		int saved = errno;
-
-		depth++;
-		shim_expose_inherited(false);
-		depth--;
-		errno = saved;
-	}
+	expose_for_child(false);
 	EXEC_ENV(envp, env);
 	return real_posix_spawnp(pid, file, fa, attr, argv, env);
 }
@@ -1754,21 +1738,6 @@ struct exec_keeper {
 	int gate;
 };
 
-/* Before the note of them (exec_env) and exec_begin, which holds the
- * shim's locks across the exec. */
-static void exec_expose(void)
-{
-	int saved = errno;
-
-	/* A vfork() child shares our memory: it must not touch the stack. */
-	if (!any() || shim_vfork_child())
-		return;
-	depth++;
-	shim_expose_inherited(false);
-	depth--;
-	errno = saved;
-}
-
 static bool exec_begin(struct exec_keeper *k)
 {
 	int saved = errno;
@@ -1808,7 +1777,9 @@ static int exec_common(enum exec_how how, const char *name, int fd, char *const 
 	int saved = errno, rc;
 	bool kept;
 
-	exec_expose();
+	/* Before the note of them (exec_env) and exec_begin, which holds the
+	 * shim's locks across the exec. */
+	expose_for_child(false);
 	EXEC_ENV(envp, env);
 	kept = exec_begin(&k);
 	errno = saved;

@@ -1616,10 +1616,60 @@ EXPORT FILE *popen(const char *cmd, const char *mode)
  * served by this process's stack. Then the atfork handlers (registered at
  * init) do the shim's part.
  */
+#if defined(__SANITIZE_THREAD__)
+/*
+ * ThreadSanitizer cannot follow a fork of a multi-threaded process: in such
+ * a child it ignores every interceptor from then on (after_multithreaded_fork,
+ * "in the hope that we will exec soon"), and a signal that arrives outside
+ * an intercepted blocking call waits for an interceptor that never
+ * delivers it. A child whose handlers never run misses SIGQUIT in
+ * sigsuspend() (nginx's master after `daemon on`: `nginx -s quit` never
+ * ends it). Only the stack thread makes a single-threaded program a
+ * multi-threaded one: a TSan build forks with it stopped (runner_pause,
+ * then runner_resume in the parent, as a failed exec does), so the child
+ * is a fork TSan checks and delivers signals in. Other builds fork with the
+ * thread running: the kernel has no such limit.
+ */
+static struct runner *fork_pause(void)
+{
+	struct runner *r;
+
+	if (!any() || shim_vfork_child())
+		return NULL;
+	stack_lock(&lock);
+	r = runner;
+	if (r)
+		runner_pause(r);
+	stack_unlock(&lock);
+	return r;
+}
+
+static void fork_resume(struct runner *r)
+{
+	stack_lock(&lock);
+	if (r == runner)
+		(void)runner_resume(r);
+	stack_unlock(&lock);
+}
+#endif
+
 EXPORT pid_t fork(void)
 {
 	expose_for_child(true);
+#if defined(__SANITIZE_THREAD__)
+	{
+		struct runner *r = fork_pause();
+		pid_t pid = real_fork();
+		int saved = errno;
+
+		if (r && pid != 0)
+			fork_resume(r);
+		errno = saved;
+		return pid;
+	}
+#else
 	return real_fork();
+#endif
 }
 
 /*

@@ -42,12 +42,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 
+#include "stack/core/log.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
@@ -368,6 +373,61 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 		return -EEXIST;
 	}
 	return 0;
+}
+
+/*
+ * A listener that no connection can reach any more: a Unix socket listening
+ * on an abstract name of its own (autobind) that nobody is told. One per
+ * process, made at the first orphaned accept, ours (hidden, close-on-exec).
+ */
+static pthread_once_t orphan_once = PTHREAD_ONCE_INIT;
+static int orphan_fd = -1;
+
+static void orphan_make(void)
+{
+	struct sockaddr_un any = { .sun_family = AF_UNIX };
+	int fd = (int)sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	/* Binding just the family autobinds a fresh abstract name. */
+	if (sys_bind(fd, &any, sizeof(sa_family_t)) < 0 || SYSC(SYS_listen, fd, 0) < 0) {
+		(void)sys_close(fd);
+		return;
+	}
+	orphan_fd = sys_fd_hide(fd);
+}
+
+int shim_accept_orphan(int fd, bool nonblock, uint64_t rcvtimeo_us)
+{
+	static atomic_bool warned;
+
+	if (!atomic_exchange(&warned, true))
+		log_warn("accept() on fd %d: the listener's stack is gone (its process or keeper ended); "
+			 "no connection will come", fd);
+	if (nonblock)
+		return -EAGAIN;
+	pthread_once(&orphan_once, orphan_make);
+	if (orphan_fd < 0)
+		return -ENOMEM;
+	if (rcvtimeo_us) {
+		/* Linux's accept with SO_RCVTIMEO: EAGAIN at the end, EINTR on a
+		 * signal (never restarted). */
+		struct pollfd p = { .fd = orphan_fd, .events = POLLIN };
+		struct timespec ts = { (time_t)(rcvtimeo_us / 1000000), (long)(rcvtimeo_us % 1000000) * 1000 };
+		long r = sys_ppoll(&p, 1, &ts, NULL);
+
+		return r < 0 ? (int)r : -EAGAIN;
+	}
+	/* The kernel's own blocking accept: its signals, its SA_RESTART. It
+	 * returns only on a signal without SA_RESTART. */
+	for (;;) {
+		long r = SYSC(SYS_accept4, orphan_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (r < 0)
+			return (int)r;
+		(void)sys_close((int)r);    /* someone found the name: not a connection of this listener */
+	}
 }
 
 void shim_exec_adopt(const char *note)

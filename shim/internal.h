@@ -297,6 +297,11 @@ struct shim_exposed_note {
  * exec, or handed over a listener's channel), gets an exposed entry with a
  * new placeholder. 0 or -errno (-EEXIST: the slot was taken). */
 int shim_adopt(int fd, const struct shim_exposed_note *n);
+/* No lock held: accept() on an exposed listener whose channel ended (the
+ * stack that served it is gone). What Linux shows for a listener that is
+ * still open and gets no connection: -EAGAIN when nonblock, -EAGAIN after
+ * SO_RCVTIMEO (rcvtimeo_us, 0: none), else a wait only a signal ends. */
+int shim_accept_orphan(int fd, bool nonblock, uint64_t rcvtimeo_us);
 static inline bool shim_exposed(struct shim_sock *k)
 {
 	return atomic_load_explicit(&k->exposed, memory_order_acquire);

@@ -673,8 +673,19 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 
 		if (got < 0)
 			return -errno;
-		if (got == 0)
-			return -EINVAL;     /* the stack's process is gone, and its listener */
+		if (got == 0) {
+			/* The channel's end: the stack that served the listener
+			 * is gone. The listener is still open here, as Linux's
+			 * would be: no connection, and no error that a server
+			 * would retry at once in a loop. */
+			uint64_t tmo;
+			int fl = shim_libc.fcntl(fd, F_GETFL);
+
+			shim_lock();
+			tmo = k->rcvtimeo_us;
+			shim_unlock();
+			return shim_accept_orphan(fd, fl >= 0 && (fl & O_NONBLOCK), tmo);
+		}
 		cm = CMSG_FIRSTHDR(&m);
 		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))

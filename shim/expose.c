@@ -93,6 +93,18 @@ static bool connected(struct shim_sock *k)
 	return k->udp && udp_peer(k->udp, &peer) == 0;
 }
 
+/* Stack lock held: k's connection is still being made (a non-blocking
+ * connect); a relay can serve it once it is (relay.h, relay_share). */
+static bool connecting(struct shim_sock *k)
+{
+	enum tcp_state st;
+
+	if (k->closed || k->dead || k->listening || !k->tcp)
+		return false;
+	st = tcp_get_state(k->tcp);
+	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
+}
+
 /* Stack lock held: what k is now, kept for the processes that answer
  * without its stack object (internal.h: local, peer, the buffer sizes). */
 static void snapshot(struct shim_sock *k)
@@ -124,6 +136,15 @@ static void expose_gone(void *ctx)
 	k->relay = NULL;
 	k->tcp = NULL;
 	k->udp = NULL;
+	k->share = NULL;    /* the relay's, gone with it */
+}
+
+/* relay_open takes the shared state make_live made (lock held). */
+static struct relay_share *expose_share(void *ctx)
+{
+	struct shim_sock *k = ctx;
+
+	return k->share;
 }
 
 /* Stack lock held: from now on k's data is the kernel fd's. Its epoll
@@ -154,6 +175,7 @@ static const struct relay_cb expose_cb = {
 	.gone = expose_gone,
 	.exposed = expose_now,
 	.after = expose_after,
+	.share = expose_share,
 };
 
 /*
@@ -161,10 +183,11 @@ static const struct relay_cb expose_cb = {
  * pair, and a relay gets the other end and k's stack object (serving it at
  * once, or armed). The stack lock is taken to hand it over; true when done.
  */
-static bool make_live(struct shim_sock *k, bool armed)
+static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 {
 	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
 	struct shim_epitem *moved = NULL;
+	struct relay_share *sh = NULL;
 	void *rl = NULL;
 
 	fd0 = shim_first_fd(&k->obj);
@@ -180,6 +203,19 @@ static bool make_live(struct shim_sock *k, bool armed)
 	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM && !k->listening ? SOCK_STREAM : SOCK_SEQPACKET) |
 			   SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
+	if (handshake) {
+		/* Not writable until the connection is made, as a kernel
+		 * socket in SYN_SENT: the program's end is filled up first
+		 * (relay_share's filler), and the relay reads it away then. */
+		static const char filler[16384];
+		long n;
+
+		sh = relay_share_new();
+		if (!sh)
+			goto out;
+		while ((n = sys_sendto(sv[0], filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0)) > 0)
+			sh->filler += (size_t)n;
+	}
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
 	if (kfd < 0 || fl < 0 || shim_libc.fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||
@@ -197,6 +233,7 @@ static bool make_live(struct shim_sock *k, bool armed)
 	sv[0] = -1;
 	shim_lock();
 	/* Attached still (an exit may have closed it meanwhile). */
+	k->share = sh;
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
@@ -205,6 +242,9 @@ static bool make_live(struct shim_sock *k, bool armed)
 		if (!armed)
 			moved = mark_exposed(k);
 		sv[1] = kfd = -1;   /* the relay's, and the socket's */
+		sh = NULL;
+	} else {
+		k->share = NULL;
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, fd0);
@@ -222,13 +262,14 @@ out:
 		sys_fd_forget(kfd);
 		shim_libc.close(kfd);
 	}
+	relay_share_free(sh);
 	return rl != NULL;
 }
 
 void shim_expose_sock(struct shim_sock *k)
 {
 	struct shim_epitem *moved = NULL;
-	bool live = false;
+	bool live = false, handshake = false;
 
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER || shim_exposed(k))
 		return;
@@ -240,13 +281,13 @@ void shim_expose_sock(struct shim_sock *k)
 		snapshot(k);
 		moved = mark_exposed(k);
 		live = true;
-	} else if ((!connected(k) && !listener(k)) || shim_exposed(k)) {
+	} else if ((!connected(k) && !listener(k) && !(handshake = connecting(k))) || shim_exposed(k)) {
 		live = true;    /* nothing to do */
 	}
 	shim_unlock();
 	shim_epoll_to_kernel(moved, -1);
 	if (!live)
-		(void)make_live(k, false);
+		(void)make_live(k, false, handshake);
 	pthread_mutex_unlock(&expose_mu);
 }
 
@@ -261,7 +302,7 @@ void shim_arm(struct shim_sock *k)
 	ok = !k->relay && !shim_exposed(k) && k->type == SOCK_DGRAM && connected(k);
 	shim_unlock();
 	if (ok)
-		(void)make_live(k, true);
+		(void)make_live(k, true, false);
 	pthread_mutex_unlock(&expose_mu);
 }
 

@@ -136,6 +136,11 @@ struct shim_sock {
 	 */
 	struct ip4_endpoint local, peer;
 	int ex_rcvbuf, ex_sndbuf;
+	/* Exposed while connecting (a fork in SYN_SENT): the handshake's end
+	 * and its error, shared with fork children (relay.h, relay_share);
+	 * under the stack lock in the owner (NULL once the relay is gone),
+	 * the inherited mapping in a child. */
+	struct relay_share *share;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,

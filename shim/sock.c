@@ -1012,7 +1012,13 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_lock();
 	r = sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep);
-	if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
+	if (k->share && !k->tcp && k->type == SOCK_STREAM) {
+		/* A fork child's socket exposed while connecting (shim/expose.c):
+		 * what its connection came to, as Linux's connect() again. */
+		int st = atomic_load(&k->share->conn), err = atomic_exchange(&k->share->err, 0);
+
+		r = err ? err : st == 0 ? -EALREADY : st > 0 ? -EISCONN : st;
+	} else if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
 		r = tcp_connect_sock(k, r, &ep, &moved);
 	} else if (r == ADDR_UNSPEC) {
 		/* Dissolves a UDP association (connect(2)). */
@@ -3150,6 +3156,10 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ERROR:
 			v = k->err;
 			k->err = 0;
+			/* Exposed while connecting: the handshake's error, taken
+			 * once by whichever process asks first (shim/expose.c). */
+			if (!v && k->share)
+				v = atomic_exchange(&k->share->err, 0);
 			if (!v && k->tcp)
 				v = tcp_take_error(k->tcp);
 			else if (!v && k->udp)

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -60,6 +61,9 @@ struct relay {
 	void *taken;                /* cb->exposed's answer, for cb_after without the lock */
 	void (*cb_after)(void *taken);
 	bool done;                  /* the connection is closed: the fd goes */
+	bool connecting;            /* TCP still in its handshake: the fd waits (relay_share) */
+	struct relay_share *share;  /* the children's view, or NULL (ours: unmapped at the end) */
+	size_t filler;              /* bytes of share's filler still to read away from the fd */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
 
 	/* A listener's relay (the serving thread's): fd is the channel. */
@@ -115,6 +119,19 @@ void relay_fork_child(struct relay_set *set)
 	pthread_mutex_unlock(&relay_fd_mu);
 }
 
+struct relay_share *relay_share_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct relay_share), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void relay_share_free(struct relay_share *sh)
+{
+	if (sh)
+		(void)munmap(sh, sizeof(*sh));
+}
+
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)
 {
 	memset(set, 0, sizeof(*set));
@@ -151,6 +168,9 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->armed = true;
 	rl->spare[0] = rl->spare[1] = rl->pend_fd = -1;
 	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
+	rl->connecting = tcp && (tcp_get_state(tcp) == TCP_STATE_SYN_SENT || tcp_get_state(tcp) == TCP_STATE_SYN_RECEIVED);
+	if (cb && cb->share && (rl->share = cb->share(ctx)))
+		rl->filler = rl->share->filler;
 	if (!armed || rl->listener)
 		relay_expose(rl);
 	rl->next = set->incoming;
@@ -234,6 +254,30 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct tcp_conn *c = rl->tcp;
 
+	if (rl->connecting) {
+		enum tcp_state st = tcp_get_state(c);
+		int err;
+
+		if (rl->hup) {
+			/* The program closed it before the handshake ended. */
+			relay_close_conn(rl, now);
+			return;
+		}
+		if (st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED)
+			return;     /* the connection's wake-up brings us back */
+		/* Made, or failed (reset, timeout, ICMP): the fd becomes
+		 * writable once the filler is read away (relay_io); the error
+		 * is SO_ERROR's, in the parent as in a child (one socket). */
+		rl->connecting = false;
+		err = st == TCP_STATE_CLOSED ? tcp_take_error(c) : 0;
+		if (st == TCP_STATE_CLOSED && !err)
+			err = -ECONNREFUSED;
+		if (rl->share) {
+			atomic_store(&rl->share->err, err);
+			atomic_store(&rl->share->conn, err ? err : 1);
+		}
+		*busy = true;
+	}
 	if (!rl->rx && !(rl->rx = malloc(RELAY_BUF)))
 		*busy = true;   /* no memory now: the next round tries again */
 	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
@@ -428,6 +472,16 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 		}
 		if (rl->taken)
 			*busy = true;   /* cb->after, in relay_io */
+		if (rl->connecting) {
+			/* The handshake first: only the program's close matters. */
+			pfd[n].fd = rl->fd;
+			pfd[n].events = 0;
+			pfd[n].revents = 0;
+			rl->pidx = (int)n++;
+			continue;
+		}
+		if (rl->filler)
+			*busy = true;   /* relay_io reads it away */
 		rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
 		tx_room = rl->tcp ? rl->tx_len == 0 : !rl->tx_have;
 		if (rx_pending && rl->rx_lost)
@@ -479,11 +533,33 @@ static void io_rx(struct relay *rl, short rev)
 	}
 }
 
+/* The handshake over: the filler read away (ours, written before the
+ * program had the fd: relay_share; all of it is in the pair already), so
+ * the program's end polls writable. */
+static void io_filler(struct relay *rl)
+{
+	while (rl->filler && !rl->connecting) {
+		char junk[4096];
+		long n = sys_recvfrom(rl->fd, junk, rl->filler < sizeof(junk) ? rl->filler : sizeof(junk),
+				      MSG_DONTWAIT, NULL, NULL);
+
+		if (n <= 0)
+			break;
+		rl->filler -= (size_t)n;
+	}
+}
+
 /* The program's end towards the connection. */
 static void io_tx(struct relay *rl, short rev)
 {
 	bool room = rl->tx_len == 0 && !rl->tx_have;
 	size_t size = rl->udp ? RELAY_DGRAM : RELAY_BUF;
+
+	if (rl->connecting) {
+		if (rev & (POLLHUP | POLLERR))
+			rl->hup_seen = rl->tx_end = rl->hup = true;
+		return;
+	}
 
 	if (rl->tx_dead && !rl->tx_refused) {
 		/* The connection takes no more (reset): the program's writes
@@ -602,6 +678,7 @@ static void relay_free(struct relay *rl)
 			}
 	}
 	pthread_mutex_unlock(&relay_fd_mu);
+	relay_share_free(rl->share);
 	free(rl->rx);
 	free(rl->tx);
 	free(rl);
@@ -631,6 +708,7 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 			io_listener(rl, rev);
 			continue;
 		}
+		io_filler(rl);
 		io_rx(rl, rev);
 		io_tx(rl, rev);
 	}

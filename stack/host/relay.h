@@ -48,12 +48,38 @@
 #define PSTACK_HOST_RELAY_H
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct tcp_conn;
 struct udp_sock;
 struct relay;
+
+/*
+ * What a fork child, which has no stack, learns of a connection exposed
+ * while it was still being made (a non-blocking connect() in SYN_SENT at
+ * fork): memory shared with the children (MAP_SHARED, made before the
+ * fork; relay_share_new), the relay's from relay_open on.
+ *
+ * Until the handshake ends, the program's end of the pair must not be
+ * writable, as a connecting kernel socket is not: it is made full first
+ * (filler: bytes written into it before it became the program's fd, so
+ * the kernel holds its writes), and the relay reads them away when the
+ * connection is made or has failed. Then the fd polls writable, in every
+ * process, the kernel's way.
+ */
+struct relay_share {
+	size_t filler;          /* set before relay_open, read-only after */
+	_Atomic int conn;       /* 0 connecting, 1 connected, -errno failed */
+	_Atomic int err;        /* the error SO_ERROR takes (-errno), once; 0 none */
+};
+
+/* No lock: a new zeroed relay_share (NULL when out of memory), and its end
+ * (only when relay_open did not take it). */
+struct relay_share *relay_share_new(void);
+void relay_share_free(struct relay_share *sh);
 
 /* The relay's owner (the shim's socket), told under the stack lock unless
  * said otherwise. */
@@ -65,6 +91,9 @@ struct relay_cb {
 	 * handed to after(), called by the same thread without the lock. */
 	void *(*exposed)(void *ctx);
 	void (*after)(void *taken);
+	/* At relay_open: the connection's shared state for fork children
+	 * (relay_share; NULL: none), the relay's from then on. */
+	struct relay_share *(*share)(void *ctx);
 };
 
 struct relay_set {

@@ -569,3 +569,76 @@ except OSError as e:
 	assert_line "nonblocking: EAGAIN"
 	assert_line "blocking: interrupted by the signal"
 }
+
+# CONNECTING_PY IP PORT: a non-blocking connect(), then fork at once; the
+# child polls for writable, reads SO_ERROR, and when connected writes a
+# line and prints the answer.
+CONNECTING_PY='
+import errno, os, select, socket, sys
+s = socket.socket()
+s.setblocking(False)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+except BlockingIOError:
+    pass
+pid = os.fork()
+if pid == 0:
+    p = select.poll()
+    p.register(s, select.POLLOUT)
+    print("child forked", flush=True)
+    ev = p.poll(20000)
+    print("child writable", bool(ev and ev[0][1] & select.POLLOUT), flush=True)
+    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    print("child SO_ERROR", errno.errorcode.get(err, err), flush=True)
+    if err == 0:
+        s.setblocking(True)
+        s.sendall(b"from the child\n")
+        print("child got", s.makefile("rb").readline().decode().strip(), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+'
+
+# connecting_fork NAME bg_pre|bg_ker IP PORT: CONNECTING_PY with the SYNs to
+# PORT dropped until the child is polling; the child must not see the fd
+# writable before the handshake.
+connecting_fork() {
+	local name=$1 how=$2 ip=$3 port=$4
+	ip netns exec "$NS" iptables -I INPUT -p tcp --syn --dport "$port" -j DROP
+	"$how" "$name" 30 "$PY" -c "$CONNECTING_PY" "$ip" "$port"
+	wait_log "$(out "$name")" "child forked" 10
+	sleep 1.5     # the SYN is dropped: still connecting
+	ip netns exec "$NS" iptables -D INPUT -p tcp --syn --dport "$port" -j DROP
+	run grep -c "child writable" "$(out "$name")"
+	assert_output 0
+	bg_wait "$name" 20
+	assert_equal "$BG_STATUS" 0
+	cat "$(out "$name")"
+}
+
+@test "a socket still connecting at fork (non-blocking connect, SYN_SENT): the child's poll sees it writable once connected, SO_ERROR as Linux (0, then data; ECONNREFUSED)" {
+	bg_ker srv 30 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7007))
+l.listen(8)
+print("listening", flush=True)
+for i in range(2):
+    c, _ = l.accept()
+    c.sendall(b"echo: " + c.makefile("rb").readline())
+    c.close()
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	# The kernel first (it connects to its own address), then pstack.
+	for how in ker pre; do
+		connecting_fork "ok_$how" "bg_$how" "$HOST_IP" 7007
+		run cat "$(out "ok_$how")"
+		assert_line "child writable True"
+		assert_line "child SO_ERROR 0"
+		assert_line "child got echo: from the child"
+		connecting_fork "refused_$how" "bg_$how" "$HOST_IP" 7008
+		run cat "$(out "refused_$how")"
+		assert_line "child writable True"
+		assert_line "child SO_ERROR ECONNREFUSED"
+	done
+}

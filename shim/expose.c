@@ -203,6 +203,12 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	if (sys_socketpair(AF_UNIX, (k->type == SOCK_STREAM && !k->listening ? SOCK_STREAM : SOCK_SEQPACKET) |
 			   SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
+	/* Before the first fork that exposes anything: the region of shared
+	 * connection state every later child sees (relay.h). A TCP
+	 * connection gets its share: the options a process without it sets. */
+	(void)relay_share_init();
+	if (k->type == SOCK_STREAM && !k->listening && !armed)
+		sh = relay_share_new();
 	if (handshake) {
 		/* Not writable until the connection is made, as a kernel
 		 * socket in SYN_SENT: the program's end is filled up first
@@ -210,7 +216,6 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 		static const char filler[16384];
 		long n;
 
-		sh = relay_share_new();
 		if (!sh)
 			goto out;
 		while ((n = sys_sendto(sv[0], filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0)) > 0)
@@ -404,6 +409,7 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 		k->ss = SHIM_SS_CONNECTED;
 	if (n->opts)
 		k->opts = *n->opts;
+	k->share = n->share;
 	atomic_store(&k->kfd, sys_fd_hide(kfd));
 	atomic_store_explicit(&k->exposed, true, memory_order_release);
 	if (shim_install_new(fd, &k->obj) < 0) {

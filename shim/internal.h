@@ -297,6 +297,7 @@ struct shim_exposed_note {
 	struct ip4_endpoint local, peer;
 	int rcvbuf, sndbuf;
 	const struct sock_opts *opts;   /* NULL: the defaults */
+	struct relay_share *share;      /* the connection's options, shared (relay.h); NULL: none */
 };
 /* No lock held: fd, a live kernel fd of a socket made elsewhere (before
  * exec, or handed over a listener's channel), gets an exposed entry with a

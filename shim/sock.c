@@ -710,6 +710,7 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 	en.rcvbuf = note.rcvbuf;
 	en.sndbuf = note.sndbuf;
 	en.opts = &opts;
+	en.share = relay_share_at(note.share);
 	/* The peer's address first: when it cannot be written, the new
 	 * socket is closed (and the connection with it), as in Linux. */
 	r = sa ? sa_out(k, &en.peer, sa, salen) : 0;
@@ -2719,9 +2720,16 @@ static int tcp_opt_of(int name)
  * as Linux clones them, not its placeholder's), the connection's when it
  * has one (the window clamp it uses).
  */
+/* The options an exposed socket's connection has: other processes may
+ * have set them through its relay (relay_share). */
+static const struct sock_opts *cur_opts(const struct shim_sock *k)
+{
+	return k->tcp && atomic_load_explicit(&k->exposed, memory_order_acquire) ? tcp_opts(k->tcp) : &k->opts;
+}
+
 static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t *len)
 {
-	const struct sock_opts *o = &k->opts;
+	const struct sock_opts *o = cur_opts(k);
 	char cc[16];
 	const void *src = &name;
 	unsigned n, max = sizeof(int);
@@ -2778,8 +2786,13 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 {
 	int r = tcp_opts_set(&k->opts, opt, v);
 
-	if (!k->tcp)
+	if (!k->tcp) {
+		/* Served by a relay, maybe in another process: asked through
+		 * the shared state (shim_setsockopt waits for it, unlocked). */
+		if (!r && k->share && shim_exposed(k))
+			relay_share_want(k->share, (int)opt, v);
 		return 0;
+	}
 	return r ? r : tcp_setopt(k->tcp, opt, v);
 }
 
@@ -2897,6 +2910,7 @@ static int set_timestamping(struct shim_sock *k, int fd, int name, const void *v
 
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	struct relay_share *sh;
 	struct shim_sock *k;
 	int r, v = 0;
 
@@ -3134,7 +3148,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	 * keeps it on the placeholder only: not an error for the program. */
 	if (r == -ENOPROTOOPT)
 		r = 0;
+	sh = !k->tcp && shim_exposed(k) ? k->share : NULL;
 	shim_unlock();
+	/* Asked of the relay (set_tcp): on the connection when this returns,
+	 * as the kernel's setsockopt. */
+	if (r == 0 && sh)
+		relay_share_sync(sh);
 	leave(k);
 	return r;
 }
@@ -3177,19 +3196,23 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			break;
 		case SO_KEEPALIVE:
 			if (k->type == SOCK_STREAM)
-				r = put_int(val, len, k->opts.keepalive);
+				r = put_int(val, len, cur_opts(k)->keepalive);
 			break;
 		case SO_RCVBUF:
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
 				r = put_int(val, len, v);
 			else if (k->udp)
 				r = put_int(val, len, (int)udp_get_rcvbuf(k->udp));
+			else if (shim_exposed(k) && k->share && atomic_load(&k->share->rcvbuf))
+				r = put_int(val, len, atomic_load(&k->share->rcvbuf));
 			else if (shim_exposed(k) && k->ex_rcvbuf)
 				r = put_int(val, len, k->ex_rcvbuf);
 			break;
 		case SO_SNDBUF:
 			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
 				r = put_int(val, len, v);
+			else if (!k->udp && shim_exposed(k) && k->share && atomic_load(&k->share->sndbuf))
+				r = put_int(val, len, atomic_load(&k->share->sndbuf));
 			else if (!k->udp && shim_exposed(k) && k->ex_sndbuf)
 				r = put_int(val, len, k->ex_sndbuf);
 			break;

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -62,8 +64,10 @@ struct relay {
 	void (*cb_after)(void *taken);
 	bool done;                  /* the connection is closed: the fd goes */
 	bool connecting;            /* TCP still in its handshake: the fd waits (relay_share) */
-	struct relay_share *share;  /* the children's view, or NULL (ours: unmapped at the end) */
+	struct relay_share *share;  /* the other processes' view, or NULL (ours: freed at the end) */
 	size_t filler;              /* bytes of share's filler still to read away from the fd */
+	bool share_wake;            /* options applied: wake the askers (relay_io) */
+	struct relay_share *spare_share;    /* a listener's: for its next connection */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
 
 	/* A listener's relay (the serving thread's): fd is the channel. */
@@ -119,22 +123,207 @@ void relay_fork_child(struct relay_set *set)
 	pthread_mutex_unlock(&relay_fd_mu);
 }
 
+/*
+ * The region of relay_shares (relay.h). Mapped once (pthread_once, before
+ * the first fork that exposes anything), never unmapped; its bounds are
+ * read-only after that. Only the process that serves the relays (the
+ * owner, then its keeper) hands shares out and takes them back: the free
+ * list is its own memory, under relay_fd_mu.
+ */
+#define RELAY_SHARES 8192
+static pthread_once_t share_once = PTHREAD_ONCE_INIT;
+static struct relay_share *share_base;
+static int share_kick = -1;             /* the eventfd: inherited, internal */
+static unsigned share_used;             /* under relay_fd_mu */
+static int32_t *share_next;             /* under relay_fd_mu: the free list's links */
+static int32_t share_free_head;         /* under relay_fd_mu: 1 on, 0 none */
+
+static void share_region(void)
+{
+	void *p = mmap(NULL, RELAY_SHARES * sizeof(struct relay_share), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	long efd;
+
+	if (p == MAP_FAILED)
+		return;
+	share_next = calloc(RELAY_SHARES, sizeof(*share_next));
+	efd = sys_eventfd2(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!share_next || efd < 0) {
+		free(share_next);
+		share_next = NULL;
+		if (efd >= 0)
+			(void)sys_close((int)efd);
+		(void)munmap(p, RELAY_SHARES * sizeof(struct relay_share));
+		return;
+	}
+	share_kick = sys_fd_hide((int)efd);
+	share_base = p;
+}
+
+bool relay_share_init(void)
+{
+	pthread_once(&share_once, share_region);
+	return share_base != NULL;
+}
+
+/* Under relay_fd_mu. */
+static struct relay_share *share_take(void)
+{
+	struct relay_share *sh;
+	int32_t i;
+
+	if (!share_base)
+		return NULL;
+	if (share_free_head) {
+		i = share_free_head;
+		share_free_head = share_next[i - 1];
+	} else if (share_used < RELAY_SHARES) {
+		i = (int32_t)++share_used;
+	} else {
+		return NULL;    /* the region is full: no sharing for this one */
+	}
+	sh = &share_base[i - 1];
+	sh->filler = 0;
+	atomic_store(&sh->conn, 0);
+	atomic_store(&sh->err, 0);
+	for (int o = 0; o < RELAY_OPTS; o++)
+		atomic_store(&sh->want[o], RELAY_OPT_NONE);
+	atomic_store(&sh->req, 0);
+	atomic_store(&sh->done, 0);
+	atomic_store(&sh->sndbuf, 0);
+	atomic_store(&sh->rcvbuf, 0);
+	return sh;
+}
+
+/* Under relay_fd_mu. */
+static void share_put(struct relay_share *sh)
+{
+	int32_t i = relay_share_index(sh);
+
+	if (!i)
+		return;
+	share_next[i - 1] = share_free_head;
+	share_free_head = i;
+}
+
 struct relay_share *relay_share_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct relay_share), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct relay_share *sh;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (!relay_share_init())
+		return NULL;
+	pthread_mutex_lock(&relay_fd_mu);
+	sh = share_take();
+	pthread_mutex_unlock(&relay_fd_mu);
+	return sh;
 }
 
 void relay_share_free(struct relay_share *sh)
 {
-	if (sh)
-		(void)munmap(sh, sizeof(*sh));
+	if (!sh)
+		return;
+	pthread_mutex_lock(&relay_fd_mu);
+	share_put(sh);
+	pthread_mutex_unlock(&relay_fd_mu);
+}
+
+int32_t relay_share_index(const struct relay_share *sh)
+{
+	if (!sh || !share_base || sh < share_base || sh >= share_base + RELAY_SHARES)
+		return 0;
+	return (int32_t)(sh - share_base) + 1;
+}
+
+struct relay_share *relay_share_at(int32_t index)
+{
+	if (!share_base || index <= 0 || index > RELAY_SHARES)
+		return NULL;
+	return &share_base[index - 1];
+}
+
+void relay_share_want(struct relay_share *sh, int opt, int value)
+{
+	if (opt < 0 || opt >= RELAY_OPTS)
+		return;
+	atomic_store(&sh->want[opt], value);
+	atomic_fetch_add(&sh->req, 1);
+}
+
+/* At most this long for the relay to apply an option (it may be gone: the
+ * owner killed, its keeper too). */
+#define RELAY_SYNC_NS 1000000000L
+
+void relay_share_sync(struct relay_share *sh)
+{
+	unsigned req = atomic_load(&sh->req);
+	uint64_t one = 1;
+	struct timespec t0, t;
+
+	if ((int)(atomic_load(&sh->done) - req) >= 0)
+		return;
+	(void)sys_write(share_kick, &one, sizeof(one));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		unsigned d = atomic_load(&sh->done);
+		struct timespec wait = { 0, 50000000L };
+		long ns;
+
+		if ((int)(d - req) >= 0)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ns = (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec);
+		if (ns >= RELAY_SYNC_NS)
+			return;
+		/* A futex on shared memory (not private): the relay is in
+		 * another process. */
+		(void)SYSC(SYS_futex, &sh->done, FUTEX_WAIT, d, &wait, NULL, 0);
+	}
+}
+
+/* Lock held: the connection's buffer sizes, for the processes that ask
+ * without it. */
+static void share_publish(struct relay *rl)
+{
+	int v;
+
+	if (!rl->share || !rl->tcp)
+		return;
+	if (tcp_getopt(rl->tcp, TCP_OPT_SNDBUF, &v) == 0)
+		atomic_store(&rl->share->sndbuf, v);
+	if (tcp_getopt(rl->tcp, TCP_OPT_RCVBUF, &v) == 0)
+		atomic_store(&rl->share->rcvbuf, v);
+}
+
+/* Lock held: the options other processes asked for, applied; relay_io
+ * wakes them. */
+static void share_apply(struct relay *rl, bool *busy)
+{
+	struct relay_share *sh = rl->share;
+	unsigned req;
+
+	if (!sh || rl->listener)
+		return;
+	req = atomic_load(&sh->req);
+	if (req == atomic_load(&sh->done))
+		return;
+	for (int o = 0; o < RELAY_OPTS; o++) {
+		int v = atomic_exchange(&sh->want[o], RELAY_OPT_NONE);
+
+		/* The asker's placeholder took the value first: an error here
+		 * is the engine's own (an option it keeps on the placeholder). */
+		if (v != RELAY_OPT_NONE && rl->tcp)
+			(void)tcp_setopt(rl->tcp, (enum tcp_option)o, v);
+	}
+	share_publish(rl);
+	atomic_store(&sh->done, req);
+	rl->share_wake = true;
+	*busy = true;
 }
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)
 {
 	memset(set, 0, sizeof(*set));
+	set->kick_pidx = -1;
 	set->kick = kick;
 	set->kick_ctx = ctx;
 }
@@ -171,6 +360,7 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->connecting = tcp && (tcp_get_state(tcp) == TCP_STATE_SYN_SENT || tcp_get_state(tcp) == TCP_STATE_SYN_RECEIVED);
 	if (cb && cb->share && (rl->share = cb->share(ctx)))
 		rl->filler = rl->share->filler;
+	share_publish(rl);
 	if (!armed || rl->listener)
 		relay_expose(rl);
 	rl->next = set->incoming;
@@ -203,7 +393,7 @@ void relay_forget(struct relay *rl)
 
 unsigned relay_count(const struct relay_set *set)
 {
-	unsigned n = set->nactive;
+	unsigned n = set->nactive + 1;  /* the share region's eventfd */
 
 	for (const struct relay *rl = set->incoming; rl; rl = rl->next)
 		n++;
@@ -331,6 +521,7 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct tcp_conn *c;
+	struct relay *nrl;
 	struct ip4_endpoint ep = { 0, 0 };
 	int err = 0, v;
 
@@ -355,13 +546,19 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 		rl->pend_note.rcvbuf = v;
 	if (tcp_getopt(c, TCP_OPT_SNDBUF, &v) == 0)
 		rl->pend_note.sndbuf = v;
-	if (!relay_open(rl->set, c, NULL, rl->spare[1], false, NULL, NULL)) {
+	nrl = relay_open(rl->set, c, NULL, rl->spare[1], false, NULL, NULL);
+	if (!nrl) {
 		/* Deviation: out of memory, the connection is reset (Linux
 		 * would leave it queued). */
 		(void)tcp_setopt(c, TCP_OPT_LINGER, 0);
 		tcp_close(c, now);
 		return;
 	}
+	/* Whoever accepts it sets its options through this (relay.h). */
+	nrl->share = rl->spare_share;
+	rl->spare_share = NULL;
+	share_publish(nrl);
+	rl->pend_note.share = relay_share_index(nrl->share);
 	rl->pend_fd = rl->spare[0];
 	rl->spare[0] = rl->spare[1] = -1;
 	*busy = true;   /* relay_io sends it, and makes the next pair */
@@ -436,6 +633,7 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 				rl->cb_after = rl->cb->after;
 			}
 		}
+		share_apply(rl, busy);
 		if (rl->listener) {
 			collect_listener(rl, busy, now);
 		} else if (rl->armed) {
@@ -499,6 +697,14 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 					(tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
 		pfd[n].revents = 0;
 		rl->pidx = (int)n++;
+	}
+	set->kick_pidx = -1;
+	if (share_kick >= 0 && set->active) {
+		/* Another process asked for options (relay_share_sync). */
+		pfd[n].fd = share_kick;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		set->kick_pidx = (int)n++;
 	}
 	return n;
 }
@@ -639,6 +845,8 @@ static void io_listener(struct relay *rl, short rev)
 				rl->hup = true;
 		}
 	}
+	if (!rl->spare_share && !rl->hup)
+		rl->spare_share = share_take();
 	if (rl->spare[0] < 0 && !rl->hup) {
 		int sv[2];
 
@@ -668,6 +876,8 @@ static void relay_free(struct relay *rl)
 	sys_fd_forget(rl->fd);
 	(void)sys_close(rl->fd);
 	pthread_mutex_lock(&relay_fd_mu);
+	share_put(rl->share);
+	share_put(rl->spare_share);
 	{
 		int fds[3] = { rl->pend_fd, rl->spare[0], rl->spare[1] };
 
@@ -678,7 +888,6 @@ static void relay_free(struct relay *rl)
 			}
 	}
 	pthread_mutex_unlock(&relay_fd_mu);
-	relay_share_free(rl->share);
 	free(rl->rx);
 	free(rl->tx);
 	free(rl);
@@ -692,8 +901,18 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 		set->dead = rl->next;
 		relay_free(rl);
 	}
+	if (set->kick_pidx >= 0 && (unsigned)set->kick_pidx < n && (pfd[set->kick_pidx].revents & POLLIN)) {
+		uint64_t v;
+
+		(void)sys_read(share_kick, &v, sizeof(v));
+	}
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
 		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
+
+		if (rl->share_wake) {
+			rl->share_wake = false;
+			(void)SYSC(SYS_futex, &rl->share->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		}
 
 		if (rl->taken) {
 			void *t = rl->taken;

@@ -53,7 +53,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct tcp_conn;
+#include "stack/core/tcp/tcp.h"
+
 struct udp_sock;
 struct relay;
 
@@ -70,16 +71,49 @@ struct relay;
  * connection is made or has failed. Then the fd polls writable, in every
  * process, the kernel's way.
  */
+#define RELAY_OPTS (TCP_OPT_QUICKACK + 1)
+#define RELAY_OPT_NONE INT32_MIN
+
 struct relay_share {
 	size_t filler;          /* set before relay_open, read-only after */
 	_Atomic int conn;       /* 0 connecting, 1 connected, -errno failed */
 	_Atomic int err;        /* the error SO_ERROR takes (-errno), once; 0 none */
+	/*
+	 * Socket options a process without the connection (a fork child, or
+	 * any process for a connection handed over a listener's channel) sets
+	 * on it: it writes want[opt] (enum tcp_option, RELAY_OPT_NONE: none),
+	 * bumps req and wakes the relays (relay_share_sync); the relay applies
+	 * them (tcp_setopt), reads back the buffer sizes, and sets done to the
+	 * req it saw (a futex the asker waits on).
+	 */
+	_Atomic int want[RELAY_OPTS];
+	_Atomic unsigned req, done;
+	_Atomic int sndbuf, rcvbuf;     /* the connection's, as last applied */
 };
 
-/* No lock: a new zeroed relay_share (NULL when out of memory), and its end
- * (only when relay_open did not take it). */
+/*
+ * The relay_shares live in one region mapped shared when the first is made
+ * (before the first fork that exposes anything), so that every process
+ * forked from then on, the keeper included, sees each of them at the same
+ * address: also those made later for connections a listener's relay hands
+ * over (by their index, struct relay_accept_note). With the region comes
+ * an eventfd every such process inherits: relay_share_sync wakes the
+ * serving thread through it.
+ */
+/* No lock: makes the region (once); false when it cannot be. */
+bool relay_share_init(void);
+/* No lock: a fresh relay_share (want[] empty), NULL when none is left, and
+ * its end (only when no relay took it). */
 struct relay_share *relay_share_new(void);
 void relay_share_free(struct relay_share *sh);
+/* Index (1 on) of a share for another process of the region; 0 for NULL. */
+int32_t relay_share_index(const struct relay_share *sh);
+struct relay_share *relay_share_at(int32_t index);
+/* No lock, any process: asks for opt = value on the connection. */
+void relay_share_want(struct relay_share *sh, int opt, int value);
+/* No lock, any process: wakes the serving thread and waits (bounded) until
+ * what was asked is applied. */
+void relay_share_sync(struct relay_share *sh);
 
 /* The relay's owner (the shim's socket), told under the stack lock unless
  * said otherwise. */
@@ -105,6 +139,9 @@ struct relay_set {
 	unsigned nactive;
 	/* The serving thread's: finished, their fds to close without the lock. */
 	struct relay *dead;
+	/* The serving thread's: the share region's eventfd's entry in the
+	 * last relay_collect's pfd, or -1. */
+	int kick_pidx;
 	/* Under the lock: the process is exiting (relay_set_stop). */
 	bool stopping;
 	/* Lock held, from whatever thread saw a connection's event: the serving
@@ -119,6 +156,7 @@ struct relay_accept_note {
 	uint32_t laddr, paddr;
 	uint16_t lport, pport;
 	int32_t rcvbuf, sndbuf;
+	int32_t share;          /* relay_share_index of the connection's, 0: none */
 };
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);

@@ -642,3 +642,59 @@ for i in range(2):
 		assert_line "child SO_ERROR ECONNREFUSED"
 	done
 }
+
+# CHILDOPT_PY IP PORT: connects, forks; the child sets the buffer sizes and
+# keep-alive (1 s idle, 1 s apart) on the inherited socket and prints what
+# getsockopt answers, then stays idle 3.5 s; the parent, once the child is
+# done, prints what it answers.
+CHILDOPT_PY='
+import os, socket, sys, time
+S, T = socket.SOL_SOCKET, socket.IPPROTO_TCP
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+def show(who):
+    print(who, "SO_RCVBUF", s.getsockopt(S, socket.SO_RCVBUF), "SO_SNDBUF", s.getsockopt(S, socket.SO_SNDBUF),
+          "SO_KEEPALIVE", s.getsockopt(S, socket.SO_KEEPALIVE), flush=True)
+pid = os.fork()
+if pid == 0:
+    s.setsockopt(S, socket.SO_RCVBUF, 4096)
+    s.setsockopt(S, socket.SO_SNDBUF, 8192)
+    s.setsockopt(T, socket.TCP_KEEPIDLE, 1)
+    s.setsockopt(T, socket.TCP_KEEPINTVL, 1)
+    s.setsockopt(S, socket.SO_KEEPALIVE, 1)
+    show("child")
+    time.sleep(3.5)
+    os._exit(0)
+os.waitpid(pid, 0)
+show("parent")
+s.close()
+'
+
+@test "options a fork child sets on an inherited connection reach the connection (buffer sizes as the kernel answers them, in both processes; keep-alive probes on the wire)" {
+	local pcap=$BATS_TEST_TMPDIR/opts.pcap how
+	bg_ker srv 30 "$PY" -c '
+import socket, sys, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 7009))
+l.listen(8)
+print("listening", flush=True)
+for i in range(2):
+    c, _ = l.accept()
+    c.recv(1)       # the end of the client
+    c.close()
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	run ker 20 "$PY" -c "$CHILDOPT_PY" "$HOST_IP" 7009
+	assert_success
+	local linux=$output
+	echo "kernel: $linux"
+	run pre 20 env PSTACK_PCAP="$pcap" "$PY" -c "$CHILDOPT_PY" "$HOST_IP" 7009
+	assert_success
+	echo "pstack: $output"
+	assert_equal "$output" "$linux"
+	# Keep-alive probes while the child held the connection idle: pure
+	# ACKs from the stack besides the handshake's.
+	run bash -c "tcpdump -nn -r '$pcap' 'src host $STACK_IP and tcp[tcpflags] == tcp-ack' 2>/dev/null | wc -l"
+	echo "pure ACKs from the stack: $output"
+	[ "$output" -ge 3 ] || fail "no keep-alive probes: $output pure ACKs from the stack"
+}

@@ -391,9 +391,14 @@ void relay_forget(struct relay *rl)
 	rl->ctx = NULL;
 }
 
+unsigned relay_pollfds(const struct relay_set *set)
+{
+	return relay_count(set) + 1;    /* the share region's eventfd */
+}
+
 unsigned relay_count(const struct relay_set *set)
 {
-	unsigned n = set->nactive + 1;  /* the share region's eventfd */
+	unsigned n = set->nactive;
 
 	for (const struct relay *rl = set->incoming; rl; rl = rl->next)
 		n++;

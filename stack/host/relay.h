@@ -182,8 +182,10 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 void relay_expose(struct relay *rl);
 /* Lock held: the owner of rl goes away; no callback is made any more. */
 void relay_forget(struct relay *rl);
-/* Lock held: how many fds the next relay_collect() may fill in at most. */
+/* Lock held: how many relays there are, and how many fds the next
+ * relay_collect() may fill in at most. */
 unsigned relay_count(const struct relay_set *set);
+unsigned relay_pollfds(const struct relay_set *set);
 /*
  * Lock held, by the serving thread: moves what can be moved between the
  * connections and the relays' buffers, closes the connections that are

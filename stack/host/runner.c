@@ -181,7 +181,7 @@ void runner_fork_child(struct runner *r)
  * work that must not wait. */
 static unsigned runner_relays_collect(struct runner *r, bool *busy, uint64_t now)
 {
-	unsigned want = 2 + relay_count(&r->relays) + CTL_NFDS;
+	unsigned want = 2 + relay_pollfds(&r->relays) + CTL_NFDS;
 
 	*busy = false;
 	if (want > r->pfd_cap) {

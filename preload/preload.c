@@ -1690,16 +1690,58 @@ __asm__(".text\n"
 	".size vfork, .-vfork\n");
 #endif
 
+/*
+ * _Fork() and clone() without CLONE_VM make a process of its own, which may
+ * use every socket it inherits, as after fork(); but they run no atfork
+ * handler. Where it is safe to take our locks here, we do fork()'s part
+ * ourselves: the exposure, then our own atfork steps (not the program's:
+ * _Fork runs none). Not inside a signal handler (_Fork is async-signal-
+ * safe: the thread the handler interrupted may hold our locks or malloc's),
+ * not from inside the library: such a child is treated as a vfork() child
+ * (its inherited stack sockets are placeholders), as before.
+ */
+static bool child_steps_safe(void)
+{
+	return any() && !shim_in_signal_handler() && !shim_vfork_child();
+}
+
 EXPORT pid_t _Fork(void)
 {
 	pid_t (*f)(void) = real__Fork ? real__Fork : (pid_t (*)(void))dlsym(RTLD_NEXT, "_Fork");
+	pid_t pid;
+	int saved;
 
 	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
 	if (!f) {
 		errno = ENOSYS;
 		return -1;
 	}
-	return f();
+	if (!child_steps_safe())
+		return f();
+	expose_for_child(true);
+	fork_prepare();
+	pid = f();
+	saved = errno;
+	if (pid == 0)
+		fork_child();
+	else
+		fork_parent();
+	errno = saved;
+	return pid;
+}
+
+/* A clone() child's start: our atfork child steps, then the program's. */
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+};
+
+static int clone_child(void *p)
+{
+	struct clone_start *cs = p;
+
+	fork_child();
+	return cs->fn(cs->arg);
 }
 
 EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
@@ -1723,6 +1765,20 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	if (!f) {
 		errno = ENOSYS;
 		return -1;
+	}
+	/* A process of its own (no shared memory or fd table): as _Fork. Its
+	 * start (in the child's copy of our memory) is on our stack. */
+	if (!(flags & (CLONE_VM | CLONE_FILES)) && fn && child_steps_safe()) {
+		struct clone_start cs = { fn, arg };
+		int pid, saved;
+
+		expose_for_child(true);
+		fork_prepare();
+		pid = f(clone_child, stack, flags, &cs, ptid, tls, ctid);
+		saved = errno;
+		fork_parent();
+		errno = saved;
+		return pid;
 	}
 	return f(fn, stack, flags, arg, ptid, tls, ctid);
 }

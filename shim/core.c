@@ -583,6 +583,10 @@ static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_ran;
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_norestart;
 
+/* Handlers of this thread running now (sig_tramp): _Fork() and clone()
+ * take no lock of ours inside one (preload.c). */
+static _Thread_local unsigned t_in_handler;
+
 static void sig_tramp(int sig, siginfo_t *si, void *uc)
 {
 	struct sig_entry *e = sig > 0 && sig < NSIG ?
@@ -590,11 +594,18 @@ static void sig_tramp(int sig, siginfo_t *si, void *uc)
 
 	if (!e)
 		return;
+	t_in_handler++;
 	if (e->flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))e->fn)(sig, si, uc);
 	else
 		((void (*)(int))e->fn)(sig);
+	t_in_handler--;
 	shim_signal_ran(e->flags);
+}
+
+bool shim_in_signal_handler(void)
+{
+	return t_in_handler != 0;
 }
 
 void shim_signal_ran(int sa_flags)

@@ -324,6 +324,9 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
  * the program's) has run, with these sa_flags: the same note as a wrapped
  * handler's, for the restart of the call it interrupted. Async-signal-safe. */
 void shim_signal_ran(int sa_flags);
+/* Whether this thread is inside a handler the shim wrapped (a handler that
+ * left by longjmp counts as still running: the careful answer). */
+bool shim_in_signal_handler(void);
 /* Whether this process is a vfork() child (shares our memory, not our
  * signal handlers). */
 bool shim_vfork_child(void);

@@ -698,3 +698,86 @@ for i in range(2):
 	echo "pure ACKs from the stack: $output"
 	[ "$output" -ge 3 ] || fail "no keep-alive probes: $output pure ACKs from the stack"
 }
+
+# BAREFORK_C HOST PORT: connects, writes; a child made with _Fork() and one
+# made with clone() (no CLONE_VM) each write into the inherited socket and
+# check its peer's name; the parent writes again.
+BAREFORK_C='
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+pid_t _Fork(void);
+static int s;
+static struct sockaddr_in a;
+static int child(void *msg)
+{
+	struct sockaddr_in p;
+	socklen_t n = sizeof(p);
+	if (getpeername(s, (struct sockaddr *)&p, &n) < 0 || p.sin_port != a.sin_port)
+		return 3;
+	return write(s, msg, strlen(msg)) == (ssize_t)strlen(msg) ? 0 : 4;
+}
+static int reap(pid_t pid)
+{
+	int st;
+	return pid > 0 && waitpid(pid, &st, __WALL) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+}
+int main(int argc, char **argv)
+{
+	static char stack[256 * 1024];
+	pid_t pid;
+	(void)argc;
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)atoi(argv[2]));
+	inet_pton(AF_INET, argv[1], &a.sin_addr);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 || write(s, "parent;", 7) != 7)
+		return 1;
+	pid = _Fork();
+	if (pid == 0)
+		_exit(child("_Fork-child;"));
+	if (reap(pid) != 0)
+		return 2;
+	pid = clone(child, stack + sizeof(stack), SIGCHLD, "clone-child;");
+	if (reap(pid) != 0)
+		return 5;
+	return write(s, "parent-again", 12) == 12 && close(s) == 0 ? 0 : 6;
+}
+'
+
+@test "children made with _Fork() and clone() (no CLONE_VM) use an inherited stack socket as the kernel's: names, and data in order with the parent" {
+	printf '%s' "$BAREFORK_C" >"$BATS_TEST_TMPDIR/barefork.c"
+	gcc -O2 -o "$BATS_TEST_TMPDIR/barefork" "$BATS_TEST_TMPDIR/barefork.c"
+	bg_ker srv 30 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9101))
+l.listen(2)
+print("listening", flush=True)
+for i in range(2):
+    c, _ = l.accept()
+    data = b""
+    while True:
+        b = c.recv(100)
+        if not b:
+            break
+        data += b
+    print(data.decode(), flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	# The kernel, then pstack: the same program, the same stream.
+	run ker 20 "$BATS_TEST_TMPDIR/barefork" "$HOST_IP" 9101
+	assert_success
+	run pre 20 "$BATS_TEST_TMPDIR/barefork" "$HOST_IP" 9101
+	assert_success
+	bg_wait srv 10
+	run cat "$(out srv)"
+	assert_equal "$(grep -c '^parent;_Fork-child;clone-child;parent-again$' <<<"$output")" 2
+}

@@ -1678,13 +1678,28 @@ EXPORT pid_t fork(void)
  * kernel for the pid on each call from the first one on (shim_clone_seen).
  * vfork is a jump, not a call: its child returns into the caller's frame
  * and then runs on the parent's stack, where a frame of ours would be
- * overwritten under the parent.
+ * overwritten under the parent. Before the jump, a call that returns:
+ * the sockets the child may hand to the program it execs get a live kernel
+ * fd (pstack_before_vfork). All of them, as at fork(): the child may
+ * dup2() a close-on-exec one onto 0, 1 or 2 or clear its FD_CLOEXEC
+ * (Python's subprocess with stdout=sock or pass_fds, made with vfork), and
+ * it cannot expose anything itself (it runs on our memory, not our fds).
  */
+void pstack_before_vfork(void);
+
+void pstack_before_vfork(void)
+{
+	expose_for_child(true);
+}
+
 #if defined(__x86_64__)
 __asm__(".text\n"
 	".globl vfork\n"
 	".type vfork, @function\n"
 	"vfork:\n"
+	"\tsubq $8, %rsp\n"                   /* the call's 16-byte alignment */
+	"\tcall pstack_before_vfork\n"
+	"\taddq $8, %rsp\n"
 	"\tmovl $1, shim_clone_seen(%rip)\n"
 	"\tjmp __vfork@PLT\n"
 	".size vfork, .-vfork\n");

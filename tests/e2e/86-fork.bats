@@ -781,3 +781,44 @@ for i in range(2):
 	run cat "$(out srv)"
 	assert_equal "$(grep -c '^parent;_Fork-child;clone-child;parent-again$' <<<"$output")" 2
 }
+
+# SUBPROC_PY HOST PORT: Python's subprocess (vfork and exec since 3.10)
+# with the socket as a child's stdout, then passed with pass_fds.
+SUBPROC_PY='
+import socket, subprocess, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"parent;")
+r1 = subprocess.run(["sh", "-c", "printf stdout-child\\;"], stdout=s).returncode
+r2 = subprocess.run(["sh", "-c", "printf passfds-child\\; >&%d" % s.fileno()], pass_fds=[s.fileno()]).returncode
+s.sendall(b"parent-again")
+s.close()
+sys.exit(r1 or r2)
+'
+
+@test "Python subprocess (vfork) children write into a socket passed as stdout and with pass_fds, in order with the parent, as on the kernel" {
+	bg_ker srv 30 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9102))
+l.listen(2)
+print("listening", flush=True)
+for i in range(2):
+    c, _ = l.accept()
+    data = b""
+    while True:
+        b = c.recv(100)
+        if not b:
+            break
+        data += b
+    print(data.decode(), flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	run ker 20 "$PY" -c "$SUBPROC_PY" "$HOST_IP" 9102
+	assert_success
+	run pre 20 "$PY" -c "$SUBPROC_PY" "$HOST_IP" 9102
+	assert_success
+	bg_wait srv 10
+	run cat "$(out srv)"
+	assert_equal "$(grep -c '^parent;stdout-child;passfds-child;parent-again$' <<<"$output")" 2
+}

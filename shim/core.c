@@ -585,7 +585,7 @@ static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_nores
 
 /* Handlers of this thread running now (sig_tramp): _Fork() and clone()
  * take no lock of ours inside one (preload.c). */
-static _Thread_local unsigned t_in_handler;
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_in_handler;
 
 static void sig_tramp(int sig, siginfo_t *si, void *uc)
 {

@@ -2712,6 +2712,13 @@ static int tcp_opt_of(int name)
 	}
 }
 
+/* The options an exposed socket's connection has: other processes may
+ * have set them through its relay (relay_share). */
+static const struct sock_opts *cur_opts(const struct shim_sock *k)
+{
+	return k->tcp && atomic_load_explicit(&k->exposed, memory_order_acquire) ? tcp_opts(k->tcp) : &k->opts;
+}
+
 /*
  * An IPPROTO_TCP option the shim answers, with do_tcp_getsockopt()'s length
  * rule (the length taken as unsigned, at most an int's; TCP_CONGESTION's
@@ -2720,13 +2727,6 @@ static int tcp_opt_of(int name)
  * as Linux clones them, not its placeholder's), the connection's when it
  * has one (the window clamp it uses).
  */
-/* The options an exposed socket's connection has: other processes may
- * have set them through its relay (relay_share). */
-static const struct sock_opts *cur_opts(const struct shim_sock *k)
-{
-	return k->tcp && atomic_load_explicit(&k->exposed, memory_order_acquire) ? tcp_opts(k->tcp) : &k->opts;
-}
-
 static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t *len)
 {
 	const struct sock_opts *o = cur_opts(k);

@@ -280,14 +280,16 @@ void relay_share_sync(struct relay_share *sh)
 	}
 }
 
-/* Lock held: the connection's buffer sizes, for the processes that ask
- * without it. */
+/* Lock held: the connection's buffer sizes (and that it is connected), for
+ * the processes that ask without it. */
 static void share_publish(struct relay *rl)
 {
 	int v;
 
 	if (!rl->share || !rl->tcp)
 		return;
+	if (!rl->connecting && !atomic_load(&rl->share->conn))
+		atomic_store(&rl->share->conn, 1);     /* connected (connect() again: EISCONN) */
 	if (tcp_getopt(rl->tcp, TCP_OPT_SNDBUF, &v) == 0)
 		atomic_store(&rl->share->sndbuf, v);
 	if (tcp_getopt(rl->tcp, TCP_OPT_RCVBUF, &v) == 0)

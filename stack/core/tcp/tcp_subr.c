@@ -427,16 +427,28 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
  * buffer holds at least two congestion windows (CUBIC's fast recovery
  * needs 1.7, "rounded to 2 to include extra cushion"), and at least two
  * initial windows, up to tcp_wmem[2] (PSTACK_TCP_WMEM's max). Not when the
- * application set SO_SNDBUF (SOCK_SNDBUF_LOCK), under memory pressure, or
- * while the congestion window is full (tcp_should_expand_sndbuf()).
+ * application set SO_SNDBUF (SOCK_SNDBUF_LOCK), once the budget is half
+ * spent (Linux stops at tcp_mem[0], its low mark, half its hard limit by
+ * default), or while the congestion window is full (tcp_should_expand_sndbuf()).
  * Deviation: Linux counts the buffers' overhead too (a segment costs
  * several times its payload); the ring holds payload only.
  */
 void tcp_sndbuf_expand(struct tcp_conn *c)
 {
 	uint64_t want = 2ull * (c->cc.cwnd > 10u * c->mss ? c->cc.cwnd : 10u * c->mss);
+	tcp_seq end = tcp_snd_end(c);
+	uint64_t unsent = seq_gt(end, c->snd_max) ? end - c->snd_max : 0;
 
-	if (c->opt.sndbuf >= 0 || tcp_mem_pressure(&c->s->tcp->mem) || tcp_pipe(c) >= c->cc.cwnd)
+	/* Linux asks once the ACK's transmissions are made (tcp_check_space()
+	 * after tcp_data_snd_check()): the window is not full when what is in
+	 * flight and what waits to go together do not fill it. Called before
+	 * ours, the same test counts the unsent bytes; and a connection
+	 * waiting its turn to send (t->txq) is held back by the host, not by
+	 * its buffer. Without these every ACK grew the buffer, and 1000
+	 * connections whose data waited their turn each grew theirs to two
+	 * windows of a few hundred KiB that they never used. */
+	if (c->opt.sndbuf >= 0 || tcp_mem_above_low(&c->s->tcp->mem) || tcp_pipe(c) + unsent >= c->cc.cwnd ||
+	    c->in_txq)
 		return;
 	if (want > c->s->cfg.tcp_wmem[2])
 		want = c->s->cfg.tcp_wmem[2];

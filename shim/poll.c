@@ -786,11 +786,16 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		r = SHIM_PASS;
 		goto out;
 	}
-	for (it = ep->items.next; it != &ep->items; it = it->next)
-		if (it->k == k && it->fd == fd)
+	/* The item, from the socket's wait list (an item or two and the
+	 * threads blocked on it), not the epoll's list of every item: a
+	 * server that changes its interest on each message (EPOLL_CTL_MOD) on
+	 * one of 1000 connections spent a quarter of its time in that walk. */
+	it = NULL;
+	for (struct shim_waiter *w = k->wq.next; w != &k->wq; w = w->next)
+		if (w->kind == SHIM_W_EPOLL && w->item->ep == ep && w->item->fd == fd) {
+			it = w->item;
 			break;
-	if (it == &ep->items)
-		it = NULL;
+		}
 	switch (op) {
 	case EPOLL_CTL_ADD:
 		if (k->closed || k->dead) {

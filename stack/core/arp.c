@@ -367,6 +367,30 @@ void arp_announce(struct stack *s, uint64_t now)
 		arp_send(s, ARP_OP_REQUEST, eth_broadcast, zero, s->cfg.addr, s->cfg.addr, now);
 }
 
+/*
+ * The gateway resolved at once, as a host that comes up does. The
+ * announcement teaches Linux nothing (arp_accept=0: a gratuitous ARP makes
+ * no entry), but a request for its own address does (arp_process:
+ * neigh_event_ns, a STALE entry for us). Without one, the kernel's first
+ * packets to us waited for its own resolution, and its queue for an
+ * unresolved neighbour holds unres_qlen_bytes (about 150 SYNs): 1000
+ * connect()s at once lost the rest (unresolved_discards) and waited a
+ * second for the SYN's retransmission.
+ */
+void arp_resolve_gateway(struct stack *s, uint64_t now)
+{
+	struct arp_entry *e;
+
+	if (!s->cfg.addr || !s->cfg.gateway || !stack_on_link(s, s->cfg.gateway) || entry_find(s, s->cfg.gateway))
+		return;
+	e = entry_new(s, s->cfg.gateway, now);
+	e->requests = 1;
+	e->next_request = now + ARP_RETRY_US;
+	s->arp->dirty = true;
+	arp_request(s, s->cfg.gateway, now);
+	arp_settle(s);
+}
+
 void arp_poll(struct stack *s, uint64_t now)
 {
 	for (int i = 0; i < ARP_CACHE_SIZE; i++) {

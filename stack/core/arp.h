@@ -31,6 +31,8 @@ void arp_input(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now);
 int arp_output(struct stack *s, struct pkb *pkb, uint32_t next_hop, uint64_t now);
 /* Broadcasts a gratuitous ARP for our address. */
 void arp_announce(struct stack *s, uint64_t now);
+/* Asks for the gateway's address now (a pending entry), unless known or asked. */
+void arp_resolve_gateway(struct stack *s, uint64_t now);
 void arp_poll(struct stack *s, uint64_t now);
 uint64_t arp_poll_at(const struct stack *s);
 /* Cache look-up: 0 and mac filled when resolved, -ENOENT otherwise. */

@@ -22,7 +22,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_rmem[1] = 64u << 10;
 	cfg->tcp_rmem[2] = 6u << 20;
 	cfg->tcp_wmem[0] = 4096;
-	cfg->tcp_wmem[1] = 1u << 20;
+	cfg->tcp_wmem[1] = 16u << 10;
 	/* Deviation: Linux's max is 4 MiB (counted with each buffer's
 	 * overhead, ours is payload). Every byte sent is copied into the ring
 	 * and out of it; a ring larger than the CPU's cache doubled the CPU

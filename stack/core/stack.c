@@ -102,6 +102,12 @@ void stack_up(struct stack *s, uint64_t now)
 	arp_announce(s, now);
 }
 
+void stack_resolve_gateway(struct stack *s, uint64_t now)
+{
+	s->now = now;
+	arp_resolve_gateway(s, now);
+}
+
 void stack_destroy(struct stack *s)
 {
 	if (!s)

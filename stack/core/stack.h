@@ -86,6 +86,9 @@ struct stack_link {
 struct stack *stack_create(const struct stack_config *cfg, const struct stack_link *link, uint64_t now);
 /* The interface comes up: announces our address (gratuitous ARP). */
 void stack_up(struct stack *s, uint64_t now);
+/* Resolves the gateway now (ARP), so that the kernel learns our address
+ * before its first packet to us (arp_resolve_gateway). */
+void stack_resolve_gateway(struct stack *s, uint64_t now);
 void stack_destroy(struct stack *s);
 
 /* For the device side (the host's receive loop, a test's link). */

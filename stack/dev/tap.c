@@ -317,6 +317,30 @@ static int configure_host_side(int ctl, const struct tap_config *cfg, bool addre
 	return rc < 0 ? (int)rc : 0;
 }
 
+/*
+ * The host side's transmit queue (the frames the kernel sends us, waiting
+ * for our reads: the TAP's ring, as long as txqueuelen) of a device we
+ * create, raised from the kernel's 1000 to TAP_TXQLEN. Many connections'
+ * frames arrive in bursts longer than one stack thread's read loop keeps
+ * up with: at 1000 connections, 1000 frames overflowed (tx_dropped) by
+ * thousands a second, SYNs among them (a second each, the SYN's
+ * retransmission) and requests (an RTO each); 4096 dropped none there.
+ * The queue holds pointers; the frames are the kernel's memory either way.
+ */
+#define TAP_TXQLEN 4096
+static void raise_txqlen(int ctl, const char *name)
+{
+	struct ifreq ifr;
+
+	set_ifname(&ifr, name);
+	if (sys_ioctl(ctl, SIOCGIFTXQLEN, &ifr) < 0 || ifr.ifr_qlen >= TAP_TXQLEN)
+		return;
+	set_ifname(&ifr, name);
+	ifr.ifr_qlen = TAP_TXQLEN;
+	if (sys_ioctl(ctl, SIOCSIFTXQLEN, &ifr) < 0)
+		log_debug("TAP device %s: cannot raise txqueuelen to %d", name, TAP_TXQLEN);
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -492,6 +516,8 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
 
 	/* A device we created is ours to configure; an existing one only needs to be up. */
+	if (!existed)
+		raise_txqlen((int)ctl, t->dev.name);
 	rc = configure_host_side((int)ctl, cfg, !existed);
 	if (rc < 0) {
 		if (existed)

@@ -768,6 +768,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	/* The announcement waits in the queue for the first unlock: the caller
 	 * may hold the lock, and no device write runs under it. */
 	stack_up(r->s, runner_now());
+	stack_resolve_gateway(r->s, runner_now());
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (rc < 0) {

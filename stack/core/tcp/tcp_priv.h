@@ -215,6 +215,12 @@ struct tcp_conn {
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
+	/* Its place in the table's timer heap (tcp_timer.c): the key it sits
+	 * under (at most its earliest deadline; STACK_NEVER: not in the heap;
+	 * 0: taken out by the running pass) and its index there. */
+	uint64_t tmr_key;
+	uint32_t tmr_idx;
+	struct tcp_conn *tmr_due_next;      /* in the running pass's list of due connections */
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
@@ -275,10 +281,18 @@ static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
 struct tcp_table {
 	struct inpcb_table pcbs;            /* demultiplexing, bound ports, listeners */
 	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
-	/* Connections in TIME_WAIT, oldest first: all wait the same 2 MSL, so
-	 * the list is in deadline order and the timer pass looks at its head
-	 * only (a busy server that closes first holds tens of thousands). */
+	/* Connections in TIME_WAIT, oldest first (all wait the same 2 MSL, so
+	 * the list is in deadline order; a busy server that closes first holds
+	 * tens of thousands). */
 	struct tcp_conn *tw_head, *tw_tail;
+	/* The timer heap (tcp_timer.c): every connection with a timer armed,
+	 * a binary min-heap on tmr_key, so that a timer pass costs in the due
+	 * connections (O(log n) each), never a walk over every connection.
+	 * tmr_cap >= live: an insertion never allocates. */
+	struct tcp_conn **tmr_heap;
+	uint32_t tmr_n, tmr_cap;
+	struct tcp_conn *tmr_due, *tmr_due_tail;  /* taken out of the heap by the running pass */
+	uint64_t tmr_runs;                  /* connections whose timers a pass ran (tests) */
 	/* Connections owing an ACK for frames of the current receive batch
 	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
@@ -286,7 +300,6 @@ struct tcp_table {
 	uint64_t challenge_sec;             /* second of the current challenge-ACK budget, + 1 (0: none) */
 	uint32_t challenge_count;           /* challenge ACKs left in it */
 	uint64_t cookie_at;                 /* when a SYN cookie was last sent (0: never) */
-	uint64_t timers_at;                 /* no timer is due before this (a lower bound) */
 	/* Connections that used their burst with more to send, served in turn
 	 * by tcp_timers() (round robin), so that one connection cannot hold the
 	 * stack thread away from its input (like Linux's TCP small queues). */
@@ -398,14 +411,23 @@ void tcp_ackq_remove(struct tcp_conn *c);
 /* c used its burst with more to send: the timer pass serves it in turn. */
 void tcp_txq_add(struct tcp_conn *c);
 void tcp_txq_remove(struct tcp_conn *c);
-/* Arms one of c's timers; keeps the table's lower bound (tcp_timers_at). */
+#define TCP_TMR_NONE UINT32_MAX           /* tmr_idx: not in the heap */
+/* Puts c in the timer heap under key when, or moves it up to it (never
+ * down: a later deadline is found when the earlier key comes due). */
+void tcp_timer_sched(struct tcp_conn *c, uint64_t when);
+/* The same with c's earliest deadline (after its timers or state changed). */
+void tcp_timer_resched(struct tcp_conn *c);
+/* Takes c out of the timer heap (it is being freed). */
+void tcp_timer_unsched(struct tcp_conn *c);
+/* Room in the heap for one more connection: 0 or -ENOMEM. */
+int tcp_timer_reserve(struct tcp_table *t);
+void tcp_timer_fini(struct tcp_table *t);
+/* Arms one of c's timers; keeps c's place in the heap at most its deadline. */
 static inline void tcp_timer_set(struct tcp_conn *c, uint64_t *field, uint64_t when)
 {
-	struct tcp_table *t = c->s->tcp;
-
 	*field = when;
-	if (when < t->timers_at)
-		t->timers_at = when;
+	if (when < c->tmr_key)
+		tcp_timer_sched(c, when);
 	if (field == &c->tw_at && c->in_tw)
 		tcp_tw_requeue(c);
 }

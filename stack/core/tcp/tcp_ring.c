@@ -30,6 +30,11 @@ bool tcp_mem_pressure(const struct tcp_mem *m)
 	return m->used > m->limit / 4 * 3;
 }
 
+bool tcp_mem_above_low(const struct tcp_mem *m)
+{
+	return m->used >= m->limit / 2;
+}
+
 void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 {
 	r->buf = NULL;

@@ -44,6 +44,9 @@ void tcp_mem_force(struct tcp_mem *m, size_t n);
 void tcp_mem_uncharge(struct tcp_mem *m, size_t n);
 /* Above three quarters of the budget: empty rings give their memory back. */
 bool tcp_mem_pressure(const struct tcp_mem *m);
+/* Half the budget spent: send buffers stop growing (Linux's tcp_mem[0],
+ * "low", is half its tcp_mem[2] by default). */
+bool tcp_mem_above_low(const struct tcp_mem *m);
 
 struct tcp_ring {
 	uint8_t *buf;

@@ -41,7 +41,6 @@ int tcp_init(struct stack *s)
 	if (!s->tcp)
 		return -ENOMEM;
 	inpcb_table_init(&s->tcp->pcbs, s, IP_PROTO_TCP);
-	s->tcp->timers_at = STACK_NEVER;
 	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
 	return 0;
 }
@@ -66,6 +65,7 @@ void tcp_fini(struct stack *s)
 		tcp_conn_free(t->all);
 	while (t->tw_head)
 		tcp_conn_free(t->tw_head);
+	tcp_timer_fini(t);
 	free(t);
 	s->tcp = NULL;
 }
@@ -163,14 +163,19 @@ void tcp_tw_requeue(struct tcp_conn *c)
 struct tcp_conn *tcp_conn_new(struct stack *s)
 {
 	struct tcp_table *t = s->tcp;
-	struct tcp_conn *c = calloc(1, sizeof(*c));
+	struct tcp_conn *c;
 
+	if (tcp_timer_reserve(t))
+		return NULL;
+	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->s = s;
 	c->state = TCP_STATE_CLOSED;
 	c->rto = TCP_RTO_INIT_US;
 	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	c->tmr_key = STACK_NEVER;
+	c->tmr_idx = TCP_TMR_NONE;
 	c->mss = TCP_DEFAULT_MSS;
 	c->pmtu = (uint16_t)(s->mtu < 65535 ? s->mtu : 65535);
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
@@ -294,6 +299,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 			  c->ecn_ok ? "on" : "off", c->ecn_reductions);
 	tcp_txq_remove(c);
 	tcp_ackq_remove(c);
+	tcp_timer_unsched(c);
 	tcp_errq_free(c);
 	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
 		tcp_close_children(c, c->s->now);
@@ -326,6 +332,9 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 			link_tw(c);
 		else
 			link_all(c);
+		/* In TIME_WAIT only tw_at counts (conn_deadline): out of it the
+		 * other timers count again. */
+		tcp_timer_resched(c);
 	}
 }
 
@@ -418,16 +427,28 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
  * buffer holds at least two congestion windows (CUBIC's fast recovery
  * needs 1.7, "rounded to 2 to include extra cushion"), and at least two
  * initial windows, up to tcp_wmem[2] (PSTACK_TCP_WMEM's max). Not when the
- * application set SO_SNDBUF (SOCK_SNDBUF_LOCK), under memory pressure, or
- * while the congestion window is full (tcp_should_expand_sndbuf()).
+ * application set SO_SNDBUF (SOCK_SNDBUF_LOCK), once the budget is half
+ * spent (Linux stops at tcp_mem[0], its low mark, half its hard limit by
+ * default), or while the congestion window is full (tcp_should_expand_sndbuf()).
  * Deviation: Linux counts the buffers' overhead too (a segment costs
  * several times its payload); the ring holds payload only.
  */
 void tcp_sndbuf_expand(struct tcp_conn *c)
 {
 	uint64_t want = 2ull * (c->cc.cwnd > 10u * c->mss ? c->cc.cwnd : 10u * c->mss);
+	tcp_seq end = tcp_snd_end(c);
+	uint64_t unsent = seq_gt(end, c->snd_max) ? end - c->snd_max : 0;
 
-	if (c->opt.sndbuf >= 0 || tcp_mem_pressure(&c->s->tcp->mem) || tcp_pipe(c) >= c->cc.cwnd)
+	/* Linux asks once the ACK's transmissions are made (tcp_check_space()
+	 * after tcp_data_snd_check()): the window is not full when what is in
+	 * flight and what waits to go together do not fill it. Called before
+	 * ours, the same test counts the unsent bytes; and a connection
+	 * waiting its turn to send (t->txq) is held back by the host, not by
+	 * its buffer. Without these every ACK grew the buffer, and 1000
+	 * connections whose data waited their turn each grew theirs to two
+	 * windows of a few hundred KiB that they never used. */
+	if (c->opt.sndbuf >= 0 || tcp_mem_above_low(&c->s->tcp->mem) || tcp_pipe(c) + unsent >= c->cc.cwnd ||
+	    c->in_txq)
 		return;
 	if (want > c->s->cfg.tcp_wmem[2])
 		want = c->s->cfg.tcp_wmem[2];

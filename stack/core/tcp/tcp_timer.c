@@ -7,11 +7,19 @@
  * next needed (tcp_timers_at).
  *
  * Every deadline is an absolute time in a control block (STACK_NEVER when
- * off), armed through tcp_timer_set(), which keeps the table's lower bound.
+ * off), armed through tcp_timer_set(). The connections with a timer armed
+ * sit in a binary min-heap (the table's tmr_heap) under a key that is at most
+ * their earliest deadline: arming an earlier timer moves a connection up
+ * (O(log n)), arming a later one (the RTO pushed back by every ACK) costs
+ * nothing, and a connection whose key comes due before its deadline goes
+ * back in under the deadline. A pass thus costs in the connections due, not
+ * in the connections open (1000 bulk connections re-arm their RTO on every
+ * ACK; a walk over all of them per pass was the cost of each timer).
  */
 #include "stack/core/tcp/tcp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_priv.h"
@@ -74,7 +82,6 @@ void tcp_txq_add(struct tcp_conn *c)
 	else
 		t->txq_head = c;
 	t->txq_tail = c;
-	t->timers_at = 0;
 }
 
 void tcp_txq_remove(struct tcp_conn *c)
@@ -93,6 +100,130 @@ void tcp_txq_remove(struct tcp_conn *c)
 	if (t->txq_tail == c)
 		t->txq_tail = prev;
 	c->in_txq = false;
+}
+
+/* ---- the timer heap ---- */
+
+static void heap_place(struct tcp_table *t, uint32_t i, struct tcp_conn *c)
+{
+	t->tmr_heap[i] = c;
+	c->tmr_idx = i;
+}
+
+static void heap_up(struct tcp_table *t, uint32_t i)
+{
+	struct tcp_conn *c = t->tmr_heap[i];
+
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (t->tmr_heap[parent]->tmr_key <= c->tmr_key)
+			break;
+		heap_place(t, i, t->tmr_heap[parent]);
+		i = parent;
+	}
+	heap_place(t, i, c);
+}
+
+static void heap_down(struct tcp_table *t, uint32_t i)
+{
+	struct tcp_conn *c = t->tmr_heap[i];
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = i;
+		uint64_t key = c->tmr_key;
+
+		if (l < t->tmr_n && t->tmr_heap[l]->tmr_key < key) {
+			m = l;
+			key = t->tmr_heap[l]->tmr_key;
+		}
+		if (l + 1 < t->tmr_n && t->tmr_heap[l + 1]->tmr_key < key)
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_place(t, i, t->tmr_heap[m]);
+		i = m;
+	}
+	heap_place(t, i, c);
+}
+
+/* Takes the entry at i out; its key is left to the caller. */
+static void heap_remove(struct tcp_table *t, uint32_t i)
+{
+	struct tcp_conn *c = t->tmr_heap[i], *last = t->tmr_heap[--t->tmr_n];
+
+	c->tmr_idx = TCP_TMR_NONE;
+	if (last == c)
+		return;
+	heap_place(t, i, last);
+	if (i > 0 && t->tmr_heap[(i - 1) / 2]->tmr_key > last->tmr_key)
+		heap_up(t, i);
+	else
+		heap_down(t, i);
+}
+
+int tcp_timer_reserve(struct tcp_table *t)
+{
+	struct tcp_conn **h;
+	uint32_t cap;
+
+	if (t->live < t->tmr_cap)
+		return 0;
+	if (t->tmr_cap >= UINT32_MAX / 2)
+		return -ENOMEM;
+	cap = t->tmr_cap ? t->tmr_cap * 2 : 64;
+	h = realloc(t->tmr_heap, cap * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	t->tmr_heap = h;
+	t->tmr_cap = cap;
+	return 0;
+}
+
+void tcp_timer_fini(struct tcp_table *t)
+{
+	free(t->tmr_heap);
+	t->tmr_heap = NULL;
+	t->tmr_n = t->tmr_cap = 0;
+}
+
+void tcp_timer_sched(struct tcp_conn *c, uint64_t when)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	/* Key 0: the running pass took c out and puts it back afterwards. */
+	if (when >= c->tmr_key || when == STACK_NEVER)
+		return;
+	c->tmr_key = when;
+	if (c->tmr_idx == TCP_TMR_NONE) {
+		/* tcp_timer_reserve() made room when c was made. */
+		c->tmr_idx = t->tmr_n++;
+		t->tmr_heap[c->tmr_idx] = c;
+	}
+	heap_up(t, c->tmr_idx);
+}
+
+void tcp_timer_unsched(struct tcp_conn *c)
+{
+	struct tcp_table *t = c->s->tcp;
+
+	if (c->tmr_key == 0) {
+		/* In the running pass's due list. */
+		struct tcp_conn **pp = &t->tmr_due, *prev = NULL;
+
+		while (*pp && *pp != c) {
+			prev = *pp;
+			pp = &(*pp)->tmr_due_next;
+		}
+		if (*pp)
+			*pp = c->tmr_due_next;
+		if (t->tmr_due_tail == c)
+			t->tmr_due_tail = prev;
+	} else if (c->tmr_idx != TCP_TMR_NONE) {
+		heap_remove(t, c->tmr_idx);
+	}
+	c->tmr_key = STACK_NEVER;
+	c->tmr_idx = TCP_TMR_NONE;
 }
 
 /* ---- retransmission and tail loss probe ---- */
@@ -214,10 +345,14 @@ void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
 
 /* ---- expiry, and the timer pass ---- */
 
+/* c's earliest deadline; in TIME_WAIT only tw_at runs (what was armed
+ * before stays, unrun, as it always has). */
 static uint64_t conn_deadline(const struct tcp_conn *c)
 {
 	uint64_t t = c->rto_at;
 
+	if (c->in_tw)
+		return c->tw_at;
 	if (c->persist_at < t)
 		t = c->persist_at;
 	if (c->delack_at < t)
@@ -479,14 +614,14 @@ static bool tw_expired(struct tcp_conn *c, uint64_t now)
 	return false;
 }
 
-/* Runs c's due timers. A handler that frees c (tcp_done() on an orphan or
- * an embryonic child) returns true and nothing after it may touch c; one
- * that only closes it (the application still holds c) leaves CLOSED, with
- * every timer off. */
-static void conn_timers(struct tcp_conn *c, uint64_t now)
+/* Runs c's due timers; true when c was freed. A handler that frees c
+ * (tcp_done() on an orphan or an embryonic child) returns true and nothing
+ * after it may touch c; one that only closes it (the application still
+ * holds c) leaves CLOSED, with every timer off. */
+static bool conn_timers(struct tcp_conn *c, uint64_t now)
 {
 	if (c->tw_at <= now && tw_expired(c, now))
-		return;
+		return true;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
 		/* Linux's tcp_delack_timer_handler(): a delayed ACK that no reply
@@ -497,39 +632,36 @@ static void conn_timers(struct tcp_conn *c, uint64_t now)
 			tcp_send_ack(c, now);
 	}
 	if (c->state == TCP_STATE_CLOSED)
-		return;
+		return false;
 	if (c->rto_at <= now) {
 		if (rto_expired(c, now))
-			return;         /* freed */
+			return true;
 		if (c->state == TCP_STATE_CLOSED)
-			return;
+			return false;
 	}
 	if (c->persist_at <= now) {
 		if (persist_expired(c, now))
-			return;         /* freed */
+			return true;
 		if (c->state == TCP_STATE_CLOSED)
-			return;
+			return false;
 	}
-	if (c->keep_at <= now && keepalive_expired(c, now))
-		return;                 /* freed: nothing may follow this either */
+	return c->keep_at <= now && keepalive_expired(c, now);
+}
+
+void tcp_timer_resched(struct tcp_conn *c)
+{
+	tcp_timer_sched(c, conn_deadline(c));
 }
 
 void tcp_timers(struct stack *s, uint64_t now)
 {
 	struct tcp_table *t = s->tcp;
-	struct tcp_conn *c, *next;
-	uint64_t at = STACK_NEVER;
+	struct tcp_conn *c;
 
-	/* timers_at is a lower bound kept by tcp_timer_set(): the walks over
-	 * every connection happen only when some timer may be due, not per
-	 * segment or per poll. */
 	/* Any pass sends the ACKs owed (tcp_timers_at() says one is due at
 	 * once): at worst, mid-batch for another reader, a little early. */
 	if (t->ackq)
 		ackq_flush(t, now);
-	if (now < t->timers_at)
-		return;
-	t->timers_at = STACK_NEVER;
 	/* Connections waiting their turn to send, up to a round's budget. */
 	for (uint64_t start = t->segs_sent; t->txq_head && t->segs_sent - start < TCP_TX_ROUND;) {
 		c = t->txq_head;
@@ -539,36 +671,44 @@ void tcp_timers(struct stack *s, uint64_t now)
 		c->in_txq = false;
 		tcp_output(c, now);
 	}
+	/* The connections due leave the heap first, in deadline order, so
+	 * that each runs at most once a pass, whatever its handlers arm
+	 * (a timer armed at now is the next pass's). */
+	while (t->tmr_n && t->tmr_heap[0]->tmr_key <= now) {
+		c = t->tmr_heap[0];
+		heap_remove(t, 0);
+		c->tmr_key = 0;
+		c->tmr_due_next = NULL;
+		if (t->tmr_due_tail)
+			t->tmr_due_tail->tmr_due_next = c;
+		else
+			t->tmr_due = c;
+		t->tmr_due_tail = c;
+	}
 	/* A connection's timers free at most that connection (listeners have
-	 * no timers), so the next one, taken first, stays valid. */
-	for (c = t->all; c; c = next) {
-		next = c->all_next;
-		if (conn_deadline(c) <= now)
-			conn_timers(c, now);
+	 * no timers); one freed while still in the list leaves it
+	 * (tcp_timer_unsched). A key that came due before the deadline (a
+	 * later timer armed since) only puts the connection back. */
+	while ((c = t->tmr_due)) {
+		t->tmr_due = c->tmr_due_next;
+		if (!t->tmr_due)
+			t->tmr_due_tail = NULL;
+		c->tmr_key = STACK_NEVER;
+		if (conn_deadline(c) <= now) {
+			t->tmr_runs++;
+			if (conn_timers(c, now))
+				continue;       /* freed */
+		}
+		tcp_timer_resched(c);
 	}
-	for (c = t->all; c; c = c->all_next) {
-		uint64_t d = conn_deadline(c);
-
-		if (d < at)
-			at = d;
-	}
-	/* TIME_WAIT: oldest first; the only timer they run is tw_at. Each one
-	 * due is freed, or (an application still holds it) closed and moved
-	 * to t->all. */
-	while ((c = t->tw_head) && c->tw_at <= now) {
-		conn_timers(c, now);
-		if (t->tw_head == c)
-			break;          /* cannot happen: never spin on it */
-	}
-	if (t->tw_head && t->tw_head->tw_at < at)
-		at = t->tw_head->tw_at;
-	if (t->txq_head)
-		at = now;
-	if (at < t->timers_at)
-		t->timers_at = at;
 }
 
 uint64_t tcp_timers_at(const struct stack *s)
 {
-	return s->tcp->ackq ? 0 : s->tcp->timers_at;     /* ACKs owed: due now */
+	const struct tcp_table *t = s->tcp;
+
+	/* ACKs owed, or connections waiting their turn to send: due now. */
+	if (t->ackq || t->txq_head)
+		return 0;
+	return t->tmr_n ? t->tmr_heap[0]->tmr_key : STACK_NEVER;
 }

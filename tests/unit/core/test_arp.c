@@ -48,6 +48,38 @@ static void expect_request(struct h_frame *f, uint32_t tpa)
 	free(f);
 }
 
+/* At start (the runner's stack_resolve_gateway) the gateway is asked for
+ * once; a packet for it then waits behind that request instead of asking
+ * again, and leaves with the reply. Nothing is asked a second time. */
+static void test_arp_gateway_resolved_at_start(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t buf[64], mac[6];
+	struct h_frame *f;
+	size_t n;
+
+	(void)state;
+	stack_resolve_gateway(h->s, h->now);
+	expect_request(h_pop_tx(h), H_PEER_IP);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(send_ip(h, H_PEER_IP, 0x42), 0);
+	assert_null(h_pop_tx(h));
+	stack_resolve_gateway(h->s, h->now);         /* already asked: nothing */
+	assert_null(h_pop_tx(h));
+	n = h_build_arp(buf, 2, h_stack_mac, h_peer_mac, H_PEER_IP, h_stack_mac, H_STACK_IP);
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_memory_equal(f->data, h_peer_mac, 6);
+	assert_int_equal(rd16(f->data + 12), ETH_TYPE_IP4);
+	free(f);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(arp_lookup(h->s, H_PEER_IP, mac), 0);
+	stack_resolve_gateway(h->s, h->now);         /* known: nothing */
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
 static void test_arp_request_answered_exact_bytes(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -475,6 +507,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp_request_answered_exact_bytes),
+		cmocka_unit_test(test_arp_gateway_resolved_at_start),
 		cmocka_unit_test(test_arp_request_for_other_not_learned),
 		cmocka_unit_test(test_arp_merge_updates_known_sender),
 		cmocka_unit_test(test_arp_probe_answered_not_learned),

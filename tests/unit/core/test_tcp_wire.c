@@ -173,6 +173,57 @@ static void test_wmem_autotuning(void **state)
 	ts_free(t);
 }
 
+/* With half the stack-wide budget spent (Linux's tcp_mem[0]), send
+ * buffers stop growing: the same slow start as above leaves the buffer at
+ * two initial windows. */
+static void test_wmem_no_growth_above_half_budget(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	struct tcp_ring hog;
+	struct tcp_conn *c;
+	char line[512], ack[200];
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_wmem[1] = 16384;
+	t->h->s->cfg.tcp_wmem[2] = 65536;
+	tcp_ring_init(&hog, m->limit, m);
+	tcp_ring_reserve(&hog, m->limit / 2);
+	c = ts_connect(t);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 16384);
+	for (int i = 0; i < 8; i++) {
+		unsigned a = 0, b = 0;
+
+		assert_true(tcp_send(c, big, 65536, t->h->now) > 0);
+		ts_advance_ms(t, 1);
+		while (ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 8192 <nop,nop,TS val 200 ecr 0>", b);
+		ts_inject(t, ack);
+	}
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 16384);
+	/* the budget back under half: the next ACK grows it again */
+	tcp_ring_free(&hog);
+	assert_true(tcp_send(c, big, 65536, t->h->now) > 0);
+	ts_advance_ms(t, 1);
+	{
+		unsigned a = 0, b = 0;
+
+		while (ts_next(t, line, sizeof(line)))
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 8192 <nop,nop,TS val 200 ecr 0>", b);
+	}
+	ts_inject(t, ack);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_true(v > 16384);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* tcp_rmem[0]: what a receive buffer may always hold, whatever the
  * stack-wide budget says (PSTACK_TCP_MEM). */
 static void test_rmem_min_guaranteed(void **state)
@@ -937,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_rmem_wmem_default_sizes),
 		cmocka_unit_test(test_rmem_max_bounds_autotuning),
 		cmocka_unit_test(test_wmem_autotuning),
+		cmocka_unit_test(test_wmem_no_growth_above_half_budget),
 		cmocka_unit_test(test_rmem_min_guaranteed),
 		cmocka_unit_test(test_psh_at_end_of_each_write_buffer),
 		cmocka_unit_test(test_psh_forced_in_a_long_write),

@@ -381,7 +381,7 @@ static void test_tcp_rmem_wmem(void **state)
 	assert_int_equal(cfg.stack.tcp_rmem[1], 65536);
 	assert_int_equal(cfg.stack.tcp_rmem[2], 6291456);
 	assert_int_equal(cfg.stack.tcp_wmem[0], 4096);
-	assert_int_equal(cfg.stack.tcp_wmem[1], 1048576);
+	assert_int_equal(cfg.stack.tcp_wmem[1], 16384);
 	assert_int_equal(cfg.stack.tcp_wmem[2], 1048576);
 	expect_good("PSTACK_TCP_RMEM", "4096 131072 15000000", &cfg);
 	assert_int_equal(cfg.stack.tcp_rmem[1], 131072);

@@ -184,6 +184,17 @@ static const char *env_get(const char *name)
 
 static void exit_guard(int sig);
 
+/* In the stack process, lock held: the program died with the stack running
+ * (SIGKILL, _exit): its sockets close as the kernel closes a dead process's,
+ * and the process carries the stack on as a keeper (keeper_adopt). */
+static void host_orphan(struct runner *r, void *ctx)
+{
+	(void)ctx;
+	shim_orphan();
+	__atomic_store_n(&runner, NULL, __ATOMIC_RELEASE);
+	keeper_adopt(r);
+}
+
 static int host_start(void *ctx)
 {
 	struct host_config cfg;
@@ -199,8 +210,10 @@ static int host_start(void *ctx)
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	r = runner_start(&cfg, &lock, &runner);
-	if (r == 0)
+	if (r == 0) {
+		runner_set_orphan(runner, host_orphan, NULL);
 		shim_guard_register(exit_guard);
+	}
 	return r;
 }
 

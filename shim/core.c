@@ -1376,9 +1376,34 @@ void shim_keeper_parent(void)
 	pthread_mutex_unlock(&tab_mu);
 }
 
+static void become_keeper(bool close_all);
+
 void shim_keeper_child(bool close_all)
 {
 	pthread_mutex_unlock(&tab_mu);
+	become_keeper(close_all);
+}
+
+void shim_orphan(void)
+{
+	struct timespec ts;
+
+	/* A thread of the dead program may have held the table's lock. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&tab_mu, &ts) == 0)
+		pthread_mutex_unlock(&tab_mu);
+	else
+		pthread_mutex_init(&tab_mu, NULL);
+	become_keeper(true);
+}
+
+static void become_keeper(bool close_all)
+{
 	/* The owner's image is gone (exec, a signal): its sockets close as at
 	 * exit, their FINs queued for the keeper's loop. The keeper is the
 	 * stack's owner now (the sockets' exit acts only there). */

@@ -406,6 +406,11 @@ void shim_guard_register(void (*fn)(int));
 void shim_keeper_prepare(void);
 void shim_keeper_parent(void);
 void shim_keeper_child(bool close_all);
+/* In the stack process of a program that died with the stack running
+ * (runner_set_orphan), stack lock held: the shim's sockets close as at exit
+ * and the process is the stack's owner from now on, as a keeper is; the
+ * table's lock, if a thread of the dead program held it, is made anew. */
+void shim_orphan(void);
 /* Process exit: closes every stack socket like the kernel does at exit,
  * then stops the stack (drain bounded by linger_us). Idempotent; does
  * nothing in a process that did not start the stack. */

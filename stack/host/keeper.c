@@ -105,6 +105,31 @@ static void keeper_signals(void)
 	(void)SYSC(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, (size_t)8);
 }
 
+/* The stack process of a program that died (runner_set_orphan): the
+ * program's fds that are not the stack's closed, the keeper's session,
+ * signals and name. Its signals were all blocked: those pending (a SIGTERM
+ * to the program's process group, a terminal's SIGINT) were the program's,
+ * and go unseen. */
+void keeper_adopt(struct runner *r)
+{
+	static int keep[KEEPER_MAX_FDS];
+	unsigned n = runner_fds(r, keep, KEEPER_MAX_FDS);
+	struct timespec zero = { 0, 0 };
+	uint64_t all = ~(uint64_t)0;
+
+	if (n > KEEPER_MAX_FDS)
+		n = KEEPER_MAX_FDS;
+	keeper_close_fds(keep, n);
+	(void)SYSC(SYS_setsid);
+	while (SYSC(SYS_rt_sigtimedwait, &all, NULL, &zero, (size_t)8) > 0)
+		;
+	keeper_signals();
+	(void)prctl(PR_SET_NAME, "pstack-keeper", 0, 0, 0);
+	if (chdir("/") != 0) {
+		/* The program's directory stays busy while the keeper runs. */
+	}
+}
+
 static __attribute__((noreturn)) void keeper_exit(int status)
 {
 	/* Nothing of the program's may run here: no atexit handler, no

@@ -57,6 +57,9 @@ struct keeper_hooks {
  * caller resumes r or stops it as without a keeper).
  */
 int keeper_start(struct runner *r, uint64_t linger_us, bool gated, int *gate, const struct keeper_hooks *h);
+/* In the stack process of a program that died (runner_set_orphan), lock
+ * held: it becomes a keeper (fds, session, signals, name) in place. */
+void keeper_adopt(struct runner *r);
 /* The exec failed: the gated keeper exits without touching anything. */
 void keeper_cancel(int gate);
 

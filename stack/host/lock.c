@@ -42,6 +42,12 @@ void stack_lock_init(struct stack_lock *l, void (*after_unlock)(void))
 	l->check.ctx = l;
 }
 
+void stack_lock_break(struct stack_lock *l)
+{
+	pthread_mutex_init(&l->mu, NULL);
+	stack_lock(l);
+}
+
 void stack_lock_wait(struct stack_lock *l, pthread_cond_t *cond, const struct timespec *abstime)
 {
 	stack_lock_note(l, false);

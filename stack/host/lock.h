@@ -41,6 +41,20 @@ static inline void stack_lock(struct stack_lock *l)
 	stack_lock_note(l, true);
 }
 
+/* pthread_mutex_timedlock (CLOCK_REALTIME): 0 with the lock held, or its error. */
+static inline int stack_lock_timed(struct stack_lock *l, const struct timespec *abstime)
+{
+	int rc = pthread_mutex_timedlock(&l->mu, abstime);
+
+	if (rc == 0)
+		stack_lock_note(l, true);
+	return rc;
+}
+
+/* The lock's holder is dead (its process killed: the stack process's
+ * runner_relock): the lock is made anew and taken. */
+void stack_lock_break(struct stack_lock *l);
+
 /* Lets go of the lock, then does what this thread deferred under it. */
 static inline void stack_unlock(struct stack_lock *l)
 {

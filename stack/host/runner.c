@@ -29,7 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +65,26 @@
  * between. Frames that come while no thread waits are read this late at
  * worst. */
 #define RUNNER_DRIVE_GRACE_US 1000u
+/* The stack thread's stack; the stack process (runner_proc_run) runs on
+ * all of it but the top RUNNER_PROC_GAP, which the thread keeps for its
+ * own wait. */
+#define RUNNER_STACK_SIZE (8u << 20)
+#define RUNNER_PROC_GAP (64u << 10)
+/* How long the stack process waits for the lock before it asks whether the
+ * program died holding it. */
+#define RUNNER_LOCK_CHECK_NS 200000000L
+/* The glibc clone() itself: the library interposes "clone" (its children
+ * share our memory: shim_clone_seen), and the stack process is not one of
+ * the program's. */
+extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+#if defined(__SANITIZE_THREAD__)
+#define RUNNER_NO_TSAN __attribute__((no_sanitize_thread, noinline))
+#else
+#define RUNNER_NO_TSAN __attribute__((noinline))
+#endif
+struct runner;
+static void runner_free(struct runner *r);
+
 struct runner {
 	struct stack_lock *lock;    /* the caller's (runner_start) */
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
@@ -117,6 +141,28 @@ struct runner {
 	atomic_int keeper_req;
 	int (*req_fn)(struct runner *r, void *ctx);
 	void *req_ctx;
+
+	/*
+	 * The stack process (runner_proc_run, stack/CONCURRENCY.md "the stack
+	 * process"): the thread's loop runs in a process of its own that
+	 * shares the program's memory and fd table, so that the stack outlives
+	 * the program's death without an exit path (SIGKILL, _exit): it then
+	 * closes the program's sockets as the kernel would and carries the
+	 * stack on as a keeper (orphan).
+	 */
+	pid_t owner;                /* the program (runner_start's caller) */
+	uint64_t linger_us;         /* PSTACK_LINGER_MS: how long an orphan runs at most */
+	volatile pid_t proc_tid;    /* the stack process's id while it runs (the kernel clears it at its exit) */
+	/* Under lock. */
+	int owner_fd;               /* pidfd of owner, in the stack process's wait (-1: none) */
+	bool in_proc;               /* the loop runs in the stack process */
+	bool orphan;                /* the owner died without stopping the stack */
+	void (*orphan_fn)(struct runner *r, void *ctx);
+	void *orphan_ctx;
+	/* runner_spawn's wait: 0 until the thread made the stack process (1)
+	 * or could not (-1: the thread runs the loop). Not under lock: the
+	 * thread sets it, futex-woken. */
+	volatile int spawned;
 };
 
 uint64_t runner_now(void)
@@ -174,6 +220,12 @@ void runner_fork_child(struct runner *r)
 {
 	relay_fork_child(r ? &r->relays : NULL);
 	ctl_fork_child(r ? r->ctl : NULL);
+	if (r && r->owner_fd >= 0) {
+		/* The child's copy of the stack process's pidfd. */
+		sys_fd_forget(r->owner_fd);
+		sys_close(r->owner_fd);
+		r->owner_fd = -1;
+	}
 }
 
 /* With the lock held, by the stack thread: the relays' share of its wait,
@@ -181,7 +233,7 @@ void runner_fork_child(struct runner *r)
  * work that must not wait. */
 static unsigned runner_relays_collect(struct runner *r, bool *busy, uint64_t now)
 {
-	unsigned want = 2 + relay_pollfds(&r->relays) + CTL_NFDS;
+	unsigned want = 3 + relay_pollfds(&r->relays) + CTL_NFDS;   /* the owner's pidfd last */
 
 	*busy = false;
 	if (want > r->pfd_cap) {
@@ -473,8 +525,101 @@ static void runner_keeper_asked(struct runner *r)
 	int rc = r->req_fn(r, r->req_ctx);
 
 	atomic_store_explicit(&r->keeper_req, rc == 0 ? 2 : 3, memory_order_release);
-	while (rc == 0)
+	while (rc == 0) {
+		/* The stack process outlives the program: it leaves when the
+		 * program is gone, touching nothing (the keeper has the stack). */
+		struct pollfd p = { .fd = r->owner_fd, .events = POLLIN };
+
+		if (r->in_proc && r->owner_fd >= 0 && sys_ppoll(&p, 1, NULL, NULL) > 0 && p.revents)
+			for (;;)
+				(void)SYSC(SYS_exit_group, 0);
 		(void)sys_ppoll(NULL, 0, NULL, NULL);   /* every signal is blocked here */
+	}
+}
+
+/* The program's threads are gone (a keeper's fork, an orphan): none of
+ * their marks on the runner holds any more. */
+static void runner_forget_apps(struct runner *r)
+{
+	r->blocked = 0;
+	r->driver = false;
+	r->drive_end = 0;
+	r->app_reading = false;
+	r->rx_busy = false;
+	r->rx_missed = false;
+	r->tx_busy = false;
+	r->spin_seen = 0;
+	r->parked = false;
+	r->rx_yield = false;
+	r->sleep_until = 0;
+	atomic_store(&r->kickers, 0);
+	atomic_store(&r->keeper_req, 0);
+}
+
+/* Whether the program the stack process serves has died (its pidfd readable). */
+static bool runner_owner_gone(struct runner *r)
+{
+	struct pollfd p = { .fd = r->owner_fd, .events = POLLIN };
+	struct timespec zero = { 0, 0 };
+
+	return r->owner_fd >= 0 && sys_ppoll(&p, 1, &zero, NULL) > 0 && (p.revents & POLLIN);
+}
+
+/*
+ * The stack thread's lock. In the stack process, a program that dies
+ * holding the lock (SIGKILL in the middle of a socket call) would leave it
+ * held for ever: the wait is cut into slices, and between them the process
+ * asks whether the program is still there; when it is not, the lock is
+ * taken over as it is (the connections may be in the middle of a change:
+ * the stack carries on with them, as the kernel's own would not have to).
+ */
+static void runner_relock(struct runner *r)
+{
+	while (r->in_proc) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += RUNNER_LOCK_CHECK_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (stack_lock_timed(r->lock, &ts) == 0)
+			return;
+		if (runner_owner_gone(r)) {
+			stack_lock_break(r->lock);
+			log_warn("stack process: the program died holding the stack lock; the stack carries on");
+			return;
+		}
+	}
+	stack_lock(r->lock);
+}
+
+/*
+ * Lock held, in the stack process: the program died without stopping the
+ * stack (SIGKILL, _exit, a signal's default action without the library's
+ * guard). Like the kernel at a process's death, its sockets are closed
+ * (queued data then FIN, or RST where data was left unread: the host's
+ * orphan_fn, with the fds that are not the stack's); the process then
+ * carries the stack on as a keeper does (runner_keeper_done), relays
+ * included: the program's children may hold their ends.
+ */
+static void runner_orphaned(struct runner *r)
+{
+	sys_fd_forget(r->owner_fd);
+	sys_close(r->owner_fd);
+	r->owner_fd = -1;
+	r->orphan = true;
+	runner_forget_apps(r);
+	r->stop = false;
+	r->stopping = false;
+	log_debug("keeper (pid %d): carries the stack on for %u relay(s): the program (pid %d) died with it running",
+		  (int)SYSC(SYS_getpid), relay_count(&r->relays), (int)r->owner);
+	if (r->orphan_fn)
+		r->orphan_fn(r, r->orphan_ctx);
+	r->keeper = true;
+	r->keep_linger = r->linger_us;
+	r->keep_idle = 0;
 }
 
 static void *runner_thread(void *arg)
@@ -482,14 +627,14 @@ static void *runner_thread(void *arg)
 	struct runner *r = arg;
 	int tapfd = netdev_pollfd(r->dev);
 
-	stack_lock(r->lock);
+	runner_relock(r);
 	for (;;) {
 		if (atomic_load_explicit(&r->keeper_req, memory_order_acquire) == 1)
 			runner_keeper_asked(r);
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
-		unsigned nrelay = 0, nctl;
+		unsigned nrelay = 0, nctl, nown = 0;
 		bool relays = false, relay_busy = false;
 		long rc;
 
@@ -575,9 +720,13 @@ static void *runner_thread(void *arg)
 		fds[1].fd = r->efd;
 		fds[1].events = POLLIN;
 		fds[1].revents = 0;
+		if (r->in_proc && r->owner_fd >= 0) {
+			fds[2 + nrelay + nctl] = (struct pollfd){ .fd = r->owner_fd, .events = POLLIN };
+			nown = 1;
+		}
 		stack_unlock(r->lock);
 
-		rc = sys_ppoll(fds, 2 + nrelay + nctl, tsp, NULL);
+		rc = sys_ppoll(fds, 2 + nrelay + nctl + nown, tsp, NULL);
 		if (rc > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;
 
@@ -588,9 +737,11 @@ static void *runner_thread(void *arg)
 			relay_io(&r->relays, fds + 2, rc > 0 ? nrelay : 0);
 		ctl_io(r->ctl, fds + 2 + nrelay, rc > 0 ? nctl : 0, runner_now());
 
-		stack_lock(r->lock);
+		runner_relock(r);
 		r->sleep_until = 0;     /* awake: a kick now would be redundant but harmless */
 		r->parked = false;
+		if (nown && rc > 0 && fds[2 + nrelay + nctl].revents && r->owner_fd >= 0)
+			runner_orphaned(r);
 		if (rc < 0 && rc != -EINTR) {
 			log_error("stack thread: ppoll failed: %s", strerror((int)-rc));
 			break;
@@ -687,18 +838,110 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The stack process's life (runner_proc_run): the thread's loop; then,
+ * stopped, back to the thread; orphaned, to its end here. */
+static int runner_proc_entry(void *arg)
+{
+	struct runner *r = arg;
+
+	(void)prctl(PR_SET_NAME, "pstack", 0, 0, 0);
+	stack_lock(r->lock);
+	r->in_proc = true;
+	log_debug("stack process (pid %d) runs the stack", (int)SYSC(SYS_getpid));
+	stack_unlock(r->lock);
+	runner_thread(r);
+	if (r->orphan) {
+		stack_lock(r->lock);
+		log_debug("keeper (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
+			  (int)SYSC(SYS_getpid), relay_count(&r->relays), tcp_pending_close(r->s), tcp_after_fin(r->s),
+			  r->dev_dead ? "; the device is gone" : "");
+		stack_unlock(r->lock);
+		runner_free(r);
+		for (;;)
+			(void)SYSC(SYS_exit_group, 0);
+	}
+	stack_lock(r->lock);
+	r->in_proc = false;
+	stack_unlock(r->lock);
+	return 0;
+}
+
+/*
+ * In the stack thread: the loop goes to a process of its own that shares
+ * everything with the program but its death (CLONE_VM and CLONE_FILES
+ * without CLONE_THREAD: a SIGKILL of the program ends its threads, not this
+ * process), on this thread's stack below the part the thread keeps, with
+ * its thread pointer (the C library's thread state: this thread only waits
+ * meanwhile, touching none of it: no sanitizer instrumentation here). The
+ * thread waits for the process's end and reaps it; a process that died of
+ * a signal (a crash in the stack) takes the program with it, as a crash in
+ * the stack thread does. 0, or -1 when no process could be made (the
+ * thread runs the loop itself).
+ */
+static RUNNER_NO_TSAN int runner_proc_run(struct runner *r)
+{
+	char here;
+	uintptr_t top = ((uintptr_t)&here - RUNNER_PROC_GAP) & ~(uintptr_t)63;
+	siginfo_t si;
+	pid_t v;
+	int pid;
+
+	pid = __clone(runner_proc_entry, (void *)top,
+		      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
+		      r, &r->proc_tid, NULL, &r->proc_tid);
+	r->spawned = pid < 0 ? -1 : 1;
+	(void)syscall(SYS_futex, &r->spawned, FUTEX_WAKE, 1, NULL, NULL, 0);
+	if (pid < 0)
+		return -1;
+	/* The kernel clears proc_tid and wakes it (a shared futex) as the process ends. */
+	while ((v = r->proc_tid) != 0)
+		(void)syscall(SYS_futex, &r->proc_tid, FUTEX_WAIT, v, NULL, NULL, 0);
+	memset(&si, 0, sizeof(si));
+	while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED | __WALL, NULL) < 0 && errno == EINTR)
+		;
+	if (si.si_pid == pid && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED))
+		(void)syscall(SYS_kill, r->owner, si.si_status);
+	return 0;
+}
+
+static void *runner_main(void *arg)
+{
+	struct runner *r = arg;
+
+	if (runner_proc_run(r) < 0)
+		runner_thread(r);
+	return NULL;
+}
+
 /* The stack thread, with every signal blocked (it inherits its creator's
  * mask: blocked around the creation). 0 or -errno. */
 static int runner_spawn(struct runner *r)
 {
 	sigset_t all, old;
+	pthread_attr_t a;
 	int rc;
 
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, RUNNER_STACK_SIZE);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&r->thread, NULL, runner_thread, r);
+	r->spawned = 0;
+	rc = pthread_create(&r->thread, &a, runner_main, r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	/* The stack process exists before the program goes on: a program
+	 * killed a moment after its first socket call still has its stack
+	 * carried on (the process may not have run yet: it polls the pidfd
+	 * opened here, which sees the death whenever it looks). */
+	while (rc == 0 && r->spawned == 0)
+		(void)syscall(SYS_futex, &r->spawned, FUTEX_WAIT, 0, NULL, NULL, 0);
 	return -rc;
+}
+
+void runner_set_orphan(struct runner *r, void (*fn)(struct runner *r, void *ctx), void *ctx)
+{
+	r->orphan_fn = fn;
+	r->orphan_ctx = ctx;
 }
 
 int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
@@ -724,7 +967,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(2 + CTL_NFDS, sizeof(*r->pfds)))) {
+	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(3 + CTL_NFDS, sizeof(*r->pfds)))) {
 		log_error("cannot start the stack: out of memory");
 		if (r)
 			free(r->rxbuf);
@@ -735,8 +978,14 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->spin_us = c.spin_us;
 	txq_init(&r->txq);
 	relay_set_init(&r->relays, runner_relay_kick, r);
-	r->pfd_cap = 2 + CTL_NFDS;
+	r->pfd_cap = 3 + CTL_NFDS;
 	r->lock = lock;
+	r->owner = (pid_t)SYSC(SYS_getpid);
+	r->owner_fd = -1;
+	rc = (int)SYSC(SYS_pidfd_open, r->owner, 0);
+	if (rc >= 0)
+		r->owner_fd = sys_fd_hide(rc);
+	r->linger_us = c.linger_us;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->progress, &ca);
@@ -792,6 +1041,10 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	return 0;
 
 fail:
+	if (r->owner_fd >= 0) {
+		sys_fd_forget(r->owner_fd);
+		sys_close(r->owner_fd);
+	}
 	ctl_close(r->ctl);
 	stack_destroy(r->s);
 	txq_clear(&r->txq);
@@ -827,8 +1080,6 @@ static void runner_wait_apps(struct runner *r)
 	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
 		sched_yield();      /* one eventfd write away; they need no lock */
 }
-
-static void runner_free(struct runner *r);
 
 void runner_stop(struct runner *r, uint64_t linger_us)
 {
@@ -893,6 +1144,10 @@ static void runner_free(struct runner *r)
 	netdev_destroy(r->dev);
 	sys_fd_forget(r->efd);
 	sys_close(r->efd);
+	if (r->owner_fd >= 0) {
+		sys_fd_forget(r->owner_fd);
+		sys_close(r->owner_fd);
+	}
 	pthread_cond_destroy(&r->progress);
 	free(r->rxbuf);
 	free(r->spinbuf);
@@ -979,19 +1234,15 @@ void runner_keep(struct runner *r, uint64_t linger_us)
 	r->thread = pthread_self();
 	/* Whatever application threads were doing when the stack was forked
 	 * (runner_keeper_request comes without runner_pause), none is here. */
-	r->blocked = 0;
-	r->driver = false;
-	r->drive_end = 0;
-	r->app_reading = false;
-	r->rx_busy = false;
-	r->rx_missed = false;
-	r->tx_busy = false;
-	r->spin_seen = 0;
-	r->parked = false;
-	r->rx_yield = false;
-	r->sleep_until = 0;
-	atomic_store(&r->kickers, 0);
-	atomic_store(&r->keeper_req, 0);
+	runner_forget_apps(r);
+	/* Forked by a stack process (runner_keeper_asked): its wait on the
+	 * program is not the keeper's. */
+	if (r->owner_fd >= 0) {
+		sys_fd_forget(r->owner_fd);
+		sys_close(r->owner_fd);
+		r->owner_fd = -1;
+	}
+	r->in_proc = false;
 	log_debug("keeper (pid %d): carries the stack on for %u relay(s)", (int)getpid(),
 		  runner_fds(r, fds, 0) - 2);
 	runner_thread(r);

@@ -124,6 +124,14 @@ void runner_keep(struct runner *r, uint64_t linger_us);
  * may hold what fn needs: the stack lock, an allocator's lock). True when
  * fn returned 0 in time.
  */
+/*
+ * The host's share when the program died with the stack running (the stack
+ * process saw it: stack/CONCURRENCY.md "the stack process"): fn(r, ctx)
+ * runs there, lock held, before the process carries the stack on as a
+ * keeper: the program's sockets closed as at its exit, its fds that are not
+ * the stack's closed (keeper_adopt). Set once, after runner_start, lock held.
+ */
+void runner_set_orphan(struct runner *r, void (*fn)(struct runner *r, void *ctx), void *ctx);
 bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us);
 
 #endif

@@ -19,7 +19,7 @@ teardown() {
 
 # nginx_workers: the PIDs of the nginx master's children, sorted.
 nginx_workers() {
-	pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" | sort | tr '\n' ' '
+	pgrep -P "$(cat "$NGINX_DIR/nginx.pid")" -x nginx | sort | tr '\n' ' '
 }
 
 # ECHO_CLIENTS HOST PORT N BYTES: N concurrent kernel clients, each sends
@@ -273,7 +273,7 @@ print(f.readline().decode().strip())
 	run ker 10 nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s reload
 	assert_success
 	wait_until 20 "new nginx workers after the reload" \
-		bash -c "[ \"\$(pgrep -P $(cat "$NGINX_DIR/nginx.pid") | sort | tr '\n' ' ')\" != '$old' ]"
+		bash -c "[ \"\$(pgrep -P $(cat "$NGINX_DIR/nginx.pid") -x nginx | sort | tr '\n' ' ')\" != '$old' ]"
 	kill -0 "$PID_churn" 2>/dev/null || fail "the load ended before the reload took effect"
 	bg_wait churn 110
 	cat "$(out churn)"

@@ -305,3 +305,97 @@ sigcgt() {
 	# (A non-interactive bash leaves SIGTERM at its default action itself.)
 	[ $((0x$(sigcgt "$pid") & (1 << 14))) != 0 ] || fail "no guard on SIGTERM in a process with an exposed socket"
 }
+
+# ---- SIGKILL: the stack process (stack/CONCURRENCY.md "the stack process") ----
+
+# KILL_SENDER HOST PORT PATH: connects, writes the file, and dies of SIGKILL
+# at once (sendall returns when the last byte is queued, not delivered).
+KILL_SENDER='
+import os, signal, socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(open(sys.argv[3], "rb").read())
+os.kill(os.getpid(), signal.SIGKILL)
+'
+
+@test "SIGKILL right after writing 16 MiB: the peer receives all of it and then a FIN, as from the kernel" {
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 "$PY" -c "$KILL_SENDER" "$HOST_IP" 9000 "$IN"
+	assert_equal "$status" 137
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((16 * MiB)) fin"
+	# The stack process carried the stack on, then ended and let go of the TAP.
+	pid_wait_gone "$(keeper_pid)" 15
+	tap_assert_crossed $((16 * MiB)) 1000
+	grep -q "the program (pid [0-9]*) died with it running" "$LOG"
+}
+
+@test "SIGKILL of a reader with unread data: the peer sees a reset, as from the kernel" {
+	# The kernel's rule (tcp_close): data left unread at the close is lost, so RST, not FIN.
+	bg_ker srv 60 "$PY" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9000))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+try:
+    c.sendall(b"x" * 65536)
+    c.recv(1)
+    print("fin", flush=True)
+except (ConnectionResetError, BrokenPipeError):
+    print("reset", flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	run pre 30 "$PY" -c '
+import os, signal, socket, sys, time
+s = socket.create_connection((sys.argv[1], 9000))
+while s.recv(1, socket.MSG_PEEK) == b"":
+    time.sleep(0.01)
+os.kill(os.getpid(), signal.SIGKILL)
+' "$HOST_IP"
+	assert_equal "$status" 137
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line reset
+	refute_line fin
+}
+
+@test "SIGKILL of bash while its background child reads the exposed socket: the child gets all 16 MiB" {
+	local got=$BATS_TEST_TMPDIR/got
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$IN" 1
+	wait_log "$(out srv)" listening
+	run pre 30 bash -c "exec 3<>/dev/tcp/192.0.2.1/9000; cat <&3 >'$got' & kill -KILL \$\$"
+	assert_equal "$status" 137
+	wait_until 30 "16 MiB at the child" size_is "$got" $((16 * MiB))
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	assert_same_file "$IN" "$got"
+	pid_wait_gone "$(keeper_pid)" 15
+}
+
+@test "the stack process is no child the program can wait for, and is named pstack" {
+	# wait() as on the kernel: ECHILD (the stack process is a clone child: __WALL only).
+	run pre 30 "$PY" -c '
+import os, socket, subprocess
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+s.listen(1)
+kids = subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True).stdout.split()
+names = [open("/proc/%s/comm" % k).read().strip() for k in kids]
+print("children", names)
+try:
+    os.wait()
+    print("waited")
+except ChildProcessError:
+    print("ECHILD")
+'
+	assert_success
+	assert_line "children ['pstack']"
+	assert_line ECHILD
+}

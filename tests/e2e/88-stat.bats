@@ -150,11 +150,20 @@ c.close()
 	assert_failure 1
 	assert_output --partial "no such process"
 
-	# SIGKILL leaves the file behind; pstack stat PID removes it.
+	# SIGKILL of the program: its stack process closes its sockets, ends
+	# and takes the file with it.
+	bg_pre srv0 30 "$EXAMPLES/echo_server" 12344
+	pid=$(stack_pid srv0)
+	sock=$(ctl_socket "$pid" root)
+	kill -KILL "$pid"
+	wait_until 10 "the file to go with the stack process" test ! -e "$sock"
+
+	# The stack process killed too (it takes the program with it): the
+	# file is left behind; pstack stat PID removes it.
 	bg_pre srv 30 "$EXAMPLES/echo_server" 12345
 	pid=$(stack_pid srv)
 	sock=$(ctl_socket "$pid" root)
-	kill -KILL "$pid"
+	kill -KILL "$(pgrep -P "$pid" -x pstack)"
 	pid_wait_gone "$pid" 10
 	[ -S "$sock" ] || fail "expected the SIGKILLed program's socket to be left behind"
 	run "$PSTACK" stat "$pid"
@@ -166,7 +175,7 @@ c.close()
 	bg_pre srv2 30 "$EXAMPLES/echo_server" 12346
 	pid=$(stack_pid srv2)
 	sock=$(ctl_socket "$pid" root)
-	kill -KILL "$pid"
+	kill -KILL "$(pgrep -P "$pid" -x pstack)"
 	pid_wait_gone "$pid" 10
 	run "$PSTACK" stat
 	assert_output --partial "removed $sock"
@@ -302,10 +311,11 @@ time.sleep(20)
 	local pid sock child
 	pid=$(stack_pid fk)
 	sock=$(ctl_socket "$pid" root)
-	wait_until 10 "the fork child" pgrep -P "$pid"
-	child=$(pgrep -P "$pid")
+	wait_until 10 "the fork child" pgrep -P "$pid" -x python3
+	child=$(pgrep -P "$pid" -x python3)
 	echo "$child" >>"$PIDFILE"
-	kill -KILL "$pid"
+	# The program and its stack process (killing that one takes the program with it).
+	kill -KILL "$(pgrep -P "$pid" -x pstack)"
 	pid_wait_gone "$pid" 10
 	[ -S "$sock" ] || fail "expected the SIGKILLed program's socket to be left behind"
 	run "$PSTACK" stat "$pid"

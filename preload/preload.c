@@ -1870,6 +1870,7 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 struct exec_keeper {
 	struct runner *r;
 	int gate;
+	bool paused;        /* no keeper: the stack only paused across the exec */
 };
 
 static bool exec_begin(struct exec_keeper *k)
@@ -1882,6 +1883,18 @@ static bool exec_begin(struct exec_keeper *k)
 	k->r = runner;
 	if (k->r && runner_relays_left(k->r) &&
 	    keeper_handoff(k->r, __atomic_load_n(&exit_linger_us, __ATOMIC_RELAXED), true, &k->gate) == 0) {
+		k->paused = false;
+		errno = saved;
+		return true;
+	}
+	if (k->r) {
+		/* No keeper: the stack goes with the image. Its process shares
+		 * this image's memory, not its fate: an exec would leave it
+		 * running with the old memory, holding the TAP. So it ends first
+		 * (the lock held across the exec: nothing changes meanwhile). */
+		runner_pause(k->r);
+		k->paused = true;
+		k->gate = -1;
 		errno = saved;
 		return true;
 	}
@@ -1894,8 +1907,10 @@ static void exec_failed(struct exec_keeper *k)
 {
 	int saved = errno;
 
-	keeper_cancel(k->gate);
-	shim_keeper_parent();
+	if (!k->paused) {
+		keeper_cancel(k->gate);
+		shim_keeper_parent();
+	}
 	runner_resume(k->r);
 	host_unlock(NULL);
 	errno = saved;

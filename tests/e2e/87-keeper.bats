@@ -399,3 +399,22 @@ except ChildProcessError:
 	assert_line "children ['pstack']"
 	assert_line ECHILD
 }
+
+@test "exec without exposed sockets: the stack process ends with the old image, and the TAP is free at once" {
+	local pid
+	bg_pre ex 30 "$PY" -c '
+import os, socket
+s = socket.socket()
+s.bind(("0.0.0.0", 7002))
+s.listen()
+os.execv("/bin/sleep", ["sleep", "20"])
+'
+	wait_until 10 "the program" pgrep -P "$PID_ex"
+	pid=$(pgrep -P "$PID_ex" | head -n 1)
+	wait_until 10 "the exec" bash -c "[ \"\$(cat /proc/$pid/comm)\" = sleep ]"
+	run pgrep -P "$pid" -x pstack
+	assert_failure
+	run pre 10 "$PY" -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 7003)); s.listen(); print("ok")'
+	assert_success
+	assert_output ok
+}

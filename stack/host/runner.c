@@ -65,6 +65,9 @@
  * between. Frames that come while no thread waits are read this late at
  * worst. */
 #define RUNNER_DRIVE_GRACE_US 1000u
+/* How long a start waits for a busy TAP (runner_open_dev), in steps. */
+#define RUNNER_BUSY_WAIT_MS 1000u
+#define RUNNER_BUSY_STEP_MS 10u
 /* The stack thread's stack; the stack process (runner_proc_run) runs on
  * all of it but the top RUNNER_PROC_GAP, which the thread keeps for its
  * own wait. */
@@ -511,7 +514,11 @@ static bool runner_keeper_done(struct runner *r, uint64_t now)
 	}
 	if (!r->keep_idle)
 		r->keep_idle = now;
-	if (tcp_pending_close(r->s) == 0 && tcp_after_fin(r->s) == 0)
+	/* An orphan (the program died, runner_orphaned) ends as the program's
+	 * exit would have (runner_stop): once no close is left to finish,
+	 * without waiting out FIN_WAIT_2 and TIME_WAIT, so that the device is
+	 * free for the next program at once. */
+	if (tcp_pending_close(r->s) == 0 && (r->orphan || tcp_after_fin(r->s) == 0))
 		return true;
 	return now >= r->keep_idle + r->keep_linger;
 }
@@ -809,7 +816,19 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	tc.addr = c->stack.addr;
 	tc.prefix_len = c->stack.prefix_len;
 	tc.gateway = c->stack.gateway;
-	rc = tap_open(&tc, &r->dev, err, sizeof(err));
+	/* A stack that outlived its program (a keeper, the stack process of a
+	 * program killed a moment ago) lets go of the device once its closes
+	 * are done: a program started right after waits for that, a while. */
+	for (unsigned waited = 0;; waited += RUNNER_BUSY_STEP_MS) {
+		struct timespec step = { 0, RUNNER_BUSY_STEP_MS * 1000000L };
+
+		rc = tap_open(&tc, &r->dev, err, sizeof(err));
+		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)
+			break;
+		if (waited == 0)
+			log_debug("%s: busy; waiting up to %u ms for its holder to let go", tc.name, RUNNER_BUSY_WAIT_MS);
+		(void)SYSC(SYS_nanosleep, &step, NULL);
+	}
 	if (rc) {
 		log_error("%s", err);
 		return rc;

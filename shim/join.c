@@ -3,8 +3,8 @@
  *
  * Processes that name the same stack share it, its address and its TAP.
  * The first one starts it as any process does and owns it; its stack
- * thread also listens for joiners (stack/host/ctl.h: DIR/NAME.stack in the
- * user's 0700 folder, and an abstract name in the network namespace that
+ * thread also listens for joiners (stack/host/ctl.h: DIR/NAME.NETNS.stack in
+ * the user's 0700 folder, and an abstract name in the network namespace that
  * only tells another user whose the name is). A later process naming NAME
  * opens no TAP: at its first Internet socket it finds the owner (its uid
  * checked: another user's stack is refused with one line and EACCES, and
@@ -97,10 +97,10 @@ static void join_find(void)
 	char dir[256], path[sizeof(sa.sun_path)];
 	int fd;
 
-	/* The owner's path in this user's folder: the owner is this user
-	 * (the folder is 0700), checked all the same. */
+	/* The owner's path in this user's folder, for this network namespace:
+	 * the owner is this user (the folder is 0700), checked all the same. */
 	if (ctl_default_dir(dir, sizeof(dir), secure_getenv("XDG_RUNTIME_DIR"), self) == 0 &&
-	    ctl_stack_path(path, sizeof(path), dir, join_name) == 0) {
+	    ctl_stack_path(path, sizeof(path), dir, join_name, ctl_netns()) == 0) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sun_family = AF_UNIX;
 		memcpy(sa.sun_path, path, strlen(path) + 1);

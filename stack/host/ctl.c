@@ -127,11 +127,18 @@ int ctl_join_reply_check(const struct ctl_join_reply *r, size_t len)
 	return 0;
 }
 
-int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name)
+int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name, uint64_t netns)
 {
-	int len = snprintf(buf, n, "%s/%s.stack", dir, name);
+	int len = snprintf(buf, n, "%s/%s.%llu.stack", dir, name, (unsigned long long)netns);
 
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+uint64_t ctl_netns(void)
+{
+	struct stat st;
+
+	return sys_stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name)
@@ -281,7 +288,7 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 		/* The joiners' path. A file left there is a dead owner's: the
 		 * process that starts a named stack asked it first (shim/join.c)
 		 * and found nobody answering. */
-		if (ctl_stack_path(c->name_path, sizeof(c->name_path), dir, host->stack_name) ||
+		if (ctl_stack_path(c->name_path, sizeof(c->name_path), dir, host->stack_name, ctl_netns()) ||
 		    ctl_path_addr(&sa, c->name_path)) {
 			c->name_path[0] = 0;
 			log_warn("PSTACK_STACK=%s: %s: the path is too long for a Unix socket; no process can join",

@@ -65,8 +65,8 @@ struct ctl_host {
 
 /*
  * Joiners (PSTACK_STACK=NAME, shim/join.c). The stack's first process owns
- * it; it also listens on DIR/NAME.stack (ctl_stack_path, in the same 0700
- * folder as PID.sock) and on the abstract name "\0pstack-stack/NAME"
+ * it; it also listens on DIR/NAME.NETNS.stack (ctl_stack_path, in the same
+ * 0700 folder as PID.sock) and on the abstract name "\0pstack-stack/NAME"
  * (ctl_stack_abstract: one per network namespace, where the TAP is), which
  * serves only to tell another user that the name is taken and by whom: the
  * kernel gives the connecting side the listener's credentials. Another
@@ -121,8 +121,15 @@ void ctl_join_req_init(struct ctl_join_req *r, enum ctl_join_op op);
 int ctl_join_req_check(const struct ctl_join_req *r, size_t len);
 /* The same for an answer. */
 int ctl_join_reply_check(const struct ctl_join_reply *r, size_t len);
-/* dir/NAME.stack: 0, or -ENAMETOOLONG. */
-int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name);
+/*
+ * dir/NAME.NETNS.stack, NETNS the network namespace's inode number
+ * (ctl_netns): the folder is the user's in every namespace, a TAP (and
+ * with it a stack's name) belongs to one. 0, or -ENAMETOOLONG.
+ */
+int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name, uint64_t netns);
+/* The calling thread's network namespace (the inode of /proc/self/ns/net; 0
+ * when /proc does not say). */
+uint64_t ctl_netns(void);
 /* The abstract address of NAME; its length for bind and connect. */
 socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name);
 /* Whom the stack takes joiners from: its own user only. */

@@ -11,7 +11,16 @@ load lib
 PSTACK=$PSTACK_BUILD/pstack
 
 setup() { e2e_setup; }
-teardown() { e2e_teardown; }
+teardown() {
+	ip netns del "$NS-b" 2>/dev/null || true
+	e2e_teardown
+}
+
+# join_sock: the joiners' socket of root's stack "shared" in the test's
+# network namespace (ctl_stack_path: NAME.NETNS.stack).
+join_sock() {
+	echo "/tmp/pstack-0/shared.$(nsx stat -L -c %i /proc/self/ns/net).stack"
+}
 
 # The server: accepts one connection on PORT, echoes every byte back and
 # keeps a copy of what it received in FILE; prints "listening" first.
@@ -91,6 +100,19 @@ print("up", flush=True)
 time.sleep(120)
 '
 
+# ns_keeper: the PID of a pstack-keeper in the test's namespace (other
+# tests' keepers may run meanwhile elsewhere), or nothing.
+ns_keeper() {
+	local p
+	for p in $(ip netns pids "$NS"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = pstack-keeper ] && echo "$p"
+	done
+	return 0
+}
+keeper_up() {
+	[ -n "$(ns_keeper)" ]
+}
+
 # stack_of NAME: the PID of background command NAME's program (under timeout(1)).
 stack_of() {
 	local pidvar=PID_$1
@@ -103,14 +125,16 @@ stack_of() {
 	wait_log "$(out srv)" '^listening$'
 	local owner
 	owner=$(stack_of srv)
-	[ -S "/tmp/pstack-0/shared.stack" ] || fail "no /tmp/pstack-0/shared.stack"
-	[ "$(stat -c '%U %a' /tmp/pstack-0/shared.stack)" = "root 600" ] || fail "the joiners' socket is not root's, 0600"
+	local js
+	js=$(join_sock)
+	[ -S "$js" ] || fail "no $js"
+	[ "$(stat -c '%U %a' "$js")" = "root 600" ] || fail "the joiners' socket is not root's, 0600"
 	tap_mark
 	run env PSTACK_STACK=shared PSTACK_LOG=debug ip netns exec "$NS" timeout -k 3 100 \
 		env LD_PRELOAD="$PRELOAD" "$PY" -c "$ECHO_CLI" "$STACK_IP" 7000 "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
 	echo "$output" | grep -v 'pstack debug: relay' | tail -n 20
 	assert_success
-	assert_output --partial "PSTACK_STACK=shared: joined the stack at /tmp/pstack-0/shared.stack"
+	assert_output --partial "PSTACK_STACK=shared: joined the stack at $js"
 	# The joiner opened no TAP of its own.
 	refute_output --partial "device $TAP"
 	assert_line --regexp "^local 192\.0\.2\.2 peer 192\.0\.2\.2:7000$"
@@ -211,8 +235,10 @@ print("SO_ERROR:", errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO
 	# the stack to a keeper, the joiner's listener being a relay).
 	kill -TERM "$(stack_of own)"
 	bg_wait own 15
-	wait_until 10 "a pstack-keeper" pgrep -x pstack-keeper
-	[ -S /tmp/pstack-0/shared.stack ] || fail "the keeper does not serve the joiners' socket"
+	wait_until 10 "a pstack-keeper in the namespace" keeper_up
+	local keeper
+	keeper=$(ns_keeper)
+	[ -S "$(join_sock)" ] || fail "the keeper does not serve the joiners' socket"
 	run env PSTACK_STACK=shared ip netns exec "$NS" timeout -k 3 60 \
 		env LD_PRELOAD="$PRELOAD" "$PY" -c "$ECHO_CLI" "$STACK_IP" 7300 "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
 	echo "$output"
@@ -222,8 +248,8 @@ print("SO_ERROR:", errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/jsrv.data"
 	# Nobody holds a relay any more: the keeper ends (PSTACK_LINGER_MS
 	# after), and its socket goes with it.
-	wait_until 20 "the keeper to end" sh -c '! pgrep -x pstack-keeper'
-	[ ! -e /tmp/pstack-0/shared.stack ] || fail "the joiners' socket outlived the keeper"
+	pid_wait_gone "$keeper" 20 || fail "the keeper $keeper did not end"
+	[ ! -e "$(join_sock)" ] || fail "the joiners' socket outlived the keeper"
 }
 
 @test "PSTACK_STACK: another user naming root's stack is refused (EACCES, one line) and reads nothing" {
@@ -245,7 +271,7 @@ except OSError as e:
 	# The abstract name answers nobody with nothing (closed unanswered),
 	# whatever nobody sends; root's folder keeps the path out of reach.
 	run nobody 30 "$PY" -c '
-import socket, struct
+import socket, struct, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect("\0pstack-stack/shared")
 cred = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -258,11 +284,11 @@ except (BrokenPipeError, ConnectionResetError):
     pass
 print("answer", len(got))
 try:
-    socket.socket(socket.AF_UNIX).connect("/tmp/pstack-0/shared.stack")
+    socket.socket(socket.AF_UNIX).connect(sys.argv[1])
     print("path: connected?!")
 except OSError as e:
     print("path:", e.strerror)
-'
+' "$(join_sock)"
 	echo "$output"
 	assert_success
 	assert_line "owner uid 0"
@@ -300,4 +326,26 @@ print("bound")
 	echo "$output"
 	assert_success
 	assert_output "bound"
+}
+
+@test "PSTACK_STACK: a stack of the same name in another network namespace is not joined" {
+	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
+	wait_log "$(out own)" '^up$'
+	ip netns add "$NS-b"
+	ip netns exec "$NS-b" ip link set lo up
+	ip netns exec "$NS-b" ip tuntap add dev "$TAP" mode tap
+	ip netns exec "$NS-b" ip addr add "$HOST_IP/24" dev "$TAP"
+	ip netns exec "$NS-b" ip link set "$TAP" up
+	# Its own stack on its own namespace's TAP: the bind starts it.
+	run ip netns exec "$NS-b" timeout -k 3 20 env PSTACK_STACK=shared PSTACK_LOG=debug LD_PRELOAD="$PRELOAD" "$PY" -c '
+import socket
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+print("bound")
+'
+	echo "$output" | grep -v 'pstack debug: tcp'
+	assert_success
+	assert_line "bound"
+	refute_output --partial "joined"
+	assert_output --partial "device $TAP registered"
 }

@@ -444,9 +444,10 @@ static void test_join_names(void **state)
 	socklen_t len;
 
 	(void)state;
-	assert_int_equal(ctl_stack_path(buf, sizeof(buf), "/tmp/pstack-0", "shared"), 0);
-	assert_string_equal(buf, "/tmp/pstack-0/shared.stack");
-	assert_int_equal(ctl_stack_path(small, sizeof(small), "/tmp/pstack-0", "shared"), -ENAMETOOLONG);
+	assert_int_equal(ctl_stack_path(buf, sizeof(buf), "/tmp/pstack-0", "shared", 4026531840ull), 0);
+	assert_string_equal(buf, "/tmp/pstack-0/shared.4026531840.stack");
+	assert_int_equal(ctl_stack_path(small, sizeof(small), "/tmp/pstack-0", "shared", 1), -ENAMETOOLONG);
+	assert_true(ctl_netns() > 0);
 	len = ctl_stack_abstract(&sa, "shared");
 	assert_int_equal(sa.sun_family, AF_UNIX);
 	assert_int_equal(sa.sun_path[0], 0);
@@ -509,7 +510,7 @@ static void test_serve_join(void **state)
 
 		assert_int_equal(ctl_open(v.base, &v.host, &v.c, err, sizeof(err)), 0);
 	}
-	snprintf(path, sizeof(path), "%s/unit-%d.stack", v.base, (int)getpid());
+	snprintf(path, sizeof(path), "%s/unit-%d.%llu.stack", v.base, (int)getpid(), (unsigned long long)ctl_netns());
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);

@@ -166,7 +166,7 @@ stack_of() {
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/srv.data"
 }
 
-@test "PSTACK_STACK: a joiner's connection refused is ECONNREFUSED (blocking) and SO_ERROR (non-blocking)" {
+@test "PSTACK_STACK: a joiner's connection refused is ECONNREFUSED (blocking) and SO_ERROR (non-blocking); while connecting, no event" {
 	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
 	wait_log "$(out own)" '^up$'
 	run env PSTACK_STACK=shared ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" "$PY" -c '
@@ -184,12 +184,30 @@ p = select.poll()
 p.register(s, select.POLLOUT)
 p.poll(10000)
 print("SO_ERROR:", errno.errorcode.get(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), 0))
+# A host that never answers (no ARP reply): not writable, nothing to read,
+# while the connection is being made; SO_ERROR 0 meanwhile.
+s = socket.socket()
+s.setblocking(False)
+print("silent:", errno.errorcode[s.connect_ex(("192.0.2.77", 80))])
+p = select.poll()
+p.register(s, select.POLLIN | select.POLLOUT)
+print("events while connecting:", p.poll(500))
+print("SO_ERROR while connecting:", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+try:
+    s.getpeername()
+except OSError as e:
+    print("getpeername:", errno.errorcode[e.errno])
+s.close()
 '
 	echo "$output"
 	assert_success
 	assert_line "blocking: ECONNREFUSED"
 	assert_line "nb: EINPROGRESS"
 	assert_line "SO_ERROR: ECONNREFUSED"
+	assert_line "silent: EINPROGRESS"
+	assert_line "events while connecting: []"
+	assert_line "SO_ERROR while connecting: 0"
+	assert_line "getpeername: ENOTCONN"
 }
 
 @test "PSTACK_STACK: a joiner reaches the kernel side through the owner's stack, and the kernel reaches a joiner's server" {

@@ -19,7 +19,8 @@
  * call), written without the lock, without blocking, and abandoned at a
  * deadline: a slow or hostile client costs the stack a bounded amount of
  * work per wakeup and never stalls it. Nobody asking costs one fd in the
- * thread's ppoll. The locking rules: stack/CONCURRENCY.md.
+ * thread's ppoll. A named stack (PSTACK_STACK) also serves joiners' requests
+ * (below). The locking rules: stack/CONCURRENCY.md.
  */
 #ifndef PSTACK_HOST_CTL_H
 #define PSTACK_HOST_CTL_H

@@ -805,10 +805,20 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 			room = true;
 			continue;
 		}
-		if (cl->st == CTL_JOIN)
+		if (cl->st == CTL_JOIN) {
 			join_start(cl, s, host, now);
-		if (cl->st == CTL_CONNWAIT || cl->st == CTL_RELAY)
+			/* What the stack did (a SYN in the transmit queue or in
+			 * its own loop queue, a reset) is due now: the thread
+			 * read its deadline and wrote its frames before this. */
+			*at = now;
+		}
+		if (cl->st == CTL_CONNWAIT || cl->st == CTL_RELAY) {
+			enum ctl_state was = cl->st;
+
 			join_step(cl, host, now, at);
+			if (cl->st != was)
+				*at = now;      /* the same for a close's frames, a relay's start */
+		}
 		if (cl->st == CTL_CONNWAIT)
 			continue;           /* no fd: woken by the connection */
 		if (cl->st == CTL_FILL) {

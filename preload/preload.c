@@ -214,6 +214,11 @@ static int host_start(void *ctx)
 		runner_set_orphan(runner, host_orphan, NULL);
 		shim_guard_register(exit_guard);
 	}
+	/* A named stack's relays may be other processes' (PSTACK_STACK's
+	 * joiners) before any of this one's is: a default SIGTERM hands them
+	 * to a keeper from the start. */
+	if (r == 0 && cfg.stack_name[0])
+		shim_guard_arm(exit_guard);
 	return r;
 }
 
@@ -295,6 +300,39 @@ static void host_relay_forget(void *ctx, void *relay)
 	if (runner)
 		runner_relay_forget(runner, relay);
 }
+/* PSTACK_STACK's name, checked (shim/join.c asks at the first socket,
+ * and at later ones until the process joins a stack or starts its own).
+ * With a name, the rest of the settings are checked as a stack's start
+ * checks them (a bad one fails the same way), and the log's are taken:
+ * a joiner logs as the owner would. */
+static int host_stack_name(void *ctx, char *out, size_t n)
+{
+	static bool logging;
+	struct host_config cfg;
+	char name[HOST_STACK_NAME_MAX + 1], err[512];
+
+	(void)ctx;
+	/* Without a name, nothing else is read here (as before: a bad
+	 * setting is said when the stack starts, if it ever does). */
+	if (config_parse_stack_name(getenv("PSTACK_STACK"), name, err, sizeof(err)) == 0 && !name[0]) {
+		if (n)
+			out[0] = 0;
+		return 0;
+	}
+	if (host_config_from_env(&cfg, env_get, err, sizeof(err)) < 0) {
+		log_error("%s; Internet sockets fail with ENETDOWN", err);
+		return -EINVAL;
+	}
+	snprintf(out, n, "%s", cfg.stack_name);
+	if (!logging) {
+		logging = true;
+		log_set_level(cfg.log_level);
+		if (cfg.log_file[0])
+			logsink_file(cfg.log_file);
+	}
+	return 0;
+}
+
 /* ---- the keeper (stack/host/keeper.h) ---- */
 
 /* This thread forks a keeper, with the locks our atfork handlers take held
@@ -712,6 +750,7 @@ static void init(void)
 		.spin_us = host_spin_us, .iface = host_iface,
 		.relay_open = host_relay_open, .relay_expose = host_relay_expose,
 		.relay_forget = host_relay_forget,
+		.stack_name = host_stack_name,
 	};
 
 	enabled = true;

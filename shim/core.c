@@ -537,6 +537,16 @@ int shim_need_stack(void)
 	return 0;
 }
 
+bool shim_stack_started(void)
+{
+	bool r;
+
+	shim_lock();
+	r = stack_running;
+	shim_unlock();
+	return r;
+}
+
 struct stack *shim_stack(void)
 {
 	return shim_host.stack(shim_host.ctx);

@@ -141,6 +141,17 @@ struct shim_sock {
 	 * under the stack lock in the owner (NULL once the relay is gone),
 	 * the inherited mapping in a child. */
 	struct relay_share *share;
+	/*
+	 * A joiner's TCP socket (shim/join.c): served by the stack of the
+	 * process that owns PSTACK_STACK's stack, never by one of this
+	 * process's. Until it listens or connects, local is what bind() gave.
+	 * join_fd: the connection the owner answers a connect() on, until
+	 * that answer is read (-1: none; hidden); join_sndbuf: the pair end's
+	 * SO_SNDBUF before the filler.
+	 */
+	bool join;
+	atomic_int join_fd;
+	int join_sndbuf;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
@@ -232,6 +243,8 @@ void shim_signal_owner(int type, pid_t pid, int sig);
 void shim_signal_io(int type, pid_t pid, int sig, int code, int fd);
 /* Starts the stack if it is not running (stack lock held). 0 or -errno. */
 int shim_need_stack(void);
+/* No lock held: this process's stack runs (it started it). */
+bool shim_stack_started(void);
 struct stack *shim_stack(void);
 uint64_t shim_now(void);
 /* The calling thread's eventfd (no lock held: it may be created now): its
@@ -320,6 +333,26 @@ static inline int shim_opt_fd(struct shim_sock *k, int fd)
 
 	return kfd >= 0 ? kfd : fd;
 }
+
+/* ---- join.c ---- */
+/* No lock held, at socket(): 1 when this process joined another's stack
+ * (PSTACK_STACK: its TCP sockets are the owner's to serve, its UDP ones the
+ * kernel's), 0 when not (no name, this process owns the stack, or nobody
+ * does yet), or -errno for socket() to return (a bad name: -ENETDOWN; the
+ * name is another user's: -EACCES, after one line). */
+int shim_join_check(void);
+/* No lock held: listen() and connect() on a joiner's socket k (fd one of
+ * its fds; ep: the stack's address sa_in gave). As the calls answer. */
+int shim_join_listen(struct shim_sock *k, int fd, int backlog);
+int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep);
+/* No lock held: k's connect answer, taken in when it is there. */
+void shim_join_settle(struct shim_sock *k);
+static inline bool shim_join_pending(struct shim_sock *k)
+{
+	return atomic_load_explicit(&k->join_fd, memory_order_relaxed) >= 0;
+}
+/* k goes: its pending answer's connection is closed. */
+void shim_join_forget(struct shim_sock *k);
 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;

@@ -211,6 +211,10 @@ struct shim_host {
 			    const struct relay_cb *cb, void *gctx);
 	void (*relay_expose)(void *ctx, void *relay);
 	void (*relay_forget)(void *ctx, void *relay);
+	/* Optional (NULL: never joins): PSTACK_STACK's name into out (n bytes;
+	 * "" when unset), no lock held. 0, or -EINVAL after one line saying
+	 * what is wrong (shim/join.c). */
+	int (*stack_name)(void *ctx, char *out, size_t n);
 };
 
 /*

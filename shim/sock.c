@@ -100,6 +100,10 @@ static struct shim_sock *enter_data(int fd, int *r)
 {
 	struct shim_sock *k = enter(fd, r);
 
+	/* A joiner's connect answered: taken in before the data flows (the
+	 * pair's send buffer put back). */
+	if (k && shim_join_pending(k))
+		shim_join_settle(k);
 	if (k && shim_exposed(k)) {
 		shim_put(&k->obj);
 		*r = SHIM_PASS;
@@ -203,6 +207,8 @@ static int attach(struct shim_sock *k)
 		return -EBADF;
 	if (attached(k))
 		return 0;
+	if (k->join)
+		return -EOPNOTSUPP;     /* another process's stack serves it (shim/join.c) */
 	r = shim_need_stack();
 	if (r < 0)
 		return r;
@@ -268,6 +274,7 @@ static void sock_free(struct shim_obj *o)
 		sys_fd_forget(atomic_load(&k->kfd));
 		shim_libc.close(atomic_load(&k->kfd));
 	}
+	shim_join_forget(k);
 	free(k);
 }
 
@@ -323,6 +330,7 @@ struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
 	atomic_init(&k->kfd, -1);
+	atomic_init(&k->join_fd, -1);
 	return k;
 }
 
@@ -532,7 +540,7 @@ int shim_socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct shim_sock *k;
-	int fd, r;
+	int fd, r, join;
 
 	if (domain == AF_NETLINK)
 		return shim_netlink_socket(domain, type, protocol);
@@ -550,6 +558,13 @@ int shim_socket(int domain, int type, int protocol)
 	/* Children of fork() have no stack: their new sockets are the kernel's. */
 	if (shim_proc_state() != SHIM_PROC_OWNER)
 		return SHIM_PASS;
+	/* PSTACK_STACK: another process's stack may serve this one's TCP
+	 * sockets (shim/join.c); a joiner's UDP sockets are the kernel's. */
+	join = shim_join_check();
+	if (join < 0)
+		return join;
+	if (join && base == SOCK_DGRAM)
+		return SHIM_PASS;
 	fd = shim_libc.socket(domain, type, protocol);
 	if (fd < 0)
 		return -errno;
@@ -558,6 +573,7 @@ int shim_socket(int domain, int type, int protocol)
 		shim_libc.close(fd);
 		return -ENOMEM;
 	}
+	k->join = join > 0;
 	r = shim_install(fd, &k->obj);
 	if (r < 0) {
 		/* Beyond the table (fd >= 2^20): leave it to the kernel. */
@@ -600,7 +616,16 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	} else if (r == ADDR_STACK) {
 		if (k->bound)
 			r = -EINVAL;
-		else if ((r = attach(k)) == 0) {
+		else if (k->join) {
+			/* A joiner's: kept for its listen() or connect(), which
+			 * the owner's stack binds (shim/join.c). Deviation: an
+			 * address in use is refused there, not here. */
+			k->local = ep;
+			k->bound = true;
+			k->addr_locked = ep.addr != 0;
+			k->port_locked = ep.port != 0;
+			r = 0;
+		} else if ((r = attach(k)) == 0) {
 			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
 			if (r == 0) {
 				k->bound = true;
@@ -626,6 +651,11 @@ int shim_listen(int fd, int backlog)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (k->join) {
+		r = shim_join_listen(k, fd, backlog);
+		leave(k);
+		return r;
+	}
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
@@ -1013,6 +1043,13 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_lock();
 	r = sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep);
+	if (k->join && k->type == SOCK_STREAM && (r == ADDR_STACK || k->ss != SHIM_SS_UNCONNECTED || k->listening)) {
+		/* A joiner's: the owner's stack connects it (shim/join.c). */
+		shim_unlock();
+		r = shim_join_connect(k, fd, &ep);
+		leave(k);
+		return r;
+	}
 	if (k->share && !k->tcp && k->type == SOCK_STREAM) {
 		/* A fork child's socket exposed while connecting (shim/expose.c):
 		 * what its connection came to, as Linux's connect() again. */
@@ -1098,13 +1135,15 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (shim_join_pending(k))
+		shim_join_settle(k);
 	shim_lock();
 	if (k->tcp)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
-	else if (shim_exposed(k))
-		ep = k->local;  /* no stack object here (a child), or no longer */
+	else if (shim_exposed(k) || k->join)
+		ep = k->local;  /* no stack object here (a child, a joiner), or no longer */
 	if (k->tcp && !ep.port)
 		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
@@ -1122,6 +1161,8 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (shim_join_pending(k))
+		shim_join_settle(k);
 	shim_lock();
 	if (k->tcp)
 		r = connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, &ep);
@@ -3168,6 +3209,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (shim_join_pending(k))
+		shim_join_settle(k);
 	r = SHIM_PASS;
 	shim_lock();
 	if (level == SOL_SOCKET) {

@@ -298,6 +298,24 @@ static bool valid_ifname(const char *t)
 	return true;
 }
 
+static bool valid_stack_name(const char *t)
+{
+	size_t n = strlen(t);
+
+	/* Also a file name in the user's folder (NAME.stack): no '/', and
+	 * not "." or "..". */
+	if (n == 0 || n > HOST_STACK_NAME_MAX || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 /* Writes "NAME='value' is not valid: expected ..." as one line, the value made printable. */
 static int bad_value(char *err, size_t errlen, const char *name, const char *value,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -330,6 +348,21 @@ static int bad_value(char *err, size_t errlen, const char *name, const char *val
 		va_end(ap);
 	}
 	return -EINVAL;
+}
+
+int config_parse_stack_name(const char *value, char *out, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	out[0] = 0;
+	if (!value || !*value)
+		return 0;
+	if (!valid_stack_name(value))
+		return bad_value(err, errlen, "PSTACK_STACK", value,
+				 "expected a name of 1 to %d letters, digits, '-', '_' or '.', e.g. shared",
+				 HOST_STACK_NAME_MAX);
+	strcpy(out, value);
+	return 0;
 }
 
 /* A variable's value, or NULL when unset or empty. */
@@ -585,6 +618,9 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 				 "expected milliseconds from 0 to 3600000, e.g. 10000");
 	if (set)
 		hc.linger_us = n * 1000u;
+
+	if (config_parse_stack_name(get_var(get, "PSTACK_STACK"), hc.stack_name, err, errlen))
+		return -EINVAL;
 
 	*cfg = hc;
 	return 0;

@@ -5,7 +5,7 @@
  * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
  * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
  * PSTACK_TCP_MSL_MS, PSTACK_TCP_MEM, PSTACK_TCP_RMEM, PSTACK_TCP_WMEM, PSTACK_TCP_ECN,
- * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS.
+ * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS, PSTACK_STACK.
  * An empty variable counts as unset.
  */
 #ifndef PSTACK_HOST_CONFIG_H
@@ -16,6 +16,9 @@
 
 #include "stack/core/config.h"
 #include "stack/dev/fault.h"
+
+/* PSTACK_STACK: letters, digits, '-', '_' and '.', at most this many. */
+#define HOST_STACK_NAME_MAX 32
 
 /* The host's settings, with the protocol's configuration inside. */
 struct host_config {
@@ -31,6 +34,8 @@ struct host_config {
 	uint64_t linger_us;     /* PSTACK_LINGER_MS, default 10 s: how long the exit waits for
 				 * connections to finish closing (a value that is not a number of
 				 * milliseconds up to an hour counts as unset) */
+	char stack_name[HOST_STACK_NAME_MAX + 1];   /* PSTACK_STACK, "" (default): a stack of
+				 * this process's own; else the name processes share it by */
 };
 
 /* The documented defaults. */
@@ -50,6 +55,11 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 int config_parse_ip4(const char *text, uint32_t *addr);
 int config_parse_ip4_prefix(const char *text, uint32_t *addr, uint8_t *prefix_len);
 int config_parse_mac(const char *text, uint8_t mac[6]);
+/*
+ * PSTACK_STACK's value (NULL or "" for unset: 0 with out ""): 0, or -EINVAL
+ * with the one line in err. out has room for HOST_STACK_NAME_MAX + 1.
+ */
+int config_parse_stack_name(const char *value, char *out, char *err, size_t errlen);
 /* "loss=3%,dup=1%,reorder=10%,corrupt=0.5%,delay=2ms,seed=N", each key optional
  * and at most once; percentages with up to 4 decimals; delay in us, ms or s;
  * seed defaults to 1. enabled is set when any fault is non-zero. */

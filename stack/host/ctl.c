@@ -29,6 +29,7 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
 #include "stack/wire/wire.h"
 
 /* The system calls only this file makes (sysc.h has the shared ones). */
@@ -43,29 +44,120 @@
 #define sys_geteuid()               SYSC(SYS_geteuid)
 #define sys_getpid()                SYSC(SYS_getpid)
 
-/* A request line: the fixed word and its newline, with room to spare. */
-#define CTL_REQ_MAX 64
+/* A request: the stat line with room to spare, or a joiner's request. */
+#define CTL_REQ_MAX (sizeof(struct ctl_join_req) > 64 ? sizeof(struct ctl_join_req) : 64)
 
-enum ctl_state { CTL_FREE, CTL_READ, CTL_BUILD, CTL_WRITE, CTL_DRAIN };
+enum ctl_state {
+	CTL_FREE, CTL_READ, CTL_BUILD, CTL_WRITE, CTL_DRAIN,
+	CTL_JOIN, CTL_CONNWAIT, CTL_FILL, CTL_RELAY,     /* a joiner's (above) */
+};
 
 struct ctl_client {
 	enum ctl_state st;
 	int fd;
 	int pidx;                   /* its slot in the wait's pollfds (-1: none) */
+	uint32_t uid;               /* the peer's */
 	uint64_t deadline;
-	char req[CTL_REQ_MAX];
+	union {
+		char req[CTL_REQ_MAX];
+		struct ctl_join_req join;
+	};
 	size_t req_len;
 	char *out;                  /* the answer (malloc'd) */
 	size_t out_len, out_off;
+	/* A joiner's: the pair's end that came with the request (-1: none,
+	 * or the relay's now), the connection while it is made, the filler
+	 * left to read, the connection's callback. */
+	int jfd;
+	struct tcp_conn *tcp;
+	uint32_t fill_left;
+	struct sock_wakeup wake;
+	struct relay_set *rset;
 };
 
+/* The listeners: PID.sock, NAME.stack, the abstract name. */
+enum { CTL_L_PID, CTL_L_NAME, CTL_L_ABSTRACT };
+
 struct ctl {
-	int lfd;
-	int lidx;                   /* the listener's slot in the wait (-1: none) */
+	int lfd[CTL_NLISTEN];       /* -1: none */
+	int lidx[CTL_NLISTEN];      /* the listeners' slots in the wait (-1: none) */
 	uint32_t uid;               /* the stack's user: the socket's owner */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char name_path[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* "" without PSTACK_STACK */
 	struct ctl_client cl[CTL_MAX_CLIENTS];
 };
+
+/* ---- joiners' requests (ctl.h) ---- */
+
+void ctl_join_req_init(struct ctl_join_req *r, enum ctl_join_op op)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->word, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);
+	r->size = sizeof(*r);
+	r->op = op;
+}
+
+static bool join_word(const char word[16])
+{
+	char want[16] = { 0 };
+
+	memcpy(want, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);
+	return memcmp(word, want, sizeof(want)) == 0;
+}
+
+int ctl_join_req_check(const struct ctl_join_req *r, size_t len)
+{
+	if (len != sizeof(*r) || !join_word(r->word) || r->size != sizeof(*r))
+		return -EINVAL;
+	if (r->op != CTL_JOIN_LISTEN && r->op != CTL_JOIN_CONNECT)
+		return -EINVAL;
+	if (r->filler > CTL_JOIN_FILLER_MAX || (r->op == CTL_JOIN_LISTEN && r->filler))
+		return -EINVAL;
+	if (r->op == CTL_JOIN_CONNECT && (r->raddr == 0 || r->rport == 0))
+		return -EINVAL;
+	if (r->bound > 1)
+		return -EINVAL;
+	return 0;
+}
+
+int ctl_join_reply_check(const struct ctl_join_reply *r, size_t len)
+{
+	if (len != sizeof(*r) || !join_word(r->word) || r->err > 0 || r->err < -4095)
+		return -EINVAL;
+	return 0;
+}
+
+int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name, uint64_t netns)
+{
+	int len = snprintf(buf, n, "%s/%s.%llu.stack", dir, name, (unsigned long long)netns);
+
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+uint64_t ctl_netns(void)
+{
+	struct stat st;
+
+	return sys_stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name)
+{
+	int len;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* sun_path[0] stays 0: the abstract namespace (unix(7)). */
+	len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "pstack-stack/%s", name);
+	if (len < 0 || (size_t)len >= sizeof(sa->sun_path) - 1)
+		len = (int)sizeof(sa->sun_path) - 2;
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+}
+
+bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid)
+{
+	return peer_uid == self_uid;
+}
 
 int ctl_default_dir(char *buf, size_t n, const char *xdg, uint32_t uid)
 {
@@ -122,6 +214,38 @@ bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid)
 	return peer_uid == self_uid || peer_uid == 0;
 }
 
+/* A listening Unix socket at sa, hidden among the library's fds: its fd,
+ * or -errno. A filesystem path is made 0600. */
+static long ctl_listen(const struct sockaddr_un *sa, socklen_t salen, const char *path)
+{
+	long rc, fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fd;
+	/* The folder keeps everyone else out already; 0600 says it twice.
+	 * The backlog holds more than every client slot: the next ones wait
+	 * there until a slot frees (a joiner's connects come in bursts). */
+	if ((rc = sys_bind(fd, sa, salen)) || (path && (rc = sys_chmod(path, 0600))) || (rc = sys_listen(fd, 64))) {
+		sys_close(fd);
+		if (path && rc != -EADDRINUSE)
+			sys_unlink(path);
+		return rc;
+	}
+	return sys_fd_hide((int)fd);
+}
+
+static int ctl_path_addr(struct sockaddr_un *sa, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, len + 1);
+	return 0;
+}
+
 int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
@@ -135,9 +259,10 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 		return -ENOMEM;
 	}
 	c->uid = (uint32_t)sys_geteuid();
-	c->lidx = -1;
+	for (int i = 0; i < CTL_NLISTEN; i++)
+		c->lfd[i] = c->lidx[i] = -1;
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
-		c->cl[i].fd = -1;
+		c->cl[i].fd = c->cl[i].jfd = -1;
 	rc = ctl_prepare_dir(dir, c->uid, err, errlen);
 	if (rc)
 		goto fail;
@@ -147,29 +272,45 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 		rc = -ENAMETOOLONG;
 		goto fail;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, c->path, (size_t)len + 1);
+	(void)ctl_path_addr(&sa, c->path);
 	/* A file of this name is a dead process's: live PIDs are unique (within
 	 * a PID namespace; programs in another one that share this folder
 	 * could collide, and the later one takes the name). */
 	sys_unlink(c->path);
-	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = ctl_listen(&sa, sizeof(sa), c->path);
 	if (fd < 0) {
 		rc = fd;
-		snprintf(err, errlen, "socket: %s", strerror((int)-rc));
-		goto fail;
-	}
-	c->lfd = (int)fd;
-	/* The folder keeps everyone else out already; 0600 says it twice. */
-	if ((rc = sys_bind(c->lfd, &sa, sizeof(sa))) || (rc = sys_chmod(c->path, 0600)) ||
-	    (rc = sys_listen(c->lfd, 16))) {
 		snprintf(err, errlen, "%s: %s", c->path, strerror((int)-rc));
-		sys_close(c->lfd);
-		sys_unlink(c->path);
 		goto fail;
 	}
-	c->lfd = sys_fd_hide(c->lfd);
+	c->lfd[CTL_L_PID] = (int)fd;
+	if (host->stack_name[0]) {
+		/* The joiners' path. A file left there is a dead owner's: the
+		 * process that starts a named stack asked it first (shim/join.c)
+		 * and found nobody answering. */
+		if (ctl_stack_path(c->name_path, sizeof(c->name_path), dir, host->stack_name, ctl_netns()) ||
+		    ctl_path_addr(&sa, c->name_path)) {
+			c->name_path[0] = 0;
+			log_warn("PSTACK_STACK=%s: %s: the path is too long for a Unix socket; no process can join",
+				 host->stack_name, dir);
+		} else {
+			sys_unlink(c->name_path);
+			fd = ctl_listen(&sa, sizeof(sa), c->name_path);
+			if (fd < 0) {
+				log_warn("PSTACK_STACK=%s: %s: %s; no process can join", host->stack_name,
+					 c->name_path, strerror((int)-fd));
+				c->name_path[0] = 0;
+			} else {
+				c->lfd[CTL_L_NAME] = (int)fd;
+			}
+		}
+		fd = ctl_listen(&sa, ctl_stack_abstract(&sa, host->stack_name), NULL);
+		if (fd < 0)
+			log_warn("PSTACK_STACK=%s: the name's abstract socket: %s (another stack of this name in "
+				 "this network namespace?)", host->stack_name, strerror((int)-fd));
+		else
+			c->lfd[CTL_L_ABSTRACT] = (int)fd;
+	}
 	*out = c;
 	return 0;
 fail:
@@ -198,12 +339,18 @@ const char *ctl_path(const struct ctl *c)
 	return c ? c->path : "";
 }
 
+/* No lock, or the lock held with cl->tcp NULL. */
 static void ctl_drop(struct ctl_client *cl)
 {
 	sys_close(cl->fd);
+	if (cl->jfd >= 0) {
+		sys_fd_forget(cl->jfd);
+		sys_close(cl->jfd);
+	}
 	free(cl->out);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
+	cl->jfd = -1;
 	cl->pidx = -1;
 	cl->st = CTL_FREE;
 }
@@ -513,6 +660,135 @@ char *ctl_snapshot(struct stack *s, const struct ctl_host *host, uint64_t now, s
 
 /* ---- serving the clients ---- */
 
+/* A joiner's connection's callback (lock held, any thread): the serving
+ * thread looks at it again (the relays' kick wakes it). */
+static void ctl_conn_wake(void *ctx)
+{
+	struct relay_set *set = ctx;
+
+	set->kick(set->kick_ctx);
+}
+
+/* Lock held: the answer to a joiner, from the connection or listener made
+ * (tcp, or NULL with err). */
+static void join_answer(struct ctl_client *cl, const struct tcp_conn *tcp, int err, uint64_t now)
+{
+	struct ctl_join_reply *rep = calloc(1, sizeof(*rep));
+	struct ip4_endpoint ep = { 0, 0 };
+	int v;
+
+	cl->st = CTL_WRITE;
+	cl->deadline = now + CTL_DEADLINE_US;
+	cl->out = (char *)rep;
+	cl->out_len = rep ? sizeof(*rep) : 0;
+	cl->out_off = 0;
+	if (!rep)
+		return;     /* out of memory: closed unanswered (the joiner says ECONNABORTED) */
+	memcpy(rep->word, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);
+	rep->err = err;
+	if (!tcp)
+		return;
+	tcp_local(tcp, &ep);
+	rep->laddr = ep.addr;
+	rep->lport = ep.port;
+	if (tcp_peer(tcp, &ep) == 0) {
+		rep->raddr = ep.addr;
+		rep->rport = ep.port;
+	}
+	if (tcp_getopt(tcp, TCP_OPT_RCVBUF, &v) == 0)
+		rep->rcvbuf = v;
+	if (tcp_getopt(tcp, TCP_OPT_SNDBUF, &v) == 0)
+		rep->sndbuf = v;
+}
+
+/* Lock held: the stack's part of a joiner's request. */
+static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_host *host, uint64_t now)
+{
+	const struct ctl_join_req *q = &cl->join;
+	struct ip4_endpoint local = { q->laddr, q->lport }, peer = { q->raddr, q->rport };
+	unsigned flags = (q->opts.reuseaddr ? TCP_BIND_REUSEADDR : 0) | (q->opts.reuseport ? TCP_BIND_REUSEPORT : 0);
+	struct tcp_conn *c;
+	int r = 0;
+
+	if (!host->rset) {
+		join_answer(cl, NULL, -ENOTSUP, now);
+		return;
+	}
+	c = tcp_open(s);
+	if (!c) {
+		join_answer(cl, NULL, -ENOBUFS, now);
+		return;
+	}
+	tcp_set_opts(c, &q->opts);
+	if (q->bound || q->op == CTL_JOIN_LISTEN)
+		r = tcp_bind(c, &local, flags);
+	if (r == 0 && q->op == CTL_JOIN_LISTEN) {
+		r = tcp_listen(c, q->backlog < 0 ? 0 : q->backlog);
+		/* The channel is the relay's from here on. */
+		if (r == 0 && !relay_open(host->rset, c, NULL, cl->jfd, false, NULL, NULL))
+			r = -ENOMEM;
+		if (r == 0) {
+			cl->jfd = -1;
+			join_answer(cl, c, 0, now);
+			log_debug("control socket: a joiner (uid %u) listens on port %u", (unsigned)cl->uid,
+				  (unsigned)q->lport);
+			return;
+		}
+	} else if (r == 0) {
+		r = tcp_connect(c, &peer, now);
+		if (r == -EINPROGRESS || r == 0) {
+			cl->tcp = c;
+			cl->fill_left = q->filler;
+			cl->wake.fn = ctl_conn_wake;
+			cl->wake.ctx = host->rset;
+			tcp_set_wakeup(c, &cl->wake);
+			cl->st = CTL_CONNWAIT;
+			cl->deadline = UINT64_MAX;  /* the connection's own timers end the wait */
+			return;
+		}
+	}
+	tcp_close(c, now);
+	join_answer(cl, NULL, r, now);
+}
+
+/* Lock held: a joiner's connection being made; *at lowered when the next
+ * step needs no wait. */
+static void join_step(struct ctl_client *cl, const struct ctl_host *host, uint64_t now, uint64_t *at)
+{
+	static const struct sock_wakeup none = { 0 };
+	enum tcp_state st = tcp_get_state(cl->tcp);
+	int err;
+
+	if (cl->st == CTL_CONNWAIT) {
+		if (st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED)
+			return;
+		if (st != TCP_STATE_CLOSED) {
+			cl->st = CTL_FILL;      /* the filler goes first, without the lock */
+			*at = now;
+			return;
+		}
+	}
+	if (cl->st == CTL_RELAY && st != TCP_STATE_CLOSED) {
+		/* The relay takes the connection (and its callback) and the pair. */
+		if (relay_open(host->rset, cl->tcp, NULL, cl->jfd, false, NULL, NULL)) {
+			cl->jfd = -1;
+			join_answer(cl, cl->tcp, 0, now);
+			cl->tcp = NULL;
+			return;
+		}
+		(void)tcp_setopt(cl->tcp, TCP_OPT_LINGER, 0);
+		err = -ENOMEM;
+	} else {
+		err = tcp_take_error(cl->tcp);
+		if (!err)
+			err = -ECONNREFUSED;
+	}
+	tcp_set_wakeup(cl->tcp, &none);
+	tcp_close(cl->tcp, now);
+	cl->tcp = NULL;
+	join_answer(cl, NULL, err, now);
+}
+
 unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host, struct pollfd *pfd,
 		     uint64_t now, uint64_t *at)
 {
@@ -527,6 +803,26 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 		cl->pidx = -1;
 		if (cl->st == CTL_FREE) {
 			room = true;
+			continue;
+		}
+		if (cl->st == CTL_JOIN) {
+			join_start(cl, s, host, now);
+			/* What the stack did (a SYN in the transmit queue or in
+			 * its own loop queue, a reset) is due now: the thread
+			 * read its deadline and wrote its frames before this. */
+			*at = now;
+		}
+		if (cl->st == CTL_CONNWAIT || cl->st == CTL_RELAY) {
+			enum ctl_state was = cl->st;
+
+			join_step(cl, host, now, at);
+			if (cl->st != was)
+				*at = now;      /* the same for a close's frames, a relay's start */
+		}
+		if (cl->st == CTL_CONNWAIT)
+			continue;           /* no fd: woken by the connection */
+		if (cl->st == CTL_FILL) {
+			*at = now;          /* ctl_io reads the filler after this wait, which does not wait */
 			continue;
 		}
 		/* One snapshot per wakeup: the lock is held while it is built. */
@@ -551,9 +847,12 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 		n++;
 	}
 	/* Full: the kernel's backlog keeps the next ones until a slot frees. */
-	c->lidx = room ? (int)n : -1;
-	if (room) {
-		pfd[n].fd = c->lfd;
+	for (int l = 0; l < CTL_NLISTEN; l++) {
+		c->lidx[l] = -1;
+		if (!room || c->lfd[l] < 0)
+			continue;
+		c->lidx[l] = (int)n;
+		pfd[n].fd = c->lfd[l];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
 		n++;
@@ -561,14 +860,25 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 	return n;
 }
 
-/* The request line is in: the one word, or an answer that says what is wrong. */
-static void ctl_request(struct ctl_client *cl)
+/* The request is in: the stat line, a joiner's request, or an answer that
+ * says what is wrong. */
+static void ctl_request(struct ctl_client *cl, uint32_t self_uid)
 {
 	static const char bad[] = "error: unknown request (expected \"stat\")\n";
 
 	if (cl->req_len == sizeof(CTL_REQUEST) - 1 && !memcmp(cl->req, CTL_REQUEST, cl->req_len)) {
 		cl->st = CTL_BUILD;
 		return;
+	}
+	if (ctl_join_req_check(&cl->join, cl->req_len) == 0 && cl->jfd >= 0 &&
+	    ctl_join_allowed(cl->uid, self_uid)) {
+		cl->st = CTL_JOIN;
+		return;
+	}
+	if (cl->jfd >= 0) {
+		sys_fd_forget(cl->jfd);
+		sys_close(cl->jfd);
+		cl->jfd = -1;
 	}
 	cl->out = malloc(sizeof(bad) - 1);
 	cl->out_len = cl->out ? sizeof(bad) - 1 : 0;
@@ -578,23 +888,54 @@ static void ctl_request(struct ctl_client *cl)
 	cl->st = CTL_WRITE;
 }
 
-/* One read: true while the client stays. */
-static bool ctl_read(struct ctl_client *cl)
+/* A joiner's request is this long and starts with its word. */
+static bool join_partial(const struct ctl_client *cl)
 {
-	long n = sys_read(cl->fd, cl->req + cl->req_len, sizeof(cl->req) - cl->req_len);
+	size_t k = cl->req_len < sizeof(CTL_JOIN_WORD) - 1 ? cl->req_len : sizeof(CTL_JOIN_WORD) - 1;
+
+	return cl->req_len < sizeof(struct ctl_join_req) && !memcmp(cl->req, CTL_JOIN_WORD, k);
+}
+
+/* One read (with the fd a joiner's request brings): true while the client stays. */
+static bool ctl_read(struct ctl_client *cl, uint32_t self_uid)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { cl->req + cl->req_len, sizeof(cl->req) - cl->req_len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	long n = sys_recvmsg(cl->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	char *nl;
 
 	if (n == -EAGAIN || n == -EINTR)
 		return true;
+	for (cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; cm; cm = CMSG_NXTHDR(&m, cm)) {
+		int fds[8], k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(cm), (size_t)(k > 8 ? 8 : k) * sizeof(int));
+		for (int j = 0; j < k && j < 8; j++) {
+			/* One fd per request; any other is closed. */
+			if (cl->jfd < 0)
+				cl->jfd = sys_fd_hide(fds[j]);
+			else
+				sys_close(fds[j]);
+		}
+	}
 	if (n <= 0)
 		return false;           /* gone before its request */
-	nl = memchr(cl->req + cl->req_len, '\n', (size_t)n);
 	cl->req_len += (size_t)n;
-	if (nl)
+	if (join_partial(cl))
+		return true;            /* more of a joiner's request to come */
+	nl = memchr(cl->req, '\n', cl->req_len);
+	if (cl->req_len >= sizeof(CTL_JOIN_WORD) - 1 && !memcmp(cl->req, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1))
+		nl = NULL;              /* a whole joiner's request */
+	else if (nl)
 		cl->req_len = (size_t)(nl - cl->req) + 1;   /* one request: what follows is ignored */
-	else if (cl->req_len < sizeof(cl->req))
+	else if (cl->req_len < sizeof(CTL_REQUEST) + 64)
 		return true;
-	ctl_request(cl);
+	ctl_request(cl, self_uid);
 	return true;
 }
 
@@ -614,6 +955,13 @@ static bool ctl_write(struct ctl_client *cl)
 	cl->out_off += (size_t)n;
 	if (cl->out_off < cl->out_len)
 		return true;
+	/* A joiner's failed connect: its pair goes now (its fd shows the end,
+	 * and the answer is there to read). */
+	if (cl->jfd >= 0) {
+		sys_fd_forget(cl->jfd);
+		sys_close(cl->jfd);
+		cl->jfd = -1;
+	}
 	sys_shutdown(cl->fd, SHUT_WR);
 	cl->st = CTL_DRAIN;
 	return true;
@@ -628,7 +976,27 @@ static bool ctl_drain(struct ctl_client *cl)
 	return n > 0 || n == -EAGAIN || n == -EINTR;
 }
 
-static void ctl_accept(struct ctl *c, uint64_t now)
+/* A joiner's filler, read from its pair without the lock (all of it is
+ * there: written before the request). True while the client stays. */
+static bool ctl_fill(struct ctl_client *cl)
+{
+	char junk[4096];
+
+	while (cl->fill_left) {
+		long n = sys_recvfrom(cl->jfd, junk, cl->fill_left < sizeof(junk) ? cl->fill_left : sizeof(junk),
+				      MSG_DONTWAIT, NULL, NULL);
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			break;      /* the joiner's end is gone, or sent less: the relay sees what is left */
+		cl->fill_left -= (uint32_t)n;
+	}
+	cl->st = CTL_RELAY;
+	return true;
+}
+
+static void ctl_accept(struct ctl *c, int lfd, uint64_t now)
 {
 	unsigned refused = 0;
 
@@ -640,7 +1008,7 @@ static void ctl_accept(struct ctl *c, uint64_t now)
 
 		if (cl->st != CTL_FREE)
 			continue;
-		fd = sys_accept4(c->lfd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = sys_accept4(lfd, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;             /* EAGAIN: no more; others: the next wakeup tries again */
 		if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || clen != sizeof(cred) ||
@@ -655,6 +1023,8 @@ static void ctl_accept(struct ctl *c, uint64_t now)
 			continue;
 		}
 		cl->fd = (int)fd;
+		cl->jfd = -1;
+		cl->uid = cred.uid;
 		cl->st = CTL_READ;
 		cl->deadline = now + CTL_DEADLINE_US;
 		cl->req_len = 0;
@@ -672,10 +1042,12 @@ void ctl_io(struct ctl *c, struct pollfd *pfd, unsigned n, uint64_t now)
 		short rev = cl->pidx >= 0 && (unsigned)cl->pidx < n ? pfd[cl->pidx].revents : 0;
 		bool keep = true;
 
-		if (cl->st == CTL_FREE)
-			continue;
-		if (cl->st == CTL_READ && (rev & (POLLIN | POLLHUP | POLLERR)))
-			keep = ctl_read(cl);
+		if (cl->st == CTL_FREE || cl->st == CTL_CONNWAIT || cl->st == CTL_RELAY || cl->st == CTL_JOIN)
+			continue;           /* the stack's turn (the lock) */
+		if (cl->st == CTL_FILL)
+			keep = ctl_fill(cl);
+		else if (cl->st == CTL_READ && (rev & (POLLIN | POLLHUP | POLLERR)))
+			keep = ctl_read(cl, c->uid);
 		else if (cl->st == CTL_WRITE && (rev & (POLLOUT | POLLHUP | POLLERR)))
 			keep = ctl_write(cl);
 		else if (cl->st == CTL_WRITE && cl->out_off >= cl->out_len)
@@ -690,8 +1062,9 @@ void ctl_io(struct ctl *c, struct pollfd *pfd, unsigned n, uint64_t now)
 		if (!keep)
 			ctl_drop(cl);
 	}
-	if (c->lidx >= 0 && (unsigned)c->lidx < n && (pfd[c->lidx].revents & POLLIN))
-		ctl_accept(c, now);
+	for (int l = 0; l < CTL_NLISTEN; l++)
+		if (c->lidx[l] >= 0 && (unsigned)c->lidx[l] < n && (pfd[c->lidx[l]].revents & POLLIN))
+			ctl_accept(c, c->lfd[l], now);
 }
 
 void ctl_fork_child(struct ctl *c)
@@ -699,21 +1072,39 @@ void ctl_fork_child(struct ctl *c)
 	if (!c)
 		return;
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
-		if (c->cl[i].st != CTL_FREE)
-			sys_close(c->cl[i].fd);
-	sys_fd_forget(c->lfd);
-	sys_close(c->lfd);
+		if (c->cl[i].st != CTL_FREE) {
+			int fds[2] = { c->cl[i].fd, c->cl[i].jfd };
+
+			for (int j = 0; j < 2; j++)
+				if (fds[j] >= 0) {
+					sys_fd_forget(fds[j]);
+					sys_close(fds[j]);
+				}
+		}
+	for (int l = 0; l < CTL_NLISTEN; l++)
+		if (c->lfd[l] >= 0) {
+			sys_fd_forget(c->lfd[l]);
+			sys_close(c->lfd[l]);
+		}
 }
 
 void ctl_close(struct ctl *c)
 {
 	if (!c)
 		return;
+	/* A joiner's connection still being made stays the stack's, which
+	 * goes next (its callback is not called again: the thread is gone). */
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
-		if (c->cl[i].st != CTL_FREE)
+		if (c->cl[i].st != CTL_FREE) {
 			ctl_drop(&c->cl[i]);
-	sys_fd_forget(c->lfd);
-	sys_close(c->lfd);
+		}
+	for (int l = 0; l < CTL_NLISTEN; l++)
+		if (c->lfd[l] >= 0) {
+			sys_fd_forget(c->lfd[l]);
+			sys_close(c->lfd[l]);
+		}
 	sys_unlink(c->path);
+	if (c->name_path[0])
+		sys_unlink(c->name_path);
 	free(c);
 }

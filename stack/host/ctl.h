@@ -19,7 +19,8 @@
  * call), written without the lock, without blocking, and abandoned at a
  * deadline: a slow or hostile client costs the stack a bounded amount of
  * work per wakeup and never stalls it. Nobody asking costs one fd in the
- * thread's ppoll. The locking rules: stack/CONCURRENCY.md.
+ * thread's ppoll. A named stack (PSTACK_STACK) also serves joiners' requests
+ * (below). The locking rules: stack/CONCURRENCY.md.
  */
 #ifndef PSTACK_HOST_CTL_H
 #define PSTACK_HOST_CTL_H
@@ -27,16 +28,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "stack/core/sock.h"
+#include "stack/host/config.h"
 
 struct ctl;
 struct pollfd;
+struct relay_set;
 struct stack;
 
 /* The one request a client sends. */
 #define CTL_REQUEST "stat\n"
-/* The fds ctl_collect() fills in at most: the listener and the clients. */
-#define CTL_MAX_CLIENTS 4
-#define CTL_NFDS (1 + CTL_MAX_CLIENTS)
+/* The fds ctl_collect() fills in at most: the listeners (PID.sock, and
+ * with PSTACK_STACK the name's two) and the clients. A joiner's connect
+ * holds a client until the connection is made (and no fd meanwhile). */
+#define CTL_MAX_CLIENTS 16
+#define CTL_NLISTEN 3
+#define CTL_NFDS (CTL_NLISTEN + CTL_MAX_CLIENTS)
 /* A client's whole exchange, from accept to the last byte written. */
 #define CTL_DEADLINE_US 2000000u
 /* The largest snapshot: a stack with more sockets than fit is cut, and says so. */
@@ -48,7 +58,83 @@ struct ctl_host {
 	long pid;                   /* the process that started the stack */
 	uint64_t started;           /* runner_now() at its start */
 	unsigned relays;            /* exposed sockets being relayed (stack/host/relay.h) */
+	/* PSTACK_STACK ("" for none): the name joiners find the stack by
+	 * (below), and the relays their sockets get. */
+	char stack_name[HOST_STACK_NAME_MAX + 1];
+	struct relay_set *rset;
 };
+
+/*
+ * Joiners (PSTACK_STACK=NAME, shim/join.c). The stack's first process owns
+ * it; it also listens on DIR/NAME.NETNS.stack (ctl_stack_path, in the same
+ * 0700 folder as PID.sock) and on the abstract name "\0pstack-stack/NAME"
+ * (ctl_stack_abstract: one per network namespace, where the TAP is), which
+ * serves only to tell another user that the name is taken and by whom: the
+ * kernel gives the connecting side the listener's credentials. Another
+ * process of the same user naming NAME connects to the path (or the
+ * abstract name), checks the owner's uid, and sends one request per
+ * connection: a struct ctl_join_req with one fd (SCM_RIGHTS), its end of
+ * a socket pair whose other end is the program's socket fd from then on.
+ * The stack makes the connection or the listener, with the options the
+ * program set, and gives it and the pair's end to a relay (relay.h):
+ * the joiner's socket is an exposed socket. The answer is a struct
+ * ctl_join_reply on the same connection.
+ *
+ * LISTEN: the pair is a SOCK_SEQPACKET channel (the listener's relay sends
+ * each connection over it); answered at once.
+ * CONNECT: a SOCK_STREAM pair whose program end the joiner filled with
+ * `filler` bytes (its send buffer made small): the program's fd is not
+ * writable while connecting, as a connecting TCP socket is not. Answered
+ * when the connection is made or has failed; when made, the stack reads
+ * the filler (the program's fd becomes writable) before it relays.
+ * Requests are taken from the stack's own user only (root included only
+ * for stat).
+ */
+#define CTL_JOIN_WORD "pstack-join-1\n"
+enum ctl_join_op { CTL_JOIN_LISTEN = 1, CTL_JOIN_CONNECT = 2 };
+/* The most filler a request may announce. */
+#define CTL_JOIN_FILLER_MAX (1u << 20)
+
+struct ctl_join_req {
+	char word[16];              /* CTL_JOIN_WORD, NUL-padded */
+	uint32_t size;              /* sizeof(struct ctl_join_req): another build's layout is refused */
+	uint32_t op;                /* enum ctl_join_op */
+	uint32_t laddr, raddr;      /* host order; laddr:lport when bound */
+	uint16_t lport, rport;
+	uint32_t bound;             /* 1: bind() gave laddr:lport */
+	int32_t backlog;            /* LISTEN */
+	uint32_t filler;            /* CONNECT: bytes before the program's in the pair */
+	struct sock_opts opts;      /* what the program set (setsockopt) */
+};
+
+struct ctl_join_reply {
+	char word[16];              /* CTL_JOIN_WORD */
+	int32_t err;                /* 0, or -errno (connect's or listen's) */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int32_t rcvbuf, sndbuf;
+};
+
+/* A request with its word and size set, everything else zero. */
+void ctl_join_req_init(struct ctl_join_req *r, enum ctl_join_op op);
+/* Checks a received request (len bytes): 0, or -EINVAL (another word,
+ * size or op, a filler beyond the limit, a listener with a filler). */
+int ctl_join_req_check(const struct ctl_join_req *r, size_t len);
+/* The same for an answer. */
+int ctl_join_reply_check(const struct ctl_join_reply *r, size_t len);
+/*
+ * dir/NAME.NETNS.stack, NETNS the network namespace's inode number
+ * (ctl_netns): the folder is the user's in every namespace, a TAP (and
+ * with it a stack's name) belongs to one. 0, or -ENAMETOOLONG.
+ */
+int ctl_stack_path(char *buf, size_t n, const char *dir, const char *name, uint64_t netns);
+/* The calling thread's network namespace (the inode of /proc/self/ns/net; 0
+ * when /proc does not say). */
+uint64_t ctl_netns(void);
+/* The abstract address of NAME; its length for bind and connect. */
+socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name);
+/* Whom the stack takes joiners from: its own user only. */
+bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
 
 /*
  * The folder for uid's control sockets: $XDG_RUNTIME_DIR/pstack when xdg
@@ -66,8 +152,10 @@ bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid);
 
 /*
  * Opens the control socket dir/PID.sock (0600, after ctl_prepare_dir),
- * listening, non-blocking, its fd among the library's own (sys_fd_hide).
- * 0, or -errno after one line in err; the stack runs on without it.
+ * listening, non-blocking, its fd among the library's own (sys_fd_hide);
+ * with host->stack_name, dir/NAME.stack (a stale file replaced) and the
+ * abstract name too. 0, or -errno after one line in err; the stack runs
+ * on without it.
  */
 int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, char *err, size_t errlen);
 /*

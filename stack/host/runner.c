@@ -1047,6 +1047,9 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->sleep_until = STACK_NEVER;
 	r->ctl_host.dev = r->dev->name;
 	r->ctl_host.started = runner_now();
+	/* PSTACK_STACK: processes that join get relays (ctl.h). */
+	memcpy(r->ctl_host.stack_name, c.stack_name, sizeof(r->ctl_host.stack_name));
+	r->ctl_host.rset = &r->relays;
 	ctl_start(&r->ctl_host, &r->ctl);
 
 	rc = runner_spawn(r);

@@ -70,7 +70,7 @@ san_check() {
 
 # Keep every PSTACK_* setting of the caller's environment out of the tests.
 unset PSTACK_TAP PSTACK_ADDR PSTACK_GATEWAY PSTACK_MAC PSTACK_MTU PSTACK_LOG PSTACK_LOG_FILE \
-	PSTACK_PCAP PSTACK_FAULTS PSTACK_TCP_MSL_MS PSTACK_LINGER_MS
+	PSTACK_PCAP PSTACK_FAULTS PSTACK_TCP_MSL_MS PSTACK_LINGER_MS PSTACK_STACK
 
 # ---- namespace ---------------------------------------------------------
 

@@ -329,6 +329,37 @@ static void test_linger(void **state)
 	expect_bad("PSTACK_LINGER_MS", "-1", "e.g. 10000");
 }
 
+/* PSTACK_STACK: a name of letters, digits, '-', '_', '.', at most 32;
+ * also a file name in the user's folder. */
+static void test_stack_name(void **state)
+{
+	struct host_config cfg;
+	char name[HOST_STACK_NAME_MAX + 1], err[256];
+
+	(void)state;
+	host_config_defaults(&cfg);
+	assert_string_equal(cfg.stack_name, "");
+	expect_good("PSTACK_STACK", "shared", &cfg);
+	assert_string_equal(cfg.stack_name, "shared");
+	expect_good("PSTACK_STACK", "a-b_c.1", &cfg);
+	assert_string_equal(cfg.stack_name, "a-b_c.1");
+	expect_good("PSTACK_STACK", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", &cfg);   /* 32 */
+	expect_bad("PSTACK_STACK", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "1 to 32 letters");
+	expect_bad("PSTACK_STACK", "a/b", "letters, digits, '-', '_' or '.'");
+	expect_bad("PSTACK_STACK", "..", "e.g. shared");
+	expect_bad("PSTACK_STACK", ".", "e.g. shared");
+	expect_bad("PSTACK_STACK", "sp ace", "e.g. shared");
+	expect_bad("PSTACK_STACK", "caf\xc3\xa9", "e.g. shared");
+	/* The parser alone: unset and empty are no name. */
+	assert_int_equal(config_parse_stack_name(NULL, name, err, sizeof(err)), 0);
+	assert_string_equal(name, "");
+	assert_int_equal(config_parse_stack_name("", name, err, sizeof(err)), 0);
+	assert_string_equal(name, "");
+	assert_int_equal(config_parse_stack_name("a:b", name, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "PSTACK_STACK='a:b' is not valid: expected a name of 1 to 32 letters, digits, "
+			    "'-', '_' or '.', e.g. shared");
+}
+
 /* PSTACK_TCP_RECOVERY and PSTACK_TCP_DSACK: Linux's tcp_recovery and
  * tcp_dsack, on by default. */
 static void test_tcp_recovery_dsack(void **state)
@@ -505,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_rmem_wmem),
 		cmocka_unit_test(test_tcp_ecn),
 		cmocka_unit_test(test_linger),
+		cmocka_unit_test(test_stack_name),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),
 		cmocka_unit_test(test_parsers_direct),

@@ -7,7 +7,9 @@
  * (ctl_collect, poll, ctl_io), driven by the test with a real socket: a
  * request answered, garbage answered with an error, a silent client closed
  * at its deadline, a stranger (as root: a child that becomes nobody)
- * closed without a word, the file gone at ctl_close.
+ * closed without a word, the file gone at ctl_close. Joiners (PSTACK_STACK):
+ * their requests checked, the names' paths, and a listen request served
+ * on the name's path: answered with the port, the channel given to a relay.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/host/ctl.h"
+#include "stack/host/relay.h"
 #include "tests/unit/support/harness.h"
 #include "tests/unit/support/tcp_script.h"
 
@@ -386,6 +389,181 @@ static void test_stranger(void **state)
 	srv_close(&v);
 }
 
+
+/* ---- joiners (PSTACK_STACK) ---- */
+
+static void test_join_req_check(void **state)
+{
+	struct ctl_join_req q;
+	struct ctl_join_reply rep;
+
+	(void)state;
+	ctl_join_req_init(&q, CTL_JOIN_LISTEN);
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), 0);
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q) - 1), -EINVAL);     /* cut short */
+	q.filler = 10;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);         /* a listener has none */
+	ctl_join_req_init(&q, CTL_JOIN_CONNECT);
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);         /* no peer */
+	q.raddr = 0xc0000201;
+	q.rport = 80;
+	q.filler = CTL_JOIN_FILLER_MAX;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), 0);
+	q.filler = CTL_JOIN_FILLER_MAX + 1;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+	q.filler = 0;
+	q.bound = 2;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+	q.bound = 1;
+	q.size++;                                                              /* another build's layout */
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+	q.size--;
+	q.op = 3;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+	q.op = CTL_JOIN_CONNECT;
+	q.word[0] = 'P';
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+
+	memset(&rep, 0, sizeof(rep));
+	memcpy(rep.word, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), 0);
+	rep.err = -ECONNREFUSED;
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), 0);
+	rep.err = 1;
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), -EINVAL);
+	rep.err = -5000;
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), -EINVAL);
+	rep.err = 0;
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep) + 1), -EINVAL);
+}
+
+static void test_join_names(void **state)
+{
+	struct sockaddr_un sa;
+	char buf[108], small[20];
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(ctl_stack_path(buf, sizeof(buf), "/tmp/pstack-0", "shared", 4026531840ull), 0);
+	assert_string_equal(buf, "/tmp/pstack-0/shared.4026531840.stack");
+	assert_int_equal(ctl_stack_path(small, sizeof(small), "/tmp/pstack-0", "shared", 1), -ENAMETOOLONG);
+	assert_true(ctl_netns() > 0);
+	len = ctl_stack_abstract(&sa, "shared");
+	assert_int_equal(sa.sun_family, AF_UNIX);
+	assert_int_equal(sa.sun_path[0], 0);
+	assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + 1 + strlen("pstack-stack/shared"));
+	assert_memory_equal(sa.sun_path + 1, "pstack-stack/shared", strlen("pstack-stack/shared"));
+	/* Joiners: the stack's own user only, root included only for its own. */
+	assert_true(ctl_join_allowed(1000, 1000));
+	assert_true(ctl_join_allowed(0, 0));
+	assert_false(ctl_join_allowed(0, 1000));
+	assert_false(ctl_join_allowed(1000, 0));
+}
+
+static unsigned kicks;
+
+static void count_kick(void *ctx)
+{
+	(void)ctx;
+	kicks++;
+}
+
+/* Sends a joiner's request with fd over a new client of path. */
+static int join_client(const char *path, const struct ctl_join_req *q, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)q, sizeof(*q) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	int c = client(path);
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	assert_int_equal(sendmsg(c, &m, MSG_NOSIGNAL), (ssize_t)sizeof(*q));
+	return c;
+}
+
+static void test_serve_join(void **state)
+{
+	struct relay_set set;
+	struct srv v;
+	struct stat st;
+	struct ctl_join_req q;
+	struct ctl_join_reply rep;
+	char path[96], *got;
+	int sv[2];
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	v.h = h_new(NULL, false);
+	relay_set_init(&set, count_kick, NULL);
+	v.host = (struct ctl_host){ .dev = "tap0", .pid = 4242, .started = v.h->now, .rset = &set };
+	snprintf(v.host.stack_name, sizeof(v.host.stack_name), "unit-%d", (int)getpid());
+	snprintf(v.base, sizeof(v.base), "/tmp/pstack-unit-XXXXXX");
+	assert_non_null(mkdtemp(v.base));
+	assert_int_equal(chmod(v.base, 0700), 0);
+	{
+		char err[512];
+
+		assert_int_equal(ctl_open(v.base, &v.host, &v.c, err, sizeof(err)), 0);
+	}
+	snprintf(path, sizeof(path), "%s/unit-%d.%llu.stack", v.base, (int)getpid(), (unsigned long long)ctl_netns());
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* listen on 8080: answered with the port, the channel taken by a relay. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ctl_join_req_init(&q, CTL_JOIN_LISTEN);
+	q.lport = 8080;
+	q.bound = 1;
+	q.backlog = 4;
+	q.opts = sock_opts_default();
+	kicks = 0;
+	got = exchange(&v, join_client(path, &q, sv[1]), NULL, 0);
+	close(sv[1]);
+	memcpy(&rep, got, sizeof(rep));
+	assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), 0);
+	assert_int_equal(rep.err, 0);
+	assert_int_equal(rep.lport, 8080);
+	assert_int_equal(relay_count(&set), 1);
+	assert_true(kicks > 0);
+	free(got);
+	/* The same port again: the stack's answer (in use), no relay. */
+	{
+		int p2[2];
+		char one;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, p2), 0);
+		got = exchange(&v, join_client(path, &q, p2[1]), NULL, 0);
+		close(p2[1]);
+		memcpy(&rep, got, sizeof(rep));
+		assert_int_equal(rep.err, -EADDRINUSE);
+		assert_int_equal(relay_count(&set), 1);
+		free(got);
+		/* Its pair was closed by the stack. */
+		assert_int_equal(recv(p2[0], &one, 1, MSG_DONTWAIT), 0);
+		close(p2[0]);
+	}
+	/* A request without its fd, and a stat on the name's path. */
+	got = exchange(&v, client(path), &q, sizeof(q));
+	assert_string_equal(got, "error: unknown request (expected \"stat\")\n");
+	free(got);
+	got = exchange(&v, client(path), CTL_REQUEST, sizeof(CTL_REQUEST) - 1);
+	assert_has(got, "\nCounters\n");
+	free(got);
+
+	ctl_close(v.c);
+	assert_int_equal(access(path, F_OK), -1);       /* the name's file went with it */
+	relay_set_destroy(&set);
+	close(sv[0]);
+	rmdir(v.base);
+	h_free(v.h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +574,9 @@ int main(void)
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test(test_serve),
 		cmocka_unit_test(test_stranger),
+		cmocka_unit_test(test_join_req_check),
+		cmocka_unit_test(test_join_names),
+		cmocka_unit_test(test_serve_join),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

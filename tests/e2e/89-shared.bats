@@ -281,6 +281,29 @@ s.close()
 	[ ! -e "$(join_sock)" ] || fail "the joiners' socket outlived the keeper"
 }
 
+@test "PSTACK_STACK: the owner is killed by SIGKILL while a joiner listens; its stack process carries the stack, and a later joiner still joins it" {
+	make_data "$BATS_TEST_TMPDIR/in" $((2 * MiB))
+	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
+	wait_log "$(out own)" '^up$'
+	PSTACK_STACK=shared bg_pre jsrv 60 "$PY" -c "$ECHO_SRV" 7300 "$BATS_TEST_TMPDIR/jsrv.data"
+	wait_log "$(out jsrv)" '^listening$'
+	kill -KILL "$(stack_of own)"
+	bg_wait own 15
+	wait_until 10 "the stack process, a pstack-keeper now" keeper_up
+	local keeper
+	keeper=$(ns_keeper)
+	[ -S "$(join_sock)" ] || fail "the stack process does not serve the joiners' socket"
+	run env PSTACK_STACK=shared ip netns exec "$NS" timeout -k 3 60 \
+		env LD_PRELOAD="$PRELOAD" "$PY" -c "$ECHO_CLI" "$STACK_IP" 7300 "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
+	echo "$output"
+	assert_success
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
+	bg_wait jsrv 30
+	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/jsrv.data"
+	pid_wait_gone "$keeper" 20 || fail "the stack process $keeper did not end"
+	[ ! -e "$(join_sock)" ] || fail "the joiners' socket outlived the stack process"
+}
+
 @test "PSTACK_STACK: another user naming root's stack is refused (EACCES, one line) and reads nothing" {
 	PSTACK_STACK=shared bg_pre srv 60 "$PY" -c "$ECHO_SRV" 7000 "$BATS_TEST_TMPDIR/srv.data"
 	wait_log "$(out srv)" '^listening$'

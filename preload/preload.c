@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -126,6 +127,15 @@
 	X(execvpe, int, (const char *, char *const[], char *const[])) \
 	X(fexecve, int, (int, char *const[], char *const[])) \
 	X(_Exit, void, (int)) \
+	X(setuid, int, (uid_t)) \
+	X(setgid, int, (gid_t)) \
+	X(seteuid, int, (uid_t)) \
+	X(setegid, int, (gid_t)) \
+	X(setreuid, int, (uid_t, uid_t)) \
+	X(setregid, int, (gid_t, gid_t)) \
+	X(setresuid, int, (uid_t, uid_t, uid_t)) \
+	X(setresgid, int, (gid_t, gid_t, gid_t)) \
+	X(setgroups, int, (size_t, const gid_t *)) \
 	X(__read_chk, ssize_t, (int, void *, size_t, size_t)) \
 	X(__recv_chk, ssize_t, (int, void *, size_t, size_t, int)) \
 	X(__recvfrom_chk, ssize_t, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
@@ -1704,6 +1714,44 @@ static void fork_resume(struct runner *r)
 	stack_unlock(&lock);
 }
 #endif
+
+/* ---- credentials ----
+ *
+ * The stack process (stack/CONCURRENCY.md) is a process of its own: the C
+ * library changes the credentials of the program's threads, not its. After
+ * each change that succeeded it takes the program's (runner_follow_creds).
+ */
+static void creds_changed(void)
+{
+	struct runner *r;
+	int saved = errno;
+
+	if (shim_vfork_child())
+		return;
+	r = __atomic_load_n(&runner, __ATOMIC_ACQUIRE);
+	if (r)
+		runner_follow_creds(r);
+	errno = saved;
+}
+
+#define CRED_WRAPPER(name, params, args)                     \
+	EXPORT int name params                               \
+	{                                                    \
+		int rc = real_##name args;                   \
+		if (rc == 0)                                 \
+			creds_changed();                     \
+		return rc;                                   \
+	}
+CRED_WRAPPER(setuid, (uid_t u), (u))
+CRED_WRAPPER(setgid, (gid_t g), (g))
+CRED_WRAPPER(seteuid, (uid_t u), (u))
+CRED_WRAPPER(setegid, (gid_t g), (g))
+CRED_WRAPPER(setreuid, (uid_t r, uid_t e), (r, e))
+CRED_WRAPPER(setregid, (gid_t r, gid_t e), (r, e))
+CRED_WRAPPER(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+CRED_WRAPPER(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+CRED_WRAPPER(setgroups, (size_t n, const gid_t *g), (n, g))
+#undef CRED_WRAPPER
 
 EXPORT pid_t fork(void)
 {

@@ -88,6 +88,14 @@ extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 struct runner;
 static void runner_free(struct runner *r);
 
+#define RUNNER_MAX_GROUPS 256
+struct runner_creds {
+	uid_t uid[3];               /* real, effective, saved */
+	gid_t gid[3];
+	int ngroups;                /* -1: more than RUNNER_MAX_GROUPS, left as they are */
+	gid_t groups[RUNNER_MAX_GROUPS];
+};
+
 struct runner {
 	struct stack_lock *lock;    /* the caller's (runner_start) */
 	pthread_cond_t progress;    /* broadcast after each wakeup, for runner_stop's wait */
@@ -162,6 +170,11 @@ struct runner {
 	bool orphan;                /* the owner died without stopping the stack */
 	void (*orphan_fn)(struct runner *r, void *ctx);
 	void *orphan_ctx;
+	/* The program changed its credentials (runner_follow_creds): the
+	 * stack process takes the same at the top of its loop and clears
+	 * creds_pending (set under lock). */
+	atomic_int creds_pending;
+	struct runner_creds creds;
 	/* runner_spawn's wait: 0 until the thread made the stack process (1)
 	 * or could not (-1: the thread runs the loop). Not under lock: the
 	 * thread sets it, futex-woken. */
@@ -563,6 +576,29 @@ static void runner_forget_apps(struct runner *r)
 	atomic_store(&r->keeper_req, 0);
 }
 
+/* In the stack process, lock not held: the program's credentials, for this
+ * process alone (raw system calls: the C library's would change every
+ * thread of the program's, which has them already). Groups first, the
+ * user last: a user that is not root may change nothing after. */
+static void runner_apply_creds(const struct runner_creds *c)
+{
+	long rc = 0;
+
+	if (c->ngroups >= 0)
+		rc = SYSC(SYS_setgroups, (size_t)c->ngroups, c->groups);
+	if (rc == 0)
+		rc = SYSC(SYS_setresgid, c->gid[0], c->gid[1], c->gid[2]);
+	if (rc == 0)
+		rc = SYSC(SYS_setresuid, c->uid[0], c->uid[1], c->uid[2]);
+	if (rc < 0)
+		log_warn("stack process: cannot take the program's credentials (uid %u gid %u): %s",
+			 (unsigned)c->uid[1], (unsigned)c->gid[1], strerror((int)-rc));
+	else
+		log_debug("stack process: credentials now uid %u/%u/%u gid %u/%u/%u", (unsigned)c->uid[0],
+			  (unsigned)c->uid[1], (unsigned)c->uid[2], (unsigned)c->gid[0], (unsigned)c->gid[1],
+			  (unsigned)c->gid[2]);
+}
+
 /* Whether the program the stack process serves has died (its pidfd readable). */
 static bool runner_owner_gone(struct runner *r)
 {
@@ -638,6 +674,14 @@ static void *runner_thread(void *arg)
 	for (;;) {
 		if (atomic_load_explicit(&r->keeper_req, memory_order_acquire) == 1)
 			runner_keeper_asked(r);
+		if (atomic_load_explicit(&r->creds_pending, memory_order_acquire)) {
+			struct runner_creds c = r->creds;
+
+			stack_unlock(r->lock);
+			runner_apply_creds(&c);
+			runner_relock(r);
+			atomic_store_explicit(&r->creds_pending, 0, memory_order_release);
+		}
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = runner_now(), at;
@@ -955,6 +999,35 @@ static int runner_spawn(struct runner *r)
 	while (rc == 0 && r->spawned == 0)
 		(void)syscall(SYS_futex, &r->spawned, FUTEX_WAIT, 0, NULL, NULL, 0);
 	return -rc;
+}
+
+void runner_follow_creds(struct runner *r)
+{
+	struct runner_creds c;
+	long n;
+
+	/* Read before the lock: system calls. */
+	(void)getresuid(&c.uid[0], &c.uid[1], &c.uid[2]);
+	(void)getresgid(&c.gid[0], &c.gid[1], &c.gid[2]);
+	n = getgroups(RUNNER_MAX_GROUPS, c.groups);
+	c.ngroups = n < 0 ? -1 : (int)n;
+	stack_lock(r->lock);
+	/* The process may exist and not have run yet (in_proc unset): its
+	 * loop takes pending credentials before anything else. */
+	if (r->spawned != 1 || r->proc_tid == 0) {
+		stack_unlock(r->lock);
+		return;
+	}
+	r->creds = c;
+	atomic_store_explicit(&r->creds_pending, 1, memory_order_release);
+	r->kick_pending = true;
+	runner_unlock(r);
+	/* Until the stack process has them: bounded (it may be busy). */
+	for (unsigned i = 0; i < 10000 && atomic_load_explicit(&r->creds_pending, memory_order_acquire); i++) {
+		struct timespec t = { 0, 100000 };
+
+		(void)SYSC(SYS_nanosleep, &t, NULL);
+	}
 }
 
 void runner_set_orphan(struct runner *r, void (*fn)(struct runner *r, void *ctx), void *ctx)

@@ -132,6 +132,14 @@ void runner_keep(struct runner *r, uint64_t linger_us);
  * the stack's closed (keeper_adopt). Set once, after runner_start, lock held.
  */
 void runner_set_orphan(struct runner *r, void (*fn)(struct runner *r, void *ctx), void *ctx);
+/*
+ * Lock not held: the program changed its user, group or supplementary
+ * groups (setuid() and the like). The stack process shares the program's
+ * memory: it must not keep more rights than the program has (a program that
+ * drops root would otherwise share its memory with a root process). It takes
+ * the program's current credentials before this returns (waits at most 1 s).
+ */
+void runner_follow_creds(struct runner *r);
 bool runner_keeper_request(struct runner *r, int (*fn)(struct runner *r, void *ctx), void *ctx, uint64_t wait_us);
 
 #endif

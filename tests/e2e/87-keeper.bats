@@ -425,3 +425,31 @@ os.execv("/bin/sleep", ["sleep", "20"])
 	assert_success
 	assert_output ok
 }
+
+@test "a program that drops root takes its stack process with it: the same uid, gid and groups" {
+	# The stack process shares the program's memory: it must not stay root.
+	run pre 30 "$PY" -c '
+import os, socket
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+s.listen(1)
+os.setgroups([])
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+for d in os.listdir("/proc"):
+    try:
+        st = open("/proc/%s/stat" % d).read()
+    except (OSError, ValueError):
+        continue
+    rest = st[st.rindex(")") + 2 :].split()
+    if int(rest[1]) == os.getpid():
+        for line in open("/proc/%s/status" % d):
+            if line.split(":")[0] in ("Name", "Uid", "Gid", "Groups"):
+                print(" ".join(line.split()))
+'
+	assert_success
+	assert_line "Name: pstack"
+	assert_line "Uid: 65534 65534 65534 65534"
+	assert_line "Gid: 65534 65534 65534 65534"
+	assert_line "Groups:"
+}

@@ -586,6 +586,13 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 	if (set)
 		hc.linger_us = n * 1000u;
 
+	if (parse_uint_var(get, "PSTACK_QUEUES", 1, HOST_QUEUES_MAX, &n, &set))
+		return bad_value(err, errlen, "PSTACK_QUEUES", get_var(get, "PSTACK_QUEUES"),
+				 "expected a number of TAP queues from 1 to %d (default: one per CPU, at most %d), e.g. 2",
+				 HOST_QUEUES_MAX, HOST_QUEUES_DEFAULT_MAX);
+	if (set)
+		hc.queues = (uint8_t)n;
+
 	*cfg = hc;
 	return 0;
 }

@@ -5,7 +5,7 @@
  * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
  * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
  * PSTACK_TCP_MSL_MS, PSTACK_TCP_MEM, PSTACK_TCP_RMEM, PSTACK_TCP_WMEM, PSTACK_TCP_ECN,
- * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS.
+ * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS, PSTACK_QUEUES.
  * An empty variable counts as unset.
  */
 #ifndef PSTACK_HOST_CONFIG_H
@@ -31,7 +31,13 @@ struct host_config {
 	uint64_t linger_us;     /* PSTACK_LINGER_MS, default 10 s: how long the exit waits for
 				 * connections to finish closing (a value that is not a number of
 				 * milliseconds up to an hour counts as unset) */
+	uint8_t queues;         /* PSTACK_QUEUES, 1 to HOST_QUEUES_MAX TAP queues; 0 (default): one
+				 * per online CPU, at most HOST_QUEUES_DEFAULT_MAX, decided at start */
 };
+
+/* PSTACK_QUEUES: the most one may ask for, and the most the default takes. */
+#define HOST_QUEUES_MAX 16
+#define HOST_QUEUES_DEFAULT_MAX 4
 
 /* The documented defaults. */
 void host_config_defaults(struct host_config *cfg);

@@ -488,6 +488,69 @@ out:
 	sys_close((int)nl);
 }
 
+/*
+ * How many queues of the multi-queue device ifindex are attached (the tun
+ * driver's IFLA_TUN_NUM_QUEUES, what `ip -d link` shows as numqueues), or
+ * -errno. A single-queue device refuses a second process (EBUSY); a
+ * multi-queue one takes it as one more queue, and the kernel would then
+ * share the flows between two stacks: tap_open counts the queues after it
+ * attached its own.
+ */
+static long tap_attached_queues(int ifindex)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.i = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	long nl, n, found = -ENOENT;
+
+	nl = sys_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl < 0)
+		return nl;
+	if ((n = sys_sendto((int)nl, &req, sizeof(req), 0, NULL, 0)) < 0 ||
+	    (n = sys_recvfrom((int)nl, buf, sizeof(buf), 0, NULL, NULL)) < 0) {
+		sys_close((int)nl);
+		return n;
+	}
+	sys_close((int)nl);
+	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, (unsigned long)n); h = NLMSG_NEXT(h, n)) {
+		const struct ifinfomsg *ifi = NLMSG_DATA(h);
+		const struct rtattr *a;
+		int alen;
+
+		if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || ifi->ifi_index != ifindex)
+			continue;
+		alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+		/* IFLA_LINKINFO, then its IFLA_INFO_DATA, then IFLA_TUN_NUM_QUEUES. */
+		for (a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			const struct rtattr *b;
+			int blen = (int)RTA_PAYLOAD(a);
+
+			if (a->rta_type != IFLA_LINKINFO)
+				continue;
+			for (b = RTA_DATA(a); RTA_OK(b, blen); b = RTA_NEXT(b, blen)) {
+				const struct rtattr *c;
+				int clen = (int)RTA_PAYLOAD(b);
+
+				if (b->rta_type != IFLA_INFO_DATA)
+					continue;
+				for (c = RTA_DATA(b); RTA_OK(c, clen); c = RTA_NEXT(c, clen))
+					if (c->rta_type == IFLA_TUN_NUM_QUEUES && RTA_PAYLOAD(c) >= sizeof(uint32_t)) {
+						uint32_t v;
+
+						memcpy(&v, RTA_DATA(c), sizeof(v));
+						found = v;
+					}
+			}
+		}
+	}
+	return found;
+}
+
 /* Attaches fd to the device named in ifr as another queue of it (flags as
  * the first queue's): 0 or -errno. */
 static long tap_attach(long fd, const char *name, short flags)
@@ -685,8 +748,24 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	}
 	t->dev.ops = &tap_ops;
 	t->dev.priv = t;
-	if (mq)
+	if (mq) {
+		long attached;
+
 		tap_open_queues(t, queues, flags);
+		set_ifname(&ifr, t->dev.name);
+		attached = sys_ioctl(ctl, SIOCGIFINDEX, &ifr) < 0 ? -ENODEV : tap_attached_queues(ifr.ifr_ifindex);
+		if (attached > t->nq) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; another process is attached to it "
+				 "(one process per TAP device): stop it, or use another device with PSTACK_TAP",
+				 cfg->name, strerror(EBUSY));
+			tap_free(t);
+			sys_close((int)ctl);
+			return -EBUSY;
+		}
+		if (attached < 0)
+			log_debug("TAP device %s: cannot count its queues (%s): another process attached to it "
+				  "would go unnoticed", t->dev.name, strerror((int)-attached));
+	}
 	t->dev.tx_queues = t->nq;
 
 	/* A device we created is ours to configure; an existing one only needs to be up. */

@@ -227,7 +227,8 @@ static void runner_dev_drops(struct runner *r)
  * that finds frames on another queue than the one it is about to write
  * while the stack thread sleeps wakes that thread, which writes them
  * meanwhile (a program with one thread, iperf3's streams or nginx's
- * worker, would otherwise write every queue itself, one after the other);
+ * worker, would otherwise write every queue itself, one after the other),
+ * and leaves bulk to it when several queues carry bulk (runner_tx_handoff);
  * frames of one queue only (one connection) are never handed over.
  */
 static bool runner_tx_other(struct runner *r, unsigned mine)
@@ -272,11 +273,10 @@ static bool runner_tx_handoff(struct runner *r, unsigned i, bool app, uint64_t n
 static void runner_tx(struct runner *r)
 {
 	bool app = !pthread_equal(pthread_self(), r->thread);
+	uint64_t now = r->txq.n > 1 ? runner_now() : 0;
 	struct pkb *list;
 	bool wrote = false;
 	size_t n;
-
-	uint64_t now = r->txq.n > 1 ? runner_now() : 0;
 
 	for (unsigned i = 0; i < r->txq.n; i++) {
 		if ((r->tx_busy & (1u << i)) || !r->txq.q[i].head)

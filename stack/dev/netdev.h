@@ -25,10 +25,10 @@
  * Each is in the chain only when its setting asks for it. The frame counters
  * stay in the stack (struct stack_stats): they count what it received and made.
  *
- * Threads: the host calls transmit (one writer at a time; per queue with
- * transmit_queue), receive (from more
- * than one thread at once: the stack thread and an application thread) and
- * poll without the stack's lock; poll_at and take_drops under it. A wrapper
+ * Threads: the host calls transmit (one writer at a time; with
+ * transmit_queue, one per queue), receive (from more than one thread at
+ * once: the stack thread and an application thread) and poll without the
+ * stack's lock; poll_at and take_drops under it. A wrapper
  * with state serialises these itself (fault, pcap: a mutex of their own,
  * taken by no one who holds the stack's lock); poll_at and take_drops must
  * not wait for that mutex, which is held across the device's I/O: the fault

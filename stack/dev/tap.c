@@ -54,7 +54,7 @@
 struct tap_dev {
 	struct netdev dev;
 	int fd;                 /* queue 0's */
-	int fds[TAP_QUEUES_MAX];/* every queue's (fds[0] == fd) */
+	int fds[TAP_QUEUES_MAX]; /* every queue's (fds[0] == fd) */
 	unsigned nq;
 	int epfd;               /* nq > 1: an epoll fd holding every queue's fd (pollfd); else -1 */
 	/* receive's turn: the queue it reads, and how many frames in a row it

@@ -11,6 +11,7 @@ void netdev_wrap(struct netdev *dev, const struct netdev_ops *ops, struct netdev
 	dev->mtu = lower->mtu;
 	memcpy(dev->hwaddr, lower->hwaddr, sizeof(dev->hwaddr));
 	dev->tso_max = lower->tso_max;
+	dev->tx_queues = 1;     /* a wrapper writes through the lower device's transmit */
 	dev->priv = priv;
 }
 

@@ -25,9 +25,10 @@
  * Each is in the chain only when its setting asks for it. The frame counters
  * stay in the stack (struct stack_stats): they count what it received and made.
  *
- * Threads: the host calls transmit (one writer at a time), receive (from more
- * than one thread at once: the stack thread and an application thread) and
- * poll without the stack's lock; poll_at and take_drops under it. A wrapper
+ * Threads: the host calls transmit (one writer at a time; with
+ * transmit_queue, one per queue), receive (from more than one thread at
+ * once: the stack thread and an application thread) and poll without the
+ * stack's lock; poll_at and take_drops under it. A wrapper
  * with state serialises these itself (fault, pcap: a mutex of their own,
  * taken by no one who holds the stack's lock); poll_at and take_drops must
  * not wait for that mutex, which is held across the device's I/O: the fault
@@ -76,6 +77,12 @@ struct netdev_ops {
 	void (*take_drops)(struct netdev *dev, uint64_t drops[DROP__COUNT]);
 	/* Frees this device only (netdev_destroy frees a whole chain). */
 	void (*destroy)(struct netdev *dev);
+	/* A device with tx_queues > 1 (a multi-queue TAP): sends one frame, as
+	 * transmit does, on queue 0 to tx_queues - 1. Frames written on one
+	 * queue leave in their order; different queues may be written by
+	 * different threads at the same time. NULL otherwise. */
+	int (*transmit_queue)(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
+			      uint16_t gso_size, uint64_t now);
 };
 
 struct netdev {
@@ -85,6 +92,8 @@ struct netdev {
 	uint32_t mtu;          /* IP MTU: largest IPv4 datagram without fragmenting */
 	uint8_t hwaddr[6];     /* the device's own MAC (the stack's MAC comes from config) */
 	uint32_t tso_max;      /* largest TCP payload per frame it cuts (0: no TSO) */
+	unsigned tx_queues;    /* queues transmit_queue takes; 0 or 1: one (transmit), and so for
+				* every wrapper: it sends through its lower device's transmit */
 	void *priv;
 };
 

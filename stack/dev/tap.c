@@ -11,6 +11,10 @@
  * we create is transient (no TUNSETPERSIST: it vanishes when our fd closes),
  * so we also bring it up and give the host side the gateway address, which
  * makes the kernel a peer on the stack's subnet.
+ *
+ * With more than one queue (PSTACK_QUEUES), the device is attached with
+ * IFF_MULTI_QUEUE once per queue: each fd is a queue of its own, written by
+ * its own thread while others write theirs (tap.h).
  */
 #include "stack/dev/tap.h"
 
@@ -26,6 +30,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -41,9 +47,20 @@
 #include "stack/wire/udp.h"
 #include "stack/wire/wire.h"
 
+/* Frames receive reads from one queue in a row before it looks at the next
+ * (tap.h): a queue that never empties must not starve the others. */
+#define TAP_RX_RUN 64
+
 struct tap_dev {
 	struct netdev dev;
-	int fd;
+	int fd;                 /* queue 0's */
+	int fds[TAP_QUEUES_MAX]; /* every queue's (fds[0] == fd) */
+	unsigned nq;
+	int epfd;               /* nq > 1: an epoll fd holding every queue's fd (pollfd); else -1 */
+	/* receive's turn: the queue it reads, and how many frames in a row it
+	 * gave. One reader at a time (the runner's rx_busy); atomics only so
+	 * that a hand-over between readers is no data race. */
+	atomic_uint rx_q, rx_run;
 	/* With IFF_VNET_HDR every frame carries a struct virtio_net_hdr in
 	 * front (0: plain frames). */
 	size_t vnet_hdr_len;
@@ -53,7 +70,7 @@ struct tap_dev {
 };
 
 /* One frame behind its virtio header, in one system call. */
-static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)
+static int tap_write_vnet(int fd, struct virtio_net_hdr *vh, const uint8_t *frame, size_t len)
 {
 	struct iovec iov[2];
 	long rc;
@@ -62,7 +79,7 @@ static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const ui
 	iov[0].iov_len = sizeof(*vh);
 	iov[1].iov_base = (void *)frame;
 	iov[1].iov_len = len;
-	rc = sys_writev(t->fd, iov, 2);
+	rc = sys_writev(fd, iov, 2);
 	if (rc < 0)
 		return (int)rc;
 	/* The driver takes a frame whole or not at all. */
@@ -76,7 +93,7 @@ static int tap_write_vnet(struct tap_dev *t, struct virtio_net_hdr *vh, const ui
  * whole frame's TCP length, the form the kernel's segmentation expects
  * (CHECKSUM_PARTIAL).
  */
-static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len, uint16_t gso_size)
+static int tap_transmit_gso(struct tap_dev *t, int fd, const uint8_t *frame, size_t len, uint16_t gso_size)
 {
 	struct virtio_net_hdr vh;
 	struct ip4_hdr ih;
@@ -94,28 +111,44 @@ static int tap_transmit_gso(struct tap_dev *t, const uint8_t *frame, size_t len,
 	vh.gso_size = gso_size;
 	vh.csum_start = (uint16_t)(ETH_HLEN + ih.ihl);
 	vh.csum_offset = TCP_CSUM_OFF;
-	return tap_write_vnet(t, &vh, frame, len);
+	return tap_write_vnet(fd, &vh, frame, len);
 }
 
-static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+/* One frame on the queue whose fd is fd. */
+static int tap_transmit_fd(struct tap_dev *t, int fd, const uint8_t *frame, size_t len, uint16_t gso_size)
 {
-	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
 	long rc;
 
-	(void)now;
 	stack_assert_unlocked();    /* no device I/O under the stack lock (stack/CONCURRENCY.md) */
 	if (gso_size)
-		return tap_transmit_gso(t, frame, len, gso_size);
+		return tap_transmit_gso(t, fd, frame, len, gso_size);
 	if (!t->vnet_hdr_len) {
-		rc = sys_write(t->fd, frame, len);
+		rc = sys_write(fd, frame, len);
 		if (rc < 0)
 			return (int)rc;
 		return (size_t)rc == len ? 0 : -EIO;
 	}
 	/* The stack's frames are complete (checksums filled in, no GSO): an all-zero header. */
 	memset(&vh, 0, sizeof(vh));
-	return tap_write_vnet(t, &vh, frame, len);
+	return tap_write_vnet(fd, &vh, frame, len);
+}
+
+static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, uint16_t gso_size, uint64_t now)
+{
+	struct tap_dev *t = dev->priv;
+
+	(void)now;
+	return tap_transmit_fd(t, t->fd, frame, len, gso_size);
+}
+
+static int tap_transmit_queue(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
+			      uint16_t gso_size, uint64_t now)
+{
+	struct tap_dev *t = dev->priv;
+
+	(void)now;
+	return tap_transmit_fd(t, t->fds[queue < t->nq ? queue : 0], frame, len, gso_size);
 }
 
 /*
@@ -170,18 +203,16 @@ bool tap_partial_is_transport(uint16_t csum_start, uint16_t csum_offset, const u
 	}
 }
 
-static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags, uint64_t now)
+/* One frame from the queue whose fd is fd (receive's contract). */
+static long tap_receive_fd(struct tap_dev *t, int fd, uint8_t *buf, size_t cap, unsigned *rx_flags)
 {
-	struct tap_dev *t = dev->priv;
 	struct virtio_net_hdr vh;
 	struct iovec iov[2];
 	long rc;
 
-	(void)now;
-	stack_assert_unlocked();
 	*rx_flags = 0;
 	if (!t->vnet_hdr_len) {
-		rc = sys_read(t->fd, buf, cap);
+		rc = sys_read(fd, buf, cap);
 		return rc == -EAGAIN || rc == -EINTR ? 0 : rc;
 	}
 	iov[0].iov_base = &vh;
@@ -189,7 +220,7 @@ static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *
 	iov[1].iov_base = buf;
 	iov[1].iov_len = cap;
 	for (;;) {
-		rc = SYSC(SYS_readv, t->fd, iov, 2);
+		rc = SYSC(SYS_readv, fd, iov, 2);
 		if (rc == -EAGAIN || rc == -EINTR)
 			return 0;
 		if (rc < 0)
@@ -220,19 +251,65 @@ static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *
 	}
 }
 
+/*
+ * Every queue in turn (tap.h): the one read last until it is empty or gave
+ * TAP_RX_RUN frames in a row, then the next. A flow's frames all come on one
+ * queue, so each keeps its order; frames of different flows need none.
+ * Costs one empty read per queue when all are drained (the batch's end).
+ */
+static long tap_receive(struct netdev *dev, uint8_t *buf, size_t cap, unsigned *rx_flags, uint64_t now)
+{
+	struct tap_dev *t = dev->priv;
+	unsigned q, run;
+
+	(void)now;
+	stack_assert_unlocked();
+	if (t->nq == 1)
+		return tap_receive_fd(t, t->fd, buf, cap, rx_flags);
+	q = atomic_load_explicit(&t->rx_q, memory_order_relaxed);
+	run = atomic_load_explicit(&t->rx_run, memory_order_relaxed);
+	if (run >= TAP_RX_RUN) {
+		q = (q + 1) % t->nq;
+		run = 0;
+	}
+	for (unsigned i = 0; i < t->nq; i++, q = (q + 1) % t->nq, run = 0) {
+		long rc = tap_receive_fd(t, t->fds[q], buf, cap, rx_flags);
+
+		if (rc != 0) {
+			atomic_store_explicit(&t->rx_q, q, memory_order_relaxed);
+			atomic_store_explicit(&t->rx_run, run + 1, memory_order_relaxed);
+			return rc;
+		}
+	}
+	atomic_store_explicit(&t->rx_run, 0, memory_order_relaxed);
+	return 0;
+}
+
 static int tap_pollfd(struct netdev *dev)
 {
-	return ((struct tap_dev *)dev->priv)->fd;
+	struct tap_dev *t = dev->priv;
+
+	return t->nq > 1 ? t->epfd : t->fd;
+}
+
+/* Closes what tap_open opened of t (fds[0 .. nq), the epoll fd) and frees it. */
+static void tap_free(struct tap_dev *t)
+{
+	for (unsigned q = 0; q < t->nq; q++) {
+		sys_fd_forget(t->fds[q]);
+		sys_close(t->fds[q]);
+	}
+	if (t->epfd >= 0) {
+		sys_fd_forget(t->epfd);
+		sys_close(t->epfd);
+	}
+	free(t);
 }
 
 static void tap_destroy(struct netdev *dev)
 {
-	struct tap_dev *t = dev->priv;
-
-	sys_fd_forget(t->fd);
-	sys_close(t->fd);
 	log_debug("device %s closed", dev->name);
-	free(t);
+	tap_free(dev->priv);
 }
 
 static const struct netdev_ops tap_ops = {
@@ -240,7 +317,27 @@ static const struct netdev_ops tap_ops = {
 	.receive = tap_receive,
 	.pollfd = tap_pollfd,
 	.destroy = tap_destroy,
+	.transmit_queue = tap_transmit_queue,
 };
+
+unsigned tap_fds(struct netdev *dev, int *fds, unsigned max)
+{
+	struct tap_dev *t;
+	unsigned n = 0;
+
+	if (!dev || dev->ops != &tap_ops)
+		return 0;
+	t = dev->priv;
+	for (unsigned q = 0; q < t->nq; q++, n++)
+		if (n < max)
+			fds[n] = t->fds[q];
+	if (t->epfd >= 0) {
+		if (n < max)
+			fds[n] = t->epfd;
+		n++;
+	}
+	return n;
+}
 
 /* Who to name in "create it for your user": $USER when it looks like a name, else the uid. */
 static void user_name(char *buf, size_t n)
@@ -415,12 +512,139 @@ out:
 	sys_close((int)nl);
 }
 
+/*
+ * How many queues of the multi-queue device ifindex are attached (the tun
+ * driver's IFLA_TUN_NUM_QUEUES, what `ip -d link` shows as numqueues), or
+ * -errno. A single-queue device refuses a second process (EBUSY); a
+ * multi-queue one takes it as one more queue, and the kernel would then
+ * share the flows between two stacks: tap_open counts the queues after it
+ * attached its own.
+ */
+static long tap_attached_queues(int ifindex)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.i = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	long nl, n, found = -ENOENT;
+
+	nl = sys_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl < 0)
+		return nl;
+	if ((n = sys_sendto((int)nl, &req, sizeof(req), 0, NULL, 0)) < 0 ||
+	    (n = sys_recvfrom((int)nl, buf, sizeof(buf), 0, NULL, NULL)) < 0) {
+		sys_close((int)nl);
+		return n;
+	}
+	sys_close((int)nl);
+	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, (unsigned long)n); h = NLMSG_NEXT(h, n)) {
+		const struct ifinfomsg *ifi = NLMSG_DATA(h);
+		const struct rtattr *a;
+		int alen;
+
+		if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || ifi->ifi_index != ifindex)
+			continue;
+		alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+		/* IFLA_LINKINFO, then its IFLA_INFO_DATA, then IFLA_TUN_NUM_QUEUES. */
+		for (a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			const struct rtattr *b;
+			int blen = (int)RTA_PAYLOAD(a);
+
+			if (a->rta_type != IFLA_LINKINFO)
+				continue;
+			for (b = RTA_DATA(a); RTA_OK(b, blen); b = RTA_NEXT(b, blen)) {
+				const struct rtattr *c;
+				int clen = (int)RTA_PAYLOAD(b);
+
+				if (b->rta_type != IFLA_INFO_DATA)
+					continue;
+				for (c = RTA_DATA(b); RTA_OK(c, clen); c = RTA_NEXT(c, clen))
+					if (c->rta_type == IFLA_TUN_NUM_QUEUES && RTA_PAYLOAD(c) >= sizeof(uint32_t)) {
+						uint32_t v;
+
+						memcpy(&v, RTA_DATA(c), sizeof(v));
+						found = v;
+					}
+			}
+		}
+	}
+	return found;
+}
+
+/* Attaches fd to the device named in ifr as another queue of it (flags as
+ * the first queue's): 0 or -errno. */
+static long tap_attach(long fd, const char *name, short flags)
+{
+	struct ifreq ifr;
+
+	set_ifname(&ifr, name);
+	ifr.ifr_flags = flags;
+	return sys_ioctl((int)fd, TUNSETIFF, &ifr);
+}
+
+/*
+ * Queues 1 to want - 1 of t, once queue 0 is attached with flags: as many as
+ * the device takes (an existing multi-queue device may refuse more, E2BIG at
+ * 256), each told about its virtio header as queue 0 was; then the epoll fd
+ * that the stack thread and a driving application thread poll. With fewer
+ * than asked for, the stack uses those it got and says so.
+ */
+static void tap_open_queues(struct tap_dev *t, unsigned want, short flags)
+{
+	long fd, rc = 0, ep;
+
+	for (; t->nq < want; t->nq++) {
+		fd = sys_openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		if ((rc = tap_attach(fd, t->dev.name, flags)) < 0) {
+			sys_close((int)fd);
+			break;
+		}
+		t->fds[t->nq] = sys_fd_hide((int)fd);
+	}
+	if (t->nq < want)
+		log_warn("TAP device %s: %u of the %u queues asked for (PSTACK_QUEUES) could be attached (%s); "
+			 "using %u", t->dev.name, t->nq, want, strerror((int)-rc), t->nq);
+	if (t->nq == 1)
+		return;
+	ep = SYSC(SYS_epoll_create1, EPOLL_CLOEXEC);
+	for (unsigned q = 0; ep >= 0 && q < t->nq; q++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = q };
+
+		if ((rc = SYSC(SYS_epoll_ctl, (int)ep, EPOLL_CTL_ADD, t->fds[q], &ev)) < 0) {
+			sys_close((int)ep);
+			ep = rc;
+		}
+	}
+	if (ep < 0) {
+		/* Without it nobody would wait for queues 1 and up: one queue. */
+		log_warn("TAP device %s: cannot poll its queues together (epoll: %s); using one queue",
+			 t->dev.name, strerror((int)-ep));
+		while (t->nq > 1) {
+			t->nq--;
+			sys_fd_forget(t->fds[t->nq]);
+			sys_close(t->fds[t->nq]);
+		}
+		return;
+	}
+	t->epfd = sys_fd_hide((int)ep);
+}
+
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen)
 {
 	char how[400];
 	struct tap_dev *t;
 	struct ifreq ifr;
-	bool existed, offload;
+	bool existed, offload, mq;
+	short flags;
+	unsigned queues = cfg->queues < 1 ? 1 : cfg->queues > TAP_QUEUES_MAX ? TAP_QUEUES_MAX : cfg->queues;
 	long fd, ctl, rc;
 
 	if (err && errlen)
@@ -456,8 +680,39 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 
 	set_ifname(&ifr, cfg->name);
 	offload = cfg->offload;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+	mq = queues > 1;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) | (mq ? IFF_MULTI_QUEUE : 0);
 	rc = sys_ioctl(fd, TUNSETIFF, &ifr);
+	if (rc == -EINVAL && existed) {
+		/*
+		 * A device that exists is single-queue or multi-queue for good
+		 * (`ip tuntap add ... multi_queue`), and the kernel refuses the
+		 * other kind of attach (EINVAL): try that one. One queue of a
+		 * multi-queue device is today's single queue; a single-queue
+		 * device gives one queue, unless the user asked for more.
+		 */
+		ifr.ifr_flags ^= IFF_MULTI_QUEUE;
+		rc = sys_ioctl(fd, TUNSETIFF, &ifr);
+		if (rc == 0 && mq && cfg->queues_asked) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s' with %u queues (PSTACK_QUEUES=%u): "
+				 "it exists as a single-queue device; recreate it as root with multi_queue "
+				 "(ip link del %s && ip tuntap add dev %s mode tap multi_queue ...), or set PSTACK_QUEUES=1",
+				 cfg->name, queues, queues, cfg->name, cfg->name);
+			sys_close((int)fd);
+			sys_close((int)ctl);
+			return -EINVAL;
+		}
+		if (rc == 0 && mq)
+			log_debug("TAP device %s exists with a single queue: one queue (PSTACK_QUEUES is unset)",
+				  cfg->name);
+		if (rc == 0) {
+			mq = !mq;
+			if (!mq)
+				queues = 1;
+		} else if (rc == -EINVAL) {
+			ifr.ifr_flags ^= IFF_MULTI_QUEUE;   /* neither kind: the error below names the first */
+		}
+	}
 	if (rc < 0) {
 		advice(how, sizeof(how), cfg);
 		if (rc == -EPERM || rc == -EACCES) {
@@ -473,7 +728,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 				 cfg->name, strerror((int)-rc));
 		} else if (rc == -EINVAL && existed) {
 			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; '%s' exists but is not a "
-				 "single-queue TAP device: delete it (ip link del %s) or choose another name with PSTACK_TAP",
+				 "TAP device: delete it (ip link del %s) or choose another name with PSTACK_TAP",
 				 cfg->name, strerror((int)-rc), cfg->name, cfg->name);
 		} else {
 			snprintf(err, errlen, "cannot attach to TAP device '%s': TUNSETIFF: %s", cfg->name,
@@ -484,6 +739,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 		return (int)rc;
 	}
 
+	flags = ifr.ifr_flags;
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		snprintf(err, errlen, "cannot attach to TAP device '%s': out of memory", cfg->name);
@@ -491,7 +747,10 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 		sys_close((int)ctl);
 		return -ENOMEM;
 	}
-	t->fd = sys_fd_hide((int)fd);
+	t->fd = t->fds[0] = sys_fd_hide((int)fd);
+	t->nq = 1;
+	t->epfd = -1;
+	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
 	t->complete_partial = cfg->complete_partial;
 	if (offload) {
 		/*
@@ -513,7 +772,25 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	}
 	t->dev.ops = &tap_ops;
 	t->dev.priv = t;
-	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
+	if (mq) {
+		long attached;
+
+		tap_open_queues(t, queues, flags);
+		set_ifname(&ifr, t->dev.name);
+		attached = sys_ioctl(ctl, SIOCGIFINDEX, &ifr) < 0 ? -ENODEV : tap_attached_queues(ifr.ifr_ifindex);
+		if (attached > t->nq) {
+			snprintf(err, errlen, "cannot attach to TAP device '%s': %s; another process is attached to it "
+				 "(one process per TAP device): stop it, or use another device with PSTACK_TAP",
+				 cfg->name, strerror(EBUSY));
+			tap_free(t);
+			sys_close((int)ctl);
+			return -EBUSY;
+		}
+		if (attached < 0)
+			log_debug("TAP device %s: cannot count its queues (%s): another process attached to it "
+				  "would go unnoticed", t->dev.name, strerror((int)-attached));
+	}
+	t->dev.tx_queues = t->nq;
 
 	/* A device we created is ours to configure; an existing one only needs to be up. */
 	if (!existed)
@@ -539,9 +816,9 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	wait_link_running((int)ctl, t->dev.name);
 	sys_close((int)ctl);
 
-	log_debug("device %s registered (%s, mtu %u, %s)", t->dev.name,
+	log_debug("device %s registered (%s, mtu %u, %s, %u queue%s)", t->dev.name,
 		  existed ? "existing device" : "created, transient", t->dev.mtu,
-		  t->vnet_hdr_len ? "offloads: checksum, TSO4 in" : "no offloads");
+		  t->vnet_hdr_len ? "offloads: checksum, TSO4 in" : "no offloads", t->nq, t->nq > 1 ? "s" : "");
 	*out = &t->dev;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * The TAP device driver: /dev/net/tun with IFF_TAP | IFF_NO_PI.
+ * The TAP device driver: /dev/net/tun with IFF_TAP | IFF_NO_PI, and
+ * IFF_MULTI_QUEUE for more than one queue.
  */
 #ifndef PSTACK_SYS_TAP_H
 #define PSTACK_SYS_TAP_H
@@ -19,7 +20,12 @@ struct tap_config {
 	uint32_t addr;          /* the stack's address and prefix, and the gateway: the host */
 	uint8_t prefix_len;     /* side of a device we create gets the gateway address, and */
 	uint32_t gateway;       /* the advice on errors names them */
+	unsigned queues;        /* TAP queues (IFF_MULTI_QUEUE when more than 1), 1 to TAP_QUEUES_MAX */
+	bool queues_asked;      /* the user set them (PSTACK_QUEUES): on an existing single-queue
+				 * device, an error instead of one queue */
 };
+
+#define TAP_QUEUES_MAX 16
 
 /*
  * Attaches to cfg->name in the current network namespace. When the device does
@@ -29,6 +35,21 @@ struct tap_config {
  * went wrong and what to run instead (e.g. `pstack tap add tap0 --user NAME`).
  */
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen);
+
+/*
+ * Multi-queue (cfg->queues > 1, or a device that exists with multi_queue):
+ * one fd per queue, attached with IFF_MULTI_QUEUE. dev->tx_queues is their
+ * number and transmit_queue writes on one of them; receive reads them in
+ * turn (a queue until it is empty or gave TAP_RX_RUN frames in a row, then
+ * the next), and pollfd is an epoll fd that holds them all, readable when any
+ * is. The kernel puts a flow's frames on the queue where it last saw us
+ * write that flow (tun_flow_update, tun_automq_select_queue), else on the
+ * one its hash picks.
+ *
+ * tap_fds: every fd of dev (a TAP device: the queues', the epoll fd), up to
+ * max into fds; how many there are. 0 for a device that is not a TAP.
+ */
+unsigned tap_fds(struct netdev *dev, int *fds, unsigned max);
 
 /*
  * With offloads (PSTACK_OFFLOAD=1, the default), a received frame may carry

@@ -621,6 +621,12 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 
 	if (config_parse_stack_name(get_var(get, "PSTACK_STACK"), hc.stack_name, err, errlen))
 		return -EINVAL;
+	if (parse_uint_var(get, "PSTACK_QUEUES", 1, HOST_QUEUES_MAX, &n, &set))
+		return bad_value(err, errlen, "PSTACK_QUEUES", get_var(get, "PSTACK_QUEUES"),
+				 "expected a number of TAP queues from 1 to %d (default: one per CPU, at most %d), e.g. 2",
+				 HOST_QUEUES_MAX, HOST_QUEUES_DEFAULT_MAX);
+	if (set)
+		hc.queues = (uint8_t)n;
 
 	*cfg = hc;
 	return 0;

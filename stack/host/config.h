@@ -5,7 +5,7 @@
  * Names are a contract with users: PSTACK_TAP, PSTACK_ADDR, PSTACK_GATEWAY,
  * PSTACK_MAC, PSTACK_MTU, PSTACK_LOG, PSTACK_LOG_FILE, PSTACK_PCAP, PSTACK_FAULTS,
  * PSTACK_TCP_MSL_MS, PSTACK_TCP_MEM, PSTACK_TCP_RMEM, PSTACK_TCP_WMEM, PSTACK_TCP_ECN,
- * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS, PSTACK_STACK.
+ * PSTACK_OFFLOAD, PSTACK_SPIN_US, PSTACK_LINGER_MS, PSTACK_STACK, PSTACK_QUEUES.
  * An empty variable counts as unset.
  */
 #ifndef PSTACK_HOST_CONFIG_H
@@ -36,7 +36,13 @@ struct host_config {
 				 * milliseconds up to an hour counts as unset) */
 	char stack_name[HOST_STACK_NAME_MAX + 1];   /* PSTACK_STACK, "" (default): a stack of
 				 * this process's own; else the name processes share it by */
+	uint8_t queues;         /* PSTACK_QUEUES, 1 to HOST_QUEUES_MAX TAP queues; 0 (default): one
+				 * per online CPU, at most HOST_QUEUES_DEFAULT_MAX, decided at start */
 };
+
+/* PSTACK_QUEUES: the most one may ask for, and the most the default takes. */
+#define HOST_QUEUES_MAX 16
+#define HOST_QUEUES_DEFAULT_MAX 4
 
 /* The documented defaults. */
 void host_config_defaults(struct host_config *cfg);

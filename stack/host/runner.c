@@ -108,7 +108,7 @@ struct runner {
 	uint8_t *spinbuf;           /* the busy-polling application thread's (NULL until one spins) */
 
 	/* Under lock. */
-	struct txq txq;             /* frames the stack made, for runner_tx */
+	struct txq_set txq;         /* frames the stack made, for runner_tx: one queue per device queue */
 	uint64_t sleep_until;       /* deadline of the thread's current wait (STACK_NEVER: none) */
 	bool stop;
 	bool stopping;              /* runner_stop has begun: no more drivers */
@@ -118,7 +118,7 @@ struct runner {
 	bool rx_missed;             /* another thread found rx_busy: kick the stack thread after */
 	bool rx_yield;              /* the stack thread found rx_busy: it sleeps without the device once */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
-	bool tx_busy;               /* a thread is writing the stack's queued frames */
+	unsigned tx_busy;           /* the queues a thread is writing (bit i: txq.q[i]) */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
 	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
@@ -126,6 +126,10 @@ struct runner {
 	uint64_t drive_frames;      /* frames read by drivers */
 	unsigned stop_waiters;
 	uint64_t spin_frames;       /* frames read and processed by application threads */
+	/* runner_tx, per device queue: frames written, and the lists they came
+	 * in (one lock hand-off each), and the frames the stack thread wrote
+	 * (logged when the runner stops). */
+	uint64_t tx_frames[TXQ_MAX], tx_lists[TXQ_MAX], tx_thread_frames;
 	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
 
 	/* Threads between letting go of the lock and their kick's write (runner_stop waits for them). */
@@ -281,28 +285,67 @@ static void runner_dev_drops(struct runner *r)
 /*
  * With the lock held: writes the frames the stack queued (txq.h), the lock
  * released around the writes, and returns with it held.
- * One thread writes at a time, so frames leave in the order the stack made
- * them; a thread that finds another writing leaves its frames to it, since
- * that one takes the queue again (under the lock) until it is empty.
+ * One thread writes a queue at a time, so its frames leave in the order the
+ * stack made them; a thread that finds another writing a queue leaves its
+ * frames to it, since that one takes the queue again (under the lock) until
+ * it is empty, and goes on to the next queue. With a multi-queue TAP, two
+ * threads write two queues at once: the peer kernel's receive path, which
+ * runs inside each write, then runs on two CPUs. An application thread
+ * that finds frames on another queue than the one it is about to write
+ * while the stack thread sleeps wakes that thread, which writes them
+ * meanwhile (a program with one thread, iperf3's streams or nginx's
+ * worker, would otherwise write every queue itself, one after the other);
+ * frames of one queue only (one connection) are never handed over: leaving
+ * bulk to the stack thread whenever several queues carried it was measured
+ * (iperf3 -P 4, pstack sending, two queues) at 0.30 to 0.37 of the kernel
+ * against 0.38 to 0.62 without: each write then waits for a wake-up, and
+ * the delay fires tail loss probes.
  */
+static bool runner_tx_other(struct runner *r, unsigned mine)
+{
+	for (unsigned j = 0; j < r->txq.n; j++)
+		if (j != mine && r->txq.q[j].head && !(r->tx_busy & (1u << j)))
+			return true;
+	return false;
+}
+
 static void runner_tx(struct runner *r)
 {
+	bool app = !pthread_equal(pthread_self(), r->thread);
 	struct pkb *list;
+	bool wrote = false;
+	size_t n;
 
-	if (r->tx_busy)
-		return;
-	r->tx_busy = true;
-	while ((list = txq_take(&r->txq))) {
-		unsigned failed;
+	for (unsigned i = 0; i < r->txq.n; i++) {
+		if ((r->tx_busy & (1u << i)) || !r->txq.q[i].head)
+			continue;
+		r->tx_busy |= 1u << i;
+		while ((n = r->txq.q[i].len, list = txq_take(&r->txq.q[i]))) {
+			/* sleep_until: the stack thread is in its wait (0: awake, it
+			 * looks at the queues before it waits again). */
+			bool kick = app && r->sleep_until && !r->stopping && runner_tx_other(r, i);
+			unsigned failed;
 
-		stack_unlock(r->lock);
-		failed = txq_send(r->dev, list, runner_now());
-		stack_lock(r->lock);
-		stack_count_drops(r->s, DROP_DEV_TX_ERROR, failed);
-		runner_dev_drops(r);
+			if (kick)
+				r->sleep_until = 0;     /* one kick is enough */
+			stack_unlock(r->lock);
+			/* After the lock, as every kick: runner_stop waits for
+			 * tx_busy to clear before it closes the eventfd. */
+			if (kick)
+				runner_kick(r);
+			failed = txq_send_queue(r->dev, i, list, runner_now());
+			stack_lock(r->lock);
+			stack_count_drops(r->s, DROP_DEV_TX_ERROR, failed);
+			runner_dev_drops(r);
+			r->tx_frames[i] += n;
+			r->tx_lists[i]++;
+			if (!app)
+				r->tx_thread_frames += n;
+		}
+		r->tx_busy &= ~(1u << i);
+		wrote = true;
 	}
-	r->tx_busy = false;
-	if (r->stop_waiters)
+	if (wrote && r->stop_waiters)
 		pthread_cond_broadcast(&r->progress);
 }
 
@@ -860,6 +903,21 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	tc.addr = c->stack.addr;
 	tc.prefix_len = c->stack.prefix_len;
 	tc.gateway = c->stack.gateway;
+	/* PSTACK_QUEUES, by default one queue per CPU (at most 4), but one on
+	 * two CPUs or fewer: there a second queue's writer finds no idle CPU
+	 * (the peer's kernel keeps the other one busy) and measured no gain
+	 * (README Performance). A wrapper (pcap, the fault link, trace) writes
+	 * through one queue: one. */
+	tc.queues_asked = c->queues != 0;
+	if (c->pcap[0] || c->faults.enabled || c->log_level >= LOG_TRACE)
+		tc.queues = 1;
+	else if (c->queues)
+		tc.queues = c->queues;
+	else {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		tc.queues = cpus <= 2 ? 1 : cpus > HOST_QUEUES_DEFAULT_MAX ? HOST_QUEUES_DEFAULT_MAX : (unsigned)cpus;
+	}
 	/* A stack that outlived its program (a keeper, the stack process of a
 	 * program killed a moment ago) lets go of the device once its closes
 	 * are done: a program started right after waits for that, a while. */
@@ -1068,7 +1126,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 	r->efd = -1;
 	r->spin_us = c.spin_us;
-	txq_init(&r->txq);
+	txq_set_init(&r->txq, 1);
 	relay_set_init(&r->relays, runner_relay_kick, r);
 	r->pfd_cap = 3 + CTL_NFDS;
 	r->lock = lock;
@@ -1091,7 +1149,8 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	link.mtu = r->dev->mtu;
 	link.tso_max = r->dev->tso_max;
 	link.rx_csum = STACK_CSUM_ALL;
-	link.output = txq_output;
+	txq_set_init(&r->txq, r->dev->tx_queues);
+	link.output = txq_set_output;
 	link.ctx = &r->txq;
 	r->s = stack_create(&c.stack, &link, runner_now());
 	if (!r->s) {
@@ -1142,7 +1201,7 @@ fail:
 	}
 	ctl_close(r->ctl);
 	stack_destroy(r->s);
-	txq_clear(&r->txq);
+	txq_set_clear(&r->txq);
 	netdev_destroy(r->dev);
 	if (r->efd >= 0) {
 		sys_fd_forget(r->efd);
@@ -1228,13 +1287,17 @@ static void runner_free(struct runner *r)
 	stack_lock_check(NULL);
 	relay_set_destroy(&r->relays);
 	ctl_close(r->ctl);
-	txq_flush(&r->txq, r->dev, r->s, runner_now());
+	txq_set_flush(&r->txq, r->dev, r->s, runner_now());
 	runner_dev_drops(r);
 	stack_log_stats(r->s, LOG_DEBUG);
 	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
 		  (unsigned long long)r->spin_frames, r->spin_us);
 	log_debug("%llu frames read by application threads blocked in a wait",
 		  (unsigned long long)r->drive_frames);
+	for (unsigned i = 0; i < r->txq.n; i++)
+		log_debug("device queue %u: %llu frames written in %llu lists", i,
+			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i]);
+	log_debug("%llu frames written by the stack thread", (unsigned long long)r->tx_thread_frames);
 	stack_destroy(r->s);
 	netdev_destroy(r->dev);
 	sys_fd_forget(r->efd);
@@ -1293,15 +1356,29 @@ int runner_resume(struct runner *r)
 
 unsigned runner_fds(struct runner *r, int *fds, unsigned max)
 {
-	unsigned n = 0;
+	struct netdev *tap = r->dev;
+	int qfds[TAP_QUEUES_MAX + 1], pollfd = netdev_pollfd(r->dev);
+	unsigned n = 0, nq;
 
+	while (tap->lower)
+		tap = tap->lower;
 	if (n < max)
-		fds[n] = netdev_pollfd(r->dev);
+		fds[n] = pollfd;
 	n++;
 	if (n < max)
 		fds[n] = r->efd;
 	n++;
-	return n + relay_set_fds(&r->relays, max > n ? fds + n : NULL, max > n ? max - n : 0);
+	n += relay_set_fds(&r->relays, max > n ? fds + n : NULL, max > n ? max - n : 0);
+	/* A multi-queue TAP's queues, after the relays (the first is the
+	 * pollfd's epoll fd, listed above). */
+	nq = tap_fds(tap, qfds, TAP_QUEUES_MAX + 1);
+	for (unsigned i = 0; i < nq && i < TAP_QUEUES_MAX + 1; i++)
+		if (qfds[i] != pollfd) {
+			if (n < max)
+				fds[n] = qfds[i];
+			n++;
+		}
+	return n;
 }
 
 void runner_release(struct runner *r)
@@ -1319,8 +1396,6 @@ void runner_release(struct runner *r)
 
 void runner_keep(struct runner *r, uint64_t linger_us)
 {
-	int fds[1];
-
 	/* The process is the keeper's: one thread (this one), no application. */
 	r->keeper = true;
 	r->keep_linger = linger_us;
@@ -1339,11 +1414,11 @@ void runner_keep(struct runner *r, uint64_t linger_us)
 	}
 	r->in_proc = false;
 	log_debug("keeper (pid %d): carries the stack on for %u relay(s)", (int)getpid(),
-		  runner_fds(r, fds, 0) - 2);
+		  relay_count(&r->relays));
 	runner_thread(r);
 	stack_lock(r->lock);
 	log_debug("keeper (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
-		  (int)getpid(), runner_fds(r, fds, 0) - 2, tcp_pending_close(r->s), tcp_after_fin(r->s),
+		  (int)getpid(), relay_count(&r->relays), tcp_pending_close(r->s), tcp_after_fin(r->s),
 		  r->dev_dead ? "; the device is gone" : "");
 	stack_unlock(r->lock);
 	runner_free(r);

@@ -1,6 +1,10 @@
 /* The host's transmit queue (txq.h). */
 #include "stack/host/txq.h"
 
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
+#include "stack/wire/wire.h"
+
 void txq_init(struct txq *q)
 {
 	q->head = NULL;
@@ -61,4 +65,72 @@ void txq_clear(struct txq *q)
 		pkb_free(p);
 		p = next;
 	}
+}
+
+unsigned txq_select(const uint8_t *frame, size_t len, unsigned n)
+{
+	struct eth_hdr e;
+	struct ip4_hdr ih;
+	uint32_t h, ports = 0;
+
+	if (n <= 1 || eth_hdr_parse(frame, len, &e) != WIRE_OK || e.type != ETH_TYPE_IP4 ||
+	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
+	    (ih.proto != IP_PROTO_TCP && ih.proto != IP_PROTO_UDP))
+		return 0;
+	/* The ports are in a whole datagram only (neither MF nor an offset). */
+	if (!ih.mf && !ih.frag_off && ih.total_len >= ih.ihl + 4u)
+		ports = rd32(frame + ETH_HLEN + ih.ihl);
+	/* A multiplicative mix (Knuth's golden ratio) of the flow's fields: the
+	 * same flow, the same queue. Which queue is nobody else's business: the
+	 * kernel answers a flow on the queue where it saw it last. */
+	h = ih.src * 0x9e3779b1u;
+	h = (h ^ ih.dst) * 0x9e3779b1u;
+	h = (h ^ ports ^ ih.proto) * 0x9e3779b1u;
+	return (unsigned)(((uint64_t)(h ^ (h >> 16)) * n) >> 32);
+}
+
+void txq_set_init(struct txq_set *set, unsigned n)
+{
+	set->n = n < 1 ? 1 : n > TXQ_MAX ? TXQ_MAX : n;
+	for (unsigned i = 0; i < TXQ_MAX; i++)
+		txq_init(&set->q[i]);
+}
+
+int txq_set_output(void *ctx, struct pkb *pkb, uint64_t now)
+{
+	struct txq_set *set = ctx;
+
+	return txq_output(&set->q[txq_select(pkb->data, pkb->len, set->n)], pkb, now);
+}
+
+unsigned txq_send_queue(struct netdev *dev, unsigned queue, struct pkb *list, uint64_t now)
+{
+	unsigned failed = 0;
+
+	if (dev->tx_queues <= 1 || !dev->ops->transmit_queue)
+		return txq_send(dev, list, now);
+	while (list) {
+		struct pkb *p = list;
+
+		list = p->next;
+		if (dev->ops->transmit_queue(dev, queue, p->data, p->len, p->gso_size, now) < 0)
+			failed++;
+		pkb_free(p);
+	}
+	return failed;
+}
+
+void txq_set_flush(struct txq_set *set, struct netdev *dev, struct stack *s, uint64_t now)
+{
+	struct pkb *list;
+
+	for (unsigned i = 0; i < set->n; i++)
+		while ((list = txq_take(&set->q[i])))
+			stack_count_drops(s, DROP_DEV_TX_ERROR, txq_send_queue(dev, i, list, now));
+}
+
+void txq_set_clear(struct txq_set *set)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		txq_clear(&set->q[i]);
 }

@@ -6,6 +6,12 @@
  * whole receive path inside the system call (its TCP input, often its ACK
  * back into the TAP); under the lock, that held every other thread off the
  * stack.
+ *
+ * A device with several queues (a multi-queue TAP: netdev.h tx_queues) has
+ * one such queue per device queue (struct txq_set): each frame goes to the
+ * queue its flow hashes to (txq_select), so a connection's frames always take
+ * the same one and leave in their order, while different queues are written
+ * by different threads at the same time (runner_tx).
  */
 #ifndef PSTACK_HOST_TXQ_H
 #define PSTACK_HOST_TXQ_H
@@ -38,5 +44,30 @@ unsigned txq_send(struct netdev *dev, struct pkb *list, uint64_t now);
 void txq_flush(struct txq *q, struct netdev *dev, struct stack *s, uint64_t now);
 /* Frees what is still queued. */
 void txq_clear(struct txq *q);
+
+#define TXQ_MAX 16
+
+struct txq_set {
+	unsigned n;             /* queues in use, 1 to TXQ_MAX */
+	struct txq q[TXQ_MAX];
+};
+
+/*
+ * The queue, 0 to n - 1, for an Ethernet frame the stack made: TCP and UDP
+ * over IPv4 by a hash of addresses, protocol and ports (fragments: of
+ * addresses and protocol alone, so a datagram's fragments stay together);
+ * everything else (ARP, ICMP) on queue 0.
+ */
+unsigned txq_select(const uint8_t *frame, size_t len, unsigned n);
+/* n queues (at least 1, at most TXQ_MAX). */
+void txq_set_init(struct txq_set *set, unsigned n);
+/* The link output hook (ctx: the struct txq_set): appends pkb to the queue
+ * txq_select picks. Always 0. */
+int txq_set_output(void *ctx, struct pkb *pkb, uint64_t now);
+/* txq_send on one queue of dev (transmit_queue when dev has more than one). */
+unsigned txq_send_queue(struct netdev *dev, unsigned queue, struct pkb *list, uint64_t now);
+/* txq_flush of every queue, each on its own device queue. */
+void txq_set_flush(struct txq_set *set, struct netdev *dev, struct stack *s, uint64_t now);
+void txq_set_clear(struct txq_set *set);
 
 #endif

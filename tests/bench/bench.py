@@ -37,7 +37,8 @@ Settings (environment):
   BENCH_SPIN_US        PSTACK_SPIN_US of the busy-poll sockperf rows (pstack column only), default 50
   BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
   BENCH_PLOT           where the plot goes, default growth.png beside the report
-  PSTACK_*             passed to the preloaded programs unchanged (and recorded)
+  PSTACK_*             passed to the preloaded programs unchanged (and recorded); the TAP is
+                       made multi-queue unless PSTACK_QUEUES=1
 
 Nothing here asserts: a workload that fails on one side shows "failed (n)" in its cells,
 with the reason in the notes, and the run goes on. Exit status 0 unless the harness
@@ -334,7 +335,10 @@ class Bench:
         sh("ip", "-n", self.ns_b, "addr", "add", "192.0.2.102/24", "dev", "veth-b")
         sh("ip", "-n", self.ns_a, "link", "set", "veth-a", "up")
         sh("ip", "-n", self.ns_b, "link", "set", "veth-b", "up")
-        sh("ip", "-n", self.ns_t, "tuntap", "add", "dev", "tap0", "mode", "tap")
+        # Multi-queue, so that pstack attaches PSTACK_QUEUES queues (by default one per CPU);
+        # PSTACK_QUEUES=1: the single-queue device of before.
+        mq = [] if os.environ.get("PSTACK_QUEUES", "").strip() == "1" else ["multi_queue"]
+        sh("ip", "-n", self.ns_t, "tuntap", "add", "dev", "tap0", "mode", "tap", *mq)
         # The queue length the stack gives a TAP it creates (stack/dev/tap.c, TAP_TXQLEN):
         # this tap0 is made here, persistent, and the stack only attaches to it.
         sh("ip", "-n", self.ns_t, "link", "set", "tap0", "txqueuelen", str(TAP_TXQLEN))

@@ -70,7 +70,7 @@ san_check() {
 
 # Keep every PSTACK_* setting of the caller's environment out of the tests.
 unset PSTACK_TAP PSTACK_ADDR PSTACK_GATEWAY PSTACK_MAC PSTACK_MTU PSTACK_LOG PSTACK_LOG_FILE \
-	PSTACK_PCAP PSTACK_FAULTS PSTACK_TCP_MSL_MS PSTACK_LINGER_MS PSTACK_STACK
+	PSTACK_PCAP PSTACK_FAULTS PSTACK_TCP_MSL_MS PSTACK_LINGER_MS PSTACK_STACK PSTACK_QUEUES
 
 # ---- namespace ---------------------------------------------------------
 
@@ -134,8 +134,10 @@ nsx() {
 }
 
 # tap_create NAME: a persistent TAP with the host side 192.0.2.1/24, up.
+# E2E_TAP_MQ=1: a multi-queue one (the stack then attaches PSTACK_QUEUES
+# queues, by default one per CPU), to run the suite over several queues.
 tap_create() {
-	nsx ip tuntap add dev "$1" mode tap
+	nsx ip tuntap add dev "$1" mode tap ${E2E_TAP_MQ:+multi_queue}
 	nsx ip addr add "$HOST_IP/24" dev "$1"
 	nsx ip link set "$1" up
 }

@@ -360,6 +360,25 @@ static void test_stack_name(void **state)
 			    "'-', '_' or '.', e.g. shared");
 }
 
+/* PSTACK_QUEUES: 0 (unset) means one per CPU, decided at start; 1 to
+ * HOST_QUEUES_MAX; anything else is one line naming the variable. */
+static void test_queues(void **state)
+{
+	struct host_config cfg;
+
+	(void)state;
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.queues, 0);
+	expect_good("PSTACK_QUEUES", "1", &cfg);
+	assert_int_equal(cfg.queues, 1);
+	expect_good("PSTACK_QUEUES", "16", &cfg);
+	assert_int_equal(cfg.queues, 16);
+	expect_bad("PSTACK_QUEUES", "0", "PSTACK_QUEUES='0' is not valid: expected a number of TAP queues from 1 to 16");
+	expect_bad("PSTACK_QUEUES", "17", "from 1 to 16");
+	expect_bad("PSTACK_QUEUES", "two", "e.g. 2");
+	expect_bad("PSTACK_QUEUES", "-1", "e.g. 2");
+}
+
 /* PSTACK_TCP_RECOVERY and PSTACK_TCP_DSACK: Linux's tcp_recovery and
  * tcp_dsack, on by default. */
 static void test_tcp_recovery_dsack(void **state)
@@ -537,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_ecn),
 		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_stack_name),
+		cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_offload),
 		cmocka_unit_test(test_error_line_is_safe),
 		cmocka_unit_test(test_parsers_direct),

@@ -385,7 +385,7 @@ print(data.decode(), flush=True)
 # PostgreSQL: the postmaster forks a backend per connection (and its own
 # helpers); the backends use the accepted sockets through relays and ask
 # them about their peer (pg_hba.conf by address, inet_client_addr()).
-@test "PostgreSQL under the preload (postmaster forks the backends): pgbench -i and a 10 s pgbench -c 8 from the kernel side without errors" {
+@test "PostgreSQL under the preload (postmaster forks the backends): pgbench -i and a 30 s pgbench -c 8 from the kernel side without errors" {
 	[ -x /usr/local/bin/postgres ] && [ -x /usr/local/bin/initdb ] || skip "no PostgreSQL server in /usr/local/bin"
 	command -v pgbench >/dev/null || skip "pgbench is not installed (Debian: postgresql-client)"
 	id postgres >/dev/null 2>&1 || skip "no postgres user"
@@ -403,7 +403,7 @@ print(data.decode(), flush=True)
 		fail "initdb: $(tail -5 "$BATS_TEST_TMPDIR/initdb.log")"
 	echo "host all all 192.0.2.0/24 trust" >>"$PGROOT/data/pg_hba.conf"
 	local as_pg=${NOBODY_SH//--reuid=nobody --regid=nogroup/--reuid=postgres --regid=postgres}
-	_bg pg ip netns exec "$NS" timeout -k 3 120 sh -c "$as_pg" sh "$BATS_TEST_TMPDIR/tun" \
+	_bg pg ip netns exec "$NS" timeout -k 3 180 sh -c "$as_pg" sh "$BATS_TEST_TMPDIR/tun" \
 		env LD_PRELOAD="$PRELOAD" ASAN_OPTIONS="detect_leaks=0:log_path=$PGROOT/san" \
 		UBSAN_OPTIONS="print_stacktrace=1:log_path=$PGROOT/san" \
 		/usr/local/bin/postgres -D "$PGROOT/data" -c listen_addresses="$STACK_IP" \
@@ -415,7 +415,7 @@ print(data.decode(), flush=True)
 	tap_mark
 	run ker 60 pgbench -h "$STACK_IP" -U postgres -i -s 2 postgres
 	assert_success
-	run ker 60 pgbench -h "$STACK_IP" -U postgres -c 8 -T 10 postgres
+	run ker 60 pgbench -h "$STACK_IP" -U postgres -c 8 -T 30 postgres
 	echo "$output"
 	assert_success
 	assert_output --partial "number of failed transactions: 0"

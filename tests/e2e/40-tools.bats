@@ -203,5 +203,8 @@ print(socket.inet_ntoa(r[-4:]))' "$STACK_IP"
 	run dns_query
 	assert_success
 	assert_output 192.0.2.77
-	tap_assert_crossed 2 100
+	# The query (14 + 20 + 8 + 29 bytes at least) and its answer crossed the
+	# TAP; an ARP exchange may or may not come with them (the stack asks for
+	# the gateway at start, which teaches the kernel our address).
+	tap_assert_crossed 70 70
 }

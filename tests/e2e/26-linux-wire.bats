@@ -215,13 +215,15 @@ KENV=()
 	# large segments (one per 64 KB), pstack the TAP's (PSTACK_OFFLOAD=1),
 	# and each ACKs about once per large segment. Segments are counted in
 	# MSS (1448 bytes of data). Three kernel runs give its range, widened by
-	# half either way (0.012 to 0.020 ACKs per segment seen here).
+	# half either way (0.012 to 0.020 ACKs per segment seen here); pstack's
+	# median of three runs is held to it (a single run on a loaded machine
+	# spread as widely as the kernel's own runs do).
 	OFFLOAD=1
 	veth_up
-	local kind run d k lo=9 hi=0 r
-	for run in 1 2 3 pstack; do
+	local kind run d k lo=9 hi=0 r ps=""
+	for run in 1 2 3 p1 p2 p3; do
 		kind=kernel
-		[ "$run" = pstack ] && kind=pstack
+		[ "${run#p}" != "$run" ] && kind=pstack
 		server_run "bulk_$run" "$kind" $((5300 + ${#run})) drain send:$((8 * MiB))
 		d=$(($(shown "bulk_$run" "$kind" bytes_in) / 1448))
 		k=$(shown "bulk_$run" "$kind" acks_out)
@@ -231,10 +233,14 @@ KENV=()
 		if [ "$kind" = kernel ]; then
 			lo=$(awk -v a="$lo" -v b="$r" 'BEGIN { print (b < a) ? b : a }')
 			hi=$(awk -v a="$hi" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+		else
+			ps="$ps $r"
 		fi
 	done
+	r=$(printf '%s\n' $ps | sort -g | sed -n 2p)
+	echo "pstack's median: $r"
 	awk -v r="$r" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(r >= 0.5 * lo && r <= 1.5 * hi) }' ||
-		fail "pstack's $r ACKs per segment are outside the kernel's $lo to $hi (widened by half)"
+		fail "pstack's median $r ACKs per segment is outside the kernel's $lo to $hi (widened by half)"
 }
 
 @test "after a 100 ms handshake, lost data is resent after about 300 ms, as by the kernel (RFC 6298: the handshake's RTT sample)" {

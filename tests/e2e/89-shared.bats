@@ -254,15 +254,18 @@ s.close()
 	grep -q "accepted 192.0.2.1" "$(out jsrv)" || fail "the joiner's server did not see the kernel's address"
 }
 
-@test "PSTACK_STACK: the owner exits while a joiner listens; the keeper carries the stack, and a later joiner still joins it" {
+# owner_goes_joiner_stays SIGNAL: the owner of a stack a joiner listens on
+# ends of SIGNAL; what carries the stack on (a keeper forked by the exit
+# guard at SIGTERM, the stack process itself at SIGKILL) serves the joiners'
+# socket: a later joiner joins it and is echoed 2 MiB; once nobody holds a
+# relay it ends, and the socket's file with it.
+owner_goes_joiner_stays() {
 	make_data "$BATS_TEST_TMPDIR/in" $((2 * MiB))
 	PSTACK_STACK=shared PSTACK_LINGER_MS=2000 bg_pre own 60 "$PY" -c "$OWNER"
 	wait_log "$(out own)" '^up$'
 	PSTACK_STACK=shared bg_pre jsrv 60 "$PY" -c "$ECHO_SRV" 7300 "$BATS_TEST_TMPDIR/jsrv.data"
 	wait_log "$(out jsrv)" '^listening$'
-	# The owner goes (SIGTERM at its default action: the exit guard hands
-	# the stack to a keeper, the joiner's listener being a relay).
-	kill -TERM "$(stack_of own)"
+	kill "-$1" "$(stack_of own)"
 	bg_wait own 15
 	wait_until 10 "a pstack-keeper in the namespace" keeper_up
 	local keeper
@@ -275,33 +278,18 @@ s.close()
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
 	bg_wait jsrv 30
 	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/jsrv.data"
-	# Nobody holds a relay any more: the keeper ends (PSTACK_LINGER_MS
-	# after), and its socket goes with it.
 	pid_wait_gone "$keeper" 20 || fail "the keeper $keeper did not end"
 	[ ! -e "$(join_sock)" ] || fail "the joiners' socket outlived the keeper"
 }
 
+@test "PSTACK_STACK: the owner exits while a joiner listens; the keeper carries the stack, and a later joiner still joins it" {
+	# SIGTERM at its default action: the exit guard hands the stack to a
+	# keeper, the joiner's listener being a relay.
+	owner_goes_joiner_stays TERM
+}
+
 @test "PSTACK_STACK: the owner is killed by SIGKILL while a joiner listens; its stack process carries the stack, and a later joiner still joins it" {
-	make_data "$BATS_TEST_TMPDIR/in" $((2 * MiB))
-	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
-	wait_log "$(out own)" '^up$'
-	PSTACK_STACK=shared bg_pre jsrv 60 "$PY" -c "$ECHO_SRV" 7300 "$BATS_TEST_TMPDIR/jsrv.data"
-	wait_log "$(out jsrv)" '^listening$'
-	kill -KILL "$(stack_of own)"
-	bg_wait own 15
-	wait_until 10 "the stack process, a pstack-keeper now" keeper_up
-	local keeper
-	keeper=$(ns_keeper)
-	[ -S "$(join_sock)" ] || fail "the stack process does not serve the joiners' socket"
-	run env PSTACK_STACK=shared ip netns exec "$NS" timeout -k 3 60 \
-		env LD_PRELOAD="$PRELOAD" "$PY" -c "$ECHO_CLI" "$STACK_IP" 7300 "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
-	echo "$output"
-	assert_success
-	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/back"
-	bg_wait jsrv 30
-	assert_same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/jsrv.data"
-	pid_wait_gone "$keeper" 20 || fail "the stack process $keeper did not end"
-	[ ! -e "$(join_sock)" ] || fail "the joiners' socket outlived the stack process"
+	owner_goes_joiner_stays KILL
 }
 
 @test "PSTACK_STACK: another user naming root's stack is refused (EACCES, one line) and reads nothing" {

@@ -134,8 +134,10 @@ static void expose_gone(void *ctx)
 	struct shim_sock *k = ctx;
 
 	k->relay = NULL;
-	k->tcp = NULL;
-	k->udp = NULL;
+	/* Atomic: sock_free reads them without the lock (its check before it
+	 * takes the lock). */
+	__atomic_store_n(&k->tcp, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&k->udp, NULL, __ATOMIC_RELEASE);
 	k->share = NULL;    /* the relay's, gone with it */
 }
 

@@ -265,7 +265,10 @@ static void sock_free(struct shim_obj *o)
 {
 	struct shim_sock *k = (struct shim_sock *)o;
 
-	if (attached(k)) {
+	/* Without the lock: the relay of an exposed socket may clear tcp and
+	 * udp meanwhile (expose_gone, lock held, atomic stores); sock_detach,
+	 * under the lock, finds them as they are then. */
+	if (__atomic_load_n(&k->tcp, __ATOMIC_ACQUIRE) || __atomic_load_n(&k->udp, __ATOMIC_ACQUIRE)) {
 		shim_lock();
 		sock_detach(k);
 		shim_unlock();

@@ -403,6 +403,21 @@ void shim_join_settle(struct shim_sock *k)
 	(void)join_settle(k, 0);
 }
 
+/* A blocking connect's end: the owner's answer awaited (join_settle), then
+ * how it went, taken once (0, or the error). */
+static int join_connect_wait(struct shim_sock *k)
+{
+	int r = join_settle(k, -1);
+
+	if (r == 0) {
+		shim_lock();
+		r = k->ss == SHIM_SS_CONNECTED ? 0 : k->err;
+		k->err = 0;
+		shim_unlock();
+	}
+	return r;
+}
+
 int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep)
 {
 	struct ctl_join_req q;
@@ -443,14 +458,7 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 	nonblock = fl >= 0 ? (fl & O_NONBLOCK) != 0 : nonblock;
 	if (r == -EALREADY && !nonblock) {
 		/* Linux: a blocking connect() again waits for the first. */
-		r = join_settle(k, -1);
-		if (r == 0) {
-			shim_lock();
-			r = k->ss == SHIM_SS_CONNECTED ? 0 : k->err;
-			k->err = 0;
-			shim_unlock();
-		}
-		return r;
+		return join_connect_wait(k);
 	}
 	if (r)
 		return r;
@@ -485,14 +493,7 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 	sv[0] = -1;
 	if (nonblock)
 		return -EINPROGRESS;
-	r = join_settle(k, -1);
-	if (r == 0) {
-		shim_lock();
-		r = k->ss == SHIM_SS_CONNECTED ? 0 : k->err;
-		k->err = 0;
-		shim_unlock();
-	}
-	return r;
+	return join_connect_wait(k);
 fail:
 	c = atomic_exchange(&k->join_fd, -1);
 	if (c >= 0)

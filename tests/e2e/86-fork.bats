@@ -751,14 +751,13 @@ int main(int argc, char **argv)
 }
 '
 
-@test "children made with _Fork() and clone() (no CLONE_VM) use an inherited stack socket as the kernel's: names, and data in order with the parent" {
-	printf '%s' "$BAREFORK_C" >"$BATS_TEST_TMPDIR/barefork.c"
-	gcc -O2 -o "$BATS_TEST_TMPDIR/barefork" "$BATS_TEST_TMPDIR/barefork.c"
-	bg_ker srv 30 "$PY" -c '
+# TWO_STREAMS_SRV HOST PORT: accepts two connections, one after the other,
+# and prints what each sent (to its end), one line per connection.
+TWO_STREAMS_SRV='
 import socket, sys
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((sys.argv[1], 9101))
+l.bind((sys.argv[1], int(sys.argv[2])))
 l.listen(2)
 print("listening", flush=True)
 for i in range(2):
@@ -770,7 +769,12 @@ for i in range(2):
             break
         data += b
     print(data.decode(), flush=True)
-' "$HOST_IP"
+'
+
+@test "children made with _Fork() and clone() (no CLONE_VM) use an inherited stack socket as the kernel's: names, and data in order with the parent" {
+	printf '%s' "$BAREFORK_C" >"$BATS_TEST_TMPDIR/barefork.c"
+	gcc -O2 -o "$BATS_TEST_TMPDIR/barefork" "$BATS_TEST_TMPDIR/barefork.c"
+	bg_ker srv 30 "$PY" -c "$TWO_STREAMS_SRV" "$HOST_IP" 9101
 	wait_log "$(out srv)" listening
 	# The kernel, then pstack: the same program, the same stream.
 	run ker 20 "$BATS_TEST_TMPDIR/barefork" "$HOST_IP" 9101
@@ -796,23 +800,7 @@ sys.exit(r1 or r2)
 '
 
 @test "Python subprocess (vfork) children write into a socket passed as stdout and with pass_fds, in order with the parent, as on the kernel" {
-	bg_ker srv 30 "$PY" -c '
-import socket, sys
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((sys.argv[1], 9102))
-l.listen(2)
-print("listening", flush=True)
-for i in range(2):
-    c, _ = l.accept()
-    data = b""
-    while True:
-        b = c.recv(100)
-        if not b:
-            break
-        data += b
-    print(data.decode(), flush=True)
-' "$HOST_IP"
+	bg_ker srv 30 "$PY" -c "$TWO_STREAMS_SRV" "$HOST_IP" 9102
 	wait_log "$(out srv)" listening
 	run ker 20 "$PY" -c "$SUBPROC_PY" "$HOST_IP" 9102
 	assert_success

@@ -948,6 +948,7 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 	rdl_splice_head(&ep->ready, &scan);
 	while (count < max && !rdl_empty(&scan)) {
 		struct shim_epitem *it = rdl_item(scan.next);
+		struct epoll_event e;
 		unsigned bits;
 
 		rdl_del(&it->rdl);
@@ -956,19 +957,16 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 		bits = shim_sock_poll_user(it->k) & (it->ev.events | EPOLLERR | EPOLLHUP) & ~(unsigned)POLLNVAL;
 		if (!bits)
 			continue;
-		{
-			struct epoll_event e = { .events = bits, .data = it->ev.data };
-
-			if (shim_copy(&out[count], &e, sizeof(e))) {
-				rdl_add_after(&scan, &it->rdl);
-				*fault = true;
-				break;
-			}
+		e = (struct epoll_event){ .events = bits, .data = it->ev.data };
+		if (shim_copy(&out[count], &e, sizeof(e))) {
+			rdl_add_after(&scan, &it->rdl);
+			*fault = true;
+			break;
 		}
 		count++;
 		if (it->ev.events & EPOLLONESHOT)
 			it->fired = true;
-		else if (!(it->ev.events & EPOLLET))
+		else if (!(it->ev.events & EPOLLET) && !it->rdl.next)
 			rdl_add_after(ep->ready.prev, &it->rdl);
 	}
 	/* What the scan did not reach goes back ahead of what it kept

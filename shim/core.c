@@ -499,11 +499,7 @@ void shim_wq_wake(struct shim_waiter *head)
 		if (w->kind == SHIM_W_THREAD) {
 			wake_queue(w->efd);
 		} else {
-			struct shim_epitem *it = w->item;
-
-			it->dirty = true;
-			for (struct shim_waiter *t = it->ep->wq.next; t != &it->ep->wq; t = t->next)
-				wake_queue(t->efd);
+			shim_epoll_item_wake(w->item);
 		}
 	}
 }

@@ -167,15 +167,23 @@ enum {
 	SHIM_CM_TSING_NEW = 1u << 7,    /* SO_TIMESTAMPING set with the _NEW option */
 };
 
+/* A link of an epoll's ready list (circular, with a dummy head). */
+struct shim_eplink {
+	struct shim_eplink *prev, *next;
+};
+
 /* Under the stack lock, like everything it points to. */
 struct shim_epitem {
 	struct shim_waiter w;       /* on the socket's wait list */
 	struct shim_epitem *prev, *next;  /* on the epoll's item list */
+	/* On the epoll's ready list (next NULL: not on it). Linux's rdllink:
+	 * the socket's wake-up puts it there; epoll_wait polls only what is
+	 * there, and keeps a level-triggered item that it reported. */
+	struct shim_eplink rdl;
 	struct shim_epoll *ep;
 	struct shim_sock *k;        /* no reference: the socket's last close removes the item */
 	int fd;
 	struct epoll_event ev;
-	bool dirty;                 /* readiness may have changed */
 	bool fired;                 /* EPOLLONESHOT reported: disabled until MOD */
 };
 
@@ -183,6 +191,10 @@ struct shim_epoll {
 	struct shim_obj obj;
 	int epfd;
 	struct shim_epitem items;   /* list head (under the stack lock) */
+	/* The items that may be ready, oldest first (Linux's rdllist; under
+	 * the stack lock): woken since they were last polled, added or
+	 * modified, or level-triggered and ready when last reported. */
+	struct shim_eplink ready;
 	struct shim_waiter wq;      /* threads in epoll_wait (under the stack lock) */
 	/* The kernel's epoll behind epfd may hold registrations (kernel fds,
 	 * exposed or released sockets): its wait is asked too. Set once, never
@@ -371,6 +383,10 @@ struct shim_epitem *shim_epoll_take_sock(struct shim_sock *k);
 /* No lock held: the socket (now the kernel's, as fd) is registered in the
  * kernel's epoll of each item taken, which are freed. */
 void shim_epoll_to_kernel(struct shim_epitem *taken, int fd);
+/* Stack lock held: its socket woke its waiters (shim_wq_wake): the item
+ * goes on its epoll's ready list and the threads in its epoll_wait are
+ * woken (Linux's ep_poll_callback). */
+void shim_epoll_item_wake(struct shim_epitem *it);
 
 /* ---- iface.c ---- */
 /* The interface ioctls iface.c serves on a stack socket. */

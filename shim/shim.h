@@ -247,6 +247,9 @@ void shim_reset_for_test(void);
  * many threads wait in epoll_wait on epoll fd fd (so a test can tell that a
  * thread is blocked, without sleeping). */
 int shim_test_waiters(int fd);
+/* Unit tests: how many items are on epoll fd epfd's ready list (those its
+ * next epoll_wait polls), or -EBADF when the shim has no object for it. */
+int shim_test_epoll_ready(int epfd);
 
 /* Cheap check for the wrappers' fast path (one or two atomic loads). */
 bool shim_owns(int fd);

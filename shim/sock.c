@@ -934,6 +934,10 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 		k->bound = tcp_bind(c, &ep, bind_flags(k)) == 0;
 	}
 	k->ss = SHIM_SS_UNCONNECTED;
+	/* Linux's tcp_disconnect ends with sk_error_report: the new state
+	 * (writable, hung up, the error) reaches poll and epoll waiters, whose
+	 * ready lists learn of readiness only from wake-ups (shim/poll.c). */
+	shim_wq_wake(&k->wq);
 	return 0;
 }
 

@@ -888,6 +888,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		break;
 	case TCP_OPT_SNDBUF:
 		c->sndq.limit = buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
+		tcp_wake(c);        /* more room: writers re-check (Linux's sk_write_space) */
 		break;
 	case TCP_OPT_RCVBUF:
 		c->rcvq.limit = buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);

@@ -50,6 +50,7 @@ struct stack;
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
+#define TCP_SNDBUF_QUEUE_FLOOR (256u << 10) /* tcp_sndbuf_expand: the least a queue-bound send buffer keeps */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */

@@ -290,7 +290,7 @@ void tcp_ring_fit(struct tcp_ring *r)
 
 	while (ncap < r->limit)
 		ncap *= 2;
-	if (r->cap <= 2 * ncap || r->len > ncap || ncap < r->min)
+	if (r->cap <= ncap || r->len > ncap || ncap < r->min)
 		return;
 	nb = malloc(ncap);
 	if (!nb)

@@ -292,9 +292,11 @@ static void test_wmem_grows_without_a_queue(void **state)
 }
 
 /* A round trip twenty times the least one is mostly queue: the buffer
- * stops at TCP_SNDBUF_QUEUE_FLOOR however far the window grows; when a
- * queue builds after the buffer grew, it comes down, and its allocation
- * with it. */
+ * stops at a share of TCP_SNDBUF_QUEUE_SHARE however far the window grows
+ * (all of it for one sender; a quarter, or what the path needs, with
+ * three others);
+ * when a queue builds after the buffer grew, it comes down, and its
+ * allocation with it. */
 static void test_wmem_queue_bound(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -305,22 +307,35 @@ static void test_wmem_queue_bound(void **state)
 	t->h->s->cfg.tcp_wmem[1] = 16384;
 	t->h->s->cfg.tcp_wmem[2] = 4 << 20;
 	c = connect_after(t, 50);
-	bulk_rounds(t, c, 12, 1000);
-	assert_true(c->cc.cwnd > TCP_SNDBUF_QUEUE_FLOOR);
+	bulk_rounds(t, c, 14, 1000);
+	assert_true(c->cc.cwnd > TCP_SNDBUF_QUEUE_SHARE);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
-	assert_int_equal(v, (int)TCP_SNDBUF_QUEUE_FLOOR);
+	assert_int_equal(v, (int)TCP_SNDBUF_QUEUE_SHARE);
+	assert_int_equal(t->h->s->tcp->queue_bound, 1);
+	/* three other senders in the same state: a quarter of the share, or
+	 * what the path needs (two of cwnd * min_rtt / srtt, to a power of
+	 * two): it comes down from the whole share */
+	t->h->s->tcp->queue_bound += 3;
+	bulk_rounds(t, c, 2, 1000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_true((uint64_t)v < 8ull * c->cc.cwnd * c->min_rtt / c->srtt || v == (int)TCP_SNDBUF_QUEUE_FLOOR);
+	assert_true(v >= (int)TCP_SNDBUF_QUEUE_FLOOR && v < (int)TCP_SNDBUF_QUEUE_SHARE);
+	assert_true(c->sndq.cap <= c->sndq.limit);
+	t->h->s->tcp->queue_bound -= 3;
 	h_drain_tx(t->h);
 	ts_abort(t, c);
+	assert_int_equal(t->h->s->tcp->queue_bound, 0);
 	ts_new_peer(t);
 
 	c = connect_after(t, 1000);
-	bulk_rounds(t, c, 10, 1000);
+	bulk_rounds(t, c, 12, 1000);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
-	assert_true(v > 2 * (int)TCP_SNDBUF_QUEUE_FLOOR);
+	assert_int_equal(v, 4 << 20);
 	/* the round trip grows to 40 ms: the window is mostly queue now */
 	bulk_rounds(t, c, 20, 40000);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
 	assert_true((uint64_t)v < 2ull * c->cc.cwnd);
+	assert_true(v < 4 << 20);
 	assert_true(c->sndq.cap <= 2 * c->sndq.limit);
 	h_drain_tx(t->h);
 	ts_abort(t, c);

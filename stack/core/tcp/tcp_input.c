@@ -550,6 +550,7 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	c->rto_at = c->persist_at = c->keep_at = c->delack_at = STACK_NEVER;
 	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps
 	 * no buffers (many of them pile up on a busy server that closes first). */
+	tcp_set_queue_bound(c, false);
 	tcp_ring_free(&c->sndq);
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);

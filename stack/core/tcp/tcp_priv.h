@@ -50,6 +50,8 @@ struct stack;
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
+#define TCP_SNDBUF_QUEUE_FLOOR (256u << 10) /* tcp_sndbuf_expand: the least a queue-bound send buffer keeps */
+#define TCP_SNDBUF_QUEUE_SHARE (1u << 20)   /* ... and what queue-bound senders share above that */
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
@@ -223,6 +225,7 @@ struct tcp_conn {
 	struct tcp_conn *tmr_due_next;      /* in the running pass's list of due connections */
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
+	bool queue_bound;                   /* counted in tcp->queue_bound (tcp_sndbuf_expand) */
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
@@ -296,6 +299,9 @@ struct tcp_table {
 	/* Connections owing an ACK for frames of the current receive batch
 	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
+	/* Connections with data queued whose window is mostly queue: their
+	 * send buffers share TCP_SNDBUF_QUEUE_SHARE (tcp_sndbuf_expand). */
+	unsigned queue_bound;
 	size_t live;
 	uint64_t challenge_sec;             /* second of the current challenge-ACK budget, + 1 (0: none) */
 	uint32_t challenge_count;           /* challenge ACKs left in it */
@@ -343,6 +349,9 @@ void tcp_sync_mss(struct tcp_conn *c);
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 /* Send buffer autotuning (Linux's tcp_sndbuf_expand), up to tcp_wmem[2]. */
 void tcp_sndbuf_expand(struct tcp_conn *c);
+/* Counts c among the connections whose send buffers share
+ * TCP_SNDBUF_QUEUE_SHARE, or not (false when its send queue goes). */
+void tcp_set_queue_bound(struct tcp_conn *c, bool on);
 void tcp_ofo_purge(struct tcp_conn *c);
 
 /* ---- tcp_input.c ---- */

@@ -282,3 +282,24 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 	r->cap = r->head = 0;
 	ring_recharge(r, old);
 }
+
+void tcp_ring_fit(struct tcp_ring *r)
+{
+	size_t ncap = TCP_RING_MIN, old;
+	uint8_t *nb;
+
+	while (ncap < r->limit)
+		ncap *= 2;
+	if (r->cap <= ncap || r->len > ncap || ncap < r->min)
+		return;
+	nb = malloc(ncap);
+	if (!nb)
+		return;
+	old = ring_charged(r);
+	tcp_ring_peek(r, 0, nb, r->len);
+	free(r->buf);
+	r->buf = nb;
+	r->cap = ncap;
+	r->head = 0;
+	ring_recharge(r, old);
+}

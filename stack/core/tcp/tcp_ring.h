@@ -89,5 +89,8 @@ void tcp_ring_reserve(struct tcp_ring *r, size_t bytes);
 /* Gives an empty ring's allocation back to the budget when it is under
  * pressure and the ring holds more than the minimum (Linux's sk_mem_reclaim). */
 void tcp_ring_reclaim(struct tcp_ring *r);
+/* Brings an allocation larger than the limit down to it (the power of two
+ * at or above it), once the bytes held fit; keeps the data in order. */
+void tcp_ring_fit(struct tcp_ring *r);
 
 #endif

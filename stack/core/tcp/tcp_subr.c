@@ -308,6 +308,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	inpcb_bind_remove(&c->pcb);
 	inpcb_listen_remove(&t->pcbs, &c->pcb);
 	conn_unlink(c);
+	tcp_set_queue_bound(c, false);
 	tcp_ring_free(&c->sndq);
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
@@ -354,6 +355,7 @@ bool tcp_done(struct tcp_conn *c)
 	c->rd_shut = c->wr_shut = true;
 	tcp_ofo_purge(c);
 	tcp_errq_done(c);
+	tcp_set_queue_bound(c, false);
 	tcp_ring_free(&c->sndq);
 	if (!c->rcvq.len)
 		tcp_ring_free(&c->rcvq);
@@ -432,10 +434,64 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
  * default), or while the congestion window is full (tcp_should_expand_sndbuf()).
  * Deviation: Linux counts the buffers' overhead too (a segment costs
  * several times its payload); the ring holds payload only.
+ *
+ * Deviation, a window that is mostly queue: when the smoothed RTT is more
+ * than twice the connection's least (min_rtt), the window holds more than
+ * the path (cwnd * min_rtt / srtt is the part of it that is not waiting in
+ * a queue: the delivery rate times the RTT without the queue, BBR's
+ * bandwidth-delay product). Two windows of that only feed the queue: the
+ * buffer is sized on twice that part instead (never more than Linux's two
+ * windows), and comes down to it, allocation included. It keeps at least
+ * an equal share of TCP_SNDBUF_QUEUE_SHARE among the connections in that
+ * state with data queued, and at least TCP_SNDBUF_QUEUE_FLOOR. On a TAP
+ * the queue is the peer kernel's backlog, filled by our own sending:
+ * iperf3 -P 4 grew four 1 MiB rings (cwnd ~800 segments, srtt ~1 ms for a
+ * min_rtt under 0.1 ms) whose copies missed the caches (the copy into the
+ * rings was 18% of the sender's CPU); at 256 KiB each it sent 1.6x the
+ * bytes for 0.56x the CPU per GB. One stream alone keeps its 1 MiB (a
+ * smaller buffer drained whenever the sender lost its CPU). Where no
+ * queue of our own builds (srtt near min_rtt, as on most paths and in
+ * packetdrill scripts), the rule changes nothing.
  */
+void tcp_set_queue_bound(struct tcp_conn *c, bool on)
+{
+	if (c->queue_bound == on)
+		return;
+	c->queue_bound = on;
+	if (on)
+		c->s->tcp->queue_bound++;
+	else
+		c->s->tcp->queue_bound--;
+}
+
+static uint64_t sndbuf_want(struct tcp_conn *c, bool *queue_bound)
+{
+	uint64_t win = c->cc.cwnd > 10u * c->mss ? c->cc.cwnd : 10u * c->mss;
+
+	*queue_bound = c->min_rtt && c->srtt > 2ull * c->min_rtt;
+	tcp_set_queue_bound(c, *queue_bound && c->sndq.len > 0);
+	if (*queue_bound) {
+		uint64_t path = 2 * win * c->min_rtt / c->srtt;        /* < win */
+		uint64_t share = TCP_SNDBUF_QUEUE_SHARE / (c->s->tcp->queue_bound ? c->s->tcp->queue_bound : 1);
+		uint64_t want = TCP_SNDBUF_QUEUE_FLOOR;
+
+		/* Rounded up to a power of two: a size that does not move
+		 * with every RTT sample (each move of the allocation copies). */
+		while (want < 2 * path)
+			want *= 2;
+		if (want < share)
+			want = share;
+		if (want < 2 * win)
+			return want;
+		*queue_bound = false;
+	}
+	return 2 * win;
+}
+
 void tcp_sndbuf_expand(struct tcp_conn *c)
 {
-	uint64_t want = 2ull * (c->cc.cwnd > 10u * c->mss ? c->cc.cwnd : 10u * c->mss);
+	bool queue_bound;
+	uint64_t want;
 	tcp_seq end = tcp_snd_end(c);
 	uint64_t unsent = seq_gt(end, c->snd_max) ? end - c->snd_max : 0;
 
@@ -447,11 +503,23 @@ void tcp_sndbuf_expand(struct tcp_conn *c)
 	 * its buffer. Without these every ACK grew the buffer, and 1000
 	 * connections whose data waited their turn each grew theirs to two
 	 * windows of a few hundred KiB that they never used. */
-	if (c->opt.sndbuf >= 0 || tcp_mem_above_low(&c->s->tcp->mem) || tcp_pipe(c) + unsent >= c->cc.cwnd ||
-	    c->in_txq)
+	if (c->opt.sndbuf >= 0) {
+		tcp_set_queue_bound(c, false);
 		return;
+	}
+	want = sndbuf_want(c, &queue_bound);
 	if (want > c->s->cfg.tcp_wmem[2])
 		want = c->s->cfg.tcp_wmem[2];
+	if (queue_bound && want < c->sndq.limit) {
+		/* Comes down (the bytes already held stay: POLLOUT waits until
+		 * they are below it), and the allocation with it once the bytes
+		 * held fit: a smaller ring stays in the caches. */
+		c->sndq.limit = (size_t)want;
+	}
+	if (c->sndq.cap > c->sndq.limit)
+		tcp_ring_fit(&c->sndq);
+	if (tcp_mem_above_low(&c->s->tcp->mem) || tcp_pipe(c) + unsent >= c->cc.cwnd || c->in_txq)
+		return;
 	if (want > c->sndq.limit)
 		c->sndq.limit = (size_t)want;
 }

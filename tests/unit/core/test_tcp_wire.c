@@ -224,6 +224,124 @@ static void test_wmem_no_growth_above_half_budget(void **state)
 	ts_free(t);
 }
 
+/* Sends what the buffer takes, and after rtt_us ACKs each segment that
+ * went out, echoing its timestamp (a receiver that does not delay its
+ * ACKs); rounds times. */
+static void bulk_rounds(struct tscript *t, struct tcp_conn *c, int rounds, uint64_t rtt_us)
+{
+	static unsigned ends[4096], vals[4096];
+	char line[512], ack[200];
+
+	for (int i = 0; i < rounds; i++) {
+		unsigned n = 0;
+
+		(void)tcp_send(c, big, sizeof(big), t->h->now);
+		ts_advance_us(t, rtt_us);
+		while (ts_next(t, line, sizeof(line))) {
+			unsigned a = 0, b = 0, val = 0;
+			const char *ts = strstr(line, "TS val ");
+
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+			assert_non_null(ts);
+			assert_int_equal(sscanf(ts, "TS val %u", &val), 1);
+			assert_true(n < 4096);
+			ends[n] = b;
+			vals[n++] = val;
+		}
+		for (unsigned k = 0; k < n; k++) {
+			snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr %u>", ends[k],
+				 vals[k]);
+			ts_inject(t, ack);
+		}
+	}
+}
+
+/* A connection whose handshake took rtt_us (the SYN-ACK comes after it). */
+static struct tcp_conn *connect_after(struct tscript *t, uint64_t rtt_us)
+{
+	struct tcp_conn *c = open_active(t);
+
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_us(t, rtt_us);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 12>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* Where the round trip stays what the handshake measured, the buffer grows
+ * as Linux's does: two windows, past TCP_SNDBUF_QUEUE_FLOOR, up to
+ * tcp_wmem[2]. */
+static void test_wmem_grows_without_a_queue(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_wmem[1] = 16384;
+	t->h->s->cfg.tcp_wmem[2] = 4 << 20;
+	c = connect_after(t, 1000);
+	bulk_rounds(t, c, 10, 1000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_true(v > (int)TCP_SNDBUF_QUEUE_FLOOR);
+	assert_true((uint64_t)v >= 2ull * c->cc.cwnd || v == 4 << 20);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* A round trip twenty times the least one is mostly queue: the buffer
+ * stops at a share of TCP_SNDBUF_QUEUE_SHARE however far the window grows
+ * (all of it for one sender; a quarter, or what the path needs, with
+ * three others);
+ * when a queue builds after the buffer grew, it comes down, and its
+ * allocation with it. */
+static void test_wmem_queue_bound(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_wmem[1] = 16384;
+	t->h->s->cfg.tcp_wmem[2] = 4 << 20;
+	c = connect_after(t, 50);
+	bulk_rounds(t, c, 14, 1000);
+	assert_true(c->cc.cwnd > TCP_SNDBUF_QUEUE_SHARE);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, (int)TCP_SNDBUF_QUEUE_SHARE);
+	assert_int_equal(t->h->s->tcp->queue_bound, 1);
+	/* three other senders in the same state: a quarter of the share, or
+	 * what the path needs (two of cwnd * min_rtt / srtt, to a power of
+	 * two): it comes down from the whole share */
+	t->h->s->tcp->queue_bound += 3;
+	bulk_rounds(t, c, 2, 1000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_true((uint64_t)v < 8ull * c->cc.cwnd * c->min_rtt / c->srtt || v == (int)TCP_SNDBUF_QUEUE_FLOOR);
+	assert_true(v >= (int)TCP_SNDBUF_QUEUE_FLOOR && v < (int)TCP_SNDBUF_QUEUE_SHARE);
+	assert_true(c->sndq.cap <= c->sndq.limit);
+	t->h->s->tcp->queue_bound -= 3;
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	assert_int_equal(t->h->s->tcp->queue_bound, 0);
+	ts_new_peer(t);
+
+	c = connect_after(t, 1000);
+	bulk_rounds(t, c, 12, 1000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 4 << 20);
+	/* the round trip grows to 40 ms: the window is mostly queue now */
+	bulk_rounds(t, c, 20, 40000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_true((uint64_t)v < 2ull * c->cc.cwnd);
+	assert_true(v < 4 << 20);
+	assert_true(c->sndq.cap <= 2 * c->sndq.limit);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* tcp_rmem[0]: what a receive buffer may always hold, whatever the
  * stack-wide budget says (PSTACK_TCP_MEM). */
 static void test_rmem_min_guaranteed(void **state)
@@ -989,6 +1107,8 @@ int main(void)
 		cmocka_unit_test(test_rmem_max_bounds_autotuning),
 		cmocka_unit_test(test_wmem_autotuning),
 		cmocka_unit_test(test_wmem_no_growth_above_half_budget),
+		cmocka_unit_test(test_wmem_grows_without_a_queue),
+		cmocka_unit_test(test_wmem_queue_bound),
 		cmocka_unit_test(test_rmem_min_guaranteed),
 		cmocka_unit_test(test_psh_at_end_of_each_write_buffer),
 		cmocka_unit_test(test_psh_forced_in_a_long_write),

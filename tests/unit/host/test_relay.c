@@ -177,7 +177,7 @@ static void test_bytes_both_ways_then_fins(void **state)
 	enum { N = 3 * 1024 * 1024 };
 	static uint8_t out[N], got[N];
 	size_t sent = 0, recvd = 0, app_sent = 0, b_got = 0;
-	bool eof = false, b_eof = false;
+	bool eof = false, b_eof = false, app_shut = false;
 	struct pair p;
 
 	(void)state;
@@ -199,11 +199,19 @@ static void test_bytes_both_ways_then_fins(void **state)
 
 			if (w > 0)
 				app_sent += (size_t)w;
-			if (app_sent == N)
-				assert_int_equal(shutdown(p.app, SHUT_WR), 0);
 		}
 		round_trip(&p);
 		recvd = app_read(&p, got, recvd, N, &eof);
+		if (app_sent == N && eof && !app_shut) {
+			/* The connection's FIN is in and one way is still open:
+			 * the relay stays. (Once the program has shut its way
+			 * too, the pair's end is shut both ways, which poll()
+			 * cannot tell from a close: POLLHUP either way; the relay
+			 * lets the connection go then, both ways being done.) */
+			assert_int_equal(p.gone, 0);
+			assert_int_equal(shutdown(p.app, SHUT_WR), 0);
+			app_shut = true;
+		}
 		while (!b_eof) {
 			static uint8_t buf[65536];
 
@@ -222,7 +230,6 @@ static void test_bytes_both_ways_then_fins(void **state)
 	assert_int_equal(recvd, N);
 	assert_int_equal(b_got, N);
 	assert_memory_equal(got, out, N);
-	assert_int_equal(p.gone, 0);    /* both ways done, the program's end still open */
 	close(p.app);
 	p.app = -1;
 	rounds(&p, 20);

@@ -18,8 +18,8 @@ struct shim_fmap;
  * (0 <= off < st->st_size): the bytes at the address returned, *len of them
  * (at least 1, at most want and what is left of the file as st says), to be
  * handed back with shim_fmap_put(*m). NULL when the file cannot be mapped
- * (its file system does not map, the fd is not readable, no memory): the
- * caller reads it instead. Views are kept for the next call on the same file
+ * (its file system does not map, the fd is not readable, no memory), or
+ * when want is small and no view is kept: the caller reads it instead. Views are kept for the next call on the same file
  * (its device, inode, size and modification time). The memory is the file's
  * page cache: a file cut shorter meanwhile faults (SIGBUS) past its new end,
  * so it is read only through shim_copy (the stack's copy), which gives

@@ -2651,9 +2651,8 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
  * that cannot be mapped (pipes, sockets, devices, procfs), and what a
  * mapping could not give. pos: the file offset to read at (pread), moved by
  * what was sent; NULL: the file position (read, moved back by what the
- * socket did not take). *total grows by what was sent; an error is the
- * answer only when nothing was sent before it (-1 in *total's place: the
- * caller's 0).
+ * socket did not take). *total grows by what was sent; 0, or an error
+ * when nothing was sent (*total 0: the error is the call's answer).
  */
 static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *pos, size_t count,
 			     size_t *total)
@@ -2729,7 +2728,7 @@ static ssize_t sendfile_mapped(struct shim_sock *k, int out_fd, int in_fd, const
 		struct sock_iov v;
 		ssize_t s;
 
-		if ((off_t)left > st->st_size - *pos)
+		if (left > (size_t)(st->st_size - *pos))
 			left = (size_t)(st->st_size - *pos);
 		p = shim_fmap_get(in_fd, st, *pos, left, &len, &m);
 		if (!p)

@@ -258,80 +258,117 @@ static void test_offsets_nonblocking(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* sendfile of count bytes (from *off, or the file position when off is
+ * NULL) on non-blocking fd, the peer taking and ACKing as it goes, until
+ * count went or a call says 0 (the end); what went, all of it at the peer
+ * (got, *have) on return. */
+static size_t send_all(int fd, int file, off_t *off, size_t count, uint8_t *got, size_t cap, size_t *have)
+{
+	size_t sent = 0, start = *have;
+
+	for (int i = 0; i < 10000 && sent < count; i++) {
+		ssize_t n = shim_sendfile(fd, file, off, count - sent);
+
+		if (n == 0)
+			break;
+		if (n != -EAGAIN) {
+			assert_true(n > 0);
+			sent += (size_t)n;
+		}
+		take_and_ack(got, cap, have);
+	}
+	take_all(got, cap, have, start + sent);
+	return sent;
+}
+
 /* Without an offset: the file position, moved by what was sent; 0 at the
  * end (position unchanged); an offset past the end: 0; a negative one:
- * EINVAL; a file not open for reading (O_WRONLY, O_PATH): EBADF. */
+ * EINVAL; a file not open for reading (O_WRONLY, O_PATH): EBADF. A large
+ * file (mapped) and a small one (read: FMAP_MIN). */
 static void test_position_and_errors(void **state)
 {
-	uint8_t got[8192];
-	int fd, file = make_file(5000, 2), wr, path_fd;
+	enum { SIZE = 300000 };
+	uint8_t *got = malloc(SIZE + 8192);
+	int fd, file = make_file(SIZE, 2), small = make_file(5000, 7), wr, path_fd;
 	char name[64];
 	size_t have = 0;
 	off_t off;
 
 	(void)state;
-	fd = tcp_connected(true);
+	assert_non_null(got);
+	fd = tcp_connected(false);
 	assert_int_equal(lseek(file, 700, SEEK_SET), 700);
-	assert_int_equal(shim_sendfile(fd, file, NULL, 3000), 3000);
-	assert_int_equal(lseek(file, 0, SEEK_CUR), 3700);
-	assert_int_equal(shim_sendfile(fd, file, NULL, 3000), 1300);
-	assert_int_equal(lseek(file, 0, SEEK_CUR), 5000);
+	assert_int_equal(send_all(fd, file, NULL, 200000, got, SIZE + 8192, &have), 200000);
+	assert_int_equal(lseek(file, 0, SEEK_CUR), 200700);
+	assert_int_equal(send_all(fd, file, NULL, 200000, got, SIZE + 8192, &have), SIZE - 200700);
+	assert_int_equal(lseek(file, 0, SEEK_CUR), SIZE);
 	assert_int_equal(shim_sendfile(fd, file, NULL, 3000), 0);
-	assert_int_equal(lseek(file, 0, SEEK_CUR), 5000);
-	take_all(got, sizeof(got), &have, 4300);
+	assert_int_equal(lseek(file, 0, SEEK_CUR), SIZE);
 	check_pattern(got, have, 700, 2);
-	off = 6000;
+	/* The small file, its bytes read and sent as before. */
+	assert_int_equal(have, SIZE - 700);
+	assert_int_equal(lseek(small, 700, SEEK_SET), 700);
+	assert_int_equal(shim_sendfile(fd, small, NULL, 3000), 3000);
+	assert_int_equal(lseek(small, 0, SEEK_CUR), 3700);
+	assert_int_equal(shim_sendfile(fd, small, NULL, 3000), 1300);
+	assert_int_equal(lseek(small, 0, SEEK_CUR), 5000);
+	assert_int_equal(shim_sendfile(fd, small, NULL, 3000), 0);
+	assert_int_equal(lseek(small, 0, SEEK_CUR), 5000);
+	take_all(got, SIZE + 8192, &have, SIZE - 700 + 4300);
+	check_pattern(got + SIZE - 700, 4300, 700, 7);
+	off = SIZE + 1000;
 	assert_int_equal(shim_sendfile(fd, file, &off, 10), 0);
-	assert_int_equal(off, 6000);
+	assert_int_equal(off, SIZE + 1000);
 	off = -1;
-	assert_int_equal(shim_sendfile(fd, file, &off, 10), -EINVAL);
+	assert_int_equal(shim_sendfile(fd, file, &off, 100000), -EINVAL);
 	snprintf(name, sizeof(name), "/proc/self/fd/%d", file);
 	wr = open(name, O_WRONLY);
 	assert_true(wr >= 0);
 	off = 0;
-	assert_int_equal(shim_sendfile(fd, wr, &off, 10), -EBADF);
+	assert_int_equal(shim_sendfile(fd, wr, &off, 100000), -EBADF);
 	path_fd = open(name, O_PATH);
 	assert_true(path_fd >= 0);
-	assert_int_equal(shim_sendfile(fd, path_fd, &off, 10), -EBADF);
+	assert_int_equal(shim_sendfile(fd, path_fd, &off, 100000), -EBADF);
 	assert_int_equal(off, 0);
 	close(wr);
 	close(path_fd);
+	close(small);
 	close(file);
+	free(got);
 	assert_int_equal(shim_close(fd), 0);
 }
 
-/* A file rewritten between two calls (another size, then the same size
- * with other bytes): the second call sends what the file holds now. */
+/* A file rewritten between two calls (longer, then the same size with
+ * other bytes): each call sends what the file holds then. */
 static void test_file_changes(void **state)
 {
-	uint8_t got[65536];
-	int fd, file = make_file(20000, 3);
+	enum { SIZE = 200000, LONGER = 300000 };
+	uint8_t *got = malloc(3 * LONGER), *b = malloc(LONGER);
+	int fd, file = make_file(SIZE, 3);
 	size_t have = 0;
-	uint8_t *b = malloc(30000);
 	off_t off = 0;
 
 	(void)state;
+	assert_non_null(got);
 	assert_non_null(b);
-	fd = tcp_connected(true);
-	assert_int_equal(shim_sendfile(fd, file, &off, 10000), 10000);
-	take_all(got, sizeof(got), &have, 10000);
-	check_pattern(got, 10000, 0, 3);
+	fd = tcp_connected(false);
+	assert_int_equal(send_all(fd, file, &off, 100000, got, 3 * LONGER, &have), 100000);
+	check_pattern(got, 100000, 0, 3);
 	/* Longer, other bytes. */
-	for (size_t i = 0; i < 30000; i++)
+	for (size_t i = 0; i < LONGER; i++)
 		b[i] = pattern(i, 4);
-	assert_int_equal(pwrite(file, b, 30000, 0), 30000);
-	assert_int_equal(shim_sendfile(fd, file, &off, 30000), 20000);
-	take_all(got, sizeof(got), &have, 30000);
-	check_pattern(got + 10000, 20000, 10000, 4);
-	/* Same size, other bytes, the same mapping's pages. */
-	for (size_t i = 0; i < 30000; i++)
+	assert_int_equal(pwrite(file, b, LONGER, 0), LONGER);
+	assert_int_equal(send_all(fd, file, &off, LONGER, got, 3 * LONGER, &have), LONGER - 100000);
+	check_pattern(got + 100000, LONGER - 100000, 100000, 4);
+	/* Same size, other bytes (and a new modification time: a new view). */
+	for (size_t i = 0; i < LONGER; i++)
 		b[i] = pattern(i, 5);
-	assert_int_equal(pwrite(file, b, 30000, 0), 30000);
+	assert_int_equal(pwrite(file, b, LONGER, 0), LONGER);
 	off = 0;
-	assert_int_equal(shim_sendfile(fd, file, &off, 30000), 30000);
-	take_all(got, sizeof(got), &have, 60000);
-	check_pattern(got + 30000, 30000, 0, 5);
+	assert_int_equal(send_all(fd, file, &off, LONGER, got, 3 * LONGER, &have), LONGER);
+	check_pattern(got + LONGER, LONGER, 0, 5);
 	free(b);
+	free(got);
 	close(file);
 	assert_int_equal(shim_close(fd), 0);
 }

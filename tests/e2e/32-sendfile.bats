@@ -6,9 +6,9 @@
 # shorter by another process in the middle of a send (no crash: the sends
 # end where the file now ends, and the peer gets exactly that prefix).
 # The server is tests/e2e/sendfile.py under the preload, the peer the same
-# script on the kernel's stack.
+# script on the kernel's stack; then nginx with `sendfile on` under wrk.
 
-load lib
+load load-lib
 
 SF=$BATS_TEST_DIRNAME/sendfile.py
 
@@ -72,4 +72,19 @@ served() {
 	[[ "$SERVED" =~ ^sent\ $cut\ calls\ ([0-9]+)\  ]] || fail "server: $SERVED"
 	[ "$(stat -c %s "$got")" = $cut ] || fail "the peer got $(stat -c %s "$got") bytes, not $cut"
 	cmp -n $cut "$BATS_TEST_TMPDIR/orig" "$got"
+}
+
+@test "nginx with sendfile on: wrk -t2 -c50 -d10s (LOAD_WRK_S) on a 1 MiB file, zero errors; byte-exact downloads, whole and a range" {
+	NGINX_SENDFILE=1 stack_nginx
+	grep -q "sendfile on;" "$NGINX_DIR/nginx.conf"
+	tap_mark
+	wrk_clean -t2 -c50 -d"${LOAD_WRK_S}s" --timeout 10s "http://$STACK_IP:8080/1m"
+	run ker 60 curl -sS -f -o "$BATS_TEST_TMPDIR/got" "http://$STACK_IP:8080/1m"
+	assert_success
+	assert_same_file "$WWW/1m" "$BATS_TEST_TMPDIR/got"
+	run ker 60 curl -sS -f -r 4095-700000 -o "$BATS_TEST_TMPDIR/range" "http://$STACK_IP:8080/1m"
+	assert_success
+	tail -c +4096 "$WWW/1m" | head -c $((700000 - 4095 + 1)) >"$BATS_TEST_TMPDIR/want"
+	assert_same_file "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/range"
+	tap_assert_crossed $((100 * MiB)) 10000
 }

@@ -20,6 +20,7 @@
  *     holds the options we do not model; a released socket keeps them all.
  */
 #include "shim/internal.h"
+#include "shim/sendfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -2647,14 +2648,118 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
 	return r;
 }
 
-ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+/* ---- sendfile ---- */
+
+/*
+ * sendfile's bytes read into a buffer of ours and sent from there: files
+ * that cannot be mapped (pipes, sockets, devices, procfs), and what a
+ * mapping could not give. pos: the file offset to read at (pread), moved by
+ * what was sent; NULL: the file position (read, moved back by what the
+ * socket did not take). *total grows by what was sent; 0, or an error
+ * when nothing was sent (*total 0: the error is the call's answer).
+ */
+static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *pos, size_t count,
+			     size_t *total)
 {
 	enum { CHUNK = 65536 };
+	size_t sent = 0;
+	ssize_t r = 0;
+	char *buf = malloc(CHUNK);
+
+	if (!buf)
+		return *total ? 0 : -ENOMEM;
+	while (sent < count) {
+		size_t want = count - sent < CHUNK ? count - sent : CHUNK;
+		struct sock_iov v;
+		ssize_t n, s;
+
+		n = pos ? shim_libc.pread(in_fd, buf, want, *pos) : shim_libc.read(in_fd, buf, want);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		v = iov_one(buf, (size_t)n);
+		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
+		if (s < 0) {
+			if (!pos)
+				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
+			r = s;
+			break;
+		}
+		sent += (size_t)s;
+		if (pos)
+			*pos += s;
+		else if (s < n)
+			(void)shim_libc.lseek(in_fd, -(off_t)(n - s), SEEK_CUR);
+		if (s < n)
+			break;
+	}
+	free(buf);
+	*total += sent;
+	return *total ? 0 : r;
+}
+
+/* in_fd is a regular file that sendfile may read (Linux's FMODE_READ: not
+ * O_WRONLY, not O_PATH) with bytes to map; *st its fstat. */
+static bool sendfile_mappable(int in_fd, struct stat *st)
+{
+	int fl;
+
+	if (fstat(in_fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_size <= 0)
+		return false;
+	fl = shim_libc.fcntl(in_fd, F_GETFL);
+	return fl >= 0 && !(fl & O_PATH) && ((fl & O_ACCMODE) == O_RDONLY || (fl & O_ACCMODE) == O_RDWR);
+}
+
+/*
+ * sendfile from a regular file (st: its fstat) at *pos: each window of the
+ * file's mapping (shim/sendfile.c) goes into the send ring by the stack's
+ * copy, which is the only copy of the bytes. A copy that faults (the file
+ * was cut shorter, or its page could not be read: SIGBUS, EFAULT from the
+ * copy) sends none of that pass: the rest is read as any file's
+ * (sendfile_copy), which ends where the file now ends, or gives the read's
+ * error. Same answers as sendfile_copy.
+ */
+static ssize_t sendfile_mapped(struct shim_sock *k, int out_fd, int in_fd, const struct stat *st,
+			       off_t *pos, size_t count, size_t *total)
+{
+	while (*total < count && *pos < st->st_size) {
+		size_t left = count - *total, len;
+		struct shim_fmap *m;
+		const char *p;
+		struct sock_iov v;
+		ssize_t s;
+
+		if (left > (size_t)(st->st_size - *pos))
+			left = (size_t)(st->st_size - *pos);
+		p = shim_fmap_get(in_fd, st, *pos, left, &len, &m);
+		if (!p)
+			return sendfile_copy(k, out_fd, in_fd, pos, count - *total, total);
+		v = iov_one(p, len);
+		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
+		shim_fmap_put(m, s == -EFAULT);
+		if (s == -EFAULT)
+			return sendfile_copy(k, out_fd, in_fd, pos, count - *total, total);
+		if (s < 0)
+			return *total ? 0 : s;
+		*total += (size_t)s;
+		*pos += s;
+		if ((size_t)s < v.len)
+			break;
+	}
+	return 0;
+}
+
+ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
 	struct shim_sock *k;
 	size_t total = 0;
+	struct stat st;
 	off_t off = 0;
-	char *buf;
-	int r;
+	ssize_t r;
+	int e;
 
 	/* From a stack socket into a pipe: Linux's sendfile is splice then
 	 * (do_sendfile); an offset for a socket: ESPIPE. */
@@ -2663,57 +2768,31 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 			return -ESPIPE;
 		return shim_splice(in_fd, NULL, out_fd, NULL, count, 0);
 	}
-	k = enter_data(out_fd, &r);
+	k = enter_data(out_fd, &e);
 	if (!k)
-		return r;
+		return e;
 	/* Linux reads the offset first, and writes it back last. */
 	if (offset && shim_copy(&off, offset, sizeof(off))) {
 		leave(k);
 		return -EFAULT;
 	}
-	if (shim_owns(in_fd) || !(buf = malloc(CHUNK))) {
+	if (shim_owns(in_fd)) {
 		leave(k);
-		return shim_owns(in_fd) ? -EINVAL : -ENOMEM;
+		return -EINVAL;
 	}
-	while (total < count) {
-		size_t want = count - total < CHUNK ? count - total : CHUNK;
-		struct sock_iov v;
-		ssize_t n, s;
-
-		n = offset ? shim_libc.pread(in_fd, buf, want, off) : shim_libc.read(in_fd, buf, want);
-		if (n < 0) {
-			if (!total) {
-				total = (size_t)-1;
-				r = -errno;
-			}
-			break;
-		}
-		if (n == 0)
-			break;
-		v = iov_one(buf, (size_t)n);
-		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
-		if (s < 0) {
-			if (!offset)
-				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
-			if (!total) {
-				total = (size_t)-1;
-				r = (int)s;
-			}
-			break;
-		}
-		total += (size_t)s;
-		if (offset)
-			off += s;
-		else if (s < n)
-			(void)shim_libc.lseek(in_fd, -(off_t)(n - s), SEEK_CUR);
-		if (s < n)
-			break;
+	if (count && sendfile_mappable(in_fd, &st) &&
+	    (offset ? off >= 0 : (off = shim_libc.lseek(in_fd, 0, SEEK_CUR)) >= 0)) {
+		/* Without an offset, the file position: read here, moved once. */
+		r = sendfile_mapped(k, out_fd, in_fd, &st, &off, count, &total);
+		if (!offset && total)
+			(void)shim_libc.lseek(in_fd, off, SEEK_SET);
+	} else {
+		r = sendfile_copy(k, out_fd, in_fd, offset ? &off : NULL, count, &total);
 	}
-	free(buf);
 	leave(k);
 	if (offset && shim_copy(offset, &off, sizeof(off)))
 		return -EFAULT;
-	return total == (size_t)-1 ? r : (ssize_t)total;
+	return r < 0 ? r : (ssize_t)total;
 }
 
 /* ---- options ---- */

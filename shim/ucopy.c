@@ -12,7 +12,9 @@
  * one of ours. If it is, it jumps back into the copy, which returns -EFAULT
  * to its caller; the caller unwinds as from any error (unlocks, returns it).
  * Anything else is the program's fault and goes to its own handler or the
- * default action.
+ * default action. SIGBUS is also what a copy from a file's mapping gets past
+ * the end of a file cut shorter since it was mapped (sendfile's source,
+ * shim/sendfile.c): the same EFAULT, and the caller reads the file instead.
  *
  * Cost: a sigsetjmp that saves no signal mask (registers only: no system
  * call) and two thread-local stores per copy. The mask is not saved there

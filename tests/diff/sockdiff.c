@@ -4800,6 +4800,57 @@ CASE(sendfile_after_shut_wr, 0)
 }
 CASE(sendfile_from_socket, 0) { R(sendfile(tmpfile_of(0), tcp_hello(), NULL, 10)); }
 
+/* A file large enough for pstack to send from a mapping of it
+ * (shim/sendfile.c): the same answers as a small one's. */
+enum { SF_BIG = 300000 };
+static int bigfile_opened(int flags)
+{
+	char p[64];
+	int f = tmpfile_of(SF_BIG), g;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", f);
+	g = open(p, flags);
+	need(g >= 0, "open");
+	close(f);
+	return g;
+}
+CASE(sendfile_big_offset, 0)
+{
+	int f = tmpfile_of(SF_BIG);
+	off_t off = 1000;
+
+	R(sendfile(tcp_to(P_SINK), f, &off, 250000));
+	emit("off=%ld pos=%ld", (long)off, (long)lseek(f, 0, SEEK_CUR));
+}
+CASE(sendfile_big_position, 0)
+{
+	int s = tcp_to(P_SINK), f = tmpfile_of(SF_BIG);
+
+	lseek(f, 5000, SEEK_SET);
+	R(sendfile(s, f, NULL, 200000));
+	emit("pos=%ld", (long)lseek(f, 0, SEEK_CUR));
+	R(sendfile(s, f, NULL, 200000));
+	emit("pos=%ld", (long)lseek(f, 0, SEEK_CUR));
+	R(sendfile(s, f, NULL, 200000));
+}
+CASE(sendfile_big_past_end, 0)
+{
+	int s = tcp_to(P_SINK), f = tmpfile_of(SF_BIG);
+	off_t off = SF_BIG - 1000;
+
+	R(sendfile(s, f, &off, 100000));
+	emit("off=%ld", (long)off);
+	R(sendfile(s, f, &off, 100000));
+	off = SF_BIG + 5;
+	R(sendfile(s, f, &off, 100000));
+	emit("off=%ld", (long)off);
+	off = -1;
+	R(sendfile(s, f, &off, 100000));
+}
+CASE(sendfile_big_wronly, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_WRONLY), NULL, 100000)); }
+CASE(sendfile_big_opath, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_PATH), NULL, 100000)); }
+CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), NULL, 100000)); }
+
 /* ===================================================================== */
 /* TCP socket options and flags (issue 12): what each gives before and after
  * connect, its errors, and what shows from the program's side. */

@@ -142,7 +142,8 @@ stack_echo() {
 # serving $WWW (index.html, 1m). ENV: `env VAR=...` to put before nginx.
 # NGINX_MASTER=on NGINX_WORKERS=N: a master process and N workers instead
 # (86-fork.bats; the workers stay root, to read the test's files);
-# NGINX_DIR is the prefix either way.
+# NGINX_DIR is the prefix either way. NGINX_SENDFILE=1: `sendfile on` (as
+# Debian's own nginx.conf has it; 32-sendfile.bats).
 stack_nginx() {
 	command -v nginx >/dev/null || skip "nginx is not installed (Debian: nginx-light)"
 	san_check nginx
@@ -169,6 +170,7 @@ http {
 	uwsgi_temp_path $p/tmp/uwsgi;
 	scgi_temp_path $p/tmp/scgi;
 	keepalive_requests 100000;
+	${NGINX_SENDFILE:+sendfile on;}
 	# The slow reader keeps its window shut for minutes: nginx must not give up first.
 	send_timeout 3600s;
 	server {

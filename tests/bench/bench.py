@@ -1906,9 +1906,12 @@ def self_check():
     """`bench.py --check`: the harness's own logic on made-up figures, without root, a
     network or a build (run.sh runs it before every benchmark): the order of the
     repetitions, medians and spreads, summed counts, failed and skipped cells, ratios and
-    targets, the memory table. Returns the number of failed checks."""
-    global REPS, CONNS, BUDGET
+    targets, the memory table, the queue part's columns and table. Returns the number of failed
+    checks."""
+    global REPS, CONNS, BUDGET, QUEUES, DEFAULT_QUEUES
     REPS, CONNS, BUDGET = 3, [1000], 1e9
+    QUEUES, DEFAULT_QUEUES = [1, 2], 1     # as on this 2-CPU machine with PSTACK_QUEUES unset
+    globals()["one_queue_forced"] = lambda: None
     bad = []
 
     def check(what, got, want):
@@ -1919,7 +1922,10 @@ def self_check():
     calls = []
     # Made-up figures per (workload, side): one per repetition; None = the repetition fails.
     figs = {("nc-recv", "kernel"): [500.0, 900.0, 600.0], ("nc-recv", "pstack"): [300.0, 330.0, 270.0],
-            ("curl-64m", "kernel"): [800.0, 820.0, 810.0], ("curl-64m", "pstack"): [900.0, None, 700.0]}
+            ("curl-64m", "kernel"): [800.0, 820.0, 810.0], ("curl-64m", "pstack"): [900.0, None, 700.0],
+            ("iperf3-4-from", "kernel"): [20.0, 22.0, 21.0], ("iperf3-4-from", "pstack"): [10.0, 12.0, 11.0],
+            ("iperf3-4-from", "pstack-q2"): [15.0, None, 13.0]}
+    queues_env = []
 
     def fake_run_one(key, fn, side):
         rep = sum(1 for k, s in calls if (k, s) == (key, side.name))
@@ -1930,10 +1936,12 @@ def self_check():
             sock = {"kernel": 10.0 + rep, "pstack": 0.0}[side.name]
             return {"gbps": 10.0 + rep, "drops": float(drops), "rss": rss, "sock_mem": sock,
                     "mem_total": rss + sock, "sockstat_mem": 12.0}
+        queues_env.append((side.name, side.env.get("PSTACK_QUEUES")))
         v = figs[(key, side.name)][rep]
-        return Fail("the client ended early") if v is None else {"mbps": v}
+        return Fail("the client ended early") if v is None else {"gbps" if key.startswith("iperf3") else "mbps": v}
     b.run_one = fake_run_one
-    b.workloads = lambda: [("nc-recv", 1, None), ("curl-64m", 1, None), ("growth-bulk-1000", 1, None)]
+    b.workloads = lambda: [("nc-recv", 1, None), ("curl-64m", 1, None), ("growth-bulk-1000", 1, None),
+                           ("iperf3-4-from", 1, None)]
     saved_log = globals()["log"]
     globals()["log"] = lambda msg: None
     try:
@@ -1942,6 +1950,17 @@ def self_check():
         globals()["log"] = saved_log
     check("order of the sides over the repetitions", [s for k, s in calls if k == "nc-recv"],
           ["kernel", "pstack", "pstack", "kernel", "kernel", "pstack"])
+    check("a queue row's columns, interleaved", [s for k, s in calls if k == "iperf3-4-from"],
+          ["kernel", "pstack", "pstack-q2", "pstack-q2", "pstack", "kernel", "kernel", "pstack", "pstack-q2"])
+    check("PSTACK_QUEUES of each column", sorted(set(queues_env)),
+          [("kernel", None), ("pstack", None), ("pstack-q2", "2")])
+    qh, ql, qf = queue_table(b)
+    check("queue table header", qh[2:], ["kernel", "pstack, 1 queue", "pstack, 2 queues", "1 queue / kernel",
+                                         "2 queues / kernel"])
+    check("queue table: 1 queue is the pstack column, 2 its own", ql[0] if ql else None,
+          ["iperf3 4 streams, SUT -> peer", "Gbit/s", "21.0", "11.0 (10.0–12.0)", "14.0 (13.0–15.0 (2/3: failed (q1)))",
+           "0.52", "0.67"])
+    check("queue table failure note", qf, ["(q1) pstack-q2, iperf3-4-from: the client ended early"])
     st = b.stat("nc-recv", "mbps", "kernel")
     check("median", (st.value, st.lo, st.hi), (600.0, 500.0, 900.0))
     st = b.stat("curl-64m", "mbps", "pstack")

@@ -1731,7 +1731,7 @@ def queue_section(b, qplot_err):
     if forced:
         return o + [f"Not run: {forced} puts the stack on one queue whatever PSTACK_QUEUES says.\n"]
     qh, ql, qf = queue_table(b)
-    counts = ", ".join(map(str, QUEUES))
+    counts = " and ".join(filter(None, [", ".join(map(str, QUEUES[:-1])), str(QUEUES[-1])]))
     if DEFAULT_QUEUES in QUEUES:
         why = (f"PSTACK_QUEUES={DEFAULT_QUEUES}" if os.environ.get("PSTACK_QUEUES", "").strip() else
                f"PSTACK_QUEUES unset: the stack's default on {os.sysconf('SC_NPROCESSORS_ONLN')} CPUs")

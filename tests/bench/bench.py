@@ -40,9 +40,9 @@ Settings (environment):
                        plot, queues.png, goes into the same folder
   BENCH_QUEUES         TAP queue counts of the queue part, default "1 2", empty: no queue part.
                        The rows that can scale with queues (iperf3 4 streams both ways, growth
-                       bulk and echo at 100 connections, nginx small page) run their pstack
-                       column once more per count, with PSTACK_QUEUES set to it, interleaved
-                       with the other columns and checked alike; the count the pstack column
+                       bulk and echo at 100 connections when BENCH_CONNS has 100, nginx small
+                       page) run their pstack column once more per count, with PSTACK_QUEUES
+                       set to it, interleaved with the other columns and checked alike; the count the pstack column
                        already uses (PSTACK_QUEUES, or the stack's default: one on two CPUs or
                        fewer, else one per CPU up to 4) reuses its figures. The kernel has no
                        such setting: its column is the reference. Report: the "Queues" table

@@ -36,9 +36,20 @@ Settings (environment):
   BENCH_ONLY           regular expression: run only the workloads whose key matches
   BENCH_SPIN_US        PSTACK_SPIN_US of the busy-poll sockperf rows (pstack column only), default 50
   BENCH_RESULTS        where the report goes, default tests/bench/RESULTS.md
-  BENCH_PLOT           where the plot goes, default growth.png beside the report
+  BENCH_PLOT           where the plot goes, default growth.png beside the report; the queue
+                       plot, queues.png, goes into the same folder
+  BENCH_QUEUES         TAP queue counts of the queue part, default "1 2", empty: no queue part.
+                       The rows that can scale with queues (iperf3 4 streams both ways, growth
+                       bulk and echo at 100 connections when BENCH_CONNS has 100, nginx small
+                       page) run their pstack column once more per count, with PSTACK_QUEUES
+                       set to it, interleaved with the other columns and checked alike; the count the pstack column
+                       already uses (PSTACK_QUEUES, or the stack's default: one on two CPUs or
+                       fewer, else one per CPU up to 4) reuses its figures. The kernel has no
+                       such setting: its column is the reference. Report: the "Queues" table
+                       and queues.png
   PSTACK_*             passed to the preloaded programs unchanged (and recorded); the TAP is
-                       made multi-queue unless PSTACK_QUEUES=1
+                       made multi-queue unless PSTACK_QUEUES=1 and no queue count above 1 is
+                       asked for (BENCH_QUEUES)
 
 Nothing here asserts: a workload that fails on one side shows "failed (n)" in its cells,
 with the reason in the notes, and the run goes on. Exit status 0 unless the harness
@@ -102,6 +113,53 @@ RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(HERE, "RESULTS.md")
 # Beside the report by default, so that a run reported elsewhere leaves the repository's plot alone.
 TAP_TXQLEN = 4096   # stack/dev/tap.c's TAP_TXQLEN
 PLOT = os.environ.get("BENCH_PLOT") or os.path.join(os.path.dirname(os.path.abspath(RESULTS)), "growth.png")
+
+
+def env_queues():
+    """BENCH_QUEUES: the sorted queue counts (1 to 16, stack/host/config.h's HOST_QUEUES_MAX);
+    an empty value: none (no queue part)."""
+    v = os.environ.get("BENCH_QUEUES")
+    v = "1 2" if v is None else v
+    out = set()
+    for x in v.split():
+        if not x.isdigit() or not 1 <= int(x) <= 16:
+            sys.exit(f"bench: BENCH_QUEUES='{v}': expected TAP queue counts from 1 to 16, e.g. \"1 2\"")
+        out.add(int(x))
+    return sorted(out)
+
+
+def default_queues():
+    """How many TAP queues the pstack column's stack attaches with this run's PSTACK_* settings
+    (stack/host/runner.c's rule), or None when PSTACK_QUEUES is not a count: the queue part
+    then runs every count itself."""
+    e = os.environ
+    if one_queue_forced():
+        return 1
+    q = e.get("PSTACK_QUEUES", "").strip()
+    if q:
+        return int(q) if q.isdigit() and 1 <= int(q) <= 16 else None
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")
+    return 1 if cpus <= 2 else min(cpus, 4)
+
+
+def one_queue_forced():
+    """The PSTACK_* setting that puts the stack on one queue whatever PSTACK_QUEUES says (a
+    wrapper writes through one queue: stack/host/runner.c), or None."""
+    e = os.environ
+    for k in ("PSTACK_PCAP", "PSTACK_FAULTS"):
+        if e.get(k, "").strip():
+            return k
+    if e.get("PSTACK_LOG", "").strip().lower() == "trace":
+        return "PSTACK_LOG=trace"
+    return None
+
+
+QUEUES = env_queues()
+DEFAULT_QUEUES = default_queues()
+# The rows that can scale with queues (issue 16: "four streams and 1000 connections must scale
+# with it"); the queue part runs their pstack column at each count of QUEUES.
+QUEUE_KEYS = ("iperf3-4-from", "iperf3-4-to", "growth-bulk-100", "growth-echo-100", "nginx-small")
+QPLOT = os.path.join(os.path.dirname(os.path.abspath(PLOT)), "queues.png")
 GRACE = 15          # seconds a timed client may run past its duration
 READY_WAIT = 8      # seconds a server has to say it listens
 
@@ -137,6 +195,8 @@ class Proc:
         self.err = os.path.join(bench.logdir, f"{bench.seq:03d}-{name}.err")
         bench.seq += 1
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+        if preload:
+            env.update(bench.preload_env)   # a queue column's PSTACK_QUEUES
         full = ["ip", "netns", "exec", ns]
         if preload:
             full += ["env", "LD_PRELOAD=" + bench.lib]
@@ -286,10 +346,13 @@ def stop_all():
 # ---- the setups ---------------------------------------------------------------
 
 class Side:
-    def __init__(self, name, sut_ns, sut_addr, preload, peer_ns, peer_addr):
+    def __init__(self, name, sut_ns, sut_addr, preload, peer_ns, peer_addr, env=None):
+        """env: settings for the preloaded programs on top of the run's (a queue column's
+        PSTACK_QUEUES)."""
         self.name = name
         self.sut_ns, self.sut_addr, self.preload = sut_ns, sut_addr, preload
         self.peer_ns, self.peer_addr = peer_ns, peer_addr
+        self.env = env or {}
 
 
 def sh(*argv, check=True):
@@ -315,6 +378,12 @@ class Bench:
             Side("kernel", self.ns_b, "192.0.2.102", False, self.ns_a, "192.0.2.101"),
             Side("pstack", self.ns_t, "192.0.2.2", True, self.ns_t, "192.0.2.1"),
         ]
+        # The queue part: a pstack column per queue count that the pstack column does not
+        # already measure, run only for QUEUE_KEYS.
+        self.queue_sides = [] if one_queue_forced() else [
+            Side(f"pstack-q{q}", self.ns_t, "192.0.2.2", True, self.ns_t, "192.0.2.1", {"PSTACK_QUEUES": str(q)})
+            for q in QUEUES if q != DEFAULT_QUEUES]
+        self.preload_env = {}   # the current side's env, for Proc
         self.samples = {}   # (workload, side) -> [figures of each repetition (dict) or Fail]
         self.loads = []     # the 1-minute load average before each workload
         self.notes = []     # free-text notes on partial results
@@ -337,7 +406,10 @@ class Bench:
         sh("ip", "-n", self.ns_b, "link", "set", "veth-b", "up")
         # Multi-queue, so that pstack attaches PSTACK_QUEUES queues (by default one per CPU);
         # PSTACK_QUEUES=1: the single-queue device of before.
-        mq = [] if os.environ.get("PSTACK_QUEUES", "").strip() == "1" else ["multi_queue"]
+        # A queue column with more than one queue needs the multi-queue device too.
+        one = os.environ.get("PSTACK_QUEUES", "").strip() == "1" and not any(
+            int(s.env["PSTACK_QUEUES"]) > 1 for s in self.queue_sides)
+        mq = [] if one else ["multi_queue"]
         sh("ip", "-n", self.ns_t, "tuntap", "add", "dev", "tap0", "mode", "tap", *mq)
         # The queue length the stack gives a TAP it creates (stack/dev/tap.c, TAP_TXQLEN):
         # this tap0 is made here, persistent, and the stack only attaches to it.
@@ -1074,6 +1146,7 @@ http {{
     def run_one(self, key, fn, side):
         """One repetition of one workload on one side: its figures, or Fail."""
         self.procs = []
+        self.preload_env = side.env
         tap0 = self.tap_bytes() if side.preload else None
         link0 = None if side.preload else self.link_stats(side)
         try:
@@ -1106,8 +1179,9 @@ http {{
         shared machine or a warm cache does not favour one column."""
         for key, est, fn in self.workloads():
             self.loads.append(float(read_text("/proc/loadavg").split()[0]))
+            sides = self.sides + (self.queue_sides if key in QUEUE_KEYS else [])
             for rep in range(REPS):
-                order = self.sides if rep % 2 == 0 else self.sides[::-1]
+                order = sides if rep % 2 == 0 else sides[::-1]
                 skip = BUDGET - (time.monotonic() - T0) < 2 * est
                 for side in order:
                     if skip:
@@ -1115,7 +1189,7 @@ http {{
                     else:
                         t = time.monotonic()
                         res = self.run_one(key, fn, side)
-                        log(f"{key:18} {rep + 1}/{REPS} {side.name:6} {time.monotonic() - t:5.1f}s  {summary(res)}")
+                        log(f"{key:18} {rep + 1}/{REPS} {side.name:9} {time.monotonic() - t:5.1f}s  {summary(res)}")
                     self.samples.setdefault((key, side.name), []).append(res)
                     self.details.setdefault(key, {}).setdefault(side.name, []).append(
                         {"failed": str(res)} if isinstance(res, Fail) else
@@ -1263,26 +1337,30 @@ def fmt(v):
     return f"{v:.3f}"
 
 
-def build_table(b):
-    """Returns (header, lines as lists of cells, failure notes). Each side: the median of its
-    repetitions and their spread (min-max; "k/n" when only k of n repetitions measured it)."""
-    fails = {}      # reason text -> number
-    order = []
+class Cells:
+    """A table's cells: each side's median and its spread, failures numbered in a list of notes
+    ("prefix" before the numbers, so that two tables' lists do not mix)."""
 
-    def number(side, key, f):
+    def __init__(self, b, prefix=""):
+        self.b, self.prefix = b, prefix
+        self.fails = {}     # reason text -> number
+        self.order = []
+
+    def number(self, side, key, f):
         text = f"{side}, {key}: {f}"
         if len(text) > 700:
             text = text[:700] + " [...]"
-        if text not in fails:
-            fails[text] = len(fails) + 1
-            order.append(text)
-        return fails[text]
+        if text not in self.fails:
+            self.fails[text] = f"{self.prefix}{len(self.fails) + 1}"
+            self.order.append(text)
+        return self.fails[text]
 
-    def cell(key, metric, side, count):
-        v = b.stat(key, metric, side, count)
+    def cell(self, key, metric, side, count):
+        """(value or None, the cell's text, its spread's text)."""
+        v = self.b.stat(key, metric, side, count)
         if isinstance(v, Fail):
             word = "skipped" if str(v).startswith("skipped") else "failed"
-            return None, f"{word} ({number(side, key, v)})", ""
+            return None, f"{word} ({self.number(side, key, v)})", ""
         if v is None:
             return None, "not run", ""
         if count:
@@ -1291,9 +1369,18 @@ def build_table(b):
         spread = f"{fmt(v.lo)}–{fmt(v.hi)}" if len(v.vals) > 1 else ""
         if len(v.vals) < v.runs:
             spread += f" ({len(v.vals)}/{v.runs}: " + ", ".join(f"{'skipped' if str(f).startswith('skipped') else 'failed'} "
-                                                                f"({number(side, key, f)})" for f in v.fails) + ")"
+                                                                f"({self.number(side, key, f)})" for f in v.fails) + ")"
         return v.value, fmt(v.value), spread.strip()
 
+    def notes(self):
+        return [f"({self.fails[t]}) {t}" for t in self.order]
+
+
+def build_table(b):
+    """Returns (header, lines as lists of cells, failure notes). Each side: the median of its
+    repetitions and their spread (min-max; "k/n" when only k of n repetitions measured it)."""
+    cells = Cells(b)
+    cell = cells.cell
     lines = []
     keys = {k for k, _ in b.samples}
     for key, metric, label, unit, target, flags in rows():
@@ -1314,7 +1401,53 @@ def build_table(b):
                 tgt += " met" if met else " not met"
         lines.append([label, unit, kt, ks, pt, ps, ratio, tgt])
     head = ["workload", "unit", "kernel", "kernel min–max", "pstack", "pstack min–max", "pstack/kernel", "target"]
-    return head, lines, [f"({fails[t]}) {t}" for t in order]
+    return head, lines, cells.notes()
+
+
+def queue_rows():
+    """The queue table's rows, (workload key, metric, label, unit), in QUEUE_KEYS's order."""
+    c = f"wrk -t2 -c{NGINX_CONNS}"
+    return [("iperf3-4-from", "gbps", "iperf3 4 streams, SUT -> peer", "Gbit/s"),
+            ("iperf3-4-from", "cpu_per_gb", "CPU per GB, iperf3 4 streams SUT -> peer", "s/GB"),
+            ("iperf3-4-to", "gbps", "iperf3 4 streams, peer -> SUT", "Gbit/s"),
+            ("iperf3-4-to", "cpu_per_gb", "CPU per GB, iperf3 4 streams peer -> SUT", "s/GB"),
+            ("growth-bulk-100", "gbps", "growth 100 conns: throughput SUT -> peer", "Gbit/s"),
+            ("growth-bulk-100", "mem_total", "growth 100 conns (bulk): SUT memory (peak RSS + kernel socket memory)",
+             "MiB"),
+            ("growth-echo-100", "lat_avg", "growth 100 conns: echo RTT avg", "us"),
+            ("growth-echo-100", "lat_p99", "growth 100 conns: echo RTT p99", "us"),
+            ("growth-echo-100", "mem_total", "growth 100 conns (echo): SUT memory (peak RSS + kernel socket memory)",
+             "MiB"),
+            ("nginx-small", "rate", f"nginx small page, {c} -> SUT", "req/s"),
+            ("nginx-small", "lat_p99", f"nginx small page, {c}: latency p99", "us"),
+            ("nginx-small", "cpu_per_10k", "CPU per 10k requests, nginx small page", "s/10k")]
+
+
+def queue_side(q):
+    """The side whose figures are pstack's at q queues: the pstack column's own when it runs
+    with q queues."""
+    return "pstack" if q == DEFAULT_QUEUES else f"pstack-q{q}"
+
+
+def queue_table(b):
+    """The queue part: (header, lines, failure notes); [] lines when it did not run. Each
+    pstack cell: the median at that queue count with the spread in brackets."""
+    cells = Cells(b, "q")
+    lines = []
+    keys = {k for k, _ in b.samples}
+    for key, metric, label, unit in queue_rows():
+        if key not in keys or not QUEUES or one_queue_forced():
+            continue
+        kv, kt, _ = cells.cell(key, metric, "kernel", False)
+        row, ratios = [label, unit, kt], []
+        for q in QUEUES:
+            pv, pt, ps = cells.cell(key, metric, queue_side(q), False)
+            row.append(f"{pt} ({ps})" if ps else pt)
+            ratios.append(f"{pv / kv:.2f}" if kv and pv is not None else "n/a")
+        lines.append(row + ratios)
+    qs = [f"{q} queue" + ("s" if q != 1 else "") for q in QUEUES]
+    head = ["workload", "unit", "kernel"] + [f"pstack, {x}" for x in qs] + [f"{x} / kernel" for x in qs]
+    return head, lines, cells.notes()
 
 
 def memory_table(b):
@@ -1422,6 +1555,11 @@ def plot(b, path):
                      ("kernel echo", ("mem_total", "echo", "kernel")), ("pstack echo", ("mem_total", "echo", "pstack")),
                      ("kernel bulk, RSS only", ("rss", "bulk", "kernel"))], logy=True)
     script += ["unset multiplot"]
+    return run_gnuplot(script, path)
+
+
+def run_gnuplot(script, path):
+    """Runs a gnuplot script that writes `path`: None, or what went wrong."""
     if os.path.exists(path):
         os.remove(path)     # so that a plot gnuplot did not write is not taken for this run's
     try:
@@ -1432,6 +1570,88 @@ def plot(b, path):
     if r.returncode != 0 or not os.path.exists(path):
         return "gnuplot: " + (r.stderr.strip()[-300:] or f"no {path}")
     return None
+
+
+def plot_queues(b, path):
+    """Throughput, request rate, latency and memory of the queue rows against the queue count:
+    pstack's medians with the repetitions' min-max as error bars, the kernel's median as a
+    dashed horizontal line of the same colour (it has no queue setting). Returns an error text
+    or None."""
+    if not shutil.which("gnuplot"):
+        return "gnuplot is not installed"
+    series = {  # panel -> [(workload key, metric, name)]
+        "tput": [("iperf3-4-from", "gbps", "iperf3 4 streams SUT -> peer"),
+                 ("iperf3-4-to", "gbps", "iperf3 4 streams peer -> SUT"),
+                 ("growth-bulk-100", "gbps", "100 bulk connections SUT -> peer")],
+        "rate": [("nginx-small", "rate", f"nginx small page, wrk -c{NGINX_CONNS}")],
+        "lat": [("growth-echo-100", "lat_avg", "echo RTT avg, 100 connections"),
+                ("growth-echo-100", "lat_p99", "echo RTT p99, 100 connections"),
+                ("nginx-small", "lat_p99", "nginx small page p99")],
+        "mem": [("growth-bulk-100", "mem_total", "100 bulk connections"),
+                ("growth-echo-100", "mem_total", "100 echo connections")],
+    }
+    col, cols = {}, 2
+    for ss in series.values():
+        for key, metric, _ in ss:
+            col[(key, metric)] = cols
+            cols += 3
+    have, kernel = set(), {}
+    dat = os.path.join(b.logdir, "queues.dat")
+    with open(dat, "w") as f:
+        f.write("# queues, then pstack's median min max of: " + ", ".join(f"{k}:{m}" for k, m in col) + "\n")
+        for q in QUEUES:
+            cells = []
+            for key, metric in col:
+                v = b.stat(key, metric, queue_side(q))
+                if isinstance(v, Stat) and not math.isnan(v.value):
+                    cells += [f"{v.value:.6g}", f"{v.lo:.6g}", f"{v.hi:.6g}"]
+                    have.add((key, metric))
+                else:
+                    cells += ["NaN"] * 3
+            f.write(f"{q} " + " ".join(cells) + "\n")
+    for key, metric in col:
+        v = b.stat(key, metric, "kernel")
+        if isinstance(v, Stat) and not math.isnan(v.value):
+            kernel[(key, metric)] = v.value
+    if not have:
+        return "no pstack figure of the queue rows was measured"
+
+    def panel(title, ylabel, ss, logy=False):
+        g = [f"set title '{title}'", f"set ylabel '{ylabel}'",
+             "set logscale y" if logy else "unset logscale y", "set yrange [*:*]" if logy else "set yrange [0:*]"]
+        parts = []
+        for i, (key, metric, name) in enumerate(ss, 1):
+            if (key, metric) in have:
+                c = col[(key, metric)]
+                parts.append(f"'{dat}' using 1:{c}:{c + 1}:{c + 2} with yerrorlines lt {i} lw 2 title '{name}'")
+            if (key, metric) in kernel:
+                # The title says what the dashed lines are; the key names each series once.
+                parts.append(f"{kernel[(key, metric)]:.6g} with lines lt {i} dt 2 "
+                             + ("notitle" if (key, metric) in have else f"title 'kernel only: {name}'"))
+        if not parts:
+            return g + ["unset logscale y", "set label 1 'not measured' at graph 0.35, graph 0.5",
+                        "plot [][0:1] NaN notitle", "unset label 1"]
+        return g + ["plot " + ", ".join(parts)]
+
+    script = [
+        "set terminal pngcairo size 1400,1000 noenhanced" if "pngcairo" in gnuplot_terms() else
+        "set terminal png size 1400,1000 noenhanced",
+        f"set output '{path}'",
+        "set datafile missing 'NaN'",
+        # The same bottom margin (the key's three lines at most) in every panel, so that the
+        # four plots are of one size.
+        "set key below", "set bmargin 7", "set grid", "set xlabel 'TAP queues (PSTACK_QUEUES)'",
+        f"set xrange [{min(QUEUES) - 0.5}:{max(QUEUES) + 0.5}]",
+        "set xtics (" + ", ".join(f"'{q}' {q}" for q in QUEUES) + ")",
+        f"set multiplot layout 2,2 title 'pstack against its TAP queue count (solid: medians of {REPS}, bars "
+        "min-max); dashed, in the same colour: the kernel (no such setting, its median)'",
+    ]
+    script += panel("throughput", "Gbit/s", series["tput"])
+    script += panel("request rate", "requests/s", series["rate"])
+    script += panel("latency", "microseconds", series["lat"], logy=True)
+    script += panel("SUT memory: peak RSS + kernel socket memory", "MiB", series["mem"])
+    script += ["unset multiplot"]
+    return run_gnuplot(script, path)
 
 
 def gnuplot_terms():
@@ -1502,7 +1722,44 @@ def tool_versions():
     return v
 
 
-def write_report(b, head, lines, fails, m, started, took, plot_err):
+def queue_section(b, qplot_err):
+    """The report's "Queues" section as a list of lines; [] when the queue part did not run."""
+    if not QUEUES or not any(k in QUEUE_KEYS for k, _ in b.samples):
+        return []
+    o = ["## Queues\n"]
+    forced = one_queue_forced()
+    if forced:
+        return o + [f"Not run: {forced} puts the stack on one queue whatever PSTACK_QUEUES says.\n"]
+    qh, ql, qf = queue_table(b)
+    counts = " and ".join(filter(None, [", ".join(map(str, QUEUES[:-1])), str(QUEUES[-1])]))
+    if DEFAULT_QUEUES in QUEUES:
+        why = (f"PSTACK_QUEUES={DEFAULT_QUEUES}" if os.environ.get("PSTACK_QUEUES", "").strip() else
+               f"PSTACK_QUEUES unset: the stack's default on {os.sysconf('SC_NPROCESSORS_ONLN')} CPUs")
+        reuse = (f" The {DEFAULT_QUEUES}-queue column is the pstack column of the Results table ({why}); "
+                 "the others are runs of their own.")
+    else:
+        reuse = ""
+    o.append(f"The rows that can scale with the TAP's queues, with pstack's column at {counts} queues "
+             "(`PSTACK_QUEUES`, BENCH_QUEUES): with more than one, each connection's frames leave on the queue "
+             "its addresses and ports hash to, and two threads write two queues at once (README, "
+             f"Configuration). The same programs and repetitions ({REPS} per column), interleaved with the kernel "
+             "and pstack columns, and the same check that the traffic crossed tap0." + reuse + " The kernel has no "
+             "queue setting: its column is the Results table's, the plot's dashed line. pstack cells: the "
+             "median (min–max); ratios: pstack's median / the kernel's.\n")
+    o.append(md_table(qh, ql) + "\n")
+    if qf:
+        o.append("Cells not measured:\n")
+        o.extend(f"- {f}" for f in qf)
+        o.append("")
+    if qplot_err:
+        o.append(f"No plot: {qplot_err}.\n")
+    else:
+        o.append(f"![throughput, latency and memory against the TAP queue count]"
+                 f"({os.path.relpath(QPLOT, os.path.dirname(RESULTS))})\n")
+    return o
+
+
+def write_report(b, head, lines, fails, m, started, took, plot_err, qplot_err=None):
     pst = {k: v for k, v in os.environ.items() if k.startswith("PSTACK_")}
     tv = tool_versions()
     o = []
@@ -1638,6 +1895,7 @@ def write_report(b, head, lines, fails, m, started, took, plot_err):
         o.append(f"No plot: {plot_err}.\n")
     else:
         o.append(f"![throughput, latency and RSS against connections]({os.path.relpath(PLOT, os.path.dirname(RESULTS))})\n")
+    o.extend(queue_section(b, qplot_err))
     o.append(f"Raw figures of this run: `{os.path.relpath(os.path.join(b.bindir, 'results.json'), REPO)}`; "
              f"program outputs: `{os.path.relpath(b.logdir, REPO)}/`.\n")
     with open(RESULTS, "w") as f:
@@ -1648,9 +1906,12 @@ def self_check():
     """`bench.py --check`: the harness's own logic on made-up figures, without root, a
     network or a build (run.sh runs it before every benchmark): the order of the
     repetitions, medians and spreads, summed counts, failed and skipped cells, ratios and
-    targets, the memory table. Returns the number of failed checks."""
-    global REPS, CONNS, BUDGET
+    targets, the memory table, the queue part's columns and table. Returns the number of failed
+    checks."""
+    global REPS, CONNS, BUDGET, QUEUES, DEFAULT_QUEUES
     REPS, CONNS, BUDGET = 3, [1000], 1e9
+    QUEUES, DEFAULT_QUEUES = [1, 2], 1     # as on this 2-CPU machine with PSTACK_QUEUES unset
+    globals()["one_queue_forced"] = lambda: None
     bad = []
 
     def check(what, got, want):
@@ -1661,7 +1922,10 @@ def self_check():
     calls = []
     # Made-up figures per (workload, side): one per repetition; None = the repetition fails.
     figs = {("nc-recv", "kernel"): [500.0, 900.0, 600.0], ("nc-recv", "pstack"): [300.0, 330.0, 270.0],
-            ("curl-64m", "kernel"): [800.0, 820.0, 810.0], ("curl-64m", "pstack"): [900.0, None, 700.0]}
+            ("curl-64m", "kernel"): [800.0, 820.0, 810.0], ("curl-64m", "pstack"): [900.0, None, 700.0],
+            ("iperf3-4-from", "kernel"): [20.0, 22.0, 21.0], ("iperf3-4-from", "pstack"): [10.0, 12.0, 11.0],
+            ("iperf3-4-from", "pstack-q2"): [15.0, None, 13.0]}
+    queues_env = []
 
     def fake_run_one(key, fn, side):
         rep = sum(1 for k, s in calls if (k, s) == (key, side.name))
@@ -1672,10 +1936,12 @@ def self_check():
             sock = {"kernel": 10.0 + rep, "pstack": 0.0}[side.name]
             return {"gbps": 10.0 + rep, "drops": float(drops), "rss": rss, "sock_mem": sock,
                     "mem_total": rss + sock, "sockstat_mem": 12.0}
+        queues_env.append((side.name, side.env.get("PSTACK_QUEUES")))
         v = figs[(key, side.name)][rep]
-        return Fail("the client ended early") if v is None else {"mbps": v}
+        return Fail("the client ended early") if v is None else {"gbps" if key.startswith("iperf3") else "mbps": v}
     b.run_one = fake_run_one
-    b.workloads = lambda: [("nc-recv", 1, None), ("curl-64m", 1, None), ("growth-bulk-1000", 1, None)]
+    b.workloads = lambda: [("nc-recv", 1, None), ("curl-64m", 1, None), ("growth-bulk-1000", 1, None),
+                           ("iperf3-4-from", 1, None)]
     saved_log = globals()["log"]
     globals()["log"] = lambda msg: None
     try:
@@ -1684,6 +1950,17 @@ def self_check():
         globals()["log"] = saved_log
     check("order of the sides over the repetitions", [s for k, s in calls if k == "nc-recv"],
           ["kernel", "pstack", "pstack", "kernel", "kernel", "pstack"])
+    check("a queue row's columns, interleaved", [s for k, s in calls if k == "iperf3-4-from"],
+          ["kernel", "pstack", "pstack-q2", "pstack-q2", "pstack", "kernel", "kernel", "pstack", "pstack-q2"])
+    check("PSTACK_QUEUES of each column", sorted(set(queues_env)),
+          [("kernel", None), ("pstack", None), ("pstack-q2", "2")])
+    qh, ql, qf = queue_table(b)
+    check("queue table header", qh[2:], ["kernel", "pstack, 1 queue", "pstack, 2 queues", "1 queue / kernel",
+                                         "2 queues / kernel"])
+    check("queue table: 1 queue is the pstack column, 2 its own", ql[0] if ql else None,
+          ["iperf3 4 streams, SUT -> peer", "Gbit/s", "21.0", "11.0 (10.0–12.0)", "14.0 (13.0–15.0 (2/3: failed (q1)))",
+           "0.52", "0.67"])
+    check("queue table failure note", qf, ["(q1) pstack-q2, iperf3-4-from: the client ended early"])
     st = b.stat("nc-recv", "mbps", "kernel")
     check("median", (st.value, st.lo, st.hi), (600.0, 500.0, 900.0))
     st = b.stat("curl-64m", "mbps", "pstack")
@@ -1753,6 +2030,9 @@ def main():
     b = Bench(build)
     log(f"pstack benchmark: {REPS} repetitions, iperf3 {SECONDS:g} s, others {SHORT:g} s, growth {CONNS}, "
         f"budget {BUDGET:g} s")
+    if QUEUES:
+        log(f"queue part: pstack at {QUEUES} queues (its own column: {DEFAULT_QUEUES}), rows {', '.join(QUEUE_KEYS)}"
+            + (f"; not run: {one_queue_forced()} means one queue" if one_queue_forced() else ""))
     log(f"machine: {m['cpu']}, {m['cores']} cores, Linux {m['kernel']}, load {m['loadavg']}")
     try:
         try:
@@ -1780,13 +2060,20 @@ def main():
         print("\nNotes:")
         for n in b.notes:
             print("  " + n)
+    qh, ql, qf = queue_table(b)
+    if ql:
+        print("\nQueues:")
+        print(text_table(qh, ql))
+        for f in qf:
+            print("  " + f)
     with open(os.path.join(b.bindir, "results.json"), "w") as f:
         json.dump({"started": started, "seconds": took, "machine": m,
                    "settings": {"BENCH_REPS": REPS, "BENCH_SECONDS": SECONDS, "BENCH_SHORT_SECONDS": SHORT,
                                 "BENCH_CONNS": CONNS, "BENCH_HTTP_CONNS": HTTP_CONNS, "BENCH_MUX": MUX,
                                 "BENCH_NGINX_CONNS": NGINX_CONNS, "BENCH_NGINX_1M_CONNS": NGINX_1M_CONNS,
                                 "BENCH_XFER_MIB": XFER_MIB, "BENCH_EXEC_RUNS": EXEC_RUNS,
-                                "BENCH_LAT_CPU": LAT_CPU},
+                                "BENCH_LAT_CPU": LAT_CPU, "BENCH_QUEUES": QUEUES,
+                                "pstack_column_queues": DEFAULT_QUEUES},
                    "loadavg_per_workload": b.loads,
                    "details": b.details}, f, indent=1, default=str)
     try:
@@ -1798,8 +2085,20 @@ def main():
         # A plot left from an earlier run would pass for this one's.
         if os.path.exists(PLOT):
             os.remove(PLOT)
-    write_report(b, head, lines, fails, m, started, took, plot_err)
-    print(f"\nbench: {len(lines)} rows in {took:.0f} s; wrote {RESULTS}" + ("" if plot_err else f" and {PLOT}"))
+    qplot_err, wrote = None, [] if plot_err else [PLOT]
+    if ql:
+        try:
+            qplot_err = plot_queues(b, QPLOT)
+        except Exception as e:
+            qplot_err = f"the plot failed: {type(e).__name__}: {e}"
+        if qplot_err:
+            print(f"\nno queue plot: {qplot_err}")
+            if os.path.exists(QPLOT):
+                os.remove(QPLOT)
+        else:
+            wrote.append(QPLOT)
+    write_report(b, head, lines, fails, m, started, took, plot_err, qplot_err)
+    print(f"\nbench: {len(lines)} rows in {took:.0f} s; wrote {RESULTS}" + "".join(f" and {p}" for p in wrote))
     return 0
 
 

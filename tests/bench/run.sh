@@ -4,7 +4,7 @@
 # Needs the helper programs that `make all` builds into BUILD_DIR/bench (bench_srv, bench_cli,
 # bench_exec); runs tests/bench/bench.py's self-check (`bench.py --check`: the harness's
 # medians and table on made-up figures), then bench.py itself, which does the measuring and writes
-# tests/bench/RESULTS.md and tests/bench/growth.png. Needs root (network
+# tests/bench/RESULTS.md, tests/bench/growth.png and tests/bench/queues.png. Needs root (network
 # namespaces, a TAP device). Settings: BENCH_* variables, see bench.py;
 # e.g. BENCH_SECONDS=2 for a quick run.
 set -eu

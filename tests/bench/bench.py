@@ -941,8 +941,8 @@ class Bench:
                               "(killed with SIGKILL)")
 
     def nginx_conf(self, side, port):
-        """nginx.conf for one run: one process (`daemon off; master_process off;`, as pstack
-        needs: no listening socket inherited across fork), serving a small page and 1 MiB.
+        """nginx.conf for one run: one process (`daemon off; master_process off;`: one process
+        on each side), serving a small page and 1 MiB with sendfile as Debian's nginx.conf does.
         The shape of tests/e2e/load.bats's, with the benchmark's address and port."""
         d = os.path.join(self.bindir, f"nginx-{side.name}")
         www = os.path.join(d, "www")
@@ -967,6 +967,8 @@ pid {d}/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
 	access_log off;
+	sendfile on;
+	tcp_nopush on;
 	client_body_temp_path {t}/body;
 	proxy_temp_path {t}/proxy;
 	fastcgi_temp_path {t}/fastcgi;
@@ -1829,8 +1831,8 @@ def write_report(b, head, lines, fails, m, started, took, plot_err, qplot_err=No
              "Memory: see \"Memory\" below. Drops: the host-side device's tx_dropped (frames towards the SUT "
              "that tap0, or the peer's end of the veth pair, dropped) over the run.")
     o.append(f"- nginx: Debian's nginx-light as the SUT, one process (`daemon off; master_process off;`: "
-             f"pstack does not carry listening sockets across fork, see README), the same nginx.conf on both "
-             f"sides; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
+             f"one worker on both sides, so that the columns compare one process each), the same nginx.conf on both "
+             f"sides, with Debian's `sendfile on; tcp_nopush on;`; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
              f"peer against a {len(NGINX_PAGE)}-byte page, `-c{NGINX_1M_CONNS}` against a 1 MiB file. Errors = "
              f"wrk's socket errors (connect, read, write, timeout) + non-2xx responses. CPU = nginx + wrk.")
     o.append(f"- redis: redis-server as the SUT (no persistence); `redis-benchmark -n {REDIS_N} -c 50 "

@@ -961,13 +961,15 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			/* A stack that outlived its program with only TIME_WAIT
 			 * left hands the device over at once, and its
 			 * connections with it (ctl.h). */
+			uint64_t t0 = runner_now();
 			long n = ctl_handover_ask(tc.name, &r->tw_recs, RUNNER_BUSY_WAIT_MS - waited);
 
 			if (n >= 0) {
 				r->tw_n = n;
-				log_debug("%s: handed over by the stack that held it, with %ld connection(s) in "
-					  "TIME_WAIT or FIN_WAIT_2", tc.name, n);
 				rc = tap_open(&tc, &r->dev, err, sizeof(err));
+				log_debug("%s: handed over by the stack that held it, with %ld connection(s) in "
+					  "TIME_WAIT or FIN_WAIT_2, in %llu us", tc.name, n,
+					  (unsigned long long)(runner_now() - t0));
 			}
 		}
 		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)

@@ -953,7 +953,11 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	/* A stack that outlived its program (a keeper, the stack process of a
 	 * program killed a moment ago) lets go of the device once its closes
 	 * are done: a program started right after waits for that, a while. */
-	for (unsigned waited = 0;; waited += RUNNER_BUSY_STEP_MS) {
+	/* Counted in real time: a handover's answer is waited for within it. */
+	uint64_t start = runner_now();
+	bool said = false;
+
+	for (unsigned waited = 0;; waited = (unsigned)((runner_now() - start) / 1000u)) {
 		struct timespec step = { 0, RUNNER_BUSY_STEP_MS * 1000000L };
 
 		rc = tap_open(&tc, &r->dev, err, sizeof(err));
@@ -962,7 +966,8 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			 * left hands the device over at once, and its
 			 * connections with it (ctl.h). */
 			uint64_t t0 = runner_now();
-			long n = ctl_handover_ask(tc.name, &r->tw_recs, RUNNER_BUSY_WAIT_MS - waited);
+			long n = ctl_handover_ask(tc.name, &r->tw_recs,
+						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
 
 			if (n >= 0) {
 				r->tw_n = n;
@@ -974,8 +979,9 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 		}
 		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)
 			break;
-		if (waited == 0)
+		if (!said)
 			log_debug("%s: busy; waiting up to %u ms for its holder to let go", tc.name, RUNNER_BUSY_WAIT_MS);
+		said = true;
 		(void)SYSC(SYS_nanosleep, &step, NULL);
 	}
 	if (rc) {

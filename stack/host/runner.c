@@ -1389,13 +1389,16 @@ static void runner_free(struct runner *r)
 	/* A stack that outlived its program's exit logged them then. */
 	if (!r->lingering)
 		runner_log_stats(r);
-	stack_destroy(r->s);
-	netdev_destroy(r->dev);
 	if (handover) {
-		/* The device is free: now the next stack may have it. */
+		/* The next stack waits for the device: it goes first, then the
+		 * answer that says it is free, and the rest after. */
+		netdev_destroy(r->dev);
+		r->dev = NULL;
 		ctl_flush(r->ctl);
 		ctl_close(r->ctl);
 	}
+	stack_destroy(r->s);
+	netdev_destroy(r->dev);
 	sys_fd_forget(r->efd);
 	sys_close(r->efd);
 	if (r->owner_fd >= 0) {

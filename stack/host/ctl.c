@@ -1224,7 +1224,9 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_m
 	long fd, rc;
 
 	*recs = NULL;
-	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a holder whose backlog is full (a wedged one) makes
+	 * connect() fail at once instead of waiting. */
+	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	rc = sys_connect(fd, &sa, ctl_tap_abstract(&sa, dev));

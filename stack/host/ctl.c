@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
@@ -43,6 +44,7 @@
 #define sys_unlink(path)            SYSC(SYS_unlinkat, AT_FDCWD, (path), 0)
 #define sys_geteuid()               SYSC(SYS_geteuid)
 #define sys_getpid()                SYSC(SYS_getpid)
+#define sys_connect(fd, sa, len)    SYSC(SYS_connect, (fd), (sa), (len))
 
 /* A request: the stat line with room to spare, or a joiner's request. */
 #define CTL_REQ_MAX (sizeof(struct ctl_join_req) > 64 ? sizeof(struct ctl_join_req) : 64)
@@ -50,6 +52,7 @@
 enum ctl_state {
 	CTL_FREE, CTL_READ, CTL_BUILD, CTL_WRITE, CTL_DRAIN,
 	CTL_JOIN, CTL_CONNWAIT, CTL_FILL, CTL_RELAY,     /* a joiner's (above) */
+	CTL_HANDOVER,               /* a handover asked while the program still exits (ctl.h) */
 };
 
 struct ctl_client {
@@ -75,8 +78,8 @@ struct ctl_client {
 	struct relay_set *rset;
 };
 
-/* The listeners: PID.sock, NAME.stack, the abstract name. */
-enum { CTL_L_PID, CTL_L_NAME, CTL_L_ABSTRACT };
+/* The listeners: PID.sock, NAME.stack, the abstract name, the TAP's handover name. */
+enum { CTL_L_PID, CTL_L_NAME, CTL_L_ABSTRACT, CTL_L_TAP };
 
 struct ctl {
 	int lfd[CTL_NLISTEN];       /* -1: none */
@@ -85,6 +88,7 @@ struct ctl {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char name_path[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* "" without PSTACK_STACK */
 	struct ctl_client cl[CTL_MAX_CLIENTS];
+	bool handover;              /* a handover's answer is built (ctl_handing_over) */
 };
 
 /* ---- joiners' requests (ctl.h) ---- */
@@ -149,6 +153,18 @@ socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name)
 	sa->sun_family = AF_UNIX;
 	/* sun_path[0] stays 0: the abstract namespace (unix(7)). */
 	len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "pstack-stack/%s", name);
+	if (len < 0 || (size_t)len >= sizeof(sa->sun_path) - 1)
+		len = (int)sizeof(sa->sun_path) - 2;
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+}
+
+socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev)
+{
+	int len;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	len = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "pstack-tap/%s", dev);
 	if (len < 0 || (size_t)len >= sizeof(sa->sun_path) - 1)
 		len = (int)sizeof(sa->sun_path) - 2;
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
@@ -310,6 +326,17 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 				 "this network namespace?)", host->stack_name, strerror((int)-fd));
 		else
 			c->lfd[CTL_L_ABSTRACT] = (int)fd;
+	}
+	/* The handover's name (ctl.h): the device is this stack's alone, and
+	 * so is the name; a stack that handed the device over closed it
+	 * before its answer. */
+	if (host->dev && host->dev[0]) {
+		fd = ctl_listen(&sa, ctl_tap_abstract(&sa, host->dev), NULL);
+		if (fd < 0)
+			log_debug("%s: the handover's abstract socket: %s; a program started while this stack "
+				  "outlives its own waits for the device", host->dev, strerror((int)-fd));
+		else
+			c->lfd[CTL_L_TAP] = (int)fd;
 	}
 	*out = c;
 	return 0;
@@ -789,6 +816,51 @@ static void join_step(struct ctl_client *cl, const struct ctl_host *host, uint64
 	join_answer(cl, NULL, err, now);
 }
 
+/* Lock held: a handover's answer, when the stack may give the device up;
+ * "busy" when it will not; nothing yet while its program still exits. */
+static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s, const struct ctl_host *host,
+			  uint64_t now)
+{
+	static const char busy[] = CTL_HANDOVER_BUSY;
+	struct ctl_handover_hdr *h;
+	size_t n, max = (CTL_REPLY_MAX - sizeof(*h)) / sizeof(struct tcp_tw_rec);
+
+	if (host->may_hand_over && !c->handover) {
+		n = tcp_tw_export(s, NULL, 0, now);
+		if (n > max)
+			n = max;    /* beyond what one answer holds: the newest are not handed over */
+		cl->out = malloc(sizeof(*h) + n * sizeof(struct tcp_tw_rec));
+		if (cl->out) {
+			h = (struct ctl_handover_hdr *)(void *)cl->out;
+			memset(h, 0, sizeof(*h));
+			memcpy(h->word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1);
+			h->rec_size = sizeof(struct tcp_tw_rec);
+			h->count = (uint32_t)n;
+			tcp_tw_export(s, (struct tcp_tw_rec *)(void *)(cl->out + sizeof(*h)), n, now);
+			cl->out_len = sizeof(*h) + n * sizeof(struct tcp_tw_rec);
+			cl->out_off = 0;
+			cl->st = CTL_WRITE;
+			c->handover = true;
+			log_debug("handover: %zu connection(s) in TIME_WAIT or FIN_WAIT_2 go to the next stack on %s",
+				  n, host->dev);
+			return;
+		}
+	} else if (host->hand_over_soon && !c->handover) {
+		return;     /* asked again at the next pass */
+	}
+	cl->out = malloc(sizeof(busy) - 1);
+	cl->out_len = cl->out ? sizeof(busy) - 1 : 0;
+	if (cl->out)
+		memcpy(cl->out, busy, sizeof(busy) - 1);
+	cl->out_off = 0;
+	cl->st = CTL_WRITE;
+}
+
+bool ctl_handing_over(const struct ctl *c)
+{
+	return c && c->handover;
+}
+
 unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host, struct pollfd *pfd,
 		     uint64_t now, uint64_t *at)
 {
@@ -818,6 +890,15 @@ unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host
 			join_step(cl, host, now, at);
 			if (cl->st != was)
 				*at = now;      /* the same for a close's frames, a relay's start */
+		}
+		if (cl->st == CTL_HANDOVER) {
+			handover_step(c, cl, s, host, now);
+			if (cl->st == CTL_HANDOVER) {
+				/* No fd: the program's end wakes the thread (its pidfd). */
+				if (cl->deadline < *at)
+					*at = cl->deadline;
+				continue;
+			}
 		}
 		if (cl->st == CTL_CONNWAIT)
 			continue;           /* no fd: woken by the connection */
@@ -868,6 +949,11 @@ static void ctl_request(struct ctl_client *cl, uint32_t self_uid)
 
 	if (cl->req_len == sizeof(CTL_REQUEST) - 1 && !memcmp(cl->req, CTL_REQUEST, cl->req_len)) {
 		cl->st = CTL_BUILD;
+		return;
+	}
+	if (cl->req_len == sizeof(CTL_HANDOVER_REQUEST) - 1 && !memcmp(cl->req, CTL_HANDOVER_REQUEST, cl->req_len) &&
+	    ctl_join_allowed(cl->uid, self_uid)) {
+		cl->st = CTL_HANDOVER;
 		return;
 	}
 	if (ctl_join_req_check(&cl->join, cl->req_len) == 0 && cl->jfd >= 0 &&
@@ -1065,6 +1151,126 @@ void ctl_io(struct ctl *c, struct pollfd *pfd, unsigned n, uint64_t now)
 	for (int l = 0; l < CTL_NLISTEN; l++)
 		if (c->lidx[l] >= 0 && (unsigned)c->lidx[l] < n && (pfd[c->lidx[l]].revents & POLLIN))
 			ctl_accept(c, c->lfd[l], now);
+}
+
+void ctl_flush(struct ctl *c)
+{
+	if (!c)
+		return;
+	/* The next stack binds the name as it starts, which may be before
+	 * this one is gone. */
+	if (c->lfd[CTL_L_TAP] >= 0) {
+		sys_fd_forget(c->lfd[CTL_L_TAP]);
+		sys_close(c->lfd[CTL_L_TAP]);
+		c->lfd[CTL_L_TAP] = -1;
+	}
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *cl = &c->cl[i];
+
+		/* Each answer within 200 ms: the asker reads it at once. */
+		for (int tries = 0; cl->st == CTL_WRITE && tries < 20; tries++) {
+			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
+			struct timespec ts = { 0, 10000000L };
+
+			if (sys_ppoll(&p, 1, &ts, NULL) < 0 || !ctl_write(cl))
+				break;
+		}
+	}
+}
+
+/* The asker's side: reads exactly n bytes by deadline (runner_now's
+ * clock is not this file's: CLOCK_MONOTONIC, read here). */
+static long read_full(int fd, void *buf, size_t n, const struct timespec *deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct timespec now, left;
+		long rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = deadline->tv_sec - now.tv_sec;
+		left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return -ETIMEDOUT;
+		rc = sys_ppoll(&p, 1, &left, NULL);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			return rc ? rc : -ETIMEDOUT;
+		rc = sys_read(fd, (char *)buf + got, n - got);
+		if (rc == -EINTR || rc == -EAGAIN)
+			continue;
+		if (rc <= 0)
+			return got ? (long)got : rc;
+		got += (size_t)rc;
+	}
+	return (long)got;
+}
+
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_ms)
+{
+	struct sockaddr_un sa;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct ctl_handover_hdr h;
+	struct timespec deadline;
+	size_t size;
+	long fd, rc;
+
+	*recs = NULL;
+	/* Non-blocking: a holder whose backlog is full (a wedged one) makes
+	 * connect() fail at once instead of waiting. */
+	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	rc = sys_connect(fd, &sa, ctl_tap_abstract(&sa, dev));
+	if (rc) {
+		sys_close(fd);
+		return -EBUSY;      /* nobody listens: a stack of another build, or none */
+	}
+	/* The stack of another user keeps its device (and its connections'
+	 * state is none of ours). */
+	if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || clen != sizeof(cred) ||
+	    !ctl_join_allowed(cred.uid, (uint32_t)sys_geteuid())) {
+		sys_close(fd);
+		return -EBUSY;
+	}
+	rc = sys_sendto(fd, CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1, MSG_NOSIGNAL, NULL, 0);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (rc == (long)sizeof(CTL_HANDOVER_REQUEST) - 1)
+		rc = read_full((int)fd, &h, sizeof(h), &deadline);
+	if (rc != (long)sizeof(h) || memcmp(h.word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1) ||
+	    h.rec_size != sizeof(struct tcp_tw_rec) ||
+	    h.count > (CTL_REPLY_MAX - sizeof(h)) / sizeof(struct tcp_tw_rec)) {
+		sys_close(fd);
+		return rc < 0 && rc != -ETIMEDOUT ? rc : -EBUSY;    /* "busy", or not an answer of ours */
+	}
+	size = (size_t)h.count * sizeof(struct tcp_tw_rec);
+	if (size && !(*recs = malloc(size))) {
+		sys_close(fd);
+		return -ENOMEM;
+	}
+	/* The device is free from here on (the answer comes after it). */
+	rc = size ? read_full((int)fd, *recs, size, &deadline) : 0;
+	sys_close(fd);
+	if (rc != (long)size) {
+		free(*recs);
+		*recs = NULL;
+		return 0;           /* the device is free all the same; the records are lost */
+	}
+	return (long)h.count;
 }
 
 void ctl_fork_child(struct ctl *c)

@@ -45,7 +45,7 @@ struct stack;
  * with PSTACK_STACK the name's two) and the clients. A joiner's connect
  * holds a client until the connection is made (and no fd meanwhile). */
 #define CTL_MAX_CLIENTS 16
-#define CTL_NLISTEN 3
+#define CTL_NLISTEN 4
 #define CTL_NFDS (CTL_NLISTEN + CTL_MAX_CLIENTS)
 /* A client's whole exchange, from accept to the last byte written. */
 #define CTL_DEADLINE_US 2000000u
@@ -62,6 +62,11 @@ struct ctl_host {
 	 * (below), and the relays their sockets get. */
 	char stack_name[HOST_STACK_NAME_MAX + 1];
 	struct relay_set *rset;
+	/* The handover (below), set by the runner before each ctl_collect:
+	 * the stack may hand over now (its program is gone and only TIME_WAIT
+	 * or an orphan's FIN_WAIT_2 is left), or soon (its program is exiting
+	 * with only those left: a request waits for it). */
+	bool may_hand_over, hand_over_soon;
 };
 
 /*
@@ -135,6 +140,48 @@ uint64_t ctl_netns(void);
 socklen_t ctl_stack_abstract(struct sockaddr_un *sa, const char *name);
 /* Whom the stack takes joiners from: its own user only. */
 bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
+
+/*
+ * The handover (issue 14: TIME_WAIT outlives the program). A stack that
+ * outlived its program (the stack process after the program's exit or
+ * death, a keeper) holds the TAP while its connections wait out TIME_WAIT
+ * (or an orphan's FIN_WAIT_2), bounded by PSTACK_LINGER_MS. A new program
+ * that finds the TAP busy does not wait for that: every stack listens on
+ * the abstract name "\0pstack-tap/DEV" (ctl_tap_abstract: the TAP's network
+ * namespace's, as the device name is), and the new stack, of the same
+ * user only (both sides check), sends CTL_HANDOVER_REQUEST there. A stack
+ * with nothing else left answers with a struct ctl_handover_hdr and its
+ * records (struct tcp_tw_rec, tcp_tw_export), written after it let go of
+ * the device, and ends; the new stack opens the device and imports them
+ * (tcp_tw_import), so the 4-tuples stay protected and a retransmitted FIN
+ * is still acknowledged. Any other stack answers CTL_HANDOVER_BUSY: the
+ * new program waits for the device as before.
+ */
+#define CTL_HANDOVER_REQUEST "handover\n"
+#define CTL_HANDOVER_BUSY "busy\n"
+#define CTL_HANDOVER_WORD "pstack-tw-1\n"
+struct ctl_handover_hdr {
+	char word[16];              /* CTL_HANDOVER_WORD, NUL-padded */
+	uint32_t rec_size;          /* sizeof(struct tcp_tw_rec): another build's layout is refused */
+	uint32_t count;             /* records that follow */
+};
+struct tcp_tw_rec;
+/* The abstract address for device dev; its length. */
+socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
+/*
+ * The new stack's side (its start, lock held: start makes system calls):
+ * asks the stack holding dev to hand it over, waiting at most wait_ms for
+ * the answer. The count of records (*recs malloc'd, the caller frees it;
+ * 0 with none), or -EBUSY (no stack of ours holds it or it will not hand
+ * over), or another -errno.
+ */
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_ms);
+/* Lock held: a handover's answer is built (by ctl_collect): the runner
+ * lets go of the device, then the answer goes (ctl_flush), and the stack ends. */
+bool ctl_handing_over(const struct ctl *c);
+/* After the device was let go (a handover's answer is built): writes
+ * the answers still to write, each within a short bound. No lock. */
+void ctl_flush(struct ctl *c);
 
 /*
  * The folder for uid's control sockets: $XDG_RUNTIME_DIR/pstack when xdg

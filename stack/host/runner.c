@@ -87,6 +87,7 @@ extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #endif
 struct runner;
 static void runner_free(struct runner *r);
+static void runner_log_stats(struct runner *r);
 
 #define RUNNER_MAX_GROUPS 256
 struct runner_creds {
@@ -172,6 +173,15 @@ struct runner {
 	int owner_fd;               /* pidfd of owner, in the stack process's wait (-1: none) */
 	bool in_proc;               /* the loop runs in the stack process */
 	bool orphan;                /* the owner died without stopping the stack */
+	/* runner_stop left the stack to the stack process: only TIME_WAIT or
+	 * an orphan's FIN_WAIT_2 was left, which it waits out after the
+	 * program is gone (runner_orphaned), until linger_end, or hands over
+	 * to the next program on the device (ctl.h). */
+	bool lingering;
+	uint64_t linger_end;
+	/* A handover's records (ctl_handover_ask), imported once the stack exists. */
+	struct tcp_tw_rec *tw_recs;
+	long tw_n;
 	void (*orphan_fn)(struct runner *r, void *ctx);
 	void *orphan_ctx;
 	/* The program changed its credentials (runner_follow_creds): the
@@ -570,11 +580,10 @@ static bool runner_keeper_done(struct runner *r, uint64_t now)
 	}
 	if (!r->keep_idle)
 		r->keep_idle = now;
-	/* An orphan (the program died, runner_orphaned) ends as the program's
-	 * exit would have (runner_stop): once no close is left to finish,
-	 * without waiting out FIN_WAIT_2 and TIME_WAIT, so that the device is
-	 * free for the next program at once. */
-	if (tcp_pending_close(r->s) == 0 && (r->orphan || tcp_after_fin(r->s) == 0))
+	/* FIN_WAIT_2 and TIME_WAIT are waited out, as the kernel does after a
+	 * process's end; a program started on the device meanwhile does not
+	 * wait for them: it takes them over (the handover, ctl.h). */
+	if (tcp_pending_close(r->s) == 0 && tcp_after_fin(r->s) == 0)
 		return true;
 	return now >= r->keep_idle + r->keep_linger;
 }
@@ -699,13 +708,29 @@ static void runner_orphaned(struct runner *r)
 	runner_forget_apps(r);
 	r->stop = false;
 	r->stopping = false;
-	log_debug("keeper (pid %d): carries the stack on for %u relay(s): the program (pid %d) died with it running",
-		  (int)SYSC(SYS_getpid), relay_count(&r->relays), (int)r->owner);
+	if (r->lingering)
+		log_debug("stack process (pid %d): waits out %zu connection(s) in FIN_WAIT_2 or TIME_WAIT after the "
+			  "program's exit (pid %d)", (int)SYSC(SYS_getpid), tcp_after_fin(r->s), (int)r->owner);
+	else
+		log_debug("keeper (pid %d): carries the stack on for %u relay(s): the program (pid %d) died with it running",
+			  (int)SYSC(SYS_getpid), relay_count(&r->relays), (int)r->owner);
 	if (r->orphan_fn)
 		r->orphan_fn(r, r->orphan_ctx);
 	r->keeper = true;
 	r->keep_linger = r->linger_us;
 	r->keep_idle = 0;
+	if (r->lingering) {
+		uint64_t now = runner_now();
+
+		/* What the program's exit left of PSTACK_LINGER_MS (runner_stop). */
+		r->keep_idle = now;
+		r->keep_linger = r->linger_end > now ? r->linger_end - now : 0;
+		/* The program's other threads ended wherever they were, an
+		 * allocator's lock held maybe: a process that would wait for it
+		 * for ever holds the device for ever. The kernel ends it 2 s
+		 * after its bound instead (SIGALRM's default action). */
+		(void)SYSC(SYS_alarm, (unsigned)(r->keep_linger / 1000000u) + 2u);
+	}
 }
 
 static void *runner_thread(void *arg)
@@ -756,7 +781,14 @@ static void *runner_thread(void *arg)
 		if (relay_busy)
 			at = now;
 		r->ctl_host.relays = relay_count(&r->relays);
+		/* The handover (ctl.h): once the program is gone, with only
+		 * TIME_WAIT and an orphan's FIN_WAIT_2 left. */
+		r->ctl_host.hand_over_soon = r->lingering && !r->orphan;
+		r->ctl_host.may_hand_over = (r->orphan || (r->keeper && !r->in_proc)) && !r->dev_dead && !relays &&
+					    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s);
 		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
+		if (ctl_handing_over(r->ctl))
+			break;      /* runner_free lets go of the device, then answers */
 		if (r->keeper && r->keep_idle && r->keep_idle + r->keep_linger < at)
 			at = r->keep_idle + r->keep_linger;
 		/*
@@ -921,14 +953,35 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	/* A stack that outlived its program (a keeper, the stack process of a
 	 * program killed a moment ago) lets go of the device once its closes
 	 * are done: a program started right after waits for that, a while. */
-	for (unsigned waited = 0;; waited += RUNNER_BUSY_STEP_MS) {
+	/* Counted in real time: a handover's answer is waited for within it. */
+	uint64_t start = runner_now();
+	bool said = false;
+
+	for (unsigned waited = 0;; waited = (unsigned)((runner_now() - start) / 1000u)) {
 		struct timespec step = { 0, RUNNER_BUSY_STEP_MS * 1000000L };
 
 		rc = tap_open(&tc, &r->dev, err, sizeof(err));
+		if (rc == -EBUSY && !r->tw_recs) {
+			/* A stack that outlived its program with only TIME_WAIT
+			 * left hands the device over at once, and its
+			 * connections with it (ctl.h). */
+			uint64_t t0 = runner_now();
+			long n = ctl_handover_ask(tc.name, &r->tw_recs,
+						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
+
+			if (n >= 0) {
+				r->tw_n = n;
+				rc = tap_open(&tc, &r->dev, err, sizeof(err));
+				log_debug("%s: handed over by the stack that held it, with %ld connection(s) in "
+					  "TIME_WAIT or FIN_WAIT_2, in %llu us", tc.name, n,
+					  (unsigned long long)(runner_now() - t0));
+			}
+		}
 		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)
 			break;
-		if (waited == 0)
+		if (!said)
 			log_debug("%s: busy; waiting up to %u ms for its holder to let go", tc.name, RUNNER_BUSY_WAIT_MS);
+		said = true;
 		(void)SYSC(SYS_nanosleep, &step, NULL);
 	}
 	if (rc) {
@@ -973,9 +1026,10 @@ static int runner_proc_entry(void *arg)
 	runner_thread(r);
 	if (r->orphan) {
 		stack_lock(r->lock);
-		log_debug("keeper (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
-			  (int)SYSC(SYS_getpid), relay_count(&r->relays), tcp_pending_close(r->s), tcp_after_fin(r->s),
-			  r->dev_dead ? "; the device is gone" : "");
+		log_debug("%s (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
+			  r->lingering ? "stack process" : "keeper", (int)SYSC(SYS_getpid), relay_count(&r->relays),
+			  tcp_pending_close(r->s), tcp_after_fin(r->s),
+			  r->dev_dead ? "; the device is gone" : ctl_handing_over(r->ctl) ? "; handed over" : "");
 		stack_unlock(r->lock);
 		runner_free(r);
 		for (;;)
@@ -1158,6 +1212,11 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 		rc = -ENOMEM;
 		goto fail;
 	}
+	for (long i = 0; i < r->tw_n && r->tw_recs; i++)
+		if (r->tw_recs[i].laddr == c.stack.addr)
+			(void)tcp_tw_import(r->s, &r->tw_recs[i], runner_now());
+	free(r->tw_recs);
+	r->tw_recs = NULL;
 	mask = c.stack.prefix_len ? ~0u << (32 - c.stack.prefix_len) : 0;
 	ip4_ntoa(c.stack.addr & mask, n);
 	if (c.stack.gateway)
@@ -1208,6 +1267,7 @@ fail:
 		sys_close(r->efd);
 	}
 	pthread_cond_destroy(&r->progress);
+	free(r->tw_recs);
 	free(r->rxbuf);
 	free(r->pfds);
 	free(r);
@@ -1267,6 +1327,26 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		stack_lock_wait(r->lock, &r->progress, &ts);
 		r->stop_waiters--;
 	}
+	/*
+	 * What is left waits out FIN_WAIT_2 or TIME_WAIT (this side closed
+	 * first: curl, most clients): the program does not wait for it. The
+	 * stack process carries the stack on once the program is gone
+	 * (runner_orphaned: as a keeper, until linger_end), answering as the
+	 * kernel's TIME_WAIT does, and hands it over to the next program that
+	 * needs the device (ctl.h). Without a stack process (clone refused),
+	 * as before: the stack stops now.
+	 */
+	if (r->in_proc && r->owner_fd >= 0 && !r->dev_dead && !relay_set_busy(&r->relays) &&
+	    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s) && runner_now() < deadline) {
+		r->lingering = true;
+		r->linger_end = deadline;
+		runner_log_stats(r);
+		log_debug("exit: the stack process waits out %zu connection(s) in FIN_WAIT_2 or TIME_WAIT",
+			  tcp_after_fin(r->s));
+		stack_unlock(r->lock);
+		runner_kick(r);
+		return;
+	}
 	if (tcp_pending_close(r->s) > 0)
 		log_debug("stopping with %zu connection(s) still closing", tcp_pending_close(r->s));
 	r->stop = true;
@@ -1280,14 +1360,9 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	runner_free(r);
 }
 
-/* The thread is gone and no application thread is inside: what is left is
- * the caller's alone. Sends what is queued and frees everything. */
-static void runner_free(struct runner *r)
+/* The counters (PSTACK_LOG=debug), at the program's exit. */
+static void runner_log_stats(struct runner *r)
 {
-	stack_lock_check(NULL);
-	relay_set_destroy(&r->relays);
-	ctl_close(r->ctl);
-	txq_set_flush(&r->txq, r->dev, r->s, runner_now());
 	runner_dev_drops(r);
 	stack_log_stats(r->s, LOG_DEBUG);
 	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
@@ -1298,6 +1373,30 @@ static void runner_free(struct runner *r)
 		log_debug("device queue %u: %llu frames written in %llu lists", i,
 			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i]);
 	log_debug("%llu frames written by the stack thread", (unsigned long long)r->tx_thread_frames);
+}
+
+/* The thread is gone and no application thread is inside: what is left is
+ * the caller's alone. Sends what is queued and frees everything. */
+static void runner_free(struct runner *r)
+{
+	bool handover = ctl_handing_over(r->ctl);
+
+	stack_lock_check(NULL);
+	relay_set_destroy(&r->relays);
+	if (!handover)
+		ctl_close(r->ctl);
+	txq_set_flush(&r->txq, r->dev, r->s, runner_now());
+	/* A stack that outlived its program's exit logged them then. */
+	if (!r->lingering)
+		runner_log_stats(r);
+	if (handover) {
+		/* The next stack waits for the device: it goes first, then the
+		 * answer that says it is free, and the rest after. */
+		netdev_destroy(r->dev);
+		r->dev = NULL;
+		ctl_flush(r->ctl);
+		ctl_close(r->ctl);
+	}
 	stack_destroy(r->s);
 	netdev_destroy(r->dev);
 	sys_fd_forget(r->efd);
@@ -1419,7 +1518,7 @@ void runner_keep(struct runner *r, uint64_t linger_us)
 	stack_lock(r->lock);
 	log_debug("keeper (pid %d): done: %u relay(s) left, %zu connection(s) closing, %zu in FIN_WAIT_2 or TIME_WAIT%s",
 		  (int)getpid(), relay_count(&r->relays), tcp_pending_close(r->s), tcp_after_fin(r->s),
-		  r->dev_dead ? "; the device is gone" : "");
+		  r->dev_dead ? "; the device is gone" : ctl_handing_over(r->ctl) ? "; handed over" : "");
 	stack_unlock(r->lock);
 	runner_free(r);
 }

@@ -81,7 +81,12 @@ void runner_fork_child(struct runner *r);
 /* Waits (lock not held) until no TCP connection has a close to finish (nor
  * a relay its last bytes) or linger_us passed, stops the thread, waits for
  * application threads still inside the runner, and frees everything. The caller makes sure no thread
- * calls in any more (the shim's stack_running, the host's runner pointer). */
+ * calls in any more (the shim's stack_running, the host's runner pointer).
+ * When what is left then is TIME_WAIT or an orphan's FIN_WAIT_2 only, and
+ * the loop runs in the stack process, it returns at once instead: that
+ * process waits them out after the program's end (bounded by the same
+ * linger_us), or hands them and the device over to the next stack on it
+ * (stack/host/ctl.h, the handover), and frees everything itself. */
 void runner_stop(struct runner *r, uint64_t linger_us);
 
 /*

@@ -126,13 +126,16 @@ counter() {
 }
 
 @test "pstack stat: the socket file goes when the program exits; a SIGKILLed program's is removed by pstack stat" {
-	# A program that exits on its own after one connection.
+	# A program that exits on its own after one connection, which the peer
+	# closes first (a stack left with TIME_WAIT outlives its program, and
+	# shows under its PID meanwhile: 90-timewait.bats).
 	bg_pre once 30 "$PY" -c '
 import socket
 s = socket.socket()
 s.bind(("0.0.0.0", 7000))
 s.listen()
 c, _ = s.accept()
+c.recv(1)
 c.close()
 '
 	local pid sock

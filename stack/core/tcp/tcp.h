@@ -58,6 +58,37 @@ size_t tcp_pending_close(const struct stack *s);
  * time. */
 size_t tcp_after_fin(const struct stack *s);
 
+/*
+ * TIME_WAIT handed from one stack to the next (stack/host/ctl.c's handover:
+ * a stack that outlived its program gives the TAP to a new program on it,
+ * and its connections waiting out TIME_WAIT, or an orphan's FIN_WAIT_2,
+ * go with it, so that their 4-tuples stay protected and a retransmitted
+ * FIN is still acknowledged). Times are relative (the two stacks' clocks
+ * need not agree); every field in host order.
+ */
+struct tcp_tw_rec {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint8_t state;              /* TCP_STATE_TIME_WAIT or TCP_STATE_FIN_WAIT_2 */
+	uint8_t ts_ok;              /* timestamps in use (RFC 7323) */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_val;            /* our TS clock at export (it keeps running on import) */
+	uint32_t ts_recent;         /* the peer's latest TS value */
+	uint32_t ts_recent_age_ms;  /* how long ago it came */
+	uint32_t left_ms;           /* what is left of the wait */
+	uint32_t snd_wnd;           /* the peer's window (scaled) */
+	uint32_t rcv_wnd;           /* the window we last offered (RCV.ADV - RCV.NXT) */
+};
+/* Every connection is one a handover may carry (TIME_WAIT, or FIN_WAIT_2
+ * of a closed socket), and there is at least one. */
+bool tcp_tw_only(const struct stack *s);
+/* Fills up to max records, oldest first; how many there are. */
+size_t tcp_tw_export(const struct stack *s, struct tcp_tw_rec *out, size_t max, uint64_t now);
+/* A connection from a record, with its timer: 0, -EEXIST (the 4-tuple is
+ * taken), -EINVAL (a bad record), -ENOMEM. */
+int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now);
+
 /* ---- towards the socket shim ---- */
 #define TCP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
 #define TCP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */

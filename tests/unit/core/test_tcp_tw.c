@@ -110,11 +110,83 @@ static void test_time_wait_many(void **state)
 	ts_free(t);
 }
 
+/* A second stack that takes the device over (stack/host/ctl.c's handover)
+ * takes the first one's TIME_WAIT with it: the record carries the 4-tuple,
+ * the sequence numbers, our TS clock and the peer's, and the time left. */
+static struct tscript *takes_over(const struct tscript *from, uint64_t start_ms)
+{
+	struct tscript *t = ts_new(100);
+
+	/* The same peer and numbering, so the expected lines read the same. */
+	t->isn = from->isn;
+	t->isn_known = from->isn_known;
+	t->ts_base = from->ts_base;
+	t->ts_known = from->ts_known;
+	ts_advance_ms(t, start_ms);
+	return t;
+}
+
+static void test_time_wait_handover(void **state)
+{
+	struct tscript *t = ts_new(100), *t2, *t3;
+	struct tcp_conn *l = ts_listen(t, 8);
+	struct tcp_tw_rec rec[4];
+
+	(void)state;
+	close_first(t, l, false);               /* t = 0: due at 60 s */
+	ts_advance_ms(t, 10000);
+	assert_false(tcp_tw_only(t->h->s));     /* the listener is not TIME_WAIT */
+	assert_int_equal(tcp_tw_export(t->h->s, rec, 4, t->h->now), 1);
+	assert_int_equal(rec[0].state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(rec[0].lport, TS_LOCAL_PORT);
+	assert_int_equal(rec[0].rport, TS_PEER_PORT);
+	assert_int_equal(rec[0].left_ms, 50000);
+	assert_int_equal(rec[0].ts_recent, 200);
+
+	/* Imported with a clock of its own (here 123 s ahead): the wait ends
+	 * when the first stack's would have, 50 s on. */
+	t2 = takes_over(t, 123000);
+	assert_int_equal(tcp_tw_import(t2->h->s, &rec[0], t2->h->now), 0);
+	assert_int_equal(tcp_tw_import(t2->h->s, &rec[0], t2->h->now), -EEXIST);
+	assert_true(tcp_tw_only(t2->h->s));
+	assert_int_equal(tcp_after_fin(t2->h->s), 1);
+	ts_advance_ms(t2, 49999);
+	assert_int_equal(tcp_conn_count(t2->h->s), 1);
+	ts_advance_ms(t2, 1);
+	assert_int_equal(tcp_conn_count(t2->h->s), 0);
+	ts_expect_none(t2);
+	ts_free(t2);
+
+	/* The peer's FIN again, in the new stack: acknowledged with our TS
+	 * clock going on from the first stack's (10 s after the close) and the
+	 * peer's latest value echoed; the 2 MSL wait restarts. */
+	t3 = takes_over(t, 7000);
+	assert_int_equal(tcp_tw_import(t3->h->s, &rec[0], t3->h->now), 0);
+	ts_inject(t3, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 300 ecr 0>");
+	ts_expect(t3, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 10000 ecr 300>");
+	ts_advance_ms(t3, 59999);
+	assert_int_equal(tcp_conn_count(t3->h->s), 1);
+	ts_advance_ms(t3, 1);
+	assert_int_equal(tcp_conn_count(t3->h->s), 0);
+	ts_free(t3);
+
+	/* A bad record is refused. */
+	t2 = ts_new(100);
+	rec[0].state = TCP_STATE_ESTABLISHED;
+	assert_int_equal(tcp_tw_import(t2->h->s, &rec[0], t2->h->now), -EINVAL);
+	ts_free(t2);
+
+	ts_advance_ms(t, 50000);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_wait_deadlines),
 		cmocka_unit_test(test_time_wait_many),
+		cmocka_unit_test(test_time_wait_handover),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

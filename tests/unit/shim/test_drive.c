@@ -41,6 +41,8 @@ static bool refuse;             /* block_begin says another thread drives */
 static uint16_t to_port;        /* where a "frame" is delivered */
 static int begins, ends, ends_driving, drives, held_lock_drives;
 static bool raise_in_drive;     /* drive raises SIGUSR1 (a signal while processing frames) */
+static bool raise_in_begin;     /* block_begin raises SIGUSR1 (on the way into the ppoll) */
+static bool raise_in_start;     /* the host's start raises SIGUSR1 (the call's start of the stack) */
 static volatile sig_atomic_t got_usr1;
 
 
@@ -48,7 +50,17 @@ static int t_block_begin(void *c)
 {
 	(void)c;
 	begins++;
+	if (raise_in_begin)
+		pthread_kill(pthread_self(), SIGUSR1);
 	return refuse ? -1 : dev[0];
+}
+
+static int t_start(void *c)
+{
+	(void)c;
+	if (raise_in_start)
+		pthread_kill(pthread_self(), SIGUSR1);
+	return 0;
 }
 
 static int t_drive(void *c)
@@ -88,11 +100,14 @@ static void start(void)
 	host.block_begin = t_block_begin;
 	host.drive = t_drive;
 	host.block_end = t_block_end;
+	host.start = t_start;
 	assert_int_equal(pipe2(dev, O_NONBLOCK), 0);
 	/* One frame is waiting on the device before anyone blocks. */
 	assert_int_equal(write(dev[1], &c, 1), 1);
 	refuse = false;
 	raise_in_drive = false;
+	raise_in_begin = false;
+	raise_in_start = false;
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
@@ -251,10 +266,76 @@ static void test_signal_while_driving(void **state)
 	stop();
 }
 
+/*
+ * A handler that runs outside every ppoll of the wait, on its way in (here
+ * in block_begin), ends the wait as one inside it would: nothing else would
+ * (the socket's 2 s timeout would, with EAGAIN). The handler's wrapper
+ * wakes the thread's own eventfd.
+ */
+static void test_signal_on_the_way_into_the_wait(void **state)
+{
+	struct sigaction sa, old;
+	char b[16];
+	int fd;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART */
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
+	start();
+	to_port = 6000;            /* the waiting frame is not for fd */
+	fd = fh_udp_socket(5000, 2000);
+	raise_in_begin = true;
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(begins, ends);
+	raise_in_begin = false;
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+/*
+ * A handler that runs while the call starts the stack (the start may wait:
+ * a lingering stack's handover of the TAP) ran inside that call: its wait
+ * ends with EINTR, as the kernel's connect() would (the SYN went; the
+ * connection goes on, and a second connect() finds it in progress).
+ */
+static void test_signal_during_the_stack_start(void **state)
+{
+	struct sigaction sa, old;
+	struct sockaddr_in a;
+	struct timeval tv = { 2, 0 };
+	int fd;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;   /* no SA_RESTART */
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
+	start();
+	fd = shim_socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(7010);
+	a.sin_addr.s_addr = htonl(H_PEER_IP);
+	raise_in_start = true;
+	assert_int_equal(shim_connect(fd, (struct sockaddr *)&a, sizeof(a)), -EINTR);
+	raise_in_start = false;
+	assert_int_equal(got_usr1, 1);
+	assert_true(fh.h->tx_count > 0);        /* the SYN went */
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blocking_recv_drives),
+		cmocka_unit_test(test_signal_on_the_way_into_the_wait),
+		cmocka_unit_test(test_signal_during_the_stack_start),
 		cmocka_unit_test(test_poll_drives),
 		cmocka_unit_test(test_epoll_wait_drives),
 		cmocka_unit_test(test_frame_for_another_socket),

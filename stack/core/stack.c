@@ -151,6 +151,11 @@ void stack_rx_batch_end(struct stack *s)
 	s->rx_batch--;
 }
 
+bool stack_tx_full(const struct stack *s)
+{
+	return s->link.tx_full && s->link.tx_full(s->link.ctx);
+}
+
 int stack_output(struct stack *s, struct pkb *pkb, uint64_t now)
 {
 	s->stats.frames_out++;

@@ -80,6 +80,16 @@ struct stack_link {
 	 */
 	int (*output)(void *ctx, struct pkb *pkb, uint64_t now);
 	void *ctx;
+	/*
+	 * Optional (NULL: never): whether the frames output has taken and the
+	 * device has not yet been written with are as many as the link wants
+	 * queued. While they are, TCP sends no more data (its ACKs still go):
+	 * a connection with more to send waits its turn (Linux's TCP small
+	 * queues, for the queue between the stack and the device). The owner
+	 * runs the stack again (stack_poll_at says now) once it wrote them.
+	 * Called under the caller's serialisation, like output.
+	 */
+	bool (*tx_full)(void *ctx);
 };
 
 /* Creates the stack on link (copied). NULL when out of memory. */
@@ -108,6 +118,8 @@ void stack_rx_batch_end(struct stack *s);
 void stack_poll(struct stack *s, uint64_t now);
 /* The earliest time stack_poll() has work, or STACK_NEVER. */
 uint64_t stack_poll_at(const struct stack *s);
+/* The link's tx_full: its queue to the device holds enough. */
+bool stack_tx_full(const struct stack *s);
 
 /* Counters. */
 

@@ -331,7 +331,9 @@ static void runner_tx(struct runner *r)
 		if ((r->tx_busy & (1u << i)) || !r->txq.q[i].head)
 			continue;
 		r->tx_busy |= 1u << i;
-		while ((n = r->txq.q[i].len, list = txq_take(&r->txq.q[i]))) {
+		size_t bytes;
+
+		while ((n = r->txq.q[i].len, bytes = r->txq.q[i].bytes, list = txq_take(&r->txq.q[i]))) {
 			/* sleep_until: the stack thread is in its wait (0: awake, it
 			 * looks at the queues before it waits again). */
 			bool kick = app && r->sleep_until && !r->stopping && runner_tx_other(r, i);
@@ -344,8 +346,10 @@ static void runner_tx(struct runner *r)
 			 * tx_busy to clear before it closes the eventfd. */
 			if (kick)
 				runner_kick(r);
+			r->txq.writing += bytes;
 			failed = txq_send_queue(r->dev, i, list, runner_now());
 			stack_lock(r->lock);
+			r->txq.writing -= bytes;
 			stack_count_drops(r->s, DROP_DEV_TX_ERROR, failed);
 			runner_dev_drops(r);
 			r->tx_frames[i] += n;
@@ -425,7 +429,18 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		unsigned rx_flags = 0;
 		long n;
 
-		runner_tx(r);
+		/*
+		 * What the first frame brought (a request's answer) goes before
+		 * the next read, as does anything queued before the batch; in a
+		 * burst, the frames made wait for its end, or for the link's
+		 * queue to fill (TXQ_FULL_BYTES). Writing after each read kept
+		 * a standing queue of ACKs in the TAP: every frame written
+		 * brings one, so one read per write never drained what a burst
+		 * had queued, and that queue was the round trip (30-40 ms at
+		 * 100 bulk connections) and the send buffers' memory.
+		 */
+		if (done <= 1 || stack_tx_full(r->s))
+			runner_tx(r);
 		stack_unlock(r->lock);
 		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags, runner_now());
 		stack_lock(r->lock);

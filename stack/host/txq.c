@@ -10,6 +10,7 @@ void txq_init(struct txq *q)
 	q->head = NULL;
 	q->tail = &q->head;
 	q->len = 0;
+	q->bytes = 0;
 }
 
 int txq_output(void *ctx, struct pkb *pkb, uint64_t now)
@@ -21,6 +22,7 @@ int txq_output(void *ctx, struct pkb *pkb, uint64_t now)
 	*q->tail = pkb;
 	q->tail = &pkb->next;
 	q->len++;
+	q->bytes += pkb->len;
 	return 0;
 }
 
@@ -92,8 +94,19 @@ unsigned txq_select(const uint8_t *frame, size_t len, unsigned n)
 void txq_set_init(struct txq_set *set, unsigned n)
 {
 	set->n = n < 1 ? 1 : n > TXQ_MAX ? TXQ_MAX : n;
+	set->writing = 0;
 	for (unsigned i = 0; i < TXQ_MAX; i++)
 		txq_init(&set->q[i]);
+}
+
+bool txq_set_full(void *ctx)
+{
+	const struct txq_set *set = ctx;
+	size_t held = set->writing;
+
+	for (unsigned i = 0; i < set->n; i++)
+		held += set->q[i].bytes;
+	return held >= TXQ_FULL_BYTES;
 }
 
 int txq_set_output(void *ctx, struct pkb *pkb, uint64_t now)

@@ -16,6 +16,7 @@
 #ifndef PSTACK_HOST_TXQ_H
 #define PSTACK_HOST_TXQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct txq {
 	struct pkb *head;
 	struct pkb **tail;
 	size_t len;
+	size_t bytes;           /* the frames' lengths */
 };
 
 void txq_init(struct txq *q);
@@ -49,8 +51,20 @@ void txq_clear(struct txq *q);
 
 struct txq_set {
 	unsigned n;             /* queues in use, 1 to TXQ_MAX */
+	size_t writing;         /* bytes taken from the queues and being written (runner_tx) */
 	struct txq q[TXQ_MAX];
 };
+
+/*
+ * What the queues and the writes under way may hold before the stack's TCP
+ * waits (struct stack_link's tx_full): sixteen 64 KB TSO frames, a quarter
+ * of a millisecond at 40 Gbit/s, so that one system call's batch is never
+ * short of frames, while a pass over a thousand ACKs no longer queues every
+ * window at once.
+ */
+#define TXQ_FULL_BYTES (1u << 20)
+/* The link's tx_full hook (ctx: the struct txq_set). */
+bool txq_set_full(void *ctx);
 
 /*
  * The queue, 0 to n - 1, for an Ethernet frame the stack made: TCP and UDP

@@ -681,7 +681,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	/* A bounded burst per call: the rest goes from the timer pass right
 	 * after, so that the stack thread reads its input (ACKs) in between and
 	 * connections take turns (Linux's TCP small queues serve the same end). */
-	bool sent_new = false;
+	bool sent_new = false, link_full = false;
 
 	if (!can_send_data(c)) {
 		if (c->ack_now && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN &&
@@ -704,6 +704,17 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
 
+		if (stack_tx_full(c->s)) {
+			/* The queue to the device holds enough: this
+			 * connection's turn comes again once it was written
+			 * (struct stack_link's tx_full), after the others
+			 * waiting. Without this, one pass over a batch of ACKs
+			 * for many connections queued every window's worth,
+			 * tens of megabytes, that the RTT then measured. */
+			budget = -1;
+			link_full = true;
+			break;
+		}
 		if (c->in_recovery || c->ca_state == TCP_CA_CWR) {
 			/* PRR set cwnd to pipe + sndcnt in bytes (RFC 6937 §3):
 			 * the room is sndcnt, in segments of the size sent now
@@ -806,8 +817,9 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	if (sent_new)
 		tcp_schedule_tlp(c, now);
 	/* Data waits behind a zero window and nothing is in flight to bring an
-	 * update: the persist timer probes (RFC 9293 §3.8.6.1). */
-	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
+	 * update: the persist timer probes (RFC 9293 §3.8.6.1). Not data held
+	 * back by a full link: its turn comes. */
+	if (!link_full && c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
 	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER)
 		tcp_arm_persist(c, now);
 	if (c->ack_now)

@@ -662,8 +662,10 @@ void tcp_timers(struct stack *s, uint64_t now)
 	 * once): at worst, mid-batch for another reader, a little early. */
 	if (t->ackq)
 		ackq_flush(t, now);
-	/* Connections waiting their turn to send, up to a round's budget. */
-	for (uint64_t start = t->segs_sent; t->txq_head && t->segs_sent - start < TCP_TX_ROUND;) {
+	/* Connections waiting their turn to send, up to a round's budget, while
+	 * the link takes more (a connection that finds it full goes back to
+	 * the tail). */
+	for (uint64_t start = t->segs_sent; t->txq_head && t->segs_sent - start < TCP_TX_ROUND && !stack_tx_full(s);) {
 		c = t->txq_head;
 		t->txq_head = c->txq_next;
 		if (!t->txq_head)
@@ -707,8 +709,10 @@ uint64_t tcp_timers_at(const struct stack *s)
 {
 	const struct tcp_table *t = s->tcp;
 
-	/* ACKs owed, or connections waiting their turn to send: due now. */
-	if (t->ackq || t->txq_head)
+	/* ACKs owed, or connections waiting their turn to send: due now (for
+	 * the latter, once the link takes more: its owner runs the stack when
+	 * it wrote what it held, stack_link's tx_full). */
+	if (t->ackq || (t->txq_head && !stack_tx_full(s)))
 		return 0;
 	return t->tmr_n ? t->tmr_heap[0]->tmr_key : STACK_NEVER;
 }

@@ -45,6 +45,38 @@ static void handshake(struct tscript *t, struct tcp_conn *c, const char *syn, co
 
 /* ---- the window scale and the buffers (PSTACK_TCP_RMEM, PSTACK_TCP_WMEM) ---- */
 
+/* While the link's queue to the device holds enough (struct stack_link's
+ * tx_full, Linux's TCP small queues), data waits its turn: nothing is due
+ * at once (no spinning), no probe or retransmission goes for it, and the
+ * peer's data is still ACKed. Once the queue is written, the stack is due
+ * at once and the data leaves. */
+static void test_link_full_holds_data_not_acks(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	t->h->tx_full = true;
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	ts_expect_none(t);
+	assert_true(h_poll_at(t->h) > t->h->now);
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 101 win * <nop,nop,TS val * ecr 110>");
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 4000);
+	t->h->tx_full = false;
+	assert_true(h_poll_at(t->h) <= t->h->now);
+	ts_advance_us(t, 1);
+	ts_expect(t, ". 1:1449(1448) ack 101 win * " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 101 win * " TSO);
+	ts_expect_none(t);      /* the peer's window (ts_connect's) */
+	ts_inject(t, ". 101:101(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, "P. 2897:4001(1104) ack 101 win * " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Linux's tcp_select_initial_window(): log2 of the largest receive buffer
  * (tcp_rmem[2]) less 15: 7 with 6 MiB, 8 with 15 MB, 10 with 32 MiB, on the
  * SYN and on the SYN-ACK alike. */
@@ -1102,6 +1134,7 @@ static void test_ecn_loss_in_cwr_is_one_reduction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_link_full_holds_data_not_acks),
 		cmocka_unit_test(test_wscale_from_rmem_max),
 		cmocka_unit_test(test_rmem_wmem_default_sizes),
 		cmocka_unit_test(test_rmem_max_bounds_autotuning),

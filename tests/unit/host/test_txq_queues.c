@@ -251,6 +251,56 @@ static void test_set_clear_and_one_queue(void **state)
 	h_free(h);
 }
 
+/* The link's tx_full (struct stack_link): the bytes in every queue, and
+ * those taken to be written, against TXQ_FULL_BYTES; what is taken and
+ * written, or cleared, no longer counts. */
+static void test_set_full_counts_bytes(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct ip4_endpoint local = { 0, 5000 };
+	struct udp_sock *u = udp_open(h->s);
+	static char payload[1400];
+	const size_t frame = 14 + 20 + 8 + sizeof(payload);
+	struct txq_set set;
+	struct pkb *list;
+	size_t n = 0, taken;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_non_null(u);
+	assert_int_equal(udp_bind(u, &local, 0), 0);
+	txq_set_init(&set, 2);
+	h_set_output(h, txq_set_output, &set);
+	while ((n + 1) * frame < TXQ_FULL_BYTES) {
+		struct ip4_endpoint to = { H_PEER_IP, (uint16_t)(7000 + n % 16) };
+
+		assert_int_equal(udp_sendto(u, payload, sizeof(payload), &to, h->now), (long)sizeof(payload));
+		n++;
+		assert_false(txq_set_full(&set));
+	}
+	assert_int_equal(set.q[0].bytes + set.q[1].bytes, n * frame);
+	{
+		struct ip4_endpoint to = { H_PEER_IP, 7000 };
+
+		assert_int_equal(udp_sendto(u, payload, sizeof(payload), &to, h->now), (long)sizeof(payload));
+	}
+	assert_true(txq_set_full(&set));
+	/* Taken to be written (runner_tx): still held until written. */
+	taken = set.q[0].bytes;
+	list = txq_take(&set.q[0]);
+	assert_int_equal(set.q[0].bytes, 0);
+	set.writing += taken;
+	assert_true(txq_set_full(&set));
+	(void)txq_send(h->dev, list, h->now);
+	set.writing -= taken;
+	assert_int_equal(txq_set_full(&set), set.q[1].bytes >= TXQ_FULL_BYTES);
+	txq_set_clear(&set);
+	assert_false(txq_set_full(&set));
+	h_drain_tx(h);
+	udp_close(u);
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_select_fragments_together),
 		cmocka_unit_test(test_set_keeps_each_flows_order),
 		cmocka_unit_test(test_set_clear_and_one_queue),
+		cmocka_unit_test(test_set_full_counts_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

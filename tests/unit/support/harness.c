@@ -107,6 +107,11 @@ static int h_link_output(void *ctx, struct pkb *pkb, uint64_t now)
 	return rc;
 }
 
+static bool h_link_tx_full(void *ctx)
+{
+	return ((struct harness *)ctx)->tx_full;
+}
+
 void h_set_output(struct harness *h, int (*output)(void *ctx, struct pkb *pkb, uint64_t now), void *ctx)
 {
 	h->output = output;
@@ -157,6 +162,7 @@ struct harness *h_new_faulty(const struct stack_config *cfg, const struct fault_
 	link.tso_max = h->dev->tso_max;
 	link.rx_csum = STACK_CSUM_ALL;
 	link.output = h_link_output;
+	link.tx_full = h_link_tx_full;
 	link.ctx = h;
 	h->s = stack_create(cfg, &link, h->now);
 	assert_non_null(h->s);

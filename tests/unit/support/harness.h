@@ -49,6 +49,9 @@ struct harness {
 	/* h_set_output: another output hook for the stack's frames (NULL: the link). */
 	int (*output)(void *ctx, struct pkb *pkb, uint64_t now);
 	void *output_ctx;
+	/* What the link's tx_full answers (struct stack_link): a device queue
+	 * that holds enough. */
+	bool tx_full;
 };
 
 /* A stack with default configuration (or cfg when not NULL) at time 1 s.

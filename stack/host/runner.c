@@ -325,14 +325,12 @@ static void runner_tx(struct runner *r)
 	bool app = !pthread_equal(pthread_self(), r->thread);
 	struct pkb *list;
 	bool wrote = false;
-	size_t n;
+	size_t n, bytes;
 
 	for (unsigned i = 0; i < r->txq.n; i++) {
 		if ((r->tx_busy & (1u << i)) || !r->txq.q[i].head)
 			continue;
 		r->tx_busy |= 1u << i;
-		size_t bytes;
-
 		while ((n = r->txq.q[i].len, bytes = r->txq.q[i].bytes, list = txq_take(&r->txq.q[i]))) {
 			/* sleep_until: the stack thread is in its wait (0: awake, it
 			 * looks at the queues before it waits again). */
@@ -341,12 +339,13 @@ static void runner_tx(struct runner *r)
 
 			if (kick)
 				r->sleep_until = 0;     /* one kick is enough */
+			/* Still the link's until written (txq_set_full). */
+			r->txq.writing += bytes;
 			stack_unlock(r->lock);
 			/* After the lock, as every kick: runner_stop waits for
 			 * tx_busy to clear before it closes the eventfd. */
 			if (kick)
 				runner_kick(r);
-			r->txq.writing += bytes;
 			failed = txq_send_queue(r->dev, i, list, runner_now());
 			stack_lock(r->lock);
 			r->txq.writing -= bytes;

@@ -230,6 +230,17 @@ static void test_refused_waits_on_its_own(void **state)
 
 static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 
+/* on_usr1 on SIGUSR1, without SA_RESTART, through the shim (the interposed
+ * sigaction, as a program installs it); *old to put back. */
+static void install_usr1(struct sigaction *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	assert_int_equal(shim_sigaction(SIGUSR1, &sa, old), 0);
+}
+
 /*
  * A signal that comes while the thread processes frames (not in ppoll) ends
  * the wait with EINTR after its handler ran, as the kernel's wait would end:
@@ -239,15 +250,13 @@ static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
  */
 static void test_signal_while_driving(void **state)
 {
-	struct sigaction sa, old;
+	struct sigaction old;
 	sigset_t mask;
 	char b[16];
 	int fd, other;
 
 	(void)state;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;   /* no SA_RESTART */
-	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
+	install_usr1(&old);
 	start();
 	raise_in_drive = true;
 	to_port = 6000;            /* the frame does not end the wait by itself */
@@ -274,14 +283,12 @@ static void test_signal_while_driving(void **state)
  */
 static void test_signal_on_the_way_into_the_wait(void **state)
 {
-	struct sigaction sa, old;
+	struct sigaction old;
 	char b[16];
 	int fd;
 
 	(void)state;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;   /* no SA_RESTART */
-	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
+	install_usr1(&old);
 	start();
 	to_port = 6000;            /* the waiting frame is not for fd */
 	fd = fh_udp_socket(5000, 2000);
@@ -303,15 +310,13 @@ static void test_signal_on_the_way_into_the_wait(void **state)
  */
 static void test_signal_during_the_stack_start(void **state)
 {
-	struct sigaction sa, old;
+	struct sigaction old;
 	struct sockaddr_in a;
 	struct timeval tv = { 2, 0 };
 	int fd;
 
 	(void)state;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;   /* no SA_RESTART */
-	assert_int_equal(shim_sigaction(SIGUSR1, &sa, &old), 0);
+	install_usr1(&old);
 	start();
 	fd = shim_socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);

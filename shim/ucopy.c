@@ -32,6 +32,7 @@
  * (rt_sigaction) in place of sigaction()/signal().
  */
 #include "shim/internal.h"
+#include "stack/core/copy.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -85,6 +86,12 @@ static bool plausible(const void *p, size_t n)
 	return p && n <= UINTPTR_MAX - (uintptr_t)p;
 }
 
+/* Out of line: shim_copy's own locals must not live across its sigsetjmp. */
+__attribute__((noinline)) static void copy_out_of_line(void *dst, const void *src, size_t n)
+{
+	stack_copy_bytes(dst, src, n);
+}
+
 int shim_copy(void *dst, const void *src, size_t n)
 {
 	struct ucopy u;
@@ -104,7 +111,7 @@ int shim_copy(void *dst, const void *src, size_t n)
 	/* The marker is in place before the first access, and stays until the
 	 * last (a compiler may not move memory accesses across these). */
 	atomic_signal_fence(memory_order_seq_cst);
-	memcpy(dst, src, n);
+	copy_out_of_line(dst, src, n);
 	atomic_signal_fence(memory_order_seq_cst);
 	t_uc = u.prev;
 	return 0;

@@ -5,22 +5,35 @@
 
 static long live_count;
 
-struct pkb *pkb_alloc(size_t size)
+static struct pkb *alloc(size_t size, size_t slack, size_t at)
 {
-	size_t cap = PKB_HEADROOM + size;
+	size_t cap = PKB_HEADROOM + slack + size;
 	struct pkb *pkb = malloc(sizeof(*pkb) + cap);
+	size_t pad = 0;
 
 	if (!pkb)
 		return NULL;
+	if (slack)
+		pad = (PKB_ALIGN - ((uintptr_t)(pkb->buf + PKB_HEADROOM + at) % PKB_ALIGN)) % PKB_ALIGN;
 	pkb->next = NULL;
 	pkb->cap = cap;
-	pkb->data = pkb->buf + PKB_HEADROOM;
+	pkb->data = pkb->buf + PKB_HEADROOM + pad;
 	pkb->len = 0;
 	pkb->when = 0;
 	pkb->next_hop = 0;
 	pkb->gso_size = 0;
 	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
 	return pkb;
+}
+
+struct pkb *pkb_alloc(size_t size)
+{
+	return alloc(size, 0, 0);
+}
+
+struct pkb *pkb_alloc_aligned(size_t size, size_t at)
+{
+	return alloc(size, PKB_ALIGN - 1, at % PKB_ALIGN);
 }
 
 void pkb_free(struct pkb *pkb)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "stack/core/arp.h"
+#include "stack/core/copy.h"
 #include "stack/core/eth.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
@@ -56,7 +57,7 @@ void stack_count_drops(struct stack *s, enum drop_reason r, uint64_t n)
 static int copy_trusted(void *dst, const void *src, size_t n)
 {
 	if (n)
-		memcpy(dst, src, n);
+		stack_copy_bytes(dst, src, n);
 	return 0;
 }
 

@@ -29,6 +29,16 @@
 /* A UDP relay holds one datagram each way. */
 #define RELAY_DGRAM 65536
 
+/* A relay buffer, 64-byte aligned: the kernel copies between it and the
+ * socket pair's buffers (page-aligned) with `rep movsb`, 15 times slower
+ * on AMD's Zen 3 when the destination is 1 to 31 bytes past the source
+ * modulo 64 (stack/core/copy.h); malloc's large blocks start 16 bytes into
+ * a page. */
+static char *relay_buf(size_t size)
+{
+	return aligned_alloc(64, size);
+}
+
 struct relay {
 	struct relay *next;
 	struct relay_set *set;
@@ -475,7 +485,7 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 		}
 		*busy = true;
 	}
-	if (!rl->rx && !(rl->rx = malloc(RELAY_BUF)))
+	if (!rl->rx && !(rl->rx = relay_buf(RELAY_BUF)))
 		*busy = true;   /* no memory now: the next round tries again */
 	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
 		long n = tcp_recv(c, rl->rx, RELAY_BUF, 0, now);
@@ -576,7 +586,7 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct udp_sock *u = rl->udp;
 
-	if (!rl->rx && !(rl->rx = malloc(RELAY_DGRAM)))
+	if (!rl->rx && !(rl->rx = relay_buf(RELAY_DGRAM)))
 		*busy = true;   /* no memory now: the next round tries again */
 	else if (!rl->rx_have && !rl->stop_seen) {
 		struct ip4_endpoint src;
@@ -782,7 +792,7 @@ static void io_tx(struct relay *rl, short rev)
 	}
 	if (rev & POLLHUP)
 		rl->hup_seen = true;
-	if (!rl->tx && !(rl->tx = malloc(size)))
+	if (!rl->tx && !(rl->tx = relay_buf(size)))
 		room = false;   /* no memory now: the program's writes wait */
 	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen)) {
 		long n = sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);

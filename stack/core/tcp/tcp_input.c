@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/core/copy.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
@@ -379,7 +380,7 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	o->charged = charged;
 	o->seq = seq;
 	o->len = len;
-	memcpy(o->data, data, len);
+	stack_copy_bytes(o->data, data, len);
 	o->next = *pp;
 	*pp = o;
 	c->ofo_bytes += len;

@@ -1,5 +1,7 @@
 #include "stack/core/tcp/tcp_ring.h"
 
+#include "stack/core/copy.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,9 +185,9 @@ size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
 		return 0;
 	tail = (r->head + r->len) % r->cap;
 	first = r->cap - tail < n ? r->cap - tail : n;
-	memcpy(r->buf + tail, p, first);
+	stack_copy_bytes(r->buf + tail, p, first);
 	if (n > first)
-		memcpy(r->buf, p + first, n - first);
+		stack_copy_bytes(r->buf, p + first, n - first);
 	r->len += n;
 	return n;
 }
@@ -199,9 +201,9 @@ void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n)
 		return;
 	start = (r->head + off) % r->cap;
 	first = r->cap - start < n ? r->cap - start : n;
-	memcpy(d, r->buf + start, first);
+	stack_copy_bytes(d, r->buf + start, first);
 	if (n > first)
-		memcpy(d + first, r->buf, n - first);
+		stack_copy_bytes(d + first, r->buf, n - first);
 }
 
 /*

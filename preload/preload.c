@@ -643,7 +643,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc)
 	else
 		fn(sig);
 	/* A socket call this signal interrupted restarts as its handler says. */
-	shim_signal_ran(d->act.sa_flags);
+	shim_signal_ran(sig, d->act.sa_flags);
 }
 
 static const int fault_sigs[2] = { SIGSEGV, SIGBUS };

@@ -509,6 +509,8 @@ void shim_wq_wake(struct shim_waiter *head)
  * no allocation can happen on a first access from a handler. */
 static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_ran;
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_norestart;
+/* ... and for which signals (bit sig - 1; all bits: not known). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) uint64_t t_sig_ran_set;
 /* This thread is in shim_wait_sock's wait, on its eventfd (t_efd). */
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_in_wait;
 /* Handlers run on this thread, ever; and whether one ran while it started
@@ -516,6 +518,7 @@ static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_in_wait;
 static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_count;
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start;
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start_norestart;
+static _Thread_local __attribute__((tls_model("initial-exec"))) uint64_t t_sig_in_start_set;
 
 /* ---- the stack ---- */
 
@@ -536,14 +539,18 @@ int shim_need_stack(void)
 	{
 		unsigned count = t_sig_count;
 		bool norestart = t_sig_norestart;
+		uint64_t set = t_sig_ran_set;
 
 		t_sig_norestart = false;
+		t_sig_ran_set = 0;
 		r = shim_host.start(shim_host.ctx);
 		if (t_sig_count != count) {
 			t_sig_in_start = true;
 			t_sig_in_start_norestart = t_sig_norestart;
+			t_sig_in_start_set = t_sig_ran_set;
 		}
 		t_sig_norestart = norestart;
+		t_sig_ran_set = set;
 	}
 	if (r < 0) {
 		/* Documented: every start failure (bad PSTACK_* value, no TAP
@@ -627,7 +634,7 @@ static void sig_tramp(int sig, siginfo_t *si, void *uc)
 	else
 		((void (*)(int))e->fn)(sig);
 	t_in_handler--;
-	shim_signal_ran(e->flags);
+	shim_signal_ran(sig, e->flags);
 }
 
 bool shim_in_signal_handler(void)
@@ -635,11 +642,12 @@ bool shim_in_signal_handler(void)
 	return t_in_handler != 0;
 }
 
-void shim_signal_ran(int sa_flags)
+void shim_signal_ran(int sig, int sa_flags)
 {
 	/* After the handler: a socket call it made began a wait of its own. */
 	t_sig_ran++;
 	t_sig_count++;
+	t_sig_ran_set |= sig > 0 && sig <= 64 ? (uint64_t)1 << (sig - 1) : ~(uint64_t)0;
 	if (!(sa_flags & SA_RESTART))
 		t_sig_norestart = true;
 	if (t_in_wait && t_efd) {
@@ -821,10 +829,40 @@ static void sig_wait_begins(void)
 		t_sig_in_start = false;
 		t_sig_ran = 1;
 		t_sig_norestart = t_sig_in_start_norestart;
+		t_sig_ran_set = t_sig_in_start_set;
 		return;
 	}
 	t_sig_ran = 0;
 	t_sig_norestart = false;
+	t_sig_ran_set = 0;
+}
+
+bool shim_sig_wait_enter(void)
+{
+	bool was = t_in_wait;
+
+	sig_wait_begins();
+	t_in_wait = true;
+	return was;
+}
+
+bool shim_sig_wait_ran(const sigset_t *mask)
+{
+	uint64_t set = t_sig_ran_set;
+
+	if (!t_sig_ran)
+		return false;
+	if (!mask || set == ~(uint64_t)0)
+		return true;
+	for (int sig = 1; sig <= 64 && set; sig++, set >>= 1)
+		if ((set & 1) && sig < NSIG && !sigismember(mask, sig))
+			return true;
+	return false;
+}
+
+void shim_sig_wait_leave(bool was)
+{
+	t_in_wait = was;
 }
 
 bool shim_signals_restart(void)
@@ -972,6 +1010,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 {
 	struct shim_waiter w = { .kind = SHIM_W_THREAD };
 	uint64_t spin_until;
+	bool was_in_wait;
 	int efd, r;
 
 	if (k->closed)
@@ -990,8 +1029,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_wq_add(&k->wq, &w);
 	shim_unlock();
 	spin_until = shim_spin_until(deadline_us);
-	sig_wait_begins();
-	t_in_wait = true;
+	was_in_wait = shim_sig_wait_enter();
 	for (;;) {
 		struct pollfd p = { .fd = efd, .events = POLLIN };
 		struct timespec ts, *tsp = NULL;
@@ -1039,7 +1077,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		r = -errno;
 		break;
 	}
-	t_in_wait = false;
+	shim_sig_wait_leave(was_in_wait);
 	/* Before the lock (no system call under it): a wake that comes after
 	 * this makes the next wait return at once, and its caller re-check. */
 	shim_drain_efd(efd);

@@ -296,6 +296,18 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
  * frames, returns the readiness of fds then (0 when none: wait again).
  */
 int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
+/*
+ * A poll, select or epoll_wait that is about to wait (shim_sig_wait_enter,
+ * its answer to shim_sig_wait_leave): from then a handler that runs on this
+ * thread, wherever (on the way into the ppoll, between two, while the
+ * thread processes frames), wakes the wait as one inside the ppoll would,
+ * and shim_sig_wait_ran says whether one ran for a signal that mask (the
+ * call's, NULL: none) does not block: the wait then ends with EINTR, as the
+ * kernel's ends when a signal comes while the thread is in the call.
+ */
+bool shim_sig_wait_enter(void);
+bool shim_sig_wait_ran(const sigset_t *mask);
+void shim_sig_wait_leave(bool was);
 
 /*
  * Busy-poll (PSTACK_SPIN_US). shim_spin_until: when a wait starting now

@@ -65,11 +65,12 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	struct timespec zero = { 0, 0 };
 	struct shim_efd *e;
 	nfds_t nsock = 0;
-	bool spun = false;
+	bool spun = false, was_in_wait;
 	int efd = shim_thread_efd(&e), r;
 
 	if (efd < 0)
 		return efd;
+	was_in_wait = shim_sig_wait_enter();
 	for (nfds_t i = 0; i < n; i++)
 		nsock += socks[i] != NULL;
 	if (nsock > SHIM_POLL_STACK)
@@ -143,7 +144,12 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			ts_from_us(&left, deadline_us > now ? deadline_us - now : 0);
 			leftp = &left;
 		}
-		if (!spun) {
+		if (shim_sig_wait_ran(mask)) {
+			/* A handler ran since the call began, outside the ppoll
+			 * (on the way in, between two): as if inside it. */
+			kn = -1;
+			errno = EINTR;
+		} else if (!spun) {
 			/* Busy-poll once per call: frames for other sockets do not end the wait. */
 			spun = true;
 			kn = shim_spin(kfds, n + 1, shim_spin_until(forever ? 0 : deadline_us), mask);
@@ -186,6 +192,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		kfds[n].revents = 0;
 	}
 out:
+	shim_sig_wait_leave(was_in_wait);
 	if (w != wstack)
 		free(w);
 	if (kfds != kstack)
@@ -998,6 +1005,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	struct shim_epoll *ep;
 	uint64_t dl = 0, spin_until;
 	enum shim_proc ps;
+	bool was_in_wait;
 	int efd, r;
 
 	if (!shim_owns(epfd))
@@ -1023,6 +1031,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	if (timeout > 0)
 		dl = shim_clock_us() + (uint64_t)timeout * 1000u;
 	spin_until = timeout != 0 ? shim_spin_until(dl) : 0;
+	was_in_wait = shim_sig_wait_enter();
 	for (;;) {
 		/* The kernel's epoll only when it may hold something. */
 		bool kfds = atomic_load(&ep->kernel_fds);
@@ -1055,7 +1064,13 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			ts_from_us(&left, dl > now ? dl - now : 0);
 			leftp = &left;
 		}
-		pn = spin_until ? shim_spin(p, 2, spin_until, mask) : 0;
+		if (shim_sig_wait_ran(mask)) {
+			/* As in poll_core: a handler outside the ppoll ran inside the call. */
+			pn = -1;
+			errno = EINTR;
+		} else {
+			pn = spin_until ? shim_spin(p, 2, spin_until, mask) : 0;
+		}
 		if (pn == 0)
 			pn = shim_block(p, 2, leftp, mask);
 		r = pn < 0 ? -errno : 0;
@@ -1084,6 +1099,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			break;
 		}
 	}
+	shim_sig_wait_leave(was_in_wait);
 	shim_put(&ep->obj);
 	return r;
 }

@@ -330,7 +330,7 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 /* A handler the host runs itself (the library's SIGSEGV/SIGBUS handler runs
  * the program's) has run, with these sa_flags: the same note as a wrapped
  * handler's, for the restart of the call it interrupted. Async-signal-safe. */
-void shim_signal_ran(int sa_flags);
+void shim_signal_ran(int sig, int sa_flags);
 /* Whether this thread is inside a handler the shim wrapped (a handler that
  * left by longjmp counts as still running: the careful answer). */
 bool shim_in_signal_handler(void);

@@ -41,7 +41,7 @@ static bool refuse;             /* block_begin says another thread drives */
 static uint16_t to_port;        /* where a "frame" is delivered */
 static int begins, ends, ends_driving, drives, held_lock_drives;
 static bool raise_in_drive;     /* drive raises SIGUSR1 (a signal while processing frames) */
-static bool raise_in_begin;     /* block_begin raises SIGUSR1 (on the way into the ppoll) */
+static bool raise_in_begin;     /* the next block_begin raises SIGUSR1 (on the way into the ppoll) */
 static bool raise_in_start;     /* the host's start raises SIGUSR1 (the call's start of the stack) */
 static volatile sig_atomic_t got_usr1;
 
@@ -50,8 +50,10 @@ static int t_block_begin(void *c)
 {
 	(void)c;
 	begins++;
-	if (raise_in_begin)
+	if (raise_in_begin) {
+		raise_in_begin = false;     /* once */
 		pthread_kill(pthread_self(), SIGUSR1);
+	}
 	return refuse ? -1 : dev[0];
 }
 
@@ -296,8 +298,73 @@ static void test_signal_on_the_way_into_the_wait(void **state)
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
 	assert_int_equal(got_usr1, 1);
 	assert_int_equal(begins, ends);
-	raise_in_begin = false;
 	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+/*
+ * The same for poll and epoll_wait: the handler runs on the way into the
+ * ppoll (block_begin raises the signal), the frame that comes is for
+ * another socket: the wait ends with EINTR, not at its timeout. With a
+ * ppoll mask that blocks the signal, the kernel's ppoll would have held it
+ * pending through the wait: the wait goes on to its timeout.
+ */
+static void test_signal_on_the_way_into_poll(void **state)
+{
+	struct timespec ts = { 2, 0 }, short_ts = { 0, 100 * 1000 * 1000 };
+	struct sigaction old;
+	struct pollfd p;
+	sigset_t mask;
+	int fd, other;
+
+	(void)state;
+	install_usr1(&old);
+	start();
+	to_port = 6000;            /* the waiting frame is not for fd */
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	raise_in_begin = true;
+	assert_int_equal(shim_ppoll(&p, 1, &ts, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(begins, ends);
+	got_usr1 = 0;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	raise_in_begin = true;
+	assert_int_equal(shim_ppoll(&p, 1, &short_ts, &mask), 0);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+static void test_signal_on_the_way_into_epoll_wait(void **state)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+	struct sigaction old;
+	int fd, other, ep;
+
+	(void)state;
+	install_usr1(&old);
+	start();
+	to_port = 6000;
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	raise_in_begin = true;
+	assert_int_equal(shim_epoll_pwait(ep, out, 2, 2000, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	assert_int_equal(shim_close(ep), 0);
 	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
 	stop();
 }
@@ -341,6 +408,8 @@ int main(void)
 		cmocka_unit_test(test_blocking_recv_drives),
 		cmocka_unit_test(test_signal_on_the_way_into_the_wait),
 		cmocka_unit_test(test_signal_during_the_stack_start),
+		cmocka_unit_test(test_signal_on_the_way_into_poll),
+		cmocka_unit_test(test_signal_on_the_way_into_epoll_wait),
 		cmocka_unit_test(test_poll_drives),
 		cmocka_unit_test(test_epoll_wait_drives),
 		cmocka_unit_test(test_frame_for_another_socket),

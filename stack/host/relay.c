@@ -36,7 +36,7 @@
  * a page. */
 static char *relay_buf(size_t size)
 {
-	return aligned_alloc(64, size);
+	return aligned_alloc(64, (size + 63) & ~(size_t)63);  /* C11: a multiple of it */
 }
 
 struct relay {

@@ -58,14 +58,15 @@ int main(int argc, char **argv)
 {
 	static const int offsets[] = { 0, 8, 16, 31, 32, 40, 63 };
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 0) : 65536;
-	char *src = aligned_alloc(4096, n + 4096), *dst = aligned_alloc(4096, n + 4096);
+	size_t size = (n + 2 * 4096 - 1) & ~(size_t)4095;     /* a multiple of the alignment (C11) */
+	char *src = aligned_alloc(4096, size), *dst = aligned_alloc(4096, size);
 
 	if (!n || !src || !dst) {
 		fprintf(stderr, "copy_bench: SIZE must be a byte count > 0 (and memory to copy it)\n");
 		return 2;
 	}
-	memset(src, 1, n + 4096);
-	memset(dst, 2, n + 4096);
+	memset(src, 1, size);
+	memset(dst, 2, size);
 	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 		char *d = dst + offsets[i];
 

@@ -11,8 +11,9 @@
  * at a fifteenth of its speed when the destination is 1 to 31 bytes past
  * the source modulo 64: 2.9 GB/s against 40-50 GB/s for a 64 KiB copy
  * (tests/bench/copy_bench.c measures it). A ring's positions move by
- * segment sizes, so most of its copies land that way: iperf3 sending spent
- * a third of its CPU in that one copy. Below the threshold glibc uses its
+ * write and segment sizes, so about half of its copies land that way, by
+ * chance: in one profile of iperf3 sending, a third of the process's time
+ * went to that one copy. Below the threshold glibc uses its
  * vector loop, which does not care; so a copy whose source and destination
  * are not aligned alike goes in pieces under it. The pieces cost nothing
  * measurable where `rep movsb` has no such case.

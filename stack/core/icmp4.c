@@ -79,7 +79,7 @@ static bool icmp4_type_is_query(uint8_t type)
 static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
 		      const uint8_t *body, size_t body_len, uint64_t now)
 {
-	struct pkb *p = pkb_alloc(ICMP_HLEN + body_len);
+	struct pkb *p = pkb_alloc_frame(ICMP_HLEN + body_len);
 	struct ip4_tx tx = { .src = src, .dst = dst, .proto = IP_PROTO_ICMP, .tos = tos };
 	uint8_t *m;
 

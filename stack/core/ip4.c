@@ -288,7 +288,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	for (size_t off = 0; off < plen; off += maxdata) {
 		size_t n = plen - off < maxdata ? plen - off : maxdata;
 		bool more = off + n < plen;
-		struct pkb *f = pkb_alloc(n);
+		struct pkb *f = pkb_alloc_frame(n);
 		int rc;
 
 		if (!f) {

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
+
 static long live_count;
 
 static struct pkb *alloc(size_t size, size_t slack, size_t at)
@@ -34,6 +37,11 @@ struct pkb *pkb_alloc(size_t size)
 struct pkb *pkb_alloc_aligned(size_t size, size_t at)
 {
 	return alloc(size, PKB_ALIGN - 1, at % PKB_ALIGN);
+}
+
+struct pkb *pkb_alloc_frame(size_t size)
+{
+	return pkb_alloc_aligned(size, PKB_ALIGN - (IP4_HLEN + ETH_HLEN) % PKB_ALIGN);
 }
 
 void pkb_free(struct pkb *pkb)

@@ -43,6 +43,10 @@ void pkb_free(struct pkb *pkb);
  */
 #define PKB_ALIGN 64
 struct pkb *pkb_alloc_aligned(size_t size, size_t at);
+/* The same for the IP payload of a frame the stack sends: once IPv4 (its
+ * 20 bytes without options) and Ethernet are pushed, the frame's first
+ * byte is on PKB_ALIGN. */
+struct pkb *pkb_alloc_frame(size_t size);
 /* Prepends n bytes and returns a pointer to them (NULL if no headroom). */
 uint8_t *pkb_push(struct pkb *pkb, size_t n);
 /* Appends n bytes and returns a pointer to them (NULL if no tailroom). */

@@ -503,7 +503,7 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 		src = o->src;
 	}
 
-	p = pkb_alloc(UDP_HLEN + len);
+	p = pkb_alloc_frame(UDP_HLEN + len);
 	if (!p)
 		return -ENOBUFS;
 	h = pkb_put(p, UDP_HLEN + len);

@@ -15,7 +15,6 @@
 #include "stack/core/pkb.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp_priv.h"
-#include "stack/wire/eth.h"
 #include "stack/wire/wire.h"
 
 uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
@@ -288,8 +287,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	our_options(c, &g, flags, now);
 	hlen = TCP_HLEN + tcp_opts_len(&g);
 	/* Aligned where the TAP's write copies from (pkb.h): a TSO frame's
-	 * payload, another frame's first byte (before IPv4 and Ethernet). */
-	pkb = pkb_alloc_aligned(hlen + len, gso && len > gso ? hlen : PKB_ALIGN - (IP4_HLEN + ETH_HLEN));
+	 * payload, another frame's first byte. */
+	pkb = gso && len > gso ? pkb_alloc_aligned(hlen + len, hlen) : pkb_alloc_frame(hlen + len);
 
 	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
 	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
@@ -440,7 +439,7 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
 static bool send_stateless(struct stack *s, const struct tcp_seg *r, uint64_t now)
 {
 	size_t hlen = TCP_HLEN + tcp_opts_len(r);
-	struct pkb *pkb = pkb_alloc_aligned(hlen, PKB_ALIGN - (IP4_HLEN + ETH_HLEN));
+	struct pkb *pkb = pkb_alloc_frame(hlen);
 	struct ip4_tx tx;
 	uint8_t *h;
 

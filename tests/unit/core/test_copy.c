@@ -14,6 +14,8 @@
 
 #include "stack/core/copy.h"
 #include "stack/core/pkb.h"
+#include "stack/wire/eth.h"
+#include "stack/wire/ip4.h"
 
 #define GUARD 64
 
@@ -83,6 +85,16 @@ static void test_pkb_alloc_aligned(void **state)
 			pkb_free(c);
 			pkb_free(p);
 		}
+	}
+	/* A frame's IP payload: the frame starts aligned once IPv4 and Ethernet are in front. */
+	for (size_t size = 0; size < 3000; size += 997) {
+		struct pkb *p = pkb_alloc_frame(size);
+
+		assert_non_null(p);
+		assert_non_null(pkb_put(p, size));
+		assert_non_null(pkb_push(p, IP4_HLEN + ETH_HLEN));
+		assert_int_equal((uintptr_t)p->data % PKB_ALIGN, 0);
+		pkb_free(p);
 	}
 	assert_int_equal(pkb_live(), 0);
 }

@@ -171,9 +171,16 @@ static bool addr_overlap(uint32_t a, uint32_t b)
 }
 
 /* Whether p binding (addr, port) with reuse collides with an endpoint already there. */
+static void port_touch(const struct inpcb_table *t, uint16_t port)
+{
+	if (t->port_touch)
+		t->port_touch(t->s, port);
+}
+
 static bool port_conflict(const struct inpcb_table *t, const struct inpcb *p, uint32_t addr, uint16_t port,
 			  unsigned reuse)
 {
+	port_touch(t, port);
 	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext) {
 		if (x == p || x->local.port != port || !addr_overlap(x->local.addr, addr))
 			continue;
@@ -192,6 +199,7 @@ static bool port_conflict(const struct inpcb_table *t, const struct inpcb *p, ui
 /* Any endpoint but p on port. */
 static bool port_used(const struct inpcb_table *t, const struct inpcb *p, uint16_t port)
 {
+	port_touch(t, port);
 	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext)
 		if (x != p && x->local.port == port)
 			return true;
@@ -248,6 +256,7 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t laddr,
 			    const struct ip4_endpoint *peer)
 {
+	port_touch(t, port);
 	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext) {
 		if (x->local.port != port)
 			continue;

@@ -51,6 +51,10 @@ struct inpcb_table {
 	uint8_t proto;                      /* IP_PROTO_TCP or IP_PROTO_UDP: its bind() rules */
 	uint32_t key;                       /* keys the 4-tuple hash (from the stack's secret) */
 	uint32_t port_hint;                 /* RFC 6056 Algorithm 3's counter (connect) */
+	/* Called before the endpoints bound to a port are looked at for bind()
+	 * or connect()'s rules (NULL: none): endpoints kept out of the table
+	 * (TCP's TIME_WAIT records taken over lazily, tcp_tw.c) join it first. */
+	void (*port_touch)(struct stack *s, uint16_t port);
 	struct inpcb *hash[INPCB_HASH_SIZE];
 	struct inpcb *bhash[INPCB_PORT_HASH];
 	struct inpcb *lhash[INPCB_PORT_HASH];

@@ -509,6 +509,8 @@ static void sockets(struct ctl_buf *b, struct stack *s, uint64_t now, unsigned *
 	unsigned more = 0;
 
 	*estab = 0;
+	/* The TIME_WAIT records a handover brought are listed as connections. */
+	tcp_tw_take_all(s, now);
 	buf_printf(b, "%-5s %-10s %-8s %-8s %-21s %s\n", "Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port",
 		   "Peer Address:Port");
 	for (const struct tcp_conn *c = tcp_conn_first(s); c; c = tcp_conn_next(s, c)) {

@@ -154,8 +154,9 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * its records (struct tcp_tw_rec, tcp_tw_export), written after it let go
  * of the device, and ends (at SCHED_IDLE: its exit tears down the program's
  * address space, which must not hold up the program woken); the new stack
- * opens the device and imports them (tcp_tw_import), so the 4-tuples stay
- * protected and a retransmitted FIN is still acknowledged. Any other stack
+ * opens the device and takes them (tcp_tw_adopt: records until something
+ * looks at their ports), so the 4-tuples stay protected and a retransmitted
+ * FIN is still acknowledged. Any other stack
  * answers CTL_HANDOVER_BUSY: the new program waits for the device as
  * before.
  */

@@ -1235,9 +1235,10 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (long i = 0; i < r->tw_n && r->tw_recs; i++)
-		if (r->tw_recs[i].laddr == c.stack.addr)
-			(void)tcp_tw_import(r->s, &r->tw_recs[i], runner_now());
+	/* Kept as records until something looks at their ports: a program
+	 * started right after many others pays for none it does not touch. */
+	if (r->tw_recs)
+		(void)tcp_tw_adopt(r->s, r->tw_recs, (size_t)r->tw_n, runner_now());
 	free(r->tw_recs);
 	r->tw_recs = NULL;
 	mask = c.stack.prefix_len ? ~0u << (32 - c.stack.prefix_len) : 0;

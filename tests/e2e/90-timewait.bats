@@ -153,6 +153,31 @@ time.sleep(20)'
 	assert_line fin-acked
 }
 
+@test "a TIME_WAIT connection handed over, kept as a record until a segment comes for it, answers the peer's retransmitted FIN" {
+	local pid
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	assert_success
+	wait_log "$(out srv)" closed
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	pid=$(lingering_pids)
+	bg_pre next 30 "$PY" -c '
+import socket, time
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent", flush=True)
+time.sleep(20)'
+	wait_log "$(out next)" sent
+	grep -q "handed over by the stack that held it, with 1 connection(s)" "$LOG"
+	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
+	# Nothing has looked at the connection in the new stack (no listing, no
+	# bind or connect): the peer's FIN is the first to.
+	touch "$BATS_TEST_TMPDIR/go"
+	bg_wait srv 15
+	run cat "$(out srv)"
+	assert_line fin-acked
+}
+
 @test "200 curl runs in a row against a kernel server, each closing first: all succeed, none waits for the TAP" {
 	local t0 t1 i
 	san_check curl

@@ -88,6 +88,15 @@ size_t tcp_tw_export(const struct stack *s, struct tcp_tw_rec *out, size_t max, 
 /* A connection from a record, with its timer: 0, -EEXIST (the 4-tuple is
  * taken), -EINVAL (a bad record), -ENOMEM. */
 int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now);
+/* Takes n records at once, as records: each becomes a connection
+ * (tcp_tw_import) only when something looks at its local port (a segment
+ * for it, bind(), connect()'s choice of a port) or at every connection
+ * (tcp_tw_take_all), so that taking a thousand costs a copy, not a thousand
+ * connections. Records for another local address, bad ones and ones whose
+ * 4-tuple is taken are left out; how many were kept. Once. */
+size_t tcp_tw_adopt(struct stack *s, const struct tcp_tw_rec *recs, size_t n, uint64_t now);
+/* Every record tcp_tw_adopt() kept becomes a connection (a listing). */
+void tcp_tw_take_all(struct stack *s, uint64_t now);
 
 /* ---- towards the socket shim ---- */
 #define TCP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */

@@ -281,6 +281,20 @@ static inline struct tcp_conn *tcp_conn_of(struct inpcb *p)
 	return p ? (struct tcp_conn *)(void *)((char *)p - offsetof(struct tcp_conn, pcb)) : NULL;
 }
 
+/* A TIME_WAIT record waiting to become a connection (tcp_tw.c). */
+struct tcp_tw_held {
+	struct tcp_tw_rec rec;              /* as it came; its TS fields as of `at` */
+	uint64_t at;                        /* when it was taken */
+	uint64_t until;                     /* the end of its wait */
+	bool gone;                          /* made a connection, or its wait ended */
+};
+
+struct tcp_tw_pending {
+	struct tcp_tw_held *v;              /* in deadline order */
+	uint32_t n, head, live;             /* head: none before it is live */
+	uint64_t *ports;                    /* a bit per local port some live record holds */
+};
+
 struct tcp_table {
 	struct inpcb_table pcbs;            /* demultiplexing, bound ports, listeners */
 	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
@@ -288,6 +302,11 @@ struct tcp_table {
 	 * the list is in deadline order; a busy server that closes first holds
 	 * tens of thousands). */
 	struct tcp_conn *tw_head, *tw_tail;
+	/* TIME_WAIT records taken over from the stack that held the device
+	 * before (tcp_tw_adopt), kept as records until something looks at
+	 * their ports: a process that starts with a thousand of them pays for
+	 * none it does not touch (tcp_tw.c). */
+	struct tcp_tw_pending tw_pend;
 	/* The timer heap (tcp_timer.c): every connection with a timer armed,
 	 * a binary min-heap on tmr_key, so that a timer pass costs in the due
 	 * connections (O(log n) each), never a walk over every connection.
@@ -328,6 +347,13 @@ struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uin
 struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
 /* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
 void tcp_tw_requeue(struct tcp_conn *c);
+/* tcp_tw.c, the records tcp_tw_adopt() took: inpcb's port_touch (the
+ * live records on port become connections); the end of the records whose
+ * wait is over; when the next one ends (STACK_NEVER: none); freed. */
+void tcp_tw_pending_port(struct stack *s, uint16_t port);
+void tcp_tw_pending_expire(struct stack *s, uint64_t now);
+uint64_t tcp_tw_pending_at(const struct stack *s);
+void tcp_tw_pending_free(struct tcp_table *t);
 /* Takes c off listener l's accept queue. */
 void tcp_acceptq_remove(struct tcp_conn *l, struct tcp_conn *c);
 /* Moves an embryonic child to its listener's accept queue. */

@@ -41,6 +41,7 @@ int tcp_init(struct stack *s)
 	if (!s->tcp)
 		return -ENOMEM;
 	inpcb_table_init(&s->tcp->pcbs, s, IP_PROTO_TCP);
+	s->tcp->pcbs.port_touch = tcp_tw_pending_port;
 	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
 	return 0;
 }
@@ -65,6 +66,7 @@ void tcp_fini(struct stack *s)
 		tcp_conn_free(t->all);
 	while (t->tw_head)
 		tcp_conn_free(t->tw_head);
+	tcp_tw_pending_free(t);
 	tcp_timer_fini(t);
 	free(t);
 	s->tcp = NULL;
@@ -87,7 +89,14 @@ size_t tcp_conn_count(const struct stack *s)
 
 struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	return tcp_conn_of(inpcb_lookup(&s->tcp->pcbs, laddr, lport, raddr, rport));
+	struct tcp_conn *c = tcp_conn_of(inpcb_lookup(&s->tcp->pcbs, laddr, lport, raddr, rport));
+
+	/* Not in the table: a TIME_WAIT record held for the port joins it. */
+	if (!c && s->tcp->tw_pend.live) {
+		tcp_tw_pending_port(s, lport);
+		c = tcp_conn_of(inpcb_lookup(&s->tcp->pcbs, laddr, lport, raddr, rport));
+	}
+	return c;
 }
 
 struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport)
@@ -598,7 +607,9 @@ size_t tcp_after_fin(const struct stack *s)
 	size_t n = 0;
 
 	stack_assert_locked();
-	/* Most sit on the TIME_WAIT list (in_tw); count both lists. */
+	/* Most sit on the TIME_WAIT list (in_tw); count both lists, and the
+	 * records held (tcp_tw_adopt). */
+	n = s->tcp->tw_pend.live;
 	for (const struct tcp_conn *c = s->tcp->tw_head; c; c = c->all_next)
 		n++;
 	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)

@@ -658,6 +658,8 @@ void tcp_timers(struct stack *s, uint64_t now)
 	struct tcp_table *t = s->tcp;
 	struct tcp_conn *c;
 
+	if (t->tw_pend.live)
+		tcp_tw_pending_expire(s, now);
 	/* Any pass sends the ACKs owed (tcp_timers_at() says one is due at
 	 * once): at worst, mid-batch for another reader, a little early. */
 	if (t->ackq)
@@ -714,5 +716,8 @@ uint64_t tcp_timers_at(const struct stack *s)
 	 * it wrote what it held, stack_link's tx_full). */
 	if (t->ackq || (t->txq_head && !stack_tx_full(s)))
 		return 0;
-	return t->tmr_n ? t->tmr_heap[0]->tmr_key : STACK_NEVER;
+	uint64_t at = t->tmr_n ? t->tmr_heap[0]->tmr_key : STACK_NEVER;
+	uint64_t held = t->tw_pend.live ? tcp_tw_pending_at(s) : STACK_NEVER;
+
+	return held < at ? held : at;
 }

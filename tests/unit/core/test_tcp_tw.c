@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
@@ -181,12 +183,202 @@ static void test_time_wait_handover(void **state)
 	ts_free(t);
 }
 
+/* Records taken at once (tcp_tw_adopt, what a new program does with a
+ * handover): none becomes a connection until something looks at its port,
+ * yet each counts, keeps its port and its 4-tuple, answers a retransmitted
+ * FIN exactly as an imported one would, goes at its own deadline, and is
+ * handed on again with what is left of its wait. */
+static void test_time_wait_adopted(void **state)
+{
+	struct tscript *t = ts_new(100), *t2;
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	struct tcp_tw_rec rec[3], out[4];
+	struct ip4_endpoint ep;
+	struct stack *s2;
+
+	(void)state;
+	close_first(t, l, false);               /* t = 0: due at 60 s */
+	ts_advance_ms(t, 10000);
+	assert_int_equal(tcp_tw_export(t->h->s, rec, 1, t->h->now), 1);
+	/* Two more of a client's kind (ports of their own), out of deadline order. */
+	rec[1] = rec[0];
+	rec[1].lport = 41000;
+	rec[1].left_ms = 20000;
+	rec[2] = rec[0];
+	rec[2].lport = 41001;
+	rec[2].left_ms = 40000;
+
+	t2 = takes_over(t, 7000);
+	s2 = t2->h->s;
+	assert_int_equal(tcp_tw_adopt(s2, rec, 3, t2->h->now), 3);
+	assert_int_equal(tcp_tw_adopt(s2, rec, 3, t2->h->now), 0);     /* once */
+	assert_int_equal(tcp_conn_count(s2), 0);                      /* no connection made */
+	assert_int_equal(tcp_after_fin(s2), 3);
+	assert_true(tcp_tw_only(s2));
+	assert_int_equal(stack_poll_at(s2), t2->h->now + 20000000);   /* the earliest wait's end */
+
+	/* The peer's FIN again: the record on that port becomes a connection
+	 * and answers as test_time_wait_handover's imported one does. */
+	ts_inject(t2, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 300 ecr 0>");
+	ts_expect(t2, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 10000 ecr 300>");
+	assert_int_equal(tcp_conn_count(s2), 1);
+	assert_int_equal(tcp_after_fin(s2), 3);
+
+	/* bind() to a held record's port sees it, as it would the connection. */
+	c = tcp_open(s2);
+	ep = (struct ip4_endpoint){ 0, 41000 };
+	assert_int_equal(tcp_bind(c, &ep, 0), -EADDRINUSE);
+	tcp_close(c, t2->h->now);
+	assert_int_equal(tcp_after_fin(s2), 3);
+
+	/* Handed on 5 s later: three, with 5 s less to wait. */
+	ts_advance_ms(t2, 5000);
+	assert_int_equal(tcp_tw_export(s2, out, 4, t2->h->now), 3);
+	for (int i = 0; i < 3; i++) {
+		if (out[i].lport == 41001) {
+			assert_int_equal(out[i].left_ms, 35000);
+			assert_int_equal(out[i].ts_val, rec[2].ts_val + 5000);
+			assert_int_equal(out[i].ts_recent_age_ms, rec[2].ts_recent_age_ms + 5000);
+		} else if (out[i].lport == 41000) {
+			assert_int_equal(out[i].left_ms, 15000);
+		} else {
+			assert_int_equal(out[i].lport, TS_LOCAL_PORT);
+			assert_int_equal(out[i].left_ms, 55000);       /* the FIN restarted it */
+		}
+	}
+
+	/* Each goes at its own deadline, the one still held without a frame. */
+	ts_advance_ms(t2, 14999);                              /* 19.999 s */
+	assert_int_equal(tcp_after_fin(s2), 3);
+	ts_advance_ms(t2, 1);
+	assert_int_equal(tcp_after_fin(s2), 2);
+	ts_advance_ms(t2, 19999);                              /* 39.999 s */
+	assert_int_equal(tcp_after_fin(s2), 2);
+	assert_int_equal(stack_poll_at(s2), t2->h->now + 1000);
+	ts_advance_ms(t2, 1);
+	assert_int_equal(tcp_after_fin(s2), 1);
+	assert_int_equal(tcp_conn_count(s2), 1);
+	ts_advance_ms(t2, 20000);                              /* 60 s after the FIN */
+	assert_int_equal(tcp_after_fin(s2), 0);
+	assert_false(tcp_tw_only(s2));
+	ts_expect_none(t2);
+	ts_free(t2);
+
+	/* Records for another address, and bad ones, are left out. */
+	t2 = takes_over(t, 0);
+	rec[1].laddr ^= 1;
+	rec[2].state = TCP_STATE_ESTABLISHED;
+	assert_int_equal(tcp_tw_adopt(t2->h->s, rec, 3, t2->h->now), 1);
+	tcp_tw_take_all(t2->h->s, t2->h->now);                 /* a listing: connections now */
+	assert_int_equal(tcp_conn_count(t2->h->s), 1);
+	assert_int_equal(tcp_after_fin(t2->h->s), 1);
+	ts_advance_ms(t2, 50000);
+	assert_int_equal(tcp_conn_count(t2->h->s), 0);
+	ts_free(t2);
+
+	ts_advance_ms(t, 50000);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* connect() chooses its port past every held record's 4-tuple: with one
+ * to the same peer on each ephemeral port, no port is left. */
+static void test_time_wait_adopted_ports(void **state)
+{
+	const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
+	struct tscript *t = ts_new(100);
+	struct tcp_tw_rec *rec = calloc(n, sizeof(*rec));
+	struct ip4_endpoint peer;
+	struct tcp_conn *c;
+	struct stack *s = t->h->s;
+
+	(void)state;
+	assert_non_null(rec);
+	for (uint32_t i = 0; i < n; i++) {
+		rec[i] = (struct tcp_tw_rec){
+			.laddr = s->cfg.addr, .raddr = s->cfg.addr ^ 3, .lport = (uint16_t)(INPCB_EPHEMERAL_LO + i),
+			.rport = 80, .state = TCP_STATE_TIME_WAIT, .snd_nxt = 1, .rcv_nxt = 1, .left_ms = 60000,
+		};
+	}
+	assert_int_equal(tcp_tw_adopt(s, rec, n - 1, t->h->now), n - 1);     /* the last port free */
+	peer = (struct ip4_endpoint){ s->cfg.addr ^ 3, 80 };
+	c = tcp_open(s);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(c->pcb.local.port, INPCB_EPHEMERAL_HI);
+	t->local_port = INPCB_EPHEMERAL_HI;
+	t->peer_port = 80;
+	drain(t);                                            /* its SYN */
+	tcp_close(c, t->h->now);
+	drain(t);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+
+	t = ts_new(100);
+	s = t->h->s;
+	assert_int_equal(tcp_tw_adopt(s, rec, n, t->h->now), n);
+	c = tcp_open(s);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EADDRNOTAVAIL);
+	/* To another peer port, any. */
+	peer.port = 81;
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	t->local_port = c->pcb.local.port;
+	t->peer_port = 81;
+	drain(t);
+	tcp_close(c, t->h->now);
+	drain(t);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+	free(rec);
+}
+
+/* Records in any order: each still goes at its own deadline, and the next
+ * timer is always the earliest wait's end. */
+static void test_time_wait_adopted_order(void **state)
+{
+	enum { N = 300 };
+	struct tscript *t = ts_new(100);
+	struct tcp_tw_rec rec[N];
+	struct stack *s = t->h->s;
+	uint32_t x = 12345;
+	unsigned left_at[1001] = { 0 };
+	size_t live = N;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		rec[i] = (struct tcp_tw_rec){
+			.laddr = s->cfg.addr, .raddr = s->cfg.addr ^ 3, .lport = (uint16_t)(40000 + i), .rport = 80,
+			.state = TCP_STATE_TIME_WAIT, .snd_nxt = 1, .rcv_nxt = 1,
+			.left_ms = 1000 * (1 + (x >> 8) % 1000),     /* 1 to 1000 s */
+		};
+		left_at[rec[i].left_ms / 1000]++;
+	}
+	assert_int_equal(tcp_tw_adopt(s, rec, N, t->h->now), N);
+	for (unsigned sec = 1; sec <= 1000; sec++) {
+		uint64_t next = stack_poll_at(s);
+
+		if (left_at[sec])
+			assert_int_equal(next, t->h->now + 1000000);
+		else
+			assert_true(next > t->h->now + 1000000);
+		ts_advance_ms(t, 1000);
+		live -= left_at[sec];
+		assert_int_equal(tcp_after_fin(s), live);
+	}
+	assert_int_equal(live, 0);
+	assert_false(tcp_tw_only(s));
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_wait_deadlines),
 		cmocka_unit_test(test_time_wait_many),
 		cmocka_unit_test(test_time_wait_handover),
+		cmocka_unit_test(test_time_wait_adopted),
+		cmocka_unit_test(test_time_wait_adopted_ports),
+		cmocka_unit_test(test_time_wait_adopted_order),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

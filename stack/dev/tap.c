@@ -593,9 +593,11 @@ static long tap_attach(long fd, const char *name, short flags)
  * that the stack thread and a driving application thread poll. With fewer
  * than asked for, the stack uses those it got and says so.
  */
+static void tap_poll_queues(struct tap_dev *t);
+
 static void tap_open_queues(struct tap_dev *t, unsigned want, short flags)
 {
-	long fd, rc = 0, ep;
+	long fd, rc = 0;
 
 	for (; t->nq < want; t->nq++) {
 		fd = sys_openat(AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
@@ -612,6 +614,15 @@ static void tap_open_queues(struct tap_dev *t, unsigned want, short flags)
 	if (t->nq < want)
 		log_warn("TAP device %s: %u of the %u queues asked for (PSTACK_QUEUES) could be attached (%s); "
 			 "using %u", t->dev.name, t->nq, want, strerror((int)-rc), t->nq);
+	tap_poll_queues(t);
+}
+
+/* With more than one queue, the epoll fd that the stack thread and a driving
+ * application thread poll (one queue without it). */
+static void tap_poll_queues(struct tap_dev *t)
+{
+	long rc, ep;
+
 	if (t->nq == 1)
 		return;
 	ep = SYSC(SYS_epoll_create1, EPOLL_CLOEXEC);
@@ -635,6 +646,105 @@ static void tap_open_queues(struct tap_dev *t, unsigned want, short flags)
 		return;
 	}
 	t->epfd = sys_fd_hide((int)ep);
+}
+
+/* Checksum offload and TSO asked of t's device (attached with IFF_VNET_HDR). */
+static void tap_offloads(struct tap_dev *t)
+{
+	int hdr = (int)sizeof(struct virtio_net_hdr);
+
+	t->vnet_hdr_len = sizeof(struct virtio_net_hdr);
+	if (sys_ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+	    sys_ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
+		log_info("TAP device %s refused offloads: plain frames", t->dev.name);
+	else
+		/* Our TSO frames: an IPv4 datagram of at most 64 KB with a
+		 * 20-byte IP header and up to 60 bytes of TCP header. */
+		t->dev.tso_max = 65535 - 20 - 60;
+}
+
+/* The device's MTU and MAC address, through ctl (an AF_INET socket). */
+static void tap_read_link(struct tap_dev *t, int ctl)
+{
+	struct ifreq ifr;
+
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		t->dev.mtu = (uint32_t)ifr.ifr_mtu;
+	else
+		t->dev.mtu = 1500;
+	set_ifname(&ifr, t->dev.name);
+	if (sys_ioctl(ctl, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(t->dev.hwaddr, ifr.ifr_hwaddr.sa_data, 6);
+}
+
+int tap_adopt(const struct tap_config *cfg, const int *fds, unsigned n, struct netdev **out)
+{
+	unsigned queues = cfg->queues < 1 ? 1 : cfg->queues > TAP_QUEUES_MAX ? TAP_QUEUES_MAX : cfg->queues;
+	struct tap_dev *t = NULL;
+	struct ifreq ifr;
+	long ctl = -1;
+	bool fits;
+	int rc = -EINVAL;
+
+	*out = NULL;
+	memset(&ifr, 0, sizeof(ifr));
+	fits = n >= 1 && n <= TAP_QUEUES_MAX && sys_ioctl(fds[0], TUNGETIFF, &ifr) == 0 &&
+	       strncmp(ifr.ifr_name, cfg->name, sizeof(ifr.ifr_name)) == 0 &&
+	       (ifr.ifr_flags & (IFF_TAP | IFF_NO_PI)) == (IFF_TAP | IFF_NO_PI) &&
+	       !(ifr.ifr_flags & IFF_VNET_HDR) == !cfg->offload;
+	/* The queues tap_open would attach: as many as asked for, or one of a
+	 * single-queue device when the user did not ask for more. */
+	fits = fits && (n == queues || (n == 1 && !(ifr.ifr_flags & IFF_MULTI_QUEUE) && !cfg->queues_asked));
+	for (unsigned q = 1; fits && q < n; q++) {
+		struct ifreq qi;
+
+		memset(&qi, 0, sizeof(qi));
+		fits = sys_ioctl(fds[q], TUNGETIFF, &qi) == 0 && strncmp(qi.ifr_name, ifr.ifr_name, sizeof(qi.ifr_name)) == 0;
+	}
+	if (fits && (ctl = sys_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		rc = (int)ctl;
+	if (fits && ctl >= 0 && !(t = calloc(1, sizeof(*t))))
+		rc = -ENOMEM;
+	if (!t) {
+		if (ctl >= 0)
+			sys_close((int)ctl);
+		for (unsigned q = 0; q < n; q++)
+			sys_close(fds[q]);
+		return rc;
+	}
+	for (unsigned q = 0; q < n; q++)
+		t->fds[q] = sys_fd_hide(fds[q]);
+	t->fd = t->fds[0];
+	t->nq = n;
+	t->epfd = -1;
+	snprintf(t->dev.name, sizeof(t->dev.name), "%s", ifr.ifr_name);
+	t->complete_partial = cfg->complete_partial;
+	if (ifr.ifr_flags & IFF_VNET_HDR)
+		tap_offloads(t);
+	t->dev.ops = &tap_ops;
+	t->dev.priv = t;
+	tap_poll_queues(t);
+	t->dev.tx_queues = t->nq;
+	tap_read_link(t, (int)ctl);
+	sys_close((int)ctl);
+	log_debug("device %s registered (handed over, mtu %u, %s, %u queue%s)", t->dev.name, t->dev.mtu,
+		  t->vnet_hdr_len ? "offloads: checksum, TSO4 in" : "no offloads", t->nq, t->nq > 1 ? "s" : "");
+	*out = &t->dev;
+	return 0;
+}
+
+unsigned tap_queue_fds(struct netdev *dev, int *fds, unsigned max)
+{
+	struct tap_dev *t;
+	unsigned n = 0;
+
+	if (!dev || dev->ops != &tap_ops)
+		return 0;
+	t = dev->priv;
+	for (unsigned q = 0; q < t->nq && n < max; q++)
+		fds[n++] = t->fds[q];
+	return n;
 }
 
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen)
@@ -759,16 +869,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 		 * makes a TAP fast (one system call per 64 KB). Without them
 		 * the header stays, all zero, and frames are plain.
 		 */
-		int hdr = (int)sizeof(struct virtio_net_hdr);
-
-		t->vnet_hdr_len = sizeof(struct virtio_net_hdr);
-		if (sys_ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-		    sys_ioctl(t->fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0)
-			log_info("TAP device %s refused offloads: plain frames", ifr.ifr_name);
-		else
-			/* Our TSO frames: an IPv4 datagram of at most 64 KB with a
-			 * 20-byte IP header and up to 60 bytes of TCP header. */
-			t->dev.tso_max = 65535 - 20 - 60;
+		tap_offloads(t);
 	}
 	t->dev.ops = &tap_ops;
 	t->dev.priv = t;
@@ -805,14 +906,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 				 strerror((int)-rc));
 	}
 
-	set_ifname(&ifr, t->dev.name);
-	if (sys_ioctl(ctl, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
-		t->dev.mtu = (uint32_t)ifr.ifr_mtu;
-	else
-		t->dev.mtu = 1500;
-	set_ifname(&ifr, t->dev.name);
-	if (sys_ioctl(ctl, SIOCGIFHWADDR, &ifr) == 0)
-		memcpy(t->dev.hwaddr, ifr.ifr_hwaddr.sa_data, 6);
+	tap_read_link(t, (int)ctl);
 	wait_link_running((int)ctl, t->dev.name);
 	sys_close((int)ctl);
 

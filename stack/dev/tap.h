@@ -37,6 +37,21 @@ struct tap_config {
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen);
 
 /*
+ * The device from the queues of another stack that held it (a handover:
+ * stack/host/ctl.h), fds[0 .. n) attached to the device cfg names: adopted
+ * when they are what tap_open would have attached for cfg (the name, the
+ * virtio header as cfg->offload asks, the number of queues), so that the
+ * device is neither detached nor attached again and the frames queued in it
+ * are kept. 0, or -EINVAL when they do not fit, with every fd closed (the
+ * caller then opens the device with tap_open), or another -errno.
+ */
+int tap_adopt(const struct tap_config *cfg, const int *fds, unsigned n, struct netdev **out);
+
+/* The fds of dev's queues (none for a device that is not a TAP, such as a
+ * wrapper); how many. */
+unsigned tap_queue_fds(struct netdev *dev, int *fds, unsigned max);
+
+/*
  * Multi-queue (cfg->queues > 1, or a device that exists with multi_queue):
  * one fd per queue, attached with IFF_MULTI_QUEUE. dev->tx_queues is their
  * number and transmit_queue writes on one of them; receive reads them in

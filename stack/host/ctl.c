@@ -68,6 +68,10 @@ struct ctl_client {
 	size_t req_len;
 	char *out;                  /* the answer (malloc'd) */
 	size_t out_len, out_off;
+	/* A handover's answer: fds that go with its first byte (the device's
+	 * queues; the runner's, not closed here). */
+	int pass[CTL_HAND_FDS_MAX];
+	unsigned npass;
 	/* A joiner's: the pair's end that came with the request (-1: none,
 	 * or the relay's now), the connection while it is made, the filler
 	 * left to read, the connection's callback. */
@@ -89,6 +93,7 @@ struct ctl {
 	char name_path[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* "" without PSTACK_STACK */
 	struct ctl_client cl[CTL_MAX_CLIENTS];
 	bool handover;              /* a handover's answer is built (ctl_handing_over) */
+	bool handover_fds;          /* and gives the device's queues */
 };
 
 /* ---- joiners' requests (ctl.h) ---- */
@@ -838,6 +843,10 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 			memcpy(h->word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1);
 			h->rec_size = sizeof(struct tcp_tw_rec);
 			h->count = (uint32_t)n;
+			cl->npass = host->hand_nfds <= CTL_HAND_FDS_MAX ? host->hand_nfds : 0;
+			memcpy(cl->pass, host->hand_fds, cl->npass * sizeof(int));
+			h->nfds = cl->npass;
+			c->handover_fds = cl->npass != 0;
 			tcp_tw_export(s, (struct tcp_tw_rec *)(void *)(cl->out + sizeof(*h)), n, now);
 			cl->out_len = sizeof(*h) + n * sizeof(struct tcp_tw_rec);
 			cl->out_off = 0;
@@ -861,6 +870,11 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 bool ctl_handing_over(const struct ctl *c)
 {
 	return c && c->handover;
+}
+
+bool ctl_handover_gives_fds(const struct ctl *c)
+{
+	return c && c->handover && c->handover_fds;
 }
 
 unsigned ctl_collect(struct ctl *c, struct stack *s, const struct ctl_host *host, struct pollfd *pfd,
@@ -1034,8 +1048,30 @@ static bool ctl_write(struct ctl_client *cl)
 
 	if (cl->out_off >= cl->out_len)
 		return false;
-	n = sys_sendto(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off, MSG_NOSIGNAL | MSG_DONTWAIT, NULL,
-		       0);
+	if (cl->npass) {
+		/* The fds ride on the first byte; the kernel holds them from
+		 * here on (the runner closes its own after). */
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * CTL_HAND_FDS_MAX)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { cl->out, cl->out_len };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = CMSG_SPACE(sizeof(int) * cl->npass) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+		memset(u.buf, 0, sizeof(u.buf));
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * cl->npass);
+		memcpy(CMSG_DATA(cm), cl->pass, sizeof(int) * cl->npass);
+		n = sys_sendmsg(cl->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			cl->npass = 0;
+	} else {
+		n = sys_sendto(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off, MSG_NOSIGNAL | MSG_DONTWAIT,
+			       NULL, 0);
+	}
 	if (n == -EAGAIN || n == -EINTR)
 		return true;
 	if (n <= 0)
@@ -1215,7 +1251,75 @@ static long read_full(int fd, void *buf, size_t n, const struct timespec *deadli
 	return (long)got;
 }
 
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_ms)
+/* The first part of the answer, with the fds that come with its first byte
+ * (*nfds of them, into fds; none when the control data was cut). Like
+ * read_full's first read: the bytes read, or -errno. */
+static long read_first(int fd, void *buf, size_t n, int *fds, unsigned *nfds, const struct timespec *deadline)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * CTL_HAND_FDS_MAX)];
+		struct cmsghdr align;
+	} u;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	*nfds = 0;
+	for (;;) {
+		struct iovec iov = { buf, n };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+				    .msg_controllen = sizeof(u.b) };
+		struct timespec now, left;
+		long rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = deadline->tv_sec - now.tv_sec;
+		left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return -ETIMEDOUT;
+		rc = sys_ppoll(&p, 1, &left, NULL);
+		if (rc == -EINTR)
+			continue;
+		if (rc <= 0)
+			return rc ? rc : -ETIMEDOUT;
+		rc = sys_recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (rc == -EINTR || rc == -EAGAIN)
+			continue;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); rc > 0 && cm; cm = CMSG_NXTHDR(&m, cm)) {
+			unsigned k;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (unsigned i = 0; i < k; i++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (*nfds < CTL_HAND_FDS_MAX && !(m.msg_flags & MSG_CTRUNC))
+					fds[(*nfds)++] = f;
+				else
+					sys_close(f);
+			}
+		}
+		if (m.msg_flags & MSG_CTRUNC) {
+			for (unsigned i = 0; i < *nfds; i++)
+				sys_close(fds[i]);
+			*nfds = 0;
+		}
+		return rc;
+	}
+}
+
+static void close_fds(int *fds, unsigned *n)
+{
+	for (unsigned i = 0; i < *n; i++)
+		sys_close(fds[i]);
+	*n = 0;
+}
+
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds, unsigned wait_ms)
 {
 	struct sockaddr_un sa;
 	struct ucred cred;
@@ -1226,6 +1330,7 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_m
 	long fd, rc;
 
 	*recs = NULL;
+	*nfds = 0;
 	/* Non-blocking: a holder whose backlog is full (a wedged one) makes
 	 * connect() fail at once instead of waiting. */
 	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1251,20 +1356,29 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_m
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	if (rc == (long)sizeof(CTL_HANDOVER_REQUEST) - 1)
-		rc = read_full((int)fd, &h, sizeof(h), &deadline);
+	if (rc == (long)sizeof(CTL_HANDOVER_REQUEST) - 1) {
+		rc = read_first((int)fd, &h, sizeof(h), fds, nfds, &deadline);
+		if (rc > 0 && rc < (long)sizeof(h)) {
+			long more = read_full((int)fd, (char *)&h + rc, sizeof(h) - (size_t)rc, &deadline);
+
+			rc = more < 0 ? more : rc + more;
+		}
+	}
 	if (rc != (long)sizeof(h) || memcmp(h.word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1) ||
-	    h.rec_size != sizeof(struct tcp_tw_rec) ||
+	    h.rec_size != sizeof(struct tcp_tw_rec) || h.nfds != *nfds ||
 	    h.count > (CTL_REPLY_MAX - sizeof(h)) / sizeof(struct tcp_tw_rec)) {
+		close_fds(fds, nfds);
 		sys_close(fd);
 		return rc < 0 && rc != -ETIMEDOUT ? rc : -EBUSY;    /* "busy", or not an answer of ours */
 	}
 	size = (size_t)h.count * sizeof(struct tcp_tw_rec);
 	if (size && !(*recs = malloc(size))) {
+		close_fds(fds, nfds);
 		sys_close(fd);
 		return -ENOMEM;
 	}
-	/* The device is free from here on (the answer comes after it). */
+	/* The device is free from here on (the answer came after the old
+	 * stack let go of it), or ours (its queues came with the answer). */
 	rc = size ? read_full((int)fd, *recs, size, &deadline) : 0;
 	sys_close(fd);
 	if (rc != (long)size) {

@@ -53,6 +53,8 @@ struct stack;
 #define CTL_REPLY_MAX (4u << 20)
 
 /* What the runner knows of its stack beyond the core's view. */
+#define CTL_HAND_FDS_MAX 16         /* TAP_QUEUES_MAX */
+
 struct ctl_host {
 	const char *dev;            /* the device's name (the TAP) */
 	long pid;                   /* the process that started the stack */
@@ -67,6 +69,10 @@ struct ctl_host {
 	 * or an orphan's FIN_WAIT_2 is left), or soon (its program is exiting
 	 * with only those left: a request waits for it). */
 	bool may_hand_over, hand_over_soon;
+	/* The device's queues, given with the answer (none: the device is
+	 * let go first, and the next stack opens it). */
+	int hand_fds[CTL_HAND_FDS_MAX];
+	unsigned hand_nfds;
 };
 
 /*
@@ -151,22 +157,30 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * TAP's network namespace's, as the device name is), and the new stack, of
  * the same user only (both sides check), sends CTL_HANDOVER_REQUEST there.
  * A stack with nothing else left answers with a struct ctl_handover_hdr and
- * its records (struct tcp_tw_rec, tcp_tw_export), written after it let go
- * of the device, and ends (at SCHED_IDLE: its exit tears down the program's
- * address space, which must not hold up the program woken); the new stack
- * opens the device and takes them (tcp_tw_adopt: records until something
- * looks at their ports), so the 4-tuples stay protected and a retransmitted
- * FIN is still acknowledged. Any other stack
- * answers CTL_HANDOVER_BUSY: the new program waits for the device as
- * before.
+ * its records (struct tcp_tw_rec, tcp_tw_export) and, with the header's
+ * first byte, the fds of the device's queues (SCM_RIGHTS, hdr.nfds of them),
+ * then closes its own and ends (at SCHED_IDLE: its exit tears down the
+ * program's address space, which must not hold up the program woken). The
+ * new stack adopts the queues (tap_adopt): the device is neither detached
+ * (tun_detach's synchronize_net, 0.1 to 0.2 ms) nor attached and configured
+ * again, and the frames queued in it meanwhile are read, not dropped. A
+ * stack whose device is not a bare TAP (PSTACK_PCAP, PSTACK_FAULTS, trace
+ * wrap it) lets go of it first and sends none; a new stack whose settings
+ * want other queues closes them and opens the device. The records it takes
+ * (tcp_tw_adopt: records until something looks at their ports), so the
+ * 4-tuples stay protected and a retransmitted FIN is still acknowledged.
+ * Any other stack answers CTL_HANDOVER_BUSY: the new program waits for the
+ * device as before.
  */
 #define CTL_HANDOVER_REQUEST "handover\n"
 #define CTL_HANDOVER_BUSY "busy\n"
-#define CTL_HANDOVER_WORD "pstack-tw-1\n"
+#define CTL_HANDOVER_WORD "pstack-tw-2\n"
 struct ctl_handover_hdr {
 	char word[16];              /* CTL_HANDOVER_WORD, NUL-padded */
 	uint32_t rec_size;          /* sizeof(struct tcp_tw_rec): another build's layout is refused */
 	uint32_t count;             /* records that follow */
+	uint32_t nfds;              /* the device's queues that came with the first byte */
+	uint32_t pad;
 };
 struct tcp_tw_rec;
 /* The abstract address for device dev; its length. */
@@ -176,14 +190,19 @@ socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
  * asks the stack holding dev to hand it over, waiting at most wait_ms for
  * the answer. The count of records (*recs malloc'd, the caller frees it;
  * 0 with none), or -EBUSY (no stack of ours holds it or it will not hand
- * over), or another -errno.
+ * over), or another -errno. With an answer, fds[0 .. *nfds) are the
+ * device's queues it gave (CTL_HAND_FDS_MAX room; *nfds 0: none, the
+ * device was let go), the caller's to adopt or close.
  */
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, unsigned wait_ms);
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds, unsigned wait_ms);
 /* Lock held: a handover's answer is built (by ctl_collect): the runner
- * lets go of the device, then the answer goes (ctl_flush), and the stack ends. */
+ * writes it (ctl_flush), after it let go of the device unless the answer
+ * gives the device's queues (ctl_handover_gives_fds: closed after it), and
+ * the stack ends. */
 bool ctl_handing_over(const struct ctl *c);
-/* After the device was let go (a handover's answer is built): writes
- * the answers still to write, each within a short bound. No lock. */
+bool ctl_handover_gives_fds(const struct ctl *c);
+/* A handover's answer is built: writes the answers still to write, each
+ * within a short bound. No lock. */
 void ctl_flush(struct ctl *c);
 
 /*

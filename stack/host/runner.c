@@ -68,6 +68,9 @@
 /* How long a start waits for a busy TAP (runner_open_dev), in steps. */
 #define RUNNER_BUSY_WAIT_MS 1000u
 #define RUNNER_BUSY_STEP_MS 10u
+/* A stack process that handed its device over ends this long after its
+ * answer (runner_proc_entry says why). */
+#define RUNNER_HANDED_EXIT_DELAY_US 5000u
 /* The stack thread's stack; the stack process (runner_proc_run) runs on
  * all of it but the top RUNNER_PROC_GAP, which the thread keeps for its
  * own wait. */
@@ -801,6 +804,8 @@ static void *runner_thread(void *arg)
 		r->ctl_host.hand_over_soon = r->lingering && !r->orphan;
 		r->ctl_host.may_hand_over = (r->orphan || (r->keeper && !r->in_proc)) && !r->dev_dead && !relays &&
 					    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s);
+		r->ctl_host.hand_nfds = r->ctl_host.may_hand_over ?
+					tap_queue_fds(r->dev, r->ctl_host.hand_fds, CTL_HAND_FDS_MAX) : 0;
 		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
 		if (ctl_handing_over(r->ctl))
 			break;      /* runner_free lets go of the device, then answers */
@@ -982,14 +987,22 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			 * device: a probe of a multi-queue device attaches a
 			 * queue and detaches it again, half a millisecond. */
 			uint64_t t0 = runner_now();
-			long n = ctl_handover_ask(tc.name, &r->tw_recs,
+			int qfds[CTL_HAND_FDS_MAX];
+			unsigned nq = 0;
+			long n = ctl_handover_ask(tc.name, &r->tw_recs, qfds, &nq,
 						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
 
 			if (n >= 0) {
 				r->tw_n = n;
 				log_debug("%s: handed over by the stack that held it, with %ld connection(s) in "
-					  "TIME_WAIT or FIN_WAIT_2, in %llu us", tc.name, n,
-					  (unsigned long long)(runner_now() - t0));
+					  "TIME_WAIT or FIN_WAIT_2%s, in %llu us", tc.name, n,
+					  nq ? " and its queues" : "", (unsigned long long)(runner_now() - t0));
+			}
+			/* Its queues, when they are what this stack's settings
+			 * want; else they are closed, and the device opened. */
+			if (nq && tap_adopt(&tc, qfds, nq, &r->dev) == 0) {
+				rc = 0;
+				break;
 			}
 		}
 		rc = tap_open(&tc, &r->dev, err, sizeof(err));
@@ -1033,6 +1046,7 @@ nomem:
 static int runner_proc_entry(void *arg)
 {
 	struct runner *r = arg;
+	bool handed;
 
 	(void)prctl(PR_SET_NAME, "pstack", 0, 0, 0);
 	stack_lock(r->lock);
@@ -1054,7 +1068,22 @@ static int runner_proc_entry(void *arg)
 		 * process, now, r included: freeing r here, TSan took for a race
 		 * with the program's last steps, whose end it cannot see (an
 		 * acquire of kickers did not order them for it). */
+		handed = ctl_handing_over(r->ctl);
 		runner_end(r, false);
+		if (handed) {
+			/* The exit tears down the program's address space, the
+			 * last user of which this process is: about a millisecond
+			 * in the kernel, where (PREEMPT_NONE kernels) even
+			 * SCHED_IDLE is not preempted between its resched points,
+			 * so that the next program's start, a few hundred µs
+			 * behind the answer, waited behind it on its CPU (its
+			 * stack thread's first run 0.6 ms late, measured). Later,
+			 * at SCHED_IDLE, it finds the next program past its start.
+			 * A choice of when, not a wait for anything. */
+			struct timespec d = { 0, RUNNER_HANDED_EXIT_DELAY_US * 1000L };
+
+			(void)SYSC(SYS_nanosleep, &d, NULL);
+		}
 		for (;;)
 			(void)SYSC(SYS_exit_group, 0);
 	}
@@ -1427,16 +1456,25 @@ static void runner_end(struct runner *r, bool memory)
 		runner_log_stats(r);
 	if (handover) {
 		/* The next stack waits for the device: it goes first, then the
-		 * answer that says it is free, and the rest after. */
+		 * answer that says it is free, and the rest after; or the answer
+		 * gives the device's queues, and they are closed after it (the
+		 * device stays attached through the answer's fds). */
 		struct sched_param idle = { 0 };
 
-		netdev_destroy(r->dev);
-		r->dev = NULL;
+		if (!ctl_handover_gives_fds(r->ctl)) {
+			netdev_destroy(r->dev);
+			r->dev = NULL;
+		}
 		/* What is left of this process is its end: the exit tears down
 		 * the program's whole address space (a millisecond and more,
 		 * measured), and the next program, woken by the answer on this
 		 * CPU, waited behind it. It goes first now. */
 		(void)SYSC(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle);
+		/* A lower policy of its own does not make the kernel switch
+		 * (until the next tick, milliseconds): the next program,
+		 * runnable behind it since its request woke this process,
+		 * runs now. */
+		(void)SYSC(SYS_sched_yield);
 		ctl_flush(r->ctl);
 		ctl_close(r->ctl);
 	}

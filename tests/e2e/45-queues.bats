@@ -162,6 +162,31 @@ recv4() {
 	[ "${n:-0}" -gt 0 ] || fail "the stack retransmitted nothing on a lossy link"
 }
 
+@test "PSTACK_QUEUES=2: a program started while the stack lingers takes over both queues (a handover), four transfers intact" {
+	local pid
+	_bg k ip netns exec "$NS" timeout -k 3 60 nc -l "$HOST_IP" 9999
+	wait_kernel_listen 9999
+	# A client that closes first: its stack process lingers in TIME_WAIT.
+	run pre 20 env PSTACK_QUEUES=2 PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/log" "$PY" -c '
+import socket
+s = socket.create_connection(("192.0.2.1", 9999))
+s.close()'
+	assert_success
+	wait_log "$BATS_TEST_TMPDIR/log" "stack process \(pid [0-9]+\): waits out"
+	for pid in $(sed -n 's/.*stack process (pid \([0-9]*\)): waits out.*/\1/p' "$BATS_TEST_TMPDIR/log"); do
+		echo "$pid" >>"$PIDFILE"
+	done
+	send4 $((4 * MiB)) PSTACK_QUEUES=2
+	grep -q "handed over by the stack that held it, with 1 connection(s) in TIME_WAIT or FIN_WAIT_2 and its queues" \
+		"$BATS_TEST_TMPDIR/log" || fail "no handover with the queues: $(grep -i "handed\|registered" "$BATS_TEST_TMPDIR/log")"
+	grep -q "device tap0 registered (handed over, .*, 2 queues)" "$BATS_TEST_TMPDIR/log" ||
+		fail "the queues were not adopted: $(grep registered "$BATS_TEST_TMPDIR/log")"
+	[ -n "$(queue_frames "$BATS_TEST_TMPDIR/log" 1)" ] || fail "the adopted second queue was not written"
+	for pid in $(sed -n 's/.*stack process (pid \([0-9]*\)): waits out.*/\1/p' "$BATS_TEST_TMPDIR/log"); do
+		echo "$pid" >>"$PIDFILE"
+	done
+}
+
 @test "PSTACK_QUEUES=1 on a multi-queue device: one queue, four transfers intact" {
 	send4 $((4 * MiB)) PSTACK_QUEUES=1
 	grep -q "device tap0 registered .* 1 queue)" "$BATS_TEST_TMPDIR/log" ||

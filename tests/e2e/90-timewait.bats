@@ -140,6 +140,8 @@ time.sleep(20)'
 	echo "the next program's first socket call returned $((t1 - t0)) ms after its start"
 	[ $((t1 - t0)) -lt 1000 ] || fail "it waited for the TAP"
 	grep -q "handed over by the stack that held it, with 1 connection(s)" "$LOG"
+	# The device came with the answer: not detached, nor attached again.
+	grep -q "device tap0 registered (handed over" "$LOG"
 	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
 	grep -q "stack process (pid $pid): done: .*handed over" "$LOG"
 	# The TIME_WAIT connection is the new stack's now: it answers the FIN.
@@ -147,6 +149,31 @@ time.sleep(20)'
 	run "$PSTACK" stat "$next"
 	assert_success
 	assert_output --partial TIME-WAIT
+	touch "$BATS_TEST_TMPDIR/go"
+	bg_wait srv 15
+	run cat "$(out srv)"
+	assert_line fin-acked
+}
+
+@test "a program whose settings want the device otherwise (PSTACK_OFFLOAD=0) does not adopt the lingering stack's: it opens the device, with the TIME_WAIT connection" {
+	local pid
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	assert_success
+	wait_log "$(out srv)" closed
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	pid=$(lingering_pids)
+	bg_pre next 30 env PSTACK_OFFLOAD=0 "$PY" -c '
+import socket, time
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent", flush=True)
+time.sleep(20)'
+	wait_log "$(out next)" sent
+	grep -q "handed over by the stack that held it, with 1 connection(s) in TIME_WAIT or FIN_WAIT_2 and its queues" "$LOG"
+	grep -q "device tap0 registered (existing device, mtu [0-9]*, no offloads" "$LOG" ||
+		fail "$(grep registered "$LOG")"
+	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
 	touch "$BATS_TEST_TMPDIR/go"
 	bg_wait srv 15
 	run cat "$(out srv)"

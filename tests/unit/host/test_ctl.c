@@ -257,6 +257,47 @@ static char *exchange(struct srv *v, int fd, const void *req, size_t n)
 	return NULL;
 }
 
+/* exchange() for a handover's answer: the fds that come with its first
+ * byte go to fds (up to 4), their count to *nfds. */
+static char *exchange_fds(struct srv *v, int fd, int *fds, unsigned *nfds)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	*nfds = 0;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 1000; i++) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { buf + len, cap - len - 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+		ssize_t r;
+
+		srv_round(v, 10);
+		while ((r = recvmsg(fd, &m, 0)) > 0) {
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+					for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && *nfds < 4; k++)
+						memcpy(&fds[(*nfds)++], CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			len += (size_t)r;
+			assert_true(len + 1 < cap);
+			iov = (struct iovec){ buf + len, cap - len - 1 };
+			m = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+					     .msg_controllen = sizeof(u.b) };
+		}
+		if (r == 0 || (r < 0 && errno != EAGAIN)) {
+			buf[len] = 0;
+			close(fd);
+			return buf;
+		}
+	}
+	fail_msg("the control socket never finished its answer");
+	return NULL;
+}
+
 static void srv_open(struct srv *v)
 {
 	char err[512];
@@ -591,7 +632,8 @@ static void test_serve_handover(void **state)
 	const struct tcp_tw_rec *got_rec;
 	char dev[16], *got, buf[64];
 	struct srv v;
-	int fd;
+	int fd, qpipe[2], qfds[4];
+	unsigned nq;
 
 	(void)state;
 	srv_open(&v);
@@ -617,13 +659,26 @@ static void test_serve_handover(void **state)
 	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
 	assert_int_equal(errno, EAGAIN);
 
-	/* The program is gone: the records. */
+	/* The program is gone: the records, and with them the device's
+	 * queues (here a pipe's end stands for one): the same open file. */
 	v.host.may_hand_over = true;
-	got = exchange(&v, fd, NULL, 0);
+	assert_int_equal(pipe(qpipe), 0);
+	v.host.hand_fds[0] = qpipe[0];
+	v.host.hand_nfds = 1;
+	got = exchange_fds(&v, fd, qfds, &nq);
 	h = (const struct ctl_handover_hdr *)(const void *)got;
 	assert_memory_equal(h->word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1);
 	assert_int_equal(h->rec_size, sizeof(struct tcp_tw_rec));
 	assert_int_equal(h->count, 1);
+	assert_int_equal(h->nfds, 1);
+	assert_int_equal(nq, 1);
+	assert_true(ctl_handover_gives_fds(v.c));
+	close(qpipe[0]);                                /* the runner's own copy goes */
+	assert_int_equal(write(qpipe[1], "q", 1), 1);
+	assert_int_equal(read(qfds[0], buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'q');
+	close(qfds[0]);
+	close(qpipe[1]);
 	got_rec = (const struct tcp_tw_rec *)(const void *)(got + sizeof(*h));
 	assert_int_equal(got_rec->lport, 40000);
 	assert_int_equal(got_rec->rport, 9000);

@@ -226,6 +226,44 @@ static bool mac_is_group(const uint8_t mac[6])
 	return mac[0] & 1;   /* broadcast and multicast */
 }
 
+size_t arp_export(const struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
+		const struct arp_entry *e = &s->arp->e[i];
+
+		if (!e->used || !e->resolved || entry_expired(e, now))
+			continue;
+		if (n < max) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].ip = e->ip;
+			memcpy(out[n].mac, e->mac, 6);
+			out[n].age_ms = now > e->updated ? (uint32_t)((now - e->updated) / 1000) : 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+void arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t age = (uint64_t)r[i].age_ms * 1000;
+		struct arp_entry *e;
+
+		if (!r[i].ip || r[i].ip == s->cfg.addr || mac_is_group(r[i].mac) || !stack_on_link(s, r[i].ip) ||
+		    age >= ARP_REACHABLE_US || entry_find(s, r[i].ip))
+			continue;
+		arp_insert(s, r[i].ip, r[i].mac, now);
+		e = entry_find(s, r[i].ip);
+		if (e)
+			e->updated = now > age ? now - age : 0;    /* it ages as it would have */
+	}
+	s->arp->dirty = true;
+	arp_settle(s);
+}
+
 static void arp_input_pkt(struct stack *s, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	struct arp_pkt a;

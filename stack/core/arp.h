@@ -39,5 +39,9 @@ uint64_t arp_poll_at(const struct stack *s);
 int arp_lookup(const struct stack *s, uint32_t ip, uint8_t mac[6]);
 /* Adds or refreshes a resolved entry (tests; static entries). */
 void arp_insert(struct stack *s, uint32_t ip, const uint8_t mac[6], uint64_t now);
+/* stack_arp_export / stack_arp_import (stack.h). */
+struct stack_arp_rec;
+size_t arp_export(const struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now);
+void arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64_t now);
 
 #endif

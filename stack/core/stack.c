@@ -109,6 +109,24 @@ void stack_resolve_gateway(struct stack *s, uint64_t now)
 	arp_resolve_gateway(s, now);
 }
 
+uint32_t stack_address(const struct stack *s)
+{
+	return s->cfg.addr;
+}
+
+size_t stack_arp_export(struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now)
+{
+	stack_assert_locked();
+	return arp_export(s, out, max, now);
+}
+
+void stack_arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64_t now)
+{
+	stack_assert_locked();
+	s->now = now;
+	arp_import(s, r, n, now);
+}
+
 void stack_destroy(struct stack *s)
 {
 	if (!s)

@@ -99,6 +99,25 @@ void stack_up(struct stack *s, uint64_t now);
 /* Resolves the gateway now (ARP), so that the kernel learns our address
  * before its first packet to us (arp_resolve_gateway). */
 void stack_resolve_gateway(struct stack *s, uint64_t now);
+/*
+ * The ARP cache handed from one stack to the next with the device (the
+ * handover, stack/host/ctl.h): the resolved entries, each with how long
+ * ago it was last confirmed, so that the next stack's first frames need
+ * no request and its entries age as they would have. Export fills up to
+ * max, returns how many there are; import takes those that are still
+ * fresh, on this stack's link, and not our address or a group MAC. Import
+ * before stack_resolve_gateway(), which then has nothing to ask.
+ */
+struct stack_arp_rec {
+	uint32_t ip;                /* host order */
+	uint8_t mac[6];
+	uint16_t pad;
+	uint32_t age_ms;
+};
+/* The stack's IPv4 address (host order). */
+uint32_t stack_address(const struct stack *s);
+size_t stack_arp_export(struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now);
+void stack_arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64_t now);
 void stack_destroy(struct stack *s);
 
 /* For the device side (the host's receive loop, a test's link). */

@@ -830,13 +830,17 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 {
 	static const char busy[] = CTL_HANDOVER_BUSY;
 	struct ctl_handover_hdr *h;
-	size_t n, max = (CTL_REPLY_MAX - sizeof(*h)) / sizeof(struct tcp_tw_rec);
+	size_t n, na, max = (CTL_REPLY_MAX - sizeof(*h) - CTL_HAND_ARP_MAX * sizeof(struct stack_arp_rec)) /
+			    sizeof(struct tcp_tw_rec);
 
 	if (host->may_hand_over && !c->handover) {
 		n = tcp_tw_export(s, NULL, 0, now);
 		if (n > max)
 			n = max;    /* beyond what one answer holds: the newest are not handed over */
-		cl->out = malloc(sizeof(*h) + n * sizeof(struct tcp_tw_rec));
+		na = stack_arp_export(s, NULL, 0, now);
+		if (na > CTL_HAND_ARP_MAX)
+			na = CTL_HAND_ARP_MAX;
+		cl->out = malloc(sizeof(*h) + n * sizeof(struct tcp_tw_rec) + na * sizeof(struct stack_arp_rec));
 		if (cl->out) {
 			h = (struct ctl_handover_hdr *)(void *)cl->out;
 			memset(h, 0, sizeof(*h));
@@ -848,7 +852,14 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 			h->nfds = cl->npass;
 			c->handover_fds = cl->npass != 0;
 			tcp_tw_export(s, (struct tcp_tw_rec *)(void *)(cl->out + sizeof(*h)), n, now);
-			cl->out_len = sizeof(*h) + n * sizeof(struct tcp_tw_rec);
+			h->arp_count = (uint32_t)stack_arp_export(
+				s, (struct stack_arp_rec *)(void *)(cl->out + sizeof(*h) + n * sizeof(struct tcp_tw_rec)),
+				na, now);
+			if (h->arp_count > na)
+				h->arp_count = (uint32_t)na;
+			h->addr = stack_address(s);
+			cl->out_len = sizeof(*h) + n * sizeof(struct tcp_tw_rec) +
+				      h->arp_count * sizeof(struct stack_arp_rec);
 			cl->out_off = 0;
 			cl->st = CTL_WRITE;
 			c->handover = true;
@@ -1319,7 +1330,8 @@ static void close_fds(int *fds, unsigned *n)
 	*n = 0;
 }
 
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds, unsigned wait_ms)
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
+		      struct ctl_hand_arp *arp, unsigned wait_ms)
 {
 	struct sockaddr_un sa;
 	struct ucred cred;
@@ -1331,6 +1343,8 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 
 	*recs = NULL;
 	*nfds = 0;
+	arp->n = 0;
+	arp->addr = 0;
 	/* Non-blocking: a holder whose backlog is full (a wedged one) makes
 	 * connect() fail at once instead of waiting. */
 	fd = sys_socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1365,7 +1379,7 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 		}
 	}
 	if (rc != (long)sizeof(h) || memcmp(h.word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1) ||
-	    h.rec_size != sizeof(struct tcp_tw_rec) || h.nfds != *nfds ||
+	    h.rec_size != sizeof(struct tcp_tw_rec) || h.nfds != *nfds || h.arp_count > CTL_HAND_ARP_MAX ||
 	    h.count > (CTL_REPLY_MAX - sizeof(h)) / sizeof(struct tcp_tw_rec)) {
 		close_fds(fds, nfds);
 		sys_close(fd);
@@ -1380,6 +1394,12 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 	/* The device is free from here on (the answer came after the old
 	 * stack let go of it), or ours (its queues came with the answer). */
 	rc = size ? read_full((int)fd, *recs, size, &deadline) : 0;
+	if (rc == (long)size && h.arp_count &&
+	    read_full((int)fd, arp->rec, h.arp_count * sizeof(arp->rec[0]), &deadline) ==
+		    (long)(h.arp_count * sizeof(arp->rec[0]))) {
+		arp->n = h.arp_count;
+		arp->addr = h.addr;
+	}
 	sys_close(fd);
 	if (rc != (long)size) {
 		free(*recs);

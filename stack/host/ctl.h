@@ -32,6 +32,7 @@
 #include <sys/un.h>
 
 #include "stack/core/sock.h"
+#include "stack/core/stack.h"
 #include "stack/host/config.h"
 
 struct ctl;
@@ -161,7 +162,9 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * first byte, the fds of the device's queues (SCM_RIGHTS, hdr.nfds of them),
  * then closes its own and ends (at SCHED_IDLE: its exit tears down the
  * program's address space, which must not hold up the program woken). The
- * new stack adopts the queues (tap_adopt): the device is neither detached
+ * answer also carries the old stack's ARP cache (struct stack_arp_rec,
+ * hdr.arp_count of them, after the records): the new stack's first frames
+ * need no request. The new stack adopts the queues (tap_adopt): the device is neither detached
  * (tun_detach's synchronize_net, 0.1 to 0.2 ms) nor attached and configured
  * again, and the frames queued in it meanwhile are read, not dropped. A
  * stack whose device is not a bare TAP (PSTACK_PCAP, PSTACK_FAULTS, trace
@@ -180,7 +183,16 @@ struct ctl_handover_hdr {
 	uint32_t rec_size;          /* sizeof(struct tcp_tw_rec): another build's layout is refused */
 	uint32_t count;             /* records that follow */
 	uint32_t nfds;              /* the device's queues that came with the first byte */
+	uint32_t arp_count;         /* ARP entries (struct stack_arp_rec) after the records */
+	uint32_t addr;              /* the old stack's address: its entries are for its link */
 	uint32_t pad;
+};
+#define CTL_HAND_ARP_MAX 256        /* ARP_CACHE_SIZE */
+/* A handover's ARP cache, as the asker gets it. */
+struct ctl_hand_arp {
+	uint32_t addr;              /* the old stack's address (host order) */
+	unsigned n;
+	struct stack_arp_rec rec[CTL_HAND_ARP_MAX];
 };
 struct tcp_tw_rec;
 /* The abstract address for device dev; its length. */
@@ -192,9 +204,12 @@ socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
  * 0 with none), or -EBUSY (no stack of ours holds it or it will not hand
  * over), or another -errno. With an answer, fds[0 .. *nfds) are the
  * device's queues it gave (CTL_HAND_FDS_MAX room; *nfds 0: none, the
- * device was let go), the caller's to adopt or close.
+ * device was let go), the caller's to adopt or close, and *arp the old
+ * stack's ARP cache and address (for stack_arp_import when the address is
+ * the same: the kernel side knows it then).
  */
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds, unsigned wait_ms);
+long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
+		      struct ctl_hand_arp *arp, unsigned wait_ms);
 /* Lock held: a handover's answer is built (by ctl_collect): the runner
  * writes it (ctl_flush), after it let go of the device unless the answer
  * gives the device's queues (ctl_handover_gives_fds: closed after it), and

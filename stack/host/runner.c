@@ -185,6 +185,8 @@ struct runner {
 	uint64_t linger_end;
 	/* A handover's records (ctl_handover_ask), imported once the stack exists. */
 	struct tcp_tw_rec *tw_recs;
+	/* And its ARP cache, taken before the gateway is resolved. */
+	struct ctl_hand_arp arp;
 	long tw_n;
 	void (*orphan_fn)(struct runner *r, void *ctx);
 	void *orphan_ctx;
@@ -989,7 +991,7 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			uint64_t t0 = runner_now();
 			int qfds[CTL_HAND_FDS_MAX];
 			unsigned nq = 0;
-			long n = ctl_handover_ask(tc.name, &r->tw_recs, qfds, &nq,
+			long n = ctl_handover_ask(tc.name, &r->tw_recs, qfds, &nq, &r->arp,
 						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
 
 			if (n >= 0) {
@@ -1280,6 +1282,11 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	/* The announcement waits in the queue for the first unlock: the caller
 	 * may hold the lock, and no device write runs under it. */
 	stack_up(r->s, runner_now());
+	/* The old stack's ARP cache, when it had this address: the kernel's
+	 * side knows us then, and the gateway's request (which teaches it our
+	 * address) is not needed. */
+	if (r->arp.n && r->arp.addr == c.stack.addr)
+		stack_arp_import(r->s, r->arp.rec, r->arp.n, runner_now());
 	stack_resolve_gateway(r->s, runner_now());
 
 	rc = (int)sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);

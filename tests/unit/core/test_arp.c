@@ -503,11 +503,67 @@ static void test_arp_failure_reports_host_unreachable(void **state)
 	h_free(h);
 }
 
+/* The ARP cache handed to the next stack with the device (stack.h,
+ * stack_arp_export/import): the gateway's entry comes with its age, so the
+ * next stack's first packet leaves without a request and the entry ends
+ * when it would have in the first stack; stale entries, our own address, a
+ * group MAC and addresses off the link are not taken. */
+static void test_arp_handed_over(void **state)
+{
+	struct harness *a = h_new(NULL, false), *b;
+	struct stack_arp_rec rec[4], bad[4];
+	uint8_t mac[6];
+	struct h_frame *f;
+
+	(void)state;
+	h_learn_peer(a);
+	h_advance(a, 10000000);
+	assert_int_equal(stack_arp_export(a->s, rec, 4, a->now), 1);
+	assert_int_equal(rec[0].ip, H_PEER_IP);
+	assert_memory_equal(rec[0].mac, h_peer_mac, 6);
+	assert_int_equal(rec[0].age_ms, 10000);
+	assert_int_equal(stack_arp_export(a->s, NULL, 0, a->now), 1);   /* the count alone */
+
+	b = h_new(NULL, false);
+	h_advance(b, 20000000);                      /* its own clock, later than the age */
+	stack_arp_import(b->s, rec, 1, b->now);
+	stack_resolve_gateway(b->s, b->now);         /* known: nothing to ask */
+	assert_null(h_pop_tx(b));
+	assert_int_equal(send_ip(b, H_PEER_IP, 0x42), 0);
+	f = h_pop_tx(b);
+	assert_non_null(f);
+	assert_memory_equal(f->data, h_peer_mac, 6);
+	assert_int_equal(rd16(f->data + 12), ETH_TYPE_IP4);
+	free(f);
+	assert_null(h_pop_tx(b));
+	/* Confirmed 10 s before the handover: it ends 50 s after it. */
+	h_advance(b, 49999000);
+	assert_int_equal(arp_lookup(b->s, H_PEER_IP, mac), 0);
+	h_advance(b, 1000);
+	assert_int_equal(arp_lookup(b->s, H_PEER_IP, mac), -ENOENT);
+	h_free(b);
+
+	b = h_new(NULL, false);
+	for (int i = 0; i < 4; i++)
+		bad[i] = rec[0];
+	bad[0].age_ms = 60000;                       /* as old as an entry lives */
+	bad[1].ip = H_STACK_IP;
+	bad[2].mac[0] |= 1;                          /* a group address */
+	bad[3].ip = IP4(198, 51, 100, 1);            /* not on the link */
+	stack_arp_import(b->s, bad, 4, b->now);
+	assert_int_equal(arp_lookup(b->s, H_PEER_IP, mac), -ENOENT);
+	assert_int_equal(arp_lookup(b->s, IP4(198, 51, 100, 1), mac), -ENOENT);
+	assert_int_equal(stack_arp_export(b->s, NULL, 0, b->now), 0);
+	h_free(b);
+	h_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp_request_answered_exact_bytes),
 		cmocka_unit_test(test_arp_gateway_resolved_at_start),
+		cmocka_unit_test(test_arp_handed_over),
 		cmocka_unit_test(test_arp_request_for_other_not_learned),
 		cmocka_unit_test(test_arp_merge_updates_known_sender),
 		cmocka_unit_test(test_arp_probe_answered_not_learned),

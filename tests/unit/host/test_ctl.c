@@ -630,6 +630,7 @@ static void test_serve_handover(void **state)
 	};
 	const struct ctl_handover_hdr *h;
 	const struct tcp_tw_rec *got_rec;
+	const struct stack_arp_rec *got_arp;
 	char dev[16], *got, buf[64];
 	struct srv v;
 	int fd, qpipe[2], qfds[4];
@@ -662,6 +663,7 @@ static void test_serve_handover(void **state)
 	/* The program is gone: the records, and with them the device's
 	 * queues (here a pipe's end stands for one): the same open file. */
 	v.host.may_hand_over = true;
+	h_learn_peer(v.h);                              /* an ARP entry to hand over */
 	assert_int_equal(pipe(qpipe), 0);
 	v.host.hand_fds[0] = qpipe[0];
 	v.host.hand_nfds = 1;
@@ -672,6 +674,12 @@ static void test_serve_handover(void **state)
 	assert_int_equal(h->count, 1);
 	assert_int_equal(h->nfds, 1);
 	assert_int_equal(nq, 1);
+	/* After the records, the ARP cache, with the old stack's address. */
+	assert_int_equal(h->arp_count, 1);
+	assert_int_equal(h->addr, H_STACK_IP);
+	got_arp = (const struct stack_arp_rec *)(const void *)(got + sizeof(*h) + sizeof(struct tcp_tw_rec));
+	assert_int_equal(got_arp->ip, H_PEER_IP);
+	assert_memory_equal(got_arp->mac, h_peer_mac, 6);
 	assert_true(ctl_handover_gives_fds(v.c));
 	close(qpipe[0]);                                /* the runner's own copy goes */
 	assert_int_equal(write(qpipe[1], "q", 1), 1);

@@ -114,6 +114,11 @@ uint32_t stack_address(const struct stack *s)
 	return s->cfg.addr;
 }
 
+void stack_mac(const struct stack *s, uint8_t mac[6])
+{
+	memcpy(mac, s->cfg.mac, 6);
+}
+
 size_t stack_arp_export(struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now)
 {
 	stack_assert_locked();

@@ -114,8 +114,9 @@ struct stack_arp_rec {
 	uint16_t pad;
 	uint32_t age_ms;
 };
-/* The stack's IPv4 address (host order). */
+/* The stack's IPv4 address (host order) and its MAC. */
 uint32_t stack_address(const struct stack *s);
+void stack_mac(const struct stack *s, uint8_t mac[6]);
 size_t stack_arp_export(struct stack *s, struct stack_arp_rec *out, size_t max, uint64_t now);
 void stack_arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64_t now);
 void stack_destroy(struct stack *s);

@@ -858,6 +858,7 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 			if (h->arp_count > na)
 				h->arp_count = (uint32_t)na;
 			h->addr = stack_address(s);
+			stack_mac(s, h->mac);
 			cl->out_len = sizeof(*h) + n * sizeof(struct tcp_tw_rec) +
 				      h->arp_count * sizeof(struct stack_arp_rec);
 			cl->out_off = 0;
@@ -1399,6 +1400,7 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 		    (long)(h.arp_count * sizeof(arp->rec[0]))) {
 		arp->n = h.arp_count;
 		arp->addr = h.addr;
+		memcpy(arp->mac, h.mac, 6);
 	}
 	sys_close(fd);
 	if (rc != (long)size) {

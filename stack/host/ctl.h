@@ -184,13 +184,15 @@ struct ctl_handover_hdr {
 	uint32_t count;             /* records that follow */
 	uint32_t nfds;              /* the device's queues that came with the first byte */
 	uint32_t arp_count;         /* ARP entries (struct stack_arp_rec) after the records */
-	uint32_t addr;              /* the old stack's address: its entries are for its link */
-	uint32_t pad;
+	uint32_t addr;              /* the old stack's address and MAC: the kernel's side */
+	uint8_t mac[6];             /* knows that pair, so its entries are good for the same */
+	uint8_t pad[6];
 };
 #define CTL_HAND_ARP_MAX 256        /* ARP_CACHE_SIZE */
 /* A handover's ARP cache, as the asker gets it. */
 struct ctl_hand_arp {
-	uint32_t addr;              /* the old stack's address (host order) */
+	uint32_t addr;              /* the old stack's address (host order) and MAC */
+	uint8_t mac[6];
 	unsigned n;
 	struct stack_arp_rec rec[CTL_HAND_ARP_MAX];
 };
@@ -205,8 +207,8 @@ socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
  * over), or another -errno. With an answer, fds[0 .. *nfds) are the
  * device's queues it gave (CTL_HAND_FDS_MAX room; *nfds 0: none, the
  * device was let go), the caller's to adopt or close, and *arp the old
- * stack's ARP cache and address (for stack_arp_import when the address is
- * the same: the kernel side knows it then).
+ * stack's ARP cache, address and MAC (for stack_arp_import when both are
+ * the same: the kernel side knows the pair then).
  */
 long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
 		      struct ctl_hand_arp *arp, unsigned wait_ms);

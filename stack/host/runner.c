@@ -1282,10 +1282,10 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	/* The announcement waits in the queue for the first unlock: the caller
 	 * may hold the lock, and no device write runs under it. */
 	stack_up(r->s, runner_now());
-	/* The old stack's ARP cache, when it had this address: the kernel's
-	 * side knows us then, and the gateway's request (which teaches it our
-	 * address) is not needed. */
-	if (r->arp.n && r->arp.addr == c.stack.addr)
+	/* The old stack's ARP cache, when it had this address and MAC: the
+	 * kernel's side knows us then, and the gateway's request (which
+	 * teaches it our address) is not needed. */
+	if (r->arp.n && r->arp.addr == c.stack.addr && memcmp(r->arp.mac, c.stack.mac, 6) == 0)
 		stack_arp_import(r->s, r->arp.rec, r->arp.n, runner_now());
 	stack_resolve_gateway(r->s, runner_now());
 

@@ -677,6 +677,7 @@ static void test_serve_handover(void **state)
 	/* After the records, the ARP cache, with the old stack's address. */
 	assert_int_equal(h->arp_count, 1);
 	assert_int_equal(h->addr, H_STACK_IP);
+	assert_memory_equal(h->mac, h_stack_mac, 6);
 	got_arp = (const struct stack_arp_rec *)(const void *)(got + sizeof(*h) + sizeof(struct tcp_tw_rec));
 	assert_int_equal(got_arp->ip, H_PEER_IP);
 	assert_memory_equal(got_arp->mac, h_peer_mac, 6);

@@ -1228,14 +1228,14 @@ void ctl_flush(struct ctl *c)
 	}
 }
 
-/* The asker's side: reads exactly n bytes by deadline (runner_now's
- * clock is not this file's: CLOCK_MONOTONIC, read here). */
-static long read_full(int fd, void *buf, size_t n, const struct timespec *deadline)
+/* The asker's side: waits until fd is readable, by deadline (runner_now's
+ * clock is not this file's: CLOCK_MONOTONIC, read here): 0, -ETIMEDOUT or
+ * another -errno. */
+static long wait_readable(int fd, const struct timespec *deadline)
 {
-	size_t got = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 
-	while (got < n) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+	for (;;) {
 		struct timespec now, left;
 		long rc;
 
@@ -1251,8 +1251,20 @@ static long read_full(int fd, void *buf, size_t n, const struct timespec *deadli
 		rc = sys_ppoll(&p, 1, &left, NULL);
 		if (rc == -EINTR)
 			continue;
-		if (rc <= 0)
-			return rc ? rc : -ETIMEDOUT;
+		return rc > 0 ? 0 : rc ? rc : -ETIMEDOUT;
+	}
+}
+
+/* Reads exactly n bytes by deadline. */
+static long read_full(int fd, void *buf, size_t n, const struct timespec *deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		long rc = wait_readable(fd, deadline);
+
+		if (rc < 0)
+			return rc;
 		rc = sys_read(fd, (char *)buf + got, n - got);
 		if (rc == -EINTR || rc == -EAGAIN)
 			continue;
@@ -1272,30 +1284,16 @@ static long read_first(int fd, void *buf, size_t n, int *fds, unsigned *nfds, co
 		char b[CMSG_SPACE(sizeof(int) * CTL_HAND_FDS_MAX)];
 		struct cmsghdr align;
 	} u;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	*nfds = 0;
 	for (;;) {
 		struct iovec iov = { buf, n };
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
 				    .msg_controllen = sizeof(u.b) };
-		struct timespec now, left;
-		long rc;
+		long rc = wait_readable(fd, deadline);
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = deadline->tv_sec - now.tv_sec;
-		left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
-			return -ETIMEDOUT;
-		rc = sys_ppoll(&p, 1, &left, NULL);
-		if (rc == -EINTR)
-			continue;
-		if (rc <= 0)
-			return rc ? rc : -ETIMEDOUT;
+		if (rc < 0)
+			return rc;
 		rc = sys_recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (rc == -EINTR || rc == -EAGAIN)
 			continue;

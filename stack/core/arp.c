@@ -255,12 +255,10 @@ void arp_import(struct stack *s, const struct stack_arp_rec *r, size_t n, uint64
 		if (!r[i].ip || r[i].ip == s->cfg.addr || mac_is_group(r[i].mac) || !stack_on_link(s, r[i].ip) ||
 		    age >= ARP_REACHABLE_US || entry_find(s, r[i].ip))
 			continue;
-		arp_insert(s, r[i].ip, r[i].mac, now);
-		e = entry_find(s, r[i].ip);
-		if (e)
-			e->updated = now > age ? now - age : 0;    /* it ages as it would have */
+		/* Confirmed when it was in the old stack: it ages as it would have. */
+		e = entry_new(s, r[i].ip, now);
+		entry_resolve(s, e, r[i].mac, now > age ? now - age : 0);
 	}
-	s->arp->dirty = true;
 	arp_settle(s);
 }
 

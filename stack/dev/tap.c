@@ -320,7 +320,9 @@ static const struct netdev_ops tap_ops = {
 	.transmit_queue = tap_transmit_queue,
 };
 
-unsigned tap_fds(struct netdev *dev, int *fds, unsigned max)
+/* dev's fds (the queues', then with epoll its epoll fd) into fds, up to
+ * max; how many there are. */
+static unsigned tap_list_fds(struct netdev *dev, int *fds, unsigned max, bool epoll)
 {
 	struct tap_dev *t;
 	unsigned n = 0;
@@ -331,12 +333,22 @@ unsigned tap_fds(struct netdev *dev, int *fds, unsigned max)
 	for (unsigned q = 0; q < t->nq; q++, n++)
 		if (n < max)
 			fds[n] = t->fds[q];
-	if (t->epfd >= 0) {
+	if (epoll && t->epfd >= 0) {
 		if (n < max)
 			fds[n] = t->epfd;
 		n++;
 	}
 	return n;
+}
+
+unsigned tap_fds(struct netdev *dev, int *fds, unsigned max)
+{
+	return tap_list_fds(dev, fds, max, true);
+}
+
+unsigned tap_queue_fds(struct netdev *dev, int *fds, unsigned max)
+{
+	return tap_list_fds(dev, fds, max, false);
 }
 
 /* Who to name in "create it for your user": $USER when it looks like a name, else the uid. */
@@ -648,6 +660,12 @@ static void tap_poll_queues(struct tap_dev *t)
 	t->epfd = sys_fd_hide((int)ep);
 }
 
+/* The queues cfg asks for (PSTACK_QUEUES), within 1 to TAP_QUEUES_MAX. */
+static unsigned queues_wanted(const struct tap_config *cfg)
+{
+	return cfg->queues < 1 ? 1 : cfg->queues > TAP_QUEUES_MAX ? TAP_QUEUES_MAX : cfg->queues;
+}
+
 /* Checksum offload and TSO asked of t's device (attached with IFF_VNET_HDR). */
 static void tap_offloads(struct tap_dev *t)
 {
@@ -680,7 +698,7 @@ static void tap_read_link(struct tap_dev *t, int ctl)
 
 int tap_adopt(const struct tap_config *cfg, const int *fds, unsigned n, struct netdev **out)
 {
-	unsigned queues = cfg->queues < 1 ? 1 : cfg->queues > TAP_QUEUES_MAX ? TAP_QUEUES_MAX : cfg->queues;
+	unsigned queues = queues_wanted(cfg);
 	struct tap_dev *t = NULL;
 	struct ifreq ifr;
 	long ctl = -1;
@@ -734,19 +752,6 @@ int tap_adopt(const struct tap_config *cfg, const int *fds, unsigned n, struct n
 	return 0;
 }
 
-unsigned tap_queue_fds(struct netdev *dev, int *fds, unsigned max)
-{
-	struct tap_dev *t;
-	unsigned n = 0;
-
-	if (!dev || dev->ops != &tap_ops)
-		return 0;
-	t = dev->priv;
-	for (unsigned q = 0; q < t->nq && n < max; q++)
-		fds[n++] = t->fds[q];
-	return n;
-}
-
 int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_t errlen)
 {
 	char how[400];
@@ -754,7 +759,7 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
 	struct ifreq ifr;
 	bool existed, offload, mq;
 	short flags;
-	unsigned queues = cfg->queues < 1 ? 1 : cfg->queues > TAP_QUEUES_MAX ? TAP_QUEUES_MAX : cfg->queues;
+	unsigned queues = queues_wanted(cfg);
 	long fd, ctl, rc;
 
 	if (err && errlen)

@@ -47,8 +47,8 @@ int tap_open(const struct tap_config *cfg, struct netdev **out, char *err, size_
  */
 int tap_adopt(const struct tap_config *cfg, const int *fds, unsigned n, struct netdev **out);
 
-/* The fds of dev's queues (none for a device that is not a TAP, such as a
- * wrapper); how many. */
+/* The fds of dev's queues, up to max (none for a device that is not a TAP,
+ * such as a wrapper); how many there are. */
 unsigned tap_queue_fds(struct netdev *dev, int *fds, unsigned max);
 
 /*

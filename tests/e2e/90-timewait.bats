@@ -60,6 +60,38 @@ lingering_pids() {
 	sed -n 's/.*stack process (pid \([0-9]*\)): waits out.*/\1/p' "$LOG"
 }
 
+# A client under the preload closes first on the server timewait.py runs on
+# the kernel's side (which waits for $BATS_TEST_TMPDIR/go to retransmit its
+# FIN); its stack process lingers in TIME_WAIT.
+linger_one() {
+	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
+	wait_log "$(out srv)" listening
+	run pre 10 "$PY" -c "$CLIENT" 9000
+	assert_success
+	wait_log "$(out srv)" closed
+	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+}
+
+# start_next [VAR=VALUE...]: the next program under the preload, with those
+# settings: its first socket call (a datagram out) takes the TAP over.
+start_next() {
+	bg_pre next 30 env "$@" "$PY" -c '
+import socket, time
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent", flush=True)
+time.sleep(20)'
+	wait_log "$(out next)" sent
+}
+
+# The server retransmits its FIN; the stack that has the TIME_WAIT
+# connection now must have ACKed it.
+fin_acked() {
+	touch "$BATS_TEST_TMPDIR/go"
+	bg_wait srv 15
+	run cat "$(out srv)"
+	assert_line fin-acked
+}
+
 now_ms() {
 	echo $((${EPOCHREALTIME/./} / 1000))
 }
@@ -122,20 +154,10 @@ print("sent")'
 
 @test "a program started while the stack lingers takes the TAP over at once, with the TIME_WAIT connection" {
 	local pid t0 t1 next
-	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
-	wait_log "$(out srv)" listening
-	run pre 10 "$PY" -c "$CLIENT" 9000
-	assert_success
-	wait_log "$(out srv)" closed
-	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	linger_one
 	pid=$(lingering_pids)
 	t0=$(now_ms)
-	bg_pre next 30 "$PY" -c '
-import socket, time
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
-print("sent", flush=True)
-time.sleep(20)'
-	wait_log "$(out next)" sent
+	start_next
 	t1=$(now_ms)
 	echo "the next program's first socket call returned $((t1 - t0)) ms after its start"
 	[ $((t1 - t0)) -lt 1000 ] || fail "it waited for the TAP"
@@ -149,60 +171,31 @@ time.sleep(20)'
 	run "$PSTACK" stat "$next"
 	assert_success
 	assert_output --partial TIME-WAIT
-	touch "$BATS_TEST_TMPDIR/go"
-	bg_wait srv 15
-	run cat "$(out srv)"
-	assert_line fin-acked
+	fin_acked
 }
 
 @test "a program whose settings want the device otherwise (PSTACK_OFFLOAD=0) does not adopt the lingering stack's: it opens the device, with the TIME_WAIT connection" {
 	local pid
-	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
-	wait_log "$(out srv)" listening
-	run pre 10 "$PY" -c "$CLIENT" 9000
-	assert_success
-	wait_log "$(out srv)" closed
-	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	linger_one
 	pid=$(lingering_pids)
-	bg_pre next 30 env PSTACK_OFFLOAD=0 "$PY" -c '
-import socket, time
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
-print("sent", flush=True)
-time.sleep(20)'
-	wait_log "$(out next)" sent
+	start_next PSTACK_OFFLOAD=0
 	grep -q "handed over by the stack that held it, with 1 connection(s) in TIME_WAIT or FIN_WAIT_2 and its queues" "$LOG"
 	grep -q "device tap0 registered (existing device, mtu [0-9]*, no offloads" "$LOG" ||
 		fail "$(grep registered "$LOG")"
 	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
-	touch "$BATS_TEST_TMPDIR/go"
-	bg_wait srv 15
-	run cat "$(out srv)"
-	assert_line fin-acked
+	fin_acked
 }
 
 @test "a TIME_WAIT connection handed over, kept as a record until a segment comes for it, answers the peer's retransmitted FIN" {
 	local pid
-	bg_ker srv 30 "$PY" "$TW" serve "$TAP" 9000 "$BATS_TEST_TMPDIR/go"
-	wait_log "$(out srv)" listening
-	run pre 10 "$PY" -c "$CLIENT" 9000
-	assert_success
-	wait_log "$(out srv)" closed
-	wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	linger_one
 	pid=$(lingering_pids)
-	bg_pre next 30 "$PY" -c '
-import socket, time
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
-print("sent", flush=True)
-time.sleep(20)'
-	wait_log "$(out next)" sent
+	start_next
 	grep -q "handed over by the stack that held it, with 1 connection(s)" "$LOG"
 	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
 	# Nothing has looked at the connection in the new stack (no listing, no
 	# bind or connect): the peer's FIN is the first to.
-	touch "$BATS_TEST_TMPDIR/go"
-	bg_wait srv 15
-	run cat "$(out srv)"
-	assert_line fin-acked
+	fin_acked
 }
 
 @test "200 curl runs in a row against a kernel server, each closing first: all succeed, none waits for the TAP" {

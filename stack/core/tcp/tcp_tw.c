@@ -111,11 +111,14 @@ void tcp_tw_pending_free(struct tcp_table *t)
 	tcp_tw_pending_free_held(&t->tw_pend);
 }
 
-/* e leaves the records: a connection when its wait is not over. */
+/* e leaves the records: a connection when its wait is not over (now: the
+ * stack's latest, never before e was taken). */
 static void held_take(struct stack *s, struct tcp_tw_held *e, uint64_t now)
 {
 	struct tcp_tw_rec r;
 
+	if (now < e->at)
+		now = e->at;
 	e->gone = true;
 	s->tcp->tw_pend.live--;
 	if (e->until <= now)
@@ -138,7 +141,7 @@ void tcp_tw_pending_port(struct stack *s, uint16_t port)
 		struct tcp_tw_held *e = &p->v[i];
 
 		if (!e->gone && e->rec.lport == port)
-			held_take(s, e, now > e->at ? now : e->at);
+			held_take(s, e, now);
 	}
 	held_skip(p);
 }
@@ -175,7 +178,7 @@ void tcp_tw_take_all(struct stack *s, uint64_t now)
 	stack_assert_locked();
 	for (uint32_t i = p->head; p->live && i < p->n; i++)
 		if (!p->v[i].gone)
-			held_take(s, &p->v[i], now > p->v[i].at ? now : p->v[i].at);
+			held_take(s, &p->v[i], now);
 	held_skip(p);
 }
 

@@ -229,43 +229,17 @@ static int client(const char *path)
 }
 
 /* Serves until the client's fd reads to its end; what it read (malloc'd). */
-static char *exchange(struct srv *v, int fd, const void *req, size_t n)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
 
-	assert_non_null(buf);
-	if (n)
-		assert_int_equal(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	for (int i = 0; i < 1000; i++) {
-		ssize_t r;
-
-		srv_round(v, 10);
-		while ((r = read(fd, buf + len, cap - len - 1)) > 0) {
-			len += (size_t)r;
-			if (len + 1 == cap)
-				assert_non_null(buf = realloc(buf, cap *= 2));
-		}
-		if (r == 0 || (r < 0 && errno != EAGAIN)) {
-			buf[len] = 0;
-			close(fd);
-			return buf;
-		}
-	}
-	fail_msg("the control socket never finished its answer");
-	return NULL;
-}
-
-/* exchange() for a handover's answer: the fds that come with its first
- * byte go to fds (up to 4), their count to *nfds. */
+/* Reads the answer to the end: the fds that come with it go to fds (up to
+ * 4), their count to *nfds (fds NULL: closed). */
 static char *exchange_fds(struct srv *v, int fd, int *fds, unsigned *nfds)
 {
 	size_t len = 0, cap = 1 << 16;
 	char *buf = malloc(cap);
 
 	assert_non_null(buf);
-	*nfds = 0;
+	if (nfds)
+		*nfds = 0;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (int i = 0; i < 1000; i++) {
 		union {
@@ -280,10 +254,18 @@ static char *exchange_fds(struct srv *v, int fd, int *fds, unsigned *nfds)
 		while ((r = recvmsg(fd, &m, 0)) > 0) {
 			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
 				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-					for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) && *nfds < 4; k++)
-						memcpy(&fds[(*nfds)++], CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+					for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+						int f;
+
+						memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+						if (fds && *nfds < 4)
+							fds[(*nfds)++] = f;
+						else
+							close(f);
+					}
 			len += (size_t)r;
-			assert_true(len + 1 < cap);
+			if (len + 1 == cap)
+				assert_non_null(buf = realloc(buf, cap *= 2));
 			iov = (struct iovec){ buf + len, cap - len - 1 };
 			m = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
 					     .msg_controllen = sizeof(u.b) };
@@ -296,6 +278,13 @@ static char *exchange_fds(struct srv *v, int fd, int *fds, unsigned *nfds)
 	}
 	fail_msg("the control socket never finished its answer");
 	return NULL;
+}
+
+static char *exchange(struct srv *v, int fd, const void *req, size_t n)
+{
+	if (n)
+		assert_int_equal(send(fd, req, n, MSG_NOSIGNAL), (ssize_t)n);
+	return exchange_fds(v, fd, NULL, NULL);
 }
 
 static void srv_open(struct srv *v)

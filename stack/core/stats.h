@@ -83,6 +83,10 @@ struct stack_stats {
 	 * (handshakes completed on a listener) and TcpExtTCPTimeouts
 	 * (retransmission timer expiries that resent): pstack stat. */
 	uint64_t tcp_active_opens, tcp_passive_opens, tcp_timeouts;
+	/* Linux's TcpExtTCPHystartTrainDetect, ...TrainCwnd, ...DelayDetect,
+	 * ...DelayCwnd: slow starts HyStart ended, and the windows (segments)
+	 * they ended at, summed. */
+	uint64_t tcp_hystart_train, tcp_hystart_train_cwnd, tcp_hystart_delay, tcp_hystart_delay_cwnd;
 	uint64_t drops[DROP__COUNT];
 };
 

@@ -638,6 +638,10 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 				      DROP_TCP_BAD_OPTIONS));
 	counter(b, "TcpInCsumErrors", st->drops[DROP_TCP_BAD_CSUM]);
 	counter(b, "TcpExtTCPTimeouts", st->tcp_timeouts);
+	counter(b, "TcpExtTCPHystartTrainDetect", st->tcp_hystart_train);
+	counter(b, "TcpExtTCPHystartTrainCwnd", st->tcp_hystart_train_cwnd);
+	counter(b, "TcpExtTCPHystartDelayDetect", st->tcp_hystart_delay);
+	counter(b, "TcpExtTCPHystartDelayCwnd", st->tcp_hystart_delay_cwnd);
 	counter(b, "TcpExtListenOverflows", st->drops[DROP_TCP_LISTEN_OVERFLOW]);
 	counter(b, "TcpExtPAWSEstab", st->drops[DROP_TCP_PAWS]);
 	counter(b, "UdpInDatagrams", st->udp_in);

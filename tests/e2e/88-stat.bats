@@ -42,7 +42,7 @@ counter() {
 	awk -v n="$1" '$1 == n { print $2 }'
 }
 
-@test "pstack stat PID during iperf3: the connection ESTAB with cwnd > 0 and bytes_acked growing, the listener, counters" {
+@test "pstack stat PID during iperf3: the connection ESTAB with cwnd > 0 and bytes_acked growing, the listener, counters (HyStart's too)" {
 	bg_pre srv 60 iperf3 -s -1 -p 5201
 	local pid
 	pid=$(stack_pid srv)
@@ -77,6 +77,13 @@ counter() {
 	[ "$(counter TcpCurrEstab <<<"$s2")" -ge 2 ] || fail "TcpCurrEstab below 2"
 	[ "$(counter IpInReceives <<<"$s2")" -gt 0 ] || fail "IpInReceives is 0"
 	[ "$(counter PstackTapTxFrames <<<"$s2")" -gt 0 ] || fail "PstackTapTxFrames is 0"
+	# Nothing is lost on the TAP: the sender's slow start ends by HyStart
+	# (CUBIC's, as Linux's), counted as nstat counts it.
+	local hs
+	hs=$(( $(counter TcpExtTCPHystartTrainDetect <<<"$s2") + $(counter TcpExtTCPHystartDelayDetect <<<"$s2") ))
+	[ "$hs" -ge 1 ] || fail "no HyStart exit counted"
+	[ "$(counter TcpExtTCPHystartTrainCwnd <<<"$s2")" -ge 16 ] || \
+		[ "$(counter TcpExtTCPHystartDelayCwnd <<<"$s2")" -ge 16 ] || fail "HyStart's window below 16 segments"
 	# Every stack of the caller, without PID, shows this one.
 	run "$PSTACK" stat
 	assert_success

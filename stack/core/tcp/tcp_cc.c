@@ -238,6 +238,84 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
 		reno_ca(cc, acked);
 }
 
+/* HyStart's constants, Linux's (tcp_cubic.c) */
+#define HS_LOW_WINDOW     16u          /* segments: no exit below this window */
+#define HS_ACK_DELTA_US   2000u        /* ACKs this close belong to one train */
+#define HS_MIN_SAMPLES    8u
+#define HS_DELAY_MIN_US   4000u
+#define HS_DELAY_MAX_US   16000u
+#define HS_GSO_MAX        65536u       /* the cushion covers 4 TSO frames of this, at most 1 ms */
+
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* Linux's hystart_ack_delay(): the time four 64 KB TSO frames take at the
+ * pacing rate Linux derives in slow start (twice cwnd per SRTT), at most
+ * 1 ms: a short path's ACKs come in bursts of whole TSO frames. */
+static uint32_t hs_ack_delay(const struct tcp_cc *cc, uint32_t srtt_us)
+{
+	uint64_t rate = (uint64_t)cc->cwnd * 2 * 1000000 / (srtt_us ? srtt_us : 1); /* bytes/s */
+	uint64_t d;
+
+	if (!rate)
+		return 0;
+	d = (uint64_t)HS_GSO_MAX * 4 * 1000000 / rate;
+	return d > 1000 ? 1000 : (uint32_t)d;
+}
+
+enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_t srtt_us, uint32_t snd_una,
+				     uint32_t snd_nxt, uint64_t now_us)
+{
+	uint32_t thresh;
+
+	if (cc->algo != TCP_CC_CUBIC || !rtt_us)
+		return TCP_CC_HS_NONE;
+	/* Linux leaves out the samples of the second after a reduction. */
+	if (cc->epoch_start_us && now_us - cc->epoch_start_us < 1000000)
+		return TCP_CC_HS_NONE;
+	if (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us)
+		cc->min_rtt_us = rtt_us;
+	if (cc->hs_found || !in_slow_start(cc))
+		return TCP_CC_HS_NONE;
+	if (!cc->hs_round_on || seq_after(snd_una, cc->hs_end_seq)) {
+		cc->hs_round_on = true;
+		cc->hs_round_start_us = cc->hs_last_ack_us = now_us;
+		cc->hs_end_seq = snd_nxt;
+		cc->hs_curr_rtt_us = UINT32_MAX;
+		cc->hs_samples = 0;
+	}
+	if (cc->cwnd < HS_LOW_WINDOW * cc->mss)
+		return TCP_CC_HS_NONE;
+	if (now_us - cc->hs_last_ack_us <= HS_ACK_DELTA_US) {
+		cc->hs_last_ack_us = now_us;
+		/* Halved: no pacing spreads the round's segments (Linux's
+		 * SK_PACING_NONE without the fq qdisc). */
+		thresh = (cc->min_rtt_us + hs_ack_delay(cc, srtt_us)) / 2;
+		if (now_us - cc->hs_round_start_us > thresh) {
+			cc->hs_found = true;
+			cc->ssthresh = cc->cwnd;
+			return TCP_CC_HS_TRAIN;
+		}
+	}
+	if (rtt_us < cc->hs_curr_rtt_us)
+		cc->hs_curr_rtt_us = rtt_us;
+	if (cc->hs_samples < HS_MIN_SAMPLES) {
+		cc->hs_samples++;
+	} else {
+		uint32_t d = cc->min_rtt_us / 8;
+
+		d = d < HS_DELAY_MIN_US ? HS_DELAY_MIN_US : d > HS_DELAY_MAX_US ? HS_DELAY_MAX_US : d;
+		if (cc->hs_curr_rtt_us > cc->min_rtt_us + d) {
+			cc->hs_found = true;
+			cc->ssthresh = cc->cwnd;
+			return TCP_CC_HS_DELAY;
+		}
+	}
+	return TCP_CC_HS_NONE;
+}
+
 /* RFC 5681 (4) for NewReno; RFC 9438 §4.6 (beta 0.7) with §4.7 fast
  * convergence for CUBIC. Both floor at 2 SMSS. */
 static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
@@ -305,6 +383,9 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 		cc->w_max = 0.0;
 		cc->k = 0.0;
 		cc->epoch_start_us = 0;
+		/* Linux (cubictcp_state, TCP_CA_Loss): HyStart looks again. */
+		cc->hs_found = false;
+		cc->hs_round_on = false;
 	}
 	/* RFC 5681 §3.1: the loss window is one segment. */
 	cc->cwnd = cc->mss;

@@ -26,7 +26,18 @@ struct tcp_cc {
 	double w_est;                /* Reno-friendly estimate, segments (§4.3) */
 	double cwnd_seg;             /* cwnd in segments, fractional */
 	uint32_t min_rtt_us;
+	/* HyStart (CUBIC's slow start exit, as Linux's tcp_cubic.c) */
+	bool hs_found;               /* the exit was found: no more until an RTO */
+	bool hs_round_on;            /* a round is being timed */
+	uint32_t hs_end_seq;         /* the round ends once SND.UNA passes this (SND.NXT at its start) */
+	uint64_t hs_round_start_us;
+	uint64_t hs_last_ack_us;     /* the last ACK of the current train */
+	uint32_t hs_curr_rtt_us;     /* the least RTT of the round's first samples */
+	uint8_t hs_samples;
 };
+
+/* What tcp_cc_on_sample found (Linux's TcpExtTCPHystart*Detect). */
+enum tcp_cc_hystart { TCP_CC_HS_NONE = 0, TCP_CC_HS_TRAIN, TCP_CC_HS_DELAY };
 
 /* Initial window per RFC 6928 / Linux (10 segments), ssthresh "infinite". */
 void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss);
@@ -36,6 +47,20 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
  * only grows when the sender was using it, RFC 7661 spirit); rtt_us: latest
  * RTT sample or 0. */
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us);
+/*
+ * An ACK that timed what it acknowledged (Linux's pkts_acked): rtt_us from
+ * the newest segment it delivered, srtt_us the smoothed RTT, snd_una and
+ * snd_nxt after the ACK. CUBIC's HyStart (Ha and Rhee, "Taming the
+ * Elephants", as Linux runs it by default, hystart_detect 3) ends slow
+ * start, ssthresh = cwnd, when from 16 segments on either the ACKs of a
+ * round trip keep coming close together (2 ms apart at most) for longer
+ * than half the minimum RTT plus a cushion for TSO (an "ACK train": the
+ * window already covers the path), or the least RTT of a round's first 8
+ * samples is above the minimum by an eighth of it, clamped to 4..16 ms
+ * (the queue grows). Returns which one fired, if one did.
+ */
+enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_t srtt_us, uint32_t snd_una,
+				     uint32_t snd_nxt, uint64_t now_us);
 /* Loss detected by duplicate ACKs or SACK: entering fast recovery. Sets
  * ssthresh (NewReno: max(flight/2, 2*MSS), RFC 5681 (4); CUBIC: beta 0.7,
  * RFC 9438 §4.6) and cwnd = ssthresh. */

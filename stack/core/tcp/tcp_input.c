@@ -560,6 +560,75 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
 }
 
+/*
+ * The RTT an ACK gives, as Linux's tcp_clean_rtx_queue() and
+ * tcp_ack_update_rtt() take it: the time since the oldest segment it
+ * delivered was sent, when that segment was sent once (RFC 6298 §3, Karn:
+ * none when it acknowledges a resent one), else since the oldest segment
+ * it newly SACKed; else, for an ACK of new data, the timestamp echo (RFC
+ * 7323 §4; a tick at least, as Linux's tcp_rtt_tsopt_us()). That sample
+ * feeds SRTT and the RTO; the newest segment's (Linux's ca_rtt) feeds the
+ * minimum RTT and is returned for the congestion control: 0 when the ACK
+ * gives none. Before, the one segment timed per round trip was precise and
+ * every other ACK was timed by the millisecond timestamp echo, which on a
+ * path of 100 us read 0 (no sample) or 1 ms: SRTT sat near 1 ms.
+ */
+static uint32_t ack_rtt(struct tcp_conn *c, const struct tcp_seg *g, const struct tcp_ack_info *ai,
+			bool acked_new, uint64_t now)
+{
+	uint64_t seq_rtt = 0, ca_rtt = 0;
+	bool have = false;
+
+	if (ai->first_ackt && !ai->retrans_acked) {
+		seq_rtt = now > ai->first_ackt ? now - ai->first_ackt : 0;
+		ca_rtt = now > ai->last_ackt ? now - ai->last_ackt : 0;
+		have = true;
+	}
+	if (ai->first_sackt) {
+		ca_rtt = now > ai->last_sackt ? now - ai->last_sackt : 0;
+		if (!have)
+			seq_rtt = now > ai->first_sackt ? now - ai->first_sackt : 0;
+		have = true;
+	}
+	if (!have && acked_new && c->rtt_timing && seq_geq(g->ack, c->rtt_seq) && !ai->retrans_acked) {
+		/* No record of the send (the scoreboard had no memory): the
+		 * segment timed in this round trip. */
+		seq_rtt = ca_rtt = now - c->rtt_start;
+		have = true;
+	}
+	if (!have && acked_new && c->ts_ok && g->has_ts && g->tsecr) {
+		uint32_t ts = ts_rtt_us(c, g->tsecr, now);
+
+		if (ts || tcp_ts_now(c, now) == g->tsecr) {
+			seq_rtt = ca_rtt = ts ? ts : 1000;
+			have = true;
+		}
+	}
+	if (!have || seq_rtt >= 60000000u)
+		return 0;
+	tcp_update_rtt(c, (uint32_t)seq_rtt);
+	if (ca_rtt < c->min_rtt)
+		c->min_rtt = ca_rtt ? (uint32_t)ca_rtt : 1;
+	return ca_rtt ? (uint32_t)ca_rtt : 1;
+}
+
+/* The congestion control's look at a sample (its minimum, HyStart). */
+static void hystart_sample(struct tcp_conn *c, uint32_t rtt, uint64_t now)
+{
+	switch (tcp_cc_on_sample(&c->cc, rtt, c->srtt, c->snd_una, c->snd_max, now)) {
+	case TCP_CC_HS_TRAIN:
+		c->s->stats.tcp_hystart_train++;
+		c->s->stats.tcp_hystart_train_cwnd += c->cc.cwnd / c->mss;
+		break;
+	case TCP_CC_HS_DELAY:
+		c->s->stats.tcp_hystart_delay++;
+		c->s->stats.tcp_hystart_delay_cwnd += c->cc.cwnd / c->mss;
+		break;
+	case TCP_CC_HS_NONE:
+		break;
+	}
+}
+
 static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t acked = g->ack - c->snd_una;
@@ -577,18 +646,12 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->snd_base += n;
 		c->bytes_acked += n;
 	}
-	/* Like Linux: a timed segment gives a precise sample; the timestamp
-	 * echo covers the rest (it stays unambiguous for retransmissions, RFC 7323 §4). */
-	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
-		rtt = (uint32_t)(now - c->rtt_start);
-	else if (c->ts_ok && g->has_ts && g->tsecr)
-		rtt = ts_rtt_us(c, g->tsecr, now);
+	/* The segments acknowledged leave the scoreboard (RACK's deliveries,
+	 * and the send times of the RTT sample). */
+	tcp_rack_cum_ack(c, g, ai, now);
+	rtt = ack_rtt(c, g, ai, true, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
-	if (rtt && rtt < 60000000u)
-		tcp_update_rtt(c, rtt);
-	/* The segments acknowledged leave the scoreboard (RACK's deliveries). */
-	tcp_rack_cum_ack(c, g, ai, now);
 	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
 	 * the retransmission's: it acknowledges the original, the timeout was
 	 * spurious. RFC 4015: restore the congestion state and carry on from
@@ -625,6 +688,8 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->dupacks -= dec;
 		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
 	}
+	if (rtt)
+		hystart_sample(c, rtt, now);
 	if (!c->in_recovery && c->ca_state != TCP_CA_CWR) {
 		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
@@ -722,11 +787,18 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		on_new_ack(c, g, &ai, now);
 		c->probes = 0;
 		tcp_wake(c);
-	} else if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
-		   !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
-		/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
-		ai.dupack = true;
-		c->dupacks++;
+	} else {
+		/* New SACKs alone time the segments they cover (Linux's sack_rtt_us). */
+		uint32_t rtt = ai.first_sackt ? ack_rtt(c, g, &ai, false, now) : 0;
+
+		if (rtt)
+			hystart_sample(c, rtt, now);
+		if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
+		    !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
+			/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
+			ai.dupack = true;
+			c->dupacks++;
+		}
 	}
 	/* Loss detection and recovery decide on every ACK, whatever else it
 	 * carries (data, a new window): with SACK on the scoreboard (RFC 8985,

@@ -96,12 +96,35 @@ struct delivery {
 	struct tcp_conn *c;
 	uint32_t tsecr;
 	uint64_t now;
+	struct tcp_ack_info *ai;
+	bool sack;                      /* SACKed, not cumulatively acknowledged */
 };
+
+/* The send times an RTT sample comes from (Linux's tcp_clean_rtx_queue()
+ * and tcp_sacktag_one()): only segments sent once say when their copy left. */
+static void note_sent_at(struct delivery *d, const struct tcp_txseg *s)
+{
+	uint64_t *first = d->sack ? &d->ai->first_sackt : &d->ai->first_ackt;
+	uint64_t *last = d->sack ? &d->ai->last_sackt : &d->ai->last_ackt;
+
+	if (s->flags & TCP_TX_EVER_RETRANS) {
+		if (!d->sack)
+			d->ai->retrans_acked = true;
+		return;
+	}
+	if (!s->xmit_at)
+		return;
+	if (!*first || s->xmit_at < *first)
+		*first = s->xmit_at;
+	if (s->xmit_at > *last)
+		*last = s->xmit_at;
+}
 
 static void each_delivered(void *ctx, const struct tcp_txseg *s)
 {
 	struct delivery *d = ctx;
 
+	note_sent_at(d, s);
 	if (rack_on(d->c))
 		rack_delivered(d->c, s, d->tsecr, d->now);
 }
@@ -273,7 +296,7 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 
 void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true };
 	struct tcp_sb_ack r = { 0 };
 	unsigned b = 0;
 
@@ -294,7 +317,7 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 
 void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false };
 	struct tcp_sb_ack r = { 0 };
 
 	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);

@@ -646,6 +646,114 @@ static void test_prr_slow_start_reduction_bound(void **state)
 	assert_int_equal(tcp_prr_sndcnt(&p, ssthresh, ssthresh, 0, MSS, false), 0);
 }
 
+/* ---- HyStart (CUBIC's slow start exit, Linux's tcp_cubic.c) ---- */
+
+/*
+ * A sender whose ACKs come one per segment, gap_us apart while the window
+ * keeps the path busy, each RTT sample rtt_us(i) for the i-th ACK; after
+ * each ACK the sender fills its window again. Runs until HyStart fires or
+ * `acks` ACKs came; returns what fired, with the window it fired at in
+ * *at (bytes) and the time of the first ACK in the round it fired in.
+ */
+struct hs_run {
+	struct tcp_cc cc;
+	uint32_t una, nxt;
+	uint64_t now;
+};
+
+static void hs_start(struct hs_run *r, enum tcp_cc_algo algo)
+{
+	tcp_cc_init(&r->cc, algo, MSS);
+	r->una = 1000;
+	r->nxt = r->una + r->cc.cwnd;
+	r->now = SEC;
+}
+
+static enum tcp_cc_hystart hs_acks(struct hs_run *r, int acks, uint32_t gap_us, uint32_t rtt_us, uint32_t *at)
+{
+	for (int i = 0; i < acks; i++) {
+		uint32_t flight = r->nxt - r->una;
+		enum tcp_cc_hystart h;
+
+		r->now += gap_us;
+		r->una += MSS;
+		h = tcp_cc_on_sample(&r->cc, rtt_us, rtt_us, r->una, r->nxt, r->now);
+		if (h != TCP_CC_HS_NONE) {
+			*at = r->cc.cwnd;
+			return h;
+		}
+		tcp_cc_on_ack(&r->cc, MSS, flight, rtt_us, r->now);
+		if (r->nxt - r->una < r->cc.cwnd)
+			r->nxt = r->una + r->cc.cwnd;
+	}
+	return TCP_CC_HS_NONE;
+}
+
+/* A round trip of 1 ms whose ACKs come 50 us apart: once the window's ACK
+ * train lasts longer than half the RTT plus the TSO cushion (1 ms at these
+ * rates: 1 ms in all), the window covers the path. Slow start ends there,
+ * ssthresh = cwnd, and the window then grows as congestion avoidance says
+ * (less than a segment per ACK), where without HyStart it kept doubling. */
+static void test_hystart_ack_train(void **state)
+{
+	struct hs_run r;
+	uint32_t at = 0, before;
+
+	(void)state;
+	hs_start(&r, TCP_CC_CUBIC);
+	assert_int_equal(hs_acks(&r, 2000, 50, 1000, &at), TCP_CC_HS_TRAIN);
+	/* 1 ms of ACKs 50 us apart is 20 segments past the round's first:
+	 * not before the window passed 20 + 16 */
+	assert_true(at >= 36 * MSS && at <= 80 * MSS);
+	assert_int_equal(r.cc.ssthresh, at);
+	assert_int_equal(r.cc.cwnd, at);
+	before = r.cc.cwnd;
+	assert_int_equal(hs_acks(&r, 50, 50, 1000, &at), TCP_CC_HS_NONE);
+	assert_true(r.cc.cwnd < before + 10 * MSS);
+	/* NewReno has no HyStart (Linux's reno): it doubles on */
+	hs_start(&r, TCP_CC_NEWRENO);
+	assert_int_equal(hs_acks(&r, 300, 50, 1000, &at), TCP_CC_HS_NONE);
+	assert_true(r.cc.cwnd >= 300 * MSS);
+}
+
+/* ACKs 3 ms apart (no train) on a 10 ms path: slow start goes on while the
+ * RTT stays within the minimum plus 4 ms (an eighth of it, clamped to 4 to
+ * 16 ms); once a round's first 8 samples are all above that, it ends. */
+static void test_hystart_delay(void **state)
+{
+	struct hs_run r;
+	uint32_t at = 0;
+
+	(void)state;
+	hs_start(&r, TCP_CC_CUBIC);
+	assert_int_equal(hs_acks(&r, 40, 3000, 10000, &at), TCP_CC_HS_NONE);
+	assert_int_equal(hs_acks(&r, 200, 3000, 13900, &at), TCP_CC_HS_NONE);
+	assert_int_equal(r.cc.ssthresh, UINT32_MAX);
+	assert_int_equal(hs_acks(&r, 200, 3000, 14100, &at), TCP_CC_HS_DELAY);
+	assert_int_equal(r.cc.ssthresh, at);
+	/* once found, no more until a timeout; after one it looks again */
+	assert_int_equal(hs_acks(&r, 50, 3000, 20000, &at), TCP_CC_HS_NONE);
+	tcp_cc_on_rto(&r.cc, r.nxt - r.una, r.now);
+	r.cc.ssthresh = UINT32_MAX;
+	assert_int_equal(hs_acks(&r, 400, 3000, 20000, &at), TCP_CC_HS_DELAY);
+}
+
+/* Below 16 segments nothing ends slow start, however long the train: ACKs
+ * 200 us apart on a 100 us path fire at the first ACK that finds 16. */
+static void test_hystart_low_window(void **state)
+{
+	struct hs_run r;
+	uint32_t at = 0;
+
+	(void)state;
+	hs_start(&r, TCP_CC_CUBIC);
+	assert_int_equal(hs_acks(&r, 6, 200, 100, &at), TCP_CC_HS_NONE);
+	assert_int_equal(r.cc.cwnd, 16 * MSS);
+	assert_int_equal(r.cc.ssthresh, UINT32_MAX);
+	assert_int_equal(hs_acks(&r, 1, 200, 100, &at), TCP_CC_HS_TRAIN);
+	assert_int_equal(at, 16 * MSS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +779,9 @@ int main(void)
 		cmocka_unit_test(test_bounds_both_algorithms),
 		cmocka_unit_test(test_prr_proportional_reduction),
 		cmocka_unit_test(test_prr_slow_start_reduction_bound),
+		cmocka_unit_test(test_hystart_ack_train),
+		cmocka_unit_test(test_hystart_delay),
+		cmocka_unit_test(test_hystart_low_window),
 	};
 	return cmocka_run_group_tests_name("tcp_cc", tests, NULL, NULL);
 }

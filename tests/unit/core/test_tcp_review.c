@@ -493,23 +493,66 @@ static void test_ts_rtt_sample_bounded(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
-	/* the first segment is timed (50 ms), the second is not */
+	/* the first segment's ACK is timed by its send (50 ms after it) */
 	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
 	ts_expect(t, "P. 1:101(100) ack 1 win 512 " TSO);
-	ts_advance_ms(t, 10);
-	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
-	ts_expect(t, "P. 101:201(100) ack 1 win 512 " TSO);
-	ts_advance_ms(t, 40);
+	ts_advance_ms(t, 50);
 	ts_inject(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 110 ecr 0>");
 	tcp_get_info(c, &info, t->h->now);
 	srtt = info.rtt_us;
 	assert_true(srtt > 1000);
-	/* the second one's ACK echoes a TSval from 4294968 ms ago */
+	/* the second is resent by the RTO: only the echo could time its ACK
+	 * (Karn), and that echo is of a TSval from 4294968 ms ago */
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 101:201(100) ack 1 win 512 " TSO);
+	ts_advance_ms(t, info.rto_us / 1000 + 1);
+	ts_expect(t, "P. 101:201(100) ack 1 win 512 " TSO);
 	ecr = tcp_ts_now(c, t->h->now) - 4294968u - t->ts_base;
 	snprintf(spec, sizeof(spec), ". 1:1(0) ack 201 win 502 <nop,nop,TS val 111 ecr %u>", ecr);
 	ts_inject(t, spec);
 	tcp_get_info(c, &info, t->h->now);
 	assert_int_equal(info.rtt_us, srtt);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The RTT of every ACK comes from when the segments it acknowledges were
+ * sent (Linux's tcp_clean_rtx_queue()), not from the millisecond timestamp
+ * echo: on a path of 100 us, the echo reads 0 or 1 ms, and SRTT sat near
+ * 1 ms when all but one ACK per round trip were timed by it. Two segments
+ * in flight at a time, each ACKed 100 us after it was sent: SRTT comes to
+ * 100 us (from the handshake's 1 us) while the echoes of the untimed one
+ * read 0 or 1 ms. */
+static void test_rtt_from_send_times(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info info;
+	char spec[160];
+	uint32_t seq = 1, ecr[2];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	for (int i = 0; i < 40; i++) {
+		/* two segments 50 us apart, each ACKed 100 us after it */
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+			snprintf(spec, sizeof(spec), "P. %u:%u(100) ack 1 win 512 " TSO, seq + 100 * k, seq + 100 * (k + 1));
+			ts_expect(t, spec);
+			ecr[k] = t->last_tsval - t->ts_base;
+			ts_advance_us(t, 50);
+		}
+		for (int k = 0; k < 2; k++) {
+			snprintf(spec, sizeof(spec), ". 1:1(0) ack %u win 502 <nop,nop,TS val %d ecr %u>",
+				 seq + 100 * (k + 1), 110 + i, ecr[k]);
+			ts_inject(t, spec);
+			ts_advance_us(t, 50);
+		}
+		seq += 200;
+		ts_advance_us(t, 100);
+	}
+	tcp_get_info(c, &info, t->h->now);
+	assert_true(info.rtt_us >= 80 && info.rtt_us <= 110);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -650,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_retransmitted_fin_always_acked),
 		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
 		cmocka_unit_test(test_ts_rtt_sample_bounded),
+		cmocka_unit_test(test_rtt_from_send_times),
 		cmocka_unit_test(test_synack_data_and_fin_processed),
 		cmocka_unit_test(test_recovery_resends_what_high_rxt_claims),
 		cmocka_unit_test(test_oversized_segment_has_own_drop_reason),

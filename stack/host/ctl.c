@@ -827,6 +827,8 @@ static void join_step(struct ctl_client *cl, const struct ctl_host *host, uint64
 	join_answer(cl, NULL, err, now);
 }
 
+#define CTL_BUSY_MAX 32             /* "busy 18446744073709551615\n" */
+
 /* Lock held: a handover's answer, when the stack may give the device up;
  * "busy" when it will not; nothing yet while its program still exits. */
 static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s, const struct ctl_host *host,
@@ -875,10 +877,17 @@ static void handover_step(struct ctl *c, struct ctl_client *cl, struct stack *s,
 	} else if (host->hand_over_soon && !c->handover) {
 		return;     /* asked again at the next pass */
 	}
-	cl->out = malloc(sizeof(busy) - 1);
-	cl->out_len = cl->out ? sizeof(busy) - 1 : 0;
-	if (cl->out)
+	cl->out = malloc(CTL_BUSY_MAX);
+	cl->out_len = 0;
+	if (cl->out && host->hold_until > now) {
+		/* How long it may still hold the device, rounded up (ctl.h). */
+		uint64_t ms = (host->hold_until - now + 999) / 1000;
+
+		cl->out_len = (size_t)snprintf(cl->out, CTL_BUSY_MAX, "busy %llu\n", (unsigned long long)ms);
+	} else if (cl->out) {
 		memcpy(cl->out, busy, sizeof(busy) - 1);
+		cl->out_len = sizeof(busy) - 1;
+	}
 	cl->out_off = 0;
 	cl->st = CTL_WRITE;
 }
@@ -1333,8 +1342,34 @@ static void close_fds(int *fds, unsigned *n)
 	*n = 0;
 }
 
+/* "busy MS\n" (the first n bytes of an answer, more to read up to the
+ * newline): MS, at least 1, or 0 for a plain "busy" or anything else. */
+static unsigned busy_ms(int fd, char *got, long n, const struct timespec *deadline)
+{
+	char b[CTL_BUSY_MAX];
+	unsigned long long ms = 0;
+	long len = n < (long)sizeof(b) - 1 ? n : (long)sizeof(b) - 1;
+	char *end;
+
+	memcpy(b, got, (size_t)len);
+	while (len < (long)sizeof(b) - 1 && !memchr(b, '\n', (size_t)len)) {
+		long rc = read_full(fd, b + len, 1, deadline);
+
+		if (rc != 1)
+			break;
+		len++;
+	}
+	b[len] = 0;
+	if (strncmp(b, "busy ", 5) || b[5] < '0' || b[5] > '9')
+		return 0;
+	ms = strtoull(b + 5, &end, 10);
+	if (*end != '\n')
+		return 0;
+	return ms == 0 ? 1 : ms > UINT32_MAX ? UINT32_MAX : (unsigned)ms;
+}
+
 long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
-		      struct ctl_hand_arp *arp, unsigned wait_ms)
+		      struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms)
 {
 	struct sockaddr_un sa;
 	struct ucred cred;
@@ -1346,6 +1381,7 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 
 	*recs = NULL;
 	*nfds = 0;
+	*hold_ms = 0;
 	arp->n = 0;
 	arp->addr = 0;
 	/* Non-blocking: a holder whose backlog is full (a wedged one) makes
@@ -1381,6 +1417,8 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 			rc = more < 0 ? more : rc + more;
 		}
 	}
+	if (rc > 0 && rc < (long)sizeof(h) && !memcmp(&h, "busy", 4))
+		*hold_ms = busy_ms((int)fd, (char *)&h, rc, &deadline);
 	if (rc != (long)sizeof(h) || memcmp(h.word, CTL_HANDOVER_WORD, sizeof(CTL_HANDOVER_WORD) - 1) ||
 	    h.rec_size != sizeof(struct tcp_tw_rec) || h.nfds != *nfds || h.arp_count > CTL_HAND_ARP_MAX ||
 	    h.count > (CTL_REPLY_MAX - sizeof(h)) / sizeof(struct tcp_tw_rec)) {

@@ -70,6 +70,10 @@ struct ctl_host {
 	 * or an orphan's FIN_WAIT_2 is left), or soon (its program is exiting
 	 * with only those left: a request waits for it). */
 	bool may_hand_over, hand_over_soon;
+	/* When a stack that will not hand over yet lets go of the device at
+	 * the latest (runner_now() time; 0: not known, a program runs it):
+	 * its "busy" answer says so (CTL_HANDOVER_BUSY). */
+	uint64_t hold_until;
 	/* The device's queues, given with the answer (none: the device is
 	 * let go first, and the next stack opens it). */
 	int hand_fds[CTL_HAND_FDS_MAX];
@@ -173,7 +177,12 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * (tcp_tw_adopt: records until something looks at their ports), so the
  * 4-tuples stay protected and a retransmitted FIN is still acknowledged.
  * Any other stack answers CTL_HANDOVER_BUSY: the new program waits for the
- * device as before.
+ * device as before. A stack whose program is gone but which still has
+ * data to deliver or closes to finish (a keeper, a killed program's stack
+ * process) adds how long it may still hold the device at most, in ms
+ * ("busy 8500\n": its PSTACK_LINGER_MS bound): the new program waits that
+ * long for it, asking again, instead of giving up after a second (a server
+ * stopped and started again at once, its clients still reading).
  */
 #define CTL_HANDOVER_REQUEST "handover\n"
 #define CTL_HANDOVER_BUSY "busy\n"
@@ -208,10 +217,12 @@ socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
  * device's queues it gave (CTL_HAND_FDS_MAX room; *nfds 0: none, the
  * device was let go), the caller's to adopt or close, and *arp the old
  * stack's ARP cache, address and MAC (for stack_arp_import when both are
- * the same: the kernel side knows the pair then).
+ * the same: the kernel side knows the pair then). *hold_ms: with -EBUSY
+ * from a stack that said how long it may still hold the device, that
+ * (ms, at least 1); else 0.
  */
 long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
-		      struct ctl_hand_arp *arp, unsigned wait_ms);
+		      struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms);
 /* Lock held: a handover's answer is built (by ctl_collect): the runner
  * writes it (ctl_flush), after it let go of the device unless the answer
  * gives the device's queues (ctl_handover_gives_fds: closed after it), and

@@ -65,8 +65,12 @@
  * between. Frames that come while no thread waits are read this late at
  * worst. */
 #define RUNNER_DRIVE_GRACE_US 1000u
-/* How long a start waits for a busy TAP (runner_open_dev), in steps. */
+/* How long a start waits for a busy TAP (runner_open_dev), in steps; for
+ * one held by a stack finishing its program's closes, as long as it says
+ * it may still hold it (ctl.h), plus a second for its exit, up to the
+ * longest. */
 #define RUNNER_BUSY_WAIT_MS 1000u
+#define RUNNER_BUSY_WAIT_MAX_MS 60000u
 #define RUNNER_BUSY_STEP_MS 10u
 /* A stack process that handed its device over ends this long after its
  * answer (runner_proc_entry says why). */
@@ -806,6 +810,8 @@ static void *runner_thread(void *arg)
 		r->ctl_host.hand_over_soon = r->lingering && !r->orphan;
 		r->ctl_host.may_hand_over = (r->orphan || (r->keeper && !r->in_proc)) && !r->dev_dead && !relays &&
 					    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s);
+		/* A keeper's bound (runner_keeper_done), for a "busy" answer. */
+		r->ctl_host.hold_until = r->keeper && r->keep_idle ? r->keep_idle + r->keep_linger : 0;
 		r->ctl_host.hand_nfds = r->ctl_host.may_hand_over ?
 					tap_queue_fds(r->dev, r->ctl_host.hand_fds, CTL_HAND_FDS_MAX) : 0;
 		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
@@ -977,10 +983,12 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 	 * are done: a program started right after waits for that, a while. */
 	/* Counted in real time: a handover's answer is waited for within it. */
 	uint64_t start = runner_now();
+	unsigned limit = RUNNER_BUSY_WAIT_MS, told = 0;
 	bool said = false;
 
 	for (unsigned waited = 0;; waited = (unsigned)((runner_now() - start) / 1000u)) {
 		struct timespec step = { 0, RUNNER_BUSY_STEP_MS * 1000000L };
+		unsigned hold_ms = 0;
 
 		if (!r->tw_recs) {
 			/* A stack that outlived its program with only TIME_WAIT
@@ -992,7 +1000,7 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			int qfds[CTL_HAND_FDS_MAX];
 			unsigned nq = 0;
 			long n = ctl_handover_ask(tc.name, &r->tw_recs, qfds, &nq, &r->arp,
-						  waited < RUNNER_BUSY_WAIT_MS ? RUNNER_BUSY_WAIT_MS - waited : 0);
+						  waited < limit ? limit - waited : 0, &hold_ms);
 
 			if (n >= 0) {
 				r->tw_n = n;
@@ -1007,11 +1015,26 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 				break;
 			}
 		}
+		if (hold_ms) {
+			/* A stack of ours finishing its program's closes: it
+			 * lets go by then at the latest (a second more for its
+			 * exit), or hands over once only TIME_WAIT is left. */
+			uint64_t until = (uint64_t)waited + hold_ms + 1000u;
+
+			if (until > RUNNER_BUSY_WAIT_MAX_MS)
+				until = RUNNER_BUSY_WAIT_MAX_MS;
+			if (until > limit)
+				limit = (unsigned)until;
+			if (!told)
+				log_debug("%s: held by a stack that finishes its closes within %u ms; waiting for it",
+					  tc.name, hold_ms);
+			told = hold_ms;
+		}
 		rc = tap_open(&tc, &r->dev, err, sizeof(err));
-		if (rc != -EBUSY || waited >= RUNNER_BUSY_WAIT_MS)
+		if (rc != -EBUSY || waited >= limit)
 			break;
 		if (!said)
-			log_debug("%s: busy; waiting up to %u ms for its holder to let go", tc.name, RUNNER_BUSY_WAIT_MS);
+			log_debug("%s: busy; waiting up to %u ms for its holder to let go", tc.name, limit);
 		said = true;
 		(void)SYSC(SYS_nanosleep, &step, NULL);
 	}

@@ -331,6 +331,60 @@ os.kill(os.getpid(), signal.SIGKILL)
 	grep -q "the program (pid [0-9]*) died with it running" "$LOG"
 }
 
+@test "a program started on the TAP while a killed sender's stack still delivers its data waits for it, then starts; the peer gets every byte" {
+	local t0 t1
+	make_data "$IN" $((1 * MiB))
+	# A reader that starts reading 2.5 s after the connection: the data
+	# waits in the sender's stack meanwhile (longer than the second a start
+	# used to wait for a busy TAP).
+	bg_ker srv 60 "$PY" -c '
+import hashlib, socket, sys, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 9000))
+l.listen(1)
+print("listening", flush=True)
+c, _ = l.accept()
+time.sleep(2.5)
+h = hashlib.sha256()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(h.hexdigest(), n, "fin", flush=True)
+' "$HOST_IP"
+	wait_log "$(out srv)" listening
+	# The whole file fits in its send buffer: sendall returns at once.
+	run pre 60 "$PY" -c '
+import os, signal, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+s.connect((sys.argv[1], 9000))
+s.sendall(open(sys.argv[2], "rb").read())
+os.kill(os.getpid(), signal.SIGKILL)
+' "$HOST_IP" "$IN"
+	assert_equal "$status" 137
+	# The next program, at once: its first socket call waits for the TAP
+	# until the old stack has delivered and closed, then starts.
+	t0=$(now_ms)
+	run pre 30 "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 9))
+print("sent")'
+	t1=$(now_ms)
+	echo "the next program ran $((t1 - t0)) ms"
+	assert_success
+	assert_output sent
+	grep -q "held by a stack that finishes its closes within [0-9]* ms; waiting for it" "$LOG"
+	bg_wait srv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_line "$(sha "$IN") $((1 * MiB)) fin"
+}
+
 @test "SIGKILL of a reader with unread data: the peer sees a reset, as from the kernel" {
 	# The kernel's rule (tcp_close): data left unread at the close is lost, so RST, not FIN.
 	bg_ker srv 60 "$PY" -c '

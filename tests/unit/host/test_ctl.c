@@ -595,7 +595,8 @@ static void test_serve_join(void **state)
 }
 
 /* The handover (ctl.h): on the TAP's abstract name, "busy" from a stack
- * that may not hand over; a request that comes while the program exits
+ * that may not hand over (with how long it may still hold the device when
+ * it knows); a request that comes while the program exits
  * waits for it; then the header and the records, and the stack marks the
  * handover. The device's name is this test's own (the abstract names are
  * the namespace's, shared with whatever else runs here). */
@@ -637,6 +638,13 @@ static void test_serve_handover(void **state)
 	assert_string_equal(got, CTL_HANDOVER_BUSY);
 	free(got);
 	assert_false(ctl_handing_over(v.c));
+	/* One that finishes its closes first says how long it may still
+	 * hold the device, rounded up to the ms. */
+	v.host.hold_until = v.h->now + 2500001;
+	got = exchange(&v, tap_client(dev), CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1);
+	assert_string_equal(got, "busy 2501\n");
+	free(got);
+	v.host.hold_until = 0;
 
 	/* Its program still exits: the request waits, unanswered. */
 	assert_int_equal(tcp_tw_import(v.h->s, &rec, v.h->now), 0);

@@ -404,6 +404,13 @@ static long io_band(int code)
 	}
 }
 
+/* F_OWNER_TID names a thread of the program (init_pid): the thread group
+ * tgkill and rt_tgsigqueueinfo are given is the program's, not the caller's,
+ * which is another process when the stack process (CLONE_VM, a pid of its
+ * own) processed the frame (getpid() there made them fail with ESRCH: a
+ * SIGURG for a thread was lost whenever the stack thread, not the waiting
+ * thread, read the urgent data's frame). */
+
 /* A signal with siginfo as Linux's send_sigio_to_task fills it. The kernel
  * lets a process give a positive si_code only to itself, from the thread
  * whose id is the process id; from any other thread the same siginfo goes
@@ -420,7 +427,7 @@ static int send_io(int type, pid_t pid, int sig, int code, int fd)
 	si.si_fd = fd;
 	for (int tries = 0; tries < 2; tries++) {
 		if (type == F_OWNER_TID)
-			r = syscall(SYS_rt_tgsigqueueinfo, getpid(), pid, sig, &si);
+			r = syscall(SYS_rt_tgsigqueueinfo, init_pid, pid, sig, &si);
 		else
 			r = syscall(SYS_rt_sigqueueinfo, pid, sig, &si);
 		if (r == 0 || errno != EPERM || si.si_code == SI_QUEUE)
@@ -453,16 +460,41 @@ static void signals_flush(bool urgent)
 		if (todo[i].code > 0 && todo[i].type != F_OWNER_PGRP)
 			(void)send_io(todo[i].type, todo[i].pid, todo[i].sig, todo[i].code, todo[i].fd);
 		else if (todo[i].type == F_OWNER_TID)
-			(void)syscall(SYS_tgkill, getpid(), todo[i].pid, todo[i].sig);
+			(void)syscall(SYS_tgkill, init_pid, todo[i].pid, todo[i].sig);
 		else
 			(void)kill(todo[i].type == F_OWNER_PGRP ? -todo[i].pid : todo[i].pid, todo[i].sig);
 		errno = saved;
 	}
 }
 
+/*
+ * O_ASYNC's signals that a thread is about to send after its wake-ups
+ * (shim_wake_flush). Linux sends them in the same pass that wakes the
+ * waiters, so the woken call finds the signal pending when it returns and
+ * its handler runs first (sockdiff's fcntl_async_*: a poll for the data a
+ * SIGIO announces returns with the handler run). Here the signal is one
+ * more system call, from another thread or process, after the wake: a
+ * woken waiter lets it land before it returns (settle_signals).
+ */
+static atomic_int sigs_inflight;
+
+static void settle_signals(void)
+{
+	/* Bounded: the sender may be preempted (by this very thread, woken on
+	 * its CPU): yielding lets it run. */
+	for (int i = 0; i < 1000 && atomic_load_explicit(&sigs_inflight, memory_order_acquire); i++)
+		(void)syscall(SYS_sched_yield);
+}
+
 void shim_wake_flush(void)
 {
 	struct shim_efd *e = t_pending;
+	bool late = false;
+
+	for (int i = 0; i < t_nsigs; i++)
+		late |= !t_sigs[i].urgent;
+	if (late)
+		atomic_fetch_add_explicit(&sigs_inflight, 1, memory_order_acq_rel);
 
 	/*
 	 * Linux's order: SIGURG when the urgent pointer is seen (tcp_check_urg),
@@ -491,6 +523,8 @@ void shim_wake_flush(void)
 	}
 	if (t_nsigs)
 		signals_flush(false);
+	if (late)
+		atomic_fetch_sub_explicit(&sigs_inflight, 1, memory_order_acq_rel);
 }
 
 void shim_wq_wake(struct shim_waiter *head)
@@ -1222,6 +1256,8 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	if (stack_running)
 		shim_host.block_end(shim_host.ctx, dfd >= 0);
 	shim_unlock();
+	if (r > 0)
+		settle_signals();
 	errno = saved;
 	return r;
 }

@@ -2632,6 +2632,22 @@ CASE(recv_oob_sigurg_tid, 0)
 	need(connect_to(s, PEER, P_OOB) == 0, "connect");
 	emit("revents=%#x", wait_ev(s, POLLPRI));
 }
+/* The same while the thread sleeps outside any socket call: the frame with
+ * the urgent byte is read by the stack's own thread (under the preload, in
+ * the stack process), whose SIGURG for the owner thread must still reach it. */
+CASE(recv_oob_sigurg_tid_asleep, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { F_OWNER_TID, (pid_t)syscall(SYS_gettid) };
+	struct timespec t0, step = { 0, 10 * 1000000L };
+
+	R(fcntl(s, F_SETOWN_EX, &o));
+	need(connect_to(s, PEER, P_OOB) == 0, "connect");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!sig_seen[SIGURG] && ms_since(&t0) < WAIT_MS)
+		nanosleep(&step, NULL);
+	emit("revents=%#x", wait_ev(s, POLLPRI));
+}
 CASE(recv_oob_sigurg_none, 0)
 {
 	int s = tcp_to(P_OOB);

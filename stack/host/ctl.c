@@ -486,7 +486,7 @@ static void rate_text(uint64_t bytes_per_s, char *buf, size_t n)
 static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_conn_info i;
-	char rate[24], ssthresh[24] = "";
+	char rate[24], ssthresh[24] = "", ato[24] = "", unacked[24] = "";
 	int algo = 0;
 
 	tcp_get_info(c, &i, now);
@@ -494,17 +494,23 @@ static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t 
 	/* The core keeps ssthresh in bytes ("infinite" until the first loss). */
 	if (i.snd_ssthresh != UINT32_MAX)
 		snprintf(ssthresh, sizeof(ssthresh), " ssthresh:%u", i.snd_ssthresh / (i.snd_mss ? i.snd_mss : 1));
+	/* ss shows these only when they are not zero. */
+	if (i.ato_us)
+		snprintf(ato, sizeof(ato), " ato:%.0f", i.ato_us / 1000.0);
+	if (i.unacked)
+		snprintf(unacked, sizeof(unacked), " unacked:%u", i.unacked);
 	rate_text(i.delivery_rate, rate, sizeof(rate));
 	buf_printf(b,
-		   "\t %s%s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f mss:%u pmtu:%u rcvmss:%u advmss:%u cwnd:%u%s"
-		   " bytes_acked:%llu bytes_received:%llu segs_out:%u segs_in:%u retrans:%u/%u"
-		   " lastsnd:%u lastrcv:%u lastack:%u delivery_rate %s minrtt:%.3f\n",
+		   "\t %s%s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f%s mss:%u pmtu:%u rcvmss:%u advmss:%u cwnd:%u%s"
+		   " bytes_acked:%llu bytes_received:%llu segs_out:%u segs_in:%u%s retrans:%u/%u"
+		   " lastsnd:%u lastrcv:%u lastack:%u delivery_rate %s rcv_space:%u rcv_ssthresh:%u minrtt:%.3f"
+		   " snd_wnd:%u\n",
 		   algo ? "reno" : "cubic", i.options & 1 ? " ts" : "", i.options & 2 ? " sack" : "",
 		   i.options & 8 ? " ecn" : "", i.snd_wscale, i.rcv_wscale, i.rto_us / 1000.0, i.rtt_us / 1000.0,
-		   i.rttvar_us / 1000.0, i.snd_mss, i.pmtu, i.rcv_mss, i.advmss, i.snd_cwnd, ssthresh,
+		   i.rttvar_us / 1000.0, ato, i.snd_mss, i.pmtu, i.rcv_mss, i.advmss, i.snd_cwnd, ssthresh,
 		   (unsigned long long)i.bytes_acked, (unsigned long long)i.bytes_received, i.segs_out, i.segs_in,
-		   i.retrans, i.total_retrans, i.last_data_sent_ms, i.last_data_recv_ms, i.last_ack_recv_ms, rate,
-		   i.min_rtt_us / 1000.0);
+		   unacked, i.retrans, i.total_retrans, i.last_data_sent_ms, i.last_data_recv_ms, i.last_ack_recv_ms,
+		   rate, i.rcv_space, i.rcv_ssthresh, i.min_rtt_us / 1000.0, i.snd_wnd);
 }
 
 /* Sockets are listed while the text is below this; the rest are counted. */

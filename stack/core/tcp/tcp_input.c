@@ -54,15 +54,16 @@ int tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst, bool csu
 
 /* RFC 6298 (2.2), (2.3); the RTO floor as Linux applies it (srtt + max(4 rttvar, 200 ms)).
  * Deviation: Linux's floor on the variance term rather than RFC 6298's 1 s minimum. */
-static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt)
+static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt, uint32_t min_sample, uint64_t now)
 {
 	uint32_t var;
 
 	if (!rtt)
 		rtt = 1;
 	c->last_rtt = rtt;
-	if (!c->min_rtt || rtt < c->min_rtt)
-		c->min_rtt = rtt;
+	/* The least RTT over the last TCP_MIN_RTT_WLEN_US (Linux's
+	 * tcp_update_rtt_min, tcp_min_rtt_wlen), from the newest segment's. */
+	c->min_rtt = tcp_minmax_running_min(&c->min_rtt_f, TCP_MIN_RTT_WLEN_US, now, min_sample ? min_sample : 1);
 	if (!c->rtt_valid) {
 		c->srtt = rtt;
 		c->rttvar = rtt / 2;
@@ -606,9 +607,7 @@ static uint32_t ack_rtt(struct tcp_conn *c, const struct tcp_seg *g, const struc
 	}
 	if (!have || seq_rtt >= 60000000u)
 		return 0;
-	tcp_update_rtt(c, (uint32_t)seq_rtt);
-	if (ca_rtt < c->min_rtt)
-		c->min_rtt = ca_rtt ? (uint32_t)ca_rtt : 1;
+	tcp_update_rtt(c, (uint32_t)seq_rtt, (uint32_t)ca_rtt, now);
 	return ca_rtt ? (uint32_t)ca_rtt : 1;
 }
 
@@ -739,12 +738,12 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		 * tcp_ack_update_rtt() take it. (Before enter_established(), which
 		 * clears the count of retransmissions.) */
 		if (c->retries == 0 && c->rtt_start) {
-			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start), (uint32_t)(now - c->rtt_start), now);
 		} else if (c->ts_ok && g->has_ts && g->tsecr) {
 			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
 
 			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
-				tcp_update_rtt(c, rtt);
+				tcp_update_rtt(c, rtt, rtt, now);
 		}
 		enter_established(c, now);
 		c->snd_wnd = wnd;
@@ -1130,12 +1129,12 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		if (c->retries == 0)
-			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start));
+			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start), (uint32_t)(now - c->rtt_start), now);
 		else if (c->ts_ok && g->tsecr) {
 			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
 
 			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
-				tcp_update_rtt(c, rtt);
+				tcp_update_rtt(c, rtt, rtt, now);
 		}
 		c->rcv_adv = c->rcv_nxt;
 		enter_established(c, now);

@@ -87,6 +87,22 @@ enum tcp_ca_state {
 	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
 };
 
+/*
+ * A windowed minimum (Kathleen Nichols' algorithm, as Linux's lib/minmax.c
+ * keeps tcp_min_rtt): the least value seen in the last `win` time units,
+ * from the best three samples of the window's thirds. v 0: empty.
+ */
+struct tcp_minmax {
+	struct {
+		uint64_t t;
+		uint32_t v;
+	} s[3];
+};
+/* Takes sample v at time t; returns the window's minimum. */
+uint32_t tcp_minmax_running_min(struct tcp_minmax *m, uint64_t win, uint64_t t, uint32_t v);
+/* Linux's tcp_min_rtt_wlen (300 s): how long a least RTT stands. */
+#define TCP_MIN_RTT_WLEN_US (300ull * 1000000)
+
 struct tcp_conn {
 	struct stack *s;
 	enum tcp_state state;
@@ -161,7 +177,8 @@ struct tcp_conn {
 	bool rtt_timing;
 	tcp_seq rtt_seq;
 	uint64_t rtt_start;
-	uint32_t min_rtt, last_rtt;
+	uint32_t min_rtt, last_rtt;         /* min_rtt: min_rtt_f's, over TCP_MIN_RTT_WLEN_US */
+	struct tcp_minmax min_rtt_f;
 	uint8_t retries;                    /* consecutive RTO expiries */
 	uint8_t backoff;
 	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT: flight_start at the first RTO */

@@ -462,6 +462,50 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
  * queue of our own builds (srtt near min_rtt, as on most paths and in
  * packetdrill scripts), the rule changes nothing.
  */
+uint32_t tcp_minmax_running_min(struct tcp_minmax *m, uint64_t win, uint64_t t, uint32_t v)
+{
+	uint64_t dt;
+
+	/* A new least, an empty filter, or nothing left in the window:
+	 * the sample is the best of all three thirds. */
+	if (!m->s[0].v || v <= m->s[0].v || t - m->s[2].t > win) {
+		for (int i = 0; i < 3; i++) {
+			m->s[i].t = t;
+			m->s[i].v = v;
+		}
+		return v;
+	}
+	if (v <= m->s[1].v) {
+		m->s[1].t = m->s[2].t = t;
+		m->s[1].v = m->s[2].v = v;
+	} else if (v <= m->s[2].v) {
+		m->s[2].t = t;
+		m->s[2].v = v;
+	}
+	/* The best sample aged out of the window: the next ones move up,
+	 * twice if the second aged out too. */
+	dt = t - m->s[0].t;
+	if (dt > win) {
+		m->s[0] = m->s[1];
+		m->s[1] = m->s[2];
+		m->s[2].t = t;
+		m->s[2].v = v;
+		if (t - m->s[0].t > win) {
+			m->s[0] = m->s[1];
+			m->s[1] = m->s[2];
+		}
+	} else if (m->s[1].t == m->s[0].t && dt > win / 4) {
+		/* A quarter of the window with one best: take a second. */
+		m->s[1].t = m->s[2].t = t;
+		m->s[1].v = m->s[2].v = v;
+	} else if (m->s[2].t == m->s[1].t && dt > win / 2) {
+		/* Half the window with two: take a third. */
+		m->s[2].t = t;
+		m->s[2].v = v;
+	}
+	return m->s[0].v;
+}
+
 void tcp_set_queue_bound(struct tcp_conn *c, bool on)
 {
 	if (c->queue_bound == on)

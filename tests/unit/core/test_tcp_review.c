@@ -557,6 +557,61 @@ static void test_rtt_from_send_times(void **state)
 	ts_free(t);
 }
 
+/* The least RTT is a windowed one, as Linux's (tcp_min_rtt_wlen, 300 s;
+ * RFC 8985 §6.2 step 1 for RACK's reordering window): a path whose round
+ * trip grew from 100 us to 1 ms is known at 1 ms once 300 s passed, where
+ * the connection's all-time least kept saying 100 us. */
+static void test_min_rtt_windowed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info info;
+	char spec[160];
+	uint32_t seq = 1;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	for (int i = 0; i < 40; i++) {
+		uint64_t rtt = i == 0 ? 100 : 1000;     /* 100 us once, then 1 ms every 10 s */
+
+		assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+		snprintf(spec, sizeof(spec), "P. %u:%u(100) ack 1 win 512 " TSO, seq, seq + 100);
+		ts_expect(t, spec);
+		ts_advance_us(t, rtt);
+		snprintf(spec, sizeof(spec), ". 1:1(0) ack %u win 502 <nop,nop,TS val %d ecr %u>", seq + 100, 110 + i,
+			 t->last_tsval - t->ts_base);
+		ts_inject(t, spec);
+		seq += 100;
+		tcp_get_info(c, &info, t->h->now);
+		if (i == 20)
+			assert_true(info.min_rtt_us <= 100);      /* 200 s: still the window's */
+		ts_advance_ms(t, 10000);
+	}
+	tcp_get_info(c, &info, t->h->now);
+	assert_int_equal(info.min_rtt_us, 1000);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The filter itself: a new least at once; a larger sample never lowers it;
+ * once the least ages out, the best of the window's later samples. */
+static void test_minmax_filter(void **state)
+{
+	struct tcp_minmax m = { 0 };
+
+	(void)state;
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 0, 50), 50);
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 30, 80), 50);
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 60, 70), 50);
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 90, 40), 40);
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 120, 90), 40);
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 170, 60), 40);
+	/* 40 (t 90) out of the window at t 191: the best since */
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 191, 95), 60);
+	/* nothing within the window at all: the sample */
+	assert_int_equal(tcp_minmax_running_min(&m, 100, 400, 120), 120);
+}
+
 /* Defect 15, data and FIN on a SYN-ACK. RFC 9293 §3.10.7.3: once our SYN
  * is acknowledged the connection is ESTABLISHED, and "if there are other
  * controls or text in the segment, then continue processing at the sixth
@@ -694,6 +749,8 @@ int main(void)
 		cmocka_unit_test(test_bare_fin_accepted_at_zero_window),
 		cmocka_unit_test(test_ts_rtt_sample_bounded),
 		cmocka_unit_test(test_rtt_from_send_times),
+		cmocka_unit_test(test_min_rtt_windowed),
+		cmocka_unit_test(test_minmax_filter),
 		cmocka_unit_test(test_synack_data_and_fin_processed),
 		cmocka_unit_test(test_recovery_resends_what_high_rxt_claims),
 		cmocka_unit_test(test_oversized_segment_has_own_drop_reason),

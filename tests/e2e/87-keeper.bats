@@ -28,11 +28,11 @@ c.close()
 print("sent", flush=True)
 '
 
-# SHA_SERVER HOST PORT: reads its one client to the end and prints the
-# sha256, the byte count and how the stream ended: "fin" (end of file) or
-# "reset" (ECONNRESET).
+# SHA_SERVER HOST PORT [PAUSE]: reads its one client to the end (from PAUSE
+# seconds after the connection on) and prints the sha256, the byte count and
+# how the stream ended: "fin" (end of file) or "reset" (ECONNRESET).
 SHA_SERVER='
-import hashlib, socket, sys
+import hashlib, socket, sys, time
 host, port = sys.argv[1], int(sys.argv[2])
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -40,6 +40,7 @@ l.bind((host, port))
 l.listen(1)
 print("listening", flush=True)
 c, _ = l.accept()
+time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0)
 h = hashlib.sha256()
 n = 0
 end = "fin"
@@ -306,11 +307,15 @@ sigcgt() {
 
 # ---- SIGKILL: the stack process (stack/CONCURRENCY.md "the stack process") ----
 
-# KILL_SENDER HOST PORT PATH: connects, writes the file, and dies of SIGKILL
-# at once (sendall returns when the last byte is queued, not delivered).
+# KILL_SENDER HOST PORT PATH [SNDBUF]: connects (with that SO_SNDBUF), writes
+# the file, and dies of SIGKILL at once (sendall returns when the last byte is
+# queued, not delivered).
 KILL_SENDER='
 import os, signal, socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s = socket.socket()
+if len(sys.argv) > 4:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(sys.argv[4]))
+s.connect((sys.argv[1], int(sys.argv[2])))
 s.sendall(open(sys.argv[3], "rb").read())
 os.kill(os.getpid(), signal.SIGKILL)
 '
@@ -337,35 +342,10 @@ os.kill(os.getpid(), signal.SIGKILL)
 	# A reader that starts reading 2.5 s after the connection: the data
 	# waits in the sender's stack meanwhile (longer than the second a start
 	# used to wait for a busy TAP).
-	bg_ker srv 60 "$PY" -c '
-import hashlib, socket, sys, time
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((sys.argv[1], 9000))
-l.listen(1)
-print("listening", flush=True)
-c, _ = l.accept()
-time.sleep(2.5)
-h = hashlib.sha256()
-n = 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(h.hexdigest(), n, "fin", flush=True)
-' "$HOST_IP"
+	bg_ker srv 60 "$PY" -c "$SHA_SERVER" "$HOST_IP" 9000 2.5
 	wait_log "$(out srv)" listening
 	# The whole file fits in its send buffer: sendall returns at once.
-	run pre 60 "$PY" -c '
-import os, signal, socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-s.connect((sys.argv[1], 9000))
-s.sendall(open(sys.argv[2], "rb").read())
-os.kill(os.getpid(), signal.SIGKILL)
-' "$HOST_IP" "$IN"
+	run pre 60 "$PY" -c "$KILL_SENDER" "$HOST_IP" 9000 "$IN" $((4 * MiB))
 	assert_equal "$status" 137
 	# The next program, at once: its first socket call waits for the TAP
 	# until the old stack has delivered and closed, then starts.

@@ -8,6 +8,7 @@
  * resynchronised from it whenever the two disagree by a whole byte.
  */
 #include "stack/core/tcp/tcp_cc.h"
+#include "stack/core/tcp/tcp_seq.h"
 
 #include <stdbool.h>
 
@@ -246,11 +247,6 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
 #define HS_DELAY_MAX_US   16000u
 #define HS_GSO_MAX        65536u       /* the cushion covers 4 TSO frames of this, at most 1 ms */
 
-static bool seq_after(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) > 0;
-}
-
 /* Linux's hystart_ack_delay(): the time four 64 KB TSO frames take at the
  * pacing rate Linux derives in slow start (twice cwnd per SRTT), at most
  * 1 ms: a short path's ACKs come in bursts of whole TSO frames. */
@@ -279,7 +275,7 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 		cc->min_rtt_us = rtt_us;
 	if (cc->hs_found || !in_slow_start(cc))
 		return TCP_CC_HS_NONE;
-	if (!cc->hs_round_on || seq_after(snd_una, cc->hs_end_seq)) {
+	if (!cc->hs_round_on || seq_gt(snd_una, cc->hs_end_seq)) {
 		cc->hs_round_on = true;
 		cc->hs_round_start_us = cc->hs_last_ack_us = now_us;
 		cc->hs_end_seq = snd_nxt;

@@ -58,6 +58,7 @@ struct shim_efd {
 	atomic_int refs;            /* the thread's, and one while queued */
 	atomic_bool queued;         /* on some thread's pending list */
 	atomic_uint written;        /* writes since the thread last drained it (counted after each) */
+	atomic_uint wakes;          /* wake-ups ever (before each write; never drained): shim_sig_wake_arm */
 	struct shim_efd *next;      /* on that list (written by the thread that queued it) */
 };
 static _Thread_local struct shim_efd *t_efd;
@@ -367,6 +368,11 @@ static void wake_queue(struct shim_efd *e)
 	t_pending = e;
 }
 
+/* O_ASYNC's signals queued and not sent yet (shim_settle_signals), and
+ * whether this thread's are counted there. */
+static atomic_int sigs_inflight;
+static _Thread_local bool t_sigs_counted;
+
 static void signal_queue(int type, pid_t pid, int sig, int code, int fd, bool urgent)
 {
 	bool queues = sig >= SIGRTMIN && code > 0;
@@ -378,6 +384,10 @@ static void signal_queue(int type, pid_t pid, int sig, int code, int fd, bool ur
 		return;
 	t_sigs[t_nsigs] = (struct shim_sig_req){ type, pid, sig, code, fd, urgent };
 	t_nsigs++;
+	if (!urgent && !t_sigs_counted) {
+		t_sigs_counted = true;
+		atomic_fetch_add_explicit(&sigs_inflight, 1, memory_order_acq_rel);
+	}
 }
 
 void shim_signal_io(int type, pid_t pid, int sig, int code, int fd)
@@ -468,34 +478,37 @@ static void signals_flush(bool urgent)
 }
 
 /*
- * O_ASYNC's signals that a thread is about to send after its wake-ups
- * (shim_wake_flush). Linux sends them in the same pass that wakes the
- * waiters, so the woken call finds the signal pending when it returns and
- * its handler runs first (sockdiff's fcntl_async_*: a poll for the data a
- * SIGIO announces returns with the handler run). Here the signal is one
- * more system call, from another thread or process, after the wake: a
- * woken waiter lets it land before it returns (settle_signals).
+ * O_ASYNC's signals that are queued to be sent after their wake-ups
+ * (shim_wake_flush). Linux sends them in the same pass that queues the
+ * data and wakes the waiters, so a call that finds the data, woken or not,
+ * finds the signal pending when it returns and its handler runs first
+ * (sockdiff's fcntl_async_*: a poll for the data a SIGIO announces returns
+ * with the handler run). Here the signal is one more system call, from
+ * another thread or process, after the lock is let go: counted from when it
+ * is queued (under the lock, with the data) until it is sent, a call that
+ * answers ready lets it land before it returns (shim_settle_signals).
  */
-static atomic_int sigs_inflight;
-
-static void settle_signals(void)
+void shim_settle_signals(void)
 {
+	if (!atomic_load_explicit(&sigs_inflight, memory_order_acquire))
+		return;
 	/* Bounded: the sender may be preempted (by this very thread, woken on
 	 * its CPU): yielding lets it run. */
 	for (int i = 0; i < 1000 && atomic_load_explicit(&sigs_inflight, memory_order_acquire); i++)
 		(void)syscall(SYS_sched_yield);
+	/* Sent: pending on this thread, unless another takes it; the return
+	 * from a system call delivers it (the sender's kick may still be on
+	 * its way to this CPU). */
+	(void)syscall(SYS_sched_yield);
 }
 
 void shim_wake_flush(void)
 {
 	struct shim_efd *e = t_pending;
-	bool late = false;
+	bool late = t_sigs_counted;
 
-	for (int i = 0; i < t_nsigs; i++)
-		late |= !t_sigs[i].urgent;
-	if (late)
-		atomic_fetch_add_explicit(&sigs_inflight, 1, memory_order_acq_rel);
-
+	/* Uncounted first: a handler run by a send below may queue anew. */
+	t_sigs_counted = false;
 	/*
 	 * Linux's order: SIGURG when the urgent pointer is seen (tcp_check_urg),
 	 * before the data wakes anyone; O_ASYNC's signals after the wake-ups
@@ -512,6 +525,7 @@ void shim_wake_flush(void)
 
 		/* Cleared before the write: a wake queued from now on writes again. */
 		atomic_store(&e->queued, false);
+		atomic_fetch_add(&e->wakes, 1);
 		/* EAGAIN (counter full) cannot matter: the waiter is woken already. */
 		(void)!shim_libc.write(e->fd, &one, sizeof(one));
 		/* After the write: a drain that finds none skips its read; one
@@ -553,6 +567,10 @@ static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_sig_c
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start;
 static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_sig_in_start_norestart;
 static _Thread_local __attribute__((tls_model("initial-exec"))) uint64_t t_sig_in_start_set;
+/* shim_sig_wake_arm's mark (the eventfd's wake count then), whether it is
+ * still to be compared (by the wait's first handler), and the answer. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_wake_mark;
+static _Thread_local __attribute__((tls_model("initial-exec"))) volatile bool t_wake_armed, t_woken_first;
 
 /* ---- the stack ---- */
 
@@ -659,15 +677,24 @@ static void sig_tramp(int sig, siginfo_t *si, void *uc)
 {
 	struct sig_entry *e = sig > 0 && sig < NSIG ?
 			      atomic_load_explicit(&sig_cur[sig], memory_order_acquire) : NULL;
+	bool first, woken = false;
 
 	if (!e)
 		return;
+	first = t_wake_armed;
+	if (first) {
+		/* The wait's first handler: did a wake-up come before it? */
+		t_wake_armed = false;
+		woken = t_efd && atomic_load(&t_efd->wakes) != t_wake_mark;
+	}
 	t_in_handler++;
 	if (e->flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))e->fn)(sig, si, uc);
 	else
 		((void (*)(int))e->fn)(sig);
 	t_in_handler--;
+	if (first)
+		t_woken_first = woken;   /* after it: a wait of its own resets it */
 	shim_signal_ran(sig, e->flags);
 }
 
@@ -869,6 +896,8 @@ static void sig_wait_begins(void)
 	t_sig_ran = 0;
 	t_sig_norestart = false;
 	t_sig_ran_set = 0;
+	t_wake_armed = false;
+	t_woken_first = false;
 }
 
 bool shim_sig_wait_enter(void)
@@ -897,6 +926,22 @@ bool shim_sig_wait_ran(const sigset_t *mask)
 void shim_sig_wait_leave(bool was)
 {
 	t_in_wait = was;
+	t_wake_armed = false;
+}
+
+void shim_sig_wake_arm(void)
+{
+	if (!t_efd || t_sig_ran)
+		return;
+	t_wake_mark = atomic_load(&t_efd->wakes);
+	atomic_signal_fence(memory_order_seq_cst);
+	t_woken_first = false;
+	t_wake_armed = true;
+}
+
+bool shim_sig_woken_first(void)
+{
+	return t_woken_first;
 }
 
 bool shim_signals_restart(void)
@@ -963,6 +1008,7 @@ int shim_thread_efd(struct shim_efd **out)
 	atomic_init(&e->refs, 1);
 	atomic_init(&e->queued, false);
 	atomic_init(&e->written, 0);
+	atomic_init(&e->wakes, 0);
 	pthread_once(&efd_once, efd_key_init);
 	pthread_mutex_lock(&tab_mu);
 	{
@@ -1257,7 +1303,7 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 		shim_host.block_end(shim_host.ctx, dfd >= 0);
 	shim_unlock();
 	if (r > 0)
-		settle_signals();
+		shim_settle_signals();
 	errno = saved;
 	return r;
 }

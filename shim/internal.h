@@ -308,6 +308,25 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 bool shim_sig_wait_enter(void);
 bool shim_sig_wait_ran(const sigset_t *mask);
 void shim_sig_wait_leave(bool was);
+/*
+ * Linux's poll and epoll_wait look at the fds again when a signal wakes
+ * them, and return what is ready rather than EINTR: O_ASYNC's signal, sent
+ * after the wake-up of the data it announces, never makes the wait for that
+ * data fail. Here the handler may run before the woken thread looks again
+ * (on its way into the ppoll). With its waiters queued (under the lock), a
+ * wait arms (shim_sig_wake_arm) and the first handler that runs notes
+ * whether a wake-up reached the thread's eventfd before it;
+ * shim_sig_woken_first then says the wait is to look again, and answer
+ * EINTR only if nothing is ready. A handler that makes an fd ready itself
+ * comes before that readiness, and the wait still answers EINTR as Linux's
+ * (whose handler runs after it).
+ */
+void shim_sig_wake_arm(void);
+bool shim_sig_woken_first(void);
+/* A call that answers ready: O_ASYNC's signals for what it found, queued
+ * with the data and not sent yet by the thread that queued them, land
+ * first (their handlers run before it returns, as on Linux). */
+void shim_settle_signals(void);
 
 /*
  * Busy-poll (PSTACK_SPIN_US). shim_spin_until: when a wait starting now

@@ -52,6 +52,37 @@ static uint64_t us_from_ts(const struct timespec *ts)
 /* poll_core: a socket was exposed during the call; collect them again. */
 #define SHIM_REPOLL (-100001)
 
+/* Under the lock: the stack sockets' revents; the count of those set. */
+static int poll_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
+{
+	int ready = 0;
+
+	for (nfds_t i = 0; i < n; i++) {
+		if (!socks[i])
+			continue;
+		fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
+					 ((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
+		ready += fds[i].revents != 0;
+	}
+	return ready;
+}
+
+/* Without the lock: the kernel fds' state now, without waiting, added to
+ * the stack sockets' count (ready). The total, or -errno. */
+static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **socks,
+			   struct pollfd *kfds, int ready)
+{
+	static const struct timespec zero = { 0, 0 };
+	int kn = shim_libc.ppoll(kfds, n, &zero, NULL);
+
+	if (kn < 0)
+		return -errno;
+	for (nfds_t i = 0; i < n; i++)
+		if (!socks[i])
+			fds[i].revents = kfds[i].revents;
+	return ready + kn;
+}
+
 /*
  * The poll engine. socks[i] is the stack socket of fds[i] (referenced) or
  * NULL. deadline_us 0 with forever false: do not wait. Returns the count of
@@ -62,7 +93,6 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 {
 	struct shim_waiter wstack[SHIM_POLL_STACK], *w = wstack;
 	struct pollfd kstack[SHIM_POLL_STACK + 1], *kfds = kstack;
-	struct timespec zero = { 0, 0 };
 	struct shim_efd *e;
 	nfds_t nsock = 0;
 	bool spun = false, was_in_wait;
@@ -106,13 +136,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 				goto out;
 			}
 		}
-		for (nfds_t i = 0; i < n; i++) {
-			if (!socks[i])
-				continue;
-			fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
-						 ((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
-			ready += fds[i].revents != 0;
-		}
+		ready = poll_socks(fds, n, socks);
 		if (ready == 0 && waiting) {
 			for (nfds_t i = 0; i < n; i++) {
 				if (!socks[i])
@@ -122,20 +146,12 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 				shim_wq_add(&socks[i]->wq, &w[j]);
 				j++;
 			}
+			shim_sig_wake_arm();
 		}
 		shim_unlock();
 
 		if (ready || !waiting) {
-			/* The kernel fds' state now, without waiting. */
-			kn = shim_libc.ppoll(kfds, n, &zero, NULL);
-			if (kn < 0) {
-				r = -errno;
-				goto out;
-			}
-			for (nfds_t i = 0; i < n; i++)
-				if (!socks[i])
-					fds[i].revents = kfds[i].revents;
-			r = ready + kn;
+			r = poll_kernel_now(fds, n, socks, kfds, ready);
 			goto out;
 		}
 		if (!forever) {
@@ -164,6 +180,17 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			shim_wq_del(&w[i]);
 		shim_unlock();
 		shim_drain_efd(efd);
+		if (r == -EINTR && shim_sig_woken_first()) {
+			/* Woken before the handler ran: Linux looks again first. */
+			int now;
+
+			shim_lock();
+			now = poll_socks(fds, n, socks);
+			shim_unlock();
+			now = poll_kernel_now(fds, n, socks, kfds, now);
+			if (now > 0)
+				r = now;
+		}
 		if (r < 0)
 			goto out;   /* EINTR included: poll never restarts (signal(7)) */
 		if (kn == 0 && !forever && shim_clock_us() >= deadline_us) {
@@ -193,6 +220,8 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	}
 out:
 	shim_sig_wait_leave(was_in_wait);
+	if (r > 0)
+		shim_settle_signals();
 	if (w != wstack)
 		free(w);
 	if (kfds != kstack)
@@ -1042,8 +1071,10 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 
 		shim_lock();
 		count = epoll_collect(ep, ev, max, &fault);
-		if (count == 0 && timeout != 0 && !fault)
+		if (count == 0 && timeout != 0 && !fault) {
 			shim_wq_add(&ep->wq, &w);
+			shim_sig_wake_arm();
+		}
 		shim_unlock();
 		if (fault) {
 			r = count ? count : -EFAULT;
@@ -1078,6 +1109,15 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		shim_wq_del(&w);
 		shim_unlock();
 		shim_drain_efd(efd);
+		if (r == -EINTR && shim_sig_woken_first()) {
+			/* As in poll_core: woken before the handler ran, it looks again. */
+			shim_lock();
+			count = epoll_collect(ep, ev, max, &fault);
+			shim_unlock();
+			kn = count < max && kfds ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
+			if (count + (kn > 0 ? kn : 0) > 0)
+				r = count + (kn > 0 ? kn : 0);
+		}
 		if (r < 0)
 			break;   /* EINTR: epoll_wait never restarts */
 		if (p[0].revents & POLLIN) {
@@ -1101,5 +1141,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	}
 	shim_sig_wait_leave(was_in_wait);
 	shim_put(&ep->obj);
+	if (r > 0)
+		shim_settle_signals();
 	return r;
 }

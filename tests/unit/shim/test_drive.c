@@ -44,6 +44,10 @@ static bool raise_in_drive;     /* drive raises SIGUSR1 (a signal while processi
 static bool raise_in_begin;     /* the next block_begin raises SIGUSR1 (on the way into the ppoll) */
 static bool raise_in_start;     /* the host's start raises SIGUSR1 (the call's start of the stack) */
 static volatile sig_atomic_t got_usr1;
+/* The Nth unlock from now (its step after unlocking) delivers a datagram to
+ * port 5000, lets go of its wake-up, then raises SIGUSR1: O_ASYNC's order
+ * (data, wake-up, signal) at each point of a wait, in turn. */
+static int fire_at_unlock;
 
 
 static int t_block_begin(void *c)
@@ -84,6 +88,17 @@ static int t_drive(void *c)
 	return 1;
 }
 
+static void t_after_unlock(void)
+{
+	shim_wake_flush();
+	if (fire_at_unlock && --fire_at_unlock == 0) {
+		stack_lock(&fh.lock);
+		fh_deliver_udp(5000, "late");
+		stack_unlock(&fh.lock);     /* this again: the wake-up's write */
+		pthread_kill(pthread_self(), SIGUSR1);
+	}
+}
+
 static void t_block_end(void *c, bool was_driver)
 {
 	(void)c;
@@ -96,7 +111,7 @@ static void start(void)
 	struct shim_host host;
 	char c = 'f';
 
-	fh_setup(h_new(NULL, false), shim_wake_flush);
+	fh_setup(h_new(NULL, false), t_after_unlock);
 	h_learn_peer(fh.h);
 	fh_host(&host);
 	host.block_begin = t_block_begin;
@@ -110,6 +125,7 @@ static void start(void)
 	raise_in_drive = false;
 	raise_in_begin = false;
 	raise_in_start = false;
+	fire_at_unlock = 0;
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
@@ -370,6 +386,102 @@ static void test_signal_on_the_way_into_epoll_wait(void **state)
 }
 
 /*
+ * O_ASYNC's signal comes after the wake-up of the data it announces. Linux's
+ * poll, woken, looks at its fds before it looks at signals: it answers the
+ * data, never EINTR (sockdiff's fcntl_async_* waits, now and then). Here the
+ * handler may run anywhere on the way into the ppoll; at each unlock of the
+ * call in turn, the datagram comes, its wake-up is written, and SIGUSR1 is
+ * raised: the answer is the datagram, the handler ran. (With the signal
+ * and nothing ready, the answer is EINTR: the tests above.)
+ */
+static void test_wake_then_signal_poll(void **state)
+{
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	struct sigaction old;
+	struct pollfd p;
+	char b[16];
+	int fd, other, n, r;
+
+	(void)state;
+	install_usr1(&old);
+	start();
+	to_port = 6000;            /* the frame on the device is for the other socket */
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 0);
+	/* Each unlock of the call in turn, until one after its timeout. */
+	for (n = 1;; n++) {
+		p.fd = fd;
+		p.events = POLLIN;
+		p.revents = 0;
+		got_usr1 = 0;
+		fire_at_unlock = n;
+		r = shim_ppoll(&p, 1, &ts, NULL);
+		if (r == 0) {
+			/* Past the call's unlocks before its timeout: no datagram
+			 * came, or after the wait had ended (then it is read). */
+			if (!fire_at_unlock)
+				assert_int_equal(shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 4);
+			fire_at_unlock = 0;
+			break;
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(p.revents, POLLIN);
+		assert_int_equal(got_usr1, 1);
+		assert_int_equal(shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 4);
+		assert_memory_equal(b, "late", 4);
+	}
+	assert_true(n > 2);        /* the scan's unlock, block_begin's */
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+static void test_wake_then_signal_epoll_wait(void **state)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out[2];
+	struct sigaction old;
+	char b[16];
+	int fd, other, ep, n, r;
+
+	(void)state;
+	install_usr1(&old);
+	start();
+	to_port = 6000;
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(shim_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	for (n = 1;; n++) {
+		got_usr1 = 0;
+		fire_at_unlock = n;
+		r = shim_epoll_pwait(ep, out, 2, 300, NULL);
+		if (r == 0) {
+			/* Past the call's unlocks before its timeout: no datagram
+			 * came, or after the wait had ended (then it is read). */
+			if (!fire_at_unlock)
+				assert_int_equal(shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 4);
+			fire_at_unlock = 0;
+			break;
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(out[0].data.u64, 42);
+		assert_true(out[0].events & EPOLLIN);
+		assert_int_equal(got_usr1, 1);
+		assert_int_equal(shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 4);
+	}
+	assert_true(n > 2);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	assert_int_equal(shim_close(ep), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+/*
  * A handler that runs while the call starts the stack (the start may wait:
  * a lingering stack's handover of the TAP) ran inside that call: its wait
  * ends with EINTR, as the kernel's connect() would (the SYN went; the
@@ -415,6 +527,8 @@ int main(void)
 		cmocka_unit_test(test_frame_for_another_socket),
 		cmocka_unit_test(test_refused_waits_on_its_own),
 		cmocka_unit_test(test_signal_while_driving),
+		cmocka_unit_test(test_wake_then_signal_poll),
+		cmocka_unit_test(test_wake_then_signal_epoll_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,7 +101,7 @@ if [ $missing = 0 ]; then
 		comm -23 "$tmp/undef" "$tmp/defined" > "$tmp/external"
 		while IFS= read -r sym; do
 			case $sym in
-			memcpy | memmove | memset | memcmp | memchr | malloc | calloc | realloc | free | \
+			memcpy | memmove | memset | memcmp | memchr | malloc | calloc | realloc | aligned_alloc | free | \
 				snprintf | vsnprintf | strlen | strnlen | strcmp | strncmp | strchr | strrchr | \
 				strcspn | strspn) ;;
 			# Compiler and hardening helpers, sanitizer hooks (make asan/tsan).

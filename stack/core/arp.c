@@ -365,13 +365,13 @@ static int arp_output_pkt(struct stack *s, struct pkb *pkb, uint32_t next_hop, u
 	 * address. Like Linux (neigh's unres_qlen_bytes), the queue is bounded
 	 * in bytes, so that a large datagram's fragments wait together, and the
 	 * oldest packets make room for a new one; it is sent in order. */
-	while (e->q_head && e->q_bytes + pkb->len > ARP_QUEUE_BYTES) {
+	while (e->q_head && e->q_bytes + pkb_frame_len(pkb) > ARP_QUEUE_BYTES) {
 		struct pkb *old = e->q_head;
 
 		e->q_head = old->next;
 		if (!e->q_head)
 			e->q_tail = NULL;
-		e->q_bytes -= old->len;
+		e->q_bytes -= pkb_frame_len(old);
 		stack_drop(s, DROP_ARP_QUEUE_FULL);
 		pkb_free(old);
 	}
@@ -382,7 +382,7 @@ static int arp_output_pkt(struct stack *s, struct pkb *pkb, uint32_t next_hop, u
 	else
 		e->q_head = pkb;
 	e->q_tail = pkb;
-	e->q_bytes += pkb->len;
+	e->q_bytes += pkb_frame_len(pkb);
 	return 0;
 }
 

@@ -208,6 +208,12 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 {
 	uint8_t *ip;
 
+	/* Delivered from its bytes: in one buffer. */
+	pkb = pkb_linearize(pkb);
+	if (!pkb) {
+		stack_drop(s, DROP_IP_NO_MEMORY);
+		return -ENOBUFS;
+	}
 	if (s->ip4->loop_len >= IP4_LOOP_MAX) {
 		stack_drop(s, DROP_IP_NO_MEMORY);
 		pkb_free(pkb);
@@ -234,7 +240,7 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now)
 {
 	uint32_t src = tx->src ? tx->src : s->cfg.addr, dst = tx->dst, next_hop;
-	size_t plen = pkb->len, maxdata;
+	size_t plen = pkb_frame_len(pkb), maxdata;
 	uint16_t id;
 	uint8_t *ip;
 
@@ -272,13 +278,19 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 			pkb_free(pkb);
 			return -ENOBUFS;
 		}
-		ip4_write_hdr(ip, tx, src, id, pkb->len, tx->df, false, 0);
+		ip4_write_hdr(ip, tx, src, id, pkb_frame_len(pkb), tx->df, false, 0);
 		s->stats.ip_out++;
 		return arp_output(s, pkb, next_hop, now);
 	}
 	if (tx->df || s->mtu < IP4_HLEN + 8) {
 		pkb_free(pkb);
 		return -EMSGSIZE;
+	}
+	/* Cut from its bytes: in one buffer. */
+	pkb = pkb_linearize(pkb);
+	if (!pkb) {
+		stack_drop(s, DROP_IP_NO_MEMORY);
+		return -ENOBUFS;
 	}
 
 	/* RFC 791 §3.2 fragmentation: every fragment but the last carries a

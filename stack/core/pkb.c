@@ -25,6 +25,7 @@ static struct pkb *alloc(size_t size, size_t slack, size_t at)
 	pkb->when = 0;
 	pkb->next_hop = 0;
 	pkb->gso_size = 0;
+	pkb->ext = NULL;
 	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
 	return pkb;
 }
@@ -49,7 +50,49 @@ void pkb_free(struct pkb *pkb)
 	if (!pkb)
 		return;
 	__atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	if (pkb->ext && pkb->ext->put)
+		pkb->ext->put(pkb->ext->owner);
 	free(pkb);
+}
+
+struct pkb_ext *pkb_ext_attach(struct pkb *pkb)
+{
+	uintptr_t end = (uintptr_t)(pkb->buf + pkb->cap), at;
+
+	at = (uintptr_t)(pkb->data + pkb->len);
+	at = (at + _Alignof(struct pkb_ext) - 1) & ~(uintptr_t)(_Alignof(struct pkb_ext) - 1);
+	if (pkb->ext || at + sizeof(struct pkb_ext) > end)
+		return NULL;
+	pkb->ext = (struct pkb_ext *)at;
+	memset(pkb->ext, 0, sizeof(*pkb->ext));
+	/* The tail is the ext's now: nothing more is put after data. */
+	pkb->cap = (size_t)((uint8_t *)pkb->ext - pkb->buf);
+	return pkb->ext;
+}
+
+struct pkb *pkb_linearize(struct pkb *pkb)
+{
+	struct pkb *n;
+	uint8_t *p;
+
+	if (!pkb->ext)
+		return pkb;
+	n = pkb_alloc(pkb_frame_len(pkb));
+	if (!n) {
+		pkb_free(pkb);
+		return NULL;
+	}
+	p = pkb_put(n, pkb_frame_len(pkb));
+	memcpy(p, pkb->data, pkb->len);
+	memcpy(p + pkb->len, pkb->ext->p[0], pkb->ext->n[0]);
+	if (pkb->ext->n[1])
+		memcpy(p + pkb->len + pkb->ext->n[0], pkb->ext->p[1], pkb->ext->n[1]);
+	n->next = pkb->next;
+	n->when = pkb->when;
+	n->next_hop = pkb->next_hop;
+	n->gso_size = pkb->gso_size;
+	pkb_free(pkb);
+	return n;
 }
 
 uint8_t *pkb_push(struct pkb *pkb, size_t n)
@@ -75,8 +118,26 @@ uint8_t *pkb_put(struct pkb *pkb, size_t n)
 
 struct pkb *pkb_clone(const struct pkb *src)
 {
-	struct pkb *pkb = malloc(sizeof(*pkb) + src->cap);
+	struct pkb *pkb;
 
+	if (src->ext) {
+		size_t n = pkb_frame_len(src);
+		uint8_t *p;
+
+		pkb = pkb_alloc(n);
+		if (!pkb)
+			return NULL;
+		p = pkb_put(pkb, n);
+		memcpy(p, src->data, src->len);
+		memcpy(p + src->len, src->ext->p[0], src->ext->n[0]);
+		if (src->ext->n[1])
+			memcpy(p + src->len + src->ext->n[0], src->ext->p[1], src->ext->n[1]);
+		pkb->when = src->when;
+		pkb->next_hop = src->next_hop;
+		pkb->gso_size = src->gso_size;
+		return pkb;
+	}
+	pkb = malloc(sizeof(*pkb) + src->cap);
 	if (!pkb)
 		return NULL;
 	memcpy(pkb, src, sizeof(*pkb) + src->cap);

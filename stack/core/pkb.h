@@ -25,8 +25,45 @@ struct pkb {
 	uint32_t next_hop;  /* IPv4 next hop, while waiting for ARP */
 	uint16_t gso_size;  /* TSO: a TCP segment larger than the MTU, to be cut by the
 			     * device into segments of this payload size (0: none) */
+	struct pkb_ext *ext; /* the frame's tail outside buf (NULL: none): pkb_ext */
 	uint8_t buf[];
 };
+
+/*
+ * Zero-copy transmit: a TSO frame's payload left where it is (the send
+ * ring), in up to two ranges after the len bytes at data, kept alive by a
+ * reference on their owner that pkb_free gives back (put). The frame is
+ * data[0..len) then ext->p[0..n[0]) then ext->p[1]..n[1]); its length is
+ * pkb_frame_len. A device that takes the pieces (netdev's transmit_ext)
+ * writes them as they are; every other consumer of the frame's bytes asks
+ * pkb_linearize first.
+ */
+struct pkb_ext {
+	const uint8_t *p[2];
+	size_t n[2];
+	void (*put)(void *owner);
+	void *owner;
+};
+
+static inline size_t pkb_ext_len(const struct pkb *pkb)
+{
+	return pkb->ext ? pkb->ext->n[0] + pkb->ext->n[1] : 0;
+}
+
+/* The whole frame's length: the bytes at data and the tail outside. */
+static inline size_t pkb_frame_len(const struct pkb *pkb)
+{
+	return pkb->len + pkb_ext_len(pkb);
+}
+
+/* Room for an ext in the buffer itself (no allocation of its own): taken
+ * from the tailroom of a buffer allocated with PKB_EXT_ROOM more bytes.
+ * Returns the ext, zeroed, or NULL when the buffer has no room. */
+#define PKB_EXT_ROOM (sizeof(struct pkb_ext) + _Alignof(struct pkb_ext))
+struct pkb_ext *pkb_ext_attach(struct pkb *pkb);
+/* The frame in one buffer: pkb itself when it has no ext, else a new pkb
+ * holding every byte (pkb is freed). NULL when out of memory (pkb freed). */
+struct pkb *pkb_linearize(struct pkb *pkb);
 
 /* A buffer with PKB_HEADROOM bytes of headroom and room for `size` bytes after
  * it; data points after the headroom and len is 0. NULL when out of memory. */
@@ -51,7 +88,7 @@ struct pkb *pkb_alloc_frame(size_t size);
 uint8_t *pkb_push(struct pkb *pkb, size_t n);
 /* Appends n bytes and returns a pointer to them (NULL if no tailroom). */
 uint8_t *pkb_put(struct pkb *pkb, size_t n);
-/* A copy of pkb with the same headroom. */
+/* A copy of pkb with the same headroom (its ext copied into it: linear). */
 struct pkb *pkb_clone(const struct pkb *pkb);
 /* Live buffers in this process, for leak checks in tests. */
 long pkb_live(void);

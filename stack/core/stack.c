@@ -224,6 +224,11 @@ void stack_set_tso_max(struct stack *s, uint32_t tso_max)
 	s->tso_max = tso_max;
 }
 
+void stack_set_tx_ext(struct stack *s, bool on)
+{
+	s->link.tx_ext = on;
+}
+
 uint32_t stack_random(struct stack *s)
 {
 	/* splitmix64 */

@@ -68,6 +68,8 @@ struct stack_link {
 				 * struct stack_config's mtu, when set, overrides it */
 	uint32_t tso_max;       /* largest TCP payload per frame the link cuts into segments
 				 * for us (TSO); 0: none */
+	bool tx_ext;            /* output takes TSO frames whose payload stays in the send
+				 * ring (pkb->ext, zero-copy transmit); false: frames whole */
 	unsigned rx_csum;       /* enum stack_csum: the checksums the core verifies */
 	/*
 	 * Takes every finished frame, in the order the stack made them: a whole
@@ -158,6 +160,8 @@ const struct stack_config *stack_config(const struct stack *s);
 uint32_t stack_mtu(const struct stack *s);
 /* The link's TSO limit changed (a test's link gains TSO after start). */
 void stack_set_tso_max(struct stack *s, uint32_t tso_max);
+/* The link's tx_ext changed (a test's link takes frames in pieces). */
+void stack_set_tx_ext(struct stack *s, bool on);
 
 /* How the socket calls' data is copied (sock.h: sock_copy_fn; NULL: memcpy),
  * and the copy in use (never NULL), for the core's socket code. */

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/pkb.h"
 #include "stack/core/stack.h"
 
 struct netdev;
@@ -83,6 +84,13 @@ struct netdev_ops {
 	 * different threads at the same time. NULL otherwise. */
 	int (*transmit_queue)(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
 			      uint16_t gso_size, uint64_t now);
+	/* Optional, real devices only (a wrapper has none, and its frames
+	 * come whole: pkb_linearize): a TSO frame (gso_size set) in pieces,
+	 * the len bytes at frame (every header in them) then the tail's
+	 * ranges (zero-copy transmit, pkb.h), on queue (0 for a device of one
+	 * queue), in one write; as transmit_queue otherwise. */
+	int (*transmit_ext)(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
+			    const struct pkb_ext *tail, uint16_t gso_size, uint64_t now);
 };
 
 struct netdev {

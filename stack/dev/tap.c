@@ -86,6 +86,33 @@ static int tap_write_vnet(int fd, struct virtio_net_hdr *vh, const uint8_t *fram
 	return (size_t)rc == len + sizeof(*vh) ? 0 : -EIO;
 }
 
+/* The same, a frame in pieces (tap_transmit_ext): its len bytes at frame,
+ * then the tail's ranges. */
+static int tap_write_vnet_ext(int fd, struct virtio_net_hdr *vh, const uint8_t *frame, size_t len,
+			      const struct pkb_ext *tail)
+{
+	struct iovec iov[4];
+	size_t total = sizeof(*vh) + len + tail->n[0] + tail->n[1];
+	int n = 3;
+	long rc;
+
+	iov[0].iov_base = vh;
+	iov[0].iov_len = sizeof(*vh);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	iov[2].iov_base = (void *)tail->p[0];
+	iov[2].iov_len = tail->n[0];
+	if (tail->n[1]) {
+		iov[3].iov_base = (void *)tail->p[1];
+		iov[3].iov_len = tail->n[1];
+		n = 4;
+	}
+	rc = sys_writev(fd, iov, n);
+	if (rc < 0)
+		return (int)rc;
+	return (size_t)rc == total ? 0 : -EIO;
+}
+
 /*
  * TSO (transmit with gso_size): a TCP/IPv4 frame of up to 64 KB that the
  * kernel cuts into segments of gso_size payload bytes, filling in each one's
@@ -93,16 +120,20 @@ static int tap_write_vnet(int fd, struct virtio_net_hdr *vh, const uint8_t *fram
  * whole frame's TCP length, the form the kernel's segmentation expects
  * (CHECKSUM_PARTIAL).
  */
-static int tap_transmit_gso(struct tap_dev *t, int fd, const uint8_t *frame, size_t len, uint16_t gso_size)
+static int tap_transmit_gso(struct tap_dev *t, int fd, const uint8_t *frame, size_t len,
+			    const struct pkb_ext *tail, uint16_t gso_size)
 {
+	size_t total = len + (tail ? tail->n[0] + tail->n[1] : 0);
 	struct virtio_net_hdr vh;
 	struct ip4_hdr ih;
 	struct tcp_seg g;
 
-	/* The stack builds these frames itself; still, never describe a frame wrongly. */
-	if (!t->vnet_hdr_len || len < ETH_HLEN ||
-	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
-	    tcp_seg_parse(frame + ETH_HLEN + ih.ihl, ih.total_len - ih.ihl, ih.src, ih.dst, &g) != WIRE_OK)
+	/* The stack builds these frames itself; still, never describe a frame
+	 * wrongly. Every header is in the len bytes at frame. */
+	if (!t->vnet_hdr_len || len < ETH_HLEN + IP4_HLEN ||
+	    ip4_hdr_parse(frame + ETH_HLEN, total - ETH_HLEN, &ih) != WIRE_OK || (size_t)ETH_HLEN + ih.ihl + TCP_HLEN > len ||
+	    tcp_seg_parse(frame + ETH_HLEN + ih.ihl, ih.total_len - ih.ihl, ih.src, ih.dst, &g) != WIRE_OK ||
+	    (size_t)ETH_HLEN + ih.ihl + g.hlen > len)
 		return -EINVAL;
 	memset(&vh, 0, sizeof(vh));
 	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -111,7 +142,17 @@ static int tap_transmit_gso(struct tap_dev *t, int fd, const uint8_t *frame, siz
 	vh.gso_size = gso_size;
 	vh.csum_start = (uint16_t)(ETH_HLEN + ih.ihl);
 	vh.csum_offset = TCP_CSUM_OFF;
-	return tap_write_vnet(fd, &vh, frame, len);
+	if (!tail)
+		return tap_write_vnet(fd, &vh, frame, len);
+	/*
+	 * The kernel copies hdr_len bytes into the buffer's head and the rest
+	 * into pages, from their start: with the payload bytes that precede a
+	 * 64-byte line of the tail in the head too, the pages' copy runs
+	 * between aligned addresses (pkb.h's PKB_ALIGN; the stack put them
+	 * with the headers).
+	 */
+	vh.hdr_len = (uint16_t)len;
+	return tap_write_vnet_ext(fd, &vh, frame, len, tail);
 }
 
 /* One frame on the queue whose fd is fd. */
@@ -122,7 +163,7 @@ static int tap_transmit_fd(struct tap_dev *t, int fd, const uint8_t *frame, size
 
 	stack_assert_unlocked();    /* no device I/O under the stack lock (stack/CONCURRENCY.md) */
 	if (gso_size)
-		return tap_transmit_gso(t, fd, frame, len, gso_size);
+		return tap_transmit_gso(t, fd, frame, len, NULL, gso_size);
 	if (!t->vnet_hdr_len) {
 		rc = sys_write(fd, frame, len);
 		if (rc < 0)
@@ -140,6 +181,18 @@ static int tap_transmit(struct netdev *dev, const uint8_t *frame, size_t len, ui
 
 	(void)now;
 	return tap_transmit_fd(t, t->fd, frame, len, gso_size);
+}
+
+static int tap_transmit_ext(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
+			    const struct pkb_ext *tail, uint16_t gso_size, uint64_t now)
+{
+	struct tap_dev *t = dev->priv;
+
+	(void)now;
+	stack_assert_unlocked();
+	if (!gso_size)
+		return -EINVAL;     /* only TSO frames come in pieces */
+	return tap_transmit_gso(t, t->nq > 1 && queue < t->nq ? t->fds[queue] : t->fd, frame, len, tail, gso_size);
 }
 
 static int tap_transmit_queue(struct netdev *dev, unsigned queue, const uint8_t *frame, size_t len,
@@ -318,6 +371,7 @@ static const struct netdev_ops tap_ops = {
 	.pollfd = tap_pollfd,
 	.destroy = tap_destroy,
 	.transmit_queue = tap_transmit_queue,
+	.transmit_ext = tap_transmit_ext,
 };
 
 /* dev's fds (the queues', then with epoll its epoll fd) into fds, up to

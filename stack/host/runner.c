@@ -1279,6 +1279,9 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	memcpy(link.name, r->dev->name, sizeof(link.name));
 	link.mtu = r->dev->mtu;
 	link.tso_max = r->dev->tso_max;
+	/* Zero-copy transmit where the outermost device takes frames in
+	 * pieces (the TAP itself: no wrapper in the chain). */
+	link.tx_ext = r->dev->tso_max && r->dev->ops->transmit_ext;
 	link.rx_csum = STACK_CSUM_ALL;
 	txq_set_init(&r->txq, r->dev->tx_queues);
 	link.output = txq_set_output;

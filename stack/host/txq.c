@@ -22,7 +22,7 @@ int txq_output(void *ctx, struct pkb *pkb, uint64_t now)
 	*q->tail = pkb;
 	q->tail = &pkb->next;
 	q->len++;
-	q->bytes += pkb->len;
+	q->bytes += pkb_frame_len(pkb);
 	return 0;
 }
 
@@ -34,6 +34,26 @@ struct pkb *txq_take(struct txq *q)
 	return list;
 }
 
+/* One frame on queue (multi: through transmit_queue); a frame in pieces
+ * (pkb->ext) as it is where the device takes it so, else whole. */
+static bool send_one(struct netdev *dev, unsigned queue, bool multi, struct pkb *p, uint64_t now)
+{
+	int rc;
+
+	if (p->ext && dev->ops->transmit_ext) {
+		rc = dev->ops->transmit_ext(dev, queue, p->data, p->len, p->ext, p->gso_size, now);
+	} else {
+		if (p->ext && !(p = pkb_linearize(p)))
+			return false;
+		if (multi)
+			rc = dev->ops->transmit_queue(dev, queue, p->data, p->len, p->gso_size, now);
+		else
+			rc = dev->ops->transmit(dev, p->data, p->len, p->gso_size, now);
+	}
+	pkb_free(p);
+	return rc >= 0;
+}
+
 unsigned txq_send(struct netdev *dev, struct pkb *list, uint64_t now)
 {
 	unsigned failed = 0;
@@ -42,9 +62,7 @@ unsigned txq_send(struct netdev *dev, struct pkb *list, uint64_t now)
 		struct pkb *p = list;
 
 		list = p->next;
-		if (dev->ops->transmit(dev, p->data, p->len, p->gso_size, now) < 0)
-			failed++;
-		pkb_free(p);
+		failed += !send_one(dev, 0, false, p, now);
 	}
 	return failed;
 }
@@ -126,9 +144,7 @@ unsigned txq_send_queue(struct netdev *dev, unsigned queue, struct pkb *list, ui
 		struct pkb *p = list;
 
 		list = p->next;
-		if (dev->ops->transmit_queue(dev, queue, p->data, p->len, p->gso_size, now) < 0)
-			failed++;
-		pkb_free(p);
+		failed += !send_one(dev, queue, true, p, now);
 	}
 	return failed;
 }

@@ -264,6 +264,10 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	uint8_t *h;
 	uint16_t wnd;
 	bool ect = false;
+	const uint8_t *zp[2];
+	size_t zn[2], zk = 0;
+	void *zowner = NULL;
+	int nr = 0;
 
 	/* RFC 3168 §6.1.1, §6.1.5, like Linux's tcp_ecn_send(): on an ECN
 	 * connection new data goes ECT(0), the first after a reduction of the
@@ -286,9 +290,23 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	}
 	our_options(c, &g, flags, now);
 	hlen = TCP_HLEN + tcp_opts_len(&g);
+	if (gso && len > gso && len >= TCP_ZC_MIN && s->link.tx_ext &&
+	    (nr = tcp_ring_hold(&c->sndq, seq - c->snd_base, len, zp, zn, &zowner))) {
+		/* Zero-copy: the payload stays in the send ring (pkb.h). The
+		 * first k bytes go with the headers, so that the rest starts on
+		 * a 64-byte line, as the aligned copy below would have it. */
+		zk = (PKB_ALIGN - (uintptr_t)zp[0] % PKB_ALIGN) % PKB_ALIGN;
+		if (zk >= zn[0]) {
+			tcp_ring_release(zowner);
+			nr = 0;
+		}
+	}
 	/* Aligned where the TAP's write copies from (pkb.h): a TSO frame's
 	 * payload, another frame's first byte. */
-	pkb = gso && len > gso ? pkb_alloc_aligned(hlen + len, hlen) : pkb_alloc_frame(hlen + len);
+	if (nr)
+		pkb = pkb_alloc(hlen + zk + PKB_EXT_ROOM);
+	else
+		pkb = gso && len > gso ? pkb_alloc_aligned(hlen + len, hlen) : pkb_alloc_frame(hlen + len);
 
 	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
 	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
@@ -301,10 +319,12 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		tcp_errq_sent(c, seq, len, now);
 
 	if (!pkb) {
+		if (nr)
+			tcp_ring_release(zowner);
 		stack_drop(s, DROP_TCP_NO_MEMORY);
 		return -ENOBUFS;
 	}
-	h = pkb_put(pkb, hlen + len);
+	h = pkb_put(pkb, hlen + (nr ? zk : len));
 	if (flags & TCP_SYN)
 		wnd = (uint16_t)min32(tcp_rcv_space(c), 65535);
 	else
@@ -327,8 +347,19 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		}
 	}
 	tcp_seg_emit(h, &g);
-	if (len)
+	if (nr) {
+		struct pkb_ext *x = pkb_ext_attach(pkb);
+
+		memcpy(h + hlen, zp[0], zk);
+		x->p[0] = zp[0] + zk;
+		x->n[0] = zn[0] - zk;
+		x->p[1] = zp[1];
+		x->n[1] = zn[1];
+		x->put = tcp_ring_release;
+		x->owner = zowner;
+	} else if (len) {
 		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
+	}
 	if (gso && len > gso) {
 		/* The device finishes the checksum of each segment: the field
 		 * holds the pseudo-header sum over the whole length (netdev.h). */

@@ -27,6 +27,9 @@
 struct stack;
 
 #define TCP_DEFAULT_MSS 536              /* RFC 9293 §3.7.1 */
+/* A TSO frame's payload this long or longer stays in the send ring on its
+ * way to a link that takes it so (stack_link's tx_ext): zero-copy transmit. */
+#define TCP_ZC_MIN 4096
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
 #define TCP_MAX_USER_MSS 32767           /* TCP_MAXSEG's bound (Linux's MAX_TCP_WINDOW) */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */

@@ -5,6 +5,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A ring's memory is a block with a reference count in front of the bytes:
+ * the ring holds one, and each frame whose payload is left in the ring
+ * (tcp_ring_hold, zero-copy transmit) one more, given back when the frame
+ * is freed, by whichever thread wrote it (atomic). A ring that grows,
+ * shrinks or is freed lets go of its block; the bytes stay for the frames
+ * that still point into them. The bytes start on a 64-byte line (PKB_ALIGN:
+ * where the TAP's copy of them is fast).
+ */
+#define RING_BLK_HDR 64
+
+struct ring_blk {
+	unsigned refs;          /* __atomic */
+};
+
+static uint8_t *blk_alloc(size_t cap)
+{
+	struct ring_blk *b = aligned_alloc(RING_BLK_HDR, (RING_BLK_HDR + cap + RING_BLK_HDR - 1) &
+					   ~(size_t)(RING_BLK_HDR - 1));
+
+	if (!b)
+		return NULL;
+	__atomic_store_n(&b->refs, 1, __ATOMIC_RELAXED);
+	return (uint8_t *)b + RING_BLK_HDR;
+}
+
+static struct ring_blk *blk_of(const uint8_t *buf)
+{
+	return (struct ring_blk *)(uintptr_t)(buf - RING_BLK_HDR);
+}
+
+static void blk_put(uint8_t *buf)
+{
+	struct ring_blk *b;
+
+	if (!buf)
+		return;
+	b = blk_of(buf);
+	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
+void tcp_ring_release(void *owner)
+{
+	struct ring_blk *b = owner;
+
+	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
+int tcp_ring_hold(const struct tcp_ring *r, size_t off, size_t n, const uint8_t *p[2], size_t len[2],
+		  void **owner)
+{
+	size_t start, first;
+
+	if (!n || !r->buf || off + n > r->len)
+		return 0;
+	start = (r->head + off) % r->cap;
+	first = r->cap - start < n ? r->cap - start : n;
+	p[0] = r->buf + start;
+	len[0] = first;
+	p[1] = r->buf;
+	len[1] = n - first;
+	__atomic_add_fetch(&blk_of(r->buf)->refs, 1, __ATOMIC_RELAXED);
+	*owner = blk_of(r->buf);
+	return len[1] ? 2 : 1;
+}
+
 bool tcp_mem_charge(struct tcp_mem *m, size_t n)
 {
 	if (n > m->limit || m->used > m->limit - n) {
@@ -69,7 +137,7 @@ void tcp_ring_free(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
-	free(r->buf);
+	blk_put(r->buf);
 	r->buf = NULL;
 	r->cap = r->head = r->len = r->resv = 0;
 	ring_recharge(r, old);
@@ -154,7 +222,7 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		if (ncap == need && !ring_charge(r, ncap))
 			return;
 	}
-	nb = malloc(ncap);
+	nb = blk_alloc(ncap);
 	if (!nb) {
 		if (r->mem) {
 			size_t was = ncap > r->resv ? ncap : r->resv;
@@ -164,7 +232,7 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		return;
 	}
 	tcp_ring_peek(r, 0, nb, r->len);
-	free(r->buf);
+	blk_put(r->buf);
 	r->buf = nb;
 	r->cap = ncap;
 	r->head = 0;
@@ -279,7 +347,7 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 	if (r->len || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
 		return;
 	/* The reservation stays: it is a promise made to the peer. */
-	free(r->buf);
+	blk_put(r->buf);
 	r->buf = NULL;
 	r->cap = r->head = 0;
 	ring_recharge(r, old);
@@ -294,12 +362,12 @@ void tcp_ring_fit(struct tcp_ring *r)
 		ncap *= 2;
 	if (r->cap <= ncap || r->len > ncap || ncap < r->min)
 		return;
-	nb = malloc(ncap);
+	nb = blk_alloc(ncap);
 	if (!nb)
 		return;
 	old = ring_charged(r);
 	tcp_ring_peek(r, 0, nb, r->len);
-	free(r->buf);
+	blk_put(r->buf);
 	r->buf = nb;
 	r->cap = ncap;
 	r->head = 0;

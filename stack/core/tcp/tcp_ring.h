@@ -80,6 +80,18 @@ void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n);
 long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy);
 int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *v, int cnt, size_t n,
 		   sock_copy_fn copy);
+/*
+ * Zero-copy transmit: the n bytes from off (off + n <= len) where they are,
+ * in one or two ranges (p[0], len[0]; p[1], len[1] when they wrap), and a
+ * reference on the ring's memory (*owner) that keeps them readable after
+ * the ring lets go of it (grows, shrinks, is freed), until
+ * tcp_ring_release(*owner), from any thread. Returns the count of ranges,
+ * 0 (nothing held) for none. The bytes stay the ring's: once consumed,
+ * later writes may reuse their room.
+ */
+int tcp_ring_hold(const struct tcp_ring *r, size_t off, size_t n, const uint8_t *p[2], size_t len[2],
+		  void **owner);
+void tcp_ring_release(void *owner);
 /* Drops n bytes from the front (n <= len). */
 void tcp_ring_consume(struct tcp_ring *r, size_t n);
 /* Sets the reservation to bytes (at most the limit): what the ring must be

@@ -2,6 +2,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -99,6 +100,12 @@ static int h_link_output(void *ctx, struct pkb *pkb, uint64_t now)
 
 	if (h->output)
 		return h->output(h->output_ctx, pkb, now);
+	/* The in-memory link and the wrappers take frames whole. */
+	pkb = pkb_linearize(pkb);
+	if (!pkb) {
+		stack_drop(h->s, DROP_DEV_TX_ERROR);
+		return -ENOMEM;
+	}
 	rc = h->dev->ops->transmit(h->dev, pkb->data, pkb->len, pkb->gso_size, now);
 	pkb_free(pkb);
 	if (rc < 0)

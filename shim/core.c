@@ -1168,6 +1168,20 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	return r;
 }
 
+int shim_wait_sock_intr(struct shim_sock *k, uint64_t deadline_us, bool restart, int *intr)
+{
+	int w;
+
+	if (*intr)
+		return *intr;
+	w = shim_wait_sock(k, deadline_us, restart);
+	if (w == -EINTR) {
+		*intr = w;
+		return 0;
+	}
+	return w;
+}
+
 /* ---- blocking with the device ---- */
 
 /*

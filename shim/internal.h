@@ -289,6 +289,17 @@ bool shim_signals_restart(void);
  */
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
 /*
+ * The same for a call that looks again at what it waits for after each
+ * wait. Linux's socket waits look at their condition before they look at
+ * signals (sk_wait_event, inet_wait_for_connect, tcp_recvmsg): a handler
+ * that runs once the connection is up, or the data is there (a SIGURG for
+ * urgent data right behind the SYN-ACK), does not make the call fail. So
+ * the first EINTR comes back as 0 (look again), noted in *intr (0 at the
+ * call's start); the next wait of the call answers it at once: what it
+ * waited for was still not there.
+ */
+int shim_wait_sock_intr(struct shim_sock *k, uint64_t deadline_us, bool restart, int *intr);
+/*
  * The blocking ppoll() of every wait, called without the stack lock: the same
  * result and errno, but a thread the host lets poll the device (one at a
  * time) adds the device's fd and processes the frames that wake it, so

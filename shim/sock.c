@@ -763,7 +763,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	struct shim_sock *k, *n;
 	struct tcp_conn *c = NULL;
 	uint64_t dl;
-	int r, nfd;
+	int r, nfd, intr = 0;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -810,7 +810,7 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 			r = err;
 			goto out;
 		}
-		r = shim_wait_sock(k, dl, true);
+		r = shim_wait_sock_intr(k, dl, true, &intr);
 		if (r < 0)
 			goto out;
 	}
@@ -955,11 +955,12 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 {
 	if (connecting(tcp_get_state(k->tcp))) {
 		uint64_t dl = deadline(k->sndtimeo_us);
+		int intr = 0;
 
 		if (k->nonblock)
 			return r;
 		while (k->tcp && connecting(tcp_get_state(k->tcp))) {
-			int w = shim_wait_sock(k, dl, true);
+			int w = shim_wait_sock_intr(k, dl, true, &intr);
 
 			if (w == -EAGAIN)
 				return r;
@@ -1317,6 +1318,7 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 	uint64_t dl = deadline(k->sndtimeo_us);
 	struct sock_iov *last = v + cnt - 1;
 	size_t total = 0;
+	int intr = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
@@ -1366,7 +1368,7 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 			}
 		}
 		if (n == -EAGAIN && !nonblock) {
-			int w = shim_wait_sock(k, dl, true);
+			int w = shim_wait_sock_intr(k, dl, true, &intr);
 
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */
@@ -1402,7 +1404,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	const void *buf;
 	char *bounce = NULL;
 	long n;
-	int r;
+	int r, intr = 0;
 
 	if (k->udp_shut & 2)
 		return -EPIPE;
@@ -1441,7 +1443,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		n = udp_sendmsg(k->udp, buf, len, dst, cm ? &cm->o : NULL, shim_now());
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
-		r = shim_wait_sock(k, dl, true);
+		r = shim_wait_sock_intr(k, dl, true, &intr);
 		if (r < 0 || shim_exposed(k)) {
 			n = r < 0 ? r : SHIM_PASS;
 			break;
@@ -1530,6 +1532,7 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 	unsigned sflags = ((flags & MSG_PEEK) ? SOCK_PEEK : 0) | ((flags & MSG_TRUNC) ? SOCK_DISCARD : 0);
 	size_t want = iov_total(v, cnt), total = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
+	int intr = 0;
 
 	if (k->listening)
 		return -ENOTCONN;
@@ -1589,7 +1592,7 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 			int w;
 
 			k->rx_waiters++;
-			w = shim_wait_sock(k, dl, true);
+			w = shim_wait_sock_intr(k, dl, true, &intr);
 			k->rx_waiters--;
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;
@@ -1684,6 +1687,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	char *bounce = NULL;
 	void *buf;
 	long n;
+	int intr = 0;
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
@@ -1714,7 +1718,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		}
 		if (nonblock)
 			break;
-		n = shim_wait_sock(k, dl, true);
+		n = shim_wait_sock_intr(k, dl, true, &intr);
 		if (n == 0 && shim_exposed(k))
 			n = SHIM_PASS;
 		if (n < 0)

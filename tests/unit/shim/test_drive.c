@@ -48,6 +48,7 @@ static volatile sig_atomic_t got_usr1;
  * port 5000, lets go of its wake-up, then raises SIGUSR1: O_ASYNC's order
  * (data, wake-up, signal) at each point of a wait, in turn. */
 static int fire_at_unlock;
+static bool raise_first;        /* ... SIGUSR1 first, then the datagram (SIGURG's order) */
 
 
 static int t_block_begin(void *c)
@@ -92,10 +93,13 @@ static void t_after_unlock(void)
 {
 	shim_wake_flush();
 	if (fire_at_unlock && --fire_at_unlock == 0) {
+		if (raise_first)
+			pthread_kill(pthread_self(), SIGUSR1);
 		stack_lock(&fh.lock);
 		fh_deliver_udp(5000, "late");
 		stack_unlock(&fh.lock);     /* this again: the wake-up's write */
-		pthread_kill(pthread_self(), SIGUSR1);
+		if (!raise_first)
+			pthread_kill(pthread_self(), SIGUSR1);
 	}
 }
 
@@ -126,6 +130,7 @@ static void start(void)
 	raise_in_begin = false;
 	raise_in_start = false;
 	fire_at_unlock = 0;
+	raise_first = false;
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
@@ -482,6 +487,56 @@ static void test_wake_then_signal_epoll_wait(void **state)
 }
 
 /*
+ * A handler that runs just before the data comes (SIGURG goes before the
+ * wake-up of the data that carries the urgent pointer; a SIGURG right
+ * behind the SYN-ACK of a connect): Linux's socket waits look at their
+ * condition before signals, and the call answers the data, not EINTR.
+ * Here the wait ends with EINTR, and the call looks once more. At each
+ * unlock of the call in turn, as above; the handler has no SA_RESTART.
+ */
+static void test_signal_then_data_recv(void **state)
+{
+	struct sigaction old;
+	char b[16];
+	int fd, other, n;
+	ssize_t r;
+
+	(void)state;
+	install_usr1(&old);
+	start();
+	to_port = 6000;
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 300);
+	raise_first = true;
+	for (n = 1;; n++) {
+		got_usr1 = 0;
+		fire_at_unlock = n;
+		r = shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL);
+		if (r == -EAGAIN) {
+			/* Past the call's unlocks: its timeout. */
+			if (!fire_at_unlock)
+				assert_int_equal(shim_recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 4);
+			fire_at_unlock = 0;
+			break;
+		}
+		assert_int_equal(r, 4);
+		assert_memory_equal(b, "late", 4);
+		assert_int_equal(got_usr1, 1);
+	}
+	assert_true(n > 2);
+	/* The signal alone (nothing comes): EINTR. */
+	got_usr1 = 0;
+	raise_in_begin = true;
+	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EINTR);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	assert_int_equal(shim_sigaction(SIGUSR1, &old, NULL), 0);
+	stop();
+}
+
+/*
  * A handler that runs while the call starts the stack (the start may wait:
  * a lingering stack's handover of the TAP) ran inside that call: its wait
  * ends with EINTR, as the kernel's connect() would (the SYN went; the
@@ -529,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_signal_while_driving),
 		cmocka_unit_test(test_wake_then_signal_poll),
 		cmocka_unit_test(test_wake_then_signal_epoll_wait),
+		cmocka_unit_test(test_signal_then_data_recv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

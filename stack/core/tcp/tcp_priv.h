@@ -328,10 +328,13 @@ struct tcp_table {
 	 * none it does not touch (tcp_tw.c). */
 	struct tcp_tw_pending tw_pend;
 	/* The timer heap (tcp_timer.c): every connection with a timer armed,
-	 * a binary min-heap on tmr_key, so that a timer pass costs in the due
+	 * a 4-ary min-heap on tmr_key, so that a timer pass costs in the due
 	 * connections (O(log n) each), never a walk over every connection.
-	 * tmr_cap >= live: an insertion never allocates. */
-	struct tcp_conn **tmr_heap;
+	 * Each entry holds its key: a sift compares keys in the array, not in
+	 * the connections (10,000 connections: a cache miss per comparison
+	 * was a tenth of the stack's time). tmr_cap >= live: an insertion
+	 * never allocates. */
+	struct tcp_tmr_ent *tmr_heap;
 	uint32_t tmr_n, tmr_cap;
 	struct tcp_conn *tmr_due, *tmr_due_tail;  /* taken out of the heap by the running pass */
 	uint64_t tmr_runs;                  /* connections whose timers a pass ran (tests) */
@@ -472,6 +475,12 @@ void tcp_txq_remove(struct tcp_conn *c);
 void tcp_timer_sched(struct tcp_conn *c, uint64_t when);
 /* The same with c's earliest deadline (after its timers or state changed). */
 void tcp_timer_resched(struct tcp_conn *c);
+struct tcp_tmr_ent {
+	uint64_t key;           /* the connection's tmr_key */
+	struct tcp_conn *c;
+};
+#define TCP_TMR_ARITY 4
+
 /* Takes c out of the timer heap (it is being freed). */
 void tcp_timer_unsched(struct tcp_conn *c);
 /* Room in the heap for one more connection: 0 or -ENOMEM. */

@@ -8,7 +8,7 @@
  *
  * Every deadline is an absolute time in a control block (STACK_NEVER when
  * off), armed through tcp_timer_set(). The connections with a timer armed
- * sit in a binary min-heap (the table's tmr_heap) under a key that is at most
+ * sit in a 4-ary min-heap (the table's tmr_heap) under a key that is at most
  * their earliest deadline: arming an earlier timer moves a connection up
  * (O(log n)), arming a later one (the RTO pushed back by every ACK) costs
  * nothing, and a connection whose key comes due before its deadline goes
@@ -104,59 +104,62 @@ void tcp_txq_remove(struct tcp_conn *c)
 
 /* ---- the timer heap ---- */
 
-static void heap_place(struct tcp_table *t, uint32_t i, struct tcp_conn *c)
+static void heap_place(struct tcp_table *t, uint32_t i, struct tcp_tmr_ent e)
 {
-	t->tmr_heap[i] = c;
-	c->tmr_idx = i;
+	t->tmr_heap[i] = e;
+	e.c->tmr_idx = i;
 }
 
 static void heap_up(struct tcp_table *t, uint32_t i)
 {
-	struct tcp_conn *c = t->tmr_heap[i];
+	struct tcp_tmr_ent e = t->tmr_heap[i];
 
 	while (i > 0) {
-		uint32_t parent = (i - 1) / 2;
+		uint32_t parent = (i - 1) / TCP_TMR_ARITY;
 
-		if (t->tmr_heap[parent]->tmr_key <= c->tmr_key)
+		if (t->tmr_heap[parent].key <= e.key)
 			break;
 		heap_place(t, i, t->tmr_heap[parent]);
 		i = parent;
 	}
-	heap_place(t, i, c);
+	heap_place(t, i, e);
 }
 
 static void heap_down(struct tcp_table *t, uint32_t i)
 {
-	struct tcp_conn *c = t->tmr_heap[i];
+	struct tcp_tmr_ent e = t->tmr_heap[i];
 
 	for (;;) {
-		uint32_t l = 2 * i + 1, m = i;
-		uint64_t key = c->tmr_key;
+		uint32_t first = TCP_TMR_ARITY * i + 1, end = first + TCP_TMR_ARITY, m = i;
+		uint64_t key = e.key;
 
-		if (l < t->tmr_n && t->tmr_heap[l]->tmr_key < key) {
-			m = l;
-			key = t->tmr_heap[l]->tmr_key;
+		if (end > t->tmr_n)
+			end = t->tmr_n;
+		for (uint32_t k = first; k < end; k++) {
+			if (t->tmr_heap[k].key < key) {
+				m = k;
+				key = t->tmr_heap[k].key;
+			}
 		}
-		if (l + 1 < t->tmr_n && t->tmr_heap[l + 1]->tmr_key < key)
-			m = l + 1;
 		if (m == i)
 			break;
 		heap_place(t, i, t->tmr_heap[m]);
 		i = m;
 	}
-	heap_place(t, i, c);
+	heap_place(t, i, e);
 }
 
 /* Takes the entry at i out; its key is left to the caller. */
 static void heap_remove(struct tcp_table *t, uint32_t i)
 {
-	struct tcp_conn *c = t->tmr_heap[i], *last = t->tmr_heap[--t->tmr_n];
+	struct tcp_conn *c = t->tmr_heap[i].c;
+	struct tcp_tmr_ent last = t->tmr_heap[--t->tmr_n];
 
 	c->tmr_idx = TCP_TMR_NONE;
-	if (last == c)
+	if (last.c == c)
 		return;
 	heap_place(t, i, last);
-	if (i > 0 && t->tmr_heap[(i - 1) / 2]->tmr_key > last->tmr_key)
+	if (i > 0 && t->tmr_heap[(i - 1) / TCP_TMR_ARITY].key > last.key)
 		heap_up(t, i);
 	else
 		heap_down(t, i);
@@ -164,7 +167,7 @@ static void heap_remove(struct tcp_table *t, uint32_t i)
 
 int tcp_timer_reserve(struct tcp_table *t)
 {
-	struct tcp_conn **h;
+	struct tcp_tmr_ent *h;
 	uint32_t cap;
 
 	if (t->live < t->tmr_cap)
@@ -198,8 +201,9 @@ void tcp_timer_sched(struct tcp_conn *c, uint64_t when)
 	if (c->tmr_idx == TCP_TMR_NONE) {
 		/* tcp_timer_reserve() made room when c was made. */
 		c->tmr_idx = t->tmr_n++;
-		t->tmr_heap[c->tmr_idx] = c;
+		t->tmr_heap[c->tmr_idx].c = c;
 	}
+	t->tmr_heap[c->tmr_idx].key = when;
 	heap_up(t, c->tmr_idx);
 }
 
@@ -678,8 +682,8 @@ void tcp_timers(struct stack *s, uint64_t now)
 	/* The connections due leave the heap first, in deadline order, so
 	 * that each runs at most once a pass, whatever its handlers arm
 	 * (a timer armed at now is the next pass's). */
-	while (t->tmr_n && t->tmr_heap[0]->tmr_key <= now) {
-		c = t->tmr_heap[0];
+	while (t->tmr_n && t->tmr_heap[0].key <= now) {
+		c = t->tmr_heap[0].c;
 		heap_remove(t, 0);
 		c->tmr_key = 0;
 		c->tmr_due_next = NULL;
@@ -716,7 +720,7 @@ uint64_t tcp_timers_at(const struct stack *s)
 	 * it wrote what it held, stack_link's tx_full). */
 	if (t->ackq || (t->txq_head && !stack_tx_full(s)))
 		return 0;
-	uint64_t at = t->tmr_n ? t->tmr_heap[0]->tmr_key : STACK_NEVER;
+	uint64_t at = t->tmr_n ? t->tmr_heap[0].key : STACK_NEVER;
 	uint64_t held = t->tw_pend.live ? tcp_tw_pending_at(s) : STACK_NEVER;
 
 	return held < at ? held : at;

@@ -24,9 +24,10 @@
 static void check_heap(const struct tcp_table *t)
 {
 	for (uint32_t i = 0; i < t->tmr_n; i++) {
-		assert_int_equal(t->tmr_heap[i]->tmr_idx, i);
+		assert_int_equal(t->tmr_heap[i].c->tmr_idx, i);
+		assert_true(t->tmr_heap[i].key == t->tmr_heap[i].c->tmr_key);
 		if (i)
-			assert_true(t->tmr_heap[(i - 1) / 2]->tmr_key <= t->tmr_heap[i]->tmr_key);
+			assert_true(t->tmr_heap[(i - 1) / TCP_TMR_ARITY].key <= t->tmr_heap[i].key);
 	}
 }
 

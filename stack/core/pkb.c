@@ -70,27 +70,38 @@ struct pkb_ext *pkb_ext_attach(struct pkb *pkb)
 	return pkb->ext;
 }
 
+/* A new buffer with every byte of src's frame, its bookkeeping copied
+ * (not next: the copy is on no queue); NULL when out of memory. */
+static struct pkb *copy_whole(const struct pkb *src)
+{
+	size_t n = pkb_frame_len(src);
+	struct pkb *pkb = pkb_alloc(n);
+	uint8_t *p;
+
+	if (!pkb)
+		return NULL;
+	p = pkb_put(pkb, n);
+	memcpy(p, src->data, src->len);
+	if (src->ext) {
+		memcpy(p + src->len, src->ext->p[0], src->ext->n[0]);
+		if (src->ext->n[1])
+			memcpy(p + src->len + src->ext->n[0], src->ext->p[1], src->ext->n[1]);
+	}
+	pkb->when = src->when;
+	pkb->next_hop = src->next_hop;
+	pkb->gso_size = src->gso_size;
+	return pkb;
+}
+
 struct pkb *pkb_linearize(struct pkb *pkb)
 {
 	struct pkb *n;
-	uint8_t *p;
 
 	if (!pkb->ext)
 		return pkb;
-	n = pkb_alloc(pkb_frame_len(pkb));
-	if (!n) {
-		pkb_free(pkb);
-		return NULL;
-	}
-	p = pkb_put(n, pkb_frame_len(pkb));
-	memcpy(p, pkb->data, pkb->len);
-	memcpy(p + pkb->len, pkb->ext->p[0], pkb->ext->n[0]);
-	if (pkb->ext->n[1])
-		memcpy(p + pkb->len + pkb->ext->n[0], pkb->ext->p[1], pkb->ext->n[1]);
-	n->next = pkb->next;
-	n->when = pkb->when;
-	n->next_hop = pkb->next_hop;
-	n->gso_size = pkb->gso_size;
+	n = copy_whole(pkb);
+	if (n)
+		n->next = pkb->next;
 	pkb_free(pkb);
 	return n;
 }
@@ -120,23 +131,8 @@ struct pkb *pkb_clone(const struct pkb *src)
 {
 	struct pkb *pkb;
 
-	if (src->ext) {
-		size_t n = pkb_frame_len(src);
-		uint8_t *p;
-
-		pkb = pkb_alloc(n);
-		if (!pkb)
-			return NULL;
-		p = pkb_put(pkb, n);
-		memcpy(p, src->data, src->len);
-		memcpy(p + src->len, src->ext->p[0], src->ext->n[0]);
-		if (src->ext->n[1])
-			memcpy(p + src->len + src->ext->n[0], src->ext->p[1], src->ext->n[1]);
-		pkb->when = src->when;
-		pkb->next_hop = src->next_hop;
-		pkb->gso_size = src->gso_size;
-		return pkb;
-	}
+	if (src->ext)
+		return copy_whole(src);
 	pkb = malloc(sizeof(*pkb) + src->cap);
 	if (!pkb)
 		return NULL;

@@ -11,9 +11,10 @@
  * work under it). Views are at most FMAP_WINDOW long, aligned on it: a large
  * file is mapped a window at a time, never whole.
  *
- * A send of less than FMAP_MIN bytes from a file without a view is read
- * into a buffer instead (NULL): for a small file a mapping costs more than
- * the copy it saves.
+ * A send of less than SHIM_FMAP_MIN bytes from a file without a view is
+ * read into a buffer instead (NULL): for a small file a mapping costs more
+ * than the copy it saves. A sendfile() asked for less than that is read
+ * without looking for a view (shim_sendfile).
  *
  * Views are kept (FMAP_SLOTS of them, least recently used out first),
  * because a server sends one file again and again (nginx's 1 MiB file, each
@@ -46,7 +47,6 @@
 enum {
 	FMAP_SLOTS = 4,
 	FMAP_WINDOW = 4 << 20,      /* a multiple of every page size */
-	FMAP_MIN = 64 << 10,        /* a new mapping for a send of at least this */
 };
 
 struct shim_fmap {
@@ -137,7 +137,7 @@ const char *shim_fmap_get(int fd, const struct stat *st, off_t off, size_t want,
 	/* A short send from a file not mapped yet (a small file, the tail of
 	 * one): a pread and a copy cost less than a mapping's mmap, populate and
 	 * later munmap. */
-	if (want < FMAP_MIN)
+	if (want < SHIM_FMAP_MIN)
 		return NULL;
 	p = mmap(NULL, mlen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, moff);
 	if (p == MAP_FAILED)

@@ -13,6 +13,9 @@
 
 struct shim_fmap;
 
+/* A new mapping is made for a send of at least this many bytes. */
+#define SHIM_FMAP_MIN (64 << 10)
+
 /*
  * A read-only view of regular file fd (st: its fstat, now) from offset off
  * (0 <= off < st->st_size): the bytes at the address returned, *len of them

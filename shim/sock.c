@@ -2668,7 +2668,7 @@ static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *
 	enum { CHUNK = 65536 };
 	size_t sent = 0;
 	ssize_t r = 0;
-	char *buf = malloc(CHUNK);
+	char *buf = malloc(count && count < CHUNK ? count : CHUNK);
 
 	if (!buf)
 		return *total ? 0 : -ENOMEM;
@@ -2679,7 +2679,8 @@ static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *
 
 		n = pos ? shim_libc.pread(in_fd, buf, want, *pos) : shim_libc.read(in_fd, buf, want);
 		if (n < 0) {
-			r = -errno;
+			/* A directory has no splice_read: Linux's sendfile says EINVAL. */
+			r = errno == EISDIR ? -EINVAL : -errno;
 			break;
 		}
 		if (n == 0)
@@ -2784,7 +2785,13 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		leave(k);
 		return -EINVAL;
 	}
-	if (count && sendfile_mappable(in_fd, &st) &&
+	/* A short send (a small file, the tail of one) is read whatever the
+	 * file is: the read's answers are sendfile's for every kind of fd (a
+	 * regular file not readable, a pipe with an offset, a negative
+	 * offset), and its one system call replaces the fstat and fcntl that
+	 * choosing a mapping takes (two of the nine system calls of a small
+	 * page's request served by nginx). */
+	if (count >= SHIM_FMAP_MIN && sendfile_mappable(in_fd, &st) &&
 	    (offset ? off >= 0 : (off = shim_libc.lseek(in_fd, 0, SEEK_CUR)) >= 0)) {
 		/* Without an offset, the file position: read here, moved once. */
 		r = sendfile_mapped(k, out_fd, in_fd, &st, &off, count, &total);
@@ -3039,6 +3046,34 @@ static int set_timestamping(struct shim_sock *k, int fd, int name, const void *v
 	return r;
 }
 
+/*
+ * TCP_CORK and TCP_NODELAY on a connection of this process's stack, not
+ * exposed: answered here without the placeholder (a server toggles them on
+ * every response: nginx's tcp_nopush sets TCP_CORK on and off around each
+ * sendfile). Linux's checks for them are the length and the copy
+ * (__sys_setsockopt's negative length, do_tcp_setsockopt's int), made here
+ * in its order; they take any value, and their getsockopt is answered from
+ * the socket's options (get_tcp_opt), never the placeholder's. SHIM_PASS:
+ * another case, to the placeholder first.
+ */
+static int set_tcp_quick(struct shim_sock *k, int level, int name, const void *val, socklen_t len)
+{
+	int r, v;
+
+	if (level != IPPROTO_TCP || (name != TCP_CORK && name != TCP_NODELAY) || k->type != SOCK_STREAM ||
+	    (int)len < (int)sizeof(int) || shim_exposed(k))
+		return SHIM_PASS;
+	if (shim_copy(&v, val, sizeof(v)))
+		return -EFAULT;
+	shim_lock();
+	if (!k->tcp || shim_exposed(k))
+		r = SHIM_PASS;
+	else
+		r = set_tcp(k, name == TCP_CORK ? TCP_OPT_CORK : TCP_OPT_NODELAY, name == TCP_CORK ? v : v != 0);
+	shim_unlock();
+	return r == -ENOPROTOOPT ? 0 : r;
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct relay_share *sh;
@@ -3059,6 +3094,11 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 								name == SO_TIMESTAMPING_NEW)))) {
 		r = name == TCP_CONGESTION && level == IPPROTO_TCP ? set_congestion(k, fd, val, len) :
 		    set_timestamping(k, fd, name, val, len);
+		leave(k);
+		return r;
+	}
+	r = set_tcp_quick(k, level, name, val, len);
+	if (r != SHIM_PASS) {
 		leave(k);
 		return r;
 	}

@@ -3933,6 +3933,28 @@ CASE(setsockopt_nodelay, 0)
 	R(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
 	emit("v=%d", geti(s, IPPROTO_TCP, TCP_NODELAY));
 }
+/* TCP_CORK and TCP_NODELAY on a connection (pstack answers them without
+ * the kernel's placeholder): values, lengths, memory. */
+CASE(setsockopt_cork_connected, 0)
+{
+	int s = tcp_to(P_ECHO), v = 5;
+
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+	emit("cork=%d", geti(s, IPPROTO_TCP, TCP_CORK));
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, 2));
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, BAD, sizeof(v)));
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, NULL, sizeof(v)));
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, (socklen_t)-1));
+	v = -3;
+	R(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, 100));
+	emit("nodelay=%d", geti(s, IPPROTO_TCP, TCP_NODELAY));
+	R(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, BAD, sizeof(v)));
+	v = 0;
+	R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)));
+	emit("cork=%d", geti(s, IPPROTO_TCP, TCP_CORK));
+	R(setsockopt(s, SOL_TCP, TCP_NODELAY, &v, sizeof(v)));
+	emit("nodelay=%d", geti(s, IPPROTO_TCP, TCP_NODELAY));
+}
 CASE(setsockopt_nodelay_short_len, 0)
 {
 	int one = 1;
@@ -4862,6 +4884,51 @@ CASE(sendfile_big_past_end, 0)
 	emit("off=%ld", (long)off);
 	off = -1;
 	R(sendfile(s, f, &off, 100000));
+}
+/* Small sends with an offset (pstack reads them without a look at the
+ * file first: nginx's small page), from what sendfile cannot send. */
+static int smallfile_opened(int flags)
+{
+	char p[64];
+	int f = tmpfile_of(1000), g;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", f);
+	g = open(p, flags);
+	need(g >= 0, "open");
+	close(f);
+	return g;
+}
+CASE(sendfile_small_modes, 0)
+{
+	int s = tcp_to(P_SINK);
+	off_t off = 0;
+
+	R(sendfile(s, smallfile_opened(O_WRONLY), &off, 500));
+	R(sendfile(s, smallfile_opened(O_PATH), &off, 500));
+	R(sendfile(s, smallfile_opened(O_RDWR), &off, 500));
+	emit("off=%ld", (long)off);
+	off = -1;
+	R(sendfile(s, smallfile_opened(O_RDONLY), &off, 500));
+	off = 5000;
+	R(sendfile(s, smallfile_opened(O_RDONLY), &off, 500));
+	emit("off=%ld", (long)off);
+}
+CASE(sendfile_small_dir, 0)
+{
+	int s = tcp_to(P_SINK), d = open("/tmp", O_RDONLY | O_DIRECTORY);
+	off_t off = 0;
+
+	need(d >= 0, "open /tmp");
+	R(sendfile(s, d, &off, 100));
+	R(sendfile(s, d, NULL, 100));
+}
+CASE(sendfile_small_pipe_offset, 0)
+{
+	int s = tcp_to(P_SINK), p[2];
+	off_t off = 0;
+
+	need(pipe(p) == 0 && write(p[1], "abc", 3) == 3, "pipe");
+	R(sendfile(s, p[0], &off, 3));
 }
 CASE(sendfile_big_wronly, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_WRONLY), NULL, 100000)); }
 CASE(sendfile_big_opath, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_PATH), NULL, 100000)); }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # sendfile(2) from a regular file into a stack socket (shim/sendfile.c: the
 # bytes go from a mapping of the file into the send ring): byte-exact with
-# offsets across the mapping's 4 MiB windows, short counts and EAGAIN on a
+# offsets across the mapping's 4 MiB windows, small counts (read, not
+# mapped), short counts and EAGAIN on a
 # non-blocking socket, the file position without an offset, and a file cut
 # shorter by another process in the middle of a send (no crash: the sends
 # end where the file now ends, and the peer gets exactly that prefix).
@@ -43,6 +44,18 @@ served() {
 	tail -c +4098 "$f" >"$BATS_TEST_TMPDIR/want"
 	assert_same_file "$BATS_TEST_TMPDIR/want" "$got"
 	tap_assert_crossed $((size - 4097)) 100
+}
+
+@test "sendfile with offsets in small calls (read, not mapped): 4 MiB less 7 bytes in calls of 1000 bytes from offset 7, byte-exact" {
+	local f=$BATS_TEST_TMPDIR/file got=$BATS_TEST_TMPDIR/got size=$((4 * MiB))
+	make_data "$f" $size
+	serve offsets 7 $size 1000
+	run ker 60 "$PY" "$SF" fetch "$STACK_IP" 9000 "$got"
+	assert_success
+	served
+	[[ "$SERVED" == "sent $((size - 7)) calls $(((size - 7 + 999) / 1000)) "* ]] || fail "server: $SERVED"
+	tail -c +8 "$f" >"$BATS_TEST_TMPDIR/want"
+	assert_same_file "$BATS_TEST_TMPDIR/want" "$got"
 }
 
 @test "sendfile on a non-blocking socket: short counts and EAGAIN, nothing lost, byte-exact 64 MiB" {

@@ -1,5 +1,6 @@
 #include "stack/core/pkb.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,4 +147,75 @@ struct pkb *pkb_clone(const struct pkb *src)
 long pkb_live(void)
 {
 	return __atomic_load_n(&live_count, __ATOMIC_RELAXED);
+}
+
+/*
+ * Freed receive buffers wait here for the next pkb_rx_alloc of their size
+ * (the reader's next buffer, once a queue kept its last one): a buffer
+ * given back to malloc and taken again is fresh memory often enough (an
+ * arena trimmed in between) that each frame paid for a page fault per
+ * page of it, more than the copy it saved. A spin lock over a few
+ * instructions: the allocating reader and the freeing reader (a program's
+ * recv) are different threads.
+ */
+#define PKB_RX_CACHE 32
+
+static struct {
+	bool busy;              /* __atomic: the lock */
+	unsigned n;
+	size_t size;            /* the size cached (the first one given back) */
+	struct pkb_rx *b[PKB_RX_CACHE];
+} rx_cache;
+
+static void rx_cache_lock(void)
+{
+	while (__atomic_test_and_set(&rx_cache.busy, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&rx_cache.busy, __ATOMIC_RELAXED))
+			;
+}
+
+static void rx_cache_unlock(void)
+{
+	__atomic_clear(&rx_cache.busy, __ATOMIC_RELEASE);
+}
+
+struct pkb_rx *pkb_rx_alloc(size_t size)
+{
+	struct pkb_rx *b = NULL;
+
+	rx_cache_lock();
+	if (rx_cache.n && rx_cache.size == size)
+		b = rx_cache.b[--rx_cache.n];
+	rx_cache_unlock();
+	if (!b) {
+		b = aligned_alloc(_Alignof(struct pkb_rx), (sizeof(*b) + size + _Alignof(struct pkb_rx) - 1) &
+			~(size_t)(_Alignof(struct pkb_rx) - 1));
+		if (!b)
+			return NULL;
+		b->size = size;
+	}
+	__atomic_store_n(&b->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	return b;
+}
+
+void pkb_rx_hold(struct pkb_rx *b)
+{
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+}
+
+void pkb_rx_put(struct pkb_rx *b)
+{
+	if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	__atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
+	rx_cache_lock();
+	if (!rx_cache.n && !rx_cache.size)
+		rx_cache.size = b->size;
+	if (rx_cache.n < PKB_RX_CACHE && rx_cache.size == b->size) {
+		rx_cache.b[rx_cache.n++] = b;
+		b = NULL;
+	}
+	rx_cache_unlock();
+	free(b);
 }

@@ -3,7 +3,7 @@
  *
  * The receive path never needs one: it parses the received frame in place as a
  * const byte range and copies payload where it is kept (receive queues,
- * reassembly). A transmit packet is built back to front: the transport writes
+ * reassembly), or keeps the frame's buffer itself (struct pkb_rx, below). A transmit packet is built back to front: the transport writes
  * its header and payload after PKB_HEADROOM bytes, then each lower layer
  * prepends its own header with pkb_push().
  */
@@ -92,5 +92,34 @@ uint8_t *pkb_put(struct pkb *pkb, size_t n);
 struct pkb *pkb_clone(const struct pkb *pkb);
 /* Live buffers in this process, for leak checks in tests. */
 long pkb_live(void);
+
+/*
+ * Zero-copy receive: the buffer a frame is read into, with a reference
+ * count, so that a receive queue may keep a large frame's payload where it
+ * is rather than copy it (tcp_ring_adopt). Its reader holds one reference
+ * and each queue that keeps a part of the frame one more; a reader that
+ * finds its buffer kept once the stack has taken the frame (pkb_rx_kept)
+ * lets go of it and reads the next frame into a new one. Counted by
+ * pkb_live as the transmit buffers are.
+ */
+struct pkb_rx {
+	unsigned refs;          /* __atomic: the last put frees */
+	size_t size;            /* bytes at data */
+	uint8_t data[] __attribute__((aligned(64)));
+};
+
+struct pkb_rx *pkb_rx_alloc(size_t size);
+void pkb_rx_hold(struct pkb_rx *b);
+void pkb_rx_put(struct pkb_rx *b);
+/* Whether anyone but the reader holds b. */
+static inline int pkb_rx_kept(const struct pkb_rx *b)
+{
+	return __atomic_load_n(&b->refs, __ATOMIC_ACQUIRE) > 1;
+}
+/* What keeping b costs in memory (a receive queue's charge for it). */
+static inline size_t pkb_rx_truesize(const struct pkb_rx *b)
+{
+	return sizeof(*b) + b->size;
+}
 
 #endif

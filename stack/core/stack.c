@@ -163,6 +163,15 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_
 	eth_input(s, frame, len, csum, now);
 }
 
+void stack_input_rx(struct stack *s, struct pkb_rx *b, size_t len, unsigned rx_flags, uint64_t now)
+{
+	struct pkb_rx *was = s->rx_blk;
+
+	s->rx_blk = b;
+	stack_input(s, b->data, len, rx_flags, now);
+	s->rx_blk = was;
+}
+
 void stack_rx_batch_begin(struct stack *s)
 {
 	stack_assert_locked();

@@ -128,6 +128,11 @@ void stack_destroy(struct stack *s);
 /* One received Ethernet frame, with the device's enum stack_rx_flag bits.
  * Never fails: bad frames are counted and dropped. */
 void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_flags, uint64_t now);
+/* The same for a frame of len bytes read into b->data: the stack may keep a
+ * large frame's payload there, with a reference on b (zero-copy receive);
+ * when pkb_rx_kept(b) says so after the call, the caller reads its next
+ * frame into another buffer. */
+void stack_input_rx(struct stack *s, struct pkb_rx *b, size_t len, unsigned rx_flags, uint64_t now);
 /*
  * Frames fed between begin and end form a batch that the caller follows at
  * once with stack_poll(): ACKs owed for several frames wait for that pass

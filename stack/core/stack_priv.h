@@ -32,6 +32,9 @@ struct stack {
 	/* Non-zero inside stack_rx_batch_begin/end (see stack.h): ACKs owed
 	 * for several frames wait for the timer pass right after. */
 	unsigned rx_batch;
+	/* The buffer of the frame stack_input_rx is taking, which a receive
+	 * queue may keep (NULL: the frame is the caller's, to be copied). */
+	struct pkb_rx *rx_blk;
 };
 
 /* Every frame the stack makes leaves here (from eth_output): counted, then

@@ -87,6 +87,9 @@ struct stack_stats {
 	 * ...DelayCwnd: slow starts HyStart ended, and the windows (segments)
 	 * they ended at, summed. */
 	uint64_t tcp_hystart_train, tcp_hystart_train_cwnd, tcp_hystart_delay, tcp_hystart_delay_cwnd;
+	/* Frames whose TCP payload the receive queue kept in their buffer
+	 * (zero-copy receive: tcp_ring_adopt), not copied. */
+	uint64_t tcp_rx_kept;
 	uint64_t drops[DROP__COUNT];
 };
 

@@ -665,6 +665,7 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 	counter(b, "PstackFramesDropped", dropped);
 	counter(b, "PstackMalformedFrames", malformed);
 	counter(b, "PstackRelays", host->relays);
+	counter(b, "PstackTcpRxKept", st->tcp_rx_kept);
 	for (int r = 0; r < DROP__COUNT; r++)
 		if (st->drops[r])
 			drop_counter(b, (enum drop_reason)r, st->drops[r]);

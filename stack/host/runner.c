@@ -113,8 +113,11 @@ struct runner {
 	uint32_t spin_us;           /* PSTACK_SPIN_US */
 	int efd;                    /* eventfd: kicks the thread */
 	pthread_t thread;
-	uint8_t *rxbuf;             /* the thread's own */
-	uint8_t *spinbuf;           /* the busy-polling application thread's (NULL until one spins) */
+	/* The buffers frames are read into (struct pkb_rx: a receive queue may
+	 * keep one, and its reader then reads into a new one; NULL until the
+	 * next read allocates it). */
+	struct pkb_rx *rxbuf;       /* the thread's own */
+	struct pkb_rx *spinbuf;     /* the busy-polling or driving application thread's */
 
 	/* Under lock. */
 	struct txq_set txq;         /* frames the stack made, for runner_tx: one queue per device queue */
@@ -412,7 +415,7 @@ void runner_unlock(struct runner *r)
  * device. Returns the number of frames processed, or -1 when another thread
  * is reading (rx_busy).
  */
-static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
+static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max)
 {
 	int done = 0;
 
@@ -450,7 +453,11 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 		if (done <= 1 || stack_tx_full(r->s))
 			runner_tx(r);
 		stack_unlock(r->lock);
-		n = r->dev->ops->receive(r->dev, buf, RUNNER_RX_BUF, &rx_flags, runner_now());
+		/* The last frame's buffer kept by a receive queue: a new one,
+		 * allocated here, without the lock. */
+		if (!*bufp)
+			*bufp = pkb_rx_alloc(RUNNER_RX_BUF);
+		n = *bufp ? r->dev->ops->receive(r->dev, (*bufp)->data, RUNNER_RX_BUF, &rx_flags, runner_now()) : 0;
 		stack_lock(r->lock);
 
 		if (n == 0)
@@ -468,7 +475,11 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
 			continue;
 		}
 		/* Each frame's own time: RTT samples stay exact. */
-		stack_input(r->s, buf, (size_t)n, rx_flags, runner_now());
+		stack_input_rx(r->s, *bufp, (size_t)n, rx_flags, runner_now());
+		if (pkb_rx_kept(*bufp)) {
+			pkb_rx_put(*bufp);      /* the queue's now */
+			*bufp = NULL;
+		}
 	}
 	stack_rx_batch_end(r->s);
 	runner_dev_drops(r);
@@ -488,7 +499,7 @@ static int runner_read_frames(struct runner *r, uint8_t *buf, int max)
  */
 static void runner_receive(struct runner *r)
 {
-	if (runner_read_frames(r, r->rxbuf, RUNNER_RX_BATCH) < 0)
+	if (runner_read_frames(r, &r->rxbuf, RUNNER_RX_BATCH) < 0)
 		r->rx_yield = true;
 }
 
@@ -520,10 +531,8 @@ static int app_read(struct runner *r, uint64_t *count)
 
 	if (r->app_reading || r->stopping || r->dev_dead)
 		return 0;
-	if (!r->spinbuf && !(r->spinbuf = malloc(RUNNER_RX_BUF)))
-		return 0;
 	r->app_reading = true;
-	n = runner_read_frames(r, r->spinbuf, RUNNER_SPIN_BATCH);
+	n = runner_read_frames(r, &r->spinbuf, RUNNER_SPIN_BATCH);
 	r->app_reading = false;
 	if (n < 0)
 		n = 0;      /* the stack thread is reading: its frames wake us */
@@ -1248,10 +1257,10 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->rxbuf = malloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(3 + CTL_NFDS, sizeof(*r->pfds)))) {
+	if (!r || !(r->rxbuf = pkb_rx_alloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(3 + CTL_NFDS, sizeof(*r->pfds)))) {
 		log_error("cannot start the stack: out of memory");
 		if (r)
-			free(r->rxbuf);
+			pkb_rx_put(r->rxbuf);
 		free(r);
 		return -ENOMEM;
 	}
@@ -1354,7 +1363,7 @@ fail:
 	}
 	pthread_cond_destroy(&r->progress);
 	free(r->tw_recs);
-	free(r->rxbuf);
+	pkb_rx_put(r->rxbuf);
 	free(r->pfds);
 	free(r);
 	return rc;
@@ -1521,8 +1530,8 @@ static void runner_end(struct runner *r, bool memory)
 	}
 	if (memory) {
 		pthread_cond_destroy(&r->progress);
-		free(r->rxbuf);
-		free(r->spinbuf);
+		pkb_rx_put(r->rxbuf);
+		pkb_rx_put(r->spinbuf);
 		free(r->pfds);
 		free(r);
 	}

@@ -97,6 +97,22 @@ counter() {
 	[ "$BG_STATUS" = 0 ] || fail "iperf3 client failed ($BG_STATUS)"
 }
 
+@test "pstack stat PID during iperf3 receiving: PstackTcpRxKept counts the frames kept where they were read (zero-copy receive)" {
+	bg_pre srv 60 iperf3 -s -1 -p 5201
+	local pid k1 k2
+	pid=$(stack_pid srv)
+	# The kernel's client sends: the preloaded server receives large frames.
+	bg_ker cli 60 iperf3 -c "$STACK_IP" -p 5201 -t 3
+	wait_until 10 "the data connection" sh -c "'$PSTACK' stat $pid | grep -q 'bytes_received:[1-9][0-9]\{6\}'"
+	k1=$("$PSTACK" stat "$pid" | counter PstackTcpRxKept)
+	sleep 1
+	k2=$("$PSTACK" stat "$pid" | counter PstackTcpRxKept)
+	echo "PstackTcpRxKept $k1 -> $k2"
+	[ "$k2" -gt "$k1" ] || fail "PstackTcpRxKept did not grow: $k1 -> $k2"
+	bg_wait cli 30
+	[ "$BG_STATUS" = 0 ] || fail "iperf3 client failed ($BG_STATUS)"
+}
+
 @test "pstack stat: nobody cannot read root's stack; nobody's own stack is readable by nobody and root" {
 	bg_pre srv 60 "$EXAMPLES/echo_server" 12345
 	local pid

@@ -366,7 +366,7 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	 * is charged, and it is the first thing to go when the stack-wide
 	 * budget runs short (like Linux's tcp_prune_ofo_queue): the peer
 	 * still has it and sends it again. */
-	charged = c->rcvq.cap + c->ofo_bytes + len > c->rcvq.resv;
+	charged = tcp_ring_mem(&c->rcvq) + c->ofo_bytes + len > c->rcvq.resv;
 	if (charged && !tcp_mem_charge(&c->s->tcp->mem, len)) {
 		stack_drop(c->s, DROP_TCP_MEM);
 		return;
@@ -929,6 +929,29 @@ static void step_urg(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_s
 	}
 }
 
+/*
+ * In-order text into the receive queue. A large frame read into a buffer
+ * the stack may keep (stack_input_rx) stays where it is: the queue takes a
+ * reference on the buffer, and the program's read is the payload's only
+ * copy after the device's (zero-copy receive). Only frames whose payload
+ * is at least half their buffer are kept, so that what the queue holds
+ * costs at most about twice its bytes (a TSO frame of 64 KiB from the TAP
+ * fills its buffer); the rest is copied. Returns the bytes queued.
+ */
+static size_t rcv_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
+{
+	struct pkb_rx *b = c->s->rx_blk;
+
+	if (b && n >= TCP_RX_KEEP_MIN && n * 2 >= b->size && p >= b->data && p + n <= b->data + b->size) {
+		size_t kept = tcp_ring_adopt(&c->rcvq, p, n, b);
+
+		if (kept)
+			c->s->stats.tcp_rx_kept++;
+		return kept;
+	}
+	return tcp_ring_write(&c->rcvq, p, n);
+}
+
 /* Seventh and eighth: segment text, then FIN. */
 static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
@@ -957,7 +980,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		if (g->len > c->rcv_mss)
 			c->rcv_mss = (uint16_t)(g->len < c->advmss ? g->len : c->advmss);
 		if (g->seq == c->rcv_nxt) {
-			size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
+			size_t n = rcv_queue(c, g->data, g->len);
 
 			if (n < g->len) {
 				/* No room (the ring's limit, or the stack's budget): the

@@ -30,6 +30,9 @@ struct stack;
 /* A TSO frame's payload this long or longer stays in the send ring on its
  * way to a link that takes it so (stack_link's tx_ext): zero-copy transmit. */
 #define TCP_ZC_MIN 4096
+/* Zero-copy receive: in-order text of at least this many bytes, in a frame
+ * whose buffer the stack may keep, is kept there (tcp_input.c, rcv_queue). */
+#define TCP_RX_KEEP_MIN 16384
 #define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
 #define TCP_MAX_USER_MSS 32767           /* TCP_MAXSEG's bound (Linux's MAX_TCP_WINDOW) */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */

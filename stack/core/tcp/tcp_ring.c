@@ -15,6 +15,8 @@
  * where the TAP's copy of them is fast).
  */
 #define RING_BLK_HDR 64
+/* A copy chunk's least room (tcp_ring_chunk): later small writes fill it. */
+#define RING_CHUNK_ROOM 4096
 
 struct ring_blk {
 	unsigned refs;          /* __atomic */
@@ -60,7 +62,7 @@ int tcp_ring_hold(const struct tcp_ring *r, size_t off, size_t n, const uint8_t 
 {
 	size_t start, first;
 
-	if (!n || !r->buf || off + n > r->len)
+	if (!n || !r->buf || off + n > r->blen)
 		return 0;
 	start = (r->head + off) % r->cap;
 	first = r->cap - start < n ? r->cap - start : n;
@@ -108,16 +110,25 @@ bool tcp_mem_above_low(const struct tcp_mem *m)
 void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 {
 	r->buf = NULL;
-	r->cap = r->head = r->len = r->resv = 0;
+	r->cap = r->head = r->len = r->blen = r->resv = 0;
 	r->limit = limit;
 	r->min = TCP_RING_MIN;
 	r->mem = mem;
+	r->chunks = r->last = NULL;
+	r->chunk_mem = 0;
+}
+
+size_t tcp_ring_mem(const struct tcp_ring *r)
+{
+	return r->cap + r->chunk_mem;
 }
 
 /* What the budget is charged for this ring. */
 static size_t ring_charged(const struct tcp_ring *r)
 {
-	return r->cap > r->resv ? r->cap : r->resv;
+	size_t m = tcp_ring_mem(r);
+
+	return m > r->resv ? m : r->resv;
 }
 
 /* Moves the ring's charge from old to what it is now. */
@@ -133,13 +144,80 @@ static void ring_recharge(struct tcp_ring *r, size_t old)
 		tcp_mem_uncharge(r->mem, old - now);
 }
 
+static void chunk_free(struct tcp_ring_chunk *k)
+{
+	if (k->rx)
+		pkb_rx_put(k->rx);
+	free(k);
+}
+
+/* Appends chunk k after the others (its bytes counted by the caller). */
+static void chunk_link(struct tcp_ring *r, struct tcp_ring_chunk *k)
+{
+	if (r->last)
+		r->last->next = k;
+	else
+		r->chunks = k;
+	r->last = k;
+	r->chunk_mem += k->truesize;
+}
+
+/*
+ * Room after the chunks for up to *n bytes (*n cut to what it has): the
+ * last chunk's when it is a copy chunk with room left, else a new copy
+ * chunk's (charged now). NULL when out of memory. chunk_grew counts what
+ * was written there.
+ */
+static uint8_t *chunk_tail(struct tcp_ring *r, size_t *n)
+{
+	struct tcp_ring_chunk *k = r->last;
+	size_t used, room, old;
+
+	if (k && k->room) {
+		used = (size_t)(k->p - k->data) + k->len;
+		if (used < k->room) {
+			if (*n > k->room - used)
+				*n = k->room - used;
+			return k->data + used;
+		}
+	}
+	room = *n > RING_CHUNK_ROOM ? *n : RING_CHUNK_ROOM;
+	k = malloc(sizeof(*k) + room);
+	if (!k)
+		return NULL;
+	k->next = NULL;
+	k->p = k->data;
+	k->len = 0;
+	k->room = room;
+	k->truesize = sizeof(*k) + room;
+	k->rx = NULL;
+	old = ring_charged(r);
+	chunk_link(r, k);
+	ring_recharge(r, old);
+	return k->data;
+}
+
+static void chunk_grew(struct tcp_ring *r, size_t n)
+{
+	r->last->len += n;
+	r->len += n;
+}
+
 void tcp_ring_free(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
 	blk_put(r->buf);
 	r->buf = NULL;
-	r->cap = r->head = r->len = r->resv = 0;
+	r->cap = r->head = r->len = r->blen = r->resv = 0;
+	while (r->chunks) {
+		struct tcp_ring_chunk *k = r->chunks;
+
+		r->chunks = k->next;
+		chunk_free(k);
+	}
+	r->last = NULL;
+	r->chunk_mem = 0;
 	ring_recharge(r, old);
 }
 
@@ -186,7 +264,7 @@ size_t tcp_ring_space(const struct tcp_ring *r)
 static bool ring_charge(struct tcp_ring *r, size_t ncap)
 {
 	size_t old = ring_charged(r), floor = ring_floor(r);
-	size_t need = ncap > r->resv ? ncap : r->resv;
+	size_t need = ncap + r->chunk_mem > r->resv ? ncap + r->chunk_mem : r->resv;
 
 	if (!r->mem || need <= old)
 		return true;
@@ -198,6 +276,20 @@ static bool ring_charge(struct tcp_ring *r, size_t ncap)
 		return false;
 	tcp_mem_force(r->mem, floor - old);
 	return true;
+}
+
+/* Copies n bytes of the ring's own from off (off + n <= blen) into dst. */
+static void buf_peek(const struct tcp_ring *r, size_t off, uint8_t *dst, size_t n)
+{
+	size_t start, first;
+
+	if (!n)
+		return;
+	start = (r->head + off) % r->cap;
+	first = r->cap - start < n ? r->cap - start : n;
+	stack_copy_bytes(dst, r->buf + start, first);
+	if (n > first)
+		stack_copy_bytes(dst + first, r->buf, n - first);
 }
 
 /* Grows the allocation to hold at least need bytes; keeps the data in order. */
@@ -225,13 +317,13 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 	nb = blk_alloc(ncap);
 	if (!nb) {
 		if (r->mem) {
-			size_t was = ncap > r->resv ? ncap : r->resv;
+			size_t was = ncap + r->chunk_mem > r->resv ? ncap + r->chunk_mem : r->resv;
 
 			tcp_mem_uncharge(r->mem, was - ring_charged(r));
 		}
 		return;
 	}
-	tcp_ring_peek(r, 0, nb, r->len);
+	buf_peek(r, 0, nb, r->blen);
 	blk_put(r->buf);
 	r->buf = nb;
 	r->cap = ncap;
@@ -245,41 +337,126 @@ size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
 
 	if (n > tcp_ring_space(r))
 		n = tcp_ring_space(r);
-	if (r->len + n > r->cap)
-		ring_grow(r, r->len + n);
-	if (r->len + n > r->cap)
-		n = r->cap - r->len;
+	if (r->chunks) {
+		/* Behind bytes held outside: a chunk of copies after them. */
+		size_t done = 0;
+
+		while (done < n) {
+			size_t k = n - done;
+			uint8_t *dst = chunk_tail(r, &k);
+
+			if (!dst)
+				break;
+			stack_copy_bytes(dst, p + done, k);
+			chunk_grew(r, k);
+			done += k;
+		}
+		return done;
+	}
+	if (r->blen + n > r->cap)
+		ring_grow(r, r->blen + n);
+	if (r->blen + n > r->cap)
+		n = r->cap - r->blen;
 	if (!n)
 		return 0;
-	tail = (r->head + r->len) % r->cap;
+	tail = (r->head + r->blen) % r->cap;
 	first = r->cap - tail < n ? r->cap - tail : n;
 	stack_copy_bytes(r->buf + tail, p, first);
 	if (n > first)
 		stack_copy_bytes(r->buf, p + first, n - first);
+	r->blen += n;
 	r->len += n;
 	return n;
+}
+
+size_t tcp_ring_adopt(struct tcp_ring *r, const uint8_t *p, size_t n, struct pkb_rx *b)
+{
+	struct tcp_ring_chunk *k;
+	size_t old, space = tcp_ring_space(r);
+
+	if (n > space)
+		n = space;
+	if (!n)
+		return 0;
+	k = malloc(sizeof(*k));
+	if (!k)
+		return tcp_ring_write(r, p, n);
+	k->next = NULL;
+	k->p = p;
+	k->len = n;
+	k->room = 0;
+	k->truesize = sizeof(*k) + pkb_rx_truesize(b);
+	k->rx = b;
+	pkb_rx_hold(b);
+	old = ring_charged(r);
+	chunk_link(r, k);
+	r->len += n;
+	ring_recharge(r, old);
+	return n;
+}
+
+/* Calls fn on each piece of the n bytes held from off (off + n <= len), in
+ * order: the ring's (one or two ranges), then the chunks'. Stops at the
+ * first non-zero answer, which it returns. */
+static int ring_walk(const struct tcp_ring *r, size_t off, size_t n,
+		     int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx)
+{
+	const struct tcp_ring_chunk *k;
+	int rc;
+
+	if (off < r->blen) {
+		size_t take = r->blen - off < n ? r->blen - off : n;
+		size_t start = (r->head + off) % r->cap;
+		size_t first = r->cap - start < take ? r->cap - start : take;
+
+		if ((rc = fn(ctx, r->buf + start, first)) != 0)
+			return rc;
+		if (take > first && (rc = fn(ctx, r->buf, take - first)) != 0)
+			return rc;
+		n -= take;
+		off = 0;
+	} else {
+		off -= r->blen;
+	}
+	for (k = r->chunks; k && n; k = k->next) {
+		size_t take;
+
+		if (off >= k->len) {
+			off -= k->len;
+			continue;
+		}
+		take = k->len - off < n ? k->len - off : n;
+		if ((rc = fn(ctx, k->p + off, take)) != 0)
+			return rc;
+		n -= take;
+		off = 0;
+	}
+	return 0;
+}
+
+static int piece_to_bytes(void *ctx, const uint8_t *p, size_t n)
+{
+	uint8_t **d = ctx;
+
+	stack_copy_bytes(*d, p, n);
+	*d += n;
+	return 0;
 }
 
 void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n)
 {
 	uint8_t *d = dst;
-	size_t start, first;
 
-	if (!n)
-		return;
-	start = (r->head + off) % r->cap;
-	first = r->cap - start < n ? r->cap - start : n;
-	stack_copy_bytes(d, r->buf + start, first);
-	if (n > first)
-		stack_copy_bytes(d + first, r->buf, n - first);
+	if (n)
+		(void)ring_walk(r, off, n, piece_to_bytes, &d);
 }
 
 /*
- * Copies n bytes between the ring's bytes from index at (wrapping) and the
- * buffers v, in the direction out says; 0 or the copy's -EFAULT.
+ * Copies n bytes from the buffers v into the ring's bytes from index at
+ * (wrapping); 0 or the copy's -EFAULT.
  */
 static int ring_copyv(uint8_t *buf, size_t cap, size_t at, const struct sock_iov *v, int cnt, size_t n,
-		      bool out, sock_copy_fn copy)
+		      sock_copy_fn copy)
 {
 	for (int i = 0; i < cnt && n; i++) {
 		uint8_t *p = v[i].base;
@@ -288,7 +465,7 @@ static int ring_copyv(uint8_t *buf, size_t cap, size_t at, const struct sock_iov
 		n -= left;
 		while (left) {
 			size_t run = cap - at < left ? cap - at : left;
-			int rc = out ? copy(p, buf + at, run) : copy(buf + at, p, run);
+			int rc = copy(buf + at, p, run);
 
 			if (rc)
 				return rc;
@@ -300,51 +477,143 @@ static int ring_copyv(uint8_t *buf, size_t cap, size_t at, const struct sock_iov
 	return 0;
 }
 
+/* Gathers n bytes from the buffers v into dst; 0 or the copy's -EFAULT. */
+static int ring_gatherv(uint8_t *dst, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy)
+{
+	for (int i = 0; i < cnt && n; i++) {
+		size_t run = v[i].len < n ? v[i].len : n;
+		int rc = copy(dst, v[i].base, run);
+
+		if (rc)
+			return rc;
+		dst += run;
+		n -= run;
+	}
+	return 0;
+}
+
 long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy)
 {
 	int rc;
 
 	if (n > tcp_ring_space(r))
 		n = tcp_ring_space(r);
-	if (r->len + n > r->cap)
-		ring_grow(r, r->len + n);
-	if (r->len + n > r->cap)
-		n = r->cap - r->len;
+	if (r->chunks) {
+		/* Behind bytes held outside (a receive ring's; a send ring
+		 * has none): gathered into a copy, then appended. */
+		uint8_t *tmp;
+		size_t done;
+
+		if (!n)
+			return 0;
+		tmp = malloc(n);
+		if (!tmp)
+			return 0;
+		rc = ring_gatherv(tmp, v, cnt, n, copy);
+		done = rc ? 0 : tcp_ring_write(r, tmp, n);
+		free(tmp);
+		return rc ? rc : (long)done;
+	}
+	if (r->blen + n > r->cap)
+		ring_grow(r, r->blen + n);
+	if (r->blen + n > r->cap)
+		n = r->cap - r->blen;
 	if (!n)
 		return 0;
 	/* The length moves only once every byte is in: a copy that fails
 	 * leaves the ring as it was. */
-	rc = ring_copyv(r->buf, r->cap, (r->head + r->len) % r->cap, v, cnt, n, false, copy);
+	rc = ring_copyv(r->buf, r->cap, (r->head + r->blen) % r->cap, v, cnt, n, copy);
 	if (rc)
 		return rc;
+	r->blen += n;
 	r->len += n;
 	return (long)n;
+}
+
+/* Scatters pieces over a socket call's buffers (tcp_ring_peekv). */
+struct scatter {
+	const struct sock_iov *v;
+	int cnt, i;
+	size_t at;              /* bytes of v[i] filled */
+	sock_copy_fn copy;
+};
+
+static int piece_to_iov(void *ctx, const uint8_t *p, size_t n)
+{
+	struct scatter *sc = ctx;
+
+	while (n) {
+		size_t run;
+		int rc;
+
+		while (sc->i < sc->cnt && sc->at == sc->v[sc->i].len) {
+			sc->i++;
+			sc->at = 0;
+		}
+		if (sc->i == sc->cnt)
+			return 0;       /* no room left (the caller's n is within it) */
+		run = sc->v[sc->i].len - sc->at < n ? sc->v[sc->i].len - sc->at : n;
+		rc = sc->copy((uint8_t *)sc->v[sc->i].base + sc->at, p, run);
+		if (rc)
+			return rc;
+		p += run;
+		n -= run;
+		sc->at += run;
+	}
+	return 0;
 }
 
 int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *v, int cnt, size_t n,
 		   sock_copy_fn copy)
 {
+	struct scatter sc = { .v = v, .cnt = cnt, .copy = copy };
+
 	if (!n)
 		return 0;
-	return ring_copyv(r->buf, r->cap, (r->head + off) % r->cap, v, cnt, n, true, copy);
+	return ring_walk(r, off, n, piece_to_iov, &sc);
 }
 
 void tcp_ring_consume(struct tcp_ring *r, size_t n)
 {
-	if (n >= r->len) {
+	size_t take = n < r->blen ? n : r->blen, old;
+
+	if (take == r->blen) {
 		r->head = 0;
-		r->len = 0;
-		return;
+		r->blen = 0;
+	} else {
+		r->head = (r->head + take) % r->cap;
+		r->blen -= take;
 	}
-	r->head = (r->head + n) % r->cap;
-	r->len -= n;
+	r->len -= take;
+	n -= take;
+	if (!r->chunks)
+		return;
+	old = ring_charged(r);
+	while (r->chunks && n) {
+		struct tcp_ring_chunk *k = r->chunks;
+
+		if (n < k->len) {
+			k->p += n;
+			k->len -= n;
+			r->len -= n;
+			break;
+		}
+		n -= k->len;
+		r->len -= k->len;
+		r->chunks = k->next;
+		r->chunk_mem -= k->truesize;
+		chunk_free(k);
+	}
+	if (!r->chunks)
+		r->last = NULL;
+	ring_recharge(r, old);
 }
 
 void tcp_ring_reclaim(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
-	if (r->len || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
+	if (r->blen || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
 		return;
 	/* The reservation stays: it is a promise made to the peer. */
 	blk_put(r->buf);
@@ -360,13 +629,13 @@ void tcp_ring_fit(struct tcp_ring *r)
 
 	while (ncap < r->limit)
 		ncap *= 2;
-	if (r->cap <= ncap || r->len > ncap || ncap < r->min)
+	if (r->cap <= ncap || r->blen > ncap || ncap < r->min)
 		return;
 	nb = blk_alloc(ncap);
 	if (!nb)
 		return;
 	old = ring_charged(r);
-	tcp_ring_peek(r, 0, nb, r->len);
+	buf_peek(r, 0, nb, r->blen);
 	blk_put(r->buf);
 	r->buf = nb;
 	r->cap = ncap;

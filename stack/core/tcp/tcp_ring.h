@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stack/core/pkb.h"
 #include "stack/core/sock.h"
 
 #define TCP_RING_MIN 4096
@@ -48,15 +49,35 @@ bool tcp_mem_pressure(const struct tcp_mem *m);
  * "low", is half its tcp_mem[2] by default). */
 bool tcp_mem_above_low(const struct tcp_mem *m);
 
+/*
+ * Zero-copy receive: bytes held outside the ring, after all of its own, in
+ * order: a large frame's payload left in the buffer it was read into
+ * (tcp_ring_adopt: rx holds a reference on it), or bytes copied into the
+ * chunk itself (data: what comes while adopted bytes are queued, which
+ * must stay behind them).
+ */
+struct tcp_ring_chunk {
+	struct tcp_ring_chunk *next;
+	const uint8_t *p;       /* the first byte held */
+	size_t len;             /* bytes held from p */
+	size_t room;            /* a copy chunk: bytes data has; 0: adopted */
+	size_t truesize;        /* the memory it costs (charged with the ring's) */
+	struct pkb_rx *rx;      /* adopted: the frame's buffer */
+	uint8_t data[];
+};
+
 struct tcp_ring {
 	uint8_t *buf;
 	size_t cap;     /* bytes allocated */
 	size_t head;    /* index of the first byte */
-	size_t len;     /* bytes held */
+	size_t len;     /* bytes held: blen in buf, then the chunks' */
+	size_t blen;    /* bytes held in buf */
 	size_t limit;   /* cap never grows past this */
 	size_t min;     /* what it may always hold, budget or not (tcp_rmem[0]/tcp_wmem[0]; TCP_RING_MIN by default) */
 	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */
+	struct tcp_ring_chunk *chunks, *last;  /* bytes held outside buf, after blen (NULL: none) */
+	size_t chunk_mem;       /* their truesizes */
 };
 
 void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem);
@@ -68,6 +89,14 @@ size_t tcp_ring_reach(const struct tcp_ring *r);
 size_t tcp_ring_space(const struct tcp_ring *r);
 /* Appends up to n bytes (fewer when the limit, the budget or memory is reached); returns how many. */
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n);
+/*
+ * Zero-copy receive: appends up to n bytes at p, which lie in b's data,
+ * by keeping them there (a reference on b) instead of copying them: as
+ * many as tcp_ring_write would take. Returns how many.
+ */
+size_t tcp_ring_adopt(struct tcp_ring *r, const uint8_t *p, size_t n, struct pkb_rx *b);
+/* The memory the ring holds: its allocation and its chunks'. */
+size_t tcp_ring_mem(const struct tcp_ring *r);
 /* Copies n bytes starting at off (off + n <= len) into dst. */
 void tcp_ring_peek(const struct tcp_ring *r, size_t off, void *dst, size_t n);
 /*

@@ -924,6 +924,82 @@ static void test_zero_copy_frames(void **state)
 	ts_free(t);
 }
 
+/* Reads n bytes from c in reads of at most step, checking each against the
+ * peer's bytes from relative sequence number rel. */
+static void read_checked(struct tscript *t, struct tcp_conn *c, size_t n, size_t step, uint32_t rel)
+{
+	while (n) {
+		long got = tcp_recv(c, big, step < n ? step : n, 0, t->h->now);
+
+		assert_true(got > 0);
+		ts_check_bytes(big, (size_t)got, rel);
+		rel += (uint32_t)got;
+		n -= (size_t)got;
+	}
+}
+
+/*
+ * Zero-copy receive: a large frame's payload stays in the buffer it was
+ * read into (a chunk of the receive queue holding a reference on it), small
+ * text behind it goes into a copy chunk after it, never into the ring
+ * before it, and out-of-order text pulled in behind a kept frame too; reads
+ * of odd sizes and a peek across the pieces give the bytes in order; the
+ * buffers go back once read, or when the connection goes with them unread.
+ */
+static void test_zero_copy_receive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	long live = pkb_live();
+
+	(void)state;
+	h_keep_rx(t->h, 65536 + 4096);
+	/* 500 bytes (copied: too small to keep), 40000 (kept), 1000 (copied behind). */
+	ts_inject(t, ". 1:501(500) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(c->rcvq.blen, 500);
+	assert_null(c->rcvq.chunks);
+	ts_inject(t, ". 501:40501(40000) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_non_null(c->rcvq.chunks);
+	assert_non_null(c->rcvq.chunks->rx);
+	assert_int_equal(pkb_live(), live + 1);
+	ts_inject(t, ". 40501:41501(1000) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(c->rcvq.blen, 500);
+	assert_non_null(c->rcvq.last);
+	assert_null(c->rcvq.last->rx);
+	assert_int_equal(tcp_inq(c), 41500);
+	assert_true(tcp_ring_mem(&c->rcvq) >= c->rcvq.cap + 65536);
+	/* A peek across the ring, the kept frame and the copy chunk. */
+	assert_int_equal(tcp_recv(c, big, 41000, SOCK_PEEK, t->h->now), 41000);
+	ts_check_bytes(big, 41000, 1);
+	read_checked(t, c, 41500, 7777, 1);
+	assert_null(c->rcvq.chunks);
+	assert_int_equal(tcp_ring_mem(&c->rcvq), c->rcvq.cap);
+	assert_int_equal(pkb_live(), live);
+	h_drain_tx(t->h);
+
+	/* Out of order behind a hole, then the hole filled by a kept frame:
+	 * what the out-of-order queue held comes in behind it. */
+	ts_inject(t, ". 81501:82501(1000) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_inject(t, ". 41501:81501(40000) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	assert_int_equal(tcp_inq(c), 41000);
+	assert_int_equal(c->rcvq.blen, 0);
+	assert_non_null(c->rcvq.chunks->rx);
+	assert_null(c->rcvq.last->rx);
+	read_checked(t, c, 41000, 40001, 41501);
+	assert_null(c->rcvq.chunks);
+	assert_int_equal(pkb_live(), live);
+	h_drain_tx(t->h);
+
+	/* A kept frame never read: freed with the connection. */
+	ts_inject(t, ". 82501:122501(40000) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(pkb_live(), live + 1);
+	assert_int_equal(stack_stats(t->h->s)->tcp_rx_kept, 3);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	assert_int_equal(pkb_live(), live);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -952,6 +1028,7 @@ int main(void)
 		cmocka_unit_test(test_tso_frames),
 		cmocka_unit_test(test_frames_aligned_for_the_device),
 		cmocka_unit_test(test_zero_copy_frames),
+		cmocka_unit_test(test_zero_copy_receive),
 	};
 	return cmocka_run_group_tests_name("tcp_data", tests, NULL, NULL);
 }

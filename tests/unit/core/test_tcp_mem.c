@@ -79,6 +79,70 @@ static void test_ring_budget(void **state)
 	assert_true(m.peak >= 64 * 1024);
 }
 
+static int copy_plain(void *dst, const void *src_, size_t n)
+{
+	memcpy(dst, src_, n);
+	return 0;
+}
+
+/* Zero-copy receive at the ring's level: bytes kept in a frame's buffer
+ * (tcp_ring_adopt) count as held, against the limit, and charge the
+ * buffer's whole size to the budget until read; writes behind them (write,
+ * writev) go after them, the ring's own bytes before; peeks and partial
+ * consumption see one stream; freeing the ring lets go of the buffer. */
+static void test_ring_adopted_chunks(void **state)
+{
+	struct tcp_mem m = { .limit = 1 << 20 };
+	struct tcp_ring r;
+	long live = pkb_live();
+	struct pkb_rx *b = pkb_rx_alloc(20000);
+	static uint8_t out[40000];
+	struct sock_iov v[2] = { { src + 13000, 500 }, { src + 13500, 1500 } };
+
+	(void)state;
+	fill();
+	tcp_ring_init(&r, 30000, &m);
+	memcpy(b->data, src + 1000, 10000);
+	assert_int_equal(tcp_ring_write(&r, src, 1000), 1000);
+	assert_int_equal(tcp_ring_adopt(&r, b->data, 10000, b), 10000);
+	pkb_rx_put(b);          /* the reader's reference: the ring's is left */
+	assert_int_equal(pkb_live(), live + 1);
+	assert_int_equal(r.len, 11000);
+	assert_int_equal(r.blen, 1000);
+	assert_true(m.used >= r.cap + 20000);
+	/* behind the kept bytes: 2000 copied, then 2000 from a writev */
+	assert_int_equal(tcp_ring_write(&r, src + 11000, 2000), 2000);
+	assert_int_equal(tcp_ring_writev(&r, v, 2, 2000, copy_plain), 2000);
+	assert_int_equal(r.blen, 1000);
+	assert_int_equal(r.len, 15000);
+	/* the limit counts them all: 15000 more at most */
+	assert_int_equal(tcp_ring_space(&r), 15000);
+	tcp_ring_peek(&r, 0, out, r.len);
+	assert_memory_equal(out, src, 15000);
+	tcp_ring_peek(&r, 999, out, 10002);
+	assert_memory_equal(out, src + 999, 10002);
+	/* partly read, across the ring's end and into the kept frame */
+	tcp_ring_consume(&r, 4321);
+	assert_int_equal(r.len, 15000 - 4321);
+	assert_int_equal(r.blen, 0);
+	tcp_ring_peek(&r, 0, out, r.len);
+	assert_memory_equal(out, src + 4321, r.len);
+	/* the ring's own bytes once the chunks are gone */
+	tcp_ring_consume(&r, 15000 - 4321);
+	assert_null(r.chunks);
+	assert_int_equal(pkb_live(), live);     /* the buffer is free */
+	assert_int_equal(m.used, r.cap > r.resv ? r.cap : r.resv);
+	/* kept again and freed unread */
+	b = pkb_rx_alloc(20000);
+	memcpy(b->data, src, 10000);
+	assert_int_equal(tcp_ring_adopt(&r, b->data, 10000, b), 10000);
+	pkb_rx_put(b);
+	assert_int_equal(pkb_live(), live + 1);
+	tcp_ring_free(&r);
+	assert_int_equal(pkb_live(), live);
+	assert_int_equal(m.used, 0);
+}
+
 /* Without pressure an empty ring keeps its allocation (no malloc churn on a
  * busy connection). */
 static void test_reclaim_only_under_pressure(void **state)
@@ -335,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_budget),
 		cmocka_unit_test(test_reclaim_only_under_pressure),
+		cmocka_unit_test(test_ring_adopted_chunks),
 		cmocka_unit_test(test_send_within_budget),
 		cmocka_unit_test(test_receive_within_budget),
 		cmocka_unit_test(test_out_of_order_within_budget),

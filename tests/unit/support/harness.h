@@ -52,6 +52,9 @@ struct harness {
 	/* What the link's tx_full answers (struct stack_link): a device queue
 	 * that holds enough. */
 	bool tx_full;
+	/* h_keep_rx: frames injected on the plain link go to stack_input_rx in
+	 * buffers of this size, as the host's reader hands them (0: stack_input). */
+	size_t rx_keep;
 };
 
 /* A stack with default configuration (or cfg when not NULL) at time 1 s.
@@ -64,6 +67,10 @@ void h_free(struct harness *h);
 /* Marks the peer's MAC as known, so IP output needs no ARP exchange. */
 void h_learn_peer(struct harness *h);
 void h_inject(struct harness *h, const uint8_t *frame, size_t len);
+/* From now on, frames injected on the plain link are copied into receive
+ * buffers of bufsize bytes (struct pkb_rx) that the stack may keep, as the
+ * host's reader gives them (zero-copy receive); 0: back to stack_input. */
+void h_keep_rx(struct harness *h, size_t bufsize);
 /* The same with the device's receive flags (enum netdev_rx_flag). */
 void h_inject_flags(struct harness *h, const uint8_t *frame, size_t len, unsigned rx_flags);
 /* Sends a whole frame out through the link, as if the stack had made it. 0 or -errno. */

@@ -220,3 +220,69 @@ print("sent")'
 	echo "runs without an ARP request: $output"
 	[ "$output" -ge 190 ] || fail "only $output of 199 starts needed no ARP request"
 }
+
+# A server that sends "hello" on its one connection and closes first
+# (TIME_WAIT on its side once the peer closes too): argv reuse host port.
+CLOSE_FIRST_SERVER='
+import socket, sys
+reuse, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+l = socket.socket()
+if reuse:
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((host, port))
+l.listen(1)
+print("listening", flush=True)
+a, _ = l.accept()
+a.sendall(b"hello")
+a.close()
+'
+# Its client: reads to the end, then closes.
+READ_ALL_CLIENT='
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+while s.recv(100):
+    pass
+s.close()
+print("done", flush=True)
+'
+# A new listener with SO_REUSEADDR on the port: what listen (or bind) says.
+RELISTEN='
+import errno, socket, sys
+n = socket.socket()
+n.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    n.bind((sys.argv[1], int(sys.argv[2])))
+    n.listen(1)
+    print("listen ok")
+except OSError as e:
+    print("listen", errno.errorcode[e.errno])
+'
+
+# restart_answer SIDE REUSE PORT: the close-first server on SIDE (pre or
+# ker) with SO_REUSEADDR or not, one connection from the kernel, then a new
+# program's listener on its port while the old connection is in TIME_WAIT.
+restart_answer() {
+	local side=$1 reuse=$2 port=$3 host=0.0.0.0 dst=$STACK_IP
+	[ "$side" = ker ] && host=192.0.2.1 dst=192.0.2.1
+	"bg_$side" srv$port 30 "$PY" -c "$CLOSE_FIRST_SERVER" "$reuse" "$host" "$port"
+	wait_log "$(out srv$port)" listening
+	run ker 10 "$PY" -c "$READ_ALL_CLIENT" "$dst" "$port"
+	assert_success
+	bg_wait "srv$port" 10
+	[ "$side" = ker ] || wait_log "$LOG" "stack process \(pid [0-9]+\): waits out"
+	"$side" 10 "$PY" -c "$RELISTEN" "$host" "$port"
+}
+
+@test "a server started again while its old connection is in TIME_WAIT (handed over): SO_REUSEADDR binds the port, as on the kernel; without it on the old socket, EADDRINUSE as on the kernel" {
+	local k1 k0 p1 p0
+	k1=$(restart_answer ker 1 9101)
+	k0=$(restart_answer ker 0 9102)
+	p1=$(restart_answer pre 1 9103)
+	grep -q "handed over by the stack that held it, with 1 connection" "$LOG" || fail "no handover: $(grep -i hand "$LOG")"
+	p0=$(restart_answer pre 0 9104)
+	echo "kernel: '$k1' '$k0'; pstack: '$p1' '$p0'"
+	[ "$k1" = "listen ok" ] && [ "$k0" = "listen EADDRINUSE" ] || fail "the kernel answered '$k1' / '$k0'"
+	[ "$p1" = "$k1" ] || fail "after a listener with SO_REUSEADDR: '$p1', the kernel '$k1'"
+	[ "$p0" = "$k0" ] || fail "after a listener without SO_REUSEADDR: '$p0', the kernel '$k0'"
+}
+

@@ -79,6 +79,10 @@ struct tcp_tw_rec {
 	uint32_t left_ms;           /* what is left of the wait */
 	uint32_t snd_wnd;           /* the peer's window (scaled) */
 	uint32_t rcv_wnd;           /* the window we last offered (RCV.ADV - RCV.NXT) */
+	/* The socket's SO_REUSEADDR / SO_REUSEPORT (INPCB_REUSE*: Linux's
+	 * tw_reuse): a new listener with SO_REUSEADDR may bind its port. */
+	uint8_t reuse;
+	uint8_t pad[3];
 };
 /* Every connection is one a handover may carry (TIME_WAIT, or FIN_WAIT_2
  * of a closed socket), and there is at least one. */

@@ -52,6 +52,7 @@ static void tw_fill(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now
 	r->left_ms = c->tw_at == STACK_NEVER ? 0 : c->tw_at > now ? (uint32_t)((c->tw_at - now + 999) / 1000) : 0;
 	r->snd_wnd = c->snd_wnd;
 	r->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	r->reuse = (uint8_t)(c->pcb.reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT));
 }
 
 /* ---- records held until something looks at their ports ---- */
@@ -310,6 +311,7 @@ int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 	c->pcb.local.port = r->lport;
 	c->pcb.remote.addr = r->raddr;
 	c->pcb.remote.port = r->rport;
+	c->pcb.reuse = r->reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT);
 	/* Nobody holds it: it goes when its wait ends (tw_expired). */
 	c->orphan = true;
 	c->was_connected = true;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp_priv.h"
@@ -180,6 +181,41 @@ static void test_time_wait_handover(void **state)
 
 	ts_advance_ms(t, 50000);
 	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The record carries the socket's SO_REUSEADDR (Linux's tw_reuse, which an
+ * accepted socket has from its listener): in the stack that takes it, a new
+ * listener with SO_REUSEADDR binds the port of a TIME_WAIT whose socket had
+ * it, not of one whose socket had not; one without it binds neither (as the
+ * kernel answers a server started again on its port). */
+static void test_time_wait_handover_reuse(void **state)
+{
+	struct tscript *t = ts_new(100), *t2;
+	struct tcp_conn *l = tcp_open(t->h->s), *n;
+	struct ip4_endpoint ep = { 0, TS_LOCAL_PORT };
+	struct tcp_tw_rec rec[2];
+
+	(void)state;
+	assert_int_equal(tcp_bind(l, &ep, INPCB_REUSEADDR), 0);
+	assert_int_equal(tcp_listen(l, 8), 0);
+	close_first(t, l, false);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_tw_export(t->h->s, rec, 2, t->h->now), 1);
+	assert_int_equal(rec[0].reuse, INPCB_REUSEADDR);
+	for (int with = 0; with < 2; with++) {
+		t2 = takes_over(t, 1000);
+		rec[0].reuse = with ? INPCB_REUSEADDR : 0;
+		assert_int_equal(tcp_tw_adopt(t2->h->s, rec, 1, t2->h->now), 1);
+		n = tcp_open(t2->h->s);
+		assert_int_equal(tcp_bind(n, &ep, 0), -EADDRINUSE);
+		assert_int_equal(tcp_bind(n, &ep, INPCB_REUSEADDR), with ? 0 : -EADDRINUSE);
+		tcp_close(n, t2->h->now);
+		ts_advance_ms(t2, 60000);
+		assert_int_equal(tcp_conn_count(t2->h->s), 0);
+		ts_free(t2);
+	}
+	ts_advance_ms(t, 60000);
 	ts_free(t);
 }
 
@@ -376,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait_deadlines),
 		cmocka_unit_test(test_time_wait_many),
 		cmocka_unit_test(test_time_wait_handover),
+		cmocka_unit_test(test_time_wait_handover_reuse),
 		cmocka_unit_test(test_time_wait_adopted),
 		cmocka_unit_test(test_time_wait_adopted_ports),
 		cmocka_unit_test(test_time_wait_adopted_order),

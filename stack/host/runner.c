@@ -1083,6 +1083,15 @@ static int runner_proc_entry(void *arg)
 	bool handed;
 
 	(void)prctl(PR_SET_NAME, "pstack", 0, 0, 0);
+	/* The C library's allocator state for this thread pointer (an arena
+	 * of its own: an mmap, munmaps and an mprotect) made now, alongside
+	 * the program: left to the first malloc, under the lock, it held the
+	 * program's first connection up behind it. */
+	{
+		void *volatile warm = malloc(1);
+
+		free(warm);
+	}
 	stack_lock(r->lock);
 	r->in_proc = true;
 	log_debug("stack process (pid %d) runs the stack", (int)SYSC(SYS_getpid));

@@ -58,6 +58,9 @@ struct stack;
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_SNDBUF_QUEUE_FLOOR (256u << 10) /* tcp_sndbuf_expand: the least a queue-bound send buffer keeps */
 #define TCP_SNDBUF_QUEUE_SHARE (1u << 20)   /* ... and what queue-bound senders share above that */
+/* ... whose allocation comes down to a lower limit once the limit has
+ * stayed below it this long (a limit that moves back and forth keeps it) */
+#define TCP_SNDQ_FIT_US 1000000u
 #define TCP_MIN_RCVBUF 2304              /* Linux SOCK_MIN_RCVBUF */
 #define TCP_MAX_BUF (64u << 20)
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
@@ -249,6 +252,7 @@ struct tcp_conn {
 	struct tcp_conn *txq_next;          /* in the table's queue of connections with more to send */
 	bool in_txq;
 	bool queue_bound;                   /* counted in tcp->queue_bound (tcp_sndbuf_expand) */
+	uint64_t sndq_over_since;           /* since when sndq's allocation is above its limit's (0: it is not) */
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;

@@ -622,13 +622,28 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 	ring_recharge(r, old);
 }
 
-void tcp_ring_fit(struct tcp_ring *r)
+/* The allocation tcp_ring_fit leaves: the power of two at or above the limit. */
+static size_t fit_cap(const struct tcp_ring *r)
 {
-	size_t ncap = TCP_RING_MIN, old;
-	uint8_t *nb;
+	size_t ncap = TCP_RING_MIN;
 
 	while (ncap < r->limit)
 		ncap *= 2;
+	return ncap;
+}
+
+bool tcp_ring_oversized(const struct tcp_ring *r)
+{
+	size_t ncap = fit_cap(r);
+
+	return r->cap > ncap && ncap >= r->min;
+}
+
+void tcp_ring_fit(struct tcp_ring *r)
+{
+	size_t ncap = fit_cap(r), old;
+	uint8_t *nb;
+
 	if (r->cap <= ncap || r->blen > ncap || ncap < r->min)
 		return;
 	nb = blk_alloc(ncap);

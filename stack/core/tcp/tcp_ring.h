@@ -133,5 +133,7 @@ void tcp_ring_reclaim(struct tcp_ring *r);
 /* Brings an allocation larger than the limit down to it (the power of two
  * at or above it), once the bytes held fit; keeps the data in order. */
 void tcp_ring_fit(struct tcp_ring *r);
+/* Whether the allocation is larger than tcp_ring_fit would leave it. */
+bool tcp_ring_oversized(const struct tcp_ring *r);
 
 #endif

@@ -328,7 +328,7 @@ static void test_wmem_grows_without_a_queue(void **state)
  * (all of it for one sender; a quarter, or what the path needs, with
  * three others);
  * when a queue builds after the buffer grew, it comes down, and its
- * allocation with it. */
+ * allocation with it once it has stayed down for TCP_SNDQ_FIT_US. */
 static void test_wmem_queue_bound(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -352,6 +352,22 @@ static void test_wmem_queue_bound(void **state)
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
 	assert_true((uint64_t)v < 8ull * c->cc.cwnd * c->min_rtt / c->srtt || v == (int)TCP_SNDBUF_QUEUE_FLOOR);
 	assert_true(v >= (int)TCP_SNDBUF_QUEUE_FLOOR && v < (int)TCP_SNDBUF_QUEUE_SHARE);
+	/* the allocation stays while the limit may move again (TCP_SNDQ_FIT_US) */
+	assert_true(c->sndq.cap > c->sndq.limit);
+	/* the others leave and come back: the limit goes up and down, the
+	 * allocation is never cut and grown back */
+	{
+		size_t cap = c->sndq.cap;
+
+		for (int i = 0; i < 4; i++) {
+			t->h->s->tcp->queue_bound += i % 2 ? 3 : -3;
+			bulk_rounds(t, c, 2, 1000);
+			assert_int_equal(c->sndq.cap, cap);
+		}
+	}
+	/* a limit that stays down that long: the allocation follows */
+	ts_advance_us(t, TCP_SNDQ_FIT_US);
+	bulk_rounds(t, c, 2, 1000);
 	assert_true(c->sndq.cap <= c->sndq.limit);
 	t->h->s->tcp->queue_bound -= 3;
 	h_drain_tx(t->h);
@@ -368,6 +384,7 @@ static void test_wmem_queue_bound(void **state)
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
 	assert_true((uint64_t)v < 2ull * c->cc.cwnd);
 	assert_true(v < 4 << 20);
+	bulk_rounds(t, c, (int)(TCP_SNDQ_FIT_US / 40000) + 1, 40000);
 	assert_true(c->sndq.cap <= 2 * c->sndq.limit);
 	h_drain_tx(t->h);
 	ts_abort(t, c);

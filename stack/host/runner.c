@@ -141,7 +141,7 @@ struct runner {
 	/* runner_tx, per device queue: frames written, and the lists they came
 	 * in (one lock hand-off each), and the frames the stack thread wrote
 	 * (logged when the runner stops). */
-	uint64_t tx_frames[TXQ_MAX], tx_lists[TXQ_MAX], tx_thread_frames;
+	uint64_t tx_frames[TXQ_MAX], tx_lists[TXQ_MAX], tx_bytes[TXQ_MAX], tx_thread_frames;
 	uint64_t spin_seen;         /* time of the last runner_poll_once() (0: spinning stopped) */
 
 	/* Threads between letting go of the lock and their kick's write (runner_stop waits for them). */
@@ -365,6 +365,7 @@ static void runner_tx(struct runner *r)
 			runner_dev_drops(r);
 			r->tx_frames[i] += n;
 			r->tx_lists[i]++;
+			r->tx_bytes[i] += bytes;
 			if (!app)
 				r->tx_thread_frames += n;
 		}
@@ -1479,8 +1480,9 @@ static void runner_log_stats(struct runner *r)
 	log_debug("%llu frames read by application threads blocked in a wait",
 		  (unsigned long long)r->drive_frames);
 	for (unsigned i = 0; i < r->txq.n; i++)
-		log_debug("device queue %u: %llu frames written in %llu lists", i,
-			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i]);
+		log_debug("device queue %u: %llu frames written in %llu lists, %llu bytes", i,
+			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i],
+			  (unsigned long long)r->tx_bytes[i]);
 	log_debug("%llu frames written by the stack thread", (unsigned long long)r->tx_thread_frames);
 }
 

@@ -93,8 +93,10 @@ unsigned txq_select(const uint8_t *frame, size_t len, unsigned n)
 	struct ip4_hdr ih;
 	uint32_t h, ports = 0;
 
+	/* The headers, as in a quote: a zero-copy frame's bytes at data end
+	 * after them (pkb_ext), before the length its IP header says. */
 	if (n <= 1 || eth_hdr_parse(frame, len, &e) != WIRE_OK || e.type != ETH_TYPE_IP4 ||
-	    ip4_hdr_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
+	    ip4_hdr_parse_quote(frame + ETH_HLEN, len - ETH_HLEN, &ih) != WIRE_OK ||
 	    (ih.proto != IP_PROTO_TCP && ih.proto != IP_PROTO_UDP))
 		return 0;
 	/* The ports are in a whole datagram only (neither MF nor an offset). */

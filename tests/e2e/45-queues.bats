@@ -78,9 +78,12 @@ print("done", flush=True)
 '
 
 # queue_frames LOG Q: the frames the stack wrote on device queue Q (its
-# counters at exit, PSTACK_LOG=debug).
+# counters at exit, PSTACK_LOG=debug); queue_bytes LOG Q: their bytes.
 queue_frames() {
 	sed -n "s/.*device queue $2: \([0-9]*\) frames written.*/\1/p" "$1" | tail -n 1
+}
+queue_bytes() {
+	sed -n "s/.*device queue $2: .* lists, \([0-9]*\) bytes$/\1/p" "$1" | tail -n 1
 }
 
 # send4 SIZE [ENV...]: four parallel transfers of SIZE bytes from the stack to
@@ -109,11 +112,19 @@ send4() {
 	send4 $((16 * MiB)) PSTACK_QUEUES=2
 	grep -q "device tap0 registered .* 2 queues" "$BATS_TEST_TMPDIR/log" ||
 		fail "the stack did not attach two queues: $(grep registered "$BATS_TEST_TMPDIR/log")"
-	local q0 q1
+	local q0 q1 b0 b1
 	q0=$(queue_frames "$BATS_TEST_TMPDIR/log" 0)
 	q1=$(queue_frames "$BATS_TEST_TMPDIR/log" 1)
-	echo "frames written: queue 0 $q0, queue 1 $q1"
+	b0=$(queue_bytes "$BATS_TEST_TMPDIR/log" 0)
+	b1=$(queue_bytes "$BATS_TEST_TMPDIR/log" 1)
+	echo "frames written: queue 0 $q0 ($b0 bytes), queue 1 $q1 ($b1 bytes)"
 	[ "${q0:-0}" -gt 100 ] && [ "${q1:-0}" -gt 100 ] || fail "the transfers did not use both queues"
+	# Each transfer's frames on its own flow's queue, the large ones too
+	# (zero-copy frames once all took queue 0): each queue carried at least
+	# one whole transfer, and together all four.
+	[ "${b0:-0}" -ge $((16 * MiB)) ] && [ "${b1:-0}" -ge $((16 * MiB)) ] ||
+		fail "a queue carried less than one transfer: $b0 and $b1 bytes"
+	[ $((b0 + b1)) -ge $((64 * MiB)) ] || fail "the queues carried $((b0 + b1)) bytes"
 }
 
 # recv4 SIZE: four parallel transfers of SIZE bytes from the kernel to the

@@ -72,6 +72,24 @@ static void test_select_one_flow_one_queue(void **state)
 	assert_int_equal(txq_select(f, make_frame(f, IP_PROTO_TCP, 1, 2, 0), 1), 0);
 }
 
+/* A zero-copy TSO frame (pkb_ext) has only its headers at data: its IP
+ * total length runs past them. It takes its flow's queue all the same: the
+ * big frames of a connection on one queue and its small ones on another
+ * would leave out of order (and did: every zero-copy frame took queue 0). */
+static void test_select_headers_only_frame(void **state)
+{
+	uint8_t f[64];
+
+	(void)state;
+	for (uint16_t port = 40000; port < 40064; port++) {
+		size_t len = make_frame(f, IP_PROTO_TCP, 5201, port, 0);
+		unsigned q = txq_select(f, len, 4);
+
+		wr16(f + ETH_HLEN + 2, 40000);  /* 39,960 bytes of payload elsewhere */
+		assert_int_equal(txq_select(f, len, 4), q);
+	}
+}
+
 static void test_select_queue0_without_a_flow(void **state)
 {
 	uint8_t f[64];
@@ -305,6 +323,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select_one_flow_one_queue),
+		cmocka_unit_test(test_select_headers_only_frame),
 		cmocka_unit_test(test_select_queue0_without_a_flow),
 		cmocka_unit_test(test_select_fragments_together),
 		cmocka_unit_test(test_set_keeps_each_flows_order),

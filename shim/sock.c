@@ -2785,13 +2785,14 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 		leave(k);
 		return -EINVAL;
 	}
-	/* A short send (a small file, the tail of one) is read whatever the
-	 * file is: the read's answers are sendfile's for every kind of fd (a
-	 * regular file not readable, a pipe with an offset, a negative
-	 * offset), and its one system call replaces the fstat and fcntl that
-	 * choosing a mapping takes (two of the nine system calls of a small
-	 * page's request served by nginx). */
-	if (count >= SHIM_FMAP_MIN && sendfile_mappable(in_fd, &st) &&
+	/* A short send from the start of a file (a small file whole) is read
+	 * whatever the file is: the read's answers are sendfile's for every
+	 * kind of fd (a regular file not readable, a pipe with an offset), and
+	 * its one system call replaces the fstat and fcntl that choosing a
+	 * mapping takes (two of the nine system calls of a small page's
+	 * request served by nginx). The tail of a larger file goes on from the
+	 * view its first part mapped (one copy, not a read's two). */
+	if (!(count < SHIM_FMAP_MIN && offset && off == 0) && count && sendfile_mappable(in_fd, &st) &&
 	    (offset ? off >= 0 : (off = shim_libc.lseek(in_fd, 0, SEEK_CUR)) >= 0)) {
 		/* Without an offset, the file position: read here, moved once. */
 		r = sendfile_mapped(k, out_fd, in_fd, &st, &off, count, &total);

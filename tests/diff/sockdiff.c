@@ -4841,10 +4841,11 @@ CASE(sendfile_from_socket, 0) { R(sendfile(tmpfile_of(0), tcp_hello(), NULL, 10)
 /* A file large enough for pstack to send from a mapping of it
  * (shim/sendfile.c): the same answers as a small one's. */
 enum { SF_BIG = 300000 };
-static int bigfile_opened(int flags)
+/* A temporary file of n bytes opened again with flags (O_WRONLY, O_PATH...). */
+static int file_opened(size_t n, int flags)
 {
 	char p[64];
-	int f = tmpfile_of(SF_BIG), g;
+	int f = tmpfile_of(n), g;
 
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", f);
 	g = open(p, flags);
@@ -4852,6 +4853,7 @@ static int bigfile_opened(int flags)
 	close(f);
 	return g;
 }
+static int bigfile_opened(int flags) { return file_opened(SF_BIG, flags); }
 CASE(sendfile_big_offset, 0)
 {
 	int f = tmpfile_of(SF_BIG);
@@ -4887,17 +4889,7 @@ CASE(sendfile_big_past_end, 0)
 }
 /* Small sends with an offset (pstack reads them without a look at the
  * file first: nginx's small page), from what sendfile cannot send. */
-static int smallfile_opened(int flags)
-{
-	char p[64];
-	int f = tmpfile_of(1000), g;
-
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", f);
-	g = open(p, flags);
-	need(g >= 0, "open");
-	close(f);
-	return g;
-}
+static int smallfile_opened(int flags) { return file_opened(1000, flags); }
 CASE(sendfile_small_modes, 0)
 {
 	int s = tcp_to(P_SINK);

@@ -38,23 +38,19 @@ static struct ring_blk *blk_of(const uint8_t *buf)
 	return (struct ring_blk *)(uintptr_t)(buf - RING_BLK_HDR);
 }
 
-static void blk_put(uint8_t *buf)
-{
-	struct ring_blk *b;
-
-	if (!buf)
-		return;
-	b = blk_of(buf);
-	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(b);
-}
-
 void tcp_ring_release(void *owner)
 {
 	struct ring_blk *b = owner;
 
 	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		free(b);
+}
+
+/* The ring's own reference on its block (buf NULL: none). */
+static void blk_put(uint8_t *buf)
+{
+	if (buf)
+		tcp_ring_release(blk_of(buf));
 }
 
 int tcp_ring_hold(const struct tcp_ring *r, size_t off, size_t n, const uint8_t *p[2], size_t len[2],

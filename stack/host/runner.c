@@ -63,8 +63,13 @@
  * its wait (see runner_block_begin): a thread that reads a stream is back
  * in its next wait well within this, and the stack thread is not woken in
  * between. Frames that come while no thread waits are read this late at
- * worst. */
+ * worst. While a driver comes and goes, the stack thread checks on it once
+ * per grace; each check that finds it back in a wait doubles the grace, up
+ * to the longest (the checks are a context switch each: on one CPU, with
+ * a round trip of 7 us, one per millisecond doubled sockperf's p99), and
+ * the first that finds it gone sets it back to the shortest. */
 #define RUNNER_DRIVE_GRACE_US 1000u
+#define RUNNER_DRIVE_GRACE_MAX_US 8000u
 /* How long a start waits for a busy TAP (runner_open_dev), in steps; for
  * one held by a stack finishing its program's closes, as long as it says
  * it may still hold it (ctl.h), plus a second for its exit, up to the
@@ -135,7 +140,10 @@ struct runner {
 	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
 	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
+	uint64_t drive_grace;       /* the grace now (RUNNER_DRIVE_GRACE_US to _MAX_US) */
+	uint64_t drive_check;       /* when the thread checks on a driver next (0: no check set) */
 	uint64_t drive_frames;      /* frames read by drivers */
+	uint64_t drive_checks;      /* the thread's wakeups to check on a driver (logged) */
 	unsigned stop_waiters;
 	uint64_t spin_frames;       /* frames read and processed by application threads */
 	/* runner_tx, per device queue: frames written, and the lists they came
@@ -592,7 +600,7 @@ void runner_block_end(struct runner *r, bool was_driver)
 		/* The stack thread sleeps without the device: it must look again
 		 * by the end of the grace period, or at once when other threads
 		 * still wait (no driver is left to read their frames). */
-		if (r->parked && (r->blocked > 0 || r->sleep_until > now + RUNNER_DRIVE_GRACE_US)) {
+		if (r->parked && (r->blocked > 0 || r->sleep_until > now + r->drive_grace)) {
 			r->sleep_until = now;
 			r->kick_pending = true;
 		}
@@ -650,6 +658,8 @@ static void runner_forget_apps(struct runner *r)
 	r->blocked = 0;
 	r->driver = false;
 	r->drive_end = 0;
+	r->drive_grace = RUNNER_DRIVE_GRACE_US;
+	r->drive_check = 0;
 	r->app_reading = false;
 	r->rx_busy = false;
 	r->rx_missed = false;
@@ -850,15 +860,29 @@ static void *runner_thread(void *arg)
 		 */
 		if (r->driver) {
 			/* A driver that comes and goes (a stream) is checked on
-			 * every grace period; one that stays blocked (an idle
-			 * server) costs no wakeup: its leaving kicks us. */
+			 * every grace period, longer each time it is found back
+			 * in a wait; one that stays blocked (an idle server)
+			 * costs no wakeup: its leaving kicks us. */
 			r->parked = true;
-			if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && now + RUNNER_DRIVE_GRACE_US < at)
-				at = now + RUNNER_DRIVE_GRACE_US;
-		} else if (r->drive_end + RUNNER_DRIVE_GRACE_US > now && r->blocked == 0) {
+			if (r->drive_end + r->drive_grace > now) {
+				if (r->drive_check && now >= r->drive_check) {
+					r->drive_checks++;
+					if (r->drive_grace < RUNNER_DRIVE_GRACE_MAX_US)
+						r->drive_grace *= 2;
+				}
+				if (!r->drive_check || now >= r->drive_check)
+					r->drive_check = now + r->drive_grace;
+				if (r->drive_check < at)
+					at = r->drive_check;
+			}
+		} else if (r->drive_end + r->drive_grace > now && r->blocked == 0) {
 			r->parked = true;
-			if (r->drive_end + RUNNER_DRIVE_GRACE_US < at)
-				at = r->drive_end + RUNNER_DRIVE_GRACE_US;
+			if (r->drive_end + r->drive_grace < at)
+				at = r->drive_end + r->drive_grace;
+		} else {
+			/* No driver, or gone past its grace: the device is ours. */
+			r->drive_grace = RUNNER_DRIVE_GRACE_US;
+			r->drive_check = 0;
 		}
 		/* Another thread is reading the device: it kicks us when done
 		 * (rx_missed); polling the device meanwhile would spin. */
@@ -1278,6 +1302,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->spin_us = c.spin_us;
 	txq_set_init(&r->txq, 1);
 	relay_set_init(&r->relays, runner_relay_kick, r);
+	r->drive_grace = RUNNER_DRIVE_GRACE_US;
 	r->pfd_cap = 3 + CTL_NFDS;
 	r->lock = lock;
 	r->owner = (pid_t)SYSC(SYS_getpid);
@@ -1414,6 +1439,8 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	relay_set_stop(&r->relays);
 	r->driver = false;
 	r->drive_end = 0;
+	r->drive_grace = RUNNER_DRIVE_GRACE_US;
+	r->drive_check = 0;
 	r->sleep_until = 0;
 	stack_unlock(r->lock);
 	runner_kick(r);
@@ -1477,8 +1504,8 @@ static void runner_log_stats(struct runner *r)
 	stack_log_stats(r->s, LOG_DEBUG);
 	log_debug("busy-poll: %llu frames read by waiting application threads (PSTACK_SPIN_US=%u)",
 		  (unsigned long long)r->spin_frames, r->spin_us);
-	log_debug("%llu frames read by application threads blocked in a wait",
-		  (unsigned long long)r->drive_frames);
+	log_debug("%llu frames read by application threads blocked in a wait; %llu checks on them by the stack thread",
+		  (unsigned long long)r->drive_frames, (unsigned long long)r->drive_checks);
 	for (unsigned i = 0; i < r->txq.n; i++)
 		log_debug("device queue %u: %llu frames written in %llu lists, %llu bytes", i,
 			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i],
@@ -1569,6 +1596,8 @@ void runner_pause(struct runner *r)
 	r->stopping = true;
 	r->driver = false;
 	r->drive_end = 0;
+	r->drive_grace = RUNNER_DRIVE_GRACE_US;
+	r->drive_check = 0;
 	r->sleep_until = 0;
 	stack_unlock(r->lock);
 	runner_kick(r);

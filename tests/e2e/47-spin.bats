@@ -53,20 +53,24 @@ s.close()
 print("ok", flush=True)
 '
 
-# ping_pong SPIN_US: the echo server under the preload (logging at debug),
-# 300 ping-pongs from the kernel side; leaves the server's log in srv.log.
+# ping_pong SPIN_US [N]: the echo server under the preload (logging at debug),
+# N (300) ping-pongs from the kernel side; leaves the server's log in srv.log
+# and the milliseconds the client took in PING_MS.
 ping_pong() {
+	local n=${2:-300} t0
 	_bg srv ip netns exec "$NS" timeout -k 3 60 env LD_PRELOAD="$PRELOAD" PSTACK_SPIN_US="$1" \
 		PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/srv.log" python3 -c "$ECHO_SERVER" 12345
 	wait_stack_up
 	tap_mark
-	run retry_refused 20 ker 60 python3 -c "$PING_CLIENT" "$STACK_IP" 12345 300
+	t0=$(date +%s%N)
+	run retry_refused 20 ker 60 python3 -c "$PING_CLIENT" "$STACK_IP" 12345 "$n"
+	PING_MS=$((($(date +%s%N) - t0) / 1000000))
 	assert_success
 	assert_output --partial ok
 	bg_wait srv 30
 	assert_equal "$BG_STATUS" 0
-	grep -q "echoed $((300 * 64))" "$(out srv)" || fail "server: $(cat "$(out srv)")"
-	tap_assert_crossed $((300 * 64)) $((300 * 64))
+	grep -q "echoed $((n * 64))" "$(out srv)" || fail "server: $(cat "$(out srv)")"
+	tap_assert_crossed $((n * 64)) $((n * 64))
 }
 
 # spin_frames: the count the runner logged at exit.
@@ -102,6 +106,28 @@ drive_frames() {
 	echo "frames read by the blocked thread: ${d:-none logged}"
 	[ -n "$d" ] || fail "no counter of frames read in a wait: $(tail -n 5 "$BATS_TEST_TMPDIR/srv.log")"
 	[ "$d" -gt 0 ] || fail "the server blocked 300 times but never read a frame itself"
+}
+
+# drive_checks: the stack thread's wakeups to check on a thread that comes
+# and goes with the TAP in its wait (logged with drive_frames).
+drive_checks() {
+	sed -nE 's/.*blocked in a wait; ([0-9]+) checks on them by the stack thread.*/\1/p' \
+		"$BATS_TEST_TMPDIR/srv.log" | tail -n 1
+}
+
+@test "a thread that blocks between messages is checked on less than once per 4 ms" {
+	# Each check is a wakeup of the stack thread (on one CPU, a context
+	# switch in someone's round trip: one per millisecond doubled
+	# sockperf's p99). Found back in its wait, the thread is checked on
+	# half as often, down to once per 8 ms.
+	ping_pong 0 3000
+	local c d
+	c=$(drive_checks)
+	d=$(drive_frames)
+	echo "3000 round trips in $PING_MS ms; $d frames read in the wait; ${c:-no} checks"
+	[ -n "$c" ] || fail "no count of checks in the log: $(grep 'blocked in a wait' "$BATS_TEST_TMPDIR/srv.log")"
+	[ "$d" -gt 1000 ] || fail "the server read only $d frames in its waits"
+	[ $((c * 4)) -lt "$PING_MS" ] || fail "$c checks in $PING_MS ms"
 }
 
 @test "a bad PSTACK_SPIN_US is refused with one line naming it" {

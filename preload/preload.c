@@ -1646,6 +1646,10 @@ static void expose_for_child(bool all)
 {
 	int saved = errno;
 
+	/* From now on a relay's program end may be another process's too:
+	 * only the stack thread moves relays' bytes (relay.h). In a vfork()
+	 * child too: it may exec with them. */
+	relay_solo_end();
 	if (!any() || shim_vfork_child())
 		return;
 	depth++;
@@ -1827,6 +1831,7 @@ EXPORT pid_t _Fork(void)
 	int saved;
 
 	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+	relay_solo_end();       /* another process, with our fds (expose_for_child) */
 	if (!f) {
 		errno = ENOSYS;
 		return -1;
@@ -1877,6 +1882,8 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		real_clone ? real_clone : (int (*)(int (*)(void *), void *, int, void *, ...))dlsym(RTLD_NEXT, "clone");
 
 	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+	if (!(flags & CLONE_THREAD))
+		relay_solo_end();       /* another process, maybe with our fds (expose_for_child) */
 	if (!f) {
 		errno = ENOSYS;
 		return -1;

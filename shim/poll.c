@@ -20,7 +20,9 @@
  * Limits: an epoll fd nested in another epoll fd only reports its kernel fds.
  */
 #include "shim/internal.h"
+
 #include "stack/dev/sysc.h"
+#include "stack/host/relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -230,7 +232,12 @@ out:
 }
 
 /* References the stack sockets among fds (the shim's copy). 0: none
- * (SHIM_PASS), 1: some. */
+ * (SHIM_PASS), 1: some. Exposed ones count while the program has made no
+ * other process (relay_solo_now): their kernel fds are waited on as the
+ * kernel's, but in the shim's wait, which reads the device (shim_block),
+ * so that the thread that waits reads their frames and moves their bytes
+ * into the fd itself (relay.h, the pump). Otherwise the stack thread would
+ * still move them, one hand-off more than if it had read the frames. */
 static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 {
 	int any = 0;
@@ -239,12 +246,13 @@ static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 		socks[i] = NULL;
 		if (fds[i].fd >= 0 && shim_owns(fds[i].fd)) {
 			socks[i] = shim_get_sock(fds[i].fd);
+			if (socks[i] && (!shim_exposed(socks[i]) || relay_solo_now()))
+				any = 1;
 			if (socks[i] && shim_exposed(socks[i])) {
 				/* Its kernel fd is live (shim/expose.c): the kernel's. */
 				shim_put(&socks[i]->obj);
 				socks[i] = NULL;
 			}
-			any |= socks[i] != NULL;
 		}
 	}
 	return any;

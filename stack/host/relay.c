@@ -1,8 +1,10 @@
 /*
  * The relay between an exposed socket's kernel fd and its stack connection
- * (relay.h). Every field below "the serving thread's" is touched by the stack
- * thread alone (relay_collect under the lock, relay_io without it); the
- * others are under the stack lock.
+ * (relay.h). Every field below "the claimer's" is touched only by the thread
+ * that holds the relay's claim: the stack thread (relay_collect under the
+ * lock, relay_io without it), or a program's thread that pumps it
+ * (relay_pump_begin under the lock, relay_pump_end without it); the others
+ * are under the stack lock.
  */
 #include "stack/host/relay.h"
 
@@ -39,6 +41,20 @@ static char *relay_buf(size_t size)
 	return aligned_alloc(64, (size + 63) & ~(size_t)63);  /* C11: a multiple of it */
 }
 
+/*
+ * Whether no other process may hold a relay's program end: true until the
+ * program makes a child or execs (relay_solo_end). Only then may one of its
+ * threads move a relay's bytes (relay_pump_begin): a program killed by
+ * SIGKILL just after such a write into the pair, before it counted it,
+ * leaves the relay with bytes it would write again. Harmless while nobody
+ * but the dead program could read them; a child still reading would get
+ * them twice. The stack thread lives on in the stack process: its writes
+ * are never cut in two.
+ */
+static atomic_bool relay_solo = true;
+/* Pumps under way (claims held by program threads): a fork waits for none. */
+static atomic_int relay_pumps;
+
 struct relay {
 	struct relay *next;
 	struct relay_set *set;
@@ -50,8 +66,15 @@ struct relay {
 	const struct relay_cb *cb;
 	void *ctx;
 	bool armed;                 /* only watching the fd (relay_open) */
+	bool woken;                 /* its connection had an event (relay_wake) */
+	/* The stack thread's alone. */
+	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
 
-	/* The serving thread's. */
+	/* Who holds the fields below: 0 nobody, 1 the thread that claimed them
+	 * (claim_try: the stack thread, or a pump). */
+	atomic_int claim;
+
+	/* The claimer's. */
 	char *rx;                   /* from the connection, for the fd */
 	size_t rx_len, rx_off;
 	bool rx_have;               /* UDP: a datagram (maybe empty) waits in rx */
@@ -78,7 +101,6 @@ struct relay {
 	size_t filler;              /* bytes of share's filler still to read away from the fd */
 	bool share_wake;            /* options applied: wake the askers (relay_io) */
 	struct relay_share *spare_share;    /* a listener's: for its next connection */
-	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
 
 	/* A listener's relay (the serving thread's): fd is the channel. */
 	bool listener;
@@ -332,20 +354,51 @@ static void share_apply(struct relay *rl, bool *busy)
 	*busy = true;
 }
 
-void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx)
+void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)(void *ctx), void *ctx)
 {
 	memset(set, 0, sizeof(*set));
 	set->kick_pidx = -1;
 	set->kick = kick;
+	set->woke = woke;
 	set->kick_ctx = ctx;
 }
 
-/* The connection's callback (lock held, any thread): the serving thread looks again. */
+/* The connection's callback (lock held, any thread): the serving thread
+ * looks again, or the thread that woke it pumps the relay (relay.h). */
 static void relay_wake(void *ctx)
 {
 	struct relay *rl = ctx;
 
-	rl->set->kick(rl->set->kick_ctx);
+	rl->woken = true;
+	if (rl->set->woke)
+		rl->set->woke(rl->set->kick_ctx);
+	else
+		rl->set->kick(rl->set->kick_ctx);
+}
+
+static bool claim_try(struct relay *rl)
+{
+	int free_ = 0;
+
+	return atomic_compare_exchange_strong_explicit(&rl->claim, &free_, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void claim_drop(struct relay *rl)
+{
+	atomic_store_explicit(&rl->claim, 0, memory_order_release);
+}
+
+/* The serving thread's claim: when a pump holds the relay, missed tells
+ * the pump to kick the thread when it lets go (set before trying, so that
+ * a pump letting go just after the try sees it). */
+static bool claim_serve(struct relay_set *set, struct relay *rl)
+{
+	atomic_store_explicit(&set->missed, 1, memory_order_seq_cst);
+	if (claim_try(rl))
+		return true;
+	set->skipped = true;
+	return false;
 }
 
 struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
@@ -617,6 +670,89 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 		relay_close_conn(rl, now);
 }
 
+/*
+ * Lock held, rl claimed by the serving thread: what relay_collect does for
+ * one relay; its fd's entry goes to pfd[*n] when it has one. True when the
+ * relay is finished (the caller moves it to the dead).
+ */
+static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *pfd, unsigned *n, bool *busy,
+			uint64_t now)
+{
+	bool rx_pending, tx_room;
+
+	if (set->stopping && !rl->stop_seen) {
+		rl->stop_seen = true;
+		*busy = true;   /* relay_io reads what the fd holds without waiting */
+	}
+	if (rl->armed && rl->tx_have && !rl->stop_seen) {
+		/* The program wrote through the kernel fd: exposed. */
+		log_debug("relay on fd %d: the program wrote through the kernel fd; the relay serves it now",
+			  rl->fd);
+		relay_expose(rl);
+		if (rl->cb && rl->cb->exposed) {
+			rl->taken = rl->cb->exposed(rl->ctx);
+			rl->cb_after = rl->cb->after;
+		}
+	}
+	share_apply(rl, busy);
+	if (rl->listener) {
+		collect_listener(rl, busy, now);
+	} else if (rl->armed) {
+		/* The owner serves the socket: only its end of file
+		 * (relay_close_conn) and the fd's input matter here. */
+		if (rl->hup)
+			relay_close_conn(rl, now);
+		rl->tx_have = false;
+		rl->tx_len = 0;
+	} else if (rl->tcp)
+		collect_tcp(rl, busy, now);
+	else if (rl->udp)
+		collect_udp(rl, busy, now);
+	else
+		rl->done = true;
+	if (rl->done)
+		return true;
+	if (rl->listener) {
+		if (rl->spare[0] < 0 || rl->pend_fd >= 0)
+			*busy = true;   /* a pair to make, or one to send: relay_io */
+		/* POLLHUP (every holder gone) comes unasked. */
+		pfd[*n].fd = rl->fd;
+		pfd[*n].events = (short)(rl->chan_full ? POLLOUT : 0);
+		pfd[*n].revents = 0;
+		rl->pidx = (int)(*n)++;
+		return false;
+	}
+	if (rl->taken)
+		*busy = true;   /* cb->after, in relay_io */
+	if (rl->connecting) {
+		/* The handshake first: only the program's close matters. */
+		pfd[*n].fd = rl->fd;
+		pfd[*n].events = 0;
+		pfd[*n].revents = 0;
+		rl->pidx = (int)(*n)++;
+		return false;
+	}
+	if (rl->filler)
+		*busy = true;   /* relay_io reads it away */
+	rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
+	tx_room = rl->tcp ? rl->tx_len == 0 : !rl->tx_have;
+	if (rx_pending && rl->rx_lost)
+		rx_pending = false;
+	if ((rl->rx_end && !rx_pending && !rl->rx_shut) || (rl->tx_dead && !rl->tx_refused))
+		*busy = true;   /* a shutdown for relay_io to make */
+	if (rl->stop_seen && tx_room && !rl->tx_end)
+		*busy = true;   /* what the fd still holds, read without waiting */
+	/* A closed program end is always readable (end of file): it is
+	 * polled again only once there is room for what it still holds. */
+	if (rl->hup_seen && !tx_room)
+		return false;
+	pfd[*n].fd = rl->fd;
+	pfd[*n].events = (short)((rx_pending ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
+	pfd[*n].revents = 0;
+	rl->pidx = (int)(*n)++;
+	return false;
+}
+
 unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, uint64_t now)
 {
 	struct relay **p;
@@ -632,42 +768,21 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 		set->nactive++;
 	}
 	*busy = false;
+	set->skipped = false;
 	for (p = &set->active; *p;) {
 		struct relay *rl = *p;
-		bool rx_pending, tx_room;
+		bool done;
 
-		if (set->stopping && !rl->stop_seen) {
-			rl->stop_seen = true;
-			*busy = true;   /* relay_io reads what the fd holds without waiting */
-		}
-		if (rl->armed && rl->tx_have && !rl->stop_seen) {
-			/* The program wrote through the kernel fd: exposed. */
-			log_debug("relay on fd %d: the program wrote through the kernel fd; the relay serves it now",
-				  rl->fd);
-			relay_expose(rl);
-			if (rl->cb && rl->cb->exposed) {
-				rl->taken = rl->cb->exposed(rl->ctx);
-				rl->cb_after = rl->cb->after;
-			}
-		}
-		share_apply(rl, busy);
-		if (rl->listener) {
-			collect_listener(rl, busy, now);
-		} else if (rl->armed) {
-			/* The owner serves the socket: only its end of file
-			 * (relay_close_conn) and the fd's input matter here. */
-			if (rl->hup)
-				relay_close_conn(rl, now);
-			rl->tx_have = false;
-			rl->tx_len = 0;
-		} else if (rl->tcp)
-			collect_tcp(rl, busy, now);
-		else if (rl->udp)
-			collect_udp(rl, busy, now);
-		else
-			rl->done = true;
 		rl->pidx = -1;
-		if (rl->done) {
+		if (!claim_serve(set, rl)) {
+			/* A pump moves its bytes: it kicks us when it lets go. */
+			p = &rl->next;
+			continue;
+		}
+		rl->woken = false;
+		done = collect_one(set, rl, pfd, &n, busy, now);
+		claim_drop(rl);
+		if (done) {
 			*p = rl->next;
 			set->nactive--;
 			rl->next = set->dead;
@@ -675,46 +790,9 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 			continue;
 		}
 		p = &rl->next;
-		if (rl->listener) {
-			if (rl->spare[0] < 0 || rl->pend_fd >= 0)
-				*busy = true;   /* a pair to make, or one to send: relay_io */
-			/* POLLHUP (every holder gone) comes unasked. */
-			pfd[n].fd = rl->fd;
-			pfd[n].events = (short)(rl->chan_full ? POLLOUT : 0);
-			pfd[n].revents = 0;
-			rl->pidx = (int)n++;
-			continue;
-		}
-		if (rl->taken)
-			*busy = true;   /* cb->after, in relay_io */
-		if (rl->connecting) {
-			/* The handshake first: only the program's close matters. */
-			pfd[n].fd = rl->fd;
-			pfd[n].events = 0;
-			pfd[n].revents = 0;
-			rl->pidx = (int)n++;
-			continue;
-		}
-		if (rl->filler)
-			*busy = true;   /* relay_io reads it away */
-		rx_pending = rl->tcp ? rl->rx_len > rl->rx_off : rl->rx_have;
-		tx_room = rl->tcp ? rl->tx_len == 0 : !rl->tx_have;
-		if (rx_pending && rl->rx_lost)
-			rx_pending = false;
-		if ((rl->rx_end && !rx_pending && !rl->rx_shut) || (rl->tx_dead && !rl->tx_refused))
-			*busy = true;   /* a shutdown for relay_io to make */
-		if (rl->stop_seen && tx_room && !rl->tx_end)
-			*busy = true;   /* what the fd still holds, read without waiting */
-		/* A closed program end is always readable (end of file): it is
-		 * polled again only once there is room for what it still holds. */
-		if (rl->hup_seen && !tx_room)
-			continue;
-		pfd[n].fd = rl->fd;
-		pfd[n].events = (short)((rx_pending ? POLLOUT : 0) |
-					(tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
-		pfd[n].revents = 0;
-		rl->pidx = (int)n++;
 	}
+	if (!set->skipped)
+		atomic_store_explicit(&set->missed, 0, memory_order_seq_cst);
 	set->kick_pidx = -1;
 	if (share_kick >= 0 && set->active) {
 		/* Another process asked for options (relay_share_sync). */
@@ -910,6 +988,31 @@ static void relay_free(struct relay *rl)
 	free(rl);
 }
 
+/* Claimed, no lock: relay_io's part for one relay. */
+static void io_one(struct relay *rl, short rev)
+{
+	if (rl->share_wake) {
+		rl->share_wake = false;
+		(void)SYSC(SYS_futex, &rl->share->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+	}
+	if (rl->taken) {
+		void *t = rl->taken;
+
+		rl->taken = NULL;
+		if (rl->cb_after)
+			rl->cb_after(t);
+	}
+	if (rl->done)
+		return;
+	if (rl->listener) {
+		io_listener(rl, rev);
+		return;
+	}
+	io_filler(rl);
+	io_rx(rl, rev);
+	io_tx(rl, rev);
+}
+
 void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 {
 	while (set->dead) {
@@ -923,31 +1026,128 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 
 		(void)sys_read(share_kick, &v, sizeof(v));
 	}
+	set->skipped = false;
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
 		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
 
-		if (rl->share_wake) {
-			rl->share_wake = false;
-			(void)SYSC(SYS_futex, &rl->share->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-		}
-
-		if (rl->taken) {
-			void *t = rl->taken;
-
-			rl->taken = NULL;
-			if (rl->cb_after)
-				rl->cb_after(t);
-		}
-		if (rl->done)
-			continue;
-		if (rl->listener) {
-			io_listener(rl, rev);
-			continue;
-		}
-		io_filler(rl);
-		io_rx(rl, rev);
-		io_tx(rl, rev);
+		if (!claim_serve(set, rl))
+			continue;       /* a pump has it (what the poll saw is seen again next round) */
+		io_one(rl, rev);
+		claim_drop(rl);
 	}
+	/* Nothing left for a pump to kick us about: awake, we collect again
+	 * before any wait. */
+	if (!set->skipped)
+		atomic_store_explicit(&set->missed, 0, memory_order_seq_cst);
+}
+
+/*
+ * A plain TCP relay's wait, as relay_collect would set it (RELAY_EV_BUSY:
+ * it would not wait at all). A pump that leaves it as it found it need not
+ * wake the stack thread: its poll still asks for the right events.
+ */
+#define RELAY_EV_BUSY 0x10000
+
+static int pump_events(const struct relay *rl)
+{
+	bool rx_pending = rl->rx_len > rl->rx_off && !rl->rx_lost, tx_room = rl->tx_len == 0;
+	int ev = (rx_pending ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0);
+
+	if ((rl->rx_end && !rx_pending && !rl->rx_shut) || (rl->tx_dead && !rl->tx_refused))
+		ev |= RELAY_EV_BUSY;
+	return ev;
+}
+
+/* Claimed, lock held: a connected TCP relay with only bytes to move; all
+ * else (handshake, hang-up, exit, options, the owner's callbacks) is the
+ * stack thread's. */
+static bool pumpable(const struct relay_set *set, const struct relay *rl)
+{
+	return !set->stopping && rl->tcp && !rl->listener && !rl->armed && !rl->connecting && !rl->filler &&
+	       !rl->taken && !rl->stop_seen && !rl->hup_seen && !rl->done && !rl->share_wake && rl->rx;
+}
+
+void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now)
+{
+	p->n = 0;
+	p->look = set->incoming != NULL;
+	if (!atomic_load_explicit(&relay_solo, memory_order_acquire)) {
+		p->look = true;
+		return;
+	}
+	for (struct relay *rl = set->active; rl; rl = rl->next) {
+		bool busy = false;
+
+		if (!rl->woken)
+			continue;
+		if (p->n == RELAY_PUMP_MAX || !claim_try(rl)) {
+			p->look = true;         /* the stack thread's, as before */
+			continue;
+		}
+		if (!pumpable(set, rl)) {
+			claim_drop(rl);
+			p->look = true;
+			continue;
+		}
+		rl->woken = false;
+		set->pumped++;
+		if (p->n == 0)
+			atomic_fetch_add_explicit(&relay_pumps, 1, memory_order_acq_rel);
+		p->ev[p->n] = pump_events(rl);
+		collect_tcp(rl, &busy, now);
+		/* More than the buffer holds: the stack thread goes on with it. */
+		if (busy || rl->done || (rl->tcp && tcp_inq(rl->tcp) > 0))
+			p->look = true;
+		p->rl[p->n++] = rl;
+	}
+}
+
+bool relay_pump_end(struct relay_set *set, struct relay_pump *p)
+{
+	bool look = p->look;
+
+	if (!p->n)
+		return look;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct relay *rl = p->rl[i];
+
+		io_rx(rl, POLLOUT);
+		if (pump_events(rl) != p->ev[i])
+			look = true;
+		claim_drop(rl);
+	}
+	p->n = 0;
+	atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
+	/* The stack thread found one of them claimed, and skipped it. */
+	if (atomic_exchange_explicit(&set->missed, 0, memory_order_seq_cst))
+		look = true;
+	return look;
+}
+
+void relay_solo_end(void)
+{
+	atomic_store_explicit(&relay_solo, false, memory_order_release);
+}
+
+bool relay_solo_now(void)
+{
+	return atomic_load_explicit(&relay_solo, memory_order_acquire);
+}
+
+bool relay_pumping(void)
+{
+	return atomic_load_explicit(&relay_pumps, memory_order_acquire) > 0;
+}
+
+void relay_set_unclaim(struct relay_set *set)
+{
+	struct relay *lists[3] = { set->incoming, set->active, set->dead };
+
+	for (int i = 0; i < 3; i++)
+		for (struct relay *rl = lists[i]; rl; rl = rl->next)
+			claim_drop(rl);
+	atomic_store(&relay_pumps, 0);
+	atomic_store(&set->missed, 0);
 }
 
 bool relay_set_held(const struct relay_set *set)

@@ -15,7 +15,13 @@
  * the TAP. As everywhere (stack/CONCURRENCY.md), nothing is read or written
  * under the stack lock: relay_collect() moves bytes between the connections
  * and the relays' buffers under the lock, relay_io() moves them between the
- * buffers and the fds without it. Buffers are bounded in both directions: a
+ * buffers and the fds without it. A program thread that made a relay's
+ * connection readable (it read the frames in its wait: runner.c's driver)
+ * moves the bytes into the fd itself (relay_pump_begin and _end), so that
+ * the program's next read finds them without a hand-off to the stack thread
+ * and back; only while no other process can hold a relay's program end
+ * (relay_solo_end). Each relay is claimed (an atomic flag) by the thread
+ * that moves its bytes, the stack thread or a pump; the other leaves it. Buffers are bounded in both directions: a
  * full fd stops the relay reading the connection (its receive window closes,
  * as a kernel socket's would), a connection whose send buffer is full stops
  * it reading the fd (the program's writes block, or say EAGAIN).
@@ -148,7 +154,25 @@ struct relay_set {
 	 * thread must look at the relays again (the runner kicks its thread
 	 * when another thread calls it). */
 	void (*kick)(void *ctx);
+	/* Lock held: a relay's connection had an event (data, room, its end):
+	 * the thread that saw it may pump the relay (relay_pump_begin) on its
+	 * way out of the lock, else it kicks. NULL: kick. */
+	void (*woke)(void *ctx);
 	void *kick_ctx;
+	/* A pump held a relay the serving thread wanted: the pump kicks it
+	 * when it lets go (relay_pump_end). */
+	atomic_int missed;
+	bool skipped;               /* the serving thread's: it left a relay this round */
+	uint64_t pumped;            /* under the lock: relays pumped by program threads (logged) */
+};
+
+/* The relays one pump holds. */
+#define RELAY_PUMP_MAX 8
+struct relay_pump {
+	struct relay *rl[RELAY_PUMP_MAX];
+	int ev[RELAY_PUMP_MAX];     /* each one's wait as the stack thread last set it */
+	unsigned n;
+	bool look;                  /* the stack thread must look again (kick it) */
 };
 
 /* What a listener's relay sends with each connection's fd (host order). */
@@ -159,7 +183,7 @@ struct relay_accept_note {
 	int32_t share;          /* relay_share_index of the connection's, 0: none */
 };
 
-void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void *ctx);
+void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)(void *ctx), void *ctx);
 /*
  * Lock held: a relay between fd (non-blocking; the relay owns it from now
  * on) and tcp or udp (one of them; the relay owns it from now on and closes
@@ -215,6 +239,27 @@ unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max);
 /* The serving thread is gone, the stack about to be freed: closes every fd
  * and frees every relay (their connections go with the stack). */
 void relay_set_destroy(struct relay_set *set);
+/*
+ * Lock held, by a program thread after the connections' events it caused
+ * (set->woke): claims the woken relays that only have bytes to move (up to
+ * RELAY_PUMP_MAX), and moves what their connections hold into their
+ * buffers (the frames that makes are the caller's to write). p->look: the
+ * stack thread must look (a relay it could not take, or more to do).
+ */
+void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now);
+/* No lock: writes what relay_pump_begin took into the fds and lets the
+ * relays go. True when the stack thread must look again (kick it). */
+bool relay_pump_end(struct relay_set *set, struct relay_pump *p);
+/* Any thread, no lock: the program makes another process, which may hold
+ * relays' program ends (fork, exec, spawn): no more pumps, for good. */
+void relay_solo_end(void);
+/* Whether pumps may run (no relay_solo_end yet). */
+bool relay_solo_now(void);
+/* Whether a pump is under way (a fork and a keeper wait for none). */
+bool relay_pumping(void);
+/* Lock held, the program's threads gone (a keeper, an orphan): their
+ * claims with them. */
+void relay_set_unclaim(struct relay_set *set);
 /* fork(): prepare and parent around it (after the stack lock is taken);
  * in the child, with set the parent's (or NULL), closes the child's copies
  * of the relays' fds (the relays are the parent's). */

@@ -138,6 +138,7 @@ struct runner {
 	unsigned tx_busy;           /* the queues a thread is writing (bit i: txq.q[i]) */
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
 	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
+	bool relay_woke;            /* an application thread woke relays: it pumps them at runner_unlock */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
 	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
 	uint64_t drive_grace;       /* the grace now (RUNNER_DRIVE_GRACE_US to _MAX_US) */
@@ -239,14 +240,25 @@ void runner_lock(struct runner *r)
 	stack_lock(r->lock);
 }
 
-/* The relays' kick (lock held): a connection's event for a relay, seen by
- * another thread than the stack thread, which serves them. */
+/* The relays' kick (lock held): a change for the relays, seen by another
+ * thread than the stack thread, which serves them. */
 static void runner_relay_kick(void *ctx)
 {
 	struct runner *r = ctx;
 
 	if (!pthread_equal(pthread_self(), r->thread))
 		r->kick_pending = true;
+}
+
+/* A relay's connection had an event (lock held): an application thread
+ * pumps it on its way out (runner_unlock); the stack thread looks at every
+ * relay in its next round anyway. */
+static void runner_relay_woke(void *ctx)
+{
+	struct runner *r = ctx;
+
+	if (!pthread_equal(pthread_self(), r->thread))
+		r->relay_woke = true;
 }
 
 void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
@@ -394,25 +406,42 @@ static uint64_t runner_deadline(struct runner *r)
 
 void runner_unlock(struct runner *r)
 {
+	struct relay_pump pump;
 	uint64_t at;
-	bool kick;
+	bool kick, out;
 
 	runner_tx(r);
+	pump.n = 0;
+	if (r->relay_woke) {
+		/* This thread's frames made exposed sockets readable (or
+		 * writable): it moves their bytes itself (relay.h), one
+		 * hand-off to the stack thread and one back fewer. */
+		r->relay_woke = false;
+		relay_pump_begin(&r->relays, &pump, runner_now());
+		if (pump.look)
+			r->kick_pending = true;
+		if (pump.n)
+			runner_tx(r);   /* what the pump made: its window's ACK, the program's bytes */
+	}
 	at = runner_deadline(r);
 	kick = at < r->sleep_until;
 	if (kick)
 		r->sleep_until = at;    /* one kick per earlier deadline is enough */
 	kick |= r->kick_pending;
 	r->kick_pending = false;
-	/* The write comes after the lock is let go: runner_stop must not free
-	 * r (and close the eventfd) before it is done. */
-	if (kick)
+	/* The write (and the pump's) comes after the lock is let go:
+	 * runner_stop must not free r (and close the eventfd) before it is
+	 * done. */
+	out = kick || pump.n;
+	if (out)
 		atomic_fetch_add_explicit(&r->kickers, 1, memory_order_relaxed);
 	stack_unlock(r->lock);
-	if (kick) {
+	if (pump.n && relay_pump_end(&r->relays, &pump))
+		kick = true;
+	if (kick)
 		runner_kick(r);
+	if (out)
 		atomic_fetch_sub_explicit(&r->kickers, 1, memory_order_release);
-	}
 }
 
 /*
@@ -636,7 +665,19 @@ static bool runner_keeper_done(struct runner *r, uint64_t now)
  * process is gone. */
 static void runner_keeper_asked(struct runner *r)
 {
-	int rc = r->req_fn(r, r->req_ctx);
+	int rc;
+
+	/* A pump under way finishes first (the keeper must not inherit a
+	 * relay halfway through its writes), bounded: the thread the signal
+	 * interrupted may be one, waiting for us (its relays are only its
+	 * own process's: relay_solo_end). */
+	for (int i = 0; i < 50 && relay_pumping(); i++) {
+		uint64_t until = runner_now() + 1000;
+		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+		stack_lock_wait(r->lock, &r->progress, &ts);
+	}
+	rc = r->req_fn(r, r->req_ctx);
 
 	atomic_store_explicit(&r->keeper_req, rc == 0 ? 2 : 3, memory_order_release);
 	while (rc == 0) {
@@ -655,6 +696,8 @@ static void runner_keeper_asked(struct runner *r)
  * their marks on the runner holds any more. */
 static void runner_forget_apps(struct runner *r)
 {
+	relay_set_unclaim(&r->relays);
+	r->relay_woke = false;
 	r->blocked = 0;
 	r->driver = false;
 	r->drive_end = 0;
@@ -1301,7 +1344,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	r->efd = -1;
 	r->spin_us = c.spin_us;
 	txq_set_init(&r->txq, 1);
-	relay_set_init(&r->relays, runner_relay_kick, r);
+	relay_set_init(&r->relays, runner_relay_kick, runner_relay_woke, r);
 	r->drive_grace = RUNNER_DRIVE_GRACE_US;
 	r->pfd_cap = 3 + CTL_NFDS;
 	r->lock = lock;
@@ -1421,8 +1464,18 @@ static void runner_wait_apps(struct runner *r)
 		stack_lock_wait(r->lock, &r->progress, &ts);
 		r->stop_waiters--;
 	}
+	/* A pump holds relays while it waits for the lock (its runner_tx):
+	 * waited for with the lock let go. */
+	while (relay_pumping()) {
+		uint64_t until = runner_now() + 1000;
+		struct timespec ts = { (time_t)(until / 1000000u), (long)(until % 1000000u) * 1000 };
+
+		r->stop_waiters++;
+		stack_lock_wait(r->lock, &r->progress, &ts);
+		r->stop_waiters--;
+	}
 	while (atomic_load_explicit(&r->kickers, memory_order_acquire))
-		sched_yield();      /* one eventfd write away; they need no lock */
+		sched_yield();      /* one eventfd write (or a pump's writes) away; they need no lock */
 }
 
 void runner_stop(struct runner *r, uint64_t linger_us)
@@ -1506,6 +1559,7 @@ static void runner_log_stats(struct runner *r)
 		  (unsigned long long)r->spin_frames, r->spin_us);
 	log_debug("%llu frames read by application threads blocked in a wait; %llu checks on them by the stack thread",
 		  (unsigned long long)r->drive_frames, (unsigned long long)r->drive_checks);
+	log_debug("relays: %llu times pumped by application threads", (unsigned long long)r->relays.pumped);
 	for (unsigned i = 0; i < r->txq.n; i++)
 		log_debug("device queue %u: %llu frames written in %llu lists, %llu bytes", i,
 			  (unsigned long long)r->tx_frames[i], (unsigned long long)r->tx_lists[i],

@@ -302,6 +302,109 @@ echo_through() {
 	tap_assert_crossed 50000 50000
 }
 
+# POLL_EXPOSED MODE HOST PORT [N]: connects, exposes the socket by dup2()
+# onto stdin, and waits in poll() (interposed: the waiting thread reads the
+# TAP itself) before each os.read of fd 0 (the kernel fd). echo: N 64-byte
+# round trips with an echo server, each checked; sink: reads to the end and
+# prints the sha256 and the byte count.
+POLL_EXPOSED='
+import hashlib, os, select, socket, sys
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.create_connection((host, port))
+os.dup2(s.fileno(), 0)
+p = select.poll()
+p.register(0, select.POLLIN)
+def read(n):
+    while True:
+        if not p.poll(20000):
+            sys.exit("no data for 20 s")
+        try:
+            return os.read(0, n)
+        except BlockingIOError:
+            pass
+if mode == "echo":
+    for i in range(int(sys.argv[4])):
+        msg = (b"%06d" % i) * 10 + b"pong"
+        os.write(0, msg)
+        got = b""
+        while len(got) < len(msg):
+            b = read(len(msg) - len(got))
+            if not b:
+                sys.exit("closed early at %d" % i)
+            got += b
+        if got != msg:
+            sys.exit("round trip %d came back as %r" % (i, got))
+    print("round trips ok", flush=True)
+else:
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = read(65536)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    print(h.hexdigest(), n, flush=True)
+'
+
+# pumped LOG: how many times the program's threads moved relays' bytes
+# themselves (relay.h), as logged at exit.
+pumped() {
+	sed -nE 's/.*relays: ([0-9]+) times pumped by application threads.*/\1/p' "$1" | tail -n 1
+}
+
+@test "an exposed socket polled by its program: 3000 round trips, the waiting thread moves the bytes itself" {
+	bg_ker echo 60 "$EXAMPLES/echo_server" 7777
+	wait_log "$(out echo)" 'listening on'
+	tap_mark
+	run pre 60 PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/log" "$PY" -c "$POLL_EXPOSED" echo "$HOST_IP" 7777 3000
+	assert_success
+	assert_output "round trips ok"
+	local n
+	n=$(pumped "$BATS_TEST_TMPDIR/log")
+	echo "pumped: ${n:-not logged}"
+	[ -n "$n" ] || fail "no pump counter in the log: $(tail -n 5 "$BATS_TEST_TMPDIR/log")"
+	[ "$n" -gt 1000 ] || fail "only $n of 3000 answers were moved by the thread that read them"
+	tap_assert_crossed $((3000 * 64)) $((3000 * 64))
+}
+
+@test "an exposed socket polled by its program: 16 MiB received byte-exact, moved by the waiting thread and the stack thread" {
+	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))
+	bg_ker srv 60 "$PY" -c "$SEND_SERVER" "$HOST_IP" 9000 "$BATS_TEST_TMPDIR/in"
+	wait_log "$(out srv)" listening
+	tap_mark
+	run pre 60 PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/log" "$PY" -c "$POLL_EXPOSED" sink "$HOST_IP" 9000
+	assert_success
+	assert_output "$(sha "$BATS_TEST_TMPDIR/in") $((16 * MiB))"
+	bg_wait srv 20
+	local n
+	n=$(pumped "$BATS_TEST_TMPDIR/log")
+	echo "pumped: ${n:-not logged}"
+	[ "${n:-0}" -gt 0 ] || fail "nothing was pumped: $(grep relays "$BATS_TEST_TMPDIR/log")"
+	tap_assert_crossed 1000 $((16 * MiB))
+}
+
+# A program that has made a child (which may hold the socket's fd) leaves
+# every byte to the stack thread: a thread of a program killed (SIGKILL)
+# halfway through moving them must never be the one that did.
+@test "an exposed socket polled by a program that forked: nothing is pumped, the round trips still work" {
+	bg_ker echo 60 "$EXAMPLES/echo_server" 7777
+	wait_log "$(out echo)" 'listening on'
+	run pre 60 PSTACK_LOG=debug PSTACK_LOG_FILE="$BATS_TEST_TMPDIR/log" "$PY" -c '
+import os, sys
+if os.fork() == 0:
+    os._exit(0)
+os.wait()
+sys.argv = ["-"] + sys.argv[1:]
+exec(sys.argv.pop(1))
+' "$POLL_EXPOSED" echo "$HOST_IP" 7777 500
+	assert_success
+	assert_output "round trips ok"
+	local n
+	n=$(pumped "$BATS_TEST_TMPDIR/log")
+	[ -n "$n" ] || fail "no pump counter in the log: $(tail -n 5 "$BATS_TEST_TMPDIR/log")"
+	[ "$n" -eq 0 ] || fail "$n pumps after a fork"
+}
+
 # tsan_alone_clean CMD...: in a TSan build, skips the test when CMD (on the
 # kernel's stack) reports data races under TSan's runtime alone, without
 # pstack: such a report would fail the test whatever pstack does. (BIND 9's

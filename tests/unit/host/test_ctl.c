@@ -529,7 +529,7 @@ static void test_serve_join(void **state)
 	(void)state;
 	memset(&v, 0, sizeof(v));
 	v.h = h_new(NULL, false);
-	relay_set_init(&set, count_kick, NULL);
+	relay_set_init(&set, count_kick, NULL, NULL);
 	v.host = (struct ctl_host){ .dev = "tap0", .pid = 4242, .started = v.h->now, .rset = &set };
 	snprintf(v.host.stack_name, sizeof(v.host.stack_name), "unit-%d", (int)getpid());
 	snprintf(v.base, sizeof(v.base), "/tmp/pstack-unit-XXXXXX");

@@ -35,12 +35,17 @@ struct pair {
 	struct relay_set set;
 	struct relay *rl;
 	int app;                    /* the program's end of the socket pair */
-	int kicks, gone;
+	int kicks, gone, woke;
 };
 
 static void kick(void *ctx)
 {
 	((struct pair *)ctx)->kicks++;
+}
+
+static void woke(void *ctx)
+{
+	((struct pair *)ctx)->woke++;
 }
 
 static void gone(void *ctx)
@@ -118,7 +123,7 @@ static void pair_open(struct pair *p, bool seqpacket)
 	p->b = h_new(&cfg, false);
 	arp_insert(p->a->s, H_PEER_IP, h_peer_mac, p->a->now);
 	arp_insert(p->b->s, H_STACK_IP, h_stack_mac, p->b->now);
-	relay_set_init(&p->set, kick, p);
+	relay_set_init(&p->set, kick, NULL, p);
 	if (seqpacket)
 		return;
 	lis = tcp_open(p->b->s);
@@ -643,6 +648,130 @@ static void test_a_listener_hands_connections_over_its_channel(void **state)
 	pair_free(&p);
 }
 
+/* A pump (relay.h): a program thread that processed the frames moves the
+ * bytes into the fd itself; the serving thread is not asked. */
+static void test_a_pump_moves_the_bytes_without_the_serving_thread(void **state)
+{
+	struct relay_pump pump;
+	struct pair p;
+	char msg[64], got[64];
+	int kicks;
+
+	(void)state;
+	pair_open(&p, false);
+	p.set.woke = woke;
+	rounds(&p, 2);      /* the relay is the serving thread's (and has its buffers) */
+	kicks = p.kicks;
+	for (int i = 0; i < 200; i++) {
+		int w = p.woke;
+
+		memset(msg, 'a' + i % 26, sizeof(msg));
+		assert_int_equal(tcp_send(p.cb, msg, sizeof(msg), p.b->now), (long)sizeof(msg));
+		shuttle(p.b, p.a);
+		assert_true(p.woke > w);
+		relay_pump_begin(&p.set, &pump, p.a->now);
+		assert_int_equal(pump.n, 1);
+		assert_false(pump.look);
+		assert_false(relay_pump_end(&p.set, &pump));
+		/* In the fd at once, without a round of the serving thread. */
+		assert_int_equal(read(p.app, got, sizeof(got)), (ssize_t)sizeof(got));
+		assert_memory_equal(got, msg, sizeof(msg));
+		/* The answer goes the serving thread's way (a round reads it
+		 * from the fd, the next sends it). */
+		assert_int_equal(write(p.app, got, sizeof(got)), (ssize_t)sizeof(got));
+		rounds(&p, 2);
+		shuttle(p.a, p.b);
+		assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)sizeof(got));
+		assert_memory_equal(got, msg, sizeof(msg));
+	}
+	assert_int_equal(p.kicks, kicks);
+	assert_true(p.set.pumped >= 200);
+	pair_free(&p);
+}
+
+/* A relay a pump holds is left by the serving thread, which the pump's end
+ * then asks to look again; bytes larger than the relay's buffer leave the
+ * rest to the serving thread; every byte arrives once, in order. */
+static void test_a_pumped_relay_is_left_by_the_serving_thread(void **state)
+{
+	enum { N = 2 * 1024 * 1024 };
+	static uint8_t out[N], got[N];
+	struct relay_pump pump;
+	struct pollfd pfd[8];
+	size_t sent = 0, recvd = 0;
+	bool busy, eof = false;
+	struct pair p;
+	unsigned n;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++)
+		out[i] = pattern(i);
+	pair_open(&p, false);
+	p.set.woke = woke;
+	rounds(&p, 2);
+	assert_int_equal(tcp_send(p.cb, out, 1000, p.b->now), 1000);
+	sent = 1000;
+	shuttle(p.b, p.a);
+	relay_pump_begin(&p.set, &pump, p.a->now);
+	assert_int_equal(pump.n, 1);
+	/* The serving thread's round meanwhile: the relay is not its. */
+	n = relay_collect(&p.set, pfd, &busy, p.a->now);
+	for (unsigned i = 0; i < n; i++)
+		assert_true(pfd[i].fd != p.app);
+	assert_true(n <= 1);    /* the share region's eventfd at most */
+	relay_io(&p.set, pfd, n);
+	assert_true(relay_pump_end(&p.set, &pump));     /* it must look again */
+	recvd = app_read(&p, got, recvd, N, &eof);
+	assert_int_equal(recvd, 1000);
+	/* Then a stream far larger than the relay's buffer, pumps and rounds
+	 * taking turns, some rounds while a pump holds the relay. */
+	for (int i = 0; i < 20000 && recvd < N; i++) {
+		long r;
+
+		if (sent < N && (r = tcp_send(p.cb, out + sent, N - sent, p.b->now)) > 0)
+			sent += (size_t)r;
+		shuttle(p.b, p.a);
+		relay_pump_begin(&p.set, &pump, p.a->now);
+		if (i % 3 == 0)
+			round_trip(&p);
+		relay_pump_end(&p.set, &pump);
+		if (i % 2 == 0)
+			round_trip(&p);
+		recvd = app_read(&p, got, recvd, N, &eof);
+	}
+	assert_int_equal(recvd, N);
+	assert_memory_equal(got, out, N);
+	assert_false(relay_pumping());
+	pair_free(&p);
+}
+
+/* Once the program has made another process (relay_solo_end), nothing is
+ * pumped: the serving thread moves every byte. (Last: it is for good.) */
+static void test_no_pump_once_another_process_may_hold_the_fd(void **state)
+{
+	struct relay_pump pump;
+	struct pair p;
+	char msg[64] = "after a fork", got[64];
+
+	(void)state;
+	pair_open(&p, false);
+	p.set.woke = woke;
+	rounds(&p, 2);
+	relay_solo_end();
+	assert_int_equal(tcp_send(p.cb, msg, sizeof(msg), p.b->now), (long)sizeof(msg));
+	shuttle(p.b, p.a);
+	relay_pump_begin(&p.set, &pump, p.a->now);
+	assert_int_equal(pump.n, 0);
+	assert_true(pump.look);
+	assert_true(relay_pump_end(&p.set, &pump));
+	assert_int_equal(read(p.app, got, sizeof(got)), -1);
+	assert_int_equal(errno, EAGAIN);
+	round_trip(&p);
+	assert_int_equal(read(p.app, got, sizeof(got)), (ssize_t)sizeof(got));
+	assert_memory_equal(got, msg, sizeof(msg));
+	pair_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +784,9 @@ int main(void)
 		cmocka_unit_test(test_udp_datagrams_keep_their_boundaries),
 		cmocka_unit_test(test_an_armed_udp_relay_is_exposed_by_a_write_through_the_fd),
 		cmocka_unit_test(test_a_listener_hands_connections_over_its_channel),
+		cmocka_unit_test(test_a_pump_moves_the_bytes_without_the_serving_thread),
+		cmocka_unit_test(test_a_pumped_relay_is_left_by_the_serving_thread),
+		cmocka_unit_test(test_no_pump_once_another_process_may_hold_the_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,6 +310,26 @@ static void host_relay_forget(void *ctx, void *relay)
 	if (runner)
 		runner_relay_forget(runner, relay);
 }
+static bool host_relay_push_claim(void *ctx, void *relay)
+{
+	(void)ctx;
+	return runner && runner_relay_push_claim(runner, relay);
+}
+static void host_relay_push_read(void *ctx, void *relay)
+{
+	(void)ctx;
+	runner_relay_push_read(relay);
+}
+/* The runner gone meanwhile (the program's exit): the relay is let go as
+ * it is; whoever carries the stack on sends what it holds. */
+static void host_relay_push_send(void *ctx, void *relay)
+{
+	(void)ctx;
+	if (runner)
+		runner_relay_push_send(runner, relay);
+	else
+		relay_push_drop(NULL, relay);
+}
 /* PSTACK_STACK's name, checked (shim/join.c asks at the first socket,
  * and at later ones until the process joins a stack or starts its own).
  * With a name, the rest of the settings are checked as a stack's start
@@ -759,7 +779,8 @@ static void init(void)
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
 		.spin_us = host_spin_us, .iface = host_iface,
 		.relay_open = host_relay_open, .relay_expose = host_relay_expose,
-		.relay_forget = host_relay_forget,
+		.relay_forget = host_relay_forget, .relay_push_claim = host_relay_push_claim,
+		.relay_push_read = host_relay_push_read, .relay_push_send = host_relay_push_send,
 		.stack_name = host_stack_name,
 	};
 
@@ -857,6 +878,29 @@ static inline long ret(long r, int saved)
 		if (r_ == SHIM_PASS) { \
 			errno = saved_; \
 			return real_call; \
+		} \
+		return ret(r_, saved_); \
+	} while (0)
+
+/* SHIM_CALL for the calls that write: after the real call on an exposed
+ * socket's kernel fd, the bytes may leave from this thread (shim_exposed_wrote). */
+#define SHIM_CALL_OUT(fd, call, real_call) do { \
+		int saved_ = errno; \
+		long r_; \
+		depth++; \
+		r_ = (long)(call); \
+		depth--; \
+		if (r_ == SHIM_PASS) { \
+			errno = saved_; \
+			r_ = (long)(real_call); \
+			if (r_ > 0) { \
+				saved_ = errno; \
+				depth++; \
+				shim_exposed_wrote(fd); \
+				depth--; \
+				errno = saved_; \
+			} \
+			return r_; \
 		} \
 		return ret(r_, saved_); \
 	} while (0)
@@ -969,14 +1013,14 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (!mine(fd))
 		return real_write(fd, buf, n);
-	SHIM_CALL(shim_sendto(fd, buf, n, 0, NULL, 0), real_write(fd, buf, n));
+	SHIM_CALL_OUT(fd, shim_sendto(fd, buf, n, 0, NULL, 0), real_write(fd, buf, n));
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	if (!mine(fd))
 		return real_writev(fd, iov, n);
-	SHIM_CALL(shim_writev(fd, iov, n), real_writev(fd, iov, n));
+	SHIM_CALL_OUT(fd, shim_writev(fd, iov, n), real_writev(fd, iov, n));
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
@@ -1031,21 +1075,21 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	if (!mine(fd))
 		return real_send(fd, buf, n, flags);
-	SHIM_CALL(shim_sendto(fd, buf, n, flags, NULL, 0), real_send(fd, buf, n, flags));
+	SHIM_CALL_OUT(fd, shim_sendto(fd, buf, n, flags, NULL, 0), real_send(fd, buf, n, flags));
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t salen)
 {
 	if (!mine(fd))
 		return real_sendto(fd, buf, n, flags, sa, salen);
-	SHIM_CALL(shim_sendto(fd, buf, n, flags, sa, salen), real_sendto(fd, buf, n, flags, sa, salen));
+	SHIM_CALL_OUT(fd, shim_sendto(fd, buf, n, flags, sa, salen), real_sendto(fd, buf, n, flags, sa, salen));
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (!mine(fd))
 		return real_sendmsg(fd, msg, flags);
-	SHIM_CALL(shim_sendmsg(fd, msg, flags), real_sendmsg(fd, msg, flags));
+	SHIM_CALL_OUT(fd, shim_sendmsg(fd, msg, flags), real_sendmsg(fd, msg, flags));
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)

@@ -326,6 +326,39 @@ void shim_expose(int fd)
 	shim_put(&k->obj);
 }
 
+/*
+ * After an interposed write into an exposed TCP socket's fd (it went to
+ * the kernel fd: the pair): while the program has made no other process
+ * (relay_solo_now), the writing thread takes the bytes out of the relay's
+ * end and sends them itself, instead of leaving them to the stack thread
+ * (a hand-off and a wakeup later). The stack thread, woken by the same
+ * bytes, finds them taken (the relay's claim: stack/host/relay.h).
+ */
+void shim_exposed_wrote(int fd)
+{
+	struct shim_sock *k;
+	void *rl = NULL;
+
+	if (!shim_host.relay_push_claim || !relay_solo_now() || !shim_owns(fd) ||
+	    shim_proc_state() != SHIM_PROC_OWNER)
+		return;
+	k = shim_get_sock(fd);
+	if (!k)
+		return;
+	shim_lock();
+	if (!k->dead && k->tcp && k->relay && shim_exposed(k) && shim_host.relay_push_claim(shim_host.ctx, k->relay))
+		rl = k->relay;
+	shim_unlock();
+	shim_put(&k->obj);
+	if (!rl)
+		return;
+	/* Claimed: the relay stays until relay_push_send lets go of it. */
+	shim_host.relay_push_read(shim_host.ctx, rl);
+	shim_lock();
+	shim_host.relay_push_send(shim_host.ctx, rl);
+	shim_unlock();
+}
+
 void shim_expose_inherited(bool all)
 {
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)

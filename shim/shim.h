@@ -211,6 +211,14 @@ struct shim_host {
 			    const struct relay_cb *cb, void *gctx);
 	void (*relay_expose)(void *ctx, void *relay);
 	void (*relay_forget)(void *ctx, void *relay);
+	/* Optional (NULL: the relay moves every byte). The program wrote into
+	 * an exposed socket's fd through an interposed call: relay_push_claim
+	 * (lock held) says whether this thread moves the bytes itself; if so
+	 * relay_push_read (no lock) reads them from the relay's end, and
+	 * relay_push_send (lock held) sends them as the lock is let go. */
+	bool (*relay_push_claim)(void *ctx, void *relay);
+	void (*relay_push_read)(void *ctx, void *relay);
+	void (*relay_push_send)(void *ctx, void *relay);
 	/* Optional (NULL: never joins): PSTACK_STACK's name into out (n bytes;
 	 * "" when unset), no lock held. 0, or -EINVAL after one line saying
 	 * what is wrong (shim/join.c). */
@@ -360,6 +368,10 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  */
 void shim_expose(int fd);
 void shim_expose_inherited(bool all);
+/* No lock: the program wrote through an interposed call into fd, an exposed
+ * socket's kernel fd (the real call, after SHIM_PASS, said > 0): the bytes
+ * may leave from this thread (the relay's push, shim/expose.c). */
+void shim_exposed_wrote(int fd);
 /*
  * exec: shim_exec_note writes into buf (len bytes, NUL-terminated) a note of
  * the exposed sockets whose fds survive exec (no FD_CLOEXEC); the length, 0

@@ -69,6 +69,8 @@ struct relay {
 	bool woken;                 /* its connection had an event (relay_wake) */
 	/* The stack thread's alone. */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
+	/* A push's (relay_push_claim to relay_pump_add). */
+	int push_ev;
 
 	/* Who holds the fields below: 0 nobody, 1 the thread that claimed them
 	 * (claim_try: the stack thread, or a pump). */
@@ -1067,17 +1069,67 @@ static bool pumpable(const struct relay_set *set, const struct relay *rl)
 	       !rl->taken && !rl->stop_seen && !rl->hup_seen && !rl->done && !rl->share_wake && rl->rx;
 }
 
+/* Lock held, rl claimed by a pump: its connection's bytes into its buffer
+ * and its buffer's into the connection (collect_tcp), and rl into p. */
+static void pump_take(struct relay_set *set, struct relay_pump *p, struct relay *rl, int ev, uint64_t now)
+{
+	bool busy = false;
+
+	rl->woken = false;
+	set->pumped++;
+	p->ev[p->n] = ev;
+	collect_tcp(rl, &busy, now);
+	/* More than the buffer holds, or more than bytes: the stack thread
+	 * goes on with it. */
+	if (busy || rl->done || (rl->tcp && tcp_inq(rl->tcp) > 0) || rl->tx_len || rl->tx_end)
+		p->look = true;
+	p->rl[p->n++] = rl;
+}
+
+bool relay_push_claim(struct relay_set *set, struct relay *rl)
+{
+	if (!atomic_load_explicit(&relay_solo, memory_order_acquire) || !claim_try(rl))
+		return false;
+	if (!pumpable(set, rl) || rl->tx_len || rl->tx_end) {
+		claim_drop(rl);
+		return false;
+	}
+	atomic_fetch_add_explicit(&relay_pumps, 1, memory_order_acq_rel);
+	rl->push_ev = pump_events(rl);
+	return true;
+}
+
+void relay_push_read(struct relay *rl)
+{
+	io_tx(rl, POLLIN);
+}
+
+void relay_pump_add(struct relay_set *set, struct relay_pump *p, struct relay *rl, uint64_t now)
+{
+	if (p->n == RELAY_PUMP_MAX) {
+		relay_push_drop(set, rl);
+		p->look = true;
+		return;
+	}
+	pump_take(set, p, rl, rl->push_ev, now);
+}
+
+void relay_push_drop(struct relay_set *set, struct relay *rl)
+{
+	(void)set;
+	claim_drop(rl);
+	atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
+}
+
 void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now)
 {
-	p->n = 0;
-	p->look = set->incoming != NULL;
+	if (set->incoming)
+		p->look = true;
 	if (!atomic_load_explicit(&relay_solo, memory_order_acquire)) {
 		p->look = true;
 		return;
 	}
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
-		bool busy = false;
-
 		if (!rl->woken)
 			continue;
 		if (p->n == RELAY_PUMP_MAX || !claim_try(rl)) {
@@ -1089,16 +1141,8 @@ void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now)
 			p->look = true;
 			continue;
 		}
-		rl->woken = false;
-		set->pumped++;
-		if (p->n == 0)
-			atomic_fetch_add_explicit(&relay_pumps, 1, memory_order_acq_rel);
-		p->ev[p->n] = pump_events(rl);
-		collect_tcp(rl, &busy, now);
-		/* More than the buffer holds: the stack thread goes on with it. */
-		if (busy || rl->done || (rl->tcp && tcp_inq(rl->tcp) > 0))
-			p->look = true;
-		p->rl[p->n++] = rl;
+		atomic_fetch_add_explicit(&relay_pumps, 1, memory_order_acq_rel);
+		pump_take(set, p, rl, pump_events(rl), now);
 	}
 }
 
@@ -1115,9 +1159,9 @@ bool relay_pump_end(struct relay_set *set, struct relay_pump *p)
 		if (pump_events(rl) != p->ev[i])
 			look = true;
 		claim_drop(rl);
+		atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
 	}
 	p->n = 0;
-	atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
 	/* The stack thread found one of them claimed, and skipped it. */
 	if (atomic_exchange_explicit(&set->missed, 0, memory_order_seq_cst))
 		look = true;

@@ -242,14 +242,28 @@ void relay_set_destroy(struct relay_set *set);
 /*
  * Lock held, by a program thread after the connections' events it caused
  * (set->woke): claims the woken relays that only have bytes to move (up to
- * RELAY_PUMP_MAX), and moves what their connections hold into their
- * buffers (the frames that makes are the caller's to write). p->look: the
- * stack thread must look (a relay it could not take, or more to do).
+ * RELAY_PUMP_MAX in p, which the caller started empty: n 0, look false),
+ * and moves what their connections hold into their buffers (the frames
+ * that makes are the caller's to write). p->look: the stack thread must
+ * look (a relay it could not take, or more to do).
  */
 void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now);
 /* No lock: writes what relay_pump_begin took into the fds and lets the
  * relays go. True when the stack thread must look again (kick it). */
 bool relay_pump_end(struct relay_set *set, struct relay_pump *p);
+/*
+ * The other way (a push): a program thread that has just written into a
+ * relay's fd through an interposed call. Lock held: claims rl when it only
+ * has bytes to move (true); then, without the lock, relay_push_read reads
+ * what the program wrote into the relay's buffer, and with the lock again
+ * relay_pump_add puts rl into a pump, which sends them (relay_pump_end lets
+ * go of it), or relay_push_drop lets go of it as it is (the stack thread
+ * sends them).
+ */
+bool relay_push_claim(struct relay_set *set, struct relay *rl);
+void relay_push_read(struct relay *rl);
+void relay_pump_add(struct relay_set *set, struct relay_pump *p, struct relay *rl, uint64_t now);
+void relay_push_drop(struct relay_set *set, struct relay *rl);
 /* Any thread, no lock: the program makes another process, which may hold
  * relays' program ends (fork, exec, spawn): no more pumps, for good. */
 void relay_solo_end(void);

@@ -139,6 +139,7 @@ struct runner {
 	bool driver;                /* a blocked application thread polls the device (runner_block_begin) */
 	bool kick_pending;          /* the thread must look again: kicked by the next runner_unlock */
 	bool relay_woke;            /* an application thread woke relays: it pumps them at runner_unlock */
+	struct relay *push_rl;      /* a relay the unlocking thread pushes (runner_relay_push_send) */
 	unsigned blocked;           /* application threads inside runner_block_begin/end */
 	uint64_t drive_end;         /* when the last driver stopped (0: none yet) */
 	uint64_t drive_grace;       /* the grace now (RUNNER_DRIVE_GRACE_US to _MAX_US) */
@@ -279,6 +280,21 @@ void runner_relay_forget(struct runner *r, void *relay)
 	relay_forget(relay);
 }
 
+bool runner_relay_push_claim(struct runner *r, void *relay)
+{
+	return !r->stopping && !r->push_rl && relay_push_claim(&r->relays, relay);
+}
+
+void runner_relay_push_read(void *relay)
+{
+	relay_push_read(relay);
+}
+
+void runner_relay_push_send(struct runner *r, void *relay)
+{
+	r->push_rl = relay;     /* runner_unlock, next, puts it in its pump */
+}
+
 void runner_fork_child(struct runner *r)
 {
 	relay_fork_child(r ? &r->relays : NULL);
@@ -412,17 +428,23 @@ void runner_unlock(struct runner *r)
 
 	runner_tx(r);
 	pump.n = 0;
+	pump.look = false;
+	if (r->push_rl) {
+		/* The program's bytes, read from the fd by this thread. */
+		relay_pump_add(&r->relays, &pump, r->push_rl, runner_now());
+		r->push_rl = NULL;
+	}
 	if (r->relay_woke) {
 		/* This thread's frames made exposed sockets readable (or
 		 * writable): it moves their bytes itself (relay.h), one
 		 * hand-off to the stack thread and one back fewer. */
 		r->relay_woke = false;
 		relay_pump_begin(&r->relays, &pump, runner_now());
-		if (pump.look)
-			r->kick_pending = true;
-		if (pump.n)
-			runner_tx(r);   /* what the pump made: its window's ACK, the program's bytes */
 	}
+	if (pump.look)
+		r->kick_pending = true;
+	if (pump.n)
+		runner_tx(r);   /* what the pump made: its window's ACK, the program's bytes */
 	at = runner_deadline(r);
 	kick = at < r->sleep_until;
 	if (kick)

@@ -75,6 +75,13 @@ void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock 
 			const struct relay_cb *cb, void *ctx);
 void runner_relay_expose(struct runner *r, void *relay);
 void runner_relay_forget(struct runner *r, void *relay);
+/* The program wrote into an exposed socket's fd through an interposed call
+ * (relay.h, a push). Lock held: whether this thread takes the relay's bytes
+ * (then, without the lock, runner_relay_push_read, and with it again
+ * runner_relay_push_send: the relay's bytes leave at runner_unlock). */
+bool runner_relay_push_claim(struct runner *r, void *relay);
+void runner_relay_push_read(void *relay);
+void runner_relay_push_send(struct runner *r, void *relay);
 /* In a fork child (r the parent's, or NULL): the relays' fds are closed
  * (relay_fork_child; relay_fork_prepare and _parent go around the fork). */
 void runner_fork_child(struct runner *r);

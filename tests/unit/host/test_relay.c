@@ -648,6 +648,13 @@ static void test_a_listener_hands_connections_over_its_channel(void **state)
 	pair_free(&p);
 }
 
+/* A pump starts empty (relay.h). */
+static void pump_begin(struct pair *p, struct relay_pump *pump)
+{
+	memset(pump, 0, sizeof(*pump));
+	relay_pump_begin(&p->set, pump, p->a->now);
+}
+
 /* A pump (relay.h): a program thread that processed the frames moves the
  * bytes into the fd itself; the serving thread is not asked. */
 static void test_a_pump_moves_the_bytes_without_the_serving_thread(void **state)
@@ -669,7 +676,7 @@ static void test_a_pump_moves_the_bytes_without_the_serving_thread(void **state)
 		assert_int_equal(tcp_send(p.cb, msg, sizeof(msg), p.b->now), (long)sizeof(msg));
 		shuttle(p.b, p.a);
 		assert_true(p.woke > w);
-		relay_pump_begin(&p.set, &pump, p.a->now);
+		pump_begin(&p, &pump);
 		assert_int_equal(pump.n, 1);
 		assert_false(pump.look);
 		assert_false(relay_pump_end(&p.set, &pump));
@@ -712,7 +719,7 @@ static void test_a_pumped_relay_is_left_by_the_serving_thread(void **state)
 	assert_int_equal(tcp_send(p.cb, out, 1000, p.b->now), 1000);
 	sent = 1000;
 	shuttle(p.b, p.a);
-	relay_pump_begin(&p.set, &pump, p.a->now);
+	pump_begin(&p, &pump);
 	assert_int_equal(pump.n, 1);
 	/* The serving thread's round meanwhile: the relay is not its. */
 	n = relay_collect(&p.set, pfd, &busy, p.a->now);
@@ -731,7 +738,7 @@ static void test_a_pumped_relay_is_left_by_the_serving_thread(void **state)
 		if (sent < N && (r = tcp_send(p.cb, out + sent, N - sent, p.b->now)) > 0)
 			sent += (size_t)r;
 		shuttle(p.b, p.a);
-		relay_pump_begin(&p.set, &pump, p.a->now);
+		pump_begin(&p, &pump);
 		if (i % 3 == 0)
 			round_trip(&p);
 		relay_pump_end(&p.set, &pump);
@@ -742,6 +749,42 @@ static void test_a_pumped_relay_is_left_by_the_serving_thread(void **state)
 	assert_int_equal(recvd, N);
 	assert_memory_equal(got, out, N);
 	assert_false(relay_pumping());
+	pair_free(&p);
+}
+
+/* A push (relay.h): the thread that wrote into the fd takes the bytes out
+ * of the relay's end and sends them itself; a relay another thread holds is
+ * left alone. */
+static void test_a_push_sends_what_the_program_wrote(void **state)
+{
+	struct relay_pump pump;
+	struct pair p;
+	char msg[64], got[64];
+
+	(void)state;
+	pair_open(&p, false);
+	p.set.woke = woke;
+	rounds(&p, 2);
+	/* Each message alone (the peer's ACKs are not waited for). */
+	assert_int_equal(tcp_setopt(p.ca, TCP_OPT_NODELAY, 1), 0);
+	for (int i = 0; i < 200; i++) {
+		memset(msg, 'A' + i % 26, sizeof(msg));
+		assert_int_equal(write(p.app, msg, sizeof(msg)), (ssize_t)sizeof(msg));
+		assert_true(relay_push_claim(&p.set, p.rl));
+		assert_true(relay_pumping());
+		/* Held: neither the serving thread nor another push takes it. */
+		assert_false(relay_push_claim(&p.set, p.rl));
+		relay_push_read(p.rl);
+		memset(&pump, 0, sizeof(pump));
+		relay_pump_add(&p.set, &pump, p.rl, p.a->now);
+		assert_int_equal(pump.n, 1);
+		assert_false(relay_pump_end(&p.set, &pump));
+		assert_false(relay_pumping());
+		/* Sent: the peer has it without a round of the serving thread. */
+		shuttle(p.a, p.b);
+		assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)sizeof(got));
+		assert_memory_equal(got, msg, sizeof(msg));
+	}
 	pair_free(&p);
 }
 
@@ -758,9 +801,10 @@ static void test_no_pump_once_another_process_may_hold_the_fd(void **state)
 	p.set.woke = woke;
 	rounds(&p, 2);
 	relay_solo_end();
+	assert_false(relay_push_claim(&p.set, p.rl));
 	assert_int_equal(tcp_send(p.cb, msg, sizeof(msg), p.b->now), (long)sizeof(msg));
 	shuttle(p.b, p.a);
-	relay_pump_begin(&p.set, &pump, p.a->now);
+	pump_begin(&p, &pump);
 	assert_int_equal(pump.n, 0);
 	assert_true(pump.look);
 	assert_true(relay_pump_end(&p.set, &pump));
@@ -786,6 +830,7 @@ int main(void)
 		cmocka_unit_test(test_a_listener_hands_connections_over_its_channel),
 		cmocka_unit_test(test_a_pump_moves_the_bytes_without_the_serving_thread),
 		cmocka_unit_test(test_a_pumped_relay_is_left_by_the_serving_thread),
+		cmocka_unit_test(test_a_push_sends_what_the_program_wrote),
 		cmocka_unit_test(test_no_pump_once_another_process_may_hold_the_fd),
 	};
 

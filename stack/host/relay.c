@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -1170,7 +1171,20 @@ bool relay_pump_end(struct relay_set *set, struct relay_pump *p)
 
 void relay_solo_end(void)
 {
-	atomic_store_explicit(&relay_solo, false, memory_order_release);
+	struct timespec t0, t;
+
+	if (!atomic_exchange_explicit(&relay_solo, false, memory_order_acq_rel))
+		return;
+	/* Pumps that began before let go first (they need no lock to finish),
+	 * bounded: this thread may have interrupted its own (a fork from a
+	 * signal handler). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (relay_pumping()) {
+		sched_yield();
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 10000000L)
+			break;
+	}
 }
 
 bool relay_solo_now(void)

@@ -265,7 +265,8 @@ void relay_push_read(struct relay *rl);
 void relay_pump_add(struct relay_set *set, struct relay_pump *p, struct relay *rl, uint64_t now);
 void relay_push_drop(struct relay_set *set, struct relay *rl);
 /* Any thread, no lock: the program makes another process, which may hold
- * relays' program ends (fork, exec, spawn): no more pumps, for good. */
+ * relays' program ends (fork, exec, spawn): no more pumps, for good; the
+ * pumps under way finish first (waited for 10 ms at most). */
 void relay_solo_end(void);
 /* Whether pumps may run (no relay_solo_end yet). */
 bool relay_solo_now(void);

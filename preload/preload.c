@@ -882,28 +882,22 @@ static inline long ret(long r, int saved)
 		return ret(r_, saved_); \
 	} while (0)
 
-/* SHIM_CALL for the calls that write: after the real call on an exposed
- * socket's kernel fd, the bytes may leave from this thread (shim_exposed_wrote). */
-#define SHIM_CALL_OUT(fd, call, real_call) do { \
-		int saved_ = errno; \
-		long r_; \
-		depth++; \
-		r_ = (long)(call); \
-		depth--; \
-		if (r_ == SHIM_PASS) { \
-			errno = saved_; \
-			r_ = (long)(real_call); \
-			if (r_ > 0) { \
-				saved_ = errno; \
-				depth++; \
-				shim_exposed_wrote(fd); \
-				depth--; \
-				errno = saved_; \
-			} \
-			return r_; \
-		} \
-		return ret(r_, saved_); \
-	} while (0)
+/* For the calls that write, around the real call (SHIM_CALL_OUT): after
+ * one on an exposed socket's kernel fd, the bytes may leave from this
+ * thread (shim_exposed_wrote). */
+static long wrote(int fd, long r)
+{
+	if (r > 0) {
+		int saved = errno;
+
+		depth++;
+		shim_exposed_wrote(fd);
+		depth--;
+		errno = saved;
+	}
+	return r;
+}
+#define SHIM_CALL_OUT(fd, call, real_call) SHIM_CALL(call, wrote((fd), (long)(real_call)))
 
 /* ---- sockets ---- */
 

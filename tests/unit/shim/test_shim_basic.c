@@ -13,8 +13,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1327,6 +1329,88 @@ static void test_blocking_recv_woken_by_shutdown(void **state)
 
 static void on_usr1(int sig) { (void)sig; }
 
+/* A signal that ends a poll while the polled stack socket becomes ready
+ * (its handler holds until the data is in): Linux's do_poll counts the
+ * ready fds before it looks at signals, so poll answers 1, not EINTR. */
+static sem_t hold_entered, hold_go;
+
+static void on_usr1_hold(int sig)
+{
+	(void)sig;
+	sem_post(&hold_entered);
+	while (sem_wait(&hold_go) < 0)
+		;
+}
+
+struct pollarg {
+	int fd;
+	atomic_int tid;
+	int r;
+	short revents;
+};
+
+static void *ppoll_thread(void *arg)
+{
+	struct pollarg *a = arg;
+	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+
+	atomic_store(&a->tid, (int)syscall(SYS_gettid));
+	a->r = shim_ppoll(&p, 1, NULL, NULL);
+	a->revents = p.revents;
+	return NULL;
+}
+
+/* Whether thread tid sleeps (state S in /proc). */
+static bool thread_sleeps(int tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+static void test_poll_ready_socket_wins_over_a_signal(void **state)
+{
+	struct pollarg a = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
+	struct sockaddr_in sa4 = sin4(0, 5012);
+	struct sigaction sa, old;
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(sem_init(&hold_entered, 0, 0), 0);
+	assert_int_equal(sem_init(&hold_go, 0, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1_hold;   /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, &old);
+	assert_int_equal(shim_bind(a.fd, SA(sa4), sizeof(sa4)), 0);
+	assert_int_equal(pthread_create(&th, NULL, ppoll_thread, &a), 0);
+	await_waiters(a.fd, 1);
+	/* Asleep in its wait (not holding the stack lock the injection needs). */
+	for (long i = 0; i < 10000000L && !thread_sleeps(atomic_load(&a.tid)); i++)
+		sched_yield();
+	assert_true(thread_sleeps(atomic_load(&a.tid)));
+	pthread_kill(th, SIGUSR1);
+	while (sem_wait(&hold_entered) < 0)
+		;
+	inject_udp(1, 5012, "ready");
+	sem_post(&hold_go);
+	pthread_join(th, NULL);
+	assert_int_equal(a.r, 1);
+	assert_true(a.revents & POLLIN);
+	sigaction(SIGUSR1, &old, NULL);
+	sem_destroy(&hold_entered);
+	sem_destroy(&hold_go);
+	assert_int_equal(shim_close(a.fd), 0);
+}
+
 static void test_blocking_recv_eintr_and_timeout(void **state)
 {
 	struct targ t = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
@@ -1741,6 +1825,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_ready_socket_wins_over_a_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sa_restart_per_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),

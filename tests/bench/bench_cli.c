@@ -69,6 +69,12 @@ static int use_poll;
 static int expose;             /* -E */
 static int epfd = -1;
 static struct conn *conns;
+/* Slots closed since the last look, reopened at once after the events that
+ * closed them; the walk over every slot (stalls, failed opens) runs at most
+ * every SWEEP_NS, so a wakeup costs its events, not the number of slots. */
+static int *freed;
+static int nfreed;
+#define SWEEP_NS 50000000u
 static int nconns = 1;
 static size_t msg = 64;
 static char *sendbuf;
@@ -144,6 +150,8 @@ static void conn_close(int i)
 	if (use_poll)
 		pfds[i].fd = -1;
 	c->fd = -1;
+	if (c->state != ST_FREE && freed && nfreed < nconns)
+		freed[nfreed++] = i;
 	c->state = ST_FREE;
 }
 
@@ -310,6 +318,7 @@ static int conn_event(int i, unsigned ev, uint64_t now, int measuring)
 static void run_until(uint64_t until, int measuring, long long stall_ns)
 {
 	static struct epoll_event evs[1024];
+	uint64_t next_sweep = 0;
 	while (1) {
 		uint64_t now = now_ns();
 		if (now >= until)
@@ -365,6 +374,14 @@ static void run_until(uint64_t until, int measuring, long long stall_ns)
 				return;
 			continue;
 		}
+		while (nfreed > 0) {
+			int i = freed[--nfreed];
+			if (conns[i].state == ST_FREE)
+				conn_open(i, now);
+		}
+		if (now < next_sweep)
+			continue;
+		next_sweep = now + SWEEP_NS;
 		for (int i = 0; i < nconns; i++) {
 			struct conn *c = &conns[i];
 			if (c->state != ST_FREE && stall_ns > 0 &&
@@ -442,10 +459,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	conns = calloc((size_t)nconns, sizeof(*conns));
 	pfds = calloc((size_t)nconns, sizeof(*pfds));
+	freed = calloc((size_t)nconns, sizeof(*freed));
 	sendbuf = malloc(msg);
 	if (mode == MODE_HTTP || mode == MODE_ECHO)
 		samples = malloc(MAX_SAMPLES * sizeof(*samples));
-	if (!conns || !pfds || !sendbuf || ((mode == MODE_HTTP || mode == MODE_ECHO) && !samples)) {
+	if (!conns || !pfds || !freed || !sendbuf || ((mode == MODE_HTTP || mode == MODE_ECHO) && !samples)) {
 		fprintf(stderr, "bench_cli: out of memory\n");
 		return 1;
 	}

@@ -488,9 +488,13 @@ static int configure_host_side(int ctl, const struct tap_config *cfg, bool addre
  * up with: at 1000 connections, 1000 frames overflowed (tx_dropped) by
  * thousands a second, SYNs among them (a second each, the SYN's
  * retransmission) and requests (an RTO each); 4096 dropped none there.
+ * At 10,000 connections one round of an echo (a request on each) is a
+ * burst of 10,000 frames: 4096 dropped 230,000 frames in 5 s and the p99
+ * round trip was 540 ms (the RTOs); 16384 dropped about 800 and the p99
+ * went to 112 ms (the kernel's own over a veth pair: 123-175 ms).
  * The queue holds pointers; the frames are the kernel's memory either way.
  */
-#define TAP_TXQLEN 4096
+#define TAP_TXQLEN 16384
 static void raise_txqlen(int ctl, const char *name)
 {
 	struct ifreq ifr;

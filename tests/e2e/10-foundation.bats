@@ -293,6 +293,9 @@ print(b.recv(10).decode())
 	run nsx ip -o addr show dev "$TAP"
 	assert_success
 	assert_output --partial "inet 192.0.2.1/24"
+	# Its queue towards the stack holds a burst of one frame from each of 10,000 connections.
+	run nsx ip -o link show dev "$TAP"
+	assert_output --partial "qlen 16384"
 	tap_mark
 	run ker 20 ping -n -c 2 -i 0.2 -W 2 "$STACK_IP"
 	assert_output --partial "2 received"

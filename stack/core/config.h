@@ -18,7 +18,8 @@ struct stack_config {
 	uint8_t mac[6];         /* PSTACK_MAC, default 00:00:5e:00:53:01 */
 	uint32_t mtu;           /* PSTACK_MTU, 0: the link's */
 	uint32_t tcp_msl_ms;    /* PSTACK_TCP_MSL_MS, default 30000 (TIME_WAIT is 2*MSL = 60 s) */
-	size_t tcp_mem;         /* PSTACK_TCP_MEM, default 256 MiB: all TCP buffers of the stack together */
+	size_t tcp_mem;         /* PSTACK_TCP_MEM: all TCP buffers of the stack together; 256 MiB here,
+				 * the host's default is 3/32 of the machine's memory (stack/host/config.c) */
 	uint8_t tcp_recovery;   /* PSTACK_TCP_RECOVERY, default 1: RACK-TLP loss detection (RFC 8985);
 				 * 0: RFC 6675's DupThresh (Linux's net.ipv4.tcp_recovery) */
 	uint8_t tcp_dsack;      /* PSTACK_TCP_DSACK, default 1: send D-SACK (RFC 2883; Linux's tcp_dsack) */

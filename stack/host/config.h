@@ -47,6 +47,12 @@ struct host_config {
 /* The documented defaults. */
 void host_config_defaults(struct host_config *cfg);
 
+/* PSTACK_TCP_MEM: its range, and its default on a machine with ram bytes of
+ * memory (Linux's tcp_mem[2] there, 3/32 of it, within the range). */
+#define CONFIG_TCP_MEM_MIN (1ull << 20)
+#define CONFIG_TCP_MEM_MAX (64ull << 30)
+size_t config_tcp_mem_for(uint64_t ram);
+
 /*
  * Reads every PSTACK_* variable through get (getenv, or a test's table).
  * 0 on success; on a bad value -EINVAL, with one line in err naming the

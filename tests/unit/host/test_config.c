@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "stack/host/config.h"
@@ -403,8 +404,16 @@ static void test_tcp_mem(void **state)
 	struct host_config cfg;
 
 	(void)state;
+	/* Unset: Linux's tcp_mem[2] for this machine's memory, 3/32 of it. */
 	host_config_defaults(&cfg);
-	assert_int_equal(cfg.stack.tcp_mem, 256u << 20);
+	assert_int_equal(cfg.stack.tcp_mem,
+			 config_tcp_mem_for((uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE)));
+	/* 24 GiB (this kind of machine): 2.25 GiB, as Linux's 575778 pages of
+	 * 4 KiB there; 2 GiB: 192 MiB; bounded by the variable's range. */
+	assert_int_equal(config_tcp_mem_for(24ull << 30), 2304ull << 20);
+	assert_int_equal(config_tcp_mem_for(2ull << 30), 192u << 20);
+	assert_int_equal(config_tcp_mem_for(8u << 20), 1u << 20);
+	assert_int_equal(config_tcp_mem_for(1ull << 40), 64ull << 30);
 	expect_good("PSTACK_TCP_MEM", "64M", &cfg);
 	assert_int_equal(cfg.stack.tcp_mem, 64u << 20);
 	expect_good("PSTACK_TCP_MEM", "2g", &cfg);

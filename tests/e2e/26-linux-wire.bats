@@ -210,6 +210,33 @@ KENV=()
 	[ -n "$kp" ] && [ "$pp" = "$kp" ] || fail "PSH is not where the kernel puts it"
 }
 
+@test "Nagle as the kernel's (Minshall's): a write's short last segment goes at once behind the full ones; a short write after it waits for its ACK" {
+	KIFACE=rp
+	relay_up 50
+	local kind p t tail last
+	KENV=(LW_WARM=0.3)
+	PENV=(LW_WARM=0.3 PSTACK_FAULTS=delay=50ms PSTACK_LINGER_MS=0)
+	for kind in kernel pstack; do
+		client_run "ng_$kind" "$kind" 5301 recv:10010 sleep:1.5,send:10000,send:10,sleep:0.5
+	done
+	# 10000 bytes: six full segments and 1312 bytes, all within the
+	# initial window; then 10 bytes, which wait while the 1312 (a short
+	# segment) is unacknowledged: a round trip (100 ms) later. The
+	# classic rule (any data unacknowledged) held the 1312 bytes for the
+	# round trip instead, and sent them with the 10 as one segment.
+	for kind in kernel pstack; do
+		p=$(shown "ng_$kind" "$kind" psh)
+		t=$(shown "ng_$kind" "$kind" data_ms)
+		echo "$kind: data segments <$p> at <$t> ms"
+		[ "$(echo "$p" | tr -d P)" = "1448 1448 1448 1448 1448 1448 1312 10" ] ||
+			fail "the $kind: segments <$p>"
+		tail=$(echo "$t" | awk '{ print $7 }')
+		last=$(echo "$t" | awk '{ print $8 }')
+		awk -v a="$tail" -v b="$last" 'BEGIN { exit !(a < 30 && b >= 80) }' ||
+			fail "the $kind: the short last segment of the write at $tail ms, the short write at $last ms"
+	done
+}
+
 @test "a bulk receive with offloads (the default): ACKs per data segment within the kernel's range" {
 	# Both subjects as they run by default: the kernel takes the veth's
 	# large segments (one per 64 KB), pstack the TAP's (PSTACK_OFFLOAD=1),

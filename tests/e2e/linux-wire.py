@@ -230,7 +230,8 @@ def show(path, subject):
     """Prints, for the segments SUBJECT sent: syn_* and synack_* (flags,
     options in order, window scale) of its first SYN and SYN-ACK; psh (the
     lengths of its data segments, first transmissions, in order, a P after
-    those with PSH); first_ack_ms (from the peer's first data segment to
+    those with PSH); data_ms (when each of those left, in ms after the
+    first); first_ack_ms (from the peer's first data segment to
     the subject's first ACK of it); data_in (the peer's data segments),
     acks_out (the subject's pure ACKs); hs_rtt_ms (from the subject's SYN
     to its ACK of the SYN-ACK; hs_rtt_tsval_ms the same by its own clock),
@@ -252,6 +253,7 @@ def show(path, subject):
     # Data: first transmissions in order; retransmissions apart.
     high = {}
     psh = []
+    sent_at = []
     first_data = None
     rto = None
     data_out = data_ect = acks_ect = acks_out = 0
@@ -278,7 +280,9 @@ def show(path, subject):
         if first_data is None:
             first_data = g
         psh.append("%d%s" % (g.len, "P" if g.flagbits & 0x08 else ""))
+        sent_at.append(g.t)
     out["psh"] = " ".join(psh)
+    out["data_ms"] = " ".join("%d" % round((t - sent_at[0]) * 1000) for t in sent_at)
     out["data_out"] = data_out
     out["data_ect"] = data_ect
     out["acks_out"] = acks_out

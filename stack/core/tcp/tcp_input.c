@@ -1240,6 +1240,7 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	c->snd_nxt = c->iss + 1;
 	c->snd_max = c->iss + 1;
 	c->snd_base = c->iss + 1;
+	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);

@@ -560,7 +560,19 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 	tcp_arm_rto_after_probe(c, now);
 }
 
+/* tcp_retransmit_at, the segment cut at limit when seq is before it: a
+ * record deemed lost is resent as it was sent (Linux resends an skb, not
+ * an MSS from its start). A short segment lost mid-stream (the end of a
+ * write, sent at once by Minshall's rule) resent as a full MSS would take
+ * along bytes of the next one, which may well have arrived. */
+static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, bool limited, uint64_t now);
+
 bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
+{
+	return retransmit_upto(c, seq, 0, false, now);
+}
+
+static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, bool limited, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);
 	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
@@ -577,6 +589,8 @@ bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 	 * such (an ACK for bytes past SND.MAX would be refused). */
 	if (seq_lt(seq, seq_min(end, c->snd_max)))
 		len = min32(seq_min(end, c->snd_max) - seq, smss);
+	if (limited && seq_lt(seq, limit))
+		len = min32(len, limit - seq);
 	/* Within the peer's window, like Linux's tcp_retransmit_skb (whole
 	 * segments when the window holds one): only the first unacknowledged
 	 * segment goes whatever the window, RFC 6298 (5.4). */
@@ -636,7 +650,7 @@ static bool resend_lost(struct tcp_conn *c, uint64_t now)
 	while (i < c->sb.n) {
 		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
 
-		if (tcp_retransmit_at(c, s->start, now))
+		if (retransmit_upto(c, s->start, s->end, true, now))
 			return true;
 		/* Beyond the window: so is everything after it. */
 		if (s->start != c->snd_una)
@@ -663,6 +677,14 @@ static bool rescue_retransmit(struct tcp_conn *c, uint64_t now)
 		return false;
 	last = tcp_sb_at(&c->sb, c->sb.n - 1);
 	if (last->flags & (TCP_TX_SACKED | TCP_TX_RETRANS))
+		return false;
+	/* A tail sent less than a round trip ago: nothing could have said
+	 * yet that it is lost. Resent at once, it arrived twice: the short
+	 * end of a write goes at once (Minshall's Nagle), and when that
+	 * emptied the send queue mid-recovery the rescue followed it in the
+	 * same pass (in test_tcp_loss, most of the bytes resent beyond what
+	 * the link lost). */
+	if (now < last->xmit_at + c->srtt)
 		return false;
 	len = seq_gt(data_end, seq_max(c->snd_base, c->snd_una)) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
 	len = min32(len, seg_mss(c));
@@ -702,6 +724,19 @@ static bool can_send_data(const struct tcp_conn *c)
 	default:
 		return false;
 	}
+}
+
+/*
+ * Minshall's variant of Nagle's algorithm (draft-minshall-nagle, Linux's
+ * tcp_minshall_check): a short segment waits only while a short segment
+ * sent before it is unacknowledged, not while any data is. A response whose
+ * last bytes make a short segment goes at once behind the full ones; with
+ * the classic rule it waited for the ACK of everything before it, which a
+ * peer that ACKs every second segment can delay by its delayed-ACK timer.
+ */
+static bool minshall_holds(const struct tcp_conn *c)
+{
+	return seq_gt(c->snd_sml, c->snd_una) && seq_leq(c->snd_sml, c->snd_nxt);
 }
 
 void tcp_output(struct tcp_conn *c, uint64_t now)
@@ -812,9 +847,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
-		    c->snd_max != c->snd_una && !urg_mode(c)) {
-			/* Nagle (RFC 1122 §4.2.3.4): hold a small segment while data
-			 * is unacknowledged; not urgent data (Linux's tcp_nagle_check). */
+		    c->snd_max != c->snd_una && minshall_holds(c) && !urg_mode(c)) {
+			/* Nagle (RFC 1122 §4.2.3.4) as Linux has it (tcp_nagle_check,
+			 * Minshall's variant): hold a small segment while a small
+			 * one sent before is unacknowledged; not urgent data. */
 			break;
 		}
 		if (!len && !fin_now)
@@ -835,6 +871,8 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			}
 		}
 		xmit_gso(c, seq, flags, len, (uint16_t)smss, now);
+		if (!retrans && len % smss)
+			c->snd_sml = seq + len;     /* Linux's tcp_minshall_update */
 		c->sws_override = false;
 		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))

@@ -143,6 +143,8 @@ struct tcp_conn {
 	uint32_t snd_wnd;                   /* scaled */
 	uint32_t max_snd_wnd;
 	tcp_seq snd_base;                   /* sequence number of sndq's first byte */
+	tcp_seq snd_sml;                    /* end of the last new data sent in a short segment
+					     * (Linux's snd_sml, for Minshall's Nagle check) */
 	bool fin_queued;                    /* FIN after the queued data */
 	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
 	 * data as Linux's send buffers would hold it, each at most a size goal;

@@ -318,7 +318,7 @@ int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 	/* Everything we sent, our FIN included, was acknowledged (FIN_WAIT_2
 	 * and TIME_WAIT both come after that ACK). */
 	c->iss = c->snd_una = c->snd_nxt = c->snd_max = c->snd_base = r->snd_nxt;
-	c->snd_wl2 = c->psh_pushed = c->psh_tail = c->recover = r->snd_nxt;
+	c->snd_wl2 = c->psh_pushed = c->psh_tail = c->recover = c->snd_sml = r->snd_nxt;
 	c->fin_queued = true;
 	c->wr_shut = true;
 	c->rcv_nxt = c->rcv_wup = r->rcv_nxt;

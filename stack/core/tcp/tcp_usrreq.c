@@ -121,6 +121,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
 	c->snd_base = c->iss + 1;
+	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);

@@ -37,7 +37,11 @@ static struct tcp_conn *connect_with(struct tscript *t, const char *synack, cons
 	return c;
 }
 
-/* Segments of at most MSS minus the timestamp option; Nagle holds the short tail. */
+/* Segments of at most MSS minus the timestamp option. Nagle as Linux has it
+ * (Minshall's variant, tcp_nagle_check): a short segment waits while a short
+ * segment sent before is unacknowledged, not while any data is; the short
+ * end of a write goes at once behind its full segments (checked against the
+ * kernel on the wire in tests/e2e/26-linux-wire.bats). */
 static void test_segmentation_and_nagle(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -50,21 +54,34 @@ static void test_segmentation_and_nagle(void **state)
 	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
 	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
 	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:4001(1104) ack 1 win 512 " TSO);
 	ts_expect_none(t);
 	assert_int_equal(tcp_outq(c), 4000);
-	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, "P. 2897:4001(1104) ack 1 win 512 " TSO);
-	assert_int_equal(tcp_outq(c), 1104);
-	/* a small write waits while data is unacknowledged ... */
+	/* a small write waits while the short segment is unacknowledged ... */
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
 	ts_expect_none(t);
-	/* ... and goes when the ACK comes */
+	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 1106);
+	/* ... and goes when its ACK comes */
 	ts_inject(t, ". 1:1(0) ack 4001 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_expect(t, "P. 4001:4003(2) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 4003 win 502 <nop,nop,TS val 112 ecr 0>");
+	/* full segments in flight do not hold a short one: it goes at once */
+	assert_int_equal(tcp_send(c, big, 2896, t->h->now), 2896);
+	ts_expect(t, ". 4003:5451(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 5451:6899(1448) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_send(c, "ef", 2, t->h->now), 2);
+	ts_expect(t, "P. 6899:6901(2) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_send(c, "gh", 2, t->h->now), 2);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 6901 win 502 <nop,nop,TS val 113 ecr 0>");
+	ts_expect(t, "P. 6901:6903(2) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 6903 win 502 <nop,nop,TS val 114 ecr 0>");
 	/* TCP_NODELAY: small writes go at once */
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, "cd", 2, t->h->now), 2);
-	ts_expect(t, "P. 4003:4005(2) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 6903:6905(2) ack 1 win 512 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -495,8 +512,9 @@ static void test_close_flushes_queue(void **state)
 	assert_int_equal(tcp_send(c, big, 3000, t->h->now), 3000);
 	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
 	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:3001(104) ack 1 win 512 " TSO);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "FP. 2897:3001(104) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 3001:3001(0) ack 1 win 512 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 1);
 	/* lost: the RTO resends from the first unacknowledged byte */
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 110 ecr 0>");
@@ -682,7 +700,6 @@ static void test_tail_loss_probe(void **state)
 	ts_abort(t, c);
 	ts_free(t);
 }
-
 
 /* Bursts are bounded: the application's call sends TCP_APP_BURST segments,
  * the stack thread's timer pass the rest in turns of TCP_TX_BURST, round

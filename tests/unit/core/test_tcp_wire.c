@@ -70,9 +70,8 @@ static void test_link_full_holds_data_not_acks(void **state)
 	ts_advance_us(t, 1);
 	ts_expect(t, ". 1:1449(1448) ack 101 win * " TSO);
 	ts_expect(t, ". 1449:2897(1448) ack 101 win * " TSO);
-	ts_expect_none(t);      /* the peer's window (ts_connect's) */
-	ts_inject(t, ". 101:101(0) ack 2897 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_expect(t, "P. 2897:4001(1104) ack 101 win * " TSO);
+	ts_expect_none(t);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -343,6 +342,21 @@ static void test_wmem_queue_bound(void **state)
 	assert_true(c->cc.cwnd > TCP_SNDBUF_QUEUE_SHARE);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
 	assert_int_equal(v, (int)TCP_SNDBUF_QUEUE_SHARE);
+	/* counted among the queue-bound senders while it holds data (each
+	 * round's last ACK leaves it none: the short end of the buffer went
+	 * with the rest, Minshall's Nagle): more, and the first one's ACK */
+	{
+		char line[512], ack[200];
+		unsigned a = 0, b = 0, val = 0;
+
+		(void)tcp_send(c, big, sizeof(big), t->h->now);
+		ts_advance_us(t, 1000);
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		assert_int_equal(sscanf(strstr(line, "TS val "), "TS val %u", &val), 1);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr %u>", b, val);
+		ts_inject(t, ack);
+	}
 	assert_int_equal(t->h->s->tcp->queue_bound, 1);
 	/* three other senders in the same state: a quarter of the share, or
 	 * what the path needs (two of cwnd * min_rtt / srtt, to a power of

@@ -2932,7 +2932,7 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
 			relay_share_want(k->share, (int)opt, v);
 		return 0;
 	}
-	return r ? r : tcp_setopt(k->tcp, opt, v);
+	return r ? r : tcp_setopt_at(k->tcp, opt, v, shim_now());
 }
 
 /*

@@ -201,6 +201,8 @@ int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *value);
 /* The same on a connection, with what the change does to it (Nagle off
  * sends, keep-alive arms its timer, the buffers take their new sizes). */
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);
+/* The same at now (what an option's change sends, it sends at now). */
+int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int value, uint64_t now);
 /* Hands a new connection the options kept before it existed (one assignment). */
 void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o);
 /* The connection's options (an accepted one's are its listener's). */

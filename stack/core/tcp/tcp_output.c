@@ -224,7 +224,21 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	g->mss = c->advmss;
 	g->has_ts = offer || c->ts_ok;
 	if (g->has_ts) {
-		g->tsval = tcp_ts_now(c, now);
+		/*
+		 * RFC 7323 §5.4: TSvals must be monotone non-decreasing. The
+		 * time a segment is built with may be a little older than one
+		 * another thread built a segment with just before (it was read
+		 * before the lock); a TSval one tick lower is dropped by the
+		 * peer as an old duplicate (PAWS, Linux's PAWSEstab), and the
+		 * segment waits for the RTO: 200 ms on 1 MiB nginx responses.
+		 */
+		uint32_t v = tcp_ts_now(c, now);
+
+		if (c->ts_sent && (int32_t)(v - c->ts_last) < 0)
+			v = c->ts_last;
+		c->ts_last = v;
+		c->ts_sent = true;
+		g->tsval = v;
 		g->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 	}
 	g->sack_ok = syn && (offer || c->sack_ok);
@@ -751,6 +765,11 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	 * connections take turns (Linux's TCP small queues serve the same end). */
 	bool sent_new = false, link_full = false;
 
+	/* A caller's time older than this connection's last send (read
+	 * before the lock, or the stack's last time): what goes now goes
+	 * after that send, timers included. */
+	if (now < c->last_snd_at)
+		now = c->last_snd_at;
 	if (!can_send_data(c)) {
 		if (c->ack_now && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_LISTEN &&
 		    c->state != TCP_STATE_SYN_SENT)

@@ -173,6 +173,8 @@ struct tcp_conn {
 	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ts_recent, ts_recent_ms;
 	uint32_t ts_offset;
+	uint32_t ts_last;                   /* the last TSval sent (ts_sent: one was): TSvals never go back */
+	bool ts_sent;
 
 	/* queues */
 	struct tcp_ring sndq, rcvq;

@@ -112,6 +112,20 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 {
 	tcp_seq old_end = seq_min(end, snd_max);
 
+	/*
+	 * A send is never recorded as older than one before it. Threads take
+	 * the time before they get the lock, or once for a pass of work (the
+	 * stack thread), so a send may come with a time earlier than one
+	 * another thread recorded just before. RACK (RFC 8985) takes the
+	 * order of the times for the order of the sends: a response's last
+	 * segment recorded 10 to 50 us "before" the one it follows was deemed
+	 * lost as soon as that one was acknowledged (a retransmission and a
+	 * recovery for most 1 MiB responses nginx sent).
+	 */
+	if (now < sb->last_xmit)
+		now = sb->last_xmit;
+	sb->last_xmit = now;
+
 	/* The part sent before: a retransmission of every record in it. */
 	if (seq_lt(start, old_end) && sb->n) {
 		uint32_t i;

@@ -38,6 +38,7 @@ struct tcp_sb {
 	uint32_t to_resend;             /* deemed lost and not resent yet */
 	uint32_t out;                   /* every byte recorded */
 	tcp_seq high_sacked;            /* end of the highest SACKed record (valid when sacked) */
+	uint64_t last_xmit;             /* the latest send time recorded: times never go back */
 };
 
 struct tcp_sb_ack {                     /* what one ACK did to the scoreboard */

@@ -859,7 +859,7 @@ const struct sock_opts *tcp_opts(const struct tcp_conn *c)
 	return &c->opt;
 }
 
-int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 {
 	int r;
 
@@ -874,18 +874,18 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 	switch (opt) {
 	case TCP_OPT_NODELAY:
 		if (c->opt.nodelay)
-			tcp_output(c, c->s->now);
+			tcp_output(c, now);
 		break;
 	case TCP_OPT_KEEPALIVE:
 		if (c->opt.keepalive && c->keep_at == STACK_NEVER &&
 		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
-			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)c->opt.keepidle * 1000000);
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 		if (!c->opt.keepalive)
 			c->keep_at = STACK_NEVER;
 		break;
 	case TCP_OPT_KEEPIDLE:
 		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
-			tcp_timer_set(c, &c->keep_at, c->s->now + (uint64_t)v * 1000000);
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)v * 1000000);
 		break;
 	case TCP_OPT_SNDBUF:
 		c->sndq.limit = buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
@@ -900,7 +900,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 	case TCP_OPT_CORK:
 		/* Linux's __tcp_sock_set_cork: uncorking pushes what waits. */
 		if (!c->opt.cork)
-			tcp_output(c, c->s->now);
+			tcp_output(c, now);
 		break;
 	case TCP_OPT_NOTSENT_LOWAT:
 		tcp_wake(c);        /* writers re-check (Linux's sk_write_space) */
@@ -915,7 +915,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		c->pingpong = v == 0;
 		if (v && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT) && c->ack_sched) {
 			c->ack_pushed = true;
-			cleanup_rbuf(c, 1, c->s->now);
+			cleanup_rbuf(c, 1, now);
 			if (!(v & 1))
 				c->pingpong = true;
 		}
@@ -924,6 +924,14 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 		break;
 	}
 	return 0;
+}
+
+/* With the stack's last time: for callers that have none of their own (the
+ * shim gives its own, tcp_setopt_at: a time older than a segment sent since
+ * made the one an uncork pushes look sent before it, to RACK and the peer). */
+int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
+{
+	return tcp_setopt_at(c, opt, v, c->s->now);
 }
 
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)

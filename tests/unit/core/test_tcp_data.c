@@ -701,6 +701,58 @@ static void test_tail_loss_probe(void **state)
 	ts_free(t);
 }
 
+/* Uncorking sends what waited at the caller's time (the shim's, through
+ * tcp_setopt_at), not at the stack's last one: 5 ms older here, as when no
+ * frame or timer ran the stack since. The segment it pushed looked sent
+ * before the full one ahead of it: its TSval went back (RFC 7323 §5.4; the
+ * peer drops it as an old duplicate, PAWS, and it waits for the RTO), and
+ * RACK deemed it lost once the one ahead was acknowledged (RFC 8985).
+ * nginx uncorks after each response: 200 ms stalls. Where a caller has no
+ * time of its own (tcp_setopt), neither the TSval nor the send time RACK
+ * orders segments by goes back. */
+static void test_uncork_sends_at_its_own_time(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	const struct tcp_txseg *a, *b;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
+	t->h->now += 5000;      /* 5 ms without the stack running */
+	assert_int_equal(tcp_send(c, big, 1548, t->h->now), 1548);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val 5 ecr 100>");
+	ts_expect_none(t);      /* the last 100 bytes wait for the uncork */
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_CORK, 0, t->h->now), 0);
+	ts_expect(t, "P. 1449:1549(100) ack 1 win 512 <nop,nop,TS val 5 ecr 100>");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 5>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1549 win 502 <nop,nop,TS val 111 ecr 5>");
+	assert_int_equal(tcp_outq(c), 0);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 0);
+
+	/* the same with the stack's own time, 5 ms old */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
+	t->h->now += 5000;
+	assert_int_equal(tcp_send(c, big, 1548, t->h->now), 1548);
+	ts_expect(t, ". 1549:2997(1448) ack 1 win 512 <nop,nop,TS val 11 ecr 111>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 0), 0);
+	ts_expect(t, "P. 2997:3097(100) ack 1 win 512 <nop,nop,TS val 11 ecr 111>");
+	assert_int_equal(c->sb.n, 2);
+	a = tcp_sb_at(&c->sb, 0);
+	b = tcp_sb_at(&c->sb, 1);
+	assert_true(b->xmit_at >= a->xmit_at);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 2997 win 502 <nop,nop,TS val 112 ecr 11>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 3097 win 502 <nop,nop,TS val 113 ecr 11>");
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Bursts are bounded: the application's call sends TCP_APP_BURST segments,
  * the stack thread's timer pass the rest in turns of TCP_TX_BURST, round
  * robin between connections (so that input is read in between). */
@@ -1041,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_close_flushes_queue),
 		cmocka_unit_test(test_fin_wait_2_timeout),
 		cmocka_unit_test(test_bulk_transfer),
+		cmocka_unit_test(test_uncork_sends_at_its_own_time),
 		cmocka_unit_test(test_bounded_bursts),
 		cmocka_unit_test(test_tso_frames),
 		cmocka_unit_test(test_frames_aligned_for_the_device),

@@ -1329,6 +1329,37 @@ static void test_blocking_recv_woken_by_shutdown(void **state)
 
 static void on_usr1(int sig) { (void)sig; }
 
+/* Waits (bounded) until thread tid sleeps in a system call other than a
+ * futex (the stack lock): it is blocked in its wait. */
+static void await_sleeping(int tid)
+{
+	char path[64], b[256];
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (long i = 0; i < 10000000L; i++) {
+		FILE *f = fopen(path, "re");
+		char *p = f && fgets(b, sizeof(b), f) ? strrchr(b, ')') : NULL;
+		bool asleep = p && p[1] == ' ' && p[2] == 'S';
+
+		if (f)
+			fclose(f);
+		if (asleep) {
+			snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+			f = fopen(path, "re");
+			if (f && fscanf(f, "%ld", &nr) == 1 && nr != SYS_futex) {
+				fclose(f);
+				return;
+			}
+			if (f)
+				fclose(f);
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		}
+		sched_yield();
+	}
+	fail_msg("thread %d never slept", tid);
+}
+
 /* A signal that ends a poll while the polled stack socket becomes ready
  * (its handler holds until the data is in): Linux's do_poll counts the
  * ready fds before it looks at signals, so poll answers 1, not EINTR. */
@@ -1360,23 +1391,6 @@ static void *ppoll_thread(void *arg)
 	return NULL;
 }
 
-/* Whether thread tid sleeps (state S in /proc). */
-static bool thread_sleeps(int tid)
-{
-	char path[64], buf[256], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	if (!(f = fopen(path, "r")))
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
-}
-
 static void test_poll_ready_socket_wins_over_a_signal(void **state)
 {
 	struct pollarg a = { .fd = shim_socket(AF_INET, SOCK_DGRAM, 0) };
@@ -1394,9 +1408,7 @@ static void test_poll_ready_socket_wins_over_a_signal(void **state)
 	assert_int_equal(pthread_create(&th, NULL, ppoll_thread, &a), 0);
 	await_waiters(a.fd, 1);
 	/* Asleep in its wait (not holding the stack lock the injection needs). */
-	for (long i = 0; i < 10000000L && !thread_sleeps(atomic_load(&a.tid)); i++)
-		sched_yield();
-	assert_true(thread_sleeps(atomic_load(&a.tid)));
+	await_sleeping(atomic_load(&a.tid));
 	pthread_kill(th, SIGUSR1);
 	while (sem_wait(&hold_entered) < 0)
 		;
@@ -1464,36 +1476,6 @@ static void *recv_restart_thread(void *arg)
 	return NULL;
 }
 
-/* Waits (bounded) until thread tid sleeps in a system call other than a
- * futex (the stack lock): it is blocked in its wait. */
-static void await_sleeping(int tid)
-{
-	char path[64], b[256];
-	long nr = -1;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	for (long i = 0; i < 10000000L; i++) {
-		FILE *f = fopen(path, "re");
-		char *p = f && fgets(b, sizeof(b), f) ? strrchr(b, ')') : NULL;
-		bool asleep = p && p[1] == ' ' && p[2] == 'S';
-
-		if (f)
-			fclose(f);
-		if (asleep) {
-			snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-			f = fopen(path, "re");
-			if (f && fscanf(f, "%ld", &nr) == 1 && nr != SYS_futex) {
-				fclose(f);
-				return;
-			}
-			if (f)
-				fclose(f);
-			snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-		}
-		sched_yield();
-	}
-	fail_msg("thread %d never slept", tid);
-}
 
 /*
  * Linux restarts a blocking call after a signal when the handler that ran

@@ -574,19 +574,19 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 	tcp_arm_rto_after_probe(c, now);
 }
 
-/* tcp_retransmit_at, the segment cut at limit when seq is before it: a
- * record deemed lost is resent as it was sent (Linux resends an skb, not
- * an MSS from its start). A short segment lost mid-stream (the end of a
- * write, sent at once by Minshall's rule) resent as a full MSS would take
- * along bytes of the next one, which may well have arrived. */
-static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, bool limited, uint64_t now);
+/* tcp_retransmit_at, the segment ending at limit at the latest: a record
+ * deemed lost is resent as it was sent (Linux resends an skb, not an MSS
+ * from its start). A short segment lost mid-stream (the end of a write,
+ * sent at once by Minshall's rule) resent as a full MSS would take along
+ * bytes of the next one, which may well have arrived. */
+static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, uint64_t now);
 
 bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now)
 {
-	return retransmit_upto(c, seq, 0, false, now);
+	return retransmit_upto(c, seq, c->snd_max, now);     /* SND.MAX bounds it anyway */
 }
 
-static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, bool limited, uint64_t now)
+static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, uint64_t now)
 {
 	tcp_seq end = tcp_snd_end(c);
 	tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
@@ -603,7 +603,7 @@ static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, bool
 	 * such (an ACK for bytes past SND.MAX would be refused). */
 	if (seq_lt(seq, seq_min(end, c->snd_max)))
 		len = min32(seq_min(end, c->snd_max) - seq, smss);
-	if (limited && seq_lt(seq, limit))
+	if (seq_lt(seq, limit))
 		len = min32(len, limit - seq);
 	/* Within the peer's window, like Linux's tcp_retransmit_skb (whole
 	 * segments when the window holds one): only the first unacknowledged
@@ -664,7 +664,7 @@ static bool resend_lost(struct tcp_conn *c, uint64_t now)
 	while (i < c->sb.n) {
 		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
 
-		if (retransmit_upto(c, s->start, s->end, true, now))
+		if (retransmit_upto(c, s->start, s->end, now))
 			return true;
 		/* Beyond the window: so is everything after it. */
 		if (s->start != c->snd_una)

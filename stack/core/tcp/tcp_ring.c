@@ -108,6 +108,7 @@ void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 	r->buf = NULL;
 	r->cap = r->head = r->len = r->blen = r->resv = 0;
 	r->limit = limit;
+	r->grown_at = 0;
 	r->min = TCP_RING_MIN;
 	r->mem = mem;
 	r->chunks = r->last = NULL;
@@ -288,7 +289,26 @@ static void buf_peek(const struct tcp_ring *r, size_t off, uint8_t *dst, size_t 
 		stack_copy_bytes(dst + first, r->buf, n - first);
 }
 
-/* Grows the allocation to hold at least need bytes; keeps the data in order. */
+/* The allocation tcp_ring_fit leaves: the power of two at or above the limit. */
+static size_t fit_cap(const struct tcp_ring *r)
+{
+	size_t ncap = TCP_RING_MIN;
+
+	while (ncap < r->limit)
+		ncap *= 2;
+	return ncap;
+}
+
+/*
+ * Grows the allocation to hold at least need bytes; keeps the data in order.
+ * Up to the limit, or past it while the limit moves: a send buffer's limit
+ * follows the congestion window up in small steps (tcp_sndbuf_expand), and
+ * a ring that grew to each step copied what it held into fresh pages each
+ * time (64 MiB sent through a relay: 68 growths, a page fault for every
+ * page of each). Half the limit more, then, but no more than the power of
+ * two tcp_ring_fit leaves (never "oversized"); a limit that stays put
+ * (SO_SNDBUF, SO_RCVBUF) gets the exact size.
+ */
 static void ring_grow(struct tcp_ring *r, size_t need)
 {
 	size_t ncap = r->cap ? r->cap : TCP_RING_MIN;
@@ -296,8 +316,20 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 
 	while (ncap < need)
 		ncap *= 2;
-	if (ncap > r->limit && need <= r->limit)
-		ncap = r->limit;
+	if (ncap > r->limit && need <= r->limit) {
+		size_t room = r->limit;
+
+		if (r->grown_at && r->limit > r->grown_at) {
+			size_t fit = fit_cap(r);
+
+			room = (r->limit + r->limit / 2 + 4095) & ~(size_t)4095;
+			if (room > fit)
+				room = fit;
+		}
+		if (ncap > room)
+			ncap = room;
+	}
+	r->grown_at = r->limit;
 	if (ncap < need)
 		return;
 	if (!ring_charge(r, ncap)) {
@@ -616,16 +648,6 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 	r->buf = NULL;
 	r->cap = r->head = 0;
 	ring_recharge(r, old);
-}
-
-/* The allocation tcp_ring_fit leaves: the power of two at or above the limit. */
-static size_t fit_cap(const struct tcp_ring *r)
-{
-	size_t ncap = TCP_RING_MIN;
-
-	while (ncap < r->limit)
-		ncap *= 2;
-	return ncap;
 }
 
 bool tcp_ring_oversized(const struct tcp_ring *r)

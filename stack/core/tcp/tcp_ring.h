@@ -72,7 +72,8 @@ struct tcp_ring {
 	size_t head;    /* index of the first byte */
 	size_t len;     /* bytes held: blen in buf, then the chunks' */
 	size_t blen;    /* bytes held in buf */
-	size_t limit;   /* cap never grows past this */
+	size_t limit;   /* len never passes this; cap only while it moves (ring_grow) */
+	size_t grown_at; /* the limit when the allocation last grew (0: never) */
 	size_t min;     /* what it may always hold, budget or not (tcp_rmem[0]/tcp_wmem[0]; TCP_RING_MIN by default) */
 	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */

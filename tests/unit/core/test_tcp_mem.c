@@ -85,11 +85,58 @@ static int copy_plain(void *dst, const void *src_, size_t n)
 	return 0;
 }
 
-/* Zero-copy receive at the ring's level: bytes kept in a frame's buffer
- * (tcp_ring_adopt) count as held, against the limit, and charge the
- * buffer's whole size to the budget until read; writes behind them (write,
- * writev) go after them, the ring's own bytes before; peeks and partial
- * consumption see one stream; freeing the ring lets go of the buffer. */
+/*
+ * A full ring whose limit moves up in small steps (a send buffer following
+ * the congestion window) grows with room to spare, not to each step: every
+ * growth copies what the ring holds into fresh pages. A limit that stays
+ * put gets an allocation of exactly its size, and neither is ever larger
+ * than tcp_ring_fit leaves it. The bytes stay in order throughout.
+ */
+static void test_ring_growth_steps(void **state)
+{
+	struct tcp_mem m = { .limit = 64u << 20 };
+	struct tcp_ring r;
+	static uint8_t out[sizeof(src)];
+	size_t limit = 16384, growths = 0, steps = 0, cap, wr = 0, rd = 0, n;
+
+	(void)state;
+	fill();     /* src[i] = i * 13 + 5: the byte at stream offset p is p * 13 + 5 */
+	tcp_ring_init(&r, limit, &m);
+	while (limit < 380000) {
+		/* Half of what it holds goes (acknowledged), then it is filled
+		 * to the limit, which moves up 2%. */
+		n = r.len / 2;
+		tcp_ring_consume(&r, n);
+		rd += n;
+		cap = r.cap;
+		while ((n = tcp_ring_write(&r, src + wr % 256, tcp_ring_space(&r))) > 0)
+			wr += n;
+		assert_int_equal(r.len, limit);
+		assert_false(tcp_ring_oversized(&r));
+		if (r.cap != cap) {
+			growths++;
+			tcp_ring_peek(&r, 0, out, r.len);
+			for (size_t k = 0; k < r.len; k++)
+				assert_int_equal(out[k], (uint8_t)((rd + k) * 13 + 5));
+		}
+		steps++;
+		limit += limit / 50;
+		r.limit = limit;
+	}
+	/* Growing to each step would be a growth per step. */
+	assert_true(steps > 100);
+	assert_true(growths <= 12);
+	tcp_ring_free(&r);
+	assert_int_equal(m.used, 0);
+
+	/* A limit that does not move (SO_SNDBUF): exactly its size. */
+	tcp_ring_init(&r, 100000, &m);
+	assert_int_equal(tcp_ring_write(&r, src, 150000), 100000);
+	assert_int_equal(r.cap, 100000);
+	assert_int_equal(m.used, 100000);
+	tcp_ring_free(&r);
+}
+
 static void test_ring_adopted_chunks(void **state)
 {
 	struct tcp_mem m = { .limit = 1 << 20 };
@@ -400,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_ring_budget),
 		cmocka_unit_test(test_reclaim_only_under_pressure),
 		cmocka_unit_test(test_ring_adopted_chunks),
+		cmocka_unit_test(test_ring_growth_steps),
 		cmocka_unit_test(test_send_within_budget),
 		cmocka_unit_test(test_receive_within_budget),
 		cmocka_unit_test(test_out_of_order_within_budget),

@@ -329,7 +329,6 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		if (ncap > room)
 			ncap = room;
 	}
-	r->grown_at = r->limit;
 	if (ncap < need)
 		return;
 	if (!ring_charge(r, ncap)) {
@@ -356,6 +355,7 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 	r->buf = nb;
 	r->cap = ncap;
 	r->head = 0;
+	r->grown_at = r->limit;
 }
 
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)

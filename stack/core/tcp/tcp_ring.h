@@ -1,7 +1,9 @@
 /*
  * A byte ring for TCP's send and receive queues: data is copied in once and
  * out once, never moved per segment. The ring grows (doubling, relinearised)
- * up to a limit so that idle connections do not hold megabytes.
+ * up to a limit so that idle connections do not hold megabytes; a limit that
+ * moves up (autotuning) is grown past by half, so that its small steps are
+ * not each a growth (ring_grow).
  *
  * Every ring of a stack draws its allocation from one shared budget
  * (struct tcp_mem, PSTACK_TCP_MEM), like Linux's tcp_mem: a ring may always

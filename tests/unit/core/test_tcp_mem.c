@@ -137,6 +137,11 @@ static void test_ring_growth_steps(void **state)
 	tcp_ring_free(&r);
 }
 
+/* Zero-copy receive at the ring's level: bytes kept in a frame's buffer
+ * (tcp_ring_adopt) count as held, against the limit, and charge the
+ * buffer's whole size to the budget until read; writes behind them (write,
+ * writev) go after them, the ring's own bytes before; peeks and partial
+ * consumption see one stream; freeing the ring lets go of the buffer. */
 static void test_ring_adopted_chunks(void **state)
 {
 	struct tcp_mem m = { .limit = 1 << 20 };

@@ -182,7 +182,10 @@ bool ctl_join_allowed(uint32_t peer_uid, uint32_t self_uid);
  * process) adds how long it may still hold the device at most, in ms
  * ("busy 8500\n": its PSTACK_LINGER_MS bound): the new program waits that
  * long for it, asking again, instead of giving up after a second (a server
- * stopped and started again at once, its clients still reading).
+ * stopped and started again at once, its clients still reading). Closes
+ * alone (no relay) are waited for first, for at most 250 ms after the
+ * program's end (RUNNER_HAND_SOON_US): a close takes a round trip, most
+ * often, and the answer comes as soon as only TIME_WAIT is left.
  */
 #define CTL_HANDOVER_REQUEST "handover\n"
 #define CTL_HANDOVER_BUSY "busy\n"

@@ -80,6 +80,9 @@
 /* A stack process that handed its device over ends this long after its
  * answer (runner_proc_entry says why). */
 #define RUNNER_HANDED_EXIT_DELAY_US 5000u
+/* How long a stack process whose program is gone, with closes still to
+ * finish, keeps a handover's asker waiting for its answer (runner_thread). */
+#define RUNNER_HAND_SOON_US 250000u
 /* The stack thread's stack; the stack process (runner_proc_run) runs on
  * all of it but the top RUNNER_PROC_GAP, which the thread keeps for its
  * own wait. */
@@ -200,6 +203,8 @@ struct runner {
 	 * to the next program on the device (ctl.h). */
 	bool lingering;
 	uint64_t linger_end;
+	/* An orphan's handover answer waits for its closes until then (runner_thread). */
+	uint64_t soon_until;
 	/* A handover's records (ctl_handover_ask), imported once the stack exists. */
 	struct tcp_tw_rec *tw_recs;
 	/* And its ARP cache, taken before the gateway is resolved. */
@@ -819,7 +824,8 @@ static void runner_orphaned(struct runner *r)
 	r->stopping = false;
 	if (r->lingering)
 		log_debug("stack process (pid %d): waits out %zu connection(s) in FIN_WAIT_2 or TIME_WAIT after the "
-			  "program's exit (pid %d)", (int)SYSC(SYS_getpid), tcp_after_fin(r->s), (int)r->owner);
+			  "program's exit (pid %d), and finishes %zu close(s) first", (int)SYSC(SYS_getpid),
+			  tcp_after_fin(r->s), (int)r->owner, tcp_pending_close(r->s));
 	else
 		log_debug("keeper (pid %d): carries the stack on for %u relay(s): the program (pid %d) died with it running",
 			  (int)SYSC(SYS_getpid), relay_count(&r->relays), (int)r->owner);
@@ -833,6 +839,7 @@ static void runner_orphaned(struct runner *r)
 
 		/* What the program's exit left of PSTACK_LINGER_MS (runner_stop). */
 		r->keep_idle = now;
+		r->soon_until = now + RUNNER_HAND_SOON_US;
 		r->keep_linger = r->linger_end > now ? r->linger_end - now : 0;
 		/* The program's other threads ended wherever they were, an
 		 * allocator's lock held maybe: a process that would wait for it
@@ -891,8 +898,13 @@ static void *runner_thread(void *arg)
 			at = now;
 		r->ctl_host.relays = relay_count(&r->relays);
 		/* The handover (ctl.h): once the program is gone, with only
-		 * TIME_WAIT and an orphan's FIN_WAIT_2 left. */
-		r->ctl_host.hand_over_soon = r->lingering && !r->orphan;
+		 * TIME_WAIT and an orphan's FIN_WAIT_2 left. Asked while the
+		 * program still exits, or while the closes its exit left are
+		 * finishing (a round trip, most often: the next program on the
+		 * device, started meanwhile, waits for the answer rather than
+		 * for a "busy"), for at most RUNNER_HAND_SOON_US after it. */
+		r->ctl_host.hand_over_soon = r->lingering &&
+					     (!r->orphan || (!relays && tcp_pending_close(r->s) > 0 && now < r->soon_until));
 		r->ctl_host.may_hand_over = (r->orphan || (r->keeper && !r->in_proc)) && !r->dev_dead && !relays &&
 					    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s);
 		/* A keeper's bound (runner_keeper_done), for a "busy" answer. */
@@ -900,6 +912,8 @@ static void *runner_thread(void *arg)
 		r->ctl_host.hand_nfds = r->ctl_host.may_hand_over ?
 					tap_queue_fds(r->dev, r->ctl_host.hand_fds, CTL_HAND_FDS_MAX) : 0;
 		nctl = ctl_collect(r->ctl, r->s, &r->ctl_host, fds + 2 + nrelay, now, &at);
+		if (r->ctl_host.hand_over_soon && r->orphan && r->soon_until < at)
+			at = r->soon_until;     /* then "busy" to an asker still waiting */
 		if (ctl_handing_over(r->ctl))
 			break;      /* runner_free lets go of the device, then answers */
 		if (r->keeper && r->keep_idle && r->keep_idle + r->keep_linger < at)
@@ -1503,6 +1517,7 @@ static void runner_wait_apps(struct runner *r)
 void runner_stop(struct runner *r, uint64_t linger_us)
 {
 	uint64_t deadline = runner_now() + linger_us;
+	bool proc;
 
 	if (!r)
 		return;
@@ -1520,7 +1535,18 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	stack_unlock(r->lock);
 	runner_kick(r);
 	stack_lock(r->lock);
-	while (!r->dev_dead && (tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays))) {
+	/*
+	 * The stack process, once it exists (it may not have run yet: the
+	 * program drove every frame of a short life itself), finishes what
+	 * the connections owe after the program is gone, as the kernel does
+	 * after a process's exit (which never waits for a close): queued data
+	 * then FIN, the peer's ACK of it, a relay's last bytes; then TIME_WAIT.
+	 * An exit waited for them here, up to PSTACK_LINGER_MS when the peer
+	 * stopped answering (10 s, where the kernel's program exits at once).
+	 * Without it (clone refused), as before: the program waits for them.
+	 */
+	proc = r->owner_fd >= 0 && (r->in_proc || (r->spawned == 1 && r->proc_tid != 0));
+	while (!proc && !r->dev_dead && (tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays))) {
 		uint64_t now = runner_now(), until;
 		struct timespec ts;
 
@@ -1535,21 +1561,22 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 		r->stop_waiters--;
 	}
 	/*
-	 * What is left waits out FIN_WAIT_2 or TIME_WAIT (this side closed
-	 * first: curl, most clients): the program does not wait for it. The
-	 * stack process carries the stack on once the program is gone
-	 * (runner_orphaned: as a keeper, until linger_end), answering as the
-	 * kernel's TIME_WAIT does, and hands it over to the next program that
-	 * needs the device (ctl.h). Without a stack process (clone refused),
-	 * as before: the stack stops now.
+	 * What is left (closes to finish, then FIN_WAIT_2 or TIME_WAIT: this
+	 * side closed first, as curl and most clients do) the program does not
+	 * wait for. The stack process carries the stack on once the program
+	 * is gone (runner_orphaned: as a keeper, until linger_end), answering
+	 * as the kernel's TIME_WAIT does, and hands it over to the next
+	 * program that needs the device once only TIME_WAIT is left (ctl.h).
+	 * With nothing left, or without a stack process, the stack stops now.
 	 */
-	if (r->in_proc && r->owner_fd >= 0 && !r->dev_dead && !relay_set_busy(&r->relays) &&
-	    tcp_pending_close(r->s) == 0 && tcp_tw_only(r->s) && runner_now() < deadline) {
+	if (proc && !r->dev_dead && runner_now() < deadline &&
+	    (tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays) || tcp_tw_only(r->s))) {
 		r->lingering = true;
 		r->linger_end = deadline;
 		runner_log_stats(r);
-		log_debug("exit: the stack process waits out %zu connection(s) in FIN_WAIT_2 or TIME_WAIT",
-			  tcp_after_fin(r->s));
+		log_debug("exit: the stack process finishes %zu close(s) and %u relay(s), and waits out %zu "
+			  "connection(s) in FIN_WAIT_2 or TIME_WAIT",
+			  tcp_pending_close(r->s), relay_count(&r->relays), tcp_after_fin(r->s));
 		/* Counted as runner_unlock's kicks are: the stack process
 		 * frees r once the program is gone, after this count's last
 		 * release (runner_proc_entry). */

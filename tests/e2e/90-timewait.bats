@@ -126,6 +126,81 @@ now_ms() {
 	assert_line fin-acked
 }
 
+# A server on the kernel's side that counts what it reads until the FIN:
+# "N fin".
+COUNT_SERVER='
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen()
+print("listening", flush=True)
+c, _ = s.accept()
+n = 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    n += len(b)
+print(n, "fin", flush=True)
+'
+
+# A client that connects, waits for the file $3, then writes 8000 bytes
+# (within the send buffer: nothing has to be acknowledged first), closes
+# and exits.
+DROPPED_CLIENT='
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+print("connected", flush=True)
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.01)
+s.sendall(b"x" * 8000)
+s.close()
+'
+
+# exit_unanswered pre|ker PORT IFACE: the client above under the preload
+# (pre: the kernel's side behind the TAP) or on the kernel (ker: to the
+# same address, through lo), its server on the kernel; once connected,
+# everything to PORT coming in on IFACE is dropped (iptables) and the
+# client writes, closes and exits; the rule goes once it is gone. Sets
+# EXIT_MS (the client's time from its write to its exit) and checks that
+# the server got all 8000 bytes, then the FIN.
+exit_unanswered() {
+	local how=$1 port=$2 iface=$3 t0 t1
+	bg_ker "srv$port" 30 "$PY" -c "$COUNT_SERVER" "$HOST_IP" "$port"
+	wait_log "$(out "srv$port")" listening
+	if [ "$how" = pre ]; then
+		bg_pre "cli$port" 30 "$PY" -c "$DROPPED_CLIENT" "$HOST_IP" "$port" "$BATS_TEST_TMPDIR/go$port"
+	else
+		bg_ker "cli$port" 30 "$PY" -c "$DROPPED_CLIENT" "$HOST_IP" "$port" "$BATS_TEST_TMPDIR/go$port"
+	fi
+	wait_log "$(out "cli$port")" connected
+	nsx iptables -I INPUT -i "$iface" -p tcp --dport "$port" -j DROP
+	t0=$(now_ms)
+	touch "$BATS_TEST_TMPDIR/go$port"
+	bg_wait "cli$port" 25
+	t1=$(now_ms)
+	nsx iptables -D INPUT -i "$iface" -p tcp --dport "$port" -j DROP
+	[ "$BG_STATUS" = 0 ] || fail "the client ($how) failed: $BG_STATUS"
+	EXIT_MS=$((t1 - t0))
+	echo "$how: the client exited $EXIT_MS ms after its write, its peer unanswering"
+	# Retransmitted once the peer answers again: every byte, then the FIN.
+	bg_wait "srv$port" 20
+	run cat "$(out "srv$port")"
+	assert_line "8000 fin"
+}
+
+@test "a program whose peer stops answering exits at once after its close, as on the kernel; its stack process then delivers the data and the FIN" {
+	local limit=1000
+	[ -z "$SAN_RT" ] || limit=4000
+	export PSTACK_LINGER_MS=5000
+	exit_unanswered ker 9001 lo
+	[ "$EXIT_MS" -lt "$limit" ] || fail "the kernel's client took $EXIT_MS ms to exit"
+	exit_unanswered pre 9002 "$TAP"
+	[ "$EXIT_MS" -lt "$limit" ] || fail "the client under the preload took $EXIT_MS ms to exit (the kernel's: at once)"
+	grep -q "exit: the stack process finishes 1 close(s)" "$LOG"
+}
+
 @test "the lingering stack ends within PSTACK_LINGER_MS and lets go of the TAP" {
 	local t1 pid
 	export PSTACK_LINGER_MS=1500

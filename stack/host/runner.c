@@ -205,6 +205,8 @@ struct runner {
 	uint64_t linger_end;
 	/* An orphan's handover answer waits for its closes until then (runner_thread). */
 	uint64_t soon_until;
+	/* The exit left closes or relays to it: the counters are logged at its end too. */
+	bool closes_at_exit;
 	/* A handover's records (ctl_handover_ask), imported once the stack exists. */
 	struct tcp_tw_rec *tw_recs;
 	/* And its ARP cache, taken before the gateway is resolved. */
@@ -1573,6 +1575,7 @@ void runner_stop(struct runner *r, uint64_t linger_us)
 	    (tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays) || tcp_tw_only(r->s))) {
 		r->lingering = true;
 		r->linger_end = deadline;
+		r->closes_at_exit = tcp_pending_close(r->s) > 0 || relay_set_busy(&r->relays);
 		runner_log_stats(r);
 		log_debug("exit: the stack process finishes %zu close(s) and %u relay(s), and waits out %zu "
 			  "connection(s) in FIN_WAIT_2 or TIME_WAIT",
@@ -1634,8 +1637,9 @@ static void runner_end(struct runner *r, bool memory)
 	if (!handover)
 		ctl_close(r->ctl);
 	txq_set_flush(&r->txq, r->dev, r->s, runner_now());
-	/* A stack that outlived its program's exit logged them then. */
-	if (!r->lingering)
+	/* A stack that outlived its program's exit logged them then, and
+	 * again now when it had closes to finish (their memory is freed now). */
+	if (!r->lingering || r->closes_at_exit)
 		runner_log_stats(r);
 	if (handover) {
 		/* The next stack waits for the device: it goes first, then the

@@ -112,7 +112,10 @@ print("sent all", flush=True)
 	# The stack's own count: the peak stayed within the budget plus each
 	# ring's guaranteed 4 KiB (two rings per connection).
 	local line peak limit refused
-	line=$(grep "tcp memory: used" "$log") || fail "no tcp memory line in the stack's log"
+	# The counters are logged at the exit and, once the closes the exit
+	# left are done (by the stack process, after the program), again.
+	wait_log "$log" "tcp memory: used 0 " 10
+	line=$(grep "tcp memory: used" "$log" | tail -n 1) || fail "no tcp memory line in the stack's log"
 	echo "$line"
 	peak=$(sed -E 's/.* peak ([0-9]+) of.*/\1/' <<<"$line")
 	limit=$(sed -E 's/.* of ([0-9]+) bytes.*/\1/' <<<"$line")

@@ -282,12 +282,38 @@ static void sock_free(struct shim_obj *o)
 	free(k);
 }
 
+/*
+ * SO_LINGER with a time, at the last close of a connection (Linux's
+ * tcp_close, sk_stream_wait_close): close() sends the FIN and waits, that
+ * long at most, until it is acknowledged (or the connection is reset); a
+ * signal ends the wait; close() returns 0 either way, and the close goes on
+ * as without the option. Blocking or not alike (Linux's waits for a
+ * non-blocking socket too). Lock held.
+ */
+static void sock_linger(struct shim_sock *k)
+{
+	uint64_t deadline;
+	int secs = 0;
+
+	if (!k->tcp || k->relay || k->dead || shim_proc_state() != SHIM_PROC_OWNER ||
+	    tcp_getopt(k->tcp, TCP_OPT_LINGER, &secs) || secs <= 0 || !tcp_close_linger(k->tcp, shim_now()))
+		return;
+	deadline = shim_clock_us() + (uint64_t)secs * 1000000u;
+	while (k->tcp && tcp_closing(k->tcp)) {
+		int w = shim_wait_sock(k, deadline, false);
+
+		if (w < 0)
+			break;      /* the time is up (-EAGAIN), a signal (-EINTR), or the socket is gone */
+	}
+}
+
 /* The last fd is gone: blocked callers are woken (see shim_wait_sock). */
 static void sock_last_close(struct shim_obj *o)
 {
 	struct shim_sock *k = (struct shim_sock *)o;
 
 	shim_lock();
+	sock_linger(k);
 	k->closed = true;
 	shim_epoll_forget_sock(k);
 	shim_wq_wake(&k->wq);

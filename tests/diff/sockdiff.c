@@ -4005,6 +4005,55 @@ CASE(setsockopt_linger_zero_close_rst, 0)
 	R(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	R(close(s));
 }
+/*
+ * SO_LINGER with a time (Linux's tcp_close, sk_stream_wait_close): close()
+ * sends the FIN and waits for its ACK, at most that long, whether the socket
+ * blocks or not; a FIN that cannot go (the peer's window is shut) holds it
+ * the whole time, one that is acknowledged ends the wait. close() is 0.
+ */
+static const char *linger_close(int s, int secs)
+{
+	struct linger lg = { 1, secs };
+	struct timespec t0;
+	long ms;
+
+	R(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(close(s));
+	ms = ms_since(&t0);
+	return ms >= secs * 1000L - 100 ? "waited-its-time" : ms < 400 ? "at-once" : "waited-less";
+}
+CASE(setsockopt_linger_close_waits, 0)
+{
+	int s = tcp_to(P_STALL);
+
+	fill(s);
+	emit("%s", linger_close(s, 1));
+}
+CASE(setsockopt_linger_close_nonblock_waits, 0)
+{
+	int s = tcp_to(P_STALL);
+
+	fill(s);
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+	emit("%s", linger_close(s, 1));
+}
+CASE(setsockopt_linger_close_eintr, 0)
+{
+	int s = tcp_to(P_STALL);
+
+	fill(s);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	emit("%s", linger_close(s, 3));
+	end_interrupt();
+}
+CASE(setsockopt_linger_close_acked, 0)
+{
+	int s = tcp_to(P_SINK);
+
+	R(send(s, "x", 1, 0));
+	emit("%s", linger_close(s, 3));
+}
 CASE(setsockopt_rcvtimeo, 0)
 {
 	int s = tcp_sock();

@@ -148,6 +148,18 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);
  * after the queued data; RST when unread data is discarded or SO_LINGER is
  * on with 0 time), then frees the connection. c is not to be used again. */
 void tcp_close(struct tcp_conn *c, uint64_t now);
+/*
+ * SO_LINGER with a time (Linux's tcp_close: close() waits for the FIN's
+ * acknowledgement, at most that long): the close's first half, the
+ * connection still the application's: both directions shut and the FIN
+ * queued after the data. True when close() is to wait now: the FIN is not
+ * yet acknowledged (tcp_closing); false where tcp_close resets (unread
+ * data) or the option is off or has no time, which tcp_close then does as
+ * always. tcp_close follows, after the wait.
+ */
+bool tcp_close_linger(struct tcp_conn *c, uint64_t now);
+/* The FIN sent and not yet acknowledged (FIN_WAIT_1, CLOSING, LAST_ACK). */
+bool tcp_closing(const struct tcp_conn *c);
 /* SOCK_POLL* bits (listeners: POLLIN when a connection waits to be accepted). */
 unsigned tcp_poll(const struct tcp_conn *c);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */

@@ -967,8 +967,9 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 	}
 	if (g->len && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
 		       c->state == TCP_STATE_FIN_WAIT_2)) {
-		if (c->orphan) {
-			/* Data for a closed socket: nobody will read it (Linux: reset). */
+		if (c->orphan || c->app_closed) {
+			/* Data for a closed socket (or one whose close() waits for
+			 * its FIN's ACK): nobody will read it (Linux: reset). */
 			tcp_send_rst(c, now);
 			tcp_abort(c, 0);
 			return TCP_V_DONE;

@@ -551,6 +551,37 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 	}
 }
 
+bool tcp_closing(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state == TCP_STATE_FIN_WAIT_1 || c->state == TCP_STATE_CLOSING || c->state == TCP_STATE_LAST_ACK;
+}
+
+bool tcp_close_linger(struct tcp_conn *c, uint64_t now)
+{
+	stack_assert_locked();
+	if (c->opt.linger <= 0 || c->rcvq.len)
+		return false;
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_SYN_RECEIVED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_CLOSING:
+	case TCP_STATE_LAST_ACK:
+		break;
+	default:
+		return false;
+	}
+	c->app_closed = true;
+	c->rd_shut = true;
+	if (!c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+	return tcp_closing(c);
+}
+
 unsigned tcp_poll(const struct tcp_conn *c)
 {
 	unsigned m = 0;

@@ -298,6 +298,62 @@ static void test_linger2_close_in_fin_wait_2(void **state)
 	ts_free(t);
 }
 
+/*
+ * SO_LINGER with a time (Linux's tcp_close): the close's first half sends the
+ * FIN and keeps the connection the application's while its close() waits;
+ * the FIN's ACK ends the wait (tcp_closing); tcp_close then orphans it as
+ * usual. The option off, or with no time: no wait (tcp_close does the rest).
+ */
+static void test_linger_close_waits_for_fin_ack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_false(tcp_close_linger(c, t->h->now));      /* the option off */
+	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER, 0), 0);
+	assert_false(tcp_close_linger(c, t->h->now));      /* no time: tcp_close resets */
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER, 2), 0);
+	assert_true(tcp_close_linger(c, t->h->now));
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	assert_true(tcp_closing(c));
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_1);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
+	assert_false(tcp_closing(c));
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);      /* the orphan waits for the peer's FIN */
+	ts_inject(t, "F. 1:1(0) ack 2 win 502 " ACK1);
+	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);      /* TIME_WAIT */
+	ts_advance_ms(t, 60000);                           /* its 2 MSL */
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
+/* Data from the peer while that close() waits: a reset, as for a closed
+ * socket (Linux: RCV_SHUTDOWN in FIN_WAIT_1), which ends the wait. */
+static void test_linger_close_data_resets(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER, 2), 0);
+	assert_true(tcp_close_linger(c, t->h->now));
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 " ACK1);
+	ts_expect(t, "R. 2:2(0) ack 1 win 512 " TSO);
+	assert_false(tcp_closing(c));
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
 /* TCP_DEFER_ACCEPT: the handshake's bare ACK does not make the connection
  * acceptable; its first data does. */
 static void test_defer_accept_data(void **state)
@@ -742,6 +798,8 @@ int main(void)
 		cmocka_unit_test(test_syncnt_synack),
 		cmocka_unit_test(test_linger2),
 		cmocka_unit_test(test_linger2_close_in_fin_wait_2),
+		cmocka_unit_test(test_linger_close_waits_for_fin_ack),
+		cmocka_unit_test(test_linger_close_data_resets),
 		cmocka_unit_test(test_defer_accept_data),
 		cmocka_unit_test(test_defer_accept_timeout),
 		cmocka_unit_test(test_defer_accept_active_open),

@@ -510,6 +510,17 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 	return 0;
 }
 
+/* A close's shutdown (tcp_close, tcp_close_linger): nothing more to read,
+ * and the FIN queued after the data, once. */
+static void shut_both(struct tcp_conn *c, uint64_t now)
+{
+	c->rd_shut = true;
+	if (!c->wr_shut) {
+		c->wr_shut = true;
+		queue_fin(c, now);
+	}
+}
+
 void tcp_close(struct tcp_conn *c, uint64_t now)
 {
 	stack_assert_locked();
@@ -534,11 +545,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now)
 		tcp_done(c);
 		return;
 	}
-	c->rd_shut = true;
-	if (!c->wr_shut) {
-		c->wr_shut = true;
-		queue_fin(c, now);
-	}
+	shut_both(c, now);
 	if (c->state == TCP_STATE_FIN_WAIT_2) {
 		if (c->opt.linger2 < 0) {
 			/* Linux's tcp_close: TCP_LINGER2 -1 does not wait for the
@@ -574,11 +581,7 @@ bool tcp_close_linger(struct tcp_conn *c, uint64_t now)
 		return false;
 	}
 	c->app_closed = true;
-	c->rd_shut = true;
-	if (!c->wr_shut) {
-		c->wr_shut = true;
-		queue_fin(c, now);
-	}
+	shut_both(c, now);
 	return tcp_closing(c);
 }
 

@@ -3242,6 +3242,86 @@ CASE(shutdown_rdwr_poll, 0)
 	R(poll(&p, 1, 0));
 	emit("revents=%#x", p.revents);
 }
+/* Reads until the peer's FIN (at most WAIT_MS), then emits what came. */
+static void wait_fin_after_data(int s, char *b, size_t n)
+{
+	size_t got = 0;
+
+	for (;;) {
+		need(wait_ev(s, POLLIN) & POLLIN, "wait-readable");
+		ssize_t r = recv(s, b + got, n - 1 - got, MSG_DONTWAIT);
+
+		need(r >= 0, "recv");
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		need(got < n - 1, "too-long");
+	}
+	b[got] = 0;
+	emit("read=%s", b);
+}
+/* The connection's state (TCP_INFO) once it is STATE, or after WAIT_MS. */
+static int wait_state(int s, int state)
+{
+	struct timespec t0;
+	struct tcp_info ti;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		socklen_t l = sizeof(ti);
+
+		memset(&ti, 0, sizeof(ti));
+		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+			return -1;
+		if (ti.tcpi_state == state || ms_since(&t0) >= WAIT_MS)
+			return ti.tcpi_state;
+		poll(NULL, 0, 1);
+	}
+}
+/* Data from the peer after shutdown(SHUT_RDWR) has sent our FIN: nobody can
+ * read it, so the connection is reset (RFC 1122 4.2.2.13; Linux's
+ * tcp_rcv_state_process in FIN_WAIT_1/2 with RCV_SHUTDOWN). P_URGENT answers
+ * only after our FIN, so that its report always comes after it. */
+CASE(shutdown_rdwr_peer_data_resets, 0)
+{
+	char b[64];
+	int s = tcp_to(P_URGENT);
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(send(s, "hello", 5, 0));
+	R(shutdown(s, SHUT_RDWR));
+	emit("state=%d", wait_state(s, TCP_CLOSE));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+/* The same after SHUT_RD, then SHUT_WR. */
+CASE(shutdown_rd_then_wr_peer_data_resets, 0)
+{
+	char b[64];
+	int s = tcp_to(P_URGENT);
+
+	R(shutdown(s, SHUT_RD));
+	R(send(s, "hello", 5, 0));
+	R(shutdown(s, SHUT_WR));
+	emit("state=%d", wait_state(s, TCP_CLOSE));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+}
+/* SHUT_WR alone: the report after our FIN is read (no reset). */
+CASE(shutdown_wr_peer_data_read, 0)
+{
+	char b[64];
+	int s = tcp_to(P_URGENT);
+
+	R(send(s, "hello", 5, 0));
+	R(shutdown(s, SHUT_WR));
+	wait_fin_after_data(s, b, sizeof(b));
+	emit_so_error(s);
+}
 
 /* ===================================================================== */
 /* close, dup, dup2, dup3, close_range */

@@ -967,11 +967,14 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 	}
 	if (g->len && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
 		       c->state == TCP_STATE_FIN_WAIT_2)) {
-		if (c->orphan || c->app_closed) {
-			/* Data for a closed socket (or one whose close() waits for
-			 * its FIN's ACK): nobody will read it (Linux: reset). */
+		if (c->orphan || (c->rd_shut && c->state != TCP_STATE_ESTABLISHED)) {
+			/* Data for a closed socket, or after our FIN when reading
+			 * was shut too (shutdown(SHUT_RDWR), or a close() waiting
+			 * for its FIN's ACK): nobody will read it. RFC 1122
+			 * 4.2.2.13 and Linux (FIN_WAIT_1/2 with RCV_SHUTDOWN):
+			 * reset; a socket still held reads ECONNRESET. */
 			tcp_send_rst(c, now);
-			tcp_abort(c, 0);
+			tcp_abort(c, c->orphan ? 0 : -ECONNRESET);
 			return TCP_V_DONE;
 		}
 		ecn_data_recv(c, g);

@@ -125,7 +125,6 @@ struct tcp_conn {
 
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
-	bool app_closed;                    /* closing, its close() waiting (tcp_close_linger) */
 	bool was_connected;                 /* reached ESTABLISHED once */
 	bool active_open;
 	struct tcp_conn *parent;            /* listener, while embryonic or in the accept queue */

@@ -580,7 +580,6 @@ bool tcp_close_linger(struct tcp_conn *c, uint64_t now)
 	default:
 		return false;
 	}
-	c->app_closed = true;
 	shut_both(c, now);
 	return tcp_closing(c);
 }

@@ -354,6 +354,32 @@ static void test_linger_close_data_resets(void **state)
 	ts_free(t);
 }
 
+/* The same without SO_LINGER: data after shutdown(SHUT_RDWR) sent our FIN
+ * resets the connection (Linux: RCV_SHUTDOWN in FIN_WAIT_1/2), and the
+ * socket, still the application's, reads ECONNRESET once, then end of file. */
+static void test_shutdown_rdwr_data_resets(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	uint8_t b[16];
+
+	(void)state;
+	assert_int_equal(tcp_shutdown(c, 2, t->h->now), 0);
+	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	ts_inject(t, "P. 1:11(10) ack 2 win 502 " ACK1);
+	ts_expect(t, "R. 2:2(0) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_poll(c) & SOCK_POLLERR);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), -ECONNRESET);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
 /* TCP_DEFER_ACCEPT: the handshake's bare ACK does not make the connection
  * acceptable; its first data does. */
 static void test_defer_accept_data(void **state)
@@ -800,6 +826,7 @@ int main(void)
 		cmocka_unit_test(test_linger2_close_in_fin_wait_2),
 		cmocka_unit_test(test_linger_close_waits_for_fin_ack),
 		cmocka_unit_test(test_linger_close_data_resets),
+		cmocka_unit_test(test_shutdown_rdwr_data_resets),
 		cmocka_unit_test(test_defer_accept_data),
 		cmocka_unit_test(test_defer_accept_timeout),
 		cmocka_unit_test(test_defer_accept_active_open),

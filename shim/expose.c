@@ -116,7 +116,7 @@ static void snapshot(struct shim_sock *k)
 		tcp_local(k->tcp, &k->local);
 		if (tcp_peer(k->tcp, &ep) == 0)
 			k->peer = ep;
-		if (tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
+		if (tcp_getopt(k->tcp, TCP_OPT_SO_RCVBUF, &v) == 0)
 			k->ex_rcvbuf = v;
 		if (tcp_getopt(k->tcp, TCP_OPT_SNDBUF, &v) == 0)
 			k->ex_sndbuf = v;

@@ -50,6 +50,8 @@
 #define SO_RCVTIMEO_NEW 66
 #define SO_SNDTIMEO_NEW 67
 #endif
+#define SHIM_TCP_ZEROCOPY_RECEIVE 35   /* Linux's, by number: older headers lack them */
+#define SHIM_TCP_AO_REPAIR 42
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52
 #endif
@@ -1187,6 +1189,20 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	return r;
 }
 
+/* Lock held: the peer's address (getpeername, SO_PEERNAME), or -ENOTCONN. */
+static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
+{
+	if (k->tcp)
+		return connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, ep);
+	if (k->udp)
+		return udp_peer(k->udp, ep);
+	if (shim_exposed(k) && k->peer.port) {
+		*ep = k->peer;  /* no stack object here (a child), or no longer */
+		return 0;
+	}
+	return -ENOTCONN;
+}
+
 int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -1199,15 +1215,7 @@ int shim_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	if (shim_join_pending(k))
 		shim_join_settle(k);
 	shim_lock();
-	if (k->tcp)
-		r = connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, &ep);
-	else if (k->udp)
-		r = udp_peer(k->udp, &ep);
-	else if (shim_exposed(k) && k->peer.port) {
-		ep = k->peer;   /* no stack object here (a child), or no longer */
-		r = 0;
-	} else
-		r = -ENOTCONN;
+	r = peer_of(k, &ep);
 	shim_unlock();
 	if (r == 0)
 		r = sa_out(k, &ep, sa, len);
@@ -3356,12 +3364,79 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return r;
 }
 
+/*
+ * SO_PEERNAME as Linux's sk_getsockopt answers it: the length read first
+ * (EFAULT, negative EINVAL), ENOTCONN unconnected, EINVAL when asked for
+ * more than the address's length, else that many bytes of it.
+ */
+static int peername_opt(const struct shim_sock *k, int err, const struct ip4_endpoint *ep, void *val,
+			socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	int ulen, full;
+
+	if (shim_copy(&ulen, len, sizeof(ulen)))
+		return -EFAULT;
+	if (ulen < 0)
+		return -EINVAL;
+	if (err)
+		return err;
+	full = (int)sa_fill(k, ep, &ss);
+	if (ulen > full)
+		return -EINVAL;
+	if (shim_copy(val, &ss, (size_t)ulen))
+		return -EFAULT;
+	return shim_copy(len, &ulen, sizeof(ulen));
+}
+
+/*
+ * Lock held. The IPPROTO_IP options whose answer depends on the connection,
+ * which the placeholder (never connected) cannot give: IP_MTU, the route's
+ * MTU once connected (Linux: the socket's dst; ENOTCONN without one), and
+ * IP_PROTOCOL, which Linux answers with inet_num: for TCP and UDP the local
+ * port once bound. SHIM_PASS for the rest.
+ */
+static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+
+	switch (name) {
+	case IP_MTU:
+		if (k->tcp) {
+			enum tcp_state st = tcp_get_state(k->tcp);
+			struct tcp_conn_info ci;
+
+			if (st == TCP_STATE_CLOSED || st == TCP_STATE_LISTEN)
+				return -ENOTCONN;
+			memset(&ci, 0, sizeof(ci));
+			tcp_get_info(k->tcp, &ci, shim_now());
+			return put_int(val, len, (int)ci.pmtu);
+		}
+		if (k->udp && udp_peer(k->udp, &ep) == 0)
+			return put_int(val, len, (int)stack_mtu(shim_stack()));
+		return SHIM_PASS;
+	case IP_PROTOCOL:
+		if (k->tcp)
+			tcp_local(k->tcp, &ep);
+		else if (k->udp)
+			udp_local(k->udp, &ep);
+		else
+			return SHIM_PASS;
+		if (k->tcp && !ep.port)
+			ep = k->shown;  /* after a disconnect, as getsockname */
+		return put_int(val, len, ep.port);
+	default:
+		return SHIM_PASS;
+	}
+}
+
 int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	struct ip4_endpoint peer = { 0, 0 };
 	struct tcp_conn_info ci;
 	struct shim_sock *k;
-	bool info = false;
-	int r, v = 0, tsflags = -1;
+	bool info = false, peername = false;
+	int r, v = 0, tsflags = -1, peer_err = 0;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -3388,6 +3463,11 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ACCEPTCONN:
 			r = put_int(val, len, k->listening);
 			break;
+		case SO_PEERNAME:
+			peer_err = peer_of(k, &peer);
+			peername = true;        /* answered below, without the lock */
+			r = 0;
+			break;
 		case SO_REUSEADDR:
 			r = put_int(val, len, k->opts.reuseaddr);
 			break;
@@ -3399,7 +3479,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 				r = put_int(val, len, cur_opts(k)->keepalive);
 			break;
 		case SO_RCVBUF:
-			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_RCVBUF, &v) == 0)
+			if (k->tcp && tcp_getopt(k->tcp, TCP_OPT_SO_RCVBUF, &v) == 0)
 				r = put_int(val, len, v);
 			else if (k->udp)
 				r = put_int(val, len, (int)udp_get_rcvbuf(k->udp));
@@ -3428,6 +3508,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		default:
 			break;
 		}
+	} else if (level == IPPROTO_IP && k->family == AF_INET) {
+		r = get_ip_opt(k, name, val, len);
 	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
 		r = get_tcp_opt(k, name, val, len);
 		if (r != SHIM_PASS || !k->tcp) {
@@ -3442,6 +3524,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	}
 	shim_unlock();
+	if (peername)
+		r = peername_opt(k, peer_err, &peer, val, len);
 	if (info) {
 		unsigned char ti[SHIM_TCP_INFO_MAX];
 		int ulen;
@@ -3463,6 +3547,13 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		/* Everything else: the placeholder holds the value set (or the
 		 * kernel's default, and its errno for unknown options). */
 		r = shim_libc.getsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0 ? -errno : 0;
+		/* What a listener refuses that the placeholder, never one, took:
+		 * Linux's tcp_zerocopy_receive (ENOTCONN, after the copy-in the
+		 * placeholder checked) and tcp_can_repair_sock (EPERM, first). */
+		if (level == IPPROTO_TCP && k->listening && name == SHIM_TCP_ZEROCOPY_RECEIVE && r == 0)
+			r = -ENOTCONN;
+		if (level == IPPROTO_TCP && k->listening && name == SHIM_TCP_AO_REPAIR)
+			r = -EPERM;
 		/* SO_TIMESTAMPING of a TCP socket: the placeholder's answer
 		 * (length, bound PHC) with the flags it could not take. */
 		if (r == 0 && tsflags >= 0) {

@@ -741,7 +741,7 @@ static void join_answer(struct ctl_client *cl, const struct tcp_conn *tcp, int e
 		rep->raddr = ep.addr;
 		rep->rport = ep.port;
 	}
-	if (tcp_getopt(tcp, TCP_OPT_RCVBUF, &v) == 0)
+	if (tcp_getopt(tcp, TCP_OPT_SO_RCVBUF, &v) == 0)
 		rep->rcvbuf = v;
 	if (tcp_getopt(tcp, TCP_OPT_SNDBUF, &v) == 0)
 		rep->sndbuf = v;

@@ -327,7 +327,7 @@ static void share_publish(struct relay *rl)
 		atomic_store(&rl->share->conn, 1);     /* connected (connect() again: EISCONN) */
 	if (tcp_getopt(rl->tcp, TCP_OPT_SNDBUF, &v) == 0)
 		atomic_store(&rl->share->sndbuf, v);
-	if (tcp_getopt(rl->tcp, TCP_OPT_RCVBUF, &v) == 0)
+	if (tcp_getopt(rl->tcp, TCP_OPT_SO_RCVBUF, &v) == 0)
 		atomic_store(&rl->share->rcvbuf, v);
 }
 
@@ -615,7 +615,7 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 		rl->pend_note.paddr = ep.addr;
 		rl->pend_note.pport = ep.port;
 	}
-	if (tcp_getopt(c, TCP_OPT_RCVBUF, &v) == 0)
+	if (tcp_getopt(c, TCP_OPT_SO_RCVBUF, &v) == 0)
 		rl->pend_note.rcvbuf = v;
 	if (tcp_getopt(c, TCP_OPT_SNDBUF, &v) == 0)
 		rl->pend_note.sndbuf = v;

@@ -4363,6 +4363,102 @@ CASE(getsockopt_tcp_info, 0)
 	R(getsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_INFO, &ti, &l));
 	emit("state=%u", ti.tcpi_state);
 }
+/* SO_PEERNAME: the peer's address of a connected socket, at most its
+ * length (Linux's sk_getsockopt: EINVAL when asked for more), ENOTCONN
+ * unconnected. */
+static void emit_peername_opt(int s, socklen_t l)
+{
+	struct sockaddr_in a;
+	unsigned char b[64];
+
+	memset(b, 0xee, sizeof(b));
+	if (R(getsockopt(s, SOL_SOCKET, SO_PEERNAME, b, &l)) == 0) {
+		memcpy(&a, b, sizeof(a));
+		emit("len=%u family=%d port=%d tail=%#x", (unsigned)l, a.sin_family,
+		     l >= 4 ? ntohs(a.sin_port) : -1, b[l]);
+	}
+}
+CASE(getsockopt_peername_tcp, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	emit_peername_opt(s, 16);
+	emit_peername_opt(s, 8);
+	emit_peername_opt(s, 64);
+	emit_peername_opt(tcp_sock(), 16);
+	emit_peername_opt(tcp_listener(), 16);
+}
+CASE(getsockopt_peername_udp, 0)
+{
+	emit_peername_opt(udp_to(P_UECHO), 16);
+	emit_peername_opt(udp_to(P_UECHO), 32);
+	emit_peername_opt(udp_sock(), 16);
+}
+/* IP_MTU: the route's MTU once connected, ENOTCONN before. */
+CASE(getsockopt_ip_mtu, 0)
+{
+	emit("tcp=%d", geti(tcp_to(P_ECHO), IPPROTO_IP, IP_MTU));
+	emit("udp=%d", geti(udp_to(P_UECHO), IPPROTO_IP, IP_MTU));
+	emit("fresh=%d", geti(tcp_sock(), IPPROTO_IP, IP_MTU));
+	emit("listener=%d", geti(tcp_listener(), IPPROTO_IP, IP_MTU));
+	emit("udp-unconnected=%d", geti(udp_sock(), IPPROTO_IP, IP_MTU));
+}
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52           /* Linux 6.5; older headers lack it */
+#endif
+/* IP_PROTOCOL on TCP and UDP: Linux answers inet_num, the local port once
+ * bound, 0 before. */
+static void emit_ip_protocol(int s)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	int v = geti(s, IPPROTO_IP, IP_PROTOCOL);
+
+	if (getsockname(s, (struct sockaddr *)&a, &l) == 0 && v > 0 && v == ntohs(a.sin_port))
+		emit("local-port");
+	else
+		emit("v=%d", v);
+}
+CASE(getsockopt_ip_protocol, 0)
+{
+	emit_ip_protocol(tcp_sock());
+	emit_ip_protocol(tcp_to(P_ECHO));
+	emit_ip_protocol(tcp_listener());
+	emit_ip_protocol(udp_sock());
+	emit_ip_protocol(udp_to(P_UECHO));
+}
+/* A listener keeps the socket's buffer sizes. */
+CASE(getsockopt_listener_bufs, 0)
+{
+	int s = tcp_listener(), t = tcp_sock();
+
+	emit("rcv=%d snd=%d", geti(s, SOL_SOCKET, SO_RCVBUF), geti(s, SOL_SOCKET, SO_SNDBUF));
+	seti(t, SOL_SOCKET, SO_RCVBUF, 100000);
+	seti(t, SOL_SOCKET, SO_SNDBUF, 50000);
+	{
+		struct sockaddr_in a = sin4(SELF, case_port() + 1);
+
+		need(bind(t, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+		need(listen(t, 4) == 0, "listen");
+	}
+	emit("rcv=%d snd=%d", geti(t, SOL_SOCKET, SO_RCVBUF), geti(t, SOL_SOCKET, SO_SNDBUF));
+}
+/* Options a listener refuses (Linux: TCP_ZEROCOPY_RECEIVE ENOTCONN, the
+ * repair options EPERM even for root). */
+CASE(getsockopt_listener_refuses, 0)
+{
+	unsigned char b[128];
+	socklen_t l;
+	int s = tcp_listener();
+
+	memset(b, 0, sizeof(b));
+	l = 64;
+	R(getsockopt(s, IPPROTO_TCP, 35 /* TCP_ZEROCOPY_RECEIVE */, b, &l));
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_TCP, 42 /* TCP_AO_REPAIR */, b, &l));
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_TCP, TCP_REPAIR_WINDOW, b, &l));
+}
 CASE(getsockopt_tcp_info_listen, 0)
 {
 	struct tcp_info ti;

@@ -185,7 +185,7 @@ enum tcp_option {
 	TCP_OPT_KEEPINTVL,      /* seconds */
 	TCP_OPT_KEEPCNT,        /* count */
 	TCP_OPT_SNDBUF,         /* bytes, as SO_SNDBUF sets it (the engine doubles like Linux) */
-	TCP_OPT_RCVBUF,         /* bytes, as SO_RCVBUF sets it */
+	TCP_OPT_RCVBUF,         /* bytes, as SO_RCVBUF sets it (the receive ring's limit) */
 	TCP_OPT_LINGER,         /* -1 off, else seconds */
 	TCP_OPT_TOS,            /* IP_TOS */
 	TCP_OPT_MAXSEG,         /* TCP_MAXSEG */
@@ -202,6 +202,7 @@ enum tcp_option {
 	TCP_OPT_WINDOW_CLAMP,   /* bytes, TCP_WINDOW_CLAMP */
 	TCP_OPT_TIMESTAMPING,   /* SO_TIMESTAMPING's flags */
 	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: 0 interactive (ACKs wait for a reply), else not and an ACK owed goes */
+	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */

@@ -859,6 +859,8 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		 * mode in the socket, and a listener's children clone it). */
 		o->pingpong = v == 0;
 		return 0;
+	case TCP_OPT_SO_RCVBUF:
+		break;          /* read only */
 	}
 	return -ENOPROTOOPT;
 }
@@ -980,6 +982,19 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_KEEPCNT: *v = c->opt.keepcnt; return 0;
 	case TCP_OPT_SNDBUF: *v = (int)c->sndq.limit; return 0;
 	case TCP_OPT_RCVBUF: *v = (int)c->rcvq.limit; return 0;
+	case TCP_OPT_SO_RCVBUF:
+		/* Linux's sk_rcvbuf counts the buffers' overhead too: about
+		 * twice the data it holds (tcp_rmem[1] 131072 for a 64 KiB
+		 * window). The ring holds data only, so a size the program did
+		 * not set reads doubled, at most tcp_rmem[2], as Linux's grows
+		 * (tcp_rcv_space_adjust); a size it set reads as it was set. */
+		if (c->opt.rcvbuf >= 0)
+			*v = (int)c->rcvq.limit;
+		else if (c->rcvq.limit >= c->s->cfg.tcp_rmem[2] / 2)
+			*v = (int)c->s->cfg.tcp_rmem[2];
+		else
+			*v = (int)c->rcvq.limit * 2;
+		return 0;
 	case TCP_OPT_LINGER: *v = c->opt.linger; return 0;
 	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
 	case TCP_OPT_MAXSEG:

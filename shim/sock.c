@@ -3109,11 +3109,46 @@ static int set_tcp_quick(struct shim_sock *k, int level, int name, const void *v
 	return r == -ENOPROTOOPT ? 0 : r;
 }
 
+/*
+ * The TCP options Linux's do_tcp_setsockopt refuses in some states, which
+ * the placeholder (always CLOSE) would take: once the int is read (EINVAL,
+ * EFAULT, as the placeholder gives them), TCP_QUEUE_SEQ out of CLOSE and a
+ * listener's TCP_AO_REPAIR (tcp_can_repair_sock) are EPERM, the fast open
+ * options past LISTEN (TCP_FASTOPEN_CONNECT past CLOSE) EINVAL. 0 to go on.
+ */
+static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	enum tcp_state st;
+	int v;
+
+	if (k->type != SOCK_STREAM || (name != TCP_QUEUE_SEQ && name != TCP_FASTOPEN &&
+				       name != TCP_FASTOPEN_CONNECT && name != TCP_FASTOPEN_NO_COOKIE &&
+				       name != SHIM_TCP_AO_REPAIR))
+		return 0;
+	if (get_int(val, len, &v))
+		return 0;       /* the placeholder answers as Linux does */
+	shim_lock();
+	st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+	shim_unlock();
+	switch (name) {
+	case TCP_QUEUE_SEQ:
+		return st != TCP_STATE_CLOSED ? -EPERM : 0;
+	case SHIM_TCP_AO_REPAIR:
+		return st == TCP_STATE_LISTEN ? -EPERM : 0;
+	case TCP_FASTOPEN:
+		return v >= 0 && st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN ? -EINVAL : 0;
+	case TCP_FASTOPEN_CONNECT:
+		return (v == 0 || v == 1) && st != TCP_STATE_CLOSED ? -EINVAL : 0;
+	default:        /* TCP_FASTOPEN_NO_COOKIE */
+		return (v == 0 || v == 1) && st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN ? -EINVAL : 0;
+	}
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct relay_share *sh;
 	struct shim_sock *k;
-	int r, v = 0;
+	int r, v = 0, kbuf = -1;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -3137,6 +3172,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
+	if (level == IPPROTO_TCP && (r = tcp_state_setopt(k, name, val, len)) < 0) {
+		leave(k);
+		return r;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		shim_lock();
@@ -3151,6 +3190,18 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		r = -errno;
 		leave(k);
 		return r;
+	}
+	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE || name == SO_SNDBUF ||
+				    name == SO_SNDBUFFORCE)) {
+		/* The size the kernel made of it (sock_setsockopt: capped at
+		 * rmem_max/wmem_max unless forced, a negative one taken as
+		 * unsigned, doubled, at least the minimum): the placeholder's,
+		 * halved again for the stack, which doubles it. */
+		socklen_t kl = sizeof(kbuf);
+		int kn = name == SO_RCVBUF || name == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, kn, &kbuf, &kl) < 0 || kbuf < 0)
+			kbuf = -1;
 	}
 	r = 0;
 	shim_lock();
@@ -3203,6 +3254,8 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
 			if (get_int(val, len, &v) == 0) {
+				if (kbuf >= 0)
+					v = kbuf / 2;
 				if (k->type == SOCK_STREAM)
 					r = set_tcp(k, TCP_OPT_RCVBUF, v);
 				else {
@@ -3215,7 +3268,7 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_SNDBUF:
 		case SO_SNDBUFFORCE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
-				r = set_tcp(k, TCP_OPT_SNDBUF, v);
+				r = set_tcp(k, TCP_OPT_SNDBUF, kbuf >= 0 ? kbuf / 2 : v);
 			break;
 		case SO_LINGER:
 			if (len >= sizeof(struct linger) && k->type == SOCK_STREAM) {

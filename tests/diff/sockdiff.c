@@ -5311,6 +5311,54 @@ CASE(tcpopt_maxseg_accepted, 0)
 	emit("mss=%d", geti(c, IPPROTO_TCP, TCP_MAXSEG));
 }
 
+/* Options Linux refuses by state (do_tcp_setsockopt), which a socket that
+ * was never connected takes: then the value read back. */
+static void set_get(int s, int level, int name, int v)
+{
+	R(setsockopt(s, level, name, &v, sizeof(v)));
+	emit("get=%d", geti(s, level, name == SO_RCVBUFFORCE && level == SOL_SOCKET ? SO_RCVBUF :
+			    name == SO_SNDBUFFORCE && level == SOL_SOCKET ? SO_SNDBUF : name));
+}
+CASE(tcpopt_fastopen_by_state, 0)
+{
+	int l = tcp_listener();
+
+	set_get(tcp_to(P_ECHO), IPPROTO_TCP, TCP_FASTOPEN, 5);
+	set_get(l, IPPROTO_TCP, TCP_FASTOPEN, 5);
+	set_get(tcp_sock(), IPPROTO_TCP, TCP_FASTOPEN, 5);
+	set_get(tcp_to(P_ECHO), IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1);
+	set_get(l, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1);
+	set_get(tcp_sock(), IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1);
+	set_get(tcp_to(P_ECHO), IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
+	set_get(l, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
+	set_get(tcp_to(P_ECHO), IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 2);
+}
+CASE(tcpopt_repair_by_state, 0)
+{
+	int v = 1, l = tcp_listener();
+
+	R(setsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v)));
+	R(setsockopt(l, IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v)));
+	R(setsockopt(tcp_sock(), IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v)));
+	R(setsockopt(tcp_to(P_ECHO), IPPROTO_TCP, TCP_QUEUE_SEQ, &v, 2));
+	R(setsockopt(l, IPPROTO_TCP, 42 /* TCP_AO_REPAIR */, &v, sizeof(v)));
+	R(setsockopt(tcp_to(P_ECHO), IPPROTO_TCP, 42 /* TCP_AO_REPAIR */, &v, sizeof(v)));
+}
+/* SO_RCVBUF/SO_SNDBUF as the kernel sizes them on a connection: a negative
+ * size taken as unsigned (capped at rmem_max/wmem_max), a huge one capped,
+ * both doubled. */
+CASE(setsockopt_bufs_connected_extremes, 0)
+{
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_RCVBUF, -1);
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_SNDBUF, -1);
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_RCVBUF, 1 << 30);
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_SNDBUF, 1 << 30);
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_RCVBUFFORCE, -1);
+	set_get(tcp_to(P_ECHO), SOL_SOCKET, SO_SNDBUFFORCE, 1 << 22);
+	set_get(tcp_listener(), SOL_SOCKET, SO_RCVBUF, -1);
+	set_get(udp_to(P_UECHO), SOL_SOCKET, SO_RCVBUF, -1);
+	set_get(udp_to(P_UECHO), SOL_SOCKET, SO_RCVBUF, 1 << 30);
+}
 CASE(tcpopt_window_clamp_default_connected, 0) { emit("v=%d", geti(tcp_to(P_ECHO), IPPROTO_TCP, TCP_WINDOW_CLAMP) > 0); }
 CASE(tcpopt_congestion_set_get, 0)
 {

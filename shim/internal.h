@@ -88,6 +88,9 @@ struct shim_sock {
 	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
 	bool addr_locked, port_locked;
 	enum shim_ss ss;        /* TCP */
+	/* A connect() sent a SYN: Linux refuses listen() from then on, whatever
+	 * became of the connection (refused, disconnected with AF_UNSPEC). */
+	bool syn_sent;
 	/* What getsockname() shows of a TCP socket whose connection was
 	 * replaced by a disconnect, until it is bound again: Linux keeps the
 	 * old port number there (and the address bind() gave). */

@@ -691,8 +691,11 @@ int shim_listen(int fd, int backlog)
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
-	} else if (k->ss != SHIM_SS_UNCONNECTED) {
-		r = -EINVAL;    /* Linux's inet_listen: only a socket connect() never touched */
+	} else if (k->ss != SHIM_SS_UNCONNECTED || k->syn_sent) {
+		/* Linux's inet_listen: only a socket connect() never touched;
+		 * one whose connect() sent a SYN stays refused (Linux 6.18,
+		 * measured side by side: refused, disconnected or reset alike). */
+		r = -EINVAL;
 	} else if ((r = attach(k)) == 0) {
 		/* Linux binds an unbound socket to an ephemeral port on listen(). */
 		if (!k->bound) {
@@ -1058,6 +1061,7 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 		return r;
 	k->bound = true;
 	k->ss = SHIM_SS_CONNECTING;
+	k->syn_sent = true;
 	k->async_seen = shim_sock_poll(k);  /* O_ASYNC: the connect's end is an edge */
 	return tcp_connect_wait(k, -EINPROGRESS);
 }
@@ -1145,6 +1149,8 @@ int shim_shutdown(int fd, int how)
 			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
 		if (st == TCP_STATE_SYN_SENT && !k->dead)
 			r = tcp_disconnect_sock(k);
+		else if (st == TCP_STATE_TIME_WAIT)
+			r = -ENOTCONN;  /* Linux's socket is CLOSE then (tcp_done) */
 		else
 			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
 	} else {
@@ -1192,8 +1198,12 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 /* Lock held: the peer's address (getpeername, SO_PEERNAME), or -ENOTCONN. */
 static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
 {
-	if (k->tcp)
-		return connecting(tcp_get_state(k->tcp)) ? -ENOTCONN : tcp_peer(k->tcp, ep);
+	if (k->tcp) {
+		enum tcp_state st = tcp_get_state(k->tcp);
+
+		/* TIME_WAIT: Linux's socket is CLOSE (tcp_time_wait, tcp_done). */
+		return connecting(st) || st == TCP_STATE_TIME_WAIT ? -ENOTCONN : tcp_peer(k->tcp, ep);
+	}
 	if (k->udp)
 		return udp_peer(k->udp, ep);
 	if (shim_exposed(k) && k->peer.port) {
@@ -1350,12 +1360,17 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
-	struct sock_iov *last = v + cnt - 1;
+	struct sock_iov none = { NULL, 0 }, *last;
 	size_t total = 0;
 	int intr = 0;
 
 	if (!k->tcp)
 		return -EPIPE;  /* Linux: sending on a socket that never connected */
+	if (!cnt) {
+		v = &none;      /* nothing to send still meets the state's checks */
+		cnt = 1;
+	}
+	last = v + cnt - 1;
 	while (last > v && !last->len)
 		last--;
 	if (k->err)
@@ -1363,7 +1378,11 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 	while (cnt) {
 		long n;
 
-		if (v->len == 0) {
+		/* Empty buffers are skipped, but a call that sends nothing at
+		 * all still goes through the checks (Linux's tcp_sendmsg_locked:
+		 * EPIPE after a shutdown or a reset, EAGAIN or the handshake's
+		 * wait while connecting), with its last one. */
+		if (v->len == 0 && (cnt > 1 || total)) {
 			v++;
 			cnt--;
 			continue;
@@ -1723,8 +1742,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	long n;
 	int intr = 0;
 
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	/* MSG_OOB: Linux's udp_recvmsg ignores it (a datagram, or EAGAIN). */
 	if (cnt == 1) {
 		buf = v[0].base;    /* the stack's copy writes it (shim_copy) */
 	} else {
@@ -3809,8 +3827,8 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		leave(k);
 		return r;
 	}
-	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCATMARK && req != FIOASYNC &&
-	    req != FIOSETOWN && req != SIOCSPGRP)
+	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCOUTQNSD && req != SIOCATMARK &&
+	    req != FIOASYNC && req != FIOSETOWN && req != SIOCSPGRP)
 		return SHIM_PASS;
 	k = enter_data(fd, &r);
 	if (!k)
@@ -3826,14 +3844,21 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		return r;
 	}
 	shim_lock();
-	if (req == SIOCATMARK && !k->tcp)
-		pass = true;        /* UDP, or never connected: the placeholder answers */
+	/* Linux's tcp_ioctl: SIOCATMARK asks nothing of the state (a listener
+	 * answers 0), the queues' ioctls refuse a listener (EINVAL);
+	 * udp_ioctl knows SIOCINQ/SIOCOUTQ only (ENOIOCTLCMD: ENOTTY). */
+	if ((req == SIOCATMARK || req == SIOCOUTQNSD) && k->udp)
+		r = -ENOTTY;        /* the placeholder may be another kind of socket now */
+	else if ((req == SIOCATMARK || req == SIOCOUTQNSD) && !k->tcp)
+		pass = true;        /* never connected: the placeholder answers */
+	else if (req == SIOCATMARK)
+		v = k->listening ? 0 : tcp_atmark(k->tcp);
 	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
-	else if (req == SIOCATMARK)
-		v = tcp_atmark(k->tcp);
 	else if (req == FIONREAD)
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
+	else if (req == SIOCOUTQNSD)
+		v = (int)tcp_outq_unsent(k->tcp);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();

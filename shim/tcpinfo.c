@@ -12,14 +12,17 @@
 
 _Static_assert(sizeof(struct tcp_info) <= SHIM_TCP_INFO_MAX, "SHIM_TCP_INFO_MAX holds struct tcp_info");
 
-/* enum tcp_state to Linux's TCP_* numbering (include/net/tcp_states.h). */
+/* enum tcp_state to Linux's TCP_* numbering (include/net/tcp_states.h), as
+ * the program's socket shows it: TIME_WAIT is CLOSE there (Linux's
+ * tcp_time_wait hands the wait to a timewait sock and the socket the
+ * program holds is done). */
 static uint8_t linux_state(uint8_t st)
 {
 	static const uint8_t map[] = {
 		[TCP_STATE_CLOSED] = 7, [TCP_STATE_LISTEN] = 10, [TCP_STATE_SYN_SENT] = 2,
 		[TCP_STATE_SYN_RECEIVED] = 3, [TCP_STATE_ESTABLISHED] = 1, [TCP_STATE_FIN_WAIT_1] = 4,
 		[TCP_STATE_FIN_WAIT_2] = 5, [TCP_STATE_CLOSE_WAIT] = 8, [TCP_STATE_CLOSING] = 11,
-		[TCP_STATE_LAST_ACK] = 9, [TCP_STATE_TIME_WAIT] = 6,
+		[TCP_STATE_LAST_ACK] = 9, [TCP_STATE_TIME_WAIT] = 7,
 	};
 
 	return st < sizeof(map) ? map[st] : 7;

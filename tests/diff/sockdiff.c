@@ -1569,6 +1569,44 @@ CASE(sendmsg_oob_iov, 0)
 	R(sendmsg(s, &m, MSG_OOB));
 	urgent_report(s);
 }
+/* A send of nothing still meets the state's checks (Linux's
+ * tcp_sendmsg_locked): EPIPE before a connection and after SHUT_WR or a
+ * reset, EAGAIN while connecting without blocking, 0 when connected. */
+CASE(send_zero_len_states, 0)
+{
+	struct msghdr m = { 0 };
+	int s = tcp_sock(), c;
+
+	bind_to(s, SELF, 0);
+	R(send(s, "", 0, MSG_NOSIGNAL));
+	R(send(tcp_to(P_ECHO), "", 0, MSG_NOSIGNAL));
+	c = tcp_to(P_ECHO);
+	R(shutdown(c, SHUT_WR));
+	R(send(c, "", 0, MSG_NOSIGNAL));
+	R(sendmsg(c, &m, MSG_NOSIGNAL));
+	R(send(tcp_reset(), "", 0, MSG_NOSIGNAL));
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	R(connect_to(c, PEER, P_DROP));
+	R(send(c, "", 0, MSG_NOSIGNAL));
+}
+/* The same with a signal's default action: EPIPE raises SIGPIPE. */
+CASE(send_zero_len_after_shut_wr_sigpipe, 0)
+{
+	int c = tcp_to(P_ECHO);
+
+	signal(SIGPIPE, SIG_DFL);
+	R(shutdown(c, SHUT_WR));
+	R(send(c, "", 0, 0));
+}
+/* MSG_OOB on UDP: Linux's udp_recvmsg ignores it. */
+CASE(udp_recv_oob_flag, 0)
+{
+	char b[32];
+	int s = udp_echoed("dgram");
+
+	R(recv(s, b, sizeof(b), MSG_OOB | MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_OOB | MSG_DONTWAIT));
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {
@@ -3278,6 +3316,44 @@ static int wait_state(int s, int state)
 		poll(NULL, 0, 1);
 	}
 }
+/* Once both FINs are through, the socket Linux's program holds is CLOSE
+ * (the wait is a timewait sock's): TCP_INFO says so, getpeername and
+ * shutdown ENOTCONN. */
+CASE(shutdown_wr_time_wait_is_close, 0)
+{
+	char b[16];
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	int s = tcp_to(P_ECHO);
+
+	R(shutdown(s, SHUT_WR));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	emit("state=%d", wait_state(s, TCP_CLOSE));
+	R(getpeername(s, (struct sockaddr *)&a, &l));
+	R(shutdown(s, SHUT_RD));
+	R(shutdown(s, SHUT_WR));
+	emit_sockname(s);
+}
+/* listen() after a connect() that sent a SYN: refused, disconnected
+ * (AF_UNSPEC) or reset, Linux says EINVAL; a connect() refused before any
+ * SYN (a bad length) leaves the socket free to listen. */
+CASE(listen_after_connect_states, 0)
+{
+	struct sockaddr u = { .sa_family = AF_UNSPEC };
+	struct sockaddr_in a = sin4(PEER, P_CLOSED);
+	int s = tcp_sock();
+
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(listen(s, 1));
+	s = tcp_to(P_ECHO);
+	R(connect(s, &u, sizeof(u)));
+	R(listen(s, 1));
+	R(listen(tcp_reset(), 1));
+	s = tcp_sock();
+	R(connect(s, (struct sockaddr *)&a, 4));
+	R(listen(s, 1));
+}
 /* Data from the peer after shutdown(SHUT_RDWR) has sent our FIN: nobody can
  * read it, so the connection is reset (RFC 1122 4.2.2.13; Linux's
  * tcp_rcv_state_process in FIN_WAIT_1/2 with RCV_SHUTDOWN). P_URGENT answers
@@ -3638,6 +3714,39 @@ CASE(ioctl_siocatmark, 0) { int n = -1; R(ioctl(tcp_hello(), SIOCATMARK, &n)); e
 CASE(ioctl_bad_request, 0) { int n = 0; R(ioctl(tcp_sock(), 0x12345678, &n)); }
 CASE(ioctl_udp_siocoutq, 0) { int n = -1; R(ioctl(udp_to(P_UECHO), SIOCOUTQ, &n)); emit("n=%d", n); }
 
+/* The queues' ioctls on a listener (Linux's tcp_ioctl: EINVAL, but
+ * SIOCATMARK asks nothing of the state), and on a connected UDP socket
+ * (udp_ioctl: SIOCINQ/SIOCOUTQ only, ENOTTY for the rest). */
+CASE(ioctl_listener_queues, 0)
+{
+	int s = tcp_listener(), n = -1;
+
+	R(ioctl(s, SIOCATMARK, &n));
+	emit("n=%d", n);
+	R(ioctl(s, SIOCOUTQNSD, &n));
+	R(ioctl(s, SIOCOUTQ, &n));
+	R(ioctl(s, FIONREAD, &n));
+}
+CASE(ioctl_udp_connected_tcp_only, 0)
+{
+	int s = udp_to(P_UECHO), n = -1;
+
+	R(ioctl(s, SIOCATMARK, &n));
+	R(ioctl(s, SIOCOUTQNSD, &n));
+	R(ioctl(udp_sock(), SIOCATMARK, &n));
+}
+/* SIOCOUTQNSD: the bytes queued and not sent yet (behind a full window). */
+CASE(ioctl_siocoutqnsd_unsent, 0)
+{
+	int s = tcp_to(P_STALL), all = -1, unsent = -1;
+
+	R(ioctl(s, SIOCOUTQNSD, &unsent));
+	emit("idle=%d", unsent);
+	fill(s);
+	R(ioctl(s, SIOCOUTQ, &all));
+	R(ioctl(s, SIOCOUTQNSD, &unsent));
+	emit("unsent>0=%d unsent<all=%d", unsent > 0, unsent < all);
+}
 static int ifreq_call(unsigned long req, struct ifreq *r)
 {
 	int s = udp_sock();

@@ -172,6 +172,8 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
 /* Bytes readable now (FIONREAD) and bytes not yet acknowledged (SIOCOUTQ). */
 size_t tcp_inq(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
+/* Of those, the bytes not sent yet (SIOCOUTQNSD). */
+size_t tcp_outq_unsent(const struct tcp_conn *c);
 /* What has arrived so far, a count that only grows: bytes for a connection,
  * connections queued for accept for a listener (the shim's O_ASYNC tells
  * an arrival from a wake-up for something else by it). */

@@ -680,6 +680,19 @@ size_t tcp_outq(const struct tcp_conn *c)
 	return c->sndq.len;
 }
 
+size_t tcp_outq_unsent(const struct tcp_conn *c)
+{
+	uint32_t sent;
+
+	stack_assert_locked();
+	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
+		return c->sndq.len;
+	/* Sent once at least (snd_max), a FIN's place included: that one
+	 * comes only after all the data, and then nothing is unsent. */
+	sent = c->snd_max - c->snd_una;
+	return sent >= c->sndq.len ? 0 : c->sndq.len - sent;
+}
+
 void tcp_set_more(struct tcp_conn *c, bool more)
 {
 	stack_assert_locked();

@@ -1928,6 +1928,45 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	return n;
 }
 
+/*
+ * MSG_FASTOPEN on a TCP socket (Linux's tcp_sendmsg_fastopen): the send
+ * connects first, to the address it names. Without a fast open cookie, as
+ * Linux without one, the SYN carries no data: a blocking call sends after
+ * the handshake, a non-blocking one answers EINPROGRESS with nothing sent.
+ * Connected: EISCONN; connecting: EALREADY; no address: EINVAL; AF_UNSPEC:
+ * EOPNOTSUPP. *kp is left and entered again around the connect (which may
+ * hand the socket to the kernel's loopback: then SHIM_PASS, and the real
+ * call does the rest). 0: go on with the send (*kp entered).
+ */
+static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct shim_sock *k = *kp;
+	enum shim_ss ss;
+	int r;
+
+	if (sa && salen >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+		return -EOPNOTSUPP;
+	shim_lock();
+	ss = k->ss;
+	shim_unlock();
+	if (ss == SHIM_SS_CONNECTED)
+		return -EISCONN;
+	if (ss == SHIM_SS_CONNECTING)
+		return -EALREADY;
+	if (ss != SHIM_SS_UNCONNECTED || !sa)
+		return -EINVAL;
+	leave(k);
+	*kp = NULL;
+	r = shim_connect(fd, sa, salen);
+	if (r != 0)
+		return r;       /* SHIM_PASS, EINPROGRESS, the connect's error */
+	k = enter_data(fd, &r);
+	if (!k)
+		return r;
+	*kp = k;
+	return 0;
+}
+
 ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa,
 		    socklen_t salen)
 {
@@ -1944,6 +1983,15 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	if (sa && (r = sa_import(&ss, sa, salen)) < 0) {
 		leave(k);
 		return r;
+	}
+	if ((flags & MSG_FASTOPEN) && k->type == SOCK_STREAM) {
+		r = fastopen_connect(&k, fd, sa ? (struct sockaddr *)&ss : NULL, salen);
+		if (r) {
+			if (k)
+				leave(k);
+			return r;
+		}
+		flags &= ~MSG_FASTOPEN;
 	}
 	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen, NULL);
 	leave(k);
@@ -2338,6 +2386,16 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (n < 0) {
 		leave(k);
 		return n;
+	}
+	if ((flags & MSG_FASTOPEN) && k->type == SOCK_STREAM) {
+		n = fastopen_connect(&k, fd, m.msg_name, m.msg_namelen);
+		if (n) {
+			iov_free(v, fast);
+			if (k)
+				leave(k);
+			return n;
+		}
+		flags &= ~MSG_FASTOPEN;
 	}
 	if (m.msg_controllen)
 		n = tx_cmsgs_parse(k, &m, &cm);

@@ -1607,6 +1607,34 @@ CASE(udp_recv_oob_flag, 0)
 	R(recv(s, b, sizeof(b), MSG_OOB | MSG_DONTWAIT));
 	R(recv(s, b, sizeof(b), MSG_OOB | MSG_DONTWAIT));
 }
+/* MSG_FASTOPEN (Linux's tcp_sendmsg_fastopen): the send connects to the
+ * address it names; without a cookie the SYN carries no data, so a
+ * blocking send sends after the handshake and a non-blocking one says
+ * EINPROGRESS, nothing sent. EISCONN connected, EALREADY connecting,
+ * EINVAL without an address, EOPNOTSUPP for AF_UNSPEC. */
+CASE(send_fastopen_states, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+	struct sockaddr u = { .sa_family = AF_UNSPEC };
+	char b[16];
+	int s = tcp_sock();
+
+	R(send(s, "ab", 2, MSG_FASTOPEN | MSG_NOSIGNAL));
+	R(sendto(s, "ab", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), 0));
+	R(sendto(s, "ab", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	R(sendto(s, "ab", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	need(wait_ev(s, POLLOUT) & POLLOUT, "wait-connected");
+	R(send(s, "cd", 2, 0));
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), 0));
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	R(connect_to(s, PEER, P_DROP));
+	R(send(s, "ab", 2, MSG_FASTOPEN));
+	R(sendto(tcp_sock(), "ab", 2, MSG_FASTOPEN, &u, sizeof(u)));
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {

@@ -3559,6 +3559,29 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 	}
 }
 
+/*
+ * Lock held. The same for an AF_INET6 socket (IPv4-mapped addresses only):
+ * IPV6_MTU as IP_MTU, and IPV6_ADDRFORM, which Linux answers with the
+ * family (AF_INET6) on an ESTABLISHED socket, ENOTCONN otherwise.
+ */
+static int get_ip6_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
+{
+	struct ip4_endpoint ep;
+
+	switch (name) {
+	case IPV6_MTU:
+		return get_ip_opt(k, IP_MTU, val, len);
+	case IPV6_ADDRFORM:
+		if (k->tcp)
+			return tcp_get_state(k->tcp) == TCP_STATE_ESTABLISHED ? put_int(val, len, AF_INET6) : -ENOTCONN;
+		if (k->udp)
+			return udp_peer(k->udp, &ep) == 0 ? put_int(val, len, AF_INET6) : -ENOTCONN;
+		return SHIM_PASS;
+	default:
+		return SHIM_PASS;
+	}
+}
+
 int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct ip4_endpoint peer = { 0, 0 };
@@ -3639,6 +3662,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	} else if (level == IPPROTO_IP && k->family == AF_INET) {
 		r = get_ip_opt(k, name, val, len);
+	} else if (level == IPPROTO_IPV6 && k->family == AF_INET6) {
+		r = get_ip6_opt(k, name, val, len);
 	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
 		r = get_tcp_opt(k, name, val, len);
 		if (r != SHIM_PASS || !k->tcp) {

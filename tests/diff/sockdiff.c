@@ -1356,6 +1356,26 @@ CASE(connect_inet6_mapped, 0)
 	emit_sockname(s);
 	emit_peername(s);
 }
+/* IPV6_ADDRFORM (the family, once ESTABLISHED) and IPV6_MTU (the path's,
+ * once connected) on AF_INET6 sockets connected to IPv4-mapped addresses. */
+static int inet6_to(int type, int port)
+{
+	int s = socket(AF_INET6, type, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+
+	need(s >= 0, "socket");
+	inet_pton(AF_INET6, "::ffff:" PEER, &a.sin6_addr);
+	need(connect(s, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
+	return s;
+}
+CASE(getsockopt_ipv6_connected, 0)
+{
+	int t = inet6_to(SOCK_STREAM, P_ECHO), u = inet6_to(SOCK_DGRAM, P_UECHO), f = socket(AF_INET6, SOCK_STREAM, 0);
+
+	emit("tcp=%d/%d", geti(t, IPPROTO_IPV6, IPV6_ADDRFORM), geti(t, IPPROTO_IPV6, IPV6_MTU));
+	emit("udp=%d/%d", geti(u, IPPROTO_IPV6, IPV6_ADDRFORM), geti(u, IPPROTO_IPV6, IPV6_MTU));
+	emit("fresh=%d/%d", geti(f, IPPROTO_IPV6, IPV6_ADDRFORM), geti(f, IPPROTO_IPV6, IPV6_MTU));
+}
 CASE(connect_inet6_short_len, 0)
 {
 	int s = socket(AF_INET6, SOCK_STREAM, 0);

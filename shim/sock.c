@@ -3532,10 +3532,11 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 	switch (name) {
 	case IP_MTU:
 		if (k->tcp) {
-			enum tcp_state st = tcp_get_state(k->tcp);
 			struct tcp_conn_info ci;
 
-			if (st == TCP_STATE_CLOSED || st == TCP_STATE_LISTEN)
+			/* The route stays with the socket once its connection
+			 * ended (a reset, TIME_WAIT), as Linux's dst. */
+			if (tcp_peer_kept(k->tcp, &ep) < 0)
 				return -ENOTCONN;
 			memset(&ci, 0, sizeof(ci));
 			tcp_get_info(k->tcp, &ci, shim_now());
@@ -3553,6 +3554,10 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 			return SHIM_PASS;
 		if (k->tcp && !ep.port)
 			ep = k->shown;  /* after a disconnect, as getsockname */
+		/* A connection that ended gave its port back (Linux's
+		 * inet_put_port at tcp_done), unless bind() chose it. */
+		if (k->tcp && tcp_ended(k->tcp) && !k->port_locked)
+			ep.port = 0;
 		return put_int(val, len, ep.port);
 	default:
 		return SHIM_PASS;
@@ -3587,7 +3592,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct ip4_endpoint peer = { 0, 0 };
 	struct tcp_conn_info ci;
 	struct shim_sock *k;
-	bool info = false, peername = false;
+	bool info = false, peername = false, zc_eof = false;
 	int r, v = 0, tsflags = -1, peer_err = 0;
 
 	k = enter(fd, &r);
@@ -3616,7 +3621,9 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			r = put_int(val, len, k->listening);
 			break;
 		case SO_PEERNAME:
-			peer_err = peer_of(k, &peer);
+			/* Linux's inet_getname(peer 2): the address while
+			 * connecting too, and once the connection ended. */
+			peer_err = k->tcp ? tcp_peer_kept(k->tcp, &peer) : peer_of(k, &peer);
 			peername = true;        /* answered below, without the lock */
 			r = 0;
 			break;
@@ -3665,6 +3672,12 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	} else if (level == IPPROTO_IPV6 && k->family == AF_INET6) {
 		r = get_ip6_opt(k, name, val, len);
 	} else if (level == IPPROTO_TCP && k->type == SOCK_STREAM) {
+		if (name == SHIM_TCP_ZEROCOPY_RECEIVE && k->tcp) {
+			enum tcp_state st = tcp_get_state(k->tcp);
+
+			zc_eof = tcp_inq(k->tcp) == 0 && (st == TCP_STATE_CLOSE_WAIT || st == TCP_STATE_LAST_ACK ||
+							  st == TCP_STATE_CLOSING || st == TCP_STATE_TIME_WAIT);
+		}
 		r = get_tcp_opt(k, name, val, len);
 		if (r != SHIM_PASS || !k->tcp) {
 			/* answered from the options, or the placeholder's */
@@ -3706,6 +3719,9 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		 * placeholder checked) and tcp_can_repair_sock (EPERM, first). */
 		if (level == IPPROTO_TCP && k->listening && name == SHIM_TCP_ZEROCOPY_RECEIVE && r == 0)
 			r = -ENOTCONN;
+		/* tcp_zerocopy_receive: nothing to read after the peer's FIN is EIO. */
+		if (level == IPPROTO_TCP && name == SHIM_TCP_ZEROCOPY_RECEIVE && r == 0 && zc_eof)
+			r = -EIO;
 		if (level == IPPROTO_TCP && k->listening && name == SHIM_TCP_AO_REPAIR)
 			r = -EPERM;
 		/* SO_TIMESTAMPING of a TCP socket: the placeholder's answer

@@ -5309,6 +5309,92 @@ CASE(sendfile_big_opath, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_PATH),
 CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), NULL, 100000)); }
 
 /* ===================================================================== */
+/* getsockopt swept: every option number of a level on a socket in one state,
+ * each emitted as "N=value" (an int), "N/len" (a struct: its length only) or
+ * "N:ERRNO". Left out, per state: what differs by nature (SO_COOKIE, the
+ * clock of TCP_TIMESTAMP, SO_INCOMING_CPU) and the deviations README lists
+ * (TCP_INFO's length, TCP_CONGESTION's default, a connection's SO_SNDBUF
+ * and TCP_WINDOW_CLAMP, an accepted socket's SO_BUF_LOCK and
+ * IP_MULTICAST_TTL). */
+
+#define SWEEP_CONNECTED 1       /* skip what a connection reports otherwise */
+#define SWEEP_ACCEPTED  2
+
+static bool sweep_skip(int level, int n, int flags)
+{
+	if (level == SOL_SOCKET)
+		return n == 57 || n == 49 || ((flags & SWEEP_CONNECTED) && n == SO_SNDBUF) ||
+		       ((flags & SWEEP_ACCEPTED) && n == 72) || n == SO_BINDTODEVICE;
+	if (level == IPPROTO_TCP)
+		return n == TCP_INFO || n == TCP_CONGESTION || n == 24 || n == TCP_CC_INFO ||
+		       ((flags & SWEEP_CONNECTED) && n == TCP_WINDOW_CLAMP);
+	if (level == IPPROTO_IP)
+		return (flags & SWEEP_ACCEPTED) && n == IP_MULTICAST_TTL;
+	return false;
+}
+
+static void sweep_level(int s, int level, int hi, int flags)
+{
+	for (int n = 1; n <= hi; n++) {
+		unsigned char b[256];
+		socklen_t l = sizeof(b);
+		int v;
+
+		if (sweep_skip(level, n, flags))
+			continue;
+		memset(b, 0, sizeof(b));
+		if (getsockopt(s, level, n, b, &l) < 0) {
+			emit("%d:%s", n, ename(errno));
+		} else if (l == sizeof(int)) {
+			struct sockaddr_in a;
+			socklen_t al = sizeof(a);
+
+			memcpy(&v, b, sizeof(v));
+			/* IP_PROTOCOL: the local port, an ephemeral one by its name */
+			if (level == IPPROTO_IP && n == IP_PROTOCOL && v &&
+			    getsockname(s, (struct sockaddr *)&a, &al) == 0 && v == ntohs(a.sin_port))
+				emit("%d=local-port", n);
+			else
+				emit("%d=%d", n, v);
+		} else {
+			emit("%d/%u", n, (unsigned)l);
+		}
+	}
+}
+
+static void sweep_inet(int s, bool tcp, int flags)
+{
+	emit("SOL_SOCKET");
+	sweep_level(s, SOL_SOCKET, 80, flags);
+	emit("IP");
+	sweep_level(s, IPPROTO_IP, 70, flags);
+	if (tcp) {
+		emit("TCP");
+		sweep_level(s, IPPROTO_TCP, 45, flags);
+	}
+}
+
+CASE(sweep_getsockopt_tcp_fresh, 0) { sweep_inet(tcp_sock(), true, 0); }
+CASE(sweep_getsockopt_tcp_bound, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); sweep_inet(s, true, 0); }
+CASE(sweep_getsockopt_tcp_listener, 0) { sweep_inet(tcp_listener(), true, 0); }
+CASE(sweep_getsockopt_tcp_connected, 0) { sweep_inet(tcp_to(P_ECHO), true, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_tcp_accepted, 0) { sweep_inet(tcp_accepted("hold"), true, SWEEP_CONNECTED | SWEEP_ACCEPTED); }
+CASE(sweep_getsockopt_tcp_reset, 0) { sweep_inet(tcp_reset(), true, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_tcp_both_fins, 0)
+{
+	char b[16];
+	int s = tcp_to(P_ECHO);
+
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	wait_in(s);
+	need(recv(s, b, sizeof(b), 0) == 0, "eof");
+	need(wait_state(s, TCP_CLOSE) == TCP_CLOSE, "close");
+	sweep_inet(s, true, SWEEP_CONNECTED);
+}
+CASE(sweep_getsockopt_udp_fresh, 0) { sweep_inet(udp_sock(), false, 0); }
+CASE(sweep_getsockopt_udp_connected, 0) { sweep_inet(udp_to(P_UECHO), false, 0); }
+
+/* ===================================================================== */
 /* TCP socket options and flags (issue 12): what each gives before and after
  * connect, its errors, and what shows from the program's side. */
 

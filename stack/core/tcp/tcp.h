@@ -171,6 +171,13 @@ int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep);
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
 /* Bytes readable now (FIONREAD) and bytes not yet acknowledged (SIOCOUTQ). */
 size_t tcp_inq(const struct tcp_conn *c);
+/* The peer's address as Linux's inet_dport keeps it (SO_PEERNAME, IP_MTU):
+ * from connect() on, SYN_SENT included, and still once the connection
+ * ended (a reset, TIME_WAIT); -ENOTCONN before and for a listener. */
+int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep);
+/* The connection ended after it was established (reset, or both FINs
+ * through: TIME_WAIT): to the program's socket, Linux's tcp_done. */
+bool tcp_ended(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
 /* Of those, the bytes not sent yet (SIOCOUTQNSD). */
 size_t tcp_outq_unsent(const struct tcp_conn *c);

@@ -649,6 +649,22 @@ int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 	return 0;
 }
 
+int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_LISTEN || (c->state == TCP_STATE_CLOSED && !c->was_connected) ||
+	    !c->pcb.remote.port)
+		return -ENOTCONN;
+	*ep = c->pcb.remote;
+	return 0;
+}
+
+bool tcp_ended(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
+}
+
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)
 {
 	stack_assert_locked();
@@ -1011,7 +1027,8 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_LINGER: *v = c->opt.linger; return 0;
 	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
 	case TCP_OPT_MAXSEG:
-		*v = c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN ?
+		/* Linux's mss_cache: the connection's MSS stays once it ended. */
+		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?
 		     (c->opt.maxseg ? c->opt.maxseg : TCP_DEFAULT_MSS) : c->mss;
 		return 0;
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;

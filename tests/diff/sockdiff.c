@@ -5374,6 +5374,82 @@ static void sweep_inet(int s, bool tcp, int flags)
 	}
 }
 
+/* The calls that change nothing, on a socket in one state, then a send of
+ * nothing and one of two bytes (the state's checks of a send): how each
+ * state answers, in one line. */
+static void state_ops(int s)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP };
+	struct sockaddr_storage a;
+	socklen_t l;
+	char b[64];
+	int v;
+
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	l = sizeof(a);
+	R(getsockname(s, (struct sockaddr *)&a, &l));
+	l = sizeof(a);
+	R(getpeername(s, (struct sockaddr *)&a, &l));
+	R(ioctl(s, FIONREAD, &v));
+	R(ioctl(s, SIOCOUTQ, &v));
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	R(ioctl(s, SIOCATMARK, &v));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT | MSG_PEEK));
+	R(recv(s, b, 0, MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT | MSG_OOB));
+	emit_so_error(s);
+	R(send(s, b, 0, MSG_DONTWAIT | MSG_NOSIGNAL));
+	R(send(s, "ab", 2, MSG_DONTWAIT | MSG_NOSIGNAL));
+}
+
+CASE(state_ops_tcp_fresh, 0) { state_ops(tcp_sock()); }
+CASE(state_ops_tcp_bound, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); state_ops(s); }
+CASE(state_ops_tcp_listener, 0) { state_ops(tcp_listener()); }
+CASE(state_ops_tcp_connected, 0) { state_ops(tcp_to(P_ECHO)); }
+CASE(state_ops_tcp_accepted, 0) { state_ops(tcp_accepted("hold")); }
+CASE(state_ops_tcp_connecting, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	errno = 0;
+	need(connect_to(s, PEER, P_DROP) < 0 && errno == EINPROGRESS, "connect");
+	state_ops(s);
+}
+CASE(state_ops_tcp_refused, 0)
+{
+	int s = tcp_sock();
+
+	need(connect_to(s, PEER, P_CLOSED) < 0, "connect");
+	state_ops(s);
+}
+CASE(state_ops_tcp_shut_wr, 0) { int s = tcp_to(P_SINK); need(shutdown(s, SHUT_WR) == 0, "shutdown"); state_ops(s); }
+CASE(state_ops_tcp_shut_rd, 0) { int s = tcp_to(P_SINK); need(shutdown(s, SHUT_RD) == 0, "shutdown"); state_ops(s); }
+CASE(state_ops_tcp_peer_fin, 0) { int s = tcp_to(P_FIN); wait_fin(s); state_ops(s); }
+CASE(state_ops_tcp_reset, 0) { state_ops(tcp_reset()); }
+CASE(state_ops_tcp_both_fins, 0)
+{
+	char b[16];
+	int s = tcp_to(P_ECHO);
+
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	wait_in(s);
+	need(recv(s, b, sizeof(b), 0) == 0, "eof");
+	need(wait_state(s, TCP_CLOSE) == TCP_CLOSE, "close");
+	state_ops(s);
+}
+CASE(state_ops_tcp_disconnected, 0)
+{
+	struct sockaddr u = { .sa_family = AF_UNSPEC };
+	int s = tcp_to(P_ECHO);
+
+	need(connect(s, &u, sizeof(u)) == 0, "disconnect");
+	state_ops(s);
+}
+CASE(state_ops_udp_fresh, 0) { state_ops(udp_sock()); }
+CASE(state_ops_udp_connected, 0) { state_ops(udp_to(P_USINK)); }
+
 CASE(sweep_getsockopt_tcp_fresh, 0) { sweep_inet(tcp_sock(), true, 0); }
 CASE(sweep_getsockopt_tcp_bound, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); sweep_inet(s, true, 0); }
 CASE(sweep_getsockopt_tcp_listener, 0) { sweep_inet(tcp_listener(), true, 0); }

@@ -3667,7 +3667,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		default:
 			break;
 		}
-	} else if (level == IPPROTO_IP && k->family == AF_INET) {
+	} else if (level == IPPROTO_IP) {
+		/* AF_INET6 too: Linux's ipv6_getsockopt hands SOL_IP to ip_getsockopt. */
 		r = get_ip_opt(k, name, val, len);
 	} else if (level == IPPROTO_IPV6 && k->family == AF_INET6) {
 		r = get_ip6_opt(k, name, val, len);

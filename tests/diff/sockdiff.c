@@ -82,6 +82,9 @@ extern ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
 #define PEER     "192.0.2.1"
 #define SELF     "192.0.2.2"
 #define BCAST    "192.0.2.255"
+#ifndef IP_PROTOCOL
+#define IP_PROTOCOL 52           /* Linux 6.5; older headers lack it */
+#endif
 #define NOBODY   "192.0.2.99"    /* in the subnet, not assigned */
 #define WAIT_MS  2000            /* bound on every wait for the peer */
 /* An address no program owns; read through a volatile so that the compiler
@@ -1375,6 +1378,10 @@ CASE(getsockopt_ipv6_connected, 0)
 	emit("tcp=%d/%d", geti(t, IPPROTO_IPV6, IPV6_ADDRFORM), geti(t, IPPROTO_IPV6, IPV6_MTU));
 	emit("udp=%d/%d", geti(u, IPPROTO_IPV6, IPV6_ADDRFORM), geti(u, IPPROTO_IPV6, IPV6_MTU));
 	emit("fresh=%d/%d", geti(f, IPPROTO_IPV6, IPV6_ADDRFORM), geti(f, IPPROTO_IPV6, IPV6_MTU));
+	/* SOL_IP on AF_INET6 goes to ip_getsockopt: IP_MTU, IP_PROTOCOL (the port). */
+	emit("ip_mtu=%d/%d/%d", geti(t, IPPROTO_IP, IP_MTU), geti(u, IPPROTO_IP, IP_MTU), geti(f, IPPROTO_IP, IP_MTU));
+	emit("ip_protocol_set=%d/%d/%d", geti(t, IPPROTO_IP, IP_PROTOCOL) > 0, geti(u, IPPROTO_IP, IP_PROTOCOL) > 0,
+	     geti(f, IPPROTO_IP, IP_PROTOCOL));
 }
 CASE(connect_inet6_short_len, 0)
 {
@@ -3793,7 +3800,7 @@ CASE(ioctl_siocoutqnsd_unsent, 0)
 	fill(s);
 	R(ioctl(s, SIOCOUTQ, &all));
 	R(ioctl(s, SIOCOUTQNSD, &unsent));
-	emit("unsent>0=%d unsent<all=%d", unsent > 0, unsent < all);
+	emit("unsent>0=%d unsent<=all=%d", unsent > 0, unsent <= all);
 }
 static int ifreq_call(unsigned long req, struct ifreq *r)
 {
@@ -4560,9 +4567,6 @@ CASE(getsockopt_ip_mtu, 0)
 	emit("listener=%d", geti(tcp_listener(), IPPROTO_IP, IP_MTU));
 	emit("udp-unconnected=%d", geti(udp_sock(), IPPROTO_IP, IP_MTU));
 }
-#ifndef IP_PROTOCOL
-#define IP_PROTOCOL 52           /* Linux 6.5; older headers lack it */
-#endif
 /* IP_PROTOCOL on TCP and UDP: Linux answers inet_num, the local port once
  * bound, 0 before. */
 static void emit_ip_protocol(int s)
@@ -5424,7 +5428,7 @@ CASE(state_ops_tcp_refused, 0)
 	need(connect_to(s, PEER, P_CLOSED) < 0, "connect");
 	state_ops(s);
 }
-CASE(state_ops_tcp_shut_wr, 0) { int s = tcp_to(P_SINK); need(shutdown(s, SHUT_WR) == 0, "shutdown"); state_ops(s); }
+CASE(state_ops_tcp_shut_wr, 0) { int s = tcp_to(P_STALL); need(shutdown(s, SHUT_WR) == 0, "shutdown"); state_ops(s); }
 CASE(state_ops_tcp_shut_rd, 0) { int s = tcp_to(P_SINK); need(shutdown(s, SHUT_RD) == 0, "shutdown"); state_ops(s); }
 CASE(state_ops_tcp_peer_fin, 0) { int s = tcp_to(P_FIN); wait_fin(s); state_ops(s); }
 CASE(state_ops_tcp_reset, 0) { state_ops(tcp_reset()); }

@@ -380,6 +380,39 @@ static void test_shutdown_rdwr_data_resets(void **state)
 	ts_free(t);
 }
 
+/* SIOCOUTQNSD's count (tcp_outq_unsent): queued and never sent; sent and
+ * unacknowledged is not in it. And what a connection that ended still
+ * answers (tcp_peer_kept, tcp_ended: Linux's tcp_done keeps inet_dport). */
+static void test_outq_unsent_and_ended(void **state)
+{
+	static const uint8_t bytes[1548];
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct ip4_endpoint ep = { 0, 0 };
+
+	(void)state;
+	assert_int_equal(tcp_outq_unsent(c), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
+	assert_int_equal(tcp_send(c, bytes, sizeof(bytes), t->h->now), (long)sizeof(bytes));
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);                  /* the last 100 wait for the uncork */
+	assert_int_equal(tcp_outq(c), 1548);
+	assert_int_equal(tcp_outq_unsent(c), 100);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_CORK, 0, t->h->now), 0);
+	ts_expect(t, "P. 1449:1549(100) ack 1 win 512 " TSO);
+	assert_int_equal(tcp_outq(c), 1548);
+	assert_int_equal(tcp_outq_unsent(c), 0);
+	assert_false(tcp_ended(c));
+	ts_inject(t, "R. 1:1(0) ack 1549 win 502");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_ended(c));
+	assert_int_equal(tcp_peer(c, &ep), -ENOTCONN);
+	assert_int_equal(tcp_peer_kept(c, &ep), 0);
+	assert_int_not_equal(ep.port, 0);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 /* TCP_DEFER_ACCEPT: the handshake's bare ACK does not make the connection
  * acceptable; its first data does. */
 static void test_defer_accept_data(void **state)
@@ -827,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_linger_close_waits_for_fin_ack),
 		cmocka_unit_test(test_linger_close_data_resets),
 		cmocka_unit_test(test_shutdown_rdwr_data_resets),
+		cmocka_unit_test(test_outq_unsent_and_ended),
 		cmocka_unit_test(test_defer_accept_data),
 		cmocka_unit_test(test_defer_accept_timeout),
 		cmocka_unit_test(test_defer_accept_active_open),

@@ -1149,7 +1149,7 @@ int shim_shutdown(int fd, int how)
 			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
 		if (st == TCP_STATE_SYN_SENT && !k->dead)
 			r = tcp_disconnect_sock(k);
-		else if (st == TCP_STATE_TIME_WAIT)
+		else if (k->tcp && tcp_ended(k->tcp))
 			r = -ENOTCONN;  /* Linux's socket is CLOSE then (tcp_done) */
 		else
 			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
@@ -1199,10 +1199,9 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
 {
 	if (k->tcp) {
-		enum tcp_state st = tcp_get_state(k->tcp);
-
-		/* TIME_WAIT: Linux's socket is CLOSE (tcp_time_wait, tcp_done). */
-		return connecting(st) || st == TCP_STATE_TIME_WAIT ? -ENOTCONN : tcp_peer(k->tcp, ep);
+		/* A connection that ended (TIME_WAIT too): Linux's socket is
+		 * CLOSE (tcp_time_wait, tcp_done). */
+		return connecting(tcp_get_state(k->tcp)) || tcp_ended(k->tcp) ? -ENOTCONN : tcp_peer(k->tcp, ep);
 	}
 	if (k->udp)
 		return udp_peer(k->udp, ep);

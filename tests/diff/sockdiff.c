@@ -5327,10 +5327,10 @@ CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), 
 static bool sweep_skip(int level, int n, int flags)
 {
 	if (level == SOL_SOCKET)
-		return n == 57 || n == 49 || ((flags & SWEEP_CONNECTED) && n == SO_SNDBUF) ||
-		       ((flags & SWEEP_ACCEPTED) && n == 72) || n == SO_BINDTODEVICE;
+		return n == SO_COOKIE || n == SO_INCOMING_CPU || ((flags & SWEEP_CONNECTED) && n == SO_SNDBUF) ||
+		       ((flags & SWEEP_ACCEPTED) && n == SO_BUF_LOCK) || n == SO_BINDTODEVICE;
 	if (level == IPPROTO_TCP)
-		return n == TCP_INFO || n == TCP_CONGESTION || n == 24 || n == TCP_CC_INFO ||
+		return n == TCP_INFO || n == TCP_CONGESTION || n == TCP_TIMESTAMP || n == TCP_CC_INFO ||
 		       ((flags & SWEEP_CONNECTED) && n == TCP_WINDOW_CLAMP);
 	if (level == IPPROTO_IP)
 		return (flags & SWEEP_ACCEPTED) && n == IP_MULTICAST_TTL;

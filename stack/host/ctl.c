@@ -491,9 +491,9 @@ static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t 
 
 	tcp_get_info(c, &i, now);
 	tcp_getopt(c, TCP_OPT_CONGESTION, &algo);
-	/* The core keeps ssthresh in bytes ("infinite" until the first loss). */
-	if (i.snd_ssthresh != UINT32_MAX)
-		snprintf(ssthresh, sizeof(ssthresh), " ssthresh:%u", i.snd_ssthresh / (i.snd_mss ? i.snd_mss : 1));
+	/* In segments, as ss shows it: not while "infinite" (until the first loss). */
+	if (i.snd_ssthresh < 0xffff)
+		snprintf(ssthresh, sizeof(ssthresh), " ssthresh:%u", i.snd_ssthresh);
 	/* ss shows these only when they are not zero. */
 	if (i.ato_us)
 		snprintf(ato, sizeof(ato), " ato:%.0f", i.ato_us / 1000.0);

@@ -4629,6 +4629,63 @@ CASE(getsockopt_tcp_info_listen, 0)
 	R(getsockopt(tcp_listener(), IPPROTO_TCP, TCP_INFO, &ti, &l));
 	emit("state=%u", ti.tcpi_state);
 }
+/*
+ * TCP_INFO's fields that do not depend on timing or the congestion control,
+ * read at their offsets in Linux's struct tcp_info (glibc's copy is older):
+ * the length (280 on 6.18), the MSS pair and advmss (less the timestamp
+ * option), ato (none before data), the counts of sequence space (the SYN
+ * and FIN in bytes_acked, the FIN in bytes_received), of data segments and
+ * bytes. Then a listener's: its accept queue and backlog, little else.
+ */
+static uint64_t ti_at(const unsigned char *b, size_t off, size_t n)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, b + off, n);
+	return v;
+}
+static void emit_tcp_info(const char *when, int s)
+{
+	unsigned char b[512];
+	socklen_t l = sizeof(b);
+
+	memset(b, 0, sizeof(b));
+	if (R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l)) < 0)
+		return;
+	emit("%s len=%u state=%u ca=%u opts=%#x rto0=%d ato=%u mss=%u/%u unacked=%u sacked=%u retrans=%u "
+	     "ack_sent=%u pmtu=%u ssthresh=%u advmss=%u reord=%u maxpace=%#llx acked=%llu rcvd=%llu "
+	     "notsent=%u dsegs=%u/%u sent=%llu retr=%llu", when, (unsigned)l, b[0], b[1], b[5],
+	     ti_at(b, 8, 4) == 0, (unsigned)ti_at(b, 12, 4), (unsigned)ti_at(b, 16, 4),
+	     (unsigned)ti_at(b, 20, 4), (unsigned)ti_at(b, 24, 4), (unsigned)ti_at(b, 28, 4),
+	     (unsigned)ti_at(b, 36, 4), (unsigned)ti_at(b, 48, 4), (unsigned)ti_at(b, 60, 4),
+	     (unsigned)ti_at(b, 76, 4), (unsigned)ti_at(b, 84, 4), (unsigned)ti_at(b, 88, 4),
+	     (unsigned long long)ti_at(b, 112, 8), (unsigned long long)ti_at(b, 120, 8),
+	     (unsigned long long)ti_at(b, 128, 8), (unsigned)ti_at(b, 144, 4), (unsigned)ti_at(b, 152, 4),
+	     (unsigned)ti_at(b, 156, 4), (unsigned long long)ti_at(b, 200, 8),
+	     (unsigned long long)ti_at(b, 208, 8));
+}
+CASE(getsockopt_tcp_info_fields, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char r[8];
+
+	emit_tcp_info("connected", s);
+	need(send(s, "hello", 5, 0) == 5, "send");
+	need(recv(s, r, 5, MSG_WAITALL) == 5, "recv");
+	emit_tcp_info("echoed", s);
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	need(recv(s, r, sizeof(r), 0) == 0, "eof");
+	emit_tcp_info("closed", s);
+}
+CASE(getsockopt_tcp_info_listen_queue, 0)
+{
+	int l = tcp_listener();
+
+	emit_tcp_info("empty", l);
+	peer("connect %d hold", case_port());
+	need(wait_ev(l, POLLIN) & POLLIN, "queued");
+	emit_tcp_info("queued", l);
+}
 /* Whether name is one of the kernel's congestion controls
  * (/proc/sys/net/ipv4/tcp_available_congestion_control). */
 static bool cc_available(const char *name)

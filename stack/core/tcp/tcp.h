@@ -299,6 +299,14 @@ struct tcp_conn_info {
 	uint32_t snd_wnd;
 	uint64_t delivery_rate;
 	uint32_t min_rtt_us;
+	uint64_t pacing_rate, max_pacing_rate;      /* UINT64_MAX: none */
+	uint32_t notsent_bytes;
+	uint32_t data_segs_in, data_segs_out;
+	uint64_t bytes_sent, bytes_retrans;
+	uint32_t dsack_dups;
+	uint32_t rcv_wnd;                           /* the window last offered */
+	uint32_t total_rto, total_rto_recoveries;
+	uint32_t total_rto_time_ms;
 };
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
 

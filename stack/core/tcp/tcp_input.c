@@ -171,7 +171,9 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 	/* Like Linux's mss_cache: the payload per segment after the options
 	 * every segment carries (timestamps, 12 bytes), within the path MTU. */
 	tcp_sync_mss(c);
-	c->rcv_mss = c->mss;
+	/* Linux's tcp_initialize_rcv_mss(): a guess, at most RFC 9293's default
+	 * of 536, until the peer's segments show their size. */
+	c->rcv_mss = c->mss < TCP_DEFAULT_MSS ? c->mss : TCP_DEFAULT_MSS;
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
 }
 
@@ -189,6 +191,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
 	c->rto_at = STACK_NEVER;
+	tcp_rto_done(c, now);
 	c->retries = 0;
 	c->backoff = 0;
 	c->last_rcv_at = now;
@@ -666,6 +669,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 			c->spurious_rtos++;
 		}
 	}
+	tcp_rto_done(c, now);
 	c->retries = 0;
 	c->backoff = 0;
 	c->first_rexmit_at = 0;
@@ -982,7 +986,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		 * most our MSS, so that a TSO super-segment handed over whole by a
 		 * TAP with offloads still counts as many full segments for ACKing. */
 		if (g->len > c->rcv_mss)
-			c->rcv_mss = (uint16_t)(g->len < c->advmss ? g->len : c->advmss);
+			c->rcv_mss = (uint16_t)(g->len < tcp_advmss_data(c) ? g->len : tcp_advmss_data(c));
 		if (g->seq == c->rcv_nxt) {
 			size_t n = rcv_queue(c, g->data, g->len);
 
@@ -1396,7 +1400,14 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		tcp_send_rst_reply(s, &g, now);
 		return;
 	}
-	c->segs_in++;
+	{
+		/* Linux's tcp_segs_in(): a TSO frame counts its segments. */
+		uint32_t n = g.len > c->mss ? (g.len + c->mss - 1) / c->mss : 1;
+
+		c->segs_in += n;
+		if (g.len)
+			c->data_segs_in += n;
+	}
 	if (c->state == TCP_STATE_SYN_SENT)
 		syn_sent_input(c, &g, now);
 	else

@@ -410,6 +410,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
 	c->segs_out += nsegs;
+	if (len)
+		c->data_segs_out += nsegs;
 	if (len || (flags & (TCP_SYN | TCP_FIN)))
 		c->last_snd_at = now;
 	return ip4_output(s, pkb, &tx, now);

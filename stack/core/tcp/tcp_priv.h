@@ -290,10 +290,27 @@ struct tcp_conn {
 
 	struct sock_wakeup wake;
 
-	/* counters for TCP_INFO */
+	/* counters for TCP_INFO (Linux's: bytes_acked counts the SYN and FIN
+	 * acknowledged, bytes_received the FIN; segments count each MSS of a
+	 * TSO frame) */
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_in, segs_out, total_retrans;
+	uint32_t data_segs_in, data_segs_out;
+	/* Linux's total_rto, total_rto_recoveries, total_rto_time: every
+	 * retransmission timeout (the handshake's too), the runs of them
+	 * (from the first to the ACK that ends it), their time; rto_stamp is
+	 * the current run's start (0: none). */
+	uint32_t rto_total, rto_recoveries;
+	uint64_t rto_time_us, rto_stamp;
 };
+
+/* Linux's tp->advmss once the handshake is done: the MSS we offered less
+ * the timestamp option every segment then carries (what the peer's full
+ * segments hold). */
+static inline uint16_t tcp_advmss_data(const struct tcp_conn *c)
+{
+	return (uint16_t)(c->advmss - (c->ts_ok ? 12 : 0));
+}
 
 /* urg_data (Linux's values): the byte in the low 8 bits once VALID. */
 #define TCP_URG_VALID  0x0100
@@ -465,6 +482,8 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 
 /* ---- tcp_timer.c ---- */
 /* Arms the retransmission timer (or the tail loss probe before it). */
+void tcp_rto_note(struct tcp_conn *c, uint64_t now);
+void tcp_rto_done(struct tcp_conn *c, uint64_t now);
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 /* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);

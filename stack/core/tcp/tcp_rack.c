@@ -554,12 +554,17 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t no
 	uint32_t len = end - seq;
 	uint32_t resent = seq_lt(seq, c->snd_max) ? seq_min(end, c->snd_max) - seq : 0;
 
+	/* Linux's bytes_sent and bytes_retrans count data: not the FIN,
+	 * which follows the last byte of the send queue. */
+	tcp_seq fin = c->snd_base + (uint32_t)c->sndq.len;
+	uint32_t data = c->fin_queued && seq_gt(end, fin) ? fin - seq : len;
+
 	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now);
-	c->bytes_sent += len;
+	c->bytes_sent += data;
 	if (c->in_recovery)
 		tcp_prr_sent(&c->prr, len);
 	if (resent) {
-		c->bytes_retrans += resent;
+		c->bytes_retrans += resent < data ? resent : data;
 		if (c->undo_recovery)
 			c->undo_retrans += (resent + c->mss - 1) / c->mss;
 	}

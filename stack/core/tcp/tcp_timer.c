@@ -283,6 +283,27 @@ static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 	c->persist_at = STACK_NEVER;
 }
 
+/* Linux's tcp_update_rto_stats(): a retransmission timeout, before the
+ * retry count goes up; the first of a run starts one more recovery. */
+void tcp_rto_note(struct tcp_conn *c, uint64_t now)
+{
+	if (c->retries == 0) {
+		c->rto_recoveries++;
+		c->rto_stamp = now ? now : 1;
+	}
+	c->rto_total++;
+}
+
+/* Linux's tcp_update_rto_time(): the run of timeouts is over (an ACK of
+ * something new, or the handshake's end). */
+void tcp_rto_done(struct tcp_conn *c, uint64_t now)
+{
+	if (c->rto_stamp) {
+		c->rto_time_us += now - c->rto_stamp;
+		c->rto_stamp = 0;
+	}
+}
+
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 {
 	arm_rto(c, now, true);
@@ -467,6 +488,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		 * period, whose SYN-ACK gives the peer's ACK a last chance to
 		 * complete the connection without data. */
 		resend = !c->defer_acked || c->retries + 1 >= c->opt.defer_accept;
+		tcp_rto_note(c, now);
 		c->retries++;
 		c->backoff++;
 		if (resend) {
@@ -522,8 +544,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
 	}
-	if (!zero_wnd)
+	if (!zero_wnd) {
+		tcp_rto_note(c, now);
 		c->retries++;
+	}
 	if (c->backoff < 15)
 		c->backoff++;
 	c->recover = c->snd_max - 1;        /* RFC 6582 §3.2 step 2's highest sequence number sent */

@@ -1053,11 +1053,38 @@ static uint32_t ms_since(uint64_t now, uint64_t t)
 	return t && now > t ? (uint32_t)((now - t) / 1000) : 0;
 }
 
+/* Linux's tcp_update_pacing_rate() for a congestion control that sets none
+ * of its own: twice the rate cwnd per SRTT gives in slow start (below half
+ * ssthresh), 1.2 times after (tcp_pacing_ss_ratio, tcp_pacing_ca_ratio);
+ * none before an RTT sample. pstack does not pace: this is the rate the
+ * kernel would report for the same window and RTT. */
+static uint64_t pacing_rate(const struct tcp_conn *c)
+{
+	uint64_t cwnd = c->cc.cwnd / c->mss, out = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
+
+	if (!c->srtt)
+		return UINT64_MAX;
+	if (out > cwnd)
+		cwnd = out;
+	return (uint64_t)c->mss * cwnd * 10000u * (c->cc.cwnd < c->cc.ssthresh / 2 ? 200u : 120u) / c->srtt;
+}
+
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
 {
 	stack_assert_locked();
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
+	i->max_pacing_rate = UINT64_MAX;
+	i->reordering = TCP_DUPTHRESH;
+	if (c->state == TCP_STATE_LISTEN) {
+		/* Linux's tcp_get_info() for a listener: the accept queue and
+		 * its limit in unacked and sacked, the defaults of a window. */
+		i->pacing_rate = UINT64_MAX;
+		i->snd_cwnd = c->cc.cwnd / (c->cc.mss ? c->cc.mss : 1);
+		i->unacked = c->acc_count;
+		i->sacked = (uint32_t)c->backlog;
+		return;
+	}
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
@@ -1066,7 +1093,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
 	i->rto_us = c->rto;
-	i->ato_us = TCP_DELACK_US;
+	/* Linux's icsk_ack.ato: none until data (or a FIN) came in order. */
+	i->ato_us = c->lrcvtime || c->fin_rcvd ? TCP_DELACK_US : 0;
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
@@ -1080,20 +1108,33 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->rcv_ssthresh = (uint32_t)c->rcvq.limit;
 	i->rtt_us = c->srtt;
 	i->rttvar_us = c->rttvar;
-	i->snd_ssthresh = c->cc.ssthresh;
+	/* In segments, as Linux's; its TCP_INFINITE_SSTHRESH until a loss sets one. */
+	i->snd_ssthresh = c->cc.ssthresh == UINT32_MAX ? 0x7fffffffu : c->cc.ssthresh / c->mss;
 	i->snd_cwnd = c->cc.cwnd / c->mss;
-	i->advmss = c->advmss;
-	i->reordering = TCP_DUPTHRESH;
+	i->advmss = c->was_connected ? tcp_advmss_data(c) : c->advmss;
 	i->rcv_space = (uint32_t)c->rcvq.limit;
 	i->total_retrans = c->total_retrans;
-	i->bytes_acked = c->bytes_acked;
-	i->bytes_received = c->bytes_received;
+	/* Linux counts sequence space: the SYN and FIN acknowledged (our FIN
+	 * is, once SND.UNA is past the data), the FIN received. */
+	i->bytes_acked = c->bytes_acked + (c->was_connected ? 1 : 0) + (seq_gt(c->snd_una, c->snd_base) ? 1 : 0);
+	i->bytes_received = c->bytes_received + (c->fin_rcvd ? 1 : 0);
 	i->segs_out = c->segs_out;
 	i->segs_in = c->segs_in;
 	i->snd_wnd = c->snd_wnd;
 	i->min_rtt_us = c->min_rtt;
 	if (c->srtt)
 		i->delivery_rate = (uint64_t)c->cc.cwnd * 1000000 / c->srtt;
+	i->pacing_rate = pacing_rate(c);
+	i->notsent_bytes = (uint32_t)tcp_outq_unsent(c);
+	i->data_segs_in = c->data_segs_in;
+	i->data_segs_out = c->data_segs_out;
+	i->bytes_sent = c->bytes_sent;
+	i->bytes_retrans = c->bytes_retrans;
+	i->dsack_dups = c->dsack_dups;
+	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
+	i->total_rto = c->rto_total;
+	i->total_rto_recoveries = c->rto_recoveries;
+	i->total_rto_time_ms = (uint32_t)((c->rto_time_us + (c->rto_stamp ? now - c->rto_stamp : 0)) / 1000);
 }
 
 const struct tcp_conn *tcp_conn_first(const struct stack *s)

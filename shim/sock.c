@@ -1433,6 +1433,10 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 			return (ssize_t)total;
 		return n;
 	}
+	/* MSG_EOR: the whole message went into the buffer, it ends a record
+	 * (Linux marks the skb only then). */
+	if ((flags & MSG_EOR) && total && k->tcp)
+		tcp_mark_eor(k->tcp);
 	return (ssize_t)total;
 }
 

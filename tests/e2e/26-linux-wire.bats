@@ -237,6 +237,34 @@ KENV=()
 	done
 }
 
+@test "MSG_EOR as the kernel's: what is written after a record's end never joins its segment, and a record end goes though Nagle would hold it" {
+	KIFACE=rp
+	relay_up 50
+	local kind p k=""
+	KENV=(LW_WARM=0.3)
+	PENV=(LW_WARM=0.3 PSTACK_FAULTS=delay=50ms PSTACK_LINGER_MS=0)
+	for kind in kernel pstack; do
+		client_run "eor_$kind" "$kind" 5303 recv:13296 sleep:1.5,send:10000,eor:400,eor:400,eor:400,send:2096,sleep:0.5
+	done
+	# 10000 bytes: six full segments and 1312 bytes. Three records of 400
+	# bytes: each is a segment of its own (without the flag, the last two
+	# would wait for the 1312's ACK and go together). The initial window
+	# (ten segments) is then full: the last 2096 bytes wait for the ACK
+	# and go in segments of their own, never joined to the last record.
+	for kind in kernel pstack; do
+		p=$(shown "eor_$kind" "$kind" psh)
+		echo "$kind: data segments <$p>"
+		[ "$kind" = kernel ] && k=$p
+	done
+	[ "$(echo "$k" | tr -d P)" = "1448 1448 1448 1448 1448 1448 1312 400 400 400 1448 648" ] ||
+		fail "the kernel's own segments are not the ones this test expects: <$k>"
+	# PSH within the first write follows Linux's buffers (the Nagle test's
+	# note); from its last segment on, every segment's PSH is compared.
+	[ "$(echo "$p" | tr -d P)" = "$(echo "$k" | tr -d P)" ] &&
+		[ "$(echo "$p" | cut -d' ' -f7-)" = "$(echo "$k" | cut -d' ' -f7-)" ] ||
+		fail "pstack's segments <$p>, the kernel's <$k>"
+}
+
 @test "a bulk receive with offloads (the default): ACKs per data segment within the kernel's range" {
 	# Both subjects as they run by default: the kernel takes the veth's
 	# large segments (one per 64 KB), pstack the TAP's (PSTACK_OFFLOAD=1),

@@ -8,7 +8,8 @@ wire, captured on the peer's side.
     linux-wire.py relay TAP_A NS_B TAP_B DELAY_MS
     linux-wire.py show FILE SUBJECT_IP       what the checks read from a capture
 
-ACTIONS is a comma-separated list: send:N (N bytes in one write), recv:N
+ACTIONS is a comma-separated list: send:N (N bytes in one write), eor:N (N
+bytes in one sendmsg with MSG_EOR: they end a record), recv:N
 (reads exactly N bytes), sleep:S (seconds), drain (reads until the peer's
 FIN). The client and the server run under the preload for pstack, on the
 kernel otherwise.
@@ -43,6 +44,10 @@ def run_actions(s, actions):
         op, _, arg = a.partition(":")
         if op == "send":
             s.sendall(b"x" * int(arg))
+        elif op == "eor":
+            n = int(arg)
+            if s.sendmsg([b"x" * n], [], socket.MSG_EOR) != n:
+                raise SystemExit("eor: a partial write")
         elif op == "recv":
             n = int(arg)
             while n > 0:

@@ -139,6 +139,9 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
  * stack's copy (stack_set_copy): what one call moves is copied whole or not
  * at all, so -EFAULT leaves the queues as they were. */
 long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now);
+/* MSG_EOR: the data written so far ends a record; what is written next never
+ * shares a segment with it (Linux's eor skb). */
+void tcp_mark_eor(struct tcp_conn *c);
 long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now);
 /* SIOCATMARK: the next byte to read is the urgent one. */
 bool tcp_atmark(const struct tcp_conn *c);

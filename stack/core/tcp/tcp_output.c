@@ -8,9 +8,11 @@
  * transmission rules), 5681/6582 (dupacks and fast recovery), 3042, 3168 (ECN).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/core/ip4.h"
+#include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
 #include "stack/core/pkb.h"
 #include "stack/core/stack.h"
@@ -109,6 +111,68 @@ static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
 		c->psh_n--;
 	}
 	return psh;
+}
+
+/*
+ * MSG_EOR: the write [.., snd end) ends a record; nothing written after it
+ * joins a segment with it (Linux's tcp_sendmsg sets the skb's eor bit, and
+ * tcp_skb_can_collapse_to() refuses to append to such an skb, which is
+ * then sent, and resent, as a segment of its own or a TSO frame ending
+ * there). The end also carries PSH, as the tail skb at the end of each
+ * write does. A record written whole only: Linux marks the skb once the
+ * whole message is copied. Beyond TCP_EOR_MARKS record ends not yet
+ * acknowledged the newest are not kept (Deviation: Linux keeps every skb).
+ */
+void tcp_mark_eor(struct tcp_conn *c)
+{
+	tcp_seq end = tcp_snd_end(c);
+	struct tcp_eor *e = c->eor;
+
+	stack_assert_locked();
+	if (c->sndq.len == 0 || c->fin_queued)
+		return;
+	if (!e) {
+		e = c->eor = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+	}
+	if (e->n && e->end[(e->head + e->n - 1) % TCP_EOR_MARKS] == end)
+		return;
+	if (e->n == TCP_EOR_MARKS)
+		return;
+	e->end[(e->head + e->n) % TCP_EOR_MARKS] = end;
+	e->n++;
+	/* The next write starts a buffer of its own (tcp_psh_note_write):
+	 * this one keeps its PSH mark. */
+	if (c->psh_n == TCP_PSH_MARKS) {
+		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+		c->psh_n--;
+	}
+	c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = end;
+	c->psh_n++;
+	c->psh_tail = end;
+	c->psh_tail_marked = false;
+}
+
+/* How much from seq on stays within its record: the distance to the first
+ * record end beyond seq (UINT32_MAX: none). Ends acknowledged go. */
+static uint32_t eor_room(struct tcp_conn *c, tcp_seq seq)
+{
+	struct tcp_eor *e = c->eor;
+
+	if (!e)
+		return UINT32_MAX;
+	while (e->n && seq_leq(e->end[e->head], c->snd_una)) {
+		e->head = (uint8_t)((e->head + 1) % TCP_EOR_MARKS);
+		e->n--;
+	}
+	for (unsigned i = 0; i < e->n; i++) {
+		tcp_seq m = e->end[(e->head + i) % TCP_EOR_MARKS];
+
+		if (seq_gt(m, seq))
+			return m - seq;
+	}
+	return UINT32_MAX;
 }
 
 /* Payload room in one segment: SACK blocks take option space (RFC 2018 §3). */
@@ -607,6 +671,7 @@ static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, uint
 		len = min32(seq_min(end, c->snd_max) - seq, smss);
 	if (seq_lt(seq, limit))
 		len = min32(len, limit - seq);
+	len = min32(len, eor_room(c, seq));
 	/* Within the peer's window, like Linux's tcp_retransmit_skb (whole
 	 * segments when the window holds one): only the first unacknowledged
 	 * segment goes whatever the window, RFC 6298 (5.4). */
@@ -624,7 +689,7 @@ static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, uint
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))
 		return false;
-	if (len && seq + len == end)
+	if (len && (seq + len == end || eor_room(c, seq) == len))
 		flags |= TCP_PSH;
 	c->rtt_timing = false;              /* Karn's algorithm */
 	c->s->stats.tcp_retransmits++;
@@ -788,7 +853,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint32_t smss = seg_mss(c);
 		uint32_t room_segs, cwnd_room;
 		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
-		uint32_t wnd_room, avail, len, gap;
+		uint32_t wnd_room, avail, rec, len, gap;
 		bool fin_now, retrans;
 		uint8_t flags = TCP_ACK;
 		tcp_seq seq;
@@ -831,22 +896,25 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			c->snd_nxt = c->snd_base;
 		seq = c->snd_nxt;
 		avail = seq_lt(seq, end) ? end - seq : 0;
+		/* What a segment may take: up to the end of a record
+		 * (MSG_EOR). Cork and Nagle hold only the last one's end. */
+		rec = min32(avail, eor_room(c, seq));
 		wnd_room = seq_lt(seq, wnd_edge) ? wnd_edge - seq : 0;
 		retrans = seq_lt(seq, c->snd_max);
 		/* Urgent data goes one segment at a time: a TSO frame's
 		 * segments would all carry the first one's urgent pointer. */
-		len = min32(min32(avail, tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)))),
+		len = min32(min32(rec, tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)))),
 			    min32(wnd_room, cwnd_room));
 		len = min32(len, gap);
-		if (len > smss && len < avail)
-			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data */
+		if (len > smss && len < rec)
+			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data or record */
 		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
 			  (cwnd_room > 0 || retrans || pipe == 0);
 		/* Nothing new may go (none left, or no window): the rescue
 		 * retransmission (RFC 6675 NextSeg rule 4). */
 		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now))
 			continue;
-		if (avail && len < avail && len < smss) {
+		if (rec && len < rec && len < smss) {
 			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
 			 * half the largest window the peer offered (sender SWS), unless
 			 * the congestion window is what limits it. Not for data sent

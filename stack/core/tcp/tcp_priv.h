@@ -66,6 +66,15 @@ struct stack;
 #define TCP_DEFAULT_MEM (256u << 20)        /* PSTACK_TCP_MEM's default */
 #define TCP_OFO_MAX_BLOCKS 1024          /* out-of-order segments held at most */
 #define TCP_PSH_MARKS 16                 /* PSH marks on unsent data held at most (struct tcp_conn) */
+#define TCP_EOR_MARKS 128                /* MSG_EOR record ends not yet acknowledged held at most */
+
+/* MSG_EOR (Linux's TCP_SKB_CB(skb)->eor): where records end, in the order
+ * written; no segment crosses one, first transmission or retransmission.
+ * Allocated at the first such write. */
+struct tcp_eor {
+	tcp_seq end[TCP_EOR_MARKS];
+	uint8_t head, n;
+};
 #define TCP_PSH_GOAL (65536u - 1 - 320)  /* Linux's size goal: GSO's 64 KiB less MAX_TCP_HEADER */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
@@ -156,6 +165,7 @@ struct tcp_conn {
 	bool psh_tail_marked;
 	uint8_t psh_head, psh_n;
 	tcp_seq psh_marks[TCP_PSH_MARKS];
+	struct tcp_eor *eor;                /* NULL: no MSG_EOR write yet */
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */

@@ -322,6 +322,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ring_free(&c->rcvq);
 	tcp_ofo_purge(c);
 	tcp_sb_free(&c->sb);
+	free(c->eor);
 	t->live--;
 	free(c);
 }

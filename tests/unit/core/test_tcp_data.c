@@ -37,6 +37,49 @@ static struct tcp_conn *connect_with(struct tscript *t, const char *synack, cons
 	return c;
 }
 
+/* MSG_EOR (Linux's selftests tcp_eor_no-coalesce-small and -subsequent,
+ * with 1448-byte segments): a record joins the unsent tail of the write
+ * before it, but nothing written after a record end shares a segment with
+ * it; each record end carries PSH and goes out though Nagle would hold a
+ * short last segment; a retransmission stops at the record end too. */
+static void test_eor_no_coalesce(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	char line[256];
+	int n = 0;
+
+	(void)state;
+	/* Ten segments fill the initial window; 400 bytes wait. */
+	assert_int_equal(tcp_send(c, big, 10 * 1448 + 400, t->h->now), 10 * 1448 + 400);
+	while (ts_next(t, line, sizeof(line)))
+		n++;
+	assert_int_equal(n, 10);
+	/* Three 400-byte records, then 2896 bytes without the flag. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(tcp_send(c, big, 400, t->h->now), 400);
+		tcp_mark_eor(c);
+	}
+	assert_int_equal(tcp_send(c, big, 2896, t->h->now), 2896);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, "P. 14481:15281(800) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 15281:15681(400) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 15681:16081(400) ack 1 win 512 " TSO);
+	ts_expect(t, ". 16081:17529(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 17529:18977(1448) ack 1 win 512 " TSO);
+	ts_expect_none(t);
+	/* Lost: the tail probe first (RFC 8985 §7), then the timeout resends
+	 * the first record alone. */
+	ts_advance_ms(t, 300);
+	ts_expect(t, "P. 17529:18977(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 14481:15281(800) ack 1 win 512 " TSO);
+	ts_expect_none(t);      /* cwnd is one segment after the timeout */
+	ts_inject(t, ". 1:1(0) ack 18977 win 502 <nop,nop,TS val 120 ecr 0>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Segments of at most MSS minus the timestamp option. Nagle as Linux has it
  * (Minshall's variant, tcp_nagle_check): a short segment waits while a short
  * segment sent before is unacknowledged, not while any data is; the short
@@ -1073,6 +1116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_segmentation_and_nagle),
+		cmocka_unit_test(test_eor_no_coalesce),
 		cmocka_unit_test(test_delayed_ack),
 		cmocka_unit_test(test_out_of_order_sack),
 		cmocka_unit_test(test_out_of_order_fin),

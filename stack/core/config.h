@@ -29,6 +29,11 @@ struct stack_config {
 	 * stops (the receive side's also sets the window scale, RFC 7323 §2.3,
 	 * as Linux's tcp_select_initial_window does). Payload bytes. */
 	uint32_t tcp_rmem[3];   /* default 4096 65536 6291456 */
+	/* The receive space the window scale covers (Linux's
+	 * tcp_select_initial_window: the larger of tcp_rmem[2] and
+	 * net.core.rmem_max); 0: tcp_rmem[2]. The host takes the namespace's
+	 * sysctls (stack/host/config.c, host_config_kernel). */
+	uint32_t rmem_scale;
 	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */

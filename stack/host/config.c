@@ -487,6 +487,44 @@ static int parse_tcp_buf(const char *v, uint32_t out[3])
 	return 0;
 }
 
+/* Up to n unsigned numbers from the file root/path (one line, as sysctl
+ * files hold them); how many were read. */
+static int read_sysctl(const char *root, const char *path, uint64_t *v, int n)
+{
+	char name[512], line[128];
+	const char *p = line;
+	int got = 0;
+	FILE *f;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s/%s", root, path) >= sizeof(name))
+		return 0;
+	f = fopen(name, "re");
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	while (got < n) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (parse_dec(&p, 10, UINT32_MAX, &v[got]) < 0)
+			break;
+		got++;
+	}
+	return got;
+}
+
+void host_config_kernel(struct host_config *cfg, const char *root)
+{
+	uint64_t v[3], space = cfg->stack.tcp_rmem[2];
+
+	if (!cfg->rmem_set && read_sysctl(root, "net/ipv4/tcp_rmem", v, 3) == 3 && v[2] > space)
+		space = v[2];
+	if (read_sysctl(root, "net/core/rmem_max", v, 1) == 1 && v[0] > space)
+		space = v[0];
+	cfg->stack.rmem_scale = (uint32_t)space;
+}
+
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)
 {
 	struct host_config hc;
@@ -619,6 +657,7 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 		return bad_value(err, errlen, "PSTACK_TCP_RMEM", v,
 				 "expected three byte counts \"min default max\" like net.ipv4.tcp_rmem, "
 				 "4096 <= min <= default <= max <= 1073741824, e.g. '4096 131072 6291456'");
+	hc.rmem_set = v != NULL;
 
 	if ((v = get_var(get, "PSTACK_TCP_WMEM")) && parse_tcp_buf(v, sc->tcp_wmem))
 		return bad_value(err, errlen, "PSTACK_TCP_WMEM", v,

@@ -38,7 +38,18 @@ struct host_config {
 				 * this process's own; else the name processes share it by */
 	uint8_t queues;         /* PSTACK_QUEUES, 1 to HOST_QUEUES_MAX TAP queues; 0 (default): one
 				 * per online CPU, at most HOST_QUEUES_DEFAULT_MAX, decided at start */
+	bool rmem_set;          /* PSTACK_TCP_RMEM was given */
 };
+
+/*
+ * What the kernel of this network namespace would take from its sysctls,
+ * read under root (normally "/proc/sys"): the window scale covers the
+ * larger of net.ipv4.tcp_rmem's max (unless PSTACK_TCP_RMEM gave one) and
+ * net.core.rmem_max, as Linux's tcp_select_initial_window; so pstack's SYN
+ * offers the scale a kernel socket beside it would. A file that cannot be
+ * read or parsed changes nothing.
+ */
+void host_config_kernel(struct host_config *cfg, const char *root);
 
 /* PSTACK_QUEUES: the most one may ask for, and the most the default takes. */
 #define HOST_QUEUES_MAX 16

@@ -160,15 +160,25 @@ server_run() {
 PENV=()
 KENV=()
 
-@test "the SYN's and the SYN-ACK's options and window scale are the kernel's for the same buffers (7 with 6 MiB, 8 with 15 MB)" {
+@test "the SYN's and the SYN-ACK's options and window scale are the kernel's for the same buffers (7 with 6 MiB, 8 with 15 MB, 10 with the namespace's 32 MiB)" {
 	veth_up
 	local rmem want kind port=5100
 	local ks kw ps pw kas kaw pas paw
-	for rmem in "4096 131072 6291456:7" "4096 131072 15000000:8"; do
+	# The last without PSTACK_TCP_RMEM: pstack takes the max from the
+	# namespace's net.ipv4.tcp_rmem, as a kernel socket there would.
+	local how
+	for rmem in "4096 131072 6291456:7:env" "4096 131072 15000000:8:env" "4096 131072 33554432:10:sysctl"; do
+		how=${rmem##*:}
+		rmem=${rmem%:*}
 		want=${rmem##*:}
 		rmem=${rmem%:*}
 		ksx sysctl -qw net.ipv4.tcp_rmem="$rmem"
-		PENV=("PSTACK_TCP_RMEM=$rmem")
+		if [ "$how" = env ]; then
+			PENV=("PSTACK_TCP_RMEM=$rmem")
+		else
+			PENV=()
+			ip netns exec "$NS" sysctl -qw net.ipv4.tcp_rmem="$rmem"
+		fi
 		for kind in kernel pstack; do
 			client_run "syn_${want}_$kind" "$kind" $((port += 1)) drain send:1
 			server_run "synack_${want}_$kind" "$kind" $((port += 1)) drain send:1

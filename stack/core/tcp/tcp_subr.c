@@ -408,22 +408,23 @@ void tcp_sync_mss(struct tcp_conn *c)
 /*
  * RFC 7323 §2.3: the shift covers the largest window the connection may
  * offer. Like Linux's tcp_select_initial_window(): the larger of the
- * receive buffer and tcp_rmem[2] (PSTACK_TCP_RMEM's max, where autotuning
- * may take the buffer), log2 of it less 15, from 0 to 14: 7 with the
- * default 6 MiB, 8 with 15 MB, 10 with 32 MiB. With SO_RCVBUF set the
+ * receive buffer, tcp_rmem[2] (PSTACK_TCP_RMEM's max, where autotuning
+ * may take the buffer) and rmem_scale (the host's reading of the
+ * namespace's net.ipv4.tcp_rmem max and net.core.rmem_max, as the kernel
+ * takes them), log2 of it less 15, from 0 to 14: 7 with 6 MiB, 8 with
+ * 15 MB, 10 with 32 MiB (Linux 6.18's default). With SO_RCVBUF set the
  * buffer alone (the buffer no longer grows: Linux's SOCK_RCVBUF_LOCK clamps
  * the window to it, tcp_connect_init() and tcp_openreq_init_rwin()).
- * Deviation: Linux also takes the larger net.core.rmem_max (the largest
- * SO_RCVBUF a user may ask for, 208 KiB by default); pstack has no such
- * setting (SO_RCVBUF is capped at TCP_MAX_BUF).
  */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 {
-	uint64_t space = c->rcvq.limit;
+	uint64_t space = c->rcvq.limit, most = c->s->cfg.rmem_scale;
 	int ws = -15;
 
-	if (c->opt.rcvbuf < 0 && space < c->s->cfg.tcp_rmem[2])
-		space = c->s->cfg.tcp_rmem[2];
+	if (most < c->s->cfg.tcp_rmem[2])
+		most = c->s->cfg.tcp_rmem[2];
+	if (c->opt.rcvbuf < 0 && space < most)
+		space = most;
 	/* TCP_WINDOW_CLAMP bounds it (Linux's tcp_select_initial_window:
 	 * the space taken no larger than the clamp). */
 	if (c->opt.window_clamp && space > c->opt.window_clamp)

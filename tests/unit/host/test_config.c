@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -429,6 +431,72 @@ static void test_tcp_mem(void **state)
 	expect_bad("PSTACK_TCP_MEM", "M", "PSTACK_TCP_MEM");
 }
 
+/* Writes text to dir/path (the directories made). */
+static void put_file(const char *dir, const char *path, const char *text)
+{
+	char name[512], sub[512];
+	FILE *f;
+
+	snprintf(sub, sizeof(sub), "%s/net", dir);
+	(void)mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/net/ipv4", dir);
+	(void)mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/net/core", dir);
+	(void)mkdir(sub, 0700);
+	snprintf(name, sizeof(name), "%s/%s", dir, path);
+	f = fopen(name, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The window scale's space from the namespace's sysctls, as the kernel
+ * takes it: the larger of net.ipv4.tcp_rmem's max (unless PSTACK_TCP_RMEM
+ * gave one) and net.core.rmem_max; pstack's own max at least. */
+static void test_kernel_sysctls(void **state)
+{
+	struct host_config cfg;
+	char dir[] = "/tmp/pstack-sysctl-XXXXXX";
+	char name[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* Nothing to read: pstack's own max. */
+	host_config_defaults(&cfg);
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.rmem_scale, 6291456);
+	/* Linux 6.18's defaults, as sysctl files print them (tabs). */
+	put_file(dir, "net/ipv4/tcp_rmem", "4096\t131072\t33554432\n");
+	put_file(dir, "net/core/rmem_max", "4194304\n");
+	host_config_defaults(&cfg);
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.rmem_scale, 33554432);
+	/* PSTACK_TCP_RMEM's max replaces the sysctl's; rmem_max still counts. */
+	expect_good("PSTACK_TCP_RMEM", "4096 131072 6291456", &cfg);
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.rmem_scale, 6291456);
+	put_file(dir, "net/core/rmem_max", "16777216\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.rmem_scale, 16777216);
+	/* A file that does not parse changes nothing. */
+	put_file(dir, "net/ipv4/tcp_rmem", "banana\n");
+	put_file(dir, "net/core/rmem_max", "\n");
+	host_config_defaults(&cfg);
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.rmem_scale, 6291456);
+	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_rmem", dir);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s/net/core/rmem_max", dir);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s/net/ipv4", dir);
+	rmdir(name);
+	snprintf(name, sizeof(name), "%s/net/core", dir);
+	rmdir(name);
+	snprintf(name, sizeof(name), "%s/net", dir);
+	rmdir(name);
+	rmdir(dir);
+}
+
 /* PSTACK_TCP_RMEM and PSTACK_TCP_WMEM: "min default max" like the sysctls. */
 static void test_tcp_rmem_wmem(void **state)
 {
@@ -562,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_recovery_dsack),
 		cmocka_unit_test(test_tcp_mem),
 		cmocka_unit_test(test_tcp_rmem_wmem),
+		cmocka_unit_test(test_kernel_sysctls),
 		cmocka_unit_test(test_tcp_ecn),
 		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_stack_name),

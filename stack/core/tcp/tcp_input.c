@@ -190,6 +190,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	}
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
+	c->delivered++;         /* Linux counts the SYN (or SYN-ACK) delivered */
 	c->rto_at = STACK_NEVER;
 	tcp_rto_done(c, now);
 	c->retries = 0;

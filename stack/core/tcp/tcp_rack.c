@@ -98,6 +98,7 @@ struct delivery {
 	uint64_t now;
 	struct tcp_ack_info *ai;
 	bool sack;                      /* SACKed, not cumulatively acknowledged */
+	bool ece;                       /* the ACK echoes a CE mark (TCP_INFO's delivered_ce) */
 };
 
 /* The send times an RTT sample comes from (Linux's tcp_clean_rtx_queue()
@@ -123,7 +124,13 @@ static void note_sent_at(struct delivery *d, const struct tcp_txseg *s)
 static void each_delivered(void *ctx, const struct tcp_txseg *s)
 {
 	struct delivery *d = ctx;
+	uint32_t len = tcp_txseg_len(s), mss = d->c->mss ? d->c->mss : 1;
+	uint32_t segs = len > mss ? (len + mss - 1) / mss : 1;
 
+	/* Linux's tcp_count_delivered(): segments, a TSO frame's each. */
+	d->c->delivered += segs;
+	if (d->ece)
+		d->c->delivered_ce += segs;
 	note_sent_at(d, s);
 	if (rack_on(d->c))
 		rack_delivered(d->c, s, d->tsecr, d->now);
@@ -296,7 +303,7 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 
 void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE) };
 	struct tcp_sb_ack r = { 0 };
 	unsigned b = 0;
 
@@ -317,7 +324,7 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 
 void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE) };
 	struct tcp_sb_ack r = { 0 };
 
 	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);

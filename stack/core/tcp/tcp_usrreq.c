@@ -1114,12 +1114,15 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->advmss = c->was_connected ? tcp_advmss_data(c) : c->advmss;
 	i->rcv_space = (uint32_t)c->rcvq.limit;
 	i->total_retrans = c->total_retrans;
-	/* Linux counts sequence space: the SYN and FIN acknowledged (our FIN
-	 * is, once SND.UNA is past the data), the FIN received. */
-	i->bytes_acked = c->bytes_acked + (c->was_connected ? 1 : 0) + (seq_gt(c->snd_una, c->snd_base) ? 1 : 0);
+	/* Linux counts sequence space: our SYN (not a SYN-ACK: a child's
+	 * count starts after it) and FIN acknowledged (the FIN is, once
+	 * SND.UNA is past the data), the FIN received. */
+	i->bytes_acked = c->bytes_acked + (c->was_connected && c->active_open ? 1 : 0) +
+			 (seq_gt(c->snd_una, c->snd_base) ? 1 : 0);
 	i->bytes_received = c->bytes_received + (c->fin_rcvd ? 1 : 0);
 	i->segs_out = c->segs_out;
-	i->segs_in = c->segs_in;
+	/* A child counts the SYN its listener took (Linux's request sock's). */
+	i->segs_in = c->segs_in + (c->was_connected && !c->active_open ? 1 : 0);
 	i->snd_wnd = c->snd_wnd;
 	i->min_rtt_us = c->min_rtt;
 	if (c->srtt)
@@ -1131,6 +1134,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->bytes_sent = c->bytes_sent;
 	i->bytes_retrans = c->bytes_retrans;
 	i->dsack_dups = c->dsack_dups;
+	i->delivered = c->delivered;
+	i->delivered_ce = c->delivered_ce;
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
 	i->total_rto = c->rto_total;
 	i->total_rto_recoveries = c->rto_recoveries;

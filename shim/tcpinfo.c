@@ -103,6 +103,8 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_dsack_dups = ci->dsack_dups;
 	ti->tcpi_delivered = ci->delivered;
 	ti->tcpi_delivered_ce = ci->delivered_ce;
+	ti->tcpi_reord_seen = ci->reord_seen;
+	ti->tcpi_rcv_ooopack = ci->rcv_ooopack;
 	ti->tcpi_snd_wnd = ci->snd_wnd;
 	lt.rcv_wnd = ci->rcv_wnd;
 	lt.total_rto = (uint16_t)(ci->total_rto > UINT16_MAX ? UINT16_MAX : ci->total_rto);

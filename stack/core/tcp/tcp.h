@@ -311,6 +311,7 @@ struct tcp_conn_info {
 	uint32_t total_rto, total_rto_recoveries;
 	uint32_t total_rto_time_ms;
 	uint32_t delivered, delivered_ce;
+	uint32_t reord_seen, rcv_ooopack;
 };
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
 

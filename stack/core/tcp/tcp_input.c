@@ -1027,6 +1027,8 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
+			/* Linux's rcv_ooopack: each segment of it, queued or not. */
+			c->rcv_ooopack += g->len > c->mss ? (g->len + c->mss - 1) / c->mss : 1;
 			ofo_insert(c, g->seq, g->data, g->len);
 			if (g->flags & TCP_FIN) {
 				c->ofo_fin = true;

@@ -307,6 +307,8 @@ struct tcp_conn {
 	uint32_t segs_in, segs_out, total_retrans;
 	uint32_t data_segs_in, data_segs_out;
 	uint32_t delivered, delivered_ce;   /* segments acknowledged or SACKed (the SYN's too) */
+	uint32_t reord_seen, reordering;    /* reordering seen (ACKs), its largest extent (segments) */
+	uint32_t rcv_ooopack;               /* segments received out of order */
 	/* Linux's total_rto, total_rto_recoveries, total_rto_time: every
 	 * retransmission timeout (the handshake's too), the runs of them
 	 * (from the first to the ACK that ends it), their time; rto_stamp is

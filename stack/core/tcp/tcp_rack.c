@@ -63,26 +63,28 @@ uint32_t tcp_pipe(const struct tcp_conn *c)
 
 /* ---- RACK (RFC 8985 §6.2) ---- */
 
-/* Steps 2 and 3 for segment s, newly delivered (ACKed or SACKed). */
-static void rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32_t tsecr, uint64_t now)
+/* Steps 2 and 3 for segment s, newly delivered (ACKed or SACKed); true when
+ * it shows reordering. */
+static bool rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32_t tsecr, uint64_t now)
 {
 	struct tcp_rack *r = &c->rack;
 	uint32_t rtt = now > s->xmit_at ? (uint32_t)(now - s->xmit_at) : 0;
+	bool reordered = false;
 
 	/* Step 3: a segment never resent, delivered below the highest one
 	 * delivered so far, was reordered. */
 	if (!r->xmit_ts || seq_gt(s->end, r->fack))
 		r->fack = s->end;
 	else if (seq_lt(s->end, r->fack) && !(s->flags & TCP_TX_EVER_RETRANS))
-		r->reord = true;
+		r->reord = reordered = true;
 	/* Step 2: a resent segment may be the delivery of an earlier copy:
 	 * not a sample when the timestamp echoed is older than the last
 	 * transmission, or the time since it is below the minimum RTT. */
 	if (s->flags & TCP_TX_EVER_RETRANS) {
 		if (tsecr && (int32_t)(tsecr - tcp_ts_now(c, s->xmit_at)) < 0)
-			return;
+			return reordered;
 		if (rtt < c->min_rtt)
-			return;
+			return reordered;
 	}
 	r->rtt = rtt;
 	r->advanced = true;
@@ -90,6 +92,7 @@ static void rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32
 		r->xmit_ts = s->xmit_at ? s->xmit_at : 1;
 		r->end_seq = s->end;
 	}
+	return reordered;
 }
 
 struct delivery {
@@ -99,7 +102,30 @@ struct delivery {
 	struct tcp_ack_info *ai;
 	bool sack;                      /* SACKed, not cumulatively acknowledged */
 	bool ece;                       /* the ACK echoes a CE mark (TCP_INFO's delivered_ce) */
+	bool reord;                     /* a segment delivered showed reordering ... */
+	tcp_seq reord_low;              /* ... the lowest such */
 };
+
+/* Linux's tcp_check_sack_reordering(), once per ACK that showed reordering:
+ * TCP_INFO's reord_seen, and reordering as the distance in segments from
+ * the highest delivered to the lowest reordered (at most Linux's
+ * tcp_max_reordering, 300). */
+static void note_reordering(struct delivery *d)
+{
+	struct tcp_conn *c = d->c;
+	uint32_t mss = c->mss ? c->mss : 1, segs;
+
+	if (!d->reord)
+		return;
+	c->reord_seen++;
+	if (seq_gt(c->rack.fack, d->reord_low)) {
+		segs = (c->rack.fack - d->reord_low + mss - 1) / mss;
+		if (segs > 300)
+			segs = 300;
+		if (segs > c->reordering)
+			c->reordering = segs;
+	}
+}
 
 /* The send times an RTT sample comes from (Linux's tcp_clean_rtx_queue()
  * and tcp_sacktag_one()): only segments sent once say when their copy left. */
@@ -132,8 +158,11 @@ static void each_delivered(void *ctx, const struct tcp_txseg *s)
 	if (d->ece)
 		d->c->delivered_ce += segs;
 	note_sent_at(d, s);
-	if (rack_on(d->c))
-		rack_delivered(d->c, s, d->tsecr, d->now);
+	if (rack_on(d->c) && rack_delivered(d->c, s, d->tsecr, d->now)) {
+		if (!d->reord || seq_lt(s->start, d->reord_low))
+			d->reord_low = s->start;
+		d->reord = true;
+	}
 }
 
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c)
@@ -303,7 +332,7 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 
 void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE) };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE), false, 0 };
 	struct tcp_sb_ack r = { 0 };
 	unsigned b = 0;
 
@@ -319,15 +348,17 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 			continue;
 		tcp_sb_sack(&c->sb, st, en, each_delivered, &d, &r);
 	}
+	note_reordering(&d);
 	ai->sacked += r.sacked;
 }
 
 void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE) };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE), false, 0 };
 	struct tcp_sb_ack r = { 0 };
 
 	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);
+	note_reordering(&d);
 	ai->acked += r.acked;
 	ai->una_advanced = true;
 }

@@ -1136,6 +1136,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->dsack_dups = c->dsack_dups;
 	i->delivered = c->delivered;
 	i->delivered_ce = c->delivered_ce;
+	if (c->reordering > i->reordering)
+		i->reordering = c->reordering;
+	i->reord_seen = c->reord_seen;
+	i->rcv_ooopack = c->rcv_ooopack;
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
 	i->total_rto = c->rto_total;
 	i->total_rto_recoveries = c->rto_recoveries;

@@ -189,6 +189,56 @@ static void test_info_linux_counts(void **state)
 	ts_free(t);
 }
 
+/* TCP_INFO's delivery and reordering counts, as Linux's: delivered counts
+ * the SYN and each segment acknowledged or SACKed; an ACK that delivers
+ * segments below the highest delivered one is reordering seen once, and
+ * reordering becomes its extent in segments; rcv_ooopack counts segments
+ * that came out of order. */
+static void test_info_reordering(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	struct tcp_conn_info i;
+	static char buf[4 * 1448];
+
+	(void)state;
+	/* A handshake of 10 ms: RACK's reordering window is a quarter of the
+	 * least RTT, so that the SACK below marks nothing lost at once. */
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	assert_int_equal(tcp_send(c, buf, sizeof(buf), t->h->now), (long)sizeof(buf));
+	for (int k = 0; k < 4; k++)
+		assert_true(ts_next(t, (char[256]){ 0 }, 256));
+	/* The last two arrive first (SACKed), then the first two. */
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 2897:5793>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 3);
+	assert_int_equal(i.reord_seen, 0);
+	assert_int_equal(i.reordering, 3);
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 111 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 5);
+	assert_int_equal(i.reord_seen, 1);
+	assert_int_equal(i.reordering, 4);
+	assert_int_equal(i.total_retrans, 0);
+	/* The peer's second segment before its first. */
+	ts_inject(t, ". 1449:2897(1448) ack 5793 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_inject(t, ". 1:1449(1448) ack 5793 win 502 <nop,nop,TS val 112 ecr 0>");
+	while (ts_next(t, (char[256]){ 0 }, 256))
+		;
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ooopack, 1);
+	assert_int_equal(i.bytes_received, 2896);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* A listener's TCP_INFO, as Linux's: its accept queue in unacked, the
  * backlog in sacked, and little else. */
 static void test_info_listener(void **state)
@@ -659,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_info_linux_counts),
 		cmocka_unit_test(test_info_listener),
+		cmocka_unit_test(test_info_reordering),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),

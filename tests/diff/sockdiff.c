@@ -4635,7 +4635,9 @@ CASE(getsockopt_tcp_info_listen, 0)
  * the length (280 on 6.18), the MSS pair and advmss (less the timestamp
  * option), ato (none before data), the counts of sequence space (the SYN
  * and FIN in bytes_acked, the FIN in bytes_received), of data segments and
- * bytes. Then a listener's: its accept queue and backlog, little else.
+ * bytes, of segments delivered, reordering and duplicates (none here), and
+ * the window scales (the receive one from the namespace's tcp_rmem). Then a
+ * listener's: its accept queue and backlog, little else.
  */
 static uint64_t ti_at(const unsigned char *b, size_t off, size_t n)
 {
@@ -4654,7 +4656,8 @@ static void emit_tcp_info(const char *when, int s)
 		return;
 	emit("%s len=%u state=%u ca=%u opts=%#x rto0=%d ato=%u mss=%u/%u unacked=%u sacked=%u retrans=%u "
 	     "ack_sent=%u pmtu=%u ssthresh=%u advmss=%u reord=%u maxpace=%#llx acked=%llu rcvd=%llu "
-	     "notsent=%u dsegs=%u/%u sent=%llu retr=%llu", when, (unsigned)l, b[0], b[1], b[5],
+	     "notsent=%u dsegs=%u/%u sent=%llu retr=%llu wscale=%#x delivered=%u reord=%u/%u ooo=%u",
+	     when, (unsigned)l, b[0], b[1], b[5],
 	     ti_at(b, 8, 4) == 0, (unsigned)ti_at(b, 12, 4), (unsigned)ti_at(b, 16, 4),
 	     (unsigned)ti_at(b, 20, 4), (unsigned)ti_at(b, 24, 4), (unsigned)ti_at(b, 28, 4),
 	     (unsigned)ti_at(b, 36, 4), (unsigned)ti_at(b, 48, 4), (unsigned)ti_at(b, 60, 4),
@@ -4662,7 +4665,8 @@ static void emit_tcp_info(const char *when, int s)
 	     (unsigned long long)ti_at(b, 112, 8), (unsigned long long)ti_at(b, 120, 8),
 	     (unsigned long long)ti_at(b, 128, 8), (unsigned)ti_at(b, 144, 4), (unsigned)ti_at(b, 152, 4),
 	     (unsigned)ti_at(b, 156, 4), (unsigned long long)ti_at(b, 200, 8),
-	     (unsigned long long)ti_at(b, 208, 8));
+	     (unsigned long long)ti_at(b, 208, 8), b[6], (unsigned)ti_at(b, 192, 4), (unsigned)ti_at(b, 220, 4),
+	     (unsigned)ti_at(b, 216, 4), (unsigned)ti_at(b, 224, 4));
 }
 CASE(getsockopt_tcp_info_fields, 0)
 {

@@ -104,6 +104,9 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_delivered = ci->delivered;
 	ti->tcpi_delivered_ce = ci->delivered_ce;
 	ti->tcpi_reord_seen = ci->reord_seen;
+	ti->tcpi_busy_time = ci->busy_us;
+	ti->tcpi_rwnd_limited = ci->rwnd_limited_us;
+	ti->tcpi_sndbuf_limited = ci->sndbuf_limited_us;
 	ti->tcpi_rcv_ooopack = ci->rcv_ooopack;
 	ti->tcpi_snd_wnd = ci->snd_wnd;
 	lt.rcv_wnd = ci->rcv_wnd;

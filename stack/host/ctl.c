@@ -486,8 +486,8 @@ static void rate_text(uint64_t bytes_per_s, char *buf, size_t n)
 static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_conn_info i;
-	char rate[24], ssthresh[24] = "", ato[24] = "", unacked[24] = "";
-	int algo = 0;
+	char rate[24], ssthresh[24] = "", ato[24] = "", unacked[24] = "", limits[160] = "", reord[64] = "";
+	int algo = 0, n = 0;
 
 	tcp_get_info(c, &i, now);
 	tcp_getopt(c, TCP_OPT_CONGESTION, &algo);
@@ -499,18 +499,33 @@ static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t 
 		snprintf(ato, sizeof(ato), " ato:%.0f", i.ato_us / 1000.0);
 	if (i.unacked)
 		snprintf(unacked, sizeof(unacked), " unacked:%u", i.unacked);
+	/* ss -i's busy, rwnd_limited and sndbuf_limited (ms, the share of busy). */
+	if (i.busy_us) {
+		n = snprintf(limits, sizeof(limits), " busy:%llums", (unsigned long long)(i.busy_us / 1000));
+		if (i.rwnd_limited_us && n > 0 && (size_t)n < sizeof(limits))
+			n += snprintf(limits + n, sizeof(limits) - (size_t)n, " rwnd_limited:%llums(%.1f%%)",
+				      (unsigned long long)(i.rwnd_limited_us / 1000),
+				      100.0 * (double)i.rwnd_limited_us / (double)i.busy_us);
+		if (i.sndbuf_limited_us && n > 0 && (size_t)n < sizeof(limits))
+			snprintf(limits + n, sizeof(limits) - (size_t)n, " sndbuf_limited:%llums(%.1f%%)",
+				 (unsigned long long)(i.sndbuf_limited_us / 1000),
+				 100.0 * (double)i.sndbuf_limited_us / (double)i.busy_us);
+	}
+	if (i.reord_seen)
+		snprintf(reord, sizeof(reord), " reordering:%u reord_seen:%u", i.reordering, i.reord_seen);
 	rate_text(i.delivery_rate, rate, sizeof(rate));
 	buf_printf(b,
 		   "\t %s%s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f%s mss:%u pmtu:%u rcvmss:%u advmss:%u cwnd:%u%s"
 		   " bytes_acked:%llu bytes_received:%llu segs_out:%u segs_in:%u%s retrans:%u/%u"
-		   " lastsnd:%u lastrcv:%u lastack:%u delivery_rate %s rcv_space:%u rcv_ssthresh:%u minrtt:%.3f"
-		   " snd_wnd:%u\n",
+		   " lastsnd:%u lastrcv:%u lastack:%u delivery_rate %s delivered:%u%s%s rcv_space:%u rcv_ssthresh:%u"
+		   " minrtt:%.3f snd_wnd:%u rcv_wnd:%u\n",
 		   algo ? "reno" : "cubic", i.options & 1 ? " ts" : "", i.options & 2 ? " sack" : "",
 		   i.options & 8 ? " ecn" : "", i.snd_wscale, i.rcv_wscale, i.rto_us / 1000.0, i.rtt_us / 1000.0,
 		   i.rttvar_us / 1000.0, ato, i.snd_mss, i.pmtu, i.rcv_mss, i.advmss, i.snd_cwnd, ssthresh,
 		   (unsigned long long)i.bytes_acked, (unsigned long long)i.bytes_received, i.segs_out, i.segs_in,
 		   unacked, i.retrans, i.total_retrans, i.last_data_sent_ms, i.last_data_recv_ms, i.last_ack_recv_ms,
-		   rate, i.rcv_space, i.rcv_ssthresh, i.min_rtt_us / 1000.0, i.snd_wnd);
+		   rate, i.delivered, limits, reord, i.rcv_space, i.rcv_ssthresh, i.min_rtt_us / 1000.0, i.snd_wnd,
+		   i.rcv_wnd);
 }
 
 /* Sockets are listed while the text is below this; the rest are counted. */

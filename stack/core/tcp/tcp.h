@@ -312,6 +312,7 @@ struct tcp_conn_info {
 	uint32_t total_rto_time_ms;
 	uint32_t delivered, delivered_ce;
 	uint32_t reord_seen, rcv_ooopack;
+	uint64_t busy_us, rwnd_limited_us, sndbuf_limited_us;   /* busy: all three together */
 };
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
 

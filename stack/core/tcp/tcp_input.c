@@ -702,6 +702,13 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 			c->recover = c->snd_una - 1;
 	}
 	tcp_sndbuf_expand(c);       /* room freed: Linux's tcp_new_space() */
+	/* Linux's tcp_check_space() and tcp_clean_rtx_queue(): the room ends
+	 * the send buffer's limit; an empty queue ends busy. */
+	if (c->nospace && tcp_ring_space(&c->sndq)) {
+		c->nospace = false;
+		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF, now);
+	}
+	tcp_chrono_stop(c, TCP_CHRONO_BUSY, now);
 	/* RFC 6298 (5.2), (5.3). */
 	if (c->snd_una == c->snd_max)
 		c->rto_at = STACK_NEVER;

@@ -973,6 +973,23 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	}
 	if (budget < 0)
 		tcp_txq_add(c);
+	/* Linux's tcp_write_xmit(): the next segment does not fit in the
+	 * peer's window (TCP_INFO's rwnd_limited), or it does. */
+	{
+		tcp_seq end = tcp_snd_end(c), edge = c->snd_una + c->snd_wnd;
+		uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+		uint32_t room = seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
+
+		if (avail && room < min32(avail, seg_mss(c)))
+			tcp_chrono_start(c, TCP_CHRONO_RWND, now);
+		else if (c->chrono == TCP_CHRONO_RWND)
+			tcp_chrono_stop(c, TCP_CHRONO_RWND, now);
+		/* Linux's tcp_cwnd_validate(): new data went, all of it, and the
+		 * program found the buffer full: the send buffer limits. */
+		if (sent_new && !avail && c->nospace &&
+		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
+			tcp_chrono_start(c, TCP_CHRONO_SNDBUF, now);
+	}
 
 	if (sent_new)
 		tcp_schedule_tlp(c, now);

@@ -309,6 +309,13 @@ struct tcp_conn {
 	uint32_t delivered, delivered_ce;   /* segments acknowledged or SACKed (the SYN's too) */
 	uint32_t reord_seen, reordering;    /* reordering seen (ACKs), its largest extent (segments) */
 	uint32_t rcv_ooopack;               /* segments received out of order */
+	/* Linux's chrono (tcp_chrono_start/stop): what limits sending now,
+	 * since chrono_at, and the time each has held (us); one at a time,
+	 * the later in enum tcp_chrono winning. */
+	uint8_t chrono;                     /* enum tcp_chrono */
+	bool nospace;                       /* a send found the buffer full (Linux's SOCK_NOSPACE) */
+	uint64_t chrono_at;
+	uint64_t chrono_us[3];
 	/* Linux's total_rto, total_rto_recoveries, total_rto_time: every
 	 * retransmission timeout (the handshake's too), the runs of them
 	 * (from the first to the ACK that ends it), their time; rto_stamp is
@@ -495,6 +502,12 @@ static inline tcp_seq tcp_snd_end(const struct tcp_conn *c)
 
 /* ---- tcp_timer.c ---- */
 /* Arms the retransmission timer (or the tail loss probe before it). */
+/* TCP_INFO's busy_time, rwnd_limited and sndbuf_limited (Linux's enum
+ * tcp_chrono): data queued and not yet all acknowledged; sending stopped
+ * by the peer's window; the program stopped by a full send buffer. */
+enum tcp_chrono { TCP_CHRONO_NONE, TCP_CHRONO_BUSY, TCP_CHRONO_RWND, TCP_CHRONO_SNDBUF };
+void tcp_chrono_start(struct tcp_conn *c, enum tcp_chrono type, uint64_t now);
+void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type, uint64_t now);
 void tcp_rto_note(struct tcp_conn *c, uint64_t now);
 void tcp_rto_done(struct tcp_conn *c, uint64_t now);
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);

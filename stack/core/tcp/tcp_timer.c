@@ -283,6 +283,34 @@ static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 	c->persist_at = STACK_NEVER;
 }
 
+static void chrono_set(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
+{
+	if (c->chrono != TCP_CHRONO_NONE && now > c->chrono_at)
+		c->chrono_us[c->chrono - 1] += now - c->chrono_at;
+	c->chrono_at = now;
+	c->chrono = (uint8_t)type;
+}
+
+/* Linux's tcp_chrono_start(): a limit of higher rank takes over; busy
+ * starts only from none. */
+void tcp_chrono_start(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
+{
+	if (type > c->chrono)
+		chrono_set(c, type, now);
+}
+
+/* Linux's tcp_chrono_stop(): with nothing queued or in flight, no limit;
+ * else the limit that ends gives way to busy. */
+void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
+{
+	if (c->chrono == TCP_CHRONO_NONE)
+		return;
+	if (!c->sndq.len && c->snd_una == c->snd_max)
+		chrono_set(c, TCP_CHRONO_NONE, now);
+	else if (type == c->chrono)
+		chrono_set(c, TCP_CHRONO_BUSY, now);
+}
+
 /* Linux's tcp_update_rto_stats(): a retransmission timeout, before the
  * retry count goes up; the first of a run starts one more recovery. */
 void tcp_rto_note(struct tcp_conn *c, uint64_t now)

@@ -242,8 +242,11 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 	n = len ? tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s)) : 0;
 	if (n < 0)
 		return n;
-	if (!n)
+	if (!n) {
+		c->nospace = true;      /* Linux's SOCK_NOSPACE */
 		return -EAGAIN;
+	}
+	tcp_chrono_start(c, TCP_CHRONO_BUSY, now);  /* Linux's tcp_add_write_queue_tail */
 	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);
 	return n;
@@ -1140,6 +1143,16 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 		i->reordering = c->reordering;
 	i->reord_seen = c->reord_seen;
 	i->rcv_ooopack = c->rcv_ooopack;
+	{
+		/* Linux's tcp_get_info_chrono_stats(): the running one included. */
+		uint64_t t[3] = { c->chrono_us[0], c->chrono_us[1], c->chrono_us[2] };
+
+		if (c->chrono != TCP_CHRONO_NONE && now > c->chrono_at)
+			t[c->chrono - 1] += now - c->chrono_at;
+		i->busy_us = t[0] + t[1] + t[2];
+		i->rwnd_limited_us = t[1];
+		i->sndbuf_limited_us = t[2];
+	}
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
 	i->total_rto = c->rto_total;
 	i->total_rto_recoveries = c->rto_recoveries;

@@ -239,6 +239,45 @@ static void test_info_reordering(void **state)
 	ts_free(t);
 }
 
+/* TCP_INFO's busy_time, rwnd_limited (Linux's chrono): busy from the first
+ * byte queued until all is acknowledged, the peer's window as the limit
+ * while the next segment does not fit in it. */
+static void test_info_chrono(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+	static char buf[3000];
+
+	(void)state;
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.busy_us == 0);
+	/* The peer's window is closed. */
+	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_send(c, buf, sizeof(buf), t->h->now), (long)sizeof(buf));
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.rwnd_limited_us == 20000);
+	assert_true(i.busy_us == 20000);
+	/* The window opens: the data goes, the limit ends; busy until acknowledged. */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 2897:3001(104) ack 1 win 512 " TSO);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 3001 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_advance_ms(t, 50);
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.rwnd_limited_us == 20000);
+	assert_true(i.busy_us == 25000);
+	assert_true(i.sndbuf_limited_us == 0);
+	while (ts_next(t, (char[256]){ 0 }, 256))
+		;       /* the tail probe that went before the ACK */
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* A listener's TCP_INFO, as Linux's: its accept queue in unacked, the
  * backlog in sacked, and little else. */
 static void test_info_listener(void **state)
@@ -710,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_info_linux_counts),
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),
+		cmocka_unit_test(test_info_chrono),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),

@@ -619,6 +619,8 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
 		uint8_t flags = TCP_ACK;
 
+		len = min32(len, eor_room(c, c->snd_nxt));     /* not across a record's end */
+
 		if (psh_due(c, c->snd_nxt, len))
 			flags |= TCP_PSH;
 		xmit(c, c->snd_nxt, flags, len, now);

@@ -63,6 +63,7 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_backoff = ci->backoff;
 	ti->tcpi_options = ci->options;
 	ti->tcpi_snd_wscale = ci->snd_wscale & 15;
+	ti->tcpi_delivery_rate_app_limited = ci->delivery_rate_app_limited;
 	ti->tcpi_rcv_wscale = ci->rcv_wscale & 15;
 	ti->tcpi_rto = ci->rto_us;
 	ti->tcpi_ato = ci->ato_us;

@@ -301,6 +301,7 @@ struct tcp_conn_info {
 	uint32_t segs_out, segs_in;
 	uint32_t snd_wnd;
 	uint64_t delivery_rate;
+	bool delivery_rate_app_limited;     /* the last delivery sample was (Linux's rate_app_limited) */
 	uint32_t min_rtt_us;
 	uint64_t pacing_rate, max_pacing_rate;      /* UINT64_MAX: none */
 	uint32_t notsent_bytes;

@@ -191,6 +191,10 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
 	c->delivered++;         /* Linux counts the SYN (or SYN-ACK) delivered */
+	/* Its delivery sample: sent while application-limited (from the start). */
+	c->rate_app_limited = c->app_limited != 0;
+	if (c->app_limited && (int32_t)(c->delivered - c->app_limited) > 0)
+		c->app_limited = 0;
 	c->rto_at = STACK_NEVER;
 	tcp_rto_done(c, now);
 	c->retries = 0;

@@ -309,6 +309,11 @@ struct tcp_conn {
 	uint32_t delivered, delivered_ce;   /* segments acknowledged or SACKed (the SYN's too) */
 	uint32_t reord_seen, reordering;    /* reordering seen (ACKs), its largest extent (segments) */
 	uint32_t rcv_ooopack;               /* segments received out of order */
+	/* Linux's app_limited (tcp_rate.c): while set, segments sent are marked
+	 * application-limited, until delivered passes it (~0 at the start);
+	 * rate_app_limited: the last delivery sample's mark. */
+	uint32_t app_limited;
+	bool rate_app_limited;
 	/* Linux's chrono (tcp_chrono_start/stop): what limits sending now,
 	 * since chrono_at, and the time each has held (us); one at a time,
 	 * the later in enum tcp_chrono winning. */

@@ -104,7 +104,24 @@ struct delivery {
 	bool ece;                       /* the ACK echoes a CE mark (TCP_INFO's delivered_ce) */
 	bool reord;                     /* a segment delivered showed reordering ... */
 	tcp_seq reord_low;              /* ... the lowest such */
+	uint64_t sample_xmit;           /* the latest send among those delivered (0: none) ... */
+	bool sample_app_limited;        /* ... and whether the program limited it */
 };
+
+/* Linux's tcp_rate_gen(), the part TCP_INFO shows: the delivery sample is
+ * the most recently sent segment this ACK delivered, and it says whether
+ * the program limited the sending (tcpi_delivery_rate_app_limited). Once
+ * the deliveries pass the mark tcp_rate_check_app_limited set, the
+ * connection is no longer application-limited. */
+static void note_rate_sample(struct delivery *d)
+{
+	struct tcp_conn *c = d->c;
+
+	if (d->sample_xmit)
+		c->rate_app_limited = d->sample_app_limited;
+	if (c->app_limited && (int32_t)(c->delivered - c->app_limited) > 0)
+		c->app_limited = 0;
+}
 
 /* Linux's tcp_check_sack_reordering(), once per ACK that showed reordering:
  * TCP_INFO's reord_seen, and reordering as the distance in segments from
@@ -157,6 +174,10 @@ static void each_delivered(void *ctx, const struct tcp_txseg *s)
 	d->c->delivered += segs;
 	if (d->ece)
 		d->c->delivered_ce += segs;
+	if (s->xmit_at >= d->sample_xmit) {
+		d->sample_xmit = s->xmit_at ? s->xmit_at : 1;
+		d->sample_app_limited = (s->flags & TCP_TX_APP_LIMITED) != 0;
+	}
 	note_sent_at(d, s);
 	if (rack_on(d->c) && rack_delivered(d->c, s, d->tsecr, d->now)) {
 		if (!d->reord || seq_lt(s->start, d->reord_low))
@@ -332,7 +353,7 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 
 void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE), false, 0 };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE), false, 0, 0, false };
 	struct tcp_sb_ack r = { 0 };
 	unsigned b = 0;
 
@@ -349,16 +370,18 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 		tcp_sb_sack(&c->sb, st, en, each_delivered, &d, &r);
 	}
 	note_reordering(&d);
+	note_rate_sample(&d);
 	ai->sacked += r.sacked;
 }
 
 void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE), false, 0 };
+	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE), false, 0, 0, false };
 	struct tcp_sb_ack r = { 0 };
 
 	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);
 	note_reordering(&d);
+	note_rate_sample(&d);
 	ai->acked += r.acked;
 	ai->una_advanced = true;
 }
@@ -597,7 +620,7 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t no
 	tcp_seq fin = c->snd_base + (uint32_t)c->sndq.len;
 	uint32_t data = c->fin_queued && seq_gt(end, fin) ? fin - seq : len;
 
-	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now);
+	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now, c->app_limited ? TCP_TX_APP_LIMITED : 0);
 	c->bytes_sent += data;
 	if (c->in_recovery)
 		tcp_prr_sent(&c->prr, len);

@@ -108,7 +108,7 @@ bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq)
 	return true;
 }
 
-void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now)
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags)
 {
 	tcp_seq old_end = seq_min(end, snd_max);
 
@@ -150,13 +150,14 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 	if (!reserve(sb)) {
 		/* No memory: an unmarked last record grows to cover it (a less
 		 * precise time); else the bytes stay out of the pipe's count. */
-		if (sb->n && tcp_sb_at(sb, sb->n - 1)->end == start && !tcp_sb_at(sb, sb->n - 1)->flags) {
+		if (sb->n && tcp_sb_at(sb, sb->n - 1)->end == start &&
+		    !(tcp_sb_at(sb, sb->n - 1)->flags & (uint8_t)~TCP_TX_APP_LIMITED)) {
 			tcp_sb_at(sb, sb->n - 1)->end = end;
 			sb->out += end - start;
 		}
 		return;
 	}
-	sb->seg[sb->head + sb->n] = (struct tcp_txseg){ .start = start, .end = end, .xmit_at = now };
+	sb->seg[sb->head + sb->n] = (struct tcp_txseg){ .start = start, .end = end, .xmit_at = now, .flags = flags };
 	sb->n++;
 	sb->out += end - start;
 }

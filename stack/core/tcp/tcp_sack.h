@@ -19,6 +19,8 @@ enum {
 	TCP_TX_LOST = 0x02,             /* deemed lost: to be resent */
 	TCP_TX_RETRANS = 0x04,          /* a retransmission of it is in flight */
 	TCP_TX_EVER_RETRANS = 0x08,     /* sent more than once (RFC 8985 Segment.retransmitted) */
+	TCP_TX_APP_LIMITED = 0x10,      /* first sent while the program limited the sending
+					 * (Linux's tx.is_app_limited, tcp_rate.c) */
 };
 
 /* [start, end) in sequence space (a FIN counts one), sent last at xmit_at (us). */
@@ -68,7 +70,7 @@ void tcp_sb_free(struct tcp_sb *sb);
 /* [start, end) went out at now: records the new part, and marks the part
  * already recorded as retransmitted (snd_max: the end of what was sent
  * before). */
-void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now);
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags);
 /* Index of the record holding seq, or sb->n. */
 uint32_t tcp_sb_find(const struct tcp_sb *sb, tcp_seq seq);
 /* Cuts the record holding seq so that a record starts at seq; false when

@@ -206,12 +206,28 @@ static size_t iov_len(const struct sock_iov *v, int cnt)
 	return len;
 }
 
+/*
+ * Linux's tcp_rate_check_app_limited(), at each send: less than a segment
+ * waiting, the window not full, nothing lost waiting to be resent: a gap
+ * the program left. The segments sent until the deliveries pass what is
+ * in flight now are marked application-limited.
+ */
+static void rate_check_app_limited(struct tcp_conn *c)
+{
+	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
+	uint32_t inflight = (tcp_pipe(c) + mss - 1) / mss;
+
+	if (notsent(c) < mss && inflight < c->cc.cwnd / mss && c->sb.lost <= c->sb.retrans)
+		c->app_limited = c->delivered + inflight ? c->delivered + inflight : 1;
+}
+
 long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
 {
 	size_t len = iov_len(v, cnt);
 	long n;
 
 	stack_assert_locked();
+	rate_check_app_limited(c);
 	if (c->err) {
 		int e = c->err;
 
@@ -1130,6 +1146,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->min_rtt_us = c->min_rtt;
 	if (c->srtt)
 		i->delivery_rate = (uint64_t)c->cc.cwnd * 1000000 / c->srtt;
+	i->delivery_rate_app_limited = c->rate_app_limited;
 	i->pacing_rate = pacing_rate(c);
 	i->notsent_bytes = (uint32_t)tcp_outq_unsent(c);
 	i->data_segs_in = c->data_segs_in;

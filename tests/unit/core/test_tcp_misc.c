@@ -278,6 +278,48 @@ static void test_info_chrono(void **state)
 	ts_free(t);
 }
 
+/* tcpi_delivery_rate_app_limited, as Linux's rate sampling: the handshake's
+ * sample is application-limited (a new socket is), so is a short write into
+ * an idle connection; data the window held back and sent by the ACKs is not. */
+static void test_info_app_limited(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+	static char buf[20 * 1448];
+	char line[256];
+	int n = 0;
+
+	(void)state;
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.delivery_rate_app_limited);
+	/* Twenty segments: the first ten (the initial window) sent by the
+	 * write, application-limited; the rest by the ACK, not. */
+	assert_int_equal(tcp_send(c, buf, sizeof(buf), t->h->now), (long)sizeof(buf));
+	while (ts_next(t, line, sizeof(line)))
+		n++;
+	assert_int_equal(n, 10);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 110 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.delivery_rate_app_limited);
+	while (ts_next(t, line, sizeof(line)))
+		n++;
+	assert_int_equal(n, 20);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 28961 win 502 <nop,nop,TS val 111 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_false(i.delivery_rate_app_limited);
+	/* A short write into the idle connection: application-limited again. */
+	assert_int_equal(tcp_send(c, buf, 100, t->h->now), 100);
+	ts_expect(t, "P. 28961:29061(100) ack 1 win 512 " TSO);
+	ts_inject(t, ". 1:1(0) ack 29061 win 502 <nop,nop,TS val 112 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.delivery_rate_app_limited);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* A listener's TCP_INFO, as Linux's: its accept queue in unacked, the
  * backlog in sacked, and little else. */
 static void test_info_listener(void **state)
@@ -750,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),
 		cmocka_unit_test(test_info_chrono),
+		cmocka_unit_test(test_info_app_limited),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),

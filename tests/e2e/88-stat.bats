@@ -64,7 +64,7 @@ counter() {
 	grep -qE "tcp +LISTEN .*0\.0\.0\.0:5201" <<<"$s2" || fail "the listener is gone from the snapshot"
 	[ "$(max_field cwnd <<<"$s2")" -gt 0 ] || fail "cwnd is 0"
 	grep -qE "rtt:[0-9.]+/[0-9.]+ " <<<"$s2" || fail "no rtt"
-	grep -qE " minrtt:[0-9]+\.[0-9]{3} snd_wnd:[0-9]+$" <<<"$s2" || fail "no minrtt or snd_wnd"
+	grep -qE " minrtt:[0-9]+\.[0-9]{3} snd_wnd:[0-9]+ rcv_wnd:[0-9]+$" <<<"$s2" || fail "no minrtt, snd_wnd or rcv_wnd"
 	grep -qE "retrans:[0-9]+/[0-9]+" <<<"$s2" || fail "no retrans"
 	a1=$(max_field bytes_acked <<<"$s1")
 	a2=$(max_field bytes_acked <<<"$s2")

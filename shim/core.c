@@ -314,8 +314,21 @@ void shim_wq_init(struct shim_waiter *head)
 	head->prev = head->next = head;
 }
 
+/*
+ * Set at exit when the exiting thread left a wait without its end
+ * (shim_exit): its waiters were in frames a handler's siglongjmp unwound
+ * (iperf3's SIGINT and SIGTERM handlers jump back to its main loop, which
+ * then calls exit()), and they are still linked in the sockets' lists, as
+ * garbage now. From then on no list is walked or changed: the closes at
+ * exit wake nobody, which only the process's own threads could be, and
+ * they end with it.
+ */
+static atomic_bool wq_frozen;
+
 void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w)
 {
+	if (atomic_load_explicit(&wq_frozen, memory_order_relaxed))
+		return;
 	w->next = head;
 	w->prev = head->prev;
 	head->prev->next = w;
@@ -324,7 +337,7 @@ void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w)
 
 void shim_wq_del(struct shim_waiter *w)
 {
-	if (!w->next)
+	if (!w->next || atomic_load_explicit(&wq_frozen, memory_order_relaxed))
 		return;
 	w->prev->next = w->next;
 	w->next->prev = w->prev;
@@ -543,6 +556,8 @@ void shim_wake_flush(void)
 
 void shim_wq_wake(struct shim_waiter *head)
 {
+	if (atomic_load_explicit(&wq_frozen, memory_order_relaxed))
+		return;
 	for (struct shim_waiter *w = head->next; w != head; w = w->next) {
 		if (w->kind == SHIM_W_THREAD) {
 			wake_queue(w->efd);
@@ -1555,6 +1570,11 @@ void shim_exit(uint64_t linger_us)
 		shim_unlock();
 		return;
 	}
+	/* This thread's wait never ended (t_in_wait): a handler jumped out of
+	 * it, or calls exit() inside it. Its waiters may be gone with their
+	 * frames: no wait list is walked from now on (wq_frozen). */
+	if (t_in_wait)
+		atomic_store(&wq_frozen, true);
 	/* Like the kernel at process exit: every socket still open is closed,
 	 * so its queued data and FIN go out during the linger below. */
 	close_all_at_exit();

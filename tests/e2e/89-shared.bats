@@ -376,12 +376,15 @@ print("bound")
 	ip netns exec "$NS-b" ip tuntap add dev "$TAP" mode tap
 	ip netns exec "$NS-b" ip addr add "$HOST_IP/24" dev "$TAP"
 	ip netns exec "$NS-b" ip link set "$TAP" up
-	# Its own stack on its own namespace's TAP: the bind starts it.
+	# Its own stack on its own namespace's TAP: the bind starts it. The
+	# line in one write: the stack's debug lines share the output, and
+	# an unbuffered print() writes the text and its newline apart (one
+	# run read "boundpstack debug: ...").
 	run ip netns exec "$NS-b" timeout -k 3 20 env PSTACK_STACK=shared PSTACK_LOG=debug LD_PRELOAD="$PRELOAD" "$PY" -c '
-import socket
+import os, socket
 s = socket.socket()
 s.bind(("0.0.0.0", 0))
-print("bound")
+os.write(1, b"bound\n")
 '
 	echo "$output" | grep -v 'pstack debug: tcp'
 	assert_success

@@ -296,13 +296,19 @@ int shim_swap_file(struct shim_obj *o, int file)
 
 /* ---- the lock, wait lists and wake-ups ---- */
 
+/* This thread holds the stack's lock (taken through the shim): what exit
+ * asks after a handler jumped out of the library (shim_exit). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_shim_locked;
+
 void shim_lock(void)
 {
 	shim_host.lock(shim_host.ctx);
+	t_shim_locked = true;
 }
 
 void shim_unlock(void)
 {
+	t_shim_locked = false;
 	shim_host.unlock(shim_host.ctx);
 	/* The host's unlock delivers them already when its lock calls
 	 * shim_wake_flush; then this finds nothing. */
@@ -1564,6 +1570,13 @@ static void drop_exposed_fds(void)
 void shim_exit(uint64_t linger_us)
 {
 	if (!atomic_load(&shim_ready) || forked || getpid() != init_pid)
+		return;
+	/* A handler interrupted this thread inside the library, with the
+	 * stack's lock held, and jumped out of it (or calls exit() there):
+	 * what the lock guards may be half changed, and taking it again would
+	 * wait forever. The process ends as if killed: the stack's own process
+	 * finds the lock's holder gone and carries the connections on. */
+	if (t_shim_locked)
 		return;
 	shim_lock();
 	if (!stack_running) {

@@ -133,6 +133,11 @@ iperf3_check() {
 }
 
 @test "iperf3 under the preload as the server, -R, SIGTERM mid-transfer (its handler jumps back to main, which exits): exit status 1 as on the kernel, no crash" {
+	# ThreadSanitizer reports iperf3's own handler (it calls malloc, not
+	# async-signal-safe), and runs handlers at its interceptors, inside
+	# the library's locked sections: the case the exit below handles as a
+	# kill, measured in the plain build.
+	case "$SAN_RT" in *tsan*) skip "iperf3's handler is not async-signal-safe (ThreadSanitizer reports it)" ;; esac
 	bg_pre srv 60 iperf3 -s -1 -p 5201
 	wait_stack_up
 	bg_ker cli 60 iperf3 -c "$STACK_IP" -p 5201 -t 20 -R --forceflush
@@ -143,7 +148,9 @@ iperf3_check() {
 	[ -n "$pid" ] || fail "no iperf3 under srv's timeout"
 	# iperf3's handler siglongjmps out of the select() it interrupted (a
 	# wait inside the library) and main calls exit(): the wait's frames
-	# are gone with their waiters still listed (was SIGSEGV at exit).
+	# are gone with their waiters still listed (was SIGSEGV at exit). Or
+	# out of a write() holding the stack's lock: the exit then ends the
+	# process as a kill would (taking the lock again waited forever).
 	kill -TERM "$pid"
 	bg_wait srv 20
 	grep -q "interrupt - the server has terminated" "$BATS_TEST_TMPDIR/srv.err" ||

@@ -1039,7 +1039,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
 			/* Linux's rcv_ooopack: each segment of it, queued or not. */
-			c->rcv_ooopack += g->len > c->mss ? (g->len + c->mss - 1) / c->mss : 1;
+			c->rcv_ooopack += tcp_pcount(g->len, c->mss);
 			ofo_insert(c, g->seq, g->data, g->len);
 			if (g->flags & TCP_FIN) {
 				c->ofo_fin = true;
@@ -1416,7 +1416,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	{
 		/* Linux's tcp_segs_in(): a TSO frame counts its segments. */
-		uint32_t n = g.len > c->mss ? (g.len + c->mss - 1) / c->mss : 1;
+		uint32_t n = tcp_pcount(g.len, c->mss);
 
 		c->segs_in += n;
 		if (g.len)

@@ -66,6 +66,17 @@ static bool psh_forced(struct tcp_conn *c, tcp_seq lo, tcp_seq hi)
 	return true;
 }
 
+/* A buffer ending at seq carries PSH; the oldest mark goes when they are full. */
+static void psh_mark_add(struct tcp_conn *c, tcp_seq seq)
+{
+	if (c->psh_n == TCP_PSH_MARKS) {
+		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+		c->psh_n--;
+	}
+	c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = seq;
+	c->psh_n++;
+}
+
 void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 {
 	uint32_t goal = tcp_size_goal(c);
@@ -81,14 +92,8 @@ void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 		if (psh_forced(c, seq_max(tail, start), tail + goal))
 			c->psh_tail_marked = true;
 		/* A full buffer: it keeps the mark a write ending in it gave it. */
-		if (c->psh_tail_marked) {
-			if (c->psh_n == TCP_PSH_MARKS) {
-				c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
-				c->psh_n--;
-			}
-			c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = tail + goal;
-			c->psh_n++;
-		}
+		if (c->psh_tail_marked)
+			psh_mark_add(c, tail + goal);
 		tail += goal;
 		c->psh_tail_marked = false;
 	}
@@ -144,12 +149,7 @@ void tcp_mark_eor(struct tcp_conn *c)
 	e->n++;
 	/* The next write starts a buffer of its own (tcp_psh_note_write):
 	 * this one keeps its PSH mark. */
-	if (c->psh_n == TCP_PSH_MARKS) {
-		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
-		c->psh_n--;
-	}
-	c->psh_marks[(c->psh_head + c->psh_n) % TCP_PSH_MARKS] = end;
-	c->psh_n++;
+	psh_mark_add(c, end);
 	c->psh_tail = end;
 	c->psh_tail_marked = false;
 }

@@ -332,6 +332,13 @@ struct tcp_conn {
 /* Linux's tp->advmss once the handshake is done: the MSS we offered less
  * the timestamp option every segment then carries (what the peer's full
  * segments hold). */
+/* Linux's tcp_skb_pcount(): the segments len bytes make, one at least (a
+ * TSO frame counts each of its own). */
+static inline uint32_t tcp_pcount(uint32_t len, uint32_t mss)
+{
+	return mss && len > mss ? (len + mss - 1) / mss : 1;
+}
+
 static inline uint16_t tcp_advmss_data(const struct tcp_conn *c)
 {
 	return (uint16_t)(c->advmss - (c->ts_ok ? 12 : 0));

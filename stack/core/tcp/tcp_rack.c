@@ -167,8 +167,7 @@ static void note_sent_at(struct delivery *d, const struct tcp_txseg *s)
 static void each_delivered(void *ctx, const struct tcp_txseg *s)
 {
 	struct delivery *d = ctx;
-	uint32_t len = tcp_txseg_len(s), mss = d->c->mss ? d->c->mss : 1;
-	uint32_t segs = len > mss ? (len + mss - 1) / mss : 1;
+	uint32_t segs = tcp_pcount(tcp_txseg_len(s), d->c->mss);
 
 	/* Linux's tcp_count_delivered(): segments, a TSO frame's each. */
 	d->c->delivered += segs;

@@ -646,7 +646,17 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK) {
-		if (k->bound)
+		if (k->tcp && !k->join && tcp_ended(k->tcp)) {
+			/* The connection ended (reset, closed, TIME_WAIT): its
+			 * port went back unless bind() named it (tcp_rebind).
+			 * The socket stays as it was otherwise (listen EINVAL,
+			 * connect EISCONN, read 0), as Linux's. */
+			r = tcp_rebind(k->tcp, &ep, bind_flags(k), shim_now());
+			if (r == 0) {
+				k->addr_locked = ep.addr != 0;
+				k->port_locked = ep.port != 0;
+			}
+		} else if (k->bound)
 			r = -EINVAL;
 		else if (k->join) {
 			/* A joiner's: kept for its listen() or connect(), which
@@ -3559,7 +3569,7 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 			ep = k->shown;  /* after a disconnect, as getsockname */
 		/* A connection that ended gave its port back (Linux's
 		 * inet_put_port at tcp_done), unless bind() chose it. */
-		if (k->tcp && tcp_ended(k->tcp) && !k->port_locked)
+		if (k->tcp && tcp_port_released(k->tcp))
 			ep.port = 0;
 		return put_int(val, len, ep.port);
 	default:

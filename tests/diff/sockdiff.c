@@ -823,6 +823,93 @@ CASE(bind_reuseport, 0)
 }
 CASE(bind_udp_in_use, 0) { bind_to(udp_sock(), SELF, case_port()); bind_to(udp_sock(), SELF, case_port()); }
 CASE(bind_after_connect, 0) { bind_to(tcp_to(P_ECHO), SELF, 0); }
+/* A connection that ended (reset, both FINs through) gave its port back at
+ * Linux's tcp_done unless bind() had named it: bind() works again (a new
+ * ephemeral port, the address bound), another socket may take the old port,
+ * and the socket stays otherwise as it was (listen EINVAL, connect EISCONN). */
+static void emit_ip_protocol(int s);
+static int wait_state(int s, int state);
+static int local_port(int s)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	need(getsockname(s, (struct sockaddr *)&a, &l) == 0, "getsockname");
+	return ntohs(a.sin_port);
+}
+static void rebind_ended(int s)
+{
+	int old = local_port(s), t;
+	char b[8];
+
+	emit_sockname(s);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	emit("new-port=%d", local_port(s) != old);
+	bind_to(s, "0.0.0.0", 0);
+	R(listen(s, 1));
+	conn(s, PEER, P_ECHO);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "z", 1, MSG_NOSIGNAL));
+	t = tcp_sock();
+	bind_to(t, SELF, local_port(s));
+	bind_to(tcp_sock(), SELF, old);
+}
+CASE(bind_after_reset, 0) { rebind_ended(tcp_reset()); }
+CASE(bind_after_reset_port_free, 0)
+{
+	int s = tcp_reset(), t = tcp_sock();
+
+	bind_to(t, SELF, local_port(s));
+	R(listen(t, 1));
+	emit_ip_protocol(s);
+}
+CASE(bind_after_reset_port_named, 0)
+{
+	int s = tcp_sock(), t;
+
+	bind_to(s, "0.0.0.0", case_port());
+	conn(s, PEER, P_RST);
+	need(send(s, "x", 1, MSG_NOSIGNAL) == 1, "send");
+	wait_err(s);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	emit_ip_protocol(s);
+	bind_to(tcp_sock(), SELF, case_port());
+	t = tcp_sock();
+	seti(t, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(t, SELF, case_port());
+}
+CASE(bind_after_passive_close, 0)
+{
+	int s = tcp_to(P_FIN);
+
+	wait_fin(s);
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	emit("state=%d", wait_state(s, TCP_CLOSE));
+	rebind_ended(s);
+}
+/* Our FIN first: Linux's socket is closed at once, a timewait record holds
+ * the port (another bind() of it: EADDRINUSE), and bytes still unread stay. */
+CASE(bind_after_timewait, 0)
+{
+	int s = tcp_to(P_ECHO), old = local_port(s);
+	char b[8];
+
+	need(send(s, "ab", 2, MSG_NOSIGNAL) == 2, "send");
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	need(wait_ev(s, POLLRDHUP) & POLLRDHUP, "wait-fin");
+	bind_to(s, SELF, old);
+	emit_sockname(s);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	bind_to(tcp_sock(), SELF, old);
+	R(connect(s, (struct sockaddr *)&(struct sockaddr_in){ .sin_family = AF_UNSPEC }, sizeof(struct sockaddr_in)));
+	conn(s, PEER, P_ECHO);
+	R(send(s, "hi", 2, MSG_NOSIGNAL));
+}
 CASE(bind_bad_fd, 0)
 {
 	struct sockaddr_in a = sin4(SELF, 0);

@@ -109,6 +109,12 @@ void tcp_tw_take_all(struct stack *s, uint64_t now);
 struct tcp_conn *tcp_open(struct stack *s);
 /* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags);
+/* bind() on a socket whose connection ended (tcp_ended): Linux gave its port
+ * back then unless bind() had named it (-EINVAL then); one in TIME_WAIT
+ * leaves the wait to an orphan record first. Otherwise as tcp_bind(). */
+int tcp_rebind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags, uint64_t now);
+/* The connection ended and gave its port back (Linux's inet_num 0). */
+bool tcp_port_released(const struct tcp_conn *c);
 int tcp_listen(struct tcp_conn *c, int backlog);
 /* Starts an active open: -EINPROGRESS when the SYN is on its way (completion
  * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in

@@ -1252,6 +1252,7 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	/* Like Linux's sk_clone_lock(): the listener's options and bind() flags. */
 	tcp_set_opts(c, &l->opt);
 	c->pcb.reuse = l->pcb.reuse;
+	c->port_locked = l->port_locked;    /* sk_clone copies sk_userlocks */
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;

@@ -135,6 +135,7 @@ struct tcp_conn {
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
 	bool was_connected;                 /* reached ESTABLISHED once */
+	bool port_locked;                   /* bind() named the port (Linux's SOCK_BINDPORT_LOCK) */
 	bool active_open;
 	struct tcp_conn *parent;            /* listener, while embryonic or in the accept queue */
 	struct tcp_conn *qnext;             /* accept-queue / SYN-queue link */
@@ -423,6 +424,9 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
 /* Connection reached CLOSED: leaves the tables; freed when the application
  * has let go (or never had it). Returns true when c was freed. */
 bool tcp_done(struct tcp_conn *c);
+/* What a connection in TIME_WAIT (or an orphan's FIN_WAIT_2) needs to go on
+ * waiting elsewhere (tcp_tw_import). */
+void tcp_tw_record(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now);
 /* tcp_done() with a pending error (0: none). True when c was freed. */
 bool tcp_abort(struct tcp_conn *c, int err);
 void tcp_wake(struct tcp_conn *c);

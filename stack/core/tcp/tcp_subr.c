@@ -374,7 +374,12 @@ bool tcp_done(struct tcp_conn *c)
 		tcp_conn_free(c);
 		return true;
 	}
-	/* The application still holds it: keep the port bound until it closes. */
+	/* The application still holds it. Like Linux's inet_put_port at
+	 * TCP_CLOSE, the port goes back unless bind() named it: another socket
+	 * may take it, and this one may bind() again (tcp_rebind). Its
+	 * endpoints stay as getsockname() shows them. */
+	if (!c->port_locked)
+		inpcb_bind_remove(&c->pcb);
 	tcp_wake(c);
 	return false;
 }

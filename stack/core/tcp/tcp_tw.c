@@ -33,7 +33,7 @@ bool tcp_tw_only(const struct stack *s)
 	return s->tcp->all || s->tcp->tw_head || s->tcp->tw_pend.live;
 }
 
-static void tw_fill(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now)
+void tcp_tw_record(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now)
 {
 	memset(r, 0, sizeof(*r));
 	r->laddr = c->pcb.local.addr;
@@ -285,11 +285,11 @@ size_t tcp_tw_export(const struct stack *s, struct tcp_tw_rec *out, size_t max, 
 	n = held_export(&s->tcp->tw_pend, out, max, now);
 	for (const struct tcp_conn *c = s->tcp->tw_head; c; c = c->all_next, n++)
 		if (n < max)
-			tw_fill(c, &out[n], now);
+			tcp_tw_record(c, &out[n], now);
 	for (const struct tcp_conn *c = s->tcp->all; c; c = c->all_next)
 		if (tw_kind(c)) {
 			if (n < max)
-				tw_fill(c, &out[n], now);
+				tcp_tw_record(c, &out[n], now);
 			n++;
 		}
 	return n;

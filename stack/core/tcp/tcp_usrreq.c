@@ -26,10 +26,35 @@ struct tcp_conn *tcp_open(struct stack *s)
 
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags)
 {
+	int r;
+
 	stack_assert_locked();
 	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
-	return inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
+	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
+	if (r == 0)
+		c->port_locked = local->port != 0;
+	else if (c->was_connected)
+		c->pcb.local.addr = 0;  /* Linux's __inet_bind clears the address it tried; the port stays shown */
+	return r;
+}
+
+int tcp_rebind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags, uint64_t now)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_TIME_WAIT && !c->orphan && !c->port_locked) {
+		/* Linux's tcp_time_wait closes the socket itself at once and
+		 * leaves the wait to a timewait record: the socket is free to
+		 * bind() again while the record answers the peer. Here the
+		 * application's connection waited itself; it hands the wait to
+		 * an orphan now (its unread bytes stay with the socket). */
+		struct tcp_tw_rec r;
+
+		tcp_tw_record(c, &r, now);
+		tcp_done(c);
+		(void)tcp_tw_import(c->s, &r, now);   /* -ENOMEM: no wait, as Linux without a timewait record */
+	}
+	return tcp_bind(c, local, flags);
 }
 
 int tcp_listen(struct tcp_conn *c, int backlog)
@@ -682,6 +707,14 @@ bool tcp_ended(const struct tcp_conn *c)
 {
 	stack_assert_locked();
 	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
+}
+
+bool tcp_port_released(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	if (c->state == TCP_STATE_TIME_WAIT)
+		return !c->port_locked;         /* Linux's socket closed, its timewait record holds the port */
+	return c->state == TCP_STATE_CLOSED && c->was_connected && !c->pcb.in_bind;
 }
 
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)

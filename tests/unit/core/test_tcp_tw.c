@@ -406,6 +406,106 @@ static void test_time_wait_adopted_order(void **state)
 	ts_free(t);
 }
 
+/* An active open whose port connect() chose (bind() named none). */
+static struct tcp_conn *connect_unnamed(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint peer = { H_PEER_IP, t->peer_port };
+
+	assert_non_null(c);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	t->local_port = c->pcb.local.port;
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	return c;
+}
+
+/* Linux closes the application's socket at once when its connection enters
+ * TIME_WAIT (a timewait record waits instead) and gives its port back unless
+ * bind() named it: bind() on the socket works again. Here the application's
+ * connection waits itself until then; tcp_rebind() hands the wait to an
+ * orphan that still answers the peer, and the unread bytes stay readable. */
+static void test_time_wait_held_rebind(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_unnamed(t), *tw;
+	struct ip4_endpoint any = { 0, 0 }, old;
+	uint16_t old_port = t->local_port;
+	char b[8];
+
+	(void)state;
+	ts_inject(t, "P. 1:3(2) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	drain(t);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	drain(t);
+	ts_inject(t, "F. 3:3(0) ack 2 win 502 <nop,nop,TS val 102 ecr 0>");
+	drain(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	assert_true(tcp_port_released(c));
+	tcp_local(c, &old);
+	assert_int_equal(tcp_rebind(c, &any, 0, t->h->now), 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_false(tcp_port_released(c));
+	assert_int_not_equal(c->pcb.local.port, old_port);
+	assert_int_equal(tcp_rebind(c, &any, 0, t->h->now), -EINVAL);   /* bound now */
+	/* the wait goes on in an orphan with the old 4-tuple */
+	tw = tcp_conn_of(inpcb_lookup(&t->h->s->tcp->pcbs, old.addr, old_port, H_PEER_IP, t->peer_port));
+	assert_non_null(tw);
+	assert_ptr_not_equal(tw, c);
+	assert_int_equal(tcp_get_state(tw), TCP_STATE_TIME_WAIT);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	/* the unread bytes stay the socket's, then end of file */
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 2);
+	ts_check_bytes((const uint8_t *)b, 2, 1);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 0);
+	/* the peer's FIN again: the orphan ACKs it */
+	ts_advance_ms(t, 1000);
+	ts_inject(t, "F. 3:3(0) ack 2 win 502 <nop,nop,TS val 103 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 4 win 512 <nop,nop,TS val * ecr 103>");
+	ts_advance_ms(t, 60000);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* A reset connection gives its port back at once (another socket may bind
+ * it) unless bind() named it: then the port stays held and bind() on the
+ * socket is EINVAL, as Linux's SOCK_BINDPORT_LOCK. */
+static void test_reset_port_release(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_unnamed(t), *d = tcp_open(t->h->s), *e;
+	struct ip4_endpoint any = { 0, 0 }, port;
+
+	(void)state;
+	ts_inject(t, "R. 1:1(0) ack 1 win 0");
+	drain(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(tcp_port_released(c));
+	port.addr = 0;
+	port.port = t->local_port;
+	assert_int_equal(tcp_bind(d, &port, 0), 0);
+	assert_int_equal(tcp_rebind(c, &port, 0, t->h->now), -EADDRINUSE);
+	assert_int_equal(tcp_rebind(c, &any, 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	tcp_close(d, t->h->now);
+	/* named by bind(): held through the reset */
+	ts_new_peer(t);
+	c = ts_connect(t);
+	ts_inject(t, "R. 1:1(0) ack 1 win 0");
+	drain(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_false(tcp_port_released(c));
+	assert_int_equal(tcp_rebind(c, &any, 0, t->h->now), -EINVAL);
+	e = tcp_open(t->h->s);
+	port.port = t->local_port;
+	assert_int_equal(tcp_bind(e, &port, 0), -EADDRINUSE);
+	tcp_close(e, t->h->now);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +516,8 @@ int main(void)
 		cmocka_unit_test(test_time_wait_adopted),
 		cmocka_unit_test(test_time_wait_adopted_ports),
 		cmocka_unit_test(test_time_wait_adopted_order),
+		cmocka_unit_test(test_time_wait_held_rebind),
+		cmocka_unit_test(test_reset_port_release),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

@@ -1550,8 +1550,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		int a = sa_in(k, sa, salen, SA_SEND, &ep);
 
 		if (a == ADDR_LOOP) {
-			if (attached(k))
-				r = -ENETUNREACH;   /* Deviation, as in connect */
+			if (attached(k))    /* udp_sendmsg refuses port 0 before it routes */
+				r = ep.port == 0 ? -EINVAL : -ENETUNREACH;   /* Deviation, as in connect */
 			else {
 				moved = release(k);
 				r = SHIM_PASS;

@@ -1943,6 +1943,16 @@ CASE(sendto_udp_port_zero, 0)
 
 	R(sendto(udp_sock(), "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
 }
+/* Port 0 is refused before the route is looked at: also towards the local
+ * host (0.0.0.0, 127.0.0.1) from a socket already in the stack. */
+CASE(sendto_udp_port_zero_local, 0)
+{
+	int s = udp_bound();
+	struct sockaddr_in a = sin4("0.0.0.0", 0), b = sin4("127.0.0.1", 0);
+
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&b, sizeof(b)));
+}
 CASE(sendto_udp_bcast, 0)
 {
 	struct sockaddr_in a = sin4(BCAST, P_USINK);

@@ -174,7 +174,21 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool enabled;                    /* written once under init_once */
-static _Thread_local int depth;         /* > 0: inside the library on this thread */
+/* This thread's calls into the library: shim_depth (shim.h); the program's
+ * own code runs at shim_depth_base (0, or a handler's depth). */
+static inline bool outside(void)
+{
+	return shim_depth == shim_depth_base;
+}
+
+/* Out of the library again: a handler deferred meanwhile runs now, as the
+ * kernel's would at the return of the system call it came during. */
+static inline void depth_leave(void)
+{
+	shim_depth--;
+	if (shim_ndeferred && shim_depth == shim_depth_base)
+		shim_deferred_run();
+}
 
 /* ---- the host: the runner ---- */
 
@@ -850,13 +864,13 @@ static inline bool on(void)
  * write() on a file takes touches neither TLS nor a lock. */
 static inline bool mine(int fd)
 {
-	return on() && shim_owns(fd) && depth == 0;
+	return on() && shim_owns(fd) && outside();
 }
 
 /* For calls without one fd (socket, poll, select, dup2). */
 static inline bool any(void)
 {
-	return on() && depth == 0;
+	return on() && outside();
 }
 
 static inline long ret(long r, int saved)
@@ -873,9 +887,9 @@ static inline long ret(long r, int saved)
 #define SHIM_CALL(call, real_call) do { \
 		int saved_ = errno; \
 		long r_; \
-		depth++; \
+		shim_depth++; \
 		r_ = (long)(call); \
-		depth--; \
+		depth_leave(); \
 		if (r_ == SHIM_PASS) { \
 			errno = saved_; \
 			return real_call; \
@@ -891,9 +905,9 @@ static long wrote(int fd, long r)
 	if (r > 0) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_exposed_wrote(fd);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return r;
@@ -1152,12 +1166,12 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 	if (!any() || first > last)
 		return real_close_range(first, last, flags);
-	depth++;
+	shim_depth++;
 	shim_close_range((int)(first > INT32_MAX ? INT32_MAX : first),
 			 last > (unsigned)INT32_MAX ? INT32_MAX : (int)last, (unsigned)flags);
 	r = (flags & CLOSE_RANGE_CLOEXEC) ? real_close_range(first, last, flags)
 					  : close_range_around(first, last, flags);
-	depth--;
+	depth_leave();
 	if (r == 0)
 		errno = saved;
 	return r;
@@ -1296,9 +1310,9 @@ EXPORT int getifaddrs(struct ifaddrs **ifap)
 	if (r == 0 && fix) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_iface_fix_ifaddrs(ifap);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return r;
@@ -1317,9 +1331,9 @@ EXPORT struct if_nameindex *if_nameindex(void)
 	if (v && fix) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_iface_fix_nameindex(v);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return v;
@@ -1393,9 +1407,9 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		ts.tv_nsec = (long)(tvc.tv_usec % 1000000) * 1000;
 	}
 	saved = errno;
-	depth++;
+	shim_depth++;
 	rc = shim_pselect(n, r, w, e, tv ? &ts : NULL, NULL, tv ? &left : NULL);
-	depth--;
+	depth_leave();
 	if (rc == SHIM_PASS) {
 		errno = saved;
 		return real_select(n, r, w, e, tv);
@@ -1441,9 +1455,9 @@ static int kernel_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (r == 0 && op == EPOLL_CTL_ADD && mine(epfd)) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_epoll_kernel_added(epfd);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return r;
@@ -1656,7 +1670,7 @@ static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 {
 	size_t k = 0, pre = strlen(EXPOSED_VAR "=");
 
-	if (!on() || depth || n > EXEC_ENV_MAX)
+	if (!on() || !outside() || n > EXEC_ENV_MAX)
 		return envp;
 	memcpy(var, EXPOSED_VAR "=", pre);
 	if (shim_exec_note(var + pre, EXEC_NOTE_MAX - pre) == 0)
@@ -1691,9 +1705,9 @@ static void expose_for_child(bool all)
 	relay_solo_end();
 	if (!any() || shim_vfork_child())
 		return;
-	depth++;
+	shim_depth++;
 	shim_expose_inherited(all);
-	depth--;
+	depth_leave();
 	errno = saved;
 }
 
@@ -1968,9 +1982,9 @@ EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int 
 	if (mine(fd)) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_expose(fd);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return real_posix_spawn_file_actions_adddup2(fa, fd, newfd);
@@ -1983,9 +1997,9 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 	if (mine(fd)) {
 		int saved = errno;
 
-		depth++;
+		shim_depth++;
 		shim_expose(fd);
-		depth--;
+		depth_leave();
 		errno = saved;
 	}
 	return real_fdopen(fd, mode);

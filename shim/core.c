@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "stack/core/log.h"
@@ -694,29 +695,166 @@ static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
  * take no lock of ours inside one (preload.c). */
 static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_in_handler;
 
-static void sig_tramp(int sig, siginfo_t *si, void *uc)
-{
-	struct sig_entry *e = sig > 0 && sig < NSIG ?
-			      atomic_load_explicit(&sig_cur[sig], memory_order_acquire) : NULL;
-	bool first, woken = false;
+_Thread_local unsigned shim_depth __attribute__((tls_model("initial-exec")));
+_Thread_local unsigned shim_depth_base __attribute__((tls_model("initial-exec")));
+_Thread_local volatile unsigned shim_ndeferred __attribute__((tls_model("initial-exec")));
+/* This thread is in a blocking system call of the library's that holds none
+ * of its locks (shim_safe_enter): a handler may run there, as inside the
+ * kernel's wait. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) bool t_safe;
 
-	if (!e)
-		return;
+/* Handlers deferred (sig_tramp): what the kernel gave the wrapper, and the
+ * mask it set for the handler. A few: a signal already waiting is not
+ * queued twice (below SIGRTMIN, as the kernel's pending set). */
+#define SIG_DEFER_MAX 8
+struct sig_deferred {
+	const struct sig_entry *e;
+	int sig;
+	siginfo_t si;
+	sigset_t mask;
+};
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct sig_deferred t_def[SIG_DEFER_MAX];
+
+/* serve: the handler's socket calls are the library's (it runs where the
+ * program's code or a wait was); else they go to the kernel, as they did. */
+static void sig_run(const struct sig_entry *e, int sig, siginfo_t *si, void *uc, bool serve)
+{
+	unsigned base = shim_depth_base;
+	bool first, woken = false, safe = t_safe;
+
 	first = t_wake_armed;
 	if (first) {
 		/* The wait's first handler: did a wake-up come before it? */
 		t_wake_armed = false;
 		woken = t_efd && atomic_load(&t_efd->wakes) != t_wake_mark;
 	}
+	if (serve)
+		shim_depth_base = shim_depth;
+	t_safe = false;
 	t_in_handler++;
 	if (e->flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))e->fn)(sig, si, uc);
 	else
 		((void (*)(int))e->fn)(sig);
 	t_in_handler--;
+	t_safe = safe;
+	shim_depth_base = base;
 	if (first)
 		t_woken_first = woken;   /* after it: a wait of its own resets it */
 	shim_signal_ran(sig, e->flags);
+}
+
+/* Faults and traps come from the instruction that runs: never deferred. */
+static bool sig_synchronous(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
+/* In a handler (async-signal-safe). False: no room, run it now. */
+static bool sig_defer(const struct sig_entry *e, int sig, const siginfo_t *si)
+{
+	unsigned n = shim_ndeferred;
+	struct sig_deferred *d;
+
+	if (sig < SIGRTMIN)
+		for (unsigned i = 0; i < n; i++)
+			if (t_def[i].sig == sig)
+				return true;
+	if (n == SIG_DEFER_MAX)
+		return false;
+	d = &t_def[n];
+	d->e = e;
+	d->sig = sig;
+	if (si)
+		d->si = *si;
+	else
+		memset(&d->si, 0, sizeof(d->si));
+	pthread_sigmask(SIG_BLOCK, NULL, &d->mask);
+	shim_ndeferred = n + 1;
+	return true;
+}
+
+static void sig_tramp(int sig, siginfo_t *si, void *uc)
+{
+	struct sig_entry *e = sig > 0 && sig < NSIG ?
+			      atomic_load_explicit(&sig_cur[sig], memory_order_acquire) : NULL;
+	bool at_base = shim_depth == shim_depth_base || t_safe;
+
+	if (!e)
+		return;
+	/* Inside the library's work (its lock held, its tables half changed):
+	 * the kernel would run the handler at the call's return, or inside
+	 * its wait; so does the library (shim_deferred_run). */
+	if (!at_base && !sig_synchronous(sig) && sig_defer(e, sig, si))
+		return;
+	sig_run(e, sig, si, uc, at_base);
+}
+
+/* -1: none ran; 0: each had SA_RESTART; 1: one had not. */
+static int deferred_run(void)
+{
+	int saved = errno;
+	volatile int r = -1;
+
+	while (shim_ndeferred) {
+		struct sig_deferred d = t_def[0];
+		volatile bool ran = false;
+		sigset_t old;
+		ucontext_t uc;
+
+		memmove(&t_def[0], &t_def[1], (shim_ndeferred - 1) * sizeof(t_def[0]));
+		shim_ndeferred--;
+		pthread_sigmask(SIG_BLOCK, &d.mask, &old);
+		getcontext(&uc);
+		if (!ran) {
+			ran = true;
+			sig_run(d.e, d.sig, &d.si, &uc, true);
+			if (!(d.e->flags & SA_RESTART))
+				r = 1;
+			else if (r < 0)
+				r = 0;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	errno = saved;
+	return r;
+}
+
+void shim_deferred_run(void)
+{
+	(void)deferred_run();
+}
+
+int shim_safe_enter(void)
+{
+	int r;
+
+	t_safe = true;
+	if (!shim_ndeferred)
+		return 0;
+	r = deferred_run();
+	return r < 0 ? 0 : r ? -EINTR : 1;
+}
+
+/* The library's waits: a handler that ran on the way in ends the wait, as
+ * one inside the ppoll would (the wait's own rules restart it or not). */
+static int safe_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	int r;
+
+	if (shim_safe_enter() != 0) {
+		shim_safe_leave();
+		errno = EINTR;
+		return -1;
+	}
+	r = shim_libc.ppoll(fds, n, ts, mask);
+	shim_safe_leave();
+	return r;
+}
+
+void shim_safe_leave(void)
+{
+	t_safe = false;
 }
 
 bool shim_in_signal_handler(void)
@@ -1224,7 +1362,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 	int r, own = -1, others = 0;
 
 	if (n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
-		return shim_libc.ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
+		return safe_ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
 	/*
 	 * A signal that comes while this thread processes frames runs its
 	 * handler there (the thread's own mask applies outside the ppoll) and
@@ -1256,7 +1394,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 			left.tv_sec = (time_t)(d / 1000000u);
 			left.tv_nsec = (long)(d % 1000000u) * 1000;
 		}
-		r = shim_libc.ppoll(all, n + 1, ts ? &left : NULL, mask);
+		r = safe_ppoll(all, n + 1, ts ? &left : NULL, mask);
 		for (nfds_t i = 0; i < n; i++)
 			fds[i].revents = all[i].revents;
 		if (r <= 0 || !all[n].revents)
@@ -1322,14 +1460,14 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	int dfd, r, saved;
 
 	if (!shim_host.block_begin)
-		return shim_libc.ppoll(fds, n, ts, mask);
+		return safe_ppoll(fds, n, ts, mask);
 	shim_lock();
 	dfd = stack_running ? shim_host.block_begin(shim_host.ctx) : -2;
 	shim_unlock();
 	if (dfd == -2)
-		return shim_libc.ppoll(fds, n, ts, mask);
+		return safe_ppoll(fds, n, ts, mask);
 	if (dfd < 0)
-		r = shim_libc.ppoll(fds, n, ts, mask);
+		r = safe_ppoll(fds, n, ts, mask);
 	else
 		r = block_driving(fds, n, dfd, ts, mask);
 	saved = errno;
@@ -1424,8 +1562,11 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 		if (r != 0)
 			break;      /* ready, or an error the blocking call would meet too */
 		if (spin_signalled(wait_mask)) {
-			/* Let the handler run under the mask the wait would have had. */
+			/* Let the handler run under the mask the wait would have had,
+			 * here, as inside the wait (no lock held). */
+			(void)shim_safe_enter();
 			pthread_sigmask(SIG_SETMASK, wait_mask, NULL);
+			shim_safe_leave();
 			r = -1;
 			break;
 		}

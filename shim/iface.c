@@ -457,7 +457,7 @@ ssize_t shim_netlink_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if (!o)
 		return SHIM_PASS;
-	n = shim_libc.recvmsg(fd, msg, flags);
+	n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, msg, flags));
 	e = errno;
 	shim_put(o);
 	if (n < 0)
@@ -482,7 +482,7 @@ ssize_t shim_netlink_recvfrom(int fd, void *buf, size_t len, int flags, struct s
 
 	if (!o)
 		return SHIM_PASS;
-	n = shim_libc.recvfrom(fd, buf, len, flags, sa, salen);
+	n = SHIM_SAFE_CALL(shim_libc.recvfrom(fd, buf, len, flags, sa, salen));
 	e = errno;
 	shim_put(o);
 	if (n < 0)

@@ -243,6 +243,19 @@ void shim_lock(void);
 /* Lets go of the lock, then signals the eventfds woken under it. */
 void shim_unlock(void);
 /* Wait lists: stack lock held. */
+/* Around a blocking system call made with none of the library's locks held:
+ * handlers may run inside it (sig_tramp), and those deferred until now run
+ * first. 0: none ran; 1: one ran, with SA_RESTART (go on with the call);
+ * -EINTR: one without. */
+int shim_safe_enter(void);
+void shim_safe_leave(void);
+/* A blocking system call as one of those: expr once shim_safe_enter() let it
+ * run (-1 with EINTR when a handler without SA_RESTART ran first). */
+#define SHIM_SAFE_CALL(expr) __extension__({ \
+		long safe_r_ = shim_safe_enter() < 0 ? (errno = EINTR, -1L) : (long)(expr); \
+		shim_safe_leave(); \
+		safe_r_; \
+	})
 void shim_wq_init(struct shim_waiter *head);
 void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w);
 void shim_wq_del(struct shim_waiter *w);

@@ -342,6 +342,23 @@ void shim_signal_ran(int sig, int sa_flags);
 /* Whether this thread is inside a handler the shim wrapped (a handler that
  * left by longjmp counts as still running: the careful answer). */
 bool shim_in_signal_handler(void);
+/*
+ * A program's handler runs where the kernel would run it: at the end of a
+ * call into the library, or inside one of its blocking waits, never in the
+ * middle of the library's work (holding its lock, say), where the socket
+ * calls the handler makes could not be served. shim_depth counts this
+ * thread's calls into the library (the interposing layer's, preload.c);
+ * shim_depth_base is the depth the program's code runs at (more than 0 in
+ * a handler that interrupted a wait: its socket calls are the library's
+ * again). A handler for a signal that comes deeper is deferred, and the
+ * layer runs it (shim_deferred_run) once its call is back at the base.
+ */
+extern _Thread_local unsigned shim_depth __attribute__((tls_model("initial-exec")));
+extern _Thread_local unsigned shim_depth_base __attribute__((tls_model("initial-exec")));
+extern _Thread_local volatile unsigned shim_ndeferred __attribute__((tls_model("initial-exec")));
+/* Runs the handlers deferred on this thread, oldest first, each under the
+ * mask the kernel set for it. errno kept. */
+void shim_deferred_run(void);
 /* Whether this process is a vfork() child (shares our memory, not our
  * signal handlers). */
 bool shim_vfork_child(void);

@@ -744,7 +744,7 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 				    .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *cm;
-		ssize_t got = shim_libc.recvmsg(fd, &m, flags & SOCK_CLOEXEC ? MSG_CMSG_CLOEXEC : 0);
+		ssize_t got = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, &m, flags & SOCK_CLOEXEC ? MSG_CMSG_CLOEXEC : 0));
 
 		if (got < 0)
 			return -errno;
@@ -1888,7 +1888,7 @@ static ssize_t exposed_udp_recvmsg(struct shim_sock *k, int fd, struct msghdr *m
 	if (k->type != SOCK_DGRAM || !msg || shim_copy(&m, msg, sizeof(m)) || !m.msg_name)
 		return SHIM_PASS;
 	room = m.msg_namelen;
-	n = shim_libc.recvmsg(fd, msg, flags);
+	n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, msg, flags));
 	if (n < 0)
 		return -errno;
 	r = sa_out(k, &k->peer, m.msg_name, &room);
@@ -1905,7 +1905,7 @@ static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size
 
 	if (k->type != SOCK_DGRAM || !sa || !salen)
 		return SHIM_PASS;
-	n = shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL);
+	n = SHIM_SAFE_CALL(shim_libc.recvfrom(fd, buf, len, flags, NULL, NULL));
 	if (n < 0)
 		return -errno;
 	r = sa_out(k, &k->peer, sa, salen);
@@ -2577,7 +2577,7 @@ static int pipe_wait(int fd, short ev, unsigned flags)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
 	struct timespec zero = { 0, 0 };
-	int r = shim_libc.ppoll(&p, 1, (flags & SPLICE_F_NONBLOCK) ? &zero : NULL, NULL);
+	int r = SHIM_SAFE_CALL(shim_libc.ppoll(&p, 1, (flags & SPLICE_F_NONBLOCK) ? &zero : NULL, NULL));
 
 	if (r < 0)
 		return -errno;

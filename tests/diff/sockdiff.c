@@ -1107,6 +1107,72 @@ CASE(accept_eintr_restart, 0)
 	RFD(accept(l, NULL, NULL));
 	end_interrupt();
 }
+/* Socket calls from a handler: the kernel runs it at the end of the call it
+ * interrupted, or inside that call's wait; its own calls are served as the
+ * program's (under the preload, not by the placeholder's kernel socket). */
+static int h_fd = -1, h_close_fd = -1;
+static volatile long h_ret = -2, h_err, h_close_ret = -2;
+static void on_sig_send(int s)
+{
+	int e = errno;
+
+	(void)s;
+	h_ret = send(h_fd, "hi", 2, 0);
+	h_err = errno;
+	if (h_close_fd >= 0)
+		h_close_ret = close(h_close_fd);
+	errno = e;
+}
+CASE(signal_handler_send_in_accept, 0)
+{
+	int l = tcp_listener();
+	char b[8];
+
+	h_fd = tcp_to(P_ECHO);
+	h_close_fd = tcp_to(P_SINK);
+	h_ret = -2;
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_sig_send }, NULL);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(accept(l, NULL, NULL));
+	end_interrupt();
+	emit("handler-send=%ld %s close=%ld", h_ret, h_ret < 0 ? ename((int)h_err) : "", h_close_ret);
+	wait_bytes(h_fd, 2);
+	R(recv(h_fd, b, sizeof(b), MSG_DONTWAIT));
+	R(fcntl(h_close_fd, F_GETFD));
+	h_close_fd = -1;
+}
+/* A timer's handler sends while the program sends on another connection:
+ * each of its sends goes out (none meets a socket the library is busy with). */
+static volatile long h_ok, h_bad;
+static void on_alarm_send(int s)
+{
+	int e = errno;
+
+	(void)s;
+	if (send(h_fd, "y", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		h_ok++;
+	else if (errno != EAGAIN)
+		h_bad++;
+	errno = e;
+}
+CASE(signal_handler_send_during_sends, 0)
+{
+	struct itimerval it = { { 0, 500 }, { 0, 500 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa = { .sa_handler = on_alarm_send, .sa_flags = SA_RESTART };
+	struct timespec t0;
+	int s = tcp_to(P_SINK);
+
+	h_fd = tcp_to(P_SINK);
+	h_ok = h_bad = 0;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms_since(&t0) < 300)
+		(void)send(s, "abcdefgh", 8, MSG_DONTWAIT | MSG_NOSIGNAL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_IGN);
+	emit("handler-sent=%d failed=%ld", h_ok > 0, h_bad);
+}
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

@@ -750,18 +750,26 @@ static bool sig_synchronous(int sig)
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
 }
 
-/* In a handler (async-signal-safe). False: no room, run it now. */
+/* In a handler (async-signal-safe). False: no room, run it now. Every
+ * signal is blocked while the queue changes (another handler could come in
+ * between and take the same place). */
 static bool sig_defer(const struct sig_entry *e, int sig, const siginfo_t *si)
 {
-	unsigned n = shim_ndeferred;
+	sigset_t all, cur;
 	struct sig_deferred *d;
+	bool queued = true;
+	unsigned n;
 
-	if (sig < SIGRTMIN)
-		for (unsigned i = 0; i < n; i++)
-			if (t_def[i].sig == sig)
-				return true;
-	if (n == SIG_DEFER_MAX)
-		return false;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &cur);
+	n = shim_ndeferred;
+	for (unsigned i = 0; i < n && sig < SIGRTMIN; i++)
+		if (t_def[i].sig == sig)
+			goto out;       /* already waiting: the kernel's pending set holds one */
+	if (n == SIG_DEFER_MAX) {
+		queued = false;
+		goto out;
+	}
 	d = &t_def[n];
 	d->e = e;
 	d->sig = sig;
@@ -769,9 +777,18 @@ static bool sig_defer(const struct sig_entry *e, int sig, const siginfo_t *si)
 		d->si = *si;
 	else
 		memset(&d->si, 0, sizeof(d->si));
-	pthread_sigmask(SIG_BLOCK, NULL, &d->mask);
+	d->mask = cur;          /* the handler's mask, as the kernel set it */
 	shim_ndeferred = n + 1;
-	return true;
+	if (t_in_wait && t_efd) {
+		/* A wait about to block (role_ppoll) wakes at once. */
+		uint64_t one = 1;
+
+		atomic_fetch_add(&t_efd->written, 1);
+		(void)sys_write(t_efd->fd, &one, sizeof(one));
+	}
+out:
+	pthread_sigmask(SIG_SETMASK, &cur, NULL);
+	return queued;
 }
 
 static void sig_tramp(int sig, siginfo_t *si, void *uc)
@@ -790,21 +807,28 @@ static void sig_tramp(int sig, siginfo_t *si, void *uc)
 	sig_run(e, sig, si, uc, at_base);
 }
 
-/* -1: none ran; 0: each had SA_RESTART; 1: one had not. */
+/* -1: none ran; 0: each had SA_RESTART; 1: one had not. Each is taken off
+ * the queue with every signal blocked (a handler that came in between, at
+ * the base, could run the queue itself), then runs under the mask the
+ * kernel set for it. */
 static int deferred_run(void)
 {
 	int saved = errno;
 	volatile int r = -1;
+	sigset_t all, old;
 
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	while (shim_ndeferred) {
 		struct sig_deferred d = t_def[0];
 		volatile bool ran = false;
-		sigset_t old;
+		sigset_t m;
 		ucontext_t uc;
 
 		memmove(&t_def[0], &t_def[1], (shim_ndeferred - 1) * sizeof(t_def[0]));
 		shim_ndeferred--;
-		pthread_sigmask(SIG_BLOCK, &d.mask, &old);
+		sigorset(&m, &old, &d.mask);
+		pthread_sigmask(SIG_SETMASK, &m, NULL);
 		getcontext(&uc);
 		if (!ran) {
 			ran = true;
@@ -814,8 +838,9 @@ static int deferred_run(void)
 			else if (r < 0)
 				r = 0;
 		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_sigmask(SIG_BLOCK, &all, NULL);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 	return r;
 }
@@ -836,6 +861,109 @@ int shim_safe_enter(void)
 	return r < 0 ? 0 : r ? -EINTR : 1;
 }
 
+/*
+ * Wait frames. The waiters a wait links on its sockets' lists live in memory
+ * this thread owns, one array per wait level, not in the wait's stack frame:
+ * a handler that jumps out of a wait (siglongjmp from SIGALRM, the classic
+ * timeout) leaves them linked, and a wake-up that walks the list then reads
+ * memory that is still theirs (it wakes this thread's eventfd for nothing)
+ * rather than a frame that is gone. The next wait on this thread unlinks
+ * those of every wait whose frame is gone: one made at or above its own
+ * frame on the same stack (a wait inside a handler, below the one it
+ * interrupted, keeps that one), or on the alternate signal stack that this
+ * thread has left. A thread's exit unlinks what is left (wait_frames_free).
+ */
+struct wait_frame {
+	uintptr_t sp;               /* the wait's frame */
+	bool alt;                   /* made on the alternate signal stack */
+	struct shim_waiter *w;
+	size_t n, cap;
+};
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct wait_frame *t_wf;
+static _Thread_local __attribute__((tls_model("initial-exec"))) unsigned t_nwf, t_capwf;
+
+static bool on_altstack(void)
+{
+	stack_t ss;
+
+	return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
+
+/* Lock held. Unlinks the waiters of frames from..top and drops them. */
+static void wait_frames_cut(unsigned from)
+{
+	while (t_nwf > from) {
+		struct wait_frame *f = &t_wf[--t_nwf];
+
+		for (size_t i = 0; i < f->n; i++)
+			shim_wq_del(&f->w[i]);
+		f->n = 0;
+	}
+}
+
+int shim_wait_frame_push(const void *frame, size_t n, struct shim_waiter **out)
+{
+	uintptr_t sp = (uintptr_t)frame;
+	bool alt = t_in_handler && on_altstack();
+	struct wait_frame *f;
+
+	for (unsigned i = 0; i < t_nwf; i++) {
+		const struct wait_frame *g = &t_wf[i];
+
+		if ((g->alt == alt && g->sp <= sp) || (g->alt && !alt)) {
+			wait_frames_cut(i);
+			break;
+		}
+	}
+	if (t_nwf == t_capwf) {
+		unsigned cap = t_capwf ? t_capwf * 2 : 4;
+		struct wait_frame *nf = realloc(t_wf, cap * sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		memset(nf + t_capwf, 0, (cap - t_capwf) * sizeof(*nf));
+		t_wf = nf;
+		t_capwf = cap;
+	}
+	f = &t_wf[t_nwf];
+	if (f->cap < n) {
+		/* Not linked (the level is free): it may move. */
+		struct shim_waiter *w = realloc(f->w, n * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		f->w = w;
+		f->cap = n;
+	}
+	memset(f->w, 0, n * sizeof(*f->w));
+	f->sp = sp;
+	f->alt = alt;
+	f->n = n;
+	*out = f->w;
+	return (int)t_nwf++;
+}
+
+void shim_wait_frame_pop(int level)
+{
+	if (level >= 0)
+		wait_frames_cut((unsigned)level);
+}
+
+/* Thread exit (efd_destroy): what a wait a handler jumped out of left. */
+static void wait_frames_free(void)
+{
+	if (t_nwf) {
+		shim_lock();
+		wait_frames_cut(0);
+		shim_unlock();
+	}
+	for (unsigned i = 0; i < t_capwf; i++)
+		free(t_wf[i].w);
+	free(t_wf);
+	t_wf = NULL;
+	t_nwf = t_capwf = 0;
+}
+
 /* The library's waits: a handler that ran on the way in ends the wait, as
  * one inside the ppoll would (the wait's own rules restart it or not). */
 static int safe_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
@@ -850,6 +978,30 @@ static int safe_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, c
 	r = shim_libc.ppoll(fds, n, ts, mask);
 	shim_safe_leave();
 	return r;
+}
+
+/* A wait's ppoll where this thread has a part to play for the stack (it
+ * drives the device: block_driving): no handler runs inside (they are
+ * deferred, and a deferral wakes the thread's eventfd, which every wait
+ * polls); one deferred already ends the wait at once. The wait's caller
+ * runs them once the part is given back (shim_block). */
+static int role_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	if (shim_ndeferred) {
+		errno = EINTR;
+		return -1;
+	}
+	return shim_libc.ppoll(fds, n, ts, mask);
+}
+
+/* Where this thread holds no lock and no part: the handlers deferred run. */
+static void deferred_here(void)
+{
+	if (shim_ndeferred) {
+		t_safe = true;
+		(void)deferred_run();
+		t_safe = false;
+	}
 }
 
 void shim_safe_leave(void)
@@ -1125,6 +1277,7 @@ bool shim_signals_restart(void)
 /* Thread exit: the thread's reference goes; a waker may still hold one. */
 static void efd_destroy(void *v)
 {
+	wait_frames_free();
 	efd_put(v);
 }
 
@@ -1247,10 +1400,11 @@ bool shim_is_internal(int fd)
 
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 {
-	struct shim_waiter w = { .kind = SHIM_W_THREAD };
+	struct shim_waiter *w;
+	struct shim_efd *e;
 	uint64_t spin_until;
 	bool was_in_wait;
-	int efd, r;
+	int efd, r, level;
 
 	if (k->closed)
 		return -EBADF;
@@ -1258,14 +1412,19 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		/* The thread's first wait: its eventfd is made without the lock,
 		 * and the caller re-checks (the socket may have changed). */
 		shim_unlock();
-		efd = shim_thread_efd(&w.efd);
+		efd = shim_thread_efd(&e);
 		shim_lock();
 		if (efd < 0)
 			return efd;
 		return k->closed || k->dead ? -EBADF : 0;
 	}
-	efd = shim_thread_efd(&w.efd);
-	shim_wq_add(&k->wq, &w);
+	efd = shim_thread_efd(&e);
+	level = shim_wait_frame_push(__builtin_frame_address(0), 1, &w);
+	if (level < 0)
+		return level;
+	w->kind = SHIM_W_THREAD;
+	w->efd = e;
+	shim_wq_add(&k->wq, w);
 	shim_unlock();
 	spin_until = shim_spin_until(deadline_us);
 	was_in_wait = shim_sig_wait_enter();
@@ -1321,7 +1480,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	 * this makes the next wait return at once, and its caller re-check. */
 	shim_drain_efd(efd);
 	shim_lock();
-	shim_wq_del(&w);
+	shim_wait_frame_pop(level);
 	if (k->closed || k->dead)
 		return -EBADF;
 	return r;
@@ -1362,7 +1521,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 	int r, own = -1, others = 0;
 
 	if (n + 1 > sizeof(small) / sizeof(small[0]) && !(all = calloc(n + 1, sizeof(*all))))
-		return safe_ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
+		return role_ppoll(fds, n, ts, mask);   /* no room to add it: wait as the others do */
 	/*
 	 * A signal that comes while this thread processes frames runs its
 	 * handler there (the thread's own mask applies outside the ppoll) and
@@ -1394,7 +1553,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 			left.tv_sec = (time_t)(d / 1000000u);
 			left.tv_nsec = (long)(d % 1000000u) * 1000;
 		}
-		r = safe_ppoll(all, n + 1, ts ? &left : NULL, mask);
+		r = role_ppoll(all, n + 1, ts ? &left : NULL, mask);
 		for (nfds_t i = 0; i < n; i++)
 			fds[i].revents = all[i].revents;
 		if (r <= 0 || !all[n].revents)
@@ -1421,7 +1580,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 			fds[own].revents |= POLLIN;
 			break;
 		}
-		if (t_sig_ran != ran) {
+		if (t_sig_ran != ran || shim_ndeferred) {
 			r = -1;
 			errno = EINTR;
 			break;
@@ -1475,6 +1634,7 @@ int shim_block(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	if (stack_running)
 		shim_host.block_end(shim_host.ctx, dfd >= 0);
 	shim_unlock();
+	deferred_here();
 	if (r > 0)
 		shim_settle_signals();
 	errno = saved;
@@ -1562,11 +1722,10 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 		if (r != 0)
 			break;      /* ready, or an error the blocking call would meet too */
 		if (spin_signalled(wait_mask)) {
-			/* Let the handler run under the mask the wait would have had,
-			 * here, as inside the wait (no lock held). */
-			(void)shim_safe_enter();
+			/* Let the handler run under the mask the wait would have had
+			 * (deferred: this thread drives the device; it runs once the
+			 * device is given back, below). */
 			pthread_sigmask(SIG_SETMASK, wait_mask, NULL);
-			shim_safe_leave();
 			r = -1;
 			break;
 		}
@@ -1581,6 +1740,7 @@ int shim_spin(struct pollfd *fds, nfds_t n, uint64_t spin_until, const sigset_t 
 		shim_unlock();
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	deferred_here();
 	if (r < 0)
 		errno = EINTR;
 	return r;

@@ -256,6 +256,12 @@ void shim_safe_leave(void);
 		shim_safe_leave(); \
 		safe_r_; \
 	})
+/* Lock held. n waiters for a wait whose frame is `frame`
+ * (__builtin_frame_address(0)), in memory this thread owns (shim/core.c,
+ * wait frames); the level to give shim_wait_frame_pop, which unlinks them
+ * (lock held), or -ENOMEM. */
+int shim_wait_frame_push(const void *frame, size_t n, struct shim_waiter **out);
+void shim_wait_frame_pop(int level);
 void shim_wq_init(struct shim_waiter *head);
 void shim_wq_add(struct shim_waiter *head, struct shim_waiter *w);
 void shim_wq_del(struct shim_waiter *w);

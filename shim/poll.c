@@ -93,7 +93,7 @@ static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **sock
 static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, bool forever,
 		     uint64_t deadline_us, const sigset_t *mask)
 {
-	struct shim_waiter wstack[SHIM_POLL_STACK], *w = wstack;
+	struct shim_waiter *w = NULL;
 	struct pollfd kstack[SHIM_POLL_STACK + 1], *kfds = kstack;
 	struct shim_efd *e;
 	nfds_t nsock = 0;
@@ -105,11 +105,9 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	was_in_wait = shim_sig_wait_enter();
 	for (nfds_t i = 0; i < n; i++)
 		nsock += socks[i] != NULL;
-	if (nsock > SHIM_POLL_STACK)
-		w = calloc(nsock, sizeof(*w));
 	if (n + 1 > SHIM_POLL_STACK + 1)
 		kfds = calloc(n + 1, sizeof(*kfds));
-	if (!w || !kfds) {
+	if (!kfds) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -123,7 +121,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	kfds[n].revents = 0;
 
 	for (;;) {
-		int ready = 0, kn;
+		int ready = 0, kn, level = -1;
 		nfds_t j = 0;
 		bool waiting = forever || deadline_us;
 		struct timespec left, *leftp = NULL;
@@ -139,6 +137,14 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			}
 		}
 		ready = poll_socks(fds, n, socks);
+		if (ready == 0 && waiting && nsock) {
+			level = shim_wait_frame_push(__builtin_frame_address(0), nsock, &w);
+			if (level < 0) {
+				shim_unlock();
+				r = level;
+				goto out;
+			}
+		}
 		if (ready == 0 && waiting) {
 			for (nfds_t i = 0; i < n; i++) {
 				if (!socks[i])
@@ -178,8 +184,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			kn = shim_block(kfds, n + 1, leftp, mask);
 		r = kn < 0 ? -errno : 0;
 		shim_lock();
-		for (nfds_t i = 0; i < j; i++)
-			shim_wq_del(&w[i]);
+		shim_wait_frame_pop(level);
 		shim_unlock();
 		shim_drain_efd(efd);
 		if (r == -EINTR) {
@@ -234,8 +239,6 @@ out:
 	shim_sig_wait_leave(was_in_wait);
 	if (r > 0)
 		shim_settle_signals();
-	if (w != wstack)
-		free(w);
 	if (kfds != kstack)
 		free(kfds);
 	return r;
@@ -1048,7 +1051,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 {
 	const sigset_t *mask;
 	sigset_t maskc;
-	struct shim_waiter w = { .kind = SHIM_W_THREAD };
+	struct shim_waiter *w;
+	struct shim_efd *e;
 	struct shim_epoll *ep;
 	uint64_t dl = 0, spin_until;
 	enum shim_proc ps;
@@ -1070,7 +1074,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		shim_put(&ep->obj);
 		return -EINVAL;
 	}
-	efd = shim_thread_efd(&w.efd);
+	efd = shim_thread_efd(&e);
 	if (efd < 0) {
 		shim_put(&ep->obj);
 		return efd;
@@ -1085,12 +1089,20 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		struct pollfd p[2] = { { .fd = kfds ? epfd : -1, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
 		bool fault = false;
-		int count, kn, pn;
+		int count, kn, pn, level = -1;
 
 		shim_lock();
 		count = epoll_collect(ep, ev, max, &fault);
 		if (count == 0 && timeout != 0 && !fault) {
-			shim_wq_add(&ep->wq, &w);
+			level = shim_wait_frame_push(__builtin_frame_address(0), 1, &w);
+			if (level < 0) {
+				shim_unlock();
+				r = level;
+				break;
+			}
+			w->kind = SHIM_W_THREAD;
+			w->efd = e;
+			shim_wq_add(&ep->wq, w);
 			shim_sig_wake_arm();
 		}
 		shim_unlock();
@@ -1124,7 +1136,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			pn = shim_block(p, 2, leftp, mask);
 		r = pn < 0 ? -errno : 0;
 		shim_lock();
-		shim_wq_del(&w);
+		shim_wait_frame_pop(level);
 		shim_unlock();
 		shim_drain_efd(efd);
 		if (r == -EINTR && shim_sig_woken_first()) {

@@ -1173,6 +1173,61 @@ CASE(signal_handler_send_during_sends, 0)
 	signal(SIGALRM, SIG_IGN);
 	emit("handler-sent=%d failed=%ld", h_ok > 0, h_bad);
 }
+/* The classic timeout: a handler siglongjmps out of a blocking call; the
+ * program goes on with the same socket (its next wake-ups must not find the
+ * call's wait still there, in a frame that is gone). */
+static sigjmp_buf lj_env;
+static void on_sig_jump(int s)
+{
+	(void)s;
+	siglongjmp(lj_env, 1);
+}
+static void __attribute__((noinline)) scribble_stack(int depth)
+{
+	volatile char junk[2048];
+
+	memset((char *)junk, 0xa5, sizeof(junk));
+	if (depth > 0)
+		scribble_stack(depth - 1);
+}
+static void jump_out_then_echo(int how)
+{
+	int s = tcp_to(P_ECHO), ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	char b[8];
+
+	ev.data.fd = s;
+	need(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll_ctl");
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_sig_jump }, NULL);
+	for (int round = 0; round < 2; round++) {
+		if (sigsetjmp(lj_env, 1) == 0) {
+			interrupt(SIGUSR1, THEN_NONE, -1);
+			if (how == 0)
+				R(recv(s, b, sizeof(b), 0));
+			else if (how == 1)
+				R(poll(&p, 1, -1));
+			else
+				R(epoll_wait(ep, &out, 1, -1));
+			emit("not-jumped");
+		} else {
+			emit("jumped");
+		}
+		end_interrupt();
+		scribble_stack(6);
+	}
+	signal(SIGUSR1, SIG_IGN);
+	R(send(s, "hi", 2, MSG_NOSIGNAL));
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "again", 5, MSG_NOSIGNAL));
+	emit("revents=%#x", wait_ev(s, POLLIN));
+	R(recv(s, b, sizeof(b), 0));
+	R(close(s));
+}
+CASE(signal_longjmp_out_of_recv, 0) { jump_out_then_echo(0); }
+CASE(signal_longjmp_out_of_poll, 0) { jump_out_then_echo(1); }
+CASE(signal_longjmp_out_of_epoll_wait, 0) { jump_out_then_echo(2); }
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

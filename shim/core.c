@@ -1481,7 +1481,9 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_drain_efd(efd);
 	shim_lock();
 	shim_wait_frame_pop(level);
-	if (k->closed || k->dead)
+	/* A handler that closed the socket ended the wait as a signal: EINTR
+	 * (its restart would have met the closed fd: EBADF). */
+	if (r != -EINTR && (k->closed || k->dead))
 		return -EBADF;
 	return r;
 }

@@ -201,6 +201,13 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 
 			shim_lock();
 			now = poll_socks(fds, n, socks);
+			for (nfds_t i = 0; i < n; i++) {
+				/* Closed by the handler: Linux looked before it ran. */
+				if (socks[i] && socks[i]->closed && fds[i].revents) {
+					fds[i].revents = 0;
+					now--;
+				}
+			}
 			shim_unlock();
 			if (now > 0 || shim_sig_woken_first()) {
 				now = poll_kernel_now(fds, n, socks, kfds, now);

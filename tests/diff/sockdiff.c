@@ -1228,6 +1228,43 @@ static void jump_out_then_echo(int how)
 CASE(signal_longjmp_out_of_recv, 0) { jump_out_then_echo(0); }
 CASE(signal_longjmp_out_of_poll, 0) { jump_out_then_echo(1); }
 CASE(signal_longjmp_out_of_epoll_wait, 0) { jump_out_then_echo(2); }
+/* A handler that closes the socket its thread waits on: Linux's wait ends
+ * as the signal's (EINTR; poll looked at the fd before the handler ran), and
+ * a restarted call meets the closed fd (EBADF). */
+static volatile int hc_fd = -1, hc_ret = -2;
+static void on_sig_close(int s)
+{
+	(void)s;
+	hc_ret = close(hc_fd);
+}
+static void close_in_handler(int how, bool restart)
+{
+	struct sigaction sa = { .sa_handler = on_sig_close, .sa_flags = restart ? SA_RESTART : 0 };
+	char b[8];
+
+	sigaction(SIGUSR1, &sa, NULL);
+	hc_fd = how == 2 ? tcp_listener() : tcp_to(P_SINK);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	if (how == 0) {
+		R(recv(hc_fd, b, sizeof(b), 0));
+	} else if (how == 1) {
+		struct pollfd p = { .fd = hc_fd, .events = POLLIN };
+
+		R(poll(&p, 1, 3000));
+		emit("revents=%#x", p.revents);
+	} else {
+		R(accept(hc_fd, NULL, NULL));
+	}
+	end_interrupt();
+	emit("close=%d", hc_ret);
+	signal(SIGUSR1, SIG_IGN);
+}
+CASE(signal_handler_close_recv, 0) { close_in_handler(0, false); }
+CASE(signal_handler_close_recv_restart, 0) { close_in_handler(0, true); }
+CASE(signal_handler_close_poll, 0) { close_in_handler(1, false); }
+CASE(signal_handler_close_poll_restart, 0) { close_in_handler(1, true); }
+CASE(signal_handler_close_accept, 0) { close_in_handler(2, false); }
+CASE(signal_handler_close_accept_restart, 0) { close_in_handler(2, true); }
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

@@ -1406,7 +1406,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	bool was_in_wait;
 	int efd, r, level;
 
-	if (k->closed)
+	if (k->moved || k->dead)
 		return -EBADF;
 	if (!t_efd) {
 		/* The thread's first wait: its eventfd is made without the lock,
@@ -1416,7 +1416,7 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 		shim_lock();
 		if (efd < 0)
 			return efd;
-		return k->closed || k->dead ? -EBADF : 0;
+		return k->moved || k->dead ? -EBADF : 0;
 	}
 	efd = shim_thread_efd(&e);
 	level = shim_wait_frame_push(__builtin_frame_address(0), 1, &w);
@@ -1466,6 +1466,17 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 			/* signal(7): socket calls with a timeout set never restart;
 			 * the others when the handler that ran has SA_RESTART. */
 			if (restart && !deadline_us && sig_restarts()) {
+				bool gone;
+
+				/* The restarted call looks the fd up again: a
+				 * handler that closed it made that EBADF. */
+				shim_lock();
+				gone = k->closed;
+				shim_unlock();
+				if (gone) {
+					r = -EBADF;
+					break;
+				}
 				sig_wait_begins();
 				continue;
 			}
@@ -1481,9 +1492,10 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	shim_drain_efd(efd);
 	shim_lock();
 	shim_wait_frame_pop(level);
-	/* A handler that closed the socket ended the wait as a signal: EINTR
-	 * (its restart would have met the closed fd: EBADF). */
-	if (r != -EINTR && (k->closed || k->dead))
+	/* Closed meanwhile, by another thread or a handler: the call goes on
+	 * (sock_last_close); moved to the kernel's loopback or gone at exit:
+	 * EBADF. */
+	if (k->moved || k->dead)
 		return -EBADF;
 	return r;
 }

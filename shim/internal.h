@@ -80,7 +80,9 @@ struct shim_sock {
 	struct tcp_conn *tcp;   /* NULL until the stack object exists */
 	struct udp_sock *udp;
 	bool nonblock;
-	bool closed;            /* no fd left (waiters return EBADF) */
+	bool closed;            /* no fd left: new calls and poll see EBADF/POLLNVAL; a call in
+				 * progress goes on, as Linux's holds the file (sock_last_close) */
+	bool moved;             /* handed to the kernel's loopback (release): waiters return EBADF */
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;

@@ -218,6 +218,18 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		if (r < 0)
 			goto out;   /* EINTR included: poll never restarts (signal(7)) */
 		if (kn == 0 && !forever && shim_clock_us() >= deadline_us) {
+			/* Linux's do_poll looks once more when the time is up: a
+			 * socket closed meanwhile (no wake-up: sock_last_close)
+			 * answers POLLNVAL then. */
+			int last;
+
+			shim_lock();
+			last = poll_socks(fds, n, socks);
+			shim_unlock();
+			if (last > 0) {
+				r = poll_kernel_now(fds, n, socks, kfds, last);
+				goto out;
+			}
 			for (nfds_t i = 0; i < n; i++)
 				fds[i].revents = 0;
 			r = 0;

@@ -309,7 +309,10 @@ static void sock_linger(struct shim_sock *k)
 	}
 }
 
-/* The last fd is gone: blocked callers are woken (see shim_wait_sock). */
+/* The last fd is gone. A call still blocked on the socket (another thread's,
+ * or the one a handler of this thread interrupted) is not woken: Linux's holds
+ * the file, and goes on until its data, its timeout or a signal; the socket
+ * goes when it is done (sock_free). */
 static void sock_last_close(struct shim_obj *o)
 {
 	struct shim_sock *k = (struct shim_sock *)o;
@@ -318,7 +321,6 @@ static void sock_last_close(struct shim_obj *o)
 	sock_linger(k);
 	k->closed = true;
 	shim_epoll_forget_sock(k);
-	shim_wq_wake(&k->wq);
 	shim_unlock();
 }
 
@@ -562,6 +564,7 @@ static struct shim_epitem *release(struct shim_sock *k)
 	shim_release_all(&k->obj);
 	moved = shim_epoll_take_sock(k);
 	k->closed = true;
+	k->moved = true;
 	shim_wq_wake(&k->wq);
 	return moved;
 }
@@ -1765,7 +1768,7 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		buf = bounce;
 	}
 	for (;;) {
-		if (k->closed || k->dead) {
+		if (k->moved || k->dead) {     /* closed meanwhile: goes on (sock_last_close) */
 			n = -EBADF;
 			break;
 		}

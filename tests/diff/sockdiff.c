@@ -1265,6 +1265,83 @@ CASE(signal_handler_close_poll, 0) { close_in_handler(1, false); }
 CASE(signal_handler_close_poll_restart, 0) { close_in_handler(1, true); }
 CASE(signal_handler_close_accept, 0) { close_in_handler(2, false); }
 CASE(signal_handler_close_accept_restart, 0) { close_in_handler(2, true); }
+/* Another thread closes the fd this thread is blocked on: Linux's call holds
+ * the file and goes on (its timeout, its data); poll looks once more at its
+ * end (POLLNVAL). */
+struct closer {
+	pthread_t th;
+	pid_t tid;
+	int fd;
+	bool udp_after;
+};
+static void *closer_main(void *p)
+{
+	struct closer *c = p;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!asleep_in_call(c->tid)) {
+		if (ms_since(&t0) > 2000) {
+			emit("NOT-BLOCKED");
+			break;
+		}
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	close(c->fd);
+	if (c->udp_after)
+		peer("udp %d after-close", case_port());
+	return NULL;
+}
+static void close_from_thread(int how)
+{
+	struct closer c = { .tid = gettid(), .udp_after = how == 4 };
+	struct pollfd p;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = -1;
+	char b[32];
+
+	c.fd = how == 2 ? tcp_listener() : how == 4 ? udp_bound() : tcp_to(P_SINK);
+	set_timeo(c.fd, SO_RCVTIMEO, 400);
+	if (how == 3) {
+		ep = epoll_create1(0);
+		need(epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev) == 0, "epoll_ctl");
+	}
+	need(pthread_create(&c.th, NULL, closer_main, &c) == 0, "pthread_create");
+	switch (how) {
+	case 0:
+		R(recv(c.fd, b, sizeof(b), 0));
+		break;
+	case 1:
+		p = (struct pollfd){ .fd = c.fd, .events = POLLIN };
+		R(poll(&p, 1, 400));
+		emit("revents=%#x", p.revents);
+		break;
+	case 2:
+		R(accept(c.fd, NULL, NULL));
+		break;
+	case 3:
+		R(epoll_wait(ep, &ev, 1, 400));
+		break;
+	case 4: {
+		ssize_t n;
+
+		set_timeo(c.fd, SO_RCVTIMEO, 3000);
+		n = R(recv(c.fd, b, sizeof(b) - 1, 0));
+		if (n > 0) {
+			b[n] = 0;
+			emit("%s", b);
+		}
+		break;
+	}
+	}
+	pthread_join(c.th, NULL);
+	R(fcntl(c.fd, F_GETFD));
+}
+CASE(close_from_thread_recv, 0) { close_from_thread(0); }
+CASE(close_from_thread_poll, 0) { close_from_thread(1); }
+CASE(close_from_thread_accept, 0) { close_from_thread(2); }
+CASE(close_from_thread_epoll_wait, 0) { close_from_thread(3); }
+CASE(close_from_thread_udp_data_after, 0) { close_from_thread(4); }
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

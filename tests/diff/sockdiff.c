@@ -642,22 +642,30 @@ static bool asleep_in_call(pid_t tid)
 	return ok;
 }
 
-static void *intr_main(void *p)
+/* Waits (2 s at most: NOT-BLOCKED) until thread tid sleeps in its call. */
+static void await_asleep(pid_t tid)
 {
-	struct intr *in = p;
-	struct timespec t0, ts;
-	sigset_t all;
+	struct timespec t0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!asleep_in_call(in->tid)) {
+	while (!asleep_in_call(tid)) {
 		if (ms_since(&t0) > 2000) {
 			emit("NOT-BLOCKED");
 			break;
 		}
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
+}
+
+static void *intr_main(void *p)
+{
+	struct intr *in = p;
+	struct timespec ts;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	await_asleep(in->tid);
 	syscall(SYS_tgkill, getpid(), in->tid, in->sig);
 	if (in->then == THEN_NONE)
 		return NULL;
@@ -1277,16 +1285,8 @@ struct closer {
 static void *closer_main(void *p)
 {
 	struct closer *c = p;
-	struct timespec t0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!asleep_in_call(c->tid)) {
-		if (ms_since(&t0) > 2000) {
-			emit("NOT-BLOCKED");
-			break;
-		}
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
+	await_asleep(c->tid);
 	close(c->fd);
 	if (c->udp_after)
 		peer("udp %d after-close", case_port());

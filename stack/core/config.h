@@ -37,7 +37,10 @@ struct stack_config {
 	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */
-	uint8_t secret[16];     /* key for ISNs, SYN cookies, ephemeral ports; filled by the host */
+	uint8_t secret[16];     /* key for ISNs, TS offsets, SYN cookies, ephemeral ports; filled by
+				 * the host, the same for all of a user's stacks (ctl_user_secret) */
+	uint8_t seed[16];       /* this stack's own randomness (the generator behind the first
+				 * ephemeral port, IP IDs); filled by the host, zero in tests */
 };
 
 /* The documented defaults (secret all zero). */

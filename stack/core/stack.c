@@ -84,9 +84,16 @@ struct stack *stack_create(const struct stack_config *cfg, const struct stack_li
 	s->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
 	s->tso_max = link->tso_max;
 	s->copy = copy_trusted;
-	/* Seed the fast generator from the secret (splitmix64 below spreads it). */
-	memcpy(&s->rng, cfg->secret, sizeof(s->rng));
-	s->rng ^= now;
+	/* Seed the fast generator from the secret and the stack's own seed
+	 * (splitmix64 below spreads it): stacks that share the secret draw
+	 * apart. */
+	{
+		uint64_t seed;
+
+		memcpy(&s->rng, cfg->secret, sizeof(s->rng));
+		memcpy(&seed, cfg->seed, sizeof(seed));
+		s->rng ^= seed ^ now;
+	}
 
 	if (arp_init(s) || ip4_init(s) || icmp4_init(s) || udp_init(s) || tcp_init(s)) {
 		stack_destroy(s);

@@ -230,6 +230,62 @@ int ctl_prepare_dir(const char *dir, uint32_t uid, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads the user's secret at path: a regular file of the user's, mode
+ * 0600 or stricter, of n bytes. 0, -ENOENT, or another -errno. */
+static int secret_read(const char *path, uint32_t uid, uint8_t *out, size_t n)
+{
+	struct stat st;
+	size_t got = 0;
+	long fd, rc;
+
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return (int)fd;
+	rc = SYSC(SYS_fstat, fd, &st);
+	if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) || st.st_size != (off_t)n))
+		rc = -EPERM;
+	while (rc == 0 && got < n) {
+		long r = sys_read((int)fd, out + got, n - got);
+
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			rc = r < 0 ? r : -EIO;
+		else
+			got += (size_t)r;
+	}
+	sys_close((int)fd);
+	return (int)rc;
+}
+
+int ctl_user_secret(const char *dir, uint32_t uid, uint8_t *out, size_t n, const uint8_t *fresh)
+{
+	char path[300], tmp[320];
+	long fd, w;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/secret", dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/secret.%ld", dir, (long)sys_getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	rc = secret_read(path, uid, out, n);
+	if (rc != -ENOENT)
+		return rc;
+	/* The first: written whole under a name of its own, then linked in
+	 * (a link never replaces: of two firsts, the later reads the
+	 * earlier's). */
+	sys_unlink(tmp);
+	fd = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return (int)fd;
+	w = sys_write((int)fd, fresh, n);
+	sys_close((int)fd);
+	rc = w == (long)n ? (int)SYSC(SYS_linkat, AT_FDCWD, tmp, AT_FDCWD, path, 0) : (w < 0 ? (int)w : -EIO);
+	sys_unlink(tmp);
+	if (rc && rc != -EEXIST)
+		return rc;
+	return secret_read(path, uid, out, n);
+}
+
 bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid)
 {
 	return peer_uid == self_uid || peer_uid == 0;

@@ -247,6 +247,19 @@ int ctl_default_dir(char *buf, size_t n, const char *xdg, uint32_t uid);
  * symlink), owned by uid, mode 0700. 0, or -errno with one line in err.
  */
 int ctl_prepare_dir(const char *dir, uint32_t uid, char *err, size_t errlen);
+/*
+ * The user's stack secret (stack_config.secret: ISNs, TS offsets, SYN
+ * cookies), the same for every stack the user starts, as the kernel's is
+ * for every socket until a reboot: dir/secret (n bytes, mode 0600, in a
+ * folder ctl_prepare_dir checked), written from fresh by the first stack
+ * that finds none. A program started again on a 4-tuple its peer still
+ * holds in TIME_WAIT then sends a SYN above the old connection's sequence
+ * numbers and timestamps, which the peer accepts (RFC 6191; Linux's
+ * tcp_timewait_state_process), where a secret of its own made the SYN
+ * land at random, refused three times in four (an ACK, our RST, and the
+ * SYN again a second later). 0, or -errno (the caller keeps fresh).
+ */
+int ctl_user_secret(const char *dir, uint32_t uid, uint8_t *out, size_t n, const uint8_t *fresh);
 /* Whom the stack answers: its own user and root. */
 bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid);
 

@@ -1349,6 +1349,30 @@ void runner_set_orphan(struct runner *r, void (*fn)(struct runner *r, void *ctx)
 	r->orphan_ctx = ctx;
 }
 
+/* The user's secret (ctl_user_secret), or else one of the stack's own
+ * (its random seed): ISNs and timestamps then start afresh. */
+static void runner_load_secret(struct host_config *c)
+{
+	uint32_t uid = (uint32_t)SYSC(SYS_geteuid);
+	char dir[256], err[512];
+	int rc;
+
+	rc = ctl_default_dir(dir, sizeof(dir), secure_getenv("XDG_RUNTIME_DIR"), uid);
+	if (!rc)
+		rc = ctl_prepare_dir(dir, uid, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "XDG_RUNTIME_DIR is too long");
+	if (!rc) {
+		rc = ctl_user_secret(dir, uid, c->stack.secret, sizeof(c->stack.secret), c->stack.seed);
+		if (rc)
+			snprintf(err, sizeof(err), "%s/secret: %s", dir, strerror(-rc));
+	}
+	if (rc) {
+		log_debug("the stack's secret is its own (%s): a peer's TIME_WAIT may refuse its first SYNs", err);
+		memcpy(c->stack.secret, c->stack.seed, sizeof(c->stack.secret));
+	}
+}
+
 int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
 {
 	struct host_config c = *cfg;
@@ -1365,11 +1389,12 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	if (c.log_file[0])
 		logsink_file(c.log_file);
 
-	rc = fill_secret(c.stack.secret, sizeof(c.stack.secret));
+	rc = fill_secret(c.stack.seed, sizeof(c.stack.seed));
 	if (rc) {
 		log_error("cannot read random bytes for the stack's secret: %s", strerror(-rc));
 		return rc;
 	}
+	runner_load_secret(&c);
 
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->rxbuf = pkb_rx_alloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(3 + CTL_NFDS, sizeof(*r->pfds)))) {

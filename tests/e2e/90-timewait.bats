@@ -299,6 +299,53 @@ print("sent")'
 	[ "$output" -ge 190 ] || fail "only $output of 199 starts needed no ARP request"
 }
 
+# A server on the kernel's side that closes first on each of N connections
+# (TIME_WAIT on its side): argv port n.
+CLOSE_FIRST_LOOP='
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("192.0.2.1", int(sys.argv[1])))
+l.listen(8)
+print("listening", flush=True)
+for i in range(int(sys.argv[2])):
+    a, _ = l.accept()
+    a.sendall(b"hello")
+    a.close()
+'
+# Its client, from one local port (SO_REUSEADDR): connects, reads to the
+# end, closes; says how many times its SYN went (TCP_INFO total_retrans).
+SAME_PORT_CLIENT='
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2])))
+s.connect(("192.0.2.1", int(sys.argv[1])))
+info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+while s.recv(100):
+    pass
+s.close()
+print("retrans", struct.unpack_from("I", info, 100)[0], flush=True)
+'
+
+@test "a client started again from the same port while the server holds the old connection in TIME_WAIT: its SYN is taken at once, as the kernel's (one secret per user)" {
+	local i
+	bg_ker srv 60 "$PY" -c "$CLOSE_FIRST_LOOP" 9200 8
+	wait_log "$(out srv)" listening
+	for i in $(seq 8); do
+		run pre 10 "$PY" -c "$SAME_PORT_CLIENT" 9200 40123
+		assert_success
+		# A SYN the server's TIME_WAIT refused is answered with an ACK,
+		# which the client resets, then sent again a second later.
+		assert_output "retrans 0"
+	done
+	bg_wait srv 10
+	run grep -c "TCP ACK not acceptable" "$LOG"
+	assert_output 0
+	[ -f "${XDG_RUNTIME_DIR:-/nonexistent}/pstack/secret" ] || [ -f "/tmp/pstack-$(id -u)/secret" ] ||
+		fail "no secret file in the user's folder"
+}
+
 # A server that sends "hello" on its one connection and closes first
 # (TIME_WAIT on its side once the peer closes too): argv reuse host port.
 CLOSE_FIRST_SERVER='

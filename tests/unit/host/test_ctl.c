@@ -185,6 +185,49 @@ static void test_prepare_dir(void **state)
 	umask(old);
 }
 
+/* The user's secret: the first stack writes its fresh bytes, every later
+ * one reads them; a file that is not the user's own, or is readable by
+ * others, or is a symlink, is refused (the caller keeps its fresh bytes). */
+static void test_user_secret(void **state)
+{
+	char base[] = "/tmp/pstack-unit-XXXXXX", path[300], other[300];
+	const uint8_t a[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	const uint8_t b[16] = { 0xff };
+	uint32_t me = (uint32_t)geteuid();
+	uint8_t out[16];
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/secret", base);
+	snprintf(other, sizeof(other), "%s/other", base);
+	assert_int_equal(ctl_user_secret(base, me, out, sizeof(out), a), 0);
+	assert_memory_equal(out, a, sizeof(a));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 16);
+	/* A later stack, with other fresh bytes, gets the first one's. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(ctl_user_secret(base, me, out, sizeof(out), b), 0);
+	assert_memory_equal(out, a, sizeof(a));
+	/* Another user's, as far as the check knows. */
+	assert_int_equal(ctl_user_secret(base, me + 1, out, sizeof(out), b), -EPERM);
+	/* Readable by others. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(ctl_user_secret(base, me, out, sizeof(out), b), -EPERM);
+	/* Of another length. */
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(ctl_user_secret(base, me, out, 8, b), -EPERM);
+	/* A symlink to a good file. */
+	assert_int_equal(rename(path, other), 0);
+	assert_int_equal(symlink(other, path), 0);
+	assert_int_equal(ctl_user_secret(base, me, out, sizeof(out), b), -ELOOP);
+	/* No temporary file left behind. */
+	unlink(path);
+	unlink(other);
+	assert_int_equal(rmdir(base), 0);
+}
+
 static void test_peer_allowed(void **state)
 {
 	(void)state;
@@ -708,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_counters),
 		cmocka_unit_test(test_default_dir),
 		cmocka_unit_test(test_prepare_dir),
+		cmocka_unit_test(test_user_secret),
 		cmocka_unit_test(test_peer_allowed),
 		cmocka_unit_test(test_serve),
 		cmocka_unit_test(test_stranger),

@@ -86,6 +86,7 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
+	bool mc_ttl_set;        /* IP_MULTICAST_TTL set on this socket (Linux refuses it on TCP ones) */
 	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,
 	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
 	bool addr_locked, port_locked;

@@ -2962,6 +2962,24 @@ static int put_int(void *val, socklen_t *len, int v)
 	return shim_copy(len, &ulen, sizeof(ulen));
 }
 
+/* An IPPROTO_IP int as Linux's do_ip_getsockopt gives it: one byte when
+ * the caller's room is smaller than an int and the value fits in one. */
+static int put_ip_int(void *val, socklen_t *len, int v)
+{
+	int ulen;
+	unsigned char b = (unsigned char)v;
+
+	if (shim_copy(&ulen, len, sizeof(ulen)))
+		return -EFAULT;
+	if (ulen > 0 && (unsigned)ulen < sizeof(int) && v >= 0 && v <= 255) {
+		ulen = 1;
+		if (shim_copy(len, &ulen, sizeof(ulen)) || shim_copy(val, &b, 1))
+			return -EFAULT;
+		return 0;
+	}
+	return put_int(val, len, v);
+}
+
 /* The engine's option for an IPPROTO_TCP name that its getopt answers (-1: none). */
 static int tcp_opt_of(int name)
 {
@@ -3479,6 +3497,8 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			break;
 		case IP_MULTICAST_TTL:
 		case IP_MULTICAST_LOOP:
+			if (name == IP_MULTICAST_TTL)
+				k->mc_ttl_set = true;
 			if (k->type != SOCK_DGRAM)
 				break;
 			if (name == IP_MULTICAST_TTL)
@@ -3575,6 +3595,14 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 		if (k->tcp && tcp_port_released(k->tcp))
 			ep.port = 0;
 		return put_int(val, len, ep.port);
+	case IP_MULTICAST_TTL: {
+		/* An accepted socket's: the TTL of its SYN (Linux's
+		 * tcp_v4_syn_recv_sock), until the program sets it; the
+		 * placeholder, a socket of its own, has the default. */
+		uint8_t ttl = k->tcp && !k->mc_ttl_set ? tcp_syn_ttl(k->tcp) : 0;
+
+		return ttl ? put_ip_int(val, len, ttl) : SHIM_PASS;
+	}
 	default:
 		return SHIM_PASS;
 	}

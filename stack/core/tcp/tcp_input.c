@@ -1253,6 +1253,9 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	tcp_set_opts(c, &l->opt);
 	c->pcb.reuse = l->pcb.reuse;
 	c->port_locked = l->port_locked;    /* sk_clone copies sk_userlocks */
+	/* Linux's tcp_v4_syn_recv_sock: the child's IP_MULTICAST_TTL is the
+	 * TTL of the segment that made it. */
+	c->syn_ttl = g->ttl ? g->ttl : 1;
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;
@@ -1397,6 +1400,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		return;
 	}
 	g.ecn = ih->tos & 3;
+	g.ttl = ih->ttl;
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
 	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {

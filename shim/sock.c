@@ -3637,7 +3637,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct tcp_conn_info ci;
 	struct shim_sock *k;
 	bool info = false, peername = false, zc_eof = false;
-	int r, v = 0, tsflags = -1, peer_err = 0;
+	int r, v = 0, tsflags = -1, peer_err = 0, buflock = 0;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -3702,6 +3702,16 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ZEROCOPY:
 			if (k->type == SOCK_STREAM)
 				r = put_int(val, len, k->zerocopy);
+			break;
+		case SO_BUF_LOCK:
+			/* An accepted socket has the listener's locks (sk_clone
+			 * copies sk_userlocks), which its placeholder, a socket
+			 * of its own, lacks: added to the placeholder's answer. */
+			if (k->tcp && tcp_syn_ttl(k->tcp)) {
+				const struct sock_opts *o = cur_opts(k);
+
+				buflock = (o->sndbuf >= 0 ? SOCK_SNDBUF_LOCK : 0) | (o->rcvbuf >= 0 ? SOCK_RCVBUF_LOCK : 0);
+			}
 			break;
 		case SO_TIMESTAMPING_OLD:
 		case SO_TIMESTAMPING_NEW:
@@ -3777,6 +3787,15 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			/* The placeholder wrote both: this memory is the program's. */
 			if (shim_copy(&n, len, sizeof(n)) == 0 && n)
 				r = shim_copy(val, &tsflags, n < sizeof(int) ? n : sizeof(int));
+		}
+		if (r == 0 && buflock) {
+			socklen_t n = 0;
+			int cur = 0;
+
+			if (shim_copy(&n, len, sizeof(n)) == 0 && n >= sizeof(int) && shim_copy(&cur, val, sizeof(cur)) == 0) {
+				cur |= buflock;
+				r = shim_copy(val, &cur, sizeof(cur));
+			}
 		}
 	}
 	leave(k);

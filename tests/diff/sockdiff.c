@@ -4866,6 +4866,22 @@ CASE(accepted_multicast_ttl, 0)
 	close(l);
 }
 
+/* The buffer sizes a listener was given, and their locks (SO_BUF_LOCK),
+ * go to the sockets it accepts (sk_clone). */
+CASE(accepted_buf_lock, 0)
+{
+	int l = tcp_listener(), c;
+
+	seti(l, SOL_SOCKET, SO_SNDBUF, 20000);
+	seti(l, SOL_SOCKET, SO_RCVBUF, 30000);
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("lock=%d snd=%d rcv=%d", geti(c, SOL_SOCKET, SO_BUF_LOCK), geti(c, SOL_SOCKET, SO_SNDBUF),
+	     geti(c, SOL_SOCKET, SO_RCVBUF));
+	close(l);
+}
+
 CASE(setsockopt_multicast_ttl, 0)
 {
 	int s = udp_sock(), v = 4;
@@ -5734,7 +5750,7 @@ CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), 
  * "N:ERRNO". Left out, per state: what differs by nature (SO_COOKIE, the
  * clock of TCP_TIMESTAMP, SO_INCOMING_CPU) and the deviations README lists
  * (TCP_INFO's length, TCP_CONGESTION's default, a connection's SO_SNDBUF
- * and TCP_WINDOW_CLAMP, an accepted socket's SO_BUF_LOCK). */
+ * and TCP_WINDOW_CLAMP). */
 
 #define SWEEP_CONNECTED 1       /* skip what a connection reports otherwise */
 #define SWEEP_ACCEPTED  2
@@ -5743,7 +5759,7 @@ static bool sweep_skip(int level, int n, int flags)
 {
 	if (level == SOL_SOCKET)
 		return n == SO_COOKIE || n == SO_INCOMING_CPU || ((flags & SWEEP_CONNECTED) && n == SO_SNDBUF) ||
-		       ((flags & SWEEP_ACCEPTED) && n == SO_BUF_LOCK) || n == SO_BINDTODEVICE;
+		       n == SO_BINDTODEVICE;
 	if (level == IPPROTO_TCP)
 		return n == TCP_INFO || n == TCP_CONGESTION || n == TCP_TIMESTAMP || n == TCP_CC_INFO ||
 		       ((flags & SWEEP_CONNECTED) && n == TCP_WINDOW_CLAMP);

@@ -3481,6 +3481,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			v = b;
 		}
 		switch (name) {
+		case IP_TTL:
+			/* The placeholder took 1..255 or -1 (the default). */
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_TTL, v);
+			else {
+				k->opts.ttl = (uint8_t)(v < 0 ? 0 : v);
+				if (k->udp)
+					udp_set_ttl(k->udp, k->opts.ttl);
+			}
+			break;
 		case IP_PKTINFO:
 			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO;
 			break;

@@ -56,6 +56,7 @@ struct sock_opts {
 	int sndbuf, rcvbuf;             /* SO_SNDBUF, SO_RCVBUF before Linux's doubling; -1: never set */
 	int linger;                     /* SO_LINGER: seconds, -1 off */
 	uint8_t tos;                    /* IP_TOS */
+	uint8_t ttl;                    /* IP_TTL: 0 the default (IP4_DEFAULT_TTL; Linux's -1) */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */

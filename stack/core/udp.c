@@ -53,6 +53,7 @@ struct udp_sock {
 	bool addr_locked;            /* local address given by bind(), not by connect() */
 	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
 	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
+	uint8_t ttl;                 /* IP_TTL, 0 the default */
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
 	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
 	unsigned ngroups;
@@ -524,9 +525,12 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	tx.proto = IP_PROTO_UDP;
 	tx.tos = o && o->tos >= 0 ? (uint8_t)o->tos : u->tos;
 	tx.ttl = o ? (uint8_t)o->ttl : 0;
-	/* IP_TTL given with the datagram wins, as in Linux's __ip_make_skb. */
+	/* IP_TTL given with the datagram wins, then IP_MULTICAST_TTL for a
+	 * group, then the socket's IP_TTL, as in Linux's __ip_make_skb. */
 	if (!tx.ttl && ip4_is_multicast(to.addr))
 		tx.ttl = u->mc_ttl ? u->mc_ttl : 1;   /* Deviation: TTL 0 (this host only) goes out as 1 */
+	else if (!tx.ttl)
+		tx.ttl = u->ttl;
 	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
 	 * fragmentation for the others. */
 	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
@@ -700,6 +704,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
+	udp_set_ttl(u, o->ttl);
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
@@ -794,4 +799,10 @@ void udp_set_tos(struct udp_sock *u, uint8_t tos)
 {
 	stack_assert_locked();
 	u->tos = tos;
+}
+
+void udp_set_ttl(struct udp_sock *u, uint8_t ttl)
+{
+	stack_assert_locked();
+	u->ttl = ttl;
 }

@@ -120,6 +120,8 @@ size_t udp_get_rcvbuf(const struct udp_sock *u);
 /* Size of the next datagram (FIONREAD), 0 when none. */
 size_t udp_next_size(const struct udp_sock *u);
 void udp_set_tos(struct udp_sock *u, uint8_t tos);
+/* IP_TTL for unicast datagrams: 0 the default. */
+void udp_set_ttl(struct udp_sock *u, uint8_t ttl);
 /* Read-only walk of every socket, for diagnostics (pstack stat): the first
  * (NULL: none), then the one after u. Lock held throughout. */
 const struct udp_sock *udp_sock_first(const struct stack *s);

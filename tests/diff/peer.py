@@ -25,6 +25,9 @@ pair, or pstack over the TAP). Every behaviour has its own port:
   TCP 7011  send "hello world\\n", then sink
   TCP 7012  urgent data report: reads the program's bytes until EOF, the urgent byte
             apart (recv MSG_OOB), then answers "data=BYTES oob=BYTES" and closes
+  TCP 7013  TTL report: answers "ttl=N", the IP TTL of the program's SYN (an accepted
+            socket's IP_MULTICAST_TTL is its SYN's TTL), and closes
+  UDP 7014  TTL report: answers each datagram with "ttl=N tos=M", its IP TTL and TOS
 
 Prints "ready" once every port is open; runs until killed.
 """
@@ -162,6 +165,26 @@ def serve_tcp(port, handler, *args):
     threading.Thread(target=loop, daemon=True).start()
 
 
+def ttl_report(c):
+    ttl = c.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL)
+    c.sendall(b"ttl=%d\n" % ttl)
+    c.close()
+
+
+def udp_ttl_report(u):
+    u.setsockopt(socket.IPPROTO_IP, 12, 1)     # IP_RECVTTL
+    u.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    while True:
+        b, anc, _, src = u.recvmsg(70000, 256)
+        ttl = tos = -1
+        for level, kind, data in anc:
+            if level == socket.IPPROTO_IP and kind == socket.IP_TTL:
+                ttl = struct.unpack("i", data[:4])[0]
+            elif level == socket.IPPROTO_IP and kind == socket.IP_TOS:
+                tos = data[0]
+        u.sendto(b"ttl=%d tos=%d" % (ttl, tos), src)
+
+
 def udp_echo(u):
     while True:
         b, src = u.recvfrom(70000)
@@ -185,6 +208,10 @@ def main():
     serve_tcp(7006, oob)
     serve_tcp(7011, hello)
     serve_tcp(7012, urgent_report)
+    serve_tcp(7013, ttl_report)
+    ur = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ur.bind((HOST, 7014))
+    threading.Thread(target=udp_ttl_report, args=(ur,), daemon=True).start()
     print("ready", flush=True)
     udp_echo(u)
 

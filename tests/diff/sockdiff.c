@@ -96,7 +96,7 @@ static volatile int minus_one = -1;
 enum {
 	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004, P_STALL = 7005,
 	P_OOB = 7006, P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010,
-	P_HELLO = 7011, P_URGENT = 7012, P_UCLOSED = 7019,
+	P_HELLO = 7011, P_URGENT = 7012, P_TTL = 7013, P_UTTL = 7014, P_UCLOSED = 7019,
 };
 #define HELLO_LEN 12             /* "hello world\n" from P_HELLO and "connect ... hello" */
 
@@ -4882,6 +4882,77 @@ CASE(accepted_buf_lock, 0)
 	close(l);
 }
 
+/* IP_TTL on the wire: the peer reports the TTL of the SYN (TCP) or of
+ * each datagram (UDP, with its TOS); -1 gives the default back; a TTL
+ * given with the datagram (IP_TTL cmsg) wins; a group's datagrams keep
+ * IP_MULTICAST_TTL. */
+static void ttl_tcp(int ttl)
+{
+	int s = tcp_sock();
+	char b[32] = "";
+	ssize_t n;
+
+	if (ttl)
+		R(setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)));
+	need(connect_to(s, PEER, P_TTL) == 0, "connect");
+	emit("getsockopt=%d", geti(s, IPPROTO_IP, IP_TTL));
+	set_timeo(s, SO_RCVTIMEO, 3000);
+	n = recv(s, b, sizeof(b) - 1, MSG_WAITALL);
+	b[strcspn(b, "\n")] = 0;
+	emit("peer: %s", n > 0 ? b : "nothing");
+	close(s);
+}
+
+CASE(ip_ttl_tcp, 0)
+{
+	ttl_tcp(0);
+	ttl_tcp(9);
+	ttl_tcp(-1);
+	ttl_tcp(255);
+}
+
+static void utt_report(int s, const char *what)
+{
+	char b[64] = "";
+	ssize_t n = recv(s, b, sizeof(b) - 1, 0);
+
+	emit("%s: %s", what, n > 0 ? b : "nothing");
+}
+
+CASE(ip_ttl_udp, 0)
+{
+	int s = udp_to(P_UTTL), v = 7, tos = 0x20;
+	char cb[CMSG_SPACE(sizeof(int))];
+	struct iovec io = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = cb, .msg_controllen = sizeof(cb) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+
+	set_timeo(s, SO_RCVTIMEO, 3000);
+	R(send(s, "x", 1, 0));
+	utt_report(s, "default");
+	R(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)));
+	R(setsockopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)));
+	R(send(s, "x", 1, 0));
+	utt_report(s, "ttl 7 tos 0x20");
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	v = 5;
+	memcpy(CMSG_DATA(h), &v, sizeof(v));
+	R(sendmsg(s, &m, 0));
+	utt_report(s, "cmsg 5");
+	v = -1;
+	R(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)));
+	emit("getsockopt=%d", geti(s, IPPROTO_IP, IP_TTL));
+	R(send(s, "x", 1, 0));
+	utt_report(s, "back to -1");
+	v = 0;
+	R(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)));
+	v = 256;
+	R(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)));
+	close(s);
+}
+
 CASE(setsockopt_multicast_ttl, 0)
 {
 	int s = udp_sock(), v = 4;
@@ -5888,6 +5959,42 @@ CASE(sweep_getsockopt_tcp_bound, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); s
 CASE(sweep_getsockopt_tcp_listener, 0) { sweep_inet(tcp_listener(), true, 0); }
 CASE(sweep_getsockopt_tcp_connected, 0) { sweep_inet(tcp_to(P_ECHO), true, SWEEP_CONNECTED); }
 CASE(sweep_getsockopt_tcp_accepted, 0) { sweep_inet(tcp_accepted("hold"), true, SWEEP_CONNECTED | SWEEP_ACCEPTED); }
+/* What a listener was given goes to the sockets it accepts (sk_clone):
+ * the sweep of a child whose listener had many options set. */
+CASE(sweep_getsockopt_tcp_accepted_from_set, 0)
+{
+	int l = tcp_listener(), c;
+	struct linger lg = { 1, 5 };
+
+	seti(l, SOL_SOCKET, SO_PRIORITY, 3);
+	seti(l, SOL_SOCKET, SO_RCVLOWAT, 10);
+	need(setsockopt(l, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0, "linger");
+	seti(l, SOL_SOCKET, SO_OOBINLINE, 1);
+	seti(l, SOL_SOCKET, SO_KEEPALIVE, 1);
+	seti(l, SOL_SOCKET, SO_DONTROUTE, 1);
+	seti(l, SOL_SOCKET, SO_BROADCAST, 1);
+	seti(l, SOL_SOCKET, SO_TIMESTAMP, 1);
+	seti(l, SOL_SOCKET, SO_MARK, 5);
+	seti(l, SOL_SOCKET, SO_SNDBUF, 50000);
+	seti(l, IPPROTO_IP, IP_TOS, 0x10);
+	seti(l, IPPROTO_IP, IP_TTL, 33);
+	seti(l, IPPROTO_IP, IP_RECVERR, 1);
+	seti(l, IPPROTO_IP, IP_FREEBIND, 1);
+	seti(l, IPPROTO_IP, IP_RECVTOS, 1);
+	seti(l, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(l, IPPROTO_TCP, TCP_NODELAY, 1);
+	seti(l, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+	seti(l, IPPROTO_TCP, TCP_KEEPINTVL, 7);
+	seti(l, IPPROTO_TCP, TCP_KEEPCNT, 4);
+	seti(l, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000);
+	seti(l, IPPROTO_TCP, TCP_LINGER2, 20);
+	seti(l, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 30000);
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	close(l);
+	sweep_inet(c, true, SWEEP_CONNECTED | SWEEP_ACCEPTED);
+}
 CASE(sweep_getsockopt_tcp_reset, 0) { sweep_inet(tcp_reset(), true, SWEEP_CONNECTED); }
 CASE(sweep_getsockopt_tcp_both_fins, 0)
 {

@@ -209,6 +209,7 @@ enum tcp_option {
 	TCP_OPT_RCVBUF,         /* bytes, as SO_RCVBUF sets it (the receive ring's limit) */
 	TCP_OPT_LINGER,         /* -1 off, else seconds */
 	TCP_OPT_TOS,            /* IP_TOS */
+	TCP_OPT_TTL,            /* IP_TTL: 1..255, 0 (or -1) the default */
 	TCP_OPT_MAXSEG,         /* TCP_MAXSEG */
 	TCP_OPT_USER_TIMEOUT,   /* milliseconds, TCP_USER_TIMEOUT */
 	TCP_OPT_CONGESTION,     /* 0 CUBIC, 1 NewReno */

@@ -470,6 +470,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tx.proto = IP_PROTO_TCP;
 	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
+	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
 	tx.df = true;
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;

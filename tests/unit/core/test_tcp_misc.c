@@ -357,6 +357,11 @@ static void test_options(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_TOS, 0x10), 0);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_TOS, &v), 0);
 	assert_int_equal(v, 0x10);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TTL, 256), -EINVAL);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TTL, -1), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_TTL, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TTL, 9), 0);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, 1), 0);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_CONGESTION, &v), 0);
 	assert_int_equal(v, 1);
@@ -374,6 +379,9 @@ static void test_options(void **state)
 		assert_int_equal(tcp_bind(c, &local, 0), 0);
 		assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+		/* IP_TTL: the SYN went with the socket's TTL (the script
+		 * keeps the start of the last frame's IP packet). */
+		assert_int_equal(t->last_ip[8], 9);
 	}
 	tcp_close(c, t->h->now);
 	ts_free(t);

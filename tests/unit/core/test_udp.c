@@ -565,6 +565,21 @@ static void test_udp_per_message_options(void **state)
 	assert_int_equal(f->data[ETH_HLEN + 8], 64);
 	assert_int_equal(f->data[ETH_HLEN + 1], 0);
 	free(f);
+	/* The socket's IP_TTL; the datagram's still wins; 0 is the default again. */
+	udp_set_ttl(u, 9);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, NULL, h->now), 1);
+	f = h_pop_tx(h);
+	assert_int_equal(f->data[ETH_HLEN + 8], 9);
+	free(f);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, &o, h->now), 1);
+	f = h_pop_tx(h);
+	assert_int_equal(f->data[ETH_HLEN + 8], 5);
+	free(f);
+	udp_set_ttl(u, 0);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, NULL, h->now), 1);
+	f = h_pop_tx(h);
+	assert_int_equal(f->data[ETH_HLEN + 8], 64);
+	free(f);
 	o.src = IP4(192, 0, 2, 99);
 	assert_int_equal(udp_sendmsg(u, "q", 1, &peer, &o, h->now), -ENETUNREACH);
 	assert_null(h_pop_tx(h));

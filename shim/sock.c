@@ -2177,12 +2177,15 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 
 		memset(&e, 0, sizeof(e));
 		e.ee.ee_errno = (uint32_t)-x->err.err;
-		e.ee.ee_origin = SO_EE_ORIGIN_ICMP;
+		e.ee.ee_origin = x->err.local ? SO_EE_ORIGIN_LOCAL : SO_EE_ORIGIN_ICMP;
 		e.ee.ee_type = x->err.type;
 		e.ee.ee_code = x->err.code;
 		e.ee.ee_info = x->err.info;
-		e.offender.sin_family = AF_INET;
-		e.offender.sin_addr.s_addr = htonl(x->err.offender);
+		/* ip_recv_error: an offender for ICMP errors only. */
+		if (!x->err.local) {
+			e.offender.sin_family = AF_INET;
+			e.offender.sin_addr.s_addr = htonl(x->err.offender);
+		}
 		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
 	} else if (k->type == SOCK_DGRAM && x->have_meta) {
 		/* The stack's clock is monotonic: the arrival's age, from now. */
@@ -3489,6 +3492,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				k->opts.ttl = (uint8_t)(v < 0 ? 0 : v);
 				if (k->udp)
 					udp_set_ttl(k->udp, k->opts.ttl);
+			}
+			break;
+		case IP_MTU_DISCOVER:
+			/* The placeholder took IP_PMTUDISC_DONT..OMIT. */
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_PMTUDISC, v);
+			else {
+				k->opts.pmtudisc = (uint8_t)v;
+				if (k->udp)
+					udp_set_pmtudisc(k->udp, k->opts.pmtudisc);
 			}
 			break;
 		case IP_PKTINFO:

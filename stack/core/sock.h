@@ -57,6 +57,7 @@ struct sock_opts {
 	int linger;                     /* SO_LINGER: seconds, -1 off */
 	uint8_t tos;                    /* IP_TOS */
 	uint8_t ttl;                    /* IP_TTL: 0 the default (IP4_DEFAULT_TTL; Linux's -1) */
+	uint8_t pmtudisc;               /* IP_MTU_DISCOVER: SOCK_PMTUDISC_*, Linux's IP_PMTUDISC_* numbers */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
@@ -72,13 +73,27 @@ struct sock_opts {
 	bool pingpong;                  /* TCP_QUICKACK 0: a connection starts interactive (Linux's pingpong) */
 };
 
+/* IP_MTU_DISCOVER's modes, with Linux's numbers. */
+enum {
+	SOCK_PMTUDISC_DONT, SOCK_PMTUDISC_WANT, SOCK_PMTUDISC_DO, SOCK_PMTUDISC_PROBE,
+	SOCK_PMTUDISC_INTERFACE, SOCK_PMTUDISC_OMIT,
+};
+
+/* Linux's ip_dont_fragment (a route whose MTU is not locked): DF on what
+ * is sent, with IP_PMTUDISC_DO and WANT. */
+static inline bool sock_pmtu_df(uint8_t mode)
+{
+	return mode == SOCK_PMTUDISC_DO || mode == SOCK_PMTUDISC_WANT;
+}
+
 /* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
  * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC, multicast TTL 1
  * with loopback. */
 static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
-				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true };
+				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
+				   .pmtudisc = SOCK_PMTUDISC_WANT };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

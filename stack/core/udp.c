@@ -54,6 +54,7 @@ struct udp_sock {
 	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
 	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
 	uint8_t ttl;                 /* IP_TTL, 0 the default */
+	uint8_t pmtudisc;            /* IP_MTU_DISCOVER (SOCK_PMTUDISC_*) */
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
 	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
 	unsigned ngroups;
@@ -297,6 +298,28 @@ static void errq_add(struct stack *s, struct udp_sock *u, const struct ip4_hdr *
 	u->eq_bytes += sizeof(*e) + n;
 }
 
+/* IP_RECVERR: an error this host found in what u sends (Linux's
+ * ip_local_error): queued, no data, no offender; not the pending error. */
+static void errq_local(struct stack *s, struct udp_sock *u, const struct ip4_endpoint *dst, int err, uint32_t info)
+{
+	struct udp_errq *e;
+
+	if (u->q_bytes + u->eq_bytes + sizeof(*e) > u->rcvbuf || !(e = calloc(1, sizeof(*e)))) {
+		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		return;
+	}
+	e->ei.err = err;
+	e->ei.local = true;
+	e->ei.info = info;
+	e->ei.dst = *dst;
+	if (u->eq_tail)
+		u->eq_tail->next = e;
+	else
+		u->eq_head = e;
+	u->eq_tail = e;
+	u->eq_bytes += sizeof(*e);
+}
+
 void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err,
 		    const struct udp_icmp_info *ii)
 {
@@ -359,6 +382,7 @@ struct udp_sock *udp_open(struct stack *s)
 	u->s = s;
 	u->rcvbuf = UDP_DEFAULT_RCVBUF;
 	u->mc_ttl = 1;
+	u->pmtudisc = SOCK_PMTUDISC_WANT;
 	u->mc_loop = true;
 	u->next = s->udp->socks;
 	s->udp->socks = u;
@@ -504,6 +528,16 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 		src = o->src;
 	}
 
+	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
+	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than
+	 * the MTU is EMSGSIZE, and with IP_RECVERR a local error saying the
+	 * MTU (ip_local_error). */
+	if (IP4_HLEN + UDP_HLEN + len > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
+	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
+		if (u->recverr)
+			errq_local(s, u, &to, -EMSGSIZE, s->mtu);
+		return -EMSGSIZE;
+	}
 	p = pkb_alloc_frame(UDP_HLEN + len);
 	if (!p)
 		return -ENOBUFS;
@@ -531,9 +565,11 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 		tx.ttl = u->mc_ttl ? u->mc_ttl : 1;   /* Deviation: TTL 0 (this host only) goes out as 1 */
 	else if (!tx.ttl)
 		tx.ttl = u->ttl;
-	/* Linux's default IP_PMTUDISC_WANT: DF on datagrams that fit, local
-	 * fragmentation for the others. */
-	tx.df = IP4_HLEN + UDP_HLEN + len <= s->mtu;
+	/* Linux's __ip_make_skb: DF with IP_PMTUDISC_DO and PROBE; with WANT
+	 * (the default) on datagrams that fit, the others fragmented here;
+	 * never with DONT, INTERFACE and OMIT. */
+	tx.df = u->pmtudisc == SOCK_PMTUDISC_DO || u->pmtudisc == SOCK_PMTUDISC_PROBE ||
+		(IP4_HLEN + UDP_HLEN + len <= s->mtu && sock_pmtu_df(u->pmtudisc));
 
 	/* IP_MULTICAST_LOOP: a datagram to a group this host joined is also
 	 * delivered here, as Linux loops it back (with the header it is sent
@@ -705,6 +741,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);
 	udp_set_ttl(u, o->ttl);
+	udp_set_pmtudisc(u, o->pmtudisc);
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
@@ -805,4 +842,10 @@ void udp_set_ttl(struct udp_sock *u, uint8_t ttl)
 {
 	stack_assert_locked();
 	u->ttl = ttl;
+}
+
+void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode)
+{
+	stack_assert_locked();
+	u->pmtudisc = mode;
 }

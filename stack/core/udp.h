@@ -75,6 +75,7 @@ void udp_set_recverr(struct udp_sock *u, bool on);
 struct udp_err_info {
 	int err;                    /* negative errno */
 	uint8_t type, code;         /* of the ICMP message (origin: ICMP) */
+	bool local;                 /* SO_EE_ORIGIN_LOCAL: found by this host (EMSGSIZE), no offender */
 	uint32_t info;
 	uint32_t offender;          /* the ICMP message's source */
 	struct ip4_endpoint dst;    /* where the datagram went */
@@ -122,6 +123,8 @@ size_t udp_next_size(const struct udp_sock *u);
 void udp_set_tos(struct udp_sock *u, uint8_t tos);
 /* IP_TTL for unicast datagrams: 0 the default. */
 void udp_set_ttl(struct udp_sock *u, uint8_t ttl);
+/* IP_MTU_DISCOVER (SOCK_PMTUDISC_*): DF, and EMSGSIZE for what does not fit. */
+void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode);
 /* Read-only walk of every socket, for diagnostics (pstack stat): the first
  * (NULL: none), then the one after u. Lock held throughout. */
 const struct udp_sock *udp_sock_first(const struct stack *s);

@@ -3484,6 +3484,57 @@ CASE(recvmsg_errqueue_udp, 0)
 		emit_cmsgs(&m);
 	}
 }
+/* IP_MTU_DISCOVER on UDP: a datagram larger than the MTU is EMSGSIZE with
+ * IP_PMTUDISC_DO, PROBE and INTERFACE (and, with IP_RECVERR, a local error
+ * on the queue saying the MTU), fragmented with WANT, DONT and OMIT; the
+ * peer's echo says what arrived. */
+static void pmtu_try(int mode, bool recverr)
+{
+	static char big[2000];
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[2100];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_to(P_UECHO);
+	ssize_t n;
+
+	emit("mode %d%s:", mode, recverr ? " recverr" : "");
+	set_timeo(s, SO_RCVTIMEO, 2000);
+	R(setsockopt(s, IPPROTO_IP, IP_MTU_DISCOVER, &mode, sizeof(mode)));
+	if (recverr)
+		seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	if (R(send(s, big, sizeof(big), 0)) >= 0) {
+		n = recv(s, b, sizeof(b), 0);
+		emit("echo=%zd", n);
+	}
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT)) >= 0) {
+		emit("flags=%#x", m.msg_flags);
+		emit_cmsgs(&m);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct sock_extended_err e;
+			struct sockaddr_in off;
+
+			if (h->cmsg_level != IPPROTO_IP || h->cmsg_type != IP_RECVERR)
+				continue;
+			memcpy(&e, CMSG_DATA(h), sizeof(e));
+			memcpy(&off, CMSG_DATA(h) + sizeof(e), sizeof(off));
+			emit("info=%u offender family=%d", e.ee_info, off.sin_family);
+		}
+	}
+	R(send(s, big, 1000, 0));
+	emit("small echo=%zd", recv(s, b, sizeof(b), 0));
+	close(s);
+}
+
+CASE(udp_mtu_discover, 0)
+{
+	for (int mode = IP_PMTUDISC_DONT; mode <= IP_PMTUDISC_OMIT; mode++)
+		pmtu_try(mode, false);
+	pmtu_try(IP_PMTUDISC_DO, true);
+	pmtu_try(IP_PMTUDISC_DONT, true);
+}
+
 /* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
 CASE(recvmsg_errqueue_unconnected, 0)
 {

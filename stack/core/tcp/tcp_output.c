@@ -471,7 +471,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
-	tx.df = true;
+	tx.df = sock_pmtu_df(c->opt.pmtudisc);
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
 	c->segs_out += nsegs;

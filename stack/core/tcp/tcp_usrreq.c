@@ -903,6 +903,11 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->ttl = (uint8_t)(v < 0 ? 0 : v);
 		return 0;
+	case TCP_OPT_PMTUDISC:
+		if (v < SOCK_PMTUDISC_DONT || v > SOCK_PMTUDISC_OMIT)
+			return -EINVAL;
+		o->pmtudisc = (uint8_t)v;
+		return 0;
 	case TCP_OPT_MAXSEG:
 		if (v && (v < TCP_MIN_MSS || v > TCP_MAX_USER_MSS))
 			return -EINVAL;
@@ -1089,6 +1094,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_LINGER: *v = c->opt.linger; return 0;
 	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
 	case TCP_OPT_TTL: *v = c->opt.ttl; return 0;
+	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
 	case TCP_OPT_MAXSEG:
 		/* Linux's mss_cache: the connection's MSS stays once it ended. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?

@@ -380,8 +380,16 @@ static void test_options(void **state)
 		assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 		/* IP_TTL: the SYN went with the socket's TTL (the script
-		 * keeps the start of the last frame's IP packet). */
+		 * keeps the start of the last frame's IP packet), and DF as
+		 * IP_MTU_DISCOVER's default (WANT) says. */
 		assert_int_equal(t->last_ip[8], 9);
+		assert_true(t->last_ip[6] & 0x40);
+		/* IP_PMTUDISC_DONT: no DF (Linux's ip_dont_fragment). */
+		assert_int_equal(tcp_setopt(c, TCP_OPT_PMTUDISC, 6), -EINVAL);
+		assert_int_equal(tcp_setopt(c, TCP_OPT_PMTUDISC, SOCK_PMTUDISC_DONT), 0);
+		ts_advance_ms(t, 1000);
+		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+		assert_false(t->last_ip[6] & 0x40);
 	}
 	tcp_close(c, t->h->now);
 	ts_free(t);

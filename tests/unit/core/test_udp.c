@@ -538,6 +538,66 @@ static void test_udp_recverr_queue(void **state)
 	h_free(h);
 }
 
+/* The DF bit of the first frame out, then drops the rest. */
+static bool sent_df(struct harness *h)
+{
+	struct h_frame *f = h_pop_tx(h);
+	bool df;
+
+	assert_non_null(f);
+	df = (f->data[ETH_HLEN + 6] & 0x40) != 0;
+	free(f);
+	h_drain_tx(h);
+	return df;
+}
+
+/* IP_MTU_DISCOVER: DF per mode (Linux's __ip_make_skb), EMSGSIZE for a
+ * datagram over the MTU with DO, PROBE and INTERFACE, and with IP_RECVERR
+ * a local error on the queue (no offender, the MTU in info), not pending. */
+static void test_udp_pmtudisc(void **state)
+{
+	static char big[2000];
+	static const bool df_small[] = { false, true, true, true, false, false };
+	static const bool df_big[] = { false, false, true, true, false, false };
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 4000, 0);
+	struct ip4_endpoint peer = { H_PEER_IP, 53 };
+	struct udp_err_info ei;
+	size_t full;
+	char out[8];
+
+	(void)state;
+	h_learn_peer(h);
+	for (uint8_t m = SOCK_PMTUDISC_DONT; m <= SOCK_PMTUDISC_OMIT; m++) {
+		udp_set_pmtudisc(u, m);
+		assert_int_equal(udp_sendmsg(u, big, 100, &peer, NULL, h->now), 100);
+		assert_int_equal(sent_df(h), df_small[m]);
+		if (m >= SOCK_PMTUDISC_DO && m != SOCK_PMTUDISC_OMIT) {
+			assert_int_equal(udp_sendmsg(u, big, sizeof(big), &peer, NULL, h->now), -EMSGSIZE);
+			assert_null(h_pop_tx(h));
+			continue;
+		}
+		assert_int_equal(udp_sendmsg(u, big, sizeof(big), &peer, NULL, h->now), (long)sizeof(big));
+		assert_int_equal(sent_df(h), df_big[m]);
+	}
+	assert_int_equal(udp_recv_err(u, out, sizeof(out), &full, &ei), -EAGAIN);
+	udp_set_recverr(u, true);
+	udp_set_pmtudisc(u, SOCK_PMTUDISC_DO);
+	assert_int_equal(udp_sendmsg(u, big, sizeof(big), &peer, NULL, h->now), -EMSGSIZE);
+	assert_true(udp_poll(u) & SOCK_POLLERR);
+	assert_int_equal(udp_take_error(u), 0);
+	assert_int_equal(udp_recv_err(u, out, sizeof(out), &full, &ei), 0);
+	assert_int_equal(full, 0);
+	assert_int_equal(ei.err, -EMSGSIZE);
+	assert_true(ei.local);
+	assert_int_equal(ei.info, 1500);
+	assert_int_equal(ei.offender, 0);
+	assert_int_equal(ei.dst.addr, H_PEER_IP);
+	assert_int_equal(ei.dst.port, 53);
+	udp_close(u);
+	h_free(h);
+}
+
 /* sendmsg's IP_TTL, IP_TOS, IP_PKTINFO for one datagram; what recvmsg's
  * control messages read of a received one. */
 static void test_udp_per_message_options(void **state)
@@ -697,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_udp_demux_connected_beats_unconnected),
 		cmocka_unit_test(test_udp_broadcast_to_all),
 		cmocka_unit_test(test_udp_multicast),
+		cmocka_unit_test(test_udp_pmtudisc),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

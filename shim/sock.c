@@ -801,12 +801,14 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 	return nfd;
 }
 
+static void inherit_copy(int lfd, int nfd, uint64_t mask);
+
 int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 {
 	struct ip4_endpoint peer = { 0, 0 };
 	struct shim_sock *k, *n;
 	struct tcp_conn *c = NULL;
-	uint64_t dl;
+	uint64_t dl, inherit;
 	int r, nfd, intr = 0;
 
 	k = enter(fd, &r);
@@ -885,12 +887,15 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	n->v6only = k->v6only;
 	n->rx_cmsgs = k->rx_cmsgs;      /* TCP_INQ, SO_TIMESTAMP*: socket flags Linux clones */
 	n->zerocopy = k->zerocopy;
+	n->inherit = inherit = k->inherit;
 	tcp_set_wakeup(c, &n->wake);
 	shim_limbo_add(&n->obj);
 	shim_unlock();
 
 	nfd = shim_libc.socket(k->family, SOCK_STREAM | flags, 0);
 	r = nfd < 0 ? -errno : 0;
+	if (r == 0 && inherit)
+		inherit_copy(shim_opt_fd(k, fd), nfd, inherit);
 	/* Linux writes the peer's address once the connection is accepted;
 	 * when it cannot (EFAULT, EINVAL), the new socket is closed and the
 	 * connection gone. Written before the fd is in the table, so that no
@@ -3257,6 +3262,62 @@ static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, sock
 	}
 }
 
+/*
+ * Options Linux's accepted sockets inherit from their listener (sk_clone
+ * copies the socket, inet_csk_clone_lock the inet part) that live on the
+ * placeholder alone: the stack's own (buffer sizes, keepalive, TCP's) come
+ * with the connection's options. An accepted socket's placeholder is a
+ * socket of its own: those its listener was given are copied to it at
+ * accept (a listener given none costs nothing).
+ */
+static const struct { int level, name; } inherit_tab[] = {
+	{ SOL_SOCKET, SO_DEBUG }, { SOL_SOCKET, SO_DONTROUTE }, { SOL_SOCKET, SO_BROADCAST },
+	{ SOL_SOCKET, SO_OOBINLINE }, { SOL_SOCKET, SO_RCVLOWAT },
+	{ SOL_SOCKET, SO_MARK }, { SOL_SOCKET, SO_TIMESTAMP_OLD }, { SOL_SOCKET, SO_TIMESTAMPNS_OLD },
+	{ SOL_SOCKET, SO_TIMESTAMP_NEW }, { SOL_SOCKET, SO_TIMESTAMPNS_NEW }, { SOL_SOCKET, SO_RXQ_OVFL },
+	{ SOL_SOCKET, SO_SELECT_ERR_QUEUE }, { SOL_SOCKET, SO_BUSY_POLL }, { SOL_SOCKET, SO_BINDTODEVICE },
+	{ SOL_SOCKET, SO_PASSCRED }, { SOL_SOCKET, SO_PASSSEC },
+	{ IPPROTO_IP, IP_TOS }, { IPPROTO_IP, IP_TTL }, { IPPROTO_IP, IP_RECVOPTS }, { IPPROTO_IP, IP_RETOPTS },
+	{ IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_MTU_DISCOVER }, { IPPROTO_IP, IP_RECVERR },
+	{ IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS }, { IPPROTO_IP, IP_FREEBIND },
+	{ IPPROTO_IP, IP_PASSSEC }, { IPPROTO_IP, IP_TRANSPARENT }, { IPPROTO_IP, IP_NODEFRAG },
+	{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT }, { IPPROTO_IP, IP_RECVORIGDSTADDR }, { IPPROTO_IP, IP_CHECKSUM },
+	{ IPPROTO_IP, IP_MINTTL }, { IPPROTO_IP, IP_RECVFRAGSIZE }, { IPPROTO_IP, IP_RECVERR_RFC4884 },
+};
+
+static uint64_t inherit_bit(int level, int name)
+{
+	for (size_t i = 0; i < sizeof(inherit_tab) / sizeof(inherit_tab[0]); i++)
+		if (inherit_tab[i].level == level && inherit_tab[i].name == name)
+			return 1ull << i;
+	return 0;
+}
+
+/* No lock: the options in mask, from the listener's placeholder to the
+ * new socket's (what the program could set there, it can set here). The
+ * priority is not inherited (sk_priority is not copied: 0 on Linux's
+ * accepted socket), which IP_TOS set on the new one would have moved. */
+static void inherit_copy(int lfd, int nfd, uint64_t mask)
+{
+	bool tos = false;
+
+	for (size_t i = 0; i < sizeof(inherit_tab) / sizeof(inherit_tab[0]); i++) {
+		unsigned char b[64];
+		socklen_t l = sizeof(b);
+
+		if ((mask & (1ull << i)) &&
+		    shim_libc.getsockopt(lfd, inherit_tab[i].level, inherit_tab[i].name, b, &l) == 0 &&
+		    shim_libc.setsockopt(nfd, inherit_tab[i].level, inherit_tab[i].name, b, l) == 0 &&
+		    inherit_tab[i].level == IPPROTO_IP && inherit_tab[i].name == IP_TOS)
+			tos = true;
+	}
+	if (tos) {
+		int zero = 0;
+
+		(void)shim_libc.setsockopt(nfd, SOL_SOCKET, SO_PRIORITY, &zero, sizeof(zero));
+	}
+}
+
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct relay_share *sh;
@@ -3318,6 +3379,8 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	}
 	r = 0;
 	shim_lock();
+	if (k->type == SOCK_STREAM)
+		k->inherit |= inherit_bit(level, name);
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_REUSEADDR:

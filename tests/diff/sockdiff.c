@@ -6046,6 +6046,38 @@ CASE(sweep_getsockopt_tcp_accepted_from_set, 0)
 	close(l);
 	sweep_inet(c, true, SWEEP_CONNECTED | SWEEP_ACCEPTED);
 }
+/* ... and the rest of what a listener may be given. */
+CASE(sweep_getsockopt_tcp_accepted_from_set2, 0)
+{
+	int l = tcp_listener(), c;
+	const char dev[] = "lo";
+
+	seti(l, SOL_SOCKET, SO_DEBUG, 1);
+	seti(l, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	seti(l, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
+	seti(l, SOL_SOCKET, SO_BUSY_POLL, 20);
+	seti(l, SOL_SOCKET, SO_PASSCRED, 1);
+	seti(l, SOL_SOCKET, SO_TIMESTAMPNS_OLD, 1);
+	seti(l, SOL_SOCKET, SO_PRIORITY, 4);
+	seti(l, IPPROTO_IP, IP_RECVOPTS, 1);
+	seti(l, IPPROTO_IP, IP_RETOPTS, 1);
+	seti(l, IPPROTO_IP, IP_TRANSPARENT, 1);
+	seti(l, IPPROTO_IP, IP_NODEFRAG, 1);
+	seti(l, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+	seti(l, IPPROTO_IP, IP_RECVORIGDSTADDR, 1);
+	seti(l, IPPROTO_IP, IP_CHECKSUM, 1);
+	seti(l, IPPROTO_IP, IP_MINTTL, 2);
+	seti(l, IPPROTO_IP, IP_RECVFRAGSIZE, 1);
+	seti(l, IPPROTO_IP, IP_RECVERR_RFC4884, 1);
+	seti(l, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
+	seti(l, IPPROTO_IP, IP_RECVTTL, 1);
+	(void)dev;
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	close(l);
+	sweep_inet(c, true, SWEEP_CONNECTED | SWEEP_ACCEPTED);
+}
 CASE(sweep_getsockopt_tcp_reset, 0) { sweep_inet(tcp_reset(), true, SWEEP_CONNECTED); }
 CASE(sweep_getsockopt_tcp_both_fins, 0)
 {

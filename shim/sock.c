@@ -1662,7 +1662,12 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		}
 		if (n == 0)
 			break;   /* end of stream */
-		if (n == -EAGAIN && !nonblock && (total == 0 || (flags & MSG_WAITALL))) {
+		/* Linux's sock_rcvlowat: a blocking read waits for
+		 * SO_RCVLOWAT bytes (at most the length asked for), all of
+		 * it with MSG_WAITALL; its time or a signal ends it with
+		 * what it has. */
+		if (n == -EAGAIN && !nonblock &&
+		    (total == 0 || (flags & MSG_WAITALL) || total < (size_t)tcp_opts(k->tcp)->rcvlowat)) {
 			int w;
 
 			k->rx_waiters++;
@@ -3377,6 +3382,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, kn, &kbuf, &kl) < 0 || kbuf < 0)
 			kbuf = -1;
 	}
+	if (level == SOL_SOCKET && name == SO_RCVLOWAT && k->type == SOCK_STREAM) {
+		/* The mark the kernel kept (tcp_set_rcvlowat: a negative one
+		 * is INT_MAX, capped at half the largest buffer, 0 is 1). */
+		socklen_t kl = sizeof(kbuf);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_RCVLOWAT, &kbuf, &kl) < 0)
+			kbuf = -1;
+	}
 	r = 0;
 	shim_lock();
 	if (k->type == SOCK_STREAM)
@@ -3426,6 +3439,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 						(name == SO_TIMESTAMPNS_OLD || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNS : 0) |
 						(name == SO_TIMESTAMP_NEW || name == SO_TIMESTAMPNS_NEW ? SHIM_CM_TSNEW : 0);
 			}
+			break;
+		case SO_RCVLOWAT:
+			if (k->type == SOCK_STREAM && kbuf > 0)
+				r = set_tcp(k, TCP_OPT_RCVLOWAT, kbuf);
 			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:

@@ -58,6 +58,7 @@ struct sock_opts {
 	uint8_t tos;                    /* IP_TOS */
 	uint8_t ttl;                    /* IP_TTL: 0 the default (IP4_DEFAULT_TTL; Linux's -1) */
 	uint8_t pmtudisc;               /* IP_MTU_DISCOVER: SOCK_PMTUDISC_*, Linux's IP_PMTUDISC_* numbers */
+	int rcvlowat;                   /* SO_RCVLOWAT (TCP): bytes a blocking read waits for, poll's POLLIN mark; 1 */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
@@ -93,7 +94,7 @@ static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
 				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
-				   .pmtudisc = SOCK_PMTUDISC_WANT };
+				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1 };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

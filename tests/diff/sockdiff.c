@@ -5004,6 +5004,106 @@ CASE(ip_ttl_udp, 0)
 	close(s);
 }
 
+/* Until n bytes are queued on the TCP socket fd (SIOCINQ: poll may not say
+ * so, below SO_RCVLOWAT), looked at every 2 ms within WAIT_MS. */
+static void inq_wait(int fd, int n)
+{
+	for (int i = 0; i < WAIT_MS / 2; i++) {
+		struct timespec d = { 0, 2000000 };
+		int q = 0;
+
+		need(ioctl(fd, SIOCINQ, &q) == 0, "siocinq");
+		if (q >= n)
+			return;
+		nanosleep(&d, NULL);
+	}
+	errno = ETIMEDOUT;
+	need(false, "inq-wait");
+}
+
+/* SO_RCVLOWAT on TCP: poll says POLLIN from the mark on; a blocking read
+ * waits for it (at most the length asked), its timeout ending the wait
+ * with what is there; a non-blocking one takes what is there; 0 is 1,
+ * a negative mark the largest. */
+CASE(tcp_rcvlowat, 0)
+{
+	int s = tcp_to(P_ECHO), v;
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	char b[64];
+
+	seti(s, SOL_SOCKET, SO_RCVLOWAT, 10);
+	emit("lowat=%d", geti(s, SOL_SOCKET, SO_RCVLOWAT));
+	R(send(s, "abcde", 5, 0));
+	inq_wait(s, 5);
+	R(poll(&p, 1, 100));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "fghij", 5, 0));
+	inq_wait(s, 5);
+	set_timeo(s, SO_RCVTIMEO, 200);
+	R(recv(s, b, sizeof(b), 0));            /* 5, after the timeout */
+	R(send(s, "klmno", 5, 0));
+	inq_wait(s, 5);
+	R(recv(s, b, 3, 0));                    /* 3 at once: less than the mark asked */
+	R(send(s, "pqrstuvw", 8, 0));
+	inq_wait(s, 10);
+	R(poll(&p, 1, 100));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), 0));
+	seti(s, SOL_SOCKET, SO_RCVLOWAT, 0);
+	emit("lowat=%d", geti(s, SOL_SOCKET, SO_RCVLOWAT));
+	v = -1;
+	R(setsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)));
+	emit("lowat=%d", geti(s, SOL_SOCKET, SO_RCVLOWAT));
+	close(s);
+}
+
+/* A blocking read below the mark waits for the rest: another thread's
+ * bytes (echoed) complete it, in one read. */
+struct lowat_more { int s; pid_t tid; };
+
+static void *lowat_more_main(void *p)
+{
+	struct lowat_more *m = p;
+
+	await_asleep(m->tid);
+	need(send(m->s, "fghij", 5, 0) == 5, "send");
+	return NULL;
+}
+
+CASE(tcp_rcvlowat_blocking_waits, 0)
+{
+	struct lowat_more m = { .s = tcp_to(P_ECHO), .tid = (pid_t)syscall(SYS_gettid) };
+	pthread_t t;
+	char b[64];
+
+	seti(m.s, SOL_SOCKET, SO_RCVLOWAT, 10);
+	set_timeo(m.s, SO_RCVTIMEO, 3000);
+	R(send(m.s, "abcde", 5, 0));
+	inq_wait(m.s, 5);
+	need(pthread_create(&t, NULL, lowat_more_main, &m) == 0, "thread");
+	R(recv(m.s, b, sizeof(b), 0));
+	pthread_join(t, NULL);
+	close(m.s);
+}
+
+/* A mark lowered under a thread's poll makes it readable at once. */
+CASE(tcp_rcvlowat_lowered, 0)
+{
+	int s = tcp_to(P_ECHO);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+
+	seti(s, SOL_SOCKET, SO_RCVLOWAT, 100);
+	R(send(s, "abc", 3, 0));
+	inq_wait(s, 3);
+	R(poll(&p, 1, 50));
+	emit("revents=%#x", p.revents);
+	seti(s, SOL_SOCKET, SO_RCVLOWAT, 3);
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	close(s);
+}
+
 CASE(setsockopt_multicast_ttl, 0)
 {
 	int s = udp_sock(), v = 4;

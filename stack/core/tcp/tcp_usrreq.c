@@ -645,9 +645,16 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
 		size_t space = tcp_ring_space(&c->sndq);
 
-		/* At the urgent byte kept out of band, it does not count as
-		 * readable (Linux's tcp_poll: target + 1). */
-		if (c->rcvq.len > (tcp_atmark(c) && !c->opt.oobinline ? 1u : 0u))
+		/* Readable from SO_RCVLOWAT bytes on (one more at the urgent
+		 * byte kept out of band: Linux's tcp_poll, target + 1), or any
+		 * once the window the peer may still fill is below a segment
+		 * (tcp_epollin_ready: a reader waiting for more would wait for
+		 * ever). */
+		size_t target = (size_t)(c->opt.rcvlowat > 1 ? c->opt.rcvlowat : 1) +
+				(tcp_atmark(c) && !c->opt.oobinline ? 1u : 0u);
+
+		if (c->rcvq.len >= target ||
+		    (c->rcvq.len && c->opt.rcvlowat > 1 && seq_leq(c->rcv_adv, c->rcv_nxt + (c->rcv_mss ? c->rcv_mss : c->mss))))
 			m |= SOCK_POLLIN;
 		if (c->urg_data & TCP_URG_VALID)
 			m |= SOCK_POLLPRI;
@@ -908,6 +915,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->pmtudisc = (uint8_t)v;
 		return 0;
+	case TCP_OPT_RCVLOWAT:
+		o->rcvlowat = v < 1 ? 1 : v;
+		return 0;
 	case TCP_OPT_MAXSEG:
 		if (v && (v < TCP_MIN_MSS || v > TCP_MAX_USER_MSS))
 			return -EINVAL;
@@ -1025,6 +1035,9 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 	case TCP_OPT_RCVBUF:
 		c->rcvq.limit = buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
 		break;
+	case TCP_OPT_RCVLOWAT:
+		tcp_wake(c);        /* a lower mark may make it readable (Linux's tcp_set_rcvlowat) */
+		break;
 	case TCP_OPT_CONGESTION:
 		c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 		break;
@@ -1095,6 +1108,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_TOS: *v = c->opt.tos; return 0;
 	case TCP_OPT_TTL: *v = c->opt.ttl; return 0;
 	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
+	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
 	case TCP_OPT_MAXSEG:
 		/* Linux's mss_cache: the connection's MSS stays once it ended. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?

@@ -344,6 +344,39 @@ static void test_info_listener(void **state)
 	ts_free(t);
 }
 
+/* SO_RCVLOWAT: POLLIN from the mark on, or any bytes once the window left
+ * to the peer is below a segment; the FIN makes it readable; lowering the
+ * mark wakes. */
+static void test_rcvlowat_poll(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct ts_wake w = { 0 };
+	int v;
+
+	(void)state;
+	ts_watch(c, &w);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVLOWAT, 10), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_RCVLOWAT, &v), 0);
+	assert_int_equal(v, 10);
+	ts_inject(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	assert_false(tcp_poll(c) & SOCK_POLLIN);
+	ts_inject(t, "P. 6:11(5) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	assert_true(tcp_poll(c) & SOCK_POLLIN);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVLOWAT, 20), 0);
+	assert_false(tcp_poll(c) & SOCK_POLLIN);
+	w.count = 0;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVLOWAT, 0), 0);     /* 0 is 1 */
+	assert_true(w.count > 0);
+	assert_true(tcp_poll(c) & SOCK_POLLIN);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVLOWAT, 20), 0);
+	ts_inject(t, "F. 11:11(0) ack 1 win 502 <nop,nop,TS val 103 ecr 0>");
+	assert_true(tcp_poll(c) & SOCK_POLLIN);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Options: ranges and values. */
 static void test_options(void **state)
 {
@@ -810,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_info_chrono),
 		cmocka_unit_test(test_info_app_limited),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_rcvlowat_poll),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),
 		cmocka_unit_test(test_time_wait_reuse_by_timestamp),

@@ -3574,6 +3574,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 					udp_set_ttl(k->udp, k->opts.ttl);
 			}
 			break;
+		case IP_MINTTL:
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_MINTTL, v);
+			break;
 		case IP_MTU_DISCOVER:
 			/* The placeholder took IP_PMTUDISC_DONT..OMIT. */
 			if (k->type == SOCK_STREAM)

@@ -5087,6 +5087,26 @@ CASE(tcp_rcvlowat_blocking_waits, 0)
 	close(m.s);
 }
 
+/* IP_MINTTL (RFC 5082) on a client: the peer's SYN-ACK (TTL 64) is
+ * dropped, the connect waits; once the mark is taken away, the peer's next
+ * SYN-ACK is taken. */
+CASE(ip_minttl_tcp, 0)
+{
+	int s = tcp_sock(), v = 100;
+
+	R(setsockopt(s, IPPROTO_IP, IP_MINTTL, &v, sizeof(v)));
+	emit("minttl=%d", geti(s, IPPROTO_IP, IP_MINTTL));
+	set_timeo(s, SO_SNDTIMEO, 300);
+	R(connect_to(s, PEER, P_ECHO));
+	v = 0;
+	R(setsockopt(s, IPPROTO_IP, IP_MINTTL, &v, sizeof(v)));
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	emit("so_error=%d", geti(s, SOL_SOCKET, SO_ERROR));
+	v = 256;
+	R(setsockopt(s, IPPROTO_IP, IP_MINTTL, &v, sizeof(v)));
+	close(s);
+}
+
 /* A mark lowered under a thread's poll makes it readable at once. */
 CASE(tcp_rcvlowat_lowered, 0)
 {

@@ -1411,12 +1411,22 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		struct tcp_conn *l = tcp_lookup_listener(s, g.dst, g.dport);
 
 		if (l) {
+			if (ih->ttl < l->opt.minttl) {
+				stack_drop(s, DROP_TCP_MINTTL);
+				return;
+			}
 			listen_input(l, &g, now);
 			return;
 		}
 		/* RFC 9293 §3.10.7.1: CLOSED. */
 		stack_drop(s, DROP_TCP_NO_SOCKET);
 		tcp_send_rst_reply(s, &g, now);
+		return;
+	}
+	/* IP_MINTTL (RFC 5082): Linux's tcp_v4_rcv drops what comes with a
+	 * lower TTL, silently, on any socket but a TIME_WAIT one. */
+	if (ih->ttl < c->opt.minttl && c->state != TCP_STATE_TIME_WAIT) {
+		stack_drop(s, DROP_TCP_MINTTL);
 		return;
 	}
 	{

@@ -918,6 +918,11 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_RCVLOWAT:
 		o->rcvlowat = v < 1 ? 1 : v;
 		return 0;
+	case TCP_OPT_MINTTL:
+		if (v < 0 || v > 255)
+			return -EINVAL;
+		o->minttl = (uint8_t)v;
+		return 0;
 	case TCP_OPT_MAXSEG:
 		if (v && (v < TCP_MIN_MSS || v > TCP_MAX_USER_MSS))
 			return -EINVAL;
@@ -1109,6 +1114,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_TTL: *v = c->opt.ttl; return 0;
 	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
 	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
+	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
 	case TCP_OPT_MAXSEG:
 		/* Linux's mss_cache: the connection's MSS stays once it ended. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?

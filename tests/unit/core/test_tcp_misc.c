@@ -377,6 +377,38 @@ static void test_rcvlowat_poll(void **state)
 	ts_free(t);
 }
 
+/* IP_MINTTL (RFC 5082): a listener drops a SYN whose TTL is lower (no
+ * SYN-ACK, no reset), takes one at the mark; a connection drops data
+ * below it (no ACK), counted. */
+static void test_minttl(void **state)
+{
+	struct tscript *t = ts_new(1000);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	int err;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(l, TCP_OPT_MINTTL, 256), -EINVAL);
+	assert_int_equal(tcp_setopt(l, TCP_OPT_MINTTL, 65), 0);      /* the script's frames have TTL 64 */
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect_none(t);
+	assert_int_equal(stack_stats(t->h->s)->drops[DROP_TCP_MINTTL], 1);
+	assert_int_equal(tcp_setopt(l, TCP_OPT_MINTTL, 64), 0);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_MINTTL, 100), 0);
+	ts_inject(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_inq(c), 0);
+	assert_int_equal(stack_stats(t->h->s)->drops[DROP_TCP_MINTTL], 2);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Options: ranges and values. */
 static void test_options(void **state)
 {
@@ -844,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_info_app_limited),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_rcvlowat_poll),
+		cmocka_unit_test(test_minttl),
 		cmocka_unit_test(test_shutdown_read),
 		cmocka_unit_test(test_time_wait_reuse),
 		cmocka_unit_test(test_time_wait_reuse_by_timestamp),

@@ -1475,6 +1475,8 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
 	size_t len = iov_total(v, cnt);
+	const struct udp_tx_opts *po = cm ? &cm->o : NULL;
+	struct udp_tx_opts dro;
 	const void *buf;
 	char *bounce = NULL;
 	long n;
@@ -1489,6 +1491,11 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
+	if (flags & MSG_DONTROUTE) {
+		dro = cm ? cm->o : (struct udp_tx_opts){ .tos = -1 };
+		dro.dontroute = true;
+		po = &dro;
+	}
 	r = attach(k);
 	if (r < 0)
 		return r;
@@ -1514,7 +1521,7 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			n = -EBADF;
 			break;
 		}
-		n = udp_sendmsg(k->udp, buf, len, dst, cm ? &cm->o : NULL, shim_now());
+		n = udp_sendmsg(k->udp, buf, len, dst, po, shim_now());
 		if (n >= 0 || n != -EAGAIN || nonblock)
 			break;
 		r = shim_wait_sock_intr(k, dl, true, &intr);
@@ -3426,6 +3433,17 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_OOBINLINE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_OOBINLINE, v != 0);
+			break;
+		case SO_DONTROUTE:
+			if (get_int(val, len, &v) == 0) {
+				if (k->type == SOCK_STREAM)
+					r = set_tcp(k, TCP_OPT_DONTROUTE, v != 0);
+				else {
+					k->opts.dontroute = v != 0;
+					if (k->udp)
+						udp_set_dontroute(k->udp, k->opts.dontroute);
+				}
+			}
 			break;
 		case SO_TIMESTAMP_OLD:
 		case SO_TIMESTAMP_NEW:

@@ -60,6 +60,7 @@ struct sock_opts {
 	uint8_t pmtudisc;               /* IP_MTU_DISCOVER: SOCK_PMTUDISC_*, Linux's IP_PMTUDISC_* numbers */
 	int rcvlowat;                   /* SO_RCVLOWAT (TCP): bytes a blocking read waits for, poll's POLLIN mark; 1 */
 	uint8_t minttl;                 /* IP_MINTTL (TCP, RFC 5082 GTSM): segments with a lower TTL dropped; 0 none */
+	bool dontroute;                 /* SO_DONTROUTE: no destination beyond the link (ENETUNREACH) */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */

@@ -55,6 +55,7 @@ struct udp_sock {
 	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
 	uint8_t ttl;                 /* IP_TTL, 0 the default */
 	uint8_t pmtudisc;            /* IP_MTU_DISCOVER (SOCK_PMTUDISC_*) */
+	bool dontroute;              /* SO_DONTROUTE */
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
 	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
 	unsigned ngroups;
@@ -451,6 +452,8 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
 	    !s->cfg.gateway)
 		return -ENETUNREACH;
+	if (u->dontroute && !stack_reach_direct(s, peer->addr))
+		return -ENETUNREACH;    /* ip4_datagram_connect's route: RTO_ONLINK */
 	/* Linux's ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
 	if (ip4_is_broadcast(s, peer->addr) && !u->broadcast)
 		return -EACCES;
@@ -516,6 +519,9 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
 		return udp_take_error(u);
+	/* SO_DONTROUTE, MSG_DONTROUTE: udp_sendmsg's route on the link only. */
+	if ((u->dontroute || (o && o->dontroute)) && !stack_reach_direct(s, to.addr))
+		return -ENETUNREACH;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
@@ -742,6 +748,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_tos(u, o->tos);
 	udp_set_ttl(u, o->ttl);
 	udp_set_pmtudisc(u, o->pmtudisc);
+	udp_set_dontroute(u, o->dontroute);
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
@@ -842,6 +849,12 @@ void udp_set_ttl(struct udp_sock *u, uint8_t ttl)
 {
 	stack_assert_locked();
 	u->ttl = ttl;
+}
+
+void udp_set_dontroute(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->dontroute = on;
 }
 
 void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode)

@@ -51,6 +51,7 @@ struct udp_tx_opts {
 	uint32_t src;               /* IP_PKTINFO's ipi_spec_dst: 0, or our address */
 	int ttl;                    /* 0: the default */
 	int tos;                    /* -1: the socket's */
+	bool dontroute;             /* MSG_DONTROUTE: no destination beyond the link */
 };
 /* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
@@ -123,6 +124,8 @@ size_t udp_next_size(const struct udp_sock *u);
 void udp_set_tos(struct udp_sock *u, uint8_t tos);
 /* IP_TTL for unicast datagrams: 0 the default. */
 void udp_set_ttl(struct udp_sock *u, uint8_t ttl);
+/* SO_DONTROUTE: destinations beyond the link are -ENETUNREACH. */
+void udp_set_dontroute(struct udp_sock *u, bool on);
 /* IP_MTU_DISCOVER (SOCK_PMTUDISC_*): DF, and EMSGSIZE for what does not fit. */
 void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode);
 /* Read-only walk of every socket, for diagnostics (pstack stat): the first

@@ -750,6 +750,46 @@ CASE(bind_any_eph, 0) { int s = tcp_sock(); bind_to(s, "0.0.0.0", 0); emit_sockn
 CASE(bind_self_port, 0) { int s = tcp_sock(); bind_to(s, SELF, case_port()); emit_sockname(s); }
 CASE(bind_udp_self, 0) { int s = udp_sock(); bind_to(s, SELF, case_port()); emit_sockname(s); }
 CASE(bind_nonlocal, 0) { bind_to(tcp_sock(), NOBODY, 0); }
+/* IP_FREEBIND (and IP_TRANSPARENT) let a socket bind an address that is not
+ * the host's; getsockname shows it. */
+CASE(bind_nonlocal_freebind, 0)
+{
+	int s = tcp_sock(), u = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_FREEBIND, 1);
+	bind_to(s, NOBODY, 0);
+	emit_sockname(s);
+	seti(u, IPPROTO_IP, IP_FREEBIND, 1);
+	bind_to(u, NOBODY, 0);
+	emit_sockname(u);
+}
+CASE(bind_nonlocal_transparent, 0)
+{
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_IP, IP_TRANSPARENT, 1);
+	bind_to(s, NOBODY, 0);
+	emit_sockname(s);
+}
+/* SO_DONTROUTE: a destination beyond the link (through the gateway) is
+ * unreachable; one on the link is not. */
+CASE(udp_dontroute, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in far = sin4("198.51.100.1", 9), near = sin4(PEER, P_USINK);
+
+	seti(s, SOL_SOCKET, SO_DONTROUTE, 1);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&far, sizeof(far)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&near, sizeof(near)));
+	R(sendto(udp_sock(), "x", 1, MSG_DONTROUTE, (struct sockaddr *)&far, sizeof(far)));
+}
+CASE(tcp_dontroute, 0)
+{
+	int s = tcp_sock();
+
+	seti(s, SOL_SOCKET, SO_DONTROUTE, 1);
+	R(connect_to(s, "198.51.100.1", 9));
+}
 CASE(bind_peer_addr, 0) { bind_to(tcp_sock(), PEER, 0); }
 CASE(bind_bcast_tcp, 0) { bind_to(tcp_sock(), BCAST, 0); }
 CASE(bind_mcast_udp, 0) { bind_to(udp_sock(), "224.0.0.1", case_port()); }

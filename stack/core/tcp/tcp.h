@@ -213,6 +213,7 @@ enum tcp_option {
 	TCP_OPT_PMTUDISC,       /* IP_MTU_DISCOVER: SOCK_PMTUDISC_* (DF on segments with DO and WANT) */
 	TCP_OPT_RCVLOWAT,       /* SO_RCVLOWAT as the kernel keeps it (capped); below 1: 1 */
 	TCP_OPT_MINTTL,         /* IP_MINTTL: 0..255 */
+	TCP_OPT_DONTROUTE,      /* SO_DONTROUTE: bool */
 	TCP_OPT_MAXSEG,         /* TCP_MAXSEG */
 	TCP_OPT_USER_TIMEOUT,   /* milliseconds, TCP_USER_TIMEOUT */
 	TCP_OPT_CONGESTION,     /* 0 CUBIC, 1 NewReno */

@@ -104,6 +104,9 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
 	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
 		return -ENETUNREACH;
+	/* SO_DONTROUTE: a route on the link only (Linux's RTO_ONLINK). */
+	if (c->opt.dontroute && !stack_reach_direct(s, peer->addr))
+		return -ENETUNREACH;
 	/* A socket bound to a broadcast or multicast address sends from the
 	 * interface's (Linux's inet_bind leaves inet_saddr 0 for those). */
 	laddr = c->pcb.local.addr;
@@ -923,6 +926,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->minttl = (uint8_t)v;
 		return 0;
+	case TCP_OPT_DONTROUTE:
+		o->dontroute = v != 0;
+		return 0;
 	case TCP_OPT_MAXSEG:
 		if (v && (v < TCP_MIN_MSS || v > TCP_MAX_USER_MSS))
 			return -EINVAL;
@@ -1115,6 +1121,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
 	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
 	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
+	case TCP_OPT_DONTROUTE: *v = c->opt.dontroute; return 0;
 	case TCP_OPT_MAXSEG:
 		/* Linux's mss_cache: the connection's MSS stays once it ended. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?

@@ -437,6 +437,15 @@ static void test_options(void **state)
 	assert_int_equal(tcp_getopt(c, TCP_OPT_LINGER, &v), 0);
 	assert_int_equal(v, -1);
 	assert_int_equal(tcp_setopt(c, (enum tcp_option)99, 1), -ENOPROTOOPT);
+	/* SO_DONTROUTE: no connection beyond the link. */
+	{
+		struct tcp_conn *d = tcp_open(t->h->s);
+		struct ip4_endpoint far = { IP4(198, 51, 100, 1), 9 };
+
+		assert_int_equal(tcp_setopt(d, TCP_OPT_DONTROUTE, 1), 0);
+		assert_int_equal(tcp_connect(d, &far, t->h->now), -ENETUNREACH);
+		tcp_close(d, t->h->now);
+	}
 	/* TCP_MAXSEG lowers the MSS we announce */
 	{
 		struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };

@@ -598,6 +598,29 @@ static void test_udp_pmtudisc(void **state)
 	h_free(h);
 }
 
+/* SO_DONTROUTE and MSG_DONTROUTE: a destination beyond the link (through
+ * the gateway) is unreachable, one on the link is not; connect() too. */
+static void test_udp_dontroute(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 4000, 0);
+	struct ip4_endpoint far = { IP4(198, 51, 100, 1), 9 }, near = { H_PEER_IP, 9 };
+	struct udp_tx_opts o = { .tos = -1, .dontroute = true };
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &far, &o, h->now), -ENETUNREACH);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &near, &o, h->now), 1);
+	assert_int_equal(udp_sendmsg(u, "q", 1, &far, NULL, h->now), 1);     /* the gateway's way */
+	udp_set_dontroute(u, true);
+	assert_int_equal(udp_sendto(u, "q", 1, &far, h->now), -ENETUNREACH);
+	assert_int_equal(udp_connect(u, &far), -ENETUNREACH);
+	assert_int_equal(udp_connect(u, &near), 0);
+	h_drain_tx(h);
+	udp_close(u);
+	h_free(h);
+}
+
 /* sendmsg's IP_TTL, IP_TOS, IP_PKTINFO for one datagram; what recvmsg's
  * control messages read of a received one. */
 static void test_udp_per_message_options(void **state)
@@ -758,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_udp_broadcast_to_all),
 		cmocka_unit_test(test_udp_multicast),
 		cmocka_unit_test(test_udp_pmtudisc),
+		cmocka_unit_test(test_udp_dontroute),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

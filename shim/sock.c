@@ -620,7 +620,8 @@ int shim_socket(int domain, int type, int protocol)
 
 static unsigned bind_flags(const struct shim_sock *k)
 {
-	return (k->opts.reuseaddr ? INPCB_REUSEADDR : 0) | (k->opts.reuseport ? INPCB_REUSEPORT : 0);
+	return (k->opts.reuseaddr ? INPCB_REUSEADDR : 0) | (k->opts.reuseport ? INPCB_REUSEPORT : 0) |
+	       (k->freebind || k->transparent ? INPCB_NONLOCAL : 0) | (k->transparent ? INPCB_ANYSRC : 0);
 }
 
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
@@ -3595,6 +3596,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case IP_MINTTL:
 			if (k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_MINTTL, v);
+			break;
+		case IP_FREEBIND:
+			k->freebind = v != 0;
+			break;
+		case IP_TRANSPARENT:
+			k->transparent = v != 0;
 			break;
 		case IP_MTU_DISCOVER:
 			/* The placeholder took IP_PMTUDISC_DONT..OMIT. */

@@ -216,15 +216,24 @@ static bool port_free(const struct inpcb_table *t, const struct inpcb *p, uint32
 	return !port_conflict(t, p, addr, port, reuse);
 }
 
+bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p)
+{
+	uint32_t a = p->local.addr;
+
+	return a && a != t->s->cfg.addr && !ip4_is_broadcast(t->s, a) && !ip4_is_multicast(a) &&
+	       !(p->reuse & INPCB_ANYSRC);
+}
+
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
 {
 	struct stack *s = t->s;
 	uint16_t port = local->port;
 
 	/* Linux's inet_bind: a local, broadcast or multicast address (a
-	 * socket bound to a group hears that group only). */
+	 * socket bound to a group hears that group only), any with
+	 * IP_FREEBIND or IP_TRANSPARENT (inet_addr_valid_or_nonlocal). */
 	if (local->addr && local->addr != s->cfg.addr && !ip4_is_broadcast(s, local->addr) &&
-	    !ip4_is_multicast(local->addr))
+	    !ip4_is_multicast(local->addr) && !(reuse & INPCB_NONLOCAL))
 		return -EADDRNOTAVAIL;
 	p->reuse = reuse;
 	if (!port) {

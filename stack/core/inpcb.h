@@ -23,6 +23,8 @@ struct stack;
 /* bind()'s options (SO_REUSEADDR, SO_REUSEPORT). */
 #define INPCB_REUSEADDR 0x1
 #define INPCB_REUSEPORT 0x2
+#define INPCB_NONLOCAL 0x4          /* IP_FREEBIND, IP_TRANSPARENT: bind() may take an address not ours */
+#define INPCB_ANYSRC 0x8            /* IP_TRANSPARENT: and send from it (Linux's FLOWI_FLAG_ANYSRC) */
 
 #define INPCB_EPHEMERAL_LO 32768       /* Linux's ip_local_port_range */
 #define INPCB_EPHEMERAL_HI 60999
@@ -91,6 +93,10 @@ void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
  * the two did not both set SO_REUSEPORT, or both SO_REUSEADDR (not for a TCP
  * listener's port). On success p holds local and is in the bound-port table.
  */
+/* p is bound to an address that is not ours (IP_FREEBIND): nothing goes
+ * out from it but with IP_TRANSPARENT (Linux's route lookup without
+ * FLOWI_FLAG_ANYSRC: ENETUNREACH). */
+bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
 /* connect() of an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3), a
  * port whose 4-tuple with peer is new and that no listener or bind()-only

@@ -519,6 +519,9 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
 		return udp_take_error(u);
+	/* Bound to an address not ours (IP_FREEBIND): no route from it. */
+	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb) && !(o && o->src))
+		return -ENETUNREACH;
 	/* SO_DONTROUTE, MSG_DONTROUTE: udp_sendmsg's route on the link only. */
 	if ((u->dontroute || (o && o->dontroute)) && !stack_reach_direct(s, to.addr))
 		return -ENETUNREACH;

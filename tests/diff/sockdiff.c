@@ -756,12 +756,17 @@ CASE(bind_nonlocal_freebind, 0)
 {
 	int s = tcp_sock(), u = udp_sock();
 
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+
 	seti(s, IPPROTO_IP, IP_FREEBIND, 1);
 	bind_to(s, NOBODY, 0);
 	emit_sockname(s);
 	seti(u, IPPROTO_IP, IP_FREEBIND, 1);
 	bind_to(u, NOBODY, 0);
 	emit_sockname(u);
+	/* Sending from it: no route from an address not ours (EINVAL). */
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	R(connect_to(s, PEER, P_ECHO));
 }
 CASE(bind_nonlocal_transparent, 0)
 {
@@ -770,6 +775,21 @@ CASE(bind_nonlocal_transparent, 0)
 	seti(s, IPPROTO_IP, IP_TRANSPARENT, 1);
 	bind_to(s, NOBODY, 0);
 	emit_sockname(s);
+}
+/* IP_TRANSPARENT sends from it: a datagram goes (its answer, to an address
+ * nobody has, never comes); a non-blocking connect is under way. */
+CASE(send_nonlocal_transparent, 0)
+{
+	int s = tcp_sock(), u = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+
+	seti(u, IPPROTO_IP, IP_TRANSPARENT, 1);
+	bind_to(u, NOBODY, 0);
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	seti(s, IPPROTO_IP, IP_TRANSPARENT, 1);
+	bind_to(s, NOBODY, 0);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(connect_to(s, PEER, P_ECHO));
 }
 /* SO_DONTROUTE: a destination beyond the link (through the gateway) is
  * unreachable; one on the link is not. */

@@ -104,6 +104,8 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
 	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
 		return -ENETUNREACH;
+	if (inpcb_src_refused(&s->tcp->pcbs, &c->pcb))
+		return -ENETUNREACH;
 	/* SO_DONTROUTE: a route on the link only (Linux's RTO_ONLINK). */
 	if (c->opt.dontroute && !stack_reach_direct(s, peer->addr))
 		return -ENETUNREACH;

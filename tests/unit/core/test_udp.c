@@ -621,6 +621,32 @@ static void test_udp_dontroute(void **state)
 	h_free(h);
 }
 
+/* IP_FREEBIND: bind() takes an address not ours, nothing is sent from it;
+ * IP_TRANSPARENT: and datagrams go from it. */
+static void test_udp_nonlocal_bind(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = udp_open(h->s), *v = udp_open(h->s), *w = udp_open(h->s);
+	struct ip4_endpoint other = { IP4(192, 0, 2, 99), 0 }, peer = { H_PEER_IP, 9 };
+	struct h_frame *f;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(udp_bind(u, &other, 0), -EADDRNOTAVAIL);
+	assert_int_equal(udp_bind(v, &other, INPCB_NONLOCAL), 0);
+	assert_int_equal(udp_sendto(v, "q", 1, &peer, h->now), -ENETUNREACH);
+	assert_int_equal(udp_bind(w, &other, INPCB_NONLOCAL | INPCB_ANYSRC), 0);
+	assert_int_equal(udp_sendto(w, "q", 1, &peer, h->now), 1);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_memory_equal(f->data + ETH_HLEN + 12, "\xc0\x00\x02\x63", 4);  /* from 192.0.2.99 */
+	free(f);
+	udp_close(u);
+	udp_close(v);
+	udp_close(w);
+	h_free(h);
+}
+
 /* sendmsg's IP_TTL, IP_TOS, IP_PKTINFO for one datagram; what recvmsg's
  * control messages read of a received one. */
 static void test_udp_per_message_options(void **state)
@@ -782,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_udp_multicast),
 		cmocka_unit_test(test_udp_pmtudisc),
 		cmocka_unit_test(test_udp_dontroute),
+		cmocka_unit_test(test_udp_nonlocal_bind),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

@@ -3335,7 +3335,7 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct relay_share *sh;
 	struct shim_sock *k;
-	int r, v = 0, kbuf = -1;
+	int r, v = 0, kbuf = -1, kbuf2 = -1;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -3389,6 +3389,18 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, kn, &kbuf, &kl) < 0 || kbuf < 0)
 			kbuf = -1;
+	}
+	if (level == SOL_SOCKET && name == SO_BUF_LOCK && k->type == SOCK_STREAM) {
+		/* The sizes the locks keep (SOCK_SNDBUF_LOCK, SOCK_RCVBUF_LOCK
+		 * without a size given: the buffers stop growing where they
+		 * are), the placeholder's, as a fresh socket has them. */
+		socklen_t kl = sizeof(kbuf);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_SNDBUF, &kbuf, &kl) < 0)
+			kbuf = -1;
+		kl = sizeof(kbuf2);
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_RCVBUF, &kbuf2, &kl) < 0)
+			kbuf2 = -1;
 	}
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && k->type == SOCK_STREAM) {
 		/* The mark the kernel kept (tcp_set_rcvlowat: a negative one
@@ -3462,6 +3474,17 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_RCVLOWAT:
 			if (k->type == SOCK_STREAM && kbuf > 0)
 				r = set_tcp(k, TCP_OPT_RCVLOWAT, kbuf);
+			break;
+		case SO_BUF_LOCK:
+			/* A lock taken keeps the size the buffer has; the stack
+			 * takes sizes before Linux's doubling. Deviation: a lock
+			 * let go does not restart the growth here. */
+			if (k->type == SOCK_STREAM && get_int(val, len, &v) == 0) {
+				if ((v & SOCK_SNDBUF_LOCK) && kbuf > 0 && cur_opts(k)->sndbuf < 0)
+					r = set_tcp(k, TCP_OPT_SNDBUF, kbuf / 2);
+				if (!r && (v & SOCK_RCVBUF_LOCK) && kbuf2 > 0 && cur_opts(k)->rcvbuf < 0)
+					r = set_tcp(k, TCP_OPT_RCVBUF, kbuf2 / 2);
+			}
 			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:

@@ -750,6 +750,22 @@ CASE(bind_any_eph, 0) { int s = tcp_sock(); bind_to(s, "0.0.0.0", 0); emit_sockn
 CASE(bind_self_port, 0) { int s = tcp_sock(); bind_to(s, SELF, case_port()); emit_sockname(s); }
 CASE(bind_udp_self, 0) { int s = udp_sock(); bind_to(s, SELF, case_port()); emit_sockname(s); }
 CASE(bind_nonlocal, 0) { bind_to(tcp_sock(), NOBODY, 0); }
+/* A socket bound to a group (or to the broadcast address) sends from the
+ * interface's address (inet_bind leaves inet_saddr 0): the peer's echo
+ * comes back. */
+static void bound_group_echo(const char *addr)
+{
+	int u = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	char b[16];
+
+	bind_to(u, addr, 0);
+	set_timeo(u, SO_RCVTIMEO, 1000);
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	R(recv(u, b, sizeof(b), 0));
+}
+CASE(udp_bound_group_sends, 0) { bound_group_echo("239.1.2.3"); }
+CASE(udp_bound_broadcast_sends, 0) { bound_group_echo("192.0.2.255"); }
 /* IP_FREEBIND (and IP_TRANSPARENT) let a socket bind an address that is not
  * the host's; getsockname shows it. */
 CASE(bind_nonlocal_freebind, 0)
@@ -4975,6 +4991,22 @@ CASE(accepted_multicast_ttl, 0)
 	R(setsockopt(c, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)));
 	emit("set=%d", geti(c, IPPROTO_IP, IP_MULTICAST_TTL));
 	close(l);
+}
+
+/* SO_BUF_LOCK set alone: the buffers keep the sizes they have (no
+ * autotuning): a connection's SO_SNDBUF and SO_RCVBUF stay the fresh
+ * socket's. */
+CASE(buf_lock_set_then_connect, 0)
+{
+	int s = tcp_sock();
+
+	seti(s, SOL_SOCKET, SO_BUF_LOCK, 3);
+	emit("lock=%d snd=%d rcv=%d", geti(s, SOL_SOCKET, SO_BUF_LOCK), geti(s, SOL_SOCKET, SO_SNDBUF),
+	     geti(s, SOL_SOCKET, SO_RCVBUF));
+	need(connect_to(s, PEER, P_ECHO) == 0, "connect");
+	emit("lock=%d snd=%d rcv=%d", geti(s, SOL_SOCKET, SO_BUF_LOCK), geti(s, SOL_SOCKET, SO_SNDBUF),
+	     geti(s, SOL_SOCKET, SO_RCVBUF));
+	close(s);
 }
 
 /* The buffer sizes a listener was given, and their locks (SO_BUF_LOCK),

@@ -86,7 +86,6 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
-	bool mc_ttl_set;        /* IP_MULTICAST_TTL set on this socket (Linux refuses it on TCP ones) */
 	bool freebind, transparent;     /* IP_FREEBIND, IP_TRANSPARENT: bind() to an address not ours */
 	uint64_t inherit;       /* TCP: options set on the placeholder that accepted sockets inherit (sock.c, inherit_tab) */
 	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,

@@ -3279,7 +3279,8 @@ static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, sock
  * Options Linux's accepted sockets inherit from their listener (sk_clone
  * copies the socket, inet_csk_clone_lock the inet part) that live on the
  * placeholder alone: the stack's own (buffer sizes, keepalive, TCP's) come
- * with the connection's options. An accepted socket's placeholder is a
+ * with the connection's options, their locks (SO_BUF_LOCK, which a size
+ * set takes too) with the placeholder's. An accepted socket's placeholder is a
  * socket of its own: those its listener was given are copied to it at
  * accept (a listener given none costs nothing).
  */
@@ -3289,7 +3290,7 @@ static const struct { int level, name; } inherit_tab[] = {
 	{ SOL_SOCKET, SO_MARK }, { SOL_SOCKET, SO_TIMESTAMP_OLD }, { SOL_SOCKET, SO_TIMESTAMPNS_OLD },
 	{ SOL_SOCKET, SO_TIMESTAMP_NEW }, { SOL_SOCKET, SO_TIMESTAMPNS_NEW }, { SOL_SOCKET, SO_RXQ_OVFL },
 	{ SOL_SOCKET, SO_SELECT_ERR_QUEUE }, { SOL_SOCKET, SO_BUSY_POLL }, { SOL_SOCKET, SO_BINDTODEVICE },
-	{ SOL_SOCKET, SO_PASSCRED }, { SOL_SOCKET, SO_PASSSEC },
+	{ SOL_SOCKET, SO_PASSCRED }, { SOL_SOCKET, SO_PASSSEC }, { SOL_SOCKET, SO_BUF_LOCK },
 	{ IPPROTO_IP, IP_TOS }, { IPPROTO_IP, IP_TTL }, { IPPROTO_IP, IP_RECVOPTS }, { IPPROTO_IP, IP_RETOPTS },
 	{ IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_MTU_DISCOVER }, { IPPROTO_IP, IP_RECVERR },
 	{ IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS }, { IPPROTO_IP, IP_FREEBIND },
@@ -3413,7 +3414,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	r = 0;
 	shim_lock();
 	if (k->type == SOCK_STREAM)
-		k->inherit |= inherit_bit(level, name);
+		k->inherit |= inherit_bit(level, name) |
+			      (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_SNDBUFFORCE || name == SO_RCVBUF ||
+						       name == SO_RCVBUFFORCE) ? inherit_bit(SOL_SOCKET, SO_BUF_LOCK) : 0);
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_REUSEADDR:
@@ -3652,8 +3655,6 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			break;
 		case IP_MULTICAST_TTL:
 		case IP_MULTICAST_LOOP:
-			if (name == IP_MULTICAST_TTL)
-				k->mc_ttl_set = true;
 			if (k->type != SOCK_DGRAM)
 				break;
 			if (name == IP_MULTICAST_TTL)
@@ -3752,9 +3753,9 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 		return put_int(val, len, ep.port);
 	case IP_MULTICAST_TTL: {
 		/* An accepted socket's: the TTL of its SYN (Linux's
-		 * tcp_v4_syn_recv_sock), until the program sets it; the
+		 * tcp_v4_syn_recv_sock; a TCP socket cannot set it); the
 		 * placeholder, a socket of its own, has the default. */
-		uint8_t ttl = k->tcp && !k->mc_ttl_set ? tcp_syn_ttl(k->tcp) : 0;
+		uint8_t ttl = k->tcp ? tcp_syn_ttl(k->tcp) : 0;
 
 		return ttl ? put_ip_int(val, len, ttl) : SHIM_PASS;
 	}
@@ -3792,7 +3793,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct tcp_conn_info ci;
 	struct shim_sock *k;
 	bool info = false, peername = false, zc_eof = false;
-	int r, v = 0, tsflags = -1, peer_err = 0, buflock = 0;
+	int r, v = 0, tsflags = -1, peer_err = 0;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -3857,16 +3858,6 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ZEROCOPY:
 			if (k->type == SOCK_STREAM)
 				r = put_int(val, len, k->zerocopy);
-			break;
-		case SO_BUF_LOCK:
-			/* An accepted socket has the listener's locks (sk_clone
-			 * copies sk_userlocks), which its placeholder, a socket
-			 * of its own, lacks: added to the placeholder's answer. */
-			if (k->tcp && tcp_syn_ttl(k->tcp)) {
-				const struct sock_opts *o = cur_opts(k);
-
-				buflock = (o->sndbuf >= 0 ? SOCK_SNDBUF_LOCK : 0) | (o->rcvbuf >= 0 ? SOCK_RCVBUF_LOCK : 0);
-			}
 			break;
 		case SO_TIMESTAMPING_OLD:
 		case SO_TIMESTAMPING_NEW:
@@ -3942,15 +3933,6 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			/* The placeholder wrote both: this memory is the program's. */
 			if (shim_copy(&n, len, sizeof(n)) == 0 && n)
 				r = shim_copy(val, &tsflags, n < sizeof(int) ? n : sizeof(int));
-		}
-		if (r == 0 && buflock) {
-			socklen_t n = 0;
-			int cur = 0;
-
-			if (shim_copy(&n, len, sizeof(n)) == 0 && n >= sizeof(int) && shim_copy(&cur, val, sizeof(cur)) == 0) {
-				cur |= buflock;
-				r = shim_copy(val, &cur, sizeof(cur));
-			}
 		}
 	}
 	leave(k);

@@ -160,7 +160,7 @@ server_run() {
 PENV=()
 KENV=()
 
-@test "the SYN's and the SYN-ACK's options and window scale are the kernel's for the same buffers (7 with 6 MiB, 8 with 15 MB, 10 with the namespace's 32 MiB)" {
+@test "the SYN's and the SYN-ACK's options and window scale are the kernel's for the same buffers (7 with 6 MiB, 8 with 15 MB, 10 with the namespace's 32 MiB); with the default buffers, so are their windows and the handshake's ACK's" {
 	veth_up
 	local rmem want kind port=5100
 	local ks kw ps pw kas kaw pas paw
@@ -198,6 +198,25 @@ KENV=()
 		[ "$pw" = "$kw" ] || fail "the SYN's window scale differs"
 		[ -n "$kas" ] && [ "$pas" = "$kas" ] || fail "the SYN-ACK's options differ"
 		[ "$paw" = "$kaw" ] || fail "the SYN-ACK's window scale differs"
+		# The windows: the receive space in whole segments, at most 65535
+		# (tcp_select_initial_window: 64240 in the SYN, 65160 in a
+		# SYN-ACK with timestamps), then the ACK of the SYN-ACK offers that
+		# rounded up to the scale's unit. Compared where both sides keep
+		# their default buffers: PSTACK_TCP_RMEM counts the bytes a window
+		# may offer, where tcp_rmem counts twice that.
+		local kwin pwin kawin pawin khw phw
+		kwin=$(shown "syn_${want}_kernel" kernel syn_win)
+		pwin=$(shown "syn_${want}_pstack" pstack syn_win)
+		kawin=$(shown "synack_${want}_kernel" kernel synack_win)
+		pawin=$(shown "synack_${want}_pstack" pstack synack_win)
+		khw=$(shown "syn_${want}_kernel" kernel hs_ack_win)
+		phw=$(shown "syn_${want}_pstack" pstack hs_ack_win)
+		echo "tcp_rmem $rmem: windows: SYN kernel $kwin pstack $pwin, SYN-ACK kernel $kawin pstack $pawin, handshake ACK kernel $khw pstack $phw"
+		if [ "$how" = sysctl ]; then
+			[ -n "$kwin" ] && [ "$pwin" = "$kwin" ] || fail "the SYN's window differs"
+			[ -n "$kawin" ] && [ "$pawin" = "$kawin" ] || fail "the SYN-ACK's window differs"
+			[ -n "$khw" ] && [ "$phw" = "$khw" ] || fail "the window of the handshake's ACK differs"
+		fi
 	done
 }
 

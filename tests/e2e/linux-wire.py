@@ -233,7 +233,8 @@ def after(a, b):
 
 def show(path, subject):
     """Prints, for the segments SUBJECT sent: syn_* and synack_* (flags,
-    options in order, window scale) of its first SYN and SYN-ACK; psh (the
+    options in order, window scale, window) of its first SYN and SYN-ACK;
+    hs_ack_win (the window of its ACK of the SYN-ACK); psh (the
     lengths of its data segments, first transmissions, in order, a P after
     those with PSH); data_ms (when each of those left, in ms after the
     first); first_ack_ms (from the peer's first data segment to
@@ -255,6 +256,7 @@ def show(path, subject):
                 out[key + "_flags"] = flags(g)
                 out[key + "_opts"] = ",".join(g.opts)
                 out[key + "_wscale"] = g.wscale
+                out[key + "_win"] = g.win
     # Data: first transmissions in order; retransmissions apart.
     high = {}
     psh = []
@@ -307,6 +309,7 @@ def show(path, subject):
     if syn is not None:
         ack = next((g for g in mine if g.t > syn.t and not is_syn(g) and g.flagbits & 0x10), None)
         if ack is not None:
+            out["hs_ack_win"] = ack.win
             out["hs_rtt_ms"] = "%.1f" % ((ack.t - syn.t) * 1000)
             if ack.tsval is not None and syn.tsval is not None:
                 out["hs_rtt_tsval_ms"] = (ack.tsval - syn.tsval) & 0xFFFFFFFF

@@ -240,6 +240,34 @@ static bool in_quickack_mode(const struct tcp_conn *c)
 	return c->quick && !c->pingpong;
 }
 
+/*
+ * Linux's tcp_grow_window(): each segment received lets the window offer two
+ * MSS more (twice the segment for a larger one, a TSO frame from the TAP),
+ * up to what the buffer may hold. Linux bounds it by its free space, which
+ * its sk_buff overhead keeps above the window while data waits to be read;
+ * the ring has no such margin, so the bound is the ring's size (less what
+ * TCP_WINDOW_CLAMP allows): what is unread still limits the window offered
+ * (tcp_rcv_space_select). Not for a small segment: Linux grows it only when
+ * the segment's bytes are worth its buffer (truesize), which a short one is
+ * not; measured on Linux 6.18 over a veth pair, 700 bytes did not grow it
+ * and 1000 did. pstack takes half an MSS as the line.
+ */
+static void grow_window(struct tcp_conn *c, uint32_t len)
+{
+	uint64_t reach = tcp_ring_reach(&c->rcvq);
+	uint32_t room, incr = 2u * c->advmss;
+
+	if (c->opt.window_clamp && reach > c->opt.window_clamp)
+		reach = c->opt.window_clamp;
+	room = reach > UINT32_MAX ? UINT32_MAX : (uint32_t)reach;
+
+	if (!c->rcv_ssthresh || c->rcv_ssthresh >= room || len < c->advmss / 2u)
+		return;
+	if (incr < 2u * len)
+		incr = 2u * len;
+	c->rcv_ssthresh += incr < room - c->rcv_ssthresh ? incr : room - c->rcv_ssthresh;
+}
+
 /* Like Linux's tcp_event_data_recv(): in-sequence data came. The first of
  * the connection, and the first after a silence longer than the RTO (the
  * sender restarts from a small window), start quick-ACK mode. */
@@ -256,9 +284,10 @@ static void event_data_recv(struct tcp_conn *c, uint64_t now)
  * so an ACK now offers a window no smaller than the last one. Otherwise the
  * ACK waits for the read (tcp_recv), which offers the room it made in the
  * same ACK: one ACK per read of a receiver that lags, not one at the end of
- * each batch of frames and another for the read's window update. Linux
- * offers at most rcv_ssthresh, below the free space until the buffer is
- * about half full; pstack offers all of the free space. Deviation: so the
+ * each batch of frames and another for the read's window update. Linux's
+ * buffer keeps the overhead of its sk_buffs to spare, so its free space
+ * stays above the window while data waits; the ring holds exactly the
+ * window, and every byte not yet read takes its room. Deviation: so the
  * test here is against half the window last offered.
  */
 static bool window_keeps_up(const struct tcp_conn *c)
@@ -1013,6 +1042,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			c->bytes_received += n;
 			if (n)
 				c->rx_data_at = now;    /* the receive timestamp */
+			grow_window(c, (uint32_t)n);
 			event_data_recv(c, now);
 			/* Like Linux's tcp_measure_rcv_mss(): a short segment ends a
 			 * message; once the application has read it all, tcp_recv
@@ -1041,6 +1071,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			/* Linux's rcv_ooopack: each segment of it, queued or not. */
 			c->rcv_ooopack += tcp_pcount(g->len, c->mss);
 			ofo_insert(c, g->seq, g->data, g->len);
+			grow_window(c, g->len);
 			if (g->flags & TCP_FIN) {
 				c->ofo_fin = true;
 				c->ofo_fin_seq = g->seq + g->len;
@@ -1181,7 +1212,11 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
 				tcp_update_rtt(c, rtt, rtt, now);
 		}
-		c->rcv_adv = c->rcv_nxt;
+		/* The window our SYN offered stands (Linux's rcv_wnd, from
+		 * tcp_select_initial_window): the handshake's ACK offers it
+		 * rounded up to the scale's unit, 502 x 128 for 64240. */
+		c->rcv_adv = c->rcv_nxt + tcp_syn_window(c, false);
+		c->rcv_ssthresh = tcp_syn_window(c, false);
 		enter_established(c, now);
 		if (g->len || (g->flags & TCP_FIN)) {
 			/* RFC 9293 §3.10.7.3: "if there are other controls or text
@@ -1190,7 +1225,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			 * offered. (Linux frees such a segment after its URG bit:
 			 * the peer sends the data again.) */
 			struct tcp_seg d = *g;
-			uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+			uint32_t room = tcp_syn_window(c, false);
 
 			d.flags &= (uint16_t)~TCP_SYN;
 			d.seq = c->rcv_nxt;
@@ -1211,7 +1246,6 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			 * counts as the last arrival (tcp_finish_connect's
 			 * lrcvtime): data sent within the delayed-ACK timeout of
 			 * it is a reply, as Linux counts it. */
-			c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
 			c->lrcvtime = now;
 			c->ack_sched = true;
 			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
@@ -1288,8 +1322,10 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	l->syn_count++;
 	if (send)
 		tcp_send_syn(c, now);
-	else
-		c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+	else {
+		c->rcv_adv = c->rcv_nxt + tcp_syn_window(c, true);
+		c->rcv_ssthresh = tcp_syn_window(c, true);
+	}
 	return c;
 }
 

@@ -200,14 +200,28 @@ static bool urg_mode(struct tcp_conn *c)
 
 static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 {
-	uint32_t space = tcp_rcv_space_offer(c);
+	uint32_t room = tcp_rcv_space_offer(c), space = tcp_rcv_space_select(c);
 	uint32_t thresh = min32((uint32_t)(c->rcvq.limit / 2), c->advmss);
 	tcp_seq right = c->rcv_nxt + space;
 	uint32_t wnd;
 
-	/* RFC 1122 §4.2.3.3: move the right edge only by a useful amount
-	 * (receiver SWS avoidance); RFC 9293 §3.8.6.2.2: never move it back. */
-	if (seq_gt(right, c->rcv_adv) && right - c->rcv_adv >= thresh) {
+	/* A scaled window, as Linux's __tcp_select_window() offers it: the
+	 * room (at most rcv_ssthresh) rounded up to the scale's unit, so that
+	 * it is not scaled away; no rounding up past the ring's room, which
+	 * holds exactly what it offers (Linux's buffer has the overhead of
+	 * its sk_buffs to spare). Unscaled: RFC 1122 §4.2.3.3, move the right
+	 * edge only by a useful amount (receiver SWS avoidance). Both: RFC
+	 * 9293 §3.8.6.2.2, never move it back. */
+	if (c->rcv_wscale) {
+		uint32_t unit = 1u << c->rcv_wscale, w = space;
+
+		if (w <= UINT32_MAX - (unit - 1) && ((w + unit - 1) & ~(unit - 1)) <= room)
+			w = (w + unit - 1) & ~(unit - 1);
+		if (w > (65535u << c->rcv_wscale))
+			w = 65535u << c->rcv_wscale;
+		if (seq_gt(c->rcv_nxt + w, c->rcv_adv))
+			c->rcv_adv = c->rcv_nxt + w;
+	} else if (seq_gt(right, c->rcv_adv) && right - c->rcv_adv >= thresh) {
 		wnd = (right - c->rcv_nxt) >> c->rcv_wscale;
 		if (wnd > 65535)
 			wnd = 65535;
@@ -224,7 +238,7 @@ static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 	wnd = (c->rcv_adv - c->rcv_nxt + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
 	if (wnd > 65535)
 		wnd = 65535;
-	if ((wnd << c->rcv_wscale) <= space)
+	if ((wnd << c->rcv_wscale) <= room)
 		c->rcv_adv = c->rcv_nxt + (wnd << c->rcv_wscale);
 	else
 		wnd = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;   /* no room to round up */
@@ -404,11 +418,13 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	}
 	h = pkb_put(pkb, hlen + (nr ? zk : len));
 	if (flags & TCP_SYN)
-		wnd = (uint16_t)min32(tcp_rcv_space(c), 65535);
+		wnd = (uint16_t)tcp_syn_window(c, !c->active_open);
 	else
 		wnd = tcp_window_to_advertise(c);
-	if (flags & TCP_SYN)
+	if (flags & TCP_SYN) {
 		c->rcv_adv = c->rcv_nxt + wnd;
+		c->rcv_ssthresh = wnd;      /* Linux: rcv_ssthresh = rcv_wnd at the SYN */
+	}
 	tcp_rcv_reserve(c);
 	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
 	g.wnd = wnd;
@@ -598,7 +614,7 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 	struct tcp_seg r = {
 		.src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport,
 		.seq = cookie, .ack = g->seq + 1, .flags = TCP_SYN | TCP_ACK,
-		.wnd = (uint16_t)(rcvbuf < 65535 ? rcvbuf : 65535),
+		.wnd = (uint16_t)tcp_initial_window(rcvbuf > UINT32_MAX ? UINT32_MAX : (uint32_t)rcvbuf, s->mtu - 40),
 		.has_mss = true, .mss = (uint16_t)(s->mtu - 40),
 	};
 

@@ -169,6 +169,10 @@ struct tcp_conn {
 	struct tcp_eor *eor;                /* NULL: no MSG_EOR write yet */
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
+	/* Linux's rcv_ssthresh: the most a window offers, whatever the room.
+	 * It starts at our SYN's window and grows with the segments received
+	 * (tcp_grow_window); 0: no such bound. */
+	uint32_t rcv_ssthresh;
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
 	bool fin_rcvd;
 	bool ofo_fin;
@@ -457,6 +461,17 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 uint32_t tcp_rcv_space_offer(const struct tcp_conn *c);
+/* The window a SYN or SYN-ACK offers (Linux's tcp_select_initial_window):
+ * the receive space rounded down to a multiple of mss, at most 65535. */
+uint32_t tcp_initial_window(uint32_t space, uint32_t mss);
+/* tcp_initial_window for the connection's SYN (synack false: the MSS we
+ * announce; also our SYN-ACK in a simultaneous open, which Linux sends with
+ * the window of its SYN) or a listener's child's SYN-ACK (synack true: less
+ * the timestamp option when it is on). */
+uint32_t tcp_syn_window(const struct tcp_conn *c, bool synack);
+/* The room the next window may offer before rounding (Linux's
+ * __tcp_select_window): tcp_rcv_space_offer, at most rcv_ssthresh. */
+uint32_t tcp_rcv_space_select(const struct tcp_conn *c);
 /* The send MSS from the path MTU, the peer's MSS and the options in use. */
 void tcp_sync_mss(struct tcp_conn *c);
 /* Our window scale for a SYN (RFC 7323 §2.3), from the largest receive buffer. */

@@ -628,6 +628,30 @@ uint32_t tcp_rcv_space(const struct tcp_conn *c)
 }
 
 /*
+ * Linux's tcp_select_initial_window() offers the receive space rounded down
+ * to a multiple of the MSS, then at most 65535 (a SYN's window is not
+ * scaled): 64240 (44 x 1460) for its 65536 bytes by default, 65535 once the
+ * space passes 65535 + MSS. The MSS is the one we announce in a SYN
+ * (tcp_connect_init), in a SYN-ACK that less the timestamp option when the
+ * peer asked for timestamps (tcp_openreq_init_rwin): 65160 = 45 x 1448.
+ */
+uint32_t tcp_initial_window(uint32_t space, uint32_t mss)
+{
+	if (mss && space > mss)
+		space -= space % mss;
+	return space < 65535 ? space : 65535;
+}
+
+uint32_t tcp_syn_window(const struct tcp_conn *c, bool synack)
+{
+	uint32_t mss = c->advmss;
+
+	if (synack && c->ts_ok && mss > 12)
+		mss -= 12;
+	return tcp_initial_window(tcp_rcv_space(c), mss);
+}
+
+/*
  * The room a new right edge may offer, like Linux's __tcp_select_window:
  * once the buffer is more than half full, room below a sixteenth of it, or
  * below a segment, is offered as none (the edge stays where it is). A reader
@@ -653,6 +677,13 @@ uint32_t tcp_rcv_space_offer(const struct tcp_conn *c)
 			return 0;
 	}
 	return space;
+}
+
+uint32_t tcp_rcv_space_select(const struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space_offer(c);
+
+	return c->rcv_ssthresh && space > c->rcv_ssthresh ? c->rcv_ssthresh : space;
 }
 
 size_t tcp_pending_close(const struct stack *s)

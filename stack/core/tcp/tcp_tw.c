@@ -323,6 +323,7 @@ int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 	c->wr_shut = true;
 	c->rcv_nxt = c->rcv_wup = r->rcv_nxt;
 	c->rcv_adv = r->rcv_nxt + r->rcv_wnd;
+	c->rcv_ssthresh = r->rcv_wnd;
 	c->snd_wl1 = r->rcv_nxt;
 	c->irs = r->rcv_nxt - 1;
 	c->fin_rcvd = r->state == TCP_STATE_TIME_WAIT;

@@ -380,7 +380,7 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 static void cleanup_rbuf(struct tcp_conn *c, size_t copied, uint64_t now)
 {
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t space = tcp_rcv_space_offer(c);
+	uint32_t space = tcp_rcv_space_select(c);
 	uint32_t thresh = (uint32_t)(c->rcvq.limit / 2) < c->advmss ? (uint32_t)(c->rcvq.limit / 2) : c->advmss;
 
 	if (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_FIN_WAIT_1 &&
@@ -1203,7 +1203,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
 	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);
 	i->pmtu = c->pmtu;
-	i->rcv_ssthresh = (uint32_t)c->rcvq.limit;
+	i->rcv_ssthresh = c->rcv_ssthresh ? c->rcv_ssthresh : (uint32_t)c->rcvq.limit;
 	i->rtt_us = c->srtt;
 	i->rttvar_us = c->rttvar;
 	/* In segments, as Linux's; its TCP_INFINITE_SSTHRESH until a loss sets one. */

@@ -60,7 +60,7 @@ static void test_tcp_send_fault_queues_nothing(void **state)
 	/* The same call again, with memory that copies: both go, in one segment. */
 	use_flaky(t, 0);
 	assert_int_equal(tcp_sendv(c, v, 2, t->h->now), 10);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	/* The plain call fails alike. */
 	use_flaky(t, 1);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EFAULT);
@@ -171,11 +171,11 @@ static void test_tcp_urgent_fault(void **state)
 	ts_expect_none(t);
 	use_flaky(t, 0);
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
-	ts_expect(t, "P. 1:3(2) ack 4 win 511 " TSO);
+	ts_expect(t, "P. 1:3(2) ack 4 win 502 " TSO);
 	v[0] = (struct sock_iov){ "c", 1 };
 	v[1] = (struct sock_iov){ "d", 1 };
 	assert_int_equal(tcp_sendv_urg(c, v, 2, t->h->now), 2);
-	ts_expect(t, "PU. 3:5(2) ack 4 win 511 urg 2 " TSO);
+	ts_expect(t, "PU. 3:5(2) ack 4 win 502 urg 2 " TSO);
 	stack_set_copy(t->h->s, NULL);
 	ts_abort(t, c);
 	ts_free(t);

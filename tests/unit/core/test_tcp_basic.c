@@ -26,7 +26,7 @@ static void test_passive_open(void **state)
 	assert_int_equal(err, -EAGAIN);
 	assert_int_equal(tcp_poll(l), 0);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	assert_int_equal(tcp_poll(l), 0);
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	assert_int_equal(tcp_poll(l), SOCK_POLLIN);
@@ -38,10 +38,10 @@ static void test_passive_open(void **state)
 	assert_int_equal(ep.port, TS_PEER_PORT);
 	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 510 <nop,nop,TS val 0 ecr 100>");
 	tcp_close(l, t->h->now);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 2:2(0) ack 2 win 510 <nop,nop,TS val 0 ecr 101>");
 	/* LAST_ACK on the peer; we are in TIME_WAIT for 2 MSL (60 s). */
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
 	ts_advance_ms(t, 59999);
@@ -59,18 +59,18 @@ static void test_passive_open_no_options(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 8192");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	ts_inject(t, ". 1:1(0) ack 1 win 8192");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
-	ts_expect(t, "P. 1:2(1) ack 1 win 65535");
+	ts_expect(t, "P. 1:2(1) ack 1 win 64240");
 	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &err), 0);
 	assert_int_equal(err, 536);
 	tcp_close(l, t->h->now);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 2:2(0) ack 1 win 65535");
+	ts_expect(t, "R. 2:2(0) ack 1 win 64240");
 	ts_free(t);
 }
 
@@ -84,7 +84,7 @@ static void test_active_open_data_close(void **state)
 	(void)state;
 	ts_past_quickack(c);	/* a test written against delayed ACKs */
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
 	assert_int_equal(tcp_inq(c), 10);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
@@ -94,9 +94,9 @@ static void test_active_open_data_close(void **state)
 	ts_advance_ms(t, 39);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, ". 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
+	ts_expect(t, ". 6:6(0) ack 11 win 502 <nop,nop,TS val 40 ecr 110>");
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 6:6(0) ack 11 win 512 <nop,nop,TS val 40 ecr 110>");
+	ts_expect(t, "F. 6:6(0) ack 11 win 502 <nop,nop,TS val 40 ecr 110>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_1);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EPIPE);
 	ts_inject(t, ". 11:11(0) ack 7 win 502 <nop,nop,TS val 120 ecr 40>");
@@ -108,9 +108,9 @@ static void test_active_open_data_close(void **state)
 	/* a short message read whole is ACKed at once (Linux's
 	 * tcp_cleanup_rbuf(); test_spin_rxbatch.c checks RFC 7323 §4.3's echo
 	 * of the earliest unacknowledged segment with a delayed ACK) */
-	ts_expect(t, ". 7:7(0) ack 14 win 512 <nop,nop,TS val 40 ecr 130>");
+	ts_expect(t, ". 7:7(0) ack 14 win 502 <nop,nop,TS val 40 ecr 130>");
 	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 140 ecr 40>");
-	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 40 ecr 140>");
+	ts_expect(t, ". 7:7(0) ack 15 win 502 <nop,nop,TS val 40 ecr 140>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
 	/* a connection waiting out 2 MSL holds no buffers */
 	assert_int_equal(c->sndq.cap, 0);
@@ -121,7 +121,7 @@ static void test_active_open_data_close(void **state)
 	/* a retransmitted FIN in TIME_WAIT is acknowledged again */
 	ts_advance_ms(t, 1000);
 	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 1140 ecr 40>");
-	ts_expect(t, ". 7:7(0) ack 15 win 512 <nop,nop,TS val 1040 ecr 1140>");
+	ts_expect(t, ". 7:7(0) ack 15 win 502 <nop,nop,TS val 1040 ecr 1140>");
 	/* the 2 MSL wait restarted at the retransmitted FIN */
 	ts_advance_ms(t, 59999);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
@@ -139,14 +139,14 @@ static void test_passive_close(void **state)
 	(void)state;
 	tcp_close(l, t->h->now);
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 200 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, ". 1:1(0) ack 2 win 510 <nop,nop,TS val 0 ecr 200>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
 	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
-	ts_expect(t, "P. 1:3(2) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, "P. 1:3(2) ack 2 win 510 <nop,nop,TS val 0 ecr 200>");
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 3:3(0) ack 2 win 512 <nop,nop,TS val 0 ecr 200>");
+	ts_expect(t, "F. 3:3(0) ack 2 win 510 <nop,nop,TS val 0 ecr 200>");
 	ts_inject(t, ". 2:2(0) ack 4 win 502 <nop,nop,TS val 210 ecr 0>");
 	ts_free(t);
 }
@@ -159,9 +159,9 @@ static void test_simultaneous_close(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val 0 ecr 101>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSING);
 	ts_inject(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val 102 ecr 0>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
@@ -180,16 +180,16 @@ static void test_simultaneous_open(void **state)
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EALREADY);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 101 ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EISCONN);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "R. 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 101>");
 	ts_free(t);
 }
 
@@ -242,17 +242,17 @@ static void test_recv_zero_length(void **state)
 	(void)state;
 	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), -EAGAIN);
 	ts_inject(t, "P. 1:5(4) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 5 win 511 <nop,nop,TS val 0 ecr 101>");   /* the first data: a quick ACK */
+	ts_expect(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 0 ecr 101>");   /* the first data: a quick ACK */
 	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), 0);
 	assert_int_equal(tcp_inq(c), 4);
 	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 4);
 	ts_inject(t, "F. 5:5(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	/* (TS.Recent is the FIN's: the last ACK sent covered up to it, RFC 7323 §4.3) */
-	ts_expect(t, ". 1:1(0) ack 6 win 512 <nop,nop,TS val 0 ecr 102>");
+	ts_expect(t, ". 1:1(0) ack 6 win 502 <nop,nop,TS val 0 ecr 102>");
 	assert_int_equal(tcp_recv(c, NULL, 0, 0, t->h->now), 0);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 1:1(0) ack 6 win 512 <nop,nop,TS val 0 ecr 102>");
+	ts_expect(t, "R. 1:1(0) ack 6 win 502 <nop,nop,TS val 0 ecr 102>");
 	ts_free(t);
 }
 
@@ -267,7 +267,7 @@ static void test_connect_refused(void **state)
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	assert_int_equal(tcp_poll(c), 0);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "R. 0:0(0) ack 1 win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_true(tcp_poll(c) & SOCK_POLLERR);
@@ -291,12 +291,12 @@ static void test_wraparound(void **state)
 	ts_inject(t, "P. 41:61(20) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	ts_expect_none(t);
 	ts_advance_ms(t, 40);
-	ts_expect(t, ". 1:1(0) ack 61 win 511 <nop,nop,TS val 40 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 61 win 510 <nop,nop,TS val 40 ecr 101>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 60);
 	ts_check_bytes(buf, 60, 1);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 1:1(0) ack 61 win 512 <nop,nop,TS val 40 ecr 101>");
+	ts_expect(t, "R. 1:1(0) ack 61 win 510 <nop,nop,TS val 40 ecr 101>");
 	ts_free(t);
 }
 
@@ -310,7 +310,7 @@ static void test_rst_in_syn_received(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	ts_inject(t, "R 1:1(0) win 0");
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
@@ -318,7 +318,7 @@ static void test_rst_in_syn_received(void **state)
 	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
 	/* an ACK that does not acknowledge our SYN draws a reset (RFC 9293 §3.10.7.4) */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
 	ts_expect(t, "R 5:5(0) win 0");
 	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
@@ -337,7 +337,7 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 
 	(void)state;
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 0 ecr 101>");
 	ts_inject(t, "R. 2:2(0) ack 1 win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
@@ -348,9 +348,9 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 	ts_new_peer(t);
 	c = ts_connect(t);
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 0 ecr 101>");
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 2 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 0 ecr 101>");
 	ts_inject(t, "R. 2:2(0) ack 1 win 0");
 	ts_free(t);
 }
@@ -363,9 +363,9 @@ static void test_data_after_close(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 <nop,nop,TS val 0 ecr 100>");
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "P. 1:11(10) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, "R. 2:2(0) ack 1 win 512 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "R. 2:2(0) ack 1 win 502 <nop,nop,TS val 0 ecr 101>");
 	ts_free(t);
 }
 
@@ -379,7 +379,7 @@ static void test_close_in_syn_sent(void **state)
 	(void)state;
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	tcp_close(c, t->h->now);
 	ts_advance_ms(t, 5000);
 	/* the SYN-ACK that comes late finds a closed port */
@@ -410,10 +410,10 @@ static void test_wraparound_our_side(void **state)
 	assert_int_equal(t->isn, 0u - 2000u);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, data, sizeof(data), t->h->now), 5000);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, ". 2897:4345(1448) ack 1 win 512 <nop,nop,TS val * ecr 100>");
-	ts_expect(t, "P. 4345:5001(656) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 2897:4345(1448) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, "P. 4345:5001(656) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 101 ecr 0>");
 	assert_int_equal(tcp_outq(c), 2104);
 	ts_inject(t, ". 1:1(0) ack 5001 win 502 <nop,nop,TS val 102 ecr 0>");

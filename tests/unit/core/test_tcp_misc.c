@@ -36,9 +36,9 @@ static void test_poll_and_wakeups(void **state)
 	assert_int_equal(tcp_poll(c), 0);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), -EAGAIN);
 	assert_int_equal(tcp_recv(c, b, 1, 0, t->h->now), -EAGAIN);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_past_quickack(c);	/* a test written against delayed ACKs */
 	assert_true(w.count > 0);
 	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
@@ -51,15 +51,15 @@ static void test_poll_and_wakeups(void **state)
 	assert_int_equal(tcp_recv(c, b, 16, 0, t->h->now), 5);
 	ts_check_bytes(b, 5, 1);
 	/* a short message read whole is ACKed at once (Linux's tcp_cleanup_rbuf()) */
-	ts_expect(t, ". 1:1(0) ack 6 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 6 win 502 " TSO);
 	assert_int_equal(tcp_poll(c), SOCK_POLLOUT);
 	w.count = 0;
 	ts_inject(t, "F. 6:6(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	assert_true(w.count > 0);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
-	ts_expect(t, ". 1:1(0) ack 7 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 7 win 502 " TSO);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 1:1(0) ack 7 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 7 win 502 " TSO);
 	/* Both directions shut (Linux's SHUTDOWN_MASK): hung up, in LAST_ACK already. */
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT | SOCK_POLLHUP);
 	ts_inject(t, ". 7:7(0) ack 2 win 502 <nop,nop,TS val 103 ecr 0>");
@@ -108,7 +108,7 @@ static void test_info(void **state)
 	(void)state;
 	ts_past_quickack(c);	/* a test written against delayed ACKs */
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 10);
 	ts_inject(t, "P. 1:4(3) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
 	tcp_get_info(c, &i, t->h->now);
@@ -207,10 +207,10 @@ static void test_info_reordering(void **state)
 	 * least RTT, so that the SACK below marks nothing lost at once. */
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 10);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tcp_send(c, buf, sizeof(buf), t->h->now), (long)sizeof(buf));
 	for (int k = 0; k < 4; k++)
 		assert_true(ts_next(t, (char[256]){ 0 }, 256));
@@ -262,9 +262,9 @@ static void test_info_chrono(void **state)
 	assert_true(i.busy_us == 20000);
 	/* The window opens: the data goes, the limit ends; busy until acknowledged. */
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
-	ts_expect(t, "P. 2897:3001(104) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 502 " TSO);
+	ts_expect(t, "P. 2897:3001(104) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 5);
 	ts_inject(t, ". 1:1(0) ack 3001 win 502 <nop,nop,TS val 112 ecr 0>");
 	ts_advance_ms(t, 50);
@@ -312,7 +312,7 @@ static void test_info_app_limited(void **state)
 	assert_false(i.delivery_rate_app_limited);
 	/* A short write into the idle connection: application-limited again. */
 	assert_int_equal(tcp_send(c, buf, 100, t->h->now), 100);
-	ts_expect(t, "P. 28961:29061(100) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 28961:29061(100) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 29061 win 502 <nop,nop,TS val 112 ecr 0>");
 	tcp_get_info(c, &i, t->h->now);
 	assert_true(i.delivery_rate_app_limited);
@@ -394,7 +394,7 @@ static void test_minttl(void **state)
 	assert_int_equal(stack_stats(t->h->s)->drops[DROP_TCP_MINTTL], 1);
 	assert_int_equal(tcp_setopt(l, TCP_OPT_MINTTL, 64), 0);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
@@ -452,7 +452,7 @@ static void test_options(void **state)
 
 		assert_int_equal(tcp_bind(c, &local, 0), 0);
 		assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+		ts_expect(t, "S 0:0(0) win 65000 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 		/* IP_TTL: the SYN went with the socket's TTL (the script
 		 * keeps the start of the last frame's IP packet), and DF as
 		 * IP_MTU_DISCOVER's default (WANT) says. */
@@ -462,7 +462,7 @@ static void test_options(void **state)
 		assert_int_equal(tcp_setopt(c, TCP_OPT_PMTUDISC, 6), -EINVAL);
 		assert_int_equal(tcp_setopt(c, TCP_OPT_PMTUDISC, SOCK_PMTUDISC_DONT), 0);
 		ts_advance_ms(t, 1000);
-		ts_expect(t, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+		ts_expect(t, "S 0:0(0) win 65000 <mss 1000,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
 		assert_false(t->last_ip[6] & 0x40);
 	}
 	tcp_close(c, t->h->now);
@@ -511,15 +511,15 @@ static void test_time_wait_reuse(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 510 " TSO);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	ts_expect(t, ". 2:2(0) ack 2 win 510 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	t->isn_known = false;
 	t->ts_known = false;
 	t->peer_isn += 100000;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
 	d = tcp_accept(l, &err);
 	assert_non_null(d);
@@ -540,9 +540,9 @@ static void test_time_wait_reuse_by_timestamp(void **state)
 
 	(void)state;
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 510 " TSO);
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	ts_expect(t, ". 2:2(0) ack 2 win 510 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	/* Lower sequence number and an older TSval: not a new connection. */
 	t->peer_isn = old_isn - 100000;
@@ -554,7 +554,7 @@ static void test_time_wait_reuse_by_timestamp(void **state)
 	t->isn_known = false;
 	t->ts_known = false;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 200,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
 	d = tcp_accept(l, &err);
 	assert_non_null(d);
@@ -572,15 +572,15 @@ static void test_pending_close(void **state)
 	(void)state;
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 4:4(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_pending_close(t->h->s), 1);
 	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 101 ecr 0>");
 	assert_int_equal(tcp_pending_close(t->h->s), 0);
 	ts_inject(t, "F. 1:1(0) ack 5 win 502 <nop,nop,TS val 102 ecr 0>");
-	ts_expect(t, ". 5:5(0) ack 2 win 512 " TSO);
+	ts_expect(t, ". 5:5(0) ack 2 win 502 " TSO);
 	ts_advance_ms(t, 60000);
 	ts_free(t);
 }
@@ -612,7 +612,7 @@ static void test_icmp_errors(void **state)
 	(void)state;
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	inject_icmp_unreach(t, 3, 0);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_take_error(c), -ECONNREFUSED);
@@ -620,7 +620,7 @@ static void test_icmp_errors(void **state)
 	ts_new_peer(t);
 	c = ts_connect(t);
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 502 " TSO);
 	inject_icmp_unreach(t, 1, 0);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_take_error(c), 0);
@@ -690,9 +690,9 @@ static void test_bind_chain_many_conns(void **state)
 	for (int i = 2; i < BIND_N; i += 4) {
 		ts_use(t, c[i], pport[i]);
 		tcp_close(c[i], t->h->now);
-		ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+		ts_expect(t, "F. 1:1(0) ack 1 win 510 " TSO);
 		ts_inject(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-		ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+		ts_expect(t, ". 2:2(0) ack 2 win 510 " TSO);
 		assert_int_equal(tcp_get_state(c[i]), TCP_STATE_TIME_WAIT);
 	}
 	/* Every fourth + 3 reset by the peer. */
@@ -738,7 +738,7 @@ static uint32_t syn_tsval(struct tscript *t, struct tcp_conn *c)
 	t->ts_known = false;
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	return t->last_tsval;
 }
 
@@ -755,7 +755,7 @@ static void test_ts_offset_per_address_pair(void **state)
 	(void)state;
 	ts1 = syn_tsval(t, c);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_advance_ms(t, 1500);
 	/* The same 4-tuple again: the TS clock went on, 1500 ms later. */
@@ -803,9 +803,9 @@ static void test_syn_sent_bad_ack(void **state)
 	ts_advance_ms(t, 999);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 1000,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_abort(t, c);
 	ts_free(t);
@@ -823,9 +823,9 @@ static void test_orphan_gives_up_on_rto(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
-	ts_expect(t, "P. 1:4(3) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:4(3) ack 1 win 502 " TSO);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 4:4(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 4:4(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
 	/* Linux gives up on an orphan after about 100 s (tcp_orphan_retries: 8 backed-off
 	 * retransmissions from a 200 ms RTO; tcp_retries2 for a socket still held). */
@@ -855,7 +855,7 @@ static void test_synack_gives_up(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	for (int i = 0; i < 300 && tcp_conn_count(t->h->s) > 1; i++) {
 		ts_advance_ms(t, 1000);

@@ -30,13 +30,13 @@ static struct tcp_conn *connect_rtt(struct tscript *t, unsigned rtt_ms, bool sac
 
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, rtt_ms);
 	if (sack)
 		ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	else
 		ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	/* the peer's first ACK sets the window the tests use (502 << 7) */
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
@@ -84,7 +84,7 @@ static unsigned rtt_sample(struct tscript *t, struct tcp_conn *c, unsigned seq, 
 	char want[200];
 
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
-	snprintf(want, sizeof(want), "P. %u:%u(1) ack 1 win 512 " TSO, seq, seq + 1);
+	snprintf(want, sizeof(want), "P. %u:%u(1) ack 1 win 502 " TSO, seq, seq + 1);
 	ts_expect(t, want);
 	ts_advance_ms(t, rtt_ms);
 	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 110 ecr 0>", seq + 1);
@@ -114,7 +114,7 @@ static void test_sack_loss_detected_when_window_changes(void **state)
 	ts_inject(t, ". 1:1(0) ack 1 win 504 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:4345>");
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1 win 505 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:5793>");
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_outq(c), 10 * MSS);
 	ts_abort(t, c);
 	ts_free(t);
@@ -207,7 +207,7 @@ static void test_loss_right_after_recovery_is_fast_retransmitted(void **state)
 	assert_true(n_after <= 2);
 	/* the third: fast retransmit */
 	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
-	snprintf(want, sizeof(want), ". %u:%u(1448) ack 1 win 512 " TSO, first_new, first_new + MSS);
+	snprintf(want, sizeof(want), ". %u:%u(1448) ack 1 win 502 " TSO, first_new, first_new + MSS);
 	ts_expect(t, want);
 	drain(t);
 	ts_abort(t, c);
@@ -244,7 +244,7 @@ static void test_duplicate_acks_send_no_new_data_beyond_two(void **state)
 	}
 	assert_true(n <= 2);
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1449:2897(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 502 " TSO);
 	drain(t);
 	ts_abort(t, c);
 	ts_free(t);
@@ -296,7 +296,7 @@ static void test_loss_state_ends_after_rto_recovery(void **state)
 	{
 		char want[200];
 
-		snprintf(want, sizeof(want), "P. %u:%u(1448) ack 1 win 512 " TSO, seq + MSS, seq + 2 * MSS);
+		snprintf(want, sizeof(want), "P. %u:%u(1448) ack 1 win 502 " TSO, seq + MSS, seq + 2 * MSS);
 		ts_expect(t, want);
 	}
 	tcp_get_info(c, &i, t->h->now);
@@ -525,7 +525,7 @@ static void test_rack_timer_declares_loss(void **state)
 	ts_advance_us(t, wnd - 100);
 	ts_expect_none(t);
 	ts_advance_us(t, 200);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.ca_state, 3);
 	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 113 ecr 0>");
@@ -607,13 +607,13 @@ static void test_tlp_recovers_lost_tail(void **state)
 	ts_advance_ms(t, 10);
 	ts_expect_none(t);
 	ts_advance_ms(t, 13);
-	ts_expect(t, "P. 13033:14481(1448) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 13033:14481(1448) ack 1 win 502 " TSO);
 	assert_int_equal(c->tlp_probes, 1);
 	/* its SACK shows segment 9 lost: resent at once */
 	ts_advance_ms(t, 10);
 	inject_fmt(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 120 ecr %u,nop,nop,sack 13033:14481>",
 		   t->last_tsval - t->ts_base);
-	ts_expect(t, ". 11585:13033(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 11585:13033(1448) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 130 ecr 0>");
 	ts_expect_none(t);
@@ -798,7 +798,7 @@ static void test_fast_retransmit_when_our_segments_carry_sack_blocks(void **stat
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	/* the peer's data with a hole before it: we hold it out of order */
 	ts_inject(t, "P. 101:111(10) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>");
 	assert_int_equal(tcp_send(c, big, 5 * seg, t->h->now), 5 * seg);
 	while (next_sent(t, &s))
 		assert_int_equal(s.len, seg);
@@ -809,7 +809,7 @@ static void test_fast_retransmit_when_our_segments_carry_sack_blocks(void **stat
 	ts_expect_none(t);
 	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 4 * seg + 1);
 	assert_true(c->in_recovery);
-	snprintf(want, sizeof(want), ". 1:%u(%u) ack 1 win 512 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>",
+	snprintf(want, sizeof(want), ". 1:%u(%u) ack 1 win 502 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>",
 		 seg + 1, seg);
 	ts_expect(t, want);
 	assert_int_equal(c->rto_count, 0);

@@ -28,7 +28,7 @@ static void test_rst_in_window_challenge(void **state)
 
 	(void)state;
 	ts_inject(t, "R 1000:1000(0) win 0");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	/* out of the window: silently dropped */
 	ts_inject(t, "R 5000000:5000000(0) win 0");
@@ -52,11 +52,11 @@ static void test_syn_in_established_challenge(void **state)
 
 	(void)state;
 	ts_inject(t, "S 50:50(0) win 65535 <mss 1460>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_advance_ms(t, 500);      /* one challenge ACK per 500 ms and connection */
 	ts_inject(t, "S 1:1(0) win 65535 <mss 1460>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_abort(t, c);
 	ts_free(t);
@@ -70,12 +70,12 @@ static void test_ack_out_of_range(void **state)
 
 	(void)state;
 	ts_inject(t, "P. 1:11(10) ack 1000 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
 	/* too old (before SND.UNA - MAX.SND.WND) */
 	ts_advance_ms(t, 500);      /* one challenge ACK per 500 ms and connection */
 	ts_inject(t, "P. 1:11(10) ack 4000000000 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_inq(c), 0);
 	assert_int_equal(t->h->s->stats.drops[DROP_TCP_BAD_ACK], 2);
 	ts_abort(t, c);
@@ -269,19 +269,19 @@ static void test_syn_cookies(void **state)
 	(void)state;
 	/* one embryonic connection fills the SYN queue */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	/* the next SYN gets a cookie: only the MSS option */
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	assert_true(ts_next(t, line, sizeof(line)));
-	assert_string_equal(line, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	assert_string_equal(line, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	assert_int_equal(tcp_conn_count(t->h->s), 2);          /* no state kept for it */
 	ts_inject(t, ". 1:1(0) ack 1 win 502");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_send(c, "hi", 2, t->h->now), 2);
-	ts_expect(t, "P. 1:3(2) ack 1 win 65535");
+	ts_expect(t, "P. 1:3(2) ack 1 win 64240");
 	/* a forged ACK with a wrong cookie is answered with a reset */
 	t->peer_port++;
 	ts_inject(t, ". 1:1(0) ack 12345 win 502");
@@ -305,7 +305,7 @@ static void test_accept_queue_overflow(void **state)
 	(void)state;
 	/* backlog 0 still admits one connection (Linux's acceptq_is_full uses >) */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
@@ -316,7 +316,7 @@ static void test_accept_queue_overflow(void **state)
 	assert_null(tcp_accept(l, &err));
 	assert_int_equal(err, -EAGAIN);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	b = tcp_accept(l, &err);
 	assert_non_null(b);
@@ -337,7 +337,7 @@ static void test_listener_close_resets_queue(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
@@ -359,16 +359,16 @@ static void test_synack_retransmit(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	ts_advance_ms(t, 999);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 1000 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 1000 ecr 100,nop,wscale 7>");
 	ts_advance_ms(t, 2000);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 3000 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 3000 ecr 100,nop,wscale 7>");
 	/* a retransmitted SYN is answered again */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 3000 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 3000 ecr 100,nop,wscale 7>");
 	ts_advance_ms(t, 200000);
 	h_drain_tx(t->h);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);
@@ -388,9 +388,9 @@ static void test_connect_timeout(void **state)
 	(void)state;
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 1000);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
 	for (int i = 0; i < 200; i++) {
 		ts_advance_ms(t, 1000);
 		while (ts_next(t, line, sizeof(line)))
@@ -455,22 +455,22 @@ static void test_malformed_options(void **state)
 	(void)state;
 	/* MSS, then an option of length 0: MSS 1000 is used, nothing else */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1000,raw 04 00>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	ts_new_peer(t);
 	/* unknown option kind 99 of length 4, then wscale */
 	ts_inject(t, "S 0:0(0) win 65535 <raw 63 04 aa bb,nop,wscale 2>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,wscale 7>");
 	ts_new_peer(t);
 	/* length 1 and a length that runs past the header */
 	ts_inject(t, "S 0:0(0) win 65535 <raw 02 01 05 b4>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <nop,raw 08 0a 00 00>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	/* a bad MSS length is ignored */
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <raw 02 03 05,nop,nop,nop,nop,nop>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
 	tcp_close(l, t->h->now);
 	ts_free(t);
 }
@@ -485,15 +485,15 @@ static void test_out_of_window_ack_rate_limit(void **state)
 
 	(void)state;
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_expect_none(t);
 	/* data out of the window is always answered */
 	ts_inject(t, ". 5000000:5000010(10) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 500);
 	ts_inject(t, ". 5000000:5000000(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }

@@ -62,12 +62,12 @@ static void test_cork_full_segments_only(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
 	for (int i = 0; i < 15; i++)
 		assert_int_equal(tcp_send(c, data + 100 * i, 100, t->h->now), 100);
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1449 win 502 " ACK1);
 	ts_expect_none(t);             /* the ACK does not push a corked tail */
 	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 0), 0);
-	ts_expect(t, "P. 1449:1501(52) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1449:1501(52) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 1501 win 502 " ACK1);
 	ts_abort(t, c);
 	ts_free(t);
@@ -87,12 +87,12 @@ static void test_cork_probe_timer_and_fin(void **state)
 	ts_advance_ms(t, 190);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 11 win 502 " ACK1);
 	assert_int_equal(tcp_send(c, data + 10, 10, t->h->now), 10);
 	ts_expect_none(t);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "FP. 11:21(10) ack 1 win 512 " TSO);
+	ts_expect(t, "FP. 11:21(10) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -111,14 +111,14 @@ static void test_msg_more(void **state)
 	ts_expect_none(t);
 	tcp_set_more(c, false);
 	assert_int_equal(tcp_send(c, data + 10, 5, t->h->now), 5);
-	ts_expect(t, "P. 1:16(15) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:16(15) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 16 win 502 " ACK1);
 	tcp_set_more(c, true);
 	assert_int_equal(tcp_send(c, data + 15, 1500, t->h->now), 1500);
-	ts_expect(t, ". 16:1464(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 16:1464(1448) ack 1 win 502 " TSO);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 1464 win 502 " ACK1);
-	ts_expect(t, "P. 1464:1516(52) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1464:1516(52) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 1516 win 502 " ACK1);
 	ts_abort(t, c);
 	ts_free(t);
@@ -134,17 +134,17 @@ static void test_maxseg_clamps_syn_and_send(void **state)
 
 	(void)state;
 	fill_data();
-	c = connect_with(t, TCP_OPT_MAXSEG, 1000, "S 0:0(0) win 65535 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_MAXSEG, 1000, "S 0:0(0) win 65000 <mss 1000,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	/* connecting, like Linux's tcp_connect_init: the clamp less the timestamps */
 	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
 	assert_int_equal(v, 988);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 508 " TSO);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
 	assert_int_equal(v, 988);
 	assert_int_equal(tcp_send(c, data, 1976, t->h->now), 1976);
-	ts_expect(t, ". 1:989(988) ack 1 win 512 " TSO);
-	ts_expect(t, "P. 989:1977(988) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:989(988) ack 1 win 508 " TSO);
+	ts_expect(t, "P. 989:1977(988) ack 1 win 508 " TSO);
 	ts_abort(t, c);
 
 	ts_new_peer(t);
@@ -157,7 +157,7 @@ static void test_maxseg_clamps_syn_and_send(void **state)
 		assert_int_equal(tcp_listen(l, 4), 0);
 	}
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1200,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65340 <mss 1200,sackOK,TS val * ecr 100,nop,wscale 7>");
 	tcp_close(l, t->h->now);       /* the embryonic child just goes */
 	ts_free(t);
 }
@@ -172,9 +172,9 @@ static void test_window_clamp(void **state)
 
 	(void)state;
 	c = connect_with(t, TCP_OPT_WINDOW_CLAMP, 10000,
-			 "S 0:0(0) win 10000 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 0>");
+			 "S 0:0(0) win 8760 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 0>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 10000 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 8760 " TSO);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_WINDOW_CLAMP, &v), 0);
 	assert_int_equal(v, 10000);
 	/* no clamp is for an unconnected socket only (Linux's EINVAL) */
@@ -187,7 +187,7 @@ static void test_window_clamp(void **state)
 	/* a clamp of 1 MiB leaves a scale of 5 (log2 less 15) */
 	ts_new_peer(t);
 	c = connect_with(t, TCP_OPT_WINDOW_CLAMP, 1 << 20,
-			 "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 5>");
+			 "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 5>");
 	tcp_close(c, t->h->now);
 	ts_free(t);
 }
@@ -202,7 +202,7 @@ static void test_syncnt(void **state)
 	int v;
 
 	(void)state;
-	c = connect_with(t, TCP_OPT_SYNCNT, 2, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_SYNCNT, 2, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SYNCNT, &v), 0);
 	assert_int_equal(v, 2);
 	for (int ms = 0; ms < 6990; ms += 10) {
@@ -234,7 +234,7 @@ static void test_syncnt_synack(void **state)
 	(void)state;
 	assert_int_equal(tcp_setopt(l, TCP_OPT_SYNCNT, 1), 0);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	for (int i = 0; i < 10 && tcp_conn_count(t->h->s) > 1; i++) {
 		ts_advance_ms(t, 1000);
 		while (ts_next(t, got, sizeof(got)))
@@ -253,7 +253,7 @@ static struct tcp_conn *orphan_in_fin_wait_2(struct tscript *t, int linger2)
 
 	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER2, linger2), 0);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	return c;
 }
 
@@ -289,11 +289,11 @@ static void test_linger2_close_in_fin_wait_2(void **state)
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER2, -1), 0);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
 	tcp_close(c, t->h->now);
-	ts_expect(t, "R. 2:2(0) ack 1 win 512 " TSO);
+	ts_expect(t, "R. 2:2(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 0);
 	ts_free(t);
 }
@@ -316,7 +316,7 @@ static void test_linger_close_waits_for_fin_ack(void **state)
 	ts_expect_none(t);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER, 2), 0);
 	assert_true(tcp_close_linger(c, t->h->now));
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	assert_true(tcp_closing(c));
 	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_1);
 	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
@@ -326,7 +326,7 @@ static void test_linger_close_waits_for_fin_ack(void **state)
 	ts_expect_none(t);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);      /* the orphan waits for the peer's FIN */
 	ts_inject(t, "F. 1:1(0) ack 2 win 502 " ACK1);
-	ts_expect(t, ". 2:2(0) ack 2 win 512 " TSO);
+	ts_expect(t, ". 2:2(0) ack 2 win 502 " TSO);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);      /* TIME_WAIT */
 	ts_advance_ms(t, 60000);                           /* its 2 MSL */
 	assert_int_equal(tcp_conn_count(t->h->s), 0);
@@ -343,9 +343,9 @@ static void test_linger_close_data_resets(void **state)
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_LINGER, 2), 0);
 	assert_true(tcp_close_linger(c, t->h->now));
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	ts_inject(t, "P. 1:11(10) ack 1 win 502 " ACK1);
-	ts_expect(t, "R. 2:2(0) ack 1 win 512 " TSO);
+	ts_expect(t, "R. 2:2(0) ack 1 win 502 " TSO);
 	assert_false(tcp_closing(c));
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	tcp_close(c, t->h->now);
@@ -365,11 +365,11 @@ static void test_shutdown_rdwr_data_resets(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_shutdown(c, 2, t->h->now), 0);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
 	ts_inject(t, "P. 1:11(10) ack 2 win 502 " ACK1);
-	ts_expect(t, "R. 2:2(0) ack 1 win 512 " TSO);
+	ts_expect(t, "R. 2:2(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_true(tcp_poll(c) & SOCK_POLLERR);
 	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), -ECONNRESET);
@@ -394,12 +394,12 @@ static void test_outq_unsent_and_ended(void **state)
 	assert_int_equal(tcp_outq_unsent(c), 0);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
 	assert_int_equal(tcp_send(c, bytes, sizeof(bytes), t->h->now), (long)sizeof(bytes));
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	ts_expect_none(t);                  /* the last 100 wait for the uncork */
 	assert_int_equal(tcp_outq(c), 1548);
 	assert_int_equal(tcp_outq_unsent(c), 100);
 	assert_int_equal(tcp_setopt_at(c, TCP_OPT_CORK, 0, t->h->now), 0);
-	ts_expect(t, "P. 1449:1549(100) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1449:1549(100) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_outq(c), 1548);
 	assert_int_equal(tcp_outq_unsent(c), 0);
 	assert_false(tcp_ended(c));
@@ -427,7 +427,7 @@ static void test_defer_accept_data(void **state)
 	assert_int_equal(tcp_getopt(l, TCP_OPT_DEFER_ACCEPT, &v), 0);
 	assert_int_equal(v, 7);            /* 3 retransmissions: 1 + 2 + 4 s */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	assert_null(tcp_accept(l, &err));
 	assert_int_equal(err, -EAGAIN);
@@ -458,12 +458,12 @@ static void test_defer_accept_timeout(void **state)
 	(void)state;
 	assert_int_equal(tcp_setopt(l, TCP_OPT_DEFER_ACCEPT, 2), 0);     /* 2 retransmissions */
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	ts_advance_ms(t, 1000);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2000);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 103 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
@@ -472,10 +472,10 @@ static void test_defer_accept_timeout(void **state)
 
 	ts_new_peer(t);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 200 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 200,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 200,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 200 ecr 0>");
 	ts_advance_ms(t, 3000);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 200,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 200,nop,wscale 7>");
 	assert_int_equal(tcp_conn_count(t->h->s), 2);
 	ts_advance_ms(t, 4000);
 	ts_expect_none(t);
@@ -494,21 +494,21 @@ static void test_defer_accept_active_open(void **state)
 
 	(void)state;
 	fill_data();
-	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_expect_none(t);
 	assert_int_equal(tcp_send(c, data, 10, t->h->now), 10);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 
 	ts_new_peer(t);
-	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 190);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -524,20 +524,20 @@ static void test_defer_accept_connect_quick_acks(void **state)
 
 	(void)state;
 	fill_data();
-	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_expect_none(t);
 	assert_int_equal(quickack(c), 1);
 	assert_int_equal(tcp_send(c, data, 10, t->h->now), 10);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	assert_int_equal(quickack(c), 0);
 	ts_abort(t, c);
 
 	ts_new_peer(t);
-	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_DEFER_ACCEPT, 1, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 200);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
 	ts_expect(t, ". 1:1(0) ack 11 win * " TSO);
 	ts_abort(t, c);
@@ -725,7 +725,7 @@ static void test_quickack_zero_before_connect(void **state)
 	struct tcp_conn *c;
 
 	(void)state;
-	c = connect_with(t, TCP_OPT_QUICKACK, 0, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	c = connect_with(t, TCP_OPT_QUICKACK, 0, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
 	assert_int_equal(quickack(c), 0);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
@@ -733,7 +733,7 @@ static void test_quickack_zero_before_connect(void **state)
 	ts_advance_ms(t, 199);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -781,7 +781,7 @@ static void test_errq_timestamps(void **state)
 	t0 = t->h->now;
 	assert_int_equal(tcp_send(c, data, 10, t->h->now), 10);
 	assert_int_equal(tcp_mark_send(c, TCP_TS_SCHED | TCP_TS_SND | TCP_TS_ACK, false, 0, t->h->now), 0);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	assert_true(tcp_err_pending(c));
 	expect_tstamp(c, 1, iss1 + 9, t0);
 	expect_tstamp(c, 0, iss1 + 9, t0);
@@ -795,7 +795,7 @@ static void test_errq_timestamps(void **state)
 	ts_advance_ms(t, 3);
 	t1 = t->h->now;
 	ts_inject(t, ". 1:1(0) ack 11 win 502 " ACK1);
-	ts_expect(t, "P. 11:16(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 11:16(5) ack 1 win 502 " TSO);
 	expect_tstamp(c, 2, iss1 + 9, t1);
 	expect_tstamp(c, 0, iss1 + 14, t1);
 	assert_int_equal(tcp_recv_err(c, &e), -EAGAIN);
@@ -818,7 +818,7 @@ static void test_errq_zerocopy(void **state)
 	fill_data();
 	assert_int_equal(tcp_send(c, data, 10, t->h->now), 10);
 	assert_int_equal(tcp_mark_send(c, 0, true, 0, t->h->now), 0);
-	ts_expect(t, "P. 1:11(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:11(10) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_send(c, data, 5, t->h->now), 5);
 	assert_int_equal(tcp_mark_send(c, 0, true, 1, t->h->now), 0);
 	assert_int_equal(tcp_send(c, data, 5, t->h->now), 5);
@@ -826,7 +826,7 @@ static void test_errq_zerocopy(void **state)
 	ts_expect_none(t);
 	assert_false(tcp_err_pending(c));
 	ts_inject(t, ". 1:1(0) ack 11 win 502 " ACK1);
-	ts_expect(t, "P. 11:21(10) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 11:21(10) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 21 win 502 " ACK1);
 	assert_int_equal(tcp_recv_err(c, &e), 0);
 	assert_int_equal(e.kind, TCP_ERR_ZEROCOPY);
@@ -836,7 +836,7 @@ static void test_errq_zerocopy(void **state)
 	/* pending when the connection ends: completed then */
 	assert_int_equal(tcp_send(c, data, 5, t->h->now), 5);
 	assert_int_equal(tcp_mark_send(c, 0, true, 3, t->h->now), 0);
-	ts_expect(t, "P. 21:26(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 21:26(5) ack 1 win 502 " TSO);
 	ts_inject(t, "R. 1:1(0) ack 21 win 0");
 	assert_int_equal(tcp_recv_err(c, &e), 0);
 	assert_int_equal(e.lo, 3);

@@ -139,7 +139,7 @@ static void test_pass_costs_per_due_timer(void **state)
 	}
 	c = ts_connect(t);
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tab->tmr_n, 1);
 	for (int k = 0; k < 3; k++) {
 		runs = tab->tmr_runs;
@@ -152,7 +152,7 @@ static void test_pass_costs_per_due_timer(void **state)
 		/* ... and at it, one connection (the probe, then the RTOs). */
 		ts_advance_us(t, 1);
 		assert_int_equal(tab->tmr_runs, runs + 1);
-		ts_expect(t, "P. 1:6(5) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+		ts_expect(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	}
 	for (int i = 0; i < 2000; i++)
 		assert_true(tcp_done(idle[i]));

@@ -45,26 +45,26 @@ static void test_send_urgent(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);
-	ts_expect(t, "P. 1:3(2) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:3(2) ack 1 win 502 " TSO);
 	/* Unacknowledged data in flight: Nagle would hold "c", urgent it goes. */
 	assert_int_equal(tcp_send_urg(c, "c", 1, t->h->now), 1);
-	ts_expect(t, "PU. 3:4(1) ack 1 win 512 urg 1 " TSO);
+	ts_expect(t, "PU. 3:4(1) ack 1 win 502 urg 1 " TSO);
 	ts_inject(t, ". 1:1(0) ack 4 win 502 <nop,nop,TS val 110 ecr 0>");
 	/* Acknowledged: no more URG. */
 	assert_int_equal(tcp_send(c, "d", 1, t->h->now), 1);
-	ts_expect(t, "P. 4:5(1) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 4:5(1) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 5 win 502 <nop,nop,TS val 111 ecr 0>");
 	/* A long urgent write: each segment points at the same last byte. */
 	assert_int_equal(tcp_send_urg(c, big, 3000, t->h->now), 3000);
-	ts_expect(t, "U. 5:1453(1448) ack 1 win 512 urg 3000 " TSO);
-	ts_expect(t, "U. 1453:2901(1448) ack 1 win 512 urg 1552 " TSO);
-	ts_expect(t, "PU. 2901:3005(104) ack 1 win 512 urg 104 " TSO);
+	ts_expect(t, "U. 5:1453(1448) ack 1 win 502 urg 3000 " TSO);
+	ts_expect(t, "U. 1453:2901(1448) ack 1 win 502 urg 1552 " TSO);
+	ts_expect(t, "PU. 2901:3005(104) ack 1 win 502 urg 104 " TSO);
 	ts_inject(t, ". 1:1(0) ack 2901 win 502 <nop,nop,TS val 112 ecr 0>");
 	ts_expect_none(t);
 	/* A retransmission carries it too (the probe, then the timeout's). */
 	ts_advance_ms(t, 1000);
 	for (char got[512]; ts_next(t, got, sizeof(got)); n++)
-		assert_non_null(strstr(got, "PU. 2901:3005(104) ack 1 win 512 urg 104 "));
+		assert_non_null(strstr(got, "PU. 2901:3005(104) ack 1 win 502 urg 104 "));
 	assert_true(n > 0);
 	ts_abort(t, c);
 	ts_free(t);

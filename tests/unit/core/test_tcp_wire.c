@@ -82,10 +82,10 @@ static void test_link_full_holds_data_not_acks(void **state)
 static void test_wscale_from_rmem_max(void **state)
 {
 	static const struct { uint32_t max; const char *syn; } cases[] = {
-		{ 6291456, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>" },
-		{ 15000000, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 8>" },
-		{ 33554432, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 10>" },
-		{ 65536, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 1>" },
+		{ 6291456, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>" },
+		{ 15000000, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 8>" },
+		{ 33554432, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 10>" },
+		{ 65536, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 1>" },
 	};
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *l, *c;
@@ -103,12 +103,95 @@ static void test_wscale_from_rmem_max(void **state)
 	t->h->s->cfg.tcp_rmem[2] = 15000000;
 	l = ts_listen(t, 4);
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 8>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 8>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	/* 65535 << 8 covers the largest buffer: the window after the
 	 * handshake is the buffer's, in units of 256 */
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/*
+ * The windows Linux offers (tcp_select_initial_window, __tcp_select_window,
+ * tcp_grow_window), as a capture of Linux 6.18 shows them: the SYN offers the
+ * buffer in whole segments (64240), the handshake's ACK that rounded up to
+ * the scale's unit (502 x 128), and the window stays there while short
+ * messages come; a segment of at least half an MSS lets it offer two MSS
+ * more (rcv_ssthresh), a larger frame twice its length. The passive side's
+ * SYN-ACK counts segments less the timestamp option (65160, 510 x 128).
+ */
+static void test_windows_as_linux(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c, *l;
+	struct tcp_conn_info i;
+	static uint8_t buf[65536];
+	int err;
+
+	(void)state;
+	c = open_active(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_QUICKACK, 1), 0);
+	handshake(t, c, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
+		  ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 64240);
+	/* short messages: the first window stays */
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val * ecr 101>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 100);
+	ts_inject(t, "P. 101:801(700) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 801 win 502 <nop,nop,TS val * ecr 102>");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 700);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 64240);
+	/* 1000 bytes: two MSS more, up to the buffer (65536) */
+	ts_inject(t, "P. 801:1801(1000) ack 1 win 502 <nop,nop,TS val 103 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 65536);
+	ts_next(t, (char *)buf, sizeof(buf));
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 1000);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+
+	/* a larger buffer: 65535 in the SYN, then each full segment two MSS */
+	ts_new_peer(t);
+	c = tcp_open(t->h->s);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 262144), 0);
+	{
+		struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+		assert_int_equal(tcp_bind(c, &local, 0), 0);
+		assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	}
+	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale *>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_next(t, (char *)buf, sizeof(buf));
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 65535);
+	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 65535 + 2 * 1460);
+	/* a TSO frame as the TAP hands it over: twice its length */
+	ts_inject(t, ". 1449:21449(20000) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_ssthresh, 65535 + 2 * 1460 + 2 * 20000);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+
+	/* the passive side */
+	ts_new_peer(t);
+	l = ts_listen(t, 4);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
+	ts_expect(t, "P. 1:2(1) ack 1 win 510 <nop,nop,TS val * ecr 100>");
+	h_drain_tx(t->h);
 	ts_abort(t, c);
 	tcp_close(l, t->h->now);
 	ts_free(t);
@@ -125,7 +208,7 @@ static void test_rmem_wmem_default_sizes(void **state)
 	t->h->s->cfg.tcp_rmem[1] = 32768;
 	t->h->s->cfg.tcp_wmem[1] = 8192;
 	c = open_active(t);
-	ts_expect(t, "S 0:0(0) win 32768 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 32120 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
 	assert_int_equal(v, 32768);
 	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
@@ -148,8 +231,8 @@ static void test_rmem_max_bounds_autotuning(void **state)
 	(void)state;
 	t->h->s->cfg.tcp_rmem[2] = 131072;
 	c = open_active(t);
-	handshake(t, c, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 2>",
-		  ". 1:1(0) ack 1 win 16384 " TSO);
+	handshake(t, c, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 2>",
+		  ". 1:1(0) ack 1 win 16060 " TSO);
 	for (int round = 0; round < 4; round++) {
 		assert_int_equal(tcp_getopt(c, TCP_OPT_RCVBUF, &v), 0);
 		/* the peer fills what is offered, the application reads it all */
@@ -292,10 +375,10 @@ static struct tcp_conn *connect_after(struct tscript *t, uint64_t rtt_us)
 {
 	struct tcp_conn *c = open_active(t);
 
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_us(t, rtt_us);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 12>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	return c;
 }
@@ -421,7 +504,7 @@ static void test_rmem_min_guaranteed(void **state)
 	tcp_ring_reserve(&hog, 2 * m->limit);
 	assert_true(m->used >= m->limit);
 	c = open_active(t);
-	ts_expect(t, "S 0:0(0) win 16384 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 16060 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	tcp_close(c, t->h->now);
 	tcp_ring_free(&hog);
 	ts_free(t);
@@ -565,14 +648,14 @@ static void test_quickack_first_data(void **state)
 
 	(void)state;
 	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 101 win 511 <nop,nop,TS val 0 ecr 110>");
+	ts_expect(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val 0 ecr 110>");
 	ts_abort(t, c);
 	/* the passive side: a request */
 	ts_new_peer(t);
 	l = ts_listen(t, 4);
 	c = ts_accept_one(t, l);
 	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 101 win 511 <nop,nop,TS val * ecr 110>");
+	ts_expect(t, ". 1:1(0) ack 101 win 510 <nop,nop,TS val * ecr 110>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 100);
 	ts_expect_none(t);
 	ts_abort(t, c);
@@ -737,27 +820,27 @@ static void test_rto_after_slow_handshake(void **state)
 	struct tcp_conn *c = open_active(t);
 
 	(void)state;
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 100);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 " TSO);
 	assert_int_equal(ms_to_next_frame(t, 2000), 300);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 6 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_abort(t, c);
 	/* a FIN right after the handshake: the same */
 	ts_new_peer(t);
 	c = open_active(t);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 100);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(ms_to_next_frame(t, 2000), 300);
-	ts_expect(t, "F. 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -778,7 +861,7 @@ static void test_rto_from_resent_synack_timestamp(void **state)
 
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
 	assert_int_equal(ms_to_next_frame(t, 2000), 1000);
 	assert_true(ts_next(t, line, sizeof(line)));
 	assert_int_equal(sscanf(strstr(line, "TS val "), "TS val %u", &tsval), 1);
@@ -788,9 +871,9 @@ static void test_rto_from_resent_synack_timestamp(void **state)
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 510 " TSO);
 	assert_int_equal(ms_to_next_frame(t, 2000), 300);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 510 " TSO);
 	ts_abort(t, c);
 	tcp_close(l, t->h->now);
 	ts_free(t);
@@ -805,16 +888,16 @@ static void test_rto_3s_without_handshake_sample(void **state)
 	struct tcp_conn *c = open_active(t);
 
 	(void)state;
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	assert_int_equal(ms_to_next_frame(t, 2000), 1000);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 100);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512");
+	ts_expect(t, ". 1:1(0) ack 1 win 502");
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512");
+	ts_expect(t, "P. 1:6(5) ack 1 win 502");
 	assert_int_equal(ms_to_next_frame(t, 5000), 3000);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512");
+	ts_expect(t, "P. 1:6(5) ack 1 win 502");
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -831,10 +914,10 @@ static struct tcp_conn *ecn_connect_rtt(struct tscript *t, unsigned rtt_ms)
 
 	t->h->s->cfg.tcp_ecn = 1;
 	c = open_active(t);
-	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "SEW 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, rtt_ms);
 	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_true(c->ecn_ok);
 	return c;
 }
@@ -868,35 +951,35 @@ static void test_ecn_negotiated_by_our_syn(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO " [ect0]");
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 " TSO " [ect0]");
 	ts_inject(t, "P. 1:11(10) ack 6 win 502 <nop,nop,TS val 110 ecr 0> [ect0]");
 	ts_expect(t, ". 6:6(0) ack 11 win * " TSO);
 	ts_abort(t, c);
 	/* a SYN-ACK that does not accept */
 	ts_new_peer(t);
 	c = open_active(t);
-	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "SEW 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "SEW. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_false(c->ecn_ok);
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO);
+	ts_expect(t, "P. 1:6(5) ack 1 win 502 " TSO);
 	ts_abort(t, c);
 	/* the SYN sent again goes without ECE and CWR */
 	ts_new_peer(t);
 	c = open_active(t);
-	ts_expect(t, "SEW 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "SEW 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_advance_ms(t, 1000);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 " SYNACK_OPTS);
-	ts_expect(t, ". 1:1(0) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_false(c->ecn_ok);
 	ts_abort(t, c);
 	/* Linux's default: no asking */
 	t->h->s->cfg.tcp_ecn = 2;
 	ts_new_peer(t);
 	c = open_active(t);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	tcp_close(c, t->h->now);
 	ts_free(t);
 }
@@ -912,18 +995,18 @@ static void test_ecn_accepted_on_the_passive_side(void **state)
 
 	(void)state;
 	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS);
-	ts_expect(t, "SE. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "SE. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	assert_true(c->ecn_ok);
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
-	ts_expect(t, "P. 1:6(5) ack 1 win 512 " TSO " [ect0]");
+	ts_expect(t, "P. 1:6(5) ack 1 win 510 " TSO " [ect0]");
 	ts_abort(t, c);
 	/* an ECT SYN */
 	ts_new_peer(t);
 	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS " [ect0]");
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_false(c->ecn_ok);
@@ -932,7 +1015,7 @@ static void test_ecn_accepted_on_the_passive_side(void **state)
 	t->h->s->cfg.tcp_ecn = 0;
 	ts_new_peer(t);
 	ts_inject(t, "SEW 0:0(0) win 65535 " SYNACK_OPTS);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_false(c->ecn_ok);
@@ -1068,21 +1151,21 @@ static void test_ecn_not_ect_on_retransmissions_probes_acks(void **state)
 	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:2897>");
 	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:4345>");
 	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:5793>");
-	ts_expect(t, ". 1:1449(1448) ack 1 win 512 " TSO);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	assert_int_equal(c->ca_state, TCP_CA_RECOVERY);
 	ts_inject(t, ". 1:1(0) ack 14481 win 2000 <nop,nop,TS val 112 ecr 0>");
 	ts_expect_none(t);
 	/* new data: ECT(0), the first with CWR (the recovery reduced the window) */
 	assert_int_equal(tcp_send(c, big, 2 * 1448, t->h->now), 2 * 1448);
-	ts_expect(t, "W. 14481:15929(1448) ack 1 win 512 " TSO " [ect0]");
-	ts_expect(t, "P. 15929:17377(1448) ack 1 win 512 " TSO " [ect0]");
+	ts_expect(t, "W. 14481:15929(1448) ack 1 win 502 " TSO " [ect0]");
+	ts_expect(t, "P. 15929:17377(1448) ack 1 win 502 " TSO " [ect0]");
 	/* no answer: the tail loss probe resends the last segment, then the
 	 * timeout the first (neither with CWR again) */
 	wait_sent(t, 1000, line, sizeof(line));
-	assert_true(ts_match("P. 15929:17377(1448) ack 1 win 512 " TSO, line));
+	assert_true(ts_match("P. 15929:17377(1448) ack 1 win 502 " TSO, line));
 	assert_int_equal(c->tlp_probes, 1);
 	wait_sent(t, 3000, line, sizeof(line));
-	assert_true(ts_match(". 14481:15929(1448) ack 1 win 512 " TSO, line));
+	assert_true(ts_match(". 14481:15929(1448) ack 1 win 502 " TSO, line));
 	assert_int_equal(c->rto_count, 1);
 	h_drain_tx(t->h);
 	/* everything acknowledged behind a zero window: the window probe */
@@ -1090,11 +1173,11 @@ static void test_ecn_not_ect_on_retransmissions_probes_acks(void **state)
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
 	ts_expect_none(t);
 	wait_sent(t, 3000, line, sizeof(line));
-	assert_true(ts_match(". 17376:17376(0) ack 1 win 512 " TSO, line));
+	assert_true(ts_match(". 17376:17376(0) ack 1 win 502 " TSO, line));
 	/* the window opens: the byte is new data, the first after the
 	 * timeout's reduction: CWR (RFC 3168 §6.1.2, Linux's tcp_enter_loss()) */
 	ts_inject(t, ". 1:1(0) ack 17377 win 2000 <nop,nop,TS val 114 ecr 0>");
-	ts_expect(t, "PW. 17377:17378(1) ack 1 win 512 " TSO " [ect0]");
+	ts_expect(t, "PW. 17377:17378(1) ack 1 win 502 " TSO " [ect0]");
 	/* the peer's data draws a pure ACK, our close a bare FIN */
 	ts_inject(t, "P. 1:11(10) ack 17378 win 2000 <nop,nop,TS val 115 ecr 0> [ect0]");
 	ts_expect(t, ". 17378:17378(0) ack 11 win * " TSO);
@@ -1135,7 +1218,7 @@ static void test_ecn_loss_in_cwr_is_one_reduction(void **state)
 	assert_int_equal(c->cc.ssthresh, ssthresh);
 	assert_int_equal(c->ecn_reductions, 1);
 	assert_true(ts_next(t, line, sizeof(line)));
-	assert_true(ts_match(". 1449:2897(1448) ack 1 win 512 " TSO, line));     /* not ECT either */
+	assert_true(ts_match(". 1449:2897(1448) ack 1 win 502 " TSO, line));     /* not ECT either */
 	h_drain_tx(t->h);
 	ts_inject(t, "E. 1:1(0) ack 7241 win 2000 <nop,nop,TS val 113 ecr 0>");
 	assert_int_equal(c->cc.ssthresh, ssthresh);
@@ -1146,8 +1229,8 @@ static void test_ecn_loss_in_cwr_is_one_reduction(void **state)
 	t->h->s->cfg.tcp_ecn = 2;
 	ts_new_peer(t);
 	c = open_active(t);
-	handshake(t, c, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
-		  ". 1:1(0) ack 1 win 512 " TSO);
+	handshake(t, c, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
+		  ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_send(c, big, 10 * 1448, t->h->now), 10 * 1448);
 	h_drain_tx(t->h);
 	cwnd = c->cc.cwnd;
@@ -1167,6 +1250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_link_full_holds_data_not_acks),
 		cmocka_unit_test(test_wscale_from_rmem_max),
+		cmocka_unit_test(test_windows_as_linux),
 		cmocka_unit_test(test_rmem_wmem_default_sizes),
 		cmocka_unit_test(test_rmem_max_bounds_autotuning),
 		cmocka_unit_test(test_wmem_autotuning),

@@ -84,9 +84,9 @@ static void test_snapshot_text(void **state)
 
 	/* The connection's end: TIME-WAIT is listed, and no longer counted as established. */
 	tcp_close(c, t->h->now);
-	ts_expect(t, "F. 6:6(0) ack 1 win 512 <nop,nop,TS val * ecr *>");
+	ts_expect(t, "F. 6:6(0) ack 1 win 510 <nop,nop,TS val * ecr *>");
 	ts_inject(t, "F. 1:1(0) ack 7 win 502 <nop,nop,TS val 300 ecr 0>");
-	ts_expect(t, ". 7:7(0) ack 2 win 512 <nop,nop,TS val * ecr 300>");
+	ts_expect(t, ". 7:7(0) ack 2 win 510 <nop,nop,TS val * ecr 300>");
 	text = ctl_snapshot(t->h->s, &host, t->h->now, &len);
 	assert_non_null(text);
 	assert_has(text, "\ntcp   TIME-WAIT  0        0        192.0.2.2:8080        192.0.2.1:40000\n");

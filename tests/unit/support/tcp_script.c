@@ -448,7 +448,7 @@ struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l)
 	int err;
 
 	ts_inject(t, "S 0:0(0) win 65535 " LINUX_SYN_OPTS);
-	ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
@@ -465,9 +465,9 @@ struct tcp_conn *ts_connect(struct tscript *t)
 	assert_non_null(c);
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 512 <nop,nop,TS val * ecr 100>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	return c;
 }

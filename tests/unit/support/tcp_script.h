@@ -2,7 +2,7 @@
  * Packetdrill-like TCP tests on the unit harness.
  *
  *   ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
- *   ts_expect(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+ *   ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
  *
  * Grammar: FLAGS START:END(LEN) [ack N] [win W] [urg U] [<options>] [ECN].
  * FLAGS are F S R P U E (ECE) W (CWR) in that order, then '.' for ACK; a

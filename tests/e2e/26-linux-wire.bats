@@ -239,6 +239,30 @@ KENV=()
 	[ -n "$kp" ] && [ "$pp" = "$kp" ] || fail "PSH is not where the kernel puts it"
 }
 
+@test "the ACK of a FIN is a delayed one after data, as the kernel's (the connection turns interactive: the program's FIN may carry it); with no data before, at once" {
+	veth_up
+	local kind port=5300 k p kn pn
+	for kind in kernel pstack; do
+		# The peer answers 100 bytes and closes 10 ms later; the subject
+		# closes 300 ms after its request.
+		client_run "finack_data_$kind" "$kind" $((port += 1)) recv:5,send:100,sleep:0.01 send:5,recv:100,sleep:0.3
+		# The peer closes without a byte.
+		client_run "finack_nodata_$kind" "$kind" $((port += 1)) sleep:0.01 sleep:0.3
+	done
+	k=$(shown finack_data_kernel kernel fin_ack_ms)
+	p=$(shown finack_data_pstack pstack fin_ack_ms)
+	kn=$(shown finack_nodata_kernel kernel fin_ack_ms)
+	pn=$(shown finack_nodata_pstack pstack fin_ack_ms)
+	echo "FIN after data: ACKed after kernel $k ms, pstack $p ms; FIN alone: kernel $kn ms, pstack $pn ms"
+	[ -n "$k" ] && [ -n "$p" ] && [ -n "$kn" ] && [ -n "$pn" ] || fail "a FIN's ACK is missing from a capture"
+	# Linux's delayed-ACK timeout is 40 ms; its FIN would carry the ACK
+	# at 300 ms.
+	awk -v k="$k" 'BEGIN { exit !(k >= 30 && k < 250) }' || fail "the kernel's ACK came after $k ms (expected a delayed ACK)"
+	awk -v p="$p" 'BEGIN { exit !(p >= 30 && p < 250) }' || fail "pstack's ACK came after $p ms, the kernel's after $k"
+	awk -v k="$kn" 'BEGIN { exit !(k < 25) }' || fail "the kernel's ACK of a FIN alone came after $kn ms"
+	awk -v p="$pn" 'BEGIN { exit !(p < 25) }' || fail "pstack's ACK of a FIN alone came after $pn ms, the kernel's after $kn"
+}
+
 @test "Nagle as the kernel's (Minshall's): a write's short last segment goes at once behind the full ones; a short write after it waits for its ACK" {
 	KIFACE=rp
 	relay_up 50

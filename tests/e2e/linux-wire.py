@@ -238,7 +238,8 @@ def show(path, subject):
     lengths of its data segments, first transmissions, in order, a P after
     those with PSH); data_ms (when each of those left, in ms after the
     first); first_ack_ms (from the peer's first data segment to
-    the subject's first ACK of it); data_in (the peer's data segments),
+    the subject's first ACK of it); fin_ack_ms (from the peer's FIN to the
+    subject's first ACK of it); data_in (the peer's data segments),
     acks_out (the subject's pure ACKs); hs_rtt_ms (from the subject's SYN
     to its ACK of the SYN-ACK; hs_rtt_tsval_ms the same by its own clock),
     rto_ms (from its first data segment to the
@@ -313,6 +314,14 @@ def show(path, subject):
             out["hs_rtt_ms"] = "%.1f" % ((ack.t - syn.t) * 1000)
             if ack.tsval is not None and syn.tsval is not None:
                 out["hs_rtt_tsval_ms"] = (ack.tsval - syn.tsval) & 0xFFFFFFFF
+    # The subject's first ACK of the peer's FIN.
+    fin = next((g for g in theirs if g.flagbits & 0x01), None)
+    if fin is not None:
+        end = (fin.seq + fin.len + 1) & 0xFFFFFFFF
+        for g in mine:
+            if g.t >= fin.t and g.flagbits & 0x10 and not after(end, g.ack):
+                out["fin_ack_ms"] = "%.1f" % ((g.t - fin.t) * 1000)
+                break
     if rto is not None:
         out["rto_ms"] = "%.1f" % rto
     for k, v in out.items():

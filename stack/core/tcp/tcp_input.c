@@ -895,19 +895,35 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 {
 	c->rcv_nxt++;
 	c->fin_rcvd = true;
-	c->ack_now = true;
 	switch (c->state) {
 	case TCP_STATE_SYN_RECEIVED:
 	case TCP_STATE_ESTABLISHED:
 		tcp_set_state(c, TCP_STATE_CLOSE_WAIT);
+		/* Linux's tcp_fin(): the connection turns interactive (the
+		 * program's answer, or its FIN, should carry the ACK) and the ACK
+		 * goes by the delayed-ACK rules, __tcp_ack_snd_check(): at once
+		 * while no data ever came (its ato is still 0: the timer fires at
+		 * the next tick), else within the delayed-ACK timeout. Measured on
+		 * Linux 6.18: the FIN after a reply was ACKed 42 ms later, or by
+		 * the program's FIN when it closed first; a FIN on a connection
+		 * that had no data, after 1 ms. */
+		c->pingpong = true;
+		c->ack_sched = true;
+		if (!c->bytes_received)
+			c->ack_now = true;
+		else if (c->delack_at == STACK_NEVER)
+			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		break;
 	case TCP_STATE_FIN_WAIT_1:
+		c->ack_now = true;      /* Linux: tcp_send_ack() at once */
 		tcp_set_state(c, TCP_STATE_CLOSING);
 		break;
 	case TCP_STATE_FIN_WAIT_2:
+		c->ack_now = true;
 		enter_time_wait(c, now);
 		break;
 	default:
+		c->ack_now = true;
 		break;
 	}
 	tcp_wake(c);
@@ -1165,7 +1181,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 
 static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
-	bool ack_ok = false;
+	bool ack_ok = false, defer;
 
 	if (g->flags & TCP_ACK) {
 		if (seq_leq(g->ack, c->iss) || seq_gt(g->ack, c->snd_max)) {
@@ -1218,6 +1234,9 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->rcv_adv = c->rcv_nxt + tcp_syn_window(c, false);
 		c->rcv_ssthresh = tcp_syn_window(c, false);
 		enter_established(c, now);
+		/* Whether the handshake's ACK may wait: decided before a FIN on
+		 * the SYN-ACK makes the connection interactive (process_fin). */
+		defer = c->opt.defer_accept || c->pingpong;
 		if (g->len || (g->flags & TCP_FIN)) {
 			/* RFC 9293 §3.10.7.3: "if there are other controls or text
 			 * in the segment, then continue processing at the sixth
@@ -1236,7 +1255,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		if ((c->opt.defer_accept || c->pingpong) && !c->ack_now) {
+		if (defer && !c->ack_now) {
 			/* Linux's tcp_rcv_synsent_state_process: with
 			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the
 			 * handshake's ACK is a delayed ACK of at most

@@ -57,7 +57,9 @@ static void test_poll_and_wakeups(void **state)
 	ts_inject(t, "F. 6:6(0) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
 	assert_true(w.count > 0);
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
-	ts_expect(t, ". 1:1(0) ack 7 win 502 " TSO);
+	/* the FIN's ACK waits (a delayed one after data, Linux's tcp_fin):
+	 * our own FIN, within the timeout, carries it */
+	ts_expect_none(t);
 	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
 	ts_expect(t, "F. 1:1(0) ack 7 win 502 " TSO);
 	/* Both directions shut (Linux's SHUTDOWN_MASK): hung up, in LAST_ACK already. */

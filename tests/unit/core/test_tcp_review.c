@@ -470,6 +470,8 @@ static void test_bare_fin_accepted_at_zero_window(void **state)
 	/* the window is zero (1176 bytes free: less than a segment, less than
 	 * half the buffer); the peer's FIN comes alone, at RCV.NXT */
 	ts_inject(t, "F. 2921:2921(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	ts_expect_none(t);      /* a delayed ACK, as Linux's after data */
+	ts_advance_ms(t, 40);
 	ts_expect(t, ". 1:1(0) ack 2922 win 0 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 2920);

@@ -34,6 +34,10 @@ struct stack_config {
 	 * net.core.rmem_max); 0: tcp_rmem[2]. The host takes the namespace's
 	 * sysctls (stack/host/config.c, host_config_kernel). */
 	uint32_t rmem_scale;
+	/* The namespace's net.ipv4.ip_nonlocal_bind: a bind to an address not
+	 * the stack's is taken from every socket, as IP_FREEBIND takes it from
+	 * one (Linux's inet_can_nonlocal_bind). Read by the host. */
+	uint8_t ip_nonlocal_bind;
 	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */

@@ -231,7 +231,11 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 
 	/* Linux's inet_bind: a local, broadcast or multicast address (a
 	 * socket bound to a group hears that group only), any with
-	 * IP_FREEBIND or IP_TRANSPARENT (inet_addr_valid_or_nonlocal). */
+	 * IP_FREEBIND or IP_TRANSPARENT, or in a namespace whose
+	 * ip_nonlocal_bind is set (inet_addr_valid_or_nonlocal). */
+	if (s->cfg.ip_nonlocal_bind && local->addr && local->addr != s->cfg.addr &&
+	    !ip4_is_broadcast(s, local->addr) && !ip4_is_multicast(local->addr))
+		reuse |= INPCB_NONLOCAL;
 	if (local->addr && local->addr != s->cfg.addr && !ip4_is_broadcast(s, local->addr) &&
 	    !ip4_is_multicast(local->addr) && !(reuse & INPCB_NONLOCAL))
 		return -EADDRNOTAVAIL;

@@ -523,6 +523,8 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	if (read_sysctl(root, "net/core/rmem_max", v, 1) == 1 && v[0] > space)
 		space = v[0];
 	cfg->stack.rmem_scale = (uint32_t)space;
+	if (read_sysctl(root, "net/ipv4/ip_nonlocal_bind", v, 1) == 1)
+		cfg->stack.ip_nonlocal_bind = v[0] != 0;
 }
 
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)

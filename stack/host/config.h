@@ -46,8 +46,9 @@ struct host_config {
  * read under root (normally "/proc/sys"): the window scale covers the
  * larger of net.ipv4.tcp_rmem's max (unless PSTACK_TCP_RMEM gave one) and
  * net.core.rmem_max, as Linux's tcp_select_initial_window; so pstack's SYN
- * offers the scale a kernel socket beside it would. A file that cannot be
- * read or parsed changes nothing.
+ * offers the scale a kernel socket beside it would; and
+ * net.ipv4.ip_nonlocal_bind (binds to addresses not the stack's). A file
+ * that cannot be read or parsed changes nothing.
  */
 void host_config_kernel(struct host_config *cfg, const char *root);
 

@@ -3,7 +3,7 @@
 # kernel's stack and once under the preload, with the same addresses and the
 # same peer (tests/diff/peer.py), and compares the two line by line.
 #
-#   tests/diff/run.sh [-b BUILD] [-P PRELOAD] [-o OUTDIR] [-k KNOWN] [-c PATTERN]...
+#   tests/diff/run.sh [-b BUILD] [-P PRELOAD] [-o OUTDIR] [-k KNOWN] [-c PATTERN]... [-s SYSCTL]...
 #   tests/diff/run.sh -C OUTDIR [-k KNOWN]
 #     -b  the build folder (default: build): BUILD/diff/sockdiff, BUILD/libpstack.so
 #     -P  what LD_PRELOAD holds for the pstack run (default: BUILD/libpstack.so)
@@ -12,6 +12,8 @@
 #         not in it, or on an entry of it that no longer holds; without -k,
 #         exit 1 on any difference
 #     -c  only the cases whose name matches the pattern (fnmatch), as often as needed
+#     -s  NAME=VALUE: a sysctl set in the program's namespace on both sides
+#         before the runs (e.g. net.ipv4.ip_nonlocal_bind=1), as often as needed
 #     -C  no run: compare OUTDIR's kernel.txt and pstack.txt again (against KNOWN)
 #   Environment: DIFF_NS, the prefix of the namespaces (default pst-diff-PID);
 #   PIDFILE, a file the PIDs of the background programs are appended to (the
@@ -34,16 +36,18 @@ preload=
 outdir=
 known=
 pats=()
+sysctls=()
 compare_only=
-while getopts b:P:o:k:c:C: opt; do
+while getopts b:P:o:k:c:C:s: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	P) preload=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	k) known=$OPTARG ;;
 	c) pats+=(-c "$OPTARG") ;;
+	s) sysctls+=("$OPTARG") ;;
 	C) compare_only=1 outdir=$OPTARG ;;
-	*) sed -n '4,18p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,20p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -199,6 +203,11 @@ ip -n "$NP" link set tap0 address 00:00:5e:00:53:fe
 ip -n "$NP" addr add 192.0.2.1/24 brd + dev tap0
 ip -n "$NP" link set tap0 up
 peer_setup "$NP"
+
+for s in ${sysctls[@]+"${sysctls[@]}"}; do
+	ip netns exec "$NK" sysctl -qw "$s"
+	ip netns exec "$NP" sysctl -qw "$s"
+done
 
 start_peer "$NQ" kernel
 start_peer "$NP" pstack

@@ -784,6 +784,20 @@ CASE(bind_nonlocal_freebind, 0)
 	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
 	R(connect_to(s, PEER, P_ECHO));
 }
+/* No option: an address not the host's is EADDRNOTAVAIL, unless the
+ * namespace's net.ipv4.ip_nonlocal_bind is set (80-diff.bats runs this case
+ * with it too); sending from it then as with IP_FREEBIND. */
+CASE(bind_nonlocal_sysctl, 0)
+{
+	int s = tcp_sock(), u = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+
+	bind_to(s, NOBODY, 0);
+	emit_sockname(s);
+	bind_to(u, NOBODY, 0);
+	emit_sockname(u);
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+}
 CASE(bind_nonlocal_transparent, 0)
 {
 	int s = tcp_sock();

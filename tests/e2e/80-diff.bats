@@ -65,3 +65,14 @@ known_edit() {
 	assert_failure
 	assert_line --regexp '^GONE +socket_tcp: both now fd'
 }
+
+@test "sockdiff with the namespace's net.ipv4.ip_nonlocal_bind=1: binds to an address not the host's are taken, as the kernel takes them" {
+	local out=$BATS_TEST_TMPDIR/diff
+	run env DIFF_NS="$NS" PIDFILE="$PIDFILE" timeout -k 5 60 bash "$DIFF/run.sh" \
+		-b "$PSTACK_BUILD" -P "$PRELOAD" -o "$out" -c 'bind_nonlocal*' -s net.ipv4.ip_nonlocal_bind=1
+	[ -s "$out/diff.txt" ] && { echo "---- differences (case | kernel | pstack)"; cat "$out/diff.txt"; }
+	assert_success
+	# the sysctl took: the kernel bound where it refuses by default
+	grep -qx 'bind_nonlocal: 0' "$out/kernel.txt" || fail "the kernel refused: $(grep '^bind_nonlocal:' "$out/kernel.txt")"
+	grep -qx 'bind_nonlocal: 0' "$out/pstack.txt"
+}

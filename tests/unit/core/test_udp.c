@@ -647,6 +647,28 @@ static void test_udp_nonlocal_bind(void **state)
 	h_free(h);
 }
 
+/* The namespace's net.ipv4.ip_nonlocal_bind: any socket may bind an address
+ * not the stack's, as with IP_FREEBIND; it still sends from there only with
+ * IP_TRANSPARENT. */
+static void test_udp_nonlocal_bind_sysctl(void **state)
+{
+	struct stack_config cfg;
+	struct harness *h;
+	struct udp_sock *u;
+	struct ip4_endpoint other = { IP4(192, 0, 2, 99), 0 }, peer = { H_PEER_IP, 9 };
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.ip_nonlocal_bind = 1;
+	h = h_new(&cfg, false);
+	u = udp_open(h->s);
+	h_learn_peer(h);
+	assert_int_equal(udp_bind(u, &other, 0), 0);
+	assert_int_equal(udp_sendto(u, "q", 1, &peer, h->now), -ENETUNREACH);
+	udp_close(u);
+	h_free(h);
+}
+
 /* sendmsg's IP_TTL, IP_TOS, IP_PKTINFO for one datagram; what recvmsg's
  * control messages read of a received one. */
 static void test_udp_per_message_options(void **state)
@@ -809,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_udp_pmtudisc),
 		cmocka_unit_test(test_udp_dontroute),
 		cmocka_unit_test(test_udp_nonlocal_bind),
+		cmocka_unit_test(test_udp_nonlocal_bind_sysctl),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

@@ -471,6 +471,13 @@ static void test_kernel_sysctls(void **state)
 	host_config_defaults(&cfg);
 	host_config_kernel(&cfg, dir);
 	assert_int_equal(cfg.stack.rmem_scale, 33554432);
+	assert_false(cfg.stack.ip_nonlocal_bind);
+	put_file(dir, "net/ipv4/ip_nonlocal_bind", "1\n");
+	host_config_kernel(&cfg, dir);
+	assert_true(cfg.stack.ip_nonlocal_bind);
+	put_file(dir, "net/ipv4/ip_nonlocal_bind", "0\n");
+	host_config_kernel(&cfg, dir);
+	assert_false(cfg.stack.ip_nonlocal_bind);
 	/* PSTACK_TCP_RMEM's max replaces the sysctl's; rmem_max still counts. */
 	expect_good("PSTACK_TCP_RMEM", "4096 131072 6291456", &cfg);
 	host_config_kernel(&cfg, dir);
@@ -485,6 +492,8 @@ static void test_kernel_sysctls(void **state)
 	host_config_kernel(&cfg, dir);
 	assert_int_equal(cfg.stack.rmem_scale, 6291456);
 	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_rmem", dir);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s/net/ipv4/ip_nonlocal_bind", dir);
 	unlink(name);
 	snprintf(name, sizeof(name), "%s/net/core/rmem_max", dir);
 	unlink(name);

@@ -6097,8 +6097,7 @@ CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), 
  * each emitted as "N=value" (an int), "N/len" (a struct: its length only) or
  * "N:ERRNO". Left out, per state: what differs by nature (SO_COOKIE, the
  * clock of TCP_TIMESTAMP, SO_INCOMING_CPU) and the deviations README lists
- * (TCP_INFO's length, TCP_CONGESTION's default, a connection's SO_SNDBUF
- * and TCP_WINDOW_CLAMP). */
+ * (TCP_INFO's length, TCP_CONGESTION's default, a connection's SO_SNDBUF). */
 
 #define SWEEP_CONNECTED 1       /* skip what a connection reports otherwise */
 #define SWEEP_ACCEPTED  2
@@ -6109,8 +6108,7 @@ static bool sweep_skip(int level, int n, int flags)
 		return n == SO_COOKIE || n == SO_INCOMING_CPU || ((flags & SWEEP_CONNECTED) && n == SO_SNDBUF) ||
 		       n == SO_BINDTODEVICE;
 	if (level == IPPROTO_TCP)
-		return n == TCP_INFO || n == TCP_CONGESTION || n == TCP_TIMESTAMP || n == TCP_CC_INFO ||
-		       ((flags & SWEEP_CONNECTED) && n == TCP_WINDOW_CLAMP);
+		return n == TCP_INFO || n == TCP_CONGESTION || n == TCP_TIMESTAMP || n == TCP_CC_INFO;
 	return false;
 }
 

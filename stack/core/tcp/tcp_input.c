@@ -177,6 +177,31 @@ static void take_syn_options(struct tcp_conn *c, const struct tcp_seg *g, uint64
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
 }
 
+/*
+ * Linux's tcp_init_buffer_space(), the receive side: the window clamp is the
+ * buffer's space less one segment ("force reservation of one segment"), at
+ * least two segments; rcv_ssthresh at most that. 64088 for 64 KiB and a
+ * 1448-byte segment, as getsockopt(TCP_WINDOW_CLAMP) and TCP_INFO's
+ * tcpi_rcv_ssthresh read on Linux 6.18 right after connect. A clamp the
+ * application set stays its own.
+ */
+static void init_rcv_clamp(struct tcp_conn *c)
+{
+	uint64_t maxwin = c->rcvq.limit;
+	uint32_t adv = tcp_advmss_data(c), clamp;
+
+	if (c->opt.window_clamp)
+		return;
+	if (maxwin > (65535ull << c->rcv_wscale))
+		maxwin = 65535ull << c->rcv_wscale;
+	clamp = (uint32_t)maxwin;
+	if (clamp > 2u * adv && clamp + adv > maxwin)
+		clamp = (uint32_t)maxwin - adv > 2u * adv ? (uint32_t)maxwin - adv : 2u * adv;
+	c->rcv_clamp = clamp;
+	if (c->rcv_ssthresh > clamp)
+		c->rcv_ssthresh = clamp;
+}
+
 static void enter_established(struct tcp_conn *c, uint64_t now)
 {
 	/* RFC 6298 (5.7): no valid RTT sample from the handshake (its SYN or
@@ -202,6 +227,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->last_rcv_at = now;
 	c->last_ack_at = now;
 	tcp_sndbuf_expand(c);       /* Linux's tcp_init_buffer_space() */
+	init_rcv_clamp(c);
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
 }
@@ -259,6 +285,8 @@ static void grow_window(struct tcp_conn *c, uint32_t len)
 
 	if (c->opt.window_clamp && reach > c->opt.window_clamp)
 		reach = c->opt.window_clamp;
+	if (c->rcv_clamp && reach > c->rcv_clamp)
+		reach = c->rcv_clamp;       /* Linux: room = window_clamp less rcv_ssthresh */
 	room = reach > UINT32_MAX ? UINT32_MAX : (uint32_t)reach;
 
 	if (!c->rcv_ssthresh || c->rcv_ssthresh >= room || len < c->advmss / 2u)

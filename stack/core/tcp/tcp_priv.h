@@ -173,6 +173,10 @@ struct tcp_conn {
 	 * It starts at our SYN's window and grows with the segments received
 	 * (tcp_grow_window); 0: no such bound. */
 	uint32_t rcv_ssthresh;
+	/* Linux's window_clamp when the application set none: from the
+	 * handshake's end (tcp_init_buffer_space) the buffer less one segment,
+	 * then the buffer autotuning grows it to; 0: none yet. */
+	uint32_t rcv_clamp;
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
 	bool fin_rcvd;
 	bool ofo_fin;

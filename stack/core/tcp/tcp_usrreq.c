@@ -359,8 +359,12 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 		return;
 	if ((65535ull << c->rcv_wscale) < max)
 		max = 65535ull << c->rcv_wscale;
-	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max)
+	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max) {
 		c->rcvq.limit = c->rcvq.limit * 2 > max ? (size_t)max : c->rcvq.limit * 2;
+		/* Linux: "Make the window clamp follow along." */
+		if (c->rcv_clamp)
+			c->rcv_clamp = (uint32_t)c->rcvq.limit;
+	}
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }
@@ -1135,9 +1139,15 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_QUICKACK: *v = !c->pingpong; return 0;     /* Linux: !inet_csk_in_pingpong_mode */
 	case TCP_OPT_WINDOW_CLAMP:
 		/* Unset on a connection: the largest window it may offer (Linux
-		 * answers its window_clamp, from the buffer it accounts). */
-		if (c->opt.window_clamp || c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN)
+		 * answers its window_clamp, from the buffer it accounts: the
+		 * buffer less a segment once established, init_rcv_clamp, and
+		 * still after a reset; a disconnect makes a fresh one). */
+		if (c->opt.window_clamp || c->state == TCP_STATE_LISTEN)
 			*v = (int)c->opt.window_clamp;
+		else if (c->rcv_clamp)
+			*v = (int)c->rcv_clamp;
+		else if (c->state == TCP_STATE_CLOSED)
+			*v = 0;
 		else
 			*v = (int)(c->rcvq.limit < (65535u << c->rcv_wscale) ? c->rcvq.limit : 65535u << c->rcv_wscale);
 		return 0;

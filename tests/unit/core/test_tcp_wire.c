@@ -116,12 +116,15 @@ static void test_wscale_from_rmem_max(void **state)
 
 /*
  * The windows Linux offers (tcp_select_initial_window, __tcp_select_window,
- * tcp_grow_window), as a capture of Linux 6.18 shows them: the SYN offers the
- * buffer in whole segments (64240), the handshake's ACK that rounded up to
- * the scale's unit (502 x 128), and the window stays there while short
- * messages come; a segment of at least half an MSS lets it offer two MSS
- * more (rcv_ssthresh), a larger frame twice its length. The passive side's
- * SYN-ACK counts segments less the timestamp option (65160, 510 x 128).
+ * tcp_grow_window, tcp_init_buffer_space), as Linux 6.18 shows them: the
+ * SYN offers the buffer in whole segments (64240), the handshake's ACK that
+ * rounded up to the scale's unit (502 x 128); then the window clamp is the
+ * buffer less a segment (64088, TCP_WINDOW_CLAMP), rcv_ssthresh at most
+ * that, and the window never moves back: 502 while the SYN's edge is
+ * ahead, 501 (64128) after. A segment of at least half an MSS lets the
+ * window offer two MSS more, a larger frame twice its length, up to the
+ * clamp. The passive side's SYN-ACK counts segments less the timestamp
+ * option (65160, 510 x 128).
  */
 static void test_windows_as_linux(void **state)
 {
@@ -129,7 +132,7 @@ static void test_windows_as_linux(void **state)
 	struct tcp_conn *c, *l;
 	struct tcp_conn_info i;
 	static uint8_t buf[65536];
-	int err;
+	int err, v;
 
 	(void)state;
 	c = open_active(t);
@@ -137,20 +140,20 @@ static void test_windows_as_linux(void **state)
 	handshake(t, c, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>",
 		  ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	tcp_get_info(c, &i, t->h->now);
-	assert_int_equal(i.rcv_ssthresh, 64240);
-	/* short messages: the first window stays */
+	assert_int_equal(i.rcv_ssthresh, 64088);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_WINDOW_CLAMP, &v), 0);
+	assert_int_equal(v, 64088);
+	/* short messages: the SYN's edge, then the clamp's window */
 	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
 	ts_expect(t, ". 1:1(0) ack 101 win 502 <nop,nop,TS val * ecr 101>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 100);
 	ts_inject(t, "P. 101:801(700) ack 1 win 502 <nop,nop,TS val 102 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 801 win 502 <nop,nop,TS val * ecr 102>");
+	ts_expect(t, ". 1:1(0) ack 801 win 501 <nop,nop,TS val * ecr 102>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 700);
-	tcp_get_info(c, &i, t->h->now);
-	assert_int_equal(i.rcv_ssthresh, 64240);
-	/* 1000 bytes: two MSS more, up to the buffer (65536) */
+	/* 1000 bytes: no more than the clamp */
 	ts_inject(t, "P. 801:1801(1000) ack 1 win 502 <nop,nop,TS val 103 ecr 0>");
 	tcp_get_info(c, &i, t->h->now);
-	assert_int_equal(i.rcv_ssthresh, 65536);
+	assert_int_equal(i.rcv_ssthresh, 64088);
 	ts_next(t, (char *)buf, sizeof(buf));
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 1000);
 	h_drain_tx(t->h);
@@ -655,7 +658,7 @@ static void test_quickack_first_data(void **state)
 	l = ts_listen(t, 4);
 	c = ts_accept_one(t, l);
 	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 101 win 510 <nop,nop,TS val * ecr 110>");
+	ts_expect(t, ". 1:1(0) ack 101 win 509 <nop,nop,TS val * ecr 110>");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 100);
 	ts_expect_none(t);
 	ts_abort(t, c);

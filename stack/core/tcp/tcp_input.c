@@ -1259,8 +1259,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		/* The window our SYN offered stands (Linux's rcv_wnd, from
 		 * tcp_select_initial_window): the handshake's ACK offers it
 		 * rounded up to the scale's unit, 502 x 128 for 64240. */
-		c->rcv_adv = c->rcv_nxt + tcp_syn_window(c, false);
-		c->rcv_ssthresh = tcp_syn_window(c, false);
+		tcp_syn_window_set(c, tcp_syn_window(c, false));
 		enter_established(c, now);
 		/* Whether the handshake's ACK may wait: decided before a FIN on
 		 * the SYN-ACK makes the connection interactive (process_fin). */
@@ -1369,10 +1368,8 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	l->syn_count++;
 	if (send)
 		tcp_send_syn(c, now);
-	else {
-		c->rcv_adv = c->rcv_nxt + tcp_syn_window(c, true);
-		c->rcv_ssthresh = tcp_syn_window(c, true);
-	}
+	else
+		tcp_syn_window_set(c, tcp_syn_window(c, true));
 	return c;
 }
 

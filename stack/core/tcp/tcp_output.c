@@ -421,10 +421,8 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		wnd = (uint16_t)tcp_syn_window(c, !c->active_open);
 	else
 		wnd = tcp_window_to_advertise(c);
-	if (flags & TCP_SYN) {
-		c->rcv_adv = c->rcv_nxt + wnd;
-		c->rcv_ssthresh = wnd;      /* Linux: rcv_ssthresh = rcv_wnd at the SYN */
-	}
+	if (flags & TCP_SYN)
+		tcp_syn_window_set(c, wnd);
 	tcp_rcv_reserve(c);
 	g.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
 	g.wnd = wnd;

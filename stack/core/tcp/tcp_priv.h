@@ -473,6 +473,13 @@ uint32_t tcp_initial_window(uint32_t space, uint32_t mss);
  * the window of its SYN) or a listener's child's SYN-ACK (synack true: less
  * the timestamp option when it is on). */
 uint32_t tcp_syn_window(const struct tcp_conn *c, bool synack);
+/* The window a SYN offered stands: the right edge at RCV.NXT + wnd, and
+ * rcv_ssthresh from it (Linux: rcv_ssthresh = rcv_wnd). */
+static inline void tcp_syn_window_set(struct tcp_conn *c, uint32_t wnd)
+{
+	c->rcv_adv = c->rcv_nxt + wnd;
+	c->rcv_ssthresh = wnd;
+}
 /* The room the next window may offer before rounding (Linux's
  * __tcp_select_window): tcp_rcv_space_offer, at most rcv_ssthresh. */
 uint32_t tcp_rcv_space_select(const struct tcp_conn *c);

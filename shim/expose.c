@@ -97,12 +97,9 @@ static bool connected(struct shim_sock *k)
  * connect); a relay can serve it once it is (relay.h, relay_share). */
 static bool connecting(struct shim_sock *k)
 {
-	enum tcp_state st;
-
 	if (k->closed || k->dead || k->listening || !k->tcp)
 		return false;
-	st = tcp_get_state(k->tcp);
-	return st == TCP_STATE_SYN_SENT || st == TCP_STATE_SYN_RECEIVED;
+	return tcp_connecting(k->tcp);
 }
 
 /* Stack lock held: what k is now, kept for the processes that answer

@@ -378,7 +378,7 @@ unsigned shim_sock_poll_user(struct shim_sock *k)
 	unsigned bits = shim_sock_poll(k);
 
 	if (k->type == SOCK_STREAM && k->tcp && !(bits & (POLLOUT | POLLHUP | POLLNVAL)) &&
-	    !connecting(tcp_get_state(k->tcp)))
+	    !tcp_connecting(k->tcp))
 		k->async_nospace = true;
 	return bits;
 }
@@ -1003,13 +1003,13 @@ static int tcp_disconnect_sock(struct shim_sock *k)
  */
 static int tcp_connect_wait(struct shim_sock *k, int r)
 {
-	if (connecting(tcp_get_state(k->tcp))) {
+	if (tcp_connecting(k->tcp)) {
 		uint64_t dl = deadline(k->sndtimeo_us);
 		int intr = 0;
 
 		if (k->nonblock)
 			return r;
-		while (k->tcp && connecting(tcp_get_state(k->tcp))) {
+		while (k->tcp && tcp_connecting(k->tcp)) {
 			int w = shim_wait_sock_intr(k, dl, true, &intr);
 
 			if (w == -EAGAIN)
@@ -1220,7 +1220,7 @@ static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
 	if (k->tcp) {
 		/* A connection that ended (TIME_WAIT too): Linux's socket is
 		 * CLOSE (tcp_time_wait, tcp_done). */
-		return connecting(tcp_get_state(k->tcp)) || tcp_ended(k->tcp) ? -ENOTCONN : tcp_peer(k->tcp, ep);
+		return tcp_connecting(k->tcp) || tcp_ended(k->tcp) ? -ENOTCONN : tcp_peer(k->tcp, ep);
 	}
 	if (k->udp)
 		return udp_peer(k->udp, ep);
@@ -3582,6 +3582,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				break;
 			case TCP_QUICKACK:
 				r = set_tcp(k, TCP_OPT_QUICKACK, v);
+				break;
+			case TCP_FASTOPEN:
+				/* tcp_state_setopt and the placeholder refused what
+				 * Linux refuses (a negative queue, a connection). */
+				if (v >= 0)
+					r = set_tcp(k, TCP_OPT_FASTOPEN_QLEN, v);
+				break;
+			case TCP_FASTOPEN_NO_COOKIE:
+				if (v == 0 || v == 1)
+					r = set_tcp(k, TCP_OPT_FASTOPEN_NO_COOKIE, v);
 				break;
 			default:
 				break;

@@ -31,4 +31,5 @@ void config_defaults(struct stack_config *cfg)
 	 * of round trip; PSTACK_TCP_WMEM raises it for longer paths. */
 	cfg->tcp_wmem[2] = 1u << 20;
 	cfg->tcp_ecn = 2;
+	cfg->tcp_fastopen = TFO_CLIENT_ENABLE;
 }

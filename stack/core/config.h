@@ -38,6 +38,18 @@ struct stack_config {
 	 * the stack's is taken from every socket, as IP_FREEBIND takes it from
 	 * one (Linux's inet_can_nonlocal_bind). Read by the host. */
 	uint8_t ip_nonlocal_bind;
+	/* The namespace's net.ipv4.tcp_fastopen (RFC 7413), read by the host:
+	 * TFO_SERVER_ENABLE (2) lets a listener given TCP_FASTOPEN take data
+	 * in a SYN with a valid cookie, _NO_COOKIE (0x200) without one,
+	 * _NO_SOCKOPT (0x400) without the option; default 1 (the client bit,
+	 * Linux's default: the server side off). */
+	uint16_t tcp_fastopen;
+	/* Its net.ipv4.tcp_fastopen_key: the cookies' keys, [0] the primary
+	 * (the one given out), [1] a backup also accepted; 16 bytes each, the
+	 * four 32-bit words of the sysctl's text little-endian, as Linux keeps
+	 * them. fastopen_keys: how many are set (0: the host derives one). */
+	uint8_t tcp_fastopen_key[2][16];
+	uint8_t tcp_fastopen_keys;
 	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */
@@ -46,6 +58,11 @@ struct stack_config {
 	uint8_t seed[16];       /* this stack's own randomness (the generator behind the first
 				 * ephemeral port, IP IDs); filled by the host, zero in tests */
 };
+
+#define TFO_CLIENT_ENABLE 0x1
+#define TFO_SERVER_ENABLE 0x2
+#define TFO_SERVER_COOKIE_NOT_REQD 0x200
+#define TFO_SERVER_WO_SOCKOPT 0x400
 
 /* The documented defaults (secret all zero). */
 void config_defaults(struct stack_config *cfg);

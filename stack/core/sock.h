@@ -74,6 +74,8 @@ struct sock_opts {
 	uint32_t window_clamp;          /* TCP_WINDOW_CLAMP: bytes, 0 none */
 	uint32_t tsflags;               /* SO_TIMESTAMPING's SOF_TIMESTAMPING_* (TCP: send timestamps) */
 	bool pingpong;                  /* TCP_QUICKACK 0: a connection starts interactive (Linux's pingpong) */
+	uint32_t fastopen_qlen;         /* TCP_FASTOPEN: a listener's fast open children not yet established, at most */
+	bool fastopen_no_cookie;        /* TCP_FASTOPEN_NO_COOKIE: data in a SYN taken without a cookie */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */

@@ -9,6 +9,7 @@
  */
 #include "stack/host/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -514,6 +515,57 @@ static int read_sysctl(const char *root, const char *path, uint64_t *v, int n)
 	return got;
 }
 
+/* One key of net.ipv4.tcp_fastopen_key's text at *pp ("%08x-%08x-%08x-%08x")
+ * into 16 bytes, each word little-endian (Linux's proc_tcp_fastopen_key);
+ * 0, or -1 when it is not one. */
+static int parse_fastopen_key(const char **pp, uint8_t key[16])
+{
+	const char *p = *pp;
+
+	for (int w = 0; w < 4; w++) {
+		uint32_t v = 0;
+		int digits = 0;
+
+		if (w && *p++ != '-')
+			return -1;
+		for (; digits < 8 && isxdigit((unsigned char)*p); digits++, p++)
+			v = v << 4 | (uint32_t)(isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+		if (!digits || isxdigit((unsigned char)*p))
+			return -1;
+		for (int b = 0; b < 4; b++)
+			key[4 * w + b] = (uint8_t)(v >> (8 * b));
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The namespace's fast open keys: a primary, then a backup after a comma.
+ * A key of zeros is none (the file reads so before any key exists). */
+static void read_fastopen_keys(struct stack_config *sc, const char *root)
+{
+	char name[512], line[160];
+	const char *p = line;
+	uint8_t key[16], zero[16] = { 0 };
+	FILE *f;
+
+	if ((size_t)snprintf(name, sizeof(name), "%s/net/ipv4/tcp_fastopen_key", root) >= sizeof(name))
+		return;
+	f = fopen(name, "re");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	for (int i = 0; i < 2; i++) {
+		if ((i && *p++ != ',') || parse_fastopen_key(&p, key))
+			break;
+		if (!memcmp(key, zero, sizeof(key)))
+			break;
+		memcpy(sc->tcp_fastopen_key[i], key, sizeof(key));
+		sc->tcp_fastopen_keys = (uint8_t)(i + 1);
+	}
+}
+
 void host_config_kernel(struct host_config *cfg, const char *root)
 {
 	uint64_t v[3], space = cfg->stack.tcp_rmem[2];
@@ -525,6 +577,9 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	cfg->stack.rmem_scale = (uint32_t)space;
 	if (read_sysctl(root, "net/ipv4/ip_nonlocal_bind", v, 1) == 1)
 		cfg->stack.ip_nonlocal_bind = v[0] != 0;
+	if (read_sysctl(root, "net/ipv4/tcp_fastopen", v, 1) == 1)
+		cfg->stack.tcp_fastopen = (uint16_t)v[0];
+	read_fastopen_keys(&cfg->stack, root);
 }
 
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)

@@ -29,6 +29,22 @@ enum tcp_opt_read tcp_opt_next(const uint8_t *o, size_t n, size_t *at, struct tc
 	return TCP_OPT_READ_OK;
 }
 
+/* RFC 7413 §4.1.1: the fast open option is read on a SYN (or SYN-ACK) only,
+ * with an even length; a cookie of 4 to 16 bytes, or none (a request). Like
+ * Linux's tcp_parse_fastopen_option, any other length counts as no option. */
+static void fastopen_opt(struct tcp_seg *g, const uint8_t *v, unsigned len, bool exp)
+{
+	if (!(g->flags & TCP_SYN) || (len & 1))
+		return;
+	if (len && (len < TCP_FASTOPEN_COOKIE_MIN || len > TCP_FASTOPEN_COOKIE_MAX))
+		return;
+	for (unsigned i = 0; i < len; i++)
+		g->fo_cookie[i] = v[i];
+	g->fo_len = (uint8_t)len;
+	g->fo_exp = exp;
+	g->has_fo = true;
+}
+
 void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g)
 {
 	bool syn = (g->flags & TCP_SYN) != 0;
@@ -84,6 +100,13 @@ void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g)
 			g->nsack = (uint8_t)k;
 			break;
 		}
+		case TCP_OPT_FASTOPEN:
+			fastopen_opt(g, opt.val, opt.len - 2u, false);
+			break;
+		case TCP_OPT_EXP:
+			if (opt.len >= 4 && rd16(opt.val) == TCP_FASTOPEN_MAGIC)
+				fastopen_opt(g, opt.val + 2, opt.len - 4u, true);
+			break;
 		default:
 			break;
 		}

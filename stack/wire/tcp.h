@@ -39,6 +39,11 @@
 #define TCP_OPT_SACK_PERM 4
 #define TCP_OPT_SACK 5
 #define TCP_OPT_TS 8
+#define TCP_OPT_FASTOPEN 34     /* RFC 7413 §4.1.1 */
+#define TCP_OPT_EXP 254         /* RFC 6994: experimental, with a 16-bit magic first */
+#define TCP_FASTOPEN_MAGIC 0xF989   /* fast open's experimental code (before kind 34) */
+#define TCP_FASTOPEN_COOKIE_MIN 4
+#define TCP_FASTOPEN_COOKIE_MAX 16
 #define TCP_OLEN_MSS 4
 #define TCP_OLEN_WS 3
 #define TCP_OLEN_SACK_PERM 2
@@ -68,6 +73,12 @@ struct tcp_seg {
 	uint32_t tsval, tsecr;
 	uint8_t nsack;
 	uint32_t sack[TCP_SACK_BLOCKS][2];
+	/* RFC 7413 fast open, on a SYN or SYN-ACK: has_fo with fo_len 0 asks
+	 * for a cookie, 4 to 16 (even) carries one; fo_exp: in the
+	 * experimental option (kind 254, magic 0xF989) rather than kind 34. */
+	bool has_fo, fo_exp;
+	uint8_t fo_len;
+	uint8_t fo_cookie[TCP_FASTOPEN_COOKIE_MAX];
 };
 
 /* One option, as tcp_opt_next() reads it. */
@@ -225,7 +236,8 @@ static inline size_t tcp_opt_put_sack(uint8_t *o, const uint32_t blocks[][2], un
 static inline size_t tcp_opts_len(const struct tcp_seg *g)
 {
 	return (g->has_mss ? 4 : 0) + (g->has_ts ? 12 : g->sack_ok ? 4 : 0) + (g->has_ws ? 4 : 0) +
-	       (g->nsack ? 4 + 8 * (size_t)g->nsack : 0);
+	       (g->nsack ? 4 + 8 * (size_t)g->nsack : 0) +
+	       (g->has_fo ? ((g->fo_exp ? 4u : 2u) + g->fo_len + 3) / 4 * 4 : 0);
 }
 
 /*
@@ -261,6 +273,24 @@ static inline size_t tcp_opts_emit(uint8_t *o, const struct tcp_seg *g)
 		o[n++] = TCP_OPT_NOP;
 		o[n++] = TCP_OPT_NOP;
 		n += tcp_opt_put_sack(o + n, (const uint32_t (*)[2])g->sack, g->nsack);
+	}
+	if (g->has_fo) {
+		/* Last, as Linux's tcp_options_write puts it, NOP-padded. */
+		size_t start = n;
+
+		if (g->fo_exp) {
+			o[n++] = TCP_OPT_EXP;
+			o[n++] = (uint8_t)(4 + g->fo_len);
+			wr16(o + n, TCP_FASTOPEN_MAGIC);
+			n += 2;
+		} else {
+			o[n++] = TCP_OPT_FASTOPEN;
+			o[n++] = (uint8_t)(2 + g->fo_len);
+		}
+		for (unsigned i = 0; i < g->fo_len; i++)
+			o[n++] = g->fo_cookie[i];
+		while ((n - start) % 4)
+			o[n++] = TCP_OPT_NOP;
 	}
 	return n;
 }

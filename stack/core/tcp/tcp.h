@@ -177,6 +177,9 @@ unsigned tcp_poll(const struct tcp_conn *c);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int tcp_take_error(struct tcp_conn *c);
 enum tcp_state tcp_get_state(const struct tcp_conn *c);
+/* Whether a program waits for the handshake to end before it may send (and
+ * has no peer yet): SYN_SENT, or SYN_RECEIVED but for a fast open child. */
+bool tcp_connecting(const struct tcp_conn *c);
 void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep);
 /* -ENOTCONN when there is no peer. */
 int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep);
@@ -228,6 +231,8 @@ enum tcp_option {
 	TCP_OPT_WINDOW_CLAMP,   /* bytes, TCP_WINDOW_CLAMP */
 	TCP_OPT_TIMESTAMPING,   /* SO_TIMESTAMPING's flags */
 	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: 0 interactive (ACKs wait for a reply), else not and an ACK owed goes */
+	TCP_OPT_FASTOPEN_QLEN,  /* TCP_FASTOPEN: the listener's fast open queue (at most somaxconn, 4096) */
+	TCP_OPT_FASTOPEN_NO_COOKIE, /* bool, TCP_FASTOPEN_NO_COOKIE */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose
@@ -300,7 +305,7 @@ struct tcp_conn_info {
 	uint8_t ca_state;
 	uint8_t retransmits;
 	uint8_t backoff;
-	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16 */
+	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16, SYN_DATA 32 */
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t rto_us, ato_us;
 	uint32_t snd_mss, rcv_mss;

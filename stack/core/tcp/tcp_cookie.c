@@ -208,3 +208,19 @@ uint32_t tcp_port_offset(const uint8_t key[16], uint32_t laddr, uint32_t raddr, 
 
 	return (uint32_t)siphash24(key, buf, n);
 }
+
+/* RFC 7413 §4.1.2: the server's cookie is a MAC of the client's address.
+ * Linux's __tcp_fastopen_cookie_gen_cipher, for IPv4: SipHash of the SYN's
+ * source then destination address (network order), the 64-bit result
+ * little-endian. The same key gives the kernel's own cookies. */
+void tcp_fastopen_cookie(const uint8_t key[16], uint32_t saddr, uint32_t daddr, uint8_t out[TCP_FASTOPEN_COOKIE_LEN])
+{
+	uint8_t in[8];
+	uint64_t h;
+
+	put32(in, 0, saddr);
+	put32(in, 4, daddr);
+	h = siphash24(key, in, sizeof(in));
+	for (int i = 0; i < TCP_FASTOPEN_COOKIE_LEN; i++)
+		out[i] = (uint8_t)(h >> (8 * i));
+}

@@ -31,4 +31,9 @@ int tcp_cookie_check(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint
 /* RFC 6056 Algorithm 3 offset for an ephemeral port search towards (raddr, rport). */
 uint32_t tcp_port_offset(const uint8_t key[16], uint32_t laddr, uint32_t raddr, uint16_t rport);
 
+/* RFC 7413 fast open: the cookie the server gives a client at saddr for its
+ * own address daddr (Linux's, for the same key: tcp_fastopen_key). */
+#define TCP_FASTOPEN_COOKIE_LEN 8
+void tcp_fastopen_cookie(const uint8_t key[16], uint32_t saddr, uint32_t daddr, uint8_t out[TCP_FASTOPEN_COOKIE_LEN]);
+
 #endif

@@ -795,7 +795,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		/* TCP_DEFER_ACCEPT (Linux's tcp_check_req): the handshake's bare
 		 * ACK is dropped until data comes or the SYN-ACK was resent as
 		 * often as the option says (tcp_timer.c resends it then). */
-		if (c->parent && c->retries < c->opt.defer_accept && !g->len && !(g->flags & TCP_FIN)) {
+		if (c->parent && !c->tfo && c->retries < c->opt.defer_accept && !g->len && !(g->flags & TCP_FIN)) {
 			c->defer_acked = true;
 			return TCP_V_DROP;
 		}
@@ -823,7 +823,10 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		c->snd_una = g->ack;
+		/* A fast open child may have sent data already: the ACK's
+		 * share of it is taken below like any other. */
+		c->snd_una = c->tfo ? c->iss + 1 : g->ack;
+		tcp_fastopen_release(c);
 		if (c->parent)
 			tcp_child_established(c);
 		tcp_wake(c);
@@ -934,10 +937,12 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 		 * the next tick), else within the delayed-ACK timeout. Measured on
 		 * Linux 6.18: the FIN after a reply was ACKed 42 ms later, or by
 		 * the program's FIN when it closed first; a FIN on a connection
-		 * that had no data, after 1 ms. */
+		 * that had no data, after 1 ms. Data a fast open SYN carried does
+		 * not count (it did not go through tcp_event_data_recv, which
+		 * sets the ato). */
 		c->pingpong = true;
 		c->ack_sched = true;
-		if (!c->bytes_received)
+		if (c->bytes_received == c->syn_data)
 			c->ack_now = true;
 		else if (c->delack_at == STACK_NEVER)
 			tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
@@ -1312,10 +1317,102 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	tcp_send_syn(c, now);
 }
 
+/* What fast open makes of a SYN on a listener (RFC 7413 §4.2). */
+enum fo_verdict {
+	FO_NONE,        /* an ordinary handshake, no cookie in the SYN-ACK */
+	FO_COOKIE,      /* an ordinary handshake; the SYN-ACK gives the client its cookie */
+	FO_ACCEPT,      /* a fast open child: the SYN's data taken, accepted before the handshake ends */
+	FO_ACCEPT_BACKUP, /* the same for the backup key's cookie: the SYN-ACK gives the primary's (Linux: ret 2) */
+};
+
+static void fastopen_key(const struct stack *s, int i, uint8_t key[16])
+{
+	if (i < s->cfg.tcp_fastopen_keys) {
+		memcpy(key, s->cfg.tcp_fastopen_key[i], 16);
+	} else {
+		/* No key in the namespace (Linux draws one at random when a
+		 * listener first needs it): one from the stack's secret. */
+		uint64_t a = siphash24(s->cfg.secret, "fastopen-key-0", 14);
+		uint64_t b = siphash24(s->cfg.secret, "fastopen-key-1", 14);
+
+		for (int k = 0; k < 8; k++) {
+			key[k] = (uint8_t)(a >> (8 * k));
+			key[8 + k] = (uint8_t)(b >> (8 * k));
+		}
+	}
+}
+
+/*
+ * Linux's tcp_try_fastopen for a SYN on listener l, with the namespace's
+ * net.ipv4.tcp_fastopen: the server side on, the listener given a fast open
+ * queue (TCP_FASTOPEN, or every listener with 0x400) with room, and the SYN
+ * carrying data or the option. Without a cookie needed (0x200, or
+ * TFO_SERVER_COOKIE_NOT_REQD) the data is taken; a request gets the cookie; a
+ * valid cookie (the primary key's or the backup's) has its data taken; an
+ * invalid one gets the valid cookie and its data is not taken (the client
+ * sends it again after the handshake). cookie: what the SYN-ACK gives.
+ */
+static enum fo_verdict fastopen_syn(const struct tcp_conn *l, const struct tcp_seg *g,
+				    uint8_t cookie[TCP_FASTOPEN_COOKIE_LEN])
+{
+	const struct stack *s = l->s;
+	uint16_t mode = s->cfg.tcp_fastopen;
+	uint32_t qlen = l->opt.fastopen_qlen;
+	uint8_t key[16];
+
+	if ((mode & TFO_SERVER_WO_SOCKOPT) && !qlen && l->backlog > 0)
+		qlen = (uint32_t)l->backlog;
+	if (!(mode & TFO_SERVER_ENABLE) || !(g->len || g->has_fo) || !qlen || l->fo_count >= qlen)
+		return FO_NONE;
+	if ((mode & TFO_SERVER_COOKIE_NOT_REQD) || l->opt.fastopen_no_cookie)
+		return FO_ACCEPT;
+	if (!g->has_fo)
+		return FO_NONE;
+	fastopen_key(s, 0, key);
+	tcp_fastopen_cookie(key, g->src, g->dst, cookie);
+	if (g->fo_len == TCP_FASTOPEN_COOKIE_LEN) {
+		uint8_t other[TCP_FASTOPEN_COOKIE_LEN];
+
+		if (!memcmp(g->fo_cookie, cookie, TCP_FASTOPEN_COOKIE_LEN))
+			return FO_ACCEPT;
+		if (s->cfg.tcp_fastopen_keys > 1) {
+			fastopen_key(s, 1, key);
+			tcp_fastopen_cookie(key, g->src, g->dst, other);
+			if (!memcmp(g->fo_cookie, other, TCP_FASTOPEN_COOKIE_LEN))
+				return FO_ACCEPT_BACKUP;
+		}
+	}
+	return FO_COOKIE;
+}
+
+/* A fast open child takes its SYN's data (Linux's tcp_fastopen_add_skb) and
+ * counts in l's fast open queue. A FIN on the SYN is not taken: the client
+ * sends it again. */
+static void fastopen_take(struct tcp_conn *l, struct tcp_conn *c, const struct tcp_seg *g)
+{
+	c->tfo = true;
+	c->fo_listener = l;
+	l->fo_count++;
+	/* The SYN-ACK in flight is no short segment for Nagle (Minshall's
+	 * check): Linux's child has no SYN-ACK in its own queue. */
+	c->snd_sml = c->iss;
+	if (g->len) {
+		size_t n = tcp_ring_write(&c->rcvq, g->data, g->len);
+
+		c->rcv_nxt += (uint32_t)n;
+		c->rcv_wup = c->rcv_nxt;
+		c->bytes_received += n;
+		c->syn_data = (uint16_t)n;
+		c->syn_data_acked = n > 0;
+		c->rx_data_at = l->s->now;
+	}
+}
+
 /* An embryonic connection for a SYN on listener l. iss: our ISN (a cookie),
- * or 0 to draw one; send: whether to answer with a SYN-ACK now. */
-static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, tcp_seq iss, bool send,
-				  uint64_t now)
+ * or 0 to draw one; send: whether to answer with a SYN-ACK now. fo: what
+ * fast open made of the SYN (FO_NONE for a cookie's), cookie the one to give. */
+static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g, tcp_seq iss, bool send,
+				     enum fo_verdict fo, const uint8_t *cookie, uint64_t now)
 {
 	struct stack *s = l->s;
 	struct tcp_conn *c = tcp_conn_new(s);
@@ -1366,11 +1463,31 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
 	inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	l->syn_count++;
+	if (fo == FO_ACCEPT || fo == FO_ACCEPT_BACKUP)
+		fastopen_take(l, c, g);
+	if (fo == FO_COOKIE || fo == FO_ACCEPT_BACKUP) {
+		/* Only the first SYN-ACK carries it (Linux's tcp_rtx_synack
+		 * sends none). */
+		memcpy(c->fo_send, cookie, TCP_FASTOPEN_COOKIE_LEN);
+		c->fo_send_len = TCP_FASTOPEN_COOKIE_LEN;
+		c->fo_exp = g->fo_exp;
+	}
 	if (send)
 		tcp_send_syn(c, now);
 	else
 		tcp_syn_window_set(c, tcp_syn_window(c, true));
+	if (c->tfo) {
+		/* Linux's inet_csk_reqsk_queue_add at once: accept() returns
+		 * it, and it may read and write, before the handshake ends. */
+		tcp_child_established(c);
+	}
 	return c;
+}
+
+static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, tcp_seq iss, bool send,
+				  uint64_t now)
+{
+	return new_child_fo(l, g, iss, send, FO_NONE, NULL, now);
 }
 
 /* A SYN-ACK carrying a cookie instead of keeping state (RFC 4987 §3.6). */
@@ -1446,7 +1563,11 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 		send_cookie_synack(l, g, now);
 		return;
 	}
-	new_child(l, g, 0, true, now);
+	{
+		uint8_t cookie[TCP_FASTOPEN_COOKIE_LEN];
+
+		new_child_fo(l, g, 0, true, fastopen_syn(l, g, cookie), cookie, now);
+	}
 }
 
 /*

@@ -322,6 +322,14 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	g->sack_ok = syn && (offer || c->sack_ok);
 	g->has_ws = syn && (offer || c->ws_ok);
 	g->ws = c->rcv_wscale;
+	if (syn && (flags & TCP_ACK) && c->fo_send_len) {
+		/* RFC 7413 §4.2.1: the client's cookie, on the first SYN-ACK only. */
+		g->has_fo = true;
+		g->fo_exp = c->fo_exp;
+		g->fo_len = c->fo_send_len;
+		memcpy(g->fo_cookie, c->fo_send, c->fo_send_len);
+		c->fo_send_len = 0;
+	}
 	if (!syn && c->sack_ok && (c->ofo || c->dsack_on) && (flags & TCP_ACK)) {
 		unsigned max = g->has_ts ? 3 : 4, n = 0;
 
@@ -813,6 +821,8 @@ static uint32_t tso_cap(const struct tcp_conn *c, uint32_t smss, bool retrans)
 static bool can_send_data(const struct tcp_conn *c)
 {
 	switch (c->state) {
+	case TCP_STATE_SYN_RECEIVED:
+		return c->tfo;      /* a fast open child sends before the handshake ends */
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_CLOSE_WAIT:
 	case TCP_STATE_FIN_WAIT_1:

@@ -140,11 +140,24 @@ struct tcp_conn {
 	struct tcp_conn *parent;            /* listener, while embryonic or in the accept queue */
 	struct tcp_conn *qnext;             /* accept-queue / SYN-queue link */
 	bool in_acceptq;
+	/* RFC 7413 fast open, the server's side: a child the SYN's data made
+	 * (Linux's fastopen_rsk), accepted and writable before the handshake
+	 * ends; fo_listener counts it in its fast open queue until then. */
+	bool tfo;
+	bool syn_data_acked;                /* its SYN's data was taken (TCPI_OPT_SYN_DATA) */
+	uint16_t syn_data;                  /* how many bytes that was */
+	struct tcp_conn *fo_listener;
+	/* The cookie the first SYN-ACK gives (fo_send_len 0: none); fo_exp: in
+	 * the experimental option, as the SYN asked. */
+	uint8_t fo_send_len;
+	bool fo_exp;
+	uint8_t fo_send[TCP_FASTOPEN_COOKIE_MAX];
 
 	/* listener */
 	int backlog;
 	unsigned syn_count;                 /* children in SYN_RECEIVED */
 	unsigned acc_count;
+	unsigned fo_count;                  /* fast open children not yet established (tfo) */
 	uint64_t acc_total;                 /* connections ever queued (tcp_rx_count) */
 	struct tcp_conn *acc_head, *acc_tail;
 
@@ -454,6 +467,9 @@ void tcp_tw_pending_free(struct tcp_table *t);
 void tcp_acceptq_remove(struct tcp_conn *l, struct tcp_conn *c);
 /* Moves an embryonic child to its listener's accept queue. */
 void tcp_child_established(struct tcp_conn *c);
+/* A fast open child is established or gone: it leaves its listener's fast
+ * open queue (Linux's reqsk_fastopen_remove). */
+void tcp_fastopen_release(struct tcp_conn *c);
 /* A listener stops: its accept queue is reset, its embryonic children go. */
 void tcp_close_children(struct tcp_conn *l, uint64_t now);
 /* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,

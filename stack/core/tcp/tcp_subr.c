@@ -247,6 +247,15 @@ static void unparent(struct tcp_conn *c)
 	c->parent = NULL;
 }
 
+void tcp_fastopen_release(struct tcp_conn *c)
+{
+	if (c->fo_listener) {
+		c->fo_listener->fo_count--;
+		c->fo_listener = NULL;
+	}
+	c->tfo = false;
+}
+
 void tcp_child_established(struct tcp_conn *c)
 {
 	struct tcp_conn *l = c->parent;
@@ -287,6 +296,8 @@ void tcp_close_children(struct tcp_conn *l, uint64_t now)
 	}
 	for (c = t->all; c; c = next) {
 		next = c->all_next;
+		if (c->fo_listener == l)
+			c->fo_listener = NULL;  /* accepted: it lives on */
 		if (c->parent == l) {
 			c->parent = NULL;
 			c->orphan = true;
@@ -295,6 +306,7 @@ void tcp_close_children(struct tcp_conn *l, uint64_t now)
 		}
 	}
 	l->syn_count = 0;
+	l->fo_count = 0;
 }
 
 static void tcp_conn_free(struct tcp_conn *c)
@@ -311,8 +323,9 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ackq_remove(c);
 	tcp_timer_unsched(c);
 	tcp_errq_free(c);
-	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count)
+	if (c->state == TCP_STATE_LISTEN || c->acc_head || c->syn_count || c->fo_count)
 		tcp_close_children(c, c->s->now);
+	tcp_fastopen_release(c);
 	unparent(c);
 	inpcb_hash_remove(&t->pcbs, &c->pcb);
 	inpcb_bind_remove(&c->pcb);
@@ -359,6 +372,7 @@ void tcp_wake(struct tcp_conn *c)
 
 bool tcp_done(struct tcp_conn *c)
 {
+	tcp_fastopen_release(c);
 	tcp_set_state(c, TCP_STATE_CLOSED);
 	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
 	inpcb_hash_remove(&c->s->tcp->pcbs, &c->pcb);

@@ -270,8 +270,11 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_CLOSE_WAIT:
 		break;
-	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
+		if (c->tfo)
+			break;  /* Linux's tcp_passive_fastopen: no wait for the handshake */
+		return -EAGAIN;
+	case TCP_STATE_SYN_SENT:
 		return -EAGAIN;
 	case TCP_STATE_CLOSED:
 		return c->was_connected ? -EPIPE : -ENOTCONN;
@@ -651,7 +654,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 		m |= SOCK_POLLHUP;
 	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
-	if (c->state != TCP_STATE_SYN_SENT && c->state != TCP_STATE_SYN_RECEIVED) {
+	if (c->state != TCP_STATE_SYN_SENT && (c->state != TCP_STATE_SYN_RECEIVED || c->tfo)) {
 		size_t space = tcp_ring_space(&c->sndq);
 
 		/* Readable from SO_RCVLOWAT bytes on (one more at the urgent
@@ -692,6 +695,12 @@ enum tcp_state tcp_get_state(const struct tcp_conn *c)
 {
 	stack_assert_locked();
 	return c->state;
+}
+
+bool tcp_connecting(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->state == TCP_STATE_SYN_SENT || (c->state == TCP_STATE_SYN_RECEIVED && !c->tfo);
 }
 
 void tcp_local(const struct tcp_conn *c, struct ip4_endpoint *ep)
@@ -982,6 +991,15 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		 * mode in the socket, and a listener's children clone it). */
 		o->pingpong = v == 0;
 		return 0;
+	case TCP_OPT_FASTOPEN_QLEN:
+		/* Linux's fastopen_queue_tune: at most net.core.somaxconn. */
+		if (v < 0)
+			return -EINVAL;
+		o->fastopen_qlen = v > 4096 ? 4096 : (uint32_t)v;
+		return 0;
+	case TCP_OPT_FASTOPEN_NO_COOKIE:
+		o->fastopen_no_cookie = v != 0;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1137,6 +1155,8 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
 	case TCP_OPT_OOBINLINE: *v = c->opt.oobinline; return 0;
 	case TCP_OPT_QUICKACK: *v = !c->pingpong; return 0;     /* Linux: !inet_csk_in_pingpong_mode */
+	case TCP_OPT_FASTOPEN_QLEN: *v = (int)c->opt.fastopen_qlen; return 0;
+	case TCP_OPT_FASTOPEN_NO_COOKIE: *v = c->opt.fastopen_no_cookie; return 0;
 	case TCP_OPT_WINDOW_CLAMP:
 		/* Unset on a connection: the largest window it may offer (Linux
 		 * answers its window_clamp, from the buffer it accounts: the
@@ -1197,7 +1217,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
 	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
-			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0));
+			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0) |
+			       (c->syn_data_acked ? 32 : 0));
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
 	i->rto_us = c->rto;

@@ -160,6 +160,35 @@ static void parse_opts(struct tscript *t, const char **pp, struct spec *sp)
 				p = skip_ws(p);
 			}
 			n += tcp_opt_put_sack(o + n, (const uint32_t (*)[2])blocks, k);
+		} else if (word(&p, "FOEXP") || word(&p, "FO")) {
+			/* Fast open, RFC 7413: "FO" asks for a cookie, "FO 0a1b..."
+			 * carries one in hex; FOEXP the same in the experimental
+			 * option (kind 254, magic 0xF989). */
+			bool exp = p[-1] == 'P';
+			uint8_t cookie[TCP_FASTOPEN_COOKIE_MAX];
+			size_t clen = 0;
+
+			if (*p == ' ' && isxdigit((unsigned char)p[1])) {
+				p++;
+				while (isxdigit((unsigned char)p[0]) && isxdigit((unsigned char)p[1]) &&
+				       clen < sizeof(cookie)) {
+					char hx[3] = { p[0], p[1], 0 };
+
+					cookie[clen++] = (uint8_t)strtoul(hx, NULL, 16);
+					p += 2;
+				}
+			}
+			if (exp) {
+				o[n++] = TCP_OPT_EXP;
+				o[n++] = (uint8_t)(4 + clen);
+				wr16(o + n, TCP_FASTOPEN_MAGIC);
+				n += 2;
+			} else {
+				o[n++] = TCP_OPT_FASTOPEN;
+				o[n++] = (uint8_t)(2 + clen);
+			}
+			memcpy(o + n, cookie, clen);
+			n += clen;
 		} else if (word(&p, "raw ")) {
 			/* raw bytes in hex, for malformed options: "raw 02 07 ff" */
 			while (isxdigit((unsigned char)*p)) {
@@ -355,6 +384,26 @@ static size_t render(struct tscript *t, const uint8_t *f, size_t flen, uint16_t 
 				for (size_t b = 0; b + 8 <= (size_t)o.len - 2; b += 8)
 					OUT(" %u:%u", rd32(o.val + b) - t->peer_isn, rd32(o.val + b + 4) - t->peer_isn);
 				break;
+			case TCP_OPT_FASTOPEN:
+			case TCP_OPT_EXP: {
+				const uint8_t *v = o.val;
+				size_t vlen = (size_t)o.len - 2;
+
+				if (o.kind == TCP_OPT_EXP) {
+					if (vlen < 2 || rd16(v) != TCP_FASTOPEN_MAGIC) {
+						OUT("opt%u", o.kind);
+						break;
+					}
+					v += 2;
+					vlen -= 2;
+				}
+				OUT(o.kind == TCP_OPT_EXP ? "FOEXP" : "FO");
+				if (vlen)
+					OUT(" ");
+				for (size_t b = 0; b < vlen; b++)
+					OUT("%02x", v[b]);
+				break;
+			}
 			default: OUT("opt%u", o.kind); break;
 			}
 		}

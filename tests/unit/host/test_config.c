@@ -478,6 +478,32 @@ static void test_kernel_sysctls(void **state)
 	put_file(dir, "net/ipv4/ip_nonlocal_bind", "0\n");
 	host_config_kernel(&cfg, dir);
 	assert_false(cfg.stack.ip_nonlocal_bind);
+	/* Fast open: Linux's default 1 (the server side off); the mode and
+	 * keys as the kernel prints them, each word little-endian in memory;
+	 * a key of zeros (none set yet) is none. */
+	assert_int_equal(cfg.stack.tcp_fastopen, 1);
+	put_file(dir, "net/ipv4/tcp_fastopen", "515\n");
+	put_file(dir, "net/ipv4/tcp_fastopen_key", "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4,01020304-05060708-090a0b0c-0d0e0f10\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.tcp_fastopen, 0x203);
+	assert_int_equal(cfg.stack.tcp_fastopen_keys, 2);
+	assert_int_equal(cfg.stack.tcp_fastopen_key[0][0], 0xa1);
+	assert_int_equal(cfg.stack.tcp_fastopen_key[0][4], 0xb2);
+	assert_int_equal(cfg.stack.tcp_fastopen_key[1][0], 0x04);
+	assert_int_equal(cfg.stack.tcp_fastopen_key[1][15], 0x0d);
+	host_config_defaults(&cfg);
+	put_file(dir, "net/ipv4/tcp_fastopen_key", "00000000-00000000-00000000-00000000\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.tcp_fastopen_keys, 0);
+	put_file(dir, "net/ipv4/tcp_fastopen_key", "a1a1a1a1-b2b2\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.tcp_fastopen_keys, 0);
+	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_fastopen", dir);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_fastopen_key", dir);
+	unlink(name);
+	host_config_defaults(&cfg);
+	host_config_kernel(&cfg, dir);
 	/* PSTACK_TCP_RMEM's max replaces the sysctl's; rmem_max still counts. */
 	expect_good("PSTACK_TCP_RMEM", "4096 131072 6291456", &cfg);
 	host_config_kernel(&cfg, dir);

@@ -513,7 +513,17 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 	else
 		ok = seq_in(g->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
 		     seq_in(g->seq + slen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
-	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN)) {
+	/* Like Linux's tcp_sequence() (since 6.17): text that starts in the
+	 * window but ends beyond it is taken only while nothing waits to be
+	 * read (the application may be slow; the segment it left room for
+	 * must not overrun what it has not read); else the segment is
+	 * dropped whole, its ACK field too, and answered with a duplicate
+	 * ACK. A FIN alone beyond the window does not count (some stacks
+	 * send one into a zero window). */
+	if (g->len && c->rcvq.len && !(g->flags & (TCP_RST | TCP_SYN)) &&
+	    seq_gt(g->seq + g->len, c->rcv_nxt + wnd))
+		ok = false;
+	if (!ok && wnd == 0 && g->seq == c->rcv_nxt && !(g->flags & TCP_SYN) && !(g->len && c->rcvq.len)) {
 		/* A zero window still takes ACKs and RSTs (RFC 9293 §3.10.7.4):
 		 * process the segment without its text. A bare FIN takes no
 		 * buffer and is kept, as Linux's tcp_data_queue() does ("some

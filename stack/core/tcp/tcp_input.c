@@ -387,13 +387,37 @@ static void dsack_note(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
 
 /* ---- out-of-order queue ---- */
 
+/* In-order text just taken covered data held out of order: it came twice.
+ * Like Linux's tcp_ofo_queue() (tcp_dsack_extend), the next ACK reports
+ * the covered part in its D-SACK block, one block grown over ranges that
+ * touch. */
+static void dsack_ofo_covered(struct tcp_conn *c)
+{
+	for (const struct tcp_ofo *o = c->ofo; o && seq_lt(o->seq, c->rcv_nxt); o = o->next) {
+		tcp_seq end = seq_lt(o->seq + o->len, c->rcv_nxt) ? o->seq + o->len : c->rcv_nxt;
+
+		if (!c->dsack_on)
+			dsack_note(c, o->seq, end);
+		else if (seq_leq(o->seq, c->dsack[1]) && seq_geq(end, c->dsack[0])) {
+			if (seq_lt(o->seq, c->dsack[0]))
+				c->dsack[0] = o->seq;
+			if (seq_gt(end, c->dsack[1]))
+				c->dsack[1] = end;
+		}
+	}
+}
+
 static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uint32_t len)
 {
 	struct tcp_ofo **pp = &c->ofo, *o;
 	bool charged;
 	tcp_seq end = seq + len;
 
-	c->ofo_last = seq;
+	/* The most recent first; older entries move down, the oldest goes. */
+	if (c->ofo_nlast < TCP_SACK_BLOCKS)
+		c->ofo_nlast++;
+	memmove(&c->ofo_last[1], &c->ofo_last[0], (c->ofo_nlast - 1u) * sizeof(c->ofo_last[0]));
+	c->ofo_last[0] = seq;
 	while (*pp && seq_leq((*pp)->seq + (*pp)->len, seq))
 		pp = &(*pp)->next;
 	if (*pp && seq_leq((*pp)->seq, seq)) {
@@ -1114,6 +1138,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
+				dsack_ofo_covered(c);
 				tcp_ofo_pull(c);
 				c->ack_now = true;  /* a hole filled: ACK at once (RFC 5681 §4.2) */
 			}

@@ -256,34 +256,44 @@ static void ofo_range(const struct tcp_ofo *o, tcp_seq r[2], const struct tcp_of
 	*next = o;
 }
 
+/* Whether the range starting at r0 is among the first k of out. */
+static bool sack_listed(tcp_seq out[TCP_SACK_BLOCKS][2], unsigned k, tcp_seq r0)
+{
+	for (unsigned i = 0; i < k; i++)
+		if (out[i][0] == r0)
+			return true;
+	return false;
+}
+
 /* The SACK blocks to send (RFC 2018 §4): first the block holding the
- * segment that triggered the ACK (the latest out-of-order arrival), however
- * many ranges lie below it, then the others in sequence order. */
+ * segment that triggered the ACK (the latest out-of-order arrival), then
+ * the blocks of the arrivals before it, the most recent first ("repeating
+ * the most recently reported SACK blocks", as Linux's selective_acks
+ * keep them); blocks that grew together are one, reported where the more
+ * recent stood. Any other ranges follow in sequence order. */
 static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCKS][2], unsigned max)
 {
 	const struct tcp_ofo *o, *next;
-	tcp_seq r[2], first[2] = { 0, 0 };
+	tcp_seq r[2];
 	unsigned k = 0;
-	bool found = false;
 
 	if (!c->ofo || !max)
 		return 0;
-	for (o = c->ofo; o && !found; o = next) {
-		ofo_range(o, r, &next);
-		if (seq_geq(c->ofo_last, r[0]) && seq_lt(c->ofo_last, r[1])) {
-			first[0] = r[0];
-			first[1] = r[1];
-			found = true;
+	for (unsigned i = 0; i < c->ofo_nlast && k < max; i++) {
+		for (o = c->ofo; o; o = next) {
+			ofo_range(o, r, &next);
+			if (seq_geq(c->ofo_last[i], r[0]) && seq_lt(c->ofo_last[i], r[1]))
+				break;
 		}
+		if (!o || sack_listed(out, k, r[0]))
+			continue;
+		out[k][0] = r[0];
+		out[k][1] = r[1];
+		k++;
 	}
-	if (!found)
-		ofo_range(c->ofo, first, &next);
-	out[k][0] = first[0];
-	out[k][1] = first[1];
-	k++;
 	for (o = c->ofo; o && k < max; o = next) {
 		ofo_range(o, r, &next);
-		if (r[0] == first[0])
+		if (sack_listed(out, k, r[0]))
 			continue;
 		out[k][0] = r[0];
 		out[k][1] = r[1];

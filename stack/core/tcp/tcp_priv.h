@@ -212,7 +212,11 @@ struct tcp_conn {
 	struct tcp_ring sndq, rcvq;
 	struct tcp_ofo *ofo;
 	uint32_t ofo_bytes, ofo_count;
-	tcp_seq ofo_last;                   /* start of the most recent out-of-order arrival */
+	/* The starts of the latest out-of-order arrivals, the most recent
+	 * first (the SACK blocks go in this order, RFC 2018 §4); ofo_nlast
+	 * of them are set. */
+	tcp_seq ofo_last[TCP_SACK_BLOCKS];
+	uint8_t ofo_nlast;
 	bool dsack_on;                      /* a D-SACK block to report in the next ACK (RFC 2883) */
 	tcp_seq dsack[2];
 

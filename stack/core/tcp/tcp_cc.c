@@ -104,12 +104,15 @@ static bool in_slow_start(const struct tcp_cc *cc)
 	return cc->cwnd < cc->ssthresh;
 }
 
-/* RFC 5681 §3.1 slow start, with RFC 3465's limit L = 2*SMSS per ACK so that
- * a delayed-ACK receiver still roughly doubles cwnd per RTT. Never above
- * ssthresh; returns the bytes left over for congestion avoidance. */
+/* RFC 5681 §3.1 slow start as Linux has it (tcp_slow_start): cwnd grows by
+ * every byte an ACK covers. Deviation from RFC 3465's limit L = 2*SMSS per
+ * ACK: Linux has none, so that a receiver that ACKs every fourth segment
+ * (or a stretch ACK after a GRO batch) doubles cwnd per round trip too.
+ * Never above ssthresh; returns the bytes left over for congestion
+ * avoidance. */
 static uint32_t slow_start(struct tcp_cc *cc, uint32_t acked)
 {
-	uint64_t inc = acked < 2ull * cc->mss ? acked : 2ull * cc->mss;
+	uint64_t inc = acked;
 	uint64_t room = (uint64_t)cc->ssthresh - cc->cwnd;
 
 	if (inc > room)
@@ -211,13 +214,28 @@ static void sync_seg(struct tcp_cc *cc)
 }
 
 /* Growth only while the window was in use (RFC 7661's spirit, and Linux's
- * tcp_is_cwnd_limited): in slow start while at least half of cwnd was in
- * flight, in congestion avoidance while less than one SMSS of it was idle. */
+ * tcp_is_cwnd_limited): always when the flight filled cwnd in the round;
+ * else in slow start while cwnd is below twice the most outstanding in the
+ * round, in congestion avoidance while less than one SMSS of it was idle.
+ * Deviation: outstanding counted in bytes, Linux's in packets. */
 static bool cwnd_limited(const struct tcp_cc *cc, uint32_t flight)
 {
+	uint32_t most = flight > cc->max_out ? flight : cc->max_out;
+
+	if (cc->cwnd_limited)
+		return true;
 	if (in_slow_start(cc))
-		return 2ull * flight >= cc->cwnd;
+		return cc->cwnd < 2ull * most;
 	return (uint64_t)flight + cc->mss > cc->cwnd;
+}
+
+void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt)
+{
+	if (!seq_lt(snd_una, cc->usage_seq) || limited || (!cc->cwnd_limited && out > cc->max_out)) {
+		cc->cwnd_limited = limited;
+		cc->max_out = out;
+		cc->usage_seq = snd_nxt;
+	}
 }
 
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us)

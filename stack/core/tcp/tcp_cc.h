@@ -34,6 +34,11 @@ struct tcp_cc {
 	uint64_t hs_last_ack_us;     /* the last ACK of the current train */
 	uint32_t hs_curr_rtt_us;     /* the least RTT of the round's first samples */
 	uint8_t hs_samples;
+	/* How much of cwnd the sender used (Linux's tcp_cwnd_validate, kept
+	 * per round: the round ends when SND.UNA reaches usage_seq). */
+	bool cwnd_limited;           /* the flight filled cwnd in this round */
+	uint32_t max_out;            /* else the most outstanding in it (bytes) */
+	uint32_t usage_seq;
 };
 
 /* What tcp_cc_on_sample found (Linux's TcpExtTCPHystart*Detect). */
@@ -44,8 +49,8 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss);
 void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
 /* New data acknowledged outside recovery: slow start or congestion avoidance.
  * acked: bytes newly acked; flight: bytes in flight before this ACK (cwnd
- * only grows when the sender was using it, RFC 7661 spirit); rtt_us: latest
- * RTT sample or 0. */
+ * only grows when the sender was using it: what tcp_cc_on_sent saw of the
+ * round, or this flight); rtt_us: latest RTT sample or 0. */
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us);
 /*
  * An ACK that timed what it acknowledged (Linux's pkts_acked): rtt_us from
@@ -69,6 +74,15 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
 /* Retransmission timeout (RFC 5681 (4) and §3.1): ssthresh from flight, cwnd = 1 MSS. */
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/*
+ * After a transmission pass that sent (or was held back by cwnd), Linux's
+ * tcp_cwnd_validate: limited, the flight filled cwnd; out, SND.MAX -
+ * SND.UNA. A round (from SND.NXT now until SND.UNA reaches it) keeps that
+ * cwnd was full in it, else the most that was outstanding. cwnd grows in
+ * slow start while below twice that most (Linux's tcp_is_cwnd_limited), so
+ * that an application-limited sender ends the round with twice its flight.
+ */
+void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt);
 /* Restart after an idle period longer than the RTO (RFC 5681 §4.1). */
 void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us);
 

@@ -867,7 +867,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	/* A bounded burst per call: the rest goes from the timer pass right
 	 * after, so that the stack thread reads its input (ACKs) in between and
 	 * connections take turns (Linux's TCP small queues serve the same end). */
-	bool sent_new = false, link_full = false;
+	bool sent_new = false, sent_any = false, link_full = false;
 
 	/* A caller's time older than this connection's last send (read
 	 * before the lock, or the stack's last time): what goes now goes
@@ -926,8 +926,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		cwnd_room = room_segs * smss;
 		/* The segments deemed lost go before new data (RFC 6675 NextSeg
 		 * rule 1, RFC 8985 §6.2), in recovery and after a timeout. */
-		if (room_segs && c->sb.to_resend && resend_lost(c, now))
+		if (room_segs && c->sb.to_resend && resend_lost(c, now)) {
+			sent_any = true;
 			continue;
+		}
 		gap = skip_sacked(c);
 		if (seq_lt(c->snd_nxt, c->snd_base))
 			c->snd_nxt = c->snd_base;
@@ -949,8 +951,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			  (cwnd_room > 0 || retrans || pipe == 0);
 		/* Nothing new may go (none left, or no window): the rescue
 		 * retransmission (RFC 6675 NextSeg rule 4). */
-		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now))
+		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now)) {
+			sent_any = true;
 			continue;
+		}
 		if (rec && len < rec && len < smss) {
 			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
 			 * half the largest window the peer offered (sender SWS), unless
@@ -997,6 +1001,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			}
 		}
 		xmit_gso(c, seq, flags, len, (uint16_t)smss, now);
+		sent_any = true;
 		if (!retrans && len % smss)
 			c->snd_sml = seq + len;     /* Linux's tcp_minshall_update */
 		c->sws_override = false;
@@ -1026,6 +1031,16 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		if (sent_new && !avail && c->nospace &&
 		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
 			tcp_chrono_start(c, TCP_CHRONO_SNDBUF, now);
+		/* Its cwnd validation: whether the flight fills cwnd now (in
+		 * whole segments, as Linux counts packets), after a pass that
+		 * sent, or that cwnd held back. */
+		{
+			uint32_t pipe_segs = (tcp_pipe(c) + c->mss - 1) / c->mss;
+			bool limited = pipe_segs >= c->cc.cwnd / c->mss;
+
+			if (sent_any || (limited && avail))
+				tcp_cc_on_sent(&c->cc, limited, c->snd_max - c->snd_una, c->snd_una, c->snd_nxt);
+		}
 	}
 
 	if (sent_new)

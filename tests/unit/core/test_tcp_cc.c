@@ -112,8 +112,9 @@ static void test_newreno_slow_start_doubles(void **state)
 	assert_int_equal(cc.cwnd, 80 * MSS);
 }
 
-/* RFC 3465 L = 2*SMSS: a receiver acking every other segment still doubles
- * cwnd per round; a stretch ACK earns at most 2 SMSS. */
+/* Linux's tcp_slow_start, without RFC 3465's L: a receiver acking every
+ * other segment doubles cwnd per round, and a stretch ACK earns all it
+ * covers (Linux's selftest tcp_slow_start_slow-start-ack-per-4pkt). */
 static void test_slow_start_delayed_and_stretch_acks(void **state)
 {
 	struct tcp_cc cc;
@@ -124,13 +125,13 @@ static void test_slow_start_delayed_and_stretch_acks(void **state)
 		tcp_cc_on_ack(&cc, 2 * MSS, cc.cwnd, 0, SEC);
 	assert_int_equal(cc.cwnd, 20 * MSS);
 	tcp_cc_on_ack(&cc, 20 * MSS, cc.cwnd, 0, SEC);
-	assert_int_equal(cc.cwnd, 22 * MSS);
+	assert_int_equal(cc.cwnd, 40 * MSS);
 	/* A partial segment counts as acked bytes. */
 	tcp_cc_on_ack(&cc, 100, cc.cwnd, 0, SEC);
-	assert_int_equal(cc.cwnd, 22 * MSS + 100);
+	assert_int_equal(cc.cwnd, 40 * MSS + 100);
 	/* Nothing acked, nothing grows. */
 	tcp_cc_on_ack(&cc, 0, cc.cwnd, 0, SEC);
-	assert_int_equal(cc.cwnd, 22 * MSS + 100);
+	assert_int_equal(cc.cwnd, 40 * MSS + 100);
 }
 
 /* Slow start stops at ssthresh; the rest of the ACK counts towards
@@ -169,7 +170,10 @@ static void test_newreno_congestion_avoidance(void **state)
 	assert_int_equal(cc.bytes_acked, MSS);
 }
 
-/* A sender not using its window does not grow it (RFC 7661's spirit). */
+/* A sender not using its window does not grow it (RFC 7661's spirit): in
+ * slow start only while cwnd is below twice the flight (Linux's
+ * tcp_is_cwnd_limited; its selftests slow-start-ack-per-2pkt-send-5pkt
+ * and -6pkt). */
 static void test_no_growth_when_not_cwnd_limited(void **state)
 {
 	struct tcp_cc cc;
@@ -178,7 +182,9 @@ static void test_no_growth_when_not_cwnd_limited(void **state)
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
 	tcp_cc_on_ack(&cc, MSS, 2 * MSS, 0, SEC);
 	assert_int_equal(cc.cwnd, 10 * MSS);
-	tcp_cc_on_ack(&cc, MSS, 5 * MSS, 0, SEC); /* half the window in use: grows */
+	tcp_cc_on_ack(&cc, MSS, 5 * MSS, 0, SEC); /* half the window in use: not yet */
+	assert_int_equal(cc.cwnd, 10 * MSS);
+	tcp_cc_on_ack(&cc, MSS, 6 * MSS, 0, SEC); /* more than half: grows */
 	assert_int_equal(cc.cwnd, 11 * MSS);
 	force_window(&cc, 20);
 	for (int i = 0; i < 100; i++)

@@ -850,14 +850,14 @@ static void test_tso_frames(void **state)
 	assert_int_equal(t->last_gso, 1448);
 	assert_int_equal(t->h->s->stats.tcp_out, 2 + 10);      /* SYN, ACK, then 10 segments */
 	ts_expect_none(t);
-	/* an ACK for 4 segments: room for 6 (RFC 3465: at most 2 more per ACK in
-	 * slow start), sent as whole segments */
+	/* an ACK for 4 segments: room for 8 (slow start grows cwnd by all 4,
+	 * as Linux's tcp_slow_start), sent as whole segments */
 	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 14481:23169(8688) ack 1 win 502 " TSO);
+	ts_expect(t, ". 14481:26065(11584) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	/* the rest of the data, the last segment short */
-	ts_inject(t, ". 1:1(0) ack 23169 win 502 <nop,nop,TS val 102 ecr 0>");
-	ts_expect(t, "P. 23169:30001(6832) ack 1 win 502 " TSO);
+	ts_inject(t, ". 1:1(0) ack 26065 win 502 <nop,nop,TS val 102 ecr 0>");
+	ts_expect(t, "P. 26065:30001(3936) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	/* a retransmission (here the tail loss probe) is a single ordinary segment */
 	ts_advance_ms(t, 10);

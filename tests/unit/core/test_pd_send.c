@@ -1,0 +1,327 @@
+/* The sending side against Linux's packetdrill selftests
+ * (tools/testing/selftests/net/packetdrill): slow start, PRR in fast
+ * recovery, the SACK scoreboard, MSG_EOR, Nagle/cork/MSG_MORE and
+ * TCP_INFO's send-buffer-limited time. Each test names the selftest it
+ * follows. Those scripts talk to a peer that announces an MSS of 1000 and
+ * no timestamps, so most tests here open the connection the same way and
+ * the segments carry 1000 bytes, as in the scripts; Linux's tun device
+ * takes TSO frames, and so does the harness's link here (h_enable_tso). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 20];
+
+static void inject_fmt(struct tscript *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ts_inject(t, line);
+}
+
+/* The next frame the stack sent carries the data [start, end) (relative),
+ * whatever its flags; returns whether it had PSH. */
+static bool expect_data(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+	unsigned s, e, n;
+	const char *sp;
+
+	if (!ts_next(t, line, sizeof(line)))
+		fail_msg("nothing sent, expected data %u:%u", start, end);
+	if (getenv("TS_VERBOSE"))
+		printf("  sent %s\n", line);
+	sp = strchr(line, ' ');
+	assert_non_null(sp);
+	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
+	if (s != start || e != end)
+		fail_msg("sent %s, expected data %u:%u", line, start, end);
+	return line[0] == 'P';
+}
+
+static uint32_t cwnd_segs(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i.snd_cwnd;
+}
+
+/* The scripts' passive open: the peer's SYN announces MSS 1000, SACK and
+ * window scale 7, no timestamps; its ACK comes rtt_ms later with the window
+ * win (scaled by 128). TSO on the link, as on packetdrill's tun. */
+static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack)
+{
+	struct tcp_conn *l, *c;
+	int err;
+
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	if (sack) {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	} else {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
+	}
+	ts_advance_ms(t, rtt_ms);
+	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* ---- slow start ---- */
+
+/* tcp_slow_start_slow-start-ack-per-{1,2,4}pkt: a sender with more to send
+ * than its window (not application-limited) grows cwnd in slow start by
+ * every segment an ACK covers, whether the receiver ACKs every segment,
+ * every second or every fourth (Linux's tcp_slow_start: cwnd + acked, no
+ * cap of 2 segments per ACK): each ACK of n segments releases 2n new ones,
+ * and cwnd doubles from 10 to 20 over the round. */
+static void slow_start_acks_per(unsigned every)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+	unsigned next = 10001;
+
+	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
+	expect_data(t, 1, 10001);
+	ts_expect_none(t);
+	assert_int_equal(cwnd_segs(t, c), 10);
+	ts_advance_ms(t, 100);
+	for (unsigned acked = every * 1000; acked <= 10000; acked += every * 1000) {
+		unsigned end = next + 2 * every * 1000 > 30001 ? 30001 : next + 2 * every * 1000;
+
+		ts_advance_ms(t, 2);
+		inject_fmt(t, ". 1:1(0) ack %u win 257", acked + 1);
+		expect_data(t, next, end);
+		ts_expect_none(t);
+		next = end;
+		if (acked + every * 1000 > 10000 && acked < 10000) {
+			/* the round's last ACK covers what is left of it */
+			ts_advance_ms(t, 2);
+			inject_fmt(t, ". 1:1(0) ack %u win 257", 10001);
+			expect_data(t, next, 30001);
+			next = 30001;
+		}
+	}
+	assert_int_equal(next, 30001);
+	assert_int_equal(cwnd_segs(t, c), 20);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_slow_start_grows_by_each_segment_acked(void **state)
+{
+	(void)state;
+	slow_start_acks_per(1);
+}
+
+static void test_slow_start_grows_by_two_per_delayed_ack(void **state)
+{
+	(void)state;
+	slow_start_acks_per(2);
+}
+
+static void test_slow_start_stretch_ack_grows_by_all_it_covers(void **state)
+{
+	(void)state;
+	slow_start_acks_per(4);
+}
+
+/* tcp_slow_start_slow-start-ack-per-2pkt-send-{5,6}pkt,
+ * tcp_slow_start_slow-start-app-limited{,-9-packets-out}: an application-
+ * limited sender grows cwnd only up to twice what it had in flight in the
+ * round (Linux's tcp_is_cwnd_limited: in slow start, cwnd < 2 *
+ * max_packets_out), and without that limit when the flight filled cwnd
+ * (is_cwnd_limited). The receiver ACKs every second segment. */
+static void app_limited(unsigned pkts, const unsigned *cwnds)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+	unsigned k = 0;
+
+	assert_int_equal(tcp_send(c, big, pkts * 1000, t->h->now), pkts * 1000);
+	expect_data(t, 1, pkts * 1000 + 1);
+	assert_int_equal(cwnd_segs(t, c), 10);
+	ts_advance_ms(t, 100);
+	for (unsigned acked = 2; ; acked += 2) {
+		if (acked > pkts)
+			acked = pkts;
+		ts_advance_ms(t, 5);
+		inject_fmt(t, ". 1:1(0) ack %u win 257", acked * 1000 + 1);
+		assert_int_equal(cwnd_segs(t, c), cwnds[k]);
+		k++;
+		if (acked == pkts)
+			break;
+	}
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_slow_start_five_of_ten_out_no_growth(void **state)
+{
+	static const unsigned cwnds[] = { 10, 10, 10 };
+
+	(void)state;
+	app_limited(5, cwnds);
+}
+
+static void test_slow_start_six_of_ten_out_grows_to_twelve(void **state)
+{
+	static const unsigned cwnds[] = { 12, 12, 12 };
+
+	(void)state;
+	app_limited(6, cwnds);
+}
+
+static void test_slow_start_nine_out_grows_to_eighteen(void **state)
+{
+	static const unsigned cwnds[] = { 12, 14, 16, 18, 18 };
+
+	(void)state;
+	app_limited(9, cwnds);
+}
+
+static void test_slow_start_full_window_out_grows_to_twenty(void **state)
+{
+	static const unsigned cwnds[] = { 12, 14, 16, 18, 20 };
+
+	(void)state;
+	app_limited(10, cwnds);
+}
+
+/* Two rounds that end with cwnd 36, as in the after-idle scripts: 10
+ * segments acknowledged at once (cwnd 20), then 16 (cwnd 36). */
+static struct tcp_conn *grow_to_36(struct tscript *t)
+{
+	struct tcp_conn *c = accept_mss1000(t, 100, 511, true);
+
+	assert_int_equal(tcp_send(c, big, 26000, t->h->now), 26000);
+	expect_data(t, 1, 10001);
+	assert_int_equal(cwnd_segs(t, c), 10);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 511");
+	assert_int_equal(cwnd_segs(t, c), 20);
+	expect_data(t, 10001, 26001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	return c;
+}
+
+/* tcp_slow_start_slow-start-after-idle (net.ipv4.tcp_slow_start_after_idle
+ * 1, Linux's default and pstack's behaviour): a sender idle for longer than
+ * the RTO starts again from the initial window (tcp_cwnd_restart: 36
+ * halved per RTO idle, no lower than 10). Linux sends that window as two
+ * TSO frames of half of it each (tcp_cwnd_test's half-cwnd cap); the
+ * segments on the wire are the same 10. */
+static void test_slow_start_restarts_after_idle(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = grow_to_36(t);
+	unsigned next = 26001;
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 26001 win 511");
+	assert_int_equal(cwnd_segs(t, c), 36);
+	ts_advance_ms(t, 2000);
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	while (next < 36001) {
+		char line[256];
+		unsigned s, e;
+
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &s, &e), 2);
+		assert_int_equal(s, next);
+		next = e;
+	}
+	assert_int_equal(next, 36001);
+	ts_expect_none(t);
+	assert_int_equal(cwnd_segs(t, c), 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_slow_start_slow-start-after-win-update: the peer's window closes
+ * with everything acknowledged; the zero-window probes (RTO-spaced,
+ * backing off: 300, 600, 1200 ms after a 100 ms RTT) leave cwnd alone;
+ * when the window opens again after more than an RTO without data sent,
+ * the sender restarts from the initial window as after any idle time. */
+static void test_slow_start_restarts_after_zero_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = grow_to_36(t);
+	unsigned next = 26001;
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 26001 win 0");
+	assert_int_equal(cwnd_segs(t, c), 36);
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 299);
+	ts_expect_none(t);
+	ts_advance_ms(t, 11);
+	ts_expect(t, ". 26000:26000(0) ack 1 win *");
+	assert_int_equal(cwnd_segs(t, c), 36);
+	ts_advance_ms(t, 580);
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_expect(t, ". 26000:26000(0) ack 1 win *");
+	assert_int_equal(cwnd_segs(t, c), 36);
+	ts_advance_ms(t, 1180);
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_expect(t, ". 26000:26000(0) ack 1 win *");
+	assert_int_equal(cwnd_segs(t, c), 36);
+	ts_advance_ms(t, 900);
+	ts_inject(t, ". 1:1(0) ack 26001 win 511");
+	while (next < 36001) {
+		char line[256];
+		unsigned s, e;
+
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &s, &e), 2);
+		assert_int_equal(s, next);
+		next = e;
+	}
+	assert_int_equal(next, 36001);
+	ts_expect_none(t);
+	assert_int_equal(cwnd_segs(t, c), 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slow_start_grows_by_each_segment_acked),
+		cmocka_unit_test(test_slow_start_grows_by_two_per_delayed_ack),
+		cmocka_unit_test(test_slow_start_stretch_ack_grows_by_all_it_covers),
+		cmocka_unit_test(test_slow_start_five_of_ten_out_no_growth),
+		cmocka_unit_test(test_slow_start_six_of_ten_out_grows_to_twelve),
+		cmocka_unit_test(test_slow_start_nine_out_grows_to_eighteen),
+		cmocka_unit_test(test_slow_start_full_window_out_grows_to_twenty),
+		cmocka_unit_test(test_slow_start_restarts_after_idle),
+		cmocka_unit_test(test_slow_start_restarts_after_zero_window),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -309,6 +309,87 @@ static void test_slow_start_restarts_after_zero_window(void **state)
 	ts_free(t);
 }
 
+/* ---- fast recovery ---- */
+
+/* tcp_fast_recovery_prr-ss-10pkt-lost-1: the first of ten segments is
+ * lost; the third SACK starts recovery (the fast retransmission, cwnd and
+ * ssthresh 7 by CUBIC's 0.7), and with the flight at ssthresh from then on
+ * PRR's slow-start bound sends one new segment per segment SACKed; the
+ * ACK that ends recovery leaves cwnd at ssthresh. */
+static void test_prr_one_new_segment_per_sacked_at_ssthresh(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 110);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:2001,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:3001,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:4001,nop,nop>");
+	expect_data(t, 1, 1001);
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.snd_cwnd, 7);
+	assert_int_equal(i.snd_ssthresh, 7);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 7000, t->h->now), 7000);
+	ts_expect_none(t);
+	for (unsigned k = 5; k <= 10; k++) {
+		ts_advance_ms(t, 10);
+		inject_fmt(t, ". 1:1(0) ack 1 win 320 <sack 1001:%u,nop,nop>", k * 1000 + 1);
+		expect_data(t, 10001 + (k - 5) * 1000, 11001 + (k - 5) * 1000);
+		ts_expect_none(t);
+	}
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 10001 win 320");
+	expect_data(t, 16001, 17001);
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 7);
+	assert_int_equal(i.snd_ssthresh, 7);
+	ts_inject(t, ". 1:1(0) ack 17001 win 320");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- MSG_EOR ---- */
+
+/* tcp_eor_no-coalesce-large: a 10400-byte write fills the initial window
+ * and leaves 400 bytes; a 10400-byte record joins them (10800 bytes go
+ * together), and the 2000 bytes written after the record go on their own.
+ * Linux sends those after the next ACK (its TSO deferral); here they go at
+ * once, in a frame of their own all the same. */
+static void test_eor_large_record_then_write_alone(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 10, 514, true);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
+	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
+	tcp_mark_eor(c);
+	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
+	expect_data(t, 1, 10001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10001 win 514");
+	assert_true(expect_data(t, 10001, 20801));
+	assert_true(expect_data(t, 20801, 22801));
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 22801 win 514");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_slow_start_full_window_out_grows_to_twenty),
 		cmocka_unit_test(test_slow_start_restarts_after_idle),
 		cmocka_unit_test(test_slow_start_restarts_after_zero_window),
+		cmocka_unit_test(test_prr_one_new_segment_per_sacked_at_ssthresh),
+		cmocka_unit_test(test_eor_large_record_then_write_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -993,6 +993,12 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 		c->ack_now = true;
 		break;
 	}
+	/* Linux's tcp_fin(): what is held beyond the FIN cannot come in order
+	 * any more and goes, and the SACK state with it: the ACK of the FIN
+	 * reports no SACK block, not even the D-SACK of a copy the segment
+	 * carried (tcp_sack_reset). */
+	tcp_ofo_purge(c);
+	c->dsack_on = false;
 	tcp_wake(c);
 }
 

@@ -368,16 +368,15 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
-	/* RFC 6582 §3.2 step 3, option (1): min(ssthresh, max(FlightSize, SMSS) + SMSS),
-	 * which avoids a burst when little is in flight at the end of recovery. */
-	uint64_t w;
-
+	/* Linux's tcp_end_cwnd_reduction: cwnd is ssthresh when the reduction
+	 * ends, whatever is in flight (PRR brought it there meanwhile). Not RFC
+	 * 6582's min(ssthresh, FlightSize + SMSS), which pstack had: after a
+	 * recovery that ended with nothing in flight it sent two segments
+	 * where Linux sends ssthresh's seven (tcp_fast_recovery_prr-ss-30pkt-lost1_4). */
 	(void)now_us;
+	(void)flight;
 	sync_seg(cc);
-	w = (uint64_t)(flight > cc->mss ? flight : cc->mss) + cc->mss;
-	if (w > cc->ssthresh)
-		w = cc->ssthresh;
-	cc->cwnd = clamp_cwnd(cc, w);
+	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
 	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 	cc->bytes_acked = 0;
 }

@@ -966,7 +966,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len % smss && (c->opt.cork || c->more) && !c->fin_queued && !retrans &&
-		    !c->sws_override) {
+		    !c->sws_override && !c->nagle_push) {
 			/* TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): the
 			 * partial segment at the end waits for more data, the
 			 * uncork, the FIN, or the probe timer armed below (Linux's

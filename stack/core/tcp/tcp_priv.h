@@ -303,6 +303,7 @@ struct tcp_conn {
 	int err;                            /* pending error, negative errno */
 	int soft_err;                       /* last ICMP error, reported if the connection times out */
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
+	bool nagle_push;                    /* TCP_NODELAY was just set: what cork holds goes once (TCP_NAGLE_PUSH) */
 	bool rd_shut, wr_shut;
 
 	/* urgent data (RFC 9293 §3.8.5, RFC 6093), as Linux keeps it */

@@ -359,6 +359,54 @@ static void test_prr_one_new_segment_per_sacked_at_ssthresh(void **state)
 	ts_free(t);
 }
 
+/* tcp_fast_recovery_prr-ss-30pkt-lost1_4: the first four of ten segments
+ * are lost and resent one per SACK; once everything is ACKed recovery ends
+ * with nothing in flight, and cwnd is ssthresh (Linux's
+ * tcp_end_cwnd_reduction), so the next write sends seven segments at once
+ * (RFC 6582's min(ssthresh, flight + MSS), which pstack had, sent two). */
+static void test_recovery_exit_leaves_cwnd_at_ssthresh(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 10, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:5001,nop,nop>");
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:6001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:7001,nop,nop>");
+	expect_data(t, 1, 1001);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:8001,nop,nop>");
+	expect_data(t, 1001, 2001);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:9001,nop,nop>");
+	expect_data(t, 2001, 3001);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:10001,nop,nop>");
+	expect_data(t, 3001, 4001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 4001:10001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 2001 win 320 <sack 4001:10001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 3001 win 320 <sack 4001:10001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 10001 win 320");
+	ts_expect_none(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_ssthresh, 7);
+	assert_int_equal(i.snd_cwnd, 7);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 10001, 17001);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 17001 win 320");
+	expect_data(t, 17001, 20001);
+	ts_inject(t, ". 1:1(0) ack 20001 win 320");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- MSG_EOR ---- */
 
 /* tcp_eor_no-coalesce-large: a 10400-byte write fills the initial window
@@ -403,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_slow_start_restarts_after_idle),
 		cmocka_unit_test(test_slow_start_restarts_after_zero_window),
 		cmocka_unit_test(test_prr_one_new_segment_per_sacked_at_ssthresh),
+		cmocka_unit_test(test_recovery_exit_leaves_cwnd_at_ssthresh),
 		cmocka_unit_test(test_eor_large_record_then_write_alone),
 	};
 

@@ -267,7 +267,8 @@ static void test_newreno_rto(void **state)
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 }
 
-/* RFC 6582 §3.2 step 3 (1): cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS). */
+/* Linux's tcp_end_cwnd_reduction: cwnd = ssthresh when recovery ends,
+ * whatever is in flight (not RFC 6582's min(ssthresh, FlightSize + SMSS)). */
 static void test_recovery_exit(void **state)
 {
 	struct tcp_cc cc;
@@ -277,18 +278,20 @@ static void test_recovery_exit(void **state)
 	tcp_cc_on_loss(&cc, 40 * MSS, SEC);
 	cc.cwnd = 25 * MSS; /* the engine inflated it during recovery */
 	tcp_cc_on_recovery_exit(&cc, 5 * MSS, SEC);
-	assert_int_equal(cc.cwnd, 6 * MSS);
+	assert_int_equal(cc.cwnd, 20 * MSS);
+	cc.cwnd = 3 * MSS;
 	tcp_cc_on_recovery_exit(&cc, 30 * MSS, SEC);
 	assert_int_equal(cc.cwnd, 20 * MSS);
 	tcp_cc_on_recovery_exit(&cc, 0, SEC);
-	assert_int_equal(cc.cwnd, 2 * MSS);
+	assert_int_equal(cc.cwnd, 20 * MSS);
 	assert_int_equal(cc.ssthresh, 20 * MSS);
 	/* Same rule for CUBIC. */
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	tcp_cc_on_loss(&cc, 40 * MSS, SEC);
 	tcp_cc_on_recovery_exit(&cc, 10 * MSS, SEC);
-	assert_int_equal(cc.cwnd, 11 * MSS);
-	assert_near(cc.cwnd_seg, 11.0, 1e-9);
+	assert_int_equal(cc.cwnd, 28 * MSS);        /* CUBIC's beta 0.7 of 40 */
+	assert_int_equal(cc.cwnd, cc.ssthresh);
+	assert_near(cc.cwnd_seg, 28.0, 1e-9);
 }
 
 /* RFC 5681 §4.1: after idling beyond an RTO, restart from min(IW, cwnd). */

@@ -204,6 +204,30 @@ static void print_tcp_option(struct tbuf *b, const struct tcp_opt *o)
 		else
 			tb_add(b, "ts bad length %u", o->len);
 		break;
+	case TCP_OPT_FASTOPEN:
+	case TCP_OPT_EXP: {
+		/* RFC 7413: a cookie, or none (a request); the experimental
+		 * option only with fast open's magic. */
+		const uint8_t *v = o->val;
+		size_t n = (size_t)o->len - 2;
+
+		if (o->kind == TCP_OPT_EXP) {
+			if (n < 2 || rd16(v) != TCP_FASTOPEN_MAGIC) {
+				tb_add(b, "unknown kind %u len %u", o->kind, o->len);
+				break;
+			}
+			v += 2;
+			n -= 2;
+		}
+		tb_add(b, o->kind == TCP_OPT_EXP ? "tfo-exp" : "tfo");
+		if (!n)
+			tb_add(b, " cookie-request");
+		else
+			tb_add(b, " cookie ");
+		for (size_t k = 0; k < n; k++)
+			tb_add(b, "%02x", v[k]);
+		break;
+	}
 	default:
 		tb_add(b, "unknown kind %u len %u", o->kind, o->len);
 	}

@@ -81,6 +81,33 @@ static void test_arp_request(void **state)
 	has("arp truncated");
 }
 
+/* Fast open's option (RFC 7413): a request, a cookie, the experimental kind. */
+static void test_tcp_fastopen_options(void **state)
+{
+	uint8_t f[100] = { 0 };
+	uint8_t *t;
+	static const uint8_t opts[] = { 34, 2,                    /* a cookie request */
+					254, 12, 0xf9, 0x89, 1, 2, 3, 4, 5, 6, 7, 0xab,
+					254, 4, 0x12, 0x34,        /* another experiment */
+					1, 1 };
+	size_t hl = 20 + sizeof(opts);
+
+	(void)state;
+	assert_int_equal(hl % 4, 0);
+	eth(f, 0x0800);
+	ip4(f, 6, hl, 0x4000);
+	t = f + 34;
+	wr16(t, 40000);
+	wr16(t + 2, 80);
+	t[12] = (uint8_t)((hl / 4) << 4);
+	t[13] = 0x02;             /* SYN */
+	memcpy(t + 20, opts, sizeof(opts));
+	fmt("in", f, 34 + hl);
+	has("tfo cookie-request");
+	has("tfo-exp cookie 01020304050607ab");
+	has("unknown kind 254 len 4");
+}
+
 static void test_tcp_syn_ack_with_options(void **state)
 {
 	uint8_t f[100] = { 0 };
@@ -297,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp_request),
 		cmocka_unit_test(test_tcp_syn_ack_with_options),
+		cmocka_unit_test(test_tcp_fastopen_options),
 		cmocka_unit_test(test_tcp_bad_options),
 		cmocka_unit_test(test_udp_and_icmp),
 		cmocka_unit_test(test_ip_fragments_and_lengths),

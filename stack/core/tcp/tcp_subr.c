@@ -59,6 +59,8 @@ void tcp_fini(struct stack *s)
 		c->acc_head = c->acc_tail = NULL;
 		c->syn_count = 0;
 		c->acc_count = 0;
+		c->fo_listener = NULL;
+		c->fo_count = 0;
 		if (c->state == TCP_STATE_LISTEN)
 			c->state = TCP_STATE_CLOSED;
 	}

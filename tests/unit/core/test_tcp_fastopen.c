@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -332,6 +333,28 @@ static void test_backup_key_and_queue(void **state)
 	ts_free(t);
 }
 
+/* The stack ends with a fast open child still counted by its listener
+ * (accepted, the handshake not over): nothing is touched after it is freed
+ * (an ASan build checks). */
+static void test_stack_end_with_child_pending(void **state)
+{
+	struct tscript *t = tfo_new(3);
+	struct tcp_conn *l = tfo_listen(t, 2), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO " COOKIE ",nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 11 win * <mss 1460,nop,nop,sackOK>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_new_peer(t);
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO " COOKIE ",nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 11 win * <mss 1460,nop,nop,sackOK>");
+	assert_int_equal(l->fo_count, 2);
+	h_free(t->h);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_zero_payload),
 		cmocka_unit_test(test_fin_before_accept),
 		cmocka_unit_test(test_backup_key_and_queue),
+		cmocka_unit_test(test_stack_end_with_child_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

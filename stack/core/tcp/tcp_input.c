@@ -612,6 +612,11 @@ static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tc
 	case TCP_STATE_SYN_RECEIVED:
 		if (c->active_open) {
 			tcp_abort(c, -ECONNREFUSED);
+		} else if (c->tfo) {
+			/* A fast open child is a socket already (Linux's tcp_reset
+			 * in SYN_RECV): accepted or still in the accept queue, it
+			 * stays, closed, its data readable, then ECONNRESET. */
+			tcp_abort(c, -ECONNRESET);
 		} else {
 			/* A passive open returns to LISTEN: the embryonic child just goes. */
 			tcp_abort(c, 0);

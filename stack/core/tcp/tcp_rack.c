@@ -530,8 +530,11 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	 * the previous one is over. */
 	if (!c->in_recovery && (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && c->sb.lost &&
 	    seq_gt(c->snd_una, c->recover)) {
-		if (c->ca_state == TCP_CA_OPEN)
-			delivered = 0;
+		/* What the ACK that starts the recovery delivered counts
+		 * (RFC 6937 §3.1: "on every ACK starting or during fast
+		 * recovery"; Linux's tcp_cwnd_reduction takes its
+		 * acked_sacked): an ACK that SACKs three segments at once
+		 * lets the lost two go together. */
 		enter_recovery(c, now);
 	} else if (ai->ece && c->ca_state == TCP_CA_OPEN) {
 		/* Like Linux's tcp_try_to_open(): an ECN echo without a loss. */

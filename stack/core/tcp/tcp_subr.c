@@ -775,6 +775,13 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		tcp_abort(c, err);
 		return;
 	}
+	/* The same for a fast open child not accepted yet (Linux: while the
+	 * request still holds it, tcp_done_with_error): it stays in the
+	 * accept queue, closed. Once accepted it counts as synchronized. */
+	if (c->state == TCP_STATE_SYN_RECEIVED && c->tfo && c->parent && err) {
+		tcp_abort(c, err);
+		return;
+	}
 	if (err)
 		c->soft_err = err;
 }

@@ -3411,6 +3411,19 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_RCVLOWAT, &kbuf, &kl) < 0)
 			kbuf = -1;
 	}
+	if (level == IPPROTO_TCP && name == TCP_FASTOPEN_KEY && k->type == SOCK_STREAM && (len == 16 || len == 32)) {
+		/* The placeholder took it: the stack's listener makes its
+		 * cookies with it (Linux's per-socket fast open context). */
+		uint8_t key[32];
+
+		if (!shim_copy(key, val, len)) {
+			shim_lock();
+			tcp_opts_fastopen_key(&k->opts, key, len);
+			if (k->tcp)
+				tcp_set_fastopen_key(k->tcp, key, len);
+			shim_unlock();
+		}
+	}
 	r = 0;
 	shim_lock();
 	if (k->type == SOCK_STREAM)

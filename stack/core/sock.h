@@ -76,6 +76,8 @@ struct sock_opts {
 	bool pingpong;                  /* TCP_QUICKACK 0: a connection starts interactive (Linux's pingpong) */
 	uint32_t fastopen_qlen;         /* TCP_FASTOPEN: a listener's fast open children not yet established, at most */
 	bool fastopen_no_cookie;        /* TCP_FASTOPEN_NO_COOKIE: data in a SYN taken without a cookie */
+	uint8_t fastopen_keys;          /* TCP_FASTOPEN_KEY: the socket's own cookie keys (0: the stack's) */
+	uint8_t fastopen_key[2][16];    /* the primary, then a backup, as the option's bytes give them */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */

@@ -454,17 +454,18 @@ KENV=()
 	done
 }
 
-# tfo_round NAME KIND PORT: the peer (the kernel, as client) makes two
-# connections with MSG_FASTOPEN to fastopen.py's server on the subject; NAME.pcap.
+# tfo_round NAME KIND PORT [KEY]: the peer (the kernel, as client) makes two
+# connections with MSG_FASTOPEN to fastopen.py's server on the subject (with
+# TCP_FASTOPEN_KEY KEY when given); NAME.pcap.
 tfo_round() {
 	local ip
 	ip=$(subject_ip "$2")
 	capture "$1" "$(iface "$2")"
 	if [ "$2" = kernel ]; then
-		_bg "subj_$1" ip netns exec "$NSK" timeout -k 3 30 "$PY" "$F" server "$3" 2
+		_bg "subj_$1" ip netns exec "$NSK" timeout -k 3 30 "$PY" "$F" server "$3" 2 ${4:-}
 	else
 		_bg "subj_$1" ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" \
-			PSTACK_ADDR="$SUBJ_P/25" PSTACK_OFFLOAD=0 "$PY" "$F" server "$3" 2
+			PSTACK_ADDR="$SUBJ_P/25" PSTACK_OFFLOAD=0 "$PY" "$F" server "$3" 2 ${4:-}
 	fi
 	wait_log "$(out "subj_$1")" listening
 	run retry_refused 10 nsx timeout -k 3 30 "$PY" "$F" client "$ip" "$3" 2
@@ -475,7 +476,7 @@ tfo_round() {
 	capture_stop "$1"
 }
 
-@test "TCP fast open as the kernel's: with tcp_fastopen=3 the first SYN gets the kernel's cookie for the same key, the next SYN's data is ACKed by the SYN-ACK; with 1 (Linux's default) a SYN's data is left for the client to send again" {
+@test "TCP fast open as the kernel's: with tcp_fastopen=3 the first SYN gets the kernel's cookie for the same key, the next SYN's data is ACKed by the SYN-ACK; a listener's own TCP_FASTOPEN_KEY; with 1 (Linux's default) a SYN's data is left for the client to send again" {
 	F=$BATS_TEST_DIRNAME/fastopen.py
 	veth_up
 	local key=5a5a5a5a-0f1e2d3c-4b5a6978-8796a5b4 kind port=5400 ip peer want got syns
@@ -493,6 +494,21 @@ tfo_round() {
 		[ -n "$got" ] && [ "$got" = "$want" ] || fail "$kind gave the cookie '$got', the kernel's would be $want"
 		[ "$syns" = "syn_len=0 synack_acks=0 syn_len=6 synack_acks=6 " ] ||
 			fail "$kind: the SYNs and what their SYN-ACKs acknowledged: $syns"
+	done
+	# A listener's own key (TCP_FASTOPEN_KEY): the client's cookie is no
+	# longer valid, the SYN-ACK gives the listener's, the next SYN's data is taken.
+	local key2=0badcafe-12345678-9abcdef0-0f0f0f0f
+	for kind in kernel pstack; do
+		ip=$(subject_ip "$kind")
+		[ "$kind" = kernel ] && peer=$PEER_K || peer=$PEER_P
+		tfo_round "tfo_key_$kind" "$kind" $((port += 1)) "$key2"
+		want=$("$PY" "$F" cookie "$key2" "$peer" "$ip")
+		got=$(nsx ip tcp_metrics show "$ip" | sed -n 's/.*fo_cookie \([0-9a-f]*\).*/\1/p')
+		syns=$("$PY" "$F" syns "$BATS_TEST_TMPDIR/tfo_key_$kind.pcap" "$ip" | tr '\n' ' ')
+		echo "$kind, the listener's own key: cookie $got (the kernel's formula: $want); SYNs: $syns"
+		[ -n "$got" ] && [ "$got" = "$want" ] || fail "$kind gave the cookie '$got' for its own key, the kernel's would be $want"
+		[ "$syns" = "syn_len=6 synack_acks=0 syn_len=6 synack_acks=6 " ] ||
+			fail "$kind with its own key: the SYNs and what their SYN-ACKs acknowledged: $syns"
 	done
 	# The server's side off (the client keeps its cookies and sends data in its SYNs).
 	nsx sysctl -qw net.ipv4.tcp_fastopen=1

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """TCP fast open (RFC 7413) with the kernel as client, for 26-linux-wire.bats.
 
-  fastopen.py server PORT N      a listener with TCP_FASTOPEN (queue 5): N
-                                 connections, each one's first read echoed
+  fastopen.py server PORT N [KEY]
+                                 a listener with TCP_FASTOPEN (queue 5): N
+                                 connections, each one's first read echoed;
+                                 KEY (as tcp_fastopen_key writes one): its own
+                                 key, by TCP_FASTOPEN_KEY
   fastopen.py client HOST PORT N N connections, each sending "hello<i>" with
                                  MSG_FASTOPEN (the kernel asks for a cookie on
                                  the first, sends data in the SYN after)
@@ -25,13 +28,18 @@ lw = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lw)
 
 TCP_FASTOPEN = 23
+TCP_FASTOPEN_KEY = 33
 MSG_FASTOPEN = 0x20000000
 M = (1 << 64) - 1
 
 
-def server(port, n):
+def server(port, n, key=None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if key:
+        # The sysctl's words, each little-endian in memory, as Linux keeps them.
+        s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_KEY,
+                     struct.pack("<4I", *[int(x, 16) for x in key.split("-")]))
     s.bind(("0.0.0.0", int(port)))
     s.listen(8)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, 5)
@@ -118,7 +126,7 @@ def syns(path, subject):
 def main():
     cmd = sys.argv[1]
     if cmd == "server":
-        server(*sys.argv[2:4])
+        server(*sys.argv[2:5])
     elif cmd == "client":
         client(*sys.argv[2:5])
     elif cmd == "cookie":

@@ -247,6 +247,11 @@ int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *value);
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);
 /* The same at now (what an option's change sends, it sends at now). */
 int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int value, uint64_t now);
+/* TCP_FASTOPEN_KEY (Linux's do_tcp_setsockopt): len 16, a primary key, or
+ * 32, a primary and a backup; the listener's cookies come from them alone
+ * from then on. Into o, or into c's options. */
+void tcp_opts_fastopen_key(struct sock_opts *o, const uint8_t *key, size_t len);
+void tcp_set_fastopen_key(struct tcp_conn *c, const uint8_t *key, size_t len);
 /* Hands a new connection the options kept before it existed (one assignment). */
 void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o);
 /* The connection's options (an accepted one's are its listener's). */

@@ -1371,9 +1371,15 @@ enum fo_verdict {
 	FO_ACCEPT_BACKUP, /* the same for the backup key's cookie: the SYN-ACK gives the primary's (Linux: ret 2) */
 };
 
-static void fastopen_key(const struct stack *s, int i, uint8_t key[16])
+/* Key i of listener l's cookies: its own (TCP_FASTOPEN_KEY) when it was
+ * given one, else the namespace's (Linux's tcp_fastopen_get_ctx). */
+static void fastopen_key(const struct tcp_conn *l, int i, uint8_t key[16])
 {
-	if (i < s->cfg.tcp_fastopen_keys) {
+	const struct stack *s = l->s;
+
+	if (l->opt.fastopen_keys) {
+		memcpy(key, l->opt.fastopen_key[i < l->opt.fastopen_keys ? i : 0], 16);
+	} else if (i < s->cfg.tcp_fastopen_keys) {
 		memcpy(key, s->cfg.tcp_fastopen_key[i], 16);
 	} else {
 		/* No key in the namespace (Linux draws one at random when a
@@ -1414,15 +1420,15 @@ static enum fo_verdict fastopen_syn(const struct tcp_conn *l, const struct tcp_s
 		return FO_ACCEPT;
 	if (!g->has_fo)
 		return FO_NONE;
-	fastopen_key(s, 0, key);
+	fastopen_key(l, 0, key);
 	tcp_fastopen_cookie(key, g->src, g->dst, cookie);
 	if (g->fo_len == TCP_FASTOPEN_COOKIE_LEN) {
 		uint8_t other[TCP_FASTOPEN_COOKIE_LEN];
 
 		if (!memcmp(g->fo_cookie, cookie, TCP_FASTOPEN_COOKIE_LEN))
 			return FO_ACCEPT;
-		if (s->cfg.tcp_fastopen_keys > 1) {
-			fastopen_key(s, 1, key);
+		if (l->opt.fastopen_keys ? l->opt.fastopen_keys > 1 : s->cfg.tcp_fastopen_keys > 1) {
+			fastopen_key(l, 1, key);
 			tcp_fastopen_cookie(key, g->src, g->dst, other);
 			if (!memcmp(g->fo_cookie, other, TCP_FASTOPEN_COOKIE_LEN))
 				return FO_ACCEPT_BACKUP;

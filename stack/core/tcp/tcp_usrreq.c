@@ -1006,6 +1006,22 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	return -ENOPROTOOPT;
 }
 
+void tcp_opts_fastopen_key(struct sock_opts *o, const uint8_t *key, size_t len)
+{
+	if (len != 16 && len != 32)
+		return;
+	memcpy(o->fastopen_key[0], key, 16);
+	if (len == 32)
+		memcpy(o->fastopen_key[1], key + 16, 16);
+	o->fastopen_keys = (uint8_t)(len / 16);
+}
+
+void tcp_set_fastopen_key(struct tcp_conn *c, const uint8_t *key, size_t len)
+{
+	stack_assert_locked();
+	tcp_opts_fastopen_key(&c->opt, key, len);
+}
+
 int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *v)
 {
 	switch (opt) {

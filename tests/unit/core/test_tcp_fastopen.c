@@ -333,6 +333,46 @@ static void test_backup_key_and_queue(void **state)
 	ts_free(t);
 }
 
+/* TCP_FASTOPEN_KEY gives a listener keys of its own: its cookies come
+ * from them alone, the namespace's no longer count
+ * (tcp_fastopen_server_sockopt-fastopen-key). */
+static void test_listener_key(void **state)
+{
+	struct tscript *t = tfo_new(3);
+	struct tcp_conn *l, *c;
+	uint8_t buf[64];
+	int err;
+
+	(void)state;
+	/* The namespace's key is another one. */
+	memcpy(t->h->s->cfg.tcp_fastopen_key[0], key_01, 16);
+	l = tfo_listen(t, 1);
+	tcp_set_fastopen_key(l, key_a1, 16);
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO,nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,FO " COOKIE ",nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_abort(t, c);
+	ts_new_peer(t);
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO " COOKIE ",nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 11 win * <mss 1460,nop,nop,sackOK>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 10);
+	ts_abort(t, c);
+	/* The namespace's cookie is not this listener's. */
+	ts_new_peer(t);
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO " COOKIE_BACKUP ",nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,FO " COOKIE ",nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* The stack ends with a fast open child still counted by its listener
  * (accepted, the handshake not over): nothing is touched after it is freed
  * (an ASan build checks). */
@@ -368,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_zero_payload),
 		cmocka_unit_test(test_fin_before_accept),
 		cmocka_unit_test(test_backup_key_and_queue),
+		cmocka_unit_test(test_listener_key),
 		cmocka_unit_test(test_stack_end_with_child_pending),
 	};
 

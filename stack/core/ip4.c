@@ -20,8 +20,17 @@
 /* Datagrams to our own address waiting for the next stack_poll(). */
 #define IP4_LOOP_MAX 256
 
+/* A path MTU learned from ICMP (RFC 1191 §5), until expires. */
+struct ip4_pmtu_ent {
+	uint32_t dst;
+	uint32_t mtu;
+	uint64_t expires;
+};
+
 struct ip4_state {
 	uint16_t next_id;
+	/* Bounded: a full table gives up the entry that expires first. */
+	struct ip4_pmtu_ent pmtu[IP4_PMTU_MAX_DSTS];
 	struct ip4_reass *reass;
 	struct pkb *loop_head, *loop_tail;
 	unsigned loop_len;
@@ -55,6 +64,53 @@ void ip4_fini(struct stack *s)
 	ip4_reass_free(s->ip4->reass);
 	free(s->ip4);
 	s->ip4 = NULL;
+}
+
+static struct ip4_pmtu_ent *pmtu_find(const struct stack *s, uint32_t dst, uint64_t now)
+{
+	struct ip4_pmtu_ent *e = s->ip4->pmtu;
+
+	for (size_t i = 0; i < IP4_PMTU_MAX_DSTS; i++)
+		if (e[i].mtu && e[i].dst == dst && now < e[i].expires)
+			return &e[i];
+	return NULL;
+}
+
+void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now)
+{
+	struct ip4_pmtu_ent *e = pmtu_find(s, dst, now), *slot;
+	uint32_t cur = e ? e->mtu : s->mtu;
+
+	/* Deviation: Linux takes nothing below net.ipv4.route.min_pmtu (552)
+	 * and sends without DF to such a path instead; pstack keeps RFC 791's
+	 * 68 and DF, as its connections did before the table. */
+	if (mtu < 68)
+		mtu = 68;
+	if (mtu > cur || (mtu == cur && !e))
+		return;         /* the same again only restarts the entry's time */
+	if (!e) {
+		slot = &s->ip4->pmtu[0];
+		for (size_t i = 0; i < IP4_PMTU_MAX_DSTS; i++) {
+			e = &s->ip4->pmtu[i];
+			if (!e->mtu || now >= e->expires || e->dst == dst) {
+				slot = e;
+				break;
+			}
+			if (e->expires < slot->expires)
+				slot = e;
+		}
+		e = slot;
+	}
+	e->dst = dst;
+	e->mtu = mtu;
+	e->expires = now + IP4_PMTU_EXPIRES_US;
+}
+
+uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now)
+{
+	const struct ip4_pmtu_ent *e = pmtu_find(s, dst, now);
+
+	return e ? e->mtu : s->mtu;
 }
 
 const struct ip4_reass *ip4_reass_of(const struct stack *s)

@@ -18,6 +18,8 @@ struct stack;
 #define IP4_DEFAULT_TTL 64
 #define IP4_REASS_TIMEOUT_US (30ull * 1000000)  /* like Linux's ipfrag_time */
 #define IP4_REASS_MEM_MAX    (4u << 20)         /* bytes held in reassembly at most */
+#define IP4_PMTU_EXPIRES_US (600ull * 1000000)  /* like Linux's net.ipv4.route.mtu_expires */
+#define IP4_PMTU_MAX_DSTS    16                 /* destinations whose path MTU is remembered */
 
 /* What a transport asks of ip4_output(). */
 struct ip4_tx {
@@ -38,6 +40,12 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);
 void ip4_poll(struct stack *s, uint64_t now);
 uint64_t ip4_poll_at(const struct stack *s);
+/* RFC 1191 §5: the path MTU an ICMP "fragmentation needed" reported for
+ * dst (at least 68), remembered for IP4_PMTU_EXPIRES_US when below the one
+ * known, like Linux's route exception (__ip_rt_update_pmtu). */
+void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now);
+/* The path MTU to dst: the learned one while it lasts, else the interface's. */
+uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now);
 /* Parses and validates an IPv4 header (ip4_hdr_parse), verifying its checksum
  * when csum (enum stack_csum) has STACK_CSUM_IP4; h->rx_csum keeps csum for
  * the payload's checks. 0 or a drop reason (enum drop_reason) when invalid. */

@@ -1468,6 +1468,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 {
 	struct stack *s = l->s;
 	struct tcp_conn *c = tcp_conn_new(s);
+	uint32_t mtu;
 
 	if (!c) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
@@ -1499,6 +1500,10 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
+	/* The path MTU learned for this peer lately; the SYN-ACK still offers
+	 * the interface's MSS (Linux's ipv4_default_advmss). */
+	mtu = ip4_pmtu(s, g->src, now);
+	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless

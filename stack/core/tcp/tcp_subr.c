@@ -755,6 +755,9 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 
 		if (mtu < 68)
 			mtu = 68;
+		/* The path is the destination's, for the connections after
+		 * this one too (Linux's route exception). */
+		ip4_pmtu_learn(s, c->pcb.remote.addr, mtu, s->now);
 		if (mtu >= c->pmtu)
 			return;
 		c->pmtu = (uint16_t)mtu;

@@ -86,7 +86,7 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
 {
 	struct stack *s = c->s;
-	uint32_t laddr, clamp;
+	uint32_t laddr, clamp, mtu;
 
 	stack_assert_locked();
 	switch (c->state) {
@@ -155,6 +155,10 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
+	/* The path MTU learned for this peer lately, while the MSS our SYN
+	 * offers stays the interface's (Linux's ipv4_default_advmss). */
+	mtu = ip4_pmtu(s, peer->addr, now);
+	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	/* Until the peer's SYN says more, Linux's tcp_connect_init: the MSS

@@ -647,9 +647,8 @@ static void inject_frag_needed(struct tscript *t, uint16_t mtu)
  * "fragmentation needed" with MTU 1200 for a full segment in flight makes
  * the data go again at once in segments of 1160 (1200 less 40), and the
  * MSS the connection uses is 1160 from then on. (The script's second
- * connection, which Linux gives the learned path MTU from its route cache
- * while its SYN-ACK still offers 1460, is not pstack's: see the report;
- * the path MTU is the connection's own here.) */
+ * connection, given the path MTU learned for the peer, is in
+ * test_pd_recv2.c.) */
 static void test_frag_needed_resends_in_smaller_segments(void **state)
 {
 	struct tscript *t = ts_new(100);

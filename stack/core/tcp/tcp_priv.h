@@ -49,6 +49,7 @@ struct stack;
 #define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
 #define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
 #define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
+#define TCP_RESOURCE_PROBE_US 500000u    /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 #define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
 #define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
 #define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
@@ -296,6 +297,7 @@ struct tcp_conn {
 	uint64_t sndq_over_since;           /* since when sndq's allocation is above its limit's (0: it is not) */
 	uint8_t probes;                     /* persist or keepalive probes unanswered */
 	uint64_t probes_since;              /* first zero-window probe (Linux icsk_probes_tstamp), 0: none */
+	uint64_t held_since;                /* first expiry with data a full link held back (the same), 0: none */
 	uint64_t last_rcv_at, last_snd_at, last_ack_at;
 	uint64_t last_oow_ack_at;           /* rate limit of ACKs to out-of-window ACKs */
 
@@ -583,6 +585,9 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
 void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us);
 /* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
+/* Data waits, none in flight, and the link is full: the timer that ends
+ * the connection at TCP_USER_TIMEOUT (set) all the same. */
+void tcp_arm_held(struct tcp_conn *c, uint64_t now);
 /* c owes an ACK: it goes out once the current receive batch ends. */
 void tcp_ackq_add(struct tcp_conn *c);
 void tcp_ackq_remove(struct tcp_conn *c);

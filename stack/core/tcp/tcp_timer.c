@@ -281,6 +281,7 @@ static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
+	c->held_since = 0;          /* data in flight: the link took it */
 }
 
 static void chrono_set(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
@@ -386,6 +387,29 @@ void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
 	 * timer fires no later than TCP_USER_TIMEOUT's end. */
 	if (c->opt.user_timeout_ms && c->probes_since) {
 		uint64_t end = c->probes_since + (uint64_t)c->opt.user_timeout_ms * 1000;
+		uint64_t left = end > now ? end - now : 0;
+
+		if (left < TCP_TIMEOUT_MIN_US)
+			left = TCP_TIMEOUT_MIN_US;
+		if (left < when)
+			when = left;
+	}
+	tcp_timer_set(c, &c->persist_at, now + when);
+}
+
+/*
+ * Like Linux's probe timer when the device refuses what it sends (local
+ * congestion): tcp_check_probe_timer arms it at the RTO when data waits
+ * with nothing in flight; tcp_send_probe0 then retries every
+ * TCP_RESOURCE_PROBE_INTERVAL, clamped to TCP_USER_TIMEOUT's end
+ * (tcp_clamp_probe0_to_user_timeout), which counts from the first expiry.
+ */
+void tcp_arm_held(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t when = c->held_since ? TCP_RESOURCE_PROBE_US : backed_off_rto(c);
+
+	if (c->held_since) {
+		uint64_t end = c->held_since + (uint64_t)c->opt.user_timeout_ms * 1000;
 		uint64_t left = end > now ? end - now : 0;
 
 		if (left < TCP_TIMEOUT_MIN_US)
@@ -598,6 +622,20 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 	c->persist_at = STACK_NEVER;
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT)
 		return false;
+	if (c->snd_wnd && c->snd_una == c->snd_max && c->opt.user_timeout_ms && stack_tx_full(c->s)) {
+		/* Data held back by a full link (tcp_arm_held): Linux's
+		 * tcp_probe_timer ends the connection TCP_USER_TIMEOUT after
+		 * its first expiry whatever keeps the data back. Deviation:
+		 * without TCP_USER_TIMEOUT Linux gives up after tcp_retries2
+		 * refused probes (7.7 s); pstack waits for the link, whose
+		 * full queue is its own flow control, not a drop. */
+		if (!c->held_since)
+			c->held_since = now;
+		else if (now - c->held_since >= (uint64_t)c->opt.user_timeout_ms * 1000)
+			return give_up(c);
+		tcp_arm_held(c, now);
+		return false;
+	}
 	if (c->snd_wnd == 0) {
 		unsigned max_probes = TCP_RETRIES2;
 

@@ -194,12 +194,60 @@ static void test_pmtu_table_per_destination_and_bounded(void **state)
 	ts_free(t);
 }
 
+/* TCP_USER_TIMEOUT with a device queue that never drains (the link's
+ * tx_full stays set): the data written is held back, nothing is in flight,
+ * yet the connection must end, as Linux's does: its probe timer
+ * (tcp_check_probe_timer, data waiting with nothing in flight) fires at the
+ * RTO, retries every TCP_RESOURCE_PROBE_INTERVAL (500 ms) while the device
+ * refuses, and tcp_probe_timer ends the connection with ETIMEDOUT
+ * TCP_USER_TIMEOUT after its first expiry. A link that takes the data in
+ * time starts the count again. The point of tcp_user_timeout_user_timeout
+ * .pkt (the timeout ends a connection whatever keeps its data unacked),
+ * with the data kept back on this side. */
+static void test_user_timeout_ends_connection_held_by_full_device(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	uint64_t start, rto;
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 3000), 0);
+	rto = c->rto;
+	/* held 2.5 s, then the link takes it: the count starts again */
+	t->h->tx_full = true;
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_advance_ms(t, 2500);
+	ts_expect_none(t);
+	t->h->tx_full = false;
+	ts_advance_ms(t, 10);
+	ts_expect(t, "P. 1:1001(1000) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_inject(t, ". 1:1(0) ack 1001 win 502 <nop,nop,TS val 200 ecr 0>");
+	/* held for good */
+	t->h->tx_full = true;
+	start = t->h->now;
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_advance_us(t, rto + 3000000 - 10000);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	while (tcp_get_state(c) != TCP_STATE_CLOSED && t->h->now - start < rto + 3000000 + 20000)
+		ts_advance_ms(t, 1);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_true(t->h->now - start >= rto + 3000000);
+	assert_int_equal(tcp_send(c, big, 1, t->h->now), -ETIMEDOUT);
+	t->h->tx_full = false;
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_passive_connection),
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
 		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
+		cmocka_unit_test(test_user_timeout_ends_connection_held_by_full_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -61,6 +61,7 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_ca_state = ci->ca_state;
 	ti->tcpi_retransmits = ci->retransmits;
 	ti->tcpi_backoff = ci->backoff;
+	ti->tcpi_probes = ci->probes;
 	ti->tcpi_options = ci->options;
 	ti->tcpi_snd_wscale = ci->snd_wscale & 15;
 	ti->tcpi_delivery_rate_app_limited = ci->delivery_rate_app_limited;

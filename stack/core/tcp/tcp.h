@@ -310,6 +310,7 @@ struct tcp_conn_info {
 	uint8_t ca_state;
 	uint8_t retransmits;
 	uint8_t backoff;
+	uint8_t probes;         /* probes unanswered: zero window, keepalive, a full link's (icsk_probes_out) */
 	uint8_t options;        /* TCPI_OPT_TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, ECN_SEEN 16, SYN_DATA 32 */
 	uint8_t snd_wscale, rcv_wscale;
 	uint32_t rto_us, ato_us;

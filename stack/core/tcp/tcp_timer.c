@@ -281,7 +281,10 @@ static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
 	c->persist_at = STACK_NEVER;
-	c->held_since = 0;          /* data in flight: the link took it */
+	if (c->held_since) {
+		c->held_since = 0;      /* data in flight: the link took it */
+		c->probes = 0;
+	}
 }
 
 static void chrono_set(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
@@ -633,6 +636,8 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 			c->held_since = now;
 		else if (now - c->held_since >= (uint64_t)c->opt.user_timeout_ms * 1000)
 			return give_up(c);
+		if (c->probes < UINT8_MAX)
+			c->probes++;    /* tcp_send_probe0 counts the refused probe */
 		tcp_arm_held(c, now);
 		return false;
 	}

@@ -1243,6 +1243,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
 	i->backoff = c->backoff;
+	i->probes = c->probes;
 	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
 			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0) |
 			       (c->syn_data_acked ? 32 : 0));

@@ -587,9 +587,10 @@ static void test_ecn_data_uses_ect0(void **state)
  * the connection with ETIMEDOUT once 3 s passed (no reset sent), while
  * writes before that still succeed. Linux's script drops the segments in
  * a local qdisc, which Linux retries every 500 ms as resource probes
- * (tcpi_probes 6, backoff 0) and times from its first probe; pstack's link
- * never reports a local drop, so here the segments are lost on the path
- * and the time counts from the unacknowledged data's first sending. */
+ * (tcpi_probes 6, backoff 0) and times from its first probe (that case,
+ * with the link's tx_full, is in test_pd_recv2.c); here the segments are
+ * lost on the path and the time counts from the unacknowledged data's
+ * first sending. */
 static void test_user_timeout_ends_unacked_connection(void **state)
 {
 	struct tscript *t = ts_new(100);

@@ -241,6 +241,50 @@ static void test_user_timeout_ends_connection_held_by_full_device(void **state)
 	ts_free(t);
 }
 
+/* Follows tcp_user_timeout_user-timeout-probe.pkt, whose qdisc drops
+ * everything (local congestion), here the link's tx_full: with
+ * TCP_USER_TIMEOUT 3000 the data written then is retried every 500 ms
+ * from the RTO (300 ms after a 100 ms handshake) on, the connection alive
+ * 3.25 s after the write and dead (ETIMEDOUT, no reset) 100 ms later,
+ * after 6 probes and no backoff (tcpi_probes, tcpi_backoff). */
+static void test_user_timeout_probe_with_link_refusing(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct tcp_conn_info info;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 0 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 65530");
+	c = tcp_accept(l, &(int){ 0 });
+	assert_non_null(c);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 3000), 0);
+	assert_int_equal(tcp_send(c, big, 24, t->h->now), 24);
+	ts_expect(t, "P. 1:25(24) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 25 win 65530");
+	tcp_get_info(c, &info, t->h->now);
+	assert_int_equal(info.probes, 0);
+	assert_int_equal(info.backoff, 0);
+	t->h->tx_full = true;
+	assert_int_equal(tcp_send(c, big, 24, t->h->now), 24);
+	ts_advance_ms(t, 3250);
+	assert_int_equal(tcp_send(c, big, 24, t->h->now), 24);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 24, t->h->now), -ETIMEDOUT);
+	tcp_get_info(c, &info, t->h->now);
+	assert_int_equal(info.probes, 6);
+	assert_int_equal(info.backoff, 0);
+	t->h->tx_full = false;
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	tcp_close(c, t->h->now);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
 		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
 		cmocka_unit_test(test_user_timeout_ends_connection_held_by_full_device),
+		cmocka_unit_test(test_user_timeout_probe_with_link_refusing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

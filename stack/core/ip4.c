@@ -81,11 +81,14 @@ void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now)
 	struct ip4_pmtu_ent *e = pmtu_find(s, dst, now), *slot;
 	uint32_t cur = e ? e->mtu : s->mtu;
 
-	/* Deviation: Linux takes nothing below net.ipv4.route.min_pmtu (552)
-	 * and sends without DF to such a path instead; pstack keeps RFC 791's
-	 * 68 and DF, as its connections did before the table. */
-	if (mtu < 68)
-		mtu = 68;
+	/* Like Linux, nothing below net.ipv4.route.min_pmtu (552) is kept
+	 * for the destination: one forged report cannot bring every later
+	 * connection to tiny segments for ten minutes. Deviation: Linux then
+	 * sends to that path without DF; pstack keeps DF, and a connection
+	 * that meets a smaller MTU learns it for itself (tcp_icmp_error, at
+	 * least RFC 791's 68). */
+	if (mtu < IP4_MIN_PMTU)
+		mtu = IP4_MIN_PMTU;
 	if (mtu > cur || (mtu == cur && !e))
 		return;         /* the same again only restarts the entry's time */
 	if (!e) {

@@ -20,6 +20,7 @@ struct stack;
 #define IP4_REASS_MEM_MAX    (4u << 20)         /* bytes held in reassembly at most */
 #define IP4_PMTU_EXPIRES_US (600ull * 1000000)  /* like Linux's net.ipv4.route.mtu_expires */
 #define IP4_PMTU_MAX_DSTS    16                 /* destinations whose path MTU is remembered */
+#define IP4_MIN_PMTU         552                /* like Linux's net.ipv4.route.min_pmtu */
 
 /* What a transport asks of ip4_output(). */
 struct ip4_tx {
@@ -41,7 +42,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 void ip4_poll(struct stack *s, uint64_t now);
 uint64_t ip4_poll_at(const struct stack *s);
 /* RFC 1191 §5: the path MTU an ICMP "fragmentation needed" reported for
- * dst (at least 68), remembered for IP4_PMTU_EXPIRES_US when below the one
+ * dst (at least IP4_MIN_PMTU), remembered for IP4_PMTU_EXPIRES_US when below the one
  * known, like Linux's route exception (__ip_rt_update_pmtu). */
 void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now);
 /* The path MTU to dst: the learned one while it lasts, else the interface's. */

@@ -178,9 +178,9 @@ static void test_pmtu_table_per_destination_and_bounded(void **state)
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), 1200);
 	ip4_pmtu_learn(s, H_PEER_IP + 1, stack_mtu(s), now);
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 1, now), stack_mtu(s));
-	/* RFC 791's 68 at least */
-	ip4_pmtu_learn(s, H_PEER_IP + 2, 20, now);
-	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 2, now), 68);
+	/* Linux's route.min_pmtu, 552, at least */
+	ip4_pmtu_learn(s, H_PEER_IP + 2, 300, now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 2, now), 552);
 	/* the same MTU again restarts its time */
 	ip4_pmtu_learn(s, H_PEER_IP, 1200, now + 500 * 1000000ull);
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now + 1000 * 1000000ull), 1200);

@@ -406,16 +406,35 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 	cc->bytes_acked = 0;
 }
 
-void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us)
+void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing)
 {
-	/* RFC 5681 §4.1: restart window = min(IW, cwnd); ssthresh is kept. */
-	uint32_t rw;
+	/*
+	 * Linux's tcp_cwnd_restart (RFC 2861's decay rather than RFC 5681
+	 * §4.1's drop to the restart window at once): cwnd halves for each
+	 * RTO the sender was idle beyond the first, down to min(IW, cwnd) at
+	 * the lowest; ssthresh keeps at least 3/4 of the old cwnd (Linux's
+	 * tcp_current_ssthresh, unless a reduction is under way), so that
+	 * slow start climbs back to near where the sender was.
+	 */
+	uint32_t segs, restart;
+	int64_t left = (int64_t)idle_us;
 
-	(void)now_us;
 	sync_seg(cc);
-	rw = iw(cc);
-	if (cc->cwnd > rw)
-		cc->cwnd = rw;
+	segs = cc->cwnd / cc->mss;
+	restart = iw(cc) / cc->mss;
+	if (restart > segs)
+		restart = segs;
+	if (!reducing) {
+		uint64_t floor = (uint64_t)((segs >> 1) + (segs >> 2)) * cc->mss;
+
+		if (cc->ssthresh < floor)
+			cc->ssthresh = (uint32_t)floor;
+	}
+	while (rto_us && (left -= rto_us) > 0 && segs > restart)
+		segs >>= 1;
+	if (segs < restart)
+		segs = restart;
+	cc->cwnd = clamp_cwnd(cc, (uint64_t)segs * cc->mss);
 	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 	cc->bytes_acked = 0;
 	/* RFC 9438 §4.2's t counts time spent sending; start a new epoch

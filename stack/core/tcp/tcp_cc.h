@@ -83,8 +83,10 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
  * that an application-limited sender ends the round with twice its flight.
  */
 void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt);
-/* Restart after an idle period longer than the RTO (RFC 5681 §4.1). */
-void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t now_us);
+/* Restart after an idle period (idle_us) longer than the RTO (rto_us), as
+ * Linux's tcp_cwnd_restart: cwnd halved per RTO idle, to min(IW, cwnd) at
+ * the lowest. reducing: in a reduction (CWR or recovery), ssthresh is kept. */
+void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing);
 
 /*
  * Proportional Rate Reduction (RFC 6937): how much may be sent during a

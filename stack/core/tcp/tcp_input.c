@@ -734,7 +734,6 @@ static void hystart_sample(struct tcp_conn *c, uint32_t rtt, uint64_t now)
 
 static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
-	uint32_t acked = g->ack - c->snd_una;
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t rtt = 0;
 
@@ -785,17 +784,23 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		c->snd_nxt = c->snd_una;
 	if (!c->sack_ok && c->dupacks) {
 		/* Without SACK, duplicate ACKs stood for segments delivered
-		 * (RFC 6937's estimate): those this ACK covers are not new. */
+		 * (RFC 6937's estimate): those this ACK covers are not new,
+		 * but for the hole it fills (Linux's tcp_remove_reno_sacks:
+		 * one segment at least). */
 		uint32_t segs = (ai->acked + c->mss - 1) / c->mss;
 		uint32_t dec = c->in_recovery ? (c->dupacks < segs ? c->dupacks : segs) : c->dupacks;
 
 		c->dupacks -= dec;
-		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss : 0;
+		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss
+							 : (ai->acked < c->mss ? ai->acked : c->mss);
 	}
 	if (rtt)
 		hystart_sample(c, rtt, now);
 	if (!c->in_recovery && c->ca_state != TCP_CA_CWR) {
-		tcp_cc_on_ack(&c->cc, acked, flight, rtt, now);
+		/* cwnd grows by what the ACK delivered (Linux's acked_sacked):
+		 * what it acknowledged that was not SACKed before, and what it
+		 * SACKed; not by the bytes SND.UNA moved over. */
+		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */
 		if (seq_gt(c->snd_una, c->recover + 1))

@@ -663,9 +663,20 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 		sent = true;
 	} else {
 		tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
-		uint32_t out = seq_gt(data_end, c->snd_base) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
+		tcp_seq from = seq_max(c->snd_base, c->snd_una);
+		uint32_t smss = seg_mss(c);
 
-		sent = tcp_retransmit_at(c, data_end - min32(out, seg_mss(c)), now);
+		/* The last segment as it went on the wire: Linux cuts the last
+		 * frame it sent (its last skb) after its first pcount - 1
+		 * segments (tcp_send_loss_probe) and resends what follows, not
+		 * the last MSS of the data, which would straddle two. */
+		if (c->sb.n && seq_gt(tcp_sb_at(&c->sb, c->sb.n - 1)->start, from))
+			from = tcp_sb_at(&c->sb, c->sb.n - 1)->start;
+		if (seq_gt(data_end, from) && data_end - from > smss)
+			from += (data_end - from - 1) / smss * smss;
+		else if (!seq_gt(data_end, from))
+			from = data_end;
+		sent = tcp_retransmit_at(c, from, now);
 		c->tlp_is_retrans = true;
 	}
 	/* §7.4: one probe outstanding, until an ACK says what became of it. */
@@ -880,10 +891,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			tcp_send_ack(c, now);
 		return;
 	}
-	/* RFC 5681 §4.1: after an idle period longer than the RTO, restart from the initial window. */
+	/* After an idle period longer than the RTO, a restart towards the
+	 * initial window (RFC 2861, as Linux's tcp_cwnd_restart). */
 	if (c->snd_una == c->snd_max && c->last_snd_at && now - c->last_snd_at > c->rto &&
 	    seq_lt(c->snd_nxt, tcp_snd_end(c)))
-		tcp_cc_on_idle(&c->cc, now);
+		tcp_cc_on_idle(&c->cc, now - c->last_snd_at, c->rto,
+			       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY);
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);

@@ -294,7 +294,8 @@ static void test_recovery_exit(void **state)
 	assert_near(cc.cwnd_seg, 28.0, 1e-9);
 }
 
-/* RFC 5681 §4.1: after idling beyond an RTO, restart from min(IW, cwnd). */
+/* After idling beyond an RTO, cwnd halves per RTO idle down to min(IW,
+ * cwnd) (Linux's tcp_cwnd_restart); ssthresh keeps 3/4 of the old cwnd. */
 static void test_idle_restart(void **state)
 {
 	struct tcp_cc cc;
@@ -304,13 +305,25 @@ static void test_idle_restart(void **state)
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, MSS);
 		force_window(&cc, 40);
 		round_trip(&cc, SEC, 50 * MS);
-		tcp_cc_on_idle(&cc, 10 * SEC);
+		tcp_cc_on_idle(&cc, 10 * SEC, 300 * MS, false);
 		assert_int_equal(cc.cwnd, 10 * MSS);
 		assert_int_equal(cc.ssthresh, 40 * MSS);
 		assert_int_equal(cc.epoch_start_us, 0);
 		cc.cwnd = 4 * MSS;
-		tcp_cc_on_idle(&cc, 20 * SEC);
+		tcp_cc_on_idle(&cc, 20 * SEC, 300 * MS, false);
 		assert_int_equal(cc.cwnd, 4 * MSS);
+		/* idle for two RTOs and a bit: halved twice */
+		cc.cwnd = 64 * MSS;
+		cc.ssthresh = 20 * MSS;
+		tcp_cc_on_idle(&cc, 650 * MS, 300 * MS, false);
+		assert_int_equal(cc.cwnd, 16 * MSS);
+		assert_int_equal(cc.ssthresh, 48 * MSS);
+		/* in a reduction ssthresh stays */
+		cc.cwnd = 64 * MSS;
+		cc.ssthresh = 20 * MSS;
+		tcp_cc_on_idle(&cc, 350 * MS, 300 * MS, true);
+		assert_int_equal(cc.cwnd, 32 * MSS);
+		assert_int_equal(cc.ssthresh, 20 * MSS);
 	}
 }
 
@@ -541,7 +554,7 @@ static void test_cubic_degenerate_inputs(void **state)
 	tcp_cc_on_loss(&cc, 0, 0);
 	tcp_cc_on_rto(&cc, 0, 0);
 	tcp_cc_on_recovery_exit(&cc, 0, 0);
-	tcp_cc_on_idle(&cc, 0);
+	tcp_cc_on_idle(&cc, 0, 0, false);
 	assert_true(cc.cwnd >= MSS && cc.ssthresh >= 2 * MSS);
 	assert_true(isfinite(cc.cwnd_seg) && isfinite(cc.w_max) && isfinite(cc.k));
 }

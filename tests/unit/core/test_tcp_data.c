@@ -859,9 +859,11 @@ static void test_tso_frames(void **state)
 	ts_inject(t, ". 1:1(0) ack 26065 win 502 <nop,nop,TS val 102 ecr 0>");
 	ts_expect(t, "P. 26065:30001(3936) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 1448);
-	/* a retransmission (here the tail loss probe) is a single ordinary segment */
+	/* a retransmission (here the tail loss probe) is a single ordinary
+	 * segment: the frame's last, as it went on the wire (Linux's
+	 * tcp_send_loss_probe) */
 	ts_advance_ms(t, 10);
-	ts_expect(t, "P. 28553:30001(1448) ack 1 win 502 " TSO);
+	ts_expect(t, "P. 28961:30001(1040) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 0);
 	h_drain_tx(t->h);
 	ts_abort(t, c);

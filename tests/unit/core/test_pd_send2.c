@@ -1,0 +1,504 @@
+/* More of the sending side against Linux's packetdrill selftests
+ * (tools/testing/selftests/net/packetdrill): PRR with two holes and with
+ * an ACK below SND.UNA, the SACK scoreboard's loss marks, limited
+ * transmit, Nagle off and MSG_MORE, the restart after idle time and the
+ * tail loss probe of a TSO frame. Each test names the selftest or the
+ * Linux function it follows. As in test_pd_send.c, the peer announces an
+ * MSS of 1000 and no timestamps, and the link takes TSO frames. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 20];
+
+static void inject_fmt(struct tscript *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ts_inject(t, line);
+}
+
+/* The next frame the stack sent carries the data [start, end) (relative),
+ * whatever its flags; returns whether it had PSH. */
+static bool expect_data(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+	unsigned s, e, n;
+	const char *sp;
+
+	if (!ts_next(t, line, sizeof(line)))
+		fail_msg("nothing sent, expected data %u:%u", start, end);
+	if (getenv("TS_VERBOSE"))
+		printf("  sent %s\n", line);
+	sp = strchr(line, ' ');
+	assert_non_null(sp);
+	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
+	if (s != start || e != end)
+		fail_msg("sent %s, expected data %u:%u", line, start, end);
+	return line[0] == 'P';
+}
+
+/* The next frames carry [start, end) between them, in order: Linux sends
+ * a run of retransmissions as one TSO frame, pstack one segment a frame. */
+static void expect_run(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+	unsigned s, e, n;
+
+	while (start < end) {
+		if (!ts_next(t, line, sizeof(line)))
+			fail_msg("nothing sent, expected data %u:%u", start, end);
+		if (getenv("TS_VERBOSE"))
+			printf("  sent %s\n", line);
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u(%u)", &s, &e, &n), 3);
+		if (s != start || e > end || e <= s)
+			fail_msg("sent %s, expected data from %u to %u", line, start, end);
+		start = e;
+	}
+}
+
+static void info(struct tscript *t, struct tcp_conn *c, struct tcp_conn_info *i)
+{
+	tcp_get_info(c, i, t->h->now);
+}
+
+/* The scripts' passive open: the peer's SYN announces MSS 1000, window
+ * scale 7, SACK or not, no timestamps; its ACK comes rtt_ms later with the
+ * window win (scaled by 128). TSO on the link, as on packetdrill's tun. */
+static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack)
+{
+	struct tcp_conn *l, *c;
+	int err;
+
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	if (sack) {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	} else {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
+	}
+	ts_advance_ms(t, rtt_ms);
+	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* ---- fast recovery ---- */
+
+/* tcp_fast_recovery_prr-ss-30pkt-lost-1_4-11_16: of twenty segments, 1-4
+ * and 11-16 are lost. The first two SACKs send new data (limited
+ * transmit), the third starts recovery; the lost segments go one per SACK;
+ * the ACK that takes SND.UNA forward sends two (PRR's slow-start bound);
+ * a SACK that shows a retransmission lost again (RACK: a later one
+ * arrived) has it resent at once with a new segment, and once the flight
+ * is at ssthresh each SACKed segment releases one. */
+static void test_prr_two_holes_resends_and_conserves(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 10, 320, true);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:5001,nop,nop>");
+	expect_data(t, 10001, 11001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:6001,nop,nop>");
+	expect_data(t, 11001, 12001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:7001,nop,nop>");
+	expect_data(t, 1, 1001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:8001,nop,nop>");
+	expect_data(t, 1001, 2001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:9001,nop,nop>");
+	expect_data(t, 2001, 3001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:10001,nop,nop>");
+	expect_data(t, 3001, 4001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:11001,nop,nop>");
+	expect_data(t, 12001, 13001);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:12001,nop,nop>");
+	expect_data(t, 13001, 14001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 4001:12001,nop,nop>");
+	expect_data(t, 14001, 16001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:12001,nop,nop>");
+	expect_data(t, 1001, 2001);
+	expect_data(t, 16001, 17001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:13001,nop,nop>");
+	expect_data(t, 17001, 18001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:14001,nop,nop>");
+	expect_data(t, 18001, 19001);
+	ts_expect_none(t);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_fast_recovery_prr-ss-ack-below-snd_una-cubic: an ACK delayed
+ * behind a later one arrives with its cumulative ACK below SND.UNA; its
+ * SACK blocks still count: the two segments they newly SACK release two
+ * (the retransmission of the hole they leave, and new data). */
+static void test_prr_counts_sack_of_ack_below_snd_una(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 10, 640, true);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:2001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:3001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:3001 8001:9001,nop,nop>");
+	expect_data(t, 1, 1001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 12);
+	ts_inject(t, ". 1:1(0) ack 4001 win 640 <sack 8001:9001,nop,nop>");
+	expect_run(t, 4001, 7001);
+	ts_expect_none(t);
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 3001 win 640 <sack 5001:7001,nop,nop>");
+	expect_data(t, 7001, 8001);
+	expect_data(t, 10001, 11001);
+	ts_expect_none(t);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- limited transmit ---- */
+
+/* tcp_limited_transmit_limited-transmit-{sack,no-sack} (RFC 3042): each
+ * of the first two duplicate ACKs sends a new segment; when the next ACK
+ * shows it was reordering, not loss, the connection stays Open and slow
+ * start goes on (cwnd 10 + 1 for the segment newly ACKed: two more). */
+static void limited_transmit(bool sack)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 320, sack);
+	struct tcp_conn_info i;
+
+	assert_int_equal(tcp_send(c, big, 15000, t->h->now), 15000);
+	expect_data(t, 1, 10001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 110);
+	ts_inject(t, sack ? ". 1:1(0) ack 1 win 320 <sack 1001:2001,nop,nop>" : ". 1:1(0) ack 1 win 320");
+	expect_data(t, 10001, 11001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, sack ? ". 1:1(0) ack 1 win 320 <sack 1001:3001,nop,nop>" : ". 1:1(0) ack 1 win 320");
+	expect_data(t, 11001, 12001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 3001 win 320");
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	expect_data(t, 12001, 14001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 5001 win 320");
+	expect_data(t, 14001, 15001);
+	ts_expect_none(t);
+	for (unsigned a = 7001; a <= 15001; a += 2000) {
+		ts_advance_ms(t, 20);
+		inject_fmt(t, ". 1:1(0) ack %u win 320", a);
+	}
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.total_retrans, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_limited_transmit_with_sack(void **state)
+{
+	(void)state;
+	limited_transmit(true);
+}
+
+static void test_limited_transmit_without_sack(void **state)
+{
+	(void)state;
+	limited_transmit(false);
+}
+
+
+/* ---- SACK scoreboard ---- */
+
+/* tcp_sack_sack-shift-sacked-7-5-6-8-9-fack: one SACK for the eighth of
+ * ten segments: after RACK's reordering window the first is resent
+ * (recovery; the seven before the SACKed one deemed lost); each SACK after
+ * that takes one off the lost count and sends the next lost segment; all
+ * ACKed, the scoreboard is empty and the connection Open. */
+static void test_sack_marks_lost_and_resends_one_per_sack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 1024, true);
+	struct tcp_conn_info i;
+	static const char *const sacks[] = { "5001:6001 7001:8001", "5001:8001", "5001:9001", "5001:10001" };
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 7001:8001,nop,nop>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 40);
+	expect_data(t, 1, 1001);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.lost, 7);
+	for (unsigned k = 0; k < 4; k++) {
+		inject_fmt(t, ". 1:1(0) ack 1 win 257 <sack %s,nop,nop>", sacks[k]);
+		expect_data(t, 1001 + k * 1000, 2001 + k * 1000);
+		ts_expect_none(t);
+		info(t, c, &i);
+		if (k < 2)
+			assert_int_equal(i.lost, 6 - k);
+	}
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 257");
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.unacked, 0);
+	assert_int_equal(i.sacked, 0);
+	assert_int_equal(i.lost, 0);
+	assert_int_equal(i.retrans, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- restart after idle ---- */
+
+/* Linux's tcp_cwnd_restart (net.ipv4.tcp_slow_start_after_idle 1, the
+ * default): a sender idle for longer than the RTO halves cwnd once per RTO
+ * of idle time, down to the initial window at the lowest (and ssthresh
+ * keeps 3/4 of the old cwnd at least: test_tcp_cc.c): idle for one RTO
+ * and a bit, 36 segments become 18, not 10 (after a longer idle time, 10:
+ * test_pd_send.c's test_slow_start_restarts_after_idle). */
+static void test_idle_restart_halves_cwnd_per_rto(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 511, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 26000, t->h->now), 26000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 511");
+	expect_run(t, 10001, 26001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 26001 win 511");
+	info(t, c, &i);
+	assert_int_equal(i.snd_cwnd, 36);
+	/* idle since the last send: 100 ms, and one RTO more */
+	assert_true(i.rto_us > 150000);
+	ts_advance_us(t, i.rto_us);
+	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
+	expect_run(t, 26001, 44001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.snd_cwnd, 18);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- tail loss probe ---- */
+
+/* Linux's tcp_send_loss_probe: with nothing new to send, the probe resends
+ * the last segment as it went on the wire: the last TSO frame is cut after
+ * its first pcount - 1 segments and what follows goes, here the short 500
+ * bytes at the end of a 2500-byte frame (not the last 1000 bytes, which
+ * would straddle two of the frame's segments). */
+static void test_tlp_resends_last_segment_of_tso_frame(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 2500, t->h->now), 2500);
+	expect_data(t, 1, 2501);
+	assert_int_equal(t->last_gso, 1000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 400);
+	expect_data(t, 2001, 2501);
+	assert_int_equal(t->last_gso, 0);
+	ts_inject(t, ". 1:1(0) ack 2501 win 257");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- Nagle ---- */
+
+/* tcp_nagle_https_client: a client with TCP_NODELAY (no TSO, no
+ * timestamps, the server's MSS 974): the short end of a write goes at
+ * once though a short segment sent before is unacknowledged, which Nagle
+ * (Minshall's rule) would hold until its ACK. */
+static void test_nodelay_sends_short_tail_behind_unacked_short(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	char buf[1000];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 5792 <mss 974,nop,nop,sackOK,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_send(c, big, 517, t->h->now), 517);
+	ts_expect(t, "P. 1:518(517) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 518 win 229");
+	ts_inject(t, "P. 1:144(143) ack 518 win 229");
+	ts_expect(t, ". 518:518(0) ack 144 win *");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 143);
+	assert_int_equal(tcp_send(c, big, 51, t->h->now), 51);
+	ts_expect(t, "P. 518:569(51) ack 144 win *");
+	ts_advance_ms(t, 30);
+	assert_int_equal(tcp_send(c, big, 2002, t->h->now), 2002);
+	ts_expect(t, ". 569:1543(974) ack 144 win *");
+	ts_expect(t, ". 1543:2517(974) ack 144 win *");
+	ts_expect(t, "P. 2517:2571(54) ack 144 win *");
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 2571 win 229");
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_nagle_sendmsg_msg_more: MSG_MORE holds a partial segment though
+ * TCP_NODELAY is set: alone, it goes when the probe timer fires (about an
+ * RTO later); a send without the flag takes everything held with it; of a
+ * write longer than the MSS the full segments go and the rest waits, until
+ * the next ACK (the push after an ACK follows TCP_NODELAY again); held data
+ * behind a segment in flight goes with that segment's ACK; a plain write
+ * after a MSG_MORE one sends both together. */
+static void test_msg_more_holds_partial_segment(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 10, 257, false);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 200);
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	expect_data(t, 1, 41);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 41 win 257");
+
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_advance_ms(t, 5);
+	assert_int_equal(tcp_send(c, big, 160, t->h->now), 160);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 495, t->h->now), 495);
+	ts_advance_ms(t, 8);
+	ts_expect_none(t);
+	tcp_set_more(c, false);
+	assert_int_equal(tcp_send(c, big, 5, t->h->now), 5);
+	assert_true(expect_data(t, 41, 801));
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 801 win 257");
+
+	ts_advance_ms(t, 100);
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 3100, t->h->now), 3100);
+	expect_run(t, 801, 3801);
+	ts_expect_none(t);
+	ts_advance_ms(t, 3);
+	assert_int_equal(tcp_send(c, big, 50, t->h->now), 50);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 2801 win 257");
+	expect_data(t, 3801, 3951);
+	ts_expect_none(t);
+
+	for (unsigned n = 1; n <= 4; n++) {
+		ts_advance_ms(t, n);
+		tcp_set_more(c, true);
+		assert_int_equal(tcp_send(c, big, n, t->h->now), n);
+	}
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 3951 win 257");
+	expect_data(t, 3951, 3961);
+	ts_expect_none(t);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 3961 win 257");
+
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 20, t->h->now), 20);
+	ts_advance_ms(t, 50);
+	ts_expect_none(t);
+	tcp_set_more(c, false);
+	assert_int_equal(tcp_send(c, big, 20, t->h->now), 20);
+	assert_true(expect_data(t, 3961, 4001));
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 4001 win 257");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prr_two_holes_resends_and_conserves),
+		cmocka_unit_test(test_prr_counts_sack_of_ack_below_snd_una),
+		cmocka_unit_test(test_limited_transmit_with_sack),
+		cmocka_unit_test(test_limited_transmit_without_sack),
+		cmocka_unit_test(test_sack_marks_lost_and_resends_one_per_sack),
+		cmocka_unit_test(test_idle_restart_halves_cwnd_per_rto),
+		cmocka_unit_test(test_tlp_resends_last_segment_of_tso_frame),
+		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),
+		cmocka_unit_test(test_msg_more_holds_partial_segment),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

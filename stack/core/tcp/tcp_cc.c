@@ -229,6 +229,13 @@ static bool cwnd_limited(const struct tcp_cc *cc, uint32_t flight)
 	return (uint64_t)flight + cc->mss > cc->cwnd;
 }
 
+bool tcp_cc_window_used(const struct tcp_cc *cc)
+{
+	if (cc->cwnd_limited)
+		return true;
+	return in_slow_start(cc) && cc->cwnd < 2ull * cc->max_out;
+}
+
 void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt)
 {
 	if (!seq_lt(snd_una, cc->usage_seq) || limited || (!cc->cwnd_limited && out > cc->max_out)) {

@@ -83,6 +83,10 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
  * that an application-limited sender ends the round with twice its flight.
  */
 void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt);
+/* Whether the round used the window (Linux's tcp_is_cwnd_limited, on what
+ * tcp_cc_on_sent recorded): cwnd was full in it, or in slow start cwnd is
+ * below twice the most outstanding. */
+bool tcp_cc_window_used(const struct tcp_cc *cc);
 /* Restart after an idle period (idle_us) longer than the RTO (rto_us), as
  * Linux's tcp_cwnd_restart: cwnd halved per RTO idle, to min(IW, cwnd) at
  * the lowest. reducing: in a reduction (CWR or recovery), ssthresh is kept. */

@@ -1029,31 +1029,30 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	if (budget < 0)
 		tcp_txq_add(c);
 	/* Linux's tcp_write_xmit(): the next segment does not fit in the
-	 * peer's window (TCP_INFO's rwnd_limited), or it does. */
+	 * peer's window (TCP_INFO's rwnd_limited), or it does; Linux tests
+	 * cwnd first, so a full cwnd is not the peer's window's doing. */
 	{
 		tcp_seq end = tcp_snd_end(c), edge = c->snd_una + c->snd_wnd;
 		uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
 		uint32_t room = seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
-
-		if (avail && room < min32(avail, seg_mss(c)))
-			tcp_chrono_start(c, TCP_CHRONO_RWND, now);
-		else if (c->chrono == TCP_CHRONO_RWND)
-			tcp_chrono_stop(c, TCP_CHRONO_RWND, now);
-		/* Linux's tcp_cwnd_validate(): new data went, all of it, and the
-		 * program found the buffer full: the send buffer limits. */
-		if (sent_new && !avail && c->nospace &&
-		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
-			tcp_chrono_start(c, TCP_CHRONO_SNDBUF, now);
 		/* Its cwnd validation: whether the flight fills cwnd now (in
 		 * whole segments, as Linux counts packets), after a pass that
 		 * sent, or that cwnd held back. */
-		{
-			uint32_t pipe_segs = (tcp_pipe(c) + c->mss - 1) / c->mss;
-			bool limited = pipe_segs >= c->cc.cwnd / c->mss;
+		uint32_t pipe_segs = (tcp_pipe(c) + c->mss - 1) / c->mss;
+		bool limited = pipe_segs >= c->cc.cwnd / c->mss;
 
-			if (sent_any || (limited && avail))
-				tcp_cc_on_sent(&c->cc, limited, c->snd_max - c->snd_una, c->snd_una, c->snd_nxt);
-		}
+		if (avail && !limited && room < min32(avail, seg_mss(c)))
+			tcp_chrono_start(c, TCP_CHRONO_RWND, now);
+		else if (c->chrono == TCP_CHRONO_RWND)
+			tcp_chrono_stop(c, TCP_CHRONO_RWND, now);
+		if (sent_any || (limited && avail))
+			tcp_cc_on_sent(&c->cc, limited, c->snd_max - c->snd_una, c->snd_una, c->snd_nxt);
+		/* Linux's tcp_cwnd_validate(): new data went, all of it, the
+		 * window was not in use (tcp_is_cwnd_limited) and the program
+		 * found the buffer full: the send buffer limits. */
+		if (sent_new && !avail && c->nospace && !tcp_cc_window_used(&c->cc) &&
+		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
+			tcp_chrono_start(c, TCP_CHRONO_SNDBUF, now);
 	}
 
 	if (sent_new)

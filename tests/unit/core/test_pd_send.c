@@ -22,69 +22,12 @@
 
 static uint8_t big[1 << 20];
 
-static void inject_fmt(struct tscript *t, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ts_inject(t, line);
-}
-
-/* The next frame the stack sent carries the data [start, end) (relative),
- * whatever its flags; returns whether it had PSH. */
-static bool expect_data(struct tscript *t, unsigned start, unsigned end)
-{
-	char line[512];
-	unsigned s, e, n;
-	const char *sp;
-
-	if (!ts_next(t, line, sizeof(line)))
-		fail_msg("nothing sent, expected data %u:%u", start, end);
-	if (getenv("TS_VERBOSE"))
-		printf("  sent %s\n", line);
-	sp = strchr(line, ' ');
-	assert_non_null(sp);
-	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
-	if (s != start || e != end)
-		fail_msg("sent %s, expected data %u:%u", line, start, end);
-	return line[0] == 'P';
-}
-
 static uint32_t cwnd_segs(struct tscript *t, struct tcp_conn *c)
 {
 	struct tcp_conn_info i;
 
 	tcp_get_info(c, &i, t->h->now);
 	return i.snd_cwnd;
-}
-
-/* The scripts' passive open: the peer's SYN announces MSS 1000, SACK and
- * window scale 7, no timestamps; its ACK comes rtt_ms later with the window
- * win (scaled by 128). TSO on the link, as on packetdrill's tun. */
-static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack)
-{
-	struct tcp_conn *l, *c;
-	int err;
-
-	h_enable_tso(t->h, 65535 - 20 - 60);
-	l = ts_listen(t, 1);
-	if (sack) {
-		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
-		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
-	} else {
-		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
-		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
-	}
-	ts_advance_ms(t, rtt_ms);
-	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
-	c = tcp_accept(l, &err);
-	assert_non_null(c);
-	tcp_close(l, t->h->now);
-	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
-	return c;
 }
 
 /* ---- slow start ---- */
@@ -98,11 +41,11 @@ static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsig
 static void slow_start_acks_per(unsigned every)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
 	unsigned next = 10001;
 
 	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_expect_none(t);
 	assert_int_equal(cwnd_segs(t, c), 10);
 	ts_advance_ms(t, 100);
@@ -110,15 +53,15 @@ static void slow_start_acks_per(unsigned every)
 		unsigned end = next + 2 * every * 1000 > 30001 ? 30001 : next + 2 * every * 1000;
 
 		ts_advance_ms(t, 2);
-		inject_fmt(t, ". 1:1(0) ack %u win 257", acked + 1);
-		expect_data(t, next, end);
+		ts_injectf(t, ". 1:1(0) ack %u win 257", acked + 1);
+		ts_expect_data(t, next, end);
 		ts_expect_none(t);
 		next = end;
 		if (acked + every * 1000 > 10000 && acked < 10000) {
 			/* the round's last ACK covers what is left of it */
 			ts_advance_ms(t, 2);
-			inject_fmt(t, ". 1:1(0) ack %u win 257", 10001);
-			expect_data(t, next, 30001);
+			ts_injectf(t, ". 1:1(0) ack %u win 257", 10001);
+			ts_expect_data(t, next, 30001);
 			next = 30001;
 		}
 	}
@@ -155,18 +98,18 @@ static void test_slow_start_stretch_ack_grows_by_all_it_covers(void **state)
 static void app_limited(unsigned pkts, const unsigned *cwnds)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
 	unsigned k = 0;
 
 	assert_int_equal(tcp_send(c, big, pkts * 1000, t->h->now), pkts * 1000);
-	expect_data(t, 1, pkts * 1000 + 1);
+	ts_expect_data(t, 1, pkts * 1000 + 1);
 	assert_int_equal(cwnd_segs(t, c), 10);
 	ts_advance_ms(t, 100);
 	for (unsigned acked = 2; ; acked += 2) {
 		if (acked > pkts)
 			acked = pkts;
 		ts_advance_ms(t, 5);
-		inject_fmt(t, ". 1:1(0) ack %u win 257", acked * 1000 + 1);
+		ts_injectf(t, ". 1:1(0) ack %u win 257", acked * 1000 + 1);
 		assert_int_equal(cwnd_segs(t, c), cwnds[k]);
 		k++;
 		if (acked == pkts)
@@ -213,15 +156,15 @@ static void test_slow_start_full_window_out_grows_to_twenty(void **state)
  * segments acknowledged at once (cwnd 20), then 16 (cwnd 36). */
 static struct tcp_conn *grow_to_36(struct tscript *t)
 {
-	struct tcp_conn *c = accept_mss1000(t, 100, 511, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 511, true);
 
 	assert_int_equal(tcp_send(c, big, 26000, t->h->now), 26000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	assert_int_equal(cwnd_segs(t, c), 10);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 10001 win 511");
 	assert_int_equal(cwnd_segs(t, c), 20);
-	expect_data(t, 10001, 26001);
+	ts_expect_data(t, 10001, 26001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 100);
 	return c;
@@ -319,19 +262,19 @@ static void test_slow_start_restarts_after_zero_window(void **state)
 static void test_prr_one_new_segment_per_sacked_at_ssthresh(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 320, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 320, true);
 	struct tcp_conn_info i;
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 110);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:2001,nop,nop>");
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:3001,nop,nop>");
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:4001,nop,nop>");
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	ts_expect_none(t);
 	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
@@ -342,13 +285,13 @@ static void test_prr_one_new_segment_per_sacked_at_ssthresh(void **state)
 	ts_expect_none(t);
 	for (unsigned k = 5; k <= 10; k++) {
 		ts_advance_ms(t, 10);
-		inject_fmt(t, ". 1:1(0) ack 1 win 320 <sack 1001:%u,nop,nop>", k * 1000 + 1);
-		expect_data(t, 10001 + (k - 5) * 1000, 11001 + (k - 5) * 1000);
+		ts_injectf(t, ". 1:1(0) ack 1 win 320 <sack 1001:%u,nop,nop>", k * 1000 + 1);
+		ts_expect_data(t, 10001 + (k - 5) * 1000, 11001 + (k - 5) * 1000);
 		ts_expect_none(t);
 	}
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 10001 win 320");
-	expect_data(t, 16001, 17001);
+	ts_expect_data(t, 16001, 17001);
 	ts_expect_none(t);
 	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.ca_state, TCP_CA_OPEN);
@@ -367,24 +310,24 @@ static void test_prr_one_new_segment_per_sacked_at_ssthresh(void **state)
 static void test_recovery_exit_leaves_cwnd_at_ssthresh(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 10, 320, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 320, true);
 	struct tcp_conn_info i;
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:5001,nop,nop>");
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:6001,nop,nop>");
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:7001,nop,nop>");
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:8001,nop,nop>");
-	expect_data(t, 1001, 2001);
+	ts_expect_data(t, 1001, 2001);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:9001,nop,nop>");
-	expect_data(t, 2001, 3001);
+	ts_expect_data(t, 2001, 3001);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:10001,nop,nop>");
-	expect_data(t, 3001, 4001);
+	ts_expect_data(t, 3001, 4001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 4001:10001,nop,nop>");
@@ -398,10 +341,10 @@ static void test_recovery_exit_leaves_cwnd_at_ssthresh(void **state)
 	assert_int_equal(i.snd_cwnd, 7);
 	ts_advance_ms(t, 10);
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 10001, 17001);
+	ts_expect_data(t, 10001, 17001);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 17001 win 320");
-	expect_data(t, 17001, 20001);
+	ts_expect_data(t, 17001, 20001);
 	ts_inject(t, ". 1:1(0) ack 20001 win 320");
 	ts_abort(t, c);
 	ts_free(t);
@@ -417,19 +360,19 @@ static void test_recovery_exit_leaves_cwnd_at_ssthresh(void **state)
 static void test_eor_large_record_then_write_alone(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 10, 514, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 514, true);
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
 	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
 	tcp_mark_eor(c);
 	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
 	ts_inject(t, ". 1:1(0) ack 10001 win 514");
-	assert_true(expect_data(t, 10001, 20801));
-	assert_true(expect_data(t, 20801, 22801));
+	assert_true(ts_expect_data(t, 10001, 20801));
+	assert_true(ts_expect_data(t, 20801, 22801));
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
 	ts_inject(t, ". 1:1(0) ack 22801 win 514");

@@ -21,37 +21,6 @@
 
 static uint8_t big[1 << 20];
 
-static void inject_fmt(struct tscript *t, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ts_inject(t, line);
-}
-
-/* The next frame the stack sent carries the data [start, end) (relative),
- * whatever its flags; returns whether it had PSH. */
-static bool expect_data(struct tscript *t, unsigned start, unsigned end)
-{
-	char line[512];
-	unsigned s, e, n;
-	const char *sp;
-
-	if (!ts_next(t, line, sizeof(line)))
-		fail_msg("nothing sent, expected data %u:%u", start, end);
-	if (getenv("TS_VERBOSE"))
-		printf("  sent %s\n", line);
-	sp = strchr(line, ' ');
-	assert_non_null(sp);
-	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
-	if (s != start || e != end)
-		fail_msg("sent %s, expected data %u:%u", line, start, end);
-	return line[0] == 'P';
-}
-
 /* The next frames carry [start, end) between them, in order: Linux sends
  * a run of retransmissions as one TSO frame, pstack one segment a frame. */
 static void expect_run(struct tscript *t, unsigned start, unsigned end)
@@ -76,32 +45,6 @@ static void info(struct tscript *t, struct tcp_conn *c, struct tcp_conn_info *i)
 	tcp_get_info(c, i, t->h->now);
 }
 
-/* The scripts' passive open: the peer's SYN announces MSS 1000, window
- * scale 7, SACK or not, no timestamps; its ACK comes rtt_ms later with the
- * window win (scaled by 128). TSO on the link, as on packetdrill's tun. */
-static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack)
-{
-	struct tcp_conn *l, *c;
-	int err;
-
-	h_enable_tso(t->h, 65535 - 20 - 60);
-	l = ts_listen(t, 1);
-	if (sack) {
-		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
-		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
-	} else {
-		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
-		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
-	}
-	ts_advance_ms(t, rtt_ms);
-	inject_fmt(t, ". 1:1(0) ack 1 win %u", win);
-	c = tcp_accept(l, &err);
-	assert_non_null(c);
-	tcp_close(l, t->h->now);
-	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
-	return c;
-}
-
 /* ---- fast recovery ---- */
 
 /* tcp_fast_recovery_prr-ss-30pkt-lost-1_4-11_16: of twenty segments, 1-4
@@ -114,52 +57,52 @@ static struct tcp_conn *accept_mss1000(struct tscript *t, unsigned rtt_ms, unsig
 static void test_prr_two_holes_resends_and_conserves(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 10, 320, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 320, true);
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:5001,nop,nop>");
-	expect_data(t, 10001, 11001);
+	ts_expect_data(t, 10001, 11001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:6001,nop,nop>");
-	expect_data(t, 11001, 12001);
+	ts_expect_data(t, 11001, 12001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:7001,nop,nop>");
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:8001,nop,nop>");
-	expect_data(t, 1001, 2001);
+	ts_expect_data(t, 1001, 2001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:9001,nop,nop>");
-	expect_data(t, 2001, 3001);
+	ts_expect_data(t, 2001, 3001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:10001,nop,nop>");
-	expect_data(t, 3001, 4001);
+	ts_expect_data(t, 3001, 4001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:11001,nop,nop>");
-	expect_data(t, 12001, 13001);
+	ts_expect_data(t, 12001, 13001);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4001:12001,nop,nop>");
-	expect_data(t, 13001, 14001);
+	ts_expect_data(t, 13001, 14001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 4001:12001,nop,nop>");
-	expect_data(t, 14001, 16001);
+	ts_expect_data(t, 14001, 16001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:12001,nop,nop>");
-	expect_data(t, 1001, 2001);
-	expect_data(t, 16001, 17001);
+	ts_expect_data(t, 1001, 2001);
+	ts_expect_data(t, 16001, 17001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:13001,nop,nop>");
-	expect_data(t, 17001, 18001);
+	ts_expect_data(t, 17001, 18001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:14001,nop,nop>");
-	expect_data(t, 18001, 19001);
+	ts_expect_data(t, 18001, 19001);
 	ts_expect_none(t);
 	h_drain_tx(t->h);
 	ts_abort(t, c);
@@ -173,16 +116,16 @@ static void test_prr_two_holes_resends_and_conserves(void **state)
 static void test_prr_counts_sack_of_ack_below_snd_una(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 10, 640, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 640, true);
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:2001,nop,nop>");
 	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:3001,nop,nop>");
 	ts_inject(t, ". 1:1(0) ack 1 win 640 <sack 1001:3001 8001:9001,nop,nop>");
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 12);
 	ts_inject(t, ". 1:1(0) ack 4001 win 640 <sack 8001:9001,nop,nop>");
@@ -192,8 +135,8 @@ static void test_prr_counts_sack_of_ack_below_snd_una(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_inject(t, ". 1:1(0) ack 3001 win 640 <sack 5001:7001,nop,nop>");
-	expect_data(t, 7001, 8001);
-	expect_data(t, 10001, 11001);
+	ts_expect_data(t, 7001, 8001);
+	ts_expect_data(t, 10001, 11001);
 	ts_expect_none(t);
 	h_drain_tx(t->h);
 	ts_abort(t, c);
@@ -209,33 +152,33 @@ static void test_prr_counts_sack_of_ack_below_snd_una(void **state)
 static void limited_transmit(bool sack)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 320, sack);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 320, sack);
 	struct tcp_conn_info i;
 
 	assert_int_equal(tcp_send(c, big, 15000, t->h->now), 15000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 110);
 	ts_inject(t, sack ? ". 1:1(0) ack 1 win 320 <sack 1001:2001,nop,nop>" : ". 1:1(0) ack 1 win 320");
-	expect_data(t, 10001, 11001);
+	ts_expect_data(t, 10001, 11001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, sack ? ". 1:1(0) ack 1 win 320 <sack 1001:3001,nop,nop>" : ". 1:1(0) ack 1 win 320");
-	expect_data(t, 11001, 12001);
+	ts_expect_data(t, 11001, 12001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 3001 win 320");
 	info(t, c, &i);
 	assert_int_equal(i.ca_state, TCP_CA_OPEN);
-	expect_data(t, 12001, 14001);
+	ts_expect_data(t, 12001, 14001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 5001 win 320");
-	expect_data(t, 14001, 15001);
+	ts_expect_data(t, 14001, 15001);
 	ts_expect_none(t);
 	for (unsigned a = 7001; a <= 15001; a += 2000) {
 		ts_advance_ms(t, 20);
-		inject_fmt(t, ". 1:1(0) ack %u win 320", a);
+		ts_injectf(t, ". 1:1(0) ack %u win 320", a);
 	}
 	ts_expect_none(t);
 	info(t, c, &i);
@@ -267,24 +210,24 @@ static void test_limited_transmit_without_sack(void **state)
 static void test_sack_marks_lost_and_resends_one_per_sack(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 1024, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 1024, true);
 	struct tcp_conn_info i;
 	static const char *const sacks[] = { "5001:6001 7001:8001", "5001:8001", "5001:9001", "5001:10001" };
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 7001:8001,nop,nop>");
 	ts_expect_none(t);
 	ts_advance_ms(t, 40);
-	expect_data(t, 1, 1001);
+	ts_expect_data(t, 1, 1001);
 	info(t, c, &i);
 	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
 	assert_int_equal(i.lost, 7);
 	for (unsigned k = 0; k < 4; k++) {
-		inject_fmt(t, ". 1:1(0) ack 1 win 257 <sack %s,nop,nop>", sacks[k]);
-		expect_data(t, 1001 + k * 1000, 2001 + k * 1000);
+		ts_injectf(t, ". 1:1(0) ack 1 win 257 <sack %s,nop,nop>", sacks[k]);
+		ts_expect_data(t, 1001 + k * 1000, 2001 + k * 1000);
 		ts_expect_none(t);
 		info(t, c, &i);
 		if (k < 2)
@@ -313,12 +256,12 @@ static void test_sack_marks_lost_and_resends_one_per_sack(void **state)
 static void test_idle_restart_halves_cwnd_per_rto(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 511, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 511, true);
 	struct tcp_conn_info i;
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 26000, t->h->now), 26000);
-	expect_data(t, 1, 10001);
+	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 10001 win 511");
 	expect_run(t, 10001, 26001);
@@ -350,15 +293,15 @@ static void test_idle_restart_halves_cwnd_per_rto(void **state)
 static void test_tlp_resends_last_segment_of_tso_frame(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 100, 257, true);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
 
 	(void)state;
 	assert_int_equal(tcp_send(c, big, 2500, t->h->now), 2500);
-	expect_data(t, 1, 2501);
+	ts_expect_data(t, 1, 2501);
 	assert_int_equal(t->last_gso, 1000);
 	ts_expect_none(t);
 	ts_advance_ms(t, 400);
-	expect_data(t, 2001, 2501);
+	ts_expect_data(t, 2001, 2501);
 	assert_int_equal(t->last_gso, 0);
 	ts_inject(t, ". 1:1(0) ack 2501 win 257");
 	ts_abort(t, c);
@@ -419,7 +362,7 @@ static void test_nodelay_sends_short_tail_behind_unacked_short(void **state)
 static void test_msg_more_holds_partial_segment(void **state)
 {
 	struct tscript *t = ts_new(100);
-	struct tcp_conn *c = accept_mss1000(t, 10, 257, false);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 257, false);
 
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
@@ -428,7 +371,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_advance_ms(t, 200);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
-	expect_data(t, 1, 41);
+	ts_expect_data(t, 1, 41);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 41 win 257");
 
@@ -442,7 +385,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	tcp_set_more(c, false);
 	assert_int_equal(tcp_send(c, big, 5, t->h->now), 5);
-	assert_true(expect_data(t, 41, 801));
+	assert_true(ts_expect_data(t, 41, 801));
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 801 win 257");
@@ -457,7 +400,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 2801 win 257");
-	expect_data(t, 3801, 3951);
+	ts_expect_data(t, 3801, 3951);
 	ts_expect_none(t);
 
 	for (unsigned n = 1; n <= 4; n++) {
@@ -468,7 +411,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 3951 win 257");
-	expect_data(t, 3951, 3961);
+	ts_expect_data(t, 3951, 3961);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 3961 win 257");
@@ -479,7 +422,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	tcp_set_more(c, false);
 	assert_int_equal(tcp_send(c, big, 20, t->h->now), 20);
-	assert_true(expect_data(t, 3961, 4001));
+	assert_true(ts_expect_data(t, 3961, 4001));
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 4001 win 257");
 	ts_abort(t, c);

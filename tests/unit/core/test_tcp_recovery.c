@@ -67,17 +67,6 @@ static void drain(struct tscript *t)
 		;
 }
 
-static void inject_fmt(struct tscript *t, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ts_inject(t, line);
-}
-
 /* An RTT sample of rtt_ms: one byte out, its ACK rtt_ms later. Returns the next relative seq. */
 static unsigned rtt_sample(struct tscript *t, struct tcp_conn *c, unsigned seq, unsigned rtt_ms)
 {
@@ -87,7 +76,7 @@ static unsigned rtt_sample(struct tscript *t, struct tcp_conn *c, unsigned seq, 
 	snprintf(want, sizeof(want), "P. %u:%u(1) ack 1 win 502 " TSO, seq, seq + 1);
 	ts_expect(t, want);
 	ts_advance_ms(t, rtt_ms);
-	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 110 ecr 0>", seq + 1);
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 110 ecr 0>", seq + 1);
 	ts_expect_none(t);
 	return seq + 1;
 }
@@ -191,13 +180,13 @@ static void test_loss_right_after_recovery_is_fast_retransmitted(void **state)
 	assert_true(first_new >= 10 * MSS + 1);
 	/* the ACK that ends recovery covers everything sent before it began,
 	 * up to the first segment sent during it, which is lost */
-	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 111 ecr 0>", first_new);
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 111 ecr 0>", first_new);
 	while (next_sent(t, &s))
 		if (s.end > top)
 			top = s.end;
 	/* two duplicate ACKs for it: at most one new segment each (RFC 3042) */
 	for (int i = 0; i < 2; i++) {
-		inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
+		ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
 		while (next_sent(t, &s)) {
 			assert_true(s.start >= top);
 			top = s.end;
@@ -206,7 +195,7 @@ static void test_loss_right_after_recovery_is_fast_retransmitted(void **state)
 	}
 	assert_true(n_after <= 2);
 	/* the third: fast retransmit */
-	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 112 ecr 0>", first_new);
 	snprintf(want, sizeof(want), ". %u:%u(1448) ack 1 win 502 " TSO, first_new, first_new + MSS);
 	ts_expect(t, want);
 	drain(t);
@@ -283,7 +272,7 @@ static void test_loss_state_ends_after_rto_recovery(void **state)
 	assert_int_equal(i.ca_state, 4);
 	/* its ACK, 10 ms later, echoes its timestamp */
 	ts_advance_ms(t, 10);
-	inject_fmt(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 120 ecr %u>", seq + 2 * MSS,
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 120 ecr %u>", seq + 2 * MSS,
 		   t->last_tsval - t->ts_base);
 	drain(t);
 	tcp_get_info(c, &i, t->h->now);
@@ -349,7 +338,7 @@ static void test_bulk_transfer_sends_no_runts(void **state)
 			ts_advance_ms(t, 1);
 			for (unsigned k = 0; k < np; k++) {
 				if (k % 2 == 1 || k == np - 1) {
-					inject_fmt(t, ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr 0>", pending[k]);
+					ts_injectf(t, ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr 0>", pending[k]);
 					acked = pending[k];
 				}
 			}
@@ -384,7 +373,7 @@ static void test_recovery_resends_holes_before_new_data(void **state)
 	/* segments 1 and 3 are lost: 2, 4, 5, ... arrive */
 	ts_inject(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897>");
 	for (unsigned k = 4; k <= 20; k++) {
-		inject_fmt(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897 4345:%u>",
+		ts_injectf(t, ". 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:2897 4345:%u>",
 			   k * MSS + 1);
 		while (next_sent(t, &s)) {
 			assert_int_equal(s.len, MSS);
@@ -451,7 +440,7 @@ static void test_first_sack_block_holds_newest_segment(void **state)
 	(void)state;
 	/* ten out-of-order segments, a hole before each */
 	for (unsigned k = 1; k <= 10; k++) {
-		inject_fmt(t, ". %u:%u(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", k * 200 + 1, k * 200 + 101);
+		ts_injectf(t, ". %u:%u(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0>", k * 200 + 1, k * 200 + 101);
 		snprintf(want, sizeof(want), ". 1:1(0) ack 1 win * <nop,nop,TS val * ecr 100,nop,nop,sack %u:%u%s>",
 			 k * 200 + 1, k * 200 + 101, k == 1 ? "" : k == 2 ? " *:*" : " *:* *:*");
 		ts_expect(t, want);
@@ -564,7 +553,7 @@ static void test_rack_detects_lost_retransmission(void **state)
 	rexmits = 0;
 	/* more SACKs: new data goes out after the retransmission */
 	for (unsigned k = 5; k <= 10; k++) {
-		inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		ts_injectf(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
 		while (next_sent(t, &s)) {
 			assert_true(s.start >= hi);     /* new data */
 			hi = s.end;
@@ -611,7 +600,7 @@ static void test_tlp_recovers_lost_tail(void **state)
 	assert_int_equal(c->tlp_probes, 1);
 	/* its SACK shows segment 9 lost: resent at once */
 	ts_advance_ms(t, 10);
-	inject_fmt(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 120 ecr %u,nop,nop,sack 13033:14481>",
+	ts_injectf(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 120 ecr %u,nop,nop,sack 13033:14481>",
 		   t->last_tsval - t->ts_base);
 	ts_expect(t, ". 11585:13033(1448) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 10);
@@ -757,7 +746,7 @@ static void test_prr_paces_recovery(void **state)
 	for (unsigned k = 2; k <= 20; k++) {
 		unsigned n = 0;
 
-		inject_fmt(t, ". 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		ts_injectf(t, ". 1:1(0) ack 1 win 1000 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
 		while (next_sent(t, &s)) {
 			if (s.start == 1)
 				hole++;
@@ -804,10 +793,10 @@ static void test_fast_retransmit_when_our_segments_carry_sack_blocks(void **stat
 		assert_int_equal(s.len, seg);
 	ts_advance_ms(t, 10);
 	/* segments 1 and 5 are lost; 2, 3 and 4 arrive */
-	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 2 * seg + 1);
-	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 3 * seg + 1);
+	ts_injectf(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 2 * seg + 1);
+	ts_injectf(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 3 * seg + 1);
 	ts_expect_none(t);
-	inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 4 * seg + 1);
+	ts_injectf(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack %u:%u>", seg + 1, 4 * seg + 1);
 	assert_true(c->in_recovery);
 	snprintf(want, sizeof(want), ". 1:%u(%u) ack 1 win 502 <nop,nop,TS val * ecr *,nop,nop,sack 101:111>",
 		 seg + 1, seg);
@@ -835,7 +824,7 @@ static void test_rescue_retransmission(void **state)
 	ts_advance_ms(t, 10);
 	/* segments 1 and 10 are lost */
 	for (unsigned k = 2; k <= 9; k++) {
-		inject_fmt(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
+		ts_injectf(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0,nop,nop,sack 1449:%u>", k * MSS + 1);
 		while (next_sent(t, &s)) {
 			if (s.start == 9 * MSS + 1)
 				rescue++;

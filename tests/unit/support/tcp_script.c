@@ -470,6 +470,35 @@ void ts_expect(struct tscript *t, const char *spec)
 		fail_msg("expected '%s'\n      got '%s'", spec, got);
 }
 
+void ts_injectf(struct tscript *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ts_inject(t, line);
+}
+
+bool ts_expect_data(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+	unsigned s, e, n;
+	const char *sp;
+
+	if (!ts_next(t, line, sizeof(line)))
+		fail_msg("nothing sent, expected data %u:%u", start, end);
+	if (getenv("TS_VERBOSE"))
+		printf("  sent %s\n", line);
+	sp = strchr(line, ' ');
+	assert_non_null(sp);
+	assert_int_equal(sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n), 3);
+	if (s != start || e != end)
+		fail_msg("sent %s, expected data %u:%u", line, start, end);
+	return line[0] == 'P';
+}
+
 void ts_expect_none(struct tscript *t)
 {
 	char got[512];
@@ -502,6 +531,29 @@ struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l)
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	assert_int_equal(err, 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	return c;
+}
+
+struct tcp_conn *ts_accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack)
+{
+	struct tcp_conn *l, *c;
+	int err;
+
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	if (sack) {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	} else {
+		ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
+	}
+	ts_advance_ms(t, rtt_ms);
+	ts_injectf(t, ". 1:1(0) ack 1 win %u", win);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	return c;
 }

@@ -53,10 +53,15 @@ void ts_free(struct tscript *t);
 
 uint8_t ts_byte(uint32_t rel_seq);
 void ts_inject(struct tscript *t, const char *spec);
+/* ts_inject with a printf format. */
+void ts_injectf(struct tscript *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The next frame the stack sent must match spec. */
 void ts_expect(struct tscript *t, const char *spec);
 /* Nothing was sent. */
 void ts_expect_none(struct tscript *t);
+/* The next frame the stack sent carries the data [start, end) (relative),
+ * whatever its flags and options; returns whether it had PSH. */
+bool ts_expect_data(struct tscript *t, unsigned start, unsigned end);
 /* Whether a line ts_next gave matches spec ('*' as in ts_expect). */
 bool ts_match(const char *spec, const char *line);
 /* Renders the next sent frame (or "" when none) into out; returns false when none. */
@@ -70,6 +75,11 @@ void ts_check_bytes(const uint8_t *buf, size_t n, uint32_t rel);
 struct tcp_conn *ts_listen(struct tscript *t, int backlog);
 /* Passive open on listener l; returns the accepted connection. */
 struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l);
+/* The passive open of Linux's packetdrill selftests: the peer's SYN
+ * announces MSS 1000 and window scale 7, SACK or not, no timestamps; its ACK
+ * comes rtt_ms later with window win (scaled by 128). TSO on the link, as on
+ * packetdrill's tun. The listener is closed; returns the connection. */
+struct tcp_conn *ts_accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack);
 /* Active open to the peer; returns the established connection. */
 struct tcp_conn *ts_connect(struct tscript *t);
 

@@ -7,7 +7,8 @@
 # the two subjects sent: the SYN's and SYN-ACK's options and window scale
 # for the same buffer settings, quick ACK of the first data and PSH at the
 # end of each write, ACKs per data segment in a bulk receive, the
-# retransmission timeout after a slow handshake, ECN negotiation both ways.
+# retransmission timeout after a slow handshake, ECN negotiation both ways,
+# TCP fast open, slow start and its restart after idleness over a slow path.
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -521,4 +522,36 @@ tfo_round() {
 		[ "$syns" = "syn_len=6 synack_acks=0 syn_len=6 synack_acks=0 " ] ||
 			fail "$kind with tcp_fastopen=1: the SYNs and what their SYN-ACKs acknowledged: $syns"
 	done
+}
+
+@test "slow start as the kernel's (CUBIC): over a 100 ms path a bulk sender's rounds carry 10, 20, 40, 80, 160 segments, and after a second of idleness the restart's rounds are the kernel's" {
+	KIFACE=rp
+	relay_up 50
+	local kind r rk
+	# CUBIC for both (this kernel's default is BBR; a namespace may set only
+	# what tcp_allowed_congestion_control lists, a socket with CAP_NET_ADMIN any).
+	# The whole transfer fits the send buffer, and the peer's receive buffer
+	# is large: neither program's scheduling on this shared machine (a
+	# sender late to write, a receiver late to read, its window closing)
+	# leaves a round short.
+	export LW_RCVBUF=16777216
+	KENV=(LW_WARM=0.3 LW_CC=cubic LW_SNDBUF=4194304)
+	PENV=(LW_WARM=0.3 LW_CC=cubic LW_SNDBUF=4194304 PSTACK_FAULTS=delay=50ms)
+	for kind in kernel pstack; do
+		client_run "ss_$kind" "$kind" 5601 drain sleep:0.5,send:1000000,sleep:1,send:600000
+	done
+	unset LW_RCVBUF
+	# The initial window of 10, then twice as much each round trip (the
+	# peer ACKs every second segment: each ACK grows cwnd by what it
+	# covers); after the idle second (three RTOs of 300 ms), the window
+	# the restart leaves (Linux's tcp_cwnd_restart: halved per RTO idle,
+	# ssthresh kept at 3/4 of the old window at least). Measured on this
+	# kernel: 10 20 40 80 160 320 61, then 350 65.
+	r=$(shown ss_kernel kernel rounds)
+	rk=$r
+	echo "kernel: segments per round <$r>"
+	[ "$(echo "$r" | cut -d' ' -f1-5)" = "10 20 40 80 160" ] || fail "the kernel: rounds <$r>"
+	r=$(shown ss_pstack pstack rounds)
+	echo "pstack: segments per round <$r>"
+	[ "$r" = "$rk" ] || fail "pstack's rounds <$r>, the kernel's <$rk>"
 }

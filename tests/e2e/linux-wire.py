@@ -72,7 +72,14 @@ def client(host, port, actions):
         u.sendto(b"x", (host, 9))
         u.close()
         time.sleep(float(os.environ["LW_WARM"]))
-    s = socket.create_connection((host, int(port)), timeout=20)
+    s = socket.socket()
+    if os.environ.get("LW_CC"):
+        # (this kernel's namespaces may only name what tcp_allowed_congestion_control lists)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, os.environ["LW_CC"].encode())
+    if os.environ.get("LW_SNDBUF"):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(os.environ["LW_SNDBUF"]))
+    s.settimeout(20)
+    s.connect((host, int(port)))
     run_actions(s, actions)
     s.close()
 
@@ -80,6 +87,8 @@ def client(host, port, actions):
 def server(port, actions):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if os.environ.get("LW_RCVBUF"):
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(os.environ["LW_RCVBUF"]))
     ls.bind(("0.0.0.0", int(port)))
     ls.listen(1)
     print("listening", flush=True)
@@ -192,6 +201,7 @@ def read_pcap(path):
         g.opts = []
         g.wscale = None
         g.tsval = None
+        g.fo = None  # a fast open option's cookie length (0: a cookie request)
         o = tcp[20:min(doff, len(tcp))]
         i = 0
         while i < len(o):
@@ -208,6 +218,8 @@ def read_pcap(path):
                 g.wscale = o[i + 2]
             if k == 8 and i + 6 <= len(o):
                 g.tsval = struct.unpack("!I", o[i + 2:i + 6])[0]
+            if k == 34:
+                g.fo = o[i + 1] - 2
             g.opts.append(OPT_NAMES.get(k, str(k)))
             i += o[i + 1]
         segs.append(g)
@@ -243,7 +255,8 @@ def show(path, subject):
     acks_out (the subject's pure ACKs); hs_rtt_ms (from the subject's SYN
     to its ACK of the SYN-ACK; hs_rtt_tsval_ms the same by its own clock),
     rto_ms (from its first data segment to the
-    first retransmission of it); data_out, data_ect (its data segments with
+    first retransmission of it); rounds (how many of those data segments
+    left in each burst, bursts apart by 30 ms or more); data_out, data_ect (its data segments with
     an ECT or CE codepoint), acks_ect (pure ACKs with one)."""
     segs = read_pcap(path)
     tsval = {}
@@ -291,6 +304,14 @@ def show(path, subject):
         sent_at.append(g.t)
     out["psh"] = " ".join(psh)
     out["data_ms"] = " ".join("%d" % round((t - sent_at[0]) * 1000) for t in sent_at)
+    # Rounds: the first transmissions in each burst (a pause of 30 ms or
+    # more, a third of the slow tests' round trip, starts the next).
+    rounds = []
+    for i, t in enumerate(sent_at):
+        if i == 0 or t - sent_at[i - 1] >= 0.030:
+            rounds.append(0)
+        rounds[-1] += 1
+    out["rounds"] = " ".join(str(n) for n in rounds)
     out["data_out"] = data_out
     out["data_ect"] = data_ect
     out["acks_out"] = acks_out

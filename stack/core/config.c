@@ -31,5 +31,7 @@ void config_defaults(struct stack_config *cfg)
 	 * of round trip; PSTACK_TCP_WMEM raises it for longer paths. */
 	cfg->tcp_wmem[2] = 1u << 20;
 	cfg->tcp_ecn = 2;
+	cfg->tcp_tw_reuse = 2;
+	cfg->tcp_tw_reuse_delay_ms = 1000;
 	cfg->tcp_fastopen = TFO_CLIENT_ENABLE;
 }

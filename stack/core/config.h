@@ -51,6 +51,14 @@ struct stack_config {
 	uint8_t tcp_fastopen_key[2][16];
 	uint8_t tcp_fastopen_keys;
 	uint32_t tcp_wmem[3];   /* default 4096 1048576 4194304 */
+	/* The namespace's net.ipv4.tcp_tw_reuse and tcp_tw_reuse_delay, read
+	 * by the host: may connect() take, for a port it picks itself, the
+	 * 4-tuple of a connection waiting out TIME_WAIT, when the peer used
+	 * timestamps and the wait began more than tcp_tw_reuse_delay_ms ago?
+	 * 0 never, 1 always, 2 (default) with a loopback address only. A port
+	 * bind() named is taken whatever this says (Linux's tcp_twsk_unique). */
+	uint8_t tcp_tw_reuse;
+	uint32_t tcp_tw_reuse_delay_ms;  /* default 1000 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */
 	uint8_t secret[16];     /* key for ISNs, TS offsets, SYN cookies, ephemeral ports; filled by

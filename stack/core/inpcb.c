@@ -276,7 +276,7 @@ static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t
 		if (x->listening || !x->connected)
 			return false;
 		if (x->remote.addr == peer->addr && x->remote.port == peer->port &&
-		    (x->local.addr == laddr || !x->local.addr))
+		    (x->local.addr == laddr || !x->local.addr) && !(t->tw_reusable && t->tw_reusable(t->s, x)))
 			return false;
 	}
 	return true;

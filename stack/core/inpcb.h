@@ -57,6 +57,9 @@ struct inpcb_table {
 	 * or connect()'s rules (NULL: none): endpoints kept out of the table
 	 * (TCP's TIME_WAIT records taken over lazily, tcp_tw.c) join it first. */
 	void (*port_touch)(struct stack *s, uint16_t port);
+	/* For connect()'s port search (NULL: never): may a new connection
+	 * take over p's 4-tuple (TCP's TIME_WAIT reuse)? */
+	bool (*tw_reusable)(struct stack *s, const struct inpcb *p);
 	struct inpcb *hash[INPCB_HASH_SIZE];
 	struct inpcb *bhash[INPCB_PORT_HASH];
 	struct inpcb *lhash[INPCB_PORT_HASH];
@@ -99,8 +102,9 @@ void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
 bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
 /* connect() of an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3), a
- * port whose 4-tuple with peer is new and that no listener or bind()-only
- * socket holds, from the keyed offset off. 0 or -EADDRNOTAVAIL. */
+ * port whose 4-tuple with peer is new (or held by an endpoint the table's
+ * tw_reusable gives up) and that no listener or bind()-only socket holds,
+ * from the keyed offset off. 0 or -EADDRNOTAVAIL. */
 int inpcb_connect_port(struct inpcb_table *t, uint32_t laddr, const struct ip4_endpoint *peer, uint32_t off,
 		       uint16_t *port);
 /* listen(): another listener holds p's port for an overlapping address and

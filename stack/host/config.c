@@ -580,6 +580,10 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	if (read_sysctl(root, "net/ipv4/tcp_fastopen", v, 1) == 1)
 		cfg->stack.tcp_fastopen = (uint16_t)v[0];
 	read_fastopen_keys(&cfg->stack, root);
+	if (read_sysctl(root, "net/ipv4/tcp_tw_reuse", v, 1) == 1 && v[0] <= 2)
+		cfg->stack.tcp_tw_reuse = (uint8_t)v[0];
+	if (read_sysctl(root, "net/ipv4/tcp_tw_reuse_delay", v, 1) == 1)
+		cfg->stack.tcp_tw_reuse_delay_ms = (uint32_t)v[0];
 }
 
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)

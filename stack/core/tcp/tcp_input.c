@@ -652,6 +652,7 @@ static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, ui
 static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	tcp_set_state(c, TCP_STATE_TIME_WAIT);
+	c->tw_since = now;
 	/* Only tw_at runs in TIME_WAIT (the timer pass looks at nothing else). */
 	c->rto_at = c->persist_at = c->keep_at = c->delack_at = STACK_NEVER;
 	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps

@@ -285,6 +285,7 @@ struct tcp_conn {
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
+	uint64_t tw_since;                  /* when TIME_WAIT began (Linux's tw_entry_stamp: tcp_tw_reuse) */
 	/* Its place in the table's timer heap (tcp_timer.c): the key it sits
 	 * under (at most its earliest deadline; STACK_NEVER: not in the heap;
 	 * 0: taken out by the running pass) and its index there. */
@@ -456,6 +457,12 @@ bool tcp_done(struct tcp_conn *c);
 /* What a connection in TIME_WAIT (or an orphan's FIN_WAIT_2) needs to go on
  * waiting elsewhere (tcp_tw_import). */
 void tcp_tw_record(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now);
+/* tcp_tw.c: may connect() take over w's 4-tuple, w waiting out TIME_WAIT
+ * (or an orphan's FIN_WAIT_2)? port_named: bind() named the port, else
+ * connect() picks it (net.ipv4.tcp_tw_reuse and its delay apply). The
+ * second, on the endpoint table's entry: its tw_reusable. */
+bool tcp_tw_reusable(const struct tcp_conn *w, bool port_named, uint64_t now);
+bool tcp_tw_reusable_pcb(struct stack *s, const struct inpcb *p);
 /* tcp_done() with a pending error (0: none). True when c was freed. */
 bool tcp_abort(struct tcp_conn *c, int err);
 void tcp_wake(struct tcp_conn *c);

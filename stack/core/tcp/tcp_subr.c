@@ -42,6 +42,7 @@ int tcp_init(struct stack *s)
 		return -ENOMEM;
 	inpcb_table_init(&s->tcp->pcbs, s, IP_PROTO_TCP);
 	s->tcp->pcbs.port_touch = tcp_tw_pending_port;
+	s->tcp->pcbs.tw_reusable = tcp_tw_reusable_pcb;
 	s->tcp->mem.limit = s->cfg.tcp_mem ? s->cfg.tcp_mem : TCP_DEFAULT_MEM;
 	return 0;
 }

@@ -10,6 +10,7 @@
  * growing on the imported connection, so the record carries our TS clock).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,42 @@ void tcp_tw_record(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now)
 	r->snd_wnd = c->snd_wnd;
 	r->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	r->reuse = (uint8_t)(c->pcb.reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT));
+}
+
+/* ---- a new connection on a waiting one's 4-tuple ---- */
+
+/*
+ * Linux's tcp_twsk_unique. Only when the peer used timestamps: a segment
+ * of the old connection still in flight then fails PAWS on the new one
+ * (RFC 7323 §5), whose TS values carry on from the old ones (the TS
+ * offset is per address pair, tcp_ts_offset) and whose ISN lies beyond
+ * the old sequence space (tcp_connect). A port bind() named is taken at
+ * once; for a port connect() picks, net.ipv4.tcp_tw_reuse decides (1
+ * always, 2 with a loopback address, 0 never; never in FIN_WAIT_2), once
+ * more than tcp_tw_reuse_delay_ms has passed since TIME_WAIT began
+ * (Linux's tw_entry_stamp; millisecond clock).
+ */
+bool tcp_tw_reusable(const struct tcp_conn *w, bool port_named, uint64_t now)
+{
+	const struct stack_config *cfg = &w->s->cfg;
+	unsigned reuse = cfg->tcp_tw_reuse;
+
+	if (!tw_kind(w) || !w->ts_ok)
+		return false;
+	if (port_named)
+		return true;
+	if (w->state != TCP_STATE_TIME_WAIT)
+		reuse = 0;
+	if (reuse == 2 && w->pcb.local.addr >> 24 != 127 && w->pcb.remote.addr >> 24 != 127)
+		reuse = 0;
+	return reuse && (int32_t)((uint32_t)(now / 1000) - (uint32_t)(w->tw_since / 1000) - cfg->tcp_tw_reuse_delay_ms) > 0;
+}
+
+bool tcp_tw_reusable_pcb(struct stack *s, const struct inpcb *p)
+{
+	const struct tcp_conn *w = (const struct tcp_conn *)(const void *)((const char *)p - offsetof(struct tcp_conn, pcb));
+
+	return tcp_tw_reusable(w, false, s->now);
 }
 
 /* ---- records held until something looks at their ports ---- */
@@ -297,6 +334,7 @@ size_t tcp_tw_export(const struct stack *s, struct tcp_tw_rec *out, size_t max, 
 
 int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 {
+	uint64_t wait = 2ull * s->cfg.tcp_msl_ms * 1000, end = now + (uint64_t)r->left_ms * 1000;
 	struct tcp_conn *c;
 
 	stack_assert_locked();
@@ -347,5 +385,8 @@ int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 		tcp_ring_free(&c->rcvq);
 	}
 	tcp_timer_set(c, &c->tw_at, now + (uint64_t)r->left_ms * 1000);
+	/* When the wait began, from what is left of it (a FIN retransmitted
+	 * meanwhile restarted it: later, never earlier, than it was). */
+	c->tw_since = end > wait ? end - wait : 0;
 	return 0;
 }

@@ -86,7 +86,9 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
 {
 	struct stack *s = c->s;
-	uint32_t laddr, clamp, mtu;
+	struct tcp_conn *old;
+	uint32_t laddr, clamp, mtu, old_nxt = 0;
+	bool reuse = false;
 
 	stack_assert_locked();
 	switch (c->state) {
@@ -120,13 +122,24 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 
 		if (inpcb_connect_port(&s->tcp->pcbs, laddr, peer, off, &port))
 			return -EADDRNOTAVAIL;
+		/* The search took the 4-tuple of a connection waiting out
+		 * TIME_WAIT only if it may be reused. */
+		old = tcp_lookup(s, laddr, port, peer->addr, peer->port);
 		c->pcb.local.port = port;
 		c->pcb.local.addr = laddr;
 		inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	} else {
 		c->pcb.local.addr = laddr;
-		if (tcp_lookup(s, laddr, c->pcb.local.port, peer->addr, peer->port))
+		old = tcp_lookup(s, laddr, c->pcb.local.port, peer->addr, peer->port);
+		if (old && !tcp_tw_reusable(old, true, now))
 			return -EADDRNOTAVAIL;
+	}
+	if (old) {
+		/* Linux's tcp_twsk_unique: the old connection ends here, the
+		 * new one starts its sequence space past the old one's. */
+		old_nxt = old->snd_nxt;
+		reuse = true;
+		tcp_done(old);
 	}
 	c->pcb.remote = *peer;
 	c->active_open = true;
@@ -147,6 +160,12 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
+	/* On a TIME_WAIT connection's 4-tuple, past its sequence space and
+	 * a window more (Linux's tcp_twsk_unique). Deviation: Linux's SYN
+	 * then echoes the old connection's last TS value; ours carries TS
+	 * ecr 0, as RFC 7323 §3.2 asks of a segment without ACK. */
+	if (reuse)
+		c->iss = old_nxt + 65535 + 2;
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;

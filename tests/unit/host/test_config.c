@@ -502,6 +502,19 @@ static void test_kernel_sysctls(void **state)
 	unlink(name);
 	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_fastopen_key", dir);
 	unlink(name);
+	/* TIME_WAIT reuse: Linux's defaults (2, 1000 ms), then the namespace's. */
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.stack.tcp_tw_reuse, 2);
+	assert_int_equal(cfg.stack.tcp_tw_reuse_delay_ms, 1000);
+	put_file(dir, "net/ipv4/tcp_tw_reuse", "1\n");
+	put_file(dir, "net/ipv4/tcp_tw_reuse_delay", "5\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.tcp_tw_reuse, 1);
+	assert_int_equal(cfg.stack.tcp_tw_reuse_delay_ms, 5);
+	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_tw_reuse", dir);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_tw_reuse_delay", dir);
+	unlink(name);
 	host_config_defaults(&cfg);
 	host_config_kernel(&cfg, dir);
 	/* PSTACK_TCP_RMEM's max replaces the sysctl's; rmem_max still counts. */

@@ -242,6 +242,131 @@ static void test_tw_reuse_default_is_loopback_only(void **state)
 	end_waits(t);
 }
 
+/* ---- blocking/ ---- */
+
+static uint8_t rbuf[40000];
+
+/* The active open of blocking-connect.pkt: the peer's SYN-ACK offers SACK
+ * and window scale 2, no timestamps. connect() waits (no POLLOUT) until it
+ * arrives; it wakes the waiter, the ACK carries no options, and the
+ * connection uses neither timestamps nor our scale for the peer's window. */
+static struct tcp_conn *connect_no_ts(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	struct ts_wake w;
+
+	assert_non_null(c);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	ts_watch(c, &w);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	assert_false(tcp_poll(c) & SOCK_POLLOUT);
+	w.count = 0;
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 5792 <mss 1460,nop,wscale 2,nop,nop,sackOK>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502");
+	assert_true(w.count > 0);
+	assert_true(tcp_poll(c) & SOCK_POLLOUT);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_false(c->ts_ok);
+	assert_true(c->sack_ok);
+	assert_int_equal(c->snd_wscale, 2);
+	return c;
+}
+
+/* blocking-connect.pkt (and the point of blocking-connect-fuzz.pkt and
+ * blocking-connect-fuzz-2.pkt, whose mutations of our SYN only test
+ * packetdrill's fuzzer): a blocking connect() completes on a SYN-ACK
+ * without timestamps. */
+static void test_blocking_connect_without_timestamps(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_no_ts(t);
+
+	(void)state;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* blocking-connect-data.pkt: after the blocking connect(), segments of all
+ * sizes in order, then one reaching back over what came (only its new part
+ * counts), a 20000-byte one, and an old one again: the 30000 bytes read in
+ * order, each once; the old segment draws an ACK at once with a D-SACK of
+ * it (RFC 2883; the peer offered SACK). */
+static void test_blocking_connect_then_overlapping_data(void **state)
+{
+	static const unsigned seg[][2] = {
+		{ 1, 101 }, { 101, 201 }, { 201, 401 }, { 401, 501 }, { 501, 1001 },
+		{ 1001, 2001 }, { 2001, 5001 }, { 1, 10001 }, { 10001, 30001 },
+	};
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_no_ts(t);
+	char line[512];
+	size_t got = 0;
+	long n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(seg) / sizeof(seg[0]); i++)
+		ts_injectf(t, ". %u:%u(%u) ack 1 win 27510", seg[i][0], seg[i][1], seg[i][1] - seg[i][0]);
+	while (ts_next(t, line, sizeof(line)))
+		assert_int_equal(line[0], '.');   /* ACKs only */
+	while ((n = tcp_recv(c, rbuf + got, sizeof(rbuf) - got, 0, t->h->now)) > 0)
+		got += (size_t)n;
+	assert_int_equal(got, 30000);
+	ts_check_bytes(rbuf, got, 1);
+	ts_inject(t, ". 1:101(100) ack 1 win 27510");
+	ts_expect(t, ". 1:1(0) ack 30001 win * <nop,nop,sack 1:101>");
+	assert_int_equal(tcp_recv(c, rbuf, sizeof(rbuf), 0, t->h->now), -EAGAIN);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The point of blocking-accept-fuzz.pkt before its mutations: accept()
+ * waits for a handshake whose SYN carries window scale only, no MSS (our
+ * SYN-ACK still offers ours; we send the peer RFC 9293's default 536); the
+ * ACK wakes it and the data after it is taken and ACKed. Of the mutated
+ * copies of that data, an out-of-window sequence number draws a duplicate
+ * ACK (RFC 9293 §3.10.7.4), a copy with another window a duplicate ACK with
+ * its D-SACK. */
+static void test_blocking_accept_syn_without_mss(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct ts_wake w;
+	int err = 0;
+
+	(void)state;
+	ts_watch(l, &w);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(err, -EAGAIN);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 32792 <wscale 8,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	assert_true(w.count > 0);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(c->mss, 536);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 1:21(20) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 21 win *");
+	assert_int_equal(tcp_recv(c, rbuf, sizeof(rbuf), 0, t->h->now), 20);
+	ts_check_bytes(rbuf, 20, 1);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 19088674:19088694(20) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 21 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 1:21(20) ack 1 win 4129");
+	ts_expect(t, ". 1:1(0) ack 21 win *");
+	ts_expect_none(t);
+	assert_int_equal(tcp_recv(c, rbuf, sizeof(rbuf), 0, t->h->now), -EAGAIN);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +376,9 @@ int main(void)
 		cmocka_unit_test(test_tw_reuse_picked_port_short_delay),
 		cmocka_unit_test(test_tw_reuse_picked_port_needs_timestamps),
 		cmocka_unit_test(test_tw_reuse_default_is_loopback_only),
+		cmocka_unit_test(test_blocking_connect_without_timestamps),
+		cmocka_unit_test(test_blocking_connect_then_overlapping_data),
+		cmocka_unit_test(test_blocking_accept_syn_without_mss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,7 +197,9 @@ static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, u
 		udp_icmp_error(s, qh, tp, tlen, err, ii);
 		return true;
 	case IP_PROTO_TCP:
-		tcp_icmp_error(s, qh, tp, tlen, err, mtu);
+		tcp_icmp_error(s, qh, tp, tlen, err, mtu,
+			       ii->type == ICMP_TIME_EXCEEDED || ii->type == ICMP_PARAM_PROBLEM ||
+			       (ii->type == ICMP_DEST_UNREACH && ii->code <= 1));
 		return true;
 	default:
 		return false;

@@ -42,9 +42,11 @@ int tcp_init(struct stack *s);
 void tcp_fini(struct stack *s);
 void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now);
 /* An ICMP error about a segment we sent: quoted->raw is the whole quote, qp/qlen
- * the quoted TCP bytes (at least 8); err a negative errno; mtu for -EMSGSIZE. */
+ * the quoted TCP bytes (at least 8); err a negative errno; mtu for -EMSGSIZE;
+ * ends_request: the error ends a connection request (a SYN-ACK's; Linux's
+ * tcp_req_err: net or host unreachable, time exceeded, parameter problem). */
 void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen,
-		    int err, uint32_t mtu);
+		    int err, uint32_t mtu, bool ends_request);
 void tcp_timers(struct stack *s, uint64_t now);
 /* One log line: the stack-wide TCP memory budget's use, peak and limit. */
 void tcp_log_stats(const struct stack *s, int level);

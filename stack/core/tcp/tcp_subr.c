@@ -732,7 +732,7 @@ size_t tcp_after_fin(const struct stack *s)
 }
 
 void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t *qp, size_t qlen, int err,
-		    uint32_t mtu)
+		    uint32_t mtu, bool ends_request)
 {
 	struct tcp_conn *c;
 	struct tcp_seg q;
@@ -784,6 +784,15 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 	 * accept queue, closed. Once accepted it counts as synchronized. */
 	if (c->state == TCP_STATE_SYN_RECEIVED && c->tfo && c->parent && err) {
 		tcp_abort(c, err);
+		return;
+	}
+	/* A connection request (a listener's child its handshake's ACK has
+	 * not made a connection yet): Linux's tcp_req_err drops it without a
+	 * word for an error about its SYN-ACK (the sequence number our ISN)
+	 * that says the peer cannot be reached; others leave it be. */
+	if (c->state == TCP_STATE_SYN_RECEIVED && c->parent && !c->in_acceptq && !c->active_open) {
+		if (ends_request && seq == c->iss)
+			tcp_done(c);
 		return;
 	}
 	if (err)

@@ -17,7 +17,10 @@
 #include <cmocka.h>
 
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_cookie.h"
 #include "stack/core/tcp/tcp_priv.h"
+#include "stack/core/ip4.h"
+#include "stack/wire/wire.h"
 #include "tests/unit/support/tcp_script.h"
 
 /* ---- TIME_WAIT reuse (ts_recent/tw_reuse/) ---- */
@@ -367,6 +370,189 @@ static void test_blocking_accept_syn_without_mss(void **state)
 	ts_free(t);
 }
 
+/* ---- fastopen/server/ ---- */
+
+/* net.ipv4.tcp_fastopen_key=a0bf63f7-ed803d81-cd641d30-cebc4a90 of the
+ * simple*.pkt scripts, each word little-endian as Linux keeps it. */
+static const uint8_t key_a0[16] = { 0xf7, 0x63, 0xbf, 0xa0, 0x81, 0x3d, 0x80, 0xed,
+				    0x30, 0x1d, 0x64, 0xcd, 0x90, 0x4a, 0xbc, 0xce };
+
+static void cookie_hex(uint32_t client, uint32_t server, char out[2 * TCP_FASTOPEN_COOKIE_LEN + 1])
+{
+	uint8_t c[TCP_FASTOPEN_COOKIE_LEN];
+
+	tcp_fastopen_cookie(key_a0, client, server, c);
+	for (int i = 0; i < TCP_FASTOPEN_COOKIE_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", c[i]);
+}
+
+/* simple1.pkt, simple2.pkt, simple3.pkt: the cookie a server with this key
+ * gives 10.248.0.2 for 192.168.0.2, 10.248.0.3 for 192.168.0.2 and
+ * 10.248.0.3 for 192.168.0.3 (the scripts' addresses) is Linux's. */
+static void test_fastopen_cookie_of_other_addresses(void **state)
+{
+	char hex[2 * TCP_FASTOPEN_COOKIE_LEN + 1];
+
+	(void)state;
+	cookie_hex(0x0af80002u, 0xc0a80002u, hex);
+	assert_string_equal(hex, "00abaaabe8e954c2");
+	cookie_hex(0x0af80003u, 0xc0a80002u, hex);
+	assert_string_equal(hex, "1313a2da994a0951");
+	cookie_hex(0x0af80003u, 0xc0a80003u, hex);
+	assert_string_equal(hex, "76d2c1c530f51f79");
+}
+
+/* simple1.pkt to simple3.pkt on the harness's addresses, net.ipv4.tcp_fastopen
+ * 0x403 (server on every listener, no TCP_FASTOPEN needed): a SYN asking
+ * for a cookie gets it on the SYN-ACK of an ordinary handshake; the
+ * cookie's SYN with 1000 bytes is a fast open child, ACKed by its SYN-ACK,
+ * readable at accept() and writable at once; TCP_INFO's delivered counts
+ * nothing before the handshake's ACK, the SYN-ACK with it, then each
+ * segment of ours ACKed. */
+static void test_fastopen_cookie_then_data_in_syn(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	struct tcp_conn_info i;
+	char hex[2 * TCP_FASTOPEN_COOKIE_LEN + 1], line[512];
+	uint8_t buf[2000];
+	unsigned s, e, n, hi = 0;
+	int err;
+
+	(void)state;
+	t->h->s->cfg.tcp_fastopen = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT;
+	memcpy(t->h->s->cfg.tcp_fastopen_key[0], key_a0, 16);
+	t->h->s->cfg.tcp_fastopen_keys = 1;
+	cookie_hex(H_PEER_IP, t->h->s->cfg.addr, hex);
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 10000 <mss 1012,FO,sackOK,TS val 1 ecr 0,nop,wscale 7>");
+	snprintf(line, sizeof(line), "S. 0:0(0) ack 1 win * <mss 1460,sackOK,TS val * ecr 1,nop,wscale 7,FO %s,nop,nop>", hex);
+	ts_expect(t, line);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <nop,nop,TS val 2 ecr 1>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 1);
+	ts_abort(t, c);
+
+	ts_new_peer(t);
+	ts_advance_ms(t, 50);
+	cookie_hex(H_PEER_IP, t->h->s->cfg.addr, hex);
+	ts_injectf(t, "S 0:1000(1000) win 10000 <mss 1012,FO %s,sackOK,TS val 10 ecr 0,nop,wscale 7>", hex);
+	ts_expect(t, "S. 0:0(0) ack 1001 win * <mss 1460,sackOK,TS val * ecr 10,nop,wscale 7>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 1000);
+	ts_check_bytes(buf, 1000, 0);   /* the SYN's data: from its own sequence number on */
+	assert_int_equal(tcp_send(c, buf, 2000, t->h->now), 2000);
+	while (ts_next(t, line, sizeof(line))) {
+		const char *sp = strchr(line, ' ');
+
+		assert_non_null(strstr(line, "ack 1001"));
+		if (sp && sscanf(sp + 1, "%u:%u(%u)", &s, &e, &n) == 3 && e > hi)
+			hi = e;
+	}
+	assert_int_equal(hi, 2001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1001:1001(0) ack 1 win 257 <nop,nop,TS val 20 ecr 1>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 1);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1001:1001(0) ack 2001 win 257 <nop,nop,TS val 30 ecr 1>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.delivered, 3);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* A fast open SYN that carries FIN too (a case next to fin-close-socket.pkt,
+ * whose FIN comes after the SYN-ACK): Linux's listener drops a SYN with
+ * FIN before anything else (tcp_rcv_state_process, LISTEN): no SYN-ACK,
+ * no child. */
+static void test_fastopen_syn_with_fin_dropped(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+	char hex[2 * TCP_FASTOPEN_COOKIE_LEN + 1];
+	int err;
+
+	(void)state;
+	t->h->s->cfg.tcp_fastopen = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_SERVER_WO_SOCKOPT;
+	memcpy(t->h->s->cfg.tcp_fastopen_key[0], key_a0, 16);
+	t->h->s->cfg.tcp_fastopen_keys = 1;
+	cookie_hex(H_PEER_IP, t->h->s->cfg.addr, hex);
+	l = ts_listen(t, 1);
+	ts_injectf(t, "FS 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO %s,nop,nop>", hex);
+	ts_expect_none(t);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(err, -EAGAIN);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* An ICMP destination unreachable (code) from the peer for the stack's
+ * last frame, quoting its IP header and first 8 bytes of TCP. */
+static void unreach_last(struct tscript *t, uint8_t code)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	assert_true(t->last_ip_len >= 28);
+	memset(icmp, 0, 8);
+	icmp[0] = 3;
+	icmp[1] = code;
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+/* icmp-baseline.pkt: a fast open SYN to a listener without TCP_FASTOPEN
+ * is an ordinary handshake (its data dropped, the SYN-ACK ACKs the SYN
+ * only, no cookie). An ICMP host unreachable for that SYN-ACK ends the request
+ * (Linux's tcp_req_err aborts it for net or host unreachable, parameter
+ * problem and time exceeded), so the handshake's ACK meets a reset; a port
+ * unreachable does not (RFC 1122 §4.2.3.9: a soft error), and the ACK
+ * completes the handshake. */
+static void test_fastopen_icmp_ends_ordinary_request(void **state)
+{
+	static const uint8_t codes[] = { 1, 3 };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(codes); k++) {
+		struct tscript *t = ts_new(0);
+		struct tcp_conn *l, *c;
+		int err;
+
+		t->h->s->cfg.tcp_fastopen = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE;
+		memcpy(t->h->s->cfg.tcp_fastopen_key[0], key_a0, 16);
+		t->h->s->cfg.tcp_fastopen_keys = 1;
+		l = ts_listen(t, 1);
+		ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO 1234123412341234,nop,nop>");
+		ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK>");
+		ts_advance_ms(t, 100);
+		unreach_last(t, codes[k]);
+		ts_inject(t, ". 1:1(0) ack 1 win 32792");
+		if (codes[k] == 1) {
+			ts_expect(t, "R 1:1(0) win 0");
+			assert_null(tcp_accept(l, &err));
+		} else {
+			ts_expect_none(t);
+			c = tcp_accept(l, &err);
+			assert_non_null(c);
+			assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+			ts_abort(t, c);
+		}
+		tcp_close(l, t->h->now);
+		ts_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +565,10 @@ int main(void)
 		cmocka_unit_test(test_blocking_connect_without_timestamps),
 		cmocka_unit_test(test_blocking_connect_then_overlapping_data),
 		cmocka_unit_test(test_blocking_accept_syn_without_mss),
+		cmocka_unit_test(test_fastopen_cookie_of_other_addresses),
+		cmocka_unit_test(test_fastopen_cookie_then_data_in_syn),
+		cmocka_unit_test(test_fastopen_syn_with_fin_dropped),
+		cmocka_unit_test(test_fastopen_icmp_ends_ordinary_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

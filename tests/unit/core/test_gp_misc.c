@@ -2,7 +2,9 @@
  * Against more of Google's packetdrill scripts for Linux's TCP (repo
  * google/packetdrill, gtests/net/tcp/): a connect() on the 4-tuple of a
  * connection waiting out TIME_WAIT (ts_recent/tw_reuse/), the blocking
- * calls' scripts not in Linux's selftests (blocking/), and more. Each test
+ * calls' scripts not in Linux's selftests (blocking/), fast open server
+ * cases test_pd_fastopen.c and test_tcp_fastopen.c leave (fastopen/server/)
+ * and TCP_INQ's hint (inq/). Each test
  * names the script it follows. pstack keeps Linux's real defaults where the
  * scripts' defaults.sh differs (wscale 7, not 8); a script that sets a
  * sysctl pstack also has gets the same stack_config field.
@@ -553,6 +555,42 @@ static void test_fastopen_icmp_ends_ordinary_request(void **state)
 	}
 }
 
+/* ---- inq/ ---- */
+
+/* inq/server.pkt: TCP_INQ's hint after each read (TCP_CM_INQ; the shim
+ * passes tcp_inq_hint on, test_shim_sockopt.c): what is left to read, then
+ * once the peer's FIN came and everything was read, one byte for the FIN
+ * (Linux's rcv_nxt - copied_seq) until the read of the end. */
+static void test_inq_hint_counts_fin(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 10>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 514");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_inject(t, ". 1:10001(10000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 10001 win *");
+	assert_int_equal(tcp_recv(c, rbuf, 2000, 0, t->h->now), 2000);
+	assert_int_equal(tcp_inq_hint(c), 8000);
+	assert_int_equal(tcp_recv(c, rbuf, 8000, 0, t->h->now), 8000);
+	assert_int_equal(tcp_inq_hint(c), 0);
+	ts_inject(t, "F. 10001:20001(10000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 20002 win *");
+	assert_int_equal(tcp_recv(c, rbuf, 10000, 0, t->h->now), 10000);
+	ts_check_bytes(rbuf, 10000, 10001);
+	assert_int_equal(tcp_inq_hint(c), 1);
+	assert_int_equal(tcp_recv(c, rbuf, 2000, 0, t->h->now), 0);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_fastopen_cookie_then_data_in_syn),
 		cmocka_unit_test(test_fastopen_syn_with_fin_dropped),
 		cmocka_unit_test(test_fastopen_icmp_ends_ordinary_request),
+		cmocka_unit_test(test_inq_hint_counts_fin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

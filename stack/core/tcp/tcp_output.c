@@ -327,7 +327,8 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 		c->ts_last = v;
 		c->ts_sent = true;
 		g->tsval = v;
-		g->tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
+		/* A SYN echoes ts_recent too: 0 but on a TIME_WAIT 4-tuple reused. */
+		g->tsecr = (flags & TCP_ACK) || syn ? c->ts_recent : 0;
 	}
 	g->sack_ok = syn && (offer || c->sack_ok);
 	g->has_ws = syn && (offer || c->ws_ok);

@@ -87,7 +87,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 {
 	struct stack *s = c->s;
 	struct tcp_conn *old;
-	uint32_t laddr, clamp, mtu, old_nxt = 0;
+	uint32_t laddr, clamp, mtu, old_nxt = 0, old_ts_recent = 0;
 	bool reuse = false;
 
 	stack_assert_locked();
@@ -138,6 +138,7 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 		/* Linux's tcp_twsk_unique: the old connection ends here, the
 		 * new one starts its sequence space past the old one's. */
 		old_nxt = old->snd_nxt;
+		old_ts_recent = old->ts_recent;
 		reuse = true;
 		tcp_done(old);
 	}
@@ -161,11 +162,14 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
 	/* On a TIME_WAIT connection's 4-tuple, past its sequence space and
-	 * a window more (Linux's tcp_twsk_unique). Deviation: Linux's SYN
-	 * then echoes the old connection's last TS value; ours carries TS
-	 * ecr 0, as RFC 7323 §3.2 asks of a segment without ACK. */
-	if (reuse)
+	 * a window more, and the SYN echoes the old connection's last TS
+	 * value (Linux's tcp_twsk_unique takes tw_ts_recent over, and
+	 * tcp_syn_options echoes ts_recent); else TS ecr 0. */
+	c->ts_recent = 0;
+	if (reuse) {
 		c->iss = old_nxt + 65535 + 2;
+		c->ts_recent = old_ts_recent;
+	}
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;

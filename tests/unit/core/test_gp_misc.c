@@ -57,7 +57,9 @@ static void handshake_and_close(struct tscript *t, struct tcp_conn *c, uint32_t 
 {
 	char spec[160];
 
-	snprintf(spec, sizeof(spec), "S %u:%u(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>", iss, iss);
+	/* A SYN on a reused 4-tuple echoes the old connection's last TS val. */
+	snprintf(spec, sizeof(spec), "S %u:%u(0) win 64240 <mss 1460,sackOK,TS val * ecr %u,nop,wscale 7>", iss, iss,
+		 iss ? 3002u : 0u);
 	ts_expect(t, spec);
 	ts_advance_ms(t, 1);
 	if (ts) {

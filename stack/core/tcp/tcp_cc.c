@@ -298,7 +298,12 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 		return TCP_CC_HS_NONE;
 	if (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us)
 		cc->min_rtt_us = rtt_us;
-	if (cc->hs_found || !in_slow_start(cc))
+	/* Below the low window HyStart does not look at all, and its rounds
+	 * do not advance either (Linux's cubictcp_acked calls hystart_update,
+	 * which starts the rounds, only from hystart_low_window on): the
+	 * first round is the one under way when cwnd reaches 16 segments,
+	 * not one that started earlier at a smaller window. */
+	if (cc->hs_found || !in_slow_start(cc) || cc->cwnd < HS_LOW_WINDOW * cc->mss)
 		return TCP_CC_HS_NONE;
 	if (!cc->hs_round_on || seq_gt(snd_una, cc->hs_end_seq)) {
 		cc->hs_round_on = true;
@@ -307,8 +312,6 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 		cc->hs_curr_rtt_us = UINT32_MAX;
 		cc->hs_samples = 0;
 	}
-	if (cc->cwnd < HS_LOW_WINDOW * cc->mss)
-		return TCP_CC_HS_NONE;
 	if (now_us - cc->hs_last_ack_us <= HS_ACK_DELTA_US) {
 		cc->hs_last_ack_us = now_us;
 		/* Halved: no pacing spreads the round's segments (Linux's

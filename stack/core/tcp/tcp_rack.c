@@ -366,7 +366,7 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 		/* RFC 2018 §4: only blocks within the data outstanding. */
 		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
 			continue;
-		tcp_sb_sack(&c->sb, st, en, each_delivered, &d, &r);
+		tcp_sb_sack(&c->sb, st, en, c->mss, each_delivered, &d, &r);
 	}
 	note_reordering(&d);
 	note_rate_sample(&d);

@@ -199,12 +199,40 @@ void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const st
 		sb->head = 0;
 }
 
-void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, void (*each)(void *ctx, const struct tcp_txseg *s),
-		 void *ctx, struct tcp_sb_ack *r)
+/* An edge of a SACK block inside a record moves to a segment boundary of
+ * that record, counted from its start: up for the block's start (to the
+ * record's end at most), down for its end. */
+static tcp_seq segment_edge(const struct tcp_sb *sb, tcp_seq seq, uint32_t mss, bool up)
+{
+	uint32_t i = tcp_sb_find(sb, seq), off, len;
+	const struct tcp_txseg *s;
+
+	if (i == sb->n || mss == 0)
+		return seq;
+	s = tcp_sb_at(sb, i);
+	off = seq - s->start;
+	len = tcp_txseg_len(s);
+	if (off == 0)
+		return seq;
+	off = up ? (off + mss - 1) / mss * mss : off / mss * mss;
+	return off >= len ? s->end : s->start + off;
+}
+
+void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, uint32_t mss,
+		 void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx, struct tcp_sb_ack *r)
 {
 	uint32_t i;
 
 	if (!sb->n || !seq_lt(start, end))
+		return;
+	/* A block marks whole segments only, as Linux's
+	 * tcp_match_skb_to_sack cuts a TSO frame at MSS multiples and marks
+	 * nothing of a segment it covers in part: a receiver that has a part
+	 * of a segment has not delivered it (RACK must not take it for a
+	 * segment that arrived, nor the pipe leave it out). */
+	start = segment_edge(sb, start, mss, true);
+	end = segment_edge(sb, end, mss, false);
+	if (!seq_lt(start, end))
 		return;
 	tcp_sb_split(sb, start);
 	tcp_sb_split(sb, end);

@@ -82,10 +82,11 @@ void tcp_sb_set_flags(struct tcp_sb *sb, uint32_t i, uint8_t flags);
  * record) first for those not SACKed before, the newly delivered ones). */
 void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx,
 		struct tcp_sb_ack *r);
-/* [start, end) is SACKed: marks the records inside it (each(ctx, record)
- * for the newly SACKed). */
-void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, void (*each)(void *ctx, const struct tcp_txseg *s),
-		 void *ctx, struct tcp_sb_ack *r);
+/* [start, end) is SACKed: marks the records inside it, whole segments of
+ * mss bytes from a record's start (and its short tail) only (each(ctx,
+ * record) for the newly SACKed). */
+void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, uint32_t mss,
+		 void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx, struct tcp_sb_ack *r);
 /* Every mark but EVER_RETRANS off (a reneging receiver, RFC 2018 §8). */
 void tcp_sb_clear_sacked(struct tcp_sb *sb);
 /* The records marked lost become in flight again (an undone recovery). */

@@ -272,6 +272,79 @@ static void test_fast_retransmit_after_three_sacks(void **state)
 	fast_retransmit_4pkt(true);
 }
 
+/* fast_retransmit/fr-4pkt-fack-last-mss.pkt: four segments out, the
+ * first three lost; the SACK of the fourth alone is not three duplicate
+ * ACKs, and RACK waits a reordering window (a quarter of min_rtt, 25 ms
+ * here) past the fourth's RTT before it calls the first lost and resends
+ * it. (The script's 40 ms is that window in a kernel's jiffies plus
+ * TCP_TIMEOUT_MIN; today's Linux arms the timer for 25 ms + 2 jiffies.) */
+static void test_rack_resends_after_reo_window_when_last_mss_sacked(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_after(t, 1000, true, 320);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	expect_run(t, 1, 4001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 3001:4001,nop,nop>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 24);
+	ts_expect_none(t);
+	ts_advance_ms(t, 16);
+	ts_expect_data(t, 1, 1001);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* fast_retransmit/fr-4pkt-fack-last-byte.pkt: the same four segments, but
+ * the SACK covers only the last byte of the fourth. A SACK of part of a
+ * segment marks nothing: no RACK loss, no recovery. The tail loss probe
+ * (two SRTTs after the send) resends the fourth; the RTO (SRTT + 4
+ * RTTVAR = 300 ms after the probe) the first; its ACK, with cwnd 2 in
+ * slow start, the second and third; the next ACK the fourth. */
+static void test_sack_of_last_byte_marks_nothing(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_after(t, 1000, true, 320);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	expect_run(t, 1, 4001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 4000:4001,nop,nop>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 99);
+	ts_expect_none(t);
+	ts_advance_ms(t, 4);
+	ts_expect_data(t, 3001, 4001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 298);
+	ts_expect_none(t);
+	ts_advance_ms(t, 4);
+	ts_expect_data(t, 1, 1001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 500);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 4000:4001,nop,nop>");
+	expect_run(t, 1001, 3001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 3001 win 320 <sack 4000:4001,nop,nop>");
+	ts_expect_data(t, 3001, 4001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 4001 win 257");
+	ts_expect_none(t);
+	tcp_close(c, t->h->now);
+	expect_fin(t, 4001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "F. 1:1(0) ack 4002 win 257");
+	expect_last_ack(t, 4002);
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_cubic_bulk_hystart_exits_at_48),
 		cmocka_unit_test(test_fast_retransmit_after_three_dupacks),
 		cmocka_unit_test(test_fast_retransmit_after_three_sacks),
+		cmocka_unit_test(test_rack_resends_after_reo_window_when_last_mss_sacked),
+		cmocka_unit_test(test_sack_of_last_byte_marks_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,40 @@ static void test_sack_of_last_byte_marks_nothing(void **state)
 	ts_free(t);
 }
 
+/* ---- slow_start/ ---- */
+
+/* slow_start/slow-start-fq-ack-per-2pkt.pkt, its windows: a bulk sender
+ * (not application-limited) whose peer ACKs every second full segment
+ * grows cwnd by two per ACK, 10 to 20 over five ACKs, however the sends
+ * are spread in time (the last ACK's sends meet the end of the write). The script's point about the fq qdisc's pacing and
+ * TCP Small Queues does not apply: pstack neither paces nor holds sends
+ * back, the whole window goes at once. */
+static void test_slow_start_ack_per_2pkt_grows_two_per_ack(void **state)
+{
+	static const unsigned step_us[] = { 105000, 3000, 1000, 2000, 1000 };
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_after(t, 1460, true, 500);
+	unsigned i, end, ack = 1;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
+	assert_int_equal(tcp_send(c, big, 40000, t->h->now), 40000);
+	expect_run(t, 1, 14601);
+	ts_expect_none(t);
+	assert_int_equal(cwnd_of(t, c), 10);
+	for (i = 0; i < 5; i++) {
+		ts_advance_us(t, step_us[i]);
+		ack += 2920;
+		ts_injectf(t, ". 1:1(0) ack %u win 500", ack);
+		assert_int_equal(cwnd_of(t, c), 12 + 2 * i);
+		end = 14601 + 2 * 2920 * (i + 1);
+		expect_run(t, 14601 + 2 * 2920 * i, end < 40001 ? end : 40001);
+		ts_expect_none(t);
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_fast_retransmit_after_three_sacks),
 		cmocka_unit_test(test_rack_resends_after_reo_window_when_last_mss_sacked),
 		cmocka_unit_test(test_sack_of_last_byte_marks_nothing),
+		cmocka_unit_test(test_slow_start_ack_per_2pkt_grows_two_per_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

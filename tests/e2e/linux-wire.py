@@ -255,8 +255,11 @@ def show(path, subject):
     acks_out (the subject's pure ACKs); hs_rtt_ms (from the subject's SYN
     to its ACK of the SYN-ACK; hs_rtt_tsval_ms the same by its own clock),
     rto_ms (from its first data segment to the
-    first retransmission of it); rounds (how many of those data segments
-    left in each burst, bursts apart by 30 ms or more); data_out, data_ect (its data segments with
+    first retransmission of it); retrans (its retransmissions), rtx (each as
+    MS@OFFSET: when, in ms after its first data segment, and from which
+    byte of the data); rounds (how many of those data segments
+    left in each burst, bursts apart by 30 ms or more, one of fewer than 5
+    counted with the burst before); data_out, data_ect (its data segments with
     an ECT or CE codepoint), acks_ect (pure ACKs with one)."""
     segs = read_pcap(path)
     tsval = {}
@@ -277,7 +280,8 @@ def show(path, subject):
     sent_at = []
     first_data = None
     rto = None
-    data_out = data_ect = acks_ect = acks_out = 0
+    data_out = data_ect = acks_ect = acks_out = retrans = 0
+    rtx_at = []
     for g in mine:
         if pure_ack(g):
             acks_out += 1
@@ -289,6 +293,9 @@ def show(path, subject):
         key = (g.sport, g.dport)
         end = (g.seq + g.len) & 0xFFFFFFFF
         if key in high and not after(end, high[key]):
+            retrans += 1
+            if first_data is not None:
+                rtx_at.append("%d@%d" % (round((g.t - first_data.t) * 1000), (g.seq - first_data.seq) & 0xFFFFFFFF))
             if first_data is not None and rto is None and g.seq == first_data.seq:
                 rto = (g.t - first_data.t) * 1000
                 if g.tsval is not None and first_data.tsval is not None:
@@ -305,14 +312,22 @@ def show(path, subject):
     out["psh"] = " ".join(psh)
     out["data_ms"] = " ".join("%d" % round((t - sent_at[0]) * 1000) for t in sent_at)
     # Rounds: the first transmissions in each burst (a pause of 30 ms or
-    # more, a third of the slow tests' round trip, starts the next).
+    # more, a third of the slow tests' round trip, starts the next); a
+    # burst of fewer than 5 belongs to the one before (what a delayed ACK
+    # let go late in the round trip).
     rounds = []
     for i, t in enumerate(sent_at):
         if i == 0 or t - sent_at[i - 1] >= 0.030:
+            if rounds and rounds[-1] < 5 and len(rounds) > 1:
+                rounds[-2] += rounds.pop()
             rounds.append(0)
         rounds[-1] += 1
+    if len(rounds) > 1 and rounds[-1] < 5:
+        rounds[-2] += rounds.pop()
     out["rounds"] = " ".join(str(n) for n in rounds)
     out["data_out"] = data_out
+    out["retrans"] = retrans
+    out["rtx"] = " ".join(rtx_at)
     out["data_ect"] = data_ect
     out["acks_out"] = acks_out
     out["acks_ect"] = acks_ect

@@ -656,6 +656,11 @@ struct stack *shim_stack(void)
 	return shim_host.stack(shim_host.ctx);
 }
 
+struct stack *shim_stack_locked(void)
+{
+	return stack_running ? shim_host.stack(shim_host.ctx) : NULL;
+}
+
 uint64_t shim_now(void)
 {
 	return shim_host.now(shim_host.ctx);

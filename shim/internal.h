@@ -284,6 +284,8 @@ int shim_need_stack(void);
 /* No lock held: this process's stack runs (it started it). */
 bool shim_stack_started(void);
 struct stack *shim_stack(void);
+/* The same under shim_lock, NULL while the stack has not started. */
+struct stack *shim_stack_locked(void);
 uint64_t shim_now(void);
 /* The calling thread's eventfd (no lock held: it may be created now): its
  * number, with *e set for wait lists, or -errno. */

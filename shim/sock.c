@@ -3023,9 +3023,27 @@ static int tcp_opt_of(int name)
 	case TCP_DEFER_ACCEPT: return TCP_OPT_DEFER_ACCEPT;
 	case TCP_SYNCNT: return TCP_OPT_SYNCNT;
 	case TCP_LINGER2: return TCP_OPT_LINGER2;
+	case TCP_KEEPIDLE: return TCP_OPT_KEEPIDLE;
+	case TCP_KEEPINTVL: return TCP_OPT_KEEPINTVL;
+	case TCP_KEEPCNT: return TCP_OPT_KEEPCNT;
 	case TCP_WINDOW_CLAMP: return TCP_OPT_WINDOW_CLAMP;
 	case TCP_QUICKACK: return TCP_OPT_QUICKACK;
 	default: return -1;
+	}
+}
+
+/* Whether the value of opt comes from the namespace's sysctls, o leaving
+ * it unset (Linux's defaults of TCP_SYNCNT, TCP_LINGER2, the keep-alive
+ * timers: tcp_syn_retries, tcp_fin_timeout, tcp_keepalive_*). */
+static bool from_sysctl(const struct sock_opts *o, int opt)
+{
+	switch (opt) {
+	case TCP_OPT_SYNCNT: return !o->syncnt;
+	case TCP_OPT_LINGER2: return !o->linger2;
+	case TCP_OPT_KEEPIDLE: return !o->keepidle;
+	case TCP_OPT_KEEPINTVL: return !o->keepintvl;
+	case TCP_OPT_KEEPCNT: return !o->keepcnt;
+	default: return false;
 	}
 }
 
@@ -3054,9 +3072,6 @@ static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t
 
 	switch (name) {
 	case TCP_NODELAY: v = o->nodelay; break;
-	case TCP_KEEPIDLE: v = o->keepidle; break;
-	case TCP_KEEPINTVL: v = o->keepintvl; break;
-	case TCP_KEEPCNT: v = o->keepcnt; break;
 	case TCP_USER_TIMEOUT: v = (int)o->user_timeout_ms; break;
 	case TCP_INQ: v = (k->rx_cmsgs & SHIM_CM_INQ) != 0; break;
 	case TCP_CONGESTION:
@@ -3067,8 +3082,12 @@ static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t
 		v = 0;
 		break;
 	default:
-		if (opt < 0 || (k->tcp ? tcp_getopt(k->tcp, (enum tcp_option)opt, &v) :
-				 tcp_opts_get(o, (enum tcp_option)opt, &v)) != 0)
+		if (opt < 0)
+			return SHIM_PASS;
+		if (!k->tcp && !shim_stack_locked() && from_sysctl(o, opt))
+			return SHIM_PASS;       /* the placeholder reads the namespace's sysctls, as the stack will */
+		if ((k->tcp ? tcp_getopt(k->tcp, (enum tcp_option)opt, &v) :
+		     tcp_opts_get(shim_stack_locked(), o, (enum tcp_option)opt, &v)) != 0)
 			return SHIM_PASS;
 		break;
 	}

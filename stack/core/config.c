@@ -31,6 +31,14 @@ void config_defaults(struct stack_config *cfg)
 	 * of round trip; PSTACK_TCP_WMEM raises it for longer paths. */
 	cfg->tcp_wmem[2] = 1u << 20;
 	cfg->tcp_ecn = 2;
+	cfg->tcp_syn_retries = 6;
+	cfg->tcp_synack_retries = 5;
+	cfg->tcp_retries2 = 15;
+	cfg->tcp_orphan_retries = 0;
+	cfg->tcp_fin_timeout_s = 60;
+	cfg->tcp_keepalive_time_s = 7200;
+	cfg->tcp_keepalive_intvl_s = 75;
+	cfg->tcp_keepalive_probes = 9;
 	cfg->tcp_tw_reuse = 2;
 	cfg->tcp_tw_reuse_delay_ms = 1000;
 	cfg->tcp_fastopen = TFO_CLIENT_ENABLE;

@@ -61,6 +61,19 @@ struct stack_config {
 	uint32_t tcp_tw_reuse_delay_ms;  /* default 1000 */
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */
+	/* The namespace's TCP timers and retry counts, read by the host, with
+	 * Linux's defaults: net.ipv4.tcp_syn_retries (6: SYNs resent before
+	 * connect() gives up; TCP_SYNCNT overrides), tcp_synack_retries (5),
+	 * tcp_retries2 (15: retransmissions of data before the connection
+	 * ends), tcp_orphan_retries (0: 8 while the backed-off timer is below
+	 * TCP_RTO_MAX), tcp_fin_timeout (60 s: an orphan's FIN_WAIT_2;
+	 * TCP_LINGER2 overrides) and tcp_keepalive_time, _intvl, _probes
+	 * (7200 s, 75 s, 9: what a socket without TCP_KEEPIDLE, TCP_KEEPINTVL,
+	 * TCP_KEEPCNT uses, and what getsockopt() reads for them). */
+	uint8_t tcp_syn_retries, tcp_synack_retries, tcp_retries2, tcp_orphan_retries;
+	uint32_t tcp_fin_timeout_s;
+	uint32_t tcp_keepalive_time_s, tcp_keepalive_intvl_s;
+	uint8_t tcp_keepalive_probes;
 	uint8_t secret[16];     /* key for ISNs, TS offsets, SYN cookies, ephemeral ports; filled by
 				 * the host, the same for all of a user's stacks (ctl_user_secret) */
 	uint8_t seed[16];       /* this stack's own randomness (the generator behind the first

@@ -51,8 +51,8 @@ struct sock_opts {
 	bool mc_loop;                   /* IP_MULTICAST_LOOP (UDP): Linux's default on */
 	bool keepalive;                 /* SO_KEEPALIVE */
 	bool nodelay;                   /* TCP_NODELAY */
-	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds */
-	int keepcnt;                    /* TCP_KEEPCNT */
+	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds; 0: the stack's default */
+	int keepcnt;                    /* TCP_KEEPCNT; 0: the stack's default */
 	int sndbuf, rcvbuf;             /* SO_SNDBUF, SO_RCVBUF before Linux's doubling; -1: never set */
 	int linger;                     /* SO_LINGER: seconds, -1 off */
 	uint8_t tos;                    /* IP_TOS */
@@ -93,13 +93,12 @@ static inline bool sock_pmtu_df(uint8_t mode)
 	return mode == SOCK_PMTUDISC_DO || mode == SOCK_PMTUDISC_WANT;
 }
 
-/* A new socket's options: Linux's defaults (tcp_keepalive_time 7200 s,
- * tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9), CUBIC, multicast TTL 1
- * with loopback. */
+/* A new socket's options: Linux's defaults (the keep-alive timers the
+ * stack's configuration's, as Linux's come from its sysctls while the
+ * socket sets none), CUBIC, multicast TTL 1 with loopback. */
 static inline struct sock_opts sock_opts_default(void)
 {
-	return (struct sock_opts){ .keepidle = 7200, .keepintvl = 75, .keepcnt = 9,
-				   .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
+	return (struct sock_opts){ .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
 				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1 };
 }
 

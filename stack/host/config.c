@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,6 +567,38 @@ static void read_fastopen_keys(struct stack_config *sc, const char *root)
 	}
 }
 
+/* The namespace's TCP retry counts and timers, within the bounds Linux's
+ * sysctl tables give them (a value outside is left at the default). */
+static void read_tcp_timers(struct stack_config *sc, const char *root)
+{
+	static const struct {
+		const char *path;
+		uint32_t lo, hi;
+		size_t off, size;
+	} tab[] = {
+		{ "net/ipv4/tcp_syn_retries", 1, 127, offsetof(struct stack_config, tcp_syn_retries), 1 },
+		{ "net/ipv4/tcp_synack_retries", 0, 255, offsetof(struct stack_config, tcp_synack_retries), 1 },
+		{ "net/ipv4/tcp_retries2", 0, 255, offsetof(struct stack_config, tcp_retries2), 1 },
+		{ "net/ipv4/tcp_orphan_retries", 0, 255, offsetof(struct stack_config, tcp_orphan_retries), 1 },
+		{ "net/ipv4/tcp_fin_timeout", 1, 1u << 20, offsetof(struct stack_config, tcp_fin_timeout_s), 4 },
+		{ "net/ipv4/tcp_keepalive_time", 1, 32767, offsetof(struct stack_config, tcp_keepalive_time_s), 4 },
+		{ "net/ipv4/tcp_keepalive_intvl", 1, 32767, offsetof(struct stack_config, tcp_keepalive_intvl_s), 4 },
+		{ "net/ipv4/tcp_keepalive_probes", 1, 127, offsetof(struct stack_config, tcp_keepalive_probes), 1 },
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		uint8_t *field = (uint8_t *)sc + tab[i].off;
+
+		if (read_sysctl(root, tab[i].path, &v, 1) != 1 || v < tab[i].lo || v > tab[i].hi)
+			continue;
+		if (tab[i].size == 1)
+			*field = (uint8_t)v;
+		else
+			memcpy(field, &(uint32_t){ (uint32_t)v }, sizeof(uint32_t));
+	}
+}
+
 void host_config_kernel(struct host_config *cfg, const char *root)
 {
 	uint64_t v[3], space = cfg->stack.tcp_rmem[2];
@@ -584,6 +617,7 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 		cfg->stack.tcp_tw_reuse = (uint8_t)v[0];
 	if (read_sysctl(root, "net/ipv4/tcp_tw_reuse_delay", v, 1) == 1)
 		cfg->stack.tcp_tw_reuse_delay_ms = (uint32_t)v[0];
+	read_tcp_timers(&cfg->stack, root);
 }
 
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)

@@ -637,3 +637,40 @@ tfo_round() {
 			fail "resend $((i + 1)) at ${r[$i]%@*} ms, the kernel's at ${rk[$i]%@*} ms"
 	done
 }
+
+@test "the namespace's TCP sysctls as the kernel's: getsockopt's defaults of TCP_SYNCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_LINGER2 read them, and tcp_syn_retries=1 ends a connect() to a silent peer after 3 s" {
+	veth_up
+	local kind ip out want=
+	# The peer drops SYNs to this port; the subjects' namespaces (pstack
+	# runs in the peer's) get the same settings.
+	nsx iptables -A INPUT -p tcp --dport 5999 -j DROP
+	for x in nsx ksx; do
+		$x sysctl -qw net.ipv4.tcp_syn_retries=1 net.ipv4.tcp_keepalive_time=33 \
+			net.ipv4.tcp_keepalive_intvl=7 net.ipv4.tcp_keepalive_probes=4 net.ipv4.tcp_fin_timeout=21
+	done
+	for kind in kernel pstack; do
+		ip=$([ "$kind" = kernel ] && echo "$PEER_K" || echo "$PEER_P")
+		local prog="
+import errno, socket, time
+s = socket.socket()
+print(*[s.getsockopt(6, o) for o in (7, 4, 5, 6, 8)])
+t = time.monotonic()
+try:
+    s.connect(('$ip', 5999))
+    print('connected')
+except OSError as e:
+    print(errno.errorcode[e.errno], round(time.monotonic() - t))
+"
+		if [ "$kind" = kernel ]; then
+			out=$(ksx timeout -k 3 30 "$PY" -c "$prog")
+		else
+			out=$(ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" PSTACK_ADDR="$SUBJ_P/25" \
+				"$PY" -c "$prog")
+		fi
+		out=$(echo $out)
+		echo "$kind: $out"
+		[ -n "$want" ] || want=$out
+	done
+	[ "$want" = "1 33 7 4 21 ETIMEDOUT 3" ] || fail "the kernel: $want"
+	[ "$out" = "$want" ] || fail "pstack: $out, the kernel: $want"
+}

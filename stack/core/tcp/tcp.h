@@ -241,9 +241,10 @@ enum tcp_option {
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */
 int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int value);
 /* An option's value as getsockopt() gives it, from o (Linux's conversions:
- * TCP_DEFER_ACCEPT in whole retransmission periods, the defaults of
- * TCP_SYNCNT and TCP_LINGER2). -ENOPROTOOPT for the others. */
-int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *value);
+ * TCP_DEFER_ACCEPT in whole retransmission periods; for TCP_SYNCNT,
+ * TCP_LINGER2 and the keep-alive timers o leaves unset, s's configuration's
+ * defaults, or the built-in ones when s is NULL). -ENOPROTOOPT for the others. */
+int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_option opt, int *value);
 /* The same on a connection, with what the change does to it (Nagle off
  * sends, keep-alive arms its timer, the buffers take their new sizes). */
 int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int value);

@@ -229,7 +229,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	tcp_sndbuf_expand(c);       /* Linux's tcp_init_buffer_space() */
 	init_rcv_clamp(c);
 	if (c->opt.keepalive)
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 }
 
 /*
@@ -1254,7 +1254,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		 * not keep a connection to a dead peer open for ever. */
 		c->last_rcv_at = now;
 		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
-			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 		v = step_text_fin(c, g, now);
 	}
 	if (v == TCP_V_DONE)

@@ -46,13 +46,9 @@ struct stack;
 #define TCP_TX_ROUND 64                 /* segments per timer pass for connections waiting their turn */
 #define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
-#define TCP_RETRIES2 15                  /* Linux tcp_retries2 */
 #define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
 #define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
 #define TCP_RESOURCE_PROBE_US 500000u    /* Linux TCP_RESOURCE_PROBE_INTERVAL */
-#define TCP_SYN_RETRIES 6                /* Linux tcp_syn_retries */
-#define TCP_SYNACK_RETRIES 5             /* Linux tcp_synack_retries */
-#define TCP_FIN_TIMEOUT_US 60000000ull   /* Linux tcp_fin_timeout: orphans in FIN_WAIT_2 */
 #define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
@@ -647,5 +643,24 @@ uint64_t tcp_fin_time(const struct tcp_conn *c);
 
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);
+
+/* The keep-alive timers a connection runs on: its own (TCP_KEEPIDLE,
+ * TCP_KEEPINTVL, TCP_KEEPCNT) or, unset, the stack's configuration's (the
+ * namespace's tcp_keepalive_time, _intvl, _probes: Linux's keepalive_time_when
+ * and its siblings). Seconds, and a count. */
+static inline uint32_t tcp_keepidle_s(const struct tcp_conn *c)
+{
+	return c->opt.keepidle ? (uint32_t)c->opt.keepidle : c->s->cfg.tcp_keepalive_time_s;
+}
+
+static inline uint32_t tcp_keepintvl_s(const struct tcp_conn *c)
+{
+	return c->opt.keepintvl ? (uint32_t)c->opt.keepintvl : c->s->cfg.tcp_keepalive_intvl_s;
+}
+
+static inline uint32_t tcp_keepcnt(const struct tcp_conn *c)
+{
+	return c->opt.keepcnt ? (uint32_t)c->opt.keepcnt : c->s->cfg.tcp_keepalive_probes;
+}
 
 #endif

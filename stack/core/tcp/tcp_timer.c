@@ -461,12 +461,19 @@ static uint64_t model_timeout(unsigned boundary)
 	return ((2ull << linear) - 1) * TCP_RTO_MIN_US + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
 }
 
-/* Like Linux's tcp_orphan_retries() with tcp_orphan_retries = 0: an orphan
- * gets 8 tries while its backed-off timer is below TCP_RTO_MAX ("alive"),
- * none after. A hostile or dead peer must not hold its memory for long. */
+/* Like Linux's tcp_orphan_retries(): the namespace's tcp_orphan_retries,
+ * whose default 0 gives an orphan 8 tries while its backed-off timer is
+ * below TCP_RTO_MAX ("alive"), none after; none either once not alive
+ * with an ICMP error seen. A hostile or dead peer must not hold its
+ * memory for long. */
 static unsigned orphan_retries(const struct tcp_conn *c)
 {
-	return backed_off_rto(c) < TCP_RTO_MAX_US ? TCP_ORPHAN_RETRIES : 0;
+	bool alive = backed_off_rto(c) < TCP_RTO_MAX_US;
+	unsigned n = c->s->cfg.tcp_orphan_retries;
+
+	if (c->soft_err && !alive)
+		return 0;
+	return n == 0 && alive ? TCP_ORPHAN_RETRIES : n;
 }
 
 static bool timed_out(const struct tcp_conn *c, uint64_t now)
@@ -478,7 +485,7 @@ static bool timed_out(const struct tcp_conn *c, uint64_t now)
 	 * time tcp_orphan_retries retransmissions take (retransmits_timed_out()). */
 	if (c->orphan && c->retries && now - c->first_rexmit_at >= model_timeout(orphan_retries(c)))
 		return true;
-	return c->retries >= TCP_RETRIES2;
+	return c->retries >= c->s->cfg.tcp_retries2;
 }
 
 /*
@@ -514,12 +521,12 @@ static unsigned syn_retries(const struct tcp_conn *c)
 		return c->opt.defer_accept;
 	if (c->opt.syncnt)
 		return c->opt.syncnt;
-	return c->state == TCP_STATE_SYN_SENT ? TCP_SYN_RETRIES : TCP_SYNACK_RETRIES;
+	return c->state == TCP_STATE_SYN_SENT ? c->s->cfg.tcp_syn_retries : c->s->cfg.tcp_synack_retries;
 }
 
 uint64_t tcp_fin_time(const struct tcp_conn *c)
 {
-	uint64_t t = c->opt.linger2 > 0 ? (uint64_t)c->opt.linger2 * 1000000 : TCP_FIN_TIMEOUT_US;
+	uint64_t t = (uint64_t)(c->opt.linger2 > 0 ? (uint32_t)c->opt.linger2 : c->s->cfg.tcp_fin_timeout_s) * 1000000;
 	uint64_t min = 4ull * c->rto - c->rto / 2;
 
 	return t > min ? t : min;
@@ -642,7 +649,7 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 		return false;
 	}
 	if (c->snd_wnd == 0) {
-		unsigned max_probes = TCP_RETRIES2;
+		unsigned max_probes = c->s->cfg.tcp_retries2;
 
 		/* Like Linux's tcp_probe_timer(): RFC 1122 §4.2.2.17 keeps a
 		 * connection open as long as the peer answers the probes (each
@@ -676,7 +683,7 @@ static bool persist_expired(struct tcp_conn *c, uint64_t now)
 
 static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t idle_until = c->last_rcv_at + (uint64_t)c->opt.keepidle * 1000000;
+	uint64_t idle_until = c->last_rcv_at + (uint64_t)tcp_keepidle_s(c) * 1000000;
 
 	c->keep_at = STACK_NEVER;
 	if (!c->opt.keepalive || (c->state != TCP_STATE_ESTABLISHED && c->state != TCP_STATE_CLOSE_WAIT &&
@@ -684,14 +691,14 @@ static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 		return false;
 	if (c->snd_una != c->snd_max || c->sndq.len) {
 		/* Data in flight: the retransmission timer is watching. */
-		tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+		tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 		return false;
 	}
 	if (now < idle_until && c->probes == 0) {
 		tcp_timer_set(c, &c->keep_at, idle_until);
 		return false;
 	}
-	if (c->probes >= c->opt.keepcnt) {
+	if (c->probes >= tcp_keepcnt(c)) {
 		/* Like Linux's keepalive timer: a reset, then the error. */
 		tcp_send_rst(c, now);
 		return tcp_abort(c, -ETIMEDOUT);
@@ -699,7 +706,7 @@ static bool keepalive_expired(struct tcp_conn *c, uint64_t now)
 	/* RFC 1122 §4.2.3.6: a keep-alive is SEG.SEQ = SND.NXT - 1 with no data. */
 	tcp_send_probe(c, now);
 	c->probes++;
-	tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepintvl * 1000000);
+	tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepintvl_s(c) * 1000000);
 	return false;
 }
 

@@ -1053,14 +1053,22 @@ void tcp_set_fastopen_key(struct tcp_conn *c, const uint8_t *key, size_t len)
 	tcp_opts_fastopen_key(&c->opt, key, len);
 }
 
-int tcp_opts_get(const struct sock_opts *o, enum tcp_option opt, int *v)
+int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_option opt, int *v)
 {
+	struct stack_config d;
+	const struct stack_config *cfg = s ? &s->cfg : &d;
+
+	if (!s)
+		config_defaults(&d);
 	switch (opt) {
 	case TCP_OPT_CORK: *v = o->cork; return 0;
 	case TCP_OPT_NOTSENT_LOWAT: *v = (int)o->notsent_lowat; return 0;
 	case TCP_OPT_DEFER_ACCEPT: *v = retrans_to_secs(o->defer_accept); return 0;
-	case TCP_OPT_SYNCNT: *v = o->syncnt ? o->syncnt : TCP_SYN_RETRIES; return 0;
-	case TCP_OPT_LINGER2: *v = o->linger2 ? o->linger2 : (int)(TCP_FIN_TIMEOUT_US / 1000000); return 0;
+	case TCP_OPT_SYNCNT: *v = o->syncnt ? o->syncnt : cfg->tcp_syn_retries; return 0;
+	case TCP_OPT_LINGER2: *v = o->linger2 ? o->linger2 : (int)cfg->tcp_fin_timeout_s; return 0;
+	case TCP_OPT_KEEPIDLE: *v = o->keepidle ? o->keepidle : (int)cfg->tcp_keepalive_time_s; return 0;
+	case TCP_OPT_KEEPINTVL: *v = o->keepintvl ? o->keepintvl : (int)cfg->tcp_keepalive_intvl_s; return 0;
+	case TCP_OPT_KEEPCNT: *v = o->keepcnt ? o->keepcnt : (int)cfg->tcp_keepalive_probes; return 0;
 	case TCP_OPT_WINDOW_CLAMP: *v = (int)o->window_clamp; return 0;
 	case TCP_OPT_TIMESTAMPING: *v = (int)o->tsflags; return 0;
 	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
@@ -1109,7 +1117,7 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 	case TCP_OPT_KEEPALIVE:
 		if (c->opt.keepalive && c->keep_at == STACK_NEVER &&
 		    (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT))
-			tcp_timer_set(c, &c->keep_at, now + (uint64_t)c->opt.keepidle * 1000000);
+			tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 		if (!c->opt.keepalive)
 			c->keep_at = STACK_NEVER;
 		break;
@@ -1175,9 +1183,9 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_REUSEPORT: *v = c->opt.reuseport; return 0;
 	case TCP_OPT_NODELAY: *v = c->opt.nodelay; return 0;
 	case TCP_OPT_KEEPALIVE: *v = c->opt.keepalive; return 0;
-	case TCP_OPT_KEEPIDLE: *v = c->opt.keepidle; return 0;
-	case TCP_OPT_KEEPINTVL: *v = c->opt.keepintvl; return 0;
-	case TCP_OPT_KEEPCNT: *v = c->opt.keepcnt; return 0;
+	case TCP_OPT_KEEPIDLE: *v = (int)tcp_keepidle_s(c); return 0;
+	case TCP_OPT_KEEPINTVL: *v = (int)tcp_keepintvl_s(c); return 0;
+	case TCP_OPT_KEEPCNT: *v = (int)tcp_keepcnt(c); return 0;
 	case TCP_OPT_SNDBUF: *v = (int)c->sndq.limit; return 0;
 	case TCP_OPT_RCVBUF: *v = (int)c->rcvq.limit; return 0;
 	case TCP_OPT_SO_RCVBUF:
@@ -1226,7 +1234,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 			*v = (int)(c->rcvq.limit < (65535u << c->rcv_wscale) ? c->rcvq.limit : 65535u << c->rcv_wscale);
 		return 0;
 	default:
-		return tcp_opts_get(&c->opt, opt, v);
+		return tcp_opts_get(c->s, &c->opt, opt, v);
 	}
 }
 

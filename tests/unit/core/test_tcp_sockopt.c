@@ -251,6 +251,121 @@ static void test_syncnt(void **state)
 	ts_free(t);
 }
 
+/* The namespace's net.ipv4.tcp_syn_retries (the stack's configuration)
+ * where the socket sets no TCP_SYNCNT: 2 SYNs resent, ETIMEDOUT after 7 s,
+ * and TCP_SYNCNT reads it (Linux's icsk_syn_retries ?: the sysctl). */
+static void test_sysctl_syn_retries(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	unsigned syns = 0;
+	char got[256];
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_syn_retries = 2;
+	c = connect_with(t, TCP_OPT_NODELAY, 1, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SYNCNT, &v), 0);
+	assert_int_equal(v, 2);
+	for (int ms = 0; ms < 6990; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, got, sizeof(got))) {
+			assert_true(got[0] == 'S');
+			syns++;
+		}
+	}
+	assert_int_equal(syns, 2);
+	ts_advance_ms(t, 20);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+/* ... net.ipv4.tcp_synack_retries for a listener without TCP_SYNCNT. */
+static void test_sysctl_synack_retries(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l;
+	unsigned synacks = 0;
+	char got[256];
+
+	(void)state;
+	t->h->s->cfg.tcp_synack_retries = 1;
+	l = ts_listen(t, 4);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	for (int i = 0; i < 10 && tcp_conn_count(t->h->s) > 1; i++) {
+		ts_advance_ms(t, 1000);
+		while (ts_next(t, got, sizeof(got)))
+			synacks++;
+	}
+	assert_int_equal(synacks, 1);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* ... net.ipv4.tcp_fin_timeout for an orphan in FIN_WAIT_2 without
+ * TCP_LINGER2, which reads it. */
+static void test_sysctl_fin_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_fin_timeout_s = 5;
+	c = ts_connect(t);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_LINGER2, &v), 0);
+	assert_int_equal(v, 5);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 " TSO);
+	ts_inject(t, ". 1:1(0) ack 2 win 502 " ACK1);
+	ts_advance_ms(t, 4990);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 20);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
+/* ... net.ipv4.tcp_keepalive_time, _intvl and _probes for a connection
+ * with SO_KEEPALIVE and none of TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
+ * (which read them); one the socket sets wins. */
+static void test_sysctl_keepalive(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	int v;
+
+	(void)state;
+	t->h->s->cfg.tcp_keepalive_time_s = 10;
+	t->h->s->cfg.tcp_keepalive_intvl_s = 2;
+	t->h->s->cfg.tcp_keepalive_probes = 2;
+	c = ts_connect(t);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPIDLE, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPINTVL, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPCNT, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPCNT, 3), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_KEEPALIVE, 1), 0);
+	ts_advance_ms(t, 9999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win 502 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 502 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, ". 0:0(0) ack 1 win 502 " TSO);
+	ts_advance_ms(t, 2000);
+	ts_expect(t, "R. 1:1(0) ack 1 win 502 " TSO);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 /* A listener's TCP_SYNCNT bounds its children's SYN-ACK retransmissions. */
 static void test_syncnt_synack(void **state)
 {
@@ -883,6 +998,10 @@ int main(void)
 		cmocka_unit_test(test_maxseg_clamps_syn_and_send),
 		cmocka_unit_test(test_window_clamp),
 		cmocka_unit_test(test_syncnt),
+		cmocka_unit_test(test_sysctl_syn_retries),
+		cmocka_unit_test(test_sysctl_synack_retries),
+		cmocka_unit_test(test_sysctl_fin_timeout),
+		cmocka_unit_test(test_sysctl_keepalive),
 		cmocka_unit_test(test_syncnt_synack),
 		cmocka_unit_test(test_linger2),
 		cmocka_unit_test(test_linger2_close_in_fin_wait_2),

@@ -517,6 +517,42 @@ static void test_kernel_sysctls(void **state)
 	unlink(name);
 	host_config_defaults(&cfg);
 	host_config_kernel(&cfg, dir);
+	/* The TCP timers and retry counts: Linux's defaults, then the
+	 * namespace's, a value out of the sysctl's range left alone. */
+	assert_int_equal(cfg.stack.tcp_syn_retries, 6);
+	assert_int_equal(cfg.stack.tcp_synack_retries, 5);
+	assert_int_equal(cfg.stack.tcp_retries2, 15);
+	assert_int_equal(cfg.stack.tcp_orphan_retries, 0);
+	assert_int_equal(cfg.stack.tcp_fin_timeout_s, 60);
+	assert_int_equal(cfg.stack.tcp_keepalive_time_s, 7200);
+	assert_int_equal(cfg.stack.tcp_keepalive_intvl_s, 75);
+	assert_int_equal(cfg.stack.tcp_keepalive_probes, 9);
+	{
+		static const char *const files[][2] = {
+			{ "net/ipv4/tcp_syn_retries", "2\n" }, { "net/ipv4/tcp_synack_retries", "3\n" },
+			{ "net/ipv4/tcp_retries2", "4\n" }, { "net/ipv4/tcp_orphan_retries", "1\n" },
+			{ "net/ipv4/tcp_fin_timeout", "7\n" }, { "net/ipv4/tcp_keepalive_time", "30\n" },
+			{ "net/ipv4/tcp_keepalive_intvl", "5\n" }, { "net/ipv4/tcp_keepalive_probes", "200\n" },
+		};
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			put_file(dir, files[i][0], files[i][1]);
+		host_config_kernel(&cfg, dir);
+		assert_int_equal(cfg.stack.tcp_syn_retries, 2);
+		assert_int_equal(cfg.stack.tcp_synack_retries, 3);
+		assert_int_equal(cfg.stack.tcp_retries2, 4);
+		assert_int_equal(cfg.stack.tcp_orphan_retries, 1);
+		assert_int_equal(cfg.stack.tcp_fin_timeout_s, 7);
+		assert_int_equal(cfg.stack.tcp_keepalive_time_s, 30);
+		assert_int_equal(cfg.stack.tcp_keepalive_intvl_s, 5);
+		assert_int_equal(cfg.stack.tcp_keepalive_probes, 9);      /* 200: beyond 127 */
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(name, sizeof(name), "%s/%s", dir, files[i][0]);
+			unlink(name);
+		}
+		host_config_defaults(&cfg);
+		host_config_kernel(&cfg, dir);
+	}
 	/* PSTACK_TCP_RMEM's max replaces the sysctl's; rmem_max still counts. */
 	expect_good("PSTACK_TCP_RMEM", "4096 131072 6291456", &cfg);
 	host_config_kernel(&cfg, dir);

@@ -41,8 +41,10 @@ struct stack_config {
 	/* The namespace's net.ipv4.tcp_fastopen (RFC 7413), read by the host:
 	 * TFO_SERVER_ENABLE (2) lets a listener given TCP_FASTOPEN take data
 	 * in a SYN with a valid cookie, _NO_COOKIE (0x200) without one,
-	 * _NO_SOCKOPT (0x400) without the option; default 1 (the client bit,
-	 * Linux's default: the server side off). */
+	 * _NO_SOCKOPT (0x400) without the option; TFO_CLIENT_ENABLE (1)
+	 * lets sendto(MSG_FASTOPEN) and TCP_FASTOPEN_CONNECT ask for cookies
+	 * and send data in a SYN with one, _NO_COOKIE (4) without; default 1
+	 * (the client bit, Linux's default: the server side off). */
 	uint16_t tcp_fastopen;
 	/* Its net.ipv4.tcp_fastopen_key: the cookies' keys, [0] the primary
 	 * (the one given out), [1] a backup also accepted; 16 bytes each, the
@@ -82,6 +84,7 @@ struct stack_config {
 
 #define TFO_CLIENT_ENABLE 0x1
 #define TFO_SERVER_ENABLE 0x2
+#define TFO_CLIENT_NO_COOKIE 0x4        /* data in the SYN without a cookie, no option */
 #define TFO_SERVER_COOKIE_NOT_REQD 0x200
 #define TFO_SERVER_WO_SOCKOPT 0x400
 

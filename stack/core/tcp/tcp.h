@@ -125,6 +125,26 @@ int tcp_listen(struct tcp_conn *c, int backlog);
  * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in
  * progress, -EISCONN once connected, or another -errno. */
 int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now);
+/*
+ * RFC 7413 fast open, the client's side (Linux's tcp_sendmsg_fastopen):
+ * the active open of sendto(MSG_FASTOPEN), or the first write after
+ * tcp_connect_defer() held the SYN (peer is not read then). With a cookie
+ * for the peer cached (or the client's no-cookie mode: TFO_CLIENT_NO_COOKIE,
+ * TCP_FASTOPEN_NO_COOKIE) the SYN carries the start of the data, as much as
+ * Linux's tcp_send_syn_data puts in one; without, it asks for a cookie and
+ * carries none. all: the rest is queued too (a blocking call), to go when
+ * the handshake is done. Returns the bytes taken with the SYN on its way
+ * (completion as after tcp_connect), or -errno as tcp_connect, -EOPNOTSUPP
+ * when the namespace's client side is off (TFO_CLIENT_ENABLE).
+ */
+long tcp_connect_fastopen(struct tcp_conn *c, const struct ip4_endpoint *peer, const struct sock_iov *v, int cnt,
+			  bool all, uint64_t now);
+/* connect() with TCP_FASTOPEN_CONNECT (Linux's tcp_fastopen_defer_connect):
+ * with a cookie cached, 0 and no SYN yet (tcp_fastopen_deferred() until
+ * the first write, which calls tcp_connect_fastopen); else a SYN asking
+ * for a cookie, -EINPROGRESS, as tcp_connect. */
+int tcp_connect_defer(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now);
+bool tcp_fastopen_deferred(const struct tcp_conn *c);
 /* A connection from the accept queue, or NULL with *err = -EAGAIN (empty) or
  * -EINVAL (not listening). The caller owns the returned connection. */
 struct tcp_conn *tcp_accept(struct tcp_conn *listener, int *err);

@@ -1300,7 +1300,27 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	else
 		c->ecn_ok = c->ecn_syn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR);
 	if (ack_ok) {
+		bool fo_resend = false;
+
 		c->snd_una = g->ack;
+		/* RFC 7413: the SYN's data it took leaves the send ring. */
+		if (seq_gt(g->ack, c->snd_base)) {
+			uint32_t n = g->ack - c->snd_base;
+
+			tcp_ring_consume(&c->sndq, n);
+			c->snd_base += n;
+			c->bytes_acked += n;
+		}
+		if (c->fo_asked || c->fo_data) {
+			tcp_fo_synack(c, g, now);
+			/* Linux's tcp_rcv_fastopen_synack: what of the SYN's data
+			 * the server did not take goes again at once, and
+			 * carries the handshake's ACK. */
+			if (seq_lt(c->snd_una, c->snd_max)) {
+				c->snd_nxt = c->snd_max = c->snd_una;
+				fo_resend = true;
+			}
+		}
 		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
@@ -1339,7 +1359,12 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			if (step_text_fin(c, &d, now) == TCP_V_DONE)
 				return;
 		}
-		if (defer && !c->ack_now) {
+		if (fo_resend || seq_lt(c->snd_nxt, tcp_snd_end(c))) {
+			/* Data waits (the SYN's not taken, or a blocking fast
+			 * open's rest): it carries the ACK (Linux's
+			 * sk_write_pending saves the pure one). */
+			c->ack_now = true;
+		} else if (defer && !c->ack_now) {
 			/* Linux's tcp_rcv_synsent_state_process: with
 			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the
 			 * handshake's ACK is a delayed ACK of at most

@@ -333,6 +333,16 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	g->sack_ok = syn && (offer || c->sack_ok);
 	g->has_ws = syn && (offer || c->ws_ok);
 	g->ws = c->rcv_wscale;
+	if (offer && c->fo_syn_len >= 0) {
+		/* RFC 7413 §4.1.2: our first SYN asks for a cookie (an empty
+		 * option) or carries the one the server gave. */
+		g->has_fo = true;
+		g->fo_exp = c->fo_syn_exp;
+		g->fo_len = (uint8_t)c->fo_syn_len;
+		memcpy(g->fo_cookie, c->fo_syn, g->fo_len);
+		c->fo_asked = true;
+		c->fo_asked_exp = c->fo_syn_exp;
+	}
 	if (syn && (flags & TCP_ACK) && c->fo_send_len) {
 		/* RFC 7413 §4.2.1: the client's cookie, on the first SYN-ACK only. */
 		g->has_fo = true;
@@ -375,6 +385,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	uint8_t *h;
 	uint16_t wnd;
 	bool ect = false;
+	tcp_seq dseq = seq + ((flags & TCP_SYN) ? 1u : 0u);  /* the first data byte (RFC 7413: a SYN's follow it) */
 	const uint8_t *zp[2];
 	size_t zn[2], zk = 0;
 	void *zowner = NULL;
@@ -402,7 +413,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	our_options(c, &g, flags, now);
 	hlen = TCP_HLEN + tcp_opts_len(&g);
 	if (gso && len > gso && len >= TCP_ZC_MIN && s->link.tx_ext &&
-	    (nr = tcp_ring_hold(&c->sndq, seq - c->snd_base, len, zp, zn, &zowner))) {
+	    (nr = tcp_ring_hold(&c->sndq, dseq - c->snd_base, len, zp, zn, &zowner))) {
 		/* Zero-copy: the payload stays in the send ring (pkb.h). The
 		 * first k bytes go with the headers, so that the rest starts on
 		 * a 64-byte line, as the aligned copy below would have it. */
@@ -427,7 +438,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), now);
 	/* Send timestamps (SO_TIMESTAMPING) of the bytes leaving a first time. */
 	if (c->marks && len)
-		tcp_errq_sent(c, seq, len, now);
+		tcp_errq_sent(c, dseq, len, now);
 
 	if (!pkb) {
 		if (nr)
@@ -469,7 +480,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		x->put = tcp_ring_release;
 		x->owner = zowner;
 	} else if (len) {
-		tcp_ring_peek(&c->sndq, seq - c->snd_base, h + hlen, len);
+		tcp_ring_peek(&c->sndq, dseq - c->snd_base, h + hlen, len);
 	}
 	if (gso && len > gso) {
 		/* The device finishes the checksum of each segment: the field
@@ -546,6 +557,7 @@ void tcp_send_ack(struct tcp_conn *c, uint64_t now)
 void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 {
 	uint8_t flags = TCP_SYN;
+	uint32_t len = 0;
 
 	/* RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR, the SYN-ACK
 	 * that accepts ECE alone. Like Linux (tcp_ecn_fallback), a SYN sent
@@ -560,10 +572,16 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now)
 		else
 			flags |= TCP_ECE | TCP_CWR;
 	}
-	xmit(c, c->iss, flags, 0, now);
-	if (seq_lt(c->snd_max, c->iss + 1))
-		c->snd_max = c->iss + 1;
-	c->snd_nxt = c->iss + 1;
+	/* RFC 7413 §4.1.2: a fast open SYN's data goes with the first SYN
+	 * only; one sent again is a plain SYN, without the option either (a
+	 * middlebox may have dropped it for them; Linux's tcp_send_syn_data). */
+	if (c->state == TCP_STATE_SYN_SENT && c->snd_max == c->iss)
+		len = c->fo_data;
+	xmit(c, c->iss, flags, len, now);
+	c->fo_syn_len = -1;
+	if (seq_lt(c->snd_max, c->iss + 1 + len))
+		c->snd_max = c->iss + 1 + len;
+	c->snd_nxt = c->iss + 1 + len;
 	if (c->rto_at == STACK_NEVER)
 		tcp_timer_set(c, &c->rto_at, now + c->rto);
 }

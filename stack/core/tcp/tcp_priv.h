@@ -149,6 +149,16 @@ struct tcp_conn {
 	uint8_t fo_send_len;
 	bool fo_exp;
 	uint8_t fo_send[TCP_FASTOPEN_COOKIE_MAX];
+	/* The client's side (Linux's fastopen_req, syn_fastopen): fo_syn_len
+	 * is the option our first SYN carries (-1: none, 0: a cookie
+	 * request, else the cookie fo_syn), in the experimental option with
+	 * fo_syn_exp; fo_asked: our SYN carried one; fo_data: the bytes our
+	 * first SYN carried; fo_defer: TCP_FASTOPEN_CONNECT's connect()
+	 * holds the SYN for the first write. */
+	int8_t fo_syn_len;
+	bool fo_syn_exp, fo_asked, fo_asked_exp, fo_defer;
+	uint16_t fo_data;
+	uint8_t fo_syn[TCP_FASTOPEN_COOKIE_MAX];
 
 	/* listener */
 	int backlog;
@@ -402,6 +412,20 @@ struct tcp_tw_pending {
 	uint64_t *ports;                    /* a bit per local port some live record holds */
 };
 
+/* A destination's fast open record (Linux's tcp_fastopen_metrics). */
+#define TCP_FO_CACHE_MAX 16
+struct tcp_fo_entry {
+	uint32_t addr;                      /* 0: a free entry */
+	uint64_t used;                      /* last looked up or set (LRU) */
+	uint64_t last_syn_loss;             /* when a SYN with data was last lost */
+	uint16_t mss;                       /* the MSS the server's SYN-ACK announced (0: none) */
+	uint8_t syn_loss;                   /* SYNs with data lost in a row */
+	uint8_t try_exp;                    /* 1: ask in the experimental option next, 2: not again */
+	uint8_t len;                        /* the cookie's length (0: none) */
+	bool exp;                           /* it came in the experimental option */
+	uint8_t cookie[TCP_FASTOPEN_COOKIE_MAX];
+};
+
 struct tcp_table {
 	struct inpcb_table pcbs;            /* demultiplexing, bound ports, listeners */
 	struct tcp_conn *all;               /* every connection not in TIME_WAIT */
@@ -441,6 +465,10 @@ struct tcp_table {
 	struct tcp_conn *txq_head, *txq_tail;
 	uint64_t segs_sent;
 	struct tcp_mem mem;                 /* every ring and out-of-order block (PSTACK_TCP_MEM) */
+	/* RFC 7413 §4.1.3: what servers said of fast open, per destination
+	 * (Linux keeps it in tcp_metrics): bounded, the least recently used
+	 * entry makes room. */
+	struct tcp_fo_entry fo_cache[TCP_FO_CACHE_MAX];
 };
 
 /* ---- tcp_subr.c: the table and a connection's life ---- */
@@ -480,6 +508,13 @@ void tcp_child_established(struct tcp_conn *c);
 /* A fast open child is established or gone: it leaves its listener's fast
  * open queue (Linux's reqsk_fastopen_remove). */
 void tcp_fastopen_release(struct tcp_conn *c);
+/* ---- tcp_fastopen.c: the client's side of fast open ---- */
+/* Linux's tcp_fastopen_cookie_check for c's SYN: sets c->fo_syn_len
+ * (and the cookie) and returns whether the SYN may carry data; *mss the
+ * MSS the server announced before, when cached. */
+bool tcp_fo_client_check(struct tcp_conn *c, uint16_t *mss, uint64_t now);
+/* Linux's tcp_rcv_fastopen_synack's record of the SYN-ACK g to c's SYN. */
+void tcp_fo_synack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now);
 /* A listener stops: its accept queue is reset, its embryonic children go. */
 void tcp_close_children(struct tcp_conn *l, uint64_t now);
 /* RFC 7323 §5.4 / RFC 6191: the TS clock's offset for an address pair,

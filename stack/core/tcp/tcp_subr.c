@@ -193,6 +193,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->advmss = (uint16_t)(s->mtu > 40 + TCP_MIN_MSS ? s->mtu - 40 : TCP_MIN_MSS);
 	c->rcv_mss = TCP_DEFAULT_MSS;
 	c->app_limited = ~0u;       /* Linux's tcp_init_sock() */
+	c->fo_syn_len = -1;         /* no fast open option on a SYN */
 	c->opt = sock_opts_default();
 	/* PSTACK_TCP_WMEM / PSTACK_TCP_RMEM: the guaranteed minimum and the
 	 * size at first (SO_SNDBUF and SO_RCVBUF change the latter). */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "stack/core/config.h"
 #include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/stack.h"
@@ -83,7 +84,18 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 	return 0;
 }
 
-int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+static size_t iov_len(const struct sock_iov *v, int cnt)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < cnt; i++)
+		len += v[i].len;
+	return len;
+}
+
+/* tcp_connect up to the SYN: the endpoints, the sequence space, SYN_SENT.
+ * 0, or -errno. */
+static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
 {
 	struct stack *s = c->s;
 	struct tcp_conn *old;
@@ -192,11 +204,134 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
 	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
+	c->fo_syn_len = -1;
+	c->fo_asked = c->fo_asked_exp = c->fo_defer = false;
+	c->fo_data = 0;
+	c->syn_data_acked = false;
 	tcp_set_state(c, TCP_STATE_SYN_SENT);
 	s->stats.tcp_active_opens++;
 	inpcb_hash_insert(&s->tcp->pcbs, &c->pcb);
+	return 0;
+}
+
+int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+{
+	int err;
+
+	stack_assert_locked();
+	if (c->fo_defer)
+		return -EALREADY;
+	err = connect_init(c, peer, now);
+	if (err)
+		return err;
 	tcp_send_syn(c, now);
 	return -EINPROGRESS;
+}
+
+/*
+ * The bytes of a SYN with data (Linux's tcp_send_syn_data): the segment
+ * is sized by the MSS the server announced before (else ours), within
+ * TCP_MAXSEG and the path MTU, less the whole option space (40 bytes:
+ * middleboxes may add options to a SYN).
+ */
+static uint32_t syn_data_room(const struct tcp_conn *c, uint16_t cached_mss)
+{
+	uint32_t clamp = cached_mss ? cached_mss : c->advmss;
+	uint32_t mss = c->pmtu - 40u;
+
+	if (c->opt.maxseg && clamp > (uint32_t)c->opt.maxseg)
+		clamp = (uint32_t)c->opt.maxseg;
+	if (mss > clamp)
+		mss = clamp;
+	if (mss < 48)           /* Linux's tcp_min_snd_mss */
+		mss = 48;
+	return mss - 40;
+}
+
+/* The SYN of a fast open, with what of v fits (all: the rest queued
+ * behind, to go once the handshake is done). */
+static long fastopen_start(struct tcp_conn *c, const struct sock_iov *v, int cnt, bool all, uint64_t now)
+{
+	size_t len = iov_len(v, cnt), put;
+	uint16_t cached_mss = 0;
+	long n = 0;
+
+	c->fo_defer = false;
+	if (tcp_fo_client_check(c, &cached_mss, now)) {
+		uint32_t room = syn_data_room(c, cached_mss);
+
+		put = all ? len : (len < room ? len : room);
+		if (put) {
+			n = tcp_ring_writev(&c->sndq, v, cnt, put, stack_copier(c->s));
+			if (n < 0) {
+				tcp_abort(c, 0);
+				return n;
+			}
+			c->fo_data = (uint16_t)((size_t)n < room ? (size_t)n : room);
+			tcp_psh_note_write(c, c->snd_base, c->snd_base + (uint32_t)n);
+		}
+	} else {
+		/* No cookie: a request, the data after the handshake. */
+		if (c->fo_syn_len > 0)
+			c->fo_syn_len = 0;
+		if (all && len) {
+			n = tcp_ring_writev(&c->sndq, v, cnt, len, stack_copier(c->s));
+			if (n < 0) {
+				tcp_abort(c, 0);
+				return n;
+			}
+			tcp_psh_note_write(c, c->snd_base, c->snd_base + (uint32_t)n);
+		}
+	}
+	tcp_send_syn(c, now);
+	return n;
+}
+
+long tcp_connect_fastopen(struct tcp_conn *c, const struct ip4_endpoint *peer, const struct sock_iov *v, int cnt,
+			  bool all, uint64_t now)
+{
+	int err;
+
+	stack_assert_locked();
+	if (!(c->s->cfg.tcp_fastopen & TFO_CLIENT_ENABLE))
+		return -EOPNOTSUPP;
+	if (!c->fo_defer) {
+		err = connect_init(c, peer, now);
+		if (err)
+			return err;
+	}
+	return fastopen_start(c, v, cnt, all, now);
+}
+
+int tcp_connect_defer(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+{
+	uint16_t mss = 0;
+	int err;
+
+	stack_assert_locked();
+	if (c->fo_defer)
+		return -EALREADY;
+	if (!(c->s->cfg.tcp_fastopen & TFO_CLIENT_ENABLE))
+		return tcp_connect(c, peer, now);
+	err = connect_init(c, peer, now);
+	if (err)
+		return err;
+	if (tcp_fo_client_check(c, &mss, now)) {
+		/* Linux's tcp_fastopen_defer_connect: the SYN waits for the
+		 * first write, which puts data in it. */
+		c->fo_defer = true;
+		c->fo_syn_len = -1;
+		return 0;
+	}
+	if (c->fo_syn_len > 0)
+		c->fo_syn_len = 0;
+	tcp_send_syn(c, now);
+	return -EINPROGRESS;
+}
+
+bool tcp_fastopen_deferred(const struct tcp_conn *c)
+{
+	return c->fo_defer && c->state == TCP_STATE_SYN_SENT;
 }
 
 struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
@@ -252,15 +387,6 @@ static size_t lowat_room(const struct tcp_conn *c, size_t len)
 		unsent += (uint32_t)k;
 	}
 	return n;
-}
-
-static size_t iov_len(const struct sock_iov *v, int cnt)
-{
-	size_t len = 0;
-
-	for (int i = 0; i < cnt; i++)
-		len += v[i].len;
-	return len;
 }
 
 /*

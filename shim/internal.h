@@ -95,6 +95,9 @@ struct shim_sock {
 	/* A connect() sent a SYN: Linux refuses listen() from then on, whatever
 	 * became of the connection (refused, disconnected with AF_UNSPEC). */
 	bool syn_sent;
+	/* TCP_FASTOPEN_CONNECT: connect() may leave the SYN to the first
+	 * write, which puts data in it (tcp_connect_defer). */
+	bool fo_connect;
 	/* What getsockname() shows of a TCP socket whose connection was
 	 * replaced by a disconnect, until it is bound again: Linux keeps the
 	 * old port number there (and the address bind() gave). */

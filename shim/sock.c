@@ -1031,9 +1031,18 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 	return 0;
 }
 
-/* Stack lock held. connect() on a TCP socket (a is what sa_in() said). */
+/* A send with MSG_FASTOPEN that connects (Linux's tcp_sendmsg_fastopen):
+ * its buffers, and the bytes the SYN took of them. */
+struct fo_req {
+	const struct sock_iov *v;
+	int cnt;
+	long taken;
+};
+
+/* Stack lock held. connect() on a TCP socket (a is what sa_in() said); fo:
+ * the send with MSG_FASTOPEN that connects, or NULL. */
 static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoint *ep,
-			    struct shim_epitem **moved)
+			    struct shim_epitem **moved, struct fo_req *fo)
 {
 	int r;
 
@@ -1075,7 +1084,28 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	if (r < 0)
 		return r;
 	k->err = 0;     /* Linux's tcp_connect_init clears a disconnect's error */
-	r = tcp_connect(k->tcp, ep, shim_now());
+	if (fo) {
+		/* RFC 7413: the SYN asks for a cookie, or carries the one the
+		 * stack has for the peer and the start of the data. */
+		long n = tcp_connect_fastopen(k->tcp, ep, fo->v, fo->cnt, false, shim_now());
+
+		if (n >= 0)
+			fo->taken = n;
+		r = n >= 0 ? -EINPROGRESS : (int)n;     /* -EOPNOTSUPP: the namespace's client side off */
+	} else if (k->fo_connect) {
+		/* TCP_FASTOPEN_CONNECT with a cookie for the peer: 0, and the
+		 * first write sends the SYN with its data (Linux's
+		 * tcp_fastopen_defer_connect); without, a SYN asking for one. */
+		r = tcp_connect_defer(k->tcp, ep, shim_now());
+		if (r == 0) {
+			k->bound = true;
+			k->ss = SHIM_SS_CONNECTING;
+			k->syn_sent = true;
+			return 0;
+		}
+	} else {
+		r = tcp_connect(k->tcp, ep, shim_now());
+	}
 	if (r != -EINPROGRESS)
 		return r;
 	k->bound = true;
@@ -1085,7 +1115,15 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	return tcp_connect_wait(k, -EINPROGRESS);
 }
 
+static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct fo_req *fo);
+
 int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	return connect_fo(fd, sa, len, NULL);
+}
+
+/* connect(), or the connect of a send with MSG_FASTOPEN (fo). */
+static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct fo_req *fo)
 {
 	struct ip4_endpoint ep = { 0, 0 };
 	struct shim_epitem *moved = NULL;
@@ -1117,7 +1155,7 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 		r = err ? err : st == 0 ? -EALREADY : st > 0 ? -EISCONN : st;
 	} else if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
-		r = tcp_connect_sock(k, r, &ep, &moved);
+		r = tcp_connect_sock(k, r, &ep, &moved, fo);
 	} else if (r == ADDR_UNSPEC) {
 		/* Dissolves a UDP association (connect(2)). */
 		r = k->udp ? udp_connect(k->udp, &ep) : 0;
@@ -1537,6 +1575,63 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	return n;
 }
 
+/* Moves v (cnt buffers) past its first n bytes; returns the buffers left. */
+static int iov_skip(struct sock_iov *v, int cnt, size_t n)
+{
+	int i = 0;
+
+	while (i < cnt && n >= v[i].len) {
+		n -= v[i].len;
+		i++;
+	}
+	if (i < cnt) {
+		v[i].base = (char *)v[i].base + n;
+		v[i].len -= n;
+	}
+	if (i)
+		memmove(v, v + i, (size_t)(cnt - i) * sizeof(*v));
+	return cnt - i;
+}
+
+/* What a send with fast open returns: the SYN's bytes and then what the
+ * send of the rest gave (its error only when the SYN took nothing, as
+ * Linux's tcp_sendmsg_locked adds copied_syn). */
+static ssize_t fastopen_result(long taken, ssize_t n)
+{
+	if (taken <= 0)
+		return n;
+	return n > 0 ? taken + n : taken;
+}
+
+/*
+ * Stack lock held. The first write after a connect() that TCP_FASTOPEN_CONNECT
+ * left without its SYN (Linux's tcp_sendmsg with DEFER_CONNECT): the SYN
+ * goes with the cookie and the start of the data; a blocking call waits
+ * for the handshake and sends the rest, a non-blocking one returns what the
+ * SYN took.
+ */
+static ssize_t fastopen_deferred_send(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
+				      const struct tx_cmsgs *cm)
+{
+	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
+	long taken = tcp_connect_fastopen(k->tcp, NULL, v, cnt, false, shim_now());
+	ssize_t n;
+	int r;
+
+	if (taken < 0)
+		return taken;
+	if (nonblock && tcp_connecting(k->tcp))
+		return taken > 0 ? taken : -EINPROGRESS;
+	r = tcp_connect_wait(k, -EINPROGRESS);
+	if (r < 0)
+		return taken > 0 ? taken : r;
+	cnt = iov_skip(v, cnt, (size_t)taken);
+	if (!cnt)
+		return taken;
+	n = tcp_send_iov(k, v, cnt, flags, cm);
+	return fastopen_result(taken, n);
+}
+
 /*
  * Sends on k (takes the stack lock). v: the caller's copy of the buffers;
  * sa: sendto's address, already copied in (sa_import), or NULL; cm:
@@ -1560,7 +1655,12 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
-		r = cm && cm->err ? cm->err : tcp_send_iov(k, v, cnt, flags, cm);
+		if (cm && cm->err)
+			r = cm->err;
+		else if (k->tcp && tcp_fastopen_deferred(k->tcp))
+			r = fastopen_deferred_send(k, v, cnt, flags, cm);
+		else
+			r = tcp_send_iov(k, v, cnt, flags, cm);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = sa_in(k, sa, salen, SA_SEND, &ep);
@@ -1964,39 +2064,59 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 
 /*
  * MSG_FASTOPEN on a TCP socket (Linux's tcp_sendmsg_fastopen): the send
- * connects first, to the address it names. Without a fast open cookie, as
- * Linux without one, the SYN carries no data: a blocking call sends after
- * the handshake, a non-blocking one answers EINPROGRESS with nothing sent.
- * Connected: EISCONN; connecting: EALREADY; no address: EINVAL; AF_UNSPEC:
- * EOPNOTSUPP. *kp is left and entered again around the connect (which may
- * hand the socket to the kernel's loopback: then SHIM_PASS, and the real
- * call does the rest). 0: go on with the send (*kp entered).
+ * connects first, to the address it names, with fast open (RFC 7413): the
+ * SYN asks for a cookie when the stack has none for the peer (and carries
+ * no data), else carries the cookie and the start of v (*taken bytes).
+ * Connected: EISCONN; connecting: EALREADY until the handshake is done,
+ * then the send goes on (connect() again); no address: EINVAL; AF_UNSPEC,
+ * or the namespace's client side off: EOPNOTSUPP. *kp is left and entered
+ * again around the connect (which may hand the socket to the kernel's
+ * loopback: then SHIM_PASS, and the real call does the rest). 0: go on
+ * with the send of what the SYN did not take (*kp entered); 1: the SYN
+ * is on its way and the call is done (non-blocking), *taken its result.
  */
-static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr *sa, socklen_t salen)
+static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr *sa, socklen_t salen,
+			    const struct sock_iov *v, int cnt, long *taken)
 {
+	struct fo_req fo = { v, cnt, 0 };
 	struct shim_sock *k = *kp;
 	enum shim_ss ss;
+	bool deferred;
 	int r;
 
+	*taken = 0;
 	if (sa && salen >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
 		return -EOPNOTSUPP;
 	shim_lock();
 	ss = k->ss;
+	deferred = k->tcp && tcp_fastopen_deferred(k->tcp);
 	shim_unlock();
+	if (deferred)
+		return 0;       /* the send puts its data in the SYN TCP_FASTOPEN_CONNECT held */
 	if (ss == SHIM_SS_CONNECTED)
 		return -EISCONN;
-	if (ss == SHIM_SS_CONNECTING)
-		return -EALREADY;
+	if (ss == SHIM_SS_CONNECTING) {
+		/* As connect() again, the address unread (Linux's
+		 * __inet_stream_connect): EALREADY while the handshake runs
+		 * (a blocking call waits for it), else the send goes on. */
+		shim_lock();
+		r = k->ss != SHIM_SS_CONNECTING ? 0 : k->tcp ? tcp_connect_wait(k, -EALREADY) : -EALREADY;
+		shim_unlock();
+		return r;
+	}
 	if (ss != SHIM_SS_UNCONNECTED || !sa)
 		return -EINVAL;
 	leave(k);
 	*kp = NULL;
-	r = shim_connect(fd, sa, salen);
+	r = connect_fo(fd, sa, salen, &fo);
+	*taken = fo.taken;
+	if (r == -EINPROGRESS && fo.taken > 0)
+		return 1;
 	if (r != 0)
 		return r;       /* SHIM_PASS, EINPROGRESS, the connect's error */
 	k = enter_data(fd, &r);
 	if (!k)
-		return r;
+		return fo.taken > 0 ? 1 : r;
 	*kp = k;
 	return 0;
 }
@@ -2007,6 +2127,7 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	struct sock_iov v = iov_one(buf, len);
 	struct sockaddr_storage ss;
 	struct shim_sock *k;
+	long taken = 0;
 	int r;
 	ssize_t n;
 
@@ -2019,17 +2140,21 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 		return r;
 	}
 	if ((flags & MSG_FASTOPEN) && k->type == SOCK_STREAM) {
-		r = fastopen_connect(&k, fd, sa ? (struct sockaddr *)&ss : NULL, salen);
+		r = fastopen_connect(&k, fd, sa ? (struct sockaddr *)&ss : NULL, salen, &v, 1, &taken);
 		if (r) {
 			if (k)
 				leave(k);
-			return r;
+			return r == 1 ? taken : r;
 		}
 		flags &= ~MSG_FASTOPEN;
+		if (taken > 0 && iov_skip(&v, 1, (size_t)taken) == 0) {
+			leave(k);
+			return taken;
+		}
 	}
 	n = sock_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen, NULL);
 	leave(k);
-	return n;
+	return fastopen_result(taken, n);
 }
 
 /*
@@ -2413,6 +2538,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct tx_cmsgs cm;
 	struct shim_sock *k;
 	struct msghdr m;
+	long taken = 0;
 	int r;
 	ssize_t n;
 
@@ -2425,14 +2551,19 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 		return n;
 	}
 	if ((flags & MSG_FASTOPEN) && k->type == SOCK_STREAM) {
-		n = fastopen_connect(&k, fd, m.msg_name, m.msg_namelen);
+		n = fastopen_connect(&k, fd, m.msg_name, m.msg_namelen, v, (int)m.msg_iovlen, &taken);
 		if (n) {
 			iov_free(v, fast);
 			if (k)
 				leave(k);
-			return n;
+			return n == 1 ? taken : n;
 		}
 		flags &= ~MSG_FASTOPEN;
+		if (taken > 0 && (m.msg_iovlen = (size_t)iov_skip(v, (int)m.msg_iovlen, (size_t)taken)) == 0) {
+			iov_free(v, fast);
+			leave(k);
+			return taken;
+		}
 	}
 	if (m.msg_controllen)
 		n = tx_cmsgs_parse(k, &m, &cm);
@@ -2441,7 +2572,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 			      m.msg_controllen ? &cm : NULL);
 	iov_free(v, fast);
 	leave(k);
-	return n;
+	return fastopen_result(taken, n);
 }
 
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
@@ -3637,6 +3768,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			case TCP_FASTOPEN_NO_COOKIE:
 				if (v == 0 || v == 1)
 					r = set_tcp(k, TCP_OPT_FASTOPEN_NO_COOKIE, v);
+				break;
+			case TCP_FASTOPEN_CONNECT:
+				/* tcp_state_setopt and the placeholder refused what
+				 * Linux refuses (not 0 or 1, past CLOSE). */
+				if (v == 0 || v == 1)
+					k->fo_connect = v;
 				break;
 			default:
 				break;

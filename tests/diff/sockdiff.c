@@ -2074,6 +2074,22 @@ CASE(send_fastopen_states, 0)
 	R(send(s, "ab", 2, MSG_FASTOPEN));
 	R(sendto(tcp_sock(), "ab", 2, MSG_FASTOPEN, &u, sizeof(u)));
 }
+/* MSG_FASTOPEN on a socket a non-blocking one left connecting: connect()
+ * again inside (Linux's __inet_stream_connect), so once the handshake is
+ * done the data goes, and then the socket is connected: EISCONN. */
+CASE(send_fastopen_after_nonblocking, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+	char b[16];
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	R(sendto(s, "ab", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	need(wait_ev(s, POLLOUT) & POLLOUT, "wait-connected");
+	R(sendto(s, "cd", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	R(sendto(s, "ef", 2, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)));
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), 0));
+}
 CASE(send_more_flag, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_MORE)); }
 CASE(send_full_dontwait, 0)
 {

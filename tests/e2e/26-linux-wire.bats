@@ -525,6 +525,48 @@ tfo_round() {
 	done
 }
 
+# tfo_client_round NAME KIND PORT HOW: the subject (as client, fastopen.py
+# client ... HOW) makes three connections with fast open to the peer's
+# fastopen.py server (the kernel, tcp_fastopen=3); NAME.pcap.
+tfo_client_round() {
+	local peer
+	[ "$2" = kernel ] && peer=$PEER_K || peer=$PEER_P
+	capture "$1" "$(iface "$2")"
+	bg_ker "peer_$1" 30 "$PY" "$F" server "$3" 3
+	wait_log "$(out "peer_$1")" listening
+	if [ "$2" = kernel ]; then
+		run ksx timeout -k 3 30 "$PY" "$F" client "$peer" "$3" 3 "$4"
+	else
+		run ip netns exec "$NS" timeout -k 3 30 env LD_PRELOAD="$PRELOAD" PSTACK_ADDR="$SUBJ_P/25" \
+			PSTACK_OFFLOAD=0 "$PY" "$F" client "$peer" "$3" 3 "$4"
+	fi
+	assert_success
+	bg_wait "peer_$1" 20
+	[ "$BG_STATUS" = 0 ] || fail "the peer's server failed: $(cat "$(err "peer_$1")")"
+	grep -q "got hello2" "$(out "peer_$1")" || fail "the peer's server did not read the third request"
+	capture_stop "$1"
+}
+
+@test "TCP fast open's client side as the kernel's: the first SYN asks for a cookie, the next carry it and their data (MSG_FASTOPEN, and TCP_FASTOPEN_CONNECT with connect and send)" {
+	F=$BATS_TEST_DIRNAME/fastopen.py
+	veth_up
+	local key=3c3c3c3c-01020304-a0b0c0d0-77777777 kind how port=5500 ip syns want
+	# The peer's server side on; the subjects keep Linux's default (1: the client's side).
+	nsx sysctl -qw net.ipv4.tcp_fastopen=3 net.ipv4.tcp_fastopen_key=$key
+	want="syn_len=0 fo=req synack_acks=0 syn_len=6 fo=cookie8 synack_acks=6 syn_len=6 fo=cookie8 synack_acks=6 "
+	for how in sendto connect; do
+		for kind in kernel pstack; do
+			ip=$(subject_ip "$kind")
+			# The kernel's cookies outlive the process (tcp_metrics); pstack's live in its stack.
+			ksx ip tcp_metrics flush all 2>/dev/null || true
+			tfo_client_round "tfoc_${how}_$kind" "$kind" $((port += 1)) "$how"
+			syns=$("$PY" "$F" csyns "$BATS_TEST_TMPDIR/tfoc_${how}_$kind.pcap" "$ip" | tr '\n' ' ')
+			echo "$kind ($how): SYNs: $syns"
+			[ "$syns" = "$want" ] || fail "$kind ($how): the SYNs and what their SYN-ACKs acknowledged: $syns"
+		done
+	done
+}
+
 @test "slow start as the kernel's (CUBIC): over a 100 ms path a bulk sender's rounds carry 10, 20, 40, 80, 160 segments, and after a second of idleness the restart's rounds are the kernel's" {
 	KIFACE=rp
 	relay_up 50

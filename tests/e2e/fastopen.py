@@ -6,13 +6,20 @@
                                  connections, each one's first read echoed;
                                  KEY (as tcp_fastopen_key writes one): its own
                                  key, by TCP_FASTOPEN_KEY
-  fastopen.py client HOST PORT N N connections, each sending "hello<i>" with
+  fastopen.py client HOST PORT N [connect]
+                                 N connections, each sending "hello<i>" with
                                  MSG_FASTOPEN (the kernel asks for a cookie on
-                                 the first, sends data in the SYN after)
+                                 the first, sends data in the SYN after); with
+                                 connect: TCP_FASTOPEN_CONNECT, connect() and
+                                 send() instead
   fastopen.py cookie KEY SRC DST the cookie Linux gives SRC for DST with
                                  tcp_fastopen_key KEY (SipHash-2-4), in hex
   fastopen.py syns PCAP SUBJECT  for each SYN to SUBJECT: its payload length
                                  and what the SYN-ACK acknowledged of it
+  fastopen.py csyns PCAP SUBJECT for each SYN from SUBJECT: its payload length,
+                                 its fast open option (none, req: a cookie
+                                 request, cookieN: an N-byte cookie) and what
+                                 the SYN-ACK acknowledged of it
 """
 import socket
 import struct
@@ -29,6 +36,7 @@ _spec.loader.exec_module(lw)
 
 TCP_FASTOPEN = 23
 TCP_FASTOPEN_KEY = 33
+TCP_FASTOPEN_CONNECT = 30
 MSG_FASTOPEN = 0x20000000
 M = (1 << 64) - 1
 
@@ -52,11 +60,16 @@ def server(port, n, key=None):
         c.close()
 
 
-def client(host, port, n):
+def client(host, port, n, how="sendto"):
     for i in range(int(n)):
         s = socket.socket()
         msg = b"hello%d" % i
-        s.sendto(msg, MSG_FASTOPEN, (host, int(port)))
+        if how == "connect":
+            s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)
+            s.connect((host, int(port)))
+            s.send(msg)
+        else:
+            s.sendto(msg, MSG_FASTOPEN, (host, int(port)))
         got = b""
         while len(got) < len(msg):
             d = s.recv(100)
@@ -123,16 +136,31 @@ def syns(path, subject):
             print("syn_len=%d synack_acks=%s" % (g.len, acked))
 
 
+def csyns(path, subject):
+    segs = lw.read_pcap(path)
+    for g in segs:
+        if g.src == subject and g.flagbits & 0x12 == 0x02:
+            acked = None
+            for r in segs:
+                if r.dst == subject and r.flagbits & 0x12 == 0x12 and r.dport == g.sport:
+                    acked = (r.ack - g.seq - 1) & 0xFFFFFFFF
+                    break
+            fo = "none" if g.fo is None else "req" if g.fo == 0 else "cookie%d" % g.fo
+            print("syn_len=%d fo=%s synack_acks=%s" % (g.len, fo, acked))
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "server":
         server(*sys.argv[2:5])
     elif cmd == "client":
-        client(*sys.argv[2:5])
+        client(*sys.argv[2:6])
     elif cmd == "cookie":
         cookie(*sys.argv[2:5])
     elif cmd == "syns":
         syns(*sys.argv[2:4])
+    elif cmd == "csyns":
+        csyns(*sys.argv[2:4])
     else:
         sys.exit(__doc__)
 

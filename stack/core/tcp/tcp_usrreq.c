@@ -834,6 +834,10 @@ unsigned tcp_poll(const struct tcp_conn *c)
 				   (!c->opt.notsent_lowat || 2ull * notsent(c) < c->opt.notsent_lowat)))
 			m |= SOCK_POLLOUT;
 	}
+	/* A SYN TCP_FASTOPEN_CONNECT left for the first write: writable, so
+	 * that the program writes it (Linux's tcp_poll with DEFER_CONNECT). */
+	if (c->state == TCP_STATE_SYN_SENT && c->fo_defer)
+		m |= SOCK_POLLOUT;
 	if (c->err)
 		m |= SOCK_POLLERR;
 	return m;

@@ -111,6 +111,23 @@ void fh_ts_inject(struct tscript *t, const char *spec)
 	stack_unlock(&fh.lock);
 }
 
+bool fh_ts_next(struct tscript *t, char *line, size_t cap)
+{
+	bool got;
+
+	stack_lock(&fh.lock);
+	got = ts_next(t, line, cap);
+	stack_unlock(&fh.lock);
+	return got;
+}
+
+void fh_ts_expect_none(struct tscript *t)
+{
+	stack_lock(&fh.lock);
+	ts_expect_none(t);
+	stack_unlock(&fh.lock);
+}
+
 void fh_ts_expect_prefix(struct tscript *t, const char *prefix)
 {
 	char line[512];

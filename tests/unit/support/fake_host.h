@@ -56,5 +56,8 @@ struct tscript;
 void fh_ts_inject(struct tscript *t, const char *spec);
 /* The next frame the stack sent must start with prefix (fails the test). */
 void fh_ts_expect_prefix(struct tscript *t, const char *prefix);
+/* ts_next and ts_expect_none under the lock. */
+bool fh_ts_next(struct tscript *t, char *line, size_t cap);
+void fh_ts_expect_none(struct tscript *t);
 
 #endif

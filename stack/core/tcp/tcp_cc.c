@@ -3,9 +3,9 @@
  *   RFC 5681 (TCP congestion control), RFC 6582 (NewReno), RFC 6928 (IW10),
  *   RFC 3465 (appropriate byte counting), RFC 9438 (CUBIC), RFC 6937 (PRR).
  *
- * cc->cwnd (bytes) is authoritative: the engine may write it (for example to
- * inflate it during fast recovery), and CUBIC's fractional cwnd_seg is
- * resynchronised from it whenever the two disagree by a whole byte.
+ * cc->cwnd (bytes) is authoritative: the engine may write it (PRR during
+ * recovery, an undo). CUBIC works in whole segments, as Linux's
+ * tcp_cubic.c does, on cwnd / MSS.
  */
 #include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/tcp/tcp_seq.h"
@@ -18,10 +18,23 @@
  * half the sequence space, so cwnd arithmetic in the engine cannot wrap. */
 #define CC_CWND_MAX       0x7fffffffu
 
-/* RFC 9438 §4.1, §4.3 */
-#define CUBIC_C           0.4
-#define CUBIC_BETA        0.7
-#define CUBIC_ALPHA       (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
+/*
+ * CUBIC's constants as Linux has them (tcp_cubic.c): beta 717/1024 (about
+ * 0.7, RFC 9438 §4.6); C = 0.4 as bic_scale 41/1024 times 10, the curve's
+ * time unit 1/1024 s (2^10); the Reno-friendly estimate grows by one per
+ * 8 * (1 + beta) / 3 / (1 - beta) / 8 windows of ACKs, alpha about 0.53
+ * (§4.3); K for a distance d below W_max is cbrt(d * cube_factor), where
+ * cube_factor is 2^40 / (C * 1024) (K in 1/1024 s from a distance in
+ * segments).
+ */
+#define CUBIC_BETA        717u
+#define CUBIC_BETA_SCALE  1024u
+#define CUBIC_HZ_SHIFT    10
+#define CUBIC_BIC_SCALE   41u
+#define CUBIC_RTT_SCALE   (CUBIC_BIC_SCALE * 10u)
+#define CUBIC_FRIENDLY    (8u * (CUBIC_BETA_SCALE + CUBIC_BETA) / 3u / (CUBIC_BETA_SCALE - CUBIC_BETA))
+#define CUBIC_CUBE_FACTOR ((1ull << (10 + 3 * CUBIC_HZ_SHIFT)) / (CUBIC_BIC_SCALE * 10u))
+#define CUBIC_HZ          1000u        /* the clock in ms: Linux's jiffies at HZ 1000 */
 
 static uint32_t clamp_cwnd(const struct tcp_cc *cc, uint64_t v)
 {
@@ -37,33 +50,60 @@ static uint32_t iw(const struct tcp_cc *cc)
 	return clamp_cwnd(cc, (uint64_t)CC_IW_SEGS * cc->mss);
 }
 
-/* Cube root for x >= 0 without libm: start from a power of two at or above
- * the root, then Newton's method, which descends monotonically from there. */
-static double cc_cbrt(double x)
+static uint32_t cwnd_segs(const struct tcp_cc *cc)
 {
-	double g = 1.0, next;
+	uint32_t n = cc->cwnd / cc->mss;
 
-	if (!(x > 0.0))
-		return 0.0;
-	while (g * g * g < x && g < 1e30)
-		g *= 2.0;
-	for (int i = 0; i < 200; i++) {
-		next = (2.0 * g + x / (g * g)) / 3.0;
-		if (!(next < g))
-			break;
-		g = next;
-	}
-	return g;
+	return n ? n : 1;
 }
 
+/* Linux's clock for CUBIC: ms, never 0 (0 means "no epoch"). */
+static uint32_t cubic_ms(uint64_t now_us)
+{
+	uint32_t ms = (uint32_t)(now_us / 1000);
+
+	return ms ? ms : 1;
+}
+
+/*
+ * The cube root as Linux's cubic_root() takes it, within about 0.2%: an
+ * estimate from the top six bits of a (a table of cbrt(i << 18) - 1 for i
+ * in 0..63, tuned by hand in Linux), then one Newton-Raphson step
+ * (x' = (2x + a/x^2) / 3, with x(x - 1) for x^2 and * 341 / 1024 for / 3).
+ * Kept exactly, since K decides where the window goes.
+ */
+static uint32_t cubic_root(uint64_t a)
+{
+	static const uint8_t est[64] = {
+		0, 54, 54, 54, 118, 118, 118, 118, 123, 129, 134, 138, 143, 147, 151, 156,
+		157, 161, 164, 168, 170, 173, 176, 179, 181, 185, 187, 190, 192, 194, 197, 199,
+		200, 202, 204, 206, 209, 211, 213, 215, 217, 219, 221, 222, 224, 225, 227, 229,
+		231, 232, 234, 236, 237, 239, 240, 242, 244, 245, 246, 248, 250, 251, 252, 254,
+	};
+	uint32_t bits = a ? 64u - (uint32_t)__builtin_clzll(a) : 0, x, top;
+
+	if (bits < 7)
+		return ((uint32_t)est[a] + 35) >> 6;
+	bits = ((bits * 84) >> 8) - 1;
+	top = (uint32_t)(a >> (bits * 3));
+	x = ((uint32_t)(((uint32_t)est[top] + 10) << bits)) >> 6;
+	x = 2 * x + (uint32_t)(a / ((uint64_t)x * (uint64_t)(x - 1)));
+	return (uint32_t)(((uint64_t)x * 341) >> 10);
+}
+
+/* Linux's bictcp_reset: everything CUBIC learnt, its delay minimum too. */
 static void cubic_reset(struct tcp_cc *cc)
 {
-	cc->epoch_start_us = 0;
-	cc->w_max = 0.0;
-	cc->w_last_max = 0.0;
-	cc->k = 0.0;
-	cc->w_est = 0.0;
-	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
+	cc->cnt = 0;
+	cc->last_max_cwnd = 0;
+	cc->last_cwnd = 0;
+	cc->last_time_ms = 0;
+	cc->origin = 0;
+	cc->k = 0;
+	cc->min_rtt_us = 0;
+	cc->epoch_start_ms = 0;
+	cc->ack_cnt = 0;
+	cc->tcp_cwnd = 0;
 }
 
 void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss)
@@ -73,7 +113,6 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss)
 	cc->mss = mss ? mss : CC_DEFAULT_MSS;
 	cc->cwnd = iw(cc);
 	cc->ssthresh = UINT32_MAX;
-	cubic_reset(cc);
 }
 
 static uint32_t scale(uint32_t v, uint32_t from, uint32_t to)
@@ -96,7 +135,6 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
 	if (cc->ssthresh != UINT32_MAX)
 		cc->ssthresh = scale(cc->ssthresh, old, mss);
 	cc->bytes_acked = scale(cc->bytes_acked, old, mss);
-	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 }
 
 static bool in_slow_start(const struct tcp_cc *cc)
@@ -136,81 +174,129 @@ static void reno_ca(struct tcp_cc *cc, uint32_t acked)
 	cc->bytes_acked = (uint32_t)b;
 }
 
-/* W_cubic(t) of RFC 9438 §4.2, in segments. */
-static double w_cubic(const struct tcp_cc *cc, double t)
+/*
+ * Linux's bictcp_update: how many segments must be acknowledged for cwnd
+ * (w segments) to grow by one, so that it follows the cubic curve one
+ * minimum RTT ahead (RFC 9438 §4.4, §4.5; Linux counts the delay in t
+ * rather than evaluating W(t + RTT)), or the Reno-friendly estimate when
+ * that is ahead (§4.3). acked: segments this ACK acknowledged.
+ */
+static void cubic_update(struct tcp_cc *cc, uint32_t w, uint32_t acked, uint32_t now)
 {
-	double d = t - cc->k;
+	uint32_t delta, target, max_cnt;
+	uint64_t offs, t;
 
-	return CUBIC_C * d * d * d + cc->w_max;
+	cc->ack_cnt += acked;
+	/* At most every 1/32 s for an unchanged window. */
+	if (cc->last_cwnd == w && (int32_t)(now - cc->last_time_ms) <= (int32_t)(CUBIC_HZ / 32))
+		return;
+	/* The curve at most once per clock tick; a reduction (epoch 0)
+	 * recomputes it at once. */
+	if (cc->epoch_start_ms && now == cc->last_time_ms)
+		goto friendly;
+	cc->last_cwnd = w;
+	cc->last_time_ms = now;
+	if (cc->epoch_start_ms == 0) {
+		cc->epoch_start_ms = now;
+		cc->ack_cnt = acked;
+		cc->tcp_cwnd = w;
+		if (cc->last_max_cwnd <= w) {
+			cc->k = 0;
+			cc->origin = w;
+		} else {
+			cc->k = cubic_root(CUBIC_CUBE_FACTOR * (cc->last_max_cwnd - w));
+			cc->origin = cc->last_max_cwnd;
+		}
+	}
+	/* t: time into the epoch plus the minimum RTT (rounded up to a
+	 * tick), in 1/1024 s. */
+	t = (uint64_t)(int64_t)(int32_t)(now - cc->epoch_start_ms);
+	t += (cc->min_rtt_us + (1000000u / CUBIC_HZ) - 1) / (1000000u / CUBIC_HZ);
+	t = (t << CUBIC_HZ_SHIFT) / CUBIC_HZ;
+	offs = t < cc->k ? cc->k - t : t - cc->k;
+	delta = (uint32_t)((CUBIC_RTT_SCALE * offs * offs * offs) >> (10 + 3 * CUBIC_HZ_SHIFT));
+	target = t < cc->k ? cc->origin - delta : cc->origin + delta;
+	cc->cnt = target > w ? w / (target - w) : 100 * w;
+	/* No loss yet: the bandwidth is unknown, grow at least 5% per RTT. */
+	if (cc->last_max_cwnd == 0 && cc->cnt > 20)
+		cc->cnt = 20;
+friendly:
+	/* The Reno-friendly estimate: one more per (w * CUBIC_FRIENDLY / 8)
+	 * segments acknowledged; where it is ahead, catch up to it within an
+	 * RTT. */
+	delta = (uint32_t)(((uint64_t)w * CUBIC_FRIENDLY) >> 3);
+	if (delta == 0)
+		delta = 1;
+	while (cc->ack_cnt > delta) {
+		cc->ack_cnt -= delta;
+		cc->tcp_cwnd++;
+	}
+	if (cc->tcp_cwnd > w) {
+		max_cnt = w / (cc->tcp_cwnd - w);
+		if (cc->cnt > max_cnt)
+			cc->cnt = max_cnt;
+	}
+	/* At most one per two segments: 1.5 times per RTT (RFC 9438 §4.4's bound). */
+	if (cc->cnt < 2)
+		cc->cnt = 2;
 }
 
-/* RFC 9438 §4.2-§4.5: congestion avoidance for one ACK of `acked` bytes. */
+/* Linux's tcp_cong_avoid_ai: one segment more per cnt acknowledged (credit
+ * earned at a larger cnt is spent first). */
+static void cubic_ai(struct tcp_cc *cc, uint32_t acked)
+{
+	uint32_t w = cc->cnt ? cc->cnt : 1;
+	uint64_t cwnd = cc->cwnd;
+
+	if (cc->cwnd_cnt >= w) {
+		cc->cwnd_cnt = 0;
+		cwnd += cc->mss;
+	}
+	cc->cwnd_cnt += acked;
+	if (cc->cwnd_cnt >= w) {
+		uint32_t d = cc->cwnd_cnt / w;
+
+		cc->cwnd_cnt -= d * w;
+		cwnd += (uint64_t)d * cc->mss;
+	}
+	cc->cwnd = clamp_cwnd(cc, cwnd);
+}
+
+/* CUBIC's congestion avoidance for an ACK of `acked` bytes, in whole
+ * segments as Linux counts them (the bytes short of one wait for the
+ * next ACK). */
 static void cubic_ca(struct tcp_cc *cc, uint32_t acked, uint64_t now_us)
 {
-	double segs = (double)acked / cc->mss;
-	double cwnd = cc->cwnd_seg, t, target, rtt, w;
+	uint64_t b = (uint64_t)cc->bytes_acked + acked;
+	uint64_t segs = b / cc->mss;
 
-	/* One ACK cannot cover more than a window: this bounds the per-ACK
-	 * steps below to W_est + 1 and to the target. */
-	if (segs > cwnd)
-		segs = cwnd;
-	if (cc->epoch_start_us == 0) {
-		/* §4.2: a new congestion-avoidance stage. K from the distance to
-		 * W_max; above W_max (or with none, or after an RTO, §4.8), the
-		 * curve starts here with K = 0. */
-		cc->epoch_start_us = now_us ? now_us : 1;
-		if (cc->w_max > cwnd) {
-			cc->k = cc_cbrt((cc->w_max - cwnd) / CUBIC_C);
-		} else {
-			cc->k = 0.0;
-			cc->w_max = cwnd;
-		}
-		cc->w_est = cwnd; /* §4.3: W_est starts at cwnd_epoch */
-	}
-	t = now_us > cc->epoch_start_us ? (double)(now_us - cc->epoch_start_us) / 1e6 : 0.0;
-	/* Deviation: §4.4 says the smoothed RTT; like Linux (delay_min) we
-	 * use the minimum, which queueing does not inflate. */
-	rtt = (double)cc->min_rtt_us / 1e6;
-
-	/* §4.3 Reno-friendly estimate; alpha becomes 1 once W_est reaches the
-	 * window before the last reduction. Deviation: W_max stands in for
-	 * cwnd_prior, so after a fast-convergence reduction (§4.7) alpha
-	 * becomes 1 a little earlier. */
-	cc->w_est += (cc->w_est >= cc->w_max ? 1.0 : CUBIC_ALPHA) * segs / cwnd;
-
-	w = w_cubic(cc, t);
-	if (w < cc->w_est) {
-		/* §4.3: Reno-friendly region. */
-		if (cc->w_est > cwnd)
-			cwnd = cc->w_est;
-	} else {
-		/* §4.4 concave / §4.5 convex: grow towards W_cubic(t + RTT),
-		 * bounded to [cwnd, 1.5 * cwnd]. */
-		target = w_cubic(cc, t + rtt);
-		if (target < cwnd)
-			target = cwnd;
-		if (target > 1.5 * cwnd)
-			target = 1.5 * cwnd;
-		cwnd += (target - cwnd) / cwnd * segs;
-	}
-	if (cwnd * cc->mss > (double)CC_CWND_MAX)
-		cwnd = (double)CC_CWND_MAX / cc->mss;
-	cc->cwnd_seg = cwnd;
-	cc->cwnd = clamp_cwnd(cc, (uint64_t)(cwnd * cc->mss));
+	cc->bytes_acked = (uint32_t)(b % cc->mss);
+	if (segs == 0)
+		return;
+	if (segs > UINT32_MAX / 2)
+		segs = UINT32_MAX / 2;
+	cubic_update(cc, cwnd_segs(cc), (uint32_t)segs, cubic_ms(now_us));
+	cubic_ai(cc, (uint32_t)segs);
 }
 
-/* Keeps the fractional CUBIC window in step with cc->cwnd when something
- * other than this module changed the latter. */
-static void sync_seg(struct tcp_cc *cc)
+/* The engine may have written cwnd (PRR, undo): keep it in bounds. */
+static void sanitize(struct tcp_cc *cc)
 {
-	double d;
-
 	if (cc->mss == 0)
 		cc->mss = CC_DEFAULT_MSS;
 	cc->cwnd = clamp_cwnd(cc, cc->cwnd);
-	d = cc->cwnd_seg * cc->mss - (double)cc->cwnd;
-	if (!(cc->cwnd_seg >= 1.0) || d >= 1.0 || d <= -1.0)
-		cc->cwnd_seg = (double)cc->cwnd / cc->mss;
+}
+
+/* Linux's cubictcp_acked: the minimum RTT, but not from the samples of
+ * the second after an epoch began (right after a reduction). Returns
+ * whether the sample counted. */
+static bool cubic_delay_sample(struct tcp_cc *cc, uint32_t rtt_us, uint64_t now_us)
+{
+	if (cc->epoch_start_ms && (int32_t)(cubic_ms(now_us) - cc->epoch_start_ms) < (int32_t)CUBIC_HZ)
+		return false;
+	if (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us)
+		cc->min_rtt_us = rtt_us;
+	return true;
 }
 
 /* Growth only while the window was in use (RFC 7661's spirit, and Linux's
@@ -247,14 +333,13 @@ void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_
 
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us)
 {
-	sync_seg(cc);
-	if (rtt_us && (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us))
-		cc->min_rtt_us = rtt_us;
+	sanitize(cc);
+	if (rtt_us && cc->algo == TCP_CC_CUBIC)
+		cubic_delay_sample(cc, rtt_us, now_us);
 	if (acked == 0 || !cwnd_limited(cc, flight))
 		return;
 	if (in_slow_start(cc)) {
 		acked = slow_start(cc, acked);
-		cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 		if (acked == 0 || in_slow_start(cc))
 			return;
 	}
@@ -294,10 +379,8 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 	if (cc->algo != TCP_CC_CUBIC || !rtt_us)
 		return TCP_CC_HS_NONE;
 	/* Linux leaves out the samples of the second after a reduction. */
-	if (cc->epoch_start_us && now_us - cc->epoch_start_us < 1000000)
+	if (!cubic_delay_sample(cc, rtt_us, now_us))
 		return TCP_CC_HS_NONE;
-	if (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us)
-		cc->min_rtt_us = rtt_us;
 	/* Below the low window HyStart does not look at all, and its rounds
 	 * do not advance either (Linux's cubictcp_acked calls hystart_update,
 	 * which starts the rounds, only from hystart_low_window on): the
@@ -340,24 +423,24 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 	return TCP_CC_HS_NONE;
 }
 
-/* RFC 5681 (4) for NewReno; RFC 9438 §4.6 (beta 0.7) with §4.7 fast
- * convergence for CUBIC. Both floor at 2 SMSS. */
+/* RFC 5681 (4) for NewReno; CUBIC's beta (717/1024) with fast
+ * convergence, as Linux's cubictcp_recalc_ssthresh (RFC 9438 §4.6, §4.7).
+ * Both floor at 2 SMSS. */
 static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
 {
 	uint64_t s;
 
 	if (cc->algo == TCP_CC_CUBIC) {
-		double cwnd = cc->cwnd_seg;
+		uint32_t w = cwnd_segs(cc);
 
-		/* §4.7: a loss before regaining the previous W_max means a
-		 * new flow is competing: release more bandwidth. */
-		cc->w_last_max = cc->w_max;
-		if (cwnd < cc->w_max)
-			cc->w_max = cwnd * (1.0 + CUBIC_BETA) / 2.0;
+		cc->epoch_start_ms = 0;
+		/* A loss before regaining the previous W_max means a new flow
+		 * is competing: release more bandwidth. */
+		if (w < cc->last_max_cwnd)
+			cc->last_max_cwnd = w * (CUBIC_BETA_SCALE + CUBIC_BETA) / (2 * CUBIC_BETA_SCALE);
 		else
-			cc->w_max = cwnd;
-		cc->epoch_start_us = 0; /* §4.8: a new epoch after each reduction */
-		s = (uint64_t)flight * 7 / 10; /* beta_cubic, exactly */
+			cc->last_max_cwnd = w;
+		s = (uint64_t)flight * 7 / 10;
 	} else {
 		s = flight / 2;
 	}
@@ -369,11 +452,11 @@ static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
 void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
 	(void)now_us;
-	sync_seg(cc);
+	sanitize(cc);
 	cc->ssthresh = loss_ssthresh(cc, flight);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
-	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 	cc->bytes_acked = 0;
+	cc->cwnd_cnt = 0;
 }
 
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
@@ -385,35 +468,31 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 	 * where Linux sends ssthresh's seven (tcp_fast_recovery_prr-ss-30pkt-lost1_4). */
 	(void)now_us;
 	(void)flight;
-	sync_seg(cc);
+	sanitize(cc);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
-	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
 	cc->bytes_acked = 0;
 }
 
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
 	(void)now_us;
-	sync_seg(cc);
+	sanitize(cc);
 	/* RFC 5681 §3.1: when the timer fires again for a segment it already
 	 * retransmitted, ssthresh is held. cwnd still at the loss window (no
 	 * ACK of new data since the last timeout) is how that shows here. */
 	if (cc->cwnd > cc->mss || cc->ssthresh == UINT32_MAX)
 		cc->ssthresh = loss_ssthresh(cc, flight);
 	if (cc->algo == TCP_CC_CUBIC) {
-		/* §4.8: the first congestion-avoidance stage after a timeout
-		 * starts its curve at that stage's cwnd with K = 0. */
-		cc->w_max = 0.0;
-		cc->k = 0.0;
-		cc->epoch_start_us = 0;
-		/* Linux (cubictcp_state, TCP_CA_Loss): HyStart looks again. */
+		/* Linux (cubictcp_state, TCP_CA_Loss): CUBIC starts over, its
+		 * W_max and delay minimum forgotten, and HyStart looks again. */
+		cubic_reset(cc);
 		cc->hs_found = false;
 		cc->hs_round_on = false;
 	}
 	/* RFC 5681 §3.1: the loss window is one segment. */
 	cc->cwnd = cc->mss;
-	cc->cwnd_seg = 1.0;
 	cc->bytes_acked = 0;
+	cc->cwnd_cnt = 0;
 }
 
 void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing)
@@ -424,12 +503,13 @@ void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool r
 	 * RTO the sender was idle beyond the first, down to min(IW, cwnd) at
 	 * the lowest; ssthresh keeps at least 3/4 of the old cwnd (Linux's
 	 * tcp_current_ssthresh, unless a reduction is under way), so that
-	 * slow start climbs back to near where the sender was.
+	 * slow start climbs back to near where the sender was. CUBIC's epoch
+	 * is not touched here: tcp_cc_on_tx_start moves it.
 	 */
 	uint32_t segs, restart;
 	int64_t left = (int64_t)idle_us;
 
-	sync_seg(cc);
+	sanitize(cc);
 	segs = cc->cwnd / cc->mss;
 	restart = iw(cc) / cc->mss;
 	if (restart > segs)
@@ -445,11 +525,21 @@ void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool r
 	if (segs < restart)
 		segs = restart;
 	cc->cwnd = clamp_cwnd(cc, (uint64_t)segs * cc->mss);
-	cc->cwnd_seg = (double)cc->cwnd / cc->mss;
-	cc->bytes_acked = 0;
-	/* RFC 9438 §4.2's t counts time spent sending; start a new epoch
-	 * rather than jump along the curve by the idle time. */
-	cc->epoch_start_us = 0;
+}
+
+void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us)
+{
+	/* Linux's cubictcp_cwnd_event(CA_EVENT_TX_START): sending again
+	 * with nothing in flight, idle_us after the last send: the epoch
+	 * moves on by that time (to now at most), so that the curve does not
+	 * count time spent with nothing to send. */
+	uint32_t now = cubic_ms(now_us), idle = (uint32_t)(idle_us / 1000);
+
+	if (cc->algo != TCP_CC_CUBIC || !cc->epoch_start_ms || !idle)
+		return;
+	cc->epoch_start_ms += idle;
+	if ((int32_t)(cc->epoch_start_ms - now) > 0)
+		cc->epoch_start_ms = now;
 }
 
 void tcp_prr_init(struct tcp_prr *p, uint32_t flight)

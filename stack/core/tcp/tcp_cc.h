@@ -1,6 +1,7 @@
 /*
  * Congestion control behind a small interface: NewReno (RFC 5681, RFC 6582)
- * and CUBIC (RFC 9438, the default as on Linux). The engine owns loss
+ * and CUBIC (RFC 9438, the default as on Linux, in the integer arithmetic
+ * of Linux's tcp_cubic.c). The engine owns loss
  * detection and recovery (fast retransmit, SACK recovery, RTO); this module
  * only decides cwnd and ssthresh. All windows in bytes.
  */
@@ -17,15 +18,22 @@ struct tcp_cc {
 	uint32_t mss;
 	uint32_t cwnd;
 	uint32_t ssthresh;
-	uint32_t bytes_acked;        /* appropriate byte counting in congestion avoidance (RFC 5681 §3.1) */
-	/* CUBIC state (RFC 9438 §4) */
-	uint64_t epoch_start_us;     /* 0: no epoch yet */
-	double w_max;                /* in segments */
-	double w_last_max;           /* for fast convergence (§4.7) */
-	double k;                    /* seconds */
-	double w_est;                /* Reno-friendly estimate, segments (§4.3) */
-	double cwnd_seg;             /* cwnd in segments, fractional */
-	uint32_t min_rtt_us;
+	uint32_t bytes_acked;        /* congestion avoidance: NewReno's byte count (RFC 5681 §3.1,
+				      * RFC 3465); CUBIC's bytes short of a whole segment */
+	/* CUBIC as Linux's tcp_cubic.c computes it (RFC 9438's curve, in
+	 * integers): windows in segments, times in ms (Linux's jiffies at
+	 * HZ 1000), K in 1/1024 s. */
+	uint32_t cwnd_cnt;           /* segments acknowledged towards the next increment (snd_cwnd_cnt) */
+	uint32_t cnt;                /* segments to acknowledge per increment of one */
+	uint32_t last_max_cwnd;      /* W_max, with fast convergence; 0: no loss yet */
+	uint32_t last_cwnd;          /* cwnd at the last update of cnt */
+	uint32_t last_time_ms;       /* ... and its time */
+	uint32_t origin;             /* the curve's plateau (bic_origin_point) */
+	uint32_t k;                  /* time from the epoch's start to the plateau, 1/1024 s */
+	uint32_t epoch_start_ms;     /* 0: no epoch */
+	uint32_t ack_cnt;            /* segments acknowledged in the epoch, for the Reno estimate */
+	uint32_t tcp_cwnd;           /* Reno-friendly estimate (W_est) */
+	uint32_t min_rtt_us;         /* delay_min: also HyStart's minimum */
 	/* HyStart (CUBIC's slow start exit, as Linux's tcp_cubic.c) */
 	bool hs_found;               /* the exit was found: no more until an RTO */
 	bool hs_round_on;            /* a round is being timed */
@@ -91,6 +99,9 @@ bool tcp_cc_window_used(const struct tcp_cc *cc);
  * Linux's tcp_cwnd_restart: cwnd halved per RTO idle, to min(IW, cwnd) at
  * the lowest. reducing: in a reduction (CWR or recovery), ssthresh is kept. */
 void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing);
+/* Data goes out with nothing in flight, idle_us after the last send
+ * (Linux's CA_EVENT_TX_START): CUBIC's epoch moves on by the idle time. */
+void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us);
 
 /*
  * Proportional Rate Reduction (RFC 6937): how much may be sent during a

@@ -912,10 +912,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	}
 	/* After an idle period longer than the RTO, a restart towards the
 	 * initial window (RFC 2861, as Linux's tcp_cwnd_restart). */
-	if (c->snd_una == c->snd_max && c->last_snd_at && now - c->last_snd_at > c->rto &&
-	    seq_lt(c->snd_nxt, tcp_snd_end(c)))
-		tcp_cc_on_idle(&c->cc, now - c->last_snd_at, c->rto,
-			       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY);
+	if (c->snd_una == c->snd_max && c->last_snd_at && seq_lt(c->snd_nxt, tcp_snd_end(c))) {
+		if (now - c->last_snd_at > c->rto)
+			tcp_cc_on_idle(&c->cc, now - c->last_snd_at, c->rto,
+				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY);
+		tcp_cc_on_tx_start(&c->cc, now - c->last_snd_at, now);
+	}
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);

@@ -157,10 +157,7 @@ static void test_hystart_delay_no_exit_when_min_rtt_drops(void **state)
  * fourth ACK here); that round ends before it has nine samples, and the
  * delay test ends slow start on the ninth sample of the next: cwnd 48 after
  * the ACK of 38001, ssthresh 48 from the next ACK on. (The script goes on
- * to check CUBIC's growth after that, which pstack does not match: its
- * cubic_ca follows RFC 9438 in floating point, Linux's bictcp_update grows
- * at least 5% per RTT before any loss and keeps the Reno-friendly alpha
- * below 1.) */
+ * to check CUBIC's growth after that: test_gp_cubic.c.) */
 static void test_cubic_bulk_hystart_exits_at_48(void **state)
 {
 	struct tscript *t = ts_new(100);

@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "stack/core/tcp/tcp_cc.h"
@@ -12,17 +13,6 @@
 #define MSS 1460u
 #define MS  1000u
 #define SEC 1000000ull
-
-static double absd(double x)
-{
-	return x < 0 ? -x : x;
-}
-
-static void assert_near(double got, double want, double tol)
-{
-	if (!(absd(got - want) <= tol))
-		fail_msg("%f is not within %f of %f", got, tol, want);
-}
 
 /* One round trip with the pipe kept full: one ACK per MSS of the window
  * at the start of the round, spread evenly over rtt_us. Returns the time at
@@ -63,7 +53,7 @@ static void test_init(void **state)
 	assert_int_equal(cc.algo, TCP_CC_CUBIC);
 	assert_int_equal(cc.cwnd, 5360);
 	assert_int_equal(cc.ssthresh, UINT32_MAX);
-	assert_int_equal(cc.epoch_start_us, 0);
+	assert_int_equal(cc.epoch_start_ms, 0);
 	/* No MSS yet: the RFC 9293 default. */
 	tcp_cc_init(&cc, TCP_CC_CUBIC, 0);
 	assert_int_equal(cc.mss, 536);
@@ -88,10 +78,17 @@ static void test_set_mss_rescales(void **state)
 	assert_int_equal(cc.cwnd, 14000);
 	tcp_cc_set_mss(&cc, 0); /* ignored */
 	assert_int_equal(cc.mss, 1000);
-	/* Growth goes on in the new unit. */
-	round_trip(&cc, 2 * SEC, 100 * MS);
+	/* Growth goes on in the new unit (CUBIC's first rounds after a loss
+	 * add little: the Reno estimate's first segment comes after 15/8
+	 * windows). */
+	{
+		uint64_t now = 2 * SEC;
+
+		for (int r = 0; r < 3; r++)
+			now = round_trip(&cc, now, 100 * MS);
+	}
 	assert_true(cc.cwnd > 14000);
-	assert_true(isfinite(cc.cwnd_seg) && absd(cc.cwnd_seg - segs(&cc)) < 1.0);
+	assert_int_equal(cc.cwnd % 1000, 0);
 }
 
 /* ---- NewReno ---- */
@@ -291,7 +288,6 @@ static void test_recovery_exit(void **state)
 	tcp_cc_on_recovery_exit(&cc, 10 * MSS, SEC);
 	assert_int_equal(cc.cwnd, 28 * MSS);        /* CUBIC's beta 0.7 of 40 */
 	assert_int_equal(cc.cwnd, cc.ssthresh);
-	assert_near(cc.cwnd_seg, 28.0, 1e-9);
 }
 
 /* After idling beyond an RTO, cwnd halves per RTO idle down to min(IW,
@@ -308,7 +304,6 @@ static void test_idle_restart(void **state)
 		tcp_cc_on_idle(&cc, 10 * SEC, 300 * MS, false);
 		assert_int_equal(cc.cwnd, 10 * MSS);
 		assert_int_equal(cc.ssthresh, 40 * MSS);
-		assert_int_equal(cc.epoch_start_us, 0);
 		cc.cwnd = 4 * MSS;
 		tcp_cc_on_idle(&cc, 20 * SEC, 300 * MS, false);
 		assert_int_equal(cc.cwnd, 4 * MSS);
@@ -329,7 +324,7 @@ static void test_idle_restart(void **state)
 
 /* ---- CUBIC ---- */
 
-/* A loss at W_max = 100 segments into a CUBIC sender in congestion avoidance. */
+/* A loss at W_max segments into a CUBIC sender in congestion avoidance. */
 static void cubic_after_loss_at(struct tcp_cc *cc, uint32_t w_max, uint64_t now)
 {
 	tcp_cc_init(cc, TCP_CC_CUBIC, MSS);
@@ -337,7 +332,10 @@ static void cubic_after_loss_at(struct tcp_cc *cc, uint32_t w_max, uint64_t now)
 	tcp_cc_on_loss(cc, w_max * MSS, now);
 }
 
-/* RFC 9438 §4.6: beta 0.7; §4.2: K = cbrt(W_max (1 - beta) / C). */
+/* Linux's cubictcp_recalc_ssthresh: beta 717/1024 (70 of 100); the first
+ * ACK of the next epoch takes K = cubic_root(cube_factor * (W_max - cwnd)),
+ * in 1/1024 s: 4316 for 30 segments below (1024 * cbrt(30 / 0.4004) is
+ * 4317.0; Linux's root is the table estimate plus one Newton step). */
 static void test_cubic_loss_and_k(void **state)
 {
 	struct tcp_cc cc;
@@ -346,189 +344,185 @@ static void test_cubic_loss_and_k(void **state)
 	cubic_after_loss_at(&cc, 100, SEC);
 	assert_int_equal(cc.cwnd, 70 * MSS);
 	assert_int_equal(cc.ssthresh, 70 * MSS);
-	assert_near(cc.w_max, 100.0, 1e-9);
-	assert_int_equal(cc.epoch_start_us, 0);
+	assert_int_equal(cc.last_max_cwnd, 100);
+	assert_int_equal(cc.epoch_start_ms, 0);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, 2 * SEC);
-	assert_int_equal(cc.epoch_start_us, 2 * SEC);
-	assert_near(cc.k, 4.2171633, 1e-5); /* cbrt(75) */
+	assert_int_equal(cc.epoch_start_ms, 2000);
+	assert_int_equal(cc.origin, 100);
+	assert_int_equal(cc.k, 4316);
 	/* Floor of 2 segments. */
 	tcp_cc_on_loss(&cc, MSS, 3 * SEC);
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 	assert_int_equal(cc.cwnd, 2 * MSS);
 }
 
-/* RFC 9438 §4.4, §4.5: concave growth up to W_max, reached near t = K, a
- * plateau, then convex growth beyond. */
+/* RFC 9438 §4.4, §4.5 as Linux computes them: concave growth up to
+ * W_max, reached near t = K (4.2 s), a plateau, then convex growth beyond;
+ * Linux aims at the curve one minimum RTT ahead (t + delay_min). */
 static void test_cubic_curve_shape(void **state)
 {
 	struct tcp_cc cc;
-	uint64_t now = SEC, start;
-	double at[200];
+	uint64_t now = SEC;
+	uint32_t at[200];
 	int n = 0;
 
 	(void)state;
 	cubic_after_loss_at(&cc, 100, now);
-	start = now;
 	while (n < 60) {
 		now = round_trip(&cc, now, 100 * MS);
-		at[n++] = cc.cwnd_seg;          /* at t = n * 100 ms */
-		assert_true(cc.cwnd_seg <= 100.0 + 0.5 || now - start > 4200 * MS);
-		assert_near(cc.cwnd_seg, segs(&cc), 1.0);
+		at[n++] = cc.cwnd / MSS;        /* at t = n * 100 ms */
+		assert_int_equal(cc.cwnd % MSS, 0);
+		assert_true(at[n - 1] <= 100 || n > 42);
 	}
 	/* Concave: the first second gains far more than the second before K. */
 	assert_true(at[9] - at[0] > 4 * (at[41] - at[31]));
-	assert_true(at[9] < 95.0);
-	/* Aiming one RTT ahead (§4.4: W_cubic(t + RTT)) keeps cwnd close to
-	 * the curve: W_cubic(1.0 s) = 86.7; aiming at W_cubic(t) would lag
-	 * about a segment further behind. */
-	assert_true(at[9] > 86.0 && at[9] < 87.9);
+	/* W(1.1 s) = 100 - 0.4004 * 3.1^3 = 88.1: one segment behind the
+	 * curve at most (cnt is computed from the window at the update). */
+	assert_true(at[9] >= 87 && at[9] <= 88);
 	/* Near W_max around t = K = 4.2 s. */
-	assert_near(at[41], 100.0, 1.5);
-	assert_near(at[43], 100.0, 1.0);
-	/* Convex: growth speeds up after K (before Reno-friendliness takes over). */
+	assert_true(at[41] >= 99 && at[41] <= 100);
+	assert_true(at[43] >= 99 && at[43] <= 101);
+	/* Convex: growth speeds up after K. */
 	assert_true(at[56] - at[51] > 4 * (at[46] - at[41]));
-	assert_true(at[56] > 100.5);
+	assert_true(at[56] > 100);
 }
 
 /* The same on a larger window, where the cubic curve stays above the
- * Reno-friendly estimate for long after K. */
+ * Reno-friendly estimate for long after K (cubic_root of 300 segments:
+ * 9294/1024 = 9.08 s). */
 static void test_cubic_convex_large_window(void **state)
 {
 	struct tcp_cc cc;
 	uint64_t now = SEC;
-	double k, at[200];
+	uint32_t at[200];
 	int n = 0;
 
 	(void)state;
 	cubic_after_loss_at(&cc, 1000, now);
 	while (n < 160) {
 		now = round_trip(&cc, now, 100 * MS);
-		at[n++] = cc.cwnd_seg;
+		at[n++] = cc.cwnd / MSS;
 	}
-	k = cc.k; /* cbrt(750) = 9.086 s */
-	assert_near(k, 9.0856, 1e-3);
-	assert_near(at[90], 1000.0, 3.0);
+	assert_int_equal(cc.k, 9294);
+	assert_true(at[90] >= 997 && at[90] <= 1001);
 	/* Symmetric around K: W(K + d) - W_max ~ W_max - W(K - d). */
-	assert_near(at[90 + 40] - 1000.0, 1000.0 - at[90 - 40], 8.0);
+	assert_true(abs((int)(at[90 + 40] - 1000) - (int)(1000 - at[90 - 40])) <= 8);
 	assert_true(at[150] - at[140] > at[130] - at[120]);
 	assert_true(at[150] - 1000.0 > 0.4 * 5.0 * 5.0 * 5.0 * 0.8);
-	/* Growth per round never beyond 1.5x (§4.4's target bound). */
+	/* Growth per round never beyond 1.5x (cnt at least 2). */
 	for (int i = 1; i < n; i++)
-		assert_true(at[i] <= 1.5 * at[i - 1] + 1e-9);
+		assert_true(at[i] <= at[i - 1] + (at[i - 1] + 1) / 2);
 }
 
-/* RFC 9438 §4.3: on a short RTT the Reno-friendly estimate (alpha_cubic per
- * RTT, then 1 per RTT above the previous W_max) leads. */
+/* RFC 9438 §4.3 as Linux's tcp_friendliness: on a short RTT (10 ms) the
+ * Reno-friendly estimate leads, one segment per 8 * (1024 + 717) / 3 /
+ * (1024 - 717) / 8 = 15/8 windows acknowledged (alpha 8/15 per RTT), where
+ * the curve (K = 2.46 s) is still below 19 a second after the loss.
+ * Linux keeps that alpha past the old W_max (RFC 9438's alpha 1 there is
+ * not in it). Its updates come at most every 1/32 s for an unchanged
+ * window, so the window follows the estimate in steps. */
 static void test_cubic_reno_friendly_short_rtt(void **state)
 {
 	struct tcp_cc cc;
-	uint64_t now = SEC, start;
-	double alpha = 3.0 * (1.0 - 0.7) / (1.0 + 0.7), t, d, w_cubic;
+	uint64_t now = SEC;
+	uint32_t before;
 
 	(void)state;
 	cubic_after_loss_at(&cc, 20, now);
-	start = now;
-	for (int r = 0; r < 10; r++)
-		now = round_trip(&cc, now, 1 * MS);
-	t = (double)(now - start) / 1e6;
-	d = t + 0.001 - cc.k;
-	w_cubic = 0.4 * d * d * d + cc.w_max;
-	assert_near(w_cubic, 14.0, 0.5);
-	/* Ten rounds: ~14 + 10 alpha; the rounding of window to whole ACKs
-	 * makes it a little less exact. */
-	assert_near(cc.cwnd_seg, 14.0 + 10 * alpha, 0.6);
-	assert_true(cc.cwnd_seg > w_cubic + 4.0);
-	assert_near(cc.w_est, cc.cwnd_seg, 1e-9);
-	/* Past the old W_max the estimate grows by one segment per RTT. */
-	for (int r = 0; r < 20; r++)
-		now = round_trip(&cc, now, 1 * MS);
-	{
-		double before = cc.cwnd_seg;
-
-		for (int r = 0; r < 10; r++)
-			now = round_trip(&cc, now, 1 * MS);
-		assert_near(cc.cwnd_seg - before, 10.0, 1.0);
-	}
+	for (int r = 0; r < 100; r++)
+		now = round_trip(&cc, now, 10 * MS);
+	/* 14 + 100 * 8/15 = 67 */
+	if (getenv("TS_VERBOSE"))
+		printf("cwnd %u est %u\n", cc.cwnd / MSS, cc.tcp_cwnd);
+	assert_true(segs(&cc) >= 62 && segs(&cc) <= 70);
+	assert_true(cc.tcp_cwnd + 3 >= cc.cwnd / MSS && cc.tcp_cwnd <= cc.cwnd / MSS + 3);
+	before = cc.cwnd / MSS;
+	for (int r = 0; r < 100; r++)
+		now = round_trip(&cc, now, 10 * MS);
+	if (getenv("TS_VERBOSE"))
+		printf("cwnd %u est %u\n", cc.cwnd / MSS, cc.tcp_cwnd);
+	/* another 53, give or take a step: not RFC 9438's 100 */
+	assert_true(cc.cwnd / MSS - before >= 48 && cc.cwnd / MSS - before <= 58);
 }
 
-/* RFC 9438 §4.7: a loss before regaining the previous W_max lowers W_max
- * further, to cwnd (1 + beta) / 2. */
+/* Linux's fast convergence: a loss before regaining the previous W_max
+ * lowers W_max further, to cwnd (1024 + 717) / 2048. */
 static void test_cubic_fast_convergence(void **state)
 {
 	struct tcp_cc cc;
 	uint64_t now = SEC;
-	double before;
+	uint32_t before;
 
 	(void)state;
 	cubic_after_loss_at(&cc, 100, now);
 	for (int r = 0; r < 5; r++)
 		now = round_trip(&cc, now, 100 * MS);
-	before = cc.cwnd_seg;
-	assert_true(before > 72.0 && before < 95.0);
+	before = cc.cwnd / MSS;
+	assert_true(before > 72 && before < 95);
 	tcp_cc_on_loss(&cc, cc.cwnd, now);
-	assert_near(cc.w_last_max, 100.0, 1e-9);
-	assert_near(cc.w_max, before * 0.85, 1e-6);
-	assert_near(segs(&cc), before * 0.7, 0.01);
-	assert_int_equal(cc.epoch_start_us, 0);
+	assert_int_equal(cc.last_max_cwnd, before * 1741 / 2048);
+	assert_int_equal(cc.epoch_start_ms, 0);
 	/* The next epoch aims at the lowered W_max. */
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now + 1);
-	assert_near(0.4 * cc.k * cc.k * cc.k, cc.w_max - segs(&cc), 0.01);
+	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now + 1000);
+	assert_int_equal(cc.origin, before * 1741 / 2048);
+	assert_true(cc.k > 0);
 	/* A loss above the old W_max just records the window. */
 	cubic_after_loss_at(&cc, 100, now);
 	force_window(&cc, 120);
 	tcp_cc_on_loss(&cc, 120 * MSS, now);
-	assert_near(cc.w_max, 120.0, 1e-9);
+	assert_int_equal(cc.last_max_cwnd, 120);
 }
 
-/* RFC 9438 §4.8: after a timeout, one segment, slow start to ssthresh
- * (beta 0.7), then a curve with K = 0 starting at that cwnd. */
+/* After a timeout Linux's CUBIC starts over (cubictcp_state, TCP_CA_Loss):
+ * one segment, slow start to ssthresh, then a curve with no W_max (K = 0,
+ * origin at that cwnd, cnt at most 20 while no loss is remembered). */
 static void test_cubic_rto(void **state)
 {
 	struct tcp_cc cc;
-	uint64_t now = SEC, ca_start = 0;
+	uint64_t now = SEC;
 
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	force_window(&cc, 100);
+	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now); /* an epoch, a delay minimum */
 	tcp_cc_on_rto(&cc, 100 * MSS, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 70 * MSS);
-	assert_int_equal(cc.epoch_start_us, 0);
+	assert_int_equal(cc.epoch_start_ms, 0);
+	assert_int_equal(cc.last_max_cwnd, 0);
+	assert_int_equal(cc.min_rtt_us, 0);
 	for (int r = 0; r < 6; r++)
 		now = round_trip(&cc, now, 100 * MS);
 	assert_int_equal(cc.cwnd, 64 * MSS);
-	assert_int_equal(cc.epoch_start_us, 0);
+	assert_int_equal(cc.epoch_start_ms, 0);
 	/* The round that crosses ssthresh starts the congestion-avoidance epoch. */
 	now = round_trip(&cc, now, 100 * MS);
-	ca_start = cc.epoch_start_us;
-	assert_true(ca_start != 0);
-	assert_near(cc.k, 0.0, 1e-12);
-	assert_near(cc.w_max, 70.0, 1e-9);
+	assert_true(cc.epoch_start_ms != 0);
+	assert_int_equal(cc.k, 0);
+	assert_int_equal(cc.origin, 70);
 	assert_true(segs(&cc) >= 70.0);
 	for (int r = 0; r < 30; r++)
 		now = round_trip(&cc, now, 100 * MS);
 	assert_true(segs(&cc) > 75.0);
 }
 
-/* A stretch ACK (or one the engine over-reports) counts for at most one
- * window: CUBIC moves at most to its target, W_est by at most one segment. */
+/* A stretch ACK (or one the engine over-reports) grows cwnd by at most
+ * half of what it acknowledged (cnt at least 2), and moves the Reno
+ * estimate by what it acknowledged. */
 static void test_cubic_stretch_ack_bounded(void **state)
 {
 	struct tcp_cc cc;
-	double w_est;
 
 	(void)state;
 	cubic_after_loss_at(&cc, 100, SEC);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, 2 * SEC);
-	w_est = cc.w_est;
-	tcp_cc_on_ack(&cc, 1000 * MSS, cc.cwnd, 100 * MS, 2 * SEC + 200 * MS);
-	assert_true(cc.w_est <= w_est + 1.0);
-	assert_true(segs(&cc) <= 100.0);
-	assert_true(segs(&cc) > 70.0);
+	tcp_cc_on_ack(&cc, 20 * MSS, cc.cwnd, 100 * MS, 2 * SEC + 200 * MS);
+	assert_true(segs(&cc) <= 80.0);
+	assert_true(segs(&cc) >= 70.0);
 }
 
-/* No NaN or infinity from zero RTTs, zero clocks, clocks going backwards
- * or enormous gaps; windows stay within [1 MSS, 2^31). */
+/* Zero RTTs, zero clocks, clocks going backwards, enormous gaps: windows
+ * stay within [1 MSS, 2^31). */
 static void test_cubic_degenerate_inputs(void **state)
 {
 	struct tcp_cc cc;
@@ -537,26 +531,22 @@ static void test_cubic_degenerate_inputs(void **state)
 	cubic_after_loss_at(&cc, 100, 0);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 0);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 0);
-	assert_true(isfinite(cc.cwnd_seg) && isfinite(cc.k) && isfinite(cc.w_est));
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 5 * SEC);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 1 * SEC); /* backwards */
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, UINT32_MAX, UINT64_MAX / 2);
-	assert_true(isfinite(cc.cwnd_seg) && isfinite(cc.k) && isfinite(cc.w_est));
 	for (int i = 0; i < 1000; i++)
 		tcp_cc_on_ack(&cc, UINT32_MAX, UINT32_MAX, 0, UINT64_MAX - 1000 + (uint64_t)i);
-	assert_true(isfinite(cc.cwnd_seg) && isfinite(cc.k) && isfinite(cc.w_est));
 	assert_true(cc.cwnd >= MSS && cc.cwnd <= 0x7fffffffu);
 	/* The engine zeroing cwnd is repaired, not divided by. */
 	cc.cwnd = 0;
 	tcp_cc_on_ack(&cc, MSS, UINT32_MAX, 100 * MS, UINT64_MAX - 1);
 	assert_true(cc.cwnd >= MSS);
-	assert_true(isfinite(cc.cwnd_seg));
 	tcp_cc_on_loss(&cc, 0, 0);
 	tcp_cc_on_rto(&cc, 0, 0);
 	tcp_cc_on_recovery_exit(&cc, 0, 0);
 	tcp_cc_on_idle(&cc, 0, 0, false);
+	tcp_cc_on_tx_start(&cc, UINT64_MAX, 0);
 	assert_true(cc.cwnd >= MSS && cc.ssthresh >= 2 * MSS);
-	assert_true(isfinite(cc.cwnd_seg) && isfinite(cc.w_max) && isfinite(cc.k));
 }
 
 /* Both algorithms: cwnd never below 1 MSS, never wrapping, under any
@@ -592,7 +582,6 @@ static void test_bounds_both_algorithms(void **state)
 		}
 		tcp_cc_on_loss(&cc, UINT32_MAX, now);
 		assert_true(cc.cwnd >= MSS && cc.cwnd <= 0x7fffffffu);
-		assert_true(isfinite(cc.cwnd_seg));
 		/* Tiny MSS, tiny windows. */
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, 1);
 		assert_int_equal(cc.cwnd, 10);
@@ -755,9 +744,14 @@ static void test_hystart_delay(void **state)
 	assert_int_equal(r.cc.ssthresh, at);
 	/* once found, no more until a timeout; after one it looks again */
 	assert_int_equal(hs_acks(&r, 50, 3000, 20000, &at), TCP_CC_HS_NONE);
+	/* (the timeout forgets the minimum too, Linux's bictcp_reset: the
+	 * 20 ms after it are the new minimum, 24.1 ms is above it by more
+	 * than 4 ms) */
 	tcp_cc_on_rto(&r.cc, r.nxt - r.una, r.now);
 	r.cc.ssthresh = UINT32_MAX;
-	assert_int_equal(hs_acks(&r, 400, 3000, 20000, &at), TCP_CC_HS_DELAY);
+	assert_int_equal(hs_acks(&r, 400, 3000, 20000, &at), TCP_CC_HS_NONE);
+	assert_int_equal(r.cc.min_rtt_us, 20000);
+	assert_int_equal(hs_acks(&r, 400, 3000, 24100, &at), TCP_CC_HS_DELAY);
 }
 
 /* Below 16 segments nothing ends slow start, however long the train, and

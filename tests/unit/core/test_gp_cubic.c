@@ -1,0 +1,112 @@
+/* CUBIC's congestion avoidance and the windows after a loss, against the
+ * packetdrill scripts Google publishes for Linux's TCP (google/packetdrill,
+ * gtests/net/tcp: cubic/, cwnd_moderation/). test_gp_cc.c covers the
+ * scripts' slow start (HyStart); these go on from there: the window
+ * Linux's tcp_cubic.c grows in integer arithmetic, ssthresh from cwnd on a
+ * timeout or an ECN echo. Each test names the script it follows. As there,
+ * the peer announces an MSS of 1000; the harness clock moves exactly as
+ * the script's does, since CUBIC's windows depend on the time between
+ * ACKs. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define INFINITE_SSTHRESH 0x7fffffffu
+
+static uint8_t big[1 << 20];
+
+static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i.snd_cwnd;
+}
+
+static uint32_t ssthresh_of(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i.snd_ssthresh;
+}
+
+/* The bulk scripts' peer: an ACK of two segments every 100 ms, each after
+ * the sends the last one let out (the harness takes them). */
+static void ack_two_every_100ms(struct tscript *t, unsigned ack)
+{
+	ts_advance_ms(t, 100);
+	ts_injectf(t, ". 1:1(0) ack %u win 4112", ack);
+	h_drain_tx(t->h);
+}
+
+/* The bulk scripts' slow start (test_gp_cc.c checks it step by step):
+ * HyStart's delay test ends it at 48 on the twentieth ACK (40001), which
+ * starts CUBIC's first epoch. */
+static void bulk_slow_start(struct tscript *t, struct tcp_conn *c)
+{
+	unsigned ack;
+
+	for (ack = 2001; ack <= 40001; ack += 2000)
+		ack_two_every_100ms(t, ack);
+	assert_int_equal(ssthresh_of(t, c), 48);
+	assert_int_equal(cwnd_of(t, c), 48);
+}
+
+/* cubic/cubic-bulk-166k.pkt: the congestion avoidance after HyStart's exit
+ * at 48, no loss ever (so no W_max: Linux grows at least 5% per RTT, cnt
+ * at most 20), one ACK of two segments per 100 ms (the minimum RTT, 100 ms,
+ * added to the curve's time). cwnd after each ten ACKs: 49, 50, 52, 58 as
+ * the curve (origin 48, K 0) takes off; then one per ACK (the cap of one
+ * segment per two acknowledged) to the end of the 400 KB. */
+static void test_cubic_bulk_congestion_avoidance(void **state)
+{
+	static const unsigned after_ten[] = { 49, 50, 52, 58 };
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 4112, true);
+	unsigned ack = 40001, cwnd, i, j;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
+	assert_int_equal(tcp_send(c, big, 400000, t->h->now), 400000);
+	bulk_slow_start(t, c);
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 10; j++) {
+			ack += 2000;
+			ack_two_every_100ms(t, ack);
+			if (getenv("TS_VERBOSE"))
+				printf("  ack %u cwnd %u\n", ack, cwnd_of(t, c));
+		}
+		assert_int_equal(cwnd_of(t, c), after_ten[i]);
+	}
+	cwnd = 58;
+	while (ack < 400001) {
+		ack += 2000;
+		ack_two_every_100ms(t, ack);
+		cwnd++;
+		assert_int_equal(cwnd_of(t, c), cwnd);
+	}
+	assert_int_equal(cwnd, 198);
+	assert_int_equal(ssthresh_of(t, c), 48);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cubic_bulk_congestion_avoidance),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

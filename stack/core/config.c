@@ -41,5 +41,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_keepalive_probes = 9;
 	cfg->tcp_tw_reuse = 2;
 	cfg->tcp_tw_reuse_delay_ms = 1000;
+	cfg->ip_local_port_lo = 32768;
+	cfg->ip_local_port_hi = 60999;
 	cfg->tcp_fastopen = TFO_CLIENT_ENABLE;
 }

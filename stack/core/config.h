@@ -61,6 +61,10 @@ struct stack_config {
 	 * bind() named is taken whatever this says (Linux's tcp_twsk_unique). */
 	uint8_t tcp_tw_reuse;
 	uint32_t tcp_tw_reuse_delay_ms;  /* default 1000 */
+	/* The namespace's net.ipv4.ip_local_port_range, read by the host: the
+	 * ports connect(), bind() to port 0 and UDP's first send pick from
+	 * (a socket's IP_LOCAL_PORT_RANGE narrows it). Default 32768 60999. */
+	uint16_t ip_local_port_lo, ip_local_port_hi;
 	uint8_t tcp_ecn;        /* PSTACK_TCP_ECN (RFC 3168), like Linux's tcp_ecn: 0 off, 1 ask on the
 				 * SYNs we send and accept, 2 (default) accept when the peer asks */
 	/* The namespace's TCP timers and retry counts, read by the host, with

@@ -224,6 +224,26 @@ bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p)
 	       !(p->reuse & INPCB_ANYSRC);
 }
 
+bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16_t *lo, uint16_t *hi)
+{
+	uint16_t l = t->s->cfg.ip_local_port_lo, h = t->s->cfg.ip_local_port_hi;
+	uint16_t pl = (uint16_t)p->port_range, ph = (uint16_t)(p->port_range >> 16);
+
+	/* A configuration without a valid range gets Linux's default. */
+	if (!l || l > h) {
+		l = 32768;
+		h = 60999;
+	}
+	/* Linux checks the high bound against the low one already narrowed. */
+	if (pl >= l && pl <= h)
+		l = pl;
+	if (ph >= l && ph <= h)
+		h = ph;
+	*lo = l;
+	*hi = h;
+	return p->port_range != 0;
+}
+
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
 {
 	struct stack *s = t->s;
@@ -242,11 +262,14 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 	p->reuse = reuse;
 	if (!port) {
 		/* RFC 6056 §3.3.1 (Algorithm 1): a random start, then the first free port. */
-		const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
-		uint32_t start = stack_random(s) % n;
+		uint16_t lo, hi;
+		uint32_t n, start;
 
+		(void)inpcb_port_range(t, p, &lo, &hi);
+		n = (uint32_t)hi - lo + 1;
+		start = stack_random(s) % n;
 		for (uint32_t i = 0; i < n; i++) {
-			uint16_t q = (uint16_t)(INPCB_EPHEMERAL_LO + (start + i) % n);
+			uint16_t q = (uint16_t)(lo + (start + i) % n);
 
 			if (port_free(t, p, local->addr, q, reuse)) {
 				port = q;
@@ -282,14 +305,18 @@ static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t
 	return true;
 }
 
-int inpcb_connect_port(struct inpcb_table *t, uint32_t laddr, const struct ip4_endpoint *peer, uint32_t off,
-		       uint16_t *port)
+int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t laddr,
+		       const struct ip4_endpoint *peer, uint32_t off, uint16_t *port)
 {
-	/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus a counter. */
-	const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
+	/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus
+	 * a counter, within the socket's range. */
+	uint16_t lo, hi;
+	uint32_t n;
 
+	(void)inpcb_port_range(t, p, &lo, &hi);
+	n = (uint32_t)hi - lo + 1;
 	for (uint32_t i = 0; i < n; i++) {
-		uint16_t q = (uint16_t)(INPCB_EPHEMERAL_LO + (off + t->port_hint + i) % n);
+		uint16_t q = (uint16_t)(lo + (off + t->port_hint + i) % n);
 
 		if (port_usable_for(t, q, laddr, peer)) {
 			*port = q;

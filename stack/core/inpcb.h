@@ -26,9 +26,6 @@ struct stack;
 #define INPCB_NONLOCAL 0x4          /* IP_FREEBIND, IP_TRANSPARENT: bind() may take an address not ours */
 #define INPCB_ANYSRC 0x8            /* IP_TRANSPARENT: and send from it (Linux's FLOWI_FLAG_ANYSRC) */
 
-#define INPCB_EPHEMERAL_LO 32768       /* Linux's ip_local_port_range */
-#define INPCB_EPHEMERAL_HI 60999
-
 /* Sized for a busy server: one closing first holds a TIME_WAIT block per
  * connection of the last minute (~60k at 1k connections/s). The port tables
  * have a bucket per port, so a chain holds only that port's endpoints.
@@ -39,6 +36,7 @@ struct stack;
 struct inpcb {
 	struct ip4_endpoint local, remote;  /* host order; 0 for a wildcard or no peer */
 	unsigned reuse;                     /* INPCB_REUSE*, as bind() recorded them */
+	uint32_t port_range;                /* IP_LOCAL_PORT_RANGE: high << 16 | low, 0 none (the owner sets it) */
 	bool listening;                     /* a TCP listener */
 	bool connected;                     /* has a peer (TCP: SYN_SENT to TIME_WAIT; UDP: connect()) */
 	struct inpcb *hnext;                /* 4-tuple hash chain */
@@ -89,9 +87,16 @@ void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
 
 /* ---- the rules ---- */
 /*
+ * The ports p picks from (Linux's inet_sk_get_local_port_range): the
+ * namespace's ip_local_port_range (stack_config), each end narrowed by p's
+ * IP_LOCAL_PORT_RANGE when that bound lies within it (a bound outside, or
+ * 0, leaves the namespace's). True when p has a range of its own set.
+ */
+bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16_t *lo, uint16_t *hi);
+/*
  * bind(): local->addr must be 0, the interface's, a broadcast or a
  * multicast address, else -EADDRNOTAVAIL. Port 0 picks an ephemeral port (RFC 6056
- * §3.3.1, Algorithm 1), -EADDRINUSE when none is free; a given port is
+ * §3.3.1, Algorithm 1) in inpcb_port_range's bounds, -EADDRINUSE when none is free; a given port is
  * -EADDRINUSE when another endpoint holds it for an overlapping address and
  * the two did not both set SO_REUSEPORT, or both SO_REUSEADDR (not for a TCP
  * listener's port). On success p holds local and is in the bound-port table.
@@ -101,12 +106,13 @@ void inpcb_listen_remove(struct inpcb_table *t, struct inpcb *p);
  * FLOWI_FLAG_ANYSRC: ENETUNREACH). */
 bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
-/* connect() of an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3), a
- * port whose 4-tuple with peer is new (or held by an endpoint the table's
- * tw_reusable gives up) and that no listener or bind()-only socket holds,
- * from the keyed offset off. 0 or -EADDRNOTAVAIL. */
-int inpcb_connect_port(struct inpcb_table *t, uint32_t laddr, const struct ip4_endpoint *peer, uint32_t off,
-		       uint16_t *port);
+/* connect() of p, an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3)
+ * in inpcb_port_range's bounds, a port whose 4-tuple with peer is new (or
+ * held by an endpoint the table's tw_reusable gives up) and that no
+ * listener or bind()-only socket holds, from the keyed offset off. 0 or
+ * -EADDRNOTAVAIL (a one-port range: that port or nothing). */
+int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t laddr,
+		       const struct ip4_endpoint *peer, uint32_t off, uint16_t *port);
 /* listen(): another listener holds p's port for an overlapping address and
  * the two did not both set SO_REUSEPORT. */
 bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p);

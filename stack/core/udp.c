@@ -755,6 +755,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
+	udp_set_port_range(u, o->port_range);
 }
 
 void udp_set_broadcast(struct udp_sock *u, bool on)
@@ -852,6 +853,12 @@ void udp_set_ttl(struct udp_sock *u, uint8_t ttl)
 {
 	stack_assert_locked();
 	u->ttl = ttl;
+}
+
+void udp_set_port_range(struct udp_sock *u, uint32_t range)
+{
+	stack_assert_locked();
+	u->pcb.port_range = range;
 }
 
 void udp_set_dontroute(struct udp_sock *u, bool on)

@@ -128,6 +128,9 @@ void udp_set_ttl(struct udp_sock *u, uint8_t ttl);
 void udp_set_dontroute(struct udp_sock *u, bool on);
 /* IP_MTU_DISCOVER (SOCK_PMTUDISC_*): DF, and EMSGSIZE for what does not fit. */
 void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode);
+/* IP_LOCAL_PORT_RANGE (Linux's u32, high << 16 | low; 0 none): narrows
+ * the ports bind() to port 0 and the first send pick from (inpcb_port_range). */
+void udp_set_port_range(struct udp_sock *u, uint32_t range);
 /* Read-only walk of every socket, for diagnostics (pstack stat): the first
  * (NULL: none), then the one after u. Lock held throughout. */
 const struct udp_sock *udp_sock_first(const struct stack *s);

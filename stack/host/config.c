@@ -618,6 +618,12 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	if (read_sysctl(root, "net/ipv4/tcp_tw_reuse_delay", v, 1) == 1)
 		cfg->stack.tcp_tw_reuse_delay_ms = (uint32_t)v[0];
 	read_tcp_timers(&cfg->stack, root);
+	/* Linux's ipv4_local_port_range takes 1..65535, low <= high. */
+	if (read_sysctl(root, "net/ipv4/ip_local_port_range", v, 2) == 2 && v[0] >= 1 && v[0] <= v[1] &&
+	    v[1] <= 65535) {
+		cfg->stack.ip_local_port_lo = (uint16_t)v[0];
+		cfg->stack.ip_local_port_hi = (uint16_t)v[1];
+	}
 }
 
 int host_config_from_env(struct host_config *cfg, const char *(*get)(const char *name), char *err, size_t errlen)

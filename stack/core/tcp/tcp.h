@@ -255,6 +255,7 @@ enum tcp_option {
 	TCP_OPT_QUICKACK,       /* TCP_QUICKACK: 0 interactive (ACKs wait for a reply), else not and an ACK owed goes */
 	TCP_OPT_FASTOPEN_QLEN,  /* TCP_FASTOPEN: the listener's fast open queue (at most somaxconn, 4096) */
 	TCP_OPT_FASTOPEN_NO_COOKIE, /* bool, TCP_FASTOPEN_NO_COOKIE */
+	TCP_OPT_PORT_RANGE,     /* IP_LOCAL_PORT_RANGE: Linux's u32, high << 16 | low (the caller checked it) */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose

@@ -32,6 +32,7 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	stack_assert_locked();
 	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
+	c->pcb.port_range = c->opt.port_range;
 	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
 	if (r == 0)
 		c->port_locked = local->port != 0;
@@ -132,7 +133,8 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
 		uint16_t port;
 
-		if (inpcb_connect_port(&s->tcp->pcbs, laddr, peer, off, &port))
+		c->pcb.port_range = c->opt.port_range;
+		if (inpcb_connect_port(&s->tcp->pcbs, &c->pcb, laddr, peer, off, &port))
 			return -EADDRNOTAVAIL;
 		/* The search took the 4-tuple of a connection waiting out
 		 * TIME_WAIT only if it may be reused. */
@@ -1161,6 +1163,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_FASTOPEN_NO_COOKIE:
 		o->fastopen_no_cookie = v != 0;
 		return 0;
+	case TCP_OPT_PORT_RANGE:
+		o->port_range = (uint32_t)v;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1202,6 +1207,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_WINDOW_CLAMP: *v = (int)o->window_clamp; return 0;
 	case TCP_OPT_TIMESTAMPING: *v = (int)o->tsflags; return 0;
 	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
+	case TCP_OPT_PORT_RANGE: *v = (int)o->port_range; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }

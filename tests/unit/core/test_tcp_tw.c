@@ -321,8 +321,9 @@ static void test_time_wait_adopted(void **state)
  * to the same peer on each ephemeral port, no port is left. */
 static void test_time_wait_adopted_ports(void **state)
 {
-	const uint32_t n = INPCB_EPHEMERAL_HI - INPCB_EPHEMERAL_LO + 1;
 	struct tscript *t = ts_new(100);
+	const uint16_t lo = t->h->s->cfg.ip_local_port_lo, hi = t->h->s->cfg.ip_local_port_hi;
+	const uint32_t n = (uint32_t)hi - lo + 1;
 	struct tcp_tw_rec *rec = calloc(n, sizeof(*rec));
 	struct ip4_endpoint peer;
 	struct tcp_conn *c;
@@ -332,7 +333,7 @@ static void test_time_wait_adopted_ports(void **state)
 	assert_non_null(rec);
 	for (uint32_t i = 0; i < n; i++) {
 		rec[i] = (struct tcp_tw_rec){
-			.laddr = s->cfg.addr, .raddr = s->cfg.addr ^ 3, .lport = (uint16_t)(INPCB_EPHEMERAL_LO + i),
+			.laddr = s->cfg.addr, .raddr = s->cfg.addr ^ 3, .lport = (uint16_t)(lo + i),
 			.rport = 80, .state = TCP_STATE_TIME_WAIT, .snd_nxt = 1, .rcv_nxt = 1, .left_ms = 60000,
 		};
 	}
@@ -340,8 +341,8 @@ static void test_time_wait_adopted_ports(void **state)
 	peer = (struct ip4_endpoint){ s->cfg.addr ^ 3, 80 };
 	c = tcp_open(s);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	assert_int_equal(c->pcb.local.port, INPCB_EPHEMERAL_HI);
-	t->local_port = INPCB_EPHEMERAL_HI;
+	assert_int_equal(c->pcb.local.port, hi);
+	t->local_port = hi;
 	t->peer_port = 80;
 	drain(t);                                            /* its SYN */
 	tcp_close(c, t->h->now);

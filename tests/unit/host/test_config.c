@@ -515,6 +515,23 @@ static void test_kernel_sysctls(void **state)
 	unlink(name);
 	snprintf(name, sizeof(name), "%s/net/ipv4/tcp_tw_reuse_delay", dir);
 	unlink(name);
+	/* The ephemeral ports: Linux's default, then the namespace's (tab
+	 * separated, as the file reads); a range the kernel would refuse
+	 * changes nothing. */
+	host_config_defaults(&cfg);
+	assert_int_equal(cfg.stack.ip_local_port_lo, 32768);
+	assert_int_equal(cfg.stack.ip_local_port_hi, 60999);
+	put_file(dir, "net/ipv4/ip_local_port_range", "57005\t57005\n");
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.ip_local_port_lo, 57005);
+	assert_int_equal(cfg.stack.ip_local_port_hi, 57005);
+	put_file(dir, "net/ipv4/ip_local_port_range", "2000\t1000\n");
+	host_config_defaults(&cfg);
+	host_config_kernel(&cfg, dir);
+	assert_int_equal(cfg.stack.ip_local_port_lo, 32768);
+	assert_int_equal(cfg.stack.ip_local_port_hi, 60999);
+	snprintf(name, sizeof(name), "%s/net/ipv4/ip_local_port_range", dir);
+	unlink(name);
 	host_config_defaults(&cfg);
 	host_config_kernel(&cfg, dir);
 	/* The TCP timers and retry counts: Linux's defaults, then the

@@ -55,6 +55,9 @@
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52
 #endif
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
@@ -3460,6 +3463,7 @@ static const struct { int level, name; } inherit_tab[] = {
 	{ IPPROTO_IP, IP_PASSSEC }, { IPPROTO_IP, IP_TRANSPARENT }, { IPPROTO_IP, IP_NODEFRAG },
 	{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT }, { IPPROTO_IP, IP_RECVORIGDSTADDR }, { IPPROTO_IP, IP_CHECKSUM },
 	{ IPPROTO_IP, IP_MINTTL }, { IPPROTO_IP, IP_RECVFRAGSIZE }, { IPPROTO_IP, IP_RECVERR_RFC4884 },
+	{ IPPROTO_IP, IP_LOCAL_PORT_RANGE },
 };
 
 static uint64_t inherit_bit(int level, int name)
@@ -3817,6 +3821,18 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			break;
 		case IP_FREEBIND:
 			k->freebind = v != 0;
+			break;
+		case IP_LOCAL_PORT_RANGE:
+			/* The placeholder took it (a u32; a low above the high,
+			 * both set, EINVAL) and answers getsockopt; the stack
+			 * picks ports within it (inpcb_port_range). */
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_PORT_RANGE, v);
+			else {
+				k->opts.port_range = (uint32_t)v;
+				if (k->udp)
+					udp_set_port_range(k->udp, k->opts.port_range);
+			}
 			break;
 		case IP_TRANSPARENT:
 			k->transparent = v != 0;

@@ -798,6 +798,146 @@ CASE(bind_nonlocal_sysctl, 0)
 	emit_sockname(u);
 	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
 }
+
+/* ---- IP_LOCAL_PORT_RANGE (Linux 6.3): a u32, low port in the low 16 bits ---- */
+
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
+
+static int local_port(int s);
+
+static void set_range(int s, unsigned lo, unsigned hi)
+{
+	uint32_t v = (uint32_t)hi << 16 | lo;
+
+	R(setsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &v, sizeof(v)));
+}
+
+static void emit_range(int s)
+{
+	uint32_t v = 0;
+	socklen_t l = sizeof(v);
+
+	if (R(getsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &v, &l)) == 0)
+		emit("lo=%u hi=%u len=%u", v & 0xffff, v >> 16, (unsigned)l);
+}
+
+/* A fixed port of the case's own inside the default ephemeral range (it is
+ * the point here: printed as a number, not "eph"). */
+static int range_port(void)
+{
+	return 40000 + case_index;
+}
+
+/* The namespace's net.ipv4.ip_local_port_range (both stacks read it). */
+static void ns_range(int *lo, int *hi)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+
+	need(f && fscanf(f, "%d %d", lo, hi) == 2, "ip_local_port_range");
+	fclose(f);
+}
+
+/* A close that leaves no TIME_WAIT on the case's port (SO_LINGER 0). */
+static void abort_close(int s)
+{
+	struct linger lg = { 1, 0 };
+
+	need(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0, "linger");
+	R(close(s));
+}
+
+/* Set, read back (0 before), cleared; TCP and UDP alike. */
+CASE(iplpr_set_get, 0)
+{
+	int s = tcp_sock(), u = udp_sock();
+
+	emit_range(s);
+	set_range(s, 0xdead, 0xdead);
+	emit_range(s);
+	set_range(s, 0, 0);
+	emit_range(s);
+	set_range(u, 40000, 40100);
+	emit_range(u);
+}
+/* Both ports set with the low above the high: EINVAL, the old value kept;
+ * one port alone is taken whatever it is. */
+CASE(iplpr_bad_order, 0)
+{
+	int s = tcp_sock();
+
+	set_range(s, 40000, 40100);
+	set_range(s, 50000, 40000);
+	emit_range(s);
+	set_range(s, 50000, 0);
+	emit_range(s);
+	set_range(s, 0, 1000);
+	emit_range(s);
+}
+/* A length other than 4 is EINVAL; a short getsockopt buffer. */
+CASE(iplpr_bad_len, 0)
+{
+	int s = tcp_sock();
+	uint16_t h = 1;
+	uint64_t w = 1;
+	uint32_t v = 0;
+	socklen_t l = 2;
+
+	R(setsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &h, sizeof(h)));
+	R(setsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &w, sizeof(w)));
+	R(setsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, BAD, 4));
+	set_range(s, 40000, 40001);
+	R(getsockopt(s, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &v, &l));
+	emit("l=%u v=%#x", (unsigned)l, v);
+}
+/* google/packetdrill's tw_reuse scripts: IP_BIND_ADDRESS_NO_PORT and a
+ * one-port range, connect() leaves from that port; a second such socket to
+ * the same peer finds no port while the first holds it. */
+CASE(iplpr_connect_one_port, 0)
+{
+	int s = tcp_sock(), t = tcp_sock(), p = range_port();
+
+	seti(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+	set_range(s, (unsigned)p, (unsigned)p);
+	R(connect_to(s, PEER, P_ECHO));
+	emit("port=%d", local_port(s));
+	set_range(t, (unsigned)p, (unsigned)p);
+	R(connect_to(t, PEER, P_ECHO));
+	abort_close(s);
+	R(close(t));
+}
+/* bind() to port 0, listen() unbound and UDP's autobind keep to the range. */
+CASE(iplpr_bind_zero, 0)
+{
+	int s = tcp_sock(), t = tcp_sock(), l = tcp_sock(), u = udp_sock(), p = range_port();
+
+	set_range(s, (unsigned)p, (unsigned)p);
+	bind_to(s, "0.0.0.0", 0);
+	emit("port=%d", local_port(s));
+	set_range(t, (unsigned)p, (unsigned)p);
+	bind_to(t, "0.0.0.0", 0);
+	set_range(l, (unsigned)p + 1000, (unsigned)p + 1000);
+	R(listen(l, 1));
+	emit("listen_port=%d", local_port(l));
+	set_range(u, (unsigned)p + 2000, (unsigned)p + 2000);
+	R(connect_to(u, PEER, P_UECHO));
+	emit("udp_port=%d", local_port(u));
+}
+/* A bound outside the namespace's range is ignored, the other kept:
+ * [1000, ns low] gives the namespace's low port, [ns high, 65535] its high. */
+CASE(iplpr_outside_namespace, 0)
+{
+	int s = tcp_sock(), u = udp_sock(), lo, hi;
+
+	ns_range(&lo, &hi);
+	set_range(s, 1000, (unsigned)lo);
+	bind_to(s, "0.0.0.0", 0);
+	emit("at_ns_low=%d", local_port(s) == lo);
+	set_range(u, (unsigned)hi, 65535);
+	bind_to(u, "0.0.0.0", 0);
+	emit("at_ns_high=%d", local_port(u) == hi);
+}
 CASE(bind_nonlocal_transparent, 0)
 {
 	int s = tcp_sock();

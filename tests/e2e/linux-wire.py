@@ -318,12 +318,14 @@ def show(path, subject):
     rounds = []
     for i, t in enumerate(sent_at):
         if i == 0 or t - sent_at[i - 1] >= 0.030:
-            if rounds and rounds[-1] < 5 and len(rounds) > 1:
-                rounds[-2] += rounds.pop()
+            if len(rounds) > 1 and rounds[-1] < 5:
+                tail = rounds.pop()
+                rounds[-1] += tail
             rounds.append(0)
         rounds[-1] += 1
     if len(rounds) > 1 and rounds[-1] < 5:
-        rounds[-2] += rounds.pop()
+        tail = rounds.pop()
+        rounds[-1] += tail
     out["rounds"] = " ".join(str(n) for n in rounds)
     out["data_out"] = data_out
     out["retrans"] = retrans

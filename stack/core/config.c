@@ -32,6 +32,10 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_wmem[2] = 1u << 20;
 	cfg->tcp_ecn = 2;
 	cfg->tcp_syn_retries = 6;
+	cfg->tcp_timestamps = 1;
+	cfg->tcp_sack = 1;
+	cfg->tcp_window_scaling = 1;
+	cfg->tcp_slow_start_after_idle = 1;
 	cfg->tcp_synack_retries = 5;
 	cfg->tcp_retries2 = 15;
 	cfg->tcp_orphan_retries = 0;

@@ -77,6 +77,17 @@ struct stack_config {
 	 * (7200 s, 75 s, 9: what a socket without TCP_KEEPIDLE, TCP_KEEPINTVL,
 	 * TCP_KEEPCNT uses, and what getsockopt() reads for them). */
 	uint8_t tcp_syn_retries, tcp_synack_retries, tcp_retries2, tcp_orphan_retries;
+	/* ... and its option switches, Linux's defaults: net.ipv4.tcp_timestamps
+	 * (1: RFC 7323 timestamps with a TS offset per address pair, 2: without
+	 * the offset, 0: none offered, none taken from a SYN), tcp_sack and
+	 * tcp_window_scaling (1; 0: not offered, not taken from a SYN, as
+	 * Linux's tcp_parse_options), tcp_slow_start_after_idle (1: cwnd
+	 * restarts after an idle RTO, RFC 2861) and tcp_notsent_lowat (what a
+	 * socket without TCP_NOTSENT_LOWAT holds unsent at most; 0: no limit,
+	 * Linux's UINT_MAX). tcp_ecn, tcp_dsack and tcp_recovery too, unless
+	 * PSTACK_TCP_ECN, _DSACK, _RECOVERY set them. */
+	uint8_t tcp_timestamps, tcp_sack, tcp_window_scaling, tcp_slow_start_after_idle;
+	uint32_t tcp_notsent_lowat;
 	uint32_t tcp_fin_timeout_s;
 	uint32_t tcp_keepalive_time_s, tcp_keepalive_intvl_s;
 	uint8_t tcp_keepalive_probes;

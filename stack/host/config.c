@@ -584,6 +584,10 @@ static void read_tcp_timers(struct stack_config *sc, const char *root)
 		{ "net/ipv4/tcp_keepalive_time", 1, 32767, offsetof(struct stack_config, tcp_keepalive_time_s), 4 },
 		{ "net/ipv4/tcp_keepalive_intvl", 1, 32767, offsetof(struct stack_config, tcp_keepalive_intvl_s), 4 },
 		{ "net/ipv4/tcp_keepalive_probes", 1, 127, offsetof(struct stack_config, tcp_keepalive_probes), 1 },
+		{ "net/ipv4/tcp_timestamps", 0, 2, offsetof(struct stack_config, tcp_timestamps), 1 },
+		{ "net/ipv4/tcp_sack", 0, 1, offsetof(struct stack_config, tcp_sack), 1 },
+		{ "net/ipv4/tcp_window_scaling", 0, 1, offsetof(struct stack_config, tcp_window_scaling), 1 },
+		{ "net/ipv4/tcp_slow_start_after_idle", 0, 1, offsetof(struct stack_config, tcp_slow_start_after_idle), 1 },
 	};
 	uint64_t v;
 
@@ -618,6 +622,17 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	if (read_sysctl(root, "net/ipv4/tcp_tw_reuse_delay", v, 1) == 1)
 		cfg->stack.tcp_tw_reuse_delay_ms = (uint32_t)v[0];
 	read_tcp_timers(&cfg->stack, root);
+	/* The switches PSTACK_TCP_* also set: the variable wins. */
+	if (!cfg->ecn_set && read_sysctl(root, "net/ipv4/tcp_ecn", v, 1) == 1 && v[0] <= 2)
+		cfg->stack.tcp_ecn = (uint8_t)v[0];
+	if (!cfg->dsack_set && read_sysctl(root, "net/ipv4/tcp_dsack", v, 1) == 1 && v[0] <= 1)
+		cfg->stack.tcp_dsack = (uint8_t)v[0];
+	/* tcp_recovery is a mask: RACK's loss detection is its bit 1. */
+	if (!cfg->recovery_set && read_sysctl(root, "net/ipv4/tcp_recovery", v, 1) == 1)
+		cfg->stack.tcp_recovery = (uint8_t)(v[0] & 1);
+	/* UINT_MAX, Linux's default, is no limit (0 here). */
+	if (read_sysctl(root, "net/ipv4/tcp_notsent_lowat", v, 1) == 1)
+		cfg->stack.tcp_notsent_lowat = v[0] >= UINT32_MAX || v[0] > INT32_MAX ? 0 : (uint32_t)v[0];
 	/* Linux's ipv4_local_port_range takes 1..65535, low <= high. */
 	if (read_sysctl(root, "net/ipv4/ip_local_port_range", v, 2) == 2 && v[0] >= 1 && v[0] <= v[1] &&
 	    v[1] <= 65535) {
@@ -747,12 +762,14 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 				 "expected 1 (RACK-TLP loss detection, the default) or 0 (RFC 6675 DupThresh)");
 	if (set)
 		sc->tcp_recovery = (uint8_t)n;
+	hc.recovery_set = set;
 
 	if (parse_uint_var(get, "PSTACK_TCP_DSACK", 0, 1, &n, &set))
 		return bad_value(err, errlen, "PSTACK_TCP_DSACK", get_var(get, "PSTACK_TCP_DSACK"),
 				 "expected 1 (send D-SACK blocks, the default) or 0");
 	if (set)
 		sc->tcp_dsack = (uint8_t)n;
+	hc.dsack_set = set;
 
 	if ((v = get_var(get, "PSTACK_TCP_RMEM")) && parse_tcp_buf(v, sc->tcp_rmem))
 		return bad_value(err, errlen, "PSTACK_TCP_RMEM", v,
@@ -771,6 +788,7 @@ int host_config_from_env(struct host_config *cfg, const char *(*get)(const char 
 				 "or 2 (accept it when the peer asks, the default)");
 	if (set)
 		sc->tcp_ecn = (uint8_t)n;
+	hc.ecn_set = set;
 
 	if ((v = get_var(get, "PSTACK_TCP_MEM"))) {
 		if (parse_size(v, &n) || n < CONFIG_TCP_MEM_MIN || n > CONFIG_TCP_MEM_MAX)

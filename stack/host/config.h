@@ -39,6 +39,7 @@ struct host_config {
 	uint8_t queues;         /* PSTACK_QUEUES, 1 to HOST_QUEUES_MAX TAP queues; 0 (default): one
 				 * per online CPU, at most HOST_QUEUES_DEFAULT_MAX, decided at start */
 	bool rmem_set;          /* PSTACK_TCP_RMEM was given */
+	bool ecn_set, dsack_set, recovery_set;  /* PSTACK_TCP_ECN, _DSACK, _RECOVERY were given */
 };
 
 /*

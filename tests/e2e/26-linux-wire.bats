@@ -716,3 +716,31 @@ except OSError as e:
 	[ "$want" = "1 33 7 4 21 ETIMEDOUT 3" ] || fail "the kernel: $want"
 	[ "$out" = "$want" ] || fail "pstack: $out, the kernel: $want"
 }
+
+@test "the namespace's tcp_timestamps, tcp_sack, tcp_window_scaling as the kernel's: the SYN's and the SYN-ACK's options and windows with each off" {
+	veth_up
+	local set kind port=5960 x ks ps kas pas kw pw kaw paw
+	for set in "tcp_timestamps=0" "tcp_sack=0" "tcp_window_scaling=0" "tcp_timestamps=0 tcp_sack=0 tcp_window_scaling=0"; do
+		# Both subjects' namespaces (pstack's is the peer's: the peer's
+		# SYNs then lack the option too).
+		for x in $set; do
+			nsx sysctl -qw "net.ipv4.$x"
+			ksx sysctl -qw "net.ipv4.$x"
+		done
+		for kind in kernel pstack; do
+			client_run "ns_syn_$port$kind" "$kind" $((port += 1)) drain send:1
+			server_run "ns_synack_$port$kind" "$kind" $((port += 1)) drain send:1
+		done
+		ks="$(shown "ns_syn_$((port - 4))kernel" kernel syn_opts) $(shown "ns_syn_$((port - 4))kernel" kernel syn_win)"
+		ps="$(shown "ns_syn_$((port - 2))pstack" pstack syn_opts) $(shown "ns_syn_$((port - 2))pstack" pstack syn_win)"
+		kas="$(shown "ns_synack_$((port - 3))kernel" kernel synack_opts) $(shown "ns_synack_$((port - 3))kernel" kernel synack_win)"
+		pas="$(shown "ns_synack_$((port - 1))pstack" pstack synack_opts) $(shown "ns_synack_$((port - 1))pstack" pstack synack_win)"
+		echo "$set: SYN kernel <$ks> pstack <$ps>; SYN-ACK kernel <$kas> pstack <$pas>"
+		[ "$ps" = "$ks" ] || fail "$set: the SYNs differ"
+		[ "$pas" = "$kas" ] || fail "$set: the SYN-ACKs differ"
+		for x in tcp_timestamps=1 tcp_sack=1 tcp_window_scaling=1; do
+			nsx sysctl -qw "net.ipv4.$x"
+			ksx sysctl -qw "net.ipv4.$x"
+		done
+	done
+}

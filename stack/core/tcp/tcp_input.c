@@ -1531,7 +1531,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
-	c->ts_offset = tcp_ts_offset(s, g->dst, g->src);
+	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, g->dst, g->src);
 	/* The path MTU learned for this peer lately; the SYN-ACK still offers
 	 * the interface's MSS (Linux's ipv4_default_advmss). */
 	mtu = ip4_pmtu(s, g->src, now);
@@ -1691,6 +1691,13 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	g.ecn = ih->tos & 3;
 	g.ttl = ih->ttl;
+	/* A SYN's options the namespace switched off are not seen (Linux's
+	 * tcp_parse_options reads them on a SYN only with the sysctl on). */
+	if (g.flags & TCP_SYN) {
+		g.has_ts = g.has_ts && s->cfg.tcp_timestamps;
+		g.sack_ok = g.sack_ok && s->cfg.tcp_sack;
+		g.has_ws = g.has_ws && s->cfg.tcp_window_scaling;
+	}
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
 	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {

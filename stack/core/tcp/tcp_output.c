@@ -310,7 +310,7 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 
 	g->has_mss = syn;
 	g->mss = c->advmss;
-	g->has_ts = offer || c->ts_ok;
+	g->has_ts = (offer && c->s->cfg.tcp_timestamps) || c->ts_ok;
 	if (g->has_ts) {
 		/*
 		 * RFC 7323 §5.4: TSvals must be monotone non-decreasing. The
@@ -330,8 +330,8 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 		/* A SYN echoes ts_recent too: 0 but on a TIME_WAIT 4-tuple reused. */
 		g->tsecr = (flags & TCP_ACK) || syn ? c->ts_recent : 0;
 	}
-	g->sack_ok = syn && (offer || c->sack_ok);
-	g->has_ws = syn && (offer || c->ws_ok);
+	g->sack_ok = syn && ((offer && c->s->cfg.tcp_sack) || c->sack_ok);
+	g->has_ws = syn && ((offer && c->s->cfg.tcp_window_scaling) || c->ws_ok);
 	g->ws = c->rcv_wscale;
 	if (offer && c->fo_syn_len >= 0) {
 		/* RFC 7413 §4.1.2: our first SYN asks for a cookie (an empty
@@ -913,7 +913,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	/* After an idle period longer than the RTO, a restart towards the
 	 * initial window (RFC 2861, as Linux's tcp_cwnd_restart). */
 	if (c->snd_una == c->snd_max && c->last_snd_at && seq_lt(c->snd_nxt, tcp_snd_end(c))) {
-		if (now - c->last_snd_at > c->rto)
+		if (now - c->last_snd_at > c->rto && c->s->cfg.tcp_slow_start_after_idle)
 			tcp_cc_on_idle(&c->cc, now - c->last_snd_at, c->rto,
 				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY);
 		tcp_cc_on_tx_start(&c->cc, now - c->last_snd_at, now);

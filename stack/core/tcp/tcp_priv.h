@@ -679,6 +679,12 @@ uint64_t tcp_fin_time(const struct tcp_conn *c);
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);
 
+/* TCP_NOTSENT_LOWAT, or the namespace's tcp_notsent_lowat (0: no limit). */
+static inline uint32_t tcp_notsent_lowat(const struct tcp_conn *c)
+{
+	return c->opt.notsent_lowat ? c->opt.notsent_lowat : c->s->cfg.tcp_notsent_lowat;
+}
+
 /* The keep-alive timers a connection runs on: its own (TCP_KEEPIDLE,
  * TCP_KEEPINTVL, TCP_KEEPCNT) or, unset, the stack's configuration's (the
  * namespace's tcp_keepalive_time, _intvl, _probes: Linux's keepalive_time_when

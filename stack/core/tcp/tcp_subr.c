@@ -445,6 +445,9 @@ uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 	uint64_t space = c->rcvq.limit, most = c->s->cfg.rmem_scale;
 	int ws = -15;
 
+	if (!c->s->cfg.tcp_window_scaling)
+		return 0;       /* none offered (the namespace's tcp_window_scaling 0) */
+
 	if (most < c->s->cfg.tcp_rmem[2])
 		most = c->s->cfg.tcp_rmem[2];
 	if (c->opt.rcvbuf < 0 && space < most)

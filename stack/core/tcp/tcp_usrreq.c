@@ -191,7 +191,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
-	c->ts_offset = tcp_ts_offset(s, laddr, peer->addr);
+	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, laddr, peer->addr);
 	/* The path MTU learned for this peer lately, while the MSS our SYN
 	 * offers stays the interface's (Linux's ipv4_default_advmss). */
 	mtu = ip4_pmtu(s, peer->addr, now);
@@ -202,7 +202,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 	 * from TCP_MAXSEG or 536, within the path MTU, less the timestamps
 	 * our SYN offers (what TCP_MAXSEG answers meanwhile). */
 	clamp = c->opt.maxseg ? (uint32_t)c->opt.maxseg : TCP_DEFAULT_MSS;
-	c->mss = (uint16_t)((clamp < c->pmtu - 40u ? clamp : c->pmtu - 40u) - 12u);
+	c->mss = (uint16_t)((clamp < c->pmtu - 40u ? clamp : c->pmtu - 40u) - (s->cfg.tcp_timestamps ? 12u : 0u));
 	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = c->wr_shut = false;
 	c->rtt_start = now;
@@ -372,7 +372,7 @@ static uint32_t notsent(const struct tcp_conn *c)
  */
 static size_t lowat_room(const struct tcp_conn *c, size_t len)
 {
-	uint32_t lowat = c->opt.notsent_lowat, goal, unsent = notsent(c);
+	uint32_t lowat = tcp_notsent_lowat(c), goal, unsent = notsent(c);
 	size_t n;
 
 	if (!lowat)
@@ -833,7 +833,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 		 * bytes, and (TCP_NOTSENT_LOWAT, tcp_stream_memory_free() as poll
 		 * asks it) twice the unsent bytes below the mark. */
 		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2 &&
-				   (!c->opt.notsent_lowat || 2ull * notsent(c) < c->opt.notsent_lowat)))
+				   (!tcp_notsent_lowat(c) || 2ull * notsent(c) < tcp_notsent_lowat(c))))
 			m |= SOCK_POLLOUT;
 	}
 	/* A SYN TCP_FASTOPEN_CONNECT left for the first write: writable, so

@@ -563,6 +563,41 @@ static void test_kernel_sysctls(void **state)
 		assert_int_equal(cfg.stack.tcp_keepalive_time_s, 30);
 		assert_int_equal(cfg.stack.tcp_keepalive_intvl_s, 5);
 		assert_int_equal(cfg.stack.tcp_keepalive_probes, 9);      /* 200: beyond 127 */
+		/* The option switches; tcp_ecn, _dsack, _recovery only where
+		 * PSTACK_TCP_ECN, _DSACK, _RECOVERY did not speak. */
+		put_file(dir, "net/ipv4/tcp_timestamps", "2\n");
+		put_file(dir, "net/ipv4/tcp_sack", "0\n");
+		put_file(dir, "net/ipv4/tcp_window_scaling", "0\n");
+		put_file(dir, "net/ipv4/tcp_slow_start_after_idle", "0\n");
+		put_file(dir, "net/ipv4/tcp_notsent_lowat", "4294967295\n");
+		put_file(dir, "net/ipv4/tcp_ecn", "0\n");
+		put_file(dir, "net/ipv4/tcp_dsack", "0\n");
+		put_file(dir, "net/ipv4/tcp_recovery", "4\n");
+		host_config_kernel(&cfg, dir);
+		assert_int_equal(cfg.stack.tcp_timestamps, 2);
+		assert_int_equal(cfg.stack.tcp_sack, 0);
+		assert_int_equal(cfg.stack.tcp_window_scaling, 0);
+		assert_int_equal(cfg.stack.tcp_slow_start_after_idle, 0);
+		assert_int_equal(cfg.stack.tcp_notsent_lowat, 0);
+		assert_int_equal(cfg.stack.tcp_ecn, 0);
+		assert_int_equal(cfg.stack.tcp_dsack, 0);
+		assert_int_equal(cfg.stack.tcp_recovery, 0);     /* bit 1 (RACK) off */
+		put_file(dir, "net/ipv4/tcp_notsent_lowat", "131072\n");
+		host_config_defaults(&cfg);
+		expect_good("PSTACK_TCP_ECN", "1", &cfg);
+		host_config_kernel(&cfg, dir);
+		assert_int_equal(cfg.stack.tcp_ecn, 1);
+		assert_int_equal(cfg.stack.tcp_notsent_lowat, 131072);
+		{
+			static const char *const sw[] = { "tcp_timestamps", "tcp_sack", "tcp_window_scaling",
+							  "tcp_slow_start_after_idle", "tcp_notsent_lowat", "tcp_ecn",
+							  "tcp_dsack", "tcp_recovery" };
+
+			for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++) {
+				snprintf(name, sizeof(name), "%s/net/ipv4/%s", dir, sw[i]);
+				unlink(name);
+			}
+		}
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(name, sizeof(name), "%s/%s", dir, files[i][0]);
 			unlink(name);

@@ -102,6 +102,46 @@ static void test_cubic_bulk_congestion_avoidance(void **state)
 	ts_free(t);
 }
 
+/* cubic/cubic-bulk-166k-idle-restart.pkt (packetdrill's
+ * tcp_slow_start_after_idle 0: no restart): the same slow start to 48,
+ * four seconds idle, then 160 KB more: the idle time is no credit to
+ * CUBIC (its epoch moves on by the time idle, Linux's CA_EVENT_TX_START;
+ * four seconds on the curve would be some 25 segments more), so cwnd
+ * after each ten ACKs is the script's 52 and 58 from the thirtieth on.
+ * Before, Linux's run lags one segment (48, 49), ours grows as without
+ * the idle time (49, 50): the script's flow is paced by the fq qdisc it
+ * installs, pstack paces nothing; not explained further. */
+static void test_cubic_bulk_idle_restart_no_credit(void **state)
+{
+	static const unsigned after_ten[] = { 48, 49, 52, 58 }, slack[] = { 1, 1, 0, 0 };
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c;
+	unsigned ack = 40001, i, j;
+
+	(void)state;
+	t->h->s->cfg.tcp_slow_start_after_idle = 0;
+	c = ts_accept_mss1000(t, 100, 4112, true);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 2000000), 0);
+	assert_int_equal(tcp_send(c, big, 40000, t->h->now), 40000);
+	for (ack = 2001; ack <= 38001; ack += 2000)
+		ack_two_every_100ms(t, ack);
+	assert_int_equal(cwnd_of(t, c), 48);
+	ack_two_every_100ms(t, 40001);
+	ts_advance_ms(t, 4000);
+	assert_int_equal(tcp_send(c, big, 160000, t->h->now), 160000);
+	h_drain_tx(t->h);
+	ack = 40001;
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 10; j++) {
+			ack += 2000;
+			ack_two_every_100ms(t, ack);
+		}
+		assert_in_range(cwnd_of(t, c), after_ten[i], after_ten[i] + slack[i]);
+	}
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* cubic/cubic-rto-ss-ca-cwnd-bump.pkt: one segment in flight with cwnd 10
  * (the sender application-limited), lost twice: the tail loss probe, then
  * the timeout. ssthresh comes from cwnd, 10 * 717 / 1024 = 7 (Linux's
@@ -165,6 +205,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cubic_bulk_congestion_avoidance),
+		cmocka_unit_test(test_cubic_bulk_idle_restart_no_credit),
 		cmocka_unit_test(test_cubic_rto_ssthresh_from_cwnd_then_slow_bump),
 	};
 

@@ -322,13 +322,60 @@ bool tcp_cc_window_used(const struct tcp_cc *cc)
 	return in_slow_start(cc) && cc->cwnd < 2ull * cc->max_out;
 }
 
-void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt)
+/*
+ * RFC 2861's slow part as Linux's tcp_cwnd_application_limited: the window
+ * was not in use for an RTO. cwnd comes halfway down to what was used (in
+ * whole segments, as Linux counts packets; the initial window at the
+ * least, so that this never takes cwnd below it), and ssthresh keeps 3/4
+ * of the old cwnd (Linux's tcp_current_ssthresh in the Open state), so
+ * that slow start climbs back to near it when the application wants more.
+ * Deviation from RFC 2861 §3's (cwnd + used) / 2 every RTO: as Linux, the
+ * time counts from when the window was last in use, or cwnd last grew or
+ * was set, and the ACKs of a sender that keeps data in flight reset it.
+ */
+static void app_limited(struct tcp_cc *cc, bool may_moderate, uint64_t now_us)
+{
+	if (may_moderate) {
+		uint32_t segs = cwnd_segs(cc);
+		uint32_t used = (cc->used_out + cc->mss - 1) / cc->mss;
+		uint32_t init = iw(cc) / cc->mss;
+
+		if (used < init)
+			used = init;
+		if (used < segs) {
+			uint64_t floor = (uint64_t)((segs >> 1) + (segs >> 2)) * cc->mss;
+
+			if (cc->ssthresh < floor)
+				cc->ssthresh = (uint32_t)floor;
+			cc->cwnd = clamp_cwnd(cc, (uint64_t)((segs + used) >> 1) * cc->mss);
+		}
+		cc->used_out = 0;
+	}
+	cc->validated_us = now_us;
+}
+
+void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt,
+		    uint64_t now_us, uint32_t rto_us, bool may_moderate)
 {
 	if (!seq_lt(snd_una, cc->usage_seq) || limited || (!cc->cwnd_limited && out > cc->max_out)) {
 		cc->cwnd_limited = limited;
 		cc->max_out = out;
 		cc->usage_seq = snd_nxt;
 	}
+	if (tcp_cc_window_used(cc)) {
+		cc->used_out = 0;
+		cc->validated_us = now_us;
+		return;
+	}
+	if (out > cc->used_out)
+		cc->used_out = out;
+	if ((int64_t)(now_us - cc->validated_us) >= (int64_t)rto_us)
+		app_limited(cc, may_moderate, now_us);
+}
+
+void tcp_cc_validated(struct tcp_cc *cc, uint64_t now_us)
+{
+	cc->validated_us = now_us;
 }
 
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us)
@@ -336,7 +383,12 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
 	sanitize(cc);
 	if (rtt_us && cc->algo == TCP_CC_CUBIC)
 		cubic_delay_sample(cc, rtt_us, now_us);
-	if (acked == 0 || !cwnd_limited(cc, flight))
+	if (acked == 0)
+		return;
+	/* Linux's tcp_cong_avoid: an ACK of new data outside a reduction
+	 * validates cwnd, whether or not it may grow it. */
+	cc->validated_us = now_us;
+	if (!cwnd_limited(cc, flight))
 		return;
 	if (in_slow_start(cc)) {
 		acked = slow_start(cc, acked);
@@ -469,17 +521,17 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 	 * 6582's min(ssthresh, FlightSize + SMSS), which pstack had: after a
 	 * recovery that ended with nothing in flight it sent two segments
 	 * where Linux sends ssthresh's seven (tcp_fast_recovery_prr-ss-30pkt-lost1_4). */
-	(void)now_us;
 	(void)flight;
 	sanitize(cc);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
 	cc->bytes_acked = 0;
+	cc->validated_us = now_us;
 }
 
 void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us)
 {
-	(void)now_us;
 	sanitize(cc);
+	cc->validated_us = now_us;      /* Linux's tcp_enter_loss */
 	/* RFC 5681 §3.1: when the timer fires again for a segment it already
 	 * retransmitted, ssthresh is held. cwnd still at the loss window (no
 	 * ACK of new data since the last timeout) is how that shows here. */
@@ -498,7 +550,7 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us)
 	cc->cwnd_cnt = 0;
 }
 
-void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing)
+void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing, uint64_t now_us)
 {
 	/*
 	 * Linux's tcp_cwnd_restart (RFC 2861's decay rather than RFC 5681
@@ -528,6 +580,8 @@ void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool r
 	if (segs < restart)
 		segs = restart;
 	cc->cwnd = clamp_cwnd(cc, (uint64_t)segs * cc->mss);
+	cc->used_out = 0;
+	cc->validated_us = now_us;
 }
 
 void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us)

@@ -47,6 +47,12 @@ struct tcp_cc {
 	bool cwnd_limited;           /* the flight filled cwnd in this round */
 	uint32_t max_out;            /* else the most outstanding in it (bytes) */
 	uint32_t usage_seq;
+	/* RFC 2861's validation as Linux's tcp_cwnd_application_limited:
+	 * the most outstanding (bytes) since the window was last in use
+	 * (snd_cwnd_used), and when it last was, or cwnd was last set or
+	 * grown (snd_cwnd_stamp; 0: not yet). */
+	uint32_t used_out;
+	uint64_t validated_us;
 };
 
 /* What tcp_cc_on_sample found (Linux's TcpExtTCPHystart*Detect). */
@@ -92,8 +98,20 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us);
  * cwnd was full in it, else the most that was outstanding. cwnd grows in
  * slow start while below twice that most (Linux's tcp_is_cwnd_limited), so
  * that an application-limited sender ends the round with twice its flight.
+ *
+ * A window not in use for an RTO (rto_us) since it last was, or since cwnd
+ * last grew or was set, is moderated (RFC 2861's slow part, Linux's
+ * tcp_cwnd_application_limited) when may_moderate: the sender is in the
+ * Open state, not held by a full send buffer, and the application has not
+ * closed it. cwnd comes halfway down to the most that was outstanding in
+ * that time (the initial window at the least), ssthresh keeps 3/4 of the
+ * old cwnd.
  */
-void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt);
+void tcp_cc_on_sent(struct tcp_cc *cc, bool limited, uint32_t out, uint32_t snd_una, uint32_t snd_nxt,
+		    uint64_t now_us, uint32_t rto_us, bool may_moderate);
+/* cwnd was set by the engine (the end of the CWR state, an undo): it
+ * counts as validated now (Linux's snd_cwnd_stamp). */
+void tcp_cc_validated(struct tcp_cc *cc, uint64_t now_us);
 /* Whether the round used the window (Linux's tcp_is_cwnd_limited, on what
  * tcp_cc_on_sent recorded): cwnd was full in it, or in slow start cwnd is
  * below twice the most outstanding. */
@@ -101,7 +119,7 @@ bool tcp_cc_window_used(const struct tcp_cc *cc);
 /* Restart after an idle period (idle_us) longer than the RTO (rto_us), as
  * Linux's tcp_cwnd_restart: cwnd halved per RTO idle, to min(IW, cwnd) at
  * the lowest. reducing: in a reduction (CWR or recovery), ssthresh is kept. */
-void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing);
+void tcp_cc_on_idle(struct tcp_cc *cc, uint64_t idle_us, uint32_t rto_us, bool reducing, uint64_t now_us);
 /* Data goes out with nothing in flight, idle_us after the last send
  * (Linux's CA_EVENT_TX_START): CUBIC's epoch moves on by the idle time. */
 void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us);

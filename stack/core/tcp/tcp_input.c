@@ -215,6 +215,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	}
 	tcp_set_state(c, TCP_STATE_ESTABLISHED);
 	c->was_connected = true;
+	tcp_cc_validated(&c->cc, now);     /* Linux's tcp_init_transfer: the transfer starts */
 	c->delivered++;         /* Linux counts the SYN (or SYN-ACK) delivered */
 	/* Its delivery sample: sent while application-limited (from the start). */
 	c->rate_app_limited = c->app_limited != 0;
@@ -764,6 +765,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
 			c->cc.cwnd = c->undo_cwnd;
 			c->cc.ssthresh = c->undo_ssthresh;
+			tcp_cc_validated(&c->cc, now);
 			c->ca_state = TCP_CA_OPEN;
 			tcp_sb_unmark_lost(&c->sb);
 			c->snd_nxt = c->snd_max;

@@ -915,7 +915,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	if (c->snd_una == c->snd_max && c->last_snd_at && seq_lt(c->snd_nxt, tcp_snd_end(c))) {
 		if (now - c->last_snd_at > c->rto && c->s->cfg.tcp_slow_start_after_idle)
 			tcp_cc_on_idle(&c->cc, now - c->last_snd_at, c->rto,
-				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY);
+				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY, now);
 		tcp_cc_on_tx_start(&c->cc, now - c->last_snd_at, now);
 	}
 	while (budget-- > 0) {
@@ -1066,8 +1066,17 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			tcp_chrono_start(c, TCP_CHRONO_RWND, now);
 		else if (c->chrono == TCP_CHRONO_RWND)
 			tcp_chrono_stop(c, TCP_CHRONO_RWND, now);
+		/* The moderation of a window not in use (Linux's
+		 * tcp_cwnd_application_limited) only in the Open state (not
+		 * Linux's Disorder either, which pstack's Open includes:
+		 * SACKed, lost or duplicate-ACKed data), not while the
+		 * program finds the buffer full, nor after it closed. */
+		bool may_moderate = c->ca_state == TCP_CA_OPEN && !c->sb.sacked && !c->sb.lost && !c->dupacks &&
+				    !c->nospace && !c->orphan;
+
 		if (sent_any || (limited && avail))
-			tcp_cc_on_sent(&c->cc, limited, c->snd_max - c->snd_una, c->snd_una, c->snd_nxt);
+			tcp_cc_on_sent(&c->cc, limited, c->snd_max - c->snd_una, c->snd_una, c->snd_nxt, now, c->rto,
+				       may_moderate);
 		/* Linux's tcp_cwnd_validate(): new data went, all of it, the
 		 * window was not in use (tcp_is_cwnd_limited) and the program
 		 * found the buffer full: the send buffer limits. */

@@ -446,10 +446,11 @@ static void exit_recovery(struct tcp_conn *c, uint64_t now)
 
 /* RFC 3708 + Linux's tcp_try_undo_dsack: every retransmission of this
  * recovery was D-SACKed: the loss was not one. The window comes back. */
-static void undo_recovery(struct tcp_conn *c)
+static void undo_recovery(struct tcp_conn *c, uint64_t now)
 {
 	if (c->cc.cwnd < c->undo_cwnd)
 		c->cc.cwnd = c->undo_cwnd;
+	tcp_cc_validated(&c->cc, now);      /* Linux's tcp_undo_cwnd_reduction */
 	if (c->cc.ssthresh == UINT32_MAX || c->cc.ssthresh < c->undo_ssthresh)
 		c->cc.ssthresh = c->undo_ssthresh;
 	c->in_recovery = false;
@@ -486,7 +487,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 
 	/* A recovery whose retransmissions were all D-SACKed was spurious. */
 	if (c->in_recovery && c->undo_recovery && ai->dsack && !c->undo_retrans)
-		undo_recovery(c);
+		undo_recovery(c, now);
 	/* Everything sent before the recovery began is acknowledged. */
 	if (c->in_recovery && seq_gt(c->snd_una, c->recover))
 		exit_recovery(c, now);
@@ -502,6 +503,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	if (c->ca_state == TCP_CA_CWR && seq_gt(c->snd_una, c->cwr_high)) {
 		c->ca_state = TCP_CA_OPEN;
 		c->cc.cwnd = c->cc.ssthresh;
+		tcp_cc_validated(&c->cc, now);
 	}
 
 	/* Loss detection. */

@@ -306,22 +306,22 @@ static void test_idle_restart(void **state)
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, MSS);
 		force_window(&cc, 40);
 		round_trip(&cc, SEC, 50 * MS);
-		tcp_cc_on_idle(&cc, 10 * SEC, 300 * MS, false);
+		tcp_cc_on_idle(&cc, 10 * SEC, 300 * MS, false, 0);
 		assert_int_equal(cc.cwnd, 10 * MSS);
 		assert_int_equal(cc.ssthresh, 40 * MSS);
 		cc.cwnd = 4 * MSS;
-		tcp_cc_on_idle(&cc, 20 * SEC, 300 * MS, false);
+		tcp_cc_on_idle(&cc, 20 * SEC, 300 * MS, false, 0);
 		assert_int_equal(cc.cwnd, 4 * MSS);
 		/* idle for two RTOs and a bit: halved twice */
 		cc.cwnd = 64 * MSS;
 		cc.ssthresh = 20 * MSS;
-		tcp_cc_on_idle(&cc, 650 * MS, 300 * MS, false);
+		tcp_cc_on_idle(&cc, 650 * MS, 300 * MS, false, 0);
 		assert_int_equal(cc.cwnd, 16 * MSS);
 		assert_int_equal(cc.ssthresh, 48 * MSS);
 		/* in a reduction ssthresh stays */
 		cc.cwnd = 64 * MSS;
 		cc.ssthresh = 20 * MSS;
-		tcp_cc_on_idle(&cc, 350 * MS, 300 * MS, true);
+		tcp_cc_on_idle(&cc, 350 * MS, 300 * MS, true, 0);
 		assert_int_equal(cc.cwnd, 32 * MSS);
 		assert_int_equal(cc.ssthresh, 20 * MSS);
 	}
@@ -550,7 +550,7 @@ static void test_cubic_degenerate_inputs(void **state)
 	tcp_cc_on_loss(&cc, 0);
 	tcp_cc_on_rto(&cc, 0);
 	tcp_cc_on_recovery_exit(&cc, 0, 0);
-	tcp_cc_on_idle(&cc, 0, 0, false);
+	tcp_cc_on_idle(&cc, 0, 0, false, 0);
 	tcp_cc_on_tx_start(&cc, UINT64_MAX, 0);
 	assert_true(cc.cwnd >= MSS && cc.ssthresh >= 2 * MSS);
 }

@@ -381,8 +381,10 @@ unsigned shim_sock_poll_user(struct shim_sock *k)
 	unsigned bits = shim_sock_poll(k);
 
 	if (k->type == SOCK_STREAM && k->tcp && !(bits & (POLLOUT | POLLHUP | POLLNVAL)) &&
-	    !tcp_connecting(k->tcp))
+	    !tcp_connecting(k->tcp)) {
 		k->async_nospace = true;
+		tcp_note_nospace(k->tcp);   /* and SOCK_NOSPACE: the room wakes it */
+	}
 	return bits;
 }
 

@@ -196,6 +196,9 @@ bool tcp_close_linger(struct tcp_conn *c, uint64_t now);
 bool tcp_closing(const struct tcp_conn *c);
 /* SOCK_POLL* bits (listeners: POLLIN when a connection waits to be accepted). */
 unsigned tcp_poll(const struct tcp_conn *c);
+/* poll, select or epoll found no room to send (Linux's tcp_poll sets
+ * SOCK_NOSPACE): the wake-up comes when the room does (tcp_check_space). */
+void tcp_note_nospace(struct tcp_conn *c);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int tcp_take_error(struct tcp_conn *c);
 enum tcp_state tcp_get_state(const struct tcp_conn *c);

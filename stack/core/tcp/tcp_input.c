@@ -811,12 +811,13 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 			c->recover = c->snd_una - 1;
 	}
 	tcp_sndbuf_expand(c);       /* room freed: Linux's tcp_new_space() */
-	/* Linux's tcp_check_space() and tcp_clean_rtx_queue(): the room ends
-	 * the send buffer's limit; an empty queue ends busy. */
-	if (c->nospace && tcp_ring_space(&c->sndq)) {
-		c->nospace = false;
-		tcp_chrono_stop(c, TCP_CHRONO_SNDBUF, now);
-	}
+	/* Linux's tcp_check_space(): a writer that found no room is woken
+	 * when it may go on (which ends the send buffer's limit), and only
+	 * then: an ACK is no wake-up of its own, so that an edge-triggered
+	 * EPOLLOUT comes once per time the buffer was full. What the ACK lets
+	 * out may make room under TCP_NOTSENT_LOWAT: tcp_output checks again.
+	 * Linux's tcp_clean_rtx_queue(): an empty queue ends busy. */
+	tcp_check_space(c, now);
 	tcp_chrono_stop(c, TCP_CHRONO_BUSY, now);
 	/* RFC 6298 (5.2), (5.3). */
 	if (c->snd_una == c->snd_max)
@@ -909,7 +910,6 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	if (seq_gt(g->ack, c->snd_una)) {
 		on_new_ack(c, g, &ai, now);
 		c->probes = 0;
-		tcp_wake(c);
 	} else {
 		/* New SACKs alone time the segments they cover (Linux's sack_rtt_us). */
 		uint32_t rtt = ai.first_sackt ? ack_rtt(c, g, &ai, false, now) : 0;

@@ -1085,8 +1085,14 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			tcp_chrono_start(c, TCP_CHRONO_SNDBUF, now);
 	}
 
-	if (sent_new)
+	if (sent_new) {
 		tcp_schedule_tlp(c, now);
+		/* Linux's tcp_event_new_data_sent (since 4bfe744ff164, "tcp:
+		 * fix potential xmit stalls caused by TCP_NOTSENT_LOWAT"): what
+		 * went out is no longer unsent, which may let a writer held by
+		 * the mark go on. */
+		tcp_check_space(c, now);
+	}
 	/* Data waits behind a zero window and nothing is in flight to bring an
 	 * update: the persist timer probes (RFC 9293 §3.8.6.1). Not data held
 	 * back by a full link: its turn comes. */

@@ -550,6 +550,14 @@ void tcp_sync_mss(struct tcp_conn *c);
 uint8_t tcp_pick_wscale(const struct tcp_conn *c);
 /* Send buffer autotuning (Linux's tcp_sndbuf_expand), up to tcp_wmem[2]. */
 void tcp_sndbuf_expand(struct tcp_conn *c);
+/* Whether a writer may go on (Linux's __sk_stream_is_writeable with
+ * wake): free space at least half the queued bytes, and under
+ * TCP_NOTSENT_LOWAT twice the unsent bytes below the mark. */
+bool tcp_sndbuf_writable(const struct tcp_conn *c);
+/* Linux's tcp_check_space and sk_stream_write_space, after an ACK freed
+ * room or new data went out: a writer that found no room (nospace) is
+ * woken once it may go on, once. */
+void tcp_check_space(struct tcp_conn *c, uint64_t now);
 /* Counts c among the connections whose send buffers share
  * TCP_SNDBUF_QUEUE_SHARE, or not (false when its send queue goes). */
 void tcp_set_queue_bound(struct tcp_conn *c, bool on);

@@ -799,6 +799,33 @@ bool tcp_close_linger(struct tcp_conn *c, uint64_t now)
 	return tcp_closing(c);
 }
 
+/* sk_stream_is_writeable(): free space at least half the queued bytes, and
+ * (TCP_NOTSENT_LOWAT, tcp_stream_memory_free() as poll and the wake-up ask
+ * it) twice the unsent bytes below the mark. */
+bool tcp_sndbuf_writable(const struct tcp_conn *c)
+{
+	size_t space = tcp_ring_space(&c->sndq);
+
+	return space > 0 && space >= c->sndq.len / 2 &&
+	       (!tcp_notsent_lowat(c) || 2ull * notsent(c) < tcp_notsent_lowat(c));
+}
+
+void tcp_check_space(struct tcp_conn *c, uint64_t now)
+{
+	if (!c->nospace || !tcp_sndbuf_writable(c))
+		return;
+	c->nospace = false;
+	tcp_chrono_stop(c, TCP_CHRONO_SNDBUF, now);
+	tcp_wake(c);
+}
+
+void tcp_note_nospace(struct tcp_conn *c)
+{
+	stack_assert_locked();
+	if (!c->wr_shut && !tcp_sndbuf_writable(c))
+		c->nospace = true;
+}
+
 unsigned tcp_poll(const struct tcp_conn *c)
 {
 	unsigned m = 0;
@@ -814,8 +841,6 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;
 	if (c->state != TCP_STATE_SYN_SENT && (c->state != TCP_STATE_SYN_RECEIVED || c->tfo)) {
-		size_t space = tcp_ring_space(&c->sndq);
-
 		/* Readable from SO_RCVLOWAT bytes on (one more at the urgent
 		 * byte kept out of band: Linux's tcp_poll, target + 1), or any
 		 * once the window the peer may still fill is below a segment
@@ -829,11 +854,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 			m |= SOCK_POLLIN;
 		if (c->urg_data & TCP_URG_VALID)
 			m |= SOCK_POLLPRI;
-		/* sk_stream_is_writeable(): free space at least half the queued
-		 * bytes, and (TCP_NOTSENT_LOWAT, tcp_stream_memory_free() as poll
-		 * asks it) twice the unsent bytes below the mark. */
-		if (c->wr_shut || (space > 0 && space >= c->sndq.len / 2 &&
-				   (!tcp_notsent_lowat(c) || 2ull * notsent(c) < tcp_notsent_lowat(c))))
+		if (c->wr_shut || tcp_sndbuf_writable(c))
 			m |= SOCK_POLLOUT;
 	}
 	/* A SYN TCP_FASTOPEN_CONNECT left for the first write: writable, so

@@ -239,7 +239,9 @@ static struct tcp_conn *connect_small(struct tscript *t, size_t limit, unsigned 
 
 /* A bulk send under a budget far smaller than the send buffer: the
  * application is told EAGAIN / not writable when the budget is spent, is
- * woken when ACKs free room, and every byte arrives in order. */
+ * woken when ACKs free room (once it may go on, as Linux's
+ * sk_stream_write_space: not by every ACK), and every byte arrives in
+ * order. */
 static void test_send_within_budget(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -256,6 +258,9 @@ static void test_send_within_budget(void **state)
 	ts_watch(c, &w);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	while (acked < sizeof(src)) {
+		bool was_blocked = false;
+		int before = w.count;
+
 		/* write until the budget says no, before any ACK comes back */
 		while (sent < sizeof(src)) {
 			long n = tcp_send(c, src + sent, sizeof(src) - sent, t->h->now);
@@ -266,6 +271,7 @@ static void test_send_within_budget(void **state)
 				assert_true(tcp_outq(c) < 64 * 1024);
 				assert_int_equal(tcp_poll(c) & SOCK_POLLOUT, 0);
 				blocked++;
+				was_blocked = true;
 				break;
 			}
 			sent += (size_t)n;
@@ -275,15 +281,15 @@ static void test_send_within_budget(void **state)
 		while (ts_next(t, line, sizeof(line))) {
 			unsigned a, b;
 			char ackline[200];
-			int before = w.count;
 
 			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
 			assert_memory_equal(t->last_payload, src + a - 1, b - a);
 			acked = b - 1;
 			snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 8192 <nop,nop,TS val 200 ecr 0>", b);
 			ts_inject(t, ackline);
-			assert_true(w.count > before);      /* room freed: the writer is woken */
 		}
+		if (was_blocked)
+			assert_true(w.count > before);      /* room freed: the writer is woken */
 	}
 	assert_true(blocked > 0);
 	assert_int_equal(tcp_outq(c), 0);

@@ -1317,10 +1317,13 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		if (c->fo_asked || c->fo_data) {
 			tcp_fo_synack(c, g, now);
 			/* Linux's tcp_rcv_fastopen_synack: what of the SYN's data
-			 * the server did not take goes again at once, and
-			 * carries the handshake's ACK. */
+			 * the server did not take is marked lost and resent at
+			 * once as retransmissions (tcp_xmit_retransmit_queue),
+			 * the first carrying the handshake's ACK. A plain SYN
+			 * sent again after a timeout left SND.NXT behind it. */
 			if (seq_lt(c->snd_una, c->snd_max)) {
-				c->snd_nxt = c->snd_max = c->snd_una;
+				c->snd_nxt = c->snd_max;
+				tcp_recovery_syn_data_lost(c, c->snd_una, c->snd_max, c->rtt_start);
 				fo_resend = true;
 			}
 		}

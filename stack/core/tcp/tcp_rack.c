@@ -611,6 +611,25 @@ void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now)
 		tcp_arm_rto(c, now);
 }
 
+void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, uint64_t sent_at)
+{
+	/* The SYN's data joins the scoreboard as it went, with the SYN, and
+	 * is deemed lost (tcp_mark_skb_lost). Like an RTO's Loss state, but
+	 * no congestion: cwnd and ssthresh stay, nothing to undo
+	 * (tcp_non_congestion_loss_retransmit; tcp_current_ssthresh in the
+	 * Open state is ssthresh, the initial one or the one kept). */
+	tcp_sb_sent(&c->sb, start, end, start, sent_at, 0);
+	for (uint32_t i = 0; i < c->sb.n; i++)
+		if (!(tcp_sb_at(&c->sb, i)->flags & TCP_TX_SACKED))
+			mark_lost(c, i);
+	if (c->ca_state != TCP_CA_LOSS) {
+		c->ca_state = TCP_CA_LOSS;
+		c->recover = c->snd_max - 1;        /* Linux's high_seq = snd_nxt */
+		c->undo_pending = false;
+		c->undo_recovery = false;
+	}
+}
+
 void tcp_recovery_mss_fell(struct tcp_conn *c)
 {
 	for (uint32_t i = 0; i < c->sb.n; i++)

@@ -69,6 +69,11 @@ void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now);
 /* The MSS fell (ICMP fragmentation needed): every segment in flight is
  * resent at the new size (Linux's tcp_simple_retransmit). */
 void tcp_recovery_mss_fell(struct tcp_conn *c);
+/* A SYN-ACK took the SYN but not its data [start, end), sent with the
+ * SYN at sent_at (Linux's tcp_rcv_fastopen_synack): the data is lost, to
+ * be resent by the retransmission path (the Loss state, counted in
+ * tcpi_retrans and tcpi_total_retrans). */
+void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, uint64_t sent_at);
 /* Data [seq, end) went out now (called for every transmission of data or FIN). */
 void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now);
 /* The reordering window (RFC 8985 §6.2 step 4), us. */

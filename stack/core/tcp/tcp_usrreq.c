@@ -259,6 +259,7 @@ static long fastopen_start(struct tcp_conn *c, const struct sock_iov *v, int cnt
 	long n = 0;
 
 	c->fo_defer = false;
+	c->rtt_start = now;         /* the SYN goes now (TCP_FASTOPEN_CONNECT's waited) */
 	if (tcp_fo_client_check(c, &cached_mss, now)) {
 		uint32_t room = syn_data_room(c, cached_mss);
 
@@ -1447,9 +1448,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
-	i->sacked = c->sb.sacked / c->mss;
-	i->lost = c->sb.lost / c->mss;
-	i->retrans = c->sb.retrans / c->mss;
+	/* Linux counts segments: a short one is one. */
+	i->sacked = (c->sb.sacked + c->mss - 1) / c->mss;
+	i->lost = (c->sb.lost + c->mss - 1) / c->mss;
+	i->retrans = (c->sb.retrans + c->mss - 1) / c->mss;
 	i->last_data_sent_ms = ms_since(now, c->last_snd_at);
 	i->last_ack_recv_ms = ms_since(now, c->last_ack_at);
 	i->last_data_recv_ms = ms_since(now, c->last_rcv_at);

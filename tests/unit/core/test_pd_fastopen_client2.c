@@ -1,0 +1,231 @@
+/* TCP fast open's client side (RFC 7413 §4.1), more of google/packetdrill's
+ * gtests/net/tcp/fastopen/client/ scripts than test_pd_fastopen_client.c
+ * follows: the SYN's data a SYN-ACK leaves resent as retransmissions,
+ * simultaneous open with data, an ICMP "fragmentation needed" for a SYN
+ * with data, data and timestamps on the SYN-ACK. The scripts run without
+ * timestamps unless they say so; the stack offers them (it has no
+ * switch), the peer here answers without, as in the scripts. The scripts'
+ * Linux sends TSO frames where the harness's link has none: the same bytes
+ * go in MSS-sized segments. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/config.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define SYN_OPTS "mss 1460,sackOK,TS val * ecr 0,nop,wscale 7"
+#define TCPI_OPT_SYN_DATA 32
+
+static uint8_t payload[16384];
+
+static struct tscript *client_new(void)
+{
+	struct tscript *t = ts_new(0);
+
+	t->h->s->cfg.tcp_fastopen = TFO_CLIENT_ENABLE;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 5);
+	return t;
+}
+
+/* A socket on a new 4-tuple, bound to the port the harness expects. */
+static struct tcp_conn *new_socket(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, 0 };
+
+	ts_new_peer(t);
+	t->local_port++;
+	local.port = t->local_port;
+	assert_non_null(c);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	return c;
+}
+
+/* sendto(MSG_FASTOPEN) of n bytes; all: a blocking call (the rest queued). */
+static long fastopen_send(struct tscript *t, struct tcp_conn *c, size_t n, bool all)
+{
+	struct ip4_endpoint peer = { H_PEER_IP, t->peer_port };
+	struct sock_iov v = { payload, n };
+
+	return tcp_connect_fastopen(c, &peer, &v, 1, all, t->h->now);
+}
+
+static void drop_conn(struct tscript *t, struct tcp_conn *c)
+{
+	if (tcp_get_state(c) == TCP_STATE_SYN_SENT) {
+		tcp_close(c, t->h->now);
+		ts_expect_none(t);
+	} else {
+		ts_abort(t, c);
+	}
+}
+
+static struct tcp_conn_info info(struct tcp_conn *c)
+{
+	struct tcp_conn_info ti;
+
+	tcp_get_info(c, &ti, c->s->now);
+	return ti;
+}
+
+/* The cookie request that fills the cache: cookie hex, MSS mss. */
+static void warm_up(struct tscript *t, const char *hex, unsigned mss)
+{
+	struct tcp_conn *c = new_socket(t);
+
+	assert_int_equal(fastopen_send(t, c, 0, false), 0);
+	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_injectf(t, "S. 0:0(0) ack 1 win 14600 <mss %u,nop,nop,sackOK,nop,wscale 6,FO %s,nop,nop>", mss, hex);
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(info(c).delivered, 1);
+	drop_conn(t, c);
+}
+
+/* fastopen/client/syn-data-only-syn-acked.pkt: the SYN-ACK takes the SYN
+ * alone. Linux marks the SYN's data lost and resends it through the
+ * retransmission path (tcp_rcv_fastopen_synack): one retransmission in
+ * tcpi_retrans and tcpi_total_retrans, the Loss state; the delivery count
+ * is the SYN's, then the data's. */
+static void test_syn_data_unacked_is_a_retransmission(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+	struct tcp_conn_info ti;
+
+	(void)state;
+	warm_up(t, "1234abcd", 1460);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 700, false), 700);
+	ts_expect(t, "S 0:700(700) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
+	ts_advance_ms(t, 20);
+	ts_inject(t, "S. 0:0(0) ack 1 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6,FO 1234abcd,nop,nop>");
+	ts_expect(t, "P. 1:701(700) ack 1 win *");
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.delivered, 1);
+	assert_int_equal(ti.retrans, 1);
+	assert_int_equal(ti.total_retrans, 1);
+	assert_int_equal(ti.unacked, 1);
+	assert_int_equal(ti.ca_state, TCP_CA_LOSS);
+	ts_inject(t, "P. 1:1001(1000) ack 701 win 257");
+	ts_expect(t, ". 701:701(0) ack 1001 win *");
+	ti = info(c);
+	assert_int_equal(ti.delivered, 2);
+	assert_int_equal(ti.retrans, 0);
+	assert_int_equal(ti.unacked, 0);
+	assert_int_equal(ti.ca_state, TCP_CA_OPEN);
+	assert_int_equal(ti.options & TCPI_OPT_SYN_DATA, 0);
+	drop_conn(t, c);
+	ts_free(t);
+}
+
+/* The same script's last part: a blocking sendto of 6000 bytes, the SYN's
+ * 1420 not taken. They go again first (tcpi_retrans 1), the rest after as
+ * new data (5 segments unacknowledged). A SACK of all but them: in the
+ * Loss state RACK has no reordering window, so the retransmission, sent
+ * before the SACKed data an RTT ago, is lost too and goes once more. */
+static void test_syn_data_resent_then_sacked_around(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+	struct tcp_conn_info ti;
+
+	(void)state;
+	warm_up(t, "1234abcd", 1460);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 6000, true), 6000);
+	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
+	ts_advance_ms(t, 20);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 1:1421(1420) ack 1 win *");
+	ts_expect_data(t, 1421, 2881);
+	ts_expect_data(t, 2881, 4341);
+	ts_expect_data(t, 4341, 5801);
+	ts_expect_data(t, 5801, 6001);
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.retrans, 1);
+	assert_int_equal(ti.total_retrans, 1);
+	assert_int_equal(ti.unacked, 5);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1421:6001,nop,nop>");
+	ts_expect(t, ". 1:1421(1420) ack 1 win *");
+	ts_expect_none(t);
+	assert_int_equal(info(c).total_retrans, 2);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 6001 win 257");
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.unacked, 0);
+	assert_int_equal(ti.retrans, 0);
+	assert_int_equal(ti.options & TCPI_OPT_SYN_DATA, 0);
+	drop_conn(t, c);
+	ts_free(t);
+}
+
+/* fastopen/client/syn-data-partial-or-over-ack.pkt, its first part: 100
+ * of 1420 bytes taken, the MSS down to 1000: the other 1320 are resent at
+ * once (two segments, tcpi_retrans 2) ahead of a write's new data; a SACK
+ * of everything but the first 1000 has them resent (RACK, the Loss
+ * state); the last ACK leaves nothing outstanding. */
+static void test_syn_data_partly_acked_resent_as_retransmissions(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+	struct tcp_conn_info ti;
+
+	(void)state;
+	warm_up(t, "abcd1234", 1460);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 4000, false), 1420);
+	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 101 win 65535 <mss 1000,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 101:1101(1000) ack 1 win *");
+	ts_expect(t, "P. 1101:1421(320) ack 1 win *");
+	ts_expect_none(t);
+	assert_int_equal(info(c).unacked, 2);
+	assert_int_equal(tcp_send(c, payload, 4000, t->h->now), 4000);
+	ts_expect_data(t, 1421, 2421);
+	ts_expect_data(t, 2421, 3421);
+	ts_expect_data(t, 3421, 4421);
+	ts_expect_data(t, 4421, 5421);
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.retrans, 2);
+	assert_int_equal(ti.total_retrans, 2);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 101 win 257 <sack 1101:5421,nop,nop>");
+	ts_expect(t, ". 101:1101(1000) ack 1 win *");
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 5421 win 257");
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.retrans, 0);
+	assert_int_equal(ti.unacked, 0);
+	assert_int_equal(ti.total_retrans, 3);
+	drop_conn(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_data_unacked_is_a_retransmission),
+		cmocka_unit_test(test_syn_data_resent_then_sacked_around),
+		cmocka_unit_test(test_syn_data_partly_acked_resent_as_retransmissions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -872,9 +872,10 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		/* A fast open child may have sent data already: the ACK's
-		 * share of it is taken below like any other. */
-		c->snd_una = c->tfo ? c->iss + 1 : g->ack;
+		/* A fast open child may have sent data already, and our SYN
+		 * carried some in a simultaneous open: the ACK's share of it
+		 * is taken below like any other. */
+		c->snd_una = c->iss + 1;
 		tcp_fastopen_release(c);
 		if (c->parent)
 			tcp_child_established(c);
@@ -1229,9 +1230,11 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		return;
 	}
 	/* Simultaneous open: the peer's SYN-ACK in SYN_RECEIVED (as Linux's
-	 * tcp_validate_incoming lets it pass): its SYN is the one already seen. */
+	 * tcp_validate_incoming lets it pass): its SYN is the one already seen,
+	 * its ACK Linux's SND.NXT, which is past the data our SYN carried
+	 * (our SYN-ACK, like a SYN sent again, goes without it): SND.MAX. */
 	if (c->state == TCP_STATE_SYN_RECEIVED && c->active_open && (g->flags & TCP_SYN) &&
-	    (g->flags & TCP_ACK) && g->seq + 1 == c->rcv_nxt && g->ack == c->snd_nxt) {
+	    (g->flags & TCP_ACK) && g->seq + 1 == c->rcv_nxt && g->ack == c->snd_max) {
 		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;

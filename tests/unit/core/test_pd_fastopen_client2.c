@@ -219,12 +219,61 @@ static void test_syn_data_partly_acked_resent_as_retransmissions(void **state)
 	ts_free(t);
 }
 
+/* fastopen/client/simultaneous-fast-open.pkt: SYNs with data cross. Our
+ * SYN-ACK takes the peer's SYN alone, and its SYN-ACK, which acknowledges
+ * our SYN's data (Linux's SND.NXT is past it: tcp_rcv_state_process lets
+ * a SYN-ACK pass in SYN-RECV when its ACK is SND.NXT), ends the
+ * handshake; the peer sends its data again. Linux's SYN-RECV path keeps
+ * nothing of that SYN-ACK's cookie or MSS (tcp_rcv_fastopen_synack is the
+ * SYN-SENT one's), nor says the SYN's data was taken. */
+static void test_simultaneous_open_with_syn_data(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+	uint8_t buf[4096];
+
+	(void)state;
+	warm_up(t, "abcd1234", 1460);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 5);
+	ts_inject(t, "S 0:500(500) win 14600 <mss 1040,nop,nop,sackOK,nop,wscale 6,FO 87654321,nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
+	ts_advance_ms(t, 45);
+	ts_inject(t, "S. 0:0(0) ack 1001 win 14600 <mss 940,nop,nop,sackOK,nop,wscale 6,FO 12345678,nop,nop>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_outq(c), 0);
+	assert_int_equal(info(c).options & TCPI_OPT_SYN_DATA, 0);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 1:501(500) ack 1000 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 501 win *");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 500);
+	ts_check_bytes(buf, 500, 1);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1001:1001(0) ack 501 win *");
+	ts_advance_ms(t, 50);
+	ts_inject(t, "F. 501:501(0) ack 1002 win 257");
+	ts_expect(t, ". 1002:1002(0) ack 502 win *");
+	ts_advance_ms(t, 61000);
+
+	/* The cache is as the warm-up left it: cookie abcd1234, MSS 1460. */
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 2000, false), 1420);
+	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	drop_conn(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_data_unacked_is_a_retransmission),
 		cmocka_unit_test(test_syn_data_resent_then_sacked_around),
 		cmocka_unit_test(test_syn_data_partly_acked_resent_as_retransmissions),
+		cmocka_unit_test(test_simultaneous_open_with_syn_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,10 +82,11 @@ void tcp_fo_synack(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 	if (!c->fo_asked) {
 		/* A cookie we did not ask for is not kept. */
 		cookie = false;
-	} else if (c->retries) {
-		/* Our SYN timed out, and this SYN-ACK has no cookie and leaves
-		 * the data: the server saw only the plain SYN sent again, the
-		 * one with data (or its answer) was lost. */
+	} else if (c->total_retrans) {
+		/* Our SYN was sent again (a timeout, an ICMP saying it was too
+		 * big), and this SYN-ACK has no cookie and leaves the data:
+		 * the server saw only the plain SYN, the one with data (or its
+		 * answer) was lost (Linux's tp->total_retrans test). */
 		syn_lost = !g->has_fo && pending;
 	} else if (!g->has_fo && !c->fo_data) {
 		/* A request unanswered: the other option's form next time. */

@@ -1334,7 +1334,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		if (c->retries == 0)
+		if (c->total_retrans == 0)     /* Karn: the SYN went once (no timeout, no ICMP) */
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start), (uint32_t)(now - c->rtt_start), now);
 		else if (c->ts_ok && g->tsecr) {
 			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);

@@ -766,6 +766,22 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		if (mtu >= c->pmtu)
 			return;
 		c->pmtu = (uint16_t)mtu;
+		if (c->state == TCP_STATE_SYN_SENT && c->fo_data) {
+			/* A SYN with data too big for the path (Linux's
+			 * tcp_simple_retransmit, since 5.19, marks a fast open
+			 * SYN and its data lost): the SYN goes again at once,
+			 * plain like one the timer resends, offering the MSS
+			 * the route now gives (tcp_advertise_mss); the data
+			 * follows the handshake. The timer restarts. */
+			if (c->advmss > mtu - 40)
+				c->advmss = (uint16_t)(mtu - 40);
+			c->ecn_syn = false;
+			c->s->stats.tcp_retransmits++;
+			c->total_retrans++;
+			c->rto_at = STACK_NEVER;
+			tcp_send_syn(c, s->now);
+			return;
+		}
 		if (!c->mss_clamp)
 			return;         /* before the peer's SYN: its options will use the new MTU */
 		tcp_sync_mss(c);

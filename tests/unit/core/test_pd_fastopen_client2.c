@@ -17,8 +17,10 @@
 #include <cmocka.h>
 
 #include "stack/core/config.h"
+#include "stack/core/ip4.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
 #include "tests/unit/support/tcp_script.h"
 
 #define SYN_OPTS "mss 1460,sackOK,TS val * ecr 0,nop,wscale 7"
@@ -267,6 +269,106 @@ static void test_simultaneous_open_with_syn_data(void **state)
 	ts_free(t);
 }
 
+/* ICMP destination unreachable, fragmentation needed, next-hop MTU mtu,
+ * quoting the last frame the stack sent (its SYN: sequence number 0). */
+static void inject_frag_needed(struct tscript *t, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	memset(icmp, 0, sizeof(icmp));
+	icmp[0] = 3;
+	icmp[1] = 4;
+	wr16(icmp + 6, mtu);
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+static const struct tcp_fo_entry *cache_entry(struct tscript *t)
+{
+	for (unsigned i = 0; i < TCP_FO_CACHE_MAX; i++)
+		if (t->h->s->tcp->fo_cache[i].addr == H_PEER_IP)
+			return &t->h->s->tcp->fo_cache[i];
+	fail_msg("no fast open cache entry for the peer");
+	return NULL;
+}
+
+/* fastopen/client/syn-data-icmp-unreach-frag-needed.pkt and
+ * syn-data-icmp-unreach-frag-needed-with-seq.pkt (IPv4): the SYN with
+ * data meets a smaller MTU. Linux (tcp_v4_mtu_reduced, then
+ * tcp_simple_retransmit, which since 5.19 marks a fast open SYN and its
+ * data lost in SYN-SENT) sends the SYN again at once, plain, its MSS
+ * option the new MTU less 40; the SYN-ACK takes the SYN alone, and the
+ * data goes in segments that fit. The SYN went twice: no RTT sample from
+ * the SYN-ACK (Karn), and a SYN-ACK without a cookie that leaves the data
+ * counts as a SYN with data lost (the cookie stays). */
+static void frag_needed_case(uint16_t mtu)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+	struct tcp_conn_info ti;
+	char spec[200];
+	unsigned mss = mtu - 40u;
+
+	warm_up(t, "abcd1234", 1040);
+	ts_advance_ms(t, 30);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 9999, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	inject_frag_needed(t, mtu);
+	snprintf(spec, sizeof(spec), "S 0:0(0) win * <mss %u,sackOK,TS val * ecr 0,nop,wscale 7>", mss);
+	ts_expect(t, spec);
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	assert_int_equal(info(c).total_retrans, 1);
+	ts_advance_ms(t, 20);
+	ts_inject(t, "S. 0:0(0) ack 1 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect_data(t, 1, 1 + mss);
+	assert_true(ts_expect_data(t, 1 + mss, 1001));
+	ts_expect_none(t);
+	ti = info(c);
+	assert_int_equal(ti.options & TCPI_OPT_SYN_DATA, 0);
+	assert_int_equal(ti.snd_mss, mss);
+	assert_int_equal(ti.rtt_us, 0);
+	assert_int_equal(cache_entry(t)->syn_loss, 1);
+	assert_int_equal(cache_entry(t)->len, 4);
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 1001 win 257");
+	ts_advance_ms(t, 20);
+	ts_inject(t, "F. 1:1(0) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 2 win *");
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1001:1001(0) ack 2 win *");
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 2:2(0) ack 1002 win 257");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+
+	/* The next SYN still carries the cookie and data sized by the MSS
+	 * the last SYN-ACK gave, within the MTU now learned. */
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 9999, false), (long)(mtu < 1040 ? mss : 1040u) - 40);
+	snprintf(spec, sizeof(spec), "S 0:%u(%u) win * <" SYN_OPTS ",FO abcd1234,nop,nop>", mss - 40, mss - 40);
+	ts_expect(t, spec);
+	drop_conn(t, c);
+	ts_free(t);
+}
+
+static void test_syn_data_frag_needed_mtu_800(void **state)
+{
+	(void)state;
+	frag_needed_case(800);
+}
+
+static void test_syn_data_frag_needed_mtu_840(void **state)
+{
+	(void)state;
+	frag_needed_case(840);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_syn_data_resent_then_sacked_around),
 		cmocka_unit_test(test_syn_data_partly_acked_resent_as_retransmissions),
 		cmocka_unit_test(test_simultaneous_open_with_syn_data),
+		cmocka_unit_test(test_syn_data_frag_needed_mtu_800),
+		cmocka_unit_test(test_syn_data_frag_needed_mtu_840),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,7 @@
 	X(TCP_NO_SOCKET, "TCP to a port nobody listens on")                      \
 	X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")           \
 	X(TCP_PAWS, "TCP segment failed PAWS")                                   \
+	X(TCP_PAWS_ACTIVE, "TCP SYN-ACK echoes none of our SYNs' timestamps")     \
 	X(TCP_BAD_ACK, "TCP ACK not acceptable")                                 \
 	X(TCP_BAD_FLAGS, "TCP flags invalid for the state")                      \
 	X(TCP_OFO_FULL, "TCP out-of-order queue full")                           \

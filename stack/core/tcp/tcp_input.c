@@ -1281,6 +1281,17 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 				tcp_send_rst_reply(c->s, g, now);
 			return;
 		}
+		/* RFC 7323 §5.2 for the handshake, as Linux's
+		 * tcp_rcv_synsent_state_process (PAWSActiveRejected): an echo
+		 * that is none of our SYNs' times, from the first one to now,
+		 * answers some other SYN: a reset from its ACK. */
+		if (g->has_ts && g->tsecr && c->ts_sent &&
+		    !(seq_geq(g->tsecr, tcp_ts_now(c, c->rtt_start)) && seq_leq(g->tsecr, tcp_ts_now(c, now)))) {
+			stack_drop(c->s, DROP_TCP_PAWS_ACTIVE);
+			if (!(g->flags & TCP_RST))
+				tcp_send_rst_reply(c->s, g, now);
+			return;
+		}
 		ack_ok = true;
 	}
 	if (g->flags & TCP_RST) {

@@ -69,7 +69,10 @@ static void handshake_and_close(struct tscript *t, struct tcp_conn *c, uint32_t 
 	ts_expect(t, spec);
 	ts_advance_ms(t, 1);
 	if (ts) {
-		ts_injectf(t, "S. 0:0(0) ack %u win 65535 <mss 1460,sackOK,TS val 3001 ecr 1,nop,wscale 8>", iss + 1);
+		/* The SYN-ACK echoes this SYN's TS val (an older one, the first
+		 * connection's, is refused: Linux's PAWSActiveRejected). */
+		ts_injectf(t, "S. 0:0(0) ack %u win 65535 <mss 1460,sackOK,TS val 3001 ecr %u,nop,wscale 8>", iss + 1,
+			   t->last_tsval - t->ts_base);
 		snprintf(spec, sizeof(spec), ". %u:%u(0) ack 1 win 502 <nop,nop,TS val * ecr 3001>", iss + 1, iss + 1);
 	} else {
 		ts_injectf(t, "S. 0:0(0) ack %u win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 8>", iss + 1);

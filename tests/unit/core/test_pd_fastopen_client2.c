@@ -369,6 +369,154 @@ static void test_syn_data_frag_needed_mtu_840(void **state)
 	frag_needed_case(840);
 }
 
+/* Reads everything there is: the SYN-ACK's 1400 bytes (the harness fills
+ * a SYN's payload from the SYN's own number), then the peer's bytes from
+ * 1401. */
+static void read_all(struct tscript *t, struct tcp_conn *c, long want)
+{
+	static uint8_t buf[100000];
+
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), want);
+	ts_check_bytes(buf, want < 1400 ? (size_t)want : 1400, 0);
+	if (want > 1400)
+		ts_check_bytes(buf + 1400, (size_t)want - 1400, 1401);
+}
+
+/* The graceful end after the peer sent `got` bytes: our FIN, the peer's. */
+static void close_both(struct tscript *t, struct tcp_conn *c, unsigned got, const char *ts)
+{
+	char spec[200];
+
+	tcp_close(c, t->h->now);
+	snprintf(spec, sizeof(spec), "F. 1001:1001(0) ack %u win *%s", got + 1, ts);
+	ts_expect(t, spec);
+	ts_advance_ms(t, 10);
+	snprintf(spec, sizeof(spec), "F. %u:%u(0) ack 1002 win 257%s", got + 1, got + 1,
+		 *ts ? " <nop,nop,TS val 1000300 ecr 0>" : "");
+	ts_inject(t, spec);
+	snprintf(spec, sizeof(spec), ". 1002:1002(0) ack %u win *%s", got + 2, ts);
+	ts_expect(t, spec);
+	ts_advance_ms(t, 61000);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+}
+
+/* fastopen/client/synack-data.pkt, TEST1: a SYN-ACK with 1400 bytes that
+ * takes all of our SYN's data, and two more segments right behind it:
+ * each is acknowledged at once (the first data of a connection starts
+ * quick-ACK mode), and the 3000 bytes read in order. */
+static void test_synack_data_then_more_data(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+
+	(void)state;
+	warm_up(t, "abcd1234", 1040);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:1400(1400) ack 1001 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 1001:1001(0) ack 1401 win *");
+	ts_inject(t, ". 1401:2801(1400) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 2801 win *");
+	ts_inject(t, "P. 2801:3001(200) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 3001 win *");
+	assert_int_equal(info(c).options & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
+	read_all(t, c, 3000);
+	close_both(t, c, 3000, "");
+	ts_free(t);
+}
+
+/* TEST3: the SYN-ACK is lost; the data behind it comes to a connection
+ * still in SYN-SENT, an ACK without SYN: dropped without a word (RFC 9293
+ * §3.10.7.3). The SYN goes again after 1 s, plain; the SYN-ACK sent again
+ * with its data takes the SYN's data all the same (the server had it),
+ * then the rest comes again. */
+static void test_synack_data_lost_synack(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+
+	(void)state;
+	warm_up(t, "abcd1234", 1040);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1401:2801(1400) ack 1001 win 257");
+	ts_inject(t, "P. 2801:3001(200) ack 1001 win 257");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	ts_advance_ms(t, 990);
+	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ">");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:1400(1400) ack 1001 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 1001:1001(0) ack 1401 win *");
+	assert_int_equal(info(c).options & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1401:2801(1400) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 2801 win *");
+	ts_inject(t, "P. 2801:3001(200) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 3001 win *");
+	read_all(t, c, 3000);
+	close_both(t, c, 3000, "");
+	ts_free(t);
+}
+
+/* TEST4: the same with timestamps on the SYN-ACK: our ACKs echo the
+ * server's TS value. */
+static void test_synack_data_with_timestamps(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+
+	(void)state;
+	warm_up(t, "abcd1234", 1040);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:1400(1400) ack 1001 win 5840 <mss 1040,TS val 1000000 ecr 0,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 1001:1001(0) ack 1401 win * <nop,nop,TS val * ecr 1000000>");
+	ts_inject(t, ". 1401:2801(1400) ack 1001 win 257 <nop,nop,TS val 1000000 ecr 0>");
+	ts_expect(t, ". 1001:1001(0) ack 2801 win * <nop,nop,TS val * ecr 1000000>");
+	ts_inject(t, "P. 2801:3001(200) ack 1001 win 257 <nop,nop,TS val 1000000 ecr 0>");
+	ts_expect(t, ". 1001:1001(0) ack 3001 win * <nop,nop,TS val * ecr 1000000>");
+	assert_int_equal(info(c).options & 1, 1);      /* TCPI_OPT_TIMESTAMPS */
+	read_all(t, c, 3000);
+	close_both(t, c, 3000, " <nop,nop,TS val * ecr *>");
+	ts_free(t);
+}
+
+/* TEST5: a SYN-ACK whose TS echo is not one of our SYN's times (RFC 7323
+ * §5, Linux's PAWSActiveRejected in tcp_rcv_synsent_state_process) is
+ * answered with a reset from its ACK, and the connection waits on; a good
+ * one then establishes it, its data taken. */
+static void test_synack_data_bad_echo_reset(void **state)
+{
+	struct tscript *t = client_new();
+	struct tcp_conn *c;
+
+	(void)state;
+	warm_up(t, "abcd1234", 1040);
+	c = new_socket(t);
+	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:1400(1400) ack 1001 win 5840 <mss 1040,TS val 1000000 ecr 9999,sackOK,nop,wscale 6>");
+	ts_expect(t, "R 1001:1001(0) win 0");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	assert_int_equal(t->h->s->stats.drops[DROP_TCP_PAWS_ACTIVE], 1);
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:100(100) ack 1001 win 5840 <mss 1040,TS val 1000000 ecr 0,sackOK,nop,wscale 6>");
+	ts_expect(t, ". 1001:1001(0) ack 101 win * <nop,nop,TS val * ecr 1000000>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	read_all(t, c, 100);
+	drop_conn(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +526,10 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_open_with_syn_data),
 		cmocka_unit_test(test_syn_data_frag_needed_mtu_800),
 		cmocka_unit_test(test_syn_data_frag_needed_mtu_840),
+		cmocka_unit_test(test_synack_data_then_more_data),
+		cmocka_unit_test(test_synack_data_lost_synack),
+		cmocka_unit_test(test_synack_data_with_timestamps),
+		cmocka_unit_test(test_synack_data_bad_echo_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

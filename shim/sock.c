@@ -1068,6 +1068,11 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 		case SHIM_SS_CONNECTED:
 			return -EISCONN;
 		case SHIM_SS_CONNECTING:
+			/* TCP_FASTOPEN_CONNECT held the SYN: the socket counts
+			 * as connected (__inet_stream_connect's DEFER_CONNECT
+			 * case: EISCONN for connect(), the send starts it). */
+			if (!fo && k->tcp && tcp_fastopen_deferred(k->tcp))
+				return -EISCONN;
 			return tcp_connect_wait(k, -EALREADY);
 		case SHIM_SS_DISCONNECTING:
 			return -EINVAL;
@@ -3418,6 +3423,7 @@ static int set_tcp_quick(struct shim_sock *k, int level, int name, const void *v
 static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, socklen_t len)
 {
 	enum tcp_state st;
+	bool fo_client_on;
 	int v;
 
 	if (k->type != SOCK_STREAM || (name != TCP_QUEUE_SEQ && name != TCP_FASTOPEN &&
@@ -3428,6 +3434,7 @@ static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, sock
 		return 0;       /* the placeholder answers as Linux does */
 	shim_lock();
 	st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+	fo_client_on = tcp_fastopen_client_on(shim_stack_locked());
 	shim_unlock();
 	switch (name) {
 	case TCP_QUEUE_SEQ:
@@ -3437,7 +3444,14 @@ static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, sock
 	case TCP_FASTOPEN:
 		return v >= 0 && st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN ? -EINVAL : 0;
 	case TCP_FASTOPEN_CONNECT:
-		return (v == 0 || v == 1) && st != TCP_STATE_CLOSED ? -EINVAL : 0;
+		/* Linux's do_tcp_setsockopt: a value of 0 or 1 is EOPNOTSUPP
+		 * while the namespace's client side is off (the placeholder's
+		 * kernel reads its own namespace's sysctl, not the stack's). */
+		if (v != 0 && v != 1)
+			return 0;
+		if (!fo_client_on)
+			return -EOPNOTSUPP;
+		return st != TCP_STATE_CLOSED ? -EINVAL : 0;
 	default:        /* TCP_FASTOPEN_NO_COOKIE */
 		return (v == 0 || v == 1) && st != TCP_STATE_CLOSED && st != TCP_STATE_LISTEN ? -EINVAL : 0;
 	}

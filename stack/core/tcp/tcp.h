@@ -139,6 +139,10 @@ int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t no
  */
 long tcp_connect_fastopen(struct tcp_conn *c, const struct ip4_endpoint *peer, const struct sock_iov *v, int cnt,
 			  bool all, uint64_t now);
+/* Whether the namespace's fast open client side is on (TFO_CLIENT_ENABLE);
+ * true for s NULL (no stack yet: whoever asks has the namespace's sysctl
+ * to go by). */
+bool tcp_fastopen_client_on(const struct stack *s);
 /* connect() with TCP_FASTOPEN_CONNECT (Linux's tcp_fastopen_defer_connect):
  * with a cookie cached, 0 and no SYN yet (tcp_fastopen_deferred() until
  * the first write, which calls tcp_connect_fastopen); else a SYN asking

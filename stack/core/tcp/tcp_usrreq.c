@@ -306,6 +306,11 @@ long tcp_connect_fastopen(struct tcp_conn *c, const struct ip4_endpoint *peer, c
 	return fastopen_start(c, v, cnt, all, now);
 }
 
+bool tcp_fastopen_client_on(const struct stack *s)
+{
+	return !s || (s->cfg.tcp_fastopen & TFO_CLIENT_ENABLE);
+}
+
 int tcp_connect_defer(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
 {
 	uint16_t mss = 0;

@@ -629,6 +629,21 @@ static unsigned bind_flags(const struct shim_sock *k)
 	       (k->freebind || k->transparent ? INPCB_NONLOCAL : 0) | (k->transparent ? INPCB_ANYSRC : 0);
 }
 
+/*
+ * After a bind() the stack took. With IP_BIND_ADDRESS_NO_PORT and port 0
+ * the socket has its address only (Linux's __inet_bind without get_port):
+ * it stays unbound for bind() again, listen()'s and a send's autobind, and
+ * getsockname() shows the address with port 0.
+ */
+static void bound_to(struct shim_sock *k, const struct ip4_endpoint *ep)
+{
+	k->bound = ep->port || !k->opts.bind_no_port;
+	k->addr_locked = ep->addr != 0;
+	k->port_locked = ep->port != 0;
+	if (!k->bound)
+		k->shown = *ep;
+}
+
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -661,10 +676,8 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			 * The socket stays as it was otherwise (listen EINVAL,
 			 * connect EISCONN, read 0), as Linux's. */
 			r = tcp_rebind(k->tcp, &ep, bind_flags(k), shim_now());
-			if (r == 0) {
-				k->addr_locked = ep.addr != 0;
-				k->port_locked = ep.port != 0;
-			}
+			if (r == 0)
+				bound_to(k, &ep);
 		} else if (k->bound)
 			r = -EINVAL;
 		else if (k->join) {
@@ -678,11 +691,10 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			r = 0;
 		} else if ((r = attach(k)) == 0) {
 			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
-			if (r == 0) {
-				k->bound = true;
-				k->addr_locked = ep.addr != 0;
-				k->port_locked = ep.port != 0;
-			}
+			if (r == 0)
+				bound_to(k, &ep);
+			else if (r == -EADDRINUSE)
+				k->shown.addr = 0;      /* the stack let go of the address too (Linux's __inet_bind) */
 		}
 	} else if (r == ADDR_UNSPEC) {
 		r = -EAFNOSUPPORT;
@@ -695,7 +707,6 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 int shim_listen(int fd, int backlog)
 {
-	struct ip4_endpoint any = { 0, 0 };
 	struct shim_sock *k;
 	int r;
 
@@ -716,9 +727,11 @@ int shim_listen(int fd, int backlog)
 		 * measured side by side: refused, disconnected or reset alike). */
 		r = -EINVAL;
 	} else if ((r = attach(k)) == 0) {
-		/* Linux binds an unbound socket to an ephemeral port on listen(). */
+		/* Linux binds an unbound socket to an ephemeral port on listen()
+		 * (inet_csk_get_port with 0), on the address a bind() with
+		 * IP_BIND_ADDRESS_NO_PORT gave. */
 		if (!k->bound) {
-			r = tcp_bind(k->tcp, &any, bind_flags(k));
+			r = tcp_autobind(k->tcp, bind_flags(k));
 			if (r == 0)
 				k->bound = true;
 		}
@@ -3848,6 +3861,17 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				k->opts.port_range = (uint32_t)v;
 				if (k->udp)
 					udp_set_port_range(k->udp, k->opts.port_range);
+			}
+			break;
+		case IP_BIND_ADDRESS_NO_PORT:
+			/* The placeholder keeps it for getsockopt; bind() to
+			 * port 0 takes the address only (tcp_bind, udp_bind). */
+			if (k->type == SOCK_STREAM)
+				r = set_tcp(k, TCP_OPT_BIND_NO_PORT, v);
+			else {
+				k->opts.bind_no_port = v != 0;
+				if (k->udp)
+					udp_set_bind_no_port(k->udp, k->opts.bind_no_port);
 			}
 			break;
 		case IP_TRANSPARENT:

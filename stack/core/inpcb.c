@@ -244,21 +244,42 @@ bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16
 	return p->port_range != 0;
 }
 
+/* Linux's inet_bind: a local, broadcast or multicast address (a socket
+ * bound to a group hears that group only), any with IP_FREEBIND or
+ * IP_TRANSPARENT, or in a namespace whose ip_nonlocal_bind is set
+ * (inet_addr_valid_or_nonlocal). The reuse flags that go with it, or
+ * -EADDRNOTAVAIL. */
+static int bind_addr_check(const struct inpcb_table *t, uint32_t addr, unsigned *reuse)
+{
+	const struct stack *s = t->s;
+
+	if (!addr || addr == s->cfg.addr || ip4_is_broadcast(s, addr) || ip4_is_multicast(addr))
+		return 0;
+	if (s->cfg.ip_nonlocal_bind)
+		*reuse |= INPCB_NONLOCAL;
+	return *reuse & INPCB_NONLOCAL ? 0 : -EADDRNOTAVAIL;
+}
+
+int inpcb_bind_addr(struct inpcb_table *t, struct inpcb *p, uint32_t addr, unsigned reuse)
+{
+	int r = bind_addr_check(t, addr, &reuse);
+
+	if (r)
+		return r;
+	p->reuse = reuse;
+	p->local.addr = addr;
+	p->local.port = 0;
+	return 0;
+}
+
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
 {
 	struct stack *s = t->s;
 	uint16_t port = local->port;
+	int r = bind_addr_check(t, local->addr, &reuse);
 
-	/* Linux's inet_bind: a local, broadcast or multicast address (a
-	 * socket bound to a group hears that group only), any with
-	 * IP_FREEBIND or IP_TRANSPARENT, or in a namespace whose
-	 * ip_nonlocal_bind is set (inet_addr_valid_or_nonlocal). */
-	if (s->cfg.ip_nonlocal_bind && local->addr && local->addr != s->cfg.addr &&
-	    !ip4_is_broadcast(s, local->addr) && !ip4_is_multicast(local->addr))
-		reuse |= INPCB_NONLOCAL;
-	if (local->addr && local->addr != s->cfg.addr && !ip4_is_broadcast(s, local->addr) &&
-	    !ip4_is_multicast(local->addr) && !(reuse & INPCB_NONLOCAL))
-		return -EADDRNOTAVAIL;
+	if (r)
+		return r;
 	p->reuse = reuse;
 	if (!port) {
 		/* RFC 6056 §3.3.1 (Algorithm 1): a random start, then the first free port. */
@@ -287,8 +308,12 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 	return 0;
 }
 
-/* For connect(): a port is usable when the 4-tuple is new and no listener
- * or bind()-only socket holds it. */
+/* For connect(): a port is usable when the 4-tuple is new and every
+ * holder of the port got it from connect() (Linux's __inet_hash_connect
+ * skips a bind bucket whose fastreuse or fastreuseport is set, as bind(),
+ * listen() and an accepted connection leave it; 6.18 puts it back to
+ * unset once only connect()'s holders remain, inet_bind2_bucket_destroy).
+ * The holders' addresses do not matter: the 4-tuple decides. */
 static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t laddr,
 			    const struct ip4_endpoint *peer)
 {
@@ -296,7 +321,7 @@ static bool port_usable_for(const struct inpcb_table *t, uint16_t port, uint32_t
 	for (const struct inpcb *x = t->bhash[hashp(port)]; x; x = x->bnext) {
 		if (x->local.port != port)
 			continue;
-		if (x->listening || !x->connected)
+		if (x->listening || !x->connected || !(x->reuse & INPCB_CONNECT_BIND))
 			return false;
 		if (x->remote.addr == peer->addr && x->remote.port == peer->port &&
 		    (x->local.addr == laddr || !x->local.addr) && !(t->tw_reusable && t->tw_reusable(t->s, x)))

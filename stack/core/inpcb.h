@@ -25,6 +25,10 @@ struct stack;
 #define INPCB_REUSEPORT 0x2
 #define INPCB_NONLOCAL 0x4          /* IP_FREEBIND, IP_TRANSPARENT: bind() may take an address not ours */
 #define INPCB_ANYSRC 0x8            /* IP_TRANSPARENT: and send from it (Linux's FLOWI_FLAG_ANYSRC) */
+/* Not bind()'s: the port is one connect() picked (Linux 6.18's SOCK_CONNECT_BIND,
+ * a TIME_WAIT record's tw_connect_bind). Only such ports are shared by
+ * connect()'s search (inpcb_connect_port); the caller sets it. */
+#define INPCB_CONNECT_BIND 0x10
 
 /* Sized for a busy server: one closing first holds a TIME_WAIT block per
  * connection of the last minute (~60k at 1k connections/s). The port tables
@@ -106,11 +110,18 @@ bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16
  * FLOWI_FLAG_ANYSRC: ENETUNREACH). */
 bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
-/* connect() of p, an unbound TCP endpoint: RFC 6056 §3.3.3 (Algorithm 3)
+/* bind() to port 0 with IP_BIND_ADDRESS_NO_PORT (Linux's __inet_bind without
+ * get_port): addr checked as inpcb_bind checks it, then p holds it and the
+ * reuse flags, with port 0 and outside the bound-port table: no port is
+ * taken until connect(), listen() or a UDP send picks one for that address. */
+int inpcb_bind_addr(struct inpcb_table *t, struct inpcb *p, uint32_t addr, unsigned reuse);
+/* connect() of p, an endpoint without a port (unbound, or bound to an
+ * address only: IP_BIND_ADDRESS_NO_PORT): RFC 6056 §3.3.3 (Algorithm 3)
  * in inpcb_port_range's bounds, a port whose 4-tuple with peer is new (or
- * held by an endpoint the table's tw_reusable gives up) and that no
- * listener or bind()-only socket holds, from the keyed offset off. 0 or
- * -EADDRNOTAVAIL (a one-port range: that port or nothing). */
+ * held by an endpoint the table's tw_reusable gives up) and whose every
+ * holder got it from connect() (INPCB_CONNECT_BIND: not a listener's, nor
+ * one bind() took, nor a connection accepted on it), from the keyed
+ * offset off. 0 or -EADDRNOTAVAIL (a one-port range: that port or nothing). */
 int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t laddr,
 		       const struct ip4_endpoint *peer, uint32_t off, uint16_t *port);
 /* listen(): another listener holds p's port for an overlapping address and

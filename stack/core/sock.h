@@ -79,6 +79,7 @@ struct sock_opts {
 	uint8_t fastopen_keys;          /* TCP_FASTOPEN_KEY: the socket's own cookie keys (0: the stack's) */
 	uint8_t fastopen_key[2][16];    /* the primary, then a backup, as the option's bytes give them */
 	uint32_t port_range;            /* IP_LOCAL_PORT_RANGE as Linux keeps it: high << 16 | low; 0 none */
+	bool bind_no_port;              /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */

@@ -51,6 +51,7 @@ struct udp_sock {
 	 * connected socket (pcb.connected) has a peer in pcb.remote. */
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
+	bool bind_no_port;           /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
 	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
 	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
 	uint8_t ttl;                 /* IP_TTL, 0 the default */
@@ -417,18 +418,28 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 		return -ENETDOWN;
 	if (u->pcb.in_bind)
 		return -EINVAL;
-	rc = inpcb_bind(&u->s->udp->pcbs, &u->pcb, local, flags);
-	if (rc)
+	/* IP_BIND_ADDRESS_NO_PORT: the address only, as for TCP (Linux's
+	 * __inet_bind); the first send or connect() picks the port. */
+	if (!local->port && u->bind_no_port)
+		rc = inpcb_bind_addr(&u->s->udp->pcbs, &u->pcb, local->addr, flags);
+	else
+		rc = inpcb_bind(&u->s->udp->pcbs, &u->pcb, local, flags);
+	if (rc) {
+		if (rc == -EADDRINUSE)
+			u->pcb.local.addr = 0;  /* Linux's __inet_bind clears the address it tried */
 		return rc;
+	}
 	u->addr_locked = local->addr != 0;
 	return 0;
 }
 
+/* Linux's inet_autobind: an ephemeral port, on the address bind() gave
+ * with IP_BIND_ADDRESS_NO_PORT (and the flags it recorded), else any. */
 static int udp_autobind(struct udp_sock *u)
 {
-	struct ip4_endpoint any = { 0, 0 };
+	struct ip4_endpoint local = { u->pcb.local.addr, 0 };
 
-	return u->pcb.in_bind ? 0 : udp_bind(u, &any, 0);
+	return u->pcb.in_bind ? 0 : inpcb_bind(&u->s->udp->pcbs, &u->pcb, &local, u->pcb.reuse);
 }
 
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
@@ -756,6 +767,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->recverr = o->recverr;
 	udp_set_port_range(u, o->port_range);
+	udp_set_bind_no_port(u, o->bind_no_port);
 }
 
 void udp_set_broadcast(struct udp_sock *u, bool on)
@@ -859,6 +871,12 @@ void udp_set_port_range(struct udp_sock *u, uint32_t range)
 {
 	stack_assert_locked();
 	u->pcb.port_range = range;
+}
+
+void udp_set_bind_no_port(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->bind_no_port = on;
 }
 
 void udp_set_dontroute(struct udp_sock *u, bool on)

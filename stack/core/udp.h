@@ -37,7 +37,8 @@ void udp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 struct udp_sock *udp_open(struct stack *s);
 /* Frees the socket and everything queued on it. */
 void udp_close(struct udp_sock *u);
-/* port 0 picks an ephemeral port. -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
+/* port 0 picks an ephemeral port (with IP_BIND_ADDRESS_NO_PORT: none,
+ * udp_set_bind_no_port). -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
 /* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects.
  * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
@@ -131,6 +132,10 @@ void udp_set_pmtudisc(struct udp_sock *u, uint8_t mode);
 /* IP_LOCAL_PORT_RANGE (Linux's u32, high << 16 | low; 0 none): narrows
  * the ports bind() to port 0 and the first send pick from (inpcb_port_range). */
 void udp_set_port_range(struct udp_sock *u, uint32_t range);
+/* IP_BIND_ADDRESS_NO_PORT: udp_bind() to port 0 takes the address only,
+ * holding no port (bind() may come again); the first send or connect()
+ * picks one for that address. */
+void udp_set_bind_no_port(struct udp_sock *u, bool on);
 /* Read-only walk of every socket, for diagnostics (pstack stat): the first
  * (NULL: none), then the one after u. Lock held throughout. */
 const struct udp_sock *udp_sock_first(const struct stack *s);

@@ -82,7 +82,8 @@ struct tcp_tw_rec {
 	uint32_t snd_wnd;           /* the peer's window (scaled) */
 	uint32_t rcv_wnd;           /* the window we last offered (RCV.ADV - RCV.NXT) */
 	/* The socket's SO_REUSEADDR / SO_REUSEPORT (INPCB_REUSE*: Linux's
-	 * tw_reuse): a new listener with SO_REUSEADDR may bind its port. */
+	 * tw_reuse): a new listener with SO_REUSEADDR may bind its port; and
+	 * INPCB_CONNECT_BIND, connect() picked the port (tw_connect_bind). */
 	uint8_t reuse;
 	uint8_t pad[3];
 };
@@ -109,8 +110,14 @@ void tcp_tw_take_all(struct stack *s, uint64_t now);
 #define TCP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 struct tcp_conn *tcp_open(struct stack *s);
-/* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL. */
+/* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL.
+ * With IP_BIND_ADDRESS_NO_PORT (TCP_OPT_BIND_NO_PORT) port 0 takes the
+ * address only (inpcb_bind_addr): no port, and bind() may come again. */
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags);
+/* listen()'s bind of a socket without a port (Linux's inet_csk_get_port
+ * with 0): an ephemeral port on the address bind() gave, if any, whatever
+ * IP_BIND_ADDRESS_NO_PORT says. -EINVAL if it has a port. */
+int tcp_autobind(struct tcp_conn *c, unsigned flags);
 /* bind() on a socket whose connection ended (tcp_ended): Linux gave its port
  * back then unless bind() had named it (-EINVAL then); one in TIME_WAIT
  * leaves the wait to an orphan record first. Otherwise as tcp_bind(). */
@@ -263,6 +270,7 @@ enum tcp_option {
 	TCP_OPT_FASTOPEN_QLEN,  /* TCP_FASTOPEN: the listener's fast open queue (at most somaxconn, 4096) */
 	TCP_OPT_FASTOPEN_NO_COOKIE, /* bool, TCP_FASTOPEN_NO_COOKIE */
 	TCP_OPT_PORT_RANGE,     /* IP_LOCAL_PORT_RANGE: Linux's u32, high << 16 | low (the caller checked it) */
+	TCP_OPT_BIND_NO_PORT,   /* bool, IP_BIND_ADDRESS_NO_PORT (tcp_bind) */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose

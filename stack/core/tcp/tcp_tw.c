@@ -53,7 +53,7 @@ void tcp_tw_record(const struct tcp_conn *c, struct tcp_tw_rec *r, uint64_t now)
 	r->left_ms = c->tw_at == STACK_NEVER ? 0 : c->tw_at > now ? (uint32_t)((c->tw_at - now + 999) / 1000) : 0;
 	r->snd_wnd = c->snd_wnd;
 	r->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	r->reuse = (uint8_t)(c->pcb.reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT));
+	r->reuse = (uint8_t)(c->pcb.reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT | INPCB_CONNECT_BIND));
 }
 
 /* ---- a new connection on a waiting one's 4-tuple ---- */
@@ -349,7 +349,7 @@ int tcp_tw_import(struct stack *s, const struct tcp_tw_rec *r, uint64_t now)
 	c->pcb.local.port = r->lport;
 	c->pcb.remote.addr = r->raddr;
 	c->pcb.remote.port = r->rport;
-	c->pcb.reuse = r->reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT);
+	c->pcb.reuse = r->reuse & (INPCB_REUSEADDR | INPCB_REUSEPORT | INPCB_CONNECT_BIND);
 	/* Nobody holds it: it goes when its wait ends (tw_expired). */
 	c->orphan = true;
 	c->was_connected = true;

@@ -33,11 +33,33 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
 		return -EINVAL;
 	c->pcb.port_range = c->opt.port_range;
+	/* IP_BIND_ADDRESS_NO_PORT: the address only (Linux's __inet_bind
+	 * skips get_port). The socket holds no port, so bind() may come
+	 * again (Linux's double-bind check is on the port); connect()
+	 * picks the port by the 4-tuple, listen() and a UDP send as for
+	 * an unbound socket, from this address. */
+	if (!local->port && c->opt.bind_no_port)
+		return inpcb_bind_addr(&c->s->tcp->pcbs, &c->pcb, local->addr, flags);
 	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
 	if (r == 0)
 		c->port_locked = local->port != 0;
-	else if (c->was_connected)
+	else if (c->was_connected || r == -EADDRINUSE)
 		c->pcb.local.addr = 0;  /* Linux's __inet_bind clears the address it tried; the port stays shown */
+	return r;
+}
+
+int tcp_autobind(struct tcp_conn *c, unsigned flags)
+{
+	struct ip4_endpoint local = { c->pcb.local.addr, 0 };
+	int r;
+
+	stack_assert_locked();
+	if (c->pcb.in_bind || c->state != TCP_STATE_CLOSED)
+		return -EINVAL;
+	c->pcb.port_range = c->opt.port_range;
+	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, &local, flags);
+	if (r == 0)
+		c->port_locked = false;
 	return r;
 }
 
@@ -69,8 +91,7 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 	if (c->state != TCP_STATE_CLOSED || c->was_connected)
 		return -EINVAL;
 	if (!c->pcb.in_bind) {
-		struct ip4_endpoint any = { 0, 0 };
-		int r = tcp_bind(c, &any, 0);
+		int r = tcp_autobind(c, c->pcb.reuse);
 
 		if (r)
 			return r;
@@ -141,6 +162,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 		old = tcp_lookup(s, laddr, port, peer->addr, peer->port);
 		c->pcb.local.port = port;
 		c->pcb.local.addr = laddr;
+		c->pcb.reuse |= INPCB_CONNECT_BIND;
 		inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	} else {
 		c->pcb.local.addr = laddr;
@@ -1193,6 +1215,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_PORT_RANGE:
 		o->port_range = (uint32_t)v;
 		return 0;
+	case TCP_OPT_BIND_NO_PORT:
+		o->bind_no_port = v != 0;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1235,6 +1260,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_TIMESTAMPING: *v = (int)o->tsflags; return 0;
 	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
 	case TCP_OPT_PORT_RANGE: *v = (int)o->port_range; return 0;
+	case TCP_OPT_BIND_NO_PORT: *v = o->bind_no_port; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }

@@ -318,7 +318,9 @@ static void test_time_wait_adopted(void **state)
 }
 
 /* connect() chooses its port past every held record's 4-tuple: with one
- * to the same peer on each ephemeral port, no port is left. */
+ * to the same peer on each ephemeral port, no port is left. The records
+ * are of connections whose ports connect() picked (INPCB_CONNECT_BIND,
+ * Linux's tw_connect_bind), so a connect() to another peer shares them. */
 static void test_time_wait_adopted_ports(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -335,6 +337,7 @@ static void test_time_wait_adopted_ports(void **state)
 		rec[i] = (struct tcp_tw_rec){
 			.laddr = s->cfg.addr, .raddr = s->cfg.addr ^ 3, .lport = (uint16_t)(lo + i),
 			.rport = 80, .state = TCP_STATE_TIME_WAIT, .snd_nxt = 1, .rcv_nxt = 1, .left_ms = 60000,
+			.reuse = INPCB_CONNECT_BIND,
 		};
 	}
 	assert_int_equal(tcp_tw_adopt(s, rec, n - 1, t->h->now), n - 1);     /* the last port free */

@@ -938,6 +938,109 @@ CASE(iplpr_outside_namespace, 0)
 	bind_to(u, "0.0.0.0", 0);
 	emit("at_ns_high=%d", local_port(u) == hi);
 }
+/* ---- IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only ---- */
+
+/* A socket with the option, bound to the host's address with port 0. */
+static int bnp_sock(int type)
+{
+	int s = type == SOCK_STREAM ? tcp_sock() : udp_sock();
+
+	seti(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+	bind_to(s, SELF, 0);
+	return s;
+}
+/* getsockname() shows the address with port 0 (TCP and UDP); no port is
+ * held, so bind() may come again (Linux's double-bind check is on the
+ * port): another address, then a port; after that, EINVAL. */
+CASE(bnp_bind_sockname, 0)
+{
+	int s = bnp_sock(SOCK_STREAM), u = bnp_sock(SOCK_DGRAM), v = 0;
+	socklen_t l = sizeof(v);
+
+	R(getsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &v, &l));
+	emit("v=%d", v);
+	emit_sockname(s);
+	emit_sockname(u);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	bind_to(s, SELF, case_port());
+	emit_sockname(s);
+	bind_to(s, SELF, 0);
+	bind_to(u, SELF, 0);
+}
+/* A bind() that fails for its port lets go of the address the option's
+ * bind() gave (__inet_bind clears it when get_port fails). */
+CASE(bnp_bind_fail_clears_address, 0)
+{
+	int s = bnp_sock(SOCK_STREAM), t = tcp_sock();
+
+	bind_to(t, SELF, case_port());
+	bind_to(s, SELF, case_port());
+	emit_sockname(s);
+}
+/* connect() picks the port, from the bound address. */
+CASE(bnp_connect_port, 0)
+{
+	int s = bnp_sock(SOCK_STREAM);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(connect_to(s, PEER, P_ECHO));
+	emit_sockname(s);
+	abort_close(s);
+}
+/* In a one-port range two such sockets connect from the same port to
+ * different peers (the 4-tuple decides); a third to a peer one of them
+ * has finds none. A port bind() took is not shared so (its bind bucket's
+ * fastreuse is set: __inet_hash_connect skips it) though its holder
+ * connected elsewhere. */
+CASE(bnp_connect_share_port, 0)
+{
+	int a = bnp_sock(SOCK_STREAM), b = bnp_sock(SOCK_STREAM), c = bnp_sock(SOCK_STREAM);
+	int d = tcp_sock(), e = bnp_sock(SOCK_STREAM), p = range_port();
+
+	set_range(a, (unsigned)p, (unsigned)p);
+	set_range(b, (unsigned)p, (unsigned)p);
+	set_range(c, (unsigned)p, (unsigned)p);
+	fcntl(a, F_SETFL, O_NONBLOCK);
+	fcntl(b, F_SETFL, O_NONBLOCK);
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	R(connect_to(a, PEER, P_ECHO));
+	R(connect_to(b, PEER, P_SINK));
+	emit("same=%d", local_port(a) == p && local_port(b) == p);
+	R(connect_to(c, PEER, P_ECHO));
+	set_range(d, (unsigned)p + 1, (unsigned)p + 1);
+	bind_to(d, SELF, 0);
+	fcntl(d, F_SETFL, O_NONBLOCK);
+	R(connect_to(d, PEER, P_ECHO));
+	set_range(e, (unsigned)p + 1, (unsigned)p + 1);
+	fcntl(e, F_SETFL, O_NONBLOCK);
+	R(connect_to(e, PEER, P_SINK));
+	abort_close(a);
+	abort_close(b);
+	abort_close(d);
+}
+/* listen() picks an ephemeral port on the address; bind() is EINVAL then. */
+CASE(bnp_listen, 0)
+{
+	int s = bnp_sock(SOCK_STREAM);
+
+	R(listen(s, 1));
+	emit_sockname(s);
+	bind_to(s, SELF, 0);
+}
+/* UDP: the first send picks the port, on the address; bind() is EINVAL
+ * then. connect()'s autobind alike. */
+CASE(bnp_udp_send, 0)
+{
+	int u = bnp_sock(SOCK_DGRAM), v = bnp_sock(SOCK_DGRAM);
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(u);
+	bind_to(u, SELF, 0);
+	R(connect_to(v, PEER, P_USINK));
+	emit_sockname(v);
+}
 CASE(bind_nonlocal_transparent, 0)
 {
 	int s = tcp_sock();

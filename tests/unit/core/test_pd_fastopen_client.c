@@ -34,21 +34,6 @@ static struct tscript *client_new(uint16_t mode)
 	return t;
 }
 
-/* A new socket towards the peer, on a new 4-tuple (a new script line's
- * socket()), bound to the port the script harness expects. */
-static struct tcp_conn *fo_socket(struct tscript *t)
-{
-	struct tcp_conn *c = tcp_open(t->h->s);
-	struct ip4_endpoint local = { 0, 0 };
-
-	ts_new_peer(t);
-	t->local_port++;
-	local.port = t->local_port;
-	assert_non_null(c);
-	assert_int_equal(tcp_bind(c, &local, 0), 0);
-	return c;
-}
-
 /* sendto(MSG_FASTOPEN) of n bytes: what the stack took (all: blocking). */
 static long fo_sendto(struct tscript *t, struct tcp_conn *c, size_t n, bool all)
 {
@@ -56,17 +41,6 @@ static long fo_sendto(struct tscript *t, struct tcp_conn *c, size_t n, bool all)
 	struct sock_iov v = { payload, n };
 
 	return tcp_connect_fastopen(c, &peer, &v, 1, all, t->h->now);
-}
-
-/* The socket goes: a reset once synchronized, nothing from SYN_SENT. */
-static void fo_drop(struct tscript *t, struct tcp_conn *c)
-{
-	if (tcp_get_state(c) == TCP_STATE_SYN_SENT) {
-		tcp_close(c, t->h->now);
-		ts_expect_none(t);
-	} else {
-		ts_abort(t, c);
-	}
 }
 
 static uint8_t options(struct tcp_conn *c)
@@ -81,7 +55,7 @@ static uint8_t options(struct tcp_conn *c)
  * answered with cookie hex and MSS mss; the connection goes. */
 static void warm_up(struct tscript *t, const char *hex, unsigned mss)
 {
-	struct tcp_conn *c = fo_socket(t);
+	struct tcp_conn *c = ts_socket_next(t);
 
 	assert_int_equal(fo_sendto(t, c, 0, false), 0);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
@@ -90,7 +64,7 @@ static void warm_up(struct tscript *t, const char *hex, unsigned mss)
 	ts_expect(t, ". 1:1(0) ack 1 win *");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 }
 
 /* fastopen/client/nonblocking-sendto.pkt: a cookie request first; then
@@ -106,7 +80,7 @@ static void test_cookie_then_syn_data_sized_by_cached_mss(void **state)
 	(void)state;
 	warm_up(t, "abcd1234", 1460);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 50);
@@ -114,9 +88,9 @@ static void test_cookie_then_syn_data_sized_by_cached_mss(void **state)
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
 	assert_int_equal(tcp_outq(c), 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 900);
 	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ",FO 12345678,nop,nop>");
 	ts_advance_ms(t, 50);
@@ -127,23 +101,23 @@ static void test_cookie_then_syn_data_sized_by_cached_mss(void **state)
 	assert_int_equal(tcp_send(c, payload, 2000, t->h->now), 2000);
 	ts_expect_data(t, 901, 2361);       /* no TSO on this link */
 	assert_true(ts_expect_data(t, 2361, 2901));
-	fo_drop(t, c);
+	ts_drop(t, c);
 
 	/* A plain connect(): no option, whatever is cached. */
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	peer = (struct ip4_endpoint){ H_PEER_IP, t->peer_port };
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ">");
 	ts_inject(t, "S. 0:0(0) ack 1 win 5824 <mss 1000,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, ". 1:1(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
 	/* The cookie of the SYN-ACK before (all zeros, 6 bytes) stands. */
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 100, false), 100);
 	ts_expect(t, "S 0:100(100) win * <" SYN_OPTS ",FO 000000000000>");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -158,7 +132,7 @@ static void test_syn_acked_alone_data_resent(void **state)
 	(void)state;
 	warm_up(t, "1234abcd", 1460);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 700, false), 700);
 	ts_expect(t, "S 0:700(700) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_advance_ms(t, 20);
@@ -169,15 +143,15 @@ static void test_syn_acked_alone_data_resent(void **state)
 	ts_expect(t, ". 701:701(0) ack 1001 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, 0);
 	assert_int_equal(tcp_outq(c), 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 5000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -193,35 +167,35 @@ static void test_syn_data_partly_or_over_acked(void **state)
 	(void)state;
 	warm_up(t, "abcd1234", 1460);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 18, false), 18);
 	ts_expect(t, "S 0:18(18) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 5);
 	ts_inject(t, "S. 0:0(0) ack 10 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, "P. 10:19(9) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1460, false), 1420);
 	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1421 win 14600 <mss 840,FO 12345678ffff>");
 	ts_expect(t, ". 1421:1421(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 100, false), 100);
 	ts_expect(t, "S 0:100(100) win * <" SYN_OPTS ",FO 12345678ffff>");
 	ts_advance_ms(t, 20);
 	ts_inject(t, "S. 0:0(0) ack 100101 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6,FO badc00ce,nop,nop>");
 	ts_expect(t, "R 100101:100101(0) win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 800);
 	ts_expect(t, "S 0:800(800) win * <" SYN_OPTS ",FO 12345678ffff>");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -236,7 +210,7 @@ static void test_syn_timeout_plain_syn_then_data(void **state)
 
 	(void)state;
 	/* The request times out, the answer gives a cookie all the same. */
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 0, false), 0);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
 	ts_advance_ms(t, 1000);
@@ -244,9 +218,9 @@ static void test_syn_timeout_plain_syn_then_data(void **state)
 	ts_advance_ms(t, 10);
 	ts_inject(t, "S. 0:0(0) ack 1 win 60000 <mss 1240,FO aaaabbbbcccc>");
 	ts_expect(t, ". 1:1(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO aaaabbbbcccc>");
 	ts_advance_ms(t, 1000);
@@ -258,7 +232,7 @@ static void test_syn_timeout_plain_syn_then_data(void **state)
 	ts_inject(t, "P. 1:1401(1400) ack 1001 win 257");
 	ts_expect(t, ". 1001:1001(0) ack 1401 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -272,32 +246,32 @@ static void test_syn_data_mss_rules(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 940);
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 900);
 	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 901 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, ". 901:901(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_MAXSEG, 1040), 0);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <mss 1040,sackOK,TS val * ecr 0,nop,wscale 7,FO abcd1234,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 14600 <mss 1340,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 1300);
 	ts_expect(t, "S 0:1300(1300) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1301 win 65535 <mss 10000>");
 	ts_expect(t, ". 1301:1301(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 2000, false), 1420);
 	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -310,29 +284,29 @@ static void test_no_cookie_mode(void **state)
 	struct tcp_conn *c;
 
 	(void)state;
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ">");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 940,nop,nop,sackOK,nop,wscale 6,FO abcd1234,nop,nop>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
 	/* The MSS was kept all the same: 940 - 40. */
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1900, false), 900);
 	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ">");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
 	t->h->s->cfg.tcp_fastopen = TFO_CLIENT_ENABLE;
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 0);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
 	/* The client bit off: no fast open at all. */
 	t->h->s->cfg.tcp_fastopen = 0;
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), -EOPNOTSUPP);
 	ts_expect_none(t);
 	tcp_close(c, t->h->now);
@@ -344,7 +318,7 @@ static void test_no_cookie_mode(void **state)
  * sendto) follows the handshake and carries its ACK. */
 static void request_unanswered(struct tscript *t, const char *want)
 {
-	struct tcp_conn *c = fo_socket(t);
+	struct tcp_conn *c = ts_socket_next(t);
 	char spec[200];
 
 	assert_int_equal(fo_sendto(t, c, 1000, true), 1000);
@@ -353,7 +327,7 @@ static void request_unanswered(struct tscript *t, const char *want)
 	ts_inject(t, "S. 0:0(0) ack 1 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
 	ts_expect(t, "P. 1:1001(1000) ack 1 win *");
 	ts_expect_none(t);
-	fo_drop(t, c);
+	ts_drop(t, c);
 }
 
 /* fastopen/client/fallback-exp-opt.pkt: a request unanswered is made once
@@ -375,26 +349,26 @@ static void test_experimental_option_fallback(void **state)
 	t->h->s->tcp->fo_cache[0].addr = 0;
 	memset(t->h->s->tcp->fo_cache, 0, sizeof(t->h->s->tcp->fo_cache));
 	request_unanswered(t, "FO,nop,nop");
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, true), 1000);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FOEXP>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 5840 <mss 1460,nop,wscale 6,FOEXP 1234abcd>");
 	ts_expect(t, "P. 1:1001(1000) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, true), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FOEXP 1234abcd>");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO abcd5678,nop,nop>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, true), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd5678,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1000 win 5840 <mss 1460,nop,wscale 6>");
 	ts_expect(t, "P. 1000:1001(1) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -410,23 +384,23 @@ static void test_cookie_lengths(void **state)
 
 	(void)state;
 	warm_up(t, "00000000", 1460);
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO 00000000,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 940,nop,nop,sackOK,nop,wscale 6,FO 1122>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 900);
 	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ",FO 00000000,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 901 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6,"
 		     "FO 01234567aabbccdd0123456701234567,nop,nop>");
 	ts_expect(t, ". 901:901(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO 01234567aabbccdd0123456701234567,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO 112233,nop>");
@@ -434,12 +408,12 @@ static void test_cookie_lengths(void **state)
 	/* A cookie on a segment without SYN is not read either. */
 	ts_inject(t, "P. 1:501(500) ack 1001 win 5840 <FO 01234567ffffffff01234567ffffffff,nop,nop>");
 	ts_expect(t, ". 1001:1001(0) ack 501 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO 01234567aabbccdd0123456701234567,nop,nop>");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -452,7 +426,7 @@ static void test_blocking_rest_after_handshake(void **state)
 
 	(void)state;
 	warm_up(t, "1234abcd5678dcba", 940);
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1900, true), 1900);
 	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ",FO 1234abcd5678dcba,nop,nop>");
 	ts_advance_ms(t, 20);
@@ -460,7 +434,7 @@ static void test_blocking_rest_after_handshake(void **state)
 	ts_expect(t, "P. 901:1901(1000) ack 1 win *");
 	ts_expect_none(t);
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -474,16 +448,16 @@ static void test_fastopen_connect_defers_syn(void **state)
 	struct ip4_endpoint peer;
 
 	(void)state;
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	peer = (struct ip4_endpoint){ H_PEER_IP, t->peer_port };
 	assert_int_equal(tcp_connect_defer(c, &peer, t->h->now), -EINPROGRESS);
 	assert_false(tcp_fastopen_deferred(c));
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO abcd1234,nop,nop>");
 	ts_expect(t, ". 1:1(0) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	peer = (struct ip4_endpoint){ H_PEER_IP, t->peer_port };
 	assert_int_equal(tcp_connect_defer(c, &peer, t->h->now), 0);
 	assert_true(tcp_fastopen_deferred(c));
@@ -494,7 +468,7 @@ static void test_fastopen_connect_defers_syn(void **state)
 	ts_inject(t, "S. 0:0(0) ack 1001 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO 12345678,nop,nop>");
 	ts_expect(t, ". 1001:1001(0) ack 1 win *");
 	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -508,7 +482,7 @@ static void test_synack_with_data(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1040);
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_inject(t, "SF. 0:1400(1400) ack 1001 win 5840 <mss 1040,nop,nop,sackOK,nop,wscale 6>");
@@ -516,7 +490,7 @@ static void test_synack_with_data(void **state)
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 1400);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -530,7 +504,7 @@ static void test_rtt_from_synack(void **state)
 
 	(void)state;
 	warm_up(t, "1234abcd", 1460);
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 700, false), 700);
 	ts_expect(t, "S 0:700(700) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_advance_ms(t, 20);
@@ -538,9 +512,9 @@ static void test_rtt_from_synack(void **state)
 	tcp_get_info(c, &ti, t->h->now);
 	assert_true(ti.rtt_us >= 15000 && ti.rtt_us <= 25000);
 	ts_expect(t, "P. 700:701(1) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 
-	c = fo_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fo_sendto(t, c, 700, false), 700);
 	ts_expect(t, "S 0:700(700) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_advance_ms(t, 30);
@@ -548,7 +522,7 @@ static void test_rtt_from_synack(void **state)
 	tcp_get_info(c, &ti, t->h->now);
 	assert_true(ti.rtt_us >= 25000 && ti.rtt_us <= 36000);
 	ts_expect(t, "P. 1:701(700) ack 1 win *");
-	fo_drop(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 

@@ -38,20 +38,6 @@ static struct tscript *client_new(void)
 	return t;
 }
 
-/* A socket on a new 4-tuple, bound to the port the harness expects. */
-static struct tcp_conn *new_socket(struct tscript *t)
-{
-	struct tcp_conn *c = tcp_open(t->h->s);
-	struct ip4_endpoint local = { 0, 0 };
-
-	ts_new_peer(t);
-	t->local_port++;
-	local.port = t->local_port;
-	assert_non_null(c);
-	assert_int_equal(tcp_bind(c, &local, 0), 0);
-	return c;
-}
-
 /* sendto(MSG_FASTOPEN) of n bytes; all: a blocking call (the rest queued). */
 static long fastopen_send(struct tscript *t, struct tcp_conn *c, size_t n, bool all)
 {
@@ -59,16 +45,6 @@ static long fastopen_send(struct tscript *t, struct tcp_conn *c, size_t n, bool 
 	struct sock_iov v = { payload, n };
 
 	return tcp_connect_fastopen(c, &peer, &v, 1, all, t->h->now);
-}
-
-static void drop_conn(struct tscript *t, struct tcp_conn *c)
-{
-	if (tcp_get_state(c) == TCP_STATE_SYN_SENT) {
-		tcp_close(c, t->h->now);
-		ts_expect_none(t);
-	} else {
-		ts_abort(t, c);
-	}
 }
 
 static struct tcp_conn_info info(struct tcp_conn *c)
@@ -82,7 +58,7 @@ static struct tcp_conn_info info(struct tcp_conn *c)
 /* The cookie request that fills the cache: cookie hex, MSS mss. */
 static void warm_up(struct tscript *t, const char *hex, unsigned mss)
 {
-	struct tcp_conn *c = new_socket(t);
+	struct tcp_conn *c = ts_socket_next(t);
 
 	assert_int_equal(fastopen_send(t, c, 0, false), 0);
 	ts_expect(t, "S 0:0(0) win * <" SYN_OPTS ",FO,nop,nop>");
@@ -90,7 +66,7 @@ static void warm_up(struct tscript *t, const char *hex, unsigned mss)
 	ts_injectf(t, "S. 0:0(0) ack 1 win 14600 <mss %u,nop,nop,sackOK,nop,wscale 6,FO %s,nop,nop>", mss, hex);
 	ts_expect(t, ". 1:1(0) ack 1 win *");
 	assert_int_equal(info(c).delivered, 1);
-	drop_conn(t, c);
+	ts_drop(t, c);
 }
 
 /* fastopen/client/syn-data-only-syn-acked.pkt: the SYN-ACK takes the SYN
@@ -106,7 +82,7 @@ static void test_syn_data_unacked_is_a_retransmission(void **state)
 
 	(void)state;
 	warm_up(t, "1234abcd", 1460);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 700, false), 700);
 	ts_expect(t, "S 0:700(700) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_advance_ms(t, 20);
@@ -127,7 +103,7 @@ static void test_syn_data_unacked_is_a_retransmission(void **state)
 	assert_int_equal(ti.unacked, 0);
 	assert_int_equal(ti.ca_state, TCP_CA_OPEN);
 	assert_int_equal(ti.options & TCPI_OPT_SYN_DATA, 0);
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -144,7 +120,7 @@ static void test_syn_data_resent_then_sacked_around(void **state)
 
 	(void)state;
 	warm_up(t, "1234abcd", 1460);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 6000, true), 6000);
 	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO 1234abcd,nop,nop>");
 	ts_advance_ms(t, 20);
@@ -171,7 +147,7 @@ static void test_syn_data_resent_then_sacked_around(void **state)
 	assert_int_equal(ti.unacked, 0);
 	assert_int_equal(ti.retrans, 0);
 	assert_int_equal(ti.options & TCPI_OPT_SYN_DATA, 0);
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -188,7 +164,7 @@ static void test_syn_data_partly_acked_resent_as_retransmissions(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1460);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 4000, false), 1420);
 	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -217,7 +193,7 @@ static void test_syn_data_partly_acked_resent_as_retransmissions(void **state)
 	assert_int_equal(ti.retrans, 0);
 	assert_int_equal(ti.unacked, 0);
 	assert_int_equal(ti.total_retrans, 3);
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -236,7 +212,7 @@ static void test_simultaneous_open_with_syn_data(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1460);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 5);
@@ -262,10 +238,10 @@ static void test_simultaneous_open_with_syn_data(void **state)
 	ts_advance_ms(t, 61000);
 
 	/* The cache is as the warm-up left it: cookie abcd1234, MSS 1460. */
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 2000, false), 1420);
 	ts_expect(t, "S 0:1420(1420) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -314,7 +290,7 @@ static void frag_needed_case(uint16_t mtu)
 
 	warm_up(t, "abcd1234", 1040);
 	ts_advance_ms(t, 30);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 9999, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -349,11 +325,11 @@ static void frag_needed_case(uint16_t mtu)
 
 	/* The next SYN still carries the cookie and data sized by the MSS
 	 * the last SYN-ACK gave, within the MTU now learned. */
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 9999, false), (long)(mtu < 1040 ? mss : 1040u) - 40);
 	snprintf(spec, sizeof(spec), "S 0:%u(%u) win * <" SYN_OPTS ",FO abcd1234,nop,nop>", mss - 40, mss - 40);
 	ts_expect(t, spec);
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 
@@ -411,7 +387,7 @@ static void test_synack_data_then_more_data(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1040);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -439,7 +415,7 @@ static void test_synack_data_lost_synack(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1040);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -473,7 +449,7 @@ static void test_synack_data_with_timestamps(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1040);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -500,7 +476,7 @@ static void test_synack_data_bad_echo_reset(void **state)
 
 	(void)state;
 	warm_up(t, "abcd1234", 1040);
-	c = new_socket(t);
+	c = ts_socket_next(t);
 	assert_int_equal(fastopen_send(t, c, 1000, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
@@ -513,7 +489,7 @@ static void test_synack_data_bad_echo_reset(void **state)
 	ts_expect(t, ". 1001:1001(0) ack 101 win * <nop,nop,TS val * ecr 1000000>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	read_all(t, c, 100);
-	drop_conn(t, c);
+	ts_drop(t, c);
 	ts_free(t);
 }
 

@@ -598,6 +598,29 @@ void ts_abort(struct tscript *t, struct tcp_conn *c)
 		fail_msg("expected a reset, got '%s'", got);
 }
 
+void ts_drop(struct tscript *t, struct tcp_conn *c)
+{
+	if (tcp_get_state(c) == TCP_STATE_SYN_SENT) {
+		tcp_close(c, t->h->now);
+		ts_expect_none(t);
+	} else {
+		ts_abort(t, c);
+	}
+}
+
+struct tcp_conn *ts_socket_next(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, 0 };
+
+	ts_new_peer(t);
+	t->local_port++;
+	local.port = t->local_port;
+	assert_non_null(c);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	return c;
+}
+
 void ts_past_quickack(struct tcp_conn *c)
 {
 	c->quick = 0;

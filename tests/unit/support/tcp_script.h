@@ -93,6 +93,11 @@ void ts_past_quickack(struct tcp_conn *c);
 void ts_new_peer(struct tscript *t);
 /* SO_LINGER 0 and close: the stack must send a reset. */
 void ts_abort(struct tscript *t, struct tcp_conn *c);
+/* The socket goes: a reset once synchronized (ts_abort), nothing from SYN_SENT. */
+void ts_drop(struct tscript *t, struct tcp_conn *c);
+/* A new socket on a new 4-tuple (ts_new_peer), bound to the next local
+ * port, which the script then expects (a new script line's socket()). */
+struct tcp_conn *ts_socket_next(struct tscript *t);
 
 /* A wakeup counter for readiness checks. */
 struct ts_wake {

@@ -1,7 +1,5 @@
-/* cwnd while the sender does not fill it, against the packetdrill scripts
- * Google publishes for Linux's TCP (google/packetdrill, gtests/net/tcp:
- * cwnd_moderation/), and Linux's moderation of an application-limited
- * window (tcp_cwnd_application_limited, RFC 2861's slow part): after an
+/* cwnd while the sender does not fill it: Linux's moderation of an
+ * application-limited window (tcp_cwnd_application_limited, RFC 2861's slow part): after an
  * RTO's worth of time with the window not in use, cwnd comes down halfway
  * to the most that was used, ssthresh keeps 3/4 of the old cwnd. Each test
  * names what it follows. As in the scripts, the peer announces an MSS of
@@ -39,7 +37,27 @@ static uint32_t ssthresh_of(struct tscript *t, struct tcp_conn *c)
 	return i.snd_ssthresh;
 }
 
-/* ---- cwnd_moderation/ ---- */
+/* ---- RFC 2861's slow part, Linux's tcp_cwnd_application_limited ---- */
+
+#define MSS 1000u
+#define INFINITE_SSTHRESH 0x7fffffffu
+
+/* A connection after one full window acknowledged: cwnd 20 (slow start
+ * from the initial 10), ssthresh infinite, the peer's window win (scaled
+ * by 128). The ACK validated cwnd; the RTO is 300 ms (the 100 ms RTT of
+ * the handshake), the tail loss probe 202 ms after a send. */
+static struct tcp_conn *grown_to_20(struct tscript *t, unsigned win)
+{
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
+
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_injectf(t, ". 1:1(0) ack 10001 win %u", win);
+	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(c->rto, 300000);
+	return c;
+}
 
 /* A sender that keeps data in flight but gets no ACK for longer than an
  * RTO (the probe went 202 ms in, the timeout is not due before 502 ms)

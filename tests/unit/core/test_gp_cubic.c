@@ -1,9 +1,8 @@
-/* CUBIC's congestion avoidance and the windows after a loss, against the
- * packetdrill scripts Google publishes for Linux's TCP (google/packetdrill,
- * gtests/net/tcp: cubic/, cwnd_moderation/). test_gp_cc.c covers the
- * scripts' slow start (HyStart); these go on from there: the window
- * Linux's tcp_cubic.c grows in integer arithmetic, ssthresh from cwnd on a
- * timeout or an ECN echo. Each test names the script it follows. As there,
+/* CUBIC's congestion avoidance, against the packetdrill scripts Google
+ * publishes for Linux's TCP (google/packetdrill, gtests/net/tcp: cubic/).
+ * test_gp_cc.c covers the scripts' slow start (HyStart); these go on from
+ * there: the window Linux's tcp_cubic.c grows in integer arithmetic, and
+ * no credit for idle time. Each test names the script it follows. As there,
  * the peer announces an MSS of 1000; the harness clock moves exactly as
  * the script's does, since CUBIC's windows depend on the time between
  * ACKs. */

@@ -49,7 +49,7 @@ static struct tcp_conn *open_from(struct tscript *t, uint16_t port, unsigned reu
 	if (port)
 		assert_int_equal(tcp_bind(c, &local, reuse), 0);
 	else
-		assert_int_equal(tcp_setopt(c, TCP_OPT_PORT_RANGE, SCRIPT_PORT << 16 | SCRIPT_PORT), 0);
+		assert_int_equal(tcp_setopt(c, TCP_OPT_PORT_RANGE, (int)((uint32_t)SCRIPT_PORT << 16 | SCRIPT_PORT)), 0);
 	*err = tcp_connect(c, &peer, t->h->now);
 	if (*err == -EINPROGRESS)
 		t->local_port = c->pcb.local.port;

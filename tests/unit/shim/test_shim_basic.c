@@ -67,10 +67,22 @@ static void join_then_flush(void);
 
 static int (*fcntl_override)(int, int, ...);
 
+/* Every ppoll() the shim makes, counted (then the table's own). */
+static int (*ppoll_next)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+static unsigned ppoll_calls;
+
+static int counting_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *m)
+{
+	ppoll_calls++;
+	return ppoll_next(fds, n, ts, m);
+}
+
 static void use_fcntl(struct shim_libc *libc)
 {
 	if (fcntl_override)
 		libc->fcntl = fcntl_override;
+	ppoll_next = libc->ppoll;
+	libc->ppoll = counting_ppoll;
 }
 
 /* fcntl() of the libc table is fcntl_fn (NULL: the real one). */
@@ -969,6 +981,51 @@ static void test_poll_states_and_mix(void **state)
 	close(p[1]);
 }
 
+/* poll and select over stack sockets only (and negative fds, which poll
+ * skips) make no system call when a socket is ready: iperf3's and nc's
+ * select() loops. With a kernel fd among them, the kernel is asked. */
+static void test_poll_stack_only_no_syscall(void **state)
+{
+	int u = shim_socket(AF_INET, SOCK_DGRAM, 0), t = shim_socket(AF_INET, SOCK_STREAM, 0), p[2];
+	struct sockaddr_in a = sin4(0, 5010);
+	struct pollfd fds[4];
+	struct timespec zero = { 0, 0 }, left;
+	fd_set rs, ws;
+	unsigned before;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(shim_bind(u, SA(a), sizeof(a)), 0);
+	inject_udp(1, 5010, "d");
+	fds[0] = (struct pollfd){ .fd = u, .events = POLLIN };
+	fds[1] = (struct pollfd){ .fd = -1, .events = POLLIN, .revents = POLLIN };
+	fds[2] = (struct pollfd){ .fd = t, .events = POLLOUT };
+	before = ppoll_calls;
+	assert_int_equal(shim_ppoll(fds, 3, NULL, NULL), 2);
+	assert_int_equal(fds[0].revents, POLLIN);
+	assert_int_equal(fds[1].revents, 0);
+	assert_true(fds[2].revents & POLLOUT);
+	assert_int_equal(shim_ppoll(fds, 3, &zero, NULL), 2);
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_SET(u, &rs);
+	FD_SET(t, &ws);
+	assert_int_equal(shim_pselect(64 > u + 1 ? 64 : u + 1, &rs, &ws, NULL, NULL, NULL, &left), 2);
+	assert_true(FD_ISSET(u, &rs));
+	assert_true(FD_ISSET(t, &ws));
+	assert_int_equal(ppoll_calls, before);
+	/* A kernel fd with them: asked, and reported. */
+	assert_int_equal(write(p[1], "k", 1), 1);
+	fds[3] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	assert_int_equal(shim_ppoll(fds, 4, NULL, NULL), 3);
+	assert_int_equal(fds[3].revents, POLLIN);
+	assert_true(ppoll_calls > before);
+	assert_int_equal(shim_close(t), 0);
+	assert_int_equal(shim_close(u), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* A kernel fd registered before the first stack socket (the shim meets the
  * epoll fd then): the shim reads from the kernel that its epoll holds
  * something, and its wait reports the kernel fd. */
@@ -1808,6 +1865,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dup_close_refcount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_states_and_mix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_stack_only_no_syscall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epoll_kernel_fd_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_woken_by_data, setup, teardown),

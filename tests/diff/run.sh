@@ -167,6 +167,9 @@ peer_setup() {
 # start_peer NS NAME: peer.py in NS, until it says "ready".
 start_peer() {
 	local log=$outdir/peer-$2.log deadline=$((SECONDS + 10))
+	# Emptied here, not by the background job's redirection: an output
+	# folder used before holds the last run's "ready".
+	: >"$log"
 	ip netns exec "$1" timeout -k 3 600 /usr/bin/python3 "$here/peer.py" >"$log" 2>&1 &
 	pids+=($!)
 	[ -z "${PIDFILE:-}" ] || echo $! >>"$PIDFILE"

@@ -148,6 +148,8 @@ struct shim_libc {
 	/* For the netlink sockets whose answers iface.c rewrites. */
 	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
 	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
+	/* A UDP placeholder's disconnect (what the kernel clears there). */
+	int (*connect)(int fd, const struct sockaddr *sa, socklen_t len);
 };
 
 /* The stack's interface as programs see it (interface ioctls, getifaddrs,

@@ -1152,6 +1152,7 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	struct shim_epitem *moved = NULL;
 	struct sockaddr_storage ss;
 	struct shim_sock *k;
+	bool unspec = false;
 	int r;
 
 	k = enter(fd, &r);
@@ -1180,8 +1181,18 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	} else if (k->type == SOCK_STREAM && !(r == -EINVAL && len < sizeof(sa_family_t))) {
 		r = tcp_connect_sock(k, r, &ep, &moved, fo);
 	} else if (r == ADDR_UNSPEC) {
-		/* Dissolves a UDP association (connect(2)). */
+		/* Dissolves a UDP association (connect(2)); a port bind() did
+		 * not name goes with it (udp_connect), and a device bound
+		 * (SO_BINDTODEVICE, the placeholder's) too, below. */
 		r = k->udp ? udp_connect(k->udp, &ep) : 0;
+		if (r == 0 && k->udp) {
+			struct ip4_endpoint l;
+
+			udp_local(k->udp, &l);
+			if (!l.port)
+				k->bound = false;
+		}
+		unspec = r == 0;
 	} else if (r == ADDR_LOOP) {
 		if (attached(k)) {
 			/* Deviation: a socket that already lives in the stack
@@ -1197,6 +1208,13 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 			k->bound = true;
 	}
 	shim_unlock();
+	if (unspec && shim_libc.connect) {
+		/* The placeholder's own disconnect clears what the kernel keeps
+		 * there: the device (__udp_disconnect: sk_bound_dev_if = 0). */
+		struct sockaddr u = { .sa_family = AF_UNSPEC };
+
+		(void)shim_libc.connect(shim_opt_fd(k, fd), &u, sizeof(u));
+	}
 	shim_epoll_to_kernel(moved, fd);
 	/* A connected UDP socket's fd goes live, armed (shim/expose.c): a raw
 	 * sendmmsg() through it is seen, and exposes it. */

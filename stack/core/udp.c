@@ -51,6 +51,7 @@ struct udp_sock {
 	 * connected socket (pcb.connected) has a peer in pcb.remote. */
 	struct inpcb pcb;
 	bool addr_locked;            /* local address given by bind(), not by connect() */
+	bool port_locked;            /* local port given by bind() (Linux's SOCK_BINDPORT_LOCK) */
 	bool bind_no_port;           /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
 	bool broadcast;              /* SO_BROADCAST: broadcast destinations allowed */
 	uint8_t mc_ttl;              /* IP_MULTICAST_TTL */
@@ -430,6 +431,7 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 		return rc;
 	}
 	u->addr_locked = local->addr != 0;
+	u->port_locked = local->port != 0;
 	return 0;
 }
 
@@ -451,13 +453,19 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	if (!s)
 		return -ENETDOWN;
 	if (peer->addr == 0 && peer->port == 0) {
-		/* Linux's udp_disconnect: forget the peer, and the local address
-		 * unless bind() chose it. */
+		/* Linux's __udp_disconnect: forget the peer, the local address
+		 * unless bind() chose it, and the port unless bind() named it
+		 * (unhashed: datagrams to it are no longer this socket's; the
+		 * next send or connect() picks one again, bind() may come). */
 		u->pcb.connected = false;
 		u->pcb.remote.addr = 0;
 		u->pcb.remote.port = 0;
 		if (!u->addr_locked)
 			u->pcb.local.addr = 0;
+		if (!u->port_locked && u->pcb.in_bind) {
+			inpcb_bind_remove(&u->pcb);
+			u->pcb.local.port = 0;
+		}
 		return 0;
 	}
 	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&

@@ -40,7 +40,8 @@ void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port (with IP_BIND_ADDRESS_NO_PORT: none,
  * udp_set_bind_no_port). -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
-/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects.
+/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects
+ * (the port goes too unless bind() named it: udp_local then shows 0).
  * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
 /* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or

@@ -1041,6 +1041,30 @@ CASE(bnp_udp_send, 0)
 	R(connect_to(v, PEER, P_USINK));
 	emit_sockname(v);
 }
+/* A disconnect keeps the address bind() gave without a port and lets the
+ * port connect() picked go (tcp_disconnect: SOCK_BINDADDR_LOCK is set,
+ * SOCK_BINDPORT_LOCK is not); the next connect() picks one again. UDP's
+ * disconnect alike (__udp_disconnect). */
+CASE(bnp_disconnect_keeps_address, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	int s = bnp_sock(SOCK_STREAM), u = bnp_sock(SOCK_DGRAM);
+
+	R(connect_to(s, PEER, P_ECHO));
+	R(connect(s, &a, sizeof(a)));
+	emit_sockname(s);
+	R(connect_to(s, PEER, P_ECHO));
+	emit_sockname(s);
+	R(connect_to(u, PEER, P_USINK));
+	R(connect(u, &a, sizeof(a)));
+	emit_sockname(u);
+	/* A connect() the peer refused: the socket is as disconnected. */
+	s = bnp_sock(SOCK_STREAM);
+	R(connect_to(s, PEER, P_CLOSED));
+	emit_sockname(s);
+	R(connect_to(s, PEER, P_ECHO));
+	emit_sockname(s);
+}
 CASE(bind_nonlocal_transparent, 0)
 {
 	int s = tcp_sock();
@@ -2056,6 +2080,44 @@ CASE(connect_udp_unspec, 0)
 	R(connect(s, &a, sizeof(a)));
 	emit_peername(s);
 	R(send(s, "x", 1, 0));
+}
+/* A disconnect lets go of a port the socket did not bind() itself
+ * (__udp_disconnect: no SOCK_BINDPORT_LOCK, the socket is unhashed, port
+ * 0), whether connect() or a send picked it, and of a device it was bound
+ * to (sk_bound_dev_if = 0); the next send or connect() picks a port again.
+ * A port bind() gave stays. */
+static unsigned short sock_port(int s)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	return getsockname(s, (struct sockaddr *)&a, &l) == 0 ? ntohs(a.sin_port) : 0;
+}
+CASE(connect_udp_unspec_port, 0)
+{
+	struct sockaddr a = { .sa_family = AF_UNSPEC };
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+	int s = udp_to(P_UECHO), u = udp_sock(), b = udp_sock();
+	unsigned short p1, p2;
+	char dev[IFNAMSIZ] = "";
+	socklen_t l = sizeof(dev);
+
+	p1 = sock_port(s);
+	R(connect(s, &a, sizeof(a)));
+	emit_sockname(s);
+	R(connect_to(s, PEER, P_UECHO));
+	p2 = sock_port(s);
+	emit("new_port=%d", p2 != 0 && p2 != p1);
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	R(setsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+	R(connect(u, &a, sizeof(a)));
+	emit_sockname(u);
+	R(getsockopt(u, SOL_SOCKET, SO_BINDTODEVICE, dev, &l));
+	emit("dev=%s", dev);
+	bind_to(b, "0.0.0.0", case_port());
+	R(connect_to(b, PEER, P_UECHO));
+	R(connect(b, &a, sizeof(a)));
+	emit_sockname(b);
 }
 CASE(connect_udp_bcast, 0) { conn(udp_sock(), BCAST, P_USINK); }
 CASE(connect_udp_bcast_allowed, 0)

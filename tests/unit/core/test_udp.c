@@ -97,6 +97,46 @@ static void test_udp_demux_connected_beats_unconnected(void **state)
 	h_free(h);
 }
 
+/* A disconnect lets go of a port bind() did not name (Linux's
+ * __udp_disconnect): datagrams to it find no socket, the next connect()
+ * picks a port again. A port bind() named stays, and receives. */
+static void test_udp_disconnect_lets_go_of_picked_port(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = udp_open(h->s), *b = bound(h, 0, 7, 0);
+	struct ip4_endpoint peer = { H_PEER_IP, 1000 }, none = { 0, 0 }, l;
+	uint16_t picked;
+
+	(void)state;
+	assert_int_equal(udp_connect(u, &peer), 0);
+	udp_local(u, &l);
+	picked = l.port;
+	assert_int_not_equal(picked, 0);
+	inject_udp(h, 1000, H_STACK_IP, picked, "before");
+	expect_dgram(u, "before");
+	assert_int_equal(udp_connect(u, &none), 0);
+	udp_local(u, &l);
+	assert_int_equal(l.addr, 0);
+	assert_int_equal(l.port, 0);
+	inject_udp(h, 1000, H_STACK_IP, picked, "after");
+	expect_empty(u);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_NO_SOCKET], 1);
+	/* bind() may come again, on the same port. */
+	assert_int_equal(udp_bind(u, &(struct ip4_endpoint){ 0, picked }, 0), 0);
+	inject_udp(h, 1000, H_STACK_IP, picked, "bound");
+	expect_dgram(u, "bound");
+
+	assert_int_equal(udp_connect(b, &peer), 0);
+	assert_int_equal(udp_connect(b, &none), 0);
+	udp_local(b, &l);
+	assert_int_equal(l.port, 7);
+	inject_udp(h, 1000, H_STACK_IP, 7, "kept");
+	expect_dgram(b, "kept");
+	udp_close(u);
+	udp_close(b);
+	h_free(h);
+}
+
 /* Broadcasts reach every matching socket (Linux). */
 static void test_udp_broadcast_to_all(void **state)
 {
@@ -826,6 +866,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_demux_exact_address_beats_wildcard),
 		cmocka_unit_test(test_udp_demux_connected_beats_unconnected),
+		cmocka_unit_test(test_udp_disconnect_lets_go_of_picked_port),
 		cmocka_unit_test(test_udp_broadcast_to_all),
 		cmocka_unit_test(test_udp_multicast),
 		cmocka_unit_test(test_udp_pmtudisc),

@@ -31,6 +31,7 @@ void h_real_libc(struct shim_libc *libc)
 	libc->read = read;
 	libc->recvmsg = recvmsg;
 	libc->recvfrom = recvfrom;
+	libc->connect = connect;
 	libc->write = write;
 	libc->pread = pread;
 	libc->lseek = lseek;
@@ -85,6 +86,11 @@ static ssize_t c_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *sa,
 	check("recvfrom");
 	return recvfrom(fd, b, n, f, sa, l);
 }
+static int c_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	check("connect");
+	return connect(fd, sa, len);
+}
 static ssize_t c_write(int fd, const void *b, size_t n) { check("write"); return write(fd, b, n); }
 static ssize_t c_pread(int fd, void *b, size_t n, off_t o) { check("pread"); return pread(fd, b, n, o); }
 static off_t c_lseek(int fd, off_t o, int w) { check("lseek"); return lseek(fd, o, w); }
@@ -129,6 +135,6 @@ void h_checked_libc(struct shim_libc *libc, const struct stack_lock *lock)
 		.ioctl = c_ioctl, .setsockopt = c_setsockopt, .getsockopt = c_getsockopt, .ppoll = c_ppoll,
 		.epoll_ctl = c_epoll_ctl, .epoll_pwait = c_epoll_pwait, .read = c_read, .write = c_write,
 		.pread = c_pread, .lseek = c_lseek, .sigaction = c_sigaction, .recvmsg = c_recvmsg,
-		.recvfrom = c_recvfrom,
+		.recvfrom = c_recvfrom, .connect = c_connect,
 	};
 }

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "stack/core/log.h"
+#include "stack/dev/sysc.h"
 #include "stack/wire/wire.h"
 
 #define HOST_LINGER_DEFAULT_US (10000ull * 1000u)
@@ -489,23 +491,37 @@ static int parse_tcp_buf(const char *v, uint32_t out[3])
 	return 0;
 }
 
+/* The first line of the file root/path into line (at most size - 1 bytes,
+ * NUL-terminated; empty when the file cannot be read). Three system calls,
+ * not stdio's five: a program's start reads some 25 of these files
+ * before its first SYN (each open of a /proc/sys file costs several
+ * microseconds). */
+static void read_line(const char *root, const char *path, char *line, size_t size)
+{
+	char name[512];
+	long fd, n;
+
+	line[0] = 0;
+	if ((size_t)snprintf(name, sizeof(name), "%s/%s", root, path) >= sizeof(name))
+		return;
+	fd = sys_openat(AT_FDCWD, name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	n = sys_read((int)fd, line, size - 1);
+	sys_close((int)fd);
+	line[n > 0 ? n : 0] = 0;
+	line[strcspn(line, "\n")] = 0;
+}
+
 /* Up to n unsigned numbers from the file root/path (one line, as sysctl
  * files hold them); how many were read. */
 static int read_sysctl(const char *root, const char *path, uint64_t *v, int n)
 {
-	char name[512], line[128];
+	char line[128];
 	const char *p = line;
 	int got = 0;
-	FILE *f;
 
-	if ((size_t)snprintf(name, sizeof(name), "%s/%s", root, path) >= sizeof(name))
-		return 0;
-	f = fopen(name, "re");
-	if (!f)
-		return 0;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	fclose(f);
+	read_line(root, path, line, sizeof(line));
 	while (got < n) {
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -544,19 +560,11 @@ static int parse_fastopen_key(const char **pp, uint8_t key[16])
  * A key of zeros is none (the file reads so before any key exists). */
 static void read_fastopen_keys(struct stack_config *sc, const char *root)
 {
-	char name[512], line[160];
+	char line[160];
 	const char *p = line;
 	uint8_t key[16], zero[16] = { 0 };
-	FILE *f;
 
-	if ((size_t)snprintf(name, sizeof(name), "%s/net/ipv4/tcp_fastopen_key", root) >= sizeof(name))
-		return;
-	f = fopen(name, "re");
-	if (!f)
-		return;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	fclose(f);
+	read_line(root, "net/ipv4/tcp_fastopen_key", line, sizeof(line));
 	for (int i = 0; i < 2; i++) {
 		if ((i && *p++ != ',') || parse_fastopen_key(&p, key))
 			break;

@@ -231,7 +231,7 @@ static int host_start(void *ctx)
 		log_error("%s; Internet sockets fail with ENETDOWN", err);
 		return r;
 	}
-	host_config_kernel(&cfg, "/proc/sys");
+	cfg.kernel_root = "/proc/sys";  /* read by runner_start, alongside a handover */
 	spin_us = cfg.spin_us;
 	__atomic_store_n(&exit_linger_us, cfg.linger_us, __ATOMIC_RELAXED);
 	r = runner_start(&cfg, &lock, &runner);

@@ -40,6 +40,10 @@ struct host_config {
 				 * per online CPU, at most HOST_QUEUES_DEFAULT_MAX, decided at start */
 	bool rmem_set;          /* PSTACK_TCP_RMEM was given */
 	bool ecn_set, dsack_set, recovery_set;  /* PSTACK_TCP_ECN, _DSACK, _RECOVERY were given */
+	/* Where runner_start reads the namespace's sysctls (host_config_kernel),
+	 * while a handover's answer is on its way when there is one; NULL: not
+	 * at start (read already, or not wanted). */
+	const char *kernel_root;
 };
 
 /*

@@ -1448,8 +1448,8 @@ static unsigned busy_ms(int fd, char *got, long n, const struct timespec *deadli
 	return ms == 0 ? 1 : ms > UINT32_MAX ? UINT32_MAX : (unsigned)ms;
 }
 
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
-		      struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms)
+long ctl_handover_ask(const char *dev, void (*meanwhile)(void *arg), void *arg, struct tcp_tw_rec **recs,
+		      int *fds, unsigned *nfds, struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms)
 {
 	struct sockaddr_un sa;
 	struct ucred cred;
@@ -1482,6 +1482,8 @@ long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsig
 		return -EBUSY;
 	}
 	rc = sys_sendto(fd, CTL_HANDOVER_REQUEST, sizeof(CTL_HANDOVER_REQUEST) - 1, MSG_NOSIGNAL, NULL, 0);
+	if (meanwhile && rc == (long)sizeof(CTL_HANDOVER_REQUEST) - 1)
+		meanwhile(arg);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += wait_ms / 1000;
 	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;

@@ -222,10 +222,12 @@ socklen_t ctl_tap_abstract(struct sockaddr_un *sa, const char *dev);
  * stack's ARP cache, address and MAC (for stack_arp_import when both are
  * the same: the kernel side knows the pair then). *hold_ms: with -EBUSY
  * from a stack that said how long it may still hold the device, that
- * (ms, at least 1); else 0.
+ * (ms, at least 1); else 0. meanwhile (NULL: none) is called with arg once
+ * the request is sent, before the wait for its answer: the caller's own
+ * work in the time the old stack takes to answer.
  */
-long ctl_handover_ask(const char *dev, struct tcp_tw_rec **recs, int *fds, unsigned *nfds,
-		      struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms);
+long ctl_handover_ask(const char *dev, void (*meanwhile)(void *arg), void *arg, struct tcp_tw_rec **recs,
+		      int *fds, unsigned *nfds, struct ctl_hand_arp *arp, unsigned wait_ms, unsigned *hold_ms);
 /* Lock held: a handover's answer is built (by ctl_collect): the runner
  * writes it (ctl_flush), after it let go of the device unless the answer
  * gives the device's queues (ctl_handover_gives_fds: closed after it), and

@@ -1062,7 +1062,20 @@ static int fill_secret(uint8_t *buf, size_t n)
  * it, the fault link, and trace next to the stack. 0, or -errno after
  * logging one line.
  */
-static int runner_open_dev(struct runner *r, const struct host_config *c)
+/* ctl_handover_ask's meanwhile: the namespace's sysctls, read while the
+ * old stack builds its answer (some 25 files under /proc/sys, about as
+ * long as that answer takes). */
+static void runner_read_kernel(void *arg)
+{
+	struct host_config *c = arg;
+
+	if (c->kernel_root) {
+		host_config_kernel(c, c->kernel_root);
+		c->kernel_root = NULL;
+	}
+}
+
+static int runner_open_dev(struct runner *r, struct host_config *c)
 {
 	struct tap_config tc;
 	struct netdev *d;
@@ -1114,7 +1127,7 @@ static int runner_open_dev(struct runner *r, const struct host_config *c)
 			uint64_t t0 = runner_now();
 			int qfds[CTL_HAND_FDS_MAX];
 			unsigned nq = 0;
-			long n = ctl_handover_ask(tc.name, &r->tw_recs, qfds, &nq, &r->arp,
+			long n = ctl_handover_ask(tc.name, runner_read_kernel, c, &r->tw_recs, qfds, &nq, &r->arp,
 						  waited < limit ? limit - waited : 0, &hold_ms);
 
 			if (n >= 0) {
@@ -1425,6 +1438,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	rc = runner_open_dev(r, &c);
 	if (rc)
 		goto fail;
+	runner_read_kernel(&c);     /* no handover: now */
 	memset(&link, 0, sizeof(link));
 	memcpy(link.name, r->dev->name, sizeof(link.name));
 	link.mtu = r->dev->mtu;

@@ -252,6 +252,27 @@ print("sent")'
 	fin_acked
 }
 
+@test "a program that takes the TAP over reads the namespace's sysctls as they are now (read while the old stack answers), not as the old stack read them" {
+	local pid
+	linger_one
+	pid=$(lingering_pids)
+	nsx sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_keepalive_intvl=17
+	bg_pre next 30 "$PY" -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"x", ("192.0.2.1", 9))
+print("syncnt", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT),
+      "keepintvl", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL), flush=True)
+time.sleep(20)'
+	wait_log "$(out next)" syncnt
+	grep -q "handed over by the stack that held it, with 1 connection(s)" "$LOG"
+	run cat "$(out next)"
+	assert_output --partial "syncnt 2 keepintvl 17"
+	pid_wait_gone "$pid" 2 || fail "the old stack process is still there"
+	fin_acked
+}
+
 @test "a program whose settings want the device otherwise (PSTACK_OFFLOAD=0) does not adopt the lingering stack's: it opens the device, with the TIME_WAIT connection" {
 	local pid
 	linger_one

@@ -744,6 +744,61 @@ static void test_serve_handover(void **state)
 	srv_close(&v);
 }
 
+/* The asking side (ctl_handover_ask): its meanwhile runs once the request
+ * is out and before the wait for the answer (here it is the old stack
+ * serving the request: the answer is there when the wait begins); none
+ * when nobody holds the device. */
+static int meanwhile_calls;
+
+static void meanwhile_serve(void *arg)
+{
+	struct srv *v = arg;
+
+	meanwhile_calls++;
+	for (int i = 0; i < 20; i++)
+		srv_round(v, 5);
+}
+
+static void test_handover_ask_meanwhile(void **state)
+{
+	struct tcp_tw_rec rec = {
+		.laddr = 0xc0000202, .raddr = 0xc0000201, .lport = 40001, .rport = 9000,
+		.state = TCP_STATE_TIME_WAIT, .ts_ok = 1, .snd_nxt = 1000, .rcv_nxt = 2000,
+		.ts_val = 5000, .ts_recent = 77, .left_ms = 30000,
+	};
+	struct tcp_tw_rec *recs = NULL;
+	struct ctl_hand_arp arp;
+	char dev[16], other[16], buf[64];
+	struct srv v;
+	int qfds[CTL_HAND_FDS_MAX];
+	unsigned nq, hold;
+	long n;
+
+	(void)state;
+	srv_open(&v);
+	ctl_close(v.c);
+	snprintf(dev, sizeof(dev), "tm%d", (int)getpid());
+	snprintf(other, sizeof(other), "tn%d", (int)getpid());
+	v.host.dev = dev;
+	assert_int_equal(ctl_open(v.base, &v.host, &v.c, buf, sizeof(buf)), 0);
+	assert_int_equal(tcp_tw_import(v.h->s, &rec, v.h->now), 0);
+	v.host.may_hand_over = true;
+
+	meanwhile_calls = 0;
+	n = ctl_handover_ask(dev, meanwhile_serve, &v, &recs, qfds, &nq, &arp, 2000, &hold);
+	assert_int_equal(meanwhile_calls, 1);
+	assert_int_equal(n, 1);
+	assert_non_null(recs);
+	assert_int_equal(recs[0].lport, 40001);
+	assert_int_equal(nq, 0);
+	free(recs);
+
+	n = ctl_handover_ask(other, meanwhile_serve, &v, &recs, qfds, &nq, &arp, 100, &hold);
+	assert_int_equal(n, -EBUSY);
+	assert_int_equal(meanwhile_calls, 1);
+	srv_close(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -758,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_join_req_check),
 		cmocka_unit_test(test_join_names),
 		cmocka_unit_test(test_serve_join),
+		cmocka_unit_test(test_handover_ask_meanwhile),
 		cmocka_unit_test(test_serve_handover),
 	};
 

@@ -322,6 +322,44 @@ static void body_errors(void)
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* cfg.kernel_root: runner_start reads the namespace's sysctls from there
+ * (here no stack holds the device: after it is open) into the stack's
+ * settings; without it, the defaults stay. */
+static void body_kernel_root(void)
+{
+	struct host_config cfg;
+	struct runner *r;
+	char root[128], path[192];
+	FILE *f;
+
+	snprintf(root, sizeof(root), "%s/sys", tmpdir);
+	snprintf(path, sizeof(path), "mkdir -p %s/net/ipv4", root);
+	CHECK(system(path) == 0);
+	snprintf(path, sizeof(path), "%s/net/ipv4/tcp_syn_retries", root);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("3\n", f);
+	fclose(f);
+	host_config_defaults(&cfg);
+	strcpy(cfg.tap, "pst4");
+	cfg.log_level = LOG_ERROR;
+	CHECK(cfg.stack.tcp_syn_retries != 3);
+	cfg.kernel_root = root;
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
+	CHECK(stack_config(runner_stack(r))->tcp_syn_retries == 3);
+	runner_stop(r, 0);
+	cfg.kernel_root = NULL;
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
+	CHECK(stack_config(runner_stack(r))->tcp_syn_retries != 3);
+	runner_stop(r, 0);
+}
+
+static void test_kernel_root(void **state)
+{
+	(void)state;
+	in_netns(body_kernel_root);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -436,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_transient_device),
 		cmocka_unit_test(test_existing_device),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_kernel_root),
 		cmocka_unit_test(test_kick),
 	};
 	return cmocka_run_group_tests_name("runner", tests, setup, teardown);

@@ -3504,6 +3504,7 @@ static const struct { int level, name; } inherit_tab[] = {
 	{ SOL_SOCKET, SO_TIMESTAMP_NEW }, { SOL_SOCKET, SO_TIMESTAMPNS_NEW }, { SOL_SOCKET, SO_RXQ_OVFL },
 	{ SOL_SOCKET, SO_SELECT_ERR_QUEUE }, { SOL_SOCKET, SO_BUSY_POLL }, { SOL_SOCKET, SO_BINDTODEVICE },
 	{ SOL_SOCKET, SO_PASSCRED }, { SOL_SOCKET, SO_PASSSEC }, { SOL_SOCKET, SO_BUF_LOCK },
+	{ SOL_SOCKET, SO_TXREHASH },
 	{ IPPROTO_IP, IP_TOS }, { IPPROTO_IP, IP_TTL }, { IPPROTO_IP, IP_RECVOPTS }, { IPPROTO_IP, IP_RETOPTS },
 	{ IPPROTO_IP, IP_PKTINFO }, { IPPROTO_IP, IP_MTU_DISCOVER }, { IPPROTO_IP, IP_RECVERR },
 	{ IPPROTO_IP, IP_RECVTTL }, { IPPROTO_IP, IP_RECVTOS }, { IPPROTO_IP, IP_FREEBIND },
@@ -3617,6 +3618,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_RCVBUF, &kbuf2, &kl) < 0)
 			kbuf2 = -1;
 	}
+	if (level == SOL_SOCKET && name == SO_TXREHASH && k->type == SOCK_STREAM) {
+		/* What the kernel kept: -1 is net.core.txrehash's value. */
+		socklen_t kl = sizeof(kbuf);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, SO_TXREHASH, &kbuf, &kl) < 0)
+			kbuf = -1;
+	}
 	if (level == SOL_SOCKET && name == SO_RCVLOWAT && k->type == SOCK_STREAM) {
 		/* The mark the kernel kept (tcp_set_rcvlowat: a negative one
 		 * is INT_MAX, capped at half the largest buffer, 0 is 1). */
@@ -3704,6 +3712,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_RCVLOWAT:
 			if (k->type == SOCK_STREAM && kbuf > 0)
 				r = set_tcp(k, TCP_OPT_RCVLOWAT, kbuf);
+			break;
+		case SO_TXREHASH:
+			if (k->type == SOCK_STREAM && kbuf >= 0)
+				r = set_tcp(k, TCP_OPT_TXREHASH, kbuf);
 			break;
 		case SO_BUF_LOCK:
 			/* A lock taken keeps the size the buffer has; the stack

@@ -112,6 +112,7 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_rcv_ooopack = ci->rcv_ooopack;
 	ti->tcpi_snd_wnd = ci->snd_wnd;
 	lt.rcv_wnd = ci->rcv_wnd;
+	lt.rehash = ci->rehash;
 	lt.total_rto = (uint16_t)(ci->total_rto > UINT16_MAX ? UINT16_MAX : ci->total_rto);
 	lt.total_rto_recoveries = (uint16_t)(ci->total_rto_recoveries > UINT16_MAX ? UINT16_MAX :
 					     ci->total_rto_recoveries);

@@ -36,6 +36,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_sack = 1;
 	cfg->tcp_window_scaling = 1;
 	cfg->tcp_slow_start_after_idle = 1;
+	cfg->txrehash = 1;
 	cfg->tcp_synack_retries = 5;
 	cfg->tcp_retries2 = 15;
 	cfg->tcp_orphan_retries = 0;

@@ -38,6 +38,10 @@ struct stack_config {
 	 * the stack's is taken from every socket, as IP_FREEBIND takes it from
 	 * one (Linux's inet_can_nonlocal_bind). Read by the host. */
 	uint8_t ip_nonlocal_bind;
+	/* The namespace's net.core.txrehash (1 by default): what a socket
+	 * without SO_TXREHASH does on a retransmission timeout, rethink its
+	 * path or not (counted in TCP_INFO's tcpi_rehash). Read by the host. */
+	uint8_t txrehash;
 	/* The namespace's net.ipv4.tcp_fastopen (RFC 7413), read by the host:
 	 * TFO_SERVER_ENABLE (2) lets a listener given TCP_FASTOPEN take data
 	 * in a SYN with a valid cookie, _NO_COOKIE (0x200) without one,

@@ -80,6 +80,8 @@ struct sock_opts {
 	uint8_t fastopen_key[2][16];    /* the primary, then a backup, as the option's bytes give them */
 	uint32_t port_range;            /* IP_LOCAL_PORT_RANGE as Linux keeps it: high << 16 | low; 0 none */
 	bool bind_no_port;              /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
+	int8_t txrehash;                /* SO_TXREHASH: 1 a timeout rethinks the path (Linux's sk_txrehash), 0 not,
+					 * -1 as the stack's net.core.txrehash says */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */
@@ -101,7 +103,7 @@ static inline bool sock_pmtu_df(uint8_t mode)
 static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
-				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1 };
+				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1, .txrehash = -1 };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

@@ -622,6 +622,8 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	cfg->stack.rmem_scale = (uint32_t)space;
 	if (read_sysctl(root, "net/ipv4/ip_nonlocal_bind", v, 1) == 1)
 		cfg->stack.ip_nonlocal_bind = v[0] != 0;
+	if (read_sysctl(root, "net/core/txrehash", v, 1) == 1 && v[0] <= 1)
+		cfg->stack.txrehash = (uint8_t)v[0];
 	if (read_sysctl(root, "net/ipv4/tcp_fastopen", v, 1) == 1)
 		cfg->stack.tcp_fastopen = (uint16_t)v[0];
 	read_fastopen_keys(&cfg->stack, root);

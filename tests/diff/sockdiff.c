@@ -5730,6 +5730,76 @@ CASE(getsockopt_tcp_info_listen_queue, 0)
 	need(wait_ev(l, POLLIN) & POLLIN, "queued");
 	emit_tcp_info("queued", l);
 }
+/*
+ * The fields after tcpi_snd_wnd, at their offsets (Linux 6.18's struct
+ * tcp_info, 280 bytes): the window offered, the timeouts that rethought
+ * the path (tcpi_rehash, Linux's timeout_rehash), the retransmission
+ * timeouts and their runs (not their time, which the moment of the look
+ * decides), the AccECN counters, fail mode and option seen (none without
+ * AccECN).
+ */
+static void emit_tcp_info_tail(const char *when, int s)
+{
+	unsigned char b[512];
+	socklen_t l = sizeof(b);
+
+	memset(b, 0, sizeof(b));
+	if (R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l)) < 0)
+		return;
+	emit("%s len=%u retransmits=%u rcv_wnd=%u rehash=%u rto=%u/%u ce=%u dlv=%u/%u/%u "
+	     "rcv=%u/%u/%u fail=%u opt=%u",
+	     when, (unsigned)l, b[2], (unsigned)ti_at(b, 232, 4), (unsigned)ti_at(b, 236, 4),
+	     (unsigned)ti_at(b, 240, 2), (unsigned)ti_at(b, 242, 2), (unsigned)ti_at(b, 248, 4), (unsigned)ti_at(b, 252, 4), (unsigned)ti_at(b, 256, 4),
+	     (unsigned)ti_at(b, 260, 4), (unsigned)ti_at(b, 264, 4), (unsigned)ti_at(b, 268, 4),
+	     (unsigned)ti_at(b, 272, 4), (unsigned)ti_at(b, 276, 2), (unsigned)ti_at(b, 278, 2));
+}
+/* Until the connection counts N retransmission timeouts (tcpi_total_rto), at most WAIT_MS. */
+static void wait_total_rto(int s, unsigned n)
+{
+	struct timespec t0;
+	unsigned char b[512];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		socklen_t l = sizeof(b);
+
+		memset(b, 0, sizeof(b));
+		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l) < 0 || ti_at(b, 240, 2) >= n ||
+		    ms_since(&t0) >= WAIT_MS)
+			return;
+		poll(NULL, 0, 1);
+	}
+}
+#ifndef SO_TXREHASH
+#define SO_TXREHASH 74
+#endif
+/* tcpi_rehash: a SYN's timeout rethinks the path (tcp_write_timeout,
+ * sk_rethink_txhash) unless SO_TXREHASH is 0; an accepted socket has its
+ * listener's SO_TXREHASH (sk_clone). The tail of an echoed connection's. */
+CASE(getsockopt_tcp_info_rehash, 0)
+{
+	int a = tcp_sock(), b = tcp_sock(), l = tcp_listener(), c, e = tcp_to(P_ECHO), zero = 0;
+	char r[8];
+
+	need(send(e, "hello", 5, 0) == 5, "send");
+	need(recv(e, r, 5, MSG_WAITALL) == 5, "recv");
+	emit_tcp_info_tail("echoed", e);
+	R(setsockopt(b, SOL_SOCKET, SO_TXREHASH, &zero, sizeof(zero)));
+	fcntl(a, F_SETFL, O_NONBLOCK);
+	fcntl(b, F_SETFL, O_NONBLOCK);
+	conn(a, PEER, P_DROP);
+	conn(b, PEER, P_DROP);
+	wait_total_rto(a, 1);
+	wait_total_rto(b, 1);
+	emit_tcp_info_tail("syn", a);
+	emit_tcp_info_tail("syn-no-rehash", b);
+	R(setsockopt(l, SOL_SOCKET, SO_TXREHASH, &zero, sizeof(zero)));
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("accepted txrehash=%d", geti(c, SOL_SOCKET, SO_TXREHASH));
+	close(l);
+}
 /* Whether name is one of the kernel's congestion controls
  * (/proc/sys/net/ipv4/tcp_available_congestion_control). */
 static bool cc_available(const char *name)

@@ -271,6 +271,7 @@ enum tcp_option {
 	TCP_OPT_FASTOPEN_NO_COOKIE, /* bool, TCP_FASTOPEN_NO_COOKIE */
 	TCP_OPT_PORT_RANGE,     /* IP_LOCAL_PORT_RANGE: Linux's u32, high << 16 | low (the caller checked it) */
 	TCP_OPT_BIND_NO_PORT,   /* bool, IP_BIND_ADDRESS_NO_PORT (tcp_bind) */
+	TCP_OPT_TXREHASH,       /* SO_TXREHASH as the kernel keeps it: 0 or 1 (-1: the stack's default) */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose
@@ -373,6 +374,7 @@ struct tcp_conn_info {
 	uint64_t bytes_sent, bytes_retrans;
 	uint32_t dsack_dups;
 	uint32_t rcv_wnd;                           /* the window last offered */
+	uint32_t rehash;                            /* timeouts that rethought the path (Linux's timeout_rehash) */
 	uint32_t total_rto, total_rto_recoveries;
 	uint32_t total_rto_time_ms;
 	uint32_t delivered, delivered_ce;

@@ -364,6 +364,10 @@ struct tcp_conn {
 	 * the current run's start (0: none). */
 	uint32_t rto_total, rto_recoveries;
 	uint64_t rto_time_us, rto_stamp;
+	/* Linux's timeout_rehash: the timeouts that did not end the
+	 * connection and rethought its path (sk_rethink_txhash, which
+	 * SO_TXREHASH 0 turns off). */
+	uint32_t timeout_rehash;
 };
 
 /* Linux's tp->advmss once the handshake is done: the MSS we offered less

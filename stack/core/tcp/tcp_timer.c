@@ -532,6 +532,16 @@ uint64_t tcp_fin_time(const struct tcp_conn *c)
 	return t > min ? t : min;
 }
 
+/* The end of Linux's tcp_write_timeout: a timeout that leaves the
+ * connection alive rethinks its path (sk_rethink_txhash) unless
+ * SO_TXREHASH, or net.core.txrehash for a socket that did not set it,
+ * says not, and counts it (tcpi_rehash). */
+static void timeout_rehash(struct tcp_conn *c)
+{
+	if (c->opt.txrehash < 0 ? c->s->cfg.txrehash : c->opt.txrehash)
+		c->timeout_rehash++;
+}
+
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
@@ -550,6 +560,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		 * period, whose SYN-ACK gives the peer's ACK a last chance to
 		 * complete the connection without data. */
 		resend = !c->defer_acked || c->retries + 1 >= c->opt.defer_accept;
+		/* A listener's child has no count: its SYN-ACKs are Linux's
+		 * request sock's (or, with fast open, tcp_fastopen_synack_timer's). */
+		if (c->active_open)
+			timeout_rehash(c);
 		tcp_rto_note(c, now);
 		c->retries++;
 		c->backoff++;
@@ -593,6 +607,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		/* Like Linux's tcp_write_err(): a recent ICMP error explains the failure better. */
 		return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 	}
+	/* A window probe is not a timeout to Linux (tcp_retransmit_timer's
+	 * zero window case skips tcp_write_timeout). */
+	if (!zero_wnd)
+		timeout_rehash(c);
 	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
 	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
 	if (c->retries == 0) {

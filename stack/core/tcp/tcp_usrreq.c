@@ -1218,6 +1218,11 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_BIND_NO_PORT:
 		o->bind_no_port = v != 0;
 		return 0;
+	case TCP_OPT_TXREHASH:
+		if (v < -1 || v > 1)
+			return -EINVAL;
+		o->txrehash = (int8_t)v;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1261,6 +1266,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_QUICKACK: *v = !o->pingpong; return 0;
 	case TCP_OPT_PORT_RANGE: *v = (int)o->port_range; return 0;
 	case TCP_OPT_BIND_NO_PORT: *v = o->bind_no_port; return 0;
+	case TCP_OPT_TXREHASH: *v = o->txrehash < 0 ? cfg->txrehash : o->txrehash; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
@@ -1534,6 +1540,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 		i->sndbuf_limited_us = t[2];
 	}
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
+	i->rehash = c->timeout_rehash;
 	i->total_rto = c->rto_total;
 	i->total_rto_recoveries = c->rto_recoveries;
 	i->total_rto_time_ms = (uint32_t)((c->rto_time_us + (c->rto_stamp ? now - c->rto_stamp : 0)) / 1000);

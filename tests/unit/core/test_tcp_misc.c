@@ -191,6 +191,72 @@ static void test_info_linux_counts(void **state)
 	ts_free(t);
 }
 
+/* The data's retransmission timeouts until total_rto grows by one (at most 10 s). */
+static void rto_once(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+	uint32_t before;
+	char got[512];
+
+	tcp_get_info(c, &i, t->h->now);
+	before = i.total_rto;
+	for (int ms = 0; ms < 10000 && i.total_rto == before; ms += 10) {
+		ts_advance_ms(t, 10);
+		tcp_get_info(c, &i, t->h->now);
+	}
+	assert_int_equal(i.total_rto, before + 1);
+	while (ts_next(t, got, sizeof(got)))
+		;
+}
+
+/* tcpi_rehash, Linux's timeout_rehash: a retransmission timeout that leaves
+ * the connection alive rethinks its path (tcp_write_timeout,
+ * sk_rethink_txhash) and counts, unless SO_TXREHASH is 0, or unset with
+ * net.core.txrehash 0; a zero window's probes do not count (Linux's
+ * tcp_retransmit_timer skips tcp_write_timeout for them). */
+static void test_info_rehash(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+	char got[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rehash, 1);
+	ts_inject(t, ". 1:1(0) ack 6 win 502 <nop,nop,TS val 200 ecr 0>");
+
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TXREHASH, 0), 0);
+	assert_int_equal(tcp_send(c, "world", 5, t->h->now), 5);
+	ts_expect(t, "P. 6:11(5) ack 1 win * <nop,nop,TS val * ecr 200>");
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rehash, 1);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TXREHASH, -1), 0);
+	t->h->s->cfg.txrehash = 0;
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rehash, 1);
+	t->h->s->cfg.txrehash = 1;
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rehash, 2);
+
+	/* The window closes with the data out: probes, no count. */
+	ts_inject(t, ". 1:1(0) ack 6 win 0 <nop,nop,TS val 300 ecr 0>");
+	ts_advance_ms(t, 10000);
+	while (ts_next(t, got, sizeof(got)))
+		;
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_wnd, 0);
+	assert_int_equal(i.rehash, 2);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* TCP_INFO's delivery and reordering counts, as Linux's: delivered counts
  * the SYN and each segment acknowledged or SACKed; an ACK that delivers
  * segments below the highest delivered one is reordering seen once, and
@@ -881,6 +947,7 @@ int main(void)
 		cmocka_unit_test(test_send_buffer_full),
 		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_info_linux_counts),
+		cmocka_unit_test(test_info_rehash),
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),
 		cmocka_unit_test(test_info_chrono),

@@ -81,6 +81,10 @@ struct stack_config {
 	 * (7200 s, 75 s, 9: what a socket without TCP_KEEPIDLE, TCP_KEEPINTVL,
 	 * TCP_KEEPCNT uses, and what getsockopt() reads for them). */
 	uint8_t tcp_syn_retries, tcp_synack_retries, tcp_retries2, tcp_orphan_retries;
+	/* ... and net.ipv4.tcp_syn_linear_timeouts (Linux 6.5, default 4): an
+	 * active open's first SYN timeouts that keep the SYN's RTO of 1 s,
+	 * resent that many times more than tcp_syn_retries says. */
+	uint8_t tcp_syn_linear_timeouts;
 	/* ... and its option switches, Linux's defaults: net.ipv4.tcp_timestamps
 	 * (1: RFC 7323 timestamps with a TS offset per address pair, 2: without
 	 * the offset, 0: none offered, none taken from a SYN), tcp_sack and

@@ -585,6 +585,7 @@ static void read_tcp_timers(struct stack_config *sc, const char *root)
 		size_t off, size;
 	} tab[] = {
 		{ "net/ipv4/tcp_syn_retries", 1, 127, offsetof(struct stack_config, tcp_syn_retries), 1 },
+		{ "net/ipv4/tcp_syn_linear_timeouts", 0, 127, offsetof(struct stack_config, tcp_syn_linear_timeouts), 1 },
 		{ "net/ipv4/tcp_synack_retries", 0, 255, offsetof(struct stack_config, tcp_synack_retries), 1 },
 		{ "net/ipv4/tcp_retries2", 0, 255, offsetof(struct stack_config, tcp_retries2), 1 },
 		{ "net/ipv4/tcp_orphan_retries", 0, 255, offsetof(struct stack_config, tcp_orphan_retries), 1 },

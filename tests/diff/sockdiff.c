@@ -5753,8 +5753,8 @@ static void emit_tcp_info_tail(const char *when, int s)
 	     (unsigned)ti_at(b, 260, 4), (unsigned)ti_at(b, 264, 4), (unsigned)ti_at(b, 268, 4),
 	     (unsigned)ti_at(b, 272, 4), (unsigned)ti_at(b, 276, 2), (unsigned)ti_at(b, 278, 2));
 }
-/* Until the connection counts N retransmission timeouts (tcpi_total_rto), at most WAIT_MS. */
-static void wait_total_rto(int s, unsigned n)
+/* Until the connection counts N retransmission timeouts (tcpi_total_rto), at most ms. */
+static void wait_total_rto(int s, unsigned n, long ms)
 {
 	struct timespec t0;
 	unsigned char b[512];
@@ -5764,8 +5764,7 @@ static void wait_total_rto(int s, unsigned n)
 		socklen_t l = sizeof(b);
 
 		memset(b, 0, sizeof(b));
-		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l) < 0 || ti_at(b, 240, 2) >= n ||
-		    ms_since(&t0) >= WAIT_MS)
+		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l) < 0 || ti_at(b, 240, 2) >= n || ms_since(&t0) >= ms)
 			return;
 		poll(NULL, 0, 1);
 	}
@@ -5773,6 +5772,36 @@ static void wait_total_rto(int s, unsigned n)
 #ifndef SO_TXREHASH
 #define SO_TXREHASH 74
 #endif
+/*
+ * A SYN's first timeouts keep its RTO (net.ipv4.tcp_syn_linear_timeouts, 4
+ * by default since Linux 6.5): the fifth comes 5 s after the first SYN,
+ * the RTO doubled only then (tcpi_backoff 1). With TCP_SYNCNT
+ * 2, connect() fails once two backed-off retransmissions would have taken
+ * their time (1 + 2 + 4 s), the SYN resent five times meanwhile.
+ */
+CASE(connect_syn_linear_timeouts, 12000)
+{
+	int a = tcp_sock(), b = tcp_sock();
+	struct pollfd p = { .fd = b, .events = POLLOUT };
+	unsigned char ti[512];
+	socklen_t l = sizeof(ti);
+	struct timespec t0;
+
+	fcntl(a, F_SETFL, O_NONBLOCK);
+	fcntl(b, F_SETFL, O_NONBLOCK);
+	seti(b, IPPROTO_TCP, TCP_SYNCNT, 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	conn(a, PEER, P_DROP);
+	conn(b, PEER, P_DROP);
+	wait_total_rto(a, 5, 8000);
+	memset(ti, 0, sizeof(ti));
+	R(getsockopt(a, IPPROTO_TCP, TCP_INFO, ti, &l));
+	emit("after=%lds retransmits=%u backoff=%u total_rto=%u", (ms_since(&t0) + 500) / 1000, ti[2], ti[4],
+	     (unsigned)ti_at(ti, 240, 2));
+	while (poll(&p, 1, 100) == 0 && ms_since(&t0) < 10000)
+		;
+	emit("syncnt 2: after=%lds so_error=%s", (ms_since(&t0) + 500) / 1000, ename(geti(b, SOL_SOCKET, SO_ERROR)));
+}
 /* tcpi_rehash: a SYN's timeout rethinks the path (tcp_write_timeout,
  * sk_rethink_txhash) unless SO_TXREHASH is 0; an accepted socket has its
  * listener's SO_TXREHASH (sk_clone). The tail of an echoed connection's. */
@@ -5789,8 +5818,8 @@ CASE(getsockopt_tcp_info_rehash, 0)
 	fcntl(b, F_SETFL, O_NONBLOCK);
 	conn(a, PEER, P_DROP);
 	conn(b, PEER, P_DROP);
-	wait_total_rto(a, 1);
-	wait_total_rto(b, 1);
+	wait_total_rto(a, 1, WAIT_MS);
+	wait_total_rto(b, 1, WAIT_MS);
 	emit_tcp_info_tail("syn", a);
 	emit_tcp_info_tail("syn-no-rehash", b);
 	R(setsockopt(l, SOL_SOCKET, SO_TXREHASH, &zero, sizeof(zero)));

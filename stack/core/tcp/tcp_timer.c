@@ -451,14 +451,22 @@ static bool give_up(struct tcp_conn *c)
 }
 
 /* Linux's tcp_model_timeout(): how long `boundary` retransmissions take,
- * backed off from TCP_RTO_MIN up to TCP_RTO_MAX. */
+ * backed off from base (TCP_RTO_MIN for data, the SYN's 1 s) up to
+ * TCP_RTO_MAX. */
+static uint64_t model_timeout_from(unsigned boundary, uint64_t base)
+{
+	unsigned linear = 0;                /* ilog2(TCP_RTO_MAX / base): 9 from TCP_RTO_MIN, 6 from 1 s */
+
+	while ((TCP_RTO_MAX_US / base) >> (linear + 1))
+		linear++;
+	if (boundary <= linear)
+		return ((2ull << boundary) - 1) * base;
+	return ((2ull << linear) - 1) * base + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
+}
+
 static uint64_t model_timeout(unsigned boundary)
 {
-	const unsigned linear = 9;          /* ilog2(TCP_RTO_MAX / TCP_RTO_MIN) */
-
-	if (boundary <= linear)
-		return ((2ull << boundary) - 1) * TCP_RTO_MIN_US;
-	return ((2ull << linear) - 1) * TCP_RTO_MIN_US + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
+	return model_timeout_from(boundary, TCP_RTO_MIN_US);
 }
 
 /* Like Linux's tcp_orphan_retries(): the namespace's tcp_orphan_retries,
@@ -542,6 +550,28 @@ static void timeout_rehash(struct tcp_conn *c)
 		c->timeout_rehash++;
 }
 
+/*
+ * Linux's tcp_write_timeout for a handshake. A listener's child gives up
+ * after its SYN-ACKs (reqsk_timer_handler's count). An active open's SYN
+ * goes syn_retries times and, in SYN-SENT, tcp_syn_linear_timeouts times
+ * more (the timeouts that do not back off), but no longer than those
+ * syn_retries would take backed off from the first SYN's 1 s
+ * (retransmits_timed_out's tcp_model_timeout, from the first SYN): with
+ * TCP_SYNCNT 2, six SYNs and ETIMEDOUT at 7 s (measured on Linux 6.18).
+ */
+static bool syn_timed_out(const struct tcp_conn *c, uint64_t now)
+{
+	unsigned n = syn_retries(c), max = n;
+
+	if (c->opt.user_timeout_ms && now - c->rtt_start >= (uint64_t)c->opt.user_timeout_ms * 1000)
+		return true;
+	if (!c->active_open)
+		return c->retries >= n;
+	if (c->state == TCP_STATE_SYN_SENT)
+		max += c->s->cfg.tcp_syn_linear_timeouts;
+	return c->retries >= max || (c->retries && now - c->rtt_start >= model_timeout_from(n, TCP_RTO_INIT_US));
+}
+
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
@@ -551,10 +581,8 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	switch (c->state) {
 	case TCP_STATE_SYN_SENT:
 	case TCP_STATE_SYN_RECEIVED:
-		if (c->retries >= syn_retries(c) ||
-		    (c->opt.user_timeout_ms && now - c->rtt_start >= (uint64_t)c->opt.user_timeout_ms * 1000)) {
+		if (syn_timed_out(c, now))
 			return tcp_abort(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
-		}
 		/* Linux's syn_ack_recalc(): a child whose bare ACK TCP_DEFER_ACCEPT
 		 * dropped waits for data without resending, until the last
 		 * period, whose SYN-ACK gives the peer's ACK a last chance to
@@ -566,7 +594,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 			timeout_rehash(c);
 		tcp_rto_note(c, now);
 		c->retries++;
-		c->backoff++;
+		/* Linux's tcp_retransmit_timer: a SYN's first
+		 * tcp_syn_linear_timeouts timeouts keep its RTO (no backoff). */
+		if (c->state != TCP_STATE_SYN_SENT || c->rto_total > c->s->cfg.tcp_syn_linear_timeouts)
+			c->backoff++;
 		if (resend) {
 			c->s->stats.tcp_timeouts++;
 			c->s->stats.tcp_retransmits++;

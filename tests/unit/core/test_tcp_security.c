@@ -376,31 +376,81 @@ static void test_synack_retransmit(void **state)
 	ts_free(t);
 }
 
-/* SYN_SENT: the SYN is retransmitted with backoff; connect gives up with ETIMEDOUT. */
+/* SYN_SENT as Linux 6.18's: the first tcp_syn_linear_timeouts (4) SYN
+ * timeouts keep the RTO of 1 s, the later ones double it; tcp_syn_retries
+ * (6) and those 4 resends, then ETIMEDOUT one RTO after the last (at 131 s:
+ * measured so on Linux). TCP_INFO's backoff counts only the doubled ones. */
 static void test_connect_timeout(void **state)
 {
+	static const unsigned at_s[] = { 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 };
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = tcp_open(t->h->s);
 	struct ip4_endpoint peer = { H_PEER_IP, TS_PEER_PORT }, local = { 0, TS_LOCAL_PORT };
+	struct tcp_conn_info i;
+	uint64_t start = t->h->now;
 	char line[512];
-	int n = 0;
+	unsigned n = 0;
 
 	(void)state;
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
-	ts_advance_ms(t, 1000);
-	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
-	for (int i = 0; i < 200; i++) {
-		ts_advance_ms(t, 1000);
-		while (ts_next(t, line, sizeof(line)))
+	for (int ms = 0; ms < 140000 && tcp_get_state(c) == TCP_STATE_SYN_SENT; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, line, sizeof(line))) {
+			assert_true(line[0] == 'S');
+			assert_true(n < sizeof(at_s) / sizeof(at_s[0]));
+			assert_int_equal((t->h->now - start) / 1000000, at_s[n]);
 			n++;
+			tcp_get_info(c, &i, t->h->now);
+			assert_int_equal(i.retransmits, n);
+			assert_int_equal(i.backoff, n > 4 ? n - 4 : 0);
+		}
 	}
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 10);
+	assert_int_equal((t->h->now - start) / 1000000, 131);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
 	tcp_close(c, t->h->now);
 	ts_free(t);
+}
+
+/* TCP_SYNCNT 1 and 3, and no linear timeouts (net.ipv4.tcp_syn_linear_timeouts
+ * 0): the SYNs resent and when connect() fails (Linux 6.18: 2 resent and
+ * ETIMEDOUT at 3 s, 7 and 19 s; without linear timeouts Linux 6.4's 1, 3 s). */
+static void syn_run(unsigned syncnt, unsigned linear, unsigned resent, unsigned fail_s)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint peer = { H_PEER_IP, TS_PEER_PORT }, local = { 0, TS_LOCAL_PORT };
+	uint64_t start = t->h->now;
+	char line[512];
+	unsigned n = 0;
+
+	t->h->s->cfg.tcp_syn_linear_timeouts = (uint8_t)linear;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SYNCNT, (int)syncnt), 0);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	for (int ms = 0; ms < 140000 && tcp_get_state(c) == TCP_STATE_SYN_SENT; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, line, sizeof(line)))
+			n++;
+	}
+	assert_int_equal(n, resent);
+	assert_int_equal((t->h->now - start) / 1000000, fail_s);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
+static void test_connect_timeout_syncnt(void **state)
+{
+	(void)state;
+	syn_run(1, 4, 2, 3);
+	syn_run(3, 4, 7, 19);
+	syn_run(3, 0, 3, 15);
+	syn_run(6, 0, 6, 127);
 }
 
 /* A segment with a bad data offset, a bad checksum or truncated: dropped by reason. */
@@ -515,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_listener_close_resets_queue),
 		cmocka_unit_test(test_synack_retransmit),
 		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_connect_timeout_syncnt),
 		cmocka_unit_test(test_malformed_segments),
 		cmocka_unit_test(test_malformed_options),
 	};

@@ -5775,7 +5775,7 @@ static void wait_total_rto(int s, unsigned n, long ms)
 /*
  * A SYN's first timeouts keep its RTO (net.ipv4.tcp_syn_linear_timeouts, 4
  * by default since Linux 6.5): the fifth comes 5 s after the first SYN,
- * the RTO doubled only then (tcpi_backoff 1). With TCP_SYNCNT
+ * the RTO doubled only then (tcpi_backoff 1, tcpi_rto 2 s). With TCP_SYNCNT
  * 2, connect() fails once two backed-off retransmissions would have taken
  * their time (1 + 2 + 4 s), the SYN resent five times meanwhile.
  */
@@ -5796,8 +5796,8 @@ CASE(connect_syn_linear_timeouts, 12000)
 	wait_total_rto(a, 5, 8000);
 	memset(ti, 0, sizeof(ti));
 	R(getsockopt(a, IPPROTO_TCP, TCP_INFO, ti, &l));
-	emit("after=%lds retransmits=%u backoff=%u total_rto=%u", (ms_since(&t0) + 500) / 1000, ti[2], ti[4],
-	     (unsigned)ti_at(ti, 240, 2));
+	emit("after=%lds retransmits=%u backoff=%u rto=%u total_rto=%u", (ms_since(&t0) + 500) / 1000, ti[2], ti[4],
+	     (unsigned)ti_at(ti, 8, 4), (unsigned)ti_at(ti, 240, 2));
 	while (poll(&p, 1, 100) == 0 && ms_since(&t0) < 10000)
 		;
 	emit("syncnt 2: after=%lds so_error=%s", (ms_since(&t0) + 500) / 1000, ename(geti(b, SOL_SOCKET, SO_ERROR)));

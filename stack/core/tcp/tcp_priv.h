@@ -627,6 +627,8 @@ void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type, uint64_t now);
 void tcp_rto_note(struct tcp_conn *c, uint64_t now);
 void tcp_rto_done(struct tcp_conn *c, uint64_t now);
 void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
+/* The RTO backed off by the timeouts in a row, at most TCP_RTO_MAX (Linux's icsk_rto). */
+uint64_t tcp_backed_off_rto(const struct tcp_conn *c);
 /* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
 /* After new data went out: moves the tail loss probe to the latest transmission. */

@@ -233,7 +233,7 @@ void tcp_timer_unsched(struct tcp_conn *c)
 /* ---- retransmission and tail loss probe ---- */
 
 /* RFC 6298 (5.5): the RTO doubled per expiry in a row, at most TCP_RTO_MAX_US. */
-static uint64_t backed_off_rto(const struct tcp_conn *c)
+uint64_t tcp_backed_off_rto(const struct tcp_conn *c)
 {
 	uint64_t t = (uint64_t)c->rto << c->backoff;
 
@@ -262,7 +262,7 @@ static uint64_t pto_of(const struct tcp_conn *c)
 
 static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 {
-	uint64_t rto = backed_off_rto(c);
+	uint64_t rto = tcp_backed_off_rto(c);
 
 	/* Like Linux's tcp_clamp_rto_to_user_timeout(): once retransmitting,
 	 * the timer fires no later than TCP_USER_TIMEOUT's end. */
@@ -370,7 +370,7 @@ void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
  * the RTO is armed anew. */
 void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
 {
-	uint64_t rto = backed_off_rto(c);
+	uint64_t rto = tcp_backed_off_rto(c);
 
 	if (us > rto)
 		us = (uint32_t)rto;
@@ -384,7 +384,7 @@ void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
 
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t when = backed_off_rto(c);
+	uint64_t when = tcp_backed_off_rto(c);
 
 	/* Like Linux's tcp_clamp_probe0_to_user_timeout(): while probing, the
 	 * timer fires no later than TCP_USER_TIMEOUT's end. */
@@ -409,7 +409,7 @@ void tcp_arm_persist(struct tcp_conn *c, uint64_t now)
  */
 void tcp_arm_held(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t when = c->held_since ? TCP_RESOURCE_PROBE_US : backed_off_rto(c);
+	uint64_t when = c->held_since ? TCP_RESOURCE_PROBE_US : tcp_backed_off_rto(c);
 
 	if (c->held_since) {
 		uint64_t end = c->held_since + (uint64_t)c->opt.user_timeout_ms * 1000;
@@ -476,7 +476,7 @@ static uint64_t model_timeout(unsigned boundary)
  * memory for long. */
 static unsigned orphan_retries(const struct tcp_conn *c)
 {
-	bool alive = backed_off_rto(c) < TCP_RTO_MAX_US;
+	bool alive = tcp_backed_off_rto(c) < TCP_RTO_MAX_US;
 	unsigned n = c->s->cfg.tcp_orphan_retries;
 
 	if (c->soft_err && !alive)

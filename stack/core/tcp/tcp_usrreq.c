@@ -1479,7 +1479,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 			       (c->syn_data_acked ? 32 : 0));
 	i->snd_wscale = c->snd_wscale;
 	i->rcv_wscale = c->rcv_wscale;
-	i->rto_us = c->rto;
+	/* Linux's icsk_rto: doubled by each retransmission timeout that backs
+	 * off (a SYN's first ones do not), not by a zero window's probes,
+	 * whose backoff is the probe timer's (tcp_send_probe0). */
+	i->rto_us = (uint32_t)(c->persist_at == STACK_NEVER ? tcp_backed_off_rto(c) : c->rto);
 	/* Linux's icsk_ack.ato: none until data (or a FIN) came in order. */
 	i->ato_us = c->lrcvtime || c->fin_rcvd ? TCP_DELACK_US : 0;
 	i->snd_mss = c->mss;

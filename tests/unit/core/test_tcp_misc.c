@@ -257,6 +257,49 @@ static void test_info_rehash(void **state)
 	ts_free(t);
 }
 
+/* tcpi_rto is Linux's icsk_rto: doubled by each retransmission timeout,
+ * the computed one again once an ACK ends them; a zero window's probes back
+ * off their own timer and leave it (tcp_send_probe0). */
+static void test_info_rto_backoff(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_conn_info i;
+	uint32_t rto;
+	char got[512];
+
+	(void)state;
+	tcp_get_info(c, &i, t->h->now);
+	rto = i.rto_us;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 1);
+	assert_int_equal(i.rto_us, 2 * rto);
+	rto_once(t, c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 2);
+	assert_int_equal(i.rto_us, 4 * rto);
+	ts_inject(t, ". 1:1(0) ack 6 win 0 <nop,nop,TS val 200 ecr 0>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 0);
+	assert_int_equal(i.rto_us, c->rto);     /* the ACK's RTT sample computed it anew */
+	rto = i.rto_us;
+
+	/* Data behind the closed window: probes. */
+	assert_int_equal(tcp_send(c, "world", 5, t->h->now), 5);
+	ts_advance_ms(t, 5000);
+	while (ts_next(t, got, sizeof(got)))
+		;
+	tcp_get_info(c, &i, t->h->now);
+	assert_true(i.probes >= 2);
+	assert_true(i.backoff >= 2);
+	assert_int_equal(i.rto_us, rto);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* TCP_INFO's delivery and reordering counts, as Linux's: delivered counts
  * the SYN and each segment acknowledged or SACKed; an ACK that delivers
  * segments below the highest delivered one is reordering seen once, and
@@ -948,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_info_linux_counts),
 		cmocka_unit_test(test_info_rehash),
+		cmocka_unit_test(test_info_rto_backoff),
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),
 		cmocka_unit_test(test_info_chrono),

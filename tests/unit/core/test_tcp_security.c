@@ -379,7 +379,8 @@ static void test_synack_retransmit(void **state)
 /* SYN_SENT as Linux 6.18's: the first tcp_syn_linear_timeouts (4) SYN
  * timeouts keep the RTO of 1 s, the later ones double it; tcp_syn_retries
  * (6) and those 4 resends, then ETIMEDOUT one RTO after the last (at 131 s:
- * measured so on Linux). TCP_INFO's backoff counts only the doubled ones. */
+ * measured so on Linux). TCP_INFO's backoff counts only the doubled ones,
+ * and its rto is the doubled RTO (Linux's icsk_rto). */
 static void test_connect_timeout(void **state)
 {
 	static const unsigned at_s[] = { 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 };
@@ -405,6 +406,7 @@ static void test_connect_timeout(void **state)
 			tcp_get_info(c, &i, t->h->now);
 			assert_int_equal(i.retransmits, n);
 			assert_int_equal(i.backoff, n > 4 ? n - 4 : 0);
+			assert_int_equal(i.rto_us, 1000000u << i.backoff);
 		}
 	}
 	assert_int_equal(n, 10);

@@ -68,7 +68,7 @@
 #define MSG_WAITFORONE 0x10000
 #endif
 
-enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC };
+enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC, ADDR_HOST };
 /* What an address given to sa_in() is for. */
 enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
@@ -427,9 +427,12 @@ static bool is_loop4(uint32_t a)
 /*
  * The address of bind, connect or sendto (use) on k, already copied in
  * (sa_import: len <= sizeof(struct sockaddr_storage)). ADDR_STACK with *ep
- * filled, ADDR_LOOP (loopback: the kernel's), ADDR_UNSPEC (AF_UNSPEC on
- * connect: dissolve the association; on an AF_INET6 socket's sendto: no
- * address), or -errno in Linux's order of checks (length first, then family).
+ * filled, ADDR_LOOP (loopback: the kernel's), ADDR_HOST (IPv4's INADDR_ANY
+ * on connect or sendto: this host, *ep with address 0: the kernel's for a
+ * socket not in the stack yet, else the stack's, addr_host), ADDR_UNSPEC
+ * (AF_UNSPEC on connect: dissolve the association; on an AF_INET6 socket's
+ * sendto: no address), or -errno in Linux's order of checks (length first,
+ * then family).
  */
 static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, enum sa_use use,
 		 struct ip4_endpoint *ep)
@@ -474,7 +477,11 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 				return for_bind ? -EINVAL : -ENETUNREACH;
 			ep->addr = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
 		} else if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) {
-			ep->addr = 0;   /* bind to :: is any (dual stack); connect to :: is the local host */
+			/* bind to :: is any (dual stack); connect to :: is the
+			 * local host, ::1 (tcp_v6_connect, ip6_datagram_connect) */
+			if (!for_bind)
+				return ADDR_LOOP;
+			ep->addr = 0;
 		} else if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
 			return ADDR_LOOP;
 		} else {
@@ -485,8 +492,22 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 	if (is_loop4(ep->addr))
 		return ADDR_LOOP;
 	if (!for_bind && ep->addr == 0)
-		return ADDR_LOOP;   /* Linux: a connect to INADDR_ANY reaches the local host */
+		return ADDR_HOST;   /* Linux: a connect to INADDR_ANY reaches the local host */
 	return ADDR_STACK;
+}
+
+/*
+ * ADDR_HOST (INADDR_ANY as a destination, this host) on k: a socket in the
+ * stack already goes on with the stack, which routes it as Linux does (its
+ * own address, else 127.0.0.1 within the stack: ip4_this_host); ADDR_STACK
+ * then. A socket not in it yet goes to the kernel, as loopback does
+ * (ADDR_LOOP).
+ */
+static int addr_host(const struct shim_sock *k, int a)
+{
+	if (a != ADDR_HOST)
+		return a;
+	return attached(k) ? ADDR_STACK : ADDR_LOOP;
 }
 
 /*
@@ -1164,7 +1185,7 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		return r;
 	}
 	shim_lock();
-	r = sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep);
+	r = addr_host(k, sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep));
 	if (k->join && k->type == SOCK_STREAM && (r == ADDR_STACK || k->ss != SHIM_SS_UNCONNECTED || k->listening)) {
 		/* A joiner's: the owner's stack connects it (shim/join.c). */
 		shim_unlock();
@@ -1182,17 +1203,18 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		r = tcp_connect_sock(k, r, &ep, &moved, fo);
 	} else if (r == ADDR_UNSPEC) {
 		/* Dissolves a UDP association (connect(2)); a port bind() did
-		 * not name goes with it (udp_connect), and a device bound
+		 * not name goes with it (udp_disconnect), and a device bound
 		 * (SO_BINDTODEVICE, the placeholder's) too, below. */
-		r = k->udp ? udp_connect(k->udp, &ep) : 0;
-		if (r == 0 && k->udp) {
+		if (k->udp) {
 			struct ip4_endpoint l;
 
+			udp_disconnect(k->udp);
 			udp_local(k->udp, &l);
 			if (!l.port)
 				k->bound = false;
 		}
-		unspec = r == 0;
+		r = 0;
+		unspec = true;
 	} else if (r == ADDR_LOOP) {
 		if (attached(k)) {
 			/* Deviation: a socket that already lives in the stack
@@ -1704,7 +1726,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 			r = tcp_send_iov(k, v, cnt, flags, cm);
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
-		int a = sa_in(k, sa, salen, SA_SEND, &ep);
+		int a = addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep));
 
 		if (a == ADDR_LOOP) {
 			if (attached(k))    /* udp_sendmsg refuses port 0 before it routes */

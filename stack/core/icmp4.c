@@ -219,8 +219,10 @@ static void icmp4_error_input(struct stack *s, uint32_t from, const struct icmp4
 		stack_drop(s, DROP_ICMP_TRUNCATED);
 		return;
 	}
-	/* Only about what we sent, and only a first fragment names the ports. */
-	if (qh.src != s->cfg.addr || qh.frag_off) {
+	/* Only about what we sent (from our address, or over loopback from
+	 * 127.0.0.0/8: ip4_this_host; ip4_input keeps such sources off the
+	 * wire), and only a first fragment names the ports. */
+	if ((qh.src != s->cfg.addr && !(ip4_is_loopback(qh.src) && ip4_is_loopback(from))) || qh.frag_off) {
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 		return;
 	}

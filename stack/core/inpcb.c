@@ -220,8 +220,9 @@ bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p)
 {
 	uint32_t a = p->local.addr;
 
-	return a && a != t->s->cfg.addr && !ip4_is_broadcast(t->s, a) && !ip4_is_multicast(a) &&
-	       !(p->reuse & INPCB_ANYSRC);
+	/* 127.0.0.1: a connect() to this host set it (ip4_this_host). */
+	return a && a != t->s->cfg.addr && !ip4_is_loopback(a) && !ip4_is_broadcast(t->s, a) &&
+	       !ip4_is_multicast(a) && !(p->reuse & INPCB_ANYSRC);
 }
 
 bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16_t *lo, uint16_t *hi)

@@ -307,11 +307,13 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 		pkb_free(pkb);
 		return -EMSGSIZE;
 	}
-	if (dst == s->cfg.addr && dst != 0)
+	/* Our address and 127.0.0.0/8 (a transport reaches those only as
+	 * this host: ip4_this_host) are delivered here. */
+	if ((dst == s->cfg.addr && dst != 0) || ip4_is_loopback(dst))
 		return ip4_loopback(s, pkb, tx, src);
 	/* RFC 1122 §3.3.1.1: on-link destinations directly, others through the
 	 * gateway. Broadcast and multicast go out on the link as they are. */
-	if (dst == 0 || (dst >> 24) == 127 || (dst >> 24) == 0) {
+	if (dst == 0 || (dst >> 24) == 0) {
 		next_hop = 0;
 	} else if (ip4_is_broadcast(s, dst) || ip4_is_multicast(dst) || stack_on_link(s, dst)) {
 		next_hop = dst;

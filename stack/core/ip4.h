@@ -60,4 +60,31 @@ static inline bool ip4_is_multicast(uint32_t addr)
 	return (addr >> 28) == 0xe;
 }
 
+#define IP4_LOOPBACK 0x7f000001u         /* 127.0.0.1 */
+
+/* 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g)): this host, never on a wire. */
+static inline bool ip4_is_loopback(uint32_t addr)
+{
+	return (addr >> 24) == 127;
+}
+
+/*
+ * INADDR_ANY as a destination is this host, as Linux's route lookup makes
+ * it (ip_route_output_key_hash: a local route over loopback): the sender's
+ * own address, or 127.0.0.1 when it has none (and the sender then sends
+ * from 127.0.0.1 too, ip4_local_src). src: the socket's source, 0 if none.
+ */
+static inline uint32_t ip4_this_host(uint32_t src)
+{
+	return src ? src : IP4_LOOPBACK;
+}
+
+/* The source of a sender that has none, towards dst: a loopback
+ * destination is its own source (Linux's RTN_LOCAL route takes the
+ * destination), any other the interface's address (ifaddr). */
+static inline uint32_t ip4_local_src(uint32_t dst, uint32_t ifaddr)
+{
+	return ip4_is_loopback(dst) ? dst : ifaddr;
+}
+
 #endif

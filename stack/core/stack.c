@@ -262,7 +262,8 @@ bool stack_on_link(const struct stack *s, uint32_t addr)
 
 bool stack_reach_direct(const struct stack *s, uint32_t addr)
 {
-	return stack_on_link(s, addr) || addr == s->cfg.addr || ip4_is_broadcast(s, addr) || ip4_is_multicast(addr);
+	return stack_on_link(s, addr) || addr == s->cfg.addr || ip4_is_loopback(addr) || ip4_is_broadcast(s, addr) ||
+	       ip4_is_multicast(addr);
 }
 
 void stack_log_stats(const struct stack *s, int level)

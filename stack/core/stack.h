@@ -178,7 +178,7 @@ uint32_t stack_random(struct stack *s);
 /* True when addr is on our subnet. */
 bool stack_on_link(const struct stack *s, uint32_t addr);
 /* SO_DONTROUTE, MSG_DONTROUTE (Linux's RTO_ONLINK): addr is reached
- * without the gateway (on the link, ours, a broadcast or a group). */
+ * without the gateway (on the link, ours, loopback, a broadcast or a group). */
 bool stack_reach_direct(const struct stack *s, uint32_t addr);
 
 #endif

@@ -444,47 +444,62 @@ static int udp_autobind(struct udp_sock *u)
 	return u->pcb.in_bind ? 0 : inpcb_bind(&u->s->udp->pcbs, &u->pcb, &local, u->pcb.reuse);
 }
 
+/* The source u's own address gives (0: none, the route chooses): a
+ * broadcast address it is bound to is none (Linux's inet_bind leaves
+ * inet_saddr 0 for it). */
+static uint32_t udp_own_src(const struct udp_sock *u)
+{
+	uint32_t a = u->pcb.local.addr;
+
+	return a && !ip4_is_broadcast(u->s, a) ? a : 0;
+}
+
+void udp_disconnect(struct udp_sock *u)
+{
+	stack_assert_locked();
+	/* Linux's __udp_disconnect: forget the peer, the local address
+	 * unless bind() chose it, and the port unless bind() named it
+	 * (unhashed: datagrams to it are no longer this socket's; the next
+	 * send or connect() picks one again, bind() may come). */
+	u->pcb.connected = false;
+	u->pcb.remote.addr = 0;
+	u->pcb.remote.port = 0;
+	if (!u->addr_locked)
+		u->pcb.local.addr = 0;
+	if (!u->port_locked && u->pcb.in_bind) {
+		inpcb_bind_remove(&u->pcb);
+		u->pcb.local.port = 0;
+	}
+}
+
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 {
 	struct stack *s = u->s;
+	struct ip4_endpoint to = *peer;
 	int rc;
 
 	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
-	if (peer->addr == 0 && peer->port == 0) {
-		/* Linux's __udp_disconnect: forget the peer, the local address
-		 * unless bind() chose it, and the port unless bind() named it
-		 * (unhashed: datagrams to it are no longer this socket's; the
-		 * next send or connect() picks one again, bind() may come). */
-		u->pcb.connected = false;
-		u->pcb.remote.addr = 0;
-		u->pcb.remote.port = 0;
-		if (!u->addr_locked)
-			u->pcb.local.addr = 0;
-		if (!u->port_locked && u->pcb.in_bind) {
-			inpcb_bind_remove(&u->pcb);
-			u->pcb.local.port = 0;
-		}
-		return 0;
-	}
-	if (peer->addr != s->cfg.addr && !ip4_is_broadcast(s, peer->addr) && !stack_on_link(s, peer->addr) &&
-	    !s->cfg.gateway)
+	if (!to.addr)
+		to.addr = ip4_this_host(udp_own_src(u));
+	if (to.addr != s->cfg.addr && !ip4_is_loopback(to.addr) && !ip4_is_broadcast(s, to.addr) &&
+	    !stack_on_link(s, to.addr) && !s->cfg.gateway)
 		return -ENETUNREACH;
-	if (u->dontroute && !stack_reach_direct(s, peer->addr))
+	if (u->dontroute && !stack_reach_direct(s, to.addr))
 		return -ENETUNREACH;    /* ip4_datagram_connect's route: RTO_ONLINK */
 	/* Linux's ip4_datagram_connect: a broadcast peer needs SO_BROADCAST. */
-	if (ip4_is_broadcast(s, peer->addr) && !u->broadcast)
+	if (ip4_is_broadcast(s, to.addr) && !u->broadcast)
 		return -EACCES;
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
-	u->pcb.remote = *peer;
+	u->pcb.remote = to;
 	u->pcb.connected = true;
 	/* Like Linux, a connected socket's wildcard local address becomes the
-	 * interface's (getsockname() shows it). */
+	 * route's source (getsockname() shows it). */
 	if (!u->pcb.local.addr)
-		u->pcb.local.addr = s->cfg.addr;
+		u->pcb.local.addr = ip4_local_src(to.addr, s->cfg.addr);
 	return 0;
 }
 
@@ -529,6 +544,9 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
 			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
 		to = *dst;
+		/* From IP_PKTINFO's source, else the socket's. */
+		if (!to.addr)
+			to.addr = ip4_this_host(o && o->src ? o->src : udp_own_src(u));
 	} else {
 		if (!u->pcb.connected)
 			return -EDESTADDRREQ;
@@ -547,7 +565,9 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;
-	src = u->pcb.local.addr && !ip4_is_broadcast(s, u->pcb.local.addr) ? u->pcb.local.addr : s->cfg.addr;
+	src = udp_own_src(u);
+	if (!src)
+		src = ip4_local_src(to.addr, s->cfg.addr);
 	if (o && o->src) {
 		/* IP_PKTINFO's source: one of ours, or there is no route from
 		 * it (what Linux answers a connected socket). */

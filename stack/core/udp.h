@@ -40,13 +40,17 @@ void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port (with IP_BIND_ADDRESS_NO_PORT: none,
  * udp_set_bind_no_port). -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
-/* Fixes the peer (binds first if needed); addr 0 and port 0 disconnects
- * (the port goes too unless bind() named it: udp_local then shows 0).
- * -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
+/* Fixes the peer (binds first if needed); addr 0 is this host (Linux's
+ * route: the socket's own address, else 127.0.0.1, whose datagrams stay in
+ * the stack). -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
-/* dst NULL: the connected peer (-EDESTADDRREQ when none). Returns len or
- * -errno: -EINVAL for port 0 in dst, -EACCES for a broadcast dst without
- * SO_BROADCAST, -EFAULT when the stack's copy of buf failed (nothing sent). */
+/* connect() with AF_UNSPEC: no peer, no local address unless bind() gave
+ * it, no port unless bind() named it (udp_local then shows 0). */
+void udp_disconnect(struct udp_sock *u);
+/* dst NULL: the connected peer (-EDESTADDRREQ when none); addr 0 is this
+ * host, as in udp_connect. Returns len or -errno: -EINVAL for port 0 in dst,
+ * -EACCES for a broadcast dst without SO_BROADCAST, -EFAULT when the stack's
+ * copy of buf failed (nothing sent). */
 long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst, uint64_t now);
 /* sendmsg()'s control messages for one datagram (IP_PKTINFO, IP_TTL, IP_TOS). */
 struct udp_tx_opts {

@@ -1820,6 +1820,31 @@ CASE(connect_mcast_nonblock, 1000)
 	emit_so_error(s);
 }
 CASE(connect_any_addr, 1000) { conn(tcp_sock(), "0.0.0.0", P_CLOSED); }
+/* TCP's connect() to INADDR_ANY from a socket in the stack: the same route
+ * (tcp_v4_connect takes the route's destination), to a listener on ANY or on
+ * the stack's address. */
+static void tcp_to_any(const char *from, const char *at)
+{
+	int l = tcp_sock(), s = tcp_sock(), a;
+	struct sockaddr_in pa;
+	socklen_t pl = sizeof(pa);
+
+	bind_to(l, at, case_port());
+	R(listen(l, 1));
+	bind_to(s, from, 0);
+	conn(s, "0.0.0.0", case_port());
+	emit_sockname(s);
+	emit_peername(s);
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	wait_ev(l, POLLIN);
+	a = RFD(accept(l, (struct sockaddr *)&pa, &pl));
+	if (a >= 0)
+		emit_addr(&pa, pl);
+}
+CASE(connect_any_from_self, 0) { tcp_to_any(SELF, "0.0.0.0"); }
+CASE(connect_any_from_self_to_self, 0) { tcp_to_any(SELF, SELF); }
+CASE(connect_any_from_any, 0) { tcp_to_any("0.0.0.0", "0.0.0.0"); }
+CASE(connect_any_from_any_to_self, 0) { tcp_to_any("0.0.0.0", SELF); }
 CASE(connect_self_closed, 1000) { conn(tcp_sock(), SELF, P_CLOSED); }
 CASE(connect_port_zero, 0) { conn(tcp_sock(), PEER, 0); }
 CASE(connect_short_len, 0)
@@ -2598,6 +2623,73 @@ CASE(sendto_udp_port_zero_local, 0)
 
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&b, sizeof(b)));
+}
+/*
+ * INADDR_ANY as a destination is this host (Linux's ip_route_output_key_hash
+ * routes it over loopback): to the sender's own address, or to 127.0.0.1
+ * from and to when the sender has none. From a socket in the stack; the
+ * receiver bound to ANY (any address) or to the stack's address.
+ */
+static void udp_to_any(const char *from, const char *at, bool connected)
+{
+	int r = udp_sock(), s = udp_sock();
+	struct sockaddr_in to = sin4("0.0.0.0", case_port()), src;
+	socklen_t l = sizeof(src);
+	char b[8];
+
+	bind_to(r, at, case_port());
+	bind_to(s, from, 0);
+	if (connected) {
+		R(connect(s, (struct sockaddr *)&to, sizeof(to)));
+		emit_peername(s);
+		R(send(s, "x", 1, 0));
+	} else {
+		R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	}
+	emit_sockname(s);
+	wait_ev(r, POLLIN);
+	if (R(recvfrom(r, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&src, &l)) >= 0)
+		emit_addr(&src, l);
+	if (connected)
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(sendto_udp_any_from_self, 0) { udp_to_any(SELF, "0.0.0.0", false); }
+CASE(sendto_udp_any_from_self_to_self, 0) { udp_to_any(SELF, SELF, false); }
+CASE(sendto_udp_any_from_any, 0) { udp_to_any("0.0.0.0", "0.0.0.0", false); }
+CASE(sendto_udp_any_from_any_to_self, 0) { udp_to_any("0.0.0.0", SELF, false); }
+CASE(connect_udp_any_from_self, 0) { udp_to_any(SELF, SELF, true); }
+CASE(connect_udp_any_from_any, 0) { udp_to_any("0.0.0.0", "0.0.0.0", true); }
+CASE(connect_udp_any_from_any_to_self, 0) { udp_to_any("0.0.0.0", SELF, true); }
+/* connect() to 0.0.0.0 port 0 is no disconnect (AF_UNSPEC is): connected
+ * to this host's port 0. */
+CASE(connect_udp_any_port_zero, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in to = sin4("0.0.0.0", 0);
+
+	bind_to(s, SELF, 0);
+	R(connect(s, (struct sockaddr *)&to, sizeof(to)));
+	emit_peername(s);
+	R(send(s, "x", 1, 0));
+}
+/* A dual-stack socket in the stack: ::ffff:0.0.0.0 is IPv4's this host. */
+CASE(sendto_udp6_mapped_any, 0)
+{
+	int r = udp_sock(), s = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6 }, to = { .sin6_family = AF_INET6 };
+	struct sockaddr_in src;
+	socklen_t l = sizeof(src);
+	char b[8];
+
+	need(s >= 0, "socket6");
+	bind_to(r, "0.0.0.0", case_port());
+	R(bind(s, (struct sockaddr *)&me, sizeof(me)));
+	inet_pton(AF_INET6, "::ffff:0.0.0.0", &to.sin6_addr);
+	to.sin6_port = htons((uint16_t)case_port());
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_ev(r, POLLIN);
+	if (R(recvfrom(r, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&src, &l)) >= 0)
+		emit_addr(&src, l);
 }
 CASE(sendto_udp_bcast, 0)
 {

@@ -130,7 +130,9 @@ uint8_t tcp_syn_ttl(const struct tcp_conn *c);
 int tcp_listen(struct tcp_conn *c, int backlog);
 /* Starts an active open: -EINPROGRESS when the SYN is on its way (completion
  * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in
- * progress, -EISCONN once connected, or another -errno. */
+ * progress, -EISCONN once connected, or another -errno. Address 0 is this
+ * host (ip4_this_host: the socket's own address, else 127.0.0.1, a
+ * connection that stays in the stack). */
 int tcp_connect(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now);
 /*
  * RFC 7413 fast open, the client's side (Linux's tcp_sendmsg_fastopen):

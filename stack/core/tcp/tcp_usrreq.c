@@ -117,9 +117,10 @@ static size_t iov_len(const struct sock_iov *v, int cnt)
 
 /* tcp_connect up to the SYN: the endpoints, the sequence space, SYN_SENT.
  * 0, or -errno. */
-static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uint64_t now)
+static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint64_t now)
 {
 	struct stack *s = c->s;
+	struct ip4_endpoint to = *dst;
 	struct tcp_conn *old;
 	uint32_t laddr, clamp, mtu, old_nxt = 0, old_ts_recent = 0;
 	bool reuse = false;
@@ -136,37 +137,44 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 	}
 	if (c->was_connected)
 		return -EISCONN;
+	/* A socket bound to a broadcast or multicast address has no source of
+	 * its own (Linux's inet_bind leaves inet_saddr 0 for those). */
+	laddr = c->pcb.local.addr;
+	if (ip4_is_broadcast(s, laddr) || ip4_is_multicast(laddr))
+		laddr = 0;
+	/* INADDR_ANY is this host: the socket's own address or 127.0.0.1
+	 * (tcp_v4_connect takes the route's destination). */
+	if (!to.addr)
+		to.addr = ip4_this_host(laddr);
 	/* RFC 1122 §4.2.3.10: no connection to a broadcast or multicast
 	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
-	if (!peer->addr || ip4_is_broadcast(s, peer->addr) || ip4_is_multicast(peer->addr))
+	if (ip4_is_broadcast(s, to.addr) || ip4_is_multicast(to.addr))
 		return -ENETUNREACH;
 	if (inpcb_src_refused(&s->tcp->pcbs, &c->pcb))
 		return -ENETUNREACH;
 	/* SO_DONTROUTE: a route on the link only (Linux's RTO_ONLINK). */
-	if (c->opt.dontroute && !stack_reach_direct(s, peer->addr))
+	if (c->opt.dontroute && !stack_reach_direct(s, to.addr))
 		return -ENETUNREACH;
-	/* A socket bound to a broadcast or multicast address sends from the
-	 * interface's (Linux's inet_bind leaves inet_saddr 0 for those). */
-	laddr = c->pcb.local.addr;
-	if (!laddr || ip4_is_broadcast(s, laddr) || ip4_is_multicast(laddr))
-		laddr = s->cfg.addr;
+	/* Without one, the interface's, or 127.0.0.1 towards 127.0.0.1. */
+	if (!laddr)
+		laddr = ip4_local_src(to.addr, s->cfg.addr);
 	if (!c->pcb.in_bind) {
-		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, peer->addr, peer->port);
+		uint32_t off = tcp_port_offset(s->cfg.secret, laddr, to.addr, to.port);
 		uint16_t port;
 
 		c->pcb.port_range = c->opt.port_range;
-		if (inpcb_connect_port(&s->tcp->pcbs, &c->pcb, laddr, peer, off, &port))
+		if (inpcb_connect_port(&s->tcp->pcbs, &c->pcb, laddr, &to, off, &port))
 			return -EADDRNOTAVAIL;
 		/* The search took the 4-tuple of a connection waiting out
 		 * TIME_WAIT only if it may be reused. */
-		old = tcp_lookup(s, laddr, port, peer->addr, peer->port);
+		old = tcp_lookup(s, laddr, port, to.addr, to.port);
 		c->pcb.local.port = port;
 		c->pcb.local.addr = laddr;
 		c->pcb.reuse |= INPCB_CONNECT_BIND;
 		inpcb_bind_insert(&s->tcp->pcbs, &c->pcb);
 	} else {
 		c->pcb.local.addr = laddr;
-		old = tcp_lookup(s, laddr, c->pcb.local.port, peer->addr, peer->port);
+		old = tcp_lookup(s, laddr, c->pcb.local.port, to.addr, to.port);
 		if (old && !tcp_tw_reusable(old, true, now))
 			return -EADDRNOTAVAIL;
 	}
@@ -178,7 +186,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 		reuse = true;
 		tcp_done(old);
 	}
-	c->pcb.remote = *peer;
+	c->pcb.remote = to;
 	c->active_open = true;
 	c->err = 0;
 	c->soft_err = 0;
@@ -196,7 +204,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 	c->psh_tail_marked = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
-	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, peer->addr, peer->port, now);
+	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, to.addr, to.port, now);
 	/* On a TIME_WAIT connection's 4-tuple, past its sequence space and
 	 * a window more, and the SYN echoes the old connection's last TS
 	 * value (Linux's tcp_twsk_unique takes tw_ts_recent over, and
@@ -213,10 +221,10 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *peer, uin
 	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
-	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, laddr, peer->addr);
+	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, laddr, to.addr);
 	/* The path MTU learned for this peer lately, while the MSS our SYN
 	 * offers stays the interface's (Linux's ipv4_default_advmss). */
-	mtu = ip4_pmtu(s, peer->addr, now);
+	mtu = ip4_pmtu(s, to.addr, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;

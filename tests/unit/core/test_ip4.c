@@ -689,6 +689,111 @@ static void test_ip4_loopback(void **state)
 	h_free(h);
 }
 
+/* Loops until nothing is left in the loop queue (h_advance(0) delivers what
+ * is there, and what that answers waits for the next). */
+static void loop_all(struct harness *h)
+{
+	for (int i = 0; i < 16 && ip4_poll_at(h->s) == h->now; i++)
+		h_advance(h, 0);
+	assert_true(ip4_poll_at(h->s) != h->now);
+}
+
+/* INADDR_ANY as a destination is this host (Linux's ip_route_output_key_hash):
+ * from a socket with an address of its own, that address; from one without,
+ * 127.0.0.1 from and to. Nothing goes on the wire. */
+static void test_ip4_any_is_this_host_udp(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h), *v = udp_open(h->s), *c = udp_open(h->s);
+	struct ip4_endpoint to = { 0, 7 }, self = { H_STACK_IP, 0 }, from;
+	struct ip4_endpoint self7 = { H_STACK_IP, 7 }, none = { 0, 9 }, ep;
+	uint8_t out[16];
+	size_t full;
+
+	(void)state;
+	/* Without an address: 127.0.0.1 to 127.0.0.1. */
+	assert_int_equal(udp_sendto(c, "any", 3, &to, h->now), 3);
+	assert_null(h_pop_tx(h));
+	loop_all(h);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), 3);
+	assert_memory_equal(out, "any", 3);
+	assert_int_equal(from.addr, IP4_LOOPBACK);
+	/* Bound to ours: to ours, from ours. */
+	assert_int_equal(udp_bind(v, &self, 0), 0);
+	assert_int_equal(udp_sendto(v, "own", 3, &to, h->now), 3);
+	loop_all(h);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), 3);
+	assert_int_equal(from.addr, H_STACK_IP);
+	/* A socket bound to our address hears nothing sent to 127.0.0.1. */
+	udp_close(u);
+	u = udp_open(h->s);
+	assert_int_equal(udp_bind(u, &self7, 0), 0);
+	assert_int_equal(udp_sendto(c, "lo", 2, &to, h->now), 2);
+	loop_all(h);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), -EAGAIN);
+	/* connect(): the peer and the local address the route gave; the port
+	 * unreachable 127.0.0.1 answers (over loopback too) is its error. */
+	udp_close(c);
+	c = udp_open(h->s);
+	assert_int_equal(udp_connect(c, &none), 0);
+	assert_int_equal(udp_peer(c, &ep), 0);
+	assert_int_equal(ep.addr, IP4_LOOPBACK);
+	assert_int_equal(ep.port, 9);
+	udp_local(c, &ep);
+	assert_int_equal(ep.addr, IP4_LOOPBACK);
+	assert_int_equal(udp_sendto(c, "x", 1, NULL, h->now), 1);
+	loop_all(h);
+	assert_int_equal(udp_sendto(c, "x", 1, NULL, h->now), -ECONNREFUSED);
+	assert_null(h_pop_tx(h));
+	/* Disconnected, the local address 127.0.0.1 goes with the peer. */
+	udp_disconnect(c);
+	assert_int_equal(udp_peer(c, &ep), -ENOTCONN);
+	udp_local(c, &ep);
+	assert_int_equal(ep.addr, 0);
+	udp_close(c);
+	udp_close(v);
+	udp_close(u);
+	h_free(h);
+}
+
+/* TCP's connect() to INADDR_ANY: the same route (tcp_v4_connect takes its
+ * destination), a connection that stays in the stack. */
+static void test_ip4_any_is_this_host_tcp(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct tcp_conn *l = tcp_open(h->s), *c = tcp_open(h->s), *a;
+	struct ip4_endpoint any80 = { 0, 80 }, to = { 0, 80 }, ep;
+	int err = 0;
+	char b[4];
+
+	(void)state;
+	assert_int_equal(tcp_bind(l, &any80, 0), 0);
+	assert_int_equal(tcp_listen(l, 4), 0);
+	assert_int_equal(tcp_connect(c, &to, h->now), -EINPROGRESS);
+	loop_all(h);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	tcp_local(c, &ep);
+	assert_int_equal(ep.addr, IP4_LOOPBACK);
+	assert_int_equal(tcp_peer(c, &ep), 0);
+	assert_int_equal(ep.addr, IP4_LOOPBACK);
+	assert_int_equal(ep.port, 80);
+	a = tcp_accept(l, &err);
+	assert_non_null(a);
+	tcp_local(a, &ep);
+	assert_int_equal(ep.addr, IP4_LOOPBACK);
+	assert_int_equal(tcp_send(c, "hi", 2, h->now), 2);
+	loop_all(h);
+	assert_int_equal(tcp_recv(a, b, sizeof(b), 0, h->now), 2);
+	assert_memory_equal(b, "hi", 2);
+	tcp_close(c, h->now);
+	tcp_close(a, h->now);
+	tcp_close(l, h->now);
+	loop_all(h);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +818,8 @@ int main(void)
 		cmocka_unit_test(test_ip4_header_fields),
 		cmocka_unit_test(test_ip4_routing),
 		cmocka_unit_test(test_ip4_loopback),
+		cmocka_unit_test(test_ip4_any_is_this_host_udp),
+		cmocka_unit_test(test_ip4_any_is_this_host_tcp),
 	};
 	return cmocka_run_group_tests_name("ip4", tests, NULL, NULL);
 }

@@ -104,7 +104,7 @@ static void test_udp_disconnect_lets_go_of_picked_port(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = udp_open(h->s), *b = bound(h, 0, 7, 0);
-	struct ip4_endpoint peer = { H_PEER_IP, 1000 }, none = { 0, 0 }, l;
+	struct ip4_endpoint peer = { H_PEER_IP, 1000 }, l;
 	uint16_t picked;
 
 	(void)state;
@@ -114,7 +114,7 @@ static void test_udp_disconnect_lets_go_of_picked_port(void **state)
 	assert_int_not_equal(picked, 0);
 	inject_udp(h, 1000, H_STACK_IP, picked, "before");
 	expect_dgram(u, "before");
-	assert_int_equal(udp_connect(u, &none), 0);
+	udp_disconnect(u);
 	udp_local(u, &l);
 	assert_int_equal(l.addr, 0);
 	assert_int_equal(l.port, 0);
@@ -127,7 +127,7 @@ static void test_udp_disconnect_lets_go_of_picked_port(void **state)
 	expect_dgram(u, "bound");
 
 	assert_int_equal(udp_connect(b, &peer), 0);
-	assert_int_equal(udp_connect(b, &none), 0);
+	udp_disconnect(b);
 	udp_local(b, &l);
 	assert_int_equal(l.port, 7);
 	inject_udp(h, 1000, H_STACK_IP, 7, "kept");
@@ -500,9 +500,7 @@ static void test_udp_connected_econnrefused(void **state)
 	assert_int_equal(udp_sendto(v, "q", 1, &peer, h->now), 1);
 
 	/* Disconnecting forgets the peer. */
-	peer.addr = 0;
-	peer.port = 0;
-	assert_int_equal(udp_connect(u, &peer), 0);
+	udp_disconnect(u);
 	assert_int_equal(udp_peer(u, &p), -ENOTCONN);
 	udp_close(u);
 	udp_close(v);

@@ -1273,6 +1273,11 @@ int shim_shutdown(int fd, int how)
 			r = -ENOTCONN;  /* Linux's socket is CLOSE then (tcp_done) */
 		else
 			r = k->tcp ? tcp_shutdown(k->tcp, how, shim_now()) : -ENOTCONN;
+		/* A listener shut down gave its port back unless bind() named
+		 * it: bind() and listen() take another (Linux's __inet_bind
+		 * looks at inet_num). */
+		if (st == TCP_STATE_LISTEN && r == 0 && tcp_port_released(k->tcp))
+			k->bound = false;
 	} else {
 		struct ip4_endpoint peer;
 

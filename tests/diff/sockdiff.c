@@ -1275,6 +1275,97 @@ CASE(bind_after_timewait, 0)
 	conn(s, PEER, P_ECHO);
 	R(send(s, "hi", 2, MSG_NOSIGNAL));
 }
+/* Linux's __inet_bind refuses a socket not in TCP_CLOSE, or whose port is
+ * still held (inet_num): in CLOSE_WAIT, FIN_WAIT2 and SYN_SENT EINVAL; a
+ * refused connect(), a disconnect (AF_UNSPEC) and a listener shut down gave
+ * the port back at tcp_set_state(TCP_CLOSE) unless bind() had named it. */
+CASE(bind_state_close_wait, 0)
+{
+	int s = tcp_to(P_FIN);
+
+	wait_fin(s);
+	emit("state=%d", wait_state(s, TCP_CLOSE_WAIT));
+	bind_to(s, "0.0.0.0", 0);
+}
+CASE(bind_state_fin_wait2, 0)
+{
+	int s = tcp_to(P_STALL);
+
+	need(shutdown(s, SHUT_WR) == 0, "shutdown");
+	emit("state=%d", wait_state(s, TCP_FIN_WAIT2));
+	bind_to(s, "0.0.0.0", 0);
+}
+CASE(bind_state_syn_sent, 1000)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_DROP);
+	bind_to(s, "0.0.0.0", 0);
+}
+CASE(bind_after_refused, 1000)
+{
+	int s = tcp_sock();
+
+	conn(s, PEER, P_CLOSED);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	conn(s, PEER, P_ECHO);
+}
+CASE(bind_after_refused_port_named, 1000)
+{
+	int s = tcp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	conn(s, PEER, P_CLOSED);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+}
+CASE(bind_after_disconnect, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	R(connect(s, (struct sockaddr *)&(struct sockaddr_in){ .sin_family = AF_UNSPEC }, sizeof(struct sockaddr_in)));
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+}
+CASE(bind_after_listen_shutdown, 0)
+{
+	int s = tcp_sock(), t = tcp_listener(), u = tcp_sock();
+
+	R(listen(s, 1));
+	R(shutdown(s, SHUT_RDWR));
+	emit_sockname(s);
+	emit_ip_protocol(s);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	R(shutdown(t, SHUT_RDWR));
+	emit_sockname(t);
+	emit_ip_protocol(t);
+	bind_to(t, "0.0.0.0", 0);
+	emit_sockname(t);
+	bind_to(u, SELF, 0);
+	R(listen(u, 1));
+	R(shutdown(u, SHUT_RD));
+	emit_sockname(u);
+	bind_to(u, "0.0.0.0", 0);
+}
+/* Shut down, a listener listens again: on a new port unless bind() named one. */
+CASE(listen_after_listen_shutdown, 0)
+{
+	int s = tcp_sock(), t = tcp_listener(), old;
+
+	R(listen(s, 1));
+	old = local_port(s);
+	R(shutdown(s, SHUT_RDWR));
+	R(listen(s, 1));
+	emit_sockname(s);
+	emit("new-port=%d", local_port(s) != old);
+	R(shutdown(t, SHUT_RDWR));
+	R(listen(t, 1));
+	emit_sockname(t);
+	R(connect_to(tcp_sock(), SELF, case_port()));
+}
 CASE(bind_bad_fd, 0)
 {
 	struct sockaddr_in a = sin4(SELF, 0);

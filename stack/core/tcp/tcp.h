@@ -122,7 +122,9 @@ int tcp_autobind(struct tcp_conn *c, unsigned flags);
  * back then unless bind() had named it (-EINVAL then); one in TIME_WAIT
  * leaves the wait to an orphan record first. Otherwise as tcp_bind(). */
 int tcp_rebind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags, uint64_t now);
-/* The connection ended and gave its port back (Linux's inet_num 0). */
+/* The socket shows a port it no longer holds (Linux's inet_num 0): its
+ * connection ended, or it listened and was shut down (tcp_shutdown), unless
+ * bind() named the port. */
 bool tcp_port_released(const struct tcp_conn *c);
 /* An accepted connection's IP_MULTICAST_TTL as Linux sets it: the IP TTL
  * of the segment that made it (0 for a connection not accepted). */

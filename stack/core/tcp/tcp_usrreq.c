@@ -743,6 +743,11 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 		tcp_close_children(c, now);
 		inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 		tcp_set_state(c, TCP_STATE_CLOSED);
+		/* Linux's tcp_disconnect: the port goes back at TCP_CLOSE
+		 * unless bind() named it (inet_put_port); getsockname() still
+		 * shows it, and bind() or listen() takes another. */
+		if (!c->port_locked)
+			inpcb_bind_remove(&c->pcb);
 		tcp_wake(c);
 		return 0;
 	case TCP_STATE_SYN_SENT:
@@ -964,7 +969,9 @@ bool tcp_port_released(const struct tcp_conn *c)
 	stack_assert_locked();
 	if (c->state == TCP_STATE_TIME_WAIT)
 		return !c->port_locked;         /* Linux's socket closed, its timewait record holds the port */
-	return c->state == TCP_STATE_CLOSED && c->was_connected && !c->pcb.in_bind;
+	/* Shown but not held: a connection that ended, a listener shut
+	 * down, a bind() that failed (inet_num 0, inet_sport kept). */
+	return c->state == TCP_STATE_CLOSED && !c->pcb.in_bind && c->pcb.local.port;
 }
 
 void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w)

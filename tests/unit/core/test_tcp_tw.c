@@ -510,6 +510,41 @@ static void test_reset_port_release(void **state)
 	ts_free(t);
 }
 
+/* A listener shut down (Linux's tcp_disconnect) gives its port back unless
+ * bind() named it: getsockname() still shows it, another socket may take it,
+ * and bind() or listen() on the listener takes another. */
+static void test_listen_shutdown_port_release(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = tcp_open(t->h->s), *d = tcp_open(t->h->s), *n = tcp_open(t->h->s);
+	struct ip4_endpoint any = { 0, 0 }, ep, named = { 0, 8080 };
+
+	(void)state;
+	assert_int_equal(tcp_autobind(l, 0), 0);
+	assert_int_equal(tcp_listen(l, 4), 0);
+	tcp_local(l, &ep);
+	assert_false(tcp_port_released(l));
+	assert_int_equal(tcp_shutdown(l, 0, t->h->now), 0);
+	assert_int_equal(tcp_get_state(l), TCP_STATE_CLOSED);
+	assert_true(tcp_port_released(l));
+	tcp_local(l, &any);
+	assert_int_equal(any.port, ep.port);
+	assert_int_equal(tcp_bind(d, &ep, 0), 0);
+	any.port = 0;
+	assert_int_equal(tcp_bind(l, &any, 0), 0);
+	assert_false(tcp_port_released(l));
+	/* named by bind(): held */
+	assert_int_equal(tcp_bind(n, &named, 0), 0);
+	assert_int_equal(tcp_listen(n, 4), 0);
+	assert_int_equal(tcp_shutdown(n, 2, t->h->now), 0);
+	assert_false(tcp_port_released(n));
+	assert_int_equal(tcp_bind(n, &any, 0), -EINVAL);
+	tcp_close(n, t->h->now);
+	tcp_close(d, t->h->now);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait_adopted_order),
 		cmocka_unit_test(test_time_wait_held_rebind),
 		cmocka_unit_test(test_reset_port_release),
+		cmocka_unit_test(test_listen_shutdown_port_release),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

@@ -481,6 +481,11 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
+	/* Bound to an address not ours (IP_FREEBIND, ip_nonlocal_bind): no
+	 * route from it, as for a send (ip4_datagram_connect's route lookup
+	 * fails; the socket stays as it was). */
+	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb))
+		return -ENETUNREACH;
 	if (!to.addr)
 		to.addr = ip4_this_host(udp_own_src(u));
 	if (to.addr != s->cfg.addr && !ip4_is_loopback(to.addr) && !ip4_is_broadcast(s, to.addr) &&

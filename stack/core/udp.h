@@ -42,7 +42,8 @@ void udp_close(struct udp_sock *u);
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
 /* Fixes the peer (binds first if needed); addr 0 is this host (Linux's
  * route: the socket's own address, else 127.0.0.1, whose datagrams stay in
- * the stack). -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH. */
+ * the stack). -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH
+ * (also from an address not ours without IP_TRANSPARENT). */
 int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer);
 /* connect() with AF_UNSPEC: no peer, no local address unless bind() gave
  * it, no port unless bind() named it (udp_local then shows 0). */

@@ -799,6 +799,26 @@ CASE(bind_nonlocal_sysctl, 0)
 	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
 }
 
+static void conn(int s, const char *ip, int port);
+
+/* What a socket bound so can do (80-diff.bats runs it with the sysctl too):
+ * listen, connect (TCP and UDP), a second bind of the address and port. */
+CASE(bind_nonlocal_sysctl_use, 0)
+{
+	int l = tcp_sock(), s = tcp_sock(), u = udp_sock(), t = tcp_sock();
+
+	bind_to(l, NOBODY, case_port());
+	R(listen(l, 1));
+	emit_sockname(l);
+	bind_to(t, NOBODY, case_port());
+	bind_to(s, NOBODY, 0);
+	conn(s, PEER, P_ECHO);
+	bind_to(u, NOBODY, 0);
+	conn(u, PEER, P_USINK);
+	emit_sockname(u);
+	R(send(u, "x", 1, 0));
+}
+
 /* ---- IP_LOCAL_PORT_RANGE (Linux 6.3): a u32, low port in the low 16 bits ---- */
 
 #ifndef IP_LOCAL_PORT_RANGE
@@ -1064,6 +1084,24 @@ CASE(bnp_disconnect_keeps_address, 0)
 	emit_sockname(s);
 	R(connect_to(s, PEER, P_ECHO));
 	emit_sockname(s);
+}
+/* UDP's connect() from an address not ours routes as a send does: no
+ * route from it without IP_TRANSPARENT (ip4_datagram_connect fails, the
+ * socket stays unconnected); with it, connected. */
+CASE(bind_nonlocal_udp_connect, 0)
+{
+	int u = udp_sock(), v = udp_sock();
+
+	seti(u, IPPROTO_IP, IP_FREEBIND, 1);
+	bind_to(u, NOBODY, 0);
+	conn(u, PEER, P_USINK);
+	emit_peername(u);
+	R(send(u, "x", 1, 0));
+	seti(v, IPPROTO_IP, IP_TRANSPARENT, 1);
+	bind_to(v, NOBODY, 0);
+	conn(v, PEER, P_USINK);
+	emit_peername(v);
+	R(send(v, "x", 1, 0));
 }
 CASE(bind_nonlocal_transparent, 0)
 {

@@ -665,7 +665,7 @@ static void test_udp_nonlocal_bind(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = udp_open(h->s), *v = udp_open(h->s), *w = udp_open(h->s);
-	struct ip4_endpoint other = { IP4(192, 0, 2, 99), 0 }, peer = { H_PEER_IP, 9 };
+	struct ip4_endpoint other = { IP4(192, 0, 2, 99), 0 }, peer = { H_PEER_IP, 9 }, p;
 	struct h_frame *f;
 
 	(void)state;
@@ -673,8 +673,12 @@ static void test_udp_nonlocal_bind(void **state)
 	assert_int_equal(udp_bind(u, &other, 0), -EADDRNOTAVAIL);
 	assert_int_equal(udp_bind(v, &other, INPCB_NONLOCAL), 0);
 	assert_int_equal(udp_sendto(v, "q", 1, &peer, h->now), -ENETUNREACH);
+	/* connect() routes alike, and leaves the socket unconnected */
+	assert_int_equal(udp_connect(v, &peer), -ENETUNREACH);
+	assert_int_equal(udp_peer(v, &p), -ENOTCONN);
 	assert_int_equal(udp_bind(w, &other, INPCB_NONLOCAL | INPCB_ANYSRC), 0);
-	assert_int_equal(udp_sendto(w, "q", 1, &peer, h->now), 1);
+	assert_int_equal(udp_connect(w, &peer), 0);
+	assert_int_equal(udp_sendto(w, "q", 1, NULL, h->now), 1);
 	f = h_pop_tx(h);
 	assert_non_null(f);
 	assert_memory_equal(f->data + ETH_HLEN + 12, "\xc0\x00\x02\x63", 4);  /* from 192.0.2.99 */
@@ -703,6 +707,7 @@ static void test_udp_nonlocal_bind_sysctl(void **state)
 	h_learn_peer(h);
 	assert_int_equal(udp_bind(u, &other, 0), 0);
 	assert_int_equal(udp_sendto(u, "q", 1, &peer, h->now), -ENETUNREACH);
+	assert_int_equal(udp_connect(u, &peer), -ENETUNREACH);
 	udp_close(u);
 	h_free(h);
 }

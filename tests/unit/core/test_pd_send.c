@@ -380,6 +380,73 @@ static void test_eor_large_record_then_write_alone(void **state)
 	ts_free(t);
 }
 
+/* tcp_eor_no-coalesce-small: the 400-byte record joins the 400 bytes the
+ * first write left unsent (800 bytes together), and the 10000 bytes written
+ * after it go in a frame of their own. */
+static void test_eor_small_record_then_write_alone(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 514, true);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
+	assert_int_equal(tcp_send(c, big, 400, t->h->now), 400);
+	tcp_mark_eor(c);
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);      /* PSH within the first write follows Linux's buffers */
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10001 win 514");
+	assert_true(ts_expect_data(t, 10001, 10801));
+	assert_true(ts_expect_data(t, 10801, 20801));
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10401 win 514");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10801 win 514");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 20801 win 514");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_eor_no-coalesce-subsequent: ten 400-byte records back to back; the
+ * first joins the unsent tail of the write before, each of the other nine
+ * goes in a frame of its own, and so does the write after them. */
+static void test_eor_records_each_alone(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 514, true);
+	unsigned seq;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(tcp_send(c, big, 400, t->h->now), 400);
+		tcp_mark_eor(c);
+	}
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);      /* PSH within the first write follows Linux's buffers */
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10001 win 514");
+	assert_true(ts_expect_data(t, 10001, 10801));
+	for (seq = 10801; seq < 14401; seq += 400)
+		assert_true(ts_expect_data(t, seq, seq + 400));
+	assert_true(ts_expect_data(t, 14401, 24401));
+	ts_expect_none(t);
+	for (seq = 10401; seq <= 14401; seq += 400) {
+		ts_advance_ms(t, 1);
+		ts_injectf(t, ". 1:1(0) ack %u win 514", seq);
+	}
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 24401 win 514");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 
 int main(void)
 {
@@ -396,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_prr_one_new_segment_per_sacked_at_ssthresh),
 		cmocka_unit_test(test_recovery_exit_leaves_cwnd_at_ssthresh),
 		cmocka_unit_test(test_eor_large_record_then_write_alone),
+		cmocka_unit_test(test_eor_small_record_then_write_alone),
+		cmocka_unit_test(test_eor_records_each_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -445,13 +445,13 @@ static int udp_autobind(struct udp_sock *u)
 }
 
 /* The source u's own address gives (0: none, the route chooses): a
- * broadcast address it is bound to is none (Linux's inet_bind leaves
- * inet_saddr 0 for it). */
+ * broadcast or multicast address it is bound to is none (Linux's inet_bind
+ * leaves inet_saddr 0 for those; RFC 1122 §3.2.1.3: never a source). */
 static uint32_t udp_own_src(const struct udp_sock *u)
 {
 	uint32_t a = u->pcb.local.addr;
 
-	return a && !ip4_is_broadcast(u->s, a) ? a : 0;
+	return a && !ip4_is_broadcast(u->s, a) && !ip4_is_multicast(a) ? a : 0;
 }
 
 void udp_disconnect(struct udp_sock *u)

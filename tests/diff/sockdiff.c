@@ -765,6 +765,20 @@ static void bound_group_echo(const char *addr)
 	R(recv(u, b, sizeof(b), 0));
 }
 CASE(udp_bound_group_sends, 0) { bound_group_echo("239.1.2.3"); }
+/* Its source is the interface's address: the echo comes back to that
+ * address and the same port, where another socket hears it. */
+CASE(udp_bound_group_source, 0)
+{
+	int u = udp_sock(), r = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	char b[16];
+
+	bind_to(u, "239.1.2.3", case_port());
+	bind_to(r, SELF, case_port());
+	set_timeo(r, SO_RCVTIMEO, 1000);
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	R(recv(r, b, sizeof(b), 0));
+}
 CASE(udp_bound_broadcast_sends, 0) { bound_group_echo("192.0.2.255"); }
 /* IP_FREEBIND (and IP_TRANSPARENT) let a socket bind an address that is not
  * the host's; getsockname shows it. */

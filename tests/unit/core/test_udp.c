@@ -689,6 +689,33 @@ static void test_udp_nonlocal_bind(void **state)
 	h_free(h);
 }
 
+/* A socket bound to a group or to the broadcast address sends from the
+ * interface's address (Linux's inet_bind leaves inet_saddr 0 for those),
+ * never from the group. */
+static void test_udp_bound_group_sends_from_ours(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *g = bound(h, IP4(239, 1, 2, 3), 5000, 0), *b = bound(h, 0xffffffffu, 5001, 0);
+	struct ip4_endpoint peer = { H_PEER_IP, 9 };
+	struct h_frame *f;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(udp_sendto(g, "q", 1, &peer, h->now), 1);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_memory_equal(f->data + ETH_HLEN + 12, "\xc0\x00\x02\x02", 4);  /* from 192.0.2.2 */
+	free(f);
+	assert_int_equal(udp_sendto(b, "q", 1, &peer, h->now), 1);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_memory_equal(f->data + ETH_HLEN + 12, "\xc0\x00\x02\x02", 4);
+	free(f);
+	udp_close(g);
+	udp_close(b);
+	h_free(h);
+}
+
 /* The namespace's net.ipv4.ip_nonlocal_bind: any socket may bind an address
  * not the stack's, as with IP_FREEBIND; it still sends from there only with
  * IP_TRANSPARENT. */
@@ -876,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_udp_dontroute),
 		cmocka_unit_test(test_udp_nonlocal_bind),
 		cmocka_unit_test(test_udp_nonlocal_bind_sysctl),
+		cmocka_unit_test(test_udp_bound_group_sends_from_ours),
 		cmocka_unit_test(test_udp_checksum_rules),
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_udp_send_checksum),

@@ -2404,15 +2404,19 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->meta.at));
 		if (x->cm & SHIM_CM_PKTINFO) {
 			/* ipi_spec_dst: the address a reply would come from (the
-			 * destination, unless it was a broadcast). */
+			 * destination, unless it was a broadcast). What the stack
+			 * sent itself came over Linux's lo (LOOPBACK_IFINDEX, 1),
+			 * to one of its addresses (127.0.0.1 too). */
 			struct in_pktinfo pi;
 			struct shim_iface ifc;
 
 			memset(&pi, 0, sizeof(pi));
-			if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+			if (x->meta.looped)
+				pi.ipi_ifindex = 1;
+			else if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
 				pi.ipi_ifindex = (int)ifc.index;
 			pi.ipi_addr.s_addr = htonl(x->meta.dst);
-			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local ? x->meta.dst : x->local);
+			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local || x->meta.looped ? x->meta.dst : x->local);
 			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
 		}
 		if (x->cm & SHIM_CM_TTL) {

@@ -402,8 +402,10 @@ void ip4_poll(struct stack *s, uint64_t now)
 		 * TSO segment's holds only the pseudo-header's sum, left for a
 		 * device to finish), as Linux's loopback marks its packets
 		 * CHECKSUM_UNNECESSARY (STACK_RX_CSUM_OK). */
-		if (ip4_parse(p->data, p->len, s->link.rx_csum & ~(unsigned)(STACK_CSUM_TCP | STACK_CSUM_UDP), &h) == 0)
+		if (ip4_parse(p->data, p->len, s->link.rx_csum & ~(unsigned)(STACK_CSUM_TCP | STACK_CSUM_UDP), &h) == 0) {
+			h.looped = true;
 			ip4_deliver(s, &h, now);
+		}
 		pkb_free(p);
 		p = next;
 	}

@@ -28,6 +28,7 @@ struct udp_dgram {
 	uint16_t sport;
 	uint32_t dst;                /* from the IP header, for the control messages */
 	uint8_t ttl, tos;
+	bool looped;                 /* delivered by the loop queue (ip4_hdr's looped) */
 	uint64_t at;
 	size_t len;
 	uint8_t data[];
@@ -156,6 +157,7 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 	d->dst = ih->dst;
 	d->ttl = ih->ttl;
 	d->tos = ih->tos;
+	d->looped = ih->looped;
 	d->at = now;
 	d->len = len;
 	memcpy(d->data, data, len);
@@ -718,6 +720,7 @@ int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m)
 	m->dst = d->dst;
 	m->ttl = d->ttl;
 	m->tos = d->tos;
+	m->looped = d->looped;
 	m->at = d->at;
 	return 0;
 }

@@ -74,6 +74,7 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 struct udp_rx_meta {
 	uint32_t dst;               /* the destination address */
 	uint8_t ttl, tos;
+	bool looped;                /* sent by this stack to itself: Linux's loopback device */
 	uint64_t at;                /* when it arrived (the stack's clock) */
 };
 int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m);

@@ -35,6 +35,8 @@ struct ip4_hdr {
 	unsigned rx_csum;       /* not a header field: the checksums still to verify in the
 				 * payload (the core's enum stack_csum); the parsers set 0,
 				 * ip4_parse sets what its caller asks */
+	bool looped;            /* not a header field: never on a wire, delivered by the
+				 * core's loop queue (Linux's lo); the parsers set false */
 };
 
 /* Decodes the fixed part of the header at p (at least IP4_HLEN bytes there),
@@ -60,6 +62,7 @@ static inline void ip4_hdr_decode(const uint8_t *p, struct ip4_hdr *h)
 	h->raw = p;
 	h->raw_len = h->total_len;
 	h->rx_csum = 0;
+	h->looped = false;
 }
 
 /*

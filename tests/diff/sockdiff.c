@@ -4033,6 +4033,38 @@ static void recvmsg_with_option(int level, int name, size_t controllen)
 	}
 }
 CASE(recvmsg_pktinfo, 0) { recvmsg_with_option(IPPROTO_IP, IP_PKTINFO, 256); }
+/* A datagram the host sent itself came over lo (ifindex 1), to the address
+ * it was sent to: the stack's own, or 127.0.0.1 when the sender had none
+ * and sent to 0.0.0.0 (ipi_spec_dst that address too). */
+static void recvmsg_pktinfo_loop(const char *from)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int r = udp_sock(), s = udp_sock();
+	struct sockaddr_in to = sin4("0.0.0.0", case_port());
+
+	seti(r, IPPROTO_IP, IP_PKTINFO, 1);
+	bind_to(r, "0.0.0.0", case_port());
+	bind_to(s, from, 0);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(r);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(r, &m, 0)) >= 0) {
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct in_pktinfo pi;
+
+			if (h->cmsg_level != IPPROTO_IP || h->cmsg_type != IP_PKTINFO)
+				continue;
+			memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+			emit("lo=%d", pi.ipi_ifindex == 1);
+		}
+		emit_cmsgs(&m);
+	}
+}
+CASE(recvmsg_pktinfo_loop_self, 0) { recvmsg_pktinfo_loop(SELF); }
+CASE(recvmsg_pktinfo_loop_any, 0) { recvmsg_pktinfo_loop("0.0.0.0"); }
 CASE(recvmsg_recvttl, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTTL, 256); }
 CASE(recvmsg_recvtos, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVTOS, 256); }
 CASE(recvmsg_timestamp, 0) { recvmsg_with_option(SOL_SOCKET, SO_TIMESTAMP, 256); }

@@ -666,20 +666,30 @@ static void test_ip4_routing(void **state)
 	h_free(h);
 }
 
-/* Datagrams to our own address are looped back, never put on the wire. */
+/* Datagrams to our own address are looped back, never put on the wire; the
+ * receiver's metadata says so (IP_PKTINFO's interface: Linux's lo), unlike
+ * one from the wire. */
 static void test_ip4_loopback(void **state)
 {
 	struct harness *h = h_new(NULL, false);
 	struct udp_sock *u = sink(h), *c = udp_open(h->s);
 	struct ip4_endpoint to = { H_STACK_IP, 7 }, from;
+	struct udp_rx_meta m;
 	uint8_t out[16];
-	size_t full;
+	size_t full, n;
 
 	(void)state;
+	n = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, (const uint8_t *)"wire", 4);
+	h_inject(h, buf, h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_UDP, 1, 0, dg, n));
+	assert_int_equal(udp_next_meta(u, &m), 0);
+	assert_false(m.looped);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), 4);
 	assert_int_equal(udp_sendto(c, "loop", 4, &to, h->now), 4);
 	assert_null(h_pop_tx(h));
 	assert_int_equal(ip4_poll_at(h->s), h->now);
 	h_advance(h, 0);
+	assert_int_equal(udp_next_meta(u, &m), 0);
+	assert_true(m.looped);
 	assert_int_equal(udp_recvfrom(u, out, sizeof(out), &from, &full, 0), 4);
 	assert_memory_equal(out, "loop", 4);
 	assert_int_equal(from.addr, H_STACK_IP);

@@ -1364,6 +1364,18 @@ CASE(bind_after_refused, 1000)
 	emit_sockname(s);
 	conn(s, PEER, P_ECHO);
 }
+/* A connect() that timed out (TCP_USER_TIMEOUT over the SYN's retries)
+ * gave its port back as a refused one did. */
+CASE(bind_after_connect_timeout, 4000)
+{
+	int s = tcp_sock();
+
+	seti(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 500);
+	conn(s, PEER, P_DROP);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+	emit_ip_protocol(s);
+}
 CASE(bind_after_refused_port_named, 1000)
 {
 	int s = tcp_sock();

@@ -475,16 +475,19 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 	return TCP_CC_HS_NONE;
 }
 
-/* RFC 5681 (4) for NewReno; CUBIC's beta (717/1024) with fast
- * convergence, as Linux's cubictcp_recalc_ssthresh (RFC 9438 §4.6, §4.7).
- * Both floor at 2 SMSS. */
-static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
+/*
+ * ssthresh from cwnd, as Linux: NewReno's tcp_reno_ssthresh, half of it;
+ * CUBIC's cubictcp_recalc_ssthresh, beta 717/1024 of it, with fast
+ * convergence (RFC 9438 §4.6, §4.7). Both at least 2 segments. Not RFC
+ * 5681's half the flight: an application-limited sender does not grow
+ * cwnd beyond what it uses (tcp_cc_window_used), so cwnd stands for the
+ * window in use.
+ */
+static uint32_t loss_ssthresh(struct tcp_cc *cc)
 {
-	uint64_t s;
+	uint32_t w = cwnd_segs(cc), s;
 
 	if (cc->algo == TCP_CC_CUBIC) {
-		uint32_t w = cwnd_segs(cc);
-
 		cc->epoch_start_ms = 0;
 		/* A loss before regaining the previous W_max means a new flow
 		 * is competing: release more bandwidth. */
@@ -492,20 +495,20 @@ static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
 			cc->last_max_cwnd = w * (CUBIC_BETA_SCALE + CUBIC_BETA) / (2 * CUBIC_BETA_SCALE);
 		else
 			cc->last_max_cwnd = w;
-		s = (uint64_t)flight * 7 / 10;
+		s = (uint32_t)((uint64_t)w * CUBIC_BETA / CUBIC_BETA_SCALE);
 	} else {
-		s = flight / 2;
+		s = w >> 1;
 	}
-	if (s < 2ull * cc->mss)
-		s = 2ull * cc->mss;
-	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+	if (s < 2)
+		s = 2;
+	return clamp_cwnd(cc, (uint64_t)s * cc->mss);
 }
 
-void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
+void tcp_cc_on_loss(struct tcp_cc *cc, uint64_t now_us)
 {
 	(void)now_us;
 	sanitize(cc);
-	cc->ssthresh = loss_ssthresh(cc, flight);
+	cc->ssthresh = loss_ssthresh(cc);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
 	cc->bytes_acked = 0;
 	cc->cwnd_cnt = 0;
@@ -525,7 +528,7 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 	cc->validated_us = now_us;
 }
 
-void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
+void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us)
 {
 	sanitize(cc);
 	cc->validated_us = now_us;      /* Linux's tcp_enter_loss */
@@ -533,7 +536,7 @@ void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 	 * retransmitted, ssthresh is held. cwnd still at the loss window (no
 	 * ACK of new data since the last timeout) is how that shows here. */
 	if (cc->cwnd > cc->mss || cc->ssthresh == UINT32_MAX)
-		cc->ssthresh = loss_ssthresh(cc, flight);
+		cc->ssthresh = loss_ssthresh(cc);
 	if (cc->algo == TCP_CC_CUBIC) {
 		/* Linux (cubictcp_state, TCP_CA_Loss): CUBIC starts over, its
 		 * W_max and delay minimum forgotten, and HyStart looks again. */
@@ -596,9 +599,9 @@ void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us)
 		cc->epoch_start_ms = now;
 }
 
-void tcp_prr_init(struct tcp_prr *p, uint32_t flight)
+void tcp_prr_init(struct tcp_prr *p, uint32_t prior_cwnd)
 {
-	p->recover_fs = flight;
+	p->recover_fs = prior_cwnd;
 	p->delivered = 0;
 	p->out = 0;
 }

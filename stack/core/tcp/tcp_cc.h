@@ -80,14 +80,17 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
  */
 enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_t srtt_us, uint32_t snd_una,
 				     uint32_t snd_nxt, uint64_t now_us);
-/* Loss detected by duplicate ACKs or SACK: entering fast recovery. Sets
- * ssthresh (NewReno: max(flight/2, 2*MSS), RFC 5681 (4); CUBIC: beta 0.7,
- * RFC 9438 §4.6) and cwnd = ssthresh. */
-void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/* Loss detected by duplicate ACKs or SACK, or an ECN echo: a reduction.
+ * ssthresh from cwnd as Linux's (NewReno: max(cwnd/2, 2 segments), its
+ * tcp_reno_ssthresh; CUBIC: cwnd * 717/1024, at least 2, its
+ * cubictcp_recalc_ssthresh) and cwnd = ssthresh (the engine's PRR then
+ * sets cwnd on each ACK of the recovery). */
+void tcp_cc_on_loss(struct tcp_cc *cc, uint64_t now_us);
 /* Fast recovery ends (RFC 6582 §3.2 step 3): cwnd = min(ssthresh, flight + MSS). */
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
-/* Retransmission timeout (RFC 5681 (4) and §3.1): ssthresh from flight, cwnd = 1 MSS. */
-void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+/* Retransmission timeout (Linux's tcp_enter_loss): ssthresh from cwnd as
+ * for a loss (held on a timeout that repeats), cwnd = 1 MSS. */
+void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us);
 /*
  * After a transmission pass that sent (or was held back by cwnd), Linux's
  * tcp_cwnd_validate: limited, the flight filled cwnd; out, SND.MAX -
@@ -129,13 +132,16 @@ void tcp_cc_on_tx_start(struct tcp_cc *cc, uint64_t idle_us, uint64_t now_us);
  * Linux's tcp_cwnd_reduction does.
  */
 struct tcp_prr {
-	uint32_t recover_fs;    /* RecoverFS: the flight when recovery started */
+	uint32_t recover_fs;    /* RecoverFS: as Linux, cwnd when the reduction started (prior_cwnd) */
 	uint32_t delivered;     /* prr_delivered: bytes delivered to the receiver since */
 	uint32_t out;           /* prr_out: bytes sent since */
 };
 
-/* RFC 6937 §3, on entering recovery (flight: SND.NXT - SND.UNA). */
-void tcp_prr_init(struct tcp_prr *p, uint32_t flight);
+/* RFC 6937 §3, on entering recovery. RecoverFS is the window before the
+ * reduction, as Linux's tcp_init_cwnd_reduction takes it (prior_cwnd),
+ * not the flight: ssthresh comes from cwnd, and the proportion
+ * ssthresh/RecoverFS stays beta. */
+void tcp_prr_init(struct tcp_prr *p, uint32_t prior_cwnd);
 /* Data sent (or resent) during recovery. */
 static inline void tcp_prr_sent(struct tcp_prr *p, uint32_t bytes)
 {

@@ -803,6 +803,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		/* cwnd grows by what the ACK delivered (Linux's acked_sacked):
 		 * what it acknowledged that was not SACKed before, and what it
 		 * SACKed; not by the bytes SND.UNA moved over. */
+		ai->cwnd_before = c->cc.cwnd;
 		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel. */

@@ -389,7 +389,6 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
 {
-	uint32_t flight = c->snd_max - c->snd_una;
 	bool reducing = c->ca_state == TCP_CA_CWR;
 
 	c->in_recovery = true;
@@ -412,8 +411,8 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->undo_retrans = 0;
 	c->undo_cwnd = c->cc.cwnd;
 	c->undo_ssthresh = c->cc.ssthresh;
-	tcp_cc_on_loss(&c->cc, flight, now);
-	tcp_prr_init(&c->prr, flight);
+	tcp_prr_init(&c->prr, c->cc.cwnd);
+	tcp_cc_on_loss(&c->cc, now);
 	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2: CWR after any reduction */
 }
 
@@ -424,13 +423,11 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
  * tcp_enter_cwr() and the CWR state). The next new data carries CWR. */
 static void enter_cwr(struct tcp_conn *c, uint64_t now)
 {
-	uint32_t flight = c->snd_max - c->snd_una;
-
 	c->ca_state = TCP_CA_CWR;
 	c->cwr_high = c->snd_max;
 	c->ecn_reductions++;
-	tcp_cc_on_loss(&c->cc, flight, now);
-	tcp_prr_init(&c->prr, flight);
+	tcp_prr_init(&c->prr, c->cc.cwnd);
+	tcp_cc_on_loss(&c->cc, now);
 	c->ecn_queue_cwr = true;
 }
 
@@ -476,7 +473,7 @@ static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct
 		 * Linux's CWR (from cwnd, the flight being gone by now). */
 		c->tlp_out = false;
 		if (c->ca_state == TCP_CA_OPEN)
-			tcp_cc_on_loss(&c->cc, c->cc.cwnd, now);
+			tcp_cc_on_loss(&c->cc, now);
 	}
 }
 
@@ -537,9 +534,13 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		 * recovery"; Linux's tcp_cwnd_reduction takes its
 		 * acked_sacked): an ACK that SACKs three segments at once
 		 * lets the lost two go together. */
+		if (ai->cwnd_before)
+			c->cc.cwnd = ai->cwnd_before;
 		enter_recovery(c, now);
 	} else if (ai->ece && c->ca_state == TCP_CA_OPEN) {
 		/* Like Linux's tcp_try_to_open(): an ECN echo without a loss. */
+		if (ai->cwnd_before)
+			c->cc.cwnd = ai->cwnd_before;
 		enter_cwr(c, now);
 		delivered = 0;
 	}

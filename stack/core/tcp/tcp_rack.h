@@ -47,6 +47,11 @@ struct tcp_ack_info {
 	uint64_t first_ackt, last_ackt;
 	uint64_t first_sackt, last_sackt;
 	bool retrans_acked;             /* a resent segment was acknowledged (Karn) */
+	/* cwnd before this ACK grew it (0: it did not): a reduction the ACK
+	 * starts takes ssthresh from that, as Linux decides on the reduction
+	 * (tcp_fastretrans_alert) before the growth (tcp_cong_control), which
+	 * a reduction replaces. */
+	uint32_t cwnd_before;
 };
 
 /* Reads g's SACK blocks: a D-SACK first (RFC 2883 §4), then marks the

@@ -642,7 +642,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	 * zero window case skips tcp_write_timeout). */
 	if (!zero_wnd)
 		timeout_rehash(c);
-	/* RFC 5681 (4): ssthresh from the flight size on the first timeout only;
+	/* ssthresh from cwnd (Linux's tcp_enter_loss) on the first timeout only;
 	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
 	if (c->retries == 0) {
 		/* Remember what to restore if this timeout proves spurious (RFC 3522). */
@@ -650,7 +650,7 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 		c->undo_tsval = tcp_ts_now(c, now);
 		c->undo_cwnd = c->cc.cwnd;
 		c->undo_ssthresh = c->cc.ssthresh;
-		tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, now);
+		tcp_cc_on_rto(&c->cc, now);
 	} else {
 		c->undo_pending = false;
 		c->cc.cwnd = c->mss;

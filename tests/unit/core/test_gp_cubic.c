@@ -20,6 +20,7 @@
 #include "stack/core/tcp/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
+#define INFINITE_SSTHRESH 0x7fffffffu
 
 static uint8_t big[1 << 20];
 
@@ -140,11 +141,71 @@ static void test_cubic_bulk_idle_restart_no_credit(void **state)
 	ts_free(t);
 }
 
+/* cubic/cubic-rto-ss-ca-cwnd-bump.pkt: one segment in flight with cwnd 10
+ * (the sender application-limited), lost twice: the tail loss probe, then
+ * the timeout. ssthresh comes from cwnd, 10 * 717 / 1024 = 7 (Linux's
+ * cubictcp_recalc_ssthresh; RFC 5681's half the flight would give the
+ * floor of 2), and the timeout makes CUBIC forget W_max. The ACK of the
+ * retransmission: cwnd 2. Slow start to 7 on the next five ACKs; then
+ * congestion avoidance with no W_max: cnt at most 20, the peer ACKing
+ * each segment: still 7 eight ACKs later, 8 after fifteen. */
+static void test_cubic_rto_ssthresh_from_cwnd_then_slow_bump(void **state)
+{
+	/* time before each ACK of the bulk write, in ms (the script's) */
+	static const unsigned gap_ms[] = {
+		100, 2, 98, 2, 2,                   /* slow start: 3001 .. 7001 */
+		2, 98, 2, 2, 2, 2, 2, 2, 98,        /* 8001 .. 16001 */
+		2, 2, 2, 2, 2, 2, 98,               /* 17001 .. 23001 */
+	};
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
+	unsigned i, ack = 2001;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect_data(t, 1, 1001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1001 win 257");
+	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect_data(t, 1001, 2001);
+	/* the probe and the timeout resend it */
+	for (i = 0; i < 610; i++) {
+		ts_advance_ms(t, 1);
+		h_drain_tx(t->h);
+	}
+	assert_int_equal(ssthresh_of(t, c), 7);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 2001 win 257");
+	assert_int_equal(cwnd_of(t, c), 2);
+	assert_int_equal(ssthresh_of(t, c), 7);
+	assert_int_equal(tcp_send(c, big, 200000, t->h->now), 200000);
+	h_drain_tx(t->h);
+	for (i = 0; i < sizeof(gap_ms) / sizeof(gap_ms[0]); i++) {
+		ts_advance_ms(t, gap_ms[i]);
+		ack += 1000;
+		ts_injectf(t, ". 1:1(0) ack %u win 257", ack);
+		h_drain_tx(t->h);
+		if (getenv("TS_VERBOSE"))
+			printf("  ack %u cwnd %u\n", ack, cwnd_of(t, c));
+		if (ack <= 7001)
+			assert_int_equal(cwnd_of(t, c), 2 + (ack - 2001) / 1000);
+		else if (ack <= 16001)
+			assert_int_equal(cwnd_of(t, c), 7);
+	}
+	assert_int_equal(cwnd_of(t, c), 8);
+	assert_int_equal(ssthresh_of(t, c), 7);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cubic_bulk_congestion_avoidance),
 		cmocka_unit_test(test_cubic_bulk_idle_restart_no_credit),
+		cmocka_unit_test(test_cubic_rto_ssthresh_from_cwnd_then_slow_bump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,11 +71,11 @@ static void test_set_mss_rescales(void **state)
 	assert_int_equal(cc.mss, MSS);
 	assert_int_equal(cc.cwnd, 10 * MSS);
 	assert_int_equal(cc.ssthresh, UINT32_MAX);
-	tcp_cc_on_loss(&cc, 20 * MSS, SEC);
-	assert_int_equal(cc.ssthresh, 14 * MSS);
+	tcp_cc_on_loss(&cc, SEC);
+	assert_int_equal(cc.ssthresh, 7 * MSS);    /* 10 * 717 / 1024 */
 	tcp_cc_set_mss(&cc, 1000);
-	assert_int_equal(cc.ssthresh, 14000);
-	assert_int_equal(cc.cwnd, 14000);
+	assert_int_equal(cc.ssthresh, 7000);
+	assert_int_equal(cc.cwnd, 7000);
 	tcp_cc_set_mss(&cc, 0); /* ignored */
 	assert_int_equal(cc.mss, 1000);
 	/* Growth goes on in the new unit (CUBIC's first rounds after a loss
@@ -87,7 +87,7 @@ static void test_set_mss_rescales(void **state)
 		for (int r = 0; r < 3; r++)
 			now = round_trip(&cc, now, 100 * MS);
 	}
-	assert_true(cc.cwnd > 14000);
+	assert_true(cc.cwnd > 7000);
 	assert_int_equal(cc.cwnd % 1000, 0);
 }
 
@@ -202,14 +202,17 @@ static void test_newreno_loss_halves(void **state)
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
 	force_window(&cc, 40);
-	tcp_cc_on_loss(&cc, 40 * MSS, SEC);
+	tcp_cc_on_loss(&cc, SEC);
 	assert_int_equal(cc.ssthresh, 20 * MSS);
 	assert_int_equal(cc.cwnd, 20 * MSS);
-	/* From FlightSize, not cwnd. */
-	tcp_cc_on_loss(&cc, 10 * MSS + 2, SEC);
-	assert_int_equal(cc.ssthresh, 5 * MSS + 1);
-	assert_int_equal(cc.cwnd, 5 * MSS + 1);
-	tcp_cc_on_loss(&cc, MSS, SEC);
+	/* From cwnd in whole segments (Linux's tcp_reno_ssthresh), not RFC
+	 * 5681's FlightSize. */
+	cc.cwnd = 11 * MSS + 2;
+	tcp_cc_on_loss(&cc, SEC);
+	assert_int_equal(cc.ssthresh, 5 * MSS);
+	assert_int_equal(cc.cwnd, 5 * MSS);
+	cc.cwnd = 3 * MSS;
+	tcp_cc_on_loss(&cc, SEC);
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 	assert_int_equal(cc.cwnd, 2 * MSS);
 }
@@ -224,7 +227,7 @@ static void test_newreno_rto(void **state)
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
 	force_window(&cc, 40);
-	tcp_cc_on_rto(&cc, 40 * MSS, now);
+	tcp_cc_on_rto(&cc, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 20 * MSS);
 	now = round_trip(&cc, now, 50 * MS);
@@ -247,19 +250,19 @@ static void test_newreno_rto(void **state)
 	{
 		uint32_t held;
 
-		tcp_cc_on_rto(&cc, 22 * MSS, now);
+		tcp_cc_on_rto(&cc, now);
 		held = cc.ssthresh;
 		assert_int_equal(held, 11 * MSS);
-		tcp_cc_on_rto(&cc, 22 * MSS, now + SEC);
-		tcp_cc_on_rto(&cc, MSS, now + 3 * SEC);
+		tcp_cc_on_rto(&cc, now + SEC);
+		tcp_cc_on_rto(&cc, now + 3 * SEC);
 		assert_int_equal(cc.ssthresh, held);
 		assert_int_equal(cc.cwnd, MSS);
 		now = round_trip(&cc, now + 3 * SEC, 50 * MS);
 		assert_int_equal(cc.cwnd, 2 * MSS);
 	}
-	/* A new timeout after progress, with little in flight: ssthresh
+	/* A new timeout after progress, from a window of two: ssthresh
 	 * floors at 2 SMSS. */
-	tcp_cc_on_rto(&cc, MSS, now);
+	tcp_cc_on_rto(&cc, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 }
@@ -272,7 +275,8 @@ static void test_recovery_exit(void **state)
 
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
-	tcp_cc_on_loss(&cc, 40 * MSS, SEC);
+	force_window(&cc, 40);
+	tcp_cc_on_loss(&cc, SEC);
 	cc.cwnd = 25 * MSS; /* the engine inflated it during recovery */
 	tcp_cc_on_recovery_exit(&cc, 5 * MSS, SEC);
 	assert_int_equal(cc.cwnd, 20 * MSS);
@@ -284,7 +288,8 @@ static void test_recovery_exit(void **state)
 	assert_int_equal(cc.ssthresh, 20 * MSS);
 	/* Same rule for CUBIC. */
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
-	tcp_cc_on_loss(&cc, 40 * MSS, SEC);
+	force_window(&cc, 40);
+	tcp_cc_on_loss(&cc, SEC);
 	tcp_cc_on_recovery_exit(&cc, 10 * MSS, SEC);
 	assert_int_equal(cc.cwnd, 28 * MSS);        /* CUBIC's beta 0.7 of 40 */
 	assert_int_equal(cc.cwnd, cc.ssthresh);
@@ -329,7 +334,7 @@ static void cubic_after_loss_at(struct tcp_cc *cc, uint32_t w_max, uint64_t now)
 {
 	tcp_cc_init(cc, TCP_CC_CUBIC, MSS);
 	force_window(cc, w_max);
-	tcp_cc_on_loss(cc, w_max * MSS, now);
+	tcp_cc_on_loss(cc, now);
 }
 
 /* Linux's cubictcp_recalc_ssthresh: beta 717/1024 (70 of 100); the first
@@ -350,8 +355,9 @@ static void test_cubic_loss_and_k(void **state)
 	assert_int_equal(cc.epoch_start_ms, 2000);
 	assert_int_equal(cc.origin, 100);
 	assert_int_equal(cc.k, 4316);
-	/* Floor of 2 segments. */
-	tcp_cc_on_loss(&cc, MSS, 3 * SEC);
+	/* Floor of 2 segments (2 * 717 / 1024 is 1). */
+	cc.cwnd = 2 * MSS;
+	tcp_cc_on_loss(&cc, 3 * SEC);
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 	assert_int_equal(cc.cwnd, 2 * MSS);
 }
@@ -459,7 +465,7 @@ static void test_cubic_fast_convergence(void **state)
 		now = round_trip(&cc, now, 100 * MS);
 	before = cc.cwnd / MSS;
 	assert_true(before > 72 && before < 95);
-	tcp_cc_on_loss(&cc, cc.cwnd, now);
+	tcp_cc_on_loss(&cc, now);
 	assert_int_equal(cc.last_max_cwnd, before * 1741 / 2048);
 	assert_int_equal(cc.epoch_start_ms, 0);
 	/* The next epoch aims at the lowered W_max. */
@@ -469,7 +475,7 @@ static void test_cubic_fast_convergence(void **state)
 	/* A loss above the old W_max just records the window. */
 	cubic_after_loss_at(&cc, 100, now);
 	force_window(&cc, 120);
-	tcp_cc_on_loss(&cc, 120 * MSS, now);
+	tcp_cc_on_loss(&cc, now);
 	assert_int_equal(cc.last_max_cwnd, 120);
 }
 
@@ -485,7 +491,7 @@ static void test_cubic_rto(void **state)
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	force_window(&cc, 100);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now); /* an epoch, a delay minimum */
-	tcp_cc_on_rto(&cc, 100 * MSS, now);
+	tcp_cc_on_rto(&cc, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 70 * MSS);
 	assert_int_equal(cc.epoch_start_ms, 0);
@@ -541,8 +547,8 @@ static void test_cubic_degenerate_inputs(void **state)
 	cc.cwnd = 0;
 	tcp_cc_on_ack(&cc, MSS, UINT32_MAX, 100 * MS, UINT64_MAX - 1);
 	assert_true(cc.cwnd >= MSS);
-	tcp_cc_on_loss(&cc, 0, 0);
-	tcp_cc_on_rto(&cc, 0, 0);
+	tcp_cc_on_loss(&cc, 0);
+	tcp_cc_on_rto(&cc, 0);
 	tcp_cc_on_recovery_exit(&cc, 0, 0);
 	tcp_cc_on_idle(&cc, 0, 0, false, 0);
 	tcp_cc_on_tx_start(&cc, UINT64_MAX, 0);
@@ -561,8 +567,8 @@ static void test_bounds_both_algorithms(void **state)
 
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, MSS);
 		for (int i = 0; i < 5; i++) {
-			tcp_cc_on_rto(&cc, 0, now);
-			tcp_cc_on_loss(&cc, 0, now);
+			tcp_cc_on_rto(&cc, now);
+			tcp_cc_on_loss(&cc, now);
 			assert_true(cc.cwnd >= MSS);
 			assert_true(cc.ssthresh >= 2 * MSS);
 		}
@@ -580,20 +586,21 @@ static void test_bounds_both_algorithms(void **state)
 			}
 			assert_int_equal(cc.cwnd, 0x7fffffffu);
 		}
-		tcp_cc_on_loss(&cc, UINT32_MAX, now);
+		tcp_cc_on_loss(&cc, now);
 		assert_true(cc.cwnd >= MSS && cc.cwnd <= 0x7fffffffu);
 		/* Tiny MSS, tiny windows. */
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, 1);
 		assert_int_equal(cc.cwnd, 10);
-		tcp_cc_on_rto(&cc, 1, now);
+		tcp_cc_on_rto(&cc, now);
 		assert_int_equal(cc.cwnd, 1);
-		assert_int_equal(cc.ssthresh, 2);
+		assert_int_equal(cc.ssthresh, a ? 7 : 5);   /* from the IW of 10 */
 	}
 }
 
 /* ---- PRR (RFC 6937) ---- */
 
-/* A loss of one segment out of 20 in flight, CUBIC's ssthresh 14 segments:
+/* A loss of one segment out of 20 in flight, a window of 20 before it
+ * (RecoverFS, Linux's prior_cwnd), CUBIC's ssthresh 14 segments:
  * while the pipe is above ssthresh, PRR sends ssthresh/RecoverFS of what
  * each ACK delivered, so that over the round trip (19 ACKs, one per
  * segment delivered) the sender sends 14 segments, evenly spread, the
@@ -747,7 +754,7 @@ static void test_hystart_delay(void **state)
 	/* (the timeout forgets the minimum too, Linux's bictcp_reset: the
 	 * 20 ms after it are the new minimum, 24.1 ms is above it by more
 	 * than 4 ms) */
-	tcp_cc_on_rto(&r.cc, r.nxt - r.una, r.now);
+	tcp_cc_on_rto(&r.cc, r.now);
 	r.cc.ssthresh = UINT32_MAX;
 	assert_int_equal(hs_acks(&r, 400, 3000, 20000, &at), TCP_CC_HS_NONE);
 	assert_int_equal(r.cc.min_rtt_us, 20000);

@@ -538,11 +538,14 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 			c->cc.cwnd = ai->cwnd_before;
 		enter_recovery(c, now);
 	} else if (ai->ece && c->ca_state == TCP_CA_OPEN) {
-		/* Like Linux's tcp_try_to_open(): an ECN echo without a loss. */
+		/* Like Linux's tcp_try_to_open(): an ECN echo without a loss.
+		 * What the echoing ACK delivered counts in PRR as for a
+		 * recovery (Linux's tcp_cwnd_reduction runs on it right
+		 * after tcp_enter_cwr); pstack did not count it, and let one
+		 * segment less go. */
 		if (ai->cwnd_before)
 			c->cc.cwnd = ai->cwnd_before;
 		enter_cwr(c, now);
-		delivered = 0;
 	}
 	/* RFC 6937: what this ACK lets recovery (or the CWR state) send. */
 	if (c->in_recovery || c->ca_state == TCP_CA_CWR) {

@@ -1,11 +1,12 @@
-/* CUBIC's congestion avoidance, against the packetdrill scripts Google
- * publishes for Linux's TCP (google/packetdrill, gtests/net/tcp: cubic/).
- * test_gp_cc.c covers the scripts' slow start (HyStart); these go on from
- * there: the window Linux's tcp_cubic.c grows in integer arithmetic, and
- * no credit for idle time. Each test names the script it follows. As there,
- * the peer announces an MSS of 1000; the harness clock moves exactly as
- * the script's does, since CUBIC's windows depend on the time between
- * ACKs. */
+/* CUBIC's congestion avoidance and the window after a timeout, against
+ * the packetdrill scripts Google publishes for Linux's TCP
+ * (google/packetdrill, gtests/net/tcp: cubic/). test_gp_cc.c covers the
+ * scripts' slow start (HyStart); these go on from there: the window
+ * Linux's tcp_cubic.c grows in integer arithmetic, no credit for idle
+ * time, ssthresh from cwnd on a timeout. Each test names the script it
+ * follows. As there, the peer announces an MSS of 1000; the harness clock
+ * moves exactly as the script's does, since CUBIC's windows depend on the
+ * time between ACKs. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

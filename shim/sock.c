@@ -1007,6 +1007,7 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	default:
 		break;
 	}
+	tcp_disconnect_counts(c, old);
 	tcp_set_wakeup(old, &none);
 	(void)tcp_setopt(old, TCP_OPT_LINGER, 0);
 	tcp_close(old, shim_now());

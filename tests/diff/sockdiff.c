@@ -6051,6 +6051,32 @@ static void wait_total_rto(int s, unsigned n, long ms)
 #ifndef SO_TXREHASH
 #define SO_TXREHASH 74
 #endif
+/* What a disconnect leaves in TCP_INFO (Linux's tcp_disconnect, after a
+ * connect() that failed, and connect(AF_UNSPEC)): the retransmission
+ * timeouts of the attempt (tcpi_retransmits, until the next connect) and
+ * the path's rehashes (tcpi_rehash, for good). */
+static void emit_tcp_info_counts(const char *when, int s)
+{
+	unsigned char b[512];
+	socklen_t l = sizeof(b);
+
+	memset(b, 0, sizeof(b));
+	if (R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l)) == 0)
+		emit("%s state=%u retransmits=%u rehash=%u", when, b[0], b[2], (unsigned)ti_at(b, 236, 4));
+}
+CASE(getsockopt_tcp_info_disconnected, 8000)
+{
+	int s = tcp_sock();
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+
+	seti(s, IPPROTO_TCP, TCP_SYNCNT, 1);
+	conn(s, PEER, P_DROP);
+	emit_tcp_info_counts("failed", s);
+	conn(s, PEER, P_ECHO);
+	emit_tcp_info_counts("again", s);
+	R(connect(s, (struct sockaddr *)&u, sizeof(u)));
+	emit_tcp_info_counts("unspec", s);
+}
 /*
  * A SYN's first timeouts keep its RTO (net.ipv4.tcp_syn_linear_timeouts, 4
  * by default since Linux 6.5): the fifth comes 5 s after the first SYN,

@@ -110,6 +110,10 @@ void tcp_tw_take_all(struct stack *s, uint64_t now);
 #define TCP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
 
 struct tcp_conn *tcp_open(struct stack *s);
+/* The counts Linux's tcp_disconnect leaves on the socket, from the
+ * connection a disconnect replaces (old) to the fresh one (c): TCP_INFO's
+ * retransmits (until the next connect) and rehash (for good). */
+void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old);
 /* port 0: an ephemeral port. -EINVAL if already bound, -EADDRINUSE, -EADDRNOTAVAIL.
  * With IP_BIND_ADDRESS_NO_PORT (TCP_OPT_BIND_NO_PORT) port 0 takes the
  * address only (inpcb_bind_addr): no port, and bind() may come again. */

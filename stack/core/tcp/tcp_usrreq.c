@@ -1469,6 +1469,13 @@ static uint64_t pacing_rate(const struct tcp_conn *c)
 	return (uint64_t)c->mss * cwnd * 10000u * (c->cc.cwnd < c->cc.ssthresh / 2 ? 200u : 120u) / c->srtt;
 }
 
+void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old)
+{
+	stack_assert_locked();
+	c->retries = old->retries;
+	c->timeout_rehash = old->timeout_rehash;
+}
+
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
 {
 	stack_assert_locked();

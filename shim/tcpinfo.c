@@ -113,6 +113,10 @@ socklen_t shim_fill_tcp_info(void *out, socklen_t len, const struct tcp_conn_inf
 	ti->tcpi_snd_wnd = ci->snd_wnd;
 	lt.rcv_wnd = ci->rcv_wnd;
 	lt.rehash = ci->rehash;
+	lt.received_ce = ci->received_ce;
+	lt.received_e1_bytes = ci->received_e1_bytes;
+	lt.received_e0_bytes = ci->received_e0_bytes;
+	lt.received_ce_bytes = ci->received_ce_bytes;
 	lt.total_rto = (uint16_t)(ci->total_rto > UINT16_MAX ? UINT16_MAX : ci->total_rto);
 	lt.total_rto_recoveries = (uint16_t)(ci->total_rto_recoveries > UINT16_MAX ? UINT16_MAX :
 					     ci->total_rto_recoveries);

@@ -6051,6 +6051,31 @@ static void wait_total_rto(int s, unsigned n, long ms)
 #ifndef SO_TXREHASH
 #define SO_TXREHASH 74
 #endif
+/* TCP_INFO's ECN counters on an echoed connection: the options (ECN
+ * negotiated or not), the CE-marked segments and the payload bytes
+ * received per codepoint, and the AccECN ones (none without AccECN). With
+ * the namespace's net.ipv4.tcp_ecn=1 (tests/e2e/80-diff.bats) the program
+ * asks for ECN and the peer's data comes ECT(0): Linux 6.18 counts its
+ * bytes in tcpi_received_e0_bytes in RFC 3168's mode too. */
+CASE(ecn_tcp_info_received, 0)
+{
+	int s = tcp_to(P_ECHO);
+	static char big[3000], back[3000];
+	unsigned char b[512];
+	socklen_t l = sizeof(b);
+
+	need(send(s, "hello", 5, 0) == 5, "send");
+	need(recv(s, back, 5, MSG_WAITALL) == 5, "recv");
+	memset(big, 'x', sizeof(big));
+	need(send(s, big, sizeof(big), 0) == (ssize_t)sizeof(big), "send");
+	need(recv(s, back, sizeof(back), MSG_WAITALL) == (ssize_t)sizeof(back), "recv");
+	memset(b, 0, sizeof(b));
+	if (R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l)) == 0)
+		emit("opts=%#x ce=%u rcv=%u/%u/%u dlv=%u/%u/%u fail=%u opt=%u", b[5], (unsigned)ti_at(b, 248, 4),
+		     (unsigned)ti_at(b, 264, 4), (unsigned)ti_at(b, 268, 4), (unsigned)ti_at(b, 272, 4),
+		     (unsigned)ti_at(b, 252, 4), (unsigned)ti_at(b, 256, 4), (unsigned)ti_at(b, 260, 4),
+		     (unsigned)ti_at(b, 276, 2), (unsigned)ti_at(b, 278, 2));
+}
 /* What a disconnect leaves in TCP_INFO (Linux's tcp_disconnect, after a
  * connect() that failed, and connect(AF_UNSPEC)): the retransmission
  * timeouts of the attempt (tcpi_retransmits, until the next connect) and

@@ -76,3 +76,14 @@ known_edit() {
 	grep -qx 'bind_nonlocal: 0' "$out/kernel.txt" || fail "the kernel refused: $(grep '^bind_nonlocal:' "$out/kernel.txt")"
 	grep -qx 'bind_nonlocal: 0' "$out/pstack.txt"
 }
+
+@test "sockdiff with the namespace's net.ipv4.tcp_ecn=1: ECN negotiated, TCP_INFO counts the ECT(0) bytes received as the kernel's" {
+	local out=$BATS_TEST_TMPDIR/diff
+	run env DIFF_NS="$NS" PIDFILE="$PIDFILE" timeout -k 5 60 bash "$DIFF/run.sh" \
+		-b "$PSTACK_BUILD" -P "$PRELOAD" -o "$out" -c 'ecn_*' -s net.ipv4.tcp_ecn=1
+	[ -s "$out/diff.txt" ] && { echo "---- differences (case | kernel | pstack)"; cat "$out/diff.txt"; }
+	assert_success
+	# the sysctl took: ECN negotiated and seen (TCPI_OPT_ECN, _ECN_SEEN), the echoed bytes ECT(0)
+	grep -q '^ecn_tcp_info_received: 0 opts=0x1f ce=0 rcv=0/3005/0 ' "$out/kernel.txt" ||
+		fail "the kernel: $(grep '^ecn_tcp_info_received:' "$out/kernel.txt")"
+}

@@ -386,6 +386,8 @@ struct tcp_conn_info {
 	uint32_t total_rto, total_rto_recoveries;
 	uint32_t total_rto_time_ms;
 	uint32_t delivered, delivered_ce;
+	uint32_t received_ce;                       /* CE-marked segments received */
+	uint32_t received_e1_bytes, received_e0_bytes, received_ce_bytes;   /* payload by ECN codepoint */
 	uint32_t reord_seen, rcv_ooopack;
 	uint64_t busy_us, rwnd_limited_us, sndbuf_limited_us;   /* busy: all three together */
 };

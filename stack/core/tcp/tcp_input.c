@@ -374,6 +374,20 @@ static void ecn_data_recv(struct tcp_conn *c, const struct tcp_seg *g)
 	}
 }
 
+/* Linux's tcp_ecn_received_counters, which its tcp_rcv_established calls
+ * for every segment past tcp_validate_incoming in any ECN mode: a segment
+ * with ECT or CE counts its payload (as it came, len) by codepoint, a CE
+ * one its segments (AccECN's received_ce; RFC 3168 mode shows them in
+ * TCP_INFO too). */
+static void ecn_received_counters(struct tcp_conn *c, const struct tcp_seg *g, uint32_t len)
+{
+	if (g->ecn == TCP_ECN_NOT_ECT)
+		return;
+	if (g->ecn == TCP_ECN_CE)
+		c->received_ce += tcp_pcount(len, c->mss);
+	c->received_ecn_bytes[g->ecn - 1] += len;
+}
+
 /* RFC 2883: a copy of [seq, end) arrived again; the next ACK reports it in
  * a D-SACK block (first), so that the sender can tell a spurious
  * retransmission (RFC 3708) and how much the path reorders. */
@@ -1208,7 +1222,8 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
 	tcp_seq orig_seq = g->seq;
-	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale;
+	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale, len = g->len;
+	bool established = c->state == TCP_STATE_ESTABLISHED;
 	enum tcp_verdict v;
 
 	/* A retransmitted SYN for an embryonic connection: answer it again. */
@@ -1248,6 +1263,9 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		v = step_rst(c, g, orig_seq, now);
 	if (v == TCP_V_CONTINUE)
 		v = step_syn(c, g, now);
+	/* (Linux counts in tcp_rcv_established only, before tcp_ack.) */
+	if (v == TCP_V_CONTINUE && established)
+		ecn_received_counters(c, g, len);
 	if (v == TCP_V_CONTINUE)
 		v = step_ack(c, g, orig_seq, wnd, now);
 	if (v == TCP_V_CONTINUE)

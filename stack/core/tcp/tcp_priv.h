@@ -368,6 +368,12 @@ struct tcp_conn {
 	 * connection and rethought its path (sk_rethink_txhash, which
 	 * SO_TXREHASH 0 turns off). */
 	uint32_t timeout_rehash;
+	/* Linux's received_ce and received_ecn_bytes (AccECN's counters,
+	 * which TCP_INFO shows in every ECN mode): the CE-marked segments and
+	 * the payload bytes of each ECN codepoint (ECT(1), ECT(0), CE) that an
+	 * established connection took past its sequence, RST and SYN checks. */
+	uint32_t received_ce;
+	uint32_t received_ecn_bytes[3];
 };
 
 /* Linux's tp->advmss once the handshake is done: the MSS we offered less

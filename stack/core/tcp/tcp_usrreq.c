@@ -1566,6 +1566,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	}
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
 	i->rehash = c->timeout_rehash;
+	i->received_ce = c->received_ce;
+	i->received_e1_bytes = c->received_ecn_bytes[TCP_ECN_ECT1 - 1];
+	i->received_e0_bytes = c->received_ecn_bytes[TCP_ECN_ECT0 - 1];
+	i->received_ce_bytes = c->received_ecn_bytes[TCP_ECN_CE - 1];
 	i->total_rto = c->rto_total;
 	i->total_rto_recoveries = c->rto_recoveries;
 	i->total_rto_time_ms = (uint32_t)((c->rto_time_us + (c->rto_stamp ? now - c->rto_stamp : 0)) / 1000);

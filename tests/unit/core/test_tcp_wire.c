@@ -1070,6 +1070,37 @@ static void test_ecn_receiver_echoes_ce_until_cwr(void **state)
 	ts_free(t);
 }
 
+/* TCP_INFO's received ECN counters, as Linux 6.18's (tcp_ecn_received_counters
+ * in RFC 3168's mode too): the payload bytes of each codepoint and the
+ * CE-marked segments, pure ACKs included, of the segments an established
+ * connection accepts; not a segment outside the window, nor the handshake's. */
+static void test_ecn_info_counters(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ecn_connect(t);
+	struct tcp_conn_info i;
+	char got[512];
+
+	(void)state;
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 110 ecr 0> [ect0]");
+	ts_inject(t, "P. 101:201(100) ack 1 win 502 <nop,nop,TS val 111 ecr 0> [ce]");
+	ts_inject(t, "P. 201:251(50) ack 1 win 502 <nop,nop,TS val 112 ecr 0> [ect1]");
+	ts_inject(t, ". 251:251(0) ack 1 win 502 <nop,nop,TS val 113 ecr 0> [ce]");
+	ts_inject(t, ". 251:251(0) ack 1 win 502 <nop,nop,TS val 114 ecr 0> [ect0]");
+	/* old data again, outside the window: dropped with an ACK, not counted */
+	ts_inject(t, "P. 1:101(100) ack 1 win 502 <nop,nop,TS val 115 ecr 0> [ce]");
+	ts_inject(t, "P. 251:261(10) ack 1 win 502 <nop,nop,TS val 116 ecr 0>");
+	while (ts_next(t, got, sizeof(got)))
+		;
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.received_ce, 2);
+	assert_int_equal(i.received_e0_bytes, 100);
+	assert_int_equal(i.received_ce_bytes, 100);
+	assert_int_equal(i.received_e1_bytes, 50);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The sender (RFC 3168 §6.1.2): an ECN echo brings the window down as a
  * loss would (CUBIC's ssthresh, PRR while it lasts) without resending, the
  * next new data carries CWR; echoes within the same window change nothing;
@@ -1292,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(test_ecn_negotiated_by_our_syn),
 		cmocka_unit_test(test_ecn_accepted_on_the_passive_side),
 		cmocka_unit_test(test_ecn_receiver_echoes_ce_until_cwr),
+		cmocka_unit_test(test_ecn_info_counters),
 		cmocka_unit_test(test_ecn_sender_reduces_once_per_window),
 		cmocka_unit_test(test_ecn_not_ect_on_retransmissions_probes_acks),
 		cmocka_unit_test(test_ecn_loss_in_cwr_is_one_reduction),

@@ -522,14 +522,20 @@ static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
 
 /* SYN (or SYN-ACK) retransmissions before giving up: TCP_SYNCNT or the
  * default; for a child of a listener with TCP_DEFER_ACCEPT, that many
- * (Linux's reqsk_timer_handler). */
+ * (Linux's reqsk_timer_handler). An active open's SYN, or its SYN-ACK
+ * after a simultaneous open, goes tcp_syn_retries times (tcp_write_timeout
+ * in SYN-SENT and SYN-RECV); a listener's child's SYN-ACK
+ * tcp_synack_retries, a fast open child's once more
+ * (tcp_fastopen_synack_timer). */
 static unsigned syn_retries(const struct tcp_conn *c)
 {
 	if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && c->opt.defer_accept)
 		return c->opt.defer_accept;
 	if (c->opt.syncnt)
 		return c->opt.syncnt;
-	return c->state == TCP_STATE_SYN_SENT ? c->s->cfg.tcp_syn_retries : c->s->cfg.tcp_synack_retries;
+	if (c->active_open)
+		return c->s->cfg.tcp_syn_retries;
+	return c->s->cfg.tcp_synack_retries + (c->tfo ? 1u : 0u);
 }
 
 uint64_t tcp_fin_time(const struct tcp_conn *c)

@@ -193,6 +193,43 @@ static void test_simultaneous_open(void **state)
 	ts_free(t);
 }
 
+/* A simultaneous open whose peer then goes silent: the SYN-ACK is resent
+ * tcp_syn_retries times (6), backed off from the SYN's timer, and the
+ * connection ends at 127 s, as Linux's tcp_write_timeout for a socket in
+ * SYN-RECV (tcp_synack_retries, 5, is a listener's). */
+static void test_simultaneous_open_gives_up(void **state)
+{
+	static const unsigned at_s[] = { 1, 3, 7, 15, 31, 63 };
+	struct tscript *t = ts_new(300);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	uint64_t start = t->h->now;
+	unsigned n = 0;
+	char got[512];
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	for (int ms = 0; ms < 200000 && tcp_get_state(c) == TCP_STATE_SYN_RECEIVED; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, got, sizeof(got))) {
+			assert_true(!strncmp(got, "S.", 2));
+			assert_true(n < sizeof(at_s) / sizeof(at_s[0]));
+			assert_int_equal((t->h->now - start) / 1000000, at_s[n]);
+			n++;
+		}
+	}
+	assert_int_equal(n, 6);
+	assert_int_equal((t->h->now - start) / 1000000, 127);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 /* RFC 9293 §3.10.7.1: segments to a closed port draw a reset. */
 static void test_rst_closed_port(void **state)
 {
@@ -437,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_passive_close),
 		cmocka_unit_test(test_simultaneous_close),
 		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_simultaneous_open_gives_up),
 		cmocka_unit_test(test_rst_closed_port),
 		cmocka_unit_test(test_peer_reset),
 		cmocka_unit_test(test_recv_zero_length),

@@ -123,6 +123,41 @@ static void test_valid_cookie_takes_data(void **state)
 	ts_free(t);
 }
 
+/* A fast open child whose handshake's ACK never comes: its SYN-ACK is
+ * resent once more than tcp_synack_retries says (Linux's
+ * tcp_fastopen_synack_timer: 5 + 1), backed off from 1 s, then the
+ * accepted socket fails with ETIMEDOUT. */
+static void test_synack_gives_up(void **state)
+{
+	struct tscript *t = tfo_new(3);
+	struct tcp_conn *l = tfo_listen(t, 1), *c;
+	uint64_t start;
+	unsigned synacks = 0;
+	char got[512];
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO " COOKIE ",nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 11 win * <mss 1460,nop,nop,sackOK>");
+	start = t->h->now;
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	for (int ms = 0; ms < 300000 && tcp_get_state(c) == TCP_STATE_SYN_RECEIVED; ms += 10) {
+		ts_advance_ms(t, 10);
+		while (ts_next(t, got, sizeof(got))) {
+			assert_true(!strncmp(got, "S.", 2));
+			synacks++;
+		}
+	}
+	assert_int_equal(synacks, 6);
+	assert_int_equal((t->h->now - start) / 1000000, 127);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* An ACK that covers the SYN-ACK and the child's data at once. */
 static void test_handshake_ack_covers_data(void **state)
 {
@@ -401,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_cookie_is_linux),
 		cmocka_unit_test(test_cookie_request),
 		cmocka_unit_test(test_valid_cookie_takes_data),
+		cmocka_unit_test(test_synack_gives_up),
 		cmocka_unit_test(test_handshake_ack_covers_data),
 		cmocka_unit_test(test_invalid_cookie),
 		cmocka_unit_test(test_not_fast_open),

@@ -1478,6 +1478,8 @@ void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old)
 
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)
 {
+	bool req_timer;
+
 	stack_assert_locked();
 	memset(i, 0, sizeof(*i));
 	i->state = (uint8_t)c->state;
@@ -1494,7 +1496,11 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	}
 	i->ca_state = c->ca_state;
 	i->retransmits = c->retries;
-	i->backoff = c->backoff;
+	/* A fast open child's SYN-ACK timeouts are its request's
+	 * (tcp_fastopen_synack_timer): they back off that timer, not the
+	 * socket's icsk_backoff and icsk_rto. */
+	req_timer = c->tfo && c->state == TCP_STATE_SYN_RECEIVED;
+	i->backoff = req_timer ? 0 : c->backoff;
 	i->probes = c->probes;
 	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
 			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0) |
@@ -1504,7 +1510,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	/* Linux's icsk_rto: doubled by each retransmission timeout that backs
 	 * off (a SYN's first ones do not), not by a zero window's probes,
 	 * whose backoff is the probe timer's (tcp_send_probe0). */
-	i->rto_us = (uint32_t)(c->persist_at == STACK_NEVER ? tcp_backed_off_rto(c) : c->rto);
+	i->rto_us = (uint32_t)(c->persist_at == STACK_NEVER && !req_timer ? tcp_backed_off_rto(c) : c->rto);
 	/* Linux's icsk_ack.ato: none until data (or a FIN) came in order. */
 	i->ato_us = c->lrcvtime || c->fin_rcvd ? TCP_DELACK_US : 0;
 	i->snd_mss = c->mss;

@@ -126,11 +126,13 @@ static void test_valid_cookie_takes_data(void **state)
 /* A fast open child whose handshake's ACK never comes: its SYN-ACK is
  * resent once more than tcp_synack_retries says (Linux's
  * tcp_fastopen_synack_timer: 5 + 1), backed off from 1 s, then the
- * accepted socket fails with ETIMEDOUT. */
+ * accepted socket fails with ETIMEDOUT. TCP_INFO counts the
+ * retransmissions; the backoff is the request's, not the socket's. */
 static void test_synack_gives_up(void **state)
 {
 	struct tscript *t = tfo_new(3);
 	struct tcp_conn *l = tfo_listen(t, 1), *c;
+	struct tcp_conn_info ti;
 	uint64_t start;
 	unsigned synacks = 0;
 	char got[512];
@@ -147,6 +149,12 @@ static void test_synack_gives_up(void **state)
 		while (ts_next(t, got, sizeof(got))) {
 			assert_true(!strncmp(got, "S.", 2));
 			synacks++;
+			/* TCP_INFO as Linux's: the retransmissions counted, the
+			 * socket's backoff and RTO untouched (the request's timer) */
+			tcp_get_info(c, &ti, t->h->now);
+			assert_int_equal(ti.retransmits, synacks);
+			assert_int_equal(ti.backoff, 0);
+			assert_int_equal(ti.rto_us, 1000000);
 		}
 	}
 	assert_int_equal(synacks, 6);

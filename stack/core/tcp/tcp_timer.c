@@ -316,12 +316,18 @@ void tcp_chrono_stop(struct tcp_conn *c, enum tcp_chrono type, uint64_t now)
 }
 
 /* Linux's tcp_update_rto_stats(): a retransmission timeout, before the
- * retry count goes up; the first of a run starts one more recovery. */
+ * retry count goes up; the first of a run starts one more recovery. A
+ * listener's child counts its time from its first SYN-ACK (Linux's
+ * tcp_create_openreq_child: since the request's snt_synack; a fast open
+ * child's timer is tcp_update_rto_stats' as any). */
 void tcp_rto_note(struct tcp_conn *c, uint64_t now)
 {
 	if (c->retries == 0) {
 		c->rto_recoveries++;
-		c->rto_stamp = now ? now : 1;
+		if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && !c->tfo && c->rtt_start)
+			c->rto_stamp = c->rtt_start;
+		else
+			c->rto_stamp = now ? now : 1;
 	}
 	c->rto_total++;
 }

@@ -257,6 +257,42 @@ static void test_info_rehash(void **state)
 	ts_free(t);
 }
 
+/* A listener's child whose SYN-ACK timed out twice, accepted with the
+ * peer's data 4.2 s after the first SYN-ACK: TCP_INFO as the kernel's
+ * measured so (ACKs dropped, the data later): total_retrans 2, total_rto
+ * 2, one recovery, rto_time 4200 ms from the first SYN-ACK (Linux's
+ * tcp_create_openreq_child: since snt_synack), retransmits and backoff 0. */
+static void test_info_child_rto(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 4), *c;
+	struct tcp_conn_info i;
+	char got[512];
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_advance_ms(t, 4200);
+	while (ts_next(t, got, sizeof(got)))
+		;
+	ts_inject(t, "P. 1:2(1) ack 1 win 502 <nop,nop,TS val 200 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.total_retrans, 2);
+	assert_int_equal(i.total_rto, 2);
+	assert_int_equal(i.total_rto_recoveries, 1);
+	assert_int_equal(i.total_rto_time_ms, 4200);
+	assert_int_equal(i.retransmits, 0);
+	assert_int_equal(i.backoff, 0);
+	while (ts_next(t, got, sizeof(got)))
+		;
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* tcpi_rto is Linux's icsk_rto: doubled by each retransmission timeout,
  * the computed one again once an ACK ends them; a zero window's probes back
  * off their own timer and leave it (tcp_send_probe0). */
@@ -992,6 +1028,7 @@ int main(void)
 		cmocka_unit_test(test_info_linux_counts),
 		cmocka_unit_test(test_info_rehash),
 		cmocka_unit_test(test_info_rto_backoff),
+		cmocka_unit_test(test_info_child_rto),
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),
 		cmocka_unit_test(test_info_chrono),

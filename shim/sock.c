@@ -4062,10 +4062,11 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 			ep.port = 0;
 		return put_int(val, len, ep.port);
 	case IP_MULTICAST_TTL: {
-		/* An accepted socket's: the TTL of its SYN (Linux's
-		 * tcp_v4_syn_recv_sock; a TCP socket cannot set it); the
-		 * placeholder, a socket of its own, has the default. */
-		uint8_t ttl = k->tcp ? tcp_syn_ttl(k->tcp) : 0;
+		/* An accepted socket's: the TTL of the segment that completed
+		 * its handshake (Linux's tcp_v4_syn_recv_sock; a TCP socket
+		 * cannot set it); the placeholder, a socket of its own, has
+		 * the default. */
+		uint8_t ttl = k->tcp ? tcp_handshake_ttl(k->tcp) : 0;
 
 		return ttl ? put_ip_int(val, len, ttl) : SHIM_PASS;
 	}

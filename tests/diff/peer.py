@@ -7,8 +7,10 @@ pair, or pstack over the TAP). Every behaviour has its own port:
 
   TCP 7000  control: one line per command, answered "ok" once done
               "connect PORT MODE"  connect to 192.0.2.2:PORT, then MODE: hold (read until
-                                   EOF), hello (send "hello world\\n", then hold), fin
-                                   (close at once), rst (close with SO_LINGER 0)
+                                   EOF), hello (send "hello world\\n", then hold), ttlhello
+                                   (the same with IP TTL 33, the handshake's ACK having
+                                   gone with 64), fin (close at once), rst (close with
+                                   SO_LINGER 0)
               "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
               "mcast GROUP PORT TEXT"  send the datagram TEXT to the multicast GROUP:PORT
                                    on the link (TTL 1), from port 7007
@@ -121,7 +123,12 @@ def hello(c):
     sink(c)
 
 
-MODES = {"hold": sink, "hello": hello, "fin": fin, "rst": rst}
+def ttl_hello(c):
+    c.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 33)
+    hello(c)
+
+
+MODES = {"hold": sink, "hello": hello, "ttlhello": ttl_hello, "fin": fin, "rst": rst}
 
 
 def control(c, udp):
@@ -133,8 +140,10 @@ def control(c, udp):
                 s = socket.create_connection((PROG, int(w[1])), timeout=5)
                 s.settimeout(None)
                 mode = MODES[w[2].strip()]
-                if mode is sink or mode is hello:
-                    if mode is hello:
+                if mode is sink or mode is hello or mode is ttl_hello:
+                    if mode is ttl_hello:
+                        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 33)
+                    if mode is not sink:
                         s.sendall(HELLO)
                     threading.Thread(target=sink, args=(s,), daemon=True).start()
                 else:

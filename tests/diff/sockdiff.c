@@ -5607,6 +5607,33 @@ CASE(accepted_multicast_ttl, 0)
 	close(l);
 }
 
+/* The TTL of the segment that completes the handshake is the accepted
+ * socket's IP_MULTICAST_TTL (tcp_v4_syn_recv_sock: ip_hdr(skb)->ttl of the
+ * skb tcp_check_req took): the handshake's ACK (64) for a plain listener,
+ * the data after it under TCP_DEFER_ACCEPT, which drops the bare ACK (the
+ * peer's hello, sent with IP TTL 33). */
+static void accepted_ttl_of(int defer)
+{
+	int l = tcp_listener(), c;
+
+	if (defer)
+		seti(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, defer);
+	peer("connect %d ttlhello", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("defer=%d accepted=%d", defer, geti(c, IPPROTO_IP, IP_MULTICAST_TTL));
+	close(c);
+	close(l);
+}
+CASE(accepted_multicast_ttl_completing, 0)
+{
+	accepted_ttl_of(0);
+}
+CASE(accepted_multicast_ttl_deferred, 0)
+{
+	accepted_ttl_of(5);
+}
+
 /* SO_BUF_LOCK set alone: the buffers keep the sizes they have (no
  * autotuning): a connection's SO_SNDBUF and SO_RCVBUF stay the fresh
  * socket's. */

@@ -131,8 +131,9 @@ int tcp_rebind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned fl
  * bind() named the port. */
 bool tcp_port_released(const struct tcp_conn *c);
 /* An accepted connection's IP_MULTICAST_TTL as Linux sets it: the IP TTL
- * of the segment that made it (0 for a connection not accepted). */
-uint8_t tcp_syn_ttl(const struct tcp_conn *c);
+ * of the segment that completed its handshake (0 for a connection not
+ * accepted). */
+uint8_t tcp_handshake_ttl(const struct tcp_conn *c);
 int tcp_listen(struct tcp_conn *c, int backlog);
 /* Starts an active open: -EINPROGRESS when the SYN is on its way (completion
  * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in

@@ -881,6 +881,12 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			if (rtt || tcp_ts_now(c, now) == g->tsecr)     /* an echo of this very ms counts */
 				tcp_update_rtt(c, rtt, rtt, now);
 		}
+		/* Linux makes a listener's child from the segment that
+		 * completes the handshake (tcp_check_req, tcp_v4_syn_recv_sock:
+		 * its mc_ttl is that segment's TTL); a fast open child was made
+		 * from its SYN. */
+		if (c->parent && !c->tfo)
+			c->handshake_ttl = g->ttl ? g->ttl : 1;
 		enter_established(c, now);
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
@@ -1553,8 +1559,10 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	c->pcb.reuse = l->pcb.reuse;
 	c->port_locked = l->port_locked;    /* sk_clone copies sk_userlocks */
 	/* Linux's tcp_v4_syn_recv_sock: the child's IP_MULTICAST_TTL is the
-	 * TTL of the segment that made it. */
-	c->syn_ttl = g->ttl ? g->ttl : 1;
+	 * TTL of the segment that made it (a fast open child's, or one of a
+	 * SYN cookie's ACK, is made here; the others by the segment that
+	 * completes the handshake, step_ack). */
+	c->handshake_ttl = g->ttl ? g->ttl : 1;
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;

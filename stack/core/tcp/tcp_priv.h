@@ -272,7 +272,7 @@ struct tcp_conn {
 	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
 	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */
 	bool ecn_ok;                        /* negotiated on the handshake */
-	uint8_t syn_ttl;                    /* an accepted child's: its SYN's IP TTL (0: not one) */
+	uint8_t handshake_ttl;              /* an accepted child's: the IP TTL of the segment that completed its handshake (0: not one) */
 	bool ecn_syn;                       /* our SYN asks for it (PSTACK_TCP_ECN=1; not when resent) */
 	bool ecn_seen;                      /* an ECT or CE mark came on data (TCP_ECN_SEEN) */
 	bool ecn_demand_cwr;                /* a CE mark came: ECE on what we send until the peer's CWR */

@@ -959,9 +959,9 @@ bool tcp_ended(const struct tcp_conn *c)
 	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
 }
 
-uint8_t tcp_syn_ttl(const struct tcp_conn *c)
+uint8_t tcp_handshake_ttl(const struct tcp_conn *c)
 {
-	return c->syn_ttl;
+	return c->handshake_ttl;
 }
 
 bool tcp_port_released(const struct tcp_conn *c)

@@ -319,6 +319,27 @@ static bool is_dsack(const struct tcp_seg *g)
 	return g->nsack > 1 && seq_geq(g->sack[0][0], g->sack[1][0]) && seq_leq(g->sack[0][1], g->sack[1][1]);
 }
 
+/* Segments of [st, en) on the scoreboard that were resent (Linux's pcount
+ * of each TCPCB_RETRANS skb the D-SACK covers, ending above undo_marker). */
+static uint32_t dsack_resent_segs(const struct tcp_conn *c, tcp_seq st, tcp_seq en)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < c->sb.n; i++) {
+		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+		tcp_seq lo, hi;
+
+		if (!seq_lt(s->start, en))
+			break;
+		if (!seq_gt(s->end, st) || !(s->flags & TCP_TX_EVER_RETRANS) || !seq_gt(s->end, c->undo_marker))
+			continue;
+		lo = seq_max(s->start, st);
+		hi = seq_min(s->end, en);
+		n += (hi - lo + c->mss - 1) / c->mss;
+	}
+	return n;
+}
+
 /* A D-SACK for [st, en): a copy arrived twice. */
 static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_info *ai)
 {
@@ -338,9 +359,17 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 		return;
 	}
 	/* RFC 3708: a retransmission of this recovery arrived beside its
-	 * original (Linux's "dumb counting" of D-SACKed retransmissions). */
-	if (c->undo_recovery && seq_gt(en, c->undo_marker))
-		c->undo_retrans = c->undo_retrans > segs ? c->undo_retrans - segs : 0;
+	 * original. Like Linux: below SND.UNA, where the scoreboard has
+	 * forgotten what was resent, every duplicate counts (tcp_check_dsack's
+	 * "dumb counting"); above it only the segments that were resent
+	 * (tcp_sacktag_one's TCPCB_RETRANS): a duplicate the network made of
+	 * a segment sent once says nothing of the recovery. */
+	if (c->undo_recovery) {
+		uint32_t n = seq_leq(en, c->snd_una) ? (seq_gt(en, c->undo_marker) ? segs : 0)
+						     : dsack_resent_segs(c, st, en);
+
+		c->undo_retrans = c->undo_retrans > n ? c->undo_retrans - n : 0;
+	}
 	/* RFC 8985 §6.2 step 4: widen the reordering window. The duplicate
 	 * also shows that what was taken for a loss was reordering (like
 	 * Linux, which counts a D-SACKed retransmission as reordering). */

@@ -89,6 +89,10 @@ struct stack_stats {
 	 * ...DelayCwnd: slow starts HyStart ended, and the windows (segments)
 	 * they ended at, summed. */
 	uint64_t tcp_hystart_train, tcp_hystart_train_cwnd, tcp_hystart_delay, tcp_hystart_delay_cwnd;
+	/* Linux's TcpExtTCPFullUndo, ...PartialUndo, ...DSACKUndo, ...LossUndo:
+	 * reductions undone because the recovery proved spurious, at its end
+	 * or on a partial ACK by a timestamp echo, by D-SACKs, after a timeout. */
+	uint64_t tcp_full_undo, tcp_partial_undo, tcp_dsack_undo, tcp_loss_undo;
 	/* Frames whose TCP payload the receive queue kept in their buffer
 	 * (zero-copy receive: tcp_ring_adopt), not copied. */
 	uint64_t tcp_rx_kept;

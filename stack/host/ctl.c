@@ -720,6 +720,10 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 	counter(b, "TcpExtTCPHystartTrainCwnd", st->tcp_hystart_train_cwnd);
 	counter(b, "TcpExtTCPHystartDelayDetect", st->tcp_hystart_delay);
 	counter(b, "TcpExtTCPHystartDelayCwnd", st->tcp_hystart_delay_cwnd);
+	counter(b, "TcpExtTCPFullUndo", st->tcp_full_undo);
+	counter(b, "TcpExtTCPPartialUndo", st->tcp_partial_undo);
+	counter(b, "TcpExtTCPDSACKUndo", st->tcp_dsack_undo);
+	counter(b, "TcpExtTCPLossUndo", st->tcp_loss_undo);
 	counter(b, "TcpExtListenOverflows", st->drops[DROP_TCP_LISTEN_OVERFLOW]);
 	counter(b, "TcpExtPAWSEstab", st->drops[DROP_TCP_PAWS]);
 	counter(b, "TcpExtPAWSActive", st->drops[DROP_TCP_PAWS_ACTIVE]);

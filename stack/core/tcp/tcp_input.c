@@ -784,6 +784,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 			tcp_sb_unmark_lost(&c->sb);
 			c->snd_nxt = c->snd_max;
 			c->spurious_rtos++;
+			c->s->stats.tcp_loss_undo++;        /* Linux's tcp_try_undo_loss */
 		}
 	}
 	tcp_rto_done(c, now);

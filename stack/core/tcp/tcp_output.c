@@ -695,7 +695,9 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 			from += (data_end - from - 1) / smss * smss;
 		else if (!seq_gt(data_end, from))
 			from = data_end;
+		c->sending_tlp = true;
 		sent = tcp_retransmit_at(c, from, now);
+		c->sending_tlp = false;
 		c->tlp_is_retrans = true;
 	}
 	/* §7.4: one probe outstanding, until an ACK says what became of it. */

@@ -254,11 +254,18 @@ struct tcp_conn {
 	/* RFC 3522 (Eifel detection) / RFC 4015 (response) after a timeout:
 	 * the TS value the first retransmission carried and what to restore. */
 	bool undo_pending;
-	/* RFC 3708 with Linux's undo: a recovery whose every retransmission
-	 * the receiver reports as a duplicate (D-SACK) was spurious. */
+	/* Linux's undo of a recovery (tcp_may_undo): it was spurious when
+	 * every retransmission of it is reported as a duplicate (D-SACK, RFC
+	 * 3708), or an ACK echoes a timestamp older than its first
+	 * retransmission (the original arrived: RFC 3522's test). Kept after
+	 * the recovery ends, for D-SACKs that come later (tcp_try_undo_dsack
+	 * in the Open state), until the next reduction. */
 	bool undo_recovery;
 	tcp_seq undo_marker;                /* SND.UNA when the recovery started */
-	uint32_t undo_retrans;              /* its retransmissions (segments) not D-SACKed yet */
+	int32_t undo_retrans;               /* its retransmissions (segments) not D-SACKed yet; -1: none sent */
+	bool retrans_stamped;               /* Linux's retrans_stamp as the undo reads it: the TS value ... */
+	uint32_t retrans_tsval;             /* ... of the episode's first retransmission */
+	bool sending_tlp;                   /* the tail loss probe goes out (no retransmission of the episode) */
 	uint32_t dsack_dups;                /* segments D-SACKed, ever (at most what was resent) */
 	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
 	 * while pto_armed, RACK's reordering timer while reo_armed. One probe

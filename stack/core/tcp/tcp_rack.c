@@ -364,11 +364,11 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 	 * "dumb counting"); above it only the segments that were resent
 	 * (tcp_sacktag_one's TCPCB_RETRANS): a duplicate the network made of
 	 * a segment sent once says nothing of the recovery. */
-	if (c->undo_recovery) {
+	if (c->undo_recovery && c->undo_retrans > 0) {
 		uint32_t n = seq_leq(en, c->snd_una) ? (seq_gt(en, c->undo_marker) ? segs : 0)
 						     : dsack_resent_segs(c, st, en);
 
-		c->undo_retrans = c->undo_retrans > n ? c->undo_retrans - n : 0;
+		c->undo_retrans = c->undo_retrans > (int32_t)n ? c->undo_retrans - (int32_t)n : 0;
 	}
 	/* RFC 8985 §6.2 step 4: widen the reordering window. The duplicate
 	 * also shows that what was taken for a loss was reordering (like
@@ -416,6 +416,16 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 
 /* ---- recovery ---- */
 
+/* Linux's tcp_current_ssthresh in the Open state: ssthresh, or 3/4 of
+ * cwnd when more (what an undo may give back). */
+static uint32_t current_ssthresh(const struct tcp_conn *c)
+{
+	uint32_t segs = c->cc.cwnd / c->mss;
+	uint32_t q = ((segs >> 1) + (segs >> 2)) * c->mss;
+
+	return c->cc.ssthresh > q ? c->cc.ssthresh : q;
+}
+
 static void enter_recovery(struct tcp_conn *c, uint64_t now)
 {
 	bool reducing = c->ca_state == TCP_CA_CWR;
@@ -435,11 +445,13 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->undo_recovery = !reducing;
 	if (reducing)
 		return;
-	/* What to restore if D-SACK shows the recovery was spurious. */
+	/* What to restore if the recovery proves spurious (Linux's
+	 * tcp_init_undo: retransmissions still out may be D-SACKed later;
+	 * prior_cwnd, and prior_ssthresh from tcp_current_ssthresh). */
 	c->undo_marker = c->snd_una;
-	c->undo_retrans = 0;
+	c->undo_retrans = c->sb.retrans ? (int32_t)((c->sb.retrans + c->mss - 1) / c->mss) : -1;
 	c->undo_cwnd = c->cc.cwnd;
-	c->undo_ssthresh = c->cc.ssthresh;
+	c->undo_ssthresh = current_ssthresh(c);
 	tcp_prr_init(&c->prr, c->cc.cwnd);
 	tcp_cc_on_loss(&c->cc, now);
 	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2: CWR after any reduction */
@@ -454,6 +466,7 @@ static void enter_cwr(struct tcp_conn *c, uint64_t now)
 {
 	c->ca_state = TCP_CA_CWR;
 	c->cwr_high = c->snd_max;
+	c->undo_recovery = false;           /* congestion is proven: nothing to undo */
 	c->ecn_reductions++;
 	tcp_prr_init(&c->prr, c->cc.cwnd);
 	tcp_cc_on_loss(&c->cc, now);
@@ -464,7 +477,6 @@ static void exit_recovery(struct tcp_conn *c, uint64_t now)
 {
 	c->in_recovery = false;
 	c->ca_state = TCP_CA_OPEN;
-	c->undo_recovery = false;
 	if (!c->sack_ok)
 		c->dupacks = 0;
 	/* RFC 6582 §3.2 step 3 (1), also what PRR hands over (RFC 6937 §3):
@@ -473,18 +485,54 @@ static void exit_recovery(struct tcp_conn *c, uint64_t now)
 	rack_recovery_end(c);
 }
 
-/* RFC 3708 + Linux's tcp_try_undo_dsack: every retransmission of this
- * recovery was D-SACKed: the loss was not one. The window comes back. */
-static void undo_recovery(struct tcp_conn *c, uint64_t now)
+/* Linux's tcp_packet_delayed: the ACK echoes a timestamp older than the
+ * first retransmission, so the original arrived (RFC 3522); or nothing
+ * was resent yet. Not the latter without SACK once SND.UNA reached the
+ * recovery point (where Linux forgets retrans_stamp while it holds the
+ * state, tcp_is_non_sack_preventing_reopen). */
+static bool packet_delayed(const struct tcp_conn *c, const struct tcp_ack_info *ai)
 {
+	if (c->retrans_stamped)
+		return ai->tsecr && (int32_t)(ai->tsecr - c->retrans_tsval) < 0;
+	return c->sack_ok || !seq_gt(c->snd_una, c->recover);
+}
+
+/* Linux's tcp_may_undo: the recovery was spurious, by D-SACKs or by the
+ * timestamp echo. */
+static bool may_undo(const struct tcp_conn *c, const struct tcp_ack_info *ai)
+{
+	return c->undo_recovery && (!c->undo_retrans || packet_delayed(c, ai));
+}
+
+/* Linux's tcp_any_retrans_done: a retransmission in flight, or the first
+ * unacknowledged segment was resent. */
+static bool any_retrans_done(const struct tcp_conn *c)
+{
+	return c->sb.retrans || (c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_EVER_RETRANS));
+}
+
+/* Linux's tcp_undo_cwnd_reduction: the window and ssthresh come back
+ * (CUBIC's and Reno's undo_cwnd: the larger of cwnd and cwnd before the
+ * reduction; ssthresh only up), and with unmark_loss what was deemed lost
+ * is in flight again. The recovery is over: a loss still marked may start
+ * the next one at once, as Linux's tcp_time_to_recover after an undo. */
+static void undo_cwnd_reduction(struct tcp_conn *c, bool unmark_loss, uint64_t now)
+{
+	if (unmark_loss)
+		tcp_sb_unmark_lost(&c->sb);
 	if (c->cc.cwnd < c->undo_cwnd)
 		c->cc.cwnd = c->undo_cwnd;
-	tcp_cc_validated(&c->cc, now);      /* Linux's tcp_undo_cwnd_reduction */
-	if (c->cc.ssthresh == UINT32_MAX || c->cc.ssthresh < c->undo_ssthresh)
+	if (c->cc.ssthresh < c->undo_ssthresh) {
 		c->cc.ssthresh = c->undo_ssthresh;
+		c->ecn_queue_cwr = false;       /* tcp_ecn_withdraw_cwr */
+	}
+	tcp_cc_validated(&c->cc, now);
+	c->undo_recovery = false;
+	c->rack.advanced = true;            /* RACK looks at the losses again */
 	c->in_recovery = false;
 	c->ca_state = TCP_CA_OPEN;
-	c->undo_recovery = false;
+	if (seq_gt(c->recover + 1, c->snd_una))
+		c->recover = c->snd_una - 1;
 	if (!c->sack_ok)
 		c->dupacks = 0;
 	c->spurious_recoveries++;
@@ -509,17 +557,46 @@ static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct
 void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t delivered = ai->acked + ai->sacked, newly_lost;
+	bool no_loss_marking = false;
 
 	tlp_on_ack(c, g, ai, now);
 	if (!c->sack_ok && ai->dupack && c->snd_una != c->snd_max)
 		delivered += c->mss;    /* RFC 6937 §3: a duplicate ACK delivered one segment */
 
-	/* A recovery whose retransmissions were all D-SACKed was spurious. */
-	if (c->in_recovery && c->undo_recovery && ai->dsack && !c->undo_retrans)
-		undo_recovery(c, now);
-	/* Everything sent before the recovery began is acknowledged. */
-	if (c->in_recovery && seq_gt(c->snd_una, c->recover))
-		exit_recovery(c, now);
+	/* Linux's retrans_stamp is forgotten in the Open state. */
+	if (c->ca_state == TCP_CA_OPEN)
+		c->retrans_stamped = false;
+	/* Everything sent before the recovery began is acknowledged: the
+	 * recovery ends, undone if it proves spurious (Linux's
+	 * tcp_try_undo_recovery, TCPFullUndo). */
+	if (c->in_recovery && seq_gt(c->snd_una, c->recover)) {
+		if (may_undo(c, ai)) {
+			undo_cwnd_reduction(c, false, now);
+			c->s->stats.tcp_full_undo++;
+		} else {
+			exit_recovery(c, now);
+		}
+	} else if (c->in_recovery && ai->una_advanced && c->undo_recovery && packet_delayed(c, ai)) {
+		/* A partial ACK for the original, not the retransmission
+		 * (Linux's tcp_try_undo_partial): reordering, not loss. With
+		 * retransmissions still out nothing more is deemed lost on
+		 * this ACK; without, the reduction is undone (TCPPartialUndo). */
+		if (c->sb.retrans) {
+			no_loss_marking = true;
+		} else {
+			if (!any_retrans_done(c))
+				c->retrans_stamped = false;
+			undo_cwnd_reduction(c, true, now);
+			c->s->stats.tcp_partial_undo++;
+		}
+	}
+	/* Every retransmission of the recovery was D-SACKed: spurious too,
+	 * also once it is over (Linux's tcp_try_undo_dsack in the Recovery,
+	 * Open and Disorder states; TCPDSACKUndo). */
+	if ((c->in_recovery || c->ca_state == TCP_CA_OPEN) && c->undo_recovery && ai->dsack && !c->undo_retrans) {
+		undo_cwnd_reduction(c, false, now);
+		c->s->stats.tcp_dsack_undo++;
+	}
 	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover)) {
 		/* The timeout's recovery is over (Linux's tcp_try_undo_recovery
 		 * from TCP_CA_Loss): Open again, and tail loss probes with it. */
@@ -536,7 +613,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	}
 
 	/* Loss detection. */
-	if (c->snd_una != c->snd_max) {
+	if (c->snd_una != c->snd_max && !no_loss_marking) {
 		if (rack_on(c)) {
 			if (c->rack.advanced) {
 				uint32_t timeout = rack_detect_loss(c, now);
@@ -682,7 +759,17 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t no
 		tcp_prr_sent(&c->prr, len);
 	if (resent) {
 		c->bytes_retrans += resent < data ? resent : data;
-		if (c->undo_recovery)
-			c->undo_retrans += (resent + c->mss - 1) / c->mss;
+		/* Linux's tcp_retransmit_skb (not the probe's
+		 * __tcp_retransmit_skb): the first retransmission's timestamp,
+		 * and one more for D-SACKs to account for. */
+		if (!c->sending_tlp) {
+			if (!c->retrans_stamped) {
+				c->retrans_stamped = true;
+				c->retrans_tsval = tcp_ts_now(c, now);
+			}
+			if (c->undo_retrans < 0)
+				c->undo_retrans = 0;
+			c->undo_retrans += (int32_t)((resent + c->mss - 1) / c->mss);
+		}
 	}
 }

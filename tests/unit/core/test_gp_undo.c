@@ -1,7 +1,14 @@
-/* Undoing a spurious recovery, as Linux's tcp_input.c does it: by D-SACKs
- * of every retransmission (tcp_try_undo_dsack), counting only the
- * duplicates of segments that were resent (tcp_sacktag_one's
- * TCPCB_RETRANS; below SND.UNA tcp_check_dsack's "dumb counting").
+/* Undoing a spurious recovery, as Linux's tcp_input.c does it: by the
+ * timestamp an ACK echoes (tcp_packet_delayed: older than the first
+ * retransmission, so the original arrived) at the recovery's end
+ * (tcp_try_undo_recovery, TcpExtTCPFullUndo) or on a partial ACK
+ * (tcp_try_undo_partial, TcpExtTCPPartialUndo), and by D-SACKs of every
+ * retransmission (tcp_try_undo_dsack, TcpExtTCPDSACKUndo), counting only
+ * the duplicates of segments that were resent (tcp_sacktag_one's
+ * TCPCB_RETRANS; below SND.UNA tcp_check_dsack's "dumb counting"), also
+ * once the recovery is over. The undo gives back cwnd as CUBIC's undo_cwnd
+ * (the larger of cwnd and cwnd before the reduction) and ssthresh as it
+ * was (tcp_current_ssthresh: in slow start, infinite).
  *
  * The packetdrill scripts for this (google/packetdrill gtests/net/tcp/undo/)
  * are not in the stored copy of that repository, nor among Linux's
@@ -19,10 +26,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
+#define TSO "<nop,nop,TS val * ecr *>"
+#define MSS 1448u
 #define INFINITE_SSTHRESH 0x7fffffffu
 
 static uint8_t big[1 << 20];
@@ -42,6 +52,106 @@ static void drain(struct tscript *t)
 	while (ts_next(t, line, sizeof(line)))
 		if (getenv("TS_VERBOSE"))
 			printf("  sent %s\n", line);
+}
+
+/* An active open with SACK and timestamps, 10 ms round trip: the stack's
+ * TS val is the time in ms (its SYN's is 0). */
+static struct tcp_conn *connect_ts(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	return c;
+}
+
+/* Ten segments go out at TS val 10; 10 ms later three above the first
+ * are SACKed (echoing 10): a recovery, the first resent at TS val 20. */
+static void recovery_at_20(struct tscript *t, struct tcp_conn *c)
+{
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:4345>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:5793>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 20 ecr 110>");
+	drain(t);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(info_of(t, c).snd_ssthresh, 7);
+	ts_advance_ms(t, 10);
+}
+
+/* tcp_try_undo_recovery: the ACK that ends the recovery echoes TS val 10,
+ * older than the retransmission's 20: the first segment was only late.
+ * cwnd 10 and the infinite ssthresh of slow start come back, the state
+ * is Open (pstack ended the recovery with ssthresh 7 and cwnd 7). */
+static void test_undo_full_by_timestamp(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+
+	(void)state;
+	recovery_at_20(t, c);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 111 ecr 10>");
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, INFINITE_SSTHRESH);
+	assert_int_equal(t->h->s->stats.tcp_full_undo, 1);
+	assert_int_equal(t->h->s->stats.tcp_partial_undo, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The same ACK echoing the retransmission's TS val 20: the loss was real,
+ * the reduction stays (ssthresh 7, cwnd 7). */
+static void test_no_undo_when_retransmission_echoed(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+
+	(void)state;
+	recovery_at_20(t, c);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 111 ecr 20>");
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_ssthresh, 7);
+	assert_true(i.snd_cwnd <= 7);
+	assert_int_equal(t->h->s->stats.tcp_full_undo, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_try_undo_partial: a partial ACK (the first four segments, the
+ * recovery point is the tenth) echoing TS val 10, with no retransmission
+ * left in flight: the reduction is undone (cwnd 10, ssthresh infinite),
+ * the state Open again; pstack stayed in recovery with cwnd from PRR. */
+static void test_undo_partial_by_timestamp(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+
+	(void)state;
+	recovery_at_20(t, c);
+	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 111 ecr 10>");
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, INFINITE_SSTHRESH);
+	assert_int_equal(t->h->s->stats.tcp_partial_undo, 1);
+	ts_abort(t, c);
+	ts_free(t);
 }
 
 /* Without timestamps (packetdrill's peer: MSS 1000, SACK), ten segments
@@ -75,7 +185,29 @@ static void test_dsack_of_segment_never_resent_no_undo(void **state)
 	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:3001 1001:4001,nop,nop>");
 	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
 	assert_int_equal(info_of(t, c).snd_ssthresh, 7);
+	assert_int_equal(t->h->s->stats.tcp_dsack_undo, 0);
 	assert_int_equal(c->spurious_recoveries, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_try_undo_dsack in the Open state: the recovery ended (all
+ * acknowledged, the reduction kept: ssthresh 7), then the D-SACK of its
+ * retransmission comes: spurious after all, cwnd 10 and the infinite
+ * ssthresh come back. pstack had forgotten the recovery by then. */
+static void test_dsack_after_recovery_end_undoes(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = recovery_no_ts(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 10001 win 257");
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_OPEN);
+	assert_int_equal(info_of(t, c).snd_ssthresh, 7);
+	ts_inject(t, ". 1:1(0) ack 10001 win 257 <sack 1:1001,nop,nop>");
+	assert_int_equal(info_of(t, c).snd_ssthresh, INFINITE_SSTHRESH);
+	assert_int_equal(info_of(t, c).snd_cwnd, 10);
+	assert_int_equal(t->h->s->stats.tcp_dsack_undo, 1);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -83,7 +215,11 @@ static void test_dsack_of_segment_never_resent_no_undo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_undo_full_by_timestamp),
+		cmocka_unit_test(test_no_undo_when_retransmission_echoed),
+		cmocka_unit_test(test_undo_partial_by_timestamp),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
+		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1203,7 +1203,9 @@ static void test_ecn_not_ect_on_retransmissions_probes_acks(void **state)
 	ts_inject(t, ". 1:1(0) ack 1 win 2000 <nop,nop,TS val 111 ecr 0,nop,nop,sack 1449:5793>");
 	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	assert_int_equal(c->ca_state, TCP_CA_RECOVERY);
-	ts_inject(t, ". 1:1(0) ack 14481 win 2000 <nop,nop,TS val 112 ecr 0>");
+	/* the ACK echoes the retransmission's timestamp: a real loss (an echo
+	 * older than it would undo the recovery, and its CWR with it) */
+	ts_inject(t, ". 1:1(0) ack 14481 win 2000 <nop,nop,TS val 112 ecr 20>");
 	ts_expect_none(t);
 	/* new data: ECT(0), the first with CWR (the recovery reduced the window) */
 	assert_int_equal(tcp_send(c, big, 2 * 1448, t->h->now), 2 * 1448);

@@ -770,23 +770,6 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	rtt = ack_rtt(c, g, ai, true, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
-	/* RFC 3522: the first ACK after a timeout echoes a timestamp older than
-	 * the retransmission's: it acknowledges the original, the timeout was
-	 * spurious. RFC 4015: restore the congestion state and carry on from
-	 * where sending stopped instead of resending what arrived. */
-	if (c->undo_pending) {
-		c->undo_pending = false;
-		if (g->has_ts && g->tsecr && seq_lt(g->tsecr, c->undo_tsval) && c->retries == 1) {
-			c->cc.cwnd = c->undo_cwnd;
-			c->cc.ssthresh = c->undo_ssthresh;
-			tcp_cc_validated(&c->cc, now);
-			c->ca_state = TCP_CA_OPEN;
-			tcp_sb_unmark_lost(&c->sb);
-			c->snd_nxt = c->snd_max;
-			c->spurious_rtos++;
-			c->s->stats.tcp_loss_undo++;        /* Linux's tcp_try_undo_loss */
-		}
-	}
 	tcp_rto_done(c, now);
 	c->retries = 0;
 	c->backoff = 0;

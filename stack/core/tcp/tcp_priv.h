@@ -251,15 +251,14 @@ struct tcp_conn {
 	uint8_t ca_state;                   /* enum tcp_ca_state */
 	bool rescue_on;                     /* RFC 6675 RescueRxt is set ... */
 	tcp_seq rescue_rxt;                 /* ... to this */
-	/* RFC 3522 (Eifel detection) / RFC 4015 (response) after a timeout:
-	 * the TS value the first retransmission carried and what to restore. */
-	bool undo_pending;
 	/* Linux's undo of a recovery (tcp_may_undo): it was spurious when
 	 * every retransmission of it is reported as a duplicate (D-SACK, RFC
 	 * 3708), or an ACK echoes a timestamp older than its first
 	 * retransmission (the original arrived: RFC 3522's test). Kept after
 	 * the recovery ends, for D-SACKs that come later (tcp_try_undo_dsack
-	 * in the Open state), until the next reduction. */
+	 * in the Open state), until the next reduction. A timeout's Loss
+	 * state is undone alike (tcp_try_undo_loss: RFC 3522's detection,
+	 * RFC 4015's response). */
 	bool undo_recovery;
 	tcp_seq undo_marker;                /* SND.UNA when the recovery started */
 	int32_t undo_retrans;               /* its retransmissions (segments) not D-SACKed yet; -1: none sent */
@@ -274,7 +273,6 @@ struct tcp_conn {
 	bool tlp_out, tlp_is_retrans;
 	tcp_seq tlp_end_seq;
 	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
-	uint32_t undo_tsval;
 	uint32_t undo_cwnd, undo_ssthresh;
 	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
 	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */

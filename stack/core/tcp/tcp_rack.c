@@ -535,7 +535,6 @@ static void undo_cwnd_reduction(struct tcp_conn *c, bool unmark_loss, uint64_t n
 		c->recover = c->snd_una - 1;
 	if (!c->sack_ok)
 		c->dupacks = 0;
-	c->spurious_recoveries++;
 }
 
 /* RFC 8985 §7.4: what the ACK says of the probe. */
@@ -572,6 +571,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	if (c->in_recovery && seq_gt(c->snd_una, c->recover)) {
 		if (may_undo(c, ai)) {
 			undo_cwnd_reduction(c, false, now);
+			c->spurious_recoveries++;
 			c->s->stats.tcp_full_undo++;
 		} else {
 			exit_recovery(c, now);
@@ -587,6 +587,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 			if (!any_retrans_done(c))
 				c->retrans_stamped = false;
 			undo_cwnd_reduction(c, true, now);
+			c->spurious_recoveries++;
 			c->s->stats.tcp_partial_undo++;
 		}
 	}
@@ -595,7 +596,19 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	 * Open and Disorder states; TCPDSACKUndo). */
 	if ((c->in_recovery || c->ca_state == TCP_CA_OPEN) && c->undo_recovery && ai->dsack && !c->undo_retrans) {
 		undo_cwnd_reduction(c, false, now);
+		c->spurious_recoveries++;
 		c->s->stats.tcp_dsack_undo++;
+	}
+	/* After a timeout, an ACK that moves SND.UNA and shows the timeout
+	 * spurious (the original arrived: RFC 3522; or every retransmission
+	 * D-SACKed) undoes its reduction and what it deemed lost, after
+	 * several timeouts too (Linux's tcp_try_undo_loss, TcpExtTCPLossUndo;
+	 * RFC 4015's response). Deviation: the state is Open at once without
+	 * SACK too, where Linux holds Loss until SND.UNA passes its high_seq. */
+	if (c->ca_state == TCP_CA_LOSS && ai->una_advanced && may_undo(c, ai)) {
+		undo_cwnd_reduction(c, true, now);
+		c->spurious_rtos++;
+		c->s->stats.tcp_loss_undo++;
 	}
 	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover)) {
 		/* The timeout's recovery is over (Linux's tcp_try_undo_recovery
@@ -665,6 +678,21 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	}
 }
 
+void tcp_recovery_rto_undo_init(struct tcp_conn *c)
+{
+	/* Linux's tcp_enter_loss: a new episode unless a recovery or a CWR
+	 * state is under way (its undo holds, or none is possible after an
+	 * ECN echo). */
+	if ((c->ca_state == TCP_CA_RECOVERY && !seq_gt(c->snd_una, c->recover)) ||
+	    (c->ca_state == TCP_CA_CWR && seq_lt(c->snd_una, c->cwr_high)))
+		return;
+	c->undo_recovery = true;
+	c->undo_marker = c->snd_una;
+	c->undo_retrans = c->sb.retrans ? (int32_t)((c->sb.retrans + c->mss - 1) / c->mss) : -1;
+	c->undo_cwnd = c->cc.cwnd;
+	c->undo_ssthresh = current_ssthresh(c);
+}
+
 void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_rack *r = &c->rack;
@@ -674,7 +702,6 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	c->tlp_out = false;
 	c->reo_armed = false;
 	c->in_recovery = false;
-	c->undo_recovery = false;
 	c->ca_state = TCP_CA_LOSS;
 	c->dupacks = 0;
 	c->rescue_on = false;
@@ -731,7 +758,6 @@ void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, 
 	if (c->ca_state != TCP_CA_LOSS) {
 		c->ca_state = TCP_CA_LOSS;
 		c->recover = c->snd_max - 1;        /* Linux's high_seq = snd_nxt */
-		c->undo_pending = false;
 		c->undo_recovery = false;
 	}
 }

@@ -657,14 +657,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	/* ssthresh from cwnd (Linux's tcp_enter_loss) on the first timeout only;
 	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
 	if (c->retries == 0) {
-		/* Remember what to restore if this timeout proves spurious (RFC 3522). */
-		c->undo_pending = c->ts_ok;
-		c->undo_tsval = tcp_ts_now(c, now);
-		c->undo_cwnd = c->cc.cwnd;
-		c->undo_ssthresh = c->cc.ssthresh;
+		/* Remember what to restore if this timeout proves spurious. */
+		tcp_recovery_rto_undo_init(c);
 		tcp_cc_on_rto(&c->cc, now);
 	} else {
-		c->undo_pending = false;
 		c->cc.cwnd = c->mss;
 	}
 	if (!zero_wnd) {

@@ -2,7 +2,8 @@
  * timestamp an ACK echoes (tcp_packet_delayed: older than the first
  * retransmission, so the original arrived) at the recovery's end
  * (tcp_try_undo_recovery, TcpExtTCPFullUndo) or on a partial ACK
- * (tcp_try_undo_partial, TcpExtTCPPartialUndo), and by D-SACKs of every
+ * (tcp_try_undo_partial, TcpExtTCPPartialUndo), after timeouts
+ * (tcp_try_undo_loss, TcpExtTCPLossUndo), and by D-SACKs of every
  * retransmission (tcp_try_undo_dsack, TcpExtTCPDSACKUndo), counting only
  * the duplicates of segments that were resent (tcp_sacktag_one's
  * TCPCB_RETRANS; below SND.UNA tcp_check_dsack's "dumb counting"), also
@@ -70,6 +71,35 @@ static struct tcp_conn *connect_ts(struct tscript *t)
 	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	return c;
+}
+
+/* connect_ts without SACK (so that no tail loss probe comes before a
+ * timeout). */
+static struct tcp_conn *connect_ts_nosack(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	return c;
+}
+
+/* Time goes by 1 ms at a time until the stack sends (at most max_ms). */
+static void wait_sent(struct tscript *t, unsigned max_ms, char *line, size_t cap)
+{
+	for (unsigned ms = 0; ms < max_ms; ms++) {
+		ts_advance_ms(t, 1);
+		if (ts_next(t, line, cap))
+			return;
+	}
+	fail_msg("nothing sent in %u ms", max_ms);
 }
 
 /* Ten segments go out at TS val 10; 10 ms later three above the first
@@ -154,6 +184,45 @@ static void test_undo_partial_by_timestamp(void **state)
 	ts_free(t);
 }
 
+/* tcp_try_undo_loss: three segments out at TS val 10, nothing comes back;
+ * the timeout resends the first twice (the second timeout doubled), then
+ * the ACK for the original arrives, echoing TS val 10, older than the
+ * first retransmission: the timeouts were spurious. cwnd 10 and the
+ * infinite ssthresh come back, nothing more is resent (TcpExtTCPLossUndo).
+ * pstack undid a first timeout only (RFC 3522 on the first ACK after it):
+ * here it resent the rest. */
+static void test_undo_loss_after_two_timeouts(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts_nosack(t);
+	struct tcp_conn_info i;
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 3 * MSS, t->h->now), 3 * MSS);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 10 ecr 100>");
+	ts_expect(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 10 ecr 100>");
+	ts_expect(t, "P. 2897:4345(1448) ack 1 win 502 <nop,nop,TS val 10 ecr 100>");
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	wait_sent(t, 2000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	assert_int_equal(c->rto_count, 2);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_LOSS);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 110 ecr 10>");
+	ts_expect_none(t);
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, INFINITE_SSTHRESH);
+	assert_int_equal(t->h->s->stats.tcp_loss_undo, 1);
+	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 111 ecr 10>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_outq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Without timestamps (packetdrill's peer: MSS 1000, SACK), ten segments
  * and three SACKed above the first: a recovery, the first resent. */
 static struct tcp_conn *recovery_no_ts(struct tscript *t)
@@ -218,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_undo_full_by_timestamp),
 		cmocka_unit_test(test_no_undo_when_retransmission_echoed),
 		cmocka_unit_test(test_undo_partial_by_timestamp),
+		cmocka_unit_test(test_undo_loss_after_two_timeouts),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
 		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
 	};

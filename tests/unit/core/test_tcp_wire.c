@@ -1220,8 +1220,9 @@ static void test_ecn_not_ect_on_retransmissions_probes_acks(void **state)
 	assert_true(ts_match(". 14481:15929(1448) ack 1 win 502 " TSO, line));
 	assert_int_equal(c->rto_count, 1);
 	h_drain_tx(t->h);
-	/* everything acknowledged behind a zero window: the window probe */
-	ts_inject(t, ". 1:1(0) ack 17377 win 0 <nop,nop,TS val 113 ecr 0>");
+	/* everything acknowledged behind a zero window (echoing the timeout's
+	 * retransmission: a real loss, its CWR due): the window probe */
+	ts_injectf(t, ". 1:1(0) ack 17377 win 0 <nop,nop,TS val 113 ecr %u>", t->last_tsval - t->ts_base);
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
 	ts_expect_none(t);
 	wait_sent(t, 3000, line, sizeof(line));

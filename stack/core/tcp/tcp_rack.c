@@ -558,6 +558,11 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	uint32_t delivered = ai->acked + ai->sacked, newly_lost;
 	bool no_loss_marking = false;
 
+	/* An ECN echo proves the congestion: an undo gives no window back
+	 * (Linux's fastretrans_alert clears prior_ssthresh on ECE, and
+	 * tcp_enter_recovery takes none on an echoing ACK). */
+	if (ai->ece)
+		c->undo_cwnd = c->undo_ssthresh = 0;
 	tlp_on_ack(c, g, ai, now);
 	if (!c->sack_ok && ai->dupack && c->snd_una != c->snd_max)
 		delivered += c->mss;    /* RFC 6937 §3: a duplicate ACK delivered one segment */
@@ -666,6 +671,8 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 			c->cc.cwnd = ai->cwnd_before;
 		enter_cwr(c, now);
 	}
+	if (ai->ece)
+		c->undo_cwnd = c->undo_ssthresh = 0;
 	/* RFC 6937: what this ACK lets recovery (or the CWR state) send. */
 	if (c->in_recovery || c->ca_state == TCP_CA_CWR) {
 		uint32_t pipe = tcp_pipe(c);

@@ -223,6 +223,40 @@ static void test_undo_loss_after_two_timeouts(void **state)
 	ts_free(t);
 }
 
+/* An ECN echo during the recovery proves the congestion (Linux clears
+ * prior_ssthresh): the ACK that ends it echoing TS val 10 still ends it as
+ * undone (TcpExtTCPFullUndo), but gives no window back: ssthresh 7 stays
+ * (pstack gave back the infinite ssthresh). */
+static void test_undo_after_ecn_echo_keeps_reduction(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	(void)state;
+	t->h->s->cfg.tcp_ecn = 1;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "SEW 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "SE. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+	assert_true(c->ecn_ok);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	recovery_at_20(t, c);
+	ts_inject(t, "E. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:7241>");
+	drain(t);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 111 ecr 10>");
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_OPEN);
+	assert_int_equal(info_of(t, c).snd_ssthresh, 7);
+	assert_int_equal(t->h->s->stats.tcp_full_undo, 1);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Without timestamps (packetdrill's peer: MSS 1000, SACK), ten segments
  * and three SACKed above the first: a recovery, the first resent. */
 static struct tcp_conn *recovery_no_ts(struct tscript *t)
@@ -288,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_no_undo_when_retransmission_echoed),
 		cmocka_unit_test(test_undo_partial_by_timestamp),
 		cmocka_unit_test(test_undo_loss_after_two_timeouts),
+		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
 		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
 	};

@@ -1025,6 +1025,14 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			flags |= TCP_FIN;
 		if (retrans ? len && seq + len == end : psh_due(c, seq, len))
 			flags |= TCP_PSH;
+		/* A TSO frame of new data with more than one segment carries PSH
+		 * wherever it was cut from the send buffer (Linux 6.18 on a veth
+		 * with TSO: a 20000-byte write, or one with MSG_MORE, leaves in
+		 * frames of five segments that all have it; a one-segment frame
+		 * has it only where the buffer ends with it). The device that
+		 * cuts the frame keeps PSH on its last segment only. */
+		if (!retrans && len > smss)
+			flags |= TCP_PSH;
 		if (retrans) {
 			c->s->stats.tcp_retransmits++;
 			c->total_retrans++;

@@ -834,7 +834,9 @@ static void test_bounded_bursts(void **state)
 
 /* TSO (a device with transmit_gso): new data leaves as frames of many
  * segments, gso_size the MSS after options, whole segments except at the
- * end of the data; retransmissions go one segment at a time. */
+ * end of the data, each with PSH (Linux's TSO frames have it, for the
+ * device to put on the last segment); retransmissions go one segment at a
+ * time. */
 static void test_tso_frames(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -846,14 +848,14 @@ static void test_tso_frames(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
 	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
 	/* the initial window: 10 segments in one frame */
-	ts_expect(t, ". 1:14481(14480) ack 1 win 502 " TSO);
+	ts_expect(t, "P. 1:14481(14480) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	assert_int_equal(t->h->s->stats.tcp_out, 2 + 10);      /* SYN, ACK, then 10 segments */
 	ts_expect_none(t);
 	/* an ACK for 4 segments: room for 8 (slow start grows cwnd by all 4,
 	 * as Linux's tcp_slow_start), sent as whole segments */
 	ts_inject(t, ". 1:1(0) ack 5793 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, ". 14481:26065(11584) ack 1 win 502 " TSO);
+	ts_expect(t, "P. 14481:26065(11584) ack 1 win 502 " TSO);
 	assert_int_equal(t->last_gso, 1448);
 	/* the rest of the data, the last segment short */
 	ts_inject(t, ". 1:1(0) ack 26065 win 502 <nop,nop,TS val 102 ecr 0>");

@@ -118,6 +118,20 @@ static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
 	return psh;
 }
 
+/* Whether resent data [seq, seq + len) carries PSH: it ends the data
+ * queued, or it ends what our fast open SYN carried (Linux keeps that data
+ * as an skb of its own marked ACK|PSH, tcp_send_syn_data, and resends it
+ * with that mark whenever the SYN-ACK leaves it or it is lost after). */
+static bool psh_resent(const struct tcp_conn *c, tcp_seq seq, uint32_t len)
+{
+	tcp_seq syn_end = c->iss + 1 + c->fo_data;
+
+	if (!len)
+		return false;
+	return seq + len == tcp_snd_end(c) ||
+	       (c->fo_data && seq_gt(syn_end, seq) && seq_leq(syn_end, seq + len));
+}
+
 /*
  * MSG_EOR: the write [.., snd end) ends a record; nothing written after it
  * joins a segment with it (Linux's tcp_sendmsg sets the skb's eor bit, and
@@ -756,7 +770,7 @@ static bool retransmit_upto(struct tcp_conn *c, tcp_seq seq, tcp_seq limit, uint
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))
 		return false;
-	if (len && (seq + len == end || eor_room(c, seq) == len))
+	if (psh_resent(c, seq, len) || (len && eor_room(c, seq) == len))
 		flags |= TCP_PSH;
 	c->rtt_timing = false;              /* Karn's algorithm */
 	c->s->stats.tcp_retransmits++;
@@ -1023,7 +1037,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			break;
 		if (fin_now)
 			flags |= TCP_FIN;
-		if (retrans ? len && seq + len == end : psh_due(c, seq, len))
+		if (retrans ? psh_resent(c, seq, len) : psh_due(c, seq, len))
 			flags |= TCP_PSH;
 		/* A TSO frame of new data with more than one segment carries PSH
 		 * wherever it was cut from the send buffer (Linux 6.18 on a veth

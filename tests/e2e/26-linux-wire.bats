@@ -6,7 +6,8 @@
 # test's namespace), captures on the peer's side (tcpdump) and compares what
 # the two subjects sent: the SYN's and SYN-ACK's options and window scale
 # for the same buffer settings, quick ACK of the first data and PSH at the
-# end of each write, ACKs per data segment in a bulk receive, the
+# end of each write (and, with offloads, on every TSO frame of more than one
+# segment), ACKs per data segment in a bulk receive, the
 # retransmission timeout after a slow handshake, ECN negotiation both ways,
 # TCP fast open, slow start and its restart after idleness, recovery from a
 # loss and CUBIC after it, the loss probe and the RTO's backoff over a slow path.
@@ -318,6 +319,31 @@ KENV=()
 	[ "$(echo "$p" | tr -d P)" = "$(echo "$k" | tr -d P)" ] &&
 		[ "$(echo "$p" | cut -d' ' -f7-)" = "$(echo "$k" | cut -d' ' -f7-)" ] ||
 		fail "pstack's segments <$p>, the kernel's <$k>"
+}
+
+@test "with offloads (the default), every TSO frame of more than one segment carries PSH, as the kernel's, wherever the write was cut" {
+	# One write of 200000 bytes: the kernel (a veth with TSO) and pstack
+	# (PSTACK_OFFLOAD=1) send it in TSO frames, each captured whole on
+	# the peer's side. The kernel marks PSH on every frame of more than
+	# one segment (the device keeps it on the last segment it cuts), not
+	# only on the one that ends the write; one-segment frames follow the
+	# write's buffers. The frames' sizes differ (the kernel's TSO
+	# autosizing, its half-cwnd splits), so the rule is compared, not the
+	# list.
+	OFFLOAD=1
+	veth_up
+	local kind p multi bare
+	for kind in kernel pstack; do
+		client_run "tsopsh_$kind" "$kind" 5307 recv:200000 send:200000,sleep:0.3
+	done
+	for kind in kernel pstack; do
+		p=$(shown "tsopsh_$kind" "$kind" psh)
+		multi=$(echo "$p" | tr ' ' '\n' | awk '{ n = $0 + 0 } n > 1448' | wc -l)
+		bare=$(echo "$p" | tr ' ' '\n' | awk '{ n = $0 + 0 } n > 1448 && !/P$/' | wc -l)
+		echo "$kind: data frames <$p>: $multi of more than one segment, $bare of them without PSH"
+		[ "$multi" -ge 2 ] || fail "the $kind sent fewer than two TSO frames: <$p>"
+		[ "$bare" = 0 ] || fail "the $kind sent TSO frames without PSH: <$p>"
+	done
 }
 
 @test "a bulk receive with offloads (the default): ACKs per data segment within the kernel's range" {

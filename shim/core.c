@@ -1405,6 +1405,11 @@ bool shim_is_internal(int fd)
 
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 {
+	return shim_wait_sock_fd(k, deadline_us, restart, -1);
+}
+
+int shim_wait_sock_fd(struct shim_sock *k, uint64_t deadline_us, bool restart, int xfd)
+{
 	struct shim_waiter *w;
 	struct shim_efd *e;
 	uint64_t spin_until;
@@ -1434,7 +1439,8 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 	spin_until = shim_spin_until(deadline_us);
 	was_in_wait = shim_sig_wait_enter();
 	for (;;) {
-		struct pollfd p = { .fd = efd, .events = POLLIN };
+		struct pollfd p[2] = { { .fd = efd, .events = POLLIN }, { .fd = xfd, .events = POLLIN } };
+		nfds_t np = xfd >= 0 ? 2 : 1;
 		struct timespec ts, *tsp = NULL;
 		int n;
 
@@ -1455,9 +1461,9 @@ int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart)
 			n = -1;
 			errno = EINTR;
 		} else {
-			n = shim_spin(&p, 1, spin_until, NULL);
+			n = shim_spin(p, np, spin_until, NULL);
 			if (n == 0)
-				n = shim_block(&p, 1, tsp, NULL);
+				n = shim_block(p, np, tsp, NULL);
 		}
 		if (n > 0 && !t_sig_ran) {
 			r = 0;

@@ -192,6 +192,12 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	fd0 = shim_first_fd(&k->obj);
 	if (fd0 < 0)
 		return false;
+	/* A listener's loopback side (sock.c, lo_listen) goes: the channel
+	 * that its fd becomes carries the stack's connections only, and a
+	 * connection to localhost that nobody would accept is refused
+	 * instead, as before the loopback side existed. */
+	if (k->listening)
+		shim_lo_close(atomic_exchange(&k->lo_fd, -1));
 	/* From the first relay on, a default SIGTERM/SIGINT/SIGHUP hands the
 	 * relays to a keeper before the process dies of it. */
 	shim_guard_arm_registered();

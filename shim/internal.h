@@ -136,6 +136,16 @@ struct shim_sock {
 	 */
 	atomic_bool exposed;
 	atomic_int kfd;         /* -1 while the fd is the placeholder itself */
+	/*
+	 * A TCP listener on the wildcard address: its loopback side (sock.c,
+	 * lo_listen), a kernel listener on 127.0.0.1 (::ffff:127.0.0.1, or ::1
+	 * for a v6-only one) and the same port, hidden, -1 when none. Loopback
+	 * stays with the kernel, so a connection to localhost is the kernel's:
+	 * this listener takes it, and accept() hands the program the kernel's
+	 * socket, as it would have on Linux where a listener on 0.0.0.0 hears
+	 * 127.0.0.1. Set and cleared under the lock; read without it by poll.
+	 */
+	atomic_int lo_fd;
 	void *relay;            /* also while armed (shim_arm) */
 	/*
 	 * What the socket was when the relay came, set before exposed: what a
@@ -319,6 +329,13 @@ bool shim_signals_restart(void);
  * -EBADF: closed.
  */
 int shim_wait_sock(struct shim_sock *k, uint64_t deadline_us, bool restart);
+/* The same, also woken when the kernel fd xfd (-1: none) is readable. */
+int shim_wait_sock_fd(struct shim_sock *k, uint64_t deadline_us, bool restart, int xfd);
+/* Closes a listener's loopback side (lo_fd; -1: nothing), no lock held. */
+void shim_lo_close(int lo);
+/* No lock held: a listener's new loopback side joins the kernel's epolls
+ * that hold the listener (its first eight). */
+void shim_epoll_lo_added(struct shim_sock *k, int lo);
 /*
  * The same for a call that looks again at what it waits for after each
  * wait. Linux's socket waits look at their condition before they look at

@@ -69,6 +69,24 @@ static int poll_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
 	return ready;
 }
 
+/* A stack listener's loopback side (internal.h, lo_fd) is waited on with
+ * the kernel's fds, in the listener's entry of kfds: what it reports is
+ * the listener's too (a connection to accept). */
+static void lo_side(struct pollfd *kfd, const struct pollfd *fd, struct shim_sock *k)
+{
+	int lo = atomic_load(&k->lo_fd);
+
+	kfd->fd = lo >= 0 && (fd->events & (POLLIN | POLLRDNORM)) ? lo : -1;
+	kfd->events = POLLIN;
+}
+
+static short lo_revents(const struct pollfd *kfd, const struct pollfd *fd)
+{
+	short r = kfd->fd >= 0 && (kfd->revents & POLLIN) ? (short)(POLLIN | POLLRDNORM) : 0;
+
+	return (short)(r & fd->events);
+}
+
 /* Without the lock: the kernel fds' state now, without waiting, added to
  * the stack sockets' count (ready). The total, or -errno. */
 static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **socks,
@@ -82,7 +100,7 @@ static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **sock
 	 * ask the kernel, and a select() loop over stack sockets (iperf3's,
 	 * nc's) makes no system call per call. */
 	for (nfds_t i = 0; i < n; i++)
-		any |= !socks[i] && kfds[i].fd >= 0;
+		any |= kfds[i].fd >= 0;
 	if (!any) {
 		for (nfds_t i = 0; i < n; i++)
 			if (!socks[i])
@@ -92,9 +110,19 @@ static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **sock
 	kn = shim_libc.ppoll(kfds, n, &zero, NULL);
 	if (kn < 0)
 		return -errno;
-	for (nfds_t i = 0; i < n; i++)
-		if (!socks[i])
+	for (nfds_t i = 0; i < n; i++) {
+		if (!socks[i]) {
 			fds[i].revents = kfds[i].revents;
+			continue;
+		}
+		/* Counted once: in ready when the stack's side was, else here. */
+		if (kfds[i].revents)
+			kn--;
+		if (lo_revents(&kfds[i], &fds[i]) && !fds[i].revents) {
+			fds[i].revents = lo_revents(&kfds[i], &fds[i]);
+			ready++;
+		}
+	}
 	return ready + kn;
 }
 
@@ -128,6 +156,8 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		kfds[i].fd = socks[i] ? -1 : fds[i].fd;
 		kfds[i].events = fds[i].events;
 		kfds[i].revents = 0;
+		if (socks[i])
+			lo_side(&kfds[i], &fds[i], socks[i]);
 	}
 	kfds[n].fd = efd;
 	kfds[n].events = POLLIN;
@@ -255,8 +285,9 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			shim_lock();
 			for (nfds_t i = 0; i < n; i++) {
 				if (socks[i])
-					fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
-						((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
+					fds[i].revents = (short)((shim_sock_poll_user(socks[i]) &
+						((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL)) |
+						(unsigned short)lo_revents(&kfds[i], &fds[i]));
 				else
 					fds[i].revents = kfds[i].revents;
 				count += fds[i].revents != 0;
@@ -888,6 +919,53 @@ static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
 	return NULL;
 }
 
+/*
+ * No lock held: a stack listener's loopback side (internal.h, lo_fd) follows
+ * the listener in the kernel's epoll behind ep, with the program's events
+ * and data: a connection to localhost is reported as the listener's (once
+ * more when the stack has one too; accept() takes from both).
+ */
+static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, struct epoll_event *ev)
+{
+	struct epoll_event kev;
+
+	if (op == EPOLL_CTL_DEL) {
+		(void)shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, lo, NULL);
+		return;
+	}
+	kev = *ev;
+	if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0 && op == EPOLL_CTL_MOD && errno == ENOENT) {
+		kev = *ev;
+		kev.events &= ~(uint32_t)EPOLLEXCLUSIVE;
+		op = EPOLL_CTL_ADD;
+		if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0)
+			return;
+	}
+	epoll_kernel_fds(ep);
+}
+
+void shim_epoll_lo_added(struct shim_sock *k, int lo)
+{
+	struct shim_epoll *eps[8];
+	struct epoll_event evs[8];
+	int n = 0;
+
+	shim_lock();
+	for (struct shim_waiter *w = k->wq.next; w != &k->wq && n < 8; w = w->next) {
+		if (w->kind != SHIM_W_EPOLL)
+			continue;
+		atomic_fetch_add(&w->item->ep->obj.refs, 1);
+		eps[n] = w->item->ep;
+		evs[n] = w->item->ev;
+		n++;
+	}
+	shim_unlock();
+	for (int i = 0; i < n; i++) {
+		lo_epoll_ctl(eps[i], EPOLL_CTL_ADD, lo, &evs[i]);
+		shim_put(&eps[i]->obj);
+	}
+}
+
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 {
 	struct epoll_event evc, *ev = NULL;
@@ -895,7 +973,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 	struct shim_epoll *ep;
 	struct shim_epitem *it;
 	enum shim_proc ps;
-	int r = 0;
+	int r = 0, lo;
 
 	if (!shim_owns(fd))
 		return SHIM_PASS;
@@ -1005,7 +1083,10 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		}
 		break;
 	}
+	lo = r == 0 ? atomic_load(&k->lo_fd) : -1;
 	shim_unlock();
+	if (lo >= 0)
+		lo_epoll_ctl(ep, op, lo, ev);
 out:
 	shim_put(&ep->obj);
 	shim_put(&k->obj);

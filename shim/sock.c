@@ -40,11 +40,16 @@
 #include <unistd.h>
 
 #include "stack/core/ip4.h"
+#include "stack/core/log.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
 #include "stack/host/relay.h"
+
+/* The system calls of a listener's loopback side (lo_listen). */
+#define sys_listen(fd, n)           SYSC(SYS_listen, (fd), (n))
+#define sys_accept4(fd, sa, salen, flags) SYSC(SYS_accept4, (fd), (sa), (salen), (flags))
 
 #ifndef SO_RCVTIMEO_NEW
 #define SO_RCVTIMEO_NEW 66
@@ -319,12 +324,15 @@ static void sock_linger(struct shim_sock *k)
 static void sock_last_close(struct shim_obj *o)
 {
 	struct shim_sock *k = (struct shim_sock *)o;
+	int lo;
 
 	shim_lock();
 	sock_linger(k);
 	k->closed = true;
 	shim_epoll_forget_sock(k);
+	lo = atomic_exchange(&k->lo_fd, -1);
 	shim_unlock();
+	shim_lo_close(lo);
 }
 
 static void sock_exit(struct shim_obj *o)
@@ -368,6 +376,7 @@ struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 	shim_wq_init(&k->wq);
 	atomic_init(&k->kfd, -1);
 	atomic_init(&k->join_fd, -1);
+	atomic_init(&k->lo_fd, -1);
 	return k;
 }
 
@@ -726,6 +735,101 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	return r;
 }
 
+static void inherit_copy(int lfd, int nfd, uint64_t mask);
+
+void shim_lo_close(int lo)
+{
+	if (lo < 0)
+		return;
+	sys_fd_forget(lo);
+	shim_libc.close(lo);
+}
+
+/*
+ * No lock held, after a listen() that succeeded: the listener's loopback
+ * side (internal.h, lo_fd) when it is on the wildcard address. A kernel
+ * listener on 127.0.0.1 and the listener's port, with its options (SO_REUSEADDR,
+ * SO_REUSEPORT and what accepted sockets inherit) and backlog. None when the
+ * kernel refuses it (a kernel socket of the namespace holds the port on
+ * loopback): localhost then stays the kernel's, as before. A second listen()
+ * (a new backlog) gives the new backlog to it too.
+ */
+static void lo_listen(struct shim_sock *k, int fd, int backlog)
+{
+	struct sockaddr_storage ss;
+	struct ip4_endpoint ep = { 0, 0 };
+	socklen_t len;
+	bool want, ra, rp, v6only;
+	uint64_t inherit;
+	int lo, one = 1, err = 0;
+
+	shim_lock();
+	want = k->listening && !k->closed && !k->dead && k->tcp && !shim_exposed(k);
+	if (want)
+		tcp_local(k->tcp, &ep);
+	want = want && ep.addr == 0 && ep.port != 0;
+	lo = atomic_load(&k->lo_fd);
+	ra = k->opts.reuseaddr;
+	rp = k->opts.reuseport;
+	v6only = k->v6only;
+	inherit = k->inherit;
+	shim_unlock();
+	if (!want)
+		return;
+	if (lo >= 0) {
+		(void)sys_listen(lo, backlog);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (k->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(ep.port);
+		if (v6only) {
+			s6->sin6_addr = in6addr_loopback;
+		} else {
+			s6->sin6_addr.s6_addr[10] = 0xff;
+			s6->sin6_addr.s6_addr[11] = 0xff;
+			s6->sin6_addr.s6_addr[12] = 127;
+			s6->sin6_addr.s6_addr[15] = 1;
+		}
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(ep.port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*s4);
+	}
+	lo = shim_libc.socket(k->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lo < 0)
+		return;
+	if ((ra && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (rp && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (k->family == AF_INET6 && !v6only &&
+	     shim_libc.setsockopt(lo, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)) < 0) ||
+	    (err = (int)sys_bind(lo, (struct sockaddr *)&ss, len)) < 0 || (err = (int)sys_listen(lo, backlog)) < 0) {
+		log_debug("listener on port %u: no loopback side (%s)", ep.port, strerror(err < 0 ? -err : errno));
+		shim_libc.close(lo);
+		return;
+	}
+	if (inherit)
+		inherit_copy(shim_opt_fd(k, fd), lo, inherit);
+	lo = sys_fd_hide(lo);
+	shim_lock();
+	if (k->listening && !k->closed && !k->dead && !shim_exposed(k) && atomic_load(&k->lo_fd) < 0) {
+		atomic_store(&k->lo_fd, lo);
+		shim_unlock();
+		/* In an epoll before it listened: the loopback side joins it. */
+		shim_epoll_lo_added(k, lo);
+		return;
+	}
+	shim_unlock();
+	shim_lo_close(lo);
+}
+
 int shim_listen(int fd, int backlog)
 {
 	struct shim_sock *k;
@@ -762,6 +866,8 @@ int shim_listen(int fd, int backlog)
 			k->listening = true;
 	}
 	shim_unlock();
+	if (r == 0)
+		lo_listen(k, fd, backlog);
 	leave(k);
 	return r;
 }
@@ -841,15 +947,14 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 	return nfd;
 }
 
-static void inherit_copy(int lfd, int nfd, uint64_t mask);
-
 int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 {
 	struct ip4_endpoint peer = { 0, 0 };
 	struct shim_sock *k, *n;
 	struct tcp_conn *c = NULL;
 	uint64_t dl, inherit;
-	int r, nfd, intr = 0;
+	int r, nfd, intr = 0, lo;
+	bool lo_tried = false;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -892,11 +997,37 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		c = tcp_accept(k->tcp, &err);
 		if (c)
 			break;
+		lo = atomic_load(&k->lo_fd);
+		if (err == -EAGAIN && lo >= 0 && !lo_tried) {
+			/* A connection to localhost (lo_listen): the kernel's
+			 * socket is the program's. */
+			shim_unlock();
+			nfd = (int)sys_accept4(lo, sa, salen, flags);
+			/* EBADF: closed meanwhile (the listener exposed, or
+			 * closed by another thread: sock_last_close). */
+			r = nfd == -EAGAIN || nfd == -EBADF ? 0 : nfd;
+			if (r != 0) {
+				leave(k);
+				return r;
+			}
+			shim_lock();
+			lo_tried = true;
+			continue;       /* the stack's may have one now */
+		}
+		lo_tried = false;
 		if (err != -EAGAIN || k->nonblock) {
 			r = err;
 			goto out;
 		}
-		r = shim_wait_sock_intr(k, dl, true, &intr);
+		if (intr) {
+			r = intr;
+			goto out;
+		}
+		r = shim_wait_sock_fd(k, dl, true, lo);
+		if (r == -EINTR) {
+			intr = r;       /* as shim_wait_sock_intr: look once more */
+			r = 0;
+		}
 		if (r < 0)
 			goto out;
 	}
@@ -1250,7 +1381,7 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 int shim_shutdown(int fd, int how)
 {
 	struct shim_sock *k;
-	int r;
+	int r, lo = -1;
 
 	k = enter_data(fd, &r);
 	if (!k)
@@ -1279,6 +1410,10 @@ int shim_shutdown(int fd, int how)
 		 * looks at inet_num). */
 		if (st == TCP_STATE_LISTEN && r == 0 && tcp_port_released(k->tcp))
 			k->bound = false;
+		/* Its loopback side stops listening with it (closed: a new
+		 * listen() makes another). */
+		if (st == TCP_STATE_LISTEN && r == 0 && k->tcp && tcp_get_state(k->tcp) != TCP_STATE_LISTEN)
+			lo = atomic_exchange(&k->lo_fd, -1);
 	} else {
 		struct ip4_endpoint peer;
 
@@ -1291,6 +1426,7 @@ int shim_shutdown(int fd, int how)
 	/* Threads blocked in recv/accept on this socket re-check now. */
 	sock_wakeup(k);
 	shim_unlock();
+	shim_lo_close(lo);
 	leave(k);
 	return r;
 }

@@ -8763,6 +8763,139 @@ CASE(bus_program_handler, 0)
 }
 
 /* ===================================================================== */
+/* A listener on the wildcard address and loopback */
+
+/*
+ * A listener on 0.0.0.0 (or a dual-stack one on ::) hears 127.0.0.1, and
+ * 0.0.0.0 as a destination, too: the client, a socket that goes to
+ * loopback, reaches it. Under pstack the client is the kernel's and so is
+ * the connection (the listener's loopback side). How the program learns of
+ * it: HOW 0 a blocking accept, 1 poll, 2 select, 3 epoll added after
+ * listen(), 4 epoll added before it.
+ */
+static void any_listener_loopback(int family, const char *dst, int how)
+{
+	int l = socket(family, SOCK_STREAM, 0), c, a, ep = -1, one = 1;
+	struct sockaddr_storage any = { 0 }, sa;
+	struct sockaddr_in to = sin4(dst, case_port());
+	struct pollfd p;
+	socklen_t sl = sizeof(sa);
+	char b[8];
+
+	need(l >= 0, "socket");
+	if (family == AF_INET6) {
+		((struct sockaddr_in6 *)&any)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&any)->sin6_port = htons((uint16_t)case_port());
+	} else {
+		any = *(struct sockaddr_storage *)&(struct { struct sockaddr_in s; char pad[112]; }){
+			sin4("0.0.0.0", case_port()), { 0 } };
+	}
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (how >= 3)
+		need((ep = epoll_create1(0)) >= 0, "epoll");
+	if (how == 4)
+		R(ep_add(ep, l, EPOLLIN));
+	R(bind(l, (struct sockaddr *)&any, family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)));
+	R(listen(l, 8));
+	if (how == 3)
+		R(ep_add(ep, l, EPOLLIN));
+	p = (struct pollfd){ .fd = l, .events = POLLIN };
+	R(poll(&p, 1, 0));
+	c = tcp_sock();
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(c);
+	emit_peername(c);
+	if (how == 1) {
+		emit("revents=%#x", wait_ev(l, POLLIN));
+	} else if (how == 2) {
+		fd_set r;
+		struct timeval tv = { WAIT_MS / 1000, 0 };
+
+		FD_ZERO(&r);
+		FD_SET(l, &r);
+		R(select(l + 1, &r, NULL, NULL, &tv));
+		emit("set=%d", FD_ISSET(l, &r));
+	} else if (how >= 3) {
+		ep_wait(ep, WAIT_MS);
+	}
+	a = (int)RFD(accept(l, (struct sockaddr *)&sa, &sl));
+	if (a < 0)
+		return;
+	emit_addr(&sa, sl);
+	emit_sockname(a);
+	R(poll(&p, 1, 0));
+	if (how >= 3)
+		ep_wait(ep, 0);
+	R(send(c, "ping", 4, 0));
+	wait_in(a);
+	R(recv(a, b, sizeof(b), 0));
+	R(send(a, "pong!", 5, 0));
+	wait_in(c);
+	R(recv(c, b, sizeof(b), 0));
+	R(close(a));
+	wait_in(c);
+	R(recv(c, b, sizeof(b), 0));
+}
+CASE(listen_any_loopback_accept, 0) { any_listener_loopback(AF_INET, "127.0.0.1", 0); }
+CASE(listen_any_loopback_poll, 0) { any_listener_loopback(AF_INET, "127.0.0.1", 1); }
+CASE(listen_any_loopback_select, 0) { any_listener_loopback(AF_INET, "127.0.0.1", 2); }
+CASE(listen_any_loopback_epoll, 0) { any_listener_loopback(AF_INET, "127.0.0.1", 3); }
+CASE(listen_any_loopback_epoll_before, 0) { any_listener_loopback(AF_INET, "127.0.0.1", 4); }
+CASE(listen_any_loopback_to_any, 0) { any_listener_loopback(AF_INET, "0.0.0.0", 1); }
+CASE(listen_any6_loopback_accept, 0) { any_listener_loopback(AF_INET6, "127.0.0.1", 0); }
+CASE(listen_any6_loopback_epoll, 0) { any_listener_loopback(AF_INET6, "127.0.0.1", 3); }
+/* A non-blocking listener: EAGAIN until the loopback connection is there. */
+CASE(listen_any_loopback_nonblock, 0)
+{
+	int l = tcp_sock(), c, one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, "0.0.0.0", case_port());
+	R(listen(l, 8));
+	R(fcntl(l, F_SETFL, O_NONBLOCK));
+	R(accept(l, NULL, NULL));
+	c = tcp_sock();
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(l);
+	RFD(accept4(l, NULL, NULL, SOCK_NONBLOCK));
+	R(accept(l, NULL, NULL));
+}
+/* Loopback finds nobody: a listener on the host's own address, one shut
+ * down, one closed. */
+static void loopback_refused(int what)
+{
+	int l = tcp_sock(), c = tcp_sock(), one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, what == 0 ? SELF : "0.0.0.0", case_port());
+	R(listen(l, 8));
+	if (what == 1)
+		R(shutdown(l, SHUT_RD));
+	else if (what == 2)
+		R(close(l));
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+}
+CASE(listen_self_loopback_refused, 0) { loopback_refused(0); }
+CASE(listen_any_shut_loopback_refused, 0) { loopback_refused(1); }
+CASE(listen_any_closed_loopback_refused, 0) { loopback_refused(2); }
+/* listen() again after the shutdown: loopback reaches it again. */
+CASE(listen_any_shut_listen_again_loopback, 0)
+{
+	int l = tcp_sock(), c = tcp_sock(), one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, "0.0.0.0", case_port());
+	R(listen(l, 8));
+	R(shutdown(l, SHUT_RD));
+	R(listen(l, 8));
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	RFD(accept(l, NULL, NULL));
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

@@ -173,6 +173,26 @@ for b in bad[:5]: print(b)
 	tap_assert_crossed $((2000 * 100)) $((2000 * 60))
 }
 
+@test "http.server under the preload on every address answers curl on localhost, as the kernel's would, and the TAP side still" {
+	# A listener on the wildcard address hears 127.0.0.1 on Linux. Under
+	# the preload the connection to localhost is the kernel's (loopback
+	# stays with the kernel): the listener's loopback side takes it.
+	make_data "$WWW/file" $((1 * MiB))
+	stack_http 8000 --bind 0.0.0.0
+	run ker 30 curl -sS -f -o "$BATS_TEST_TMPDIR/lo" "http://127.0.0.1:8000/file"
+	assert_success
+	assert_same_file "$WWW/file" "$BATS_TEST_TMPDIR/lo"
+	# and a client under the preload, which goes to the kernel's loopback too
+	run pre 30 curl -sS -f -o "$BATS_TEST_TMPDIR/lo2" "http://localhost:8000/file"
+	assert_success
+	assert_same_file "$WWW/file" "$BATS_TEST_TMPDIR/lo2"
+	tap_mark
+	run ker 30 curl -sS -f -o "$BATS_TEST_TMPDIR/tap" "http://$STACK_IP:8000/file"
+	assert_success
+	assert_same_file "$WWW/file" "$BATS_TEST_TMPDIR/tap"
+	tap_assert_crossed $((1 * MiB)) 100
+}
+
 @test "curl http://localhost:PORT/ under the preload reaches a kernel server on loopback" {
 	san_check curl
 	echo "loopback stays with the kernel" >"$WWW/index.txt"

@@ -85,6 +85,13 @@ struct stack_config {
 	 * active open's first SYN timeouts that keep the SYN's RTO of 1 s,
 	 * resent that many times more than tcp_syn_retries says. */
 	uint8_t tcp_syn_linear_timeouts;
+	/* ... and net.ipv4.tcp_frto (default 2): F-RTO, RFC 5682 §3.1 with
+	 * SACK's enhancement, as Linux has it (tcp_enter_loss, tcp_process_loss):
+	 * after a timeout, the first ACK that moves SND.UNA past the
+	 * retransmission lets new data go instead of more retransmissions, and
+	 * an ACK of data sent once shows the timeout spurious (undone). 0: off,
+	 * anything else on (Linux reads the sysctl as a boolean). */
+	uint8_t tcp_frto;
 	/* ... and its option switches, Linux's defaults: net.ipv4.tcp_timestamps
 	 * (1: RFC 7323 timestamps with a TS offset per address pair, 2: without
 	 * the offset, 0: none offered, none taken from a SYN), tcp_sack and

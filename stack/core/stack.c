@@ -274,7 +274,8 @@ void stack_log_stats(const struct stack *s, int level)
 		return;
 	log_printf(level, "counters: frames in %llu out %llu; arp in %llu out %llu; ip in %llu out %llu "
 		   "(fragments out %llu, reassembled %llu); icmp in %llu out %llu; udp in %llu out %llu; "
-		   "tcp in %llu out %llu retransmits %llu; undone: full %llu partial %llu dsack %llu loss %llu",
+		   "tcp in %llu out %llu retransmits %llu; undone: full %llu partial %llu dsack %llu loss %llu "
+		   "(spurious rtos %llu)",
 		   (unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
 		   (unsigned long long)st->arp_in, (unsigned long long)st->arp_out,
 		   (unsigned long long)st->ip_in, (unsigned long long)st->ip_out,
@@ -284,7 +285,7 @@ void stack_log_stats(const struct stack *s, int level)
 		   (unsigned long long)st->tcp_in, (unsigned long long)st->tcp_out,
 		   (unsigned long long)st->tcp_retransmits, (unsigned long long)st->tcp_full_undo,
 		   (unsigned long long)st->tcp_partial_undo, (unsigned long long)st->tcp_dsack_undo,
-		   (unsigned long long)st->tcp_loss_undo);
+		   (unsigned long long)st->tcp_loss_undo, (unsigned long long)st->tcp_spurious_rtos);
 	tcp_log_stats(s, level);
 	for (int r = 0; r < DROP__COUNT; r++)
 		if (st->drops[r])

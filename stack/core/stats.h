@@ -93,6 +93,9 @@ struct stack_stats {
 	 * reductions undone because the recovery proved spurious, at its end
 	 * or on a partial ACK by a timestamp echo, by D-SACKs, after a timeout. */
 	uint64_t tcp_full_undo, tcp_partial_undo, tcp_dsack_undo, tcp_loss_undo;
+	/* Linux's TcpExtTCPSpuriousRTOs: timeouts F-RTO showed spurious (also
+	 * counted in tcp_loss_undo, as Linux's tcp_try_undo_loss counts both). */
+	uint64_t tcp_spurious_rtos;
 	/* Frames whose TCP payload the receive queue kept in their buffer
 	 * (zero-copy receive: tcp_ring_adopt), not copied. */
 	uint64_t tcp_rx_kept;

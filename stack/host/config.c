@@ -641,6 +641,10 @@ void host_config_kernel(struct host_config *cfg, const char *root)
 	/* tcp_recovery is a mask: RACK's loss detection is its bit 1. */
 	if (!cfg->recovery_set && read_sysctl(root, "net/ipv4/tcp_recovery", v, 1) == 1)
 		cfg->stack.tcp_recovery = (uint8_t)(v[0] & 1);
+	/* Linux tests tcp_frto as a boolean (tcp_enter_loss): kept as read,
+	 * at most 255. */
+	if (read_sysctl(root, "net/ipv4/tcp_frto", v, 1) == 1)
+		cfg->stack.tcp_frto = (uint8_t)(v[0] > 255 ? 255 : v[0]);
 	/* UINT_MAX, Linux's default, is no limit (0 here). */
 	if (read_sysctl(root, "net/ipv4/tcp_notsent_lowat", v, 1) == 1)
 		cfg->stack.tcp_notsent_lowat = v[0] >= UINT32_MAX || v[0] > INT32_MAX ? 0 : (uint32_t)v[0];

@@ -724,6 +724,7 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 	counter(b, "TcpExtTCPPartialUndo", st->tcp_partial_undo);
 	counter(b, "TcpExtTCPDSACKUndo", st->tcp_dsack_undo);
 	counter(b, "TcpExtTCPLossUndo", st->tcp_loss_undo);
+	counter(b, "TcpExtTCPSpuriousRTOs", st->tcp_spurious_rtos);
 	counter(b, "TcpExtListenOverflows", st->drops[DROP_TCP_LISTEN_OVERFLOW]);
 	counter(b, "TcpExtPAWSEstab", st->drops[DROP_TCP_PAWS]);
 	counter(b, "TcpExtPAWSActive", st->drops[DROP_TCP_PAWS_ACTIVE]);

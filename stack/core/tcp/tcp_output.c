@@ -914,6 +914,14 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 	 * after, so that the stack thread reads its input (ACKs) in between and
 	 * connections take turns (Linux's TCP small queues serve the same end). */
 	bool sent_new = false, sent_any = false, link_full = false;
+	/* F-RTO's step 2.b (RFC 5682 §3.1; Linux's tcp_xmit_recovery with
+	 * REXMIT_NEW): what the ACK just taken lets go is new data, Nagle
+	 * off, not the segments the timeout deemed lost; if none can go (no
+	 * window), F-RTO ends and they are resent as without it. */
+	bool frto_new = c->frto_new && c->ca_state == TCP_CA_LOSS;
+	tcp_seq frto_from = c->snd_max;
+
+	c->frto_new = false;
 
 	/* A caller's time older than this connection's last send (read
 	 * before the lock, or the stack's last time): what goes now goes
@@ -934,6 +942,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY, now);
 		tcp_cc_on_tx_start(&c->cc, now - c->last_snd_at, now);
 	}
+again:
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);
@@ -976,7 +985,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		cwnd_room = room_segs * smss;
 		/* The segments deemed lost go before new data (RFC 6675 NextSeg
 		 * rule 1, RFC 8985 §6.2), in recovery and after a timeout. */
-		if (room_segs && c->sb.to_resend && resend_lost(c, now)) {
+		if (room_segs && c->sb.to_resend && !frto_new && resend_lost(c, now)) {
 			sent_any = true;
 			continue;
 		}
@@ -1027,7 +1036,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len < smss && !c->opt.nodelay && !c->fin_queued && !retrans &&
-		    c->snd_max != c->snd_una && minshall_holds(c) && !urg_mode(c)) {
+		    c->snd_max != c->snd_una && minshall_holds(c) && !urg_mode(c) && !frto_new) {
 			/* Nagle (RFC 1122 §4.2.3.4) as Linux has it (tcp_nagle_check,
 			 * Minshall's variant): hold a small segment while a small
 			 * one sent before is unacknowledged; not urgent data. */
@@ -1070,6 +1079,12 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			tcp_arm_rto(c, now);
 		if (fin_now)
 			break;
+	}
+	if (frto_new && !seq_gt(c->snd_max, frto_from)) {
+		frto_new = false;
+		c->frto = false;
+		if (budget >= 0 && !link_full)
+			goto again;
 	}
 	if (budget < 0)
 		tcp_txq_add(c);

@@ -265,6 +265,11 @@ struct tcp_conn {
 	bool retrans_stamped;               /* Linux's retrans_stamp as the undo reads it: the TS value ... */
 	uint32_t retrans_tsval;             /* ... of the episode's first retransmission */
 	bool sending_tlp;                   /* the tail loss probe goes out (no retransmission of the episode) */
+	/* F-RTO (RFC 5682 §3.1, SACK-enhanced; Linux's tp->frto): the Loss
+	 * state's timeout may yet prove spurious; frto_new: the ACK just taken
+	 * lets new data go, not retransmissions (step 2.b, Linux's
+	 * REXMIT_NEW), in the output that follows it. */
+	bool frto, frto_new;
 	uint32_t dsack_dups;                /* segments D-SACKed, ever (at most what was resent) */
 	/* RFC 8985 §7 tail loss probe: rto_at holds the probe timeout (PTO)
 	 * while pto_armed, RACK's reordering timer while reo_armed. One probe

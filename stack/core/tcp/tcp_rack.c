@@ -178,6 +178,11 @@ static void each_delivered(void *ctx, const struct tcp_txseg *s)
 		d->sample_app_limited = (s->flags & TCP_TX_APP_LIMITED) != 0;
 	}
 	note_sent_at(d, s);
+	/* Linux's FLAG_ORIG_SACK_ACKED (tcp_clean_rtx_queue, tcp_sacktag_one):
+	 * a segment never resent, at or below high_seq, was delivered. */
+	if (d->c->ca_state == TCP_CA_LOSS && !(s->flags & TCP_TX_EVER_RETRANS) &&
+	    seq_leq(s->end, d->c->recover + 1))
+		d->ai->orig_acked = true;
 	if (rack_on(d->c) && rack_delivered(d->c, s, d->tsecr, d->now)) {
 		if (!d->reord || seq_lt(s->start, d->reord_low))
 			d->reord_low = s->start;
@@ -528,6 +533,7 @@ static void undo_cwnd_reduction(struct tcp_conn *c, bool unmark_loss, uint64_t n
 	}
 	tcp_cc_validated(&c->cc, now);
 	c->undo_recovery = false;
+	c->frto_new = false;
 	c->rack.advanced = true;            /* RACK looks at the losses again */
 	c->in_recovery = false;
 	c->ca_state = TCP_CA_OPEN;
@@ -550,6 +556,55 @@ static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct
 		c->tlp_out = false;
 		if (c->ca_state == TCP_CA_OPEN)
 			tcp_cc_on_loss(&c->cc, now);
+	}
+}
+
+/* True when data not sent yet waits: new data, or a FIN (Linux's
+ * !tcp_write_queue_empty). */
+static bool unsent_waits(const struct tcp_conn *c)
+{
+	tcp_seq end = tcp_snd_end(c);
+
+	return seq_lt(c->snd_max, end) || (c->fin_queued && !seq_gt(c->snd_max, end));
+}
+
+/*
+ * F-RTO, RFC 5682 §3.1 with SACK (Linux's tcp_process_loss while tp->frto),
+ * on an ACK in the Loss state after the timeout's retransmission went:
+ *  - step 3.b: data sent once and never resent, at or below the recovery
+ *    point, is (S)ACKed: the timeout was spurious, undone as Linux's
+ *    tcp_try_undo_loss(sk, true) (cwnd, ssthresh and the losses back,
+ *    TcpExtTCPLossUndo and TcpExtTCPSpuriousRTOs, the Open state);
+ *  - step 3.a: after new data went, a SACK or a duplicate ACK: the loss was
+ *    real, and the conventional recovery goes on;
+ *  - step 2.b: the first ACK that moves SND.UNA (and does not end the
+ *    state) sends new data rather than retransmissions, if some waits
+ *    (the window is the output's business: when nothing new can go, it
+ *    resends as without F-RTO, Linux's tcp_xmit_recovery). The recovery
+ *    point moves to SND.MAX, so that what the next ACK covers below it
+ *    is the original data.
+ * Without SACK, a cumulative ACK that covers a resent segment says nothing
+ * of the others (Linux clears FLAG_ORIG_SACK_ACKED then).
+ */
+static void frto_on_ack(struct tcp_conn *c, const struct tcp_ack_info *ai, uint64_t now)
+{
+	if (ai->orig_acked && (c->sack_ok || !ai->retrans_acked)) {
+		undo_cwnd_reduction(c, true, now);
+		c->retries = 0;                 /* icsk_retransmits */
+		c->spurious_rtos++;
+		c->s->stats.tcp_loss_undo++;
+		c->s->stats.tcp_spurious_rtos++;
+		return;
+	}
+	if (seq_gt(c->snd_max, c->recover + 1)) {
+		if (ai->sacked || (ai->dupack && !ai->dsack))
+			c->frto = false;
+	} else if (ai->una_advanced && !seq_gt(c->snd_una, c->recover)) {
+		c->recover = c->snd_max - 1;
+		if (unsent_waits(c))
+			c->frto_new = true;
+		else
+			c->frto = false;
 	}
 }
 
@@ -615,6 +670,8 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		c->spurious_rtos++;
 		c->s->stats.tcp_loss_undo++;
 	}
+	if (c->ca_state == TCP_CA_LOSS && c->frto)
+		frto_on_ack(c, ai, now);
 	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover)) {
 		/* The timeout's recovery is over (Linux's tcp_try_undo_recovery
 		 * from TCP_CA_Loss): Open again, and tail loss probes with it. */
@@ -706,6 +763,14 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	uint32_t reo_wnd;
 	bool reneged = c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_SACKED);
 
+	/* Linux's tcp_enter_loss: F-RTO (RFC 5682 §3.1 step 1) unless a
+	 * recovery was under way, but for a timeout that follows a timeout
+	 * with no ACK of new data between (§3.2: icsk_retransmits, the
+	 * timeouts before this one; a window probe's is not counted). */
+	unsigned before = c->snd_wnd == 0 && !c->orphan ? c->retries : (c->retries ? c->retries - 1u : 0u);
+
+	c->frto = c->s->cfg.tcp_frto && (c->ca_state < TCP_CA_RECOVERY || before > 0);
+	c->frto_new = false;
 	c->tlp_out = false;
 	c->reo_armed = false;
 	c->in_recovery = false;

@@ -47,6 +47,10 @@ struct tcp_ack_info {
 	uint64_t first_ackt, last_ackt;
 	uint64_t first_sackt, last_sackt;
 	bool retrans_acked;             /* a resent segment was acknowledged (Karn) */
+	/* In the Loss state, data sent once and below the state's recovery
+	 * point was (S)ACKed (Linux's FLAG_ORIG_SACK_ACKED): F-RTO's sign
+	 * that the timeout was spurious (RFC 5682 §3.1 step 3.b). */
+	bool orig_acked;
 	/* cwnd before this ACK grew it (0: it did not): a reduction the ACK
 	 * starts takes ssthresh from that, as Linux decides on the reduction
 	 * (tcp_fastretrans_alert) before the growth (tcp_cong_control), which

@@ -573,7 +573,10 @@ static void test_kernel_sysctls(void **state)
 		put_file(dir, "net/ipv4/tcp_ecn", "0\n");
 		put_file(dir, "net/ipv4/tcp_dsack", "0\n");
 		put_file(dir, "net/ipv4/tcp_recovery", "4\n");
+		assert_int_equal(cfg.stack.tcp_frto, 2);        /* Linux's default */
+		put_file(dir, "net/ipv4/tcp_frto", "0\n");
 		host_config_kernel(&cfg, dir);
+		assert_int_equal(cfg.stack.tcp_frto, 0);
 		assert_int_equal(cfg.stack.tcp_timestamps, 2);
 		assert_int_equal(cfg.stack.tcp_sack, 0);
 		assert_int_equal(cfg.stack.tcp_window_scaling, 0);
@@ -591,7 +594,7 @@ static void test_kernel_sysctls(void **state)
 		{
 			static const char *const sw[] = { "tcp_timestamps", "tcp_sack", "tcp_window_scaling",
 							  "tcp_slow_start_after_idle", "tcp_notsent_lowat", "tcp_ecn",
-							  "tcp_dsack", "tcp_recovery" };
+							  "tcp_dsack", "tcp_recovery", "tcp_frto" };
 
 			for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++) {
 				snprintf(name, sizeof(name), "%s/net/ipv4/%s", dir, sw[i]);

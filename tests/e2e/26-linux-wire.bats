@@ -10,7 +10,8 @@
 # segment), ACKs per data segment in a bulk receive, the
 # retransmission timeout after a slow handshake, ECN negotiation both ways,
 # TCP fast open, slow start and its restart after idleness, recovery from a
-# loss and CUBIC after it, the loss probe and the RTO's backoff over a slow path.
+# loss and CUBIC after it, the loss probe and the RTO's backoff over a slow path,
+# F-RTO after a spurious timeout (the peer's ACKs held back: linux-wire.py hold).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -727,6 +728,76 @@ tfo_client_round() {
 		awk -v a="${r[$i]%@*}" -v b="${rk[$i]%@*}" 'BEGIN { d = a - b; if (d < 0) d = -d
 			exit !(d <= 30 || d <= b / 10) }' ||
 			fail "resend $((i + 1)) at ${r[$i]%@*} ms, the kernel's at ${rk[$i]%@*} ms"
+	done
+}
+
+# kcounter NAME: the kernel subject's namespace's TcpExt counter NAME
+# (nstat's TcpExtNAME).
+kcounter() {
+	ksx awk -v n="$1" '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+		for (i = 2; i <= NF; i++) if (k[i] == n) print $i }' /proc/net/netstat
+}
+
+@test "a spurious timeout (the peer's ACKs held back past the RTO): F-RTO as the kernel's (net.ipv4.tcp_frto=2), two new segments on the ACK of the resend, then the undo; with tcp_frto=0 the old data resent, as the kernel's" {
+	veth_up
+	local frto kind port=5900 q=0 k p kr pr ks ps
+	# No timestamps in either subject's namespace (pstack's is the peer's):
+	# an ACK echoing the original's would undo the timeout at once (RFC
+	# 3522, Linux's tcp_try_undo_loss) before F-RTO looks. CUBIC for both
+	# (this kernel's default is BBR, whose window after a timeout differs).
+	nsx sysctl -qw net.ipv4.tcp_timestamps=0
+	ksx sysctl -qw net.ipv4.tcp_timestamps=0
+	KENV=(LW_WARM=0.3 LW_CC=cubic)
+	for frto in 2 0; do
+		nsx sysctl -qw net.ipv4.tcp_frto=$frto
+		ksx sysctl -qw net.ipv4.tcp_frto=$frto
+		for kind in kernel pstack; do
+			PENV=(LW_WARM=0.3 LW_CC=cubic PSTACK_LOG=debug "PSTACK_LOG_FILE=$BATS_TEST_TMPDIR/frto${frto}.log")
+			port=$((port + 1))
+			q=$((q + 1))
+			# The peer's ACKs of the subject's first flight are held until
+			# its timeout resends the first segment, then released 20 ms
+			# apart (one ACK at a time for either subject).
+			nsx iptables -A INPUT -p tcp --dport $port -j NFQUEUE --queue-num $q --queue-bypass
+			nsx iptables -A OUTPUT -p tcp --sport $port -j NFQUEUE --queue-num $q --queue-bypass
+			bg_ker "hold_$port" 60 "$PY" "$W" hold $port $q 20
+			wait_log "$(out "hold_$port")" "holding ready"
+			client_run "frto${frto}_$kind" "$kind" $port drain send:100000,sleep:0.5
+			grep -q released "$(out "hold_$port")" || fail "the $kind never resent its first segment: $(cat "$(out "hold_$port")")"
+		done
+		k=$(shown "frto${frto}_kernel" kernel after_rto)
+		p=$(shown "frto${frto}_pstack" pstack after_rto)
+		kr=$(shown "frto${frto}_kernel" kernel retrans)
+		pr=$(shown "frto${frto}_pstack" pstack retrans)
+		ks=$(kcounter TCPSpuriousRTOs)
+		ps=$(sed -n 's/.*(spurious rtos \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/frto${frto}.log" | tail -1)
+		echo "tcp_frto=$frto: after the timeout's resend (R/N@offset: resent/new data; |: an ACK of the peer):"
+		echo "  kernel <$k>, $kr retransmissions, TcpExtTCPSpuriousRTOs $ks (the namespace's)"
+		echo "  pstack <$p>, $pr retransmissions, spurious RTOs $ps"
+		if [ "$frto" = 2 ]; then
+			# Measured on this kernel (6.18): R@0 | N@16060 N@17520 | | N@18980
+			# N@20440 | ...: on the ACK of the resend, two new segments (RFC
+			# 5682 step 2.b; cwnd 2, all else deemed lost); the next ACK, of
+			# the second segment, sent once, undoes the timeout (step 3.b) and
+			# nothing is resent. pstack before F-RTO: R@0 | R@1460 R@2920 | ...
+			[ "$(echo "$k" | cut -d'|' -f1-3)" = "R@0 | N@16060 N@17520 | " ] ||
+				fail "the kernel's own sending is not the one this test expects: <$k>"
+			[ "$kr" = 1 ] && [ "$ks" = 1 ] || fail "the kernel resent $kr segments, TcpExtTCPSpuriousRTOs $ks"
+			# Compared up to the third ACK. After it pstack's window is one
+			# segment short for an ACK: the undo gives cwnd back after
+			# the ACK's growth in the Loss state, where Linux grows the
+			# window given back (tcp_cong_control after tcp_fastretrans_alert).
+			[ "$(echo "$p" | cut -d'|' -f1-3)" = "$(echo "$k" | cut -d'|' -f1-3)" ] ||
+				fail "pstack <$p>, the kernel <$k>"
+			[ "$pr" = "$kr" ] && [ "$ps" = 1 ] || fail "pstack resent $pr segments (the kernel $kr), spurious RTOs $ps"
+		else
+			# Measured: the old data, two segments per ACK (eleven resent).
+			[ "$(echo "$k" | cut -d'|' -f1-3)" = "R@0 | R@1460 R@2920 | R@4380 R@5840 " ] ||
+				fail "the kernel's own sending is not the one this test expects: <$k>"
+			[ "$p" = "$k" ] || fail "pstack <$p>, the kernel <$k>"
+			[ "$pr" = "$kr" ] && [ "$ks" = 1 ] && [ "$ps" = 0 ] ||
+				fail "pstack resent $pr segments (the kernel $kr); spurious RTOs: kernel $ks (in all), pstack $ps"
+		fi
 	done
 }
 

@@ -6,6 +6,7 @@ wire, captured on the peer's side.
     linux-wire.py client HOST PORT ACTIONS   one connection, ACTIONS, close
     linux-wire.py server PORT ACTIONS        accepts one connection, ACTIONS, close
     linux-wire.py relay TAP_A NS_B TAP_B DELAY_MS
+    linux-wire.py hold PORT QUEUE SPACING_MS  holds the peer's ACKs (NFQUEUE)
     linux-wire.py show FILE SUBJECT_IP       what the checks read from a capture
 
 ACTIONS is a comma-separated list: send:N (N bytes in one write), eor:N (N
@@ -21,6 +22,17 @@ gets one from PSTACK_FAULTS=delay=. A TAP without IFF_VNET_HDR takes plain
 frames of one MTU (the kernel cuts its segments before the wire), as pstack
 takes them with PSTACK_OFFLOAD=0. It runs in NS_A, where TAP_A is, until
 killed.
+
+The holder makes a spurious retransmission timeout on the peer's side,
+for the kernel and pstack alike: the peer's namespace sends the segments to
+and from its server's PORT through NFQUEUE number QUEUE (iptables -j
+NFQUEUE, which this kernel has; its qdiscs have neither netem nor plug).
+From the first data segment the subject sends, the peer's segments are held
+(its ACKs of that data); when the subject sends that segment again (its
+retransmission timeout), the held ones go, in order, SPACING_MS apart (so
+that each is an ACK of its own for the subject), before the retransmission
+reaches the peer. Then everything passes. It prints "holding ready" once
+bound, and runs until killed.
 
 The capture readers take a pcap file written by tcpdump (Ethernet, IPv4)
 and print key=value lines about the segments SUBJECT_IP sent and received:
@@ -153,6 +165,88 @@ def relay(tap_a, ns_b, tap_b, delay_ms):
                 pass  # the other side is down: the frame is lost, as on a wire
 
 
+# ---- holding the peer's ACKs (NFQUEUE) ----------------------------------------
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_QUEUE = 3
+NFQNL_MSG_PACKET, NFQNL_MSG_VERDICT, NFQNL_MSG_CONFIG = 0, 1, 2
+NFQA_PACKET_HDR, NFQA_VERDICT_HDR, NFQA_PAYLOAD = 1, 2, 10
+NFQA_CFG_CMD, NFQA_CFG_PARAMS = 1, 2
+NFQNL_CFG_CMD_BIND, NFQNL_COPY_PACKET = 1, 2
+NF_ACCEPT = 1
+
+
+def nla(kind, payload):
+    n = 4 + len(payload)
+    return struct.pack("HH", n, kind) + payload + b"\0" * (-n % 4)
+
+
+def nfq_send(sock, msg, queue, attrs):
+    body = struct.pack("!BBH", socket.AF_UNSPEC, 0, queue) + b"".join(attrs)
+    sock.send(struct.pack("IHHII", 16 + len(body), (NFNL_SUBSYS_QUEUE << 8) | msg, 1, 0, 0) + body)
+
+
+def nfq_packets(sock):
+    """(packet id, IP packet) of each packet one read of the queue gives."""
+    data = sock.recv(262144)
+    off = 0
+    while off + 16 <= len(data):
+        n, kind = struct.unpack("IH", data[off:off + 6])
+        if n < 16:
+            break
+        msg = data[off + 20:off + n]      # after nlmsghdr and nfgenmsg
+        off += (n + 3) & ~3
+        if kind != (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
+            continue
+        attrs = {}
+        i = 0
+        while i + 4 <= len(msg):
+            alen, akind = struct.unpack("HH", msg[i:i + 4])
+            if alen < 4:
+                break
+            attrs[akind & 0x7FFF] = msg[i + 4:i + alen]
+            i += (alen + 3) & ~3
+        if NFQA_PACKET_HDR in attrs:
+            yield struct.unpack("!I", attrs[NFQA_PACKET_HDR][:4])[0], attrs.get(NFQA_PAYLOAD, b"")
+
+
+def hold(port, queue, spacing_ms):
+    port, queue, spacing = int(port), int(queue), float(spacing_ms) / 1000.0
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    sock.bind((0, 0))
+    nfq_send(sock, NFQNL_MSG_CONFIG, queue, [nla(NFQA_CFG_CMD, struct.pack("!BBH", NFQNL_CFG_CMD_BIND, 0, 0))])
+    nfq_send(sock, NFQNL_MSG_CONFIG, queue, [nla(NFQA_CFG_PARAMS, struct.pack("!IB", 0xFFFF, NFQNL_COPY_PACKET))])
+
+    def accept(pid):
+        nfq_send(sock, NFQNL_MSG_VERDICT, queue, [nla(NFQA_VERDICT_HDR, struct.pack("!II", NF_ACCEPT, pid))])
+
+    print("holding ready", flush=True)
+    first = None
+    held = []
+    state = "wait"
+    while True:
+        for pid, ip in nfq_packets(sock):
+            ihl = (ip[0] & 15) * 4
+            tcp = ip[ihl:]
+            dport, seq = struct.unpack("!HI", tcp[2:8])
+            plen = struct.unpack("!H", ip[2:4])[0] - ihl - (tcp[12] >> 4) * 4
+            if dport == port and plen > 0:          # the subject's data
+                if state == "wait":
+                    state, first = "hold", seq
+                    print("holding from seq %u" % seq, flush=True)
+                elif state == "hold" and seq == first:
+                    for i, h in enumerate(held):
+                        if i:
+                            time.sleep(spacing)
+                        accept(h)
+                    print("released %d" % len(held), flush=True)
+                    state, held = "done", []
+            if dport != port and state == "hold":
+                held.append(pid)
+                continue
+            accept(pid)
+
+
 # ---- captures ---------------------------------------------------------------
 
 FLAGS = [(0x02, "S"), (0x01, "F"), (0x04, "R"), (0x08, "P"), (0x20, "U"), (0x40, "E"), (0x80, "W")]
@@ -260,7 +354,10 @@ def show(path, subject):
     byte of the data); rounds (how many of those data segments
     left in each burst, bursts apart by 30 ms or more, one of fewer than 5
     counted with the burst before); data_out, data_ect (its data segments with
-    an ECT or CE codepoint), acks_ect (pure ACKs with one)."""
+    an ECT or CE codepoint), acks_ect (pure ACKs with one); after_rto (from
+    its first resend of its first data segment on, its data segments as
+    R@OFFSET for a resend, N@OFFSET for new data, and | for each pure ACK
+    of the peer between them, up to the sixth ACK)."""
     segs = read_pcap(path)
     tsval = {}
     out = {}
@@ -362,6 +459,31 @@ def show(path, subject):
                 break
     if rto is not None:
         out["rto_ms"] = "%.1f" % rto
+    # What followed the timeout's resend of the first segment.
+    if first_data is not None:
+        events = []
+        high_at = None
+        started = False
+        for g in segs:
+            if g.src == subject and g.len > 0 and g.seq == first_data.seq and g is not first_data:
+                started = True
+            if not started:
+                if g.src == subject and g.len > 0:
+                    end = (g.seq + g.len) & 0xFFFFFFFF
+                    if high_at is None or after(end, high_at):
+                        high_at = end
+                continue
+            if g.src == subject and g.len > 0:
+                end = (g.seq + g.len) & 0xFFFFFFFF
+                new = after(end, high_at)
+                if new:
+                    high_at = end
+                events.append("%s@%d" % ("N" if new else "R", (g.seq - first_data.seq) & 0xFFFFFFFF))
+            elif g.dst == subject and pure_ack(g):
+                if events.count("|") == 6:
+                    break
+                events.append("|")
+        out["after_rto"] = " ".join(events)
     for k, v in out.items():
         print("%s=%s" % (k, "" if v is None else v))
 
@@ -374,6 +496,8 @@ def main():
         server(*sys.argv[2:4])
     elif cmd == "relay":
         relay(*sys.argv[2:6])
+    elif cmd == "hold":
+        hold(*sys.argv[2:5])
     elif cmd == "show":
         show(sys.argv[2], sys.argv[3])
     else:

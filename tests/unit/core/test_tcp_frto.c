@@ -192,12 +192,98 @@ static void test_frto_off_resends(void **state)
 	ts_free(t);
 }
 
+/* RFC 5682 §3.2, Linux's (new_recovery || icsk_retransmits): a timeout
+ * that follows a timeout (the resend not ACKed) keeps F-RTO: after the
+ * second resend of the first segment, its ACK brings two new segments,
+ * the ACK of the second segment undoes both timeouts. */
+static void test_second_timeout_keeps_frto(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = timeout_after_flight(t);
+	char line[512];
+
+	(void)state;
+	wait_sent(t, 2000, line, sizeof(line));
+	assert_true(ts_match(". 1:1461(1460) ack 1 win 502", line));
+	assert_int_equal(c->rto_count, 2);
+	assert_true(c->frto);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 1461 win 502");
+	ts_expect_data(t, 16061, 17521);
+	ts_expect_data(t, 17521, 18981);
+	ts_expect_none(t);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 2921 win 502");
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_OPEN);
+	assert_int_equal(t->h->s->stats.tcp_spurious_rtos, 1);
+	assert_int_equal(c->total_retrans, 2);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* Linux's new_recovery: a timeout during a fast recovery takes no F-RTO
+ * (the loss is known); the ACK of its resend resends more of the old
+ * data. */
+static void test_timeout_in_recovery_no_frto(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+	char line[512];
+	unsigned seq;
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 1 << 20), 0);
+	assert_int_equal(tcp_send(c, big, 30 * MSS, t->h->now), 30 * MSS);
+	for (unsigned i = 0; i < 10; i++)
+		ts_expect_data(t, 1 + i * MSS, 1 + (i + 1) * MSS);
+	ts_advance_ms(t, 10);
+	/* Three segments SACKed above the first: a recovery, the first resent. */
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,sack 1461:2921>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,sack 1461:4381>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,sack 1461:5841>");
+	while (ts_next(t, line, sizeof(line)))
+		;
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(c->total_retrans, 1);
+	/* Nothing more comes back: the timeout, inside the recovery. */
+	for (;;) {
+		wait_sent(t, 2000, line, sizeof(line));
+		if (ts_match(". 1:1461(1460) ack 1 win 502", line))
+			break;
+	}
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_LOSS);
+	assert_false(c->frto);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 1461 win 502 <nop,nop,sack 1461:5841>");
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_true(sscanf(line, ". %u:", &seq) == 1 && seq == 5841);
+	while (ts_next(t, line, sizeof(line)))
+		assert_true(sscanf(line, ". %u:", &seq) == 1 && seq < 14601);
+	assert_int_equal(t->h->s->stats.tcp_spurious_rtos, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spurious_timeout_new_data_then_undo),
 		cmocka_unit_test(test_real_loss_resends),
 		cmocka_unit_test(test_frto_off_resends),
+		cmocka_unit_test(test_second_timeout_keeps_frto),
+		cmocka_unit_test(test_timeout_in_recovery_no_frto),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

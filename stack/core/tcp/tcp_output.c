@@ -942,7 +942,6 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				       c->ca_state == TCP_CA_CWR || c->ca_state == TCP_CA_RECOVERY, now);
 		tcp_cc_on_tx_start(&c->cc, now - c->last_snd_at, now);
 	}
-again:
 	while (budget-- > 0) {
 		tcp_seq end = tcp_snd_end(c);
 		uint32_t pipe = tcp_pipe(c);
@@ -1081,10 +1080,12 @@ again:
 			break;
 	}
 	if (frto_new && !seq_gt(c->snd_max, frto_from)) {
-		frto_new = false;
+		/* Nothing new went: the conventional recovery's pass instead. */
 		c->frto = false;
-		if (budget >= 0 && !link_full)
-			goto again;
+		if (!sent_any && budget > 0 && !link_full) {
+			tcp_output_burst(c, now, budget);
+			return;
+		}
 	}
 	if (budget < 0)
 		tcp_txq_add(c);

@@ -192,6 +192,27 @@ static void test_frto_off_resends(void **state)
 	ts_free(t);
 }
 
+/* Step 2.b needs room for new data (Linux's after(tcp_wnd_end, snd_nxt)):
+ * the ACK of the resend offers a window that ends short of SND.MAX
+ * (114 << 7 bytes from 1461), so F-RTO ends and the old data is resent as
+ * without it. */
+static void test_no_window_for_new_data_resends(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = timeout_after_flight(t);
+
+	(void)state;
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 1461 win 114");
+	ts_expect_data(t, 1461, 2921);
+	ts_expect_data(t, 2921, 4381);
+	ts_expect_none(t);
+	assert_false(c->frto);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_LOSS);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 5682 §3.2, Linux's (new_recovery || icsk_retransmits): a timeout
  * that follows a timeout (the resend not ACKed) keeps F-RTO: after the
  * second resend of the first segment, its ACK brings two new segments,
@@ -282,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_spurious_timeout_new_data_then_undo),
 		cmocka_unit_test(test_real_loss_resends),
 		cmocka_unit_test(test_frto_off_resends),
+		cmocka_unit_test(test_no_window_for_new_data_resends),
 		cmocka_unit_test(test_second_timeout_keeps_frto),
 		cmocka_unit_test(test_timeout_in_recovery_no_frto),
 	};

@@ -412,6 +412,7 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, false, c->ecn_ok && (g->flags & TCP_ECE), false, 0, 0, false };
 	struct tcp_sb_ack r = { 0 };
 
+	ai->flight_before = c->snd_max - c->snd_una;
 	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);
 	note_reordering(&d);
 	note_rate_sample(&d);
@@ -543,6 +544,21 @@ static void undo_cwnd_reduction(struct tcp_conn *c, bool unmark_loss, uint64_t n
 		c->dupacks = 0;
 }
 
+/* A timeout undone (tcp_try_undo_loss): cwnd and ssthresh back, and what
+ * it deemed lost in flight again. Linux undoes (tcp_fastretrans_alert)
+ * before it grows the window on the ACK (tcp_cong_control): the growth
+ * this ACK gave the Loss state's window is taken back and given to the
+ * window the undo restores, as the Open state's (if the window is in use:
+ * after a spurious timeout in slow start, 10 back and 11 with the ACK). */
+static void undo_loss(struct tcp_conn *c, const struct tcp_ack_info *ai, uint64_t now)
+{
+	if (ai->cwnd_before)
+		c->cc.cwnd = ai->cwnd_before;
+	undo_cwnd_reduction(c, true, now);
+	if (ai->cwnd_before)
+		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, ai->flight_before, 0, now);
+}
+
 /* RFC 8985 §7.4: what the ACK says of the probe. */
 static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct tcp_ack_info *ai, uint64_t now)
 {
@@ -589,7 +605,7 @@ static bool unsent_waits(const struct tcp_conn *c)
 static void frto_on_ack(struct tcp_conn *c, const struct tcp_ack_info *ai, uint64_t now)
 {
 	if (ai->orig_acked && (c->sack_ok || !ai->retrans_acked)) {
-		undo_cwnd_reduction(c, true, now);
+		undo_loss(c, ai, now);
 		c->retries = 0;                 /* icsk_retransmits */
 		c->spurious_rtos++;
 		c->s->stats.tcp_loss_undo++;
@@ -666,7 +682,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	 * RFC 4015's response). Deviation: the state is Open at once without
 	 * SACK too, where Linux holds Loss until SND.UNA passes its high_seq. */
 	if (c->ca_state == TCP_CA_LOSS && ai->una_advanced && may_undo(c, ai)) {
-		undo_cwnd_reduction(c, true, now);
+		undo_loss(c, ai, now);
 		c->spurious_rtos++;
 		c->s->stats.tcp_loss_undo++;
 	}

@@ -56,6 +56,7 @@ struct tcp_ack_info {
 	 * (tcp_fastretrans_alert) before the growth (tcp_cong_control), which
 	 * a reduction replaces. */
 	uint32_t cwnd_before;
+	uint32_t flight_before;         /* SND.MAX - SND.UNA before a cumulative ACK moved SND.UNA */
 };
 
 /* Reads g's SACK blocks: a D-SACK first (RFC 2883 §4), then marks the

@@ -31,8 +31,14 @@ From the first data segment the subject sends, the peer's segments are held
 (its ACKs of that data); when the subject sends that segment again (its
 retransmission timeout), the held ones go, in order, SPACING_MS apart (so
 that each is an ACK of its own for the subject), before the retransmission
-reaches the peer. Then everything passes. It prints "holding ready" once
-bound, and runs until killed.
+reaches the peer. Then everything passes. Before the data, the peer's
+segments (its SYN-ACK) go SPACING_MS late: the handshake's round trip, each
+subject's least RTT, is then longer than the first held ACK takes after the
+resend, so that RACK takes no sample from that ACK (an ACK of a resent
+segment sooner than the least RTT may be the original's: Linux's
+tcp_rack_advance) and whether it deems the rest lost after an undo does not
+hang on the machine's timing. It prints "holding ready" once bound, and
+runs until killed.
 
 The capture readers take a pcap file written by tcpdump (Ethernet, IPv4)
 and print key=value lines about the segments SUBJECT_IP sent and received:
@@ -244,6 +250,8 @@ def hold(port, queue, spacing_ms):
             if dport != port and state == "hold":
                 held.append(pid)
                 continue
+            if dport != port and state == "wait":
+                time.sleep(spacing)             # the handshake's round trip
             accept(pid)
 
 

@@ -146,6 +146,12 @@ struct shim_sock {
 	 * 127.0.0.1. Set and cleared under the lock; read without it by poll.
 	 */
 	atomic_int lo_fd;
+	/* Moved to the kernel's loopback from the stack (sock.c, move_to_lo):
+	 * the placeholder is to be bound to the wildcard address and this
+	 * port (0: any) before the kernel connects it. Under the lock. */
+	bool lo_bind;
+	uint16_t lo_bind_port;
+	bool lo_bind_named;     /* bind() named the port: no other will do */
 	void *relay;            /* also while armed (shim_arm) */
 	/*
 	 * What the socket was when the relay came, set before exposed: what a

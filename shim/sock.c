@@ -604,6 +604,75 @@ static struct shim_epitem *release(struct shim_sock *k)
 	return moved;
 }
 
+/*
+ * Stack lock held. A socket in the stack only because bind() put it there
+ * (on the wildcard address, never connected, listening or sending), which
+ * now connects to loopback: Linux's socket would reach 127.0.0.1 through
+ * its lo, and loopback is the kernel's. The stack lets go of it (its port
+ * with it) and the kernel's placeholder takes its place, to be bound to the
+ * same port by move_to_lo_bind before the kernel connects it. False when
+ * the socket cannot move (then ENETUNREACH, as before).
+ */
+static bool move_to_lo(struct shim_sock *k, struct shim_epitem **moved)
+{
+	struct ip4_endpoint ep = { 0, 0 }, peer;
+
+	if (shim_exposed(k) || k->relay || k->join || k->listening || k->syn_sent ||
+	    k->ss != SHIM_SS_UNCONNECTED || k->dead || shim_proc_state() != SHIM_PROC_OWNER)
+		return false;
+	if (k->tcp) {
+		if (tcp_get_state(k->tcp) != TCP_STATE_CLOSED || tcp_ended(k->tcp))
+			return false;
+		tcp_local(k->tcp, &ep);
+	} else if (k->udp) {
+		/* Nothing heard or waiting: a datagram from the TAP's side
+		 * would be lost with it. */
+		if (udp_peer(k->udp, &peer) == 0 || udp_rx_count(k->udp) || (udp_poll(k->udp) & (POLLIN | POLLERR)))
+			return false;
+		udp_local(k->udp, &ep);
+	} else {
+		return false;
+	}
+	if (ep.addr != 0)
+		return false;   /* the stack's own address: the kernel has none */
+	k->lo_bind = k->bound;
+	k->lo_bind_port = ep.port;
+	k->lo_bind_named = k->port_locked;
+	sock_detach(k);
+	*moved = release(k);
+	return true;
+}
+
+/* No lock held, after move_to_lo: the placeholder bound as the stack's
+ * socket was (the kernel then connects it). 0, or -errno when a port that
+ * bind() named is not free in the kernel (Linux's connect keeps it). */
+static int move_to_lo_bind(struct shim_sock *k, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long r;
+
+	if (!k->lo_bind)
+		return 0;
+	memset(&ss, 0, sizeof(ss));
+	if (k->family == AF_INET6) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(k->lo_bind_port);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons(k->lo_bind_port);
+		len = sizeof(struct sockaddr_in);
+	}
+	r = sys_bind(fd, (struct sockaddr *)&ss, len);
+	if (r < 0 && !k->lo_bind_named && k->lo_bind_port) {
+		/* The port the stack picked is the kernel's elsewhere: another. */
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+		r = sys_bind(fd, (struct sockaddr *)&ss, len);
+	}
+	return r < 0 ? (int)r : 0;
+}
+
 /* ---- creation and connection set-up ---- */
 
 int shim_socket(int domain, int type, int protocol)
@@ -1251,9 +1320,10 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	if (a < 0)
 		return a;
 	if (a == ADDR_LOOP) {
-		if (attached(k))
-			return -ENETUNREACH;   /* Deviation: in the stack already, it cannot move to the kernel */
-		*moved = release(k);
+		if (attached(k) && !move_to_lo(k, moved))
+			return -ENETUNREACH;   /* Deviation: in use in the stack, it cannot move to the kernel */
+		if (!k->moved)
+			*moved = release(k);
 		return SHIM_PASS;
 	}
 	r = attach(k);
@@ -1348,12 +1418,13 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		r = 0;
 		unspec = true;
 	} else if (r == ADDR_LOOP) {
-		if (attached(k)) {
-			/* Deviation: a socket that already lives in the stack
-			 * (bound to it) cannot move to the kernel's loopback. */
+		if (attached(k) && !move_to_lo(k, &moved)) {
+			/* Deviation: a socket in use in the stack (a datagram
+			 * heard) cannot move to the kernel's loopback. */
 			r = -ENETUNREACH;
 		} else {
-			moved = release(k);
+			if (!k->moved)
+				moved = release(k);
 			r = SHIM_PASS;
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
@@ -1368,6 +1439,12 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		struct sockaddr u = { .sa_family = AF_UNSPEC };
 
 		(void)shim_libc.connect(shim_opt_fd(k, fd), &u, sizeof(u));
+	}
+	if (r == SHIM_PASS) {
+		int b = move_to_lo_bind(k, fd);
+
+		if (b < 0)
+			r = b;
 	}
 	shim_epoll_to_kernel(moved, fd);
 	/* A connected UDP socket's fd goes live, armed (shim/expose.c): a raw

@@ -8894,6 +8894,44 @@ CASE(listen_any_shut_listen_again_loopback, 0)
 	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
 	RFD(accept(l, NULL, NULL));
 }
+/*
+ * A socket bound to the wildcard address (port 0, or a port of its own) that
+ * then connects to loopback: Linux's reaches 127.0.0.1 with its port. Under
+ * pstack bind() put it in the stack, which lets go of it for the kernel's.
+ * The listener on 127.0.0.1 (the kernel's), or on 0.0.0.0 (the stack's,
+ * and its loopback side).
+ */
+static void bound_any_to_loopback(int type, int port, const char *at)
+{
+	int l = socket(AF_INET, type, 0), c = socket(AF_INET, type, 0), a = -1, one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+	char b[8];
+
+	need(l >= 0 && c >= 0, "socket");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, at, case_port());
+	if (type == SOCK_STREAM)
+		R(listen(l, 8));
+	bind_to(c, "0.0.0.0", port);
+	emit_sockname(c);
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(c);
+	emit_peername(c);
+	if (type == SOCK_STREAM) {
+		a = (int)RFD(accept(l, NULL, NULL));
+		if (a < 0)
+			return;
+		emit_peername(a);
+	}
+	R(send(c, "ping", 4, 0));
+	wait_in(type == SOCK_STREAM ? a : l);
+	R(recv(type == SOCK_STREAM ? a : l, b, sizeof(b), 0));
+}
+CASE(connect_bound_any_to_loopback, 0) { bound_any_to_loopback(SOCK_STREAM, 0, "127.0.0.1"); }
+CASE(connect_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_STREAM, case_port() + 5000, "127.0.0.1"); }
+CASE(connect_bound_any_to_any_listener, 0) { bound_any_to_loopback(SOCK_STREAM, 0, "0.0.0.0"); }
+CASE(connect_udp_bound_any_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, 0, "127.0.0.1"); }
+CASE(connect_udp_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, case_port() + 5000, "127.0.0.1"); }
 
 /* ===================================================================== */
 /* the driver */

@@ -11,7 +11,8 @@
 # retransmission timeout after a slow handshake, ECN negotiation both ways,
 # TCP fast open, slow start and its restart after idleness, recovery from a
 # loss and CUBIC after it, the loss probe and the RTO's backoff over a slow path,
-# F-RTO after a spurious timeout (the peer's ACKs held back: linux-wire.py hold).
+# F-RTO after a spurious timeout (the peer's ACKs held back: linux-wire.py hold),
+# the backoff kept by an ACK that times nothing (no timestamps: Karn).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -796,6 +797,54 @@ kcounter() {
 				fail "pstack resent $pr segments (the kernel $kr); spurious RTOs: kernel $ks (in all), pstack $ps"
 		fi
 	done
+
+# rules_hit PORT: how many packets each of the INPUT rules for PORT dropped.
+rules_hit() {
+	nsx iptables -L INPUT -v -x -n | awk -v p="dpt:$1" '$0 ~ p { printf "%s ", $1 }'
+}
+
+# info_of N KEY: a value the subject's Nth info action printed (from $output).
+info_of() {
+	echo "$output" | sed -n 's/^info //p' | sed -n "${1}p" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+@test "without timestamps an ACK of a retransmission leaves the RTO backed off, as the kernel's (Karn): the next segment waits the doubled RTO" {
+	veth_up
+	# No timestamps, so an ACK of resent data times nothing; no SACK,
+	# so no loss probe comes before the timeout.
+	nsx sysctl -qw net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0
+	ksx sysctl -qw net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0
+	local kind port=5910 kb1 kb2 kr1 kt pt
+	KENV=(LW_WARM=0.3 LW_CC=cubic)
+	PENV=(LW_WARM=0.3 LW_CC=cubic)
+	for kind in kernel pstack; do
+		port=$((port + 1))
+		nsx iptables -F INPUT
+		# The first copy of each of the two writes is lost.
+		nsx iptables -A INPUT -p tcp --dport $port -m length --length 200:65535 \
+			-m statistic --mode nth --every 1000000 --packet 0 -j DROP
+		nsx iptables -A INPUT -p tcp --dport $port -m length --length 200:65535 \
+			-m statistic --mode nth --every 1000000 --packet 1 -j DROP
+		client_run "karn_$kind" $kind $port drain send:1000,acked,info,sleep:0.05,send:1000,acked,info
+		echo "$kind: $(echo "$output" | tr '\n' ' '), dropped <$(rules_hit $port)>"
+		[ "$(rules_hit $port)" = "1 1 " ] || fail "$kind: the drops were not the scenario's: <$(rules_hit $port)>"
+		if [ $kind = kernel ]; then
+			kb1=$(info_of 1 backoff) kb2=$(info_of 2 backoff) kr1=$(info_of 1 rto)
+			kt=$(echo "$output" | sed -n 's/^acked_ms=//p' | sed -n 2p)
+		fi
+	done
+	# Measured on this kernel: after the ACK of the first write's
+	# retransmission tcpi_backoff 1, tcpi_rto 400000 (200000 before); the
+	# second write resent 422 ms after it went, then backoff 2, rto
+	# 800000. pstack cleared the backoff on the ACK: 0, 200519, 202 ms.
+	[ "$kb1" = 1 ] && [ "$kb2" = 2 ] || fail "the kernel's backoff $kb1, then $kb2"
+	[ "$(info_of 1 backoff)" = "$kb1" ] || fail "pstack's backoff after the first ACK $(info_of 1 backoff), the kernel's $kb1"
+	[ "$(info_of 2 backoff)" = "$kb2" ] || fail "pstack's backoff after the second $(info_of 2 backoff), the kernel's $kb2"
+	awk -v a="$(info_of 1 rto)" -v b="$kr1" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= b / 10) }' ||
+		fail "pstack's RTO after the first ACK $(info_of 1 rto), the kernel's $kr1"
+	pt=$(echo "$output" | sed -n 's/^acked_ms=//p' | sed -n 2p)
+	awk -v a="$pt" -v b="$kt" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 30 || d <= b / 10) }' ||
+		fail "the second write was ACKed after $pt ms (its timeout), the kernel's after $kt ms"
 }
 
 @test "the namespace's TCP sysctls as the kernel's: getsockopt's defaults of TCP_SYNCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_LINGER2 read them, and tcp_syn_retries=1 ends a connect() to a silent peer after 3 s" {

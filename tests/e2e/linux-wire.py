@@ -10,10 +10,15 @@ wire, captured on the peer's side.
     linux-wire.py show FILE SUBJECT_IP       what the checks read from a capture
 
 ACTIONS is a comma-separated list: send:N (N bytes in one write), eor:N (N
-bytes in one sendmsg with MSG_EOR: they end a record), recv:N
+bytes in one sendmsg with MSG_EOR: they end a record), marked:N (N bytes
+in one write, the first 100 of them X: a peer's iptables string match
+finds the first segment and each copy of it), recv:N
 (reads exactly N bytes), sleep:S (seconds), drain (reads until the peer's
-FIN). The client and the server run under the preload for pstack, on the
-kernel otherwise.
+FIN), acked (waits until nothing is unacknowledged, TCP_INFO's
+tcpi_unacked 0, and prints acked_ms=, the time since the last write),
+info (prints TCP_INFO's congestion state, ssthresh, cwnd, RTO and
+backoff as info ca_state=... ). The client and the server run under the
+preload for pstack, on the kernel otherwise.
 
 The relay is a wire between two network namespaces with a TAP device in
 each, that holds every frame DELAY_MS in each direction: this kernel has no
@@ -57,11 +62,37 @@ from collections import deque
 # ---- client and server --------------------------------------------------
 
 
+def tcp_info(s):
+    """The fields of struct tcp_info up to tcpi_total_retrans, by name."""
+    names = ("state ca_state retransmits probes backoff options wscale flags "
+             "rto ato snd_mss rcv_mss unacked sacked lost retrans fackets "
+             "last_data_sent last_ack_sent last_data_recv last_ack_recv "
+             "pmtu rcv_ssthresh rtt rttvar snd_ssthresh snd_cwnd advmss reordering "
+             "rcv_rtt rcv_space total_retrans").split()
+    return dict(zip(names, struct.unpack("8B24I", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104))))
+
+
 def run_actions(s, actions):
+    sent_at = time.monotonic()
     for a in actions.split(","):
         op, _, arg = a.partition(":")
+        if op in ("send", "marked", "eor"):
+            sent_at = time.monotonic()
         if op == "send":
             s.sendall(b"x" * int(arg))
+        elif op == "marked":
+            s.sendall(b"X" * 100 + b"x" * (int(arg) - 100))
+        elif op == "acked":
+            while tcp_info(s)["unacked"]:
+                if time.monotonic() - sent_at > 15:
+                    raise SystemExit("acked: still unacknowledged after 15 s")
+                time.sleep(0.001)
+            print("acked_ms=%d" % ((time.monotonic() - sent_at) * 1000), flush=True)
+        elif op == "info":
+            i = tcp_info(s)
+            print("info " + " ".join("%s=%d" % (k, i[k]) for k in
+                                     ("ca_state", "snd_ssthresh", "snd_cwnd", "rto", "backoff", "total_retrans")),
+                  flush=True)
         elif op == "eor":
             n = int(arg)
             if s.sendmsg([b"x" * n], [], socket.MSG_EOR) != n:

@@ -80,6 +80,10 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt, uint32_t min_sample
 	c->rto = c->srtt + var;
 	if (c->rto > TCP_RTO_MAX_US)
 		c->rto = TCP_RTO_MAX_US;
+	/* RFC 6298 (5.7) and Karn: the backoff ends with a valid sample, not
+	 * with any ACK (Linux's tcp_ack_update_rtt: "only reset backoff on
+	 * valid RTT measurement"). */
+	c->backoff = 0;
 }
 
 /* RFC 7323 §4 (RTTM): the RTT an echoed timestamp gives, in microseconds;
@@ -771,8 +775,10 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
 	tcp_rto_done(c, now);
+	/* The backoff stays unless the ACK timed something (tcp_update_rtt):
+	 * without timestamps, an ACK of retransmitted data keeps the doubled
+	 * RTO for what is sent next (Linux keeps icsk_rto and icsk_backoff). */
 	c->retries = 0;
-	c->backoff = 0;
 	c->first_rexmit_at = 0;
 	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->snd_una = g->ack;
@@ -942,10 +948,14 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
 		if (c->snd_wnd) {
+			/* Linux's tcp_ack_probe(): a window opened on data that
+			 * waited with nothing in flight; the backoff timed the
+			 * probes. Not on any ACK of an idle connection: a
+			 * backoff that no RTT sample ended stays. */
+			if (c->persist_at != STACK_NEVER && c->rto_at == STACK_NEVER)
+				c->backoff = 0;
 			c->persist_at = STACK_NEVER;
 			c->probes_since = 0;
-			if (c->rto_at == STACK_NEVER)
-				c->backoff = 0;
 		}
 	}
 	fin_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));

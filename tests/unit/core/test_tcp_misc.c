@@ -336,6 +336,62 @@ static void test_info_rto_backoff(void **state)
 	ts_free(t);
 }
 
+/* Karn's algorithm keeps the backoff (RFC 6298 (5.7)): without timestamps
+ * an ACK of retransmitted data times nothing, so the doubled RTO stays
+ * for what goes next, and only a valid sample computes it anew (Linux's
+ * tcp_ack_update_rtt). Measured on this kernel (no timestamps, no SACK,
+ * veth, the peer dropping each segment's first copy): after the ACK of
+ * the resent segment tcpi_backoff 1, tcpi_rto 400000 (204000 before); the
+ * next segment resent 422 ms after it went, then backoff 2, rto 800000.
+ * pstack cleared the backoff on that ACK: rto 200519, resent after 202 ms. */
+static void test_backoff_kept_without_rtt_sample(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 500, false);
+	struct tcp_conn_info i;
+	uint32_t rto;
+	char got[512];
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	tcp_get_info(c, &i, t->h->now);
+	rto = i.rto_us;
+	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win *");
+	rto_once(t, c);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 6 win 500");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 1);
+	assert_int_equal(i.rto_us, 2 * rto);
+
+	/* The next segment is resent after the doubled RTO, not before. */
+	assert_int_equal(tcp_send(c, "world", 5, t->h->now), 5);
+	ts_expect(t, "P. 6:11(5) ack 1 win *");
+	ts_advance_us(t, 2ull * rto - 1000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 6:11(5) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 11 win 500");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 2);
+	assert_int_equal(i.rto_us, 4 * rto);
+
+	/* An ACK of data sent once is a sample: the RTO is computed anew. */
+	assert_int_equal(tcp_send(c, "again", 5, t->h->now), 5);
+	ts_expect(t, "P. 11:16(5) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 16 win 500");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.backoff, 0);
+	assert_int_equal(i.rto_us, c->rto);
+	while (ts_next(t, got, sizeof(got)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* TCP_INFO's delivery and reordering counts, as Linux's: delivered counts
  * the SYN and each segment acknowledged or SACKed; an ACK that delivers
  * segments below the highest delivered one is reordering seen once, and
@@ -1028,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_info_linux_counts),
 		cmocka_unit_test(test_info_rehash),
 		cmocka_unit_test(test_info_rto_backoff),
+		cmocka_unit_test(test_backoff_kept_without_rtt_sample),
 		cmocka_unit_test(test_info_child_rto),
 		cmocka_unit_test(test_info_listener),
 		cmocka_unit_test(test_info_reordering),

@@ -10,9 +10,12 @@
 # segment), ACKs per data segment in a bulk receive, the
 # retransmission timeout after a slow handshake, ECN negotiation both ways,
 # TCP fast open, slow start and its restart after idleness, recovery from a
-# loss and CUBIC after it, the loss probe and the RTO's backoff over a slow path,
-# F-RTO after a spurious timeout (the peer's ACKs held back: linux-wire.py hold),
-# the backoff kept by an ACK that times nothing (no timestamps: Karn).
+# loss and CUBIC after it, the loss probe and the RTO's backoff over a slow
+# path, the loss probe at the RTO's time for one segment in flight,
+# ssthresh after a timeout inside a recovery, SACK information kept through
+# a second timeout in a row, the backoff kept by an ACK that times nothing
+# (no timestamps: Karn), F-RTO after a spurious timeout (the peer's ACKs
+# held back: linux-wire.py hold).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -806,6 +809,37 @@ rules_hit() {
 # info_of N KEY: a value the subject's Nth info action printed (from $output).
 info_of() {
 	echo "$output" | sed -n 's/^info //p' | sed -n "${1}p" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+@test "a timeout during a fast recovery keeps the recovery's ssthresh, as the kernel's (tcp_enter_loss reduces once per episode)" {
+	veth_up
+	local kind port=5900 i ks kc
+	KENV=(LW_WARM=0.3 LW_CC=cubic)
+	PENV=(LW_WARM=0.3 LW_CC=cubic)
+	for kind in kernel pstack; do
+		port=$((port + 1))
+		nsx iptables -F INPUT
+		# Ten segments in one write; the first one's original and its
+		# fast retransmission are lost, the timeout's copy passes.
+		for i in 1 2; do
+			nsx iptables -A INPUT -p tcp --dport $port -m string --string XXXXXXXXXXXXXXXXXXXX --algo bm \
+				-m statistic --mode nth --every 1000000 --packet 0 -j DROP
+		done
+		client_run "rr_$kind" $kind $port drain marked:14480,acked,info
+		echo "$kind: $(echo "$output" | grep '^info'), dropped <$(rules_hit $port)>"
+		[ "$(rules_hit $port)" = "1 1 " ] || fail "$kind: the drops were not the scenario's: <$(rules_hit $port)>"
+		if [ $kind = kernel ]; then
+			ks=$(info_of 1 snd_ssthresh)
+			kc=$(info_of 1 ca_state)
+		fi
+	done
+	# The recovery took ssthresh to 7 (CUBIC's 0.7 of 10); the timeout
+	# inside it left that (Linux's tcp_enter_loss: high_seq not reached).
+	# Measured on this kernel: 7, and 7 while in the Loss state. pstack
+	# reduced again: 4.
+	[ "$ks" = 7 ] || fail "the kernel's ssthresh $ks"
+	[ "$(info_of 1 snd_ssthresh)" = "$ks" ] || fail "pstack's ssthresh $(info_of 1 snd_ssthresh), the kernel's $ks"
+	[ "$(info_of 1 ca_state)" = "$kc" ] || fail "pstack's state $(info_of 1 ca_state), the kernel's $kc"
 }
 
 @test "without timestamps an ACK of a retransmission leaves the RTO backed off, as the kernel's (Karn): the next segment waits the doubled RTO" {

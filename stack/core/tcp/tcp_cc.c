@@ -528,17 +528,19 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 	cc->validated_us = now_us;
 }
 
-void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us)
+void tcp_cc_on_rto(struct tcp_cc *cc, bool reduce, uint64_t now_us)
 {
 	sanitize(cc);
 	cc->validated_us = now_us;      /* Linux's tcp_enter_loss */
 	/* RFC 5681 §3.1: when the timer fires again for a segment it already
-	 * retransmitted, ssthresh is held. cwnd still at the loss window (no
-	 * ACK of new data since the last timeout) is how that shows here. */
-	if (cc->cwnd > cc->mss || cc->ssthresh == UINT32_MAX)
+	 * retransmitted, ssthresh is held; like Linux, also on a timeout in
+	 * a recovery whose reduction stands (the engine decides). */
+	if (reduce)
 		cc->ssthresh = loss_ssthresh(cc);
 	if (cc->algo == TCP_CC_CUBIC) {
-		/* Linux (cubictcp_state, TCP_CA_Loss): CUBIC starts over, its
+		/* Linux (cubictcp_state, TCP_CA_Loss, on every entry to the
+		 * Loss state, whether or not ssthresh came down; its
+		 * CA_EVENT_LOSS is nothing to CUBIC): CUBIC starts over, its
 		 * W_max and delay minimum forgotten, and HyStart looks again. */
 		cubic_reset(cc);
 		cc->hs_found = false;

@@ -88,9 +88,10 @@ enum tcp_cc_hystart tcp_cc_on_sample(struct tcp_cc *cc, uint32_t rtt_us, uint32_
 void tcp_cc_on_loss(struct tcp_cc *cc, uint64_t now_us);
 /* Fast recovery ends (RFC 6582 §3.2 step 3): cwnd = min(ssthresh, flight + MSS). */
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
-/* Retransmission timeout (Linux's tcp_enter_loss): ssthresh from cwnd as
- * for a loss (held on a timeout that repeats), cwnd = 1 MSS. */
-void tcp_cc_on_rto(struct tcp_cc *cc, uint64_t now_us);
+/* Retransmission timeout (Linux's tcp_enter_loss): cwnd = 1 MSS, CUBIC
+ * starts over; when reduce (the timeout starts a new congestion episode,
+ * the engine's call), ssthresh from cwnd as for a loss, else it is held. */
+void tcp_cc_on_rto(struct tcp_cc *cc, bool reduce, uint64_t now_us);
 /*
  * After a transmission pass that sent (or was held back by cwnd), Linux's
  * tcp_cwnd_validate: limited, the flight filled cwnd; out, SND.MAX -

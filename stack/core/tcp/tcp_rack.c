@@ -758,14 +758,40 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	}
 }
 
+bool tcp_recovery_rto_new_episode(const struct tcp_conn *c)
+{
+	/* Linux's tcp_enter_loss ("reduce ssthresh if it has not yet been
+	 * made inside this window"): in the Open state; or once SND.UNA
+	 * reached the high_seq of the state under way (a recovery's or a
+	 * timeout's recovery point, a CWR state's SND.NXT at its start); or
+	 * in the Loss state after an ACK that moved SND.UNA (which ends
+	 * icsk_retransmits, pstack's retries). */
+	tcp_seq high_seq;
+
+	switch (c->ca_state) {
+	case TCP_CA_OPEN:
+		return true;
+	case TCP_CA_CWR:
+		high_seq = c->cwr_high;
+		break;
+	case TCP_CA_LOSS:
+		if (c->retries == 0)
+			return true;
+		high_seq = c->recover + 1;
+		break;
+	default:
+		high_seq = c->recover + 1;
+		break;
+	}
+	return !seq_gt(high_seq, c->snd_una);
+}
+
 void tcp_recovery_rto_undo_init(struct tcp_conn *c)
 {
-	/* Linux's tcp_enter_loss: a new episode unless a recovery or a CWR
-	 * state is under way (its undo holds, or none is possible after an
-	 * ECN echo). */
-	if ((c->ca_state == TCP_CA_RECOVERY && !seq_gt(c->snd_una, c->recover)) ||
-	    (c->ca_state == TCP_CA_CWR && seq_lt(c->snd_una, c->cwr_high)))
-		return;
+	/* Linux's tcp_init_undo and prior_cwnd, prior_ssthresh in
+	 * tcp_enter_loss. Inside a recovery or a CWR state the engine does
+	 * not call this: the recovery's undo holds (none is possible after
+	 * an ECN echo). */
 	c->undo_recovery = true;
 	c->undo_marker = c->snd_una;
 	c->undo_retrans = c->sb.retrans ? (int32_t)((c->sb.retrans + c->mss - 1) / c->mss) : -1;

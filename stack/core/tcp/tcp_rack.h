@@ -67,8 +67,13 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 /* After the ACK was processed: the probe's answer, undo, loss detection,
  * entering or leaving recovery, and PRR's window for the ACK. */
 void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now);
-/* A timeout's first expiry, before its reduction: what an undo restores
- * (Linux's tcp_enter_loss), unless a recovery's undo still holds. */
+/* Whether a retransmission timeout starts a new congestion episode
+ * (Linux's tcp_enter_loss): ssthresh comes down, and what an undo would
+ * restore is noted; not inside a recovery or CWR state under way, nor on
+ * a timeout that repeats with no progress since. */
+bool tcp_recovery_rto_new_episode(const struct tcp_conn *c);
+/* A timeout that starts a new episode, before its reduction: what an
+ * undo restores (Linux's tcp_enter_loss). */
 void tcp_recovery_rto_undo_init(struct tcp_conn *c);
 /* The retransmission timer fired (RFC 8985 §6.3): what is deemed lost. */
 void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now);

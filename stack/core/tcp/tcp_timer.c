@@ -587,7 +587,7 @@ static bool syn_timed_out(const struct tcp_conn *c, uint64_t now)
 /* Each timer handler returns true when the connection was freed. */
 static bool rto_expired(struct tcp_conn *c, uint64_t now)
 {
-	bool zero_wnd, resend;
+	bool zero_wnd, resend, reduce;
 
 	c->rto_at = STACK_NEVER;
 	switch (c->state) {
@@ -654,15 +654,16 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	 * zero window case skips tcp_write_timeout). */
 	if (!zero_wnd)
 		timeout_rehash(c);
-	/* ssthresh from cwnd (Linux's tcp_enter_loss) on the first timeout only;
-	 * RFC 6298 (5.5)-(5.6): back off and retransmit the earliest segment. */
-	if (c->retries == 0) {
-		/* Remember what to restore if this timeout proves spurious. */
+	/* Linux's tcp_enter_loss: the loss window whatever, but ssthresh
+	 * comes down (and what an undo would restore is noted) only on a
+	 * timeout that starts a new episode: not inside a recovery or a CWR
+	 * state still under way, whose reduction stands, nor on a timeout
+	 * that repeats with no progress since. RFC 6298 (5.5)-(5.6): back
+	 * off and retransmit the earliest segment. */
+	reduce = tcp_recovery_rto_new_episode(c);
+	if (reduce)
 		tcp_recovery_rto_undo_init(c);
-		tcp_cc_on_rto(&c->cc, now);
-	} else {
-		c->cc.cwnd = c->mss;
-	}
+	tcp_cc_on_rto(&c->cc, reduce, now);
 	if (!zero_wnd) {
 		tcp_rto_note(c, now);
 		c->retries++;

@@ -223,6 +223,88 @@ static void test_undo_loss_after_two_timeouts(void **state)
 	ts_free(t);
 }
 
+/* The TS val a line the stack sent carries. */
+static unsigned tsval_of(const char *line)
+{
+	const char *p = strstr(line, "TS val ");
+	unsigned v = 0;
+
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "TS val %u", &v), 1);
+	return v;
+}
+
+/* Linux's tcp_enter_loss reduces ssthresh once per episode: a timeout
+ * while a recovery is under way (SND.UNA below its high_seq) keeps the
+ * recovery's ssthresh and its undo, and only the window falls to one
+ * segment (CUBIC starts over all the same: cubictcp_state on the Loss
+ * state; CA_EVENT_LOSS is nothing to it). Measured on this kernel (veth,
+ * CUBIC, ten segments in one write, the peer dropping with iptables the
+ * first segment's original, its fast retransmission and the timeout's
+ * retransmission): Recovery with ssthresh 7, then after the timeout the
+ * Loss state with ssthresh 7, cwnd 1 (TCP_INFO). pstack reduced again on
+ * the timeout: ssthresh 4 from the window PRR had left. */
+static void test_rto_in_recovery_keeps_ssthresh(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+	char line[512];
+
+	(void)state;
+	recovery_at_20(t, c);
+	/* The fast retransmission is lost too: nothing comes back until
+	 * the timeout resends the first segment. */
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	drain(t);
+	i = info_of(t, c);
+	assert_int_equal(c->rto_count, 1);
+	assert_int_equal(i.ca_state, TCP_CA_LOSS);
+	assert_int_equal(i.snd_ssthresh, 7);
+	assert_int_equal(i.snd_cwnd, 1);
+	assert_int_equal(c->cc.last_max_cwnd, 0);
+	assert_int_equal(c->cc.epoch_start_ms, 0);
+	/* The loss was real (the ACK echoes the timeout's retransmission):
+	 * the recovery's reduction stands. */
+	ts_injectf(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 120 ecr %u>", tsval_of(line));
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_ssthresh, 7);
+	assert_int_equal(t->h->s->stats.tcp_loss_undo, 0);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* The same timeout proven spurious (the ACK echoes TS val 10, older than
+ * the recovery's first retransmission): the undo noted when the recovery
+ * began gives back what was before it, cwnd 10 and the infinite ssthresh
+ * of slow start (Linux's tcp_try_undo_loss with the recovery's
+ * prior_cwnd and prior_ssthresh, which the timeout left alone). */
+static void test_rto_in_recovery_undo_restores_before_recovery(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+	char line[512];
+
+	(void)state;
+	recovery_at_20(t, c);
+	wait_sent(t, 1000, line, sizeof(line));
+	drain(t);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_LOSS);
+	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 120 ecr 10>");
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, INFINITE_SSTHRESH);
+	assert_int_equal(t->h->s->stats.tcp_loss_undo, 1);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* An ECN echo during the recovery proves the congestion (Linux clears
  * prior_ssthresh): the ACK that ends it echoing TS val 10 still ends it as
  * undone (TcpExtTCPFullUndo), but gives no window back: ssthresh 7 stays
@@ -323,6 +405,8 @@ int main(void)
 		cmocka_unit_test(test_undo_partial_by_timestamp),
 		cmocka_unit_test(test_undo_loss_after_two_timeouts),
 		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
+		cmocka_unit_test(test_rto_in_recovery_keeps_ssthresh),
+		cmocka_unit_test(test_rto_in_recovery_undo_restores_before_recovery),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
 		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
 	};

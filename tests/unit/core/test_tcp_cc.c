@@ -227,7 +227,7 @@ static void test_newreno_rto(void **state)
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
 	force_window(&cc, 40);
-	tcp_cc_on_rto(&cc, now);
+	tcp_cc_on_rto(&cc, true, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 20 * MSS);
 	now = round_trip(&cc, now, 50 * MS);
@@ -246,15 +246,16 @@ static void test_newreno_rto(void **state)
 	now = round_trip(&cc, now, 50 * MS);
 	assert_int_equal(cc.cwnd, 22 * MSS);
 	/* The timer firing again before any new ACK (the same segment, backed
-	 * off): ssthresh is held, RFC 5681 §3.1. */
+	 * off; no new episode, the engine says): ssthresh is held, RFC 5681
+	 * §3.1. */
 	{
 		uint32_t held;
 
-		tcp_cc_on_rto(&cc, now);
+		tcp_cc_on_rto(&cc, true, now);
 		held = cc.ssthresh;
 		assert_int_equal(held, 11 * MSS);
-		tcp_cc_on_rto(&cc, now + SEC);
-		tcp_cc_on_rto(&cc, now + 3 * SEC);
+		tcp_cc_on_rto(&cc, false, now + SEC);
+		tcp_cc_on_rto(&cc, false, now + 3 * SEC);
 		assert_int_equal(cc.ssthresh, held);
 		assert_int_equal(cc.cwnd, MSS);
 		now = round_trip(&cc, now + 3 * SEC, 50 * MS);
@@ -262,7 +263,7 @@ static void test_newreno_rto(void **state)
 	}
 	/* A new timeout after progress, from a window of two: ssthresh
 	 * floors at 2 SMSS. */
-	tcp_cc_on_rto(&cc, now);
+	tcp_cc_on_rto(&cc, true, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 2 * MSS);
 }
@@ -491,7 +492,7 @@ static void test_cubic_rto(void **state)
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	force_window(&cc, 100);
 	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now); /* an epoch, a delay minimum */
-	tcp_cc_on_rto(&cc, now);
+	tcp_cc_on_rto(&cc, true, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 70 * MSS);
 	assert_int_equal(cc.epoch_start_ms, 0);
@@ -548,7 +549,7 @@ static void test_cubic_degenerate_inputs(void **state)
 	tcp_cc_on_ack(&cc, MSS, UINT32_MAX, 100 * MS, UINT64_MAX - 1);
 	assert_true(cc.cwnd >= MSS);
 	tcp_cc_on_loss(&cc, 0);
-	tcp_cc_on_rto(&cc, 0);
+	tcp_cc_on_rto(&cc, true, 0);
 	tcp_cc_on_recovery_exit(&cc, 0, 0);
 	tcp_cc_on_idle(&cc, 0, 0, false, 0);
 	tcp_cc_on_tx_start(&cc, UINT64_MAX, 0);
@@ -567,7 +568,7 @@ static void test_bounds_both_algorithms(void **state)
 
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, MSS);
 		for (int i = 0; i < 5; i++) {
-			tcp_cc_on_rto(&cc, now);
+			tcp_cc_on_rto(&cc, true, now);
 			tcp_cc_on_loss(&cc, now);
 			assert_true(cc.cwnd >= MSS);
 			assert_true(cc.ssthresh >= 2 * MSS);
@@ -591,7 +592,7 @@ static void test_bounds_both_algorithms(void **state)
 		/* Tiny MSS, tiny windows. */
 		tcp_cc_init(&cc, a ? TCP_CC_CUBIC : TCP_CC_NEWRENO, 1);
 		assert_int_equal(cc.cwnd, 10);
-		tcp_cc_on_rto(&cc, now);
+		tcp_cc_on_rto(&cc, true, now);
 		assert_int_equal(cc.cwnd, 1);
 		assert_int_equal(cc.ssthresh, a ? 7 : 5);   /* from the IW of 10 */
 	}
@@ -754,7 +755,7 @@ static void test_hystart_delay(void **state)
 	/* (the timeout forgets the minimum too, Linux's bictcp_reset: the
 	 * 20 ms after it are the new minimum, 24.1 ms is above it by more
 	 * than 4 ms) */
-	tcp_cc_on_rto(&r.cc, r.now);
+	tcp_cc_on_rto(&r.cc, true, r.now);
 	r.cc.ssthresh = UINT32_MAX;
 	assert_int_equal(hs_acks(&r, 400, 3000, 20000, &at), TCP_CC_HS_NONE);
 	assert_int_equal(r.cc.min_rtt_us, 20000);

@@ -16,6 +16,10 @@
 # a second timeout in a row, the backoff kept by an ACK that times nothing
 # (no timestamps: Karn), F-RTO after a spurious timeout (the peer's ACKs
 # held back: linux-wire.py hold).
+
+# path, ssthresh after a timeout inside a recovery, SACK information kept
+# through a second timeout in a row, the backoff kept by an ACK that times
+# nothing (no timestamps: Karn).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -840,6 +844,43 @@ info_of() {
 	[ "$ks" = 7 ] || fail "the kernel's ssthresh $ks"
 	[ "$(info_of 1 snd_ssthresh)" = "$ks" ] || fail "pstack's ssthresh $(info_of 1 snd_ssthresh), the kernel's $ks"
 	[ "$(info_of 1 ca_state)" = "$kc" ] || fail "pstack's state $(info_of 1 ca_state), the kernel's $kc"
+}
+
+@test "SACK information survives a second timeout in a row, as the kernel's: the ACK after it grows cwnd by what it newly delivers" {
+	veth_up
+	local kind port=5920 i kc ks
+	KENV=(LW_WARM=0.3 LW_CC=cubic)
+	PENV=(LW_WARM=0.3 LW_CC=cubic)
+	for kind in kernel pstack; do
+		port=$((port + 1))
+		nsx iptables -F INPUT
+		# Ten segments in one write: the first one's original, fast
+		# retransmission and first timeout's copy are lost, and the
+		# sixth one's original and fast retransmission.
+		for i in 1 2 3; do
+			nsx iptables -A INPUT -p tcp --dport $port -m string --string XXXXXXXXXXXXXXXXXXXX --algo bm \
+				-m statistic --mode nth --every 1000000 --packet 0 -j DROP
+		done
+		for i in 1 2; do
+			nsx iptables -A INPUT -p tcp --dport $port -m string --string YYYYYYYYYYYYYYYYYYYY --algo bm \
+				-m statistic --mode nth --every 1000000 --packet 0 -j DROP
+		done
+		client_run "rr2_$kind" $kind $port drain marked:14480,acked,info
+		echo "$kind: $(echo "$output" | grep '^info'), dropped <$(rules_hit $port)>"
+		[ "$(rules_hit $port)" = "1 1 1 1 1 " ] || fail "$kind: the drops were not the scenario's: <$(rules_hit $port)>"
+		if [ $kind = kernel ]; then
+			kc=$(info_of 1 snd_cwnd)
+			ks=$(info_of 1 snd_ssthresh)
+		fi
+	done
+	# After the second timeout the ACK of the first five segments (with
+	# the SACK of the last four) delivers one segment: cwnd 2, then 3
+	# with the sixth's ACK. Measured on this kernel: 3. pstack forgot the
+	# SACKs at the second timeout and counted the four SACKed before as
+	# delivered: 7.
+	[ "$kc" = 3 ] || fail "the kernel's cwnd $kc"
+	[ "$(info_of 1 snd_cwnd)" = "$kc" ] || fail "pstack's cwnd $(info_of 1 snd_cwnd), the kernel's $kc"
+	[ "$(info_of 1 snd_ssthresh)" = "$ks" ] || fail "pstack's ssthresh $(info_of 1 snd_ssthresh), the kernel's $ks"
 }
 
 @test "without timestamps an ACK of a retransmission leaves the RTO backed off, as the kernel's (Karn): the next segment waits the doubled RTO" {

@@ -11,8 +11,9 @@ wire, captured on the peer's side.
 
 ACTIONS is a comma-separated list: send:N (N bytes in one write), eor:N (N
 bytes in one sendmsg with MSG_EOR: they end a record), marked:N (N bytes
-in one write, the first 100 of them X: a peer's iptables string match
-finds the first segment and each copy of it), recv:N
+in one write, the first 100 of them X and the first 100 of the sixth
+segment Y: a peer's iptables string match finds the first and the sixth
+segment and each copy of them), recv:N
 (reads exactly N bytes), sleep:S (seconds), drain (reads until the peer's
 FIN), acked (waits until nothing is unacknowledged, TCP_INFO's
 tcpi_unacked 0, and prints acked_ms=, the time since the last write),
@@ -81,7 +82,11 @@ def run_actions(s, actions):
         if op == "send":
             s.sendall(b"x" * int(arg))
         elif op == "marked":
-            s.sendall(b"X" * 100 + b"x" * (int(arg) - 100))
+            b = bytearray(b"X" * 100 + b"x" * (int(arg) - 100))
+            at = 5 * tcp_info(s)["snd_mss"]
+            if len(b) >= at + 100:
+                b[at:at + 100] = b"Y" * 100
+            s.sendall(bytes(b))
         elif op == "acked":
             while tcp_info(s)["unacked"]:
                 if time.monotonic() - sent_at > 15:

@@ -821,10 +821,10 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	c->rescue_on = false;
 	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2, Linux's tcp_enter_loss() */
 	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
-	 * timeout. Like Linux, it survives, unless the first unacknowledged
-	 * segment is SACKed (the receiver reneged) or it is the second timeout
-	 * in a row. */
-	if (reneged || c->retries > 1)
+	 * timeout. Like Linux (tcp_timeout_mark_lost), it survives every
+	 * timeout, a repeated one too, unless the first unacknowledged
+	 * segment is SACKed (the receiver reneged). */
+	if (reneged)
 		tcp_sb_clear_sacked(&c->sb);
 	reo_wnd = tcp_rack_reo_wnd(c);
 	for (uint32_t i = 0; i < c->sb.n; i++) {

@@ -305,6 +305,58 @@ static void test_rto_in_recovery_undo_restores_before_recovery(void **state)
 	ts_free(t);
 }
 
+/* SACK information survives a second timeout in a row as the first
+ * (Linux's tcp_timeout_mark_lost forgets it only when the receiver
+ * reneged, the first unacknowledged segment SACKed): the ACK after the
+ * timeouts delivers only what it newly covers, and only the hole is
+ * resent. Ten segments, the first and the sixth lost with their fast
+ * retransmissions, the first once more at the first timeout. Measured on
+ * this kernel (veth, CUBIC, the peer's iptables dropping those copies):
+ * after the second timeout the ACK of the first five brings the sixth
+ * alone again, and cwnd ends at 3 (2 after that ACK, 3 after the last).
+ * pstack had forgotten the SACKs at the second timeout: that ACK counted
+ * four segments SACKed long before as delivered, and cwnd ended at 7. */
+static void test_sacks_survive_second_timeout(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts(t);
+	struct tcp_conn_info i;
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:2897>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:4345>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:5793>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 1449:7241>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 8689:10137 1449:7241>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10,nop,nop,sack 8689:14481 1449:7241>");
+	drain(t);
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
+	/* Both timeouts resend the first segment only. */
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	drain(t);
+	wait_sent(t, 2000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	drain(t);
+	assert_int_equal(c->rto_count, 2);
+	/* The receiver had the rest but the sixth: the ACK of the first five
+	 * (with its SACK of the last four) brings the sixth, and nothing
+	 * else; cwnd grows by the one segment it newly delivered. */
+	ts_injectf(t, ". 1:1(0) ack 7241 win 502 <nop,nop,TS val 130 ecr %u,nop,nop,sack 8689:14481>",
+		   tsval_of(line));
+	ts_expect(t, ". 7241:8689(1448) ack 1 win 502 " TSO);
+	ts_expect_none(t);
+	i = info_of(t, c);
+	assert_int_equal(i.snd_cwnd, 2);
+	assert_int_equal(i.sacked, 4);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* An ECN echo during the recovery proves the congestion (Linux clears
  * prior_ssthresh): the ACK that ends it echoing TS val 10 still ends it as
  * undone (TcpExtTCPFullUndo), but gives no window back: ssthresh 7 stays
@@ -407,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
 		cmocka_unit_test(test_rto_in_recovery_keeps_ssthresh),
 		cmocka_unit_test(test_rto_in_recovery_undo_restores_before_recovery),
+		cmocka_unit_test(test_sacks_survive_second_timeout),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
 		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
 	};

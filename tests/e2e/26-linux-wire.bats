@@ -20,6 +20,8 @@
 # path, ssthresh after a timeout inside a recovery, SACK information kept
 # through a second timeout in a row, the backoff kept by an ACK that times
 # nothing (no timestamps: Karn).
+
+# (no timestamps: Karn).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -813,6 +815,34 @@ rules_hit() {
 # info_of N KEY: a value the subject's Nth info action printed (from $output).
 info_of() {
 	echo "$output" | sed -n 's/^info //p' | sed -n "${1}p" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+@test "one segment in flight and lost: a loss probe at the RTO's time rather than a timeout, as the kernel's (the window and the state stay)" {
+	veth_up
+	local kind port=5930 kc ks kst
+	KENV=(LW_WARM=0.3 LW_CC=cubic)
+	PENV=(LW_WARM=0.3 LW_CC=cubic)
+	for kind in kernel pstack; do
+		port=$((port + 1))
+		nsx iptables -F INPUT
+		# The write's first copy is lost.
+		nsx iptables -A INPUT -p tcp --dport $port -m length --length 200:65535 \
+			-m statistic --mode nth --every 1000000 --packet 0 -j DROP
+		client_run "tlp1_$kind" $kind $port drain send:1000,acked,info
+		echo "$kind: $(echo "$output" | tr '\n' ' '), dropped <$(rules_hit $port)>"
+		[ "$(rules_hit $port)" = "1 " ] || fail "$kind: the drops were not the scenario's: <$(rules_hit $port)>"
+		if [ $kind = kernel ]; then
+			kc=$(info_of 1 snd_cwnd) ks=$(info_of 1 snd_ssthresh) kst=$(info_of 1 ca_state)
+		fi
+	done
+	# The PTO of one segment (2 SRTT and the delayed ACK's 200 ms) is past
+	# the RTO; Linux probes at the RTO's time (tcp_schedule_loss_probe):
+	# measured on this kernel, resent at 205 ms, then state Open, cwnd 10,
+	# ssthresh infinite. pstack timed out: Loss, cwnd 1 then 2, ssthresh 7.
+	[ "$kc" = 10 ] && [ "$kst" = 0 ] || fail "the kernel's cwnd $kc, state $kst"
+	[ "$(info_of 1 snd_cwnd)" = "$kc" ] || fail "pstack's cwnd $(info_of 1 snd_cwnd), the kernel's $kc"
+	[ "$(info_of 1 snd_ssthresh)" = "$ks" ] || fail "pstack's ssthresh $(info_of 1 snd_ssthresh), the kernel's $ks"
+	[ "$(info_of 1 ca_state)" = "$kst" ] || fail "pstack's state $(info_of 1 ca_state), the kernel's $kst"
 }
 
 @test "a timeout during a fast recovery keeps the recovery's ssthresh, as the kernel's (tcp_enter_loss reduces once per episode)" {

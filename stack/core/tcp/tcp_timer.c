@@ -275,8 +275,15 @@ static void arm_rto(struct tcp_conn *c, uint64_t now, bool probe_ok)
 	}
 	c->pto_armed = false;
 	c->reo_armed = false;
-	if (probe_ok && tlp_allowed(c) && pto_of(c) < rto) {
-		rto = pto_of(c);
+	/* Linux's tcp_schedule_loss_probe (RFC 8985 §7.2): where a probe is
+	 * allowed, the timer is the probe's, at the PTO or at the RTO when
+	 * that comes first ("if the RTO formula yields an earlier time, then
+	 * use that time"): a tail is probed before any timeout, also when one
+	 * segment is in flight and the PTO's delayed-ACK allowance puts it
+	 * past the RTO. */
+	if (probe_ok && tlp_allowed(c)) {
+		if (pto_of(c) < rto)
+			rto = pto_of(c);
 		c->pto_armed = true;
 	}
 	tcp_timer_set(c, &c->rto_at, now + rto);
@@ -353,22 +360,22 @@ void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
 }
 
 /* After new data went out: the probe timer restarts from the latest
- * transmission (like Linux's tcp_schedule_loss_probe), never past the RTO. */
+ * transmission (like Linux's tcp_schedule_loss_probe), never past the
+ * RTO, which counts from the first unacknowledged segment's latest
+ * transmission (tcp_rto_delta_us); a probe at the RTO's time rather than
+ * a timeout. */
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now)
 {
-	uint64_t at;
+	uint64_t at, due;
 
 	if (!tlp_allowed(c) || c->reo_armed)
 		return;                 /* RACK's timer first: it may start a recovery */
 	at = now + pto_of(c);
-	if (c->pto_armed || at < c->rto_at) {
-		uint64_t rto = (uint64_t)c->rto << c->backoff;
-
-		if (at > now + rto)
-			return;
-		c->pto_armed = true;
-		tcp_timer_set(c, &c->rto_at, at);
-	}
+	due = (c->sb.n ? tcp_sb_at(&c->sb, 0)->xmit_at : now) + tcp_backed_off_rto(c);
+	if (due > now && due < at)
+		at = due;
+	c->pto_armed = true;
+	tcp_timer_set(c, &c->rto_at, at);
 }
 
 /* RFC 8985 §6.2 step 5 and §8: the reordering timer takes the RTO's place

@@ -328,7 +328,11 @@ static void test_window_reopens_by_sixteenths(void **state)
 }
 
 /* RFC 6298: the retransmission timer doubles on each expiry, and the
- * connection gives up with ETIMEDOUT after 15 retransmissions (tcp_retries2). */
+ * connection gives up with ETIMEDOUT after 15 retransmissions (tcp_retries2).
+ * Before the first, the loss probe (RFC 8985 §7.2) at the RTO's time: one
+ * segment in flight, its PTO (2 SRTT and the delayed ACK) is past the RTO,
+ * and Linux's tcp_schedule_loss_probe takes the earlier time; the RTO
+ * counts from the probe. */
 static void test_rto_backoff_and_timeout(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -343,6 +347,12 @@ static void test_rto_backoff_and_timeout(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_expect(t, "P. 1:101(100) ack 1 win 502 " TSO);
+	assert_int_equal(c->tlp_probes, 1);
+	assert_int_equal(t->h->s->stats.tcp_timeouts, 0);
+	ts_advance_ms(t, 198);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, "P. 1:101(100) ack 1 win 502 " TSO);
 	ts_advance_ms(t, 398);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
@@ -351,7 +361,8 @@ static void test_rto_backoff_and_timeout(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_expect(t, "P. 1:101(100) ack 1 win 502 " TSO);
-	assert_int_equal(t->h->s->stats.tcp_retransmits, 3);
+	assert_int_equal(t->h->s->stats.tcp_retransmits, 4);
+	assert_int_equal(t->h->s->stats.tcp_timeouts, 3);
 	for (int i = 0; i < 2000 && tcp_get_state(c) != TCP_STATE_CLOSED; i++) {
 		ts_advance_ms(t, 1000);
 		while (ts_next(t, line, sizeof(line))) {

@@ -153,15 +153,20 @@ static void test_info_linux_counts(void **state)
 	assert_int_equal(i.total_rto, 0);
 	assert_true(i.rcv_wnd > 0);
 
-	/* Lost twice: two timeouts, one recovery. */
+	/* Lost thrice: the loss probe (at the RTO's time: one segment in
+	 * flight, its PTO is past it), then two timeouts, one recovery. */
 	assert_int_equal(tcp_send(c, "hello", 5, t->h->now), 5);
 	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
 	ts_advance_ms(t, 300);
 	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
 	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.total_rto, 0);
+	ts_advance_ms(t, 200);
+	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
+	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.total_rto, 1);
 	assert_int_equal(i.total_rto_recoveries, 1);
-	ts_advance_ms(t, 500);
+	ts_advance_ms(t, 400);
 	ts_expect(t, "P. 1:6(5) ack 1 win * <nop,nop,TS val * ecr 100>");
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 6 win 502 <nop,nop,TS val 200 ecr 0>");
@@ -169,12 +174,12 @@ static void test_info_linux_counts(void **state)
 	tcp_get_info(c, &i, t->h->now);
 	assert_int_equal(i.total_rto, 2);
 	assert_int_equal(i.total_rto_recoveries, 1);
-	/* from the first timeout (at 201 ms: the 200 ms floor and the
-	 * handshake's RTT) to the ACK (at 900 ms) */
-	assert_int_equal(i.total_rto_time_ms, 699);
-	assert_int_equal(i.data_segs_out, 3);
-	assert_int_equal(i.bytes_sent, 15);
-	assert_int_equal(i.bytes_retrans, 10);
+	/* from the first timeout (at 401 ms: the probe at 200 ms, the 200 ms
+	 * floor and the handshake's RTT after it) to the ACK (at 1000 ms) */
+	assert_int_equal(i.total_rto_time_ms, 599);
+	assert_int_equal(i.data_segs_out, 4);
+	assert_int_equal(i.bytes_sent, 20);
+	assert_int_equal(i.bytes_retrans, 15);
 	assert_int_equal(i.bytes_acked, 6);
 
 	/* The peer's data then FIN: ato once data came, the FIN in bytes_received. */

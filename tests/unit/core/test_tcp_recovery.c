@@ -614,6 +614,46 @@ static void test_tlp_recovers_lost_tail(void **state)
 	ts_free(t);
 }
 
+/* One segment in flight: its PTO (2 SRTT and the peer's delayed ACK, 200
+ * ms) is past the RTO (SRTT and the 200 ms floor), and Linux's
+ * tcp_schedule_loss_probe then probes at the RTO's time ("if the RTO
+ * formula yields an earlier time, then use that time") rather than time
+ * out: the segment is resent as the probe, the window and the state stay.
+ * Measured on this kernel (veth, SACK, timestamps, CUBIC; the peer's
+ * iptables dropping the first copy of a 1000-byte write): resent at 205
+ * ms, then tcpi_ca_state 0, cwnd 10, ssthresh infinite, total_rto 0.
+ * pstack timed out there: Loss state, cwnd 1, ssthresh 7, total_rto 1. */
+static void test_tlp_at_rto_time_for_one_segment(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+	char line[512];
+	unsigned ms = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1:1001(1000) ack 1 win 502 " TSO);
+	while (!ts_next(t, line, sizeof(line)) && ms++ < 1000)
+		ts_advance_ms(t, 1);
+	assert_true(ts_match("P. 1:1001(1000) ack 1 win 502 " TSO, line));
+	/* at the RTO's time: 10 ms SRTT and the 200 ms floor, not 2 SRTT
+	 * and the delayed ACK's 200 ms */
+	assert_true(ms >= 209 && ms <= 211);
+	assert_int_equal(c->tlp_probes, 1);
+	assert_int_equal(c->rto_count, 0);
+	ts_advance_ms(t, 10);
+	ts_injectf(t, ". 1:1(0) ack 1001 win 502 <nop,nop,TS val 300 ecr %u>", t->last_tsval - t->ts_base);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, 0x7fffffff);
+	assert_int_equal(i.total_rto, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* RFC 8985 §7.3 sends the probe within the peer's window: behind a window
  * that shrank to zero, the last segment (beyond it) does not go, like
  * Linux's tcp_send_loss_probe(), whose __tcp_retransmit_skb() sends nothing
@@ -861,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_rack_timer_declares_loss),
 		cmocka_unit_test(test_rack_detects_lost_retransmission),
 		cmocka_unit_test(test_tlp_recovers_lost_tail),
+		cmocka_unit_test(test_tlp_at_rto_time_for_one_segment),
 		cmocka_unit_test(test_tlp_sends_nothing_beyond_a_zero_window),
 		cmocka_unit_test(test_dsack_reports_duplicate_segments),
 		cmocka_unit_test(test_dsack_undoes_spurious_recovery),

@@ -111,15 +111,18 @@ static void test_snapshot_counters(void **state)
 	(void)state;
 	assert_int_equal(tcp_send(c, "x", 1, t->h->now), 1);
 	h_drain_tx(t->h);
-	ts_advance_ms(t, 250);          /* past the RTO (200 ms): the byte goes again */
+	ts_advance_ms(t, 250);          /* the loss probe at the RTO's time (200 ms) */
+	h_drain_tx(t->h);
+	assert_int_equal(st->tcp_timeouts, 0);
+	ts_advance_ms(t, 200);          /* the RTO 200 ms after the probe: the byte goes again */
 	h_drain_tx(t->h);
 	assert_int_equal(st->tcp_timeouts, 1);
 	text = ctl_snapshot(t->h->s, &host, t->h->now, &len);
 	assert_non_null(text);
 	assert_has(text, "\nTcpActiveOpens                   1\n");
 	assert_has(text, "\nTcpExtTCPTimeouts                1\n");
-	assert_has(text, "\nTcpRetransSegs                   1\n");
-	assert_has(text, "/1 lastsnd:");
+	assert_has(text, "\nTcpRetransSegs                   2\n");
+	assert_has(text, "retrans:1/2 lastsnd:");     /* the probe and the timeout's */
 	free(text);
 	ts_abort(t, c);
 	ts_free(t);

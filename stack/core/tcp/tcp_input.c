@@ -536,6 +536,27 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
 
 /* ---- the synchronized states' steps (RFC 9293 §3.10.7.4) ---- */
 
+/*
+ * Linux's tcp_disordered_ack_check: a segment that fails PAWS is taken all
+ * the same when it is a pure duplicate ACK (the expected sequence number,
+ * SND.UNA acknowledged again, no window to update) whose TSval lies within
+ * a replay window of an RTO's worth of ticks of a 1200 Hz clock
+ * (tcp_tsval_replay): ACKs the network reordered, whose SACK blocks loss
+ * recovery needs. It can only repeat what the ACK field already says.
+ */
+static bool disordered_ack(const struct tcp_conn *c, const struct tcp_seg *g)
+{
+	uint32_t nwnd = (uint32_t)g->wnd << c->snd_wscale;
+	uint64_t replay = tcp_backed_off_rto(c) * 1200 / 1000000;
+
+	if (!(g->flags & TCP_ACK) || tcp_seg_len(g) || g->seq != c->rcv_nxt || g->ack != c->snd_una)
+		return false;
+	/* Linux's tcp_may_update_window */
+	if (seq_gt(g->seq, c->snd_wl1) || (g->seq == c->snd_wl1 && nwnd > c->snd_wnd))
+		return false;
+	return (int32_t)(c->ts_recent - g->tsval) <= (int64_t)replay;
+}
+
 /* First: sequence number check, with PAWS and trimming to the window. */
 static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
@@ -543,9 +564,11 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 	uint32_t slen = tcp_seg_len(g);
 	bool ok;
 
-	/* RFC 7323 §5.3: PAWS. */
-	if (c->ts_ok && g->has_ts && !(g->flags & TCP_RST) && seq_lt(g->tsval, c->ts_recent) &&
-	    (uint32_t)(now / 1000) - c->ts_recent_ms < TCP_PAWS_24DAYS_MS) {
+	/* RFC 7323 §5.3: PAWS, as Linux applies it (tcp_validate_incoming):
+	 * a TSval one tick behind TS.Recent still passes (TCP_PAWS_WINDOW),
+	 * and so does a reordered duplicate ACK (disordered_ack). */
+	if (c->ts_ok && g->has_ts && !(g->flags & TCP_RST) && (int32_t)(c->ts_recent - g->tsval) > TCP_PAWS_WINDOW &&
+	    (uint32_t)(now / 1000) - c->ts_recent_ms < TCP_PAWS_24DAYS_MS && !disordered_ack(c, g)) {
 		stack_drop(c->s, DROP_TCP_PAWS);
 		return TCP_V_ACK;
 	}

@@ -77,6 +77,7 @@ struct tcp_eor {
 #define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_OOW_ACK_GAP_US 500000u       /* Linux's tcp_invalid_ratelimit */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
+#define TCP_PAWS_WINDOW 1                /* Linux's: TSval ticks behind TS.Recent that PAWS lets pass */
 
 /* A received segment is a struct tcp_seg (stack/wire/tcp.h), checked and
  * decoded into host order (never the raw bytes). Its length in sequence space: */

@@ -439,6 +439,11 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	c->in_recovery = true;
 	c->ca_state = TCP_CA_RECOVERY;
 	c->fast_recoveries++;
+	/* The recovery takes an outstanding probe over (Linux's
+	 * tcp_init_cwnd_reduction clears tlp_high_seq): its repair is this
+	 * reduction, not one more when the probe's end is ACKed, and the
+	 * next tail may be probed once the recovery is over. */
+	c->tlp_out = false;
 	/* RFC 6582 §3.2 step 2: "the highest sequence number transmitted",
 	 * the last byte sent, not the next one: a recovery whose full ACK is
 	 * exactly the old SND.MAX has ended, and a loss of the segment sent
@@ -471,6 +476,7 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 static void enter_cwr(struct tcp_conn *c, uint64_t now)
 {
 	c->ca_state = TCP_CA_CWR;
+	c->tlp_out = false;                 /* tcp_init_cwnd_reduction, as enter_recovery */
 	c->cwr_high = c->snd_max;
 	c->undo_recovery = false;           /* congestion is proven: nothing to undo */
 	c->ecn_reductions++;

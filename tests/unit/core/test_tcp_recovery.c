@@ -614,6 +614,53 @@ static void test_tlp_recovers_lost_tail(void **state)
 	ts_free(t);
 }
 
+/* A recovery that a probe's SACK started takes the probe over (Linux's
+ * tcp_init_cwnd_reduction clears tlp_high_seq): one reduction, and the
+ * next tail may be probed. The tail of test_tlp_recovers_lost_tail, whose
+ * recovery ends exactly at the probe's end; then one more segment, ACKed.
+ * pstack kept the probe outstanding past the recovery and reduced again on
+ * that ACK, as if the probe had repaired a loss of its own: ssthresh 8
+ * (CUBIC's 0.7 of 12) where the recovery had left 12. */
+static void test_recovery_takes_over_the_probe(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, true);
+	struct tcp_conn_info i;
+	uint32_t ssthresh;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 10 * MSS, t->h->now), 10 * MSS);
+	drain(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 23);
+	ts_expect(t, "P. 13033:14481(1448) ack 1 win 502 " TSO);
+	ts_advance_ms(t, 10);
+	ts_injectf(t, ". 1:1(0) ack 11585 win 502 <nop,nop,TS val 120 ecr %u,nop,nop,sack 13033:14481>",
+		   t->last_tsval - t->ts_base);
+	ts_expect(t, ". 11585:13033(1448) ack 1 win 502 " TSO);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	ssthresh = i.snd_ssthresh;
+	ts_advance_ms(t, 10);
+	ts_injectf(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 130 ecr %u>", t->last_tsval - t->ts_base);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_ssthresh, ssthresh);
+	/* one more segment, ACKed: no second reduction */
+	assert_int_equal(tcp_send(c, big, MSS, t->h->now), MSS);
+	ts_expect(t, "P. 14481:15929(1448) ack 1 win 502 " TSO);
+	ts_advance_ms(t, 10);
+	ts_injectf(t, ". 1:1(0) ack 15929 win 502 <nop,nop,TS val 140 ecr %u>", t->last_tsval - t->ts_base);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_ssthresh, ssthresh);
+	assert_false(c->tlp_out);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* One segment in flight: its PTO (2 SRTT and the peer's delayed ACK, 200
  * ms) is past the RTO (SRTT and the 200 ms floor), and Linux's
  * tcp_schedule_loss_probe then probes at the RTO's time ("if the RTO
@@ -946,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_rack_detects_lost_retransmission),
 		cmocka_unit_test(test_tlp_recovers_lost_tail),
 		cmocka_unit_test(test_tlp_at_rto_time_for_one_segment),
+		cmocka_unit_test(test_recovery_takes_over_the_probe),
 		cmocka_unit_test(test_paws_lets_reordered_acks_pass),
 		cmocka_unit_test(test_tlp_sends_nothing_beyond_a_zero_window),
 		cmocka_unit_test(test_dsack_reports_duplicate_segments),

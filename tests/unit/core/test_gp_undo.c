@@ -281,7 +281,10 @@ static void test_rto_in_recovery_keeps_ssthresh(void **state)
  * the recovery's first retransmission): the undo noted when the recovery
  * began gives back what was before it, cwnd 10 and the infinite ssthresh
  * of slow start (Linux's tcp_try_undo_loss with the recovery's
- * prior_cwnd and prior_ssthresh, which the timeout left alone). */
+ * prior_cwnd and prior_ssthresh, which the timeout left alone); then, in
+ * the Open state, the undoing ACK grows that window as slow start's by the
+ * seven segments it newly delivers (tcp_cong_control after
+ * tcp_fastretrans_alert, as the F-RTO undo measured on the wire): 17. */
 static void test_rto_in_recovery_undo_restores_before_recovery(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -297,7 +300,7 @@ static void test_rto_in_recovery_undo_restores_before_recovery(void **state)
 	ts_inject(t, ". 1:1(0) ack 14481 win 502 <nop,nop,TS val 120 ecr 10>");
 	i = info_of(t, c);
 	assert_int_equal(i.ca_state, TCP_CA_OPEN);
-	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_cwnd, 17);
 	assert_int_equal(i.snd_ssthresh, INFINITE_SSTHRESH);
 	assert_int_equal(t->h->s->stats.tcp_loss_undo, 1);
 	drain(t);

@@ -16,12 +16,6 @@
 # a second timeout in a row, the backoff kept by an ACK that times nothing
 # (no timestamps: Karn), F-RTO after a spurious timeout (the peer's ACKs
 # held back: linux-wire.py hold).
-
-# path, ssthresh after a timeout inside a recovery, SACK information kept
-# through a second timeout in a row, the backoff kept by an ACK that times
-# nothing (no timestamps: Karn).
-
-# (no timestamps: Karn).
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -806,6 +800,7 @@ kcounter() {
 				fail "pstack resent $pr segments (the kernel $kr); spurious RTOs: kernel $ks (in all), pstack $ps"
 		fi
 	done
+}
 
 # rules_hit PORT: how many packets each of the INPUT rules for PORT dropped.
 rules_hit() {

@@ -54,12 +54,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -108,7 +110,7 @@ struct dcase {
 	int timeout_ms;
 };
 
-#define MAX_CASES 1000
+#define MAX_CASES 1500
 static struct dcase cases[MAX_CASES];
 static int ncases;
 static int case_index;           /* of the running case: gives it a port of its own */
@@ -7093,6 +7095,622 @@ CASE(sweep_getsockopt_tcp_both_fins, 0)
 }
 CASE(sweep_getsockopt_udp_fresh, 0) { sweep_inet(udp_sock(), false, 0); }
 CASE(sweep_getsockopt_udp_connected, 0) { sweep_inet(udp_to(P_UECHO), false, 0); }
+
+/* setsockopt and getsockopt swept with odd lengths: every option number of a
+ * level, each with the same length and bytes, on a socket in one state (what
+ * a hostile caller tries). A result is "N:ERRNO" or "N=ok" (set), "N=BYTE/LEN"
+ * (get: the first byte and the length written back). */
+static void sweep_set_level(int s, int level, int hi, socklen_t len, unsigned char byte)
+{
+	for (int n = 1; n <= hi; n++) {
+		unsigned char b[256];
+
+		/* SO_BINDTODEVICE names a device; TCP_REPAIR and its kin need
+		 * CAP_NET_ADMIN on both sides alike but change what follows. */
+		if (level == IPPROTO_TCP && (n == TCP_REPAIR || n == TCP_REPAIR_QUEUE ||
+					     n == TCP_QUEUE_SEQ || n == TCP_REPAIR_OPTIONS ||
+					     n == TCP_REPAIR_WINDOW))
+			continue;
+		memset(b, byte, sizeof(b));
+		if (setsockopt(s, level, n, b, len) < 0)
+			emit("%d:%s", n, ename(errno));
+		else
+			emit("%d=ok", n);
+	}
+}
+
+static void sweep_get_level(int s, int level, int hi, socklen_t len0, int flags)
+{
+	for (int n = 1; n <= hi; n++) {
+		unsigned char b[256];
+		socklen_t l = len0;
+
+		if (sweep_skip(level, n, flags))
+			continue;
+		memset(b, 0xa5, sizeof(b));
+		if (getsockopt(s, level, n, b, &l) < 0)
+			emit("%d:%s", n, ename(errno));
+		else
+			emit("%d=%u/%u", n, b[0], (unsigned)l);
+	}
+}
+
+CASE(sweep_setsockopt_len0_sol_tcp, 0) { sweep_set_level(tcp_sock(), SOL_SOCKET, 80, 0, 0); }
+CASE(sweep_setsockopt_len0_ip_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_IP, 70, 0, 0); }
+CASE(sweep_setsockopt_len0_tcp_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_TCP, 45, 0, 0); }
+CASE(sweep_setsockopt_len0_sol_udp, 0) { sweep_set_level(udp_sock(), SOL_SOCKET, 80, 0, 0); }
+CASE(sweep_setsockopt_len0_ip_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_IP, 70, 0, 0); }
+CASE(sweep_setsockopt_len0_udp_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_UDP, 110, 0, 0); }
+CASE(sweep_setsockopt_len1_ip_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_IP, 70, 1, 1); }
+CASE(sweep_setsockopt_len1_ip_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_IP, 70, 1, 1); }
+CASE(sweep_setsockopt_len1_sol_udp, 0) { sweep_set_level(udp_sock(), SOL_SOCKET, 80, 1, 1); }
+CASE(sweep_setsockopt_len1_tcp_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_TCP, 45, 1, 1); }
+CASE(sweep_setsockopt_len3_ip_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_IP, 70, 3, 2); }
+CASE(sweep_setsockopt_len3_udp_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_UDP, 110, 3, 0); }
+CASE(sweep_setsockopt_len4_udp_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_UDP, 110, 4, 0); }
+CASE(sweep_setsockopt_udp_on_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_UDP, 110, 4, 0); }
+/* Every byte 0xff: an int of -1 (or a huge unsigned) to each option. */
+CASE(sweep_setsockopt_minus1_ip_udp, 0) { sweep_set_level(udp_sock(), IPPROTO_IP, 70, 4, 0xff); }
+CASE(sweep_setsockopt_minus1_ip_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_IP, 70, 4, 0xff); }
+CASE(sweep_setsockopt_minus1_tcp_tcp, 0) { sweep_set_level(tcp_sock(), IPPROTO_TCP, 45, 4, 0xff); }
+CASE(sweep_setsockopt_minus1_sol_udp, 0) { sweep_set_level(udp_sock(), SOL_SOCKET, 80, 4, 0xff); }
+CASE(sweep_setsockopt_minus1_sol_tcp, 0) { sweep_set_level(tcp_sock(), SOL_SOCKET, 80, 4, 0xff); }
+/* ... and read back: what each took of it. */
+CASE(sweep_setsockopt_minus1_ip_udp_get, 0)
+{
+	int s = udp_sock();
+
+	for (int n = 1; n <= 70; n++)
+		setsockopt(s, IPPROTO_IP, n, &(int){ -1 }, 4);
+	sweep_level(s, IPPROTO_IP, 70, 0);
+}
+CASE(sweep_setsockopt_minus1_tcp_tcp_get, 0)
+{
+	int s = tcp_sock();
+
+	for (int n = 1; n <= 45; n++)
+		if (n != TCP_REPAIR && n != TCP_REPAIR_QUEUE)
+			setsockopt(s, IPPROTO_TCP, n, &(int){ -1 }, 4);
+	sweep_level(s, IPPROTO_TCP, 45, 0);
+}
+CASE(sweep_setsockopt_minus1_sol_tcp_get, 0)
+{
+	int s = tcp_sock();
+
+	for (int n = 1; n <= 80; n++)
+		setsockopt(s, SOL_SOCKET, n, &(int){ -1 }, 4);
+	sweep_level(s, SOL_SOCKET, 80, SWEEP_CONNECTED);
+}
+CASE(sweep_getsockopt_len0_sol_tcp, 0) { sweep_get_level(tcp_sock(), SOL_SOCKET, 80, 0, 0); }
+CASE(sweep_getsockopt_len1_sol_tcp, 0) { sweep_get_level(tcp_sock(), SOL_SOCKET, 80, 1, 0); }
+CASE(sweep_getsockopt_len1_ip_udp, 0) { sweep_get_level(udp_sock(), IPPROTO_IP, 70, 1, 0); }
+CASE(sweep_getsockopt_len1_ip_tcp, 0) { sweep_get_level(tcp_sock(), IPPROTO_IP, 70, 1, 0); }
+CASE(sweep_getsockopt_len1_tcp_tcp, 0) { sweep_get_level(tcp_sock(), IPPROTO_TCP, 45, 1, 0); }
+CASE(sweep_getsockopt_len3_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), IPPROTO_TCP, 45, 3, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len0_ip_udp, 0) { sweep_get_level(udp_sock(), IPPROTO_IP, 70, 0, 0); }
+CASE(sweep_getsockopt_len0_tcp_tcp, 0) { sweep_get_level(tcp_sock(), IPPROTO_TCP, 45, 0, 0); }
+CASE(sweep_getsockopt_udp_udp, 0) { sweep_get_level(udp_sock(), IPPROTO_UDP, 110, 4, 0); }
+CASE(sweep_getsockopt_udp_udp_len1, 0) { sweep_get_level(udp_sock(), IPPROTO_UDP, 110, 1, 0); }
+CASE(sweep_getsockopt_udp_on_tcp, 0) { sweep_get_level(tcp_sock(), IPPROTO_UDP, 110, 4, 0); }
+CASE(sweep_getsockopt_len7_sol_udp, 0) { sweep_get_level(udp_sock(), SOL_SOCKET, 80, 7, 0); }
+
+/* ===================================================================== */
+/* Odd flags and state-dependent calls a hostile caller tries (each a few
+ * calls; the sweeps above hold the options). */
+
+/* Waits (WAIT_MS at most, looking every ms) until FIONREAD says N bytes:
+ * for a socket poll cannot wait on (shut for reading: always readable). */
+static void wait_inq(int s, int n)
+{
+	struct timespec t0;
+	int v = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ioctl(s, FIONREAD, &v) == 0 && v < n) {
+		errno = ETIMEDOUT;
+		need(ms_since(&t0) < WAIT_MS, "wait-inq");
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
+
+
+/* MSG_PROBE (0x10, glibc's MSG_PROXY): UDP does all but send (ip_make_skb),
+ * TCP ignores the flag. */
+#ifndef MSG_PROBE
+#define MSG_PROBE MSG_PROXY
+#endif
+CASE(send_probe_udp_unconnected, 0) { R(send(udp_sock(), "probe", 5, MSG_PROBE)); }
+CASE(send_probe_tcp, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[16] = "";
+
+	R(send(s, "abc", 3, MSG_PROBE));
+	wait_bytes(s, 3);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* Flags a send has no use for: ignored on TCP. */
+CASE(send_odd_flags_tcp, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	R(send(s, "a", 1, MSG_PEEK));
+	R(send(s, "a", 1, MSG_TRUNC));
+	R(send(s, "a", 1, MSG_WAITALL));
+	R(send(s, "a", 1, MSG_ERRQUEUE));
+	R(send(s, "a", 1, MSG_CMSG_CLOEXEC));
+	R(send(s, "a", 1, MSG_EOR));
+	R(send(s, "a", 1, MSG_CONFIRM));
+	R(send(s, "a", 1, 0x10000000));
+	R(send(s, "a", 1, MSG_BATCH));
+	wait_bytes(s, 9);
+}
+CASE(send_odd_flags_udp, 0)
+{
+	int s = udp_to(P_USINK);
+
+	R(send(s, "a", 1, MSG_PEEK));
+	R(send(s, "a", 1, MSG_TRUNC));
+	R(send(s, "a", 1, MSG_WAITALL));
+	R(send(s, "a", 1, MSG_ERRQUEUE));
+	R(send(s, "a", 1, MSG_EOR));
+	R(send(s, "a", 1, MSG_CONFIRM));
+	R(send(s, "a", 1, MSG_MORE));
+	R(send(s, "b", 1, 0));
+	R(send(s, "a", 1, 0x10000000));
+}
+CASE(recv_odd_flags_tcp, 0)
+{
+	int s = tcp_hello();
+	char b[4];
+
+	R(recv(s, b, 1, MSG_CMSG_CLOEXEC));
+	R(recv(s, b, 1, MSG_EOR));
+	R(recv(s, b, 1, MSG_CONFIRM));
+	R(recv(s, b, 1, MSG_MORE));
+	R(recv(s, b, 1, MSG_NOSIGNAL));
+	R(recv(s, b, 1, 0x10000000));
+	R(recv(s, b, 1, MSG_WAITALL | MSG_DONTWAIT));
+	R(recv(s, b, 1, MSG_FASTOPEN));
+	R(recv(s, b, 1, MSG_ZEROCOPY));
+}
+CASE(udp_recv_peek_trunc_zero, 0)
+{
+	int s = udp_echoed("hello world");
+	char b[4];
+
+	R(recv(s, NULL, 0, MSG_PEEK | MSG_TRUNC));
+	R(recv(s, b, 2, MSG_PEEK | MSG_TRUNC));
+	R(recv(s, b, 2, MSG_TRUNC | MSG_DONTWAIT));
+	R(recv(s, b, 2, MSG_TRUNC | MSG_DONTWAIT));
+}
+CASE(recv_trunc_tcp_null, 0)
+{
+	int s = tcp_hello();
+	char b[16] = "";
+
+	R(recv(s, NULL, 5, MSG_TRUNC));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("%.7s", b);
+}
+/* A datagram of no bytes: readable, FIONREAD 0, recv 0. */
+CASE(udp_zero_dgram, 0)
+{
+	int s = udp_to(P_UECHO), n = -1;
+	char b[4];
+
+	R(send(s, "", 0, 0));
+	wait_in(s);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* FIONREAD on UDP: the first datagram's bytes only. */
+CASE(ioctl_fionread_udp_two, 0)
+{
+	int s = udp_to(P_UECHO), n = -1;
+	char b[16];
+
+	need(send(s, "abc", 3, 0) == 3 && send(s, "defghij", 7, 0) == 7, "send");
+	wait_in(s);
+	wait_ev(s, 0);
+	/* the second echo: until recv's first, FIONREAD says 3 */
+	for (int i = 0; i < 2000; i++) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		if (recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) == 3)
+			break;
+		poll(&p, 1, 1);
+	}
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+	recv(s, b, sizeof(b), 0);
+	wait_in(s);
+	R(ioctl(s, FIONREAD, &n));
+	emit("n=%d", n);
+	R(ioctl(s, SIOCOUTQ, &n));
+	emit("outq=%d", n);
+}
+CASE(ioctl_siocgstamp_tcp, 0)
+{
+	struct timeval tv;
+
+	R(ioctl(tcp_hello(), SIOCGSTAMP, &tv));
+	R(ioctl(tcp_sock(), SIOCGSTAMPNS, &tv));
+}
+CASE(ioctl_fioclex, 0)
+{
+	int s = tcp_sock();
+
+	R(ioctl(s, FIOCLEX));
+	emit("fd=%d", fcntl(s, F_GETFD));
+	R(ioctl(s, FIONCLEX));
+	emit("fd=%d", fcntl(s, F_GETFD));
+}
+CASE(ioctl_fionbio_null, 0) { R(ioctl(tcp_sock(), FIONBIO, NULL)); }
+CASE(ioctl_fionbio_off, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	R(ioctl(s, FIONBIO, &(int){ 0 }));
+	emit_flags(s);
+	R(ioctl(s, FIONBIO, &(int){ 7 }));
+	emit_flags(s);
+}
+CASE(ioctl_pgrp, 0)
+{
+	int s = tcp_sock(), v = -1;
+
+	R(ioctl(s, SIOCGPGRP, &v));
+	emit("v=%d", v);
+	R(ioctl(s, SIOCSPGRP, &(int){ getpid() }));
+	R(ioctl(s, FIOGETOWN, &v));
+	emit("self=%d", v == getpid());
+	emit("own=%d", fcntl(s, F_GETOWN) == getpid());
+	R(ioctl(s, SIOCSPGRP, &(int){ -getpgrp() }));
+	emit("pg=%d", fcntl(s, F_GETOWN) == -getpgrp());
+}
+CASE(ioctl_siocinq_states, 0)
+{
+	int v = -1;
+
+	R(ioctl(tcp_sock(), SIOCINQ, &v));
+	R(ioctl(udp_sock(), SIOCINQ, &v));
+	emit("v=%d", v);
+	R(ioctl(udp_sock(), SIOCOUTQNSD, &v));
+	R(ioctl(udp_sock(), SIOCATMARK, &v));
+	R(ioctl(tcp_sock(), SIOCATMARK, &v));
+	emit("v=%d", v);
+}
+CASE(fcntl_owner_ex, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { .type = 99, .pid = 5 };
+
+	R(fcntl(s, F_GETOWN_EX, &o));
+	emit("type=%d pid=%d", o.type, o.pid);
+	o = (struct f_owner_ex){ .type = 99, .pid = getpid() };
+	R(fcntl(s, F_SETOWN_EX, &o));
+	o = (struct f_owner_ex){ .type = F_OWNER_PGRP, .pid = getpgrp() };
+	R(fcntl(s, F_SETOWN_EX, &o));
+	emit("own=%d", fcntl(s, F_GETOWN) == -getpgrp());
+	R(fcntl(s, F_GETOWN_EX, BAD));
+}
+CASE(fcntl_setfl_async_nonblock, 0)
+{
+	int s = tcp_sock();
+
+	R(fcntl(s, F_SETFL, O_ASYNC | O_NONBLOCK | O_RDONLY));
+	emit("fl=%#x", fcntl(s, F_GETFL));
+	R(fcntl(s, F_SETFL, 0));
+	emit("fl=%#x", fcntl(s, F_GETFL));
+}
+CASE(fcntl_odd_cmds, 0)
+{
+	int s = tcp_sock();
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	R(fcntl(s, F_GETPIPE_SZ));
+	R(fcntl(s, F_SETPIPE_SZ, 4096));
+	R(fcntl(s, F_GETLEASE));
+	R(fcntl(s, F_SETLK, &fl));
+	R(fcntl(s, F_GETLK, &fl));
+	R(fcntl(s, F_ADD_SEALS, 0));
+	R(fcntl(s, F_GET_SEALS));
+	R(fcntl(s, F_NOTIFY, 0));
+	R(flock(s, LOCK_EX | LOCK_NB));
+}
+CASE(fstat_socket, 0)
+{
+	struct stat st;
+	int s = tcp_to(P_ECHO);
+
+	R(fstat(s, &st));
+	emit("fmt=%o mode=%o size=%ld nlink=%ld", st.st_mode & S_IFMT, st.st_mode & 07777, (long)st.st_size,
+	     (long)st.st_nlink);
+	R(lseek(s, 0, SEEK_CUR));
+	R(pread(s, (char[4]){ 0 }, 4, 0));
+	R(pwrite(s, "a", 1, 0));
+}
+/* recvmsg's name on TCP: none, and the length says so. */
+CASE(recvmsg_tcp_name, 0)
+{
+	struct sockaddr_in a;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &a, .msg_namelen = sizeof(a), .msg_iov = &v, .msg_iovlen = 1 };
+
+	memset(&a, 0x5a, sizeof(a));
+	R(recvmsg(tcp_hello(), &m, 0));
+	emit("namelen=%u family=%d flags=%#x", (unsigned)m.msg_namelen, a.sin_family, m.msg_flags);
+}
+CASE(recvmsg_udp_namelen_short, 0)
+{
+	struct sockaddr_in a;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &a, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1 };
+	int s = udp_to(P_UECHO);
+
+	need(send(s, "a", 1, 0) == 1 && send(s, "b", 1, 0) == 1, "send");
+	wait_in(s);
+	memset(&a, 0, sizeof(a));
+	R(recvmsg(s, &m, 0));
+	emit("namelen=%u family=%d", (unsigned)m.msg_namelen, a.sin_family);
+	m.msg_namelen = 3;
+	wait_in(s);
+	R(recvmsg(s, &m, 0));
+	emit_short_addr(&a, m.msg_namelen);
+}
+CASE(recvmsg_udp_namelen_negative, 0)
+{
+	struct sockaddr_in a;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &a, .msg_namelen = (socklen_t)-1, .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(udp_echoed("x"), &m, 0));
+	m.msg_name = NULL;
+	R(recvmsg(udp_echoed("y"), &m, 0));
+	emit("namelen=%u", (unsigned)m.msg_namelen);
+}
+CASE(sendmsg_udp_null_name_len, 0)
+{
+	struct iovec v = { "x", 1 };
+	struct msghdr m = { .msg_name = NULL, .msg_namelen = 16, .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(sendmsg(udp_sock(), &m, 0));
+	R(sendmsg(udp_to(P_USINK), &m, 0));
+}
+CASE(recvmmsg_waitforone, 0)
+{
+	char a[16], b[16];
+	struct iovec v[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct mmsghdr mm[2] = { { { .msg_iov = &v[0], .msg_iovlen = 1 }, 0 },
+				 { { .msg_iov = &v[1], .msg_iovlen = 1 }, 0 } };
+
+	R(recvmmsg(udp_echoed("one"), mm, 2, MSG_WAITFORONE, NULL));
+	emit("len=%u", mm[0].msg_len);
+}
+CASE(recvmmsg_tcp, 0)
+{
+	char a[5], b[5], c[5];
+	struct iovec v[3] = { { a, sizeof(a) }, { b, sizeof(b) }, { c, sizeof(c) } };
+	struct mmsghdr mm[3];
+
+	memset(mm, 0, sizeof(mm));
+	for (int i = 0; i < 3; i++) {
+		mm[i].msg_hdr.msg_iov = &v[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	R(recvmmsg(tcp_hello(), mm, 3, MSG_DONTWAIT, NULL));
+	emit("len=%u,%u,%u", mm[0].msg_len, mm[1].msg_len, mm[2].msg_len);
+}
+CASE(recvmmsg_timeout_data, 0)
+{
+	char a[16], b[16];
+	struct iovec v[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct mmsghdr mm[2] = { { { .msg_iov = &v[0], .msg_iovlen = 1 }, 0 },
+				 { { .msg_iov = &v[1], .msg_iovlen = 1 }, 0 } };
+	struct timespec ts = { 1, 0 };
+
+	R(recvmmsg(udp_echoed("one"), mm, 2, MSG_DONTWAIT, &ts));
+	emit("len=%u", mm[0].msg_len);
+}
+CASE(recvmmsg_vlen_huge, 0)
+{
+	static struct mmsghdr mm[1100];
+	static char b[1100][4];
+	static struct iovec v[1100];
+	int s = udp_to(P_UECHO);
+
+	for (int i = 0; i < 1100; i++) {
+		v[i] = (struct iovec){ b[i], 4 };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &v[i], .msg_iovlen = 1 };
+	}
+	need(send(s, "a", 1, 0) == 1, "send");
+	wait_in(s);
+	R(recvmmsg(s, mm, 100000, MSG_DONTWAIT | MSG_WAITFORONE, NULL));
+	emit("len=%u", mm[0].msg_len);
+}
+CASE(sendmmsg_tcp_unconnected, 0)
+{
+	struct iovec v = { "x", 1 };
+	struct mmsghdr mm[2] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 }, { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+
+	R(sendmmsg(tcp_sock(), mm, 2, MSG_NOSIGNAL));
+	R(sendmmsg(udp_sock(), mm, 2, 0));
+}
+/* SHUT_RD: what is queued still reads, and so does what comes after. */
+CASE(shutdown_rd_queued_then_more, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[16] = "";
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLRDHUP };
+
+	need(send(s, "abc", 3, 0) == 3, "send");
+	wait_bytes(s, 3);
+	R(shutdown(s, SHUT_RD));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	need(send(s, "defg", 4, 0) == 4, "send");
+	wait_inq(s, 7);
+	R(recv(s, b, sizeof(b), 0));
+	emit("%.7s", b);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(shutdown_listener_wr, 0)
+{
+	int l = tcp_listener();
+	struct pollfd p = { .fd = l, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+	R(shutdown(l, SHUT_WR));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	emit("acceptconn=%d", geti(l, SOL_SOCKET, SO_ACCEPTCONN));
+	peer("connect %d hold", case_port());
+	RFD(accept(l, NULL, NULL));
+}
+CASE(so_error_reset_twice, 0)
+{
+	int s = tcp_reset();
+
+	emit_so_error(s);
+	emit_so_error(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	emit_so_error(s);
+}
+CASE(connect_udp_short_lens, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+	int s = udp_sock();
+
+	R(connect(s, (struct sockaddr *)&a, 0));
+	R(connect(s, (struct sockaddr *)&a, 1));
+	R(connect(s, (struct sockaddr *)&a, 2));
+	R(connect(s, (struct sockaddr *)&a, 15));
+	a.sin_family = AF_UNSPEC;
+	R(connect(s, (struct sockaddr *)&a, 1));
+	R(connect(s, (struct sockaddr *)&a, 2));
+	a.sin_family = AF_INET6;
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(bind_sin_zero_garbage, 0)
+{
+	struct sockaddr_in a = sin4(SELF, case_port());
+
+	memset(a.sin_zero, 0xff, sizeof(a.sin_zero));
+	R(bind(tcp_sock(), (struct sockaddr *)&a, sizeof(a)));
+	R(bind(udp_sock(), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(bind_inet6_on_inet, 0)
+{
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(5555) };
+	struct sockaddr_in a = sin4(SELF, 0);
+
+	R(bind(tcp_sock(), (struct sockaddr *)&a6, sizeof(a6)));
+	R(bind(udp_sock(), (struct sockaddr *)&a6, sizeof(a6)));
+	a.sin_family = AF_INET6;
+	R(bind(udp_sock(), (struct sockaddr *)&a, sizeof(a)));
+	a.sin_family = AF_UNSPEC;
+	R(bind(udp_sock(), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(connect_unaligned_addr, 0)
+{
+	char b[sizeof(struct sockaddr_in) + 1];
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+	struct sockaddr_in *p;
+	socklen_t l = sizeof(a);
+	int s = tcp_sock();
+
+	memcpy(b + 1, &a, sizeof(a));
+	R(connect(s, (struct sockaddr *)(b + 1), sizeof(a)));
+	p = (struct sockaddr_in *)(b + 1);
+	memset(b, 0, sizeof(b));
+	R(getpeername(s, (struct sockaddr *)p, &l));
+	memcpy(&a, b + 1, sizeof(a));
+	emit_addr(&a, l);
+}
+/* The peer's RST seen by a send: which errno, and SIGPIPE or not. */
+CASE(send_after_rst_sigpipe_twice, 0)
+{
+	int s = tcp_reset();
+
+	handle(SIGPIPE, false);
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, 0));
+	R(write(s, "x", 1));
+}
+CASE(poll_connect_refused_events, 0)
+{
+	int s = tcp_sock();
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP | POLLPRI };
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	connect_to(s, PEER, P_CLOSED);
+	wait_ev(s, POLLOUT);
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	emit_so_error(s);
+	p.revents = 0;
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(connect_to(s, PEER, P_CLOSED));
+}
+CASE(getsockname_after_refused, 0)
+{
+	int s = tcp_sock();
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	conn(s, PEER, P_CLOSED);
+	R(getsockname(s, (struct sockaddr *)&a, &l));
+	emit_addr(&a, l);
+	l = sizeof(a);
+	R(getpeername(s, (struct sockaddr *)&a, &l));
+	R(listen(s, 1));
+	l = sizeof(a);
+	R(getsockname(s, (struct sockaddr *)&a, &l));
+	emit_addr(&a, l);
+}
+CASE(accept_addr_len_big, 0)
+{
+	int l = tcp_listener(), c;
+	struct sockaddr_storage a;
+	socklen_t al = sizeof(a);
+
+	peer("connect %d hold", case_port());
+	RFD(c = accept(l, (struct sockaddr *)&a, &al));
+	emit_addr(&a, al);
+	al = 1;
+	memset(&a, 0, sizeof(a));
+	peer("connect %d hold", case_port());
+	RFD(accept(l, (struct sockaddr *)&a, &al));
+	emit("len=%u fam_byte=%d", (unsigned)al, ((unsigned char *)&a)[0]);
+}
+CASE(accept4_flags_all, 0)
+{
+	int l = tcp_listener(), c;
+
+	peer("connect %d hold", case_port());
+	RFD(c = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
+	emit_flags(c);
+	R(accept4(l, NULL, NULL, O_APPEND));
+	R(accept4(l, NULL, NULL, SOCK_NONBLOCK | 0x40));
+}
+CASE(dup3_cloexec_socket, 0)
+{
+	int s = tcp_to(P_ECHO), t = 200;
+	char b[4];
+
+	RFD(dup3(s, t, O_CLOEXEC));
+	emit("fd=%d", fcntl(t, F_GETFD));
+	R(send(t, "ab", 2, 0));
+	wait_bytes(s, 2);
+	R(recv(s, b, 2, 0));
+	R(dup3(s, t, O_NONBLOCK));
+}
 
 /* ===================================================================== */
 /* TCP socket options and flags (issue 12): what each gives before and after

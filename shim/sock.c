@@ -2901,6 +2901,9 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 
 	if (!shim_owns(fd))
 		return SHIM_PASS;
+	/* Linux's __sys_sendmmsg: at most UIO_MAXIOV (1024) at a time. */
+	if (n > UIO_MAXIOV)
+		n = UIO_MAXIOV;
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_sendmsg(fd, &v[i].msg_hdr, flags);
 		unsigned len = (unsigned)r;

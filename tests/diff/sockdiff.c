@@ -7699,6 +7699,17 @@ CASE(accept4_flags_all, 0)
 	R(accept4(l, NULL, NULL, O_APPEND));
 	R(accept4(l, NULL, NULL, SOCK_NONBLOCK | 0x40));
 }
+CASE(sendmmsg_vlen_huge, 0)
+{
+	static struct mmsghdr mm[1100];
+	static struct iovec v = { "x", 1 };
+
+	for (int i = 0; i < 1100; i++)
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1 };
+	R(sendmmsg(udp_to(P_USINK), mm, 1100, 0));
+	emit("len=%u,%u", mm[0].msg_len, mm[1023].msg_len);
+	R(sendmmsg(udp_to(P_USINK), mm, UINT_MAX, 0));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

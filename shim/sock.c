@@ -60,6 +60,9 @@
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52
 #endif
+#ifndef MSG_PROBE
+#define MSG_PROBE 0x10          /* Linux's: glibc names the bit MSG_PROXY */
+#endif
 #ifndef IP_LOCAL_PORT_RANGE
 #define IP_LOCAL_PORT_RANGE 51
 #endif
@@ -1803,7 +1806,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	long n;
 	int r, intr = 0;
 
-	if (k->udp_shut & 2)
+	/* SHUT_WR's EPIPE comes from sock_alloc_send_pskb, which a probe
+	 * (MSG_PROBE, below) never reaches. */
+	if ((k->udp_shut & 2) && !(flags & MSG_PROBE))
 		return -EPIPE;
 	if (!dst && !k->udp)
 		return -EDESTADDRREQ;
@@ -1812,15 +1817,16 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (flags & MSG_DONTROUTE) {
+	if (flags & (MSG_DONTROUTE | MSG_PROBE)) {
 		dro = cm ? cm->o : (struct udp_tx_opts){ .tos = -1 };
-		dro.dontroute = true;
+		dro.dontroute |= (flags & MSG_DONTROUTE) != 0;
+		dro.probe = (flags & MSG_PROBE) != 0;
 		po = &dro;
 	}
 	r = attach(k);
 	if (r < 0)
 		return r;
-	if (cnt == 1) {
+	if (cnt == 1 || (flags & MSG_PROBE)) {
 		buf = v[0].base;    /* the stack's copy reads it (shim_copy) */
 	} else {
 		size_t o = 0;

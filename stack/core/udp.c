@@ -582,6 +582,11 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 			return -ENETUNREACH;
 		src = o->src;
 	}
+	/* MSG_PROBE: Linux's ip_make_skb returns before it builds anything
+	 * (so before the MTU's check and the copy of the bytes), and
+	 * udp_sendmsg reports the length as sent. */
+	if (o && o->probe)
+		return (long)len;
 
 	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
 	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than

@@ -59,6 +59,7 @@ struct udp_tx_opts {
 	int ttl;                    /* 0: the default */
 	int tos;                    /* -1: the socket's */
 	bool dontroute;             /* MSG_DONTROUTE: no destination beyond the link */
+	bool probe;                 /* MSG_PROBE: every check, then nothing sent */
 };
 /* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,

@@ -7710,6 +7710,39 @@ CASE(sendmmsg_vlen_huge, 0)
 	emit("len=%u,%u", mm[0].msg_len, mm[1023].msg_len);
 	R(sendmmsg(udp_to(P_USINK), mm, UINT_MAX, 0));
 }
+CASE(send_probe_udp, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16] = "";
+
+	R(send(s, "probe", 5, MSG_PROBE));
+	R(send(s, "real", 4, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	emit("%.5s", b);
+}
+/* A probe goes through udp_sendmsg's checks, then sends nothing: the bytes
+ * are never read, nor the MTU looked at, nor SHUT_WR (sock_alloc_send_pskb's). */
+CASE(send_probe_udp_checks, 0)
+{
+	int s = udp_to(P_UECHO), u = udp_sock();
+	struct sockaddr_in b = sin4(BCAST, P_UECHO), z = sin4(PEER, 0);
+	struct iovec v[2] = { { BAD, 10 }, { BAD, 5 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+	static char big[3000];
+
+	R(send(s, BAD, 10, MSG_PROBE));
+	R(sendmsg(s, &m, MSG_PROBE));
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+	R(send(s, big, sizeof(big), MSG_PROBE));
+	R(send(s, big, sizeof(big), 0));
+	R(sendto(u, "x", 1, MSG_PROBE, (struct sockaddr *)&b, sizeof(b)));
+	R(sendto(u, "x", 1, MSG_PROBE, (struct sockaddr *)&z, sizeof(z)));
+	R(send(u, "x", 1, MSG_PROBE));
+	R(shutdown(s, SHUT_WR));
+	R(send(s, "x", 1, MSG_PROBE | MSG_NOSIGNAL));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -2186,12 +2186,15 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
 		if (n != -EAGAIN)
 			break;
+		/* Linux's __skb_recv_udp: a non-blocking call is EAGAIN
+		 * before any look at SHUT_RD; only the wait
+		 * (__skb_wait_for_more_packets) ends with 0 for it. */
+		if (nonblock)
+			break;
 		if (k->udp_shut & 1) {
 			n = 0;
 			break;
 		}
-		if (nonblock)
-			break;
 		n = shim_wait_sock_intr(k, dl, true, &intr);
 		if (n == 0 && shim_exposed(k))
 			n = SHIM_PASS;

@@ -7743,6 +7743,26 @@ CASE(send_probe_udp_checks, 0)
 	R(send(s, "x", 1, MSG_PROBE | MSG_NOSIGNAL));
 	R(send(s, "x", 1, MSG_NOSIGNAL));
 }
+CASE(shutdown_rd_udp, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16] = "";
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLRDHUP | POLLOUT };
+
+	R(shutdown(s, SHUT_RD));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "abc", 3, 0));
+	wait_inq(s, 3);
+	R(recv(s, b, sizeof(b), 0));
+	R(shutdown(s, SHUT_WR));
+	p.revents = 0;
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	R(send(s, "abc", 3, MSG_NOSIGNAL));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -1494,6 +1494,11 @@ int shim_shutdown(int fd, int how)
 		 * listen() makes another). */
 		if (st == TCP_STATE_LISTEN && r == 0 && k->tcp && tcp_get_state(k->tcp) != TCP_STATE_LISTEN)
 			lo = atomic_exchange(&k->lo_fd, -1);
+		/* SHUT_RD ends a listener (inet_shutdown: tcp_disconnect): no
+		 * longer SO_ACCEPTCONN, and FIONREAD's 0 instead of EINVAL;
+		 * SHUT_WR alone leaves it listening. */
+		if (st == TCP_STATE_LISTEN && r == 0 && how != SHUT_WR)
+			k->listening = false;
 	} else {
 		struct ip4_endpoint peer;
 

@@ -7763,6 +7763,20 @@ CASE(shutdown_rd_udp, 0)
 	emit("revents=%#x", p.revents);
 	R(send(s, "abc", 3, MSG_NOSIGNAL));
 }
+CASE(shutdown_listener_poll, 0)
+{
+	int l = tcp_listener();
+	struct pollfd p = { .fd = l, .events = POLLIN | POLLOUT | POLLRDHUP };
+	int v = -1;
+
+	R(shutdown(l, SHUT_RD));
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+	emit("acceptconn=%d", geti(l, SOL_SOCKET, SO_ACCEPTCONN));
+	R(ioctl(l, FIONREAD, &v));
+	R(listen(l, 5));
+	emit("acceptconn=%d", geti(l, SOL_SOCKET, SO_ACCEPTCONN));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -95,6 +95,10 @@ struct shim_sock {
 	/* A connect() sent a SYN: Linux refuses listen() from then on, whatever
 	 * became of the connection (refused, disconnected with AF_UNSPEC). */
 	bool syn_sent;
+	/* listen() once took it: connect() is EINVAL from then on, once the
+	 * listener is shut (SHUT_RD), disconnected (AF_UNSPEC) or listening
+	 * again (Linux 6.18, measured side by side). */
+	bool listened;
 	/* TCP_FASTOPEN_CONNECT: connect() may leave the SYN to the first
 	 * write, which puts data in it (tcp_connect_defer). */
 	bool fo_connect;

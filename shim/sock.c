@@ -935,7 +935,7 @@ int shim_listen(int fd, int backlog)
 		if (r == 0)
 			r = tcp_listen(k->tcp, backlog < 0 ? 0 : backlog);
 		if (r == 0)
-			k->listening = true;
+			k->listening = k->listened = true;
 	}
 	shim_unlock();
 	if (r == 0)
@@ -1322,6 +1322,11 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	}
 	if (a < 0)
 		return a;
+	/* A socket that listened refuses to connect even once it stopped
+	 * (tcp_v4_connect answers EINVAL after the address's checks, to a
+	 * loopback address too). */
+	if (k->type == SOCK_STREAM && k->listened)
+		return -EINVAL;
 	if (a == ADDR_LOOP) {
 		if (attached(k) && !move_to_lo(k, moved))
 			return -ENETUNREACH;   /* Deviation: in use in the stack, it cannot move to the kernel */

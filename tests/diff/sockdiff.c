@@ -7777,6 +7777,49 @@ CASE(shutdown_listener_poll, 0)
 	R(listen(l, 5));
 	emit("acceptconn=%d", geti(l, SOL_SOCKET, SO_ACCEPTCONN));
 }
+/* A listener shut for reading is a closed socket (tcp_disconnect): what
+ * any closed one answers (and it cannot connect: listener_shut_connect). */
+CASE(shutdown_listener_then_calls, 0)
+{
+	int l = tcp_listener(), v = -1;
+	char b[4];
+
+	R(shutdown(l, SHUT_RDWR));
+	R(ioctl(l, SIOCOUTQ, &v));
+	R(ioctl(l, SIOCATMARK, &v));
+	R(recv(l, b, sizeof(b), MSG_DONTWAIT));
+	R(send(l, "x", 1, MSG_NOSIGNAL));
+	R(accept(l, NULL, NULL));
+	R(connect_to(l, PEER, P_ECHO));
+	emit_sockname(l);
+	emit("acceptconn=%d", geti(l, SOL_SOCKET, SO_ACCEPTCONN));
+	R(send(l, "x", 1, MSG_NOSIGNAL));
+}
+/* A socket that listened never connects again: shut (SHUT_RD, SHUT_RDWR),
+ * disconnected (AF_UNSPEC), bound by listen() or bind(), listening again. */
+CASE(listener_shut_connect, 0)
+{
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	int l = tcp_sock(), m = tcp_listener(), n = tcp_sock();
+
+	R(listen(n, 1));
+	R(listen(l, 1));
+	R(shutdown(l, SHUT_RD));
+	R(connect_to(l, PEER, P_ECHO));
+	R(connect_to(l, PEER, P_ECHO));
+	R(shutdown(m, SHUT_RDWR));
+	R(connect(m, (struct sockaddr *)&a6, sizeof(a6)));
+	R(connect_to(m, "127.0.0.1", 80));
+	R(connect(m, (struct sockaddr *)&u, sizeof(u)));
+	R(connect_to(m, PEER, P_ECHO));
+	R(listen(m, 1));
+	R(connect_to(m, PEER, P_ECHO));
+	R(shutdown(m, SHUT_RD));
+	R(connect_to(m, PEER, P_ECHO));
+	R(connect(n, (struct sockaddr *)&u, sizeof(u)));
+	R(connect_to(n, PEER, P_ECHO));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

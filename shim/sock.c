@@ -2167,8 +2167,10 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
-	size_t len = iov_total(v, cnt), full = 0;
+	size_t len = iov_total(v, cnt), full = 0, off = 0;
 	uint64_t dl = deadline(k->rcvtimeo_us);
+	/* SO_PEEK_OFF: a peek from the offset (udp_peek_at), which it moves. */
+	bool peek_at = (flags & MSG_PEEK) && k->opts.peek_off >= 0;
 	char *bounce = NULL;
 	void *buf;
 	long n;
@@ -2193,7 +2195,12 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			x->now = shim_now();
 			x->local = stack_config(shim_stack())->addr;
 		}
-		n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
+		if (peek_at) {
+			off = (size_t)k->opts.peek_off;
+			n = k->udp ? udp_peek_at(k->udp, buf, len, &off, src, &full, x ? &x->meta : NULL) : -EAGAIN;
+		} else {
+			n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
+		}
 		if (n != -EAGAIN)
 			break;
 		/* Linux's __skb_recv_udp: a non-blocking call is EAGAIN
@@ -2214,12 +2221,19 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	if (n >= 0 && bounce && scatter(v, cnt, bounce, (size_t)n))
 		n = -EFAULT;
 	free(bounce);
-	if (n >= 0 && full > (size_t)n) {
+	/* Linux's udp_recvmsg: MSG_TRUNC when the room is less than the
+	 * datagram, unless it holds all from the peek's offset on. */
+	if (n >= 0 && full > (size_t)n && !(off && len > full - off)) {
 		if (msg_flags)
 			*msg_flags |= MSG_TRUNC;
 		if (flags & MSG_TRUNC)
 			n = (long)full;
 	}
+	/* skb_consume_udp: the peek offset moves on by what a peek
+	 * returned, back by what a read did (not below 0). */
+	if (n >= 0 && k->opts.peek_off >= 0)
+		k->opts.peek_off = peek_at ? k->opts.peek_off + (int)n :
+				   k->opts.peek_off > n ? k->opts.peek_off - (int)n : 0;
 	return n;
 }
 
@@ -4035,6 +4049,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				k->zerocopy = v != 0;
 			break;
+		case SO_PEEK_OFF:
+			/* The placeholder took it (sk_set_peek_off, udp_set_peek_off:
+			 * any int, a negative one turns it off); the reads move it. */
+			if (get_int(val, len, &v) == 0) {
+				if (k->type == SOCK_STREAM)
+					r = set_tcp(k, TCP_OPT_PEEK_OFF, v);
+				else
+					k->opts.peek_off = v;
+			}
+			break;
 		default:
 			break;
 		}
@@ -4404,6 +4428,14 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		case SO_ZEROCOPY:
 			if (k->type == SOCK_STREAM)
 				r = put_int(val, len, k->zerocopy);
+			break;
+		case SO_PEEK_OFF:
+			/* Where the reads left it (the placeholder has the value set). */
+			if (k->tcp)
+				(void)tcp_getopt(k->tcp, TCP_OPT_PEEK_OFF, &v);
+			else
+				v = k->opts.peek_off;
+			r = put_int(val, len, v);
 			break;
 		case SO_TIMESTAMPING_OLD:
 		case SO_TIMESTAMPING_NEW:

@@ -82,6 +82,8 @@ struct sock_opts {
 	bool bind_no_port;              /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
 	int8_t txrehash;                /* SO_TXREHASH: 1 a timeout rethinks the path (Linux's sk_txrehash), 0 not,
 					 * -1 as the stack's net.core.txrehash says */
+	int peek_off;                   /* SO_PEEK_OFF: where MSG_PEEK starts, past what was read; -1 off
+					 * (Linux's sk_peek_off: peeks move it on, reads back) */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */
@@ -103,7 +105,8 @@ static inline bool sock_pmtu_df(uint8_t mode)
 static inline struct sock_opts sock_opts_default(void)
 {
 	return (struct sock_opts){ .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
-				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1, .txrehash = -1 };
+				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1, .txrehash = -1,
+				   .peek_off = -1 };
 }
 
 /* Readiness bits returned by udp_poll() and tcp_poll(); the same values as poll(2)'s. */

@@ -29,6 +29,7 @@ struct udp_dgram {
 	uint32_t dst;                /* from the IP header, for the control messages */
 	uint8_t ttl, tos;
 	bool looped;                 /* delivered by the loop queue (ip4_hdr's looped) */
+	bool peeked;                 /* of no bytes, seen by a peek at an offset (udp_peek_at) */
 	uint64_t at;
 	size_t len;
 	uint8_t data[];
@@ -158,6 +159,7 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 	d->ttl = ih->ttl;
 	d->tos = ih->tos;
 	d->looped = ih->looped;
+	d->peeked = false;
 	d->at = now;
 	d->len = len;
 	memcpy(d->data, data, len);
@@ -698,6 +700,46 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 	return (long)n;
 }
 
+static void dgram_meta(const struct udp_dgram *d, struct udp_rx_meta *m)
+{
+	m->dst = d->dst;
+	m->ttl = d->ttl;
+	m->tos = d->tos;
+	m->looped = d->looped;
+	m->at = d->at;
+}
+
+long udp_peek_at(struct udp_sock *u, void *buf, size_t len, size_t *off, struct ip4_endpoint *src,
+		 size_t *full_len, struct udp_rx_meta *m)
+{
+	struct udp_dgram *d;
+	size_t o = *off, n;
+
+	stack_assert_locked();
+	if (u->err)
+		return udp_take_error(u);
+	/* Linux's __skb_try_recv_from_queue: a datagram the offset reaches
+	 * past is skipped, one of no bytes only once a peek saw it. */
+	for (d = u->q_head; d && o >= d->len && (o || d->peeked); d = d->next)
+		o -= d->len;
+	if (!d)
+		return -EAGAIN;
+	if (!d->len)
+		d->peeked = true;
+	n = d->len - o < len ? d->len - o : len;
+	if (n && u->s->copy(buf, d->data + o, n))
+		return -EFAULT;
+	if (src) {
+		src->addr = d->src;
+		src->port = d->sport;
+	}
+	*off = o;
+	*full_len = d->len;
+	if (m)
+		dgram_meta(d, m);
+	return (long)n;
+}
+
 uint64_t udp_rx_count(const struct udp_sock *u)
 {
 	return u->q_total;
@@ -722,11 +764,7 @@ int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m)
 	stack_assert_locked();
 	if (!d)
 		return -EAGAIN;
-	m->dst = d->dst;
-	m->ttl = d->ttl;
-	m->tos = d->tos;
-	m->looped = d->looped;
-	m->at = d->at;
+	dgram_meta(d, m);
 	return 0;
 }
 

@@ -70,6 +70,14 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
  * unless peeked, like Linux's). */
 long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint *src,
 		  size_t *full_len, unsigned flags);
+/* MSG_PEEK with SO_PEEK_OFF: the datagram *off bytes into the queue (the
+ * whole ones before it skipped, Linux's __skb_try_recv_from_queue), copied
+ * from that offset within it, which *off becomes; *full_len its size, m
+ * (when not NULL) what its IP header said. -EAGAIN when the offset is past
+ * every datagram; a pending error first, as udp_recvfrom(). */
+struct udp_rx_meta;
+long udp_peek_at(struct udp_sock *u, void *buf, size_t len, size_t *off, struct ip4_endpoint *src,
+		 size_t *full_len, struct udp_rx_meta *m);
 /* What the IP header said of the datagram udp_recvfrom() returns next (the
  * control messages IP_PKTINFO, IP_TTL, IP_TOS, SO_TIMESTAMP). -EAGAIN when none. */
 struct udp_rx_meta {

@@ -7820,6 +7820,141 @@ CASE(listener_shut_connect, 0)
 	R(connect(n, (struct sockaddr *)&u, sizeof(u)));
 	R(connect_to(n, PEER, P_ECHO));
 }
+CASE(peek_off_listener, 0) { R(setsockopt(tcp_listener(), SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int))); }
+CASE(peek_off_udp, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16] = "";
+
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int)));
+	R(recv(s, b, 2, MSG_PEEK));
+	emit("%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 8, MSG_PEEK));
+	emit("%.3s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 8, 0));
+	emit("%.5s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* SO_PEEK_OFF: each MSG_PEEK reads on from the last, a read moves the offset back. */
+CASE(peek_off_tcp, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[16] = "";
+
+	need(send(s, "abcdefghijkl", 12, 0) == 12, "send");
+	wait_bytes(s, 12);
+
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ 0 }, sizeof(int)));
+	R(recv(s, b, 5, MSG_PEEK));
+	emit("%.5s", b);
+	R(recv(s, b, 3, MSG_PEEK));
+	emit("%.3s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 2, 0));
+	emit("%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 4, MSG_PEEK));
+	emit("%.4s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ -1 }, sizeof(int)));
+	R(recv(s, b, 4, MSG_PEEK));
+	emit("%.4s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* Waits (WAIT_MS at most, looking every ms) for a datagram past the first
+ * FIRST bytes of the queue: a peek at that offset (SO_PEEK_OFF) finds it. */
+static void wait_dgram_after(int s, int first)
+{
+	struct timespec t0;
+	char b[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, first);
+	while (recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) < 0) {
+		need(errno == EAGAIN && ms_since(&t0) < WAIT_MS, "wait-dgram");
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, -1);
+}
+/* SO_PEEK_OFF over two datagrams: a peek goes on into the next one
+ * (__skb_try_recv_from_queue), MSG_TRUNC says the datagram's size. */
+CASE(peek_off_udp_two, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16] = "", c[2];
+	struct iovec v = { c, sizeof(c) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	need(send(s, "abc", 3, 0) == 3, "send");
+	wait_in(s);
+	need(send(s, "defgh", 5, 0) == 5, "send");
+	wait_dgram_after(s, 3);
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 0);
+	R(recv(s, b, 2, MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	emit("%.1s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	emit("%.5s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 1);
+	R(recv(s, b, 2, MSG_PEEK | MSG_TRUNC));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 1);
+	R(recvmsg(s, &m, MSG_PEEK));
+	emit("flags=%#x off=%d", m.msg_flags, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), 0));
+	emit("%.3s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 2, MSG_TRUNC));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* A datagram of no bytes: a peek at offset 0 sees it once, then passes it. */
+CASE(peek_off_udp_zero_dgram, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[8] = "";
+
+	need(send(s, "", 0, 0) == 0, "send");
+	wait_in(s);
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 0);
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	need(send(s, "x", 1, 0) == 1, "send");
+	wait_dgram_after(s, 0);
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 0);
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	emit("%.1s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), 0));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), 0));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* TCP: a peek past what is queued waits (EAGAIN without a wait, or once
+ * SO_RCVTIMEO ran out); SO_PEEK_OFF's value before a connection. */
+CASE(peek_off_tcp_beyond, 0)
+{
+	int s = tcp_sock();
+	char b[16];
+
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ 5 }, sizeof(int)));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	need(connect_to(s, PEER, P_ECHO) == 0, "connect");
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, -1);
+	need(send(s, "abcdef", 6, 0) == 6, "send");
+	wait_bytes(s, 6);
+	seti(s, SOL_SOCKET, SO_PEEK_OFF, 5);
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	emit("%.1s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	set_timeo(s, SO_RCVTIMEO, 100);
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	R(recv(s, b, 4, 0));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	emit("%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ -7 }, sizeof(int)));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -281,6 +281,7 @@ enum tcp_option {
 	TCP_OPT_PORT_RANGE,     /* IP_LOCAL_PORT_RANGE: Linux's u32, high << 16 | low (the caller checked it) */
 	TCP_OPT_BIND_NO_PORT,   /* bool, IP_BIND_ADDRESS_NO_PORT (tcp_bind) */
 	TCP_OPT_TXREHASH,       /* SO_TXREHASH as the kernel keeps it: 0 or 1 (-1: the stack's default) */
+	TCP_OPT_PEEK_OFF,       /* SO_PEEK_OFF: bytes, -1 (any negative) off */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose

@@ -649,6 +649,11 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
 	if (len && c->rcvq.len && tcp_atmark(c) && !c->opt.oobinline)
 		skip = 1;
+	/* SO_PEEK_OFF: a peek starts that far past the bytes read (Linux's
+	 * tcp_recvmsg_locked, peek_seq = copied_seq + sk_peek_off); beyond
+	 * what is queued it is a read of an empty queue. */
+	if ((flags & SOCK_PEEK) && c->opt.peek_off > 0)
+		skip += (size_t)c->opt.peek_off;
 	if (c->rcvq.len > skip && len) {
 		size_t n = len < c->rcvq.len - skip ? len : c->rcvq.len - skip;
 
@@ -663,6 +668,11 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 		 * segment's copy in Linux's tcp_recvmsg). */
 		if (!(flags & SOCK_DISCARD) && tcp_ring_peekv(&c->rcvq, skip, v, cnt, n, stack_copier(c->s)))
 			return -EFAULT;
+		/* sk_peek_offset_fwd after a peek, sk_peek_offset_bwd (not
+		 * below 0) after a read. */
+		if (c->opt.peek_off >= 0)
+			c->opt.peek_off = (flags & SOCK_PEEK) ? c->opt.peek_off + (int)n :
+					  c->opt.peek_off > (int)n ? c->opt.peek_off - (int)n : 0;
 		if (!(flags & SOCK_PEEK)) {
 			tcp_ring_consume(&c->rcvq, skip + n);
 			if (c->urg_data && seq_gt(tcp_copied_seq(c), c->urg_seq))
@@ -1238,6 +1248,9 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->txrehash = (int8_t)v;
 		return 0;
+	case TCP_OPT_PEEK_OFF:
+		o->peek_off = v;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1282,6 +1295,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_PORT_RANGE: *v = (int)o->port_range; return 0;
 	case TCP_OPT_BIND_NO_PORT: *v = o->bind_no_port; return 0;
 	case TCP_OPT_TXREHASH: *v = o->txrehash < 0 ? cfg->txrehash : o->txrehash; return 0;
+	case TCP_OPT_PEEK_OFF: *v = o->peek_off; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
@@ -1416,6 +1430,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_TTL: *v = c->opt.ttl; return 0;
 	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
 	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
+	case TCP_OPT_PEEK_OFF: *v = c->opt.peek_off; return 0;
 	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
 	case TCP_OPT_DONTROUTE: *v = c->opt.dontroute; return 0;
 	case TCP_OPT_MAXSEG:

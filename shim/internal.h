@@ -95,6 +95,11 @@ struct shim_sock {
 	/* A connect() sent a SYN: Linux refuses listen() from then on, whatever
 	 * became of the connection (refused, disconnected with AF_UNSPEC). */
 	bool syn_sent;
+	/* UDP: what SIOCGSTAMP answers (Linux's sk_stamp): -1 nothing read yet
+	 * (ENOENT), 0 read but not stamped (the time of the ioctl), else the
+	 * last datagram's arrival in wall clock us once stamp_on. */
+	int64_t stamp_us;
+	bool stamp_on;          /* SIOCGSTAMP asked once: SOCK_TIMESTAMP, reads stamp */
 	/* listen() once took it: connect() is EINVAL from then on, once the
 	 * listener is shut (SHUT_RD), disconnected (AF_UNSPEC) or listening
 	 * again (Linux 6.18, measured side by side). */

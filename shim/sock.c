@@ -373,6 +373,7 @@ struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 	k->type = type;
 	k->nonblock = nonblock;
 	k->opts = sock_opts_default();
+	k->stamp_us = -1;
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
@@ -2161,6 +2162,8 @@ static ssize_t udp_recv_errq(struct shim_sock *k, const struct sock_iov *v, int 
 	return n;
 }
 
+static uint64_t realtime_us(uint64_t now, uint64_t at);
+
 /* Stack lock held. One datagram, scattered over v. */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
 			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
@@ -2171,6 +2174,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	uint64_t dl = deadline(k->rcvtimeo_us);
 	/* SO_PEEK_OFF: a peek from the offset (udp_peek_at), which it moves. */
 	bool peek_at = (flags & MSG_PEEK) && k->opts.peek_off >= 0;
+	struct udp_rx_meta sm;
+	bool have_sm = false;
 	char *bounce = NULL;
 	void *buf;
 	long n;
@@ -2197,8 +2202,12 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		}
 		if (peek_at) {
 			off = (size_t)k->opts.peek_off;
-			n = k->udp ? udp_peek_at(k->udp, buf, len, &off, src, &full, x ? &x->meta : NULL) : -EAGAIN;
+			n = k->udp ? udp_peek_at(k->udp, buf, len, &off, src, &full, &sm) : -EAGAIN;
+			have_sm = n >= 0;
+			if (have_sm && x)
+				x->meta = sm;
 		} else {
+			have_sm = k->stamp_on && k->udp && udp_next_meta(k->udp, &sm) == 0;
 			n = k->udp ? udp_recvfrom(k->udp, buf, len, src, &full, sflags) : -EAGAIN;
 		}
 		if (n != -EAGAIN)
@@ -2228,6 +2237,15 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			*msg_flags |= MSG_TRUNC;
 		if (flags & MSG_TRUNC)
 			n = (long)full;
+	}
+	/* sock_recv_cmsgs: SIOCGSTAMP's stamp, unless SO_TIMESTAMP takes
+	 * it as a control message; 0 (now, when asked) while SIOCGSTAMP was
+	 * never used. */
+	if (n >= 0 && !(k->rx_cmsgs & SHIM_CM_TS)) {
+		if (k->stamp_on && have_sm)
+			k->stamp_us = (int64_t)realtime_us(shim_now(), sm.at);
+		else if (k->stamp_us < 0)
+			k->stamp_us = 0;
 	}
 	/* skb_consume_udp: the peek offset moves on by what a peek
 	 * returned, back by what a read did (not below 0). */
@@ -4691,6 +4709,29 @@ int shim_fcntl(int fd, int cmd, long arg)
 	return r;
 }
 
+/* SIOCGSTAMP and SIOCGSTAMPNS on a UDP socket (Linux's sock_gettstamp):
+ * ENOENT before any datagram was read, else the last one's arrival once
+ * asked (sock_recv_cmsgs stamps the reads after this), or the time of the
+ * first call. The _OLD and _NEW forms share one layout on 64-bit. */
+static int udp_gettstamp(struct shim_sock *k, unsigned long req, void *arg)
+{
+	bool ns = req == SIOCGSTAMPNS_OLD || req == SIOCGSTAMPNS_NEW;
+	int64_t us;
+	long long t[2];
+
+	shim_lock();
+	k->stamp_on = true;
+	if (k->stamp_us == 0)
+		k->stamp_us = (int64_t)realtime_us(0, 0);
+	us = k->stamp_us;
+	shim_unlock();
+	if (us < 0)
+		return -ENOENT;
+	t[0] = us / 1000000;
+	t[1] = ns ? us % 1000000 * 1000 : us % 1000000;
+	return shim_copy(arg, t, sizeof(t)) ? -EFAULT : 0;
+}
+
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
@@ -4702,6 +4743,15 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		if (!k)
 			return r;
 		r = shim_iface_ioctl(shim_opt_fd(k, fd), req, arg);
+		leave(k);
+		return r;
+	}
+	if (req == SIOCGSTAMP_OLD || req == SIOCGSTAMPNS_OLD || req == SIOCGSTAMP_NEW || req == SIOCGSTAMPNS_NEW) {
+		k = enter_data(fd, &r);
+		if (!k)
+			return r;
+		/* TCP keeps no stamp of its reads: the placeholder's ENOENT. */
+		r = k->type == SOCK_DGRAM ? udp_gettstamp(k, req, arg) : SHIM_PASS;
 		leave(k);
 		return r;
 	}

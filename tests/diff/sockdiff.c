@@ -7955,6 +7955,45 @@ CASE(peek_off_tcp_beyond, 0)
 	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &(int){ -7 }, sizeof(int)));
 	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
 }
+CASE(ioctl_siocgstamp_udp, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct timeval tv;
+	char b[8];
+
+	R(ioctl(s, SIOCGSTAMP, &tv));
+	need(send(s, "x", 1, 0) == 1, "send");
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(ioctl(s, SIOCGSTAMP, &tv));
+	emit("sec>0=%d", tv.tv_sec > 0);
+	R(ioctl(s, SIOCGSTAMP, BAD));
+}
+/* SIOCGSTAMP after a read with no stamp asked before: the ioctl's own time,
+ * kept; the next read, now stamped, its arrival (on an unconnected socket). */
+CASE(ioctl_siocgstamp_udp_first_read, 0)
+{
+	int s = udp_bound();
+	struct timeval a, b, now;
+	struct timespec ns;
+	char buf[8];
+
+	peer("udp %d one", case_port());
+	wait_in(s);
+	R(recv(s, buf, sizeof(buf), 0));
+	R(ioctl(s, SIOCGSTAMP, &a));
+	R(ioctl(s, SIOCGSTAMP, &b));
+	gettimeofday(&now, NULL);
+	emit("same=%d recent=%d", a.tv_sec == b.tv_sec && a.tv_usec == b.tv_usec,
+	     now.tv_sec - a.tv_sec >= 0 && now.tv_sec - a.tv_sec < 5);
+	R(ioctl(s, SIOCGSTAMPNS, &ns));
+	emit("ns_same=%d", ns.tv_sec == a.tv_sec && ns.tv_nsec / 1000 == a.tv_usec);
+	peer("udp %d two", case_port());
+	wait_in(s);
+	R(recv(s, buf, sizeof(buf), MSG_PEEK));
+	R(ioctl(s, SIOCGSTAMP, &b));
+	emit("moved=%d usec_ok=%d", b.tv_sec != a.tv_sec || b.tv_usec != a.tv_usec, b.tv_usec >= 0 && b.tv_usec < 1000000);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -3027,7 +3027,10 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
 	if (rc == 0) {
-		rc = sock_send(k, fd, v, n, 0, NULL, 0, NULL);
+		/* Linux's vfs_writev: nothing to write is 0 before the socket
+		 * is asked (no EPIPE nor SIGPIPE, no empty datagram); write()
+		 * of nothing does go to it. */
+		rc = iov_total(v, n) ? sock_send(k, fd, v, n, 0, NULL, 0, NULL) : 0;
 		iov_free(v, fast);
 	}
 	leave(k);

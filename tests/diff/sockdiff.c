@@ -7994,6 +7994,42 @@ CASE(ioctl_siocgstamp_udp_first_read, 0)
 	R(ioctl(s, SIOCGSTAMP, &b));
 	emit("moved=%d usec_ok=%d", b.tv_sec != a.tv_sec || b.tv_usec != a.tv_usec, b.tv_usec >= 0 && b.tv_usec < 1000000);
 }
+/* ---- more hostile calls (second batch) ---- */
+
+/* write() of nothing goes to the protocol (sock_write_iter), read() of
+ * nothing does not (sock_read_iter's early 0). */
+CASE(write_zero_unconnected, 0)
+{
+	int s = tcp_sock();
+	char b[1];
+
+	handle(SIGPIPE, false);
+	R(write(s, b, 0));
+	R(writev(s, NULL, 0));
+	R(read(s, b, 0));
+	R(recv(s, b, 0, MSG_DONTWAIT));
+	R(send(s, b, 0, MSG_NOSIGNAL));
+}
+/* writev() of nothing is 0 before the socket is asked (vfs_writev): no
+ * datagram of no bytes, no EPIPE or SIGPIPE after a RST or SHUT_WR. */
+CASE(writev_zero_total, 0)
+{
+	int s = udp_to(P_UECHO), t = tcp_reset(), w = tcp_to(P_ECHO);
+	char b[8] = "";
+	struct iovec v[2] = { { b, 0 }, { NULL, 0 } };
+
+	handle(SIGPIPE, false);
+	R(writev(s, v, 2));
+	R(send(s, "x", 1, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	emit("%.1s", b);
+	R(writev(t, v, 2));
+	R(write(t, b, 0));
+	shutdown(w, SHUT_WR);
+	R(writev(w, v, 1));
+	R(write(w, b, 0));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -8030,6 +8030,148 @@ CASE(writev_zero_total, 0)
 	R(writev(w, v, 1));
 	R(write(w, b, 0));
 }
+/* A second connect() while the first is still under way. */
+CASE(connect_nonblock_twice_other, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	R(connect_to(s, PEER, P_DROP));
+	R(connect_to(s, PEER, P_ECHO));
+	R(connect_to(s, NOBODY, P_ECHO));
+	emit_so_error(s);
+	R(listen(s, 1));
+	{
+		struct sockaddr_in a = sin4(SELF, 0);
+
+		R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	}
+}
+/* A peek that waits for all (MSG_WAITALL) returns what is there once the
+ * time runs out. */
+CASE(recv_peek_waitall_timeo, 0)
+{
+	int s = tcp_hello();
+	char b[32];
+
+	set_timeo(s, SO_RCVTIMEO, 100);
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_WAITALL));
+	R(recv(s, b, 12, MSG_PEEK | MSG_WAITALL));
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+}
+/* epoll's view of each TCP state. */
+static void ep_state(int s)
+{
+	int ep = epoll_create1(0);
+
+	R(ep_add(ep, s, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI));
+	ep_wait(ep, 0);
+}
+CASE(epoll_state_udp_fresh_shut, 0) { int s = udp_sock(); shutdown(s, SHUT_RD); ep_state(s); }
+CASE(epoll_state_udp_shut, 0) { int s = udp_to(P_USINK); shutdown(s, SHUT_RDWR); ep_state(s); }
+CASE(epoll_state_connecting, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	connect_to(s, PEER, P_DROP);
+	ep_state(s);
+}
+CASE(epoll_state_refused, 0)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	connect_to(s, PEER, P_CLOSED);
+	wait_ev(s, POLLOUT);
+	ep_state(s);
+}
+CASE(epoll_state_peer_fin, 0) { int s = tcp_to(P_FIN); wait_in(s); ep_state(s); }
+CASE(epoll_state_shut_rdwr, 0) { int s = tcp_to(P_STALL); shutdown(s, SHUT_RDWR); ep_state(s); }
+CASE(epoll_state_shut_wr, 0) { int s = tcp_to(P_STALL); shutdown(s, SHUT_WR); ep_state(s); }
+CASE(epoll_state_shut_rd, 0) { int s = tcp_to(P_SINK); shutdown(s, SHUT_RD); ep_state(s); }
+CASE(epoll_state_listener, 0) { ep_state(tcp_listener()); }
+CASE(epoll_state_fresh, 0) { ep_state(tcp_sock()); }
+CASE(udp_refused_paths, 0)
+{
+	int s = udp_to(P_UCLOSED), ep = epoll_create1(0);
+	char b[8];
+	struct iovec v = { b, sizeof(b) };
+	struct mmsghdr mm[1] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+
+	need(send(s, "x", 1, 0) == 1, "send");
+	wait_err(s);
+	R(ep_add(ep, s, EPOLLIN | EPOLLOUT | EPOLLRDHUP));
+	ep_wait(ep, 0);
+	R(recvmmsg(s, mm, 1, MSG_DONTWAIT, NULL));
+	ep_wait(ep, 0);
+	need(send(s, "x", 1, 0) == 1, "send");
+	wait_err(s);
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	emit_so_error(s);
+	emit_so_error(s);
+}
+CASE(recv_paths_after_rst, 0)
+{
+	int s = tcp_reset();
+	char b[8];
+	struct iovec v = { b, sizeof(b) };
+	struct mmsghdr mm[1] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+
+	R(recvmmsg(s, mm, 1, MSG_DONTWAIT, NULL));
+	R(recvmmsg(s, mm, 1, MSG_DONTWAIT, NULL));
+	R(readv(s, &v, 1));
+	R(recv(s, b, sizeof(b), MSG_OOB));
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+}
+/* Every send path after the peer's RST: EPIPE and SIGPIPE, or the reset. */
+CASE(send_paths_after_rst, 0)
+{
+	int s = tcp_reset(), f = tmpfile_of(100);
+	struct iovec v = { "x", 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	struct mmsghdr mm[1] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+
+	handle(SIGPIPE, false);
+	emit_so_error(s);
+	R(sendmsg(s, &m, 0));
+	R(sendmmsg(s, mm, 1, 0));
+	R(writev(s, &v, 1));
+	R(sendto(s, "x", 1, 0, NULL, 0));
+	R(sendfile(s, f, NULL, 100));
+	R(send(s, "x", 1, MSG_OOB));
+}
+/* After a disconnect (AF_UNSPEC), datagrams from anyone come in again. */
+CASE(udp_disconnect_receives_any, 0)
+{
+	int s = udp_bound();
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+	char b[16] = "";
+
+	R(connect_to(s, PEER, P_USINK));
+	R(connect(s, (struct sockaddr *)&u, sizeof(u)));
+	peer("udp %d again", case_port());
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("%.5s", b);
+	emit_peername(s);
+}
+/* A datagram queued before connect() stays readable, whoever sent it (Linux
+ * filters on arrival only). */
+CASE(udp_connect_keeps_queued, 0)
+{
+	int s = udp_bound();
+	char b[16] = "";
+
+	peer("udp %d queued", case_port());
+	wait_in(s);
+	R(connect_to(s, PEER, P_USINK));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("%.6s", b);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

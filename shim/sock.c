@@ -934,7 +934,7 @@ int shim_listen(int fd, int backlog)
 				k->bound = true;
 		}
 		if (r == 0)
-			r = tcp_listen(k->tcp, backlog < 0 ? 0 : backlog);
+			r = tcp_listen(k->tcp, backlog);  /* a negative one is somaxconn (tcp_listen) */
 		if (r == 0)
 			k->listening = k->listened = true;
 	}

@@ -8172,6 +8172,33 @@ CASE(udp_connect_keeps_queued, 0)
 	emit("%.6s", b);
 	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
 }
+/* listen()'s backlog as TCP_INFO shows it (tcpi_sacked of a listener):
+ * negative and huge ones are somaxconn (__sys_listen takes it unsigned);
+ * a second listen() changes it. */
+static void emit_backlog(int l)
+{
+	struct tcp_info ti;
+	socklen_t n = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &n) == 0)
+		emit("q=%u backlog=%u", ti.tcpi_unacked, ti.tcpi_sacked);
+}
+CASE(listen_backlog_values, 0)
+{
+	int l = tcp_sock();
+
+	R(listen(l, -1));
+	emit_backlog(l);
+	R(listen(l, 0));
+	emit_backlog(l);
+	R(listen(l, INT_MIN));
+	emit_backlog(l);
+	R(listen(l, 100000));
+	emit_backlog(l);
+	R(listen(l, 7));
+	emit_backlog(l);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

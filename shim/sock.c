@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -1828,10 +1829,11 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		return cm->err;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (flags & (MSG_DONTROUTE | MSG_PROBE)) {
+	if (flags & (MSG_DONTROUTE | MSG_PROBE | MSG_MORE)) {
 		dro = cm ? cm->o : (struct udp_tx_opts){ .tos = -1 };
 		dro.dontroute |= (flags & MSG_DONTROUTE) != 0;
 		dro.probe = (flags & MSG_PROBE) != 0;
+		dro.more = (flags & MSG_MORE) != 0;
 		po = &dro;
 	}
 	r = attach(k);
@@ -4260,6 +4262,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
 			k->v6only = v != 0;
+	} else if (level == IPPROTO_UDP && name == UDP_CORK && k->type == SOCK_DGRAM) {
+		/* The placeholder took it; the stack corks (and sends what
+		 * waits when it is turned off). */
+		if (get_int(val, len, &v) == 0) {
+			k->opts.udp_cork = v != 0;
+			if (k->udp)
+				udp_set_cork(k->udp, v != 0, shim_now());
+		}
 	}
 	/* An engine that does not implement an option the kernel accepted
 	 * keeps it on the placeholder only: not an error for the program. */

@@ -82,6 +82,7 @@ struct sock_opts {
 	bool bind_no_port;              /* IP_BIND_ADDRESS_NO_PORT: bind() to port 0 takes the address only */
 	int8_t txrehash;                /* SO_TXREHASH: 1 a timeout rethinks the path (Linux's sk_txrehash), 0 not,
 					 * -1 as the stack's net.core.txrehash says */
+	bool udp_cork;                  /* UDP_CORK (UDP): the sends make one datagram until it is off */
 	int peek_off;                   /* SO_PEEK_OFF: where MSG_PEEK starts, past what was read; -1 off
 					 * (Linux's sk_peek_off: peeks move it on, reads back) */
 };

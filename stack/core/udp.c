@@ -73,6 +73,17 @@ struct udp_sock {
 	uint64_t q_total;            /* datagrams ever queued (udp_rx_count) */
 	size_t rcvbuf;
 	struct sock_wakeup wake;
+	bool corkflag;               /* UDP_CORK */
+	/* A datagram that MSG_MORE or UDP_CORK holds back (Linux's pending
+	 * frames): where it goes, from where, with the first call's options. */
+	struct {
+		bool pending, has_o;
+		struct ip4_endpoint to;
+		uint32_t src;
+		struct udp_tx_opts o;
+		uint8_t *buf;
+		size_t len, cap;
+	} cork;
 };
 
 struct udp_state {
@@ -411,6 +422,7 @@ void udp_close(struct udp_sock *u)
 		inpcb_bind_remove(&u->pcb);
 	}
 	udp_flush(u);
+	free(u->cork.buf);
 	free(u);
 }
 
@@ -528,67 +540,18 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 	return udp_sendmsg(u, buf, len, dst, NULL, now);
 }
 
-long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
-		 const struct udp_tx_opts *o, uint64_t now)
+/* Sends one datagram of len bytes from buf (the program's memory: the
+ * stack's copier reads it) to *to from src. */
+static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		       uint32_t src, const struct udp_tx_opts *o, uint64_t now)
 {
 	struct stack *s = u->s;
-	struct ip4_endpoint to;
+	struct ip4_endpoint to = *dst;
 	struct ip4_tx tx;
 	struct udp_hdr uh;
 	struct pkb *p;
 	uint8_t *h;
-	uint32_t src;
 	int rc;
-
-	stack_assert_locked();
-	if (!s)
-		return -ENETDOWN;
-	if (len > UDP_MAX_PAYLOAD)
-		return -EMSGSIZE;
-	if (dst) {
-		/* Linux's udp_sendmsg refuses port 0 in an address given with
-		 * the call, but sends to a peer connect() gave port 0. */
-		if (dst->port == 0)
-			return -EINVAL;
-		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
-			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
-		to = *dst;
-		/* From IP_PKTINFO's source, else the socket's. */
-		if (!to.addr)
-			to.addr = ip4_this_host(o && o->src ? o->src : udp_own_src(u));
-	} else {
-		if (!u->pcb.connected)
-			return -EDESTADDRREQ;
-		to = u->pcb.remote;
-	}
-	/* Linux reports a pending error (ECONNREFUSED after a port
-	 * unreachable) on the next send as well as on the next receive. */
-	if (u->err)
-		return udp_take_error(u);
-	/* Bound to an address not ours (IP_FREEBIND): no route from it. */
-	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb) && !(o && o->src))
-		return -ENETUNREACH;
-	/* SO_DONTROUTE, MSG_DONTROUTE: udp_sendmsg's route on the link only. */
-	if ((u->dontroute || (o && o->dontroute)) && !stack_reach_direct(s, to.addr))
-		return -ENETUNREACH;
-	rc = udp_autobind(u);
-	if (rc)
-		return rc;
-	src = udp_own_src(u);
-	if (!src)
-		src = ip4_local_src(to.addr, s->cfg.addr);
-	if (o && o->src) {
-		/* IP_PKTINFO's source: one of ours, or there is no route from
-		 * it (what Linux answers a connected socket). */
-		if (o->src != s->cfg.addr)
-			return -ENETUNREACH;
-		src = o->src;
-	}
-	/* MSG_PROBE: Linux's ip_make_skb returns before it builds anything
-	 * (so before the MTU's check and the copy of the bytes), and
-	 * udp_sendmsg reports the length as sent. */
-	if (o && o->probe)
-		return (long)len;
 
 	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
 	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than
@@ -655,6 +618,156 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	return (long)len;
 }
 
+/* The corked datagram is dropped (an error while it was built). */
+static void cork_flush(struct udp_sock *u)
+{
+	free(u->cork.buf);
+	u->cork.buf = NULL;
+	u->cork.cap = 0;
+	u->cork.len = 0;
+	u->cork.pending = false;
+}
+
+/* The corked datagram goes (Linux's udp_push_pending_frames). */
+static long cork_push(struct udp_sock *u, uint64_t now)
+{
+	long r;
+
+	if (!u->cork.pending)
+		return 0;
+	r = emit_dgram(u, u->cork.buf, u->cork.len, &u->cork.to, u->cork.src, u->cork.has_o ? &u->cork.o : NULL,
+		       now);
+	cork_flush(u);
+	return r < 0 ? r : 0;
+}
+
+/* Linux's ip_append_data onto the corked datagram: past one datagram's
+ * limit (or, never fragmenting, past the MTU) EMSGSIZE, a copy that
+ * faults EFAULT, and what was corked is dropped; without more to come it
+ * goes. len, or the error. */
+static long cork_append(struct udp_sock *u, const void *buf, size_t len, bool more, uint64_t now)
+{
+	struct stack *s = u->s;
+	size_t total = u->cork.len + len;
+	long r;
+
+	if (total > UDP_MAX_PAYLOAD) {
+		cork_flush(u);
+		return -EMSGSIZE;
+	}
+	if (IP4_HLEN + UDP_HLEN + total > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
+	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
+		if (u->recverr)
+			errq_local(s, u, &u->cork.to, -EMSGSIZE, s->mtu);
+		cork_flush(u);
+		return -EMSGSIZE;
+	}
+	if (total > u->cork.cap) {
+		size_t cap = total < 256 ? 256 : total;
+		uint8_t *b = realloc(u->cork.buf, cap);
+
+		if (!b) {
+			cork_flush(u);
+			return -ENOBUFS;
+		}
+		u->cork.buf = b;
+		u->cork.cap = cap;
+	}
+	if (len && s->copy(u->cork.buf + u->cork.len, buf, len)) {
+		cork_flush(u);
+		return -EFAULT;
+	}
+	u->cork.len = total;
+	if (more)
+		return (long)len;
+	r = cork_push(u, now);
+	return r < 0 ? r : (long)len;
+}
+
+void udp_set_cork(struct udp_sock *u, bool on, uint64_t now)
+{
+	stack_assert_locked();
+	u->corkflag = on;
+	/* Linux's udp_lib_setsockopt: turning it off sends what waits. */
+	if (!on && u->s)
+		(void)cork_push(u, now);
+}
+
+long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
+		 const struct udp_tx_opts *o, uint64_t now)
+{
+	struct stack *s = u->s;
+	struct ip4_endpoint to;
+	uint32_t src;
+	int rc;
+
+	stack_assert_locked();
+	if (!s)
+		return -ENETDOWN;
+	/* A corked datagram takes the bytes: nothing of the call is looked
+	 * at, not even the address it gives (Linux's udp_sendmsg, pending). */
+	if (u->cork.pending)
+		return cork_append(u, buf, len, u->corkflag || (o && o->more), now);
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (dst) {
+		/* Linux's udp_sendmsg refuses port 0 in an address given with
+		 * the call, but sends to a peer connect() gave port 0. */
+		if (dst->port == 0)
+			return -EINVAL;
+		if (ip4_is_broadcast(s, dst->addr) && !u->broadcast)
+			return -EACCES;     /* without SO_BROADCAST (Linux: RTCF_BROADCAST) */
+		to = *dst;
+		/* From IP_PKTINFO's source, else the socket's. */
+		if (!to.addr)
+			to.addr = ip4_this_host(o && o->src ? o->src : udp_own_src(u));
+	} else {
+		if (!u->pcb.connected)
+			return -EDESTADDRREQ;
+		to = u->pcb.remote;
+	}
+	/* Linux reports a pending error (ECONNREFUSED after a port
+	 * unreachable) on the next send as well as on the next receive. */
+	if (u->err)
+		return udp_take_error(u);
+	/* Bound to an address not ours (IP_FREEBIND): no route from it. */
+	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb) && !(o && o->src))
+		return -ENETUNREACH;
+	/* SO_DONTROUTE, MSG_DONTROUTE: udp_sendmsg's route on the link only. */
+	if ((u->dontroute || (o && o->dontroute)) && !stack_reach_direct(s, to.addr))
+		return -ENETUNREACH;
+	rc = udp_autobind(u);
+	if (rc)
+		return rc;
+	src = udp_own_src(u);
+	if (!src)
+		src = ip4_local_src(to.addr, s->cfg.addr);
+	if (o && o->src) {
+		/* IP_PKTINFO's source: one of ours, or there is no route from
+		 * it (what Linux answers a connected socket). */
+		if (o->src != s->cfg.addr)
+			return -ENETUNREACH;
+		src = o->src;
+	}
+	/* MSG_PROBE: Linux's ip_make_skb returns before it builds anything
+	 * (so before the MTU's check and the copy of the bytes), and
+	 * udp_sendmsg reports the length as sent. */
+	if (o && o->probe)
+		return (long)len;
+	/* MSG_MORE or UDP_CORK: the datagram waits for more (the cork keeps
+	 * the first call's destination, source and options). */
+	if (u->corkflag || (o && o->more)) {
+		u->cork.pending = true;
+		u->cork.to = to;
+		u->cork.src = src;
+		u->cork.has_o = o != NULL;
+		if (o)
+			u->cork.o = *o;
+		u->cork.len = 0;
+		return cork_append(u, buf, len, true, now);
+	}
+	return emit_dgram(u, buf, len, &to, src, o, now);
+}
 /* Takes the first datagram off u's queue and frees it. */
 static void dgram_drop_head(struct udp_sock *u)
 {
@@ -847,6 +960,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	u->recverr = o->recverr;
 	udp_set_port_range(u, o->port_range);
 	udp_set_bind_no_port(u, o->bind_no_port);
+	u->corkflag = o->udp_cork;
 }
 
 void udp_set_broadcast(struct udp_sock *u, bool on)

@@ -60,6 +60,7 @@ struct udp_tx_opts {
 	int tos;                    /* -1: the socket's */
 	bool dontroute;             /* MSG_DONTROUTE: no destination beyond the link */
 	bool probe;                 /* MSG_PROBE: every check, then nothing sent */
+	bool more;                  /* MSG_MORE: the datagram waits for more (corked) */
 };
 /* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
@@ -117,6 +118,9 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
  * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
 void udp_set_broadcast(struct udp_sock *u, bool on);
+/* UDP_CORK: the sends make one datagram until it is turned off, which
+ * sends it (as MSG_MORE does until a send without it). */
+void udp_set_cork(struct udp_sock *u, bool on, uint64_t now);
 /* IP_MULTICAST_TTL and IP_MULTICAST_LOOP. */
 void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
 

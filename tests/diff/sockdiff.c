@@ -43,6 +43,7 @@
 #include <netpacket/packet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -8198,6 +8199,82 @@ CASE(listen_backlog_values, 0)
 	emit_backlog(l);
 	R(listen(l, 7));
 	emit_backlog(l);
+}
+/* UDP MSG_MORE and UDP_CORK: the sends make one datagram (Linux's corked
+ * udp_sendmsg), sent by the first send without MSG_MORE or the uncork. */
+static void recv_echoes(int s, int n)
+{
+	char b[128];
+
+	for (int i = 0; i < n; i++) {
+		ssize_t r;
+
+		wait_in(s);
+		r = recv(s, b, sizeof(b), MSG_DONTWAIT);
+		if (r < 0)
+			emit("%s", ename(errno));
+		else
+			emit("'%.*s'", (int)r, b);
+	}
+}
+CASE(udp_msg_more, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct sockaddr_in other = sin4(PEER, P_USINK), zero = sin4(PEER, 0);
+
+	R(send(s, "ab", 2, MSG_MORE));
+	R(send(s, "", 0, MSG_MORE));
+	R(sendto(s, "cd", 2, MSG_MORE, (struct sockaddr *)&other, sizeof(other)));
+	R(sendto(s, "ef", 2, 0, (struct sockaddr *)&zero, sizeof(zero)));
+	recv_echoes(s, 1);
+	R(send(s, "gh", 2, MSG_MORE));
+	R(send(s, "ij", 2, 0));
+	recv_echoes(s, 1);
+	R(recv(s, (char[8]){ 0 }, 8, MSG_DONTWAIT));
+}
+CASE(udp_cork_option, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &(int){ 1 }, sizeof(int)));
+	R(send(s, "ab", 2, 0));
+	R(send(s, "cd", 2, 0));
+	emit("cork=%d", geti(s, IPPROTO_UDP, UDP_CORK));
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &(int){ 0 }, sizeof(int)));
+	recv_echoes(s, 1);
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &(int){ 5 }, sizeof(int)));
+	emit("cork=%d", geti(s, IPPROTO_UDP, UDP_CORK));
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &(int){ 0 }, sizeof(int)));
+	R(send(s, "x", 1, 0));
+	recv_echoes(s, 1);
+}
+/* Corked bytes count toward one datagram's limit: past it, EMSGSIZE, and
+ * what was corked is gone. */
+CASE(udp_msg_more_too_big, 0)
+{
+	static char big[40000];
+	int s = udp_to(P_UECHO);
+
+	R(send(s, big, sizeof(big), MSG_MORE));
+	R(send(s, big, sizeof(big), MSG_MORE));
+	R(send(s, "z", 1, 0));
+	recv_echoes(s, 1);
+	R(send(s, "ab", 2, MSG_MORE));
+	R(send(s, BAD, 2, MSG_MORE));
+	R(send(s, "cd", 2, 0));
+	recv_echoes(s, 1);
+}
+/* Unconnected: the first send's address is the datagram's. */
+CASE(udp_msg_more_unconnected, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in echo = sin4(PEER, P_UECHO), sink = sin4(PEER, P_USINK);
+
+	R(send(s, "a", 1, MSG_MORE));
+	R(sendto(s, "ab", 2, MSG_MORE, (struct sockaddr *)&echo, sizeof(echo)));
+	R(send(s, "cd", 2, MSG_MORE));
+	R(sendto(s, "ef", 2, 0, (struct sockaddr *)&sink, sizeof(sink)));
+	recv_echoes(s, 1);
 }
 CASE(dup3_cloexec_socket, 0)
 {

@@ -3646,6 +3646,33 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 }
 
 /*
+ * IP_MULTICAST_IF on a UDP socket (Linux's do_ip_setsockopt): an in_addr,
+ * an ip_mreq or an ip_mreqn. By address alone, the kernel looks the address
+ * up among its own (ip_dev_find): the stack's is not the namespace's, so the
+ * placeholder is given the stack's device by index with it, and keeps the
+ * address for getsockopt as Linux does. Any other value: the placeholder's
+ * checks as they are (SHIM_PASS).
+ */
+static int set_multicast_if(struct shim_sock *k, int fd, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	struct shim_iface ifc;
+
+	if (len < sizeof(struct in_addr))
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	if (len >= sizeof(m) ? shim_copy(&m, val, sizeof(m)) :
+	    len >= sizeof(struct ip_mreq) ? shim_copy(&m, val, sizeof(struct ip_mreq)) :
+	    shim_copy(&m.imr_address, val, sizeof(m.imr_address)))
+		return -EFAULT;
+	if (m.imr_ifindex || !m.imr_address.s_addr || !shim_host.iface ||
+	    shim_host.iface(shim_host.ctx, &ifc) != 0 || !ifc.index || ntohl(m.imr_address.s_addr) != ifc.addr)
+		return SHIM_PASS;
+	m.imr_ifindex = (int)ifc.index;
+	return shim_libc.setsockopt(shim_opt_fd(k, fd), IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof(m)) < 0 ? -errno : 0;
+}
+
+/*
  * TCP_CONGESTION (Linux's do_tcp_setsockopt, tcp_set_congestion_control):
  * EINVAL for an empty name, ENOENT for one the stack does not implement
  * (only CUBIC and NewReno here, whatever the kernel has); the placeholder
@@ -3863,6 +3890,11 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && name == IP_MULTICAST_IF && k->type == SOCK_DGRAM && k->family == AF_INET &&
+	    (r = set_multicast_if(k, fd, val, len)) != SHIM_PASS) {
 		leave(k);
 		return r;
 	}

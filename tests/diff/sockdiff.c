@@ -8276,6 +8276,35 @@ CASE(udp_msg_more_unconnected, 0)
 	R(sendto(s, "ef", 2, 0, (struct sockaddr *)&sink, sizeof(sink)));
 	recv_echoes(s, 1);
 }
+/* IP_MULTICAST_IF by address (ours, any, not ours) and by index, read back. */
+CASE(ip_multicast_if_values, 0)
+{
+	int s = udp_sock();
+	struct in_addr a;
+	struct ip_mreqn mr;
+	socklen_t l;
+	char ip[INET_ADDRSTRLEN];
+
+	inet_pton(AF_INET, SELF, &a);
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
+	l = sizeof(a);
+	a.s_addr = 0x5a5a5a5a;
+	R(getsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, &l));
+	emit("%s len=%u", inet_ntop(AF_INET, &a, ip, sizeof(ip)), (unsigned)l);
+	inet_pton(AF_INET, "198.51.100.7", &a);
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
+	memset(&mr, 0, sizeof(mr));
+	mr.imr_ifindex = (int)if_nametoindex("tap0");
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)));
+	l = sizeof(a);
+	R(getsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, &l));
+	emit("%s", inet_ntop(AF_INET, &a, ip, sizeof(ip)));
+	mr.imr_ifindex = 999;
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)));
+	a.s_addr = 0;
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, 3));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

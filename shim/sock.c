@@ -3646,6 +3646,30 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 }
 
 /*
+ * MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP (Linux's ip_mcast_join_leave): a
+ * group_req, its group an AF_INET address (else EINVAL), then as
+ * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP with that group and interface index.
+ */
+static int set_group_req(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct group_req g;
+	struct sockaddr_in gs;
+	struct ip_mreqn m;
+
+	if (len < sizeof(g))
+		return -EINVAL;
+	if (shim_copy(&g, val, sizeof(g)))
+		return -EFAULT;
+	memcpy(&gs, &g.gr_group, sizeof(gs));
+	if (gs.sin_family != AF_INET)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.imr_multiaddr = gs.sin_addr;
+	m.imr_ifindex = (int)g.gr_interface;
+	return set_membership(k, name == MCAST_JOIN_GROUP ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof(m));
+}
+
+/*
  * IP_MULTICAST_IF on a UDP socket (Linux's do_ip_setsockopt): an in_addr,
  * an ip_mreq or an ip_mreqn. By address alone, the kernel looks the address
  * up among its own (ip_dev_find): the stack's is not the namespace's, so the
@@ -3890,6 +3914,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && (name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_group_req(k, name, val, len);
 		leave(k);
 		return r;
 	}

@@ -8305,6 +8305,30 @@ CASE(ip_multicast_if_values, 0)
 	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
 	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, 3));
 }
+/* The protocol-independent join (MCAST_JOIN_GROUP, by index): the
+ * datagrams to the group come in; its own checks. */
+CASE(udp_mcast_join_group_receive, 0)
+{
+	int s = udp_sock();
+	struct group_req g;
+	struct sockaddr_in *ga = (struct sockaddr_in *)&g.gr_group;
+
+	bind_to(s, "0.0.0.0", case_port());
+	memset(&g, 0, sizeof(g));
+	g.gr_interface = if_nametoindex("tap0");
+	*ga = sin4("239.1.2.9", 0);
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+	peer("mcast 239.1.2.9 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	R(setsockopt(s, IPPROTO_IP, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_LEAVE_GROUP, &g, sizeof(g)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g) - 1));
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, BAD, sizeof(g)));
+	ga->sin_family = AF_INET6;
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+	*ga = sin4(PEER, 0);
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -8329,6 +8329,116 @@ CASE(udp_mcast_join_group_receive, 0)
 	*ga = sin4(PEER, 0);
 	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
 }
+/* IP_TOS keeps the ECN bits out on TCP (ip_setsockopt: the socket's own
+ * ECN field stays), not on UDP; and what a UDP datagram carries. */
+CASE(ip_tos_ecn_bits, 0)
+{
+	int t = tcp_sock(), c = tcp_to(P_ECHO), u = udp_to(P_UTTL);
+	char b[64] = "";
+
+	R(setsockopt(t, IPPROTO_IP, IP_TOS, &(int){ 0xff }, sizeof(int)));
+	emit("tcp=%#x", geti(t, IPPROTO_IP, IP_TOS));
+	R(setsockopt(c, IPPROTO_IP, IP_TOS, &(int){ 0x13 }, sizeof(int)));
+	emit("conn=%#x", geti(c, IPPROTO_IP, IP_TOS));
+	R(setsockopt(u, IPPROTO_IP, IP_TOS, &(int){ 0x13 }, sizeof(int)));
+	emit("udp=%#x", geti(u, IPPROTO_IP, IP_TOS));
+	R(send(u, "x", 1, 0));
+	wait_in(u);
+	R(recv(u, b, sizeof(b) - 1, 0));
+	emit("%s", b);
+}
+CASE(bindtodevice_tap0_connect, 0)
+{
+	int t = tcp_sock();
+	char dev[IFNAMSIZ] = "";
+	socklen_t l = sizeof(dev);
+
+	R(setsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, "tap0", 5));
+	R(getsockopt(t, SOL_SOCKET, SO_BINDTODEVICE, dev, &l));
+	emit("%s len=%u", dev, (unsigned)l);
+	R(connect_to(t, PEER, P_ECHO));
+	emit_sockname(t);
+}
+/* O_ASYNC on a listener: SIGIO when a connection comes. */
+CASE(fcntl_async_listener, 0)
+{
+	int l = tcp_listener();
+
+	handle(SIGIO, true);
+	R(fcntl(l, F_SETOWN, getpid()));
+	R(fcntl(l, F_SETFL, O_ASYNC | O_NONBLOCK));
+	peer("connect %d hold", case_port());
+	need(wait_ev(l, POLLIN) & POLLIN, "queued");
+	RFD(accept(l, NULL, NULL));
+}
+/* IP_UNICAST_IF (an index in network order): the device a datagram leaves by. */
+CASE(ip_unicast_if, 0)
+{
+	int u = udp_to(P_UECHO);
+	int idx = (int)htonl(if_nametoindex("tap0")), lo = (int)htonl(1), v;
+	socklen_t l = sizeof(v);
+	char b[8];
+
+	R(setsockopt(u, IPPROTO_IP, IP_UNICAST_IF, &idx, sizeof(idx)));
+	R(getsockopt(u, IPPROTO_IP, IP_UNICAST_IF, &v, &l));
+	emit("same=%d", v == idx);
+	R(send(u, "x", 1, 0));
+	wait_in(u);
+	R(recv(u, b, sizeof(b), 0));
+	R(setsockopt(u, IPPROTO_IP, IP_UNICAST_IF, &lo, sizeof(lo)));
+	R(send(u, "x", 1, 0));
+	R(setsockopt(u, IPPROTO_IP, IP_UNICAST_IF, &(int){ (int)htonl(999) }, sizeof(int)));
+}
+CASE(listen_backlog_zero_accepts, 0)
+{
+	int l = tcp_sock(), one = 1;
+	struct sockaddr_in a = sin4(SELF, case_port());
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	need(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+	R(listen(l, 0));
+	peer("connect %d hold", case_port());
+	need(wait_ev(l, POLLIN) & POLLIN, "queued");
+	emit_backlog(l);
+	RFD(accept(l, NULL, NULL));
+}
+/* sendmsg() of nothing goes to the socket (no vfs_writev shortcut). */
+CASE(sendmsg_zero_total, 0)
+{
+	int t = tcp_sock(), u = udp_to(P_UECHO);
+	char b[8];
+	struct iovec v = { b, 0 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(sendmsg(t, &m, MSG_NOSIGNAL));
+	R(sendmsg(u, &m, 0));
+	wait_in(u);
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+	m.msg_iovlen = 0;
+	R(sendmsg(u, &m, 0));
+	wait_in(u);
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+}
+/* recvmsg() with no buffer: a datagram goes (MSG_TRUNC), a stream's bytes stay. */
+CASE(recvmsg_iovlen_zero, 0)
+{
+	int u = udp_echoed("hello"), t = tcp_hello();
+	char b[16];
+	struct msghdr m = { .msg_iov = NULL, .msg_iovlen = 0 };
+
+	R(recvmsg(u, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+	need(send(u, "world!", 6, 0) == 6, "send");
+	wait_in(u);
+	m.msg_flags = 0;
+	R(recvmsg(u, &m, MSG_TRUNC));
+	emit("flags=%#x", m.msg_flags);
+	m.msg_flags = 0;
+	R(recvmsg(t, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+	R(recv(t, b, sizeof(b), MSG_DONTWAIT));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

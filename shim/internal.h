@@ -190,7 +190,8 @@ struct shim_sock {
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
- * IP_RECVTOS, SO_TIMESTAMP(NS)(_NEW)). */
+ * IP_RECVTOS, IP_RECVORIGDSTADDR, SO_TIMESTAMP(NS)(_NEW), SO_RCVMARK,
+ * SO_RCVPRIORITY). */
 enum {
 	SHIM_CM_PKTINFO = 1u << 0,
 	SHIM_CM_TTL = 1u << 1,
@@ -200,6 +201,9 @@ enum {
 	SHIM_CM_TSNEW = 1u << 5,        /* set with the _NEW option: the _NEW cmsg type */
 	SHIM_CM_INQ = 1u << 6,          /* TCP_INQ: TCP_CM_INQ on every read */
 	SHIM_CM_TSING_NEW = 1u << 7,    /* SO_TIMESTAMPING set with the _NEW option */
+	SHIM_CM_ORIGDST = 1u << 8,      /* IP_RECVORIGDSTADDR: IP_ORIGDSTADDR (UDP) */
+	SHIM_CM_MARK = 1u << 9,         /* SO_RCVMARK: SO_MARK, the packet's mark (UDP) */
+	SHIM_CM_PRIO = 1u << 10,        /* SO_RCVPRIORITY: SO_PRIORITY, the packet's priority (UDP) */
 };
 
 /* A link of an epoll's ready list (circular, with a dummy head). */

@@ -61,6 +61,12 @@
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52
 #endif
+#ifndef SO_RCVMARK
+#define SO_RCVMARK 75           /* Linux 5.19 */
+#endif
+#ifndef SO_RCVPRIORITY
+#define SO_RCVPRIORITY 82       /* Linux 6.9 */
+#endif
 #ifndef MSG_PROBE
 #define MSG_PROBE 0x10          /* Linux's: glibc names the bit MSG_PROXY */
 #endif
@@ -2103,6 +2109,7 @@ struct rx_extra {
 	struct udp_rx_meta meta;
 	uint64_t now;               /* the stack's clock then (SO_TIMESTAMP) */
 	uint32_t local;             /* the interface's address (IP_PKTINFO) */
+	uint16_t lport;             /* the socket's port (IP_ORIGDSTADDR) */
 	bool have_err;              /* MSG_ERRQUEUE: an error was read */
 	struct udp_err_info err;
 	/* TCP */
@@ -2198,9 +2205,13 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			break;
 		}
 		if (x && k->udp && x->cm) {
+			struct ip4_endpoint le;
+
 			x->have_meta = udp_next_meta(k->udp, &x->meta) == 0;
 			x->now = shim_now();
 			x->local = stack_config(shim_stack())->addr;
+			udp_local(k->udp, &le);
+			x->lport = le.port;
 		}
 		if (peek_at) {
 			off = (size_t)k->opts.peek_off;
@@ -2666,9 +2677,18 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 		}
 		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
 	} else if (k->type == SOCK_DGRAM && x->have_meta) {
+		/* Linux's order: sock_recv_cmsgs (the timestamp, the mark, the
+		 * priority), then ip_cmsg_recv_offset's by its flags' order. */
+		uint32_t zero = 0;
+
 		/* The stack's clock is monotonic: the arrival's age, from now. */
 		if (x->cm & SHIM_CM_TS)
 			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->meta.at));
+		/* No packet here has a mark or a priority: 0, as Linux's skb. */
+		if (x->cm & SHIM_CM_MARK)
+			put_cmsg(msg, &used, SOL_SOCKET, SO_MARK, &zero, sizeof(zero));
+		if (x->cm & SHIM_CM_PRIO)
+			put_cmsg(msg, &used, SOL_SOCKET, SO_PRIORITY, &zero, sizeof(zero));
 		if (x->cm & SHIM_CM_PKTINFO) {
 			/* ipi_spec_dst: the address a reply would come from (the
 			 * destination, unless it was a broadcast). What the stack
@@ -2693,6 +2713,14 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 		}
 		if (x->cm & SHIM_CM_TOS)
 			put_cmsg(msg, &used, SOL_IP, IP_TOS, &x->meta.tos, 1);
+		if (x->cm & SHIM_CM_ORIGDST) {
+			/* ip_cmsg_recv_dstaddr: the datagram's destination, the
+			 * port it came to (the socket's). */
+			struct sockaddr_in d = { .sin_family = AF_INET, .sin_port = htons(x->lport) };
+
+			d.sin_addr.s_addr = htonl(x->meta.dst);
+			put_cmsg(msg, &used, SOL_IP, IP_ORIGDSTADDR, &d, sizeof(d));
+		}
 	}
 	msg->msg_controllen = used;
 }
@@ -4062,6 +4090,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				}
 			}
 			break;
+		case SO_RCVMARK:
+		case SO_RCVPRIORITY:
+			if (get_int(val, len, &v) == 0) {
+				unsigned bit = name == SO_RCVMARK ? SHIM_CM_MARK : SHIM_CM_PRIO;
+
+				k->rx_cmsgs = v ? k->rx_cmsgs | bit : k->rx_cmsgs & ~bit;
+			}
+			break;
 		case SO_TIMESTAMP_OLD:
 		case SO_TIMESTAMP_NEW:
 		case SO_TIMESTAMPNS_OLD:
@@ -4301,6 +4337,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			break;
 		case IP_RECVTOS:
 			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_TOS : k->rx_cmsgs & ~(unsigned)SHIM_CM_TOS;
+			break;
+		case IP_RECVORIGDSTADDR:
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_ORIGDST : k->rx_cmsgs & ~(unsigned)SHIM_CM_ORIGDST;
 			break;
 		case IP_RECVERR:
 			k->opts.recverr = v != 0;

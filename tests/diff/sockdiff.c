@@ -8439,6 +8439,78 @@ CASE(recvmsg_iovlen_zero, 0)
 	emit("flags=%#x", m.msg_flags);
 	R(recv(t, b, sizeof(b), MSG_DONTWAIT));
 }
+/* The receive options whose control messages are not the usual ones: each
+ * control message as level/type:length:its first bytes. */
+static void recvmsg_raw_cmsgs(int level, int name)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+
+	R(setsockopt(s, level, name, &(int){ 1 }, sizeof(int)));
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, 0)) < 0)
+		return;
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		const unsigned char *d = CMSG_DATA(h);
+		size_t n = h->cmsg_len - CMSG_LEN(0);
+		char hex[40] = "";
+
+		for (size_t i = 0; i < n && i < 16; i++)
+			snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", d[i]);
+		/* IP_ORIGDSTADDR: the port is ours, an ephemeral one */
+		if (level == IPPROTO_IP && h->cmsg_type == IP_ORIGDSTADDR && n >= 4)
+			memcpy(hex + 4, "pppp", 4);
+		emit("%d/%d:%zu:%s", h->cmsg_level, h->cmsg_type, n, hex);
+	}
+}
+CASE(recvmsg_origdstaddr, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_RECVORIGDSTADDR); }
+CASE(recvmsg_recvopts, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_RECVOPTS); }
+CASE(recvmsg_retopts, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_RETOPTS); }
+CASE(recvmsg_recvfragsize, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_RECVFRAGSIZE); }
+CASE(recvmsg_ip_checksum, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_CHECKSUM); }
+CASE(recvmsg_rxq_ovfl, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, SO_RXQ_OVFL); }
+CASE(recvmsg_rcvmark, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, SO_RCVMARK); }
+CASE(recvmsg_passcred, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, SO_PASSCRED); }
+CASE(recvmsg_passsec, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, SO_PASSSEC); }
+CASE(recvmsg_wifi_status, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, SO_WIFI_STATUS); }
+CASE(recvmsg_rcvpriority, 0) { recvmsg_raw_cmsgs(SOL_SOCKET, 82); }
+CASE(recvmsg_recverr_rfc4884, 0) { recvmsg_raw_cmsgs(IPPROTO_IP, IP_RECVERR_RFC4884); }
+CASE(recvmsg_timestamping_rx, 0)
+{
+	recvmsg_raw_cmsgs(SOL_SOCKET, SO_TIMESTAMPING);
+}
+/* All of them at once: Linux's order (sock_recv_cmsgs, then the IP ones). */
+CASE(recvmsg_cmsg_order, 0)
+{
+	union { char b[1024]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = udp_sock();
+	static const int opts[][2] = {
+		{ IPPROTO_IP, IP_RECVORIGDSTADDR }, { IPPROTO_IP, IP_RECVTOS }, { SOL_SOCKET, 82 },
+		{ IPPROTO_IP, IP_PKTINFO }, { SOL_SOCKET, SO_RCVMARK }, { IPPROTO_IP, IP_RECVTTL },
+		{ SOL_SOCKET, SO_TIMESTAMPNS },
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		seti(s, opts[i][0], opts[i][1], 1);
+	need(connect_to(s, PEER, P_UECHO) == 0, "connect");
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	if (R(recvmsg(s, &m, 0)) < 0)
+		return;
+	emit("controllen=%zu", (size_t)m.msg_controllen);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		emit("%d/%d:%zu", h->cmsg_level, h->cmsg_type, (size_t)h->cmsg_len);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

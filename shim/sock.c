@@ -1274,6 +1274,11 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
 		int e = tcp_take_error(k->tcp);
 
+		/* Disconnected meanwhile (shutdown() or connect(AF_UNSPEC) from
+		 * another thread: tcp_disconnect's ECONNRESET on the socket),
+		 * which Linux's __inet_stream_connect takes (sock_error). */
+		if (!e)
+			e = k->err;
 		(void)tcp_disconnect_sock(k);
 		k->err = 0;
 		return e ? e : -ECONNABORTED;

@@ -8511,6 +8511,59 @@ CASE(recvmsg_cmsg_order, 0)
 	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
 		emit("%d/%d:%zu", h->cmsg_level, h->cmsg_type, (size_t)h->cmsg_len);
 }
+/* Another thread shuts the socket this thread is blocked on: the call
+ * wakes (recv 0, accept EINVAL, a connect under way its error, poll the
+ * new events, a UDP recv 0). */
+struct shutter {
+	pthread_t th;
+	pid_t tid;
+	int fd, how;
+};
+static void *shutter_main(void *p)
+{
+	struct shutter *t = p;
+
+	await_asleep(t->tid);
+	shutdown(t->fd, t->how);
+	return NULL;
+}
+static void shut_from_thread(int fd, int how, int call)
+{
+	struct shutter t = { .tid = gettid(), .fd = fd, .how = how };
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	char b[8];
+
+	set_timeo(fd, SO_RCVTIMEO, 2000);
+	set_timeo(fd, SO_SNDTIMEO, 2000);
+	need(pthread_create(&t.th, NULL, shutter_main, &t) == 0, "pthread_create");
+	switch (call) {
+	case 0:
+		R(recv(fd, b, sizeof(b), 0));
+		break;
+	case 1:
+		R(accept(fd, NULL, NULL));
+		break;
+	case 2:
+		R(connect_to(fd, PEER, P_DROP));
+		break;
+	case 3:
+		R(poll(&p, 1, 2000));
+		emit("revents=%#x", p.revents);
+		break;
+	}
+	pthread_join(t.th, NULL);
+	emit_so_error(fd);
+	if (call == 2)
+		R(connect_to(fd, PEER, P_ECHO));
+}
+CASE(shutdown_from_thread_recv, 0) { shut_from_thread(tcp_to(P_SINK), SHUT_RD, 0); }
+CASE(shutdown_from_thread_recv_rdwr, 0) { shut_from_thread(tcp_to(P_SINK), SHUT_RDWR, 0); }
+CASE(shutdown_from_thread_recv_wr, 0) { shut_from_thread(tcp_to(P_ECHO), SHUT_WR, 0); }
+CASE(shutdown_from_thread_accept, 0) { shut_from_thread(tcp_listener(), SHUT_RDWR, 1); }
+CASE(shutdown_from_thread_connect, 0) { shut_from_thread(tcp_sock(), SHUT_RDWR, 2); }
+CASE(shutdown_from_thread_poll, 0) { shut_from_thread(tcp_to(P_SINK), SHUT_RD, 3); }
+CASE(shutdown_from_thread_udp_recv, 0) { shut_from_thread(udp_to(P_USINK), SHUT_RD, 0); }
+CASE(shutdown_from_thread_udp_poll, 0) { shut_from_thread(udp_to(P_USINK), SHUT_RDWR, 3); }
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

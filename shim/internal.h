@@ -104,6 +104,10 @@ struct shim_sock {
 	 * listener is shut (SHUT_RD), disconnected (AF_UNSPEC) or listening
 	 * again (Linux 6.18, measured side by side). */
 	bool listened;
+	/* TCP: disconnects so far (Linux's sk_disconnects: connect(AF_UNSPEC),
+	 * a connect() that failed). A call that waited through one answers
+	 * EPIPE (sk_wait_event). */
+	unsigned disconnects;
 	/* TCP_FASTOPEN_CONNECT: connect() may leave the SYN to the first
 	 * write, which puts data in it (tcp_connect_defer). */
 	bool fo_connect;

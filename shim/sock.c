@@ -1256,6 +1256,7 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 {
 	if (tcp_connecting(k->tcp)) {
 		uint64_t dl = deadline(k->sndtimeo_us);
+		unsigned dis = k->disconnects;
 		int intr = 0;
 
 		if (k->nonblock)
@@ -1270,6 +1271,10 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 		}
 		if (!k->tcp)
 			return -EBADF;
+		/* Disconnected by another thread meanwhile (AF_UNSPEC):
+		 * __inet_stream_connect's EPIPE, the error left on the socket. */
+		if (k->disconnects != dis)
+			return -EPIPE;
 	}
 	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
 		int e = tcp_take_error(k->tcp);
@@ -1279,6 +1284,7 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 		 * which Linux's __inet_stream_connect takes (sock_error). */
 		if (!e)
 			e = k->err;
+		k->disconnects++;       /* sock_error: sk_disconnects++ */
 		(void)tcp_disconnect_sock(k);
 		k->err = 0;
 		return e ? e : -ECONNABORTED;
@@ -1307,6 +1313,7 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	if (a == ADDR_UNSPEC) {
 		/* Linux: a disconnect, whatever the state (0 for a socket that
 		 * never connected). */
+		k->disconnects++;
 		r = tcp_disconnect_sock(k);
 		if (r == 0)
 			k->ss = SHIM_SS_UNCONNECTED;
@@ -1785,11 +1792,16 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 			}
 		}
 		if (n == -EAGAIN && !nonblock) {
+			unsigned dis = k->disconnects;
 			int w = shim_wait_sock_intr(k, dl, true, &intr);
 
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */
-			if (w == 0)
+			/* Disconnected meanwhile: sk_stream_wait_memory's EPIPE,
+			 * which sk_stream_error trades for the socket's error. */
+			if (w == 0 && k->disconnects != dis)
+				w = total || !k->err ? -EPIPE : take_sock_err(k);
+			else if (w == 0)
 				continue;
 			n = w;
 		}
@@ -2050,9 +2062,13 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 
 			if (n != -EAGAIN || nonblock)
 				return n;
+			unsigned dis = k->disconnects;
+
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, false);
 			k->rx_waiters--;
+			if (w == 0 && k->disconnects != dis)
+				return -EPIPE;  /* sk_wait_data: disconnected meanwhile */
 			if (w == 0 && shim_exposed(k))
 				return SHIM_PASS;
 			if (w == -EBADF || !k->tcp)
@@ -2088,6 +2104,7 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		 * what it has. */
 		if (n == -EAGAIN && !nonblock &&
 		    (total == 0 || (flags & MSG_WAITALL) || total < (size_t)tcp_opts(k->tcp)->rcvlowat)) {
+			unsigned dis = k->disconnects;
 			int w;
 
 			k->rx_waiters++;
@@ -2095,6 +2112,9 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 			k->rx_waiters--;
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;
+			/* sk_wait_data: disconnected meanwhile (sk_wait_event). */
+			if (w == 0 && k->disconnects != dis)
+				w = -EPIPE;
 			if (w == 0)
 				continue;
 			n = w;

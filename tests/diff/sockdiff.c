@@ -8564,6 +8564,57 @@ CASE(shutdown_from_thread_connect, 0) { shut_from_thread(tcp_sock(), SHUT_RDWR, 
 CASE(shutdown_from_thread_poll, 0) { shut_from_thread(tcp_to(P_SINK), SHUT_RD, 3); }
 CASE(shutdown_from_thread_udp_recv, 0) { shut_from_thread(udp_to(P_USINK), SHUT_RD, 0); }
 CASE(shutdown_from_thread_udp_poll, 0) { shut_from_thread(udp_to(P_USINK), SHUT_RDWR, 3); }
+/* Another thread disconnects (connect AF_UNSPEC) the socket this thread is
+ * blocked on: what the blocked call returns, then the socket's error. */
+static void *disconnecter_main(void *p)
+{
+	struct shutter *t = p;
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+
+	await_asleep(t->tid);
+	connect(t->fd, (struct sockaddr *)&u, sizeof(u));
+	return NULL;
+}
+static void disc_from_thread(int fd, int call)
+{
+	struct shutter t = { .tid = gettid(), .fd = fd };
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT | POLLRDHUP };
+	static char big[1 << 20];
+
+	set_timeo(fd, SO_RCVTIMEO, 2000);
+	set_timeo(fd, SO_SNDTIMEO, 2000);
+	if (call == 2)
+		fill(fd);
+	need(pthread_create(&t.th, NULL, disconnecter_main, &t) == 0, "pthread_create");
+	switch (call) {
+	case 0:
+		R(recv(fd, big, 16, 0));
+		break;
+	case 1:
+		R(accept(fd, NULL, NULL));
+		break;
+	case 2:
+		R(send(fd, big, sizeof(big), MSG_NOSIGNAL));
+		break;
+	case 3:
+		p.events = POLLIN | POLLRDHUP;
+		R(poll(&p, 1, 2000));
+		emit("revents=%#x", p.revents);
+		break;
+	case 4:
+		R(connect_to(fd, PEER, P_DROP));
+		break;
+	}
+	pthread_join(t.th, NULL);
+	emit_so_error(fd);
+	R(recv(fd, big, 16, MSG_DONTWAIT));
+}
+CASE(disconnect_from_thread_recv, 0) { disc_from_thread(tcp_to(P_SINK), 0); }
+CASE(disconnect_from_thread_accept, 0) { disc_from_thread(tcp_listener(), 1); }
+CASE(disconnect_from_thread_send, 0) { disc_from_thread(tcp_to(P_STALL), 2); }
+CASE(disconnect_from_thread_poll, 0) { disc_from_thread(tcp_to(P_SINK), 3); }
+CASE(disconnect_from_thread_connect, 0) { disc_from_thread(tcp_sock(), 4); }
+CASE(disconnect_from_thread_udp_recv, 0) { disc_from_thread(udp_to(P_USINK), 0); }
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

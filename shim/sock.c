@@ -4477,6 +4477,46 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 		if (k->tcp && tcp_port_released(k->tcp))
 			ep.port = 0;
 		return put_int(val, len, ep.port);
+	case IP_PKTOPTIONS: {
+		/* TCP's (ip_getsockopt): the control messages of the flags set,
+		 * from the socket's address, its multicast interface and TTL
+		 * (an accepted socket's: the handshake's segment's, which a TCP
+		 * socket cannot change) and received TOS; the length used. */
+		struct msghdr m = { .msg_control = val };
+		struct shim_iface ifc;
+		size_t used = 0;
+		int ulen, t;
+
+		if (!k->tcp)
+			return SHIM_PASS;
+		if (shim_copy(&ulen, len, sizeof(ulen)))
+			return -EFAULT;
+		if (ulen < 0)
+			return -EINVAL;
+		m.msg_controllen = (size_t)ulen;
+		if (k->rx_cmsgs & SHIM_CM_PKTINFO) {
+			struct in_pktinfo pi;
+
+			tcp_local(k->tcp, &ep);
+			if (!ep.port)
+				ep = k->shown;
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_addr.s_addr = pi.ipi_spec_dst.s_addr = htonl(ep.addr);
+			if (tcp_handshake_ttl(k->tcp) && shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				pi.ipi_ifindex = (int)ifc.index;
+			put_cmsg(&m, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (k->rx_cmsgs & SHIM_CM_TTL) {
+			t = tcp_handshake_ttl(k->tcp) ? tcp_handshake_ttl(k->tcp) : 1;
+			put_cmsg(&m, &used, SOL_IP, IP_TTL, &t, sizeof(t));
+		}
+		if (k->rx_cmsgs & SHIM_CM_TOS) {
+			t = tcp_handshake_tos(k->tcp);
+			put_cmsg(&m, &used, SOL_IP, IP_TOS, &t, sizeof(t));
+		}
+		ulen = (int)used;
+		return shim_copy(len, &ulen, sizeof(ulen)) ? -EFAULT : 0;
+	}
 	case IP_MULTICAST_TTL: {
 		/* An accepted socket's: the TTL of the segment that completed
 		 * its handshake (Linux's tcp_v4_syn_recv_sock; a TCP socket

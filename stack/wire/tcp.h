@@ -57,6 +57,7 @@ struct tcp_seg {
 	uint32_t src, dst;      /* IPv4 addresses, from the IP header (the pseudo-header's) */
 	uint8_t ecn;            /* a received segment's IP ECN field (RFC 3168 §5), from the IP header */
 	uint8_t ttl;            /* its IP TTL, from the IP header */
+	uint8_t tos;            /* its IP TOS byte, from the IP header */
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint16_t flags;         /* the nine control bits, NS to FIN (TCP_*) */

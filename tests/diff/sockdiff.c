@@ -8615,6 +8615,61 @@ CASE(disconnect_from_thread_send, 0) { disc_from_thread(tcp_to(P_STALL), 2); }
 CASE(disconnect_from_thread_poll, 0) { disc_from_thread(tcp_to(P_SINK), 3); }
 CASE(disconnect_from_thread_connect, 0) { disc_from_thread(tcp_sock(), 4); }
 CASE(disconnect_from_thread_udp_recv, 0) { disc_from_thread(udp_to(P_USINK), 0); }
+/* IP_PKTOPTIONS on TCP (ip_getsockopt): the control messages of the flags
+ * set, from the socket's own address, multicast TTL and received TOS. */
+static void emit_pktoptions(int s)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	socklen_t l = sizeof(c.b);
+	struct msghdr m = { .msg_control = c.b };
+
+	memset(&c, 0, sizeof(c));
+	if (R(getsockopt(s, IPPROTO_IP, IP_PKTOPTIONS, c.b, &l)) < 0)
+		return;
+	m.msg_controllen = l;
+	emit("len=%u", (unsigned)l);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			char a[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+			memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+			inet_ntop(AF_INET, &pi.ipi_spec_dst, a, sizeof(a));
+			inet_ntop(AF_INET, &pi.ipi_addr, d, sizeof(d));
+			emit("pktinfo=%s,%s,if%d", a, d, pi.ipi_ifindex);
+		} else {
+			int v;
+
+			memcpy(&v, CMSG_DATA(h), sizeof(v));
+			emit("%d/%d=%d", h->cmsg_level, h->cmsg_type, v);
+		}
+	}
+}
+static void pktoptions_flags(int s)
+{
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTOS, 1);
+}
+CASE(ip_pktoptions_tcp, 0)
+{
+	int s = tcp_sock(), c = tcp_to(P_ECHO);
+
+	emit_pktoptions(s);
+	pktoptions_flags(s);
+	emit_pktoptions(s);
+	pktoptions_flags(c);
+	emit_pktoptions(c);
+	R(getsockopt(udp_sock(), IPPROTO_IP, IP_PKTOPTIONS, (char[64]){ 0 }, &(socklen_t){ 64 }));
+}
+CASE(ip_pktoptions_accepted, 0)
+{
+	int c = tcp_accepted("hello");
+
+	pktoptions_flags(c);
+	wait_bytes(c, HELLO_LEN);
+	emit_pktoptions(c);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -134,6 +134,8 @@ bool tcp_port_released(const struct tcp_conn *c);
  * of the segment that completed its handshake (0 for a connection not
  * accepted). */
 uint8_t tcp_handshake_ttl(const struct tcp_conn *c);
+/* The TOS byte of that segment (Linux's rcv_tos of an accepted socket); 0 for others. */
+uint8_t tcp_handshake_tos(const struct tcp_conn *c);
 int tcp_listen(struct tcp_conn *c, int backlog);
 /* Starts an active open: -EINPROGRESS when the SYN is on its way (completion
  * is seen through tcp_poll() and tcp_take_error()), -EALREADY while one is in

@@ -898,8 +898,10 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		 * completes the handshake (tcp_check_req, tcp_v4_syn_recv_sock:
 		 * its mc_ttl is that segment's TTL); a fast open child was made
 		 * from its SYN. */
-		if (c->parent && !c->tfo)
+		if (c->parent && !c->tfo) {
 			c->handshake_ttl = g->ttl ? g->ttl : 1;
+			c->handshake_tos = g->tos;
+		}
 		enter_established(c, now);
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
@@ -1580,6 +1582,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	 * SYN cookie's ACK, is made here; the others by the segment that
 	 * completes the handshake, step_ack). */
 	c->handshake_ttl = g->ttl ? g->ttl : 1;
+	c->handshake_tos = g->tos;          /* and its rcv_tos, that segment's TOS */
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;
@@ -1753,6 +1756,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	g.ecn = ih->tos & 3;
 	g.ttl = ih->ttl;
+	g.tos = ih->tos;
 	/* A SYN's options the namespace switched off are not seen (Linux's
 	 * tcp_parse_options reads them on a SYN only with the sysctl on). */
 	if (g.flags & TCP_SYN) {

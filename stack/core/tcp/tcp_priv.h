@@ -284,6 +284,7 @@ struct tcp_conn {
 	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */
 	bool ecn_ok;                        /* negotiated on the handshake */
 	uint8_t handshake_ttl;              /* an accepted child's: the IP TTL of the segment that completed its handshake (0: not one) */
+	uint8_t handshake_tos;              /* and that segment's TOS byte (Linux's rcv_tos) */
 	bool ecn_syn;                       /* our SYN asks for it (PSTACK_TCP_ECN=1; not when resent) */
 	bool ecn_seen;                      /* an ECT or CE mark came on data (TCP_ECN_SEEN) */
 	bool ecn_demand_cwr;                /* a CE mark came: ECE on what we send until the peer's CWR */

@@ -969,6 +969,11 @@ bool tcp_ended(const struct tcp_conn *c)
 	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
 }
 
+uint8_t tcp_handshake_tos(const struct tcp_conn *c)
+{
+	return c->handshake_tos;
+}
+
 uint8_t tcp_handshake_ttl(const struct tcp_conn *c)
 {
 	return c->handshake_ttl;

@@ -8670,6 +8670,25 @@ CASE(ip_pktoptions_accepted, 0)
 	wait_bytes(c, HELLO_LEN);
 	emit_pktoptions(c);
 }
+/* A send blocked on a full buffer, the socket shut by another thread:
+ * SHUT_WR ends it (EPIPE and SIGPIPE), SHUT_RD does not (its time runs out). */
+static void shut_send_from_thread(int how)
+{
+	int fd = tcp_to(P_STALL);
+	struct shutter t = { .tid = gettid(), .fd = fd, .how = how };
+	static char big[1 << 20];
+
+	handle(SIGPIPE, false);
+	fill(fd);
+	set_timeo(fd, SO_SNDTIMEO, 300);
+	need(pthread_create(&t.th, NULL, shutter_main, &t) == 0, "pthread_create");
+	R(send(fd, big, sizeof(big), 0));
+	pthread_join(t.th, NULL);
+	emit_so_error(fd);
+}
+CASE(shutdown_from_thread_send_wr, 0) { shut_send_from_thread(SHUT_WR); }
+CASE(shutdown_from_thread_send_rd, 0) { shut_send_from_thread(SHUT_RD); }
+CASE(shutdown_from_thread_send_rdwr, 0) { shut_send_from_thread(SHUT_RDWR); }
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -4543,6 +4543,34 @@ static int get_ip6_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 	switch (name) {
 	case IPV6_MTU:
 		return get_ip_opt(k, IP_MTU, val, len);
+	case IPV6_PATHMTU: {
+		/* ipv6_getsockopt: room for a struct ip6_mtuinfo first
+		 * (EINVAL), then the route's MTU, no address; the placeholder's
+		 * ENOTCONN without a route. */
+		struct ip6_mtuinfo mi;
+		struct tcp_conn_info ci;
+		int ulen, mtu = 0;
+
+		if (shim_copy(&ulen, len, sizeof(ulen)))
+			return -EFAULT;
+		if (ulen < (int)sizeof(mi))
+			return -EINVAL;
+		if (k->tcp && tcp_peer_kept(k->tcp, &ep) == 0) {
+			memset(&ci, 0, sizeof(ci));
+			tcp_get_info(k->tcp, &ci, shim_now());
+			mtu = (int)ci.pmtu;
+		} else if (k->udp && udp_peer(k->udp, &ep) == 0) {
+			mtu = (int)stack_mtu(shim_stack());
+		}
+		if (!mtu)
+			return SHIM_PASS;
+		memset(&mi, 0, sizeof(mi));
+		mi.ip6m_mtu = (uint32_t)mtu;
+		ulen = sizeof(mi);
+		if (shim_copy(len, &ulen, sizeof(ulen)))
+			return -EFAULT;
+		return shim_copy(val, &mi, sizeof(mi)) ? -EFAULT : 0;
+	}
 	case IPV6_ADDRFORM:
 		if (k->tcp)
 			return tcp_get_state(k->tcp) == TCP_STATE_ESTABLISHED ? put_int(val, len, AF_INET6) : -ENOTCONN;

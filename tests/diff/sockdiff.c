@@ -8689,6 +8689,43 @@ static void shut_send_from_thread(int how)
 CASE(shutdown_from_thread_send_wr, 0) { shut_send_from_thread(SHUT_WR); }
 CASE(shutdown_from_thread_send_rd, 0) { shut_send_from_thread(SHUT_RD); }
 CASE(shutdown_from_thread_send_rdwr, 0) { shut_send_from_thread(SHUT_RDWR); }
+/* AF_INET6 sockets (IPv4-mapped peers): IPPROTO_IPV6 and IPPROTO_IP swept. */
+static int inet6_sock(int type)
+{
+	int s = socket(AF_INET6, type, 0);
+
+	need(s >= 0, "socket");
+	return s;
+}
+static void sweep_inet6(int s, bool tcp)
+{
+	emit("IPV6");
+	sweep_level(s, IPPROTO_IPV6, 80, 0);
+	emit("IP");
+	sweep_level(s, IPPROTO_IP, 70, 0);
+	emit("SOL_SOCKET");
+	sweep_level(s, SOL_SOCKET, 80, tcp ? SWEEP_CONNECTED : 0);
+}
+CASE(sweep_getsockopt_tcp6_fresh, 0) { sweep_inet6(inet6_sock(SOCK_STREAM), true); }
+CASE(sweep_getsockopt_tcp6_connected, 0) { sweep_inet6(inet6_to(SOCK_STREAM, P_ECHO), true); }
+CASE(sweep_getsockopt_udp6_fresh, 0) { sweep_inet6(inet6_sock(SOCK_DGRAM), false); }
+CASE(sweep_getsockopt_udp6_connected, 0) { sweep_inet6(inet6_to(SOCK_DGRAM, P_UECHO), false); }
+/* The calls on an AF_INET6 socket with a mapped peer, as state_ops does. */
+CASE(state_ops_tcp6_connected, 0) { state_ops(inet6_to(SOCK_STREAM, P_ECHO)); }
+CASE(state_ops_udp6_connected, 0) { state_ops(inet6_to(SOCK_DGRAM, P_USINK)); }
+CASE(inet6_udp_echo_recvfrom, 0)
+{
+	int s = inet6_to(SOCK_DGRAM, P_UECHO);
+	struct sockaddr_in6 f;
+	socklen_t fl = sizeof(f);
+	char b[16];
+
+	R(send(s, "abc", 3, 0));
+	wait_in(s);
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&f, &fl));
+	emit_addr(&f, fl);
+	emit_sockname(s);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -4543,6 +4543,22 @@ static int get_ip6_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 	switch (name) {
 	case IPV6_MTU:
 		return get_ip_opt(k, IP_MTU, val, len);
+	case IPV6_MULTICAST_HOPS:
+	case IPV6_MULTICAST_IF: {
+		/* An accepted socket's (tcp_v6_syn_recv_sock, an IPv4-mapped
+		 * child): the TTL and the interface of the segment that made
+		 * it; the placeholder's defaults for the others. */
+		struct shim_iface ifc;
+		uint8_t ttl = k->tcp ? tcp_handshake_ttl(k->tcp) : 0;
+
+		if (!ttl)
+			return SHIM_PASS;
+		if (name == IPV6_MULTICAST_HOPS)
+			return put_int(val, len, ttl);
+		if (!shim_host.iface || shim_host.iface(shim_host.ctx, &ifc) != 0)
+			return SHIM_PASS;
+		return put_int(val, len, (int)ifc.index);
+	}
 	case IPV6_PATHMTU: {
 		/* ipv6_getsockopt: room for a struct ip6_mtuinfo first
 		 * (EINVAL), then the route's MTU, no address; the placeholder's

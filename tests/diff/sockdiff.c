@@ -8726,6 +8726,43 @@ CASE(inet6_udp_echo_recvfrom, 0)
 	emit_addr(&f, fl);
 	emit_sockname(s);
 }
+/* An AF_INET6 listener on :: takes IPv4 connections (mapped addresses);
+ * with IPV6_V6ONLY it does not. */
+static int inet6_listener(bool v6only)
+{
+	int l = inet6_sock(SOCK_STREAM), one = 1;
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)case_port()) };
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6only)
+		seti(l, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	need(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+	need(listen(l, 8) == 0, "listen");
+	return l;
+}
+CASE(inet6_listener_accepts_v4, 0)
+{
+	int l = inet6_listener(false), c;
+	struct sockaddr_in6 a;
+	socklen_t al = sizeof(a);
+
+	emit_sockname(l);
+	peer("connect %d hold", case_port());
+	RFD(c = accept(l, (struct sockaddr *)&a, &al));
+	emit_addr(&a, al);
+	emit_sockname(c);
+	emit_peername(c);
+	sweep_inet6(c, true);
+}
+CASE(inet6_listener_v6only, 0)
+{
+	int l = inet6_listener(true);
+
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	emit("v6only=%d", geti(l, IPPROTO_IPV6, IPV6_V6ONLY));
+	R(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)));
+	R(accept(l, NULL, NULL));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -208,6 +208,7 @@ enum {
 	SHIM_CM_ORIGDST = 1u << 8,      /* IP_RECVORIGDSTADDR: IP_ORIGDSTADDR (UDP) */
 	SHIM_CM_MARK = 1u << 9,         /* SO_RCVMARK: SO_MARK, the packet's mark (UDP) */
 	SHIM_CM_PRIO = 1u << 10,        /* SO_RCVPRIORITY: SO_PRIORITY, the packet's priority (UDP) */
+	SHIM_CM_PKTINFO6 = 1u << 11,    /* IPV6_RECVPKTINFO: IPV6_PKTINFO, mapped (AF_INET6 UDP) */
 };
 
 /* A link of an epoll's ready list (circular, with a dummy head). */

@@ -2714,6 +2714,21 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 			put_cmsg(msg, &used, SOL_SOCKET, SO_MARK, &zero, sizeof(zero));
 		if (x->cm & SHIM_CM_PRIO)
 			put_cmsg(msg, &used, SOL_SOCKET, SO_PRIORITY, &zero, sizeof(zero));
+		/* ip6_datagram_recv_common_ctl, for an IPv4 datagram on an
+		 * AF_INET6 socket: the destination mapped, the interface. */
+		if ((x->cm & SHIM_CM_PKTINFO6) && k->family == AF_INET6) {
+			struct in6_pktinfo pi6;
+			struct shim_iface ifc;
+
+			memset(&pi6, 0, sizeof(pi6));
+			pi6.ipi6_addr.s6_addr[10] = pi6.ipi6_addr.s6_addr[11] = 0xff;
+			pi6.ipi6_addr.s6_addr32[3] = htonl(x->meta.dst);
+			if (x->meta.looped)
+				pi6.ipi6_ifindex = 1;
+			else if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				pi6.ipi6_ifindex = ifc.index;
+			put_cmsg(msg, &used, SOL_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
+		}
 		if (x->cm & SHIM_CM_PKTINFO) {
 			/* ipi_spec_dst: the address a reply would come from (the
 			 * destination, unless it was a broadcast). What the stack
@@ -4388,6 +4403,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
 			k->v6only = v != 0;
+	} else if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO) {
+		if (get_int(val, len, &v) == 0)
+			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO6 : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO6;
 	} else if (level == IPPROTO_UDP && name == UDP_CORK && k->type == SOCK_DGRAM) {
 		/* The placeholder took it; the stack corks (and sends what
 		 * waits when it is turned off). */

@@ -8763,6 +8763,40 @@ CASE(inet6_listener_v6only, 0)
 	R(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)));
 	R(accept(l, NULL, NULL));
 }
+/* An AF_INET6 UDP socket's receive options on IPv4 datagrams (mapped):
+ * IPV6_PKTINFO with the mapped destination, the hop limit, the class. */
+static void recvmsg6_option(int level, int name)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = inet6_to(SOCK_DGRAM, P_UECHO);
+
+	R(setsockopt(s, level, name, &(int){ 1 }, sizeof(int)));
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, 0)) < 0)
+		return;
+	emit("controllen=%zu", (size_t)m.msg_controllen);
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		const unsigned char *d = CMSG_DATA(h);
+		size_t n = h->cmsg_len - CMSG_LEN(0);
+		char hex[48] = "";
+
+		for (size_t i = 0; i < n && i < 20; i++)
+			snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", d[i]);
+		emit("%d/%d:%zu:%s", h->cmsg_level, h->cmsg_type, n, hex);
+	}
+}
+CASE(recvmsg6_pktinfo, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVPKTINFO); }
+CASE(recvmsg6_hoplimit, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVHOPLIMIT); }
+CASE(recvmsg6_tclass, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVTCLASS); }
+CASE(recvmsg6_ip_pktinfo, 0) { recvmsg6_option(IPPROTO_IP, IP_PKTINFO); }
+CASE(recvmsg6_ip_ttl, 0) { recvmsg6_option(IPPROTO_IP, IP_RECVTTL); }
+CASE(recvmsg6_origdstaddr, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR); }
+CASE(recvmsg6_timestamp, 0) { recvmsg6_option(SOL_SOCKET, SO_RCVMARK); }
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

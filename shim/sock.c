@@ -4294,7 +4294,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				break;
 			}
 		}
-	} else if ((level == IPPROTO_IP && name == IP_TOS) || (level == IPPROTO_IPV6 && name == IPV6_TCLASS)) {
+	} else if (level == IPPROTO_IP && name == IP_TOS) {
+		/* IP_TOS only: IPV6_TCLASS is the IPv6 header's (np->tclass),
+		 * which an IPv4-mapped peer's datagrams and segments never carry
+		 * (the placeholder keeps it for getsockopt). */
 		if (get_int(val, len, &v) == 0 && v >= 0) {
 			if (k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_TOS, v & 0xff);

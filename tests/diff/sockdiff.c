@@ -8796,7 +8796,34 @@ CASE(recvmsg6_tclass, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVTCLASS); }
 CASE(recvmsg6_ip_pktinfo, 0) { recvmsg6_option(IPPROTO_IP, IP_PKTINFO); }
 CASE(recvmsg6_ip_ttl, 0) { recvmsg6_option(IPPROTO_IP, IP_RECVTTL); }
 CASE(recvmsg6_origdstaddr, 0) { recvmsg6_option(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR); }
-CASE(recvmsg6_timestamp, 0) { recvmsg6_option(SOL_SOCKET, SO_RCVMARK); }
+CASE(recvmsg6_rcvmark, 0) { recvmsg6_option(SOL_SOCKET, SO_RCVMARK); }
+/* An AF_INET6 UDP socket sending to an IPv4-mapped peer: the IPv6 options
+ * and control messages, and the TTL and TOS the datagram carries. */
+static void udp6_ttl_report(int s)
+{
+	char b[64] = "";
+
+	wait_in(s);
+	if (R(recv(s, b, sizeof(b) - 1, 0)) > 0)
+		emit("%s", b);
+}
+CASE(udp6_mapped_send_opts, 0)
+{
+	int s = inet6_to(SOCK_DGRAM, P_UTTL);
+
+	R(send(s, "x", 1, 0));
+	udp6_ttl_report(s);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &(int){ 9 }, sizeof(int)));
+	R(send(s, "x", 1, 0));
+	udp6_ttl_report(s);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &(int){ 0x20 }, sizeof(int)));
+	R(send(s, "x", 1, 0));
+	udp6_ttl_report(s);
+	R(setsockopt(s, IPPROTO_IP, IP_TTL, &(int){ 7 }, sizeof(int)));
+	R(setsockopt(s, IPPROTO_IP, IP_TOS, &(int){ 0x10 }, sizeof(int)));
+	R(send(s, "x", 1, 0));
+	udp6_ttl_report(s);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -2891,9 +2891,10 @@ static int sol_ip_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_
  * Reads msg's control messages as the kernel does (____sys_sendmsg copies
  * them first: ENOBUFS when too long, EFAULT when unreadable) and checks them
  * as the protocol's sendmsg does: TCP only SOL_SOCKET ones (tcp_sendmsg,
- * any error EINVAL), UDP on AF_INET also SOL_UDP (none supported) and SOL_IP
- * ones (other levels are skipped). Errors that the kernel gives only after
- * checking the destination go in cm->err; the copy's are returned. msg is
+ * any error EINVAL), UDP (AF_INET, or AF_INET6 to an IPv4-mapped peer)
+ * also SOL_UDP (none supported) and SOL_IP ones, and on AF_INET6
+ * IPV6_PKTINFO (other levels are skipped). Errors that the kernel gives
+ * only after checking the destination go in cm->err; the copy's are returned. msg is
  * the shim's copy of the program's msghdr; msg_control is the program's.
  */
 static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, struct tx_cmsgs *cm)
@@ -2925,12 +2926,29 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 			cm->err = -EINVAL;
 			break;
 		}
+		/* An AF_INET6 socket's datagram to an IPv4-mapped peer goes
+		 * through udp_sendmsg too: ip_cmsg_send with allow_ipv6, which
+		 * takes IPV6_PKTINFO's mapped address as the source. */
 		if (h.cmsg_level == SOL_SOCKET)
 			cm->err = sol_socket_cmsg(&h, data, cm);
-		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_UDP)
+		else if (k->type == SOCK_DGRAM && h.cmsg_level == SOL_UDP)
 			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
-		else if (k->type == SOCK_DGRAM && k->family == AF_INET && h.cmsg_level == SOL_IP)
+		else if (k->type == SOCK_DGRAM && h.cmsg_level == SOL_IP)
 			cm->err = sol_ip_cmsg(&h, data, &cm->o);
+		else if (k->type == SOCK_DGRAM && k->family == AF_INET6 && h.cmsg_level == SOL_IPV6 &&
+			 h.cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi6;
+
+			if (h.cmsg_len < CMSG_LEN(sizeof(pi6))) {
+				cm->err = -EINVAL;
+			} else {
+				memcpy(&pi6, data, sizeof(pi6));
+				if (!IN6_IS_ADDR_V4MAPPED(&pi6.ipi6_addr))
+					cm->err = -EINVAL;
+				else
+					cm->o.src = ntohl(pi6.ipi6_addr.s6_addr32[3]);
+			}
+		}
 		off += CMSG_ALIGN(h.cmsg_len);
 	}
 	if (ctl != stackbuf)

@@ -8824,6 +8824,41 @@ CASE(udp6_mapped_send_opts, 0)
 	R(send(s, "x", 1, 0));
 	udp6_ttl_report(s);
 }
+static void udp6_send_cmsg(int level, int type, const void *data, size_t n)
+{
+	int s = inet6_to(SOCK_DGRAM, P_UTTL);
+	union { char b[128]; struct cmsghdr a; } c;
+	struct iovec v = { "x", 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = CMSG_SPACE(n) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+
+	memset(&c, 0, sizeof(c));
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = CMSG_LEN(n);
+	memcpy(CMSG_DATA(h), data, n);
+	if (R(sendmsg(s, &m, 0)) > 0)
+		udp6_ttl_report(s);
+}
+CASE(udp6_mapped_cmsg_hoplimit, 0) { int v = 9; udp6_send_cmsg(IPPROTO_IPV6, IPV6_HOPLIMIT, &v, sizeof(v)); }
+CASE(udp6_mapped_cmsg_tclass, 0) { int v = 0x20; udp6_send_cmsg(IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)); }
+CASE(udp6_mapped_cmsg_ip_ttl, 0) { int v = 9; udp6_send_cmsg(IPPROTO_IP, IP_TTL, &v, sizeof(v)); }
+CASE(udp6_mapped_cmsg_pktinfo6, 0)
+{
+	struct in6_pktinfo pi;
+
+	memset(&pi, 0, sizeof(pi));
+	inet_pton(AF_INET6, "::ffff:" SELF, &pi.ipi6_addr);
+	udp6_send_cmsg(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+}
+CASE(udp6_mapped_cmsg_pktinfo6_foreign, 0)
+{
+	struct in6_pktinfo pi;
+
+	memset(&pi, 0, sizeof(pi));
+	inet_pton(AF_INET6, "::ffff:198.51.100.9", &pi.ipi6_addr);
+	udp6_send_cmsg(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -8859,6 +8859,20 @@ CASE(udp6_mapped_cmsg_pktinfo6_foreign, 0)
 	inet_pton(AF_INET6, "::ffff:198.51.100.9", &pi.ipi6_addr);
 	udp6_send_cmsg(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 }
+/* SIOCOUTQ counts a FIN not yet acknowledged (write_seq - snd_una): one
+ * more after SHUT_WR to a peer whose window is full; SIOCOUTQNSD too. */
+CASE(ioctl_outq_fin_counts, 0)
+{
+	int s = tcp_to(P_STALL), a = -1, b = -1, c = -1, d = -1;
+
+	fill(s);
+	R(ioctl(s, SIOCOUTQ, &a));
+	R(ioctl(s, SIOCOUTQNSD, &c));
+	R(shutdown(s, SHUT_WR));
+	R(ioctl(s, SIOCOUTQ, &b));
+	R(ioctl(s, SIOCOUTQNSD, &d));
+	emit("outq+%d nsd+%d", b - a, d - c);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

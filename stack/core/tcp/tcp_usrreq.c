@@ -1014,23 +1014,33 @@ size_t tcp_inq(const struct tcp_conn *c)
 	return c->rcvq.len;
 }
 
+/* The FIN a shutdown or close queued, not acknowledged yet: Linux's
+ * write_seq counts it (tcp_send_fin), so SIOCOUTQ (write_seq - snd_una),
+ * SIOCOUTQNSD and tcpi_notsent_bytes (write_seq - snd_nxt) do. */
+static size_t fin_unacked(const struct tcp_conn *c)
+{
+	return c->fin_queued && (c->state == TCP_STATE_FIN_WAIT_1 || c->state == TCP_STATE_CLOSING ||
+				 c->state == TCP_STATE_LAST_ACK);
+}
+
 size_t tcp_outq(const struct tcp_conn *c)
 {
 	stack_assert_locked();
-	return c->sndq.len;
+	return c->sndq.len + fin_unacked(c);
 }
 
 size_t tcp_outq_unsent(const struct tcp_conn *c)
 {
+	size_t queued = c->sndq.len + fin_unacked(c);
 	uint32_t sent;
 
 	stack_assert_locked();
 	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
 		return c->sndq.len;
 	/* Sent once at least (snd_max), a FIN's place included: that one
-	 * comes only after all the data, and then nothing is unsent. */
+	 * comes only after all the data. */
 	sent = c->snd_max - c->snd_una;
-	return sent >= c->sndq.len ? 0 : c->sndq.len - sent;
+	return sent >= queued ? 0 : queued - sent;
 }
 
 void tcp_set_more(struct tcp_conn *c, bool more)

@@ -1895,6 +1895,12 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	}
 	if (n >= 0)
 		k->bound = true;
+	/* A datagram that left frees its buffer: Linux's sock_wfree calls
+	 * sk_write_space, a new EPOLLOUT edge for edge-triggered epoll and
+	 * a wake for poll (not for one held back by MSG_MORE or UDP_CORK,
+	 * nor a MSG_PROBE). */
+	if (n >= 0 && !(flags & (MSG_MORE | MSG_PROBE)) && !k->opts.udp_cork)
+		shim_wq_wake(&k->wq);
 	free(bounce);
 	return n;
 }

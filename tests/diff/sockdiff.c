@@ -8873,6 +8873,35 @@ CASE(ioctl_outq_fin_counts, 0)
 	R(ioctl(s, SIOCOUTQNSD, &d));
 	emit("outq+%d nsd+%d", b - a, d - c);
 }
+/* Edge-triggered EPOLLOUT: a UDP send frees its buffer and wakes the
+ * writers (sock_wfree: a new edge); a TCP send to a silent peer does not
+ * (tcp_check_space wakes only after the buffer was full). */
+static void epoll_et_out(int s, int peer_wait_fd)
+{
+	int ep = epoll_create1(0);
+
+	R(ep_add(ep, s, EPOLLOUT | EPOLLET));
+	ep_wait(ep, 0);
+	ep_wait(ep, 0);
+	R(send(s, "x", 1, 0));
+	if (peer_wait_fd >= 0)
+		wait_in(peer_wait_fd);
+	ep_wait(ep, 100);
+	ep_wait(ep, 0);
+}
+CASE(epoll_et_out_udp, 0)
+{
+	int s = udp_to(P_USINK);
+
+	epoll_et_out(s, -1);
+}
+CASE(epoll_et_out_udp_echo, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	epoll_et_out(s, s);
+}
+CASE(epoll_et_out_tcp, 0) { epoll_et_out(tcp_to(P_SINK), -1); }
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

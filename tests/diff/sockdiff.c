@@ -8902,6 +8902,123 @@ CASE(epoll_et_out_udp_echo, 0)
 	epoll_et_out(s, s);
 }
 CASE(epoll_et_out_tcp, 0) { epoll_et_out(tcp_to(P_SINK), -1); }
+/* epoll: no events asked still reports an error and a hang-up; EPOLLWAKEUP
+ * is never reported. */
+CASE(epoll_events_zero_rst, 0)
+{
+	int ep = epoll_create1(0), s = tcp_reset();
+
+	R(ep_add(ep, s, 0));
+	ep_wait(ep, 0);
+	R(epoll_ctl(ep, EPOLL_CTL_MOD, s, &(struct epoll_event){ .events = EPOLLIN | EPOLLWAKEUP, .data.u64 = 7 }));
+	ep_wait(ep, 0);
+}
+CASE(poll_events_zero_states, 0)
+{
+	struct pollfd p[3] = { { .fd = tcp_reset() }, { .fd = tcp_sock() }, { .fd = tcp_listener() } };
+
+	R(poll(p, 3, 0));
+	emit("%#x %#x %#x", p[0].revents, p[1].revents, p[2].revents);
+}
+/* IPV6_V6ONLY sockets and IPv4-mapped addresses: no IPv4 for them. */
+CASE(inet6_v6only_mapped, 0)
+{
+	struct sockaddr_in6 p = { .sin6_family = AF_INET6, .sin6_port = htons(P_ECHO) };
+	struct sockaddr_in6 u = { .sin6_family = AF_INET6, .sin6_port = htons(P_UECHO) };
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6 };
+	int t = inet6_sock(SOCK_STREAM), d = inet6_sock(SOCK_DGRAM), b = inet6_sock(SOCK_DGRAM), c = inet6_sock(SOCK_DGRAM);
+
+	inet_pton(AF_INET6, "::ffff:" PEER, &p.sin6_addr);
+	inet_pton(AF_INET6, "::ffff:" PEER, &u.sin6_addr);
+	inet_pton(AF_INET6, "::ffff:" SELF, &me.sin6_addr);
+	seti(t, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	seti(d, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	seti(b, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	R(connect(t, (struct sockaddr *)&p, sizeof(p)));
+	R(sendto(d, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)));
+	R(connect(d, (struct sockaddr *)&u, sizeof(u)));
+	R(bind(b, (struct sockaddr *)&me, sizeof(me)));
+	R(bind(c, (struct sockaddr *)&me, sizeof(me)));
+	emit_sockname(c);
+	R(setsockopt(c, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 1 }, sizeof(int)));
+	R(sendto(c, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)));
+}
+/* SO_LINGER's values read back: l_onoff as a flag, l_linger through
+ * Linux's jiffies (a negative or huge one is the longest wait). */
+CASE(setsockopt_linger_values, 0)
+{
+	static const int vals[][2] = { { 5, 3 }, { 1, -5 }, { 1, INT_MAX }, { 0, 7 }, { 1, 0 }, { 1, 2147483 } };
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		int s = tcp_sock(), u = udp_sock();
+		struct linger l = { vals[i][0], vals[i][1] };
+		socklen_t n = sizeof(l);
+
+		R(setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+		memset(&l, 0x5a, sizeof(l));
+		R(getsockopt(s, SOL_SOCKET, SO_LINGER, &l, &n));
+		emit("on=%d linger=%d", l.l_onoff, l.l_linger);
+		l = (struct linger){ vals[i][0], vals[i][1] };
+		R(setsockopt(u, SOL_SOCKET, SO_LINGER, &l, sizeof(l)));
+		n = sizeof(l);
+		R(getsockopt(u, SOL_SOCKET, SO_LINGER, &l, &n));
+		emit("on=%d linger=%d", l.l_onoff, l.l_linger);
+		close(s);
+		close(u);
+	}
+}
+/* SO_RCVTIMEO and SO_SNDTIMEO read back (in jiffies: rounded up). */
+CASE(setsockopt_timeo_values, 0)
+{
+	static const long vals[][2] = { { 0, 1 }, { 0, 999999 }, { 1, 500 }, { 0, 0 }, { 100000000, 0 }, { -1, 0 } };
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		int s = tcp_to(P_SINK);
+		struct timeval tv = { vals[i][0], vals[i][1] };
+		socklen_t n = sizeof(tv);
+
+		R(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+		memset(&tv, 0, sizeof(tv));
+		R(getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, &n));
+		emit("%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+		close(s);
+	}
+}
+/* UDP receive flags: MSG_WAITALL waits for one datagram only; an error
+ * queue entry read with MSG_PEEK is taken anyway (ip_recv_error), and one
+ * read without room for its message says MSG_CTRUNC. */
+CASE(udp_recv_waitall, 0)
+{
+	int s = udp_echoed("abc");
+	char b[64];
+
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+}
+CASE(udp_errqueue_peek_ctrunc, 0)
+{
+	int s = udp_to(P_UCLOSED);
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[16];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	need(send(s, "one", 3, 0) == 3, "send");
+	wait_err(s);
+	need(send(s, "two", 3, 0) == 3 || errno == ECONNREFUSED, "send");
+	wait_err(s);
+	R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_PEEK));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+	m.msg_controllen = 0;
+	m.msg_control = NULL;
+	m.msg_flags = 0;
+	R(recvmsg(s, &m, MSG_ERRQUEUE));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+	m.msg_control = c.b;
+	m.msg_controllen = sizeof(c.b);
+	R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+	emit_so_error(s);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

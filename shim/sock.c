@@ -4424,6 +4424,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			if (k->udp)
 				udp_set_multicast(k->udp, k->opts.mc_ttl, k->opts.mc_loop);
 			break;
+		case IP_MULTICAST_ALL:
+			if (k->type != SOCK_DGRAM)
+				break;
+			k->opts.mc_all = v != 0;
+			if (k->udp)
+				udp_set_mc_all(k->udp, k->opts.mc_all);
+			break;
 		default:
 			break;
 		}

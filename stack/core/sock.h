@@ -49,6 +49,8 @@ struct sock_opts {
 	bool broadcast;                 /* SO_BROADCAST (UDP) */
 	uint8_t mc_ttl;                 /* IP_MULTICAST_TTL (UDP): Linux's default 1 */
 	bool mc_loop;                   /* IP_MULTICAST_LOOP (UDP): Linux's default on */
+	bool mc_all;                    /* IP_MULTICAST_ALL (UDP): any group joined on the host, not only
+					 * the socket's own; Linux's default on */
 	bool keepalive;                 /* SO_KEEPALIVE */
 	bool nodelay;                   /* TCP_NODELAY */
 	int keepidle, keepintvl;        /* TCP_KEEPIDLE, TCP_KEEPINTVL: seconds; 0: the stack's default */
@@ -105,7 +107,7 @@ static inline bool sock_pmtu_df(uint8_t mode)
  * socket sets none), CUBIC, multicast TTL 1 with loopback. */
 static inline struct sock_opts sock_opts_default(void)
 {
-	return (struct sock_opts){ .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true,
+	return (struct sock_opts){ .sndbuf = -1, .rcvbuf = -1, .linger = -1, .mc_ttl = 1, .mc_loop = true, .mc_all = true,
 				   .pmtudisc = SOCK_PMTUDISC_WANT, .rcvlowat = 1, .txrehash = -1,
 				   .peek_off = -1 };
 }

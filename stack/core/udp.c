@@ -61,6 +61,7 @@ struct udp_sock {
 	uint8_t pmtudisc;            /* IP_MTU_DISCOVER (SOCK_PMTUDISC_*) */
 	bool dontroute;              /* SO_DONTROUTE */
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
+	bool mc_all;                 /* IP_MULTICAST_ALL: a group's datagrams though not joined here */
 	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
 	unsigned ngroups;
 	uint8_t tos;
@@ -209,6 +210,18 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 	return score;
 }
 
+/* Linux's ip_mc_sf_allow: a group's datagram for a socket that did not join
+ * it only with IP_MULTICAST_ALL (on by default). */
+static bool mc_allowed(const struct udp_sock *u, uint32_t dst)
+{
+	if (!ip4_is_multicast(dst) || u->mc_all)
+		return true;
+	for (unsigned i = 0; i < u->ngroups; i++)
+		if (u->groups[i] == dst)
+			return true;
+	return false;
+}
+
 /* A datagram to a broadcast or multicast address: a copy for every socket
  * that matches (Linux's __udp4_lib_mcast_deliver). False when none did. */
 static bool udp_deliver_all(struct stack *s, const struct ip4_hdr *ih, uint16_t sport, uint16_t dport,
@@ -217,7 +230,7 @@ static bool udp_deliver_all(struct stack *s, const struct ip4_hdr *ih, uint16_t 
 	bool any = false;
 
 	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
-		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0) {
+		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0 && mc_allowed(udp_of(x), ih->dst)) {
 			udp_enqueue(s, udp_of(x), ih, sport, data, len, now);
 			any = true;
 		}
@@ -402,6 +415,7 @@ struct udp_sock *udp_open(struct stack *s)
 	u->mc_ttl = 1;
 	u->pmtudisc = SOCK_PMTUDISC_WANT;
 	u->mc_loop = true;
+	u->mc_all = true;
 	u->next = s->udp->socks;
 	s->udp->socks = u;
 	return u;
@@ -957,10 +971,17 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_dontroute(u, o->dontroute);
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
+	u->mc_all = o->mc_all;
 	u->recverr = o->recverr;
 	udp_set_port_range(u, o->port_range);
 	udp_set_bind_no_port(u, o->bind_no_port);
 	u->corkflag = o->udp_cork;
+}
+
+void udp_set_mc_all(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->mc_all = on;
 }
 
 void udp_set_broadcast(struct udp_sock *u, bool on)

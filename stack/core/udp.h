@@ -118,6 +118,8 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
  * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
 void udp_set_broadcast(struct udp_sock *u, bool on);
+/* IP_MULTICAST_ALL: off, a group's datagrams only when this socket joined it. */
+void udp_set_mc_all(struct udp_sock *u, bool on);
 /* UDP_CORK: the sends make one datagram until it is turned off, which
  * sends it (as MSG_MORE does until a send without it). */
 void udp_set_cork(struct udp_sock *u, bool on, uint64_t now);

@@ -9019,6 +9019,23 @@ CASE(udp_errqueue_peek_ctrunc, 0)
 	R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
 	emit_so_error(s);
 }
+/* IP_MULTICAST_ALL off: a socket that did not join gets none of the
+ * group's datagrams another socket joined for (ip_mc_sf_allow). */
+CASE(udp_mcast_all_off, 0)
+{
+	int s = udp_sock(), t = udp_sock(), one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	bind_to(t, "0.0.0.0", case_port());
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &(int){ 0 }, sizeof(int)));
+	emit("all=%d", geti(s, IPPROTO_IP, IP_MULTICAST_ALL));
+	R(join(t, "239.1.2.11", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.11 %d hello", case_port());
+	mcast_recv(t, WAIT_MS);
+	mcast_recv(s, 300);
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

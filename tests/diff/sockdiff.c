@@ -9036,6 +9036,107 @@ CASE(udp_mcast_all_off, 0)
 	mcast_recv(t, WAIT_MS);
 	mcast_recv(s, 300);
 }
+/* Edge-triggered EPOLLIN: a read that leaves bytes is no new edge; new
+ * data, a datagram, the peer's FIN are. */
+CASE(epoll_et_in_partial_read_tcp, 0)
+{
+	int s = tcp_hello(), ep = epoll_create1(0);
+	char b[16];
+
+	R(ep_add(ep, s, EPOLLIN | EPOLLRDHUP | EPOLLET));
+	ep_wait(ep, 0);
+	R(recv(s, b, 5, 0));
+	ep_wait(ep, 50);
+	R(send(s, "x", 1, 0));      /* the sink never answers */
+	ep_wait(ep, 50);
+}
+CASE(epoll_et_in_partial_read_udp, 0)
+{
+	int s = udp_to(P_UECHO), ep = epoll_create1(0);
+	char b[16];
+
+	need(send(s, "one", 3, 0) == 3, "send");
+	wait_in(s);
+	need(send(s, "two", 3, 0) == 3, "send");
+	wait_dgram_after(s, 3);
+	R(ep_add(ep, s, EPOLLIN | EPOLLET));
+	ep_wait(ep, 0);
+	R(recv(s, b, sizeof(b), 0));
+	ep_wait(ep, 50);
+	R(recv(s, b, sizeof(b), 0));
+	ep_wait(ep, 0);
+	need(send(s, "three", 5, 0) == 5, "send");
+	ep_wait(ep, WAIT_MS);
+}
+CASE(epoll_et_in_fin, 0)
+{
+	int s = tcp_to(P_ECHO), ep = epoll_create1(0);
+	char b[16];
+
+	R(ep_add(ep, s, EPOLLIN | EPOLLRDHUP | EPOLLET));
+	ep_wait(ep, 0);
+	R(send(s, "ab", 2, 0));
+	ep_wait(ep, WAIT_MS);
+	R(recv(s, b, sizeof(b), 0));
+	R(shutdown(s, SHUT_WR));
+	ep_wait(ep, WAIT_MS);
+	ep_wait(ep, 0);
+}
+/* Two UDP sockets on one port (SO_REUSEADDR): a unicast datagram goes to
+ * one of them, which (Linux: the one bound last). */
+CASE(udp_reuseaddr_unicast_to_which, 0)
+{
+	int a = udp_sock(), b = udp_sock();
+	struct sockaddr_in any = sin4("0.0.0.0", case_port());
+	char buf[16];
+	struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+
+	seti(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	R(bind(a, (struct sockaddr *)&any, sizeof(any)));
+	R(bind(b, (struct sockaddr *)&any, sizeof(any)));
+	peer("udp %d one", case_port());
+	R(poll(p, 2, WAIT_MS));
+	emit("a=%#x b=%#x", p[0].revents, p[1].revents);
+	R(recv(a, buf, sizeof(buf), MSG_DONTWAIT));
+	R(recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+}
+/* One bound to the address, one to any: the more specific one gets it. */
+CASE(udp_reuseaddr_specific_wins, 0)
+{
+	int a = udp_sock(), b = udp_sock();
+	struct sockaddr_in self = sin4(SELF, case_port()), any = sin4("0.0.0.0", case_port());
+	char buf[16];
+	struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+
+	seti(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	R(bind(a, (struct sockaddr *)&self, sizeof(self)));
+	R(bind(b, (struct sockaddr *)&any, sizeof(any)));
+	peer("udp %d one", case_port());
+	R(poll(p, 2, WAIT_MS));
+	emit("a=%#x b=%#x", p[0].revents, p[1].revents);
+	R(recv(a, buf, sizeof(buf), MSG_DONTWAIT));
+	R(recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+}
+/* A connected one beats an unconnected one on the same port. */
+CASE(udp_reuseaddr_connected_wins, 0)
+{
+	int a = udp_sock(), b = udp_sock();
+	struct sockaddr_in any = sin4("0.0.0.0", case_port());
+	char buf[16];
+	struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+
+	seti(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	R(bind(a, (struct sockaddr *)&any, sizeof(any)));
+	R(bind(b, (struct sockaddr *)&any, sizeof(any)));
+	R(connect_to(a, PEER, P_UECHO));
+	peer("udp %d one", case_port());
+	R(poll(p, 2, WAIT_MS));
+	emit("a=%#x b=%#x", p[0].revents, p[1].revents);
+	R(recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -3738,6 +3738,39 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 }
 
 /*
+ * The source filters (Linux's do_ip_setsockopt, ip_mc_source): an
+ * ip_mreq_source of exactly its size; a multicast group (EINVAL), on the
+ * stack's interface (by address: ours or any, else ENODEV); then the
+ * stack's filter. IP_ADD/DROP_SOURCE_MEMBERSHIP include the sources (the
+ * add joins), IP_BLOCK/UNBLOCK_SOURCE exclude them from a group joined.
+ */
+static int set_source_filter(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreq_source m;
+	uint32_t group, ifaddr;
+	int r;
+
+	if (len != sizeof(m))
+		return -EINVAL;
+	if (shim_copy(&m, val, sizeof(m)))
+		return -EFAULT;
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_interface.s_addr);
+	if (!ip4_is_multicast(group))
+		return -EINVAL;
+	shim_lock();
+	r = attach(k);
+	if (r == 0 && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+		r = -ENODEV;
+	if (r == 0)
+		r = udp_source_filter(k->udp, group, ntohl(m.imr_sourceaddr.s_addr),
+				      name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP,
+				      name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_BLOCK_SOURCE);
+	shim_unlock();
+	return r;
+}
+
+/*
  * MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP (Linux's ip_mcast_join_leave): a
  * group_req, its group an AF_INET address (else EINVAL), then as
  * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP with that group and interface index.
@@ -4006,6 +4039,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_membership(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && (name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP ||
+				    name == IP_BLOCK_SOURCE || name == IP_UNBLOCK_SOURCE) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_source_filter(k, name, val, len);
 		leave(k);
 		return r;
 	}

@@ -63,6 +63,14 @@ struct udp_sock {
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
 	bool mc_all;                 /* IP_MULTICAST_ALL: a group's datagrams though not joined here */
 	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
+	/* Each group's source filter (Linux's ip_mc_socklist sfmode, sflist):
+	 * INCLUDE only the sources listed, or EXCLUDE them (an any-source
+	 * join: EXCLUDE with none). */
+	struct {
+		bool include;
+		uint8_t n;
+		uint32_t src[UDP_MAX_MSF];
+	} sf[UDP_MAX_MEMBERSHIPS];
 	unsigned ngroups;
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
@@ -212,14 +220,20 @@ static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uin
 
 /* Linux's ip_mc_sf_allow: a group's datagram for a socket that did not join
  * it only with IP_MULTICAST_ALL (on by default). */
-static bool mc_allowed(const struct udp_sock *u, uint32_t dst)
+static bool mc_allowed(const struct udp_sock *u, uint32_t dst, uint32_t src)
 {
-	if (!ip4_is_multicast(dst) || u->mc_all)
+	if (!ip4_is_multicast(dst))
 		return true;
-	for (unsigned i = 0; i < u->ngroups; i++)
-		if (u->groups[i] == dst)
-			return true;
-	return false;
+	for (unsigned i = 0; i < u->ngroups; i++) {
+		bool listed = false;
+
+		if (u->groups[i] != dst)
+			continue;
+		for (unsigned j = 0; j < u->sf[i].n; j++)
+			listed = listed || u->sf[i].src[j] == src;
+		return u->sf[i].include ? listed : !listed;
+	}
+	return u->mc_all;
 }
 
 /* A datagram to a broadcast or multicast address: a copy for every socket
@@ -230,7 +244,7 @@ static bool udp_deliver_all(struct stack *s, const struct ip4_hdr *ih, uint16_t 
 	bool any = false;
 
 	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, dport); x; x = inpcb_next_bound(x))
-		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0 && mc_allowed(udp_of(x), ih->dst)) {
+		if (udp_score(udp_of(x), ih->src, sport, ih->dst, dport) >= 0 && mc_allowed(udp_of(x), ih->dst, ih->src)) {
 			udp_enqueue(s, udp_of(x), ih, sport, data, len, now);
 			any = true;
 		}
@@ -1007,6 +1021,8 @@ int udp_join(struct udp_sock *u, uint32_t group)
 			return -EADDRINUSE;
 	if (u->ngroups == UDP_MAX_MEMBERSHIPS)
 		return -ENOBUFS;
+	u->sf[u->ngroups].include = false;
+	u->sf[u->ngroups].n = 0;
 	u->groups[u->ngroups++] = group;
 	return 0;
 }
@@ -1016,10 +1032,50 @@ int udp_leave(struct udp_sock *u, uint32_t group)
 	stack_assert_locked();
 	for (unsigned i = 0; i < u->ngroups; i++)
 		if (u->groups[i] == group) {
-			u->groups[i] = u->groups[--u->ngroups];
+			u->ngroups--;
+			u->groups[i] = u->groups[u->ngroups];
+			u->sf[i] = u->sf[u->ngroups];
 			return 0;
 		}
 	return -EADDRNOTAVAIL;
+}
+
+int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool include, bool add)
+{
+	unsigned i, j;
+	int r;
+
+	stack_assert_locked();
+	/* IP_ADD_SOURCE_MEMBERSHIP joins first (ip_mc_join_group_ssm:
+	 * joined already is no error). */
+	if (include && add && (r = udp_join(u, group)) < 0 && r != -EADDRINUSE)
+		return r;
+	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
+		;
+	if (i == u->ngroups)
+		return -EINVAL;     /* "must have a prior join" */
+	/* Linux's ip_mc_source: a filter with sources keeps its mode; an
+	 * empty one takes the call's. */
+	if (u->sf[i].n && u->sf[i].include != include)
+		return -EINVAL;
+	u->sf[i].include = include;
+	for (j = 0; j < u->sf[i].n && u->sf[i].src[j] != src; j++)
+		;
+	if (!add) {
+		if (j == u->sf[i].n)
+			return -EADDRNOTAVAIL;
+		/* (INCLUDE, no source left) is a leave. */
+		if (include && u->sf[i].n == 1)
+			return udp_leave(u, group);
+		u->sf[i].src[j] = u->sf[i].src[--u->sf[i].n];
+		return 0;
+	}
+	if (j < u->sf[i].n)
+		return -EADDRNOTAVAIL;      /* listed already */
+	if (u->sf[i].n == UDP_MAX_MSF)
+		return -ENOBUFS;
+	u->sf[i].src[u->sf[i].n++] = src;
+	return 0;
 }
 
 bool udp_group_joined(const struct stack *s, uint32_t group)

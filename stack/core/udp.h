@@ -16,6 +16,7 @@ struct udp_sock;
 
 #define UDP_MAX_PAYLOAD 65507
 #define UDP_MAX_MEMBERSHIPS 20   /* groups per socket, Linux's igmp_max_memberships */
+#define UDP_MAX_MSF 10           /* sources per group's filter, Linux's igmp_max_msf */
 #define UDP_DEFAULT_RCVBUF (208u * 1024)   /* like Linux's rmem_default */
 #define UDP_BIND_REUSEADDR INPCB_REUSEADDR   /* SO_REUSEADDR */
 #define UDP_BIND_REUSEPORT INPCB_REUSEPORT   /* SO_REUSEPORT */
@@ -137,6 +138,12 @@ void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
  */
 int udp_join(struct udp_sock *u, uint32_t group);
 int udp_leave(struct udp_sock *u, uint32_t group);
+/* A source of a group's filter (Linux's ip_mc_source): include true for
+ * IP_ADD/DROP_SOURCE_MEMBERSHIP (the add joins the group first), false
+ * for IP_BLOCK/UNBLOCK_SOURCE; add or drop. -EINVAL (no such group, or
+ * the filter has sources of the other mode), -EADDRNOTAVAIL (a source not
+ * listed, or listed already), -ENOBUFS (UDP_MAX_MSF sources). */
+int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool include, bool add);
 /* Whether the stack takes datagrams to group: a socket joined it, or it is
  * 224.0.0.1 (all hosts, RFC 1112 §4). */
 bool udp_group_joined(const struct stack *s, uint32_t group);

@@ -9137,6 +9137,80 @@ CASE(udp_reuseaddr_connected_wins, 0)
 	emit("a=%#x b=%#x", p[0].revents, p[1].revents);
 	R(recv(b, buf, sizeof(buf), MSG_DONTWAIT));
 }
+/* Source-specific membership (IP_ADD_SOURCE_MEMBERSHIP, by the stack's
+ * address): the source's datagrams come in, a source not listed is
+ * filtered out; the filters' errors. */
+static int src_filter(int s, int name, const char *group, const char *ifaddr, const char *src)
+{
+	struct ip_mreq_source m;
+
+	memset(&m, 0, sizeof(m));
+	inet_pton(AF_INET, group, &m.imr_multiaddr);
+	inet_pton(AF_INET, ifaddr, &m.imr_interface);
+	inet_pton(AF_INET, src, &m.imr_sourceaddr);
+	return setsockopt(s, IPPROTO_IP, name, &m, sizeof(m));
+}
+CASE(udp_mcast_source_join_receive, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.10", SELF, PEER));
+	peer("mcast 239.1.2.10 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.10", SELF, PEER));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.10", SELF, PEER));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.10", SELF, PEER));
+	R(join(s, "239.1.2.10", SELF, IP_DROP_MEMBERSHIP));
+}
+CASE(udp_mcast_source_filtered, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.12", SELF, "192.0.2.77"));
+	peer("mcast 239.1.2.12 %d hello", case_port());
+	mcast_recv(s, 300);
+	R(src_filter(s, IP_BLOCK_SOURCE, "239.1.2.12", SELF, PEER));
+	R(join(s, "239.1.2.12", SELF, IP_ADD_MEMBERSHIP));
+}
+CASE(udp_mcast_block_source, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(src_filter(s, IP_BLOCK_SOURCE, "239.1.2.13", SELF, PEER));
+	R(join(s, "239.1.2.13", SELF, IP_ADD_MEMBERSHIP));
+	R(src_filter(s, IP_BLOCK_SOURCE, "239.1.2.13", SELF, PEER));
+	R(src_filter(s, IP_BLOCK_SOURCE, "239.1.2.13", SELF, PEER));
+	peer("mcast 239.1.2.13 %d hello", case_port());
+	mcast_recv(s, 300);
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.13", SELF, PEER));
+	R(src_filter(s, IP_UNBLOCK_SOURCE, "239.1.2.13", SELF, PEER));
+	R(src_filter(s, IP_UNBLOCK_SOURCE, "239.1.2.13", SELF, PEER));
+	peer("mcast 239.1.2.13 %d again", case_port());
+	mcast_recv(s, WAIT_MS);
+}
+CASE(udp_mcast_source_errors, 0)
+{
+	int s = udp_sock();
+	struct ip_mreq_source m;
+
+	memset(&m, 0, sizeof(m));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof(m) - 1));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof(m) + 4));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, BAD, sizeof(m)));
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, PEER, SELF, PEER));
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.14", "198.51.100.1", PEER));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.14", SELF, PEER));
+	R(src_filter(s, IP_UNBLOCK_SOURCE, "239.1.2.14", SELF, PEER));
+	for (int i = 0; i < 11; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "192.0.2.%d", 100 + i);
+		R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.14", "0.0.0.0", src));
+	}
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

@@ -3771,6 +3771,37 @@ static int set_source_filter(struct shim_sock *k, int name, const void *val, soc
 }
 
 /*
+ * The same by a group_source_req (Linux's do_mcast_group_source): exactly
+ * its size (EINVAL), AF_INET group and source (EADDRNOTAVAIL), a multicast
+ * group (EINVAL), the interface by index (the stack has one).
+ */
+static int set_group_source_req(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct group_source_req g;
+	struct sockaddr_in gs, ss;
+	int r;
+
+	if (len != sizeof(g))
+		return -EINVAL;
+	if (shim_copy(&g, val, sizeof(g)))
+		return -EFAULT;
+	memcpy(&gs, &g.gsr_group, sizeof(gs));
+	memcpy(&ss, &g.gsr_source, sizeof(ss));
+	if (gs.sin_family != AF_INET || ss.sin_family != AF_INET)
+		return -EADDRNOTAVAIL;
+	if (!ip4_is_multicast(ntohl(gs.sin_addr.s_addr)))
+		return -EINVAL;
+	shim_lock();
+	r = attach(k);
+	if (r == 0)
+		r = udp_source_filter(k->udp, ntohl(gs.sin_addr.s_addr), ntohl(ss.sin_addr.s_addr),
+				      name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP,
+				      name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_BLOCK_SOURCE);
+	shim_unlock();
+	return r;
+}
+
+/*
  * MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP (Linux's ip_mcast_join_leave): a
  * group_req, its group an AF_INET address (else EINVAL), then as
  * IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP with that group and interface index.
@@ -4046,6 +4077,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				    name == IP_BLOCK_SOURCE || name == IP_UNBLOCK_SOURCE) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_source_filter(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && (name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP ||
+				    name == MCAST_BLOCK_SOURCE || name == MCAST_UNBLOCK_SOURCE) &&
+	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+		r = set_group_source_req(k, name, val, len);
 		leave(k);
 		return r;
 	}

@@ -9211,6 +9211,36 @@ CASE(udp_mcast_source_errors, 0)
 		R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.14", "0.0.0.0", src));
 	}
 }
+/* The same filters by group_source_req (MCAST_JOIN_SOURCE_GROUP & co). */
+static int gsr(int s, int name, const char *group, const char *src, int gfam)
+{
+	struct group_source_req g;
+	struct sockaddr_in *ga = (struct sockaddr_in *)&g.gsr_group, *sa = (struct sockaddr_in *)&g.gsr_source;
+
+	memset(&g, 0, sizeof(g));
+	g.gsr_interface = if_nametoindex("tap0");
+	*ga = sin4(group, 0);
+	*sa = sin4(src, 0);
+	ga->sin_family = (sa_family_t)gfam;
+	return setsockopt(s, IPPROTO_IP, name, &g, sizeof(g));
+}
+CASE(udp_mcast_join_source_group, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.15", PEER, AF_INET));
+	peer("mcast 239.1.2.15 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.15", PEER, AF_INET));
+	R(gsr(s, MCAST_BLOCK_SOURCE, "239.1.2.15", PEER, AF_INET));
+	R(gsr(s, MCAST_LEAVE_SOURCE_GROUP, "239.1.2.15", PEER, AF_INET));
+	R(gsr(s, MCAST_LEAVE_SOURCE_GROUP, "239.1.2.15", PEER, AF_INET));
+	R(gsr(s, MCAST_UNBLOCK_SOURCE, "239.1.2.15", PEER, AF_INET));
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.15", PEER, AF_INET6));
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, PEER, PEER, AF_INET));
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_SOURCE_GROUP, &(char[300]){ 0 }, 100));
+}
 CASE(dup3_cloexec_socket, 0)
 {
 	int s = tcp_to(P_ECHO), t = 200;

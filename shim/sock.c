@@ -3596,6 +3596,7 @@ static int tcp_opt_of(int name)
 	case TCP_KEEPCNT: return TCP_OPT_KEEPCNT;
 	case TCP_WINDOW_CLAMP: return TCP_OPT_WINDOW_CLAMP;
 	case TCP_QUICKACK: return TCP_OPT_QUICKACK;
+	case TCP_SAVE_SYN: return TCP_OPT_SAVE_SYN;
 	default: return -1;
 	}
 }
@@ -3670,6 +3671,35 @@ static int get_tcp_opt(const struct shim_sock *k, int name, void *val, socklen_t
 	if (n && shim_copy(val, src, n))
 		return -EFAULT;
 	return shim_copy(len, &n, sizeof(n));
+}
+
+/*
+ * Stack lock held: TCP_SAVED_SYN as Linux's do_tcp_getsockopt answers it. The
+ * saved SYN's headers (TCP_SAVE_SYN on the listener) once: a buffer too
+ * short is EINVAL with the length needed written; read, they are gone.
+ * Without any: length 0.
+ */
+static int saved_syn_opt(struct shim_sock *k, void *val, socklen_t *len)
+{
+	unsigned n = 0;
+	const uint8_t *p = tcp_saved_syn(k->tcp, &n);
+	int ulen;
+
+	if (shim_copy(&ulen, len, sizeof(ulen)))
+		return -EFAULT;
+	if (!p) {
+		ulen = 0;
+		return shim_copy(len, &ulen, sizeof(ulen));
+	}
+	if (ulen < (int)n) {
+		ulen = (int)n;
+		return shim_copy(len, &ulen, sizeof(ulen)) ? -EFAULT : -EINVAL;
+	}
+	ulen = (int)n;
+	if (shim_copy(len, &ulen, sizeof(ulen)) || shim_copy(val, p, n))
+		return -EFAULT;
+	tcp_saved_syn_drop(k->tcp);
+	return 0;
 }
 
 static uint64_t timeval_us(const void *val, socklen_t len)
@@ -4376,6 +4406,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			case TCP_QUICKACK:
 				r = set_tcp(k, TCP_OPT_QUICKACK, v);
 				break;
+			case TCP_SAVE_SYN:
+				r = set_tcp(k, TCP_OPT_SAVE_SYN, v);
+				break;
 			case TCP_FASTOPEN:
 				/* tcp_state_setopt and the placeholder refused what
 				 * Linux refuses (a negative queue, a connection). */
@@ -4838,6 +4871,8 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			r = 0;
 		} else if (name == TCP_MAXSEG && tcp_getopt(k->tcp, TCP_OPT_MAXSEG, &v) == 0) {
 			r = put_int(val, len, v);
+		} else if (name == TCP_SAVED_SYN) {
+			r = saved_syn_opt(k, val, len);
 		}
 	}
 	shim_unlock();

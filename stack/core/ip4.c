@@ -15,6 +15,7 @@
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
+#include "stack/wire/eth.h"
 #include "stack/wire/wire.h"
 
 /* Datagrams to our own address waiting for the next stack_poll(). */
@@ -211,6 +212,7 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
+	h.mac_len = ETH_HLEN;  /* eth_input's frame, pkt past its header */
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;

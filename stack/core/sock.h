@@ -85,6 +85,8 @@ struct sock_opts {
 	int8_t txrehash;                /* SO_TXREHASH: 1 a timeout rethinks the path (Linux's sk_txrehash), 0 not,
 					 * -1 as the stack's net.core.txrehash says */
 	bool udp_cork;                  /* UDP_CORK (UDP): the sends make one datagram until it is off */
+	uint8_t save_syn;               /* TCP_SAVE_SYN: 0, 1 a listener's children keep their SYN's IP
+					 * and TCP headers, 2 the link's header too */
 	int peek_off;                   /* SO_PEEK_OFF: where MSG_PEEK starts, past what was read; -1 off
 					 * (Linux's sk_peek_off: peeks move it on, reads back) */
 };

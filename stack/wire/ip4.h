@@ -37,6 +37,9 @@ struct ip4_hdr {
 				 * ip4_parse sets what its caller asks */
 	bool looped;            /* not a header field: never on a wire, delivered by the
 				 * core's loop queue (Linux's lo); the parsers set false */
+	uint8_t mac_len;        /* not a header field: bytes of the link's header right
+				 * before raw (the frame's Ethernet header), 0 when not
+				 * there (reassembled, looped); the parsers set 0 */
 };
 
 /* Decodes the fixed part of the header at p (at least IP4_HLEN bytes there),
@@ -63,6 +66,7 @@ static inline void ip4_hdr_decode(const uint8_t *p, struct ip4_hdr *h)
 	h->raw_len = h->total_len;
 	h->rx_csum = 0;
 	h->looped = false;
+	h->mac_len = 0;
 }
 
 /*

@@ -80,6 +80,12 @@ struct tcp_seg {
 	bool has_fo, fo_exp;
 	uint8_t fo_len;
 	uint8_t fo_cookie[TCP_FASTOPEN_COOKIE_MAX];
+	/* Not from the segment's bytes: its IP header as received (NULL when
+	 * not at hand), its length, and the link header's bytes right before
+	 * it (TCP_SAVE_SYN keeps a SYN's headers; the TCP header follows the
+	 * IP header, hlen bytes). */
+	const uint8_t *ip_raw;
+	uint8_t ip_hlen, mac_len;
 };
 
 /* One option, as tcp_opt_next() reads it. */

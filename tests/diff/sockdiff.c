@@ -10923,6 +10923,73 @@ CASE(bus_program_handler, 0)
 }
 
 /* ===================================================================== */
+/* TCP_SAVE_SYN */
+
+/*
+ * TCP_SAVE_SYN on a listener (1: the IP and TCP headers, 2: the link's header
+ * before them): the accepted socket's TCP_SAVED_SYN gives the headers of
+ * the peer's SYN once (a short buffer: EINVAL and the length needed), then
+ * length 0. What is printed: the lengths, and the fields that do not change
+ * from run to run (the EtherType, IP's version and protocol, TCP's flags
+ * and header length).
+ */
+static void saved_syn(int mode)
+{
+	int l = tcp_listener(), c, v = mode;
+	unsigned char b[256];
+	socklen_t n = sizeof(v);
+	unsigned off;
+
+	R(setsockopt(l, IPPROTO_TCP, TCP_SAVE_SYN, &v, sizeof(v)));
+	if (R(getsockopt(l, IPPROTO_TCP, TCP_SAVE_SYN, &v, &n)) == 0)
+		emit("save=%d", v);
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	n = sizeof(v);
+	if (R(getsockopt(c, IPPROTO_TCP, TCP_SAVE_SYN, &v, &n)) == 0)
+		emit("child_save=%d", v);
+	n = 10;
+	R(getsockopt(c, IPPROTO_TCP, TCP_SAVED_SYN, b, &n));
+	emit("len=%u", (unsigned)n);
+	n = sizeof(b);
+	if (R(getsockopt(c, IPPROTO_TCP, TCP_SAVED_SYN, b, &n)) == 0 && n >= 40) {
+		off = mode == 2 ? 14 : 0;
+		emit("len=%u", (unsigned)n);
+		if (mode == 2)
+			emit("ethertype=%02x%02x", b[12], b[13]);
+		emit("ip=%02x proto=%u", b[off], b[off + 9]);
+		off += (b[off] & 15) * 4;
+		emit("doff=%u flags=%02x", b[off + 12] >> 4, b[off + 13]);
+	}
+	n = sizeof(b);
+	R(getsockopt(c, IPPROTO_TCP, TCP_SAVED_SYN, b, &n));
+	emit("len=%u", (unsigned)n);
+	/* The listener itself holds none. */
+	n = sizeof(b);
+	R(getsockopt(l, IPPROTO_TCP, TCP_SAVED_SYN, b, &n));
+	emit("len=%u", (unsigned)n);
+}
+CASE(tcp_save_syn_headers, 0) { saved_syn(1); }
+CASE(tcp_save_syn_with_link_header, 0) { saved_syn(2); }
+/* Without TCP_SAVE_SYN: nothing kept. 3 and -1 are EINVAL. */
+CASE(tcp_save_syn_off, 0)
+{
+	int l = tcp_listener(), c, v = 3;
+	unsigned char b[256];
+	socklen_t n = sizeof(b);
+
+	R(setsockopt(l, IPPROTO_TCP, TCP_SAVE_SYN, &v, sizeof(v)));
+	v = -1;
+	R(setsockopt(l, IPPROTO_TCP, TCP_SAVE_SYN, &v, sizeof(v)));
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	R(getsockopt(c, IPPROTO_TCP, TCP_SAVED_SYN, b, &n));
+	emit("len=%u", (unsigned)n);
+}
+
+/* ===================================================================== */
 /* A listener on the wildcard address and loopback */
 
 /*

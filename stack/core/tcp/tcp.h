@@ -248,6 +248,13 @@ size_t tcp_outq_unsent(const struct tcp_conn *c);
  * an arrival from a wake-up for something else by it). */
 uint64_t tcp_rx_count(const struct tcp_conn *c);
 
+/* TCP_SAVED_SYN: the headers of the SYN that made this accepted connection
+ * (TCP_SAVE_SYN on its listener), *len bytes; NULL when none (not saved, or
+ * read already). tcp_saved_syn_drop lets them go (Linux frees them once
+ * read). */
+const uint8_t *tcp_saved_syn(const struct tcp_conn *c, unsigned *len);
+void tcp_saved_syn_drop(struct tcp_conn *c);
+
 /* The options of struct sock_opts, one at a time (setsockopt()'s values). */
 enum tcp_option {
 	TCP_OPT_NODELAY,        /* bool */
@@ -284,6 +291,7 @@ enum tcp_option {
 	TCP_OPT_BIND_NO_PORT,   /* bool, IP_BIND_ADDRESS_NO_PORT (tcp_bind) */
 	TCP_OPT_TXREHASH,       /* SO_TXREHASH as the kernel keeps it: 0 or 1 (-1: the stack's default) */
 	TCP_OPT_PEEK_OFF,       /* SO_PEEK_OFF: bytes, -1 (any negative) off */
+	TCP_OPT_SAVE_SYN,       /* TCP_SAVE_SYN: 0..2 */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose

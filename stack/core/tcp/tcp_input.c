@@ -1557,6 +1557,27 @@ static void fastopen_take(struct tcp_conn *l, struct tcp_conn *c, const struct t
 /* An embryonic connection for a SYN on listener l. iss: our ISN (a cookie),
  * or 0 to draw one; send: whether to answer with a SYN-ACK now. fo: what
  * fast open made of the SYN (FO_NONE for a cookie's), cookie the one to give. */
+/*
+ * TCP_SAVE_SYN on the listener: the child keeps the headers of the SYN that
+ * made it, the IP header and the TCP header with its options, and with 2
+ * the link's header before them (Linux's tcp_reqsk_record_syn). Not for a
+ * SYN cookie's child (Linux records only the SYNs it keeps state for), nor
+ * without memory.
+ */
+static void save_syn(const struct tcp_conn *l, struct tcp_conn *c, const struct tcp_seg *g)
+{
+	unsigned mac = l->opt.save_syn == 2 ? g->mac_len : 0, n;
+
+	if (!l->opt.save_syn || !g->ip_raw)
+		return;
+	n = mac + g->ip_hlen + g->hlen;
+	c->saved_syn = malloc(n);
+	if (!c->saved_syn)
+		return;
+	memcpy(c->saved_syn, g->ip_raw - mac, n);
+	c->saved_syn_len = (uint16_t)n;
+}
+
 static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g, tcp_seq iss, bool send,
 				     enum fo_verdict fo, const uint8_t *cookie, uint64_t now)
 {
@@ -1583,6 +1604,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	 * completes the handshake, step_ack). */
 	c->handshake_ttl = g->ttl ? g->ttl : 1;
 	c->handshake_tos = g->tos;          /* and its rcv_tos, that segment's TOS */
+	save_syn(l, c, g);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;
@@ -1757,6 +1779,9 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	g.ecn = ih->tos & 3;
 	g.ttl = ih->ttl;
 	g.tos = ih->tos;
+	g.ip_raw = ih->raw;
+	g.ip_hlen = ih->ihl;
+	g.mac_len = ih->mac_len;
 	/* A SYN's options the namespace switched off are not seen (Linux's
 	 * tcp_parse_options reads them on a SYN only with the sysctl on). */
 	if (g.flags & TCP_SYN) {

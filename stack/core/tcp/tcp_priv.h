@@ -188,6 +188,10 @@ struct tcp_conn {
 	uint8_t psh_head, psh_n;
 	tcp_seq psh_marks[TCP_PSH_MARKS];
 	struct tcp_eor *eor;                /* NULL: no MSG_EOR write yet */
+	/* TCP_SAVE_SYN: the headers of the SYN that made this child (Linux's
+	 * saved_syn), until TCP_SAVED_SYN reads them; NULL: none. */
+	uint8_t *saved_syn;
+	uint16_t saved_syn_len;
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
 	/* Linux's rcv_ssthresh: the most a window offers, whatever the room.

@@ -341,6 +341,7 @@ static void tcp_conn_free(struct tcp_conn *c)
 	tcp_ofo_purge(c);
 	tcp_sb_free(&c->sb);
 	free(c->eor);
+	free(c->saved_syn);
 	t->live--;
 	free(c);
 }

@@ -10,6 +10,7 @@
 #include "stack/core/tcp/tcp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stack/core/config.h"
@@ -1266,6 +1267,11 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	case TCP_OPT_PEEK_OFF:
 		o->peek_off = v;
 		return 0;
+	case TCP_OPT_SAVE_SYN:
+		if (v < 0 || v > 2)
+			return -EINVAL;
+		o->save_syn = (uint8_t)v;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1311,6 +1317,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_BIND_NO_PORT: *v = o->bind_no_port; return 0;
 	case TCP_OPT_TXREHASH: *v = o->txrehash < 0 ? cfg->txrehash : o->txrehash; return 0;
 	case TCP_OPT_PEEK_OFF: *v = o->peek_off; return 0;
+	case TCP_OPT_SAVE_SYN: *v = o->save_syn; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
@@ -1414,6 +1421,21 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_option opt, int v)
 	return tcp_setopt_at(c, opt, v, c->s->now);
 }
 
+const uint8_t *tcp_saved_syn(const struct tcp_conn *c, unsigned *len)
+{
+	stack_assert_locked();
+	*len = c->saved_syn_len;
+	return c->saved_syn;
+}
+
+void tcp_saved_syn_drop(struct tcp_conn *c)
+{
+	stack_assert_locked();
+	free(c->saved_syn);
+	c->saved_syn = NULL;
+	c->saved_syn_len = 0;
+}
+
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 {
 	stack_assert_locked();
@@ -1446,6 +1468,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_PMTUDISC: *v = c->opt.pmtudisc; return 0;
 	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
 	case TCP_OPT_PEEK_OFF: *v = c->opt.peek_off; return 0;
+	case TCP_OPT_SAVE_SYN: *v = c->opt.save_syn; return 0;
 	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
 	case TCP_OPT_DONTROUTE: *v = c->opt.dontroute; return 0;
 	case TCP_OPT_MAXSEG:

@@ -636,9 +636,9 @@ static bool move_to_lo(struct shim_sock *k, struct shim_epitem **moved)
 			return false;
 		tcp_local(k->tcp, &ep);
 	} else if (k->udp) {
-		/* Nothing heard or waiting: a datagram from the TAP's side
-		 * would be lost with it. */
-		if (udp_peer(k->udp, &peer) == 0 || udp_rx_count(k->udp) || (udp_poll(k->udp) & (POLLIN | POLLERR)))
+		/* Nothing heard, sent or waiting: an answer from the TAP's
+		 * side would be lost with it. */
+		if (udp_peer(k->udp, &peer) == 0 || udp_used(k->udp) || (udp_poll(k->udp) & (POLLIN | POLLERR)))
 			return false;
 		udp_local(k->udp, &ep);
 	} else {
@@ -1996,10 +1996,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		int a = addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep));
 
 		if (a == ADDR_LOOP) {
-			if (attached(k))    /* udp_sendmsg refuses port 0 before it routes */
-				r = ep.port == 0 ? -EINVAL : -ENETUNREACH;   /* Deviation, as in connect */
+			if (attached(k) && ep.port == 0)
+				r = -EINVAL;    /* udp_sendmsg refuses port 0 before it routes */
+			else if (attached(k) && !move_to_lo(k, &moved))
+				r = -ENETUNREACH;   /* Deviation, as in connect */
 			else {
-				moved = release(k);
+				if (!k->moved)
+					moved = release(k);
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
@@ -2013,6 +2016,12 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 	}
 	shim_unlock();
+	if (r == SHIM_PASS) {
+		int b = move_to_lo_bind(k, fd);
+
+		if (b < 0)
+			r = b;
+	}
 	shim_epoll_to_kernel(moved, fd);
 	/* Linux raises SIGPIPE from TCP's sk_stream_error only: UDP's EPIPE
 	 * (after shutdown(SHUT_WR)) comes from its buffer allocation, without. */

@@ -80,6 +80,7 @@ struct udp_sock {
 	struct udp_dgram *q_head, *q_tail;
 	size_t q_bytes;              /* charged against rcvbuf */
 	uint64_t q_total;            /* datagrams ever queued (udp_rx_count) */
+	bool sent;                   /* a datagram ever went out (udp_used) */
 	size_t rcvbuf;
 	struct sock_wakeup wake;
 	bool corkflag;               /* UDP_CORK */
@@ -581,6 +582,8 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 	uint8_t *h;
 	int rc;
 
+	u->sent = true;
+
 	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
 	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than
 	 * the MTU is EMSGSIZE, and with IP_RECVERR a local error saying the
@@ -884,6 +887,11 @@ long udp_peek_at(struct udp_sock *u, void *buf, size_t len, size_t *off, struct 
 uint64_t udp_rx_count(const struct udp_sock *u)
 {
 	return u->q_total;
+}
+
+bool udp_used(const struct udp_sock *u)
+{
+	return u->q_total || u->sent || u->cork.pending;
 }
 
 unsigned udp_poll(const struct udp_sock *u)

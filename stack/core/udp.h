@@ -109,6 +109,8 @@ long udp_recv_err(struct udp_sock *u, void *buf, size_t len, size_t *full, struc
 unsigned udp_poll(const struct udp_sock *u);
 /* Datagrams queued so far, a count that only grows (the shim's O_ASYNC). */
 uint64_t udp_rx_count(const struct udp_sock *u);
+/* Whether a datagram ever came for it or went from it (or waits, corked). */
+bool udp_used(const struct udp_sock *u);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);

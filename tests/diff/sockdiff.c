@@ -11159,6 +11159,37 @@ CASE(connect_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_STREAM,
 CASE(connect_bound_any_to_any_listener, 0) { bound_any_to_loopback(SOCK_STREAM, 0, "0.0.0.0"); }
 CASE(connect_udp_bound_any_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, 0, "127.0.0.1"); }
 CASE(connect_udp_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, case_port() + 5000, "127.0.0.1"); }
+/* A UDP socket bound to the wildcard address that sends to loopback first
+ * (sendto, sendmsg): it moves to the kernel as for connect(); its port is
+ * the source, and the answer comes back to it. */
+static void udp_bound_any_sendto_loopback(int port, bool msg)
+{
+	int r = udp_sock(), c = udp_sock();
+	struct sockaddr_in to = sin4("127.0.0.1", case_port()), from;
+	socklen_t fl = sizeof(from);
+	char b[8];
+
+	bind_to(r, "127.0.0.1", case_port());
+	bind_to(c, "0.0.0.0", port);
+	if (msg) {
+		struct iovec iov = { "ping", 4 };
+		struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov, .msg_iovlen = 1 };
+
+		R(sendmsg(c, &m, 0));
+	} else {
+		R(sendto(c, "ping", 4, 0, (struct sockaddr *)&to, sizeof(to)));
+	}
+	emit_sockname(c);
+	wait_in(r);
+	if (R(recvfrom(r, b, sizeof(b), 0, (struct sockaddr *)&from, &fl)) >= 0)
+		emit_addr(&from, fl);
+	R(sendto(r, "pong", 4, 0, (struct sockaddr *)&from, fl));
+	wait_in(c);
+	R(recv(c, b, sizeof(b), 0));
+}
+CASE(sendto_udp_bound_any_to_loopback, 0) { udp_bound_any_sendto_loopback(0, false); }
+CASE(sendto_udp_bound_any_port_to_loopback, 0) { udp_bound_any_sendto_loopback(case_port() + 5000, false); }
+CASE(sendmsg_udp_bound_any_to_loopback, 0) { udp_bound_any_sendto_loopback(0, true); }
 
 /* ===================================================================== */
 /* the driver */

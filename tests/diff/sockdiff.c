@@ -10990,6 +10990,841 @@ CASE(tcp_save_syn_off, 0)
 }
 
 /* ===================================================================== */
+/* AF_INET6 sockets (IPv4-mapped in the stack) and UDP datagrams */
+
+static struct sockaddr_in6 sin6(const char *ip, int port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+
+	inet_pton(AF_INET6, ip, &a.sin6_addr);
+	return a;
+}
+
+static int sock6(int type)
+{
+	int s = socket(AF_INET6, type, 0);
+
+	need(s >= 0, "socket6");
+	return s;
+}
+
+/* bind(s, ip:port) with the length len (0: a whole sockaddr_in6). */
+static long bind6(int s, const char *ip, int port, socklen_t len)
+{
+	struct sockaddr_in6 a = sin6(ip, port);
+
+	return R(bind(s, (struct sockaddr *)&a, len ? len : sizeof(a)));
+}
+
+static long conn6(int s, const char *ip, int port)
+{
+	struct sockaddr_in6 a = sin6(ip, port);
+
+	return R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+}
+
+static long sendto6(int s, const char *ip, int port, const char *text)
+{
+	struct sockaddr_in6 a = sin6(ip, port);
+
+	return R(sendto(s, text, strlen(text), 0, (struct sockaddr *)&a, sizeof(a)));
+}
+
+#define MAPPED_PEER "::ffff:" PEER
+#define MAPPED_SELF "::ffff:" SELF
+#define GLOBAL6     "2001:db8::5"   /* documentation prefix: no host has it, no route */
+
+CASE(inet6_bind_any_tcp, 0) { int s = sock6(SOCK_STREAM); bind6(s, "::", case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_any_udp, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::", 0, 0); emit_sockname(s); }
+CASE(inet6_bind_mapped_self_tcp, 0) { int s = sock6(SOCK_STREAM); bind6(s, MAPPED_SELF, case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_mapped_self_udp, 0) { int s = sock6(SOCK_DGRAM); bind6(s, MAPPED_SELF, 0, 0); emit_sockname(s); }
+CASE(inet6_bind_mapped_nobody, 0) { bind6(sock6(SOCK_DGRAM), "::ffff:" NOBODY, 0, 0); }
+CASE(inet6_bind_mapped_bcast, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::ffff:" BCAST, case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_mapped_mcast, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::ffff:224.0.0.1", case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_loopback, 0) { int s = sock6(SOCK_STREAM); bind6(s, "::1", case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_global_absent_tcp, 0) { bind6(sock6(SOCK_STREAM), GLOBAL6, 0, 0); }
+CASE(inet6_bind_global_absent_udp, 0) { bind6(sock6(SOCK_DGRAM), GLOBAL6, 0, 0); }
+CASE(inet6_bind_linklocal_absent, 0)
+{
+	struct sockaddr_in6 a = sin6("fe80::5", 0);
+
+	a.sin6_scope_id = if_nametoindex("tap0");
+	R(bind(sock6(SOCK_DGRAM), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_mapped_scope, 0)
+{
+	struct sockaddr_in6 a = sin6(MAPPED_SELF, case_port());
+	int s = sock6(SOCK_DGRAM);
+
+	a.sin6_scope_id = 9999;
+	a.sin6_flowinfo = htonl(0x12345);
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	emit_sockname(s);
+}
+CASE(inet6_bind_len24, 0) { int s = sock6(SOCK_DGRAM); bind6(s, MAPPED_SELF, case_port(), 24); emit_sockname(s); }
+CASE(inet6_bind_len23, 0) { bind6(sock6(SOCK_DGRAM), MAPPED_SELF, case_port(), 23); }
+CASE(inet6_bind_len_inet, 0) { bind6(sock6(SOCK_DGRAM), "::", case_port(), sizeof(struct sockaddr_in)); }
+CASE(inet6_bind_family_inet_long, 0)
+{
+	struct sockaddr_in6 a = sin6("::", case_port());
+
+	a.sin6_family = AF_INET;
+	R(bind(sock6(SOCK_DGRAM), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_family_unspec, 0)
+{
+	struct sockaddr_in6 a = sin6("::", case_port());
+
+	a.sin6_family = AF_UNSPEC;
+	R(bind(sock6(SOCK_STREAM), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_on_inet_socket, 0)
+{
+	struct sockaddr_in6 a = sin6(MAPPED_SELF, case_port());
+
+	R(bind(udp_sock(), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_v6only_mapped, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	bind6(s, MAPPED_SELF, case_port(), 0);
+	bind6(s, "::ffff:0.0.0.0", case_port(), 0);
+}
+CASE(inet6_bind_dual_then_inet, 0)
+{
+	int s = sock6(SOCK_DGRAM), u = udp_sock();
+
+	bind6(s, "::", case_port(), 0);
+	bind_to(u, SELF, case_port());
+	bind_to(u, "0.0.0.0", case_port());
+}
+CASE(inet6_bind_inet_then_dual, 0)
+{
+	int s = sock6(SOCK_STREAM), u = tcp_sock();
+
+	bind_to(u, SELF, case_port());
+	bind6(s, "::", case_port(), 0);
+	bind6(s, MAPPED_SELF, case_port(), 0);
+}
+CASE(inet6_v6only_after_bind, 0)
+{
+	int s = sock6(SOCK_DGRAM), one = 1;
+
+	bind6(s, MAPPED_SELF, 0, 0);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+}
+CASE(inet6_v6only_after_connect, 0)
+{
+	int s = sock6(SOCK_DGRAM), one = 1;
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+}
+CASE(inet6_v6only_after_connect_tcp, 0)
+{
+	int s = sock6(SOCK_STREAM), one = 1;
+
+	conn6(s, MAPPED_PEER, P_ECHO);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+}
+CASE(inet6_v6only_connect_mapped, 0)
+{
+	int s = sock6(SOCK_STREAM), u = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	seti(u, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	conn6(s, MAPPED_PEER, P_ECHO);
+	conn6(u, MAPPED_PEER, P_UECHO);
+	sendto6(u, MAPPED_PEER, P_UECHO, "x");
+}
+CASE(inet6_v6only_lengths, 0)
+{
+	int s = sock6(SOCK_DGRAM), v = 1;
+	char b[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+	socklen_t l = 1;
+
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, 2));
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, b, 8));
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+	memset(b, 0x55, sizeof(b));
+	R(getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, b, &l));
+	emit("len=%u b0=%d", (unsigned)l, b[0]);
+	l = 0;
+	R(getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, b, &l));
+	emit("len=%u", (unsigned)l);
+}
+CASE(inet6_v6only_on_inet, 0) { int one = 1; R(setsockopt(udp_sock(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))); R(geti(udp_sock(), IPPROTO_IPV6, IPV6_V6ONLY)); }
+CASE(inet6_connect_global_tcp, 0) { int s = sock6(SOCK_STREAM); conn6(s, GLOBAL6, P_ECHO); emit_sockname(s); }
+CASE(inet6_connect_global_after_bind, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::", 0, 0); conn6(s, GLOBAL6, P_UECHO); }
+CASE(inet6_sendto_global_after_bind, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::", 0, 0); sendto6(s, GLOBAL6, P_UECHO, "x"); }
+CASE(inet6_sendto_global_mapped_bound, 0) { int s = sock6(SOCK_DGRAM); bind6(s, MAPPED_SELF, 0, 0); sendto6(s, GLOBAL6, P_UECHO, "x"); }
+CASE(inet6_connect_global_mapped_bound_tcp, 0) { int s = sock6(SOCK_STREAM); bind6(s, MAPPED_SELF, 0, 0); conn6(s, GLOBAL6, P_ECHO); }
+CASE(inet6_connect_mapped_from_v6_bound, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::1", 0, 0); conn6(s, MAPPED_PEER, P_UECHO); }
+CASE(inet6_sendto_mapped_port0, 0) { sendto6(sock6(SOCK_DGRAM), MAPPED_PEER, 0, "x"); }
+CASE(inet6_sendto_mapped_bcast, 0) { sendto6(sock6(SOCK_DGRAM), "::ffff:" BCAST, P_USINK, "x"); }
+CASE(inet6_sendto_mapped_bcast_allowed, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, SOL_SOCKET, SO_BROADCAST, 1);
+	sendto6(s, "::ffff:" BCAST, P_USINK, "x");
+}
+CASE(inet6_sendto_inet_addr, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+	int s = sock6(SOCK_DGRAM);
+	char b[8];
+
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	if (wait_ev(s, POLLIN) & POLLIN)
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_sockname(s);
+}
+CASE(inet6_connect_inet_addr_udp, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+	int s = sock6(SOCK_DGRAM);
+
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	emit_peername(s);
+}
+CASE(inet6_connect_inet_addr_tcp, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO);
+	int s = sock6(SOCK_STREAM);
+
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	emit_peername(s);
+}
+CASE(inet6_connect_len24, 0)
+{
+	struct sockaddr_in6 a = sin6(MAPPED_PEER, P_ECHO);
+	int s = sock6(SOCK_STREAM);
+
+	R(connect(s, (struct sockaddr *)&a, 24));
+	emit_peername(s);
+}
+CASE(inet6_connect_flowinfo_scope, 0)
+{
+	struct sockaddr_in6 a = sin6(MAPPED_PEER, P_UECHO);
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 p;
+	socklen_t l = sizeof(p);
+
+	a.sin6_flowinfo = htonl(0xfffff);
+	a.sin6_scope_id = 77;
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	memset(&p, 0x55, sizeof(p));
+	if (R(getpeername(s, (struct sockaddr *)&p, &l)) == 0)
+		emit("flow=%#x scope=%u", ntohl(p.sin6_flowinfo), p.sin6_scope_id);
+}
+CASE(inet6_sendto_flowinfo_scope_recvfrom, 0)
+{
+	struct sockaddr_in6 a = sin6(MAPPED_PEER, P_UECHO), p;
+	int s = sock6(SOCK_DGRAM);
+	socklen_t l = sizeof(p);
+	char b[8];
+
+	a.sin6_flowinfo = htonl(0x1234);
+	a.sin6_scope_id = 3;
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	wait_in(s);
+	memset(&p, 0x55, sizeof(p));
+	if (R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&p, &l)) >= 0) {
+		emit_addr(&p, l);
+		emit("flow=%#x scope=%u", ntohl(p.sin6_flowinfo), p.sin6_scope_id);
+	}
+}
+CASE(inet6_connect_any_udp, 0) { int s = sock6(SOCK_DGRAM); conn6(s, "::", P_UECHO); emit_peername(s); }
+CASE(inet6_names_short_len, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 a;
+	socklen_t l;
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	for (socklen_t n = 0; n <= 28; n += 4) {
+		l = n;
+		memset(&a, 0x55, sizeof(a));
+		R(getsockname(s, (struct sockaddr *)&a, &l));
+		emit("l=%u fam=%d b8=%#x", (unsigned)l, a.sin6_family, ((unsigned char *)&a)[n < 27 ? n : 27]);
+		l = n;
+		R(getpeername(s, (struct sockaddr *)&a, &l));
+		emit("l=%u", (unsigned)l);
+	}
+}
+CASE(inet6_recvfrom_short_len, 0)
+{
+	struct sockaddr_in6 a;
+	socklen_t l = 16;
+	int s = sock6(SOCK_DGRAM);
+	char b[8];
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(send(s, "x", 1, 0));
+	wait_in(s);
+	memset(&a, 0x55, sizeof(a));
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, &l));
+	emit("l=%u fam=%d b16=%#x", (unsigned)l, a.sin6_family, ((unsigned char *)&a)[16]);
+}
+/* Each IPPROTO_IPV6 option's value on a fresh and a connected dual-stack socket. */
+static void v6opt_sweep(int type, bool connected)
+{
+	static const int names[] = {
+		IPV6_V6ONLY, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP, IPV6_MULTICAST_IF,
+		IPV6_TCLASS, IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS, IPV6_MTU_DISCOVER,
+		IPV6_RECVERR, IPV6_MTU, IPV6_ADDRFORM, IPV6_DONTFRAG, IPV6_AUTOFLOWLABEL, IPV6_FREEBIND,
+		IPV6_TRANSPARENT, IPV6_UNICAST_IF, IPV6_RECVORIGDSTADDR, IPV6_MINHOPCOUNT, 33 /* IPV6_FLOWINFO_SEND */,
+		IPV6_ADDR_PREFERENCES, IPV6_MULTICAST_ALL, IPV6_CHECKSUM, 99, 255,
+	};
+	int s = sock6(type);
+
+	if (connected)
+		need(connect(s, (struct sockaddr *)&(struct sockaddr_in6){ .sin6_family = AF_INET6,
+			.sin6_port = htons(type == SOCK_STREAM ? P_ECHO : P_UECHO),
+			.sin6_addr = { .s6_addr = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 1 } } },
+			sizeof(struct sockaddr_in6)) == 0, "connect");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int v = -12345;
+		socklen_t l = sizeof(v);
+
+		errno = 0;
+		if (getsockopt(s, IPPROTO_IPV6, names[i], &v, &l) < 0)
+			emit("%d=%s", names[i], ename(errno));
+		else
+			emit("%d=%d/%u", names[i], v, (unsigned)l);
+	}
+}
+CASE(inet6_opts_tcp_fresh, 0) { v6opt_sweep(SOCK_STREAM, false); }
+CASE(inet6_opts_tcp_connected, 0) { v6opt_sweep(SOCK_STREAM, true); }
+CASE(inet6_opts_udp_fresh, 0) { v6opt_sweep(SOCK_DGRAM, false); }
+CASE(inet6_opts_udp_connected, 0) { v6opt_sweep(SOCK_DGRAM, true); }
+CASE(inet6_opt_hops_set, 0)
+{
+	int s = sock6(SOCK_DGRAM), v;
+
+	v = -1; R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v)));
+	v = 0; R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v)));
+	emit("hops=%d", geti(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS));
+	v = 256; R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v)));
+	v = -2; R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v)));
+	v = 7; R(setsockopt(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, 2));
+	emit("hops=%d ttl=%d", geti(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS), geti(s, IPPROTO_IP, IP_TTL));
+}
+/* The hop limit of v4-mapped traffic is IP_TTL's, not IPV6_UNICAST_HOPS's. */
+static void udp6_opt_report(int level, int name, int v)
+{
+	int s = sock6(SOCK_DGRAM);
+	char b[64];
+	ssize_t n;
+
+	seti(s, level, name, v);
+	conn6(s, MAPPED_PEER, P_UTTL);
+	R(send(s, "x", 1, 0));
+	wait_in(s);
+	n = R(recv(s, b, sizeof(b) - 1, 0));
+	if (n > 0) {
+		b[n] = 0;
+		emit("%s", b);
+	}
+}
+CASE(inet6_mapped_unicast_hops, 0) { udp6_opt_report(IPPROTO_IPV6, IPV6_UNICAST_HOPS, 9); }
+CASE(inet6_mapped_ip_ttl, 0) { udp6_opt_report(IPPROTO_IP, IP_TTL, 9); }
+CASE(inet6_mapped_ip_tos, 0) { udp6_opt_report(IPPROTO_IP, IP_TOS, 0x28); }
+CASE(inet6_opt_tclass_set, 0)
+{
+	int s = sock6(SOCK_DGRAM), v;
+
+	v = -1; R(setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)));
+	emit("tclass=%d tos=%d", geti(s, IPPROTO_IPV6, IPV6_TCLASS), geti(s, IPPROTO_IP, IP_TOS));
+	v = 256; R(setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)));
+	v = 0xb8; R(setsockopt(s, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)));
+	emit("tclass=%d tos=%d", geti(s, IPPROTO_IPV6, IPV6_TCLASS), geti(s, IPPROTO_IP, IP_TOS));
+	v = 0x20; R(setsockopt(s, IPPROTO_IP, IP_TOS, &v, sizeof(v)));
+	emit("tclass=%d tos=%d", geti(s, IPPROTO_IPV6, IPV6_TCLASS), geti(s, IPPROTO_IP, IP_TOS));
+}
+CASE(inet6_opt_addrform_set, 0)
+{
+	int t = inet6_to(SOCK_STREAM, P_ECHO), u = inet6_to(SOCK_DGRAM, P_UECHO), f = sock6(SOCK_DGRAM), v = AF_INET;
+
+	R(setsockopt(f, IPPROTO_IPV6, IPV6_ADDRFORM, &v, sizeof(v)));
+	v = AF_INET6;
+	R(setsockopt(u, IPPROTO_IPV6, IPV6_ADDRFORM, &v, sizeof(v)));
+	v = AF_INET;
+	R(setsockopt(u, IPPROTO_IPV6, IPV6_ADDRFORM, &v, sizeof(v)));
+	emit_sockname(u);
+	emit_peername(u);
+	R(setsockopt(t, IPPROTO_IPV6, IPV6_ADDRFORM, &v, sizeof(v)));
+	emit_sockname(t);
+	emit_peername(t);
+	R(send(t, "ab", 2, 0));
+}
+CASE(inet6_opt_mcast_hops_loop, 0)
+{
+	int s = sock6(SOCK_DGRAM), v;
+
+	v = 300; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v, sizeof(v)));
+	v = -1; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v, sizeof(v)));
+	v = 5; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v, sizeof(v)));
+	v = 2; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &v, sizeof(v)));
+	v = 0; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &v, sizeof(v)));
+	emit("hops=%d loop=%d ipttl=%d iploop=%d", geti(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS),
+	     geti(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP), geti(s, IPPROTO_IP, IP_MULTICAST_TTL),
+	     geti(s, IPPROTO_IP, IP_MULTICAST_LOOP));
+	v = 999; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v, sizeof(v)));
+	v = 0; R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v, sizeof(v)));
+	v = (int)if_nametoindex("tap0"); R(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v, sizeof(v)));
+}
+CASE(inet6_opt_unknown, 0)
+{
+	int s = sock6(SOCK_DGRAM), v = 1;
+
+	R(setsockopt(s, IPPROTO_IPV6, 99, &v, sizeof(v)));
+	R(setsockopt(s, IPPROTO_IPV6, 1000, &v, sizeof(v)));
+	R(geti(s, IPPROTO_IPV6, 1000));
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &v, 1));
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, NULL, 0));
+}
+CASE(inet6_ipproto_ip_opts, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	emit("ttl=%d tos=%d pktinfo=%d recverr=%d mtu_disc=%d hdrincl=%d", geti(s, IPPROTO_IP, IP_TTL),
+	     geti(s, IPPROTO_IP, IP_TOS), geti(s, IPPROTO_IP, IP_PKTINFO), geti(s, IPPROTO_IP, IP_RECVERR),
+	     geti(s, IPPROTO_IP, IP_MTU_DISCOVER), geti(s, IPPROTO_IP, IP_HDRINCL));
+	conn6(s, MAPPED_PEER, P_UECHO);
+	emit("mtu=%d", geti(s, IPPROTO_IP, IP_MTU));
+}
+/* The cmsgs a dual-stack socket gets for an IPv4 datagram. */
+static void udp6_recv_cmsgs(int level, int name, int level2, int name2)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, level, name, 1);
+	if (level2)
+		seti(s, level2, name2, 1);
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(send(s, "hello", 5, 0));
+	wait_in(s);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, 0)) >= 0) {
+		emit("flags=%#x", m.msg_flags);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				char a[INET6_ADDRSTRLEN];
+
+				memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+				inet_ntop(AF_INET6, &pi.ipi6_addr, a, sizeof(a));
+				emit("pktinfo6=%s,ifindex_tap0=%d,len=%zu", a, pi.ipi6_ifindex == if_nametoindex("tap0"),
+				     (size_t)h->cmsg_len);
+			} else if (h->cmsg_level == IPPROTO_IPV6) {
+				emit("cmsg6=%d/len%zu/%d", h->cmsg_type, (size_t)h->cmsg_len, *(int *)CMSG_DATA(h));
+			} else {
+				struct msghdr one = m;
+
+				one.msg_control = h;
+				one.msg_controllen = h->cmsg_len;
+				emit_cmsgs(&one);
+			}
+		}
+	}
+}
+CASE(inet6_cmsg_ip_pktinfo, 0) { udp6_recv_cmsgs(IPPROTO_IP, IP_PKTINFO, 0, 0); }
+CASE(inet6_cmsg_hoplimit, 0) { udp6_recv_cmsgs(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 0, 0); }
+CASE(inet6_cmsg_tclass, 0) { udp6_recv_cmsgs(IPPROTO_IPV6, IPV6_RECVTCLASS, 0, 0); }
+CASE(inet6_cmsg_ip_ttl_tos, 0) { udp6_recv_cmsgs(IPPROTO_IP, IP_RECVTTL, IPPROTO_IP, IP_RECVTOS); }
+CASE(inet6_cmsg_origdst, 0) { udp6_recv_cmsgs(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, 0, 0); }
+CASE(inet6_udp_refused_recverr, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	struct sockaddr_in6 from;
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IPV6, IPV6_RECVERR, 1);
+	conn6(s, MAPPED_PEER, P_UCLOSED);
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	m.msg_name = &from;
+	m.msg_namelen = sizeof(from);
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		emit("flags=%#x", m.msg_flags);
+		emit_addr(&from, m.msg_namelen);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct sock_extended_err e;
+
+			memcpy(&e, CMSG_DATA(h), sizeof(e));
+			emit("cmsg=%d/%d len=%zu err=%s origin=%d type=%d code=%d", h->cmsg_level, h->cmsg_type,
+			     (size_t)h->cmsg_len, ename((int)e.ee_errno), e.ee_origin, e.ee_type, e.ee_code);
+			emit_addr(SO_EE_OFFENDER(&e), h->cmsg_len - CMSG_LEN(sizeof(e)));
+		}
+	}
+	R(send(s, "x", 1, 0));
+}
+CASE(inet6_udp_refused_no_recverr, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	char b[8];
+
+	conn6(s, MAPPED_PEER, P_UCLOSED);
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(inet6_tcp_accept_mapped, 0)
+{
+	int l = sock6(SOCK_STREAM), c, one = 1;
+	struct sockaddr_in6 a;
+	socklen_t al = sizeof(a);
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind6(l, "::", case_port(), 0);
+	R(listen(l, 4));
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	c = (int)RFD(accept(l, (struct sockaddr *)&a, &al));
+	emit_addr(&a, al);
+	emit_sockname(c);
+	emit("v6only=%d addrform=%d", geti(c, IPPROTO_IPV6, IPV6_V6ONLY), geti(c, IPPROTO_IPV6, IPV6_ADDRFORM));
+}
+CASE(inet6_udp_server_recvfrom, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 a;
+	socklen_t al = sizeof(a);
+	char b[16];
+
+	bind6(s, "::", case_port(), 0);
+	peer("udp %d hi", case_port());
+	wait_in(s);
+	if (R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, &al)) >= 0)
+		emit_addr(&a, al);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, al));
+}
+/* ---- UDP datagrams ---- */
+
+CASE(dgram_zero_echo, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[8];
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	R(send(s, "", 0, 0));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	int q = -1;
+
+	R(ioctl(s, FIONREAD, &q));
+	emit("inq=%d", q);
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, &l));
+	emit_addr(&a, l);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(dgram_zero_then_data, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[8];
+
+	R(send(s, NULL, 0, 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "abc", 3, 0));
+	R(recv(s, NULL, 0, MSG_TRUNC));
+	R(send(s, "abc", 3, 0));
+	R(read(s, b, sizeof(b)));
+}
+CASE(dgram_zero_recvmsg_flags, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[8];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	v.iov_len = 0;
+	R(sendmsg(s, &m, 0));
+	wait_in(s);
+	v.iov_len = sizeof(b);
+	R(recvmsg(s, &m, MSG_TRUNC));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(s, &m, MSG_DONTWAIT));
+}
+CASE(dgram_trunc_peek_combo, 0)
+{
+	int s = udp_echoed("abcdefgh");
+	char b[16] = { 0 };
+	struct iovec v = { b, 3 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recv(s, b, 3, MSG_PEEK | MSG_TRUNC));
+	R(recvmsg(s, &m, MSG_PEEK));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(s, &m, MSG_PEEK | MSG_TRUNC));
+	emit("flags=%#x b=%.3s", m.msg_flags, b);
+	R(recv(s, NULL, 0, MSG_PEEK | MSG_TRUNC));
+	R(recv(s, b, 0, MSG_PEEK));
+	v.iov_len = 20;
+	R(recvmsg(s, &m, MSG_TRUNC));
+	emit("flags=%#x", m.msg_flags);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC));
+}
+CASE(dgram_trunc_iov_split, 0)
+{
+	int s = udp_echoed("abcdefghij");
+	char x[4] = { 0 }, y[4] = { 0 };
+	struct iovec v[2] = { { x, 3 }, { y, 3 } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+
+	R(recvmsg(s, &m, 0));
+	emit("flags=%#x x=%.3s y=%.3s", m.msg_flags, x, y);
+}
+CASE(dgram_peek_waitall, 0)
+{
+	int s = udp_echoed("abcdef");
+	char b[16];
+
+	R(recv(s, b, sizeof(b), MSG_WAITALL | MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+}
+CASE(dgram_recvmmsg_partial, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct mmsghdr mm[4];
+	char bufs[4][16];
+	struct iovec v[4];
+
+	for (int i = 0; i < 4; i++) {
+		v[i] = (struct iovec){ bufs[i], i == 1 ? 2 : sizeof(bufs[i]) };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	}
+	R(send(s, "one", 3, 0));
+	R(send(s, "twotwo", 6, 0));
+	/* Blocking with no flag: waits for all of vlen (here 2). */
+	R(recvmmsg(s, mm, 2, 0, NULL));
+	for (int i = 0; i < 2; i++)
+		emit("len%d=%u flags%d=%#x", i, mm[i].msg_len, i, mm[i].msg_hdr.msg_flags);
+	R(recvmmsg(s, mm, 4, MSG_DONTWAIT, NULL));
+	R(send(s, "3", 1, 0));
+	wait_in(s);
+	R(recvmmsg(s, mm, 4, MSG_WAITFORONE, NULL));
+	emit("len0=%u", mm[0].msg_len);
+}
+CASE(dgram_recvmmsg_error_midway, 0)
+{
+	int s = udp_sock();
+	struct mmsghdr mm[3];
+	char bufs[3][16];
+	struct iovec v[3];
+
+	for (int i = 0; i < 3; i++) {
+		v[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	}
+	conn(s, PEER, P_UECHO);
+	R(send(s, "one", 3, 0));
+	R(recv(s, bufs[0], sizeof(bufs[0]), MSG_PEEK));
+	conn(s, PEER, P_UCLOSED);
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	R(recvmmsg(s, mm, 3, MSG_DONTWAIT, NULL));
+	emit_so_error(s);
+}
+CASE(dgram_sendmmsg_error_midway, 0)
+{
+	int s = udp_sock();
+	struct mmsghdr mm[3];
+	struct iovec v[3] = { { "a", 1 }, { "bb", 2 }, { "c", 1 } };
+	struct sockaddr_in ok = sin4(PEER, P_USINK), port0 = sin4(PEER, 0);
+
+	for (int i = 0; i < 3; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1, .msg_name = &ok,
+						       .msg_namelen = sizeof(ok) } };
+	mm[1].msg_hdr.msg_name = &port0;
+	R(sendmmsg(s, mm, 3, 0));
+	emit("len=%u/%u/%u", mm[0].msg_len, mm[1].msg_len, mm[2].msg_len);
+	R(sendmmsg(s, mm + 1, 2, 0));
+}
+CASE(dgram_sendmmsg_too_big_midway, 0)
+{
+	int s = udp_to(P_USINK);
+	static char big[70000];
+	struct mmsghdr mm[3];
+	struct iovec v[3] = { { "a", 1 }, { big, sizeof(big) }, { "c", 1 } };
+
+	for (int i = 0; i < 3; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	R(sendmmsg(s, mm, 3, 0));
+	emit("len=%u/%u", mm[0].msg_len, mm[1].msg_len);
+	R(sendmmsg(s, mm + 1, 2, 0));
+}
+CASE(dgram_sendmmsg_refused_midway, 0)
+{
+	int s = udp_to(P_UCLOSED);
+	struct mmsghdr mm[3];
+	struct iovec v[3] = { { "a", 1 }, { "b", 1 }, { "c", 1 } };
+
+	for (int i = 0; i < 3; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	R(sendmmsg(s, mm, 3, 0));
+}
+CASE(dgram_refused_then_calls, 0)
+{
+	int s = udp_to(P_UCLOSED);
+	char b[8];
+
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	emit("ev=%#x", wait_ev(s, POLLIN | POLLOUT));
+	emit("ev=%#x", wait_ev(s, POLLIN | POLLOUT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("ev=%#x", wait_ev(s, POLLIN | POLLOUT));
+}
+CASE(dgram_refused_recverr_queue, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	struct sockaddr_in from;
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	conn(s, PEER, P_UCLOSED);
+	R(send(s, "abcd", 4, 0));
+	wait_err(s);
+	R(send(s, "efgh", 4, 0));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	m.msg_name = &from;
+	m.msg_namelen = sizeof(from);
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		emit("flags=%#x b=%.4s", m.msg_flags, b);
+		emit_addr(&from, m.msg_namelen);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct sock_extended_err e;
+			struct sockaddr_in off;
+
+			memcpy(&e, CMSG_DATA(h), sizeof(e));
+			memcpy(&off, SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(h)), sizeof(off));
+			emit("cmsg=%d/%d len=%zu err=%s origin=%d type=%d code=%d info=%u data=%u", h->cmsg_level,
+			     h->cmsg_type, (size_t)h->cmsg_len, ename((int)e.ee_errno), e.ee_origin, e.ee_type,
+			     e.ee_code, e.ee_info, e.ee_data);
+			emit_addr(&off, sizeof(off));
+		}
+	}
+	emit_so_error(s);
+	m.msg_controllen = sizeof(c);
+	m.msg_namelen = sizeof(from);
+	R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+	m.msg_controllen = sizeof(c);
+	R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+}
+CASE(dgram_refused_unconnected_recverr, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED);
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	R(sendto(s, "abcd", 4, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit("ev=%#x", wait_ev(s, 0));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0)
+		emit_cmsgs(&m);
+	emit_so_error(s);
+}
+CASE(dgram_cork_options, 0)
+{
+	int s = udp_sock(), v = 5;
+
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &v, sizeof(v)));
+	emit("cork=%d", geti(s, IPPROTO_UDP, UDP_CORK));
+	R(setsockopt(s, IPPROTO_UDP, UDP_CORK, &v, 2));
+	emit("segment=%d gro=%d encap=%d", geti(s, IPPROTO_UDP, UDP_SEGMENT), geti(s, IPPROTO_UDP, UDP_GRO),
+	     geti(s, IPPROTO_UDP, UDP_ENCAP));
+	v = 1000;
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	emit("segment=%d", geti(s, IPPROTO_UDP, UDP_SEGMENT));
+	v = 65536;
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	v = 1;
+	R(setsockopt(s, IPPROTO_UDP, UDP_GRO, &v, sizeof(v)));
+	emit("gro=%d", geti(s, IPPROTO_UDP, UDP_GRO));
+	R(setsockopt(s, IPPROTO_UDP, 999, &v, sizeof(v)));
+	R(geti(s, IPPROTO_UDP, 999));
+}
+CASE(dgram_bcast_no_so_broadcast_connected, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4("255.255.255.255", P_USINK);
+
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(sendmsg(s, &(struct msghdr){ .msg_name = &a, .msg_namelen = sizeof(a),
+				       .msg_iov = &(struct iovec){ "x", 1 }, .msg_iovlen = 1 }, 0));
+}
+/* SO_REUSEADDR / SO_REUSEPORT, UDP: which second bind succeeds. */
+static void udp_reuse_pair(int o1, int o2, const char *a1, const char *a2)
+{
+	int s = udp_sock(), t = udp_sock();
+
+	if (o1)
+		seti(s, SOL_SOCKET, o1, 1);
+	if (o2)
+		seti(t, SOL_SOCKET, o2, 1);
+	bind_to(s, a1, case_port());
+	bind_to(t, a2, case_port());
+}
+CASE(dgram_reuseaddr_both, 0) { udp_reuse_pair(SO_REUSEADDR, SO_REUSEADDR, SELF, SELF); }
+CASE(dgram_reuseaddr_first, 0) { udp_reuse_pair(SO_REUSEADDR, 0, SELF, SELF); }
+CASE(dgram_reuseaddr_any_self, 0) { udp_reuse_pair(SO_REUSEADDR, SO_REUSEADDR, "0.0.0.0", SELF); }
+CASE(dgram_noreuse_any_self, 0) { udp_reuse_pair(0, 0, "0.0.0.0", SELF); }
+CASE(dgram_noreuse_self_any, 0) { udp_reuse_pair(0, 0, SELF, "0.0.0.0"); }
+CASE(dgram_reuseport_both, 0) { udp_reuse_pair(SO_REUSEPORT, SO_REUSEPORT, SELF, SELF); }
+CASE(dgram_reuseport_first, 0) { udp_reuse_pair(SO_REUSEPORT, 0, SELF, SELF); }
+CASE(dgram_reuseport_any_self, 0) { udp_reuse_pair(SO_REUSEPORT, SO_REUSEPORT, "0.0.0.0", SELF); }
+CASE(dgram_reuse_mixed, 0) { udp_reuse_pair(SO_REUSEADDR, SO_REUSEPORT, SELF, SELF); }
+CASE(dgram_reuseport_delivery, 0)
+{
+	int s = udp_sock(), t = udp_sock();
+	char b[32];
+
+	seti(s, SOL_SOCKET, SO_REUSEADDR, 1);
+	seti(t, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(s, SELF, case_port());
+	bind_to(t, SELF, case_port());
+	peer("udp %d one", case_port());
+	/* SO_REUSEADDR on UDP: the last bound socket gets unicast */
+	emit("s=%d t=%d", poll(&(struct pollfd){ .fd = s, .events = POLLIN }, 1, 0),
+	     poll(&(struct pollfd){ .fd = t, .events = POLLIN }, 1, 0));
+	R(recv(t, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(dgram_inet6_reuse_dual, 0)
+{
+	int s = sock6(SOCK_DGRAM), t = udp_sock();
+
+	seti(s, SOL_SOCKET, SO_REUSEADDR, 1);
+	seti(t, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind6(s, "::", case_port(), 0);
+	bind_to(t, SELF, case_port());
+}
+
+/* ===================================================================== */
 /* A listener on the wildcard address and loopback */
 
 /*

@@ -3015,6 +3015,28 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return fastopen_result(taken, n);
 }
 
+/*
+ * Linux's do_recvmmsg: an error after some datagrams were taken (other
+ * than EAGAIN) is kept in sk_err, for the next call or SO_ERROR, while the
+ * call answers the count. UDP only. Deviation: TCP's is not kept (its
+ * recvmsg reads sk_err only once the queue is empty, which the shim's
+ * k->err, taken first, does not model).
+ */
+static void recvmmsg_keep_error(int fd, int err)
+{
+	struct shim_sock *k;
+	int r;
+
+	k = enter(fd, &r);
+	if (!k)
+		return;
+	shim_lock();
+	if (k->udp && !shim_exposed(k))
+		udp_set_error(k->udp, err);
+	shim_unlock();
+	leave(k);
+}
+
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
 {
 	int f = flags & ~MSG_WAITFORONE;
@@ -3041,6 +3063,8 @@ int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct times
 			r = -EFAULT;
 		if (r == SHIM_PASS)
 			return SHIM_PASS;
+		if (r < 0 && i && r != -EAGAIN)
+			recvmmsg_keep_error(fd, (int)r);
 		if (r < 0)
 			return i ? (int)i : (int)r;
 		if (flags & MSG_WAITFORONE)

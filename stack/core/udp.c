@@ -553,6 +553,14 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	return 0;
 }
 
+/* Linux's WRITE_ONCE(sk->sk_err, ...) without sk_error_report: a pending
+ * error for the next call, nobody woken (do_recvmmsg's). */
+void udp_set_error(struct udp_sock *u, int err)
+{
+	stack_assert_locked();
+	u->err = err;
+}
+
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u)
 {

@@ -111,6 +111,8 @@ unsigned udp_poll(const struct udp_sock *u);
 uint64_t udp_rx_count(const struct udp_sock *u);
 /* Whether a datagram ever came for it or went from it (or waits, corked). */
 bool udp_used(const struct udp_sock *u);
+/* A pending error (negative errno) for the next call, waking nobody. */
+void udp_set_error(struct udp_sock *u, int err);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);

@@ -2715,7 +2715,28 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 			e.offender.sin_family = AF_INET;
 			e.offender.sin_addr.s_addr = htonl(x->err.offender);
 		}
-		put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
+		if (k->family == AF_INET6) {
+			/* ipv6_recv_error reads an AF_INET6 socket's queue, IPv4
+			 * errors too: SOL_IPV6's IPV6_RECVERR, the offender
+			 * IPv4-mapped in a sockaddr_in6. */
+			struct {
+				struct sock_extended_err ee;
+				struct sockaddr_in6 offender;
+			} e6;
+
+			memset(&e6, 0, sizeof(e6));
+			e6.ee = e.ee;
+			if (!x->err.local) {
+				uint8_t *a = e6.offender.sin6_addr.s6_addr;
+
+				e6.offender.sin6_family = AF_INET6;
+				a[10] = a[11] = 0xff;
+				memcpy(a + 12, &e.offender.sin_addr, 4);
+			}
+			put_cmsg(msg, &used, SOL_IPV6, IPV6_RECVERR, &e6, sizeof(e6));
+		} else {
+			put_cmsg(msg, &used, SOL_IP, IP_RECVERR, &e, sizeof(e));
+		}
 	} else if (k->type == SOCK_DGRAM && x->have_meta) {
 		/* Linux's order: sock_recv_cmsgs (the timestamp, the mark, the
 		 * priority), then ip_cmsg_recv_offset's by its flags' order. */

@@ -86,6 +86,7 @@ struct shim_sock {
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;
 	bool v6only;
+	bool mapped_any;        /* AF_INET6 bound to ::ffff:0.0.0.0 (getsockname shows it, not ::) */
 	bool freebind, transparent;     /* IP_FREEBIND, IP_TRANSPARENT: bind() to an address not ours */
 	uint64_t inherit;       /* TCP: options set on the placeholder that accepted sockets inherit (sock.c, inherit_tab) */
 	/* bind() gave a specific address / port (Linux's SOCK_BINDADDR_LOCK,

@@ -580,11 +580,9 @@ static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *e
  * Linux's move_addr_to_user: *len is read first (EFAULT), a negative one is
  * EINVAL, the address is truncated to it, and *len gets the full length.
  */
-static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
-		  socklen_t *len)
+static int sa_out_ss(const struct sockaddr_storage *ss, int full, struct sockaddr *sa, socklen_t *len)
 {
-	struct sockaddr_storage ss;
-	int ulen, full = ep ? (int)sa_fill(k, ep, &ss) : 0;
+	int ulen;
 
 	if (shim_copy(&ulen, len, sizeof(ulen)))
 		return -EFAULT;
@@ -592,9 +590,18 @@ static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, stru
 		ulen = full;
 	if (ulen < 0)
 		return -EINVAL;
-	if (ulen && shim_copy(sa, &ss, (size_t)ulen))
+	if (ulen && shim_copy(sa, ss, (size_t)ulen))
 		return -EFAULT;
 	return shim_copy(len, &full, sizeof(full));
+}
+
+static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,
+		  socklen_t *len)
+{
+	struct sockaddr_storage ss;
+	int full = ep ? (int)sa_fill(k, ep, &ss) : 0;
+
+	return sa_out_ss(&ss, full, sa, len);
 }
 
 /*
@@ -800,9 +807,17 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			k->port_locked = ep.port != 0;
 			r = 0;
 		} else if ((r = attach(k)) == 0) {
-			r = k->tcp ? tcp_bind(k->tcp, &ep, bind_flags(k)) : udp_bind(k->udp, &ep, bind_flags(k));
-			if (r == 0)
+			bool mapped_any = k->family == AF_INET6 && !ep.addr &&
+					  ((struct sockaddr_in6 *)&ss)->sin6_family == AF_INET6 &&
+					  IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+			unsigned fl = bind_flags(k) | (mapped_any ? INPCB_ADDR_LOCK : 0);
+
+			r = k->tcp ? tcp_bind(k->tcp, &ep, fl) : udp_bind(k->udp, &ep, fl);
+			if (r == 0) {
 				bound_to(k, &ep);
+				k->mapped_any = mapped_any;
+				k->addr_locked |= mapped_any;
+			}
 			else if (r == -EADDRINUSE)
 				k->shown.addr = 0;      /* the stack let go of the address too (Linux's __inet_bind) */
 		}
@@ -1562,7 +1577,18 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	if (k->tcp && !ep.port)
 		ep = k->shown;  /* after a disconnect (tcp_disconnect_sock) */
 	shim_unlock();
-	r = sa_out(k, &ep, sa, len);
+	if (k->mapped_any && !ep.addr) {
+		/* Bound to ::ffff:0.0.0.0: Linux keeps that (not ::) in
+		 * sk_v6_rcv_saddr, and shows it. */
+		struct sockaddr_storage ss;
+		socklen_t full = sa_fill(k, &ep, &ss);
+
+		((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[10] = 0xff;
+		((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[11] = 0xff;
+		r = sa_out_ss(&ss, (int)full, sa, len);
+	} else {
+		r = sa_out(k, &ep, sa, len);
+	}
 	leave(k);
 	return r;
 }

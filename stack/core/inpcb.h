@@ -29,6 +29,11 @@ struct stack;
  * a TIME_WAIT record's tw_connect_bind). Only such ports are shared by
  * connect()'s search (inpcb_connect_port); the caller sets it. */
 #define INPCB_CONNECT_BIND 0x10
+/* Not a reuse flag either: bind() named the address even though it is
+ * INADDR_ANY, as an AF_INET6 socket's ::ffff:0.0.0.0 does (Linux's
+ * SOCK_BINDADDR_LOCK, set for any IPv6 address but ::): a disconnect
+ * keeps the source address connect() chose. */
+#define INPCB_ADDR_LOCK 0x20
 
 /* Sized for a busy server: one closing first holds a TIME_WAIT block per
  * connection of the last minute (~60k at 1k connections/s). The port tables

@@ -475,7 +475,7 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 			u->pcb.local.addr = 0;  /* Linux's __inet_bind clears the address it tried */
 		return rc;
 	}
-	u->addr_locked = local->addr != 0;
+	u->addr_locked = local->addr != 0 || (flags & INPCB_ADDR_LOCK);
 	u->port_locked = local->port != 0;
 	return 0;
 }

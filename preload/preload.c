@@ -827,6 +827,7 @@ static void init(void)
 		.epoll_pwait = real_epoll_pwait, .read = real_read, .write = real_write,
 		.pread = real_pread, .lseek = real_lseek, .sigaction = prog_sigaction_query,
 		.recvmsg = real_recvmsg, .recvfrom = real_recvfrom, .connect = real_connect,
+		.bind = real_bind,
 	};
 	stack_lock_init(&lock, shim_wake_flush);
 	/* The core's log lines go to stderr until the settings say otherwise. */

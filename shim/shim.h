@@ -150,6 +150,8 @@ struct shim_libc {
 	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen);
 	/* A UDP placeholder's disconnect (what the kernel clears there). */
 	int (*connect)(int fd, const struct sockaddr *sa, socklen_t len);
+	/* An AF_INET6 placeholder's bind to a native IPv6 address (sock.c). */
+	int (*bind)(int fd, const struct sockaddr *sa, socklen_t len);
 };
 
 /* The stack's interface as programs see it (interface ioctls, getifaddrs,

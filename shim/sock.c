@@ -83,7 +83,7 @@
 #define MSG_WAITFORONE 0x10000
 #endif
 
-enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC, ADDR_HOST };
+enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC, ADDR_HOST, ADDR_NATIVE6 };
 /* What an address given to sa_in() is for. */
 enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
@@ -451,8 +451,9 @@ static bool is_loop4(uint32_t a)
  * on connect or sendto: this host, *ep with address 0: the kernel's for a
  * socket not in the stack yet, else the stack's, addr_host), ADDR_UNSPEC
  * (AF_UNSPEC on connect: dissolve the association; on an AF_INET6 socket's
- * sendto: no address), or -errno in Linux's order of checks (length first,
- * then family).
+ * sendto: no address), ADDR_NATIVE6 (bind to an IPv6 address that is not
+ * IPv4-mapped, or to :: with IPV6_V6ONLY: the kernel's to judge), or
+ * -errno in Linux's order of checks (length first, then family).
  */
 static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t len, enum sa_use use,
 		 struct ip4_endpoint *ep)
@@ -501,12 +502,15 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 			 * local host, ::1 (tcp_v6_connect, ip6_datagram_connect) */
 			if (!for_bind)
 				return ADDR_LOOP;
+			if (k->v6only)
+				return ADDR_NATIVE6;    /* IPv6 only: nothing for the stack */
 			ep->addr = 0;
 		} else if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) {
 			return ADDR_LOOP;
 		} else {
-			/* The stack speaks IPv4 only. */
-			return for_bind ? -EADDRNOTAVAIL : -ENETUNREACH;
+			/* The stack speaks IPv4 only: native IPv6 is the
+			 * kernel's (its routes, its link-local scopes). */
+			return for_bind ? ADDR_NATIVE6 : ADDR_LOOP;
 		}
 	}
 	if (is_loop4(ep->addr))
@@ -779,7 +783,16 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	shim_lock();
 	r = sa_in(k, (struct sockaddr *)&ss, len, SA_BIND, &ep);
-	if (r == ADDR_LOOP) {
+	if (r == ADDR_NATIVE6 && (k->join || !shim_libc.bind))
+		r = ADDR_LOOP;
+	if (r == ADDR_NATIVE6) {
+		/* The placeholder's bind() answers as Linux's __inet6_bind
+		 * (EADDRNOTAVAIL, EINVAL for a link-local address without a
+		 * scope id, ENODEV for a scope id no device has; a multicast
+		 * address taken): a socket whose bind the kernel took is the
+		 * kernel's from then on; a refused one stays, unbound. */
+		r = k->bound || attached(k) ? -EINVAL : ADDR_NATIVE6;
+	} else if (r == ADDR_LOOP) {
 		if (k->bound || attached(k))
 			r = -EINVAL;
 		else {
@@ -825,6 +838,14 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		r = -EAFNOSUPPORT;
 	}
 	shim_unlock();
+	if (r == ADDR_NATIVE6) {
+		r = shim_libc.bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
+		if (r == 0) {
+			shim_lock();
+			moved = release(k);
+			shim_unlock();
+		}
+	}
 	shim_epoll_to_kernel(moved, fd);
 	leave(k);
 	return r;

@@ -32,6 +32,7 @@ void h_real_libc(struct shim_libc *libc)
 	libc->recvmsg = recvmsg;
 	libc->recvfrom = recvfrom;
 	libc->connect = connect;
+	libc->bind = bind;
 	libc->write = write;
 	libc->pread = pread;
 	libc->lseek = lseek;
@@ -91,6 +92,11 @@ static int c_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	check("connect");
 	return connect(fd, sa, len);
 }
+static int c_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	check("bind");
+	return bind(fd, sa, len);
+}
 static ssize_t c_write(int fd, const void *b, size_t n) { check("write"); return write(fd, b, n); }
 static ssize_t c_pread(int fd, void *b, size_t n, off_t o) { check("pread"); return pread(fd, b, n, o); }
 static off_t c_lseek(int fd, off_t o, int w) { check("lseek"); return lseek(fd, o, w); }
@@ -135,6 +141,6 @@ void h_checked_libc(struct shim_libc *libc, const struct stack_lock *lock)
 		.ioctl = c_ioctl, .setsockopt = c_setsockopt, .getsockopt = c_getsockopt, .ppoll = c_ppoll,
 		.epoll_ctl = c_epoll_ctl, .epoll_pwait = c_epoll_pwait, .read = c_read, .write = c_write,
 		.pread = c_pread, .lseek = c_lseek, .sigaction = c_sigaction, .recvmsg = c_recvmsg,
-		.recvfrom = c_recvfrom, .connect = c_connect,
+		.recvfrom = c_recvfrom, .connect = c_connect, .bind = c_bind,
 	};
 }

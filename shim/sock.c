@@ -4323,18 +4323,24 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		switch (name) {
 		case SO_REUSEADDR:
 			if (get_int(val, len, &v) == 0) {
-				if (k->type == SOCK_STREAM)
+				if (k->type == SOCK_STREAM) {
 					r = set_tcp(k, TCP_OPT_REUSEADDR, v);
-				else
+				} else {
 					k->opts.reuseaddr = v != 0;
+					if (k->udp)
+						udp_set_reuse(k->udp, INPCB_REUSEADDR, v != 0);
+				}
 			}
 			break;
 		case SO_REUSEPORT:
 			if (get_int(val, len, &v) == 0) {
-				if (k->type == SOCK_STREAM)
+				if (k->type == SOCK_STREAM) {
 					r = set_tcp(k, TCP_OPT_REUSEPORT, v);
-				else
+				} else {
 					k->opts.reuseport = v != 0;
+					if (k->udp)
+						udp_set_reuse(k->udp, INPCB_REUSEPORT, v != 0);
+				}
 			}
 			break;
 		case SO_KEEPALIVE:

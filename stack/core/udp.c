@@ -1014,6 +1014,14 @@ void udp_set_mc_all(struct udp_sock *u, bool on)
 	u->mc_all = on;
 }
 
+void udp_set_reuse(struct udp_sock *u, unsigned flag, bool on)
+{
+	stack_assert_locked();
+	/* udp_lib_lport_inuse reads the bound socket's sk_reuse and
+	 * sk_reuseport as they are now, not as bind() saw them. */
+	u->pcb.reuse = on ? u->pcb.reuse | flag : u->pcb.reuse & ~flag;
+}
+
 void udp_set_broadcast(struct udp_sock *u, bool on)
 {
 	stack_assert_locked();

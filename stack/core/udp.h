@@ -122,6 +122,9 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
 /* Hands a new socket the options kept before it existed: the receive
  * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o);
+/* SO_REUSEADDR (INPCB_REUSEADDR) or SO_REUSEPORT (INPCB_REUSEPORT) now,
+ * bound or not. */
+void udp_set_reuse(struct udp_sock *u, unsigned flag, bool on);
 void udp_set_broadcast(struct udp_sock *u, bool on);
 /* IP_MULTICAST_ALL: off, a group's datagrams only when this socket joined it. */
 void udp_set_mc_all(struct udp_sock *u, bool on);

@@ -1349,6 +1349,19 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 		return r;
 	/* What the change does to a live connection. */
 	switch (opt) {
+	case TCP_OPT_REUSEADDR:
+		/* inet_csk_bind_conflict reads the bound socket's sk_reuse as
+		 * it is now (measured: bound, then SO_REUSEADDR set or cleared,
+		 * another's bind with it went, or got EADDRINUSE). */
+		c->pcb.reuse = c->opt.reuseaddr ? c->pcb.reuse | INPCB_REUSEADDR : c->pcb.reuse & ~INPCB_REUSEADDR;
+		break;
+	case TCP_OPT_REUSEPORT:
+		/* Set: the same (sk_reuseport as it is now). Cleared: the port's
+		 * bind bucket keeps the fastreuseport bind() gave it, and
+		 * sk_reuseport_match lets the next SO_REUSEPORT bind in. */
+		if (c->opt.reuseport)
+			c->pcb.reuse |= INPCB_REUSEPORT;
+		break;
 	case TCP_OPT_NODELAY:
 		/* Linux's __tcp_sock_set_nodelay (TCP_NAGLE_PUSH): what waits
 		 * goes now, once, though TCP_CORK or MSG_MORE holds it (measured

@@ -210,6 +210,7 @@ enum {
 	SHIM_CM_MARK = 1u << 9,         /* SO_RCVMARK: SO_MARK, the packet's mark (UDP) */
 	SHIM_CM_PRIO = 1u << 10,        /* SO_RCVPRIORITY: SO_PRIORITY, the packet's priority (UDP) */
 	SHIM_CM_PKTINFO6 = 1u << 11,    /* IPV6_RECVPKTINFO: IPV6_PKTINFO, mapped (AF_INET6 UDP) */
+	SHIM_CM_OVFL = 1u << 12,        /* SO_RXQ_OVFL: SO_RXQ_OVFL, the drop count (UDP) */
 };
 
 /* A link of an epoll's ready list (circular, with a dummy head). */

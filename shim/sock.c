@@ -2792,6 +2792,10 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 		/* The stack's clock is monotonic: the arrival's age, from now. */
 		if (x->cm & SHIM_CM_TS)
 			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->meta.at));
+		/* sock_recv_drops, after the timestamp: a datagram queued
+		 * after drops, while SO_RXQ_OVFL was on (and still is). */
+		if ((x->cm & SHIM_CM_OVFL) && x->meta.dropcount)
+			put_cmsg(msg, &used, SOL_SOCKET, SO_RXQ_OVFL, &x->meta.dropcount, sizeof(x->meta.dropcount));
 		/* No packet here has a mark or a priority: 0, as Linux's skb. */
 		if (x->cm & SHIM_CM_MARK)
 			put_cmsg(msg, &used, SOL_SOCKET, SO_MARK, &zero, sizeof(zero));
@@ -4346,6 +4350,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		case SO_KEEPALIVE:
 			if (get_int(val, len, &v) == 0 && k->type == SOCK_STREAM)
 				r = set_tcp(k, TCP_OPT_KEEPALIVE, v != 0);
+			break;
+		case SO_RXQ_OVFL:
+			if (get_int(val, len, &v) == 0 && k->type == SOCK_DGRAM) {
+				k->opts.rxq_ovfl = v != 0;
+				k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_OVFL : k->rx_cmsgs & ~(unsigned)SHIM_CM_OVFL;
+				if (k->udp)
+					udp_set_rxq_ovfl(k->udp, v != 0);
+			}
 			break;
 		case SO_BROADCAST:
 			if (get_int(val, len, &v) == 0) {

@@ -31,6 +31,7 @@ struct udp_dgram {
 	bool looped;                 /* delivered by the loop queue (ip4_hdr's looped) */
 	bool peeked;                 /* of no bytes, seen by a peek at an offset (udp_peek_at) */
 	uint64_t at;
+	uint32_t dropcount;          /* SO_RXQ_OVFL: u->drops when queued */
 	size_t len;
 	uint8_t data[];
 };
@@ -75,6 +76,8 @@ struct udp_sock {
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	bool recverr;                /* IP_RECVERR */
+	bool rxq_ovfl;               /* SO_RXQ_OVFL */
+	uint32_t drops;              /* datagrams its full buffer refused (Linux's sk_drops) */
 	struct udp_errq *eq_head, *eq_tail;
 	size_t eq_bytes;             /* charged against rcvbuf with q_bytes */
 	struct udp_dgram *q_head, *q_tail;
@@ -166,11 +169,13 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 	 * empty queue takes one of any size (a tiny rcvbuf still works). */
 	if (u->q_head && u->q_bytes + sizeof(*d) + len > u->rcvbuf) {
 		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		u->drops++;
 		return false;
 	}
 	d = malloc(sizeof(*d) + len);
 	if (!d) {
 		stack_drop(s, DROP_UDP_RCVBUF_FULL);
+		u->drops++;
 		return false;
 	}
 	d->next = NULL;
@@ -182,6 +187,7 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 	d->looped = ih->looped;
 	d->peeked = false;
 	d->at = now;
+	d->dropcount = u->rxq_ovfl ? u->drops : 0;
 	d->len = len;
 	memcpy(d->data, data, len);
 	if (u->q_tail)
@@ -859,6 +865,7 @@ static void dgram_meta(const struct udp_dgram *d, struct udp_rx_meta *m)
 	m->tos = d->tos;
 	m->looped = d->looped;
 	m->at = d->at;
+	m->dropcount = d->dropcount;
 }
 
 long udp_peek_at(struct udp_sock *u, void *buf, size_t len, size_t *off, struct ip4_endpoint *src,
@@ -923,6 +930,12 @@ int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m)
 		return -EAGAIN;
 	dgram_meta(d, m);
 	return 0;
+}
+
+void udp_set_rxq_ovfl(struct udp_sock *u, bool on)
+{
+	stack_assert_locked();
+	u->rxq_ovfl = on;
 }
 
 void udp_set_recverr(struct udp_sock *u, bool on)
@@ -1003,6 +1016,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->mc_all = o->mc_all;
 	u->recverr = o->recverr;
+	u->rxq_ovfl = o->rxq_ovfl;
 	udp_set_port_range(u, o->port_range);
 	udp_set_bind_no_port(u, o->bind_no_port);
 	u->corkflag = o->udp_cork;

@@ -87,11 +87,15 @@ struct udp_rx_meta {
 	uint8_t ttl, tos;
 	bool looped;                /* sent by this stack to itself: Linux's loopback device */
 	uint64_t at;                /* when it arrived (the stack's clock) */
+	uint32_t dropcount;         /* SO_RXQ_OVFL: the socket's drops when it was queued (0: none, or off) */
 };
 int udp_next_meta(const struct udp_sock *u, struct udp_rx_meta *m);
 /* IP_RECVERR (Linux's ip_icmp_error): every ICMP error about what the
  * socket sent is queued (and becomes its pending error) for MSG_ERRQUEUE. */
 void udp_set_recverr(struct udp_sock *u, bool on);
+/* SO_RXQ_OVFL (Linux's sock_skb_set_dropcount): the datagrams queued while
+ * it is on carry the count of datagrams the socket dropped until then. */
+void udp_set_rxq_ovfl(struct udp_sock *u, bool on);
 struct udp_err_info {
 	int err;                    /* negative errno */
 	uint8_t type, code;         /* of the ICMP message (origin: ICMP) */

@@ -2897,6 +2897,16 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	return n;
 }
 
+/* Linux's __udp_cmsg_send: UDP_SEGMENT, a u16, is the only SOL_UDP one. */
+static int udp_cmsg(const struct cmsghdr *h, const uint8_t *data, struct udp_tx_opts *o)
+{
+	if (h->cmsg_type != UDP_SEGMENT || h->cmsg_len != CMSG_LEN(sizeof(uint16_t)))
+		return -EINVAL;
+	memcpy(&o->gso_size, data, sizeof(o->gso_size));
+	o->has_gso = true;
+	return 0;
+}
+
 /* Linux's __sock_cmsg_send(): the SOL_SOCKET control messages of sendmsg. */
 static int sol_socket_cmsg(const struct cmsghdr *h, const uint8_t *data, struct tx_cmsgs *cm)
 {
@@ -3019,7 +3029,7 @@ static int tx_cmsgs_parse(const struct shim_sock *k, const struct msghdr *msg, s
 		if (h.cmsg_level == SOL_SOCKET)
 			cm->err = sol_socket_cmsg(&h, data, cm);
 		else if (k->type == SOCK_DGRAM && h.cmsg_level == SOL_UDP)
-			cm->err = -EINVAL;      /* UDP_SEGMENT: no GSO here */
+			cm->err = udp_cmsg(&h, data, &cm->o);
 		else if (k->type == SOCK_DGRAM && h.cmsg_level == SOL_IP)
 			cm->err = sol_ip_cmsg(&h, data, &cm->o);
 		else if (k->type == SOCK_DGRAM && k->family == AF_INET6 && h.cmsg_level == SOL_IPV6 &&
@@ -4667,6 +4677,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
 		if (get_int(val, len, &v) == 0)
 			k->v6only = v != 0;
+	} else if (level == IPPROTO_UDP && name == UDP_SEGMENT && k->type == SOCK_DGRAM) {
+		/* The placeholder took 0..65535. */
+		if (get_int(val, len, &v) == 0) {
+			k->opts.gso_size = (uint16_t)v;
+			if (k->udp)
+				udp_set_gso(k->udp, k->opts.gso_size);
+		}
 	} else if (level == IPPROTO_IPV6 && name == IPV6_RECVPKTINFO) {
 		if (get_int(val, len, &v) == 0)
 			k->rx_cmsgs = v ? k->rx_cmsgs | SHIM_CM_PKTINFO6 : k->rx_cmsgs & ~(unsigned)SHIM_CM_PKTINFO6;

@@ -69,6 +69,7 @@ struct sock_opts {
 	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
 	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */
 	bool rxq_ovfl;                  /* SO_RXQ_OVFL (UDP): each datagram carries the socket's drop count */
+	uint16_t gso_size;              /* UDP_SEGMENT (UDP): a send cut into datagrams of this size, 0 none */
 	bool cork;                      /* TCP_CORK: whole segments only until uncorked */
 	uint32_t notsent_lowat;         /* TCP_NOTSENT_LOWAT: 0 none (Linux's sysctl default, no limit) */
 	uint8_t defer_accept;           /* TCP_DEFER_ACCEPT, as SYN-ACK retransmissions (Linux's secs_to_retrans) */

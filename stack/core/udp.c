@@ -87,6 +87,7 @@ struct udp_sock {
 	size_t rcvbuf;
 	struct sock_wakeup wake;
 	bool corkflag;               /* UDP_CORK */
+	uint16_t gso_size;           /* UDP_SEGMENT, 0 none */
 	/* A datagram that MSG_MORE or UDP_CORK holds back (Linux's pending
 	 * frames): where it goes, from where, with the first call's options. */
 	struct {
@@ -94,6 +95,7 @@ struct udp_sock {
 		struct ip4_endpoint to;
 		uint32_t src;
 		struct udp_tx_opts o;
+		uint16_t gso;           /* the first call's gso_size (Linux's cork->gso_size) */
 		uint8_t *buf;
 		size_t len, cap;
 	} cork;
@@ -663,6 +665,41 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 	return (long)len;
 }
 
+/*
+ * A send with a gso_size (UDP_SEGMENT), as Linux's udp_send_skb: the whole
+ * may exceed the MTU (__ip_append_data's is IP_MAX_MTU then) but one
+ * segment must fit the path (EMSGSIZE, no local error), and there are
+ * UDP_MAX_SEGMENTS at most (EINVAL); a longer send leaves as datagrams of
+ * gso bytes, the last one shorter, as the device's segmentation makes
+ * them. Without gso, one datagram.
+ */
+static long gso_dgrams(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *to,
+		       uint32_t src, const struct udp_tx_opts *o, uint16_t gso, uint64_t now)
+{
+	if (!gso)
+		return emit_dgram(u, buf, len, to, src, o, now);
+	if (IP4_HLEN + UDP_HLEN + (len < gso ? len : gso) > u->s->mtu)
+		return -EMSGSIZE;
+	if (len > (size_t)gso * UDP_MAX_SEGMENTS)
+		return -EINVAL;
+	if (len <= gso)
+		return emit_dgram(u, buf, len, to, src, o, now);
+	for (size_t off = 0; off < len; off += gso) {
+		size_t n = len - off < gso ? len - off : gso;
+		long r = emit_dgram(u, (const uint8_t *)buf + off, n, to, src, o, now);
+
+		if (r < 0)
+			return off ? (long)off : r;
+	}
+	return (long)len;
+}
+
+void udp_set_gso(struct udp_sock *u, uint16_t gso_size)
+{
+	stack_assert_locked();
+	u->gso_size = gso_size;
+}
+
 /* The corked datagram is dropped (an error while it was built). */
 static void cork_flush(struct udp_sock *u)
 {
@@ -680,8 +717,8 @@ static long cork_push(struct udp_sock *u, uint64_t now)
 
 	if (!u->cork.pending)
 		return 0;
-	r = emit_dgram(u, u->cork.buf, u->cork.len, &u->cork.to, u->cork.src, u->cork.has_o ? &u->cork.o : NULL,
-		       now);
+	r = gso_dgrams(u, u->cork.buf, u->cork.len, &u->cork.to, u->cork.src, u->cork.has_o ? &u->cork.o : NULL,
+		       u->cork.gso, now);
 	cork_flush(u);
 	return r < 0 ? r : 0;
 }
@@ -700,7 +737,7 @@ static long cork_append(struct udp_sock *u, const void *buf, size_t len, bool mo
 		cork_flush(u);
 		return -EMSGSIZE;
 	}
-	if (IP4_HLEN + UDP_HLEN + total > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
+	if (!u->cork.gso && IP4_HLEN + UDP_HLEN + total > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
 	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
 		if (u->recverr)
 			errq_local(s, u, &u->cork.to, -EMSGSIZE, s->mtu);
@@ -744,6 +781,7 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	struct stack *s = u->s;
 	struct ip4_endpoint to;
 	uint32_t src;
+	uint16_t gso;
 	int rc;
 
 	stack_assert_locked();
@@ -794,6 +832,7 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 			return -ENETUNREACH;
 		src = o->src;
 	}
+	gso = o && o->has_gso ? o->gso_size : u->gso_size;
 	/* MSG_PROBE: Linux's ip_make_skb returns before it builds anything
 	 * (so before the MTU's check and the copy of the bytes), and
 	 * udp_sendmsg reports the length as sent. */
@@ -808,10 +847,11 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 		u->cork.has_o = o != NULL;
 		if (o)
 			u->cork.o = *o;
+		u->cork.gso = gso;
 		u->cork.len = 0;
 		return cork_append(u, buf, len, true, now);
 	}
-	return emit_dgram(u, buf, len, &to, src, o, now);
+	return gso_dgrams(u, buf, len, &to, src, o, gso, now);
 }
 /* Takes the first datagram off u's queue and frees it. */
 static void dgram_drop_head(struct udp_sock *u)
@@ -1015,6 +1055,7 @@ void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 	udp_set_broadcast(u, o->broadcast);
 	udp_set_multicast(u, o->mc_ttl, o->mc_loop);
 	u->mc_all = o->mc_all;
+	u->gso_size = o->gso_size;
 	u->recverr = o->recverr;
 	u->rxq_ovfl = o->rxq_ovfl;
 	udp_set_port_range(u, o->port_range);

@@ -62,6 +62,8 @@ struct udp_tx_opts {
 	bool dontroute;             /* MSG_DONTROUTE: no destination beyond the link */
 	bool probe;                 /* MSG_PROBE: every check, then nothing sent */
 	bool more;                  /* MSG_MORE: the datagram waits for more (corked) */
+	bool has_gso;               /* a UDP_SEGMENT cmsg gave gso_size (0 too): ... */
+	uint16_t gso_size;          /* ... instead of the socket's */
 };
 /* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
@@ -96,6 +98,11 @@ void udp_set_recverr(struct udp_sock *u, bool on);
 /* SO_RXQ_OVFL (Linux's sock_skb_set_dropcount): the datagrams queued while
  * it is on carry the count of datagrams the socket dropped until then. */
 void udp_set_rxq_ovfl(struct udp_sock *u, bool on);
+/* UDP_SEGMENT (Linux's UDP GSO): a send longer than gso_size leaves as
+ * datagrams of gso_size bytes (the last one shorter), at most
+ * UDP_MAX_SEGMENTS of them; 0 turns it off. */
+#define UDP_MAX_SEGMENTS 128        /* Linux 6.x's (1 << 7) */
+void udp_set_gso(struct udp_sock *u, uint16_t gso_size);
 struct udp_err_info {
 	int err;                    /* negative errno */
 	uint8_t type, code;         /* of the ICMP message (origin: ICMP) */

@@ -2723,6 +2723,68 @@ static void tcp_err_cmsgs(const struct shim_sock *k, struct msghdr *msg, size_t 
 		put_cmsg(msg, used, SOL_IP, IP_RECVERR, buf, sizeof(ee) + sizeof(struct sockaddr_in));
 }
 
+/* The IP header fields a datagram's control messages report. */
+struct ip_rx_hdr {
+	uint32_t dst, spec_dst;
+	uint8_t ttl, tos;
+	bool looped;            /* came over Linux's lo (LOOPBACK_IFINDEX, 1) */
+	uint16_t lport;         /* IP_ORIGDSTADDR's port ... */
+	bool origdst;           /* ... when it has one (a datagram, not an error) */
+};
+
+/*
+ * udpv6_recvmsg's ip6_datagram_recv_common_ctl (IPV6_PKTINFO, the
+ * destination IPv4-mapped, on AF_INET6), then ip_cmsg_recv's IP_PKTINFO,
+ * IP_TTL, IP_TOS, IP_ORIGDSTADDR, as the socket asked for them (cm).
+ */
+static void ip_rx_cmsgs(const struct shim_sock *k, struct msghdr *msg, size_t *used, unsigned cm,
+			const struct ip_rx_hdr *h)
+{
+	struct shim_iface ifc;
+	int ifindex = 0;
+
+	if (h->looped)
+		ifindex = 1;
+	else if ((cm & (SHIM_CM_PKTINFO | SHIM_CM_PKTINFO6)) && shim_host.iface &&
+		 shim_host.iface(shim_host.ctx, &ifc) == 0)
+		ifindex = (int)ifc.index;
+	if ((cm & SHIM_CM_PKTINFO6) && k->family == AF_INET6) {
+		struct in6_pktinfo pi6;
+
+		memset(&pi6, 0, sizeof(pi6));
+		pi6.ipi6_addr.s6_addr[10] = pi6.ipi6_addr.s6_addr[11] = 0xff;
+		pi6.ipi6_addr.s6_addr32[3] = htonl(h->dst);
+		pi6.ipi6_ifindex = (unsigned)ifindex;
+		put_cmsg(msg, used, SOL_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
+	}
+	if (cm & SHIM_CM_PKTINFO) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_ifindex = ifindex;
+		pi.ipi_addr.s_addr = htonl(h->dst);
+		pi.ipi_spec_dst.s_addr = htonl(h->spec_dst);
+		put_cmsg(msg, used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
+	if (cm & SHIM_CM_TTL) {
+		int ttl = h->ttl;
+
+		put_cmsg(msg, used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+	}
+	if (cm & SHIM_CM_TOS)
+		put_cmsg(msg, used, SOL_IP, IP_TOS, &h->tos, 1);
+	if ((cm & SHIM_CM_ORIGDST) && h->origdst) {
+		/* ip_cmsg_recv_dstaddr: the datagram's destination. */
+		struct sockaddr_in d;
+
+		memset(&d, 0, sizeof(d));
+		d.sin_family = AF_INET;
+		d.sin_port = htons(h->lport);
+		d.sin_addr.s_addr = htonl(h->dst);
+		put_cmsg(msg, used, SOL_IP, IP_ORIGDSTADDR, &d, sizeof(d));
+	}
+}
+
 /*
  * recvmsg's control messages, in Linux's order (udp_recvmsg: the timestamp
  * from sock_recv_cmsgs, then ip_cmsg_recv's IP_PKTINFO, IP_TTL, IP_TOS; or
@@ -2757,10 +2819,16 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 		e.ee.ee_type = x->err.type;
 		e.ee.ee_code = x->err.code;
 		e.ee.ee_info = x->err.info;
-		/* ip_recv_error: an offender for ICMP errors only. */
+		/* ip_recv_error: an offender for ICMP errors only, and the IP
+		 * control messages the socket asked for, of the ICMP message's
+		 * own header (ip_cmsg_recv; ipi_spec_dst 0); ipv6_recv_error
+		 * IPV6_PKTINFO first. */
 		if (!x->err.local) {
 			e.offender.sin_family = AF_INET;
 			e.offender.sin_addr.s_addr = htonl(x->err.offender);
+			ip_rx_cmsgs(k, msg, &used, x->cm, &(struct ip_rx_hdr){
+				.dst = x->err.icmp_dst, .ttl = x->err.icmp_ttl, .tos = x->err.icmp_tos,
+				.looped = x->err.icmp_looped });
 		}
 		if (k->family == AF_INET6) {
 			/* ipv6_recv_error reads an AF_INET6 socket's queue, IPv4
@@ -2801,53 +2869,12 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 			put_cmsg(msg, &used, SOL_SOCKET, SO_MARK, &zero, sizeof(zero));
 		if (x->cm & SHIM_CM_PRIO)
 			put_cmsg(msg, &used, SOL_SOCKET, SO_PRIORITY, &zero, sizeof(zero));
-		/* ip6_datagram_recv_common_ctl, for an IPv4 datagram on an
-		 * AF_INET6 socket: the destination mapped, the interface. */
-		if ((x->cm & SHIM_CM_PKTINFO6) && k->family == AF_INET6) {
-			struct in6_pktinfo pi6;
-			struct shim_iface ifc;
-
-			memset(&pi6, 0, sizeof(pi6));
-			pi6.ipi6_addr.s6_addr[10] = pi6.ipi6_addr.s6_addr[11] = 0xff;
-			pi6.ipi6_addr.s6_addr32[3] = htonl(x->meta.dst);
-			if (x->meta.looped)
-				pi6.ipi6_ifindex = 1;
-			else if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
-				pi6.ipi6_ifindex = ifc.index;
-			put_cmsg(msg, &used, SOL_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
-		}
-		if (x->cm & SHIM_CM_PKTINFO) {
-			/* ipi_spec_dst: the address a reply would come from (the
-			 * destination, unless it was a broadcast). What the stack
-			 * sent itself came over Linux's lo (LOOPBACK_IFINDEX, 1),
-			 * to one of its addresses (127.0.0.1 too). */
-			struct in_pktinfo pi;
-			struct shim_iface ifc;
-
-			memset(&pi, 0, sizeof(pi));
-			if (x->meta.looped)
-				pi.ipi_ifindex = 1;
-			else if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
-				pi.ipi_ifindex = (int)ifc.index;
-			pi.ipi_addr.s_addr = htonl(x->meta.dst);
-			pi.ipi_spec_dst.s_addr = htonl(x->meta.dst == x->local || x->meta.looped ? x->meta.dst : x->local);
-			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
-		}
-		if (x->cm & SHIM_CM_TTL) {
-			int ttl = x->meta.ttl;
-
-			put_cmsg(msg, &used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
-		}
-		if (x->cm & SHIM_CM_TOS)
-			put_cmsg(msg, &used, SOL_IP, IP_TOS, &x->meta.tos, 1);
-		if (x->cm & SHIM_CM_ORIGDST) {
-			/* ip_cmsg_recv_dstaddr: the datagram's destination, the
-			 * port it came to (the socket's). */
-			struct sockaddr_in d = { .sin_family = AF_INET, .sin_port = htons(x->lport) };
-
-			d.sin_addr.s_addr = htonl(x->meta.dst);
-			put_cmsg(msg, &used, SOL_IP, IP_ORIGDSTADDR, &d, sizeof(d));
-		}
+		/* ipi_spec_dst: the address a reply would come from (the
+		 * destination, unless it was a broadcast). */
+		ip_rx_cmsgs(k, msg, &used, x->cm, &(struct ip_rx_hdr){
+			.dst = x->meta.dst, .spec_dst = x->meta.dst == x->local || x->meta.looped ? x->meta.dst : x->local,
+			.ttl = x->meta.ttl, .tos = x->meta.tos, .looped = x->meta.looped, .lport = x->lport,
+			.origdst = true });
 	}
 	msg->msg_controllen = used;
 }

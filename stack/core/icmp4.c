@@ -207,10 +207,12 @@ static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, u
 }
 
 /* An error about a datagram we sent: decode the quoted header and pass it up. */
-static void icmp4_error_input(struct stack *s, uint32_t from, const struct icmp4_hdr *m, const uint8_t *p,
-			      size_t len)
+static void icmp4_error_input(struct stack *s, const struct ip4_hdr *ih, const struct icmp4_hdr *m,
+			      const uint8_t *p, size_t len)
 {
-	struct udp_icmp_info ii = { .type = m->type, .code = m->code, .from = from };
+	struct udp_icmp_info ii = { .type = m->type, .code = m->code, .from = ih->src, .to = ih->dst,
+				    .ttl = ih->ttl, .tos = ih->tos, .looped = ih->looped };
+	uint32_t from = ih->src;
 	struct ip4_hdr qh;
 	uint32_t mtu = 0;
 
@@ -240,8 +242,10 @@ static void icmp4_error_input(struct stack *s, uint32_t from, const struct icmp4
 
 void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
 {
-	/* Linux sends itself host unreachable (ipv4_link_failure): from itself. */
-	struct udp_icmp_info ii = { .type = ICMP_DEST_UNREACH, .code = 1, .from = s->cfg.addr };
+	/* Linux sends itself host unreachable (ipv4_link_failure): from itself,
+	 * over lo, as icmp_send makes it (TOS 0xc0, the default TTL). */
+	struct udp_icmp_info ii = { .type = ICMP_DEST_UNREACH, .code = 1, .from = s->cfg.addr, .to = s->cfg.addr,
+				    .ttl = IP4_DEFAULT_TTL, .tos = 0xc0, .looped = true };
 	struct ip4_hdr qh;
 
 	if (ip4_hdr_parse_quote(ip, len, &qh) == WIRE_OK && !qh.frag_off)
@@ -280,7 +284,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 	case ICMP_DEST_UNREACH:
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAM_PROBLEM:
-		icmp4_error_input(s, ih->src, &m, p, len);
+		icmp4_error_input(s, ih, &m, p, len);
 		break;
 	default:
 		/* Echo replies (no ping sockets), source quench (RFC 6633),

@@ -339,6 +339,10 @@ static void errq_add(struct stack *s, struct udp_sock *u, const struct ip4_hdr *
 	e->ei.code = ii->code;
 	e->ei.info = ii->info;
 	e->ei.offender = ii->from;
+	e->ei.icmp_dst = ii->to;
+	e->ei.icmp_ttl = ii->ttl;
+	e->ei.icmp_tos = ii->tos;
+	e->ei.icmp_looped = ii->looped;
 	e->ei.dst.addr = q->dst;
 	e->ei.dst.port = dport;
 	e->len = n;

@@ -29,6 +29,11 @@ struct udp_icmp_info {
 	uint8_t type, code;
 	uint32_t info;              /* the next-hop MTU of "fragmentation needed", else 0 */
 	uint32_t from;              /* who sent it: the offender */
+	/* The ICMP message's own header (IP_PKTINFO, IP_TTL, IP_TOS on the
+	 * error queue: ip_cmsg_recv of the ICMP skb). */
+	uint32_t to;
+	uint8_t ttl, tos;
+	bool looped;
 };
 /* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
  * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
@@ -109,6 +114,9 @@ struct udp_err_info {
 	bool local;                 /* SO_EE_ORIGIN_LOCAL: found by this host (EMSGSIZE), no offender */
 	uint32_t info;
 	uint32_t offender;          /* the ICMP message's source */
+	uint32_t icmp_dst;          /* and its destination, TTL, TOS (udp_icmp_info) */
+	uint8_t icmp_ttl, icmp_tos;
+	bool icmp_looped;
 	struct ip4_endpoint dst;    /* where the datagram went */
 };
 /* Dequeues the oldest error: its quoted payload into buf (up to len; *full

@@ -2252,6 +2252,7 @@ static ssize_t udp_recv_errq(struct shim_sock *k, const struct sock_iov *v, int 
 		if (x) {
 			x->have_err = true;
 			x->err = ei;
+			x->now = shim_now();
 		}
 	}
 	free(bounce);
@@ -2813,6 +2814,9 @@ static void rx_cmsgs_put(const struct shim_sock *k, struct msghdr *msg, const st
 			struct sockaddr_in offender;
 		} e;
 
+		/* ip_recv_error's sock_recv_timestamp comes first. */
+		if (x->cm & SHIM_CM_TS)
+			put_timestamp(msg, &used, x->cm, realtime_us(x->now, x->err.at));
 		memset(&e, 0, sizeof(e));
 		e.ee.ee_errno = (uint32_t)-x->err.err;
 		e.ee.ee_origin = x->err.local ? SO_EE_ORIGIN_LOCAL : SO_EE_ORIGIN_ICMP;

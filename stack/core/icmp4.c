@@ -211,7 +211,7 @@ static void icmp4_error_input(struct stack *s, const struct ip4_hdr *ih, const s
 			      const uint8_t *p, size_t len)
 {
 	struct udp_icmp_info ii = { .type = m->type, .code = m->code, .from = ih->src, .to = ih->dst,
-				    .ttl = ih->ttl, .tos = ih->tos, .looped = ih->looped };
+				    .ttl = ih->ttl, .tos = ih->tos, .looped = ih->looped, .at = s->now };
 	uint32_t from = ih->src;
 	struct ip4_hdr qh;
 	uint32_t mtu = 0;
@@ -245,7 +245,7 @@ void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
 	/* Linux sends itself host unreachable (ipv4_link_failure): from itself,
 	 * over lo, as icmp_send makes it (TOS 0xc0, the default TTL). */
 	struct udp_icmp_info ii = { .type = ICMP_DEST_UNREACH, .code = 1, .from = s->cfg.addr, .to = s->cfg.addr,
-				    .ttl = IP4_DEFAULT_TTL, .tos = 0xc0, .looped = true };
+				    .ttl = IP4_DEFAULT_TTL, .tos = 0xc0, .looped = true, .at = s->now };
 	struct ip4_hdr qh;
 
 	if (ip4_hdr_parse_quote(ip, len, &qh) == WIRE_OK && !qh.frag_off)

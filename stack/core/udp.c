@@ -343,6 +343,7 @@ static void errq_add(struct stack *s, struct udp_sock *u, const struct ip4_hdr *
 	e->ei.icmp_ttl = ii->ttl;
 	e->ei.icmp_tos = ii->tos;
 	e->ei.icmp_looped = ii->looped;
+	e->ei.at = ii->at;
 	e->ei.dst.addr = q->dst;
 	e->ei.dst.port = dport;
 	e->len = n;
@@ -368,6 +369,7 @@ static void errq_local(struct stack *s, struct udp_sock *u, const struct ip4_end
 	}
 	e->ei.err = err;
 	e->ei.local = true;
+	e->ei.at = s->now;
 	e->ei.info = info;
 	e->ei.dst = *dst;
 	if (u->eq_tail)

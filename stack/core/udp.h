@@ -34,6 +34,7 @@ struct udp_icmp_info {
 	uint32_t to;
 	uint8_t ttl, tos;
 	bool looped;
+	uint64_t at;                /* when it arrived (SO_TIMESTAMP) */
 };
 /* An ICMP error about a datagram we sent: quoted->raw is the whole quote, qp/qlen
  * the quoted transport bytes after its IP header (at least 8); err a negative errno. */
@@ -117,6 +118,7 @@ struct udp_err_info {
 	uint32_t icmp_dst;          /* and its destination, TTL, TOS (udp_icmp_info) */
 	uint8_t icmp_ttl, icmp_tos;
 	bool icmp_looped;
+	uint64_t at;                /* when it was queued (the stack's clock) */
 	struct ip4_endpoint dst;    /* where the datagram went */
 };
 /* Dequeues the oldest error: its quoted payload into buf (up to len; *full

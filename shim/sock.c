@@ -3884,25 +3884,24 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
  * interface (by address: the stack's, or any; by index: the stack has one
  * interface, any index is it), joined already, too many.
  */
-static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+/* Joins (join) or leaves group on k, the interface by its address or index
+ * (Linux's ip_mc_find_dev: an index or address no device has, ENODEV). */
+static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
 {
-	struct ip_mreqn m;
-	uint32_t group, ifaddr;
+	struct shim_iface ifc;
+	unsigned tap = 0;
 	int r;
 
-	if (len < sizeof(struct ip_mreq))
-		return -EINVAL;
-	memset(&m, 0, sizeof(m));
-	if (shim_copy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq)))
-		return -EFAULT;
-	group = ntohl(m.imr_multiaddr.s_addr);
-	ifaddr = ntohl(m.imr_address.s_addr);
+	if (ifindex && shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+		tap = ifc.index;
 	shim_lock();
 	r = attach(k);
-	if (r == 0 && name == IP_ADD_MEMBERSHIP) {
+	if (r == 0 && join) {
 		if (!ip4_is_multicast(group))
 			r = -EINVAL;
-		else if (!m.imr_ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+		else if (!ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+			r = -ENODEV;
+		else if (ifindex && ifindex != 1 && (unsigned)ifindex != tap)
 			r = -ENODEV;
 		else
 			r = udp_join(k->udp, group);
@@ -3911,6 +3910,21 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 	}
 	shim_unlock();
 	return r;
+}
+
+static int set_membership(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct ip_mreqn m;
+	uint32_t group, ifaddr;
+
+	if (len < sizeof(struct ip_mreq))
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	if (shim_copy(&m, val, len >= sizeof(m) ? sizeof(m) : sizeof(struct ip_mreq)))
+		return -EFAULT;
+	group = ntohl(m.imr_multiaddr.s_addr);
+	ifaddr = ntohl(m.imr_address.s_addr);
+	return membership(k, name == IP_ADD_MEMBERSHIP, group, ifaddr, m.imr_ifindex);
 }
 
 /*
@@ -4243,9 +4257,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
-	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) &&
-	    k->type == SOCK_DGRAM && k->family == AF_INET) {
-		r = set_membership(k, name, val, len);
+	/* AF_INET6 too: ipv6_setsockopt hands SOL_IP to ip_setsockopt, and
+	 * the socket hears IPv4 groups as a dual-stack one. */
+	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP ||
+				    name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP) &&
+	    k->type == SOCK_DGRAM) {
+		r = name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP ? set_group_req(k, name, val, len) :
+		    set_membership(k, name, val, len);
 		leave(k);
 		return r;
 	}
@@ -4260,12 +4278,6 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				    name == MCAST_BLOCK_SOURCE || name == MCAST_UNBLOCK_SOURCE) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_group_source_req(k, name, val, len);
-		leave(k);
-		return r;
-	}
-	if (level == IPPROTO_IP && (name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP) &&
-	    k->type == SOCK_DGRAM && k->family == AF_INET) {
-		r = set_group_req(k, name, val, len);
 		leave(k);
 		return r;
 	}

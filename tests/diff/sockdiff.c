@@ -11468,7 +11468,8 @@ CASE(inet6_udp_refused_recverr, 0)
 			memcpy(&e, CMSG_DATA(h), sizeof(e));
 			emit("cmsg=%d/%d len=%zu err=%s origin=%d type=%d code=%d", h->cmsg_level, h->cmsg_type,
 			     (size_t)h->cmsg_len, ename((int)e.ee_errno), e.ee_origin, e.ee_type, e.ee_code);
-			emit_addr(SO_EE_OFFENDER(&e), h->cmsg_len - CMSG_LEN(sizeof(e)));
+			emit_addr(SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(h)),
+				  (socklen_t)(h->cmsg_len - CMSG_LEN(sizeof(e))));
 		}
 	}
 	R(send(s, "x", 1, 0));
@@ -11824,6 +11825,1041 @@ CASE(dgram_inet6_reuse_dual, 0)
 	bind_to(t, SELF, case_port());
 }
 
+CASE(inet6_mapped_tclass, 0) { udp6_opt_report(IPPROTO_IPV6, IPV6_TCLASS, 0x28); }
+CASE(dgram_recvmmsg_bad_second, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct mmsghdr mm[2];
+	char b[16];
+	struct iovec v[2] = { { b, sizeof(b) }, { BAD, 16 } };
+
+	mm[0] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[0], .msg_iovlen = 1 } };
+	mm[1] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[1], .msg_iovlen = 1 } };
+	R(send(s, "one", 3, 0));
+	R(send(s, "two", 3, 0));
+	R(recvmmsg(s, mm, 1, 0, NULL));
+	R(send(s, "three", 5, 0));
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	/* two is there, three may be coming: the second entry's fault. */
+	R(recvmmsg(s, mm, 2, 0, NULL));
+	emit("len0=%u", mm[0].msg_len);
+	emit_so_error(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(inet6_udp_refused_ip_recverr, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	conn6(s, MAPPED_PEER, P_UCLOSED);
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct sock_extended_err e;
+
+			memcpy(&e, CMSG_DATA(h), sizeof(e));
+			emit("cmsg=%d/%d len=%zu err=%s origin=%d type=%d code=%d", h->cmsg_level, h->cmsg_type,
+			     (size_t)h->cmsg_len, ename((int)e.ee_errno), e.ee_origin, e.ee_type, e.ee_code);
+			emit_addr(SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(h)),
+				  (socklen_t)(h->cmsg_len - CMSG_LEN(sizeof(e))));
+		}
+	}
+	emit_so_error(s);
+}
+CASE(dgram_cmsg_origdstaddr, 0) { recvmsg_with_option(IPPROTO_IP, IP_RECVORIGDSTADDR, 256); }
+CASE(dgram_cmsg_origdstaddr_server, 0)
+{
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVORIGDSTADDR, 1);
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	bind_to(s, "0.0.0.0", case_port());
+	peer("udp %d hi", case_port());
+	if (R(recvmsg(s, &m, MSG_DONTWAIT)) >= 0)
+		emit_cmsgs(&m);
+}
+CASE(inet6_cmsg_both_pktinfo, 0) { udp6_recv_cmsgs(IPPROTO_IP, IP_PKTINFO, IPPROTO_IPV6, IPV6_RECVPKTINFO); }
+CASE(inet6_cmsg_ip_origdst, 0) { udp6_recv_cmsgs(IPPROTO_IP, IP_RECVORIGDSTADDR, 0, 0); }
+CASE(inet6_cmsg_recvpktinfo, 0) { udp6_recv_cmsgs(IPPROTO_IPV6, IPV6_RECVPKTINFO, 0, 0); }
+CASE(inet6_bind_mapped_any_udp, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::ffff:0.0.0.0", case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_mapped_any_tcp_listen, 0)
+{
+	int s = sock6(SOCK_STREAM), u = sock6(SOCK_DGRAM);
+
+	bind6(s, "::ffff:0.0.0.0", case_port(), 0);
+	R(listen(s, 1));
+	emit_sockname(s);
+	bind6(u, "::ffff:0.0.0.0", 0, 0);
+	conn6(u, MAPPED_PEER, P_UECHO);
+	emit_sockname(u);
+	R(connect(u, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_sockname(u);
+}
+CASE(inet6_bind_linklocal_bad_scope, 0)
+{
+	struct sockaddr_in6 a = sin6("fe80::5", 0);
+
+	a.sin6_scope_id = 9999;
+	R(bind(sock6(SOCK_DGRAM), (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_linklocal_noscope, 0) { bind6(sock6(SOCK_DGRAM), "fe80::5", 0, 0); }
+CASE(inet6_bind_mcast6_global, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "ff0e::5", case_port(), 0); emit_sockname(s); }
+CASE(inet6_bind_mcast6_linklocal, 0) { bind6(sock6(SOCK_DGRAM), "ff02::1", case_port(), 0); }
+CASE(inet6_bind_v6only_any, 0)
+{
+	int s = sock6(SOCK_DGRAM), u = udp_sock();
+
+	seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	bind6(s, "::", case_port(), 0);
+	emit_sockname(s);
+	/* the IPv4 port stays free */
+	bind_to(u, SELF, case_port());
+}
+CASE(inet6_connect_global_udp, 0) { int s = sock6(SOCK_DGRAM); conn6(s, GLOBAL6, P_UECHO); emit_sockname(s); }
+CASE(inet6_sendto_global, 0) { int s = sock6(SOCK_DGRAM); sendto6(s, GLOBAL6, P_UECHO, "x"); emit_sockname(s); }
+CASE(inet6_sendto_linklocal_noscope, 0) { sendto6(sock6(SOCK_DGRAM), "fe80::5", P_UECHO, "x"); }
+/* A bind the kernel refused leaves the socket as it was: IPv4 still works. */
+CASE(inet6_bind_refused_then_mapped, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	char b[8];
+
+	bind6(s, GLOBAL6, case_port(), 0);
+	bind6(s, "fe80::5", case_port(), 0);
+	bind6(s, MAPPED_SELF, case_port(), 0);
+	emit_sockname(s);
+	sendto6(s, MAPPED_PEER, P_UECHO, "x");
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(inet6_bind_refused_then_listen, 0)
+{
+	int s = sock6(SOCK_STREAM), c;
+	char b[8];
+
+	bind6(s, GLOBAL6, case_port(), 0);
+	bind6(s, "::", case_port(), 0);
+	R(listen(s, 2));
+	peer("connect %d hello", case_port());
+	c = (int)RFD(accept(s, NULL, NULL));
+	wait_in(c);
+	R(recv(c, b, 5, 0));
+}
+CASE(inet6_bind_v6only_any_then_mapped, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	bind6(s, "::", 0, 0);
+	emit_sockname(s);
+	sendto6(s, MAPPED_PEER, P_UECHO, "x");
+	conn6(s, MAPPED_PEER, P_UECHO);
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+}
+CASE(inet6_bind_v6only_any_tcp, 0)
+{
+	int s = sock6(SOCK_STREAM), t = tcp_sock();
+
+	seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	bind6(s, "::", case_port(), 0);
+	R(listen(s, 1));
+	bind_to(t, "0.0.0.0", case_port());
+	R(listen(t, 1));
+	conn6(sock6(SOCK_STREAM), MAPPED_SELF, case_port());
+}
+CASE(inet6_bind_mcast6_then_send, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	bind6(s, "ff0e::5", 0, 0);
+	emit_sockname(s);
+	sendto6(s, MAPPED_PEER, P_UECHO, "x");
+	conn6(s, MAPPED_PEER, P_UECHO);
+}
+/* SO_REUSEADDR / SO_REUSEPORT changed after the first socket's bind: the
+ * second bind sees the first's value now (sk_reuse, sk_reuseport). */
+static void reuse_after_bind(int type, int opt, int before, int after)
+{
+	int s = socket(AF_INET, type, 0), t = socket(AF_INET, type, 0);
+
+	need(s >= 0 && t >= 0, "socket");
+	if (before)
+		seti(s, SOL_SOCKET, opt, 1);
+	bind_to(s, SELF, case_port());
+	seti(s, SOL_SOCKET, opt, after);
+	seti(t, SOL_SOCKET, opt, 1);
+	bind_to(t, SELF, case_port());
+}
+CASE(reuse_after_bind_udp_port_on, 0) { reuse_after_bind(SOCK_DGRAM, SO_REUSEPORT, 0, 1); }
+CASE(reuse_after_bind_udp_port_off, 0) { reuse_after_bind(SOCK_DGRAM, SO_REUSEPORT, 1, 0); }
+CASE(reuse_after_bind_udp_addr_on, 0) { reuse_after_bind(SOCK_DGRAM, SO_REUSEADDR, 0, 1); }
+CASE(reuse_after_bind_udp_addr_off, 0) { reuse_after_bind(SOCK_DGRAM, SO_REUSEADDR, 1, 0); }
+CASE(reuse_after_bind_tcp_port_on, 0) { reuse_after_bind(SOCK_STREAM, SO_REUSEPORT, 0, 1); }
+CASE(reuse_after_bind_tcp_port_off, 0) { reuse_after_bind(SOCK_STREAM, SO_REUSEPORT, 1, 0); }
+CASE(reuse_after_bind_tcp_addr_on, 0) { reuse_after_bind(SOCK_STREAM, SO_REUSEADDR, 0, 1); }
+CASE(reuse_after_bind_tcp_addr_off, 0) { reuse_after_bind(SOCK_STREAM, SO_REUSEADDR, 1, 0); }
+CASE(dgram_reuseport_after_bind, 0)
+{
+	int s = udp_sock(), t = udp_sock();
+
+	bind_to(s, SELF, case_port());
+	seti(s, SOL_SOCKET, SO_REUSEPORT, 1);
+	seti(t, SOL_SOCKET, SO_REUSEPORT, 1);
+	bind_to(t, SELF, case_port());
+}
+/*
+ * SO_RXQ_OVFL: a datagram queued after drops carries the count so far
+ * (sock_recv_drops), one queued before carries none. How many a small
+ * buffer holds depends on the kernel's skb truesize (veth's, not
+ * modelled): the counts are not compared, only where the cmsg is.
+ */
+CASE(dgram_rxq_ovfl, 10000)
+{
+	int s = udp_bound(), n = 0, with = 0, i;
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[512], text[201];
+	struct iovec iv = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &iv, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	uint32_t last = 0;
+
+	seti(s, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	seti(s, SOL_SOCKET, SO_RCVBUF, 1);
+	emit("rcvbuf=%d ovfl=%d", geti(s, SOL_SOCKET, SO_RCVBUF), geti(s, SOL_SOCKET, SO_RXQ_OVFL));
+	memset(text, 'x', 200);
+	text[200] = 0;
+	for (i = 0; i < 12; i++)
+		peer("udp %d %s", case_port(), text);
+	for (;;) {
+		m.msg_controllen = sizeof(c);
+		if (recvmsg(s, &m, MSG_DONTWAIT) < 0)
+			break;
+		n++;
+		with += CMSG_FIRSTHDR(&m) != NULL;
+	}
+	emit("some=%d with=%d", n > 0 && n < 12, with);
+	peer("udp %d last", case_port());
+	m.msg_controllen = sizeof(c);
+	if (R(recvmsg(s, &m, MSG_DONTWAIT)) >= 0) {
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			memcpy(&last, CMSG_DATA(h), sizeof(last));
+			emit("cmsg=%d/%d len=%zu drops_ok=%d", h->cmsg_level, h->cmsg_type, (size_t)h->cmsg_len,
+			     (int)last == 12 - n);
+		}
+	}
+	/* Off: the next one (queued while off) carries none. */
+	seti(s, SOL_SOCKET, SO_RXQ_OVFL, 0);
+	peer("udp %d off", case_port());
+	seti(s, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	m.msg_controllen = sizeof(c);
+	if (R(recvmsg(s, &m, MSG_DONTWAIT)) >= 0)
+		emit("controllen=%zu", (size_t)m.msg_controllen);
+}
+CASE(dgram_segment_errors, 0)
+{
+	int s = udp_to(P_USINK), v = 1500;
+	static char big[70000];
+
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	R(send(s, big, 3000, 0));
+	v = 100;
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	R(send(s, big, 100 * 65, 0));
+	R(send(s, big, 100 * 64, 0));
+	R(send(s, big, 50, 0));
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(send(s, big, 300, 0));
+}
+CASE(dgram_segment_send, 0)
+{
+	int s = udp_to(P_UECHO), v = 4;
+	char b[32];
+
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	R(send(s, "abcdefghij", 10, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* UDP_SEGMENT as a cmsg (a u16), over the socket's; the limits. */
+static long send_gso(int s, const void *buf, size_t n, uint16_t gso, size_t cmsg_len)
+{
+	union { char b[CMSG_SPACE(sizeof(uint16_t)) + 8]; struct cmsghdr a; } c;
+	struct iovec v = { (void *)buf, n };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = CMSG_SPACE(sizeof(gso)) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+
+	memset(&c, 0, sizeof(c));
+	h->cmsg_level = SOL_UDP;
+	h->cmsg_type = UDP_SEGMENT;
+	h->cmsg_len = cmsg_len;
+	memcpy(CMSG_DATA(h), &gso, sizeof(gso));
+	return R(sendmsg(s, &m, 0));
+}
+CASE(dgram_segment_cmsg, 0)
+{
+	int s = udp_to(P_UECHO), v = 3;
+	static char big[70000];
+	char b[32];
+
+	send_gso(s, "abcdefg", 7, 5, CMSG_LEN(sizeof(uint16_t)));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	send_gso(s, "abcdefg", 7, 5, CMSG_LEN(sizeof(uint32_t)));
+	seti(s, IPPROTO_UDP, UDP_SEGMENT, v);
+	send_gso(s, "abcdefg", 7, 0, CMSG_LEN(sizeof(uint16_t)));   /* 0: none, over the socket's */
+	R(recv(s, b, sizeof(b), 0));
+	send_gso(s, big, 1473, 1473, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 1472 * 2, 1472, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 10 * 129, 10, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 10 * 128, 10, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 2000, 4000, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 65508, 1000, CMSG_LEN(sizeof(uint16_t)));
+	send_gso(s, big, 65507, 1000, CMSG_LEN(sizeof(uint16_t)));
+	R(send(s, "abcdefg", 7, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(dgram_cork_too_big, 0)
+{
+	int s = udp_to(P_USINK);
+	static char big[40000];
+
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(send(s, big, sizeof(big), 0));
+	R(send(s, big, sizeof(big), 0));
+	R(send(s, big, 1, 0));
+}
+CASE(dgram_cork_two_sends, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[32];
+
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(send(s, "ab", 2, 0));
+	R(send(s, "cd", 2, 0));
+	emit("ev=%#x", wait_ev(s, POLLIN) & POLLIN);
+	emit("cork=%d", geti(s, IPPROTO_UDP, UDP_CORK));
+	seti(s, IPPROTO_UDP, UDP_CORK, 0);
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(dgram_msg_more, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[32];
+
+	R(send(s, "ab", 2, MSG_MORE));
+	R(send(s, "cd", 2, MSG_MORE));
+	R(send(s, "ef", 2, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(dgram_msg_more_other_dest, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_UECHO), o = sin4(PEER, P_USINK);
+	char b[32];
+
+	R(sendto(s, "ab", 2, MSG_MORE, (struct sockaddr *)&a, sizeof(a)));
+	R(sendto(s, "cd", 2, 0, (struct sockaddr *)&o, sizeof(o)));
+	R(sendto(s, "ef", 2, 0, (struct sockaddr *)&a, sizeof(a)));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+/* Corked: the first send's address holds; a failed append throws the
+ * pending datagram away; the cork off sends it, with GSO if set. */
+CASE(dgram_cork_paths, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in e = sin4(PEER, P_UECHO), k = sin4(PEER, P_USINK), z = sin4(PEER, 0);
+	static char big[2000];
+	char b[64];
+
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(sendto(s, "ab", 2, 0, (struct sockaddr *)&e, sizeof(e)));
+	R(sendto(s, "cd", 2, 0, (struct sockaddr *)&z, sizeof(z)));
+	R(send(s, "ef", 2, 0));
+	R(sendto(s, "gh", 2, 0, (struct sockaddr *)&k, sizeof(k)));
+	seti(s, IPPROTO_UDP, UDP_CORK, 0);
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	/* IP_PMTUDISC_DO: the whole past the MTU is EMSGSIZE, the rest gone. */
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(sendto(s, big, 1000, 0, (struct sockaddr *)&e, sizeof(e)));
+	R(sendto(s, big, 1000, 0, (struct sockaddr *)&e, sizeof(e)));
+	R(sendto(s, "xy", 2, 0, (struct sockaddr *)&e, sizeof(e)));
+	seti(s, IPPROTO_UDP, UDP_CORK, 0);
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	/* GSO applies when the corked datagram leaves. */
+	seti(s, IPPROTO_UDP, UDP_SEGMENT, 3);
+	R(sendto(s, "1234", 4, MSG_MORE, (struct sockaddr *)&e, sizeof(e)));
+	R(sendto(s, "567", 3, 0, (struct sockaddr *)&e, sizeof(e)));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* sendmsg's control messages on a dual-stack socket's IPv4-mapped
+ * datagram (udp_sendmsg's ip_cmsg_send with allow_ipv6): SOL_IP ones and
+ * IPV6_PKTINFO with a mapped source count, other SOL_IPV6 ones do not. */
+static void udp6_send_cmsg_report(int level, int type, const void *data, size_t dlen, int port)
+{
+	union { char b[CMSG_SPACE(64)]; struct cmsghdr a; } c;
+	struct iovec v = { "x", 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = CMSG_SPACE(dlen) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	int s = sock6(SOCK_DGRAM);
+	char b[64];
+	ssize_t n;
+
+	memset(&c, 0, sizeof(c));
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = CMSG_LEN(dlen);
+	memcpy(CMSG_DATA(h), data, dlen);
+	conn6(s, MAPPED_PEER, port);
+	if (R(sendmsg(s, &m, 0)) < 0 || port != P_UTTL)
+		return;
+	wait_in(s);
+	n = R(recv(s, b, sizeof(b) - 1, 0));
+	if (n > 0) {
+		b[n] = 0;
+		emit("%s", b);
+	}
+}
+CASE(inet6_sendmsg_cmsg_hoplimit, 0) { int v = 9; udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_HOPLIMIT, &v, sizeof(v), P_UTTL); }
+CASE(inet6_sendmsg_cmsg_tclass, 0) { int v = 0x28; udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v), P_UTTL); }
+CASE(inet6_sendmsg_cmsg_pktinfo6_mapped, 0)
+{
+	struct in6_pktinfo pi = { .ipi6_ifindex = 0 };
+
+	inet_pton(AF_INET6, MAPPED_SELF, &pi.ipi6_addr);
+	udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi), P_UTTL);
+}
+CASE(inet6_sendmsg_cmsg_pktinfo4, 0)
+{
+	struct in_pktinfo pi = { .ipi_ifindex = 0 };
+
+	inet_pton(AF_INET, SELF, &pi.ipi_spec_dst);
+	udp6_send_cmsg_report(IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi), P_UTTL);
+}
+CASE(inet6_sendmsg_cmsg_segment, 0) { uint16_t g = 1; udp6_send_cmsg_report(SOL_UDP, UDP_SEGMENT, &g, sizeof(g), P_USINK); }
+CASE(inet6_sendmsg_cmsg_unknown_ip6, 0) { int v = 1; udp6_send_cmsg_report(IPPROTO_IPV6, 99, &v, sizeof(v), P_USINK); }
+CASE(inet6_udp_msg_more, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	char b[32];
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(send(s, "ab", 2, MSG_MORE));
+	sendto6(s, MAPPED_PEER, P_USINK, "cd");
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	seti(s, IPPROTO_UDP, UDP_CORK, 1);
+	R(send(s, "ef", 2, 0));
+	R(send(s, "gh", 2, 0));
+	seti(s, IPPROTO_UDP, UDP_CORK, 0);
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(inet6_udp_segment, 0)
+{
+	int s = sock6(SOCK_DGRAM), v = 4;
+	char b[32];
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &v, sizeof(v)));
+	R(send(s, "abcdefghij", 10, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(inet6_udp_local_error, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	static char big[3000];
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	struct sockaddr_in6 from;
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+	conn6(s, MAPPED_PEER, P_USINK);
+	R(send(s, big, sizeof(big), 0));
+	emit("ev=%#x", wait_ev(s, 0));
+	m.msg_name = &from;
+	m.msg_namelen = sizeof(from);
+	memset(&from, 0x55, sizeof(from));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		emit_addr(&from, m.msg_namelen);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			struct sock_extended_err e;
+
+			memcpy(&e, CMSG_DATA(h), sizeof(e));
+			emit("cmsg=%d/%d len=%zu err=%s origin=%d info=%u", h->cmsg_level, h->cmsg_type,
+			     (size_t)h->cmsg_len, ename((int)e.ee_errno), e.ee_origin, e.ee_info);
+			emit_addr(SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(h)),
+				  (socklen_t)(h->cmsg_len - CMSG_LEN(sizeof(e))));
+		}
+	}
+}
+CASE(inet6_connect_mapped_loopback, 0)
+{
+	int s = sock6(SOCK_DGRAM), t = sock6(SOCK_DGRAM);
+
+	conn6(s, "::ffff:127.0.0.1", 9);
+	emit_sockname(s);
+	conn6(t, "::ffff:0.0.0.0", 9);
+	emit_peername(t);
+}
+CASE(inet6_tcp_mapped_ttl, 0)
+{
+	int s = sock6(SOCK_STREAM);
+	char b[32];
+	ssize_t n;
+
+	seti(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 7);
+	seti(s, IPPROTO_IP, IP_TTL, 33);
+	conn6(s, MAPPED_PEER, P_TTL);
+	wait_in(s);
+	n = R(recv(s, b, sizeof(b) - 1, 0));
+	if (n > 0) {
+		b[n] = 0;
+		emit("%s", b);
+	}
+}
+CASE(dgram_send_flags, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[8];
+
+	R(send(s, "a", 1, MSG_CONFIRM));
+	R(send(s, "b", 1, MSG_EOR));
+	R(send(s, "c", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	R(send(s, "d", 1, MSG_OOB));
+	R(send(s, "e", 1, MSG_FASTOPEN));
+	R(send(s, "f", 1, MSG_ZEROCOPY));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(dgram_recv_flags, 0)
+{
+	int s = udp_echoed("abc");
+	char b[8];
+
+	R(recv(s, b, sizeof(b), MSG_OOB));
+	R(recv(s, b, sizeof(b), MSG_CMSG_CLOEXEC | MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_ERRQUEUE));
+	R(recv(s, b, sizeof(b), MSG_WAITALL | MSG_DONTWAIT));
+}
+CASE(dgram_recvmmsg_trunc_flags, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct mmsghdr mm[2];
+	char b0[4], b1[4];
+	struct iovec v[2] = { { b0, sizeof(b0) }, { b1, sizeof(b1) } };
+
+	for (int i = 0; i < 2; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	R(send(s, "abcdef", 6, 0));
+	R(send(s, "gh", 2, 0));
+	R(recvmmsg(s, mm, 2, MSG_TRUNC, NULL));
+	emit("len=%u/%u flags=%#x/%#x", mm[0].msg_len, mm[1].msg_len, mm[0].msg_hdr.msg_flags, mm[1].msg_hdr.msg_flags);
+}
+CASE(dgram_recvmmsg_peek, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct mmsghdr mm[2];
+	char b0[8], b1[8];
+	struct iovec v[2] = { { b0, sizeof(b0) }, { b1, sizeof(b1) } };
+
+	for (int i = 0; i < 2; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	R(send(s, "one", 3, 0));
+	R(send(s, "two", 3, 0));
+	R(recvmmsg(s, mm, 2, 0, NULL));
+	R(send(s, "three", 5, 0));
+	wait_in(s);
+	R(recvmmsg(s, mm, 2, MSG_PEEK | MSG_WAITFORONE, NULL));
+	emit("len=%u/%u", mm[0].msg_len, mm[1].msg_len);
+}
+CASE(dgram_sendmmsg_connected_dest, 0)
+{
+	int s = udp_to(P_UECHO);
+	struct mmsghdr mm[2];
+	struct iovec v[2] = { { "a", 1 }, { "bb", 2 } };
+	struct sockaddr_in k = sin4(PEER, P_USINK);
+	char b[8];
+
+	for (int i = 0; i < 2; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v[i], .msg_iovlen = 1 } };
+	mm[0].msg_hdr.msg_name = &k;
+	mm[0].msg_hdr.msg_namelen = sizeof(k);
+	R(sendmmsg(s, mm, 2, 0));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(dgram_sendmmsg_vlen_big, 0)
+{
+	int s = udp_to(P_USINK);
+	static struct mmsghdr mm[1100];
+	struct iovec v = { "a", 1 };
+
+	for (int i = 0; i < 1100; i++)
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1 } };
+	R(sendmmsg(s, mm, 1100, 0));
+}
+CASE(inet6_sendmsg_cmsg_ip_tos, 0) { int v = 0x28; udp6_send_cmsg_report(IPPROTO_IP, IP_TOS, &v, sizeof(v), P_UTTL); }
+CASE(inet6_sendmsg_cmsg_ip_ttl, 0) { int v = 9; udp6_send_cmsg_report(IPPROTO_IP, IP_TTL, &v, sizeof(v), P_UTTL); }
+CASE(inet6_sendmsg_cmsg_ip_ttl_bad, 0) { int v = 300; udp6_send_cmsg_report(IPPROTO_IP, IP_TTL, &v, sizeof(v), P_UTTL); }
+CASE(inet6_sendmsg_cmsg_pktinfo6_native, 0)
+{
+	struct in6_pktinfo pi = { .ipi6_ifindex = 0 };
+
+	inet_pton(AF_INET6, "2001:db8::5", &pi.ipi6_addr);
+	udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi), P_UTTL);
+}
+CASE(inet6_sendmsg_cmsg_pktinfo6_other, 0)
+{
+	struct in6_pktinfo pi = { .ipi6_ifindex = 0 };
+
+	inet_pton(AF_INET6, "::ffff:" NOBODY, &pi.ipi6_addr);
+	udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi), P_UTTL);
+}
+CASE(inet6_sendmsg_cmsg_udp_bad, 0) { int v = 1; udp6_send_cmsg_report(SOL_UDP, UDP_SEGMENT, &v, sizeof(v), P_USINK); }
+CASE(inet6_sendmsg_cmsg_unknown_ip, 0) { int v = 1; udp6_send_cmsg_report(IPPROTO_IP, 99, &v, sizeof(v), P_USINK); }
+/* What an ICMP error brings along on the error queue: ip_recv_error's
+ * ip_cmsg_recv (the ICMP message's own header) when IP cmsgs are asked for. */
+static void errq_cmsgs(int family, bool v6pi)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = family == AF_INET6 ? sock6(SOCK_DGRAM) : udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	seti(s, IPPROTO_IP, IP_RECVTOS, 1);
+	if (v6pi)
+		seti(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	if (family == AF_INET6)
+		conn6(s, MAPPED_PEER, P_UCLOSED);
+	else
+		conn(s, PEER, P_UCLOSED);
+	R(send(s, "abc", 3, 0));
+	wait_err(s);
+	memset(&c, 0, sizeof(c));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0) {
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+			if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+				char a[INET6_ADDRSTRLEN];
+
+				memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+				inet_ntop(AF_INET6, &pi.ipi6_addr, a, sizeof(a));
+				emit("pktinfo6=%s,tap0=%d", a, pi.ipi6_ifindex == if_nametoindex("tap0"));
+			} else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				char a[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+				memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+				inet_ntop(AF_INET, &pi.ipi_spec_dst, a, sizeof(a));
+				inet_ntop(AF_INET, &pi.ipi_addr, d, sizeof(d));
+				emit("pktinfo=%s,%s,tap0=%d", a, d, pi.ipi_ifindex == (int)if_nametoindex("tap0"));
+			} else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TTL) {
+				emit("ttl=%d", *(int *)CMSG_DATA(h));
+			} else if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TOS) {
+				emit("tos=%d", *(unsigned char *)CMSG_DATA(h));
+			} else {
+				emit("cmsg=%d/%d len=%zu", h->cmsg_level, h->cmsg_type, (size_t)h->cmsg_len);
+			}
+		}
+	}
+}
+CASE(dgram_errq_ip_cmsgs, 0) { errq_cmsgs(AF_INET, false); }
+CASE(inet6_errq_ip_cmsgs, 0) { errq_cmsgs(AF_INET6, false); }
+CASE(inet6_errq_pktinfo6, 0) { errq_cmsgs(AF_INET6, true); }
+CASE(inet6_udp_both_recverr, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = sock6(SOCK_DGRAM);
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	seti(s, IPPROTO_IPV6, IPV6_RECVERR, 1);
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	conn6(s, MAPPED_PEER, P_UCLOSED);
+	R(send(s, "abc", 3, 0));
+	wait_err(s);
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0)
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+			emit("cmsg=%d/%d len=%zu", h->cmsg_level, h->cmsg_type, (size_t)h->cmsg_len);
+}
+CASE(inet6_udp_disconnect_names, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_sockname(s);
+	emit_peername(s);
+	R(send(s, "x", 1, 0));
+}
+CASE(inet6_mtu_discover_mapped, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	static char big[3000];
+
+	seti(s, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO);
+	seti(s, IPPROTO_IPV6, IPV6_DONTFRAG, 1);
+	conn6(s, MAPPED_PEER, P_USINK);
+	R(send(s, big, sizeof(big), 0));
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+	R(send(s, big, sizeof(big), 0));
+	emit("mtu=%d/%d", geti(s, IPPROTO_IP, IP_MTU), geti(s, IPPROTO_IPV6, IPV6_MTU));
+}
+CASE(dgram_errq_timestamp, 0)
+{
+	union { char b[512]; struct cmsghdr a; } c;
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof(c) };
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	seti(s, SOL_SOCKET, SO_TIMESTAMP, 1);
+	conn(s, PEER, P_UCLOSED);
+	R(send(s, "abc", 3, 0));
+	wait_err(s);
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE)) >= 0)
+		emit_cmsgs(&m);
+}
+CASE(dgram_connect_reconnect_error, 0)
+{
+	int s = udp_to(P_UCLOSED);
+	char b[8];
+
+	R(send(s, "x", 1, 0));
+	wait_err(s);
+	conn(s, PEER, P_UECHO);
+	emit_so_error(s);
+	R(send(s, "y", 1, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(dgram_refused_unconnected_no_recverr, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED);
+	char b[8];
+
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	peer("udp %d hi", local_port(s));
+	emit("ev=%#x", poll(&(struct pollfd){ .fd = s, .events = POLLIN }, 1, 0) > 0);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(s);
+}
+CASE(dgram_shutdown_rd_recv, 0)
+{
+	int s = udp_echoed("abc");
+	char b[8];
+
+	R(shutdown(s, SHUT_RD));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	emit("ev=%#x", poll(&(struct pollfd){ .fd = s, .events = POLLIN | POLLOUT }, 1, 0) > 0);
+}
+CASE(dgram_recvmsg_name_short_v4, 0)
+{
+	int s = udp_echoed("abc");
+	struct sockaddr_in a;
+	char b[8];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &a, .msg_namelen = 3, .msg_iov = &v, .msg_iovlen = 1 };
+
+	memset(&a, 0x55, sizeof(a));
+	R(recvmsg(s, &m, 0));
+	emit("namelen=%u fam=%d port=%#x", (unsigned)m.msg_namelen, a.sin_family, a.sin_port);
+}
+CASE(dgram_bind_after_autobind, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_USINK);
+
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	bind_to(s, SELF, case_port());
+	emit_sockname(s);
+}
+CASE(dgram_connect_then_bind, 0)
+{
+	int s = udp_to(P_USINK);
+
+	bind_to(s, SELF, case_port());
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+}
+CASE(dgram_peek_off, 0)
+{
+	int s = udp_to(P_UECHO), v = 0;
+	char b[16];
+
+	R(send(s, "abcdef", 6, 0));
+	R(send(s, "ghij", 4, 0));
+	R(recv(s, b, 2, MSG_PEEK | MSG_WAITALL));
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)));
+	wait_in(s);
+	R(recv(s, b, 2, MSG_PEEK));
+	emit("b=%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 2, MSG_PEEK));
+	emit("b=%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 16, MSG_PEEK));
+	emit("b=%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 16, MSG_PEEK));
+	emit("b=%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 16, 0));
+	emit("b=%.2s off=%d", b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 16, MSG_PEEK | MSG_DONTWAIT));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* SO_PEEK_OFF: MSG_TRUNC's answer moves it by the whole datagram; a
+ * zero-length datagram is passed over once peeked; -1 turns it off. */
+CASE(dgram_peek_off_trunc_zero, 0)
+{
+	int s = udp_to(P_UECHO), v = 0;
+	char b[16];
+	struct iovec iv = { b, 3 };
+	struct msghdr m = { .msg_iov = &iv, .msg_iovlen = 1 };
+
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(send(s, "", 0, 0));
+	R(send(s, "abcdef", 6, 0));
+	R(send(s, "gh", 2, 0));
+	R(recv(s, b, 1, 0));
+	R(recv(s, b, 2, MSG_PEEK | MSG_WAITALL));
+	R(recv(s, b, 2, 0));
+	R(send(s, "", 0, 0));
+	R(send(s, "ijklmn", 6, 0));
+	wait_in(s);
+	R(recv(s, b, 0, MSG_PEEK));
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)));
+	R(recv(s, b, 16, MSG_PEEK));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recvmsg(s, &m, MSG_PEEK));
+	emit("flags=%#x b=%.3s off=%d", m.msg_flags, b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	iv.iov_len = 2;
+	R(recvmsg(s, &m, MSG_PEEK | MSG_TRUNC));
+	emit("flags=%#x b=%.2s off=%d", m.msg_flags, b, geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	R(recv(s, b, 16, MSG_PEEK | MSG_DONTWAIT));
+	R(recv(s, b, 16, MSG_TRUNC));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	v = -1;
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)));
+	R(recv(s, b, 16, MSG_PEEK));
+	R(recv(s, b, 16, 0));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+	v = -5;
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)));
+	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+}
+/* IPv4 multicast on a dual-stack socket: IP_ADD_MEMBERSHIP (and
+ * IPV6_ADD_MEMBERSHIP with a mapped group, which Linux refuses). */
+CASE(inet6_mcast_ip_join_receive, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 f;
+	socklen_t fl = sizeof(f);
+	char b[64];
+
+	bind6(s, "::", case_port(), 0);
+	R(join(s, "239.1.2.5", SELF, IP_ADD_MEMBERSHIP));
+	peer("mcast 239.1.2.5 %d hello", case_port());
+	if (wait_ev(s, POLLIN) & POLLIN) {
+		if (R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&f, &fl)) >= 0)
+			emit_addr(&f, fl);
+	} else {
+		emit("none");
+	}
+	R(join(s, "239.1.2.5", SELF, IP_DROP_MEMBERSHIP));
+	R(join(s, "239.1.2.5", SELF, IP_DROP_MEMBERSHIP));
+}
+CASE(inet6_mcast_ipv6_join_mapped, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct ipv6_mreq m = { .ipv6mr_interface = 0 };
+
+	inet_pton(AF_INET6, "::ffff:239.1.2.6", &m.ipv6mr_multiaddr);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)));
+	inet_pton(AF_INET6, "ff0e::6", &m.ipv6mr_multiaddr);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)));
+}
+CASE(inet6_mcast_sendto_mapped_group, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+
+	sendto6(s, "::ffff:239.1.2.7", P_USINK, "x");
+	seti(s, IPPROTO_IP, IP_MULTICAST_TTL, 3);
+	sendto6(s, "::ffff:239.1.2.7", P_USINK, "x");
+	emit("ttl=%d/%d", geti(s, IPPROTO_IP, IP_MULTICAST_TTL), geti(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS));
+}
+CASE(inet6_mcast_group_req, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct group_req g = { .gr_interface = if_nametoindex("tap0") };
+	struct sockaddr_in *gi = (struct sockaddr_in *)&g.gr_group;
+
+	gi->sin_family = AF_INET;
+	inet_pton(AF_INET, "239.1.2.8", &gi->sin_addr);
+	bind6(s, "::", case_port(), 0);
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+	peer("mcast 239.1.2.8 %d hello", case_port());
+	emit("ev=%d", (wait_ev(s, POLLIN) & POLLIN) != 0);
+}
+CASE(dgram_mcast_group_req, 0)
+{
+	int s = udp_sock();
+	struct group_req g = { .gr_interface = if_nametoindex("tap0") };
+	struct sockaddr_in *gi = (struct sockaddr_in *)&g.gr_group;
+
+	gi->sin_family = AF_INET;
+	inet_pton(AF_INET, "239.1.2.9", &gi->sin_addr);
+	bind_to(s, "0.0.0.0", case_port());
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &g, sizeof(g)));
+	peer("mcast 239.1.2.9 %d hello", case_port());
+	emit("ev=%d", (wait_ev(s, POLLIN) & POLLIN) != 0);
+}
+CASE(dgram_mcast_ip_mreqn, 0)
+{
+	int s = udp_sock();
+	struct ip_mreqn m = { .imr_ifindex = (int)if_nametoindex("tap0") };
+
+	inet_pton(AF_INET, "239.1.2.10", &m.imr_multiaddr);
+	bind_to(s, "0.0.0.0", case_port());
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
+	peer("mcast 239.1.2.10 %d hello", case_port());
+	emit("ev=%d", (wait_ev(s, POLLIN) & POLLIN) != 0);
+}
+static long group_req_call(int s, int name, int family, const char *group, unsigned ifindex, socklen_t len)
+{
+	struct group_req g = { .gr_interface = ifindex };
+	struct sockaddr_in *gi = (struct sockaddr_in *)&g.gr_group;
+
+	gi->sin_family = (sa_family_t)family;
+	inet_pton(AF_INET, group, &gi->sin_addr);
+	return R(setsockopt(s, IPPROTO_IP, name, &g, len ? len : sizeof(g)));
+}
+CASE(dgram_mcast_group_req_errors, 0)
+{
+	int s = udp_sock();
+	struct ip_mreqn m = { .imr_ifindex = 999 };
+
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET, "239.1.3.1", 0, sizeof(struct group_req) - 1);
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET6, "239.1.3.1", 0, 0);
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET, "192.0.2.77", 0, 0);
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET, "239.1.3.1", 999, 0);
+	group_req_call(s, MCAST_LEAVE_GROUP, AF_INET, "239.1.3.1", 0, 0);
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET, "239.1.3.1", 0, 0);
+	group_req_call(s, MCAST_JOIN_GROUP, AF_INET, "239.1.3.1", 0, 0);
+	group_req_call(s, MCAST_LEAVE_GROUP, AF_INET, "239.1.3.1", 0, 0);
+	inet_pton(AF_INET, "239.1.3.2", &m.imr_multiaddr);
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
+	m.imr_ifindex = 1;
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
+}
+CASE(inet6_tcp_opts_mapped_connected, 0)
+{
+	int s = inet6_to(SOCK_STREAM, P_ECHO);
+
+	emit("tos=%d tclass=%d ttl=%d hops=%d", geti(s, IPPROTO_IP, IP_TOS), geti(s, IPPROTO_IPV6, IPV6_TCLASS),
+	     geti(s, IPPROTO_IP, IP_TTL), geti(s, IPPROTO_IPV6, IPV6_UNICAST_HOPS));
+	emit("maxseg=%d mtu=%d", geti(s, IPPROTO_TCP, TCP_MAXSEG), geti(s, IPPROTO_IPV6, IPV6_MTU));
+	seti(s, IPPROTO_IPV6, IPV6_TCLASS, 0x20);
+	emit("tos=%d tclass=%d", geti(s, IPPROTO_IP, IP_TOS), geti(s, IPPROTO_IPV6, IPV6_TCLASS));
+}
+CASE(inet6_tcp_listen_mapped_self, 0)
+{
+	int l = sock6(SOCK_STREAM), c;
+	struct sockaddr_in6 a;
+	socklen_t al = sizeof(a);
+
+	bind6(l, MAPPED_SELF, case_port(), 0);
+	R(listen(l, 2));
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	c = (int)RFD(accept4(l, (struct sockaddr *)&a, &al, SOCK_NONBLOCK));
+	emit_addr(&a, al);
+	emit_peername(c);
+	emit("maxseg=%d", geti(c, IPPROTO_TCP, TCP_MAXSEG));
+}
+CASE(inet6_tcp_accept_short_len, 0)
+{
+	int l = sock6(SOCK_STREAM), c;
+	struct sockaddr_in6 a;
+	socklen_t al = 16;
+
+	bind6(l, "::", case_port(), 0);
+	R(listen(l, 2));
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	memset(&a, 0x55, sizeof(a));
+	c = (int)RFD(accept(l, (struct sockaddr *)&a, &al));
+	emit("al=%u fam=%d b16=%#x", (unsigned)al, a.sin6_family, ((unsigned char *)&a)[16]);
+	(void)c;
+}
+CASE(inet6_tcp_connect_refused, 0)
+{
+	int s = sock6(SOCK_STREAM);
+
+	conn6(s, MAPPED_PEER, 7009);
+	emit_so_error(s);
+	conn6(s, MAPPED_PEER, P_ECHO);
+	emit_sockname(s);
+}
+CASE(inet6_tcp_connect_v6only_after_bind_mapped, 0)
+{
+	int s = sock6(SOCK_STREAM), one = 1;
+
+	bind6(s, "::", 0, 0);
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	conn6(s, MAPPED_PEER, P_ECHO);
+	emit_sockname(s);
+}
+CASE(inet6_udp_getsockopt_pktinfo_etc, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	char b[64];
+	socklen_t l = sizeof(b);
+
+	R(getsockopt(s, IPPROTO_IPV6, IPV6_PKTINFO, b, &l));
+	emit("l=%u", (unsigned)l);
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IPV6, IPV6_2292PKTOPTIONS, b, &l));
+	emit("l=%u", (unsigned)l);
+	seti(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	emit("recvpktinfo=%d", geti(s, IPPROTO_IPV6, IPV6_RECVPKTINFO));
+}
 /* ===================================================================== */
 /* A listener on the wildcard address and loopback */
 

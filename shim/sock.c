@@ -862,6 +862,33 @@ void shim_lo_close(int lo)
 }
 
 /*
+ * No lock held: the options the stack keeps for itself (sock.h's sock_opts)
+ * that Linux's accepted sockets inherit from their listener, from the
+ * listener's placeholder (which took every setsockopt) to its loopback
+ * side, so that a connection accepted there has them as one the stack
+ * accepted. Not the buffer sizes (the value read is twice the one set) nor
+ * TCP_MAXSEG (an unconnected socket reads the default MSS).
+ */
+static void lo_copy_opts(int from, int to)
+{
+	static const struct { int level, name; } opts[] = {
+		{ SOL_SOCKET, SO_KEEPALIVE }, { SOL_SOCKET, SO_LINGER }, { SOL_SOCKET, SO_PRIORITY },
+		{ IPPROTO_TCP, TCP_NODELAY }, { IPPROTO_TCP, TCP_KEEPIDLE }, { IPPROTO_TCP, TCP_KEEPINTVL },
+		{ IPPROTO_TCP, TCP_KEEPCNT }, { IPPROTO_TCP, TCP_USER_TIMEOUT }, { IPPROTO_TCP, TCP_CONGESTION },
+		{ IPPROTO_TCP, TCP_NOTSENT_LOWAT }, { IPPROTO_TCP, TCP_LINGER2 }, { IPPROTO_TCP, TCP_SYNCNT },
+		{ IPPROTO_TCP, TCP_WINDOW_CLAMP }, { IPPROTO_TCP, TCP_DEFER_ACCEPT },
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		unsigned char b[64];
+		socklen_t l = sizeof(b);
+
+		if (shim_libc.getsockopt(from, opts[i].level, opts[i].name, b, &l) == 0)
+			(void)shim_libc.setsockopt(to, opts[i].level, opts[i].name, b, l);
+	}
+}
+
+/*
  * No lock held, after a listen() that succeeded: the listener's loopback
  * side (internal.h, lo_fd) when it is on the wildcard address. A kernel
  * listener on 127.0.0.1 and the listener's port, with its options (SO_REUSEADDR,
@@ -933,6 +960,7 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	}
 	if (inherit)
 		inherit_copy(shim_opt_fd(k, fd), lo, inherit);
+	lo_copy_opts(shim_opt_fd(k, fd), lo);
 	lo = sys_fd_hide(lo);
 	shim_lock();
 	if (k->listening && !k->closed && !k->dead && !shim_exposed(k) && atomic_load(&k->lo_fd) < 0) {

@@ -12942,6 +12942,43 @@ CASE(listen_any_loopback_epoll_before, 0) { any_listener_loopback(AF_INET, "127.
 CASE(listen_any_loopback_to_any, 0) { any_listener_loopback(AF_INET, "0.0.0.0", 1); }
 CASE(listen_any6_loopback_accept, 0) { any_listener_loopback(AF_INET6, "127.0.0.1", 0); }
 CASE(listen_any6_loopback_epoll, 0) { any_listener_loopback(AF_INET6, "127.0.0.1", 3); }
+/* A connection the loopback side accepted has the listener's options, as
+ * one the listener accepted on Linux: TCP_NODELAY, SO_KEEPALIVE, the
+ * keep-alive timers, SO_LINGER, set before listen(). */
+CASE(listen_any_loopback_options, 0)
+{
+	int l = tcp_sock(), c, a, one = 1, v;
+	struct linger lg = { 1, 5 };
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+	socklen_t n;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	R(setsockopt(l, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	R(setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	v = 77;
+	R(setsockopt(l, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
+	R(setsockopt(l, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	bind_to(l, "0.0.0.0", case_port());
+	R(listen(l, 8));
+	c = tcp_sock();
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	a = (int)RFD(accept(l, NULL, NULL));
+	if (a < 0)
+		return;
+	n = sizeof(v);
+	if (R(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &v, &n)) == 0)
+		emit("nodelay=%d", v);
+	n = sizeof(v);
+	if (R(getsockopt(a, SOL_SOCKET, SO_KEEPALIVE, &v, &n)) == 0)
+		emit("keepalive=%d", v);
+	n = sizeof(v);
+	if (R(getsockopt(a, IPPROTO_TCP, TCP_KEEPIDLE, &v, &n)) == 0)
+		emit("keepidle=%d", v);
+	n = sizeof(lg);
+	memset(&lg, 0, sizeof(lg));
+	if (R(getsockopt(a, SOL_SOCKET, SO_LINGER, &lg, &n)) == 0)
+		emit("linger=%d,%d", lg.l_onoff, lg.l_linger);
+}
 /* A non-blocking listener: EAGAIN until the loopback connection is there. */
 CASE(listen_any_loopback_nonblock, 0)
 {

@@ -184,7 +184,7 @@ static const struct relay_cb expose_cb = {
  */
 static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 {
-	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl;
+	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl, lo = -1;
 	struct shim_epitem *moved = NULL;
 	struct relay_share *sh = NULL;
 	void *rl = NULL;
@@ -192,12 +192,12 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	fd0 = shim_first_fd(&k->obj);
 	if (fd0 < 0)
 		return false;
-	/* A listener's loopback side (sock.c, lo_listen) goes: the channel
-	 * that its fd becomes carries the stack's connections only, and a
-	 * connection to localhost that nobody would accept is refused
-	 * instead, as before the loopback side existed. */
-	if (k->listening)
-		shim_lo_close(atomic_exchange(&k->lo_fd, -1));
+	/* A listener's loopback side (sock.c, lo_listen) goes to its relay,
+	 * which hands its connections over the channel with the stack's
+	 * (relay_listener_lo): out of the program's epolls first, where the
+	 * channel stands for both from now on. */
+	if (k->listening && (lo = atomic_exchange(&k->lo_fd, -1)) >= 0)
+		shim_epoll_lo_removed(k, lo);
 	/* From the first relay on, a default SIGTERM/SIGINT/SIGHUP hands the
 	 * relays to a keeper before the process dies of it. */
 	shim_guard_arm_registered();
@@ -247,6 +247,10 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
+		if (lo >= 0 && shim_host.relay_lo) {
+			shim_host.relay_lo(shim_host.ctx, rl, lo);
+			lo = -1;
+		}
 		snapshot(k);
 		k->relay = rl;
 		if (!armed)
@@ -273,6 +277,9 @@ out:
 		shim_libc.close(kfd);
 	}
 	relay_share_free(sh);
+	/* No relay (or no host that takes it): localhost is refused, as
+	 * before the loopback side existed. */
+	shim_lo_close(lo);
 	return rl != NULL;
 }
 

@@ -362,6 +362,9 @@ void shim_lo_close(int lo);
 /* No lock held: a listener's new loopback side joins the kernel's epolls
  * that hold the listener (its first eight). */
 void shim_epoll_lo_added(struct shim_sock *k, int lo);
+/* No lock held: the loopback side leaves them (the listener is exposed:
+ * its relay takes it, shim/expose.c). */
+void shim_epoll_lo_removed(struct shim_sock *k, int lo);
 /*
  * The same for a call that looks again at what it waits for after each
  * wait. Linux's socket waits look at their condition before they look at

@@ -966,6 +966,25 @@ void shim_epoll_lo_added(struct shim_sock *k, int lo)
 	}
 }
 
+void shim_epoll_lo_removed(struct shim_sock *k, int lo)
+{
+	struct shim_epoll *eps[8];
+	int n = 0;
+
+	shim_lock();
+	for (struct shim_waiter *w = k->wq.next; w != &k->wq && n < 8; w = w->next) {
+		if (w->kind != SHIM_W_EPOLL)
+			continue;
+		atomic_fetch_add(&w->item->ep->obj.refs, 1);
+		eps[n++] = w->item->ep;
+	}
+	shim_unlock();
+	for (int i = 0; i < n; i++) {
+		lo_epoll_ctl(eps[i], EPOLL_CTL_DEL, lo, NULL);
+		shim_put(&eps[i]->obj);
+	}
+}
+
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 {
 	struct epoll_event evc, *ev = NULL;

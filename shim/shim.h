@@ -215,6 +215,10 @@ struct shim_host {
 			    const struct relay_cb *cb, void *gctx);
 	void (*relay_expose)(void *ctx, void *relay);
 	void (*relay_forget)(void *ctx, void *relay);
+	/* Optional (NULL: a listener's loopback side is closed when it is
+	 * exposed). Lock held: a listener's relay owns lo from now on, its
+	 * loopback side (relay_listener_lo). */
+	void (*relay_lo)(void *ctx, void *relay, int lo);
 	/* Optional (NULL: the relay moves every byte). The program wrote into
 	 * an exposed socket's fd through an interposed call: relay_push_claim
 	 * (lock held) says whether this thread moves the bytes itself; if so

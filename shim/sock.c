@@ -1069,6 +1069,24 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 		shim_libc.close(nfd);
 		return r;
 	}
+	if (note.flags & RELAY_NOTE_KERNEL) {
+		/* A connection to localhost, from the listener's loopback side
+		 * (relay_listener_lo): the kernel's socket is the program's,
+		 * as accept() on the loopback side gives it in the owner. */
+		if (sa) {
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+
+			if (SYSC(SYS_getpeername, nfd, &ss, &len) < 0)
+				len = 0;
+			r = sa_out_ss(&ss, (int)len, sa, salen);
+			if (r < 0) {
+				shim_libc.close(nfd);
+				return r;
+			}
+		}
+		return nfd;
+	}
 	/* Linux clones the listener's options into the new socket. */
 	shim_lock();
 	opts = k->opts;

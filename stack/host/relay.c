@@ -112,6 +112,9 @@ struct relay {
 	struct relay_accept_note pend_note;
 	bool chan_full;             /* the channel took no more: wait for POLLOUT */
 	bool chan_sized;            /* its send buffer made small (io_listener) */
+	int lo_fd;                  /* its loopback side (relay_listener_lo), or -1 */
+	int lo_pidx;                /* lo_fd's entry in the last relay_collect's pfd, or -1 */
+	short lo_rev;               /* what the poll saw there (relay_io for io_listener) */
 };
 
 /*
@@ -143,9 +146,9 @@ void relay_fork_child(struct relay_set *set)
 	 * (the memory stays, a frozen copy nobody uses). */
 	for (int i = 0; i < 3; i++)
 		for (struct relay *rl = lists[i]; rl; rl = rl->next) {
-			int fds[4] = { rl->fd, rl->spare[0], rl->spare[1], rl->pend_fd };
+			int fds[5] = { rl->fd, rl->spare[0], rl->spare[1], rl->pend_fd, rl->lo_fd };
 
-			for (int j = 0; j < 4; j++)
+			for (int j = 0; j < 5; j++)
 				if (fds[j] >= 0) {
 					sys_fd_forget(fds[j]);
 					(void)sys_close(fds[j]);
@@ -423,7 +426,8 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
 	rl->armed = true;
-	rl->spare[0] = rl->spare[1] = rl->pend_fd = -1;
+	rl->spare[0] = rl->spare[1] = rl->pend_fd = rl->lo_fd = -1;
+	rl->lo_pidx = -1;
 	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
 	rl->connecting = tcp && (tcp_get_state(tcp) == TCP_STATE_SYN_SENT || tcp_get_state(tcp) == TCP_STATE_SYN_RECEIVED);
 	if (cb && cb->share && (rl->share = cb->share(ctx)))
@@ -437,6 +441,13 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	log_debug("relay on fd %d: %s %s", fd, rl->listener ? "TCP listener" : tcp ? "TCP" : "UDP",
 		  armed ? "armed" : "exposed");
 	return rl;
+}
+
+void relay_listener_lo(struct relay *rl, int lo)
+{
+	rl->lo_fd = lo;
+	rl->set->nlo++;
+	rl->set->kick(rl->set->kick_ctx);
 }
 
 void relay_expose(struct relay *rl)
@@ -461,7 +472,8 @@ void relay_forget(struct relay *rl)
 
 unsigned relay_pollfds(const struct relay_set *set)
 {
-	return relay_count(set) + 1;    /* the share region's eventfd */
+	/* The share region's eventfd, and the listeners' loopback sides. */
+	return relay_count(set) + set->nlo + 1;
 }
 
 unsigned relay_count(const struct relay_set *set)
@@ -723,6 +735,14 @@ static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *
 		pfd[*n].events = (short)(rl->chan_full ? POLLOUT : 0);
 		pfd[*n].revents = 0;
 		rl->pidx = (int)(*n)++;
+		/* A connection to localhost waits in the kernel's queue until
+		 * the channel has room for it (io_listener accepts it). */
+		if (rl->lo_fd >= 0 && rl->pend_fd < 0 && !rl->chan_full && !rl->hup) {
+			pfd[*n].fd = rl->lo_fd;
+			pfd[*n].events = POLLIN;
+			pfd[*n].revents = 0;
+			rl->lo_pidx = (int)(*n)++;
+		}
 		return false;
 	}
 	if (rl->taken)
@@ -776,7 +796,7 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 		struct relay *rl = *p;
 		bool done;
 
-		rl->pidx = -1;
+		rl->pidx = rl->lo_pidx = -1;
 		if (!claim_serve(set, rl)) {
 			/* A pump moves its bytes: it kicks us when it lets go. */
 			p = &rl->next;
@@ -788,6 +808,8 @@ unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, ui
 		if (done) {
 			*p = rl->next;
 			set->nactive--;
+			if (rl->lo_fd >= 0)
+				set->nlo--;
 			rl->next = set->dead;
 			set->dead = rl;
 			continue;
@@ -917,6 +939,19 @@ static void io_listener(struct relay *rl, short rev)
 	if (rev & POLLOUT)
 		rl->chan_full = false;
 	pthread_mutex_lock(&relay_fd_mu);
+	if (rl->pend_fd < 0 && rl->lo_fd >= 0 && (rl->lo_rev & POLLIN) && !rl->chan_full && !rl->hup) {
+		/* A connection to localhost (relay_listener_lo): the kernel's
+		 * socket goes over the channel as it is, blocking (accept4's
+		 * flags are the receiver's). */
+		long a = SYSC(SYS_accept4, rl->lo_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (a >= 0) {
+			memset(&rl->pend_note, 0, sizeof(rl->pend_note));
+			rl->pend_note.flags = RELAY_NOTE_KERNEL;
+			rl->pend_fd = sys_fd_hide((int)a);
+		}
+	}
+	rl->lo_rev = 0;
 	if (rl->pend_fd >= 0) {
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { &rl->pend_note, sizeof(rl->pend_note) };
@@ -977,9 +1012,9 @@ static void relay_free(struct relay *rl)
 	share_put(rl->share);
 	share_put(rl->spare_share);
 	{
-		int fds[3] = { rl->pend_fd, rl->spare[0], rl->spare[1] };
+		int fds[4] = { rl->pend_fd, rl->spare[0], rl->spare[1], rl->lo_fd };
 
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			if (fds[i] >= 0) {
 				sys_fd_forget(fds[i]);
 				(void)sys_close(fds[i]);
@@ -1033,6 +1068,8 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 	for (struct relay *rl = set->active; rl; rl = rl->next) {
 		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
 
+		if (rl->lo_pidx >= 0 && (unsigned)rl->lo_pidx < n)
+			rl->lo_rev = pfd[rl->lo_pidx].revents;
 		if (!claim_serve(set, rl))
 			continue;       /* a pump has it (what the poll saw is seen again next round) */
 		io_one(rl, rev);

@@ -163,6 +163,7 @@ struct relay_set {
 	 * when it lets go (relay_pump_end). */
 	atomic_int missed;
 	bool skipped;               /* the serving thread's: it left a relay this round */
+	unsigned nlo;               /* under the lock: listeners' loopback sides not dead yet */
 	uint64_t pumped;            /* under the lock: relays pumped by program threads (logged) */
 };
 
@@ -181,7 +182,11 @@ struct relay_accept_note {
 	uint16_t lport, pport;
 	int32_t rcvbuf, sndbuf;
 	int32_t share;          /* relay_share_index of the connection's, 0: none */
+	uint32_t flags;         /* RELAY_NOTE_* */
 };
+/* The fd is a kernel socket, accepted on the listener's loopback side
+ * (relay_listener_lo): the program's as it is, the rest of the note 0. */
+#define RELAY_NOTE_KERNEL 1u
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)(void *ctx), void *ctx);
 /*
@@ -202,6 +207,15 @@ void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)
  */
 struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
 			 const struct relay_cb *cb, void *ctx);
+/*
+ * Lock held: a listener's relay takes lo (a non-blocking kernel listener on
+ * loopback and the listener's port: the loopback side shim/sock.c made,
+ * lo_listen) and owns it from now on: each connection it accepts there is
+ * handed over the channel as the stack's are, as a kernel socket
+ * (RELAY_NOTE_KERNEL), and lo is closed with the listener. So a listener
+ * shared with fork children or exec'd images still hears localhost.
+ */
+void relay_listener_lo(struct relay *rl, int lo);
 /* Lock held: an armed relay serves its socket from now on (no callback). */
 void relay_expose(struct relay *rl);
 /* Lock held: the owner of rl goes away; no callback is made any more. */

@@ -275,6 +275,12 @@ void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock 
 	return relay_open(&r->relays, tcp, udp, fd, armed, cb, ctx);
 }
 
+void runner_relay_lo(struct runner *r, void *relay, int lo)
+{
+	(void)r;
+	relay_listener_lo(relay, lo);
+}
+
 void runner_relay_expose(struct runner *r, void *relay)
 {
 	(void)r;

@@ -75,6 +75,9 @@ void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock 
 			const struct relay_cb *cb, void *ctx);
 void runner_relay_expose(struct runner *r, void *relay);
 void runner_relay_forget(struct runner *r, void *relay);
+/* Lock held: a listener's relay owns lo, its loopback side (relay.h,
+ * relay_listener_lo). */
+void runner_relay_lo(struct runner *r, void *relay, int lo);
 /* The program wrote into an exposed socket's fd through an interposed call
  * (relay.h, a push). Lock held: whether this thread takes the relay's bytes
  * (then, without the lock, runner_relay_push_read, and with it again

@@ -13067,6 +13067,99 @@ CASE(connect_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_STREAM,
 CASE(connect_bound_any_to_any_listener, 0) { bound_any_to_loopback(SOCK_STREAM, 0, "0.0.0.0"); }
 CASE(connect_udp_bound_any_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, 0, "127.0.0.1"); }
 CASE(connect_udp_bound_any_port_to_loopback, 0) { bound_any_to_loopback(SOCK_DGRAM, case_port() + 5000, "127.0.0.1"); }
+/*
+ * A listener on the wildcard address shared with a fork() child still hears
+ * localhost, in the child and in the parent, as Linux's. Under pstack the
+ * fork exposes the listener (its fd becomes the relay's channel) and its
+ * loopback side goes to the relay, which hands the kernel's connections over
+ * the channel with the stack's. WHO 0: the child accepts (blocking, then
+ * with SOCK_NONBLOCK) a connection the parent makes; 1: the parent accepts
+ * one the child makes; 2: the child is gone, the parent waits with poll and
+ * accepts; 3: the same with epoll.
+ */
+static void fork_any_listener_loopback(int who)
+{
+	int l = tcp_sock(), one = 1, st, c = -1, a, ep = -1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port()), sa;
+	socklen_t sl = sizeof(sa);
+	char b[8];
+	pid_t pid;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, "0.0.0.0", case_port());
+	R(listen(l, 8));
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		if (who == 0) {
+			/* The lines are the child's until it exits. */
+			a = (int)RFD(accept4(l, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK));
+			if (a >= 0) {
+				emit_addr(&sa, sl);
+				emit("nonblock=%d", !!(fcntl(a, F_GETFL) & O_NONBLOCK));
+				wait_in(a);
+				R(recv(a, b, sizeof(b), 0));
+				R(send(a, "pong!", 5, 0));
+				R(close(a));
+			}
+		} else if (who == 1) {
+			c = tcp_sock();
+			if (connect(c, (struct sockaddr *)&to, sizeof(to)) == 0 && send(c, "hi", 2, 0) == 2) {
+				wait_in(c);
+				if (recv(c, b, sizeof(b), 0) == 3)
+					_exit(0);
+			}
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (who == 0) {
+		c = tcp_sock();
+		st = connect(c, (struct sockaddr *)&to, sizeof(to));
+		if (st == 0)
+			(void)send(c, "ping", 4, 0);
+		need(waitpid(pid, &st, 0) == pid, "waitpid");
+		emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		wait_in(c);
+		R(recv(c, b, sizeof(b), 0));
+		return;
+	}
+	if (who == 1) {
+		a = (int)RFD(accept(l, (struct sockaddr *)&sa, &sl));
+		if (a < 0)
+			return;
+		emit_addr(&sa, sl);
+		wait_in(a);
+		R(recv(a, b, sizeof(b), 0));
+		R(send(a, "ok!", 3, 0));
+		need(waitpid(pid, &st, 0) == pid, "waitpid");
+		emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return;
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	if (who == 3) {
+		need((ep = epoll_create1(0)) >= 0, "epoll");
+		R(ep_add(ep, l, EPOLLIN));
+		ep_wait(ep, 0);
+	}
+	c = tcp_sock();
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	if (who == 3)
+		ep_wait(ep, WAIT_MS);
+	else
+		emit("revents=%#x", wait_ev(l, POLLIN));
+	a = (int)RFD(accept(l, NULL, NULL));
+	if (a < 0)
+		return;
+	R(send(c, "x", 1, 0));
+	wait_in(a);
+	R(recv(a, b, sizeof(b), 0));
+	emit("revents=%#x", wait_ev(l, 0));
+}
+CASE(listen_any_fork_loopback_child_accepts, 0) { fork_any_listener_loopback(0); }
+CASE(listen_any_fork_loopback_parent_accepts, 0) { fork_any_listener_loopback(1); }
+CASE(listen_any_fork_loopback_poll, 0) { fork_any_listener_loopback(2); }
+CASE(listen_any_fork_loopback_epoll, 0) { fork_any_listener_loopback(3); }
 /* A UDP socket bound to the wildcard address that sends to loopback first
  * (sendto, sendmsg): it moves to the kernel as for connect(); its port is
  * the source, and the answer comes back to it. */

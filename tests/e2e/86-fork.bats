@@ -296,7 +296,7 @@ print(f.readline().decode().strip())
 	assert_output ""
 }
 
-@test "nginx with its defaults (daemon on, master_process on, 2 workers): the first process exits, a keeper carries the stack; wrk -c100 without an error; nginx -s quit ends every process, the keeper within PSTACK_LINGER_MS" {
+@test "nginx with its defaults (daemon on, master_process on, 2 workers): the first process exits, a keeper carries the stack; wrk -c100 without an error; curl on localhost served; nginx -s quit ends every process, the keeper within PSTACK_LINGER_MS" {
 	# The first process opens the listener (the stack is its), forks the
 	# master and exits: its exit hands the stack to a keeper (87-keeper),
 	# and the master's workers accept through the listener's channel.
@@ -319,6 +319,12 @@ print(f.readline().decode().strip())
 	tap_mark
 	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-10}s" "http://$STACK_IP:8080/index.html"
 	tap_assert_crossed $((5 * MiB)) 100000
+	# nginx listens on every address: localhost reaches it too, as on the
+	# kernel (the listener's loopback side, carried by the keeper's relay
+	# and handed to the workers over the listener's channel).
+	run ker 10 curl -sS -o "$BATS_TEST_TMPDIR/lo.html" http://127.0.0.1:8080/index.html
+	assert_success
+	cmp "$BATS_TEST_TMPDIR/lo.html" "$WWW/index.html" || fail "curl on localhost got another page"
 	run ker 10 nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -s quit
 	assert_success
 	pid_wait_gone "$master" 20 || fail "the nginx master is still running after quit"

@@ -799,7 +799,7 @@ static void init(void)
 		.unlock = host_unlock, .now = host_now, .stop = host_stop, .spin = host_spin,
 		.block_begin = host_block_begin, .drive = host_drive, .block_end = host_block_end,
 		.spin_us = host_spin_us, .iface = host_iface,
-		.relay_open = host_relay_open, .relay_expose = host_relay_expose, .relay_lo = host_relay_lo,
+		.relay_open = host_relay_open, .relay_expose = host_relay_expose, .relay_lo = host_relay_lo, .udp_lo = true,
 		.relay_forget = host_relay_forget, .relay_push_claim = host_relay_push_claim,
 		.relay_push_read = host_relay_push_read, .relay_push_send = host_relay_push_send,
 		.stack_name = host_stack_name,

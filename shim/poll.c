@@ -933,10 +933,13 @@ static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, struct epoll_eve
 		(void)shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, lo, NULL);
 		return;
 	}
+	/* Only what it has to read is the socket's: a UDP socket's loopback
+	 * side is always writable, as the stack's socket is already. */
 	kev = *ev;
+	kev.events &= ~(uint32_t)(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
 	if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0 && op == EPOLL_CTL_MOD && errno == ENOENT) {
 		kev = *ev;
-		kev.events &= ~(uint32_t)EPOLLEXCLUSIVE;
+		kev.events &= ~(uint32_t)(EPOLLEXCLUSIVE | EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
 		op = EPOLL_CTL_ADD;
 		if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0)
 			return;

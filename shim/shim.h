@@ -219,6 +219,11 @@ struct shim_host {
 	 * exposed). Lock held: a listener's relay owns lo from now on, its
 	 * loopback side (relay_listener_lo). */
 	void (*relay_lo)(void *ctx, void *relay, int lo);
+	/* Whether a UDP socket bound to the wildcard address gets a loopback
+	 * side (shim/sock.c, lo_udp): a host whose kernel has the program's
+	 * loopback (the preload's). A test host keeps its sockets to the
+	 * stack. */
+	bool udp_lo;
 	/* Optional (NULL: the relay moves every byte). The program wrote into
 	 * an exposed socket's fd through an interposed call: relay_push_claim
 	 * (lock held) says whether this thread moves the bytes itself; if so

@@ -674,6 +674,9 @@ static int move_to_lo_bind(struct shim_sock *k, int fd)
 	socklen_t len;
 	long r;
 
+	/* A UDP socket's loopback side (lo_udp) goes first: the kernel's
+	 * socket takes its port. */
+	shim_lo_close(atomic_exchange(&k->lo_fd, -1));
 	if (!k->lo_bind)
 		return 0;
 	memset(&ss, 0, sizeof(ss));
@@ -765,6 +768,8 @@ static void bound_to(struct shim_sock *k, const struct ip4_endpoint *ep)
 		k->shown = *ep;
 }
 
+static void lo_udp(struct shim_sock *k);
+
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct ip4_endpoint ep = { 0, 0 };
@@ -847,6 +852,8 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		}
 	}
 	shim_epoll_to_kernel(moved, fd);
+	if (r == 0)
+		lo_udp(k);
 	leave(k);
 	return r;
 }
@@ -888,6 +895,127 @@ static void lo_copy_opts(int from, int to)
 	}
 }
 
+/* The address of a socket's loopback side: 127.0.0.1 (::ffff:127.0.0.1 for
+ * a dual-stack socket, ::1 for a v6-only one) and port. Its length. */
+static socklen_t lo_addr(int family, bool v6only, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (v6only) {
+			s6->sin6_addr = in6addr_loopback;
+		} else {
+			s6->sin6_addr.s6_addr[10] = 0xff;
+			s6->sin6_addr.s6_addr[11] = 0xff;
+			s6->sin6_addr.s6_addr[12] = 127;
+			s6->sin6_addr.s6_addr[15] = 1;
+		}
+		return sizeof(*s6);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons(port);
+	((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(struct sockaddr_in);
+}
+
+/*
+ * No lock held, after a bind() that put a UDP socket in the stack on the
+ * wildcard address: its loopback side (internal.h, lo_fd), a kernel socket
+ * on 127.0.0.1 (::ffff:127.0.0.1 when dual-stack) and the same port, so
+ * that it hears localhost as Linux's socket would. What arrives there is
+ * queued in the stack's socket as Linux's lo would deliver it
+ * (lo_udp_pull), and what the socket sends to loopback leaves from there
+ * (sock_send). None for a v6-only socket (its loopback is native IPv6), or
+ * when a kernel socket holds the port on loopback.
+ */
+static void lo_udp(struct shim_sock *k)
+{
+	struct sockaddr_storage ss;
+	struct ip4_endpoint ep = { 0, 0 };
+	socklen_t len;
+	bool want, ra, rp;
+	int lo, one = 1;
+
+	if (!shim_host.udp_lo)
+		return;
+	shim_lock();
+	want = k->type == SOCK_DGRAM && k->udp && !k->closed && !k->dead && !shim_exposed(k) && !k->v6only &&
+	       atomic_load(&k->lo_fd) < 0;
+	if (want)
+		udp_local(k->udp, &ep);
+	want = want && ep.addr == 0 && ep.port != 0;
+	ra = k->opts.reuseaddr;
+	rp = k->opts.reuseport;
+	shim_unlock();
+	if (!want)
+		return;
+	len = lo_addr(k->family, false, ep.port, &ss);
+	lo = shim_libc.socket(k->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lo < 0)
+		return;
+	if ((ra && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (rp && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (k->family == AF_INET6 &&
+	     shim_libc.setsockopt(lo, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)) < 0) ||
+	    sys_bind(lo, (struct sockaddr *)&ss, len) < 0) {
+		log_debug("UDP socket on port %u: no loopback side", ep.port);
+		shim_libc.close(lo);
+		return;
+	}
+	lo = sys_fd_hide(lo);
+	shim_lock();
+	if (k->udp && !k->closed && !k->dead && !shim_exposed(k) && atomic_load(&k->lo_fd) < 0) {
+		atomic_store(&k->lo_fd, lo);
+		shim_unlock();
+		/* In an epoll already: the loopback side joins it. */
+		shim_epoll_lo_added(k, lo);
+		return;
+	}
+	shim_unlock();
+	shim_lo_close(lo);
+}
+
+/*
+ * Stack lock held, let go and taken again: one datagram from a UDP socket's
+ * loopback side (lo_udp), queued in the stack's socket as Linux's lo would
+ * have delivered it. False when there was none.
+ */
+static bool lo_udp_pull(struct shim_sock *k, int lo)
+{
+	struct sockaddr_storage ss;
+	struct ip4_endpoint src = { 0, 0 };
+	socklen_t sl = sizeof(ss);
+	char *b = malloc(65536);
+	long n;
+
+	if (!b)
+		return false;
+	shim_unlock();
+	n = SYSC(SYS_recvfrom, lo, b, 65536, MSG_DONTWAIT, &ss, &sl);
+	shim_lock();
+	if (n >= 0 && ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		src.addr = ntohl(a->sin_addr.s_addr);
+		src.port = ntohs(a->sin_port);
+	} else if (n >= 0 && ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+		const uint8_t *x = a->sin6_addr.s6_addr;
+
+		src.addr = (uint32_t)x[12] << 24 | (uint32_t)x[13] << 16 | (uint32_t)x[14] << 8 | x[15];
+		src.port = ntohs(a->sin6_port);
+	}
+	/* Linux's lo keeps the sender's TTL and TOS; 64 and 0 are what a
+	 * sender has by default (deviation otherwise). */
+	if (n >= 0 && k->udp && !k->moved && !k->dead)
+		(void)udp_deliver_lo(k->udp, &src, IP4_LOOPBACK, 64, 0, b, (size_t)n, shim_now());
+	free(b);
+	return n >= 0;
+}
+
 /*
  * No lock held, after a listen() that succeeded: the listener's loopback
  * side (internal.h, lo_fd) when it is on the wildcard address. A kernel
@@ -923,29 +1051,7 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 		(void)sys_listen(lo, backlog);
 		return;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (k->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(ep.port);
-		if (v6only) {
-			s6->sin6_addr = in6addr_loopback;
-		} else {
-			s6->sin6_addr.s6_addr[10] = 0xff;
-			s6->sin6_addr.s6_addr[11] = 0xff;
-			s6->sin6_addr.s6_addr[12] = 127;
-			s6->sin6_addr.s6_addr[15] = 1;
-		}
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(ep.port);
-		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		len = sizeof(*s4);
-	}
+	len = lo_addr(k->family, v6only, ep.port, &ss);
 	lo = shim_libc.socket(k->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lo < 0)
 		return;
@@ -1486,7 +1592,7 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	struct sockaddr_storage ss;
 	struct shim_sock *k;
 	bool unspec = false;
-	int r;
+	int r, lo = -1;
 
 	k = enter(fd, &r);
 	if (!k)
@@ -1539,10 +1645,18 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		}
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
 		r = udp_connect(k->udp, &ep);
-		if (r == 0)
+		if (r == 0) {
 			k->bound = true;
+			/* Connected to a peer of the stack's side: Linux's hears
+			 * that peer only, never localhost (lo_udp). */
+			lo = atomic_exchange(&k->lo_fd, -1);
+		}
 	}
 	shim_unlock();
+	if (lo >= 0) {
+		shim_epoll_lo_removed(k, lo);
+		shim_lo_close(lo);
+	}
 	if (unspec && shim_libc.connect) {
 		/* The placeholder's own disconnect clears what the kernel keeps
 		 * there: the device (__udp_disconnect: sk_bound_dev_if = 0). */
@@ -2063,11 +2177,35 @@ static ssize_t fastopen_deferred_send(struct shim_sock *k, struct sock_iov *v, i
  * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
  * the handler runs without it.
  */
+/* No lock held: a datagram to loopback from a UDP socket's loopback side
+ * (lo_udp), as the kernel's socket there sends it. */
+static ssize_t lo_udp_send(int lo, const struct sock_iov *v, int cnt, int flags, const struct sockaddr *sa,
+			   socklen_t salen)
+{
+	struct iovec few[8], *iov = few;
+	struct msghdr m = { .msg_name = (void *)sa, .msg_namelen = salen };
+	ssize_t r;
+
+	if (cnt < 0 || cnt > UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (cnt > 8 && !(iov = malloc((size_t)cnt * sizeof(*iov))))
+		return -ENOMEM;
+	for (int i = 0; i < cnt; i++)
+		iov[i] = (struct iovec){ v[i].base, v[i].len };
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)cnt;
+	r = SYSC(SYS_sendmsg, lo, &m, flags);
+	if (iov != few)
+		free(iov);
+	return r;
+}
+
 static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
+	int lo = -1;
 
 	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
 		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
@@ -2091,6 +2229,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		if (a == ADDR_LOOP) {
 			if (attached(k) && ep.port == 0)
 				r = -EINVAL;    /* udp_sendmsg refuses port 0 before it routes */
+			else if (attached(k) && ip4_is_loopback(ep.addr) && (lo = atomic_load(&k->lo_fd)) >= 0)
+				r = 0;          /* from its loopback side (lo_udp), below */
 			else if (attached(k) && !move_to_lo(k, &moved))
 				r = -ENETUNREACH;   /* Deviation, as in connect */
 			else {
@@ -2109,6 +2249,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		r = udp_send_iov(k, v, cnt, flags, NULL, cm);
 	}
 	shim_unlock();
+	if (lo >= 0 && r == 0)
+		r = lo_udp_send(lo, v, cnt, flags, sa, salen);
 	if (r == SHIM_PASS) {
 		int b = move_to_lo_bind(k, fd);
 
@@ -2322,7 +2464,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	char *bounce = NULL;
 	void *buf;
 	long n;
-	int intr = 0;
+	int intr = 0, lo;
+	bool lo_tried = false;
 
 	/* MSG_OOB: Linux's udp_recvmsg ignores it (a datagram, or EAGAIN). */
 	if (cnt == 1) {
@@ -2359,6 +2502,15 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		}
 		if (n != -EAGAIN)
 			break;
+		/* A datagram to localhost (lo_udp): queued as the stack's
+		 * own, then read from there. */
+		lo = atomic_load(&k->lo_fd);
+		if (lo >= 0 && !lo_tried) {
+			lo_tried = true;
+			if (lo_udp_pull(k, lo))
+				continue;
+		}
+		lo_tried = false;
 		/* Linux's __skb_recv_udp: a non-blocking call is EAGAIN
 		 * before any look at SHUT_RD; only the wait
 		 * (__skb_wait_for_more_packets) ends with 0 for it. */
@@ -2368,7 +2520,15 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 			n = 0;
 			break;
 		}
-		n = shim_wait_sock_intr(k, dl, true, &intr);
+		if (lo >= 0 && !intr) {
+			n = shim_wait_sock_fd(k, dl, true, lo);
+			if (n == -EINTR) {
+				intr = (int)n;  /* as shim_wait_sock_intr: look once more */
+				n = 0;
+			}
+		} else {
+			n = shim_wait_sock_intr(k, dl, true, &intr);
+		}
 		if (n == 0 && shim_exposed(k))
 			n = SHIM_PASS;
 		if (n < 0)
@@ -5396,9 +5556,15 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 		v = k->listening ? 0 : tcp_atmark(k->tcp);
 	else if (k->type == SOCK_STREAM && k->listening)
 		r = -EINVAL;
-	else if (req == FIONREAD)
+	else if (req == FIONREAD) {
+		int lo = atomic_load(&k->lo_fd);
+
+		/* A datagram to localhost waiting on the loopback side
+		 * (lo_udp) is the socket's next. */
+		if (k->udp && lo >= 0 && !udp_next_size(k->udp) && !(udp_poll(k->udp) & POLLIN))
+			(void)lo_udp_pull(k, lo);
 		v = (int)(k->tcp ? tcp_inq(k->tcp) : k->udp ? udp_next_size(k->udp) : 0);
-	else if (req == SIOCOUTQNSD)
+	} else if (req == SIOCOUTQNSD)
 		v = (int)tcp_outq_unsent(k->tcp);
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);

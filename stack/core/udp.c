@@ -950,6 +950,23 @@ uint64_t udp_rx_count(const struct udp_sock *u)
 	return u->q_total;
 }
 
+bool udp_deliver_lo(struct udp_sock *u, const struct ip4_endpoint *src, uint32_t dst, uint8_t ttl, uint8_t tos,
+		    const void *data, size_t len, uint64_t now)
+{
+	struct ip4_hdr ih;
+
+	stack_assert_locked();
+	if (!u->s || udp_score(u, src->addr, src->port, dst, u->pcb.local.port) < 0)
+		return false;   /* connected elsewhere since: Linux's would not take it */
+	memset(&ih, 0, sizeof(ih));
+	ih.src = src->addr;
+	ih.dst = dst;
+	ih.ttl = ttl;
+	ih.tos = tos;
+	ih.looped = true;
+	return udp_enqueue(u->s, u, &ih, src->port, data, len, now);
+}
+
 bool udp_used(const struct udp_sock *u)
 {
 	return u->q_total || u->sent || u->cork.pending;

@@ -13156,6 +13156,130 @@ static void fork_any_listener_loopback(int who)
 	R(recv(a, b, sizeof(b), 0));
 	emit("revents=%#x", wait_ev(l, 0));
 }
+/*
+ * A UDP socket bound to the wildcard address hears localhost, and answers
+ * it, as Linux's: under pstack bind() put it in the stack, and its loopback
+ * side (a kernel socket on 127.0.0.1) brings what the kernel's client sends.
+ * HOW 0: recvfrom after poll; 1: epoll; 2: recvmsg with IP_PKTINFO and
+ * IP_TTL; 3: FIONREAD and a peek first; 4: a dual-stack AF_INET6 socket on
+ * ::; 5: the client sends to 0.0.0.0; 6: non-blocking recvfrom before and
+ * after; 7: the server sends first, to a kernel socket on 127.0.0.1.
+ */
+static void udp_any_loopback(int how)
+{
+	int family = how == 4 ? AF_INET6 : AF_INET;
+	int s = socket(family, SOCK_DGRAM, 0), c = udp_sock(), ep = -1, one = 1;
+	struct sockaddr_storage any = { 0 }, from;
+	struct sockaddr_in to = sin4(how == 5 ? "0.0.0.0" : "127.0.0.1", case_port());
+	socklen_t fl = sizeof(from);
+	char b[64];
+
+	need(s >= 0, "socket");
+	if (family == AF_INET6) {
+		((struct sockaddr_in6 *)&any)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&any)->sin6_port = htons((uint16_t)case_port());
+	} else {
+		*(struct sockaddr_in *)&any = sin4("0.0.0.0", case_port());
+	}
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	R(bind(s, (struct sockaddr *)&any, family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)));
+	if (how == 7) {
+		struct sockaddr_in me = sin4("127.0.0.1", case_port() + 1000);
+
+		R(bind(c, (struct sockaddr *)&me, sizeof(me)));
+		R(sendto(s, "hello", 5, 0, (struct sockaddr *)&me, sizeof(me)));
+		wait_in(c);
+		R(recvfrom(c, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+		emit_addr(&from, fl);
+		fl = sizeof(from);
+		R(sendto(c, "back", 4, 0, (struct sockaddr *)&from, fl));
+		wait_in(s);
+		fl = sizeof(from);
+		R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+		emit_addr(&from, fl);
+		return;
+	}
+	if (how == 1) {
+		need((ep = epoll_create1(0)) >= 0, "epoll");
+		R(ep_add(ep, s, EPOLLIN | EPOLLOUT));
+		ep_wait(ep, 0);
+	}
+	if (how == 6)
+		R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, NULL, NULL));
+	if (how == 2) {
+		/* Before the datagram comes: Linux fills IP_PKTINFO's
+		 * interface and address as it queues it. */
+		seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+		seti(s, IPPROTO_IP, IP_RECVTTL, 1);
+	}
+	R(sendto(c, "ping", 4, 0, (struct sockaddr *)&to, sizeof(to)));
+	if (how == 1)
+		ep_wait(ep, WAIT_MS);
+	else
+		emit("revents=%#x", wait_ev(s, POLLIN));
+	if (how == 2) {
+		union { char b[256]; struct cmsghdr a; } cb;
+		struct iovec v = { b, sizeof(b) };
+		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1,
+				    .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
+
+		memset(&cb, 0, sizeof(cb));
+		if (R(recvmsg(s, &m, 0)) >= 0) {
+			emit_addr(&from, m.msg_namelen);
+			emit("flags=%#x", m.msg_flags);
+			emit_cmsgs(&m);
+		}
+		fl = m.msg_namelen;
+	} else {
+		if (how == 3) {
+			int q = -1;
+
+			R(ioctl(s, FIONREAD, &q));
+			emit("inq=%d", q);
+			R(recv(s, b, sizeof(b), MSG_PEEK));
+		}
+		R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+		emit_addr(&from, fl);
+	}
+	if (how == 6)
+		R(recvfrom(s, b, sizeof(b), MSG_DONTWAIT, NULL, NULL));
+	R(sendto(s, "pong!", 5, 0, (struct sockaddr *)&from, fl));
+	wait_in(c);
+	fl = sizeof(from);
+	R(recvfrom(c, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+	emit_addr(&from, fl);
+	if (how == 1)
+		ep_wait(ep, 0);
+}
+CASE(udp_any_loopback_poll, 0) { udp_any_loopback(0); }
+CASE(udp_any_loopback_epoll, 0) { udp_any_loopback(1); }
+CASE(udp_any_loopback_pktinfo, 0) { udp_any_loopback(2); }
+CASE(udp_any_loopback_fionread_peek, 0) { udp_any_loopback(3); }
+CASE(udp_any6_loopback, 0) { udp_any_loopback(4); }
+CASE(udp_any_loopback_to_any, 0) { udp_any_loopback(5); }
+CASE(udp_any_loopback_nonblock, 0) { udp_any_loopback(6); }
+CASE(udp_any_loopback_send_first, 0) { udp_any_loopback(7); }
+/* Connected to a peer on the TAP's side, it hears that peer only: what
+ * localhost sends finds no socket (the kernel's client, connected, is
+ * refused). */
+CASE(udp_any_connected_no_loopback, 0)
+{
+	int s = udp_sock(), c = udp_sock(), one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+	char b[64];
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	R(connect_to(s, PEER, P_UECHO));
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	R(send(c, "ping", 4, 0));
+	emit("revents=%#x", wait_ev(c, POLLIN));
+	R(recv(c, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "hello", 5, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 CASE(listen_any_fork_loopback_child_accepts, 0) { fork_any_listener_loopback(0); }
 CASE(listen_any_fork_loopback_parent_accepts, 0) { fork_any_listener_loopback(1); }
 CASE(listen_any_fork_loopback_poll, 0) { fork_any_listener_loopback(2); }

@@ -216,7 +216,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2)
 s.sendto(q, (sys.argv[1], 5353))
 r = s.recv(512)
-print(socket.inet_ntoa(r[-4:]))' "$STACK_IP"
+print(socket.inet_ntoa(r[-4:]))' "${1:-$STACK_IP}"
 }
 
 @test "dnsmasq --bind-interfaces -i tap0 under the preload binds the stack's address and answers" {
@@ -235,4 +235,25 @@ print(socket.inet_ntoa(r[-4:]))' "$STACK_IP"
 	# TAP; an ARP exchange may or may not come with them (the stack asks for
 	# the gateway at start, which teaches the kernel our address).
 	tap_assert_crossed 70 70
+}
+
+@test "dnsmasq in its default wildcard mode under the preload answers on the stack's address and on 127.0.0.1 (UDP's loopback side)" {
+	command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (Debian: dnsmasq-base)"
+	san_check dnsmasq
+	# Without --bind-interfaces dnsmasq binds 0.0.0.0 and reads each
+	# query's interface from IP_PKTINFO: the TAP's queries come to the
+	# stack, localhost's to the socket's loopback side, as on the kernel.
+	bg_pre dns 60 dnsmasq --no-daemon --port 5353 --no-resolv --no-hosts \
+		--conf-file=/dev/null --pid-file= --log-facility=- --address=/example.test/192.0.2.77
+	wait_log "$(err dns)" 'started|failed'
+	run cat "$(err dns)"
+	refute_output --partial 'failed to create listening socket'
+	tap_mark
+	run dns_query
+	assert_success
+	assert_output 192.0.2.77
+	tap_assert_crossed 70 70
+	run dns_query 127.0.0.1
+	assert_success
+	assert_output 192.0.2.77
 }

@@ -1030,15 +1030,17 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	struct sockaddr_storage ss;
 	struct ip4_endpoint ep = { 0, 0 };
 	socklen_t len;
-	bool want, ra, rp, v6only;
+	bool want, ra, rp, v6only, nodelay = false;
 	uint64_t inherit;
-	int lo, one = 1, err = 0;
+	int lo, one = 1, err = 0, nd = 0;
 
 	shim_lock();
 	want = k->listening && !k->closed && !k->dead && k->tcp && !shim_exposed(k);
 	if (want)
 		tcp_local(k->tcp, &ep);
 	want = want && ep.addr == 0 && ep.port != 0;
+	if (want && tcp_getopt(k->tcp, TCP_OPT_NODELAY, &nd) == 0)
+		nodelay = nd != 0;
 	lo = atomic_load(&k->lo_fd);
 	ra = k->opts.reuseaddr;
 	rp = k->opts.reuseport;
@@ -1067,6 +1069,10 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	if (inherit)
 		inherit_copy(shim_opt_fd(k, fd), lo, inherit);
 	lo_copy_opts(shim_opt_fd(k, fd), lo);
+	/* TCP_NODELAY set once the socket was in the stack is the stack's
+	 * alone (set_tcp_quick). */
+	if (nodelay)
+		(void)shim_libc.setsockopt(lo, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	lo = sys_fd_hide(lo);
 	shim_lock();
 	if (k->listening && !k->closed && !k->dead && !shim_exposed(k) && atomic_load(&k->lo_fd) < 0) {
@@ -4348,6 +4354,9 @@ static int set_tcp_quick(struct shim_sock *k, int level, int name, const void *v
 	else
 		r = set_tcp(k, name == TCP_CORK ? TCP_OPT_CORK : TCP_OPT_NODELAY, name == TCP_CORK ? v : v != 0);
 	shim_unlock();
+	/* A listener's loopback side (lo_listen): its connections inherit it. */
+	if ((r == 0 || r == -ENOPROTOOPT) && atomic_load(&k->lo_fd) >= 0)
+		(void)shim_libc.setsockopt(atomic_load(&k->lo_fd), level, name, &v, sizeof(v));
 	return r == -ENOPROTOOPT ? 0 : r;
 }
 
@@ -4524,6 +4533,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
+	/* The loopback side (lo_listen, lo_udp) takes what the socket took,
+	 * as one socket would: a device bound, the buffer sizes, what the
+	 * connections accepted there inherit. */
+	if ((v = atomic_load(&k->lo_fd)) >= 0)
+		(void)shim_libc.setsockopt(v, level, name, val, len);
+	v = 0;
 	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE || name == SO_SNDBUF ||
 				    name == SO_SNDBUFFORCE)) {
 		/* The size the kernel made of it (sock_setsockopt: capped at

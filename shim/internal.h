@@ -158,8 +158,13 @@ struct shim_sock {
 	 * this listener takes it, and accept() hands the program the kernel's
 	 * socket, as it would have on Linux where a listener on 0.0.0.0 hears
 	 * 127.0.0.1. Set and cleared under the lock; read without it by poll.
+	 * A UDP socket on the wildcard address has one too (sock.c, lo_udp).
 	 */
 	atomic_int lo_fd;
+	/* The kernel's epoll said the listener's loopback side has a
+	 * connection (shim_lo_pull): readable until accept() looks there.
+	 * Under the lock. */
+	bool lo_ready;
 	/* Moved to the kernel's loopback from the stack (sock.c, move_to_lo):
 	 * the placeholder is to be bound to the wildcard address and this
 	 * port (0: any) before the kernel connects it. Under the lock. */
@@ -231,6 +236,7 @@ struct shim_epitem {
 	int fd;
 	struct epoll_event ev;
 	bool fired;                 /* EPOLLONESHOT reported: disabled until MOD */
+	bool lo_reg;                /* its socket's loopback side is in the kernel's epoll (poll.c, lo_tag) */
 };
 
 struct shim_epoll {
@@ -246,6 +252,12 @@ struct shim_epoll {
 	 * exposed or released sockets): its wait is asked too. Set once, never
 	 * cleared (a closed fd leaves it without a DEL). */
 	atomic_bool kernel_fds;
+	/* The items whose sockets' loopback sides are in the kernel's epoll,
+	 * under their tags (poll.c, lo_tag; under the stack lock), and
+	 * whether there ever were any (set once). */
+	struct shim_epitem **lo_items;
+	unsigned nlo, lo_cap;
+	atomic_bool had_lo;
 };
 
 
@@ -365,6 +377,12 @@ void shim_epoll_lo_added(struct shim_sock *k, int lo);
 /* No lock held: the loopback side leaves them (the listener is exposed:
  * its relay takes it, shim/expose.c). */
 void shim_epoll_lo_removed(struct shim_sock *k, int lo);
+/* Stack lock held (let go and taken again): the kernel's epoll says k's
+ * loopback side has something. A UDP socket's datagrams are queued in the
+ * stack's socket; a listener is readable until accept() looks there. Its
+ * wait list is woken either way, so that the stack's epoll reports it,
+ * once, with its other events. */
+void shim_lo_pull(struct shim_sock *k);
 /*
  * The same for a call that looks again at what it waits for after each
  * wait. Linux's socket waits look at their condition before they look at

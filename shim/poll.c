@@ -777,8 +777,12 @@ void shim_epoll_item_wake(struct shim_epitem *it)
 }
 
 /* Stack lock held: takes an item off its socket's wait list and its epoll's lists. */
+static void lo_items_del(struct shim_epoll *ep, struct shim_epitem *it);
+
 static void item_unlink(struct shim_epitem *it)
 {
+	if (it->lo_reg)
+		lo_items_del(it->ep, it);
 	shim_wq_del(&it->w);
 	it->prev->next = it->next;
 	it->next->prev = it->prev;
@@ -850,6 +854,7 @@ static void epoll_last_close(struct shim_obj *o)
 
 static void epoll_free(struct shim_obj *o)
 {
+	free(((struct shim_epoll *)o)->lo_items);
 	free(o);
 }
 
@@ -920,12 +925,53 @@ static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
 }
 
 /*
- * No lock held: a stack listener's loopback side (internal.h, lo_fd) follows
- * the listener in the kernel's epoll behind ep, with the program's events
- * and data: a connection to localhost is reported as the listener's (once
- * more when the stack has one too; accept() takes from both).
+ * A socket's loopback side (internal.h, lo_fd) is in the kernel's epoll
+ * under a tag of its item, not the program's data: what the kernel reports
+ * there is taken out of the answer (lo_translate) and becomes the socket's
+ * (shim_lo_pull), so that the stack's epoll reports the socket once, with
+ * all its events, as Linux's. The tag is the item's address with LO_TAG in
+ * its top bits, which no address has; ep->lo_items says which are live.
  */
-static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, struct epoll_event *ev)
+#define LO_TAG 0xfeedull
+#define LO_TAG_SHIFT 48
+
+static uint64_t lo_tag(const struct shim_epitem *it)
+{
+	return (uint64_t)(uintptr_t)it | LO_TAG << LO_TAG_SHIFT;
+}
+
+/* Stack lock held. */
+static void lo_items_add(struct shim_epoll *ep, struct shim_epitem *it)
+{
+	if (it->lo_reg)
+		return;
+	if (ep->nlo == ep->lo_cap) {
+		unsigned cap = ep->lo_cap ? ep->lo_cap * 2 : 4;
+		struct shim_epitem **n = realloc(ep->lo_items, cap * sizeof(*n));
+
+		if (!n)
+			return;     /* its events then pass as the kernel gives them */
+		ep->lo_items = n;
+		ep->lo_cap = cap;
+	}
+	ep->lo_items[ep->nlo++] = it;
+	it->lo_reg = true;
+	atomic_store(&ep->had_lo, true);
+}
+
+/* Stack lock held. */
+static void lo_items_del(struct shim_epoll *ep, struct shim_epitem *it)
+{
+	for (unsigned i = 0; i < ep->nlo; i++)
+		if (ep->lo_items[i] == it) {
+			ep->lo_items[i] = ep->lo_items[--ep->nlo];
+			break;
+		}
+	it->lo_reg = false;
+}
+
+/* No lock held: the kernel's side of a registration, under tag (0: DEL). */
+static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, const struct epoll_event *ev, uint64_t tag)
 {
 	struct epoll_event kev;
 
@@ -935,11 +981,10 @@ static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, struct epoll_eve
 	}
 	/* Only what it has to read is the socket's: a UDP socket's loopback
 	 * side is always writable, as the stack's socket is already. */
-	kev = *ev;
-	kev.events &= ~(uint32_t)(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	kev.events = ev->events & ~(uint32_t)(EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	kev.data.u64 = tag;
 	if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0 && op == EPOLL_CTL_MOD && errno == ENOENT) {
-		kev = *ev;
-		kev.events &= ~(uint32_t)(EPOLLEXCLUSIVE | EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+		kev.events &= ~(uint32_t)EPOLLEXCLUSIVE;
 		op = EPOLL_CTL_ADD;
 		if (shim_libc.epoll_ctl(ep->epfd, op, lo, &kev) < 0)
 			return;
@@ -947,10 +992,53 @@ static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, struct epoll_eve
 	epoll_kernel_fds(ep);
 }
 
+/*
+ * No lock held: the kernel's answer ev[0..n) without the loopback sides'
+ * events, each of which has made its socket's (shim_lo_pull). The count
+ * left. A tag no live item has (a registration that outlived its item) is
+ * dropped too.
+ */
+static int lo_translate(struct shim_epoll *ep, struct epoll_event *ev, int n)
+{
+	int out = 0;
+
+	if (n <= 0 || !atomic_load(&ep->had_lo))
+		return n;
+	shim_lock();
+	for (int i = 0; i < n; i++) {
+		uint64_t d = ev[i].data.u64;
+		struct shim_epitem *it = NULL;
+
+		if (d >> LO_TAG_SHIFT != LO_TAG) {
+			ev[out++] = ev[i];
+			continue;
+		}
+		for (unsigned j = 0; j < ep->nlo; j++)
+			if (lo_tag(ep->lo_items[j]) == d) {
+				it = ep->lo_items[j];
+				break;
+			}
+		if (it) {
+			struct shim_sock *k = it->k;
+
+			/* The pull lets go of the lock: the socket stays, the
+			 * item may not. */
+			atomic_fetch_add(&k->obj.refs, 1);
+			shim_lo_pull(k);
+			shim_unlock();
+			shim_put(&k->obj);
+			shim_lock();
+		}
+	}
+	shim_unlock();
+	return out;
+}
+
 void shim_epoll_lo_added(struct shim_sock *k, int lo)
 {
 	struct shim_epoll *eps[8];
 	struct epoll_event evs[8];
+	uint64_t tags[8];
 	int n = 0;
 
 	shim_lock();
@@ -960,11 +1048,13 @@ void shim_epoll_lo_added(struct shim_sock *k, int lo)
 		atomic_fetch_add(&w->item->ep->obj.refs, 1);
 		eps[n] = w->item->ep;
 		evs[n] = w->item->ev;
+		lo_items_add(eps[n], w->item);
+		tags[n] = lo_tag(w->item);
 		n++;
 	}
 	shim_unlock();
 	for (int i = 0; i < n; i++) {
-		lo_epoll_ctl(eps[i], EPOLL_CTL_ADD, lo, &evs[i]);
+		lo_epoll_ctl(eps[i], EPOLL_CTL_ADD, lo, &evs[i], tags[i]);
 		shim_put(&eps[i]->obj);
 	}
 }
@@ -980,10 +1070,13 @@ void shim_epoll_lo_removed(struct shim_sock *k, int lo)
 			continue;
 		atomic_fetch_add(&w->item->ep->obj.refs, 1);
 		eps[n++] = w->item->ep;
+		if (w->item->lo_reg)
+			lo_items_del(w->item->ep, w->item);
 	}
+	k->lo_ready = false;
 	shim_unlock();
 	for (int i = 0; i < n; i++) {
-		lo_epoll_ctl(eps[i], EPOLL_CTL_DEL, lo, NULL);
+		lo_epoll_ctl(eps[i], EPOLL_CTL_DEL, lo, NULL, 0);
 		shim_put(&eps[i]->obj);
 	}
 }
@@ -995,6 +1088,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 	struct shim_epoll *ep;
 	struct shim_epitem *it;
 	enum shim_proc ps;
+	uint64_t tag = 0;
 	int r = 0, lo;
 
 	if (!shim_owns(fd))
@@ -1106,9 +1200,13 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		break;
 	}
 	lo = r == 0 ? atomic_load(&k->lo_fd) : -1;
+	if (lo >= 0 && op != EPOLL_CTL_DEL) {
+		lo_items_add(ep, it);
+		tag = lo_tag(it);
+	}
 	shim_unlock();
 	if (lo >= 0)
-		lo_epoll_ctl(ep, op, lo, ev);
+		lo_epoll_ctl(ep, op, lo, ev, tag);
 out:
 	shim_put(&ep->obj);
 	shim_put(&k->obj);
@@ -1223,12 +1321,21 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		bool kfds = atomic_load(&ep->kernel_fds);
 		struct pollfd p[2] = { { .fd = kfds ? epfd : -1, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
-		bool fault = false;
-		int count, kn, pn, level = -1;
+		bool fault = false, first = kfds && atomic_load(&ep->had_lo);
+		int count, kn, pn, level = -1, pre = 0;
 
+		/* With loopback sides in the kernel's epoll, the kernel is asked
+		 * first: what they have becomes their sockets' (lo_translate),
+		 * which the stack's answer then reports with the rest. */
+		if (first) {
+			pre = shim_libc.epoll_pwait(epfd, ev, max, 0, NULL);
+			pre = lo_translate(ep, ev, pre < 0 ? 0 : pre);
+		}
 		shim_lock();
-		count = epoll_collect(ep, ev, max, &fault);
-		if (count == 0 && timeout != 0 && !fault) {
+		count = pre < max ? epoll_collect(ep, ev + pre, max - pre, &fault) : 0;
+		if (pre > 0 || fault) {
+			count += pre;
+		} else if (count == 0 && timeout != 0) {
 			level = shim_wait_frame_push(__builtin_frame_address(0), 1, &w);
 			if (level < 0) {
 				shim_unlock();
@@ -1246,7 +1353,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			break;
 		}
 		if (count > 0 || timeout == 0) {
-			kn = count < max && kfds ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
+			kn = count < max && kfds && !first ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
 			if (kn < 0 && count == 0) {
 				r = -errno;
 				break;
@@ -1280,6 +1387,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			count = epoll_collect(ep, ev, max, &fault);
 			shim_unlock();
 			kn = count < max && kfds ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
+			kn = lo_translate(ep, ev + count, kn);
 			if (count + (kn > 0 ? kn : 0) > 0)
 				r = count + (kn > 0 ? kn : 0);
 		}
@@ -1288,11 +1396,14 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		if (p[0].revents & POLLIN) {
 			kn = shim_libc.epoll_pwait(epfd, ev, max, 0, NULL);
 			if (kn > 0) {
+				kn = lo_translate(ep, ev, kn);
 				shim_lock();
 				count = kn < max ? epoll_collect(ep, ev + kn, max - kn, &fault) : 0;
 				shim_unlock();
-				r = kn + count;
-				break;
+				if (kn + count > 0) {
+					r = kn + count;
+					break;
+				}
 			}
 		}
 		if (p[0].revents & POLLNVAL) {

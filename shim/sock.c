@@ -400,6 +400,10 @@ unsigned shim_sock_poll_user(struct shim_sock *k)
 {
 	unsigned bits = shim_sock_poll(k);
 
+	/* A connection waiting on the listener's loopback side (shim_lo_pull). */
+	if (k->lo_ready && k->listening && !k->closed && !k->dead)
+		bits |= POLLIN | POLLRDNORM;
+
 	if (k->type == SOCK_STREAM && k->tcp && !(bits & (POLLOUT | POLLHUP | POLLNVAL)) &&
 	    !tcp_connecting(k->tcp)) {
 		k->async_nospace = true;
@@ -981,7 +985,8 @@ static void lo_udp(struct shim_sock *k)
 /*
  * Stack lock held, let go and taken again: one datagram from a UDP socket's
  * loopback side (lo_udp), queued in the stack's socket as Linux's lo would
- * have delivered it. False when there was none.
+ * have delivered it. False when there was none, or no room for it (it is
+ * dropped, as Linux drops one that finds the buffer full).
  */
 static bool lo_udp_pull(struct shim_sock *k, int lo)
 {
@@ -989,6 +994,7 @@ static bool lo_udp_pull(struct shim_sock *k, int lo)
 	struct ip4_endpoint src = { 0, 0 };
 	socklen_t sl = sizeof(ss);
 	char *b = malloc(65536);
+	bool ok;
 	long n;
 
 	if (!b)
@@ -1010,10 +1016,28 @@ static bool lo_udp_pull(struct shim_sock *k, int lo)
 	}
 	/* Linux's lo keeps the sender's TTL and TOS; 64 and 0 are what a
 	 * sender has by default (deviation otherwise). */
-	if (n >= 0 && k->udp && !k->moved && !k->dead)
-		(void)udp_deliver_lo(k->udp, &src, IP4_LOOPBACK, 64, 0, b, (size_t)n, shim_now());
+	ok = n >= 0 && k->udp && !k->moved && !k->dead &&
+	     udp_deliver_lo(k->udp, &src, IP4_LOOPBACK, 64, 0, b, (size_t)n, shim_now());
 	free(b);
-	return n >= 0;
+	return ok;
+}
+
+void shim_lo_pull(struct shim_sock *k)
+{
+	int lo = atomic_load(&k->lo_fd);
+
+	if (lo < 0 || k->closed || k->dead)
+		return;
+	if (k->type == SOCK_STREAM) {
+		k->lo_ready = true;
+	} else {
+		/* All that waits (an edge-triggered registration says so
+		 * once), as far as the socket has room. */
+		for (int i = 0; i < 256 && k->udp && atomic_load(&k->lo_fd) == lo; i++)
+			if (!lo_udp_pull(k, lo))
+				break;
+	}
+	shim_wq_wake(&k->wq);
 }
 
 /*
@@ -1274,7 +1298,9 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		lo = atomic_load(&k->lo_fd);
 		if (err == -EAGAIN && lo >= 0 && !lo_tried) {
 			/* A connection to localhost (lo_listen): the kernel's
-			 * socket is the program's. */
+			 * socket is the program's. Looked at: the kernel's epoll
+			 * says so again if more wait (shim_lo_pull). */
+			k->lo_ready = false;
 			shim_unlock();
 			nfd = (int)sys_accept4(lo, sa, salen, flags);
 			/* EBADF: closed meanwhile (the listener exposed, or

@@ -12979,6 +12979,57 @@ CASE(listen_any_loopback_options, 0)
 	if (R(getsockopt(a, SOL_SOCKET, SO_LINGER, &lg, &n)) == 0)
 		emit("linger=%d,%d", lg.l_onoff, lg.l_linger);
 }
+/*
+ * epoll on a listener on the wildcard address, a connection to localhost
+ * waiting: one event per wait, level-triggered (again until accepted),
+ * edge-triggered (once), one-shot (once, again after EPOLL_CTL_MOD); and a
+ * UDP socket's datagrams from localhost the same way.
+ */
+static void any_loopback_epoll_mode(int type, uint32_t mode)
+{
+	int l = socket(AF_INET, type, 0), c = socket(AF_INET, type, 0), ep = epoll_create1(0), one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+	char b[8];
+
+	need(l >= 0 && c >= 0 && ep >= 0, "socket");
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(l, "0.0.0.0", case_port());
+	if (type == SOCK_STREAM)
+		R(listen(l, 8));
+	R(ep_add(ep, l, EPOLLIN | mode));
+	ep_wait(ep, 0);
+	if (type == SOCK_STREAM) {
+		R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	} else {
+		R(sendto(c, "a", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+		R(sendto(c, "bb", 2, 0, (struct sockaddr *)&to, sizeof(to)));
+	}
+	ep_wait(ep, WAIT_MS);
+	ep_wait(ep, 0);
+	if (mode & EPOLLONESHOT) {
+		struct epoll_event e = { .events = EPOLLIN | mode, .data.u64 = 0x1234 };
+
+		R(epoll_ctl(ep, EPOLL_CTL_MOD, l, &e));
+		ep_wait(ep, 0);
+	}
+	if (type == SOCK_STREAM) {
+		fcntl(l, F_SETFL, O_NONBLOCK);
+		RFD(accept(l, NULL, NULL));
+		R(accept(l, NULL, NULL));
+	} else {
+		R(recv(l, b, sizeof(b), MSG_DONTWAIT));
+		ep_wait(ep, 0);
+		R(recv(l, b, sizeof(b), MSG_DONTWAIT));
+		R(recv(l, b, sizeof(b), MSG_DONTWAIT));
+	}
+	ep_wait(ep, 0);
+}
+CASE(listen_any_loopback_epoll_lt, 0) { any_loopback_epoll_mode(SOCK_STREAM, 0); }
+CASE(listen_any_loopback_epoll_et, 0) { any_loopback_epoll_mode(SOCK_STREAM, EPOLLET); }
+CASE(listen_any_loopback_epoll_oneshot, 0) { any_loopback_epoll_mode(SOCK_STREAM, EPOLLONESHOT); }
+CASE(udp_any_loopback_epoll_lt, 0) { any_loopback_epoll_mode(SOCK_DGRAM, 0); }
+CASE(udp_any_loopback_epoll_et, 0) { any_loopback_epoll_mode(SOCK_DGRAM, EPOLLET); }
+CASE(udp_any_loopback_epoll_oneshot, 0) { any_loopback_epoll_mode(SOCK_DGRAM, EPOLLONESHOT); }
 /* TCP_NODELAY set between bind() and listen(). */
 CASE(listen_any_loopback_nodelay_after_bind, 0)
 {

@@ -254,7 +254,7 @@ struct shim_epoll {
 	atomic_bool kernel_fds;
 	/* The items whose sockets' loopback sides are in the kernel's epoll,
 	 * under their tags (poll.c, lo_tag; under the stack lock), and
-	 * whether there ever were any (set once). */
+	 * whether there are any (read without the lock). */
 	struct shim_epitem **lo_items;
 	unsigned nlo, lo_cap;
 	atomic_bool had_lo;

@@ -968,6 +968,8 @@ static void lo_items_del(struct shim_epoll *ep, struct shim_epitem *it)
 			break;
 		}
 	it->lo_reg = false;
+	if (!ep->nlo)
+		atomic_store(&ep->had_lo, false);
 }
 
 /* No lock held: the kernel's side of a registration, under tag (0: DEL). */
@@ -1000,12 +1002,14 @@ static void lo_epoll_ctl(struct shim_epoll *ep, int op, int lo, const struct epo
  */
 static int lo_translate(struct shim_epoll *ep, struct epoll_event *ev, int n)
 {
-	int out = 0;
+	int out = 0, i;
 
-	if (n <= 0 || !atomic_load(&ep->had_lo))
+	for (i = 0; i < n && ev[i].data.u64 >> LO_TAG_SHIFT != LO_TAG; i++)
+		;
+	if (i >= n)
 		return n;
 	shim_lock();
-	for (int i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		uint64_t d = ev[i].data.u64;
 		struct shim_epitem *it = NULL;
 
@@ -1326,7 +1330,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 
 		/* With loopback sides in the kernel's epoll, the kernel is asked
 		 * first: what they have becomes their sockets' (lo_translate),
-		 * which the stack's answer then reports with the rest. */
+		 * which the stack's answer then reports with their other
+		 * events, as Linux's one event per socket. */
 		if (first) {
 			pre = shim_libc.epoll_pwait(epfd, ev, max, 0, NULL);
 			pre = lo_translate(ep, ev, pre < 0 ? 0 : pre);
@@ -1353,6 +1358,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			break;
 		}
 		if (count > 0 || timeout == 0) {
+			/* (Asked already when first: a second look would report a
+			 * level-triggered fd twice.) */
 			kn = count < max && kfds && !first ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
 			if (kn < 0 && count == 0) {
 				r = -errno;

@@ -1702,7 +1702,7 @@ static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
  * its copies itself, else those without FD_CLOEXEC. Not in a vfork() child,
  * which shares our memory and must not touch the stack.
  */
-static void expose_for_child(bool all)
+static void expose_for_child_dgrams(bool all, bool dgrams)
 {
 	int saved = errno;
 
@@ -1713,9 +1713,14 @@ static void expose_for_child(bool all)
 	if (!any() || shim_vfork_child())
 		return;
 	shim_depth++;
-	shim_expose_inherited(all);
+	shim_expose_inherited(all, dgrams);
 	depth_leave();
 	errno = saved;
+}
+
+static void expose_for_child(bool all)
+{
+	expose_for_child_dgrams(all, false);
 }
 
 /* glibc's system() and popen() spawn their shell with its internal
@@ -1819,7 +1824,9 @@ CRED_WRAPPER(setgroups, (size_t n, const gid_t *g), (n, g))
 
 EXPORT pid_t fork(void)
 {
-	expose_for_child(true);
+	/* A child of this image: it uses its copies of unconnected UDP
+	 * sockets too (shim/expose.c, expose_dgram). */
+	expose_for_child_dgrams(true, true);
 #if defined(__SANITIZE_THREAD__)
 	{
 		struct runner *r = fork_pause();
@@ -1898,7 +1905,7 @@ EXPORT pid_t _Fork(void)
 	}
 	if (!child_steps_safe())
 		return f();
-	expose_for_child(true);
+	expose_for_child_dgrams(true, true);
 	fork_prepare();
 	pid = f();
 	saved = errno;
@@ -1954,7 +1961,7 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		struct clone_start cs = { fn, arg };
 		int pid, saved;
 
-		expose_for_child(true);
+		expose_for_child_dgrams(true, true);
 		fork_prepare();
 		pid = f(clone_child, stack, flags, &cs, ptid, tls, ctid);
 		saved = errno;

@@ -369,7 +369,45 @@ void shim_exposed_wrote(int fd)
 	shim_unlock();
 }
 
-void shim_expose_inherited(bool all)
+/*
+ * A bound UDP socket that is not connected, which a fork child inherits
+ * (issue 14: a UDP server's workers share its socket): its fd becomes a
+ * framed relay's end (relay.h, struct relay_dgram_hdr), which the
+ * interposed calls of every process holding it read and write with each
+ * datagram's address (shim/sock.c, framed_recv, framed_send). Its loopback
+ * side (sock.c, lo_udp) goes: the relay serves the stack's side only.
+ */
+static void expose_dgram(int fd)
+{
+	struct shim_sock *k = shim_get_sock(fd);
+	bool want;
+	int lo = -1;
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&expose_mu);
+	shim_lock();
+	want = !shim_exposed(k) && !k->relay && !k->join && k->type == SOCK_DGRAM && k->udp && !k->closed &&
+	       !k->dead && !connected(k);
+	if (want) {
+		k->framed = true;
+		lo = atomic_exchange(&k->lo_fd, -1);
+	}
+	shim_unlock();
+	if (lo >= 0) {
+		shim_epoll_lo_removed(k, lo);
+		shim_lo_close(lo);
+	}
+	if (want && !make_live(k, false, false)) {
+		shim_lock();
+		k->framed = false;
+		shim_unlock();
+	}
+	pthread_mutex_unlock(&expose_mu);
+	shim_put(&k->obj);
+}
+
+void shim_expose_inherited(bool all, bool dgrams)
 {
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
 		return;
@@ -380,6 +418,8 @@ void shim_expose_inherited(bool all)
 		 * copies itself, close-on-exec or not. */
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			shim_expose(fd);
+		if (dgrams)
+			expose_dgram(fd);
 	}
 }
 
@@ -392,7 +432,8 @@ void shim_expose_inherited(bool all)
  * library reads it at start and rebuilds the entries (shim_exec_adopt),
  * each with a new placeholder for the options, for the fds that are still
  * the same files (st_dev, st_ino: a shell may have replaced one meanwhile).
- * One entry per fd: fd, family, type, listening, local and peer address and
+ * One entry per fd: fd, family, type, listening (2: a framed UDP socket's),
+ * local and peer address and
  * port (hex, host order), receive and send buffer sizes, st_dev, st_ino.
  */
 #define NOTE_FMT "%d,%d,%d,%d,%x,%x,%x,%x,%d,%d,%llx,%llx;"
@@ -414,7 +455,8 @@ size_t shim_exec_note(char *buf, size_t len)
 			continue;
 		fl = shim_libc.fcntl(fd, F_GETFD);
 		if (shim_exposed(k) && fl >= 0 && !(fl & FD_CLOEXEC) && sys_fstat(fd, &st) == 0) {
-			n = snprintf(buf + used, len - used, NOTE_FMT, fd, k->family, k->type, k->listening,
+			n = snprintf(buf + used, len - used, NOTE_FMT, fd, k->family, k->type,
+				     k->listening ? 1 : k->framed ? 2 : 0,
 				     k->local.addr, k->local.port, k->peer.addr, k->peer.port, k->ex_rcvbuf,
 				     k->ex_sndbuf, (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 			if (n < 0 || (size_t)n >= len - used)
@@ -449,6 +491,7 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 	k->ex_rcvbuf = n->rcvbuf;
 	k->ex_sndbuf = n->sndbuf;
 	k->listening = n->listening;
+	k->framed = n->framed;
 	k->bound = true;
 	if (n->type == SOCK_STREAM && !n->listening)
 		k->ss = SHIM_SS_CONNECTED;
@@ -538,7 +581,8 @@ void shim_exec_adopt(const char *note)
 			   &n.sndbuf, &dev, &ino, &used) != 12 || used <= 0)
 			break;
 		p += used;
-		n.listening = listening != 0;
+		n.listening = listening == 1;
+		n.framed = listening == 2;
 		n.local = (struct ip4_endpoint){ la, (uint16_t)lp };
 		n.peer = (struct ip4_endpoint){ pa, (uint16_t)pp };
 		if ((n.family != AF_INET && n.family != AF_INET6) || (n.type != SOCK_STREAM && n.type != SOCK_DGRAM))

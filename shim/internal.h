@@ -165,6 +165,10 @@ struct shim_sock {
 	 * connection (shim_lo_pull): readable until accept() looks there.
 	 * Under the lock. */
 	bool lo_ready;
+	/* Exposed while not connected (a UDP socket a fork child inherits:
+	 * expose.c, expose_dgram): its fd carries framed datagrams (relay.h,
+	 * struct relay_dgram_hdr). Set before exposed. */
+	bool framed;
 	/* Moved to the kernel's loopback from the stack (sock.c, move_to_lo):
 	 * the placeholder is to be bound to the wildcard address and this
 	 * port (0: any) before the kernel connects it. Under the lock. */
@@ -456,6 +460,7 @@ void shim_arm(struct shim_sock *k);
 struct shim_exposed_note {
 	int family, type;
 	bool listening;
+	bool framed;                    /* an unconnected UDP socket's framed fd */
 	struct ip4_endpoint local, peer;
 	int rcvbuf, sndbuf;
 	const struct sock_opts *opts;   /* NULL: the defaults */

@@ -397,7 +397,7 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  * keeps across exec). Both without the lock; nothing in a child process.
  */
 void shim_expose(int fd);
-void shim_expose_inherited(bool all);
+void shim_expose_inherited(bool all, bool dgrams);
 /* No lock: the program wrote through an interposed call into fd, an exposed
  * socket's kernel fd (the real call, after SHIM_PASS, said > 0): the bytes
  * may leave from this thread (the relay's push, shim/expose.c). */

@@ -2705,6 +2705,126 @@ static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size
 	return r < 0 ? r : n;
 }
 
+/*
+ * An exposed UDP socket that was not connected (shim/expose.c,
+ * shim_expose_dgram: a fork child's copy) reads and writes framed datagrams
+ * on its fd (relay.h, struct relay_dgram_hdr): the interposed calls of every
+ * process that holds it add the destination and take out the source. What
+ * differs from Linux's socket: no control messages, and what the stack
+ * refuses to send (an address it cannot reach) is dropped after the call.
+ */
+static bool framed(struct shim_sock *k)
+{
+	return k->framed && shim_exposed(k);
+}
+
+static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,
+			   struct sockaddr *sa, socklen_t *salen, int *msg_flags)
+{
+	struct relay_dgram_hdr h;
+	struct iovec few[9], *iov = few;
+	struct msghdr m = { 0 };
+	struct ip4_endpoint src;
+	ssize_t n;
+	int r;
+
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;         /* no ICMP errors come through the relay */
+	if (cnt < 0 || cnt >= UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (cnt + 1 > 9 && !(iov = malloc((size_t)(cnt + 1) * sizeof(*iov))))
+		return -ENOMEM;
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	for (int i = 0; i < cnt; i++)
+		iov[i + 1] = (struct iovec){ v[i].base, v[i].len };
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)cnt + 1;
+	n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_WAITALL)));
+	r = errno;
+	if (iov != few)
+		free(iov);
+	if (n < 0)
+		return -r;
+	if ((size_t)n < sizeof(h))
+		return 0;               /* the relay is gone */
+	n -= (ssize_t)sizeof(h);
+	if (msg_flags)
+		*msg_flags |= m.msg_flags & MSG_TRUNC;
+	src = (struct ip4_endpoint){ h.addr, h.port };
+	if (sa && (r = sa_out(k, &src, sa, salen)) < 0)
+		return r;
+	return n;
+}
+
+/* The real sendmsg, with errno (the C library's may be ours). */
+static long sendmsg_errno(int fd, const struct msghdr *m, int flags)
+{
+	long r = sys_sendmsg(fd, m, flags);
+
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,
+			   const struct sockaddr *sa, socklen_t salen)
+{
+	struct relay_dgram_hdr h;
+	struct iovec few[9], *iov = few;
+	struct msghdr m = { 0 };
+	struct ip4_endpoint ep = { 0, 0 };
+	ssize_t n;
+	int a;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
+	a = sa ? addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep)) : ADDR_UNSPEC;
+	if (a == ADDR_UNSPEC)
+		return -EDESTADDRREQ;
+	if (a < 0)
+		return a;
+	if (ep.port == 0)
+		return -EINVAL;         /* udp_sendmsg refuses port 0 before it routes */
+	if (a != ADDR_STACK)
+		return -ENETUNREACH;    /* Deviation: loopback from a socket in the stack */
+	if (cnt < 0 || cnt >= UIO_MAXIOV)
+		return -EMSGSIZE;
+	if (iov_total(v, cnt) > 65507)
+		return -EMSGSIZE;       /* IPv4's largest datagram */
+	if (cnt + 1 > 9 && !(iov = malloc((size_t)(cnt + 1) * sizeof(*iov))))
+		return -ENOMEM;
+	h = (struct relay_dgram_hdr){ ep.addr, ep.port, 0 };
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	for (int i = 0; i < cnt; i++)
+		iov[i + 1] = (struct iovec){ v[i].base, v[i].len };
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)cnt + 1;
+	n = SHIM_SAFE_CALL(sendmsg_errno(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL));
+	a = errno;
+	if (iov != few)
+		free(iov);
+	if (n < 0)
+		return -a;
+	return n < (ssize_t)sizeof(h) ? 0 : n - (ssize_t)sizeof(h);
+}
+
+/* enter_data, but a framed socket (framed()) is entered too. */
+static struct shim_sock *enter_io(int fd, int *r)
+{
+	struct shim_sock *k = enter(fd, r);
+
+	if (k && shim_join_pending(k))
+		shim_join_settle(k);
+	if (k && shim_exposed(k) && !k->framed) {
+		shim_put(&k->obj);
+		*r = SHIM_PASS;
+		return NULL;
+	}
+	return k;
+}
+
 ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen)
 {
 	struct sock_iov v = iov_one(buf, len);
@@ -2717,6 +2837,11 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
+	if (framed(k)) {
+		n = framed_recv(k, fd, &v, 1, flags, sa, salen, NULL);
+		leave(k);
+		return n;
+	}
 	if (shim_exposed(k)) {
 		n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
 		leave(k);
@@ -2803,13 +2928,18 @@ ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags, const struct
 	int r;
 	ssize_t n;
 
-	k = enter_data(fd, &r);
+	k = enter_io(fd, &r);
 	if (!k)
 		return r;
 	/* Linux copies the address in before anything, TCP's too (which it then ignores). */
 	if (sa && (r = sa_import(&ss, sa, salen)) < 0) {
 		leave(k);
 		return r;
+	}
+	if (framed(k)) {
+		n = framed_send(k, fd, &v, 1, flags, sa ? (struct sockaddr *)&ss : NULL, salen);
+		leave(k);
+		return n;
 	}
 	if ((flags & MSG_FASTOPEN) && k->type == SOCK_STREAM) {
 		r = fastopen_connect(&k, fd, sa ? (struct sockaddr *)&ss : NULL, salen, &v, 1, &taken);
@@ -3135,12 +3265,23 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	k = enter(fd, &r);
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
-	if (shim_exposed(k)) {
+	if (shim_exposed(k) && !framed(k)) {
 		n = exposed_udp_recvmsg(k, fd, msg, flags);
 		leave(k);
 		return n;
 	}
 	n = msg_import(&m, msg, NULL, fast, &v);
+	if (n >= 0 && framed(k)) {
+		n = framed_recv(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, &msg->msg_namelen, &mflags);
+		iov_free(v, fast);
+		m.msg_flags = mflags;
+		m.msg_controllen = 0;
+		if (n >= 0 && (shim_copy(&msg->msg_flags, &m.msg_flags, sizeof(m.msg_flags)) ||
+			       shim_copy(&msg->msg_controllen, &m.msg_controllen, sizeof(m.msg_controllen))))
+			n = -EFAULT;
+		leave(k);
+		return n;
+	}
 	if (n < 0) {
 		leave(k);
 		return n;
@@ -3333,11 +3474,17 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	int r;
 	ssize_t n;
 
-	k = enter_data(fd, &r);
+	k = enter_io(fd, &r);
 	if (!k)
 		return r;
 	n = msg_import(&m, msg, &ss, fast, &v);
 	if (n < 0) {
+		leave(k);
+		return n;
+	}
+	if (framed(k)) {
+		n = framed_send(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, m.msg_namelen);
+		iov_free(v, fast);
 		leave(k);
 		return n;
 	}
@@ -3466,10 +3613,10 @@ ssize_t shim_read(int fd, void *buf, size_t len)
 	int r;
 	ssize_t rc;
 
-	k = enter_data(fd, &r);
+	k = enter_io(fd, &r);
 	if (!k)
 		return r;
-	rc = sock_read(k, &v, 1);
+	rc = framed(k) ? (len ? framed_recv(k, fd, &v, 1, 0, NULL, NULL, NULL) : 0) : sock_read(k, &v, 1);
 	leave(k);
 	return rc;
 }
@@ -3486,7 +3633,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
 	if (rc == 0) {
-		rc = sock_read(k, v, n);
+		rc = !framed(k) ? sock_read(k, v, n) : iov_total(v, n) ? framed_recv(k, fd, v, n, 0, NULL, NULL, NULL) : 0;
 		iov_free(v, fast);
 	}
 	leave(k);
@@ -3500,11 +3647,14 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	int r;
 	ssize_t rc;
 
-	k = enter_data(fd, &r);
+	k = enter_io(fd, &r);
 	if (!k)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
-	if (rc == 0) {
+	if (rc == 0 && framed(k)) {
+		rc = iov_total(v, n) ? framed_send(k, fd, v, n, 0, NULL, 0) : 0;
+		iov_free(v, fast);
+	} else if (rc == 0) {
 		/* Linux's vfs_writev: nothing to write is 0 before the socket
 		 * is asked (no EPIPE nor SIGPIPE, no empty datagram); write()
 		 * of nothing does go to it. */

@@ -67,6 +67,7 @@ struct relay {
 	const struct relay_cb *cb;
 	void *ctx;
 	bool armed;                 /* only watching the fd (relay_open) */
+	bool framed;                /* an unconnected UDP socket's: struct relay_dgram_hdr first */
 	bool woken;                 /* its connection had an event (relay_wake) */
 	/* The stack thread's alone. */
 	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
@@ -429,6 +430,11 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->spare[0] = rl->spare[1] = rl->pend_fd = rl->lo_fd = -1;
 	rl->lo_pidx = -1;
 	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
+	{
+		struct ip4_endpoint peer;
+
+		rl->framed = udp && udp_peer(udp, &peer) != 0;
+	}
 	rl->connecting = tcp && (tcp_get_state(tcp) == TCP_STATE_SYN_SENT || tcp_get_state(tcp) == TCP_STATE_SYN_RECEIVED);
 	if (cb && cb->share && (rl->share = cb->share(ctx)))
 		rl->filler = rl->share->filler;
@@ -654,16 +660,23 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct udp_sock *u = rl->udp;
 
-	if (!rl->rx && !(rl->rx = relay_buf(RELAY_DGRAM)))
+	size_t hl = rl->framed ? sizeof(struct relay_dgram_hdr) : 0;
+
+	if (!rl->rx && !(rl->rx = relay_buf(RELAY_DGRAM + hl)))
 		*busy = true;   /* no memory now: the next round tries again */
 	else if (!rl->rx_have && !rl->stop_seen) {
 		struct ip4_endpoint src;
 		size_t full = 0;
-		long n = udp_recvfrom(u, rl->rx, RELAY_DGRAM, &src, &full, 0);
+		long n = udp_recvfrom(u, rl->rx + hl, RELAY_DGRAM, &src, &full, 0);
 
 		if (n >= 0 && !rl->rx_lost) {
+			if (hl) {
+				struct relay_dgram_hdr h = { src.addr, src.port, 0 };
+
+				memcpy(rl->rx, &h, sizeof(h));
+			}
 			rl->rx_have = true;
-			rl->rx_len = (size_t)n;
+			rl->rx_len = (size_t)n + hl;
 			rl->rx_off = 0;
 		} else if (n != -EAGAIN) {
 			/* An ICMP error (a Unix socket cannot carry it), or nobody
@@ -671,7 +684,22 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 			*busy = true;
 		}
 	}
-	if (rl->tx_have && !rl->tx_dead) {
+	if (rl->tx_have && !rl->tx_dead && rl->framed) {
+		struct relay_dgram_hdr h;
+		struct ip4_endpoint dst;
+		long n = 0;
+
+		/* Deviation: what the kernel's sendto would refuse (an
+		 * unreachable or broadcast address) is dropped here, after
+		 * the program's call succeeded. */
+		if (rl->tx_len >= sizeof(h)) {
+			memcpy(&h, rl->tx, sizeof(h));
+			dst = (struct ip4_endpoint){ h.addr, h.port };
+			n = udp_sendmsg(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), &dst, NULL, now);
+		}
+		if (n != -EAGAIN)
+			rl->tx_have = false;
+	} else if (rl->tx_have && !rl->tx_dead) {
 		long n = udp_sendmsg(u, rl->tx, rl->tx_len, NULL, NULL, now);
 
 		if (n != -EAGAIN)
@@ -879,7 +907,7 @@ static void io_filler(struct relay *rl)
 static void io_tx(struct relay *rl, short rev)
 {
 	bool room = rl->tx_len == 0 && !rl->tx_have;
-	size_t size = rl->udp ? RELAY_DGRAM : RELAY_BUF;
+	size_t size = rl->udp ? RELAY_DGRAM + (rl->framed ? sizeof(struct relay_dgram_hdr) : 0) : RELAY_BUF;
 
 	if (rl->connecting) {
 		if (rev & (POLLHUP | POLLERR))

@@ -176,6 +176,20 @@ struct relay_pump {
 	bool look;                  /* the stack thread must look again (kick it) */
 };
 
+/*
+ * An unconnected UDP socket's relay (a fork child's copy of a bound UDP
+ * socket: issue 14) frames each datagram: this header, then the bytes.
+ * From the relay, addr:port is the sender; to it, the destination. The
+ * shim's interposed calls in every process add and strip it
+ * (shim/sock.c, framed_recv and framed_send); a program that reads the fd
+ * by raw system call sees it.
+ */
+struct relay_dgram_hdr {
+	uint32_t addr;          /* host order */
+	uint16_t port;
+	uint16_t flags;         /* 0 */
+};
+
 /* What a listener's relay sends with each connection's fd (host order). */
 struct relay_accept_note {
 	uint32_t laddr, paddr;

@@ -10367,6 +10367,79 @@ static long child_connect(int s) { (void)s; return connect_to(tcp_sock(), PEER, 
 
 CASE(fork_child_uses_socket, 0) { in_child(child_send, tcp_to(P_ECHO)); }
 CASE(fork_child_new_socket, 0) { in_child(child_connect, tcp_to(P_ECHO)); }
+/* An unconnected UDP socket a fork child inherits: it sends with an
+ * address and reads the answer, as on the kernel. */
+static long child_udp_echo(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+
+	if (sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -1;
+	wait_in(s);
+	return recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+}
+CASE(fork_child_udp_unconnected, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_echo, s);
+	R(child_udp_echo(s));
+}
+/* More of what a fork child does with it: peek, recvmsg's name and flags,
+ * read(), write() without an address, poll, and the parent's use after. */
+static long child_udp_more(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+	struct iovec v = { b, 3 };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1 };
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT };
+	long r = 0;
+
+	if (write(s, "x", 1) != -1 || errno != EDESTADDRREQ)
+		return -10;
+	if (poll(&p, 1, 0) != 1 || p.revents != POLLOUT)
+		return -11;
+	if (sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -12;
+	wait_in(s);
+	if (recv(s, b, sizeof(b), MSG_PEEK) != 5)
+		return -13;
+	if (recvmsg(s, &m, 0) != 3 || !(m.msg_flags & MSG_TRUNC) || m.msg_namelen != sizeof(from) ||
+	    from.sin_port != htons(P_UECHO) || from.sin_addr.s_addr != inet_addr(PEER))
+		return -14;
+	if (sendto(s, "again", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -15;
+	wait_in(s);
+	r = read(s, b, sizeof(b));
+	if (recvfrom(s, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&from, &fl) != -1 || errno != EAGAIN)
+		return -16;
+	return r;
+}
+CASE(fork_child_udp_more, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_more, s);
+	R(sendto(s, "parent", 6, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(s);
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+	emit_addr(&from, fl);
+	R(write(s, "x", 1));
+	R(sendto(s, "x", 1, MSG_OOB, (struct sockaddr *)&to, sizeof(to)));
+	to.sin_port = 0;
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(s);
+}
+CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
 CASE(fork_parent_keeps_socket, 0)
 {
 	int s = tcp_to(P_ECHO);

@@ -123,6 +123,59 @@ print("bad", bad[:5]) if bad else print("ok", done[0])
 	assert_output 0
 }
 
+# A UDP server whose fork children share its socket (bound, not connected):
+# each child answers what it reads with its own pid.
+UDP_PREFORK_SERVER='
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+kids = []
+for i in range(2):
+    pid = os.fork()
+    if pid == 0:
+        while True:
+            d, a = s.recvfrom(2048)
+            if d == b"quit":
+                os._exit(0)
+            s.sendto(d + b"|%d" % os.getpid(), a)
+    kids.append(pid)
+print("listening", flush=True)
+for p in kids:
+    os.waitpid(p, 0)
+print("done", flush=True)
+'
+UDP_CLIENT='
+import socket, sys
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(3)
+pids = set()
+for i in range(n):
+    msg = b"%d:" % i + b"x" * (i % 1400)
+    c.sendto(msg, (host, port))
+    d, a = c.recvfrom(4096)
+    body, pid = d.rsplit(b"|", 1)
+    assert body == msg and a == (host, port), (i, d[:40], a)
+    pids.add(pid)
+for i in range(2):
+    c.sendto(b"quit", (host, port))
+print("ok", n, "from", len(pids), "children" if len(pids) > 1 else "child")
+'
+
+@test "a UDP server's fork children share its unconnected socket (Python, recvfrom/sendto in each child): 500 datagrams answered byte-exact" {
+	bg_pre srv 60 "$PY" -c "$UDP_PREFORK_SERVER" 7010
+	wait_log "$(out srv)" listening 20
+	tap_mark
+	run ker 60 "$PY" -c "$UDP_CLIENT" "$STACK_IP" 7010 500
+	assert_success
+	assert_output --regexp '^ok 500 from [12] child'
+	tap_assert_crossed 20000 20000
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	run grep -c "Exception\|Error\|pstack error" "$(err srv)"
+	assert_output 0
+}
+
 @test "socat TCP-LISTEN,fork EXEC:cat,nofork (cat exec'd with the socket as stdin and stdout): 16 MiB echoed byte-exact" {
 	command -v socat >/dev/null || skip "socat is not installed"
 	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))

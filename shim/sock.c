@@ -2715,7 +2715,8 @@ static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size
  */
 static bool framed(struct shim_sock *k)
 {
-	return k->framed && shim_exposed(k);
+	/* framed is set before exposed is (release): read after it. */
+	return shim_exposed(k) && k->framed;
 }
 
 static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,

@@ -65,17 +65,27 @@ uint32_t tcp_pipe(const struct tcp_conn *c)
 
 /* Steps 2 and 3 for segment s, newly delivered (ACKed or SACKed); true when
  * it shows reordering. */
-static bool rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32_t tsecr, uint64_t now)
+static bool rack_delivered(struct tcp_conn *c, const struct tcp_txseg *s, uint32_t tsecr, uint64_t now,
+			   const struct tcp_ack_info *ai, bool sack)
 {
 	struct tcp_rack *r = &c->rack;
 	uint32_t rtt = now > s->xmit_at ? (uint32_t)(now - s->xmit_at) : 0;
-	bool reordered = false;
+	bool reordered = false, known = r->xmit_ts != 0;
+	tcp_seq fack = r->fack;
 
 	/* Step 3: a segment never resent, delivered below the highest one
-	 * delivered so far, was reordered. */
+	 * delivered so far, was reordered. A cumulatively acknowledged one
+	 * is compared with the highest delivered before this ACK's SACK
+	 * blocks (Linux's tcp_clean_rtx_queue: "before(reord, prior_fack)"):
+	 * the hole an ACK fills below the blocks it SACKs at once is not
+	 * reordering, and must not open RACK's reordering window. */
+	if (!sack && ai->prior_fack_set) {
+		known = true;
+		fack = ai->prior_fack;
+	}
 	if (!r->xmit_ts || seq_gt(s->end, r->fack))
 		r->fack = s->end;
-	else if (seq_lt(s->end, r->fack) && !(s->flags & TCP_TX_EVER_RETRANS))
+	if (known && seq_lt(s->end, fack) && !(s->flags & TCP_TX_EVER_RETRANS))
 		r->reord = reordered = true;
 	/* Step 2: a resent segment may be the delivery of an earlier copy:
 	 * not a sample when the timestamp echoed is older than the last
@@ -183,7 +193,7 @@ static void each_delivered(void *ctx, const struct tcp_txseg *s)
 	if (d->c->ca_state == TCP_CA_LOSS && !(s->flags & TCP_TX_EVER_RETRANS) &&
 	    seq_leq(s->end, d->c->recover + 1))
 		d->ai->orig_acked = true;
-	if (rack_on(d->c) && rack_delivered(d->c, s, d->tsecr, d->now)) {
+	if (rack_on(d->c) && rack_delivered(d->c, s, d->tsecr, d->now, d->ai, d->sack)) {
 		if (!d->reord || seq_lt(s->start, d->reord_low))
 			d->reord_low = s->start;
 		d->reord = true;
@@ -390,6 +400,10 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 	struct tcp_sb_ack r = { 0 };
 	unsigned b = 0;
 
+	if (c->rack.xmit_ts) {
+		ai->prior_fack_set = true;
+		ai->prior_fack = c->rack.fack;
+	}
 	if (is_dsack(g)) {
 		on_dsack(c, g->sack[0][0], g->sack[0][1], ai);
 		b = 1;

@@ -57,6 +57,11 @@ struct tcp_ack_info {
 	 * a reduction replaces. */
 	uint32_t cwnd_before;
 	uint32_t flight_before;         /* SND.MAX - SND.UNA before a cumulative ACK moved SND.UNA */
+	/* RACK.fack before this ACK's SACK blocks were read (Linux's
+	 * prior_fack), when there was one: what the cumulatively
+	 * acknowledged segments are compared with for reordering. */
+	bool prior_fack_set;
+	tcp_seq prior_fack;
 };
 
 /* Reads g's SACK blocks: a D-SACK first (RFC 2883 §4), then marks the

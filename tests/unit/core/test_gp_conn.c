@@ -1,0 +1,240 @@
+/*
+ * A connection's socket calls as the packetdrill scripts Google publishes
+ * for Linux's TCP check them (google/packetdrill, gtests/net/tcp/:
+ * blocking/, mss/), and Linux's own selftest of a SACK scoreboard across
+ * a socket option that refreshes the route
+ * (tools/testing/selftests/net/packetdrill/tcp_sack_sack-route-refresh-ip-tos.pkt).
+ * Each test says which script it follows; the behaviour checked is
+ * Linux's, with Linux's real defaults where the scripts' defaults.sh
+ * differs (wscale 7 from the 6 MiB tcp_rmem[2], not 8; the SYN-ACK's
+ * window 64240).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/ip4.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 16];
+
+/* blocking/blocking-read-2.pkt: a read waits 100 ms for the peer's 2000
+ * bytes (EAGAIN until then, the data's arrival wakes it), which are ACKed
+ * at once (quick ACK); a second read waits for the next 2000 the same way. */
+static void test_blocking_read_2(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct ts_wake w;
+	uint8_t buf[2000];
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	{
+		int err;
+
+		c = tcp_accept(l, &err);
+	}
+	assert_non_null(c);
+	ts_watch(c, &w);
+	for (unsigned seq = 1; seq < 4001; seq += 2000) {
+		char ack[64];
+
+		w.count = 0;
+		assert_int_equal(tcp_recv(c, buf, 2000, 0, t->h->now), -EAGAIN);
+		ts_advance_ms(t, 100);
+		ts_injectf(t, "P. %u:%u(2000) ack 1 win 257", seq, seq + 2000);
+		snprintf(ack, sizeof(ack), ". 1:1(0) ack %u win *", seq + 2000);
+		ts_expect(t, ack);
+		assert_true(w.count > 0);
+		assert_int_equal(tcp_recv(c, buf, 2000, 0, t->h->now), 2000);
+		ts_check_bytes(buf, 2000, seq);
+	}
+	ts_expect_none(t);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* TCP_MAXSEG 1100 set before the handshake: the SYN (or SYN-ACK) offers
+ * 1100, TCP_MAXSEG reads 1100 before and after, tcpi_advmss and
+ * tcpi_snd_mss are 1100 though the peer offered more, and the initial
+ * window of ten segments goes as one TSO frame of 11000 bytes (Linux's
+ * tcp_sync_mss clamps the sending MSS to user_mss, tcp_openreq_init_rwin
+ * and tcp_connect_init the advertised one; the SYN's window is 65535
+ * rounded down to whole segments of 1100, tcp_select_initial_window). */
+static void check_maxseg_1100(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info ci;
+	int v = 0;
+
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1100);
+	ts_advance_ms(t, 100);
+	tcp_get_info(c, &ci, t->h->now);
+	assert_int_equal(ci.advmss, 1100);
+	assert_int_equal(ci.snd_mss, 1100);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 12000, t->h->now), 12000);
+	ts_expect(t, "P. 1:11001(11000) ack 1 win *");
+	ts_expect_none(t);
+}
+
+/* mss/mss-setsockopt-tcp_maxseg-client.pkt */
+static void test_maxseg_client(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	int v = 0;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	c = tcp_open(t->h->s);
+	assert_non_null(c);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_MAXSEG, 1100), 0);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1100);
+	ts_advance_ms(t, 80);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64900 <mss 1100,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 32792 <mss 1460,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	check_maxseg_1100(t, c);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* mss/mss-setsockopt-tcp_maxseg-server.pkt: set on the listener, the
+ * child inherits it (Linux's tcp_create_openreq_child copies user_mss). */
+static void test_maxseg_server(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	int v = 0;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_setopt(l, TCP_OPT_MAXSEG, 1100), 0);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_getopt(l, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1100);
+	ts_advance_ms(t, 80);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1300,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64900 <mss 1100,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	ts_advance_ms(t, 100);
+	{
+		int err;
+
+		c = tcp_accept(l, &err);
+	}
+	assert_non_null(c);
+	check_maxseg_1100(t, c);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The next frames resend [start, end), in one or more frames. */
+static void expect_resent(struct tscript *t, unsigned start, unsigned end)
+{
+	char line[512];
+
+	while (start < end) {
+		unsigned a, b;
+
+		assert_true(ts_next(t, line, sizeof(line)));
+		assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+		assert_int_equal(a, start);
+		assert_true(b <= end);
+		start = b;
+	}
+}
+
+/* tcp_sack_sack-route-refresh-ip-tos.pkt: IP_TOS set and reset while
+ * SACKed data waits (in Linux it refreshes the route, which once lost the
+ * SACK marks: the scoreboard must survive it); the SACK of segments 4 and
+ * 7-10 of the third write then resends only segments 2-3 and 5-6. The
+ * client's SYN offers timestamps, the peer's SYN-ACK does not
+ * (IP_MTU_DISCOVER off: the segments go without DF). */
+static void test_sack_route_refresh_ip_tos(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	c = tcp_open(t->h->s);
+	assert_non_null(c);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_PMTUDISC, 0 /* IP_PMTUDISC_DONT */), 0);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 2,nop,nop,sackOK>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 5840, t->h->now), 5840);
+	ts_expect(t, "P. 1:5841(5840) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 5841 win 65535");
+
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 5840, t->h->now), 5840);
+	ts_expect(t, "P. 5841:11681(5840) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 11681 win 65535");
+
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, big, 14600, t->h->now), 14600);
+	ts_expect(t, "P. 11681:26281(14600) ack 1 win *");
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TOS, 4), 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_TOS, 0), 0);
+
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 13141 win 65535 <sack 16061:17521 20441:26281,nop,nop>");
+	expect_resent(t, 13141, 16061);
+	expect_resent(t, 17521, 20441);
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 26281 win 65535");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blocking_read_2),
+		cmocka_unit_test(test_maxseg_client),
+		cmocka_unit_test(test_maxseg_server),
+		cmocka_unit_test(test_sack_route_refresh_ip_tos),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -398,7 +398,8 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 {
 	struct delivery d = { c, g->has_ts ? g->tsecr : 0, now, ai, true, c->ecn_ok && (g->flags & TCP_ECE), false, 0, 0, false };
 	struct tcp_sb_ack r = { 0 };
-	unsigned b = 0;
+	tcp_seq blk[TCP_SACK_BLOCKS][2];
+	unsigned b = 0, n = 0;
 
 	if (c->rack.xmit_ts) {
 		ai->prior_fack_set = true;
@@ -410,12 +411,25 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 	}
 	for (; b < g->nsack; b++) {
 		tcp_seq st = g->sack[b][0], en = g->sack[b][1];
+		unsigned j;
 
 		/* RFC 2018 §4: only blocks within the data outstanding. */
 		if (!seq_lt(st, en) || seq_leq(st, g->ack) || seq_gt(en, c->snd_max) || seq_lt(st, c->snd_una))
 			continue;
-		tcp_sb_sack(&c->sb, st, en, c->mss, each_delivered, &d, &r);
+		/* In ascending order, as Linux walks its queue
+		 * (tcp_sacktag_write_queue sorts the blocks): a receiver
+		 * sends the newest block first, and a lower block taken
+		 * after a higher one of the same ACK would look reordered. */
+		for (j = n; j > 0 && seq_lt(st, blk[j - 1][0]); j--) {
+			blk[j][0] = blk[j - 1][0];
+			blk[j][1] = blk[j - 1][1];
+		}
+		blk[j][0] = st;
+		blk[j][1] = en;
+		n++;
 	}
+	for (unsigned i = 0; i < n; i++)
+		tcp_sb_sack(&c->sb, blk[i][0], blk[i][1], c->mss, each_delivered, &d, &r);
 	note_reordering(&d);
 	note_rate_sample(&d);
 	ai->sacked += r.sacked;

@@ -10,6 +10,7 @@
  * window 64240).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,13 +180,12 @@ static void expect_resent(struct tscript *t, unsigned start, unsigned end)
  * 7-10 of the third write then resends only segments 2-3 and 5-6. The
  * client's SYN offers timestamps, the peer's SYN-ACK does not
  * (IP_MTU_DISCOVER off: the segments go without DF). */
-static void test_sack_route_refresh_ip_tos(void **state)
+static void sack_route_refresh(bool newest_first)
 {
 	struct tscript *t = ts_new(0);
 	struct tcp_conn *c;
 	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
 
-	(void)state;
 	h_enable_tso(t->h, 65535 - 20 - 60);
 	c = tcp_open(t->h->s);
 	assert_non_null(c);
@@ -216,7 +216,10 @@ static void test_sack_route_refresh_ip_tos(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_TOS, 0), 0);
 
 	ts_advance_ms(t, 10);
-	ts_inject(t, ". 1:1(0) ack 13141 win 65535 <sack 16061:17521 20441:26281,nop,nop>");
+	if (newest_first)
+		ts_inject(t, ". 1:1(0) ack 13141 win 65535 <sack 20441:26281 16061:17521,nop,nop>");
+	else
+		ts_inject(t, ". 1:1(0) ack 13141 win 65535 <sack 16061:17521 20441:26281,nop,nop>");
 	expect_resent(t, 13141, 16061);
 	expect_resent(t, 17521, 20441);
 	ts_expect_none(t);
@@ -227,6 +230,22 @@ static void test_sack_route_refresh_ip_tos(void **state)
 	ts_free(t);
 }
 
+static void test_sack_route_refresh_ip_tos(void **state)
+{
+	(void)state;
+	sack_route_refresh(false);
+}
+
+/* The same with the SACK blocks in the order a receiver usually sends
+ * them, the newest first (RFC 2018 §4): Linux sorts them before it walks
+ * its queue (tcp_sacktag_write_queue), so the lower block SACKed after
+ * the higher one in the same ACK is not reordering either. */
+static void test_sack_blocks_newest_first(void **state)
+{
+	(void)state;
+	sack_route_refresh(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_maxseg_client),
 		cmocka_unit_test(test_maxseg_server),
 		cmocka_unit_test(test_sack_route_refresh_ip_tos),
+		cmocka_unit_test(test_sack_blocks_newest_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

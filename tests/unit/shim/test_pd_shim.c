@@ -2,9 +2,11 @@
  * Socket-call answers that Linux's packetdrill selftests check and only the
  * shim gives (tools/testing/selftests/net/packetdrill/ in the kernel tree):
  * MSG_ZEROCOPY's completion ids, which a send that fails or sends nothing
- * does not use up. Each test says which selftest it follows.
+ * does not use up; EFAULT for buffers at NULL. Each test says which
+ * selftest it follows.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
@@ -128,10 +130,59 @@ static void test_zerocopy_ids_skip_failed_and_empty_sends(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* Follows tcp_syscall_bad_arg_syscall-invalid-buf-ptr.pkt: on an accepted
+ * connection, write, send and sendto of 1000 bytes from NULL fail with
+ * EFAULT (nothing goes out); with 1000 bytes of the peer's queued, read,
+ * recv and recvfrom into NULL fail with EFAULT too (Linux's
+ * skb_copy_datagram_iter meets the bad address; the data stays queued:
+ * a read into good memory then takes it). */
+static void test_null_buffers_efault(void **state)
+{
+	int l = shim_socket(AF_INET, SOCK_STREAM, 0), fd, one = 1;
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(TS_LOCAL_PORT) };
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(TS_PEER_PORT),
+				    .sin_addr.s_addr = htonl(H_PEER_IP) };
+	char buf[1000];
+
+	(void)state;
+	assert_true(l >= 0);
+	assert_int_equal(shim_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(shim_fcntl(l, F_SETFL, O_RDWR | O_NONBLOCK), 0);
+	assert_int_equal(shim_bind(l, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(shim_listen(l, 1), 0);
+	inject("S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 10>");
+	expect_prefix("S. 0:0(0) ack 1 ");
+	stack_lock(&fh.lock);
+	ts_advance_ms(T, 200);
+	stack_unlock(&fh.lock);
+	inject(". 1:1(0) ack 1 win 514");
+	fd = shim_accept4(l, NULL, NULL, 0);
+	assert_true(fd >= 0);
+
+	fh_catch_faults();
+	assert_int_equal(shim_sendto(fd, NULL, 1000, 0, NULL, 0), -EFAULT);       /* write() */
+	assert_int_equal(shim_sendto(fd, NULL, 1000, 0, NULL, 0), -EFAULT);       /* send() */
+	assert_int_equal(shim_sendto(fd, NULL, 1000, 0, (struct sockaddr *)&peer, sizeof(peer)), -EFAULT);
+	fh_ts_expect_none(T);
+
+	inject(". 1:1001(1000) ack 1 win 200");
+	expect_prefix(". 1:1(0) ack 1001 ");
+	assert_int_equal(shim_read(fd, NULL, 1000), -EFAULT);
+	assert_int_equal(shim_recvfrom(fd, NULL, 1000, 0, NULL, NULL), -EFAULT);  /* recv() */
+	assert_int_equal(shim_recvfrom(fd, NULL, 1000, 0, (struct sockaddr *)&peer, &(socklen_t){ sizeof(peer) }),
+			 -EFAULT);
+	assert_int_equal(shim_read(fd, buf, sizeof(buf)), 1000);
+	ts_check_bytes((const uint8_t *)buf, 1000, 1);
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 1:1(0) ack 1001 ");
+	assert_int_equal(shim_close(l), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_zerocopy_ids_skip_failed_and_empty_sends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_buffers_efault, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -295,12 +295,17 @@ static long fastopen_start(struct tcp_conn *c, const struct sock_iov *v, int cnt
 		uint32_t room = syn_data_room(c, cached_mss);
 
 		put = all ? len : (len < room ? len : room);
-		if (put) {
+		if (put)
 			n = tcp_ring_writev(&c->sndq, v, cnt, put, stack_copier(c->s));
-			if (n < 0) {
-				tcp_abort(c, 0);
-				return n;
-			}
+		if (n < 0) {
+			/* The data cannot be read (a bad address): Linux's
+			 * tcp_send_syn_data copies nothing and falls back to
+			 * "a regular SYN with Fast Open cookie request
+			 * option"; the send answers EINPROGRESS, not EFAULT
+			 * (tcp_syscall_bad_arg_fastopen-invalid-buf-ptr). */
+			n = 0;
+			c->fo_syn_len = 0;
+		} else if (n > 0) {
 			c->fo_data = (uint16_t)((size_t)n < room ? (size_t)n : room);
 			tcp_psh_note_write(c, c->snd_base, c->snd_base + (uint32_t)n);
 		}

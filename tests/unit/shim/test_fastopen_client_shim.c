@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -230,6 +231,51 @@ static void test_client_side_off(void **state)
 	assert_int_equal(shim_close(fd), 0);
 }
 
+/* Follows tcp_syscall_bad_arg_fastopen-invalid-buf-ptr.pkt (Linux's
+ * selftest; tcp_timestamps 0): a cookie learned with TCP_FASTOPEN_CONNECT,
+ * then three new sockets send one byte from NULL: MSG_FASTOPEN alone,
+ * TCP_FASTOPEN_CONNECT's connect() and a send, both. The script asks only
+ * for -1; Linux 6.18 (the script run against it) answers EINPROGRESS each
+ * time and sends a SYN without data that asks for a cookie again
+ * (tcp_send_syn_data fails to copy the byte: "fallback", a regular SYN
+ * with a cookie request). */
+static void test_fastopen_null_buffer(void **state)
+{
+	int fd, one = 1;
+
+	(void)state;
+	T->h->s->cfg.tcp_timestamps = 0;
+	fd = tcp_fd();
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
+	assert_int_equal(shim_connect(fd, (const struct sockaddr *)&peer, sizeof(peer)), -EINPROGRESS);
+	expect_fo("FO");
+	inject("S. 0:0(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO abcd1234,nop,nop>");
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 1:1(0) ack 1");
+	inject("F. 1:1(0) ack 2 win 92");
+	expect_prefix(". 2:2(0) ack 2");
+
+	fh_catch_faults();
+	for (int i = 0; i < 3; i++) {
+		bool connect_first = i > 0;
+		int flags = i != 1 ? MSG_FASTOPEN : 0;
+
+		ts_new_peer(T);
+		fd = tcp_fd();
+		if (connect_first) {
+			assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
+			assert_int_equal(shim_connect(fd, (const struct sockaddr *)&peer, sizeof(peer)), 0);
+			fh_ts_expect_none(T);
+		}
+		assert_int_equal(shim_sendto(fd, NULL, 1, flags, (const struct sockaddr *)&peer, sizeof(peer)),
+				 -EINPROGRESS);
+		expect_fo("FO");        /* S 0:0(0), a cookie request */
+		fh_ts_expect_none(T);
+		assert_int_equal(shim_close(fd), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fastopen_connect_defers_the_syn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fastopen_connect_without_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_side_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fastopen_null_buffer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

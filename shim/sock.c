@@ -58,6 +58,9 @@
 #endif
 #define SHIM_TCP_ZEROCOPY_RECEIVE 35   /* Linux's, by number: older headers lack them */
 #define SHIM_TCP_AO_REPAIR 42
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44       /* Linux 6.15 */
+#endif
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52
 #endif
@@ -4132,13 +4135,15 @@ static int tcp_opt_of(int name)
 	case TCP_WINDOW_CLAMP: return TCP_OPT_WINDOW_CLAMP;
 	case TCP_QUICKACK: return TCP_OPT_QUICKACK;
 	case TCP_SAVE_SYN: return TCP_OPT_SAVE_SYN;
+	case TCP_RTO_MAX_MS: return TCP_OPT_RTO_MAX;
 	default: return -1;
 	}
 }
 
 /* Whether the value of opt comes from the namespace's sysctls, o leaving
  * it unset (Linux's defaults of TCP_SYNCNT, TCP_LINGER2, the keep-alive
- * timers: tcp_syn_retries, tcp_fin_timeout, tcp_keepalive_*). */
+ * timers, TCP_RTO_MAX_MS: tcp_syn_retries, tcp_fin_timeout, tcp_keepalive_*,
+ * tcp_rto_max_ms). */
 static bool from_sysctl(const struct sock_opts *o, int opt)
 {
 	switch (opt) {
@@ -4147,6 +4152,7 @@ static bool from_sysctl(const struct sock_opts *o, int opt)
 	case TCP_OPT_KEEPIDLE: return !o->keepidle;
 	case TCP_OPT_KEEPINTVL: return !o->keepintvl;
 	case TCP_OPT_KEEPCNT: return !o->keepcnt;
+	case TCP_OPT_RTO_MAX: return !o->rto_max_ms;
 	default: return false;
 	}
 }
@@ -4978,6 +4984,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				break;
 			case TCP_SAVE_SYN:
 				r = set_tcp(k, TCP_OPT_SAVE_SYN, v);
+				break;
+			case TCP_RTO_MAX_MS:
+				r = set_tcp(k, TCP_OPT_RTO_MAX, v);
 				break;
 			case TCP_FASTOPEN:
 				/* tcp_state_setopt and the placeholder refused what

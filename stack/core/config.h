@@ -85,6 +85,11 @@ struct stack_config {
 	 * active open's first SYN timeouts that keep the SYN's RTO of 1 s,
 	 * resent that many times more than tcp_syn_retries says. */
 	uint8_t tcp_syn_linear_timeouts;
+	/* ... and net.ipv4.tcp_rto_max_ms (Linux 6.15, 1000..120000, default
+	 * 120000): the most the retransmission timer backs off to (Linux's
+	 * tcp_rto_max, a socket's own with TCP_RTO_MAX_MS), the SYN-ACK's
+	 * too. */
+	uint32_t tcp_rto_max_ms;
 	/* ... and net.ipv4.tcp_frto (default 2): F-RTO, RFC 5682 §3.1 with
 	 * SACK's enhancement, as Linux has it (tcp_enter_loss, tcp_process_loss):
 	 * after a timeout, the first ACK that moves SND.UNA past the

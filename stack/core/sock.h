@@ -65,6 +65,8 @@ struct sock_opts {
 	bool dontroute;                 /* SO_DONTROUTE: no destination beyond the link (ENETUNREACH) */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */
 	uint32_t user_timeout_ms;       /* TCP_USER_TIMEOUT, 0: none */
+	uint32_t rto_max_ms;            /* TCP_RTO_MAX_MS (Linux 6.15), 1000..120000; 0: the stack's
+					 * net.ipv4.tcp_rto_max_ms */
 	int congestion;                 /* TCP_CONGESTION: 0 CUBIC, 1 NewReno (enum tcp_cc_algo) */
 	bool oobinline;                 /* SO_OOBINLINE: urgent data stays in the stream */
 	bool recverr;                   /* IP_RECVERR (UDP): ICMP errors on the error queue */

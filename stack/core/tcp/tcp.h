@@ -292,6 +292,7 @@ enum tcp_option {
 	TCP_OPT_TXREHASH,       /* SO_TXREHASH as the kernel keeps it: 0 or 1 (-1: the stack's default) */
 	TCP_OPT_PEEK_OFF,       /* SO_PEEK_OFF: bytes, -1 (any negative) off */
 	TCP_OPT_SAVE_SYN,       /* TCP_SAVE_SYN: 0..2 */
+	TCP_OPT_RTO_MAX,        /* TCP_RTO_MAX_MS: 1000..120000 (getopt: the namespace's tcp_rto_max_ms when unset) */
 	TCP_OPT_SO_RCVBUF,      /* getopt only: what SO_RCVBUF reads (Linux's sk_rcvbuf, about twice the ring's data) */
 };
 /* Checks value and records it in o, the options of a socket whose

@@ -78,8 +78,8 @@ static void tcp_update_rtt(struct tcp_conn *c, uint32_t rtt, uint32_t min_sample
 	if (var < TCP_RTO_MIN_US)
 		var = TCP_RTO_MIN_US;
 	c->rto = c->srtt + var;
-	if (c->rto > TCP_RTO_MAX_US)
-		c->rto = TCP_RTO_MAX_US;
+	if (c->rto > tcp_rto_max_us(c))
+		c->rto = (uint32_t)tcp_rto_max_us(c);    /* Linux's tcp_bound_rto */
 	/* RFC 6298 (5.7) and Karn: the backoff ends with a valid sample, not
 	 * with any ACK (Linux's tcp_ack_update_rtt: "only reset backoff on
 	 * valid RTT measurement"). */

@@ -715,6 +715,14 @@ uint64_t tcp_fin_time(const struct tcp_conn *c);
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);
 
+/* The most the retransmission timer backs off to (Linux's tcp_rto_max):
+ * TCP_RTO_MAX_MS, or the namespace's tcp_rto_max_ms (Linux copies it into
+ * the socket at its creation, tcp_init_sock; a child has its listener's). */
+static inline uint64_t tcp_rto_max_us(const struct tcp_conn *c)
+{
+	return (uint64_t)(c->opt.rto_max_ms ? c->opt.rto_max_ms : c->s->cfg.tcp_rto_max_ms) * 1000;
+}
+
 /* TCP_NOTSENT_LOWAT, or the namespace's tcp_notsent_lowat (0: no limit). */
 static inline uint32_t tcp_notsent_lowat(const struct tcp_conn *c)
 {

@@ -232,12 +232,15 @@ void tcp_timer_unsched(struct tcp_conn *c)
 
 /* ---- retransmission and tail loss probe ---- */
 
-/* RFC 6298 (5.5): the RTO doubled per expiry in a row, at most TCP_RTO_MAX_US. */
+/* RFC 6298 (5.5): the RTO doubled per expiry in a row, at most
+ * tcp_rto_max (TCP_RTO_MAX, 120 s, unless net.ipv4.tcp_rto_max_ms or
+ * TCP_RTO_MAX_MS say less: Linux's inet_csk_rto_backoff(icsk,
+ * tcp_rto_max(sk))), the SYN's and the SYN-ACK's too. */
 uint64_t tcp_backed_off_rto(const struct tcp_conn *c)
 {
-	uint64_t t = (uint64_t)c->rto << c->backoff;
+	uint64_t t = (uint64_t)c->rto << c->backoff, max = tcp_rto_max_us(c);
 
-	return t > TCP_RTO_MAX_US ? TCP_RTO_MAX_US : t;
+	return t > max ? max : t;
 }
 
 /* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
@@ -465,21 +468,22 @@ static bool give_up(struct tcp_conn *c)
 
 /* Linux's tcp_model_timeout(): how long `boundary` retransmissions take,
  * backed off from base (TCP_RTO_MIN for data, the SYN's 1 s) up to
- * TCP_RTO_MAX. */
-static uint64_t model_timeout_from(unsigned boundary, uint64_t base)
+ * tcp_rto_max. */
+static uint64_t model_timeout_from(const struct tcp_conn *c, unsigned boundary, uint64_t base)
 {
-	unsigned linear = 0;                /* ilog2(TCP_RTO_MAX / base): 9 from TCP_RTO_MIN, 6 from 1 s */
+	uint64_t max = tcp_rto_max_us(c);
+	unsigned linear = 0;                /* ilog2(tcp_rto_max / base): 9 from TCP_RTO_MIN, 6 from 1 s */
 
-	while ((TCP_RTO_MAX_US / base) >> (linear + 1))
+	while ((max / base) >> (linear + 1))
 		linear++;
 	if (boundary <= linear)
 		return ((2ull << boundary) - 1) * base;
-	return ((2ull << linear) - 1) * base + (uint64_t)(boundary - linear) * TCP_RTO_MAX_US;
+	return ((2ull << linear) - 1) * base + (uint64_t)(boundary - linear) * max;
 }
 
-static uint64_t model_timeout(unsigned boundary)
+static uint64_t model_timeout(const struct tcp_conn *c, unsigned boundary)
 {
-	return model_timeout_from(boundary, TCP_RTO_MIN_US);
+	return model_timeout_from(c, boundary, TCP_RTO_MIN_US);
 }
 
 /* Like Linux's tcp_orphan_retries(): the namespace's tcp_orphan_retries,
@@ -489,7 +493,7 @@ static uint64_t model_timeout(unsigned boundary)
  * memory for long. */
 static unsigned orphan_retries(const struct tcp_conn *c)
 {
-	bool alive = tcp_backed_off_rto(c) < TCP_RTO_MAX_US;
+	bool alive = tcp_backed_off_rto(c) < tcp_rto_max_us(c);
 	unsigned n = c->s->cfg.tcp_orphan_retries;
 
 	if (c->soft_err && !alive)
@@ -504,7 +508,7 @@ static bool timed_out(const struct tcp_conn *c, uint64_t now)
 		return true;
 	/* Like Linux's tcp_write_timeout() for a dead socket: its bound is the
 	 * time tcp_orphan_retries retransmissions take (retransmits_timed_out()). */
-	if (c->orphan && c->retries && now - c->first_rexmit_at >= model_timeout(orphan_retries(c)))
+	if (c->orphan && c->retries && now - c->first_rexmit_at >= model_timeout(c, orphan_retries(c)))
 		return true;
 	return c->retries >= c->s->cfg.tcp_retries2;
 }
@@ -512,13 +516,13 @@ static bool timed_out(const struct tcp_conn *c, uint64_t now)
 /*
  * Like Linux's tcp_rtx_probe0_timed_out(): while the retransmissions probe a
  * window that shrank to zero, the connection lives as long as the peer
- * answers; it ends once no ACK came for 2 TCP_RTO_MAX and the probes ran
+ * answers; it ends once no ACK came for 2 tcp_rto_max and the probes ran
  * that long, or TCP_USER_TIMEOUT passed since the first retransmission
  * (the peer's zero windows do not restart that count).
  */
 static bool zero_window_timed_out(const struct tcp_conn *c, uint64_t now)
 {
-	uint64_t timeout = 2ull * TCP_RTO_MAX_US, rtx = now - c->first_rexmit_at;
+	uint64_t timeout = 2 * tcp_rto_max_us(c), rtx = now - c->first_rexmit_at;
 
 	if (c->opt.user_timeout_ms) {
 		uint64_t ut = (uint64_t)c->opt.user_timeout_ms * 1000;
@@ -588,7 +592,7 @@ static bool syn_timed_out(const struct tcp_conn *c, uint64_t now)
 		return c->retries >= n;
 	if (c->state == TCP_STATE_SYN_SENT)
 		max += c->s->cfg.tcp_syn_linear_timeouts;
-	return c->retries >= max || (c->retries && now - c->rtt_start >= model_timeout_from(n, TCP_RTO_INIT_US));
+	return c->retries >= max || (c->retries && now - c->rtt_start >= model_timeout_from(c, n, TCP_RTO_INIT_US));
 }
 
 /* Each timer handler returns true when the connection was freed. */

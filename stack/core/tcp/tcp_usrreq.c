@@ -1277,6 +1277,12 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 			return -EINVAL;
 		o->save_syn = (uint8_t)v;
 		return 0;
+	case TCP_OPT_RTO_MAX:
+		/* Linux's do_tcp_setsockopt: a second up to TCP_RTO_MAX. */
+		if (v < 1000 || v > (int)(TCP_RTO_MAX_US / 1000))
+			return -EINVAL;
+		o->rto_max_ms = (uint32_t)v;
+		return 0;
 	case TCP_OPT_SO_RCVBUF:
 		break;          /* read only */
 	}
@@ -1323,6 +1329,7 @@ int tcp_opts_get(const struct stack *s, const struct sock_opts *o, enum tcp_opti
 	case TCP_OPT_TXREHASH: *v = o->txrehash < 0 ? cfg->txrehash : o->txrehash; return 0;
 	case TCP_OPT_PEEK_OFF: *v = o->peek_off; return 0;
 	case TCP_OPT_SAVE_SYN: *v = o->save_syn; return 0;
+	case TCP_OPT_RTO_MAX: *v = (int)(o->rto_max_ms ? o->rto_max_ms : cfg->tcp_rto_max_ms); return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
@@ -1487,6 +1494,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_RCVLOWAT: *v = c->opt.rcvlowat; return 0;
 	case TCP_OPT_PEEK_OFF: *v = c->opt.peek_off; return 0;
 	case TCP_OPT_SAVE_SYN: *v = c->opt.save_syn; return 0;
+	case TCP_OPT_RTO_MAX: *v = (int)(tcp_rto_max_us(c) / 1000); return 0;
 	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
 	case TCP_OPT_DONTROUTE: *v = c->opt.dontroute; return 0;
 	case TCP_OPT_MAXSEG:

@@ -7,6 +7,7 @@
  * (defaults.sh): the same here. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -355,6 +356,57 @@ static void test_lost_handshake_ack_then_recovery(void **state)
 	ts_free(t);
 }
 
+/* After tcp_rto_synack_rto_max (net.ipv4.tcp_rto_max_ms=1000, Linux 6.15):
+ * the SYN-ACK's timer backs off no further than a second, a fast open
+ * child's (tcp_fastopen_synack_timer) and a request's alike: resent at 1,
+ * 2 and 3 s where the default resends at 1, 3 and 7 s. TCP_RTO_MAX_MS
+ * reads the namespace's value on the listener and on the child. */
+static void synack_rto_max(struct tscript *t, struct tcp_conn *l, bool tfo)
+{
+	const char *synack = tfo ? TFO_SYNACK : "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK>";
+	struct tcp_conn *c;
+	int v = 0, err;
+
+	assert_int_equal(tcp_getopt(l, TCP_OPT_RTO_MAX, &v), 0);
+	assert_int_equal(v, 1000);
+	if (tfo)
+		tfo_syn(t);
+	else {
+		ts_inject(t, "S 0:0(0) win 1000 <mss 1460,sackOK,nop,nop>");
+		ts_expect(t, synack);
+	}
+	for (int i = 0; i < 3; i++) {
+		ts_advance_ms(t, 999);
+		ts_expect_none(t);
+		ts_advance_ms(t, 1);
+		ts_expect(t, synack);
+	}
+	if (tfo) {
+		ts_inject(t, ". 11:11(0) ack 1 win 1000");
+		c = accept_tfo(l, TCP_STATE_ESTABLISHED);
+	} else {
+		ts_inject(t, ". 1:1(0) ack 1 win 1000");
+		c = tcp_accept(l, &err);
+		assert_non_null(c);
+	}
+	assert_int_equal(tcp_getopt(c, TCP_OPT_RTO_MAX, &v), 0);
+	assert_int_equal(v, 1000);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+}
+
+static void test_synack_rto_max(void **state)
+{
+	struct tscript *t = tfo_new();
+
+	(void)state;
+	t->h->s->cfg.tcp_rto_max_ms = 1000;
+	synack_rto_max(t, tfo_listen(t), true);
+	ts_new_peer(t);
+	synack_rto_max(t, ts_listen(t, 1), false);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_close_with_unread_syn_data_resets),
 		cmocka_unit_test(test_disconnect_then_connect),
 		cmocka_unit_test(test_lost_handshake_ack_then_recovery),
+		cmocka_unit_test(test_synack_rto_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -79,6 +80,24 @@ static void expect_fo(const char *fo)
 	assert_non_null(p);
 	assert_int_equal(strncmp(p + 1, fo, strlen(fo)), 0);
 	assert_true(p[1 + strlen(fo)] == ',' || p[1 + strlen(fo)] == '>');
+}
+
+static void advance_ms(unsigned ms)
+{
+	stack_lock(&fh.lock);
+	ts_advance_ms(T, ms);
+	stack_unlock(&fh.lock);
+}
+
+/* TCPI_OPT_SYN_DATA in fd's tcpi_options: the SYN's data was acknowledged. */
+static bool syn_data_seen(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	assert_int_equal(shim_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return (ti.tcpi_options & 32) != 0;       /* TCPI_OPT_SYN_DATA */
 }
 
 /* The script's peer (its port moves on with each ts_new_peer). */
@@ -276,6 +295,122 @@ static void test_fastopen_null_buffer(void **state)
 	}
 }
 
+/* The first connection of google/packetdrill's fastopen/client scripts
+ * (tcp_timestamps 0): a cookie request (by TCP_FASTOPEN_CONNECT's connect()
+ * or by a send of nothing with MSG_FASTOPEN), the SYN-ACK's cookie kept
+ * (its option as syn_ack_fo says it), closed with a FIN each way. */
+static void warm_cookie(bool by_connect, const char *syn_ack_fo)
+{
+	char synack[256];
+	int fd = tcp_fd(), one = 1;
+
+	if (by_connect) {
+		assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
+		assert_int_equal(shim_connect(fd, (const struct sockaddr *)&peer, sizeof(peer)), -EINPROGRESS);
+	} else {
+		assert_int_equal(shim_sendto(fd, data, 0, MSG_FASTOPEN, (const struct sockaddr *)&peer, sizeof(peer)),
+				 -EINPROGRESS);
+	}
+	expect_fo("FO");
+	snprintf(synack, sizeof(synack), "S. 0:0(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,%s>",
+		 syn_ack_fo);
+	inject(synack);
+	expect_prefix(". 1:1(0) ack 1");
+	assert_int_equal(syn_data_seen(fd), false);
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 1:1(0) ack 1");
+	inject("F. 1:1(0) ack 2 win 92");
+	expect_prefix(". 2:2(0) ack 2");
+	ts_new_peer(T);
+}
+
+/* fastopen/client/fastopen-connect-keepalive.pkt (the kernel fix
+ * 2dda64004087: SO_KEEPALIVE and TCP_KEEPIDLE on a socket whose
+ * connect() TCP_FASTOPEN_CONNECT held must not arm the keep-alive timer
+ * of a connection that sent nothing): connect() returns 0 with the
+ * cookie, the options take, a second later close() sends nothing. */
+static void test_fastopen_connect_keepalive(void **state)
+{
+	int fd, one = 1, idle = 5;
+
+	(void)state;
+	T->h->s->cfg.tcp_timestamps = 0;
+	warm_cookie(true, "FO abcd1234,nop,nop");
+	fd = tcp_fd();
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
+	assert_int_equal(shim_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+	advance_ms(10);
+	assert_int_equal(shim_connect(fd, (const struct sockaddr *)&peer, sizeof(peer)), 0);
+	assert_int_equal(shim_setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)), 0);
+	advance_ms(1000);
+	fh_ts_expect_none(T);
+	assert_int_equal(shim_close(fd), 0);
+	advance_ms(10000);
+	fh_ts_expect_none(T);
+}
+
+/* fastopen/client/nonblocking-sendto-over-mss.pkt (tcp_timestamps 0; TSO
+ * on the link, as on packetdrill's tun): with a cookie (six zero bytes) a
+ * non-blocking sendto of 5000 bytes puts 1420 in the SYN (the MSS less 40
+ * bytes of option room) and returns 1420; a write sends the rest once the
+ * SYN-ACK takes the SYN's data. A server that takes only the SYN (a new
+ * cookie, ack 1) has the SYN's data resent at once, and no SYN_DATA in
+ * tcpi_options. */
+static void test_sendto_over_mss(void **state)
+{
+	char buf[1024];
+	int fd;
+
+	(void)state;
+	T->h->s->cfg.tcp_timestamps = 0;
+	h_enable_tso(T->h, 65535 - 20 - 60);
+	warm_cookie(false, "FO 000000000000");
+	advance_ms(30);
+
+	fd = tcp_fd();
+	assert_int_equal(shim_sendto(fd, data, 5000, MSG_FASTOPEN, (const struct sockaddr *)&peer, sizeof(peer)),
+			 1420);
+	expect_prefix("S 0:1420(1420) win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 000000000000");
+	advance_ms(10);
+	inject("S. 0:0(0) ack 1421 win 60000 <mss 1460,nop,nop,sackOK,nop,wscale 6>");
+	expect_prefix(". 1421:1421(0) ack 1 ");
+	assert_true(syn_data_seen(fd));
+	assert_int_equal(shim_sendto(fd, data + 1420, 3580, 0, NULL, 0), 3580);
+	expect_prefix("P. 1421:5001(3580) ack 1 ");
+	advance_ms(10);
+	inject("P. 1:1001(1000) ack 5001 win 1024");
+	expect_prefix(". 5001:5001(0) ack 1001 ");
+	assert_int_equal(shim_read(fd, buf, sizeof(buf)), 1000);
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 5001:5001(0) ack 1001 ");
+	advance_ms(20);
+	inject("F. 1001:1001(0) ack 5002 win 1024");
+	expect_prefix(". 5002:5002(0) ack 1002 ");
+	fh_ts_expect_none(T);
+
+	ts_new_peer(T);
+	fd = tcp_fd();
+	assert_int_equal(shim_sendto(fd, data, 5000, MSG_FASTOPEN, (const struct sockaddr *)&peer, sizeof(peer)),
+			 1420);
+	expect_prefix("S 0:1420(1420) ");
+	advance_ms(50);
+	inject("S. 0:0(0) ack 1 win 14600 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO aaaabbbbccccdddd,nop,nop>");
+	expect_prefix("P. 1:1421(1420) ack 1 ");
+	assert_false(syn_data_seen(fd));
+	assert_int_equal(shim_sendto(fd, data + 1420, 3580, 0, NULL, 0), 3580);
+	expect_prefix("P. 1421:5001(3580) ack 1 ");
+	advance_ms(50);
+	inject("P. 1:1001(1000) ack 5001 win 257");
+	expect_prefix(". 5001:5001(0) ack 1001 ");
+	assert_int_equal(shim_read(fd, buf, sizeof(buf)), 1000);
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 5001:5001(0) ack 1001 ");
+	advance_ms(50);
+	inject("F. 1001:1001(0) ack 5002 win 257");
+	expect_prefix(". 5002:5002(0) ack 1002 ");
+	fh_ts_expect_none(T);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fastopen_connect_without_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_side_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fastopen_null_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fastopen_connect_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sendto_over_mss, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -952,6 +952,15 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 
 		if (rtt)
 			hystart_sample(c, rtt, now);
+		/* An ACK that only SACKs grows cwnd too once reordering was
+		 * seen beyond the duplicate-ACK threshold (Linux's
+		 * tcp_may_raise_cwnd: FLAG_FORWARD_PROGRESS when reordering
+		 * exceeds tcp_reordering, else FLAG_DATA_ACKED only): the
+		 * holes below may be reordering, not loss. */
+		if (ai.sacked && c->reordering > TCP_DUPTHRESH && !c->in_recovery && c->ca_state != TCP_CA_CWR) {
+			ai.cwnd_before = c->cc.cwnd;
+			tcp_cc_on_ack(&c->cc, ai.sacked, c->snd_max - c->snd_una, rtt, now);
+		}
 		if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
 		    !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
 			/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */

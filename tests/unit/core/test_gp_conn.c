@@ -262,6 +262,44 @@ static void test_sack_blocks_newest_first(void **state)
 	sack_route_refresh(true);
 }
 
+static struct tcp_conn_info info_of(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i;
+}
+
+/* cubic/cubic-rack-reo-timeout-retrans-failed-incoming-data.pkt, its
+ * first part: two SACKs out of order (9001:10001, then 3001:4001) and the
+ * ACK of everything are reordering seen twice (tcpi_reordering 10,
+ * reord_seen 2); with reordering beyond tcp_reordering the SACK of
+ * 3001:4001 grows cwnd too, and the round ends at 19. */
+static void test_rack_reo_timeout_retrans_failed(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c = ts_accept_mss1000(t, 20, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect(t, "P. 1:10001(10000) ack 1 win *");
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 9001:10001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 3001:4001 9001:10001,nop,nop>");
+	assert_int_equal(info_of(t, c).sacked, 2);
+	ts_inject(t, ". 1:1(0) ack 10001 win 320");
+	assert_int_equal(info_of(t, c).sacked, 0);
+	ts_advance_ms(t, 10);
+	i = info_of(t, c);
+	assert_int_equal(i.reordering, 10);
+	assert_int_equal(i.reord_seen, 2);
+	ts_advance_ms(t, 10);
+	assert_int_equal(info_of(t, c).snd_cwnd, 19);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_maxseg_server),
 		cmocka_unit_test(test_sack_route_refresh_ip_tos),
 		cmocka_unit_test(test_sack_blocks_newest_first),
+		cmocka_unit_test(test_rack_reo_timeout_retrans_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,7 @@ struct tcp_ofo {
 /* The congestion states, numbered as Linux's (TCP_INFO's tcpi_ca_state). */
 enum tcp_ca_state {
 	TCP_CA_OPEN = 0,
+	TCP_CA_DISORDER = 1,                /* reported only (TCP_INFO): Open with SACKed, lost or resent data */
 	TCP_CA_CWR = 2,                     /* the window comes down after an ECN echo (RFC 3168 §6.1.2) */
 	TCP_CA_RECOVERY = 3,                /* fast recovery */
 	TCP_CA_LOSS = 4,                    /* recovery after a retransmission timeout */
@@ -254,6 +255,10 @@ struct tcp_conn {
 	bool in_recovery;
 	tcp_seq recover;                    /* RFC 6582 recover, RFC 6675 RecoveryPoint - 1 */
 	uint8_t ca_state;                   /* enum tcp_ca_state */
+	/* The Open state is Linux's Disorder (TCP_INFO's ca_state 1): the
+	 * last ACK left data SACKed or deemed lost, or a retransmission
+	 * done (tcp_try_keep_open, on each ACK). */
+	bool ca_disorder;
 	bool rescue_on;                     /* RFC 6675 RescueRxt is set ... */
 	tcp_seq rescue_rxt;                 /* ... to this */
 	/* Linux's undo of a recovery (tcp_may_undo): it was spurious when

@@ -755,6 +755,8 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		}
 	}
 	newly_lost = c->sb.lost > ai->lost_before ? c->sb.lost - ai->lost_before : 0;
+	/* Linux's tcp_try_keep_open, where an ACK leaves the state Open. */
+	c->ca_disorder = c->sb.sacked || c->sb.lost || any_retrans_done(c);
 
 	/* RFC 6582 §3.2 step 1 / RFC 6675 §5: a loss starts a recovery, once
 	 * the previous one is over. */

@@ -1574,6 +1574,8 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 		return;
 	}
 	i->ca_state = c->ca_state;
+	if (c->ca_state == TCP_CA_OPEN && c->ca_disorder)
+		i->ca_state = TCP_CA_DISORDER;
 	i->retransmits = c->retries;
 	/* A fast open child's SYN-ACK timeouts are its request's
 	 * (tcp_fastopen_synack_timer): they back off that timer, not the

@@ -270,11 +270,15 @@ static struct tcp_conn_info info_of(struct tscript *t, struct tcp_conn *c)
 	return i;
 }
 
-/* cubic/cubic-rack-reo-timeout-retrans-failed-incoming-data.pkt, its
- * first part: two SACKs out of order (9001:10001, then 3001:4001) and the
- * ACK of everything are reordering seen twice (tcpi_reordering 10,
- * reord_seen 2); with reordering beyond tcp_reordering the SACK of
- * 3001:4001 grows cwnd too, and the round ends at 19. */
+/* cubic/cubic-rack-reo-timeout-retrans-failed-incoming-data.pkt: two
+ * SACKs out of order (9001:10001, then 3001:4001) and the ACK of
+ * everything are reordering seen twice (tcpi_reordering 10, reord_seen 2;
+ * cwnd 19 after the round). Then with the device refusing every frame (the
+ * script's qdisc with a limit of 0; here the link full) a SACK of the
+ * second of two new segments puts the connection in the Disorder state;
+ * RACK's reordering timer marks the first lost and enters recovery, whose
+ * retransmission cannot go (tcpi_retrans 0, cwnd 1); an ACK that carries
+ * data and acknowledges nothing leaves cwnd at 1. */
 static void test_rack_reo_timeout_retrans_failed(void **state)
 {
 	struct tscript *t = ts_new(0);
@@ -296,6 +300,32 @@ static void test_rack_reo_timeout_retrans_failed(void **state)
 	assert_int_equal(i.reord_seen, 2);
 	ts_advance_ms(t, 10);
 	assert_int_equal(info_of(t, c).snd_cwnd, 19);
+
+	ts_advance_ms(t, 5);
+	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
+	ts_expect(t, "P. 10001:12001(2000) ack 1 win *");
+	t->h->tx_full = true;
+	ts_advance_ms(t, 20);
+	ts_inject(t, ". 1:1(0) ack 10001 win 320 <sack 11001:12001,nop,nop>");
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, 1);        /* TCP_CA_Disorder */
+	assert_int_equal(i.snd_cwnd, 19);
+
+	ts_advance_ms(t, 20);
+	i = info_of(t, c);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.unacked, 2);
+	assert_int_equal(i.sacked, 1);
+	assert_int_equal(i.lost, 1);
+	assert_int_equal(i.retrans, 0);
+	assert_int_equal(i.snd_cwnd, 1);
+	ts_expect_none(t);
+
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1001(1000) ack 10001 win 320 <sack 11001:12001,nop,nop>");
+	assert_int_equal(info_of(t, c).snd_cwnd, 1);
+	h_drain_tx(t->h);
+	t->h->tx_full = false;
 	ts_abort(t, c);
 	ts_free(t);
 }

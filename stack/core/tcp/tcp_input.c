@@ -1436,6 +1436,20 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 			 * open's rest): it carries the ACK (Linux's
 			 * sk_write_pending saves the pure one). */
 			c->ack_now = true;
+			if (seq_gt(tcp_snd_end(c), c->iss + 1 + c->fo_data)) {
+				/* A blocking fast open send whose data the SYN
+				 * did not all take waits for this SYN-ACK (Linux's
+				 * inet_wait_for_connect with writebias: its
+				 * fastopen_req->data stays set): Linux enters
+				 * quick-ACK mode, which starts the delayed-ACK
+				 * engine, and tcp_finish_connect notes the
+				 * arrival (lrcvtime); the rest, sent at once, is
+				 * then a reply (tcp_event_data_sent): the
+				 * connection is interactive and the peer's next
+				 * data waits for a delayed ACK. */
+				c->lrcvtime = now;
+				tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+			}
 		} else if (defer && !c->ack_now) {
 			/* Linux's tcp_rcv_synsent_state_process: with
 			 * TCP_DEFER_ACCEPT, or interactive (TCP_QUICKACK 0), the

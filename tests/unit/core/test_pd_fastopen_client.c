@@ -438,6 +438,68 @@ static void test_blocking_rest_after_handshake(void **state)
 	ts_free(t);
 }
 
+/* fastopen/client/blocking-sendmsg-multi-iov.pkt: a blocking sendmsg with
+ * MSG_FASTOPEN takes all (one buffer of 1000 bytes; three of 500, 1000
+ * and 400): the SYN carries what fits (1000; then 900, the 940 MSS the
+ * last SYN-ACK gave less 40), the rest goes with the handshake's ACK. Data
+ * from the peer right after the handshake is ACKed at once; after we sent
+ * data on the handshake (a reply within the ACK timeout: interactive, as
+ * Linux's tcp_event_data_sent) its ACK waits and rides on the FIN. */
+static void test_blocking_sendmsg_multi_iov(void **state)
+{
+	struct tscript *t = client_new(TFO_CLIENT_ENABLE);
+	struct ip4_endpoint peer;
+	struct sock_iov one = { payload, 1000 };
+	struct sock_iov three[3] = { { payload, 500 }, { payload + 500, 1000 }, { payload + 1500, 400 } };
+	struct tcp_conn *c;
+	uint8_t buf[4096];
+
+	(void)state;
+	warm_up(t, "abcd1234", 1460);
+	ts_advance_ms(t, 10);
+	c = ts_socket_next(t);
+	peer = (struct ip4_endpoint){ H_PEER_IP, t->peer_port };
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_connect_fastopen(c, &peer, &one, 1, true, t->h->now), 1000);
+	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S. 0:0(0) ack 1001 win 5840 <mss 940,nop,nop,sackOK,nop,wscale 6,FO 1234abcd5678dcba,nop,nop>");
+	ts_expect(t, ". 1001:1001(0) ack 1 win *");
+	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
+	ts_advance_ms(t, 10);
+	ts_inject(t, "P. 1:501(500) ack 1000 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 501 win *");
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 500);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1001:1001(0) ack 501 win *");
+	ts_advance_ms(t, 20);
+	ts_inject(t, "F. 501:501(0) ack 1002 win 257");
+	ts_expect(t, ". 1002:1002(0) ack 502 win *");
+
+	ts_advance_ms(t, 10);
+	c = ts_socket_next(t);
+	peer = (struct ip4_endpoint){ H_PEER_IP, t->peer_port };
+	assert_int_equal(tcp_connect_fastopen(c, &peer, three, 3, true, t->h->now), 1900);
+	ts_expect(t, "S 0:900(900) win * <" SYN_OPTS ",FO 1234abcd5678dcba,nop,nop>");
+	ts_advance_ms(t, 20);
+	ts_inject(t, "S. 0:0(0) ack 901 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO abcd1234,nop,nop>");
+	ts_expect(t, "P. 901:1901(1000) ack 1 win *");
+	assert_int_equal(options(c) & TCPI_OPT_SYN_DATA, TCPI_OPT_SYN_DATA);
+	ts_advance_ms(t, 20);
+	ts_inject(t, "P. 1:501(500) ack 1901 win 257");
+	ts_expect_none(t);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 500);
+	ts_advance_ms(t, 2);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1901:1901(0) ack 501 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "F. 501:501(0) ack 1902 win 257");
+	ts_expect(t, ". 1902:1902(0) ack 502 win *");
+	ts_advance_ms(t, 60000);
+	ts_expect_none(t);
+	ts_free(t);
+}
+
 /* fastopen/client/blocking-connect-bypass.pkt, nonblocking-connect-bypass.pkt:
  * TCP_FASTOPEN_CONNECT's connect() asks for a cookie when it has none;
  * with one it sends nothing and the first write's SYN carries the data. */
@@ -538,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_experimental_option_fallback),
 		cmocka_unit_test(test_cookie_lengths),
 		cmocka_unit_test(test_blocking_rest_after_handshake),
+		cmocka_unit_test(test_blocking_sendmsg_multi_iov),
 		cmocka_unit_test(test_fastopen_connect_defers_syn),
 		cmocka_unit_test(test_synack_with_data),
 		cmocka_unit_test(test_rtt_from_synack),

@@ -109,6 +109,71 @@ static void test_sack_below_fack_measures_reordering(void **state)
 	ts_free(t);
 }
 
+/* tcp_sack_sack-shift-sacked-2-6-8-3-9-nofack: SACKs for the second,
+ * sixth and eighth of ten segments, one by one: three SACKed, recovery
+ * starts with six deemed lost and the first resent at once. A SACK for
+ * the third (next to the second) takes one off the lost and resends the
+ * second; reordering is the distance from the highest SACKed end to it,
+ * 6 segments. The ninth and tenth SACKed change nothing lost; then the
+ * ACKs of the resends take one each off, and all ACKed leaves an empty,
+ * Open scoreboard. */
+static void test_sack_2_6_8_3_9(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 1024, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:3001,nop,nop>");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:3001 6001:7001,nop,nop>");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:3001 6001:7001 8001:9001,nop,nop>");
+	ts_expect(t, ". 1:1001(1000) ack 1 win *");
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.lost, 6);
+
+	ts_advance_ms(t, 7);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:4001 6001:7001 8001:9001,nop,nop>");
+	ts_expect(t, ". 1001:2001(1000) ack 1 win *");
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.lost, 5);
+	assert_int_equal(i.reordering, 6);
+
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 2001:4001 6001:7001 8001:10001,nop,nop>");
+	info(t, c, &i);
+	assert_int_equal(i.lost, 5);
+
+	ts_advance_ms(t, 83);
+	ts_inject(t, ". 1:1(0) ack 1001 win 257 <sack 2001:4001 6001:7001 8001:10001,nop,nop>");
+	info(t, c, &i);
+	assert_int_equal(i.lost, 4);
+	ts_advance_ms(t, 17);
+	ts_inject(t, ". 1:1(0) ack 4001 win 257 <sack 6001:7001 8001:10001,nop,nop>");
+	info(t, c, &i);
+	assert_int_equal(i.lost, 3);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 7001 win 257 <sack 8001:10001,nop,nop>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 257");
+	drain(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.unacked, 0);
+	assert_int_equal(i.sacked, 0);
+	assert_int_equal(i.lost, 0);
+	assert_int_equal(i.retrans, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- TCP_INFO ---- */
 
 /* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
@@ -183,6 +248,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sack_below_fack_measures_reordering),
+		cmocka_unit_test(test_sack_2_6_8_3_9),
 		cmocka_unit_test(test_info_sndbuf_limited),
 	};
 

@@ -491,6 +491,61 @@ static void test_tx_timestamps_partial_write(void **state)
 	ts_free(t);
 }
 
+/* Follows tcp_timestamping_server.pkt: an accepted connection (TSO on
+ * the link), SO_TIMESTAMPING with OPT_ID set after the handshake, two
+ * writes of 2000 bytes: each stamped at its last byte (keys 1999 and
+ * 3999), SCHED and SND as each leaves at once, ACK as each is
+ * acknowledged, 10 and 20 ms later; the connection's RTT is the ACKs'. */
+static void test_tx_timestamps_server(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	struct tcp_conn_info ti;
+	struct tcp_err_info e;
+	uint64_t sent_at, acked1, acked2;
+	uint32_t base;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 10>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 514");
+	{
+		int err;
+
+		c = tcp_accept(l, &err);
+	}
+	assert_non_null(c);
+	base = tcp_tskey_base(c, false);
+	sent_at = t->h->now;
+	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
+	assert_int_equal(tcp_mark_send(c, TCP_TS_SCHED | TCP_TS_SND | TCP_TS_ACK, false, 0, t->h->now), 0);
+	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
+	assert_int_equal(tcp_mark_send(c, TCP_TS_SCHED | TCP_TS_SND | TCP_TS_ACK, false, 0, t->h->now), 0);
+	ts_expect(t, "P. 1:2001(2000) ack 1 win 502");
+	ts_expect(t, "P. 2001:4001(2000) ack 1 win 502");
+	ts_advance_ms(t, 10);
+	acked1 = t->h->now;
+	ts_inject(t, ". 1:1(0) ack 2001 win 514");
+	ts_advance_ms(t, 10);
+	acked2 = t->h->now;
+	ts_inject(t, ". 1:1(0) ack 4001 win 514");
+	tcp_get_info(c, &ti, t->h->now);
+	assert_in_range(ti.rtt_us, 5000, 20000);
+	expect_tstamp(c, 1, base, 1999, sent_at);
+	expect_tstamp(c, 0, base, 1999, sent_at);
+	expect_tstamp(c, 1, base, 3999, sent_at);
+	expect_tstamp(c, 0, base, 3999, sent_at);
+	expect_tstamp(c, 2, base, 1999, acked1);
+	expect_tstamp(c, 2, base, 3999, acked2);
+	assert_int_equal(tcp_recv_err(c, &e), -EAGAIN);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* ---- tcp_zerocopy_*.pkt, tcp_syscall_bad_arg_sendmsg-empty-iov.pkt ---- */
 
 /* Follows tcp_zerocopy_basic.pkt: each MSG_ZEROCOPY send is completed by
@@ -689,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_close_after_duplicate_data_with_fin_sends_fin),
 		cmocka_unit_test(test_tx_timestamps_only_for_last_byte),
 		cmocka_unit_test(test_tx_timestamps_partial_write),
+		cmocka_unit_test(test_tx_timestamps_server),
 		cmocka_unit_test(test_zerocopy_completions_in_order),
 		cmocka_unit_test(test_sendmsg_skips_empty_iovs),
 		cmocka_unit_test(test_ecn_data_uses_ect0),

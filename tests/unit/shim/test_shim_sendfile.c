@@ -433,10 +433,52 @@ static void test_truncated_under_send(void **state)
 	assert_int_equal(shim_close(c.fd), 0);
 }
 
+/* Linux's selftest tcp_sendfile_sendfile-simple.pkt: on an accepted
+ * connection, sendfile of a 5-byte file (zeroes) from offset 0 returns 5,
+ * moves the offset to 5 and sends "P. 1:6(5)" with the file's bytes. */
+static void test_sendfile_simple(void **state)
+{
+	int l = shim_socket(AF_INET, SOCK_STREAM, 0), fd, file, one = 1;
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(T->local_port) };
+	char path[] = "/tmp/pstack-sendfile-XXXXXX";
+	static const uint8_t zeroes[5];
+	off_t off = 0;
+
+	(void)state;
+	assert_true(l >= 0);
+	assert_int_equal(shim_setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(shim_bind(l, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(shim_listen(l, 1), 0);
+	inject("S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 10>");
+	expect_prefix("S. 0:0(0) ack 1 ");
+	inject(". 1:1(0) ack 1 win 514");
+	fd = shim_accept4(l, NULL, NULL, 0);
+	assert_true(fd >= 0);
+	file = mkstemp(path);
+	assert_true(file >= 0);
+	assert_int_equal(write(file, zeroes, sizeof(zeroes)), 5);
+	close(file);
+	file = open(path, O_RDONLY);
+	unlink(path);
+	assert_true(file >= 0);
+	assert_int_equal(shim_sendfile(fd, file, &off, 5), 5);
+	assert_int_equal(off, 5);
+	expect_prefix("P. 1:6(5) ack 1 ");
+	stack_lock(&hmu);
+	assert_int_equal(T->last_len, 5);
+	assert_memory_equal(T->last_payload, zeroes, 5);
+	stack_unlock(&hmu);
+	close(file);
+	assert_int_equal(shim_close(fd), 0);
+	expect_prefix("F. 6:6(0) ack 1 ");
+	assert_int_equal(shim_close(l), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_offsets_nonblocking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sendfile_simple, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_under_send, setup, teardown),

@@ -388,6 +388,10 @@ void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us)
 {
 	uint64_t rto = tcp_backed_off_rto(c);
 
+	/* Linux's tcp_rack_mark_lost: what the segment still waits, plus
+	 * TCP_TIMEOUT_MIN ("usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US)"),
+	 * at most the RTO (the timer's max_when). */
+	us += TCP_TIMEOUT_MIN_US;
 	if (us > rto)
 		us = (uint32_t)rto;
 	c->pto_armed = false;

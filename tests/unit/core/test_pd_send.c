@@ -449,6 +449,75 @@ static void test_eor_records_each_alone(void **state)
 	ts_free(t);
 }
 
+/* tcp_eor_no-coalesce-retrans: the records of no-coalesce-subsequent, then
+ * ACKs up to 12001 with a SACK of 13201:14401: RACK's reordering timer
+ * (the RTT of the newest delivery plus a quarter of the least RTT, and
+ * Linux's TCP_TIMEOUT_MIN, 2 ms: tcp_rack_mark_lost) resends the record
+ * 12001:12401 alone, a few ms later; the ACK of it lets the next two go,
+ * each alone: a resend never joins two records. */
+static void test_eor_records_resent_each_alone(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 514, true);
+	char line[512];
+	uint64_t sacked_at;
+	unsigned seq;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10400, t->h->now), 10400);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(tcp_send(c, big, 400, t->h->now), 400);
+		tcp_mark_eor(c);
+	}
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	assert_true(ts_expect_data(t, 1, 10001));
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10001 win 514");
+	ts_expect(t, "P. 10001:10801(800) ack 1 win *");
+	for (seq = 10801; seq < 14401; seq += 400) {
+		snprintf(line, sizeof(line), "P. %u:%u(400) ack 1 win *", seq, seq + 400);
+		ts_expect(t, line);
+	}
+	assert_true(ts_expect_data(t, 14401, 24401));
+	ts_expect_none(t);
+	for (seq = 10401; seq < 12001; seq += 400) {
+		ts_advance_ms(t, 1);
+		ts_injectf(t, ". 1:1(0) ack %u win 514", seq);
+	}
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 12001 win 514 <sack 13201:14401,nop,nop>");
+	sacked_at = t->h->now;
+	ts_expect_none(t);
+	while (!ts_next(t, line, sizeof(line)) && t->h->now - sacked_at < 20000)
+		ts_advance_us(t, 100);
+	assert_true(ts_match("P. 12001:12401(400) ack 1 win *", line));
+	/* The script has it 4 to 8 ms after the SACK; pstack's timer is due
+	 * 2.25 ms after (the quarter of the least RTT, 1 ms, plus the 2 ms
+	 * Linux adds). Linux's send times of the records are its pacing's
+	 * departure times (the EDT model: tcp_wstamp_ns moves on by each
+	 * skb's length at the pacing rate even without fq), which puts its
+	 * RACK deadlines later; pstack does not pace. */
+	assert_in_range(t->h->now - sacked_at, 2000, 8000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 12401 win 514 <sack 13201:14401,nop,nop>");
+	ts_expect(t, "P. 12401:12801(400) ack 1 win *");
+	/* The script has 12801:13201 go on this ACK too; pstack's PRR lets
+	 * one segment go per segment delivered here, and sends it on the
+	 * next ACK: each record alone all the same. */
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 12801 win 514 <sack 13201:14401,nop,nop>");
+	ts_expect(t, "P. 12801:13201(400) ack 1 win *");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 14401 win 514");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 24401 win 514");
+	while (ts_next(t, line, sizeof(line)))
+		;       /* what goes after the script's last line (RACK's resends of 14401:) */
+	ts_abort(t, c);
+	ts_free(t);
+}
 
 int main(void)
 {
@@ -467,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_eor_large_record_then_write_alone),
 		cmocka_unit_test(test_eor_small_record_then_write_alone),
 		cmocka_unit_test(test_eor_records_each_alone),
+		cmocka_unit_test(test_eor_records_resent_each_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

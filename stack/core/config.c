@@ -34,6 +34,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_syn_retries = 6;
 	cfg->tcp_syn_linear_timeouts = 4;
 	cfg->tcp_rto_max_ms = 120000;
+	cfg->tcp_invalid_ratelimit_ms = 500;
 	cfg->tcp_frto = 2;
 	cfg->tcp_timestamps = 1;
 	cfg->tcp_sack = 1;

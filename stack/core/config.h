@@ -90,6 +90,10 @@ struct stack_config {
 	 * tcp_rto_max, a socket's own with TCP_RTO_MAX_MS), the SYN-ACK's
 	 * too. */
 	uint32_t tcp_rto_max_ms;
+	/* ... and net.ipv4.tcp_invalid_ratelimit (ms, default 500): at most one
+	 * ACK per that time answers a connection's invalid segments (out of
+	 * window, challenge ACKs: Linux's __tcp_oow_rate_limited); 0: no limit. */
+	uint32_t tcp_invalid_ratelimit_ms;
 	/* ... and net.ipv4.tcp_frto (default 2): F-RTO, RFC 5682 §3.1 with
 	 * SACK's enhancement, as Linux has it (tcp_enter_loss, tcp_process_loss):
 	 * after a timeout, the first ACK that moves SND.UNA past the

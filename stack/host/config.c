@@ -588,6 +588,7 @@ static void read_tcp_timers(struct stack_config *sc, const char *root)
 		{ "net/ipv4/tcp_syn_linear_timeouts", 0, 127, offsetof(struct stack_config, tcp_syn_linear_timeouts), 1 },
 		{ "net/ipv4/tcp_synack_retries", 0, 255, offsetof(struct stack_config, tcp_synack_retries), 1 },
 		{ "net/ipv4/tcp_rto_max_ms", 1000, 120000, offsetof(struct stack_config, tcp_rto_max_ms), 4 },
+		{ "net/ipv4/tcp_invalid_ratelimit", 0, 0x7fffffff, offsetof(struct stack_config, tcp_invalid_ratelimit_ms), 4 },
 		{ "net/ipv4/tcp_retries2", 0, 255, offsetof(struct stack_config, tcp_retries2), 1 },
 		{ "net/ipv4/tcp_orphan_retries", 0, 255, offsetof(struct stack_config, tcp_orphan_retries), 1 },
 		{ "net/ipv4/tcp_fin_timeout", 1, 1u << 20, offsetof(struct stack_config, tcp_fin_timeout_s), 4 },

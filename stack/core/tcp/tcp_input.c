@@ -97,11 +97,12 @@ static uint32_t ts_rtt_us(const struct tcp_conn *c, uint32_t tsecr, uint64_t now
 	return delta < INT32_MAX / 1000 ? delta * 1000 : 0;
 }
 
-/* Like Linux's __tcp_oow_rate_limited() (tcp_invalid_ratelimit): true when
- * c answered an invalid segment less than 500 ms ago; else records now. */
+/* Like Linux's __tcp_oow_rate_limited(): true when c answered an invalid
+ * segment less than net.ipv4.tcp_invalid_ratelimit (500 ms) ago; else
+ * records now. */
 static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
 {
-	if (c->last_oow_ack_at && now - c->last_oow_ack_at < TCP_OOW_ACK_GAP_US)
+	if (c->last_oow_ack_at && now - c->last_oow_ack_at < (uint64_t)c->s->cfg.tcp_invalid_ratelimit_ms * 1000)
 		return true;
 	c->last_oow_ack_at = now;
 	return false;
@@ -112,7 +113,7 @@ static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
  * size a second is an off-path attacker's side channel (CVE-2016-5696: it
  * exhausts the budget and counts the challenge ACKs it does not see), so, like
  * Linux since 4.7 (tcp_send_challenge_ack()): first a limit per connection,
- * one per TCP_OOW_ACK_GAP_US (shared with the ACKs to out-of-window
+ * one per tcp_invalid_ratelimit (shared with the ACKs to out-of-window
  * segments), then a budget for the stack drawn each second at random in
  * [limit / 2, limit * 3 / 2) (tcp_challenge_ack_limit), from a keyed hash of
  * the second that an attacker cannot compute. (Linux 6.0 went further and

@@ -174,6 +174,44 @@ static void test_sack_2_6_8_3_9(void **state)
 	ts_free(t);
 }
 
+/* ---- RFC 5961 §5.2 ---- */
+
+/* tcp_rfc5961_ack-out-of-window (net.ipv4.tcp_invalid_ratelimit 0): an ACK
+ * beyond SND.NXT, and later one below SND.UNA - MAX.SND.WND (the peer's
+ * window 1000, unscaled), are each dropped with a challenge ACK. */
+static void test_rfc5961_ack_out_of_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	t->h->s->cfg.tcp_invalid_ratelimit_ms = 0;
+	ts_inject(t, "S 0:0(0) win 1000 <mss 1000,sackOK,nop,nop,nop,wscale 0>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 1000");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_inject(t, ". 1:1(0) ack 2 win 1000");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_expect_none(t);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	assert_int_equal(drain(t), 1001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1001 win 1000");
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	assert_int_equal(drain(t), 2001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 2001 win 1000");
+	ts_inject(t, ". 1:1(0) ack 1000 win 1000");
+	ts_expect(t, ". 2001:2001(0) ack 1 win *");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* ---- TCP_INFO ---- */
 
 /* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
@@ -249,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sack_below_fack_measures_reordering),
 		cmocka_unit_test(test_sack_2_6_8_3_9),
+		cmocka_unit_test(test_rfc5961_ack_out_of_window),
 		cmocka_unit_test(test_info_sndbuf_limited),
 	};
 

@@ -545,13 +545,14 @@ static void test_kernel_sysctls(void **state)
 	assert_int_equal(cfg.stack.tcp_keepalive_intvl_s, 75);
 	assert_int_equal(cfg.stack.tcp_keepalive_probes, 9);
 	assert_int_equal(cfg.stack.tcp_rto_max_ms, 120000);
+	assert_int_equal(cfg.stack.tcp_invalid_ratelimit_ms, 500);
 	{
 		static const char *const files[][2] = {
 			{ "net/ipv4/tcp_syn_retries", "2\n" }, { "net/ipv4/tcp_synack_retries", "3\n" },
 			{ "net/ipv4/tcp_retries2", "4\n" }, { "net/ipv4/tcp_orphan_retries", "1\n" },
 			{ "net/ipv4/tcp_fin_timeout", "7\n" }, { "net/ipv4/tcp_keepalive_time", "30\n" },
 			{ "net/ipv4/tcp_keepalive_intvl", "5\n" }, { "net/ipv4/tcp_keepalive_probes", "200\n" },
-			{ "net/ipv4/tcp_rto_max_ms", "1000\n" },
+			{ "net/ipv4/tcp_rto_max_ms", "1000\n" }, { "net/ipv4/tcp_invalid_ratelimit", "0\n" },
 		};
 
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -566,6 +567,7 @@ static void test_kernel_sysctls(void **state)
 		assert_int_equal(cfg.stack.tcp_keepalive_intvl_s, 5);
 		assert_int_equal(cfg.stack.tcp_keepalive_probes, 9);      /* 200: beyond 127 */
 		assert_int_equal(cfg.stack.tcp_rto_max_ms, 1000);
+		assert_int_equal(cfg.stack.tcp_invalid_ratelimit_ms, 0);
 		/* The option switches; tcp_ecn, _dsack, _recovery only where
 		 * PSTACK_TCP_ECN, _DSACK, _RECOVERY did not speak. */
 		put_file(dir, "net/ipv4/tcp_timestamps", "2\n");

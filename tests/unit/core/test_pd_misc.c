@@ -212,6 +212,54 @@ static void test_rfc5961_ack_out_of_window(void **state)
 	ts_free(t);
 }
 
+/* tcp_rfc5961_ack-beyond-snd-nxt: with nothing sent, an ACK of 2 is
+ * dropped with a challenge ACK (the first: within the default rate). */
+static void test_rfc5961_ack_beyond_snd_nxt(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 2 win 257");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_rcv_ssthresh_scaling_ratio: SO_RCVBUF 262144 on the listener, the
+ * peer's MSS 88 (TCP_MIN_MSS): a segment of 89 bytes is measured
+ * (tcpi_rcv_mss 89) and ACKed at once, and rcv_ssthresh does not come
+ * down for it. */
+static void test_rcv_ssthresh_kept_by_small_segment(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct tcp_conn_info i;
+	uint32_t ssthresh0;
+	int err;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(l, TCP_OPT_RCVBUF, 262144), 0);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 88,nop,nop,sackOK,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale *>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	info(t, c, &i);
+	assert_int_equal(i.rcv_mss, 88);
+	ssthresh0 = i.rcv_ssthresh;
+	ts_inject(t, "P. 1:90(89) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 90 win *");
+	info(t, c, &i);
+	assert_int_equal(i.rcv_mss, 89);
+	assert_true(i.rcv_ssthresh >= ssthresh0);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* ---- TCP_INFO ---- */
 
 /* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
@@ -288,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_sack_below_fack_measures_reordering),
 		cmocka_unit_test(test_sack_2_6_8_3_9),
 		cmocka_unit_test(test_rfc5961_ack_out_of_window),
+		cmocka_unit_test(test_rfc5961_ack_beyond_snd_nxt),
+		cmocka_unit_test(test_rcv_ssthresh_kept_by_small_segment),
 		cmocka_unit_test(test_info_sndbuf_limited),
 	};
 

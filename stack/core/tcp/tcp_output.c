@@ -1021,8 +1021,13 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		len = min32(len, gap);
 		if (len > smss && len < rec)
 			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data or record */
+		/* The FIN takes a sequence number of the peer's window too
+		 * (Linux's tcp_snd_wnd_test counts it in end_seq): into a
+		 * window that has no room left for it, it waits, and the
+		 * persist timer probes (measured on Linux 6.18: close() on a
+		 * zero window sends "5:5(0)" probes, no FIN). */
 		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
-			  (cwnd_room > 0 || retrans || pipe == 0);
+			  (cwnd_room > 0 || retrans || pipe == 0) && (retrans || seq_lt(seq + len, wnd_edge));
 		/* Nothing new may go (none left, or no window): the rescue
 		 * retransmission (RFC 6675 NextSeg rule 4). */
 		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now)) {

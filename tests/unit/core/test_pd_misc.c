@@ -260,6 +260,65 @@ static void test_rcv_ssthresh_kept_by_small_segment(void **state)
 	ts_free(t);
 }
 
+/* ---- FIN on a zero window ---- */
+
+/* After tcp_fin_wait1_zero_window.pkt (a selftest posted to netdev, not
+ * in this machine's kernel): the peer ACKs the 5 bytes with a zero
+ * window and close() queues the FIN. The FIN waits for room in the window
+ * (Linux's tcp_snd_wnd_test counts it; measured on 6.18: no FIN, only
+ * zero-window probes "5:5(0)"), the probes back off from the RTO, 0.2,
+ * 0.4, 0.8 s; a zero-window ACK 1 s after the third leaves the backoff
+ * going: the next probe 1.6 s after the third, as the script wants
+ * ("+0.600~+0.700" after the ACK). (Linux 6.18 re-arms the probe timer
+ * from that ACK, tcp_ack_probe: 1.6 s after it; the posted fix keeps the
+ * schedule.) A window that opens lets the FIN go. */
+static void test_fin_waits_for_window(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460>");
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win *");
+	ts_inject(t, ". 1:1(0) ack 6 win 0");
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	for (unsigned gap = 200; gap <= 800; gap *= 2) {
+		char line[256];
+		uint64_t from = t->h->now;
+
+		while (!ts_next(t, line, sizeof(line)))
+			ts_advance_us(t, 100);
+		assert_in_range(t->h->now - from, gap * 1000u, gap * 1000u + 1000u);
+		assert_true(ts_match(". 5:5(0) ack 1 win *", line));
+	}
+	ts_advance_ms(t, 1000);
+	ts_inject(t, ". 1:1(0) ack 6 win 0");
+	ts_expect_none(t);
+	ts_advance_ms(t, 599);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 5:5(0) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 6 win 100");
+	ts_expect(t, "F. 6:6(0) ack 1 win *");
+	ts_inject(t, ". 1:1(0) ack 7 win 100");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	ts_inject(t, "F. 1:1(0) ack 7 win 100");
+	ts_expect(t, ". 7:7(0) ack 2 win *");
+	ts_advance_ms(t, 60000);
+	ts_free(t);
+}
+
 /* ---- TCP_INFO ---- */
 
 /* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
@@ -338,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_rfc5961_ack_out_of_window),
 		cmocka_unit_test(test_rfc5961_ack_beyond_snd_nxt),
 		cmocka_unit_test(test_rcv_ssthresh_kept_by_small_segment),
+		cmocka_unit_test(test_fin_waits_for_window),
 		cmocka_unit_test(test_info_sndbuf_limited),
 	};
 

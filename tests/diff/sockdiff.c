@@ -7009,6 +7009,27 @@ CASE(state_ops_tcp_disconnected, 0)
 CASE(state_ops_udp_fresh, 0) { state_ops(udp_sock()); }
 CASE(state_ops_udp_connected, 0) { state_ops(udp_to(P_USINK)); }
 
+/* TCP_RTO_MAX_MS (Linux 6.15, 44): 1000..120000 ms, EINVAL outside; a
+ * listener's value goes to the sockets it accepts (sk_clone). */
+CASE(tcpopt_rto_max_ms, 0)
+{
+	int l = tcp_listener(), c, v = 999;
+
+	emit("default=%d", geti(l, IPPROTO_TCP, 44));
+	R(setsockopt(l, IPPROTO_TCP, 44, &v, sizeof(v)));
+	v = 120001;
+	R(setsockopt(l, IPPROTO_TCP, 44, &v, sizeof(v)));
+	seti(l, IPPROTO_TCP, 44, 2000);
+	emit("listener=%d", geti(l, IPPROTO_TCP, 44));
+	peer("connect %d hold", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("child=%d", geti(c, IPPROTO_TCP, 44));
+	seti(c, IPPROTO_TCP, 44, 3000);
+	emit("child set=%d", geti(c, IPPROTO_TCP, 44));
+	close(l);
+}
+
 CASE(sweep_getsockopt_tcp_fresh, 0) { sweep_inet(tcp_sock(), true, 0); }
 CASE(sweep_getsockopt_tcp_bound, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); sweep_inet(s, true, 0); }
 CASE(sweep_getsockopt_tcp_listener, 0) { sweep_inet(tcp_listener(), true, 0); }

@@ -313,11 +313,11 @@ static void *host_relay_open(void *ctx, struct tcp_conn *tcp, struct udp_sock *u
 	(void)ctx;
 	return runner ? runner_relay_open(runner, tcp, udp, fd, armed, cb, gctx) : NULL;
 }
-static void host_relay_lo(void *ctx, void *relay, int lo)
+static void host_relay_lo(void *ctx, void *relay, int lo, int family)
 {
 	(void)ctx;
 	if (runner)
-		runner_relay_lo(runner, relay, lo);
+		runner_relay_lo(runner, relay, lo, family);
 }
 static void host_relay_expose(void *ctx, void *relay)
 {

@@ -196,7 +196,7 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	 * which hands its connections over the channel with the stack's
 	 * (relay_listener_lo): out of the program's epolls first, where the
 	 * channel stands for both from now on. */
-	if (k->listening && (lo = atomic_exchange(&k->lo_fd, -1)) >= 0)
+	if ((k->listening || k->framed) && (lo = atomic_exchange(&k->lo_fd, -1)) >= 0)
 		shim_epoll_lo_removed(k, lo);
 	/* From the first relay on, a default SIGTERM/SIGINT/SIGHUP hands the
 	 * relays to a keeper before the process dies of it. */
@@ -248,7 +248,7 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {
 		if (lo >= 0 && shim_host.relay_lo) {
-			shim_host.relay_lo(shim_host.ctx, rl, lo);
+			shim_host.relay_lo(shim_host.ctx, rl, lo, k->family);
 			lo = -1;
 		}
 		snapshot(k);
@@ -375,13 +375,12 @@ void shim_exposed_wrote(int fd)
  * framed relay's end (relay.h, struct relay_dgram_hdr), which the
  * interposed calls of every process holding it read and write with each
  * datagram's address (shim/sock.c, framed_recv, framed_send). Its loopback
- * side (sock.c, lo_udp) goes: the relay serves the stack's side only.
+ * side (sock.c, lo_udp) goes to the relay with it.
  */
 static void expose_dgram(int fd)
 {
 	struct shim_sock *k = shim_get_sock(fd);
 	bool want;
-	int lo = -1;
 
 	if (!k)
 		return;
@@ -389,15 +388,10 @@ static void expose_dgram(int fd)
 	shim_lock();
 	want = !shim_exposed(k) && !k->relay && !k->join && k->type == SOCK_DGRAM && k->udp && !k->closed &&
 	       !k->dead && !connected(k);
-	if (want) {
+	if (want)
 		k->framed = true;
-		lo = atomic_exchange(&k->lo_fd, -1);
-	}
 	shim_unlock();
-	if (lo >= 0) {
-		shim_epoll_lo_removed(k, lo);
-		shim_lo_close(lo);
-	}
+	/* (make_live hands its loopback side to the relay.) */
 	if (want && !make_live(k, false, false)) {
 		shim_lock();
 		k->framed = false;

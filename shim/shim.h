@@ -218,7 +218,7 @@ struct shim_host {
 	/* Optional (NULL: a listener's loopback side is closed when it is
 	 * exposed). Lock held: a listener's relay owns lo from now on, its
 	 * loopback side (relay_listener_lo). */
-	void (*relay_lo)(void *ctx, void *relay, int lo);
+	void (*relay_lo)(void *ctx, void *relay, int lo, int family);
 	/* Whether a UDP socket bound to the wildcard address gets a loopback
 	 * side (shim/sock.c, lo_udp): a host whose kernel has the program's
 	 * loopback (the preload's). A test host keeps its sockets to the

@@ -2791,8 +2791,10 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 		return a;
 	if (ep.port == 0)
 		return -EINVAL;         /* udp_sendmsg refuses port 0 before it routes */
-	if (a != ADDR_STACK)
-		return -ENETUNREACH;    /* Deviation: loopback from a socket in the stack */
+	/* To 127.0.0.0/8: the relay sends it from the socket's loopback side
+	 * (relay.h, relay_listener_lo). Native IPv6 loopback: deviation. */
+	if (a != ADDR_STACK && !(a == ADDR_LOOP && (ep.addr >> 24) == 127))
+		return -ENETUNREACH;
 	if (cnt < 0 || cnt >= UIO_MAXIOV)
 		return -EMSGSIZE;
 	if (iov_total(v, cnt) > 65507)

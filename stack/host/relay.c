@@ -8,6 +8,7 @@
  */
 #include "stack/host/relay.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -114,6 +116,7 @@ struct relay {
 	bool chan_full;             /* the channel took no more: wait for POLLOUT */
 	bool chan_sized;            /* its send buffer made small (io_listener) */
 	int lo_fd;                  /* its loopback side (relay_listener_lo), or -1 */
+	int lo_family;              /* lo_fd's (a framed UDP relay's: its sends to loopback) */
 	int lo_pidx;                /* lo_fd's entry in the last relay_collect's pfd, or -1 */
 	short lo_rev;               /* what the poll saw there (relay_io for io_listener) */
 };
@@ -449,9 +452,10 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	return rl;
 }
 
-void relay_listener_lo(struct relay *rl, int lo)
+void relay_listener_lo(struct relay *rl, int lo, int family)
 {
 	rl->lo_fd = lo;
+	rl->lo_family = family;
 	rl->set->nlo++;
 	rl->set->kick(rl->set->kick_ctx);
 }
@@ -685,16 +689,18 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 		}
 	}
 	if (rl->tx_have && !rl->tx_dead && rl->framed) {
-		struct relay_dgram_hdr h;
-		struct ip4_endpoint dst;
+		struct relay_dgram_hdr h = { 0, 0, 0 };
 		long n = 0;
 
 		/* Deviation: what the kernel's sendto would refuse (an
 		 * unreachable or broadcast address) is dropped here, after
-		 * the program's call succeeded. */
-		if (rl->tx_len >= sizeof(h)) {
+		 * the program's call succeeded. Loopback is the kernel's: one
+		 * for 127.0.0.0/8 left with io_lo_dgram, or is dropped. */
+		if (rl->tx_len >= sizeof(h))
 			memcpy(&h, rl->tx, sizeof(h));
-			dst = (struct ip4_endpoint){ h.addr, h.port };
+		if (rl->tx_len >= sizeof(h) && (h.addr >> 24) != 127) {
+			struct ip4_endpoint dst = { h.addr, h.port };
+
 			n = udp_sendmsg(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), &dst, NULL, now);
 		}
 		if (n != -EAGAIN)
@@ -801,6 +807,14 @@ static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *
 	pfd[*n].events = (short)((rx_pending ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
 	pfd[*n].revents = 0;
 	rl->pidx = (int)(*n)++;
+	/* A framed UDP relay's loopback side: a datagram from localhost is
+	 * taken when the buffer for the program is free (io_lo_dgram). */
+	if (rl->framed && rl->lo_fd >= 0 && !rl->rx_have && !rl->stop_seen) {
+		pfd[*n].fd = rl->lo_fd;
+		pfd[*n].events = POLLIN;
+		pfd[*n].revents = 0;
+		rl->lo_pidx = (int)(*n)++;
+	}
 	return false;
 }
 
@@ -1054,6 +1068,70 @@ static void relay_free(struct relay *rl)
 	free(rl);
 }
 
+/*
+ * No lock: a framed UDP relay's loopback side (relay_listener_lo). A
+ * datagram from localhost goes to the program framed with its source, as
+ * the stack's do; one the program sends to 127.0.0.0/8 leaves from there.
+ */
+static void io_lo_dgram(struct relay *rl)
+{
+	const size_t hl = sizeof(struct relay_dgram_hdr);
+	struct relay_dgram_hdr h;
+
+	if ((rl->lo_rev & POLLIN) && !rl->rx_have && rl->rx && !rl->stop_seen) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		long n = SYSC(SYS_recvfrom, rl->lo_fd, rl->rx + hl, RELAY_DGRAM, MSG_DONTWAIT, &ss, &sl);
+
+		if (n >= 0) {
+			const uint8_t *a = ss.ss_family == AF_INET6 ?
+					   ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr + 12 :
+					   (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+			uint16_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+					((struct sockaddr_in *)&ss)->sin_port;
+
+			h = (struct relay_dgram_hdr){ (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3],
+						      ntohs(port), 0 };
+			memcpy(rl->rx, &h, hl);
+			rl->rx_have = true;
+			rl->rx_len = (size_t)n + hl;
+			rl->rx_off = 0;
+		}
+	}
+	rl->lo_rev = 0;
+	if (rl->tx_have && rl->tx_len >= hl) {
+		memcpy(&h, rl->tx, hl);
+		if ((h.addr >> 24) == 127) {
+			struct sockaddr_storage to;
+			socklen_t tl;
+
+			memset(&to, 0, sizeof(to));
+			if (rl->lo_family == AF_INET6) {
+				struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)&to;
+
+				t6->sin6_family = AF_INET6;
+				t6->sin6_port = htons(h.port);
+				t6->sin6_addr.s6_addr[10] = t6->sin6_addr.s6_addr[11] = 0xff;
+				t6->sin6_addr.s6_addr[12] = (uint8_t)(h.addr >> 24);
+				t6->sin6_addr.s6_addr[13] = (uint8_t)(h.addr >> 16);
+				t6->sin6_addr.s6_addr[14] = (uint8_t)(h.addr >> 8);
+				t6->sin6_addr.s6_addr[15] = (uint8_t)h.addr;
+				tl = sizeof(*t6);
+			} else {
+				((struct sockaddr_in *)&to)->sin_family = AF_INET;
+				((struct sockaddr_in *)&to)->sin_port = htons(h.port);
+				((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(h.addr);
+				tl = sizeof(struct sockaddr_in);
+			}
+			/* Sent or not (a full buffer drops it, as a UDP socket's
+			 * would), it is done. */
+			(void)SYSC(SYS_sendto, rl->lo_fd, rl->tx + hl, rl->tx_len - hl, MSG_DONTWAIT, &to, tl);
+			rl->tx_have = false;
+			rl->tx_len = 0;
+		}
+	}
+}
+
 /* Claimed, no lock: relay_io's part for one relay. */
 static void io_one(struct relay *rl, short rev)
 {
@@ -1077,6 +1155,8 @@ static void io_one(struct relay *rl, short rev)
 	io_filler(rl);
 	io_rx(rl, rev);
 	io_tx(rl, rev);
+	if (rl->framed && rl->lo_fd >= 0)
+		io_lo_dgram(rl);
 }
 
 void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)

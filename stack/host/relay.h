@@ -222,6 +222,11 @@ void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)
 struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
 			 const struct relay_cb *cb, void *ctx);
 /*
+ * A framed UDP relay takes its socket's loopback side the same way (a
+ * kernel UDP socket of family on 127.0.0.1 and the port): what localhost
+ * sends there reaches the program framed with its source, and what the
+ * program sends to 127.0.0.0/8 leaves from there.
+ *
  * Lock held: a listener's relay takes lo (a non-blocking kernel listener on
  * loopback and the listener's port: the loopback side shim/sock.c made,
  * lo_listen) and owns it from now on: each connection it accepts there is
@@ -229,7 +234,7 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
  * (RELAY_NOTE_KERNEL), and lo is closed with the listener. So a listener
  * shared with fork children or exec'd images still hears localhost.
  */
-void relay_listener_lo(struct relay *rl, int lo);
+void relay_listener_lo(struct relay *rl, int lo, int family);
 /* Lock held: an armed relay serves its socket from now on (no callback). */
 void relay_expose(struct relay *rl);
 /* Lock held: the owner of rl goes away; no callback is made any more. */

@@ -275,10 +275,10 @@ void *runner_relay_open(struct runner *r, struct tcp_conn *tcp, struct udp_sock 
 	return relay_open(&r->relays, tcp, udp, fd, armed, cb, ctx);
 }
 
-void runner_relay_lo(struct runner *r, void *relay, int lo)
+void runner_relay_lo(struct runner *r, void *relay, int lo, int family)
 {
 	(void)r;
-	relay_listener_lo(relay, lo);
+	relay_listener_lo(relay, lo, family);
 }
 
 void runner_relay_expose(struct runner *r, void *relay)

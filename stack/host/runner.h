@@ -77,7 +77,7 @@ void runner_relay_expose(struct runner *r, void *relay);
 void runner_relay_forget(struct runner *r, void *relay);
 /* Lock held: a listener's relay owns lo, its loopback side (relay.h,
  * relay_listener_lo). */
-void runner_relay_lo(struct runner *r, void *relay, int lo);
+void runner_relay_lo(struct runner *r, void *relay, int lo, int family);
 /* The program wrote into an exposed socket's fd through an interposed call
  * (relay.h, a push). Lock held: whether this thread takes the relay's bytes
  * (then, without the lock, runner_relay_push_read, and with it again

@@ -10460,6 +10460,42 @@ CASE(fork_child_udp_more, 0)
 	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
 	emit_sockname(s);
 }
+/* Localhost too: the child answers a datagram a kernel socket sent to
+ * 127.0.0.1, and what it sends to 127.0.0.1 arrives. */
+static long child_udp_lo_echo(int s)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+	long n;
+
+	wait_in(s);
+	n = recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+	if (n != 4 || from.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		return -1;
+	return sendto(s, "pong!", 5, 0, (struct sockaddr *)&from, fl);
+}
+CASE(fork_child_udp_loopback, 0)
+{
+	int s = udp_sock(), c = udp_sock(), one = 1;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port()), from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+	pid_t pid;
+	int st;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", case_port());
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(child_udp_lo_echo(s) == 5 ? 0 : 1);
+	R(sendto(c, "ping", 4, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(c);
+	R(recvfrom(c, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
 CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
 CASE(fork_parent_keeps_socket, 0)
 {

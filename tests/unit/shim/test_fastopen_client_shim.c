@@ -36,7 +36,7 @@
 #endif
 
 static struct tscript *T;
-static char data[2000];
+static char data[8000];   /* the largest send below: 5000 bytes */
 
 static int setup(void **state)
 {

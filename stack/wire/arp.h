@@ -16,6 +16,7 @@
 #define ARP_FIXED_LEN 8          /* htype, ptype, hlen, plen, op */
 #define ARP_PKT_LEN 28           /* with Ethernet and IPv4 addresses */
 #define ARP_HTYPE_ETHER 1
+#define ARP_HTYPE_IEEE802 6      /* IEEE 802 networks: taken on Ethernet too (RFC 2625, Linux) */
 #define ARP_OP_REQUEST 1
 #define ARP_OP_REPLY 2
 
@@ -34,7 +35,9 @@ struct arp_pkt {
  * the fixed part; then the fixed part is decoded, and: WIRE_HDR_TRUNCATED
  * below ARP_PKT_LEN bytes; then the addresses are decoded as Ethernet and
  * IPv4 ones, and: WIRE_UNSUPPORTED when the packet is for another hardware or
- * protocol, or another address size. The opcode is not checked.
+ * protocol, or another address size. Hardware type 6 (IEEE 802) counts as
+ * Ethernet, as in Linux's arp_process(), which takes 1 or 6 on an Ethernet,
+ * FDDI or IEEE 802 device. The opcode is not checked.
  */
 static inline enum wire_err arp_pkt_parse(const uint8_t *p, size_t len, struct arp_pkt *a)
 {
@@ -51,7 +54,7 @@ static inline enum wire_err arp_pkt_parse(const uint8_t *p, size_t len, struct a
 	a->spa = rd32(p + 14);
 	memcpy(a->tha, p + 18, 6);
 	a->tpa = rd32(p + 24);
-	if (a->htype != ARP_HTYPE_ETHER || a->ptype != ETH_TYPE_IP4 || a->hlen != 6 || a->plen != 4)
+	if ((a->htype != ARP_HTYPE_ETHER && a->htype != ARP_HTYPE_IEEE802) || a->ptype != ETH_TYPE_IP4 || a->hlen != 6 || a->plen != 4)
 		return WIRE_UNSUPPORTED;
 	return WIRE_OK;
 }

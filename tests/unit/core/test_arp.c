@@ -169,6 +169,29 @@ static void test_arp_probe_answered_not_learned(void **state)
 	h_free(h);
 }
 
+/* Hardware type 6 (IEEE 802) on an Ethernet is taken as Ethernet: Linux's
+ * arp_process() answers such a request (with hardware type 1, its device's). */
+static void test_arp_ieee802_htype_answered(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t buf[64];
+	struct h_frame *f;
+	size_t n;
+
+	(void)state;
+	n = h_build_arp(buf, 1, eth_broadcast, h_peer_mac, H_PEER_IP, zero_mac, H_STACK_IP);
+	buf[14 + 1] = 6;
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_int_equal(rd16(f->data + 14), 1);   /* Ethernet */
+	assert_int_equal(rd16(f->data + 14 + 6), 2);
+	assert_memory_equal(f->data, h_peer_mac, 6);
+	free(f);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_UNSUPPORTED], 0);
+	h_free(h);
+}
+
 static void test_arp_malformed_counted(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -180,7 +203,7 @@ static void test_arp_malformed_counted(void **state)
 	h_inject(h, buf, n - 1);
 	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_TRUNCATED], 1);
 
-	buf[14 + 1] = 6;             /* htype 6 (IEEE 802) */
+	buf[14 + 1] = 7;             /* htype 7 (ARCNET) */
 	h_inject(h, buf, n);
 	buf[14 + 1] = 1;
 	buf[14 + 2] = 0x86;          /* ptype IPv6 */
@@ -568,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_arp_merge_updates_known_sender),
 		cmocka_unit_test(test_arp_probe_answered_not_learned),
 		cmocka_unit_test(test_arp_malformed_counted),
+		cmocka_unit_test(test_arp_ieee802_htype_answered),
 		cmocka_unit_test(test_arp_gratuitous_at_start),
 		cmocka_unit_test(test_arp_resolve_then_flush_in_order),
 		cmocka_unit_test(test_arp_retries_then_unresolved),

@@ -75,7 +75,11 @@ static void test_arp_round_trip_and_rejections(void **state)
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(arp_pkt_parse(p, ARP_PKT_LEN - 1, &d), WIRE_HDR_TRUNCATED);
 	assert_int_equal(d.op, ARP_OP_REPLY);
-	a.htype = 6;                    /* IEEE 802 */
+	a.htype = ARP_HTYPE_IEEE802;    /* taken as Ethernet, as Linux does */
+	arp_pkt_emit(p, &a);
+	assert_int_equal(arp_pkt_parse(p, ARP_PKT_LEN, &d), WIRE_OK);
+	assert_int_equal(d.htype, ARP_HTYPE_IEEE802);
+	a.htype = 7;                    /* ARCNET */
 	arp_pkt_emit(p, &a);
 	assert_int_equal(arp_pkt_parse(p, ARP_PKT_LEN, &d), WIRE_UNSUPPORTED);
 	a.htype = ARP_HTYPE_ETHER;

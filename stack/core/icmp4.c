@@ -19,6 +19,7 @@
 #include "stack/wire/ip4.h"
 
 #define TOKEN 1000000ull   /* one token, in micro-tokens (refill is per microsecond) */
+#define ICMP_ERROR_MAX_LEN 576  /* an error's whole datagram at most (RFC 1812 §4.3.2.3) */
 
 struct icmp4_state {
 	uint64_t tokens;    /* micro-tokens */
@@ -118,10 +119,16 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 		stack_drop(s, DROP_ICMP_RATE_LIMITED);
 		return;
 	}
-	/* RFC 792: the internet header plus the first 64 bits of the data. */
-	quote = orig->raw_len < (size_t)orig->ihl + 8 ? orig->raw_len : (size_t)orig->ihl + 8;
-	/* Precedence 6 (internetwork control), as Linux marks its errors. */
-	icmp4_send(s, orig->dst, orig->src, 0xc0, &hdr, orig->raw, quote, now);
+	/* RFC 792 asks for the internet header plus the first 64 bits of the
+	 * data; RFC 1812 §4.3.2.3 for as much as fits in 576 bytes, which is
+	 * what Linux quotes (__icmp_send: room = 576 less the IP and ICMP
+	 * headers), the whole datagram when it is shorter. */
+	quote = orig->raw_len < ICMP_ERROR_MAX_LEN - IP4_HLEN - ICMP_HLEN ?
+		orig->raw_len : ICMP_ERROR_MAX_LEN - IP4_HLEN - ICMP_HLEN;
+	/* Precedence 6 (internetwork control) with the datagram's TOS bits, as
+	 * Linux marks its errors (__icmp_send: RT_TOS(iph->tos) |
+	 * IPTOS_PREC_INTERNETCONTROL). */
+	icmp4_send(s, orig->dst, orig->src, (orig->tos & 0x1e) | 0xc0, &hdr, orig->raw, quote, now);
 }
 
 void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)

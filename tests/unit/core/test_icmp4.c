@@ -154,7 +154,8 @@ static void test_icmp_echo_4000_fragmented(void **state)
 	h_free(h);
 }
 
-/* RFC 792: port unreachable quotes the IP header and the first 8 data bytes. */
+/* Port unreachable quotes the whole datagram when it fits in 576 bytes
+ * (RFC 1812 §4.3.2.3, as Linux's __icmp_send). */
 static void test_icmp_port_unreachable_quote(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -174,14 +175,48 @@ static void test_icmp_port_unreachable_quote(void **state)
 	assert_int_equal(ih.src, H_STACK_IP);
 	assert_int_equal(ih.dst, H_PEER_IP);
 	assert_int_equal(ih.tos, 0xc0);
-	assert_int_equal(plen, 8 + 20 + 8);
+	assert_int_equal(plen, 8 + 20 + 8 + 11);
 	assert_int_equal(m[0], ICMP_DEST_UNREACH);
 	assert_int_equal(m[1], ICMP_UNREACH_PORT);
 	assert_int_equal(rd32(m + 4), 0);
 	assert_true(h_csum_ok(m, plen, 0));
-	assert_memory_equal(m + 8, buf + ETH_HLEN, 28);
+	assert_memory_equal(m + 8, buf + ETH_HLEN, 20 + 8 + 11);
 	free(f);
 	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
+/* A long datagram is quoted up to 576 bytes in all (Linux: 548 of the
+ * datagram after its 20-byte IP and 8-byte ICMP headers), and the error
+ * keeps the datagram's TOS bits under precedence 6 (Linux measured: TOS
+ * 0xb9 -> 0xd8, RT_TOS(tos) | IPTOS_PREC_INTERNETCONTROL). */
+static void test_icmp_error_quote_576_and_tos(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t data[1000];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t n, plen;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	h_learn_peer(h);
+	n = h_build_udp(buf, H_PEER_IP, 40001, H_STACK_IP, 9999, data, sizeof(data));
+	buf[ETH_HLEN + 1] = 0xb9;
+	wr16(buf + ETH_HLEN + 10, 0);
+	wr16(buf + ETH_HLEN + 10, csum_fold(csum_partial(buf + ETH_HLEN, IP4_HLEN, 0)));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(ih.tos, 0xd8);
+	assert_int_equal(IP4_HLEN + plen, 576);
+	assert_int_equal(m[0], ICMP_DEST_UNREACH);
+	assert_true(h_csum_ok(m, plen, 0));
+	assert_memory_equal(m + 8, buf + ETH_HLEN, 548);
+	free(f);
 	h_free(h);
 }
 
@@ -352,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_broadcast_echo_ignored),
 		cmocka_unit_test(test_icmp_echo_4000_fragmented),
 		cmocka_unit_test(test_icmp_port_unreachable_quote),
+		cmocka_unit_test(test_icmp_error_quote_576_and_tos),
 		cmocka_unit_test(test_icmp_rate_limit),
 		cmocka_unit_test(test_icmp_unreach_never_sent),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),

@@ -688,6 +688,16 @@ static enum tcp_verdict step_syn(struct tcp_conn *c, const struct tcp_seg *g, ui
 {
 	if (!(g->flags & TCP_SYN))
 		return TCP_V_CONTINUE;
+	/* Like Linux's tcp_check_req() ("fourth, check the SYN bit"): an
+	 * embryonic connection of a listener (a request socket there) that
+	 * gets an in-window SYN other than its own SYN again answers with a
+	 * reset and goes (embryonic_reset); RFC 5961's challenge ACK is for
+	 * full sockets only. (A fast open child is a full socket in Linux.) */
+	if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && !c->tfo) {
+		tcp_send_rst_reply(c->s, g, now);
+		tcp_abort(c, 0);
+		return TCP_V_DONE;
+	}
 	challenge_ack(c, now);
 	return TCP_V_DROP;
 }

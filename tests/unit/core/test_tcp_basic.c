@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -368,6 +369,36 @@ static void test_rst_in_syn_received(void **state)
 	ts_free(t);
 }
 
+/* A SYN with another sequence number, in the window of an embryonic
+ * connection: Linux's tcp_check_req() answers with a reset (its
+ * embryonic_reset; measured: "R. 0:0(0) ack SEQ+1") and drops the
+ * request, where an established connection sends a challenge ACK. The
+ * same SYN again is a retransmission: the SYN-ACK again. */
+static void test_syn_in_syn_received_resets(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+	char want[80];
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	ts_inject(t, "S 5000:5000(0) win 65535 <mss 1460>");
+	/* sequence 0 (the SYN has no ACK), shown relative to our ISN */
+	snprintf(want, sizeof(want), "R. %u:%u(0) ack 5001 win 0", 0u - t->isn, 0u - t->isn);
+	ts_expect(t, want);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	assert_null(tcp_accept(l, &err));
+	assert_int_equal(tcp_get_state(l), TCP_STATE_LISTEN);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Reset in CLOSE_WAIT and LAST_ACK. In CLOSE_WAIT the error is EPIPE
  * (Linux's tcp_reset), and recv reads the end of the stream before it. */
 static void test_rst_in_close_wait_and_last_ack(void **state)
@@ -482,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_wraparound_our_side),
 		cmocka_unit_test(test_rst_in_syn_received),
+		cmocka_unit_test(test_syn_in_syn_received_resets),
 		cmocka_unit_test(test_rst_in_close_wait_and_last_ack),
 		cmocka_unit_test(test_data_after_close),
 		cmocka_unit_test(test_close_in_syn_sent),

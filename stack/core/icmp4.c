@@ -288,6 +288,33 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		icmp4_send(s, ih->dst, ih->src, ih->tos, &reply, p + ICMP_HLEN, len - ICMP_HLEN, now);
 		break;
 	}
+	case ICMP_TIMESTAMP: {
+		struct icmp4_hdr reply = { .type = ICMP_TIMESTAMP_REPLY, .rest = m.rest };
+		uint8_t times[12];
+		uint32_t ms;
+
+		/* Not to a broadcast, like Linux (icmp_echo_ignore_broadcasts
+		 * covers timestamps too). */
+		if (ih->dst != s->cfg.addr) {
+			stack_drop(s, DROP_ICMP_UNHANDLED);
+			return;
+		}
+		/* Like Linux's icmp_timestamp(): 4 bytes (the originate
+		 * timestamp) are enough, the rest is not looked at. */
+		if (len < ICMP_HLEN + 4) {
+			stack_drop(s, DROP_ICMP_TRUNCATED);
+			return;
+		}
+		/* RFC 792: the originate timestamp back, then the receive and
+		 * transmit timestamps, milliseconds since midnight UT (Linux's
+		 * inet_current_timestamp(): both the same). */
+		ms = stack_ms_of_day(s, now);
+		memcpy(times, p + ICMP_HLEN, 4);
+		wr32(times + 4, ms);
+		wr32(times + 8, ms);
+		icmp4_send(s, ih->dst, ih->src, ih->tos, &reply, times, sizeof(times), now);
+		break;
+	}
 	case ICMP_DEST_UNREACH:
 	case ICMP_TIME_EXCEEDED:
 	case ICMP_PARAM_PROBLEM:
@@ -295,7 +322,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		break;
 	default:
 		/* Echo replies (no ping sockets), source quench (RFC 6633),
-		 * redirects, timestamps: not handled. */
+		 * redirects, timestamp replies: not handled. */
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 		break;
 	}

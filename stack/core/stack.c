@@ -71,6 +71,16 @@ sock_copy_fn stack_copier(const struct stack *s)
 	return s->copy;
 }
 
+void stack_set_wall_clock(struct stack *s, uint64_t wall_us, uint64_t now)
+{
+	s->wall_offset = wall_us - now;
+}
+
+uint32_t stack_ms_of_day(const struct stack *s, uint64_t now)
+{
+	return (uint32_t)(((now + s->wall_offset) / 1000) % 86400000u);
+}
+
 struct stack *stack_create(const struct stack_config *cfg, const struct stack_link *link, uint64_t now)
 {
 	struct stack *s = calloc(1, sizeof(*s));

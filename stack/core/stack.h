@@ -96,6 +96,13 @@ struct stack_link {
 
 /* Creates the stack on link (copied). NULL when out of memory. */
 struct stack *stack_create(const struct stack_config *cfg, const struct stack_link *link, uint64_t now);
+/* The time of day: wall_us (µs since the Unix epoch, UTC) is the time at
+ * `now` on the stack's clock. The core reads no clock: the host tells it
+ * this once; ICMP timestamp replies (RFC 792) carry it. Unset, the day
+ * starts at the stack's time 0. */
+void stack_set_wall_clock(struct stack *s, uint64_t wall_us, uint64_t now);
+/* Milliseconds since midnight UT at `now` (RFC 792's timestamps). */
+uint32_t stack_ms_of_day(const struct stack *s, uint64_t now);
 /* The interface comes up: announces our address (gratuitous ARP). */
 void stack_up(struct stack *s, uint64_t now);
 /* Resolves the gateway now (ARP), so that the kernel learns our address

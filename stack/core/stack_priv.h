@@ -22,6 +22,7 @@ struct stack {
 	struct stack_stats stats;
 	uint64_t now;              /* the latest `now` seen, for code without an argument */
 	uint64_t rng;              /* state of stack_random() (not for secrets) */
+	uint64_t wall_offset;      /* wall clock (µs since the epoch) less `now` (stack_set_wall_clock) */
 	sock_copy_fn copy;         /* the socket calls' data copy (stack_set_copy) */
 
 	struct arp_state *arp;

@@ -1457,6 +1457,14 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	link.output = txq_set_output;
 	link.ctx = &r->txq;
 	r->s = stack_create(&c.stack, &link, runner_now());
+	if (r->s) {
+		struct timespec wall;
+
+		/* The time of day, for ICMP timestamp replies. */
+		clock_gettime(CLOCK_REALTIME, &wall);
+		stack_set_wall_clock(r->s, (uint64_t)wall.tv_sec * 1000000u + (uint64_t)wall.tv_nsec / 1000u,
+				     runner_now());
+	}
 	if (!r->s) {
 		log_error("cannot create the stack on %s: out of memory", r->dev->name);
 		rc = -ENOMEM;

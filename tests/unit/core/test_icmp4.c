@@ -220,6 +220,68 @@ static void test_icmp_error_quote_576_and_tos(void **state)
 	h_free(h);
 }
 
+/* A timestamp request builds a message of type 13 with the given body. */
+static size_t build_timestamp(uint8_t *out, uint32_t dst, const uint8_t *body, size_t blen)
+{
+	uint8_t m[64];
+
+	m[0] = ICMP_TIMESTAMP;
+	m[1] = 0;
+	wr16(m + 2, 0);
+	wr16(m + 4, 0x42);      /* identifier */
+	wr16(m + 6, 7);         /* sequence number */
+	memcpy(m + ICMP_HLEN, body, blen);
+	wr16(m + 2, csum_fold(csum_partial(m, ICMP_HLEN + blen, 0)));
+	return h_build_ip4(out, H_PEER_IP, dst, IP_PROTO_ICMP, 0x99, 0, m, ICMP_HLEN + blen);
+}
+
+/* RFC 792's timestamp reply, as Linux's icmp_timestamp() makes it: the
+ * identifier, sequence number and originate timestamp back, receive and
+ * transmit both the milliseconds since midnight UT; 4 bytes of request
+ * are enough; not to a broadcast. (Linux measured: a 20-byte reply to a
+ * 12-byte request too.) */
+static void test_icmp_timestamp_reply(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t body[12] = { 0, 0, 0x04, 0xd2 };    /* originate 1234, the rest 0 */
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	uint32_t want;
+	size_t n, plen;
+
+	(void)state;
+	h_learn_peer(h);
+	/* 2026-12-06 13:30:00.250 UTC at the stack's time now. */
+	stack_set_wall_clock(h->s, 1796563800250000ull, h->now);
+	want = (13 * 3600 + 30 * 60) * 1000 + 250;
+	for (int i = 0; i < 2; i++) {
+		n = build_timestamp(buf, H_STACK_IP, body, i == 0 ? 12 : 4);
+		h_inject(h, buf, n);
+		f = h_pop_tx(h);
+		m = h_tx_ip4(f, &ih, &plen);
+		assert_non_null(m);
+		assert_int_equal(ih.dst, H_PEER_IP);
+		assert_int_equal(plen, 20);
+		assert_int_equal(m[0], ICMP_TIMESTAMP_REPLY);
+		assert_int_equal(m[1], 0);
+		assert_true(h_csum_ok(m, plen, 0));
+		assert_int_equal(rd16(m + 4), 0x42);
+		assert_int_equal(rd16(m + 6), 7);
+		assert_int_equal(rd32(m + 8), 1234);
+		assert_int_equal(rd32(m + 12), want);
+		assert_int_equal(rd32(m + 16), want);
+		free(f);
+	}
+	/* Too short, and to the broadcast address: no answer. */
+	n = build_timestamp(buf, H_STACK_IP, body, 3);
+	h_inject(h, buf, n);
+	n = build_timestamp(buf, 0xffffffffu, body, 12);
+	h_inject(h, buf, n);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
 static void unreach_to_closed_port(struct harness *h, uint16_t sport)
 {
 	size_t n = h_build_udp(buf, H_PEER_IP, sport, H_STACK_IP, 9, (const uint8_t *)"x", 1);
@@ -388,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo_4000_fragmented),
 		cmocka_unit_test(test_icmp_port_unreachable_quote),
 		cmocka_unit_test(test_icmp_error_quote_576_and_tos),
+		cmocka_unit_test(test_icmp_timestamp_reply),
 		cmocka_unit_test(test_icmp_rate_limit),
 		cmocka_unit_test(test_icmp_unreach_never_sent),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),

@@ -76,12 +76,14 @@ static bool icmp4_type_is_query(uint8_t type)
 	}
 }
 
-/* Sends the ICMP message hdr, body (the checksum is filled in). */
-static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
-		      const uint8_t *body, size_t body_len, uint64_t now)
+/* Sends the ICMP message hdr, body (the checksum is filled in), with the
+ * IP options opts (opts_len bytes, a multiple of 4; none when 0). */
+static int icmp4_send_opts(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
+			   const uint8_t *body, size_t body_len, const uint8_t *opts, size_t opts_len, uint64_t now)
 {
 	struct pkb *p = pkb_alloc_frame(ICMP_HLEN + body_len);
-	struct ip4_tx tx = { .src = src, .dst = dst, .proto = IP_PROTO_ICMP, .tos = tos };
+	struct ip4_tx tx = { .src = src, .dst = dst, .proto = IP_PROTO_ICMP, .tos = tos,
+			     .opts = opts, .opts_len = (uint8_t)opts_len };
 	uint8_t *m;
 
 	if (!p)
@@ -94,11 +96,17 @@ static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, 
 	return ip4_output(s, p, &tx, now);
 }
 
+static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
+		      const uint8_t *body, size_t body_len, uint64_t now)
+{
+	return icmp4_send_opts(s, src, dst, tos, hdr, body, body_len, NULL, 0, now);
+}
+
 /* Sends an error of type/code about orig (RFC 792 formats). */
 static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_t type, uint8_t code,
-			     uint64_t now)
+			     uint32_t rest, uint64_t now)
 {
-	struct icmp4_hdr hdr = { .type = type, .code = code }, om;
+	struct icmp4_hdr hdr = { .type = type, .code = code, .rest = rest }, om;
 	size_t quote;
 
 	/* RFC 1122 §3.2.2: never about a non-first fragment, a datagram to a
@@ -133,12 +141,18 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 
 void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
 {
-	icmp4_send_error(s, orig, ICMP_DEST_UNREACH, code, now);
+	icmp4_send_error(s, orig, ICMP_DEST_UNREACH, code, 0, now);
 }
 
 void icmp4_send_time_exceeded(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
 {
-	icmp4_send_error(s, orig, ICMP_TIME_EXCEEDED, code, now);
+	icmp4_send_error(s, orig, ICMP_TIME_EXCEEDED, code, 0, now);
+}
+
+void icmp4_send_param_problem(struct stack *s, const struct ip4_hdr *orig, uint8_t ptr, uint64_t now)
+{
+	/* RFC 792: the pointer is the first byte of the second word. */
+	icmp4_send_error(s, orig, ICMP_PARAM_PROBLEM, 0, (uint32_t)ptr << 24, now);
 }
 
 /* RFC 1191 §7: when a router sends no MTU, guess the next plateau below the
@@ -261,7 +275,9 @@ void icmp4_local_unreach(struct stack *s, const uint8_t *ip, size_t len)
 
 void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)
 {
+	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN];
 	struct icmp4_hdr m;
+	int olen;
 
 	s->stats.icmp_in++;
 	if (icmp4_hdr_parse(p, len, &m) != WIRE_OK) {
@@ -284,8 +300,16 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 			return;
 		}
 		/* RFC 792: same identifier, sequence number and data; RFC 1122
-		 * §3.2.2.6: the reply's source is the request's destination. */
-		icmp4_send(s, ih->dst, ih->src, ih->tos, &reply, p + ICMP_HLEN, len - ICMP_HLEN, now);
+		 * §3.2.2.6: the reply's source is the request's destination, and
+		 * §3.2.2.6 / RFC 791: its record route and timestamp options come
+		 * back (ip4_options_echo; none when they cannot, as Linux's
+		 * icmp_reply() sends nothing then). */
+		if ((olen = ip4_options_echo(s, ih, opts, now)) < 0) {
+			stack_drop(s, DROP_ICMP_UNHANDLED);
+			return;
+		}
+		icmp4_send_opts(s, ih->dst, ih->src, ih->tos, &reply, p + ICMP_HLEN, len - ICMP_HLEN, opts,
+				(size_t)olen, now);
 		break;
 	}
 	case ICMP_TIMESTAMP: {
@@ -312,7 +336,11 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		memcpy(times, p + ICMP_HLEN, 4);
 		wr32(times + 4, ms);
 		wr32(times + 8, ms);
-		icmp4_send(s, ih->dst, ih->src, ih->tos, &reply, times, sizeof(times), now);
+		if ((olen = ip4_options_echo(s, ih, opts, now)) < 0) {
+			stack_drop(s, DROP_ICMP_UNHANDLED);
+			return;
+		}
+		icmp4_send_opts(s, ih->dst, ih->src, ih->tos, &reply, times, sizeof(times), opts, (size_t)olen, now);
 		break;
 	}
 	case ICMP_DEST_UNREACH:

@@ -22,6 +22,9 @@ void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t cod
 /* Sends time exceeded (code 1: fragment reassembly time exceeded) quoting
  * orig, with the same rules and rate limit as icmp4_send_unreach(). */
 void icmp4_send_time_exceeded(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now);
+/* RFC 792 parameter problem about orig, pointing at byte ptr of its header,
+ * with the same rules and rate limit as icmp4_send_unreach(). */
+void icmp4_send_param_problem(struct stack *s, const struct ip4_hdr *orig, uint8_t ptr, uint64_t now);
 /*
  * Errors reach the transports as udp_icmp_error()/tcp_icmp_error(quoted, qp,
  * qlen, err, ...): quoted is the decoded quoted IP header (raw = the quote),

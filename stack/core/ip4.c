@@ -142,10 +142,208 @@ int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
 	if ((csum & STACK_CSUM_IP4) && csum_fold(csum_partial(pkt, h->ihl, 0)) != 0)
 		return DROP_IP_BAD_CSUM;
 	h->rx_csum = csum;
-	/* Options (RFC 791 §3.1) are skipped: ihl already covers them, and no
-	 * option we would act on (source routes are refused by default, as
-	 * Linux does with accept_source_route=0). */
+	/* Options (RFC 791 §3.1) are checked by ip4_input (ip4_options_check),
+	 * for datagrams that are ours. */
 	return 0;
+}
+
+/* RFC 791 §3.1 option types. */
+#define IPOPT_END 0
+#define IPOPT_NOP 1
+#define IPOPT_RR 7
+#define IPOPT_TS 68
+#define IPOPT_LSRR 131
+#define IPOPT_SSRR 137
+#define IPOPT_RA 148
+#define IPOPT_TS_TSONLY 0
+#define IPOPT_TS_TSANDADDR 1
+#define IPOPT_TS_PRESPEC 3
+
+/*
+ * The options of a datagram for us, checked as Linux's ip_options_compile()
+ * checks a received one: 0 when they are well formed, else the offset in
+ * the header of the byte a parameter problem points at (RFC 792; at least
+ * IP4_HLEN). *srr says a source route is there. Unknown options, and the
+ * security ones, pass unchecked (Linux: CIPSO is validated when configured;
+ * not here).
+ */
+static unsigned ip4_options_check(const uint8_t *hdr, size_t ihl, bool *srr)
+{
+	bool rr = false, ts = false;
+	size_t i = IP4_HLEN;
+
+	*srr = false;
+	while (i < ihl) {
+		uint8_t type = hdr[i], len, ptr;
+
+		if (type == IPOPT_END)
+			break;
+		if (type == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		len = i + 1 < ihl ? hdr[i + 1] : 0;
+		if (len < 2 || len > ihl - i)
+			return (unsigned)i;
+		ptr = len >= 3 ? hdr[i + 2] : 0;
+		switch (type) {
+		case IPOPT_SSRR:
+		case IPOPT_LSRR:
+			if (len < 3)
+				return (unsigned)i + 1;
+			if (ptr < 4)
+				return (unsigned)i + 2;
+			if (*srr)       /* RFC 1812 §5.2.4.1: one source route */
+				return (unsigned)i;
+			*srr = true;
+			break;
+		case IPOPT_RR:
+			if (rr)
+				return (unsigned)i;
+			if (len < 3)
+				return (unsigned)i + 1;
+			if (ptr < 4 || (ptr <= len && ptr + 3 > len))
+				return (unsigned)i + 2;
+			rr = true;
+			break;
+		case IPOPT_TS:
+			if (ts)
+				return (unsigned)i;
+			if (len < 4)
+				return (unsigned)i + 1;
+			if (ptr < 5)
+				return (unsigned)i + 2;
+			if (ptr <= len) {
+				uint8_t flag = hdr[i + 3] & 0xf;
+
+				if (ptr + 3 > len)
+					return (unsigned)i + 2;
+				if ((flag == IPOPT_TS_TSANDADDR || flag == IPOPT_TS_PRESPEC) && ptr + 7 > len)
+					return (unsigned)i + 2;
+			} else if ((hdr[i + 3] >> 4) == 15) {
+				return (unsigned)i + 3;      /* the overflow count would wrap */
+			}
+			ts = true;
+			break;
+		case IPOPT_RA:
+			if (len < 4)
+				return (unsigned)i + 1;
+			break;
+		default:
+			break;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+/* An address Linux's inet_addr_type() does not call unicast: ours, a
+ * broadcast, a multicast group, 0 or loopback. */
+static bool ip4_not_unicast(const struct stack *s, uint32_t a)
+{
+	return a == s->cfg.addr || a == 0 || ip4_is_broadcast(s, a) || ip4_is_multicast(a) || ip4_is_loopback(a);
+}
+
+int ip4_options_echo(const struct stack *s, const struct ip4_hdr *h, uint8_t *out, uint64_t now)
+{
+	const uint8_t *hdr = h->raw;
+	size_t i = IP4_HLEN, rr = 0, ts = 0, n = 0;
+	uint32_t me = s->cfg.addr, ms = stack_ms_of_day(s, now);
+
+	/* Where the record route and timestamp options are (ip4_input
+	 * checked them); Linux's reply carries them in that order. */
+	while (i < h->ihl && hdr[i] != IPOPT_END) {
+		if (hdr[i] == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (hdr[i] == IPOPT_RR && !rr)
+			rr = i;
+		else if (hdr[i] == IPOPT_TS && !ts)
+			ts = i;
+		i += hdr[i + 1];
+	}
+	if (rr) {
+		uint8_t len = hdr[rr + 1], ptr = hdr[rr + 2], *d = out + n;
+
+		memcpy(d, hdr + rr, len);
+		if (ptr <= len) {
+			/* On input, our address at the pointer
+			 * (ip_options_compile); then the reply's own slot, when
+			 * there is one (ip_options_echo), filled on output
+			 * (ip_options_build): an echo records us twice. */
+			wr32(d + ptr - 1, me);
+			ptr += 4;
+			if (ptr <= len) {
+				if (ptr + 3 > len)
+					return -1;
+				wr32(d + ptr - 1, me);
+				ptr += 4;
+			}
+			d[2] = ptr;
+		}
+		n += len;
+	}
+	if (ts) {
+		uint8_t len = hdr[ts + 1], ptr = hdr[ts + 2], flag = hdr[ts + 3] & 0xf, *d = out + n;
+		bool needaddr = false, needtime = false;
+
+		memcpy(d, hdr + ts, len);
+		if (ptr > len) {
+			/* Full: the overflow count goes up (RFC 791). */
+			d[3] = (uint8_t)((d[3] & 0xf) | (((d[3] >> 4) + 1) << 4));
+		} else {
+			/* On input (ip_options_compile). */
+			switch (flag) {
+			case IPOPT_TS_TSONLY:
+				wr32(d + ptr - 1, ms);
+				ptr += 4;
+				needtime = true;
+				break;
+			case IPOPT_TS_TSANDADDR:
+				wr32(d + ptr - 1, me);
+				wr32(d + ptr + 3, ms);
+				ptr += 8;
+				needaddr = needtime = true;
+				break;
+			case IPOPT_TS_PRESPEC:
+				if (!ip4_not_unicast(s, rd32(d + ptr - 1)))
+					break;
+				wr32(d + ptr + 3, ms);
+				ptr += 8;
+				needtime = true;
+				break;
+			default:
+				break;
+			}
+			/* The reply's own entries (ip_options_echo, then
+			 * ip_options_build on output). */
+			if (ptr <= len) {
+				if (needaddr) {
+					if (ptr + 3 > len)
+						return -1;
+					wr32(d + ptr - 1, me);
+					ptr += 4;
+				}
+				if (needtime) {
+					if (ptr + 3 > len)
+						return -1;
+					if (flag != IPOPT_TS_PRESPEC) {
+						wr32(d + ptr - 1, ms);
+						ptr += 4;
+					} else if (ptr + 7 <= len && ip4_not_unicast(s, rd32(d + ptr - 1))) {
+						wr32(d + ptr + 3, ms);
+						ptr += 8;
+					}
+				}
+			}
+			d[2] = ptr;
+		}
+		n += len;
+	}
+	while (n & 3)
+		out[n++] = IPOPT_END;
+	return (int)n;
 }
 
 bool ip4_is_broadcast(const struct stack *s, uint32_t a)
@@ -213,6 +411,23 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 		return;
 	}
 	h.mac_len = ETH_HLEN;  /* eth_input's frame, pkt past its header */
+	/* Like Linux's ip_rcv_options(): malformed options draw a parameter
+	 * problem and the datagram goes; a source-routed one goes silently
+	 * (accept_source_route=0, Linux's default). */
+	if (h.ihl > IP4_HLEN) {
+		bool srr;
+		unsigned bad = ip4_options_check(h.raw, h.ihl, &srr);
+
+		if (bad) {
+			stack_drop(s, DROP_IP_BAD_OPTIONS);
+			icmp4_send_param_problem(s, &h, (uint8_t)bad, now);
+			return;
+		}
+		if (srr) {
+			stack_drop(s, DROP_IP_SOURCE_ROUTE);
+			return;
+		}
+	}
 	if (h.mf || h.frag_off) {
 		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;
@@ -240,12 +455,13 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 	ip4_deliver(s, &h, now);
 }
 
-/* Our header: 20 bytes, no options; frag_off in bytes. */
+/* Our header: 20 bytes, and tx's options when opts (ip points at room for
+ * them); frag_off in bytes. */
 static void ip4_write_hdr(uint8_t *ip, const struct ip4_tx *tx, uint32_t src, uint16_t id, size_t total,
-			  bool df, bool mf, size_t frag_off)
+			  bool df, bool mf, size_t frag_off, bool opts)
 {
 	struct ip4_hdr h = {
-		.ihl = IP4_HLEN,
+		.ihl = (uint8_t)(IP4_HLEN + (opts ? tx->opts_len : 0)),
 		.tos = tx->tos,
 		.total_len = (uint16_t)total,
 		.id = id,
@@ -258,6 +474,8 @@ static void ip4_write_hdr(uint8_t *ip, const struct ip4_tx *tx, uint32_t src, ui
 		.dst = tx->dst,
 	};
 
+	if (opts && tx->opts_len)
+		memcpy(ip + IP4_HLEN, tx->opts, tx->opts_len);
 	ip4_hdr_emit(ip, &h);
 }
 
@@ -280,13 +498,13 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 		pkb_free(pkb);
 		return -ENOBUFS;
 	}
-	ip = pkb_push(pkb, IP4_HLEN);
+	ip = pkb_push(pkb, IP4_HLEN + tx->opts_len);
 	if (!ip) {
 		stack_drop(s, DROP_IP_NO_MEMORY);
 		pkb_free(pkb);
 		return -ENOBUFS;
 	}
-	ip4_write_hdr(ip, tx, src, s->ip4->next_id++, pkb->len, false, false, 0);
+	ip4_write_hdr(ip, tx, src, s->ip4->next_id++, pkb->len, false, false, 0, true);
 	s->stats.ip_out++;
 	pkb->next = NULL;
 	if (s->ip4->loop_tail)
@@ -301,11 +519,11 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now)
 {
 	uint32_t src = tx->src ? tx->src : s->cfg.addr, dst = tx->dst, next_hop;
-	size_t plen = pkb_frame_len(pkb), maxdata;
+	size_t plen = pkb_frame_len(pkb), maxdata, hlen = IP4_HLEN + tx->opts_len;
 	uint16_t id;
 	uint8_t *ip;
 
-	if (plen + IP4_HLEN > 65535) {
+	if (plen + hlen > 65535) {
 		pkb_free(pkb);
 		return -EMSGSIZE;
 	}
@@ -334,18 +552,18 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 		 * IDs from this one (as Linux's GSO does): keep them unique. */
 		s->ip4->next_id = (uint16_t)(s->ip4->next_id + plen / pkb->gso_size);
 	}
-	if (plen + IP4_HLEN <= s->mtu || pkb->gso_size) {
-		ip = pkb_push(pkb, IP4_HLEN);
+	if (plen + hlen <= s->mtu || pkb->gso_size) {
+		ip = pkb_push(pkb, hlen);
 		if (!ip) {
 			stack_drop(s, DROP_IP_NO_MEMORY);
 			pkb_free(pkb);
 			return -ENOBUFS;
 		}
-		ip4_write_hdr(ip, tx, src, id, pkb_frame_len(pkb), tx->df, false, 0);
+		ip4_write_hdr(ip, tx, src, id, pkb_frame_len(pkb), tx->df, false, 0, true);
 		s->stats.ip_out++;
 		return arp_output(s, pkb, next_hop, now);
 	}
-	if (tx->df || s->mtu < IP4_HLEN + 8) {
+	if (tx->df || s->mtu < hlen + 8) {
 		pkb_free(pkb);
 		return -EMSGSIZE;
 	}
@@ -357,8 +575,10 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	}
 
 	/* RFC 791 §3.2 fragmentation: every fragment but the last carries a
-	 * multiple of 8 bytes; offsets count 8-byte units. */
-	maxdata = (s->mtu - IP4_HLEN) & ~(size_t)7;
+	 * multiple of 8 bytes; offsets count 8-byte units. Options (record
+	 * route and timestamp, the only ones we send, are not copied) are in
+	 * the first fragment only (Linux's ip_options_fragment). */
+	maxdata = (s->mtu - hlen) & ~(size_t)7;
 	s->stats.ip_out++;
 	for (size_t off = 0; off < plen; off += maxdata) {
 		size_t n = plen - off < maxdata ? plen - off : maxdata;
@@ -372,8 +592,8 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 			return -ENOBUFS;
 		}
 		memcpy(pkb_put(f, n), pkb->data + off, n);
-		ip = pkb_push(f, IP4_HLEN);
-		ip4_write_hdr(ip, tx, src, id, IP4_HLEN + n, false, more, off);
+		ip = pkb_push(f, off ? IP4_HLEN : hlen);
+		ip4_write_hdr(ip, tx, src, id, (off ? IP4_HLEN : hlen) + n, false, more, off, off == 0);
 		s->stats.ip_frag_out++;
 		rc = arp_output(s, f, next_hop, now);
 		if (rc < 0) {

@@ -29,6 +29,8 @@
 	X(IP_NOT_FOR_US, "IPv4 destination is not ours")                         \
 	X(IP_BAD_SOURCE, "IPv4 source is broadcast, multicast or ours")          \
 	X(IP_UNKNOWN_PROTO, "unhandled IP protocol")                             \
+	X(IP_BAD_OPTIONS, "IPv4 options malformed (parameter problem sent)")     \
+	X(IP_SOURCE_ROUTE, "IPv4 source-routed datagram refused")                \
 	X(IP_FRAG_OVERLAP, "overlapping IPv4 fragment")                          \
 	X(IP_FRAG_TOO_BIG, "reassembled datagram would exceed 65535 bytes")      \
 	X(IP_FRAG_NO_MEMORY, "reassembly memory bound reached")                  \

@@ -694,7 +694,8 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 			  DROP_FRAME_TOO_LONG);
 	buf_printf(b, "Counters\n");
 	counter(b, "IpInReceives", st->ip_in);
-	counter(b, "IpInHdrErrors", DROPS(st, DROP_IP_TRUNCATED, DROP_IP_BAD_VERSION, DROP_IP_BAD_IHL, DROP_IP_BAD_CSUM));
+	counter(b, "IpInHdrErrors", DROPS(st, DROP_IP_TRUNCATED, DROP_IP_BAD_VERSION, DROP_IP_BAD_IHL, DROP_IP_BAD_CSUM,
+					       DROP_IP_BAD_OPTIONS));
 	counter(b, "IpInAddrErrors", DROPS(st, DROP_IP_NOT_FOR_US, DROP_IP_BAD_SOURCE));
 	counter(b, "IpInUnknownProtos", st->drops[DROP_IP_UNKNOWN_PROTO]);
 	counter(b, "IpOutRequests", st->ip_out);

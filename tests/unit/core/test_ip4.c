@@ -219,6 +219,112 @@ static void test_ip4_bad_sources_dropped(void **state)
 	h_free(h);
 }
 
+/* An echo request (id 0x77, seq 1, data "abcd") from the peer whose IP
+ * header carries the options opts (olen bytes, a multiple of 4). */
+static size_t build_echo_opts(uint8_t *out, const uint8_t *opts, size_t olen)
+{
+	uint8_t m[64];
+	uint8_t *ip = out + ETH_HLEN;
+	size_t n;
+
+	memcpy(m, opts, olen);
+	m[olen] = ICMP_ECHO_REQUEST;
+	m[olen + 1] = 0;
+	wr16(m + olen + 2, 0);
+	wr16(m + olen + 4, 0x77);
+	wr16(m + olen + 6, 1);
+	memcpy(m + olen + 8, "abcd", 4);
+	wr16(m + olen + 2, csum_fold(csum_partial(m + olen, 12, 0)));
+	n = h_build_ip4(out, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 0x55, 0, m, olen + 12);
+	ip[0] = (uint8_t)(0x40 | ((IP4_HLEN + olen) / 4));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN + olen, 0)));
+	return n;
+}
+
+/* IP options on a datagram for us, as Linux's ip_rcv_options() and
+ * icmp_reply() treat them (measured on this machine's kernel, tests/e2e/
+ * rawframes.py icmp_echo_opt_*): record route comes back in the echo
+ * reply with our address twice (recorded on input, then in the reply's
+ * own slot); a timestamp option gets our times likewise; a malformed
+ * option draws a parameter problem pointing at it; a source-routed
+ * datagram is dropped silently; unknown options are ignored. */
+static void test_ip4_options(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static const uint8_t rr[12] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t rr_want[12] = { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 2, 0 };
+	static const uint8_t bad[4] = { 7, 9, 4, 0 };                 /* length past the header */
+	static const uint8_t lsrr[8] = { 131, 7, 4, 192, 0, 2, 9, 0 };
+	static const uint8_t unknown[4] = { 0x9e, 4, 0xab, 0xcd };
+	static const uint8_t ts[12] = { 68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0 };  /* time only, two slots */
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m, *ip;
+	size_t n, plen;
+	uint32_t ms;
+
+	(void)state;
+	h_learn_peer(h);
+	stack_set_wall_clock(h->s, 1796563800250000ull, h->now);     /* 13:30:00.250 UTC */
+	ms = (13 * 3600 + 30 * 60) * 1000 + 250;
+
+	n = build_echo_opts(buf, rr, sizeof(rr));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(ih.ihl, IP4_HLEN + 12);
+	ip = f->data + ETH_HLEN;
+	assert_memory_equal(ip + IP4_HLEN, rr_want, 12);
+	assert_true(h_csum_ok(ip, ih.ihl, 0));
+	assert_int_equal(m[0], ICMP_ECHO_REPLY);
+	assert_int_equal(plen, 12);
+	assert_memory_equal(m + 8, "abcd", 4);
+	free(f);
+
+	n = build_echo_opts(buf, ts, sizeof(ts));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	ip = f->data + ETH_HLEN;
+	assert_int_equal(ih.ihl, IP4_HLEN + 12);
+	assert_int_equal(ip[IP4_HLEN + 2], 13);
+	assert_int_equal(rd32(ip + IP4_HLEN + 4), ms);
+	assert_int_equal(rd32(ip + IP4_HLEN + 8), ms);
+	assert_int_equal(m[0], ICMP_ECHO_REPLY);
+	free(f);
+
+	n = build_echo_opts(buf, bad, sizeof(bad));
+	h_inject(h, buf, n);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_BAD_OPTIONS], 1);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(ih.tos, 0xc0);
+	assert_int_equal(m[0], ICMP_PARAM_PROBLEM);
+	assert_int_equal(m[1], 0);
+	assert_int_equal(m[4], 20);             /* the pointer: the option's first byte */
+	assert_memory_equal(m + 8, buf + ETH_HLEN, n - ETH_HLEN);
+	free(f);
+
+	n = build_echo_opts(buf, lsrr, sizeof(lsrr));
+	h_inject(h, buf, n);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_SOURCE_ROUTE], 1);
+	assert_null(h_pop_tx(h));
+
+	n = build_echo_opts(buf, unknown, sizeof(unknown));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(ih.ihl, IP4_HLEN);
+	assert_int_equal(m[0], ICMP_ECHO_REPLY);
+	free(f);
+	h_free(h);
+}
+
 /* RFC 1122 §3.2.2.1: protocol unreachable, quoting the whole (short)
  * datagram, as Linux (up to 576 bytes in all). */
 static void test_ip4_unknown_protocol(void **state)
@@ -814,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_destination_filter),
 		cmocka_unit_test(test_ip4_bad_sources_dropped),
 		cmocka_unit_test(test_ip4_unknown_protocol),
+		cmocka_unit_test(test_ip4_options),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),
 		cmocka_unit_test(test_ip4_reassembly_out_of_order),

@@ -1180,8 +1180,11 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			 * was shut too (shutdown(SHUT_RDWR), or a close() waiting
 			 * for its FIN's ACK): nobody will read it. RFC 1122
 			 * 4.2.2.13 and Linux (FIN_WAIT_1/2 with RCV_SHUTDOWN):
-			 * reset; a socket still held reads ECONNRESET. */
-			tcp_send_rst(c, now);
+			 * reset; a socket still held reads ECONNRESET. Linux's
+			 * reset answers the segment (tcp_rcv_state_process returns
+			 * 1, tcp_v4_do_rcv sends tcp_v4_send_reset): <SEQ=SEG.ACK>
+			 * <CTL=RST>, not the connection's own RST,ACK. */
+			tcp_send_rst_reply(c->s, g, now);
 			tcp_abort(c, c->orphan ? 0 : -ECONNRESET);
 			return TCP_V_DONE;
 		}

@@ -427,7 +427,9 @@ static void test_rst_in_close_wait_and_last_ack(void **state)
 	ts_free(t);
 }
 
-/* Data arriving after close() on a half-closed connection: reset (like Linux). */
+/* Data arriving after close() on a half-closed connection: reset, as
+ * Linux answers the segment (measured: "R SEG.ACK:SEG.ACK(0) win 0", in
+ * FIN_WAIT_1 and FIN_WAIT_2; tests/e2e/rawframes.py finwait*_data). */
 static void test_data_after_close(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -437,7 +439,18 @@ static void test_data_after_close(void **state)
 	tcp_close(c, t->h->now);
 	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 100>");
 	ts_inject(t, "P. 1:11(10) ack 2 win 502 <nop,nop,TS val 101 ecr 0>");
-	ts_expect(t, "R. 2:2(0) ack 1 win 502 <nop,nop,TS val 0 ecr 101>");
+	ts_expect(t, "R 2:2(0) win 0");
+	ts_expect_none(t);
+	ts_free(t);
+	/* FIN_WAIT_1: the data acknowledges nothing of ours, the reset's
+	 * sequence number is that ACK (our FIN's). */
+	t = ts_new(100);
+	c = ts_connect(t);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 100>");
+	ts_inject(t, "P. 1:11(10) ack 1 win 502 <nop,nop,TS val 101 ecr 0>");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_expect_none(t);
 	ts_free(t);
 }
 

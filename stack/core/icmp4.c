@@ -96,18 +96,15 @@ static int icmp4_send_opts(struct stack *s, uint32_t src, uint32_t dst, uint8_t 
 	return ip4_output(s, p, &tx, now);
 }
 
-static int icmp4_send(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
-		      const uint8_t *body, size_t body_len, uint64_t now)
-{
-	return icmp4_send_opts(s, src, dst, tos, hdr, body, body_len, NULL, 0, now);
-}
-
 /* Sends an error of type/code about orig (RFC 792 formats). */
 static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_t type, uint8_t code,
 			     uint32_t rest, uint64_t now)
 {
 	struct icmp4_hdr hdr = { .type = type, .code = code, .rest = rest }, om;
-	size_t quote;
+	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN], q[ICMP_ERROR_MAX_LEN];
+	const uint8_t *body;
+	size_t quote, room;
+	int olen;
 
 	/* RFC 1122 §3.2.2: never about a non-first fragment, a datagram to a
 	 * broadcast or multicast address, one whose source is not a single
@@ -127,16 +124,30 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 		stack_drop(s, DROP_ICMP_RATE_LIMITED);
 		return;
 	}
+	/* Like Linux's __icmp_send(): the error carries the datagram's record
+	 * route and timestamp options back (__ip_options_echo; no error when
+	 * they cannot be). */
+	olen = ip4_options_echo(s, orig->raw, orig->ihl, opts, now);
+	if (olen < 0)
+		return;
 	/* RFC 792 asks for the internet header plus the first 64 bits of the
 	 * data; RFC 1812 §4.3.2.3 for as much as fits in 576 bytes, which is
-	 * what Linux quotes (__icmp_send: room = 576 less the IP and ICMP
-	 * headers), the whole datagram when it is shorter. */
-	quote = orig->raw_len < ICMP_ERROR_MAX_LEN - IP4_HLEN - ICMP_HLEN ?
-		orig->raw_len : ICMP_ERROR_MAX_LEN - IP4_HLEN - ICMP_HLEN;
+	 * what Linux quotes (__icmp_send: room = 576 less the IP header, its
+	 * options and the ICMP header), the whole datagram when it is shorter. */
+	room = ICMP_ERROR_MAX_LEN - IP4_HLEN - (size_t)olen - ICMP_HLEN;
+	quote = orig->raw_len < room ? orig->raw_len : room;
+	body = orig->raw;
+	if (orig->ihl > IP4_HLEN) {
+		/* Linux quotes the datagram as its option processing changed it. */
+		ip4_options_quote(s, orig->raw, orig->ihl, q, now);
+		memcpy(q + orig->ihl, orig->raw + orig->ihl, quote - orig->ihl);
+		body = q;
+	}
 	/* Precedence 6 (internetwork control) with the datagram's TOS bits, as
 	 * Linux marks its errors (__icmp_send: RT_TOS(iph->tos) |
 	 * IPTOS_PREC_INTERNETCONTROL). */
-	icmp4_send(s, orig->dst, orig->src, (orig->tos & 0x1e) | 0xc0, &hdr, orig->raw, quote, now);
+	icmp4_send_opts(s, orig->dst, orig->src, (orig->tos & 0x1e) | 0xc0, &hdr, body, quote, opts, (size_t)olen,
+			now);
 }
 
 void icmp4_send_unreach(struct stack *s, const struct ip4_hdr *orig, uint8_t code, uint64_t now)
@@ -304,7 +315,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		 * §3.2.2.6 / RFC 791: its record route and timestamp options come
 		 * back (ip4_options_echo; none when they cannot, as Linux's
 		 * icmp_reply() sends nothing then). */
-		if ((olen = ip4_options_echo(s, ih, opts, now)) < 0) {
+		if ((olen = ip4_options_echo(s, ih->raw, ih->ihl, opts, now)) < 0) {
 			stack_drop(s, DROP_ICMP_UNHANDLED);
 			return;
 		}
@@ -336,7 +347,7 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		memcpy(times, p + ICMP_HLEN, 4);
 		wr32(times + 4, ms);
 		wr32(times + 8, ms);
-		if ((olen = ip4_options_echo(s, ih, opts, now)) < 0) {
+		if ((olen = ip4_options_echo(s, ih->raw, ih->ihl, opts, now)) < 0) {
 			stack_drop(s, DROP_ICMP_UNHANDLED);
 			return;
 		}

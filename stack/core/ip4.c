@@ -163,17 +163,18 @@ int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
  * The options of a datagram for us, checked as Linux's ip_options_compile()
  * checks a received one: 0 when they are well formed, else the offset in
  * the header of the byte a parameter problem points at (RFC 792; at least
- * IP4_HLEN). *srr says a source route is there. Unknown options, and the
- * security ones, pass unchecked (Linux: CIPSO is validated when configured;
- * not here).
+ * IP4_HLEN), with *at the offset of the option it is in. *srr says a source
+ * route is there. Unknown options, and the security ones, pass unchecked
+ * (Linux: CIPSO is validated when configured; not here).
  */
-static unsigned ip4_options_check(const uint8_t *hdr, size_t ihl, bool *srr)
+static unsigned ip4_options_check(const uint8_t *hdr, size_t ihl, bool *srr, size_t *at)
 {
 	bool rr = false, ts = false;
 	size_t i = IP4_HLEN;
 
 	*srr = false;
 	while (i < ihl) {
+		*at = i;
 		uint8_t type = hdr[i], len, ptr;
 
 		if (type == IPOPT_END)
@@ -244,97 +245,145 @@ static bool ip4_not_unicast(const struct stack *s, uint32_t a)
 	return a == s->cfg.addr || a == 0 || ip4_is_broadcast(s, a) || ip4_is_multicast(a) || ip4_is_loopback(a);
 }
 
-int ip4_options_echo(const struct stack *s, const struct ip4_hdr *h, uint8_t *out, uint64_t now)
-{
-	const uint8_t *hdr = h->raw;
-	size_t i = IP4_HLEN, rr = 0, ts = 0, n = 0;
-	uint32_t me = s->cfg.addr, ms = stack_ms_of_day(s, now);
+/* What ip4_options_input() found: where the record route and timestamp
+ * options are (0: none), and the entries a reply of ours adds to them
+ * (Linux's struct ip_options). */
+struct ip4_opts {
+	size_t rr, ts;
+	bool rr_needaddr, ts_needaddr, ts_needtime;
+};
 
-	/* Where the record route and timestamp options are (ip4_input
-	 * checked them); Linux's reply carries them in that order. */
-	while (i < h->ihl && hdr[i] != IPOPT_END) {
-		if (hdr[i] == IPOPT_NOP) {
+/*
+ * The options of hdr (a copy of a received header, ihl bytes, checked by
+ * ip4_options_check up to limit) as Linux's ip_options_compile() leaves
+ * them in the received datagram: our address and time recorded where
+ * record route and timestamp options have room, the timestamp's overflow
+ * count raised where not. Linux's ICMP errors quote the datagram so
+ * changed (without fixing its checksum), and its replies start from it.
+ */
+static void ip4_options_input(const struct stack *s, uint8_t *hdr, size_t limit, uint32_t ms,
+			      struct ip4_opts *o)
+{
+	size_t i = IP4_HLEN;
+
+	memset(o, 0, sizeof(*o));
+	while (i < limit && hdr[i] != IPOPT_END) {
+		uint8_t *d = hdr + i, len, ptr;
+
+		if (d[0] == IPOPT_NOP) {
 			i++;
 			continue;
 		}
-		if (hdr[i] == IPOPT_RR && !rr)
-			rr = i;
-		else if (hdr[i] == IPOPT_TS && !ts)
-			ts = i;
-		i += hdr[i + 1];
-	}
-	if (rr) {
-		uint8_t len = hdr[rr + 1], ptr = hdr[rr + 2], *d = out + n;
-
-		memcpy(d, hdr + rr, len);
-		if (ptr <= len) {
-			/* On input, our address at the pointer
-			 * (ip_options_compile); then the reply's own slot, when
-			 * there is one (ip_options_echo), filled on output
-			 * (ip_options_build): an echo records us twice. */
-			wr32(d + ptr - 1, me);
-			ptr += 4;
+		len = d[1];
+		ptr = len >= 3 ? d[2] : 0;
+		if (d[0] == IPOPT_RR && !o->rr) {
+			o->rr = i;
 			if (ptr <= len) {
+				wr32(d + ptr - 1, s->cfg.addr);
+				d[2] = (uint8_t)(ptr + 4);
+				o->rr_needaddr = true;
+			}
+		} else if (d[0] == IPOPT_TS && !o->ts) {
+			o->ts = i;
+			if (ptr > len) {
+				/* Full: the overflow count goes up (RFC 791). */
+				d[3] = (uint8_t)((d[3] & 0xf) | (((d[3] >> 4) + 1) << 4));
+			} else {
+				switch (d[3] & 0xf) {
+				case IPOPT_TS_TSONLY:
+					wr32(d + ptr - 1, ms);
+					d[2] = (uint8_t)(ptr + 4);
+					o->ts_needtime = true;
+					break;
+				case IPOPT_TS_TSANDADDR:
+					wr32(d + ptr - 1, s->cfg.addr);
+					wr32(d + ptr + 3, ms);
+					d[2] = (uint8_t)(ptr + 8);
+					o->ts_needaddr = o->ts_needtime = true;
+					break;
+				case IPOPT_TS_PRESPEC:
+					if (!ip4_not_unicast(s, rd32(d + ptr - 1)))
+						break;
+					wr32(d + ptr + 3, ms);
+					d[2] = (uint8_t)(ptr + 8);
+					o->ts_needtime = true;
+					break;
+				default:
+					break;
+				}
+			}
+		}
+		i += len;
+	}
+}
+
+/* Where ip4_options_input stops: at the malformed option (Linux's
+ * ip_options_compile() took the ones before it), or the header's end. */
+static size_t ip4_options_limit(const uint8_t *hdr, size_t ihl)
+{
+	bool srr;
+	size_t at;
+
+	return ip4_options_check(hdr, ihl, &srr, &at) ? at : ihl;
+}
+
+size_t ip4_options_quote(const struct stack *s, const uint8_t *hdr, size_t ihl, uint8_t *out, uint64_t now)
+{
+	struct ip4_opts o;
+
+	memcpy(out, hdr, ihl);
+	if (ihl > IP4_HLEN)
+		ip4_options_input(s, out, ip4_options_limit(hdr, ihl), stack_ms_of_day(s, now), &o);
+	return ihl;
+}
+
+int ip4_options_echo(const struct stack *s, const uint8_t *raw, size_t ihl, uint8_t *out, uint64_t now)
+{
+	uint8_t hdr[IP4_HLEN_MAX];
+	uint32_t me = s->cfg.addr, ms = stack_ms_of_day(s, now);
+	struct ip4_opts o;
+	size_t n = 0;
+
+	if (ihl <= IP4_HLEN)
+		return 0;
+	memcpy(hdr, raw, ihl);
+	ip4_options_input(s, hdr, ip4_options_limit(raw, ihl), ms, &o);
+	/* Linux's ip_options_echo() then ip_options_build(): record route
+	 * first, then the timestamp, each with the reply's own entry where
+	 * there is room (so that an echo records us twice); source routes
+	 * never get here (dropped on input), other options are not echoed. */
+	if (o.rr) {
+		uint8_t len = hdr[o.rr + 1], ptr = hdr[o.rr + 2], *d = out + n;
+
+		memcpy(d, hdr + o.rr, len);
+		if (o.rr_needaddr && ptr <= len) {
+			if (ptr + 3 > len)
+				return -1;
+			wr32(d + ptr - 1, me);
+			d[2] = (uint8_t)(ptr + 4);
+		}
+		n += len;
+	}
+	if (o.ts) {
+		uint8_t len = hdr[o.ts + 1], ptr = hdr[o.ts + 2], *d = out + n;
+
+		memcpy(d, hdr + o.ts, len);
+		if (ptr <= len) {
+			if (o.ts_needaddr) {
 				if (ptr + 3 > len)
 					return -1;
 				wr32(d + ptr - 1, me);
 				ptr += 4;
 			}
-			d[2] = ptr;
-		}
-		n += len;
-	}
-	if (ts) {
-		uint8_t len = hdr[ts + 1], ptr = hdr[ts + 2], flag = hdr[ts + 3] & 0xf, *d = out + n;
-		bool needaddr = false, needtime = false;
-
-		memcpy(d, hdr + ts, len);
-		if (ptr > len) {
-			/* Full: the overflow count goes up (RFC 791). */
-			d[3] = (uint8_t)((d[3] & 0xf) | (((d[3] >> 4) + 1) << 4));
-		} else {
-			/* On input (ip_options_compile). */
-			switch (flag) {
-			case IPOPT_TS_TSONLY:
-				wr32(d + ptr - 1, ms);
-				ptr += 4;
-				needtime = true;
-				break;
-			case IPOPT_TS_TSANDADDR:
-				wr32(d + ptr - 1, me);
-				wr32(d + ptr + 3, ms);
-				ptr += 8;
-				needaddr = needtime = true;
-				break;
-			case IPOPT_TS_PRESPEC:
-				if (!ip4_not_unicast(s, rd32(d + ptr - 1)))
-					break;
-				wr32(d + ptr + 3, ms);
-				ptr += 8;
-				needtime = true;
-				break;
-			default:
-				break;
-			}
-			/* The reply's own entries (ip_options_echo, then
-			 * ip_options_build on output). */
-			if (ptr <= len) {
-				if (needaddr) {
-					if (ptr + 3 > len)
-						return -1;
-					wr32(d + ptr - 1, me);
+			if (o.ts_needtime) {
+				if (ptr + 3 > len)
+					return -1;
+				if ((d[3] & 0xf) != IPOPT_TS_PRESPEC) {
+					wr32(d + ptr - 1, ms);
 					ptr += 4;
-				}
-				if (needtime) {
-					if (ptr + 3 > len)
-						return -1;
-					if (flag != IPOPT_TS_PRESPEC) {
-						wr32(d + ptr - 1, ms);
-						ptr += 4;
-					} else if (ptr + 7 <= len && ip4_not_unicast(s, rd32(d + ptr - 1))) {
-						wr32(d + ptr + 3, ms);
-						ptr += 8;
-					}
+				} else if (ptr + 7 <= len && ip4_not_unicast(s, rd32(d + ptr - 1))) {
+					wr32(d + ptr + 3, ms);
+					ptr += 8;
 				}
 			}
 			d[2] = ptr;
@@ -416,7 +465,8 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 	 * (accept_source_route=0, Linux's default). */
 	if (h.ihl > IP4_HLEN) {
 		bool srr;
-		unsigned bad = ip4_options_check(h.raw, h.ihl, &srr);
+		size_t at;
+		unsigned bad = ip4_options_check(h.raw, h.ihl, &srr, &at);
 
 		if (bad) {
 			stack_drop(s, DROP_IP_BAD_OPTIONS);

@@ -56,13 +56,18 @@ int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h);
 /* The limited broadcast, or the subnet's directed broadcast for prefixes
  * that have one (RFC 919, RFC 922; RFC 3021: /31 has none). */
 bool ip4_is_broadcast(const struct stack *s, uint32_t addr);
-/* The options of a reply to the datagram h (Linux's ip_options_echo() and
+/* The options of a reply to the datagram whose header is hdr (Linux's ip_options_echo() and
  * ip_options_build(), after its ip_options_compile() on input): record route
  * and timestamp options come back with this host's address and time added
  * where there is room; others are not. Writes them at out (room for 40
  * bytes), padded to a multiple of 4; returns their length (0: none), or -1
  * when a reply must not be sent (an option too short to add to). */
-int ip4_options_echo(const struct stack *s, const struct ip4_hdr *h, uint8_t *out, uint64_t now);
+int ip4_options_echo(const struct stack *s, const uint8_t *hdr, size_t ihl, uint8_t *out, uint64_t now);
+/* The received header hdr (ihl bytes) as Linux's ICMP errors quote it: with
+ * the changes its ip_options_compile() made on input (our address and time
+ * in record route and timestamp options; the checksum left as it was).
+ * Writes ihl bytes at out; returns ihl. */
+size_t ip4_options_quote(const struct stack *s, const uint8_t *hdr, size_t ihl, uint8_t *out, uint64_t now);
 
 /* Class D, 224.0.0.0/4 (RFC 1112 §4). */
 static inline bool ip4_is_multicast(uint32_t addr)

@@ -612,13 +612,22 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
 }
 
 /* Sends r, a segment that answers g without a control block (its header
- * and options by tcp_seg_emit, no payload). false when out of memory. */
-static bool send_stateless(struct stack *s, const struct tcp_seg *r, uint64_t now)
+ * and options by tcp_seg_emit, no payload). Like Linux's
+ * ip_send_unicast_reply() and its SYN-ACK of a request, the reply carries
+ * g's record route and timestamp IP options back (ip_options_echo; none
+ * sent when they cannot be). false when out of memory. */
+static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struct tcp_seg *g, uint64_t now)
 {
 	size_t hlen = TCP_HLEN + tcp_opts_len(r);
-	struct pkb *pkb = pkb_alloc_frame(hlen);
+	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN];
+	struct pkb *pkb;
 	struct ip4_tx tx;
+	int olen = 0;
 	uint8_t *h;
+
+	if (g->ip_raw && g->ip_hlen > IP4_HLEN && (olen = ip4_options_echo(s, g->ip_raw, g->ip_hlen, opts, now)) < 0)
+		return false;
+	pkb = pkb_alloc_frame(hlen);
 
 	if (!pkb) {
 		stack_drop(s, DROP_TCP_NO_MEMORY);
@@ -632,6 +641,8 @@ static bool send_stateless(struct stack *s, const struct tcp_seg *r, uint64_t no
 	tx.dst = r->dst;
 	tx.proto = IP_PROTO_TCP;
 	tx.df = true;
+	tx.opts = opts;
+	tx.opts_len = (uint8_t)olen;
 	s->stats.tcp_out++;
 	ip4_output(s, pkb, &tx, now);
 	return true;
@@ -652,7 +663,7 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		r.ack = g->seq + tcp_seg_len(g);
 		r.flags = TCP_RST | TCP_ACK;
 	}
-	send_stateless(s, &r, now);
+	send_stateless(s, &r, g, now);
 }
 
 /* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
@@ -667,7 +678,7 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 		.has_mss = true, .mss = (uint16_t)(s->mtu - 40),
 	};
 
-	if (send_stateless(s, &r, now))
+	if (send_stateless(s, &r, g, now))
 		s->tcp->segs_sent++;
 }
 

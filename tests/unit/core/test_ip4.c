@@ -325,6 +325,79 @@ static void test_ip4_options(void **state)
 	h_free(h);
 }
 
+/* Puts the options opts (olen bytes, a multiple of 4) into the IPv4
+ * header of the frame at f (n bytes, 20-byte header): returns the new length. */
+static size_t add_ip_opts(uint8_t *f, size_t n, const uint8_t *opts, size_t olen)
+{
+	uint8_t *ip = f + ETH_HLEN;
+
+	memmove(ip + IP4_HLEN + olen, ip + IP4_HLEN, n - ETH_HLEN - IP4_HLEN);
+	memcpy(ip + IP4_HLEN, opts, olen);
+	ip[0] = (uint8_t)(0x40 | ((IP4_HLEN + olen) / 4));
+	wr16(ip + 2, (uint16_t)(rd16(ip + 2) + olen));
+	wr16(ip + 10, 0);
+	wr16(ip + 10, csum_fold(csum_partial(ip, IP4_HLEN + olen, 0)));
+	return n + olen;
+}
+
+/* Linux's errors and resets carry the offending datagram's record route
+ * back too (__icmp_send and ip_send_unicast_reply: ip_options_echo), and
+ * its ICMP error quotes the datagram as its option processing changed it
+ * (our address in the record route, the pointer moved, the header
+ * checksum not fixed). Measured: rawframes.py udp_closed_opt_rr,
+ * tcp_syn_closed_opt_rr. */
+static void test_ip4_options_in_errors_and_resets(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static const uint8_t rr[12] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t rr_want[12] = { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 2, 0 };
+	static const uint8_t rr_quoted[12] = { 7, 11, 8, 192, 0, 2, 2, 0, 0, 0, 0, 0 };
+	struct tcp_seg syn = { .src = H_PEER_IP, .dst = H_STACK_IP, .sport = 40000, .dport = 9, .seq = 5000,
+			       .flags = TCP_SYN, .wnd = 65535 };
+	uint8_t seg[TCP_HLEN];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m, *ip;
+	size_t n, plen;
+
+	(void)state;
+	h_learn_peer(h);
+	n = h_build_udp(buf, H_PEER_IP, 40000, H_STACK_IP, 9999, (const uint8_t *)"rr", 2);
+	n = add_ip_opts(buf, n, rr, sizeof(rr));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	ip = f->data + ETH_HLEN;
+	assert_int_equal(ih.ihl, IP4_HLEN + 12);
+	assert_memory_equal(ip + IP4_HLEN, rr_want, 12);
+	assert_int_equal(m[0], ICMP_DEST_UNREACH);
+	assert_int_equal(plen, 8 + n - ETH_HLEN);
+	assert_true(h_csum_ok(m, plen, 0));
+	/* the quote: the datagram's header but for its record route */
+	assert_memory_equal(m + 8, buf + ETH_HLEN, IP4_HLEN);
+	assert_memory_equal(m + 8 + IP4_HLEN, rr_quoted, 12);
+	assert_memory_equal(m + 8 + IP4_HLEN + 12, buf + ETH_HLEN + IP4_HLEN + 12, n - ETH_HLEN - IP4_HLEN - 12);
+	free(f);
+
+	tcp_seg_emit(seg, &syn);
+	tcp_fill_csum(seg, TCP_HLEN, H_PEER_IP, H_STACK_IP);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 7, 0, seg, TCP_HLEN);
+	n = add_ip_opts(buf, n, rr, sizeof(rr));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	ip = f->data + ETH_HLEN;
+	assert_int_equal(ih.proto, IP_PROTO_TCP);
+	assert_int_equal(ih.ihl, IP4_HLEN + 12);
+	assert_memory_equal(ip + IP4_HLEN, rr_want, 12);
+	assert_int_equal(m[13], TCP_RST | TCP_ACK);
+	assert_int_equal(rd32(m + 8), 5001);
+	free(f);
+	h_free(h);
+}
+
 /* RFC 1122 §3.2.2.1: protocol unreachable, quoting the whole (short)
  * datagram, as Linux (up to 576 bytes in all). */
 static void test_ip4_unknown_protocol(void **state)
@@ -921,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_bad_sources_dropped),
 		cmocka_unit_test(test_ip4_unknown_protocol),
 		cmocka_unit_test(test_ip4_options),
+		cmocka_unit_test(test_ip4_options_in_errors_and_resets),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),
 		cmocka_unit_test(test_ip4_reassembly_out_of_order),

@@ -18,6 +18,7 @@ void config_defaults(struct stack_config *cfg)
 	cfg->tcp_mem = 256u << 20;
 	cfg->tcp_recovery = 1;
 	cfg->tcp_dsack = 1;
+	cfg->tcp_challenge_ack_limit = INT32_MAX;
 	cfg->tcp_rmem[0] = 4096;
 	cfg->tcp_rmem[1] = 64u << 10;
 	cfg->tcp_rmem[2] = 6u << 20;

@@ -23,6 +23,9 @@ struct stack_config {
 	uint8_t tcp_recovery;   /* PSTACK_TCP_RECOVERY, default 1: RACK-TLP loss detection (RFC 8985);
 				 * 0: RFC 6675's DupThresh (Linux's net.ipv4.tcp_recovery) */
 	uint8_t tcp_dsack;      /* PSTACK_TCP_DSACK, default 1: send D-SACK (RFC 2883; Linux's tcp_dsack) */
+	uint32_t tcp_challenge_ack_limit;  /* like Linux's tcp_challenge_ack_limit: the stack-wide
+				 * budget of RFC 5961 challenge ACKs a second (drawn at random
+				 * around it); INT32_MAX (Linux 6.0's default, and ours): none */
 	/* PSTACK_TCP_RMEM / PSTACK_TCP_WMEM, like Linux's tcp_rmem / tcp_wmem:
 	 * [0] what a connection's buffer may always hold whatever the
 	 * stack-wide budget says, [1] its size at first, [2] where autotuning

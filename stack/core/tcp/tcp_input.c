@@ -116,26 +116,34 @@ static bool oow_rate_limited(struct tcp_conn *c, uint64_t now)
  * one per tcp_invalid_ratelimit (shared with the ACKs to out-of-window
  * segments), then a budget for the stack drawn each second at random in
  * [limit / 2, limit * 3 / 2) (tcp_challenge_ack_limit), from a keyed hash of
- * the second that an attacker cannot compute. (Linux 6.0 went further and
- * leaves the stack-wide budget off by default, tcp_challenge_ack_limit =
- * INT_MAX; the per-connection limit is what protects.)
+ * the second that an attacker cannot compute. Linux 6.0 went further and
+ * leaves the stack-wide budget off by default (tcp_challenge_ack_limit =
+ * INT_MAX): so do we (stack_config.tcp_challenge_ack_limit); the
+ * per-connection limit is what protects.
  */
 static void challenge_ack(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_table *t = c->s->tcp;
+	uint32_t limit = c->s->cfg.tcp_challenge_ack_limit ? c->s->cfg.tcp_challenge_ack_limit : 1;
 	uint64_t sec = now / 1000000;
 
 	if (oow_rate_limited(c, now))
 		return;
+	/* Linux's tcp_send_challenge_ack(): INT_MAX (its default since 6.0,
+	 * measured here: net.ipv4.tcp_challenge_ack_limit = 2147483647) is
+	 * no stack-wide budget at all. */
+	if (limit == INT32_MAX) {
+		tcp_send_ack(c, now);
+		return;
+	}
 	if (!t->challenge_sec || t->challenge_sec != sec + 1) {
-		uint32_t half = (TCP_CHALLENGE_ACK_LIMIT + 1) / 2;
+		uint32_t half = limit / 2 + (limit & 1);
 		uint8_t buf[9];
 
 		memcpy(buf, &sec, 8);
 		buf[8] = 'C';
 		t->challenge_sec = sec + 1;     /* + 1: 0 stands for "not drawn yet" */
-		t->challenge_count = half + (uint32_t)(siphash24(c->s->cfg.secret, buf, sizeof(buf)) %
-						       TCP_CHALLENGE_ACK_LIMIT);
+		t->challenge_count = half + (uint32_t)(siphash24(c->s->cfg.secret, buf, sizeof(buf)) % limit);
 	}
 	if (!t->challenge_count)
 		return;

@@ -74,7 +74,6 @@ struct tcp_eor {
 };
 #define TCP_PSH_GOAL (65536u - 1 - 320)  /* Linux's size goal: GSO's 64 KiB less MAX_TCP_HEADER */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
-#define TCP_CHALLENGE_ACK_LIMIT 1000     /* Linux's tcp_challenge_ack_limit: the mean budget a second */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 #define TCP_PAWS_WINDOW 1                /* Linux's: TSval ticks behind TS.Recent that PAWS lets pass */
 

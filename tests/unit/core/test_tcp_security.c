@@ -105,7 +105,9 @@ static int rst_each(struct tscript *t, unsigned nconn)
  * exhausting the budget). Like Linux since 4.7 (tcp_send_challenge_ack()):
  * first a limit per connection, one per 500 ms (tcp_invalid_ratelimit,
  * shared with the ACKs to out-of-window segments), then a stack-wide budget
- * drawn at random each second in [500, 1499] (tcp_challenge_ack_limit 1000). */
+ * drawn at random each second in [500, 1499] (tcp_challenge_ack_limit 1000).
+ * Linux 6.0's default is no stack-wide budget (INT_MAX, measured on this
+ * machine): every connection gets its one challenge ACK per 500 ms. */
 static void test_challenge_acks_per_connection_and_random_budget(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -113,6 +115,7 @@ static void test_challenge_acks_per_connection_and_random_budget(void **state)
 	int n[3];
 
 	(void)state;
+	assert_int_equal(t->h->s->cfg.tcp_challenge_ack_limit, INT32_MAX);
 	c[0] = ts_accept_one(t, l);
 	/* one connection: one challenge ACK per 500 ms, however many RSTs */
 	for (int i = 0; i < 10; i++)
@@ -125,11 +128,17 @@ static void test_challenge_acks_per_connection_and_random_budget(void **state)
 	ts_advance_ms(t, 1);
 	ts_inject(t, "R 1000:1000(0) win 0");
 	ts_expect(t, ". 1:1(0) ack 1 win * " TSO);
-	/* many connections: the stack-wide budget, a different one each second */
 	for (unsigned i = 1; i < CHALLENGE_CONNS; i++) {
 		ts_new_peer(t);
 		c[i] = ts_accept_one(t, l);
 	}
+	/* many connections, by default: no stack-wide budget */
+	ts_advance_ms(t, 1000);
+	ts_advance_ms(t, 1000 - (t->h->now / 1000) % 1000);
+	assert_int_equal(rst_each(t, CHALLENGE_CONNS), CHALLENGE_CONNS);
+	/* with tcp_challenge_ack_limit 1000: the stack-wide budget, a
+	 * different one each second */
+	t->h->s->cfg.tcp_challenge_ack_limit = 1000;
 	for (int s = 0; s < 3; s++) {
 		ts_advance_ms(t, 1000 - (t->h->now / 1000) % 1000);    /* the start of a second */
 		n[s] = rst_each(t, CHALLENGE_CONNS);

@@ -1,0 +1,1720 @@
+#!/usr/bin/python3
+"""Raw-frame differential test: crafted Ethernet/ARP/IPv4/ICMP/UDP/TCP frames
+written onto a link, and what the subject sends back, one normalised line per
+frame (tests/e2e/27-rawframes.bats runs every scenario with the kernel and
+with pstack as the subject and compares the two outputs).
+
+  rawframes.py serve
+      the subject's program (run on the kernel, or under the preload): TCP
+      listeners on port 7000 (accepts and reads), 7002 (never accepts), 7003
+      (accepts and closes at once), 7004 (accepts, sends "hello\n" and keeps
+      the connection), and a UDP echo socket on 7001; prints "ready" once
+      all are bound.
+  rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
+      from the peer's side of the link (IFACE, an interface with no IPv4
+      address, so that the peer's own kernel stays silent): the peer is
+      192.0.2.1 with MAC 02:00:00:00:00:01 (answered for, from here, when
+      the subject asks for it); runs the named scenarios (default: all) and
+      prints "== NAME" and then one line per frame the subject sent.
+  rawframes.py list
+      the scenarios' names, one a line.
+
+Normalised: the IP ID is printed only as 0 or not ("id=0"/"id=x": each stack
+picks its own, RFC 6864), the subject's initial sequence number is the origin
+of its sequence numbers ("isn+N"; RFC 6528 makes it secret), the subject's
+TSval is masked (RFC 7323 §5.4 allows any clock origin; only its presence and
+the echo of ours, which is ours and so deterministic, are printed), the
+timestamp reply's clock fields are printed only as "ms" when they are a
+plausible time of day, and MAC addresses are names (subj, peer, bcast).
+Everything else is printed as it is: every difference in those fields is
+a difference between the stacks.
+
+Synchronisation is by reply: each step waits for the frames it expects, up
+to a bounded receive timeout; a step that expects nothing waits the (short)
+timeout out, and every scenario ends with a short wait that catches frames
+nobody expected.
+
+Python 3 standard library only.
+"""
+import os
+import selectors
+import socket
+import struct
+import sys
+import time
+
+PEER_IP = "192.0.2.1"
+PEER_MAC = bytes.fromhex("020000000001")
+BCAST = b"\xff" * 6
+ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_CSUMNOTREADY = 0x8
+
+TCP_OPEN = 7000       # accepts and reads
+UDP_OPEN = 7001       # echoes
+TCP_NOACCEPT = 7002   # listens, never accepts
+TCP_CLOSER = 7003     # accepts and closes at once
+TCP_TALKER = 7004     # accepts, sends "hello\n", keeps the connection
+CLOSED = 7999
+PEER_ISN = 1000000
+REPLY_WAIT = 0.5      # bound on the wait for one expected frame
+QUIET_WAIT = 0.15     # how long "nothing comes back" is watched for
+
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 1, 2, 4, 8, 16, 32, 64, 128
+
+
+# ---- the subject's program ---------------------------------------------------
+
+def serve():
+    sel = selectors.DefaultSelector()
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("0.0.0.0", TCP_OPEN))
+    lst.listen(64)
+    lst.setblocking(False)
+    sel.register(lst, selectors.EVENT_READ, "listen")
+    idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    idle.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    idle.bind(("0.0.0.0", TCP_NOACCEPT))
+    idle.listen(64)
+    for port, tag in ((TCP_CLOSER, "closer"), (TCP_TALKER, "talker")):
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("0.0.0.0", port))
+        ls.listen(64)
+        ls.setblocking(False)
+        sel.register(ls, selectors.EVENT_READ, tag)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", UDP_OPEN))
+    udp.setblocking(False)
+    sel.register(udp, selectors.EVENT_READ, "udp")
+    print("ready", flush=True)
+    conns = []
+    while True:
+        for key, _ in sel.select():
+            s = key.fileobj
+            if key.data in ("closer", "talker"):
+                try:
+                    c, _ = s.accept()
+                except OSError:
+                    continue
+                if key.data == "closer":
+                    c.close()
+                else:
+                    c.sendall(b"hello\n")
+                    conns.append(c)
+            elif key.data == "listen":
+                try:
+                    c, _ = s.accept()
+                except OSError:
+                    continue
+                c.setblocking(False)
+                conns.append(c)
+                sel.register(c, selectors.EVENT_READ, "conn")
+            elif key.data == "udp":
+                try:
+                    data, addr = s.recvfrom(65536)
+                    s.sendto(data, addr)
+                except OSError:
+                    pass
+            else:
+                try:
+                    d = s.recv(65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    # Reset or closed by the peer: keep the socket (no FIN
+                    # of ours to disturb later scenarios), stop watching it.
+                    sel.unregister(s)
+
+
+# ---- building frames ---------------------------------------------------------
+
+def ip2b(a):
+    return socket.inet_aton(a)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+
+
+def eth(dst, src, etype, payload):
+    return dst + src + struct.pack("!H", etype) + payload
+
+
+def arp(op, sha, spa, tha, tpa, htype=1, ptype=ETH_P_IP, hlen=6, plen=4):
+    return struct.pack("!HHBBH", htype, ptype, hlen, plen, op) + sha + ip2b(spa) + tha + ip2b(tpa)
+
+
+def ip4(src, dst, proto, payload, ttl=64, ident=0x1234, frag=0, opts=b"", tos=0,
+        ihl=None, tot_len=None, version=4, bad_csum=False):
+    if ihl is None:
+        ihl = 5 + len(opts) // 4
+    if tot_len is None:
+        tot_len = 20 + len(opts) + len(payload)
+    h = struct.pack("!BBHHHBBH4s4s", (version << 4) | ihl, tos, tot_len, ident, frag, ttl, proto, 0,
+                    ip2b(src), ip2b(dst)) + opts
+    c = csum(h[:max(ihl * 4, 20)] if ihl >= 5 else h)
+    if bad_csum:
+        c ^= 0x5555
+    return h[:10] + struct.pack("!H", c) + h[12:] + payload
+
+
+def icmp(typ, code, rest, data=b"", bad_csum=False):
+    m = struct.pack("!BBH", typ, code, 0) + rest + data
+    c = csum(m) ^ (0x5555 if bad_csum else 0)
+    return m[:2] + struct.pack("!H", c) + m[4:]
+
+
+def pseudo(src, dst, proto, length):
+    return ip2b(src) + ip2b(dst) + struct.pack("!BBH", 0, proto, length)
+
+
+def udp(src, dst, sport, dport, data, length=None, zero_csum=False, bad_csum=False):
+    if length is None:
+        length = 8 + len(data)
+    h = struct.pack("!HHHH", sport, dport, length, 0)
+    if zero_csum:
+        return h + data
+    c = csum(pseudo(src, dst, 17, 8 + len(data)) + h + data)
+    if c == 0:
+        c = 0xffff
+    if bad_csum:
+        c ^= 0x5555
+    return h[:6] + struct.pack("!H", c) + data
+
+
+def tcpseg(src, dst, sport, dport, seq, ack, flags, win=64240, opts=b"", data=b"", urp=0,
+           doff=None, bad_csum=False):
+    while len(opts) % 4:
+        opts += b"\1"
+    if doff is None:
+        doff = 5 + len(opts) // 4
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff, doff << 4,
+                    flags, win, 0, urp) + opts
+    c = csum(pseudo(src, dst, 6, len(h) + len(data)) + h + data) ^ (0x5555 if bad_csum else 0)
+    return h[:16] + struct.pack("!H", c) + h[18:] + data
+
+
+def o_mss(v=1460):
+    return struct.pack("!BBH", 2, 4, v)
+
+
+def o_ws(v=7):
+    return struct.pack("!BBB", 3, 3, v)
+
+
+O_SACKOK = b"\x04\x02"
+
+
+def o_ts(val, ecr=0):
+    return struct.pack("!BBII", 8, 10, val, ecr)
+
+
+def o_sack(*blocks):
+    return struct.pack("!BB", 5, 2 + 8 * len(blocks)) + b"".join(struct.pack("!II", a, b) for a, b in blocks)
+
+
+# ---- reading frames ------------------------------------------------------------
+
+ICMP_NAMES = {0: "echo-reply", 3: "unreach", 4: "quench", 5: "redirect", 8: "echo", 11: "time-exceeded",
+              12: "param-problem", 13: "timestamp", 14: "timestamp-reply"}
+
+
+def tcp_opts(b, tsmask):
+    out = []
+    i = 0
+    while i < len(b):
+        k = b[i]
+        if k == 0:
+            out.append("eol")
+            break
+        if k == 1:
+            out.append("nop")
+            i += 1
+            continue
+        if i + 1 >= len(b) or b[i + 1] < 2 or i + b[i + 1] > len(b):
+            out.append("bad:" + b[i:].hex())
+            break
+        n = b[i + 1]
+        v = b[i + 2:i + n]
+        if k == 2 and n == 4:
+            out.append("mss:%d" % struct.unpack("!H", v))
+        elif k == 3 and n == 3:
+            out.append("ws:%d" % v[0])
+        elif k == 4 and n == 2:
+            out.append("sackOK")
+        elif k == 5:
+            out.append("sack:" + ",".join("%d-%d" % struct.unpack("!II", v[j:j + 8]) for j in range(0, len(v) - 7, 8)))
+        elif k == 8 and n == 10:
+            val, ecr = struct.unpack("!II", v)
+            out.append("ts:%s/%d" % ("0" if val == 0 else "v", ecr))
+        else:
+            out.append("opt%d:%s" % (k, v.hex()))
+        i += n
+    return ",".join(out)
+
+
+class Run:
+    def __init__(self, iface, subj_ip, subj_mac):
+        self.iface = iface
+        self.subj_ip = subj_ip
+        self.subj_mac = bytes.fromhex(subj_mac.replace(":", ""))
+        self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.s.bind((iface, 0))
+        self.s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        self.isn = {}       # (sport of subject, dport) -> subject's ISN
+        self.sent_ip = b""  # the last IP packet sent, for the quotes of ICMP errors
+        self.flush()
+        # Teaches the subject the peer's address (as the first scenarios do)
+        # so that any scenario run alone starts the same: the reply is not
+        # printed.
+        self.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, subj_ip)))
+        self.s.settimeout(REPLY_WAIT)
+        try:
+            while True:
+                f = self.s.recv(65536)
+                if f[6:12] == self.subj_mac and f[12:14] == b"\x08\x06" and f[20:22] == b"\0\2":
+                    break
+        except socket.timeout:
+            pass
+
+    def flush(self):
+        self.s.setblocking(False)
+        try:
+            while True:
+                self.s.recv(65536)
+        except BlockingIOError:
+            pass
+        self.s.setblocking(True)
+
+    def mac(self, m):
+        if m == self.subj_mac:
+            return "subj"
+        if m == PEER_MAC:
+            return "peer"
+        if m == BCAST:
+            return "bcast"
+        if m == b"\0" * 6:
+            return "zero"
+        return m.hex(":")
+
+    def send(self, frame):
+        if len(frame) < 60:
+            frame += b"\0" * (60 - len(frame))
+        self.s.send(frame)
+
+    def send_ip(self, pkt, dst_mac=None):
+        self.sent_ip = pkt
+        self.send(eth(dst_mac or self.subj_mac, PEER_MAC, ETH_P_IP, pkt))
+
+    # Receives frames from the subject until n have been printed or the
+    # timeout has run out (counted from the call, extended per frame).
+    def expect(self, n=1, timeout=REPLY_WAIT):
+        got = 0
+        deadline = time.monotonic() + timeout
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.s.settimeout(left)
+            try:
+                data, anc, _, addr = self.s.recvmsg(65536, socket.CMSG_SPACE(20))
+            except (socket.timeout, BlockingIOError):
+                break
+            if addr[2] == PACKET_OUTGOING:
+                continue
+            status = 0
+            for lvl, typ, d in anc:
+                if lvl == SOL_PACKET and typ == PACKET_AUXDATA:
+                    status = struct.unpack_from("I", d)[0]
+            line = self.describe(data, status & TP_STATUS_CSUMNOTREADY)
+            if line is None:
+                continue
+            print(line, flush=True)
+            got += 1
+            deadline = time.monotonic() + timeout
+        return got
+
+    def quiet(self, timeout=QUIET_WAIT):
+        self.expect(n=1 << 30, timeout=timeout)
+
+    def describe(self, f, csum_not_ready):
+        if len(f) < 14:
+            return None
+        dst, src, et = f[:6], f[6:12], struct.unpack("!H", f[12:14])[0]
+        if src != self.subj_mac:
+            return None
+        p = f[14:]
+        if et == ETH_P_ARP:
+            if len(p) < 28:
+                return "arp short %d" % len(p)
+            ht, pt, hl, pl, op = struct.unpack("!HHBBH", p[:8])
+            sha, spa, tha, tpa = p[8:14], socket.inet_ntoa(p[14:18]), p[18:24], socket.inet_ntoa(p[24:28])
+            if op == 1 and tpa == PEER_IP:
+                # The subject resolving the peer: answered, not printed
+                # (when it asks depends on its neighbour cache's timers).
+                self.send(eth(sha, PEER_MAC, ETH_P_ARP, arp(2, PEER_MAC, PEER_IP, sha, spa)))
+                return None
+            return "arp %s eth %s>%s hw=%d/%d pro=%#x/%d sha=%s spa=%s tha=%s tpa=%s" % (
+                {1: "request", 2: "reply"}.get(op, "op%d" % op), self.mac(src), self.mac(dst), ht, hl, pt, pl,
+                self.mac(sha), spa, self.mac(tha), tpa)
+        if et != ETH_P_IP:
+            return None
+        if len(p) < 20:
+            return "ip short %d" % len(p)
+        vihl, tos, tot, ident, frag, ttl, proto, _ = struct.unpack("!BBHHHBBH", p[:12])
+        ihl = (vihl & 15) * 4
+        src_ip, dst_ip = socket.inet_ntoa(p[12:16]), socket.inet_ntoa(p[16:20])
+        hdr = p[:ihl]
+        body = p[ihl:tot]
+        # The ID of an atomic datagram (DF, not a fragment) means nothing
+        # (RFC 6864 §4.1): Linux sends 0 on its SYN-ACKs and resets and a
+        # counter on a connection's segments; masked. Otherwise only
+        # whether it is 0 is printed (each stack has its own generator).
+        if frag & 0x4000 and not frag & 0x3fff:
+            idtxt = "-"
+        else:
+            idtxt = "0" if ident == 0 else "x"
+        s = "ip %s>%s eth>%s tos=%#x ttl=%d id=%s%s%s len=%d" % (
+            src_ip, dst_ip, self.mac(dst), tos, ttl, idtxt,
+            " df" if frag & 0x4000 else "", " frag=%#x" % (frag & 0xbfff) if frag & 0xbfff else "", tot)
+        if ihl > 20:
+            s += " opts=" + hdr[20:].hex()
+        if len(p) > tot and len(p) + 14 > 60:
+            s += " trailing=%d" % (len(p) - tot)
+        if csum(hdr) != 0:
+            s += " BAD-IP-CSUM"
+        if proto == 1:
+            s += " | " + self.d_icmp(body)
+        elif proto == 17:
+            s += " | " + self.d_udp(src_ip, dst_ip, body, csum_not_ready)
+        elif proto == 6:
+            s += " | " + self.d_tcp(src_ip, dst_ip, body, csum_not_ready)
+        else:
+            s += " | proto %d" % proto
+        return s
+
+    def d_icmp(self, b):
+        if len(b) < 8:
+            return "icmp short %d" % len(b)
+        t, c = b[0], b[1]
+        s = "icmp %s code=%d" % (ICMP_NAMES.get(t, "type%d" % t), c)
+        if csum(b) != 0:
+            s += " BAD-CSUM"
+        if t in (0, 8):
+            ident, seq = struct.unpack("!HH", b[4:8])
+            sent = self.sent_ip[(self.sent_ip[0] & 15) * 4 + 8:] if self.sent_ip else b""
+            s += " id=%d seq=%d data=%d%s" % (ident, seq, len(b) - 8, " same" if b[8:] == sent else " differs")
+        elif t in (13, 14):
+            ident, seq, o, r, x = struct.unpack("!HHIII", b[4:20])
+
+            def ms(v):
+                return "ms" if v < 86400000 else "%#x" % v
+            s += " id=%d seq=%d orig=%d rx=%s tx=%s len=%d" % (ident, seq, o, ms(r), ms(x), len(b))
+        elif t in (3, 4, 5, 11, 12):
+            rest = b[4:8]
+            q = b[8:]
+            s += " rest=%s quote=%d" % (rest.hex(), len(q))
+            if self.sent_ip and q == self.sent_ip[:len(q)]:
+                s += " =sent[:%d]" % len(q)
+            else:
+                s += " differs(sent %d: %s; quoted %s)" % (len(self.sent_ip), self.sent_ip[:28].hex(), q[:28].hex())
+        return s
+
+    def d_udp(self, src, dst, b, csum_not_ready):
+        if len(b) < 8:
+            return "udp short %d" % len(b)
+        sp, dp, ln, c = struct.unpack("!HHHH", b[:8])
+        s = "udp %d>%d len=%d data=%d" % (sp, dp, ln, len(b) - 8)
+        if c == 0:
+            s += " csum=0"
+        elif not csum_not_ready and csum(pseudo(src, dst, 17, len(b)) + b) != 0:
+            s += " BAD-CSUM"
+        return s
+
+    def d_tcp(self, src, dst, b, csum_not_ready):
+        if len(b) < 20:
+            return "tcp short %d" % len(b)
+        sp, dp, seq, ack, off, fl, win, c, urp = struct.unpack("!HHIIBBHHH", b[:20])
+        doff = (off >> 4) * 4
+        key = (sp, dp)
+        if fl & SYN:
+            self.isn[key] = seq
+        names = "".join(n for bit, n in ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "."),
+                                           (URG, "U"), (ECE, "E"), (CWR, "W")) if fl & bit)
+        if key in self.isn and not (fl & RST and seq == 0):
+            sq = "isn+%d" % ((seq - self.isn[key]) & 0xffffffff)
+        else:
+            sq = "%d" % seq
+        s = "tcp %d>%d %s seq=%s ack=%s win=%d" % (sp, dp, names or "none", sq,
+                                                   ("%d" % ack) if fl & ACK else ("(%d)" % ack if ack else "0"),
+                                                   win)
+        if urp or fl & URG:
+            s += " urp=%d" % urp
+        if off & 15:
+            s += " res=%#x" % (off & 15)
+        if doff > 20:
+            s += " opts=" + tcp_opts(b[20:doff], True)
+        s += " len=%d" % (len(b) - doff)
+        if not csum_not_ready and csum(pseudo(src, dst, 6, len(b)) + b) != 0:
+            s += " BAD-CSUM"
+        return s
+
+    # ---- helpers for scenarios ----
+
+    def ip(self, proto, payload, **kw):
+        return ip4(PEER_IP, self.subj_ip, proto, payload, **kw)
+
+    def tcp(self, sport, dport, seq, ack, flags, **kw):
+        self.send_ip(self.ip(6, tcpseg(PEER_IP, self.subj_ip, sport, dport, seq, ack, flags, **kw)))
+
+    def udp(self, sport, dport, data, ipkw=None, **kw):
+        self.send_ip(self.ip(17, udp(PEER_IP, self.subj_ip, sport, dport, data, **kw), **(ipkw or {})))
+
+    def echo(self, data=b"abcdefgh" * 7, ident=0x77, seq=1, ipkw=None, bad_csum=False):
+        self.send_ip(self.ip(1, icmp(8, 0, struct.pack("!HH", ident, seq), data, bad_csum=bad_csum),
+                             **(ipkw or {})))
+
+    # A connection to the listener on port dport: SYN (options opts), the
+    # SYN-ACK printed, the ACK. Returns the subject's ISN + 1.
+    def connect(self, sport, dport=TCP_OPEN, opts=None, ts=None, settle=True):
+        if opts is None:
+            opts = o_mss() + O_SACKOK + (o_ts(ts) if ts else b"\1\1") + b"\1" + o_ws(7)
+        self.tcp(sport, dport, PEER_ISN, 0, SYN, opts=opts)
+        self.expect()
+        isn = self.isn.get((dport, sport))
+        if isn is None:
+            return None
+        tso = (b"\1\1" + o_ts(ts + 1, 0)) if ts else b""
+        self.tcp(sport, dport, PEER_ISN + 1, isn + 1, ACK, win=502, opts=tso)
+        if settle:
+            self.quiet(0.05)
+        return isn + 1
+
+    def reset(self, sport, seq, dport=TCP_OPEN):
+        """An exact RST that ends a connection of ours; nothing should come back."""
+        self.tcp(sport, dport, seq, 0, RST)
+
+
+# ---- scenarios ----------------------------------------------------------------
+
+SCENARIOS = []
+
+
+def scenario(f):
+    SCENARIOS.append(f)
+    return f
+
+
+# ARP (RFC 826)
+
+@scenario
+def arp_request(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_request_unicast(r):
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_request_other_ip(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, "192.0.2.77")))
+    r.quiet()
+
+
+@scenario
+def arp_gratuitous(r):
+    # A gratuitous request and reply from another host: no answer.
+    m = bytes.fromhex("020000000009")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "192.0.2.9", b"\0" * 6, "192.0.2.9")))
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(2, m, "192.0.2.9", BCAST, "192.0.2.9")))
+    r.quiet()
+
+
+@scenario
+def arp_probe(r):
+    # RFC 5227 probe for the subject's own address (sender 0.0.0.0): the
+    # owner defends it with a reply.
+    m = bytes.fromhex("020000000009")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "0.0.0.0", b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_htype_ieee802(r):
+    # Hardware type 6 (IEEE 802): Linux's arp_process takes it on Ethernet.
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip, htype=6)))
+    r.expect()
+
+
+@scenario
+def arp_bad_htype(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip, htype=7)))
+    r.quiet()
+
+
+@scenario
+def arp_bad_hlen(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip, hlen=8)))
+    r.quiet()
+
+
+@scenario
+def arp_bad_ptype(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip, ptype=0x86dd)))
+    r.quiet()
+
+
+@scenario
+def arp_bad_op(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(9, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_multicast_sender(r):
+    # A sender hardware address that is multicast: Linux's arp_process
+    # drops it (a poisoning attempt).
+    m = bytes.fromhex("010000000009")
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, m, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+    # The peer's own address again, for the scenarios after this one.
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+# ICMP (RFC 792, RFC 1122 §3.2.2)
+
+@scenario
+def icmp_echo(r):
+    r.echo()
+    r.expect()
+
+
+@scenario
+def icmp_echo_odd(r):
+    r.echo(data=b"xyz" * 11)
+    r.expect()
+
+
+@scenario
+def icmp_echo_empty(r):
+    r.echo(data=b"")
+    r.expect()
+
+
+@scenario
+def icmp_echo_big(r):
+    r.echo(data=bytes(range(256)) * 5 + b"12345")
+    r.expect()
+
+
+@scenario
+def icmp_echo_tos(r):
+    r.echo(ipkw={"tos": 0xb8})
+    r.expect()
+
+
+@scenario
+def icmp_echo_ttl0(r):
+    r.echo(ipkw={"ttl": 0})
+    r.expect()
+
+
+@scenario
+def icmp_echo_ttl1(r):
+    r.echo(ipkw={"ttl": 1})
+    r.expect()
+
+
+@scenario
+def icmp_echo_df(r):
+    r.echo(ipkw={"frag": 0x4000})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_nop(r):
+    r.echo(ipkw={"opts": b"\x01\x01\x01\x00"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_rr(r):
+    # Record route with room for two addresses.
+    r.echo(ipkw={"opts": b"\x07\x0b\x04" + b"\0" * 8 + b"\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_bad(r):
+    # An option whose length runs past the header: Linux answers with a
+    # parameter problem pointing at it (ip_options_compile).
+    r.echo(ipkw={"opts": b"\x07\x09\x04\x00"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_rr_one(r):
+    # Record route with room for one address: the subject's, on input;
+    # none left for the reply's.
+    r.echo(ipkw={"opts": b"\x07\x07\x04" + b"\0" * 4 + b"\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_rr_full(r):
+    r.echo(ipkw={"opts": b"\x07\x07\x08\xc6\x33\x64\x01\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_rr_bad_ptr(r):
+    r.echo(ipkw={"opts": b"\x07\x07\x03" + b"\0" * 4 + b"\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_two_rr(r):
+    r.echo(ipkw={"opts": b"\x07\x03\x04\x07\x03\x04\0\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_ts_prespec_other(r):
+    # Timestamp, prespecified addresses that are not the subject's: left
+    # as they are (no time of day in it, so the output is deterministic).
+    r.echo(ipkw={"opts": b"\x44\x0c\x05\x03\xc6\x33\x64\x01\0\0\0\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_ts_overflow(r):
+    r.echo(ipkw={"opts": b"\x44\x08\x09\x10\0\0\0\x01"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_ts_overflow_max(r):
+    r.echo(ipkw={"opts": b"\x44\x08\x09\xf0\0\0\0\x01"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_ts_short(r):
+    r.echo(ipkw={"opts": b"\x44\x03\x05\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_lsrr(r):
+    # Loose source route: dropped (accept_source_route=0).
+    r.echo(ipkw={"opts": b"\x83\x07\x04\xc0\x00\x02\x09\0"})
+    r.quiet()
+
+
+@scenario
+def icmp_echo_opt_unknown(r):
+    r.echo(ipkw={"opts": b"\x9e\x04\xab\xcd"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_router_alert(r):
+    r.echo(ipkw={"opts": b"\x94\x04\0\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_len_one(r):
+    r.echo(ipkw={"opts": b"\x01\x01\x44\x01"})
+    r.expect()
+
+
+@scenario
+def udp_closed_opt_rr(r):
+    r.udp(40612, CLOSED, b"rr", ipkw={"opts": b"\x07\x0b\x04" + b"\0" * 8 + b"\0"})
+    r.expect()
+
+
+@scenario
+def udp_open_opt_bad(r):
+    r.udp(40613, UDP_OPEN, b"bad opt", ipkw={"opts": b"\x07\x09\x04\0"})
+    r.expect()
+
+
+@scenario
+def tcp_syn_closed_opt_rr(r):
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 40713, CLOSED, 5000, 0, SYN),
+                   opts=b"\x07\x0b\x04" + b"\0" * 8 + b"\0"))
+    r.expect()
+
+
+@scenario
+def tcp_syn_listen_opt_rr(r):
+    # A SYN carrying record route to the listener, the handshake's ACK and
+    # data without it.
+    rr = b"\x07\x0b\x04" + b"\0" * 8 + b"\0"
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 40714, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss()), opts=rr))
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40714), 0)
+    r.tcp(40714, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK)
+    r.tcp(40714, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"hi")
+    r.expect()
+    r.reset(40714, PEER_ISN + 3, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def icmp_echo_bad_csum(r):
+    r.echo(bad_csum=True)
+    r.quiet()
+
+
+@scenario
+def icmp_echo_broadcast(r):
+    # Linux ignores echo to broadcast (icmp_echo_ignore_broadcasts=1).
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"bcast")), BCAST)
+    r.quiet()
+
+
+@scenario
+def icmp_echo_other_ip(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.77", 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"other")))
+    r.quiet()
+
+
+@scenario
+def icmp_echo_padded(r):
+    # A short echo in a frame padded to Ethernet's minimum, plus more
+    # trailing bytes past the IP total length: trimmed, not echoed.
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 5, 5), b"ab"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, pkt + b"\xee" * 40))
+    r.expect()
+
+
+@scenario
+def icmp_echo_reply_unsolicited(r):
+    r.send_ip(r.ip(1, icmp(0, 0, struct.pack("!HH", 9, 9), b"hello")))
+    r.quiet()
+
+
+@scenario
+def icmp_timestamp(r):
+    r.send_ip(r.ip(1, icmp(13, 0, struct.pack("!HHIII", 0x42, 7, 1234, 0, 0))))
+    r.expect()
+
+
+@scenario
+def icmp_timestamp_short(r):
+    r.send_ip(r.ip(1, icmp(13, 0, struct.pack("!HHI", 0x42, 8, 1234))))
+    r.quiet()
+
+
+@scenario
+def icmp_info_request(r):
+    r.send_ip(r.ip(1, icmp(15, 0, struct.pack("!HH", 1, 1))))
+    r.quiet()
+
+
+@scenario
+def icmp_addrmask_request(r):
+    r.send_ip(r.ip(1, icmp(17, 0, struct.pack("!HHI", 1, 1, 0))))
+    r.quiet()
+
+
+@scenario
+def icmp_unknown_type(r):
+    r.send_ip(r.ip(1, icmp(42, 0, b"\0\0\0\0")))
+    r.quiet()
+
+
+@scenario
+def icmp_short(r):
+    r.send_ip(r.ip(1, b"\x08\x00\xf7"))
+    r.quiet()
+
+
+# IPv4 (RFC 791, RFC 1122 §3.2.1)
+
+@scenario
+def ip_unknown_proto(r):
+    r.send_ip(r.ip(253, b"payload!"))
+    r.expect()
+
+
+@scenario
+def ip_unknown_proto_broadcast(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 253, b"payload!"), BCAST)
+    r.quiet()
+
+
+@scenario
+def ip_bad_csum(r):
+    r.echo(ipkw={"bad_csum": True})
+    r.quiet()
+
+
+@scenario
+def ip_bad_version(r):
+    r.echo(ipkw={"version": 6})
+    r.quiet()
+
+
+@scenario
+def ip_ihl_short(r):
+    r.echo(ipkw={"ihl": 4})
+    r.quiet()
+
+
+@scenario
+def ip_ihl_past_length(r):
+    # IHL 15 (60 bytes) in a datagram whose total length is 40.
+    r.echo(data=b"", ipkw={"ihl": 15, "tot_len": 40})
+    r.quiet()
+
+
+@scenario
+def ip_totlen_long(r):
+    r.echo(ipkw={"tot_len": 200})
+    r.quiet()
+
+
+@scenario
+def ip_totlen_short(r):
+    r.echo(ipkw={"tot_len": 16})
+    r.quiet()
+
+
+@scenario
+def ip_src_broadcast(r):
+    r.send_ip(ip4("192.0.2.255", r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"x")))
+    r.quiet()
+
+
+@scenario
+def ip_src_self(r):
+    r.send_ip(ip4(r.subj_ip, r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"x")))
+    r.quiet()
+
+
+@scenario
+def ip_src_loopback(r):
+    r.send_ip(ip4("127.0.0.1", r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"x")))
+    r.quiet()
+
+
+def frags(r, data, pieces, ident=0x4242):
+    """An echo of data cut at the given (offset, length) pieces, sent in order."""
+    m = icmp(8, 0, struct.pack("!HH", 0x66, 1), data)
+    r.sent_ip = r.ip(1, m, ident=ident)
+    for off, ln in pieces:
+        more = 0x2000 if off + ln < len(m) else 0
+        r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[off:off + ln], ident=ident, frag=more | (off // 8))))
+
+
+DATA300 = bytes(range(256)) + b"0123456789" * 4 + b"abcd"   # 300 bytes: an echo of 308
+
+
+@scenario
+def frag_in_order(r):
+    frags(r, DATA300, [(0, 104), (104, 104), (208, 100)])
+    r.expect()
+
+
+@scenario
+def frag_out_of_order(r):
+    frags(r, DATA300, [(208, 100), (0, 104), (104, 104)], ident=0x4243)
+    r.expect()
+
+
+@scenario
+def frag_duplicate(r):
+    frags(r, DATA300, [(0, 104), (0, 104), (104, 104), (208, 100)], ident=0x4244)
+    r.expect()
+
+
+@scenario
+def frag_overlap(r):
+    # RFC 5722's rule, which Linux applies to IPv4 too since 4.19
+    # (ip_frag_queue: the whole datagram is dropped).
+    frags(r, DATA300, [(0, 112), (104, 104), (208, 100)], ident=0x4245)
+    r.quiet(0.3)
+
+
+@scenario
+def frag_last_twice_different_end(r):
+    frags(r, DATA300, [(208, 100), (208, 92)], ident=0x4246)
+    frags(r, DATA300, [(0, 104), (104, 104)], ident=0x4246)
+    r.quiet(0.3)
+
+
+@scenario
+def frag_udp_closed(r):
+    # A fragmented datagram to a closed port: the port unreachable quotes
+    # the reassembled datagram's header.
+    m = udp(PEER_IP, r.subj_ip, 40500, CLOSED, b"u" * 200)
+    r.sent_ip = r.ip(17, m, ident=0x4247)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(17, m[:104], ident=0x4247, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(17, m[104:], ident=0x4247, frag=13)))
+    r.expect()
+
+
+# UDP (RFC 768, RFC 1122 §4.1)
+
+@scenario
+def udp_echo(r):
+    r.udp(40600, UDP_OPEN, b"hello udp")
+    r.expect()
+
+
+@scenario
+def udp_closed(r):
+    r.udp(40601, CLOSED, b"hello closed")
+    r.expect()
+
+
+@scenario
+def udp_closed_big(r):
+    # The quote: Linux quotes as much as fits in 576 bytes.
+    r.udp(40602, CLOSED, bytes(range(256)) * 4)
+    r.expect()
+
+
+@scenario
+def udp_closed_broadcast(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 17, udp(PEER_IP, "192.0.2.255", 40603, CLOSED, b"b")), BCAST)
+    r.quiet()
+
+
+@scenario
+def udp_zero_csum(r):
+    r.udp(40604, UDP_OPEN, b"no checksum", zero_csum=True)
+    r.expect()
+
+
+@scenario
+def udp_bad_csum(r):
+    r.udp(40605, UDP_OPEN, b"bad checksum", bad_csum=True)
+    r.quiet()
+
+
+@scenario
+def udp_bad_csum_closed(r):
+    r.udp(40606, CLOSED, b"bad checksum", bad_csum=True)
+    r.quiet()
+
+
+@scenario
+def udp_len_long(r):
+    r.udp(40607, UDP_OPEN, b"too long", length=40)
+    r.quiet()
+
+
+@scenario
+def udp_len_short(r):
+    # The UDP length is shorter than the IP payload: the datagram is the
+    # UDP length's worth (the checksum computed over that).
+    data = b"shortened"
+    full = udp(PEER_IP, r.subj_ip, 40608, UDP_OPEN, data[:5])
+    pkt = full[:4] + struct.pack("!H", 13) + full[6:] + data[5:]
+    r.send_ip(r.ip(17, pkt))
+    r.expect()
+
+
+@scenario
+def udp_len_below_header(r):
+    r.udp(40609, UDP_OPEN, b"tiny", length=6)
+    r.quiet()
+
+
+@scenario
+def udp_header_truncated(r):
+    r.send_ip(r.ip(17, b"\x9e\x39\x1b"))
+    r.quiet()
+
+
+@scenario
+def udp_closed_tos_ef(r):
+    r.udp(40611, CLOSED, b"x", ipkw={"tos": 0xb9})
+    r.expect()
+
+
+@scenario
+def udp_closed_ttl1(r):
+    r.udp(40610, CLOSED, b"x", ipkw={"ttl": 1, "tos": 0x10})
+    r.expect()
+
+
+# TCP: closed ports (RFC 9293 §3.10.7.1)
+
+@scenario
+def tcp_syn_closed(r):
+    r.tcp(40700, CLOSED, 5000, 0, SYN, opts=o_mss())
+    r.expect()
+
+
+@scenario
+def tcp_syn_data_closed(r):
+    r.tcp(40701, CLOSED, 5000, 0, SYN, data=b"12345")
+    r.expect()
+
+
+@scenario
+def tcp_ack_closed(r):
+    r.tcp(40702, CLOSED, 5000, 777777, ACK)
+    r.expect()
+
+
+@scenario
+def tcp_data_closed(r):
+    r.tcp(40703, CLOSED, 5000, 0, PSH, data=b"abc")
+    r.expect()
+
+
+@scenario
+def tcp_fin_closed(r):
+    r.tcp(40704, CLOSED, 5000, 777777, FIN | ACK, data=b"abc")
+    r.expect()
+
+
+@scenario
+def tcp_rst_closed(r):
+    r.tcp(40705, CLOSED, 5000, 777777, RST | ACK)
+    r.quiet()
+
+
+@scenario
+def tcp_null_closed(r):
+    r.tcp(40706, CLOSED, 5000, 0, 0)
+    r.expect()
+
+
+@scenario
+def tcp_synfin_closed(r):
+    r.tcp(40707, CLOSED, 5000, 0, SYN | FIN)
+    r.expect()
+
+
+@scenario
+def tcp_syn_closed_broadcast(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 6, tcpseg(PEER_IP, "192.0.2.255", 40708, CLOSED, 5000, 0, SYN)), BCAST)
+    r.quiet()
+
+
+@scenario
+def tcp_bad_csum_closed(r):
+    r.tcp(40709, CLOSED, 5000, 0, SYN, bad_csum=True)
+    r.quiet()
+
+
+@scenario
+def tcp_doff_short(r):
+    r.tcp(40710, CLOSED, 5000, 0, SYN, doff=4)
+    r.quiet()
+
+
+@scenario
+def tcp_doff_long(r):
+    r.tcp(40711, CLOSED, 5000, 0, SYN, doff=10)
+    r.quiet()
+
+
+@scenario
+def tcp_header_truncated(r):
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 40712, CLOSED, 5000, 0, SYN)[:12]))
+    r.quiet()
+
+
+# TCP: the listener's SYN-ACK (RFC 9293 §3.10.7.2, RFC 7323, RFC 2018)
+
+def syn_listen(r, sport, opts, flags=SYN, data=b""):
+    r.tcp(sport, TCP_OPEN, PEER_ISN, 0, flags, opts=opts, data=data)
+    got = r.expect()
+    if got:
+        # Ends the half-open connection before its SYN-ACK is sent again.
+        r.reset(sport, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def syn_no_options(r):
+    syn_listen(r, 40800, b"")
+
+
+@scenario
+def syn_mss_only(r):
+    syn_listen(r, 40801, o_mss(1400))
+
+
+@scenario
+def syn_mss_small(r):
+    syn_listen(r, 40802, o_mss(100))
+
+
+@scenario
+def syn_linux_options(r):
+    syn_listen(r, 40803, o_mss() + O_SACKOK + o_ts(4242) + b"\1" + o_ws(7))
+
+
+@scenario
+def syn_wscale_15(r):
+    syn_listen(r, 40804, o_mss() + b"\1" + o_ws(15))
+
+
+@scenario
+def syn_sackok_only(r):
+    syn_listen(r, 40805, O_SACKOK)
+
+
+@scenario
+def syn_ts_only(r):
+    syn_listen(r, 40806, o_ts(99))
+
+
+@scenario
+def syn_ts_ws(r):
+    syn_listen(r, 40807, b"\1\1" + o_ts(99) + b"\1" + o_ws(2))
+
+
+@scenario
+def syn_unknown_option(r):
+    syn_listen(r, 40808, struct.pack("!BBH", 99, 4, 0xabcd) + o_mss() + O_SACKOK)
+
+
+@scenario
+def syn_option_len0(r):
+    # A "silly" option length stops the parse (tcp_parse_options): the MSS
+    # before it counts, the SACK-permitted after it does not.
+    syn_listen(r, 40809, o_mss(1300) + b"\x63\x00" + O_SACKOK)
+
+
+@scenario
+def syn_option_past_end(r):
+    syn_listen(r, 40810, o_mss(1300) + b"\x04\x02\x03\x08\x07")
+
+
+@scenario
+def syn_mss_bad_len(r):
+    syn_listen(r, 40811, b"\x02\x03\x05" + b"\x04\x02")
+
+
+@scenario
+def syn_ws_bad_len(r):
+    syn_listen(r, 40812, b"\x03\x04\x07\x00" + o_mss(1200))
+
+
+@scenario
+def syn_ts_bad_len(r):
+    syn_listen(r, 40813, b"\x08\x08" + b"\0" * 6 + o_mss(1200))
+
+
+@scenario
+def syn_ecn(r):
+    syn_listen(r, 40814, o_mss(), flags=SYN | ECE | CWR)
+
+
+@scenario
+def syn_with_data(r):
+    syn_listen(r, 40815, o_mss(), data=b"data on a SYN")
+
+
+@scenario
+def syn_fin_listener(r):
+    r.tcp(40816, TCP_OPEN, PEER_ISN, 0, SYN | FIN, opts=o_mss())
+    r.quiet()
+
+
+@scenario
+def syn_rst_listener(r):
+    r.tcp(40817, TCP_OPEN, PEER_ISN, 0, SYN | RST)
+    r.quiet()
+
+
+@scenario
+def ack_listener(r):
+    r.tcp(40818, TCP_OPEN, PEER_ISN, 123456, ACK)
+    r.expect()
+
+
+@scenario
+def null_listener(r):
+    r.tcp(40819, TCP_OPEN, PEER_ISN, 0, 0)
+    r.quiet()
+
+
+@scenario
+def synack_listener(r):
+    r.tcp(40820, TCP_OPEN, PEER_ISN, 4444, SYN | ACK)
+    r.expect()
+
+
+@scenario
+def syn_urg(r):
+    syn_listen(r, 40821, o_mss(), flags=SYN | URG)
+
+
+@scenario
+def syn_bad_csum_listener(r):
+    r.tcp(40822, TCP_OPEN, PEER_ISN, 0, SYN, bad_csum=True)
+    r.quiet()
+
+
+@scenario
+def syn_retransmitted(r):
+    # The same SYN twice: the second gets the SYN-ACK again.
+    r.tcp(40823, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(40823, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(40823, PEER_ISN + 1)
+    r.quiet(0.05)
+
+
+# TCP: half-open connections (SYN-RECEIVED)
+
+@scenario
+def synrecv_data_no_ack(r):
+    r.tcp(40900, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(40900, TCP_NOACCEPT, PEER_ISN + 1, 0, PSH, data=b"early")
+    r.quiet()
+    r.reset(40900, PEER_ISN + 1, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def synrecv_ack_data(r):
+    r.tcp(40901, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40901), 0)
+    r.tcp(40901, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"hello")
+    r.expect()
+    r.reset(40901, PEER_ISN + 6, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def synrecv_bad_ack(r):
+    r.tcp(40902, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40902), 0)
+    r.tcp(40902, TCP_NOACCEPT, PEER_ISN + 1, isn + 1000, ACK)
+    r.expect()
+    r.reset(40902, PEER_ISN + 1, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def synrecv_rst_wrong_seq(r):
+    r.tcp(40903, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(40903, TCP_NOACCEPT, PEER_ISN + 100, 0, RST)
+    r.quiet()
+    r.reset(40903, PEER_ISN + 1, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def synrecv_syn_new_seq(r):
+    # A SYN with another ISN on a half-open connection.
+    r.tcp(40904, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(40904, TCP_NOACCEPT, PEER_ISN + 5000, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(40904, PEER_ISN + 1, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+# TCP: established connections (RFC 9293 §3.10.7.4, RFC 5961)
+
+# The established connections are the listener's on 7002, which never
+# accepts: the data they get stays unread, so that the windows advertised
+# do not depend on when the subject's program reads.
+EST = TCP_NOACCEPT
+
+
+def est(r, sport, **kw):
+    isn1 = r.connect(sport, EST, **kw)
+    return isn1 if isn1 is not None else 0
+
+
+def done(r, sport, seq):
+    r.reset(sport, seq, EST)
+    r.quiet(0.05)
+
+
+@scenario
+def est_data(r):
+    s = est(r, 41000)
+    r.tcp(41000, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"hello")
+    r.expect()
+    done(r, 41000, PEER_ISN + 6)
+
+
+@scenario
+def est_rst_exact(r):
+    s = est(r, 41001)
+    r.tcp(41001, EST, PEER_ISN + 1, 0, RST)
+    r.quiet()
+    # It is gone: an ACK now gets a reset.
+    r.tcp(41001, EST, PEER_ISN + 1, s, ACK)
+    r.expect()
+
+
+@scenario
+def est_rst_in_window(r):
+    s = est(r, 41002)
+    r.tcp(41002, EST, PEER_ISN + 100, 0, RST)
+    r.expect()
+    done(r, 41002, PEER_ISN + 1)
+    del s
+
+
+@scenario
+def est_rst_twice(r):
+    # The second challenge ACK within 500 ms is not sent (tcp_oow_rate_limited).
+    est(r, 41003)
+    r.tcp(41003, EST, PEER_ISN + 100, 0, RST)
+    r.expect()
+    r.tcp(41003, EST, PEER_ISN + 200, 0, RST)
+    r.quiet()
+    done(r, 41003, PEER_ISN + 1)
+
+
+@scenario
+def est_rst_out_of_window(r):
+    est(r, 41004)
+    r.tcp(41004, EST, PEER_ISN + 10000000, 0, RST)
+    r.quiet()
+    done(r, 41004, PEER_ISN + 1)
+
+
+@scenario
+def est_rst_ack(r):
+    s = est(r, 41005)
+    r.tcp(41005, EST, PEER_ISN + 1, s, RST | ACK)
+    r.quiet()
+    r.tcp(41005, EST, PEER_ISN + 1, s, ACK)
+    r.expect()
+
+
+@scenario
+def est_syn(r):
+    s = est(r, 41006)
+    r.tcp(41006, EST, PEER_ISN + 1, 0, SYN, opts=o_mss())
+    r.expect()
+    done(r, 41006, PEER_ISN + 1)
+    del s
+
+
+@scenario
+def est_syn_other_seq(r):
+    s = est(r, 41007)
+    r.tcp(41007, EST, PEER_ISN + 99999, 0, SYN, opts=o_mss())
+    r.expect()
+    done(r, 41007, PEER_ISN + 1)
+    del s
+
+
+@scenario
+def est_ack_unsent(r):
+    s = est(r, 41008)
+    r.tcp(41008, EST, PEER_ISN + 1, s + 1000, ACK, win=502)
+    r.expect()
+    done(r, 41008, PEER_ISN + 1)
+
+
+@scenario
+def est_ack_old(r):
+    # An ACK far below SND.UNA (RFC 5961 §5.2: a challenge ACK).
+    s = est(r, 41009)
+    r.tcp(41009, EST, PEER_ISN + 1, s - 200000, ACK, win=502)
+    r.expect()
+    done(r, 41009, PEER_ISN + 1)
+
+
+@scenario
+def est_seq_old(r):
+    # A segment below RCV.NXT (a duplicate): a duplicate ACK.
+    s = est(r, 41010)
+    r.tcp(41010, EST, PEER_ISN - 100, s, ACK | PSH, win=502, data=b"old")
+    r.expect()
+    done(r, 41010, PEER_ISN + 1)
+
+
+@scenario
+def est_data_beyond_window(r):
+    s = est(r, 41011)
+    r.tcp(41011, EST, PEER_ISN + 1 + 10000000, s, ACK | PSH, win=502, data=b"far")
+    r.expect()
+    done(r, 41011, PEER_ISN + 1)
+
+
+@scenario
+def est_two_bad_acks(r):
+    s = est(r, 41012)
+    r.tcp(41012, EST, PEER_ISN + 1 + 10000000, s, ACK, win=502)
+    r.expect()
+    r.tcp(41012, EST, PEER_ISN + 1 + 10000000, s, ACK, win=502)
+    r.quiet()
+    done(r, 41012, PEER_ISN + 1)
+
+
+@scenario
+def est_out_of_order(r):
+    s = est(r, 41013)
+    r.tcp(41013, EST, PEER_ISN + 101, s, ACK | PSH, win=502, data=b"later")
+    r.expect()
+    r.tcp(41013, EST, PEER_ISN + 1, s, ACK, win=502, data=b"x" * 100)
+    r.expect()
+    done(r, 41013, PEER_ISN + 106)
+
+
+@scenario
+def est_synfin(r):
+    s = est(r, 41014)
+    r.tcp(41014, EST, PEER_ISN + 1, s, SYN | FIN | ACK, win=502)
+    r.expect()
+    done(r, 41014, PEER_ISN + 1)
+
+
+@scenario
+def est_null(r):
+    s = est(r, 41015)
+    r.tcp(41015, EST, PEER_ISN + 1, s, 0, win=502, data=b"nul")
+    r.quiet()
+    done(r, 41015, PEER_ISN + 1)
+
+
+@scenario
+def est_urg(r):
+    s = est(r, 41016)
+    r.tcp(41016, EST, PEER_ISN + 1, s, ACK | PSH | URG, win=502, data=b"urgent", urp=6)
+    r.expect()
+    done(r, 41016, PEER_ISN + 7)
+
+
+@scenario
+def est_bad_csum(r):
+    s = est(r, 41017)
+    r.tcp(41017, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"corrupt", bad_csum=True)
+    r.quiet()
+    done(r, 41017, PEER_ISN + 1)
+
+
+@scenario
+def est_no_ack_flag_data(r):
+    s = est(r, 41018)
+    r.tcp(41018, EST, PEER_ISN + 1, s, PSH, win=502, data=b"noack")
+    r.quiet()
+    done(r, 41018, PEER_ISN + 1)
+    del s
+
+
+@scenario
+def est_ts(r):
+    # Timestamps: data with a TS, then one with an older TSval (PAWS:
+    # a duplicate ACK, the data not taken).
+    s = est(r, 41019, ts=5000)
+    r.tcp(41019, EST, PEER_ISN + 1, s, ACK | PSH, win=502, opts=b"\1\1" + o_ts(5010, 0), data=b"ts")
+    r.expect()
+    r.tcp(41019, EST, PEER_ISN + 3, s, ACK | PSH, win=502, opts=b"\1\1" + o_ts(10, 0), data=b"paws")
+    r.expect()
+    done(r, 41019, PEER_ISN + 3)
+
+
+@scenario
+def est_fin(r):
+    s = est(r, 41020)
+    r.tcp(41020, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41020, PEER_ISN + 2)
+
+
+@scenario
+def est_window_probe(r):
+    # A zero-length segment at RCV.NXT - 1 (a keep-alive): answered.
+    s = est(r, 41021)
+    r.tcp(41021, EST, PEER_ISN, s, ACK, win=502)
+    r.expect()
+    done(r, 41021, PEER_ISN + 1)
+
+
+@scenario
+def est_sack_in_ack(r):
+    s = est(r, 41022)
+    r.tcp(41022, EST, PEER_ISN + 1, s, ACK, win=502, opts=b"\1\1" + o_sack((s + 10, s + 20)))
+    r.quiet()
+    done(r, 41022, PEER_ISN + 1)
+
+
+@scenario
+def est_syn_no_options_peer(r):
+    # A connection set up without any option: the subject's ACKs.
+    s = est(r, 41023, opts=b"")
+    r.tcp(41023, EST, PEER_ISN + 1, s, ACK | PSH, win=1000, data=b"q" * 700)
+    r.expect()
+    done(r, 41023, PEER_ISN + 701)
+
+
+# TCP: the subject closes first (FIN-WAIT, TIME-WAIT), the subject sends
+
+def closed_by_subject(r, sport):
+    """A connection to the closer: handshake, then the subject's FIN."""
+    s = r.connect(sport, TCP_CLOSER, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7), settle=False)
+    r.expect()          # its FIN (acknowledged next, before it is sent again)
+    return s if s is not None else 0
+
+
+@scenario
+def tw_fin_exchange(r):
+    # Its FIN acknowledged, ours sent: it acknowledges (TIME-WAIT); our FIN
+    # again: acknowledged again.
+    s = closed_by_subject(r, 42000)
+    r.tcp(42000, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42000, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42000, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def tw_syn_new(r):
+    # A SYN with a higher sequence number on a TIME-WAIT connection opens a
+    # new one (RFC 9293 §3.10.7.4, Linux's tcp_timewait_state_process).
+    s = closed_by_subject(r, 42001)
+    r.tcp(42001, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42001, TCP_CLOSER, PEER_ISN + 100000, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(42001, PEER_ISN + 100001, TCP_CLOSER)
+    r.quiet(0.05)
+
+
+@scenario
+def tw_rst(r):
+    # RST in TIME-WAIT: Linux (tcp_rfc1337=0) ends it; an ACK then meets
+    # no connection.
+    s = closed_by_subject(r, 42002)
+    r.tcp(42002, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42002, TCP_CLOSER, PEER_ISN + 2, 0, RST)
+    r.quiet()
+    r.tcp(42002, TCP_CLOSER, PEER_ISN + 2, s + 1, ACK, win=502)
+    r.expect()
+
+
+@scenario
+def tw_old_ack(r):
+    s = closed_by_subject(r, 42003)
+    r.tcp(42003, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42003, TCP_CLOSER, PEER_ISN - 5000, s + 1, ACK, win=502)
+    r.expect()
+
+
+@scenario
+def finwait2_data(r):
+    # Its FIN acknowledged (FIN-WAIT-2, the socket closed): data from us
+    # gets a reset.
+    s = closed_by_subject(r, 42004)
+    r.tcp(42004, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42004, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK | PSH, win=502, data=b"late")
+    r.expect()
+
+
+@scenario
+def finwait1_data(r):
+    # Its FIN not acknowledged yet (FIN-WAIT-1): data from us, acknowledging
+    # nothing, gets a reset too.
+    s = closed_by_subject(r, 42005)
+    r.tcp(42005, TCP_CLOSER, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"late")
+    r.expect()
+
+
+@scenario
+def finwait_simultaneous_close(r):
+    # Our FIN crosses its FIN (CLOSING): it acknowledges ours; our ACK of
+    # its FIN then ends in TIME-WAIT.
+    s = closed_by_subject(r, 42006)
+    r.tcp(42006, TCP_CLOSER, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42006, TCP_CLOSER, PEER_ISN + 2, s + 1, ACK, win=502)
+    r.quiet()
+
+
+@scenario
+def talker_data(r):
+    # The subject sends first: its data, our ACK, then a duplicate ACK and
+    # an ACK of more than it sent.
+    s = r.connect(42100, TCP_TALKER, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7), settle=False)
+    r.expect()          # "hello\n"
+    s = s or 0
+    r.tcp(42100, TCP_TALKER, PEER_ISN + 1, s + 6, ACK, win=502)
+    r.quiet()
+    r.tcp(42100, TCP_TALKER, PEER_ISN + 1, s + 6, ACK, win=502)
+    r.quiet()
+    r.tcp(42100, TCP_TALKER, PEER_ISN + 1, s + 600, ACK, win=502)
+    r.expect()
+    r.reset(42100, PEER_ISN + 1, TCP_TALKER)
+    r.quiet(0.05)
+
+
+@scenario
+def talker_sack(r):
+    # Data from us with a SACK of its data before acknowledging it.
+    s = r.connect(42101, TCP_TALKER, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7), settle=False)
+    r.expect()
+    s = s or 0
+    r.tcp(42101, TCP_TALKER, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"ok",
+          opts=b"\1\1" + o_sack((s + 3, s + 6)))
+    r.expect()
+    r.reset(42101, PEER_ISN + 3, TCP_TALKER)
+    r.quiet(0.05)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "serve":
+        serve()
+        return 0
+    if len(argv) >= 2 and argv[1] == "list":
+        for f in SCENARIOS:
+            print(f.__name__)
+        return 0
+    if len(argv) < 5 or argv[1] != "run":
+        print(__doc__, file=sys.stderr)
+        return 2
+    r = Run(argv[2], argv[3], argv[4])
+    names = argv[5:] or [f.__name__ for f in SCENARIOS]
+    table = {f.__name__: f for f in SCENARIOS}
+    for n in names:
+        if n not in table:
+            print("no scenario %s" % n, file=sys.stderr)
+            return 2
+    for n in names:
+        print("== " + n, flush=True)
+        table[n](r)
+        r.quiet(0.1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

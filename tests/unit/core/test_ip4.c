@@ -398,6 +398,40 @@ static void test_ip4_options_in_errors_and_resets(void **state)
 	h_free(h);
 }
 
+/* A TCP segment in a link-layer broadcast frame is not for this host,
+ * whatever its IP destination (Linux's tcp_v4_rcv takes PACKET_HOST
+ * frames only; measured: a SYN to a closed port in a broadcast frame gets
+ * no reset, rawframes.py eth_bcast_mac_tcp_syn). */
+static void test_ip4_link_broadcast_tcp(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct tcp_seg syn = { .src = H_PEER_IP, .dst = H_STACK_IP, .sport = 40000, .dport = 9, .seq = 5000,
+			       .flags = TCP_SYN, .wnd = 65535 };
+	uint8_t seg[TCP_HLEN];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t n, plen;
+
+	(void)state;
+	h_learn_peer(h);
+	tcp_seg_emit(seg, &syn);
+	tcp_fill_csum(seg, TCP_HLEN, H_PEER_IP, H_STACK_IP);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 7, 0, seg, TCP_HLEN);
+	memset(buf, 0xff, 6);
+	h_inject(h, buf, n);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_NOT_FOR_US], 1);
+	memcpy(buf, h_stack_mac, 6);    /* the same to us: a reset */
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(ih.proto, IP_PROTO_TCP);
+	free(f);
+	h_free(h);
+}
+
 /* RFC 1122 §3.2.2.1: protocol unreachable, quoting the whole (short)
  * datagram, as Linux (up to 576 bytes in all). */
 static void test_ip4_unknown_protocol(void **state)
@@ -995,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_unknown_protocol),
 		cmocka_unit_test(test_ip4_options),
 		cmocka_unit_test(test_ip4_options_in_errors_and_resets),
+		cmocka_unit_test(test_ip4_link_broadcast_tcp),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),
 		cmocka_unit_test(test_ip4_reassembly_out_of_order),

@@ -302,7 +302,9 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 	}
 	switch (m.type) {
 	case ICMP_ECHO_REQUEST: {
-		struct icmp4_hdr reply = { .type = ICMP_ECHO_REPLY, .rest = m.rest };
+		/* Linux's icmp_echo() keeps the request's code (RFC 792 says
+		 * 0; a request with another code gets it back). */
+		struct icmp4_hdr reply = { .type = ICMP_ECHO_REPLY, .code = m.code, .rest = m.rest };
 
 		/* Deviation: RFC 1122 §3.2.2.6 allows answering a broadcast echo;
 		 * like Linux (icmp_echo_ignore_broadcasts=1) we do not (smurf). */

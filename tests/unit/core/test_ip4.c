@@ -432,6 +432,37 @@ static void test_ip4_link_broadcast_tcp(void **state)
 	h_free(h);
 }
 
+/* Linux's icmp_echo() keeps the request's code: measured, an echo request
+ * with code 5 (in a link-layer broadcast frame: answered all the same,
+ * rawframes.py eth_bcast_mac_icmp) gets a reply with code 5
+ * (icmp_echo_code_nonzero). */
+static void test_ip4_echo_code_kept(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static const uint8_t no_opts[1];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t n, plen;
+
+	(void)state;
+	h_learn_peer(h);
+	n = build_echo_opts(buf, no_opts, 0);
+	buf[ETH_HLEN + IP4_HLEN + 1] = 5;
+	wr16(buf + ETH_HLEN + IP4_HLEN + 2, 0);
+	wr16(buf + ETH_HLEN + IP4_HLEN + 2, csum_fold(csum_partial(buf + ETH_HLEN + IP4_HLEN, 12, 0)));
+	memset(buf, 0xff, 6);
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(m[0], ICMP_ECHO_REPLY);
+	assert_int_equal(m[1], 5);
+	assert_true(h_csum_ok(m, plen, 0));
+	free(f);
+	h_free(h);
+}
+
 /* RFC 1122 §3.2.2.1: protocol unreachable, quoting the whole (short)
  * datagram, as Linux (up to 576 bytes in all). */
 static void test_ip4_unknown_protocol(void **state)
@@ -1030,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_options),
 		cmocka_unit_test(test_ip4_options_in_errors_and_resets),
 		cmocka_unit_test(test_ip4_link_broadcast_tcp),
+		cmocka_unit_test(test_ip4_echo_code_kept),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),
 		cmocka_unit_test(test_ip4_reassembly_out_of_order),

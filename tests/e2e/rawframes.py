@@ -1573,6 +1573,168 @@ def est_syn_no_options_peer(r):
     done(r, 41023, PEER_ISN + 701)
 
 
+# Odd link-layer addressing, and more of each protocol
+
+@scenario
+def eth_other_mac(r):
+    # An echo for our IP in a frame for another station: not ours.
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 7), b"otherhost"))
+    r.sent_ip = pkt
+    r.send(eth(bytes.fromhex("020000000077"), PEER_MAC, ETH_P_IP, pkt))
+    r.quiet()
+
+
+@scenario
+def eth_bcast_mac_icmp(r):
+    # Our IP in a link-layer broadcast: Linux answers the echo.
+    r.send_ip(r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 8), b"l2bcast")), BCAST)
+    r.expect()
+
+
+@scenario
+def eth_bcast_mac_tcp_syn(r):
+    # TCP takes only frames for this host (tcp_v4_rcv: PACKET_HOST).
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 40715, CLOSED, 5000, 0, SYN)), BCAST)
+    r.quiet()
+
+
+@scenario
+def eth_mcast_mac_udp(r):
+    r.send_ip(r.ip(17, udp(PEER_IP, r.subj_ip, 40614, UDP_OPEN, b"l2 multicast")), bytes.fromhex("01005e000001"))
+    r.expect()
+
+
+@scenario
+def udp_broadcast_open(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 17, udp(PEER_IP, "192.0.2.255", 40615, UDP_OPEN, b"to all")), BCAST)
+    r.expect()
+
+
+@scenario
+def udp_limited_broadcast_open(r):
+    r.send_ip(ip4(PEER_IP, "255.255.255.255", 17, udp(PEER_IP, "255.255.255.255", 40616, UDP_OPEN, b"all")), BCAST)
+    r.expect()
+
+
+@scenario
+def icmp_echo_code_nonzero(r):
+    r.send_ip(r.ip(1, icmp(8, 5, struct.pack("!HH", 9, 1), b"code five")))
+    r.expect()
+
+
+@scenario
+def icmp_echo_loopback_dst(r):
+    r.send_ip(ip4(PEER_IP, "127.0.0.1", 1, icmp(8, 0, struct.pack("!HH", 9, 2), b"lo")))
+    r.quiet()
+
+
+@scenario
+def icmp_echo_dst_zero(r):
+    r.send_ip(ip4(PEER_IP, "0.0.0.0", 1, icmp(8, 0, struct.pack("!HH", 9, 3), b"zero")))
+    r.quiet()
+
+
+@scenario
+def icmp_echo_src_zero(r):
+    r.send_ip(ip4("0.0.0.0", r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 9, 4), b"zero")))
+    r.quiet()
+
+
+@scenario
+def ip_evil_bit(r):
+    # The reserved flag (RFC 3514): Linux takes the datagram anyway.
+    r.echo(ipkw={"frag": 0x8000})
+    r.expect()
+
+
+@scenario
+def frag_tiny(r):
+    # 8-byte fragments.
+    m = icmp(8, 0, struct.pack("!HH", 0x67, 1), b"0123456789abcdef01234567")
+    r.sent_ip = r.ip(1, m, ident=0x4250)
+    for off in range(0, len(m), 8):
+        more = 0x2000 if off + 8 < len(m) else 0
+        r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[off:off + 8], ident=0x4250, frag=more | (off // 8))))
+    r.expect()
+
+
+@scenario
+def frag_too_big(r):
+    # A last fragment ending past 65535 bytes: dropped (and the rest).
+    m = icmp(8, 0, struct.pack("!HH", 0x68, 1), b"x" * 96)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x4251, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, b"y" * 100, ident=0x4251, frag=8180)))
+    r.quiet()
+
+
+@scenario
+def frag_df_and_mf(r):
+    # DF with MF: still a fragment (Linux reassembles).
+    m = icmp(8, 0, struct.pack("!HH", 0x69, 1), DATA300)
+    r.sent_ip = r.ip(1, m, ident=0x4252)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:160], ident=0x4252, frag=0x6000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[160:], ident=0x4252, frag=0x4000 | 20)))
+    r.expect()
+
+
+@scenario
+def frag_udp_zero_csum(r):
+    m = udp(PEER_IP, r.subj_ip, 40617, UDP_OPEN, b"z" * 150, zero_csum=True)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(17, m[:80], ident=0x4253, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(17, m[80:], ident=0x4253, frag=10)))
+    r.expect()
+
+
+@scenario
+def syn_mss_zero(r):
+    syn_listen(r, 40824, o_mss(0))
+
+
+@scenario
+def syn_window_zero(r):
+    r.tcp(40825, TCP_OPEN, PEER_ISN, 0, SYN, win=0, opts=o_mss())
+    got = r.expect()
+    if got:
+        r.reset(40825, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def syn_ts_ecr_nonzero(r):
+    syn_listen(r, 40826, o_mss() + O_SACKOK + o_ts(77, 12345) + b"\1" + o_ws(7))
+
+
+@scenario
+def syn_doff_options_garbage(r):
+    # Options after an EOL are not looked at.
+    syn_listen(r, 40827, o_mss(1300) + b"\0" + b"\x03\x03\x07" + b"\x04\x02" + b"\0\0")
+
+
+@scenario
+def ecn_ce_data(r):
+    # An ECN connection (SYN with ECE|CWR): data marked CE is acknowledged
+    # with ECE.
+    r.tcp(41024, EST, PEER_ISN, 0, SYN | ECE | CWR, opts=o_mss() + O_SACKOK + b"\1\1\1" + o_ws(7))
+    r.expect()
+    s = r.isn.get((EST, 41024), 0) + 1
+    r.tcp(41024, EST, PEER_ISN + 1, s, ACK, win=502)
+    ce = tcpseg(PEER_IP, r.subj_ip, 41024, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"congested")
+    r.send_ip(r.ip(6, ce, tos=0x03))
+    r.expect()
+    r.tcp(41024, EST, PEER_ISN + 10, s, ACK | PSH | CWR, win=502, data=b"more")
+    r.expect()
+    done(r, 41024, PEER_ISN + 14)
+
+
+@scenario
+def est_data_zero_window_peer(r):
+    # We advertise a zero window: the subject sends nothing but ACKs.
+    s = est(r, 41025)
+    r.tcp(41025, EST, PEER_ISN + 1, s, ACK | PSH, win=0, data=b"z")
+    r.expect()
+    done(r, 41025, PEER_ISN + 2)
+
+
 # TCP: the subject closes first (FIN-WAIT, TIME-WAIT), the subject sends
 
 def closed_by_subject(r, sport):

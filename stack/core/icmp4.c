@@ -21,9 +21,18 @@
 #define TOKEN 1000000ull   /* one token, in micro-tokens (refill is per microsecond) */
 #define ICMP_ERROR_MAX_LEN 576  /* an error's whole datagram at most (RFC 1812 §4.3.2.3) */
 
+/* A destination's bucket (Linux's inet_peer rate_tokens/rate_last): its
+ * tokens in microseconds of credit, ICMP_PEER_INTERVAL_US an error. */
+struct icmp4_peer {
+	uint32_t addr;      /* 0: a free slot */
+	uint64_t tokens;
+	uint64_t last;      /* when tokens was last refilled */
+};
+
 struct icmp4_state {
 	uint64_t tokens;    /* micro-tokens */
 	uint64_t last;      /* when tokens was last refilled */
+	struct icmp4_peer peers[ICMP_PEERS];
 };
 
 int icmp4_init(struct stack *s)
@@ -42,7 +51,9 @@ void icmp4_fini(struct stack *s)
 	s->icmp4 = NULL;
 }
 
-/* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at most. */
+/* Token bucket: ICMP_ERRORS_PER_SEC tokens a second, ICMP_ERRORS_BURST at
+ * most; whether one is there (Linux's icmp_global_allow: spent only when
+ * the error goes, icmp_global_consume). */
 static bool icmp4_rate_allow(struct stack *s, uint64_t now)
 {
 	struct icmp4_state *st = s->icmp4;
@@ -54,9 +65,49 @@ static bool icmp4_rate_allow(struct stack *s, uint64_t now)
 		st->tokens = add >= cap - st->tokens ? cap : st->tokens + add;
 		st->last = now;
 	}
-	if (st->tokens < TOKEN)
+	return st->tokens >= TOKEN;
+}
+
+/* Spends the token icmp4_rate_allow found. */
+static void icmp4_rate_spend(struct stack *s)
+{
+	s->icmp4->tokens -= TOKEN;
+}
+
+/* Like Linux's icmpv4_xrlim_allow() (inet_peer_xrlim_allow): a bucket per
+ * destination, refilled a microsecond a microsecond up to ICMP_PEER_BURST
+ * errors' worth, ICMP_PEER_INTERVAL_US an error. A destination not seen
+ * (or forgotten) starts full, as Linux's new inet_peer does (its
+ * rate_last 60 s in the past). */
+static struct icmp4_peer *icmp4_peer_get(struct stack *s, uint32_t addr, uint64_t now)
+{
+	struct icmp4_peer *p, *oldest = NULL;
+
+	for (unsigned i = 0; i < ICMP_PEERS; i++) {
+		p = &s->icmp4->peers[i];
+		if (p->addr == addr)
+			return p;
+		if (!oldest || !p->addr || (oldest->addr && p->last < oldest->last))
+			oldest = p;
+	}
+	oldest->addr = addr;
+	oldest->tokens = ICMP_PEER_BURST * ICMP_PEER_INTERVAL_US;
+	oldest->last = now;
+	return oldest;
+}
+
+static bool icmp4_peer_allow(struct stack *s, uint32_t addr, uint64_t now)
+{
+	struct icmp4_peer *p = icmp4_peer_get(s, addr, now);
+	uint64_t cap = ICMP_PEER_BURST * ICMP_PEER_INTERVAL_US;
+
+	if (now > p->last) {
+		p->tokens = now - p->last >= cap - p->tokens ? cap : p->tokens + (now - p->last);
+		p->last = now;
+	}
+	if (p->tokens < ICMP_PEER_INTERVAL_US)
 		return false;
-	st->tokens -= TOKEN;
+	p->tokens -= ICMP_PEER_INTERVAL_US;
 	return true;
 }
 
@@ -119,11 +170,14 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 	    (icmp4_hdr_parse(orig->raw + orig->ihl, orig->raw_len - orig->ihl, &om) != WIRE_OK ||
 	     !icmp4_type_is_query(om.type)))
 		return;
-	/* RFC 1122 §3.2.2: the rate of error messages SHOULD be limited. */
-	if (!icmp4_rate_allow(s, now)) {
+	/* RFC 1122 §3.2.2: the rate of error messages SHOULD be limited: as
+	 * Linux's __icmp_send, for all destinations together, then for this
+	 * one (a token of the first is not spent when the second refuses). */
+	if (!icmp4_rate_allow(s, now) || !icmp4_peer_allow(s, orig->src, now)) {
 		stack_drop(s, DROP_ICMP_RATE_LIMITED);
 		return;
 	}
+	icmp4_rate_spend(s);
 	/* Like Linux's __icmp_send(): the error carries the datagram's record
 	 * route and timestamp options back (__ip_options_echo; no error when
 	 * they cannot be). */

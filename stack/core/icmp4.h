@@ -10,9 +10,16 @@
 struct stack;
 struct ip4_hdr;
 
-/* Error messages sent per second at most (token bucket, like Linux's icmp_ratelimit). */
-#define ICMP_ERRORS_PER_SEC 100
+/* Error messages sent per second at most, all destinations together (token
+ * bucket, like Linux's icmp_msgs_per_sec and icmp_msgs_burst)... */
+#define ICMP_ERRORS_PER_SEC 1000
 #define ICMP_ERRORS_BURST 50
+/* ...and to one destination (Linux's icmp_ratelimit, 1000 ms, with
+ * inet_peer_xrlim_allow's burst of XRLIM_BURST_FACTOR = 6): one a second
+ * after a burst of 6. */
+#define ICMP_PEER_INTERVAL_US 1000000ull
+#define ICMP_PEER_BURST 6
+#define ICMP_PEERS 64           /* destinations remembered (the oldest goes) */
 
 int icmp4_init(struct stack *s);
 void icmp4_fini(struct stack *s);

@@ -289,34 +289,58 @@ static void unreach_to_closed_port(struct harness *h, uint16_t sport)
 	h_inject(h, buf, n);
 }
 
-/* Token bucket: ICMP_ERRORS_BURST at once, then ICMP_ERRORS_PER_SEC per second. */
+/* A UDP datagram to a closed port from src (on the link, its MAC the peer's). */
+static void unreach_from(struct harness *h, uint32_t src, uint16_t sport)
+{
+	size_t n = h_build_udp(buf, src, sport, H_STACK_IP, 9, (const uint8_t *)"x", 1);
+
+	h_inject(h, buf, n);
+}
+
+/* Like Linux (__icmp_send): errors to one destination, ICMP_PEER_BURST (6)
+ * at once, then one a second (icmp_ratelimit 1000 ms; measured: 10 UDP
+ * datagrams to a closed port at once from one peer draw 6 port
+ * unreachables, rawframes.py icmp_rate_limit_peer); all destinations
+ * together, ICMP_ERRORS_BURST (50) at once, then ICMP_ERRORS_PER_SEC
+ * (icmp_msgs_per_sec 1000). */
 static void test_icmp_rate_limit(void **state)
 {
 	struct harness *h = h_new(NULL, false);
+	uint32_t other = H_PEER_IP + 100;
 
 	(void)state;
 	h_learn_peer(h);
-	for (int i = 0; i < ICMP_ERRORS_BURST + 10; i++)
+	arp_insert(h->s, other, h_peer_mac, h->now);
+	for (int i = 0; i < ICMP_PEER_BURST + 4; i++)
 		unreach_to_closed_port(h, (uint16_t)(1000 + i));
-	assert_int_equal(h->tx_count, ICMP_ERRORS_BURST);
-	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 10);
+	assert_int_equal(h->tx_count, ICMP_PEER_BURST);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 4);
+	/* another destination has its own */
+	unreach_from(h, other, 1100);
+	assert_int_equal(h->tx_count, ICMP_PEER_BURST + 1);
 	h_drain_tx(h);
 
-	/* One token comes back every 1/ICMP_ERRORS_PER_SEC seconds. */
-	h_advance(h, 1000000 / ICMP_ERRORS_PER_SEC - 1);
+	/* One error a second comes back to the first. */
+	h_advance(h, ICMP_PEER_INTERVAL_US - 1);
 	unreach_to_closed_port(h, 2000);
 	assert_int_equal(h->tx_count, 0);
 	h_advance(h, 1);
 	unreach_to_closed_port(h, 2001);
 	unreach_to_closed_port(h, 2002);
 	assert_int_equal(h->tx_count, 1);
-	assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_RATE_LIMITED], 12);
 	h_drain_tx(h);
 
-	/* A quiet second refills the bucket to the burst, not beyond. */
-	h_advance(h, 10 * 1000000);
-	for (int i = 0; i < ICMP_ERRORS_BURST + 5; i++)
+	/* A quiet while refills it to the burst, not beyond. */
+	h_advance(h, 10 * ICMP_PEER_INTERVAL_US);
+	for (int i = 0; i < ICMP_PEER_BURST + 5; i++)
 		unreach_to_closed_port(h, (uint16_t)(3000 + i));
+	assert_int_equal(h->tx_count, ICMP_PEER_BURST);
+	h_drain_tx(h);
+
+	/* Many destinations: the stack-wide bucket, 50 at once. */
+	h_advance(h, 1000000);
+	for (uint32_t i = 0; i < ICMP_ERRORS_BURST + 10; i++)
+		unreach_from(h, IP4(198, 51, 100, 1) + i, 4000);     /* off the link: through the gateway */
 	assert_int_equal(h->tx_count, ICMP_ERRORS_BURST);
 	h_free(h);
 }

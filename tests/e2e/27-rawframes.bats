@@ -50,11 +50,6 @@ setup() {
 		# No router solicitations or MLD reports in the captures.
 		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
-	# Linux limits ICMP errors per destination to 1/s after a burst of 6
-	# (icmp_ratelimit); pstack has one budget, 100/s after a burst of 50.
-	# The scenarios draw about 30 errors in 30 s: with the per-peer limit
-	# off the kernel answers them all, as pstack does, whatever the timing.
-	ip netns exec "$NSK" sysctl -qw net.ipv4.icmp_ratelimit=0
 	ip -n "$NSQ" link add vp type veth peer name vk netns "$NSK"
 	ip -n "$NSK" link set vk address "$SUBJ_MAC"
 	ip -n "$NSK" addr add "$SUBJ_IP/24" dev vk

@@ -12,10 +12,11 @@ with pstack as the subject and compares the two outputs).
       all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
-      address, so that the peer's own kernel stays silent): the peer is
-      192.0.2.1 with MAC 02:00:00:00:00:01 (answered for, from here, when
-      the subject asks for it); runs the named scenarios (default: all) and
-      prints "== NAME" and then one line per frame the subject sent.
+      address, so that the peer's own kernel stays silent): the peer has
+      MAC 02:00:00:00:00:01 and, scenario after scenario, the addresses
+      192.0.2.100 to .131 in turn (PEER_POOL; ARP requests for them are
+      answered from here, not printed); runs the named scenarios (default:
+      all) and prints "== NAME" and then one line per frame the subject sent.
   rawframes.py list
       the scenarios' names, one a line.
 
@@ -44,6 +45,12 @@ import sys
 import time
 
 PEER_IP = "192.0.2.1"
+# Each scenario comes from the next of these addresses (PEER_IP is set to
+# it): ICMP errors are limited per destination (Linux's icmp_ratelimit,
+# 6 at once then 1 a second; pstack alike), and no address meets that
+# limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
+PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
+PEERS = set(PEER_POOL) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
 ETH_P_ALL = 0x0003
@@ -360,7 +367,7 @@ class Run:
                 return "arp short %d" % len(p)
             ht, pt, hl, pl, op = struct.unpack("!HHBBH", p[:8])
             sha, spa, tha, tpa = p[8:14], socket.inet_ntoa(p[14:18]), p[18:24], socket.inet_ntoa(p[24:28])
-            if op == 1 and tpa == PEER_IP:
+            if op == 1 and tpa in PEERS:
                 # The subject resolving the peer: answered, not printed
                 # (when it asks depends on its neighbour cache's timers).
                 self.send(eth(sha, PEER_MAC, ETH_P_ARP, arp(2, PEER_MAC, PEER_IP, sha, spa)))
@@ -598,6 +605,18 @@ def arp_multicast_sender(r):
 
 
 # ICMP (RFC 792, RFC 1122 §3.2.2)
+
+@scenario
+def icmp_rate_limit_peer(r):
+    # Ten datagrams to a closed port at once from one address: Linux sends
+    # 6 port unreachables (icmp_ratelimit: a burst of 6, then 1 a second).
+    global PEER_IP
+    keep, PEER_IP = PEER_IP, "192.0.2.250"
+    for i in range(10):
+        r.udp(40650 + i, CLOSED, b"rate %d" % i)
+    r.expect(n=10)
+    PEER_IP = keep
+
 
 @scenario
 def icmp_echo(r):
@@ -1871,8 +1890,10 @@ def main(argv):
         if n not in table:
             print("no scenario %s" % n, file=sys.stderr)
             return 2
-    for n in names:
+    global PEER_IP
+    for i, n in enumerate(names):
         print("== " + n, flush=True)
+        PEER_IP = PEER_POOL[i % len(PEER_POOL)]
         table[n](r)
         r.quiet(0.1)
     return 0

@@ -11,13 +11,17 @@
 #               its peer vp (no address) in namespace $NS-q;
 #   pstack:     namespace $NS, the TAP tap0 (no address on the kernel's
 #               side: the frames are the harness's alone), the stack at
-#               192.0.2.2 with its default MAC, plain frames (PSTACK_OFFLOAD=0);
+#               192.0.2.2 with its default MAC, plain frames (PSTACK_OFFLOAD=0,
+#               so that the harness checks every checksum pstack writes);
+#   pstack with its default offloads (checksums left to the TAP, which the
+#               harness then cannot check): namespace $NS-o, the same;
 #
-# each runs `rawframes.py serve` (a TCP listener on 7000 that accepts and
-# reads, one on 7002 that never accepts, UDP echo on 7001), on the kernel
-# and under the preload. Both harness runs go at once (about 30 s each).
-# The two outputs must be the same for every scenario but those of ALLOWED
-# below, and differ for those (an entry that no longer differs must go).
+# each runs `rawframes.py serve` (TCP listeners on 7000 that accepts and
+# reads, 7002 that never accepts, 7003 that closes at once, 7004 that
+# sends first; UDP echo on 7001), on the kernel and under the preload. The
+# three harness runs go at once (about 35 s each). Both pstack outputs must
+# be the kernel's for every scenario but those of ALLOWED below, and differ
+# for those (an entry that no longer differs must go).
 
 load lib
 
@@ -40,12 +44,13 @@ setup() {
 	[ -z "$SAN_RT" ] || skip "sanitizer build: the frames are the same, the wait bounds are not"
 	NSK=$NS-k
 	NSQ=$NS-q
-	ip netns del "$NSK" 2>/dev/null || true
-	ip netns del "$NSQ" 2>/dev/null || true
-	ip netns add "$NSK"
-	ip netns add "$NSQ"
+	NSO=$NS-o
 	local n
-	for n in "$NS" "$NSK" "$NSQ"; do
+	for n in "$NSK" "$NSQ" "$NSO"; do
+		ip netns del "$n" 2>/dev/null || true
+		ip netns add "$n"
+	done
+	for n in "$NS" "$NSK" "$NSQ" "$NSO"; do
 		ip -n "$n" link set lo up
 		# No router solicitations or MLD reports in the captures.
 		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -56,8 +61,10 @@ setup() {
 	ip -n "$NSK" link set vk gso_max_segs 1
 	ip -n "$NSQ" link set vp up
 	ip -n "$NSK" link set vk up
-	nsx ip tuntap add dev tap0 mode tap
-	nsx ip link set tap0 up
+	for n in "$NS" "$NSO"; do
+		ip -n "$n" tuntap add dev tap0 mode tap
+		ip -n "$n" link set tap0 up
+	done
 }
 
 teardown() {
@@ -65,11 +72,13 @@ teardown() {
 	# The pstack server, ended, may leave a keeper (stack/host/keeper.h)
 	# that honours the scenarios' TIME_WAITs for a while: it is this
 	# test's too. Whatever still runs in the test's namespaces goes.
-	if [ -n "${PID_srv_p:-}" ]; then
-		kill -TERM "$PID_srv_p" 2>/dev/null || true
-		pid_wait_gone "$PID_srv_p" 10 || true
-	fi
-	for n in "${NS:-}" "${NSK:-}" "${NSQ:-}"; do
+	for pid in ${PID_srv_p:-} ${PID_srv_o:-}; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in ${PID_srv_p:-} ${PID_srv_o:-}; do
+		pid_wait_gone "$pid" 10 || true
+	done
+	for n in "${NS:-}" "${NSK:-}" "${NSQ:-}" "${NSO:-}"; do
 		[ -n "$n" ] || continue
 		for pid in $(ip netns pids "$n" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null || true
@@ -78,6 +87,7 @@ teardown() {
 	e2e_teardown
 	[ -z "${NSK:-}" ] || ip netns del "$NSK" 2>/dev/null || true
 	[ -z "${NSQ:-}" ] || ip netns del "$NSQ" 2>/dev/null || true
+	[ -z "${NSO:-}" ] || ip netns del "$NSO" 2>/dev/null || true
 }
 
 # blocks FILE: "name<TAB>lines joined by ' // '" for each scenario of FILE.
@@ -87,42 +97,66 @@ blocks() {
 	     END { if (n != "") print n "\t" b }' "$1"
 }
 
+# compare KERNEL PSTACK: prints each scenario that differs and is not
+# allowed, and each allowed one that does not differ; fails if any.
+compare() {
+	awk -F'\t' -v allowed="$(awk '{ print $1 }' <<<"$ALLOWED" | tr '\n' ' ')" '
+		BEGIN { n = split(allowed, a, " "); for (i = 1; i <= n; i++) ok[a[i]] = 1 }
+		FNR == NR { k[$1] = $2; order[++m] = $1; next }
+		{ p[$1] = $2 }
+		END {
+			bad = 0
+			for (i = 1; i <= m; i++) {
+				s = order[i]
+				if (s in ok) {
+					if (k[s] == p[s]) {
+						print "ALLOWED BUT SAME: " s " (remove it from ALLOWED)"
+						bad = 1
+					}
+				} else if (!(s in p) || k[s] != p[s]) {
+					print "DIFFERS: " s
+					print "  kernel: " k[s]
+					print "  pstack: " p[s]
+					bad = 1
+				}
+			}
+			exit bad
+		}' <(blocks "$1") <(blocks "$2")
+}
+
 @test "raw frames: pstack answers crafted frames as the kernel does, but for the allowed differences" {
 	_bg srv_k ip netns exec "$NSK" timeout -k 3 80 "$PY" "$R" serve
-	_bg srv_p ip netns exec "$NS" timeout -k 3 80 env LD_PRELOAD="$PRELOAD" PSTACK_OFFLOAD=0 "$PY" "$R" serve
+	# (PSTACK_LINGER_MS=0: at the end, no wait for the scenarios' closes.)
+	_bg srv_p ip netns exec "$NS" timeout -k 3 80 env LD_PRELOAD="$PRELOAD" PSTACK_LINGER_MS=0 PSTACK_OFFLOAD=0 \
+		"$PY" "$R" serve
+	_bg srv_o ip netns exec "$NSO" timeout -k 3 80 env LD_PRELOAD="$PRELOAD" PSTACK_LINGER_MS=0 "$PY" "$R" serve
 	wait_log "$(out srv_k)" '^ready$'
 	wait_log "$(out srv_p)" '^ready$'
+	wait_log "$(out srv_o)" '^ready$'
 
-	local k=$BATS_TEST_TMPDIR/kernel.txt p=$BATS_TEST_TMPDIR/pstack.txt
+	local k=$BATS_TEST_TMPDIR/kernel.txt p=$BATS_TEST_TMPDIR/pstack.txt o=$BATS_TEST_TMPDIR/pstack-offload.txt
 	_bg run_k ip netns exec "$NSQ" timeout -k 3 70 "$PY" "$R" run vp "$SUBJ_IP" "$SUBJ_MAC"
+	_bg run_o ip netns exec "$NSO" timeout -k 3 70 "$PY" "$R" run tap0 "$SUBJ_IP" "$SUBJ_MAC"
 	ip netns exec "$NS" timeout -k 3 70 "$PY" "$R" run tap0 "$SUBJ_IP" "$SUBJ_MAC" >"$p"
 	bg_wait run_k 70
 	[ "$BG_STATUS" = 0 ] || fail "the kernel's run failed ($BG_STATUS): $(cat "$(err run_k)")"
+	bg_wait run_o 70
+	[ "$BG_STATUS" = 0 ] || fail "the run on pstack with offloads failed ($BG_STATUS): $(cat "$(err run_o)")"
 	cp "$(out run_k)" "$k"
+	cp "$(out run_o)" "$o"
 
-	local nk np
+	local nk
 	nk=$(grep -c '^== ' "$k")
-	np=$(grep -c '^== ' "$p")
-	[ "$nk" -ge 100 ] || fail "only $nk scenarios ran on the kernel"
-	[ "$nk" = "$np" ] || fail "$nk scenarios on the kernel, $np on pstack"
+	[ "$nk" -ge 150 ] || fail "only $nk scenarios ran on the kernel"
+	[ "$(grep -c '^== ' "$p")" = "$nk" ] || fail "$nk scenarios on the kernel, $(grep -c '^== ' "$p") on pstack"
+	[ "$(grep -c '^== ' "$o")" = "$nk" ] || fail "$nk scenarios on the kernel, $(grep -c '^== ' "$o") on pstack with offloads"
 	# The kernel answered at all (the link works).
 	grep -q '^arp reply' "$k" || fail "no ARP reply from the kernel"
 
-	local name kb pb bad=0 allowed
-	allowed=$(awk '{ print $1 }' <<<"$ALLOWED")
-	while IFS=$'\t' read -r name kb; do
-		pb=$(blocks "$p" | awk -F'\t' -v n="$name" '$1 == n { print $2 }')
-		if grep -qx -- "$name" <<<"$allowed"; then
-			if [ "$kb" = "$pb" ]; then
-				echo "ALLOWED BUT SAME: $name (remove it from ALLOWED)"
-				bad=1
-			fi
-		elif [ "$kb" != "$pb" ]; then
-			echo "DIFFERS: $name"
-			echo "  kernel: $kb"
-			echo "  pstack: $pb"
-			bad=1
-		fi
-	done < <(blocks "$k")
+	local bad=0
+	echo "---- pstack, plain frames"
+	compare "$k" "$p" || bad=1
+	echo "---- pstack, offloads"
+	compare "$k" "$o" || bad=1
 	[ "$bad" = 0 ] || fail "pstack and the kernel differ (above)"
 }

@@ -35,7 +35,6 @@ ALLOWED=$(
 	cat <<'EOF'
 ip_src_broadcast  RFC 1122 §3.2.1.3: a datagram from a broadcast source is silently discarded; Linux answers an echo from the subnet's broadcast address with an echo reply to all (a smurf amplifier); pstack keeps to the RFC
 est_ts  after 2 unread bytes Linux advertises its scaled window rounded up (ALIGN(rcv_ssthresh, 1024): 64 units), pstack rounds up only within its receive ring's room (63), on purpose: tcp_window_to_advertise, RFC 7323 Appendix F
-tcp_syn_listen_opt_rr  not done yet: Linux keeps a SYN's record route option for the whole connection (its SYN-ACK and every segment carry it, ireq_opt); pstack echoes IP options in ICMP replies and errors and in resets only
 EOF
 )
 

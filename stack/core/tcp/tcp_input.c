@@ -1609,6 +1609,22 @@ static void fastopen_take(struct tcp_conn *l, struct tcp_conn *c, const struct t
  * SYN cookie's child (Linux records only the SYNs it keeps state for), nor
  * without memory.
  */
+static void keep_syn_ip_options(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN];
+	int olen;
+
+	if (!g->ip_raw || g->ip_hlen <= IP4_HLEN)
+		return;
+	/* Linux's tcp_v4_save_options(): none when they cannot be echoed. */
+	olen = ip4_options_echo(c->s, g->ip_raw, g->ip_hlen, opts, now);
+	if (olen <= 0)
+		return;
+	memcpy(c->syn_iph, g->ip_raw, g->ip_hlen);
+	c->syn_iph_len = g->ip_hlen;
+	c->ip_opts_len = (uint8_t)olen;
+}
+
 static void save_syn(const struct tcp_conn *l, struct tcp_conn *c, const struct tcp_seg *g)
 {
 	unsigned mac = l->opt.save_syn == 2 ? g->mac_len : 0, n;
@@ -1650,6 +1666,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	c->handshake_ttl = g->ttl ? g->ttl : 1;
 	c->handshake_tos = g->tos;          /* and its rcv_tos, that segment's TOS */
 	save_syn(l, c, g);
+	keep_syn_ip_options(c, g, now);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	c->irs = g->seq;

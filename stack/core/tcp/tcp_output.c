@@ -396,7 +396,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	size_t hlen;
 	struct pkb *pkb;
 	struct ip4_tx tx;
-	uint8_t *h;
+	uint8_t *h, ipopts[IP4_HLEN_MAX - IP4_HLEN];
 	uint16_t wnd;
 	bool ect = false;
 	tcp_seq dseq = seq + ((flags & TCP_SYN) ? 1u : 0u);  /* the first data byte (RFC 7413: a SYN's follow it) */
@@ -530,6 +530,14 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
 	tx.df = sock_pmtu_df(c->opt.pmtudisc);
+	if (c->ip_opts_len) {
+		int olen = ip4_options_echo(s, c->syn_iph, c->syn_iph_len, ipopts, now);
+
+		if (olen > 0) {
+			tx.opts = ipopts;
+			tx.opts_len = (uint8_t)olen;
+		}
+	}
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
 	c->segs_out += nsegs;

@@ -191,6 +191,13 @@ struct tcp_conn {
 	 * saved_syn), until TCP_SAVED_SYN reads them; NULL: none. */
 	uint8_t *saved_syn;
 	uint16_t saved_syn_len;
+	/* The IP header of the SYN that made a passive connection, when it
+	 * carried record route or timestamp options: like Linux's ireq_opt
+	 * (tcp_v4_save_options), every segment of the connection carries
+	 * them back (ip4_options_echo), ip_opts_len bytes, which each
+	 * segment's payload leaves room for (icsk_ext_hdr_len). */
+	uint8_t syn_iph[IP4_HLEN_MAX];
+	uint8_t syn_iph_len, ip_opts_len;
 	/* receive sequence space */
 	tcp_seq irs, rcv_nxt, rcv_adv;      /* rcv_adv: right edge advertised */
 	/* Linux's rcv_ssthresh: the most a window offers, whatever the room.

@@ -427,6 +427,7 @@ void tcp_sync_mss(struct tcp_conn *c)
 		m = TCP_MIN_MSS;
 	if (c->ts_ok)
 		m -= 12;
+	m -= c->ip_opts_len;        /* Linux's icsk_ext_hdr_len */
 	c->mss = (uint16_t)m;
 }
 

@@ -17,6 +17,7 @@
 #include "stack/core/ip4_frag.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
 #include "stack/core/udp.h"
 #include "stack/wire/tcp.h"
 #include "stack/wire/wire.h"
@@ -395,6 +396,71 @@ static void test_ip4_options_in_errors_and_resets(void **state)
 	assert_int_equal(m[13], TCP_RST | TCP_ACK);
 	assert_int_equal(rd32(m + 8), 5001);
 	free(f);
+	h_free(h);
+}
+
+/* A SYN carrying record route makes a connection whose every segment
+ * carries it back, as Linux keeps the SYN's echoed options (ireq_opt,
+ * tcp_v4_save_options): measured, the SYN-ACK and the ACK of data both
+ * with opts 070b0c+2x192.0.2.2 (rawframes.py tcp_syn_listen_opt_rr); the
+ * connection's segments leave room for them (icsk_ext_hdr_len: MSS 1460
+ * less 12). */
+static void test_ip4_options_kept_by_connection(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static const uint8_t rr[12] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t rr_want[12] = { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 2, 0 };
+	struct ip4_endpoint local = { 0, 80 };
+	struct tcp_conn *l = tcp_open(h->s), *c;
+	struct tcp_seg g = { .src = H_PEER_IP, .dst = H_STACK_IP, .sport = 40000, .dport = 80, .seq = 5000,
+			     .flags = TCP_SYN, .wnd = 65535, .has_mss = true, .mss = 1460 };
+	uint8_t seg[TCP_HLEN + 40];
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m, *ip;
+	size_t n, plen, hl;
+	uint32_t iss;
+	int err;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(tcp_bind(l, &local, 0), 0);
+	assert_int_equal(tcp_listen(l, 8), 0);
+	hl = tcp_seg_emit(seg, &g);
+	tcp_fill_csum(seg, hl, H_PEER_IP, H_STACK_IP);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 7, 0, seg, hl);
+	n = add_ip_opts(buf, n, rr, sizeof(rr));
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	ip = f->data + ETH_HLEN;
+	assert_int_equal(m[13], TCP_SYN | TCP_ACK);
+	assert_int_equal(ih.ihl, IP4_HLEN + 12);
+	assert_memory_equal(ip + IP4_HLEN, rr_want, 12);
+	iss = rd32(m + 4);
+	free(f);
+
+	g.seq = 5001;
+	g.ack = iss + 1;
+	g.flags = TCP_ACK;
+	g.has_mss = false;
+	hl = tcp_seg_emit(seg, &g);
+	tcp_fill_csum(seg, hl, H_PEER_IP, H_STACK_IP);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 8, 0, seg, hl);
+	h_inject(h, buf, n);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(c->mss, 1460 - 12);
+	tcp_setopt(c, TCP_OPT_LINGER, 0);
+	tcp_close(c, h->now);          /* its reset carries them too */
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	assert_int_equal(m[13] & TCP_RST, TCP_RST);
+	assert_memory_equal(f->data + ETH_HLEN + IP4_HLEN, rr_want, 12);
+	free(f);
+	tcp_close(l, h->now);
 	h_free(h);
 }
 
@@ -1061,6 +1127,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_options),
 		cmocka_unit_test(test_ip4_options_in_errors_and_resets),
 		cmocka_unit_test(test_ip4_link_broadcast_tcp),
+		cmocka_unit_test(test_ip4_options_kept_by_connection),
 		cmocka_unit_test(test_ip4_echo_code_kept),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),

@@ -13554,6 +13554,617 @@ CASE(sendto_udp_bound_any_port_to_loopback, 0) { udp_bound_any_sendto_loopback(c
 CASE(sendmsg_udp_bound_any_to_loopback, 0) { udp_bound_any_sendto_loopback(0, true); }
 
 /* ===================================================================== */
+/* What a hostile caller tries, third round: bad pointers and lengths on the
+ * calls not swept above, the level and protocol numbers swept, the filters
+ * and devices a socket may be tied to. */
+
+/* The length pointer checked only after the state: ENOTCONN first, then EFAULT. */
+CASE(getpeername_bad_len_ptr, 0)
+{
+	struct sockaddr_in a;
+
+	R(getpeername(tcp_sock(), (struct sockaddr *)&a, BAD));
+	R(getpeername(tcp_to(P_ECHO), (struct sockaddr *)&a, BAD));
+	R(getpeername(udp_to(P_USINK), (struct sockaddr *)&a, BAD));
+}
+/* A length the caller may read but not write: the result cannot go back. */
+CASE(names_len_read_only, 0)
+{
+	socklen_t *l = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sockaddr_in a;
+	int s = tcp_to(P_ECHO), v;
+
+	need(l != MAP_FAILED, "mmap");
+	*l = sizeof(a);
+	need(mprotect(l, 4096, PROT_READ) == 0, "mprotect");
+	R(getsockname(s, (struct sockaddr *)&a, l));
+	R(getpeername(s, (struct sockaddr *)&a, l));
+	*(volatile socklen_t *)&v = 0;
+	R(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, l));
+	R(getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, l));
+	R(getsockopt(s, IPPROTO_IP, IP_TTL, &v, l));
+}
+/* An address that runs off its mapping: the copy in faults. */
+CASE(names_addr_off_mapping, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_ECHO), b = sin4(SELF, 0);
+	void *pa = guarded(8), *pb = guarded(8);
+	int s = tcp_sock(), u = udp_sock();
+
+	memcpy(pa, &a, 8);
+	memcpy(pb, &b, 8);
+	R(bind(s, pb, sizeof(b)));
+	R(connect(s, pa, sizeof(a)));
+	R(sendto(u, "x", 1, 0, pa, sizeof(a)));
+	R(connect(u, pa, sizeof(a)));
+	R(bind(s, pb, 8));
+}
+/* A length of -1 (a huge socklen_t) on each call taking an address. */
+CASE(names_len_minus1, 0)
+{
+	struct sockaddr_in a = sin4(PEER, P_USINK), b = sin4(SELF, 0);
+	socklen_t m = (socklen_t)minus_one;
+	int s = tcp_sock(), u = udp_sock();
+	struct msghdr mh = { .msg_name = &a, .msg_namelen = m, .msg_iov = &(struct iovec){ "x", 1 }, .msg_iovlen = 1 };
+
+	R(bind(s, (struct sockaddr *)&b, m));
+	R(connect(s, (struct sockaddr *)&a, m));
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&a, m));
+	R(sendmsg(u, &mh, 0));
+	R(connect(u, (struct sockaddr *)&a, m));
+	R(bind(u, (struct sockaddr *)&b, m));
+}
+/* A name longer than a sockaddr_storage: sendto refuses it (EINVAL),
+ * sendmsg cuts it to 128 bytes (__copy_msghdr) and sends. */
+CASE(sendmsg_udp_namelen_huge, 0)
+{
+	struct sockaddr_storage big[8];
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	int u = udp_sock();
+	struct msghdr mh = { .msg_name = big, .msg_namelen = sizeof(big), .msg_iov = &(struct iovec){ "x", 1 }, .msg_iovlen = 1 };
+
+	memset(big, 0, sizeof(big));
+	memcpy(big, &a, sizeof(a));
+	R(sendmsg(u, &mh, 0));
+	mh.msg_namelen = 129;
+	R(sendmsg(u, &mh, 0));
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)big, 129));
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)big, 128));
+}
+/* A bad name with a length of 0: sendto copies nothing and UDP finds a name
+ * too short (EINVAL); sendmsg drops a name of no length and uses the
+ * connection; TCP ignores both. */
+CASE(send_bad_name_len_zero, 0)
+{
+	int u = udp_to(P_USINK), t = tcp_to(P_SINK);
+	struct msghdr mh = { .msg_name = BAD, .msg_namelen = 0, .msg_iov = &(struct iovec){ "x", 1 }, .msg_iovlen = 1 };
+
+	R(sendto(u, "x", 1, 0, BAD, 0));
+	R(sendmsg(u, &mh, 0));
+	R(sendto(t, "x", 1, 0, BAD, 0));
+	R(sendmsg(t, &mh, 0));
+	R(sendto(udp_sock(), "x", 1, 0, BAD, 0));
+	R(sendmsg(udp_sock(), &mh, 0));
+}
+/* recvfrom's address cannot go back: the datagram is gone all the same. */
+CASE(udp_recvfrom_bad_len_ptr, 0)
+{
+	int s = udp_echoed("hello");
+	struct sockaddr_in a;
+	char b[16];
+
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, BAD));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_recvfrom_addr_read_only, 0)
+{
+	int s = udp_echoed("hello");
+	struct sockaddr_in *a = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	socklen_t l = sizeof(*a);
+	char b[16];
+
+	need(a != MAP_FAILED, "mmap");
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)a, &l));
+	emit("len=%u", (unsigned)l);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* TCP has no name to give: a bad address with a good length is never touched. */
+CASE(recvfrom_tcp_bad_addr, 0)
+{
+	int s = tcp_hello();
+	char b[16];
+	socklen_t l = 16;
+
+	R(recvfrom(s, b, 4, 0, BAD, &l));
+	emit("len=%u", (unsigned)l);
+	R(recvfrom(s, b, 4, 0, NULL, BAD));
+	R(recvfrom(s, b, 4, 0, BAD, BAD));
+}
+/* accept4 checks its flags before the descriptor. */
+CASE(accept4_bad_flags_first, 0)
+{
+	R(accept4(-1, NULL, NULL, 0x1));
+	R(accept4(udp_sock(), NULL, NULL, 0x1));
+	R(accept4(tcp_sock(), NULL, NULL, SOCK_NONBLOCK | 0x40));
+	R(accept4(tcp_listener(), BAD, BAD, 0x1));
+}
+/* A pending connection accepted into a bad address: EFAULT, and the connection is gone. */
+CASE(accept4_bad_addr_pending, 0)
+{
+	int l = tcp_listener();
+	socklen_t n = 16;
+
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	R(accept4(l, BAD, &n, SOCK_NONBLOCK));
+	R(accept4(l, NULL, NULL, SOCK_NONBLOCK));
+}
+/* A NULL control area of some length with a cmsg to give: MSG_CTRUNC (put_cmsg). */
+CASE(recvmsg_cmsg_null_control, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = NULL, .msg_controllen = 64 };
+
+	seti(s, IPPROTO_IP, IP_PKTINFO, 1);
+	need(send(s, "hi", 2, 0) == 2, "send");
+	wait_in(s);
+	R(recvmsg(s, &m, 0));
+	emit("flags=%#x controllen=%zu", m.msg_flags, (size_t)m.msg_controllen);
+}
+/* A name buffer bigger than any address: the length comes back 16. */
+CASE(recvmsg_udp_namelen_huge, 0)
+{
+	int s = udp_echoed("hi");
+	struct sockaddr_storage big[4];
+	char b[16];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = big, .msg_namelen = sizeof(big), .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(s, &m, 0));
+	emit("namelen=%u", (unsigned)m.msg_namelen);
+}
+CASE(recvmsg_iovlen_over_max, 0)
+{
+	int s = tcp_hello(), u = udp_echoed("hi");
+	static struct iovec v[1025];
+	char b[4];
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 1025 };
+
+	for (int i = 0; i < 1025; i++)
+		v[i] = (struct iovec){ b, 1 };
+	R(recvmsg(s, &m, 0));
+	R(recvmsg(u, &m, 0));
+	m.msg_iovlen = 1024;
+	R(recvmsg(s, &m, MSG_DONTWAIT));
+	R(readv(s, v, 1025));
+}
+/* A length of SIZE_MAX to read into a small buffer: what is there is read
+ * (cut to MAX_RW_COUNT, the buffer's end is still in the address space: not
+ * on the stack, whose place moves, within 2 GB of the end some runs). */
+CASE(recv_len_huge, 0)
+{
+	int s = tcp_hello(), u = udp_echoed("hello");
+	static char b[64];
+
+	R(recv(s, b, SIZE_MAX, 0));
+	R(recv(u, b, SIZE_MAX, 0));
+	R(recv(u, b, (size_t)SSIZE_MAX + 1, MSG_DONTWAIT));
+}
+/* recvmmsg whose first entry's buffer is bad: EFAULT, the datagram gone. */
+CASE(recvmmsg_first_bad_base, 0)
+{
+	int s = udp_to(P_UECHO);
+	char b[16];
+	struct iovec v[2] = { { BAD, 16 }, { b, sizeof(b) } };
+	struct mmsghdr mm[2] = { { .msg_hdr = { .msg_iov = &v[0], .msg_iovlen = 1 } },
+				 { .msg_hdr = { .msg_iov = &v[1], .msg_iovlen = 1 } } };
+
+	need(send(s, "one", 3, 0) == 3, "send");
+	wait_in(s);
+	R(recvmmsg(s, mm, 2, MSG_DONTWAIT, NULL));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+/* sendmmsg whose second entry names a bad address: one sent. */
+CASE(sendmmsg_second_bad_name, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	struct iovec v = { "x", 1 };
+	struct mmsghdr mm[2] = { { .msg_hdr = { .msg_name = &a, .msg_namelen = sizeof(a), .msg_iov = &v, .msg_iovlen = 1 } },
+				 { .msg_hdr = { .msg_name = BAD, .msg_namelen = sizeof(a), .msg_iov = &v, .msg_iovlen = 1 } } };
+
+	R(sendmmsg(s, mm, 2, 0));
+	emit("len0=%u", mm[0].msg_len);
+	R(sendmmsg(s, &mm[1], 1, 0));
+}
+/* recvmmsg on a TCP connection after its reset: the error, then EOF. */
+CASE(recvmmsg_tcp_after_rst, 0)
+{
+	int s = tcp_reset();
+	char b[16];
+	struct iovec v = { b, sizeof(b) };
+	struct mmsghdr mm[2] = { { .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1 } },
+				 { .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1 } } };
+
+	R(recvmmsg(s, mm, 2, MSG_DONTWAIT, NULL));
+	R(recvmmsg(s, mm, 2, MSG_DONTWAIT, NULL));
+	R(sendmmsg(s, mm, 2, MSG_NOSIGNAL));
+	R(sendmmsg(s, mm, 2, MSG_NOSIGNAL));
+}
+/* recvmmsg on TCP with data and then the peer's FIN: one message of data, then 0. */
+CASE(recvmmsg_tcp_fin, 0)
+{
+	int s = tcp_to(P_HELLO);
+	char b[2][64];
+	struct iovec v[2] = { { b[0], 64 }, { b[1], 64 } };
+	struct mmsghdr mm[2] = { { .msg_hdr = { .msg_iov = &v[0], .msg_iovlen = 1 } },
+				 { .msg_hdr = { .msg_iov = &v[1], .msg_iovlen = 1 } } };
+
+	wait_bytes(s, HELLO_LEN);
+	R(recvmmsg(s, mm, 2, MSG_DONTWAIT, NULL));
+	emit("len0=%u", mm[0].msg_len);
+}
+/* MSG_WAITALL cut short by the receive timeout or a signal: what came. */
+CASE(recv_waitall_rcvtimeo_partial, 0)
+{
+	int s = tcp_hello();
+	char b[64];
+
+	set_timeo(s, SO_RCVTIMEO, 100);
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+}
+/* write and read, which have no flags, on a listener and an unconnected socket. */
+CASE(rw_listener_unconnected, 0)
+{
+	int l = tcp_listener(), s = tcp_sock();
+	char b[4];
+	struct iovec v = { b, 1 };
+
+	R(write(l, "x", 1));
+	R(read(l, b, 1));
+	R(writev(s, &v, 1));
+	R(readv(s, &v, 1));
+	R(write(s, "x", 0));
+}
+/* The level swept: option 1 at each level up to 300 (get and set). */
+static void sweep_levels(int s)
+{
+	for (int lv = 0; lv <= 300; lv++) {
+		int v = 0;
+		socklen_t l = sizeof(v);
+
+		if (lv == SOL_SOCKET || lv == IPPROTO_IP || lv == IPPROTO_TCP || lv == IPPROTO_UDP)
+			continue;
+		errno = 0;
+		if (getsockopt(s, lv, 1, &v, &l) < 0)
+			emit("%d:%s", lv, ename(errno));
+		else
+			emit("%d=%d/%u", lv, v, (unsigned)l);
+		v = 0;
+		if (setsockopt(s, lv, 1, &v, sizeof(v)) < 0)
+			emit("s%d:%s", lv, ename(errno));
+		else
+			emit("s%d=ok", lv);
+	}
+}
+CASE(sweep_levels_tcp, 0) { sweep_levels(tcp_sock()); }
+CASE(sweep_levels_udp, 0) { sweep_levels(udp_sock()); }
+/* The protocol swept: socket(AF_INET, TYPE, p) for p 0..300 (one fd at a time). */
+static void sweep_protocols(int type)
+{
+	int last = -2, from = 0;
+
+	for (int p = 0; p <= 301; p++) {
+		int s = p <= 300 ? socket(AF_INET, type, p) : -1, r = s >= 0 ? 0 : (p <= 300 ? errno : -1);
+
+		if (s >= 0)
+			close(s);
+		if (r != last) {
+			if (last != -2)
+				emit("%d-%d:%s", from, p - 1, last ? ename(last) : "ok");
+			last = r;
+			from = p;
+		}
+	}
+}
+CASE(sweep_protocols_stream, 0) { sweep_protocols(SOCK_STREAM); }
+CASE(sweep_protocols_dgram, 0) { sweep_protocols(SOCK_DGRAM); }
+CASE(socket_types, 0)
+{
+	for (int t = 0; t <= 12; t++) {
+		int s = socket(AF_INET, t, 0);
+
+		emit("%d:%s", t, s >= 0 ? "ok" : ename(errno));
+		if (s >= 0)
+			close(s);
+	}
+	R(socketpair(AF_INET, SOCK_STREAM, 0, (int[2]){ 0, 0 }));
+	R(socketpair(AF_INET, SOCK_DGRAM, 0, (int[2]){ 0, 0 }));
+}
+/* Classic BPF on a UDP socket: a filter that drops all, one that keeps all,
+ * one that cuts to 2 bytes; bad programs; detach; lock. */
+#include <linux/filter.h>
+static int attach(int s, struct sock_filter *f, unsigned short n)
+{
+	struct sock_fprog p = { .len = n, .filter = f };
+
+	return setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &p, sizeof(p));
+}
+CASE(filter_bad_programs, 0)
+{
+	struct sock_filter noret[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0) };
+	struct sock_filter ok[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
+	struct sock_fprog p = { .len = 1, .filter = ok };
+	int s = udp_sock(), t = tcp_sock();
+
+	R(attach(s, noret, 1));
+	R(attach(s, ok, 0));
+	R(attach(s, ok, 5000));
+	R(attach(s, BAD, 1));
+	R(setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &p, sizeof(p) - 1));
+	R(setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+	R(attach(s, ok, 1));
+	R(setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+	R(setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+	R(attach(t, ok, 1));
+	R(attach(s, ok, 1));
+	seti(s, SOL_SOCKET, SO_LOCK_FILTER, 1);
+	R(attach(s, ok, 1));
+	R(setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0));
+	emit("lock=%d", geti(s, SOL_SOCKET, SO_LOCK_FILTER));
+}
+CASE(filter_get, 0)
+{
+	struct sock_filter ok[] = { BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_RET | BPF_A, 0) };
+	struct sock_filter back[4];
+	socklen_t l = 0;
+	int s = udp_sock();
+
+	R(getsockopt(s, SOL_SOCKET, SO_GET_FILTER, back, &l));
+	emit("len=%u", (unsigned)l);
+	R(attach(s, ok, 2));
+	l = 0;
+	R(getsockopt(s, SOL_SOCKET, SO_GET_FILTER, back, &l));
+	emit("len=%u", (unsigned)l);
+	l = 4;
+	R(getsockopt(s, SOL_SOCKET, SO_GET_FILTER, back, &l));
+	emit("len=%u code=%#x", (unsigned)l, back[0].code);
+}
+CASE(bindtodevice_ifindex, 0)
+{
+	int s = udp_sock(), v = -1;
+	socklen_t l = sizeof(v);
+
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &(int){ (int)if_nametoindex("tap0") }, sizeof(int)));
+	R(getsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &v, &l));
+	emit("same=%d", v == (int)if_nametoindex("tap0"));
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &(int){ 9999 }, sizeof(int)));
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &(int){ 0 }, sizeof(int)));
+	R(getsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &v, &l));
+	emit("v=%d", v);
+}
+/* TCP_INFO cut short: what fits, and the length. */
+CASE(tcp_info_truncated, 0)
+{
+	int s = tcp_to(P_ECHO);
+	unsigned char b[8];
+
+	for (socklen_t n = 0; n <= 8; n += 1) {
+		socklen_t l = n;
+
+		memset(b, 0xee, sizeof(b));
+		R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l));
+		emit("len=%u b0=%u b7=%u", (unsigned)l, b[0], b[7]);
+	}
+	socklen_t l = (socklen_t)minus_one;
+	R(getsockopt(s, IPPROTO_TCP, TCP_INFO, b, &l));
+}
+/* SO_LINGER, SO_RCVTIMEO read back into short and long buffers. */
+CASE(getsockopt_struct_lengths, 0)
+{
+	int s = tcp_sock();
+	struct linger lg = { 1, 7 };
+	unsigned char b[64];
+
+	need(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0, "linger");
+	set_timeo(s, SO_RCVTIMEO, 1500);
+	for (socklen_t n = 0; n <= 24; n += 4) {
+		socklen_t l = n;
+
+		memset(b, 0xee, sizeof(b));
+		if (getsockopt(s, SOL_SOCKET, SO_LINGER, b, &l) < 0)
+			emit("linger%u:%s", (unsigned)n, ename(errno));
+		else
+			emit("linger%u=%u/%u", (unsigned)n, (unsigned)b[4], (unsigned)l);
+		l = n;
+		if (getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, b, &l) < 0)
+			emit("timeo%u:%s", (unsigned)n, ename(errno));
+		else
+			emit("timeo%u=%u/%u", (unsigned)n, (unsigned)b[0], (unsigned)l);
+	}
+}
+/* SO_RCVTIMEO set with odd sizes: a timeval's 16 bytes, 8, 12, 20, and usec out of range. */
+CASE(setsockopt_timeo_lengths, 0)
+{
+	int s = tcp_sock();
+	struct timeval tv[2] = { { 1, 0 }, { 0, 0 } };
+
+	for (socklen_t n = 0; n <= 24; n += 4)
+		emit("%u:%s", (unsigned)n, setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, tv, n) ? ename(errno) : "ok");
+	tv[0].tv_usec = 1000000;
+	R(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(tv[0])));
+	tv[0].tv_usec = 999999;
+	tv[0].tv_sec = -5;
+	R(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(tv[0])));
+	socklen_t l = sizeof(tv[0]);
+	R(getsockopt(s, SOL_SOCKET, SO_SNDTIMEO, tv, &l));
+	emit("sec=%ld usec=%ld", (long)tv[0].tv_sec, (long)tv[0].tv_usec);
+}
+/* SIOCATMARK and the other TCP-only ioctls on UDP and on a listener. */
+CASE(ioctl_tcp_only_elsewhere, 0)
+{
+	int u = udp_to(P_USINK), l = tcp_listener(), v = -1;
+
+	R(ioctl(u, SIOCATMARK, &v));
+	R(ioctl(l, SIOCATMARK, &v));
+	emit("v=%d", v);
+	R(ioctl(u, SIOCOUTQNSD, &v));
+	R(ioctl(l, SIOCOUTQNSD, &v));
+	R(ioctl(tcp_sock(), SIOCATMARK, BAD));
+	R(ioctl(tcp_sock(), SIOCATMARK, NULL));
+}
+/* Read-only requests a socket answers or refuses. */
+CASE(ioctl_odd_requests, 0)
+{
+	int s = tcp_to(P_ECHO), v = -1;
+	struct ifreq r;
+	struct timespec ts;
+
+	memset(&r, 0, sizeof(r));
+	r.ifr_ifindex = (int)if_nametoindex("tap0");
+	R(ioctl(s, SIOCGIFNAME, &r));
+	emit("name=%s", r.ifr_name);
+	r.ifr_ifindex = 9999;
+	R(ioctl(s, SIOCGIFNAME, &r));
+	R(ioctl(s, SIOCGSTAMPNS, &ts));
+	R(ioctl(s, SIOCGIFCOUNT, &v));
+	strcpy(r.ifr_name, "tap0");
+	R(ioctl(s, SIOCGIFTXQLEN, &r));
+	R(ioctl(s, SIOCGIFMETRIC, &r));
+	emit("metric=%d", r.ifr_metric);
+	R(ioctl(s, SIOCGIFDSTADDR, &r));
+	R(ioctl(s, SIOCGIFPFLAGS, &r));
+	R(ioctl(s, TIOCOUTQ, &v));
+	R(ioctl(s, 0x12345678, &v));
+}
+/* F_SETOWN_EX with bad types and pointers; F_GETOWN after. */
+CASE(fcntl_owner_ex_bad, 0)
+{
+	int s = tcp_sock();
+	struct f_owner_ex o = { .type = 7, .pid = getpid() };
+
+	R(fcntl(s, F_SETOWN_EX, &o));
+	R(fcntl(s, F_SETOWN_EX, BAD));
+	R(fcntl(s, F_GETOWN_EX, BAD));
+	o.type = F_OWNER_PGRP;
+	o.pid = getpgrp();
+	R(fcntl(s, F_SETOWN_EX, &o));
+	emit("own=%s", fcntl(s, F_GETOWN) == -getpgrp() ? "-pgrp" : "?");
+	o.type = F_OWNER_TID;
+	o.pid = 999999;
+	R(fcntl(s, F_SETOWN_EX, &o));
+	R(fcntl(s, F_SETOWN, 999999));
+	R(fcntl(s, F_SETSIG, 65));
+	R(fcntl(s, F_SETSIG, -1));
+}
+/* fcntls a socket does not have: pipe size, leases, seals, locks. */
+CASE(fcntl_not_for_sockets, 0)
+{
+	int s = tcp_sock();
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+
+	R(fcntl(s, F_GETPIPE_SZ));
+	R(fcntl(s, F_SETPIPE_SZ, 65536));
+	R(fcntl(s, F_GETLEASE));
+	R(fcntl(s, F_SETLEASE, F_RDLCK));
+	R(fcntl(s, F_GET_SEALS));
+	R(fcntl(s, F_ADD_SEALS, 1));
+	R(fcntl(s, F_GETLK, &fl));
+	emit("type=%d", fl.l_type);
+	R(fcntl(s, F_SETLK, &fl));
+	R(fcntl(s, F_NOTIFY, 1));
+	R(flock(s, LOCK_EX | LOCK_NB));
+	R(lseek(s, 0, SEEK_SET));
+	R(pread(s, (char[4]){ 0 }, 4, 0));
+	R(pwrite(s, "x", 1, 0));
+	R(ftruncate(s, 0));
+	R(fsync(s));
+}
+/* shutdown on what is not a socket, and how values. */
+CASE(shutdown_odd, 0)
+{
+	int p[2];
+
+	need(pipe(p) == 0, "pipe");
+	R(shutdown(p[0], SHUT_RD));
+	R(shutdown(-1, 7));
+	R(shutdown(tcp_to(P_ECHO), 3));
+	R(shutdown(tcp_to(P_ECHO), -1));
+	R(shutdown(udp_sock(), 3));
+	R(shutdown(tcp_sock(), 3));
+	R(listen(p[0], 1));
+	R(accept(p[0], NULL, NULL));
+	R(getsockopt(p[0], SOL_SOCKET, SO_TYPE, &(int){ 0 }, &(socklen_t){ 4 }));
+}
+/* Loopback TCP and UDP to a closed port on 127.x. */
+CASE(loopback_closed_ports, 0)
+{
+	int s = tcp_sock(), u = udp_sock();
+	char b[4];
+
+	R(connect_to(s, "127.0.0.1", 9));
+	R(connect_to(tcp_sock(), "127.1.2.3", 9));
+	R(connect_to(u, "127.0.0.1", 9));
+	R(send(u, "x", 1, 0));
+	emit("ev=%#x", wait_ev(u, POLLIN));
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+	R(send(u, "x", 1, 0));
+}
+/* listen twice: the second backlog is taken, on a listener that has pending connections too. */
+CASE(listen_again_pending, 0)
+{
+	int l = tcp_listener(), c;
+
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	R(listen(l, 0));
+	R(listen(l, -5));
+	R(listen(l, INT_MAX));
+	c = accept(l, NULL, NULL);
+	emit("accepted=%d", c >= 0);
+}
+/* Data queued, then shut for reading: the queue is still read, then 0. */
+CASE(shutdown_rd_pending_read, 0)
+{
+	int s = tcp_hello();
+	char b[64];
+
+	R(shutdown(s, SHUT_RD));
+	R(recv(s, b, 5, 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+}
+/* MSG_PEEK|MSG_TRUNC|MSG_WAITALL on TCP, and MSG_OOB|MSG_PEEK with no mark. */
+CASE(recv_flag_combos_tcp, 0)
+{
+	int s = tcp_hello();
+	char b[64];
+
+	R(recv(s, b, 4, MSG_PEEK | MSG_TRUNC));
+	R(recv(s, NULL, 4, MSG_PEEK | MSG_TRUNC));
+	R(recv(s, b, 4, MSG_OOB | MSG_PEEK));
+	R(recv(s, b, 4, MSG_ERRQUEUE | MSG_PEEK));
+	R(recv(s, b, 4, MSG_TRUNC | MSG_WAITALL));
+	R(recv(s, b, 64, MSG_DONTWAIT | MSG_WAITALL | MSG_PEEK));
+	R(recv(s, b, 64, MSG_DONTWAIT));
+}
+CASE(recv_flag_combos_udp, 0)
+{
+	int s = udp_echoed("hello world");
+	char b[64];
+
+	R(recv(s, b, 4, MSG_OOB | MSG_PEEK));
+	R(recv(s, b, 4, MSG_ERRQUEUE | MSG_PEEK));
+	R(recv(s, b, 4, MSG_PEEK | MSG_TRUNC | MSG_WAITALL));
+	R(recv(s, b, 4, MSG_CMSG_CLOEXEC | MSG_TRUNC));
+	R(recv(s, b, 64, MSG_DONTWAIT));
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

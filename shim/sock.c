@@ -4657,6 +4657,13 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	/* Linux's __sys_setsockopt: a negative length (the kernel's optlen is
+	 * an int) is refused once the fd is known a socket, before any level
+	 * looks at it. */
+	if ((int)len < 0) {
+		leave(k);
+		return -EINVAL;
+	}
 	/* AF_INET6 too: ipv6_setsockopt hands SOL_IP to ip_setsockopt, and
 	 * the socket hears IPv4 groups as a dual-stack one. */
 	if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP ||

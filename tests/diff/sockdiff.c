@@ -13946,6 +13946,23 @@ CASE(bindtodevice_ifindex, 0)
 	R(getsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &v, &l));
 	emit("v=%d", v);
 }
+/* ip_mreq, ip_mreqn and the lengths between and beyond. */
+CASE(mcast_join_lengths, 0)
+{
+	int s = udp_sock();
+	char b[32];
+	struct ip_mreqn mn = { .imr_ifindex = 0 };
+
+	inet_pton(AF_INET, "239.1.3.1", &mn.imr_multiaddr);
+	inet_pton(AF_INET, SELF, &mn.imr_address);
+	memset(b, 0, sizeof(b));
+	for (socklen_t l = 7; l <= 20; l++) {
+		memcpy(b, &mn, sizeof(mn));
+		b[3] = (char)l;
+		emit("%u:%s", (unsigned)l, setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, b, l) ? ename(errno) : "ok");
+	}
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, b, (socklen_t)minus_one));
+}
 /* TCP_INFO cut short: what fits, and the length. */
 CASE(tcp_info_truncated, 0)
 {

@@ -1133,6 +1133,18 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		shim_put(&k->obj);
 		return r;
 	}
+	/* Linux's do_epoll_ctl: EPOLLEXCLUSIVE only on an add, and only with
+	 * the events it allows (EPOLLEXCLUSIVE_OK_BITS: no EPOLLONESHOT,
+	 * EPOLLRDHUP, EPOLLPRI...), before it looks for the item. */
+	if (op != EPOLL_CTL_DEL && (ev->events & EPOLLEXCLUSIVE) &&
+	    (op == EPOLL_CTL_MOD ||
+	     (ev->events & ~(uint32_t)(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET |
+				       EPOLLEXCLUSIVE)))) {
+		r = -EINVAL;
+		shim_put(&k->obj);
+		shim_put(&ep->obj);
+		return r;
+	}
 	shim_lock();
 	if (shim_exposed(k)) {
 		/* Exposed since the check above (shim/expose.c took its items

@@ -14100,6 +14100,26 @@ CASE(fcntl_not_for_sockets, 0)
 	R(ftruncate(s, 0));
 	R(fsync(s));
 }
+/* epoll event bits epoll has no use for, and the ones that conflict. */
+CASE(epoll_odd_bits, 0)
+{
+	int ep = epoll_create1(0), s = tcp_hello();
+	struct epoll_event e = { .events = EPOLLIN | 0x00400000, .data.u64 = 3 };
+
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &e));
+	ep_wait(ep, 0);
+	e.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT;
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, tcp_hello(), &e));
+	e.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLET;
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, tcp_hello(), &e));
+	ep_wait(ep, 0);
+	e.events = 0;
+	R(epoll_ctl(ep, EPOLL_CTL_MOD, s, &e));
+	ep_wait(ep, 0);
+	e.events = EPOLLIN | EPOLLWAKEUP;
+	R(epoll_ctl(ep, EPOLL_CTL_MOD, s, &e));
+	ep_wait(ep, 0);
+}
 /* shutdown on what is not a socket, and how values. */
 CASE(shutdown_odd, 0)
 {

@@ -253,6 +253,9 @@ struct shim_host {
 int shim_copy(void *dst, const void *src, size_t n);
 int shim_user_do(void (*fn)(void *arg), void *arg, const void *user, size_t n);
 bool shim_user_fault(int sig, const siginfo_t *si, void *uc);
+/* Linux's access_ok: [p, p + n) lies below the end of the program's
+ * address space (whether it is mapped is the copy's to find out). */
+bool shim_user_range_ok(const void *p, size_t n);
 
 /* Once per process, before any other call. Both structs are copied. */
 void shim_init(const struct shim_libc *libc, const struct shim_host *host);

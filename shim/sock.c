@@ -1883,6 +1883,19 @@ static int iov_import(const struct iovec *uiov, size_t cnt, struct sock_iov *fas
 				free(a);
 			return -EINVAL;
 		}
+	}
+	/* Linux's __import_iovec: each buffer must lie in the address space
+	 * (access_ok: EFAULT before anything is read or written), with the
+	 * length asked for; one buffer alone is cut to MAX_RW_COUNT first
+	 * (import_ubuf). Then the total is cut to MAX_RW_COUNT. */
+	for (size_t i = 0; i < cnt; i++) {
+		if (cnt == 1 && a[i].len > SHIM_MAX_RW)
+			a[i].len = SHIM_MAX_RW;
+		if (!shim_user_range_ok(a[i].base, a[i].len)) {
+			if (a != fast)
+				free(a);
+			return -EFAULT;
+		}
 		if (a[i].len > SHIM_MAX_RW - total)
 			a[i].len = SHIM_MAX_RW - total;
 		total += a[i].len;

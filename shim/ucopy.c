@@ -39,6 +39,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 
 struct ucopy {
@@ -84,6 +85,37 @@ bool shim_user_fault(int sig, const siginfo_t *si, void *uc)
 static bool plausible(const void *p, size_t n)
 {
 	return p && n <= UINTPTR_MAX - (uintptr_t)p;
+}
+
+/*
+ * The end of the program's address space (Linux's TASK_SIZE_MAX): on x86-64
+ * 2^47 less a page, or 2^56 less a page when the kernel runs five-level
+ * page tables, which it shows by honouring a hint above 2^47 (the only way
+ * a process gets such an address). Measured once; elsewhere no limit.
+ */
+static uintptr_t user_top(void)
+{
+#if defined(__x86_64__)
+	static _Atomic uintptr_t top;
+	uintptr_t t = atomic_load_explicit(&top, memory_order_relaxed);
+
+	if (!t) {
+		void *p = mmap((void *)(1UL << 50), 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		t = p != MAP_FAILED && (uintptr_t)p >= (1UL << 47) ? (1UL << 56) - 4096 : (1UL << 47) - 4096;
+		if (p != MAP_FAILED)
+			munmap(p, 4096);
+		atomic_store_explicit(&top, t, memory_order_relaxed);
+	}
+	return t;
+#else
+	return UINTPTR_MAX;
+#endif
+}
+
+bool shim_user_range_ok(const void *p, size_t n)
+{
+	return n <= UINTPTR_MAX - (uintptr_t)p && (uintptr_t)p + n <= user_top();
 }
 
 /* Out of line: shim_copy's own locals must not live across its sigsetjmp. */

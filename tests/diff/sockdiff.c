@@ -13740,6 +13740,24 @@ CASE(recvmsg_iovlen_over_max, 0)
 	R(recvmsg(s, &m, MSG_DONTWAIT));
 	R(readv(s, v, 1025));
 }
+/* An iovec whose lengths add past SSIZE_MAX: EINVAL on each call. */
+CASE(iov_len_overflow, 0)
+{
+	int s = tcp_hello(), u = udp_echoed("hi");
+	char b[4];
+	struct iovec v[2] = { { b, 1 }, { b, (size_t)SSIZE_MAX } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+
+	R(recvmsg(s, &m, 0));
+	R(sendmsg(s, &m, MSG_NOSIGNAL));
+	R(readv(s, v, 2));
+	R(writev(s, v, 2));
+	R(recvmsg(u, &m, 0));
+	R(sendmsg(u, &m, 0));
+	v[1].iov_len = (size_t)-1;
+	R(recvmsg(s, &m, 0));
+	R(sendmsg(u, &m, 0));
+}
 /* A length of SIZE_MAX to read into a small buffer: what is there is read
  * (cut to MAX_RW_COUNT, the buffer's end is still in the address space: not
  * on the stack, whose place moves, within 2 GB of the end some runs). */

@@ -2406,7 +2406,10 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 			int w;
 
 			k->rx_waiters++;
-			w = shim_wait_sock_intr(k, dl, true, &intr);
+			/* A signal never restarts a read that has bytes: it
+			 * ends with them, SA_RESTART or not (tcp_recvmsg_locked
+			 * breaks on signal_pending once copied). */
+			w = shim_wait_sock_intr(k, dl, total == 0, &intr);
 			k->rx_waiters--;
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;

@@ -13834,6 +13834,16 @@ CASE(recv_waitall_rcvtimeo_partial, 0)
 	R(recv(s, b, sizeof(b), MSG_WAITALL));
 	R(recv(s, b, sizeof(b), MSG_WAITALL));
 }
+CASE(recv_waitall_eintr_partial, 0)
+{
+	int s = tcp_hello();
+	char b[64];
+
+	handle(SIGUSR1, true);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	R(recv(s, b, sizeof(b), MSG_WAITALL));
+	end_interrupt();
+}
 /* write and read, which have no flags, on a listener and an unconnected socket. */
 CASE(rw_listener_unconnected, 0)
 {

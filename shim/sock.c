@@ -4456,6 +4456,27 @@ static int set_multicast_if(struct shim_sock *k, int fd, const void *val, sockle
 }
 
 /*
+ * MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP on a TCP socket: Linux takes them
+ * (ip_mc_join_group has no check of the protocol, where IP_ADD_MEMBERSHIP
+ * has: EPROTO) and keeps the membership, which the placeholder does. With
+ * no interface given, the kernel picks the device of the route to the
+ * group (ip_mc_find_dev): the stack's, where the placeholder's namespace
+ * has no route (ENODEV); the placeholder is given the stack's device by
+ * index. Any other value: the placeholder's checks as they are.
+ */
+static int tcp_group_req(struct shim_sock *k, int fd, int name, const void *val, socklen_t len)
+{
+	struct group_req g;
+	struct shim_iface ifc;
+
+	if (len < sizeof(g) || shim_copy(&g, val, sizeof(g)) || g.gr_interface || !shim_host.iface ||
+	    shim_host.iface(shim_host.ctx, &ifc) != 0 || !ifc.index)
+		return SHIM_PASS;
+	g.gr_interface = ifc.index;
+	return shim_libc.setsockopt(shim_opt_fd(k, fd), IPPROTO_IP, name, &g, sizeof(g)) < 0 ? -errno : 0;
+}
+
+/*
  * TCP_CONGESTION (Linux's do_tcp_setsockopt, tcp_set_congestion_control):
  * EINVAL for an empty name, ENOENT for one the stack does not implement
  * (only CUBIC and NewReno here, whatever the kernel has); the placeholder
@@ -4701,6 +4722,11 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				    name == MCAST_BLOCK_SOURCE || name == MCAST_UNBLOCK_SOURCE) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_group_source_req(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && (name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP) &&
+	    k->type == SOCK_STREAM && k->family == AF_INET && (r = tcp_group_req(k, fd, name, val, len)) != SHIM_PASS) {
 		leave(k);
 		return r;
 	}

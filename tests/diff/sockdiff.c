@@ -13974,6 +13974,28 @@ CASE(bindtodevice_ifindex, 0)
 	R(getsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &v, &l));
 	emit("v=%d", v);
 }
+/* A TCP socket's multicast calls. */
+CASE(tcp_mcast_calls, 0)
+{
+	int s = tcp_sock();
+	struct ip_mreqn mn = { .imr_ifindex = 0 };
+	struct group_req gr = { .gr_interface = 0 };
+	struct sockaddr_in g = sin4("239.1.2.9", 0);
+
+	inet_pton(AF_INET, "239.1.2.9", &mn.imr_multiaddr);
+	memcpy(&gr.gr_group, &g, sizeof(g));
+	R(join(s, "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+	R(join(s, "239.1.2.9", SELF, IP_DROP_MEMBERSHIP));
+	R(setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof(mn)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_LEAVE_GROUP, &gr, sizeof(gr)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_LEAVE_GROUP, &gr, sizeof(gr)));
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mn, sizeof(mn)));
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &(int){ 0 }, sizeof(int)));
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_ALL, &(int){ 0 }, sizeof(int)));
+	R(setsockopt(tcp_to(P_ECHO), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mn, sizeof(mn)));
+}
 /* ip_mreq, ip_mreqn and the lengths between and beyond. */
 CASE(mcast_join_lengths, 0)
 {

@@ -36,10 +36,12 @@
 #include <sys/uio.h>
 #include <linux/close_range.h>
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
+#include "stack/core/bpf.h"
 #include "stack/core/ip4.h"
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
@@ -4429,6 +4431,43 @@ static int set_group_req(struct shim_sock *k, int name, const void *val, socklen
 }
 
 /*
+ * SO_ATTACH_FILTER / SO_DETACH_FILTER on a UDP socket, once the placeholder
+ * took it (the kernel's checks of the program, SO_LOCK_FILTER, and what
+ * SO_GET_FILTER reads back): the stack runs the same program on each
+ * datagram before it queues it (stack/core/bpf.h). The program is read
+ * again from the caller's memory, which the kernel just read.
+ */
+static int udp_filter_set(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	struct sock_fprog fp = { 0 };
+	struct bpf_insn *prog = NULL;
+	struct shim_iface ifc;
+	uint32_t ifindex = 0;
+	int r;
+
+	if (name == SO_ATTACH_FILTER) {
+		if (len < sizeof(fp) || shim_copy(&fp, val, sizeof(fp)) || !fp.len || fp.len > BPF_MAXINSNS_CLASSIC)
+			return -EINVAL;   /* the kernel took it: changed since */
+		prog = malloc(fp.len * sizeof(*prog));
+		if (!prog)
+			return -ENOMEM;
+		if (shim_copy(prog, fp.filter, fp.len * sizeof(*prog))) {
+			free(prog);
+			return -EFAULT;
+		}
+	}
+	if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+		ifindex = ifc.index;
+	shim_lock();
+	r = attach(k);
+	if (r == 0)
+		r = udp_set_filter(k->udp, prog, prog ? fp.len : 0, ifindex);
+	shim_unlock();
+	free(prog);
+	return r;
+}
+
+/*
  * IP_MULTICAST_IF on a UDP socket (Linux's do_ip_setsockopt): an in_addr,
  * an ip_mreq or an ip_mreqn. By address alone, the kernel looks the address
  * up among its own (ip_dev_find): the stack's is not the namespace's, so the
@@ -4824,6 +4863,11 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				tcp_set_fastopen_key(k->tcp, key, len);
 			shim_unlock();
 		}
+	}
+	if (level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_DETACH_FILTER) && k->type == SOCK_DGRAM) {
+		r = udp_filter_set(k, name, val, len);
+		leave(k);
+		return r;
 	}
 	r = 0;
 	shim_lock();

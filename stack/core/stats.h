@@ -47,6 +47,7 @@
 	X(UDP_BAD_CSUM, "UDP checksum wrong")                                    \
 	X(UDP_NO_SOCKET, "UDP to a port nobody listens on")                      \
 	X(UDP_RCVBUF_FULL, "UDP receive buffer full")                            \
+	X(UDP_FILTERED, "UDP datagram a socket filter dropped")                  \
 	X(UDP_COPY_FAULT, "UDP datagram the program's buffer could not take")   \
 	X(TCP_TRUNCATED, "TCP segment truncated")                                \
 	X(TCP_BAD_OFFSET, "TCP data offset invalid")                             \

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack/core/bpf.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/inpcb.h"
 #include "stack/core/ip4.h"
@@ -86,6 +87,9 @@ struct udp_sock {
 	bool sent;                   /* a datagram ever went out (udp_used) */
 	size_t rcvbuf;
 	struct sock_wakeup wake;
+	struct bpf_insn *filter;     /* SO_ATTACH_FILTER's program, NULL when none */
+	unsigned filter_len;
+	uint32_t ifindex;            /* the device's, for the filter (SKF_AD_IFINDEX) */
 	bool corkflag;               /* UDP_CORK */
 	uint16_t gso_size;           /* UDP_SEGMENT, 0 none */
 	/* A datagram that MSG_MORE or UDP_CORK holds back (Linux's pending
@@ -161,11 +165,56 @@ static size_t dgram_charge(const struct udp_dgram *d)
 
 /* ---- receive ---- */
 
-/* Queues a copy for u; false when its buffer is full. */
+/*
+ * The socket's filter on a datagram (Linux's sk_filter_trim_cap from
+ * udp_queue_rcv_one_skb): the program sees it from the UDP header on, and
+ * answers how many bytes to keep, never fewer than the header. *len: the
+ * payload's length, cut to what is kept. False: dropped.
+ */
+static bool udp_filter(struct stack *s, const struct udp_sock *u, const struct ip4_hdr *ih, const uint8_t *data,
+		       size_t *len)
+{
+	/* The headers before the UDP header only when they are right before
+	 * it in the same buffer (the program reads across them). */
+	const uint8_t *net = ih->raw && ih->raw + ih->ihl == data - UDP_HLEN ? ih->raw : NULL;
+	struct bpf_pkt p = {
+		.data = data - UDP_HLEN,
+		.len = *len + UDP_HLEN,
+		.net = net,
+		.mac = net && ih->mac_len ? net - ih->mac_len : NULL,
+		/* Linux's pkt_type, from the frame's destination (eth_type_trans);
+		 * a looped multicast is PACKET_LOOPBACK (dev_loopback_xmit). */
+		.pkttype = ip4_is_multicast(ih->dst) ? (ih->looped ? 5 : 2) :
+			   !ih->looped && ip4_is_broadcast(s, ih->dst) ? 1 : 0,
+		.ifindex = ih->looped ? 1 : u->ifindex,
+		.hatype = ih->looped ? 772 : 1,   /* ARPHRD_LOOPBACK, ARPHRD_ETHER */
+		.random = stack_random(s),
+	};
+	uint32_t keep = bpf_run(u->filter, u->filter_len, &p);
+
+	if (keep == 0)
+		return false;
+	if (keep < UDP_HLEN)
+		keep = UDP_HLEN;
+	if (keep - UDP_HLEN < *len)
+		*len = keep - UDP_HLEN;
+	return true;
+}
+
+/* Queues a copy for u; false when its buffer is full or its filter refused
+ * it. data: the payload, right after the UDP header. */
 static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hdr *ih, uint16_t sport,
 			const uint8_t *data, size_t len, uint64_t now)
 {
 	struct udp_dgram *d;
+
+	/* The filter first, then the buffer (udp_queue_rcv_one_skb): a
+	 * datagram it drops counts as dropped (sk_drops). */
+	if (u->filter && !udp_filter(s, u, ih, data, &len)) {
+		stack_drop(s, DROP_UDP_FILTERED);
+		u->drops++;
+		return false;
+	}
 
 	/* Like Linux, a datagram is refused once the buffer is full, but an
 	 * empty queue takes one of any size (a tiny rcvbuf still works). */
@@ -466,6 +515,7 @@ void udp_close(struct udp_sock *u)
 	}
 	udp_flush(u);
 	free(u->cork.buf);
+	free(u->filter);
 	free(u);
 }
 
@@ -1225,6 +1275,26 @@ size_t udp_inq(const struct udp_sock *u)
 {
 	stack_assert_locked();
 	return u->q_bytes;
+}
+
+int udp_set_filter(struct udp_sock *u, const struct bpf_insn *prog, unsigned n, uint32_t ifindex)
+{
+	struct bpf_insn *f = NULL;
+
+	stack_assert_locked();
+	if (n > BPF_MAXINSNS_CLASSIC)
+		return -EINVAL;
+	if (n) {
+		f = malloc(n * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		memcpy(f, prog, n * sizeof(*f));
+	}
+	free(u->filter);
+	u->filter = f;
+	u->filter_len = n;
+	u->ifindex = ifindex;
+	return 0;
 }
 
 void udp_set_tos(struct udp_sock *u, uint8_t tos)

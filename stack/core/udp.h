@@ -13,6 +13,7 @@
 struct stack;
 struct ip4_hdr;
 struct udp_sock;
+struct bpf_insn;
 
 #define UDP_MAX_PAYLOAD 65507
 #define UDP_MAX_MEMBERSHIPS 20   /* groups per socket, Linux's igmp_max_memberships */
@@ -208,5 +209,11 @@ const struct udp_sock *udp_sock_first(const struct stack *s);
 const struct udp_sock *udp_sock_next(const struct udp_sock *u);
 /* Bytes of the datagrams queued for reading (ss's Recv-Q). */
 size_t udp_inq(const struct udp_sock *u);
+
+/* SO_ATTACH_FILTER (n instructions, copied) or SO_DETACH_FILTER (n 0): the
+ * classic BPF program run on each datagram before it is queued; a program
+ * the kernel's checks took (stack/core/bpf.h). ifindex: the device's index,
+ * as the program reads it. */
+int udp_set_filter(struct udp_sock *u, const struct bpf_insn *prog, unsigned n, uint32_t ifindex);
 
 #endif

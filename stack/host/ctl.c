@@ -732,7 +732,7 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 	counter(b, "UdpInDatagrams", st->udp_in);
 	counter(b, "UdpNoPorts", st->drops[DROP_UDP_NO_SOCKET]);
 	counter(b, "UdpInErrors", DROPS(st, DROP_UDP_TRUNCATED, DROP_UDP_BAD_LENGTH, DROP_UDP_BAD_CSUM,
-					DROP_UDP_RCVBUF_FULL));
+					DROP_UDP_RCVBUF_FULL, DROP_UDP_FILTERED));
 	counter(b, "UdpOutDatagrams", st->udp_out);
 	counter(b, "UdpRcvbufErrors", st->drops[DROP_UDP_RCVBUF_FULL]);
 	counter(b, "UdpInCsumErrors", st->drops[DROP_UDP_BAD_CSUM]);

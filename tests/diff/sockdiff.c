@@ -13921,6 +13921,69 @@ static int attach(int s, struct sock_filter *f, unsigned short n)
 
 	return setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &p, sizeof(p));
 }
+CASE(udp_filter_drop_all, 0)
+{
+	struct sock_filter drop[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	int s = udp_to(P_UECHO);
+	char b[16];
+
+	R(attach(s, drop, 1));
+	need(send(s, "hi", 2, 0) == 2, "send");
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_filter_keep_all_cut, 0)
+{
+	struct sock_filter all[] = { BPF_STMT(BPF_RET | BPF_K, 0xffffffff) };
+	struct sock_filter two[] = { BPF_STMT(BPF_RET | BPF_K, 2) };
+	int s = udp_to(P_UECHO);
+	char b[16];
+
+	R(attach(s, all, 1));
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(attach(s, two, 1));
+	need(send(s, "hello", 5, 0) == 5, "send");
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC));
+}
+/* A filter that reads the IP header (SKF_NET_OFF: the protocol), the UDP
+ * header (the source port), the payload and the ancillary data (the packet
+ * type), keeping only datagrams that start with 'k'; a datagram dropped
+ * counts for SO_RXQ_OVFL. */
+CASE(udp_filter_fields, 0)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF + 9),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 8),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, P_UECHO, 0, 6),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_AD_OFF + SKF_AD_PKTTYPE),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
+		BPF_STMT(BPF_LDX | BPF_IMM, 8),
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 'k', 0, 1),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	int s = udp_to(P_UECHO), n = -1;
+	char b[16], c[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c, .msg_controllen = sizeof(c) };
+
+	R(attach(s, f, sizeof(f) / sizeof(f[0])));
+	seti(s, SOL_SOCKET, SO_RXQ_OVFL, 1);
+	need(send(s, "drop", 4, 0) == 4, "send");
+	need(send(s, "keep", 4, 0) == 4, "send");
+	wait_in(s);
+	R(recvmsg(s, &m, MSG_DONTWAIT));
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_RXQ_OVFL)
+			memcpy(&n, CMSG_DATA(h), sizeof(n));
+	emit("first=%c drops=%d", b[0], n);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 CASE(filter_bad_programs, 0)
 {
 	struct sock_filter noret[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0) };

@@ -4406,6 +4406,196 @@ static int set_group_source_req(struct shim_sock *k, int name, const void *val, 
 	return r;
 }
 
+/* The interface of a source filter call, by address or index, as
+ * membership() takes it (Linux's ip_mc_find_dev): 0, or -ENODEV. */
+static int msf_iface(uint32_t ifaddr, uint32_t ifindex, unsigned *tap)
+{
+	struct shim_iface ifc;
+	int r;
+
+	*tap = 0;
+	if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+		*tap = ifc.index;
+	shim_lock();
+	r = shim_need_stack();
+	if (r < 0)
+		;
+	else if (!ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+		r = -ENODEV;
+	else if (ifindex && ifindex != 1 && ifindex != *tap)
+		r = -ENODEV;
+	shim_unlock();
+	return r;
+}
+
+/*
+ * IP_MSFILTER / MCAST_MSFILTER set on a UDP socket: a group's whole source
+ * filter (Linux's do_ip_setsockopt, ip_set_mcast_msfilter, ip_mc_msfilter,
+ * in their order): the length of the fixed part (EINVAL), the number of
+ * sources (ENOBUFS past igmp_max_msf), the length they need (EINVAL), AF_INET
+ * addresses (MCAST_MSFILTER: EADDRNOTAVAIL), a multicast group and a mode
+ * (EINVAL), the interface (ENODEV), then the stack's filter of a group
+ * joined (EINVAL when not; (INCLUDE, none) leaves it).
+ */
+static int set_msfilter(struct shim_sock *k, int name, const void *val, socklen_t len)
+{
+	uint32_t src[UDP_MAX_MSF], group, ifaddr = 0, ifindex = 0, fmode, n;
+	unsigned tap;
+	int r;
+
+	if (name == IP_MSFILTER) {
+		struct ip_msfilter h;
+		struct in_addr a[UDP_MAX_MSF];
+
+		if (len < IP_MSFILTER_SIZE(0))
+			return -EINVAL;
+		if (shim_copy(&h, val, IP_MSFILTER_SIZE(0)))
+			return -EFAULT;
+		if (h.imsf_numsrc >= 0x3ffffffcU || h.imsf_numsrc > UDP_MAX_MSF)
+			return -ENOBUFS;
+		if (IP_MSFILTER_SIZE(h.imsf_numsrc) > len)
+			return -EINVAL;
+		n = h.imsf_numsrc;
+		if (shim_copy(a, (const char *)val + offsetof(struct ip_msfilter, imsf_slist), n * sizeof(a[0])))
+			return -EFAULT;
+		for (uint32_t i = 0; i < n; i++)
+			src[i] = ntohl(a[i].s_addr);
+		group = ntohl(h.imsf_multiaddr.s_addr);
+		ifaddr = ntohl(h.imsf_interface.s_addr);
+		fmode = h.imsf_fmode;
+	} else {
+		struct group_filter h;
+		struct sockaddr_in gs;
+
+		if (len < GROUP_FILTER_SIZE(0))
+			return -EINVAL;
+		if (shim_copy(&h, val, GROUP_FILTER_SIZE(0)))
+			return -EFAULT;
+		if (h.gf_numsrc >= 0x1ffffff || h.gf_numsrc > UDP_MAX_MSF)
+			return -ENOBUFS;
+		if (GROUP_FILTER_SIZE(h.gf_numsrc) > len)
+			return -EINVAL;
+		n = h.gf_numsrc;
+		memcpy(&gs, &h.gf_group, sizeof(gs));
+		if (gs.sin_family != AF_INET)
+			return -EADDRNOTAVAIL;
+		for (uint32_t i = 0; i < n; i++) {
+			struct sockaddr_storage ss;
+			struct sockaddr_in si;
+
+			if (shim_copy(&ss, (const char *)val + offsetof(struct group_filter, gf_slist) + i * sizeof(ss),
+				      sizeof(ss)))
+				return -EFAULT;
+			memcpy(&si, &ss, sizeof(si));
+			if (si.sin_family != AF_INET)
+				return -EADDRNOTAVAIL;
+			src[i] = ntohl(si.sin_addr.s_addr);
+		}
+		group = ntohl(gs.sin_addr.s_addr);
+		ifindex = h.gf_interface;
+		fmode = h.gf_fmode;
+	}
+	if (!ip4_is_multicast(group) || (fmode != MCAST_INCLUDE && fmode != MCAST_EXCLUDE))
+		return -EINVAL;
+	r = msf_iface(ifaddr, ifindex, &tap);
+	if (r < 0)
+		return r;
+	shim_lock();
+	r = attach(k);
+	if (r == 0)
+		r = udp_set_msfilter(k->udp, group, fmode == MCAST_INCLUDE, src, n);
+	shim_unlock();
+	return r;
+}
+
+/*
+ * IP_MSFILTER / MCAST_MSFILTER read (Linux's do_ip_getsockopt,
+ * ip_mc_msfget, ip_get_mcast_msfilter, ip_mc_gsfget): the fixed part read
+ * from the caller, whose source count says how many sources it has room for;
+ * the group's mode and number of sources written back, with as many of them
+ * as fit, and the length they fill. MCAST_MSFILTER names the interface by
+ * the index the group was joined on (the stack's device), else EADDRNOTAVAIL.
+ */
+static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *lenp)
+{
+	uint32_t src[UDP_MAX_MSF], group, ifaddr = 0, want;
+	struct ip_msfilter ih;
+	struct group_filter gh;
+	bool include = false;
+	unsigned tap, copy;
+	int len, r;
+
+	if (shim_copy(&len, lenp, sizeof(len)))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	if (name == IP_MSFILTER) {
+		if ((size_t)len < IP_MSFILTER_SIZE(0))
+			return -EINVAL;
+		if (shim_copy(&ih, val, IP_MSFILTER_SIZE(0)))
+			return -EFAULT;
+		group = ntohl(ih.imsf_multiaddr.s_addr);
+		ifaddr = ntohl(ih.imsf_interface.s_addr);
+		want = ih.imsf_numsrc;
+		if (!ip4_is_multicast(group))
+			return -EINVAL;
+		r = msf_iface(ifaddr, 0, &tap);
+		if (r < 0)
+			return r;
+	} else {
+		struct sockaddr_in gs;
+
+		if ((size_t)len < GROUP_FILTER_SIZE(0))
+			return -EINVAL;
+		if (shim_copy(&gh, val, GROUP_FILTER_SIZE(0)))
+			return -EFAULT;
+		memcpy(&gs, &gh.gf_group, sizeof(gs));
+		group = ntohl(gs.sin_addr.s_addr);
+		want = gh.gf_numsrc;
+		if (gs.sin_family != AF_INET || !ip4_is_multicast(group))
+			return -EINVAL;
+		(void)msf_iface(0, 0, &tap);
+		if (!tap || gh.gf_interface != tap)
+			return -EADDRNOTAVAIL;
+	}
+	shim_lock();
+	r = k->udp ? udp_get_msfilter(k->udp, group, &include, src, UDP_MAX_MSF) : -EADDRNOTAVAIL;
+	shim_unlock();
+	if (r < 0)
+		return r;
+	copy = (unsigned)r < want ? (unsigned)r : want;
+	if (name == IP_MSFILTER) {
+		ih.imsf_fmode = include ? MCAST_INCLUDE : MCAST_EXCLUDE;
+		ih.imsf_numsrc = (uint32_t)r;
+		len = (int)IP_MSFILTER_SIZE(copy);
+		if (shim_copy(lenp, &len, sizeof(len)) || shim_copy(val, &ih, IP_MSFILTER_SIZE(0)))
+			return -EFAULT;
+		for (unsigned i = 0; i < copy; i++) {
+			struct in_addr a = { htonl(src[i]) };
+
+			if (shim_copy((char *)val + offsetof(struct ip_msfilter, imsf_slist) + i * sizeof(a), &a,
+				      sizeof(a)))
+				return -EFAULT;
+		}
+		return 0;
+	}
+	for (unsigned i = 0; i < copy; i++) {
+		struct sockaddr_storage ss;
+		struct sockaddr_in si = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(src[i]) };
+
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, &si, sizeof(si));
+		if (shim_copy((char *)val + offsetof(struct group_filter, gf_slist) + i * sizeof(ss), &ss, sizeof(ss)))
+			return -EFAULT;
+	}
+	gh.gf_fmode = include ? MCAST_INCLUDE : MCAST_EXCLUDE;
+	gh.gf_numsrc = (uint32_t)r;
+	len = (int)GROUP_FILTER_SIZE(copy);
+	if (shim_copy(lenp, &len, sizeof(len)) || shim_copy(val, &gh, GROUP_FILTER_SIZE(0)))
+		return -EFAULT;
+	return 0;
+}
+
 /*
  * MCAST_JOIN_GROUP / MCAST_LEAVE_GROUP (Linux's ip_mcast_join_leave): a
  * group_req, its group an AF_INET address (else EINVAL), then as
@@ -4754,6 +4944,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				    name == IP_BLOCK_SOURCE || name == IP_UNBLOCK_SOURCE) &&
 	    k->type == SOCK_DGRAM && k->family == AF_INET) {
 		r = set_source_filter(k, name, val, len);
+		leave(k);
+		return r;
+	}
+	if (level == IPPROTO_IP && (name == IP_MSFILTER || name == MCAST_MSFILTER) && k->type == SOCK_DGRAM &&
+	    k->family == AF_INET) {
+		r = set_msfilter(k, name, val, len);
 		leave(k);
 		return r;
 	}
@@ -5453,6 +5649,12 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	if (level == IPPROTO_IP && (name == IP_MSFILTER || name == MCAST_MSFILTER) && k->type == SOCK_DGRAM &&
+	    k->family == AF_INET) {
+		r = get_msfilter(k, name, val, len);
+		leave(k);
+		return r;
+	}
 	if (shim_join_pending(k))
 		shim_join_settle(k);
 	r = SHIM_PASS;

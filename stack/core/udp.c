@@ -1230,6 +1230,40 @@ int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool inc
 	return 0;
 }
 
+int udp_set_msfilter(struct udp_sock *u, uint32_t group, bool include, const uint32_t *src, unsigned n)
+{
+	unsigned i;
+
+	stack_assert_locked();
+	/* Linux's ip_mc_msfilter: (INCLUDE, no source) is a leave. */
+	if (include && n == 0)
+		return udp_leave(u, group);
+	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
+		;
+	if (i == u->ngroups)
+		return -EINVAL;
+	if (n > UDP_MAX_MSF)
+		return -ENOBUFS;
+	u->sf[i].include = include;
+	u->sf[i].n = (uint8_t)n;
+	memcpy(u->sf[i].src, src, n * sizeof(*src));
+	return 0;
+}
+
+int udp_get_msfilter(const struct udp_sock *u, uint32_t group, bool *include, uint32_t *src, unsigned max)
+{
+	unsigned i;
+
+	stack_assert_locked();
+	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
+		;
+	if (i == u->ngroups)
+		return -EADDRNOTAVAIL;
+	*include = u->sf[i].include;
+	memcpy(src, u->sf[i].src, (u->sf[i].n < max ? u->sf[i].n : max) * sizeof(*src));
+	return u->sf[i].n;
+}
+
 bool udp_group_joined(const struct stack *s, uint32_t group)
 {
 	if (group == 0xe0000001u)

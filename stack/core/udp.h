@@ -182,6 +182,13 @@ int udp_leave(struct udp_sock *u, uint32_t group);
  * the filter has sources of the other mode), -EADDRNOTAVAIL (a source not
  * listed, or listed already), -ENOBUFS (UDP_MAX_MSF sources). */
 int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool include, bool add);
+/* A group's whole source filter (IP_MSFILTER, MCAST_MSFILTER: Linux's
+ * ip_mc_msfilter, ip_mc_msfget). Set: the mode and the n sources in place of
+ * what was there; (INCLUDE, none) leaves the group; -EINVAL when not joined,
+ * -ENOBUFS for more than UDP_MAX_MSF. Get: the mode and up to max sources;
+ * the number the filter has, or -EADDRNOTAVAIL when not joined. */
+int udp_set_msfilter(struct udp_sock *u, uint32_t group, bool include, const uint32_t *src, unsigned n);
+int udp_get_msfilter(const struct udp_sock *u, uint32_t group, bool *include, uint32_t *src, unsigned max);
 /* Whether the stack takes datagrams to group: a socket joined it, or it is
  * 224.0.0.1 (all hosts, RFC 1112 §4). */
 bool udp_group_joined(const struct stack *s, uint32_t group);

@@ -14037,6 +14037,135 @@ CASE(bindtodevice_ifindex, 0)
 	R(getsockopt(s, SOL_SOCKET, SO_BINDTOIFINDEX, &v, &l));
 	emit("v=%d", v);
 }
+/* Source filters set whole (IP_MSFILTER, MCAST_MSFILTER) and read back. */
+CASE(udp_msfilter, 0)
+{
+	int s = udp_sock();
+	char b[IP_MSFILTER_SIZE(2)];
+	struct ip_msfilter *f = (struct ip_msfilter *)b;
+	socklen_t l;
+
+	memset(b, 0, sizeof(b));
+	inet_pton(AF_INET, "239.1.2.9", &f->imsf_multiaddr);
+	inet_pton(AF_INET, SELF, &f->imsf_interface);
+	f->imsf_fmode = MCAST_INCLUDE;
+	f->imsf_numsrc = 1;
+	inet_pton(AF_INET, PEER, &f->imsf_slist[0]);
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(1)));
+	R(join(s, "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(1)));
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	emit("len=%u mode=%u n=%u", (unsigned)l, f->imsf_fmode, f->imsf_numsrc);
+	f->imsf_fmode = 7;
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(1)));
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, 8));
+	l = 8;
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	R(getsockopt(tcp_sock(), IPPROTO_IP, IP_MSFILTER, f, &l));
+}
+CASE(udp_mcast_msfilter, 0)
+{
+	int s = udp_sock();
+	char b[GROUP_FILTER_SIZE(2)];
+	struct group_filter *f = (struct group_filter *)b;
+	struct sockaddr_in g = sin4("239.1.2.9", 0), src = sin4(PEER, 0);
+	socklen_t l;
+
+	memset(b, 0, sizeof(b));
+	f->gf_interface = if_nametoindex("tap0");
+	memcpy(&f->gf_group, &g, sizeof(g));
+	f->gf_fmode = MCAST_EXCLUDE;
+	f->gf_numsrc = 1;
+	memcpy(&f->gf_slist[0], &src, sizeof(src));
+	R(setsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, GROUP_FILTER_SIZE(1)));
+	R(join(s, "239.1.2.9", SELF, IP_ADD_MEMBERSHIP));
+	R(setsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, GROUP_FILTER_SIZE(1)));
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, &l));
+	emit("len=%u mode=%u n=%u", (unsigned)l, f->gf_fmode, f->gf_numsrc);
+	f->gf_interface = 0;
+	R(getsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, &l));
+	f->gf_interface = 9999;
+	R(setsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, GROUP_FILTER_SIZE(1)));
+	R(setsockopt(s, IPPROTO_IP, MCAST_MSFILTER, f, 16));
+}
+/* A whole filter set (IP_MSFILTER) decides what the group's datagrams do:
+ * EXCLUDE the peer, nothing; INCLUDE it, the datagram; (INCLUDE, none)
+ * leaves the group. */
+static void msfilter_set(int s, const char *group, uint32_t mode, const char *src)
+{
+	char b[IP_MSFILTER_SIZE(1)];
+	struct ip_msfilter *f = (struct ip_msfilter *)b;
+
+	memset(b, 0, sizeof(b));
+	inet_pton(AF_INET, group, &f->imsf_multiaddr);
+	f->imsf_fmode = mode;
+	f->imsf_numsrc = src ? 1 : 0;
+	if (src)
+		inet_pton(AF_INET, src, &f->imsf_slist[0]);
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(f->imsf_numsrc)));
+}
+CASE(udp_msfilter_delivery, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.14", SELF, IP_ADD_MEMBERSHIP));
+	msfilter_set(s, "239.1.2.14", MCAST_EXCLUDE, PEER);
+	peer("mcast 239.1.2.14 %d hello", case_port());
+	mcast_recv(s, 300);
+	msfilter_set(s, "239.1.2.14", MCAST_INCLUDE, PEER);
+	peer("mcast 239.1.2.14 %d hello", case_port());
+	mcast_recv(s, 2000);
+	msfilter_set(s, "239.1.2.14", MCAST_INCLUDE, NULL);
+	msfilter_set(s, "239.1.2.14", MCAST_INCLUDE, NULL);
+	R(join(s, "239.1.2.14", SELF, IP_DROP_MEMBERSHIP));
+	msfilter_set(s, "239.1.2.14", MCAST_EXCLUDE, NULL);
+	R(join(s, "239.1.2.14", SELF, IP_ADD_MEMBERSHIP));
+	msfilter_set(s, "239.1.2.14", MCAST_INCLUDE, "192.0.2.77");
+	R(src_filter(s, IP_UNBLOCK_SOURCE, "239.1.2.14", SELF, "192.0.2.77"));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.14", SELF, "192.0.2.77"));
+	msfilter_set(s, "10.1.2.3", MCAST_EXCLUDE, NULL);
+}
+/* A filter of more sources than igmp_max_msf, a count the length cannot hold. */
+CASE(udp_msfilter_sizes, 0)
+{
+	int s = udp_sock();
+	char b[IP_MSFILTER_SIZE(12)];
+	struct ip_msfilter *f = (struct ip_msfilter *)b;
+	socklen_t l;
+
+	memset(b, 0, sizeof(b));
+	R(join(s, "239.1.2.15", SELF, IP_ADD_MEMBERSHIP));
+	inet_pton(AF_INET, "239.1.2.15", &f->imsf_multiaddr);
+	f->imsf_fmode = MCAST_EXCLUDE;
+	for (int i = 0; i < 12; i++)
+		f->imsf_slist[i].s_addr = htonl(0xc0000264u + (uint32_t)i);
+	f->imsf_numsrc = 11;
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(11)));
+	f->imsf_numsrc = 0x3ffffffc;
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(11)));
+	f->imsf_numsrc = 3;
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(2)));
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, 15));
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(3)));
+	f->imsf_numsrc = 2;
+	l = 16;
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	emit("len=%u mode=%u n=%u", (unsigned)l, f->imsf_fmode, f->imsf_numsrc);
+	f->imsf_numsrc = 0;
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	emit("len=%u n=%u", (unsigned)l, f->imsf_numsrc);
+	l = 15;
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	inet_pton(AF_INET, "239.1.2.16", &f->imsf_multiaddr);
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	inet_pton(AF_INET, NOBODY, &f->imsf_interface);
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+}
 /* A TCP socket's multicast calls. */
 CASE(tcp_mcast_calls, 0)
 {

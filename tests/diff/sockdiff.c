@@ -14442,6 +14442,70 @@ CASE(recv_flag_combos_udp, 0)
 	R(recv(s, b, 4, MSG_CMSG_CLOEXEC | MSG_TRUNC));
 	R(recv(s, b, 64, MSG_DONTWAIT));
 }
+CASE(pwritev_udp_unconnected, 0)
+{
+	struct iovec v = { "abc", 3 };
+
+	R(pwritev2(udp_sock(), &v, 1, -1, 0));
+	R(pwritev2(tcp_sock(), &v, 1, -1, 0));
+	R(preadv2(tcp_listener(), &v, 1, -1, 0));
+}
+/* select with nfds far past the fds open: the kernel looks at the ones it has. */
+CASE(select_nfds_huge, 0)
+{
+	int s = tcp_hello();
+	fd_set r[8];
+
+	memset(r, 0, sizeof(r));
+	FD_SET(s, &r[0]);
+	R(select(FD_SETSIZE * 8, r, NULL, NULL, &(struct timeval){ 0, 0 }));
+	emit("set=%d", FD_ISSET(s, &r[0]));
+}
+/* msg_flags given to recvmsg and sendmsg mean nothing: what comes back is the call's. */
+CASE(msg_flags_in_ignored, 0)
+{
+	int s = tcp_hello(), u = udp_echoed("hello");
+	char b[4];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_flags = -1 };
+
+	R(recvmsg(s, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+	m.msg_flags = -1;
+	R(recvmsg(u, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+	m.msg_flags = -1;
+	v = (struct iovec){ "x", 1 };
+	R(sendmsg(u, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+}
+/* A control area bigger than an int can say. */
+CASE(recvmsg_control_huge, 0)
+{
+	int u = udp_to(P_UECHO);
+	char b[16], c[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c, .msg_controllen = (size_t)INT_MAX + 1 };
+
+	seti(u, IPPROTO_IP, IP_PKTINFO, 1);
+	need(send(u, "hi", 2, 0) == 2, "send");
+	wait_in(u);
+	R(recvmsg(u, &m, 0));
+	emit("flags=%#x", m.msg_flags);
+}
+/* A datagram of no bytes by write() and by send(). */
+CASE(udp_write_zero_connected, 0)
+{
+	int u = udp_to(P_UECHO);
+	char b[4];
+
+	R(write(u, "", 0));
+	emit("ev=%#x", wait_ev(u, POLLIN));
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+	R(writev(u, NULL, 0));
+	emit("ev=%#x", wait_ev(u, POLLIN));
+	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
+}
 
 /* ===================================================================== */
 /* the driver */

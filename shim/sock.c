@@ -432,6 +432,10 @@ unsigned shim_sock_poll(struct shim_sock *k)
 			bits |= POLLERR;
 	} else {
 		bits = k->udp ? udp_poll(k->udp) : POLLOUT;
+		/* Linux's datagram_poll: writable is POLLWRBAND too (tcp_poll
+		 * has no band). */
+		if (bits & POLLOUT)
+			bits |= POLLWRBAND;
 		if (k->udp_shut & 1)
 			bits |= POLLIN | POLLRDHUP;
 		if (k->udp_shut == 3)

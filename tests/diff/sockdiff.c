@@ -14450,6 +14450,25 @@ CASE(pwritev_udp_unconnected, 0)
 	R(pwritev2(tcp_sock(), &v, 1, -1, 0));
 	R(preadv2(tcp_listener(), &v, 1, -1, 0));
 }
+/* poll's rarer bits on sockets in a few states. */
+static void poll_bits(int s)
+{
+	struct pollfd p = { .fd = s, .events = (short)(POLLIN | POLLPRI | POLLOUT | POLLRDNORM | POLLRDBAND | POLLWRNORM |
+						      POLLWRBAND | POLLMSG | POLLRDHUP) };
+
+	R(poll(&p, 1, 0));
+	emit("revents=%#x", p.revents);
+}
+CASE(poll_bits_states, 0)
+{
+	poll_bits(tcp_sock());
+	poll_bits(tcp_listener());
+	poll_bits(tcp_to(P_ECHO));
+	poll_bits(tcp_hello());
+	poll_bits(udp_sock());
+	poll_bits(udp_echoed("hi"));
+	poll_bits(tcp_reset());
+}
 /* select with nfds far past the fds open: the kernel looks at the ones it has. */
 CASE(select_nfds_huge, 0)
 {

@@ -1296,6 +1296,28 @@ int shim_test_epoll_ready(int epfd)
 	return n;
 }
 
+/*
+ * epoll_pwait2: the timeout a timespec (Linux's epoll_pwait2 reads and
+ * checks it first: EFAULT, EINVAL), kept to the millisecond above it.
+ */
+int shim_epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *uts, const sigset_t *umask)
+{
+	struct timespec ts;
+	int ms = -1;
+
+	if (!shim_owns(epfd))
+		return SHIM_PASS;
+	if (uts) {
+		if (shim_copy(&ts, uts, sizeof(ts)))
+			return -EFAULT;
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+			return -EINVAL;
+		ms = ts.tv_sec >= INT_MAX / 1000 ? INT_MAX :
+		     (int)ts.tv_sec * 1000 + (int)((ts.tv_nsec + 999999) / 1000000);
+	}
+	return shim_epoll_pwait(epfd, ev, max, ms, umask);
+}
+
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *umask)
 {
 	const sigset_t *mask;

@@ -310,6 +310,8 @@ int shim_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
 ssize_t shim_read(int fd, void *buf, size_t len);
 ssize_t shim_readv(int fd, const struct iovec *iov, int n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int n);
+/* preadv2 (write false) / pwritev2 (write true) at offset -1, with RWF_* flags. */
+ssize_t shim_rwv2(int fd, const struct iovec *iov, int n, int flags, bool write);
 /* out_fd is a stack socket and in_fd anything readable, or in_fd a stack
  * socket and out_fd a pipe. */
 ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
@@ -340,6 +342,7 @@ int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */
 int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask);
+int shim_epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts, const sigset_t *mask);
 
 /*
  * sigaction() as the program calls it (the preload routes signal(),

@@ -3693,6 +3693,49 @@ ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 	return rc;
 }
 
+/*
+ * preadv2 / pwritev2 at offset -1 (the file position: a socket has none,
+ * and reads or writes as readv/writev do). Linux's vfs_readv/vfs_writev:
+ * the vector first (EINVAL, EFAULT), nothing to move is 0, then the flags
+ * (kiocb_set_rw_flags: an unknown one, RWF_ATOMIC or RWF_DONTCACHE on a
+ * socket, EOPNOTSUPP); RWF_NOWAIT is MSG_DONTWAIT (sock_read_iter,
+ * sock_write_iter), the others change nothing on a socket.
+ */
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020
+#endif
+#define SHIM_RWF_SOCK (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND)
+
+ssize_t shim_rwv2(int fd, const struct iovec *iov, int n, int flags, bool write)
+{
+	struct sock_iov fast[SHIM_FASTIOV], *v = fast;
+	struct shim_sock *k;
+	int r;
+	ssize_t rc;
+
+	k = write ? enter_data(fd, &r) : enter(fd, &r);
+	if (!k)
+		return r;
+	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
+	if (rc == 0) {
+		int mf = (flags & RWF_NOWAIT) ? MSG_DONTWAIT : 0;
+		struct ip4_endpoint src;
+		bool have;
+
+		if (iov_total(v, n) == 0)
+			rc = 0;
+		else if ((unsigned)flags & ~(unsigned)SHIM_RWF_SOCK)
+			rc = -EOPNOTSUPP;
+		else if (write)
+			rc = sock_send(k, fd, v, n, mf, NULL, 0, NULL);
+		else
+			rc = sock_recv(k, v, n, mf, &src, &have, NULL, NULL);
+		iov_free(v, fast);
+	}
+	leave(k);
+	return rc;
+}
+
 /* ---- splice ---- */
 
 enum { SPLICE_CHUNK = 65536 };

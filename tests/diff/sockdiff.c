@@ -14442,6 +14442,66 @@ CASE(recv_flag_combos_udp, 0)
 	R(recv(s, b, 4, MSG_CMSG_CLOEXEC | MSG_TRUNC));
 	R(recv(s, b, 64, MSG_DONTWAIT));
 }
+
+/* The calls beside the usual ones that reach a socket: epoll_pwait2,
+ * preadv/pwritev and their v2 forms (offset -1: the file position, which a
+ * socket reads as readv), sockatmark (glibc's, by ioctl). */
+CASE(epoll_pwait2_socket, 0)
+{
+	int ep = epoll_create1(0), s = tcp_to(P_HELLO);
+	struct epoll_event e[4];
+	struct timespec ts = { 2, 0 }, bad = { 0, 1000000000 };
+
+	R(ep_add(ep, s, EPOLLIN));
+	R(epoll_pwait2(ep, e, 4, &ts, NULL));
+	emit("ev=%#x data=%#llx", e[0].events, (unsigned long long)e[0].data.u64);
+	R(epoll_pwait2(ep, e, 4, NULL, NULL));
+	R(epoll_pwait2(ep, e, 4, &bad, NULL));
+	R(epoll_pwait2(ep, e, 4, BAD, NULL));
+	R(epoll_pwait2(ep, e, 0, &ts, NULL));
+}
+CASE(epoll_pwait2_timeout, 0)
+{
+	int ep = epoll_create1(0), s = tcp_to(P_ECHO);
+	struct epoll_event e[4];
+	struct timespec ts = { 0, 50000000 };
+
+	R(ep_add(ep, s, EPOLLIN));
+	R(epoll_pwait2(ep, e, 4, &ts, NULL));
+	R(epoll_pwait2(ep, e, 4, &(struct timespec){ 0, 0 }, NULL));
+	need(send(s, "x", 1, 0) == 1, "send");
+	R(epoll_pwait2(ep, e, 4, &(struct timespec){ 2, 0 }, NULL));
+}
+CASE(preadv_socket, 0)
+{
+	int s = tcp_hello();
+	char b[64] = "";
+	struct iovec v = { b, sizeof(b) };
+
+	R(preadv(s, &v, 1, 0));
+	R(preadv(s, &v, 1, -1));
+	R(preadv2(s, &v, 1, 0, 0));
+	R(preadv2(s, &v, 1, -1, 0x1000));
+	R(preadv2(s, &v, 1, -1, 0));
+	emit("%.5s", b);
+	R(preadv2(s, &v, 1, -1, RWF_NOWAIT));
+	R(preadv2(s, &v, 1, -1, RWF_HIPRI | RWF_NOWAIT));
+}
+CASE(pwritev_socket, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[64] = "";
+	struct iovec v = { "abc", 3 };
+
+	R(pwritev(s, &v, 1, 0));
+	R(pwritev2(s, &v, 1, 0, 0));
+	R(pwritev2(s, &v, 1, -1, 0));
+	R(pwritev2(s, &v, 1, -1, RWF_NOWAIT));
+	R(pwritev2(s, &v, 1, -1, RWF_APPEND));
+	R(pwritev2(s, &v, 1, -1, 0x1000));
+	wait_bytes(s, 9);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 CASE(pwritev_udp_unconnected, 0)
 {
 	struct iovec v = { "abc", 3 };
@@ -14449,6 +14509,20 @@ CASE(pwritev_udp_unconnected, 0)
 	R(pwritev2(udp_sock(), &v, 1, -1, 0));
 	R(pwritev2(tcp_sock(), &v, 1, -1, 0));
 	R(preadv2(tcp_listener(), &v, 1, -1, 0));
+}
+CASE(sockatmark_states, 0)
+{
+	int s = tcp_to(P_OOB);
+	char b[16];
+
+	R(sockatmark(s));
+	wait_ev(s, POLLPRI);
+	R(sockatmark(s));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(sockatmark(s));
+	R(sockatmark(udp_sock()));
+	R(sockatmark(tcp_listener()));
+	R(sockatmark(-1));
 }
 /* poll's rarer bits on sockets in a few states. */
 static void poll_bits(int s)

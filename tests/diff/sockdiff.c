@@ -14599,6 +14599,132 @@ CASE(udp_write_zero_connected, 0)
 	emit("ev=%#x", wait_ev(u, POLLIN));
 	R(recv(u, b, sizeof(b), MSG_DONTWAIT));
 }
+/* Lengths of 0 for the name recvfrom and recvmsg give back: nothing
+ * written, the length says 16. */
+CASE(udp_names_len_zero, 0)
+{
+	int s = udp_echoed("one");
+	char b[16];
+	struct sockaddr_in a = { .sin_family = 99 };
+	socklen_t l = 0;
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &a, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvfrom(s, b, sizeof(b), 0, (struct sockaddr *)&a, &l));
+	emit("len=%u family=%d", (unsigned)l, a.sin_family);
+	need(send(s, "two", 3, 0) == 3, "send");
+	wait_in(s);
+	R(recvmsg(s, &m, 0));
+	emit("namelen=%u family=%d", (unsigned)m.msg_namelen, a.sin_family);
+}
+/* Addresses with a longer length than a sockaddr_in (a sockaddr_in6's 28). */
+CASE(names_len_28, 0)
+{
+	struct sockaddr_storage st;
+	struct sockaddr_in a = sin4(PEER, P_UECHO), b = sin4(SELF, 0);
+	int u = udp_sock(), t = tcp_sock();
+
+	memset(&st, 0x5a, sizeof(st));
+	memcpy(&st, &b, sizeof(b));
+	R(bind(u, (struct sockaddr *)&st, 28));
+	memcpy(&st, &a, sizeof(a));
+	R(sendto(u, "x", 1, 0, (struct sockaddr *)&st, 28));
+	R(connect(u, (struct sockaddr *)&st, 28));
+	a = sin4(PEER, P_ECHO);
+	memcpy(&st, &a, sizeof(a));
+	R(connect(t, (struct sockaddr *)&st, 28));
+}
+/* F_SETFL with flags a socket may or may not take. */
+CASE(fcntl_setfl_odd, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	R(fcntl(s, F_SETFL, O_DIRECT));
+	emit("fl=%#x", fcntl(s, F_GETFL) & ~O_LARGEFILE);
+	R(fcntl(s, F_SETFL, O_NOATIME));
+	emit("fl=%#x", fcntl(s, F_GETFL) & ~O_LARGEFILE);
+	R(fcntl(s, F_SETFL, O_APPEND | O_NONBLOCK | O_RDONLY));
+	emit("fl=%#x", fcntl(s, F_GETFL) & ~O_LARGEFILE);
+	R(fcntl(s, F_SETFL, O_ASYNC));
+	emit("fl=%#x", fcntl(s, F_GETFL) & ~O_LARGEFILE);
+	R(fcntl(s, F_SETFL, -1));
+	emit("fl=%#x", fcntl(s, F_GETFL) & ~O_LARGEFILE);
+	R(recv(s, (char[4]){ 0 }, 4, MSG_DONTWAIT));
+}
+/* FIONBIO's value is any non-zero int. */
+CASE(ioctl_fionbio_values, 0)
+{
+	int s = tcp_to(P_ECHO), v = 2;
+
+	R(ioctl(s, FIONBIO, &v));
+	emit("fl=%#x", fcntl(s, F_GETFL) & O_NONBLOCK);
+	R(recv(s, (char[4]){ 0 }, 4, 0));
+	v = 0;
+	R(ioctl(s, FIONBIO, &v));
+	v = -256;
+	R(ioctl(s, FIONBIO, &v));
+	emit("fl=%#x", fcntl(s, F_GETFL) & O_NONBLOCK);
+}
+/* IP_OPTIONS set and read back on TCP and UDP (no-ops, and an end). */
+CASE(ip_options_set_get, 0)
+{
+	unsigned char o[8] = { 1, 1, 1, 1, 0, 0, 0, 0 }, b[44];
+	int t = tcp_sock(), u = udp_sock();
+	socklen_t l;
+
+	R(setsockopt(t, IPPROTO_IP, IP_OPTIONS, o, 4));
+	l = sizeof(b);
+	R(getsockopt(t, IPPROTO_IP, IP_OPTIONS, b, &l));
+	emit("len=%u", (unsigned)l);
+	R(setsockopt(u, IPPROTO_IP, IP_OPTIONS, o, 3));
+	l = sizeof(b);
+	R(getsockopt(u, IPPROTO_IP, IP_OPTIONS, b, &l));
+	emit("len=%u", (unsigned)l);
+	R(setsockopt(u, IPPROTO_IP, IP_OPTIONS, o, 41));
+	R(setsockopt(u, IPPROTO_IP, IP_OPTIONS, o, 0));
+	l = sizeof(b);
+	R(getsockopt(u, IPPROTO_IP, IP_OPTIONS, b, &l));
+	emit("len=%u", (unsigned)l);
+}
+/* SO_RCVTIMEO_NEW / SO_SNDTIMEO_NEW: the 64-bit timeval, read back both ways. */
+CASE(timeo_new_old, 0)
+{
+	int s = tcp_sock();
+	long long tv[2] = { 3, 500000 };
+	struct timeval o;
+	socklen_t l = sizeof(tv);
+
+	R(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO_NEW, tv, sizeof(tv)));
+	l = sizeof(o);
+	R(getsockopt(s, SOL_SOCKET, SO_RCVTIMEO_OLD, &o, &l));
+	emit("sec=%ld usec=%ld", (long)o.tv_sec, (long)o.tv_usec);
+	tv[1] = 1000000;
+	R(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO_NEW, tv, sizeof(tv)));
+	R(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO_NEW, tv, 8));
+	l = sizeof(tv);
+	R(getsockopt(s, SOL_SOCKET, SO_SNDTIMEO_NEW, tv, &l));
+	emit("len=%u sec=%lld", (unsigned)l, tv[0]);
+}
+/* A connect() to the peer while the same socket's earlier nonblocking one is
+ * refused: what each call says, in order. */
+CASE(connect_refused_nonblock_sequence, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	R(connect_to(s, PEER, P_CLOSED));
+	wait_ev(s, POLLOUT);
+	R(connect_to(s, PEER, P_CLOSED));
+	R(connect_to(s, PEER, P_CLOSED));
+	wait_ev(s, POLLOUT);
+	emit_so_error(s);
+	R(connect_to(s, PEER, P_ECHO));
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	R(connect_to(s, PEER, P_ECHO));
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	R(connect_to(s, PEER, P_ECHO));
+	R(connect_to(s, PEER, P_ECHO));
+}
 
 /* ===================================================================== */
 /* the driver */

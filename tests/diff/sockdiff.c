@@ -14024,6 +14024,39 @@ CASE(filter_get, 0)
 	R(getsockopt(s, SOL_SOCKET, SO_GET_FILTER, back, &l));
 	emit("len=%u code=%#x", (unsigned)l, back[0].code);
 }
+/* Tied to another device (lo): the peer's address is not on it. */
+CASE(bindtodevice_lo_udp, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_USINK);
+	char dev[IFNAMSIZ] = "";
+	socklen_t l = sizeof(dev);
+
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+	R(getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, dev, &l));
+	emit("dev=%s len=%u", dev, (unsigned)l);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	a = sin4(PEER, P_UECHO);
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(send(s, "echo", 4, 0));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "nosuch0", 8));
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "", 0));
+	l = sizeof(dev);
+	R(getsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, dev, &l));
+	emit("len=%u", (unsigned)l);
+}
+CASE(bindtodevice_lo_tcp_nonblock, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	R(setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3));
+	R(connect_to(s, PEER, P_ECHO));
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	R(connect_to(s, PEER, P_ECHO));
+}
 CASE(bindtodevice_ifindex, 0)
 {
 	int s = udp_sock(), v = -1;
@@ -14361,6 +14394,32 @@ CASE(epoll_odd_bits, 0)
 	e.events = EPOLLIN | EPOLLWAKEUP;
 	R(epoll_ctl(ep, EPOLL_CTL_MOD, s, &e));
 	ep_wait(ep, 0);
+}
+/* An epoll set inside an epoll set: the outer one sees the inner one readable. */
+CASE(epoll_nested, 0)
+{
+	int outer = epoll_create1(0), inner = epoll_create1(0), s = tcp_to(P_HELLO);
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 9 };
+
+	R(ep_add(inner, s, EPOLLIN));
+	R(epoll_ctl(outer, EPOLL_CTL_ADD, inner, &e));
+	ep_wait(outer, WAIT_MS);
+	ep_wait(inner, 0);
+	R(epoll_ctl(inner, EPOLL_CTL_ADD, outer, &e));
+}
+/* A socket's epoll set watched with poll and select. */
+CASE(epoll_fd_polled, 0)
+{
+	int ep = epoll_create1(0), s = tcp_to(P_HELLO);
+	struct pollfd p = { .fd = ep, .events = POLLIN };
+	fd_set r;
+
+	R(ep_add(ep, s, EPOLLIN));
+	R(poll(&p, 1, WAIT_MS));
+	emit("revents=%#x", p.revents);
+	FD_ZERO(&r);
+	FD_SET(ep, &r);
+	R(select(ep + 1, &r, NULL, NULL, &(struct timeval){ 0, 0 }));
 }
 /* shutdown on what is not a socket, and how values. */
 CASE(shutdown_odd, 0)

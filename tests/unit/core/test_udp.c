@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "stack/core/arp.h"
+#include "stack/core/bpf.h"
 #include "stack/core/eth.h"
 #include "stack/core/icmp4.h"
 #include "stack/core/ip4.h"
@@ -831,6 +832,88 @@ static void test_udp_peek_and_truncation(void **state)
 	h_free(h);
 }
 
+/* SO_ATTACH_FILTER (Linux's sk_filter_trim_cap): the program sees the
+ * datagram from its UDP header on; 0 drops it (a drop the socket counts), a
+ * smaller length cuts it, never below the header. */
+static void test_udp_socket_filter(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	/* Keep what starts with 'k' (the byte after the 8-byte header), cut to 10. */
+	const struct bpf_insn keep_k[] = {
+		{ 0x30, 0, 0, 8 },          /* ld [8] (byte) */
+		{ 0x15, 0, 1, 'k' },        /* jeq #'k', next, drop */
+		{ 0x06, 0, 0, 10 },         /* ret #10 */
+		{ 0x06, 0, 0, 0 },          /* ret #0 */
+	};
+	const struct bpf_insn proto[] = {
+		{ 0x30, 0, 0, (uint32_t)-0x100000 + 9 },   /* ld [SKF_NET_OFF + 9]: the IP protocol */
+		{ 0x16, 0, 0, 0 },                        /* ret a */
+	};
+	const struct bpf_insn beyond[] = {
+		{ 0x20, 0, 0, 100 },        /* ld [100] (word): past the end */
+		{ 0x06, 0, 0, 0xffff },
+	};
+	char out[64];
+	size_t full;
+
+	(void)state;
+	assert_int_equal(udp_set_filter(u, keep_k, 4, 2), 0);
+	inject_udp(h, 1234, H_STACK_IP, 7, "drop me");
+	inject_udp(h, 1234, H_STACK_IP, 7, "keep me");
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 2);
+	assert_memory_equal(out, "ke", 2);
+	assert_int_equal(full, 2);
+	expect_empty(u);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_UDP_FILTERED], 1);
+	/* SKF_NET_OFF reads the IP header: its protocol, 17, keeps 17
+	 * bytes (the header and 9); a ninth byte more is cut. */
+	assert_int_equal(udp_set_filter(u, proto, 2, 2), 0);
+	inject_udp(h, 1234, H_STACK_IP, 7, "seventeen!");
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 9);
+	/* A return below the header keeps the header: a datagram of no bytes. */
+	assert_int_equal(udp_set_filter(u, (const struct bpf_insn[]){ { 0x06, 0, 0, 2 } }, 1, 2), 0);
+	inject_udp(h, 1234, H_STACK_IP, 7, "gone");
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), 0);
+	assert_int_equal(full, 0);
+	assert_int_equal(udp_set_filter(u, beyond, 2, 2), 0);
+	inject_udp(h, 1234, H_STACK_IP, 7, "short");
+	expect_empty(u);
+	assert_int_equal(udp_set_filter(u, NULL, 0, 0), 0);
+	inject_udp(h, 1234, H_STACK_IP, 7, "free");
+	expect_dgram(u, "free");
+	udp_close(u);
+	h_free(h);
+}
+
+/* IP_MSFILTER (Linux's ip_mc_msfilter, ip_mc_msfget): a joined group's
+ * filter set whole and read back; (INCLUDE, none) leaves. */
+static void test_udp_msfilter(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = bound(h, 0, 7, 0);
+	const uint32_t g = 0xef010203u, srcs[2] = { H_PEER_IP, 0xc0000263u };
+	uint32_t back[2] = { 0, 0 };
+	bool include = true;
+
+	(void)state;
+	assert_int_equal(udp_set_msfilter(u, g, false, srcs, 1), -EINVAL);
+	assert_int_equal(udp_get_msfilter(u, g, &include, back, 2), -EADDRNOTAVAIL);
+	assert_int_equal(udp_join(u, g), 0);
+	assert_int_equal(udp_get_msfilter(u, g, &include, back, 2), 0);
+	assert_false(include);
+	assert_int_equal(udp_set_msfilter(u, g, true, srcs, 2), 0);
+	assert_int_equal(udp_get_msfilter(u, g, &include, back, 1), 2);
+	assert_true(include);
+	assert_int_equal(back[0], H_PEER_IP);
+	assert_int_equal(back[1], 0);
+	assert_int_equal(udp_set_msfilter(u, g, true, srcs, UDP_MAX_MSF + 1), -ENOBUFS);
+	assert_int_equal(udp_set_msfilter(u, g, true, NULL, 0), 0);
+	assert_int_equal(udp_leave(u, g), -EADDRNOTAVAIL);
+	udp_close(u);
+	h_free(h);
+}
+
 static void test_udp_rcvbuf_bound(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -913,6 +996,8 @@ int main(void)
 		cmocka_unit_test(test_udp_connected_econnrefused),
 		cmocka_unit_test(test_udp_peek_and_truncation),
 		cmocka_unit_test(test_udp_rcvbuf_bound),
+		cmocka_unit_test(test_udp_socket_filter),
+		cmocka_unit_test(test_udp_msfilter),
 		cmocka_unit_test(test_udp_wakeup_on_data),
 		cmocka_unit_test(test_udp_socket_outlives_stack),
 		cmocka_unit_test(test_udp_recverr_queue),

@@ -6881,6 +6881,7 @@ CASE(sendfile_big_rdwr, 0) { R(sendfile(tcp_to(P_SINK), bigfile_opened(O_RDWR), 
 
 #define SWEEP_CONNECTED 1       /* skip what a connection reports otherwise */
 #define SWEEP_ACCEPTED  2
+#define SWEEP_NO_PORT   4       /* skip IP_PROTOCOL (the local port: an ephemeral one differs) */
 
 static bool sweep_skip(int level, int n, int flags)
 {
@@ -6889,6 +6890,8 @@ static bool sweep_skip(int level, int n, int flags)
 		       n == SO_BINDTODEVICE;
 	if (level == IPPROTO_TCP)
 		return n == TCP_INFO || n == TCP_CONGESTION || n == TCP_TIMESTAMP || n == TCP_CC_INFO;
+	if (level == IPPROTO_IP)
+		return (flags & SWEEP_NO_PORT) && n == IP_PROTOCOL;
 	return false;
 }
 
@@ -14796,6 +14799,26 @@ CASE(connect_refused_nonblock_sequence, 0)
 	R(connect_to(s, PEER, P_ECHO));
 	R(connect_to(s, PEER, P_ECHO));
 }
+/* The getsockopt sweeps with odd lengths on sockets with a state (the
+ * answers pstack gives itself, not its placeholder's). */
+CASE(sweep_getsockopt_len1_sol_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), SOL_SOCKET, 80, 1, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len2_sol_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), SOL_SOCKET, 80, 2, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len0_sol_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), SOL_SOCKET, 80, 0, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len1_ip_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), IPPROTO_IP, 70, 1, SWEEP_CONNECTED | SWEEP_NO_PORT); }
+CASE(sweep_getsockopt_len2_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), IPPROTO_TCP, 45, 2, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len1_tcp_listener, 0) { sweep_get_level(tcp_listener(), IPPROTO_TCP, 45, 1, 0); }
+CASE(sweep_getsockopt_len1_sol_listener, 0) { sweep_get_level(tcp_listener(), SOL_SOCKET, 80, 1, 0); }
+CASE(sweep_getsockopt_len1_sol_udp_conn, 0) { sweep_get_level(udp_to(P_UECHO), SOL_SOCKET, 80, 1, 0); }
+CASE(sweep_getsockopt_len1_ip_udp_conn, 0) { sweep_get_level(udp_to(P_UECHO), IPPROTO_IP, 70, 1, SWEEP_NO_PORT); }
+CASE(sweep_getsockopt_len2_ip_udp_conn, 0) { sweep_get_level(udp_to(P_UECHO), IPPROTO_IP, 70, 2, SWEEP_NO_PORT); }
+CASE(sweep_getsockopt_len1_sol_tcp_reset, 0) { sweep_get_level(tcp_reset(), SOL_SOCKET, 80, 1, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len1_tcp_reset, 0) { sweep_get_level(tcp_reset(), IPPROTO_TCP, 45, 1, SWEEP_CONNECTED); }
+CASE(sweep_getsockopt_len5_sol_tcp_conn, 0) { sweep_get_level(tcp_to(P_ECHO), SOL_SOCKET, 80, 5, SWEEP_CONNECTED); }
+/* ... and set with odd lengths on a connection and a listener. */
+CASE(sweep_setsockopt_len1_sol_tcp_conn, 0) { sweep_set_level(tcp_to(P_ECHO), SOL_SOCKET, 80, 1, 1); }
+CASE(sweep_setsockopt_len2_tcp_conn, 0) { sweep_set_level(tcp_to(P_ECHO), IPPROTO_TCP, 45, 2, 1); }
+CASE(sweep_setsockopt_len8_tcp_listener, 0) { sweep_set_level(tcp_listener(), IPPROTO_TCP, 45, 8, 1); }
+CASE(sweep_setsockopt_len0_ip_udp_conn, 0) { sweep_set_level(udp_to(P_UECHO), IPPROTO_IP, 70, 0, 0); }
 
 /* ===================================================================== */
 /* the driver */

@@ -17,6 +17,9 @@
  * their epoll's ready list, and epoll_wait polls only the items there: its
  * cost follows the sockets that woke, not the sockets registered (a server
  * with 10000 connections spent a quarter of its time walking them all).
+ * An epoll fd given to poll or select is readable when its kernel side is
+ * or one of its stack sockets' items has an event (Linux's
+ * ep_eventpoll_poll); the waiting thread is on the epoll's wait list.
  * Limits: an epoll fd nested in another epoll fd only reports its kernel fds.
  */
 #include "shim/internal.h"
@@ -54,12 +57,28 @@ static uint64_t us_from_ts(const struct timespec *ts)
 /* poll_core: a socket was exposed during the call; collect them again. */
 #define SHIM_REPOLL (-100001)
 
-/* Under the lock: the stack sockets' revents; the count of those set. */
-static int poll_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
+static struct shim_epoll *epoll_get(int epfd);
+static bool epoll_ready_now(const struct shim_epoll *ep);
+
+/* An epoll fd's own readiness from its stack sockets (Linux's
+ * ep_eventpoll_poll: EPOLLIN | EPOLLRDNORM while an item has an event);
+ * its kernel side is asked with the kernel's fds. */
+static short epoll_revents(const struct shim_epoll *ep, const struct pollfd *fd)
+{
+	return epoll_ready_now(ep) ? (short)((POLLIN | POLLRDNORM) & fd->events) : 0;
+}
+
+/* Under the lock: the stack sockets' revents, and the stack's side of the
+ * epoll fds' (eps[i]); the count of those set. */
+static int poll_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks, struct shim_epoll **eps)
 {
 	int ready = 0;
 
 	for (nfds_t i = 0; i < n; i++) {
+		if (eps[i]) {
+			fds[i].revents = epoll_revents(eps[i], &fds[i]);
+			ready += fds[i].revents != 0;
+		}
 		if (!socks[i])
 			continue;
 		fds[i].revents = (short)(shim_sock_poll_user(socks[i]) &
@@ -89,7 +108,7 @@ static short lo_revents(const struct pollfd *kfd, const struct pollfd *fd)
 
 /* Without the lock: the kernel fds' state now, without waiting, added to
  * the stack sockets' count (ready). The total, or -errno. */
-static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **socks,
+static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **socks, struct shim_epoll **eps,
 			   struct pollfd *kfds, int ready)
 {
 	static const struct timespec zero = { 0, 0 };
@@ -111,6 +130,13 @@ static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **sock
 	if (kn < 0)
 		return -errno;
 	for (nfds_t i = 0; i < n; i++) {
+		if (eps[i]) {
+			/* The stack's side is counted in ready when set. */
+			if (fds[i].revents && kfds[i].revents)
+				kn--;
+			fds[i].revents |= kfds[i].revents;
+			continue;
+		}
 		if (!socks[i]) {
 			fds[i].revents = kfds[i].revents;
 			continue;
@@ -131,8 +157,8 @@ static int poll_kernel_now(struct pollfd *fds, nfds_t n, struct shim_sock **sock
  * NULL. deadline_us 0 with forever false: do not wait. Returns the count of
  * fds with revents, -errno, or SHIM_REPOLL.
  */
-static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, bool forever,
-		     uint64_t deadline_us, const sigset_t *mask)
+static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, struct shim_epoll **eps,
+		     bool forever, uint64_t deadline_us, const sigset_t *mask)
 {
 	struct shim_waiter *w = NULL;
 	struct pollfd kstack[SHIM_POLL_STACK + 1], *kfds = kstack;
@@ -144,8 +170,10 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 	if (efd < 0)
 		return efd;
 	was_in_wait = shim_sig_wait_enter();
+	/* A waiter on each stack socket's wait list, and on each epoll's
+	 * (its items' wake-ups wake it). */
 	for (nfds_t i = 0; i < n; i++)
-		nsock += socks[i] != NULL;
+		nsock += (socks[i] != NULL) + (eps[i] != NULL);
 	if (n + 1 > SHIM_POLL_STACK + 1)
 		kfds = calloc(n + 1, sizeof(*kfds));
 	if (!kfds) {
@@ -179,7 +207,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 				goto out;
 			}
 		}
-		ready = poll_socks(fds, n, socks);
+		ready = poll_socks(fds, n, socks, eps);
 		if (ready == 0 && waiting && nsock) {
 			level = shim_wait_frame_push(__builtin_frame_address(0), nsock, &w);
 			if (level < 0) {
@@ -190,6 +218,12 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		}
 		if (ready == 0 && waiting) {
 			for (nfds_t i = 0; i < n; i++) {
+				if (eps[i]) {
+					w[j].kind = SHIM_W_THREAD;
+					w[j].efd = e;
+					shim_wq_add(&eps[i]->wq, &w[j]);
+					j++;
+				}
 				if (!socks[i])
 					continue;
 				w[j].kind = SHIM_W_THREAD;
@@ -202,7 +236,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 		shim_unlock();
 
 		if (ready || !waiting) {
-			r = poll_kernel_now(fds, n, socks, kfds, ready);
+			r = poll_kernel_now(fds, n, socks, eps, kfds, ready);
 			goto out;
 		}
 		if (!forever) {
@@ -243,7 +277,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			int now;
 
 			shim_lock();
-			now = poll_socks(fds, n, socks);
+			now = poll_socks(fds, n, socks, eps);
 			for (nfds_t i = 0; i < n; i++) {
 				/* Closed by the handler: Linux looked before it ran. */
 				if (socks[i] && socks[i]->closed && fds[i].revents) {
@@ -253,7 +287,7 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			}
 			shim_unlock();
 			if (now > 0 || shim_sig_woken_first()) {
-				now = poll_kernel_now(fds, n, socks, kfds, now);
+				now = poll_kernel_now(fds, n, socks, eps, kfds, now);
 				if (now > 0)
 					r = now;
 			}
@@ -267,10 +301,10 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 			int last;
 
 			shim_lock();
-			last = poll_socks(fds, n, socks);
+			last = poll_socks(fds, n, socks, eps);
 			shim_unlock();
 			if (last > 0) {
-				r = poll_kernel_now(fds, n, socks, kfds, last);
+				r = poll_kernel_now(fds, n, socks, eps, kfds, last);
 				goto out;
 			}
 			for (nfds_t i = 0; i < n; i++)
@@ -288,6 +322,8 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, boo
 					fds[i].revents = (short)((shim_sock_poll_user(socks[i]) &
 						((unsigned)(unsigned short)fds[i].events | POLLERR | POLLHUP | POLLNVAL)) |
 						(unsigned short)lo_revents(&kfds[i], &fds[i]));
+				else if (eps[i])
+					fds[i].revents = (short)(kfds[i].revents | epoll_revents(eps[i], &fds[i]));
 				else
 					fds[i].revents = kfds[i].revents;
 				count += fds[i].revents != 0;
@@ -314,14 +350,18 @@ out:
  * so that the thread that waits reads their frames and moves their bytes
  * into the fd itself (relay.h, the pump). Otherwise the stack thread would
  * still move them, one hand-off more than if it had read the frames. */
-static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks)
+static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks, struct shim_epoll **eps)
 {
 	int any = 0;
 
 	for (nfds_t i = 0; i < n; i++) {
 		socks[i] = NULL;
+		eps[i] = NULL;
 		if (fds[i].fd >= 0 && shim_owns(fds[i].fd)) {
 			socks[i] = shim_get_sock(fds[i].fd);
+			/* An epoll fd the shim keeps stack sockets' items for. */
+			if (!socks[i] && (eps[i] = epoll_get(fds[i].fd)) != NULL)
+				any = 1;
 			if (socks[i] && (!shim_exposed(socks[i]) || relay_solo_now()))
 				any = 1;
 			if (socks[i] && shim_exposed(socks[i])) {
@@ -346,11 +386,14 @@ static bool child_stack_sock(int fd)
 	return r;
 }
 
-static void put_socks(struct shim_sock **socks, nfds_t n)
+static void put_socks(struct shim_sock **socks, struct shim_epoll **eps, nfds_t n)
 {
-	for (nfds_t i = 0; i < n; i++)
+	for (nfds_t i = 0; i < n; i++) {
 		if (socks[i])
 			shim_put(&socks[i]->obj);
+		if (eps[i])
+			shim_put(&eps[i]->obj);
+	}
 }
 
 /* The signal mask of ppoll/pselect/epoll_pwait: the kernel reads its 8 bytes
@@ -409,6 +452,7 @@ static void revents_write(void *arg)
 int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const sigset_t *umask)
 {
 	struct shim_sock *sstack[SHIM_POLL_STACK], **socks = sstack;
+	struct shim_epoll *estack[SHIM_POLL_STACK], **eps = estack;
 	struct pollfd fstack[SHIM_POLL_STACK], *fds = fstack;
 	struct revents_out out;
 	struct timespec tsc, *ts = NULL;
@@ -444,9 +488,11 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 	if (n > SHIM_POLL_STACK) {
 		fds = malloc(n * sizeof(*fds));
 		socks = calloc(n, sizeof(*socks));
-		if (!fds || !socks) {
+		eps = calloc(n, sizeof(*eps));
+		if (!fds || !socks || !eps) {
 			free(fds);
 			free(socks);
+			free(eps);
 			return -ENOMEM;
 		}
 	}
@@ -457,7 +503,8 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 		for (nfds_t i = 0; i < n && r == SHIM_PASS; i++)
 			if (child_stack_sock(fds[i].fd))
 				r = shim_child_ebadf();
-	} else if (!collect_socks(fds, n, socks)) {
+	} else if (!collect_socks(fds, n, socks, eps)) {
+		put_socks(socks, eps, n);
 		r = SHIM_PASS;
 	} else {
 		if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
@@ -465,16 +512,16 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 		else {
 			uint64_t t = ts ? us_from_ts(ts) : 0, dl = ts && t ? shim_clock_us() + t : 0;
 
-			r = poll_core(fds, n, socks, ts == NULL, dl, mask);
+			r = poll_core(fds, n, socks, eps, ts == NULL, dl, mask);
 			while (r == SHIM_REPOLL) {
-				put_socks(socks, n);
-				(void)collect_socks(fds, n, socks);
+				put_socks(socks, eps, n);
+				(void)collect_socks(fds, n, socks, eps);
 				if (ts && t && shim_clock_us() >= dl)
 					dl = 0;     /* the time is up: one look without waiting */
-				r = poll_core(fds, n, socks, ts == NULL, dl, mask);
+				r = poll_core(fds, n, socks, eps, ts == NULL, dl, mask);
 			}
 		}
-		put_socks(socks, n);
+		put_socks(socks, eps, n);
 		if (r >= 0) {
 			out = (struct revents_out){ ufds, fds, n };
 			if (shim_user_do(revents_write, &out, ufds, n * sizeof(*ufds)))
@@ -484,6 +531,7 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 	if (fds != fstack) {
 		free(fds);
 		free(socks);
+		free(eps);
 	}
 	return r;
 }
@@ -507,6 +555,7 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 	struct timespec tsc, *ts = NULL;
 	struct pollfd *fds;
 	struct shim_sock **socks;
+	struct shim_epoll **eps;
 	const sigset_t *mask;
 	sigset_t maskc;
 	nfds_t m = 0;
@@ -565,9 +614,11 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 		return -EINVAL;
 	fds = calloc((size_t)n, sizeof(*fds));
 	socks = calloc((size_t)n, sizeof(*socks));
-	if (!fds || !socks) {
+	eps = calloc((size_t)n, sizeof(*eps));
+	if (!fds || !socks || !eps) {
 		free(fds);
 		free(socks);
+		free(eps);
 		return -ENOMEM;
 	}
 	for (int fd = 0; fd < n; fd++) {
@@ -585,18 +636,18 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 			m++;
 		}
 	}
-	(void)collect_socks(fds, m, socks);
+	(void)collect_socks(fds, m, socks, eps);
 	if (ts && us_from_ts(ts))
 		dl = shim_clock_us() + us_from_ts(ts);
-	r = poll_core(fds, m, socks, ts == NULL, dl, mask);
+	r = poll_core(fds, m, socks, eps, ts == NULL, dl, mask);
 	while (r == SHIM_REPOLL) {
-		put_socks(socks, m);
-		(void)collect_socks(fds, m, socks);
+		put_socks(socks, eps, m);
+		(void)collect_socks(fds, m, socks, eps);
 		if (dl && shim_clock_us() >= dl)
 			dl = 0;
-		r = poll_core(fds, m, socks, ts == NULL, dl, mask);
+		r = poll_core(fds, m, socks, eps, ts == NULL, dl, mask);
 	}
-	put_socks(socks, m);
+	put_socks(socks, eps, m);
 	if (r >= 0) {
 		for (nfds_t i = 0; i < m; i++)
 			if (fds[i].revents & POLLNVAL)
@@ -638,6 +689,7 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 	}
 	free(fds);
 	free(socks);
+	free(eps);
 	return r;
 }
 
@@ -719,6 +771,20 @@ static struct shim_epoll *epoll_get(int epfd)
 static struct shim_epitem *rdl_item(struct shim_eplink *l)
 {
 	return (struct shim_epitem *)(void *)((char *)l - offsetof(struct shim_epitem, rdl));
+}
+
+/* Stack lock held: whether an item on ep's ready list has an event now
+ * (epoll_collect's test, taking nothing off the list). */
+static bool epoll_ready_now(const struct shim_epoll *ep)
+{
+	for (const struct shim_eplink *l = ep->ready.next; l != &ep->ready; l = l->next) {
+		struct shim_epitem *it = rdl_item((struct shim_eplink *)l);
+
+		if (!it->fired &&
+		    (shim_sock_poll_user(it->k) & (it->ev.events | EPOLLERR | EPOLLHUP) & ~(unsigned)POLLNVAL))
+			return true;
+	}
+	return false;
 }
 
 static bool rdl_empty(const struct shim_eplink *head)

@@ -14436,6 +14436,32 @@ CASE(epoll_fd_polled, 0)
 	FD_SET(ep, &r);
 	R(select(ep + 1, &r, NULL, NULL, &(struct timeval){ 0, 0 }));
 }
+/* ... waited on: an epoll fd whose socket's data comes while poll and
+ * select wait on it; a level-triggered item stays readable, an
+ * edge-triggered one reported by epoll_wait leaves it. */
+CASE(epoll_fd_polled_wait, 0)
+{
+	int ep = epoll_create1(0), s = tcp_to(P_ECHO), et = tcp_to(P_ECHO);
+	struct pollfd p = { .fd = ep, .events = POLLIN | POLLOUT };
+	struct epoll_event e[4];
+	fd_set r;
+
+	R(ep_add(ep, s, EPOLLIN));
+	R(poll(&p, 1, 0));
+	need(send(s, "x", 1, 0) == 1, "send");
+	R(poll(&p, 1, WAIT_MS));
+	emit("revents=%#x", p.revents);
+	FD_ZERO(&r);
+	FD_SET(ep, &r);
+	R(select(ep + 1, &r, NULL, NULL, &(struct timeval){ 0, 0 }));
+	need(recv(s, (char[4]){ 0 }, 4, 0) == 1, "recv");
+	R(poll(&p, 1, 0));
+	R(ep_add(ep, et, EPOLLIN | EPOLLET));
+	need(send(et, "y", 1, 0) == 1, "send");
+	R(poll(&p, 1, WAIT_MS));
+	R(epoll_wait(ep, e, 4, 0));
+	R(poll(&p, 1, 0));
+}
 /* shutdown on what is not a socket, and how values. */
 CASE(shutdown_odd, 0)
 {

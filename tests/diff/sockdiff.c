@@ -26,6 +26,7 @@
  * (WAIT_MS), never by sleeping; signals that must hit a blocked call are sent
  * once /proc shows the thread asleep in a system call.
  */
+#include <aio.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14461,6 +14462,34 @@ CASE(epoll_fd_polled_wait, 0)
 	R(poll(&p, 1, WAIT_MS));
 	R(epoll_wait(ep, e, 4, 0));
 	R(poll(&p, 1, 0));
+}
+/* POSIX AIO on a socket: glibc's helper thread reads it (pread, then read
+ * on ESPIPE) by calls of its own. */
+CASE(aio_read_socket, 0)
+{
+	int s = tcp_hello();
+	char b[64] = "";
+	struct aiocb cb = { .aio_fildes = s, .aio_buf = b, .aio_nbytes = sizeof(b) };
+	const struct aiocb *list[1] = { &cb };
+
+	R(aio_read(&cb));
+	R(aio_suspend(list, 1, &(struct timespec){ 2, 0 }));
+	emit("err=%s", ename(aio_error(&cb)));
+	R(aio_return(&cb));
+	emit("%.5s", b);
+}
+/* F_DUPFD_QUERY (Linux 6.10): whether two fds are the same open file. */
+#ifndef F_DUPFD_QUERY
+#define F_DUPFD_QUERY 1027
+#endif
+CASE(fcntl_dupfd_query, 0)
+{
+	int s = tcp_to(P_ECHO), d = dup(s), o = tcp_sock();
+
+	R(fcntl(s, F_DUPFD_QUERY, d));
+	R(fcntl(s, F_DUPFD_QUERY, o));
+	R(fcntl(s, F_DUPFD_QUERY, s));
+	R(fcntl(s, F_DUPFD_QUERY, -1));
 }
 /* shutdown on what is not a socket, and how values. */
 CASE(shutdown_odd, 0)

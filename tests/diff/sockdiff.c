@@ -14491,6 +14491,22 @@ CASE(fcntl_dupfd_query, 0)
 	R(fcntl(s, F_DUPFD_QUERY, s));
 	R(fcntl(s, F_DUPFD_QUERY, -1));
 }
+/* TCP_ULP: an upper layer (kTLS) is taken by an established connection
+ * only (Linux's tcp_set_ulp, tls_init: ENOTCONN before). */
+CASE(tcp_ulp_states, 0)
+{
+	char b[16] = "";
+	socklen_t l = sizeof(b);
+	int s = tcp_to(P_ECHO);
+
+	R(setsockopt(tcp_sock(), IPPROTO_TCP, TCP_ULP, "tls", 3));
+	R(setsockopt(tcp_listener(), IPPROTO_TCP, TCP_ULP, "tls", 3));
+	R(setsockopt(s, IPPROTO_TCP, TCP_ULP, "nosuch", 6));
+	R(setsockopt(s, IPPROTO_TCP, TCP_ULP, "tls", 3));
+	R(getsockopt(s, IPPROTO_TCP, TCP_ULP, b, &l));
+	emit("ulp=%s len=%u", b, (unsigned)l);
+	R(setsockopt(s, IPPROTO_TCP, TCP_ULP, "tls", 3));
+}
 /* shutdown on what is not a socket, and how values. */
 CASE(shutdown_odd, 0)
 {

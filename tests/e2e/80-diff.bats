@@ -35,7 +35,7 @@ known_edit() {
 
 @test "sockdiff: the kernel and pstack answer alike, but for tests/diff/known.txt" {
 	local out=$BATS_TEST_TMPDIR/diff
-	run env DIFF_NS="$NS" PIDFILE="$PIDFILE" timeout -k 5 110 bash "$DIFF/run.sh" \
+	run env DIFF_NS="$NS" PIDFILE="$PIDFILE" timeout -k 5 240 bash "$DIFF/run.sh" \
 		-b "$PSTACK_BUILD" -P "$PRELOAD" -o "$out" -k "$DIFF/known.txt"
 	[ -s "$out/diff.txt" ] && { echo "---- differences (case | kernel | pstack)"; cat "$out/diff.txt"; }
 	assert_success

@@ -243,14 +243,20 @@ uint64_t tcp_backed_off_rto(const struct tcp_conn *c)
 	return t > max ? max : t;
 }
 
-/* RFC 8985 §7.2: a probe is worth it on an open connection with SACK, out
- * of recovery, with an RTT estimate, when no other probe is outstanding. */
+/* RFC 8985 §7.2: a probe is worth it on a synchronized connection with
+ * SACK, out of recovery, with an RTT estimate, when no other probe is
+ * outstanding. The FIN sent counts the same: Linux's
+ * tcp_schedule_loss_probe() looks at no state but a fast open child's
+ * handshake, so FIN_WAIT_1, CLOSING and LAST_ACK probe too (packetdrill's
+ * shutdown-rdwr-write-queue-close: the FIN resent 2 RTTs after it went). */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
 	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states) */
 	return c->sack_ok && c->rtt_valid && !c->in_recovery &&
 	       (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
-	       c->retries == 0 && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT);
+	       c->retries == 0 &&
+	       (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT ||
+		c->state == TCP_STATE_FIN_WAIT_1 || c->state == TCP_STATE_CLOSING || c->state == TCP_STATE_LAST_ACK);
 }
 
 static uint64_t pto_of(const struct tcp_conn *c)

@@ -699,8 +699,13 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 
 	c->tlp_probes++;
 	c->rto_at = STACK_NEVER;
-	/* RFC 8985 §7.3: new data if the window allows, else the last segment again. */
-	if (c->snd_nxt == c->snd_max && seq_lt(c->snd_nxt, end) && seq_lt(c->snd_nxt, wnd_edge)) {
+	/* RFC 8985 §7.3: new data if the window allows, else the last segment
+	 * again. A FIN queued behind a full cwnd is new data too (Linux's
+	 * tcp_send_loss_probe sends the send head, the FIN's skb: measured on
+	 * 6.18, SHUT_RDWR right after a write that filled cwnd sends its FIN
+	 * as the probe, 2 SRTT + 2 ms after the data). */
+	if (c->snd_nxt == c->snd_max && !fin_sent &&
+	    (seq_lt(c->snd_nxt, end) || c->fin_queued) && seq_lt(c->snd_nxt, wnd_edge)) {
 		uint32_t len = min32(min32(end - c->snd_nxt, seg_mss(c)), wnd_edge - c->snd_nxt);
 		uint8_t flags = TCP_ACK;
 
@@ -708,8 +713,11 @@ void tcp_send_tlp(struct tcp_conn *c, uint64_t now)
 
 		if (psh_due(c, c->snd_nxt, len))
 			flags |= TCP_PSH;
+		/* The FIN rides on the end of the data, where the window takes its sequence number. */
+		if (c->fin_queued && c->snd_nxt + len == end && seq_lt(end, wnd_edge))
+			flags |= TCP_FIN;
 		xmit(c, c->snd_nxt, flags, len, now);
-		c->snd_nxt += len;
+		c->snd_nxt += len + ((flags & TCP_FIN) ? 1 : 0);
 		c->snd_max = c->snd_nxt;
 		c->tlp_is_retrans = false;
 		sent = true;

@@ -133,6 +133,47 @@ static void test_shutdown_wr_close(void **state)
 	ts_free(t);
 }
 
+/* shutdown-rdwr-write-queue-close.pkt: SHUT_RDWR with 10000 bytes out
+ * (cwnd's ten segments); read 0, write EPIPE; after close() the
+ * connection stays to deliver. The script has the FIN go at once and its
+ * loss probe 2 RTTs later: that was Linux's "final FIN" exception to the
+ * congestion window, which 6.10 removed (tcp_cwnd_test, "tcp: remove
+ * dubious FIN exception from tcp_cwnd_test()"). Measured on 6.18 (this
+ * scenario, a TAP peer): the FIN waits for room in cwnd and leaves as the
+ * tail loss probe, 2 SRTT + 2 ms after the data (new data for
+ * tcp_send_loss_probe: the FIN is the send head), and nothing else
+ * before the ACK. This follows 6.18. */
+static void test_shutdown_rdwr_write_queue_close(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 257, true);
+	char line[256];
+	unsigned waited = 0;
+
+	(void)state;
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_send(c, buf, 10000, t->h->now), 10000);
+	ts_expect(t, "P. 1:10001(10000) ack 1 win *");
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_shutdown(c, 2, t->h->now), 0);
+	ts_expect_none(t);
+	assert_int_equal(tcp_recv(c, buf, 1000, 0, t->h->now), 0);
+	assert_int_equal(tcp_send(c, buf, 1000, t->h->now), -EPIPE);
+	ts_advance_ms(t, 10);
+	tcp_close(c, t->h->now);
+	ts_expect_none(t);
+	while (!ts_next(t, line, sizeof(line)) && waited < 500) {
+		ts_advance_ms(t, 1);
+		waited++;
+	}
+	assert_true(ts_match("F. 10001:10001(0) ack 1 win *", line));
+	assert_int_equal(waited, 2);            /* 22 ms after the data */
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 10002 win 257");
+	peer_fin(t, 1, 10002);
+	ts_free(t);
+}
+
 /* shutdown-rdwr-send-queue-ack-close.pkt: SHUT_RDWR with 10000 of 20000
  * bytes sent queues the FIN behind the rest; an ACK sends two more
  * segments (slow start), and 2 SRTT + 2 ms later the tail loss probe sends
@@ -184,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_rdwr_close),
 		cmocka_unit_test(test_shutdown_wr_close),
 		cmocka_unit_test(test_shutdown_rdwr_send_queue_ack_close),
+		cmocka_unit_test(test_shutdown_rdwr_write_queue_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -596,6 +596,103 @@ static void test_inq_hint_counts_fin(void **state)
 	ts_free(t);
 }
 
+/* ---- ioctl/, mss/, cwnd_moderation/ (as google/bbr carries them) ---- */
+
+/* ioctl/ioctl-siocinq-fin.pkt: SIOCINQ (tcp_inq) counts the bytes to read,
+ * not the peer's FIN: 1000, 0 after the read; 1000 again with the FIN
+ * that came with them, 0 after their read. */
+static void test_siocinq_leaves_out_fin(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 20000 <mss 1000,sackOK,nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 20000");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	ts_inject(t, "P. 1:1001(1000) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 1001 win *");
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_inq(c), 1000);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_recv(c, rbuf, 1000, 0, t->h->now), 1000);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_inq(c), 0);
+	ts_advance_ms(t, 70);
+	ts_inject(t, "FP. 1001:2001(1000) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 2002 win *");
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_inq(c), 1000);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_recv(c, rbuf, 1000, 0, t->h->now), 1000);
+	ts_check_bytes(rbuf, 1000, 1001);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_inq(c), 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* mss/mss-getsockopt-tcp_maxseg-server.pkt: TCP_MAXSEG on an accepted
+ * connection is the peer's MSS, 1100 (no timestamps to take off); the
+ * SYN-ACK's window scale is 8 with tcp_rmem's 15 MiB (defaults.sh). */
+static void test_maxseg_of_accepted(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	int err, v = 0;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[2] = 15 * 1024 * 1024;
+	l = ts_listen(t, 1);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1100,nop,wscale 8>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 8>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	ts_advance_ms(t, 100);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1100);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* cwnd_moderation/cwnd-moderation-disorder-no-moderation.pkt: a SACK that
+ * shows reordering (Disorder) leaves cwnd at 10; no moderation down to the
+ * flight. */
+static void test_disorder_no_moderation(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	struct tcp_conn_info i;
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	c = ts_accept_mss1000(t, 100, 320, true);
+	assert_int_equal(tcp_send(c, rbuf, 4000, t->h->now), 4000);
+	ts_expect(t, "P. 1:4001(4000) ack 1 win *");
+	ts_advance_ms(t, 5);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_cwnd, 10);
+	ts_advance_ms(t, 95);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:2001,nop,nop>");
+	ts_advance_ms(t, 5);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, TCP_CA_DISORDER);
+	assert_int_equal(i.snd_cwnd, 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +710,9 @@ int main(void)
 		cmocka_unit_test(test_fastopen_syn_with_fin_dropped),
 		cmocka_unit_test(test_fastopen_icmp_ends_ordinary_request),
 		cmocka_unit_test(test_inq_hint_counts_fin),
+		cmocka_unit_test(test_siocinq_leaves_out_fin),
+		cmocka_unit_test(test_maxseg_of_accepted),
+		cmocka_unit_test(test_disorder_no_moderation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

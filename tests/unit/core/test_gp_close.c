@@ -17,6 +17,7 @@
 
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
 #include "tests/unit/support/tcp_script.h"
 
 enum data { NO_DATA, READ_DATA, UNREAD_DATA };
@@ -69,12 +70,63 @@ static void test_send_reset_linger_unread_data(void **state)
 	send_reset_linger(UNREAD_DATA);
 }
 
+/* The ms until the next frame, which must match spec (at most max_ms). */
+static unsigned next_after(struct tscript *t, const char *spec, unsigned max_ms)
+{
+	char line[256];
+	unsigned ms = 0;
+
+	while (!ts_next(t, line, sizeof(line))) {
+		assert_true(ms < max_ms);
+		ts_advance_ms(t, 1);
+		ms++;
+	}
+	if (!ts_match(spec, line))
+		fail_msg("expected '%s', got '%s'", spec, line);
+	return ms;
+}
+
+/* user_timeout/user_timeout.pkt (google/packetdrill, as google/bbr
+ * carries it): an idle connection closed with TCP_USER_TIMEOUT 3 s resends
+ * its FIN after 300 to 400 ms (the 100 ms handshake's RTO; the loss probe
+ * at the RTO's time), again 300 to 400 ms later, then 600 to 800 ms later;
+ * data from the peer then meets a reset (Linux's tcp_rcv_state_process:
+ * data for a socket closed for reading, TCPAbortOnData). */
+static void test_user_timeout_close(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 32792");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 2000);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 3000), 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win *");
+	assert_in_range(next_after(t, "F. 1:1(0) ack 1 win *", 2000), 300, 400);
+	assert_in_range(next_after(t, "F. 1:1(0) ack 1 win *", 2000), 300, 400);
+	assert_in_range(next_after(t, "F. 1:1(0) ack 1 win *", 2000), 600, 800);
+	ts_inject(t, ". 1:2(1) ack 1 win 32792");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_send_reset_linger_no_data),
 		cmocka_unit_test(test_send_reset_linger_read_data),
 		cmocka_unit_test(test_send_reset_linger_unread_data),
+		cmocka_unit_test(test_user_timeout_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,7 +261,7 @@ struct shim_epoll {
 	 * whether there are any (read without the lock). */
 	struct shim_epitem **lo_items;
 	unsigned nlo, lo_cap;
-	atomic_bool had_lo;
+	atomic_bool has_lo;
 };
 
 

@@ -1022,7 +1022,7 @@ static void lo_items_add(struct shim_epoll *ep, struct shim_epitem *it)
 	}
 	ep->lo_items[ep->nlo++] = it;
 	it->lo_reg = true;
-	atomic_store(&ep->had_lo, true);
+	atomic_store(&ep->has_lo, true);
 }
 
 /* Stack lock held. */
@@ -1035,7 +1035,7 @@ static void lo_items_del(struct shim_epoll *ep, struct shim_epitem *it)
 		}
 	it->lo_reg = false;
 	if (!ep->nlo)
-		atomic_store(&ep->had_lo, false);
+		atomic_store(&ep->has_lo, false);
 }
 
 /* No lock held: the kernel's side of a registration, under tag (0: DEL). */
@@ -1425,7 +1425,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		bool kfds = atomic_load(&ep->kernel_fds);
 		struct pollfd p[2] = { { .fd = kfds ? epfd : -1, .events = POLLIN }, { .fd = efd, .events = POLLIN } };
 		struct timespec left, *leftp = NULL;
-		bool fault = false, first = kfds && atomic_load(&ep->had_lo);
+		bool fault = false, first = kfds && atomic_load(&ep->has_lo);
 		int count, kn, pn, level = -1, pre = 0;
 
 		/* With loopback sides in the kernel's epoll, the kernel is asked

@@ -49,6 +49,7 @@
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
 #include "stack/host/relay.h"
+#include "stack/host/sockaddr.h"
 
 /* The system calls of a listener's loopback side (lo_listen). */
 #define sys_listen(fd, n)           SYSC(SYS_listen, (fd), (n))
@@ -562,34 +563,7 @@ static int sa_import(struct sockaddr_storage *ss, const struct sockaddr *sa, soc
 /* ep as k's family would write it (IPv4-mapped on AF_INET6); its length. */
 static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr_storage *out)
 {
-	struct sockaddr_storage ss;
-	socklen_t full;
-
-	memset(&ss, 0, sizeof(ss));
-	if (k->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_port = htons(ep->port);
-		in->sin_addr.s_addr = htonl(ep->addr);
-		full = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		uint8_t *a = in6->sin6_addr.s6_addr;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(ep->port);
-		if (ep->addr) {
-			a[10] = a[11] = 0xff;
-			a[12] = (uint8_t)(ep->addr >> 24);
-			a[13] = (uint8_t)(ep->addr >> 16);
-			a[14] = (uint8_t)(ep->addr >> 8);
-			a[15] = (uint8_t)ep->addr;
-		}
-		full = sizeof(*in6);
-	}
-	*out = ss;
-	return full;
+	return ip4_to_sockaddr(k->family, ep, out);
 }
 
 /*
@@ -910,28 +884,14 @@ static void lo_copy_opts(int from, int to)
 
 /* The address of a socket's loopback side: 127.0.0.1 (::ffff:127.0.0.1 for
  * a dual-stack socket, ::1 for a v6-only one) and port. Its length. */
-static socklen_t lo_addr(int family, bool v6only, uint16_t port, struct sockaddr_storage *ss)
+static socklen_t lo_addr(const struct shim_sock *k, bool v6only, uint16_t port, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct ip4_endpoint ep = { IP4_LOOPBACK, port };
+	socklen_t len = sa_fill(k, &ep, ss);
 
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (v6only) {
-			s6->sin6_addr = in6addr_loopback;
-		} else {
-			s6->sin6_addr.s6_addr[10] = 0xff;
-			s6->sin6_addr.s6_addr[11] = 0xff;
-			s6->sin6_addr.s6_addr[12] = 127;
-			s6->sin6_addr.s6_addr[15] = 1;
-		}
-		return sizeof(*s6);
-	}
-	((struct sockaddr_in *)ss)->sin_family = AF_INET;
-	((struct sockaddr_in *)ss)->sin_port = htons(port);
-	((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sizeof(struct sockaddr_in);
+	if (k->family == AF_INET6 && v6only)
+		((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	return len;
 }
 
 /*
@@ -965,7 +925,7 @@ static void lo_udp(struct shim_sock *k)
 	shim_unlock();
 	if (!want)
 		return;
-	len = lo_addr(k->family, false, ep.port, &ss);
+	len = lo_addr(k, false, ep.port, &ss);
 	lo = shim_libc.socket(k->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lo < 0)
 		return;
@@ -1011,18 +971,8 @@ static bool lo_udp_pull(struct shim_sock *k, int lo)
 	shim_unlock();
 	n = SYSC(SYS_recvfrom, lo, b, 65536, MSG_DONTWAIT, &ss, &sl);
 	shim_lock();
-	if (n >= 0 && ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-
-		src.addr = ntohl(a->sin_addr.s_addr);
-		src.port = ntohs(a->sin_port);
-	} else if (n >= 0 && ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-		const uint8_t *x = a->sin6_addr.s6_addr;
-
-		src.addr = (uint32_t)x[12] << 24 | (uint32_t)x[13] << 16 | (uint32_t)x[14] << 8 | x[15];
-		src.port = ntohs(a->sin6_port);
-	}
+	if (n >= 0)
+		src = ip4_from_sockaddr(&ss);
 	/* Linux's lo keeps the sender's TTL and TOS; 64 and 0 are what a
 	 * sender has by default (deviation otherwise). */
 	ok = n >= 0 && k->udp && !k->moved && !k->dead &&
@@ -1086,7 +1036,7 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 		(void)sys_listen(lo, backlog);
 		return;
 	}
-	len = lo_addr(k->family, v6only, ep.port, &ss);
+	len = lo_addr(k, v6only, ep.port, &ss);
 	lo = shim_libc.socket(k->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lo < 0)
 		return;
@@ -2231,6 +2181,24 @@ static ssize_t fastopen_deferred_send(struct shim_sock *k, struct sock_iov *v, i
  * EPIPE raises SIGPIPE (unless MSG_NOSIGNAL) once the lock is let go, so that
  * the handler runs without it.
  */
+/* v[0..cnt) as the kernel's iovec, after head when one is given: in few
+ * (nfew entries) when it fits, else allocated (free it when it is not
+ * few). NULL when out of memory. */
+static struct iovec *iov_export(const struct sock_iov *v, int cnt, const struct iovec *head, struct iovec *few,
+				size_t nfew)
+{
+	size_t h = head ? 1 : 0, n = (size_t)cnt + h;
+	struct iovec *iov = n <= nfew ? few : malloc(n * sizeof(*iov));
+
+	if (!iov)
+		return NULL;
+	if (head)
+		iov[0] = *head;
+	for (int i = 0; i < cnt; i++)
+		iov[i + h] = (struct iovec){ v[i].base, v[i].len };
+	return iov;
+}
+
 /* No lock held: a datagram to loopback from a UDP socket's loopback side
  * (lo_udp), as the kernel's socket there sends it. */
 static ssize_t lo_udp_send(int lo, const struct sock_iov *v, int cnt, int flags, const struct sockaddr *sa,
@@ -2242,10 +2210,8 @@ static ssize_t lo_udp_send(int lo, const struct sock_iov *v, int cnt, int flags,
 
 	if (cnt < 0 || cnt > UIO_MAXIOV)
 		return -EMSGSIZE;
-	if (cnt > 8 && !(iov = malloc((size_t)cnt * sizeof(*iov))))
+	if (!(iov = iov_export(v, cnt, NULL, few, 8)))
 		return -ENOMEM;
-	for (int i = 0; i < cnt; i++)
-		iov[i] = (struct iovec){ v[i].base, v[i].len };
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)cnt;
 	r = SYSC(SYS_sendmsg, lo, &m, flags);
@@ -2758,11 +2724,8 @@ static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v
 		return -EAGAIN;         /* no ICMP errors come through the relay */
 	if (cnt < 0 || cnt >= UIO_MAXIOV)
 		return -EMSGSIZE;
-	if (cnt + 1 > 9 && !(iov = malloc((size_t)(cnt + 1) * sizeof(*iov))))
+	if (!(iov = iov_export(v, cnt, &(struct iovec){ &h, sizeof(h) }, few, 9)))
 		return -ENOMEM;
-	iov[0] = (struct iovec){ &h, sizeof(h) };
-	for (int i = 0; i < cnt; i++)
-		iov[i + 1] = (struct iovec){ v[i].base, v[i].len };
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)cnt + 1;
 	n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_WAITALL)));
@@ -2821,12 +2784,9 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 		return -EMSGSIZE;
 	if (iov_total(v, cnt) > 65507)
 		return -EMSGSIZE;       /* IPv4's largest datagram */
-	if (cnt + 1 > 9 && !(iov = malloc((size_t)(cnt + 1) * sizeof(*iov))))
-		return -ENOMEM;
 	h = (struct relay_dgram_hdr){ ep.addr, ep.port, 0 };
-	iov[0] = (struct iovec){ &h, sizeof(h) };
-	for (int i = 0; i < cnt; i++)
-		iov[i + 1] = (struct iovec){ v[i].base, v[i].len };
+	if (!(iov = iov_export(v, cnt, &(struct iovec){ &h, sizeof(h) }, few, 9)))
+		return -ENOMEM;
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)cnt + 1;
 	n = SHIM_SAFE_CALL(sendmsg_errno(fd, &m, (flags & MSG_DONTWAIT) | MSG_NOSIGNAL));
@@ -4346,8 +4306,21 @@ static int set_tcp(struct shim_sock *k, enum tcp_option opt, int v)
  * interface (by address: the stack's, or any; by index: the stack has one
  * interface, any index is it), joined already, too many.
  */
+/* Stack lock held, the stack running: the interface of a multicast call,
+ * by address or index, is the stack's (or lo, index 1); else -ENODEV, as
+ * Linux's ip_mc_find_dev for an index or address no device has. tap: the
+ * stack's device's index. */
+static int mc_iface(uint32_t ifaddr, unsigned ifindex, unsigned tap)
+{
+	if (!ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
+		return -ENODEV;
+	if (ifindex && ifindex != 1 && ifindex != tap)
+		return -ENODEV;
+	return 0;
+}
+
 /* Joins (join) or leaves group on k, the interface by its address or index
- * (Linux's ip_mc_find_dev: an index or address no device has, ENODEV). */
+ * (mc_iface). */
 static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
 {
 	struct shim_iface ifc;
@@ -4361,11 +4334,7 @@ static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t i
 	if (r == 0 && join) {
 		if (!ip4_is_multicast(group))
 			r = -EINVAL;
-		else if (!ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
-			r = -ENODEV;
-		else if (ifindex && ifindex != 1 && (unsigned)ifindex != tap)
-			r = -ENODEV;
-		else
+		else if ((r = mc_iface(ifaddr, (unsigned)ifindex, tap)) == 0)
 			r = udp_join(k->udp, group);
 	} else if (r == 0) {
 		r = udp_leave(k->udp, group);
@@ -4465,12 +4434,8 @@ static int msf_iface(uint32_t ifaddr, uint32_t ifindex, unsigned *tap)
 		*tap = ifc.index;
 	shim_lock();
 	r = shim_need_stack();
-	if (r < 0)
-		;
-	else if (!ifindex && ifaddr && ifaddr != stack_config(shim_stack())->addr)
-		r = -ENODEV;
-	else if (ifindex && ifindex != 1 && ifindex != *tap)
-		r = -ENODEV;
+	if (r == 0)
+		r = mc_iface(ifaddr, ifindex, *tap);
 	shim_unlock();
 	return r;
 }
@@ -5052,9 +5017,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	/* The loopback side (lo_listen, lo_udp) takes what the socket took,
 	 * as one socket would: a device bound, the buffer sizes, what the
 	 * connections accepted there inherit. */
-	if ((v = atomic_load(&k->lo_fd)) >= 0)
-		(void)shim_libc.setsockopt(v, level, name, val, len);
-	v = 0;
+	{
+		int lo = atomic_load(&k->lo_fd);
+
+		if (lo >= 0)
+			(void)shim_libc.setsockopt(lo, level, name, val, len);
+	}
 	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE || name == SO_SNDBUF ||
 				    name == SO_SNDBUFFORCE)) {
 		/* The size the kernel made of it (sock_setsockopt: capped at

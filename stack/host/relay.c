@@ -8,7 +8,6 @@
  */
 #include "stack/host/relay.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
-#include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -27,6 +25,7 @@
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
+#include "stack/host/sockaddr.h"
 
 /* Bytes each way a TCP relay holds besides the socket pair's own buffers and
  * the connection's rings: one read of the fd, one read of the connection. */
@@ -1084,14 +1083,9 @@ static void io_lo_dgram(struct relay *rl)
 		long n = SYSC(SYS_recvfrom, rl->lo_fd, rl->rx + hl, RELAY_DGRAM, MSG_DONTWAIT, &ss, &sl);
 
 		if (n >= 0) {
-			const uint8_t *a = ss.ss_family == AF_INET6 ?
-					   ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr + 12 :
-					   (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
-			uint16_t port = ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-					((struct sockaddr_in *)&ss)->sin_port;
+			struct ip4_endpoint src = ip4_from_sockaddr(&ss);
 
-			h = (struct relay_dgram_hdr){ (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3],
-						      ntohs(port), 0 };
+			h = (struct relay_dgram_hdr){ src.addr, src.port, 0 };
 			memcpy(rl->rx, &h, hl);
 			rl->rx_have = true;
 			rl->rx_len = (size_t)n + hl;
@@ -1102,27 +1096,10 @@ static void io_lo_dgram(struct relay *rl)
 	if (rl->tx_have && rl->tx_len >= hl) {
 		memcpy(&h, rl->tx, hl);
 		if ((h.addr >> 24) == 127) {
+			struct ip4_endpoint dst = { h.addr, h.port };
 			struct sockaddr_storage to;
-			socklen_t tl;
+			socklen_t tl = ip4_to_sockaddr(rl->lo_family, &dst, &to);
 
-			memset(&to, 0, sizeof(to));
-			if (rl->lo_family == AF_INET6) {
-				struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)&to;
-
-				t6->sin6_family = AF_INET6;
-				t6->sin6_port = htons(h.port);
-				t6->sin6_addr.s6_addr[10] = t6->sin6_addr.s6_addr[11] = 0xff;
-				t6->sin6_addr.s6_addr[12] = (uint8_t)(h.addr >> 24);
-				t6->sin6_addr.s6_addr[13] = (uint8_t)(h.addr >> 16);
-				t6->sin6_addr.s6_addr[14] = (uint8_t)(h.addr >> 8);
-				t6->sin6_addr.s6_addr[15] = (uint8_t)h.addr;
-				tl = sizeof(*t6);
-			} else {
-				((struct sockaddr_in *)&to)->sin_family = AF_INET;
-				((struct sockaddr_in *)&to)->sin_port = htons(h.port);
-				((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(h.addr);
-				tl = sizeof(struct sockaddr_in);
-			}
 			/* Sent or not (a full buffer drops it, as a UDP socket's
 			 * would), it is done. */
 			(void)SYSC(SYS_sendto, rl->lo_fd, rl->tx + hl, rl->tx_len - hl, MSG_DONTWAIT, &to, tl);

@@ -134,11 +134,10 @@ uint64_t udp_rx_count(const struct udp_sock *u);
 /* Whether a datagram ever came for it or went from it (or waits, corked). */
 bool udp_used(const struct udp_sock *u);
 /*
- * A datagram from src to dst that the host's loopback brought (the shim's
- * loopback side of a socket bound to the wildcard address, which the
- * kernel's socket on 127.0.0.1 received): queued as one Linux's lo
- * delivered (IP_PKTINFO's interface 1), when u takes it (not connected to
- * another peer) and has room. True when queued.
+ * A datagram from src to dst that reached this host over its loopback by
+ * another way than the stack (a caller's kernel socket on 127.0.0.1):
+ * queued as one Linux's lo delivered (IP_PKTINFO's interface 1), when u
+ * takes it (not connected to another peer) and has room. True when queued.
  */
 bool udp_deliver_lo(struct udp_sock *u, const struct ip4_endpoint *src, uint32_t dst, uint8_t ttl, uint8_t tos,
 		    const void *data, size_t len, uint64_t now);

@@ -860,8 +860,8 @@ void shim_lo_close(int lo)
  * that Linux's accepted sockets inherit from their listener, from the
  * listener's placeholder (which took every setsockopt) to its loopback
  * side, so that a connection accepted there has them as one the stack
- * accepted. Not the buffer sizes (the value read is twice the one set) nor
- * TCP_MAXSEG (an unconnected socket reads the default MSS).
+ * accepted. Not the buffer sizes (the value read is twice the one set:
+ * lo_copy_bufs) nor TCP_MAXSEG (an unconnected socket reads the default MSS).
  */
 static void lo_copy_opts(int from, int to)
 {
@@ -880,6 +880,21 @@ static void lo_copy_opts(int from, int to)
 		if (shim_libc.getsockopt(from, opts[i].level, opts[i].name, b, &l) == 0)
 			(void)shim_libc.setsockopt(to, opts[i].level, opts[i].name, b, l);
 	}
+}
+
+/*
+ * No lock held: the buffer sizes set on a socket before its loopback side
+ * was made (SO_RCVBUF, SO_SNDBUF; -1: never set, the kernel's own then
+ * grow as Linux's do), given to it as set. The values are before Linux's
+ * doubling, as the kernel took them (a forced size past the sysctl's
+ * maximum stays forced where the caller may force it).
+ */
+static void lo_copy_bufs(int lo, int rcvbuf, int sndbuf)
+{
+	if (rcvbuf >= 0 && shim_libc.setsockopt(lo, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)shim_libc.setsockopt(lo, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (sndbuf >= 0 && shim_libc.setsockopt(lo, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+		(void)shim_libc.setsockopt(lo, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 }
 
 /* The address of a socket's loopback side: 127.0.0.1 (::ffff:127.0.0.1 for
@@ -910,7 +925,7 @@ static void lo_udp(struct shim_sock *k)
 	struct ip4_endpoint ep = { 0, 0 };
 	socklen_t len;
 	bool want, ra, rp;
-	int lo, one = 1;
+	int lo, one = 1, rcvbuf, sndbuf;
 
 	if (!shim_host.udp_lo)
 		return;
@@ -922,6 +937,8 @@ static void lo_udp(struct shim_sock *k)
 	want = want && ep.addr == 0 && ep.port != 0;
 	ra = k->opts.reuseaddr;
 	rp = k->opts.reuseport;
+	rcvbuf = k->opts.rcvbuf;
+	sndbuf = k->opts.sndbuf;
 	shim_unlock();
 	if (!want)
 		return;
@@ -929,6 +946,7 @@ static void lo_udp(struct shim_sock *k)
 	lo = shim_libc.socket(k->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lo < 0)
 		return;
+	lo_copy_bufs(lo, rcvbuf, sndbuf);
 	if ((ra && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (rp && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    (k->family == AF_INET6 &&
@@ -1015,7 +1033,7 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	socklen_t len;
 	bool want, ra, rp, v6only, nodelay = false;
 	uint64_t inherit;
-	int lo, one = 1, err = 0, nd = 0;
+	int lo, one = 1, err = 0, nd = 0, rcvbuf, sndbuf;
 
 	shim_lock();
 	want = k->listening && !k->closed && !k->dead && k->tcp && !shim_exposed(k);
@@ -1029,6 +1047,8 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	rp = k->opts.reuseport;
 	v6only = k->v6only;
 	inherit = k->inherit;
+	rcvbuf = k->opts.rcvbuf;
+	sndbuf = k->opts.sndbuf;
 	shim_unlock();
 	if (!want)
 		return;
@@ -1040,6 +1060,7 @@ static void lo_listen(struct shim_sock *k, int fd, int backlog)
 	lo = shim_libc.socket(k->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lo < 0)
 		return;
+	lo_copy_bufs(lo, rcvbuf, sndbuf);
 	if ((ra && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (rp && shim_libc.setsockopt(lo, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    (k->family == AF_INET6 && !v6only &&

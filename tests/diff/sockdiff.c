@@ -13217,6 +13217,41 @@ CASE(listen_any_loopback_options_after, 0)
 	if (R(getsockopt(a, SOL_SOCKET, SO_SNDBUF, &v, &n)) == 0)
 		emit("sndbuf=%d", v);
 }
+/* Buffer sizes set before bind() and between bind() and listen(): an
+ * accepted connection to localhost has them as one from the TAP's side. */
+static void any_loopback_bufs_before(bool after_bind)
+{
+	int l = tcp_sock(), c, a, one = 1, v;
+	struct sockaddr_in to = sin4("127.0.0.1", case_port());
+	socklen_t n;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (after_bind)
+		bind_to(l, "0.0.0.0", case_port());
+	v = 33333;
+	R(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)));
+	v = 44444;
+	R(setsockopt(l, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)));
+	if (!after_bind)
+		bind_to(l, "0.0.0.0", case_port());
+	R(listen(l, 8));
+	c = tcp_sock();
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	a = (int)RFD(accept(l, NULL, NULL));
+	if (a < 0)
+		return;
+	n = sizeof(v);
+	if (R(getsockopt(a, SOL_SOCKET, SO_RCVBUF, &v, &n)) == 0)
+		emit("rcvbuf=%d", v);
+	n = sizeof(v);
+	if (R(getsockopt(a, SOL_SOCKET, SO_SNDBUF, &v, &n)) == 0)
+		emit("sndbuf=%d", v);
+	n = sizeof(v);
+	if (R(getsockopt(a, SOL_SOCKET, SO_BUF_LOCK, &v, &n)) == 0)
+		emit("buf_lock=%d", v);
+}
+CASE(listen_any_loopback_bufs_before_bind, 0) { any_loopback_bufs_before(false); }
+CASE(listen_any_loopback_bufs_before_listen, 0) { any_loopback_bufs_before(true); }
 /* A non-blocking listener: EAGAIN until the loopback connection is there. */
 CASE(listen_any_loopback_nonblock, 0)
 {

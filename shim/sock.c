@@ -6065,9 +6065,26 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	if (req != FIONBIO && req != FIONREAD && req != SIOCOUTQ && req != SIOCOUTQNSD && req != SIOCATMARK &&
 	    req != FIOASYNC && req != FIOSETOWN && req != SIOCSPGRP)
 		return SHIM_PASS;
-	k = enter_data(fd, &r);
+	k = enter_io(fd, &r);
 	if (!k)
 		return r;
+	if (framed(k)) {
+		/* The relay's end: the kernel answers for the next datagram
+		 * with its header (a SOCK_SEQPACKET's unix_inq_len), Linux's
+		 * udp_ioctl for its payload; the rest is the fd's own. */
+		if (req == FIONREAD) {
+			int q = 0;
+
+			r = shim_libc.ioctl(fd, FIONREAD, &q) < 0 ? -errno : 0;
+			q = q >= (int)sizeof(struct relay_dgram_hdr) ? q - (int)sizeof(struct relay_dgram_hdr) : 0;
+			if (r == 0)
+				r = shim_copy(arg, &q, sizeof(q));
+		} else {
+			r = SHIM_PASS;
+		}
+		leave(k);
+		return r;
+	}
 	if (req == FIONBIO || req == FIOASYNC || req == FIOSETOWN || req == SIOCSPGRP) {
 		/* The placeholder's, with the kernel's checks; then our copies. */
 		r = shim_libc.ioctl(fd, req, arg) < 0 ? -errno : 0;

@@ -10500,6 +10500,34 @@ CASE(fork_child_udp_loopback, 0)
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
+/* FIONREAD in a fork child: 0 with nothing waiting, then the next
+ * datagram's payload (udp_ioctl's SIOCINQ), not what carries it. */
+static long child_udp_fionread(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	int q = -1, q2 = -1;
+	char b[16];
+
+	if (ioctl(s, FIONREAD, &q) != 0 || q != 0)
+		return -10 - q;
+	if (sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5 ||
+	    sendto(s, "hi", 2, 0, (struct sockaddr *)&to, sizeof(to)) != 2)
+		return -20;
+	wait_in(s);
+	if (ioctl(s, FIONREAD, &q) != 0 || recv(s, b, sizeof(b), 0) != 5)
+		return -30;
+	wait_in(s);
+	if (ioctl(s, FIONREAD, &q2) != 0)
+		return -40;
+	return q * 100 + q2;
+}
+CASE(fork_child_udp_fionread, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_fionread, s);
+}
 CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
 CASE(fork_parent_keeps_socket, 0)
 {

@@ -384,6 +384,9 @@ static void expose_dgram(int fd)
 
 	if (!k)
 		return;
+	/* Never bound: Linux's child would bind it with its first send, for
+	 * both processes; it is bound now, to be shared like one bound. */
+	(void)shim_dgram_autobind(k);
 	pthread_mutex_lock(&expose_mu);
 	shim_lock();
 	want = !shim_exposed(k) && !k->relay && !k->join && k->type == SOCK_DGRAM && k->udp && !k->closed &&

@@ -387,6 +387,12 @@ void shim_epoll_lo_removed(struct shim_sock *k, int lo);
  * wait list is woken either way, so that the stack's epoll reports it,
  * once, with its other events. */
 void shim_lo_pull(struct shim_sock *k);
+/* No lock held, at fork: an IPv4 UDP socket never bound, connected or used,
+ * bound to a port as Linux's first sendto() would (inet_autobind), so that
+ * the processes holding it share one socket (shim/expose.c, expose_dgram).
+ * True when it was. The stack starts for it when it has not yet (the
+ * socket was made to be used: Linux's would send from the child). */
+bool shim_dgram_autobind(struct shim_sock *k);
 /*
  * The same for a call that looks again at what it waits for after each
  * wait. Linux's socket waits look at their condition before they look at

@@ -845,6 +845,27 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	return r;
 }
 
+bool shim_dgram_autobind(struct shim_sock *k)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	bool ok = false;
+
+	shim_lock();
+	if (k->type == SOCK_DGRAM && k->family == AF_INET && !attached(k) && !k->bound && !k->closed && !k->dead &&
+	    !k->moved && !k->join && !k->relay && !shim_exposed(k) && shim_proc_state() == SHIM_PROC_OWNER &&
+	    attach(k) == 0) {
+		/* Not the port lock a bind() naming it takes (bound_to):
+		 * connect(AF_UNSPEC) gives it back, as Linux's. */
+		ok = udp_bind(k->udp, &ep, bind_flags(k)) == 0;
+		if (ok)
+			k->bound = true;
+	}
+	shim_unlock();
+	if (ok)
+		lo_udp(k);
+	return ok;
+}
+
 static void inherit_copy(int lfd, int nfd, uint64_t mask);
 
 void shim_lo_close(int lo)
@@ -6069,16 +6090,15 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	if (!k)
 		return r;
 	if (framed(k)) {
-		/* The relay's end: the kernel answers for the next datagram
-		 * with its header (a SOCK_SEQPACKET's unix_inq_len), Linux's
-		 * udp_ioctl for its payload; the rest is the fd's own. */
+		/* The relay's end: Linux's udp_ioctl answers the next
+		 * datagram's payload, the relay's SOCK_SEQPACKET every record
+		 * queued with its header (unix_inq_len); the next record's
+		 * length, peeked, less its header. The rest is the fd's own. */
 		if (req == FIONREAD) {
-			int q = 0;
+			long q = SYSC(SYS_recvfrom, fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT, NULL, NULL);
+			int v2 = q > (long)sizeof(struct relay_dgram_hdr) ? (int)(q - (long)sizeof(struct relay_dgram_hdr)) : 0;
 
-			r = shim_libc.ioctl(fd, FIONREAD, &q) < 0 ? -errno : 0;
-			q = q >= (int)sizeof(struct relay_dgram_hdr) ? q - (int)sizeof(struct relay_dgram_hdr) : 0;
-			if (r == 0)
-				r = shim_copy(arg, &q, sizeof(q));
+			r = q < 0 && q != -EAGAIN ? (int)q : shim_copy(arg, &v2, sizeof(v2));
 		} else {
 			r = SHIM_PASS;
 		}

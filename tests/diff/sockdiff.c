@@ -10529,6 +10529,24 @@ CASE(fork_child_udp_fionread, 0)
 	in_child(child_udp_fionread, s);
 }
 CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
+/* What the parent's socket shows after such a fork, before anyone sent:
+ * Linux's is still unbound (port 0); whether a port shows. */
+CASE(fork_child_udp_unbound_name, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	pid_t pid = fork();
+	int st;
+
+	need(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(0);
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	if (R(getsockname(s, (struct sockaddr *)&a, &al)) == 0)
+		emit("port0=%d", a.sin_port == 0);
+	R(child_udp_echo(s));
+}
 CASE(fork_parent_keeps_socket, 0)
 {
 	int s = tcp_to(P_ECHO);

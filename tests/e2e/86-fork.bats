@@ -176,6 +176,51 @@ print("ok", n, "from", len(pids), "children" if len(pids) > 1 else "child")
 	assert_output 0
 }
 
+# A metrics client made at import time (an unbound UDP socket) and prefork
+# workers that each send through it: Linux binds it at the first send, one
+# port for all the processes that hold it.
+UDP_UNBOUND_WORKERS='
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+kids = []
+for w in range(2):
+    pid = os.fork()
+    if pid == 0:
+        for i in range(100):
+            s.sendto(b"w%d.%d" % (w, i), (sys.argv[1], int(sys.argv[2])))
+        os._exit(0)
+    kids.append(pid)
+print("exits", [os.waitpid(p, 0)[1] for p in kids], flush=True)
+s.sendto(b"parent", (sys.argv[1], int(sys.argv[2])))
+'
+UDP_COUNTER='
+import socket, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind((sys.argv[1], int(sys.argv[2])))
+print("listening", flush=True)
+r.settimeout(30)
+got, ports = set(), set()
+while b"parent" not in got:
+    d, a = r.recvfrom(100)
+    got.add(d)
+    ports.add(a)
+print("got %d from %d address(es) %s" % (len(got), len(ports), sorted(ports)[0][0]))
+'
+
+@test "a UDP socket made before fork and never bound (a metrics client): both fork children send through it, from one port, as on the kernel" {
+	bg_ker cnt 60 "$PY" -c "$UDP_COUNTER" "$HOST_IP" 7011
+	wait_log "$(out cnt)" listening 20
+	tap_mark
+	run pre 60 "$PY" -c "$UDP_UNBOUND_WORKERS" "$HOST_IP" 7011
+	assert_success
+	assert_output "exits [0, 0]"
+	bg_wait cnt 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out cnt)"
+	assert_line "got 201 from 1 address(es) $STACK_IP"
+	tap_assert_crossed 2000 0
+}
+
 @test "socat TCP-LISTEN,fork EXEC:cat,nofork (cat exec'd with the socket as stdin and stdout): 16 MiB echoed byte-exact" {
 	command -v socat >/dev/null || skip "socat is not installed"
 	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))

@@ -1489,14 +1489,30 @@ EXPORT long __fdelt_chk(long d)
 	return real___fdelt_chk(d);
 }
 
+/* The shim's object for a new epoll fd, from its creation (an epoll that
+ * goes into another before it holds a stack socket is known as one:
+ * shim_epoll_created). */
+static int epoll_made(int r)
+{
+	if (r >= 0 && any()) {
+		int saved = errno;
+
+		shim_depth++;
+		shim_epoll_created(r);
+		depth_leave();
+		errno = saved;
+	}
+	return r;
+}
+
 EXPORT int epoll_create(int size)
 {
-	return real_epoll_create(size);
+	return epoll_made(real_epoll_create(size));
 }
 
 EXPORT int epoll_create1(int flags)
 {
-	return real_epoll_create1(flags);
+	return epoll_made(real_epoll_create1(flags));
 }
 
 /* A registration the kernel's epoll holds: a shim epoll then asks the

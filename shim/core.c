@@ -1291,15 +1291,13 @@ static void efd_key_init(void)
 	pthread_key_create(&efd_key, efd_destroy);
 }
 
-int shim_thread_efd(struct shim_efd **out)
+/* A new eventfd that wake-ups can write (wake_queue), never 0-2, marked
+ * internal in the table; one reference, the caller's. */
+static int efd_make(struct shim_efd **out)
 {
 	struct shim_efd *e;
 	int efd;
 
-	if (t_efd) {
-		*out = t_efd;
-		return t_efd->fd;
-	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -1326,7 +1324,6 @@ int shim_thread_efd(struct shim_efd **out)
 	atomic_init(&e->queued, false);
 	atomic_init(&e->written, 0);
 	atomic_init(&e->wakes, 0);
-	pthread_once(&efd_once, efd_key_init);
 	pthread_mutex_lock(&tab_mu);
 	{
 		_Atomic(struct shim_obj *) *s = slot(efd, true);
@@ -1335,10 +1332,37 @@ int shim_thread_efd(struct shim_efd **out)
 			atomic_store_explicit(s, &internal_obj, memory_order_release);
 	}
 	pthread_mutex_unlock(&tab_mu);
+	*out = e;
+	return efd;
+}
+
+int shim_thread_efd(struct shim_efd **out)
+{
+	struct shim_efd *e;
+	int efd;
+
+	if (t_efd) {
+		*out = t_efd;
+		return t_efd->fd;
+	}
+	efd = efd_make(&e);
+	if (efd < 0)
+		return efd;
+	pthread_once(&efd_once, efd_key_init);
 	pthread_setspecific(efd_key, e);
 	t_efd = e;
 	*out = e;
 	return efd;
+}
+
+int shim_efd_new(struct shim_efd **out)
+{
+	return efd_make(out);
+}
+
+void shim_efd_drop(struct shim_efd *e)
+{
+	efd_put(e);
 }
 
 void shim_drain_efd(int efd)

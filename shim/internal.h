@@ -262,6 +262,21 @@ struct shim_epoll {
 	struct shim_epitem **lo_items;
 	unsigned nlo, lo_cap;
 	atomic_bool has_lo;
+	/* A stack socket's item was ever added: until then its waits are
+	 * the kernel's alone (an epoll made under the preload has this
+	 * object from its creation). */
+	atomic_bool stack_items;
+	/* Nested in another epoll (added to one: poll.c, epoll_nest): an
+	 * eventfd in its kernel epoll, on its wait list for good, readable
+	 * while a stack socket's item has an event, so that the kernel's
+	 * outer epoll sees this one readable (Linux's ep_eventpoll_poll). */
+	struct shim_efd *nest;
+	struct shim_waiter nest_w;
+	atomic_int nest_fd;         /* -1: not nested */
+	/* The epolls nested in this one, by fd (made readable before each
+	 * wait: epoll_nest_sync), and how many. */
+	int nested[8];
+	atomic_uint nnested;
 };
 
 
@@ -346,6 +361,11 @@ uint64_t shim_now(void);
  * number, with *e set for wait lists, or -errno. */
 int shim_thread_efd(struct shim_efd **e);
 void shim_drain_efd(int efd);
+/* An eventfd of no thread's, for a wait list that outlives threads (an
+ * epoll nested in another: poll.c, epoll_nest); its number, or -errno.
+ * shim_efd_drop lets go of it (closed once no waker holds it). */
+int shim_efd_new(struct shim_efd **e);
+void shim_efd_drop(struct shim_efd *e);
 /* Which process runs this code: the one that owns the stack, a fork()
  * child (own copy of the shim's memory: may forget sockets, never use the
  * stack), or a vfork()/posix_spawn child (shares the parent's memory: must

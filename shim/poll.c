@@ -19,8 +19,8 @@
  * with 10000 connections spent a quarter of its time walking them all).
  * An epoll fd given to poll or select is readable when its kernel side is
  * or one of its stack sockets' items has an event (Linux's
- * ep_eventpoll_poll); the waiting thread is on the epoll's wait list.
- * Limits: an epoll fd nested in another epoll fd only reports its kernel fds.
+ * ep_eventpoll_poll); the waiting thread is on the epoll's wait list. An
+ * epoll fd nested in another is readable there the same way (epoll_nest).
  */
 #include "shim/internal.h"
 
@@ -915,7 +915,15 @@ static void epoll_last_close(struct shim_obj *o)
 		item_unlink(it);
 		free(it);
 	}
+	if (ep->nest) {
+		shim_wq_del(&ep->nest_w);
+		atomic_store(&ep->nest_fd, -1);
+	}
 	shim_unlock();
+	if (ep->nest) {
+		shim_efd_drop(ep->nest);
+		ep->nest = NULL;
+	}
 }
 
 static void epoll_free(struct shim_obj *o)
@@ -935,6 +943,38 @@ const struct shim_obj_ops shim_epoll_ops = {
 	.exit = NULL,   /* its items go with their sockets */
 	.waiters = epoll_waiters,
 };
+
+/* A new object for epfd (one reference, the caller's), not installed. */
+static struct shim_epoll *epoll_new(int epfd, bool kernel_fds)
+{
+	struct shim_epoll *ep = calloc(1, sizeof(*ep));
+
+	if (!ep)
+		return NULL;
+	ep->obj.kind = SHIM_OBJ_EPOLL;
+	ep->obj.ops = &shim_epoll_ops;
+	ep->epfd = epfd;
+	atomic_init(&ep->kernel_fds, kernel_fds);
+	atomic_init(&ep->nest_fd, -1);
+	ep->items.prev = ep->items.next = &ep->items;
+	ep->ready.prev = ep->ready.next = &ep->ready;
+	shim_wq_init(&ep->wq);
+	atomic_store(&ep->obj.refs, 1);
+	return ep;
+}
+
+void shim_epoll_created(int epfd)
+{
+	struct shim_epoll *ep = epoll_new(epfd, false);
+
+	if (!ep)
+		return;     /* made at its first stack socket, as before */
+	if (shim_install_new(epfd, &ep->obj) != 0) {
+		free(ep);
+		return;
+	}
+	shim_put(&ep->obj);     /* the table's reference stays */
+}
 
 /*
  * The shim's object for epfd, created at its first EPOLL_CTL_ADD of a stack
@@ -961,20 +1001,12 @@ static struct shim_epoll *epoll_get_or_make(int epfd, int op, int *err)
 			*err = -ENOENT;
 			return NULL;
 		}
-		ep = calloc(1, sizeof(*ep));
+		/* Kernel fds added before the first stack socket. */
+		ep = epoll_new(epfd, epoll_has_items(epfd));
 		if (!ep) {
 			*err = -ENOMEM;
 			return NULL;
 		}
-		ep->obj.kind = SHIM_OBJ_EPOLL;
-		ep->obj.ops = &shim_epoll_ops;
-		ep->epfd = epfd;
-		/* Kernel fds added before the first stack socket. */
-		atomic_init(&ep->kernel_fds, epoll_has_items(epfd));
-		ep->items.prev = ep->items.next = &ep->items;
-		ep->ready.prev = ep->ready.next = &ep->ready;
-		shim_wq_init(&ep->wq);
-		atomic_store(&ep->obj.refs, 1);   /* the caller's */
 		r = shim_install_new(epfd, &ep->obj);
 		if (r == 0)
 			return ep;
@@ -1034,7 +1066,7 @@ static void lo_items_del(struct shim_epoll *ep, struct shim_epitem *it)
 			break;
 		}
 	it->lo_reg = false;
-	if (!ep->nlo)
+	if (!ep->nlo && !ep->nest)
 		atomic_store(&ep->has_lo, false);
 }
 
@@ -1151,6 +1183,129 @@ void shim_epoll_lo_removed(struct shim_sock *k, int lo)
 	}
 }
 
+/*
+ * An epoll nested in another (Linux: the outer one polls the inner one's
+ * file, ep_eventpoll_poll, readable while an item has an event). The
+ * kernel's outer epoll holds the inner one's kernel epoll, which sees the
+ * inner's kernel fds only; the inner's stack sockets are made visible
+ * there by an eventfd (ep->nest) in its kernel epoll under a tag of the
+ * epoll's own (lo_translate drops its events: no item has it), on the
+ * inner's wait list for good: a stack socket's wake-up that readies one of
+ * its items writes it. It stays readable only while one has an event:
+ * epoll_nest_sync drains it and writes it again if so, at the end of each
+ * of the inner's waits and before each of the outer's (which keeps the
+ * inner ones' fds: a wake-up written after the outer's waiter saw its own
+ * is not missed).
+ */
+static uint64_t nest_tag(const struct shim_epoll *ep)
+{
+	return (uint64_t)(uintptr_t)ep | LO_TAG << LO_TAG_SHIFT;
+}
+
+/* No lock held: ep made readable in the kernel exactly while a stack
+ * socket's item has an event (drained first: a wake-up after the look
+ * writes it again). */
+static void epoll_nest_sync(struct shim_epoll *ep)
+{
+	int fd = atomic_load(&ep->nest_fd);
+	uint64_t v = 1;
+	bool ready;
+
+	if (fd < 0)
+		return;
+	(void)!shim_libc.read(fd, &v, sizeof(v));
+	shim_lock();
+	ready = epoll_ready_now(ep);
+	shim_unlock();
+	v = 1;
+	if (ready)
+		(void)!shim_libc.write(fd, &v, sizeof(v));
+}
+
+/* No lock held: the epolls nested in outer, made readable as they are. */
+static void epoll_nested_sync(struct shim_epoll *outer)
+{
+	unsigned n = atomic_load(&outer->nnested);
+
+	for (unsigned i = 0; i < n && i < 8; i++) {
+		struct shim_epoll *in = epoll_get(outer->nested[i]);
+
+		if (in) {
+			epoll_nest_sync(in);
+			shim_put(&in->obj);
+		}
+	}
+}
+
+/* No lock held: inner_fd added to (or taken out of) the epoll epfd. */
+static void epoll_nest(int epfd, int inner_fd, int op)
+{
+	struct shim_epoll *in = epoll_get(inner_fd), *out;
+	struct epoll_event kev;
+	struct shim_efd *e;
+	int fd, r;
+
+	if (!in)
+		return;
+	out = epoll_get(epfd);
+	if (out) {
+		/* The outer one remembers it (no reference: looked up by fd). */
+		shim_lock();
+		if (op == EPOLL_CTL_ADD) {
+			unsigned n = atomic_load(&out->nnested);
+			bool have = false;
+
+			for (unsigned i = 0; i < n; i++)
+				have |= out->nested[i] == inner_fd;
+			if (!have && n < 8) {
+				out->nested[n] = inner_fd;
+				atomic_store(&out->nnested, n + 1);
+			}
+		} else {
+			unsigned n = atomic_load(&out->nnested);
+
+			for (unsigned i = 0; i < n; i++)
+				if (out->nested[i] == inner_fd) {
+					out->nested[i] = out->nested[n - 1];
+					atomic_store(&out->nnested, n - 1);
+					break;
+				}
+		}
+		shim_unlock();
+		shim_put(&out->obj);
+	}
+	if (op != EPOLL_CTL_ADD || atomic_load(&in->nest_fd) >= 0) {
+		shim_put(&in->obj);
+		return;
+	}
+	fd = shim_efd_new(&e);
+	if (fd < 0) {
+		shim_put(&in->obj);
+		return;
+	}
+	kev.events = EPOLLIN;
+	kev.data.u64 = nest_tag(in);
+	r = shim_libc.epoll_ctl(in->epfd, EPOLL_CTL_ADD, fd, &kev);
+	shim_lock();
+	if (r == 0 && !in->nest) {
+		in->nest = e;
+		in->nest_w.kind = SHIM_W_THREAD;
+		in->nest_w.efd = e;
+		shim_wq_add(&in->wq, &in->nest_w);
+		atomic_store(&in->nest_fd, fd);
+		/* Its waits ask the kernel's epoll first (lo_translate). */
+		atomic_store(&in->has_lo, true);
+		e = NULL;
+	}
+	shim_unlock();
+	if (e)
+		shim_efd_drop(e);       /* another thread's won, or the kernel refused */
+	else
+		epoll_kernel_fds(in);
+	epoll_nest_sync(in);
+	shim_put(&in->obj);
+}
+
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 {
 	struct epoll_event evc, *ev = NULL;
@@ -1167,8 +1322,14 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 	if (ps == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
 	k = shim_get_sock(fd);
-	if (!k)
+	if (!k) {
+		/* An epoll fd goes into another: the kernel's registration,
+		 * with its checks (ELOOP, EEXIST...); the stack's side of it
+		 * made visible there (epoll_nest). */
+		if (ps == SHIM_PROC_OWNER && epfd != fd && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_DEL))
+			epoll_nest(epfd, fd, op);
 		return SHIM_PASS;
+	}
 	if (shim_exposed(k)) {
 		/* A live kernel fd (shim/expose.c): the kernel's epoll serves it. */
 		shim_put(&k->obj);
@@ -1255,6 +1416,7 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		ep->items.prev->next = it;
 		ep->items.prev = it;
 		shim_wq_add(&k->wq, &it->w);
+		atomic_store(&ep->stack_items, true);
 		/* Linux's ep_insert polls the new item at once: the next wait does. */
 		item_ready(it);
 		break;
@@ -1407,6 +1569,11 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	ep = epoll_get(epfd);
 	if (!ep)
 		return SHIM_PASS;
+	if (!atomic_load(&ep->stack_items) && atomic_load(&ep->nest_fd) < 0 && !atomic_load(&ep->nnested)) {
+		/* Kernel fds only, so far: the kernel's wait. */
+		shim_put(&ep->obj);
+		return SHIM_PASS;
+	}
 	if (max <= 0 || max > INT_MAX / (int)sizeof(*ev)) {
 		shim_put(&ep->obj);
 		return -EINVAL;
@@ -1427,6 +1594,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		struct timespec left, *leftp = NULL;
 		bool fault = false, first = kfds && atomic_load(&ep->has_lo);
 		int count, kn, pn, level = -1, pre = 0;
+
+		if (atomic_load(&ep->nnested))
+			epoll_nested_sync(ep);
 
 		/* With loopback sides in the kernel's epoll, the kernel is asked
 		 * first: what they have becomes their sockets' (lo_translate),
@@ -1523,6 +1693,9 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		}
 	}
 	shim_sig_wait_leave(was_in_wait);
+	/* What it reported may have been all: nested, it stays readable in
+	 * the outer epoll only if an item still has an event. */
+	epoll_nest_sync(ep);
 	shim_put(&ep->obj);
 	if (r > 0)
 		shim_settle_signals();

@@ -433,6 +433,10 @@ extern int shim_clone_seen;
  * added through the interposed epoll_ctl): the shim's epoll_wait on it asks
  * the kernel's too from then on. No lock held. */
 void shim_epoll_kernel_added(int epfd);
+/* An epoll fd made through the interposed epoll_create/epoll_create1: the
+ * shim's object for it (an epoll nested in another before it holds a stack
+ * socket is known as one). No lock held. */
+void shim_epoll_created(int epfd);
 
 /* fork: call prepare/parent/child around it (pthread_atfork). */
 void shim_fork_prepare(void);

@@ -14503,6 +14503,45 @@ CASE(epoll_nested, 0)
 	ep_wait(inner, 0);
 	R(epoll_ctl(inner, EPOLL_CTL_ADD, outer, &e));
 }
+/* Nested before the inner set holds a socket; then read dry: the outer
+ * set no longer sees it (ep_eventpoll_poll looks at the items' events). */
+CASE(epoll_nested_first, 0)
+{
+	int outer = epoll_create1(0), inner = epoll_create1(0), s = tcp_to(P_HELLO);
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 9 };
+	char b[64];
+
+	R(epoll_ctl(outer, EPOLL_CTL_ADD, inner, &e));
+	ep_wait(outer, 0);
+	R(ep_add(inner, s, EPOLLIN));
+	wait_in(s);
+	ep_wait(outer, 0);
+	ep_wait(outer, 0);
+	R(recv(s, b, sizeof(b), 0));
+	ep_wait(outer, 0);
+	ep_wait(inner, 0);
+}
+/* The outer set waits (blocks) while the inner set's socket gets its data;
+ * an edge-triggered item stops making the inner set readable once the
+ * inner set reported it; taken out of the outer set, it is not seen. */
+CASE(epoll_nested_wait, 0)
+{
+	int outer = epoll_create1(0), inner = epoll_create1(0), s = tcp_to(P_ECHO);
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 9 };
+
+	R(ep_add(inner, s, EPOLLIN | EPOLLET));
+	R(epoll_ctl(outer, EPOLL_CTL_ADD, inner, &e));
+	ep_wait(outer, 0);
+	R(send(s, "ping", 4, 0));
+	ep_wait(outer, WAIT_MS);
+	ep_wait(inner, 0);
+	ep_wait(outer, 0);
+	R(send(s, "ping", 4, 0));
+	wait_bytes(s, 8);
+	R(epoll_ctl(outer, EPOLL_CTL_DEL, inner, NULL));
+	ep_wait(outer, 0);
+	ep_wait(inner, 0);
+}
 /* A socket's epoll set watched with poll and select. */
 CASE(epoll_fd_polled, 0)
 {

@@ -126,7 +126,7 @@ unit: $(UNIT_BIN)
 	  if [ $$fail -ne 0 ]; then echo "unit tests: FAILED"; exit 1; fi
 
 e2e: all
-	PSTACK_BUILD=$(abspath $(BUILD)) bats --print-output-on-failure tests/e2e
+	PSTACK_BUILD=$(abspath $(BUILD)) bats --print-output-on-failure --timing tests/e2e
 
 # The load, flood and failure tests (tests/e2e/7*-load-*.bats) run in
 # `make e2e` at their everyday sizes with short failure durations; `make soak`

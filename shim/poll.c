@@ -1225,10 +1225,15 @@ static void epoll_nest_sync(struct shim_epoll *ep)
 /* No lock held: the epolls nested in outer, made readable as they are. */
 static void epoll_nested_sync(struct shim_epoll *outer)
 {
-	unsigned n = atomic_load(&outer->nnested);
+	int fds[8];
+	unsigned n;
 
-	for (unsigned i = 0; i < n && i < 8; i++) {
-		struct shim_epoll *in = epoll_get(outer->nested[i]);
+	shim_lock();
+	n = atomic_load(&outer->nnested);
+	memcpy(fds, outer->nested, n * sizeof(fds[0]));
+	shim_unlock();
+	for (unsigned i = 0; i < n; i++) {
+		struct shim_epoll *in = epoll_get(fds[i]);
 
 		if (in) {
 			epoll_nest_sync(in);

@@ -42,6 +42,9 @@ static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Under the stack lock. */
 static bool stack_running;
+/* The stack's address once it started: a fork child (no stack object of
+ * its own) answers with it too (shim_stack_addr). */
+static _Atomic uint32_t stack_addr;
 static int start_err;               /* -errno once a start failed, or after exit */
 static pid_t init_pid;
 static bool forked;                 /* this is a fork() child (set by the atfork handler) */
@@ -636,9 +639,15 @@ int shim_need_stack(void)
 	/* The socket calls' data is the program's memory: the stack copies it
 	 * with ours, so that a bad buffer is EFAULT (shim/ucopy.c). */
 	stack_set_copy(shim_stack(), shim_copy);
+	atomic_store(&stack_addr, stack_config(shim_stack())->addr);
 	stack_running = true;
 	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
+}
+
+uint32_t shim_stack_addr(void)
+{
+	return atomic_load(&stack_addr);
 }
 
 bool shim_stack_started(void)

@@ -210,9 +210,10 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 		return false;
 	/* Before the first fork that exposes anything: the region of shared
 	 * connection state every later child sees (relay.h). A TCP
-	 * connection gets its share: the options a process without it sets. */
+	 * connection gets its share: the options a process without it sets;
+	 * a framed UDP socket too: its association (sock.c, framed_connect). */
 	(void)relay_share_init();
-	if (k->type == SOCK_STREAM && !k->listening && !armed)
+	if ((k->type == SOCK_STREAM && !k->listening && !armed) || k->framed)
 		sh = relay_share_new();
 	if (handshake) {
 		/* Not writable until the connection is made, as a kernel

@@ -353,6 +353,9 @@ void shim_signal_io(int type, pid_t pid, int sig, int code, int fd);
 int shim_need_stack(void);
 /* No lock held: this process's stack runs (it started it). */
 bool shim_stack_started(void);
+/* The stack's IPv4 address (host order) since it started in this process
+ * or the one it forked from; 0 before. No lock needed. */
+uint32_t shim_stack_addr(void);
 struct stack *shim_stack(void);
 /* The same under shim_lock, NULL while the stack has not started. */
 struct stack *shim_stack_locked(void);

@@ -1617,6 +1617,11 @@ int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return connect_fo(fd, sa, len, NULL);
 }
 
+static bool framed(struct shim_sock *k);
+static struct ip4_endpoint framed_peer(const struct shim_sock *k);
+static uint32_t framed_src(const struct shim_sock *k);
+static int framed_connect(struct shim_sock *k, const struct sockaddr *sa, socklen_t len);
+
 /* connect(), or the connect of a send with MSG_FASTOPEN (fo). */
 static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct fo_req *fo)
 {
@@ -1632,6 +1637,11 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 		return r;
 	r = sa_import(&ss, sa, len);
 	if (r < 0) {
+		leave(k);
+		return r;
+	}
+	if (framed(k)) {
+		r = framed_connect(k, (struct sockaddr *)&ss, len);
 		leave(k);
 		return r;
 	}
@@ -1782,7 +1792,11 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	if (shim_join_pending(k))
 		shim_join_settle(k);
 	shim_lock();
-	if (k->tcp)
+	if (framed(k)) {
+		ep = k->local;
+		if (!k->addr_locked)
+			ep.addr = framed_src(k);        /* the source framed_connect chose */
+	} else if (k->tcp)
 		tcp_local(k->tcp, &ep);
 	else if (k->udp)
 		udp_local(k->udp, &ep);
@@ -1810,6 +1824,11 @@ int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 /* Lock held: the peer's address (getpeername, SO_PEERNAME), or -ENOTCONN. */
 static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
 {
+	if (framed(k)) {
+		/* The association kept beside the relay (framed_connect). */
+		*ep = framed_peer(k);
+		return ep->port ? 0 : -ENOTCONN;
+	}
 	if (k->tcp) {
 		/* A connection that ended (TIME_WAIT too): Linux's socket is
 		 * CLOSE (tcp_time_wait, tcp_done). */
@@ -2768,10 +2787,22 @@ static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v
 		return -EMSGSIZE;
 	if (!(iov = iov_export(v, cnt, &(struct iovec){ &h, sizeof(h) }, few, 9)))
 		return -ENOMEM;
-	m.msg_iov = iov;
-	m.msg_iovlen = (size_t)cnt + 1;
-	n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_WAITALL)));
-	r = errno;
+	for (;;) {
+		struct ip4_endpoint peer = framed_peer(k);
+
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt + 1;
+		m.msg_flags = 0;
+		n = SHIM_SAFE_CALL(shim_libc.recvmsg(fd, &m, flags & (MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_WAITALL)));
+		r = errno;
+		if (n < 0 || (size_t)n < sizeof(h) || !peer.port || (h.addr == peer.addr && h.port == peer.port))
+			break;
+		/* Connected (framed_connect): Linux's socket hears its peer
+		 * only (the datagram would have found no socket); the relay's
+		 * other datagrams go, a peeked one too. */
+		if (flags & MSG_PEEK)
+			(void)SYSC(SYS_recvfrom, fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC, NULL, NULL);
+	}
 	if (iov != few)
 		free(iov);
 	if (n < 0)
@@ -2812,6 +2843,11 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	a = sa ? addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep)) : ADDR_UNSPEC;
+	if (a == ADDR_UNSPEC && framed_peer(k).port) {
+		/* Connected (framed_connect): its peer. */
+		ep = framed_peer(k);
+		a = (ep.addr >> 24) == 127 ? ADDR_LOOP : ADDR_STACK;
+	}
 	if (a == ADDR_UNSPEC)
 		return -EDESTADDRREQ;
 	if (a < 0)
@@ -2838,6 +2874,60 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 	if (n < 0)
 		return -a;
 	return n < (ssize_t)sizeof(h) ? 0 : n - (ssize_t)sizeof(h);
+}
+
+/*
+ * connect() on a framed socket: the relay keeps the stack's socket
+ * unconnected, and the association is kept beside it, in the relay's
+ * share (relay.h, dgram_peer) that every process holding the socket sees
+ * (this process's own copy when there is none): sends without an address
+ * go to the peer, datagrams from others are dropped on receive
+ * (framed_recv), getpeername() answers it, and getsockname() the source
+ * address Linux's connect chooses. AF_UNSPEC dissolves it.
+ */
+static struct ip4_endpoint framed_peer(const struct shim_sock *k)
+{
+	uint64_t v;
+
+	if (!k->share)
+		return k->peer;
+	v = atomic_load(&k->share->dgram_peer);
+	return (struct ip4_endpoint){ (uint32_t)(v >> 16), (uint16_t)v };
+}
+
+/* The source address of a framed socket's association, 0 when none. */
+static uint32_t framed_src(const struct shim_sock *k)
+{
+	return k->share ? atomic_load(&k->share->dgram_src) : k->peer.port ? k->local.addr : 0;
+}
+
+static int framed_connect(struct shim_sock *k, const struct sockaddr *sa, socklen_t len)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	uint32_t src = 0;
+	int a;
+
+	shim_lock();
+	a = addr_host(k, sa_in(k, sa, len, SA_CONNECT, &ep));
+	if (a == ADDR_UNSPEC) {
+		ep = (struct ip4_endpoint){ 0, 0 };
+		a = 0;
+	} else if (a == ADDR_STACK || (a == ADDR_LOOP && (ep.addr >> 24) == 127)) {
+		src = a == ADDR_LOOP ? IP4_LOOPBACK : shim_stack_addr();
+		a = 0;
+	} else if (a >= 0) {
+		a = -ENETUNREACH;       /* what the relay cannot reach (native IPv6) */
+	}
+	if (a == 0 && k->share) {
+		atomic_store(&k->share->dgram_src, src);
+		atomic_store(&k->share->dgram_peer, (uint64_t)ep.addr << 16 | ep.port);
+	} else if (a == 0) {
+		k->peer = ep;
+		if (!k->addr_locked)
+			k->local.addr = src;
+	}
+	shim_unlock();
+	return a;
 }
 
 /* enter_data, but a framed socket (framed()) is entered too. */

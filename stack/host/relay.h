@@ -95,6 +95,12 @@ struct relay_share {
 	_Atomic int want[RELAY_OPTS];
 	_Atomic unsigned req, done;
 	_Atomic int sndbuf, rcvbuf;     /* the connection's, as last applied */
+	/* A framed UDP socket's association (connect() in any process that
+	 * holds it; the relay keeps the stack's socket unconnected): the peer
+	 * as addr << 16 | port (host order; 0: none), and the source address
+	 * Linux's connect would have chosen (0: none). */
+	_Atomic uint64_t dgram_peer;
+	_Atomic uint32_t dgram_src;
 };
 
 /*

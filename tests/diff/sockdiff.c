@@ -10529,6 +10529,67 @@ CASE(fork_child_udp_fionread, 0)
 	in_child(child_udp_fionread, s);
 }
 CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
+/* connect() after the fork, on a socket the processes share (bound, and
+ * never bound): the peer, the source address, send/write without an
+ * address, a datagram from another sender not heard (also not by a peek),
+ * then AF_UNSPEC dissolves it. */
+static void udp_connect_after_fork(bool bind_first)
+{
+	int s = udp_sock(), o = udp_sock(), st;
+	struct sockaddr_in to = sin4(PEER, P_UECHO), me;
+	struct sockaddr_in un = { .sin_family = AF_UNSPEC };
+	socklen_t ml = sizeof(me);
+	char b[16];
+	pid_t pid;
+
+	if (bind_first)
+		bind_to(s, "0.0.0.0", 0);
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(0);
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	R(connect(s, (struct sockaddr *)&to, sizeof(to)));
+	emit_peername(s);
+	if (R(getsockname(s, (struct sockaddr *)&me, &ml)) == 0)
+		emit("local=%s", me.sin_addr.s_addr == inet_addr(SELF) ? "self" : "other");
+	/* Another sender: Linux's connected socket never hears it. */
+	if (getsockname(s, (struct sockaddr *)&me, &ml) == 0)
+		R(sendto(o, "junk", 4, 0, (struct sockaddr *)&me, sizeof(me)));
+	R(send(s, "hello", 5, 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	R(recv(s, b, sizeof(b), 0));
+	R(write(s, "hi", 2));
+	wait_in(s);
+	R(read(s, b, sizeof(b)));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(connect(s, (struct sockaddr *)&un, sizeof(un)));
+	emit_peername(s);
+	R(send(s, "x", 1, 0));
+}
+CASE(fork_udp_connect_after, 0) { udp_connect_after_fork(true); }
+CASE(fork_udp_connect_after_unbound, 0) { udp_connect_after_fork(false); }
+/* A fork child connects the socket it shares and talks through it; the
+ * parent then asks for the peer (Linux: one socket, one association). */
+static long child_udp_connect(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	char b[16];
+
+	if (connect(s, (struct sockaddr *)&to, sizeof(to)) != 0 || send(s, "hello", 5, 0) != 5)
+		return -1;
+	wait_in(s);
+	return recv(s, b, sizeof(b), 0);
+}
+CASE(fork_child_udp_connect, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_connect, s);
+	emit_peername(s);
+}
 /* What the parent's socket shows after such a fork, before anyone sent:
  * Linux's is still unbound (port 0); whether a port shows. */
 CASE(fork_child_udp_unbound_name, 0)

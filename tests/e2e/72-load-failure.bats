@@ -41,16 +41,16 @@ got_at_least() {
 	[ "$(stat -c %s "$BATS_TEST_TMPDIR/got" 2>/dev/null || echo 0)" -ge "$1" ]
 }
 
-# tap_outage_during NAME: takes the host side of the TAP down for
-# LOAD_DOWN_S s once NAME's output file holds 4 MiB, then up again.
+# tap_outage_during NAME [SECONDS]: takes the host side of the TAP down for
+# SECONDS (LOAD_DOWN_S) once NAME's output file holds 4 MiB, then up again.
 tap_outage_during() {
-	local at
+	local at down=${2:-$LOAD_DOWN_S}
 	wait_until 60 "4 MiB downloaded before the outage" got_at_least $((4 * MiB))
 	nsx ip link set "$TAP" down
 	at=$(stat -c %s "$BATS_TEST_TMPDIR/got")
 	echo "tap down at $at bytes"
 	[ "$at" -lt $((LOAD_OUTAGE_MIB * MiB)) ] || fail "the download was over before the outage began"
-	sleep "$LOAD_DOWN_S" # the outage itself: a duration, not a wait for an event
+	sleep "$down" # the outage itself: a duration, not a wait for an event
 	nsx ip link set "$TAP" up
 	echo "tap up at $(stat -c %s "$BATS_TEST_TMPDIR/got") bytes"
 }
@@ -66,16 +66,16 @@ tap_outage_during() {
 	assert_same_file "$WWW/big" "$BATS_TEST_TMPDIR/got"
 }
 
-@test "load: a peer that disappears (host side of the TAP down LOAD_DOWN_S s): preloaded curl's download resumes byte-exact" {
+@test "load: a peer that disappears (host side of the TAP down LOAD_DOWN_RX_S s): preloaded curl's download resumes byte-exact" {
 	san_check curl
 	WWW=$BATS_TEST_TMPDIR/www
 	mkdir -p "$WWW"
 	make_data "$WWW/big" $((LOAD_OUTAGE_MIB * MiB))
-	bg_ker http $((LOAD_DOWN_S + 300)) "$PY" -m http.server --bind "$HOST_IP" --directory "$WWW" 8000
+	bg_ker http $((LOAD_DOWN_RX_S + 300)) "$PY" -m http.server --bind "$HOST_IP" --directory "$WWW" 8000
 	wait_kernel_listen 8000
-	bg_pre curl $((LOAD_DOWN_S + 240)) curl -sS -f --limit-rate 2M -o "$BATS_TEST_TMPDIR/got" "http://$HOST_IP:8000/big"
-	tap_outage_during curl
-	bg_wait curl $((LOAD_DOWN_S + 240))
+	bg_pre curl $((LOAD_DOWN_RX_S + 240)) curl -sS -f --limit-rate 2M -o "$BATS_TEST_TMPDIR/got" "http://$HOST_IP:8000/big"
+	tap_outage_during curl "$LOAD_DOWN_RX_S"
+	bg_wait curl $((LOAD_DOWN_RX_S + 240))
 	[ "$BG_STATUS" = 0 ] || fail "curl: $(cat "$(err curl)")"
 	assert_same_file "$WWW/big" "$BATS_TEST_TMPDIR/got"
 }

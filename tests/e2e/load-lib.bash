@@ -30,7 +30,9 @@
 #   churn (a leak grows every round); LOAD_LEAK_MAX_KB (default 16384): the
 #   bound on their sum (one step of the working set fits).
 #   LOAD_STALL_S: how long the slow reader keeps its window closed;
-#   LOAD_DOWN_S: how long the host side of the TAP stays down;
+#   LOAD_DOWN_S: how long the host side of the TAP stays down (the
+#   preloaded sender's outage); LOAD_DOWN_RX_S: the same for the preloaded
+#   receiver's (shorter in make test: the kernel's sender backs off alike);
 #   LOAD_OUTAGE_MIB: the size of the download the outage falls in;
 #   LOAD_USER_TIMEOUT_MS: the TCP_USER_TIMEOUT of the vanished-peer tests.
 
@@ -62,6 +64,7 @@ load_default LOAD_REDIS_N 100000 1000000 100000
 load_default LOAD_WRK_S 10 60 10
 load_default LOAD_STALL_S 25 180 25
 load_default LOAD_DOWN_S 30 60 30
+load_default LOAD_DOWN_RX_S 12 60 12
 load_default LOAD_OUTAGE_MIB 32 64 32
 load_default LOAD_USER_TIMEOUT_MS 5000 30000 5000
 LOAD_RSS_PER_CONN_MAX=${LOAD_RSS_PER_CONN_MAX:-65536}

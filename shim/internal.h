@@ -416,6 +416,11 @@ void shim_lo_pull(struct shim_sock *k);
  * True when it was. The stack starts for it when it has not yet (the
  * socket was made to be used: Linux's would send from the child). */
 bool shim_dgram_autobind(struct shim_sock *k);
+/* In a fork child: a socket the parent's stack never held (never bound,
+ * connected or listening) leaves the shim's table, its placeholder the
+ * child's kernel socket from then on (as the sockets a child makes are).
+ * True when it did. */
+bool shim_child_release(struct shim_sock *k);
 /*
  * The same for a call that looks again at what it waits for after each
  * wait. Linux's socket waits look at their condition before they look at

@@ -379,7 +379,7 @@ static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks,
 static bool child_stack_sock(int fd)
 {
 	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
-	bool r = k && !shim_exposed(k);
+	bool r = k && !shim_exposed(k) && !shim_child_release(k);
 
 	if (k)
 		shim_put(&k->obj);
@@ -1341,8 +1341,9 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		return SHIM_PASS;
 	}
 	if (ps == SHIM_PROC_FORKED) {
+		r = shim_child_release(k) ? SHIM_PASS : shim_child_ebadf();
 		shim_put(&k->obj);
-		return shim_child_ebadf();
+		return r;
 	}
 	/* Linux copies the event in first, for every op but DEL. */
 	if (op != EPOLL_CTL_DEL) {

@@ -95,6 +95,24 @@ enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
 /* ---- helpers ---- */
 
+/* A fork child's copy of a socket the stack never held: no stack object,
+ * no address, connection, listener or loopback side. */
+static bool pristine(const struct shim_sock *k)
+{
+	return !k->tcp && !k->udp && !k->bound && !k->listening && !k->join && !k->relay && !k->framed &&
+	       k->ss == SHIM_SS_UNCONNECTED && !k->closed && !k->dead && !k->moved && atomic_load(&k->lo_fd) < 0;
+}
+
+bool shim_child_release(struct shim_sock *k)
+{
+	if (shim_proc_state() != SHIM_PROC_FORKED || shim_exposed(k) || !pristine(k))
+		return false;
+	/* The placeholder, which took every option, is the socket: the
+	 * kernel's in this child, as the sockets the child makes are. */
+	shim_release_all(&k->obj);
+	return true;
+}
+
 static struct shim_sock *enter(int fd, int *r)
 {
 	struct shim_sock *k;
@@ -110,6 +128,10 @@ static struct shim_sock *enter(int fd, int *r)
 	if (!k)
 		return NULL;
 	if (ps == SHIM_PROC_FORKED && !shim_exposed(k)) {
+		if (shim_child_release(k)) {
+			shim_put(&k->obj);
+			return NULL;
+		}
 		/* The parent's stack serves it: not the child's to use. */
 		*r = shim_child_ebadf();
 		shim_put(&k->obj);

@@ -11249,6 +11249,41 @@ static int sock6(int type)
 	return s;
 }
 
+/* Sockets made before a fork and never bound, connected or listening: the
+ * child connects (TCP, an option set before the fork kept) or sends
+ * (AF_INET6 UDP to a mapped address) through its copy, as on the kernel. */
+static long child_tcp_pristine(int s)
+{
+	int v = 0;
+	socklen_t vl = sizeof(v);
+	char b[8];
+
+	if (connect_to(s, PEER, P_ECHO) != 0 || send(s, "x", 1, 0) != 1)
+		return -1;
+	wait_in(s);
+	if (recv(s, b, sizeof(b), 0) != 1 || getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &vl) != 0)
+		return -2;
+	return 10 + v;
+}
+CASE(fork_child_tcp_unconnected, 0)
+{
+	int s = tcp_sock(), one = 1;
+
+	R(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	in_child(child_tcp_pristine, s);
+}
+static long child_udp6_pristine(int s)
+{
+	struct sockaddr_in6 to = sin6("::ffff:" PEER, P_UECHO);
+	char b[16];
+
+	if (sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -1;
+	wait_in(s);
+	return recv(s, b, sizeof(b), 0);
+}
+CASE(fork_child_udp6_unbound, 0) { in_child(child_udp6_pristine, sock6(SOCK_DGRAM)); }
+
 /* bind(s, ip:port) with the length len (0: a whole sockaddr_in6). */
 static long bind6(int s, const char *ip, int port, socklen_t len)
 {

@@ -413,8 +413,10 @@ void shim_lo_pull(struct shim_sock *k);
 /* No lock held, at fork: an IPv4 UDP socket never bound, connected or used,
  * bound to a port as Linux's first sendto() would (inet_autobind), so that
  * the processes holding it share one socket (shim/expose.c, expose_dgram).
- * True when it was. The stack starts for it when it has not yet (the
- * socket was made to be used: Linux's would send from the child). */
+ * True when it was. Only while the stack runs: a process that has not
+ * used the stack (a socket made for its ioctls) does not start it at fork;
+ * the child's copy is then its placeholder, the kernel's
+ * (shim_child_release), one socket for every child as on Linux. */
 bool shim_dgram_autobind(struct shim_sock *k);
 /* In a fork child: a socket the parent's stack never held (never bound,
  * connected or listening) leaves the shim's table, its placeholder the

@@ -875,7 +875,7 @@ bool shim_dgram_autobind(struct shim_sock *k)
 	shim_lock();
 	if (k->type == SOCK_DGRAM && k->family == AF_INET && !attached(k) && !k->bound && !k->closed && !k->dead &&
 	    !k->moved && !k->join && !k->relay && !shim_exposed(k) && shim_proc_state() == SHIM_PROC_OWNER &&
-	    attach(k) == 0) {
+	    shim_stack_locked() && attach(k) == 0) {
 		/* Not the port lock a bind() naming it takes (bound_to):
 		 * connect(AF_UNSPEC) gives it back, as Linux's. */
 		ok = udp_bind(k->udp, &ep, bind_flags(k)) == 0;

@@ -10529,6 +10529,16 @@ CASE(fork_child_udp_fionread, 0)
 	in_child(child_udp_fionread, s);
 }
 CASE(fork_child_udp_unbound, 0) { int s = udp_sock(); in_child(child_udp_echo, s); R(child_udp_echo(s)); }
+/* The same in a process whose stack runs (a connection open): the socket
+ * is the stack's, bound at the fork (shim_dgram_autobind). */
+CASE(fork_child_udp_unbound_stack, 0)
+{
+	int t = tcp_to(P_ECHO), s = udp_sock();
+
+	in_child(child_udp_echo, s);
+	R(child_udp_echo(s));
+	R(send(t, "x", 1, 0));
+}
 /* connect() after the fork, on a socket the processes share (bound, and
  * never bound): the peer, the source address, send/write without an
  * address, a datagram from another sender not heard (also not by a peek),
@@ -10592,9 +10602,9 @@ CASE(fork_child_udp_connect, 0)
 }
 /* What the parent's socket shows after such a fork, before anyone sent:
  * Linux's is still unbound (port 0); whether a port shows. */
-CASE(fork_child_udp_unbound_name, 0)
+static void udp_unbound_name(bool stack)
 {
-	int s = udp_sock();
+	int t = stack ? tcp_to(P_ECHO) : -1, s = udp_sock();
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
 	pid_t pid = fork();
@@ -10607,7 +10617,11 @@ CASE(fork_child_udp_unbound_name, 0)
 	if (R(getsockname(s, (struct sockaddr *)&a, &al)) == 0)
 		emit("port0=%d", a.sin_port == 0);
 	R(child_udp_echo(s));
+	if (t >= 0)
+		R(send(t, "x", 1, 0));
 }
+CASE(fork_child_udp_unbound_name, 0) { udp_unbound_name(false); }
+CASE(fork_child_udp_unbound_name_stack, 0) { udp_unbound_name(true); }
 CASE(fork_parent_keeps_socket, 0)
 {
 	int s = tcp_to(P_ECHO);

@@ -176,11 +176,15 @@ print("ok", n, "from", len(pids), "children" if len(pids) > 1 else "child")
 	assert_output 0
 }
 
-# A metrics client made at import time (an unbound UDP socket) and prefork
-# workers that each send through it: Linux binds it at the first send, one
-# port for all the processes that hold it.
+# A server (its listener in the stack) with a metrics client made at import
+# time (an unbound UDP socket), and prefork workers that each send through
+# it: Linux binds it at the first send, one port for all the processes that
+# hold it.
 UDP_UNBOUND_WORKERS='
 import os, socket, sys
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 kids = []
 for w in range(2):
@@ -207,7 +211,7 @@ while b"parent" not in got:
 print("got %d from %d address(es) %s" % (len(got), len(ports), sorted(ports)[0][0]))
 '
 
-@test "a UDP socket made before fork and never bound (a metrics client): both fork children send through it, from one port, as on the kernel" {
+@test "a server's UDP socket made before fork and never bound (a metrics client): both fork children send through it, from one port, as on the kernel" {
 	bg_ker cnt 60 "$PY" -c "$UDP_COUNTER" "$HOST_IP" 7011
 	wait_log "$(out cnt)" listening 20
 	tap_mark

@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,7 +69,17 @@ static socklen_t join_salen;
 
 /* A connection to sa: its fd (close-on-exec), or -errno; *uid the
  * listener's user (the kernel's record of who made it listen). */
+static int join_dial_pid(const struct sockaddr_un *sa, socklen_t salen, uint32_t *uid, pid_t *pid);
+
 static int join_dial(const struct sockaddr_un *sa, socklen_t salen, uint32_t *uid)
+{
+	pid_t pid;
+
+	return join_dial_pid(sa, salen, uid, &pid);
+}
+
+/* join_dial, with the listener's process too. */
+static int join_dial_pid(const struct sockaddr_un *sa, socklen_t salen, uint32_t *uid, pid_t *pid)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -86,7 +97,80 @@ static int join_dial(const struct sockaddr_un *sa, socklen_t salen, uint32_t *ui
 		return (int)rc;
 	}
 	*uid = cred.uid;
+	*pid = cred.pid;
 	return (int)fd;
+}
+
+/* The parent of process pid, from /proc/PID/stat (its fourth field); 0
+ * when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long fd, n;
+	long pp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = sys_read((int)fd, buf, sizeof(buf) - 1);
+	sys_close((int)fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %ld", &pp) != 1)
+		return 0;
+	return (pid_t)pp;
+}
+
+/* Whether process a is an ancestor of this one (its parent's parent's...). */
+static bool is_ancestor(pid_t a)
+{
+	pid_t p = (pid_t)SYSC(SYS_getppid);
+
+	for (int i = 0; i < 64 && p > 1; i++) {
+		if (p == a)
+			return true;
+		p = parent_of(p);
+	}
+	return false;
+}
+
+/*
+ * Under join_mu, without PSTACK_STACK: a process whose ancestor's stack
+ * holds the TAP (a program run by a preloaded server, shell or script: an
+ * ssh session's commands, subprocess.run, system()) joins that stack as a
+ * PSTACK_STACK joiner does (the kernel's stack is every process's), where
+ * it would fail to attach to the TAP. The stack on the TAP answers on its
+ * abstract name (stack/host/ctl.h, ctl_tap_abstract) with its credentials:
+ * the same user, and a process this one descends from. Anyone else's (an
+ * unrelated program, a stack process that outlived its program) is left to
+ * the start's handover or its "cannot attach" as before.
+ */
+static void join_ancestor(void)
+{
+	uint32_t self = (uint32_t)sys_geteuid(), uid = 0;
+	struct shim_iface ifc;
+	struct sockaddr_un sa;
+	socklen_t len;
+	pid_t pid = 0;
+	int fd;
+
+	if (!shim_host.iface || shim_host.iface(shim_host.ctx, &ifc) < 0 || !ifc.name[0])
+		return;
+	len = ctl_tap_abstract(&sa, ifc.name);
+	fd = join_dial_pid(&sa, len, &uid, &pid);
+	if (fd < 0)
+		return;
+	sys_close(fd);
+	if (uid != self || pid <= 1 || !is_ancestor(pid))
+		return;
+	join_sa = sa;
+	join_salen = len;
+	atomic_store(&join_state, JOIN_JOINED);
+	log_debug("joined the stack of process %d (an ancestor) on %s", (int)pid, ifc.name);
 }
 
 /* Under join_mu: looks for the owner of join_name. */
@@ -156,9 +240,14 @@ int shim_join_check(void)
 				/* The host said why, once; as any bad PSTACK_ value. */
 				join_err = -ENETDOWN;
 				atomic_store(&join_state, JOIN_FAILED);
-			} else if (!join_name[0] || shim_stack_started()) {
-				/* No name; or this process started the stack (it owns it). */
+			} else if (shim_stack_started()) {
+				/* This process started the stack (it owns it). */
 				atomic_store(&join_state, JOIN_NONE);
+			} else if (!join_name[0]) {
+				/* No name: an ancestor's stack, or this process's own. */
+				join_ancestor();
+				if (atomic_load(&join_state) == JOIN_UNKNOWN)
+					atomic_store(&join_state, JOIN_NONE);
 			} else {
 				/* Nobody answering leaves it unknown: the next socket asks
 				 * again, until this process starts the stack itself. */

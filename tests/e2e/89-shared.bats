@@ -392,3 +392,38 @@ os.write(1, b"bound\n")
 	refute_output --partial "joined"
 	assert_output --partial "device $TAP registered"
 }
+
+# Without PSTACK_STACK: a program a preloaded process runs (an ssh
+# session's commands, subprocess.run, system()) joins the stack of the
+# ancestor that holds the TAP, as every process shares the kernel's stack;
+# an unrelated program still cannot attach (one process per TAP).
+SPAWNER='
+import os, socket, subprocess, sys
+l = socket.socket()
+l.bind(("0.0.0.0", 7400))
+l.listen()
+print("sub", subprocess.run(["curl", "-sS", "-o", sys.argv[2], sys.argv[1]]).returncode)
+print("system", os.system("curl -sS -o %s.2 %s" % (sys.argv[2], sys.argv[1])) >> 8)
+'
+@test "without PSTACK_STACK, programs a preloaded process runs (subprocess, system) join its stack: curl downloads through the TAP; an unrelated program still cannot attach" {
+	san_check curl
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	make_data "$BATS_TEST_TMPDIR/www/big" $((8 * MiB))
+	bg_ker http 60 "$PY" -m http.server --bind "$HOST_IP" --directory "$BATS_TEST_TMPDIR/www" 8000
+	wait_kernel_listen 8000
+	tap_mark
+	run pre 60 "$PY" -c "$SPAWNER" "http://$HOST_IP:8000/big" "$BATS_TEST_TMPDIR/got"
+	echo "$output"
+	assert_success
+	assert_line "sub 0"
+	assert_line "system 0"
+	assert_same_file "$BATS_TEST_TMPDIR/www/big" "$BATS_TEST_TMPDIR/got"
+	assert_same_file "$BATS_TEST_TMPDIR/www/big" "$BATS_TEST_TMPDIR/got.2"
+	tap_assert_crossed 0 $((16 * MiB))
+	# A program of its own while a preloaded server holds the TAP.
+	bg_pre srv 60 "$PY" -c 'import socket; l = socket.socket(); l.bind(("0.0.0.0", 7401)); l.listen(); print("up", flush=True); l.accept()'
+	wait_log "$(out srv)" '^up$'
+	run pre 30 curl -sS "http://$HOST_IP:8000/big" -o /dev/null
+	assert_failure
+	assert_output --partial "cannot attach to TAP device"
+}

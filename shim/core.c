@@ -1828,7 +1828,8 @@ void shim_fork_child(void)
 	 * the parent's stack. Its inherited stack sockets keep their
 	 * placeholders (so exec and CLOEXEC behave), any other use fails with
 	 * EBADF after one line, close() closes just the placeholder, and new
-	 * sockets in the child are the kernel's; the exposed ones (every
+	 * TCP sockets in the child join the parent's stack (shim/join.c),
+	 * UDP ones are the kernel's; the exposed ones (every
 	 * connected socket, exposed by fork()) are live kernel fds, served by
 	 * the parent's relay. Its exit stops nothing.
 	 */
@@ -1852,6 +1853,7 @@ void shim_fork_child(void)
 	stack_running = false;
 	atomic_store(&spin_us, 0);
 	start_err = -ENETDOWN;
+	shim_join_fork_child();
 	t_efd = NULL;   /* the eventfd is shared with the parent's thread: never use it */
 	t_pending = NULL;
 	t_nsigs = 0;

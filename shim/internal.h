@@ -543,6 +543,11 @@ static inline bool shim_join_pending(struct shim_sock *k)
 }
 /* k goes: its pending answer's connection is closed. */
 void shim_join_forget(struct shim_sock *k);
+/* In a fork child (no stack of its own): its new TCP sockets join the
+ * stack its parent holds, as a program its parent runs does (join.c,
+ * join_ancestor): what this process found out before the fork is asked
+ * again. */
+void shim_join_fork_child(void);
 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;

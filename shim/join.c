@@ -218,6 +218,14 @@ static void join_find(void)
 	log_debug("PSTACK_STACK=%s: joined the stack at its abstract name", join_name);
 }
 
+void shim_join_fork_child(void)
+{
+	/* The parent's thread may have held it at the fork. */
+	pthread_mutex_init(&join_mu, NULL);
+	if (atomic_load(&join_state) == JOIN_NONE)
+		atomic_store(&join_state, JOIN_UNKNOWN);
+}
+
 int shim_join_check(void)
 {
 	int st = atomic_load(&join_state);

@@ -379,7 +379,7 @@ static int collect_socks(struct pollfd *fds, nfds_t n, struct shim_sock **socks,
 static bool child_stack_sock(int fd)
 {
 	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
-	bool r = k && !shim_exposed(k) && !shim_child_release(k);
+	bool r = k && !shim_exposed(k) && !k->join && !shim_child_release(k);
 
 	if (k)
 		shim_put(&k->obj);

@@ -127,7 +127,7 @@ static struct shim_sock *enter(int fd, int *r)
 	k = shim_get_sock(fd);
 	if (!k)
 		return NULL;
-	if (ps == SHIM_PROC_FORKED && !shim_exposed(k)) {
+	if (ps == SHIM_PROC_FORKED && !shim_exposed(k) && !k->join) {
 		if (shim_child_release(k)) {
 			shim_put(&k->obj);
 			return NULL;
@@ -728,12 +728,16 @@ int shim_socket(int domain, int type, int protocol)
 	} else {
 		return SHIM_PASS;
 	}
-	/* Children of fork() have no stack: their new sockets are the kernel's. */
-	if (shim_proc_state() != SHIM_PROC_OWNER)
+	/* Children of fork() have no stack: their new TCP sockets join the
+	 * one their parent holds (shim/join.c), their UDP sockets are the
+	 * kernel's; a vfork child's are the kernel's. */
+	if (shim_proc_state() == SHIM_PROC_VFORKED || (shim_proc_state() == SHIM_PROC_FORKED && base != SOCK_STREAM))
 		return SHIM_PASS;
 	/* PSTACK_STACK: another process's stack may serve this one's TCP
 	 * sockets (shim/join.c); a joiner's UDP sockets are the kernel's. */
 	join = shim_join_check();
+	if (shim_proc_state() == SHIM_PROC_FORKED && join <= 0)
+		return SHIM_PASS;
 	if (join < 0)
 		return join;
 	if (join && base == SOCK_DGRAM)

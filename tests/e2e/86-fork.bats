@@ -225,6 +225,61 @@ print("got %d from %d address(es) %s" % (len(got), len(ports), sorted(ports)[0][
 	tap_assert_crossed 2000 0
 }
 
+# A fork child's own new connection (an nginx worker's upstream, a
+# backend's outgoing connection): through the stack its parent holds, from
+# the stack's address, as every process shares the kernel's stack.
+CHILD_CONNECTS='
+import os, socket, sys
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen()
+pid = os.fork()
+if pid == 0:
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+    data = open(sys.argv[3], "rb").read()
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+    print("child local %s" % c.getsockname()[0], flush=True)
+    print("child got", c.recv(100).decode(), flush=True)
+    os._exit(0)
+print("exit", os.waitpid(pid, 0)[1])
+'
+PEER_LOGGER='
+import hashlib, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen()
+print("listening", flush=True)
+c, a = l.accept()
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+c.sendall(b"done")
+print("peer %s bytes %d sha %s" % (a[0], n, h.hexdigest()), flush=True)
+'
+
+@test "a fork child's own new TCP connection goes through the stack its parent holds (from the stack's address, over the TAP): 4 MiB byte-exact" {
+	make_data "$BATS_TEST_TMPDIR/in" $((4 * MiB))
+	bg_ker peer 60 "$PY" -c "$PEER_LOGGER" "$HOST_IP" 7012
+	wait_log "$(out peer)" listening 20
+	tap_mark
+	run pre 60 "$PY" -c "$CHILD_CONNECTS" "$HOST_IP" 7012 "$BATS_TEST_TMPDIR/in"
+	echo "$output"
+	assert_success
+	assert_line "child local $STACK_IP"
+	assert_line "child got done"
+	assert_line "exit 0"
+	bg_wait peer 30
+	run cat "$(out peer)"
+	assert_line "peer $STACK_IP bytes $((4 * MiB)) sha $(sha "$BATS_TEST_TMPDIR/in")"
+	tap_assert_crossed $((4 * MiB)) 0
+}
+
 @test "socat TCP-LISTEN,fork EXEC:cat,nofork (cat exec'd with the socket as stdin and stdout): 16 MiB echoed byte-exact" {
 	command -v socat >/dev/null || skip "socat is not installed"
 	make_data "$BATS_TEST_TMPDIR/in" $((16 * MiB))

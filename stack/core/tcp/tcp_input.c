@@ -878,7 +878,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 				 uint64_t now)
 {
 	struct tcp_ack_info ai = { 0 };
-	bool fin_was_acked, fin_acked;
+	bool fin_was_acked, fin_acked, idle;
 
 	if (!(g->flags & TCP_ACK))
 		return TCP_V_DROP;
@@ -956,6 +956,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	if (seq_geq(g->ack, c->snd_una))
 		c->last_ack_at = now;
 	fin_was_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
+	idle = c->snd_una == c->snd_max;
 	ai.lost_before = c->sb.lost;
 	ai.tsecr = g->has_ts ? g->tsecr : 0;
 	/* RFC 3168 §6.1.2: an ECN echo (never the one of a SYN-ACK). */
@@ -1011,6 +1012,20 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			c->probes_since = 0;
 		}
 	}
+	/* Linux's tcp_ack_probe (tcp_ack with nothing in flight): an ACK
+	 * that leaves the window closed to the data that waits restarts the
+	 * probe timer from now, the backoff kept (tcp_probe0_when). Measured
+	 * on Linux 6.18, a peer answering each zero-window probe 100 ms
+	 * later with a zero window: the next probe came 444, 827, 1656 and
+	 * 3515 ms after each answer (RTO 206 ms << backoff), not that long
+	 * after the probe. Not for an orphan whose probes already back off:
+	 * the fix posted with tcp_fin_wait1_zero_window.pkt keeps its
+	 * schedule, so that tcp_orphan_retries can end it (6.18 restarts
+	 * it too, and a peer that answers keeps it forever). */
+	if (idle && c->snd_una == c->snd_max && c->rto_at == STACK_NEVER &&
+	    !seq_gt(c->snd_una + c->snd_wnd, c->snd_nxt) &&
+	    seq_lt(c->snd_nxt, tcp_snd_end(c) + (c->fin_queued ? 1 : 0)) && !(c->orphan && c->backoff))
+		tcp_arm_persist(c, now);
 	fin_acked = c->fin_queued && seq_gt(c->snd_una, tcp_snd_end(c));
 	if (fin_acked && !fin_was_acked) {
 		switch (c->state) {

@@ -319,6 +319,58 @@ static void test_fin_waits_for_window(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_ack_probe: with data waiting behind a zero window and
+ * nothing in flight, each ACK that leaves the window closed restarts the
+ * probe timer from now, the backoff kept. Measured on Linux 6.18 (a raw
+ * peer on a TAP answering each probe 100 ms later with a zero window):
+ * the next probes 444, 827, 1656, 3515 ms after the answers (RTO 206 ms
+ * doubled each time). Here the probes at 200, 400 and 800 ms, an answer
+ * 1 s after the third: the next probe 1.6 s after that answer (pstack:
+ * 600 ms after it, 1.6 s after the probe). */
+static void test_zero_window_ack_restarts_probe_timer(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460>");
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 5, t->h->now), 5);
+	ts_expect(t, "P. 1:6(5) ack 1 win *");
+	ts_inject(t, ". 1:1(0) ack 6 win 0");
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect_none(t);
+	for (unsigned gap = 200; gap <= 800; gap *= 2) {
+		char line[256];
+		uint64_t from = t->h->now;
+
+		while (!ts_next(t, line, sizeof(line)))
+			ts_advance_us(t, 100);
+		assert_in_range(t->h->now - from, gap * 1000u, gap * 1000u + 1000u);
+		assert_true(ts_match(". 5:5(0) ack 1 win *", line));
+	}
+	ts_advance_ms(t, 1000);
+	ts_inject(t, ". 1:1(0) ack 6 win 0");
+	ts_expect_none(t);
+	ts_advance_ms(t, 1599);
+	ts_expect_none(t);
+	ts_advance_ms(t, 2);
+	ts_expect(t, ". 5:5(0) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 6 win 1000");
+	ts_expect(t, "P. 6:106(100) ack 1 win *");
+	ts_inject(t, ". 1:1(0) ack 106 win 1000");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- TCP_INFO ---- */
 
 /* tcp_tcp_info_tcp-info-sndbuf-limited: a client with SO_SNDBUF 10000
@@ -398,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_rfc5961_ack_beyond_snd_nxt),
 		cmocka_unit_test(test_rcv_ssthresh_kept_by_small_segment),
 		cmocka_unit_test(test_fin_waits_for_window),
+		cmocka_unit_test(test_zero_window_ack_restarts_probe_timer),
 		cmocka_unit_test(test_info_sndbuf_limited),
 	};
 

@@ -216,7 +216,9 @@ static void test_out_of_order_fin(void **state)
 }
 
 /* Zero window: data waits, the persist timer probes with backoff
- * (RFC 9293 §3.8.6.1), and the data goes when the window opens. */
+ * (RFC 9293 §3.8.6.1), and the data goes when the window opens. The
+ * answer to a probe restarts the timer (Linux's tcp_ack_probe): the next
+ * probe is 400 ms after the answer, which came a moment after the probe. */
 static void test_zero_window_persist(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -231,7 +233,7 @@ static void test_zero_window_persist(void **state)
 	ts_advance_ms(t, 2);
 	ts_expect(t, ". 0:0(0) ack 1 win 502 " TSO);
 	ts_inject(t, ". 1:1(0) ack 1 win 0 <nop,nop,TS val 111 ecr 0>");
-	ts_advance_ms(t, 398);
+	ts_advance_ms(t, 399);
 	ts_expect_none(t);
 	ts_advance_ms(t, 2);
 	ts_expect(t, ". 0:0(0) ack 1 win 502 " TSO);

@@ -663,6 +663,9 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 uint64_t tcp_backed_off_rto(const struct tcp_conn *c);
 /* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
+/* After an ACK's recovery steps: a loss probe it armed where none is
+ * allowed any more (Disorder, recovery) is the RTO. */
+void tcp_recheck_tlp(struct tcp_conn *c, uint64_t now);
 /* After new data went out: moves the tail loss probe to the latest transmission. */
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
 /* RACK's reordering timer (RFC 8985 §6.2 step 5) in us, in place of the RTO. */

@@ -662,6 +662,12 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 {
 	uint32_t delivered = ai->acked + ai->sacked, newly_lost;
 	bool no_loss_marking = false;
+	/* Linux's tcp_ack_is_dubious: only such an ACK runs
+	 * tcp_fastretrans_alert, where the state may turn Disorder or Open
+	 * again; a clean ACK in the Open state leaves it Open (after a loss
+	 * probe's retransmission, say). */
+	bool dubious = ai->dupack || ai->sacked || ai->ece || ai->dsack || c->ca_state != TCP_CA_OPEN ||
+		       c->ca_disorder;
 
 	/* An ECN echo proves the congestion: an undo gives no window back
 	 * (Linux's fastretrans_alert clears prior_ssthresh on ECE, and
@@ -756,7 +762,8 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	}
 	newly_lost = c->sb.lost > ai->lost_before ? c->sb.lost - ai->lost_before : 0;
 	/* Linux's tcp_try_keep_open, where an ACK leaves the state Open. */
-	c->ca_disorder = c->sb.sacked || c->sb.lost || any_retrans_done(c);
+	if (dubious)
+		c->ca_disorder = c->sb.sacked || c->sb.lost || any_retrans_done(c);
 
 	/* RFC 6582 §3.2 step 1 / RFC 6675 §5: a loss starts a recovery, once
 	 * the previous one is over. */

@@ -251,9 +251,10 @@ uint64_t tcp_backed_off_rto(const struct tcp_conn *c)
  * shutdown-rdwr-write-queue-close: the FIN resent 2 RTTs after it went). */
 static bool tlp_allowed(const struct tcp_conn *c)
 {
-	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states) */
+	/* (Linux's tcp_schedule_loss_probe(): in the Open and CWR states;
+	 * not in Disorder, where data is SACKed or was resent) */
 	return c->sack_ok && c->rtt_valid && !c->in_recovery &&
-	       (c->ca_state == TCP_CA_OPEN || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
+	       ((c->ca_state == TCP_CA_OPEN && !c->ca_disorder) || c->ca_state == TCP_CA_CWR) && !c->tlp_out &&
 	       c->retries == 0 &&
 	       (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_CLOSE_WAIT ||
 		c->state == TCP_STATE_FIN_WAIT_1 || c->state == TCP_STATE_CLOSING || c->state == TCP_STATE_LAST_ACK);
@@ -366,6 +367,15 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now)
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
 {
 	arm_rto(c, now, false);
+}
+
+/* Linux's tcp_ack sets the transmit timer (tcp_set_xmit_timer) after
+ * tcp_fastretrans_alert: a probe that the ACK armed before its state
+ * turned Disorder (or a recovery began) is the RTO instead. */
+void tcp_recheck_tlp(struct tcp_conn *c, uint64_t now)
+{
+	if (c->pto_armed && !tlp_allowed(c))
+		arm_rto(c, now, false);
 }
 
 /* After new data went out: the probe timer restarts from the latest

@@ -308,6 +308,37 @@ static void test_tlp_resends_last_segment_of_tso_frame(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_schedule_loss_probe: a loss probe only in the Open and CWR
+ * states, not in Disorder (tcp_ack sets the timer after
+ * tcp_fastretrans_alert moved the state: tcp_set_xmit_timer, else
+ * tcp_rearm_rto). Ten segments out; an ACK of two that SACKs the sixth
+ * leaves the state Disorder (TCP_INFO's ca_state 1) with RACK's
+ * reordering timer for the holes; the timer that ACK's cumulative part
+ * set (tcp_arm_rto, pstack's tcp_set_xmit_timer) is the RTO, not a probe
+ * (pstack armed the probe, which only the reordering timer then hid). */
+static void test_no_tlp_in_disorder(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 2001 win 320 <sack 5001:6001,nop,nop>");
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, 1);
+	assert_true(c->reo_armed);
+	tcp_arm_rto(c, t->h->now);
+	assert_false(c->pto_armed);
+	assert_false(c->reo_armed);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- Nagle ---- */
 
 /* tcp_nagle_https_client: a client with TCP_NODELAY (no TSO, no
@@ -439,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_sack_marks_lost_and_resends_one_per_sack),
 		cmocka_unit_test(test_idle_restart_halves_cwnd_per_rto),
 		cmocka_unit_test(test_tlp_resends_last_segment_of_tso_frame),
+		cmocka_unit_test(test_no_tlp_in_disorder),
 		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),
 		cmocka_unit_test(test_msg_more_holds_partial_segment),
 	};

@@ -177,7 +177,9 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_
 		csum &= ~(unsigned)(STACK_CSUM_TCP | STACK_CSUM_UDP);
 	s->now = now;
 	s->stats.frames_in++;
+	s->rx_gso_size = (uint16_t)(rx_flags >> STACK_RX_GSO_SHIFT);
 	eth_input(s, frame, len, csum, now);
+	s->rx_gso_size = 0;
 }
 
 void stack_input_rx(struct stack *s, struct pkb_rx *b, size_t len, unsigned rx_flags, uint64_t now)

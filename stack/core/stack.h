@@ -61,6 +61,17 @@ enum stack_rx_flag {
 	STACK_RX_CSUM_OK = 1u << 0,
 };
 
+/* The high 16 bits of rx_flags: the segment size of a TCP frame the device
+ * hands over whole, made of several segments (a GRO'd frame, or the local
+ * kernel's TSO on a TAP: virtio-net's gso_size); 0 for any other frame.
+ * TCP takes it as the peer's segment size, as Linux's tcp_measure_rcv_mss
+ * takes the skb's gso_size. */
+#define STACK_RX_GSO_SHIFT 16
+static inline unsigned stack_rx_gso(uint16_t gso_size)
+{
+	return (unsigned)gso_size << STACK_RX_GSO_SHIFT;
+}
+
 /* The core's view of its link: what it may send, and where frames go. */
 struct stack_link {
 	char name[16];          /* for the log */

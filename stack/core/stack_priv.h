@@ -36,6 +36,9 @@ struct stack {
 	/* The buffer of the frame stack_input_rx is taking, which a receive
 	 * queue may keep (NULL: the frame is the caller's, to be copied). */
 	struct pkb_rx *rx_blk;
+	/* The GSO segment size of the frame stack_input is taking (0: none;
+	 * STACK_RX_GSO_SHIFT). */
+	uint16_t rx_gso_size;
 };
 
 /* Every frame the stack makes leaves here (from eth_output): counted, then

@@ -46,7 +46,8 @@
 struct netdev;
 
 /* What a device knows about a received frame (receive's *rx_flags): the
- * core's enum stack_rx_flag, handed to stack_input() as they are. */
+ * core's enum stack_rx_flag, and a GRO'd frame's segment size in the high
+ * bits (stack_rx_gso), handed to stack_input() as they are. */
 enum netdev_rx_flag {
 	NETDEV_RX_CSUM_OK = STACK_RX_CSUM_OK,
 };

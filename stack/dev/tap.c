@@ -281,6 +281,11 @@ static long tap_receive_fd(struct tap_dev *t, int fd, uint8_t *buf, size_t cap, 
 		if ((size_t)rc < sizeof(vh))
 			continue;       /* cannot happen with a TAP; skip rather than misparse */
 		rc -= (long)sizeof(vh);
+		/* A TCP frame of several segments the kernel never split: their
+		 * size goes to TCP (stack_rx_gso), as Linux keeps it in the
+		 * skb's gso_size for tcp_measure_rcv_mss. */
+		if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4 && vh.gso_size)
+			*rx_flags |= stack_rx_gso(vh.gso_size);
 		if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 			/*
 			 * Trusted as it is, the transport checksum is never summed

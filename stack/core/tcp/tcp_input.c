@@ -313,6 +313,46 @@ static void grow_window(struct tcp_conn *c, uint32_t len)
 /* Like Linux's tcp_event_data_recv(): in-sequence data came. The first of
  * the connection, and the first after a silence longer than the RTO (the
  * sender restarts from a small window), start quick-ACK mode. */
+/*
+ * Linux's tcp_measure_rcv_mss() (from tcp_event_data_recv, and for
+ * out-of-order data): the peer's segment size, for the ACK decisions. A frame handed
+ * over whole with its segment size (a TAP's GSO frame from the local
+ * kernel: s->rx_gso_size) counts as segments of that size, as Linux takes
+ * the skb's gso_size; one without (a TAP without IFF_VNET_HDR cannot
+ * say) at most our MSS. A segment of rcv_mss or more with PSH ends a write:
+ * once the application has read it all, tcp_recv ACKs at once; so does a
+ * short one, which also lowers rcv_mss when the next is as short (Linux's
+ * last_seg_size: the size without the header and the timestamp option,
+ * SACK blocks aside). Measured on Linux 6.18 (a raw peer on a TAP with
+ * IFF_VNET_HDR): a 10000-byte GSO frame of gso_size 1000 gave tcpi_rcv_mss
+ * 1000; then two 700-byte segments with PSH, 1000 and then 700.
+ */
+static void measure_rcv_mss(struct tcp_conn *c, const struct tcp_seg *g)
+{
+	uint32_t lss = c->last_seg_size, len = c->s->rx_gso_size ? c->s->rx_gso_size : g->len;
+
+	c->last_seg_size = 0;
+	if (len >= c->rcv_mss) {
+		c->rcv_mss = (uint16_t)(len < tcp_advmss_data(c) ? len : tcp_advmss_data(c));
+		if (g->flags & TCP_PSH)
+			c->ack_pushed = true;
+		return;
+	}
+	len += g->hlen;
+	if (len >= TCP_DEFAULT_MSS + TCP_HLEN ||
+	    (len >= TCP_MIN_MSS + TCP_HLEN && !(g->flags & (TCP_FIN | TCP_URG | TCP_SYN | TCP_PSH)))) {
+		len -= TCP_HLEN + (c->ts_ok ? 12u : 0u);
+		c->last_seg_size = (uint16_t)len;
+		if (len == lss) {
+			c->rcv_mss = (uint16_t)len;
+			return;
+		}
+	}
+	if (c->ack_pushed)
+		c->ack_pushed2 = true;
+	c->ack_pushed = true;
+}
+
 static void event_data_recv(struct tcp_conn *c, uint64_t now)
 {
 	c->ack_sched = true;
@@ -1214,11 +1254,6 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			return TCP_V_DONE;
 		}
 		ecn_data_recv(c, g);
-		/* Like Linux's tcp_measure_rcv_mss(): the peer's segment size, at
-		 * most our MSS, so that a TSO super-segment handed over whole by a
-		 * TAP with offloads still counts as many full segments for ACKing. */
-		if (g->len > c->rcv_mss)
-			c->rcv_mss = (uint16_t)(g->len < tcp_advmss_data(c) ? g->len : tcp_advmss_data(c));
 		if (g->seq == c->rcv_nxt) {
 			size_t n = rcv_queue(c, g->data, g->len);
 
@@ -1234,15 +1269,8 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			if (n)
 				c->rx_data_at = now;    /* the receive timestamp */
 			grow_window(c, (uint32_t)n);
+			measure_rcv_mss(c, g);
 			event_data_recv(c, now);
-			/* Like Linux's tcp_measure_rcv_mss(): a short segment ends a
-			 * message; once the application has read it all, tcp_recv
-			 * ACKs at once rather than after the delayed-ACK timeout. */
-			if (g->len < c->rcv_mss) {
-				if (c->ack_pushed)
-					c->ack_pushed2 = true;
-				c->ack_pushed = true;
-			}
 			if (n == g->len && (g->flags & TCP_FIN) && !c->fin_rcvd)
 				process_fin(c, now);
 			if (had_ofo) {
@@ -1260,6 +1288,9 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			else if (c->delack_at == STACK_NEVER)
 				tcp_timer_set(c, &c->delack_at, now + TCP_DELACK_US);
 		} else {
+			/* Linux 6.18 measures an out-of-order segment too
+			 * (selftest tcp_ooo_rcv_mss.pkt). */
+			measure_rcv_mss(c, g);
 			/* Linux's rcv_ooopack: each segment of it, queued or not. */
 			c->rcv_ooopack += tcp_pcount(g->len, c->mss);
 			ofo_insert(c, g->seq, g->data, g->len);

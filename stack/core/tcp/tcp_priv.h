@@ -219,6 +219,7 @@ struct tcp_conn {
 	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
 	uint16_t advmss;                    /* ours */
 	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
+	uint16_t last_seg_size;             /* the last short segment's size (icsk_ack.last_seg_size) */
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ts_recent, ts_recent_ms;

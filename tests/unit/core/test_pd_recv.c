@@ -521,6 +521,40 @@ static void test_ooo_segment_sets_rcv_mss(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_measure_rcv_mss takes a GRO'd frame's gso_size as the
+ * peer's segment size (on a TAP with IFF_VNET_HDR, the local kernel's TSO
+ * frames come whole with it), and a short segment lowers rcv_mss when the
+ * next is as short (last_seg_size). Measured on Linux 6.18, a raw peer on
+ * a TAP: a 10000-byte GSO frame of gso_size 1000 after the handshake gave
+ * tcpi_rcv_mss 1000; two 700-byte segments with PSH then 1000 and 700
+ * (pstack: 1460, as the frame's length capped at our MSS, and it stayed). */
+static void test_rcv_mss_from_gso_size_and_short_segments(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	struct tcp_conn_info i;
+
+	(void)state;
+	c = accept_with(t, &l, 0, "S 0:0(0) win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale *>",
+			". 1:1(0) ack 1 win 257");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_mss, 536);
+	ts_inject_rx(t, "P. 1:10001(10000) ack 1 win 257", stack_rx_gso(1000));
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_mss, 1000);
+	ts_inject(t, "P. 10001:10701(700) ack 1 win 257");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_mss, 1000);
+	ts_inject(t, "P. 10701:11401(700) ack 1 win 257");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_mss, 700);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Follows tcp_ooo-before-and-after-accept.pkt: a connection not accepted
  * yet takes out-of-order data into the buffer it started with, SACKs it
  * and ACKs all once the hole fills. */
@@ -573,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_info_last_data_recv),
 		cmocka_unit_test(test_info_rwnd_limited),
 		cmocka_unit_test(test_ooo_segment_sets_rcv_mss),
+		cmocka_unit_test(test_rcv_mss_from_gso_size_and_short_segments),
 		cmocka_unit_test(test_ooo_before_accept),
 	};
 

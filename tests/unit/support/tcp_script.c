@@ -265,6 +265,11 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 
 void ts_inject(struct tscript *t, const char *s)
 {
+	ts_inject_rx(t, s, 0);
+}
+
+void ts_inject_rx(struct tscript *t, const char *s, unsigned rx_flags)
+{
 	static uint8_t seg[70000], frame[H_MAX_FRAME];
 	struct tcp_seg g = { .sport = t->peer_port, .dport = t->local_port };
 	struct spec sp;
@@ -293,7 +298,7 @@ void ts_inject(struct tscript *t, const char *s)
 		wr16(ip + 10, 0);
 		wr16(ip + 10, csum_fold(csum_partial(ip, 20, 0)));
 	}
-	h_inject(t->h, frame, n);
+	h_inject_flags(t->h, frame, n, rx_flags);
 }
 
 /* ---- rendering what the stack sent ---- */

@@ -53,6 +53,8 @@ void ts_free(struct tscript *t);
 
 uint8_t ts_byte(uint32_t rel_seq);
 void ts_inject(struct tscript *t, const char *spec);
+/* ts_inject with the device's rx_flags (enum stack_rx_flag, stack_rx_gso). */
+void ts_inject_rx(struct tscript *t, const char *spec, unsigned rx_flags);
 /* ts_inject with a printf format. */
 void ts_injectf(struct tscript *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The next frame the stack sent must match spec. */

@@ -865,44 +865,6 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 	return false;
 }
 
-/* RFC 6675 NextSeg rule 4: once per recovery, with nothing lost to resend
- * and no new data to send, the last segment of what is outstanding, when
- * the receiver has SACKed nothing above it (a lost tail that no later
- * delivery can reveal). */
-static bool rescue_retransmit(struct tcp_conn *c, uint64_t now)
-{
-	tcp_seq end = tcp_snd_end(c);
-	bool fin_sent = c->fin_queued && seq_gt(c->snd_max, end);
-	tcp_seq data_end = fin_sent ? c->snd_max - 1 : c->snd_max;
-	const struct tcp_txseg *last;
-	uint32_t len;
-
-	if (!c->in_recovery || !c->sack_ok || !c->sb.n ||
-	    (c->rescue_on && !seq_gt(c->snd_una, c->rescue_rxt)))
-		return false;
-	last = tcp_sb_at(&c->sb, c->sb.n - 1);
-	if (last->flags & (TCP_TX_SACKED | TCP_TX_RETRANS))
-		return false;
-	/* A tail sent less than a round trip ago: nothing could have said
-	 * yet that it is lost. Resent at once, it arrived twice: the short
-	 * end of a write goes at once (Minshall's Nagle), and when that
-	 * emptied the send queue mid-recovery the rescue followed it in the
-	 * same pass (in test_tcp_loss, most of the bytes resent beyond what
-	 * the link lost). */
-	if (now < last->xmit_at + c->srtt)
-		return false;
-	len = seq_gt(data_end, seq_max(c->snd_base, c->snd_una)) ? data_end - seq_max(c->snd_base, c->snd_una) : 0;
-	len = min32(len, seg_mss(c));
-	if (!tcp_retransmit_at(c, data_end - len, now))
-		return false;
-	/* RescueRxt = RecoveryPoint; HighRxt is not moved (the segment's
-	 * record is marked resent, so that the pipe counts its copy). */
-	c->rescue_on = true;
-	c->rescue_rxt = c->recover;
-	c->rescue_rxts++;
-	return true;
-}
-
 /* The payload one transmission may carry: one segment, or with TSO many
  * (one: a single segment whatever the device takes). */
 static uint32_t tso_cap(const struct tcp_conn *c, uint32_t smss, bool one)
@@ -1055,12 +1017,11 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		 * zero window sends "5:5(0)" probes, no FIN). */
 		fin_now = c->fin_queued && seq + len == end && seq_leq(c->snd_nxt, end) &&
 			  (cwnd_room > 0 || retrans || pipe == 0) && (retrans || seq_lt(seq + len, wnd_edge));
-		/* Nothing new may go (none left, or no window): the rescue
-		 * retransmission (RFC 6675 NextSeg rule 4). */
-		if (!len && !fin_now && room_segs && (!avail || !wnd_room) && rescue_retransmit(c, now)) {
-			sent_any = true;
-			continue;
-		}
+		/* Nothing new may go (none left, or no window): nothing more.
+		 * Deviation: no RFC 6675 rescue retransmission (NextSeg rule
+		 * 4), as Linux has none (tcp_xmit_retransmit_queue resends
+		 * only what is marked lost): a lost tail is found by RACK
+		 * once a later retransmission is delivered, or by the RTO. */
 		if (rec && len < rec && len < smss) {
 			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
 			 * half the largest window the peer offered (sender SWS), unless

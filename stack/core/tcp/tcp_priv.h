@@ -265,8 +265,6 @@ struct tcp_conn {
 	 * last ACK left data SACKed or deemed lost, or a retransmission
 	 * done (tcp_try_keep_open, on each ACK). */
 	bool ca_disorder;
-	bool rescue_on;                     /* RFC 6675 RescueRxt is set ... */
-	tcp_seq rescue_rxt;                 /* ... to this */
 	/* Linux's undo of a recovery (tcp_may_undo): it was spurious when
 	 * every retransmission of it is reported as a duplicate (D-SACK, RFC
 	 * 3708), or an ACK echoes a timestamp older than its first
@@ -295,7 +293,7 @@ struct tcp_conn {
 	tcp_seq tlp_end_seq;
 	uint32_t tlp_probes, rto_count, fast_recoveries, persist_probes;
 	uint32_t undo_cwnd, undo_ssthresh;
-	uint32_t spurious_rtos, spurious_recoveries, rescue_rxts;
+	uint32_t spurious_rtos, spurious_recoveries;
 	/* ECN (RFC 3168; Linux's ecn_flags, tcp_rack.c and tcp_input.c) */
 	bool ecn_ok;                        /* negotiated on the handshake */
 	uint8_t handshake_ttl;              /* an accepted child's: the IP TTL of the segment that completed its handshake (0: not one) */

@@ -477,7 +477,6 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now)
 	 * exactly the old SND.MAX has ended, and a loss of the segment sent
 	 * first during it can start the next one (step 1's test). */
 	c->recover = c->snd_max - 1;
-	c->rescue_on = false;
 	/* Already coming down after an ECN echo: one reduction, which PRR
 	 * carries on (Linux's tcp_enter_recovery() when tcp_in_cwnd_reduction()),
 	 * and nothing to undo (the echo was no mistake). */
@@ -861,7 +860,6 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	c->in_recovery = false;
 	c->ca_state = TCP_CA_LOSS;
 	c->dupacks = 0;
-	c->rescue_on = false;
 	c->ecn_queue_cwr = c->ecn_ok;       /* RFC 3168 §6.1.2, Linux's tcp_enter_loss() */
 	/* Deviation: RFC 2018 §8 has the sender forget SACK information at a
 	 * timeout. Like Linux (tcp_timeout_mark_lost), it survives every

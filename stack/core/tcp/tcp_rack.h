@@ -3,7 +3,8 @@
  * default, RFC 6675's DupThresh when PSTACK_TCP_RECOVERY=0, NewReno (RFC
  * 6582) for peers without SACK; D-SACK (RFC 2883) to see spurious
  * retransmissions (RFC 3708); entering and leaving recovery, with PRR (RFC
- * 6937) for what is sent in it and the RFC 6675 rescue retransmission.
+ * 6937) for what is sent in it; no RFC 6675 rescue retransmission (nor
+ * in Linux).
  */
 #ifndef PSTACK_TCP_RACK_H
 #define PSTACK_TCP_RACK_H

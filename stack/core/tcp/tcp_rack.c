@@ -906,7 +906,7 @@ void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, 
 	 * no congestion: cwnd and ssthresh stay, nothing to undo
 	 * (tcp_non_congestion_loss_retransmit; tcp_current_ssthresh in the
 	 * Open state is ssthresh, the initial one or the one kept). */
-	tcp_sb_sent(&c->sb, start, end, start, sent_at, 0);
+	tcp_sb_sent(&c->sb, start, end, start, sent_at, 0, false);
 	for (uint32_t i = 0; i < c->sb.n; i++)
 		if (!(tcp_sb_at(&c->sb, i)->flags & TCP_TX_SACKED))
 			mark_lost(c, i);
@@ -934,7 +934,7 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t no
 	tcp_seq fin = c->snd_base + (uint32_t)c->sndq.len;
 	uint32_t data = c->fin_queued && seq_gt(end, fin) ? fin - seq : len;
 
-	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now, c->app_limited ? TCP_TX_APP_LIMITED : 0);
+	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now, c->app_limited ? TCP_TX_APP_LIMITED : 0, c->sending_tlp);
 	c->bytes_sent += data;
 	if (c->in_recovery)
 		tcp_prr_sent(&c->prr, len);

@@ -108,7 +108,8 @@ bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq)
 	return true;
 }
 
-void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags)
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags,
+		 bool probe)
 {
 	tcp_seq old_end = seq_min(end, snd_max);
 
@@ -126,7 +127,11 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 		now = sb->last_xmit;
 	sb->last_xmit = now;
 
-	/* The part sent before: a retransmission of every record in it. */
+	/* The part sent before: a retransmission of every record in it. A
+	 * loss probe's copy is not counted in flight as a retransmission
+	 * (Linux's tcp_send_loss_probe sends it with __tcp_retransmit_skb:
+	 * TCPCB_EVER_RETRANS, but neither TCPCB_SACKED_RETRANS nor
+	 * retrans_out; measured on 6.18: tcpi_retrans 0 after the probe). */
 	if (seq_lt(start, old_end) && sb->n) {
 		uint32_t i;
 
@@ -138,7 +143,7 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 			if (s->flags & TCP_TX_SACKED)
 				continue;       /* the receiver has it: this copy is not in the pipe */
 			s->xmit_at = now;
-			tcp_sb_set_flags(sb, i, s->flags | TCP_TX_RETRANS | TCP_TX_EVER_RETRANS);
+			tcp_sb_set_flags(sb, i, s->flags | (probe ? 0 : TCP_TX_RETRANS) | TCP_TX_EVER_RETRANS);
 		}
 	}
 	/* The new part. */

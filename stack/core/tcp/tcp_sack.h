@@ -69,8 +69,9 @@ static inline uint32_t tcp_sb_in_flight(const struct tcp_sb *sb)
 void tcp_sb_free(struct tcp_sb *sb);
 /* [start, end) went out at now: records the new part, and marks the part
  * already recorded as retransmitted (snd_max: the end of what was sent
- * before). */
-void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags);
+ * before); as sent more than once only, for a loss probe (probe). */
+void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags,
+		 bool probe);
 /* Index of the record holding seq, or sb->n. */
 uint32_t tcp_sb_find(const struct tcp_sb *sb, tcp_seq seq);
 /* Cuts the record holding seq so that a record starts at seq; false when

@@ -339,6 +339,41 @@ static void test_no_tlp_in_disorder(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_send_loss_probe resends with __tcp_retransmit_skb: the
+ * probe's copy is no retransmission in flight (TCPCB_EVER_RETRANS only,
+ * not TCPCB_SACKED_RETRANS or retrans_out). Measured on Linux 6.18: after
+ * the probe of ten segments' tail, tcpi_retrans 0 and tcpi_unacked 10. The
+ * in-flight count is packets_out alone: an ACK of five in slow start (cwnd
+ * 15) lets ten new segments go behind the five still out (pstack counted
+ * the probe's copy too: tcpi_retrans 1, and nine). */
+static void test_tlp_copy_not_counted_as_retransmission(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 20, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 10001);
+	ts_advance_ms(t, 60);
+	ts_expect_data(t, 9001, 10001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.retrans, 0);
+	assert_int_equal(i.unacked, 10);
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 5001 win 320");
+	info(t, c, &i);
+	assert_int_equal(i.snd_cwnd, 15);
+	expect_run(t, 10001, 20001);
+	ts_expect_none(t);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- Nagle ---- */
 
 /* tcp_nagle_https_client: a client with TCP_NODELAY (no TSO, no
@@ -471,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_idle_restart_halves_cwnd_per_rto),
 		cmocka_unit_test(test_tlp_resends_last_segment_of_tso_frame),
 		cmocka_unit_test(test_no_tlp_in_disorder),
+		cmocka_unit_test(test_tlp_copy_not_counted_as_retransmission),
 		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),
 		cmocka_unit_test(test_msg_more_holds_partial_segment),
 	};

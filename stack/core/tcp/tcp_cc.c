@@ -546,7 +546,8 @@ void tcp_cc_on_rto(struct tcp_cc *cc, bool reduce, uint64_t now_us)
 		cc->hs_found = false;
 		cc->hs_round_on = false;
 	}
-	/* RFC 5681 §3.1: the loss window is one segment. */
+	/* RFC 5681 §3.1: the loss window is one segment (the engine adds
+	 * what is still in flight, as Linux's tcp_enter_loss). */
 	cc->cwnd = cc->mss;
 	cc->bytes_acked = 0;
 	cc->cwnd_cnt = 0;

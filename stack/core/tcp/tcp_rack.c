@@ -844,7 +844,6 @@ void tcp_recovery_rto_undo_init(struct tcp_conn *c)
 void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 {
 	struct tcp_rack *r = &c->rack;
-	uint32_t reo_wnd;
 	bool reneged = c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_SACKED);
 
 	/* Linux's tcp_enter_loss: F-RTO (RFC 5682 §3.1 step 1) unless a
@@ -867,15 +866,16 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now)
 	 * segment is SACKed (the receiver reneged). */
 	if (reneged)
 		tcp_sb_clear_sacked(&c->sb);
-	reo_wnd = tcp_rack_reo_wnd(c);
 	for (uint32_t i = 0; i < c->sb.n; i++) {
 		struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
 
 		if (s->flags & TCP_TX_SACKED)
 			continue;
 		/* RFC 8985 §6.3: the first one, and those RACK's time says are
-		 * lost (all of them without RACK, like Linux). */
-		if (i == 0 || !rack_on(c) || !r->xmit_ts || s->xmit_at + r->rtt + reo_wnd <= now)
+		 * lost (all of them without RACK, like Linux), with no
+		 * reordering window (Linux's tcp_timeout_mark_lost:
+		 * tcp_rack_skb_timeout(tp, skb, 0)). */
+		if (i == 0 || !rack_on(c) || !r->xmit_ts || s->xmit_at + r->rtt <= now)
 			mark_lost(c, i);
 	}
 }

@@ -708,6 +708,10 @@ static bool rto_expired(struct tcp_conn *c, uint64_t now)
 	 * zero it is the window probe (RFC 9293 §3.8.6.2.1; Linux's
 	 * __tcp_retransmit_skb() makes the same exception for SND.UNA). */
 	tcp_recovery_on_rto(c, now);
+	/* Linux's tcp_enter_loss: cwnd is what is still in flight once the
+	 * timeout marked its losses, plus one segment (tcp_packets_in_flight
+	 * + 1): the one being resent. */
+	c->cc.cwnd = tcp_pipe(c) + c->mss;
 	c->rtt_timing = false;
 	tcp_retransmit_at(c, c->snd_una, now);
 	tcp_output(c, now);

@@ -374,6 +374,51 @@ static void test_tlp_copy_not_counted_as_retransmission(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_enter_loss: after tcp_timeout_mark_lost (the first segment,
+ * and what was sent longer than RACK's RTT ago: tcp_rack_skb_timeout with
+ * no reordering window), cwnd is what is still in flight plus one
+ * (tcp_packets_in_flight + 1), not one. A recovery whose retransmission is
+ * lost again, a SACK that comes late (RACK's RTT 388 ms) and has a new
+ * segment sent: at the RTO that segment is no loss, so cwnd is 2, with the
+ * first segment resent (pstack: 1, whatever was in flight). */
+static void test_rto_cwnd_is_in_flight_plus_one(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	ts_expect_data(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:4001,nop,nop>");
+	ts_expect_data(t, 1, 1001);
+	for (unsigned k = 5; k <= 8; k++) {
+		ts_advance_ms(t, 2);
+		ts_injectf(t, ". 1:1(0) ack 1 win 320 <sack 1001:%u,nop,nop>", k * 1000 + 1);
+		ts_expect_data(t, 10001 + (k - 5) * 1000, 11001 + (k - 5) * 1000);
+	}
+	ts_advance_ms(t, 280);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 1001:9001,nop,nop>");
+	ts_expect_data(t, 14001, 15001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	while (!ts_next(t, (char[512]){ 0 }, 512))
+		ts_advance_ms(t, 1);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_LOSS);
+	assert_int_equal(i.unacked, 15);
+	assert_int_equal(i.sacked, 8);
+	assert_int_equal(i.lost, 6);
+	assert_int_equal(i.retrans, 1);
+	assert_int_equal(i.snd_cwnd, 2);
+	ts_expect_none(t);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- Nagle ---- */
 
 /* tcp_nagle_https_client: a client with TCP_NODELAY (no TSO, no
@@ -506,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_idle_restart_halves_cwnd_per_rto),
 		cmocka_unit_test(test_tlp_resends_last_segment_of_tso_frame),
 		cmocka_unit_test(test_no_tlp_in_disorder),
+		cmocka_unit_test(test_rto_cwnd_is_in_flight_plus_one),
 		cmocka_unit_test(test_tlp_copy_not_counted_as_retransmission),
 		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),
 		cmocka_unit_test(test_msg_more_holds_partial_segment),

@@ -520,7 +520,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	 * timeout of the peer's is a reply: the connection is interactive
 	 * (pingpong, net.ipv4.tcp_pingpong_thresh = 1), and its ACKs wait to
 	 * ride on the next reply instead of going at once. */
-	if (len && c->lrcvtime && now - c->lrcvtime < TCP_DELACK_US)
+	if (len && c->lrcvtime && now - c->lrcvtime < c->ato)
 		c->pingpong = true;
 	memset(&tx, 0, sizeof(tx));
 	tx.src = c->pcb.local.addr;

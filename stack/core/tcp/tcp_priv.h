@@ -51,6 +51,7 @@ struct stack;
 #define TCP_RESOURCE_PROBE_US 500000u    /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 #define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
+#define TCP_ATO_MAX_US 500000u           /* Linux's HZ / 2: tcp_send_delayed_ack's max_ato */
 #define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_SNDBUF_QUEUE_FLOOR (256u << 10) /* tcp_sndbuf_expand: the least a queue-bound send buffer keeps */
@@ -313,6 +314,7 @@ struct tcp_conn {
 	bool pingpong;                      /* interactive: our data answers the peer's, ACKs ride on it */
 	uint8_t quick;                      /* ACKs still to send at once (icsk_ack.quick) */
 	uint64_t lrcvtime;                  /* when data last came (0: never) */
+	uint32_t ato;                       /* the delayed-ACK timeout, us (icsk_ack.ato; 0: no data yet) */
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
 	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;

@@ -823,10 +823,15 @@ static bool conn_timers(struct tcp_conn *c, uint64_t now)
 		return true;
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
-		/* Linux's tcp_delack_timer_handler(): a delayed ACK that no reply
-		 * carried ends the interactive mode. */
-		if (c->ack_sched)
+		/* Linux's tcp_delack_timer_handler(): a delayed ACK that had to
+		 * fire doubles the ato (up to the RTO); when interactive, no
+		 * reply carried it: the interactive mode ends, the ato too. */
+		if (c->ack_sched && !c->pingpong) {
+			c->ato = c->ato * 2 < c->rto ? c->ato * 2 : c->rto;
+		} else if (c->ack_sched) {
 			c->pingpong = false;
+			c->ato = TCP_DELACK_US;
+		}
 		if (c->state != TCP_STATE_CLOSED)
 			tcp_send_ack(c, now);
 	}

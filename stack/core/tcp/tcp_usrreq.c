@@ -1630,7 +1630,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	 * whose backoff is the probe timer's (tcp_send_probe0). */
 	i->rto_us = (uint32_t)(c->persist_at == STACK_NEVER && !req_timer ? tcp_backed_off_rto(c) : c->rto);
 	/* Linux's icsk_ack.ato: none until data (or a FIN) came in order. */
-	i->ato_us = c->lrcvtime || c->fin_rcvd ? TCP_DELACK_US : 0;
+	i->ato_us = c->ato ? c->ato : c->fin_rcvd ? TCP_DELACK_US : 0;
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;

@@ -631,6 +631,8 @@ void ts_past_quickack(struct tcp_conn *c)
 	c->quick = 0;
 	if (!c->lrcvtime)
 		c->lrcvtime = c->s->now;    /* data seen: the next is not the first */
+	if (!c->ato)
+		c->ato = TCP_DELACK_US;     /* the delayed-ACK engine started (Linux's ato) */
 }
 
 void ts_new_peer(struct tscript *t)

@@ -1291,14 +1291,6 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 {
 	bool had_ofo = c->ofo != NULL;
 
-	if (c->state == TCP_STATE_TIME_WAIT) {
-		/* A retransmitted FIN: acknowledge it and restart the 2 MSL wait. */
-		if (g->flags & TCP_FIN) {
-			c->ack_now = true;
-			tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
-		}
-		return TCP_V_CONTINUE;
-	}
 	if (g->len && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
 		       c->state == TCP_STATE_FIN_WAIT_2)) {
 		if (c->orphan || (c->rd_shut && c->state != TCP_STATE_ESTABLISHED)) {
@@ -1384,6 +1376,80 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 	return TCP_V_CONTINUE;
 }
 
+/*
+ * May a new SYN reopen this connection in TIME_WAIT? RFC 6191 §2: when both
+ * the old connection and the SYN carry timestamps, a newer TSval says the SYN
+ * is new (the same TSval needs a higher sequence number too); otherwise RFC
+ * 1122 §4.2.2.13's rule, a sequence number above RCV.NXT. This is what lets a
+ * client that reuses a 4-tuple quickly (as Linux does, with timestamps
+ * monotonic per address pair) connect again at once.
+ */
+static bool time_wait_reopens(const struct tcp_conn *c, const struct tcp_seg *g)
+{
+	if (c->ts_ok && g->has_ts) {
+		if ((int32_t)(g->tsval - c->ts_recent) > 0)
+			return true;
+		return g->tsval == c->ts_recent && seq_gt(g->seq, c->rcv_nxt);
+	}
+	return seq_gt(g->seq, c->rcv_nxt);
+}
+
+/*
+ * TIME_WAIT as Linux's tcp_timewait_state_process() runs it, rather than
+ * RFC 9293's steps (a SYN that reopens the connection was taken before,
+ * in tcp_input). A segment exactly at RCV.NXT that takes no sequence
+ * space, or a RST there, is in the window: the RST ends the wait (TIME_WAIT
+ * assassination, net.ipv4.tcp_rfc1337 = 0), anything else restarts it,
+ * silently. Every other segment but a RST is answered with an ACK (no SACK
+ * blocks, D-SACK included: tcp_v4_timewait_ack), at most every 500 ms
+ * unless it carries data or a FIN (tcp_oow_rate_limited); one with ACK or
+ * failing PAWS restarts the wait. A RST elsewhere is ignored (no RFC 5961
+ * challenge ACK). PAWS here has no tick of slack, and a RST passes it
+ * within 60 s of TS.Recent (tcp_paws_reject). Measured on Linux 6.18 (raw
+ * peer on a TAP): 5 bytes at RCV.NXT, and again at once, each ACKed; a
+ * byte below, ACKed without a D-SACK; a bare ACK of data never sent, and a
+ * RST out of the window, not answered (pstack: nothing to the data, a
+ * D-SACK, a challenge ACK to each of the last two).
+ */
+static void time_wait_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	uint32_t now_ms = (uint32_t)(now / 1000);
+	uint64_t tw_len = 2ull * c->s->cfg.tcp_msl_ms * 1000;
+	bool paws_reject = false, rst = g->flags & TCP_RST;
+
+	if (c->ts_ok && g->has_ts && c->ts_recent) {
+		uint32_t age = now_ms - c->ts_recent_ms;
+
+		paws_reject = (int32_t)(c->ts_recent - g->tsval) > 0 && age < TCP_PAWS_24DAYS_MS &&
+			      !(rst && age <= TCP_PAWS_MSL_MS);
+	}
+	if (!paws_reject && g->seq == c->rcv_nxt && (!tcp_seg_len(g) || rst)) {
+		if (rst) {
+			tcp_abort(c, 0);
+			return;
+		}
+		tcp_timer_set(c, &c->tw_at, now + tw_len);
+		if (c->ts_ok && g->has_ts) {
+			c->ts_recent = g->tsval;
+			c->ts_recent_ms = now_ms;
+		}
+		return;
+	}
+	if (paws_reject)
+		stack_drop(c->s, DROP_TCP_PAWS);
+	if (rst)
+		return;
+	if (paws_reject || (g->flags & TCP_ACK))
+		tcp_timer_set(c, &c->tw_at, now + tw_len);
+	/* A SYN that would reopen the connection, which no listener takes,
+	 * is ACKed without the rate limit (TCP_TW_SYN falls through to the
+	 * ACK in tcp_v4_rcv). */
+	if (!((g->flags & TCP_SYN) && !(g->flags & TCP_ACK) && !paws_reject && time_wait_reopens(c, g)) &&
+	    (!tcp_seg_len(g) || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+		return;
+	tcp_send_ack(c, now);
+}
+
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
 {
 	tcp_seq orig_seq = g->seq;
@@ -1397,16 +1463,8 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		tcp_send_syn(c, now);
 		return;
 	}
-	/* TIME_WAIT: a retransmission of the peer's FIN is acknowledged and
-	 * restarts the 2 MSL wait (RFC 9293 §3.10.7.4, like Linux's timewait handling). */
-	if (c->state == TCP_STATE_TIME_WAIT && (g->flags & TCP_FIN) && !(g->flags & (TCP_RST | TCP_SYN)) &&
-	    g->seq + g->len + 1 == c->rcv_nxt) {
-		if (c->ts_ok && g->has_ts && seq_geq(g->tsval, c->ts_recent)) {
-			c->ts_recent = g->tsval;
-			c->ts_recent_ms = (uint32_t)(now / 1000);
-		}
-		tcp_timer_set(c, &c->tw_at, now + 2ull * c->s->cfg.tcp_msl_ms * 1000);
-		tcp_send_ack(c, now);
+	if (c->state == TCP_STATE_TIME_WAIT) {
+		time_wait_input(c, g, now);
 		return;
 	}
 	/* Simultaneous open: the peer's SYN-ACK in SYN_RECEIVED (as Linux's
@@ -1915,24 +1973,6 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 
 		new_child_fo(l, g, 0, true, fastopen_syn(l, g, cookie), cookie, now);
 	}
-}
-
-/*
- * May a new SYN reopen this connection in TIME_WAIT? RFC 6191 §2: when both
- * the old connection and the SYN carry timestamps, a newer TSval says the SYN
- * is new (the same TSval needs a higher sequence number too); otherwise RFC
- * 1122 §4.2.2.13's rule, a sequence number above RCV.NXT. This is what lets a
- * client that reuses a 4-tuple quickly (as Linux does, with timestamps
- * monotonic per address pair) connect again at once.
- */
-static bool time_wait_reopens(const struct tcp_conn *c, const struct tcp_seg *g)
-{
-	if (c->ts_ok && g->has_ts) {
-		if ((int32_t)(g->tsval - c->ts_recent) > 0)
-			return true;
-		return g->tsval == c->ts_recent && seq_gt(g->seq, c->rcv_nxt);
-	}
-	return seq_gt(g->seq, c->rcv_nxt);
 }
 
 void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size_t len, uint64_t now)

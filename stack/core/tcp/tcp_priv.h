@@ -77,6 +77,7 @@ struct tcp_eor {
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 #define TCP_PAWS_WINDOW 1                /* Linux's: TSval ticks behind TS.Recent that PAWS lets pass */
+#define TCP_PAWS_MSL_MS 60000u           /* Linux's TCP_PAWS_MSL: a RST passes PAWS this long after TS.Recent */
 
 /* A received segment is a struct tcp_seg (stack/wire/tcp.h), checked and
  * decoded into host order (never the raw bytes). Its length in sequence space: */

@@ -644,6 +644,44 @@ static void test_time_wait_answers(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_measure_rcv_mss: a segment of rcv_mss with PSH ends a
+ * write (ICSK_ACK_PUSHED), so the read that empties the buffer ACKs at
+ * once (tcp_cleanup_rbuf); without PSH the ACK waits for the delayed-ACK
+ * timer. Measured on Linux 6.18 (raw peer on a TAP, past quick-ACK mode,
+ * one 1000-byte segment read 10 ms later): with PSH the ACK at the read
+ * (+10.8 ms), without at +44.7 ms (pstack: at the timer both times). */
+static void test_full_segment_with_psh_acked_at_read(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	uint8_t b[4000];
+
+	(void)state;
+	c = accept_with(t, &l, 0, "S 0:0(0) win 65535 <mss 1000,nop,nop,sackOK,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale *>",
+			". 1:1(0) ack 1 win 257");
+	ts_inject(t, ". 1:1001(1000) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 1001 win *");
+	ts_past_quickack(c);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 1001:2001(1000) ack 1 win 257");
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 2000);
+	ts_expect(t, ". 1:1(0) ack 2001 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 2001:3001(1000) ack 1 win 257");
+	ts_expect_none(t);
+	ts_advance_ms(t, 10);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 1000);
+	ts_expect_none(t);
+	ts_advance_ms(t, 30);
+	ts_expect(t, ". 1:1(0) ack 3001 win *");
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Follows tcp_ooo-before-and-after-accept.pkt: a connection not accepted
  * yet takes out-of-order data into the buffer it started with, SACKs it
  * and ACKs all once the hole fills. */
@@ -699,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_rcv_mss_from_gso_size_and_short_segments),
 		cmocka_unit_test(test_delayed_ack_timeout_adapts),
 		cmocka_unit_test(test_time_wait_answers),
+		cmocka_unit_test(test_full_segment_with_psh_acked_at_read),
 		cmocka_unit_test(test_ooo_before_accept),
 	};
 

@@ -401,7 +401,10 @@ class Run:
             s += " trailing=%d" % (len(p) - tot)
         if csum(hdr) != 0:
             s += " BAD-IP-CSUM"
-        if proto == 1:
+        if frag & 0x3fff:
+            # Only a first fragment has the transport's header.
+            s += " | fragment data=%d" % len(body)
+        elif proto == 1:
             s += " | " + self.d_icmp(body)
         elif proto == 17:
             s += " | " + self.d_udp(src_ip, dst_ip, body, csum_not_ready)
@@ -1870,6 +1873,456 @@ def talker_sack(r):
     r.expect()
     r.reset(42101, PEER_ISN + 3, TCP_TALKER)
     r.quiet(0.05)
+
+
+# More of the link layer, IPv4 and its fragments
+
+def vlan(vid, etype, payload):
+    return struct.pack("!HH", vid, etype) + payload
+
+
+@scenario
+def eth_vlan_tagged(r):
+    # An 802.1Q-tagged echo (VLAN 5) on a link with no VLAN of that id:
+    # not for this host (Linux marks it PACKET_OTHERHOST).
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 9), b"tagged"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, 0x8100, vlan(5, ETH_P_IP, pkt)))
+    r.quiet()
+
+
+@scenario
+def eth_8023_length(r):
+    # An IEEE 802.3 frame (a length where the type goes) carrying an echo.
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 11), b"802.3"))
+    r.send(eth(r.subj_mac, PEER_MAC, len(pkt), pkt))
+    r.quiet()
+
+
+@scenario
+def eth_mcast_mac_icmp(r):
+    r.send_ip(r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 12), b"l2 multicast")), bytes.fromhex("01005e000001"))
+    r.expect()
+
+
+@scenario
+def eth_mcast_mac_tcp_syn(r):
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 40716, TCP_OPEN, 5000, 0, SYN, opts=o_mss())),
+              bytes.fromhex("01005e000001"))
+    r.quiet()
+
+
+@scenario
+def ip_mcast_allhosts_echo(r):
+    # An echo to 224.0.0.1 (all hosts): ignored (icmp_echo_ignore_broadcasts).
+    r.send_ip(ip4(PEER_IP, "224.0.0.1", 1, icmp(8, 0, struct.pack("!HH", 7, 13), b"mcast")),
+              bytes.fromhex("01005e000001"))
+    r.quiet()
+
+
+@scenario
+def ip_mcast_allhosts_udp(r):
+    # A datagram to 224.0.0.1 for the wildcard-bound UDP socket: every
+    # host is in that group, so the socket gets it.
+    r.send_ip(ip4(PEER_IP, "224.0.0.1", 17, udp(PEER_IP, "224.0.0.1", 40619, UDP_OPEN, b"all hosts")),
+              bytes.fromhex("01005e000001"))
+    r.expect()
+
+
+@scenario
+def ip_mcast_other_group_udp(r):
+    # A group nobody joined.
+    r.send_ip(ip4(PEER_IP, "239.1.2.3", 17, udp(PEER_IP, "239.1.2.3", 40620, UDP_OPEN, b"no group")),
+              bytes.fromhex("01005e010203"))
+    r.quiet()
+
+
+@scenario
+def ip_src_multicast(r):
+    r.send_ip(ip4("224.0.0.5", r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 7, 14), b"x")))
+    r.quiet()
+
+
+@scenario
+def ip_totlen_below_ihl(r):
+    # Total length 20 with an IHL of 6.
+    r.echo(ipkw={"opts": b"\1\1\1\1", "tot_len": 20})
+    r.quiet()
+
+
+@scenario
+def ip_ttl0_udp_closed(r):
+    r.udp(40621, CLOSED, b"ttl0", ipkw={"ttl": 0})
+    r.expect()
+
+
+def frag_send(r, proto, m, pieces, ident, **kw):
+    """The IP payload m cut at (offset, length) pieces (MF on all but the
+    one that ends m), sent in order; r.sent_ip is the whole datagram."""
+    r.sent_ip = r.ip(proto, m, ident=ident, **kw)
+    for off, ln in pieces:
+        more = 0x2000 if off + ln < len(m) else 0
+        r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(proto, m[off:off + ln], ident=ident,
+                                                          frag=more | (off // 8), **kw)))
+
+
+@scenario
+def frag_other_proto_same_id(r):
+    # The same ID from the same source but another protocol: another
+    # datagram (the queue's key has the protocol).
+    m = icmp(8, 0, struct.pack("!HH", 0x66, 1), DATA300)
+    r.sent_ip = r.ip(1, m, ident=0x4257)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x4257, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(17, m[104:], ident=0x4257, frag=13)))
+    r.quiet(0.3)
+
+
+@scenario
+def frag_tcp_syn(r):
+    # A SYN cut into a tiny first fragment (8 bytes of the TCP header) and
+    # the rest: reassembled, answered.
+    seg = tcpseg(PEER_IP, r.subj_ip, 40828, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7))
+    frag_send(r, 6, seg, [(0, 8), (8, len(seg) - 8)], 0x4258)
+    got = r.expect()
+    if got:
+        r.reset(40828, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def frag_udp_echo_big(r):
+    # A 3000-byte datagram in three fragments, echoed: the reply goes out
+    # in fragments as well (MTU 1500).
+    m = udp(PEER_IP, r.subj_ip, 40622, UDP_OPEN, bytes(range(250)) * 12)
+    frag_send(r, 17, m, [(0, 1480), (1480, 1480), (2960, len(m) - 2960)], 0x4259)
+    r.expect(n=3)
+
+
+@scenario
+def frag_icmp_echo_big(r):
+    # An echo of 2000 bytes: the reply is fragmented too.
+    m = icmp(8, 0, struct.pack("!HH", 0x6a, 1), bytes(range(200)) * 10)
+    frag_send(r, 1, m, [(0, 1480), (1480, len(m) - 1480)], 0x425a)
+    r.expect(n=2)
+
+
+@scenario
+def frag_udp_closed_not_first(r):
+    # A datagram to a closed port cut in two: the unreachable quotes it
+    # once reassembled; the same second fragment again later: nothing
+    # (a queue with no first fragment sends no time exceeded either).
+    m = udp(PEER_IP, r.subj_ip, 40623, CLOSED, b"v" * 200)
+    frag_send(r, 17, m, [(104, len(m) - 104), (0, 104)], 0x425b)
+    r.expect()
+
+
+@scenario
+def frag_ttl1(r):
+    # Fragments with TTL 1: reassembled and answered all the same.
+    m = icmp(8, 0, struct.pack("!HH", 0x66, 1), DATA300)
+    frag_send(r, 1, m, [(0, 104), (104, 104), (208, 100)], 0x425c, ttl=1)
+    r.expect()
+
+
+# TCP: scans and odd flags
+
+@scenario
+def tcp_xmas_closed(r):
+    r.tcp(40717, CLOSED, 5000, 0, FIN | PSH | URG, urp=0)
+    r.expect()
+
+
+@scenario
+def tcp_fin_only_closed(r):
+    r.tcp(40718, CLOSED, 5000, 0, FIN)
+    r.expect()
+
+
+@scenario
+def tcp_all_flags_closed(r):
+    r.tcp(40719, CLOSED, 5000, 777, 0xff)
+    r.quiet()
+
+
+@scenario
+def tcp_syn_ack_closed(r):
+    r.tcp(40720, CLOSED, 5000, 777, SYN | ACK)
+    r.expect()
+
+
+@scenario
+def xmas_listener(r):
+    r.tcp(40829, TCP_OPEN, PEER_ISN, 0, FIN | PSH | URG)
+    r.quiet()
+
+
+@scenario
+def fin_listener(r):
+    r.tcp(40830, TCP_OPEN, PEER_ISN, 0, FIN)
+    r.quiet()
+
+
+@scenario
+def finack_listener(r):
+    r.tcp(40831, TCP_OPEN, PEER_ISN, 4444, FIN | ACK)
+    r.expect()
+
+
+@scenario
+def rstack_listener(r):
+    r.tcp(40832, TCP_OPEN, PEER_ISN, 4444, RST | ACK)
+    r.quiet()
+
+
+@scenario
+def syn_reserved_bits(r):
+    # The 4 bits between the data offset and the flags set on a SYN.
+    seg = bytearray(tcpseg(PEER_IP, r.subj_ip, 40833, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss()))
+    seg[12] |= 0x0f
+    seg[16:18] = b"\0\0"
+    seg[16:18] = struct.pack("!H", csum(pseudo(PEER_IP, r.subj_ip, 6, len(seg)) + bytes(seg)))
+    r.send_ip(r.ip(6, bytes(seg)))
+    if r.expect():
+        r.reset(40833, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def syn_psh(r):
+    syn_listen(r, 40834, o_mss(), flags=SYN | PSH)
+
+
+@scenario
+def syn_ece_only(r):
+    syn_listen(r, 40835, o_mss(), flags=SYN | ECE)
+
+
+@scenario
+def syn_cwr_only(r):
+    syn_listen(r, 40836, o_mss(), flags=SYN | CWR)
+
+
+@scenario
+def syn_ack_field_set(r):
+    # An acknowledgment number without the ACK flag.
+    r.tcp(40837, TCP_OPEN, PEER_ISN, 0xdeadbeef, SYN, opts=o_mss())
+    if r.expect():
+        r.reset(40837, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def syn_option_len1(r):
+    syn_listen(r, 40838, o_mss(1300) + b"\x63\x01" + O_SACKOK)
+
+
+@scenario
+def syn_mss_twice(r):
+    syn_listen(r, 40839, o_mss(1200) + o_mss(1300))
+
+
+@scenario
+def syn_ws_twice(r):
+    syn_listen(r, 40840, o_mss() + b"\1" + o_ws(2) + b"\1" + o_ws(9))
+
+
+@scenario
+def syn_sackok_bad_len(r):
+    syn_listen(r, 40841, o_mss() + b"\x04\x03\x00" + b"\1")
+
+
+@scenario
+def syn_eol_first(r):
+    syn_listen(r, 40842, b"\0" + o_mss(1200)[1:] + O_SACKOK)
+
+
+@scenario
+def syn_options_40(r):
+    # Forty bytes of options, the MSS last.
+    syn_listen(r, 40843, b"\1" * 36 + o_mss(1234))
+
+
+@scenario
+def syn_ts_zero_val(r):
+    syn_listen(r, 40844, o_mss() + O_SACKOK + o_ts(0) + b"\1" + o_ws(7))
+
+
+@scenario
+def syn_mss_huge(r):
+    syn_listen(r, 40845, o_mss(65535))
+
+
+@scenario
+def syn_urg_data(r):
+    syn_listen(r, 40846, o_mss(), flags=SYN | URG, data=b"urgent")
+
+
+# TCP: odd options and flags on an established connection
+
+@scenario
+def est_mss_option(r):
+    # An MSS option on a segment that is not a SYN: ignored.
+    s = est(r, 41026)
+    r.tcp(41026, EST, PEER_ISN + 1, s, ACK | PSH, win=502, opts=o_mss(100), data=b"m" * 300)
+    r.expect()
+    done(r, 41026, PEER_ISN + 301)
+
+
+@scenario
+def est_ws_option(r):
+    s = est(r, 41027)
+    r.tcp(41027, EST, PEER_ISN + 1, s, ACK | PSH, win=502, opts=b"\1" + o_ws(0), data=b"w")
+    r.expect()
+    done(r, 41027, PEER_ISN + 2)
+
+
+@scenario
+def est_option_len1(r):
+    s = est(r, 41028)
+    r.tcp(41028, EST, PEER_ISN + 1, s, ACK | PSH, win=502, opts=b"\x63\x01\1\1", data=b"o")
+    r.expect()
+    done(r, 41028, PEER_ISN + 2)
+
+
+@scenario
+def est_option_past_end(r):
+    s = est(r, 41029)
+    r.tcp(41029, EST, PEER_ISN + 1, s, ACK | PSH, win=502, opts=b"\1\1\x08\x0a", data=b"p")
+    r.expect()
+    done(r, 41029, PEER_ISN + 2)
+
+
+@scenario
+def est_ts_ecr_zero(r):
+    # (A FIN, not data: the window after unread data is est_ts's allowed
+    # difference.)
+    s = est(r, 41030, ts=6000)
+    r.tcp(41030, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(6010, 0))
+    r.expect()
+    done(r, 41030, PEER_ISN + 2)
+
+
+@scenario
+def est_ts_missing(r):
+    # Timestamps agreed, then a segment without one.
+    s = est(r, 41031, ts=7000)
+    r.tcp(41031, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41031, PEER_ISN + 2)
+
+
+@scenario
+def est_fin_data(r):
+    s = est(r, 41032)
+    r.tcp(41032, EST, PEER_ISN + 1, s, FIN | PSH | ACK, win=502, data=b"bye")
+    r.expect()
+    done(r, 41032, PEER_ISN + 5)
+
+
+@scenario
+def est_xmas(r):
+    s = est(r, 41033)
+    r.tcp(41033, EST, PEER_ISN + 1, s, FIN | PSH | URG | ACK, win=502, data=b"xmas", urp=4)
+    r.expect()
+    done(r, 41033, PEER_ISN + 6)
+
+
+@scenario
+def est_data_overlap_left(r):
+    s = est(r, 41034)
+    r.tcp(41034, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"abcd")
+    r.expect()
+    r.tcp(41034, EST, PEER_ISN + 3, s, ACK | PSH, win=502, data=b"cdefgh")
+    r.expect()
+    done(r, 41034, PEER_ISN + 9)
+
+
+@scenario
+def est_synack(r):
+    s = est(r, 41035)
+    r.tcp(41035, EST, PEER_ISN, s, SYN | ACK, win=502, opts=o_mss())
+    r.expect()
+    done(r, 41035, PEER_ISN + 1)
+
+
+@scenario
+def est_urg_zero_ptr(r):
+    s = est(r, 41036)
+    r.tcp(41036, EST, PEER_ISN + 1, s, ACK | PSH | URG, win=502, data=b"u0", urp=0)
+    r.expect()
+    done(r, 41036, PEER_ISN + 3)
+
+
+@scenario
+def est_rst_data(r):
+    # A RST at RCV.NXT carrying data: it resets all the same.
+    s = est(r, 41037)
+    r.tcp(41037, EST, PEER_ISN + 1, 0, RST, data=b"diag")
+    r.quiet()
+    r.tcp(41037, EST, PEER_ISN + 1, s, ACK, win=502)
+    r.expect()
+
+
+# ICMP errors about a half-open connection (tcp_v4_err, tcp_req_err)
+
+@scenario
+def synrecv_icmp_unreach(r):
+    # A port unreachable quoting the SYN-ACK (its sequence number the
+    # ISN): the request is dropped; the ACK then gets a reset.
+    r.tcp(40905, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40905), 0)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, TCP_NOACCEPT, 40905, isn, PEER_ISN + 1, SYN | ACK))
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:28])))
+    r.quiet()
+    r.tcp(40905, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK)
+    r.expect()
+
+
+@scenario
+def synrecv_icmp_unreach_bad_seq(r):
+    # The same with a sequence number that is not the ISN: ignored; the
+    # ACK completes the handshake, data is acknowledged.
+    r.tcp(40906, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40906), 0)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, TCP_NOACCEPT, 40906, isn + 5, PEER_ISN + 1, SYN | ACK))
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:28])))
+    r.quiet()
+    r.tcp(40906, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK)
+    r.tcp(40906, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"hi")
+    r.expect()
+    r.reset(40906, PEER_ISN + 3, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def est_icmp_port_unreach(r):
+    # A hard error about an established connection is only noted
+    # (sk_err_soft): data after it is acknowledged.
+    s = est(r, 41038)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, EST, 41038, s, PEER_ISN + 1, ACK))
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:28])))
+    r.quiet()
+    r.tcp(41038, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"still")
+    r.expect()
+    done(r, 41038, PEER_ISN + 6)
+
+
+@scenario
+def icmp_unreach_no_conn(r):
+    # An error quoting a connection nobody has.
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, 7777, 41039, 1234, 0, SYN))
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:28])))
+    r.quiet()
+
+
+@scenario
+def icmp_unreach_short_quote(r):
+    # A quote too short for the transport's ports.
+    q = ip4(r.subj_ip, PEER_IP, 17, udp(r.subj_ip, PEER_IP, UDP_OPEN, 40624, b"q"))
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:22])))
+    r.quiet()
 
 
 def main(argv):

@@ -483,17 +483,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 		}
 	}
 	if (h.mf || h.frag_off) {
-		size_t plen = (size_t)h.total_len - h.ihl;
 		uint8_t *whole = NULL;
 		size_t whole_len = 0;
 		struct ip4_hdr wh;
 
-		/* RFC 791: every fragment but the last carries a multiple of 8
-		 * bytes, and at least 8. */
-		if (h.mf && (plen == 0 || (plen & 7))) {
-			stack_drop(s, DROP_IP_BAD_LENGTH);
-			return;
-		}
 		if (!ip4_reass_add(s, s->ip4->reass, &h, now, &whole, &whole_len))
 			return;
 		/* Our own copy, header patched and checksummed by the reassembler.

@@ -18,6 +18,7 @@
 struct ip4_frag {
 	struct ip4_frag *next;    /* sorted by off, never overlapping */
 	uint32_t off, len;        /* payload bytes [off, off + len) */
+	bool run_head;            /* starts a run (frag_fit) */
 	uint8_t data[];
 };
 
@@ -28,6 +29,7 @@ struct ip4_dgram {
 	uint8_t proto;
 	bool end_known;           /* the last fragment (MF=0) arrived */
 	uint32_t end;             /* payload length, when end_known */
+	uint32_t max_end;         /* the furthest end any fragment claimed */
 	uint32_t have;            /* payload bytes held */
 	uint64_t deadline;
 	size_t mem;               /* charged against the bound */
@@ -141,13 +143,61 @@ static int dgram_complete(struct stack *s, struct ip4_reass *r, struct ip4_dgram
 	return 1;
 }
 
+/* Linux's inet_frag_queue_insert: fragments that arrive in order, each
+ * starting where the last one ended, grow one run; any other fragment starts
+ * a run of its own. A fragment wholly inside one run is a duplicate, dropped
+ * alone (a retransmitted fragment is harmless); any other overlap kills the
+ * datagram (RFC 5722's rule). The runs are what Linux compares against: a
+ * fragment that spans two adjacent runs counts as an overlap. */
+enum frag_fit { FRAG_FITS, FRAG_DUP, FRAG_OVERLAP };
+
+static enum frag_fit frag_fit(const struct ip4_dgram *d, uint32_t off, uint32_t end,
+			      struct ip4_frag **prevp, bool *run_head)
+{
+	struct ip4_frag *last = NULL, *prev = NULL;
+
+	for (struct ip4_frag *f = d->frags; f; f = f->next)
+		last = f;
+	if (!last) {
+		*prevp = NULL;
+		*run_head = true;
+		return FRAG_FITS;
+	}
+	if (last->off + last->len < end) {
+		/* Past the last fragment's end: the common case. */
+		if (off < last->off + last->len)
+			return FRAG_OVERLAP;
+		*prevp = last;
+		*run_head = off != last->off + last->len;
+		return FRAG_FITS;
+	}
+	for (struct ip4_frag *f = d->frags; f;) {
+		uint32_t rstart = f->off, rend;
+		struct ip4_frag *rlast = f;
+
+		while (rlast->next && !rlast->next->run_head)
+			rlast = rlast->next;
+		rend = rlast->off + rlast->len;
+		if (end <= rstart)
+			break;
+		if (off < rend)
+			return off >= rstart && end <= rend ? FRAG_DUP : FRAG_OVERLAP;
+		prev = rlast;
+		f = rlast->next;
+	}
+	*prevp = prev;
+	*run_head = true;
+	return FRAG_FITS;
+}
+
 int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h, uint64_t now,
 		  uint8_t **out, size_t *out_len)
 {
 	uint32_t off = h->frag_off, len = (uint32_t)h->total_len - h->ihl, end = off + len;
 	struct ip4_dgram *d = dgram_find(r, h);
-	struct ip4_frag *prev = NULL, *next, *f;
-	size_t charge = sizeof(struct ip4_frag) + len;
+	struct ip4_frag *prev, *f;
+	size_t charge;
+	bool run_head;
 
 	/* RFC 791: the reassembled datagram cannot exceed 65535 octets; the
 	 * header is at least 20 bytes. */
@@ -158,8 +208,19 @@ int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h,
 			stack_drop(s, DROP_IP_FRAG_TOO_BIG);
 		return 0;
 	}
+	/* RFC 791 §3.2: every fragment but the last carries a multiple of 8
+	 * bytes. Like Linux's ip_frag_queue, a middle fragment that does not is
+	 * cut down to one rather than refused. */
+	if (h->mf)
+		end &= ~7u;
 	if (!d) {
-		if (!make_room(s, r, sizeof(*d) + charge, NULL)) {
+		/* An empty fragment starts nothing (below, it ends what it
+		 * belongs to). */
+		if (end == off) {
+			stack_drop(s, DROP_IP_FRAG_EMPTY);
+			return 0;
+		}
+		if (!make_room(s, r, sizeof(*d) + sizeof(struct ip4_frag) + (end - off), NULL)) {
 			stack_drop(s, DROP_IP_FRAG_NO_MEMORY);
 			return 0;
 		}
@@ -185,33 +246,38 @@ int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h,
 		*pp = d;
 	}
 
-	/* Where it goes in the sorted list. */
-	for (next = d->frags; next && next->off <= off; next = next->next)
-		prev = next;
-	/* Linux drops an exact duplicate on its own (a retransmitted fragment
-	 * is harmless); any other overlap kills the datagram. */
-	if (prev && prev->off == off && prev->len == len) {
-		stack_drop(s, DROP_IP_FRAG_DUP);
-		return 0;
-	}
-	if ((prev && prev->off + prev->len > off) || (next && end > next->off)) {
-		dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
-		return 0;
-	}
 	/* Fragments that disagree on where the datagram ends are inconsistent
-	 * in the same way as overlapping ones. */
+	 * in the same way as overlapping ones (ip_frag_queue checks this
+	 * first, on the untrimmed end of a last fragment). */
 	if (!h->mf) {
-		uint32_t max_end = 0;
-
-		for (struct ip4_frag *c = d->frags; c; c = c->next)
-			max_end = c->off + c->len;   /* sorted: the last one */
-		if ((d->end_known && d->end != end) || max_end > end) {
+		if ((d->end_known && d->end != end) || d->max_end > end) {
 			dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
 			return 0;
 		}
 	} else if (d->end_known && end > d->end) {
 		dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
 		return 0;
+	}
+	if (end > d->max_end)
+		d->max_end = end;
+	/* ip_frag_queue: a fragment with no data (after the cut) is taken for
+	 * a corrupt datagram, and the whole of it goes. */
+	if (end == off) {
+		dgram_kill(s, r, d, DROP_IP_FRAG_EMPTY);
+		return 0;
+	}
+	len = end - off;
+	charge = sizeof(struct ip4_frag) + len;
+
+	switch (frag_fit(d, off, end, &prev, &run_head)) {
+	case FRAG_DUP:
+		stack_drop(s, DROP_IP_FRAG_DUP);
+		return 0;
+	case FRAG_OVERLAP:
+		dgram_kill(s, r, d, DROP_IP_FRAG_OVERLAP);
+		return 0;
+	case FRAG_FITS:
+		break;
 	}
 
 	if (!make_room(s, r, charge, d)) {
@@ -225,12 +291,15 @@ int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h,
 	}
 	f->off = off;
 	f->len = len;
+	f->run_head = run_head;
 	memcpy(f->data, h->raw + h->ihl, len);
-	f->next = next;
-	if (prev)
+	if (prev) {
+		f->next = prev->next;
 		prev->next = f;
-	else
+	} else {
+		f->next = d->frags;
 		d->frags = f;
+	}
 	d->mem += charge;
 	r->mem += charge;
 	d->have += len;

@@ -36,6 +36,7 @@
 	X(IP_FRAG_NO_MEMORY, "reassembly memory bound reached")                  \
 	X(IP_FRAG_TIMEOUT, "reassembly timed out")                               \
 	X(IP_FRAG_DUP, "duplicate IPv4 fragment")                                \
+	X(IP_FRAG_EMPTY, "IPv4 fragment with no data (ends its datagram)")       \
 	X(IP_NO_ROUTE, "no route to destination")                                \
 	X(IP_NO_MEMORY, "no memory for an IPv4 packet")                          \
 	X(ICMP_TRUNCATED, "ICMP message truncated")                              \

@@ -1967,6 +1967,40 @@ def frag_send(r, proto, m, pieces, ident, **kw):
 
 
 @scenario
+def frag_contained_dup(r):
+    # A fragment wholly inside one already queued: a duplicate, dropped
+    # alone (inet_frag_queue_insert: IPFRAG_DUP), the datagram completes.
+    frags(r, DATA300, [(0, 104), (8, 40), (104, 104), (208, 100)], ident=0x4254)
+    r.expect()
+
+
+@scenario
+def frag_zero_length(r):
+    # An empty fragment (MF) in the middle: the queue is dropped
+    # (ip_frag_queue: end == offset), and the fragments after it start a
+    # queue that never completes.
+    m = icmp(8, 0, struct.pack("!HH", 0x66, 1), DATA300)
+    r.sent_ip = r.ip(1, m, ident=0x4255)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x4255, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, b"", ident=0x4255, frag=0x2000 | 13)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[104:208], ident=0x4255, frag=0x2000 | 13)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[208:], ident=0x4255, frag=26)))
+    r.quiet(0.3)
+
+
+@scenario
+def frag_unaligned_middle(r):
+    # A non-final fragment whose length is not a multiple of 8 is cut
+    # down to one (ip_frag_queue: end &= ~7); the 8 bytes from 96 then
+    # fill the hole.
+    m = icmp(8, 0, struct.pack("!HH", 0x66, 1), DATA300)
+    frag_send(r, 1, m, [(0, 100), (104, 104), (208, 100)], 0x4256)
+    r.quiet(0.2)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[96:104], ident=0x4256, frag=0x2000 | 12)))
+    r.expect()
+
+
+@scenario
 def frag_other_proto_same_id(r):
     # The same ID from the same source but another protocol: another
     # datagram (the queue's key has the protocol).

@@ -779,15 +779,98 @@ static void test_ip4_reassembly_too_big(void **state)
 	h_free(h);
 }
 
-/* A middle fragment must carry a multiple of 8 bytes. */
-static void test_ip4_fragment_bad_length(void **state)
+/* A middle fragment that does not carry a multiple of 8 bytes is cut down
+ * to one (Linux's ip_frag_queue: end &= ~7), not refused: the fragment at
+ * 1472 then completes the datagram (rawframes frag_unaligned_middle). */
+static void test_ip4_fragment_unaligned_cut(void **state)
 {
 	struct harness *h = h_new(NULL, false);
-	static uint8_t data[1480];
+	struct udp_sock *u = sink(h);
+	static uint8_t data[2000];
+	size_t ulen;
 
 	(void)state;
-	inject_frag(h, 0x107, 0, true, data, 1477);
-	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_BAD_LENGTH], 1);
+	fill(data, sizeof(data), 7);
+	ulen = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
+	inject_frag(h, 0x107, 0, true, dg, 1477);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_BAD_LENGTH], 0);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 1);
+	inject_frag(h, 0x107, 1472, false, dg + 1472, ulen - 1472);
+	check_received(u, data, sizeof(data));
+	udp_close(u);
+	h_free(h);
+}
+
+/* An empty fragment ends the datagram it belongs to, and one shorter than
+ * 8 bytes with MF is empty once cut (ip_frag_queue: end == offset). */
+static void test_ip4_fragment_empty_kills(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	const int order[] = { 1, 2 };
+	uint8_t out[16];
+
+	(void)state;
+	fill(data, sizeof(data), 8);
+	make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
+	inject_frag(h, 0x108, 0, true, dg, 1480);
+	inject_frag(h, 0x108, 1480, true, dg + 1480, 0);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_EMPTY], 1);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	/* The rest starts a datagram of its own, which never completes. */
+	inject_udp_fragments(h, 0x108, data, sizeof(data), 1480, order, 2);
+	assert_int_equal(recv_all(u, out, sizeof(out)), -EAGAIN);
+	/* Five bytes with MF: nothing left after the cut. */
+	inject_frag(h, 0x108, 2960, true, dg, 5);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_EMPTY], 2);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
+	udp_close(u);
+	h_free(h);
+}
+
+/* A fragment wholly inside one already held is a duplicate: dropped alone,
+ * the datagram completes (inet_frag_queue_insert: IPFRAG_DUP; rawframes
+ * frag_contained_dup). */
+static void test_ip4_fragment_contained_dup(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = sink(h);
+	static uint8_t data[3000];
+	size_t ulen;
+
+	(void)state;
+	fill(data, sizeof(data), 9);
+	ulen = make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
+	inject_frag(h, 0x109, 0, true, dg, 1480);
+	inject_frag(h, 0x109, 8, true, dg + 8, 40);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_DUP], 1);
+	inject_frag(h, 0x109, 1480, true, dg + 1480, 1480);
+	/* Inside the run [0, 2960) that the two in-order fragments make. */
+	inject_frag(h, 0x109, 1472, true, dg + 1472, 16);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_DUP], 2);
+	inject_frag(h, 0x109, 2960, false, dg + 2960, ulen - 2960);
+	check_received(u, data, sizeof(data));
+	udp_close(u);
+	h_free(h);
+}
+
+/* Fragments that arrive out of order make runs of their own: one that
+ * spans two runs overlaps, even with the same bytes, and kills the datagram
+ * as Linux's does. */
+static void test_ip4_fragment_spans_runs(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static uint8_t data[3000];
+
+	(void)state;
+	fill(data, sizeof(data), 10);
+	make_udp(dg, H_PEER_IP, 1000, H_STACK_IP, 7, data, sizeof(data));
+	inject_frag(h, 0x10a, 1480, true, dg + 1480, 1480);
+	inject_frag(h, 0x10a, 0, true, dg, 1480);
+	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 1);
+	inject_frag(h, 0x10a, 1472, true, dg + 1472, 16);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_IP_FRAG_OVERLAP], 1);
 	assert_int_equal(ip4_reass_count(ip4_reass_of(h->s)), 0);
 	h_free(h);
 }
@@ -1137,7 +1220,10 @@ int main(void)
 		cmocka_unit_test(test_ip4_reassembly_timeout_frees),
 		cmocka_unit_test(test_ip4_reassembly_memory_bound),
 		cmocka_unit_test(test_ip4_reassembly_too_big),
-		cmocka_unit_test(test_ip4_fragment_bad_length),
+		cmocka_unit_test(test_ip4_fragment_unaligned_cut),
+		cmocka_unit_test(test_ip4_fragment_empty_kills),
+		cmocka_unit_test(test_ip4_fragment_contained_dup),
+		cmocka_unit_test(test_ip4_fragment_spans_runs),
 		cmocka_unit_test(test_ip4_fragment_4000_and_reassemble),
 		cmocka_unit_test(test_ip4_df_too_big),
 		cmocka_unit_test(test_ip4_fragment_odd_mtu),

@@ -166,6 +166,11 @@ static void icmp4_send_error(struct stack *s, const struct ip4_hdr *orig, uint8_
 		return;
 	if (orig->src == 0 || ip4_is_broadcast(s, orig->src) || ip4_is_multicast(orig->src))
 		return;
+	/* Nor, as Linux's __icmp_send ("no replies to physical multicast/
+	 * broadcast": pkt_type != PACKET_HOST), about one that came in a
+	 * link-layer broadcast or multicast frame, whatever its IP destination. */
+	if (ip4_link_group(orig))
+		return;
 	if (orig->proto == IP_PROTO_ICMP &&
 	    (icmp4_hdr_parse(orig->raw + orig->ihl, orig->raw_len - orig->ihl, &om) != WIRE_OK ||
 	     !icmp4_type_is_query(om.type)))

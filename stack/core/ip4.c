@@ -420,10 +420,8 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 		 * (Linux: only PACKET_HOST frames reach tcp_v4_rcv), even
 		 * where a socket is bound to that address; so is one that came
 		 * in a link-layer broadcast or multicast frame, whatever its IP
-		 * destination (the group bit of the frame's destination, right
-		 * before the IP header when mac_len says it is there). */
-		if (ip4_is_broadcast(s, h->dst) || ip4_is_multicast(h->dst) ||
-		    (h->mac_len >= ETH_HLEN && (h->raw[-(ptrdiff_t)h->mac_len] & 1))) {
+		 * destination. */
+		if (ip4_is_broadcast(s, h->dst) || ip4_is_multicast(h->dst) || ip4_link_group(h)) {
 			stack_drop(s, DROP_IP_NOT_FOR_US);
 			break;
 		}

@@ -75,6 +75,15 @@ static inline bool ip4_is_multicast(uint32_t addr)
 	return (addr >> 28) == 0xe;
 }
 
+/* The datagram came in a link-layer broadcast or multicast frame (Linux's
+ * pkt_type other than PACKET_HOST, from eth_type_trans): the group bit of
+ * the frame's destination, right before the IP header when mac_len says
+ * the frame's header is there (not for a reassembled or looped datagram). */
+static inline bool ip4_link_group(const struct ip4_hdr *h)
+{
+	return h->mac_len && (h->raw[-(ptrdiff_t)h->mac_len] & 1);
+}
+
 #define IP4_LOOPBACK 0x7f000001u         /* 127.0.0.1 */
 
 /* 127.0.0.0/8 (RFC 1122 §3.2.1.3 (g)): this host, never on a wire. */

@@ -1913,6 +1913,27 @@ def eth_mcast_mac_tcp_syn(r):
 
 
 @scenario
+def eth_bcast_mac_udp_closed(r):
+    # No port unreachable for a frame that was not the host's alone
+    # (__icmp_send: PACKET_HOST only).
+    r.send_ip(r.ip(17, udp(PEER_IP, r.subj_ip, 40618, CLOSED, b"l2 bcast")), BCAST)
+    r.quiet()
+
+
+@scenario
+def eth_bcast_mac_ip_unknown_proto(r):
+    r.send_ip(r.ip(253, b"payload!"), BCAST)
+    r.quiet()
+
+
+@scenario
+def eth_bcast_mac_bad_opt(r):
+    # Nor a parameter problem.
+    r.send_ip(r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 18), b"bad opt"), opts=b"\x07\x09\x04\x00"), BCAST)
+    r.quiet()
+
+
+@scenario
 def ip_mcast_allhosts_echo(r):
     # An echo to 224.0.0.1 (all hosts): ignored (icmp_echo_ignore_broadcasts).
     r.send_ip(ip4(PEER_IP, "224.0.0.1", 1, icmp(8, 0, struct.pack("!HH", 7, 13), b"mcast")),

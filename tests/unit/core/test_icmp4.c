@@ -387,6 +387,33 @@ static void test_icmp_unreach_never_sent(void **state)
 	h_free(h);
 }
 
+/* Nor about a datagram that came in a link-layer broadcast or multicast
+ * frame, whatever its IP destination (Linux's __icmp_send: PACKET_HOST
+ * only; rawframes eth_bcast_mac_udp_closed, _ip_unknown_proto). */
+static void test_icmp_unreach_not_for_link_group(void **state)
+{
+	static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	struct harness *h = h_new(NULL, false);
+	size_t n;
+
+	(void)state;
+	h_learn_peer(h);
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 9, (const uint8_t *)"x", 1);
+	memset(buf, 0xff, 6);
+	h_inject(h, buf, n);
+	memcpy(buf, mcast, 6);
+	h_inject(h, buf, n);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, 253, 1, 0, (const uint8_t *)"payload!", 8);
+	memset(buf, 0xff, 6);
+	h_inject(h, buf, n);
+	assert_null(h_pop_tx(h));
+	/* The same to our MAC: answered. */
+	n = h_build_udp(buf, H_PEER_IP, 1000, H_STACK_IP, 9, (const uint8_t *)"x", 1);
+	h_inject(h, buf, n);
+	assert_int_equal(h->tx_count, 1);
+	h_free(h);
+}
+
 /* Builds an ICMP error from the peer quoting a UDP datagram we sent
  * (sport -> peer:dport), with the quote cut to qlen bytes. */
 static size_t build_error(uint8_t type, uint8_t code, uint32_t qsrc, uint16_t sport, uint16_t dport,
@@ -477,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_timestamp_reply),
 		cmocka_unit_test(test_icmp_rate_limit),
 		cmocka_unit_test(test_icmp_unreach_never_sent),
+		cmocka_unit_test(test_icmp_unreach_not_for_link_group),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),
 		cmocka_unit_test(test_icmp_error_errno_mapping),
 	};

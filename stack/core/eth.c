@@ -17,6 +17,7 @@ const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 void eth_input(struct stack *s, const uint8_t *frame, size_t len, unsigned csum, uint64_t now)
 {
 	struct eth_hdr e;
+	size_t off = ETH_HLEN;
 
 	if (eth_hdr_parse(frame, len, &e) != WIRE_OK) {
 		stack_drop(s, DROP_ETH_TRUNCATED);
@@ -30,12 +31,30 @@ void eth_input(struct stack *s, const uint8_t *frame, size_t len, unsigned csum,
 		stack_drop(s, DROP_ETH_NOT_FOR_US);
 		return;
 	}
+	/* IEEE 802.1Q tags. This host is on no VLAN: like Linux's
+	 * __netif_receive_skb_core with no VLAN device, a frame tagged for VLAN
+	 * 0 (priority tagged: only the priority is said) is taken as if
+	 * untagged, tag after tag; one for any other VLAN is another host's
+	 * (PACKET_OTHERHOST, which neither IP nor ARP takes). */
+	while (e.type == ETH_TYPE_VLAN || e.type == ETH_TYPE_QINQ) {
+		uint16_t tci;
+
+		if (eth_vlan_parse(frame + off, len - off, &tci, &e.type) != WIRE_OK) {
+			stack_drop(s, DROP_ETH_TRUNCATED);
+			return;
+		}
+		if (tci & ETH_VLAN_VID_MASK) {
+			stack_drop(s, DROP_ETH_OTHER_VLAN);
+			return;
+		}
+		off += ETH_VLAN_HLEN;
+	}
 	switch (e.type) {
 	case ETH_TYPE_IP4:
-		ip4_input(s, frame + ETH_HLEN, len - ETH_HLEN, csum, now);
+		ip4_input(s, frame + off, len - off, off, csum, now);
 		break;
 	case ETH_TYPE_ARP:
-		arp_input(s, frame + ETH_HLEN, len - ETH_HLEN, now);
+		arp_input(s, frame + off, len - off, now);
 		break;
 	default:
 		stack_drop(s, DROP_ETH_UNKNOWN_TYPE);

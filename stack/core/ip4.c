@@ -436,7 +436,7 @@ static void ip4_deliver(struct stack *s, const struct ip4_hdr *h, uint64_t now)
 	}
 }
 
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now)
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, size_t mac_len, unsigned csum, uint64_t now)
 {
 	struct ip4_hdr h;
 	int rc;
@@ -461,7 +461,7 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, u
 		stack_drop(s, DROP_IP_BAD_SOURCE);
 		return;
 	}
-	h.mac_len = ETH_HLEN;  /* eth_input's frame, pkt past its header */
+	h.mac_len = (uint8_t)mac_len;  /* eth_input's frame, pkt past its header */
 	/* Like Linux's ip_rcv_options(): malformed options draw a parameter
 	 * problem and the datagram goes; a source-routed one goes silently
 	 * (accept_source_route=0, Linux's default). */

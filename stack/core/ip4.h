@@ -36,8 +36,10 @@ struct ip4_tx {
 
 int ip4_init(struct stack *s);
 void ip4_fini(struct stack *s);
-/* csum (enum stack_csum): the checksums to verify in this datagram. */
-void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, unsigned csum, uint64_t now);
+/* csum (enum stack_csum): the checksums to verify in this datagram; mac_len:
+ * the bytes of the link's header right before pkt (the frame's destination
+ * MAC first, any VLAN tags included). */
+void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, size_t mac_len, unsigned csum, uint64_t now);
 /* pkb holds the transport header and payload; prepends the IPv4 header,
  * routes, fragments if needed and sends. Takes pkb. 0 or -errno. */
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);

@@ -15,6 +15,7 @@
 	X(ETH_TRUNCATED, "Ethernet frame shorter than its header")               \
 	X(ETH_NOT_FOR_US, "Ethernet destination is not ours")                    \
 	X(ETH_UNKNOWN_TYPE, "unhandled EtherType")                               \
+	X(ETH_OTHER_VLAN, "802.1Q-tagged for a VLAN this host is not on")        \
 	X(ARP_TRUNCATED, "ARP packet truncated")                                 \
 	X(ARP_UNSUPPORTED, "ARP for another hardware or protocol type")          \
 	X(ARP_BAD_OP, "ARP operation neither request nor reply")                 \

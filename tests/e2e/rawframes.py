@@ -1892,6 +1892,56 @@ def eth_vlan_tagged(r):
 
 
 @scenario
+def eth_vlan_prio(r):
+    # A priority-tagged echo (802.1Q, VLAN id 0).
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 10), b"prio tagged"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, 0x8100, vlan(0xa000, ETH_P_IP, pkt)))
+    r.expect()
+
+
+@scenario
+def eth_vlan_prio_arp(r):
+    # An ARP request in a priority tag.
+    r.send(eth(BCAST, PEER_MAC, 0x8100, vlan(0x6000, ETH_P_ARP,
+                                             arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip))))
+    r.expect()
+
+
+@scenario
+def eth_qinq_prio(r):
+    # An 802.1ad (service) tag with VLAN id 0 is taken off the same way.
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 15), b"s-tag 0"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, 0x88a8, vlan(0, ETH_P_IP, pkt)))
+    r.expect()
+
+
+@scenario
+def eth_vlan_prio_then_tagged(r):
+    # A priority tag outside a VLAN 5 tag: still VLAN 5's.
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 16), b"0 then 5"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, 0x8100, vlan(0, 0x8100, vlan(5, ETH_P_IP, pkt))))
+    r.quiet()
+
+
+@scenario
+def eth_vlan_prio_twice(r):
+    pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 17), b"0 then 0"))
+    r.sent_ip = pkt
+    r.send(eth(r.subj_mac, PEER_MAC, 0x8100, vlan(0, 0x8100, vlan(0, ETH_P_IP, pkt))))
+    r.expect()
+
+
+@scenario
+def eth_vlan_tagged_tcp_syn(r):
+    r.send(eth(r.subj_mac, PEER_MAC, 0x8100, vlan(5, ETH_P_IP, r.ip(6, tcpseg(
+        PEER_IP, r.subj_ip, 40721, CLOSED, 5000, 0, SYN)))))
+    r.quiet()
+
+
+@scenario
 def eth_8023_length(r):
     # An IEEE 802.3 frame (a length where the type goes) carrying an echo.
     pkt = r.ip(1, icmp(8, 0, struct.pack("!HH", 7, 11), b"802.3"))
@@ -2378,6 +2428,7 @@ def icmp_unreach_short_quote(r):
     q = ip4(r.subj_ip, PEER_IP, 17, udp(r.subj_ip, PEER_IP, UDP_OPEN, 40624, b"q"))
     r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:22])))
     r.quiet()
+
 
 
 def main(argv):

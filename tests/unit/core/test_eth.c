@@ -56,6 +56,54 @@ static void test_eth_not_for_us(void **state)
 	h_free(h);
 }
 
+/* f (n bytes, an Ethernet frame) with an 802.1Q tag of TPID tpid and TCI
+ * tci put after its addresses; returns the new length. */
+static size_t add_tag(uint8_t *f, size_t n, uint16_t tpid, uint16_t tci)
+{
+	memmove(f + 16, f + 12, n - 12);
+	f[12] = (uint8_t)(tpid >> 8);
+	f[13] = (uint8_t)tpid;
+	f[14] = (uint8_t)(tci >> 8);
+	f[15] = (uint8_t)tci;
+	return n + 4;
+}
+
+/* This host is on no VLAN: a priority tag (VLAN id 0) is as if there were
+ * none, one tag after another, and a tag for any other VLAN marks another
+ * host's frame (Linux's __netif_receive_skb_core without a VLAN device;
+ * rawframes eth_vlan_prio, eth_vlan_prio_arp, eth_vlan_tagged). */
+static void test_eth_vlan_tags(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t f[128];
+	size_t n;
+
+	(void)state;
+	n = h_build_arp(f, 1, eth_broadcast, h_peer_mac, H_PEER_IP, zero_mac, H_STACK_IP);
+	n = add_tag(f, n, 0x8100, 0x6000);
+	h_inject(h, f, n);
+	assert_int_equal(h->tx_count, 1);
+	h_drain_tx(h);
+	n = h_build_icmp_echo(f, H_PEER_IP, H_STACK_IP, 1, 1, (const uint8_t *)"prio", 4);
+	n = add_tag(f, n, 0x8100, 0);
+	n = add_tag(f, n, 0x88a8, 0xe000);
+	h_inject(h, f, n);
+	assert_int_equal(h->tx_count, 1);
+	h_drain_tx(h);
+	/* VLAN 5, and VLAN 5 inside a priority tag. */
+	n = h_build_icmp_echo(f, H_PEER_IP, H_STACK_IP, 1, 2, (const uint8_t *)"vlan", 4);
+	n = add_tag(f, n, 0x8100, 5);
+	h_inject(h, f, n);
+	n = add_tag(f, n, 0x8100, 0);
+	h_inject(h, f, n);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ETH_OTHER_VLAN], 2);
+	/* A tag cut short. */
+	h_inject(h, f, 16);
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ETH_TRUNCATED], 1);
+	assert_null(h_pop_tx(h));
+	h_free(h);
+}
+
 static void test_eth_unknown_type(void **state)
 {
 	struct harness *h = h_new(NULL, false);
@@ -101,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_eth_truncated),
 		cmocka_unit_test(test_eth_not_for_us),
 		cmocka_unit_test(test_eth_unknown_type),
+		cmocka_unit_test(test_eth_vlan_tags),
 		cmocka_unit_test(test_eth_output_header),
 	};
 	return cmocka_run_group_tests_name("eth", tests, NULL, NULL);

@@ -429,6 +429,28 @@ static void errq_local(struct stack *s, struct udp_sock *u, const struct ip4_end
 	u->eq_bytes += sizeof(*e);
 }
 
+/* Whether an ICMP error is a hard one, which a connected socket without
+ * IP_RECVERR reports (Linux's __udp4_lib_err): a parameter problem
+ * (EPROTO); fragmentation needed (EMSGSIZE) unless the socket does no path
+ * MTU discovery; of the other unreachables those icmp_err_convert marks
+ * fatal: protocol and port (2, 3), unknown or isolated or prohibited net
+ * and host (6 to 10), and the administrative ones (13 to 15). Time
+ * exceeded, source quench and the rest are soft. */
+static bool udp_icmp_hard(const struct udp_sock *u, const struct udp_icmp_info *ii)
+{
+	switch (ii->type) {
+	case ICMP_PARAM_PROBLEM:
+		return true;
+	case ICMP_DEST_UNREACH:
+		if (ii->code == ICMP_UNREACH_NEEDFRAG)
+			return u->pmtudisc != SOCK_PMTUDISC_DONT;
+		return ii->code == 2 || ii->code == ICMP_UNREACH_PORT || (ii->code >= 6 && ii->code <= 10) ||
+		       (ii->code >= 13 && ii->code <= 15);
+	default:
+		return false;
+	}
+}
+
 void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp, size_t qlen, int err,
 		    const struct udp_icmp_info *ii)
 {
@@ -460,12 +482,7 @@ void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp,
 		return;
 	}
 	/* Like Linux without IP_RECVERR: only a connected socket hears of it,
-	 * and only of hard errors (port or protocol unreachable, and the
-	 * administrative ones). Deviation: Linux also counts host/net codes
-	 * 6, 9, 10, 13-15 as hard; they arrive here as the same errno as the
-	 * soft codes and are ignored. */
-	if (err != -ECONNREFUSED && err != -ENOPROTOOPT && err != -EHOSTDOWN && err != -ENONET)
-		return;
+	 * and only of hard errors (udp_icmp_hard). */
 	for (struct inpcb *x = inpcb_first_bound(&s->udp->pcbs, sport); x; x = inpcb_next_bound(x)) {
 		struct udp_sock *u = udp_of(x);
 
@@ -473,6 +490,8 @@ void udp_icmp_error(struct stack *s, const struct ip4_hdr *q, const uint8_t *qp,
 			continue;
 		if (x->local.addr && x->local.addr != q->src)
 			continue;
+		if (!udp_icmp_hard(u, ii))
+			return;
 		u->err = err;
 		sock_wake(&u->wake);
 		return;

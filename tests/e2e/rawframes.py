@@ -8,8 +8,9 @@ with pstack as the subject and compares the two outputs).
       the subject's program (run on the kernel, or under the preload): TCP
       listeners on port 7000 (accepts and reads), 7002 (never accepts), 7003
       (accepts and closes at once), 7004 (accepts, sends "hello\n" and keeps
-      the connection), and a UDP echo socket on 7001; prints "ready" once
-      all are bound.
+      the connection), 7005 (accepts, sends 4000 bytes and keeps the
+      connection), a UDP echo socket on 7001, and a UDP control socket on
+      7006 (see udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
       address, so that the peer's own kernel stays silent): the peer has
@@ -37,6 +38,7 @@ nobody expected.
 
 Python 3 standard library only.
 """
+import errno
 import os
 import selectors
 import socket
@@ -66,6 +68,9 @@ UDP_OPEN = 7001       # echoes
 TCP_NOACCEPT = 7002   # listens, never accepts
 TCP_CLOSER = 7003     # accepts and closes at once
 TCP_TALKER = 7004     # accepts, sends "hello\n", keeps the connection
+TCP_BULK = 7005       # accepts, sends BULK bytes, keeps the connection
+UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
+BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
 REPLY_WAIT = 0.5      # bound on the wait for one expected frame
@@ -88,7 +93,7 @@ def serve():
     idle.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     idle.bind(("0.0.0.0", TCP_NOACCEPT))
     idle.listen(64)
-    for port, tag in ((TCP_CLOSER, "closer"), (TCP_TALKER, "talker")):
+    for port, tag in ((TCP_CLOSER, "closer"), (TCP_TALKER, "talker"), (TCP_BULK, "bulk")):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("0.0.0.0", port))
@@ -99,12 +104,17 @@ def serve():
     udp.bind(("0.0.0.0", UDP_OPEN))
     udp.setblocking(False)
     sel.register(udp, selectors.EVENT_READ, "udp")
+    ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ctl.bind(("0.0.0.0", UDP_CONTROL))
+    ctl.setblocking(False)
+    sel.register(ctl, selectors.EVENT_READ, "control")
     print("ready", flush=True)
     conns = []
+    connected = {}
     while True:
         for key, _ in sel.select():
             s = key.fileobj
-            if key.data in ("closer", "talker"):
+            if key.data in ("closer", "talker", "bulk"):
                 try:
                     c, _ = s.accept()
                 except OSError:
@@ -112,8 +122,10 @@ def serve():
                 if key.data == "closer":
                     c.close()
                 else:
-                    c.sendall(b"hello\n")
+                    c.sendall(b"hello\n" if key.data == "talker" else b"b" * BULK)
                     conns.append(c)
+            elif key.data == "control":
+                udp_control(s, connected)
             elif key.data == "listen":
                 try:
                     c, _ = s.accept()
@@ -137,6 +149,43 @@ def serve():
                     # Reset or closed by the peer: keep the socket (no FIN
                     # of ours to disturb later scenarios), stop watching it.
                     sel.unregister(s)
+
+
+def udp_control(ctl, connected):
+    """One request to the control socket, from (ip, port): "connect P" opens
+    a UDP socket connected to ip:P and sends "probe" on it; "recv" and
+    "send" call recv (non-blocking) or send on the socket connected for ip
+    and answer (from the control socket) what came of it: "ok" or the
+    errno's name."""
+    try:
+        req, addr = ctl.recvfrom(100)
+    except OSError:
+        return
+    words = req.decode(errors="replace").split()
+    if not words:
+        return
+    if words[0] == "connect" and len(words) == 2:
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.setblocking(False)
+        c.connect((addr[0], int(words[1])))
+        connected[addr[0]] = c
+        try:
+            c.send(b"probe")
+        except OSError:
+            pass
+        return
+    c = connected.get(addr[0])
+    if c is None:
+        return
+    try:
+        if words[0] == "recv":
+            c.recv(100)
+        else:
+            c.send(b"again")
+        res = "ok"
+    except OSError as e:
+        res = errno.errorcode.get(e.errno, str(e.errno))
+    ctl.sendto(res.encode(), addr)
 
 
 # ---- building frames ---------------------------------------------------------
@@ -281,6 +330,7 @@ class Run:
         self.s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         self.isn = {}       # (sport of subject, dport) -> subject's ISN
         self.sent_ip = b""  # the last IP packet sent, for the quotes of ICMP errors
+        self.got_ip = []    # the IP packets the subject sent, for quotes of ours
         self.flush()
         # Teaches the subject the peer's address (as the first scenarios do)
         # so that any scenario run alone starts the same: the reply is not
@@ -383,6 +433,7 @@ class Run:
         ihl = (vihl & 15) * 4
         src_ip, dst_ip = socket.inet_ntoa(p[12:16]), socket.inet_ntoa(p[16:20])
         hdr = p[:ihl]
+        self.got_ip.append(p[:tot])
         body = p[ihl:tot]
         # The ID of an atomic datagram (DF, not a fragment) means nothing
         # (RFC 6864 §4.1): Linux sends 0 on its SYN-ACKs and resets and a
@@ -445,7 +496,10 @@ class Run:
         if len(b) < 8:
             return "udp short %d" % len(b)
         sp, dp, ln, c = struct.unpack("!HHHH", b[:8])
-        s = "udp %d>%d len=%d data=%d" % (sp, dp, ln, len(b) - 8)
+        # A port of the subject's choosing (an ephemeral one) is its own.
+        s = "udp %s>%d len=%d data=%d" % ("eph" if sp >= 32768 else "%d" % sp, dp, ln, len(b) - 8)
+        if sp == UDP_CONTROL:
+            s += " text=" + b[8:].decode(errors="replace")
         if c == 0:
             s += " csum=0"
         elif not csum_not_ready and csum(pseudo(src, dst, 17, len(b)) + b) != 0:
@@ -2429,6 +2483,133 @@ def icmp_unreach_short_quote(r):
     r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q[:22])))
     r.quiet()
 
+
+
+# ICMP errors delivered to sockets (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9;
+# Linux's __udp4_lib_err, tcp_v4_err), seen through what the subject does
+# next.
+
+def control(r, sport, req):
+    r.udp(sport, UDP_CONTROL, req.encode())
+
+
+def icmp_about(r, pkt, typ, code, rest=b"\0\0\0\0", qlen=28):
+    """An ICMP error from the peer quoting pkt (an IP packet the subject sent)."""
+    r.send_ip(r.ip(1, icmp(typ, code, rest, pkt[:qlen])))
+
+
+def connected_probe(r, sport, port):
+    """The subject's UDP socket connected to the peer's port, its "probe"
+    datagram printed; returns that datagram (b"" if none came)."""
+    r.got_ip = []
+    control(r, sport, "connect %d" % port)
+    r.expect()
+    return r.got_ip[-1] if r.got_ip else b""
+
+
+@scenario
+def udp_connected_port_unreach(r):
+    # A port unreachable about a connected socket's datagram: its next
+    # receive fails with ECONNREFUSED, once.
+    p = connected_probe(r, 40630, 40631)
+    icmp_about(r, p, 3, 3)
+    r.quiet()
+    control(r, 40630, "recv")
+    r.expect()
+    control(r, 40630, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_port_unreach_send(r):
+    # The error is reported by the next send as well.
+    p = connected_probe(r, 40632, 40633)
+    icmp_about(r, p, 3, 3)
+    r.quiet()
+    control(r, 40632, "send")
+    r.expect()
+    control(r, 40632, "send")
+    r.expect(n=2)
+
+
+@scenario
+def udp_connected_host_unreach(r):
+    p = connected_probe(r, 40634, 40635)
+    icmp_about(r, p, 3, 1)
+    r.quiet()
+    control(r, 40634, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_net_unreach(r):
+    p = connected_probe(r, 40636, 40637)
+    icmp_about(r, p, 3, 0)
+    r.quiet()
+    control(r, 40636, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_admin_prohibited(r):
+    p = connected_probe(r, 40638, 40639)
+    icmp_about(r, p, 3, 13)
+    r.quiet()
+    control(r, 40638, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_frag_needed(r):
+    # Fragmentation needed about a connected socket's datagram: EMSGSIZE
+    # (its path MTU is discovered: IP_PMTUDISC_WANT).
+    p = connected_probe(r, 40640, 40641)
+    icmp_about(r, p, 3, 4, struct.pack("!HH", 0, 1000))
+    r.quiet()
+    control(r, 40640, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_time_exceeded(r):
+    # A soft error: not reported without IP_RECVERR.
+    p = connected_probe(r, 40642, 40643)
+    icmp_about(r, p, 11, 0)
+    r.quiet()
+    control(r, 40642, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_param_problem(r):
+    p = connected_probe(r, 40644, 40645)
+    icmp_about(r, p, 12, 0, b"\x14\0\0\0")
+    r.quiet()
+    control(r, 40644, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_unreach_other_port(r):
+    # The quote names another destination port: not this socket's error.
+    p = connected_probe(r, 40646, 40647)
+    if p:
+        q = bytearray(p[:28])
+        q[22:24] = struct.pack("!H", 40699)
+        icmp_about(r, bytes(q), 3, 3)
+    r.quiet()
+    control(r, 40646, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_unreach_quote_8(r):
+    # A quote of the IP header and exactly the 8 bytes RFC 792 asks for.
+    p = connected_probe(r, 40648, 40649)
+    icmp_about(r, p, 3, 3, qlen=28)
+    r.quiet()
+    control(r, 40648, "recv")
+    r.expect()
 
 
 def main(argv):

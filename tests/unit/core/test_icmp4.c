@@ -477,6 +477,62 @@ static void test_icmp_error_to_udp_socket(void **state)
 	h_free(h);
 }
 
+/* Which errors a connected UDP socket without IP_RECVERR reports, as
+ * Linux's __udp4_lib_err (rawframes udp_connected_*): the fatal
+ * unreachables (administratively prohibited, 13: EHOSTUNREACH),
+ * fragmentation needed (EMSGSIZE, but not with IP_PMTUDISC_DONT), a
+ * parameter problem (EPROTO); not host unreachable or time exceeded. */
+static void test_icmp_error_udp_hard_soft(void **state)
+{
+	static const struct {
+		uint8_t type, code;
+		int err;        /* 0: not reported */
+	} cases[] = {
+		{ ICMP_DEST_UNREACH, 0, 0 },
+		{ ICMP_DEST_UNREACH, 1, 0 },
+		{ ICMP_DEST_UNREACH, 2, -ENOPROTOOPT },
+		{ ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, -EMSGSIZE },
+		{ ICMP_DEST_UNREACH, 5, 0 },
+		{ ICMP_DEST_UNREACH, 6, -ENETUNREACH },
+		{ ICMP_DEST_UNREACH, 10, -EHOSTUNREACH },
+		{ ICMP_DEST_UNREACH, 11, 0 },
+		{ ICMP_DEST_UNREACH, 13, -EHOSTUNREACH },
+		{ ICMP_DEST_UNREACH, 15, -EHOSTUNREACH },
+		{ ICMP_TIME_EXCEEDED, 0, 0 },
+		{ ICMP_PARAM_PROBLEM, 0, -EPROTO },
+	};
+	struct harness *h = h_new(NULL, false);
+	struct ip4_endpoint local = { 0, 5000 }, peer = { H_PEER_IP, 53 };
+	uint8_t out[8];
+	size_t n, full;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct udp_sock *u = udp_open(h->s);
+
+		assert_int_equal(udp_bind(u, &local, 0), 0);
+		assert_int_equal(udp_connect(u, &peer), 0);
+		n = build_error(cases[i].type, cases[i].code, H_STACK_IP, 5000, 53, 28);
+		h_inject(h, buf, n);
+		assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0),
+				 cases[i].err ? cases[i].err : -EAGAIN);
+		udp_close(u);
+	}
+	/* Without path MTU discovery, fragmentation needed is nothing to report. */
+	{
+		struct udp_sock *u = udp_open(h->s);
+
+		assert_int_equal(udp_bind(u, &local, 0), 0);
+		assert_int_equal(udp_connect(u, &peer), 0);
+		udp_set_pmtudisc(u, SOCK_PMTUDISC_DONT);
+		n = build_error(ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, H_STACK_IP, 5000, 53, 28);
+		h_inject(h, buf, n);
+		assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), -EAGAIN);
+		udp_close(u);
+	}
+	h_free(h);
+}
+
 /* The errno each error reports (Linux's icmp_err_convert). */
 static void test_icmp_error_errno_mapping(void **state)
 {
@@ -506,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_unreach_never_sent),
 		cmocka_unit_test(test_icmp_unreach_not_for_link_group),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),
+		cmocka_unit_test(test_icmp_error_udp_hard_soft),
 		cmocka_unit_test(test_icmp_error_errno_mapping),
 	};
 	return cmocka_run_group_tests_name("icmp4", tests, NULL, NULL);

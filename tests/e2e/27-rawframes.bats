@@ -39,6 +39,16 @@ est_ts  after 2 unread bytes Linux advertises its scaled window rounded up (ALIG
 EOF
 )
 
+# Scenarios where pstack with its offloads may answer otherwise (its plain
+# frames must be the kernel's there), each with its reason.
+ALLOWED_OFFLOAD=$(
+	cat <<'EOF'
+tcp_frag_needed  with TSO the first flight is one frame, one scoreboard record, resent as a whole cut at the new MSS (Linux with TSO: __tcp_retransmit_skb, tcp_init_tso_segs); the kernel's veth sends and resends segment by segment (gso_max_segs 1): 960+500 each
+tcp_frag_needed_below_min  the same at 512
+tcp_frag_needed_tail_fits  the same at 1160
+EOF
+)
+
 setup() {
 	e2e_setup --no-tap
 	[ -z "$SAN_RT" ] || skip "sanitizer build: the frames are the same, the wait bounds are not"
@@ -97,11 +107,16 @@ blocks() {
 	     END { if (n != "") print n "\t" b }' "$1"
 }
 
-# compare KERNEL PSTACK: prints each scenario that differs and is not
-# allowed, and each allowed one that does not differ; fails if any.
+# compare KERNEL PSTACK [MAY_DIFFER]: prints each scenario that differs and
+# is not allowed (ALLOWED, or MAY_DIFFER's), and each of ALLOWED that does
+# not differ; fails if any.
 compare() {
-	awk -F'\t' -v allowed="$(awk '{ print $1 }' <<<"$ALLOWED" | tr '\n' ' ')" '
-		BEGIN { n = split(allowed, a, " "); for (i = 1; i <= n; i++) ok[a[i]] = 1 }
+	awk -F'\t' -v allowed="$(awk '{ print $1 }' <<<"$ALLOWED" | tr '\n' ' ')" \
+		-v maybe="$(awk '{ print $1 }' <<<"${3:-}" | tr '\n' ' ')" '
+		BEGIN {
+			n = split(allowed, a, " "); for (i = 1; i <= n; i++) ok[a[i]] = 1
+			n = split(maybe, a, " "); for (i = 1; i <= n; i++) may[a[i]] = 1
+		}
 		FNR == NR { k[$1] = $2; order[++m] = $1; next }
 		{ p[$1] = $2 }
 		END {
@@ -113,6 +128,8 @@ compare() {
 						print "ALLOWED BUT SAME: " s " (remove it from ALLOWED)"
 						bad = 1
 					}
+				} else if (s in may && s in p) {
+					continue
 				} else if (!(s in p) || k[s] != p[s]) {
 					print "DIFFERS: " s
 					print "  kernel: " k[s]
@@ -157,6 +174,6 @@ compare() {
 	echo "---- pstack, plain frames"
 	compare "$k" "$p" || bad=1
 	echo "---- pstack, offloads"
-	compare "$k" "$o" || bad=1
+	compare "$k" "$o" "$ALLOWED_OFFLOAD" || bad=1
 	[ "$bad" = 0 ] || fail "pstack and the kernel differ (above)"
 }

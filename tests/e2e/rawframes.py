@@ -61,6 +61,9 @@ ETH_P_ARP = 0x0806
 PACKET_OUTGOING = 4
 SOL_PACKET = 263
 PACKET_AUXDATA = 8
+PACKET_VNET_HDR = 15
+VNET_HLEN = 10          # struct virtio_net_hdr, ahead of every frame with PACKET_VNET_HDR
+VIRTIO_NET_HDR_GSO_TCPV4 = 1
 TP_STATUS_CSUMNOTREADY = 0x8
 
 TCP_OPEN = 7000       # accepts and reads
@@ -320,12 +323,50 @@ def tcp_opts(b, tsmask):
     return ",".join(out)
 
 
+def unsegment(data):
+    """The frames a TSO frame (virtio header, then the frame) is on the
+    wire: its payload cut every gso_size bytes, each with the headers, the
+    sequence number moved on, FIN and PSH on the last only, CWR on the
+    first only, the IP length, ID and checksum of its own (the TCP
+    checksum is left to the device, as the frame's is: not checked)."""
+    _, gso_type, hdr_len, gso_size = struct.unpack_from("<BBHH", data)
+    f = data[VNET_HLEN:]
+    if gso_type != VIRTIO_NET_HDR_GSO_TCPV4 or not gso_size or len(f) < 14 + 40:
+        return [f]
+    ihl = (f[14] & 15) * 4
+    th = 14 + ihl
+    hl = th + (f[th + 12] >> 4) * 4
+    if len(f) - hl <= gso_size:
+        return [f]
+    seq0 = struct.unpack_from("!I", f, th + 4)[0]
+    ident = struct.unpack_from("!H", f, 18)[0]
+    out = []
+    offs = list(range(hl, len(f), gso_size))
+    for i, o in enumerate(offs):
+        chunk = f[o:o + gso_size]
+        h = bytearray(f[:hl])
+        struct.pack_into("!H", h, 16, hl - 14 + len(chunk))
+        struct.pack_into("!H", h, 18, (ident + i) & 0xffff)
+        struct.pack_into("!H", h, 24, 0)
+        struct.pack_into("!H", h, 24, csum(bytes(h[14:14 + ihl])))
+        struct.pack_into("!I", h, th + 4, (seq0 + (o - hl)) & 0xffffffff)
+        if i < len(offs) - 1:
+            h[th + 13] &= ~(FIN | PSH) & 0xff
+        if i > 0:
+            h[th + 13] &= ~CWR & 0xff
+        out.append(bytes(h) + chunk)
+    return out
+
+
 class Run:
     def __init__(self, iface, subj_ip, subj_mac):
         self.iface = iface
         self.subj_ip = subj_ip
         self.subj_mac = bytes.fromhex(subj_mac.replace(":", ""))
         self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # A subject with offloads hands the TAP TSO frames (up to 64 KB):
+        # the virtio header says how the link would cut them (unsegment).
+        self.s.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
         self.s.bind((iface, 0))
         self.s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         self.isn = {}       # (sport of subject, dport) -> subject's ISN
@@ -339,7 +380,7 @@ class Run:
         self.s.settimeout(REPLY_WAIT)
         try:
             while True:
-                f = self.s.recv(65536)
+                f = self.s.recv(65536)[VNET_HLEN:]
                 if f[6:12] == self.subj_mac and f[12:14] == b"\x08\x06" and f[20:22] == b"\0\2":
                     break
         except socket.timeout:
@@ -368,7 +409,7 @@ class Run:
     def send(self, frame):
         if len(frame) < 60:
             frame += b"\0" * (60 - len(frame))
-        self.s.send(frame)
+        self.s.send(bytes(VNET_HLEN) + frame)
 
     def send_ip(self, pkt, dst_mac=None):
         self.sent_ip = pkt
@@ -394,11 +435,12 @@ class Run:
             for lvl, typ, d in anc:
                 if lvl == SOL_PACKET and typ == PACKET_AUXDATA:
                     status = struct.unpack_from("I", d)[0]
-            line = self.describe(data, status & TP_STATUS_CSUMNOTREADY)
-            if line is None:
-                continue
-            print(line, flush=True)
-            got += 1
+            for f in unsegment(data):
+                line = self.describe(f, status & TP_STATUS_CSUMNOTREADY)
+                if line is None:
+                    continue
+                print(line, flush=True)
+                got += 1
             deadline = time.monotonic() + timeout
         return got
 

@@ -26,6 +26,7 @@ struct ip4_pmtu_ent {
 	uint32_t dst;
 	uint32_t mtu;
 	uint64_t expires;
+	bool locked;            /* set at IP4_MIN_PMTU for a report below it */
 };
 
 struct ip4_state {
@@ -81,16 +82,23 @@ void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now)
 {
 	struct ip4_pmtu_ent *e = pmtu_find(s, dst, now), *slot;
 	uint32_t cur = e ? e->mtu : s->mtu;
+	bool lock = false;
 
-	/* Like Linux, nothing below net.ipv4.route.min_pmtu (552) is kept
-	 * for the destination: one forged report cannot bring every later
-	 * connection to tiny segments for ten minutes. Deviation: Linux then
-	 * sends to that path without DF; pstack keeps DF, and a connection
-	 * that meets a smaller MTU learns it for itself (tcp_icmp_error, at
-	 * least RFC 791's 68). */
-	if (mtu < IP4_MIN_PMTU)
-		mtu = IP4_MIN_PMTU;
-	if (mtu > cur || (mtu == cur && !e))
+	/* Like Linux's __ip_rt_update_pmtu: a locked path MTU stays as it is
+	 * until it expires; nothing below net.ipv4.route.min_pmtu (552) is
+	 * kept for the destination (one forged report cannot bring every
+	 * later connection to tiny segments for ten minutes): such a report
+	 * sets 552 and locks it, and what goes to that path then goes without
+	 * DF (ip_dont_fragment, ip4_pmtu_locked) for routers to fragment. */
+	if (e && e->locked)
+		return;
+	if (mtu > cur)
+		return;
+	if (mtu < IP4_MIN_PMTU) {
+		lock = true;
+		mtu = cur < IP4_MIN_PMTU ? cur : IP4_MIN_PMTU;
+	}
+	if (mtu == cur && !e && !lock)
 		return;         /* the same again only restarts the entry's time */
 	if (!e) {
 		slot = &s->ip4->pmtu[0];
@@ -107,7 +115,15 @@ void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now)
 	}
 	e->dst = dst;
 	e->mtu = mtu;
+	e->locked = lock;
 	e->expires = now + IP4_PMTU_EXPIRES_US;
+}
+
+bool ip4_pmtu_locked(const struct stack *s, uint32_t dst, uint64_t now)
+{
+	const struct ip4_pmtu_ent *e = pmtu_find(s, dst, now);
+
+	return e && e->locked;
 }
 
 uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now)

@@ -51,6 +51,9 @@ uint64_t ip4_poll_at(const struct stack *s);
 void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now);
 /* The path MTU to dst: the learned one while it lasts, else the interface's. */
 uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now);
+/* The path MTU to dst was reported below IP4_MIN_PMTU and is locked there
+ * (Linux's ip_mtu_locked): IP_PMTUDISC_WANT sends to it without DF. */
+bool ip4_pmtu_locked(const struct stack *s, uint32_t dst, uint64_t now);
 /* Parses and validates an IPv4 header (ip4_hdr_parse), verifying its checksum
  * when csum (enum stack_csum) has STACK_CSUM_IP4; h->rx_csum keeps csum for
  * the payload's checks. 0 or a drop reason (enum drop_reason) when invalid. */

@@ -108,6 +108,13 @@ static inline bool sock_pmtu_df(uint8_t mode)
 	return mode == SOCK_PMTUDISC_DO || mode == SOCK_PMTUDISC_WANT;
 }
 
+/* The same towards a path whose MTU is locked (ip4_pmtu_locked): DF with
+ * IP_PMTUDISC_DO only. */
+static inline bool sock_pmtu_df_locked(uint8_t mode, bool locked)
+{
+	return locked ? mode == SOCK_PMTUDISC_DO : sock_pmtu_df(mode);
+}
+
 /* A new socket's options: Linux's defaults (the keep-alive timers the
  * stack's configuration's, as Linux's come from its sysctls while the
  * socket sets none), CUBIC, multicast TTL 1 with loopback. */

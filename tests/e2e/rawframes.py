@@ -52,7 +52,9 @@ PEER_IP = "192.0.2.1"
 # 6 at once then 1 a second; pstack alike), and no address meets that
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
-PEERS = set(PEER_POOL) | {PEER_IP, "192.0.2.250"}
+# The path MTU scenarios' own addresses (pmtu_peer).
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 210)]
+PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
 ETH_P_ALL = 0x0003
@@ -2526,7 +2528,6 @@ def icmp_unreach_short_quote(r):
     r.quiet()
 
 
-
 # ICMP errors delivered to sockets (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9;
 # Linux's __udp4_lib_err, tcp_v4_err), seen through what the subject does
 # next.
@@ -2652,6 +2653,110 @@ def udp_connected_unreach_quote_8(r):
     r.quiet()
     control(r, 40648, "recv")
     r.expect()
+
+
+# Path MTU discovery on TCP (RFC 1191, RFC 5927; Linux's tcp_v4_err and
+# tcp_v4_mtu_reduced). Each scenario comes from an address of its own
+# (PMTU_PEERS): what a host learns about a path it keeps for ten minutes
+# (net.ipv4.route.mtu_expires) and uses for every later connection there.
+
+def pmtu_peer(n):
+    global PEER_IP
+    PEER_IP = PMTU_PEERS[n]
+
+
+def bulk(r, sport):
+    """A connection to the bulk sender (MSS 1460, no timestamps): the
+    subject's three segments and its tail loss probe (the last one again,
+    a few ms later: waited for, so that what follows does not race it)
+    printed; returns (its ISN + 1, the data segments)."""
+    r.got_ip = []
+    s = r.connect(sport, TCP_BULK, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7), settle=False)
+    r.expect(n=4)
+    return (s or 0), [p for p in r.got_ip if len(p) > 100]
+
+
+def bulk_done(r, sport, s):
+    r.tcp(sport, TCP_BULK, PEER_ISN + 1, s + BULK, ACK, win=502)
+    r.quiet(0.1)
+    r.reset(sport, PEER_ISN + 1, TCP_BULK)
+    r.quiet(0.05)
+
+
+def frag_needed(r, pkt, mtu, seq=None):
+    q = bytearray(pkt[:28])
+    if seq is not None:
+        q[24:28] = struct.pack("!I", seq & 0xffffffff)
+    r.send_ip(r.ip(1, icmp(3, 4, struct.pack("!HH", 0, mtu), bytes(q))))
+
+
+@scenario
+def tcp_frag_needed(r):
+    # Fragmentation needed (MTU 1000) quoting the first segment: the MSS
+    # drops to 960 and what is outstanding goes again at once in segments
+    # that fit (tcp_simple_retransmit).
+    pmtu_peer(0)
+    s, segs = bulk(r, 42200)
+    if segs:
+        frag_needed(r, segs[0], 1000)
+    r.expect(n=6)
+    bulk_done(r, 42200, s)
+
+
+@scenario
+def tcp_frag_needed_below_min(r):
+    # An MTU below net.ipv4.route.min_pmtu (552) is taken as 552, and the
+    # path's MTU is locked there: segments of 512 go without DF
+    # (ip_dont_fragment).
+    pmtu_peer(1)
+    s, segs = bulk(r, 42201)
+    if segs:
+        frag_needed(r, segs[0], 300)
+    r.expect(n=9)
+    bulk_done(r, 42201, s)
+
+
+@scenario
+def tcp_frag_needed_bigger(r):
+    # An MTU above the one in use changes nothing.
+    pmtu_peer(2)
+    s, segs = bulk(r, 42202)
+    if segs:
+        frag_needed(r, segs[0], 1600)
+    bulk_done(r, 42202, s)
+
+
+@scenario
+def tcp_frag_needed_seq_outside(r):
+    # A quote whose sequence number is outside SND.UNA..SND.NXT: ignored
+    # (tcp_v4_err: LINUX_MIB_OUTOFWINDOWICMPS).
+    pmtu_peer(3)
+    s, segs = bulk(r, 42203)
+    if segs:
+        frag_needed(r, segs[0], 1000, seq=s + 50000)
+    bulk_done(r, 42203, s)
+
+
+@scenario
+def tcp_frag_needed_acked_seq(r):
+    # The same about a segment already acknowledged (below SND.UNA).
+    pmtu_peer(4)
+    s, segs = bulk(r, 42204)
+    r.tcp(42204, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=502)
+    if segs:
+        frag_needed(r, segs[0], 1000)
+    bulk_done(r, 42204, s)
+
+
+@scenario
+def tcp_port_unreach_est_bulk(r):
+    # A port unreachable about a connection with data in flight: noted
+    # only (sk_err_soft); nothing is sent again.
+    pmtu_peer(5)
+    s, segs = bulk(r, 42206)
+    if segs:
+        r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", segs[0][:28])))
+    bulk_done(r, 42206, s)
 
 
 def main(argv):

@@ -1852,6 +1852,7 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	 * the interface's MSS (Linux's ipv4_default_advmss). */
 	mtu = ip4_pmtu(s, g->src, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
+	c->pmtu_locked = ip4_pmtu_locked(s, g->src, now);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless

@@ -529,7 +529,7 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
-	tx.df = sock_pmtu_df(c->opt.pmtudisc);
+	tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
 	if (c->ip_opts_len) {
 		int olen = ip4_options_echo(s, c->syn_iph, c->syn_iph_len, ipopts, now);
 

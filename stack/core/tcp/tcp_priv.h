@@ -219,6 +219,7 @@ struct tcp_conn {
 	uint16_t mss;                       /* send MSS: payload per segment (tcp_sync_mss) */
 	uint16_t mss_clamp;                 /* the peer's MSS, clamped by ours (0 before its SYN) */
 	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
+	bool pmtu_locked;                   /* the route's MTU is locked (ip4_pmtu_locked): no DF */
 	uint16_t advmss;                    /* ours */
 	uint16_t rcv_mss;                   /* estimate of the peer's segment size */
 	uint16_t last_seg_size;             /* the last short segment's size (icsk_ack.last_seg_size) */

@@ -755,16 +755,18 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		return;
 	if (err == -EMSGSIZE) {
 		/* RFC 1191 §6.2, like Linux's tcp_v4_mtu_reduced(): a path MTU
-		 * below the one in use (never below 68, RFC 791) lowers the MSS
+		 * below the one in use lowers the MSS
 		 * and what is in flight is sent again at once in segments that
 		 * fit. Never an error for the application, in any state. */
 		uint16_t old = c->mss;
 
-		if (mtu < 68)
-			mtu = 68;
 		/* The path is the destination's, for the connections after
-		 * this one too (Linux's route exception). */
+		 * this one too (Linux's route exception); the connection takes
+		 * the MTU the route then has: at least net.ipv4.route.min_pmtu,
+		 * locked, and so without DF, for a report below it. */
 		ip4_pmtu_learn(s, c->pcb.remote.addr, mtu, s->now);
+		mtu = ip4_pmtu(s, c->pcb.remote.addr, s->now);
+		c->pmtu_locked = ip4_pmtu_locked(s, c->pcb.remote.addr, s->now);
 		if (mtu >= c->pmtu)
 			return;
 		c->pmtu = (uint16_t)mtu;

@@ -227,6 +227,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	 * offers stays the interface's (Linux's ipv4_default_advmss). */
 	mtu = ip4_pmtu(s, to.addr, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
+	c->pmtu_locked = ip4_pmtu_locked(s, to.addr, now);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	/* Until the peer's SYN says more, Linux's tcp_connect_init: the MSS

@@ -159,6 +159,36 @@ static void test_learned_pmtu_kept_for_next_active_connection(void **state)
 	ts_free(t);
 }
 
+/* A report below net.ipv4.route.min_pmtu (300): the path's MTU becomes
+ * 552 and is locked there (Linux's __ip_rt_update_pmtu), so the data goes
+ * again in segments of 552 less 40 less 12 of timestamps, without DF
+ * (ip_dont_fragment with IP_PMTUDISC_WANT); a later report changes
+ * nothing while the lock lasts (rawframes tcp_frag_needed_below_min). */
+static void test_pmtu_below_min_locked_without_df(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_send(c, big, 1448, t->h->now), 1448);
+	ts_expect(t, "P. 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	assert_true(t->last_ip[6] & 0x40);
+	inject_frag_needed(t, 300);
+	ts_expect(t, ". 1:501(500) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	assert_false(t->last_ip[6] & 0x40);
+	ts_expect(t, ". 501:1001(500) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect(t, "P. 1001:1449(448) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	assert_false(t->last_ip[6] & 0x40);
+	ts_expect_none(t);
+	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), 552);
+	assert_true(ip4_pmtu_locked(t->h->s, H_PEER_IP, t->h->now));
+	ip4_pmtu_learn(t->h->s, H_PEER_IP, 400, t->h->now);
+	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), 552);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The table is per destination and bounded: another peer keeps the
  * interface's MTU; more destinations than the table holds push out the
  * one that expires first, never a fresher one. */
@@ -291,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_passive_connection),
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
 		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
+		cmocka_unit_test(test_pmtu_below_min_locked_without_df),
 		cmocka_unit_test(test_user_timeout_ends_connection_held_by_full_device),
 		cmocka_unit_test(test_user_timeout_probe_with_link_refusing),
 	};

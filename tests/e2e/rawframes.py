@@ -2528,6 +2528,7 @@ def icmp_unreach_short_quote(r):
     r.quiet()
 
 
+
 # ICMP errors delivered to sockets (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9;
 # Linux's __udp4_lib_err, tcp_v4_err), seen through what the subject does
 # next.
@@ -2757,6 +2758,19 @@ def tcp_port_unreach_est_bulk(r):
     if segs:
         r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", segs[0][:28])))
     bulk_done(r, 42206, s)
+
+
+@scenario
+def tcp_frag_needed_tail_fits(r):
+    # MTU 1200: the two segments of 1460 go again as 1160 and 300; the
+    # tail of 1080, which fits, does not (tcp_simple_retransmit:
+    # tcp_skb_seglen > mss).
+    pmtu_peer(6)
+    s, segs = bulk(r, 42207)
+    if segs:
+        frag_needed(r, segs[0], 1200)
+    r.expect(n=4)
+    bulk_done(r, 42207, s)
 
 
 def main(argv):

@@ -917,11 +917,21 @@ void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, 
 	}
 }
 
-void tcp_recovery_mss_fell(struct tcp_conn *c)
+void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss)
 {
-	for (uint32_t i = 0; i < c->sb.n; i++)
-		if (!(tcp_sb_at(&c->sb, i)->flags & TCP_TX_SACKED))
+	/* Linux's tcp_simple_retransmit marks lost only the segments longer
+	 * than the new MSS (tcp_skb_seglen > tcp_current_mss): one that fits
+	 * the path, a short tail for one, is not sent again. A record is a
+	 * segment, or a TSO burst of segments of the MSS it went with. */
+	for (uint32_t i = 0; i < c->sb.n; i++) {
+		const struct tcp_txseg *t = tcp_sb_at(&c->sb, i);
+		uint32_t seglen = t->end - t->start;
+
+		if (seglen > old_mss)
+			seglen = old_mss;
+		if (!(t->flags & TCP_TX_SACKED) && seglen > c->mss)
 			mark_lost(c, i);
+	}
 }
 
 void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now)

@@ -85,9 +85,10 @@ void tcp_recovery_rto_undo_init(struct tcp_conn *c);
 void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now);
 /* RACK's reordering timer fired (RFC 8985 §6.2 step 5). */
 void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now);
-/* The MSS fell (ICMP fragmentation needed): every segment in flight is
- * resent at the new size (Linux's tcp_simple_retransmit). */
-void tcp_recovery_mss_fell(struct tcp_conn *c);
+/* The MSS fell from old_mss (ICMP fragmentation needed): the segments in
+ * flight that no longer fit are resent at the new size (Linux's
+ * tcp_simple_retransmit). */
+void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss);
 /* A SYN-ACK took the SYN but not its data [start, end), sent with the
  * SYN at sent_at (Linux's tcp_rcv_fastopen_synack): the data is lost, to
  * be resent by the retransmission path (the Loss state, counted in

@@ -791,7 +791,7 @@ void tcp_icmp_error(struct stack *s, const struct ip4_hdr *quoted, const uint8_t
 		tcp_sync_mss(c);
 		if (c->mss < old) {
 			tcp_cc_set_mss(&c->cc, c->mss);
-			tcp_recovery_mss_fell(c);
+			tcp_recovery_mss_fell(c, old);
 			tcp_output(c, s->now);
 		}
 		return;

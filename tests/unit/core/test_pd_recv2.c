@@ -189,6 +189,28 @@ static void test_pmtu_below_min_locked_without_df(void **state)
 	ts_free(t);
 }
 
+/* Fragmentation needed resends only the segments that no longer fit
+ * (Linux's tcp_simple_retransmit: tcp_skb_seglen > mss): a 1448-byte
+ * segment goes again as 1148 and 300, the 900-byte one after it does not
+ * (rawframes tcp_pmtu_next_conn's first connection). */
+static void test_frag_needed_resends_only_what_no_longer_fits(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_send(c, big, 1448 + 900, t->h->now), 1448 + 900);
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect(t, "P. 1449:2349(900) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	inject_frag_needed(t, 1200);
+	ts_expect(t, ". 1:1149(1148) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect(t, ". 1149:1449(300) ack 1 win 502 <nop,nop,TS val * ecr *>");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The table is per destination and bounded: another peer keeps the
  * interface's MTU; more destinations than the table holds push out the
  * one that expires first, never a fresher one. */
@@ -322,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
 		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
 		cmocka_unit_test(test_pmtu_below_min_locked_without_df),
+		cmocka_unit_test(test_frag_needed_resends_only_what_no_longer_fits),
 		cmocka_unit_test(test_user_timeout_ends_connection_held_by_full_device),
 		cmocka_unit_test(test_user_timeout_probe_with_link_refusing),
 	};

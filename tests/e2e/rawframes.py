@@ -2528,6 +2528,131 @@ def icmp_unreach_short_quote(r):
     r.quiet()
 
 
+@scenario
+def icmp_echo_net_addr(r):
+    # 192.0.2.0, the subnet's own address: Linux adds a broadcast route
+    # for it too (fib_add_ifaddr), and ignores an echo to it.
+    r.send_ip(ip4(PEER_IP, "192.0.2.0", 1, icmp(8, 0, struct.pack("!HH", 7, 19), b"net")))
+    r.quiet()
+
+
+@scenario
+def udp_net_addr_open(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.0", 17, udp(PEER_IP, "192.0.2.0", 40625, UDP_OPEN, b"to net")))
+    r.expect()
+
+
+@scenario
+def tcp_syn_net_addr(r):
+    r.send_ip(ip4(PEER_IP, "192.0.2.0", 6, tcpseg(PEER_IP, "192.0.2.0", 40722, TCP_OPEN, 5000, 0, SYN)))
+    r.quiet()
+
+
+@scenario
+def udp_to_port_zero(r):
+    r.udp(40626, 0, b"port zero")
+    r.expect()
+
+
+@scenario
+def udp_from_port_zero(r):
+    # The echo cannot answer port 0 (udp_sendmsg: EINVAL).
+    r.udp(0, UDP_OPEN, b"from zero")
+    r.quiet()
+
+
+@scenario
+def tcp_syn_to_port_zero(r):
+    r.tcp(40723, 0, 5000, 0, SYN)
+    r.expect()
+
+
+@scenario
+def tcp_syn_from_port_zero(r):
+    r.tcp(0, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    if r.expect():
+        r.reset(0, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def icmp_timestamp_long(r):
+    r.send_ip(r.ip(1, icmp(13, 0, struct.pack("!HHIII", 0x42, 9, 1234, 0, 0) + b"extra")))
+    r.expect()
+
+
+@scenario
+def icmp_source_quench_tcp(r):
+    s = est(r, 41040)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, EST, 41040, s, PEER_ISN + 1, ACK))
+    r.send_ip(r.ip(1, icmp(4, 0, b"\0\0\0\0", q[:28])))
+    r.quiet()
+    r.tcp(41040, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41040, PEER_ISN + 2)
+
+
+@scenario
+def synrecv_rst_exact(r):
+    r.tcp(40907, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40907), 0)
+    r.tcp(40907, TCP_NOACCEPT, PEER_ISN + 1, 0, RST)
+    r.quiet()
+    r.tcp(40907, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK)
+    r.expect()
+
+
+@scenario
+def synrecv_fin(r):
+    r.tcp(40908, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40908), 0)
+    r.tcp(40908, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, FIN | ACK)
+    r.expect()
+    r.reset(40908, PEER_ISN + 2, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def est_dsack(r):
+    s = est(r, 41041)
+    r.tcp(41041, EST, PEER_ISN + 1, s, ACK, win=502, opts=b"\1\1" + o_sack((s - 10, s)))
+    r.quiet()
+    r.tcp(41041, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41041, PEER_ISN + 2)
+
+
+@scenario
+def icmp_redirect_host(r):
+    # A redirect for a destination on the link: ignored.
+    q = ip4(r.subj_ip, PEER_IP, 17, udp(r.subj_ip, PEER_IP, UDP_OPEN, 40627, b"q"))
+    r.send_ip(r.ip(1, icmp(5, 1, ip2b("192.0.2.9"), q[:28])))
+    r.quiet()
+    r.echo()
+    r.expect()
+
+
+@scenario
+def ip_ecn_ce_echo(r):
+    r.echo(ipkw={"tos": 0x03})
+    r.expect()
+
+
+@scenario
+def udp_closed_df(r):
+    r.udp(40628, CLOSED, b"df", ipkw={"frag": 0x4000})
+    r.expect()
+
+
+@scenario
+def udp_closed_frag_tiny_first(r):
+    # Only the first 8 bytes (the UDP header) in the first fragment.
+    m = udp(PEER_IP, r.subj_ip, 40629, CLOSED, b"w" * 40)
+    frag_send(r, 17, m, [(0, 8), (8, len(m) - 8)], 0x425d)
+    r.expect()
+
 
 # ICMP errors delivered to sockets (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9;
 # Linux's __udp4_lib_err, tcp_v4_err), seen through what the subject does

@@ -2528,6 +2528,7 @@ def icmp_unreach_short_quote(r):
     r.quiet()
 
 
+
 @scenario
 def icmp_echo_net_addr(r):
     # 192.0.2.0, the subnet's own address: Linux adds a broadcast route
@@ -2611,6 +2612,22 @@ def synrecv_fin(r):
     r.tcp(40908, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, FIN | ACK)
     r.expect()
     r.reset(40908, PEER_ISN + 2, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def synrecv_synack_bad_ack(r):
+    # A SYN-ACK acknowledging what was not sent, to a half-open connection:
+    # the ACK is checked first (tcp_check_req), a reset from it; then an
+    # ACK out of the window with a bad ACK: a reset too.
+    r.tcp(40909, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40909), 0)
+    r.tcp(40909, TCP_NOACCEPT, PEER_ISN, isn + 1000, SYN | ACK, opts=o_mss())
+    r.expect()
+    r.tcp(40909, TCP_NOACCEPT, PEER_ISN + 500000, isn + 1000, ACK)
+    r.expect()
+    r.reset(40909, PEER_ISN + 1, TCP_NOACCEPT)
     r.quiet(0.05)
 
 

@@ -1463,6 +1463,18 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		tcp_send_syn(c, now);
 		return;
 	}
+	/* Like Linux's tcp_check_req: an embryonic connection of a listener (a
+	 * request socket there) meets an ACK of anything but its SYN-ACK before
+	 * the sequence number is looked at: the listener answers with a reset
+	 * (RFC 9293 §3.10.7.4, "an unacceptable ACK"; nothing to a reset) and
+	 * the embryonic connection stays. A SYN-ACK or an out-of-window ACK
+	 * gets the reset, not the duplicate ACK of an unacceptable segment. */
+	if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && !c->tfo && (g->flags & TCP_ACK) &&
+	    g->ack != c->iss + 1) {
+		if (!(g->flags & TCP_RST))
+			tcp_send_rst_reply(c->s, g, now);
+		return;
+	}
 	if (c->state == TCP_STATE_TIME_WAIT) {
 		time_wait_input(c, g, now);
 		return;

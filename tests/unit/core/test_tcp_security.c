@@ -536,6 +536,34 @@ static void test_malformed_options(void **state)
 	ts_free(t);
 }
 
+/* An embryonic connection (a request socket in Linux) meets an ACK of
+ * anything but its SYN-ACK before the sequence number is looked at
+ * (tcp_check_req): a SYN-ACK, or an ACK out of the window, acknowledging
+ * 1000 draws a reset from 1000 (rawframes synrecv_synack_bad_ack); a reset
+ * with such an ACK draws nothing; the connection stays and completes. */
+static void test_synrecv_bad_ack_before_seq(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
+	ts_inject(t, "S. 0:0(0) ack 1000 win 65535 <mss 1460>");
+	ts_expect(t, "R 1000:1000(0) win 0");
+	ts_inject(t, ". 500000:500000(0) ack 1000 win 65535");
+	ts_expect(t, "R 1000:1000(0) win 0");
+	ts_inject(t, "R. 1:1(0) ack 1000 win 0");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
 
 /* Like Linux (tcp_invalid_ratelimit): ACKs to out-of-window segments without
  * data are sent at most every 500 ms, so two confused ends cannot loop. */
@@ -579,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_connect_timeout_syncnt),
 		cmocka_unit_test(test_malformed_segments),
 		cmocka_unit_test(test_malformed_options),
+		cmocka_unit_test(test_synrecv_bad_ack_before_seq),
 	};
 	return cmocka_run_group_tests_name("tcp_security", tests, NULL, NULL);
 }

@@ -2544,7 +2544,6 @@ def icmp_unreach_short_quote(r):
     r.quiet()
 
 
-
 @scenario
 def icmp_echo_net_addr(r):
     # 192.0.2.0, the subnet's own address, is not the host's: an echo to
@@ -2685,6 +2684,121 @@ def udp_closed_frag_tiny_first(r):
     m = udp(PEER_IP, r.subj_ip, 40629, CLOSED, b"w" * 40)
     frag_send(r, 17, m, [(0, 8), (8, len(m) - 8)], 0x425d)
     r.expect()
+
+
+@scenario
+def arp_sender_bcast_ip(r):
+    # A request whose sender address is the subnet's broadcast: answered
+    # (rp_filter 0: the route in is not checked against the source).
+    m = bytes.fromhex("02000000000a")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "192.0.2.255", b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_sender_zero_mac(r):
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, b"\0" * 6, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_request_long(r):
+    # Trailing bytes past the ARP packet (and the frame past 60 bytes).
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip) + b"\xaa" * 40))
+    r.expect()
+
+
+@scenario
+def arp_reply_unsolicited_unicast(r):
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_ARP, arp(2, PEER_MAC, PEER_IP, r.subj_mac, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def udp_empty_echo(r):
+    r.udp(40651, UDP_OPEN, b"")
+    r.expect()
+
+
+@scenario
+def udp_empty_closed(r):
+    r.udp(40652, CLOSED, b"")
+    r.expect()
+
+
+@scenario
+def syn_ts_max(r):
+    syn_listen(r, 40847, o_mss() + O_SACKOK + o_ts(0xffffffff) + b"\1" + o_ws(7))
+
+
+@scenario
+def syn_mss_tiny(r):
+    # MSS 1: the SYN-ACK is the same; what the subject would send is not
+    # seen here.
+    syn_listen(r, 40848, o_mss(1))
+
+
+@scenario
+def est_urg_ptr_beyond(r):
+    s = est(r, 41042)
+    r.tcp(41042, EST, PEER_ISN + 1, s, ACK | PSH | URG, win=502, data=b"u", urp=500)
+    r.expect()
+    done(r, 41042, PEER_ISN + 2)
+
+
+@scenario
+def est_data_at_window_edge(r):
+    # One byte at RCV.NXT + 64000 (inside the window), then at + 70000
+    # (past it).
+    s = est(r, 41043)
+    r.tcp(41043, EST, PEER_ISN + 1 + 64000, s, ACK | PSH, win=502, data=b"e")
+    r.expect()
+    r.tcp(41043, EST, PEER_ISN + 1 + 70000, s, ACK | PSH, win=502, data=b"f")
+    r.expect()
+    done(r, 41043, PEER_ISN + 1)
+
+
+@scenario
+def est_ack_with_wnd_zero(r):
+    s = est(r, 41045)
+    r.tcp(41045, EST, PEER_ISN + 1, s, ACK, win=0)
+    r.quiet()
+    r.tcp(41045, EST, PEER_ISN + 1, s, FIN | ACK, win=0)
+    r.expect()
+    done(r, 41045, PEER_ISN + 2)
+
+
+@scenario
+def frag_echo_with_opts(r):
+    # A fragmented echo whose first fragment carries record route: the
+    # option is the first fragment's only (RFC 791: RR is not copied).
+    m = icmp(8, 0, struct.pack("!HH", 0x6b, 1), DATA300)
+    rr = b"\x07\x0b\x04" + b"\0" * 8 + b"\0"
+    r.sent_ip = r.ip(1, m, ident=0x425e, opts=rr)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x425e, frag=0x2000, opts=rr)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[104:], ident=0x425e, frag=13)))
+    r.expect()
+
+
+@scenario
+def frag_first_twice_other_data(r):
+    # The first fragment again with other bytes (an overlap of the same
+    # range: a duplicate for Linux, the first copy kept).
+    m = icmp(8, 0, struct.pack("!HH", 0x6c, 1), DATA300)
+    r.sent_ip = r.ip(1, m, ident=0x425f)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x425f, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:8] + b"X" * 96, ident=0x425f, frag=0x2000)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[104:], ident=0x425f, frag=13)))
+    r.expect()
+
+
+@scenario
+def ip_totlen_below_frame_tcp(r):
+    # A SYN whose IP total length cuts its options off (the frame longer).
+    seg = tcpseg(PEER_IP, r.subj_ip, 40849, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    pkt = r.ip(6, seg, tot_len=20 + 20)
+    r.send_ip(pkt)
+    r.quiet()
 
 
 # ICMP errors delivered to sockets (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9;

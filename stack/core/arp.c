@@ -313,7 +313,17 @@ static void arp_input_pkt(struct stack *s, const uint8_t *pkt, size_t len, uint6
 	if (learnable && !merged)
 		arp_insert(s, spa, sha, now);
 	/* "Is the opcode ares_op$REQUEST? Swap fields, put the local addresses
-	 * in the sender fields, set the opcode to reply and send it." */
+	 * in the sender fields, set the opcode to reply and send it." Like
+	 * Linux's arp_process, only when a packet from the sender would be
+	 * taken in (ip_route_input_noref): not from a martian source, our own
+	 * address (another station claiming it), loopback, a group. A
+	 * probe's 0.0.0.0 (RFC 5227 §2.1.1) is answered, and so, on this
+	 * machine's Linux (rp_filter 0), is the subnet's broadcast. */
+	if (op == ARP_OP_REQUEST && spa &&
+	    (spa == s->cfg.addr || ip4_is_loopback(spa) || ip4_is_multicast(spa) || spa == 0xffffffffu)) {
+		stack_drop(s, DROP_ARP_BAD_SENDER);
+		return;
+	}
 	if (op == ARP_OP_REQUEST)
 		arp_send(s, ARP_OP_REPLY, sha, sha, spa, s->cfg.addr, now);
 }

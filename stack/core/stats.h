@@ -20,6 +20,7 @@
 	X(ARP_UNSUPPORTED, "ARP for another hardware or protocol type")          \
 	X(ARP_BAD_OP, "ARP operation neither request nor reply")                 \
 	X(ARP_NOT_FOR_US, "ARP target is not our address")                       \
+	X(ARP_BAD_SENDER, "ARP request from an address no host has")             \
 	X(ARP_QUEUE_FULL, "packet dropped: ARP resolution queue full")           \
 	X(ARP_UNRESOLVED, "packet dropped: ARP resolution failed")               \
 	X(IP_TRUNCATED, "IPv4 packet shorter than its header")                   \

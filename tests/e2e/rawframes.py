@@ -2696,6 +2696,36 @@ def arp_sender_bcast_ip(r):
 
 
 @scenario
+def arp_sender_is_subject(r):
+    # Another station claims the subject's address and asks for it: no
+    # answer (arp_process: the route in from that source fails, a martian).
+    m = bytes.fromhex("02000000000b")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, r.subj_ip, b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_sender_loopback(r):
+    m = bytes.fromhex("02000000000c")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "127.0.0.1", b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_sender_multicast_ip(r):
+    m = bytes.fromhex("02000000000d")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "224.0.0.9", b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_sender_limited_bcast(r):
+    m = bytes.fromhex("02000000000e")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "255.255.255.255", b"\0" * 6, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
 def arp_sender_zero_mac(r):
     r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, b"\0" * 6, PEER_IP, b"\0" * 6, r.subj_ip)))
     r.expect()

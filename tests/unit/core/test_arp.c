@@ -169,6 +169,28 @@ static void test_arp_probe_answered_not_learned(void **state)
 	h_free(h);
 }
 
+/* A request from a sender address no host has (ours, claimed by another
+ * station; loopback; a group; the limited broadcast) is not answered:
+ * Linux's arp_process answers only when the route in from the sender
+ * exists (ip_route_input_noref). (rawframes arp_sender_is_subject,
+ * arp_sender_loopback, arp_sender_multicast_ip.) */
+static void test_arp_martian_sender_not_answered(void **state)
+{
+	static const uint32_t senders[] = { H_STACK_IP, IP4(127, 0, 0, 1), IP4(224, 0, 0, 9), 0xffffffffu };
+	struct harness *h = h_new(NULL, false);
+	uint8_t buf[64];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++) {
+		n = h_build_arp(buf, 1, eth_broadcast, other_mac, senders[i], zero_mac, H_STACK_IP);
+		h_inject(h, buf, n);
+	}
+	assert_null(h_pop_tx(h));
+	assert_int_equal(stack_stats(h->s)->drops[DROP_ARP_BAD_SENDER], 4);
+	h_free(h);
+}
+
 /* Hardware type 6 (IEEE 802) on an Ethernet is taken as Ethernet: Linux's
  * arp_process() answers such a request (with hardware type 1, its device's). */
 static void test_arp_ieee802_htype_answered(void **state)
@@ -603,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_arp_cache_bound_evicts_oldest),
 		cmocka_unit_test(test_arp_broadcast_needs_no_arp),
 		cmocka_unit_test(test_arp_failure_reports_host_unreachable),
+		cmocka_unit_test(test_arp_martian_sender_not_answered),
 	};
 	return cmocka_run_group_tests_name("arp", tests, NULL, NULL);
 }

@@ -2789,6 +2789,29 @@ def est_data_at_window_edge(r):
 
 
 @scenario
+def est_fin_out_of_order(r):
+    # A FIN beyond a hole: held, SACKed (a block of its own), acknowledged
+    # once the hole fills.
+    s = est(r, 41044)
+    r.tcp(41044, EST, PEER_ISN + 11, s, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(41044, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"0123456789")
+    r.expect()
+    done(r, 41044, PEER_ISN + 12)
+
+
+@scenario
+def est_data_fin_out_of_order(r):
+    # Data and FIN beyond a hole: the SACK block ends past the FIN.
+    s = est(r, 41046)
+    r.tcp(41046, EST, PEER_ISN + 11, s, FIN | PSH | ACK, win=502, data=b"tail")
+    r.expect()
+    r.tcp(41046, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"0123456789")
+    r.expect()
+    done(r, 41046, PEER_ISN + 16)
+
+
+@scenario
 def est_ack_with_wnd_zero(r):
     s = est(r, 41045)
     r.tcp(41045, EST, PEER_ISN + 1, s, ACK, win=0)

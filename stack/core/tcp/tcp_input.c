@@ -536,17 +536,23 @@ static void dsack_ofo_covered(struct tcp_conn *c)
 	}
 }
 
+/* The latest out-of-order arrival at seq, for the order of the SACK
+ * blocks: the most recent first; older entries move down, the oldest goes. */
+static void ofo_note_last(struct tcp_conn *c, tcp_seq seq)
+{
+	if (c->ofo_nlast < TCP_SACK_BLOCKS)
+		c->ofo_nlast++;
+	memmove(&c->ofo_last[1], &c->ofo_last[0], (c->ofo_nlast - 1u) * sizeof(c->ofo_last[0]));
+	c->ofo_last[0] = seq;
+}
+
 static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uint32_t len)
 {
 	struct tcp_ofo **pp = &c->ofo, *o;
 	bool charged;
 	tcp_seq end = seq + len;
 
-	/* The most recent first; older entries move down, the oldest goes. */
-	if (c->ofo_nlast < TCP_SACK_BLOCKS)
-		c->ofo_nlast++;
-	memmove(&c->ofo_last[1], &c->ofo_last[0], (c->ofo_nlast - 1u) * sizeof(c->ofo_last[0]));
-	c->ofo_last[0] = seq;
+	ofo_note_last(c, seq);
 	while (*pp && seq_leq((*pp)->seq + (*pp)->len, seq))
 		pp = &(*pp)->next;
 	if (*pp && seq_leq((*pp)->seq, seq)) {
@@ -1366,8 +1372,11 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		if (g->seq + g->len == c->rcv_nxt) {
 			process_fin(c, now);
 		} else if (seq_gt(g->seq, c->rcv_nxt)) {
+			/* A bare FIN beyond a hole: held, and SACKed as Linux's
+			 * tcp_data_queue_ofo queues it (sack_blocks). */
 			c->ofo_fin = true;
 			c->ofo_fin_seq = g->seq + g->len;
+			ofo_note_last(c, c->ofo_fin_seq);
 			c->ack_now = true;
 		}
 	} else if ((g->flags & TCP_FIN) && c->fin_rcvd) {

@@ -260,14 +260,31 @@ static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 }
 
 /* The out-of-order queue as contiguous ranges, in sequence order: the
- * range from o on (blocks that touch are one range); *next the block after it. */
-static void ofo_range(const struct tcp_ofo *o, tcp_seq r[2], const struct tcp_ofo **next)
+ * range from o on (blocks that touch are one range); *next the block after
+ * it. A FIN held out of order is the last byte of the range it ends, as
+ * Linux's tcp_data_queue_ofo queues it with the data (end_seq counts it). */
+static void ofo_range(const struct tcp_conn *c, const struct tcp_ofo *o, tcp_seq r[2],
+		      const struct tcp_ofo **next)
 {
 	r[0] = o->seq;
 	r[1] = o->seq + o->len;
 	for (o = o->next; o && o->seq == r[1]; o = o->next)
 		r[1] = o->seq + o->len;
+	if (c->ofo_fin && r[1] == c->ofo_fin_seq)
+		r[1]++;
 	*next = o;
+}
+
+/* A FIN held out of order with no data before it in the queue: a block of
+ * its own (a bare FIN beyond a hole, queued by Linux all the same). */
+static bool ofo_fin_alone(const struct tcp_conn *c)
+{
+	if (!c->ofo_fin)
+		return false;
+	for (const struct tcp_ofo *o = c->ofo; o; o = o->next)
+		if (o->seq + o->len == c->ofo_fin_seq)
+			return false;
+	return true;
 }
 
 /* Whether the range starting at r0 is among the first k of out. */
@@ -290,27 +307,41 @@ static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCK
 	const struct tcp_ofo *o, *next;
 	tcp_seq r[2];
 	unsigned k = 0;
+	bool fin_alone = ofo_fin_alone(c);
 
-	if (!c->ofo || !max)
+	if ((!c->ofo && !fin_alone) || !max)
 		return 0;
 	for (unsigned i = 0; i < c->ofo_nlast && k < max; i++) {
-		for (o = c->ofo; o; o = next) {
-			ofo_range(o, r, &next);
-			if (seq_geq(c->ofo_last[i], r[0]) && seq_lt(c->ofo_last[i], r[1]))
-				break;
+		if (fin_alone && c->ofo_last[i] == c->ofo_fin_seq) {
+			r[0] = c->ofo_fin_seq;
+			r[1] = c->ofo_fin_seq + 1;
+		} else {
+			for (o = c->ofo; o; o = next) {
+				ofo_range(c, o, r, &next);
+				if (seq_geq(c->ofo_last[i], r[0]) && seq_lt(c->ofo_last[i], r[1]))
+					break;
+			}
+			if (!o)
+				continue;
 		}
-		if (!o || sack_listed(out, k, r[0]))
+		if (sack_listed(out, k, r[0]))
 			continue;
 		out[k][0] = r[0];
 		out[k][1] = r[1];
 		k++;
 	}
 	for (o = c->ofo; o && k < max; o = next) {
-		ofo_range(o, r, &next);
+		ofo_range(c, o, r, &next);
 		if (sack_listed(out, k, r[0]))
 			continue;
 		out[k][0] = r[0];
 		out[k][1] = r[1];
+		k++;
+	}
+	/* The FIN is past every byte held: its block comes last in order. */
+	if (fin_alone && k < max && !sack_listed(out, k, c->ofo_fin_seq)) {
+		out[k][0] = c->ofo_fin_seq;
+		out[k][1] = c->ofo_fin_seq + 1;
 		k++;
 	}
 	return k;
@@ -365,7 +396,7 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 		memcpy(g->fo_cookie, c->fo_send, c->fo_send_len);
 		c->fo_send_len = 0;
 	}
-	if (!syn && c->sack_ok && (c->ofo || c->dsack_on) && (flags & TCP_ACK)) {
+	if (!syn && c->sack_ok && (c->ofo || c->ofo_fin || c->dsack_on) && (flags & TCP_ACK)) {
 		unsigned max = g->has_ts ? 3 : 4, n = 0;
 
 		/* RFC 2883 §4: a D-SACK block first, once. */

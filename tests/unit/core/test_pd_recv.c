@@ -266,6 +266,39 @@ static void test_dsack_multiple(void **state)
 	ts_free(t);
 }
 
+/* A FIN held out of order is SACKed as Linux queues it (tcp_data_queue_ofo:
+ * its end_seq counts the FIN): a bare FIN beyond a hole is a block of one,
+ * a FIN with data the last byte of the data's block (rawframes
+ * est_fin_out_of_order, est_data_fin_out_of_order). */
+static void test_ofo_fin_sacked(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+
+	(void)state;
+	c = accept_with(t, &l, 0, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+			". 1:1(0) ack 1 win 1024");
+	ts_inject(t, "F. 11:11(0) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 11:12>");
+	ts_inject(t, "P. 1:11(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 12 win *");
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+
+	ts_new_peer(t);
+	c = accept_with(t, &l, 0, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+			". 1:1(0) ack 1 win 1024");
+	ts_inject(t, "P. 1001:2001(1000) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 1001:2001>");
+	ts_inject(t, "FP. 2001:2011(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 1001:2012>");
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Follows tcp_disorder_fin_in_FIN_WAIT.pkt: after our FIN, the peer's ACK
  * of it overtakes the peer's own FIN (sent earlier, with an older ACK
  * field); the FIN is still taken and ACKed. */
@@ -739,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait_answers),
 		cmocka_unit_test(test_full_segment_with_psh_acked_at_read),
 		cmocka_unit_test(test_ooo_before_accept),
+		cmocka_unit_test(test_ofo_fin_sacked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

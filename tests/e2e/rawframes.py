@@ -53,7 +53,7 @@ PEER_IP = "192.0.2.1"
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
 # The path MTU scenarios' own addresses (pmtu_peer).
-PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 210)]
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 212)]
 PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
@@ -3096,6 +3096,68 @@ def tcp_frag_needed_tail_fits(r):
         frag_needed(r, segs[0], 1200)
     r.expect(n=4)
     bulk_done(r, 42207, s)
+
+
+@scenario
+def est_keepalive_garbage(r):
+    # A keep-alive with one byte of garbage at RCV.NXT - 1: acknowledged.
+    s = est(r, 41047)
+    r.tcp(41047, EST, PEER_ISN, s, ACK, win=502, data=b"\0")
+    r.expect()
+    done(r, 41047, PEER_ISN + 1)
+
+
+@scenario
+def synrecv_rstack_good(r):
+    # RST|ACK with the right ACK on a half-open connection: it goes (the
+    # ACK that follows meets the listener: a reset).
+    r.tcp(40911, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40911), 0)
+    r.tcp(40911, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, RST | ACK)
+    r.quiet()
+    r.tcp(40911, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"x")
+    r.expect()
+
+
+@scenario
+def syn_data_fin_listener(r):
+    syn_listen(r, 40850, o_mss(), flags=SYN | FIN, data=b"synfin")
+
+
+@scenario
+def bulk_sack_fast_retransmit(r):
+    # The second and third segments SACKed, the first not: it is resent
+    # (RACK: deemed lost once later data is delivered, after the
+    # reordering window).
+    pmtu_peer(7)
+    s, segs = bulk(r, 42209)
+    r.tcp(42209, TCP_BULK, PEER_ISN + 1, s, ACK, win=502, opts=b"\1\1" + o_sack((s + 1460, s + BULK)))
+    r.expect()
+    bulk_done(r, 42209, s)
+
+
+@scenario
+def bulk_sack_beyond_sent(r):
+    # A SACK block past what was sent: ignored (tcp_sacktag_write_queue:
+    # tcp_is_sackblock_valid).
+    pmtu_peer(8)
+    s, segs = bulk(r, 42210)
+    r.tcp(42210, TCP_BULK, PEER_ISN + 1, s + BULK, ACK, win=502,
+          opts=b"\1\1" + o_sack((s + BULK + 1000, s + BULK + 2000)))
+    r.quiet()
+    r.reset(42210, PEER_ISN + 1, TCP_BULK)
+    r.quiet(0.05)
+
+
+@scenario
+def bulk_partial_ack_then_rst(r):
+    pmtu_peer(9)
+    s, segs = bulk(r, 42211)
+    r.tcp(42211, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=502)
+    r.quiet()
+    r.reset(42211, PEER_ISN + 1, TCP_BULK)
+    r.quiet(0.05)
 
 
 def main(argv):

@@ -3126,6 +3126,16 @@ def syn_data_fin_listener(r):
 
 
 @scenario
+def tw_data(r):
+    # Data on a TIME-WAIT connection: an ACK of what it had.
+    s = closed_by_subject(r, 42007)
+    r.tcp(42007, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(42007, TCP_CLOSER, PEER_ISN + 2, s + 1, ACK | PSH, win=502, data=b"late")
+    r.expect()
+
+
+@scenario
 def bulk_sack_fast_retransmit(r):
     # The second and third segments SACKed, the first not: it is resent
     # (RACK: deemed lost once later data is delivered, after the

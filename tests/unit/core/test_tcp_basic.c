@@ -125,6 +125,14 @@ static void test_active_open_data_close(void **state)
 	ts_advance_ms(t, 1000);
 	ts_inject(t, "F. 14:14(0) ack 7 win 502 <nop,nop,TS val 1140 ecr 40>");
 	ts_expect(t, ". 7:7(0) ack 15 win 502 <nop,nop,TS val 1040 ecr 140>");
+	/* data after the FIN: acknowledged (what was received), dropped, like
+	 * Linux's tcp_timewait_state_process (rawframes tw_data), echoing
+	 * TS.Recent still (only a bare ACK or a reset at RCV.NXT moves it); a
+	 * bare ACK at RCV.NXT is not answered */
+	ts_inject(t, "P. 15:19(4) ack 7 win 502 <nop,nop,TS val 1141 ecr 40>");
+	ts_expect(t, ". 7:7(0) ack 15 win 502 <nop,nop,TS val 1040 ecr 140>");
+	ts_inject(t, ". 15:15(0) ack 7 win 502 <nop,nop,TS val 1142 ecr 40>");
+	ts_expect_none(t);
 	/* the 2 MSL wait restarted at the retransmitted FIN */
 	ts_advance_ms(t, 59999);
 	assert_int_equal(tcp_conn_count(t->h->s), 1);

@@ -3170,6 +3170,55 @@ def bulk_partial_ack_then_rst(r):
     r.quiet(0.05)
 
 
+@scenario
+def est_data_after_fin(r):
+    # Our FIN taken (CLOSE-WAIT), then data beyond it: ignored
+    # (tcp_rcv_state_process: nothing at or after RCV.NXT is queued).
+    s = est(r, 41048)
+    r.tcp(41048, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(41048, EST, PEER_ISN + 2, s, ACK | PSH, win=502, data=b"after")
+    r.quiet()
+    done(r, 41048, PEER_ISN + 2)
+
+
+@scenario
+def udp_open_opt_rr(r):
+    # Record route to the echo socket: its reply carries no options.
+    r.udp(40653, UDP_OPEN, b"rr echo", ipkw={"opts": b"\x07\x0b\x04" + b"\0" * 8 + b"\0"})
+    r.expect()
+
+
+@scenario
+def syn_ip_opt_unknown(r):
+    seg = tcpseg(PEER_IP, r.subj_ip, 40851, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.send_ip(r.ip(6, seg, opts=b"\x9e\x04\xab\xcd"))
+    if r.expect():
+        r.reset(40851, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def est_rst_ack_old_ack(r):
+    # RST|ACK at RCV.NXT with an old ACK field: the reset counts (RFC 5961
+    # looks at the sequence number only).
+    s = est(r, 41050)
+    r.tcp(41050, EST, PEER_ISN + 1, s - 5000, RST | ACK)
+    r.quiet()
+    r.tcp(41050, EST, PEER_ISN + 1, s, ACK, win=502)
+    r.expect()
+
+
+@scenario
+def est_ack_far_future(r):
+    # An ACK far beyond SND.NXT with data: the data is not taken
+    # (tcp_ack: an ACK of unsent data drops the segment after an ACK).
+    s = est(r, 41051)
+    r.tcp(41051, EST, PEER_ISN + 1, s + 100000, ACK | PSH, win=502, data=b"far")
+    r.expect()
+    done(r, 41051, PEER_ISN + 1)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -3183,6 +3183,17 @@ def est_data_after_fin(r):
 
 
 @scenario
+def est_fin_again_other_seq(r):
+    # A second FIN at another place after the first was taken.
+    s = est(r, 41049)
+    r.tcp(41049, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(41049, EST, PEER_ISN + 10, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41049, PEER_ISN + 2)
+
+
+@scenario
 def udp_open_opt_rr(r):
     # Record route to the echo socket: its reply carries no options.
     r.udp(40653, UDP_OPEN, b"rr echo", ipkw={"opts": b"\x07\x0b\x04" + b"\0" * 8 + b"\0"})

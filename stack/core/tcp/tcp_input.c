@@ -1379,7 +1379,11 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			ofo_note_last(c, c->ofo_fin_seq);
 			c->ack_now = true;
 		}
-	} else if ((g->flags & TCP_FIN) && c->fin_rcvd) {
+	} else if ((g->flags & TCP_FIN) && c->fin_rcvd && seq_lt(g->seq, c->rcv_nxt)) {
+		/* The peer's FIN again: acknowledged. A FIN at or past RCV.NXT
+		 * after the peer's own is nothing (Linux's tcp_rcv_state_process
+		 * in CLOSE-WAIT, CLOSING, LAST-ACK queues nothing from RCV.NXT
+		 * on, and sends nothing for it). */
 		c->ack_now = true;
 	}
 	return TCP_V_CONTINUE;

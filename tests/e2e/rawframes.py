@@ -3230,6 +3230,29 @@ def est_ack_far_future(r):
     done(r, 41051, PEER_ISN + 1)
 
 
+@scenario
+def est_fin_retransmitted(r):
+    # The peer's FIN twice (SACK and timestamps agreed): the second is a
+    # duplicate.
+    s = est(r, 41052, ts=9000)
+    r.tcp(41052, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(9010, 0))
+    r.expect()
+    r.tcp(41052, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(9020, 0))
+    r.expect()
+    done(r, 41052, PEER_ISN + 2)
+
+
+@scenario
+def est_data_retransmitted_sack(r):
+    # Data twice: the duplicate draws a D-SACK (RFC 2883).
+    s = est(r, 41053)
+    r.tcp(41053, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"dup")
+    r.expect()
+    r.tcp(41053, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"dup")
+    r.expect()
+    done(r, 41053, PEER_ISN + 4)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -719,11 +719,21 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
-		/* Data wholly below RCV.NXT: a duplicate (RFC 2883 §4); our ACK
-		 * was probably lost: quick ACKs (Linux's tcp_send_dupack()). */
-		if (g->len && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + g->len, c->rcv_nxt)) {
-			dsack_note(c, g->seq, g->seq + g->len);
+		/* Data (or a FIN: it occupies a sequence number) wholly below
+		 * RCV.NXT: a duplicate (RFC 2883 §4); our ACK was probably lost:
+		 * quick ACKs (Linux's tcp_send_dupack(), tcp_data_queue()). */
+		if (slen && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + slen, c->rcv_nxt)) {
+			dsack_note(c, g->seq, g->seq + slen);
 			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+			/* One that reaches Last.ACK.sent passes Linux's
+			 * tcp_sequence() and its tcp_ack() takes its timestamp
+			 * (tcp_replace_ts_recent), which the ACK then echoes. */
+			if (c->ts_ok && g->has_ts && (g->flags & TCP_ACK) && seq_geq(g->seq + slen, c->rcv_wup) &&
+			    seq_leq(g->seq, c->rcv_wup) && seq_geq(g->tsval, c->ts_recent) &&
+			    !seq_gt(g->ack, c->snd_max) && !seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
+				c->ts_recent = g->tsval;
+				c->ts_recent_ms = (uint32_t)(now / 1000);
+			}
 		}
 		stack_drop(c->s, DROP_TCP_OUT_OF_WINDOW);
 		if (g->flags & TCP_RST)

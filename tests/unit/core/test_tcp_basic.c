@@ -154,11 +154,12 @@ static void test_passive_close(void **state)
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	/* another FIN past the first: nothing (Linux queues nothing from
 	 * RCV.NXT on in CLOSE_WAIT; rawframes est_fin_again_other_seq); the
-	 * same FIN again: acknowledged */
+	 * same FIN again: acknowledged, with a D-SACK for it and its TSval
+	 * echoed (rawframes est_fin_retransmitted) */
 	ts_inject(t, "F. 10:10(0) ack 1 win 502 <nop,nop,TS val 201 ecr 0>");
 	ts_expect_none(t);
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 202 ecr 0>");
-	ts_expect(t, ". 1:1(0) ack 2 win 510 <nop,nop,TS val 0 ecr *>");
+	ts_expect(t, ". 1:1(0) ack 2 win 510 <nop,nop,TS val 0 ecr 202,nop,nop,sack 1:2>");
 	assert_int_equal(tcp_poll(c), SOCK_POLLIN | SOCK_POLLRDHUP | SOCK_POLLOUT);
 	assert_int_equal(tcp_recv(c, b, 4, 0, t->h->now), 0);
 	assert_int_equal(tcp_send(c, "ab", 2, t->h->now), 2);

@@ -3253,6 +3253,55 @@ def est_data_retransmitted_sack(r):
     done(r, 41053, PEER_ISN + 4)
 
 
+@scenario
+def syn_ecn_ect(r):
+    # A SYN asking for ECN but itself marked ECT(0): ECN refused.
+    seg = tcpseg(PEER_IP, r.subj_ip, 40852, TCP_OPEN, PEER_ISN, 0, SYN | ECE | CWR, opts=o_mss())
+    r.send_ip(r.ip(6, seg, tos=0x02))
+    if r.expect():
+        r.reset(40852, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def syn_ce_marked(r):
+    # A plain SYN marked CE.
+    seg = tcpseg(PEER_IP, r.subj_ip, 40853, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.send_ip(r.ip(6, seg, tos=0x03))
+    if r.expect():
+        r.reset(40853, PEER_ISN + 1)
+        r.quiet(0.05)
+
+
+@scenario
+def est_time_exceeded(r):
+    # Time exceeded about an established connection: soft, noted only.
+    s = est(r, 41055)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, EST, 41055, s, PEER_ISN + 1, ACK))
+    r.send_ip(r.ip(1, icmp(11, 0, b"\0\0\0\0", q[:28])))
+    r.quiet()
+    r.tcp(41055, EST, PEER_ISN + 1, s, FIN | ACK, win=502)
+    r.expect()
+    done(r, 41055, PEER_ISN + 2)
+
+
+@scenario
+def synrecv_frag_needed(r):
+    # Fragmentation needed quoting the SYN-ACK: the request stays. (An
+    # address of its own: the path MTU learned stays with it.)
+    pmtu_peer(10)
+    r.tcp(40912, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40912), 0)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, TCP_NOACCEPT, 40912, isn, PEER_ISN + 1, SYN | ACK))
+    r.send_ip(r.ip(1, icmp(3, 4, struct.pack("!HH", 0, 1000), q[:28])))
+    r.quiet()
+    r.tcp(40912, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"hi")
+    r.expect()
+    r.reset(40912, PEER_ISN + 3, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

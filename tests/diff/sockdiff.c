@@ -112,7 +112,7 @@ struct dcase {
 	int timeout_ms;
 };
 
-#define MAX_CASES 1500
+#define MAX_CASES 2000
 static struct dcase cases[MAX_CASES];
 static int ncases;
 static int case_index;           /* of the running case: gives it a port of its own */
@@ -15120,6 +15120,210 @@ CASE(sweep_setsockopt_len1_sol_tcp_conn, 0) { sweep_set_level(tcp_to(P_ECHO), SO
 CASE(sweep_setsockopt_len2_tcp_conn, 0) { sweep_set_level(tcp_to(P_ECHO), IPPROTO_TCP, 45, 2, 1); }
 CASE(sweep_setsockopt_len8_tcp_listener, 0) { sweep_set_level(tcp_listener(), IPPROTO_TCP, 45, 8, 1); }
 CASE(sweep_setsockopt_len0_ip_udp_conn, 0) { sweep_set_level(udp_to(P_UECHO), IPPROTO_IP, 70, 0, 0); }
+
+/* ===================================================================== */
+/* bind() conflicts across the holder's state, options and addresses */
+
+/*
+ * Socket A holds the case's port in a state (bound, listening, connected,
+ * accepted from a listener since closed, or gone to TIME_WAIT), with an
+ * option (none, SO_REUSEADDR, SO_REUSEPORT) and an address (192.0.2.2 or
+ * 0.0.0.0). A second socket then tries each address and option in turn:
+ * bind, listen, close (never connected, its port is free again at once).
+ * Linux: inet_csk_get_port (the bind bucket's fastreuse shortcuts) and
+ * inet_csk_bind_conflict.
+ */
+enum hold { HOLD_BOUND, HOLD_LISTEN, HOLD_CONN, HOLD_ACCEPTED, HOLD_TW };
+
+static void set_reuse(int s, int opt)
+{
+	if (opt)
+		seti(s, SOL_SOCKET, opt == 1 ? SO_REUSEADDR : SO_REUSEPORT, 1);
+}
+
+static void bind_conflicts(enum hold st, int aopt, const char *aip)
+{
+	static const char *const ips[] = { SELF, "0.0.0.0" };
+	static const char *const opts[] = { "-", "a", "p" };
+	int port = case_port(), a = tcp_sock();
+	struct sockaddr_in sa = sin4(aip, port);
+
+	set_reuse(a, aopt);
+	need(bind(a, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind");
+	switch (st) {
+	case HOLD_BOUND:
+		break;
+	case HOLD_LISTEN:
+		need(listen(a, 1) == 0, "listen");
+		break;
+	case HOLD_CONN:
+		need(connect_to(a, PEER, P_SINK) == 0, "connect");
+		break;
+	case HOLD_ACCEPTED: {
+		int c;
+
+		need(listen(a, 1) == 0, "listen");
+		peer("connect %d hold", port);
+		c = accept(a, NULL, NULL);
+		need(c >= 0, "accept");
+		close(a);
+		break;
+	}
+	case HOLD_TW:
+		need(connect_to(a, PEER, P_ECHO) == 0, "connect");
+		need(shutdown(a, SHUT_WR) == 0, "shutdown");
+		need(wait_ev(a, POLLRDHUP) & POLLRDHUP, "wait-fin");
+		emit("state=%d", wait_state(a, TCP_TIME_WAIT));
+		close(a);
+		break;
+	}
+	for (int i = 0; i < 2; i++) {
+		for (int o = 0; o < 3; o++) {
+			int b = tcp_sock();
+
+			set_reuse(b, o);
+			emit("%s%s", i ? "any" : "self", opts[o]);
+			bind_to(b, ips[i], port);
+			R(listen(b, 1));
+			close(b);
+		}
+	}
+}
+
+#define BIND_CONFLICTS(st, stn) \
+	CASE(bind_conflict_##stn##_none_self, 0) { bind_conflicts(st, 0, SELF); } \
+	CASE(bind_conflict_##stn##_none_any, 0) { bind_conflicts(st, 0, "0.0.0.0"); } \
+	CASE(bind_conflict_##stn##_reuseaddr_self, 0) { bind_conflicts(st, 1, SELF); } \
+	CASE(bind_conflict_##stn##_reuseaddr_any, 0) { bind_conflicts(st, 1, "0.0.0.0"); } \
+	CASE(bind_conflict_##stn##_reuseport_self, 0) { bind_conflicts(st, 2, SELF); } \
+	CASE(bind_conflict_##stn##_reuseport_any, 0) { bind_conflicts(st, 2, "0.0.0.0"); }
+BIND_CONFLICTS(HOLD_BOUND, bound)
+BIND_CONFLICTS(HOLD_LISTEN, listen)
+BIND_CONFLICTS(HOLD_CONN, conn)
+BIND_CONFLICTS(HOLD_ACCEPTED, accepted)
+BIND_CONFLICTS(HOLD_TW, tw)
+
+/* A port whose connection sits in TIME_WAIT, bound again with
+ * SO_REUSEADDR: a connect() to the same peer finds the 4-tuple taken
+ * (tcp_twsk_unique: tcp_tw_reuse is for loopback only by default), to
+ * another peer port it goes. */
+static int tw_port(void)
+{
+	int a = tcp_sock(), port = case_port();
+
+	bind_to(a, SELF, port);
+	need(connect_to(a, PEER, P_ECHO) == 0, "connect");
+	need(shutdown(a, SHUT_WR) == 0, "shutdown");
+	need(wait_ev(a, POLLRDHUP) & POLLRDHUP, "wait-fin");
+	close(a);
+	return port;
+}
+CASE(tw_rebind_connect_same_peer, 0)
+{
+	int port = tw_port(), b = tcp_sock();
+
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(b, SELF, port);
+	R(connect_to(b, PEER, P_ECHO));
+	emit_sockname(b);
+	R(connect_to(b, PEER, P_SINK));
+}
+CASE(tw_rebind_connect_other_peer, 0)
+{
+	int port = tw_port(), b = tcp_sock();
+
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(b, SELF, port);
+	R(connect_to(b, PEER, P_SINK));
+	emit_sockname(b);
+}
+CASE(tw_rebind_any_connect_same_peer, 0)
+{
+	int port = tw_port(), b = tcp_sock();
+
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(b, "0.0.0.0", port);
+	R(connect_to(b, PEER, P_ECHO));
+	emit_sockname(b);
+}
+CASE(tw_rebind_reuseport_connect_same_peer, 0)
+{
+	int port = tw_port(), b = tcp_sock();
+
+	seti(b, SOL_SOCKET, SO_REUSEPORT, 1);
+	bind_to(b, SELF, port);
+	R(connect_to(b, PEER, P_ECHO));
+}
+
+/*
+ * The same between the families: A is an AF_INET or AF_INET6 socket of
+ * one kind (192.0.2.2, 0.0.0.0, ::, :: with IPV6_V6ONLY, ::ffff:192.0.2.2,
+ * ::ffff:0.0.0.0, ::1), bound (and listening, for TCP); B tries each kind:
+ * bind, listen for TCP, close. Linux: inet_bind_conflict through
+ * inet_rcv_saddr_equal / ipv6_rcv_saddr_equal.
+ */
+struct fam_kind { const char *name; int family; const char *ip; bool v6only; };
+static const struct fam_kind fam_kinds[] = {
+	{ "in-self", AF_INET, SELF, false },
+	{ "in-any", AF_INET, "0.0.0.0", false },
+	{ "in6-any", AF_INET6, "::", false },
+	{ "in6-any-only", AF_INET6, "::", true },
+	{ "in6-mself", AF_INET6, MAPPED_SELF, false },
+	{ "in6-many", AF_INET6, "::ffff:0.0.0.0", false },
+	{ "in6-lo", AF_INET6, "::1", false },
+};
+
+static int fam_sock(const struct fam_kind *k, int type)
+{
+	int s = socket(k->family, type, 0);
+
+	need(s >= 0, "socket");
+	if (k->v6only)
+		seti(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	return s;
+}
+
+static int fam_bind(int s, const struct fam_kind *k, int port)
+{
+	if (k->family == AF_INET) {
+		struct sockaddr_in a = sin4(k->ip, port);
+
+		return bind(s, (struct sockaddr *)&a, sizeof(a));
+	}
+	struct sockaddr_in6 a6 = sin6(k->ip, port);
+
+	return bind(s, (struct sockaddr *)&a6, sizeof(a6));
+}
+
+static void fam_conflicts(int ai, int type, bool listening)
+{
+	int port = case_port(), a = fam_sock(&fam_kinds[ai], type);
+
+	need(fam_bind(a, &fam_kinds[ai], port) == 0, "bind");
+	if (listening)
+		need(listen(a, 1) == 0, "listen");
+	for (size_t i = 0; i < sizeof(fam_kinds) / sizeof(fam_kinds[0]); i++) {
+		int b = fam_sock(&fam_kinds[i], type);
+
+		emit("%s", fam_kinds[i].name);
+		R(fam_bind(b, &fam_kinds[i], port));
+		if (type == SOCK_STREAM)
+			R(listen(b, 1));
+		close(b);
+	}
+}
+
+#define FAM_CONFLICTS(i, n) \
+	CASE(bind_conflict_fam_tcp_bound_##n, 0) { fam_conflicts(i, SOCK_STREAM, false); } \
+	CASE(bind_conflict_fam_tcp_listen_##n, 0) { fam_conflicts(i, SOCK_STREAM, true); } \
+	CASE(bind_conflict_fam_udp_##n, 0) { fam_conflicts(i, SOCK_DGRAM, false); }
+FAM_CONFLICTS(0, in_self)
+FAM_CONFLICTS(1, in_any)
+FAM_CONFLICTS(2, in6_any)
+FAM_CONFLICTS(3, in6_any_only)
+FAM_CONFLICTS(4, in6_mself)
+FAM_CONFLICTS(5, in6_many)
+FAM_CONFLICTS(6, in6_lo)
 
 /* ===================================================================== */
 /* the driver */

@@ -1769,6 +1769,10 @@ int shim_shutdown(int fd, int how)
 		 * one still in SYN_SENT is disconnected (it can connect again). */
 		if (k->ss == SHIM_SS_CONNECTING)
 			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
+		/* A socket never in the stack takes the bits too (tcp_shutdown
+		 * in CLOSE): a later connect() or listen() keeps them. */
+		if (!k->tcp && !k->join && !k->moved && !shim_exposed(k))
+			(void)attach(k);
 		if (st == TCP_STATE_SYN_SENT && !k->dead)
 			r = tcp_disconnect_sock(k);
 		else if (k->tcp && tcp_ended(k->tcp))

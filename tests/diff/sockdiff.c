@@ -15326,6 +15326,111 @@ FAM_CONFLICTS(5, in6_many)
 FAM_CONFLICTS(6, in6_lo)
 
 /* ===================================================================== */
+/* TCP sockets in CLOSE: shutdown(), accepted sockets, listen() after a connection */
+
+/* SIOCINQ's value; SIOCOUTQ's and SIOCOUTQNSD's results only (in CLOSE
+ * Linux answers write_seq - snd_una, which tcp_disconnect moves by the
+ * peer's largest window plus 2: ioctl_outq_after_disconnect). */
+static void emit_queues(int s)
+{
+	int v = -1;
+
+	R(ioctl(s, SIOCINQ, &v));
+	emit("inq=%d", v);
+	R(ioctl(s, SIOCOUTQ, &v));
+	R(ioctl(s, SIOCOUTQNSD, &v));
+}
+
+static void emit_revents(int s)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP };
+
+	poll(&p, 1, 0);
+	emit("ev=%#x", p.revents);
+}
+
+/* shutdown() on a TCP socket in CLOSE: ENOTCONN, but Linux's inet_shutdown
+ * still sets sk_shutdown (poll then says readable and hung up, recv 0,
+ * send EPIPE), which a connect() keeps and a listen() or a disconnect
+ * clears. */
+CASE(shutdown_unconnected_then_connect, 0)
+{
+	int s = tcp_sock(), t = tcp_sock();
+	char b[16];
+
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(connect_to(s, PEER, P_ECHO));
+	emit_revents(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "ab", 2, MSG_NOSIGNAL));
+	wait_inq(s, 2);
+	emit_queues(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(shutdown(t, SHUT_WR));
+	emit_revents(t);
+	R(send(t, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	R(connect_to(t, PEER, P_ECHO));
+	emit_revents(t);
+	R(send(t, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	R(recv(t, b, sizeof(b), MSG_DONTWAIT));
+	R(shutdown(t, SHUT_WR));
+	need(wait_ev(t, POLLRDHUP) & POLLRDHUP, "wait-fin");
+	R(recv(t, b, sizeof(b), MSG_DONTWAIT));
+}
+/* listen() keeps the bits, and the accepted sockets clone them. The
+ * peer's bytes: FIONREAD after WAIT_MS at most. */
+static void inq_after_wait(int s, int n)
+{
+	struct timespec t0;
+	int v = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ioctl(s, FIONREAD, &v) == 0 && v < n && ms_since(&t0) < WAIT_MS)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	emit("inq=%d", v);
+}
+static void shut_then_listen(int how)
+{
+	int s = tcp_sock(), c;
+	char b[16];
+
+	R(shutdown(s, how));
+	bind_to(s, SELF, case_port());
+	R(listen(s, 4));
+	emit_revents(s);
+	peer("connect %d hello", case_port());
+	emit_revents(s);
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	inq_after_wait(c, HELLO_LEN);
+	/* With SHUT_WR the child sent its FIN, which the peer answers. */
+	(void)wait_ev(c, POLLRDHUP);
+	emit_revents(c);
+	R(recv(c, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(c, b, sizeof(b), MSG_DONTWAIT));
+	R(send(c, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+CASE(shutdown_unconnected_then_listen_rd, 3000) { shut_then_listen(SHUT_RD); }
+CASE(shutdown_unconnected_then_listen_wr, 3000) { shut_then_listen(SHUT_WR); }
+CASE(shutdown_unconnected_then_listen_rdwr, 3000) { shut_then_listen(SHUT_RDWR); }
+CASE(shutdown_unconnected_udp6_tcp6, 0)
+{
+	int s = sock6(SOCK_STREAM);
+	char b[16];
+
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(shutdown(s, SHUT_WR));
+	emit_revents(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

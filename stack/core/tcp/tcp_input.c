@@ -1051,6 +1051,11 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		if (c->parent)
 			tcp_child_established(c);
 		tcp_wake(c);
+		/* Linux's tcp_rcv_state_process (TCP_SYN_RECV): a child whose
+		 * listener was shut for writing before listen() (sk_shutdown
+		 * cloned) sends its FIN now. */
+		if ((c->shut_closed & 2) && !c->wr_shut)
+			(void)tcp_shutdown(c, 1, now);
 	}
 	/* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
 	if (seq_gt(g->ack, c->snd_max) || seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
@@ -1861,6 +1866,8 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	tcp_set_opts(c, &l->opt);
 	c->pcb.reuse = l->pcb.reuse;
 	c->port_locked = l->port_locked;    /* sk_clone copies sk_userlocks */
+	c->shut_closed = l->shut_closed;    /* and sk_shutdown (listen() kept it) */
+	c->rd_shut = (c->shut_closed & 1) != 0;
 	/* Linux's tcp_v4_syn_recv_sock: the child's IP_MULTICAST_TTL is the
 	 * TTL of the segment that made it (a fast open child's, or one of a
 	 * SYN cookie's ACK, is made here; the others by the segment that

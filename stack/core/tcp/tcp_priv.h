@@ -343,6 +343,12 @@ struct tcp_conn {
 	bool sws_override;                  /* the persist timer fired: send what the window allows */
 	bool nagle_push;                    /* TCP_NODELAY was just set: what cork holds goes once (TCP_NAGLE_PUSH) */
 	bool rd_shut, wr_shut;
+	/* SHUT_RD (1) and SHUT_WR (2) that a shutdown() in CLOSE left: Linux's
+	 * inet_shutdown answers ENOTCONN but sets sk_shutdown all the same,
+	 * which connect() and listen() keep (an accepted child clones it) and
+	 * only tcp_disconnect clears. A connection made with SHUT_RD reads
+	 * 0 once its queue is empty, one with SHUT_WR cannot send (no FIN). */
+	uint8_t shut_closed;
 
 	/* urgent data (RFC 9293 §3.8.5, RFC 6093), as Linux keeps it */
 	bool urg_mode;                      /* sending: snd_up is ahead of snd_una */

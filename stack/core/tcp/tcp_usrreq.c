@@ -236,7 +236,8 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	clamp = c->opt.maxseg ? (uint32_t)c->opt.maxseg : TCP_DEFAULT_MSS;
 	c->mss = (uint16_t)((clamp < c->pmtu - 40u ? clamp : c->pmtu - 40u) - (s->cfg.tcp_timestamps ? 12u : 0u));
 	c->rcv_wscale = tcp_pick_wscale(c);
-	c->rd_shut = c->wr_shut = false;
+	c->rd_shut = (c->shut_closed & 1) != 0;   /* a shutdown() before connect() stays */
+	c->wr_shut = false;
 	c->rtt_start = now;
 	c->fo_syn_len = -1;
 	c->fo_asked = c->fo_asked_exp = c->fo_defer = false;
@@ -499,7 +500,7 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 		c->err = 0;
 		return e;
 	}
-	if (c->wr_shut)
+	if (c->wr_shut || (c->shut_closed & 2))
 		return -EPIPE;
 	switch (c->state) {
 	case TCP_STATE_ESTABLISHED:
@@ -790,6 +791,11 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 		return -EINVAL;
 	switch (c->state) {
 	case TCP_STATE_CLOSED:
+		/* Linux's inet_shutdown: ENOTCONN, the bits taken anyway. */
+		c->shut_closed |= (uint8_t)(how + 1);
+		if (how != 1)
+			c->rd_shut = true;
+		tcp_wake(c);
 		return -ENOTCONN;
 	case TCP_STATE_LISTEN:
 		if (how == 1)
@@ -931,7 +937,7 @@ unsigned tcp_poll(const struct tcp_conn *c)
 	/* Like Linux's tcp_poll(): rd_shut (or the peer's FIN) and wr_shut
 	 * stand for its sk_shutdown bits (a reset or the end of the
 	 * connection sets both). */
-	if (((c->rd_shut || c->fin_rcvd) && c->wr_shut) || c->state == TCP_STATE_CLOSED)
+	if (((c->rd_shut || c->fin_rcvd) && (c->wr_shut || (c->shut_closed & 2))) || c->state == TCP_STATE_CLOSED)
 		m |= SOCK_POLLHUP;
 	if (c->rd_shut || c->fin_rcvd)
 		m |= SOCK_POLLIN | SOCK_POLLRDHUP;

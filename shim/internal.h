@@ -93,8 +93,9 @@ struct shim_sock {
 	 * SOCK_BINDPORT_LOCK): a disconnect keeps them. */
 	bool addr_locked, port_locked;
 	enum shim_ss ss;        /* TCP */
-	/* A connect() sent a SYN: Linux refuses listen() from then on, whatever
-	 * became of the connection (refused, disconnected with AF_UNSPEC). */
+	/* A connect() sent a SYN, or accept() made the socket: Linux refuses
+	 * listen() from then on, whatever became of the connection (refused,
+	 * disconnected with AF_UNSPEC). */
 	bool syn_sent;
 	/* UDP: what SIOCGSTAMP answers (Linux's sk_stamp): -1 nothing read yet
 	 * (ENOENT), 0 read but not stamped (the time of the ioctl), else the

@@ -1377,6 +1377,13 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	n->tcp = c;
 	n->bound = true;
 	n->ss = SHIM_SS_CONNECTED;
+	/* Linux: an accepted socket refuses listen() for good, as one whose
+	 * connect() sent a SYN (measured: after a disconnect too), and keeps
+	 * the listener's bound address through a disconnect (sk_clone_lock
+	 * copies SOCK_BINDADDR_LOCK); its port goes back, a connect() after
+	 * the disconnect takes an ephemeral one. */
+	n->syn_sent = true;
+	n->addr_locked = k->addr_locked;
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);

@@ -15430,6 +15430,87 @@ CASE(shutdown_unconnected_udp6_tcp6, 0)
 	R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 }
 
+/* An accepted socket: listen() after its connection ended, and what a
+ * disconnect leaves of its names (sk_userlocks come from the listener). */
+static int accepted_on(const char *ip, bool keep_listener, int *lp)
+{
+	int l = tcp_sock(), c;
+
+	bind_to(l, ip, case_port());
+	need(listen(l, 4) == 0, "listen");
+	peer("connect %d hello", case_port());
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	if (keep_listener)
+		*lp = l;
+	else
+		close(l);
+	wait_bytes(c, HELLO_LEN);
+	return c;
+}
+CASE(accepted_disconnect_listen, 0)
+{
+	int c = accepted_on(SELF, false, NULL);
+	char b[16];
+
+	R(recv(c, b, sizeof(b), 0));
+	R(connect(c, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_revents(c);
+	emit_sockname(c);
+	emit_so_error(c);
+	emit_revents(c);
+	R(listen(c, 1));
+	R(bind(c, (struct sockaddr *)&(struct sockaddr_in){ .sin_family = AF_INET }, sizeof(struct sockaddr_in)));
+	R(connect_to(c, PEER, P_ECHO));
+	emit_sockname(c);
+}
+CASE(accepted_disconnect_listener_open, 0)
+{
+	int l = -1, c = accepted_on(SELF, true, &l);
+	char b[16];
+
+	R(recv(c, b, sizeof(b), 0));
+	R(connect(c, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_sockname(c);
+	R(connect_to(c, PEER, P_ECHO));
+	emit_sockname(c);
+	R(listen(l, 4));
+}
+CASE(accepted_any_disconnect, 0)
+{
+	int c = accepted_on("0.0.0.0", false, NULL);
+	char b[16];
+
+	R(recv(c, b, sizeof(b), 0));
+	R(connect(c, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_revents(c);
+	emit_sockname(c);
+	R(listen(c, 1));
+	emit_sockname(c);
+}
+CASE(accepted_unread_disconnect, 0)
+{
+	int c = accepted_on(SELF, false, NULL);
+
+	R(connect(c, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_revents(c);
+	emit_so_error(c);
+	emit_revents(c);
+	emit_sockname(c);
+}
+CASE(accepted_ended_listen, 0)
+{
+	int c = accepted_on(SELF, false, NULL);
+	char b[16];
+
+	R(recv(c, b, sizeof(b), 0));
+	R(shutdown(c, SHUT_WR));
+	R(listen(c, 1));
+	emit("state=%d", wait_state(c, TCP_CLOSE));
+	R(shutdown(c, SHUT_RD));
+	R(listen(c, 1));
+}
+
 /* ===================================================================== */
 /* the driver */
 

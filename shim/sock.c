@@ -1156,7 +1156,13 @@ int shim_listen(int fd, int backlog)
 	} else if (k->ss != SHIM_SS_UNCONNECTED || k->syn_sent) {
 		/* Linux's inet_listen: only a socket connect() never touched;
 		 * one whose connect() sent a SYN stays refused (Linux 6.18,
-		 * measured side by side: refused, disconnected or reset alike). */
+		 * measured side by side: refused, disconnected or reset alike).
+		 * Back in CLOSE without a port, the refusal comes after
+		 * inet_csk_listen_start took an ephemeral one, which stays
+		 * (getsockname shows it, bind() is EINVAL). */
+		if (k->ss == SHIM_SS_UNCONNECTED && !k->bound && k->tcp && tcp_get_state(k->tcp) == TCP_STATE_CLOSED &&
+		    !tcp_ended(k->tcp) && tcp_autobind(k->tcp, bind_flags(k)) == 0)
+			k->bound = true;
 		r = -EINVAL;
 	} else if ((r = attach(k)) == 0) {
 		/* Linux binds an unbound socket to an ephemeral port on listen()

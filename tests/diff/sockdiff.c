@@ -15511,6 +15511,39 @@ CASE(accepted_ended_listen, 0)
 	R(listen(c, 1));
 }
 
+/* listen() after a connection: EINVAL, and what it leaves bound. */
+static void listen_then_names(int s)
+{
+	R(listen(s, 1));
+	emit_sockname(s);
+	bind_to(s, "0.0.0.0", 0);
+	R(listen(s, 1));
+}
+CASE(listen_refused_names, 1000)
+{
+	int s = tcp_sock();
+
+	need(connect_to(s, PEER, P_CLOSED) < 0, "connect");
+	emit_sockname(s);
+	listen_then_names(s);
+}
+CASE(listen_disconnected_names, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	need(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0, "disconnect");
+	emit_sockname(s);
+	listen_then_names(s);
+}
+CASE(listen_reset_names, 0)
+{
+	int s = tcp_reset();
+
+	emit_sockname(s);
+	listen_then_names(s);
+}
+CASE(listen_connected_names, 0) { listen_then_names(tcp_to(P_ECHO)); }
+
 /* ===================================================================== */
 /* the driver */
 

@@ -1489,7 +1489,10 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	k->listening = false;
 	k->bound = false;
 	k->shown.addr = k->addr_locked ? local.addr : 0;
-	k->shown.port = local.port;
+	/* Linux's inet_sport outlives the port (inet_put_port clears only
+	 * inet_num): a second disconnect still shows the first one's. */
+	if (local.port)
+		k->shown.port = local.port;
 	if (k->port_locked) {
 		struct ip4_endpoint ep = { k->shown.addr, local.port };
 

@@ -15545,6 +15545,194 @@ CASE(listen_reset_names, 0)
 CASE(listen_connected_names, 0) { listen_then_names(tcp_to(P_ECHO)); }
 
 /* ===================================================================== */
+/* the calls that change a TCP socket's state, one after the other, from each state */
+
+/*
+ * From a state, each call in turn (each sees what the one before left):
+ * the queue ioctls' values, shutdown(SHUT_RD) and what reading and poll
+ * then say, shutdown(SHUT_WR), a disconnect (connect AF_UNSPEC) and the
+ * names after it, listen(). The same from an AF_INET6 socket on IPv4
+ * traffic. Linux: tcp_ioctl, inet_shutdown, tcp_disconnect, inet_listen.
+ */
+enum st2 {
+	ST2_FRESH, ST2_BOUND, ST2_LISTEN, ST2_CONNECTING, ST2_REFUSED, ST2_HELLO, ST2_SHUT_WR,
+	ST2_SHUT_RD, ST2_PEER_FIN, ST2_FIN_DATA, ST2_RESET, ST2_DISCONNECTED, ST2_ACCEPTED,
+};
+
+static int sock2(bool v6, int type)
+{
+	int s = socket(v6 ? AF_INET6 : AF_INET, type, 0);
+
+	need(s >= 0, "socket");
+	return s;
+}
+
+static int conn2(int s, bool v6, int port)
+{
+	if (v6) {
+		struct sockaddr_in6 a = sin6(MAPPED_PEER, port);
+
+		return connect(s, (struct sockaddr *)&a, sizeof(a));
+	}
+	return connect_to(s, PEER, port);
+}
+
+static int bind2(int s, bool v6, int port)
+{
+	if (v6) {
+		struct sockaddr_in6 a = sin6("::", port);
+
+		return bind(s, (struct sockaddr *)&a, sizeof(a));
+	}
+	struct sockaddr_in a4 = sin4(SELF, port);
+
+	return bind(s, (struct sockaddr *)&a4, sizeof(a4));
+}
+
+static int state2(bool v6, enum st2 st)
+{
+	int s = sock2(v6, SOCK_STREAM), l;
+
+	switch (st) {
+	case ST2_FRESH:
+		break;
+	case ST2_BOUND:
+		need(bind2(s, v6, case_port()) == 0, "bind");
+		break;
+	case ST2_LISTEN:
+		need(bind2(s, v6, case_port()) == 0, "bind");
+		need(listen(s, 4) == 0, "listen");
+		break;
+	case ST2_CONNECTING:
+		fcntl(s, F_SETFL, O_NONBLOCK);
+		errno = 0;
+		need(conn2(s, v6, P_DROP) < 0 && errno == EINPROGRESS, "connect");
+		break;
+	case ST2_REFUSED:
+		need(conn2(s, v6, P_CLOSED) < 0, "connect");
+		break;
+	case ST2_HELLO:
+		need(conn2(s, v6, P_HELLO) == 0, "connect");
+		wait_bytes(s, HELLO_LEN);
+		break;
+	case ST2_SHUT_WR:
+		need(conn2(s, v6, P_STALL) == 0, "connect");
+		need(shutdown(s, SHUT_WR) == 0, "shutdown");
+		break;
+	case ST2_SHUT_RD:
+		need(conn2(s, v6, P_HELLO) == 0, "connect");
+		wait_bytes(s, HELLO_LEN);
+		need(shutdown(s, SHUT_RD) == 0, "shutdown");
+		break;
+	case ST2_PEER_FIN:
+		need(conn2(s, v6, P_FIN) == 0, "connect");
+		need(wait_ev(s, POLLRDHUP) & POLLRDHUP, "wait-fin");
+		break;
+	case ST2_FIN_DATA:
+		/* The echo's 3 bytes and its FIN unread, both FINs through. */
+		need(conn2(s, v6, P_ECHO) == 0, "connect");
+		need(send(s, "abc", 3, MSG_NOSIGNAL) == 3, "send");
+		need(shutdown(s, SHUT_WR) == 0, "shutdown");
+		need(wait_ev(s, POLLRDHUP) & POLLRDHUP, "wait-fin");
+		need(wait_state(s, TCP_CLOSE) == TCP_CLOSE, "close");
+		break;
+	case ST2_RESET:
+		need(conn2(s, v6, P_RST) == 0, "connect");
+		need(send(s, "x", 1, MSG_NOSIGNAL) == 1, "send");
+		wait_err(s);
+		break;
+	case ST2_DISCONNECTED:
+		need(conn2(s, v6, P_ECHO) == 0, "connect");
+		need(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0,
+		     "disconnect");
+		break;
+	case ST2_ACCEPTED:
+		need(bind2(s, v6, case_port()) == 0, "bind");
+		need(listen(s, 4) == 0, "listen");
+		peer("connect %d hello", case_port());
+		l = s;
+		s = accept(l, NULL, NULL);
+		need(s >= 0, "accept");
+		close(l);
+		wait_bytes(s, HELLO_LEN);
+		break;
+	}
+	return s;
+}
+
+static int state_now(int s)
+{
+	struct tcp_info ti = { 0 };
+	socklen_t l = sizeof(ti);
+
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return -errno;
+	return ti.tcpi_state;
+}
+
+static void state2_calls(int s, bool peer_closes)
+{
+	char b[64];
+
+	emit("state=%d", state_now(s));
+	emit_queues(s);
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	R(recv(s, b, 4, MSG_DONTWAIT | MSG_PEEK));
+	R(recv(s, b, 4, MSG_DONTWAIT));
+	emit_queues(s);
+	R(shutdown(s, SHUT_WR));
+	emit_revents(s);
+	R(send(s, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL));
+	emit_so_error(s);
+	/* A peer that closes on our FIN: its FIN in, before the disconnect. */
+	if (peer_closes)
+		need(wait_state(s, TCP_CLOSE) == TCP_CLOSE, "wait-close");
+	R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit("state=%d", state_now(s));
+	emit_revents(s);
+	emit_sockname(s);
+	emit_peername(s);
+	emit_queues(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(listen(s, 1));
+	emit_revents(s);
+	emit("state=%d", state_now(s));
+}
+
+#define STATE2(st, n) \
+	CASE(state2_tcp_##n, 0) { state2_calls(state2(false, st), st == ST2_HELLO || st == ST2_SHUT_RD || st == ST2_ACCEPTED); } \
+	CASE(state2_tcp6_##n, 0) { state2_calls(state2(true, st), st == ST2_HELLO || st == ST2_SHUT_RD || st == ST2_ACCEPTED); }
+STATE2(ST2_FRESH, fresh)
+STATE2(ST2_BOUND, bound)
+STATE2(ST2_LISTEN, listen)
+STATE2(ST2_CONNECTING, connecting)
+STATE2(ST2_REFUSED, refused)
+STATE2(ST2_HELLO, hello)
+STATE2(ST2_SHUT_WR, shut_wr)
+STATE2(ST2_SHUT_RD, shut_rd)
+STATE2(ST2_PEER_FIN, peer_fin)
+STATE2(ST2_FIN_DATA, fin_data)
+STATE2(ST2_RESET, reset)
+STATE2(ST2_DISCONNECTED, disconnected)
+STATE2(ST2_ACCEPTED, accepted)
+
+/* What SIOCOUTQ and SIOCOUTQNSD answer once disconnected (see emit_queues). */
+CASE(ioctl_outq_after_disconnect, 0)
+{
+	int s = tcp_sock(), t = tcp_reset(), v;
+
+	R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("nsd=%d", v);
+	R(connect(t, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	R(ioctl(t, SIOCOUTQ, &v));
+	emit("outq=%s", v > 65536 ? "window+2" : v == 0 ? "0" : "other");
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

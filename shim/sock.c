@@ -2159,27 +2159,34 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	long n;
 	int r, intr = 0;
 
-	/* SHUT_WR's EPIPE comes from sock_alloc_send_pskb, which a probe
-	 * (MSG_PROBE, below) never reaches. */
-	if ((k->udp_shut & 2) && !(flags & MSG_PROBE))
-		return -EPIPE;
-	if (!dst && !k->udp)
-		return -EDESTADDRREQ;
-	/* Linux's udp_sendmsg: the control messages after the address. */
-	if (cm && cm->err)
-		return cm->err;
+	/* Linux's inet_send_prepare binds an unbound socket first, whatever
+	 * becomes of the send. */
+	r = attach(k);
+	if (r < 0)
+		return r;
+	r = udp_send_prepare(k->udp);
+	if (r < 0)
+		return r;
+	k->bound = true;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (flags & (MSG_DONTROUTE | MSG_PROBE | MSG_MORE)) {
+	/* Linux's udp_sendmsg: the control messages after the address. */
+	if (cm && cm->err) {
+		struct ip4_endpoint peer;
+
+		return !dst && udp_peer(k->udp, &peer) != 0 ? -EDESTADDRREQ : cm->err;
+	}
+	/* SHUT_WR's EPIPE comes from sock_alloc_send_pskb, after the address,
+	 * route and broadcast checks, and a probe (MSG_PROBE) never reaches
+	 * it. */
+	if (flags & (MSG_DONTROUTE | MSG_PROBE | MSG_MORE) || (k->udp_shut & 2)) {
 		dro = cm ? cm->o : (struct udp_tx_opts){ .tos = -1 };
 		dro.dontroute |= (flags & MSG_DONTROUTE) != 0;
 		dro.probe = (flags & MSG_PROBE) != 0;
 		dro.more = (flags & MSG_MORE) != 0;
+		dro.shut_wr = (k->udp_shut & 2) != 0;
 		po = &dro;
 	}
-	r = attach(k);
-	if (r < 0)
-		return r;
 	if (cnt == 1 || (flags & MSG_PROBE)) {
 		buf = v[0].base;    /* the stack's copy reads it (shim_copy) */
 	} else {

@@ -572,6 +572,14 @@ static int udp_autobind(struct udp_sock *u)
 	return u->pcb.in_bind ? 0 : inpcb_bind(&u->s->udp->pcbs, &u->pcb, &local, u->pcb.reuse);
 }
 
+int udp_send_prepare(struct udp_sock *u)
+{
+	stack_assert_locked();
+	if (!u->s)
+		return -ENETDOWN;
+	return udp_autobind(u);
+}
+
 /* The source u's own address gives (0: none, the route chooses): a
  * broadcast or multicast address it is bound to is none (Linux's inet_bind
  * leaves inet_saddr 0 for those; RFC 1122 §3.2.1.3: never a source). */
@@ -609,6 +617,12 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	stack_assert_locked();
 	if (!s)
 		return -ENETDOWN;
+	/* Linux's inet_dgram_connect binds an unbound socket before
+	 * ip4_datagram_connect looks at the peer: a refused connect() leaves
+	 * the port taken. */
+	rc = udp_autobind(u);
+	if (rc)
+		return rc;
 	/* Bound to an address not ours (IP_FREEBIND, ip_nonlocal_bind): no
 	 * route from it, as for a send (ip4_datagram_connect's route lookup
 	 * fails; the socket stays as it was). */
@@ -913,6 +927,9 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	 * udp_sendmsg reports the length as sent. */
 	if (o && o->probe)
 		return (long)len;
+	/* SHUT_WR: sock_alloc_send_pskb's EPIPE, once every check passed. */
+	if (o && o->shut_wr)
+		return -EPIPE;
 	/* MSG_MORE or UDP_CORK: the datagram waits for more (the cork keeps
 	 * the first call's destination, source and options). */
 	if (u->corkflag || (o && o->more)) {

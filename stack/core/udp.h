@@ -71,7 +71,12 @@ struct udp_tx_opts {
 	bool more;                  /* MSG_MORE: the datagram waits for more (corked) */
 	bool has_gso;               /* a UDP_SEGMENT cmsg gave gso_size (0 too): ... */
 	uint16_t gso_size;          /* ... instead of the socket's */
+	bool shut_wr;               /* the socket was shut for writing: EPIPE after the checks */
 };
+/* Linux's inet_send_prepare: an unbound socket takes an ephemeral port
+ * before udp_sendmsg looks at the call (a send that fails leaves it
+ * bound). 0 or -errno. */
+int udp_send_prepare(struct udp_sock *u);
 /* udp_sendto() with them (o NULL: none); -ENETUNREACH for a source that is not ours. */
 long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
 		 const struct udp_tx_opts *o, uint64_t now);

@@ -15732,6 +15732,132 @@ CASE(ioctl_outq_after_disconnect, 0)
 	emit("outq=%s", v > 65536 ? "window+2" : v == 0 ? "0" : "other");
 }
 
+/* The same walk for UDP: the queue ioctls, shutdown both ways and what
+ * reading, sending and poll then say, a disconnect and the names after it,
+ * a bind(). Linux: udp_ioctl, inet_shutdown, __udp_disconnect. */
+enum ust { UST_FRESH, UST_BOUND, UST_CONN, UST_QUEUED, UST_REFUSED, UST_DISCONNECTED };
+
+static int ustate(bool v6, enum ust st)
+{
+	int s = sock2(v6, SOCK_DGRAM);
+
+	switch (st) {
+	case UST_FRESH:
+		break;
+	case UST_BOUND:
+		need(bind2(s, v6, case_port()) == 0, "bind");
+		break;
+	case UST_CONN:
+		need(conn2(s, v6, P_USINK) == 0, "connect");
+		break;
+	case UST_QUEUED:
+		need(conn2(s, v6, P_UECHO) == 0, "connect");
+		need(send(s, "abc", 3, 0) == 3, "send");
+		need(send(s, "de", 2, 0) == 2, "send");
+		wait_in(s);
+		inq_after_wait(s, 100);
+		break;
+	case UST_REFUSED:
+		need(conn2(s, v6, P_UCLOSED) == 0, "connect");
+		need(send(s, "x", 1, 0) == 1, "send");
+		wait_err(s);
+		break;
+	case UST_DISCONNECTED:
+		need(conn2(s, v6, P_UECHO) == 0, "connect");
+		need(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0,
+		     "disconnect");
+		break;
+	}
+	return s;
+}
+
+static void ustate_calls(int s, bool v6)
+{
+	char b[64];
+	int v = -1;
+
+	R(ioctl(s, SIOCINQ, &v));
+	emit("inq=%d", v);
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	emit_so_error(s);
+	emit_revents(s);
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	R(recv(s, b, 2, MSG_DONTWAIT | MSG_PEEK));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(shutdown(s, SHUT_WR));
+	emit_revents(s);
+	R(send(s, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL));
+	emit_so_error(s);
+	R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	emit_revents(s);
+	emit_sockname(s);
+	emit_peername(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL));
+	R(bind2(s, v6, 0));
+	emit_sockname(s);
+	R(conn2(s, v6, P_UECHO));
+	emit_revents(s);
+	R(send(s, "y", 1, MSG_DONTWAIT | MSG_NOSIGNAL));
+	R(shutdown(s, SHUT_RDWR));
+	emit_revents(s);
+}
+
+#define USTATE(st, n) \
+	CASE(ustate_udp_##n, 0) { ustate_calls(ustate(false, st), false); } \
+	CASE(ustate_udp6_##n, 0) { ustate_calls(ustate(true, st), true); }
+USTATE(UST_FRESH, fresh)
+USTATE(UST_BOUND, bound)
+USTATE(UST_CONN, conn)
+USTATE(UST_QUEUED, queued)
+USTATE(UST_REFUSED, refused)
+USTATE(UST_DISCONNECTED, disconnected)
+
+/* Linux's inet_send_prepare and inet_dgram_connect bind an unbound UDP
+ * socket before the call is looked at: a send or connect() that fails
+ * leaves it on an ephemeral port. */
+CASE(udp_failed_send_binds, 0)
+{
+	static char big[70000];
+	struct sockaddr_in z = sin4(PEER, 0), bc = sin4(BCAST, P_UECHO), to = sin4(PEER, P_USINK);
+	int s;
+
+	s = udp_sock();
+	R(send(s, "x", 1, 0));
+	emit_sockname(s);
+	s = udp_sock();
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&z, sizeof(z)));
+	emit_sockname(s);
+	s = udp_sock();
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&bc, sizeof(bc)));
+	emit_sockname(s);
+	s = udp_sock();
+	R(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(s);
+	s = udp_sock();
+	R(shutdown(s, SHUT_WR));
+	R(send(s, "x", 1, 0));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&z, sizeof(z)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&bc, sizeof(bc)));
+	R(sendto(s, "x", 1, MSG_PROBE, (struct sockaddr *)&to, sizeof(to)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	emit_sockname(s);
+}
+CASE(udp_failed_connect_binds, 0)
+{
+	int s = udp_sock();
+
+	R(connect_to(s, BCAST, P_UECHO));
+	emit_sockname(s);
+	emit_peername(s);
+	s = sock6(SOCK_DGRAM);
+	R(conn6(s, "::ffff:" BCAST, P_UECHO));
+	emit_sockname(s);
+}
+
 /* ===================================================================== */
 /* the driver */
 

@@ -273,6 +273,53 @@ int inpcb_bind_addr(struct inpcb_table *t, struct inpcb *p, uint32_t addr, unsig
 	return 0;
 }
 
+/*
+ * bind() with port 0 on a TCP endpoint, as Linux's inet_csk_find_open_port:
+ * a random start made odd relative to the range's low end (connect()
+ * favours the other parity, inpcb_connect_port), every port of that parity,
+ * then the others; with SO_REUSEADDR the range's lower half first, then
+ * the upper (attempt_half). 0 when none is free.
+ */
+static uint16_t tcp_find_open_port(struct inpcb_table *t, const struct inpcb *p, uint32_t addr, unsigned reuse)
+{
+	uint16_t lo, hi;
+	int half = (reuse & INPCB_REUSEADDR) ? 1 : 0;
+
+	(void)inpcb_port_range(t, p, &lo, &hi);
+	if ((uint32_t)hi + 1 - lo < 4)
+		half = 0;
+	for (;;) {
+		uint32_t low = lo, high = (uint32_t)hi + 1, remaining, offset;
+
+		if (half) {
+			uint32_t mid = low + (((high - low) >> 2) << 1);
+
+			if (half == 1)
+				high = mid;
+			else
+				low = mid;
+		}
+		remaining = high - low;
+		if (remaining > 1)
+			remaining &= ~1u;
+		offset = (stack_random(t->s) % remaining) | 1u;
+		for (int pass = 0; pass < 2; pass++) {
+			uint32_t port = low + offset;
+
+			for (uint32_t i = 0; i < remaining; i += 2, port += 2) {
+				if (port >= high)
+					port -= remaining;
+				if (port_free(t, p, addr, (uint16_t)port, reuse))
+					return (uint16_t)port;
+			}
+			offset--;    /* the other parity */
+		}
+		if (half != 1)
+			return 0;
+		half = 2;
+	}
+}
+
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
 {
 	struct stack *s = t->s;
@@ -282,7 +329,11 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 	if (r)
 		return r;
 	p->reuse = reuse;
-	if (!port) {
+	if (!port && t->proto == IP_PROTO_TCP) {
+		port = tcp_find_open_port(t, p, local->addr, reuse);
+		if (!port)
+			return -EADDRINUSE;
+	} else if (!port) {
 		/* RFC 6056 §3.3.1 (Algorithm 1): a random start, then the first free port. */
 		uint16_t lo, hi;
 		uint32_t n, start;
@@ -335,20 +386,27 @@ int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t la
 		       const struct ip4_endpoint *peer, uint32_t off, uint16_t *port)
 {
 	/* RFC 6056 §3.3.3 (Algorithm 3): a keyed offset per destination plus
-	 * a counter, within the socket's range. */
+	 * a counter, within the socket's range. Linux's __inet_hash_connect
+	 * makes the offset even (ports of the range's low end's parity, bind()
+	 * takes the others first) and steps by 2, then tries the other parity;
+	 * a socket's own IP_LOCAL_PORT_RANGE steps by 1. */
 	uint16_t lo, hi;
-	uint32_t n;
+	bool own = inpcb_port_range(t, p, &lo, &hi);
+	uint32_t n = (uint32_t)hi - lo + 1, step = own || n < 2 ? 1 : 2, start = (off + t->port_hint) % n;
 
-	(void)inpcb_port_range(t, p, &lo, &hi);
-	n = (uint32_t)hi - lo + 1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint16_t q = (uint16_t)(lo + (off + t->port_hint + i) % n);
+	if (step == 2)
+		start &= ~1u;
+	for (uint32_t pass = 0; pass < step; pass++) {
+		for (uint32_t i = 0; i < n; i += step) {
+			uint16_t q = (uint16_t)(lo + (start + i) % n);
 
-		if (port_usable_for(t, q, laddr, peer)) {
-			*port = q;
-			t->port_hint += i + 1;
-			return 0;
+			if (port_usable_for(t, q, laddr, peer)) {
+				*port = q;
+				t->port_hint += i + step;
+				return 0;
+			}
 		}
+		start++;
 	}
 	return -EADDRNOTAVAIL;
 }

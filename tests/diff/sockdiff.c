@@ -15859,6 +15859,37 @@ CASE(udp_failed_connect_binds, 0)
 }
 
 /* ===================================================================== */
+/* ephemeral ports */
+
+/* The ephemeral ports' parity: Linux's inet_csk_find_open_port starts
+ * bind(0) at an odd offset, __inet_hash_connect connect() at an even one
+ * (each leaves the other parity to the other call). */
+CASE(eph_port_parity, 0)
+{
+	int odd = 0, even = 0, rodd = 0, rlow = 0, lodd = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int s = tcp_sock();
+
+		bind_to(s, "0.0.0.0", 0);
+		odd += local_port(s) & 1;
+		s = tcp_to(P_SINK);
+		even += !(local_port(s) & 1);
+		/* With SO_REUSEADDR bind(0) tries the range's lower half first
+		 * (inet_csk_find_open_port's attempt_half): 32768..46883. */
+		s = tcp_sock();
+		seti(s, SOL_SOCKET, SO_REUSEADDR, 1);
+		bind_to(s, "0.0.0.0", 0);
+		rodd += local_port(s) & 1;
+		rlow += local_port(s) < 46884;
+		s = tcp_sock();
+		need(listen(s, 1) == 0, "listen");
+		lodd += local_port(s) & 1;
+	}
+	emit("bind-odd=%d connect-even=%d reuse-odd=%d reuse-low=%d listen-odd=%d", odd, even, rodd, rlow, lodd);
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

@@ -3051,7 +3051,7 @@ static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr
 	struct fo_req fo = { v, cnt, 0 };
 	struct shim_sock *k = *kp;
 	enum shim_ss ss;
-	bool deferred;
+	bool deferred, closed;
 	int r;
 
 	*taken = 0;
@@ -3060,6 +3060,7 @@ static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr
 	shim_lock();
 	ss = k->ss;
 	deferred = k->tcp && tcp_fastopen_deferred(k->tcp);
+	closed = !k->tcp || tcp_get_state(k->tcp) == TCP_STATE_CLOSED;
 	shim_unlock();
 	if (deferred)
 		return 0;       /* the send puts its data in the SYN TCP_FASTOPEN_CONNECT held */
@@ -3074,6 +3075,10 @@ static int fastopen_connect(struct shim_sock **kp, int fd, const struct sockaddr
 		shim_unlock();
 		return r;
 	}
+	/* __inet_stream_connect without an address: a listener is not in
+	 * CLOSE (EISCONN), tcp_v4_connect refuses the missing one (EINVAL). */
+	if (ss == SHIM_SS_UNCONNECTED && !sa && !closed)
+		return -EISCONN;
 	if (ss != SHIM_SS_UNCONNECTED || !sa)
 		return -EINVAL;
 	leave(k);

@@ -15890,6 +15890,53 @@ CASE(eph_port_parity, 0)
 }
 
 /* ===================================================================== */
+/* recv and send flags from each TCP state */
+
+/*
+ * From each state of state2(): recv with flag combinations (all with
+ * MSG_DONTWAIT; the peeks first, so that each sees the same queue), then
+ * sends with flag combinations (MSG_DONTWAIT | MSG_NOSIGNAL). Linux:
+ * tcp_recvmsg_locked, tcp_sendmsg_locked (MSG_FASTOPEN: tcp_sendmsg_fastopen).
+ */
+static void flags2_calls(int s, bool sends)
+{
+	static const int rf[] = {
+		MSG_PEEK, MSG_PEEK | MSG_TRUNC, MSG_PEEK | MSG_WAITALL, MSG_PEEK | MSG_OOB, MSG_ERRQUEUE,
+		MSG_ERRQUEUE | MSG_PEEK, MSG_CMSG_CLOEXEC, MSG_TRUNC, MSG_OOB, MSG_WAITALL, 0,
+	};
+	static const int sf[] = {
+		MSG_OOB, MSG_EOR, MSG_MORE, MSG_CONFIRM, MSG_EOR | MSG_OOB, MSG_ZEROCOPY, MSG_FASTOPEN, 0,
+	};
+	char b[8];
+
+	for (size_t i = 0; i < sizeof(rf) / sizeof(rf[0]); i++)
+		R(recv(s, b, 2, rf[i] | MSG_DONTWAIT));
+	/* In CLOSE_WAIT the peer (closed) answers the first byte with a RST,
+	 * which Linux's veth takes in before send() returns and the TAP a
+	 * moment later: the sends after the first would race with it. */
+	for (size_t i = 0; i < (sends ? sizeof(sf) / sizeof(sf[0]) : 0); i++)
+		R(send(s, "ab", 2, sf[i] | MSG_DONTWAIT | MSG_NOSIGNAL));
+	emit_so_error(s);
+}
+
+#define FLAGS2(st, n) \
+	CASE(flags2_tcp_##n, 0) { flags2_calls(state2(false, st), st != ST2_PEER_FIN); } \
+	CASE(flags2_tcp6_##n, 0) { flags2_calls(state2(true, st), st != ST2_PEER_FIN); }
+FLAGS2(ST2_FRESH, fresh)
+FLAGS2(ST2_BOUND, bound)
+FLAGS2(ST2_LISTEN, listen)
+FLAGS2(ST2_CONNECTING, connecting)
+FLAGS2(ST2_REFUSED, refused)
+FLAGS2(ST2_HELLO, hello)
+FLAGS2(ST2_SHUT_WR, shut_wr)
+FLAGS2(ST2_SHUT_RD, shut_rd)
+FLAGS2(ST2_PEER_FIN, peer_fin)
+FLAGS2(ST2_FIN_DATA, fin_data)
+FLAGS2(ST2_RESET, reset)
+FLAGS2(ST2_DISCONNECTED, disconnected)
+FLAGS2(ST2_ACCEPTED, accepted)
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

@@ -5715,9 +5715,9 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 			udp_local(k->udp, &ep);
 		else
 			return SHIM_PASS;
-		if (k->tcp && !ep.port)
-			ep = k->shown;  /* after a disconnect, as getsockname */
-		/* A connection that ended gave its port back (Linux's
+		/* After a disconnect inet_num is 0 unless bind() named the
+		 * port (getsockname's inet_sport still shows the old one). A
+		 * connection that ended gave its port back (Linux's
 		 * inet_put_port at tcp_done), unless bind() chose it. */
 		if (k->tcp && tcp_port_released(k->tcp))
 			ep.port = 0;

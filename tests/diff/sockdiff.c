@@ -15937,6 +15937,22 @@ FLAGS2(ST2_DISCONNECTED, disconnected)
 FLAGS2(ST2_ACCEPTED, accepted)
 
 /* ===================================================================== */
+/* getsockopt() after a disconnect and while connecting */
+
+/* IP_PROTOCOL (inet_num) after a disconnect: 0, the port given back,
+ * while getsockname (inet_sport) still shows it. */
+CASE(ip_protocol_after_disconnect, 0)
+{
+	int s = tcp_to(P_ECHO), t = sock6(SOCK_STREAM);
+
+	need(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0, "disconnect");
+	emit("v=%d", geti(s, IPPROTO_IP, IP_PROTOCOL));
+	emit_sockname(s);
+	need(conn2(t, true, P_CLOSED) < 0, "connect");
+	emit("v=%d", geti(t, IPPROTO_IP, IP_PROTOCOL));
+	emit_sockname(t);
+}
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

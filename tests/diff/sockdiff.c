@@ -15952,6 +15952,19 @@ CASE(ip_protocol_after_disconnect, 0)
 	emit("v=%d", geti(t, IPPROTO_IP, IP_PROTOCOL));
 	emit_sockname(t);
 }
+/* TCP_MAXSEG keeps mss_cache through tcp_disconnect: a refused SYN's
+ * (536 less the timestamps) and a connection's. */
+CASE(maxseg_after_disconnect, 0)
+{
+	int s = tcp_sock(), t = tcp_to(P_ECHO);
+
+	need(connect_to(s, PEER, P_CLOSED) < 0, "connect");
+	emit("refused=%d", geti(s, IPPROTO_TCP, TCP_MAXSEG));
+	need(connect(t, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0, "disconnect");
+	emit("disconnected=%d", geti(t, IPPROTO_TCP, TCP_MAXSEG));
+	need(connect(t, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0, "disconnect");
+	emit("twice=%d", geti(t, IPPROTO_TCP, TCP_MAXSEG));
+}
 /* ===================================================================== */
 /* the driver */
 

@@ -217,6 +217,8 @@ struct tcp_conn {
 
 	/* negotiated */
 	uint16_t mss;                       /* send MSS: payload per segment (tcp_sync_mss) */
+	uint16_t mss_closed;                /* what TCP_MAXSEG says in CLOSE before any connection: a
+					     * disconnect's predecessor's mss_cache (0: TCP_DEFAULT_MSS) */
 	uint16_t mss_clamp;                 /* the peer's MSS, clamped by ours (0 before its SYN) */
 	uint16_t pmtu;                      /* path MTU (RFC 1191), at most the link's */
 	bool pmtu_locked;                   /* the route's MTU is locked (ip4_pmtu_locked): no DF */

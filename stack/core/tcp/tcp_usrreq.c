@@ -235,6 +235,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	 * our SYN offers (what TCP_MAXSEG answers meanwhile). */
 	clamp = c->opt.maxseg ? (uint32_t)c->opt.maxseg : TCP_DEFAULT_MSS;
 	c->mss = (uint16_t)((clamp < c->pmtu - 40u ? clamp : c->pmtu - 40u) - (s->cfg.tcp_timestamps ? 12u : 0u));
+	c->mss_closed = c->mss;     /* Linux's mss_cache, which a refused attempt leaves */
 	c->rcv_wscale = tcp_pick_wscale(c);
 	c->rd_shut = (c->shut_closed & 1) != 0;   /* a shutdown() before connect() stays */
 	c->wr_shut = false;
@@ -1544,7 +1545,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_MAXSEG:
 		/* Linux's mss_cache: the connection's MSS stays once it ended. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?
-		     (c->opt.maxseg ? c->opt.maxseg : TCP_DEFAULT_MSS) : c->mss;
+		     (c->opt.maxseg ? c->opt.maxseg : c->mss_closed ? c->mss_closed : TCP_DEFAULT_MSS) : c->mss;
 		return 0;
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;
@@ -1597,6 +1598,11 @@ void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old)
 	stack_assert_locked();
 	c->retries = old->retries;
 	c->timeout_rehash = old->timeout_rehash;
+	/* tcp_disconnect leaves mss_cache: TCP_MAXSEG still says the last
+	 * connection's MSS (524 after a SYN that offered timestamps, 1448
+	 * after a connection with them). */
+	c->mss_closed = (old->state == TCP_STATE_CLOSED && !old->was_connected) || old->state == TCP_STATE_LISTEN ?
+			old->mss_closed : old->mss;
 }
 
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)

@@ -15965,6 +15965,19 @@ CASE(maxseg_after_disconnect, 0)
 	need(connect(t, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)) == 0, "disconnect");
 	emit("twice=%d", geti(t, IPPROTO_TCP, TCP_MAXSEG));
 }
+/* TCP_WINDOW_CLAMP while the SYN is out: 65535 << the scale the SYN
+ * offered (tcp_select_initial_window), the buffer's bound only under
+ * SO_RCVBUF. */
+CASE(window_clamp_syn_sent, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	errno = 0;
+	need(connect_to(s, PEER, P_DROP) < 0 && errno == EINPROGRESS, "connect");
+	emit("clamp=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+}
+
 /* ===================================================================== */
 /* the driver */
 

@@ -1564,6 +1564,11 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 			*v = (int)c->rcv_clamp;
 		else if (c->state == TCP_STATE_CLOSED)
 			*v = 0;
+		else if (c->state == TCP_STATE_SYN_SENT && c->opt.rcvbuf < 0)
+			/* tcp_connect_init: tcp_select_initial_window leaves the
+			 * largest window the scale can say, 65535 << wscale
+			 * (the buffer bounds it only under SO_RCVBUF). */
+			*v = (int)(65535u << c->rcv_wscale);
 		else
 			*v = (int)(c->rcvq.limit < (65535u << c->rcv_wscale) ? c->rcvq.limit : 65535u << c->rcv_wscale);
 		return 0;

@@ -15979,6 +15979,29 @@ CASE(window_clamp_syn_sent, 0)
 }
 
 /* ===================================================================== */
+/* getsockopt() at every level from the TCP states the sweeps above miss */
+
+/* (Not CLOSE_WAIT: TCP_QUICKACK there depends on when the peer's FIN came
+ * against our delayed ACK.) */
+#define SWEEP2(st, n) \
+	CASE(sweep2_tcp_##n, 0) { sweep_inet(state2(false, st), true, SWEEP_CONNECTED | SWEEP_NO_PORT); } \
+	CASE(sweep2_tcp6_##n, 0) \
+	{ \
+		int s = state2(true, st); \
+		sweep_inet6(s, true); \
+		emit("TCP"); \
+		sweep_level(s, IPPROTO_TCP, 45, SWEEP_CONNECTED | SWEEP_NO_PORT); \
+	}
+SWEEP2(ST2_CONNECTING, connecting)
+SWEEP2(ST2_REFUSED, refused)
+SWEEP2(ST2_SHUT_WR, shut_wr)
+SWEEP2(ST2_SHUT_RD, shut_rd)
+SWEEP2(ST2_FIN_DATA, fin_data)
+SWEEP2(ST2_DISCONNECTED, disconnected)
+SWEEP2(ST2_LISTEN, listen)
+SWEEP2(ST2_ACCEPTED, accepted)
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

@@ -16001,6 +16001,15 @@ SWEEP2(ST2_DISCONNECTED, disconnected)
 SWEEP2(ST2_LISTEN, listen)
 SWEEP2(ST2_ACCEPTED, accepted)
 
+/* The same for UDP from each state of ustate(). */
+#define USWEEP(st, n) \
+	CASE(sweep2_udp_##n, 0) { sweep_inet(ustate(false, st), false, SWEEP_NO_PORT); } \
+	CASE(sweep2_udp6_##n, 0) { sweep_inet6(ustate(true, st), false); }
+USWEEP(UST_BOUND, bound)
+USWEEP(UST_QUEUED, queued)
+USWEEP(UST_REFUSED, refused)
+USWEEP(UST_DISCONNECTED, disconnected)
+
 /* ===================================================================== */
 /* the driver */
 

@@ -5033,7 +5033,9 @@ static int tcp_state_setopt(struct shim_sock *k, int name, const void *val, sock
 	if (get_int(val, len, &v))
 		return 0;       /* the placeholder answers as Linux does */
 	shim_lock();
-	st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+	/* A connection that ended (TIME_WAIT too) is Linux's socket in CLOSE
+	 * (tcp_time_wait, tcp_done). */
+	st = k->tcp && !tcp_ended(k->tcp) ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
 	fo_client_on = tcp_fastopen_client_on(shim_stack_locked());
 	shim_unlock();
 	switch (name) {
@@ -5465,9 +5467,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 				break;
 			case TCP_WINDOW_CLAMP:
 				/* Linux's tcp_set_window_clamp: 0 (no clamp) only
-				 * before the connection; the placeholder is never
-				 * connected and took it. */
-				if (v == 0 && k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED)
+				 * in CLOSE (before the connection, or once it ended:
+				 * TIME_WAIT too); the placeholder is never connected
+				 * and took it. */
+				if (v == 0 && k->tcp && tcp_get_state(k->tcp) != TCP_STATE_CLOSED && !tcp_ended(k->tcp))
 					r = -EINVAL;
 				else
 					r = set_tcp(k, TCP_OPT_WINDOW_CLAMP, v);

@@ -16010,6 +16010,20 @@ USWEEP(UST_QUEUED, queued)
 USWEEP(UST_REFUSED, refused)
 USWEEP(UST_DISCONNECTED, disconnected)
 
+/* setsockopt(IPPROTO_TCP) of every option, int-sized, 0 or 0x01010101,
+ * from each state (TCP_REPAIR and its kin left out, as above). */
+#define SETSWEEP2(st, n) \
+	CASE(setsweep2_tcp_##n##_0, 0) { sweep_set_level(state2(false, st), IPPROTO_TCP, 45, 4, 0); } \
+	CASE(setsweep2_tcp_##n##_1, 0) { sweep_set_level(state2(false, st), IPPROTO_TCP, 45, 4, 1); }
+SETSWEEP2(ST2_CONNECTING, connecting)
+SETSWEEP2(ST2_REFUSED, refused)
+SETSWEEP2(ST2_SHUT_WR, shut_wr)
+SETSWEEP2(ST2_FIN_DATA, fin_data)
+SETSWEEP2(ST2_RESET, reset)
+SETSWEEP2(ST2_DISCONNECTED, disconnected)
+SETSWEEP2(ST2_ACCEPTED, accepted)
+SETSWEEP2(ST2_LISTEN, listen)
+
 /* ===================================================================== */
 /* the driver */
 

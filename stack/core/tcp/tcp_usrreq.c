@@ -1398,8 +1398,9 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 	int r;
 
 	stack_assert_locked();
-	/* Linux's tcp_set_window_clamp: no clamp is an unconnected socket's only. */
-	if (opt == TCP_OPT_WINDOW_CLAMP && v == 0 && c->state != TCP_STATE_CLOSED)
+	/* Linux's tcp_set_window_clamp: no clamp is a socket in CLOSE's only
+	 * (one whose connection went to TIME_WAIT is, tcp_time_wait). */
+	if (opt == TCP_OPT_WINDOW_CLAMP && v == 0 && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT)
 		return -EINVAL;
 	r = tcp_opts_set(&c->opt, opt, v);
 	if (r)

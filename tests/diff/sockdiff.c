@@ -16024,6 +16024,21 @@ SETSWEEP2(ST2_DISCONNECTED, disconnected)
 SETSWEEP2(ST2_ACCEPTED, accepted)
 SETSWEEP2(ST2_LISTEN, listen)
 
+/* setsockopt(SOL_SOCKET) and setsockopt(IPPROTO_IP) of every option,
+ * int-sized, 0 or 1 in each byte, from the TCP states where Linux's
+ * answers depend on the state (SO_BINDTODEVICE left out: it names a
+ * device). */
+#define SETSWEEP3(st, n) \
+	CASE(setsweep3_sol_##n##_0, 0) { sweep_set_level(state2(false, st), SOL_SOCKET, 80, 4, 0); } \
+	CASE(setsweep3_sol_##n##_1, 0) { sweep_set_level(state2(false, st), SOL_SOCKET, 80, 4, 1); } \
+	CASE(setsweep3_ip_##n##_0, 0) { sweep_set_level(state2(false, st), IPPROTO_IP, 70, 4, 0); } \
+	CASE(setsweep3_ip_##n##_1, 0) { sweep_set_level(state2(false, st), IPPROTO_IP, 70, 4, 1); }
+SETSWEEP3(ST2_CONNECTING, connecting)
+SETSWEEP3(ST2_FIN_DATA, fin_data)
+SETSWEEP3(ST2_RESET, reset)
+SETSWEEP3(ST2_DISCONNECTED, disconnected)
+SETSWEEP3(ST2_ACCEPTED, accepted)
+
 /* ===================================================================== */
 /* the driver */
 

@@ -16039,6 +16039,17 @@ SETSWEEP3(ST2_RESET, reset)
 SETSWEEP3(ST2_DISCONNECTED, disconnected)
 SETSWEEP3(ST2_ACCEPTED, accepted)
 
+/* The same for UDP (and IPPROTO_UDP) from each state of ustate(). */
+#define USETSWEEP(st, n) \
+	CASE(setsweep3_udp_sol_##n, 0) { sweep_set_level(ustate(false, st), SOL_SOCKET, 80, 4, 1); } \
+	CASE(setsweep3_udp_ip_##n, 0) { sweep_set_level(ustate(false, st), IPPROTO_IP, 70, 4, 1); } \
+	CASE(setsweep3_udp_udp_##n, 0) { sweep_set_level(ustate(false, st), IPPROTO_UDP, 110, 4, 1); } \
+	CASE(setsweep3_udp6_ip6_##n, 0) { sweep_set_level(ustate(true, st), IPPROTO_IPV6, 80, 4, 1); }
+USETSWEEP(UST_CONN, conn)
+USETSWEEP(UST_QUEUED, queued)
+USETSWEEP(UST_REFUSED, refused)
+USETSWEEP(UST_DISCONNECTED, disconnected)
+
 /* ===================================================================== */
 /* the driver */
 

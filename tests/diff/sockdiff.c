@@ -16050,6 +16050,42 @@ USETSWEEP(UST_QUEUED, queued)
 USETSWEEP(UST_REFUSED, refused)
 USETSWEEP(UST_DISCONNECTED, disconnected)
 
+/* The bind() conflicts for UDP: the holder bound, or connected (to the
+ * echo), with an option and an address; a second socket tries each
+ * address and option in turn (bind, close). Linux: udp_lib_get_port,
+ * udp_lib_lport_inuse. */
+static void udp_bind_conflicts(bool connected, int aopt, const char *aip)
+{
+	static const char *const ips[] = { SELF, "0.0.0.0" };
+	static const char *const opts[] = { "-", "a", "p" };
+	int port = case_port(), a = udp_sock();
+	struct sockaddr_in sa = sin4(aip, port);
+
+	set_reuse(a, aopt);
+	need(bind(a, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind");
+	if (connected)
+		need(connect_to(a, PEER, P_UECHO) == 0, "connect");
+	for (int i = 0; i < 2; i++) {
+		for (int o = 0; o < 3; o++) {
+			int b = udp_sock();
+
+			set_reuse(b, o);
+			emit("%s%s", i ? "any" : "self", opts[o]);
+			bind_to(b, ips[i], port);
+			close(b);
+		}
+	}
+}
+#define UDP_BIND_CONFLICTS(c, stn) \
+	CASE(udp_bind_conflict_##stn##_none_self, 0) { udp_bind_conflicts(c, 0, SELF); } \
+	CASE(udp_bind_conflict_##stn##_none_any, 0) { udp_bind_conflicts(c, 0, "0.0.0.0"); } \
+	CASE(udp_bind_conflict_##stn##_reuseaddr_self, 0) { udp_bind_conflicts(c, 1, SELF); } \
+	CASE(udp_bind_conflict_##stn##_reuseaddr_any, 0) { udp_bind_conflicts(c, 1, "0.0.0.0"); } \
+	CASE(udp_bind_conflict_##stn##_reuseport_self, 0) { udp_bind_conflicts(c, 2, SELF); } \
+	CASE(udp_bind_conflict_##stn##_reuseport_any, 0) { udp_bind_conflicts(c, 2, "0.0.0.0"); }
+UDP_BIND_CONFLICTS(false, bound)
+UDP_BIND_CONFLICTS(true, conn)
+
 /* ===================================================================== */
 /* the driver */
 

@@ -408,6 +408,7 @@ struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 	k->type = type;
 	k->nonblock = nonblock;
 	k->opts = sock_opts_default();
+	k->opts.inet6 = family == AF_INET6;
 	k->stamp_us = -1;
 	k->wake.fn = sock_wakeup;
 	k->wake.ctx = k;

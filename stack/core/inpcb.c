@@ -139,17 +139,32 @@ struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t
 
 struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport)
 {
-	struct inpcb *p, *any = NULL;
+	struct inpcb *p, *best = NULL;
+	int best_score = 0;
 
+	/* Linux's __inet_lookup_listener looks for listeners bound to laddr
+	 * first, then for wildcard ones; within each, inet_lhash2_lookup takes
+	 * the first of the highest compute_score, where PF_INET scores 2 and
+	 * PF_INET6 1 (two listeners of one port share it through SO_REUSEPORT,
+	 * and a reuseport group holds one family). */
 	for (p = t->lhash[hashp(lport)]; p; p = p->lnext) {
+		int sc;
+
 		if (p->local.port != lport)
 			continue;
 		if (p->local.addr == laddr)
-			return p;
-		if (p->local.addr == 0 && !any)
-			any = p;
+			sc = 4;
+		else if (p->local.addr == 0)
+			sc = 0;
+		else
+			continue;
+		sc += p->inet6 ? 1 : 2;
+		if (sc > best_score) {
+			best = p;
+			best_score = sc;
+		}
 	}
-	return any;
+	return best;
 }
 
 struct inpcb *inpcb_first_bound(const struct inpcb_table *t, uint16_t port)

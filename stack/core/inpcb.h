@@ -47,6 +47,11 @@ struct inpcb {
 	unsigned reuse;                     /* INPCB_REUSE*, as bind() recorded them */
 	uint32_t port_range;                /* IP_LOCAL_PORT_RANGE: high << 16 | low, 0 none (the owner sets it) */
 	bool listening;                     /* a TCP listener */
+	/* An AF_INET6 socket (dual-stack; sock_opts.inet6): where an AF_INET
+	 * one matches a segment as well, the AF_INET one takes it (Linux's
+	 * compute_score, 2 for PF_INET and 1 for PF_INET6, in the UDP and the
+	 * listener lookups alike). */
+	bool inet6;
 	bool connected;                     /* has a peer (TCP: SYN_SENT to TIME_WAIT; UDP: connect()) */
 	struct inpcb *hnext;                /* 4-tuple hash chain */
 	struct inpcb *bnext;                /* bound-port chain */
@@ -79,7 +84,8 @@ void inpcb_table_init(struct inpcb_table *t, struct stack *s, uint8_t proto);
 /* ---- demultiplexing ---- */
 struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 			   uint16_t rport);
-/* The listener for a segment to laddr:lport: one bound to laddr, else a wildcard one. */
+/* The listener for a segment to laddr:lport: one bound to laddr, else a
+ * wildcard one; an AF_INET one before an AF_INET6 one (inpcb.inet6). */
 struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport);
 /* The endpoints bound to port: the first, then each one's next (NULL at the end). */
 struct inpcb *inpcb_first_bound(const struct inpcb_table *t, uint16_t port);

@@ -93,6 +93,8 @@ struct sock_opts {
 					 * and TCP headers, 2 the link's header too */
 	int peek_off;                   /* SO_PEEK_OFF: where MSG_PEEK starts, past what was read; -1 off
 					 * (Linux's sk_peek_off: peeks move it on, reads back) */
+	bool inet6;                     /* not an option: the socket is AF_INET6 (dual-stack), which the
+					 * lookups rank below an AF_INET one (inpcb.inet6) */
 };
 
 /* IP_MTU_DISCOVER's modes, with Linux's numbers. */

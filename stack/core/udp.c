@@ -254,24 +254,26 @@ static bool udp_enqueue(struct stack *s, struct udp_sock *u, const struct ip4_hd
 
 /* How well u matches a datagram, -1 when it does not (Linux's compute_score:
  * a connected socket beats an unconnected one, an exact local address beats
- * the wildcard). */
+ * the wildcard, and where all else is equal an AF_INET socket beats an
+ * AF_INET6 one: PF_INET scores 2, PF_INET6 1). */
 static int udp_score(const struct udp_sock *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
-	int score = 0;
+	int score;
 
 	if (!u->pcb.in_bind || u->pcb.local.port != dport)
 		return -1;
+	score = u->pcb.inet6 ? 1 : 2;
 	if (u->pcb.local.addr) {
 		if (u->pcb.local.addr != dst)
 			return -1;
-		score += 1;
+		score += 4;
 	}
 	if (u->pcb.connected) {
 		/* Connected to port 0, any source port matches (Linux's
 		 * compute_score looks at inet_dport only when set). */
 		if (u->pcb.remote.addr != src || (u->pcb.remote.port && u->pcb.remote.port != sport))
 			return -1;
-		score += 2;
+		score += 8;
 	}
 	return score;
 }
@@ -1155,6 +1157,7 @@ void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 void udp_set_opts(struct udp_sock *u, const struct sock_opts *o)
 {
 	stack_assert_locked();
+	u->pcb.inet6 = o->inet6;
 	if (o->rcvbuf >= 0)
 		udp_set_rcvbuf(u, (size_t)o->rcvbuf * 2);
 	udp_set_tos(u, o->tos);

@@ -11320,6 +11320,52 @@ static long sendto6(int s, const char *ip, int port, const char *text)
 	return R(sendto(s, text, strlen(text), 0, (struct sockaddr *)&a, sizeof(a)));
 }
 
+/* An AF_INET and a dual-stack AF_INET6 socket on one port, both wildcard:
+ * inetd's "udp" and "udp6" services with SO_REUSEADDR, or two listeners
+ * with SO_REUSEPORT. An IPv4 datagram or connection goes to the AF_INET
+ * one, whichever was bound last (Linux's compute_score: 2 for PF_INET, 1
+ * for PF_INET6; a reuseport group holds one family). */
+static void inet_beside_inet6(int type, int opt, bool inet6_first)
+{
+	int a = socket(AF_INET, type, 0), b = sock6(type);
+	struct sockaddr_in any = sin4("0.0.0.0", case_port());
+	char buf[16];
+	struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+
+	need(a >= 0, "socket");
+	seti(a, SOL_SOCKET, opt, 1);
+	seti(b, SOL_SOCKET, opt, 1);
+	if (inet6_first)
+		bind6(b, "::", case_port(), 0);
+	R(bind(a, (struct sockaddr *)&any, sizeof(any)));
+	if (!inet6_first)
+		bind6(b, "::", case_port(), 0);
+	if (type == SOCK_STREAM) {
+		R(listen(a, 8));
+		R(listen(b, 8));
+		peer("connect %d hold", case_port());
+	} else {
+		peer("udp %d one", case_port());
+	}
+	R(poll(p, 2, WAIT_MS));
+	emit("a=%#x b=%#x", p[0].revents, p[1].revents);
+	if (type == SOCK_STREAM) {
+		fcntl(a, F_SETFL, O_NONBLOCK);
+		fcntl(b, F_SETFL, O_NONBLOCK);
+		RFD(accept(a, NULL, NULL));
+		RFD(accept(b, NULL, NULL));
+	} else {
+		R(recv(a, buf, sizeof(buf), MSG_DONTWAIT));
+		R(recv(b, buf, sizeof(buf), MSG_DONTWAIT));
+	}
+}
+CASE(udp_reuseaddr_inet_then_inet6, 0) { inet_beside_inet6(SOCK_DGRAM, SO_REUSEADDR, false); }
+CASE(udp_reuseaddr_inet6_then_inet, 0) { inet_beside_inet6(SOCK_DGRAM, SO_REUSEADDR, true); }
+CASE(udp_reuseport_inet_then_inet6, 0) { inet_beside_inet6(SOCK_DGRAM, SO_REUSEPORT, false); }
+CASE(udp_reuseport_inet6_then_inet, 0) { inet_beside_inet6(SOCK_DGRAM, SO_REUSEPORT, true); }
+CASE(listen_reuseport_inet_then_inet6, 0) { inet_beside_inet6(SOCK_STREAM, SO_REUSEPORT, false); }
+CASE(listen_reuseport_inet6_then_inet, 0) { inet_beside_inet6(SOCK_STREAM, SO_REUSEPORT, true); }
+
 #define MAPPED_PEER "::ffff:" PEER
 #define MAPPED_SELF "::ffff:" SELF
 #define GLOBAL6     "2001:db8::5"   /* documentation prefix: no host has it, no route */

@@ -1384,6 +1384,7 @@ void tcp_set_opts(struct tcp_conn *c, const struct sock_opts *o)
 	stack_assert_locked();
 	c->opt = *o;
 	c->pingpong = o->pingpong;
+	c->pcb.inet6 = o->inet6;
 	opts_apply(c);
 }
 

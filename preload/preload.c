@@ -1147,17 +1147,84 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 	SHIM_CALL_OUT(fd, shim_sendto(fd, buf, n, flags, sa, salen), real_sendto(fd, buf, n, flags, sa, salen));
 }
 
+/* Reads n bytes at the program's p into buf, false where it cannot be
+ * read: what the kernel would answer EFAULT for must not fault here. */
+static bool user_read(void *buf, const void *p, size_t n)
+{
+	struct iovec to = { buf, n }, from = { (void *)(uintptr_t)p, n };
+
+	return process_vm_readv(getpid(), &to, 1, &from, 1, 0) == (ssize_t)n;
+}
+
+/*
+ * Stack sockets passed to another process over a Unix socket (SCM_RIGHTS:
+ * Node's cluster primary hands each connection it accepts to a worker this
+ * way): the receiver gets the fd's kernel file, which must then be live
+ * (shim/expose.c), as for a child that inherits it; and from then on
+ * another process may hold a relay's program end (relay_solo_end). The
+ * message and its control data are read as the kernel reads them (a copy;
+ * one it cannot read is its EFAULT, not looked at here).
+ */
+static void expose_passed(const struct msghdr *msg)
+{
+	union {
+		struct cmsghdr align;
+		char buf[1024];
+	} ctl;
+	struct msghdr m;
+	int saved;
+
+	if (!msg || !any())
+		return;
+	saved = errno;
+	if (!user_read(&m, msg, sizeof(m)) || !m.msg_control || m.msg_controllen < sizeof(struct cmsghdr))
+		goto out;
+	/* Larger than this: the first 1024 bytes (253 fds); the kernel
+	 * takes at most SCM_MAX_FD, 253, in one message. */
+	if (m.msg_controllen > sizeof(ctl.buf))
+		m.msg_controllen = sizeof(ctl.buf);
+	if (!user_read(ctl.buf, m.msg_control, m.msg_controllen))
+		goto out;
+	m.msg_control = ctl.buf;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0) ||
+		    (char *)cm + cm->cmsg_len > ctl.buf + m.msg_controllen)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(pfd));
+			if (!mine(pfd))
+				continue;
+			relay_solo_end();
+			shim_depth++;
+			shim_expose(pfd);
+			depth_leave();
+		}
+	}
+out:
+	errno = saved;
+}
+
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (!mine(fd))
+	if (!mine(fd)) {
+		expose_passed(msg);
 		return real_sendmsg(fd, msg, flags);
+	}
 	SHIM_CALL_OUT(fd, shim_sendmsg(fd, msg, flags), real_sendmsg(fd, msg, flags));
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
-	if (!mine(fd))
+	if (!mine(fd)) {
+		for (unsigned int i = 0; v && i < n && i < UIO_MAXIOV; i++)
+			expose_passed(&v[i].msg_hdr);
 		return real_sendmmsg(fd, v, n, flags);
+	}
 	SHIM_CALL(shim_sendmmsg(fd, v, n, flags), real_sendmmsg(fd, v, n, flags));
 }
 

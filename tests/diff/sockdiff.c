@@ -10391,6 +10391,63 @@ static long child_send(int s) { return send(s, "x", 1, MSG_NOSIGNAL); }
 static long child_connect(int s) { (void)s; return connect_to(tcp_sock(), PEER, P_ECHO); }
 
 CASE(fork_child_uses_socket, 0) { in_child(child_send, tcp_to(P_ECHO)); }
+/* A connected socket handed to another process over a Unix socket
+ * (SCM_RIGHTS), as Node's cluster primary hands each connection to a
+ * worker: the receiver (forked before the socket existed) writes "ping"
+ * into it and reads the echo. Its exit status: 0, or 1 when the write
+ * failed, 2 when no echo came. */
+static int scm_child(int u)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], x, b[8];
+	struct iovec iov = { &x, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	struct pollfd p;
+	size_t got = 0;
+	int fd;
+
+	if (recvmsg(u, &m, 0) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return 3;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (write(fd, "ping", 4) != 4)
+		return 1;
+	p.fd = fd;
+	p.events = POLLIN;
+	while (got < 4 && poll(&p, 1, WAIT_MS) == 1) {
+		ssize_t n = read(fd, b + got, sizeof(b) - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got == 4 && !memcmp(b, "ping", 4) ? 0 : 2;
+}
+CASE(scm_rights_pass_connected, 0)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { "x", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int sv[2], s, st;
+	pid_t pid;
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(scm_child(sv[1]));
+	s = tcp_to(P_ECHO);
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &s, sizeof(s));
+	R(sendmsg(sv[0], &m, 0));
+	R(close(s));
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
 CASE(fork_child_new_socket, 0) { in_child(child_connect, tcp_to(P_ECHO)); }
 /* An unconnected UDP socket a fork child inherits: it sends with an
  * address and reads the answer, as on the kernel. */

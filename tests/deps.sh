@@ -10,7 +10,9 @@ iproute2 iputils-ping arping iptables netcat-openbsd socat curl wget telnet tcpd
 python3 iperf3 sockperf tmux procps psmisc
 wrk apache2-utils gnuplot-nox
 nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils
-postgresql-client openssh-server openssh-client"
+postgresql-client openssh-server openssh-client
+apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openbsd-inetd rsync
+openssl nodejs mosquitto mosquitto-clients"
 
 missing() {
 	for p in $PACKAGES; do

@@ -27,9 +27,11 @@
  * are closed and the stack drains for up to PSTACK_LINGER_MS (default 10000).
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -48,6 +50,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -158,6 +161,9 @@ REAL_LIST(REAL_DECL)
 static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static off_t (*real_lseek)(int, off_t, int);
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static long (*real_syscall_fn)(long, ...);
+static uintptr_t self_lo, self_hi;      /* this library's code, once init() found it (syscall) */
+static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data);
 
 /* Exported wrappers are declared here (our own prototypes for the few that
  * glibc's headers do not declare), and are hidden symbols otherwise. */
@@ -177,6 +183,7 @@ int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 sighandler_t bsd_signal(int sig, sighandler_t handler);
 sighandler_t __sysv_signal(int sig, sighandler_t handler);
 extern void __chk_fail(void) __attribute__((noreturn));
+long syscall(long nr, ...);
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool enabled;                    /* written once under init_once */
@@ -821,11 +828,14 @@ static void init(void)
 	REAL_LIST(REAL_RESOLVE)
 #undef REAL_RESOLVE
 	real_pread = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+	__atomic_store_n(&real_syscall_fn, (long (*)(long, ...))resolve("syscall", (void *)syscall), __ATOMIC_RELEASE);
+	/* Where this library's code lies: its own syscall() calls pass through. */
+	dl_iterate_phdr(self_range_cb, (void *)(uintptr_t)init);
 	real_lseek = (off_t (*)(int, off_t, int))dlsym(RTLD_NEXT, "lseek");
 	real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT, "sigaction");
 	/* Functions absent from an older libc are simply not interposed. */
 	if (!real_socket || !real_close || !real_read || !real_write || !real_ppoll || !real_fcntl ||
-	    !real_dup3 || !real_epoll_ctl || !real_epoll_pwait || !real_sigaction)
+	    !real_dup3 || !real_epoll_ctl || !real_epoll_pwait || !real_sigaction || !real_syscall_fn)
 		enabled = false;
 	if (!enabled) {
 		fprintf(stderr, "pstack: the C library's functions resolve to pstack itself (or are "
@@ -1260,6 +1270,59 @@ EXPORT int close(int fd)
 		return real_close(fd);
 	}
 	SHIM_CALL(shim_close(fd), real_close(fd));
+}
+
+/*
+ * syscall(SYS_close, fd): libuv (Node.js, BIND 9) closes every fd this way,
+ * not with close(), to skip the cancellation point. On the kernel it is
+ * close(); here an fd closed so stayed in the library's table, its
+ * connection open until the exit (a Node server's closed connections in
+ * TIME_WAIT never became orphans: killed by SIGTERM, its stack then held
+ * the TAP for PSTACK_LINGER_MS instead of handing it over), and a file that
+ * later got the number was taken for the socket. So it goes through
+ * close(). The library's own system calls (stack/dev/sysc.h calls the C
+ * library's syscall() too, and so reaches this function) and every other
+ * number pass straight through.
+ */
+static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uintptr_t me = (uintptr_t)data;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo && me < hi) {
+			self_lo = lo;
+			self_hi = hi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+EXPORT long syscall(long nr, ...)
+{
+	long (*f)(long, ...) = __atomic_load_n(&real_syscall_fn, __ATOMIC_ACQUIRE);
+	uintptr_t from = (uintptr_t)__builtin_return_address(0);
+	long a[6];
+	va_list ap;
+
+	/* As the C library's syscall() does: six arguments, whatever the number. */
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_close && self_hi && (from < self_lo || from >= self_hi) && a[0] >= 0 && a[0] <= INT_MAX &&
+	    (mine((int)a[0]) || (on() && shim_protected((int)a[0]))))
+		return close((int)a[0]);
+	if (!f) {
+		/* Before init(): a constructor that ran before ours. */
+		f = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+		__atomic_store_n(&real_syscall_fn, f, __ATOMIC_RELEASE);
+	}
+	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* close_range without our own descriptors: the real call on the pieces around them. */

@@ -460,12 +460,16 @@ static int send_io(int type, pid_t pid, int sig, int code, int fd)
 	si.si_fd = fd;
 	for (int tries = 0; tries < 2; tries++) {
 		if (type == F_OWNER_TID)
-			r = syscall(SYS_rt_tgsigqueueinfo, init_pid, pid, sig, &si);
+			r = SYSC(SYS_rt_tgsigqueueinfo, init_pid, pid, sig, &si);
 		else
-			r = syscall(SYS_rt_sigqueueinfo, pid, sig, &si);
-		if (r == 0 || errno != EPERM || si.si_code == SI_QUEUE)
+			r = SYSC(SYS_rt_sigqueueinfo, pid, sig, &si);
+		if (r == 0 || r != -EPERM || si.si_code == SI_QUEUE)
 			break;
 		si.si_code = SI_QUEUE;
+	}
+	if (r < 0) {
+		errno = (int)-r;
+		r = -1;
 	}
 	return (int)r;
 }
@@ -493,7 +497,7 @@ static void signals_flush(bool urgent)
 		if (todo[i].code > 0 && todo[i].type != F_OWNER_PGRP)
 			(void)send_io(todo[i].type, todo[i].pid, todo[i].sig, todo[i].code, todo[i].fd);
 		else if (todo[i].type == F_OWNER_TID)
-			(void)syscall(SYS_tgkill, init_pid, todo[i].pid, todo[i].sig);
+			(void)SYSC(SYS_tgkill, init_pid, todo[i].pid, todo[i].sig);
 		else
 			(void)kill(todo[i].type == F_OWNER_PGRP ? -todo[i].pid : todo[i].pid, todo[i].sig);
 		errno = saved;
@@ -518,11 +522,11 @@ void shim_settle_signals(void)
 	/* Bounded: the sender may be preempted (by this very thread, woken on
 	 * its CPU): yielding lets it run. */
 	for (int i = 0; i < 1000 && atomic_load_explicit(&sigs_inflight, memory_order_acquire); i++)
-		(void)syscall(SYS_sched_yield);
+		(void)SYSC(SYS_sched_yield);
 	/* Sent: pending on this thread, unless another takes it; the return
 	 * from a system call delivers it (the sender's kick may still be on
 	 * its way to this CPU). */
-	(void)syscall(SYS_sched_yield);
+	(void)SYSC(SYS_sched_yield);
 }
 
 void shim_wake_flush(void)

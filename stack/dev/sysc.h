@@ -2,10 +2,12 @@
  * Raw system calls for the stack's OS-facing code.
  *
  * Inside libpstack.so, a call to read(), write(), poll(), close(), ioctl() or
- * socket() would resolve to the library's own interposed wrappers. The OS
- * side of the stack (TAP driver, runner, pcap) goes straight to the kernel
- * instead, so it can never recurse into the shim. Each returns -errno on
- * failure and leaves errno untouched.
+ * socket() would resolve to the library's own interposed wrappers, and so
+ * would the C library's syscall(), which the preload interposes too (libuv
+ * closes its fds with it). The OS side of the stack (TAP driver, runner,
+ * pcap) goes straight to the kernel instead, with the system call
+ * instruction itself, so it can never recurse into the shim. Each returns
+ * -errno on failure and leaves errno untouched.
  */
 #ifndef PSTACK_SYS_SYSC_H
 #define PSTACK_SYS_SYSC_H
@@ -14,14 +16,56 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static inline long sysc_ret(long rc, int saved)
+#if defined(__x86_64__)
+/* The kernel's answer as it gives it: -errno on failure. */
+static inline long sysc_raw(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
-	long r = rc < 0 ? -errno : rc;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long ret;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+static inline long sysc_raw(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a1;
+	register long x1 __asm__("x1") = a2;
+	register long x2 __asm__("x2") = a3;
+	register long x3 __asm__("x3") = a4;
+	register long x4 __asm__("x4") = a5;
+	register long x5 __asm__("x5") = a6;
+
+	__asm__ __volatile__("svc 0"
+			     : "+r"(x0)
+			     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			     : "memory");
+	return x0;
+}
+#else
+/* Elsewhere the C library's syscall() (which the preload's own wrapper
+ * passes through for calls from the library's code). */
+static inline long sysc_raw(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	int saved = errno;
+	long r = syscall(n, a1, a2, a3, a4, a5, a6);
+
+	if (r < 0)
+		r = -errno;
 	errno = saved;
 	return r;
 }
+#endif
 
-#define SYSC(...) ({ int saved_errno_ = errno; sysc_ret(syscall(__VA_ARGS__), saved_errno_); })
+#define SYSC_7_(n, a1, a2, a3, a4, a5, a6, ...) \
+	sysc_raw((long)(n), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5), (long)(a6))
+#define SYSC(...) SYSC_7_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
 #define sys_read(fd, buf, n)        SYSC(SYS_read, (fd), (buf), (n))
 #define sys_write(fd, buf, n)       SYSC(SYS_write, (fd), (buf), (n))

@@ -135,7 +135,7 @@ static __attribute__((noreturn)) void keeper_exit(int status)
 	/* Nothing of the program's may run here: no atexit handler, no
 	 * destructor (the library's own would stop the stack again). */
 	for (;;)
-		(void)syscall(SYS_exit_group, status);
+		(void)SYSC(SYS_exit_group, status);
 }
 
 /* The keeper's life, in the grandchild. */

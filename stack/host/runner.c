@@ -1285,17 +1285,17 @@ static RUNNER_NO_TSAN int runner_proc_run(struct runner *r)
 		      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
 		      r, &r->proc_tid, NULL, &r->proc_tid);
 	r->spawned = pid < 0 ? -1 : 1;
-	(void)syscall(SYS_futex, &r->spawned, FUTEX_WAKE, 1, NULL, NULL, 0);
+	(void)SYSC(SYS_futex, &r->spawned, FUTEX_WAKE, 1, NULL, NULL, 0);
 	if (pid < 0)
 		return -1;
 	/* The kernel clears proc_tid and wakes it (a shared futex) as the process ends. */
 	while ((v = r->proc_tid) != 0)
-		(void)syscall(SYS_futex, &r->proc_tid, FUTEX_WAIT, v, NULL, NULL, 0);
+		(void)SYSC(SYS_futex, &r->proc_tid, FUTEX_WAIT, v, NULL, NULL, 0);
 	memset(&si, 0, sizeof(si));
-	while (syscall(SYS_waitid, P_PID, pid, &si, WEXITED | __WALL, NULL) < 0 && errno == EINTR)
+	while (SYSC(SYS_waitid, P_PID, pid, &si, WEXITED | __WALL, NULL) == -EINTR)
 		;
 	if (si.si_pid == pid && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED))
-		(void)syscall(SYS_kill, r->owner, si.si_status);
+		(void)SYSC(SYS_kill, r->owner, si.si_status);
 	return 0;
 }
 
@@ -1329,7 +1329,7 @@ static int runner_spawn(struct runner *r)
 	 * carried on (the process may not have run yet: it polls the pidfd
 	 * opened here, which sees the death whenever it looks). */
 	while (rc == 0 && r->spawned == 0)
-		(void)syscall(SYS_futex, &r->spawned, FUTEX_WAIT, 0, NULL, NULL, 0);
+		(void)SYSC(SYS_futex, &r->spawned, FUTEX_WAIT, 0, NULL, NULL, 0);
 	return -rc;
 }
 

@@ -10391,6 +10391,20 @@ static long child_send(int s) { return send(s, "x", 1, MSG_NOSIGNAL); }
 static long child_connect(int s) { (void)s; return connect_to(tcp_sock(), PEER, P_ECHO); }
 
 CASE(fork_child_uses_socket, 0) { in_child(child_send, tcp_to(P_ECHO)); }
+/* A socket closed by syscall(SYS_close), as libuv closes every fd: the
+ * number is free: a file opened next gets it, and
+ * read() reads the file. */
+CASE(syscall_close_then_file, 0)
+{
+	int s = tcp_to(P_ECHO), f;
+	char b[4];
+
+	R(syscall(SYS_close, s));
+	f = open("/dev/zero", O_RDONLY);
+	emit("same=%d", f == s);
+	R(read(f, b, sizeof(b)));
+	R(fcntl(f, F_GETFL) & O_ACCMODE);
+}
 /* A connected socket handed to another process over a Unix socket
  * (SCM_RIGHTS), as Node's cluster primary hands each connection to a
  * worker: the receiver (forked before the socket existed) writes "ping"

@@ -441,8 +441,6 @@ for (let i = 0; i < 200; i++)
 
 @test "Node.js: its http client under the preload against a kernel Node server; its http server under the preload: client address, 3 MB POST hashed right, ab 500" {
 	need node ab
-	# The client first: a program started after a Node server killed by
-	# SIGTERM waits for that stack to let go of the TAP (up to 10 s).
 	bg_ker knode 60 node -e "$NODE_SERVER" 8085
 	wait_kernel_listen 8085
 	tap_mark

@@ -62,8 +62,8 @@ load_default LOAD_JUNK_PPS 0 0 50000
 load_default LOAD_HTTP10 5000 20000 5000
 load_default LOAD_REDIS_N 100000 1000000 100000
 load_default LOAD_WRK_S 10 60 10
-load_default LOAD_STALL_S 25 180 25
-load_default LOAD_DOWN_S 30 60 30
+load_default LOAD_STALL_S 12 180 12
+load_default LOAD_DOWN_S 15 60 15
 load_default LOAD_DOWN_RX_S 12 60 12
 load_default LOAD_OUTAGE_MIB 32 64 32
 load_default LOAD_USER_TIMEOUT_MS 5000 30000 5000

@@ -195,7 +195,7 @@ int ip4_reass_add(struct stack *s, struct ip4_reass *r, const struct ip4_hdr *h,
 {
 	uint32_t off = h->frag_off, len = (uint32_t)h->total_len - h->ihl, end = off + len;
 	struct ip4_dgram *d = dgram_find(r, h);
-	struct ip4_frag *prev, *f;
+	struct ip4_frag *prev = NULL, *f;
 	size_t charge;
 	bool run_head;
 

@@ -233,6 +233,10 @@ static struct relay_share *share_take(void)
 	atomic_store(&sh->done, 0);
 	atomic_store(&sh->sndbuf, 0);
 	atomic_store(&sh->rcvbuf, 0);
+	/* A framed UDP socket's association ended with the socket that had
+	 * this share before. */
+	atomic_store(&sh->dgram_peer, 0);
+	atomic_store(&sh->dgram_src, 0);
 	return sh;
 }
 

@@ -790,6 +790,31 @@ static void test_a_push_sends_what_the_program_wrote(void **state)
 	pair_free(&p);
 }
 
+/* A share given back and taken again (the next exposed socket gets the
+ * same slot) starts empty: a framed UDP socket's association, an option
+ * asked, none of them the earlier socket's. (After
+ * the others: the region, once made, adds its eventfd to every round's
+ * wait, which pair's rounds do not count.) */
+static void test_a_share_taken_again_starts_empty(void **state)
+{
+	struct relay_share *a, *b;
+
+	(void)state;
+	a = relay_share_new();
+	assert_non_null(a);
+	atomic_store(&a->dgram_peer, (uint64_t)0xc0000201u << 16 | 7007);
+	atomic_store(&a->dgram_src, 0xc0000202u);
+	relay_share_want(a, TCP_OPT_CORK, 1);
+	relay_share_free(a);
+	b = relay_share_new();
+	assert_ptr_equal(b, a);
+	assert_int_equal(atomic_load(&b->dgram_peer), 0);
+	assert_int_equal(atomic_load(&b->dgram_src), 0);
+	assert_int_equal(atomic_load(&b->want[TCP_OPT_CORK]), RELAY_OPT_NONE);
+	assert_int_equal(atomic_load(&b->req), 0);
+	relay_share_free(b);
+}
+
 /* Once the program has made another process (relay_solo_end), nothing is
  * pumped: the serving thread moves every byte. (Last: it is for good.) */
 static void test_no_pump_once_another_process_may_hold_the_fd(void **state)
@@ -834,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_a_pumped_relay_is_left_by_the_serving_thread),
 		cmocka_unit_test(test_a_push_sends_what_the_program_wrote),
 		cmocka_unit_test(test_no_pump_once_another_process_may_hold_the_fd),
+		cmocka_unit_test(test_a_share_taken_again_starts_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4995,19 +4995,32 @@ static int set_timestamping(struct shim_sock *k, int fd, int name, const void *v
  */
 static int set_tcp_quick(struct shim_sock *k, int level, int name, const void *val, socklen_t len)
 {
+	enum tcp_option opt = name == TCP_CORK ? TCP_OPT_CORK : TCP_OPT_NODELAY;
+	struct relay_share *sh = NULL;
 	int r, v;
 
 	if (level != IPPROTO_TCP || (name != TCP_CORK && name != TCP_NODELAY) || k->type != SOCK_STREAM ||
-	    (int)len < (int)sizeof(int) || shim_exposed(k))
+	    (int)len < (int)sizeof(int))
 		return SHIM_PASS;
 	if (shim_copy(&v, val, sizeof(v)))
 		return -EFAULT;
+	if (name == TCP_NODELAY)
+		v = v != 0;
 	shim_lock();
-	if (!k->tcp || shim_exposed(k))
+	if (k->tcp && !shim_exposed(k)) {
+		r = set_tcp(k, opt, v);
+	} else if (!k->tcp && k->share && shim_exposed(k) && !k->listening) {
+		/* A connection a relay serves (a fork child's, one handed
+		 * over a listener's channel): asked through the shared state
+		 * (set_tcp), not waited for (relay_share_nudge). */
+		r = set_tcp(k, opt, v);
+		sh = r == 0 ? k->share : NULL;
+	} else {
 		r = SHIM_PASS;
-	else
-		r = set_tcp(k, name == TCP_CORK ? TCP_OPT_CORK : TCP_OPT_NODELAY, name == TCP_CORK ? v : v != 0);
+	}
 	shim_unlock();
+	if (sh)
+		relay_share_nudge(sh, (int)opt, v);
 	/* A listener's loopback side (lo_listen): its connections inherit it. */
 	if ((r == 0 || r == -ENOPROTOOPT) && atomic_load(&k->lo_fd) >= 0)
 		(void)shim_libc.setsockopt(atomic_load(&k->lo_fd), level, name, &v, sizeof(v));

@@ -233,6 +233,8 @@ static struct relay_share *share_take(void)
 	atomic_store(&sh->done, 0);
 	atomic_store(&sh->sndbuf, 0);
 	atomic_store(&sh->rcvbuf, 0);
+	atomic_store(&sh->waiters, 0);
+	atomic_store(&sh->push, 0);
 	/* A framed UDP socket's association ended with the socket that had
 	 * this share before. */
 	atomic_store(&sh->dgram_peer, 0);
@@ -306,6 +308,9 @@ void relay_share_sync(struct relay_share *sh)
 
 	if ((int)(atomic_load(&sh->done) - req) >= 0)
 		return;
+	/* Counted before done is read again: the relay stores done, then
+	 * reads waiters (io_one), so one of the two sees the other. */
+	atomic_fetch_add(&sh->waiters, 1);
 	(void)sys_write(share_kick, &one, sizeof(one));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -314,15 +319,28 @@ void relay_share_sync(struct relay_share *sh)
 		long ns;
 
 		if ((int)(d - req) >= 0)
-			return;
+			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ns = (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec);
 		if (ns >= RELAY_SYNC_NS)
-			return;
+			break;
 		/* A futex on shared memory (not private): the relay is in
 		 * another process. */
 		(void)SYSC(SYS_futex, &sh->done, FUTEX_WAIT, d, &wait, NULL, 0);
 	}
+	atomic_fetch_sub(&sh->waiters, 1);
+}
+
+_Static_assert(TCP_OPT_CORK < 32 && TCP_OPT_NODELAY < 32, "relay_share's push holds a bit per option");
+
+void relay_share_nudge(struct relay_share *sh, int opt, int value)
+{
+	uint64_t one = 1;
+
+	if (!((opt == TCP_OPT_CORK && value == 0) || (opt == TCP_OPT_NODELAY && value != 0)))
+		return;         /* share_apply comes before the program's next bytes go */
+	atomic_fetch_or(&sh->push, 1u << opt);
+	(void)sys_write(share_kick, &one, sizeof(one));
 }
 
 /* Lock held: the connection's buffer sizes (and that it is connected), for
@@ -346,16 +364,25 @@ static void share_publish(struct relay *rl)
 static void share_apply(struct relay *rl, bool *busy)
 {
 	struct relay_share *sh = rl->share;
-	unsigned req;
+	unsigned req, push;
 
 	if (!sh || rl->listener)
 		return;
 	req = atomic_load(&sh->req);
 	if (req == atomic_load(&sh->done))
 		return;
+	push = atomic_exchange(&sh->push, 0);
 	for (int o = 0; o < RELAY_OPTS; o++) {
 		int v = atomic_exchange(&sh->want[o], RELAY_OPT_NONE);
 
+		/* A cork let go (or Nagle turned off) and taken again since:
+		 * what was written before goes first (relay_share_nudge). */
+		if ((push & (1u << o)) && rl->tcp) {
+			int rel = o == TCP_OPT_CORK ? 0 : 1;
+
+			if (v != rel)
+				(void)tcp_setopt(rl->tcp, (enum tcp_option)o, rel);
+		}
 		/* The asker's placeholder took the value first: an error here
 		 * is the engine's own (an option it keeps on the placeholder). */
 		if (v != RELAY_OPT_NONE && rl->tcp)
@@ -1118,7 +1145,8 @@ static void io_one(struct relay *rl, short rev)
 {
 	if (rl->share_wake) {
 		rl->share_wake = false;
-		(void)SYSC(SYS_futex, &rl->share->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+		if (atomic_load(&rl->share->waiters) > 0)
+			(void)SYSC(SYS_futex, &rl->share->done, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 	}
 	if (rl->taken) {
 		void *t = rl->taken;
@@ -1205,6 +1233,9 @@ static void pump_take(struct relay_set *set, struct relay_pump *p, struct relay 
 	rl->woken = false;
 	set->pumped++;
 	p->ev[p->n] = ev;
+	/* Options asked without a wait (relay_share_nudge) before these
+	 * bytes; the askers' wake-up, if any, is the stack thread's. */
+	share_apply(rl, &busy);
 	collect_tcp(rl, &busy, now);
 	/* More than the buffer holds, or more than bytes: the stack thread
 	 * goes on with it. */

@@ -94,6 +94,12 @@ struct relay_share {
 	 */
 	_Atomic int want[RELAY_OPTS];
 	_Atomic unsigned req, done;
+	_Atomic int waiters;            /* askers in relay_share_sync: done's futex is woken for them only */
+	/* Options whose value lets data go (TCP_CORK off, TCP_NODELAY on)
+	 * asked without a wait (relay_share_nudge), one bit per option: the
+	 * relay applies that value before whatever was asked after it, so
+	 * that what was written before it is pushed, as Linux's uncork. */
+	_Atomic unsigned push;
 	_Atomic int sndbuf, rcvbuf;     /* the connection's, as last applied */
 	/* A framed UDP socket's association (connect() in any process that
 	 * holds it; the relay keeps the stack's socket unconnected): the peer
@@ -126,6 +132,19 @@ void relay_share_want(struct relay_share *sh, int opt, int value);
 /* No lock, any process: wakes the serving thread and waits (bounded) until
  * what was asked is applied. */
 void relay_share_sync(struct relay_share *sh);
+/*
+ * No lock, any process: TCP_CORK and TCP_NODELAY (relay_share_want'ed), not
+ * waited for. A server toggles them around every response (nginx's
+ * tcp_nopush), and a wait is a round trip to the serving thread each time.
+ * What they change is when segments leave, never the bytes: a value that
+ * holds data back (cork on, Nagle on) is applied before the relay sends any
+ * byte the program writes after it (share_apply runs before the relay's
+ * bytes go to the connection), without a wake-up; one that lets data go
+ * wakes the serving thread, which pushes what waits. What differs from a
+ * kernel socket: getsockopt of the asker answers the value at once; bytes
+ * the relay already sent before it saw a cork are not held back.
+ */
+void relay_share_nudge(struct relay_share *sh, int opt, int value);
 
 /* The relay's owner (the shim's socket), told under the stack lock unless
  * said otherwise. */

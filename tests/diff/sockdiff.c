@@ -10391,6 +10391,55 @@ static long child_send(int s) { return send(s, "x", 1, MSG_NOSIGNAL); }
 static long child_connect(int s) { (void)s; return connect_to(tcp_sock(), PEER, P_ECHO); }
 
 CASE(fork_child_uses_socket, 0) { in_child(child_send, tcp_to(P_ECHO)); }
+/* TCP_CORK in a fork child, on a connection the parent's stack serves
+ * through a relay (its options asked through the shared state, not waited
+ * for: relay_share_nudge): the bytes held while corked, sent at once when
+ * let go (within 80 ms: the cork would hold them 200), and a cork let go and
+ * taken again before the next bytes (nginx's tcp_nopush around each
+ * response) loses nothing. The child's answer: cork as getsockopt reads it,
+ * echoed early, echoed promptly after the uncork, bytes back, and the same
+ * for the second round, one digit each. */
+static long child_cork(int s)
+{
+	int one = 1, zero = 0, v = -1;
+	socklen_t l = sizeof(v);
+	char b[16];
+	long early, prompt, got, prompt2, got2;
+
+	if (setsockopt(s, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) != 0 ||
+	    getsockopt(s, IPPROTO_TCP, TCP_CORK, &v, &l) != 0 || send(s, "ab", 2, 0) != 2 || send(s, "cd", 2, 0) != 2)
+		return -1;
+	early = readable_within(s, 80);
+	if (setsockopt(s, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) != 0)
+		return -1;
+	prompt = readable_within(s, 80);
+	got = (long)read_n(s, b, 4);
+	if (setsockopt(s, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) != 0 || send(s, "ef", 2, 0) != 2 ||
+	    setsockopt(s, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) != 0 ||
+	    setsockopt(s, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) != 0 || send(s, "gh", 2, 0) != 2 ||
+	    setsockopt(s, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)) != 0)
+		return -1;
+	prompt2 = readable_within(s, 80);
+	got2 = (long)read_n(s, b, 4);
+	return v * 100000 + early * 10000 + prompt * 1000 + got * 100 + prompt2 * 10 + got2;
+}
+CASE(fork_child_cork, 0) { in_child(child_cork, tcp_to(P_ECHO)); }
+/* TCP_NODELAY in a fork child, asked the same way: the value the child
+ * reads back after each set, and every byte echoed. */
+static long child_nodelay(int s)
+{
+	int one = 1, zero = 0, v = -1, v2 = -1;
+	socklen_t l = sizeof(v);
+	char b[16];
+
+	if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+	    getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &l) != 0 || send(s, "ab", 2, 0) != 2 ||
+	    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof(zero)) != 0 ||
+	    getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v2, &l) != 0 || send(s, "cd", 2, 0) != 2)
+		return -1;
+	return v * 100 + v2 * 10 + (read_n(s, b, 4) == 4);
+}
+CASE(fork_child_nodelay, 0) { in_child(child_nodelay, tcp_to(P_ECHO)); }
 /* A socket closed by syscall(SYS_close), as libuv closes every fd: the
  * number is free: a file opened next gets it, and
  * read() reads the file. */

@@ -792,7 +792,7 @@ static void test_a_push_sends_what_the_program_wrote(void **state)
 
 /* A share given back and taken again (the next exposed socket gets the
  * same slot) starts empty: a framed UDP socket's association, an option
- * asked, none of them the earlier socket's. (After
+ * asked, a wait counted, a push, none of them the earlier socket's. (After
  * the others: the region, once made, adds its eventfd to every round's
  * wait, which pair's rounds do not count.) */
 static void test_a_share_taken_again_starts_empty(void **state)
@@ -804,12 +804,16 @@ static void test_a_share_taken_again_starts_empty(void **state)
 	assert_non_null(a);
 	atomic_store(&a->dgram_peer, (uint64_t)0xc0000201u << 16 | 7007);
 	atomic_store(&a->dgram_src, 0xc0000202u);
+	atomic_store(&a->push, 1u << TCP_OPT_CORK);
+	atomic_store(&a->waiters, 1);
 	relay_share_want(a, TCP_OPT_CORK, 1);
 	relay_share_free(a);
 	b = relay_share_new();
 	assert_ptr_equal(b, a);
 	assert_int_equal(atomic_load(&b->dgram_peer), 0);
 	assert_int_equal(atomic_load(&b->dgram_src), 0);
+	assert_int_equal(atomic_load(&b->push), 0);
+	assert_int_equal(atomic_load(&b->waiters), 0);
 	assert_int_equal(atomic_load(&b->want[TCP_OPT_CORK]), RELAY_OPT_NONE);
 	assert_int_equal(atomic_load(&b->req), 0);
 	relay_share_free(b);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -59,6 +60,7 @@ static atomic_int relay_pumps;
 
 struct relay {
 	struct relay *next;
+	struct relay *prev;         /* on the active list (the serving thread's) */
 	struct relay_set *set;
 	int fd;
 	struct tcp_conn *tcp;
@@ -70,8 +72,17 @@ struct relay {
 	bool armed;                 /* only watching the fd (relay_open) */
 	bool framed;                /* an unconnected UDP socket's: struct relay_dgram_hdr first */
 	bool woken;                 /* its connection had an event (relay_wake) */
-	/* The stack thread's alone. */
-	int pidx;                   /* its entry in the last relay_collect's pfd, or -1 */
+	/* Under the lock: on set->woke_list (relay_wake). */
+	bool on_woke;
+	struct relay *woke_next;
+	/* The stack thread's alone: the fd's and lo_fd's registrations in the
+	 * set's epoll and what the last collect wants of them (poll events;
+	 * -1: not registered), what the epoll reported since the last io, and
+	 * the lists of relays to collect next and to serve in this io. */
+	int ev_reg, ev_want, lo_reg, lo_want;
+	short rev;
+	bool on_visit, on_io;
+	struct relay *visit_next, *io_next;
 	/* A push's (relay_push_claim to relay_pump_add). */
 	int push_ev;
 
@@ -87,6 +98,7 @@ struct relay {
 	int rx_err;                 /* ... with this error (reset, timeout), or 0 */
 	bool rx_shut;               /* the fd was shut down for it */
 	bool rx_lost;               /* the program's end reads no more: discard */
+	bool rx_blocked;            /* the last write of rx into the fd left some: wait for POLLOUT */
 	char *tx;                   /* from the fd, for the connection */
 	size_t tx_len, tx_off;
 	bool tx_have;               /* UDP: a datagram (maybe empty) waits in tx */
@@ -116,8 +128,7 @@ struct relay {
 	bool chan_sized;            /* its send buffer made small (io_listener) */
 	int lo_fd;                  /* its loopback side (relay_listener_lo), or -1 */
 	int lo_family;              /* lo_fd's (a framed UDP relay's: its sends to loopback) */
-	int lo_pidx;                /* lo_fd's entry in the last relay_collect's pfd, or -1 */
-	short lo_rev;               /* what the poll saw there (relay_io for io_listener) */
+	short lo_rev;               /* what the epoll saw there (relay_io for io_listener) */
 };
 
 /*
@@ -157,6 +168,10 @@ void relay_fork_child(struct relay_set *set)
 					(void)sys_close(fds[j]);
 				}
 		}
+	if (set && set->ep >= 0) {
+		sys_fd_forget(set->ep);
+		(void)sys_close(set->ep);
+	}
 	/* Held since relay_fork_prepare, by this thread's copy: let go as the
 	 * parent does (a new init would leave it held for the thread checker,
 	 * and a second fork in the child would then see the locks' order
@@ -174,6 +189,14 @@ void relay_fork_child(struct relay_set *set)
 #define RELAY_SHARES 8192
 static pthread_once_t share_once = PTHREAD_ONCE_INIT;
 static struct relay_share *share_base;
+/* After the shares in the region: a bit per share that has a request the
+ * serving thread has not looked at (relay_share_want sets it), so that a
+ * kick makes it look at those relays only. */
+#define SHARE_WORDS ((RELAY_SHARES + 63) / 64)
+static _Atomic uint64_t *share_asked;
+/* The serving process's: the relay that holds each share (relay_collect's
+ * way from a bit to its relay). */
+static struct relay *share_relay[RELAY_SHARES];
 static int share_kick = -1;             /* the eventfd: inherited, internal */
 static unsigned share_used;             /* under relay_fd_mu */
 static int32_t *share_next;             /* under relay_fd_mu: the free list's links */
@@ -181,8 +204,8 @@ static int32_t share_free_head;         /* under relay_fd_mu: 1 on, 0 none */
 
 static void share_region(void)
 {
-	void *p = mmap(NULL, RELAY_SHARES * sizeof(struct relay_share), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t size = RELAY_SHARES * sizeof(struct relay_share) + SHARE_WORDS * sizeof(uint64_t);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	long efd;
 
 	if (p == MAP_FAILED)
@@ -194,10 +217,11 @@ static void share_region(void)
 		share_next = NULL;
 		if (efd >= 0)
 			(void)sys_close((int)efd);
-		(void)munmap(p, RELAY_SHARES * sizeof(struct relay_share));
+		(void)munmap(p, size);
 		return;
 	}
 	share_kick = sys_fd_hide((int)efd);
+	share_asked = (_Atomic uint64_t *)((struct relay_share *)p + RELAY_SHARES);
 	share_base = p;
 }
 
@@ -292,8 +316,21 @@ void relay_share_want(struct relay_share *sh, int opt, int value)
 {
 	if (opt < 0 || opt >= RELAY_OPTS)
 		return;
+	int32_t i = relay_share_index(sh) - 1;
+
 	atomic_store(&sh->want[opt], value);
 	atomic_fetch_add(&sh->req, 1);
+	if (i >= 0)
+		atomic_fetch_or(&share_asked[i / 64], (uint64_t)1 << (i % 64));
+}
+
+/* The serving thread's: rl holds sh from now on (NULL: lets go of it). */
+static void share_bind(struct relay *rl, struct relay_share *sh)
+{
+	int32_t i = relay_share_index(sh) - 1;
+
+	if (i >= 0)
+		share_relay[i] = rl;
 }
 
 /* At most this long for the relay to apply an option (it may be gone: the
@@ -397,10 +434,41 @@ static void share_apply(struct relay *rl, bool *busy)
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)(void *ctx), void *ctx)
 {
 	memset(set, 0, sizeof(*set));
-	set->kick_pidx = -1;
+	set->kick_pidx = set->ep_pidx = -1;
+	set->ep = -1;
 	set->kick = kick;
 	set->woke = woke;
 	set->kick_ctx = ctx;
+}
+
+/* Lock held: rl is looked at in the serving thread's next collect. */
+static void woke_add(struct relay_set *set, struct relay *rl)
+{
+	if (rl->on_woke)
+		return;
+	rl->on_woke = true;
+	rl->woke_next = set->woke_list;
+	set->woke_list = rl;
+}
+
+/* The serving thread's: rl is collected next round. */
+static void visit_add(struct relay_set *set, struct relay *rl)
+{
+	if (rl->on_visit || rl->done)
+		return;
+	rl->on_visit = true;
+	rl->visit_next = set->visit;
+	set->visit = rl;
+}
+
+/* The serving thread's: rl is served in this round's io. */
+static void io_add(struct relay_set *set, struct relay *rl)
+{
+	if (rl->on_io)
+		return;
+	rl->on_io = true;
+	rl->io_next = set->io;
+	set->io = rl;
 }
 
 /* The connection's callback (lock held, any thread): the serving thread
@@ -409,6 +477,7 @@ static void relay_wake(void *ctx)
 {
 	struct relay *rl = ctx;
 
+	woke_add(rl->set, rl);
 	rl->woken = true;
 	if (rl->set->woke)
 		rl->set->woke(rl->set->kick_ctx);
@@ -456,12 +525,11 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->udp = udp;
 	rl->cb = cb;
 	rl->ctx = ctx;
-	rl->pidx = -1;
+	rl->ev_reg = rl->ev_want = rl->lo_reg = rl->lo_want = -1;
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
 	rl->armed = true;
 	rl->spare[0] = rl->spare[1] = rl->pend_fd = rl->lo_fd = -1;
-	rl->lo_pidx = -1;
 	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
 	{
 		struct ip4_endpoint peer;
@@ -469,8 +537,10 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 		rl->framed = udp && udp_peer(udp, &peer) != 0;
 	}
 	rl->connecting = tcp && (tcp_get_state(tcp) == TCP_STATE_SYN_SENT || tcp_get_state(tcp) == TCP_STATE_SYN_RECEIVED);
-	if (cb && cb->share && (rl->share = cb->share(ctx)))
+	if (cb && cb->share && (rl->share = cb->share(ctx))) {
 		rl->filler = rl->share->filler;
+		share_bind(rl, rl->share);
+	}
 	share_publish(rl);
 	if (!armed || rl->listener)
 		relay_expose(rl);
@@ -487,6 +557,7 @@ void relay_listener_lo(struct relay *rl, int lo, int family)
 	rl->lo_fd = lo;
 	rl->lo_family = family;
 	rl->set->nlo++;
+	woke_add(rl->set, rl);
 	rl->set->kick(rl->set->kick_ctx);
 }
 
@@ -501,6 +572,8 @@ void relay_expose(struct relay *rl)
 		tcp_set_wakeup(rl->tcp, &rl->wake);
 	else if (rl->udp)
 		udp_set_wakeup(rl->udp, &rl->wake);
+	/* What the connection already holds made no wake-up. */
+	woke_add(rl->set, rl);
 	rl->set->kick(rl->set->kick_ctx);
 }
 
@@ -512,8 +585,9 @@ void relay_forget(struct relay *rl)
 
 unsigned relay_pollfds(const struct relay_set *set)
 {
-	/* The share region's eventfd, and the listeners' loopback sides. */
-	return relay_count(set) + set->nlo + 1;
+	/* The epoll, and the share region's eventfd. */
+	(void)set;
+	return 2;
 }
 
 unsigned relay_count(const struct relay_set *set)
@@ -681,6 +755,7 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 	}
 	/* Whoever accepts it sets its options through this (relay.h). */
 	nrl->share = rl->spare_share;
+	share_bind(nrl, nrl->share);
 	rl->spare_share = NULL;
 	share_publish(nrl);
 	rl->pend_note.share = relay_share_index(nrl->share);
@@ -751,11 +826,11 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 
 /*
  * Lock held, rl claimed by the serving thread: what relay_collect does for
- * one relay; its fd's entry goes to pfd[*n] when it has one. True when the
- * relay is finished (the caller moves it to the dead).
+ * one relay; what it waits for on its fd and its loopback side goes to
+ * ev_want and lo_want (-1: not waited on). True when the relay is finished
+ * (the caller moves it to the dead).
  */
-static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *pfd, unsigned *n, bool *busy,
-			uint64_t now)
+static bool collect_one(struct relay_set *set, struct relay *rl, bool *busy, uint64_t now)
 {
 	bool rx_pending, tx_room;
 
@@ -791,32 +866,23 @@ static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *
 		rl->done = true;
 	if (rl->done)
 		return true;
+	rl->ev_want = rl->lo_want = -1;
 	if (rl->listener) {
 		if (rl->spare[0] < 0 || rl->pend_fd >= 0)
 			*busy = true;   /* a pair to make, or one to send: relay_io */
 		/* POLLHUP (every holder gone) comes unasked. */
-		pfd[*n].fd = rl->fd;
-		pfd[*n].events = (short)(rl->chan_full ? POLLOUT : 0);
-		pfd[*n].revents = 0;
-		rl->pidx = (int)(*n)++;
+		rl->ev_want = rl->chan_full ? POLLOUT : 0;
 		/* A connection to localhost waits in the kernel's queue until
 		 * the channel has room for it (io_listener accepts it). */
-		if (rl->lo_fd >= 0 && rl->pend_fd < 0 && !rl->chan_full && !rl->hup) {
-			pfd[*n].fd = rl->lo_fd;
-			pfd[*n].events = POLLIN;
-			pfd[*n].revents = 0;
-			rl->lo_pidx = (int)(*n)++;
-		}
+		if (rl->lo_fd >= 0 && rl->pend_fd < 0 && !rl->chan_full && !rl->hup)
+			rl->lo_want = POLLIN;
 		return false;
 	}
 	if (rl->taken)
 		*busy = true;   /* cb->after, in relay_io */
 	if (rl->connecting) {
 		/* The handshake first: only the program's close matters. */
-		pfd[*n].fd = rl->fd;
-		pfd[*n].events = 0;
-		pfd[*n].revents = 0;
-		rl->pidx = (int)(*n)++;
+		rl->ev_want = 0;
 		return false;
 	}
 	if (rl->filler)
@@ -833,64 +899,137 @@ static bool collect_one(struct relay_set *set, struct relay *rl, struct pollfd *
 	 * polled again only once there is room for what it still holds. */
 	if (rl->hup_seen && !tx_room)
 		return false;
-	pfd[*n].fd = rl->fd;
-	pfd[*n].events = (short)((rx_pending ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0));
-	pfd[*n].revents = 0;
-	rl->pidx = (int)(*n)++;
+	rl->ev_want = (rx_pending && rl->rx_blocked ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0);
+	if (rx_pending && !rl->rx_blocked)
+		*busy = true;   /* relay_io writes it without waiting (io_rx) */
 	/* A framed UDP relay's loopback side: a datagram from localhost is
 	 * taken when the buffer for the program is free (io_lo_dgram). */
-	if (rl->framed && rl->lo_fd >= 0 && !rl->rx_have && !rl->stop_seen) {
-		pfd[*n].fd = rl->lo_fd;
-		pfd[*n].events = POLLIN;
-		pfd[*n].revents = 0;
-		rl->lo_pidx = (int)(*n)++;
-	}
+	if (rl->framed && rl->lo_fd >= 0 && !rl->rx_have && !rl->stop_seen)
+		rl->lo_want = POLLIN;
 	return false;
+}
+
+/* The serving thread's, lock held: rl leaves the active list for the dead. */
+static void active_unlink(struct relay_set *set, struct relay *rl)
+{
+	if (rl->prev)
+		rl->prev->next = rl->next;
+	else
+		set->active = rl->next;
+	if (rl->next)
+		rl->next->prev = rl->prev;
+	rl->prev = NULL;
+	set->nactive--;
+	if (rl->lo_fd >= 0)
+		set->nlo--;
+	rl->next = set->dead;
+	set->dead = rl;
 }
 
 unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, uint64_t now)
 {
-	struct relay **p;
+	struct relay *list;
 	unsigned n = 0;
+	bool all = set->stopping || atomic_exchange_explicit(&set->look_all, false, memory_order_acq_rel);
 
 	/* The new ones join the serving thread's list. */
 	while (set->incoming) {
 		struct relay *rl = set->incoming;
 
 		set->incoming = rl->next;
+		rl->prev = NULL;
 		rl->next = set->active;
+		if (set->active)
+			set->active->prev = rl;
 		set->active = rl;
 		set->nactive++;
+		visit_add(set, rl);
 	}
+	while (set->woke_list) {
+		struct relay *rl = set->woke_list;
+
+		set->woke_list = rl->woke_next;
+		rl->on_woke = false;
+		visit_add(set, rl);
+	}
+	if (all) {
+		for (struct relay *rl = set->active; rl; rl = rl->next)
+			visit_add(set, rl);
+	}
+	if (set->share_look && share_asked) {
+		/* Another process asked for options (relay_share_want): the
+		 * relays whose share has a request. */
+		for (unsigned w = 0; w < SHARE_WORDS; w++) {
+			uint64_t bits;
+
+			if (!atomic_load_explicit(&share_asked[w], memory_order_relaxed))
+				continue;
+			bits = atomic_exchange(&share_asked[w], 0);
+			while (bits) {
+				unsigned b = (unsigned)__builtin_ctzll(bits);
+				struct relay *rl = share_relay[w * 64 + b];
+
+				bits &= bits - 1;
+				if (rl && rl->set == set && !rl->done)
+					visit_add(set, rl);
+			}
+		}
+	}
+	set->share_look = false;
 	*busy = false;
 	set->skipped = false;
-	for (p = &set->active; *p;) {
-		struct relay *rl = *p;
-		bool done;
+	list = set->visit;
+	set->visit = NULL;
+	while (list) {
+		struct relay *rl = list;
+		bool done, b = false;
 
-		rl->pidx = rl->lo_pidx = -1;
+		list = rl->visit_next;
+		rl->on_visit = false;
+		if (rl->done)
+			continue;       /* on its way to the dead (a pump's end saw it) */
 		if (!claim_serve(set, rl)) {
 			/* A pump moves its bytes: it kicks us when it lets go. */
-			p = &rl->next;
+			visit_add(set, rl);
 			continue;
 		}
 		rl->woken = false;
-		done = collect_one(set, rl, pfd, &n, busy, now);
+		done = collect_one(set, rl, &b, now);
 		claim_drop(rl);
 		if (done) {
-			*p = rl->next;
-			set->nactive--;
-			if (rl->lo_fd >= 0)
-				set->nlo--;
-			rl->next = set->dead;
-			set->dead = rl;
+			active_unlink(set, rl);
 			continue;
 		}
-		p = &rl->next;
+		if (b || rl->ev_want != rl->ev_reg || rl->lo_want != rl->lo_reg) {
+			*busy = true;
+			io_add(set, rl);
+		}
+	}
+	if (set->woke_list) {
+		/* Woken while collected (a close in collect_one wakes its own
+		 * relay): the dead ones leave the list. */
+		struct relay **pp = &set->woke_list;
+
+		while (*pp) {
+			if ((*pp)->done) {
+				(*pp)->on_woke = false;
+				*pp = (*pp)->woke_next;
+			} else {
+				pp = &(*pp)->woke_next;
+			}
+		}
 	}
 	if (!set->skipped)
 		atomic_store_explicit(&set->missed, 0, memory_order_seq_cst);
-	set->kick_pidx = -1;
+	set->ep_pidx = set->kick_pidx = -1;
+	if (set->ep >= 0) {
+		pfd[n].fd = set->ep;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		set->ep_pidx = (int)n++;
+	} else if (set->active) {
+		*busy = true;   /* relay_io makes it */
+	}
 	if (share_kick >= 0 && set->active) {
 		/* Another process asked for options (relay_share_sync). */
 		pfd[n].fd = share_kick;
@@ -907,7 +1046,9 @@ static void io_rx(struct relay *rl, short rev)
 {
 	bool pending = rl->tcp || rl->udp ? (rl->rx_have || rl->rx_len > rl->rx_off) : false;
 
-	if (pending && !rl->rx_lost && (rev & (POLLOUT | POLLERR | POLLHUP))) {
+	/* Written at once, the pair's buffer most often has room; only a
+	 * write that left some waits for the fd's POLLOUT (collect_one). */
+	if (pending && !rl->rx_lost && ((rev & (POLLOUT | POLLERR | POLLHUP)) || !rl->rx_blocked)) {
 		long n = sys_sendto(rl->fd, rl->rx + rl->rx_off, rl->rx_len - rl->rx_off,
 				    MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
 
@@ -923,6 +1064,7 @@ static void io_rx(struct relay *rl, short rev)
 			rl->rx_off = rl->rx_len = 0;
 			rl->rx_have = false;
 		}
+		rl->rx_blocked = (rl->rx_have || rl->rx_len > rl->rx_off) && !rl->rx_lost;
 	}
 	if (rl->rx_end && rl->rx_len == rl->rx_off && !rl->rx_shut) {
 		/* End of file for the program; after a reset, writes fail too. */
@@ -1075,12 +1217,22 @@ static void io_listener(struct relay *rl, short rev)
 /* A finished relay's fds (no lock). */
 static void relay_free(struct relay *rl)
 {
+	/* Out of the epoll before the close: a fork child's copy of the fd
+	 * (until it closes it) would keep the registration, and its reports
+	 * would name a relay that is gone. */
+	if (rl->set->ep >= 0) {
+		if (rl->ev_reg >= 0)
+			(void)SYSC(SYS_epoll_ctl, rl->set->ep, EPOLL_CTL_DEL, rl->fd, NULL);
+		if (rl->lo_reg >= 0 && rl->lo_fd >= 0)
+			(void)SYSC(SYS_epoll_ctl, rl->set->ep, EPOLL_CTL_DEL, rl->lo_fd, NULL);
+	}
 	/* The program's end sees end of file and EPIPE, whoever else
 	 * still holds this end (a fork child). */
 	(void)sys_shutdown(rl->fd, SHUT_RDWR);
 	sys_fd_forget(rl->fd);
 	(void)sys_close(rl->fd);
 	pthread_mutex_lock(&relay_fd_mu);
+	share_bind(NULL, rl->share);
 	share_put(rl->share);
 	share_put(rl->spare_share);
 	{
@@ -1168,8 +1320,40 @@ static void io_one(struct relay *rl, short rev)
 		io_lo_dgram(rl);
 }
 
+/* The serving thread, no lock: fd's registration in the epoll from *reg to
+ * want (poll events, -1: none), data the relay (tagged for its loopback side). */
+static void ep_set(struct relay_set *set, int fd, int *reg, int want, uint64_t data)
+{
+	struct epoll_event ev = { .events = want > 0 ? (uint32_t)want : 0, .data.u64 = data };
+	long r;
+
+	if (*reg == want)
+		return;
+	if (want < 0)
+		r = SYSC(SYS_epoll_ctl, set->ep, EPOLL_CTL_DEL, fd, NULL);
+	else
+		r = SYSC(SYS_epoll_ctl, set->ep, *reg < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+	if (r < 0 && want >= 0 && *reg < 0 && r == -EEXIST)
+		r = SYSC(SYS_epoll_ctl, set->ep, EPOLL_CTL_MOD, fd, &ev);
+	if (r < 0 && want >= 0) {
+		/* Out of memory (the fd cannot be gone: the relay owns it): the
+		 * relay is served every round until it can be registered. */
+		log_debug("relay on fd %d: epoll_ctl: %s", fd, strerror((int)-r));
+		*reg = -1;
+		visit_add(set, (struct relay *)(uintptr_t)(data & ~(uint64_t)1));
+		return;
+	}
+	*reg = want;
+	set->ep_changed = true;
+}
+
+/* The tag of a relay's loopback side in the epoll's data. */
+#define RELAY_EP_LO 1u
+
 void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 {
+	struct relay *list;
+
 	while (set->dead) {
 		struct relay *rl = set->dead;
 
@@ -1180,17 +1364,65 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 		uint64_t v;
 
 		(void)sys_read(share_kick, &v, sizeof(v));
+		set->share_look = true;
 	}
-	set->skipped = false;
-	for (struct relay *rl = set->active; rl; rl = rl->next) {
-		short rev = rl->pidx >= 0 && (unsigned)rl->pidx < n ? pfd[rl->pidx].revents : 0;
+	if (set->ep < 0) {
+		long ep = SYSC(SYS_epoll_create1, EPOLL_CLOEXEC);
 
-		if (rl->lo_pidx >= 0 && (unsigned)rl->lo_pidx < n)
-			rl->lo_rev = pfd[rl->lo_pidx].revents;
-		if (!claim_serve(set, rl))
-			continue;       /* a pump has it (what the poll saw is seen again next round) */
+		if (ep < 0) {
+			log_error("relays: epoll_create1: %s (exposed sockets wait)", strerror((int)-ep));
+			return;
+		}
+		set->ep = sys_fd_hide((int)ep);
+		atomic_store(&set->look_all, true);
+	}
+	set->ep_changed = false;
+	/* What collect wants of the fds it looked at. */
+	for (struct relay *rl = set->io; rl; rl = rl->io_next) {
+		ep_set(set, rl->fd, &rl->ev_reg, rl->ev_want, (uint64_t)(uintptr_t)rl);
+		if (rl->lo_fd >= 0)
+			ep_set(set, rl->lo_fd, &rl->lo_reg, rl->lo_want, (uint64_t)(uintptr_t)rl | RELAY_EP_LO);
+	}
+	/* What the fds have for us: reported while the wait saw the epoll
+	 * readable, or after a registration changed (the wait did not see
+	 * that one). An epoll holding more than a batch stays readable. */
+	if (set->ep_changed || (set->ep_pidx >= 0 && (unsigned)set->ep_pidx < n &&
+				(pfd[set->ep_pidx].revents & (POLLIN | POLLERR)))) {
+		struct epoll_event evs[256];
+		long got = SYSC(SYS_epoll_wait, set->ep, evs, 256, 0);
+
+		for (long i = 0; i < got; i++) {
+			struct relay *rl = (struct relay *)(uintptr_t)(evs[i].data.u64 & ~(uint64_t)RELAY_EP_LO);
+
+			if (evs[i].data.u64 & RELAY_EP_LO)
+				rl->lo_rev |= (short)evs[i].events;
+			else
+				rl->rev |= (short)evs[i].events;
+			io_add(set, rl);
+		}
+	}
+	/* set->skipped as collect left it: a relay it left to a pump keeps
+	 * missed set, for the pump's end to kick us. */
+	list = set->io;
+	set->io = NULL;
+	while (list) {
+		struct relay *rl = list;
+		short rev = rl->rev;
+
+		list = rl->io_next;
+		rl->on_io = false;
+		if (!claim_serve(set, rl)) {
+			/* A pump has it: what the epoll saw is seen again (its
+			 * wait is level-triggered), and it is collected again. */
+			rl->rev = rl->lo_rev = 0;
+			visit_add(set, rl);
+			continue;
+		}
+		rl->rev = 0;
 		io_one(rl, rev);
 		claim_drop(rl);
+		/* What it moved, the connection's side moves next round. */
+		visit_add(set, rl);
 	}
 	/* Nothing left for a pump to kick us about: awake, we collect again
 	 * before any wait. */
@@ -1208,7 +1440,10 @@ void relay_io(struct relay_set *set, const struct pollfd *pfd, unsigned n)
 static int pump_events(const struct relay *rl)
 {
 	bool rx_pending = rl->rx_len > rl->rx_off && !rl->rx_lost, tx_room = rl->tx_len == 0;
-	int ev = (rx_pending ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0);
+	int ev = (rx_pending && rl->rx_blocked ? POLLOUT : 0) | (tx_room && !rl->tx_end ? POLLIN | POLLRDHUP : 0);
+
+	if (rx_pending && !rl->rx_blocked)
+		ev |= RELAY_EV_BUSY;
 
 	if ((rl->rx_end && !rx_pending && !rl->rx_shut) || (rl->tx_dead && !rl->tx_refused))
 		ev |= RELAY_EV_BUSY;
@@ -1274,7 +1509,8 @@ void relay_pump_add(struct relay_set *set, struct relay_pump *p, struct relay *r
 
 void relay_push_drop(struct relay_set *set, struct relay *rl)
 {
-	(void)set;
+	/* What the program wrote waits in the buffer: the serving thread's. */
+	woke_add(set, rl);
 	claim_drop(rl);
 	atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
 }
@@ -1323,6 +1559,10 @@ bool relay_pump_end(struct relay_set *set, struct relay_pump *p)
 	/* The stack thread found one of them claimed, and skipped it. */
 	if (atomic_exchange_explicit(&set->missed, 0, memory_order_seq_cst))
 		look = true;
+	/* Which relays, the serving thread does not know (no lock here): it
+	 * looks at all of them. */
+	if (look)
+		atomic_store_explicit(&set->look_all, true, memory_order_release);
 	return look;
 }
 
@@ -1387,6 +1627,12 @@ unsigned relay_set_fds(const struct relay_set *set, int *fds, unsigned max)
 	const struct relay *lists[3] = { set->incoming, set->active, set->dead };
 	unsigned n = 0;
 
+	/* The relays' epoll, kept with them (a keeper's later relays use it). */
+	if (set->ep >= 0) {
+		if (n < max)
+			fds[n] = set->ep;
+		n++;
+	}
 	for (int i = 0; i < 3; i++)
 		for (const struct relay *rl = lists[i]; rl; rl = rl->next, n++)
 			if (n < max)
@@ -1407,5 +1653,11 @@ void relay_set_destroy(struct relay_set *set)
 		}
 	}
 	set->incoming = set->active = set->dead = NULL;
+	set->woke_list = set->visit = set->io = NULL;
 	set->nactive = 0;
+	if (set->ep >= 0) {
+		sys_fd_forget(set->ep);
+		(void)sys_close(set->ep);
+		set->ep = -1;
+	}
 }

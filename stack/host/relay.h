@@ -11,8 +11,8 @@
  * through to the kernel fd, stdio, raw system calls, other processes) meets
  * one byte stream, in order.
  *
- * The relays run in the stack thread (runner.c): it polls their fds next to
- * the TAP. As everywhere (stack/CONCURRENCY.md), nothing is read or written
+ * The relays run in the stack thread (runner.c): it waits for their fds (an
+ * epoll of its own: struct relay_set) next to the TAP. As everywhere (stack/CONCURRENCY.md), nothing is read or written
  * under the stack lock: relay_collect() moves bytes between the connections
  * and the relays' buffers under the lock, relay_io() moves them between the
  * buffers and the fds without it. A program thread that made a relay's
@@ -170,9 +170,28 @@ struct relay_set {
 	unsigned nactive;
 	/* The serving thread's: finished, their fds to close without the lock. */
 	struct relay *dead;
-	/* The serving thread's: the share region's eventfd's entry in the
-	 * last relay_collect's pfd, or -1. */
-	int kick_pidx;
+	/*
+	 * The relays' fds wait in an epoll of the serving thread's (ep, made at
+	 * its first relay_io; -1 before), so that a round costs what the relays
+	 * that had something to do cost, not one poll entry and one look per
+	 * relay: relay_collect looks at the relays that were woken (woke_list:
+	 * their connection had an event, under the lock), that the last io
+	 * served (visit: the serving thread's) and the new ones, and sets what
+	 * each wants of its fd; relay_io registers that, takes what the epoll
+	 * reports, and serves those relays and the ones collect left work to
+	 * (io). Everything is looked at when the process stops, when another
+	 * process asked for options (only the shares are read) and when a pump
+	 * let go of relays (look_all).
+	 */
+	int ep;
+	struct relay *woke_list;
+	struct relay *visit, *io;
+	bool share_look;            /* the serving thread's: the share eventfd was read */
+	bool ep_changed;            /* the serving thread's: a registration was changed */
+	atomic_bool look_all;       /* any thread: look at every relay next round */
+	/* The serving thread's: the entries of the epoll and of the share
+	 * region's eventfd in the last relay_collect's pfd, or -1. */
+	int ep_pidx, kick_pidx;
 	/* Under the lock: the process is exiting (relay_set_stop). */
 	bool stopping;
 	/* Lock held, from whatever thread saw a connection's event: the serving
@@ -265,14 +284,17 @@ void relay_expose(struct relay *rl);
 /* Lock held: the owner of rl goes away; no callback is made any more. */
 void relay_forget(struct relay *rl);
 /* Lock held: how many relays there are, and how many fds the next
- * relay_collect() may fill in at most. */
+ * relay_collect() may fill in at most (the epoll's and the share region's
+ * eventfd's: 2). */
 unsigned relay_count(const struct relay_set *set);
 unsigned relay_pollfds(const struct relay_set *set);
 /*
  * Lock held, by the serving thread: moves what can be moved between the
- * connections and the relays' buffers, closes the connections that are
+ * connections and the relays' buffers (of the relays that may have
+ * something to do: struct relay_set), closes the connections that are
  * done, and fills pfd with the fds to wait on (the count returned, at most
- * relay_count()). *busy is set when a relay has work that needs no wait.
+ * relay_pollfds()). *busy is set when a relay has work that needs no wait,
+ * or its fd's registration is to change (relay_io does it).
  */
 unsigned relay_collect(struct relay_set *set, struct pollfd *pfd, bool *busy, uint64_t now);
 /* No lock, by the serving thread, after its wait: reads and writes the fds

@@ -96,6 +96,7 @@ REDIS_TESTS = [t.strip().lower() for t in os.environ.get("BENCH_REDIS_TESTS", "s
                if t.strip()]
 NGINX_FILE = 1 << 20    # the large file nginx serves: 1 MiB
 NGINX_PAGE = "hello from nginx, pstack benchmark\n"     # the small page
+NGINX_WORKERS = 2       # nginx-workers: nginx's default shape, a master and this many workers
 XFER_MIB = env_float("BENCH_XFER_MIB", 64)
 XFER_BYTES = int(XFER_MIB * 2**20)
 EXEC_RUNS = int(env_float("BENCH_EXEC_RUNS", 200))
@@ -940,10 +941,12 @@ class Bench:
             self.notes.append(f"{side.name}, {what}: the server did not end on SIGTERM within 3 s "
                               "(killed with SIGKILL)")
 
-    def nginx_conf(self, side, port):
+    def nginx_conf(self, side, port, workers=0):
         """nginx.conf for one run: one process (`daemon off; master_process off;`: one process
         on each side), serving a small page and 1 MiB with sendfile as Debian's nginx.conf does.
-        The shape of tests/e2e/load.bats's, with the benchmark's address and port."""
+        The shape of tests/e2e/load.bats's, with the benchmark's address and port. workers > 0:
+        nginx's own default instead, a master process and that many worker processes (forked:
+        under the preload they reach the master's stack through relays)."""
         d = os.path.join(self.bindir, f"nginx-{side.name}")
         www = os.path.join(d, "www")
         os.makedirs(os.path.join(d, "logs"), exist_ok=True)
@@ -959,8 +962,8 @@ class Bench:
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""daemon off;
-master_process off;
-worker_processes 1;
+master_process {"on" if workers else "off"};
+worker_processes {workers or 1};
 worker_rlimit_nofile 8192;
 error_log stderr warn;
 pid {d}/nginx.pid;
@@ -983,12 +986,12 @@ http {{
 """)
         return d, conf
 
-    def wl_nginx(self, side, path, conns):
+    def wl_nginx(self, side, path, conns, workers=0):
         self.need("nginx")
         self.need("wrk")
         self.need("curl")
         port = self.next_port()
-        d, conf = self.nginx_conf(side, port)
+        d, conf = self.nginx_conf(side, port, workers)
         srv = self.start("nginx", side.sut_ns, ["nginx", "-p", d, "-c", conf, "-e", "stderr"], side.preload)
         url = f"http://{side.sut_addr}:{port}/{path}"
         secs = max(1, int(round(SECONDS)))
@@ -1114,6 +1117,8 @@ http {{
         w.append(("http-cli", SHORT + 3, self.wl_http_cli))
         w.append(("nginx-small", SECONDS + 5, lambda s: self.wl_nginx(s, "index.html", NGINX_CONNS)))
         w.append(("nginx-1m", SECONDS + 5, lambda s: self.wl_nginx(s, "1m", NGINX_1M_CONNS)))
+        w.append(("nginx-workers", SECONDS + 5,
+                  lambda s: self.wl_nginx(s, "index.html", NGINX_CONNS, NGINX_WORKERS)))
         w.append(("redis", 5 + len(REDIS_TESTS) * REDIS_N / 40000, self.wl_redis))
         for n in CONNS:
             extra = n / 500     # connecting and closing many connections takes its time
@@ -1292,7 +1297,8 @@ def rows():
               "s/GB", LE, ""))
     r.append(("http-wrk", "cpu_per_10k", "CPU per 10k requests, wrk -> SUT server", "s/10k", LE, ""))
     r.append(("http-cli", "cpu_per_10k", "CPU per 10k requests, SUT client -> kernel", "s/10k", LE, ""))
-    for key, what, conns in (("nginx-small", "small page", NGINX_CONNS), ("nginx-1m", "1 MiB file", NGINX_1M_CONNS)):
+    for key, what, conns in (("nginx-small", "small page", NGINX_CONNS), ("nginx-1m", "1 MiB file", NGINX_1M_CONNS),
+                             ("nginx-workers", f"small page, master and {NGINX_WORKERS} workers", NGINX_CONNS)):
         w = f"nginx {what}, wrk -t2 -c{conns}"
         r.append((key, "rate", f"{w} -> SUT", "req/s", GE, ""))
         if key == "nginx-1m":
@@ -1834,7 +1840,12 @@ def write_report(b, head, lines, fails, m, started, took, plot_err, qplot_err=No
              f"one worker on both sides, so that the columns compare one process each), the same nginx.conf on both "
              f"sides, with Debian's `sendfile on; tcp_nopush on;`; `wrk -t2 -c{NGINX_CONNS} -d{max(1, int(round(SECONDS)))}s --latency` (keep-alive) from the "
              f"peer against a {len(NGINX_PAGE)}-byte page, `-c{NGINX_1M_CONNS}` against a 1 MiB file. Errors = "
-             f"wrk's socket errors (connect, read, write, timeout) + non-2xx responses. CPU = nginx + wrk.")
+             f"wrk's socket errors (connect, read, write, timeout) + non-2xx responses. CPU = nginx + wrk. "
+             f"The master-and-workers row runs nginx as its packaged configuration does (`master_process on; "
+             f"worker_processes {NGINX_WORKERS};`, still `daemon off` so that the harness holds the master), the small "
+             f"page, the same wrk: under the preload the workers are fork children, whose connections the "
+             f"master's stack serves through relays (README, Limits); CPU counts the master, its workers and, "
+             f"under the preload, the stack process.")
     o.append(f"- redis: redis-server as the SUT (no persistence); `redis-benchmark -n {REDIS_N} -c 50 "
              f"-t {','.join(REDIS_TESTS)}` from the peer; its own requests/s and p99 per test. "
              f"Errors = lines of its output that report an error (it stops at the first one, and the row then says "

@@ -98,16 +98,23 @@ void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 		c->psh_tail_marked = false;
 	}
 	c->psh_tail = tail;
-	c->psh_tail_marked = true;
-	c->psh_pushed = end;
+	/* tcp_push(): the last buffer is marked unless the write had
+	 * MSG_MORE and is not forced_push()'s; a buffer marked before keeps
+	 * its mark as a MSG_MORE write fills it further. */
+	if (!c->more || psh_forced(c, seq_max(tail, start), end)) {
+		c->psh_tail_marked = true;
+		c->psh_pushed = end;
+	}
 }
 
 /* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it
- * empties the send queue (the last write's end). Marks behind it go. */
+ * empties the send queue and the last buffer is marked (the last write
+ * had no MSG_MORE, or one before it into the same buffer). Marks behind
+ * it go. */
 static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
 {
 	tcp_seq end = seq + len;
-	bool psh = len && end == tcp_snd_end(c);
+	bool psh = len && end == tcp_snd_end(c) && c->psh_tail_marked;
 
 	while (c->psh_n && seq_leq(c->psh_marks[c->psh_head], end)) {
 		if (len && seq_gt(c->psh_marks[c->psh_head], seq))
@@ -1086,6 +1093,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		if (fin_now)
 			flags |= TCP_FIN;
 		if (retrans ? psh_resent(c, seq, len) : psh_due(c, seq, len))
+			flags |= TCP_PSH;
+		/* What the probe timer sends of new data carries PSH, marked
+		 * or not (Linux's tcp_write_wakeup sets it on the skb). */
+		if (c->sws_override && !retrans && len)
 			flags |= TCP_PSH;
 		/* A TSO frame of new data with more than one segment carries PSH
 		 * wherever it was cut from the send buffer (Linux 6.18 on a veth

@@ -482,7 +482,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_advance_ms(t, 200);
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
-	ts_expect_data(t, 1, 41);
+	assert_true(ts_expect_data(t, 1, 41));      /* tcp_write_wakeup sets PSH */
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 41 win 257");
 
@@ -511,7 +511,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 10);
 	ts_inject(t, ". 1:1(0) ack 2801 win 257");
-	ts_expect_data(t, 3801, 3951);
+	assert_false(ts_expect_data(t, 3801, 3951));        /* MSG_MORE writes: no PSH */
 	ts_expect_none(t);
 
 	for (unsigned n = 1; n <= 4; n++) {
@@ -522,7 +522,7 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 3951 win 257");
-	ts_expect_data(t, 3951, 3961);
+	assert_false(ts_expect_data(t, 3951, 3961));
 	ts_expect_none(t);
 	ts_advance_ms(t, 20);
 	ts_inject(t, ". 1:1(0) ack 3961 win 257");

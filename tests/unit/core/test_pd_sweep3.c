@@ -1,0 +1,84 @@
+/* A third sweep of Linux's wire-level TCP tests: scripts of Linux's
+ * packetdrill selftests (tools/testing/selftests/net/packetdrill) and of
+ * google/packetdrill's gtests/net/tcp, and scripts Linux's TCP maintainers
+ * posted with their patches, not followed elsewhere. Each test names its
+ * script; the script is the oracle (where it leaves a figure open, the
+ * Linux function the test follows says why). As in test_pd_send.c, the
+ * selftests' peer announces an MSS of 1000 and no timestamps, and the
+ * link takes TSO frames. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t big[1 << 20];
+
+/* ---- Nagle, TCP_CORK and MSG_MORE ---- */
+
+/* tcp_nagle_sockopt_cork_nodelay.pkt: two short writes under TCP_CORK
+ * wait; uncorking sends them as one segment with PSH. Corked again, two
+ * more wait until TCP_NODELAY pushes them (with PSH: the writes had no
+ * MSG_MORE). Two MSG_MORE sends wait until TCP_NODELAY, set again, pushes
+ * them, without PSH (tcp_push marks it only for a send without
+ * MSG_MORE). */
+static void test_cork_then_nodelay_pushes(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 257, false);
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_CORK, 1), 0);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 50);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 10);
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_CORK, 0, t->h->now), 0);
+	ts_expect(t, "P. 1:81(80) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 81 win 257");
+
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_CORK, 1, t->h->now), 0);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 50);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_NODELAY, 1, t->h->now), 0);
+	ts_expect(t, "P. 81:161(80) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 161 win 257");
+
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 50);
+	tcp_set_more(c, true);
+	assert_int_equal(tcp_send(c, big, 40, t->h->now), 40);
+	ts_advance_ms(t, 10);
+	ts_expect_none(t);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_NODELAY, 1, t->h->now), 0);
+	ts_expect(t, ". 161:241(80) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 241 win 257");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cork_then_nodelay_pushes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

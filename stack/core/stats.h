@@ -61,6 +61,7 @@
 	X(TCP_OUT_OF_WINDOW, "TCP segment outside the receive window")           \
 	X(TCP_PAWS, "TCP segment failed PAWS")                                   \
 	X(TCP_PAWS_ACTIVE, "TCP SYN-ACK echoes none of our SYNs' timestamps")     \
+	X(TCP_PAWS_OLD_ACK, "TCP old pure ACK failed PAWS")                      \
 	X(TCP_BAD_ACK, "TCP ACK not acceptable")                                 \
 	X(TCP_BAD_FLAGS, "TCP flags invalid for the state")                      \
 	X(TCP_OFO_FULL, "TCP out-of-order queue full")                           \

@@ -729,6 +729,7 @@ static void counters(struct ctl_buf *b, const struct stack *s, const struct ctl_
 	counter(b, "TcpExtListenOverflows", st->drops[DROP_TCP_LISTEN_OVERFLOW]);
 	counter(b, "TcpExtPAWSEstab", st->drops[DROP_TCP_PAWS]);
 	counter(b, "TcpExtPAWSActive", st->drops[DROP_TCP_PAWS_ACTIVE]);
+	counter(b, "TcpExtPAWSOldAck", st->drops[DROP_TCP_PAWS_OLD_ACK]);
 	counter(b, "UdpInDatagrams", st->udp_in);
 	counter(b, "UdpNoPorts", st->drops[DROP_UDP_NO_SOCKET]);
 	counter(b, "UdpInErrors", DROPS(st, DROP_UDP_TRUNCATED, DROP_UDP_BAD_LENGTH, DROP_UDP_BAD_CSUM,

@@ -685,6 +685,14 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 	 * and so does a reordered duplicate ACK (disordered_ack). */
 	if (c->ts_ok && g->has_ts && !(g->flags & TCP_RST) && (int32_t)(c->ts_recent - g->tsval) > TCP_PAWS_WINDOW &&
 	    (uint32_t)(now / 1000) - c->ts_recent_ms < TCP_PAWS_24DAYS_MS && !disordered_ack(c, g)) {
+		/* A pure ACK from before RCV.NXT is an old ACK, common when
+		 * the peer's ACKs and data leave by different queues: dropped
+		 * without the duplicate ACK (Linux's tcp_disordered_ack_check,
+		 * TCP_RFC7323_PAWS_ACK, TcpExtPAWSOldAck; since 6.14). */
+		if ((g->flags & TCP_ACK) && !slen && seq_lt(g->seq, c->rcv_nxt)) {
+			stack_drop(c->s, DROP_TCP_PAWS_OLD_ACK);
+			return TCP_V_DROP;
+		}
 		stack_drop(c->s, DROP_TCP_PAWS);
 		return TCP_V_ACK;
 	}

@@ -74,10 +74,51 @@ static void test_cork_then_nodelay_pushes(void **state)
 	ts_free(t);
 }
 
+/* ---- PAWS ---- */
+
+/* The script Neal Cardwell posted with Eric Dumazet's "tcp: add
+ * TCP_RFC7323_PAWS_ACK drop reason" (Linux 6.14; for google/packetdrill's
+ * gtests/net/tcp/paws/paws-disordered-ack-old-seq-discard.pkt): the
+ * peer's pure ACK of our request comes after its reply, reordered; it
+ * fails PAWS (an older TSval) with a sequence number below RCV.NXT.
+ * tcp_disordered_ack_check calls it an old ACK, which tcp_validate_incoming
+ * drops without the duplicate ACK a PAWS failure otherwise gets. */
+static void test_paws_old_pure_ack_dropped_silently(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1012,sackOK,TS val 2000 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,sackOK,TS val 0 ecr 2000,nop,wscale 7>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <nop,nop,TS val 2010 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1:1001(1000) ack 1 win * <nop,nop,TS val 10 ecr 2010>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1001(1000) ack 1001 win 257 <nop,nop,TS val 2022 ecr 10>");
+	ts_expect(t, ". 1001:1001(0) ack 1001 win * <nop,nop,TS val 20 ecr 2022>");
+	ts_inject(t, ". 1:1(0) ack 1001 win 257 <nop,nop,TS val 2020 ecr 10>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 300);
+	ts_expect_none(t);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1001:2001(1000) ack 1001 win * <nop,nop,TS val 320 ecr 2022>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cork_then_nodelay_pushes),
+		cmocka_unit_test(test_paws_old_pure_ack_dropped_silently),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

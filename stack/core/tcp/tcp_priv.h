@@ -681,6 +681,8 @@ void tcp_recheck_tlp(struct tcp_conn *c, uint64_t now);
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);
 /* RACK's reordering timer (RFC 8985 §6.2 step 5) in us, in place of the RTO. */
 void tcp_arm_reo(struct tcp_conn *c, uint64_t now, uint32_t us);
+/* The retransmission timer after a SACK reneging: half an RTT, 10 ms at least. */
+void tcp_arm_rto_reneging(struct tcp_conn *c, uint64_t now);
 /* Arms the persist timer at the backed-off RTO (RFC 9293 §3.8.6.1). */
 void tcp_arm_persist(struct tcp_conn *c, uint64_t now);
 /* Data waits, none in flight, and the link is full: the timer that ends

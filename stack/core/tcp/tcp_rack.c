@@ -674,6 +674,16 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	if (ai->ece)
 		c->undo_cwnd = c->undo_ssthresh = 0;
 	tlp_on_ack(c, g, ai, now);
+	/* An ACK that moves SND.UNA to a segment SACKed before: the
+	 * receiver reneged. Linux's tcp_fastretrans_alert (B., its
+	 * tcp_check_sack_reneging, since 6.7 without the transmit timer
+	 * set again after it) rearms the retransmission timer for half an
+	 * RTT and does nothing more with the ACK: no undo, no loss marked,
+	 * no state changed, no PRR. */
+	if (dubious && ai->una_advanced && c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_SACKED)) {
+		tcp_arm_rto_reneging(c, now);
+		return;
+	}
 	if (!c->sack_ok && ai->dupack && c->snd_una != c->snd_max)
 		delivered += c->mss;    /* RFC 6937 §3: a duplicate ACK delivered one segment */
 

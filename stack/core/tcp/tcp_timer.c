@@ -369,6 +369,24 @@ void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
 	arm_rto(c, now, false);
 }
 
+/* Linux's tcp_check_sack_reneging: the receiver dropped data it had
+ * SACKed (the first unacknowledged segment is marked SACKed); rather than
+ * wait a whole RTO, the retransmission timer (not a probe's) fires in half
+ * an RTT, 10 ms at least, and the timeout clears the scoreboard
+ * (tcp_recovery_on_rto). RFC 2018 §8: the sender must not discard a
+ * segment SACKed until it is cumulatively acknowledged. */
+void tcp_arm_rto_reneging(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t delay = c->srtt / 2;
+
+	if (delay < 10000)
+		delay = 10000;
+	c->pto_armed = false;
+	c->reo_armed = false;
+	tcp_timer_set(c, &c->rto_at, now + delay);
+	c->persist_at = STACK_NEVER;
+}
+
 /* Linux's tcp_ack sets the transmit timer (tcp_set_xmit_timer) after
  * tcp_fastretrans_alert: a probe that the ACK armed before its state
  * turned Disorder (or a recovery began) is the RTO instead. */

@@ -74,6 +74,51 @@ static void test_cork_then_nodelay_pushes(void **state)
 	ts_free(t);
 }
 
+/* ---- SACK reneging ---- */
+
+/* The script Fred Chen posted with "tcp: fix wrong RTO timeout when
+ * received SACK reneging" (Linux 6.7; Neal Cardwell ran it through
+ * Google's packetdrill suite): 100 ms of RTT; of ten segments the last
+ * nine are SACKed and the first is resent; the ACK that takes it SACKs
+ * only the last: the receiver dropped what it had SACKed, and the new
+ * first segment, SACKed before, is not (tcp_clean_rtx_queue's
+ * FLAG_SACK_RENEGING). Linux's tcp_check_sack_reneging then rearms the
+ * retransmission timer for half an RTT (10 ms at least) and does no more
+ * on that ACK: the timeout resends 1001:2001 50 ms later. */
+static void test_sack_reneging_rearms_rto_half_rtt(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 1024");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect(t, "P. 1:10001(10000) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1001:10001,nop,nop>");
+	ts_expect(t, ". 1:1001(1000) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1001 win 257 <sack 9001:10001,nop,nop>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 49);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 1001:2001(1000) ack 1 win *");
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- PAWS ---- */
 
 /* The script Neal Cardwell posted with Eric Dumazet's "tcp: add
@@ -118,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cork_then_nodelay_pushes),
+		cmocka_unit_test(test_sack_reneging_rearms_rto_half_rtt),
 		cmocka_unit_test(test_paws_old_pure_ack_dropped_silently),
 	};
 

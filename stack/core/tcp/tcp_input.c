@@ -738,7 +738,7 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 			 * (tcp_replace_ts_recent), which the ACK then echoes. */
 			if (c->ts_ok && g->has_ts && (g->flags & TCP_ACK) && seq_geq(g->seq + slen, c->rcv_wup) &&
 			    seq_leq(g->seq, c->rcv_wup) && seq_geq(g->tsval, c->ts_recent) &&
-			    !seq_gt(g->ack, c->snd_max) && !seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
+			    !seq_gt(g->ack, c->snd_max) && !tcp_ack_too_old(c, g->ack)) {
 				c->ts_recent = g->tsval;
 				c->ts_recent_ms = (uint32_t)(now / 1000);
 			}
@@ -1065,8 +1065,9 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		if ((c->shut_closed & 2) && !c->wr_shut)
 			(void)tcp_shutdown(c, 1, now);
 	}
-	/* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
-	if (seq_gt(g->ack, c->snd_max) || seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
+	/* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]
+	 * (MAX.SND.WND at most what was ever acknowledged: tcp_ack_too_old). */
+	if (seq_gt(g->ack, c->snd_max) || tcp_ack_too_old(c, g->ack)) {
 		stack_drop(c->s, DROP_TCP_BAD_ACK);
 		challenge_ack(c, now);
 		return TCP_V_DROP;

@@ -744,6 +744,28 @@ size_t tcp_conn_count(const struct stack *s);
 /* The most the retransmission timer backs off to (Linux's tcp_rto_max):
  * TCP_RTO_MAX_MS, or the namespace's tcp_rto_max_ms (Linux copies it into
  * the socket at its creation, tcp_init_sock; a child has its listener's). */
+/* Linux's tp->bytes_acked: the sequence space acknowledged, our SYN on an
+ * active open (a child's count starts after its SYN-ACK) and our FIN
+ * included. */
+static inline uint64_t tcp_seq_acked(const struct tcp_conn *c)
+{
+	return c->bytes_acked + (c->was_connected && c->active_open ? 1 : 0) +
+	       (seq_gt(c->snd_una, c->snd_base) ? 1 : 0);
+}
+
+/* RFC 5961 §5.2: an ACK below SND.UNA - MAX.SND.WND acknowledges nothing
+ * that may still be in flight; Linux's tcp_ack (since 6.7, "tcp: do not
+ * accept ACK of bytes we never sent") also takes MAX.SND.WND no larger
+ * than what was ever acknowledged, so that a young connection with a huge
+ * scaled window does not take ACKs of data it never sent. */
+static inline bool tcp_ack_too_old(const struct tcp_conn *c, tcp_seq ack)
+{
+	uint64_t acked = tcp_seq_acked(c);
+	uint32_t max_wnd = acked < c->max_snd_wnd ? (uint32_t)acked : c->max_snd_wnd;
+
+	return seq_lt(ack, c->snd_una - max_wnd);
+}
+
 static inline uint64_t tcp_rto_max_us(const struct tcp_conn *c)
 {
 	return (uint64_t)(c->opt.rto_max_ms ? c->opt.rto_max_ms : c->s->cfg.tcp_rto_max_ms) * 1000;

@@ -1674,8 +1674,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	/* Linux counts sequence space: our SYN (not a SYN-ACK: a child's
 	 * count starts after it) and FIN acknowledged (the FIN is, once
 	 * SND.UNA is past the data), the FIN received. */
-	i->bytes_acked = c->bytes_acked + (c->was_connected && c->active_open ? 1 : 0) +
-			 (seq_gt(c->snd_una, c->snd_base) ? 1 : 0);
+	i->bytes_acked = tcp_seq_acked(c);
 	i->bytes_received = c->bytes_received + (c->fin_rcvd ? 1 : 0);
 	i->segs_out = c->segs_out;
 	/* A child counts the SYN its listener took (Linux's request sock's). */

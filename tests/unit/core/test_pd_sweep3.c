@@ -159,9 +159,51 @@ static void test_paws_old_pure_ack_dropped_silently(void **state)
 	ts_free(t);
 }
 
+/* A passive open without timestamps (the scripts below): the peer's SYN,
+ * our SYN-ACK, its ACK. */
+static struct tcp_conn *accept_plain(struct tscript *t, const char *syn, const char *synack, const char *ack)
+{
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	ts_inject(t, syn);
+	ts_expect(t, synack);
+	ts_inject(t, ack);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	return c;
+}
+
+/* ---- RFC 5961 ---- */
+
+/* The script (by Yepeng Pan) in Eric Dumazet's "tcp: do not accept ACK
+ * of bytes we never sent" (Linux 6.7): with window scale 14 the peer's
+ * window is a gigabyte, and an ACK that far below SND.UNA, of bytes we
+ * never sent, passed RFC 5961 §5.2's [SND.UNA - MAX.SND.WND, SND.NXT].
+ * Linux's tcp_ack now takes MAX.SND.WND no larger than the bytes ever
+ * acknowledged (none yet: the SYN-ACK's does not count for a child): the
+ * segment is dropped, its data too, and a challenge ACK answers it. */
+static void test_ack_of_bytes_never_sent_challenged(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_plain(t, "S 0:0(0) win 65535 <mss 1400,nop,wscale 14>",
+					  "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 65535");
+
+	(void)state;
+	ts_inject(t, ". 1:1001(1000) ack 3221241997 win 65535");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_inq(c), 0);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ack_of_bytes_never_sent_challenged),
 		cmocka_unit_test(test_cork_then_nodelay_pushes),
 		cmocka_unit_test(test_sack_reneging_rearms_rto_half_rtt),
 		cmocka_unit_test(test_paws_old_pure_ack_dropped_silently),

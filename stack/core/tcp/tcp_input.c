@@ -1991,7 +1991,9 @@ static bool cookie_ack(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 }
 
 /* RFC 9293 §3.10.7.2: LISTEN. */
-static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
+/* A SYN on listener l. tw_isn: the ISN a SYN that ended a TIME_WAIT
+ * gets (0: none). */
+static void listen_input(struct tcp_conn *l, struct tcp_seg *g, tcp_seq tw_isn, uint64_t now)
 {
 	struct stack *s = l->s;
 	unsigned syn_limit = l->backlog > 0 ? (unsigned)l->backlog : 1;
@@ -2015,15 +2017,17 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 		stack_drop(s, DROP_TCP_LISTEN_OVERFLOW);
 		return;
 	}
-	if (l->syn_count >= syn_limit) {
-		/* SYN queue full: answer statelessly (RFC 4987 §3.6). */
+	if (l->syn_count >= syn_limit && !tw_isn) {
+		/* SYN queue full: answer statelessly (RFC 4987 §3.6). Not a
+		 * SYN that ended a TIME_WAIT (Linux's tcp_conn_request looks
+		 * at the queue only without a tw_isn). */
 		send_cookie_synack(l, g, now);
 		return;
 	}
 	{
 		uint8_t cookie[TCP_FASTOPEN_COOKIE_LEN];
 
-		new_child_fo(l, g, 0, true, fastopen_syn(l, g, cookie), cookie, now);
+		new_child_fo(l, g, tw_isn, true, fastopen_syn(l, g, cookie), cookie, now);
 	}
 }
 
@@ -2031,6 +2035,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 {
 	struct tcp_seg g;
 	struct tcp_conn *c;
+	tcp_seq tw_isn = 0;
 	int r;
 
 	s->stats.tcp_in++;
@@ -2055,6 +2060,13 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
 	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {
+		/* Linux's tcp_timewait_state_process (TCP_TW_SYN): the new
+		 * connection's ISN lies a window beyond what the old one sent,
+		 * SND.NXT + 65535 + 2, whatever the ISN clock says, so that
+		 * no old segment falls in its window (RFC 1122 §4.2.2.13). */
+		tw_isn = c->snd_nxt + 65535 + 2;
+		if (!tw_isn)
+			tw_isn = 1;
 		tcp_abort(c, 0);
 		c = NULL;
 	}
@@ -2066,7 +2078,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 				stack_drop(s, DROP_TCP_MINTTL);
 				return;
 			}
-			listen_input(l, &g, now);
+			listen_input(l, &g, tw_isn, now);
 			return;
 		}
 		/* RFC 9293 §3.10.7.1: CLOSED. */

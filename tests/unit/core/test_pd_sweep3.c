@@ -200,9 +200,49 @@ static void test_ack_of_bytes_never_sent_challenged(void **state)
 	ts_free(t);
 }
 
+/* ---- TIME_WAIT ---- */
+
+/* The script in Eric Dumazet's "tcp: fix ISN selection in TIMEWAIT ->
+ * SYN_RECV" series (Linux 6.9): a SYN that ends a TIME_WAIT (a sequence
+ * number above RCV.NXT, no timestamps) opens a connection whose ISN is
+ * the old one's SND.NXT + 65535 + 2 (tcp_timewait_state_process's
+ * tw_isn): "S. 65539:65539(0) ack 1001", relative to the old ISN. */
+static void test_syn_ending_time_wait_isn_from_snd_nxt(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1460,nop,nop,sackOK>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK>");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 32792");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_advance_ms(t, 10);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "F. 1:1(0) ack 2 win 32792");
+	ts_expect(t, ". 2:2(0) ack 2 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S 1000:1000(0) win 65535 <mss 1460,nop,nop,sackOK>");
+	ts_expect(t, "S. 65539:65539(0) ack 1001 win * <mss 1460,nop,nop,sackOK>");
+	ts_inject(t, ". 1001:1001(0) ack 65540 win 32792");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_expect_none(t);
+	tcp_close(l, t->h->now);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_ending_time_wait_isn_from_snd_nxt),
 		cmocka_unit_test(test_ack_of_bytes_never_sent_challenged),
 		cmocka_unit_test(test_cork_then_nodelay_pushes),
 		cmocka_unit_test(test_sack_reneging_rearms_rto_half_rtt),

@@ -1123,7 +1123,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	 * carries (data, a new window): with SACK on the scoreboard (RFC 8985,
 	 * RFC 6675 §5), like Linux's tcp_fastretrans_alert. */
 	tcp_recovery_on_ack(c, g, &ai, now);
-	if (ai.una_advanced)
+	if (ai.una_advanced && !ai.reneging)
 		tcp_recheck_tlp(c, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;

@@ -675,7 +675,8 @@ uint64_t tcp_backed_off_rto(const struct tcp_conn *c);
 /* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
 /* After an ACK's recovery steps: a loss probe it armed where none is
- * allowed any more (Disorder, recovery) is the RTO. */
+ * allowed any more (Disorder, recovery) is the RTO; an RTO it armed where
+ * a probe is allowed again (Open) is the probe. */
 void tcp_recheck_tlp(struct tcp_conn *c, uint64_t now);
 /* After new data went out: moves the tail loss probe to the latest transmission. */
 void tcp_schedule_tlp(struct tcp_conn *c, uint64_t now);

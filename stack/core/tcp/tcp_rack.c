@@ -682,6 +682,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	 * no state changed, no PRR. */
 	if (dubious && ai->una_advanced && c->sb.n && (tcp_sb_at(&c->sb, 0)->flags & TCP_TX_SACKED)) {
 		tcp_arm_rto_reneging(c, now);
+		ai->reneging = true;
 		return;
 	}
 	if (!c->sack_ok && ai->dupack && c->snd_una != c->snd_max)

@@ -42,6 +42,7 @@ struct tcp_ack_info {
 	bool dsack;                     /* a valid D-SACK (RFC 2883 §4) */
 	bool dsack_tlp;                 /* ... for the tail loss probe (RFC 8985 §7.4) */
 	bool ece;                       /* an ECN echo on an ECN connection (RFC 3168 §6.1.2) */
+	bool reneging;                  /* SND.UNA reached a segment SACKed before: the timer is set */
 	/* When the segments it delivered were sent (Linux's first_ackt,
 	 * last_ackt, first_sackt, last_sackt), for the RTT: the oldest and the
 	 * newest of those never resent; 0: none. */

@@ -389,11 +389,19 @@ void tcp_arm_rto_reneging(struct tcp_conn *c, uint64_t now)
 
 /* Linux's tcp_ack sets the transmit timer (tcp_set_xmit_timer) after
  * tcp_fastretrans_alert: a probe that the ACK armed before its state
- * turned Disorder (or a recovery began) is the RTO instead. */
+ * turned Disorder (or a recovery began) is the RTO instead, and an RTO it
+ * armed in Disorder is the probe once the ACK's recovery steps made the
+ * state Open again (tcp_schedule_loss_probe, then tcp_rearm_rto; Linux
+ * 5.8's "tcp: fix TLP timer not set when CA_STATE changes from DISORDER
+ * to OPEN"). RACK's reordering timer stays. */
 void tcp_recheck_tlp(struct tcp_conn *c, uint64_t now)
 {
+	if (c->reo_armed || c->rto_at == STACK_NEVER)
+		return;
 	if (c->pto_armed && !tlp_allowed(c))
 		arm_rto(c, now, false);
+	else if (!c->pto_armed && tlp_allowed(c))
+		arm_rto(c, now, true);
 }
 
 /* After new data went out: the probe timer restarts from the latest

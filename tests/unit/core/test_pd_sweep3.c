@@ -239,9 +239,52 @@ static void test_syn_ending_time_wait_isn_from_snd_nxt(void **state)
 	ts_free(t);
 }
 
+/* ---- tail loss probe ---- */
+
+/* The script Pengcheng Yang posted with "tcp: fix TLP timer not set when
+ * CA_STATE changes from DISORDER to OPEN" (Linux 5.8; tlp_timer_unset.pkt,
+ * tcp_early_retrans 3): 100 ms RTT, four segments out; a SACK of the
+ * second turns the state Disorder; the ACK that covers it turns it Open
+ * again, and the timer it leaves is the loss probe's (tcp_set_xmit_timer
+ * after tcp_fastretrans_alert): 2 RTT later the last segment goes as the
+ * probe, not the first as a timeout. */
+static void test_tlp_armed_when_disorder_ends(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	ts_advance_ms(t, 100);
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	ts_expect(t, "P. 1:4001(4000) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1001:2001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 2001 win 257");
+	ts_expect_none(t);
+	ts_advance_ms(t, 199);
+	ts_expect_none(t);
+	ts_advance_ms(t, 51);
+	ts_expect(t, "P. 3001:4001(1000) ack 1 win *");
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tlp_armed_when_disorder_ends),
 		cmocka_unit_test(test_syn_ending_time_wait_isn_from_snd_nxt),
 		cmocka_unit_test(test_ack_of_bytes_never_sent_challenged),
 		cmocka_unit_test(test_cork_then_nodelay_pushes),

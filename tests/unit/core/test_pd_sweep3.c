@@ -74,6 +74,114 @@ static void test_cork_then_nodelay_pushes(void **state)
 	ts_free(t);
 }
 
+/* ---- zero window ---- */
+
+/* The script Eric Dumazet posted on netdev ("Test how sender reacts to
+ * unexpected arrival rwin of 0", the thread on tcp_probe_timer's
+ * give-up rule), run as he ran it, with the retransmission timer capped
+ * at 30 s (Google's kernels; upstream's net.ipv4.tcp_rto_max_ms=30000):
+ * the flight is acknowledged with a zero window, the zero-window probes
+ * go an RTO (300 ms after a 100 ms handshake) after that ACK, each
+ * answered, the next timed from the answer, doubling up to the cap (tcp_probe0_when with tcp_rto_max) and
+ * staying there; the connection lives on, and the window's opening sends
+ * the rest at once. */
+static void test_zero_window_probes_back_off_to_rto_max(void **state)
+{
+	static const unsigned gap_ms[] = { 300, 600, 1200, 2400, 4800, 9600, 19200, 30000, 30000 };
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	t->h->s->cfg.tcp_rto_max_ms = 30000;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	l = ts_listen(t, 1);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1000,nop,nop,sackOK,nop,wscale 6>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 457");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+
+	assert_int_equal(tcp_send(c, big, 20000, t->h->now), 20000);
+	ts_expect(t, "P. 1:10001(10000) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 0");
+	for (size_t i = 0; i < sizeof(gap_ms) / sizeof(gap_ms[0]); i++) {
+		ts_advance_ms(t, gap_ms[i] - 1);
+		ts_expect_none(t);
+		ts_advance_ms(t, 1);
+		ts_expect(t, ". 10000:10000(0) ack 1 win *");
+		ts_advance_ms(t, 100);
+		/* the answer restarts the timer (tcp_ack_probe): the
+		 * next probe is timed from it, as the script's lines are */
+		ts_inject(t, ". 1:1(0) ack 10001 win 0");
+	}
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 10001 win 193");
+	ts_expect(t, "P. 10001:20001(10000) ack 1 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 20001 win 457");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- receive window ---- */
+
+/* The shape of tcp_rcv_wnd_shrink_allowed.pkt (net.ipv4.tcp_shrink_window=1,
+ * tcp_rmem "4096 32768 32M": window scale 10): with data unread, the
+ * window the ACKs offer shrinks below the right edge offered before; a
+ * segment that ends past the largest edge ever offered is dropped whole
+ * and answered with a duplicate ACK, one that ends on it is taken. pstack
+ * rounds the window down when there is no room for the rounding up (what
+ * tcp_shrink_window=1 does, tcp_output.c), and counts its buffer in
+ * payload bytes (tcp_rmem[1] 16384 is Linux's 32768 at its default
+ * scaling ratio: the SYN-ACK's window, 16060, is Linux's); Linux's later
+ * windows (15 and 13 units) come from its skbs' truesize, so the figures
+ * here are pstack's (6 units, then 5: the edge moves back one byte, from
+ * 10001 + 6 * 1024 = 16145 to 11024 + 5 * 1024 = 16144). */
+static void test_segment_up_to_largest_edge_taken(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l, *c;
+	int err;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[0] = 4096;
+	t->h->s->cfg.tcp_rmem[1] = 16384;
+	t->h->s->cfg.tcp_rmem[2] = 32u << 20;
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 16060 <mss 1460,nop,wscale 10>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+
+	ts_inject(t, "P. 1:10001(10000) ack 1 win 257");
+	ts_advance_ms(t, 50);
+	ts_expect(t, ". 1:1(0) ack 10001 win 6");
+	ts_inject(t, "P. 10001:11024(1023) ack 1 win 257");
+	ts_advance_ms(t, 50);
+	ts_expect(t, ". 1:1(0) ack 11024 win 5");
+	/* beyond the largest edge: dropped whole */
+	ts_inject(t, "P. 11024:16146(5122) ack 1 win 257");
+	ts_expect(t, ". 1:1(0) ack 11024 win 5");
+	assert_int_equal(tcp_inq(c), 11023);
+	/* up to it: taken, though past the edge the last ACK offered */
+	ts_inject(t, "P. 11024:16145(5121) ack 1 win 257");
+	ts_advance_ms(t, 50);
+	ts_expect(t, ". 1:1(0) ack 16145 win 0");
+	assert_int_equal(tcp_inq(c), 16144);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- SACK reneging ---- */
 
 /* The script Fred Chen posted with "tcp: fix wrong RTO timeout when
@@ -175,6 +283,41 @@ static struct tcp_conn *accept_plain(struct tscript *t, const char *syn, const c
 	return c;
 }
 
+/* ---- receiver: duplicate ACKs without SACK ---- */
+
+/* The script in Eric Dumazet's "tcp: grow window for OOO packets only for
+ * SACK flows" (Linux 5.8): without SACK, the sender needs three duplicate
+ * ACKs, and an ACK whose window changed is no duplicate (RFC 5681 §2);
+ * so the ACKs that out-of-order data gets keep the window of the ACK
+ * before them; the segment that fills the hole is acknowledged with all
+ * the data. The figures differ from the script's (its window scale is 8,
+ * and Linux's window then grows with rcv_ssthresh, where pstack's is the
+ * room its buffer has): here the window of the duplicates is the first
+ * ACK's, and the last ACK offers what is left. */
+static void test_no_sack_dupacks_keep_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_plain(t, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>",
+					  "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 514");
+
+	(void)state;
+	ts_inject(t, ". 1:1001(1000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 1001 win 501");              /* quick ACK */
+	ts_inject(t, ". 2001:3001(1000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 1001 win 501");
+	ts_inject(t, ". 3001:4001(1000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 1001 win 501");
+	ts_inject(t, ". 4001:5001(1000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 1001 win 501");
+	ts_inject(t, ". 1001:2001(1000) ack 1 win 514");
+	ts_expect(t, ". 1:1(0) ack 5001 win 472");
+	assert_int_equal(tcp_inq(c), 5000);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- RFC 5961 ---- */
 
 /* The script (by Yepeng Pan) in Eric Dumazet's "tcp: do not accept ACK
@@ -239,6 +382,59 @@ static void test_syn_ending_time_wait_isn_from_snd_nxt(void **state)
 	ts_free(t);
 }
 
+/* ---- keep-alive ---- */
+
+/* The script Neal Cardwell posted on netdev (the thread on a patch to
+ * tcp_keepalive_timer) as the keep-alive test Google runs ("Test TCP
+ * keepalive behavior without TCP timestamps enabled"): keep-alive is off
+ * by default, TCP_KEEPIDLE 7200, TCP_KEEPINTVL 75 and TCP_KEEPCNT 9 by
+ * default; with 3, 2 and 4, the probes (SEQ = SND.UNA - 1, no data) go 3 s
+ * after the last segment, then every 2 s; when the fourth is unanswered
+ * 2 s later the connection is reset ("R. 1:1(0) ack 1") and ends with
+ * ETIMEDOUT. */
+static void test_keepalive_probes_then_reset(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = accept_plain(t, "S 0:0(0) win 20000 <mss 1000,nop,nop,sackOK,nop,wscale 8>",
+					  "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+					  ". 1:1(0) ack 1 win 20000");
+	int v;
+
+	(void)state;
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPALIVE, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_KEEPALIVE, 1, t->h->now), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPIDLE, &v), 0);
+	assert_int_equal(v, 7200);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_KEEPIDLE, 3, t->h->now), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPINTVL, &v), 0);
+	assert_int_equal(v, 75);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_KEEPINTVL, 2, t->h->now), 0);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_KEEPCNT, &v), 0);
+	assert_int_equal(v, 9);
+	assert_int_equal(tcp_setopt_at(c, TCP_OPT_KEEPCNT, 4, t->h->now), 0);
+
+	ts_advance_ms(t, 2999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 0:0(0) ack 1 win *");
+	for (int i = 0; i < 3; i++) {
+		ts_advance_ms(t, 1999);
+		ts_expect_none(t);
+		ts_advance_ms(t, 1);
+		ts_expect(t, ". 0:0(0) ack 1 win *");
+	}
+	ts_advance_ms(t, 1999);
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_advance_ms(t, 1);
+	ts_expect(t, "R. 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -ETIMEDOUT);
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 /* ---- tail loss probe ---- */
 
 /* The script Pengcheng Yang posted with "tcp: fix TLP timer not set when
@@ -284,10 +480,14 @@ static void test_tlp_armed_when_disorder_ends(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keepalive_probes_then_reset),
 		cmocka_unit_test(test_tlp_armed_when_disorder_ends),
 		cmocka_unit_test(test_syn_ending_time_wait_isn_from_snd_nxt),
+		cmocka_unit_test(test_no_sack_dupacks_keep_window),
 		cmocka_unit_test(test_ack_of_bytes_never_sent_challenged),
 		cmocka_unit_test(test_cork_then_nodelay_pushes),
+		cmocka_unit_test(test_zero_window_probes_back_off_to_rto_max),
+		cmocka_unit_test(test_segment_up_to_largest_edge_taken),
 		cmocka_unit_test(test_sack_reneging_rearms_rto_half_rtt),
 		cmocka_unit_test(test_paws_old_pure_ack_dropped_silently),
 	};

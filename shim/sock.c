@@ -2279,8 +2279,13 @@ static ssize_t fastopen_deferred_send(struct shim_sock *k, struct sock_iov *v, i
 	if (nonblock && tcp_connecting(k->tcp))
 		return taken > 0 ? taken : -EINPROGRESS;
 	r = tcp_connect_wait(k, -EINPROGRESS);
+	/* Linux's tcp_sendmsg_locked after tcp_sendmsg_fastopen: a wait that
+	 * ran out (SO_SNDTIMEO, -EINPROGRESS) counts what the SYN took; the
+	 * handshake's error (a reset: ECONNREFUSED; the SYNs unanswered:
+	 * ETIMEDOUT) or a signal is the call's, whatever the SYN carried
+	 * (blocking-connect-bypass-errno.pkt). */
 	if (r < 0)
-		return taken > 0 ? taken : r;
+		return r == -EINPROGRESS && taken > 0 ? taken : r;
 	cnt = iov_skip(v, cnt, (size_t)taken);
 	if (!cnt)
 		return taken;

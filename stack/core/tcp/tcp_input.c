@@ -1092,6 +1092,14 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 	ai.tsecr = g->has_ts ? g->tsecr : 0;
 	/* RFC 3168 §6.1.2: an ECN echo (never the one of a SYN-ACK). */
 	ai.ece = c->ecn_ok && (g->flags & TCP_ECE) && !(g->flags & TCP_SYN);
+	/* The peer's CWR ends our echo, on a pure ACK too (Linux's tcp_ack
+	 * calls tcp_ecn_accept_cwr since 5.8, "to be more robust with
+	 * widely-deployed TCP implementations" that set it there; RFC 3168
+	 * §6.1.2 has it on data only). Data with it is ACKed at once
+	 * (ecn_data_recv). An old ACK (below SND.UNA) does not count: Linux
+	 * leaves tcp_ack before. */
+	if (c->ecn_ok && (g->flags & TCP_CWR) && seq_geq(g->ack, c->snd_una))
+		c->ecn_demand_cwr = false;
 	if (c->sack_ok && g->nsack)
 		tcp_rack_sack(c, g, &ai, now);
 	if (seq_gt(g->ack, c->snd_una)) {

@@ -477,9 +477,52 @@ static void test_tlp_armed_when_disorder_ends(void **state)
 	ts_free(t);
 }
 
+/* ---- ECN ---- */
+
+/* The script Denis Kirjanov posted with "tcp: fix ECE latched forever"
+ * ("tcp: accept CWR on pure ACKs", Linux 5.8, acked by Neal Cardwell): a
+ * CE mark makes every segment we send carry ECE until the peer's CWR; a
+ * CWR on a pure ACK counts too (tcp_ack calls tcp_ecn_accept_cwr for
+ * every acceptable ACK, "to be more robust with widely-deployed TCP
+ * implementations"), and the next data goes without ECE. */
+static void test_cwr_on_pure_ack_ends_ece(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	(void)state;
+	t->h->s->cfg.tcp_ecn = 1;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "SEW 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 2);
+	ts_inject(t, "SE. 0:0(0) ack 1 win 32767 <mss 1000,nop,wscale 6,nop,nop,sackOK>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1001(1000) ack 1 win 1024 [ect0]");
+	ts_expect(t, ". 1:1(0) ack 1001 win *");
+	ts_inject(t, ". 1001:2001(1000) ack 1 win 1024 [ce]");
+	ts_expect(t, "E. 1:1(0) ack 2001 win *");
+	ts_inject(t, "P. 2001:3001(1000) ack 1 win 1024 [ect0]");
+	ts_expect(t, "E. 1:1(0) ack 3001 win *");
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect(t, "PE. 1:1001(1000) ack 3001 win * [ect0]");
+	ts_advance_ms(t, 10);
+	ts_inject(t, "W. 3001:3001(0) ack 1001 win 1024");
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1001:2001(1000) ack 3001 win * [ect0]");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cwr_on_pure_ack_ends_ece),
 		cmocka_unit_test(test_keepalive_probes_then_reset),
 		cmocka_unit_test(test_tlp_armed_when_disorder_ends),
 		cmocka_unit_test(test_syn_ending_time_wait_isn_from_snd_nxt),

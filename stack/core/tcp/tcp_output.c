@@ -358,7 +358,13 @@ static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCK
 static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, uint64_t now)
 {
 	bool syn = flags & TCP_SYN;
-	bool offer = syn && !(flags & TCP_ACK);    /* our SYN offers everything */
+	/* Our SYN offers everything; so does the SYN-ACK of an active open
+	 * (a simultaneous open): Linux's tcp_send_synack sends the SYN's skb
+	 * again with ACK set, its options from tcp_syn_options (the
+	 * namespace's settings, TS ecr the peer's TSval if any), whatever the
+	 * peer's SYN offered. What the connection then uses is what both
+	 * offered. */
+	bool offer = syn && (!(flags & TCP_ACK) || c->active_open);
 
 	g->has_mss = syn;
 	g->mss = c->advmss;
@@ -385,6 +391,12 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	g->sack_ok = syn && ((offer && c->s->cfg.tcp_sack) || c->sack_ok);
 	g->has_ws = syn && ((offer && c->s->cfg.tcp_window_scaling) || c->ws_ok);
 	g->ws = c->rcv_wscale;
+	/* The simultaneous open's SYN-ACK offers our SYN's scale, also when
+	 * the peer's SYN offered none (which set ours to 0). Deviation:
+	 * Linux then goes on scaling its windows by it (rx_opt.rcv_wscale
+	 * stays), which the peer does not know of; pstack does not scale. */
+	if (offer && (flags & TCP_ACK) && !c->ws_ok)
+		g->ws = tcp_pick_wscale(c);
 	if (offer && c->fo_syn_len >= 0) {
 		/* RFC 7413 §4.1.2: our first SYN asks for a cookie (an empty
 		 * option) or carries the one the server gave. */

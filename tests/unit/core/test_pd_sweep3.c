@@ -519,9 +519,42 @@ static void test_cwr_on_pure_ack_ends_ece(void **state)
 	ts_free(t);
 }
 
+/* ---- simultaneous open ---- */
+
+/* The script in Kuniyuki Iwashima's "tcp: Don't drop SYN+ACK for
+ * simultaneous connect()" (Linux 6.11; cross-synack.pkt): our SYN and the
+ * peer's cross; our SYN-ACK is our SYN sent again with ACK set
+ * (tcp_send_synack), with the SYN's options though the peer's SYN had
+ * only an MSS ("<mss 1460,sackOK,TS val ... ecr 0,nop,wscale 8>"); the
+ * peer's SYN-ACK, which acknowledges our SYN, completes the handshake
+ * (RFC 9293 §3.5) rather than drawing a challenge ACK; no ACK answers it,
+ * and a write goes at once, without the options neither side agreed on. */
+static void test_crossed_syn_acks_establish(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 1000 <mss 1000>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
+	ts_inject(t, "S. 0:0(0) ack 1 win 1000");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
+	ts_expect(t, "P. 1:101(100) ack 1 win *");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crossed_syn_acks_establish),
 		cmocka_unit_test(test_cwr_on_pure_ack_ends_ece),
 		cmocka_unit_test(test_keepalive_probes_then_reset),
 		cmocka_unit_test(test_tlp_armed_when_disorder_ends),

@@ -551,9 +551,55 @@ static void test_crossed_syn_acks_establish(void **state)
 	ts_free(t);
 }
 
+/* ---- a window that shrank ---- */
+
+/* The script in Yonglong Li's fix to __tcp_retransmit_skb (upstream
+ * 536a6c8e05f9, 2022, in stable kernels since): the peer's window (6000,
+ * no scaling) is
+ * full, and its ACK of 4001 offers 1001 bytes: [4001, 5002). The old
+ * kernel's loss probe resent 5001:6001, past the window. Linux's
+ * __tcp_retransmit_skb now cuts a retransmission to the window (to whole
+ * segments, or what is left when that is less than one): the probe, two
+ * SRTTs (50 ms) and 2 ms later, is the one byte 5001:5002; the RTO, from
+ * the probe (tcp_send_loss_probe clears icsk_pending for tcp_rearm_rto),
+ * resends 4001:5001, and nothing goes beyond 5002. */
+static void test_retransmissions_fit_shrunk_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	(void)state;
+	h_enable_tso(t->h, 65535 - 20 - 60);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_advance_ms(t, 50);
+	ts_inject(t, "S. 0:0(0) ack 1 win 6000 <mss 1000,nop,nop,sackOK>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect_data(t, 1, 6001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 50);
+	ts_inject(t, ". 1:1(0) ack 4001 win 1001");
+	ts_expect_none(t);
+	ts_advance_ms(t, 101);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 5001:5002(1) ack 1 win *");
+	ts_advance_ms(t, 249);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 4001:5001(1000) ack 1 win *");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retransmissions_fit_shrunk_window),
 		cmocka_unit_test(test_crossed_syn_acks_establish),
 		cmocka_unit_test(test_cwr_on_pure_ack_ends_ece),
 		cmocka_unit_test(test_keepalive_probes_then_reset),

@@ -596,9 +596,49 @@ static void test_retransmissions_fit_shrunk_window(void **state)
 	ts_free(t);
 }
 
+/* ---- D-SACK ---- */
+
+/* The script Pengcheng Yang posted with "tcp: fix 'old stuff' D-SACK
+ * causing SACK to be treated as D-SACK" (Linux 5.5; dsack-old-stuff-bug.pkt,
+ * RACK and TLP on, 10 ms RTT): after the probe, a recovery resends 1:1001,
+ * then 1001:3001; 2001:3001 is SACKed. An ACK whose first block D-SACKs
+ * 1:1001 (below SND.UNA: old stuff) and whose next blocks SACK 2001:3001
+ * again must not have those taken as D-SACKs: tcpi_reordering stays 3. */
+static void test_old_dsack_leaves_sack_blocks_alone(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 10, 320, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	ts_expect(t, "P. 1:10001(10000) ack 1 win *");
+	ts_advance_ms(t, 21);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);                            /* 2 SRTT + 2 ms */
+	ts_expect(t, "P. 9001:10001(1000) ack 1 win *");
+	ts_advance_ms(t, 13);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 9001:10001,nop,nop>");
+	ts_expect(t, ". 1:1001(1000) ack 1 win *");
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 9001:10001,nop,nop>");
+	ts_expect_data(t, 1001, 3001);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 2001:3001 9001:10001,nop,nop>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.reordering, 3);
+	ts_inject(t, ". 1:1(0) ack 1001 win 320 <sack 1:1001 2001:3001 9001:10001,nop,nop>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.reordering, 3);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_old_dsack_leaves_sack_blocks_alone),
 		cmocka_unit_test(test_retransmissions_fit_shrunk_window),
 		cmocka_unit_test(test_crossed_syn_acks_establish),
 		cmocka_unit_test(test_cwr_on_pure_ack_ends_ece),

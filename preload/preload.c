@@ -1302,6 +1302,9 @@ static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+static bool syscall_forks(long nr, const long *a);
+static long syscall_fork(long (*f)(long, ...), long nr, const long *a);
+
 EXPORT long syscall(long nr, ...)
 {
 	long (*f)(long, ...) = __atomic_load_n(&real_syscall_fn, __ATOMIC_ACQUIRE);
@@ -1322,6 +1325,8 @@ EXPORT long syscall(long nr, ...)
 		f = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 		__atomic_store_n(&real_syscall_fn, f, __ATOMIC_RELEASE);
 	}
+	if (syscall_forks(nr, a))
+		return syscall_fork(f, nr, a);
 	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
@@ -2107,6 +2112,45 @@ EXPORT pid_t _Fork(void)
 	expose_for_child_dgrams(true, true);
 	fork_prepare();
 	pid = f();
+	saved = errno;
+	if (pid == 0)
+		fork_child();
+	else
+		fork_parent();
+	errno = saved;
+	return pid;
+}
+
+/*
+ * A process of its own made by a raw system call through syscall():
+ * vsftpd makes each session's processes with
+ * syscall(__NR_clone, CLONE_NEWIPC | SIGCHLD, NULL) and its unprivileged
+ * one with CLONE_NEWNET (sysutil.c, vsf_sysutil_fork_isolate_failok and
+ * vsf_sysutil_fork_newnet). No stack given: the child returns through this
+ * call on its copy of ours, as from fork(), so _Fork's steps serve it. A
+ * clone that shares memory or the fd table, or starts on a stack of its
+ * own, is a vfork-like one, as in clone() above; vfork itself, whose child
+ * would return into a frame the parent then reuses, is passed on.
+ */
+static bool syscall_forks(long nr, const long *a)
+{
+	if (nr == SYS_fork)
+		return true;
+	return nr == SYS_clone && !(a[0] & (CLONE_VM | CLONE_FILES | CLONE_VFORK)) && a[1] == 0;
+}
+
+static long syscall_fork(long (*f)(long, ...), long nr, const long *a)
+{
+	long pid;
+	int saved;
+
+	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
+	relay_solo_end();       /* another process, with our fds (expose_for_child) */
+	if (!child_steps_safe())
+		return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	expose_for_child_dgrams(true, true);
+	fork_prepare();
+	pid = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	saved = errno;
 	if (pid == 0)
 		fork_child();

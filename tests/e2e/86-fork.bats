@@ -862,9 +862,10 @@ for i in range(2):
 	[ "$output" -ge 3 ] || fail "no keep-alive probes: $output pure ACKs from the stack"
 }
 
-# BAREFORK_C HOST PORT: connects, writes; a child made with _Fork() and one
-# made with clone() (no CLONE_VM) each write into the inherited socket and
-# check its peer's name; the parent writes again.
+# BAREFORK_C HOST PORT: connects, writes; a child made with _Fork(), one
+# made with clone() (no CLONE_VM) and one made with a raw clone through
+# syscall() (no stack: vsftpd's sessions) each write into the inherited
+# socket and check its peer's name; the parent writes again.
 BAREFORK_C='
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -873,6 +874,7 @@ BAREFORK_C='
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 pid_t _Fork(void);
@@ -910,6 +912,11 @@ int main(int argc, char **argv)
 	pid = clone(child, stack + sizeof(stack), SIGCHLD, "clone-child;");
 	if (reap(pid) != 0)
 		return 5;
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	if (pid == 0)
+		_exit(child("raw-clone-child;"));
+	if (reap(pid) != 0)
+		return 7;
 	return write(s, "parent-again", 12) == 12 && close(s) == 0 ? 0 : 6;
 }
 '
@@ -934,7 +941,7 @@ for i in range(2):
     print(data.decode(), flush=True)
 '
 
-@test "children made with _Fork() and clone() (no CLONE_VM) use an inherited stack socket as the kernel's: names, and data in order with the parent" {
+@test "children made with _Fork(), clone() (no CLONE_VM) and syscall(SYS_clone) use an inherited stack socket as the kernel's: names, and data in order with the parent" {
 	printf '%s' "$BAREFORK_C" >"$BATS_TEST_TMPDIR/barefork.c"
 	gcc -O2 -o "$BATS_TEST_TMPDIR/barefork" "$BATS_TEST_TMPDIR/barefork.c"
 	bg_ker srv 30 "$PY" -c "$TWO_STREAMS_SRV" "$HOST_IP" 9101
@@ -946,7 +953,7 @@ for i in range(2):
 	assert_success
 	bg_wait srv 10
 	run cat "$(out srv)"
-	assert_equal "$(grep -c '^parent;_Fork-child;clone-child;parent-again$' <<<"$output")" 2
+	assert_equal "$(grep -c '^parent;_Fork-child;clone-child;raw-clone-child;parent-again$' <<<"$output")" 2
 }
 
 # SUBPROC_PY HOST PORT: Python's subprocess (vfork and exec since 3.10)

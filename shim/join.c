@@ -66,6 +66,9 @@ static int join_err;                    /* FAILED: what socket() says */
 static char join_name[HOST_STACK_NAME_MAX + 1];
 static struct sockaddr_un join_sa;      /* JOINED: where the owner listens */
 static socklen_t join_salen;
+/* JOINED through join_ancestor: the stack's user, root's for a descendant
+ * that dropped root (else this process's own: ~0 never matches). */
+static uint32_t join_uid = ~0u;
 
 /* A connection to sa: its fd (close-on-exec), or -errno; *uid the
  * listener's user (the kernel's record of who made it listen). */
@@ -165,8 +168,12 @@ static void join_ancestor(void)
 	if (fd < 0)
 		return;
 	sys_close(fd);
-	if (uid != self || pid <= 1 || !is_ancestor(pid))
+	/* A root stack takes its descendants that dropped root too
+	 * (ctl_child_allowed): vsftpd's session makes its data connections
+	 * after its setuid. */
+	if ((uid != self && uid != 0) || pid <= 1 || !is_ancestor(pid))
 		return;
+	join_uid = uid;
 	join_sa = sa;
 	join_salen = len;
 	atomic_store(&join_state, JOIN_JOINED);
@@ -283,7 +290,7 @@ static int join_send(const struct ctl_join_req *q, int fd)
 	c = join_dial(&join_sa, join_salen, &uid);
 	if (c < 0)
 		return c == -ENOENT || c == -ECONNREFUSED ? -ENETDOWN : c;  /* the owner is gone */
-	if (uid != (uint32_t)sys_geteuid()) {
+	if (uid != (uint32_t)sys_geteuid() && uid != join_uid) {
 		/* Another user took the name since (the owner and its keeper gone). */
 		sys_close(c);
 		return -EACCES;

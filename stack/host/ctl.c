@@ -60,6 +60,10 @@ struct ctl_client {
 	int fd;
 	int pidx;                   /* its slot in the wait's pollfds (-1: none) */
 	uint32_t uid;               /* the peer's */
+	/* A process of another user that descends from a root stack's
+	 * program (ctl_child_allowed): it may join; low: it may use ports
+	 * below 1024 (CAP_NET_BIND_SERVICE). */
+	bool child, child_low;
 	uint64_t deadline;
 	union {
 		char req[CTL_REQ_MAX];
@@ -89,6 +93,7 @@ struct ctl {
 	int lfd[CTL_NLISTEN];       /* -1: none */
 	int lidx[CTL_NLISTEN];      /* the listeners' slots in the wait (-1: none) */
 	uint32_t uid;               /* the stack's user: the socket's owner */
+	pid_t pid;                  /* the program's, whose descendants may join */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char name_path[sizeof(((struct sockaddr_un *)0)->sun_path)];   /* "" without PSTACK_STACK */
 	struct ctl_client cl[CTL_MAX_CLIENTS];
@@ -291,6 +296,56 @@ bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid)
 	return peer_uid == self_uid || peer_uid == 0;
 }
 
+/* One line of /proc/PID/FILE that starts with key: its rest, or false. */
+static bool proc_field(pid_t pid, const char *file, const char *key, char *out, size_t n)
+{
+	char path[64], buf[4096], *p;
+	long fd, len;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	len = sys_read((int)fd, buf, sizeof(buf) - 1);
+	sys_close((int)fd);
+	if (len <= 0)
+		return false;
+	buf[len] = 0;
+	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, strlen(key))) {
+			snprintf(out, n, "%s", p + strlen(key));
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ctl_child_allowed(pid_t peer, pid_t program, uint32_t self_uid)
+{
+	char v[64];
+	long pp;
+
+	if (self_uid != 0 || peer <= 1 || program <= 1)
+		return false;
+	for (int i = 0; i < 64 && peer > 1; i++) {
+		if (peer == program)
+			return true;
+		if (!proc_field(peer, "status", "PPid:", v, sizeof(v)) || sscanf(v, "%ld", &pp) != 1)
+			return false;
+		peer = (pid_t)pp;
+	}
+	return false;
+}
+
+bool ctl_cap_bind_low(pid_t pid)
+{
+	char v[64];
+	unsigned long long caps;
+
+	return proc_field(pid, "status", "CapEff:", v, sizeof(v)) && sscanf(v, "%llx", &caps) == 1 &&
+	       (caps >> 10 & 1);        /* CAP_NET_BIND_SERVICE */
+}
+
 /* A listening Unix socket at sa, hidden among the library's fds: its fd,
  * or -errno. A filesystem path is made 0600. */
 static long ctl_listen(const struct sockaddr_un *sa, socklen_t salen, const char *path)
@@ -336,6 +391,7 @@ int ctl_open(const char *dir, const struct ctl_host *host, struct ctl **out, cha
 		return -ENOMEM;
 	}
 	c->uid = (uint32_t)sys_geteuid();
+	c->pid = (pid_t)sys_getpid();
 	for (int i = 0; i < CTL_NLISTEN; i++)
 		c->lfd[i] = c->lidx[i] = -1;
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
@@ -831,12 +887,28 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 {
 	const struct ctl_join_req *q = &cl->join;
 	struct ip4_endpoint local = { q->laddr, q->lport }, peer = { q->raddr, q->rport };
-	unsigned flags = (q->opts.reuseaddr ? TCP_BIND_REUSEADDR : 0) | (q->opts.reuseport ? TCP_BIND_REUSEPORT : 0);
+	struct sock_opts opts = q->opts;
+	unsigned flags;
 	struct tcp_conn *c;
 	int r = 0;
 
+	/* Linux shares a port through SO_REUSEPORT between sockets of one
+	 * user only (inet_csk_bind_conflict's uid_eq): another user's child
+	 * (ctl_child_allowed) shares none, so that it cannot take connections
+	 * from the stack user's listeners, nor they from its. */
+	if (cl->child)
+		opts.reuseport = false;
+	flags = (opts.reuseaddr ? TCP_BIND_REUSEADDR : 0) | (opts.reuseport ? TCP_BIND_REUSEPORT : 0);
+
 	if (!host->rset) {
 		join_answer(cl, NULL, -ENOTSUP, now);
+		return;
+	}
+	/* Linux's inet_bind: a port below ip_unprivileged_port_start (1024)
+	 * needs CAP_NET_BIND_SERVICE. The stack's own user is root; a child
+	 * that dropped root is held to the rule here, where it cannot skip it. */
+	if (cl->child && !cl->child_low && q->lport && q->lport < 1024 && (q->bound || q->op == CTL_JOIN_LISTEN)) {
+		join_answer(cl, NULL, -EACCES, now);
 		return;
 	}
 	c = tcp_open(s);
@@ -844,7 +916,7 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 		join_answer(cl, NULL, -ENOBUFS, now);
 		return;
 	}
-	tcp_set_opts(c, &q->opts);
+	tcp_set_opts(c, &opts);
 	if (q->bound || q->op == CTL_JOIN_LISTEN)
 		r = tcp_bind(c, &local, flags);
 	if (r == 0 && q->op == CTL_JOIN_LISTEN) {
@@ -1085,7 +1157,7 @@ static void ctl_request(struct ctl_client *cl, uint32_t self_uid)
 		return;
 	}
 	if (ctl_join_req_check(&cl->join, cl->req_len) == 0 && cl->jfd >= 0 &&
-	    ctl_join_allowed(cl->uid, self_uid)) {
+	    (ctl_join_allowed(cl->uid, self_uid) || cl->child)) {
 		cl->st = CTL_JOIN;
 		return;
 	}
@@ -1149,6 +1221,10 @@ static bool ctl_read(struct ctl_client *cl, uint32_t self_uid)
 		cl->req_len = (size_t)(nl - cl->req) + 1;   /* one request: what follows is ignored */
 	else if (cl->req_len < sizeof(CTL_REQUEST) + 64)
 		return true;
+	/* A descendant of another user (ctl_child_allowed) may join, and
+	 * nothing else: anything else closes it unanswered, as a stranger. */
+	if (cl->child && ctl_join_req_check(&cl->join, cl->req_len) != 0)
+		return false;
 	ctl_request(cl, self_uid);
 	return true;
 }
@@ -1240,6 +1316,7 @@ static void ctl_accept(struct ctl *c, int lfd, uint64_t now)
 		struct ctl_client *cl = &c->cl[i];
 		struct ucred cred;
 		socklen_t clen = sizeof(cred);
+		bool child;
 		long fd;
 
 		if (cl->st != CTL_FREE)
@@ -1247,8 +1324,10 @@ static void ctl_accept(struct ctl *c, int lfd, uint64_t now)
 		fd = sys_accept4(lfd, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;             /* EAGAIN: no more; others: the next wakeup tries again */
+		child = false;
 		if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || clen != sizeof(cred) ||
-		    !ctl_peer_allowed(cred.uid, c->uid)) {
+		    (!ctl_peer_allowed(cred.uid, c->uid) &&
+		     !(child = ctl_child_allowed(cred.pid, c->pid, c->uid)))) {
 			log_debug("control socket: closed a connection from uid %u (pid %d) without an answer: "
 				  "not the stack's user (uid %u) nor root",
 				  clen == sizeof(cred) ? (unsigned)cred.uid : ~0u, clen == sizeof(cred) ? cred.pid : 0,
@@ -1261,6 +1340,8 @@ static void ctl_accept(struct ctl *c, int lfd, uint64_t now)
 		cl->fd = (int)fd;
 		cl->jfd = -1;
 		cl->uid = cred.uid;
+		cl->child = child;
+		cl->child_low = child && ctl_cap_bind_low(cred.pid);
 		cl->st = CTL_READ;
 		cl->deadline = now + CTL_DEADLINE_US;
 		cl->req_len = 0;

@@ -264,6 +264,13 @@ int ctl_prepare_dir(const char *dir, uint32_t uid, char *err, size_t errlen);
 int ctl_user_secret(const char *dir, uint32_t uid, uint8_t *out, size_t n, const uint8_t *fresh);
 /* Whom the stack answers: its own user and root. */
 bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid);
+/* Whether process peer, of another user, may join anyway: the stack is
+ * root's (self_uid 0) and peer descends from its program (a fork child
+ * that dropped root: vsftpd's session, which then makes its data
+ * connections). Read from /proc/PID/status's PPid lines. */
+bool ctl_child_allowed(pid_t peer, pid_t program, uint32_t self_uid);
+/* Whether process pid has CAP_NET_BIND_SERVICE in its effective set. */
+bool ctl_cap_bind_low(pid_t pid);
 
 /*
  * Opens the control socket dir/PID.sock (0600, after ctl_prepare_dir),

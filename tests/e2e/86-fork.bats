@@ -225,6 +225,63 @@ print("got %d from %d address(es) %s" % (len(got), len(ports), sorted(ports)[0][
 	tap_assert_crossed 2000 0
 }
 
+# DROPPED_CHILD HOST PORT: a root process with a socket of its own forks a
+# child that drops root (setuid nobody, as vsftpd's session), then connects
+# out, and listens on port 80 and on port 8089.
+DROPPED_CHILD='
+import errno, os, socket, sys
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen()
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+    print("connect from %s" % c.getsockname()[0], flush=True)
+    c.sendall(b"from-nobody")
+    c.close()
+    for port in (80, 8089):
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", port))
+            s.listen()
+            print("port %d listens" % port, flush=True)
+        except OSError as e:
+            print("port %d %s" % (port, errno.errorcode[e.errno]), flush=True)
+    os._exit(0)
+print("exit", os.waitpid(pid, 0)[1])
+'
+ONE_RECEIVER='
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen()
+print("listening", flush=True)
+c, a = l.accept()
+print(c.recv(100).decode(), a[0], flush=True)
+'
+
+@test "a root server's fork child that dropped root (setuid nobody, as vsftpd's session) connects through its parent's stack, and is refused port 80 (EACCES) but not 8089, as on the kernel" {
+	local where
+	for where in ker pre; do
+		bg_ker "rcv$where" 30 "$PY" -c "$ONE_RECEIVER" "$HOST_IP" 7031
+		wait_log "$(out "rcv$where")" listening 20
+		[ $where = pre ] && tap_mark
+		run $where 20 "$PY" -c "$DROPPED_CHILD" "$HOST_IP" 7031
+		assert_success
+		assert_line "port 80 EACCES"
+		assert_line "port 8089 listens"
+		assert_line "exit 0"
+		bg_wait "rcv$where" 10
+	done
+	assert_line "connect from $STACK_IP"
+	run grep -h from- "$(out rcvker)" "$(out rcvpre)"
+	assert_output "from-nobody $HOST_IP
+from-nobody $STACK_IP"
+	tap_assert_crossed 100 100
+}
+
 # A fork child's own new connection (an nginx worker's upstream, a
 # backend's outgoing connection): through the stack its parent holds, from
 # the stack's address, as every process shares the kernel's stack.

@@ -534,6 +534,13 @@ static void test_join_names(void **state)
 	assert_true(ctl_join_allowed(0, 0));
 	assert_false(ctl_join_allowed(0, 1000));
 	assert_false(ctl_join_allowed(1000, 0));
+	/* Another user's process joins a root stack when it descends from
+	 * the stack's program (a fork child that dropped root), not else. */
+	assert_true(ctl_child_allowed(getpid(), getppid(), 0));
+	assert_true(ctl_child_allowed(getpid(), getpid(), 0));
+	assert_false(ctl_child_allowed(getpid(), getppid(), 1000));
+	assert_false(ctl_child_allowed(getppid(), getpid(), 0));
+	assert_false(ctl_child_allowed(1, getpid(), 0));
 }
 
 static unsigned kicks;

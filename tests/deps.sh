@@ -12,7 +12,8 @@ wrk apache2-utils gnuplot-nox
 nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils
 postgresql-client openssh-server openssh-client
 apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openbsd-inetd rsync
-openssl nodejs mosquitto mosquitto-clients"
+openssl nodejs mosquitto mosquitto-clients
+vsftpd tinyproxy stunnel4 exim4-daemon-light"
 
 missing() {
 	for p in $PACKAGES; do
@@ -38,9 +39,10 @@ install)
 	echo "deps: installing" $m
 	export DEBIAN_FRONTEND=noninteractive
 	# The servers among them (nginx, redis, sshd, lighttpd, haproxy,
-	# memcached, mosquitto, inetd) are for the tests, which start their own
-	# inside their namespaces: no system service is started by the install
-	# (invoke-rc.d asks policy-rc.d; 101 is "action forbidden").
+	# memcached, mosquitto, inetd, vsftpd, tinyproxy, stunnel, exim) are
+	# for the tests, which start their own inside their namespaces: no
+	# system service is started by the install (invoke-rc.d asks
+	# policy-rc.d; 101 is "action forbidden").
 	guard=
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		guard=/usr/sbin/policy-rc.d

@@ -197,6 +197,16 @@ int shim_install_new(int fd, struct shim_obj *o)
 	return install(fd, o, true);
 }
 
+int shim_install_fresh(int fd, struct shim_obj *o)
+{
+	_Atomic(struct shim_obj *) *s = slot(fd, false);
+	struct shim_obj *stale;
+
+	if (s && atomic_load_explicit(s, memory_order_acquire) && (stale = shim_uninstall(fd)))
+		shim_drop_slot_ref(stale);
+	return install(fd, o, true);
+}
+
 struct shim_obj *shim_uninstall(int fd)
 {
 	_Atomic(struct shim_obj *) *s = slot(fd, false);

@@ -498,7 +498,11 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 	k->share = n->share;
 	atomic_store(&k->kfd, sys_fd_hide(kfd));
 	atomic_store_explicit(&k->exposed, true, memory_order_release);
-	if (shim_install_new(fd, &k->obj) < 0) {
+	/* fd is the kernel's new one: an entry left at its number was closed
+	 * with the C library's own close (exim's daemon fclose()s its
+	 * fdopen()'d copies of each connection it forked a child for), and
+	 * the next connection's fd reuses the number. */
+	if (shim_install_fresh(fd, &k->obj) < 0) {
 		kfd = atomic_load(&k->kfd);
 		sys_fd_forget(kfd);
 		shim_libc.close(kfd);

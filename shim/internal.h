@@ -295,6 +295,10 @@ int shim_install(int fd, struct shim_obj *o);
 /* The same, when another thread may install in slot fd at the same time:
  * -EEXIST (o not installed) when the slot is taken. */
 int shim_install_new(int fd, struct shim_obj *o);
+/* fd was just made by the kernel (received over a channel): an entry
+ * still there is stale, its fd closed behind the shim's back (glibc's own
+ * close inside fclose()), and goes as close() would drop it. No lock held. */
+int shim_install_fresh(int fd, struct shim_obj *o);
 /* Empties slot fd; returns the object it held (its table reference is the caller's), or NULL. */
 struct shim_obj *shim_uninstall(int fd);
 /* Drops a table reference: the last one closes the object. */

@@ -308,13 +308,11 @@ exim_conf() {
 	bg_k kexim 60 exim4 -C "$SRV/k/exim.conf" -bdf -q30m
 	bg_pre exim 60 exim4 -C "$SRV/p/exim.conf" -bdf -q30m
 	wait_until 10 "the kernel's exim" k_listens 2525
-	# One connection only, no probe before it: exim's daemon closes its
-	# copies of each accepted socket with fclose() (daemon.c,
-	# handle_smtp_call), which the preload does not see, and the next
-	# accept() fails with EEXIST ("accept() failures: File exists"):
-	# left open, see the README's fork limits.
-	wait_stack_up
-	wait_log "$SRV/p/log/main" "daemon started" 20
+	# A probe first, then the session, then 3 more: exim's daemon closes
+	# its copies of each connection it forked a child for with fclose()
+	# (daemon.c, handle_smtp_call), which the preload does not see; the
+	# next connection's fd takes the same number (shim_install_fresh).
+	wait_until 20 "exim to listen" ip netns exec "$NS" nc -z "$STACK_IP" 2525
 	local kout pout
 	kout=$(on k 20 "$PY" -c "$SMTP_PY" "$STACK_IP" "$SRV/body.txt")
 	tap_mark
@@ -323,6 +321,12 @@ exim_conf() {
 	echo "pstack: $pout"
 	assert_equal "$pout" "$kout"
 	assert_equal "$(echo "$kout" | tr '\n' ' ')" "250 refused: {} relay: 550 221 "
+	local i
+	for i in 1 2 3; do
+		run on p 10 "$PY" -c "import smtplib, sys
+s = smtplib.SMTP(sys.argv[1], 2525, timeout=5); print(s.ehlo('client.test')[0], s.quit()[0])" "$STACK_IP"
+		assert_output "250 221"
+	done
 	# Delivered by a process exim exec'd (no network): the body, as sent.
 	local s
 	for s in k p; do

@@ -123,6 +123,56 @@ print("bad", bad[:5]) if bad else print("ok", done[0])
 	assert_output 0
 }
 
+# FCLOSE_SERVER PORT: accepts 8 connections one after the other; a fork
+# child answers each ("child N"), and the parent closes its copy as exim's
+# daemon does, with fclose() of an fdopen()'d stream: the C library's own
+# close, which no interposed close() sees. The kernel gives the next
+# connection the same fd number; under the preload most of them (the stack
+# thread's spare socket pairs may take the number first).
+FCLOSE_SERVER='
+import ctypes, os, socket, sys
+libc = ctypes.CDLL(None)
+libc.fdopen.restype = ctypes.c_void_p
+libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen(8)
+print("listening", flush=True)
+for i in range(8):
+    c, a = l.accept()
+    pid = os.fork()
+    if pid == 0:
+        c.sendall(b"child %d\n" % i)
+        os._exit(0)
+    libc.fclose(libc.fdopen(c.detach(), b"r"))
+    os.waitpid(pid, 0)
+print("done", flush=True)
+'
+
+@test "a server that closes its copy of each connection it forked a child for with fclose() (the C library's own close, as exim's daemon) accepts the next 7, as on the kernel" {
+	local i
+	bg_ker ksrv 30 "$PY" -c "$FCLOSE_SERVER" 7030
+	wait_log "$(out ksrv)" listening 20
+	for i in 0 1 2 3 4 5 6 7; do
+		run ker 10 nc -d 127.0.0.1 7030
+		assert_output "child $i"
+	done
+	bg_wait ksrv 10
+	bg_pre srv 30 "$PY" -c "$FCLOSE_SERVER" 7030
+	wait_log "$(out srv)" listening 20
+	tap_mark
+	for i in 0 1 2 3 4 5 6 7; do
+		run ker 10 nc -d "$STACK_IP" 7030
+		assert_output "child $i"
+	done
+	bg_wait srv 10
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(cat "$(out srv)")" "$(cat "$(out ksrv)")"
+	tap_assert_crossed 100 100
+}
+
 # A UDP server whose fork children share its socket (bound, not connected):
 # each child answers what it reads with its own pid.
 UDP_PREFORK_SERVER='

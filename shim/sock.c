@@ -2820,9 +2820,12 @@ static ssize_t exposed_udp_recvfrom(struct shim_sock *k, int fd, void *buf, size
  * An exposed UDP socket that was not connected (shim/expose.c,
  * shim_expose_dgram: a fork child's copy) reads and writes framed datagrams
  * on its fd (relay.h, struct relay_dgram_hdr): the interposed calls of every
- * process that holds it add the destination and take out the source. What
- * differs from Linux's socket: no control messages, and what the stack
- * refuses to send (an address it cannot reach) is dropped after the call.
+ * process that holds it add the destination and take out the source, and
+ * recvmsg makes the control messages of the datagram's destination, TTL
+ * and TOS the relay put in the header (x). What differs from Linux's
+ * socket: SO_TIMESTAMP tells when the program read the datagram, and what
+ * the stack refuses to send (an address it cannot reach) is dropped after
+ * the call.
  */
 static bool framed(struct shim_sock *k)
 {
@@ -2831,7 +2834,7 @@ static bool framed(struct shim_sock *k)
 }
 
 static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,
-			   struct sockaddr *sa, socklen_t *salen, int *msg_flags)
+			   struct sockaddr *sa, socklen_t *salen, int *msg_flags, struct rx_extra *x)
 {
 	struct relay_dgram_hdr h;
 	struct iovec few[9], *iov = few;
@@ -2872,6 +2875,16 @@ static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v
 	if (msg_flags)
 		*msg_flags |= m.msg_flags & MSG_TRUNC;
 	src = (struct ip4_endpoint){ h.addr, h.port };
+	if (x && (h.flags & RELAY_DGRAM_META)) {
+		struct shim_iface ifc;
+
+		x->cm = k->rx_cmsgs;
+		x->have_meta = true;
+		x->meta = (struct udp_rx_meta){ .dst = h.dst, .ttl = h.ttl, .tos = h.tos, .looped = h.looped != 0 };
+		if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+			x->local = ifc.addr;
+		x->lport = k->local.port;
+	}
 	if (sa && (r = sa_out(k, &src, sa, salen)) < 0)
 		return r;
 	return n;
@@ -2921,7 +2934,9 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 		return -EMSGSIZE;
 	if (iov_total(v, cnt) > 65507)
 		return -EMSGSIZE;       /* IPv4's largest datagram */
-	h = (struct relay_dgram_hdr){ ep.addr, ep.port, 0 };
+	memset(&h, 0, sizeof(h));
+	h.addr = ep.addr;
+	h.port = ep.port;
 	if (!(iov = iov_export(v, cnt, &(struct iovec){ &h, sizeof(h) }, few, 9)))
 		return -ENOMEM;
 	m.msg_iov = iov;
@@ -3017,7 +3032,7 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvfrom(fd, buf, len, flags, sa, salen) : r;
 	if (framed(k)) {
-		n = framed_recv(k, fd, &v, 1, flags, sa, salen, NULL);
+		n = framed_recv(k, fd, &v, 1, flags, sa, salen, NULL, NULL);
 		leave(k);
 		return n;
 	}
@@ -3456,10 +3471,14 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	}
 	n = msg_import(&m, msg, NULL, fast, &v);
 	if (n >= 0 && framed(k)) {
-		n = framed_recv(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, &msg->msg_namelen, &mflags);
+		memset(&x, 0, sizeof(x));
+		n = framed_recv(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, &msg->msg_namelen, &mflags, &x);
 		iov_free(v, fast);
 		m.msg_flags = mflags;
-		m.msg_controllen = 0;
+		if (n >= 0 && x.have_meta)
+			rx_cmsgs_put(k, &m, &x);
+		else
+			m.msg_controllen = 0;
 		if (n >= 0 && (shim_copy(&msg->msg_flags, &m.msg_flags, sizeof(m.msg_flags)) ||
 			       shim_copy(&msg->msg_controllen, &m.msg_controllen, sizeof(m.msg_controllen))))
 			n = -EFAULT;
@@ -3800,7 +3819,7 @@ ssize_t shim_read(int fd, void *buf, size_t len)
 	k = enter_io(fd, &r);
 	if (!k)
 		return r;
-	rc = framed(k) ? (len ? framed_recv(k, fd, &v, 1, 0, NULL, NULL, NULL) : 0) : sock_read(k, &v, 1);
+	rc = framed(k) ? (len ? framed_recv(k, fd, &v, 1, 0, NULL, NULL, NULL, NULL) : 0) : sock_read(k, &v, 1);
 	leave(k);
 	return rc;
 }
@@ -3817,7 +3836,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int n)
 		return r;
 	rc = n < 0 || n > IOV_MAX ? -EINVAL : iov_import(iov, (size_t)n, fast, &v);
 	if (rc == 0) {
-		rc = !framed(k) ? sock_read(k, v, n) : iov_total(v, n) ? framed_recv(k, fd, v, n, 0, NULL, NULL, NULL) : 0;
+		rc = !framed(k) ? sock_read(k, v, n) : iov_total(v, n) ? framed_recv(k, fd, v, n, 0, NULL, NULL, NULL, NULL) : 0;
 		iov_free(v, fast);
 	}
 	leave(k);

@@ -775,13 +775,22 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 		*busy = true;   /* no memory now: the next round tries again */
 	else if (!rl->rx_have && !rl->stop_seen) {
 		struct ip4_endpoint src;
+		struct udp_rx_meta meta;
+		bool have_meta = hl && udp_next_meta(u, &meta) == 0;
 		size_t full = 0;
 		long n = udp_recvfrom(u, rl->rx + hl, RELAY_DGRAM, &src, &full, 0);
 
 		if (n >= 0 && !rl->rx_lost) {
 			if (hl) {
-				struct relay_dgram_hdr h = { src.addr, src.port, 0 };
+				struct relay_dgram_hdr h = { src.addr, src.port, 0, 0, 0, 0, 0, 0 };
 
+				if (have_meta) {
+					h.flags = RELAY_DGRAM_META;
+					h.dst = meta.dst;
+					h.ttl = meta.ttl;
+					h.tos = meta.tos;
+					h.looped = meta.looped;
+				}
 				memcpy(rl->rx, &h, sizeof(h));
 			}
 			rl->rx_have = true;
@@ -794,7 +803,7 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 		}
 	}
 	if (rl->tx_have && !rl->tx_dead && rl->framed) {
-		struct relay_dgram_hdr h = { 0, 0, 0 };
+		struct relay_dgram_hdr h = { 0 };
 		long n = 0;
 
 		/* Deviation: what the kernel's sendto would refuse (an
@@ -1268,7 +1277,9 @@ static void io_lo_dgram(struct relay *rl)
 		if (n >= 0) {
 			struct ip4_endpoint src = ip4_from_sockaddr(&ss);
 
-			h = (struct relay_dgram_hdr){ src.addr, src.port, 0 };
+			/* Over Linux's lo: to 127.0.0.1 as far as the relay
+			 * knows (its loopback side does not ask for IP_PKTINFO). */
+			h = (struct relay_dgram_hdr){ src.addr, src.port, RELAY_DGRAM_META, 0x7f000001u, 64, 0, 1, 0 };
 			memcpy(rl->rx, &h, hl);
 			rl->rx_have = true;
 			rl->rx_len = (size_t)n + hl;

@@ -231,8 +231,16 @@ struct relay_pump {
 struct relay_dgram_hdr {
 	uint32_t addr;          /* host order */
 	uint16_t port;
-	uint16_t flags;         /* 0 */
+	uint16_t flags;         /* RELAY_DGRAM_META: the fields below are the datagram's */
+	/* From the relay: what recvmsg's IP_PKTINFO, IP_TTL, IP_TOS and
+	 * IP_ORIGDSTADDR tell (dnsmasq's wildcard socket answers no query
+	 * without IP_PKTINFO); 0 to it. */
+	uint32_t dst;           /* host order: the datagram's destination */
+	uint8_t ttl, tos;
+	uint8_t looped;         /* came over the loopback (ifindex 1) */
+	uint8_t pad;
 };
+#define RELAY_DGRAM_META 1
 
 /* What a listener's relay sends with each connection's fd (host order). */
 struct relay_accept_note {

@@ -10620,6 +10620,53 @@ CASE(fork_child_udp_loopback, 0)
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
+/* IP_PKTINFO and IP_TTL on a datagram the socket shared with a fork child
+ * receives, in the child and in the parent (dnsmasq's wildcard socket
+ * answers no query without them): one digit each for the payload's
+ * length (5), a pktinfo at all, its ipi_addr and ipi_spec_dst (SELF), its
+ * ifindex (tap0's), the TTL (64). */
+static long udp_pktinfo_echo(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	char b[16], cbuf[256];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	long n, r = 0;
+
+	if (sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -1;
+	wait_in(s);
+	n = recvmsg(s, &m, 0);
+	if (n < 0)
+		return -2;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			r += 10 + 100 * (pi.ipi_addr.s_addr == inet_addr(SELF)) +
+			     1000 * (pi.ipi_spec_dst.s_addr == inet_addr(SELF)) +
+			     10000 * ((unsigned)pi.ipi_ifindex == if_nametoindex("tap0"));
+		} else if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_TTL) {
+			int ttl;
+
+			memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+			r += 100000 * (ttl == 64);
+		}
+	}
+	return r + n;
+}
+CASE(fork_child_udp_pktinfo, 0)
+{
+	int s = udp_sock(), one = 1;
+
+	setsockopt(s, SOL_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(s, SOL_IP, IP_RECVTTL, &one, sizeof(one));
+	bind_to(s, "0.0.0.0", 0);
+	in_child(udp_pktinfo_echo, s);
+	R(udp_pktinfo_echo(s));
+}
 /* FIONREAD in a fork child: 0 with nothing waiting, then the next
  * datagram's payload (udp_ioctl's SIOCINQ), not what carries it. */
 static long child_udp_fionread(int s)

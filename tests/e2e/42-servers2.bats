@@ -184,11 +184,10 @@ dns_run() {
 	have dnsmasq-base dnsmasq dig
 	local txt args
 	txt=$(head -c 3000 /dev/zero | tr '\0' a | fold -w 200 | paste -sd,)
-	# --bind-interfaces: each address a socket of its own. With the
-	# wildcard socket, dnsmasq needs IP_PKTINFO on every query, which the
-	# socket shared with its TCP children (a fork per TCP query) does not
-	# carry (README, fork): its UDP answers stop after the first TCP query.
-	args=(-k -C /dev/null --port=53 --bind-interfaces --no-resolv --no-hosts --log-facility=-
+	# The wildcard socket (dnsmasq's default): dnsmasq answers no query
+	# without its IP_PKTINFO, also once its socket is shared with the
+	# child it forks for each TCP query (the relay's header carries it).
+	args=(-k -C /dev/null --port=53 --no-resolv --no-hosts --log-facility=-
 		--address=/pstack.test/192.0.2.77 --host-record=www.pstack.test,192.0.2.78
 		--txt-record=t.pstack.test,"$txt" --address=/nothere.test/)
 	bg_k kdns 60 dnsmasq "${args[@]}"

@@ -2,10 +2,16 @@
  * Interfaces as programs see them under the preload: the stack's interface
  * (the TAP's kernel name and index, with the stack's address, netmask, MAC
  * and MTU) in place of the TAP's kernel side, the loopback unchanged (its
- * sockets are the kernel's), and no other interface: a stack socket can use
- * none (a bind to its address answers EADDRNOTAVAIL). A program that picks
- * the addresses to bind from the list (dnsmasq --bind-interfaces, servers
- * that listen "on every interface") then binds what the stack has.
+ * sockets are the kernel's), and no other interface in the lists
+ * (SIOCGIFCONF, getifaddrs, if_nameindex): a stack socket can use none (a
+ * bind to its address answers EADDRNOTAVAIL). A program that picks the
+ * addresses to bind from the list (dnsmasq --bind-interfaces, servers that
+ * listen "on every interface") then binds what the stack has. Asked by
+ * name or index, another interface is the kernel's answer: netlink's list
+ * keeps them (below), and a program that read it asks about each one
+ * (dnsmasq's interface scan, SIOCGIFNAME then SIOCGIFFLAGS, failed to
+ * start with "failed to find list of interfaces: No such device" on a host
+ * with one more interface than lo and the TAP).
  *
  * Served here: the interface ioctls on a stack socket (SIOCGIFCONF,
  * SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFHWADDR, SIOCGIFMTU,
@@ -185,20 +191,13 @@ int shim_iface_ioctl(int fd, unsigned long req, void *arg)
 	ke = errno;
 	if ((kr < 0 && ke == EFAULT) || shim_copy(&r, arg, sizeof(r)))
 		return -EFAULT;
-	if (req == SIOCGIFNAME) {
-		/* By index: a hidden interface is no interface. */
-		if (kr == 0 && !visible(fd, &ifc, r.ifr_name))
-			return -ENODEV;
-		return kr < 0 ? -ke : 0;
-	}
+	if (req == SIOCGIFNAME)
+		return kr < 0 ? -ke : 0;    /* by index: the kernel's name */
 	r.ifr_name[IFNAMSIZ - 1] = 0;
 	if (kr < 0 && ke == ENODEV)
 		return -ENODEV;     /* no such device, the TAP included */
-	if (!is_tap(&ifc, r.ifr_name)) {
-		if (kr == 0 && !visible(fd, &ifc, r.ifr_name))
-			return -ENODEV;
+	if (!is_tap(&ifc, r.ifr_name))
 		return kr < 0 ? -ke : 0;
-	}
 	switch (req) {
 	case SIOCGIFADDR:
 		put_in(&r.ifr_addr, ifc.addr);

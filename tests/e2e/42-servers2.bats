@@ -190,6 +190,15 @@ dns_run() {
 	args=(-k -C /dev/null --port=53 --no-resolv --no-hosts --log-facility=-
 		--address=/pstack.test/192.0.2.77 --host-record=www.pstack.test,192.0.2.78
 		--txt-record=t.pstack.test,"$txt" --address=/nothere.test/)
+	# One more interface than lo and tap0, as a host has (an IPv6
+	# link-local address only): dnsmasq's scan reads netlink's list of
+	# addresses, then asks about each one's interface.
+	nsx ip link add x0 type veth peer name x1
+	nsx ip link set x0 up
+	nsx ip link set x1 up
+	ip -n "$NSK" link add x0 type veth peer name x1
+	ip -n "$NSK" link set x0 up
+	ip -n "$NSK" link set x1 up
 	bg_k kdns 60 dnsmasq "${args[@]}"
 	bg_pre dns 60 dnsmasq "${args[@]}"
 	wait_until 10 "the kernel's dnsmasq" k_listens 53 udp

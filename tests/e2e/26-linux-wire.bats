@@ -629,14 +629,15 @@ tfo_client_round() {
 	done
 	# pstack's run is taken again, up to twice, when a round is cut in two
 	# the same way (the same segments over the rounds, another split: the
-	# relay or the sender late on a busy machine, as above).
+	# fault link or the sender late on a busy machine, as above; the sixth
+	# round, 320 segments, was seen cut 266 + 54 at a load average of 6).
 	for try in 1 2 3; do
 		client_run "ss_pstack_$try" pstack $((port += 1)) drain sleep:0.5,send:1000000,sleep:1,send:600000
 		pname=ss_pstack_$try
 		r=($(shown "$pname" pstack rounds))
 		[ "${r[*]}" = "${kr[*]}" ] && break
 		[ "$(IFS=+; echo $((${r[*]:-0})))" = "$(IFS=+; echo $((${kr[*]:-0})))" ] &&
-			[ "${r[*]:0:6}" = "${kr[*]:0:6}" ] || break
+			[ "${r[*]:0:5}" = "${kr[*]:0:5}" ] || break
 		echo "pstack's rounds <${r[*]}>, the same segments cut otherwise: again"
 	done
 	unset LW_RCVBUF

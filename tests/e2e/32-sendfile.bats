@@ -86,7 +86,7 @@ served() {
 	cmp -n $cut "$BATS_TEST_TMPDIR/orig" "$got"
 }
 
-@test "nginx with sendfile on: wrk -t2 -c50 -d10s (LOAD_WRK_S) on a 1 MiB file, zero errors; byte-exact downloads, whole and a range" {
+@test "nginx with sendfile on: wrk -t2 -c50 for LOAD_WRK_S s on a 1 MiB file, zero errors; byte-exact downloads, whole and a range" {
 	NGINX_SENDFILE=1 stack_nginx
 	grep -q "sendfile on;" "$NGINX_DIR/nginx.conf"
 	tap_mark

@@ -10,7 +10,7 @@ setup_file() { load_setup_file; }
 setup() { load_setup; }
 teardown() { load_teardown; }
 
-@test "load: nginx under the preload: wrk -t2 -c100 -d10s (LOAD_WRK_S) on a small page, zero errors; byte-exact 1 MiB; 5000 (LOAD_HTTP10) HTTP/1.0 connections" {
+@test "load: nginx under the preload: wrk -t2 -c100 for LOAD_WRK_S s on a small page, zero errors; byte-exact 1 MiB; 5000 (LOAD_HTTP10) HTTP/1.0 connections" {
 	stack_nginx
 	tap_mark
 	wrk_clean -t2 -c100 -d"${LOAD_WRK_S}s" "http://$STACK_IP:8080/index.html"
@@ -32,7 +32,7 @@ teardown() { load_teardown; }
 # benchmark's p99 0.76 s for the kernel, 0.76 s for pstack); pstack's max was
 # 0.43-1.37 s in six runs and 1.95 s (6 timeouts in 12,606 requests) once. So
 # 10 s here: a response that never comes still counts as an error.
-@test "load: nginx under the preload: wrk -t2 -c100 -d10s (LOAD_WRK_S) on a 1 MiB file, zero errors (10 s timeout)" {
+@test "load: nginx under the preload: wrk -t2 -c100 for LOAD_WRK_S s on a 1 MiB file, zero errors (10 s timeout)" {
 	stack_nginx
 	tap_mark
 	wrk_clean -t2 -c100 -d"${LOAD_WRK_S}s" --timeout 10s "http://$STACK_IP:8080/1m"

@@ -523,7 +523,7 @@ print(f.readline().decode().strip())
 	run nginx_workers
 	[ "$(wc -w <<<"$output")" = 2 ] || fail "nginx workers: '$output' (want 2)"
 	tap_mark
-	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-10}s" "http://$STACK_IP:8080/index.html"
+	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-6}s" "http://$STACK_IP:8080/index.html"
 	tap_assert_crossed $((5 * MiB)) 100000
 
 	# Reload while short connections (HTTP/1.0: nginx closes each) keep
@@ -581,7 +581,7 @@ print(f.readline().decode().strip())
 	run nginx_workers
 	[ "$(wc -w <<<"$output")" = 2 ] || fail "nginx workers: '$output' (want 2)"
 	tap_mark
-	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-10}s" "http://$STACK_IP:8080/index.html"
+	wrk_clean -t2 -c100 -d"${LOAD_WRK_S:-6}s" "http://$STACK_IP:8080/index.html"
 	tap_assert_crossed $((5 * MiB)) 100000
 	# nginx listens on every address: localhost reaches it too, as on the
 	# kernel (the listener's loopback side, carried by the keeper's relay

@@ -5,8 +5,9 @@
 # They are part of `make test` at their everyday sizes, with the failure
 # durations ("zero window for minutes") shortened; `make soak`
 # runs the long variants. PSTACK_LOAD_TESTS selects:
-#   (unset) or 1   make test: 10k held, 100k churn, 50k SYNs, wrk -d10s,
-#                  redis-benchmark -n 100000, zero window 25 s, TAP down 30 s
+#   (unset) or 1   make test: 10k held, 100k churn, 50k SYNs, wrk -d6s,
+#                  redis-benchmark -n 100000, zero window 12 s, TAP down 10 s
+#                  (12 s under a preloaded receiver)
 #   soak           make soak: the same counts and longer runs (wrk -d60s, 300k
 #                  churn, 1M redis requests, 60 s holding the 10k, zero window
 #                  180 s, TAP down 60 s in a 64 MiB download, a 30 s
@@ -61,9 +62,9 @@ load_default LOAD_JUNK_XFER_MIB 64 256 16
 load_default LOAD_JUNK_PPS 0 0 50000
 load_default LOAD_HTTP10 5000 20000 5000
 load_default LOAD_REDIS_N 100000 1000000 100000
-load_default LOAD_WRK_S 10 60 10
+load_default LOAD_WRK_S 6 60 6
 load_default LOAD_STALL_S 12 180 12
-load_default LOAD_DOWN_S 15 60 15
+load_default LOAD_DOWN_S 10 60 10
 load_default LOAD_DOWN_RX_S 12 60 12
 load_default LOAD_OUTAGE_MIB 32 64 32
 load_default LOAD_USER_TIMEOUT_MS 5000 30000 5000

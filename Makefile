@@ -65,7 +65,7 @@ WIRE_SRC    := $(sort $(wildcard stack/wire/*.c))
 # stack, or under the preload as ordinary programs.
 TOOL_BIN    := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(sort $(wildcard tests/tools/*.c)))
 BENCH_BIN   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard tests/bench/*.c)))
-DIFF_BIN    := $(BUILD)/diff/sockdiff
+DIFF_BIN    := $(BUILD)/diff/sockdiff $(BUILD)/diff/fuzzseq
 PLAIN_BIN   := $(TOOL_BIN) $(BENCH_BIN) $(DIFF_BIN)
 
 .SECONDARY:
@@ -116,7 +116,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(WIRE_SRC) $(wildcard stack/wire/*.h)
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(PLAIN_CC)
-$(DIFF_BIN): tests/diff/sockdiff.c
+$(BUILD)/diff/%: tests/diff/%.c
 	@mkdir -p $(dir $@)
 	$(PLAIN_CC)
 

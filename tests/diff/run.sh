@@ -5,6 +5,7 @@
 #
 #   tests/diff/run.sh [-b BUILD] [-P PRELOAD] [-o OUTDIR] [-k KNOWN] [-c PATTERN]... [-s SYSCTL]...
 #   tests/diff/run.sh -C OUTDIR [-k KNOWN]
+#   tests/diff/run.sh -x PROGRAM [-b BUILD] [-o OUTDIR] [-k KNOWN] -- ARGS...
 #     -b  the build folder (default: build): BUILD/diff/sockdiff, BUILD/libpstack.so
 #     -P  what LD_PRELOAD holds for the pstack run (default: BUILD/libpstack.so)
 #     -o  where kernel.txt, pstack.txt, diff.txt and the logs go (default: a temp folder)
@@ -15,7 +16,10 @@
 #     -s  NAME=VALUE: a sysctl set in the program's namespace on both sides
 #         before the runs (e.g. net.ipv4.ip_nonlocal_bind=1), as often as needed
 #     -C  no run: compare OUTDIR's kernel.txt and pstack.txt again (against KNOWN)
+#     -x  run PROGRAM in place of sockdiff, with ARGS (and -p PRELOAD on pstack's
+#         side): another driver that prints sockdiff's lines (tests/diff/fuzzseq.c)
 #   Environment: DIFF_NS, the prefix of the namespaces (default pst-diff-PID);
+#   DIFF_TIMEOUT, the seconds each side's run may take (default 300);
 #   PIDFILE, a file the PIDs of the background programs are appended to (the
 #   e2e tests' teardown ends them).
 #
@@ -38,7 +42,8 @@ known=
 pats=()
 sysctls=()
 compare_only=
-while getopts b:P:o:k:c:C:s: opt; do
+prog=
+while getopts b:P:o:k:c:C:s:x: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	P) preload=$OPTARG ;;
@@ -47,9 +52,12 @@ while getopts b:P:o:k:c:C:s: opt; do
 	c) pats+=(-c "$OPTARG") ;;
 	s) sysctls+=("$OPTARG") ;;
 	C) compare_only=1 outdir=$OPTARG ;;
-	*) sed -n '4,20p' "$0" >&2; exit 2 ;;
+	x) prog=$OPTARG ;;
+	*) sed -n '4,25p' "$0" >&2; exit 2 ;;
 	esac
 done
+shift $((OPTIND - 1))
+args=("$@")
 
 # compare: every case on both sides; a difference must be in the known list
 # with the same two results; a known entry must still hold. Writes OUTDIR/diff.txt.
@@ -131,7 +139,7 @@ fi
 
 build=$(cd "$build" && pwd)
 preload=${preload:-$build/libpstack.so}
-sockdiff=$build/diff/sockdiff
+sockdiff=${prog:-$build/diff/sockdiff}
 [ -x "$sockdiff" ] || { echo "run.sh: no $sockdiff (make all)" >&2; exit 2; }
 [ -f "$build/libpstack.so" ] || { echo "run.sh: no $build/libpstack.so (make all)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 2; }
@@ -223,12 +231,13 @@ tap_bytes() { ip netns exec "$NP" cat "/sys/class/net/tap0/statistics/$1_bytes";
 rx0=$(tap_bytes rx) tx0=$(tap_bytes tx)
 
 # The two runs, at once (separate namespaces, separate peers).
-ip netns exec "$NK" timeout -k 5 300 "$sockdiff" "${pats[@]}" >"$outdir/kernel.txt" 2>"$outdir/kernel.err" &
+ip netns exec "$NK" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" ${pats[@]+"${pats[@]}"} ${args[@]+"${args[@]}"} \
+	>"$outdir/kernel.txt" 2>"$outdir/kernel.err" &
 kpid=$!
 pids+=($kpid)
 [ -z "${PIDFILE:-}" ] || echo $kpid >>"$PIDFILE"
-ip netns exec "$NP" timeout -k 5 300 "$sockdiff" -p "$preload" "${pats[@]}" \
-	>"$outdir/pstack.txt" 2>"$outdir/pstack.err" &
+ip netns exec "$NP" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" -p "$preload" ${pats[@]+"${pats[@]}"} \
+	${args[@]+"${args[@]}"} >"$outdir/pstack.txt" 2>"$outdir/pstack.err" &
 ppid_=$!
 pids+=($ppid_)
 [ -z "${PIDFILE:-}" ] || echo $ppid_ >>"$PIDFILE"
@@ -243,7 +252,7 @@ wait $ppid_ || rc=$?
 # at least the bulk echo case's 256 KiB each way.
 rx=$(($(tap_bytes rx) - rx0)) tx=$(($(tap_bytes tx) - tx0))
 echo "tap0: $rx bytes from the stack, $tx bytes to it" >"$outdir/tap.txt"
-if [ -z "${pats[*]}" ] && { [ $rx -lt 262144 ] || [ $tx -lt 262144 ]; }; then
+if [ -z "${pats[*]}" ] && [ -z "$prog" ] && { [ $rx -lt 262144 ] || [ $tx -lt 262144 ]; }; then
 	echo "run.sh: the pstack run did not go through the TAP: $(cat "$outdir/tap.txt")" >&2
 	exit 2
 fi

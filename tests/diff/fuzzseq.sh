@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# A bounded soak of random socket-call sequences (tests/diff/fuzzseq.c): runs
+# seeds FIRST .. FIRST+N-1 on the kernel and under the preload through
+# tests/diff/run.sh -x, BATCH seeds to a run (a fresh pair of namespaces each),
+# and lists the seeds whose lines differ, each with its first differing call
+# and a summary of those first differences by kind. Not part of make test.
+#
+#   tests/diff/fuzzseq.sh [-b BUILD] [-o OUTDIR] [-s FIRST] [-B BATCH] N
+#   tests/diff/fuzzseq.sh -T OUTDIR      only the triage of an earlier run
+#
+# A seed is reproducible: `tests/diff/fuzzseq.sh -s SEED 1` runs it again, and
+# BUILD/diff/fuzzseq -v -r SEED runs it by hand (with LD_PRELOAD for pstack,
+# in a namespace set up as run.sh does). Exit status 1 when any seed differs.
+# Needs root (network namespaces).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$here/../../build
+outdir=
+first=1
+batch=250
+triage_only=
+while getopts b:o:s:B:T: opt; do
+	case $opt in
+	b) build=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	s) first=$OPTARG ;;
+	B) batch=$OPTARG ;;
+	T) triage_only=1 outdir=$OPTARG ;;
+	*) sed -n '7,14p' "$0" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+# triage: the first step that differs in each differing seed, and the counts
+# of each (call, kernel's result, pstack's result) among them.
+triage() {
+	/usr/bin/python3 - "$outdir" <<'PY'
+import collections, glob, re, sys
+
+out = sys.argv[1]
+
+
+def load(side):
+    d = {}
+    for f in sorted(glob.glob("%s/b*/%s.txt" % (out, side))):
+        for ln in open(f):
+            name, _, res = ln.rstrip("\n").partition(":")
+            if name:
+                d[name] = res.split()
+    return d
+
+
+def short(step):
+    """The call without its arguments and the result without its out-parameters."""
+    step = re.sub(r"^s\d+\.", "", step)
+    m = re.match(r"([^(=]*)(?:\(.*\))?=([^/]*)", step)
+    return "%s=%s" % m.groups() if m else step
+
+
+k, p = load("kernel"), load("pstack")
+kinds = collections.Counter()
+examples = {}
+n = 0
+for name in sorted(set(k) | set(p), key=lambda s: int(re.sub(r"\D", "", s) or 0)):
+    a, b = k.get(name, ["MISSING"]), p.get(name, ["MISSING"])
+    if a == b:
+        continue
+    n += 1
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    ka = a[i] if i < len(a) else "END"
+    pb = b[i] if i < len(b) else "END"
+    sig = "%s | %s" % (short(ka), short(pb))
+    kinds[sig] += 1
+    examples.setdefault(sig, []).append(name)
+    print("%s step %d: kernel %s | pstack %s" % (name, i + 1, ka, pb))
+print("%d seeds, %d differ" % (len(k), n))
+for sig, c in kinds.most_common():
+    print("%4d  %s   e.g. %s" % (c, sig, " ".join(examples[sig][:4])))
+sys.exit(1 if n else 0)
+PY
+}
+
+if [ -n "$triage_only" ]; then
+	triage
+	exit
+fi
+[ $# = 1 ] || { sed -n '7,14p' "$0" >&2; exit 2; }
+total=$1
+build=$(cd "$build" && pwd)
+[ -x "$build/diff/fuzzseq" ] || { echo "fuzzseq.sh: no $build/diff/fuzzseq (make all)" >&2; exit 2; }
+outdir=${outdir:-$(mktemp -d /tmp/fuzzseq.XXXXXX)}
+mkdir -p "$outdir"
+s=$first
+end=$((first + total))
+while [ $s -lt $end ]; do
+	n=$((end - s < batch ? end - s : batch))
+	# A seed takes at most 20 s (fuzzseq's own bound); the batch's bound follows.
+	DIFF_TIMEOUT=$((60 + n * 20)) bash "$here/run.sh" -b "$build" -x "$build/diff/fuzzseq" \
+		-o "$outdir/b$s" -- -v -s "$s" -n "$n" >"$outdir/b$s.log" 2>&1 || true
+	grep -q '^sockdiff:' "$outdir/b$s.log" || { echo "fuzzseq.sh: batch $s failed:" >&2; cat "$outdir/b$s.log" >&2; exit 2; }
+	s=$((s + n))
+done
+echo "fuzzseq.sh: output in $outdir"
+triage

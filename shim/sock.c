@@ -818,6 +818,13 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 			moved = release(k);
 			r = SHIM_PASS;
 		}
+	} else if (r == ADDR_STACK && k->family == AF_INET && attached(k) && !k->join &&
+		   (k->tcp ? tcp_bind_addr_check(k->tcp, ep.addr, bind_flags(k)) :
+			     udp_bind_addr_check(k->udp, ep.addr, bind_flags(k))) == -EADDRNOTAVAIL) {
+		/* Linux's __inet_bind judges the address before the socket's
+		 * state (a second bind, a connection): EADDRNOTAVAIL first.
+		 * __inet6_bind checks the state first (EINVAL below). */
+		r = -EADDRNOTAVAIL;
 	} else if (r == ADDR_STACK) {
 		if (k->tcp && !k->join && tcp_ended(k->tcp)) {
 			/* The connection ended (reset, closed, TIME_WAIT): its

@@ -276,6 +276,11 @@ static int bind_addr_check(const struct inpcb_table *t, uint32_t addr, unsigned 
 	return *reuse & INPCB_NONLOCAL ? 0 : -EADDRNOTAVAIL;
 }
 
+int inpcb_bind_addr_check(const struct inpcb_table *t, uint32_t addr, unsigned reuse)
+{
+	return bind_addr_check(t, addr, &reuse);
+}
+
 int inpcb_bind_addr(struct inpcb_table *t, struct inpcb *p, uint32_t addr, unsigned reuse)
 {
 	int r = bind_addr_check(t, addr, &reuse);

@@ -121,6 +121,9 @@ bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16
  * FLOWI_FLAG_ANYSRC: ENETUNREACH). */
 bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
+/* bind()'s judgement of addr alone (inpcb_bind's first step): 0 or
+ * -EADDRNOTAVAIL, whatever the endpoint holds already. */
+int inpcb_bind_addr_check(const struct inpcb_table *t, uint32_t addr, unsigned reuse);
 /* bind() to port 0 with IP_BIND_ADDRESS_NO_PORT (Linux's __inet_bind without
  * get_port): addr checked as inpcb_bind checks it, then p holds it and the
  * reuse flags, with port 0 and outside the bound-port table: no port is

@@ -565,6 +565,14 @@ int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flag
 	return 0;
 }
 
+int udp_bind_addr_check(const struct udp_sock *u, uint32_t addr, unsigned flags)
+{
+	stack_assert_locked();
+	if (!u->s)
+		return -ENETDOWN;
+	return inpcb_bind_addr_check(&u->s->udp->pcbs, addr, flags);
+}
+
 /* Linux's inet_autobind: an ephemeral port, on the address bind() gave
  * with IP_BIND_ADDRESS_NO_PORT (and the flags it recorded), else any. */
 static int udp_autobind(struct udp_sock *u)

@@ -48,6 +48,9 @@ void udp_close(struct udp_sock *u);
 /* port 0 picks an ephemeral port (with IP_BIND_ADDRESS_NO_PORT: none,
  * udp_set_bind_no_port). -EINVAL if bound, -EADDRINUSE, -EADDRNOTAVAIL. */
 int udp_bind(struct udp_sock *u, const struct ip4_endpoint *local, unsigned flags);
+/* Whether bind() may take addr at all (inpcb_bind_addr_check), whatever
+ * u holds: 0 or -EADDRNOTAVAIL (-ENETDOWN without a stack). */
+int udp_bind_addr_check(const struct udp_sock *u, uint32_t addr, unsigned flags);
 /* Fixes the peer (binds first if needed); addr 0 is this host (Linux's
  * route: the socket's own address, else 127.0.0.1, whose datagrams stay in
  * the stack). -EACCES for a broadcast peer without SO_BROADCAST, -ENETUNREACH

@@ -1212,6 +1212,32 @@ CASE(bind_unspec_any, 0)
 	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
 }
 CASE(bind_twice, 0) { int s = tcp_sock(); bind_to(s, SELF, 0); bind_to(s, SELF, 0); }
+/* A second bind() to an address that is not ours: Linux's __inet_bind judges
+ * the address before the socket's state (EADDRNOTAVAIL, then EINVAL). */
+CASE(bind_twice_nonlocal, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, SELF, 0);
+	bind_to(s, PEER, 0);
+	bind_to(s, NOBODY, case_port());
+	bind_to(s, SELF, 0);
+}
+CASE(bind_twice_nonlocal_udp, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, SELF, 0);
+	bind_to(s, PEER, 0);
+	bind_to(s, "0.0.0.0", 0);
+}
+CASE(bind_connected_nonlocal, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	bind_to(s, PEER, 0);
+	bind_to(s, SELF, 0);
+}
 CASE(bind_in_use, 0) { bind_to(tcp_sock(), SELF, case_port()); bind_to(tcp_sock(), SELF, case_port()); }
 CASE(bind_in_use_any, 0) { bind_to(tcp_sock(), SELF, case_port()); bind_to(tcp_sock(), "0.0.0.0", case_port()); }
 CASE(bind_reuseaddr, 0)

@@ -118,6 +118,9 @@ void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old);
  * With IP_BIND_ADDRESS_NO_PORT (TCP_OPT_BIND_NO_PORT) port 0 takes the
  * address only (inpcb_bind_addr): no port, and bind() may come again. */
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags);
+/* Whether bind() may take addr at all (inpcb_bind_addr_check), whatever
+ * c's state: 0 or -EADDRNOTAVAIL. */
+int tcp_bind_addr_check(const struct tcp_conn *c, uint32_t addr, unsigned flags);
 /* listen()'s bind of a socket without a port (Linux's inet_csk_get_port
  * with 0): an ephemeral port on the address bind() gave, if any, whatever
  * IP_BIND_ADDRESS_NO_PORT says. -EINVAL if it has a port. */

@@ -49,6 +49,12 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	return r;
 }
 
+int tcp_bind_addr_check(const struct tcp_conn *c, uint32_t addr, unsigned flags)
+{
+	stack_assert_locked();
+	return inpcb_bind_addr_check(&c->s->tcp->pcbs, addr, flags);
+}
+
 int tcp_autobind(struct tcp_conn *c, unsigned flags)
 {
 	struct ip4_endpoint local = { c->pcb.local.addr, 0 };

@@ -2154,8 +2154,15 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 }
 
 /* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
+/*
+ * A datagram to dst (NULL: the connected peer). addr_err: what the check of
+ * the address the call gave found (0 when none), reported in Linux's order:
+ * after the autobind (inet_send_prepare), and after udp_sendmsg's bound on
+ * the length and its MSG_OOB refusal, unless addr_v6 says udpv6_sendmsg
+ * found it first (an AF_INET6 socket's own address family).
+ */
 static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
-			    const struct ip4_endpoint *dst, const struct tx_cmsgs *cm)
+			    const struct ip4_endpoint *dst, int addr_err, bool addr_v6, const struct tx_cmsgs *cm)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t dl = deadline(k->sndtimeo_us);
@@ -2176,8 +2183,24 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	if (r < 0)
 		return r;
 	k->bound = true;
-	if (len > UDP_MAX_PAYLOAD)
+	if (addr_err && addr_v6)
+		return addr_err;
+	/* udpv6_sendmsg wants a destination before it hands the datagram to
+	 * udp_sendmsg (unless one waits, corked). */
+	if (k->family == AF_INET6 && !dst && !addr_err && !udp_corked(k->udp)) {
+		struct ip4_endpoint peer;
+
+		if (udp_peer(k->udp, &peer) != 0)
+			return -EDESTADDRREQ;
+	}
+	/* udp_sendmsg's first checks; the address next; the datagram's
+	 * bound (65507) only after it (udp_sendmsg in the stack). */
+	if (len > 0xFFFF)
 		return -EMSGSIZE;
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (addr_err)
+		return addr_err;
 	/* Linux's udp_sendmsg: the control messages after the address. */
 	if (cm && cm->err) {
 		struct ip4_endpoint peer;
@@ -2354,8 +2377,6 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 	ssize_t r;
 	int lo = -1;
 
-	if ((flags & MSG_OOB) && k->type != SOCK_STREAM)
-		return -EOPNOTSUPP;     /* Linux's udp_sendmsg */
 	shim_lock();
 	if (shim_exposed(k)) {
 		r = SHIM_PASS;      /* exposed since enter_data() */
@@ -2372,9 +2393,14 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 	} else if (sa) {
 		struct ip4_endpoint ep = { 0, 0 };
 		int a = addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep));
+		sa_family_t fam = AF_UNSPEC;
 
+		if (salen >= sizeof(fam))
+			memcpy(&fam, sa, sizeof(fam));
 		if (a == ADDR_LOOP) {
-			if (attached(k) && ep.port == 0)
+			if (flags & MSG_OOB)
+				r = -EOPNOTSUPP;        /* Linux's udp_sendmsg */
+			else if (attached(k) && ep.port == 0)
 				r = -EINVAL;    /* udp_sendmsg refuses port 0 before it routes */
 			else if (attached(k) && ip4_is_loopback(ep.addr) && (lo = atomic_load(&k->lo_fd)) >= 0)
 				r = 0;          /* from its loopback side (lo_udp), below */
@@ -2386,14 +2412,21 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, v, cnt, flags, NULL, cm);
+			r = udp_send_iov(k, v, cnt, flags, NULL, 0, false, cm);
 		} else if (a < 0) {
-			r = a;
+			/* udpv6_sendmsg: a family other than AF_INET6, AF_INET
+			 * or AF_UNSPEC is EINVAL; IPV6_V6ONLY refuses an IPv4
+			 * destination before udp_sendmsg sees it. */
+			bool v6 = k->family == AF_INET6 && (fam != AF_INET || a == -ENETUNREACH);
+
+			if (v6 && a == -EAFNOSUPPORT)
+				a = -EINVAL;
+			r = udp_send_iov(k, v, cnt, flags, NULL, a, v6, cm);
 		} else {
-			r = udp_send_iov(k, v, cnt, flags, &ep, cm);
+			r = udp_send_iov(k, v, cnt, flags, &ep, 0, false, cm);
 		}
 	} else {
-		r = udp_send_iov(k, v, cnt, flags, NULL, cm);
+		r = udp_send_iov(k, v, cnt, flags, NULL, 0, false, cm);
 	}
 	shim_unlock();
 	if (lo >= 0 && r == 0)

@@ -890,8 +890,6 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 	 * at, not even the address it gives (Linux's udp_sendmsg, pending). */
 	if (u->cork.pending)
 		return cork_append(u, buf, len, u->corkflag || (o && o->more), now);
-	if (len > UDP_MAX_PAYLOAD)
-		return -EMSGSIZE;
 	if (dst) {
 		/* Linux's udp_sendmsg refuses port 0 in an address given with
 		 * the call, but sends to a peer connect() gave port 0. */
@@ -908,6 +906,10 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 			return -EDESTADDRREQ;
 		to = u->pcb.remote;
 	}
+	/* The datagram's size after its address (Linux: ip_append_data's
+	 * EMSGSIZE, past udp_sendmsg's checks of the address). */
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
 	/* Linux reports a pending error (ECONNREFUSED after a port
 	 * unreachable) on the next send as well as on the next receive. */
 	if (u->err)
@@ -1066,6 +1068,11 @@ bool udp_deliver_lo(struct udp_sock *u, const struct ip4_endpoint *src, uint32_t
 bool udp_used(const struct udp_sock *u)
 {
 	return u->q_total || u->sent || u->cork.pending;
+}
+
+bool udp_corked(const struct udp_sock *u)
+{
+	return u->cork.pending;
 }
 
 unsigned udp_poll(const struct udp_sock *u)

@@ -141,6 +141,8 @@ unsigned udp_poll(const struct udp_sock *u);
 uint64_t udp_rx_count(const struct udp_sock *u);
 /* Whether a datagram ever came for it or went from it (or waits, corked). */
 bool udp_used(const struct udp_sock *u);
+/* A datagram waits, corked (MSG_MORE, UDP_CORK): Linux's up->pending. */
+bool udp_corked(const struct udp_sock *u);
 /*
  * A datagram from src to dst that reached this host over its loopback by
  * another way than the stack (a caller's kernel socket on 127.0.0.1):

@@ -11456,6 +11456,58 @@ static int sock6(int type)
 	return s;
 }
 
+/* The order of a UDP send's refusals: Linux's inet_send_prepare binds the
+ * socket first; udp_sendmsg refuses a length above 0xFFFF, then MSG_OOB,
+ * then looks at the address (EINVAL, EAFNOSUPPORT, EDESTADDRREQ), and only
+ * ip_append_data finds a datagram above 65507 too big. udpv6_sendmsg checks
+ * its own address (any family but AF_INET6, AF_INET, AF_UNSPEC: EINVAL) and
+ * the missing one before it hands an IPv4 one to udp_sendmsg. */
+CASE(udp_send_refusal_order, 0)
+{
+	static char b[65536];
+	int s = udp_sock();
+	struct sockaddr_in6 a6 = sin6("::ffff:" PEER, P_UECHO);
+	struct sockaddr_in p = sin4(PEER, P_UECHO);
+
+	R(send(s, b, 65508, 0));
+	R(send(s, b, 65536, 0));
+	R(send(s, b, 1, MSG_OOB));
+	R(sendto(s, b, 1, MSG_OOB, (struct sockaddr *)&p, 2));
+	R(sendto(s, b, 65508, 0, (struct sockaddr *)&p, 2));
+	R(sendto(s, b, 65508, 0, (struct sockaddr *)&p, sizeof(p)));
+	R(sendto(s, b, 1, 0, (struct sockaddr *)&a6, sizeof(a6)));
+}
+/* A send that fails still bound the socket (inet_send_prepare). */
+CASE(udp_send_refused_binds, 0)
+{
+	int s = udp_sock(), t = udp_sock();
+	struct sockaddr_in6 a6 = sin6("::ffff:" PEER, P_UECHO);
+
+	R(send(s, "x", 1, MSG_OOB));
+	emit_sockname(s);
+	R(sendto(t, "x", 1, 0, (struct sockaddr *)&a6, sizeof(a6)));
+	emit_sockname(t);
+}
+CASE(udp6_send_refusal_order, 0)
+{
+	static char b[65536];
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 a6 = sin6("::ffff:" PEER, P_UECHO);
+	struct sockaddr_in p = sin4(PEER, P_UECHO);
+
+	R(send(s, b, 1, MSG_OOB));
+	R(send(s, b, 65508, 0));
+	R(sendto(s, b, 1, MSG_OOB, (struct sockaddr *)&a6, 2));
+	a6.sin6_family = AF_UNIX;
+	R(sendto(s, b, 1, MSG_OOB, (struct sockaddr *)&a6, sizeof(a6)));
+	R(sendto(s, b, 1, 0, (struct sockaddr *)&a6, sizeof(a6)));
+	R(sendto(s, b, 1, MSG_OOB, (struct sockaddr *)&p, 2));
+	a6.sin6_family = AF_INET6;
+	R(sendto(s, b, 1, MSG_OOB, (struct sockaddr *)&a6, sizeof(a6)));
+	R(sendto(s, b, 65508, 0, (struct sockaddr *)&a6, sizeof(a6)));
+	emit_sockname(s);
+}
+
 /* Sockets made before a fork and never bound, connected or listening: the
  * child connects (TCP, an option set before the fork kept) or sends
  * (AF_INET6 UDP to a mapped address) through its copy, as on the kernel. */

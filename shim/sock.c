@@ -826,10 +826,13 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		 * __inet6_bind checks the state first (EINVAL below). */
 		r = -EADDRNOTAVAIL;
 	} else if (r == ADDR_STACK) {
-		if (k->tcp && !k->join && tcp_ended(k->tcp)) {
-			/* The connection ended (reset, closed, TIME_WAIT): its
-			 * port went back unless bind() named it (tcp_rebind).
-			 * The socket stays as it was otherwise (listen EINVAL,
+		if (k->tcp && !k->join && (tcp_ended(k->tcp) || tcp_port_released(k->tcp))) {
+			/* The connection ended (reset, closed, TIME_WAIT), or a
+			 * connect() did not get one (refused, timed out: the
+			 * RST a non-blocking one met, whoever reads the error
+			 * later): its port went back unless bind() named it
+			 * (tcp_rebind, Linux's inet_put_port at tcp_done). The
+			 * socket stays as it was otherwise (listen EINVAL,
 			 * connect EISCONN, read 0), as Linux's. */
 			r = tcp_rebind(k->tcp, &ep, bind_flags(k), shim_now());
 			if (r == 0)

@@ -1406,6 +1406,27 @@ CASE(bind_after_connect_timeout, 4000)
 	emit_sockname(s);
 	emit_ip_protocol(s);
 }
+static void emit_so_error(int s);
+/* The same after a non-blocking connect(): Linux's tcp_done gave the port
+ * back (inet_put_port) when the RST came, whoever reads the error. */
+static void bind_after_nonblock_refused(int how)
+{
+	int s = tcp_sock();
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_CLOSED);
+	emit("revents=%#x", wait_ev(s, POLLOUT));
+	if (how == 1)
+		emit_so_error(s);
+	else if (how == 2)
+		R(send(s, "x", 1, MSG_NOSIGNAL));
+	emit_sockname(s);
+	bind_to(s, "0.0.0.0", 0);
+	emit_sockname(s);
+}
+CASE(bind_after_nonblock_refused, 0) { bind_after_nonblock_refused(0); }
+CASE(bind_after_nonblock_refused_so_error, 0) { bind_after_nonblock_refused(1); }
+CASE(bind_after_nonblock_refused_send, 0) { bind_after_nonblock_refused(2); }
 CASE(bind_after_refused_port_named, 1000)
 {
 	int s = tcp_sock();

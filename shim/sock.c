@@ -5272,16 +5272,21 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
-	/* The kernel validates (and keeps) every option on the placeholder. */
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+	/* Linux's do_ipv6_setsockopt: a bound socket refuses V6ONLY, after
+	 * the length and the copy of the value; an AF_INET socket has no
+	 * IPv6 level at all (ENOPROTOOPT, from the placeholder). */
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && k->family == AF_INET6 && len >= sizeof(int)) {
+		int want;
+
 		shim_lock();
-		r = k->bound ? -EINVAL : 0;
+		r = k->bound ? (val && shim_copy(&want, val, sizeof(want)) ? -EFAULT : -EINVAL) : 0;
 		shim_unlock();
 		if (r < 0) {
 			leave(k);
 			return r;
 		}
 	}
+	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (shim_libc.setsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0) {
 		r = -errno;
 		leave(k);

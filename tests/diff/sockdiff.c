@@ -11761,6 +11761,20 @@ CASE(inet6_v6only_lengths, 0)
 	emit("len=%u", (unsigned)l);
 }
 CASE(inet6_v6only_on_inet, 0) { int one = 1; R(setsockopt(udp_sock(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))); R(geti(udp_sock(), IPPROTO_IPV6, IPV6_V6ONLY)); }
+/* An AF_INET socket has no IPv6 level, bound or not (ip_setsockopt:
+ * ENOPROTOOPT); a bound AF_INET6 one refuses V6ONLY after the length and
+ * the copy of the value (do_ipv6_setsockopt). */
+CASE(inet6_v6only_bound_levels, 0)
+{
+	int one = 1, s = udp_bound(), t = tcp_to(P_ECHO), u = sock6(SOCK_DGRAM);
+
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	R(setsockopt(t, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	bind6(u, MAPPED_SELF, 0, 0);
+	R(setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &one, 2));
+	R(setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, BAD, sizeof(one)));
+	R(setsockopt(u, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+}
 CASE(inet6_connect_global_tcp, 0) { int s = sock6(SOCK_STREAM); conn6(s, GLOBAL6, P_ECHO); emit_sockname(s); }
 CASE(inet6_connect_global_after_bind, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::", 0, 0); conn6(s, GLOBAL6, P_UECHO); }
 CASE(inet6_sendto_global_after_bind, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::", 0, 0); sendto6(s, GLOBAL6, P_UECHO, "x"); }

@@ -764,7 +764,8 @@ int shim_socket(int domain, int type, int protocol)
 static unsigned bind_flags(const struct shim_sock *k)
 {
 	return (k->opts.reuseaddr ? INPCB_REUSEADDR : 0) | (k->opts.reuseport ? INPCB_REUSEPORT : 0) |
-	       (k->freebind || k->transparent ? INPCB_NONLOCAL : 0) | (k->transparent ? INPCB_ANYSRC : 0);
+	       (k->freebind || k->transparent ? INPCB_NONLOCAL : 0) | (k->transparent ? INPCB_ANYSRC : 0) |
+	       (k->family == AF_INET6 ? INPCB_SRC_AS_BOUND : 0);
 }
 
 /*

@@ -240,6 +240,19 @@ bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p)
 	       !ip4_is_multicast(a) && !(p->reuse & INPCB_ANYSRC);
 }
 
+int inpcb_src_error(const struct inpcb_table *t, const struct inpcb *p)
+{
+	uint32_t a = p->local.addr;
+
+	if (p->reuse & INPCB_SRC_AS_BOUND) {
+		if (ip4_is_multicast(a) || a == 0xffffffffu)
+			return -EINVAL;
+		if (ip4_is_broadcast(t->s, a) && !(p->reuse & INPCB_ANYSRC))
+			return -ENETUNREACH;
+	}
+	return inpcb_src_refused(t, p) ? -ENETUNREACH : 0;
+}
+
 bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16_t *lo, uint16_t *hi)
 {
 	uint16_t l = t->s->cfg.ip_local_port_lo, h = t->s->cfg.ip_local_port_hi;

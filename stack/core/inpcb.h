@@ -34,6 +34,11 @@ struct stack;
  * SOCK_BINDADDR_LOCK, set for any IPv6 address but ::): a disconnect
  * keeps the source address connect() chose. */
 #define INPCB_ADDR_LOCK 0x20
+/* Not a reuse flag: an AF_INET6 socket's endpoint, whose IPv4-mapped
+ * broadcast or multicast address stays its source (Linux's __inet6_bind
+ * sets inet_saddr to it, where __inet_bind clears it to use the device's):
+ * nothing routes from it (inpcb_src_error). */
+#define INPCB_SRC_AS_BOUND 0x40
 
 /* Sized for a busy server: one closing first holds a TIME_WAIT block per
  * connection of the last minute (~60k at 1k connections/s). The port tables
@@ -120,6 +125,12 @@ bool inpcb_port_range(const struct inpcb_table *t, const struct inpcb *p, uint16
  * out from it but with IP_TRANSPARENT (Linux's route lookup without
  * FLOWI_FLAG_ANYSRC: ENETUNREACH). */
 bool inpcb_src_refused(const struct inpcb_table *t, const struct inpcb *p);
+/* What the route lookup from p's source answers: 0, -ENETUNREACH
+ * (inpcb_src_refused, or an INPCB_SRC_AS_BOUND endpoint on a subnet
+ * broadcast address: no device has it, __ip_dev_find) or -EINVAL (an
+ * INPCB_SRC_AS_BOUND one on a multicast or the limited broadcast address:
+ * ip_route_output_key_hash_rcu refuses such a source). */
+int inpcb_src_error(const struct inpcb_table *t, const struct inpcb *p);
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse);
 /* bind()'s judgement of addr alone (inpcb_bind's first step): 0 or
  * -EADDRNOTAVAIL, whatever the endpoint holds already. */

@@ -636,8 +636,9 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	/* Bound to an address not ours (IP_FREEBIND, ip_nonlocal_bind): no
 	 * route from it, as for a send (ip4_datagram_connect's route lookup
 	 * fails; the socket stays as it was). */
-	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb))
-		return -ENETUNREACH;
+	rc = inpcb_src_error(&s->udp->pcbs, &u->pcb);
+	if (rc)
+		return rc;
 	if (!to.addr)
 		to.addr = ip4_this_host(udp_own_src(u));
 	if (to.addr != s->cfg.addr && !ip4_is_loopback(to.addr) && !ip4_is_broadcast(s, to.addr) &&
@@ -906,20 +907,22 @@ long udp_sendmsg(struct udp_sock *u, const void *buf, size_t len, const struct i
 			return -EDESTADDRREQ;
 		to = u->pcb.remote;
 	}
-	/* The datagram's size after its address (Linux: ip_append_data's
-	 * EMSGSIZE, past udp_sendmsg's checks of the address). */
-	if (len > UDP_MAX_PAYLOAD)
-		return -EMSGSIZE;
-	/* Linux reports a pending error (ECONNREFUSED after a port
-	 * unreachable) on the next send as well as on the next receive. */
-	if (u->err)
-		return udp_take_error(u);
-	/* Bound to an address not ours (IP_FREEBIND): no route from it. */
-	if (inpcb_src_refused(&s->udp->pcbs, &u->pcb) && !(o && o->src))
-		return -ENETUNREACH;
+	/* Bound to an address not ours (IP_FREEBIND), or an AF_INET6
+	 * socket to a broadcast or multicast one: no route from it. */
+	if (!(o && o->src) && (rc = inpcb_src_error(&s->udp->pcbs, &u->pcb)) != 0)
+		return rc;
 	/* SO_DONTROUTE, MSG_DONTROUTE: udp_sendmsg's route on the link only. */
 	if ((u->dontroute || (o && o->dontroute)) && !stack_reach_direct(s, to.addr))
 		return -ENETUNREACH;
+	/* The datagram's size after its address and its route (Linux:
+	 * ip_append_data's EMSGSIZE, past udp_sendmsg's checks). */
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	/* Linux reports a pending error (ECONNREFUSED after a port
+	 * unreachable) on the next send as well as on the next receive
+	 * (sock_alloc_send_skb, after the route and the size). */
+	if (u->err)
+		return udp_take_error(u);
 	rc = udp_autobind(u);
 	if (rc)
 		return rc;

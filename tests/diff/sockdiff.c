@@ -11634,6 +11634,30 @@ CASE(listen_reuseport_inet6_then_inet, 0) { inet_beside_inet6(SOCK_STREAM, SO_RE
 
 #define MAPPED_PEER "::ffff:" PEER
 #define MAPPED_SELF "::ffff:" SELF
+
+/* An AF_INET6 socket bound to an IPv4-mapped broadcast or multicast address
+ * sends from it (Linux's __inet6_bind keeps it as inet_saddr, where
+ * __inet_bind clears it to use the device's): no route from a multicast
+ * source (EINVAL, before a datagram's size), nor from a subnet broadcast
+ * one, which no device has (ENETUNREACH). */
+static void inet6_bound_group_source(int type, const char *ip)
+{
+	static char big[65508];
+	int s = sock6(type);
+	struct sockaddr_in6 a = sin6(MAPPED_PEER, type == SOCK_STREAM ? P_ECHO : P_UECHO);
+
+	bind6(s, ip, case_port(), 0);
+	conn6(s, MAPPED_PEER, type == SOCK_STREAM ? P_ECHO : P_UECHO);
+	if (type == SOCK_DGRAM) {
+		sendto6(s, MAPPED_PEER, P_UECHO, "x");
+		R(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&a, sizeof(a)));
+	}
+	emit_sockname(s);
+}
+CASE(inet6_bound_bcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::ffff:" BCAST); }
+CASE(inet6_bound_mcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::ffff:224.0.0.1"); }
+CASE(inet6_bound_bcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:" BCAST); }
+CASE(inet6_bound_mcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:224.0.0.1"); }
 #define GLOBAL6     "2001:db8::5"   /* documentation prefix: no host has it, no route */
 
 CASE(inet6_bind_any_tcp, 0) { int s = sock6(SOCK_STREAM); bind6(s, "::", case_port(), 0); emit_sockname(s); }

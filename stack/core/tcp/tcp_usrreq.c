@@ -131,6 +131,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	struct tcp_conn *old;
 	uint32_t laddr, clamp, mtu, old_nxt = 0, old_ts_recent = 0;
 	bool reuse = false;
+	int r;
 
 	stack_assert_locked();
 	switch (c->state) {
@@ -157,8 +158,9 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	 * address (Linux's tcp_v4_connect: ENETUNREACH at once). */
 	if (ip4_is_broadcast(s, to.addr) || ip4_is_multicast(to.addr))
 		return -ENETUNREACH;
-	if (inpcb_src_refused(&s->tcp->pcbs, &c->pcb))
-		return -ENETUNREACH;
+	r = inpcb_src_error(&s->tcp->pcbs, &c->pcb);
+	if (r)
+		return r;
 	/* SO_DONTROUTE: a route on the link only (Linux's RTO_ONLINK). */
 	if (c->opt.dontroute && !stack_reach_direct(s, to.addr))
 		return -ENETUNREACH;

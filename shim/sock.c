@@ -1740,6 +1740,13 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 				moved = release(k);
 			r = SHIM_PASS;
 		}
+	} else if (r < 0 && len >= sizeof(sa_family_t)) {
+		/* Linux's inet_dgram_connect binds an unbound socket before
+		 * the protocol judges the address (ip4_datagram_connect,
+		 * ip6_datagram_connect): a refused connect() leaves the port
+		 * taken, as a refused send does. */
+		if (attach(k) == 0 && udp_send_prepare(k->udp) == 0)
+			k->bound = true;
 	} else if (r == ADDR_STACK && (r = attach(k)) == 0) {
 		r = udp_connect(k->udp, &ep);
 		if (r == 0) {

@@ -11498,6 +11498,23 @@ CASE(udp_send_refusal_order, 0)
 	R(sendto(s, b, 65508, 0, (struct sockaddr *)&p, sizeof(p)));
 	R(sendto(s, b, 1, 0, (struct sockaddr *)&a6, sizeof(a6)));
 }
+/* So does a connect() refused for its address (inet_dgram_connect binds
+ * before ip4_datagram_connect looks), unless too short for a family. */
+CASE(udp_connect_refused_binds, 0)
+{
+	int s = udp_sock(), t = udp_sock(), u = udp_sock(), v = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 a6 = sin6("::ffff:" PEER, P_UECHO);
+	struct sockaddr_in p = sin4(PEER, P_UECHO);
+
+	R(connect(s, (struct sockaddr *)&a6, sizeof(a6)));
+	emit_sockname(s);
+	R(connect(t, (struct sockaddr *)&p, 8));
+	emit_sockname(t);
+	R(connect(u, (struct sockaddr *)&p, 1));
+	emit_sockname(u);
+	R(connect(v, (struct sockaddr *)&a6, 20));
+	emit_sockname(v);
+}
 /* A send that fails still bound the socket (inet_send_prepare). */
 CASE(udp_send_refused_binds, 0)
 {

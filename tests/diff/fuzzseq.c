@@ -383,7 +383,9 @@ static bool holds(int fd, enum wcond c, int n)
 	case W_ERR:
 		return rev & (POLLERR | POLLHUP);
 	case W_OUTQ:
-		if (rev & (POLLERR | POLLHUP))
+		/* Not POLLHUP: shutdown(SHUT_RDWR) shows it at once, with
+		 * its FIN still to be acknowledged. */
+		if (rev & POLLERR)
 			return true;
 		return ioctl(fd, SIOCOUTQ, &v) == 0 && v == 0;
 	}
@@ -778,6 +780,11 @@ static void op_connect(void)
 	}
 	/* Only the kinds the model follows: an AF_INET address as the family's. */
 	if (sa == NULL || len < (fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
+		return;
+	/* A connect() again on a connection (under way or made) answers
+	 * EALREADY, EISCONN, or 0 once it completed (Linux's
+	 * __inet_stream_connect, whatever the address): it stays the same. */
+	if (tcp && (k->st == ST_CONN || k->st == ST_CONNECTING))
 		return;
 	if (!tcp) {
 		if (r == 0) {

@@ -658,6 +658,15 @@ int udp_connect(struct udp_sock *u, const struct ip4_endpoint *peer)
 	 * route's source (getsockname() shows it). */
 	if (!u->pcb.local.addr)
 		u->pcb.local.addr = ip4_local_src(to.addr, s->cfg.addr);
+	/* Linux's __ip4_datagram_connect routes with the cork's own flow
+	 * (inet->cork.fl): a datagram corked (MSG_MORE, UDP_CORK) for
+	 * another peer leaves for this one, from this route's source. */
+	if (u->cork.pending) {
+		uint32_t src = udp_own_src(u);
+
+		u->cork.to = to;
+		u->cork.src = src ? src : ip4_local_src(to.addr, s->cfg.addr);
+	}
 	return 0;
 }
 

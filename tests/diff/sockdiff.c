@@ -11498,6 +11498,43 @@ CASE(udp_send_refusal_order, 0)
 	R(sendto(s, b, 65508, 0, (struct sockaddr *)&p, sizeof(p)));
 	R(sendto(s, b, 1, 0, (struct sockaddr *)&a6, sizeof(a6)));
 }
+/* A datagram corked (MSG_MORE) for one peer, then connect() to another
+ * where nothing listens, then the send that ends the datagram. */
+CASE(udp_cork_then_connect_closed, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_USINK), c = sin4(PEER, P_UCLOSED);
+	char b[8];
+
+	R(sendto(s, "abc", 3, MSG_MORE, (struct sockaddr *)&a, sizeof(a)));
+	R(connect(s, (struct sockaddr *)&c, sizeof(c)));
+	R(sendto(s, "de", 2, 0, (struct sockaddr *)&c, sizeof(c)));
+	emit("ev=%#x", wait_ev(s, POLLERR));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(udp_cork_then_connect_echo, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_USINK), c = sin4(PEER, P_UECHO);
+	char b[16] = "";
+
+	R(sendto(s, "abc", 3, MSG_MORE, (struct sockaddr *)&a, sizeof(a)));
+	R(connect(s, (struct sockaddr *)&c, sizeof(c)));
+	R(send(s, "de", 2, 0));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	if (R(recv(s, b, sizeof(b) - 1, MSG_DONTWAIT)) > 0)
+		emit("%s", b);
+}
+CASE(udp_connected_sendto_closed, 0)
+{
+	int s = udp_to(P_UCLOSED);
+	struct sockaddr_in c = sin4(PEER, P_UCLOSED);
+	char b[8];
+
+	R(sendto(s, "de", 2, 0, (struct sockaddr *)&c, sizeof(c)));
+	emit("ev=%#x", wait_ev(s, POLLERR));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 /* So does a connect() refused for its address (inet_dgram_connect binds
  * before ip4_datagram_connect looks), unless too short for a family. */
 CASE(udp_connect_refused_binds, 0)

@@ -1487,8 +1487,17 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	case TCP_STATE_SYN_SENT:
 		k->err = -ECONNRESET;
 		break;
-	default:
+	default: {
+		/* An error pending on a connection already gone (the RST
+		 * that ended it, a connect() refused) stays for the next call
+		 * or SO_ERROR: tcp_disconnect sets sk_err where it resets
+		 * only, it never clears it. */
+		int e = tcp_take_error(old);
+
+		if (e)
+			k->err = e;
 		break;
+	}
 	}
 	tcp_disconnect_counts(c, old);
 	tcp_set_wakeup(old, &none);

@@ -1436,6 +1436,31 @@ CASE(bind_after_refused_port_named, 1000)
 	bind_to(s, "0.0.0.0", 0);
 	emit_sockname(s);
 }
+/* A connect(AF_UNSPEC) after the peer's RST, or after a non-blocking
+ * connect() was refused: the error stays pending (tcp_disconnect never
+ * clears sk_err), for the next send or SO_ERROR. */
+static void disconnect_pending_error(bool refused)
+{
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+	int s;
+
+	if (refused) {
+		s = tcp_sock();
+		fcntl(s, F_SETFL, O_NONBLOCK);
+		conn(s, PEER, P_CLOSED);
+		emit("revents=%#x", wait_ev(s, POLLOUT));
+	} else {
+		s = tcp_to(P_RST);
+		R(send(s, "x", 1, MSG_NOSIGNAL));
+		wait_err(s);
+	}
+	R(connect(s, (struct sockaddr *)&u, sizeof(u)));
+	R(send(s, "y", 1, MSG_NOSIGNAL));
+	R(send(s, "y", 1, MSG_NOSIGNAL));
+	emit_so_error(s);
+}
+CASE(disconnect_after_rst_pending_error, 0) { disconnect_pending_error(false); }
+CASE(disconnect_after_refused_pending_error, 0) { disconnect_pending_error(true); }
 CASE(bind_after_disconnect, 0)
 {
 	int s = tcp_to(P_ECHO);

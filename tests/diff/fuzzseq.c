@@ -373,7 +373,10 @@ static bool holds(int fd, enum wcond c, int n)
 	case W_IN:
 		return rev & (POLLIN | POLLERR | POLLHUP);
 	case W_OUT_DONE:
-		return rev & (POLLOUT | POLLERR | POLLHUP);
+		/* Not POLLHUP: a shutdown() before connect() (ENOTCONN, but
+		 * Linux's inet_shutdown keeps the flags) shows it at once,
+		 * with the handshake under way. */
+		return rev & (POLLOUT | POLLERR);
 	case W_BYTES:
 		if (rev & (POLLERR | POLLHUP | POLLRDHUP))
 			return true;

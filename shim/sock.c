@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
@@ -6317,7 +6318,7 @@ static int udp_gettstamp(struct shim_sock *k, unsigned long req, void *arg)
 int shim_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct shim_sock *k;
-	bool pass = false;
+	bool pass = false, dev_req = false;
 	int r, v = 0;
 
 	if (shim_iface_ioctl_req(req)) {
@@ -6374,7 +6375,7 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	 * answers 0), the queues' ioctls refuse a listener (EINVAL);
 	 * udp_ioctl knows SIOCINQ/SIOCOUTQ only (ENOIOCTLCMD: ENOTTY). */
 	if ((req == SIOCATMARK || req == SIOCOUTQNSD) && k->udp)
-		r = -ENOTTY;        /* the placeholder may be another kind of socket now */
+		dev_req = true;     /* the placeholder may be another kind of socket now */
 	else if ((req == SIOCATMARK || req == SIOCOUTQNSD) && !k->tcp)
 		pass = true;        /* never connected: the placeholder answers */
 	else if (req == SIOCATMARK)
@@ -6394,8 +6395,16 @@ int shim_ioctl(int fd, unsigned long req, void *arg)
 	else
 		v = (int)(k->tcp ? tcp_outq(k->tcp) : 0);
 	shim_unlock();
-	if (r == SHIM_PASS && !pass)
+	if (dev_req) {
+		/* Linux's sock_do_ioctl takes a socket ioctl the protocol
+		 * does not know for a device's: it reads a struct ifreq
+		 * first (EFAULT), then dev_ioctl knows none (ENOTTY). */
+		struct ifreq ifr;
+
+		r = shim_copy(&ifr, arg, sizeof(ifr)) ? -EFAULT : -ENOTTY;
+	} else if (r == SHIM_PASS && !pass) {
 		r = shim_copy(arg, &v, sizeof(v));
+	}
 	leave(k);
 	return r;
 }

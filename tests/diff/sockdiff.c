@@ -2522,6 +2522,19 @@ CASE(send_after_rst_so_error, 0)
 	R(send(s, "x", 1, 0));
 }
 CASE(send_oob, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_OOB)); }
+/* The TCP ioctls on a UDP socket: Linux's sock_do_ioctl takes them for a
+ * device's, reading a struct ifreq first (EFAULT), then ENOTTY. */
+CASE(ioctl_tcp_only_udp, 0)
+{
+	int s = udp_to(P_UECHO), v = -7;
+
+	R(ioctl(s, SIOCATMARK, NULL));
+	R(ioctl(s, SIOCOUTQNSD, NULL));
+	R(ioctl(s, SIOCATMARK, BAD));
+	R(ioctl(s, SIOCATMARK, &v));
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("v=%d", v);
+}
 CASE(send_oob_udp, 0) { R(send(udp_to(P_UECHO), "x", 1, MSG_OOB)); }
 /* What the peer's kernel makes of our urgent data: the last byte out of band. */
 static void urgent_report(int s)

@@ -4552,7 +4552,12 @@ static uint64_t timeval_us(const void *val, socklen_t len)
 
 	if (len < sizeof(tv) || shim_copy(&tv, val, sizeof(tv)))
 		return 0;
-	if (tv.tv_sec < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
+	/* Linux's sock_set_timeout: a negative time is no wait at all (a
+	 * timeout of 0 jiffies: EAGAIN, or EINPROGRESS for connect(), at
+	 * once); here 0 is for ever, so the least wait there is. */
+	if (tv.tv_sec < 0)
+		return 1;
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
 		return 0;
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }

@@ -2522,6 +2522,26 @@ CASE(send_after_rst_so_error, 0)
 	R(send(s, "x", 1, 0));
 }
 CASE(send_oob, 0) { R(send(tcp_to(P_ECHO), "x", 1, MSG_OOB)); }
+/* SO_RCVTIMEO with a negative time: Linux's sock_set_timeout makes it 0,
+ * no wait at all (EAGAIN at once), and getsockopt() shows 0. */
+CASE(rcvtimeo_negative, 0)
+{
+	int u = udp_bound(), t = tcp_to(P_SINK), c = tcp_sock();
+	struct timeval tv = { -1, 20000 };
+	socklen_t l = sizeof(tv);
+	char b[4];
+
+	R(setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	R(setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	R(recv(u, b, sizeof(b), 0));
+	R(recv(t, b, sizeof(b), 0));
+	R(getsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, &l));
+	emit("%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+	/* SO_SNDTIMEO's: a blocking connect() answers EINPROGRESS at once. */
+	tv = (struct timeval){ -1, 0 };
+	R(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	conn(c, PEER, P_DROP);
+}
 /* The TCP ioctls on a UDP socket: Linux's sock_do_ioctl takes them for a
  * device's, reading a struct ifreq first (EFAULT), then ENOTTY. */
 CASE(ioctl_tcp_only_udp, 0)

@@ -746,6 +746,9 @@ static void op_connect(void)
 		snprintf(an, sizeof(an), "UNSPEC/%u", (unsigned)len);
 	} else {
 		sa = odd_addr(&ss, &len, fam, ip, port, an, sizeof(an));
+		/* An odd address of family AF_UNSPEC is a disconnect too. */
+		if (sa && len >= sizeof(sa_family_t) && ss.ss_family == AF_UNSPEC)
+			unspec = true;
 	}
 	/* A blocking connect that would wait for good (the silent peer, a
 	 * nobody address, a full queue, one already under way) is made
@@ -769,7 +772,15 @@ static void op_connect(void)
 
 	if (unspec) {
 		if (r == 0) {
-			if (tcp && (k->st == ST_CONN || k->st == ST_CONNECTING)) {
+			if (tcp && k->st == ST_LISTEN) {
+				/* tcp_disconnect stops the listener: its queue is reset. */
+				for (int i = 0; i < k->qlen; i++) {
+					other_gone(k->q[i], true);
+					free_msock(k->q[i]);
+				}
+				k->qlen = 0;
+				k->st = ST_NEW;
+			} else if (tcp && (k->st == ST_CONN || k->st == ST_CONNECTING)) {
 				if (k->peer == PK_LOCAL)
 					other_gone(m, true);
 				k->st = ST_NEW;

@@ -2433,7 +2433,16 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 				r = SHIM_PASS;
 			}
 		} else if (a == ADDR_UNSPEC) {
-			r = udp_send_iov(k, v, cnt, flags, NULL, 0, false, cm);
+			/* udpv6_sendmsg: AF_UNSPEC is no address, and then
+			 * a connected socket's peer goes the IPv6 way (not
+			 * udp_sendmsg's), where an IPv4-mapped one has no
+			 * route: ENETUNREACH (a socket not connected:
+			 * EDESTADDRREQ first). */
+			struct ip4_endpoint peer;
+			int e = k->family == AF_INET6 && k->udp && !udp_corked(k->udp) &&
+				udp_peer(k->udp, &peer) == 0 ? -ENETUNREACH : 0;
+
+			r = udp_send_iov(k, v, cnt, flags, NULL, e, e != 0, cm);
 		} else if (a < 0) {
 			/* udpv6_sendmsg: a family other than AF_INET6, AF_INET
 			 * or AF_UNSPEC is EINVAL; IPV6_V6ONLY refuses an IPv4

@@ -11770,6 +11770,19 @@ CASE(inet6_bound_bcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::
 CASE(inet6_bound_mcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::ffff:224.0.0.1"); }
 CASE(inet6_bound_bcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:" BCAST); }
 CASE(inet6_bound_mcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:224.0.0.1"); }
+/* sendto() with an AF_UNSPEC address on a connected AF_INET6 socket: no
+ * address, so the peer, but by udpv6_sendmsg's IPv6 path, where the
+ * IPv4-mapped peer has no route (ENETUNREACH); unconnected EDESTADDRREQ. */
+CASE(udp6_sendto_unspec_connected, 0)
+{
+	int s = sock6(SOCK_DGRAM), t = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 u = { .sin6_family = AF_UNSPEC };
+
+	R(sendto(t, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)));
+	conn6(s, MAPPED_PEER, P_UECHO);
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)));
+	R(send(s, "x", 1, 0));
+}
 #define GLOBAL6     "2001:db8::5"   /* documentation prefix: no host has it, no route */
 
 CASE(inet6_bind_any_tcp, 0) { int s = sock6(SOCK_STREAM); bind6(s, "::", case_port(), 0); emit_sockname(s); }

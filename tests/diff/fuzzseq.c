@@ -520,7 +520,9 @@ static void settle(void)
 			wait_for(fd, W_EOF, 0, "fin");
 		if (k->in_expect > 0)
 			wait_for(fd, W_BYTES, k->in_expect, "bytes");
-		if (k->st == ST_CONN && !k->err_expect && (peer_live(k->peer) || k->peer == PK_LOCAL))
+		/* The peer that closed at once (PK_FIN) still acknowledges a FIN. */
+		if (k->st == ST_CONN && !k->err_expect &&
+		    (peer_live(k->peer) || k->peer == PK_LOCAL || k->peer == PK_FIN))
 			wait_for(fd, W_OUTQ, 0, "outq");
 	}
 	if (udp_dirty) {

@@ -216,6 +216,7 @@ struct msock {
 	enum st st;
 	int type, fam;
 	bool nonblock, rcvtimeo, linger0, wr_shut, rd_shut, cork;
+	bool shut_early;        /* shutdown() before a connection: Linux keeps the bits (hang-ups show at once) */
 	int port;               /* own port index bound (0..2), -1 none, 9 ephemeral */
 	enum pkind peer;        /* who is at the other end (TCP), or the connected UDP target */
 	int other;              /* PK_LOCAL: the msock at the other end, -1 gone */
@@ -362,7 +363,7 @@ static int poll1(int fd, short ev, int ms_)
 	return r == 1 ? p.revents : 0;
 }
 
-enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_EOF, W_ERR, W_OUTQ };
+enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_ERR, W_OUTQ };
 
 /* True once FD shows COND (N: bytes). */
 static bool holds(int fd, enum wcond c, int n)
@@ -379,6 +380,10 @@ static bool holds(int fd, enum wcond c, int n)
 		return rev & (POLLOUT | POLLERR);
 	case W_BYTES:
 		if (rev & (POLLERR | POLLHUP | POLLRDHUP))
+			return true;
+		/* fall through */
+	case W_BYTES_ONLY:
+		if (rev & POLLERR)
 			return true;
 		return ioctl(fd, FIONREAD, &v) == 0 && v >= n;
 	case W_EOF:
@@ -519,7 +524,7 @@ static void settle(void)
 		if (k->eof_expect)
 			wait_for(fd, W_EOF, 0, "fin");
 		if (k->in_expect > 0)
-			wait_for(fd, W_BYTES, k->in_expect, "bytes");
+			wait_for(fd, k->shut_early ? W_BYTES_ONLY : W_BYTES, k->in_expect, "bytes");
 		/* The peer that closed at once (PK_FIN) still acknowledges a FIN. */
 		if (k->st == ST_CONN && !k->err_expect &&
 		    (peer_live(k->peer) || k->peer == PK_LOCAL || k->peer == PK_FIN))
@@ -1096,8 +1101,11 @@ static void op_shutdown(void)
 	int m, fd = pick_fd(&m), how = hows[rnd(7)];
 
 	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
-	if (R(verbose ? nm : "shutdown", shutdown(fd, how)) != 0 || m < 0)
+	if (R(verbose ? nm : "shutdown", shutdown(fd, how)) != 0 || m < 0) {
+		if (m >= 0 && step_e == ENOTCONN && ms[m].type == SOCK_STREAM && how >= SHUT_RD && how <= SHUT_RDWR)
+			ms[m].shut_early = true;
 		return;
+	}
 	struct msock *k = &ms[m];
 
 	if (how != SHUT_WR)

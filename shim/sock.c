@@ -1471,6 +1471,7 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	struct tcp_conn *old = k->tcp, *c;
 	struct ip4_endpoint local;
 	enum tcp_state st;
+	bool keep;
 
 	if (!old)
 		return 0;
@@ -1479,6 +1480,7 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 		return -ENOBUFS;
 	st = tcp_get_state(old);
 	tcp_local(old, &local);
+	keep = st == TCP_STATE_CLOSED && local.port && !tcp_port_released(old);
 	switch (st) {
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_CLOSE_WAIT:
@@ -1515,10 +1517,13 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	 * inet_num): a second disconnect still shows the first one's. */
 	if (local.port)
 		k->shown.port = local.port;
-	if (k->port_locked) {
+	/* Linux's tcp_disconnect leaves a socket already in CLOSE as it is
+	 * (no tcp_set_state, so no inet_put_port): a port bind() picked and
+	 * no connection gave back stays bound. */
+	if (k->port_locked || keep) {
 		struct ip4_endpoint ep = { k->shown.addr, local.port };
 
-		k->bound = tcp_bind(c, &ep, bind_flags(k)) == 0;
+		k->bound = tcp_bind_kept(c, &ep, bind_flags(k), k->port_locked) == 0;
 	}
 	k->ss = SHIM_SS_UNCONNECTED;
 	/* Linux's tcp_disconnect ends with sk_error_report: the new state

@@ -11770,6 +11770,30 @@ CASE(inet6_bound_bcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::
 CASE(inet6_bound_mcast_source_udp, 0) { inet6_bound_group_source(SOCK_DGRAM, "::ffff:224.0.0.1"); }
 CASE(inet6_bound_bcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:" BCAST); }
 CASE(inet6_bound_mcast_source_tcp, 0) { inet6_bound_group_source(SOCK_STREAM, "::ffff:224.0.0.1"); }
+/* A disconnect (AF_UNSPEC) of a socket bound but never connected: Linux's
+ * tcp_disconnect finds it in CLOSE already and leaves its port bound, even
+ * one bind() picked (port 0): a second bind() is EINVAL. */
+static void disconnect_bound_unconnected(bool v6)
+{
+	int s = v6 ? sock6(SOCK_STREAM) : tcp_sock();
+	struct sockaddr_in u = { .sin_family = AF_UNSPEC };
+
+	if (v6)
+		bind6(s, "::", 0, 0);
+	else
+		bind_to(s, "0.0.0.0", 0);
+	R(connect(s, (struct sockaddr *)&u, sizeof(u)));
+	emit_sockname(s);
+	if (v6)
+		bind6(s, MAPPED_SELF, 0, 0);
+	else
+		bind_to(s, SELF, 0);
+	emit_sockname(s);
+	R(listen(s, 1));
+	emit_sockname(s);
+}
+CASE(disconnect_bound_unconnected, 0) { disconnect_bound_unconnected(false); }
+CASE(disconnect_bound_unconnected6, 0) { disconnect_bound_unconnected(true); }
 /* sendto() with an AF_UNSPEC address on a connected AF_INET6 socket: no
  * address, so the peer, but by udpv6_sendmsg's IPv6 path, where the
  * IPv4-mapped peer has no route (ENETUNREACH); unconnected EDESTADDRREQ. */

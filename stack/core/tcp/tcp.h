@@ -118,6 +118,10 @@ void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old);
  * With IP_BIND_ADDRESS_NO_PORT (TCP_OPT_BIND_NO_PORT) port 0 takes the
  * address only (inpcb_bind_addr): no port, and bind() may come again. */
 int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags);
+/* tcp_bind() of the endpoint a socket held before a disconnect that left
+ * its binding alone; the port counts as bind()'s own (SOCK_BINDPORT_LOCK:
+ * a later tcp_done keeps it) only when named says bind() named it. */
+int tcp_bind_kept(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags, bool named);
 /* Whether bind() may take addr at all (inpcb_bind_addr_check), whatever
  * c's state: 0 or -EADDRNOTAVAIL. */
 int tcp_bind_addr_check(const struct tcp_conn *c, uint32_t addr, unsigned flags);

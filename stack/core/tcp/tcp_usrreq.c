@@ -49,6 +49,15 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	return r;
 }
 
+int tcp_bind_kept(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flags, bool named)
+{
+	int r = tcp_bind(c, local, flags);
+
+	if (r == 0)
+		c->port_locked = named;
+	return r;
+}
+
 int tcp_bind_addr_check(const struct tcp_conn *c, uint32_t addr, unsigned flags)
 {
 	stack_assert_locked();

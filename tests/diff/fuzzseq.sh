@@ -3,7 +3,9 @@
 # seeds FIRST .. FIRST+N-1 on the kernel and under the preload through
 # tests/diff/run.sh -x, BATCH seeds to a run (a fresh pair of namespaces each),
 # and lists the seeds whose lines differ, each with its first differing call
-# and a summary of those first differences by kind. Not part of make test.
+# and a summary of those first differences by kind; a first difference that
+# known.txt accepts (KNOWN below) is listed apart. Not part of make test: a
+# seed takes about 0.4 s under the preload (1,000 seeds: about 7 minutes).
 #
 #   tests/diff/fuzzseq.sh [-b BUILD] [-o OUTDIR] [-s FIRST] [-B BATCH] N
 #   tests/diff/fuzzseq.sh -T OUTDIR      only the triage of an earlier run
@@ -27,7 +29,7 @@ while getopts b:o:s:B:T: opt; do
 	s) first=$OPTARG ;;
 	B) batch=$OPTARG ;;
 	T) triage_only=1 outdir=$OPTARG ;;
-	*) sed -n '7,14p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,16p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -108,7 +110,7 @@ if [ -n "$triage_only" ]; then
 	triage
 	exit
 fi
-[ $# = 1 ] || { sed -n '7,14p' "$0" >&2; exit 2; }
+[ $# = 1 ] || { sed -n '9,16p' "$0" >&2; exit 2; }
 total=$1
 build=$(cd "$build" && pwd)
 [ -x "$build/diff/fuzzseq" ] || { echo "fuzzseq.sh: no $build/diff/fuzzseq (make all)" >&2; exit 2; }

@@ -92,6 +92,7 @@ for name in sorted(set(k) | set(p), key=lambda s: int(re.sub(r"\D", "", s) or 0)
     pb = b[i] if i < len(b) else "END"
     why = known(ka, pb)
     if why:
+        n -= 1
         nknown += 1
         print("%s step %d: known (%s)" % (name, i + 1, why))
         continue

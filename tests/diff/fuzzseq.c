@@ -363,7 +363,7 @@ static int poll1(int fd, short ev, int ms_)
 	return r == 1 ? p.revents : 0;
 }
 
-enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_ERR, W_OUTQ };
+enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_EOF_INFO, W_ERR, W_OUTQ };
 
 /* True once FD shows COND (N: bytes). */
 static bool holds(int fd, enum wcond c, int n)
@@ -388,6 +388,20 @@ static bool holds(int fd, enum wcond c, int n)
 		return ioctl(fd, FIONREAD, &v) == 0 && v >= n;
 	case W_EOF:
 		return rev & (POLLRDHUP | POLLERR | POLLHUP);
+	case W_EOF_INFO: {
+		/* The peer's FIN as TCP_INFO's state says it (TIME_WAIT,
+		 * CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING), where the hang-ups
+		 * show at once. */
+		struct tcp_info ti;
+		socklen_t l = sizeof(ti);
+
+		if (rev & POLLERR)
+			return true;
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
+			return true;
+		return ti.tcpi_state == 6 || ti.tcpi_state == 7 || ti.tcpi_state == 8 ||
+		       ti.tcpi_state == 9 || ti.tcpi_state == 11;
+	}
 	case W_ERR:
 		return rev & (POLLERR | POLLHUP);
 	case W_OUTQ:
@@ -522,7 +536,7 @@ static void settle(void)
 		if (k->err_expect)
 			wait_for(fd, W_ERR, 0, "rst");
 		if (k->eof_expect)
-			wait_for(fd, W_EOF, 0, "fin");
+			wait_for(fd, k->shut_early ? W_EOF_INFO : W_EOF, 0, "fin");
 		if (k->in_expect > 0)
 			wait_for(fd, k->shut_early ? W_BYTES_ONLY : W_BYTES, k->in_expect, "bytes");
 		/* The peer that closed at once (PK_FIN) still acknowledges a FIN. */
@@ -799,8 +813,9 @@ static void op_connect(void)
 		}
 		return;
 	}
-	/* Only the kinds the model follows: an AF_INET address as the family's. */
-	if (sa == NULL || len < (fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)))
+	/* Only the kinds the model follows: an AF_INET address as the family's
+	 * (an AF_INET6 one from SIN6_LEN_RFC2133, 24 bytes, on). */
+	if (sa == NULL || len < (fam == AF_INET ? sizeof(struct sockaddr_in) : 24))
 		return;
 	/* A connect() again on a connection (under way or made) answers
 	 * EALREADY, EISCONN, or 0 once it completed (Linux's
@@ -1119,6 +1134,8 @@ static void op_shutdown(void)
 		k->eof_expect = true;
 	else if (peer_live(k->peer))
 		k->eof_expect = true;   /* the peer reads until EOF, then closes */
+	else if (k->peer == PK_RST)
+		k->err_expect = true;   /* its first read ends: it resets */
 }
 
 static void op_close(void)

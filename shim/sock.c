@@ -2667,9 +2667,10 @@ static ssize_t udp_recv_errq(struct shim_sock *k, const struct sock_iov *v, int 
 
 static uint64_t realtime_us(uint64_t now, uint64_t at);
 
-/* Stack lock held. One datagram, scattered over v. */
+/* Stack lock held. One datagram, scattered over v; *none set when the call
+ * ended without one (SHUT_RD: 0, and no source address). */
 static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int cnt, int flags,
-			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x)
+			    struct ip4_endpoint *src, int *msg_flags, struct rx_extra *x, bool *none)
 {
 	bool nonblock = k->nonblock || (flags & MSG_DONTWAIT);
 	unsigned sflags = (flags & MSG_PEEK) ? SOCK_PEEK : 0;
@@ -2735,6 +2736,8 @@ static ssize_t udp_recv_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		if (nonblock)
 			break;
 		if (k->udp_shut & 1) {
+			/* No datagram: Linux's msg_namelen stays 0. */
+			*none = true;
 			n = 0;
 			break;
 		}
@@ -2842,8 +2845,10 @@ static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int f
 		if (r >= 0 && x)
 			tcp_rx_extra(k, r, x);
 	} else {
-		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags, x);
-		*have_src = r >= 0 && k->udp;
+		bool none = false;
+
+		r = udp_recv_iov(k, v, cnt, flags, src, msg_flags, x, &none);
+		*have_src = r >= 0 && k->udp && !none;
 	}
 	shim_unlock();
 	return r;

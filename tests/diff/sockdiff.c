@@ -2542,6 +2542,29 @@ CASE(rcvtimeo_negative, 0)
 	R(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 	conn(c, PEER, P_DROP);
 }
+static int sock6(int type);
+static long conn6(int s, const char *ip, int port);
+/* recvfrom() on a connected UDP socket shut for reading: 0, and no address
+ * (Linux's msg_namelen stays 0: the length written back is 0). */
+static void udp_recvfrom_shut_no_addr(int fam, int flags, socklen_t l0)
+{
+	int u = fam == AF_INET6 ? sock6(SOCK_DGRAM) : udp_sock();
+	struct sockaddr_storage ss;
+	socklen_t sl = l0;
+	char b[4];
+
+	if (fam == AF_INET6)
+		conn6(u, "::ffff:" PEER, P_UCLOSED);
+	else
+		conn(u, PEER, P_UCLOSED);
+	R(shutdown(u, SHUT_RDWR));
+	R(recvfrom(u, b, sizeof(b), flags, (struct sockaddr *)&ss, &sl));
+	emit("sl=%u", (unsigned)sl);
+}
+CASE(udp_recvfrom_shut_no_addr, 0) { udp_recvfrom_shut_no_addr(AF_INET, 0, sizeof(struct sockaddr_in)); }
+CASE(udp_recvfrom_shut_no_addr_peek, 0) { udp_recvfrom_shut_no_addr(AF_INET, MSG_PEEK, 128); }
+CASE(udp6_recvfrom_shut_no_addr, 0) { udp_recvfrom_shut_no_addr(AF_INET6, 0, 128); }
+CASE(udp6_recvfrom_shut_no_addr_oob, 0) { udp_recvfrom_shut_no_addr(AF_INET6, MSG_OOB | MSG_PEEK, 0); }
 /* The TCP ioctls on a UDP socket: Linux's sock_do_ioctl takes them for a
  * device's, reading a struct ifreq first (EFAULT), then ENOTTY. */
 CASE(ioctl_tcp_only_udp, 0)

@@ -2225,7 +2225,9 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 		return -EMSGSIZE;
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (addr_err)
+	/* A corked datagram takes the bytes before udp_sendmsg looks at
+	 * the address (up->pending): not even a refused one counts. */
+	if (addr_err && !udp_corked(k->udp))
 		return addr_err;
 	/* Linux's udp_sendmsg: the control messages after the address. */
 	if (cm && cm->err) {

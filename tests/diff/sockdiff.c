@@ -11606,6 +11606,21 @@ CASE(udp_cork_then_connect_echo, 0)
 	if (R(recv(s, b, sizeof(b) - 1, MSG_DONTWAIT)) > 0)
 		emit("%s", b);
 }
+/* The send that ends a corked datagram with an address udp_sendmsg would
+ * refuse (another family): up->pending appends before the address. */
+CASE(udp_cork_then_bad_family, 0)
+{
+	int s = udp_sock();
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(P_UECHO) };
+	char b[16] = "";
+
+	R(sendto(s, "abc", 3, MSG_MORE, (struct sockaddr *)&a, sizeof(a)));
+	R(sendto(s, "de", 2, 0, (struct sockaddr *)&a6, sizeof(a6)));
+	emit("ev=%#x", wait_ev(s, POLLIN));
+	if (R(recv(s, b, sizeof(b) - 1, MSG_DONTWAIT)) > 0)
+		emit("%s", b);
+}
 CASE(udp_connected_sendto_closed, 0)
 {
 	int s = udp_to(P_UCLOSED);

@@ -2095,23 +2095,21 @@ static bool child_steps_safe(void)
 	return any() && !shim_in_signal_handler() && !shim_vfork_child();
 }
 
-EXPORT pid_t _Fork(void)
+/* A process made by one call that runs no atfork handler (_Fork, a raw
+ * fork or clone through syscall()): make(arg) makes it, with fork()'s
+ * part of ours around it where child_steps_safe() allows. */
+static long fork_steps(long (*make)(const void *arg), const void *arg)
 {
-	pid_t (*f)(void) = real__Fork ? real__Fork : (pid_t (*)(void))dlsym(RTLD_NEXT, "_Fork");
-	pid_t pid;
+	long pid;
 	int saved;
 
 	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
 	relay_solo_end();       /* another process, with our fds (expose_for_child) */
-	if (!f) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!child_steps_safe())
-		return f();
+		return make(arg);
 	expose_for_child_dgrams(true, true);
 	fork_prepare();
-	pid = f();
+	pid = make(arg);
 	saved = errno;
 	if (pid == 0)
 		fork_child();
@@ -2119,6 +2117,26 @@ EXPORT pid_t _Fork(void)
 		fork_parent();
 	errno = saved;
 	return pid;
+}
+
+struct libc_fork {
+	pid_t (*f)(void);
+};
+
+static long make_by_fork(const void *arg)
+{
+	return ((const struct libc_fork *)arg)->f();
+}
+
+EXPORT pid_t _Fork(void)
+{
+	pid_t (*f)(void) = real__Fork ? real__Fork : (pid_t (*)(void))dlsym(RTLD_NEXT, "_Fork");
+
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (pid_t)fork_steps(make_by_fork, &(struct libc_fork){ f });
 }
 
 /*
@@ -2139,25 +2157,24 @@ static bool syscall_forks(long nr, const long *a)
 	return nr == SYS_clone && !(a[0] & (CLONE_VM | CLONE_FILES | CLONE_VFORK)) && a[1] == 0;
 }
 
+struct raw_fork {
+	long (*f)(long, ...);
+	long nr;
+	const long *a;
+};
+
+static long make_by_syscall(const void *arg)
+{
+	const struct raw_fork *r = arg;
+
+	return r->f(r->nr, r->a[0], r->a[1], r->a[2], r->a[3], r->a[4], r->a[5]);
+}
+
 static long syscall_fork(long (*f)(long, ...), long nr, const long *a)
 {
-	long pid;
-	int saved;
+	struct raw_fork r = { f, nr, a };
 
-	__atomic_store_n(&shim_clone_seen, 1, __ATOMIC_SEQ_CST);
-	relay_solo_end();       /* another process, with our fds (expose_for_child) */
-	if (!child_steps_safe())
-		return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	expose_for_child_dgrams(true, true);
-	fork_prepare();
-	pid = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	saved = errno;
-	if (pid == 0)
-		fork_child();
-	else
-		fork_parent();
-	errno = saved;
-	return pid;
+	return fork_steps(make_by_syscall, &r);
 }
 
 /* A clone() child's start: our atfork child steps, then the program's. */

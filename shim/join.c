@@ -104,43 +104,6 @@ static int join_dial_pid(const struct sockaddr_un *sa, socklen_t salen, uint32_t
 	return (int)fd;
 }
 
-/* The parent of process pid, from /proc/PID/stat (its fourth field); 0
- * when it cannot be read. */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	long fd, n;
-	long pp;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	n = sys_read((int)fd, buf, sizeof(buf) - 1);
-	sys_close((int)fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %ld", &pp) != 1)
-		return 0;
-	return (pid_t)pp;
-}
-
-/* Whether process a is an ancestor of this one (its parent's parent's...). */
-static bool is_ancestor(pid_t a)
-{
-	pid_t p = (pid_t)SYSC(SYS_getppid);
-
-	for (int i = 0; i < 64 && p > 1; i++) {
-		if (p == a)
-			return true;
-		p = parent_of(p);
-	}
-	return false;
-}
-
 /*
  * Under join_mu, without PSTACK_STACK: a process whose ancestor's stack
  * holds the TAP (a program run by a preloaded server, shell or script: an
@@ -171,7 +134,7 @@ static void join_ancestor(void)
 	/* A root stack takes its descendants that dropped root too
 	 * (ctl_child_allowed): vsftpd's session makes its data connections
 	 * after its setuid. */
-	if ((uid != self && uid != 0) || pid <= 1 || !is_ancestor(pid))
+	if ((uid != self && uid != 0) || pid <= 1 || !ctl_descends((pid_t)SYSC(SYS_getppid), pid))
 		return;
 	join_uid = uid;
 	join_sa = sa;

@@ -320,21 +320,26 @@ static bool proc_field(pid_t pid, const char *file, const char *key, char *out, 
 	return false;
 }
 
-bool ctl_child_allowed(pid_t peer, pid_t program, uint32_t self_uid)
+bool ctl_descends(pid_t pid, pid_t ancestor)
 {
 	char v[64];
 	long pp;
 
-	if (self_uid != 0 || peer <= 1 || program <= 1)
+	if (ancestor <= 1)
 		return false;
-	for (int i = 0; i < 64 && peer > 1; i++) {
-		if (peer == program)
+	for (int i = 0; i < 64 && pid > 1; i++) {
+		if (pid == ancestor)
 			return true;
-		if (!proc_field(peer, "status", "PPid:", v, sizeof(v)) || sscanf(v, "%ld", &pp) != 1)
+		if (!proc_field(pid, "status", "PPid:", v, sizeof(v)) || sscanf(v, "%ld", &pp) != 1)
 			return false;
-		peer = (pid_t)pp;
+		pid = (pid_t)pp;
 	}
 	return false;
+}
+
+bool ctl_child_allowed(pid_t peer, pid_t program, uint32_t self_uid)
+{
+	return self_uid == 0 && ctl_descends(peer, program);
 }
 
 bool ctl_cap_bind_low(pid_t pid)

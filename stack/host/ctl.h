@@ -269,6 +269,9 @@ bool ctl_peer_allowed(uint32_t peer_uid, uint32_t self_uid);
  * that dropped root: vsftpd's session, which then makes its data
  * connections). Read from /proc/PID/status's PPid lines. */
 bool ctl_child_allowed(pid_t peer, pid_t program, uint32_t self_uid);
+/* Whether process pid is ancestor or descends from it (its parent's
+ * parent's..., 64 generations at most), from /proc/PID/status. */
+bool ctl_descends(pid_t pid, pid_t ancestor);
 /* Whether process pid has CAP_NET_BIND_SERVICE in its effective set. */
 bool ctl_cap_bind_low(pid_t pid);
 

@@ -2179,9 +2179,9 @@ static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 	return n;
 }
 
-/* Stack lock held. dst NULL: the connected peer. -EPIPE after shutdown(SHUT_WR). */
 /*
- * A datagram to dst (NULL: the connected peer). addr_err: what the check of
+ * Stack lock held. A datagram to dst (NULL: the connected peer; -EPIPE
+ * after shutdown(SHUT_WR)). addr_err: what the check of
  * the address the call gave found (0 when none), reported in Linux's order:
  * after the autobind (inet_send_prepare), and after udp_sendmsg's bound on
  * the length and its MSG_OOB refusal, unless addr_v6 says udpv6_sendmsg

@@ -742,9 +742,6 @@ uint64_t tcp_fin_time(const struct tcp_conn *c);
 /* For tests: live control blocks in this stack. */
 size_t tcp_conn_count(const struct stack *s);
 
-/* The most the retransmission timer backs off to (Linux's tcp_rto_max):
- * TCP_RTO_MAX_MS, or the namespace's tcp_rto_max_ms (Linux copies it into
- * the socket at its creation, tcp_init_sock; a child has its listener's). */
 /* Linux's tp->bytes_acked: the sequence space acknowledged, our SYN on an
  * active open (a child's count starts after its SYN-ACK) and our FIN
  * included. */
@@ -767,6 +764,9 @@ static inline bool tcp_ack_too_old(const struct tcp_conn *c, tcp_seq ack)
 	return seq_lt(ack, c->snd_una - max_wnd);
 }
 
+/* The most the retransmission timer backs off to (Linux's tcp_rto_max):
+ * TCP_RTO_MAX_MS, or the namespace's tcp_rto_max_ms (Linux copies it into
+ * the socket at its creation, tcp_init_sock; a child has its listener's). */
 static inline uint64_t tcp_rto_max_us(const struct tcp_conn *c)
 {
 	return (uint64_t)(c->opt.rto_max_ms ? c->opt.rto_max_ms : c->s->cfg.tcp_rto_max_ms) * 1000;

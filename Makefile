@@ -116,7 +116,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(WIRE_SRC) $(wildcard stack/wire/*.h)
 $(BUILD)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(PLAIN_CC)
-$(BUILD)/diff/%: tests/diff/%.c
+$(BUILD)/diff/%: tests/diff/%.c tests/diff/diffio.h
 	@mkdir -p $(dir $@)
 	$(PLAIN_CC)
 

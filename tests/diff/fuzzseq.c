@@ -52,50 +52,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PEER    "192.0.2.1"
-#define SELF    "192.0.2.2"
+#include "tests/diff/diffio.h"
+
 #define WAIT_MS 3000
 #define SEED_TIMEOUT_MS 20000
 
-enum {
-	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004,
-	P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010, P_HELLO = 7011,
-	P_UCLOSED = 7019,
-};
 
 /* ---- output ---- */
 
 static bool verbose;
-
-static void out(const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(1, s, n);
-
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
-__attribute__((format(printf, 1, 2)))
-static void emit(const char *fmt, ...)
-{
-	char b[512];
-	va_list ap;
-	int n;
-
-	b[0] = ' ';
-	va_start(ap, fmt);
-	n = vsnprintf(b + 1, sizeof(b) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(b) - 2)
-		n = (int)sizeof(b) - 2;
-	out(b, (size_t)n + 1);
-}
 
 /* Appends to the current step without a space. */
 __attribute__((format(printf, 1, 2)))
@@ -110,17 +75,6 @@ static void more(const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		out(b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
-}
-
-static const char *ename(int e)
-{
-	static char b[16];
-	const char *s = e ? strerrorname_np(e) : "0";
-
-	if (s)
-		return s;
-	snprintf(b, sizeof(b), "E%d", e);
-	return b;
 }
 
 /* The step "NAME=RESULT"; returns the call's value (errno stays). */
@@ -173,14 +127,6 @@ static void end_line(void)
 	if (n)
 		emit("sig=%s", b);
 	out("\n", 1);
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* ---- the seed's random numbers (splitmix64) ---- */

@@ -71,6 +71,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/diff/diffio.h"
+
 /* The fortified entry points that _FORTIFY_SOURCE builds call (pstack interposes them). */
 extern ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 extern ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
@@ -83,8 +85,6 @@ extern long __fdelt_chk(long d);
 extern int fcntl64(int fd, int cmd, ...);
 extern ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
 
-#define PEER     "192.0.2.1"
-#define SELF     "192.0.2.2"
 #define BCAST    "192.0.2.255"
 #ifndef IP_PROTOCOL
 #define IP_PROTOCOL 52           /* Linux 6.5; older headers lack it */
@@ -97,11 +97,6 @@ static void *volatile bad_ptr = (void *)1;
 #define BAD      (bad_ptr)
 static volatile int minus_one = -1;
 
-enum {
-	P_CTL = 7000, P_ECHO = 7001, P_SINK = 7002, P_FIN = 7003, P_RST = 7004, P_STALL = 7005,
-	P_OOB = 7006, P_UECHO = 7007, P_USINK = 7008, P_CLOSED = 7009, P_DROP = 7010,
-	P_HELLO = 7011, P_URGENT = 7012, P_TTL = 7013, P_UTTL = 7014, P_UCLOSED = 7019,
-};
 #define HELLO_LEN 12             /* "hello world\n" from P_HELLO and "connect ... hello" */
 
 /* ---- the case table ---- */
@@ -131,49 +126,6 @@ static void reg(const char *name, void (*fn)(void), int timeout_ms)
 	static void c_##n(void)
 
 /* ---- output ---- */
-
-static void out(const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(1, s, n);
-
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
-/* One step of the line: a space, then the text. Written at once, so that
- * what a case printed survives its crash. */
-__attribute__((format(printf, 1, 2)))
-static void emit(const char *fmt, ...)
-{
-	char b[512];
-	va_list ap;
-	int n;
-
-	b[0] = ' ';
-	va_start(ap, fmt);
-	n = vsnprintf(b + 1, sizeof(b) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(b) - 2)
-		n = (int)sizeof(b) - 2;
-	out(b, (size_t)n + 1);
-}
-
-static const char *ename(int e)
-{
-	static char b[16];
-	const char *s = e ? strerrorname_np(e) : "0";
-
-	if (s)
-		return s;
-	snprintf(b, sizeof(b), "E%d", e);
-	return b;
-}
 
 static long rtmp;
 
@@ -350,7 +302,6 @@ static int udp_bound(void)
 }
 
 /* poll for EV (0: only POLLERR/POLLHUP) for at most WAIT_MS; the revents, 0 on timeout. */
-static long ms_since(const struct timespec *t0);
 
 static int wait_ev(int fd, short ev)
 {
@@ -556,14 +507,6 @@ static void *guarded(size_t n)
 	need(p != MAP_FAILED, "mmap");
 	need(mprotect(p + pg, (size_t)pg, PROT_NONE) == 0, "mprotect");
 	return p + pg - n;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* ---- signals ---- */

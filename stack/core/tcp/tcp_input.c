@@ -413,6 +413,50 @@ static void ack_soon(struct tcp_conn *c)
 }
 
 /*
+ * The duplicate ACK out-of-order data gets (Linux's __tcp_ack_snd_check
+ * with data held out of order): at once in quick-ACK mode, without SACK,
+ * and for the first three at a RCV.NXT (TCP_FASTRETRANS_THRESH: the
+ * sender's fast retransmit needs them); after that, SACK compression:
+ * the next ones wait, one ACK going for them after 5% of the RTT, 1 ms at
+ * most (net.ipv4.tcp_comp_sack_delay_ns), or once 44 are held
+ * (tcp_comp_sack_nr), or with any ACK sent meanwhile. Deviation: Linux
+ * takes the smaller of its receiver's RTT estimate and SRTT; pstack has
+ * SRTT only.
+ */
+static void ofo_ack(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t delay;
+
+	/* What would send an ACK at once anyway: more than a full segment
+	 * taken in order and not yet acknowledged, quick-ACK mode. */
+	if (c->ack_now || in_quickack_mode(c) || (c->rcv_nxt - c->rcv_wup > c->rcv_mss && window_keeps_up(c)) ||
+	    !c->sack_ok || c->comp_acks >= TCP_COMP_SACK_NR) {
+		c->ack_now = true;
+		return;
+	}
+	if (c->comp_rcv_nxt != c->rcv_nxt) {
+		c->comp_rcv_nxt = c->rcv_nxt;
+		c->comp_dups = 0;
+	}
+	if (c->comp_dups < TCP_DUPTHRESH) {
+		c->comp_dups++;
+		c->ack_now = true;
+		return;
+	}
+	delay = c->srtt / 20;
+	if (delay > TCP_COMP_SACK_DELAY_US)
+		delay = TCP_COMP_SACK_DELAY_US;
+	if (!delay) {
+		/* An RTT under 20 us: the timer would fire at once. */
+		c->ack_now = true;
+		return;
+	}
+	c->comp_acks++;
+	if (c->comp_at == STACK_NEVER)
+		tcp_timer_set(c, &c->comp_at, now + delay);
+}
+
+/*
  * Linux's tcp_send_delayed_ack(): the ACK waits the ato, which
  * tcp_event_data_recv adapts to the time between the peer's segments and
  * the delayed-ACK timer doubles each time it has to fire (up to the RTO),
@@ -840,7 +884,7 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	tcp_set_state(c, TCP_STATE_TIME_WAIT);
 	c->tw_since = now;
 	/* Only tw_at runs in TIME_WAIT (the timer pass looks at nothing else). */
-	c->rto_at = c->persist_at = c->keep_at = c->delack_at = STACK_NEVER;
+	c->rto_at = c->persist_at = c->keep_at = c->delack_at = c->comp_at = STACK_NEVER;
 	/* Everything sent was acknowledged: a connection waiting out 2 MSL keeps
 	 * no buffers (many of them pile up on a busy server that closes first). */
 	tcp_set_queue_bound(c, false);
@@ -1384,6 +1428,12 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 			measure_rcv_mss(c, g);
 			/* Linux's rcv_ooopack: each segment of it, queued or not. */
 			c->rcv_ooopack += tcp_pcount(g->len, c->mss);
+			/* Held duplicate ACKs go before a block is pushed down
+			 * the list past the first two (the ones every ACK has
+			 * room for) or out of it: the sender hears of every block
+			 * (Linux's tcp_sack_new_ofo_skb, TCP_SACK_BLOCKS_EXPECTED). */
+			if (c->comp_acks && tcp_sack_block_of(c, g->seq, g->seq + g->len) >= TCP_SACK_BLOCKS_EXPECTED)
+				tcp_send_ack(c, now);
 			ofo_insert(c, g->seq, g->data, g->len);
 			grow_window(c, g->len);
 			if (g->flags & TCP_FIN) {
@@ -1391,7 +1441,7 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 				c->ofo_fin_seq = g->seq + g->len;
 			}
 			c->ack_sched = true;
-			c->ack_now = true;          /* out of order: duplicate ACK at once */
+			ofo_ack(c, now);
 		}
 		if (c->ofo_fin && c->ofo_fin_seq == c->rcv_nxt && !c->fin_rcvd) {
 			c->ofo_fin = false;

@@ -354,6 +354,21 @@ static unsigned sack_blocks(const struct tcp_conn *c, tcp_seq out[TCP_SACK_BLOCK
 	return k;
 }
 
+/* Where [seq, end), arriving out of order, stands among the SACK blocks
+ * the next ACK would report (before it is queued): the index of the block
+ * it touches (overlaps or adjoins: Linux's tcp_sack_extend), or the number
+ * of blocks when it would start one of its own. */
+unsigned tcp_sack_block_of(const struct tcp_conn *c, tcp_seq seq, tcp_seq end)
+{
+	tcp_seq out[TCP_SACK_BLOCKS][2];
+	unsigned k = sack_blocks(c, out, TCP_SACK_BLOCKS);
+
+	for (unsigned i = 0; i < k; i++)
+		if (seq_leq(out[i][0], end) && seq_leq(seq, out[i][1]))
+			return i;
+	return k;
+}
+
 /* Our options on a segment with these flags (emitted by tcp_opts_emit). */
 static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, uint64_t now)
 {
@@ -565,6 +580,9 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 		c->rcv_wup = c->rcv_nxt;
 		c->delack_at = STACK_NEVER;
 		c->ack_now = false;
+		/* ... and the duplicate ACKs SACK compression held back. */
+		c->comp_acks = 0;
+		c->comp_at = STACK_NEVER;
 	}
 	/* Linux's tcp_event_data_sent(): data sent within the delayed-ACK
 	 * timeout of the peer's is a reply: the connection is interactive

@@ -75,6 +75,9 @@ struct tcp_eor {
 };
 #define TCP_PSH_GOAL (65536u - 1 - 320)  /* Linux's size goal: GSO's 64 KiB less MAX_TCP_HEADER */
 #define TCP_DUPTHRESH 3                  /* RFC 5681 §3.2, RFC 6675 */
+#define TCP_COMP_SACK_NR 44              /* Linux's net.ipv4.tcp_comp_sack_nr */
+#define TCP_COMP_SACK_DELAY_US 1000u     /* Linux's net.ipv4.tcp_comp_sack_delay_ns */
+#define TCP_SACK_BLOCKS_EXPECTED 2       /* Linux's: SACK blocks an ACK is counted on to carry */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 #define TCP_PAWS_WINDOW 1                /* Linux's: TSval ticks behind TS.Recent that PAWS lets pass */
 #define TCP_PAWS_MSL_MS 60000u           /* Linux's TCP_PAWS_MSL: a RST passes PAWS this long after TS.Recent */
@@ -319,9 +322,15 @@ struct tcp_conn {
 	uint8_t quick;                      /* ACKs still to send at once (icsk_ack.quick) */
 	uint64_t lrcvtime;                  /* when data last came (0: never) */
 	uint32_t ato;                       /* the delayed-ACK timeout, us (icsk_ack.ato; 0: no data yet) */
+	/* SACK compression (Linux's __tcp_ack_snd_check): duplicate ACKs
+	 * held back (compressed_ack), the ones sent at once for this RCV.NXT
+	 * (dup_ack_counter, for compressed_ack_rcv_nxt), and comp_at, the
+	 * timer that sends the one ACK for those held. */
+	uint8_t comp_acks, comp_dups;
+	tcp_seq comp_rcv_nxt;
 
 	/* timers: absolute deadlines, STACK_NEVER when off */
-	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at;
+	uint64_t rto_at, persist_at, delack_at, keep_at, tw_at, comp_at;
 	uint64_t tw_since;                  /* when TIME_WAIT began (Linux's tw_entry_stamp: tcp_tw_reuse) */
 	/* Its place in the table's timer heap (tcp_timer.c): the key it sits
 	 * under (at most its earliest deadline; STACK_NEVER: not in the heap;
@@ -638,6 +647,9 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
  * calls: the stack thread sends the rest, in parallel with the application). */
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
+/* The index, among the SACK blocks the next ACK would report, of the one
+ * an out-of-order [seq, end) joins, or their number for a new one. */
+unsigned tcp_sack_block_of(const struct tcp_conn *c, tcp_seq seq, tcp_seq end);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now);
 /* RST from a connection: <SEQ=SND.MAX><CTL=RST,ACK> (see acceptable_seq()). */
 void tcp_send_rst(struct tcp_conn *c, uint64_t now);

@@ -185,7 +185,7 @@ struct tcp_conn *tcp_conn_new(struct stack *s)
 	c->s = s;
 	c->state = TCP_STATE_CLOSED;
 	c->rto = TCP_RTO_INIT_US;
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->comp_at = STACK_NEVER;
 	c->tmr_key = STACK_NEVER;
 	c->tmr_idx = TCP_TMR_NONE;
 	c->mss = TCP_DEFAULT_MSS;
@@ -379,7 +379,7 @@ bool tcp_done(struct tcp_conn *c)
 {
 	tcp_fastopen_release(c);
 	tcp_set_state(c, TCP_STATE_CLOSED);
-	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = STACK_NEVER;
+	c->rto_at = c->persist_at = c->delack_at = c->keep_at = c->tw_at = c->comp_at = STACK_NEVER;
 	inpcb_hash_remove(&c->s->tcp->pcbs, &c->pcb);
 	inpcb_listen_remove(&c->s->tcp->pcbs, &c->pcb);
 	c->rd_shut = c->wr_shut = true;

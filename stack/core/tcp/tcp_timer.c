@@ -499,6 +499,8 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 		t = c->persist_at;
 	if (c->delack_at < t)
 		t = c->delack_at;
+	if (c->comp_at < t)
+		t = c->comp_at;
 	if (c->keep_at < t)
 		t = c->keep_at;
 	if (c->tw_at < t)
@@ -854,6 +856,13 @@ static bool conn_timers(struct tcp_conn *c, uint64_t now)
 {
 	if (c->tw_at <= now && tw_expired(c, now))
 		return true;
+	if (c->comp_at <= now) {
+		/* Linux's tcp_compressed_ack_kick: one ACK for the duplicates
+		 * SACK compression held back. */
+		c->comp_at = STACK_NEVER;
+		if (c->comp_acks && c->state != TCP_STATE_CLOSED)
+			tcp_send_ack(c, now);
+	}
 	if (c->delack_at <= now) {
 		c->delack_at = STACK_NEVER;
 		/* Linux's tcp_delack_timer_handler(): a delayed ACK that had to

@@ -121,6 +121,7 @@
 	X(_Fork, pid_t, (void)) \
 	X(clone, int, (int (*)(void *), void *, int, void *, ...)) \
 	X(fdopen, FILE *, (int, const char *)) \
+	X(fclose, int, (FILE *)) \
 	X(posix_spawn, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
 			     const posix_spawnattr_t *, char *const[], char *const[])) \
 	X(posix_spawnp, int, (pid_t *, const char *, const posix_spawn_file_actions_t *, \
@@ -2277,6 +2278,32 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 		errno = saved;
 	}
 	return real_fdopen(fd, mode);
+}
+
+/* fclose closes the stream's fd with the C library's own close, which the
+ * interposed close() never sees: the table lets the fd go around it, or a
+ * file opened next under the same number would be taken for the socket
+ * (its reads served by the stack). The stream's last bytes are flushed
+ * through the fd first (the socket's live fd, or its placeholder). */
+EXPORT int fclose(FILE *fp)
+{
+	struct shim_obj *o = NULL;
+	int fd = fp ? fileno(fp) : -1, r, saved;
+
+	if (fd >= 0 && mine(fd)) {
+		shim_depth++;
+		o = shim_close_before(fd);
+		depth_leave();
+	}
+	r = real_fclose(fp);
+	if (o) {
+		saved = errno;
+		shim_depth++;
+		shim_close_after(o);
+		depth_leave();
+		errno = saved;
+	}
+	return r;
 }
 
 /* ---- exec ----

@@ -323,6 +323,11 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
 
 /* close: SHIM_PASS when fd is not ours (then the caller closes it). */
 int shim_close(int fd);
+/* A close the C library makes itself (fclose of an fdopen()ed stream): the
+ * table forgets fd before it (shim_close_before: what fd held, NULL when not
+ * ours), and what fd held is let go after it (shim_close_after). */
+struct shim_obj *shim_close_before(int fd);
+void shim_close_after(struct shim_obj *o);
 /* Forgets the stack sockets in [first, last] (the caller then makes the real
  * close_range call); never SHIM_PASS. */
 void shim_close_range(int first, int last, unsigned flags);

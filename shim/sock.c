@@ -6166,6 +6166,19 @@ int shim_close(int fd)
 	return r;
 }
 
+struct shim_obj *shim_close_before(int fd)
+{
+	if (!shim_owns(fd) || shim_proc_state() == SHIM_PROC_VFORKED || shim_is_internal(fd))
+		return NULL;
+	return shim_uninstall(fd);
+}
+
+void shim_close_after(struct shim_obj *o)
+{
+	if (o)
+		shim_drop_slot_ref(o);
+}
+
 void shim_close_range(int first, int last, unsigned flags)
 {
 	if (flags & CLOSE_RANGE_CLOEXEC)

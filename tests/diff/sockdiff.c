@@ -10511,6 +10511,31 @@ static long child_nodelay(int s)
 	return v * 100 + v2 * 10 + (read_n(s, b, 4) == 4);
 }
 CASE(fork_child_nodelay, 0) { in_child(child_nodelay, tcp_to(P_ECHO)); }
+/* A socket closed by fclose() of its fdopen()ed stream (the C library's
+ * own close, which no interposed close() sees): the number is free, a file
+ * opened next gets it, and read() reads the file. Unconnected (the stream
+ * over the socket itself) and connected (the stream over its live fd). */
+static void fclose_then_file(int s)
+{
+	FILE *fp = fdopen(s, "r+");
+	char b[4];
+	int f;
+
+	if (!fp) {
+		emit("fdopen failed");
+		return;
+	}
+	R(fclose(fp));
+	f = open("/dev/zero", O_RDONLY);
+	emit("same=%d", f == s);
+	R(read(f, b, sizeof(b)));
+	R(write(f, "x", 1));
+	R(fcntl(f, F_GETFL) & O_ACCMODE);
+	close(f);
+}
+CASE(fclose_unconnected_then_file, 0) { fclose_then_file(socket(AF_INET, SOCK_STREAM, 0)); }
+CASE(fclose_udp_then_file, 0) { fclose_then_file(socket(AF_INET, SOCK_DGRAM, 0)); }
+CASE(fclose_connected_then_file, 0) { fclose_then_file(tcp_to(P_ECHO)); }
 /* A socket closed by syscall(SYS_close), as libuv closes every fd: the
  * number is free: a file opened next gets it, and
  * read() reads the file. */

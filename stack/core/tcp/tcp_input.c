@@ -813,8 +813,21 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 	}
 	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
-		g->len = c->rcv_nxt + wnd - g->seq;
-		g->flags &= (uint16_t)~TCP_FIN;
+		uint32_t keep = c->rcv_nxt + wnd - g->seq;
+		size_t room = tcp_ring_space(&c->rcvq);
+
+		/* In order with nothing unread (the one case the check above
+		 * lets by): Linux's tcp_data_queue() takes the segment whole,
+		 * its window notwithstanding (it trims only what lies before
+		 * RCV.NXT), and charges it whatever it costs
+		 * (sk_forced_mem_schedule). The ring takes what its limit
+		 * holds; only the rest is cut and comes again. */
+		if (g->seq == c->rcv_nxt && !c->rcvq.len && room > keep)
+			keep = room < g->len ? (uint32_t)room : g->len;
+		if (keep < g->len) {
+			g->len = keep;
+			g->flags &= (uint16_t)~TCP_FIN;
+		}
 	}
 	return TCP_V_CONTINUE;
 }

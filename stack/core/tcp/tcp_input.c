@@ -1411,6 +1411,12 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 				 * (Linux: tcp_data_queue()'s drop path, quick ACK). */
 				stack_drop(c->s, c->rcvq.len < c->rcvq.limit ? DROP_TCP_MEM : DROP_TCP_RCVBUF_FULL);
 				c->ack_now = true;
+				/* Linux (since 6.0) also offers a zero window then
+				 * (ICSK_ACK_NOMEM), rather than the old right edge that
+				 * the buffer, shrunk by SO_RCVBUF or the stack's budget,
+				 * can no longer hold: the peer probes instead of
+				 * retransmitting into drops until it times out. */
+				c->ack_nomem = true;
 			}
 			c->rcv_nxt += (uint32_t)n;
 			c->bytes_received += n;

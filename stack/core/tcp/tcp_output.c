@@ -226,6 +226,16 @@ static uint16_t tcp_window_to_advertise(struct tcp_conn *c)
 	tcp_seq right = c->rcv_nxt + space;
 	uint32_t wnd;
 
+	/* Linux's tcp_select_window() after text was dropped for want of
+	 * memory (ICSK_ACK_NOMEM): a zero window, from RCV.NXT (its rcv_wnd
+	 * 0, rcv_wup RCV.NXT), the right edge moved back (RFC 9293
+	 * §3.8.6.2.2 allows it when the buffer cannot keep the promise). */
+	if (c->ack_nomem) {
+		c->ack_nomem = false;
+		c->rcv_adv = c->rcv_nxt;
+		return 0;
+	}
+
 	/* A scaled window, as Linux's __tcp_select_window() offers it: the
 	 * room (at most rcv_ssthresh) rounded up to the scale's unit, so that
 	 * it is not scaled away; no rounding up past the ring's room, which

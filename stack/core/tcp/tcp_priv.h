@@ -316,6 +316,7 @@ struct tcp_conn {
 
 	/* delayed ACK and quick-ACK mode (Linux's icsk_ack, tcp_input.c) */
 	bool ack_now;
+	bool ack_nomem;                     /* text was dropped for want of room: the next ACK offers a zero window (ICSK_ACK_NOMEM) */
 	bool ack_sched;                     /* data came that no ACK covered yet (inet_csk_ack_scheduled) */
 	bool ack_pushed, ack_pushed2;       /* a segment shorter than rcv_mss came, once / twice (ICSK_ACK_PUSHED{,2}) */
 	bool pingpong;                      /* interactive: our data answers the peer's, ACKs ride on it */

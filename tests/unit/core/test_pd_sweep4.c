@@ -112,10 +112,65 @@ static void test_rcv_default_buffer_honours_offered_window(void **state)
 	ts_free(t);
 }
 
+/* tcp_rcv_wnd_shrink_nomem.pkt (Linux 7.0's selftests), its first half:
+ * 1040000 bytes unread in a buffer of SO_RCVBUF 1000000, then SO_RCVBUF
+ * 16000: the next segment finds no room, is dropped and answered at once
+ * with a zero window (Linux's tcp_select_window with ICSK_ACK_NOMEM, since
+ * 6.0), and the data we send then says the same. In order text is then
+ * dropped (zero window), a segment partly below RCV.NXT too, and so are
+ * segments beyond, each answered.
+ * Once all is read, a window again.
+ *
+ * The script's pure ACK at 1105001, inside the largest window offered
+ * but beyond the zero one, is taken by Linux 7.0 (rcv_mwnd_seq); Linux
+ * 6.18, this machine's kernel, answers it with a duplicate ACK and ignores
+ * its ACK field, as pstack does: the test sends it at RCV.NXT. */
+static void test_rcv_nomem_zero_window(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	unsigned seq = 1;
+
+	(void)state;
+	c = accept_with(t, 1000000, "S 0:0(0) win 32792 <mss 1000,nop,nop,sackOK,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale *>",
+			". 1:1(0) ack 1 win 257");
+	for (int k = 0; k < 16; k++) {
+		inject_gso(t, seq, seq + 65000, 1);
+		seq += 65000;
+		expect_acked(t, 1, seq);
+	}
+	assert_int_equal(tcp_inq(c), 1040000);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 16000), 0);
+	inject_gso(t, 1040001, 1105001, 1);
+	ts_expect(t, ". 1:1(0) ack 1040001 win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_inq(c), 1040000);
+	assert_int_equal(tcp_send(c, buf, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1:1001(1000) ack 1040001 win 0");
+	ts_inject(t, ". 1040001:1040001(0) ack 1001 win 257");
+	ts_expect_none(t);
+	ts_inject(t, "P. 1040001:1041001(1000) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
+	ts_inject(t, "P. 1039001:1041001(2000) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
+	ts_inject(t, "P. 1105001:1106001(1000) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
+	ts_inject(t, "P. 2000001:2001001(1000) ack 1001 win 257");
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
+	assert_null(c->ofo);
+	assert_int_equal(tcp_recv(c, buf, 2000000, 0, t->h->now), 1040000);
+	ts_check_bytes(buf, 1040000, 1);
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win *");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rcv_default_buffer_honours_offered_window),
+		cmocka_unit_test(test_rcv_nomem_zero_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

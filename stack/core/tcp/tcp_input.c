@@ -771,11 +771,13 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		return TCP_V_CONTINUE;
 	}
 	if (!ok) {
-		/* Data (or a FIN: it occupies a sequence number) wholly below
-		 * RCV.NXT: a duplicate (RFC 2883 §4); our ACK was probably lost:
-		 * quick ACKs (Linux's tcp_send_dupack(), tcp_data_queue()). */
-		if (slen && !(g->flags & (TCP_RST | TCP_SYN)) && seq_leq(g->seq + slen, c->rcv_nxt)) {
-			dsack_note(c, g->seq, g->seq + slen);
+		/* Data (or a FIN: it occupies a sequence number) that starts
+		 * below RCV.NXT: a duplicate (RFC 2883 §4), its part below
+		 * RCV.NXT D-SACKed though the rest runs past the window; our
+		 * ACK was probably lost: quick ACKs (Linux's tcp_send_dupack(),
+		 * tcp_data_queue()). */
+		if (slen && !(g->flags & (TCP_RST | TCP_SYN)) && seq_lt(g->seq, c->rcv_nxt)) {
+			dsack_note(c, g->seq, seq_lt(g->seq + slen, c->rcv_nxt) ? g->seq + slen : c->rcv_nxt);
 			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 			/* One that reaches Last.ACK.sent passes Linux's
 			 * tcp_sequence() and its tcp_ack() takes its timestamp

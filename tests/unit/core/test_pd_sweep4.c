@@ -117,8 +117,8 @@ static void test_rcv_default_buffer_honours_offered_window(void **state)
  * 16000: the next segment finds no room, is dropped and answered at once
  * with a zero window (Linux's tcp_select_window with ICSK_ACK_NOMEM, since
  * 6.0), and the data we send then says the same. In order text is then
- * dropped (zero window), a segment partly below RCV.NXT too, and so are
- * segments beyond, each answered.
+ * dropped (zero window), a segment partly below RCV.NXT too, its old part
+ * D-SACKed (tcp_send_dupack), and so are segments beyond, each answered.
  * Once all is read, a window again.
  *
  * The script's pure ACK at 1105001, inside the largest window offered
@@ -153,7 +153,7 @@ static void test_rcv_nomem_zero_window(void **state)
 	ts_inject(t, "P. 1040001:1041001(1000) ack 1001 win 257");
 	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
 	ts_inject(t, "P. 1039001:1041001(2000) ack 1001 win 257");
-	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
+	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0 <nop,nop,sack 1039001:1040001>");
 	ts_inject(t, "P. 1105001:1106001(1000) ack 1001 win 257");
 	ts_expect(t, ". 1001:1001(0) ack 1040001 win 0");
 	ts_inject(t, "P. 2000001:2001001(1000) ack 1001 win 257");

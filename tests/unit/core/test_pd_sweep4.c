@@ -76,6 +76,31 @@ static unsigned expect_acked(struct tscript *t, unsigned una, unsigned ack)
 
 /* ---- receive side ---- */
 
+/* gro/gro-mss-option.pkt (google/packetdrill, as google/bbr carries it):
+ * the peer's SYN announces MSS 1100, but its 10000 bytes come as one GRO
+ * frame of 1000-byte segments: ACKed at once (quick-ACK mode), and the
+ * largest segment ever received is 1000 (tcpi_rcv_mss: the frame's
+ * gso_size, Linux's tcp_measure_rcv_mss), not the frame's length nor the
+ * MSS the peer announced. */
+static void test_gro_frame_rcv_mss_is_gso_size(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	struct tcp_conn_info i;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[2] = 15 * 1024 * 1024;    /* common/defaults.sh: window scale 8 */
+	c = accept_with(t, 0, "S 0:0(0) win 32792 <mss 1100,sackOK,nop,nop,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 8>",
+			". 1:1(0) ack 1 win 320");
+	ts_inject_rx(t, ". 1:10001(10000) ack 1 win 320", stack_rx_gso(1000));
+	ts_expect(t, ". 1:1(0) ack 10001 win *");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rcv_mss, 1000);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* tcp_rcv_toobig_default.pkt (net.ipv4.tcp_moderate_rcvbuf=0): on the
  * default receive buffer, 16 segments of 65000 bytes each read at once,
  * then 62000 left queued and another 65000 that still fits the window
@@ -109,6 +134,32 @@ static void test_rcv_default_buffer_honours_offered_window(void **state)
 	ts_check_bytes(buf, 127000, seq - 127000);
 	h_drain_tx(t->h);
 	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* tcp_rcv_toobig_back_to_back.pkt (Linux 7.0's selftests): SO_RCVBUF
+ * 20000, a window of 18980 offered, and a segment of 20000 that ends
+ * beyond it: taken whole, the receive queue being empty. A reset right at
+ * its end then is at RCV.NXT and ends the connection (had the segment been
+ * cut at the window, the reset would lie beyond RCV.NXT and only draw a
+ * challenge ACK). Deviation: pstack's SYN-ACK offers 39420, the ring
+ * holding the doubled 40000 as payload, where Linux offers half its
+ * sk_rcvbuf at first (TCP_DEFAULT_SCALING_RATIO), so the segment fits. */
+static void test_rcv_too_big_then_reset_at_its_end(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = accept_with(t, 20000, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 0>", ". 1:1(0) ack 1 win 257");
+	inject_gso(t, 1, 20001, 1);
+	assert_int_equal(tcp_inq(c), 20000);
+	h_drain_tx(t->h);
+	ts_inject(t, "R. 20001:20001(0) ack 1 win 257");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	tcp_close(c, t->h->now);
 	ts_free(t);
 }
 
@@ -169,7 +220,9 @@ static void test_rcv_nomem_zero_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gro_frame_rcv_mss_is_gso_size),
 		cmocka_unit_test(test_rcv_default_buffer_honours_offered_window),
+		cmocka_unit_test(test_rcv_too_big_then_reset_at_its_end),
 		cmocka_unit_test(test_rcv_nomem_zero_window),
 	};
 

@@ -2033,7 +2033,8 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint
 	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
 	tcp_seq cookie = tcp_cookie_make(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
 
-	tcp_send_cookie_synack(s, g, cookie, l->rcvq.limit, now);
+	tcp_send_cookie_synack(s, g, cookie, l->opt.rcvbuf >= 0 ? tcp_rcvbuf_full_space(l->rcvq.limit) : l->rcvq.limit,
+			       now);
 	s->tcp->cookie_at = now;
 }
 

@@ -583,6 +583,20 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 uint32_t tcp_rcv_space_offer(const struct tcp_conn *c);
+/*
+ * The space a buffer the application sized with SO_RCVBUF gives a SYN's
+ * window and the window scale: Linux's tcp_full_space() before any
+ * segment has come, its sk_rcvbuf (twice the size set) at
+ * TCP_DEFAULT_SCALING_RATIO, half of it for the buffers' overhead. The ring
+ * holds the doubled size as payload; the window grows into it as segments
+ * come (rcv_ssthresh, grow_window), as Linux's does once its scaling ratio
+ * follows what its segments cost. 18980 offered for SO_RCVBUF 20000, as
+ * Linux's selftests tcp_rcv_toobig_back_to_back.pkt and others expect.
+ */
+static inline uint32_t tcp_rcvbuf_full_space(size_t limit)
+{
+	return (uint32_t)(limit / 2 < UINT32_MAX ? limit / 2 : UINT32_MAX);
+}
 /* The window a SYN or SYN-ACK offers (Linux's tcp_select_initial_window):
  * the receive space rounded down to a multiple of mss, at most 65535. */
 uint32_t tcp_initial_window(uint32_t space, uint32_t mss);

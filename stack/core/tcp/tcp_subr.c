@@ -440,12 +440,16 @@ void tcp_sync_mss(struct tcp_conn *c)
  * takes them), log2 of it less 15, from 0 to 14: 7 with 6 MiB, 8 with
  * 15 MB, 10 with 32 MiB (Linux 6.18's default). With SO_RCVBUF set the
  * buffer alone (the buffer no longer grows: Linux's SOCK_RCVBUF_LOCK clamps
- * the window to it, tcp_connect_init() and tcp_openreq_init_rwin()).
+ * the window to it, tcp_connect_init() and tcp_openreq_init_rwin()), the
+ * space Linux sees in it (tcp_rcvbuf_full_space): 4 for 1000000.
  */
 uint8_t tcp_pick_wscale(const struct tcp_conn *c)
 {
 	uint64_t space = c->rcvq.limit, most = c->s->cfg.rmem_scale;
 	int ws = -15;
+
+	if (c->opt.rcvbuf >= 0)
+		space = tcp_rcvbuf_full_space(c->rcvq.limit);
 
 	if (!c->s->cfg.tcp_window_scaling)
 		return 0;       /* none offered (the namespace's tcp_window_scaling 0) */
@@ -667,11 +671,13 @@ uint32_t tcp_initial_window(uint32_t space, uint32_t mss)
 
 uint32_t tcp_syn_window(const struct tcp_conn *c, bool synack)
 {
-	uint32_t mss = c->advmss;
+	uint32_t mss = c->advmss, space = tcp_rcv_space(c);
 
 	if (synack && c->ts_ok && mss > 12)
 		mss -= 12;
-	return tcp_initial_window(tcp_rcv_space(c), mss);
+	if (c->opt.rcvbuf >= 0 && space > tcp_rcvbuf_full_space(c->rcvq.limit))
+		space = tcp_rcvbuf_full_space(c->rcvq.limit);
+	return tcp_initial_window(space, mss);
 }
 
 /*

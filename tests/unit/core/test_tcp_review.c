@@ -461,23 +461,24 @@ static void test_bare_fin_accepted_at_zero_window(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 2048), 0);   /* 4096 bytes */
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 2920 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 0>");
+	ts_expect(t, "S 0:0(0) win 1460 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 0>");
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
-	ts_expect(t, ". 1:1(0) ack 1 win 2920 " TSO);
+	ts_expect(t, ". 1:1(0) ack 1 win 1460 " TSO);
 	ts_inject(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1449 win 2648 " TSO);      /* the window grows into the buffer */
 	ts_inject(t, ". 1449:2897(1448) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
-	ts_inject(t, ". 2897:2921(24) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
+	ts_inject(t, ". 2897:4097(1200) ack 1 win 502 <nop,nop,TS val 111 ecr 0>");
 	ts_advance_ms(t, 40);
 	h_drain_tx(t->h);
-	assert_int_equal(tcp_inq(c), 2920);
-	/* the window is zero (1176 bytes free: less than a segment, less than
-	 * half the buffer); the peer's FIN comes alone, at RCV.NXT */
-	ts_inject(t, "F. 2921:2921(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
+	assert_int_equal(tcp_inq(c), 4096);
+	/* the window is zero (the buffer full); the peer's FIN comes alone,
+	 * at RCV.NXT */
+	ts_inject(t, "F. 4097:4097(0) ack 1 win 502 <nop,nop,TS val 112 ecr 0>");
 	ts_expect_none(t);      /* a delayed ACK, as Linux's after data */
 	ts_advance_ms(t, 40);
-	ts_expect(t, ". 1:1(0) ack 2922 win 0 " TSO);
+	ts_expect(t, ". 1:1(0) ack 4098 win 0 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
-	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 2920);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 4096);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
 	h_drain_tx(t->h);
 	ts_abort(t, c);

@@ -814,22 +814,13 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		c->ack_now = true;          /* duplicate data: tell the peer where we are */
 		tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
 	}
-	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd)) {
-		uint32_t keep = c->rcv_nxt + wnd - g->seq;
-		size_t room = tcp_ring_space(&c->rcvq);
-
-		/* In order with nothing unread (the one case the check above
-		 * lets by): Linux's tcp_data_queue() takes the segment whole,
-		 * its window notwithstanding (it trims only what lies before
-		 * RCV.NXT), and charges it whatever it costs
-		 * (sk_forced_mem_schedule). The ring takes what its limit
-		 * holds; only the rest is cut and comes again. */
-		if (g->seq == c->rcv_nxt && !c->rcvq.len && room > keep)
-			keep = room < g->len ? (uint32_t)room : g->len;
-		if (keep < g->len) {
-			g->len = keep;
-			g->flags &= (uint16_t)~TCP_FIN;
-		}
+	/* In order with nothing unread (the one case the check above lets
+	 * by), the text is kept whole: Linux's tcp_data_queue() takes the
+	 * segment past its window (it trims only what lies before RCV.NXT)
+	 * and past its buffer (sk_forced_mem_schedule; step_text_fin). */
+	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd) && !(g->seq == c->rcv_nxt && !c->rcvq.len)) {
+		g->len = c->rcv_nxt + wnd - g->seq;
+		g->flags &= (uint16_t)~TCP_FIN;
 	}
 	return TCP_V_CONTINUE;
 }
@@ -1405,7 +1396,17 @@ static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *
 		}
 		ecn_data_recv(c, g);
 		if (g->seq == c->rcv_nxt) {
-			size_t n = rcv_queue(c, g->data, g->len);
+			size_t n, limit = c->rcvq.limit;
+
+			/* Nothing unread: Linux charges the segment whatever it
+			 * costs (tcp_data_queue's sk_forced_mem_schedule), so that
+			 * a buffer smaller than a segment still makes progress; the
+			 * ring takes it past its limit, within the stack's budget,
+			 * and offers no window until it is read below the limit. */
+			if (!c->rcvq.len && g->len > limit)
+				c->rcvq.limit = g->len;
+			n = rcv_queue(c, g->data, g->len);
+			c->rcvq.limit = limit;
 
 			if (n < g->len) {
 				/* No room (the ring's limit, or the stack's budget): the

@@ -137,6 +137,45 @@ static void test_rcv_default_buffer_honours_offered_window(void **state)
 	ts_free(t);
 }
 
+/* tcp_rcv_toobig.pkt as Linux 7.0's selftests have it: SO_RCVBUF 20000
+ * (a window of 18980), 20000 bytes taken; SO_RCVBUF 12000, then 60000
+ * bytes that end past the window while those wait: dropped whole, the
+ * duplicate ACK keeping the window (no memory was asked for). Once they
+ * are read, the same 60000 come into an empty queue: taken whole, past the
+ * window and the smaller buffer alike (Linux's sk_forced_mem_schedule),
+ * and no window is left; the buffer is not zeroed on the way. */
+static void test_rcv_too_big_into_empty_queue_forced(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	unsigned w;
+	int v = 0;
+
+	(void)state;
+	c = accept_with(t, 20000, "S 0:0(0) win 32792 <mss 1000,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win 18980 <mss 1460,nop,wscale 0>", ". 1:1(0) ack 1 win 257");
+	inject_gso(t, 1, 20001, 1);
+	w = expect_acked(t, 1, 20001);
+	assert_true(w > 0);
+	assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 12000), 0);
+	inject_gso(t, 20001, 80001, 1);
+	ts_expect(t, ". 1:1(0) ack 20001 win *");
+	assert_int_equal(tcp_inq(c), 20000);
+	assert_int_equal(tcp_recv(c, buf, 20000, 0, t->h->now), 20000);
+	ts_check_bytes(buf, 20000, 1);
+	h_drain_tx(t->h);
+	inject_gso(t, 20001, 80001, 1);
+	ts_expect(t, ". 1:1(0) ack 80001 win 0");
+	assert_int_equal(tcp_inq(c), 60000);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_SO_RCVBUF, &v), 0);
+	assert_true(v > 0);
+	assert_int_equal(tcp_recv(c, buf, 60000, 0, t->h->now), 60000);
+	ts_check_bytes(buf, 60000, 20001);
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* tcp_rcv_toobig_back_to_back.pkt (Linux 7.0's selftests): SO_RCVBUF
  * 20000, a window of 18980 offered, and a segment of 20000 that ends
  * beyond it: taken whole, the receive queue being empty. A reset right at
@@ -220,6 +259,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gro_frame_rcv_mss_is_gso_size),
 		cmocka_unit_test(test_rcv_default_buffer_honours_offered_window),
+		cmocka_unit_test(test_rcv_too_big_into_empty_queue_forced),
 		cmocka_unit_test(test_rcv_too_big_then_reset_at_its_end),
 		cmocka_unit_test(test_rcv_nomem_zero_window),
 	};

@@ -250,6 +250,28 @@ static void test_rcv_nomem_zero_window(void **state)
 	assert_int_equal(tcp_recv(c, buf, 2000000, 0, t->h->now), 1040000);
 	ts_check_bytes(buf, 1040000, 1);
 	ts_expect(t, ". 1001:1001(0) ack 1040001 win *");
+	/* The second half, a window open again but smaller than the largest
+	 * offered: in order text is taken, a segment partly old too (its old
+	 * part D-SACKed), one past the window is dropped and answered, as is
+	 * one past anything ever offered; 20000 more fit the window. (The
+	 * script's pure ACK past the window and its last 20000 bytes past it
+	 * are taken by Linux 7.0's rcv_mwnd_seq checks; 6.18 and pstack answer
+	 * and drop them.) */
+	assert_int_equal(tcp_send(c, buf, 1000, t->h->now), 1000);
+	ts_expect(t, "P. 1001:2001(1000) ack 1040001 win *");
+	ts_inject(t, ". 1040001:1040001(0) ack 2001 win 257");
+	ts_inject(t, "P. 1040001:1041001(1000) ack 2001 win 257");
+	expect_acked(t, 2001, 1041001);         /* the script's '*': a delayed ACK */
+	ts_inject(t, "P. 1040001:1042001(2000) ack 2001 win 257");
+	ts_expect(t, ". 2001:2001(0) ack 1042001 win * <nop,nop,sack 1040001:1041001>");
+	ts_inject(t, "P. 1105001:1106001(1000) ack 2001 win 257");
+	ts_expect(t, ". 2001:2001(0) ack 1042001 win *");
+	ts_inject(t, "P. 2000001:2001001(1000) ack 2001 win 257");
+	ts_expect(t, ". 2001:2001(0) ack 1042001 win *");
+	assert_null(c->ofo);
+	inject_gso(t, 1042001, 1062001, 2001);
+	expect_acked(t, 2001, 1062001);
+	assert_int_equal(tcp_inq(c), 22000);
 	ts_abort(t, c);
 	ts_free(t);
 }

@@ -228,6 +228,36 @@ KENV=()
 	done
 }
 
+@test "with SO_RCVBUF set, the SYN's and the SYN-ACK's windows and window scale are the kernel's (half the doubled buffer: 1460, 18980, 65535 with scale 4 for 2048, 20000, 1000000)" {
+	veth_up
+	local v kind port=5150 kw pw kws pws kaw paw kaws paws
+	for v in 2048 20000 1000000; do
+		KENV=("LW_CRCVBUF=$v")
+		PENV=("LW_CRCVBUF=$v")
+		export LW_RCVBUF=$v         # the subject's listener (the peer's client ignores it)
+		for kind in kernel pstack; do
+			client_run "rb_syn_${v}_$kind" "$kind" $((port += 1)) drain send:1
+			server_run "rb_synack_${v}_$kind" "$kind" $((port += 1)) drain send:1
+		done
+		unset LW_RCVBUF
+		KENV=()
+		PENV=()
+		kw=$(shown "rb_syn_${v}_kernel" kernel syn_win)
+		pw=$(shown "rb_syn_${v}_pstack" pstack syn_win)
+		kws=$(shown "rb_syn_${v}_kernel" kernel syn_wscale)
+		pws=$(shown "rb_syn_${v}_pstack" pstack syn_wscale)
+		kaw=$(shown "rb_synack_${v}_kernel" kernel synack_win)
+		paw=$(shown "rb_synack_${v}_pstack" pstack synack_win)
+		kaws=$(shown "rb_synack_${v}_kernel" kernel synack_wscale)
+		paws=$(shown "rb_synack_${v}_pstack" pstack synack_wscale)
+		echo "SO_RCVBUF $v: SYN kernel $kw wscale $kws, pstack $pw wscale $pws; SYN-ACK kernel $kaw wscale $kaws, pstack $paw wscale $paws"
+		[ -n "$kw" ] && [ "$pw" = "$kw" ] || fail "the SYN's window differs"
+		[ "$pws" = "$kws" ] || fail "the SYN's window scale differs"
+		[ -n "$kaw" ] && [ "$paw" = "$kaw" ] || fail "the SYN-ACK's window differs"
+		[ "$paws" = "$kaws" ] || fail "the SYN-ACK's window scale differs"
+	done
+}
+
 @test "the first data is ACKed at once (quick ACK, not after 40 ms); PSH ends each write, as the kernel's" {
 	veth_up
 	local kind ka pa kp pp

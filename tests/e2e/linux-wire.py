@@ -132,6 +132,9 @@ def client(host, port, actions):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, os.environ["LW_CC"].encode())
     if os.environ.get("LW_SNDBUF"):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(os.environ["LW_SNDBUF"]))
+    if os.environ.get("LW_CRCVBUF"):
+        # (the client's own: LW_RCVBUF is the server's, which tests export for the peer)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(os.environ["LW_CRCVBUF"]))
     s.settimeout(20)
     s.connect((host, int(port)))
     run_actions(s, actions)

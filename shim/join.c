@@ -134,7 +134,13 @@ static void join_ancestor(void)
 	/* A root stack takes its descendants that dropped root too
 	 * (ctl_child_allowed): vsftpd's session makes its data connections
 	 * after its setuid. */
-	if ((uid != self && uid != 0) || pid <= 1 || !ctl_descends((pid_t)SYSC(SYS_getppid), pid))
+	if ((uid != self && uid != 0) || pid <= 1)
+		return;
+	/* A stack whose program is gone (a stack process carrying it on, the
+	 * common case at a start: the last program's TIME_WAIT) is nobody's
+	 * ancestor: the walk up the process tree (a /proc file per ancestor)
+	 * is for a program that lives. */
+	if (SYSC(SYS_kill, pid, 0) == -ESRCH || !ctl_descends((pid_t)SYSC(SYS_getppid), pid))
 		return;
 	join_uid = uid;
 	join_sa = sa;

@@ -3302,6 +3302,94 @@ def synrecv_frag_needed(r):
     r.quiet(0.05)
 
 
+def close_wait(r, sport, ts=None):
+    """An established connection that our FIN has put in CLOSE-WAIT (the
+    listener never accepts, so the subject never closes)."""
+    s = est(r, sport, ts=ts)
+    tso = (b"\1\1" + o_ts(ts + 10, 0)) if ts else b""
+    r.tcp(sport, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=tso)
+    r.expect()
+    return s
+
+
+def last_ack(r, sport, ts=None):
+    """A connection to the closer whose handshake's ACK carries our FIN:
+    acknowledged, then the subject's FIN once it closes (LAST-ACK)."""
+    opts = o_mss() + O_SACKOK + (o_ts(ts) if ts else b"\1\1") + b"\1" + o_ws(7)
+    r.tcp(sport, TCP_CLOSER, PEER_ISN, 0, SYN, opts=opts)
+    r.expect()
+    isn = r.isn.get((TCP_CLOSER, sport), 0)
+    tso = (b"\1\1" + o_ts(ts + 1, 0)) if ts else b""
+    r.tcp(sport, TCP_CLOSER, PEER_ISN + 1, isn + 1, FIN | ACK, win=502, opts=tso)
+    r.expect(n=2)
+    return isn + 1
+
+
+@scenario
+def finwait2_rst_in_window(r):
+    # An orphan in FIN-WAIT-2 (tcp_timewait_state_process's FIN_WAIT2
+    # substate): any RST in the window ends it, no challenge.
+    s = closed_by_subject(r, 42306)
+    r.tcp(42306, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42306, TCP_CLOSER, PEER_ISN + 100, 0, RST)
+    r.quiet()
+    r.tcp(42306, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def finwait2_rst_exact(r):
+    s = closed_by_subject(r, 42307)
+    r.tcp(42307, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42307, TCP_CLOSER, PEER_ISN + 1, 0, RST)
+    r.quiet()
+    r.tcp(42307, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def finwait2_syn(r):
+    s = closed_by_subject(r, 42308)
+    r.tcp(42308, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42308, TCP_CLOSER, PEER_ISN + 1, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(42308, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def finwait2_rst_out_of_window(r):
+    s = closed_by_subject(r, 42309)
+    r.tcp(42309, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(42309, TCP_CLOSER, PEER_ISN + 10000000, 0, RST)
+    r.quiet()
+    r.tcp(42309, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+def time_wait(r, sport, ts=None):
+    """A connection to the closer taken to TIME-WAIT (its FIN and ours
+    acknowledged)."""
+    if ts:
+        s = r.connect(sport, TCP_CLOSER, ts=ts, settle=False) or 0
+        r.expect()
+        r.tcp(sport, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, opts=b"\1\1" + o_ts(ts + 10, 0))
+    else:
+        s = closed_by_subject(r, sport)
+        r.tcp(sport, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+    return s
+
+
+# Ethernet: IPv6 and its ethertype
+
+ETH_P_IPV6 = 0x86dd
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

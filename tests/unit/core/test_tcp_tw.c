@@ -547,6 +547,45 @@ static void test_listen_shutdown_port_release(void **state)
 	ts_free(t);
 }
 
+/* An orphan in FIN_WAIT_2 answers as Linux's tcp_timewait_state_process
+ * does in its FIN_WAIT2 substate (measured on Linux 6.18 by
+ * tests/e2e/rawframes.py's finwait2_*): a RST out of the window gets an
+ * ACK, one anywhere in the window ends the connection (no RFC 5961
+ * challenge ACK), and so does a SYN, with a reset. */
+static struct tcp_conn *orphan_fin_wait_2(struct tscript *t, struct tcp_conn *l)
+{
+	struct tcp_conn *c = ts_accept_one(t, l);
+
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win * <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	return c;
+}
+
+static void test_fin_wait_2_orphan_rst_syn(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+
+	(void)state;
+	orphan_fin_wait_2(t, l);
+	ts_inject(t, "R 10000001:10000001(0) win 0");
+	ts_expect(t, ". 2:2(0) ack 1 win * <nop,nop,TS val * ecr 110>");
+	ts_advance_ms(t, 600);
+	ts_inject(t, "R 100:100(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);        /* the listener only */
+	ts_new_peer(t);
+	orphan_fin_wait_2(t, l);
+	ts_inject(t, "S 1:1(0) win 65535 <mss 1460>");
+	ts_expect(t, "R. *:*(0) ack 2 win 0");          /* <SEQ=0><ACK=SEG.SEQ+1> */
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_time_wait_held_rebind),
 		cmocka_unit_test(test_reset_port_release),
 		cmocka_unit_test(test_listen_shutdown_port_release),
+		cmocka_unit_test(test_fin_wait_2_orphan_rst_syn),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

@@ -3302,6 +3302,47 @@ def synrecv_frag_needed(r):
     r.quiet(0.05)
 
 
+@scenario
+def est_ooo_overlapping(r):
+    # Out-of-order segments that overlap each other, then the hole filled.
+    s = est(r, 41101)
+    r.tcp(41101, EST, PEER_ISN + 101, s, ACK | PSH, win=502, data=b"a" * 10)
+    r.expect()
+    r.tcp(41101, EST, PEER_ISN + 106, s, ACK | PSH, win=502, data=b"b" * 10)
+    r.expect()
+    r.tcp(41101, EST, PEER_ISN + 96, s, ACK | PSH, win=502, data=b"c" * 10)
+    r.expect()
+    r.tcp(41101, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"d" * 100)
+    r.expect()
+    done(r, 41101, PEER_ISN + 116)
+
+
+@scenario
+def est_ooo_contained(r):
+    # An out-of-order segment inside one already queued: a D-SACK of it
+    # (RFC 2883 §4.1.3) and the queued block.
+    s = est(r, 41102)
+    r.tcp(41102, EST, PEER_ISN + 101, s, ACK | PSH, win=502, data=b"a" * 20)
+    r.expect()
+    r.tcp(41102, EST, PEER_ISN + 105, s, ACK | PSH, win=502, data=b"b" * 5)
+    r.expect()
+    done(r, 41102, PEER_ISN + 1)
+
+
+@scenario
+def est_ooo_two_blocks_then_bridge(r):
+    # Two separate blocks, then one segment that covers the gap between
+    # them: one block.
+    s = est(r, 41103)
+    r.tcp(41103, EST, PEER_ISN + 101, s, ACK | PSH, win=502, data=b"a" * 10)
+    r.expect()
+    r.tcp(41103, EST, PEER_ISN + 201, s, ACK | PSH, win=502, data=b"b" * 10)
+    r.expect()
+    r.tcp(41103, EST, PEER_ISN + 105, s, ACK | PSH, win=502, data=b"c" * 100)
+    r.expect()
+    done(r, 41103, PEER_ISN + 1)
+
+
 def close_wait(r, sport, ts=None):
     """An established connection that our FIN has put in CLOSE-WAIT (the
     listener never accepts, so the subject never closes)."""

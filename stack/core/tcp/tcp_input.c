@@ -558,6 +558,23 @@ static void dsack_note(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
 	c->dsack[1] = end;
 }
 
+/* Linux's tcp_dsack_extend(): [seq, end) came twice too; the D-SACK block
+ * already noted grows over it when the two touch (tcp_sack_extend), else
+ * it stays as it is. */
+static void dsack_extend(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
+{
+	if (!c->dsack_on) {
+		dsack_note(c, seq, end);
+		return;
+	}
+	if (seq_leq(seq, c->dsack[1]) && seq_geq(end, c->dsack[0])) {
+		if (seq_lt(seq, c->dsack[0]))
+			c->dsack[0] = seq;
+		if (seq_gt(end, c->dsack[1]))
+			c->dsack[1] = end;
+	}
+}
+
 /* ---- out-of-order queue ---- */
 
 /* In-order text just taken covered data held out of order: it came twice.
@@ -566,18 +583,8 @@ static void dsack_note(struct tcp_conn *c, tcp_seq seq, tcp_seq end)
  * touch. */
 static void dsack_ofo_covered(struct tcp_conn *c)
 {
-	for (const struct tcp_ofo *o = c->ofo; o && seq_lt(o->seq, c->rcv_nxt); o = o->next) {
-		tcp_seq end = seq_lt(o->seq + o->len, c->rcv_nxt) ? o->seq + o->len : c->rcv_nxt;
-
-		if (!c->dsack_on)
-			dsack_note(c, o->seq, end);
-		else if (seq_leq(o->seq, c->dsack[1]) && seq_geq(end, c->dsack[0])) {
-			if (seq_lt(o->seq, c->dsack[0]))
-				c->dsack[0] = o->seq;
-			if (seq_gt(end, c->dsack[1]))
-				c->dsack[1] = end;
-		}
-	}
+	for (const struct tcp_ofo *o = c->ofo; o && seq_lt(o->seq, c->rcv_nxt); o = o->next)
+		dsack_extend(c, o->seq, seq_lt(o->seq + o->len, c->rcv_nxt) ? o->seq + o->len : c->rcv_nxt);
 }
 
 /* The latest out-of-order arrival at seq, for the order of the SACK
@@ -606,23 +613,33 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 			dsack_note(c, seq, end);        /* all of it held already */
 			return;
 		}
-		dsack_note(c, seq, bend);
+		/* Linux's tcp_data_queue_ofo: a partial overlap sets the D-SACK
+		 * block; a segment that starts with the block and covers it
+		 * replaces it, extending the block. */
+		if (seq == (*pp)->seq)
+			dsack_extend(c, seq, bend);
+		else
+			dsack_note(c, seq, bend);
 		data += bend - seq;
 		len -= bend - seq;
 		seq = bend;
 		pp = &(*pp)->next;
 	}
+	/* What it covers of the blocks after it came twice (Linux's
+	 * tcp_data_queue_ofo, merge_right: tcp_dsack_extend for each block
+	 * covered whole, then for the start of one it overlaps). */
 	while (*pp && seq_leq((*pp)->seq + (*pp)->len, end)) {
 		o = *pp;
-		if (!c->dsack_on)
-			dsack_note(c, o->seq, o->seq + o->len);
+		dsack_extend(c, o->seq, o->seq + o->len);
 		*pp = o->next;
 		c->ofo_bytes -= o->len;
 		c->ofo_count--;
 		tcp_ofo_free(c, o);
 	}
-	if (*pp && seq_lt((*pp)->seq, end))
+	if (*pp && seq_lt((*pp)->seq, end)) {
+		dsack_extend(c, (*pp)->seq, end);
 		len = (*pp)->seq - seq;
+	}
 	if (!len)
 		return;
 	if (c->ofo_count >= TCP_OFO_MAX_BLOCKS || c->ofo_bytes + len > c->rcvq.limit) {

@@ -262,6 +262,37 @@ static void test_dsack_multiple(void **state)
 	ts_free(t);
 }
 
+/* Out-of-order segments that overlap what is held after them: the part
+ * they repeat is a D-SACK block too (Linux's tcp_data_queue_ofo,
+ * merge_right: tcp_dsack_extend). Measured on Linux 6.18 (rawframes
+ * est_ooo_overlapping): 100:110, 105:115, then 95:105, the last ACKed
+ * with <sack 100:105 95:115>. */
+static void test_ofo_overlap_next_dsack(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+
+	(void)state;
+	c = accept_with(t, &l, 0, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+			". 1:1(0) ack 1 win 1024");
+	ts_inject(t, "P. 101:111(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 101:111>");
+	ts_inject(t, "P. 106:116(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 106:111 101:116>");
+	ts_inject(t, "P. 96:106(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 101:106 96:116>");
+	/* one that covers the held blocks whole and the start of another: the
+	 * D-SACK block grows over what touches it (96:116), not over 121:126 */
+	ts_inject(t, "P. 121:131(10) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 121:131 96:116>");
+	ts_inject(t, "P. 91:126(35) ack 1 win 1024");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 96:116 91:131>");
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* A FIN held out of order is SACKed as Linux queues it (tcp_data_queue_ofo:
  * its end_seq counts the FIN): a bare FIN beyond a hole is a block of one,
  * a FIN with data the last byte of the data's block (rawframes
@@ -755,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_too_big_dropped_after_rcvbuf_shrinks),
 		cmocka_unit_test(test_fin_into_zero_window),
 		cmocka_unit_test(test_dsack_multiple),
+		cmocka_unit_test(test_ofo_overlap_next_dsack),
 		cmocka_unit_test(test_reordered_fin_in_fin_wait),
 		cmocka_unit_test(test_inq_hint_client_and_server),
 		cmocka_unit_test(test_no_flags_segment_dropped),

@@ -3302,6 +3302,20 @@ def synrecv_frag_needed(r):
     r.quiet(0.05)
 
 
+# TCP: a further sweep (data at both window edges, RST, SYN and PAWS in
+# the closing states, persist probes, odd options), IP options, ICMP, ARP
+# and link-layer odds.
+
+@scenario
+def est_data_past_right_edge(r):
+    # Out of order, starting inside the window and ending past its right
+    # edge: queued whole (tcp_data_queue_ofo trims nothing), SACKed whole.
+    s = est(r, 41100)
+    r.tcp(41100, EST, PEER_ISN + 1 + 64000, s, ACK | PSH, win=502, data=b"r" * 1000)
+    r.expect()
+    done(r, 41100, PEER_ISN + 1)
+
+
 @scenario
 def est_ooo_overlapping(r):
     # Out-of-order segments that overlap each other, then the hole filled.

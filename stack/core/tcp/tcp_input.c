@@ -817,8 +817,17 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 			return TCP_V_DROP;
 		return TCP_V_ACK;
 	}
-	/* Trim what lies before RCV.NXT and beyond the window. (A SYN is left
-	 * alone: the SYN step drops the segment with a challenge ACK.) */
+	/* Trim what lies before RCV.NXT. (A SYN is left alone: the SYN step
+	 * drops the segment with a challenge ACK.) What lies beyond the window
+	 * stays, as in Linux, whose tcp_data_queue and tcp_data_queue_ofo
+	 * queue a segment tcp_sequence let in whole (RFC 9293 §3.10.7.4 allows
+	 * either; the check above let such a segment by only while nothing
+	 * is unread): in order, it is taken whole, past the buffer too
+	 * (sk_forced_mem_schedule; step_text_fin); out of order, it is held
+	 * and SACKed whole. Measured on Linux 6.18
+	 * (rawframes est_data_past_right_edge): 1000 bytes at RCV.NXT + 64000
+	 * of a 64240-byte window, SACKed 64000-65000 (pstack trimmed it to
+	 * 64000-64240). */
 	if (seq_lt(g->seq, c->rcv_nxt) && !(g->flags & (TCP_RST | TCP_SYN))) {
 		uint32_t d = c->rcv_nxt - g->seq;
 
@@ -830,14 +839,6 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 		g->seq += d;
 		c->ack_now = true;          /* duplicate data: tell the peer where we are */
 		tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
-	}
-	/* In order with nothing unread (the one case the check above lets
-	 * by), the text is kept whole: Linux's tcp_data_queue() takes the
-	 * segment past its window (it trims only what lies before RCV.NXT)
-	 * and past its buffer (sk_forced_mem_schedule; step_text_fin). */
-	if (seq_gt(g->seq + g->len, c->rcv_nxt + wnd) && !(g->seq == c->rcv_nxt && !c->rcvq.len)) {
-		g->len = c->rcv_nxt + wnd - g->seq;
-		g->flags &= (uint16_t)~TCP_FIN;
 	}
 	return TCP_V_CONTINUE;
 }

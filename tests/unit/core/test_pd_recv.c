@@ -293,6 +293,30 @@ static void test_ofo_overlap_next_dsack(void **state)
 	ts_free(t);
 }
 
+/* Out-of-order text that starts in the window and ends past it is held
+ * and SACKed whole, as Linux's tcp_data_queue_ofo holds it (rawframes
+ * est_data_past_right_edge). */
+static void test_ofo_past_window_kept_whole(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	char want[128];
+	uint32_t w;
+
+	(void)state;
+	c = accept_with(t, &l, 0, "S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>",
+			"S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>",
+			". 1:1(0) ack 1 win 1024");
+	w = c->rcv_adv - c->rcv_nxt;
+	ts_injectf(t, "P. %u:%u(1000) ack 1 win 1024", w - 99, w + 901);
+	snprintf(want, sizeof(want), ". 1:1(0) ack 1 win * <nop,nop,sack %u:%u>", w - 99, w + 901);
+	ts_expect(t, want);
+	assert_int_equal(c->ofo_bytes, 1000);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* A FIN held out of order is SACKed as Linux queues it (tcp_data_queue_ofo:
  * its end_seq counts the FIN): a bare FIN beyond a hole is a block of one,
  * a FIN with data the last byte of the data's block (rawframes
@@ -787,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_fin_into_zero_window),
 		cmocka_unit_test(test_dsack_multiple),
 		cmocka_unit_test(test_ofo_overlap_next_dsack),
+		cmocka_unit_test(test_ofo_past_window_kept_whole),
 		cmocka_unit_test(test_reordered_fin_in_fin_wait),
 		cmocka_unit_test(test_inq_hint_client_and_server),
 		cmocka_unit_test(test_no_flags_segment_dropped),

@@ -3357,6 +3357,23 @@ def est_ooo_two_blocks_then_bridge(r):
     done(r, 41103, PEER_ISN + 1)
 
 
+@scenario
+def synrecv_paws(r):
+    # The handshake's ACK with a TSval older than the SYN's
+    # (tcp_check_req: PAWS, the request's ACK, the request stays).
+    r.tcp(40914, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(5000) + b"\1" + o_ws(7))
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 40914), 0)
+    r.tcp(40914, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK, opts=b"\1\1" + o_ts(100, 0))
+    r.expect()
+    # (A FIN, not data: the window after unread data is est_ts's allowed
+    # difference.)
+    r.tcp(40914, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, FIN | ACK, opts=b"\1\1" + o_ts(5010, 0))
+    r.expect()
+    r.reset(40914, PEER_ISN + 2, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
 def close_wait(r, sport, ts=None):
     """An established connection that our FIN has put in CLOSE-WAIT (the
     listener never accepts, so the subject never closes)."""

@@ -538,6 +538,14 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	h = pkb_put(pkb, hlen + (nr ? zk : len));
 	if (flags & TCP_SYN)
 		wnd = (uint16_t)tcp_syn_window(c, !c->active_open);
+	else if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && !c->tfo)
+		/* A listener's embryonic connection is a request socket in
+		 * Linux, whose ACKs (tcp_v4_reqsk_send_ack: to a segment that
+		 * fails PAWS or lies outside the window) offer the SYN-ACK's
+		 * window scaled down, rounded down (tcp_synack_window >>
+		 * rcv_wscale). Measured on Linux 6.18 (rawframes synrecv_paws):
+		 * 65160 offered, then 63 with scale 10 (pstack: 64). */
+		wnd = (uint16_t)(min32(c->rcv_adv - c->rcv_nxt, 65535) >> c->rcv_wscale);
 	else
 		wnd = tcp_window_to_advertise(c);
 	if (flags & TCP_SYN)

@@ -527,6 +527,30 @@ static void test_wraparound_our_side(void **state)
 	ts_free(t);
 }
 
+/* A listener's embryonic connection answers the handshake's ACK when it
+ * fails PAWS as Linux's request socket does (tcp_check_req,
+ * tcp_v4_reqsk_send_ack): an ACK offering the SYN-ACK's window scaled down
+ * and rounded down (65160 >> 7: 509), and the connection stays. */
+static void test_syn_received_paws_ack_window(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 50 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win 509 <nop,nop,TS val * ecr 100>");
+	assert_null(tcp_accept(l, &err));
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_rst_in_close_wait_and_last_ack),
 		cmocka_unit_test(test_data_after_close),
 		cmocka_unit_test(test_close_in_syn_sent),
+		cmocka_unit_test(test_syn_received_paws_ack_window),
 	};
 	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
 }

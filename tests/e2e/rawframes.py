@@ -9,7 +9,8 @@ with pstack as the subject and compares the two outputs).
       listeners on port 7000 (accepts and reads), 7002 (never accepts), 7003
       (accepts and closes at once), 7004 (accepts, sends "hello\n" and keeps
       the connection), 7005 (accepts, sends 4000 bytes and keeps the
-      connection), a UDP echo socket on 7001, and a UDP control socket on
+      connection), 7007 (accepts, reads, and closes once the peer has
+      closed), a UDP echo socket on 7001, and a UDP control socket on
       7006 (see udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
@@ -75,6 +76,7 @@ TCP_CLOSER = 7003     # accepts and closes at once
 TCP_TALKER = 7004     # accepts, sends "hello\n", keeps the connection
 TCP_BULK = 7005       # accepts, sends BULK bytes, keeps the connection
 UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
+TCP_EOF_CLOSER = 7007  # accepts, reads, closes at the peer's FIN
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -94,6 +96,12 @@ def serve():
     lst.listen(64)
     lst.setblocking(False)
     sel.register(lst, selectors.EVENT_READ, "listen")
+    eof = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    eof.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    eof.bind(("0.0.0.0", TCP_EOF_CLOSER))
+    eof.listen(64)
+    eof.setblocking(False)
+    sel.register(eof, selectors.EVENT_READ, "listen-eof")
     idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     idle.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     idle.bind(("0.0.0.0", TCP_NOACCEPT))
@@ -131,14 +139,14 @@ def serve():
                     conns.append(c)
             elif key.data == "control":
                 udp_control(s, connected)
-            elif key.data == "listen":
+            elif key.data in ("listen", "listen-eof"):
                 try:
                     c, _ = s.accept()
                 except OSError:
                     continue
                 c.setblocking(False)
                 conns.append(c)
-                sel.register(c, selectors.EVENT_READ, "conn")
+                sel.register(c, selectors.EVENT_READ, "conn" if key.data == "listen" else "conn-eof")
             elif key.data == "udp":
                 try:
                     data, addr = s.recvfrom(65536)
@@ -152,8 +160,12 @@ def serve():
                     d = b""
                 if not d:
                     # Reset or closed by the peer: keep the socket (no FIN
-                    # of ours to disturb later scenarios), stop watching it.
+                    # of ours to disturb later scenarios), stop watching it;
+                    # on 7007, close it.
                     sel.unregister(s)
+                    if key.data == "conn-eof":
+                        conns.remove(s)
+                        s.close()
 
 
 def udp_control(ctl, connected):
@@ -3385,16 +3397,53 @@ def close_wait(r, sport, ts=None):
 
 
 def last_ack(r, sport, ts=None):
-    """A connection to the closer whose handshake's ACK carries our FIN:
-    acknowledged, then the subject's FIN once it closes (LAST-ACK)."""
-    opts = o_mss() + O_SACKOK + (o_ts(ts) if ts else b"\1\1") + b"\1" + o_ws(7)
-    r.tcp(sport, TCP_CLOSER, PEER_ISN, 0, SYN, opts=opts)
+    """A connection to the closer at the peer's FIN (7007) that our data
+    and FIN put in CLOSE-WAIT: the program reads them and closes, its FIN
+    carries the delayed ACK (LAST-ACK). Returns the subject's ISN + 1.
+    (Not the closer on 7003 with our FIN on the handshake's ACK: there the
+    ACK of a FIN on a connection without data waits one tick, which the
+    program's close wins or not.)"""
+    s = r.connect(sport, TCP_EOF_CLOSER, ts=ts) or 0
+    tso = (b"\1\1" + o_ts(ts + 10, 0)) if ts else b""
+    r.tcp(sport, TCP_EOF_CLOSER, PEER_ISN + 1, s, FIN | PSH | ACK, win=502, opts=tso, data=b"x")
     r.expect()
-    isn = r.isn.get((TCP_CLOSER, sport), 0)
-    tso = (b"\1\1" + o_ts(ts + 1, 0)) if ts else b""
-    r.tcp(sport, TCP_CLOSER, PEER_ISN + 1, isn + 1, FIN | ACK, win=502, opts=tso)
-    r.expect(n=2)
-    return isn + 1
+    return s
+
+
+@scenario
+def lastack_rst_in_window(r):
+    s = last_ack(r, 42300)
+    r.tcp(42300, TCP_EOF_CLOSER, PEER_ISN + 100, 0, RST)
+    r.expect()
+    r.tcp(42300, TCP_EOF_CLOSER, PEER_ISN + 3, s + 1, ACK, win=502)
+    r.quiet()
+
+
+@scenario
+def lastack_rst_exact(r):
+    s = last_ack(r, 42301)
+    r.tcp(42301, TCP_EOF_CLOSER, PEER_ISN + 3, 0, RST)
+    r.quiet()
+    r.tcp(42301, TCP_EOF_CLOSER, PEER_ISN + 3, s + 1, ACK, win=502)
+    r.expect()
+
+
+@scenario
+def lastack_syn(r):
+    s = last_ack(r, 42302)
+    r.tcp(42302, TCP_EOF_CLOSER, PEER_ISN + 3, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(42302, TCP_EOF_CLOSER, PEER_ISN + 3, s + 1, ACK, win=502)
+    r.quiet()
+
+
+@scenario
+def lastack_paws(r):
+    s = last_ack(r, 42303, ts=5000)
+    r.tcp(42303, TCP_EOF_CLOSER, PEER_ISN + 3, s + 1, ACK, win=502, opts=b"\1\1" + o_ts(100, 0))
+    r.expect()
+    r.tcp(42303, TCP_EOF_CLOSER, PEER_ISN + 3, s + 1, ACK, win=502, opts=b"\1\1" + o_ts(5020, 0))
+    r.quiet()
 
 
 @scenario

@@ -1272,18 +1272,22 @@ static void process_fin(struct tcp_conn *c, uint64_t now)
 		tcp_set_state(c, TCP_STATE_CLOSE_WAIT);
 		/* Linux's tcp_fin(): the connection turns interactive (the
 		 * program's answer, or its FIN, should carry the ACK) and the ACK
-		 * goes by the delayed-ACK rules, __tcp_ack_snd_check(): at once
-		 * while no data ever came (its ato is still 0: the timer fires at
-		 * the next tick), else within the delayed-ACK timeout. Measured on
-		 * Linux 6.18: the FIN after a reply was ACKed 42 ms later, or by
-		 * the program's FIN when it closed first; a FIN on a connection
-		 * that had no data, after 1 ms. Data a fast open SYN carried does
-		 * not count (it did not go through tcp_event_data_recv, which
-		 * sets the ato). */
+		 * goes by the delayed-ACK rules, __tcp_ack_snd_check(): at the
+		 * next tick while no data ever came (its ato is still 0: the
+		 * timer is set for now, and fires at the tick), else within the
+		 * delayed-ACK timeout; a program that closes meanwhile sends its
+		 * FIN with the ACK. Measured on Linux 6.18: the FIN after a reply
+		 * was ACKed 42 ms later, or by the program's FIN when it closed
+		 * first; a FIN on a connection that had no data, after 1 ms; the
+		 * FIN on the handshake's ACK to a server that accepts and closes
+		 * at once, by its FIN,ACK (rawframes lastack_*; pstack sent the
+		 * ACK, then the FIN). Data a fast open SYN carried does not count
+		 * (it did not go through tcp_event_data_recv, which sets the
+		 * ato). */
 		c->pingpong = true;
 		c->ack_sched = true;
 		if (c->bytes_received == c->syn_data)
-			c->ack_now = true;
+			tcp_timer_set(c, &c->delack_at, now + TCP_TICK_US);
 		else
 			send_delayed_ack(c, now);
 		break;

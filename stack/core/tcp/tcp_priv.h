@@ -48,6 +48,7 @@ struct stack;
 #define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
 #define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
+#define TCP_TICK_US 4000u                /* a Linux timer set for "now" fires at the next tick: HZ=250 here */
 #define TCP_RESOURCE_PROBE_US 500000u    /* Linux TCP_RESOURCE_PROBE_INTERVAL */
 #define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */

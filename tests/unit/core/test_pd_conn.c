@@ -325,6 +325,7 @@ static void test_remote_fin_then_close_then_reset(void **state)
 			"S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>", ". 1:1(0) ack 1 win 257");
 	ts_advance_ms(t, 10);
 	ts_inject(t, "F. 1:1(0) ack 1 win 257");
+	ts_advance_ms(t, 4);        /* the ACK at the next tick (tcp_fin, ato 0) */
 	ts_expect(t, ". 1:1(0) ack 2 win *");
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 0);
 	ts_advance_ms(t, 10);

@@ -319,6 +319,7 @@ static void frag_needed_case(uint16_t mtu)
 	ts_inject(t, ". 1:1(0) ack 1001 win 257");
 	ts_advance_ms(t, 20);
 	ts_inject(t, "F. 1:1(0) ack 1001 win 257");
+	ts_advance_ms(t, 4);        /* the ACK at the next tick (tcp_fin, ato 0) */
 	ts_expect(t, ". 1001:1001(0) ack 2 win *");
 	tcp_close(c, t->h->now);
 	ts_expect(t, "F. 1001:1001(0) ack 2 win *");

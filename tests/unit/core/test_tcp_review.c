@@ -433,6 +433,7 @@ static void test_retransmitted_fin_always_acked(void **state)
 
 	(void)state;
 	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 4);        /* the ACK at the next tick (tcp_fin, ato 0) */
 	ts_expect(t, ". 1:1(0) ack 2 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
 	for (int i = 0; i < 3; i++) {

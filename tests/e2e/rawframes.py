@@ -3519,6 +3519,14 @@ def time_wait(r, sport, ts=None):
 ETH_P_IPV6 = 0x86dd
 
 
+@scenario
+def tcp_frag_needed_then_syn(r):
+    # A SYN from the address tcp_frag_needed taught an MTU of 1000: the
+    # SYN-ACK offers MSS 960 (the route's, ipv4_default_advmss).
+    pmtu_peer(0)
+    syn_listen(r, 40862, o_mss() + O_SACKOK + b"\1" + o_ws(7))
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -2055,11 +2055,18 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, g->dst, g->src);
-	/* The path MTU learned for this peer lately; the SYN-ACK still offers
-	 * the interface's MSS (Linux's ipv4_default_advmss). */
+	/* The path MTU learned for this peer lately, which the SYN-ACK's MSS
+	 * follows: Linux's tcp_openreq_init_rwin and tcp_make_synack take
+	 * dst_metric_advmss of the route to the peer, whose MTU
+	 * (ipv4_default_advmss: ipv4_mtu) is the path MTU its exception
+	 * holds. Measured on Linux 6.18 (rawframes udp_frag_needed_then_syn,
+	 * and a SYN after tcp_frag_needed): MSS 960 and window 65280 after an
+	 * MTU of 1000 (pstack: 1460 and 64240). */
 	mtu = ip4_pmtu(s, g->src, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	c->pmtu_locked = ip4_pmtu_locked(s, g->src, now);
+	if (c->advmss > c->pmtu - 40u)
+		c->advmss = (uint16_t)(c->pmtu - 40u);
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless

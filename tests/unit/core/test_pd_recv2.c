@@ -37,18 +37,24 @@ static struct tcp_conn *listen_on(struct tscript *t)
 }
 
 /* The handshake the script's peer makes (no timestamps, wscale 8); the
- * SYN-ACK must offer MSS 1460 whatever the path MTU learned. */
-static struct tcp_conn *accept_peer(struct tscript *t, struct tcp_conn *l)
+ * SYN-ACK must offer synack's MSS and window. */
+static struct tcp_conn *accept_peer_synack(struct tscript *t, struct tcp_conn *l, const char *synack)
 {
 	struct tcp_conn *c;
 	int err;
 
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 8>");
-	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_expect(t, synack);
 	ts_inject(t, ". 1:1(0) ack 1 win 257");
 	c = tcp_accept(l, &err);
 	assert_non_null(c);
 	return c;
+}
+
+/* The same, the SYN-ACK offering the interface's MSS (1460). */
+static struct tcp_conn *accept_peer(struct tscript *t, struct tcp_conn *l)
+{
+	return accept_peer_synack(t, l, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
 }
 
 /* An ICMP "fragmentation needed" (RFC 1191 §4) with next-hop MTU mtu,
@@ -83,8 +89,10 @@ static void finish(struct tscript *t, struct tcp_conn *c, unsigned acked)
 
 /* Follows tcp_advmss_pmtu_ipv4.pkt: the path MTU an ICMP "fragmentation
  * needed" taught one connection (1200) holds for the next connection from
- * the same peer: its SYN-ACK still offers the interface's MSS (1460), but
- * what it sends goes in segments of 1160. Linux keeps it in a route
+ * the same peer: what it sends goes in segments of 1160, and its SYN-ACK
+ * offers that MSS too, as Linux 6.18's did here (rawframes
+ * tcp_frag_needed_then_syn: MSS 960 after an MTU of 1000; the route's
+ * dst_metric_advmss follows its exception's MTU). Linux keeps it in a route
  * exception for net.ipv4.route.mtu_expires (600 s); a connection after
  * that sends full segments again. */
 static void test_learned_pmtu_kept_for_next_passive_connection(void **state)
@@ -107,7 +115,7 @@ static void test_learned_pmtu_kept_for_next_passive_connection(void **state)
 	ts_advance_ms(t, 100000);
 	ts_new_peer(t);
 	l = listen_on(t);
-	c = accept_peer(t, l);
+	c = accept_peer_synack(t, l, "S. 0:0(0) ack 1 win 64960 <mss 1160,nop,nop,sackOK,nop,wscale 7>");
 	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
 	assert_int_equal(v, 1160);
 	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "stack/core/ip4.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cookie.h"
 #include "stack/core/tcp/tcp_priv.h"
@@ -555,6 +556,23 @@ static void test_syn_received_paws_ack_window(void **state)
 	ts_free(t);
 }
 
+/* The SYN-ACK's MSS follows the path MTU learned for the peer, as
+ * Linux's comes from the route to it (dst_metric_advmss, whose exception
+ * holds the path MTU): 1000 learned, MSS 960 offered (rawframes
+ * tcp_frag_needed_then_syn). */
+static void test_synack_mss_follows_path_mtu(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8);
+
+	(void)state;
+	ip4_pmtu_learn(t->h->s, H_PEER_IP, 1000, t->h->now);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 960,sackOK,TS val * ecr 100,nop,wscale 7>");
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_data_after_close),
 		cmocka_unit_test(test_close_in_syn_sent),
 		cmocka_unit_test(test_syn_received_paws_ack_window),
+		cmocka_unit_test(test_synack_mss_follows_path_mtu),
 	};
 	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
 }

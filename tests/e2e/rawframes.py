@@ -2951,7 +2951,10 @@ def udp_connected_admin_prohibited(r):
 @scenario
 def udp_connected_frag_needed(r):
     # Fragmentation needed about a connected socket's datagram: EMSGSIZE
-    # (its path MTU is discovered: IP_PMTUDISC_WANT).
+    # (its path MTU is discovered: IP_PMTUDISC_WANT). An address of its
+    # own: the path MTU it teaches is the destination's for ten minutes
+    # (udp_frag_needed_then_syn).
+    pmtu_peer(11)
     p = connected_probe(r, 40640, 40641)
     icmp_about(r, p, 3, 4, struct.pack("!HH", 0, 1000))
     r.quiet()
@@ -3517,6 +3520,14 @@ def time_wait(r, sport, ts=None):
 # Ethernet: IPv6 and its ethertype
 
 ETH_P_IPV6 = 0x86dd
+
+
+@scenario
+def udp_frag_needed_then_syn(r):
+    # A SYN from the address udp_connected_frag_needed taught an MTU of
+    # 1000 (ipv4_sk_update_pmtu): the SYN-ACK offers MSS 960.
+    pmtu_peer(11)
+    syn_listen(r, 40861, o_mss() + O_SACKOK + b"\1" + o_ws(7))
 
 
 @scenario

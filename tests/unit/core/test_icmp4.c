@@ -533,6 +533,37 @@ static void test_icmp_error_udp_hard_soft(void **state)
 	h_free(h);
 }
 
+/* Fragmentation needed about a UDP socket's datagram is the destination's
+ * path MTU, as Linux's __udp4_lib_err takes it (ipv4_sk_update_pmtu),
+ * unless the socket ignores path MTUs (IP_PMTUDISC_OMIT, INTERFACE:
+ * ip_sk_accept_pmtu). Measured on Linux 6.18 (rawframes
+ * udp_frag_needed_then_syn: MTU 1000, then a SYN-ACK offering MSS 960). */
+static void test_icmp_frag_needed_udp_learns_pmtu(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	struct ip4_endpoint local = { 0, 5000 }, peer = { H_PEER_IP, 53 };
+	size_t n;
+
+	(void)state;
+	for (int omit = 1; omit >= 0; omit--) {
+		struct udp_sock *u = udp_open(h->s);
+
+		assert_int_equal(udp_bind(u, &local, 0), 0);
+		assert_int_equal(udp_connect(u, &peer), 0);
+		if (omit)
+			udp_set_pmtudisc(u, SOCK_PMTUDISC_OMIT);
+		n = build_error(ICMP_DEST_UNREACH, ICMP_UNREACH_NEEDFRAG, H_STACK_IP, 5000, 53, 28);
+		/* the next-hop MTU, 1000 (the ICMP header's last two bytes) */
+		wr16(buf + n - 28 - 2, 1000);
+		wr16(buf + n - 28 - 6, 0);
+		wr16(buf + n - 28 - 6, csum_fold(csum_partial(buf + n - 28 - 8, 8 + 28, 0)));
+		h_inject(h, buf, n);
+		assert_int_equal(ip4_pmtu(h->s, H_PEER_IP, h->now), omit ? 1500 : 1000);
+		udp_close(u);
+	}
+	h_free(h);
+}
+
 /* The errno each error reports (Linux's icmp_err_convert). */
 static void test_icmp_error_errno_mapping(void **state)
 {
@@ -563,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_unreach_not_for_link_group),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),
 		cmocka_unit_test(test_icmp_error_udp_hard_soft),
+		cmocka_unit_test(test_icmp_frag_needed_udp_learns_pmtu),
 		cmocka_unit_test(test_icmp_error_errno_mapping),
 	};
 	return cmocka_run_group_tests_name("icmp4", tests, NULL, NULL);

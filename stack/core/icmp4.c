@@ -19,7 +19,6 @@
 #include "stack/wire/ip4.h"
 
 #define TOKEN 1000000ull   /* one token, in micro-tokens (refill is per microsecond) */
-#define ICMP_ERROR_MAX_LEN 576  /* an error's whole datagram at most (RFC 1812 §4.3.2.3) */
 
 /* A destination's bucket (Linux's inet_peer rate_tokens/rate_last): its
  * tokens in microseconds of credit, ICMP_PEER_INTERVAL_US an error. */

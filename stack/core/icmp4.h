@@ -20,6 +20,7 @@ struct ip4_hdr;
 #define ICMP_PEER_INTERVAL_US 1000000ull
 #define ICMP_PEER_BURST 6
 #define ICMP_PEERS 64           /* destinations remembered (the oldest goes) */
+#define ICMP_ERROR_MAX_LEN 576  /* an error's whole datagram at most (RFC 1812 §4.3.2.3) */
 
 int icmp4_init(struct stack *s);
 void icmp4_fini(struct stack *s);

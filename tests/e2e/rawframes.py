@@ -1794,7 +1794,8 @@ def frag_tiny(r):
 
 @scenario
 def frag_too_big(r):
-    # A last fragment ending past 65535 bytes: dropped (and the rest).
+    # A last fragment ending past 65535 bytes: queued all the same (only
+    # the reassembly refuses such a datagram: ip_frag_reasm), nothing sent.
     m = icmp(8, 0, struct.pack("!HH", 0x68, 1), b"x" * 96)
     r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:104], ident=0x4251, frag=0x2000)))
     r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, b"y" * 100, ident=0x4251, frag=8180)))

@@ -224,18 +224,6 @@ void icmp4_send_param_problem(struct stack *s, const struct ip4_hdr *orig, uint8
 	icmp4_send_error(s, orig, ICMP_PARAM_PROBLEM, 0, (uint32_t)ptr << 24, now);
 }
 
-/* RFC 1191 §7: when a router sends no MTU, guess the next plateau below the
- * datagram's size. */
-static uint32_t icmp4_plateau(uint16_t total_len)
-{
-	static const uint16_t plateaus[] = { 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68 };
-
-	for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
-		if (plateaus[i] < total_len)
-			return plateaus[i];
-	return 68;
-}
-
 /* The -errno for a destination unreachable code (RFC 1122 §3.2.2.1), as
  * Linux's icmp_err_convert table. */
 static int icmp4_unreach_errno(uint8_t code)
@@ -320,10 +308,14 @@ static void icmp4_error_input(struct stack *s, const struct ip4_hdr *ih, const s
 	}
 	if (m->type == ICMP_DEST_UNREACH && m->code == ICMP_UNREACH_NEEDFRAG) {
 		/* RFC 1191 §4: the next-hop MTU is in the low 16 bits of the
-		 * second word; old routers leave it 0. */
+		 * second word; old routers leave it 0. Like Linux's
+		 * icmp_unreach, it is taken as it is (RFC 1191 §7's plateau
+		 * guess is not made): below net.ipv4.route.min_pmtu, it makes
+		 * the path 552, locked (ip4_pmtu_learn). Measured on Linux 6.18
+		 * (the bulk sender, fragmentation needed with MTU 0): its data
+		 * sent again in segments of 512 without DF (pstack: 1452, the
+		 * plateau below 1500). */
 		mtu = icmp4_next_mtu(m);
-		if (mtu < 68)
-			mtu = icmp4_plateau(qh.total_len);
 	}
 	ii.info = mtu;
 	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(m->type, m->code), mtu, &ii))

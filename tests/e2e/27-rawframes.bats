@@ -47,6 +47,7 @@ ALLOWED_OFFLOAD=$(
 tcp_frag_needed  with TSO the first flight is one frame, one scoreboard record, resent as a whole cut at the new MSS (Linux with TSO: __tcp_retransmit_skb, tcp_init_tso_segs); the kernel's veth sends and resends segment by segment (gso_max_segs 1): 960+500 each
 tcp_frag_needed_below_min  the same at 512
 tcp_frag_needed_tail_fits  the same at 1160
+tcp_frag_needed_mtu_zero  the same at 512
 EOF
 )
 

@@ -54,7 +54,7 @@ PEER_IP = "192.0.2.1"
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
 # The path MTU scenarios' own addresses (pmtu_peer).
-PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 212)]
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 213)]
 PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
@@ -3635,6 +3635,19 @@ def tcp_frag_needed_then_syn(r):
     # SYN-ACK offers MSS 960 (the route's, ipv4_default_advmss).
     pmtu_peer(0)
     syn_listen(r, 40862, o_mss() + O_SACKOK + b"\1" + o_ws(7))
+
+
+@scenario
+def tcp_frag_needed_mtu_zero(r):
+    # Fragmentation needed without a next-hop MTU (an old router's): taken
+    # as 0 (icmp_unreach), below min_pmtu, so 552, locked: segments of 512
+    # without DF (no RFC 1191 section 7 plateau).
+    pmtu_peer(12)
+    s, segs = bulk(r, 42212)
+    if segs:
+        frag_needed(r, segs[0], 0)
+    r.expect(n=9)
+    bulk_done(r, 42212, s)
 
 
 def main(argv):

@@ -87,6 +87,28 @@ static void finish(struct tscript *t, struct tcp_conn *c, unsigned acked)
 	ts_expect_none(t);
 }
 
+/* Fragmentation needed without a next-hop MTU (an old router's, RFC 1191
+ * §4): Linux takes the 0 as it is (icmp_unreach), below min_pmtu, so the
+ * path becomes 552, locked: segments of 512 without DF (rawframes
+ * tcp_frag_needed_mtu_zero; no RFC 1191 §7 plateau). */
+static void test_frag_needed_without_mtu_is_min_pmtu(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = listen_on(t), *c;
+
+	(void)state;
+	c = accept_peer(t, l);
+	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
+	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
+	inject_frag_needed(t, 0);
+	ts_expect(t, ". 1:513(512) ack 1 win *");
+	ts_expect(t, ". 513:1025(512) ack 1 win *");
+	ts_expect(t, "P. 1025:1461(436) ack 1 win *");
+	finish(t, c, 1461);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* Follows tcp_advmss_pmtu_ipv4.pkt: the path MTU an ICMP "fragmentation
  * needed" taught one connection (1200) holds for the next connection from
  * the same peer: what it sends goes in segments of 1160, and its SYN-ACK
@@ -349,6 +371,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_passive_connection),
+		cmocka_unit_test(test_frag_needed_without_mtu_is_min_pmtu),
 		cmocka_unit_test(test_learned_pmtu_kept_for_next_active_connection),
 		cmocka_unit_test(test_pmtu_table_per_destination_and_bounded),
 		cmocka_unit_test(test_pmtu_below_min_locked_without_df),

@@ -3650,6 +3650,18 @@ def tcp_frag_needed_mtu_zero(r):
     bulk_done(r, 42212, s)
 
 
+@scenario
+def tw_rst_old_ts(r):
+    # A RST at RCV.NXT whose TSval went backwards, on TIME-WAIT: it fails
+    # PAWS (tcp_paws_reject lets a RST through only once TS.Recent is 60 s
+    # old) and is ignored; the FIN again is ACKed.
+    s = time_wait(r, 42336, ts=5000)
+    r.tcp(42336, TCP_CLOSER, PEER_ISN + 2, 0, RST, opts=b"\1\1" + o_ts(100, 0))
+    r.quiet()
+    r.tcp(42336, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, opts=b"\1\1" + o_ts(6000, 0))
+    r.expect()
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -1544,7 +1544,9 @@ static bool time_wait_reopens(const struct tcp_conn *c, const struct tcp_seg *g)
  * unless it carries data or a FIN (tcp_oow_rate_limited); one with ACK or
  * failing PAWS restarts the wait. A RST elsewhere is ignored (no RFC 5961
  * challenge ACK). PAWS here has no tick of slack, and a RST passes it
- * within 60 s of TS.Recent (tcp_paws_reject). Measured on Linux 6.18 (raw
+ * only once TS.Recent is 60 s old (tcp_paws_reject: a peer that rebooted
+ * and lost its clock can still reset a half-open connection; a fresh old
+ * TSval cannot assassinate TIME_WAIT). Measured on Linux 6.18 (raw
  * peer on a TAP): 5 bytes at RCV.NXT, and again at once, each ACKed; a
  * byte below, ACKed without a D-SACK; a bare ACK of data never sent, and a
  * RST out of the window, not answered (pstack: nothing to the data, a
@@ -1557,7 +1559,7 @@ static bool time_wait_paws_reject(const struct tcp_conn *c, const struct tcp_seg
 	if (!c->ts_ok || !g->has_ts || !c->ts_recent)
 		return false;
 	return (int32_t)(c->ts_recent - g->tsval) > 0 && age < TCP_PAWS_24DAYS_MS &&
-	       !((g->flags & TCP_RST) && age <= TCP_PAWS_MSL_MS);
+	       !((g->flags & TCP_RST) && age >= TCP_PAWS_MSL_MS);
 }
 
 static void time_wait_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)

@@ -81,7 +81,7 @@ struct tcp_eor {
 #define TCP_SACK_BLOCKS_EXPECTED 2       /* Linux's: SACK blocks an ACK is counted on to carry */
 #define TCP_PAWS_24DAYS_MS (24u * 24 * 3600 * 1000)
 #define TCP_PAWS_WINDOW 1                /* Linux's: TSval ticks behind TS.Recent that PAWS lets pass */
-#define TCP_PAWS_MSL_MS 60000u           /* Linux's TCP_PAWS_MSL: a RST passes PAWS this long after TS.Recent */
+#define TCP_PAWS_MSL_MS 60000u           /* Linux's TCP_PAWS_MSL: a RST passes PAWS once TS.Recent is this old */
 
 /* A received segment is a struct tcp_seg (stack/wire/tcp.h), checked and
  * decoded into host order (never the raw bytes). Its length in sequence space: */

@@ -547,6 +547,28 @@ static void test_listen_shutdown_port_release(void **state)
 	ts_free(t);
 }
 
+/* TIME_WAIT assassination by an old RST fails PAWS: Linux's
+ * tcp_paws_reject lets a RST with an older TSval through only once
+ * TS.Recent is 60 s old (TCP_PAWS_MSL). Measured on Linux 6.18
+ * (rawframes tw_rst_old_ts): the RST at RCV.NXT with TSval 100 after 5010
+ * was ignored, the FIN after it ACKed (pstack: gone, a reset). */
+static void test_time_wait_old_rst_fails_paws(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+
+	(void)state;
+	c = close_first(t, l, false);
+	ts_inject(t, "R 2:2(0) win 0 <nop,nop,TS val 150 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	/* a RST with no older TSval still ends it (tcp_rfc1337 = 0) */
+	ts_inject(t, "R 2:2(0) win 0 <nop,nop,TS val 200 ecr 0>");
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* An orphan in FIN_WAIT_2 answers as Linux's tcp_timewait_state_process
  * does in its FIN_WAIT2 substate (measured on Linux 6.18 by
  * tests/e2e/rawframes.py's finwait2_*): a RST out of the window gets an
@@ -600,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_reset_port_release),
 		cmocka_unit_test(test_listen_shutdown_port_release),
 		cmocka_unit_test(test_fin_wait_2_orphan_rst_syn),
+		cmocka_unit_test(test_time_wait_old_rst_fails_paws),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

@@ -3362,31 +3362,6 @@ def est_ooo_overlapping(r):
 
 
 @scenario
-def est_ooo_contained(r):
-    # An out-of-order segment inside one already queued: a D-SACK of it
-    # (RFC 2883 §4.1.3) and the queued block.
-    s = est(r, 41102)
-    r.tcp(41102, EST, PEER_ISN + 101, s, ACK | PSH, win=502, data=b"a" * 20)
-    r.expect()
-    r.tcp(41102, EST, PEER_ISN + 105, s, ACK | PSH, win=502, data=b"b" * 5)
-    r.expect()
-    done(r, 41102, PEER_ISN + 1)
-
-
-@scenario
-def est_rst_right_edge(r):
-    # A RST at the last sequence number of the window: a challenge ACK;
-    # one just past it: nothing.
-    s = est(r, 41108)
-    r.tcp(41108, EST, PEER_ISN + 1 + 64239, 0, RST)
-    r.expect()
-    r.tcp(41108, EST, PEER_ISN + 1 + 64512, 0, RST)
-    r.quiet()
-    done(r, 41108, PEER_ISN + 1)
-    del s
-
-
-@scenario
 def est_paws_rst(r):
     # An exact RST whose TSval went backwards: a reset is taken even when
     # it fails PAWS (tcp_validate_incoming).

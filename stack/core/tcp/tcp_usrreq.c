@@ -240,11 +240,16 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	c->psh_pushed = c->iss + 1;
 	c->recover = c->iss;
 	c->ts_offset = s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, laddr, to.addr);
-	/* The path MTU learned for this peer lately, while the MSS our SYN
-	 * offers stays the interface's (Linux's ipv4_default_advmss). */
+	/* The path MTU learned for this peer lately, which the MSS our SYN
+	 * offers follows: Linux's tcp_connect_init and tcp_advertise_mss take
+	 * dst_metric_advmss of the route to the peer (ipv4_default_advmss:
+	 * its MTU, the path MTU its exception holds). Measured on Linux 6.18
+	 * with a route of MTU 1000 to the peer: SYN mss 960, window 65280. */
 	mtu = ip4_pmtu(s, to.addr, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	c->pmtu_locked = ip4_pmtu_locked(s, to.addr, now);
+	if (c->advmss > c->pmtu - 40u)
+		c->advmss = (uint16_t)(c->pmtu - 40u);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;
 	/* Until the peer's SYN says more, Linux's tcp_connect_init: the MSS

@@ -573,6 +573,24 @@ static void test_synack_mss_follows_path_mtu(void **state)
 	ts_free(t);
 }
 
+/* Our own SYN's MSS follows the path MTU learned for the peer, as Linux's
+ * (tcp_advertise_mss: the route's advmss), and its window is a multiple of
+ * it (measured on Linux 6.18, a route of MTU 1000: mss 960, win 65280). */
+static void test_syn_mss_follows_path_mtu(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, TS_LOCAL_PORT }, peer = { H_PEER_IP, TS_PEER_PORT };
+
+	(void)state;
+	ip4_pmtu_learn(t->h->s, H_PEER_IP, 1000, t->h->now);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 65280 <mss 960,sackOK,TS val * ecr 0,nop,wscale 7>");
+	tcp_close(c, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_close_in_syn_sent),
 		cmocka_unit_test(test_syn_received_paws_ack_window),
 		cmocka_unit_test(test_synack_mss_follows_path_mtu),
+		cmocka_unit_test(test_syn_mss_follows_path_mtu),
 	};
 	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
 }

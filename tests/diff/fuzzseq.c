@@ -45,9 +45,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +177,7 @@ struct msock {
 	int dgrams;             /* UDP datagrams that will be readable */
 	int backlog, q[8], qlen; /* a listener's queue: msocks in ST_QUEUED */
 	int refs;
+	int bufset;             /* SO_RCVBUF (1), SO_SNDBUF (2) set: the size is the program's */
 };
 
 static struct msock ms[MAXM];
@@ -181,6 +187,10 @@ static int stale[8], nstale;     /* numbers of closed descriptors */
 static int devnull = -1, barrier_fd = -1, ctl_fd = -1;
 static int port_base;
 static bool udp_dirty;
+/* Generation 2 (-g 2) sent datagrams the model cannot count (splice, sendfile
+ * to UDP): its blocking receives on UDP are made non-blocking from then on. */
+static bool udp_unsure;
+static int gen = 1;
 
 static int own_port(int i)
 {
@@ -581,7 +591,7 @@ static int pick_fd(int *m)
 	}
 }
 
-static char nm[128];
+static char nm[512];
 
 static void op_socket(void)
 {
@@ -980,6 +990,16 @@ static unsigned sum(const char *b, long n)
 	return s & 0xffff;
 }
 
+/* Whether a blocking receive of N bytes with FLAGS on K ends by itself. */
+static bool recv_comes(const struct msock *k, int flags, int n)
+{
+	if (k->type == SOCK_STREAM)
+		return (flags & MSG_OOB) || k->eof_expect || k->err_expect || k->rd_shut ||
+		       k->st == ST_LISTEN || k->st == ST_NEW ||
+		       k->in_expect >= ((flags & MSG_WAITALL) ? n : 1) || (n == 0 && k->st == ST_CONN);
+	return (k->dgrams > 0 && !udp_unsure) || k->err_expect || (flags & MSG_OOB);
+}
+
 static void op_recv(void)
 {
 	static const int lens[] = { 0, 1, 4, 100, 4096, 70000 };
@@ -997,19 +1017,9 @@ static void op_recv(void)
 	if (rnd(8) == 0)
 		flags |= MSG_OOB;
 	/* A receive that would wait for good is made non-blocking. */
-	if (m >= 0 && !ms[m].nonblock && !(flags & MSG_DONTWAIT) && !ms[m].rcvtimeo) {
-		const struct msock *k = &ms[m];
-		bool comes;
-
-		if (k->type == SOCK_STREAM)
-			comes = (flags & MSG_OOB) || k->eof_expect || k->err_expect || k->rd_shut ||
-				k->st == ST_LISTEN || k->st == ST_NEW ||
-				k->in_expect >= ((flags & MSG_WAITALL) ? n : 1) || (n == 0 && k->st == ST_CONN);
-		else
-			comes = k->dgrams > 0 || k->err_expect || (flags & MSG_OOB);
-		if (!comes)
-			flags |= MSG_DONTWAIT;
-	}
+	if (m >= 0 && !ms[m].nonblock && !(flags & MSG_DONTWAIT) && !ms[m].rcvtimeo &&
+	    !recv_comes(&ms[m], flags, n))
+		flags |= MSG_DONTWAIT;
 	struct sockaddr_storage ss;
 	socklen_t sl = how == 2 ? (socklen_t)(rnd(2) ? sizeof(ss) : rnd(20)) : 0;
 	long r;
@@ -1200,8 +1210,22 @@ static const struct opt opts[] = {
 	{ "V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY, O_INT },
 	{ "UHOPS", IPPROTO_IPV6, IPV6_UNICAST_HOPS, O_INT },
 	{ "TCLASS", IPPROTO_IPV6, IPV6_TCLASS, O_INT },
+	/* Generation 2's: the first generation picks among those above. */
+	{ "PKTINFO", IPPROTO_IP, IP_PKTINFO, O_INT },
+	{ "RECVTTL", IPPROTO_IP, IP_RECVTTL, O_INT },
+	{ "RECVTOS", IPPROTO_IP, IP_RECVTOS, O_INT },
+	{ "MTU", IPPROTO_IP, IP_MTU, O_INT },
+	{ "MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, O_INT },
+	{ "FREEBIND", IPPROTO_IP, IP_FREEBIND, O_INT },
+	{ "PEEK_OFF", SOL_SOCKET, SO_PEEK_OFF, O_INT },
+	{ "NOTSENT_LOWAT", IPPROTO_TCP, TCP_NOTSENT_LOWAT, O_INT },
+	{ "WINDOW_CLAMP", IPPROTO_TCP, TCP_WINDOW_CLAMP, O_INT },
+	{ "RCVBUF", SOL_SOCKET, SO_RCVBUF, O_INT },
+	{ "SNDBUF", SOL_SOCKET, SO_SNDBUF, O_INT },
+	{ "INFO", IPPROTO_TCP, TCP_INFO, O_INFO },
 };
-#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+#define NOPTS1 38
+#define NOPTS (gen == 2 ? sizeof(opts) / sizeof(opts[0]) : NOPTS1)
 
 static void op_setsockopt(void)
 {
@@ -1241,6 +1265,8 @@ static void op_setsockopt(void)
 		ms[m].rcvtimeo = v.tv.tv_sec != 0 || v.tv.tv_usec != 0;
 	if (o->opt == SO_LINGER && o->level == SOL_SOCKET && len >= sizeof(v.l))
 		ms[m].linger0 = v.l.l_onoff && v.l.l_linger == 0;
+	if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
+		ms[m].bufset |= o->opt == SO_RCVBUF ? 1 : 2;
 }
 
 static void op_getsockopt(void)
@@ -1273,12 +1299,19 @@ static void op_getsockopt(void)
 	case O_INFO:
 		if (len >= 1)
 			more("/state%d", v.ti.tcpi_state);
+		/* Generation 2: a few fields that do not depend on timing. */
+		if (gen == 2 && len >= 8)
+			more("/ca%d/opt%x/ws%d,%d", v.ti.tcpi_ca_state, v.ti.tcpi_options,
+			     v.ti.tcpi_snd_wscale, v.ti.tcpi_rcv_wscale);
 		break;
 	default:
 		if (o->opt == SO_ERROR && o->level == SOL_SOCKET && m >= 0 && v.i != 0)
 			ms[m].err_expect = false;
 		/* The buffer sizes follow each stack's accounting: only that one is set. */
-		if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
+		if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF) && gen == 2 &&
+		    m >= 0 && (ms[m].bufset & (o->opt == SO_RCVBUF ? 1 : 2)))
+			more("/%d", v.i);       /* Linux doubles what was set (sock_setsockopt) */
+		else if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
 			more("/%s", v.i > 0 ? "+" : "0");
 		else if (o->level == IPPROTO_TCP && o->opt == TCP_MAXSEG)
 			more("/%s", v.i > 0 ? "+" : "0");
@@ -1384,6 +1417,813 @@ static void op_peer_connect(void)
 		queue_child(l, -1, kinds[md]);
 }
 
+/* ---- generation 2 (-g 2): the calls hostile programs add ---- */
+
+/* epoll instances, the pipe and the file of splice and sendfile. */
+static int epfds[2] = { -1, -1 }, nep;
+static int pipefd[2] = { -1, -1 }, pipe_bytes, memfd = -1;
+static int step_no;             /* the seed's step: epoll's data labels */
+
+/* A descriptor for epoll_wait/epoll_ctl's first argument. */
+static int pick_epfd(void)
+{
+	int m;
+
+	if (nep > 0 && !chance(15)) {
+		int i = (int)rnd((uint32_t)nep);
+
+		snprintf(tag, sizeof(tag), "ep%d.", i);
+		return epfds[i];
+	}
+	return pick_fd(&m);
+}
+
+static void op_epoll_create(void)
+{
+	int fd, v = (int)rnd(6);
+
+	if (nep == 2)
+		return;
+	if (v < 4) {
+		int fl = v == 3 ? 1 : v == 2 ? EPOLL_CLOEXEC : 0;
+
+		snprintf(nm, sizeof(nm), "epoll_create1(%#x)", fl);
+		fd = (int)RFD(verbose ? nm : "epoll_create1", epoll_create1(fl));
+	} else {
+		int sz = v == 4 ? 0 : 1;
+
+		snprintf(nm, sizeof(nm), "epoll_create(%d)", sz);
+		fd = (int)RFD(verbose ? nm : "epoll_create", epoll_create(sz));
+	}
+	if (fd >= 0)
+		epfds[nep++] = fd;
+}
+
+static void op_epoll_ctl(void)
+{
+	static const uint32_t bits[] = { EPOLLIN, EPOLLOUT, EPOLLPRI, EPOLLRDHUP, EPOLLERR, EPOLLHUP,
+					 EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLRDNORM,
+					 EPOLLWRNORM, EPOLLMSG };
+	static const int ops[] = { EPOLL_CTL_ADD, EPOLL_CTL_ADD, EPOLL_CTL_ADD, EPOLL_CTL_MOD,
+				   EPOLL_CTL_MOD, EPOLL_CTL_DEL, 0, 4 };
+	int ep = pick_epfd(), op = ops[rnd(8)], m, fd;
+	struct epoll_event ev = { 0 }, *evp = &ev;
+	char t[16];
+
+	memcpy(t, tag, sizeof(t));
+	if (chance(8) && nep > 0) {
+		fd = epfds[rnd((uint32_t)nep)];
+		snprintf(tag, sizeof(tag), "ep");
+	} else {
+		fd = pick_fd(&m);
+	}
+	switch (rnd(6)) {
+	case 0: ev.events = EPOLLIN; break;
+	case 1: ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP; break;
+	case 2: ev.events = 0; break;
+	case 3: ev.events = 0xffffffffu; break;
+	default:
+		for (int i = 0; i < 4; i++)
+			ev.events |= bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+		break;
+	}
+	ev.data.u64 = (uint64_t)step_no;
+	if (chance(4))
+		evp = NULL;
+	snprintf(nm, sizeof(nm), "epoll_ctl(%s,%d,%s%s,%#x)", t, op, tag, evp ? "" : "NULL", ev.events);
+	tag[0] = 0;
+	R(verbose ? nm : "epoll_ctl", epoll_ctl(ep, op, fd, evp));
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const struct epoll_event *x = a, *y = b;
+
+	return x->data.u64 < y->data.u64 ? -1 : x->data.u64 > y->data.u64;
+}
+
+static void op_epoll_wait(void)
+{
+	static const int maxs[] = { 16, 16, 16, 16, 0, -1 };
+	struct epoll_event ev[16];
+	int ep = pick_epfd(), mx = maxs[rnd(6)];
+	void *evp = chance(4) ? NULL : ev;
+
+	snprintf(nm, sizeof(nm), "epoll_wait(%d%s)", mx, evp ? "" : ",NULL");
+	long r = R(verbose ? nm : "epoll_wait", epoll_wait(ep, evp, mx, 0));
+
+	if (r <= 0)
+		return;
+	qsort(ev, (size_t)r, sizeof(ev[0]), cmp_ev);
+	for (long i = 0; i < r; i++)
+		more("/L%u:%x", (unsigned)ev[i].data.u64, ev[i].events);
+}
+
+static void op_select(void)
+{
+	fd_set rs, ws, es;
+	int maxfd = -1, n, v = (int)rnd(10);
+	struct timeval tv = { 0, 0 };
+	char what[8] = "";
+
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_ZERO(&es);
+	for (int i = 0; i < nfds; i++) {
+		int fd = fds[i].fd, b = 1 + (int)rnd(7);
+
+		if (b & 1)
+			FD_SET(fd, &rs);
+		if (b & 2)
+			FD_SET(fd, &ws);
+		if (b & 4)
+			FD_SET(fd, &es);
+		if (fd > maxfd)
+			maxfd = fd;
+	}
+	n = maxfd + 1;
+	if (v == 0) {
+		n = maxfd;              /* leaves the highest out */
+		snprintf(what, sizeof(what), "-1");
+	} else if (v == 1 && nstale > 0 && stale[0] < FD_SETSIZE) {
+		FD_SET(stale[0], &rs);  /* a closed descriptor: EBADF */
+		if (stale[0] >= n)
+			n = stale[0] + 1;
+		snprintf(what, sizeof(what), "stale");
+	} else if (v == 2) {
+		n = -1;
+		snprintf(what, sizeof(what), "neg");
+	}
+	snprintf(nm, sizeof(nm), "select(%s)", what);
+	if (R(verbose ? nm : "select", select(n, &rs, &ws, &es, &tv)) < 0)
+		return;
+	for (int i = 0; i < nfds; i++) {
+		int fd = fds[i].fd;
+
+		if (fd >= n)
+			continue;
+		more("/%d:%s%s%s", fds[i].m, FD_ISSET(fd, &rs) ? "r" : "", FD_ISSET(fd, &ws) ? "w" : "",
+		     FD_ISSET(fd, &es) ? "e" : "");
+	}
+}
+
+/* The iovecs of a sendmsg/recvmsg: a plain one, odd counts and lengths,
+ * NULL bases of length 0, none, or more than IOV_MAX. Returns the count and
+ * the bytes they hold in *TOTAL; names them in NAME. */
+static struct iovec iovs[IOV_MAX + 1];
+
+static int odd_iov(char *buf, int n, size_t *total, char *name, size_t nn)
+{
+	static const size_t lens[] = { 0, 1, 7, 100, 1400 };
+	int v = (int)rnd(100), c;
+
+	*total = 0;
+	if (v < 45) {
+		iovs[0] = (struct iovec){ buf, (size_t)n };
+		*total = (size_t)n;
+		snprintf(name, nn, "%d", n);
+		return 1;
+	}
+	if (v < 75) {
+		size_t off = 0;
+		int l = 0;
+
+		c = 2 + (int)rnd(3);
+		for (int i = 0; i < c; i++) {
+			size_t len = lens[rnd(5)];
+
+			if (len == 0 && rnd(2))
+				iovs[i] = (struct iovec){ NULL, 0 };
+			else
+				iovs[i] = (struct iovec){ buf + off, len };
+			off += len;
+			l += snprintf(name + l, nn - (size_t)l, "%s%s%zu", i ? "+" : "", iovs[i].iov_base ? "" : "N",
+				      len);
+		}
+		*total = off;
+		return c;
+	}
+	if (v < 83) {
+		snprintf(name, nn, "none");
+		return 0;
+	}
+	if (v < 90) {
+		/* IOV_MAX exactly: all empty but the last. */
+		for (int i = 0; i < IOV_MAX; i++)
+			iovs[i] = (struct iovec){ buf, 0 };
+		iovs[IOV_MAX - 1].iov_len = 5;
+		*total = 5;
+		snprintf(name, nn, "max");
+		return IOV_MAX;
+	}
+	for (int i = 0; i <= IOV_MAX; i++)
+		iovs[i] = (struct iovec){ buf, 1 };
+	*total = IOV_MAX + 1;
+	snprintf(name, nn, "max+1");
+	return IOV_MAX + 1;
+}
+
+/* A control buffer for sendmsg: good and malformed IP_PKTINFO, IP_TOS,
+ * IP_TTL, SCM_RIGHTS. */
+static size_t send_control(char *cb, size_t cbn, char *name, size_t nn)
+{
+	struct cmsghdr *c = (struct cmsghdr *)cb;
+	int v = (int)rnd(11), iv;
+
+	memset(cb, 0, cbn);
+	switch (v) {
+	case 0: {
+		struct in_pktinfo pi = { 0 };
+
+		if (rnd(2))
+			inet_pton(AF_INET, SELF, &pi.ipi_spec_dst);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		snprintf(name, nn, "pktinfo%s", pi.ipi_spec_dst.s_addr ? "-self" : "");
+		return CMSG_SPACE(sizeof(pi));
+	}
+	case 1: case 2: {
+		static const int vals[] = { 1, 64, 255, 0, 256, -1 };
+
+		iv = vals[rnd(6)];
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = v == 1 ? IP_TTL : IP_TOS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &iv, sizeof(iv));
+		snprintf(name, nn, "%s=%d", v == 1 ? "ttl" : "tos", iv);
+		return CMSG_SPACE(sizeof(int));
+	}
+	case 3: {
+		unsigned char b = (unsigned char)(rnd(2) ? 0x10 : 3);
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TOS;
+		c->cmsg_len = CMSG_LEN(1);
+		*CMSG_DATA(c) = b;
+		snprintf(name, nn, "tos1=%u", b);
+		return CMSG_SPACE(1);
+	}
+	case 4:
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &devnull, sizeof(int));
+		snprintf(name, nn, "rights");
+		return CMSG_SPACE(sizeof(int));
+	case 5:
+		/* A length shorter than the header. */
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TTL;
+		c->cmsg_len = sizeof(struct cmsghdr) - 4;
+		snprintf(name, nn, "shorthdr");
+		return CMSG_SPACE(sizeof(int));
+	case 6:
+		/* A length past the buffer. */
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TTL;
+		c->cmsg_len = CMSG_LEN(sizeof(int)) + 64;
+		iv = 64;
+		memcpy(CMSG_DATA(c), &iv, sizeof(iv));
+		snprintf(name, nn, "longlen");
+		return CMSG_SPACE(sizeof(int));
+	case 7:
+		/* A buffer shorter than a header: no message at all. */
+		snprintf(name, nn, "tiny");
+		return 5;
+	case 8:
+		/* An unknown type at IPPROTO_IP, and one at another level. */
+		c->cmsg_level = rnd(2) ? IPPROTO_IP : 12345;
+		c->cmsg_type = 99;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		snprintf(name, nn, "unknown%d", c->cmsg_level);
+		return CMSG_SPACE(sizeof(int));
+	case 9: {
+		/* Two: a TTL and a TOS. */
+		struct cmsghdr *d;
+
+		iv = 33;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TTL;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &iv, sizeof(iv));
+		d = (struct cmsghdr *)(cb + CMSG_SPACE(sizeof(int)));
+		d->cmsg_level = IPPROTO_IP;
+		d->cmsg_type = IP_TOS;
+		d->cmsg_len = CMSG_LEN(sizeof(int));
+		iv = 0x20;
+		memcpy(CMSG_DATA(d), &iv, sizeof(iv));
+		snprintf(name, nn, "ttl+tos");
+		return 2 * CMSG_SPACE(sizeof(int));
+	}
+	default:
+		/* A short IP_PKTINFO. */
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(4);
+		snprintf(name, nn, "shortpkt");
+		return CMSG_SPACE(sizeof(struct in_pktinfo));
+	}
+}
+
+/* A destination for sendmsg/sendmmsg (as op_send's sendto): sets *TO, *TM. */
+static const struct sockaddr *send_dest(int m, struct sockaddr_storage *ss, socklen_t *len, enum pkind *to,
+					int *tm, char *an, size_t nn)
+{
+	int fam = m >= 0 ? ms[m].fam : AF_INET, t = (int)rnd(6), port, pi = -1;
+	const char *ip = PEER;
+	const struct sockaddr *sa;
+
+	*to = m >= 0 ? ms[m].peer : PK_NONE;
+	*tm = -1;
+	if (m >= 0 && ms[m].type == SOCK_DGRAM && ms[m].peer == PK_LOCAL && ms[m].lport >= 0)
+		*tm = udp_at(ms[m].lport);
+	if (t >= 4) {
+		*len = 0;
+		snprintf(an, nn, "none");
+		return NULL;
+	}
+	switch (t) {
+	case 0: port = P_UECHO; *to = PK_UECHO; break;
+	case 1: port = P_USINK; *to = PK_USINK; break;
+	case 2: port = P_UCLOSED; *to = PK_UCLOSED; break;
+	default: pi = (int)rnd(NPORTS); port = own_port(pi); ip = SELF; *to = PK_LOCAL; break;
+	}
+	sa = odd_addr(ss, len, fam, ip, port, an, nn);
+	if (m >= 0 && ms[m].type == SOCK_STREAM)
+		*to = ms[m].peer;
+	else if (sa == NULL || *len == 0)
+		*to = m >= 0 ? ms[m].peer : PK_NONE;
+	else if (*len < (fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) ||
+		 ss->ss_family != fam)
+		*to = PK_NONE;
+	if (*to == PK_LOCAL && pi >= 0)
+		*tm = udp_at(pi);
+	return sa;
+}
+
+/* A TCP send that could wait for good is made non-blocking (as op_send). */
+static int send_guard(int m, int flags, size_t n)
+{
+	if (m >= 0 && ms[m].type == SOCK_STREAM && !ms[m].nonblock && !(flags & MSG_DONTWAIT) &&
+	    (ms[m].st == ST_CONNECTING || (ms[m].peer == PK_LOCAL && ms[m].other >= 0 &&
+					   ms[ms[m].other].in_expect + (int)n > 20000)))
+		flags |= MSG_DONTWAIT;
+	return flags;
+}
+
+static void op_sendmsg(void)
+{
+	static char buf[IOV_MAX + 8000];
+	char cb[128], an[64], in[64], cn[32] = "";
+	int m, fd = pick_fd(&m), flags = 0, tm;
+	size_t total;
+	enum pkind to;
+	struct sockaddr_storage ss;
+	struct msghdr h = { 0 };
+
+	for (size_t i = 0; i < 8000; i++)
+		buf[i] = (char)('a' + (i * 7) % 26);
+	h.msg_iovlen = (size_t)odd_iov(buf, send_lens[rnd(5)], &total, in, sizeof(in));
+	h.msg_iov = iovs;
+	if (h.msg_iovlen > 0 && chance(4))
+		h.msg_iov = NULL;
+	h.msg_name = (void *)send_dest(m, &ss, &h.msg_namelen, &to, &tm, an, sizeof(an));
+	if (chance(35))
+		h.msg_controllen = send_control(cb, sizeof(cb), cn, sizeof(cn)), h.msg_control = cb;
+	if (rnd(3) == 0)
+		flags |= MSG_DONTWAIT;
+	if (rnd(8) == 0)
+		flags |= MSG_MORE;
+	if (rnd(2))
+		flags |= MSG_NOSIGNAL;
+	if (rnd(12) == 0)
+		flags |= MSG_OOB;
+	if (rnd(12) == 0)
+		flags |= MSG_CONFIRM;
+	flags = send_guard(m, flags, total);
+	snprintf(nm, sizeof(nm), "sendmsg(%s%s,%s,%s,%#x)", in, h.msg_iov ? "" : "/NULL", an, cn, flags);
+	sent(m, R(verbose ? nm : "sendmsg", sendmsg(fd, &h, flags)), flags, to, tm);
+}
+
+/* What a received control buffer holds: each message's level, type and
+ * length, and its value for the kinds that do not vary (ifindex does). */
+static void show_cmsgs(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		more("/c%d.%d.%zu", c->cmsg_level, c->cmsg_type, (size_t)c->cmsg_len);
+		if (c->cmsg_level != IPPROTO_IP)
+			continue;
+		if (c->cmsg_type == IP_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			inet_ntop(AF_INET, &pi.ipi_spec_dst, a, sizeof(a));
+			inet_ntop(AF_INET, &pi.ipi_addr, b, sizeof(b));
+			more("=%s,%s,%s", pi.ipi_ifindex > 0 ? "if" : "if0", a, b);
+		} else if ((c->cmsg_type == IP_TTL || c->cmsg_type == IP_TOS) &&
+			   c->cmsg_len >= CMSG_LEN(1)) {
+			int v = 0;
+
+			memcpy(&v, CMSG_DATA(c), c->cmsg_len >= CMSG_LEN(sizeof(int)) ? sizeof(int) : 1);
+			more("=%d", v);
+		}
+	}
+}
+
+/* After a receive of R bytes (or datagrams' bytes) on M: the model's part. */
+static void received(int m, long r, int flags, int ndgrams)
+{
+	struct msock *k;
+
+	if (m < 0)
+		return;
+	k = &ms[m];
+	if (r < 0) {
+		if (step_e == ECONNRESET || step_e == ECONNREFUSED || step_e == ETIMEDOUT) {
+			k->err_expect = false;
+			if (k->type == SOCK_STREAM)
+				k->st = ST_DEAD;
+		}
+		return;
+	}
+	if (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE))
+		return;
+	if (k->type == SOCK_DGRAM) {
+		k->dgrams -= ndgrams;
+		if (k->dgrams < 0)
+			k->dgrams = 0;
+	} else {
+		k->in_expect -= (int)r;
+		if (k->in_expect < 0)
+			k->in_expect = 0;
+	}
+}
+
+static void op_recvmsg(void)
+{
+	static const int lens[] = { 0, 1, 4, 100, 4096, 70000 };
+	static const size_t cls[] = { 0, 8, 16, 20, 24, 32, 64, 256 };
+	static const socklen_t nls[] = { 0, 4, 8, 16, 28, 128 };
+	static char buf[IOV_MAX + 70000];
+	char cb[256], in[64];
+	int m, fd = pick_fd(&m), flags = 0, n = lens[rnd(6)];
+	size_t total;
+	struct sockaddr_storage ss;
+	struct msghdr h = { 0 };
+
+	h.msg_iovlen = (size_t)odd_iov(buf, n, &total, in, sizeof(in));
+	h.msg_iov = iovs;
+	if (rnd(3)) {
+		h.msg_name = &ss;
+		h.msg_namelen = rnd(2) ? sizeof(ss) : nls[rnd(6)];
+	}
+	if (rnd(2)) {
+		h.msg_control = cb;
+		h.msg_controllen = cls[rnd(8)];
+	}
+	if (rnd(3) == 0)
+		flags |= MSG_PEEK;
+	if (rnd(2) == 0)
+		flags |= MSG_DONTWAIT;
+	if (rnd(6) == 0)
+		flags |= MSG_TRUNC;
+	if (rnd(8) == 0)
+		flags |= MSG_WAITALL;
+	if (rnd(10) == 0)
+		flags |= MSG_ERRQUEUE;
+	if (rnd(12) == 0)
+		flags |= MSG_OOB;
+	if (rnd(12) == 0)
+		flags |= MSG_CMSG_CLOEXEC;
+	if (m >= 0 && !ms[m].nonblock && !(flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) && !ms[m].rcvtimeo &&
+	    !recv_comes(&ms[m], flags, (int)total))
+		flags |= MSG_DONTWAIT;
+	memset(&ss, 0, sizeof(ss));
+	memset(cb, 0, sizeof(cb));
+	snprintf(nm, sizeof(nm), "recvmsg(%s,%u,%zu,%#x)", in, (unsigned)h.msg_namelen, h.msg_controllen, flags);
+	long r = R(verbose ? nm : "recvmsg", recvmsg(fd, &h, flags));
+
+	if (r >= 0) {
+		more("/f%x/nl%u", h.msg_flags, (unsigned)h.msg_namelen);
+		if (h.msg_name && h.msg_namelen > 0)
+			show_addr(&ss, h.msg_namelen < sizeof(ss) ? h.msg_namelen : sizeof(ss));
+		more("/cl%zu", h.msg_controllen);
+		if (h.msg_control && !(flags & MSG_ERRQUEUE))
+			show_cmsgs(&h);
+		if (r > 0 && h.msg_iovlen == 1)
+			more("/%04x", sum(buf, r < n ? r : n));
+	}
+	received(m, r, flags, 1);
+}
+
+static void op_sendmmsg(void)
+{
+	static char buf[2000];
+	struct mmsghdr mv[3];
+	struct sockaddr_storage ss[3];
+	struct iovec iv[3];
+	enum pkind to[3];
+	int tm[3], m, fd = pick_fd(&m), vlen = (int)rnd(4), flags = 0;
+	char an[64], all[200] = "";
+	size_t l = 0, tot = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)('A' + (i * 5) % 26);
+	memset(mv, 0, sizeof(mv));
+	for (int i = 0; i < 3; i++) {
+		iv[i] = (struct iovec){ buf, (size_t)send_lens[rnd(5)] };
+		tot += iv[i].iov_len;
+		mv[i].msg_hdr.msg_iov = &iv[i];
+		mv[i].msg_hdr.msg_iovlen = 1;
+		mv[i].msg_hdr.msg_name = (void *)send_dest(m, &ss[i], &mv[i].msg_hdr.msg_namelen, &to[i], &tm[i],
+							    an, sizeof(an));
+		if (i < vlen)
+			l += (size_t)snprintf(all + l, sizeof(all) - l, "%s%zu>%s", i ? ";" : "", iv[i].iov_len, an);
+	}
+	if (rnd(3) == 0)
+		flags |= MSG_DONTWAIT;
+	if (rnd(2))
+		flags |= MSG_NOSIGNAL;
+	flags = send_guard(m, flags, tot);
+	snprintf(nm, sizeof(nm), "sendmmsg(%d,%s,%#x)", vlen, all, flags);
+	long r = R(verbose ? nm : "sendmmsg", sendmmsg(fd, chance(5) ? NULL : mv, (unsigned)vlen, flags));
+
+	for (long i = 0; i < r && i < 3; i++) {
+		more("/%u", mv[i].msg_len);
+		if (m >= 0)
+			sent(m, mv[i].msg_len, flags, to[i], tm[i]);
+	}
+}
+
+static void op_recvmmsg(void)
+{
+	static char buf[3][4096];
+	struct mmsghdr mv[3];
+	struct sockaddr_storage ss[3];
+	struct iovec iv[3];
+	static const int lens[] = { 0, 1, 100, 4096 };
+	int m, fd = pick_fd(&m), vlen = (int)rnd(4), flags, n = lens[rnd(4)];
+
+	switch (rnd(3)) {
+	case 0: flags = MSG_DONTWAIT; break;
+	case 1: flags = MSG_WAITFORONE; break;
+	default: flags = 0; break;
+	}
+	if (rnd(6) == 0)
+		flags |= MSG_PEEK;
+	if (rnd(6) == 0)
+		flags |= MSG_TRUNC;
+	/* Without MSG_DONTWAIT a blocking socket waits for VLEN messages
+	 * (MSG_WAITFORONE: for one). */
+	if (m >= 0 && !ms[m].nonblock && !(flags & MSG_DONTWAIT) && !ms[m].rcvtimeo) {
+		const struct msock *k = &ms[m];
+		bool ok = (flags & MSG_WAITFORONE) || vlen <= 1 ? recv_comes(k, flags, n)
+			: k->type == SOCK_DGRAM ? k->dgrams >= vlen && !udp_unsure && !(flags & MSG_PEEK)
+			: false;
+
+		if (!ok)
+			flags |= MSG_DONTWAIT;
+	}
+	memset(mv, 0, sizeof(mv));
+	memset(ss, 0, sizeof(ss));
+	for (int i = 0; i < 3; i++) {
+		iv[i] = (struct iovec){ buf[i], (size_t)n };
+		mv[i].msg_hdr.msg_iov = &iv[i];
+		mv[i].msg_hdr.msg_iovlen = 1;
+		mv[i].msg_hdr.msg_name = &ss[i];
+		mv[i].msg_hdr.msg_namelen = sizeof(ss[i]);
+	}
+	snprintf(nm, sizeof(nm), "recvmmsg(%d,%d,%#x)", vlen, n, flags);
+	long r = R(verbose ? nm : "recvmmsg", recvmmsg(fd, mv, (unsigned)vlen, flags, NULL));
+	long bytes = 0;
+
+	for (long i = 0; i < r && i < 3; i++) {
+		more("/%u,f%x", mv[i].msg_len, mv[i].msg_hdr.msg_flags);
+		show_addr(&ss[i], mv[i].msg_hdr.msg_namelen < sizeof(ss[i]) ? mv[i].msg_hdr.msg_namelen
+			  : sizeof(ss[i]));
+		bytes += mv[i].msg_len;
+	}
+	received(m, r < 0 ? -1 : bytes, flags, r < 0 ? 0 : (int)r);
+}
+
+/* Keeps the pipe from filling (a splice into a full pipe would wait). */
+static void pipe_drain(void)
+{
+	char b[4096];
+
+	while (pipe_bytes > 0 && read(pipefd[0], b, sizeof(b)) > 0)
+		;
+	pipe_bytes = 0;
+}
+
+/* splice and sendfile between the seed's sockets, its pipe and a file. */
+static void op_splice(void)
+{
+	static const size_t lens[] = { 0, 1, 100, 1400, 5000 };
+	int m, fd = pick_fd(&m), v = (int)rnd(5);
+	size_t n = lens[rnd(5)];
+	long r;
+
+	if (pipe_bytes > 32768)
+		pipe_drain();
+	if (v == 0 || v == 1) {
+		/* socket -> pipe: a receive. */
+		if (m >= 0 && !ms[m].nonblock && !ms[m].rcvtimeo && !recv_comes(&ms[m], 0, (int)n))
+			return;
+		if (v == 0) {
+			snprintf(nm, sizeof(nm), "splice(s>p,%zu)", n);
+			r = R(verbose ? nm : "splice", splice(fd, NULL, pipefd[1], NULL, n, SPLICE_F_NONBLOCK));
+		} else {
+			snprintf(nm, sizeof(nm), "sendfile(p<s,%zu)", n);
+			r = R(verbose ? nm : "sendfile", sendfile(pipefd[1], fd, NULL, n));
+		}
+		if (r > 0) {
+			pipe_bytes += (int)r;
+			if (m >= 0 && ms[m].type == SOCK_DGRAM)
+				udp_unsure = true;
+		}
+		received(m, r, 0, 1);
+		return;
+	}
+	enum pkind to = m >= 0 ? ms[m].peer : PK_NONE;
+	int tm = -1;
+
+	if (m >= 0 && ms[m].type == SOCK_DGRAM && ms[m].peer == PK_LOCAL && ms[m].lport >= 0)
+		tm = udp_at(ms[m].lport);
+	int flags = send_guard(m, 0, n);
+
+	if (flags & MSG_DONTWAIT)
+		return;         /* splice and sendfile have no MSG_DONTWAIT */
+	if (v == 2) {
+		/* pipe -> socket: a send of what the pipe holds. */
+		snprintf(nm, sizeof(nm), "splice(p>s,%zu)", n);
+		r = R(verbose ? nm : "splice", splice(pipefd[0], NULL, fd, NULL, n, SPLICE_F_NONBLOCK));
+		if (r > 0)
+			pipe_bytes -= (int)r;
+	} else {
+		/* file -> socket: sendfile with the file's offset or one of its own. */
+		off_t off = v == 3 ? 0 : 9000, *op = &off;
+
+		if (rnd(2))
+			op = NULL;
+		snprintf(nm, sizeof(nm), "sendfile(s<f,%s%ld,%zu)", op ? "" : "pos", op ? (long)off : 0L, n);
+		r = R(verbose ? nm : "sendfile", sendfile(fd, memfd, op, n));
+		if (r >= 0 && op)
+			more("/off%ld", (long)off);
+	}
+	if (r > 0 && m >= 0 && ms[m].type == SOCK_DGRAM) {
+		udp_unsure = true;
+		udp_dirty = true;
+		return;
+	}
+	if (m >= 0)
+		sent(m, r, 0, to, tm);
+}
+
+/* fcntl and ioctl with the flags of generation 2: O_ASYNC, F_SETOWN. */
+static void op_fcntl2(void)
+{
+	int m, fd = pick_fd(&m), v = (int)rnd(8);
+
+	switch (v) {
+	case 0: case 1: {
+		static const int fl[] = { 0, O_NONBLOCK, O_ASYNC, O_NONBLOCK | O_ASYNC, O_APPEND | O_NONBLOCK,
+					  O_RDONLY | O_NONBLOCK | O_DIRECT };
+		int f = fl[rnd(6)];
+
+		snprintf(nm, sizeof(nm), "setfl(%#x)", f);
+		if (R(verbose ? nm : "setfl", fcntl(fd, F_SETFL, f)) == 0 && m >= 0)
+			ms[m].nonblock = f & O_NONBLOCK;
+		break;
+	}
+	case 2: {
+		long r = R("getfl", fcntl(fd, F_GETFL));
+
+		if (r >= 0)
+			more("/%lx", r & (O_NONBLOCK | O_ACCMODE | O_APPEND | O_ASYNC | O_DIRECT));
+		break;
+	}
+	case 3: {
+		int who = rnd(3) == 0 ? 0 : rnd(2) ? getpid() : -getpgrp();
+
+		snprintf(nm, sizeof(nm), "setown(%s)", who == 0 ? "0" : who > 0 ? "pid" : "pgrp");
+		R(verbose ? nm : "setown", fcntl(fd, F_SETOWN, who));
+		break;
+	}
+	case 4: {
+		/* The owner by what it is (the pids differ between the runs). */
+		long r;
+
+		errno = 0;
+		r = fcntl(fd, F_GETOWN);
+		result("getown", r == -1 ? -1 : r == 0 ? 0 : r == getpid() ? 1 : r == -getpgrp() ? 2 : 3, errno,
+		       false);
+		break;
+	}
+	case 5:
+		R("getfd", fcntl(fd, F_GETFD));
+		break;
+	case 6: {
+		int a = (int)rnd(2);
+
+		snprintf(nm, sizeof(nm), "FIOASYNC(%d)", a);
+		R(verbose ? nm : "FIOASYNC", ioctl(fd, FIOASYNC, &a));
+		break;
+	}
+	default: {
+		int a = (int)rnd(2);
+
+		snprintf(nm, sizeof(nm), "FIONBIO(%d)", a);
+		if (R(verbose ? nm : "FIONBIO", ioctl(fd, FIONBIO, &a)) == 0 && m >= 0)
+			ms[m].nonblock = a;
+		break;
+	}
+	}
+}
+
+/* A UDP socket connected and disconnected (AF_UNSPEC), as a resolver does. */
+static void op_udp_reconnect(void)
+{
+	int m, fd = pick_fd(&m);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = m >= 0 ? ms[m].fam : AF_INET;
+
+	if (m < 0 || ms[m].type != SOCK_DGRAM)
+		return;
+	if (rnd(2)) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = AF_UNSPEC;
+		len = rnd(2) ? sizeof(struct sockaddr) : sizeof(sa_family_t);
+		snprintf(nm, sizeof(nm), "connect(UNSPEC/%u)", (unsigned)len);
+		if (R(verbose ? nm : "connect", connect(fd, (struct sockaddr *)&ss, len)) == 0)
+			ms[m].peer = PK_NONE;
+		return;
+	}
+	int t = (int)rnd(3);
+
+	len = mkaddr(&ss, fam, PEER, tgt_port[T_UECHO + t]);
+	snprintf(nm, sizeof(nm), "connect(%s:%d)", PEER, tgt_port[T_UECHO + t]);
+	if (R(verbose ? nm : "connect", connect(fd, (struct sockaddr *)&ss, len)) == 0) {
+		ms[m].peer = tgt_kind[T_UECHO + t];
+		if (ms[m].port < 0)
+			ms[m].port = 9;
+	}
+}
+
+static void gen2_setup(void)
+{
+	static char b[8192];
+	struct sigaction sa = { .sa_handler = on_sig };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) != 0 || (memfd = memfd_create("fz", MFD_CLOEXEC)) < 0) {
+		emit("SETUP pipe %s", ename(errno));
+		end_line();
+		exit(0);
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (char)('0' + (i * 3) % 10);
+	if (write(memfd, b, sizeof(b)) != (ssize_t)sizeof(b) || lseek(memfd, 0, SEEK_SET) != 0) {
+		emit("SETUP memfd %s", ename(errno));
+		end_line();
+		exit(0);
+	}
+}
+
+/* Generation 2's mix: the first generation's calls, fewer of each, and the new ones. */
+static void gen2_op(void)
+{
+	static const struct { void (*fn)(void); int w; } tab[] = {
+		{ op_bind, 6 }, { op_listen, 3 }, { op_connect, 8 }, { op_udp_reconnect, 3 },
+		{ op_accept, 4 }, { op_send, 6 }, { op_recv, 6 }, { op_shutdown, 3 }, { op_close, 3 },
+		{ op_dup, 2 }, { op_fcntl2, 4 }, { op_setsockopt, 6 }, { op_getsockopt, 6 }, { op_ioctl, 2 },
+		{ op_poll, 1 }, { op_name, 2 }, { op_peer_connect, 2 }, { op_epoll_create, 2 },
+		{ op_epoll_ctl, 6 }, { op_epoll_wait, 4 }, { op_select, 3 }, { op_sendmsg, 6 },
+		{ op_recvmsg, 6 }, { op_sendmmsg, 2 }, { op_recvmmsg, 2 }, { op_splice, 3 },
+	};
+	int total = 0, w;
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
+		op_socket();
+		return;
+	}
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
+
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -1394,7 +2234,7 @@ static void run_seed(unsigned long seed)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGURG, &sa, NULL);
-	rng = seed * 0x2545f4914f6cdd1dull + 1;
+	rng = seed * 0x2545f4914f6cdd1dull + (uint64_t)gen * gen;
 	/* Own ports unique to the seed within a run (a kernel's TIME_WAIT
 	 * outlives the seed's process; pstack's does not). */
 	port_base = 10000 + (int)(seed % 3000) * 3;
@@ -1421,11 +2261,20 @@ static void run_seed(unsigned long seed)
 			exit(0);
 		}
 	}
+	if (gen == 2)
+		gen2_setup();
 	nops = 5 + (int)rnd(16);
 	for (int i = 0; i < nops; i++) {
-		int w = (int)rnd(100);
+		int w;
 
 		tag[0] = 0;
+		step_no = i;
+		if (gen == 2) {
+			gen2_op();
+			settle();
+			continue;
+		}
+		w = (int)rnd(100);
 		if (nsocks == 0 || (w < 10 && nsocks < 3))
 			op_socket();
 		else if (w < 18)
@@ -1489,10 +2338,13 @@ static void drive(unsigned long seed, const char *self, const char *preload)
 		dup2(p[1], 1);
 		if (preload)
 			setenv("LD_PRELOAD", preload, 1);
+		char g[16];
+
+		snprintf(g, sizeof(g), "%d", gen);
 		if (verbose)
-			execl(self, self, "-v", "-r", arg, (char *)NULL);
+			execl(self, self, "-g", g, "-v", "-r", arg, (char *)NULL);
 		else
-			execl(self, self, "-r", arg, (char *)NULL);
+			execl(self, self, "-g", g, "-r", arg, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -1553,15 +2405,22 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:s:n:vr:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:s:n:vr:g:")) != -1) {
 		switch (opt) {
+		case 'g':
+			gen = atoi(optarg);
+			if (gen != 1 && gen != 2) {
+				fprintf(stderr, "fuzzseq: -g 1 or -g 2\n");
+				return 2;
+			}
+			break;
 		case 'p': preload = optarg; break;
 		case 's': first = strtoul(optarg, NULL, 0); break;
 		case 'n': count = strtoul(optarg, NULL, 0); break;
 		case 'v': verbose = true; break;
 		case 'r': run_seed(strtoul(optarg, NULL, 0)); break;
 		default:
-			fprintf(stderr, "usage: fuzzseq [-p PRELOAD] [-s FIRST] [-n COUNT] [-v] | -r SEED\n");
+			fprintf(stderr, "usage: fuzzseq [-g GEN] [-p PRELOAD] [-s FIRST] [-n COUNT] [-v] | [-g GEN] -r SEED\n");
 			return 2;
 		}
 	}

@@ -7,11 +7,14 @@
 # known.txt accepts (KNOWN below) is listed apart. Not part of make test: a
 # seed takes about 0.4 s under the preload (1,000 seeds: about 7 minutes).
 #
-#   tests/diff/fuzzseq.sh [-b BUILD] [-o OUTDIR] [-s FIRST] [-B BATCH] N
+#   tests/diff/fuzzseq.sh [-b BUILD] [-o OUTDIR] [-s FIRST] [-B BATCH] [-g GEN] N
 #   tests/diff/fuzzseq.sh -T OUTDIR      only the triage of an earlier run
+#     -g  the generator's generation: 1 (default, the seeds' first meaning) or
+#         2 (adds epoll, select, sendmsg/recvmsg with odd iovecs and control
+#         messages, sendmmsg/recvmmsg, splice/sendfile, O_ASYNC, F_SETOWN)
 #
-# A seed is reproducible: `tests/diff/fuzzseq.sh -s SEED 1` runs it again, and
-# BUILD/diff/fuzzseq -v -r SEED runs it by hand (with LD_PRELOAD for pstack,
+# A seed is reproducible: `tests/diff/fuzzseq.sh [-g GEN] -s SEED 1` runs it
+# again, and BUILD/diff/fuzzseq [-g GEN] -v -r SEED runs it by hand (with LD_PRELOAD for pstack,
 # in a namespace set up as run.sh does). Exit status 1 when any seed differs.
 # Needs root (network namespaces).
 set -euo pipefail
@@ -22,14 +25,16 @@ outdir=
 first=1
 batch=250
 triage_only=
-while getopts b:o:s:B:T: opt; do
+gen=1
+while getopts b:o:s:B:T:g: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	s) first=$OPTARG ;;
 	B) batch=$OPTARG ;;
 	T) triage_only=1 outdir=$OPTARG ;;
-	*) sed -n '9,16p' "$0" >&2; exit 2 ;;
+	g) gen=$OPTARG ;;
+	*) sed -n '9,20p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -111,7 +116,7 @@ if [ -n "$triage_only" ]; then
 	triage
 	exit
 fi
-[ $# = 1 ] || { sed -n '9,16p' "$0" >&2; exit 2; }
+[ $# = 1 ] || { sed -n '9,20p' "$0" >&2; exit 2; }
 total=$1
 build=$(cd "$build" && pwd)
 [ -x "$build/diff/fuzzseq" ] || { echo "fuzzseq.sh: no $build/diff/fuzzseq (make all)" >&2; exit 2; }
@@ -123,7 +128,7 @@ while [ $s -lt $end ]; do
 	n=$((end - s < batch ? end - s : batch))
 	# A seed takes at most 20 s (fuzzseq's own bound); the batch's bound follows.
 	DIFF_TIMEOUT=$((60 + n * 20)) bash "$here/run.sh" -b "$build" -x "$build/diff/fuzzseq" \
-		-o "$outdir/b$s" -- -v -s "$s" -n "$n" >"$outdir/b$s.log" 2>&1 || true
+		-o "$outdir/b$s" -- -g "$gen" -v -s "$s" -n "$n" >"$outdir/b$s.log" 2>&1 || true
 	grep -q '^sockdiff:' "$outdir/b$s.log" || { echo "fuzzseq.sh: batch $s failed:" >&2; cat "$outdir/b$s.log" >&2; exit 2; }
 	s=$((s + n))
 done

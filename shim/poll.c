@@ -1354,8 +1354,11 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		ev = &evc;
 	}
 	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
+		/* Linux's do_epoll_ctl looks the descriptors up first (EBADF
+		 * for epfd) and the op last (its switch's default): what is
+		 * not an epoll, or an unknown op, is EINVAL alike. */
 		shim_put(&k->obj);
-		return -EINVAL;
+		return shim_libc.fcntl(epfd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 	}
 	if (epfd == fd) {
 		shim_put(&k->obj);

@@ -6646,6 +6646,18 @@ CASE(epoll_bad_op, 0)
 
 	R(epoll_ctl(epoll_create1(0), 99, tcp_sock(), &e));
 }
+/* An unknown op on a bad epoll descriptor: do_epoll_ctl looks up the
+ * descriptors first (EBADF), the op last (its switch's default, EINVAL). */
+CASE(epoll_bad_op_bad_epfd, 0)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	int s = tcp_sock();
+
+	R(epoll_ctl(-1, 99, s, &e));
+	R(epoll_ctl(1000, 4, s, &e));
+	R(epoll_ctl(s, 4, s, &e));
+	R(epoll_ctl(-1, 99, s, NULL));
+}
 CASE(epoll_add_self, 0) { int ep = epoll_create1(0); R(ep_add(ep, ep, EPOLLIN)); }
 CASE(epoll_bad_epfd, 0) { R(ep_add(-1, tcp_sock(), EPOLLIN)); }
 CASE(epoll_epfd_not_epoll, 0) { R(ep_add(tcp_sock(), tcp_sock(), EPOLLIN)); }

@@ -2169,6 +2169,22 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 	return (ssize_t)total;
 }
 
+/* Stack lock held. A control message TCP refuses (cm_err): Linux's
+ * tcp_sendmsg_locked reads them only once the connection is there
+ * (sk_stream_wait_connect first: EPIPE unless connected or connecting,
+ * EAGAIN or the handshake's wait while connecting, the socket's error). */
+static ssize_t tcp_cmsg_err(struct shim_sock *k, int flags, int cm_err)
+{
+	enum tcp_state st = k->tcp ? tcp_get_state(k->tcp) : TCP_STATE_CLOSED;
+	ssize_t r;
+
+	if (st == TCP_STATE_ESTABLISHED || st == TCP_STATE_CLOSE_WAIT)
+		return cm_err;
+	/* Nothing to send meets the same checks (and waits the same way). */
+	r = tcp_send_iov_raw(k, NULL, 0, flags);
+	return r == 0 ? cm_err : r;
+}
+
 static ssize_t tcp_send_iov(struct shim_sock *k, struct sock_iov *v, int cnt, int flags,
 			    const struct tx_cmsgs *cm)
 {
@@ -2413,7 +2429,7 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 	} else if (k->type == SOCK_STREAM) {
 		/* Linux ignores the address of sendto on a TCP socket. */
 		if (cm && cm->err)
-			r = cm->err;
+			r = tcp_cmsg_err(k, flags, cm->err);
 		else if (k->tcp && tcp_fastopen_deferred(k->tcp))
 			r = fastopen_deferred_send(k, v, cnt, flags, cm);
 		else

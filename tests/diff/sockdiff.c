@@ -3281,6 +3281,38 @@ CASE(sendmsg_cmsg_so_mark, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_S
 CASE(sendmsg_cmsg_so_mark_short, 0) { unsigned v = 7; send_cmsg(udp_to(P_UECHO), SOL_SOCKET, SO_MARK, &v, 2, 0); }
 CASE(sendmsg_cmsg_tcp_unknown_sol_socket, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), SOL_SOCKET, 999, &v, sizeof(v), 0); }
 CASE(sendmsg_cmsg_tcp_len_beyond, 0) { int v = 1; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 200); }
+/* A malformed control message (cmsg_len past the buffer) on TCP sockets
+ * that cannot send: the state's error (tcp_sendmsg_locked waits for the
+ * connection, sk_stream_wait_connect, before it reads the messages). */
+static void send_bad_cmsg(int s)
+{
+	union { char b[64]; struct cmsghdr a; } c;
+	struct iovec v;
+	struct msghdr m = msg1(&v, "x");
+	struct cmsghdr *h;
+
+	memset(&c, 0, sizeof(c));
+	m.msg_control = c.b;
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = IPPROTO_IP;
+	h->cmsg_type = IP_TTL;
+	h->cmsg_len = 200;
+	R(sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+CASE(sendmsg_cmsg_tcp_bad_states, 1000)
+{
+	int s = tcp_sock(), c = tcp_sock(), w = tcp_to(P_SINK);
+
+	send_bad_cmsg(s);
+	send_bad_cmsg(tcp_listener());
+	fcntl(c, F_SETFL, O_NONBLOCK);
+	conn(c, PEER, P_DROP);
+	send_bad_cmsg(c);
+	shutdown(w, SHUT_WR);
+	send_bad_cmsg(w);
+	send_bad_cmsg(tcp_to(P_SINK));
+}
 CASE(sendmsg_cmsg_tcp_bad_ttl, 0) { int v = 300; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 0); }
 CASE(sendmsg_cmsg_controllen_small, 0)
 {

@@ -4218,7 +4218,7 @@ static ssize_t splice_to_sock(struct shim_sock *k, int fd, int in, size_t len, u
 	return total ? (ssize_t)total : r;
 }
 
-ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+static ssize_t splice_sock_pipe(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
 {
 	bool from_sock = shim_owns(in);
 	struct shim_sock *k;
@@ -4248,7 +4248,7 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
 	} else if (off_in || off_out) {
 		r = -EINVAL;
 	} else if (!len) {
-		r = 0;
+		r = 0;          /* sendfile's (splice's own is 0 before all this) */
 	} else {
 		n = from_sock ? splice_from_sock(k, out, len, flags) : splice_to_sock(k, out, in, len, flags);
 		leave(k);
@@ -4256,6 +4256,17 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
 	}
 	leave(k);
 	return r;
+}
+
+ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned flags)
+{
+	/* sys_splice: a length of 0 is 0 before anything is looked at (bad
+	 * descriptors included), then unknown flags are EINVAL. */
+	if (!len)
+		return 0;
+	if (flags & ~(unsigned)(SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+		return -EINVAL;
+	return splice_sock_pipe(in, off_in, out, off_out, len, flags);
 }
 
 /* ---- sendfile ---- */
@@ -4377,7 +4388,7 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	if (!shim_owns(out_fd) && shim_owns(in_fd) && is_pipe(out_fd) > 0) {
 		if (offset)
 			return -ESPIPE;
-		return shim_splice(in_fd, NULL, out_fd, NULL, count, 0);
+		return splice_sock_pipe(in_fd, NULL, out_fd, NULL, count, 0);
 	}
 	k = enter_data(out_fd, &e);
 	if (!k)

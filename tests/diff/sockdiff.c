@@ -10444,6 +10444,20 @@ CASE(splice_len_zero, 0)
 	need(pipe(p) == 0, "pipe");
 	R(splice(tcp_hello(), NULL, p[1], NULL, 0, 0));
 }
+/* splice's own checks before it looks at the descriptors: a length of 0
+ * is 0, then unknown flags are EINVAL (sys_splice). */
+CASE(splice_len_zero_bad_fds, 0)
+{
+	int s = tcp_sock(), p[2];
+
+	need(pipe(p) == 0, "pipe");
+	R(splice(s, NULL, -1, NULL, 0, 0));
+	R(splice(-1, NULL, s, NULL, 0, 0));
+	R(splice(s, NULL, p[1], NULL, 0, 0x100));
+	R(splice(s, NULL, p[1], NULL, 5, 0x100));
+	R(splice(p[0], NULL, s, NULL, 5, 0x100));
+	R(splice(s, NULL, 1000, NULL, 5, 0x100));
+}
 CASE(splice_full_pipe_nonblock, 0)
 {
 	int s = tcp_hello(), p[2];

@@ -80,6 +80,7 @@ struct shim_sock {
 	struct tcp_conn *tcp;   /* NULL until the stack object exists */
 	struct udp_sock *udp;
 	bool nonblock;
+	bool append;            /* O_APPEND on the file (F_SETFL): splice and sendfile refuse it */
 	bool closed;            /* no fd left: new calls and poll see EBADF/POLLNVAL; a call in
 				 * progress goes on, as Linux's holds the file (sock_last_close) */
 	bool moved;             /* handed to the kernel's loopback (release): waiters return EBADF */

@@ -4247,6 +4247,8 @@ static ssize_t splice_sock_pipe(int in, loff_t *off_in, int out, loff_t *off_out
 		r = -EBADF;
 	} else if (off_in || off_out) {
 		r = -EINVAL;
+	} else if (!from_sock && k->append) {
+		r = -EINVAL;    /* do_splice: a destination opened O_APPEND */
 	} else if (!len) {
 		r = 0;          /* sendfile's (splice's own is 0 before all this) */
 	} else {
@@ -4401,6 +4403,14 @@ ssize_t shim_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	if (shim_owns(in_fd)) {
 		leave(k);
 		return -EINVAL;
+	}
+	/* do_splice_direct refuses a destination opened O_APPEND (EINVAL),
+	 * once do_sendfile found in_fd open for reading (EBADF). */
+	if (k->append) {
+		int fl = shim_libc.fcntl(in_fd, F_GETFL);
+
+		leave(k);
+		return fl < 0 || (fl & O_PATH) || (fl & O_ACCMODE) == O_WRONLY ? -EBADF : -EINVAL;
 	}
 	/* A short send from the start of a file (a small file whole) is read
 	 * whatever the file is: the read's answers are sendfile's for every
@@ -6305,6 +6315,7 @@ static void sync_flags(struct shim_sock *k, int fd)
 		return;
 	shim_lock();
 	k->nonblock = (fl & O_NONBLOCK) != 0;
+	k->append = (fl & O_APPEND) != 0;
 	if ((fl & O_ASYNC) && !k->async) {
 		/* Linux's fasync_helper: the fd the flag was set on. Counting
 		 * starts now: what is already queued raises no signal. */

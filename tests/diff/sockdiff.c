@@ -10444,6 +10444,25 @@ CASE(splice_len_zero, 0)
 	need(pipe(p) == 0, "pipe");
 	R(splice(tcp_hello(), NULL, p[1], NULL, 0, 0));
 }
+/* A socket with O_APPEND (F_SETFL keeps it): splice and sendfile refuse
+ * to write to it (do_splice, do_splice_direct: EINVAL), a send does not;
+ * reading from it is as usual. */
+CASE(splice_append_socket, 0)
+{
+	int s = tcp_to(P_ECHO), p[2];
+
+	need(pipe(p) == 0, "pipe");
+	need(write(p[1], "hello", 5) == 5, "write");
+	R(fcntl(s, F_SETFL, O_APPEND));
+	emit("fl=%#x", fcntl(s, F_GETFL) & (O_APPEND | O_NONBLOCK));
+	R(splice(p[0], NULL, s, NULL, 5, SPLICE_F_NONBLOCK));
+	R(sendfile(s, tmpfile_of(100), NULL, 100));
+	R(send(s, "x", 1, 0));
+	wait_bytes(s, 1);
+	R(splice(s, NULL, p[1], NULL, 1, 0));
+	R(fcntl(s, F_SETFL, 0));
+	R(splice(p[0], NULL, s, NULL, 5, SPLICE_F_NONBLOCK));
+}
 /* splice's own checks before it looks at the descriptors: a length of 0
  * is 0, then unknown flags are EINVAL (sys_splice). */
 CASE(splice_len_zero_bad_fds, 0)

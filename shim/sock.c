@@ -2245,8 +2245,10 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	 * the address (up->pending): not even a refused one counts. */
 	if (addr_err && !udp_corked(k->udp))
 		return addr_err;
-	/* Linux's udp_sendmsg: the control messages after the address. */
-	if (cm && cm->err) {
+	/* Linux's udp_sendmsg: the control messages after the address, and
+	 * not at all when a corked datagram takes the bytes (up->pending:
+	 * neither refused nor malformed ones count). */
+	if (cm && cm->err && !udp_corked(k->udp)) {
 		struct ip4_endpoint peer;
 
 		return !dst && udp_peer(k->udp, &peer) != 0 ? -EDESTADDRREQ : cm->err;

@@ -3313,6 +3313,26 @@ CASE(sendmsg_cmsg_tcp_bad_states, 1000)
 	send_bad_cmsg(w);
 	send_bad_cmsg(tcp_to(P_SINK));
 }
+/* A datagram corked by MSG_MORE takes the next call's bytes before
+ * udp_sendmsg looks at anything else (up->pending): control messages it
+ * would refuse, malformed ones too, are not read. */
+CASE(sendmsg_cmsg_udp_corked, 0)
+{
+	int s = udp_to(P_UECHO), v = 300;
+	char b[16];
+
+	R(send(s, "a", 1, MSG_MORE));
+	send_cmsg(s, IPPROTO_IP, IP_TTL, &v, sizeof(v), 0);
+	R(send(s, "b", 1, MSG_MORE));
+	send_cmsg(s, IPPROTO_IP, 99, &v, sizeof(v), 0);
+	R(send(s, "c", 1, MSG_MORE));
+	send_cmsg(s, IPPROTO_IP, IP_TTL, &v, sizeof(v), 200);
+	for (int i = 0; i < 3; i++) {
+		wait_in(s);
+		R(recv(s, b, sizeof(b), 0));
+	}
+	send_cmsg(s, IPPROTO_IP, IP_TTL, &v, sizeof(v), 0);
+}
 CASE(sendmsg_cmsg_tcp_bad_ttl, 0) { int v = 300; send_cmsg(tcp_to(P_ECHO), IPPROTO_IP, IP_TTL, &v, sizeof(v), 0); }
 CASE(sendmsg_cmsg_controllen_small, 0)
 {
@@ -13113,6 +13133,41 @@ static void udp6_send_cmsg_report(int level, int type, const void *data, size_t 
 		b[n] = 0;
 		emit("%s", b);
 	}
+}
+/* The same control messages with the destination in msg_name (v4-mapped),
+ * on a socket connected or not. */
+static void udp6_send_cmsg_named(int level, int type, int val, bool connected)
+{
+	union { char b[CMSG_SPACE(64)]; struct cmsghdr a; } c;
+	struct iovec v = { "x", 1 };
+	struct sockaddr_in6 a = sin6(MAPPED_PEER, P_USINK);
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = CMSG_SPACE(sizeof(int)), .msg_name = &a, .msg_namelen = sizeof(a) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	int s = sock6(SOCK_DGRAM);
+
+	memset(&c, 0, sizeof(c));
+	h->cmsg_level = level;
+	h->cmsg_type = type;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &val, sizeof(val));
+	if (connected)
+		conn6(s, MAPPED_PEER, P_USINK);
+	R(sendmsg(s, &m, 0));
+	m.msg_name = NULL;
+	m.msg_namelen = 0;
+	if (connected)
+		R(sendmsg(s, &m, 0));
+}
+CASE(inet6_sendmsg_cmsg_named, 0)
+{
+	udp6_send_cmsg_named(IPPROTO_IP, 99, 1, false);
+	udp6_send_cmsg_named(IPPROTO_IP, 99, 1, true);
+	udp6_send_cmsg_named(IPPROTO_IP, IP_TTL, 300, false);
+	udp6_send_cmsg_named(IPPROTO_IP, IP_TTL, 300, true);
+	udp6_send_cmsg_named(IPPROTO_IPV6, 99, 1, false);
+	udp6_send_cmsg_named(IPPROTO_IPV6, IPV6_HOPLIMIT, 300, true);
+	udp6_send_cmsg_named(SOL_SOCKET, 999, 1, true);
 }
 CASE(inet6_sendmsg_cmsg_hoplimit, 0) { int v = 9; udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_HOPLIMIT, &v, sizeof(v), P_UTTL); }
 CASE(inet6_sendmsg_cmsg_tclass, 0) { int v = 0x28; udp6_send_cmsg_report(IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v), P_UTTL); }

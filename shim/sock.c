@@ -3574,7 +3574,7 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 		memset(&x, 0, sizeof(x));
 		n = framed_recv(k, fd, v, (int)m.msg_iovlen, flags, m.msg_name, &msg->msg_namelen, &mflags, &x);
 		iov_free(v, fast);
-		m.msg_flags = mflags;
+		m.msg_flags = mflags | (flags & MSG_CMSG_CLOEXEC);
 		if (n >= 0 && x.have_meta)
 			rx_cmsgs_put(k, &m, &x);
 		else
@@ -3598,7 +3598,9 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	 * control length; the first of these three that cannot be written
 	 * fails the call. */
 	if (n >= 0) {
-		m.msg_flags = mflags;
+		/* ____sys_recvmsg starts msg_flags from the call's
+		 * MSG_CMSG_CLOEXEC: it shows in the flags written back. */
+		m.msg_flags = mflags | (flags & MSG_CMSG_CLOEXEC);
 		rx_cmsgs_put(k, &m, &x);
 	}
 	if (n >= 0 && m.msg_name && (r = sa_out(k, have ? &src : NULL, m.msg_name, &msg->msg_namelen)) < 0)

@@ -4105,6 +4105,27 @@ CASE(recvmsg_tcp, 0)
 	R(recvmsg(tcp_hello(), &m, 0));
 	emit("namelen=%u flags=%#x", (unsigned)m.msg_namelen, m.msg_flags);
 }
+/* MSG_CMSG_CLOEXEC asked shows in msg_flags (____sys_recvmsg starts them
+ * from the call's MSG_CMSG_CLOEXEC), on UDP and TCP, in recvmmsg too; with
+ * nothing to read, msg_flags is not written. */
+CASE(recvmsg_cmsg_cloexec_flags, 0)
+{
+	char b[4];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1 } };
+	int u = udp_echoed("hello world"), t = tcp_hello();
+
+	R(recvmsg(u, &m, MSG_CMSG_CLOEXEC));
+	emit("flags=%#x", m.msg_flags);
+	m.msg_flags = 0x7;
+	R(recvmsg(u, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmsg(t, &m, MSG_CMSG_CLOEXEC | MSG_PEEK));
+	emit("flags=%#x", m.msg_flags);
+	R(recvmmsg(t, &mm, 1, MSG_CMSG_CLOEXEC, NULL));
+	emit("flags=%#x", mm.msg_hdr.msg_flags);
+}
 CASE(recvmsg_null_msg, 0) { R(recvmsg(udp_echoed("hello"), NULL, 0)); }
 CASE(recvmsg_bad_msg, 0) { R(recvmsg(udp_echoed("hello"), BAD, 0)); }
 CASE(recvmsg_bad_iov, 0)

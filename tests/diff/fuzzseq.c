@@ -1927,7 +1927,7 @@ static void op_sendmmsg(void)
 	struct iovec iv[3];
 	enum pkind to[3];
 	int tm[3], m, fd = pick_fd(&m), vlen = (int)rnd(4), flags = 0;
-	char an[64], all[200] = "";
+	char an[3][64], all[200] = "";
 	size_t l = 0, tot = 0;
 
 	for (size_t i = 0; i < sizeof(buf); i++)
@@ -1939,15 +1939,28 @@ static void op_sendmmsg(void)
 		mv[i].msg_hdr.msg_iov = &iv[i];
 		mv[i].msg_hdr.msg_iovlen = 1;
 		mv[i].msg_hdr.msg_name = (void *)send_dest(m, &ss[i], &mv[i].msg_hdr.msg_namelen, &to[i], &tm[i],
-							    an, sizeof(an));
-		if (i < vlen)
-			l += (size_t)snprintf(all + l, sizeof(all) - l, "%s%zu>%s", i ? ";" : "", iv[i].iov_len, an);
+							    an[i], sizeof(an[i]));
 	}
 	if (rnd(3) == 0)
 		flags |= MSG_DONTWAIT;
 	if (rnd(2))
 		flags |= MSG_NOSIGNAL;
 	flags = send_guard(m, flags, tot);
+	/* What a message makes the peer answer with an error (an ICMP, a RST)
+	 * reaches the kernel's socket within the call over the veth pair, and
+	 * pstack's a moment later over the TAP: no message goes after one
+	 * that the peer refuses. */
+	for (int i = 0; m >= 0 && i + 1 < vlen; i++) {
+		bool refused = ms[m].type == SOCK_STREAM
+			? iv[i].iov_len > 0 && (ms[m].peer == PK_FIN || ms[m].peer == PK_RST ||
+						ms[m].peer == PK_CLOSED)
+			: to[i] == PK_UCLOSED;
+
+		if (refused)
+			vlen = i + 1;
+	}
+	for (int i = 0; i < vlen; i++)
+		l += (size_t)snprintf(all + l, sizeof(all) - l, "%s%zu>%s", i ? ";" : "", iv[i].iov_len, an[i]);
 	snprintf(nm, sizeof(nm), "sendmmsg(%d,%s,%#x)", vlen, all, flags);
 	long r = R(verbose ? nm : "sendmmsg", sendmmsg(fd, chance(5) ? NULL : mv, (unsigned)vlen, flags));
 

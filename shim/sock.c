@@ -2303,6 +2303,10 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	 * nor a MSG_PROBE). */
 	if (n >= 0 && !(flags & (MSG_MORE | MSG_PROBE)) && !k->opts.udp_cork)
 		shim_wq_wake(&k->wq);
+	/* A datagram to ourselves arrives (or its ICMP error comes back)
+	 * before the send returns, as over Linux's loopback. */
+	if (n >= 0)
+		stack_loop_flush(shim_stack(), shim_now());
 	free(bounce);
 	return n;
 }

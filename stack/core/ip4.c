@@ -668,11 +668,21 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 
 void ip4_poll(struct stack *s, uint64_t now)
 {
-	struct pkb *p;
-
 	ip4_reass_poll(s, s->ip4->reass, now);
 	/* Deliver the looped datagrams present now; ones they cause wait for
 	 * the next poll (stack_poll_at() says it is due at once). */
+	ip4_loop_deliver(s, now);
+}
+
+bool ip4_loop_pending(const struct stack *s)
+{
+	return s->ip4->loop_head != NULL;
+}
+
+void ip4_loop_deliver(struct stack *s, uint64_t now)
+{
+	struct pkb *p;
+
 	p = s->ip4->loop_head;
 	s->ip4->loop_head = s->ip4->loop_tail = NULL;
 	s->ip4->loop_len = 0;

@@ -44,6 +44,10 @@ void ip4_input(struct stack *s, const uint8_t *pkt, size_t len, size_t mac_len, 
  * routes, fragments if needed and sends. Takes pkb. 0 or -errno. */
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now);
 void ip4_poll(struct stack *s, uint64_t now);
+/* The datagrams sent to ourselves (ip4_loopback) that wait for delivery;
+ * one round of it (the ones it causes are queued for the next). */
+bool ip4_loop_pending(const struct stack *s);
+void ip4_loop_deliver(struct stack *s, uint64_t now);
 uint64_t ip4_poll_at(const struct stack *s);
 /* RFC 1191 §5: the path MTU an ICMP "fragmentation needed" reported for
  * dst (at least IP4_MIN_PMTU), remembered for IP4_PMTU_EXPIRES_US when below the one

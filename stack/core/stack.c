@@ -223,6 +223,16 @@ void stack_poll(struct stack *s, uint64_t now)
 	tcp_timers(s, now);
 }
 
+void stack_loop_flush(struct stack *s, uint64_t now)
+{
+	stack_assert_locked();
+	s->now = now;
+	/* A datagram and the ICMP error it causes: two rounds; a bound in
+	 * case one ever answers the other. */
+	for (int i = 0; i < 4 && ip4_loop_pending(s); i++)
+		ip4_loop_deliver(s, now);
+}
+
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 uint64_t stack_poll_at(const struct stack *s)

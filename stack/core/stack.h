@@ -161,6 +161,13 @@ void stack_rx_batch_begin(struct stack *s);
 void stack_rx_batch_end(struct stack *s);
 /* Runs every timer due at now. */
 void stack_poll(struct stack *s, uint64_t now);
+/* Delivers what the stack sent to itself (its own address, loopback) and
+ * what that causes, at once: Linux's loopback does it within the sending
+ * call (net_rx_action as the sender's local_bh_enable runs the softirq),
+ * so a datagram to a closed own port has its ICMP error queued, and one to
+ * an own socket is readable, before send() returns. Not from inside a
+ * transport's own sending (TCP answering itself): the caller's, after. */
+void stack_loop_flush(struct stack *s, uint64_t now);
 /* The earliest time stack_poll() has work, or STACK_NEVER. */
 uint64_t stack_poll_at(const struct stack *s);
 /* The link's tx_full: its queue to the device holds enough. */

@@ -8295,6 +8295,39 @@ CASE(udp_refused_paths, 0)
 	emit_so_error(s);
 	emit_so_error(s);
 }
+/* A datagram to the socket's own host on a port nobody has: Linux's
+ * loopback answers within the send (the ICMP error is queued before
+ * send() returns), so the next send already fails. */
+CASE(udp_self_refused_at_once, 0)
+{
+	int s = udp_sock();
+
+	R(connect_to(s, SELF, case_port()));
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, 0));
+	R(send(s, "x", 1, 0));
+	emit_so_error(s);
+}
+CASE(udp_self_refused_at_once_mmsg, 0)
+{
+	int s = udp_sock(), s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)case_port()) };
+	struct iovec v = { "x", 1 };
+	struct mmsghdr mm[3];
+
+	memset(mm, 0, sizeof(mm));
+	for (int i = 0; i < 3; i++)
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &v, .msg_iovlen = 1 };
+	R(connect_to(s, SELF, case_port()));
+	R(sendmmsg(s, mm, 3, 0));
+	emit_so_error(s);
+	inet_pton(AF_INET6, "::ffff:" SELF, &a6.sin6_addr);
+	R(connect(s6, (struct sockaddr *)&a6, sizeof(a6)));
+	R(send(s6, "x", 1, 0));
+	R(send(s6, "x", 1, 0));
+	R(sendmmsg(s6, mm, 3, 0));
+	emit_so_error(s6);
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

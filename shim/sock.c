@@ -1844,13 +1844,12 @@ int shim_shutdown(int fd, int how)
 		if (st == TCP_STATE_LISTEN && r == 0 && how != SHUT_WR)
 			k->listening = false;
 	} else {
-		struct ip4_endpoint peer;
-
 		/* Linux's inet_shutdown: an unconnected UDP socket answers
 		 * ENOTCONN, but the shutdown still takes effect (it wakes a
-		 * blocked recv, which then returns 0). */
+		 * blocked recv, which then returns 0). Connected to a port 0
+		 * (connect() to 0.0.0.0:0) is connected (TCP_ESTABLISHED). */
 		k->udp_shut |= how + 1;
-		r = k->udp && udp_peer(k->udp, &peer) == 0 ? 0 : -ENOTCONN;
+		r = k->udp && udp_connected(k->udp) ? 0 : -ENOTCONN;
 	}
 	/* Threads blocked in recv/accept on this socket re-check now. */
 	sock_wakeup(k);

@@ -1185,6 +1185,12 @@ int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep)
 	return 0;
 }
 
+bool udp_connected(const struct udp_sock *u)
+{
+	stack_assert_locked();
+	return u->pcb.connected;
+}
+
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w)
 {
 	stack_assert_locked();

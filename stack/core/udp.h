@@ -158,6 +158,9 @@ int udp_take_error(struct udp_sock *u);
 void udp_local(const struct udp_sock *u, struct ip4_endpoint *ep);
 /* -ENOTCONN when not connected (or connected to port 0, like Linux). */
 int udp_peer(const struct udp_sock *u, struct ip4_endpoint *ep);
+/* Connected (Linux's TCP_ESTABLISHED), to a port 0 too, which udp_peer()
+ * does not show: what shutdown() goes by. */
+bool udp_connected(const struct udp_sock *u);
 void udp_set_wakeup(struct udp_sock *u, const struct sock_wakeup *w);
 /* Hands a new socket the options kept before it existed: the receive
  * buffer (SO_RCVBUF, doubled like Linux's) when set, IP_TOS, SO_BROADCAST. */

@@ -8328,6 +8328,22 @@ CASE(udp_self_refused_at_once_mmsg, 0)
 	R(sendmmsg(s6, mm, 3, 0));
 	emit_so_error(s6);
 }
+/* A UDP socket connected to the peer, then to 0.0.0.0:0: Linux's socket is
+ * connected (TCP_ESTABLISHED) to its own address and port 0, which
+ * getpeername() does not show (inet_getname: ENOTCONN) but shutdown() and
+ * send() go by (inet_shutdown answers 0, udp_sendmsg sends to port 0). */
+CASE(udp_connect_any_port0_after_peer, 0)
+{
+	int s = udp_to(P_UECHO);
+
+	R(connect_to(s, "0.0.0.0", 0));
+	emit_sockname(s);
+	emit_peername(s);
+	R(send(s, "x", 1, MSG_DONTWAIT));
+	R(shutdown(s, SHUT_RD));
+	R(send(s, "x", 1, MSG_DONTWAIT));
+	emit_so_error(s);
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

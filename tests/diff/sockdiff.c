@@ -16685,6 +16685,39 @@ CASE(window_clamp_syn_sent, 0)
 	emit("clamp=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
 }
 
+/* ... and after the SYN was refused: Linux's tcp_done leaves window_clamp
+ * as the SYN set it, through the sends that report the refusal. */
+static void window_clamp_refused(int fam)
+{
+	int s = socket(fam, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = sin4(PEER, P_CLOSED);
+	struct sockaddr_in6 a6 = sin6("::ffff:" PEER, P_CLOSED);
+
+	need(s >= 0, "socket");
+	errno = 0;
+	if (fam == AF_INET6)
+		need(connect(s, (struct sockaddr *)&a6, sizeof(a6)) < 0 && errno == EINPROGRESS, "connect");
+	else
+		need(connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EINPROGRESS, "connect");
+	wait_err(s);
+	emit("refused=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	emit("reported=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	emit("after=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+}
+CASE(window_clamp_refused, 0) { window_clamp_refused(AF_INET); }
+CASE(window_clamp_refused6, 0) { window_clamp_refused(AF_INET6); }
+/* A blocking connect() that was refused disconnects (__inet_stream_connect's
+ * sock_error: tcp_disconnect): a fresh window_clamp. */
+CASE(window_clamp_refused_blocking, 0)
+{
+	int s = tcp_sock();
+
+	R(connect_to(s, PEER, P_CLOSED));
+	emit("clamp=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+}
+
 /* ===================================================================== */
 /* getsockopt() at every level from the TCP states the sweeps above miss */
 

@@ -1586,12 +1586,14 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 			*v = (int)c->opt.window_clamp;
 		else if (c->rcv_clamp)
 			*v = (int)c->rcv_clamp;
-		else if (c->state == TCP_STATE_CLOSED)
+		else if (c->state == TCP_STATE_CLOSED && !(c->active_open && !c->was_connected))
 			*v = 0;
-		else if (c->state == TCP_STATE_SYN_SENT && c->opt.rcvbuf < 0)
+		else if ((c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_CLOSED) && c->opt.rcvbuf < 0)
 			/* tcp_connect_init: tcp_select_initial_window leaves the
 			 * largest window the scale can say, 65535 << wscale
-			 * (the buffer bounds it only under SO_RCVBUF). */
+			 * (the buffer bounds it only under SO_RCVBUF); a SYN
+			 * refused or timed out leaves it (tcp_done, where a
+			 * disconnect makes a fresh connection). */
 			*v = (int)(65535u << c->rcv_wscale);
 		else
 			*v = (int)(c->rcvq.limit < (65535u << c->rcv_wscale) ? c->rcvq.limit : 65535u << c->rcv_wscale);

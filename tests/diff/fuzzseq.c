@@ -2348,6 +2348,10 @@ static void drive(unsigned long seed, const char *self, const char *preload)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		/* A group of its own: F_SETOWN to the process group (-g 2)
+		 * sends SIGIO and SIGURG to the seed alone, not to this driver
+		 * and the timeout(1) around it. */
+		setpgid(0, 0);
 		dup2(p[1], 1);
 		if (preload)
 			setenv("LD_PRELOAD", preload, 1);

@@ -8344,6 +8344,37 @@ CASE(udp_connect_any_port0_after_peer, 0)
 	R(send(s, "x", 1, MSG_DONTWAIT));
 	emit_so_error(s);
 }
+/* A socket never in the stack that connects to this host (0.0.0.0, port
+ * 0) goes to the kernel (loopback is the kernel's): what it does next. On
+ * Linux the connect binds it to 127.0.0.1; a refused TCP connect and a UDP
+ * disconnect let the port go, so bind() to the host's own address works,
+ * and a UDP socket still on 127.0.0.1 cannot reach the peer (EINVAL). */
+CASE(handover_udp_any0_disconnect_bind, 0)
+{
+	int s = udp_sock();
+
+	R(connect_to(s, "0.0.0.0", 0));
+	emit_sockname(s);
+	R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	bind_to(s, SELF, 0);
+	emit_sockname(s);
+}
+CASE(handover_udp_any0_connect_peer, 0)
+{
+	int s = udp_sock();
+
+	R(connect_to(s, "0.0.0.0", 0));
+	R(connect_to(s, PEER, P_UECHO));
+	emit_sockname(s);
+}
+CASE(handover_tcp_any0_refused_bind, 0)
+{
+	int s = tcp_sock();
+
+	R(connect_to(s, "0.0.0.0", 0));
+	bind_to(s, SELF, 0);
+	emit_sockname(s);
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

@@ -3843,6 +3843,33 @@ static void recvmmsg_keep_error(int fd, int err)
 	leave(k);
 }
 
+/* Linux's do_recvmmsg takes the socket's pending error first (sock_error,
+ * as SO_ERROR does) and answers it before any datagram, vlen 0 too. 0 when
+ * none; an exposed socket's is the kernel's (its recvmmsg answers). */
+static int recvmmsg_take_error(int fd)
+{
+	struct shim_sock *k;
+	int r, v = 0;
+
+	k = enter(fd, &r);
+	if (!k)
+		return r == SHIM_PASS ? 0 : r;
+	shim_lock();
+	if (!shim_exposed(k) && !framed(k)) {
+		v = k->err;
+		k->err = 0;
+		if (!v && k->share)
+			v = atomic_exchange(&k->share->err, 0);
+		if (!v && k->tcp)
+			v = tcp_take_error(k->tcp);
+		else if (!v && k->udp)
+			v = udp_take_error(k->udp);
+	}
+	shim_unlock();
+	leave(k);
+	return v;
+}
+
 int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
 {
 	int f = flags & ~MSG_WAITFORONE;
@@ -3860,6 +3887,12 @@ int shim_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct times
 			return -EFAULT;
 		if (ts.tv_sec < 0 || (unsigned long)ts.tv_nsec >= 1000000000ul)
 			return -EINVAL;
+	}
+	if (!(flags & MSG_ERRQUEUE)) {
+		int e = recvmmsg_take_error(fd);
+
+		if (e)
+			return e;
 	}
 	for (i = 0; i < n; i++) {
 		ssize_t r = shim_recvmsg(fd, &v[i].msg_hdr, f);

@@ -8375,6 +8375,27 @@ CASE(handover_tcp_any0_refused_bind, 0)
 	bind_to(s, SELF, 0);
 	emit_sockname(s);
 }
+/* recvmmsg answers a pending error before any datagram (do_recvmmsg's
+ * sock_error), a vlen of 0 too; MSG_ERRQUEUE leaves it. */
+CASE(recvmmsg_pending_error, 0)
+{
+	int u = udp_to(P_UCLOSED), t = tcp_fin_rst();
+	char b[8];
+	struct iovec v = { b, sizeof(b) };
+	struct mmsghdr mm[2] = { { { .msg_iov = &v, .msg_iovlen = 1 }, 0 }, { { .msg_iov = &v, .msg_iovlen = 1 }, 0 } };
+
+	need(send(u, "x", 1, 0) == 1, "send");
+	wait_err(u);
+	R(recvmmsg(u, mm, 0, 0, NULL));
+	R(recvmmsg(u, mm, 1, MSG_DONTWAIT, NULL));
+	need(send(u, "x", 1, 0) == 1, "send");
+	wait_err(u);
+	R(recvmmsg(u, mm, 1, MSG_DONTWAIT | MSG_ERRQUEUE, NULL));
+	emit_so_error(u);
+	R(recvmmsg(t, mm, 2, MSG_DONTWAIT, NULL));
+	R(recvmmsg(t, mm, 2, MSG_DONTWAIT, NULL));
+	emit("len=%u", mm[0].msg_len);
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

@@ -16490,6 +16490,29 @@ CASE(ioctl_outq_after_disconnect, 0)
 	R(ioctl(t, SIOCOUTQ, &v));
 	emit("outq=%s", v > 65536 ? "window+2" : v == 0 ? "0" : "other");
 }
+/* After a non-blocking connect() was refused: Linux's tcp_done leaves
+ * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
+ * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;
+ * while the SYN is out both say 0 (tcp_ioctl's SYN_SENT case). */
+CASE(ioctl_outq_after_refused, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), v;
+
+	need(s >= 0 && c >= 0, "socket");
+	conn(c, PEER, P_DROP);
+	R(ioctl(c, SIOCOUTQ, &v));
+	emit("syn_sent=%d", v);
+	conn(s, PEER, P_CLOSED);
+	wait_err(s);
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("nsd=%d", v);
+	emit_so_error(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+}
 
 /* The same walk for UDP: the queue ioctls, shutdown both ways and what
  * reading, sending and poll then say, a disconnect and the names after it,

@@ -1096,10 +1096,19 @@ static size_t fin_unacked(const struct tcp_conn *c)
 				 c->state == TCP_STATE_LAST_ACK);
 }
 
+/* A SYN refused or timed out: Linux's tcp_done leaves write_seq past it
+ * (tcp_connect's write_seq++) and snd_una before it, so SIOCOUTQ counts it
+ * in CLOSE (not in SYN_SENT: tcp_ioctl answers 0 there). A disconnect
+ * makes a fresh connection (not active_open). */
+static size_t syn_unacked(const struct tcp_conn *c)
+{
+	return c->state == TCP_STATE_CLOSED && c->active_open && !c->was_connected;
+}
+
 size_t tcp_outq(const struct tcp_conn *c)
 {
 	stack_assert_locked();
-	return c->sndq.len + fin_unacked(c);
+	return c->sndq.len + fin_unacked(c) + syn_unacked(c);
 }
 
 size_t tcp_outq_unsent(const struct tcp_conn *c)

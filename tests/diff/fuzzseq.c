@@ -9,11 +9,16 @@
  * sockets. The same seed makes the same calls on the kernel and under the
  * preload; tests/diff/run.sh -x runs both and compares the lines.
  *
- *   fuzzseq [-p PRELOAD] [-s FIRST] [-n COUNT] [-v]
+ *   fuzzseq [-g GEN] [-p PRELOAD] [-s FIRST] [-n COUNT] [-v]
+ *     -g  the generation: 1 (default; what every seed always meant) or 2,
+ *         which adds epoll, select, sendmsg/recvmsg with odd iovecs and
+ *         control messages, sendmmsg/recvmmsg, splice and sendfile (a pipe
+ *         and a memfd of the seed's), UDP connect/disconnect, O_ASYNC,
+ *         F_SETOWN, FIOASYNC and more options (gen2_op)
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
- *   fuzzseq -r SEED   runs one seed in this process
+ *   fuzzseq [-g GEN] -r SEED   runs one seed in this process
  *
  * A line is "fzSEED: step step ... sig=SIGNALS", a step "op=result": the
  * return value or the errno name, then the out-parameters that must agree

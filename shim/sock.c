@@ -5395,12 +5395,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	}
 	/* Linux's do_ipv6_setsockopt: a bound socket refuses V6ONLY, after
 	 * the length and the copy of the value; an AF_INET socket has no
-	 * IPv6 level at all (ENOPROTOOPT, from the placeholder). */
+	 * IPv6 level at all (ENOPROTOOPT, from the placeholder). A TCP
+	 * connection that ended gave its port back unless bind() named it
+	 * (inet_put_port at tcp_done: inet_num 0), and takes it again. */
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && k->family == AF_INET6 && len >= sizeof(int)) {
+		bool held;
 		int want;
 
 		shim_lock();
-		r = k->bound ? (val && shim_copy(&want, val, sizeof(want)) ? -EFAULT : -EINVAL) : 0;
+		held = k->bound && !(k->tcp && tcp_port_released(k->tcp));
+		r = held ? (val && shim_copy(&want, val, sizeof(want)) ? -EFAULT : -EINVAL) : 0;
 		shim_unlock();
 		if (r < 0) {
 			leave(k);

@@ -8396,6 +8396,22 @@ CASE(recvmmsg_pending_error, 0)
 	R(recvmmsg(t, mm, 2, MSG_DONTWAIT, NULL));
 	emit("len=%u", mm[0].msg_len);
 }
+/* IPV6_V6ONLY once the connection ended: Linux's tcp_done gave the port
+ * back (inet_put_port: inet_num 0), so do_ipv6_setsockopt takes the
+ * option again; while connected it refuses (EINVAL). */
+CASE(v6only_after_connection_ended, 0)
+{
+	int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+
+	need(s >= 0, "socket");
+	need(conn6(s, "::ffff:" PEER, P_FIN) == 0, "connect");
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	wait_fin(s);
+	R(shutdown(s, SHUT_RDWR));
+	emit("state=%d", wait_state(s, TCP_CLOSE));
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

@@ -515,8 +515,10 @@ static int sa_in(const struct shim_sock *k, const struct sockaddr *sa, socklen_t
 		if (fam != AF_INET && !(use == SA_SEND && fam == AF_UNSPEC) &&
 		    !(for_bind && fam == AF_UNSPEC && in.sin_addr.s_addr == htonl(INADDR_ANY)))
 			return -EAFNOSUPPORT;
+		/* IPv6-only: udpv6_sendmsg refuses the AF_INET destination
+		 * (ENETUNREACH), __ip6_datagram_connect the family. */
 		if (k->family == AF_INET6 && k->v6only)
-			return -ENETUNREACH;
+			return use == SA_CONNECT ? -EAFNOSUPPORT : -ENETUNREACH;
 		ep->addr = ntohl(in.sin_addr.s_addr);
 		ep->port = ntohs(in.sin_port);
 	} else {

@@ -8412,6 +8412,19 @@ CASE(v6only_after_connection_ended, 0)
 	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
 	emit("v6only=%d", geti(s, IPPROTO_IPV6, IPV6_V6ONLY));
 }
+/* An IPv6-only UDP socket given an AF_INET address: connect() is
+ * EAFNOSUPPORT (__ip6_datagram_connect), a send ENETUNREACH
+ * (udpv6_sendmsg's do_udp_sendmsg). */
+CASE(v6only_udp_inet_addr, 0)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM, 0), one = 1;
+	struct sockaddr_in a = sin4(PEER, P_UECHO);
+
+	need(s >= 0, "socket");
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
 CASE(recv_paths_after_rst, 0)
 {
 	int s = tcp_reset();

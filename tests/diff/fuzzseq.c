@@ -1317,7 +1317,9 @@ static void op_getsockopt(void)
 		    m >= 0 && (ms[m].bufset & (o->opt == SO_RCVBUF ? 1 : 2)))
 			more("/%d", v.i);       /* Linux doubles what was set (sock_setsockopt) */
 		else if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
-			more("/%s", v.i > 0 ? "+" : "0");
+			/* Shorter than an int, the bytes shown are the size's
+			 * low ones: each stack's accounting (-g 2). */
+			more("/%s", gen == 2 && len < 4 ? "?" : v.i > 0 ? "+" : "0");
 		else if (o->level == IPPROTO_TCP && o->opt == TCP_MAXSEG)
 			more("/%s", v.i > 0 ? "+" : "0");
 		else

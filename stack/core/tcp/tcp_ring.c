@@ -44,10 +44,11 @@ struct ring_blk {
 #define RING_CACHE_MAX 256
 #endif
 
+#if RING_CACHE_MAX
 static struct {
 	bool lock;              /* __atomic (the compiler's builtins: the core's headers are the pure ones) */
 	unsigned n;
-	struct ring_blk *blk[RING_CACHE_MAX ? RING_CACHE_MAX : 1];
+	struct ring_blk *blk[RING_CACHE_MAX];
 } blk_cache;
 
 static bool cache_trylock(void)
@@ -64,7 +65,7 @@ static struct ring_blk *cache_pop(void)
 {
 	struct ring_blk *b = NULL;
 
-	if (!RING_CACHE_MAX || !cache_trylock())
+	if (!cache_trylock())
 		return NULL;
 	if (blk_cache.n)
 		b = blk_cache.blk[--blk_cache.n];
@@ -76,7 +77,7 @@ static bool cache_push(struct ring_blk *b)
 {
 	bool kept = false;
 
-	if (!RING_CACHE_MAX || b->cap != TCP_RING_MIN || !cache_trylock())
+	if (b->cap != TCP_RING_MIN || !cache_trylock())
 		return false;
 	if (blk_cache.n < RING_CACHE_MAX) {
 		blk_cache.blk[blk_cache.n++] = b;
@@ -85,6 +86,18 @@ static bool cache_push(struct ring_blk *b)
 	cache_unlock();
 	return kept;
 }
+#else
+static struct ring_blk *cache_pop(void)
+{
+	return NULL;
+}
+
+static bool cache_push(struct ring_blk *b)
+{
+	(void)b;
+	return false;
+}
+#endif
 
 static uint8_t *blk_alloc(size_t cap)
 {

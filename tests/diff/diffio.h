@@ -3,15 +3,20 @@
  * addresses and the ports of tests/diff/peer.py, and the way a result line
  * is written (each step at once with write(2), so that what a case printed
  * survives its crash; errno by its name, as on both sides of run.sh's
- * comparison). Included once per program: its functions are static.
+ * comparison), and the driver's collection of a child's line. Included
+ * once per program: its functions are static.
  */
 #ifndef PSTACK_TESTS_DIFF_DIFFIO_H
 #define PSTACK_TESTS_DIFF_DIFFIO_H
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +80,66 @@ static long ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The driver's side: the line child pid writes on rd (its stdout, the
+ * write end already closed here) within timeout_ms, into buf without its
+ * newline; then 10 s more for the child to exit (pstack lingers to finish
+ * its connections). tail gets what went wrong: " HANG" (no line in time),
+ * " EXIT-HANG", " CRASH SIGx" (" EXIT-CRASH" after the line), " EXIT n";
+ * empty when nothing did. rd is closed.
+ */
+static void collect_line(pid_t pid, int rd, long timeout_ms, char *buf, size_t cap, char *tail, size_t tcap)
+{
+	struct timespec t0;
+	bool done = false, killed = false;
+	size_t got = 0;
+	int status;
+
+	tail[0] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The line ends with "\n": until then the child's own time runs. */
+	while (!done) {
+		long left = timeout_ms - ms_since(&t0);
+		struct pollfd pf = { .fd = rd, .events = POLLIN };
+
+		if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
+			kill(pid, SIGKILL);
+			killed = true;
+			snprintf(tail, tcap, " HANG");
+			break;
+		}
+		ssize_t n = read(rd, buf + got, cap - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		done = memchr(buf, '\n', got) != NULL || got == cap - 1;
+	}
+	close(rd);
+	buf[got] = 0;
+	if (got && buf[got - 1] == '\n')
+		buf[--got] = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (ms_since(&t0) > timeout_ms + 10000 && !killed) {
+			kill(pid, SIGKILL);
+			killed = true;
+			snprintf(tail, tcap, " EXIT-HANG");
+		}
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	}
+	if (!killed && WIFSIGNALED(status)) {
+		const char *a = sigabbrev_np(WTERMSIG(status));
+
+		snprintf(tail, tcap, " %sCRASH SIG%s", done ? "EXIT-" : "", a ? a : "?");
+	} else if (!killed && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		snprintf(tail, tcap, " EXIT %d", WEXITSTATUS(status));
+	}
 }
 
 #endif

@@ -2340,12 +2340,9 @@ static void run_seed(unsigned long seed)
 static void drive(unsigned long seed, const char *self, const char *preload)
 {
 	static char buf[65536];
-	char tail[64] = "", arg[32];
-	size_t got = 0;
-	int p[2], status;
+	char tail[64], arg[32];
+	int p[2];
 	pid_t pid;
-	struct timespec t0;
-	bool done = false, killed = false;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		perror("pipe2");
@@ -2372,47 +2369,7 @@ static void drive(unsigned long seed, const char *self, const char *preload)
 		_exit(127);
 	}
 	close(p[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!done) {
-		long left = SEED_TIMEOUT_MS - ms_since(&t0);
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-
-		if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
-			kill(pid, SIGKILL);
-			killed = true;
-			snprintf(tail, sizeof(tail), " HANG");
-			break;
-		}
-		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		done = memchr(buf, '\n', got) != NULL || got == sizeof(buf) - 1;
-	}
-	close(p[0]);
-	buf[got] = 0;
-	if (got && buf[got - 1] == '\n')
-		buf[--got] = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-
-		if (w == pid)
-			break;
-		if (ms_since(&t0) > SEED_TIMEOUT_MS + 10000 && !killed) {
-			kill(pid, SIGKILL);
-			killed = true;
-			snprintf(tail, sizeof(tail), " EXIT-HANG");
-		}
-		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
-	}
-	if (!killed && WIFSIGNALED(status)) {
-		const char *a = sigabbrev_np(WTERMSIG(status));
-
-		snprintf(tail, sizeof(tail), " %sCRASH SIG%s", done ? "EXIT-" : "", a ? a : "?");
-	} else if (!killed && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		snprintf(tail, sizeof(tail), " EXIT %d", WEXITSTATUS(status));
-	}
+	collect_line(pid, p[0], SEED_TIMEOUT_MS, buf, sizeof(buf), tail, sizeof(tail));
 	/* A line that never started (crash at load) still names its seed. */
 	if (strncmp(buf, "fz", 2) != 0)
 		printf("fz%lu:%s%s\n", seed, buf, tail);

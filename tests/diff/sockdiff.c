@@ -16958,12 +16958,9 @@ static void run_one(const char *name)
 /* Runs case C in a fresh process (exec'd, with PRELOAD), prints its line. */
 static void drive(const struct dcase *c, const char *self, const char *preload)
 {
-	char buf[4096], tail[64] = "";
-	size_t got = 0;
-	int p[2], status;
+	char buf[4096], tail[64];
+	int p[2];
 	pid_t pid;
-	struct timespec t0;
-	bool done = false, killed = false;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		perror("pipe2");
@@ -16979,49 +16976,7 @@ static void drive(const struct dcase *c, const char *self, const char *preload)
 		_exit(127);
 	}
 	close(p[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* The line ends with "\n": until then the case's own time runs. */
-	while (!done) {
-		long left = c->timeout_ms - ms_since(&t0);
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-
-		if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
-			kill(pid, SIGKILL);
-			killed = true;
-			snprintf(tail, sizeof(tail), " HANG");
-			break;
-		}
-		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		done = memchr(buf, '\n', got) != NULL || got == sizeof(buf) - 1;
-	}
-	close(p[0]);
-	buf[got] = 0;
-	if (got && buf[got - 1] == '\n')
-		buf[--got] = 0;
-	/* After the line: the process has 10 s to exit (pstack lingers to finish its connections). */
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-
-		if (w == pid)
-			break;
-		if (ms_since(&t0) > c->timeout_ms + 10000 && !killed) {
-			kill(pid, SIGKILL);
-			killed = true;
-			snprintf(tail, sizeof(tail), " EXIT-HANG");
-		}
-		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
-	}
-	if (!killed && WIFSIGNALED(status)) {
-		const char *a = sigabbrev_np(WTERMSIG(status));
-
-		snprintf(tail, sizeof(tail), " %sCRASH SIG%s", done ? "EXIT-" : "", a ? a : "?");
-	} else if (!killed && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		snprintf(tail, sizeof(tail), " EXIT %d", WEXITSTATUS(status));
-	}
+	collect_line(pid, p[0], c->timeout_ms, buf, sizeof(buf), tail, sizeof(tail));
 	printf("%s:%s%s\n", c->name, buf, tail);
 	fflush(stdout);
 }

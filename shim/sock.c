@@ -3845,6 +3845,23 @@ static void recvmmsg_keep_error(int fd, int err)
 	leave(k);
 }
 
+/* Lock held: the socket's pending error (SO_ERROR's), taken: the shim's
+ * own, an exposed connection's handshake error (taken once by whichever
+ * process asks first: shim/expose.c), then the stack's. 0 when none. */
+static int sock_take_error(struct shim_sock *k)
+{
+	int v = k->err;
+
+	k->err = 0;
+	if (!v && k->share)
+		v = atomic_exchange(&k->share->err, 0);
+	if (!v && k->tcp)
+		v = tcp_take_error(k->tcp);
+	else if (!v && k->udp)
+		v = udp_take_error(k->udp);
+	return v;
+}
+
 /* Linux's do_recvmmsg takes the socket's pending error first (sock_error,
  * as SO_ERROR does) and answers it before any datagram, vlen 0 too. 0 when
  * none; an exposed socket's is the kernel's (its recvmmsg answers). */
@@ -3857,16 +3874,8 @@ static int recvmmsg_take_error(int fd)
 	if (!k)
 		return r == SHIM_PASS ? 0 : r;
 	shim_lock();
-	if (!shim_exposed(k) && !framed(k)) {
-		v = k->err;
-		k->err = 0;
-		if (!v && k->share)
-			v = atomic_exchange(&k->share->err, 0);
-		if (!v && k->tcp)
-			v = tcp_take_error(k->tcp);
-		else if (!v && k->udp)
-			v = udp_take_error(k->udp);
-	}
+	if (!shim_exposed(k) && !framed(k))
+		v = sock_take_error(k);
 	shim_unlock();
 	leave(k);
 	return v;
@@ -6083,16 +6092,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_ERROR:
-			v = k->err;
-			k->err = 0;
-			/* Exposed while connecting: the handshake's error, taken
-			 * once by whichever process asks first (shim/expose.c). */
-			if (!v && k->share)
-				v = atomic_exchange(&k->share->err, 0);
-			if (!v && k->tcp)
-				v = tcp_take_error(k->tcp);
-			else if (!v && k->udp)
-				v = udp_take_error(k->udp);
+			v = sock_take_error(k);
 			r = put_int(val, len, -v);
 			break;
 		case SO_ACCEPTCONN:

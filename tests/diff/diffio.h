@@ -82,6 +82,27 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* Ends a result line: the signals seen (seen[s] set by the program's
+ * handler), by their names, then the newline. */
+static void end_sig_line(const volatile sig_atomic_t *seen)
+{
+	char b[256] = "";
+	size_t n = 0;
+
+	for (int s = 1; s < 65; s++) {
+		if (!seen[s])
+			continue;
+		const char *a = sigabbrev_np(s);
+
+		n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "," : "", a ? a : "?");
+		if (n >= sizeof(b))
+			break;
+	}
+	if (n)
+		emit("sig=%s", b);
+	out("\n", 1);
+}
+
 /*
  * The driver's side: the line child pid writes on rd (its stdout, the
  * write end already closed here) within timeout_ms, into buf without its

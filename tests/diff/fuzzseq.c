@@ -122,21 +122,7 @@ static void on_sig(int s)
 
 static void end_line(void)
 {
-	char b[256] = "";
-	size_t n = 0;
-
-	for (int s = 1; s < 65; s++) {
-		if (!sig_seen[s])
-			continue;
-		const char *a = sigabbrev_np(s);
-
-		n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "," : "", a ? a : "?");
-		if (n >= sizeof(b))
-			break;
-	}
-	if (n)
-		emit("sig=%s", b);
-	out("\n", 1);
+	end_sig_line(sig_seen);
 }
 
 /* ---- the seed's random numbers (splitmix64) ---- */

@@ -152,21 +152,7 @@ static sem_t sig_sem;
 
 static void end_case(void)
 {
-	char b[256] = "";
-	size_t n = 0;
-
-	for (int s = 1; s < 65; s++) {
-		if (!sig_seen[s])
-			continue;
-		const char *a = sigabbrev_np(s);
-
-		n += (size_t)snprintf(b + n, sizeof(b) - n, "%s%s", n ? "," : "", a ? a : "?");
-		if (n >= sizeof(b))
-			break;
-	}
-	if (n)
-		emit("sig=%s", b);
-	out("\n", 1);
+	end_sig_line(sig_seen);
 }
 
 /* need(cond, what): the case cannot reach the state it tests; say so and end it. */

@@ -203,8 +203,11 @@ dns_run() {
 	ip -n "$NSK" link add x0 type veth peer name x1
 	ip -n "$NSK" link set x0 up
 	ip -n "$NSK" link set x1 up
-	bg_k kdns 60 dnsmasq "${args[@]}"
-	bg_pre dns 60 dnsmasq "${args[@]}"
+	# A pid file of each one's own: dnsmasq -k unlinks its pid file and
+	# creates it with O_EXCL, so two started at once race for
+	# /var/run/dnsmasq.pid (one fails: "File exists").
+	bg_k kdns 60 dnsmasq "${args[@]}" --pid-file="$BATS_TEST_TMPDIR/kdns.pid"
+	bg_pre dns 60 dnsmasq "${args[@]}" --pid-file="$BATS_TEST_TMPDIR/dns.pid"
 	wait_until 10 "the kernel's dnsmasq" k_listens 53 udp
 	wait_stack_up
 	wait_until 20 "dnsmasq to answer" ip netns exec "$NS" dig +time=1 +tries=1 -p 53 "@$STACK_IP" a.pstack.test

@@ -3,7 +3,7 @@
 # kernel's stack and once under the preload, with the same addresses and the
 # same peer (tests/diff/peer.py), and compares the two line by line.
 #
-#   tests/diff/run.sh [-b BUILD] [-P PRELOAD] [-o OUTDIR] [-k KNOWN] [-c PATTERN]... [-s SYSCTL]...
+#   tests/diff/run.sh [-b BUILD] [-P PRELOAD] [-o OUTDIR] [-k KNOWN] [-c PATTERN]... [-s SYSCTL]... [-j N]
 #   tests/diff/run.sh -C OUTDIR [-k KNOWN]
 #   tests/diff/run.sh -x PROGRAM [-b BUILD] [-o OUTDIR] [-k KNOWN] -- ARGS...
 #     -b  the build folder (default: build): BUILD/diff/sockdiff, BUILD/libpstack.so
@@ -15,6 +15,9 @@
 #     -c  only the cases whose name matches the pattern (fnmatch), as often as needed
 #     -s  NAME=VALUE: a sysctl set in the program's namespace on both sides
 #         before the runs (e.g. net.ipv4.ip_nonlocal_bind=1), as often as needed
+#     -j  N pairs of runs side by side, each with namespaces and peers of its
+#         own, sharing the cases (sockdiff -s K/N; default 1): most of a run's
+#         time is cases waiting (timeouts, a peer's answer), not the CPU
 #     -C  no run: compare OUTDIR's kernel.txt and pstack.txt again (against KNOWN)
 #     -x  run PROGRAM in place of sockdiff, with ARGS (and -p PRELOAD on pstack's
 #         side): another driver that prints sockdiff's lines (tests/diff/fuzzseq.c)
@@ -29,6 +32,7 @@
 #           route via 192.0.2.1) and 192.0.2.1/24;
 #   pstack: namespace PREFIX-p with a TAP tap0, host side 192.0.2.1/24; the peer
 #           runs on its kernel, the program under the preload (192.0.2.2).
+# With -j N, shard J > 0 has these three with J after the letter (PREFIX-kJ...).
 # In both, the peer's kernel answers ICMP without rate limit (icmp_ratelimit=0:
 # a case must not depend on how many came before it) and drops TCP to port
 # 7010 (iptables): the silent peer.
@@ -43,7 +47,8 @@ pats=()
 sysctls=()
 compare_only=
 prog=
-while getopts b:P:o:k:c:C:s:x: opt; do
+jobs=1
+while getopts b:P:o:k:c:C:s:x:j: opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	P) preload=$OPTARG ;;
@@ -53,7 +58,8 @@ while getopts b:P:o:k:c:C:s:x: opt; do
 	s) sysctls+=("$OPTARG") ;;
 	C) compare_only=1 outdir=$OPTARG ;;
 	x) prog=$OPTARG ;;
-	*) sed -n '4,25p' "$0" >&2; exit 2 ;;
+	j) jobs=$OPTARG ;;
+	*) sed -n '4,28p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -148,19 +154,31 @@ if [ -z "$outdir" ]; then
 fi
 mkdir -p "$outdir"
 P=${DIFF_NS:-pst-diff-$$}
-NK=$P-k NQ=$P-q NP=$P-p
+case $jobs in
+[1-9] | [1-9][0-9]) ;;
+*) echo "run.sh: -j wants a number of runs from 1 to 99, not '$jobs'" >&2; exit 2 ;;
+esac
+# Another driver (-x) takes no -s: one pair of runs.
+[ -z "$prog" ] || jobs=1
+# shard_ns J k|q|p: shard J's namespaces (the first one's keep the names
+# of a run without -j).
+shard_ns() {
+	if [ "$1" = 0 ]; then echo "$P-$2"; else echo "$P-$2$1"; fi
+}
 pids=()
 
 cleanup() {
-	local p
+	local p j
 	for p in "${pids[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
-	for p in "$NK" "$NQ" "$NP"; do
-		ip netns del "$p" 2>/dev/null || true
+	for ((j = 0; j < jobs; j++)); do
+		for p in k q p; do
+			ip netns del "$(shard_ns $j $p)" 2>/dev/null || true
+		done
 	done
 }
 trap cleanup EXIT
@@ -191,61 +209,99 @@ start_peer() {
 	done
 }
 
-for p in "$NK" "$NQ" "$NP"; do
-	ip netns del "$p" 2>/dev/null || true
-	ip netns add "$p"
-	ip -n "$p" link set lo up
+# shard_setup J: shard J's three namespaces, devices and peers.
+shard_setup() {
+	local NK NQ NP p s
+	NK=$(shard_ns "$1" k) NQ=$(shard_ns "$1" q) NP=$(shard_ns "$1" p)
+	for p in "$NK" "$NQ" "$NP"; do
+		ip netns del "$p" 2>/dev/null || true
+		ip netns add "$p"
+		ip -n "$p" link set lo up
+	done
+
+	# The kernel's set-up: veth pair, the program's end named like pstack's device.
+	ip link add tap0 netns "$NK" type veth peer name veth0 netns "$NQ"
+	ip -n "$NK" link set tap0 address 00:00:5e:00:53:01
+	ip -n "$NK" addr add 192.0.2.2/24 brd + dev tap0
+	ip -n "$NK" link set tap0 up
+	ip -n "$NK" route add default via 192.0.2.1
+	ip -n "$NQ" addr add 192.0.2.1/24 dev veth0
+	ip -n "$NQ" link set veth0 up
+	peer_setup "$NQ"
+
+	# pstack's set-up: a TAP, as tests/e2e/lib.bash makes it; its host side gets a
+	# fixed MAC (what a program sees of the device must not change from run to run).
+	ip -n "$NP" tuntap add dev tap0 mode tap
+	ip -n "$NP" link set tap0 address 00:00:5e:00:53:fe
+	ip -n "$NP" addr add 192.0.2.1/24 brd + dev tap0
+	ip -n "$NP" link set tap0 up
+	peer_setup "$NP"
+
+	for s in ${sysctls[@]+"${sysctls[@]}"}; do
+		ip netns exec "$NK" sysctl -qw "$s"
+		ip netns exec "$NP" sysctl -qw "$s"
+	done
+
+	start_peer "$NQ" "kernel$(shard_sfx "$1")"
+	start_peer "$NP" "pstack$(shard_sfx "$1")"
+}
+
+# shard_sfx J: the suffix of shard J's files ("" for the first).
+shard_sfx() {
+	[ "$1" = 0 ] || echo "-$1"
+}
+
+for ((j = 0; j < jobs; j++)); do
+	shard_setup $j
 done
-
-# The kernel's set-up: veth pair, the program's end named like pstack's device.
-ip link add tap0 netns "$NK" type veth peer name veth0 netns "$NQ"
-ip -n "$NK" link set tap0 address 00:00:5e:00:53:01
-ip -n "$NK" addr add 192.0.2.2/24 brd + dev tap0
-ip -n "$NK" link set tap0 up
-ip -n "$NK" route add default via 192.0.2.1
-ip -n "$NQ" addr add 192.0.2.1/24 dev veth0
-ip -n "$NQ" link set veth0 up
-peer_setup "$NQ"
-
-# pstack's set-up: a TAP, as tests/e2e/lib.bash makes it; its host side gets a
-# fixed MAC (what a program sees of the device must not change from run to run).
-ip -n "$NP" tuntap add dev tap0 mode tap
-ip -n "$NP" link set tap0 address 00:00:5e:00:53:fe
-ip -n "$NP" addr add 192.0.2.1/24 brd + dev tap0
-ip -n "$NP" link set tap0 up
-peer_setup "$NP"
-
-for s in ${sysctls[@]+"${sysctls[@]}"}; do
-	ip netns exec "$NK" sysctl -qw "$s"
-	ip netns exec "$NP" sysctl -qw "$s"
-done
-
-start_peer "$NQ" kernel
-start_peer "$NP" pstack
 
 # A case's process lingers at exit to finish its connections: keep that short
 # (a stalled peer never takes the data). Only the pstack run reads it.
 export PSTACK_LINGER_MS=200
 
-tap_bytes() { ip netns exec "$NP" cat "/sys/class/net/tap0/statistics/$1_bytes"; }
+# tap_bytes DIR: bytes the TAPs of all shards have carried in direction DIR.
+tap_bytes() {
+	local j t=0
+	for ((j = 0; j < jobs; j++)); do
+		t=$((t + $(ip netns exec "$(shard_ns $j p)" cat "/sys/class/net/tap0/statistics/$1_bytes")))
+	done
+	echo $t
+}
 rx0=$(tap_bytes rx) tx0=$(tap_bytes tx)
 
-# The two runs, at once (separate namespaces, separate peers).
-ip netns exec "$NK" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" ${pats[@]+"${pats[@]}"} ${args[@]+"${args[@]}"} \
-	>"$outdir/kernel.txt" 2>"$outdir/kernel.err" &
-kpid=$!
-pids+=($kpid)
-[ -z "${PIDFILE:-}" ] || echo $kpid >>"$PIDFILE"
-ip netns exec "$NP" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" -p "$preload" ${pats[@]+"${pats[@]}"} \
-	${args[@]+"${args[@]}"} >"$outdir/pstack.txt" 2>"$outdir/pstack.err" &
-ppid_=$!
-pids+=($ppid_)
-[ -z "${PIDFILE:-}" ] || echo $ppid_ >>"$PIDFILE"
-rc=0
-wait $kpid || rc=$?
-[ $rc = 0 ] || { echo "run.sh: the kernel run failed ($rc)" >&2; tail "$outdir/kernel.err" >&2; exit 2; }
-wait $ppid_ || rc=$?
-[ $rc = 0 ] || { echo "run.sh: the pstack run failed ($rc)" >&2; tail "$outdir/pstack.err" >&2; exit 2; }
+# The runs, all at once (separate namespaces, separate peers): the kernel's
+# and pstack's of each shard.
+runs=() # "pid side file" of each run
+for ((j = 0; j < jobs; j++)); do
+	sfx=$(shard_sfx $j)
+	sh=()
+	[ "$jobs" = 1 ] || sh=(-s "$j/$jobs")
+	ip netns exec "$(shard_ns $j k)" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" ${sh[@]+"${sh[@]}"} \
+		${pats[@]+"${pats[@]}"} ${args[@]+"${args[@]}"} >"$outdir/kernel$sfx.txt" 2>"$outdir/kernel$sfx.err" &
+	runs+=("$! kernel kernel$sfx")
+	ip netns exec "$(shard_ns $j p)" timeout -k 5 "${DIFF_TIMEOUT:-300}" "$sockdiff" -p "$preload" ${sh[@]+"${sh[@]}"} \
+		${pats[@]+"${pats[@]}"} ${args[@]+"${args[@]}"} >"$outdir/pstack$sfx.txt" 2>"$outdir/pstack$sfx.err" &
+	runs+=("$! pstack pstack$sfx")
+done
+for r in "${runs[@]}"; do
+	read -r pid _ _ <<<"$r"
+	pids+=($pid)
+	[ -z "${PIDFILE:-}" ] || echo $pid >>"$PIDFILE"
+done
+for r in "${runs[@]}"; do
+	read -r pid side file <<<"$r"
+	rc=0
+	wait $pid || rc=$?
+	[ $rc = 0 ] || { echo "run.sh: the $side run ($file) failed ($rc)" >&2; tail "$outdir/$file.err" >&2; exit 2; }
+done
+# The shards' lines, as one run's.
+if [ "$jobs" != 1 ]; then
+	for side in kernel pstack; do
+		for ((j = 1; j < jobs; j++)); do
+			cat "$outdir/$side-$j.txt" >>"$outdir/$side.txt"
+		done
+	done
+fi
 
 # Proof that the pstack run's traffic went through the stack (a call that
 # escaped interception would quietly take the kernel's path): the TAP carried

@@ -7,11 +7,13 @@
  * the preload (tests/diff/run.sh); both print one line per case and the
  * runner compares them.
  *
- *   sockdiff [-p PRELOAD] [-c PATTERN]... [-l]
+ *   sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l]
  *     -p  the cases run with LD_PRELOAD=PRELOAD (this driver itself never does:
  *         it makes no socket call, and each case is a fresh process with a
  *         stack of its own, since a fork() child has none)
  *     -c  only the cases whose name matches the fnmatch(3) PATTERN
+ *     -s  only the K-th of N shards: every N-th of the cases taken, from the
+ *         K-th (0-based), for N runs side by side (tests/diff/run.sh -j)
  *     -l  list the case names
  *   sockdiff -r NAME   runs one case in this process (what the driver execs)
  *
@@ -16970,19 +16972,29 @@ static void drive(const struct dcase *c, const char *self, const char *preload)
 int main(int argc, char **argv)
 {
 	const char *preload = NULL, *pats[64];
-	int npats = 0, opt;
+	int npats = 0, opt, shard = 0, nshards = 1, matched = 0;
 	bool list = false;
 	char self[4096];
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "p:c:lr:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:lr:s:")) != -1) {
 		switch (opt) {
 		case 'p': preload = optarg; break;
 		case 'c': if (npats < 64) pats[npats++] = optarg; break;
 		case 'l': list = true; break;
 		case 'r': run_one(optarg); break;
+		case 's':
+			/* -s K/N: the K-th of N shards (every N-th case from
+			 * the K-th, counting the cases the patterns take), so
+			 * that N runs side by side share the cases. */
+			if (sscanf(optarg, "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 ||
+			    shard >= nshards) {
+				fprintf(stderr, "sockdiff: -s wants K/N with 0 <= K < N, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		default:
-			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-l] | -r CASE\n");
+			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE\n");
 			return 2;
 		}
 	}
@@ -16997,7 +17009,7 @@ int main(int argc, char **argv)
 
 		for (int j = 0; j < npats && !want; j++)
 			want = fnmatch(pats[j], cases[i].name, 0) == 0;
-		if (!want)
+		if (!want || matched++ % nshards != shard)
 			continue;
 		if (list)
 			printf("%s\n", cases[i].name);

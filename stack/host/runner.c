@@ -758,14 +758,28 @@ static void runner_forget_apps(struct runner *r)
 /* In the stack process, lock not held: the program's credentials, for this
  * process alone (raw system calls: the C library's would change every
  * thread of the program's, which has them already). Groups first, the
- * user last: a user that is not root may change nothing after. */
+ * user last: a user that is not root may change nothing after.
+ *
+ * The program may have gone from an effective user that is not root back
+ * to root through a real or saved uid 0 (seteuid(0) after seteuid(x), as
+ * varnishd's manager does around each privileged step): root is taken
+ * back first when it can be, since the groups and the gid need it (this
+ * process is where the program was before its call, and with a euid that
+ * is not root, setgroups fails with EPERM). Groups and gids that do not
+ * change are left alone: a program that is not root may change its gids
+ * among its own, never its groups. */
 static void runner_apply_creds(const struct runner_creds *c)
 {
-	long rc = 0;
+	gid_t cur[RUNNER_MAX_GROUPS], g[3];
+	long rc = 0, n;
 
-	if (c->ngroups >= 0)
+	(void)SYSC(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1);  /* EPERM without a uid 0 */
+	n = SYSC(SYS_getgroups, RUNNER_MAX_GROUPS, cur);
+	if (c->ngroups >= 0 &&
+	    (n != c->ngroups || memcmp(cur, c->groups, (size_t)c->ngroups * sizeof(gid_t)) != 0))
 		rc = SYSC(SYS_setgroups, (size_t)c->ngroups, c->groups);
-	if (rc == 0)
+	if (rc == 0 && (SYSC(SYS_getresgid, &g[0], &g[1], &g[2]) != 0 || g[0] != c->gid[0] ||
+			g[1] != c->gid[1] || g[2] != c->gid[2]))
 		rc = SYSC(SYS_setresgid, c->gid[0], c->gid[1], c->gid[2]);
 	if (rc == 0)
 		rc = SYSC(SYS_setresuid, c->uid[0], c->uid[1], c->uid[2]);

@@ -332,6 +332,43 @@ from-nobody $STACK_IP"
 	tap_assert_crossed 100 100
 }
 
+# EUID_ROUNDS: a root program with its stack running takes another
+# effective user and group and goes back to root, twice (varnishd's manager
+# does this around each privileged step), then compares the credentials of
+# its stack process (its child named pstack) with its own.
+EUID_ROUNDS='
+import os, socket
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen()
+for i in range(2):
+    os.setegid(65534); os.seteuid(65534)
+    os.seteuid(0); os.setegid(0)
+def ids(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return [ln.split() for ln in f if ln.startswith(("Uid:", "Gid:"))]
+kids = []
+for t in os.listdir("/proc/self/task"):
+    with open("/proc/self/task/%s/children" % t) as f:
+        kids += [int(p) for p in f.read().split()]
+stack = [p for p in kids if open("/proc/%d/comm" % p).read().strip() == "pstack"]
+print("stack processes", len(stack))
+print("program", ids(os.getpid()))
+for p in stack:
+    print("stack  ", ids(p))
+'
+
+@test "a root program that takes another effective user and goes back to root (seteuid, setegid, as varnishd): its stack process follows it back, without a warning" {
+	run pre 20 "$PY" -c "$EUID_ROUNDS"
+	assert_success
+	assert_line "stack processes 1"
+	refute_output --partial "cannot take"
+	local prog
+	prog=$(sed -n 's/^program //p' <<<"$output")
+	assert_equal "$prog" "[['Uid:', '0', '0', '0', '0'], ['Gid:', '0', '0', '0', '0']]"
+	assert_line "stack   $prog"
+}
+
 # A fork child's own new connection (an nginx worker's upstream, a
 # backend's outgoing connection): through the stack its parent holds, from
 # the stack's address, as every process shares the kernel's stack.

@@ -905,17 +905,24 @@ if pid == 0:
 os.waitpid(pid, 0)
 '
 
+# syn_drops PORT: the SYNs to PORT the rule connecting_fork sets has dropped.
+syn_drops() {
+	ip netns exec "$NS" iptables -L INPUT -v -x -n | awk -v p="dpt:$1" '$3 == "DROP" && $0 ~ p { print $1 }'
+}
+syn_resent() { [ "$(syn_drops "$1")" -ge 2 ]; }
+
 # connecting_fork NAME bg_pre|bg_ker IP PORT: CONNECTING_PY with the SYNs to
-# PORT dropped until the child is polling; the child must not see the fd
-# writable before the handshake.
+# PORT dropped until the child is polling and the SYN went again (its
+# first retransmission, a second on); the child must not see the fd
+# writable before the handshake: looked at while no handshake can end.
 connecting_fork() {
 	local name=$1 how=$2 ip=$3 port=$4
 	ip netns exec "$NS" iptables -I INPUT -p tcp --syn --dport "$port" -j DROP
 	"$how" "$name" 30 "$PY" -c "$CONNECTING_PY" "$ip" "$port"
 	wait_log "$(out "$name")" "child forked" 10
-	sleep 1.5     # the SYN is dropped: still connecting
-	ip netns exec "$NS" iptables -D INPUT -p tcp --syn --dport "$port" -j DROP
+	wait_until 10 "the SYN to port $port sent again" syn_resent "$port"
 	run grep -c "child writable" "$(out "$name")"
+	ip netns exec "$NS" iptables -D INPUT -p tcp --syn --dport "$port" -j DROP
 	assert_output 0
 	bg_wait "$name" 20
 	assert_equal "$BG_STATUS" 0

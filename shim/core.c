@@ -25,6 +25,7 @@
 
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
+#include "stack/core/tcp/tcp.h"
 #include "stack/dev/sysc.h"
 
 #define SHIM_CHUNK_BITS 10
@@ -1857,6 +1858,16 @@ void shim_fork_child(void)
 		if (o && o->kind == SHIM_OBJ_SOCK) {
 			struct shim_sock *k = (struct shim_sock *)o;
 
+			/* Bound and nothing more (varnishd's manager binds, the
+			 * child it forks listens): the child's listen() or
+			 * connect() asks the parent's stack, as a joiner's do,
+			 * to carry them out on that very socket (shim/join.c). */
+			if (k->tcp && k->type == SOCK_STREAM && k->bound && !k->listening && !k->join &&
+			    k->ss == SHIM_SS_UNCONNECTED && !k->syn_sent && !k->relay && !shim_exposed(k)) {
+				k->fork_bound = (uint64_t)(uintptr_t)k->tcp;
+				k->join = true;
+				tcp_local(k->tcp, &k->local);   /* what a joiner keeps */
+			}
 			k->tcp = NULL;
 			k->udp = NULL;
 			k->relay = NULL;

@@ -202,6 +202,11 @@ struct shim_sock {
 	 */
 	bool join;
 	atomic_int join_fd;
+	/* A fork child's socket its parent bound (and did no more with): the
+	 * parent's connection as a number, which the owner's stack looks up
+	 * when the child listens or connects (tcp_find_bound: one socket in
+	 * both processes, as the kernel's); 0 for any other. */
+	uint64_t fork_bound;
 	int join_sndbuf;
 };
 

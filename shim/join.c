@@ -347,6 +347,8 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 	int sv[2], c, r, fl;
 
 	(void)fd;
+	if (k->fork_bound && shim_join_check() != 1)
+		return shim_child_ebadf();      /* no parent's stack to ask */
 	shim_lock();
 	if (k->type != SOCK_STREAM)
 		r = -EOPNOTSUPP;
@@ -362,6 +364,7 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 	q.bound = k->bound;
 	q.backlog = backlog;
 	q.opts = k->opts;
+	q.inherit = k->fork_bound;
 	fl = shim_libc.fcntl(shim_first_fd(&k->obj), F_GETFL);
 	shim_unlock();
 	if (r)
@@ -498,6 +501,8 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 	socklen_t vl = sizeof(v);
 	bool nonblock;
 
+	if (k->fork_bound && shim_join_check() != 1)
+		return shim_child_ebadf();      /* no parent's stack to ask */
 	r = join_settle(k, 0);
 	shim_lock();
 	nonblock = k->nonblock;
@@ -523,6 +528,7 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 		q.raddr = ep->addr;
 		q.rport = ep->port;
 		q.opts = k->opts;
+		q.inherit = k->fork_bound;
 		k->err = 0;
 		k->ss = SHIM_SS_CONNECTING;
 	}

@@ -298,7 +298,10 @@ static void sock_detach(struct shim_sock *k)
 		return;
 	}
 	if (k->tcp) {
-		tcp_set_wakeup(k->tcp, &none);
+		/* Shared with a fork child's relay (tcp_share): the relay's
+		 * wake-up stays; the close only lets go of this copy. */
+		if (!tcp_shared(k->tcp))
+			tcp_set_wakeup(k->tcp, &none);
 		tcp_close(k->tcp, shim_now());
 		k->tcp = NULL;
 	}
@@ -6096,7 +6099,9 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			r = put_int(val, len, -v);
 			break;
 		case SO_ACCEPTCONN:
-			r = put_int(val, len, k->listening);
+			/* A socket bound here and made a listener by a fork
+			 * child (shim_join_listen's fork_bound): the stack's. */
+			r = put_int(val, len, k->listening || (k->tcp && tcp_get_state(k->tcp) == TCP_STATE_LISTEN));
 			break;
 		case SO_PEERNAME:
 			/* Linux's inet_getname(peer 2): the address while

@@ -13,7 +13,7 @@ nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils
 postgresql-client openssh-server openssh-client
 apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openbsd-inetd rsync
 openssl nodejs mosquitto mosquitto-clients
-vsftpd tinyproxy stunnel4 exim4-daemon-light"
+vsftpd tinyproxy stunnel4 exim4-daemon-light varnish"
 
 missing() {
 	for p in $PACKAGES; do

@@ -894,7 +894,7 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 	struct ip4_endpoint local = { q->laddr, q->lport }, peer = { q->raddr, q->rport };
 	struct sock_opts opts = q->opts;
 	unsigned flags;
-	struct tcp_conn *c;
+	struct tcp_conn *c = NULL;
 	int r = 0;
 
 	/* Linux shares a port through SO_REUSEPORT between sockets of one
@@ -909,21 +909,34 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 		join_answer(cl, NULL, -ENOTSUP, now);
 		return;
 	}
+	/* A socket the child's parent bound before the fork, still bound and
+	 * untouched: the child listens on it or connects from it, and both
+	 * processes hold it (tcp_share), as the kernel's one socket. Its port
+	 * was bound by the parent (root's below 1024 too). Gone or changed
+	 * since (the parent closed it): a socket of the child's own, bound
+	 * as it asks. */
+	if (q->inherit && q->bound && (c = tcp_find_bound(s, &local, q->inherit)) != NULL) {
+		tcp_share(c);
+		tcp_set_opts(c, &opts);
+	}
 	/* Linux's inet_bind: a port below ip_unprivileged_port_start (1024)
 	 * needs CAP_NET_BIND_SERVICE. The stack's own user is root; a child
 	 * that dropped root is held to the rule here, where it cannot skip it. */
-	if (cl->child && !cl->child_low && q->lport && q->lport < 1024 && (q->bound || q->op == CTL_JOIN_LISTEN)) {
+	if (!c && cl->child && !cl->child_low && q->lport && q->lport < 1024 &&
+	    (q->bound || q->op == CTL_JOIN_LISTEN)) {
 		join_answer(cl, NULL, -EACCES, now);
 		return;
 	}
-	c = tcp_open(s);
 	if (!c) {
-		join_answer(cl, NULL, -ENOBUFS, now);
-		return;
+		c = tcp_open(s);
+		if (!c) {
+			join_answer(cl, NULL, -ENOBUFS, now);
+			return;
+		}
+		tcp_set_opts(c, &opts);
+		if (q->bound || q->op == CTL_JOIN_LISTEN)
+			r = tcp_bind(c, &local, flags);
 	}
-	tcp_set_opts(c, &opts);
-	if (q->bound || q->op == CTL_JOIN_LISTEN)
-		r = tcp_bind(c, &local, flags);
 	if (r == 0 && q->op == CTL_JOIN_LISTEN) {
 		r = tcp_listen(c, q->backlog < 0 ? 0 : q->backlog);
 		/* The channel is the relay's from here on. */

@@ -121,6 +121,7 @@ struct ctl_join_req {
 	int32_t backlog;            /* LISTEN */
 	uint32_t filler;            /* CONNECT: bytes before the program's in the pair */
 	struct sock_opts opts;      /* what the program set (setsockopt) */
+	uint64_t inherit;           /* a fork child's socket its parent bound (shim_sock.fork_bound), 0 */
 };
 
 struct ctl_join_reply {

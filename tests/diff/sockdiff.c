@@ -11906,6 +11906,59 @@ CASE(fork_child_tcp_unconnected, 0)
 	R(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
 	in_child(child_tcp_pristine, s);
 }
+/* A TCP socket the parent bound, listened on or connected from in its fork
+ * child (varnishd: the manager binds, the child it forks listens and
+ * accepts). Each returns 100 + the bytes read when the socket kept the
+ * port the parent bound. */
+static long child_bound_port_ok(int s)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	return getsockname(s, (struct sockaddr *)&a, &al) == 0 && ntohs(a.sin_port) == case_port();
+}
+static long child_listen_bound(int s)
+{
+	char b[HELLO_LEN];
+	int c;
+
+	if (listen(s, 4) != 0)
+		return -1;
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	if (c < 0)
+		return -2;
+	wait_bytes(c, HELLO_LEN);
+	return recv(c, b, sizeof(b), 0) + (child_bound_port_ok(s) ? 100 : 0);
+}
+CASE(fork_child_tcp_bound_listen, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	in_child(child_listen_bound, s);
+	/* The parent's copy: the socket the child made a listener. */
+	emit("acceptconn=%d", geti(s, SOL_SOCKET, SO_ACCEPTCONN));
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	R(accept(s, NULL, NULL) >= 0 ? 0 : -1);
+}
+static long child_connect_bound(int s)
+{
+	char b[8];
+
+	if (connect_to(s, PEER, P_ECHO) != 0 || send(s, "x", 1, 0) != 1)
+		return -1;
+	wait_in(s);
+	return recv(s, b, sizeof(b), 0) + (child_bound_port_ok(s) ? 100 : 0);
+}
+CASE(fork_child_tcp_bound_connect, 0)
+{
+	int s = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	in_child(child_connect_bound, s);
+}
 static long child_udp6_pristine(int s)
 {
 	struct sockaddr_in6 to = sin6("::ffff:" PEER, P_UECHO);

@@ -6,8 +6,9 @@
 # process; a session process made by a raw clone that drops root), dnsmasq
 # (DNS over UDP and TCP, the answer's source address, a truncated answer
 # retried over TCP), tinyproxy (a connection in, one out), exim4 (SMTP, a
-# process forked per connection, delivery by an exec'd exim) and stunnel4
-# (TLS in front of a kernel-side TCP server).
+# process forked per connection, delivery by an exec'd exim), stunnel4
+# (TLS in front of a kernel-side TCP server) and varnish (a cache whose
+# manager binds the listening socket and whose child, forked after, listens).
 #
 # The kernel's twin: a namespace NS-k whose veth end is named tap0 with
 # pstack's address and MAC (as tests/diff/run.sh does), its peer NS-q at
@@ -394,4 +395,56 @@ s = smtplib.SMTP(sys.argv[1], 2525, timeout=5); print(s.ehlo('client.test')[0], 
 	done
 	# TLS from the client, plain to the echo server: 2 MB each way, twice.
 	tap_assert_crossed 4000000 4000000
+}
+
+# ---- varnish -----------------------------------------------------------------
+
+# cache_run k|p: through the cache to a python http.server backend: 2 MB
+# byte-exact (its sha), the same again from the cache (X-Varnish then names
+# two transactions), a 404 passed on, and ab's 300 requests.
+cache_run() {
+	local u=http://$STACK_IP:6081
+	on "$1" 20 curl -sS "$u/blob" | sha256sum | cut -d' ' -f1
+	on "$1" 20 curl -sS -o /dev/null -D - "$u/blob" | grep -i '^x-varnish:' | awk '{print NF - 1 " ids"}'
+	on "$1" 10 curl -sS -o /dev/null -w '%{http_code}\n' "$u/nothere"
+	on "$1" 60 ab -q -n 300 -c 10 "$u/index.html" | grep -E '^(Complete|Failed) requests'
+}
+
+@test "varnishd under the preload (its manager binds the listening socket, the child it forks listens and serves after dropping root): 2 MB byte-exact, a cache hit, a 404, ab 300, as on the kernel; a child killed is replaced and serves" {
+	have varnish varnishd ab curl
+	mkdir -p "$SRV/www"
+	make_data "$SRV/www/blob" 2000000
+	echo hello-varnish >"$SRV/www/index.html"
+	bg_q kweb 60 "$PY" -m http.server --bind "$HOST_IP" --directory "$SRV/www" 9000
+	bg_ker web 60 "$PY" -m http.server --bind "$HOST_IP" --directory "$SRV/www" 9000
+	local args=(-F -a "$STACK_IP:6081" -b "$HOST_IP:9000" -s malloc,32m)
+	bg_k kvc 60 varnishd "${args[@]}" -n "$SRV/vk"
+	bg_pre vc 60 varnishd "${args[@]}" -n "$SRV/vp"
+	wait_kernel_listen 9000
+	wait_until 20 "the kernel's varnishd" k_listens 6081
+	wait_stack_up
+	wait_until 30 "varnishd to answer" ip netns exec "$NS" curl -sf -o /dev/null --max-time 2 \
+		"http://$STACK_IP:6081/index.html"
+	local kout pout
+	kout=$(cache_run k)
+	tap_mark
+	pout=$(cache_run p)
+	echo "kernel: $kout"
+	echo "pstack: $pout"
+	assert_equal "$pout" "$kout"
+	assert_equal "$(echo "$kout" | head -3 | tr '\n' ' ')" "$(sha "$SRV/www/blob") 2 ids 404 "
+	! grep -h "used in a child process" "$(out vc)" "$(err vc)" || fail "a socket refused in varnishd's child"
+	# In from the client (2 MB twice) and out to the backend (once).
+	tap_assert_crossed 4000000 2000000
+	# Its child killed, the manager forks another, which listens on the
+	# same socket again (now a listener the first child made).
+	local child
+	child=$(comm -12 <(ip netns pids "$NS" | sort) <(pgrep -x cache-main | sort))
+	[ -n "$child" ] || fail "no varnishd child in $NS"
+	kill -KILL $child
+	wait_until 30 "varnishd's second child" grep -q "Child ($child) died" "$(out vc)" "$(err vc)"
+	wait_until 30 "varnishd's second child to answer" ip netns exec "$NS" curl -sf -o /dev/null --max-time 2 \
+		"http://$STACK_IP:6081/index.html"
+	run on p 10 curl -sS "http://$STACK_IP:6081/index.html"
+	assert_output hello-varnish
 }

@@ -212,6 +212,26 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now);
  * on with 0 time), then frees the connection. c is not to be used again. */
 void tcp_close(struct tcp_conn *c, uint64_t now);
 /*
+ * One more holder of c (a socket a process bound and a fork child then
+ * listened on or connected from through a relay: one socket in two
+ * processes, as the kernel's): each tcp_close before the last is absorbed,
+ * and the connection goes on as the holder left it. The wake-up set now
+ * (the first holder's) keeps its events beside the one the new holder sets
+ * next (tcp_set_wakeup). A close is the new holder's when it cleared its
+ * wake-up first (the relay's way); the first holder's close leaves it as
+ * it is (its events then stop). One share at a time.
+ */
+void tcp_share(struct tcp_conn *c);
+/* Shared (tcp_share) and not yet back to one holder. */
+bool tcp_shared(const struct tcp_conn *c);
+/*
+ * The connection id names, when it is bound to local, in state CLOSED (or
+ * LISTEN and not shared) and not closed by its holder: the socket a fork
+ * child inherited bound (its parent's pointer, which the child has as a
+ * number); NULL otherwise. id is only compared, never followed.
+ */
+struct tcp_conn *tcp_find_bound(struct stack *s, const struct ip4_endpoint *local, uint64_t id);
+/*
  * SO_LINGER with a time (Linux's tcp_close: close() waits for the FIN's
  * acknowledgement, at most that long): the close's first half, the
  * connection still the application's: both directions shut and the FIN

@@ -137,6 +137,8 @@ struct tcp_conn {
 
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
+	unsigned shares;                    /* more holders than one (tcp_share): closes to absorb */
+	struct sock_wakeup share_wake;      /* the other holder's events while shared (tcp_share) */
 	bool was_connected;                 /* reached ESTABLISHED once */
 	bool port_locked;                   /* bind() named the port (Linux's SOCK_BINDPORT_LOCK) */
 	bool active_open;

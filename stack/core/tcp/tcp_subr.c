@@ -279,6 +279,7 @@ void tcp_child_established(struct tcp_conn *c)
 	l->acc_total++;
 	c->s->stats.tcp_passive_opens++;
 	sock_wake(&l->wake);
+	sock_wake(&l->share_wake);
 }
 
 void tcp_close_children(struct tcp_conn *l, uint64_t now)
@@ -371,8 +372,11 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 void tcp_wake(struct tcp_conn *c)
 {
 	sock_wake(&c->wake);
-	if (c->parent && c->in_acceptq)
+	sock_wake(&c->share_wake);
+	if (c->parent && c->in_acceptq) {
 		sock_wake(&c->parent->wake);
+		sock_wake(&c->parent->share_wake);
+	}
 }
 
 bool tcp_done(struct tcp_conn *c)

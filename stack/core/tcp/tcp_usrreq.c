@@ -860,9 +860,51 @@ static void shut_both(struct tcp_conn *c, uint64_t now)
 	}
 }
 
+void tcp_share(struct tcp_conn *c)
+{
+	stack_assert_locked();
+	if (!c->shares)
+		c->share_wake = c->wake;
+	c->shares++;
+}
+
+bool tcp_shared(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->shares != 0;
+}
+
+struct tcp_conn *tcp_find_bound(struct stack *s, const struct ip4_endpoint *local, uint64_t id)
+{
+	stack_assert_locked();
+	for (struct inpcb *p = inpcb_first_bound(&s->tcp->pcbs, local->port); p; p = inpcb_next_bound(p)) {
+		struct tcp_conn *c = tcp_conn_of(p);
+
+		/* A listener too when nobody shares it any more: the one a
+		 * child that is gone had made (varnishd forks its child
+		 * again after a crash, and that one listens on it again). */
+		if ((uint64_t)(uintptr_t)c == id && !c->orphan &&
+		    (c->state == TCP_STATE_CLOSED || (c->state == TCP_STATE_LISTEN && !c->shares)) &&
+		    p->local.addr == local->addr && p->local.port == local->port)
+			return c;
+	}
+	return NULL;
+}
+
 void tcp_close(struct tcp_conn *c, uint64_t now)
 {
 	stack_assert_locked();
+	if (c->shares) {
+		/* Another holder keeps it (tcp_share), with its events: the
+		 * first holder's again when the new one's were cleared (it
+		 * closed), the new one's when they were not (the first one
+		 * closed). */
+		if (!c->wake.fn)
+			c->wake = c->share_wake;
+		c->share_wake = (struct sock_wakeup){ 0 };
+		c->shares--;
+		return;
+	}
 	c->orphan = true;
 	c->wake = (struct sock_wakeup){ 0 };
 	switch (c->state) {
@@ -906,8 +948,8 @@ bool tcp_closing(const struct tcp_conn *c)
 bool tcp_close_linger(struct tcp_conn *c, uint64_t now)
 {
 	stack_assert_locked();
-	if (c->opt.linger <= 0 || c->rcvq.len)
-		return false;
+	if (c->opt.linger <= 0 || c->rcvq.len || c->shares)
+		return false;   /* (shared: the close is absorbed, nothing to wait for) */
 	switch (c->state) {
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_SYN_RECEIVED:

@@ -2008,23 +2008,36 @@ static void creds_changed(void)
 	errno = saved;
 }
 
-#define CRED_WRAPPER(name, params, args)                     \
+/* Before a call that may take root's effective user away (euid e): a stack
+ * not started yet starts now, while it may open the TAP (shim_creds_prestart). */
+static void creds_leaving_root(uid_t e)
+{
+	int saved = errno;
+
+	if (e != (uid_t)-1 && e != 0 && !shim_vfork_child() && geteuid() == 0)
+		shim_creds_prestart();
+	errno = saved;
+}
+
+#define CRED_WRAPPER(name, params, args, euid)               \
 	EXPORT int name params                               \
 	{                                                    \
-		int rc = real_##name args;                   \
+		int rc;                                      \
+		creds_leaving_root(euid);                    \
+		rc = real_##name args;                       \
 		if (rc == 0)                                 \
 			creds_changed();                     \
 		return rc;                                   \
 	}
-CRED_WRAPPER(setuid, (uid_t u), (u))
-CRED_WRAPPER(setgid, (gid_t g), (g))
-CRED_WRAPPER(seteuid, (uid_t u), (u))
-CRED_WRAPPER(setegid, (gid_t g), (g))
-CRED_WRAPPER(setreuid, (uid_t r, uid_t e), (r, e))
-CRED_WRAPPER(setregid, (gid_t r, gid_t e), (r, e))
-CRED_WRAPPER(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
-CRED_WRAPPER(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
-CRED_WRAPPER(setgroups, (size_t n, const gid_t *g), (n, g))
+CRED_WRAPPER(setuid, (uid_t u), (u), u)
+CRED_WRAPPER(setgid, (gid_t g), (g), (uid_t)-1)
+CRED_WRAPPER(seteuid, (uid_t u), (u), u)
+CRED_WRAPPER(setegid, (gid_t g), (g), (uid_t)-1)
+CRED_WRAPPER(setreuid, (uid_t r, uid_t e), (r, e), e)
+CRED_WRAPPER(setregid, (gid_t r, gid_t e), (r, e), (uid_t)-1)
+CRED_WRAPPER(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s), e)
+CRED_WRAPPER(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s), (uid_t)-1)
+CRED_WRAPPER(setgroups, (size_t n, const gid_t *g), (n, g), (uid_t)-1)
 #undef CRED_WRAPPER
 
 EXPORT pid_t fork(void)

@@ -49,6 +49,9 @@ static _Atomic uint32_t stack_addr;
 static int start_err;               /* -errno once a start failed, or after exit */
 static pid_t init_pid;
 static bool forked;                 /* this is a fork() child (set by the atfork handler) */
+/* A fork child whose parent had no stack, nor a stack it joined: it may
+ * become a process with a stack of its own (shim_fork_promote). */
+static bool fork_fresh;
 static atomic_bool child_warned;
 static _Atomic uint32_t spin_us;    /* PSTACK_SPIN_US once the stack runs (0: off) */
 
@@ -658,6 +661,47 @@ int shim_need_stack(void)
 	stack_running = true;
 	atomic_store(&spin_us, shim_host.spin ? shim_host.spin_us(shim_host.ctx) : 0);
 	return 0;
+}
+
+bool shim_fork_promote(void)
+{
+	bool r;
+
+	if (shim_proc_state() == SHIM_PROC_OWNER)
+		return true;
+	if (!__atomic_load_n(&fork_fresh, __ATOMIC_RELAXED) || shim_proc_state() != SHIM_PROC_FORKED)
+		return false;
+	/* An ancestor's stack (its parent started one since) serves it
+	 * rather (join.c): a process family shares one stack. */
+	if (shim_join_check() != 0)
+		return false;
+	shim_lock();
+	r = fork_fresh && forked;
+	if (r) {
+		fork_fresh = false;
+		forked = false;
+		init_pid = getpid();
+		start_err = 0;
+		log_debug("a fork child of a process without a stack: process %d starts its own at its first socket",
+			  (int)init_pid);
+	}
+	shim_unlock();
+	return r || !forked;
+}
+
+void shim_creds_prestart(void)
+{
+	struct shim_iface ifc;
+
+	if (shim_proc_state() != SHIM_PROC_OWNER || __atomic_load_n(&stack_running, __ATOMIC_RELAXED) || start_err)
+		return;
+	if (!shim_host.iface || shim_host.iface(shim_host.ctx, &ifc) < 0 || !ifc.index)
+		return;
+	if (shim_join_check() != 0)
+		return;
+	shim_lock();
+	(void)shim_need_stack();
+	shim_unlock();
 }
 
 uint32_t shim_stack_addr(void)
@@ -1848,6 +1892,9 @@ void shim_fork_child(void)
 	 * connected socket, exposed by fork()) are live kernel fds, served by
 	 * the parent's relay. Its exit stops nothing.
 	 */
+	/* The parent (or the fresh fork child it was) had no stack and
+	 * started none: nothing here is the parent's to serve. */
+	fork_fresh = !stack_running && !shim_join_joined() && (forked ? fork_fresh : start_err == 0);
 	forked = true;
 	/* The stack objects are the parent's (this copy of them is frozen):
 	 * the exposed sockets answer from what they kept (internal.h). */

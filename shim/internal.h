@@ -559,6 +559,15 @@ void shim_join_forget(struct shim_sock *k);
  * join_ancestor): what this process found out before the fork is asked
  * again. */
 void shim_join_fork_child(void);
+/* This process's TCP sockets are another process's stack's (JOINED). */
+bool shim_join_joined(void);
+/* In a fork child whose parent had no stack (shim_fork_child: a daemon
+ * that forks before it opens any socket, redis-server's daemonize): when
+ * no ancestor's stack serves it either, the child becomes a process of its
+ * own that starts its stack at its first socket, as the program it was
+ * forked from would have. True when it did (or is one already). Called by
+ * socket() in a fork child. */
+bool shim_fork_promote(void);
 
 /* ---- sock.c ---- */
 extern const struct shim_obj_ops shim_sock_ops;

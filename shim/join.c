@@ -202,6 +202,11 @@ void shim_join_fork_child(void)
 		atomic_store(&join_state, JOIN_UNKNOWN);
 }
 
+bool shim_join_joined(void)
+{
+	return atomic_load(&join_state) == JOIN_JOINED;
+}
+
 int shim_join_check(void)
 {
 	int st = atomic_load(&join_state);

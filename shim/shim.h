@@ -386,6 +386,13 @@ void shim_deferred_run(void);
 /* Whether this process is a vfork() child (shares our memory, not our
  * signal handlers). */
 bool shim_vfork_child(void);
+/* The program, root, is about to take another effective user (setuid() and
+ * the like): the stack it would start at its first socket's bind or
+ * connect needs root for the TAP, and is started now (squid drops root
+ * before it opens its listening socket; the kernel's stack needs nothing
+ * of the user). Not in a fork child, nor where another process's stack
+ * serves this one's, nor without the device or a configuration. */
+void shim_creds_prestart(void);
 
 /* Interfaces as programs see them (shim/iface.c): the lists the real
  * getifaddrs() and if_nameindex() returned, rewritten in place: the TAP's

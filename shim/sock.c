@@ -737,7 +737,10 @@ int shim_socket(int domain, int type, int protocol)
 	}
 	/* Children of fork() have no stack: their new TCP sockets join the
 	 * one their parent holds (shim/join.c), their UDP sockets are the
-	 * kernel's; a vfork child's are the kernel's. */
+	 * kernel's; a vfork child's are the kernel's. A child whose parent
+	 * had no stack becomes a process with its own (shim_fork_promote). */
+	if (shim_proc_state() == SHIM_PROC_FORKED)
+		(void)shim_fork_promote();
 	if (shim_proc_state() == SHIM_PROC_VFORKED || (shim_proc_state() == SHIM_PROC_FORKED && base != SOCK_STREAM))
 		return SHIM_PASS;
 	/* PSTACK_STACK: another process's stack may serve this one's TCP

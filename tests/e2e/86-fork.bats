@@ -1131,3 +1131,58 @@ sys.exit(r1 or r2)
 	run cat "$(out srv)"
 	assert_equal "$(grep -c '^parent;stdout-child;passfds-child;parent-again$' <<<"$output")" 2
 }
+
+# A daemon that forks before it opens any socket (redis-server's
+# daemonize, daemon(3)): the child, whose parent never started a stack, is
+# a process of its own and starts its stack at its first socket; the
+# parent has exited.
+@test "redis-server --daemonize yes under the preload (it forks and its parent exits before any socket): the daemon serves through the TAP, shuts down on request" {
+	command -v redis-server >/dev/null || skip "redis-server is not installed (Debian: redis-server)"
+	local pidf=$BATS_TEST_TMPDIR/redis.pid
+	run pre 20 redis-server --bind "$STACK_IP" --port 6390 --daemonize yes --protected-mode no \
+		--pidfile "$pidf" --logfile "$BATS_TEST_TMPDIR/redis.log" --save '' --dir "$BATS_TEST_TMPDIR"
+	assert_success
+	local pid
+	wait_until 10 "redis' pid file" test -s "$pidf"
+	pid=$(cat "$pidf")
+	echo "$pid" >>"$PIDFILE"
+	tap_mark
+	wait_until 10 "the daemon to answer" ip netns exec "$NS" redis-cli -h "$STACK_IP" -p 6390 ping
+	run ker 10 redis-cli -h "$STACK_IP" -p 6390 set k daemonized
+	assert_output OK
+	run ker 10 redis-cli -h "$STACK_IP" -p 6390 get k
+	assert_output daemonized
+	run ker 30 redis-benchmark -h "$STACK_IP" -p 6390 -q -n 2000 -c 10 -t set,get
+	assert_success
+	refute_output --partial rror
+	run ker 10 redis-cli -h "$STACK_IP" -p 6390 shutdown nosave
+	wait_until 10 "the daemon to exit" bash -c "! kill -0 $pid 2>/dev/null"
+	! grep -h "pstack error\|Could not create server" "$BATS_TEST_TMPDIR/redis.log" || fail "redis: $(tail -3 "$BATS_TEST_TMPDIR/redis.log")"
+	tap_assert_crossed 20000 20000
+}
+
+# DROPS_ROOT_FIRST PORT: a root server that takes another user before its
+# first socket (squid, which opens its listening socket after its setuid),
+# then listens and greets one client.
+DROPS_ROOT_FIRST='
+import os, socket, sys
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+l = socket.socket()
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen()
+print("listening as", os.geteuid(), flush=True)
+c, a = l.accept()
+c.sendall(b"hello from nobody\n")
+c.close()
+'
+
+@test "a root server that takes another user before its first socket (as squid) listens and serves through the stack, as on the kernel" {
+	bg_pre srv 20 "$PY" -c "$DROPS_ROOT_FIRST" 8091
+	wait_log "$(out srv)" "listening as 65534" 10
+	tap_mark
+	run ker 10 nc -w 5 "$STACK_IP" 8091
+	assert_output "hello from nobody"
+	bg_wait srv 10
+	assert_equal "$BG_STATUS" 0
+	tap_assert_crossed 18 0
+}

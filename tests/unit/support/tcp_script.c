@@ -225,6 +225,7 @@ static void parse_spec(struct tscript *t, const char *s, struct spec *sp)
 		case 'E': sp->flags |= TCP_ECE; break;
 		case 'W': sp->flags |= TCP_CWR; break;
 		case '.': sp->flags |= TCP_ACK; break;
+		case '-': break;         /* packetdrill's: no flag at all */
 		default: fail_msg("bad flag '%c' in '%s'", *p, s);
 		}
 	}

@@ -5,7 +5,8 @@
  *   ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
  *
  * Grammar: FLAGS START:END(LEN) [ack N] [win W] [urg U] [<options>] [ECN].
- * FLAGS are F S R P U E (ECE) W (CWR) in that order, then '.' for ACK; a
+ * FLAGS are F S R P U E (ECE) W (CWR) in that order, then '.' for ACK
+ * ('-' alone: none, as packetdrill writes a segment without flags); a
  * segment with U shows its urgent pointer (urg U). ECN is the IP header's
  * ECN field, [ect0], [ect1] or [ce] (nothing: not ECT), as packetdrill
  * writes it. Sequence numbers are relative: what the

@@ -1,0 +1,359 @@
+/* A fifth sweep of Linux's wire-level TCP tests. Every script of Linux's
+ * packetdrill selftests and of google/packetdrill's gtests/net/tcp that
+ * pstack can run is followed elsewhere; these follow the older scripts
+ * of google/packetdrill's first release for Linux (tests/linux/listen/,
+ * as ligurio/packetdrill-testcases carries them, "Borrowed from
+ * https://github.com/google/packetdrill"), and the request-socket and
+ * SYN-SENT rules those scripts and their neighbours exercise, with
+ * Linux's source as the oracle where a script leaves a figure open
+ * (net/ipv4/tcp_minisocks.c tcp_check_req, tcp_input.c
+ * tcp_rcv_state_process and tcp_rcv_synsent_state_process,
+ * tcp_ipv4.c tcp_v4_send_reset). Each test names what it follows. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+#define PEER_SYN "S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>"
+#define OUR_SYNACK "S. 0:0(0) ack 1 win * <mss 1460,nop,nop,sackOK,nop,wscale 7>"
+
+/* The handshake the listen/ scripts end with: a SYN on the 4-tuple the
+ * stray segment used gets its SYN-ACK, and the ACK makes a connection
+ * accept() returns. */
+static void handshake_after(struct tscript *t, struct tcp_conn *l)
+{
+	struct tcp_conn *c;
+	int err;
+
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+}
+
+/* A segment to a listener from a sender it has no connection with, and
+ * what the listener answers (NULL: nothing). Linux's tcp_rcv_state_process,
+ * TCP_LISTEN: an ACK is answered with a reset (tcp_v4_send_reset:
+ * <SEQ=SEG.ACK><CTL=RST>, window 0), a RST is dropped, a SYN with FIN is
+ * dropped, a segment without SYN, RST or ACK is dropped. */
+static void stray_to_listener(const char *seg, const char *reply)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1);
+
+	ts_inject(t, seg);
+	if (reply)
+		ts_expect(t, reply);
+	ts_expect_none(t);
+	handshake_after(t, l);
+	ts_free(t);
+}
+
+/* listen/listen-incoming-ack.pkt */
+static void test_listen_incoming_ack(void **state)
+{
+	(void)state;
+	stray_to_listener(". 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", "R 0:0(0) win 0");
+}
+
+/* listen/listen-incoming-syn-ack.pkt */
+static void test_listen_incoming_syn_ack(void **state)
+{
+	(void)state;
+	stray_to_listener("S. 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", "R 0:0(0) win 0");
+}
+
+/* listen/listen-incoming-rst.pkt: no reset for a reset ("or else we could
+ * get infinite RST ping-pong storms"). */
+static void test_listen_incoming_rst(void **state)
+{
+	(void)state;
+	stray_to_listener("R 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", NULL);
+}
+
+/* listen/listen-incoming-syn-rst.pkt */
+static void test_listen_incoming_syn_rst(void **state)
+{
+	(void)state;
+	stray_to_listener("SR 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", NULL);
+}
+
+/* listen/listen-incoming-no-tcp-flags.pkt */
+static void test_listen_incoming_no_flags(void **state)
+{
+	(void)state;
+	stray_to_listener("- 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", NULL);
+}
+
+/* The same for SYN with FIN (Linux's tcp_rcv_state_process drops it,
+ * SKB_DROP_REASON_TCP_FLAGS, rather than open a connection). */
+static void test_listen_incoming_syn_fin(void **state)
+{
+	(void)state;
+	stray_to_listener("FS 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", NULL);
+}
+
+/* ---- SYN-RECEIVED (Linux's request socket, tcp_check_req) ---- */
+
+static struct tcp_conn *syn_received(struct tscript *t)
+{
+	struct tcp_conn *l = ts_listen(t, 1);
+
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	return l;
+}
+
+/* The request completes with the right ACK after what went before. */
+static void complete(struct tscript *t, struct tcp_conn *l)
+{
+	struct tcp_conn *c;
+	int err;
+
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	ts_expect_none(t);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+}
+
+/* An ACK that does not acknowledge our SYN: the listener answers it with a
+ * reset <SEQ=SEG.ACK> (tcp_check_req returns the listener), and the
+ * request stays for the right ACK. */
+static void test_syn_recv_bad_ack_reset_request_kept(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, ". 1:1(0) ack 5 win 65535");
+	ts_expect(t, "R 5:5(0) win 0");
+	ts_expect_none(t);
+	complete(t, l);
+	ts_free(t);
+}
+
+/* A segment outside the window the SYN-ACK offered: an ACK
+ * <SEQ=ISS+1><ACK=RCV.NXT> (tcp_v4_reqsk_send_ack) and the segment dropped;
+ * the request stays. */
+static void test_syn_recv_out_of_window_acked(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "P. 1000001:1000011(10) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_expect_none(t);
+	complete(t, l);
+	ts_free(t);
+}
+
+/* A reset in the window ends the request without an answer; the ACK that
+ * follows finds the listener alone and is reset. */
+static void test_syn_recv_rst_drops_request(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+	int err;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "R 1:1(0) win 65535");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	ts_expect(t, "R 1:1(0) win 0");
+	assert_null(tcp_accept(l, &err));
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* Text without ACK in the window: dropped without an answer ("If ACK not
+ * set, just silently drop the packet"); the request stays. */
+static void test_syn_recv_no_ack_dropped(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "P 1:11(10) win 65535");
+	ts_expect_none(t);
+	complete(t, l);
+	ts_free(t);
+}
+
+/* ---- SYN-SENT (tcp_rcv_synsent_state_process) ---- */
+
+static struct tcp_conn *syn_sent(struct tscript *t)
+{
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	assert_non_null(c);
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	return c;
+}
+
+/* reset/rst-syn-sent.pkt's scenario as Linux has it: a reset without ACK
+ * in SYN-SENT is dropped ("No ACK in the segment ... if (th->rst) goto
+ * discard"), and the SYN goes again at the initial RTO (1 s). So is a
+ * reset whose ACK is not for our SYN. */
+static void test_syn_sent_rst_without_ack_ignored(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = syn_sent(t);
+	ts_inject(t, "R 0:0(0) win 65535");
+	ts_inject(t, "R. 0:0(0) ack 7 win 65535");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	assert_int_equal(tcp_take_error(c), 0);
+	ts_advance_ms(t, 1000);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* An ACK in SYN-SENT that is not for our SYN: a reset <SEQ=SEG.ACK>
+ * (tcp_rcv_synsent_state_process: reset_and_undo), the connection stays
+ * in SYN-SENT for the right SYN-ACK. */
+static void test_syn_sent_bad_ack_reset(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = syn_sent(t);
+	ts_inject(t, "S. 0:0(0) ack 9 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, "R 9:9(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* ---- synchronized states ---- */
+
+/* A FIN, or text, without ACK on an established connection is dropped
+ * without an answer (tcp_rcv_state_process: "if (!th->ack && !th->rst &&
+ * !th->syn) goto discard"); the connection goes on. */
+static void test_established_fin_or_text_without_ack_dropped(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	uint8_t b[16];
+
+	(void)state;
+	c = ts_connect(t);
+	ts_inject(t, "F 1:1(0) win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_inject(t, "P 1:11(10) win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_inq(c), 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), -EAGAIN);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* close/simultaneous-close.pkt, Linux's way: our FIN and the peer's cross
+ * (its FIN does not ACK ours): CLOSING, the peer's FIN ACKed; the ACK of
+ * ours then ends in TIME-WAIT without a word. */
+static void test_simultaneous_close(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = ts_connect(t);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, "F. 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val * ecr 110>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSING);
+	ts_inject(t, ". 2:2(0) ack 2 win 65535 <nop,nop,TS val 120 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	ts_advance_ms(t, 61000);
+	ts_expect_none(t);
+	ts_free(t);
+}
+
+/* shutdown/double-shut-wr.pkt (Michael Tüxen's, Linux's answers): a
+ * second shutdown(SHUT_WR) succeeds and sends nothing; the socket reads
+ * EAGAIN until the peer's FIN, then 0. */
+static void test_double_shut_wr(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	uint8_t b[16];
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2 win 65535 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), -EAGAIN);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect_none(t);
+	assert_int_equal(tcp_take_error(c), 0);
+	ts_inject(t, "F. 1:1(0) ack 2 win 65535 <nop,nop,TS val 120 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win 502 <nop,nop,TS val * ecr 120>");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_advance_ms(t, 61000);
+	ts_expect_none(t);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_listen_incoming_ack),
+		cmocka_unit_test(test_listen_incoming_syn_ack),
+		cmocka_unit_test(test_listen_incoming_rst),
+		cmocka_unit_test(test_listen_incoming_syn_rst),
+		cmocka_unit_test(test_listen_incoming_no_flags),
+		cmocka_unit_test(test_listen_incoming_syn_fin),
+		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
+		cmocka_unit_test(test_syn_recv_out_of_window_acked),
+		cmocka_unit_test(test_syn_recv_rst_drops_request),
+		cmocka_unit_test(test_syn_recv_no_ack_dropped),
+		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),
+		cmocka_unit_test(test_syn_sent_bad_ack_reset),
+		cmocka_unit_test(test_established_fin_or_text_without_ack_dropped),
+		cmocka_unit_test(test_simultaneous_close),
+		cmocka_unit_test(test_double_shut_wr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

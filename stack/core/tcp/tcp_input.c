@@ -1650,10 +1650,20 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	bool established = c->state == TCP_STATE_ESTABLISHED;
 	enum tcp_verdict v;
 
-	/* A retransmitted SYN for an embryonic connection: answer it again. */
-	if (c->state == TCP_STATE_SYN_RECEIVED && (g->flags & TCP_SYN) && !(g->flags & TCP_ACK) &&
+	/* A retransmitted SYN for an embryonic connection (of the RST, SYN and
+	 * ACK bits the SYN alone, at the SYN's sequence number): answer it
+	 * again, as Linux's tcp_check_req, at most once per
+	 * tcp_invalid_ratelimit (tcp_oow_rate_limited on the request's
+	 * last_oow_ack_time, which its ACKs to out-of-window segments share),
+	 * and a listener's child starts its SYN-ACK timer again from there
+	 * (mod_timer_pending: now + the timeout backed off so far). */
+	if (c->state == TCP_STATE_SYN_RECEIVED && (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
 	    g->seq == c->irs) {
+		if (oow_rate_limited(c, now))
+			return;
 		tcp_send_syn(c, now);
+		if (!c->active_open && !c->tfo)
+			tcp_arm_rto(c, now);
 		return;
 	}
 	/* Like Linux's tcp_check_req: an embryonic connection of a listener (a

@@ -135,6 +135,37 @@ static void complete(struct tscript *t, struct tcp_conn *l)
 	tcp_close(l, t->h->now);
 }
 
+/* A retransmitted SYN (the same ISN) gets the SYN-ACK again ("Enforce
+ * SYN-ACK according to figure 8"), once per tcp_invalid_ratelimit (500 ms:
+ * tcp_oow_rate_limited on the request's last_oow_ack_time), and the
+ * SYN-ACK's timer starts again from it (1 s later, then 2 s); a SYN with
+ * RST at that sequence number is out of the window and dropped. */
+static void test_syn_recv_dup_syn_resends_synack(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	ts_advance_ms(t, 100);
+	ts_inject(t, PEER_SYN);
+	ts_inject(t, "SR 0:0(0) win 65535");
+	ts_expect_none(t);
+	ts_advance_ms(t, 899);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, OUR_SYNACK);
+	ts_advance_ms(t, 1999);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, OUR_SYNACK);
+	complete(t, l);
+	ts_free(t);
+}
+
 /* An ACK that does not acknowledge our SYN: the listener answers it with a
  * reset <SEQ=SEG.ACK> (tcp_check_req returns the listener), and the
  * request stays for the right ACK. */
@@ -344,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_listen_incoming_syn_rst),
 		cmocka_unit_test(test_listen_incoming_no_flags),
 		cmocka_unit_test(test_listen_incoming_syn_fin),
+		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),
 		cmocka_unit_test(test_syn_recv_rst_drops_request),

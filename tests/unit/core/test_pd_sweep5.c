@@ -200,6 +200,58 @@ static void test_syn_recv_out_of_window_acked(void **state)
 	ts_free(t);
 }
 
+/* A SYN in the window at another sequence number than the first: Linux
+ * resets it (tcp_v4_send_reset to a segment without ACK:
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>) and drops the request; the ACK
+ * that then comes is the listener's to reset. */
+static void test_syn_recv_new_syn_in_window_resets(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+	char line[512];
+	int err;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "S 10:10(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>");
+	assert_true(ts_next(t, line, sizeof(line)));
+	if (strncmp(line, "R. ", 3) || !strstr(line, "ack 11 win 0"))
+		fail_msg("expected a reset ACKing 11, got '%s'", line);
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	ts_expect(t, "R 1:1(0) win 0");
+	assert_null(tcp_accept(l, &err));
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
+/* The ACKs a request sends to out-of-window segments and the SYN-ACKs it
+ * sends to copies of the SYN share one rate limit (last_oow_ack_time):
+ * after a copy of the SYN was answered, a pure ACK out of the window
+ * within 500 ms is not; data out of the window always is
+ * (tcp_oow_rate_limited: "Data packets without SYNs are not likely part of
+ * an ACK loop"). */
+static void test_syn_recv_oow_ack_rate_limit_shared(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1000001:1000001(0) ack 1 win 65535");
+	ts_expect_none(t);
+	ts_inject(t, "P. 1000001:1000011(10) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_advance_ms(t, 500);
+	ts_inject(t, ". 1000001:1000001(0) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	complete(t, l);
+	ts_free(t);
+}
+
 /* A reset in the window ends the request without an answer; the ACK that
  * follows finds the listener alone and is reset. */
 static void test_syn_recv_rst_drops_request(void **state)
@@ -366,6 +418,97 @@ static void test_double_shut_wr(void **state)
 	ts_free(t);
 }
 
+/* FIN_WAIT_2 after shutdown(SHUT_WR), the socket still open: Linux arms no
+ * timer (tcp_fin_timeout is for orphans, tcp_close and
+ * tcp_rcv_state_process's FIN_WAIT1 case), so the connection waits for the
+ * peer's FIN however long; the peer's data still comes in. */
+static void test_fin_wait2_not_orphan_waits(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	uint8_t b[16];
+
+	(void)state;
+	c = ts_connect(t);
+	assert_int_equal(tcp_shutdown(c, 1, t->h->now), 0);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2 win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 300000);
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_FIN_WAIT_2);
+	ts_inject(t, "P. 1:11(10) ack 2 win 65535 <nop,nop,TS val 120 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 11 win 502 <nop,nop,TS val * ecr 120>");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* An orphan in FIN_WAIT_2 (closed, its FIN ACKed) lasts tcp_fin_timeout
+ * (60 s: tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)) and then goes without a
+ * word; a segment after that finds no socket and is reset. */
+static void test_fin_wait2_orphan_times_out_silently(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+
+	(void)state;
+	c = ts_connect(t);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 2 win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 59000);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_advance_ms(t, 1000);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_inject(t, "P. 1:11(10) ack 2 win 65535 <nop,nop,TS val 120 ecr 0>");
+	ts_expect(t, "R 2:2(0) win 0");
+	ts_free(t);
+}
+
+/* psp/tw-rtx-ack.pkt's TCP part (google/packetdrill, as
+ * danieldzahka/packetdrill carries it; IPv4 here): the peer's data after
+ * ours is ACKed at once, we close, the peer's FIN ACKs ours: TIME-WAIT,
+ * and a retransmission of that FIN gets the ACK again. */
+static void test_time_wait_fin_retransmitted_acked(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	uint8_t b[1000];
+	int err;
+
+	(void)state;
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 50000 <mss 1000,nop,wscale 0>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 50000");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	memset(b, 0, sizeof(b));
+	assert_int_equal(tcp_send(c, b, 500, t->h->now), 500);
+	ts_expect(t, "P. 1:501(500) ack 1 win *");
+	ts_inject(t, ". 1:1(0) ack 501 win 50000");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "P. 1:501(500) ack 501 win 50000");
+	ts_expect(t, ". 501:501(0) ack 501 win *");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 500);
+	ts_advance_ms(t, 100);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 501:501(0) ack 501 win *");
+	ts_advance_ms(t, 100);
+	ts_inject(t, "F. 501:501(0) ack 502 win 50000");
+	ts_expect(t, ". 502:502(0) ack 502 win *");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "F. 501:501(0) ack 502 win 50000");
+	ts_expect(t, ". 502:502(0) ack 502 win *");
+	ts_advance_ms(t, 61000);
+	ts_expect_none(t);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +521,8 @@ int main(void)
 		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),
+		cmocka_unit_test(test_syn_recv_new_syn_in_window_resets),
+		cmocka_unit_test(test_syn_recv_oow_ack_rate_limit_shared),
 		cmocka_unit_test(test_syn_recv_rst_drops_request),
 		cmocka_unit_test(test_syn_recv_no_ack_dropped),
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),
@@ -385,6 +530,9 @@ int main(void)
 		cmocka_unit_test(test_established_fin_or_text_without_ack_dropped),
 		cmocka_unit_test(test_simultaneous_close),
 		cmocka_unit_test(test_double_shut_wr),
+		cmocka_unit_test(test_fin_wait2_not_orphan_waits),
+		cmocka_unit_test(test_fin_wait2_orphan_times_out_silently),
+		cmocka_unit_test(test_time_wait_fin_retransmitted_acked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

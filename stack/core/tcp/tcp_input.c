@@ -1656,13 +1656,16 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	 * tcp_invalid_ratelimit (tcp_oow_rate_limited on the request's
 	 * last_oow_ack_time, which its ACKs to out-of-window segments share),
 	 * and a listener's child starts its SYN-ACK timer again from there
-	 * (mod_timer_pending: now + the timeout backed off so far). */
-	if (c->state == TCP_STATE_SYN_RECEIVED && (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    g->seq == c->irs) {
+	 * (mod_timer_pending: now + the timeout backed off so far). After a
+	 * simultaneous open the connection is no request but a full socket
+	 * in SYN-RECV: the copy goes through the common steps, whose SYN
+	 * check challenges it (tcp_validate_incoming, syn_challenge). */
+	if (c->state == TCP_STATE_SYN_RECEIVED && !c->active_open &&
+	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && g->seq == c->irs) {
 		if (oow_rate_limited(c, now))
 			return;
 		tcp_send_syn(c, now);
-		if (!c->active_open && !c->tfo)
+		if (!c->tfo)
 			tcp_arm_rto(c, now);
 		return;
 	}

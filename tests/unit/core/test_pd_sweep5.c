@@ -345,6 +345,36 @@ static void test_syn_sent_bad_ack_reset(void **state)
 	ts_free(t);
 }
 
+/* A copy of the peer's SYN after a simultaneous open (our SYN and its
+ * crossed, cross-synack.pkt's start): the connection is a full socket in
+ * SYN-RECV, not a request, and Linux's tcp_validate_incoming finds the SYN
+ * in the window and answers it with a challenge ACK (RFC 5961 §4,
+ * syn_challenge), not with our SYN-ACK again; the peer's SYN-ACK then
+ * completes the handshake. */
+static void test_simultaneous_open_dup_syn_challenged(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = tcp_open(t->h->s);
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+
+	(void)state;
+	assert_int_equal(tcp_bind(c, &local, 0), 0);
+	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	ts_inject(t, "S 0:0(0) win 1000 <mss 1000>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
+	ts_advance_ms(t, 10);
+	ts_inject(t, "S 0:0(0) win 1000 <mss 1000>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_expect_none(t);
+	ts_inject(t, "S. 0:0(0) ack 1 win 1000");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- synchronized states ---- */
 
 /* A FIN, or text, without ACK on an established connection is dropped
@@ -527,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_syn_recv_no_ack_dropped),
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),
 		cmocka_unit_test(test_syn_sent_bad_ack_reset),
+		cmocka_unit_test(test_simultaneous_open_dup_syn_challenged),
 		cmocka_unit_test(test_established_fin_or_text_without_ack_dropped),
 		cmocka_unit_test(test_simultaneous_close),
 		cmocka_unit_test(test_double_shut_wr),

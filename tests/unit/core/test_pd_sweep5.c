@@ -398,6 +398,39 @@ static void test_established_fin_or_text_without_ack_dropped(void **state)
 	ts_free(t);
 }
 
+/* Text past the peer's FIN in CLOSE-WAIT, and again in LAST-ACK: Linux's
+ * tcp_rcv_state_process, step 7, leaves it ("case TCP_CLOSE_WAIT ...
+ * TCP_LAST_ACK: if (!before(seq, rcv_nxt)) break;": neither queued nor
+ * ACKed); RFC 9293 §3.10.7.4 too ("Ignore the segment text"). */
+static void test_text_after_fin_ignored(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	uint8_t b[16];
+
+	(void)state;
+	c = ts_connect(t);
+	ts_inject(t, "F. 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 200);          /* a FIN makes the connection interactive: a delayed ACK */
+	ts_expect(t, ". 1:1(0) ack 2 win 502 <nop,nop,TS val * ecr 110>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	ts_inject(t, "P. 2:12(10) ack 1 win 65535 <nop,nop,TS val 120 ecr 0>");
+	ts_advance_ms(t, 200);
+	ts_expect_none(t);
+	assert_int_equal(tcp_inq(c), 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 0);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 2 win 502 <nop,nop,TS val * ecr 120>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_LAST_ACK);
+	ts_inject(t, "P. 2:12(10) ack 1 win 65535 <nop,nop,TS val 130 ecr 0>");
+	ts_advance_ms(t, 100);          /* past a delayed ACK, before the FIN's RTO */
+	ts_expect_none(t);
+	ts_inject(t, ". 2:2(0) ack 2 win 65535 <nop,nop,TS val 140 ecr 0>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 0);
+	ts_free(t);
+}
+
 /* close/simultaneous-close.pkt, Linux's way: our FIN and the peer's cross
  * (its FIN does not ACK ours): CLOSING, the peer's FIN ACKed; the ACK of
  * ours then ends in TIME-WAIT without a word. */
@@ -559,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_syn_sent_bad_ack_reset),
 		cmocka_unit_test(test_simultaneous_open_dup_syn_challenged),
 		cmocka_unit_test(test_established_fin_or_text_without_ack_dropped),
+		cmocka_unit_test(test_text_after_fin_ignored),
 		cmocka_unit_test(test_simultaneous_close),
 		cmocka_unit_test(test_double_shut_wr),
 		cmocka_unit_test(test_fin_wait2_not_orphan_waits),

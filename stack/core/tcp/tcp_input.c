@@ -2175,7 +2175,7 @@ static bool cookie_ack(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 static void listen_input(struct tcp_conn *l, struct tcp_seg *g, tcp_seq tw_isn, uint64_t now)
 {
 	struct stack *s = l->s;
-	unsigned syn_limit = l->backlog > 0 ? (unsigned)l->backlog : 1;
+	unsigned syn_limit = l->backlog > 0 ? (unsigned)l->backlog : 0;
 
 	if (g->flags & TCP_RST) {
 		stack_drop(s, DROP_TCP_BAD_FLAGS);
@@ -2196,10 +2196,15 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *g, tcp_seq tw_isn, 
 		stack_drop(s, DROP_TCP_LISTEN_OVERFLOW);
 		return;
 	}
-	if (l->syn_count >= syn_limit && !tw_isn) {
+	if (l->syn_count > syn_limit && !tw_isn) {
 		/* SYN queue full: answer statelessly (RFC 4987 §3.6). Not a
 		 * SYN that ended a TIME_WAIT (Linux's tcp_conn_request looks
-		 * at the queue only without a tw_isn). */
+		 * at the queue only without a tw_isn). Full is more requests
+		 * than the backlog, as the accept queue's test (Linux's
+		 * inet_csk_reqsk_queue_is_full since 6.14, "tcp/dccp: allow a
+		 * connection when sk_max_ack_backlog is zero"; measured on
+		 * Linux 6.18: backlog 0, 1 and 2 keep 1, 2 and 3 requests,
+		 * TCPReqQFullDoCookies counts the rest). */
 		send_cookie_synack(l, g, now);
 		return;
 	}

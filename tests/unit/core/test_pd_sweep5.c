@@ -109,6 +109,36 @@ static void test_listen_incoming_syn_fin(void **state)
 	stray_to_listener("FS 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>", NULL);
 }
 
+/* The SYN queue of a listener of backlog N holds N + 1 requests; the next
+ * SYN gets a cookie and leaves no state (Linux 6.14's
+ * inet_csk_reqsk_queue_is_full: more requests than sk_max_ack_backlog, as
+ * the accept queue's test; measured on Linux 6.18, four SYNs whose
+ * handshakes do not end: backlog 0, 1 and 2 kept 1, 2 and 3 requests,
+ * TCPReqQFullDoCookies 3, 2 and 1). */
+static void test_syn_queue_holds_backlog_plus_one(void **state)
+{
+	(void)state;
+	for (int backlog = 0; backlog <= 2; backlog++) {
+		struct tscript *t = ts_new(0);
+		struct tcp_conn *l = ts_listen(t, backlog);
+		char line[512];
+
+		for (int i = 0; i <= backlog; i++) {
+			ts_inject(t, PEER_SYN);
+			ts_expect(t, OUR_SYNACK);
+			ts_new_peer(t);
+		}
+		assert_int_equal(tcp_conn_count(t->h->s), backlog + 2);
+		ts_inject(t, PEER_SYN);
+		assert_true(ts_next(t, line, sizeof(line)));
+		if (strncmp(line, "S. 0:0(0) ack 1 win ", 20))
+			fail_msg("backlog %d: expected a SYN-ACK, got %s", backlog, line);
+		assert_int_equal(tcp_conn_count(t->h->s), backlog + 2);
+		tcp_close(l, t->h->now);
+		ts_free(t);
+	}
+}
+
 /* ---- SYN-RECEIVED (Linux's request socket, tcp_check_req) ---- */
 
 static struct tcp_conn *syn_received(struct tscript *t)
@@ -581,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_listen_incoming_syn_rst),
 		cmocka_unit_test(test_listen_incoming_no_flags),
 		cmocka_unit_test(test_listen_incoming_syn_fin),
+		cmocka_unit_test(test_syn_queue_holds_backlog_plus_one),
 		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),

@@ -282,6 +282,32 @@ static void test_syn_recv_oow_ack_rate_limit_shared(void **state)
 	ts_free(t);
 }
 
+/* PAWS in SYN-RECEIVED (tcp_check_req: the request's ts_recent is the
+ * SYN's TSval): an ACK whose TSval is older by more than one fails it,
+ * is answered with an ACK as a segment out of the window is, and the
+ * request stays for an ACK with a fresh timestamp. */
+static void test_syn_recv_paws_reject_acked(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 1000,nop,wscale 7>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 900 ecr 0>");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,TS val * ecr 1000>");
+	ts_expect_none(t);
+	assert_null(tcp_accept(l, &err));
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 1010 ecr 0>");
+	ts_expect_none(t);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* A reset in the window ends the request without an answer; the ACK that
  * follows finds the listener alone and is reset. */
 static void test_syn_recv_rst_drops_request(void **state)
@@ -617,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),
 		cmocka_unit_test(test_syn_recv_new_syn_in_window_resets),
 		cmocka_unit_test(test_syn_recv_oow_ack_rate_limit_shared),
+		cmocka_unit_test(test_syn_recv_paws_reject_acked),
 		cmocka_unit_test(test_syn_recv_rst_drops_request),
 		cmocka_unit_test(test_syn_recv_no_ack_dropped),
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),

@@ -2125,15 +2125,69 @@ static struct tcp_conn *new_child(struct tcp_conn *l, const struct tcp_seg *g, t
 	return new_child_fo(l, g, iss, send, FO_NONE, NULL, now);
 }
 
+/*
+ * Linux's cookie_init_timestamp and cookie_timestamp_decode: a SYN with
+ * timestamps gets a SYN-ACK with the options an ordinary one carries
+ * (SACK, window scaling), and the low six bits of its TSval, before the
+ * timestamp offset is added, say what was agreed: the peer's window scale
+ * (15: none), SACK, ECN. The value is the clock rounded down to them, so
+ * the TSvals that follow do not go back; the ACK's echo brings them back.
+ * Measured on Linux 6.18 (tcp_syncookies 2): a cookie SYN-ACK
+ * <mss 1460,sackOK,TS val ... ecr ...,nop,wscale 10>, window 65160, and
+ * the connection then timestamped and window-scaled (pstack: <mss 1460>
+ * alone, window 64240, a connection with neither).
+ */
+#define COOKIE_TS_BITS  6
+#define COOKIE_TS_WS    0x0fu   /* the peer's window scale; all ones: none */
+#define COOKIE_TS_SACK  0x10u
+#define COOKIE_TS_ECN   0x20u
+
+static uint32_t cookie_ts_offset(const struct stack *s, const struct tcp_seg *g)
+{
+	return s->cfg.tcp_timestamps == 2 ? 0 : tcp_ts_offset(s, g->dst, g->src);
+}
+
+/* The options of the SYN-ACK that answers SYN g of listener l with a cookie. */
+static void cookie_synack_opts(const struct tcp_conn *l, const struct tcp_seg *g, struct tcp_seg *r, uint64_t now)
+{
+	const struct stack *s = l->s;
+	uint32_t bits = COOKIE_TS_WS, clock = (uint32_t)(now / 1000), ts;
+
+	memset(r, 0, sizeof(*r));
+	if (!g->has_ts || !s->cfg.tcp_timestamps)
+		return;         /* tcp_conn_request: tcp_clear_options, MSS alone */
+	r->sack_ok = g->sack_ok && s->cfg.tcp_sack;
+	if (r->sack_ok)
+		bits |= COOKIE_TS_SACK;
+	if (g->has_ws && s->cfg.tcp_window_scaling) {
+		r->has_ws = true;
+		r->ws = tcp_pick_wscale(l);
+		bits = (bits & ~COOKIE_TS_WS) | g->ws;
+	}
+	/* Like new_child's ecn_ok (tcp_ecn_create_request). */
+	if (s->cfg.tcp_ecn && (g->flags & TCP_ECE) && (g->flags & TCP_CWR) && g->ecn == TCP_ECN_NOT_ECT) {
+		r->flags = TCP_ECE;
+		bits |= COOKIE_TS_ECN;
+	}
+	ts = (clock >> COOKIE_TS_BITS) << COOKIE_TS_BITS | bits;
+	if ((int32_t)(ts - clock) > 0)
+		ts -= 1u << COOKIE_TS_BITS;
+	r->has_ts = true;
+	r->tsval = ts + cookie_ts_offset(s, g);
+	r->tsecr = g->tsval;
+}
+
 /* A SYN-ACK carrying a cookie instead of keeping state (RFC 4987 §3.6). */
 static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint64_t now)
 {
 	struct stack *s = l->s;
 	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
 	tcp_seq cookie = tcp_cookie_make(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
+	struct tcp_seg opts;
 
+	cookie_synack_opts(l, g, &opts, now);
 	tcp_send_cookie_synack(s, g, cookie, l->opt.rcvbuf >= 0 ? tcp_rcvbuf_full_space(l->rcvq.limit) : l->rcvq.limit,
-			       now);
+			       &opts, now);
 	s->tcp->cookie_at = now;
 }
 
@@ -2163,6 +2217,23 @@ static bool cookie_ack(struct tcp_conn *l, struct tcp_seg *g, uint64_t now)
 	syn.has_mss = true;
 	syn.mss = mss;
 	syn.wnd = g->wnd;
+	/* The options the SYN-ACK's TSval kept, from the ACK's echo
+	 * (cookie_timestamp_decode); an ACK without timestamps: none. */
+	if (g->has_ts && s->cfg.tcp_timestamps) {
+		uint32_t bits = g->tsecr - cookie_ts_offset(s, g);
+
+		syn.has_ts = true;
+		syn.tsval = g->tsval;
+		syn.sack_ok = (bits & COOKIE_TS_SACK) && s->cfg.tcp_sack;
+		if ((bits & COOKIE_TS_WS) != COOKIE_TS_WS && s->cfg.tcp_window_scaling) {
+			syn.has_ws = true;
+			syn.ws = (uint8_t)(bits & COOKIE_TS_WS);
+			if (syn.ws > TCP_MAX_WSCALE)
+				syn.ws = TCP_MAX_WSCALE;
+		}
+		if (bits & COOKIE_TS_ECN)
+			syn.flags |= TCP_ECE | TCP_CWR;
+	}
 	c = new_child(l, &syn, g->ack - 1, false, now);
 	if (c)
 		synchronized_input(c, g, now);

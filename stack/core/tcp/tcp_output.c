@@ -761,15 +761,22 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 }
 
 /* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
- * and keeps no state. No option but our MSS (the cookie encodes the peer's),
- * no window scaling: the window is the listener's buffer, at most 65535. */
-void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now)
+ * and keeps no state. Our MSS (the cookie encodes the peer's), and the
+ * options of opts: with timestamps, the ones a SYN-ACK carries, whose
+ * TSval holds what the cookie has no room for (Linux's
+ * cookie_init_timestamp); without, none. The window is the listener's
+ * buffer, at most 65535, a multiple of the segment the options leave. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf,
+			    const struct tcp_seg *opts, uint64_t now)
 {
+	uint32_t mss = s->mtu - 40u - (opts->has_ts ? 12u : 0u);
 	struct tcp_seg r = {
 		.src = g->dst, .dst = g->src, .sport = g->dport, .dport = g->sport,
-		.seq = cookie, .ack = g->seq + 1, .flags = TCP_SYN | TCP_ACK,
-		.wnd = (uint16_t)tcp_initial_window(rcvbuf > UINT32_MAX ? UINT32_MAX : (uint32_t)rcvbuf, s->mtu - 40),
+		.seq = cookie, .ack = g->seq + 1, .flags = (uint16_t)(TCP_SYN | TCP_ACK | (opts->flags & TCP_ECE)),
+		.wnd = (uint16_t)tcp_initial_window(rcvbuf > UINT32_MAX ? UINT32_MAX : (uint32_t)rcvbuf, mss),
 		.has_mss = true, .mss = (uint16_t)(s->mtu - 40),
+		.has_ts = opts->has_ts, .tsval = opts->tsval, .tsecr = opts->tsecr,
+		.sack_ok = opts->sack_ok, .has_ws = opts->has_ws, .ws = opts->ws,
 	};
 
 	if (send_stateless(s, &r, g, now))

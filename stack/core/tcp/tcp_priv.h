@@ -674,8 +674,10 @@ void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 /* RFC 9293 §3.10.7.1: the reset that answers seg when there is no connection. */
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
 /* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
- * and rcvbuf (the listener's receive buffer) as the window. */
-void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf, uint64_t now);
+ * and rcvbuf (the listener's receive buffer) as the window; opts holds the
+ * options (and ECE) it carries besides our MSS. */
+void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf,
+			    const struct tcp_seg *opts, uint64_t now);
 /* Retransmits one segment at seq (at most one MSS, within the window
  * unless it is the first unacknowledged one). false when nothing went out. */
 bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);

@@ -139,6 +139,50 @@ static void test_syn_queue_holds_backlog_plus_one(void **state)
 	}
 }
 
+/* A SYN cookie's handshake with timestamps (tcp_syncookies 2: every SYN
+ * answered with a cookie; here a full SYN queue): Linux's SYN-ACK carries
+ * the options an ordinary one does, the window too, and hides in its
+ * TSval's low bits what the cookie cannot hold (cookie_init_timestamp);
+ * the ACK's echo gives them back (cookie_timestamp_decode): the
+ * connection has timestamps, SACK and window scaling. Measured on Linux
+ * 6.18: <mss 1460,sackOK,TS val ... ecr ...,nop,wscale 10>, window 65160,
+ * then "win 63" (64512 >> 10) on both sides' segments. */
+static void test_syn_cookie_with_timestamps_keeps_options(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 0), *c;
+	struct tcp_conn_info i;
+	int err;
+
+	(void)state;
+	ts_advance_ms(t, 1234);                         /* a clock that is no multiple of 64 ms */
+	ts_inject(t, PEER_SYN);                         /* fills the queue of backlog 0 */
+	ts_expect(t, OUR_SYNACK);
+	ts_new_peer(t);
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 9>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val 0 ecr 100,nop,wscale 7>");
+	assert_int_equal(tcp_conn_count(t->h->s), 2);  /* no state kept for it */
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 126 <nop,nop,TS val 110 ecr 0>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.options & 7, 7);            /* timestamps, SACK, window scaling */
+	assert_int_equal(i.snd_wscale, 9);
+	assert_int_equal(i.rcv_wscale, 7);
+	assert_int_equal(tcp_send(c, "hi", 2, t->h->now), 2);
+	ts_expect(t, "P. 1:3(2) ack 1 win * <nop,nop,TS val * ecr 110>");
+	/* the SYN-ACK's TSval was the clock rounded down to its low bits:
+	 * no TSval after it goes back, none is more than 63 ms ahead of 10 */
+	assert_true((int32_t)(t->last_tsval - t->ts_base) >= 10);
+	assert_true((int32_t)(t->last_tsval - t->ts_base) <= 10 + 63);
+	ts_abort(t, c);
+	t->peer_port--;
+	t->isn_known = false;
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* ---- SYN-RECEIVED (Linux's request socket, tcp_check_req) ---- */
 
 static struct tcp_conn *syn_received(struct tscript *t)
@@ -638,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_listen_incoming_no_flags),
 		cmocka_unit_test(test_listen_incoming_syn_fin),
 		cmocka_unit_test(test_syn_queue_holds_backlog_plus_one),
+		cmocka_unit_test(test_syn_cookie_with_timestamps_keeps_options),
 		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),

@@ -209,6 +209,38 @@ static void complete(struct tscript *t, struct tcp_conn *l)
 	tcp_close(l, t->h->now);
 }
 
+/* A request whose handshake never ends: the SYN-ACK goes again at 1, 3, 7,
+ * 15 and 31 s (tcp_synack_retries 5, the timeout doubling from 1 s:
+ * reqsk_timer_handler), and at 63 s the request goes without a word; the
+ * peer's ACK after that finds the listener alone and is reset. */
+static void test_syn_recv_synack_retries_then_gone(void **state)
+{
+	static const unsigned at[] = { 1000, 3000, 7000, 15000, 31000 };
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+	unsigned now = 0;
+
+	(void)state;
+	l = syn_received(t);
+	for (unsigned k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+		ts_advance_ms(t, at[k] - now - 1);
+		ts_expect_none(t);
+		ts_advance_ms(t, 1);
+		ts_expect(t, OUR_SYNACK);
+		now = at[k];
+	}
+	ts_advance_ms(t, 63000 - now - 1);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 2);
+	ts_advance_ms(t, 1);
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	ts_expect(t, "R 1:1(0) win 0");
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* A retransmitted SYN (the same ISN) gets the SYN-ACK again ("Enforce
  * SYN-ACK according to figure 8"), once per tcp_invalid_ratelimit (500 ms:
  * tcp_oow_rate_limited on the request's last_oow_ack_time), and the
@@ -683,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_listen_incoming_syn_fin),
 		cmocka_unit_test(test_syn_queue_holds_backlog_plus_one),
 		cmocka_unit_test(test_syn_cookie_with_timestamps_keeps_options),
+		cmocka_unit_test(test_syn_recv_synack_retries_then_gone),
 		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),

@@ -1104,7 +1104,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		 * was answered (RFC 7323 §4), as Linux's tcp_synack_rtt_meas() and
 		 * tcp_ack_update_rtt() take it. (Before enter_established(), which
 		 * clears the count of retransmissions.) */
-		if (c->retries == 0 && c->rtt_start) {
+		if (c->retries == 0 && c->total_retrans == 0 && c->rtt_start) {
 			tcp_update_rtt(c, (uint32_t)(now - c->rtt_start), (uint32_t)(now - c->rtt_start), now);
 		} else if (c->ts_ok && g->has_ts && g->tsecr) {
 			uint32_t rtt = ts_rtt_us(c, g->tsecr, now);
@@ -1670,6 +1670,11 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && g->seq == c->irs) {
 		if (oow_rate_limited(c, now))
 			return;
+		/* A retransmission (inet_rtx_syn_ack: req->num_retrans, which
+		 * the child's total_retrans starts from, and Karn's rule in
+		 * tcp_synack_rtt_meas: no sample from the SYN-ACK's time). */
+		c->s->stats.tcp_retransmits++;
+		c->total_retrans++;
 		tcp_send_syn(c, now);
 		if (!c->tfo)
 			tcp_arm_rto(c, now);

@@ -272,6 +272,39 @@ static void test_syn_recv_dup_syn_resends_synack(void **state)
 	ts_free(t);
 }
 
+/* Karn's rule for a request: once a copy of the SYN made it resend the
+ * SYN-ACK, the ACK's round trip is ambiguous and gives no sample (Linux's
+ * tcp_synack_rtt_meas: none when req->num_retrans); the resend counts
+ * among the connection's retransmissions (tcp_create_openreq_child:
+ * total_retrans = req->num_retrans). Without timestamps there is no
+ * sample at all, and the RTO is 3 s (tcp_init_metrics:
+ * TCP_TIMEOUT_FALLBACK, RFC 6298 (5.7)). */
+static void test_syn_recv_dup_syn_no_rtt_sample(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct tcp_conn_info i;
+	int err;
+
+	(void)state;
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	ts_advance_ms(t, 500);
+	ts_inject(t, PEER_SYN);
+	ts_expect(t, OUR_SYNACK);
+	ts_advance_ms(t, 10);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.rtt_us, 0);
+	assert_int_equal(i.rto_us, 3000000);
+	assert_int_equal(i.total_retrans, 1);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* An ACK that does not acknowledge our SYN: the listener answers it with a
  * reset <SEQ=SEG.ACK> (tcp_check_req returns the listener), and the
  * request stays for the right ACK. */
@@ -738,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_syn_cookie_with_timestamps_keeps_options),
 		cmocka_unit_test(test_syn_recv_synack_retries_then_gone),
 		cmocka_unit_test(test_syn_recv_dup_syn_resends_synack),
+		cmocka_unit_test(test_syn_recv_dup_syn_no_rtt_sample),
 		cmocka_unit_test(test_syn_recv_bad_ack_reset_request_kept),
 		cmocka_unit_test(test_syn_recv_out_of_window_acked),
 		cmocka_unit_test(test_syn_recv_new_syn_in_window_resets),

@@ -151,9 +151,17 @@ static void challenge_ack(struct tcp_conn *c, uint64_t now)
 	tcp_send_ack(c, now);
 }
 
+/* The MSS a SYN's option gives: RFC 9293 §3.7.1's default without one,
+ * and with one of 0, which Linux's tcp_parse_options skips ("if
+ * (in_mss)"), leaving the default mss_clamp (TCP_MSS_DEFAULT, 536). */
+static uint16_t syn_mss(const struct tcp_seg *g)
+{
+	return g->has_mss && g->mss ? g->mss : TCP_DEFAULT_MSS;
+}
+
 static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 {
-	uint32_t m = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+	uint32_t m = syn_mss(g);
 
 	if (m > c->advmss)
 		m = c->advmss;
@@ -2192,7 +2200,7 @@ static void cookie_synack_opts(const struct tcp_conn *l, const struct tcp_seg *g
 static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint64_t now)
 {
 	struct stack *s = l->s;
-	uint16_t mss = g->has_mss ? g->mss : TCP_DEFAULT_MSS;
+	uint16_t mss = syn_mss(g);
 	tcp_seq cookie = tcp_cookie_make(s->cfg.secret, g->dst, g->dport, g->src, g->sport, g->seq, mss, now);
 	struct tcp_seg opts;
 

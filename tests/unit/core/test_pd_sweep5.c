@@ -561,6 +561,37 @@ static void test_simultaneous_open_dup_syn_challenged(void **state)
 	ts_free(t);
 }
 
+/* An MSS option of 0 in a SYN says nothing (Linux's tcp_parse_options:
+ * "if (in_mss)"): the default of 536 stands (tcp_conn_request's
+ * mss_clamp, TCP_MSS_DEFAULT), not the smallest MSS; so for a SYN-ACK. */
+static void test_syn_mss_zero_is_default(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	struct tcp_conn_info i;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 0,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, OUR_SYNACK);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_mss, 536);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_new_peer(t);
+	t->local_port++;
+	c = syn_sent(t);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 0,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.snd_mss, 536 - 12);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- synchronized states ---- */
 
 /* A FIN, or text, without ACK on an established connection is dropped
@@ -783,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),
 		cmocka_unit_test(test_syn_sent_bad_ack_reset),
 		cmocka_unit_test(test_simultaneous_open_dup_syn_challenged),
+		cmocka_unit_test(test_syn_mss_zero_is_default),
 		cmocka_unit_test(test_established_fin_or_text_without_ack_dropped),
 		cmocka_unit_test(test_text_after_fin_ignored),
 		cmocka_unit_test(test_simultaneous_close),

@@ -417,6 +417,51 @@ static void test_syn_recv_paws_reject_acked(void **state)
 	ts_free(t);
 }
 
+/* A SYN-ACK at the SYN's sequence number that acknowledges our SYN (SYNs
+ * crossed by a third party, tcp_check_req's long comment): the ACK passes,
+ * the segment lies below the window (tcp_in_window), so it is answered
+ * with an ACK and dropped; the request stays for the real ACK. */
+static void test_syn_recv_synack_at_isn_acked(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win *");
+	ts_expect_none(t);
+	complete(t, l);
+	ts_free(t);
+}
+
+/* The ACK that ends the handshake carries text beyond RCV.NXT (the
+ * segments before it lost): it is in the window with the right ACK, so
+ * the connection is made from it (tcp_check_req, syn_recv_sock), and the
+ * child queues the text out of order and ACKs at once with a SACK block. */
+static void test_syn_recv_ack_with_ooo_text(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	uint8_t b[32];
+	int err;
+
+	(void)state;
+	l = syn_received(t);
+	ts_inject(t, "P. 11:21(10) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 1 win * <nop,nop,sack 11:21>");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	ts_inject(t, "P. 1:11(10) ack 1 win 65535");
+	ts_expect(t, ". 1:1(0) ack 21 win *");
+	assert_int_equal(tcp_recv(c, b, sizeof(b), 0, t->h->now), 20);
+	ts_check_bytes(b, 20, 1);
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 /* A reset in the window ends the request without an answer; the ACK that
  * follows finds the listener alone and is reset. */
 static void test_syn_recv_rst_drops_request(void **state)
@@ -808,6 +853,8 @@ int main(void)
 		cmocka_unit_test(test_syn_recv_new_syn_in_window_resets),
 		cmocka_unit_test(test_syn_recv_oow_ack_rate_limit_shared),
 		cmocka_unit_test(test_syn_recv_paws_reject_acked),
+		cmocka_unit_test(test_syn_recv_synack_at_isn_acked),
+		cmocka_unit_test(test_syn_recv_ack_with_ooo_text),
 		cmocka_unit_test(test_syn_recv_rst_drops_request),
 		cmocka_unit_test(test_syn_recv_rst_in_window_drops_request),
 		cmocka_unit_test(test_syn_recv_no_ack_dropped),

@@ -175,13 +175,31 @@ def udp_control(ctl, connected):
     a UDP socket connected to ip:P and sends "probe" on it; "recv" and
     "send" call recv (non-blocking) or send on the socket connected for ip
     and answer (from the control socket) what came of it: "ok" or the
-    errno's name."""
+    errno's name. "tconnect L P" starts a TCP connection from the subject's
+    port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
+    none, or the errno's name)."""
     try:
         req, addr = ctl.recvfrom(100)
     except OSError:
         return
     words = req.decode(errors="replace").split()
     if not words:
+        return
+    if words[0] == "tconnect" and len(words) == 3:
+        # A TCP connection of the subject's own: from its port L, not
+        # blocking (the scenario plays the other end).
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.bind(("0.0.0.0", int(words[1])))
+        c.setblocking(False)
+        c.connect_ex((addr[0], int(words[2])))
+        connected[("tcp", addr[0])] = c
+        return
+    if words[0] == "terr":
+        c = connected.get(("tcp", addr[0]))
+        if c is None:
+            return
+        e = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        ctl.sendto((errno.errorcode.get(e, str(e)) if e else "ok").encode(), addr)
         return
     if words[0] == "connect" and len(words) == 2:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -3635,6 +3653,313 @@ def tw_rst_old_ts(r):
     r.quiet()
     r.tcp(42336, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, opts=b"\1\1" + o_ts(6000, 0))
     r.expect()
+
+
+# The subject's own connections (its active open, RFC 9293 §3.10.7.3; Linux's
+# tcp_rcv_synsent_state_process), asked for on the control socket: the
+# scenario is the peer being connected to.
+
+SYNACK_OPTS = o_mss() + O_SACKOK + b"\1" + o_ws(7)
+
+
+def active(r, sport, lport, pport):
+    """The subject's connect from its port lport to the peer's pport
+    (asked from sport): its SYN printed; returns its ISN (None if no SYN
+    came)."""
+    r.got_ip = []
+    control(r, sport, "tconnect %d %d" % (lport, pport))
+    r.expect()
+    return r.isn.get((lport, pport))
+
+
+def terr(r, sport):
+    """The SO_ERROR of the connection asked for from sport, printed."""
+    control(r, sport, "terr")
+    r.expect()
+
+
+def quote_seq(pkt, seq):
+    """pkt (an IP packet with a TCP header) with its sequence number seq."""
+    q = bytearray(pkt)
+    struct.pack_into("!I", q, (q[0] & 15) * 4 + 4, seq & 0xffffffff)
+    return bytes(q)
+
+
+@scenario
+def synsent_synack(r):
+    # The SYN-ACK to the subject's SYN: the ACK that completes it.
+    i = active(r, 43000, 7100, 43001)
+    if i is None:
+        return
+    r.tcp(43001, 7100, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    terr(r, 43000)
+    r.tcp(43001, 7100, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_synack_data(r):
+    # A SYN-ACK that carries data.
+    i = active(r, 43002, 7101, 43003)
+    if i is None:
+        return
+    r.tcp(43003, 7101, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS, data=b"early")
+    r.expect()
+    r.tcp(43003, 7101, PEER_ISN + 6, i + 1, ACK | PSH, data=b"more")
+    r.expect()
+    r.tcp(43003, 7101, PEER_ISN + 10, 0, RST)
+
+
+@scenario
+def synsent_simultaneous_open_ack(r):
+    # The same, the crossing SYN acknowledged by a plain ACK with data.
+    i = active(r, 43006, 7103, 43007)
+    if i is None:
+        return
+    r.tcp(43007, 7103, PEER_ISN, 0, SYN, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43007, 7103, PEER_ISN + 1, i + 1, ACK | PSH, data=b"simul")
+    r.expect()
+    terr(r, 43006)
+    r.tcp(43007, 7103, PEER_ISN + 6, 0, RST)
+
+
+@scenario
+def synsent_rst_ack(r):
+    # A RST that acknowledges the SYN: refused.
+    i = active(r, 43008, 7104, 43009)
+    if i is None:
+        return
+    r.tcp(43009, 7104, 0, i + 1, RST | ACK)
+    terr(r, 43008)
+    terr(r, 43008)
+
+
+@scenario
+def synsent_rst_no_ack(r):
+    # A RST without ACK in SYN-SENT is dropped (RFC 9293 §3.10.7.3).
+    i = active(r, 43012, 7106, 43013)
+    if i is None:
+        return
+    r.tcp(43013, 7106, PEER_ISN, 0, RST)
+    terr(r, 43012)
+    r.tcp(43013, 7106, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43013, 7106, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_icmp_port_unreach(r):
+    # A port unreachable about the SYN (tcp_v4_err: in SYN-SENT every
+    # error ends the attempt): ECONNREFUSED, and a SYN-ACK then finds
+    # nothing.
+    i = active(r, 43018, 7109, 43019)
+    if i is None or not r.got_ip:
+        return
+    icmp_about(r, r.got_ip[-1], 3, 3)
+    terr(r, 43018)
+    r.tcp(43019, 7109, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+
+
+@scenario
+def synsent_icmp_host_unreach(r):
+    # A host unreachable (RFC 1122 §4.2.3.9: a soft error).
+    i = active(r, 43020, 7110, 43021)
+    if i is None or not r.got_ip:
+        return
+    icmp_about(r, r.got_ip[-1], 3, 1)
+    terr(r, 43020)
+    r.tcp(43021, 7110, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43021, 7110, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_icmp_unreach_bad_seq(r):
+    # A port unreachable quoting a sequence number the subject never sent
+    # (past SND.NXT): ignored (tcp_v4_err, RFC 5927 §4.1).
+    i = active(r, 43022, 7111, 43023)
+    if i is None or not r.got_ip:
+        return
+    icmp_about(r, quote_seq(r.got_ip[-1], i + 5), 3, 3)
+    terr(r, 43022)
+    r.tcp(43023, 7111, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43023, 7111, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_synack_bad_tsecr(r):
+    # A SYN-ACK echoing a timestamp none of the SYNs carried (RFC 7323
+    # §5.2; Linux's PAWSActiveRejected): a RST from its ACK number, no
+    # SYN again at once; then the right one.
+    i = active(r, 43064, 7115, 43065)
+    if i is None:
+        return
+    r.tcp(43065, 7115, PEER_ISN, i + 1, SYN | ACK,
+          opts=o_mss() + O_SACKOK + o_ts(500, 12345) + b"\1" + o_ws(7))
+    r.expect()
+    r.tcp(43065, 7115, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43065, 7115, PEER_ISN + 1, 0, RST)
+
+
+def synsent_icmp(r, sport, lport, typ, code):
+    """An ICMP error of typ/code about the subject's SYN, then its
+    SO_ERROR, and a SYN-ACK (answered by a RST if the attempt is over)."""
+    i = active(r, sport, lport, sport + 1)
+    if i is None or not r.got_ip:
+        return
+    icmp_about(r, r.got_ip[-1], typ, code)
+    terr(r, sport)
+    r.tcp(sport + 1, lport, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(sport + 1, lport, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_icmp_proto_unreach(r):
+    synsent_icmp(r, 43066, 7116, 3, 2)
+
+
+@scenario
+def synsent_icmp_admin_prohibited(r):
+    synsent_icmp(r, 43068, 7117, 3, 13)
+
+
+@scenario
+def synsent_icmp_time_exceeded(r):
+    synsent_icmp(r, 43070, 7118, 11, 0)
+
+
+@scenario
+def synsent_icmp_param_problem(r):
+    synsent_icmp(r, 43072, 7119, 12, 0)
+
+
+def active_est(r, sport, lport, pport):
+    """The subject's connection, established (SYN-ACK answered): returns
+    its ISN + 1 (None if it failed); r.got_ip[-1] is its ACK."""
+    i = active(r, sport, lport, pport)
+    if i is None:
+        return None
+    r.tcp(pport, lport, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    return i + 1 if r.expect() else None
+
+
+# Martian addresses on TCP and UDP (RFC 1122 §3.2.1.3; Linux's
+# ip_route_input_slow and fib_validate_source drop before any transport).
+
+# (Not the subnet's broadcast: ip_src_broadcast's allowed difference; Linux
+# answers a SYN from it with a SYN-ACK to all, a datagram to a closed port
+# with a port unreachable to all.)
+MARTIAN_SRCS = ["0.0.0.0", "224.0.0.5", "255.255.255.255", "127.0.0.1"]
+
+
+@scenario
+def tcp_syn_martian_src(r):
+    # SYNs to the listener from each, and one from the subject's own
+    # address and port to itself (land).
+    for i, a in enumerate(MARTIAN_SRCS):
+        r.send_ip(ip4(a, r.subj_ip, 6, tcpseg(a, r.subj_ip, 43030 + i, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())))
+    r.send_ip(ip4(r.subj_ip, r.subj_ip, 6, tcpseg(r.subj_ip, r.subj_ip, TCP_OPEN, TCP_OPEN, PEER_ISN, 0, SYN,
+                                                   opts=o_mss())))
+    r.quiet()
+
+
+@scenario
+def udp_closed_martian_src(r):
+    for i, a in enumerate(MARTIAN_SRCS + [r.subj_ip]):
+        r.send_ip(ip4(a, r.subj_ip, 17, udp(a, r.subj_ip, 43040 + i, CLOSED, b"martian")))
+    r.quiet()
+
+
+@scenario
+def tcp_syn_mcast_dst(r):
+    # SYNs to 224.0.0.1 (a group the subject is in), to the listener and
+    # to a closed port: no SYN-ACK, no RST (tcp_v4_conn_request drops
+    # RTCF_MULTICAST, tcp_v4_send_reset needs RTN_LOCAL).
+    for port in (TCP_OPEN, CLOSED):
+        r.send_ip(ip4(PEER_IP, "224.0.0.1", 6, tcpseg(PEER_IP, "224.0.0.1", 43050, port, PEER_ISN, 0, SYN)),
+                  bytes.fromhex("01005e000001"))
+    r.quiet()
+
+
+# ICMP that must not be believed (RFC 1122 §3.2.2; Linux's icmp_rcv).
+
+@scenario
+def udp_connected_unreach_quote_opts(r):
+    # A quote whose IP header has options (IHL 6): the ports are found
+    # past them.
+    p = connected_probe(r, 43074, 43075)
+    if len(p) < 28:
+        return
+    q = bytes([0x46]) + p[1:2] + struct.pack("!H", len(p) + 4) + p[4:20] + b"\1\1\1\0" + p[20:28]
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", q)))
+    control(r, 43074, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_port_unreach_bad_csum(r):
+    p = connected_probe(r, 43054, 43055)
+    r.send_ip(r.ip(1, icmp(3, 3, b"\0\0\0\0", p[:28], bad_csum=True)))
+    control(r, 43054, "recv")
+    r.expect()
+
+
+@scenario
+def icmp_timestamp_broadcast(r):
+    # Ignored like an echo to broadcast (icmp_echo_ignore_broadcasts).
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 1, icmp(13, 0, struct.pack("!HHIII", 5, 5, 1000, 0, 0))), BCAST)
+    r.quiet()
+
+
+# ARP entries the subject must not make (Linux's arp_process with
+# arp_accept=0: neither a gratuitous ARP nor an unsolicited reply creates
+# one): an echo from that host then makes the subject ask for it first.
+
+def echo_from_new_host(r, ip, m, ident):
+    r.send(eth(r.subj_mac, m, ETH_P_IP, ip4(ip, r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", ident, 1), b"who"))))
+    r.expect()
+    r.send(eth(r.subj_mac, m, ETH_P_ARP, arp(2, m, ip, r.subj_mac, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_gratuitous_then_echo(r):
+    m = bytes.fromhex("020000000011")
+    r.send(eth(BCAST, m, ETH_P_ARP, arp(1, m, "192.0.2.11", b"\0" * 6, "192.0.2.11")))
+    echo_from_new_host(r, "192.0.2.11", m, 0x11)
+
+
+# TCP: more flags and options on a connection.
+
+@scenario
+def est_syn_twice(r):
+    # Two SYNs: one challenge ACK (RFC 5961 §4.2), the second within
+    # tcp_invalid_ratelimit (500 ms, per socket) goes unanswered.
+    s = est(r, 43056)
+    r.tcp(43056, EST, PEER_ISN + 1, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(43056, EST, PEER_ISN + 1, 0, SYN, opts=o_mss())
+    r.quiet()
+    done(r, 43056, PEER_ISN + 1)
+    del s
+
+
+@scenario
+def est_syn_rst_exact(r):
+    # SYN+RST at RCV.NXT: the RST is checked first and resets.
+    s = est(r, 43057)
+    r.tcp(43057, EST, PEER_ISN + 1, 0, SYN | RST)
+    r.tcp(43057, EST, PEER_ISN + 1, s, ACK)
+    r.expect()
+
+
+def o_md5():
+    return b"\x13\x12" + bytes(range(16))
 
 
 def main(argv):

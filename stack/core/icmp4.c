@@ -350,6 +350,18 @@ void icmp4_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, si
 		stack_drop(s, DROP_ICMP_BAD_CSUM);
 		return;
 	}
+	/* RFC 1122 §3.2.2: an error about our datagram comes to our own
+	 * address. Linux's icmp_rcv takes only echo, timestamp and address
+	 * mask (request and reply) sent to a broadcast or multicast address
+	 * (RTCF_BROADCAST | RTCF_MULTICAST; the other queries are dropped
+	 * below in any case): an unreachable sent to the
+	 * subnet's broadcast must not break every connection to that peer.
+	 * Measured on Linux 6.18 (a port unreachable about a connected UDP
+	 * socket's datagram, to 192.0.2.255): the next recv says EAGAIN. */
+	if ((ip4_is_broadcast(s, ih->dst) || ip4_is_multicast(ih->dst)) && !icmp4_type_is_query(m.type)) {
+		stack_drop(s, DROP_ICMP_TO_GROUP);
+		return;
+	}
 	switch (m.type) {
 	case ICMP_ECHO_REQUEST: {
 		/* Linux's icmp_echo() keeps the request's code (RFC 792 says

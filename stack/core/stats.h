@@ -45,6 +45,7 @@
 	X(ICMP_BAD_CSUM, "ICMP checksum wrong")                                  \
 	X(ICMP_UNHANDLED, "ICMP type not handled")                               \
 	X(ICMP_RATE_LIMITED, "ICMP error suppressed by rate limit")              \
+	X(ICMP_TO_GROUP, "ICMP error to a broadcast or multicast address")      \
 	X(UDP_TRUNCATED, "UDP datagram truncated")                               \
 	X(UDP_BAD_LENGTH, "UDP length disagrees with the IP payload")            \
 	X(UDP_BAD_CSUM, "UDP checksum wrong")                                    \

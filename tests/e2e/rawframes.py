@@ -3889,6 +3889,16 @@ def tcp_syn_mcast_dst(r):
 # ICMP that must not be believed (RFC 1122 §3.2.2; Linux's icmp_rcv).
 
 @scenario
+def udp_connected_port_unreach_to_bcast(r):
+    # A port unreachable sent to the subnet's broadcast address: icmp_rcv
+    # takes only echo, timestamp and address mask so addressed.
+    p = connected_probe(r, 43052, 43053)
+    r.send_ip(ip4(PEER_IP, "192.0.2.255", 1, icmp(3, 3, b"\0\0\0\0", p[:28])), BCAST)
+    control(r, 43052, "recv")
+    r.expect()
+
+
+@scenario
 def udp_connected_unreach_quote_opts(r):
     # A quote whose IP header has options (IHL 6): the ports are found
     # past them.

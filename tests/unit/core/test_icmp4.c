@@ -477,6 +477,39 @@ static void test_icmp_error_to_udp_socket(void **state)
 	h_free(h);
 }
 
+/* An error sent to the subnet's broadcast or to a group is not believed
+ * (Linux's icmp_rcv takes only echo, timestamp and address mask so
+ * addressed; rawframes udp_connected_port_unreach_to_bcast). */
+static void test_icmp_error_to_group_ignored(void **state)
+{
+	static const uint32_t dsts[] = { IP4(192, 0, 2, 255), 0xffffffffu, IP4(224, 0, 0, 1) };
+	struct harness *h = h_new(NULL, false);
+	struct udp_sock *u = udp_open(h->s);
+	struct ip4_endpoint local = { 0, 5000 }, peer = { H_PEER_IP, 53 };
+	uint8_t m[8 + 28], out[8];
+	size_t n, full;
+
+	(void)state;
+	assert_int_equal(udp_bind(u, &local, 0), 0);
+	assert_int_equal(udp_connect(u, &peer), 0);
+	n = build_error(ICMP_DEST_UNREACH, ICMP_UNREACH_PORT, H_STACK_IP, 5000, 53, 28);
+	memcpy(m, buf + ETH_HLEN + 20, n - ETH_HLEN - 20);
+	for (size_t i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
+		n = h_build_ip4(buf, H_PEER_IP, dsts[i], IP_PROTO_ICMP, 3, 0, m, sizeof(m));
+		h_inject(h, buf, n);
+		assert_int_equal(udp_poll(u) & SOCK_POLLERR, 0);
+		assert_int_equal(stack_stats(h->s)->drops[DROP_ICMP_TO_GROUP], i + 1);
+	}
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), -EAGAIN);
+	/* The same to our address is. */
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 3, 0, m, sizeof(m));
+	h_inject(h, buf, n);
+	assert_int_equal(udp_recvfrom(u, out, sizeof(out), NULL, &full, 0), -ECONNREFUSED);
+	assert_null(h_pop_tx(h));
+	udp_close(u);
+	h_free(h);
+}
+
 /* Which errors a connected UDP socket without IP_RECVERR reports, as
  * Linux's __udp4_lib_err (rawframes udp_connected_*): the fatal
  * unreachables (administratively prohibited, 13: EHOSTUNREACH),
@@ -593,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_unreach_never_sent),
 		cmocka_unit_test(test_icmp_unreach_not_for_link_group),
 		cmocka_unit_test(test_icmp_error_to_udp_socket),
+		cmocka_unit_test(test_icmp_error_to_group_ignored),
 		cmocka_unit_test(test_icmp_error_udp_hard_soft),
 		cmocka_unit_test(test_icmp_frag_needed_udp_learns_pmtu),
 		cmocka_unit_test(test_icmp_error_errno_mapping),

@@ -309,8 +309,15 @@ static void arp_input_pkt(struct stack *s, const uint8_t *pkt, size_t len, uint6
 		return;
 	}
 	/* "Am I the target protocol address? If merge_flag is false, add the
-	 * triplet to the table." */
-	if (learnable && !merged)
+	 * triplet to the table." Deviation: only for a request. Like Linux's
+	 * arp_process with arp_accept=0 (neigh_event_ns for a request to us;
+	 * a reply only updates an entry that exists), a reply nobody asked
+	 * for makes no entry: it is how a spoofer plants one. Our own
+	 * requests make their entry before they are sent (arp_output_pkt), so
+	 * the replies to them merge above. Measured on Linux 6.18: after an
+	 * unsolicited reply from 192.0.2.12, an echo from it is answered
+	 * after an ARP request for it (pstack: at once). */
+	if (learnable && !merged && op == ARP_OP_REQUEST)
 		arp_insert(s, spa, sha, now);
 	/* "Is the opcode ares_op$REQUEST? Swap fields, put the local addresses
 	 * in the sender fields, set the opcode to reply and send it." Like

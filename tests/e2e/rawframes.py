@@ -3944,6 +3944,13 @@ def arp_gratuitous_then_echo(r):
     echo_from_new_host(r, "192.0.2.11", m, 0x11)
 
 
+@scenario
+def arp_reply_unsolicited_then_echo(r):
+    m = bytes.fromhex("020000000012")
+    r.send(eth(r.subj_mac, m, ETH_P_ARP, arp(2, m, "192.0.2.12", r.subj_mac, r.subj_ip)))
+    echo_from_new_host(r, "192.0.2.12", m, 0x12)
+
+
 # TCP: more flags and options on a connection.
 
 @scenario

@@ -149,6 +149,35 @@ static void test_arp_merge_updates_known_sender(void **state)
 	h_free(h);
 }
 
+/* A reply nobody asked for makes no entry (Linux's arp_process with
+ * arp_accept=0); a request to us does (neigh_event_ns). (rawframes
+ * arp_reply_unsolicited_then_echo.) */
+static void test_arp_unsolicited_reply_not_learned(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	uint8_t buf[64], mac[6];
+	struct h_frame *f;
+	size_t n;
+
+	(void)state;
+	n = h_build_arp(buf, 2, h_stack_mac, other_mac, OTHER_IP, h_stack_mac, H_STACK_IP);
+	h_inject(h, buf, n);
+	assert_null(h_pop_tx(h));
+	assert_int_equal(arp_lookup(h->s, OTHER_IP, mac), -ENOENT);
+	/* Something for it now asks first. */
+	assert_int_equal(send_ip(h, OTHER_IP, 0x43), 0);
+	expect_request(h_pop_tx(h), OTHER_IP);
+	assert_null(h_pop_tx(h));
+	/* The answer to that request is taken. */
+	h_inject(h, buf, n);
+	f = h_pop_tx(h);
+	assert_non_null(f);
+	assert_memory_equal(f->data, other_mac, 6);
+	free(f);
+	assert_int_equal(arp_lookup(h->s, OTHER_IP, mac), 0);
+	h_free(h);
+}
+
 /* A probe (sender 0.0.0.0, RFC 5227) is answered but never learned. */
 static void test_arp_probe_answered_not_learned(void **state)
 {
@@ -611,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_arp_handed_over),
 		cmocka_unit_test(test_arp_request_for_other_not_learned),
 		cmocka_unit_test(test_arp_merge_updates_known_sender),
+		cmocka_unit_test(test_arp_unsolicited_reply_not_learned),
 		cmocka_unit_test(test_arp_probe_answered_not_learned),
 		cmocka_unit_test(test_arp_malformed_counted),
 		cmocka_unit_test(test_arp_ieee802_htype_answered),

@@ -6099,6 +6099,15 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		switch (name) {
 		case SO_ERROR:
 			v = sock_take_error(k);
+			/* Linux's sock_getsockopt: with none pending, the soft
+			 * error (sk_err_soft: an ICMP error about a
+			 * synchronized connection, tcp_v4_err), taken too. Only
+			 * SO_ERROR does so; recvmmsg takes the pending one
+			 * (sock_error) alone. Measured on Linux 6.18: a port
+			 * unreachable about an established connection, then
+			 * SO_ERROR says ECONNREFUSED, then 0. */
+			if (!v && k->tcp && !shim_exposed(k))
+				v = tcp_take_soft_error(k->tcp);
 			r = put_int(val, len, -v);
 			break;
 		case SO_ACCEPTCONN:

@@ -3848,6 +3848,33 @@ def active_est(r, sport, lport, pport):
     return i + 1 if r.expect() else None
 
 
+@scenario
+def est_active_icmp_port_unreach(r):
+    # A port unreachable about an established connection: a soft error
+    # (RFC 1122 §4.2.3.9), SO_ERROR reports it once, the connection lives.
+    s = active_est(r, 43024, 7112, 43025)
+    if s is None:
+        return
+    icmp_about(r, r.got_ip[-1], 3, 3)
+    terr(r, 43024)
+    terr(r, 43024)
+    r.tcp(43025, 7112, PEER_ISN + 1, s, ACK | PSH, data=b"alive")
+    r.expect()
+    r.tcp(43025, 7112, PEER_ISN + 6, 0, RST)
+
+
+@scenario
+def est_active_icmp_host_unreach(r):
+    s = active_est(r, 43026, 7113, 43027)
+    if s is None:
+        return
+    icmp_about(r, r.got_ip[-1], 3, 1)
+    terr(r, 43026)
+    r.tcp(43027, 7113, PEER_ISN + 1, s, ACK | PSH, data=b"alive")
+    r.expect()
+    r.tcp(43027, 7113, PEER_ISN + 6, 0, RST)
+
+
 # Martian addresses on TCP and UDP (RFC 1122 §3.2.1.3; Linux's
 # ip_route_input_slow and fib_validate_source drop before any transport).
 

@@ -250,6 +250,10 @@ unsigned tcp_poll(const struct tcp_conn *c);
 void tcp_note_nospace(struct tcp_conn *c);
 /* SO_ERROR: the pending error as a negative errno (0 when none), cleared. */
 int tcp_take_error(struct tcp_conn *c);
+/* The soft error (an ICMP error about a synchronized connection, RFC 1122
+ * §4.2.3.9; Linux's sk_err_soft) as a negative errno, 0 when none,
+ * cleared: SO_ERROR reports it when no error is pending. */
+int tcp_take_soft_error(struct tcp_conn *c);
 enum tcp_state tcp_get_state(const struct tcp_conn *c);
 /* Whether a program waits for the handshake to end before it may send (and
  * has no peer yet): SYN_SENT, or SYN_RECEIVED but for a fast open child. */

@@ -1041,6 +1041,15 @@ int tcp_take_error(struct tcp_conn *c)
 	return e;
 }
 
+int tcp_take_soft_error(struct tcp_conn *c)
+{
+	int e = c->soft_err;
+
+	stack_assert_locked();
+	c->soft_err = 0;
+	return e;
+}
+
 enum tcp_state tcp_get_state(const struct tcp_conn *c)
 {
 	stack_assert_locked();

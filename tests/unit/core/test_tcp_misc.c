@@ -838,6 +838,10 @@ static void test_icmp_errors(void **state)
 	inject_icmp_unreach(t, 1, 0);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_take_error(c), 0);
+	/* SO_ERROR's soft error (Linux's sk_err_soft), once (rawframes
+	 * est_active_icmp_host_unreach). */
+	assert_int_equal(tcp_take_soft_error(c), -EHOSTUNREACH);
+	assert_int_equal(tcp_take_soft_error(c), 0);
 	/* fragmentation needed: the MSS drops and the data is resent at once */
 	assert_int_equal(tcp_send(c, (const uint8_t[2000]){ 0 }, 2000, t->h->now), 2000);
 	h_drain_tx(t->h);

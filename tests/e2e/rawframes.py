@@ -3711,6 +3711,37 @@ def synsent_synack_data(r):
 
 
 @scenario
+def synsent_simultaneous_open(r):
+    # A SYN crosses the subject's (RFC 9293 §3.5 figure 7): it answers with
+    # a SYN-ACK of the same ISN; then the peer's SYN-ACK, and data.
+    i = active(r, 43004, 7102, 43005)
+    if i is None:
+        return
+    r.tcp(43005, 7102, PEER_ISN, 0, SYN, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43005, 7102, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    terr(r, 43004)
+    r.tcp(43005, 7102, PEER_ISN + 1, i + 1, ACK | PSH, data=b"simul")
+    r.expect()
+    r.tcp(43005, 7102, PEER_ISN + 6, 0, RST)
+
+
+@scenario
+def synsent_simultaneous_open_mss_only(r):
+    # The same with a peer that offers only an MSS (no window scale, no
+    # SACK): the ACK to its SYN-ACK is a plain duplicate.
+    i = active(r, 43062, 7114, 43063)
+    if i is None:
+        return
+    r.tcp(43063, 7114, PEER_ISN, 0, SYN, win=1000, opts=o_mss(1000))
+    r.expect()
+    r.tcp(43063, 7114, PEER_ISN, i + 1, SYN | ACK, win=1000)
+    r.expect()
+    r.tcp(43063, 7114, PEER_ISN + 1, 0, RST)
+
+
+@scenario
 def synsent_simultaneous_open_ack(r):
     # The same, the crossing SYN acknowledged by a plain ACK with data.
     i = active(r, 43006, 7103, 43007)

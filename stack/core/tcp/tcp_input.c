@@ -1661,7 +1661,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 {
 	tcp_seq orig_seq = g->seq;
 	uint32_t wnd = (uint32_t)g->wnd << c->snd_wscale, len = g->len;
-	bool established = c->state == TCP_STATE_ESTABLISHED;
+	bool established = c->state == TCP_STATE_ESTABLISHED, dup_syn = false;
 	enum tcp_verdict v;
 
 	/* A retransmitted SYN for an embryonic connection (of the RST, SYN and
@@ -1715,6 +1715,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		g->flags &= (uint16_t)~TCP_SYN;
 		g->seq++;
 		orig_seq = g->seq;
+		dup_syn = true;
 		/* RFC 7323 §2.2: the window of a segment with SYN is never scaled.
 		 * (Linux's SYN-RECV branch of tcp_rcv_state_process() scales it
 		 * here; its tcp_ack_update_window() does not for a SYN.) */
@@ -1742,6 +1743,20 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
 			tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 		v = step_text_fin(c, g, now);
+		if (dup_syn && v != TCP_V_DONE) {
+			/* Linux's tcp_data_queue then finds the SYN-ACK's SYN
+			 * below RCV.NXT: a retransmission, answered at once
+			 * with a D-SACK of it, in quick-ACK mode (since 6.11,
+			 * "tcp: process the 3rd ACK with sk_socket for
+			 * TFO/MPTCP": "an ACK should still be sent in reaction
+			 * to the second SYN+ACK"). Measured on
+			 * Linux 6.18 (rawframes synsent_simultaneous_open): the
+			 * ACK "ack PEER_ISN+1 <nop,nop,sack PEER_ISN-PEER_ISN+1>"
+			 * (pstack: nothing). */
+			dsack_note(c, orig_seq - 1, orig_seq);
+			tcp_enter_quickack_mode(c, TCP_MAX_QUICKACKS);
+			c->ack_now = true;
+		}
 	}
 	if (v == TCP_V_DONE)
 		return;

@@ -205,7 +205,10 @@ static void test_syn_data_partly_acked_resent_as_retransmissions(void **state)
  * a SYN-ACK pass in SYN-RECV when its ACK is SND.NXT), ends the
  * handshake; the peer sends its data again. Linux's SYN-RECV path keeps
  * nothing of that SYN-ACK's cookie or MSS (tcp_rcv_fastopen_synack is the
- * SYN-SENT one's), nor says the SYN's data was taken. */
+ * SYN-SENT one's), nor says the SYN's data was taken. Since Linux 6.11
+ * ("tcp: process the 3rd ACK with sk_socket for TFO/MPTCP") that SYN-ACK
+ * draws an ACK, a duplicate with a D-SACK of its SYN (the script, older,
+ * has no line for it; rawframes synsent_simultaneous_open measures it). */
 static void test_simultaneous_open_with_syn_data(void **state)
 {
 	struct tscript *t = client_new();
@@ -225,7 +228,7 @@ static void test_simultaneous_open_with_syn_data(void **state)
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
 	ts_advance_ms(t, 45);
 	ts_inject(t, "S. 0:0(0) ack 1001 win 14600 <mss 940,nop,nop,sackOK,nop,wscale 6,FO 12345678,nop,nop>");
-	ts_expect_none(t);
+	ts_expect(t, ". 1001:1001(0) ack 1 win * <nop,nop,sack 0:1>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_outq(c), 0);
 	assert_int_equal(info(c).options & TCPI_OPT_SYN_DATA, 0);

@@ -527,8 +527,14 @@ static void test_cwr_on_pure_ack_ends_ece(void **state)
  * (tcp_send_synack), with the SYN's options though the peer's SYN had
  * only an MSS ("<mss 1460,sackOK,TS val ... ecr 0,nop,wscale 8>"); the
  * peer's SYN-ACK, which acknowledges our SYN, completes the handshake
- * (RFC 9293 §3.5) rather than drawing a challenge ACK; no ACK answers it,
- * and a write goes at once, without the options neither side agreed on. */
+ * (RFC 9293 §3.5) rather than drawing a challenge ACK. Its SYN, below
+ * RCV.NXT, is then a retransmission for tcp_data_queue: an ACK answers it
+ * (measured on Linux 6.18, rawframes synsent_simultaneous_open; the
+ * commit's script shows no line for it). A write goes at once, without
+ * the options neither side agreed on. (Linux's ACK offers its window
+ * scaled by the wscale the peer never agreed to, 63 for 64240 at scale
+ * 10: its simultaneous-open path leaves rcv_wscale set; pstack, as RFC
+ * 7323 §2.2 says, does not scale.) */
 static void test_crossed_syn_acks_establish(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -543,7 +549,7 @@ static void test_crossed_syn_acks_establish(void **state)
 	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
 	ts_inject(t, "S. 0:0(0) ack 1 win 1000");
-	ts_expect_none(t);
+	ts_expect(t, ". 1:1(0) ack 1 win 64240");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
 	ts_expect(t, "P. 1:101(100) ack 1 win *");

@@ -207,6 +207,9 @@ static void test_simultaneous_open(void **state)
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_RECEIVED);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 101 ecr 0,nop,wscale 7>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	/* Its SYN, below RCV.NXT, is a retransmission: D-SACKed at once
+	 * (Linux's tcp_data_queue; rawframes synsent_simultaneous_open). */
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 0 ecr 101,nop,nop,sack 0:1>");
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EISCONN);
 	tcp_setopt(c, TCP_OPT_LINGER, 0);
 	tcp_close(c, t->h->now);

@@ -3767,6 +3767,22 @@ def synsent_rst_ack(r):
 
 
 @scenario
+def synsent_rst_bad_ack(r):
+    # A RST whose ACK is not for the SYN: no RST for a RST, and the SYN
+    # again at once (as for any unacceptable ACK before a retransmission:
+    # tcp_rcv_synsent_state_process); the connection goes on.
+    i = active(r, 43010, 7105, 43011)
+    if i is None:
+        return
+    r.tcp(43011, 7105, 0, i + 100, RST | ACK)
+    r.expect()
+    terr(r, 43010)
+    r.tcp(43011, 7105, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43011, 7105, PEER_ISN + 1, 0, RST)
+
+
+@scenario
 def synsent_rst_no_ack(r):
     # A RST without ACK in SYN-SENT is dropped (RFC 9293 §3.10.7.3).
     i = active(r, 43012, 7106, 43013)
@@ -3777,6 +3793,35 @@ def synsent_rst_no_ack(r):
     r.tcp(43013, 7106, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
     r.expect()
     r.tcp(43013, 7106, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_synack_bad_ack(r):
+    # A SYN-ACK that acknowledges what was not sent: a RST from its ACK
+    # number, the SYN again at once, and the connection waits on for the
+    # right one.
+    i = active(r, 43014, 7107, 43015)
+    if i is None:
+        return
+    r.tcp(43015, 7107, PEER_ISN, i + 100, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect(n=2)
+    r.tcp(43015, 7107, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43015, 7107, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_ack_no_syn(r):
+    # An ACK without SYN: a good one is dropped, a bad one reset (and the
+    # SYN sent again at once).
+    i = active(r, 43016, 7108, 43017)
+    if i is None:
+        return
+    r.tcp(43017, 7108, PEER_ISN, i + 1, ACK)
+    r.tcp(43017, 7108, PEER_ISN, i + 7, ACK)
+    r.expect(n=2)
+    terr(r, 43016)
+    r.tcp(43017, 7108, 0, i + 1, RST | ACK)
 
 
 @scenario

@@ -1772,6 +1772,16 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 	if (g->flags & TCP_ACK) {
 		if (seq_leq(g->ack, c->iss) || seq_gt(g->ack, c->snd_max)) {
 			stack_drop(c->s, DROP_TCP_BAD_ACK);
+			/* Linux's tcp_rcv_synsent_state_process ("previous
+			 * FIN/ACK or RST/ACK might be ignored": the peer may
+			 * answer an old connection of these ports): before any
+			 * retransmission, the SYN goes again almost at once
+			 * (TCP_TIMEOUT_MIN), a RST with that ACK too. Measured on
+			 * Linux 6.18 (rawframes synsent_ack_no_syn): the reset
+			 * from the ACK, then the SYN again within milliseconds
+			 * (pstack: after the 1 s RTO). */
+			if (c->retries == 0)
+				tcp_timer_set(c, &c->rto_at, now + TCP_TIMEOUT_MIN_US);
 			if (!(g->flags & TCP_RST))
 				tcp_send_rst_reply(c->s, g, now);
 			return;

@@ -1005,8 +1005,10 @@ static void test_ts_offset_per_address_pair(void **state)
 
 /* RFC 9293 §3.10.7.3: in SYN-SENT, an ACK that does not acknowledge our SYN
  * (an old connection's, from a peer still in TIME_WAIT) gets a reset
- * <SEQ=SEG.ACK><CTL=RST>; like Linux, the SYN then waits for its
- * retransmission timer, the connection stays in SYN-SENT. */
+ * <SEQ=SEG.ACK><CTL=RST>, the connection stays in SYN-SENT; like Linux
+ * (tcp_rcv_synsent_state_process, since 5.7: "previous FIN/ACK or RST/ACK
+ * might be ignored"), the SYN goes again after TCP_TIMEOUT_MIN when it has
+ * not been resent yet, and only then (rawframes synsent_ack_no_syn). */
 static void test_syn_sent_bad_ack(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -1018,11 +1020,16 @@ static void test_syn_sent_bad_ack(void **state)
 	ts_expect(t, "R 5000:5000(0) win 0");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
 	assert_int_equal(tcp_take_error(c), 0);
-	ts_advance_ms(t, 999);
+	ts_advance_ms(t, 1);
 	ts_expect_none(t);
 	ts_advance_ms(t, 1);
-	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>");
-	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 1000,nop,wscale 7>");
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 2 ecr 0,nop,wscale 7>");
+	/* Resent once: another such ACK leaves the timer alone. */
+	ts_inject(t, ". 1:1(0) ack 5000 win 502 <nop,nop,TS val 91 ecr 0>");
+	ts_expect(t, "R 5000:5000(0) win 0");
+	ts_advance_ms(t, 100);
+	ts_expect_none(t);
+	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 2,nop,wscale 7>");
 	ts_expect(t, ". 1:1(0) ack 1 win 502 " TSO);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_abort(t, c);

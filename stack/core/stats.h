@@ -70,6 +70,7 @@
 	X(TCP_LISTEN_OVERFLOW, "TCP accept queue full")                          \
 	X(TCP_BAD_COOKIE, "TCP SYN cookie invalid")                              \
 	X(TCP_MINTTL, "TCP segment below the socket's IP_MINTTL")               \
+	X(TCP_MD5_UNEXPECTED, "TCP segment signed with MD5, no key")             \
 	X(TCP_NO_MEMORY, "no memory for a TCP segment")                          \
 	X(TCP_MEM, "TCP data dropped: stack-wide buffer budget (PSTACK_TCP_MEM) reached") \
 	X(FAULT_INJECTED, "dropped by the fault-injecting link")                 \

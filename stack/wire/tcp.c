@@ -103,6 +103,11 @@ void tcp_opts_parse(const uint8_t *o, size_t n, struct tcp_seg *g)
 		case TCP_OPT_FASTOPEN:
 			fastopen_opt(g, opt.val, opt.len - 2u, false);
 			break;
+		case TCP_OPT_MD5SIG:
+			/* Linux's tcp_parse_md5sig_option: of its own length only. */
+			if (opt.len == TCP_OLEN_MD5SIG)
+				g->has_md5 = true;
+			break;
 		case TCP_OPT_EXP:
 			if (opt.len >= 4 && rd16(opt.val) == TCP_FASTOPEN_MAGIC)
 				fastopen_opt(g, opt.val + 2, opt.len - 4u, true);

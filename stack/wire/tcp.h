@@ -41,6 +41,8 @@
 #define TCP_OPT_TS 8
 #define TCP_OPT_FASTOPEN 34     /* RFC 7413 §4.1.1 */
 #define TCP_OPT_EXP 254         /* RFC 6994: experimental, with a 16-bit magic first */
+#define TCP_OPT_MD5SIG 19       /* RFC 2385 */
+#define TCP_OLEN_MD5SIG 18
 #define TCP_FASTOPEN_MAGIC 0xF989   /* fast open's experimental code (before kind 34) */
 #define TCP_FASTOPEN_COOKIE_MIN 4
 #define TCP_FASTOPEN_COOKIE_MAX 16
@@ -78,6 +80,8 @@ struct tcp_seg {
 	 * for a cookie, 4 to 16 (even) carries one; fo_exp: in the
 	 * experimental option (kind 254, magic 0xF989) rather than kind 34. */
 	bool has_fo, fo_exp;
+	/* RFC 2385: a TCP MD5 signature (which no connection here expects). */
+	bool has_md5;
 	uint8_t fo_len;
 	uint8_t fo_cookie[TCP_FASTOPEN_COOKIE_MAX];
 	/* Not from the segment's bytes: its IP header as received (NULL when

@@ -4082,6 +4082,25 @@ def o_md5():
     return b"\x13\x12" + bytes(range(16))
 
 
+@scenario
+def tcp_syn_md5(r):
+    # SYNs signed with TCP MD5 (RFC 2385), to the listener, which has no
+    # key, and to a closed port: Linux drops both (tcp_inbound_hash:
+    # TCPMD5UNEXPECTED; tcp_v4_send_reset finds no key, sends no RST).
+    r.tcp(43058, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss() + o_md5())
+    r.tcp(43059, CLOSED, PEER_ISN, 0, SYN, opts=o_mss() + o_md5())
+    r.quiet()
+
+
+@scenario
+def est_data_md5(r):
+    s = est(r, 43060)
+    r.tcp(43060, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"sig", opts=o_md5())
+    r.tcp(43060, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"plain")
+    r.expect()
+    done(r, 43060, PEER_ISN + 6)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

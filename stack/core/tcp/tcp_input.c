@@ -2369,6 +2369,18 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		tcp_abort(c, 0);
 		c = NULL;
 	}
+	/* RFC 2385: a segment signed with TCP MD5. No socket here has a key,
+	 * and Linux (CONFIG_TCP_MD5SIG, as distributions build it) drops a
+	 * signed segment for a socket without one (tcp_inbound_hash:
+	 * TCPMD5UNEXPECTED), a listener's too, all but a TIME_WAIT one's
+	 * (tcp_v4_rcv checks after do_time_wait); for no socket its
+	 * tcp_v4_send_reset finds no key and sends no reset. Measured on
+	 * Linux 6.18 (rawframes tcp_syn_md5, est_data_md5): no SYN-ACK, no
+	 * RST, the data not acknowledged. */
+	if (g.has_md5 && !(c && c->state == TCP_STATE_TIME_WAIT)) {
+		stack_drop(s, DROP_TCP_MD5_UNEXPECTED);
+		return;
+	}
 	if (!c) {
 		struct tcp_conn *l = tcp_lookup_listener(s, g.dst, g.dport);
 

@@ -37,6 +37,7 @@ ALLOWED=$(
 	cat <<'EOF'
 ip_src_broadcast  RFC 1122 §3.2.1.3: a datagram from a broadcast source is silently discarded; Linux answers an echo from the subnet's broadcast address with an echo reply to all (a smurf amplifier); pstack keeps to the RFC
 synsent_synack_data  RFC 9293 §3.10.7.3: the text of a SYN-ACK is processed ("continue processing at the sixth step"); Linux's tcp_rcv_synsent_state_process frees it after the URG bit (acknowledges the SYN alone, then SACKs what follows); pstack takes it on purpose (tcp_input.c syn_sent_input)
+synsent_synack_fin  the same for a SYN-ACK's FIN: pstack takes it (the connection goes to CLOSE-WAIT, its ACK acknowledges the FIN), Linux drops it with the segment (acknowledges the SYN alone)
 synsent_simultaneous_open_mss_only  RFC 7323 §2.2: a window is scaled only when both SYNs carried the option; Linux's simultaneous-open path (tcp_rcv_synsent_state_process, SYN without ACK) keeps the rcv_wscale of its own SYN when the peer's has none, and offers 64240 as 63 to a peer that reads 63 bytes; pstack offers 64240 unscaled
 est_ts  after 2 unread bytes Linux advertises its scaled window rounded up (ALIGN(rcv_ssthresh, 1024): 64 units), pstack rounds up only within its receive ring's room (63), on purpose: tcp_window_to_advertise, RFC 7323 Appendix F
 EOF

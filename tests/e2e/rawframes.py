@@ -3881,6 +3881,64 @@ def synsent_synack_bad_tsecr(r):
     r.tcp(43065, 7115, PEER_ISN + 1, 0, RST)
 
 
+@scenario
+def synsent_synack_fin(r):
+    # A SYN-ACK with FIN.
+    i = active(r, 43082, 7120, 43083)
+    if i is None:
+        return
+    r.tcp(43083, 7120, PEER_ISN, i + 1, SYN | ACK | FIN, opts=SYNACK_OPTS)
+    r.expect()
+    terr(r, 43082)
+    # An exact RST for either reading of the FIN.
+    r.tcp(43083, 7120, PEER_ISN + 1, 0, RST)
+    r.tcp(43083, 7120, PEER_ISN + 2, 0, RST)
+
+
+@scenario
+def synsent_synack_ws15(r):
+    # A SYN-ACK with a window scale past 14 (RFC 7323 §2.3: taken as 14)
+    # and a small MSS.
+    i = active(r, 43088, 7123, 43089)
+    if i is None:
+        return
+    r.tcp(43089, 7123, PEER_ISN, i + 1, SYN | ACK, win=1000, opts=o_mss(536) + b"\1" + o_ws(15))
+    r.expect()
+    r.tcp(43089, 7123, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def synsent_simultaneous_syn_data(r):
+    # A crossing SYN with data: the SYN-ACK takes the SYN alone; the peer
+    # sends its data again.
+    i = active(r, 43084, 7121, 43085)
+    if i is None:
+        return
+    r.tcp(43085, 7121, PEER_ISN, 0, SYN, opts=SYNACK_OPTS, data=b"crossing")
+    r.expect()
+    r.tcp(43085, 7121, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43085, 7121, PEER_ISN + 1, i + 1, ACK | PSH, data=b"again")
+    r.expect()
+    r.tcp(43085, 7121, PEER_ISN + 6, 0, RST)
+
+
+@scenario
+def synsent_simultaneous_bad_synack(r):
+    # After a crossing SYN, a SYN-ACK acknowledging what was not sent: an
+    # ACK; then the right ACK completes the connection.
+    i = active(r, 43086, 7122, 43087)
+    if i is None:
+        return
+    r.tcp(43087, 7122, PEER_ISN, 0, SYN, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43087, 7122, PEER_ISN, i + 9, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+    r.tcp(43087, 7122, PEER_ISN + 1, i + 1, ACK)
+    terr(r, 43086)
+    r.tcp(43087, 7122, PEER_ISN + 1, 0, RST)
+
+
 def synsent_icmp(r, sport, lport, typ, code):
     """An ICMP error of typ/code about the subject's SYN, then its
     SO_ERROR, and a SYN-ACK (answered by a RST if the attempt is over)."""
@@ -4090,6 +4148,15 @@ def tcp_syn_md5(r):
     r.tcp(43058, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss() + o_md5())
     r.tcp(43059, CLOSED, PEER_ISN, 0, SYN, opts=o_mss() + o_md5())
     r.quiet()
+
+
+@scenario
+def tw_fin_md5(r):
+    # A signed FIN again on TIME-WAIT: acknowledged (Linux checks the
+    # signature only past its TIME-WAIT handling).
+    s = time_wait(r, 43080)
+    r.tcp(43080, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, opts=o_md5())
+    r.expect()
 
 
 @scenario

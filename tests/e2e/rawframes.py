@@ -3972,6 +3972,37 @@ def synsent_icmp_param_problem(r):
     synsent_icmp(r, 43072, 7119, 12, 0)
 
 
+@scenario
+def synsent_icmp_source_route_failed(r):
+    synsent_icmp(r, 43096, 7125, 3, 5)
+
+
+@scenario
+def synsent_icmp_source_quench(r):
+    # Ignored (RFC 6633).
+    synsent_icmp(r, 43098, 7126, 4, 0)
+
+
+@scenario
+def udp_connected_unreach_code_20(r):
+    # The same about a connected UDP socket's datagram: a soft error,
+    # not reported (__udp4_lib_err).
+    p = connected_probe(r, 43092, 43093)
+    icmp_about(r, p, 3, 20)
+    control(r, 43092, "recv")
+    r.expect()
+
+
+@scenario
+def icmp_limited_broadcast(r):
+    # An echo, an address mask request, and a datagram to a closed port,
+    # to 255.255.255.255: nothing comes back.
+    r.send_ip(ip4(PEER_IP, "255.255.255.255", 1, icmp(8, 0, struct.pack("!HH", 1, 1), b"lbcast")), BCAST)
+    r.send_ip(ip4(PEER_IP, "255.255.255.255", 1, icmp(17, 0, struct.pack("!HH", 1, 1), b"\0\0\0\0")), BCAST)
+    r.send_ip(ip4(PEER_IP, "255.255.255.255", 17, udp(PEER_IP, "255.255.255.255", 43090, CLOSED, b"x")), BCAST)
+    r.quiet()
+
+
 def active_est(r, sport, lport, pport):
     """The subject's connection, established (SYN-ACK answered): returns
     its ISN + 1 (None if it failed); r.got_ip[-1] is its ACK."""

@@ -275,6 +275,14 @@ static bool icmp4_dispatch(struct stack *s, const struct ip4_hdr *qh, int err, u
 		udp_icmp_error(s, qh, tp, tlen, err, ii);
 		return true;
 	case IP_PROTO_TCP:
+		/* Linux's tcp_v4_err ignores an unreachable of a code past the
+		 * ones it knows (NR_ICMP_UNREACH): it does not end a connection
+		 * attempt. Measured on Linux 6.18 (code 20 about the SYN): no
+		 * error, the SYN-ACK then completes the connection (pstack:
+		 * EHOSTUNREACH, and a RST for the SYN-ACK). UDP takes it as a
+		 * soft error (__udp4_lib_err), unreported as before. */
+		if (ii->type == ICMP_DEST_UNREACH && ii->code > ICMP_UNREACH_LAST)
+			return false;
 		tcp_icmp_error(s, qh, tp, tlen, err, mtu,
 			       ii->type == ICMP_TIME_EXCEEDED || ii->type == ICMP_PARAM_PROBLEM ||
 			       (ii->type == ICMP_DEST_UNREACH && ii->code <= 1));

@@ -26,6 +26,7 @@
 #define ICMP_UNREACH_PROTOCOL 2
 #define ICMP_UNREACH_PORT 3
 #define ICMP_UNREACH_NEEDFRAG 4
+#define ICMP_UNREACH_LAST 15    /* precedence cutoff (RFC 1812 §5.2.7.1); Linux's NR_ICMP_UNREACH */
 
 struct icmp4_hdr {
 	uint8_t type, code;

@@ -3984,6 +3984,13 @@ def synsent_icmp_source_quench(r):
 
 
 @scenario
+def synsent_icmp_unreach_code_20(r):
+    # An unreachable of a code past 15 (RFC 1812 §5.2.7.1's last): Linux's
+    # tcp_v4_err ignores it.
+    synsent_icmp(r, 43094, 7124, 3, 20)
+
+
+@scenario
 def udp_connected_unreach_code_20(r):
     # The same about a connected UDP socket's datagram: a soft error,
     # not reported (__udp4_lib_err).

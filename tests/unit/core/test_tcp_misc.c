@@ -827,6 +827,11 @@ static void test_icmp_errors(void **state)
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>");
+	/* A code past 15 (Linux's NR_ICMP_UNREACH): ignored (rawframes
+	 * synsent_icmp_unreach_code_20). */
+	inject_icmp_unreach(t, 20, 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_SYN_SENT);
+	assert_int_equal(tcp_take_error(c), 0);
 	inject_icmp_unreach(t, 3, 0);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
 	assert_int_equal(tcp_take_error(c), -ECONNREFUSED);

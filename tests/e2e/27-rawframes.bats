@@ -5,7 +5,9 @@
 # ports with bad checksums and lengths, TCP to closed ports, to a listener
 # with every kind of SYN options, to half-open and established connections,
 # RFC 5961's challenge ACKs, scans, VLAN tags, link-layer broadcast and
-# multicast, ICMP errors about connections) is written from the peer's side of a link and
+# multicast, ICMP errors about connections, the subject's own connections
+# asked for on its control socket: SYN-SENT, simultaneous open, SO_ERROR)
+# is written from the peer's side of a link and
 # what comes back is printed one normalised line a frame. The subjects:
 #
 #   the kernel: namespace $NS-k, veth vk 192.0.2.2/24 with pstack's MAC,

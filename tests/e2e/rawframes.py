@@ -4047,6 +4047,67 @@ def est_active_icmp_host_unreach(r):
     r.tcp(43027, 7113, PEER_ISN + 6, 0, RST)
 
 
+@scenario
+def est_active_rst(r):
+    # An exact RST on the subject's connection: SO_ERROR says ECONNRESET,
+    # once.
+    s = active_est(r, 43100, 7127, 43101)
+    if s is None:
+        return
+    r.tcp(43101, 7127, PEER_ISN + 1, 0, RST)
+    terr(r, 43100)
+    terr(r, 43100)
+
+
+@scenario
+def est_active_icmp_net_unreach(r):
+    s = active_est(r, 43102, 7128, 43103)
+    if s is None:
+        return
+    icmp_about(r, r.got_ip[-1], 3, 0)
+    terr(r, 43102)
+    r.tcp(43103, 7128, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def est_active_icmp_unreach_old_seq(r):
+    # An error quoting a sequence number below SND.UNA: ignored
+    # (tcp_v4_err: OutOfWindowIcmps).
+    s = active_est(r, 43104, 7129, 43105)
+    if s is None:
+        return
+    icmp_about(r, quote_seq(r.got_ip[-1], s - 1), 3, 3)
+    terr(r, 43104)
+    r.tcp(43105, 7129, PEER_ISN + 1, 0, RST)
+
+
+@scenario
+def est_active_fin_then_icmp(r):
+    # The peer's FIN (CLOSE-WAIT), then a host unreachable about the ACK
+    # of it: a soft error still.
+    s = active_est(r, 43108, 7131, 43109)
+    if s is None:
+        return
+    r.tcp(43109, 7131, PEER_ISN + 1, s, FIN | ACK)
+    r.expect()
+    icmp_about(r, r.got_ip[-1], 3, 1)
+    terr(r, 43108)
+    r.tcp(43109, 7131, PEER_ISN + 2, 0, RST)
+
+
+@scenario
+def synsent_icmp_unreach_seq_nxt(r):
+    # A port unreachable quoting SND.NXT (the SYN's ISN + 1): still in
+    # range for Linux's between(seq, snd_una, snd_nxt); the attempt ends.
+    i = active(r, 43106, 7130, 43107)
+    if i is None or not r.got_ip:
+        return
+    icmp_about(r, quote_seq(r.got_ip[-1], i + 1), 3, 3)
+    terr(r, 43106)
+    r.tcp(43107, 7130, PEER_ISN, i + 1, SYN | ACK, opts=SYNACK_OPTS)
+    r.expect()
+
+
 # Martian addresses on TCP and UDP (RFC 1122 §3.2.1.3; Linux's
 # ip_route_input_slow and fib_validate_source drop before any transport).
 

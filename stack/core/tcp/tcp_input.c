@@ -856,13 +856,7 @@ static enum tcp_verdict step_rst(struct tcp_conn *c, const struct tcp_seg *g, tc
 {
 	if (!(g->flags & TCP_RST))
 		return TCP_V_CONTINUE;
-	/* Not for a listener's embryonic connection: Linux's request socket
-	 * (tcp_check_req) takes any reset in its window ("second check the
-	 * RST bit", embryonic_reset) and goes without a word; the challenge
-	 * is tcp_validate_incoming's, for full sockets (a fast open child, a
-	 * simultaneous open). */
-	if (orig_seq != c->rcv_nxt &&
-	    !(c->state == TCP_STATE_SYN_RECEIVED && !c->active_open && !c->tfo)) {
+	if (orig_seq != c->rcv_nxt) {
 		challenge_ack(c, now);
 		return TCP_V_DROP;
 	}

@@ -481,27 +481,6 @@ static void test_syn_recv_rst_drops_request(void **state)
 	ts_free(t);
 }
 
-/* A reset in a request's window but not at RCV.NXT: tcp_check_req has no
- * RFC 5961 check (that is for full sockets, tcp_validate_incoming): the
- * request goes, silently, like one at RCV.NXT; no challenge ACK. */
-static void test_syn_recv_rst_in_window_drops_request(void **state)
-{
-	struct tscript *t = ts_new(0);
-	struct tcp_conn *l;
-	int err;
-
-	(void)state;
-	l = syn_received(t);
-	ts_inject(t, "R 5:5(0) win 65535");
-	ts_expect_none(t);
-	assert_int_equal(tcp_conn_count(t->h->s), 1);
-	ts_inject(t, ". 1:1(0) ack 1 win 65535");
-	ts_expect(t, "R 1:1(0) win 0");
-	assert_null(tcp_accept(l, &err));
-	tcp_close(l, t->h->now);
-	ts_free(t);
-}
-
 /* Text without ACK in the window: dropped without an answer ("If ACK not
  * set, just silently drop the packet"); the request stays. */
 static void test_syn_recv_no_ack_dropped(void **state)
@@ -860,7 +839,6 @@ int main(void)
 		cmocka_unit_test(test_syn_recv_synack_at_isn_acked),
 		cmocka_unit_test(test_syn_recv_ack_with_ooo_text),
 		cmocka_unit_test(test_syn_recv_rst_drops_request),
-		cmocka_unit_test(test_syn_recv_rst_in_window_drops_request),
 		cmocka_unit_test(test_syn_recv_no_ack_dropped),
 		cmocka_unit_test(test_syn_sent_rst_without_ack_ignored),
 		cmocka_unit_test(test_syn_sent_bad_ack_reset),

@@ -167,8 +167,8 @@ static uint16_t clamp_mss(const struct tcp_conn *c, const struct tcp_seg *g)
 		m = c->advmss;
 	if (c->opt.maxseg && m > (uint32_t)c->opt.maxseg)
 		m = (uint32_t)c->opt.maxseg;
-	if (m < TCP_MIN_MSS)
-		m = TCP_MIN_MSS;
+	if (m < TCP_MIN_SND_MSS)
+		m = TCP_MIN_SND_MSS;
 	return (uint16_t)m;
 }
 

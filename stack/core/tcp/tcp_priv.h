@@ -33,7 +33,10 @@ struct stack;
 /* Zero-copy receive: in-order text of at least this many bytes, in a frame
  * whose buffer the stack may keep, is kept there (tcp_input.c, rcv_queue). */
 #define TCP_RX_KEEP_MIN 16384
-#define TCP_MIN_MSS 88                   /* like Linux's TCP_MIN_SND_MSS (48) + room for options */
+#define TCP_MIN_MSS 88                   /* Linux's TCP_MIN_MSS: TCP_MAXSEG's least, rcv_mss's floor */
+/* Linux's tcp_min_snd_mss (TCP_MIN_SND_MSS): the least a segment carries,
+ * options included, whatever MSS the peer announced (tcp_mtu_to_mss). */
+#define TCP_MIN_SND_MSS 48
 #define TCP_MAX_USER_MSS 32767           /* TCP_MAXSEG's bound (Linux's MAX_TCP_WINDOW) */
 #define TCP_RTO_INIT_US 1000000u         /* RFC 6298 (2.1) */
 #define TCP_RTO_FALLBACK_US 3000000u     /* RFC 6298 (5.7), Linux TCP_TIMEOUT_FALLBACK */

@@ -427,8 +427,11 @@ void tcp_sync_mss(struct tcp_conn *c)
 
 	if (m > c->mss_clamp)
 		m = c->mss_clamp;
-	if (m < TCP_MIN_MSS)
-		m = TCP_MIN_MSS;
+	/* Linux's floor (tcp_min_snd_mss, 48) before the options come off:
+	 * a peer that announces MSS 40 gets 48-byte segments, 36 with
+	 * timestamps. */
+	if (m < TCP_MIN_SND_MSS)
+		m = TCP_MIN_SND_MSS;
 	if (c->ts_ok)
 		m -= 12;
 	m -= c->ip_opts_len;        /* Linux's icsk_ext_hdr_len */

@@ -10,11 +10,19 @@
  * preload; tests/diff/run.sh -x runs both and compares the lines.
  *
  *   fuzzseq [-g GEN] [-p PRELOAD] [-s FIRST] [-n COUNT] [-v]
- *     -g  the generation: 1 (default; what every seed always meant) or 2,
+ *     -g  the generation: 1 (default; what every seed always meant), 2,
  *         which adds epoll, select, sendmsg/recvmsg with odd iovecs and
  *         control messages, sendmmsg/recvmmsg, splice and sendfile (a pipe
  *         and a memfd of the seed's), UDP connect/disconnect, O_ASYNC,
- *         F_SETOWN, FIOASYNC and more options (gen2_op)
+ *         F_SETOWN, FIOASYNC and more options (gen2_op), or 3, which adds
+ *         what a hostile program does with odd arguments (gen3_op): dup2,
+ *         dup3 and F_DUPFD onto free, live and closed numbers, socket() and
+ *         socketpair() with odd types, flags and protocols, accept4 with bad
+ *         flags or a negative address length, listen() with backlogs 0 to
+ *         huge and connections beyond them, names with odd lengths,
+ *         addresses with odd families and lengths, IPV6_V6ONLY after bind,
+ *         options set out of range and read back, TCP_CORK around sends,
+ *         SO_BROADCAST, odd send/recv flags, ioctls and poll events
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
@@ -169,6 +177,7 @@ struct msock {
 	int backlog, q[8], qlen; /* a listener's queue: msocks in ST_QUEUED */
 	int refs;
 	int bufset;             /* SO_RCVBUF (1), SO_SNDBUF (2) set: the size is the program's */
+	bool v6only;            /* IPV6_V6ONLY (-g 3): no IPv4 connection reaches it */
 };
 
 static struct msock ms[MAXM];
@@ -387,7 +396,7 @@ static int fd_of(int m)
 static int listener_at(int pi)
 {
 	for (int i = 0; i < MAXM; i++)
-		if (ms[i].st == ST_LISTEN && ms[i].port == pi)
+		if (ms[i].st == ST_LISTEN && ms[i].port == pi && !ms[i].v6only)
 			return i;
 	return -1;
 }
@@ -484,8 +493,11 @@ static void settle(void)
 			wait_for(fd, W_ERR, 0, "rst");
 		if (k->eof_expect)
 			wait_for(fd, k->shut_early ? W_EOF_INFO : W_EOF, 0, "fin");
+		/* -g 3: after shutdown(SHUT_RD) too, where POLLRDHUP shows at
+		 * once and the bytes still come (the first two keep theirs). */
 		if (k->in_expect > 0)
-			wait_for(fd, k->shut_early ? W_BYTES_ONLY : W_BYTES, k->in_expect, "bytes");
+			wait_for(fd, k->shut_early || (gen >= 3 && k->rd_shut) ? W_BYTES_ONLY : W_BYTES, k->in_expect,
+				 "bytes");
 		/* The peer that closed at once (PK_FIN) still acknowledges a FIN. */
 		if (k->st == ST_CONN && !k->err_expect &&
 		    (peer_live(k->peer) || k->peer == PK_LOCAL || k->peer == PK_FIN))
@@ -533,9 +545,14 @@ static socklen_t mkaddr(struct sockaddr_storage *ss, int fam, const char *ip, in
 
 /* An address argument with the oddities: the family of the other kind, a
  * short or long length, NULL. Says what it built in NAME. */
+static const struct sockaddr *odd_addr3(struct sockaddr_storage *ss, socklen_t *len, int fam,
+					const char *ip, int port, char *name, size_t nn);
+
 static const struct sockaddr *odd_addr(struct sockaddr_storage *ss, socklen_t *len, int fam,
 				       const char *ip, int port, char *name, size_t nn)
 {
+	if (gen == 3 && chance(25))
+		return odd_addr3(ss, len, fam, ip, port, name, nn);
 	int v = (int)rnd(100), f = fam;
 
 	if (v < 6) {
@@ -898,6 +915,22 @@ static void sent(int m, long r, int flags, enum pkind to, int tm)
 		ms[k->other].in_expect += (int)r;
 }
 
+/* -g 3 (the first two keep their model): where a UDP datagram to an address
+ * of the other kind goes. udpv6_sendmsg sends an AF_INET one (to
+ * udp_sendmsg) and takes AF_UNSPEC as no address (the connected peer);
+ * udp_sendmsg takes AF_UNSPEC as AF_INET. True when it decided *TO. */
+static bool udp_dest_other(int fam, const struct sockaddr_storage *ss, socklen_t len, enum pkind *to,
+			   enum pkind peer)
+{
+	if (fam == AF_INET6 && ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return true;
+	if (fam == AF_INET6 && ss->ss_family == AF_UNSPEC && len >= sizeof(sa_family_t)) {
+		*to = peer;
+		return true;
+	}
+	return fam == AF_INET && ss->ss_family == AF_UNSPEC && len >= sizeof(struct sockaddr_in);
+}
+
 /* The UDP socket bound to own port PI, if any. */
 static int udp_at(int pi)
 {
@@ -963,6 +996,8 @@ static void op_send(void)
 		to = ms[m].peer;        /* TCP ignores the address or refuses */
 	else if (sa == NULL)
 		to = m >= 0 ? ms[m].peer : PK_NONE;
+	else if (gen >= 3 && udp_dest_other(fam, &ss, len, &to, m >= 0 ? ms[m].peer : PK_NONE))
+		;
 	else if (len < (fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) ||
 		 ss.ss_family != fam)
 		to = PK_NONE;
@@ -1216,7 +1251,7 @@ static const struct opt opts[] = {
 	{ "INFO", IPPROTO_TCP, TCP_INFO, O_INFO },
 };
 #define NOPTS1 38
-#define NOPTS (gen == 2 ? sizeof(opts) / sizeof(opts[0]) : NOPTS1)
+#define NOPTS (gen >= 2 ? sizeof(opts) / sizeof(opts[0]) : NOPTS1)
 
 static void op_setsockopt(void)
 {
@@ -1291,7 +1326,7 @@ static void op_getsockopt(void)
 		if (len >= 1)
 			more("/state%d", v.ti.tcpi_state);
 		/* Generation 2: a few fields that do not depend on timing. */
-		if (gen == 2 && len >= 8)
+		if (gen >= 2 && len >= 8)
 			more("/ca%d/opt%x/ws%d,%d", v.ti.tcpi_ca_state, v.ti.tcpi_options,
 			     v.ti.tcpi_snd_wscale, v.ti.tcpi_rcv_wscale);
 		break;
@@ -1299,13 +1334,13 @@ static void op_getsockopt(void)
 		if (o->opt == SO_ERROR && o->level == SOL_SOCKET && m >= 0 && v.i != 0)
 			ms[m].err_expect = false;
 		/* The buffer sizes follow each stack's accounting: only that one is set. */
-		if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF) && gen == 2 &&
+		if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF) && gen >= 2 &&
 		    m >= 0 && (ms[m].bufset & (o->opt == SO_RCVBUF ? 1 : 2)))
 			more("/%d", v.i);       /* Linux doubles what was set (sock_setsockopt) */
 		else if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
 			/* Shorter than an int, the bytes shown are the size's
 			 * low ones: each stack's accounting (-g 2). */
-			more("/%s", gen == 2 && len < 4 ? "?" : v.i > 0 ? "+" : "0");
+			more("/%s", gen >= 2 && len < 4 ? "?" : v.i > 0 ? "+" : "0");
 		else if (o->level == IPPROTO_TCP && o->opt == TCP_MAXSEG)
 			more("/%s", v.i > 0 ? "+" : "0");
 		else
@@ -1748,6 +1783,8 @@ static const struct sockaddr *send_dest(int m, struct sockaddr_storage *ss, sock
 		*to = ms[m].peer;
 	else if (sa == NULL || *len == 0)
 		*to = m >= 0 ? ms[m].peer : PK_NONE;
+	else if (gen >= 3 && udp_dest_other(fam, ss, *len, to, m >= 0 ? ms[m].peer : PK_NONE))
+		;
 	else if (*len < (fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) ||
 		 ss->ss_family != fam)
 		*to = PK_NONE;
@@ -2230,6 +2267,868 @@ static void gen2_op(void)
 	}
 }
 
+/* ---- generation 3 (-g 3): the hostile program's odd arguments ---- */
+
+/* Addresses as a hostile program builds them (odd_addr's third kind):
+ * AF_UNSPEC with a real address (inet_bind takes it for INADDR_ANY only),
+ * lengths one past, huge or negative, the other family's layout, a v4-mapped
+ * address with flow or scope, a native IPv6 address nobody routes. */
+static const struct sockaddr *odd_addr3(struct sockaddr_storage *ss, socklen_t *len, int fam,
+					const char *ip, int port, char *name, size_t nn)
+{
+	int v = (int)rnd(9);
+	const char *what = "";
+
+	*len = mkaddr(ss, fam, ip, port);
+	switch (v) {
+	case 0:
+		*len = mkaddr(ss, AF_INET, ip, port);
+		ss->ss_family = AF_UNSPEC;
+		what = "U4";
+		break;
+	case 1:
+		*len += 1;
+		what = "+1";
+		break;
+	case 2:
+		*len = rnd(2) ? 4096 : (socklen_t)-1;
+		what = "huge";
+		break;
+	case 3:
+		/* The other family's layout under this family's name; read as
+		 * a sockaddr_in, sin6_flowinfo is the address: the one meant
+		 * (0.0.0.0 would be this host, whose kernel drops the silent
+		 * port in pstack's namespace). */
+		*len = mkaddr(ss, fam == AF_INET ? AF_INET6 : AF_INET, ip, port);
+		ss->ss_family = (sa_family_t)fam;
+		if (fam == AF_INET)
+			inet_pton(AF_INET, ip, &((struct sockaddr_in *)ss)->sin_addr);
+		what = "layout";
+		break;
+	case 4:
+		if (fam == AF_INET6) {
+			((struct sockaddr_in6 *)ss)->sin6_flowinfo = htonl(0x12345);
+			((struct sockaddr_in6 *)ss)->sin6_scope_id = rnd(2) ? 1 : 999;
+		} else {
+			memset(((struct sockaddr_in *)ss)->sin_zero, 0xee, 8);
+		}
+		what = "junk";
+		break;
+	case 5:
+		if (fam == AF_INET6) {
+			*len = 24;      /* SIN6_LEN_RFC2133: no scope id */
+			what = "rfc2133";
+		} else {
+			*len = 15;
+			what = "15";
+		}
+		break;
+	case 6: {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		memset(ss, 0, sizeof(*ss));
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		inet_pton(AF_INET6, "2001:db8::1", &a->sin6_addr);
+		*len = sizeof(*a);
+		what = "v6";
+		break;
+	}
+	case 7:
+		ss->ss_family = 0xffff;
+		what = "famffff";
+		break;
+	default:
+		*len = sizeof(sa_family_t) + (socklen_t)rnd(3);
+		what = "fam";
+		break;
+	}
+	snprintf(name, nn, "%s:%s:%d/%d", what, ip, port, (int)*len);
+	return (struct sockaddr *)ss;
+}
+
+/* Removes NUM from the closed descriptors (a dup2 made it live again). */
+static void unstale(int num)
+{
+	for (int i = 0; i < nstale; i++)
+		if (stale[i] == num)
+			stale[i--] = stale[--nstale];
+}
+
+/* The model's side of a descriptor number that a dup2/dup3 closed. */
+static void fd_replaced(int num)
+{
+	for (int i = 0; i < nfds; i++)
+		if (fds[i].fd == num) {
+			int m = fds[i].m;
+
+			fds[i] = fds[--nfds];
+			if (--ms[m].refs == 0)
+				last_close(m);
+			return;
+		}
+}
+
+/* dup2, dup3 and F_DUPFD(_CLOEXEC) of a socket: onto a free number, onto
+ * another of the seed's sockets (which it closes), onto itself, onto a
+ * closed one; then what the copy is. */
+static void op_dup3(void)
+{
+	int m, fd = pick_fd(&m), v = (int)rnd(6), tgt, nfd, i;
+	const char *how;
+
+	if (nfds == MAXF)
+		return;
+	switch (rnd(4)) {
+	case 0: tgt = 300 + (int)rnd(3); break;
+	case 1: tgt = nfds > 0 ? fds[rnd((uint32_t)nfds)].fd : 301; break;
+	case 2: tgt = fd; break;
+	default: tgt = nstale ? stale[rnd((uint32_t)nstale)] : 302; break;
+	}
+	if (tgt == devnull || tgt == barrier_fd || tgt == ctl_fd || tgt < 0 ||
+	    tgt == epfds[0] || tgt == epfds[1] || tgt == pipefd[0] || tgt == pipefd[1] || tgt == memfd)
+		tgt = 303;
+	for (i = 0; i < nfds && fds[i].fd != tgt; i++)
+		;
+	snprintf(tag + strlen(tag), sizeof(tag) - strlen(tag), "%s", tgt == fd ? "" : i < nfds ? ">s" : ">n");
+	errno = 0;
+	switch (v) {
+	case 0: how = "dup2"; nfd = dup2(fd, tgt); break;
+	case 1: how = "dup3"; nfd = dup3(fd, tgt, O_CLOEXEC); break;
+	case 2: how = "dup3(0)"; nfd = dup3(fd, tgt, 0); break;
+	case 3: how = "dup3(bad)"; nfd = dup3(fd, tgt, 0x4000); break;
+	case 4: how = "F_DUPFD"; tgt = rnd(2) ? 200 : -1; nfd = fcntl(fd, F_DUPFD, tgt); break;
+	default: how = "F_DUPFD_CLOEXEC"; tgt = 250; nfd = fcntl(fd, F_DUPFD_CLOEXEC, tgt); break;
+	}
+	result(how, nfd, errno, true);
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	if (nfd < 0)
+		return;
+	more("/%s/cx%d", nfd == tgt ? "at" : nfd > tgt ? "above" : "below", fcntl(nfd, F_GETFD));
+	{
+		int ty = -1;
+		socklen_t l = sizeof(ty);
+
+		getsockopt(nfd, SOL_SOCKET, SO_TYPE, &ty, &l);
+		more("/ty%d", ty);
+	}
+	if (nfd == fd)
+		return;
+	/* What the number held before is closed (dup2's implicit close). */
+	unstale(nfd);
+	fd_replaced(nfd);
+	if (m < 0) {
+		close(nfd);
+		if (nstale < 8)
+			stale[nstale++] = nfd;
+		return;
+	}
+	add_fd(nfd, m);
+	if (nfds == MAXF)
+		return;
+	/* A call on each copy, then one of them closed. */
+	R("getfl", fcntl(fd, F_GETFL) & O_NONBLOCK);
+	R("getfl", fcntl(nfd, F_GETFL) & O_NONBLOCK);
+}
+
+/* socket() with the odd types, flags and protocols. */
+static void op_socket3(void)
+{
+	static const struct { int fam, type, proto; } t[] = {
+		{ AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0 },
+		{ AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP },
+		{ AF_INET, SOCK_STREAM, IPPROTO_UDP },
+		{ AF_INET6, SOCK_DGRAM, IPPROTO_TCP },
+		{ AF_INET, SOCK_STREAM, IPPROTO_RAW },
+		{ AF_INET, SOCK_DGRAM, 255 },
+		{ AF_INET6, SOCK_STREAM, 255 },
+		{ AF_INET, SOCK_STREAM, -1 },
+		{ AF_INET, SOCK_STREAM | 0x100000, 0 },
+		{ AF_INET, SOCK_DGRAM | O_APPEND, 0 },
+		{ AF_INET, 0, 0 },
+		{ AF_INET, 11, 0 },
+		{ AF_INET, -1, 0 },
+		{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP },
+		{ AF_INET, SOCK_RAW, IPPROTO_RAW },
+		{ AF_INET, SOCK_RAW, 0 },
+		{ AF_INET, SOCK_SEQPACKET, 0 },
+		{ AF_INET, SOCK_RDM, 0 },
+		{ AF_INET, SOCK_PACKET, 0 },
+		{ AF_UNSPEC, SOCK_STREAM, 0 },
+		{ AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP },
+		{ AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0 },
+		{ AF_INET, SOCK_STREAM, IPPROTO_MPTCP },
+		{ 1000, SOCK_STREAM, 0 },
+	};
+	int i = (int)rnd(sizeof(t) / sizeof(t[0])), base = t[i].type & 0xf;
+
+	snprintf(nm, sizeof(nm), "socket(%d,%#x,%d)", t[i].fam, t[i].type, t[i].proto);
+	int fd = (int)RFD(verbose ? nm : "socket", socket(t[i].fam, t[i].type, t[i].proto));
+
+	if (fd < 0)
+		return;
+	{
+		int ty = -1, pr = -1, dm = -1;
+		socklen_t l = sizeof(int);
+
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &ty, &l);
+		getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &pr, &l);
+		getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dm, &l);
+		more("/t%d,p%d,d%d,nb%d,cx%d", ty, pr, dm, !!(fcntl(fd, F_GETFL) & O_NONBLOCK), fcntl(fd, F_GETFD));
+	}
+	bool plain = (t[i].fam == AF_INET || t[i].fam == AF_INET6) &&
+		(base == SOCK_STREAM ? t[i].proto == 0 || t[i].proto == IPPROTO_TCP
+		 : base == SOCK_DGRAM && (t[i].proto == 0 || t[i].proto == IPPROTO_UDP));
+	int m = plain && nfds < MAXF ? new_msock(base, t[i].fam) : -1;
+
+	if (m < 0) {
+		close(fd);
+		return;
+	}
+	ms[m].nonblock = t[i].type & SOCK_NONBLOCK;
+	add_fd(fd, m);
+	nsocks++;
+}
+
+static void op_socketpair3(void)
+{
+	static const struct { int fam, type, proto; } t[] = {
+		{ AF_INET, SOCK_STREAM, 0 }, { AF_INET, SOCK_DGRAM, 0 }, { AF_INET6, SOCK_STREAM, 0 },
+		{ AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP }, { AF_INET, SOCK_STREAM, IPPROTO_UDP },
+		{ AF_UNIX, SOCK_STREAM, 0 }, { AF_INET, SOCK_STREAM | 0x100000, 0 },
+	};
+	int i = (int)rnd(sizeof(t) / sizeof(t[0])), sv[2] = { -1, -1 };
+	bool null = chance(20);
+
+	snprintf(nm, sizeof(nm), "socketpair(%d,%#x,%d%s)", t[i].fam, t[i].type, t[i].proto, null ? ",NULL" : "");
+	if (R(verbose ? nm : "socketpair", socketpair(t[i].fam, t[i].type, t[i].proto, null ? NULL : sv)) == 0 &&
+	    !null) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
+/* accept4 as a hostile program calls it: bad flags, a UDP socket, an
+ * unlistened one; a negative or NULL address length on a listener whose
+ * connection waits (Linux takes the connection, fails the copy-out, and
+ * closes it: do_accept, move_addr_to_user). */
+static void op_accept3(void)
+{
+	static const int bad[] = { 0x1, -1, SOCK_NONBLOCK | 0x10, 0x40000000, O_APPEND };
+	int m, fd = pick_fd(&m), flags;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	long r;
+
+	if (m >= 0 && ms[m].st == ST_LISTEN && ms[m].qlen > 0 && chance(50)) {
+		bool neg = rnd(2);
+
+		len = (socklen_t)-1;
+		snprintf(nm, sizeof(nm), "accept4(sa,%s)", neg ? "-1" : "NULL");
+		r = RFD(verbose ? nm : "accept4", accept4(fd, (struct sockaddr *)&ss, neg ? &len : NULL, 0));
+		if (r >= 0) {
+			close((int)r);
+		}
+		{
+			int c = ms[m].q[0];
+
+			memmove(ms[m].q, ms[m].q + 1, sizeof(int) * (size_t)--ms[m].qlen);
+			last_close(c);
+		}
+		return;
+	}
+	flags = rnd(4) ? bad[rnd(sizeof(bad) / sizeof(bad[0]))] : SOCK_CLOEXEC;
+	/* A good call that would wait: a listener's empty queue, blocking. */
+	if (flags == SOCK_CLOEXEC && m >= 0 && ms[m].st == ST_LISTEN && (ms[m].qlen > 0 || !ms[m].nonblock))
+		return;
+	len = sizeof(ss);
+	snprintf(nm, sizeof(nm), "accept4(%#x)", flags);
+	r = RFD(verbose ? nm : "accept4", accept4(fd, (struct sockaddr *)&ss, &len, flags));
+	if (r >= 0)
+		close((int)r);
+}
+
+/* listen() with backlog 0, 1, 2, negative or huge, then connections one at
+ * a time beyond it (the listener of its own, on a port of the seed's). The
+ * queue holds backlog + 1 (Linux's sk_acceptq_is_full is a '>'); a SYN past
+ * it is dropped, so its connect stays under way: its wait is short. */
+static int listen3_n;
+
+static void op_listen3(void)
+{
+	static const int bls[] = { 0, 1, 2, -1, INT_MAX, 65536, INT_MIN };
+	int b = bls[rnd(7)], cl[6], n, exp, l;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct tcp_info ti;
+	int one = 1;
+
+	if (listen3_n == 3)
+		return;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (l < 0)
+		return;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	len = mkaddr(&ss, AF_INET, SELF, own_port(0) + 10000 + listen3_n++);
+	if (bind(l, (struct sockaddr *)&ss, len) != 0) {
+		emit("listen3=bind-%s", ename(errno));
+		close(l);
+		return;
+	}
+	snprintf(nm, sizeof(nm), "listen3(%d)", b);
+	if (R(verbose ? nm : "listen3", listen(l, b)) != 0) {
+		close(l);
+		return;
+	}
+	len = sizeof(ti);
+	if (getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		more("/max%u", ti.tcpi_sacked);
+	/* The queue's room: backlog + 1, at most somaxconn + 1. */
+	exp = b < 0 || b > 2 ? 2 : b + 1;
+	n = exp + (b >= 0 && b <= 2 ? 1 : 0);
+	for (int i = 0; i < n; i++) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+		struct timespec t0;
+
+		cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		len = mkaddr(&ss, AF_INET, SELF, own_port(0) + 10000 + listen3_n - 1);
+		errno = 0;
+		if (connect(cl[i], (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			while (!(poll1(cl[i], POLLOUT, 0) & (POLLOUT | POLLERR)) &&
+			       ms_since(&t0) < (i < exp ? WAIT_MS : 300))
+				poll1(cl[i], POLLOUT, 2);
+		}
+		getsockopt(cl[i], SOL_SOCKET, SO_ERROR, &e, &el);
+		more("/%s%s", poll1(cl[i], POLLOUT, 0) & POLLOUT ? "c" : "p", e ? ename(e) : "");
+	}
+	/* The listener's queue, once the last connection was counted. */
+	{
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			len = sizeof(ti);
+			if (getsockopt(l, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+				break;
+			if ((int)ti.tcpi_unacked >= exp)
+				break;
+			poll1(l, POLLIN, 2);
+		} while (ms_since(&t0) < WAIT_MS);
+		more("/q%u", ti.tcpi_unacked);
+	}
+	/* An accept4 whose address cannot be written back (a negative
+	 * length, no length): Linux takes the connection, fails the copy-out
+	 * and closes it (do_accept, move_addr_to_user): the client sees its
+	 * end. The kind follows the backlog (no random number of its own). */
+	{
+		int v = (int)(((unsigned)b + (unsigned)listen3_n) % 5), fd;
+		socklen_t al = v == 1 ? (socklen_t)-1 : v == 3 ? 0 : sizeof(ss);
+		struct sockaddr *ap = v == 4 ? NULL : (struct sockaddr *)&ss;
+
+		if (v > 0) {
+			errno = 0;
+			fd = accept4(l, ap, v == 2 ? NULL : &al, 0);
+			result(v == 1 ? "acceptneg" : v == 2 ? "acceptnolen" : v == 3 ? "accept0" : "acceptnosa",
+			       fd, errno, true);
+			if (fd >= 0) {
+				more("/al%u", (unsigned)al);
+				close(fd);
+			}
+			struct timespec t0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			while (!(poll1(cl[0], POLLRDHUP, 0) & (POLLRDHUP | POLLERR | POLLHUP)) &&
+			       ms_since(&t0) < WAIT_MS)
+				poll1(cl[0], POLLRDHUP, 2);
+			more("/cl0:%x", poll1(cl[0], POLLIN | POLLRDHUP, 0) & (POLLIN | POLLRDHUP | POLLERR | POLLHUP));
+		}
+	}
+	{
+		int a = 0, fd;
+
+		while ((fd = accept4(l, NULL, NULL, 0)) >= 0) {
+			a++;
+			close(fd);
+		}
+		more("/acc%d,%s", a, ename(errno));
+	}
+	for (int i = 0; i < n; i++)
+		close(cl[i]);
+	close(l);
+}
+
+/* getsockname/getpeername with the lengths a hostile program passes: the
+ * bytes written shown one by one (the port's two masked), 0xa5 where none. */
+static void op_name3(void)
+{
+	static const socklen_t lens[] = { 0, 1, 2, 3, 5, 7, 9, 15, 17, 27, 29, 0x80000000u, (socklen_t)-1, 100000 };
+	int m, fd = pick_fd(&m), peer = (int)rnd(2);
+	unsigned char b[160];
+	socklen_t len = lens[rnd(sizeof(lens) / sizeof(lens[0]))], l0 = len;
+	bool null = chance(8);
+	char h[80];
+	size_t k = 0;
+
+	memset(b, 0xa5, sizeof(b));
+	snprintf(nm, sizeof(nm), "%s3(%d%s)", peer ? "getpeername" : "getsockname", (int)len, null ? ",NULL" : "");
+	long r = R(verbose ? nm : peer ? "getpeername3" : "getsockname3",
+		   peer ? getpeername(fd, null ? NULL : (struct sockaddr *)b, &len)
+			: getsockname(fd, null ? NULL : (struct sockaddr *)b, &len));
+
+	if (r != 0)
+		return;
+	more("/rlen%u/", (unsigned)len);
+	for (size_t i = 0; i < 30 && k + 3 < sizeof(h); i++) {
+		if (i == 2 || i == 3)
+			k += (size_t)snprintf(h + k, sizeof(h) - k, "%s", i < l0 && i < len ? ".." : "__");
+		else
+			k += (size_t)snprintf(h + k, sizeof(h) - k, "%02x", b[i]);
+	}
+	more("%s", h);
+}
+
+/* IPV6_V6ONLY on an AF_INET6 socket, before or after bind() (Linux: EINVAL
+ * once bound, inet_num set). */
+static void op_v6only3(void)
+{
+	int m, fd = pick_fd(&m), v = rnd(3) ? (int)rnd(2) : rnd(2) ? 2 : -1, g = -1;
+	socklen_t l = sizeof(g);
+
+	snprintf(nm, sizeof(nm), "setV6ONLY(%d)", v);
+	long r = R(verbose ? nm : "V6ONLY", setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v)));
+
+	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &g, &l) == 0)
+		more("/%d", g);
+	if (r == 0 && m >= 0)
+		ms[m].v6only = v != 0;
+}
+
+/* The options with the values out of range, each set then read back. */
+enum o3kind { O3_INT, O3_BYTE, O3_TV, O3_LINGER, O3_STR, O3_INADDR, O3_MREQN, O3_MREQ };
+
+struct opt3 {
+	const char *name;
+	int level, opt;
+	enum o3kind kind;
+	int vals[6];
+	int nvals;
+};
+
+static const struct opt3 opts3[] = {
+	{ "RCVBUF", SOL_SOCKET, SO_RCVBUF, O3_INT, { -1, INT_MAX, INT_MIN, 1 << 20, 100000 }, 5 },
+	{ "SNDBUF", SOL_SOCKET, SO_SNDBUF, O3_INT, { 0, -1, INT_MAX, 1 << 20 }, 4 },
+	{ "MAXSEG", IPPROTO_TCP, TCP_MAXSEG, O3_INT, { 0, 1, 65536, 536, 88, 87 }, 6 },
+	{ "KEEPIDLE", IPPROTO_TCP, TCP_KEEPIDLE, O3_INT, { 0, 32767, 32768, -1, 1 }, 5 },
+	{ "KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL, O3_INT, { 0, 32767, 32768 }, 3 },
+	{ "KEEPCNT", IPPROTO_TCP, TCP_KEEPCNT, O3_INT, { 0, 127, 128, 255 }, 4 },
+	{ "USER_TIMEOUT", IPPROTO_TCP, TCP_USER_TIMEOUT, O3_INT, { -1, 0, INT_MAX }, 3 },
+	{ "TTL", IPPROTO_IP, IP_TTL, O3_INT, { 0, 256, -1, 255, -2 }, 5 },
+	{ "TOS", IPPROTO_IP, IP_TOS, O3_INT, { 0xff, 0x03, 0x1c, 0x100, -1 }, 5 },
+	{ "LINGER", SOL_SOCKET, SO_LINGER, O3_LINGER, { 2, -1, 1 }, 3 },
+	{ "RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO, O3_TV, { 1000000, -1, 1, 999999, 0 }, 5 },
+	/* Not a short one: a blocking connect's result would be a race. */
+	{ "SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, O3_TV, { 1000000, -1, 999999, 0 }, 4 },
+	{ "CONGESTION", IPPROTO_TCP, TCP_CONGESTION, O3_STR, { 0, 1, 2, 3 }, 4 },
+	{ "REUSEPORT", SOL_SOCKET, SO_REUSEPORT, O3_INT, { 1, 0, 2 }, 3 },
+	{ "PEEK_OFF", SOL_SOCKET, SO_PEEK_OFF, O3_INT, { -1, 0, 5, -2 }, 4 },
+	{ "BROADCAST", SOL_SOCKET, SO_BROADCAST, O3_INT, { 1, 0, 7 }, 3 },
+	{ "MCTTL", IPPROTO_IP, IP_MULTICAST_TTL, O3_INT, { -1, 256, 0, 255, -2 }, 5 },
+	{ "MCTTL1", IPPROTO_IP, IP_MULTICAST_TTL, O3_BYTE, { 0, 7, 255 }, 3 },
+	{ "MCLOOP", IPPROTO_IP, IP_MULTICAST_LOOP, O3_INT, { 2, 0, -1 }, 3 },
+	{ "MCIF", IPPROTO_IP, IP_MULTICAST_IF, O3_INADDR, { 0, 1, 2 }, 3 },
+	{ "MCIFN", IPPROTO_IP, IP_MULTICAST_IF, O3_MREQN, { 0, 1, 2 }, 3 },
+	{ "ADDMEMB", IPPROTO_IP, IP_ADD_MEMBERSHIP, O3_MREQ, { 0, 1, 2, 3 }, 4 },
+	{ "DROPMEMB", IPPROTO_IP, IP_DROP_MEMBERSHIP, O3_MREQ, { 0, 1, 2 }, 3 },
+	{ "CORK", IPPROTO_TCP, TCP_CORK, O3_INT, { 1, 0, 2 }, 3 },
+	{ "NODELAY", IPPROTO_TCP, TCP_NODELAY, O3_INT, { 1, 0, -1 }, 3 },
+	{ "DEFER_ACCEPT", IPPROTO_TCP, TCP_DEFER_ACCEPT, O3_INT, { -1, 0, 5, INT_MAX, 1 }, 5 },
+	{ "QUICKACK", IPPROTO_TCP, TCP_QUICKACK, O3_INT, { 0, 1, 2, -1 }, 4 },
+	{ "WINDOW_CLAMP", IPPROTO_TCP, TCP_WINDOW_CLAMP, O3_INT, { 0, 1, 100, INT_MAX, -1 }, 5 },
+	{ "NOTSENT_LOWAT", IPPROTO_TCP, TCP_NOTSENT_LOWAT, O3_INT, { -1, 0, 1, INT_MAX }, 4 },
+	{ "SYNCNT", IPPROTO_TCP, TCP_SYNCNT, O3_INT, { 0, 127, 128, -1 }, 4 },
+	{ "LINGER2", IPPROTO_TCP, TCP_LINGER2, O3_INT, { -1, 0, 1, 100000 }, 4 },
+	{ "PRIORITY", SOL_SOCKET, SO_PRIORITY, O3_INT, { 7, 6, -1, 8 }, 4 },
+	{ "MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, O3_INT, { 5, 6, -1 }, 3 },
+	{ "UHOPS", IPPROTO_IPV6, IPV6_UNICAST_HOPS, O3_INT, { -1, 0, 255, 256, -2 }, 5 },
+	{ "TCLASS", IPPROTO_IPV6, IPV6_TCLASS, O3_INT, { -1, 0xff, 0x100, -2 }, 4 },
+};
+
+static void op_setsockopt3(void)
+{
+	static const char *const cc[] = { "nosuch", "reno", "cubic", "" };
+	int m, fd = pick_fd(&m);
+	const struct opt3 *o = &opts3[rnd(sizeof(opts3) / sizeof(opts3[0]))];
+	int val = o->vals[rnd((uint32_t)o->nvals)];
+	union { int i; unsigned char c; struct timeval tv; struct linger l; char s[16]; struct in_addr a;
+		struct ip_mreqn mn; struct ip_mreq mq; } v, g;
+	socklen_t len = sizeof(int), gl;
+	bool shortlen = chance(8);
+
+	memset(&v, 0, sizeof(v));
+	switch (o->kind) {
+	case O3_INT: v.i = val; break;
+	case O3_BYTE: v.c = (unsigned char)val; len = 1; break;
+	case O3_TV:
+		if (val == -1) {
+			v.tv.tv_sec = 0;
+			v.tv.tv_usec = -1;
+		} else if (val == 0) {
+			v.tv.tv_sec = LONG_MAX;
+		} else {
+			v.tv.tv_usec = val;
+		}
+		len = sizeof(v.tv);
+		break;
+	case O3_LINGER: v.l.l_onoff = val; v.l.l_linger = (int)rnd(2); len = sizeof(v.l); break;
+	case O3_STR:
+		snprintf(v.s, sizeof(v.s), "%s", cc[val]);
+		len = (socklen_t)strlen(v.s) + (rnd(2) ? 1 : 0);
+		break;
+	case O3_INADDR:
+		inet_pton(AF_INET, val == 0 ? SELF : val == 1 ? "192.0.2.99" : "0.0.0.0", &v.a);
+		len = sizeof(v.a);
+		break;
+	case O3_MREQN:
+		inet_pton(AF_INET, val == 1 ? "192.0.2.99" : SELF, &v.mn.imr_address);
+		v.mn.imr_ifindex = val == 2 ? 999 : 0;
+		len = sizeof(v.mn);
+		break;
+	case O3_MREQ:
+		inet_pton(AF_INET, val == 1 ? PEER : val == 2 ? "0.0.0.0" : "224.1.2.3", &v.mq.imr_multiaddr);
+		inet_pton(AF_INET, val == 3 ? "192.0.2.99" : rnd(2) ? SELF : "0.0.0.0", &v.mq.imr_interface);
+		len = sizeof(v.mq);
+		break;
+	}
+	if (shortlen)
+		len = len > 1 ? len - 1 : 0;
+	snprintf(nm, sizeof(nm), "set%s(%d,%u)", o->name, val, (unsigned)len);
+	long r = R(verbose ? nm : o->name, setsockopt(fd, o->level, o->opt, &v, len));
+
+	if (m >= 0 && r == 0) {
+		if (o->opt == SO_RCVTIMEO && o->level == SOL_SOCKET)
+			ms[m].rcvtimeo = v.tv.tv_sec == 0 && v.tv.tv_usec > 0;
+		if (o->opt == SO_LINGER && o->level == SOL_SOCKET && len >= sizeof(v.l))
+			ms[m].linger0 = v.l.l_onoff && v.l.l_linger == 0;
+		if (o->level == SOL_SOCKET && (o->opt == SO_RCVBUF || o->opt == SO_SNDBUF))
+			ms[m].bufset |= o->opt == SO_RCVBUF ? 1 : 2;
+		if (o->opt == TCP_CORK && o->level == IPPROTO_TCP)
+			ms[m].cork = val != 0;
+	}
+	if (o->kind == O3_MREQ)
+		return;
+	memset(&g, 0, sizeof(g));
+	gl = o->kind == O3_TV ? sizeof(g.tv) : o->kind == O3_LINGER ? sizeof(g.l) :
+		o->kind == O3_STR ? sizeof(g.s) : o->kind == O3_MREQN ? sizeof(g.a) : sizeof(int);
+	if (getsockopt(fd, o->level, o->opt, &g, &gl) != 0) {
+		more("/g%s", ename(errno));
+		return;
+	}
+	switch (o->kind) {
+	case O3_TV: more("/%ld.%06ld", (long)g.tv.tv_sec, (long)g.tv.tv_usec); break;
+	case O3_LINGER: more("/%d,%d", g.l.l_onoff, g.l.l_linger); break;
+	case O3_STR:
+		/* The default is the namespace's (bbr on one host, cubic on
+		 * another; pstack runs CUBIC: README's deviations). */
+		more("/%s", strcmp(g.s, "reno") == 0 || (strcmp(g.s, "cubic") == 0 && r == 0) ? g.s : "dflt");
+		break;
+	case O3_INADDR: case O3_MREQN: {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &g.a, a, sizeof(a));
+		more("/%s,%u", a, (unsigned)gl);
+		break;
+	}
+	default:
+		/* A connection's segment size is its path's (each stack's
+		 * option accounting): only before one. */
+		if (o->level == IPPROTO_TCP && o->opt == TCP_MAXSEG && m >= 0 && ms[m].st != ST_NEW)
+			more("/%s", g.i > 0 ? "+" : "0");
+		else
+			more("/%d,%u", g.i, (unsigned)gl);
+		break;
+	}
+}
+
+/* TCP_CORK and TCP_NODELAY toggled around sends on a connection. */
+static void op_cork3(void)
+{
+	int m, fd = pick_fd(&m), one = 1, zero = 0;
+
+	if (m < 0 || ms[m].type != SOCK_STREAM || ms[m].st != ST_CONN || !peer_live(ms[m].peer))
+		return;
+	int fl = send_guard(m, MSG_NOSIGNAL, 200);
+
+	R("CORK", setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)));
+	sent(m, R("send", send(fd, "corked-bytes", 12, fl)), fl, ms[m].peer, -1);
+	if (rnd(2))
+		R("NODELAY", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	sent(m, R("send", send(fd, "more", 4, fl | (rnd(2) ? MSG_MORE : 0))), fl, ms[m].peer, -1);
+	R("CORK", setsockopt(fd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero)));
+	if (rnd(2))
+		R("NODELAY", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof(zero)));
+	ms[m].cork = false;
+}
+
+/* SO_BROADCAST (or not), then a datagram to the subnet's broadcast
+ * address (the peer's sink: nobody answers a broadcast). */
+static void op_broadcast3(void)
+{
+	int m, fd = pick_fd(&m), v = (int)rnd(2);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *ip = rnd(3) ? "192.0.2.255" : "255.255.255.255";
+
+	if (rnd(2)) {
+		snprintf(nm, sizeof(nm), "setBROADCAST(%d)", v);
+		R(verbose ? nm : "BROADCAST", setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, sizeof(v)));
+	}
+	len = mkaddr(&ss, m >= 0 ? ms[m].fam : AF_INET, ip, P_USINK);
+	snprintf(nm, sizeof(nm), "sendto(%s)", ip);
+	long r = R(verbose ? nm : "sendto", sendto(fd, "bcast", 5, MSG_DONTWAIT | MSG_NOSIGNAL,
+						  (struct sockaddr *)&ss, len));
+
+	if (r < 0 || m < 0)
+		return;
+	if (ms[m].type == SOCK_STREAM) {
+		sent(m, r, 0, ms[m].peer, -1);  /* TCP ignores the address */
+		return;
+	}
+	udp_dirty = true;
+	if (ms[m].port < 0)
+		ms[m].port = 9;
+}
+
+/* send() with the flags a hostile program sets: MSG_CONFIRM, MSG_MORE,
+ * MSG_OOB on UDP, MSG_ERRQUEUE, MSG_EOR, MSG_PROXY, MSG_FASTOPEN on a
+ * connection, unknown bits. */
+static void op_send3(void)
+{
+	static const int fl[] = { MSG_CONFIRM, MSG_MORE, MSG_OOB, MSG_ERRQUEUE, MSG_EOR, MSG_PROXY,
+				  MSG_FASTOPEN, 0x00800000, 0x10000000, MSG_CMSG_CLOEXEC, MSG_TRUNC,
+				  MSG_WAITALL, MSG_PEEK, MSG_ZEROCOPY, MSG_DONTROUTE, MSG_BATCH };
+	int m, fd = pick_fd(&m), f = fl[rnd(sizeof(fl) / sizeof(fl[0]))], n = send_lens[1 + rnd(4)];
+	char buf[1500];
+
+	if (f == MSG_FASTOPEN && (m < 0 || ms[m].st != ST_CONN))
+		return;         /* an unconnected one would connect */
+	for (int i = 0; i < n; i++)
+		buf[i] = (char)('a' + (i * 3 + n) % 26);
+	int flags = send_guard(m, f | MSG_NOSIGNAL | (rnd(2) ? MSG_DONTWAIT : 0), (size_t)n);
+
+	snprintf(nm, sizeof(nm), "send3(%d,%#x)", n, flags);
+	long r = R(verbose ? nm : "send3", send(fd, buf, (size_t)n, flags));
+
+	/* MSG_PROBE (glibc: MSG_PROXY) on UDP sends nothing (udp_sendmsg: do_confirm). */
+	if (m >= 0 && !(f == MSG_PROXY && ms[m].type == SOCK_DGRAM))
+		sent(m, r, flags, ms[m].peer, -1);
+}
+
+/* recv() with the flags: MSG_TRUNC on TCP (the bytes dropped), MSG_ERRQUEUE
+ * on TCP, MSG_OOB without urgent data, unknown bits, MSG_WAITALL under a
+ * short SO_RCVTIMEO. */
+static void op_recv3(void)
+{
+	static const int fl[] = { MSG_TRUNC, MSG_TRUNC | MSG_PEEK, MSG_ERRQUEUE, MSG_OOB, 0x00800000,
+				  MSG_CMSG_CLOEXEC, MSG_CONFIRM, MSG_MORE, MSG_EOR, MSG_WAITFORONE, -1 };
+	static const int lens[] = { 0, 1, 5, 100, 4096 };
+	static char buf[4096];
+	int m, fd = pick_fd(&m), n = lens[rnd(5)], f, flags;
+
+	if (m >= 0 && ms[m].type == SOCK_STREAM && ms[m].st == ST_CONN && !ms[m].eof_expect &&
+	    !ms[m].err_expect && chance(25)) {
+		/* MSG_WAITALL for more than will come, under a 30 ms timeout:
+		 * what there is (or EAGAIN), after the timeout. */
+		struct timeval tv = { 0, 30000 }, z = { 0, 0 };
+
+		n = ms[m].in_expect + 100;
+		if (n > (int)sizeof(buf))
+			n = sizeof(buf);
+		R("RCVTIMEO", setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+		snprintf(nm, sizeof(nm), "recv(%d,WAITALL)", n);
+		long r = R(verbose ? nm : "recvwaitall", recv(fd, buf, (size_t)n, MSG_WAITALL));
+
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &z, sizeof(z));
+		ms[m].rcvtimeo = false;
+		received(m, r, 0, 1);
+		return;
+	}
+	f = fl[rnd(sizeof(fl) / sizeof(fl[0]))];
+	/* Every bit: what Linux ignores and what it refuses. */
+	flags = f == -1 ? (int)(0x7fffffff & ~(MSG_WAITALL | MSG_PEEK | MSG_ERRQUEUE)) : f;
+	if (m < 0 || ms[m].nonblock || (flags & MSG_ERRQUEUE) || !recv_comes(&ms[m], flags, n) || rnd(2))
+		flags |= MSG_DONTWAIT;
+	snprintf(nm, sizeof(nm), "recv3(%d,%#x)", n, flags);
+	long r = R(verbose ? nm : "recv3", recv(fd, buf, (size_t)n, flags));
+
+	if (r > 0 && !(flags & MSG_TRUNC))
+		more("/%04x", sum(buf, r < n ? r : n));
+	received(m, r, flags, 1);
+}
+
+static void op_ioctl3(void)
+{
+	int m, fd = pick_fd(&m), v = -7;
+	struct timeval tv = { 0 };
+	struct timespec ts = { 0 };
+
+	switch (rnd(9)) {
+	case 0:
+		if (R("ATMARK", ioctl(fd, SIOCATMARK, &v)) == 0)
+			more("/%d", v);
+		break;
+	case 1:
+		if (R("GSTAMP", ioctl(fd, SIOCGSTAMP, &tv)) == 0)
+			more("/%s", tv.tv_sec > 0 ? "t" : "0");
+		break;
+	case 2:
+		if (R("GSTAMPNS", ioctl(fd, SIOCGSTAMPNS, &ts)) == 0)
+			more("/%s", ts.tv_sec > 0 ? "t" : "0");
+		break;
+	case 3:
+		if (R("FIONREAD", ioctl(fd, FIONREAD, &v)) == 0)
+			more("/%d", v);
+		break;
+	case 4:
+		if (R("OUTQNSD", ioctl(fd, SIOCOUTQNSD, &v)) == 0)
+			more("/%d", v);
+		break;
+	case 5:
+		R("ioctl89ff", ioctl(fd, 0x89ff, &v));
+		break;
+	case 6:
+		if (R("GPGRP", ioctl(fd, SIOCGPGRP, &v)) == 0)
+			more("/%s", v == 0 ? "0" : "x");
+		break;
+	case 7:
+		R(rnd(2) ? "FIOCLEX" : "FIONCLEX", ioctl(fd, rnd(2) ? FIOCLEX : FIONCLEX));
+		more("/cx%d", fcntl(fd, F_GETFD));
+		break;
+	default:
+		if (R("OUTQ", ioctl(fd, SIOCOUTQ, &v)) == 0)
+			more("/%d", v);
+		break;
+	}
+}
+
+static void op_poll3(void)
+{
+	static const short bits[] = { POLLIN, POLLPRI, POLLOUT, POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND,
+				      POLLMSG, POLLRDHUP, POLLERR, POLLHUP, POLLNVAL, 0x4000 };
+	int m, fd = pick_fd(&m);
+	struct pollfd p = { .fd = fd };
+
+	for (int i = 0; i < 3; i++)
+		p.events |= bits[rnd(sizeof(bits) / sizeof(bits[0]))];
+	snprintf(nm, sizeof(nm), "poll3(%#x)", (unsigned)p.events & 0xffff);
+	if (R(verbose ? nm : "poll3", poll(&p, 1, 0)) >= 0)
+		more("/%x", (unsigned)p.revents & 0xffff);
+}
+
+/* Buffers a hostile program passes: NULL, an address nothing maps, the end
+ * of a page whose next page is not mapped. Linux copies what it can and
+ * answers EFAULT when the copy fails: TCP keeps the bytes it could not hand
+ * over (tcp_recvmsg: the sequence moves only after a copy), UDP drops the
+ * datagram (udp_recvmsg frees it). */
+static char *guard_end;         /* 16 bytes before an unmapped page */
+
+static void *bad_buf(int v)
+{
+	if (!guard_end) {
+		char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return NULL;
+		munmap(p + 4096, 4096);
+		memset(p, 'g', 4096);
+		guard_end = p + 4096 - 16;
+	}
+	return v == 0 ? NULL : v == 1 ? (void *)16 : guard_end;
+}
+
+static void op_badbuf3(void)
+{
+	static const size_t lens[] = { 0, 1, 16, 100 };
+	int m, fd = pick_fd(&m), v = (int)rnd(3), how = (int)rnd(6);
+	size_t n = lens[rnd(4)];
+	void *b = bad_buf(v);
+	static const char *const bn[] = { "NULL", "low", "guard" };
+	long r;
+
+	snprintf(nm, sizeof(nm), "%s(%s,%zu)", how == 0 ? "recvB" : how == 1 ? "sendB" : how == 2 ? "readB" :
+		 how == 3 ? "writeB" : how == 4 ? "getsockoptB" : "getsocknameB", bn[v], n);
+	switch (how) {
+	case 0: case 2:
+		/* Never blocks: a receive into nowhere of what is there. */
+		r = how == 0 ? R(verbose ? nm : "recvB", recv(fd, b, n, MSG_DONTWAIT))
+			: R(verbose ? nm : "readB", recv(fd, b, n, MSG_DONTWAIT | MSG_PEEK));
+		if (m < 0)
+			return;
+		if (r == -1 && step_e == EFAULT && how == 0 && ms[m].type == SOCK_DGRAM && ms[m].dgrams > 0)
+			ms[m].dgrams--;
+		else if (how == 0)
+			received(m, r, 0, 1);
+		break;
+	case 1: case 3: {
+		int fl = send_guard(m, MSG_NOSIGNAL | MSG_DONTWAIT, n);
+
+		r = R(verbose ? nm : how == 1 ? "sendB" : "writeB", how == 1 ? send(fd, b, n, fl) : write(fd, b, n));
+		if (m >= 0)
+			sent(m, r, fl, ms[m].peer, -1);
+		break;
+	}
+	case 4: {
+		socklen_t l = (socklen_t)(n ? 4 : 0);
+
+		R(verbose ? nm : "getsockoptB", getsockopt(fd, SOL_SOCKET, SO_TYPE, b, &l));
+		more("/l%u", (unsigned)l);
+		break;
+	}
+	default: {
+		socklen_t l = (socklen_t)n;
+
+		R(verbose ? nm : "getsocknameB", getsockname(fd, b, &l));
+		more("/l%u", (unsigned)l);
+		break;
+	}
+	}
+}
+
+/* Generation 3's mix: generation 2's calls, fewer of each, and the new ones. */
+static void gen3_op(void)
+{
+	static const struct { void (*fn)(void); int w; } tab[] = {
+		{ op_bind, 5 }, { op_listen, 2 }, { op_connect, 7 }, { op_udp_reconnect, 2 },
+		{ op_accept, 3 }, { op_send, 5 }, { op_recv, 5 }, { op_shutdown, 3 }, { op_close, 3 },
+		{ op_fcntl2, 2 }, { op_setsockopt, 2 }, { op_getsockopt, 2 }, { op_ioctl, 1 },
+		{ op_name, 1 }, { op_peer_connect, 2 }, { op_epoll_ctl, 1 }, { op_sendmsg, 2 },
+		{ op_recvmsg, 2 },
+		{ op_dup3, 4 }, { op_socket3, 3 }, { op_socketpair3, 1 }, { op_accept3, 3 }, { op_listen3, 1 },
+		{ op_name3, 3 }, { op_v6only3, 2 }, { op_setsockopt3, 12 }, { op_cork3, 2 },
+		{ op_broadcast3, 2 }, { op_send3, 5 }, { op_recv3, 5 }, { op_ioctl3, 4 }, { op_poll3, 3 },
+		{ op_badbuf3, 4 },
+	};
+	int total = 0, w;
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
+		op_socket();
+		return;
+	}
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
+
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -2267,7 +3166,7 @@ static void run_seed(unsigned long seed)
 			exit(0);
 		}
 	}
-	if (gen == 2)
+	if (gen >= 2)
 		gen2_setup();
 	nops = 5 + (int)rnd(16);
 	for (int i = 0; i < nops; i++) {
@@ -2275,8 +3174,11 @@ static void run_seed(unsigned long seed)
 
 		tag[0] = 0;
 		step_no = i;
-		if (gen == 2) {
-			gen2_op();
+		if (gen >= 2) {
+			if (gen == 3)
+				gen3_op();
+			else
+				gen2_op();
 			settle();
 			continue;
 		}
@@ -2376,8 +3278,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			gen = atoi(optarg);
-			if (gen != 1 && gen != 2) {
-				fprintf(stderr, "fuzzseq: -g 1 or -g 2\n");
+			if (gen < 1 || gen > 3) {
+				fprintf(stderr, "fuzzseq: -g 1, 2 or 3\n");
 				return 2;
 			}
 			break;

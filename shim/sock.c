@@ -5388,7 +5388,9 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
-	if (level == IPPROTO_IP && name == IP_MULTICAST_IF && k->type == SOCK_DGRAM && k->family == AF_INET &&
+	/* AF_INET6 too: ipv6_setsockopt hands SOL_IP to ip_setsockopt. */
+	if (level == IPPROTO_IP && name == IP_MULTICAST_IF && k->type == SOCK_DGRAM &&
+	    (k->family == AF_INET || k->family == AF_INET6) &&
 	    (r = set_multicast_if(k, fd, val, len)) != SHIM_PASS) {
 		leave(k);
 		return r;

@@ -8604,6 +8604,31 @@ CASE(ip_multicast_if_values, 0)
 	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
 	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, 3));
 }
+/* IP_MULTICAST_IF on a dual-stack AF_INET6 UDP socket (fuzzseq -g 3 seed
+ * 190), by the stack's address in an ip_mreqn (index 0) and in an ip_mreq:
+ * ipv6_setsockopt hands SOL_IP to ip_setsockopt, which finds the device by
+ * the address (ip_dev_find). */
+CASE(ip_multicast_if_in6_mreqn_addr, 0)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct ip_mreqn mr;
+	struct in_addr a;
+	socklen_t l;
+	char ip[INET_ADDRSTRLEN];
+
+	memset(&mr, 0, sizeof(mr));
+	inet_pton(AF_INET, SELF, &mr.imr_address);
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)));
+	l = sizeof(a);
+	a.s_addr = 0x5a5a5a5a;
+	R(getsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, &l));
+	emit("%s", inet_ntop(AF_INET, &a, ip, sizeof(ip)));
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(struct ip_mreq)));
+	l = sizeof(a);
+	R(getsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &a, &l));
+	emit("%s", inet_ntop(AF_INET, &a, ip, sizeof(ip)));
+	close(s);
+}
 /* The protocol-independent join (MCAST_JOIN_GROUP, by index): the
  * datagrams to the group come in; its own checks. */
 CASE(udp_mcast_join_group_receive, 0)

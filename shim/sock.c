@@ -589,6 +589,18 @@ static int sa_import(struct sockaddr_storage *ss, const struct sockaddr *sa, soc
 	return shim_copy(ss, sa, len);
 }
 
+/* Whether an address, copied in, is an IPv6 one that is not IPv4-mapped. */
+static bool sa_native6(const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_in6 in6;
+
+	if (len < 24)   /* SIN6_LEN_RFC2133 */
+		return false;
+	memset(&in6, 0, sizeof(in6));
+	memcpy(&in6, sa, len < sizeof(in6) ? len : sizeof(in6));
+	return in6.sin6_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr);
+}
+
 /* ep as k's family would write it (IPv4-mapped on AF_INET6); its length. */
 static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr_storage *out)
 {
@@ -2455,8 +2467,11 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		if (salen >= sizeof(fam))
 			memcpy(&fam, sa, sizeof(fam));
 		if (a == ADDR_LOOP) {
-			if (flags & MSG_OOB)
-				r = -EOPNOTSUPP;        /* Linux's udp_sendmsg */
+			/* Linux's udp_sendmsg refuses MSG_OOB; udpv6_sendmsg,
+			 * which a native IPv6 destination stays with, has no
+			 * such check: the kernel's socket answers (its route). */
+			if ((flags & MSG_OOB) && !sa_native6(sa, salen))
+				r = -EOPNOTSUPP;
 			else if (attached(k) && ep.port == 0)
 				r = -EINVAL;    /* udp_sendmsg refuses port 0 before it routes */
 			else if (attached(k) && ip4_is_loopback(ep.addr) && (lo = atomic_load(&k->lo_fd)) >= 0)

@@ -11908,6 +11908,21 @@ CASE(udp6_send_refusal_order, 0)
 	emit_sockname(s);
 }
 
+/* MSG_OOB to a native IPv6 address nobody routes (fuzzseq -g 3 seed 386):
+ * udpv6_sendmsg has no MSG_OOB check of its own (only udp_sendmsg, the
+ * v4-mapped path, has), so the route lookup answers; then the same to a
+ * v4-mapped address, and without MSG_OOB. */
+CASE(udp6_send_oob_native, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 g = sin6("2001:db8::5", P_USINK), a6 = sin6("::ffff:" PEER, P_USINK);
+
+	R(sendto(s, "x", 1, MSG_OOB, (struct sockaddr *)&g, sizeof(g)));
+	R(sendto(s, "x", 1, MSG_OOB | MSG_DONTWAIT, (struct sockaddr *)&g, sizeof(g)));
+	R(sendto(s, "x", 1, 0, (struct sockaddr *)&g, sizeof(g)));
+	R(sendto(s, "x", 1, MSG_OOB, (struct sockaddr *)&a6, sizeof(a6)));
+	emit_sockname(s);
+}
 /* Sockets made before a fork and never bound, connected or listening: the
  * child connects (TCP, an option set before the fork kept) or sends
  * (AF_INET6 UDP to a mapped address) through its copy, as on the kernel. */

@@ -610,7 +610,11 @@ static socklen_t sa_fill(const struct shim_sock *k, const struct ip4_endpoint *e
 /*
  * Writes ep (NULL: no address, length 0) to the program's sa and *len like
  * Linux's move_addr_to_user: *len is read first (EFAULT), a negative one is
- * EINVAL, the address is truncated to it, and *len gets the full length.
+ * EINVAL (*len left), *len gets the full length, and then the address,
+ * truncated to what *len said, is copied (EFAULT: *len already written).
+ * That order is this machine's Linux (6.18: a name buffer that cannot be
+ * written still gets its length back, the 'fromlen' of 1003.1g); before
+ * that, move_addr_to_user copied the address first (4.x, 5.x).
  */
 static int sa_out_ss(const struct sockaddr_storage *ss, int full, struct sockaddr *sa, socklen_t *len)
 {
@@ -622,9 +626,11 @@ static int sa_out_ss(const struct sockaddr_storage *ss, int full, struct sockadd
 		ulen = full;
 	if (ulen < 0)
 		return -EINVAL;
+	if (shim_copy(len, &full, sizeof(full)))
+		return -EFAULT;
 	if (ulen && shim_copy(sa, ss, (size_t)ulen))
 		return -EFAULT;
-	return shim_copy(len, &full, sizeof(full));
+	return 0;
 }
 
 static int sa_out(const struct shim_sock *k, const struct ip4_endpoint *ep, struct sockaddr *sa,

@@ -14773,6 +14773,61 @@ CASE(accept4_bad_addr_pending, 0)
 	fcntl(l, F_SETFL, O_NONBLOCK);
 	R(accept4(l, NULL, NULL, SOCK_NONBLOCK));
 }
+/* A name buffer that cannot be written (fuzzseq -g 3 seed 3028): EFAULT,
+ * and the length, what the program asked (1, 16, 28) or the full one? A
+ * negative one: EINVAL, and the length as it was? */
+static void name_bad_buf(int s, bool peer)
+{
+	static const socklen_t lens[] = { 1, 16, 28, (socklen_t)-1 };
+
+	for (int i = 0; i < 4; i++) {
+		socklen_t l = lens[i];
+
+		R(peer ? getpeername(s, BAD, &l) : getsockname(s, BAD, &l));
+		emit("l=%u", (unsigned)l);
+	}
+}
+CASE(getsockname_bad_buf_len, 0) { name_bad_buf(tcp_to(P_ECHO), false); }
+CASE(getpeername_bad_buf_len, 0) { name_bad_buf(tcp_to(P_ECHO), true); }
+CASE(getsockname_bad_buf_len_in6, 0)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in6 a = sin6("::ffff:" SELF, 0);
+
+	need(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+	name_bad_buf(s, false);
+}
+CASE(accept4_bad_addr_pending_len, 0)
+{
+	int l = tcp_listener();
+	socklen_t n = 8;
+
+	peer("connect %d hold", case_port());
+	wait_in(l);
+	R(accept4(l, BAD, &n, SOCK_NONBLOCK));
+	emit("l=%u", (unsigned)n);
+}
+CASE(recvfrom_bad_addr_len, 0)
+{
+	int s = udp_echoed("hi");
+	char b[16];
+	socklen_t n = 4;
+
+	R(recvfrom(s, b, sizeof(b), 0, BAD, &n));
+	emit("l=%u", (unsigned)n);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(recvmsg_bad_name_len, 0)
+{
+	int s = udp_echoed("hi");
+	char b[16];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = BAD, .msg_namelen = 4, .msg_iov = &v, .msg_iovlen = 1 };
+
+	R(recvmsg(s, &m, 0));
+	emit("l=%u", (unsigned)m.msg_namelen);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 /* A NULL control area of some length with a cmsg to give: MSG_CTRUNC (put_cmsg). */
 CASE(recvmsg_cmsg_null_control, 0)
 {

@@ -1827,7 +1827,9 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 int shim_shutdown(int fd, int how)
 {
 	struct shim_sock *k;
+	struct shim_epitem *moved = NULL;
 	int r, lo = -1;
+	bool pass = false;
 
 	k = enter_data(fd, &r);
 	if (!k)
@@ -1846,9 +1848,18 @@ int shim_shutdown(int fd, int how)
 		if (k->ss == SHIM_SS_CONNECTING)
 			k->ss = connecting(st) || st == TCP_STATE_CLOSED ? SHIM_SS_DISCONNECTING : SHIM_SS_CONNECTED;
 		/* A socket never in the stack takes the bits too (tcp_shutdown
-		 * in CLOSE): a later connect() or listen() keeps them. */
-		if (!k->tcp && !k->join && !k->moved && !shim_exposed(k))
-			(void)attach(k);
+		 * in CLOSE): a later connect() or listen() keeps them. An
+		 * IPv6-only one is the kernel's to serve (the stack speaks
+		 * IPv4 only): it goes to the kernel now, which keeps the bits
+		 * (ENOTCONN; a read is 0 then) and binds it later. */
+		if (!k->tcp && !k->join && !k->moved && !shim_exposed(k)) {
+			if (k->family == AF_INET6 && k->v6only) {
+				moved = release(k);
+				pass = true;
+			} else {
+				(void)attach(k);
+			}
+		}
 		if (st == TCP_STATE_SYN_SENT && !k->dead)
 			r = tcp_disconnect_sock(k);
 		else if (k->tcp && tcp_ended(k->tcp))
@@ -1881,8 +1892,9 @@ int shim_shutdown(int fd, int how)
 	sock_wakeup(k);
 	shim_unlock();
 	shim_lo_close(lo);
+	shim_epoll_to_kernel(moved, fd);
 	leave(k);
-	return r;
+	return pass ? SHIM_PASS : r;
 }
 
 int shim_getsockname(int fd, struct sockaddr *sa, socklen_t *len)

@@ -11908,6 +11908,37 @@ CASE(udp6_send_refusal_order, 0)
 	emit_sockname(s);
 }
 
+/* An IPv6-only TCP socket that failed to connect to a v4-mapped address
+ * (ENETUNREACH), shut down unconnected, asked for its urgent mark, then
+ * bound to :: (fuzzseq -g 3 seed 1662): Linux binds it. Shut for reading
+ * unconnected, a read is 0 (seed 3481). */
+static void v6only_bind_after(int what)
+{
+	int s = sock6(SOCK_STREAM), one = 1, v = 0;
+	struct sockaddr_in6 a = sin6("::ffff:" SELF, case_port()), any = sin6("::", case_port() + 1);
+	char b[8];
+
+	R(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+	if (what & 1)
+		R(recv(s, b, sizeof(b), 0));
+	if (what & 2)
+		R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	if (what & 4)
+		R(ioctl(s, SIOCATMARK, &v));
+	if (what & 8)
+		R(shutdown(s, SHUT_WR));
+	if (what & 16) {
+		R(shutdown(s, SHUT_RD));
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	}
+	R(bind(s, (struct sockaddr *)&any, sizeof(any)));
+	emit_sockname(s);
+}
+CASE(tcp6_v6only_bind_after_recv, 0) { v6only_bind_after(1); }
+CASE(tcp6_v6only_bind_after_connect, 0) { v6only_bind_after(2); }
+CASE(tcp6_v6only_bind_after_atmark, 0) { v6only_bind_after(4); }
+CASE(tcp6_v6only_bind_after_shutdown, 0) { v6only_bind_after(8); }
+CASE(tcp6_v6only_shutdown_rd_recv, 0) { v6only_bind_after(16); }
 /* MSG_OOB to a native IPv6 address nobody routes (fuzzseq -g 3 seed 386):
  * udpv6_sendmsg has no MSG_OOB check of its own (only udp_sendmsg, the
  * v4-mapped path, has), so the route lookup answers; then the same to a

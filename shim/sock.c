@@ -589,6 +589,15 @@ static int sa_import(struct sockaddr_storage *ss, const struct sockaddr *sa, soc
 	return shim_copy(ss, sa, len);
 }
 
+/* Whether SOL_IP's calls on k reach an IPv4 side the stack serves: an
+ * AF_INET socket, or a dual-stack AF_INET6 one (ipv6_setsockopt and
+ * ipv6_getsockopt hand SOL_IP to ip_setsockopt and ip_getsockopt, through
+ * udp_prot's, for TCP too). */
+static bool ip4_level(const struct shim_sock *k)
+{
+	return k->family == AF_INET || (k->family == AF_INET6 && !k->v6only);
+}
+
 /* Whether an address, copied in, is an IPv6 one that is not IPv4-mapped. */
 static bool sa_native6(const struct sockaddr *sa, socklen_t len)
 {
@@ -5398,32 +5407,30 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	}
 	if (level == IPPROTO_IP && (name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP ||
 				    name == IP_BLOCK_SOURCE || name == IP_UNBLOCK_SOURCE) &&
-	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+	    k->type == SOCK_DGRAM && ip4_level(k)) {
 		r = set_source_filter(k, name, val, len);
 		leave(k);
 		return r;
 	}
 	if (level == IPPROTO_IP && (name == IP_MSFILTER || name == MCAST_MSFILTER) && k->type == SOCK_DGRAM &&
-	    k->family == AF_INET) {
+	    ip4_level(k)) {
 		r = set_msfilter(k, name, val, len);
 		leave(k);
 		return r;
 	}
 	if (level == IPPROTO_IP && (name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP ||
 				    name == MCAST_BLOCK_SOURCE || name == MCAST_UNBLOCK_SOURCE) &&
-	    k->type == SOCK_DGRAM && k->family == AF_INET) {
+	    k->type == SOCK_DGRAM && ip4_level(k)) {
 		r = set_group_source_req(k, name, val, len);
 		leave(k);
 		return r;
 	}
 	if (level == IPPROTO_IP && (name == MCAST_JOIN_GROUP || name == MCAST_LEAVE_GROUP) &&
-	    k->type == SOCK_STREAM && k->family == AF_INET && (r = tcp_group_req(k, fd, name, val, len)) != SHIM_PASS) {
+	    k->type == SOCK_STREAM && ip4_level(k) && (r = tcp_group_req(k, fd, name, val, len)) != SHIM_PASS) {
 		leave(k);
 		return r;
 	}
-	/* AF_INET6 too: ipv6_setsockopt hands SOL_IP to ip_setsockopt. */
-	if (level == IPPROTO_IP && name == IP_MULTICAST_IF && k->type == SOCK_DGRAM &&
-	    (k->family == AF_INET || k->family == AF_INET6) &&
+	if (level == IPPROTO_IP && name == IP_MULTICAST_IF && k->type == SOCK_DGRAM && ip4_level(k) &&
 	    (r = set_multicast_if(k, fd, val, len)) != SHIM_PASS) {
 		leave(k);
 		return r;
@@ -6121,7 +6128,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	if (!k)
 		return r;
 	if (level == IPPROTO_IP && (name == IP_MSFILTER || name == MCAST_MSFILTER) && k->type == SOCK_DGRAM &&
-	    k->family == AF_INET) {
+	    ip4_level(k)) {
 		r = get_msfilter(k, name, val, len);
 		leave(k);
 		return r;

@@ -15257,6 +15257,39 @@ CASE(udp_msfilter, 0)
 	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
 	R(getsockopt(tcp_sock(), IPPROTO_IP, IP_MSFILTER, f, &l));
 }
+/* The IPv4 source filters on a dual-stack AF_INET6 socket (fuzzseq -g 3
+ * seed 190's kind): ipv6_setsockopt and ipv6_getsockopt hand SOL_IP to
+ * ip_setsockopt and ip_getsockopt, for TCP too, so they act as on an
+ * AF_INET socket, by the stack's address or device. */
+CASE(inet6_ip4_source_filters, 0)
+{
+	int s = socket(AF_INET6, SOCK_DGRAM, 0), t = socket(AF_INET6, SOCK_STREAM, 0);
+	char b[IP_MSFILTER_SIZE(2)];
+	struct ip_msfilter *f = (struct ip_msfilter *)b;
+	socklen_t l;
+
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.16", SELF, PEER));
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.16", SELF, PEER));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.16", SELF, PEER));
+	R(join(s, "239.1.2.17", SELF, IP_ADD_MEMBERSHIP));
+	R(src_filter(s, IP_BLOCK_SOURCE, "239.1.2.17", SELF, PEER));
+	R(src_filter(s, IP_UNBLOCK_SOURCE, "239.1.2.17", SELF, PEER));
+	memset(b, 0, sizeof(b));
+	inet_pton(AF_INET, "239.1.2.17", &f->imsf_multiaddr);
+	inet_pton(AF_INET, SELF, &f->imsf_interface);
+	f->imsf_fmode = MCAST_INCLUDE;
+	f->imsf_numsrc = 1;
+	inet_pton(AF_INET, PEER, &f->imsf_slist[0]);
+	R(setsockopt(s, IPPROTO_IP, IP_MSFILTER, f, IP_MSFILTER_SIZE(1)));
+	l = sizeof(b);
+	R(getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l));
+	emit("len=%u mode=%u n=%u", (unsigned)l, f->imsf_fmode, f->imsf_numsrc);
+	R(join(s, "239.1.2.17", SELF, IP_DROP_MEMBERSHIP));
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.18", PEER, AF_INET));
+	R(gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.18", PEER, AF_INET));
+	group_req_call(t, MCAST_JOIN_GROUP, AF_INET, "239.1.3.3", 0, 0);
+	group_req_call(t, MCAST_JOIN_GROUP, AF_INET, "239.1.3.3", 0, 0);
+}
 CASE(udp_mcast_msfilter, 0)
 {
 	int s = udp_sock();

@@ -2274,12 +2274,16 @@ static ssize_t udp_send_iov(struct shim_sock *k, const struct sock_iov *v, int c
 	if (addr_err && addr_v6)
 		return addr_err;
 	/* udpv6_sendmsg wants a destination before it hands the datagram to
-	 * udp_sendmsg (unless one waits, corked). */
+	 * udp_sendmsg (unless one waits, corked). Connected to port 0 (to
+	 * 0.0.0.0:0), it hands over the v4-mapped peer as an address, whose
+	 * port 0 udp_sendmsg refuses after its first checks (EINVAL). */
 	if (k->family == AF_INET6 && !dst && !addr_err && !udp_corked(k->udp)) {
 		struct ip4_endpoint peer;
 
-		if (udp_peer(k->udp, &peer) != 0)
+		if (!udp_connected(k->udp))
 			return -EDESTADDRREQ;
+		if (udp_peer(k->udp, &peer) != 0)
+			addr_err = -EINVAL;
 	}
 	/* udp_sendmsg's first checks; the address next; the datagram's
 	 * bound (65507) only after it (udp_sendmsg in the stack). */

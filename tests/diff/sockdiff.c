@@ -8332,6 +8332,24 @@ CASE(udp_connect_any_port0_after_peer, 0)
 	R(send(s, "x", 1, MSG_DONTWAIT));
 	emit_so_error(s);
 }
+/* The same on a dual-stack AF_INET6 socket already bound (by a refused
+ * send), connected by an AF_INET 0.0.0.0:0 (fuzzseq -g 3 seed 3804): the
+ * send without an address goes by the connection, v4-mapped, to port 0. */
+static void udp6_connect_any_port0(int n)
+{
+	int s = sock6(SOCK_DGRAM);
+	struct sockaddr_in a = sin4("0.0.0.0", 0);
+
+	R(send(s, "x", 1, MSG_DONTWAIT));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	emit_sockname(s);
+	emit_peername(s);
+	R(send(s, "xy", (size_t)n, MSG_DONTWAIT));
+	R(write(s, "xy", 2));
+	emit_so_error(s);
+}
+CASE(udp6_connect_any_port0_send0, 0) { udp6_connect_any_port0(0); }
+CASE(udp6_connect_any_port0_send1, 0) { udp6_connect_any_port0(1); }
 /* A socket never in the stack that connects to this host (0.0.0.0, port
  * 0) goes to the kernel (loopback is the kernel's): what it does next. On
  * Linux the connect binds it to 127.0.0.1; a refused TCP connect and a UDP

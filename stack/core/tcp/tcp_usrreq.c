@@ -1727,8 +1727,11 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->options = (uint8_t)((c->ts_ok ? 1 : 0) | (c->sack_ok ? 2 : 0) | (c->ws_ok ? 4 : 0) |
 			       (c->ecn_ok ? 8 : 0) | (c->ecn_seen ? 16 : 0) |
 			       (c->syn_data_acked ? 32 : 0));
-	i->snd_wscale = c->snd_wscale;
-	i->rcv_wscale = c->rcv_wscale;
+	/* Linux's tcp_get_info: both scales only once the peer's SYN offered
+	 * window scaling (rx_opt.wscale_ok); a SYN_SENT or refused connect
+	 * shows 0 for the scale its own SYN offered. */
+	i->snd_wscale = c->ws_ok ? c->snd_wscale : 0;
+	i->rcv_wscale = c->ws_ok ? c->rcv_wscale : 0;
 	/* Linux's icsk_rto: doubled by each retransmission timeout that backs
 	 * off (a SYN's first ones do not), not by a zero window's probes,
 	 * whose backoff is the probe timer's (tcp_send_probe0). */

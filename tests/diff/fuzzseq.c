@@ -2239,9 +2239,33 @@ static void gen2_setup(void)
 }
 
 /* Generation 2's mix: the first generation's calls, fewer of each, and the new ones. */
+/* An operation of a generation's table, by weight; a new socket first when
+ * there is none, and now and then while there are fewer than three. */
+struct weighted { void (*fn)(void); int w; };
+
+static void weighted_op(const struct weighted *tab, size_t n)
+{
+	int total = 0, w;
+
+	for (size_t i = 0; i < n; i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
+		op_socket();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
+
 static void gen2_op(void)
 {
-	static const struct { void (*fn)(void); int w; } tab[] = {
+	static const struct weighted tab[] = {
 		{ op_bind, 6 }, { op_listen, 3 }, { op_connect, 8 }, { op_udp_reconnect, 3 },
 		{ op_accept, 4 }, { op_send, 6 }, { op_recv, 6 }, { op_shutdown, 3 }, { op_close, 3 },
 		{ op_dup, 2 }, { op_fcntl2, 4 }, { op_setsockopt, 6 }, { op_getsockopt, 6 }, { op_ioctl, 2 },
@@ -2249,22 +2273,8 @@ static void gen2_op(void)
 		{ op_epoll_ctl, 6 }, { op_epoll_wait, 4 }, { op_select, 3 }, { op_sendmsg, 6 },
 		{ op_recvmsg, 6 }, { op_sendmmsg, 2 }, { op_recvmmsg, 2 }, { op_splice, 3 },
 	};
-	int total = 0, w;
 
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
-		op_socket();
-		return;
-	}
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (w < tab[i].w) {
-			tab[i].fn();
-			return;
-		}
-		w -= tab[i].w;
-	}
+	weighted_op(tab, sizeof(tab) / sizeof(tab[0]));
 }
 
 /* ---- generation 3 (-g 3): the hostile program's odd arguments ---- */
@@ -3100,7 +3110,7 @@ static void op_badbuf3(void)
 /* Generation 3's mix: generation 2's calls, fewer of each, and the new ones. */
 static void gen3_op(void)
 {
-	static const struct { void (*fn)(void); int w; } tab[] = {
+	static const struct weighted tab[] = {
 		{ op_bind, 5 }, { op_listen, 2 }, { op_connect, 7 }, { op_udp_reconnect, 2 },
 		{ op_accept, 3 }, { op_send, 5 }, { op_recv, 5 }, { op_shutdown, 3 }, { op_close, 3 },
 		{ op_fcntl2, 2 }, { op_setsockopt, 2 }, { op_getsockopt, 2 }, { op_ioctl, 1 },
@@ -3111,22 +3121,8 @@ static void gen3_op(void)
 		{ op_broadcast3, 2 }, { op_send3, 5 }, { op_recv3, 5 }, { op_ioctl3, 4 }, { op_poll3, 3 },
 		{ op_badbuf3, 4 },
 	};
-	int total = 0, w;
 
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
-		op_socket();
-		return;
-	}
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (w < tab[i].w) {
-			tab[i].fn();
-			return;
-		}
-		w -= tab[i].w;
-	}
+	weighted_op(tab, sizeof(tab) / sizeof(tab[0]));
 }
 
 /* ---- one seed ---- */

@@ -672,8 +672,11 @@ bool shim_fork_promote(void)
 	if (!__atomic_load_n(&fork_fresh, __ATOMIC_RELAXED) || shim_proc_state() != SHIM_PROC_FORKED)
 		return false;
 	/* An ancestor's stack (its parent started one since) serves it
-	 * rather (join.c): a process family shares one stack. */
-	if (shim_join_check() != 0)
+	 * rather (join.c): a process family shares one stack. A stack that
+	 * is no ancestor's holds the TAP (a sibling promoted first: pool
+	 * workers forked before any socket): its sockets stay the kernel's,
+	 * as before, rather than fail to start a stack of their own. */
+	if (shim_join_check() != 0 || shim_join_tap_taken())
 		return false;
 	shim_lock();
 	r = fork_fresh && forked;

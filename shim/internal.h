@@ -561,6 +561,9 @@ void shim_join_forget(struct shim_sock *k);
 void shim_join_fork_child(void);
 /* This process's TCP sockets are another process's stack's (JOINED). */
 bool shim_join_joined(void);
+/* The last look for an ancestor's stack (shim_join_check) found the TAP
+ * held by a stack whose program lives, an ancestor's or not. */
+bool shim_join_tap_taken(void);
 /* In a fork child whose parent had no stack (shim_fork_child: a daemon
  * that forks before it opens any socket, redis-server's daemonize): when
  * no ancestor's stack serves it either, the child becomes a process of its

@@ -115,6 +115,10 @@ static int join_dial_pid(const struct sockaddr_un *sa, socklen_t salen, uint32_t
  * unrelated program, a stack process that outlived its program) is left to
  * the start's handover or its "cannot attach" as before.
  */
+/* join_ancestor found the TAP held by a stack whose program lives (an
+ * ancestor's or not). */
+static bool tap_taken;
+
 static void join_ancestor(void)
 {
 	uint32_t self = (uint32_t)sys_geteuid(), uid = 0;
@@ -131,6 +135,7 @@ static void join_ancestor(void)
 	if (fd < 0)
 		return;
 	sys_close(fd);
+	tap_taken = pid > 1 && SYSC(SYS_kill, pid, 0) != -ESRCH;
 	/* A root stack takes its descendants that dropped root too
 	 * (ctl_child_allowed): vsftpd's session makes its data connections
 	 * after its setuid. */
@@ -198,8 +203,14 @@ void shim_join_fork_child(void)
 {
 	/* The parent's thread may have held it at the fork. */
 	pthread_mutex_init(&join_mu, NULL);
+	tap_taken = false;
 	if (atomic_load(&join_state) == JOIN_NONE)
 		atomic_store(&join_state, JOIN_UNKNOWN);
+}
+
+bool shim_join_tap_taken(void)
+{
+	return tap_taken;
 }
 
 bool shim_join_joined(void)

@@ -1186,3 +1186,44 @@ c.close()
 	assert_equal "$BG_STATUS" 0
 	tap_assert_crossed 18 0
 }
+
+# TWO_WORKERS: a process forks two workers before any socket (a pool made
+# at start): the first listens on the stack's address 7311, the second,
+# once the first listens, on any address 7313; each greets one client.
+TWO_WORKERS='
+import os, socket, sys
+def serve(addr, port, name, w=None):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        l.bind((addr, port)); l.listen()
+    except OSError as e:
+        print(name, e, flush=True); os._exit(1)
+    print(name, "listens", flush=True)
+    if w is not None:
+        os.write(w, b"x")
+    c, a = l.accept(); c.sendall(("from the %s\n" % name).encode()); c.close()
+    os._exit(0)
+r, w = os.pipe()
+p1 = os.fork()
+if p1 == 0:
+    serve("192.0.2.2", 7311, "first", w)
+os.read(r, 1)
+p2 = os.fork()
+if p2 == 0:
+    serve("0.0.0.0", 7313, "second")
+os.waitpid(p2, 0)
+os.waitpid(p1, 0)
+'
+
+@test "two workers forked before any socket: the first gets a stack of its own and serves; the second, the TAP taken by its sibling's stack, keeps the kernel's sockets and serves, as before" {
+	bg_pre pool 20 "$PY" -c "$TWO_WORKERS"
+	wait_log "$(out pool)" "first listens" 10
+	wait_log "$(out pool)" "second (listens|.*Errno)" 10
+	tap_mark
+	run ker 10 nc -w 5 "$STACK_IP" 7311
+	assert_output "from the first"
+	run ker 10 nc -w 5 127.0.0.1 7313
+	assert_output "from the second"
+	bg_wait pool 15
+	tap_assert_crossed 15 0
+}

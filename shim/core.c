@@ -712,6 +712,14 @@ uint32_t shim_stack_addr(void)
 	return atomic_load(&stack_addr);
 }
 
+void shim_stack_addr_learn(uint32_t addr)
+{
+	uint32_t none = 0;
+
+	/* A joiner has no stack of its own to ask. */
+	atomic_compare_exchange_strong(&stack_addr, &none, addr);
+}
+
 bool shim_stack_started(void)
 {
 	bool r;

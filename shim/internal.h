@@ -367,6 +367,8 @@ bool shim_stack_started(void);
 /* The stack's IPv4 address (host order) since it started in this process
  * or the one it forked from; 0 before. No lock needed. */
 uint32_t shim_stack_addr(void);
+/* A joiner learns it from the owner's answer (shim/join.c); set once. */
+void shim_stack_addr_learn(uint32_t addr);
 struct stack *shim_stack(void);
 /* The same under shim_lock, NULL while the stack has not started. */
 struct stack *shim_stack_locked(void);
@@ -537,8 +539,7 @@ static inline int shim_opt_fd(struct shim_sock *k, int fd)
 
 /* ---- join.c ---- */
 /* No lock held, at socket(): 1 when this process joined another's stack
- * (PSTACK_STACK: its TCP sockets are the owner's to serve, its UDP ones the
- * kernel's), 0 when not (no name, this process owns the stack, or nobody
+ * (PSTACK_STACK: its TCP and AF_INET UDP sockets are the owner's to serve), 0 when not (no name, this process owns the stack, or nobody
  * does yet), or -errno for socket() to return (a bad name: -ENETDOWN; the
  * name is another user's: -EACCES, after one line). */
 int shim_join_check(void);
@@ -546,6 +547,10 @@ int shim_join_check(void);
  * its fds; ep: the stack's address sa_in gave). As the calls answer. */
 int shim_join_listen(struct shim_sock *k, int fd, int backlog);
 int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep);
+/* No lock held: a joiner's UDP socket k (AF_INET, not yet served) made in
+ * the owner's stack, bound to *ep (NULL: a port the stack picks), and
+ * framed from then on (sock.c, framed()). 0, or -errno for bind(). */
+int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep);
 /* No lock held: k's connect answer, taken in when it is there. */
 void shim_join_settle(struct shim_sock *k);
 static inline bool shim_join_pending(struct shim_sock *k)

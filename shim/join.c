@@ -27,8 +27,13 @@
  *     when the program next asks (SO_ERROR, getpeername, connect again, a
  *     data call: shim_join_settle), or at once for a blocking connect.
  *     The answer gives the addresses, and the send buffer is put back.
- *   - its UDP sockets are the kernel's (the owner's stack does not serve
- *     them: documented in the README).
+ *   - its UDP sockets (AF_INET) are placeholders until the program binds
+ *     one or sends or connects it to the stack's side: then a request to
+ *     the owner (CTL_JOIN_DGRAM, shim_join_dgram) makes the stack's socket
+ *     and a framed relay for it, as for a fork child's copy of an
+ *     unconnected UDP socket (shim/expose.c), and the fd becomes the pair's
+ *     end. To localhost they go to the kernel, as an owner's placeholder
+ *     does. AF_INET6 UDP sockets are the kernel's.
  *
  * The rest is an exposed socket's behaviour (README, Limits).
  */
@@ -410,6 +415,62 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 		k->bound = true;
 		k->listening = true;
 		shim_unlock();
+		if (!join_swap(k, sv[0]))
+			r = -EBADF;
+	}
+out:
+	sys_close(sv[0]);
+	sys_close(sv[1]);
+	return r;
+}
+
+int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
+{
+	struct ctl_join_req q;
+	struct ctl_join_reply rep;
+	int sv[2], c, r, fl;
+
+	shim_lock();
+	r = k->type != SOCK_DGRAM || k->family != AF_INET || !k->join ? -EOPNOTSUPP :
+	    k->framed || k->bound ? -EINVAL : 0;
+	ctl_join_req_init(&q, CTL_JOIN_DGRAM);
+	if (ep) {
+		q.laddr = ep->addr;
+		q.lport = ep->port;
+		q.bound = 1;
+	}
+	q.opts = k->opts;
+	fl = shim_libc.fcntl(shim_first_fd(&k->obj), F_GETFL);
+	shim_unlock();
+	if (r)
+		return r;
+	/* Datagrams keep their bounds, and the last holder's close is seen,
+	 * as on a fork child's framed socket (shim/expose.c). */
+	if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -ENOBUFS;
+	if (sys_fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 || (fl >= 0 && (fl & O_NONBLOCK) &&
+							    sys_fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)) {
+		r = -ENOBUFS;
+		goto out;
+	}
+	c = join_send(&q, sv[1]);
+	if (c < 0) {
+		r = c;
+		goto out;
+	}
+	r = join_answer(c, &rep, JOIN_ANSWER_MS);
+	join_close(c);
+	if (r == 0)
+		r = rep.err;
+	if (r == 0) {
+		shim_lock();
+		k->local = (struct ip4_endpoint){ rep.laddr, rep.lport };
+		k->bound = true;
+		k->addr_locked = rep.laddr != 0;
+		k->port_locked = ep && ep->port;
+		k->framed = true;       /* before exposed (join_swap): framed() */
+		shim_unlock();
+		shim_stack_addr_learn(rep.stack_addr);
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
 	}

@@ -91,6 +91,8 @@
 #endif
 
 enum { ADDR_STACK, ADDR_LOOP, ADDR_UNSPEC, ADDR_HOST, ADDR_NATIVE6 };
+/* bind()'s word for a joiner's UDP socket the owner's stack binds. */
+enum { JOIN_DGRAM = ADDR_NATIVE6 + 1 };
 /* What an address given to sa_in() is for. */
 enum sa_use { SA_BIND, SA_CONNECT, SA_SEND };
 
@@ -762,22 +764,28 @@ int shim_socket(int domain, int type, int protocol)
 	} else {
 		return SHIM_PASS;
 	}
-	/* Children of fork() have no stack: their new TCP sockets join the
-	 * one their parent holds (shim/join.c), their UDP sockets are the
-	 * kernel's; a vfork child's are the kernel's. A child whose parent
-	 * had no stack becomes a process with its own (shim_fork_promote). */
+	/* Children of fork() have no stack: their new TCP and AF_INET UDP
+	 * sockets join the one their parent holds (shim/join.c; a forked
+	 * server's worker binds a UDP socket of its own to the stack's
+	 * address, as tftpd's does for each transfer), their AF_INET6 UDP
+	 * sockets are the kernel's; a vfork child's are the kernel's. A
+	 * child whose parent had no stack becomes a process with its own
+	 * (shim_fork_promote). */
 	if (shim_proc_state() == SHIM_PROC_FORKED)
 		(void)shim_fork_promote();
-	if (shim_proc_state() == SHIM_PROC_VFORKED || (shim_proc_state() == SHIM_PROC_FORKED && base != SOCK_STREAM))
+	if (shim_proc_state() == SHIM_PROC_VFORKED)
+		return SHIM_PASS;
+	if (shim_proc_state() == SHIM_PROC_FORKED && base == SOCK_DGRAM && domain != AF_INET)
 		return SHIM_PASS;
 	/* PSTACK_STACK: another process's stack may serve this one's TCP
-	 * sockets (shim/join.c); a joiner's UDP sockets are the kernel's. */
+	 * and AF_INET UDP sockets (shim/join.c); its AF_INET6 UDP sockets
+	 * are the kernel's. */
 	join = shim_join_check();
 	if (shim_proc_state() == SHIM_PROC_FORKED && join <= 0)
 		return SHIM_PASS;
 	if (join < 0)
 		return join;
-	if (join && base == SOCK_DGRAM)
+	if (join && base == SOCK_DGRAM && domain != AF_INET)
 		return SHIM_PASS;
 	fd = shim_libc.socket(domain, type, protocol);
 	if (fd < 0)
@@ -876,6 +884,8 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 				bound_to(k, &ep);
 		} else if (k->bound)
 			r = -EINVAL;
+		else if (k->join && k->type == SOCK_DGRAM)
+			r = JOIN_DGRAM;         /* the owner's stack binds it, below */
 		else if (k->join) {
 			/* A joiner's: kept for its listen() or connect(), which
 			 * the owner's stack binds (shim/join.c). Deviation: an
@@ -904,6 +914,11 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		r = -EAFNOSUPPORT;
 	}
 	shim_unlock();
+	if (r == JOIN_DGRAM) {
+		r = shim_join_dgram(k, &ep);
+		leave(k);
+		return r;
+	}
 	if (r == ADDR_NATIVE6) {
 		r = shim_libc.bind(fd, (struct sockaddr *)&ss, len) < 0 ? -errno : 0;
 		if (r == 0) {
@@ -1725,6 +1740,7 @@ static bool framed(struct shim_sock *k);
 static struct ip4_endpoint framed_peer(const struct shim_sock *k);
 static uint32_t framed_src(const struct shim_sock *k);
 static int framed_connect(struct shim_sock *k, const struct sockaddr *sa, socklen_t len);
+static int join_dgram_autobind(struct shim_sock *k, const struct sockaddr *sa, socklen_t salen);
 
 /* connect(), or the connect of a send with MSG_FASTOPEN (fo). */
 static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct fo_req *fo)
@@ -1746,6 +1762,13 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	}
 	if (framed(k)) {
 		r = framed_connect(k, (struct sockaddr *)&ss, len);
+		leave(k);
+		return r;
+	}
+	if (k->type == SOCK_DGRAM && len >= sizeof(sa_family_t) && ss.ss_family != AF_UNSPEC &&
+	    (r = join_dgram_autobind(k, (struct sockaddr *)&ss, len)) != 0) {
+		/* A joiner's, now framed: connect() as on a fork child's copy. */
+		r = r < 0 ? r : framed_connect(k, (struct sockaddr *)&ss, len);
 		leave(k);
 		return r;
 	}
@@ -2470,6 +2493,35 @@ static ssize_t lo_udp_send(int lo, const struct sock_iov *v, int cnt, int flags,
 	return r;
 }
 
+static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,
+			   const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * No lock held: a joiner's UDP placeholder (shim/join.c) that sends, or
+ * connects, anywhere but to localhost is made in the owner's stack first,
+ * bound to a port it picks (Linux's inet_send_prepare and
+ * inet_dgram_connect autobind before the address is judged). 1 when it is
+ * framed now, 0 when it stays the placeholder, or -errno.
+ */
+static int join_dgram_autobind(struct shim_sock *k, const struct sockaddr *sa, socklen_t salen)
+{
+	struct ip4_endpoint ep = { 0, 0 };
+	int a = ADDR_STACK, r;
+
+	if (k->type != SOCK_DGRAM || !k->join || k->family != AF_INET)
+		return 0;
+	shim_lock();
+	if (k->framed || k->bound || k->moved || k->closed || k->dead)
+		a = -1;
+	else if (sa)
+		a = addr_host(k, sa_in(k, sa, salen, SA_SEND, &ep));
+	shim_unlock();
+	if (a == ADDR_LOOP || a == -1)
+		return 0;
+	r = shim_join_dgram(k, NULL);
+	return r < 0 ? r : 1;
+}
+
 static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cnt, int flags,
 			 const struct sockaddr *sa, socklen_t salen, const struct tx_cmsgs *cm)
 {
@@ -2477,6 +2529,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 	ssize_t r;
 	int lo = -1;
 
+	if ((r = join_dgram_autobind(k, sa, salen)) != 0)
+		return r < 0 ? r : framed_send(k, fd, v, cnt, flags, sa, salen);
 	shim_lock();
 	if (shim_exposed(k)) {
 		r = SHIM_PASS;      /* exposed since enter_data() */

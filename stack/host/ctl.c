@@ -123,9 +123,9 @@ int ctl_join_req_check(const struct ctl_join_req *r, size_t len)
 {
 	if (len != sizeof(*r) || !join_word(r->word) || r->size != sizeof(*r))
 		return -EINVAL;
-	if (r->op != CTL_JOIN_LISTEN && r->op != CTL_JOIN_CONNECT)
+	if (r->op != CTL_JOIN_LISTEN && r->op != CTL_JOIN_CONNECT && r->op != CTL_JOIN_DGRAM)
 		return -EINVAL;
-	if (r->filler > CTL_JOIN_FILLER_MAX || (r->op == CTL_JOIN_LISTEN && r->filler))
+	if (r->filler > CTL_JOIN_FILLER_MAX || (r->op != CTL_JOIN_CONNECT && r->filler))
 		return -EINVAL;
 	if (r->op == CTL_JOIN_CONNECT && (r->raddr == 0 || r->rport == 0))
 		return -EINVAL;
@@ -887,6 +887,51 @@ static void join_answer(struct ctl_client *cl, const struct tcp_conn *tcp, int e
 		rep->sndbuf = v;
 }
 
+/*
+ * Lock held: a joiner's UDP socket (CTL_JOIN_DGRAM): bound as it asks, or
+ * to a port of the stack's choosing, and served by a framed relay on the
+ * pair's end that came with the request. The answer gives the address.
+ */
+static void join_dgram(struct ctl_client *cl, struct stack *s, const struct ctl_host *host, unsigned flags,
+		       uint64_t now)
+{
+	const struct ctl_join_req *q = &cl->join;
+	struct ip4_endpoint local = { q->bound ? q->laddr : 0, q->bound ? q->lport : 0 };
+	struct ctl_join_reply *rep;
+	struct udp_sock *u;
+	int r;
+
+	/* inet_bind's rule for ports below 1024, as for TCP (join_start). */
+	if (cl->child && !cl->child_low && local.port && local.port < 1024) {
+		join_answer(cl, NULL, -EACCES, now);
+		return;
+	}
+	u = udp_open(s);
+	if (!u) {
+		join_answer(cl, NULL, -ENOBUFS, now);
+		return;
+	}
+	udp_set_opts(u, &q->opts);
+	r = udp_bind(u, &local, flags);
+	if (r == 0 && !relay_open(host->rset, NULL, u, cl->jfd, false, NULL, NULL))
+		r = -ENOMEM;
+	if (r) {
+		udp_close(u);
+		join_answer(cl, NULL, r, now);
+		return;
+	}
+	cl->jfd = -1;       /* the relay's, with the socket */
+	join_answer(cl, NULL, 0, now);
+	rep = (struct ctl_join_reply *)cl->out;
+	if (rep) {
+		udp_local(u, &local);
+		rep->laddr = local.addr;
+		rep->lport = local.port;
+		rep->stack_addr = stack_config(s)->addr;
+	}
+	log_debug("control socket: a joiner (uid %u) has UDP port %u", (unsigned)cl->uid, (unsigned)local.port);
+}
+
 /* Lock held: the stack's part of a joiner's request. */
 static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_host *host, uint64_t now)
 {
@@ -907,6 +952,10 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 
 	if (!host->rset) {
 		join_answer(cl, NULL, -ENOTSUP, now);
+		return;
+	}
+	if (q->op == CTL_JOIN_DGRAM) {
+		join_dgram(cl, s, host, flags, now);
 		return;
 	}
 	/* A socket the child's parent bound before the fork, still bound and

@@ -103,11 +103,18 @@ struct ctl_host {
  * writable while connecting, as a connecting TCP socket is not. Answered
  * when the connection is made or has failed; when made, the stack reads
  * the filler (the program's fd becomes writable) before it relays.
+ * DGRAM: a UDP socket (AF_INET), bound to laddr:lport when `bound`, else
+ * to a port the stack picks (Linux's autobind at the first send or
+ * connect); the pair is a SOCK_SEQPACKET one, and the relay a framed one
+ * (relay.h, struct relay_dgram_hdr: each datagram with its address), as a
+ * fork child's copy of an unconnected UDP socket. Answered at once. The
+ * association of a connect() stays with the joiner (shim/sock.c,
+ * framed_connect).
  * Requests are taken from the stack's own user only (root included only
  * for stat).
  */
 #define CTL_JOIN_WORD "pstack-join-1\n"
-enum ctl_join_op { CTL_JOIN_LISTEN = 1, CTL_JOIN_CONNECT = 2 };
+enum ctl_join_op { CTL_JOIN_LISTEN = 1, CTL_JOIN_CONNECT = 2, CTL_JOIN_DGRAM = 3 };
 /* The most filler a request may announce. */
 #define CTL_JOIN_FILLER_MAX (1u << 20)
 
@@ -130,6 +137,7 @@ struct ctl_join_reply {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	int32_t rcvbuf, sndbuf;
+	uint32_t stack_addr;        /* DGRAM: the stack's address (its connect()'s source) */
 };
 
 /* A request with its word and size set, everything else zero. */

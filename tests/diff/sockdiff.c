@@ -12048,6 +12048,93 @@ CASE(fork_child_tcp_bound_connect, 0)
 	bind_to(s, SELF, case_port());
 	in_child(child_connect_bound, s);
 }
+/*
+ * A fork child's own new UDP socket, as tftpd's worker makes one for each
+ * transfer: bound to the stack's address and port 0, or sent from or
+ * connected unbound (autobind). The answer: the bytes echoed back, plus
+ * 100 when getsockname shows a port, 1000 when it shows the stack's
+ * address (SELF), 10000 when getpeername gives the peer; a nonblocking
+ * receive first, on the socket nothing was sent to, is EAGAIN (-20 if
+ * not). The parent holds a connection, so its stack runs.
+ */
+static long child_udp_new_name(int u, long n)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	if (n < 0 || getsockname(u, (struct sockaddr *)&a, &al) != 0)
+		return -1;
+	n += a.sin_port ? 100 : 0;
+	n += a.sin_addr.s_addr == inet_addr(SELF) ? 1000 : 0;
+	al = sizeof(a);
+	if (getpeername(u, (struct sockaddr *)&a, &al) == 0 && a.sin_addr.s_addr == inet_addr(PEER) &&
+	    a.sin_port == htons(P_UECHO))
+		n += 10000;
+	return n;
+}
+static long child_udp_new_bound(int s)
+{
+	int u = udp_sock();
+	struct sockaddr_in me = sin4(SELF, 0), to = sin4(PEER, P_UECHO);
+	char b[16];
+
+	(void)s;
+	if (bind(u, (struct sockaddr *)&me, sizeof(me)) != 0)
+		return -1;
+	if (recv(u, b, sizeof(b), MSG_DONTWAIT) != -1 || errno != EAGAIN)
+		return -20;
+	if (connect(u, (struct sockaddr *)&to, sizeof(to)) != 0 || send(u, "hello", 5, 0) != 5)
+		return -2;
+	wait_in(u);
+	return child_udp_new_name(u, recv(u, b, sizeof(b), 0));
+}
+CASE(fork_child_udp_new_bound, 0) { in_child(child_udp_new_bound, tcp_to(P_ECHO)); }
+static long child_udp_new_sendto(int s)
+{
+	int u = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from;
+	socklen_t fl = sizeof(from);
+	char b[16];
+
+	(void)s;
+	if (recv(u, b, sizeof(b), MSG_DONTWAIT) != -1 || errno != EAGAIN)
+		return -20;
+	if (sendto(u, "hello", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return -2;
+	wait_in(u);
+	return child_udp_new_name(u, recvfrom(u, b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+}
+CASE(fork_child_udp_new_sendto, 0) { in_child(child_udp_new_sendto, tcp_to(P_ECHO)); }
+static long child_udp_new_connect(int s)
+{
+	int u = udp_sock();
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	char b[16];
+
+	(void)s;
+	if (connect(u, (struct sockaddr *)&to, sizeof(to)) != 0 || write(u, "hello", 5) != 5)
+		return -2;
+	wait_in(u);
+	return child_udp_new_name(u, read(u, b, sizeof(b)));
+}
+CASE(fork_child_udp_new_connect, 0) { in_child(child_udp_new_connect, tcp_to(P_ECHO)); }
+/* The port the parent's socket holds: EADDRINUSE in the child, as Linux. */
+static long child_udp_new_inuse(int s)
+{
+	int u = udp_sock();
+	struct sockaddr_in me = sin4(SELF, case_port());
+
+	(void)s;
+	return bind(u, (struct sockaddr *)&me, sizeof(me));
+}
+CASE(fork_child_udp_new_inuse, 0)
+{
+	int t = tcp_to(P_ECHO), s = udp_sock();
+
+	bind_to(s, SELF, case_port());
+	in_child(child_udp_new_inuse, t);
+	R(close(s));
+}
 static long child_udp6_pristine(int s)
 {
 	struct sockaddr_in6 to = sin6("::ffff:" PEER, P_UECHO);

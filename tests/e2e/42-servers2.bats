@@ -7,8 +7,10 @@
 # (DNS over UDP and TCP, the answer's source address, a truncated answer
 # retried over TCP), tinyproxy (a connection in, one out), exim4 (SMTP, a
 # process forked per connection, delivery by an exec'd exim), stunnel4
-# (TLS in front of a kernel-side TCP server) and varnish (a cache whose
-# manager binds the listening socket and whose child, forked after, listens).
+# (TLS in front of a kernel-side TCP server), varnish (a cache whose
+# manager binds the listening socket and whose child, forked after, listens)
+# and tftpd-hpa (a fork child per transfer, which sends from a new UDP
+# socket bound to the server's address).
 #
 # The kernel's twin: a namespace NS-k whose veth end is named tap0 with
 # pstack's address and MAC (as tests/diff/run.sh does), its peer NS-q at
@@ -422,6 +424,71 @@ sys.stdout.buffer.write(out)
 	done
 	# TLS from the client, plain to the echo server: 2 MB each way, twice.
 	tap_assert_crossed 4000000 4000000
+}
+
+# ---- tftpd-hpa ---------------------------------------------------------------
+
+# tftp_got SUBJ FILE: FILE fetched from SUBJ's tftpd is there (tftp says 0
+# also for an error, and retries a request nobody answers for long).
+tftp_got() {
+	local d=$BATS_TEST_TMPDIR/probe-$1
+	mkdir -p "$d"
+	rm -f "$d/$2"
+	(cd "$d" && on "$1" 3 tftp -m binary "$STACK_IP" 69 -c get "$2" "$2") >/dev/null 2>&1 || true
+	[ -s "$d/$2" ]
+}
+
+# tftp_run k|p: a 1 MB get and a 300 kB put, byte-exact (their shas as the
+# server stored them), three gets at once, a missing file's error.
+tftp_run() {
+	local d=$BATS_TEST_TMPDIR/tftp-$1 i
+	mkdir -p "$d"
+	cp "$SRV/up" "$d/up"
+	(cd "$d" && on "$1" 20 tftp -m binary "$STACK_IP" 69 -c get 1m got && on "$1" 20 tftp -m binary "$STACK_IP" 69 -c put up up) 2>&1
+	sha256sum <"$d/got" | cut -d' ' -f1
+	sha256sum <"$SRV/t$1/up" | cut -d' ' -f1
+	for i in 1 2 3; do
+		(cd "$d" && on "$1" 20 tftp -m binary "$STACK_IP" 69 -c get 1m "got$i") &
+	done
+	wait
+	for i in 1 2 3; do
+		cmp -s "$d/got$i" "$SRV/t$1/1m" && echo "same $i"
+	done
+	(cd "$d" && on "$1" 10 tftp -m binary "$STACK_IP" 69 -c get nothere nothere) 2>&1
+}
+
+@test "tftpd-hpa -L under the preload (each transfer from a fork child's new UDP socket bound to the server's address): get and put byte-exact, three at once, an error, as on the kernel" {
+	san_check in.tftpd
+	have tftpd-hpa in.tftpd
+	have tftp-hpa tftp
+	local s
+	head -c 1048576 /dev/urandom >"$SRV/1m"
+	head -c 300000 /dev/urandom >"$SRV/up"
+	for s in k p; do
+		# Its children take the user nobody: uploads need a folder anyone
+		# may write in (and -c to create the file).
+		mkdir -p "$SRV/t$s"
+		cp "$SRV/1m" "$SRV/t$s/1m"
+		chmod 0644 "$SRV/t$s/1m"
+		chmod 0777 "$SRV/t$s"
+	done
+	bg_k ktftp 60 in.tftpd -L -c -s "$SRV/tk" -a "$STACK_IP:69"
+	bg_pre tftp 60 in.tftpd -L -c -s "$SRV/tp" -a "$STACK_IP:69"
+	wait_until 10 "the kernel's tftpd" tftp_got k 1m
+	wait_stack_up
+	wait_until 10 "the preloaded tftpd" tftp_got p 1m
+	local kout pout
+	kout=$(tftp_run k)
+	tap_mark
+	pout=$(tftp_run p)
+	echo "kernel: $kout"
+	echo "pstack: $pout"
+	assert_equal "$pout" "$kout"
+	assert_equal "$(echo "$kout" | sed -n 1p)" "$(sha256sum <"$SRV/1m" | cut -d' ' -f1)"
+	assert_equal "$(echo "$kout" | sed -n 2p)" "$(sha256sum <"$SRV/up" | cut -d' ' -f1)"
+	assert_equal "$(echo "$kout" | sed -n 3,5p | tr '\n' ' ')" "same 1 same 2 same 3 "
+	echo "$kout" | grep -q "File not found" || fail "no error for a missing file: $kout"
+	tap_assert_crossed 4000000 300000
 }
 
 # ---- varnish -----------------------------------------------------------------

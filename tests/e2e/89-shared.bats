@@ -254,6 +254,70 @@ s.close()
 	grep -q "accepted 192.0.2.1" "$(out jsrv)" || fail "the joiner's server did not see the kernel's address"
 }
 
+# A joiner's UDP server on the stack's address, and a joiner's client of
+# it (sendto unbound, connect, a socket bound to the address), then the
+# kernel's side sending to the joiner's server: every datagram through the
+# owner's stack, the names as the kernel's (the source the connect chose).
+UDP_JSRV='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.2", int(sys.argv[1])))
+print("listening", flush=True)
+s.settimeout(20)
+for i in range(6):
+    d, a = s.recvfrom(100)
+    s.sendto(d.upper(), a)
+print("answered", a[0], flush=True)
+'
+UDP_JCLI='
+import socket, sys
+dst = (sys.argv[1], int(sys.argv[2]))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(10)
+c.sendto(b"one", dst)
+d, a = c.recvfrom(100)
+print(d.decode(), a == dst, c.getsockname()[0], c.getsockname()[1] != 0)
+c.connect(dst)
+c.send(b"two")
+print(c.recv(100).decode(), c.getsockname()[0], c.getpeername() == dst)
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.bind((sys.argv[3], 0))
+b.settimeout(10)
+b.sendto(b"three", dst)
+d, a = b.recvfrom(100)
+print(d.decode(), b.getsockname()[0])
+'
+
+@test "PSTACK_STACK: a joiner's UDP sockets are the owner's stack's: a joiner's server on the stack's address answers a joiner's client and the kernel side" {
+	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
+	wait_log "$(out own)" '^up$'
+	PSTACK_STACK=shared bg_pre jsrv 60 "$PY" -c "$UDP_JSRV" 7400
+	wait_log "$(out jsrv)" '^listening$'
+	run env PSTACK_STACK=shared ip netns exec "$NS" timeout -k 3 30 \
+		env LD_PRELOAD="$PRELOAD" "$PY" -c "$UDP_JCLI" "$STACK_IP" 7400 "$STACK_IP"
+	echo "$output"
+	assert_success
+	assert_line "ONE True 0.0.0.0 True"
+	assert_line "TWO 192.0.2.2 True"
+	assert_line "THREE 192.0.2.2"
+	# The owner's stack holds the joiner's socket (pstack stat of the owner).
+	run "$PSTACK" stat "$(stack_of own)"
+	assert_success
+	assert_output --regexp "udp +.*192\.0\.2\.2:7400"
+	tap_mark
+	run ker 30 "$PY" -c "$UDP_JCLI" "$STACK_IP" 7400 "$HOST_IP"
+	echo "$output"
+	assert_success
+	assert_line "ONE True 0.0.0.0 True"
+	assert_line "TWO 192.0.2.1 True"
+	assert_line "THREE 192.0.2.1"
+	bg_wait jsrv 30
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out jsrv)"
+	assert_line "answered 192.0.2.1"
+	tap_assert_crossed 30 30
+}
+
 # owner_goes_joiner_stays SIGNAL: the owner of a stack a joiner listens on
 # ends of SIGNAL; what carries the stack on (a keeper forked by the exit
 # guard at SIGTERM, the stack process itself at SIGKILL) serves the joiners'

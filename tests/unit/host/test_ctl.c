@@ -494,8 +494,13 @@ static void test_join_req_check(void **state)
 	q.size++;                                                              /* another build's layout */
 	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
 	q.size--;
-	q.op = 3;
+	q.op = 4;
 	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+	q.op = CTL_JOIN_DGRAM;
+	q.filler = 1;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);         /* a UDP socket has none */
+	q.filler = 0;
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), 0);
 	q.op = CTL_JOIN_CONNECT;
 	q.word[0] = 'P';
 	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
@@ -630,6 +635,46 @@ static void test_serve_join(void **state)
 		/* Its pair was closed by the stack. */
 		assert_int_equal(recv(p2[0], &one, 1, MSG_DONTWAIT), 0);
 		close(p2[0]);
+	}
+	/* A UDP socket (CTL_JOIN_DGRAM): bound as asked, answered with the
+	 * port and the stack's address, served by a framed relay; the same
+	 * port again is in use; unbound, a port the stack picks. */
+	{
+		int d1[2], d2[2], d3[2];
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, d1), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, d2), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, d3), 0);
+		ctl_join_req_init(&q, CTL_JOIN_DGRAM);
+		q.lport = 5353;
+		q.bound = 1;
+		q.opts = sock_opts_default();
+		got = exchange(&v, join_client(path, &q, d1[1]), NULL, 0);
+		memcpy(&rep, got, sizeof(rep));
+		free(got);
+		assert_int_equal(ctl_join_reply_check(&rep, sizeof(rep)), 0);
+		assert_int_equal(rep.err, 0);
+		assert_int_equal(rep.lport, 5353);
+		assert_int_equal(rep.stack_addr, stack_config(v.h->s)->addr);
+		assert_int_equal(relay_count(&set), 2);
+		got = exchange(&v, join_client(path, &q, d2[1]), NULL, 0);
+		memcpy(&rep, got, sizeof(rep));
+		free(got);
+		assert_int_equal(rep.err, -EADDRINUSE);
+		assert_int_equal(relay_count(&set), 2);
+		q.lport = 0;
+		q.bound = 0;
+		got = exchange(&v, join_client(path, &q, d3[1]), NULL, 0);
+		memcpy(&rep, got, sizeof(rep));
+		free(got);
+		assert_int_equal(rep.err, 0);
+		assert_true(rep.lport != 0 && rep.lport != 5353);
+		assert_int_equal(relay_count(&set), 3);
+		for (int i = 0; i < 2; i++) {
+			close(d1[i]);
+			close(d2[i]);
+			close(d3[i]);
+		}
 	}
 	/* A request without its fd, and a stat on the name's path. */
 	got = exchange(&v, client(path), &q, sizeof(q));

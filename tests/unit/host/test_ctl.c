@@ -675,6 +675,18 @@ static void test_serve_join(void **state)
 			close(d2[i]);
 			close(d3[i]);
 		}
+		/* The program's ends closed: the relays close their sockets
+		 * (the serving thread's rounds, run here), the listener's stays. */
+		for (int round = 0; round < 4; round++) {
+			struct pollfd pfd[16];
+			bool busy = false;
+			unsigned n = relay_collect(&set, pfd, &busy, v.h->now);
+
+			if (n)
+				assert_true(poll(pfd, n, 0) >= 0);
+			relay_io(&set, pfd, n);
+		}
+		assert_int_equal(relay_count(&set), 1);
 	}
 	/* A request without its fd, and a stat on the name's path. */
 	got = exchange(&v, client(path), &q, sizeof(q));

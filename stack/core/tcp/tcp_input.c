@@ -1198,9 +1198,15 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		}
 		if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
 		    !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
-			/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK. */
+			/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK.
+			 * In the Loss state it counts only once new data went out
+			 * after the timeout (F-RTO's step 2b: SND.NXT past the
+			 * state's high_seq), as Linux's tcp_process_loss adds a
+			 * reno SACK: before, what it stands for is deemed lost
+			 * already, and it sends nothing. */
 			ai.dupack = true;
-			c->dupacks++;
+			if (c->ca_state != TCP_CA_LOSS || seq_gt(c->snd_max, c->recover + 1))
+				c->dupacks++;
 		}
 	}
 	/* Loss detection and recovery decide on every ACK, whatever else it

@@ -223,6 +223,33 @@ static void test_undo_loss_after_two_timeouts(void **state)
 	ts_free(t);
 }
 
+/* Without SACK, duplicate ACKs in the Loss state send nothing until new
+ * data went out after the timeout (Linux's tcp_process_loss adds a reno
+ * SACK only when SND.NXT is past high_seq). Measured on this kernel with
+ * raw frames (no SACK, no timestamps: three segments, the timeout's resend
+ * of the first, then two duplicate ACKs): nothing in the next 0.3 s;
+ * pstack sent the second and third segments at once. */
+static void test_dupacks_after_timeout_send_nothing(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts_nosack(t);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 3 * MSS, t->h->now), 3 * MSS);
+	drain(t);
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match(". 1:1449(1448) ack 1 win 502 " TSO, line));
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_LOSS);
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10>");
+	ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10>");
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The TS val a line the stack sent carries. */
 static unsigned tsval_of(const char *line)
 {
@@ -459,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_no_undo_when_retransmission_echoed),
 		cmocka_unit_test(test_undo_partial_by_timestamp),
 		cmocka_unit_test(test_undo_loss_after_two_timeouts),
+		cmocka_unit_test(test_dupacks_after_timeout_send_nothing),
 		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
 		cmocka_unit_test(test_rto_in_recovery_keeps_ssthresh),
 		cmocka_unit_test(test_rto_in_recovery_undo_restores_before_recovery),

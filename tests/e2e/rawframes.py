@@ -4267,6 +4267,36 @@ def est_data_md5(r):
     done(r, 43060, PEER_ISN + 6)
 
 
+# TCP: an orphan in FIN-WAIT-2 (Linux's FIN_WAIT2 substate) meets a FIN
+# beyond RCV.NXT, and a FIN acknowledging what was never sent.
+
+def fin_wait2(r, sport):
+    s = closed_by_subject(r, sport)
+    r.tcp(sport, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet(0.05)
+    return s
+
+
+@scenario
+def finwait2_ack_unsent(r):
+    # tcp_timewait_state_process's FIN_WAIT2 substate looks at no ACK
+    # number: a bare ACK is a duplicate (dropped), a FIN moves on.
+    s = fin_wait2(r, 44021)
+    r.tcp(44021, TCP_CLOSER, PEER_ISN + 1, s + 1000, ACK, win=502)
+    r.tcp(44021, TCP_CLOSER, PEER_ISN + 1, s + 1000, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def finwait2_fin_out_of_order(r):
+    # A FIN in the window past RCV.NXT: "new data or FIN" not at
+    # RCV.NXT + 1 (tcp_timewait_state_process): a reset.
+    s = fin_wait2(r, 44022)
+    r.tcp(44022, TCP_CLOSER, PEER_ISN + 100, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(44022, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

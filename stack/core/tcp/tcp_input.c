@@ -1621,15 +1621,20 @@ static void time_wait_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_
  * carries text or a FIN); in the window, a RST ends the connection
  * whatever its sequence number and a SYN at or past RCV.NXT gets a reset
  * and ends it (TCP_TW_RST); a segment without ACK, or taking nothing new,
- * is dropped. Returns false for the rest (new text, answered with a
- * reset, or the FIN that leads to TIME_WAIT), which the common steps
- * handle as Linux does. Measured on Linux 6.18 (rawframes.py, the closer
- * on 7003): a RST at RCV.NXT + 99 and a SYN at RCV.NXT each ended it (the
- * SYN with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>), a RST out of the window
- * drew an ACK (pstack: a challenge ACK to the first two, nothing to the
- * third).
+ * is dropped; new text, or a FIN anywhere but at RCV.NXT, gets a reset
+ * and ends it (TCP_TW_RST); the FIN at RCV.NXT leads to TIME_WAIT and is
+ * ACKed, the ACK field never looked at (the common steps would answer an
+ * ACK of unsent data, or hold a FIN beyond a hole). Measured on
+ * Linux 6.18 (rawframes.py, the closer on 7003): a RST at RCV.NXT + 99 and
+ * a SYN at RCV.NXT each ended it (the SYN with
+ * <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>), a RST out of the window drew an
+ * ACK (pstack: a challenge ACK to the first two, nothing to the third);
+ * a FIN at RCV.NXT + 99 was reset, and so was the FIN at RCV.NXT after
+ * it (pstack: SACKed, then TIME_WAIT); a FIN acknowledging 999 bytes
+ * never sent was ACKed (TIME_WAIT; pstack: an ACK of the ACK, the FIN
+ * not taken).
  */
-static bool fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+static void fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
 {
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0, slen = tcp_seg_len(g);
 	tcp_seq end = g->seq + slen;
@@ -1639,22 +1644,36 @@ static bool fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, 
 	if (time_wait_paws_reject(c, g, now) || !in_window) {
 		stack_drop(c->s, in_window ? DROP_TCP_PAWS : DROP_TCP_OUT_OF_WINDOW);
 		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
-			return true;
+			return;
 		tcp_send_ack(c, now);
-		return true;
+		return;
 	}
 	if (g->flags & TCP_RST) {
 		tcp_abort(c, 0);
-		return true;
+		return;
 	}
 	if ((g->flags & TCP_SYN) && seq_geq(g->seq, c->rcv_nxt)) {
 		tcp_send_rst_reply(c->s, g, now);
 		tcp_abort(c, 0);
-		return true;
+		return;
 	}
 	if (!(g->flags & TCP_ACK) || !seq_gt(end, c->rcv_nxt) || !slen)
-		return true;
-	return false;
+		return;
+	/* "New data or FIN. If new data arrive after half-duplex close,
+	 * reset": anything but a FIN that ends at RCV.NXT + 1. */
+	if (!(g->flags & TCP_FIN) || end != c->rcv_nxt + 1) {
+		tcp_send_rst_reply(c->s, g, now);
+		tcp_abort(c, 0);
+		return;
+	}
+	/* The FIN: TIME_WAIT, and its ACK, whatever the ACK field says (the
+	 * substate looks at none), its TSval the one to echo. */
+	if (c->ts_ok && g->has_ts) {
+		c->ts_recent = g->tsval;
+		c->ts_recent_ms = (uint32_t)(now / 1000);
+	}
+	process_fin(c, now);
+	tcp_output(c, now);
 }
 
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
@@ -1704,8 +1723,10 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		time_wait_input(c, g, now);
 		return;
 	}
-	if (c->state == TCP_STATE_FIN_WAIT_2 && c->orphan && fin_wait2_orphan_input(c, g, now))
+	if (c->state == TCP_STATE_FIN_WAIT_2 && c->orphan) {
+		fin_wait2_orphan_input(c, g, now);
 		return;
+	}
 	/* Simultaneous open: the peer's SYN-ACK in SYN_RECEIVED (as Linux's
 	 * tcp_validate_incoming lets it pass): its SYN is the one already seen,
 	 * its ACK Linux's SND.NXT, which is past the data our SYN carried

@@ -608,6 +608,36 @@ static void test_fin_wait_2_orphan_rst_syn(void **state)
 	ts_free(t);
 }
 
+/* The FIN_WAIT2 substate's "new data or FIN" (tcp_timewait_state_process),
+ * measured on Linux 6.18 (rawframes finwait2_fin_out_of_order,
+ * finwait2_ack_unsent): a FIN beyond RCV.NXT gets a reset and ends the
+ * connection (pstack held and SACKed it); the FIN at RCV.NXT is taken and
+ * ACKed whatever its ACK field says, data never sent too (pstack answered
+ * with an ACK and dropped the FIN). */
+static void test_fin_wait_2_orphan_fin(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+
+	(void)state;
+	orphan_fin_wait_2(t, l);
+	ts_inject(t, "F. 100:100(0) ack 2 win 502 <nop,nop,TS val 120 ecr 0>");
+	ts_expect(t, "R 2:2(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_new_peer(t);
+	c = orphan_fin_wait_2(t, l);
+	ts_inject(t, ". 1:1(0) ack 1000 win 502 <nop,nop,TS val 120 ecr 0>");
+	ts_expect_none(t);
+	ts_inject(t, "F. 1:1(0) ack 1000 win 502 <nop,nop,TS val 130 ecr 0>");
+	ts_expect(t, ". 2:2(0) ack 2 win * <nop,nop,TS val * ecr 130>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 61000);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_listen_shutdown_port_release),
 		cmocka_unit_test(test_fin_wait_2_orphan_rst_syn),
 		cmocka_unit_test(test_time_wait_old_rst_fails_paws),
+		cmocka_unit_test(test_fin_wait_2_orphan_fin),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

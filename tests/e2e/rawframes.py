@@ -4297,6 +4297,38 @@ def finwait2_fin_out_of_order(r):
     r.tcp(44022, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
     r.expect()
 
+
+# TCP: text or a FIN that nobody will read, after the subject closed or
+# after the peer's FIN (Linux's TCPABORTONDATA): a reset.
+
+@scenario
+def finwait1_fin_out_of_order(r):
+    s = closed_by_subject(r, 44016)
+    r.tcp(44016, TCP_CLOSER, PEER_ISN + 100, s + 1, FIN | ACK, win=502)
+    r.expect()
+    r.reset(44016, PEER_ISN + 1, TCP_CLOSER)
+    r.quiet(0.05)
+
+
+@scenario
+def finwait1_fin_out_of_order_no_ack(r):
+    # The FIN beyond RCV.NXT, the subject's FIN not acknowledged.
+    s = closed_by_subject(r, 44017)
+    r.tcp(44017, TCP_CLOSER, PEER_ISN + 100, s, FIN | ACK, win=502)
+    r.expect()
+    r.tcp(44017, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def closewait_data_over_fin(r):
+    # Text from below RCV.NXT to past the FIN.
+    s = close_wait(r, 44046)
+    r.tcp(44046, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"after")
+    r.expect()
+    r.tcp(44046, EST, PEER_ISN + 2, s, ACK, win=502)
+    r.expect()
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

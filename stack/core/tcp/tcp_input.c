@@ -1410,26 +1410,56 @@ static size_t rcv_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
 	return tcp_ring_write(&c->rcvq, p, n);
 }
 
+/*
+ * Text nobody will read, as Linux's tcp_rcv_state_process finds it in its
+ * seventh step (TCPABORTONDATA), after RCV_SHUTDOWN: in FIN_WAIT_1 and
+ * FIN_WAIT_2 once reading was shut (a closed socket, shutdown(SHUT_RD) or
+ * SHUT_RDWR, or a close() waiting for its FIN's ACK), a segment that runs
+ * past RCV.NXT: text there, or a FIN beyond it (after(SEG.SEQ + SEG.LEN -
+ * FIN, RCV.NXT)); in CLOSE_WAIT, CLOSING and LAST_ACK (the peer's FIN in,
+ * so RCV_SHUTDOWN too), a segment that starts below RCV.NXT and runs past
+ * it, text beyond the peer's own FIN (one that starts at or past RCV.NXT
+ * is ignored there). By now step_seq has trimmed what lay below RCV.NXT,
+ * so any text left starts at RCV.NXT. RFC 1122 §4.2.2.13 for data after a
+ * close. Measured on Linux 6.18 (rawframes.py): a FIN at RCV.NXT + 99 to
+ * the closer on 7003 in FIN-WAIT-1, acknowledging its FIN or not, and 5
+ * bytes from RCV.NXT - 1 in CLOSE-WAIT, each reset (pstack: a SACK of
+ * the FIN; a D-SACK of the byte below RCV.NXT).
+ */
+static bool abort_on_data(const struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_seq)
+{
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+		return c->orphan && g->len;
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_FIN_WAIT_2:
+		return (c->orphan || c->rd_shut) && (g->len || ((g->flags & TCP_FIN) && seq_gt(g->seq, c->rcv_nxt)));
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_CLOSING:
+	case TCP_STATE_LAST_ACK:
+		return g->len && seq_lt(orig_seq, c->rcv_nxt);
+	default:
+		return false;
+	}
+}
+
 /* Seventh and eighth: segment text, then FIN. */
-static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+static enum tcp_verdict step_text_fin(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq orig_seq, uint64_t now)
 {
 	bool had_ofo = c->ofo != NULL;
 
+	if (abort_on_data(c, g, orig_seq)) {
+		/* A socket still held reads ECONNRESET, EPIPE in CLOSE_WAIT
+		 * (Linux's tcp_reset). Linux's reset answers the segment
+		 * (tcp_rcv_state_process returns nonzero, tcp_v4_do_rcv sends
+		 * tcp_v4_send_reset): <SEQ=SEG.ACK><CTL=RST>, not the
+		 * connection's own RST,ACK. */
+		tcp_send_rst_reply(c->s, g, now);
+		tcp_abort(c, c->orphan ? 0 : c->state == TCP_STATE_CLOSE_WAIT ? -EPIPE : -ECONNRESET);
+		return TCP_V_DONE;
+	}
 	if (g->len && (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
 		       c->state == TCP_STATE_FIN_WAIT_2)) {
-		if (c->orphan || (c->rd_shut && c->state != TCP_STATE_ESTABLISHED)) {
-			/* Data for a closed socket, or after our FIN when reading
-			 * was shut too (shutdown(SHUT_RDWR), or a close() waiting
-			 * for its FIN's ACK): nobody will read it. RFC 1122
-			 * 4.2.2.13 and Linux (FIN_WAIT_1/2 with RCV_SHUTDOWN):
-			 * reset; a socket still held reads ECONNRESET. Linux's
-			 * reset answers the segment (tcp_rcv_state_process returns
-			 * 1, tcp_v4_do_rcv sends tcp_v4_send_reset): <SEQ=SEG.ACK>
-			 * <CTL=RST>, not the connection's own RST,ACK. */
-			tcp_send_rst_reply(c->s, g, now);
-			tcp_abort(c, c->orphan ? 0 : -ECONNRESET);
-			return TCP_V_DONE;
-		}
 		ecn_data_recv(c, g);
 		if (g->seq == c->rcv_nxt) {
 			size_t n, limit = c->rcvq.limit;
@@ -1763,7 +1793,7 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		c->last_rcv_at = now;
 		if (c->opt.keepalive && c->keep_at != STACK_NEVER)
 			tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
-		v = step_text_fin(c, g, now);
+		v = step_text_fin(c, g, orig_seq, now);
 		if (dup_syn && v != TCP_V_DONE) {
 			/* Linux's tcp_data_queue then finds the SYN-ACK's SYN
 			 * below RCV.NXT: a retransmission, answered at once
@@ -1902,7 +1932,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 				d.len = room;
 				d.flags &= (uint16_t)~TCP_FIN;
 			}
-			if (step_text_fin(c, &d, now) == TCP_V_DONE)
+			if (step_text_fin(c, &d, d.seq, now) == TCP_V_DONE)
 				return;
 		}
 		if (fo_resend || seq_lt(c->snd_nxt, tcp_snd_end(c))) {

@@ -638,6 +638,41 @@ static void test_fin_wait_2_orphan_fin(void **state)
 	ts_free(t);
 }
 
+/* Text nobody will read after RCV_SHUTDOWN, as Linux's tcp_rcv_state_process
+ * finds it (TCPABORTONDATA), measured on Linux 6.18 (rawframes
+ * finwait1_fin_out_of_order_no_ack, closewait_data_over_fin): a closed
+ * socket's FIN-WAIT-1 meets a FIN beyond RCV.NXT, and a CLOSE-WAIT
+ * connection text from below RCV.NXT to past the peer's FIN: each is
+ * reset from the segment's ACK number, and goes (pstack held and SACKed
+ * the FIN, and D-SACKed the byte below RCV.NXT, dropping the rest). */
+static void test_abort_on_data_after_rcv_shutdown(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c = ts_accept_one(t, l);
+
+	(void)state;
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win * <nop,nop,TS val * ecr 100>");
+	ts_inject(t, "F. 100:100(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_conn_count(t->h->s), 1);
+	ts_new_peer(t);
+	c = ts_accept_one(t, l);
+	ts_inject(t, "F. 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 0>");
+	ts_advance_ms(t, 40);
+	drain(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSE_WAIT);
+	ts_inject(t, "P. 1:6(5) ack 1 win 502 <nop,nop,TS val 120 ecr 0>");
+	ts_expect(t, "R 1:1(0) win 0");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	assert_int_equal(tcp_take_error(c), -EPIPE);    /* Linux's tcp_reset in CLOSE_WAIT */
+	tcp_close(c, t->h->now);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_fin_wait_2_orphan_rst_syn),
 		cmocka_unit_test(test_time_wait_old_rst_fails_paws),
 		cmocka_unit_test(test_fin_wait_2_orphan_fin),
+		cmocka_unit_test(test_abort_on_data_after_rcv_shutdown),
 	};
 	return cmocka_run_group_tests_name("tcp_tw", tests, NULL, NULL);
 }

@@ -54,7 +54,7 @@ PEER_IP = "192.0.2.1"
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
 # The path MTU scenarios' own addresses (pmtu_peer).
-PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 213)]
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 215)]
 PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
@@ -4328,6 +4328,41 @@ def closewait_data_over_fin(r):
     r.expect()
     r.tcp(44046, EST, PEER_ISN + 2, s, ACK, win=502)
     r.expect()
+
+# TCP: fragmentation needed about a connection request or a TIME-WAIT
+# connection: Linux's tcp_v4_err returns before the MTU for both, the
+# destination's path stays (the next SYN-ACK to it shows it).
+
+@scenario
+def synrecv_frag_needed_mtu_zero(r):
+    # Without a next-hop MTU (552 and locked, were it taken), about the
+    # SYN-ACK: the request's ACK, then a SYN to the listener.
+    pmtu_peer(13)
+    r.tcp(44121, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 44121), 0)
+    q = ip4(r.subj_ip, PEER_IP, 6, tcpseg(r.subj_ip, PEER_IP, TCP_NOACCEPT, 44121, isn, PEER_ISN + 1, SYN | ACK))
+    r.send_ip(r.ip(1, icmp(3, 4, b"\0\0\0\0", q[:28])))
+    r.tcp(44121, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"hi")
+    r.expect()
+    r.tcp(44122, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(44122, PEER_ISN + 1)
+    r.reset(44121, PEER_ISN + 3, TCP_NOACCEPT)
+
+
+@scenario
+def tw_frag_needed(r):
+    # The same about the ACK of our FIN in TIME-WAIT.
+    pmtu_peer(14)
+    r.got_ip = []
+    time_wait(r, 44123)
+    if r.got_ip:
+        r.send_ip(r.ip(1, icmp(3, 4, b"\0\0\0\0", r.got_ip[-1][:28])))
+    r.tcp(44124, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(44124, PEER_ISN + 1)
+
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":

@@ -731,6 +731,40 @@ static void test_frag_needed_resends_in_smaller_segments(void **state)
 	ts_free(t);
 }
 
+/* Fragmentation needed about a connection request's SYN-ACK, then about
+ * a TIME_WAIT connection's last ACK: neither teaches the peer's path MTU
+ * (Linux's tcp_v4_err returns for both before it looks at the MTU), and
+ * the request completes. Measured on Linux 6.18 (rawframes
+ * synrecv_frag_needed_mtu_zero, tw_frag_needed): the next SYN-ACK to that
+ * peer offered MSS 1460 with DF (pstack: 512 without DF). */
+static void test_frag_needed_request_time_wait_learn_nothing(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	uint32_t mtu = ip4_pmtu(t->h->s, H_PEER_IP, t->h->now);
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
+	inject_frag_needed(t, 600);
+	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), mtu);
+	ts_inject(t, ". 1:1(0) ack 1 win 65535");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 1:1(0) ack 1 win *");
+	ts_inject(t, "F. 1:1(0) ack 2 win 65535");
+	ts_expect(t, ". 2:2(0) ack 2 win *");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	inject_frag_needed(t, 600);
+	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), mtu);
+	ts_expect_none(t);
+	tcp_close(l, t->h->now);
+	ts_advance_ms(t, 61000);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_ecn_data_uses_ect0),
 		cmocka_unit_test(test_user_timeout_ends_unacked_connection),
 		cmocka_unit_test(test_frag_needed_resends_in_smaller_segments),
+		cmocka_unit_test(test_frag_needed_request_time_wait_learn_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4822,6 +4822,36 @@ def est_ts_len9(r):
     r.reset(44136, PEER_ISN + 2, EST)
 
 
+# TCP: the ACKs Linux sends without a full socket (TIME-WAIT, a request:
+# tcp_v4_send_ack) carry the IP options of the segment they answer back.
+
+# Record route, two slots (the subject records itself in both).
+RR9 = b"\x07\x0b\x04" + b"\0" * 8 + b"\0"
+
+
+@scenario
+def tw_fin_opt_rr(r):
+    # Our FIN again, with record route, on TIME-WAIT; then without.
+    s = time_wait(r, 44130)
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 44130, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502),
+                   opts=RR9))
+    r.expect()
+    r.tcp(44130, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def synrecv_oow_opt_rr(r):
+    # Data out of a request's window, with record route: its ACK.
+    r.tcp(44142, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 44142), 0)
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 44142, TCP_NOACCEPT, PEER_ISN + 10000000, isn + 1, ACK | PSH,
+                             data=b"far"), opts=RR9))
+    r.expect()
+    r.reset(44142, PEER_ISN + 1, TCP_NOACCEPT)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

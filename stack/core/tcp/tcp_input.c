@@ -1636,7 +1636,7 @@ static void time_wait_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_
 	if (!((g->flags & TCP_SYN) && !(g->flags & TCP_ACK) && !paws_reject && time_wait_reopens(c, g)) &&
 	    (!tcp_seg_len(g) || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
 		return;
-	tcp_send_ack(c, now);
+	tcp_send_ack_answer(c, g, now);
 }
 
 /*
@@ -1675,7 +1675,7 @@ static void fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, 
 		stack_drop(c->s, in_window ? DROP_TCP_PAWS : DROP_TCP_OUT_OF_WINDOW);
 		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
 			return;
-		tcp_send_ack(c, now);
+		tcp_send_ack_answer(c, g, now);
 		return;
 	}
 	if (g->flags & TCP_RST) {
@@ -1703,7 +1703,7 @@ static void fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, 
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
 	process_fin(c, now);
-	tcp_output(c, now);
+	tcp_send_ack_answer(c, g, now);
 }
 
 static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t now)
@@ -1811,6 +1811,13 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 	}
 	if (v == TCP_V_DONE)
 		return;
+	/* A connection request's ACK to an unacceptable segment is Linux's
+	 * tcp_v4_reqsk_send_ack (tcp_send_ack_answer). */
+	if (v == TCP_V_ACK && c->state == TCP_STATE_SYN_RECEIVED && c->parent && !c->in_acceptq &&
+	    !c->active_open && !c->tfo) {
+		tcp_send_ack_answer(c, g, now);
+		return;
+	}
 	if (v == TCP_V_ACK)
 		c->ack_now = true;
 	tcp_output(c, now);

@@ -459,7 +459,11 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
  * from the send ring at seq. */
 /* Builds and sends one segment; with gso (the payload per segment) and len
  * above it, one TSO frame that the device cuts (stack.h tso_max). */
-static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint16_t gso, uint64_t now)
+/* One segment (a TSO frame when gso is set). answer: the segment it
+ * answers as Linux's tcp_v4_send_ack() does (tcp_send_ack_answer), whose IP
+ * options it carries back instead of the SYN's; NULL for the rest. */
+static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint16_t gso,
+		       const struct tcp_seg *answer, uint64_t now)
 {
 	struct stack *s = c->s;
 	uint32_t nsegs = 1;
@@ -616,7 +620,16 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
 	tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
-	if (c->ip_opts_len) {
+	if (answer) {
+		int olen = 0;
+
+		if (answer->ip_raw && answer->ip_hlen > IP4_HLEN)
+			olen = ip4_options_echo(s, answer->ip_raw, answer->ip_hlen, ipopts, now);
+		if (olen > 0) {
+			tx.opts = ipopts;
+			tx.opts_len = (uint8_t)olen;
+		}
+	} else if (c->ip_opts_len) {
 		int olen = ip4_options_echo(s, c->syn_iph, c->syn_iph_len, ipopts, now);
 
 		if (olen > 0) {
@@ -632,6 +645,11 @@ static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len
 	if (len || (flags & (TCP_SYN | TCP_FIN)))
 		c->last_snd_at = now;
 	return ip4_output(s, pkb, &tx, now);
+}
+
+static int xmit_gso(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint16_t gso, uint64_t now)
+{
+	return xmit_answer(c, seq, flags, len, gso, NULL, now);
 }
 
 static int xmit(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t len, uint64_t now)
@@ -660,6 +678,23 @@ static tcp_seq acceptable_seq(const struct tcp_conn *c)
 void tcp_send_ack(struct tcp_conn *c, uint64_t now)
 {
 	xmit(c, acceptable_seq(c), TCP_ACK, 0, now);
+}
+
+/*
+ * The ACK that answers g from a TIME_WAIT connection (and an orphan in
+ * FIN_WAIT_2: Linux's FIN_WAIT2 substate) or a connection request, which
+ * Linux sends without a full socket (tcp_v4_timewait_ack,
+ * tcp_v4_reqsk_send_ack: tcp_v4_send_ack): ip_send_unicast_reply carries
+ * g's record route and timestamp IP options back (ip_options_echo), and
+ * none when g had none, whatever the SYN had. Measured on Linux 6.18
+ * (rawframes tw_fin_opt_rr, synrecv_oow_opt_rr): record route with two
+ * empty slots on our FIN again in TIME-WAIT, and on data out of a
+ * request's window: each ACK came back with the option, the subject's
+ * address in both slots (pstack: without options).
+ */
+void tcp_send_ack_answer(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	xmit_answer(c, acceptable_seq(c), TCP_ACK, 0, 0, g, now);
 }
 
 void tcp_send_syn(struct tcp_conn *c, uint64_t now)

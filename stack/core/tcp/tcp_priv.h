@@ -668,6 +668,8 @@ void tcp_output(struct tcp_conn *c, uint64_t now);
  * calls: the stack thread sends the rest, in parallel with the application). */
 void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget);
 void tcp_send_ack(struct tcp_conn *c, uint64_t now);
+/* The ACK answering g without a full socket in Linux (TIME_WAIT, a request). */
+void tcp_send_ack_answer(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now);
 /* The index, among the SACK blocks the next ACK would report, of the one
  * an out-of-order [seq, end) joins, or their number for a new one. */
 unsigned tcp_sack_block_of(const struct tcp_conn *c, tcp_seq seq, tcp_seq end);

@@ -464,6 +464,92 @@ static void test_ip4_options_kept_by_connection(void **state)
 	h_free(h);
 }
 
+/* g from the peer, with the IPv4 options opts (olen bytes) when olen. */
+static void inject_seg_opts(struct harness *h, const struct tcp_seg *g, const uint8_t *opts, size_t olen)
+{
+	uint8_t seg[TCP_HLEN + 40];
+	size_t hl = tcp_seg_emit(seg, g), n;
+
+	tcp_fill_csum(seg, hl, H_PEER_IP, H_STACK_IP);
+	n = h_build_ip4(buf, H_PEER_IP, H_STACK_IP, IP_PROTO_TCP, 9, 0, seg, hl);
+	if (olen)
+		n = add_ip_opts(buf, n, opts, olen);
+	h_inject(h, buf, n);
+}
+
+/* The next frame is a TCP ACK with IPv4 options want (wlen bytes, 0: none). */
+static void expect_ack_opts(struct harness *h, const uint8_t *want, size_t wlen)
+{
+	struct h_frame *f = h_pop_tx(h);
+	struct ip4_hdr ih;
+	size_t plen;
+	const uint8_t *m = h_tx_ip4(f, &ih, &plen);
+
+	assert_non_null(m);
+	assert_int_equal(m[13], TCP_ACK);
+	assert_int_equal(ih.ihl, IP4_HLEN + wlen);
+	if (wlen)
+		assert_memory_equal(f->data + ETH_HLEN + IP4_HLEN, want, wlen);
+	free(f);
+}
+
+/* The ACKs Linux sends without a full socket, a request's to a segment
+ * out of its window (tcp_v4_reqsk_send_ack) and a TIME_WAIT connection's
+ * (tcp_v4_timewait_ack), carry the IP options of the segment they answer
+ * back, and none when it had none (ip_send_unicast_reply). Measured:
+ * rawframes.py synrecv_oow_opt_rr, tw_fin_opt_rr (pstack: none). */
+static void test_ip4_options_in_stateless_acks(void **state)
+{
+	struct harness *h = h_new(NULL, false);
+	static const uint8_t rr[12] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t rr_want[12] = { 7, 11, 12, 192, 0, 2, 2, 192, 0, 2, 2, 0 };
+	struct ip4_endpoint local = { 0, 80 };
+	struct tcp_conn *l = tcp_open(h->s), *c;
+	struct tcp_seg g = { .src = H_PEER_IP, .dst = H_STACK_IP, .sport = 40000, .dport = 80, .seq = 5000,
+			     .flags = TCP_SYN, .wnd = 65535 };
+	struct h_frame *f;
+	struct ip4_hdr ih;
+	const uint8_t *m;
+	size_t plen;
+	uint32_t iss;
+	int err;
+
+	(void)state;
+	h_learn_peer(h);
+	assert_int_equal(tcp_bind(l, &local, 0), 0);
+	assert_int_equal(tcp_listen(l, 8), 0);
+	inject_seg_opts(h, &g, NULL, 0);
+	f = h_pop_tx(h);
+	m = h_tx_ip4(f, &ih, &plen);
+	assert_non_null(m);
+	iss = rd32(m + 4);
+	free(f);
+	/* the request: data far out of its window, with record route */
+	g.seq = 5001 + 10000000;
+	g.ack = iss + 1;
+	g.flags = TCP_ACK;
+	inject_seg_opts(h, &g, rr, sizeof(rr));
+	expect_ack_opts(h, rr_want, sizeof(rr_want));
+	/* the connection, closed first, then TIME_WAIT */
+	g.seq = 5001;
+	inject_seg_opts(h, &g, NULL, 0);
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	tcp_close(c, h->now);
+	free(h_pop_tx(h));      /* its FIN */
+	g.ack = iss + 2;
+	g.flags = TCP_FIN | TCP_ACK;
+	inject_seg_opts(h, &g, NULL, 0);
+	expect_ack_opts(h, NULL, 0);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
+	inject_seg_opts(h, &g, rr, sizeof(rr));
+	expect_ack_opts(h, rr_want, sizeof(rr_want));
+	inject_seg_opts(h, &g, NULL, 0);
+	expect_ack_opts(h, NULL, 0);
+	tcp_close(l, h->now);
+	h_free(h);
+}
+
 /* A TCP segment in a link-layer broadcast frame is not for this host,
  * whatever its IP destination (Linux's tcp_v4_rcv takes PACKET_HOST
  * frames only; measured: a SYN to a closed port in a broadcast frame gets
@@ -1231,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_ip4_options_in_errors_and_resets),
 		cmocka_unit_test(test_ip4_link_broadcast_tcp),
 		cmocka_unit_test(test_ip4_options_kept_by_connection),
+		cmocka_unit_test(test_ip4_options_in_stateless_acks),
 		cmocka_unit_test(test_ip4_echo_code_kept),
 		cmocka_unit_test(test_ip4_tcp_to_broadcast_dropped),
 		cmocka_unit_test(test_ip4_reassembly_in_order),

@@ -1284,6 +1284,14 @@ EXPORT int close(int fd)
  * close(). The library's own system calls (stack/dev/sysc.h calls the C
  * library's syscall() too, and so reaches this function) and every other
  * number pass straight through.
+ *
+ * syscall(SYS_recvmmsg) and syscall(SYS_sendmmsg): libuv 1.44 (Debian 12's,
+ * under BIND 9's named and Node.js) reads and sends its UDP datagrams this
+ * way, not with recvmmsg() and sendmmsg(). On the kernel they are those
+ * calls; here the raw call met the placeholder, which has no datagram: the
+ * socket's epoll said readable, recvmmsg answered EAGAIN, and named, its
+ * UDP listeners made this way, never answered a query over UDP. So a stack
+ * socket's goes through the interposed functions, as close() does above.
  */
 static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -1321,6 +1329,13 @@ EXPORT long syscall(long nr, ...)
 	if (nr == SYS_close && self_hi && (from < self_lo || from >= self_hi) && a[0] >= 0 && a[0] <= INT_MAX &&
 	    (mine((int)a[0]) || (on() && shim_protected((int)a[0]))))
 		return close((int)a[0]);
+	if ((nr == SYS_recvmmsg || nr == SYS_sendmmsg) && self_hi && (from < self_lo || from >= self_hi) &&
+	    a[0] >= 0 && a[0] <= INT_MAX && mine((int)a[0])) {
+		if (nr == SYS_sendmmsg)
+			return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3],
+				(struct timespec *)a[4]);
+	}
 	if (!f) {
 		/* Before init(): a constructor that ran before ours. */
 		f = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");

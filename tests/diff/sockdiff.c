@@ -10829,6 +10829,43 @@ CASE(syscall_close_then_file, 0)
 	R(read(f, b, sizeof(b)));
 	R(fcntl(f, F_GETFL) & O_ACCMODE);
 }
+/* Datagrams read and sent by syscall(SYS_recvmmsg) and
+ * syscall(SYS_sendmmsg) on a bound, unconnected UDP socket, as libuv 1.44
+ * does for BIND 9's named (it waits in epoll, then reads by recvmmsg with
+ * MSG_DONTWAIT): the same datagrams, lengths and source address as with
+ * recvmmsg() and sendmmsg(). */
+static void mmsg_name(struct mmsghdr *m, struct sockaddr_in *a, struct iovec *v)
+{
+	m->msg_hdr = (struct msghdr){ .msg_name = a, .msg_namelen = sizeof(*a), .msg_iov = v, .msg_iovlen = 1 };
+	m->msg_len = 0;
+}
+CASE(syscall_mmsg_udp, 0)
+{
+	int s = udp_bound();
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from[2];
+	char a[16] = "", b[16] = "";
+	struct iovec sv[2] = { { "three", 5 }, { "four", 4 } };
+	struct iovec rv[2] = { { a, sizeof(a) - 1 }, { b, sizeof(b) - 1 } };
+	struct mmsghdr sm[2], rm[2];
+
+	need(sendto(s, "one", 3, 0, (struct sockaddr *)&to, sizeof(to)) == 3, "sendto");
+	wait_in(s);
+	mmsg_name(&rm[0], &from[0], &rv[0]);
+	R(syscall(SYS_recvmmsg, s, rm, 1, MSG_DONTWAIT, NULL));
+	emit("len=%u %s", rm[0].msg_len, a);
+	emit_addr(&from[0], rm[0].msg_hdr.msg_namelen);
+	for (int i = 0; i < 2; i++)
+		mmsg_name(&sm[i], &to, &sv[i]);
+	R(syscall(SYS_sendmmsg, s, sm, 2, 0));
+	emit("len=%u,%u", sm[0].msg_len, sm[1].msg_len);
+	memset(a, 0, sizeof(a));
+	mmsg_name(&rm[0], &from[0], &rv[0]);
+	mmsg_name(&rm[1], &from[1], &rv[1]);
+	/* Blocking, without MSG_WAITFORONE: returns once both echoes are in. */
+	R(syscall(SYS_recvmmsg, s, rm, 2, 0, NULL));
+	emit("len=%u,%u %s,%s", rm[0].msg_len, rm[1].msg_len, a, b);
+	emit_addr(&from[1], rm[1].msg_hdr.msg_namelen);
+}
 /* A connected socket handed to another process over a Unix socket
  * (SCM_RIGHTS), as Node's cluster primary hands each connection to a
  * worker: the receiver (forked before the socket existed) writes "ping"

@@ -13,7 +13,8 @@ nginx-light redis-server redis-tools dnsmasq-base bind9-dnsutils
 postgresql-client openssh-server openssh-client
 apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openbsd-inetd rsync
 openssl nodejs mosquitto mosquitto-clients
-vsftpd tinyproxy stunnel4 exim4-daemon-light varnish tftpd-hpa tftp-hpa"
+vsftpd tinyproxy stunnel4 exim4-daemon-light varnish tftpd-hpa tftp-hpa
+bind9 mariadb-server mariadb-client"
 
 missing() {
 	for p in $PACKAGES; do
@@ -39,10 +40,10 @@ install)
 	echo "deps: installing" $m
 	export DEBIAN_FRONTEND=noninteractive
 	# The servers among them (nginx, redis, sshd, lighttpd, haproxy,
-	# memcached, mosquitto, inetd, vsftpd, tinyproxy, stunnel, exim, tftpd) are
-	# for the tests, which start their own inside their namespaces: no
-	# system service is started by the install (invoke-rc.d asks
-	# policy-rc.d; 101 is "action forbidden").
+	# memcached, mosquitto, inetd, vsftpd, tinyproxy, stunnel, exim, tftpd,
+	# named, mariadb) are for the tests, which start their own inside
+	# their namespaces: no system service is started by the install
+	# (invoke-rc.d asks policy-rc.d; 101 is "action forbidden").
 	guard=
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		guard=/usr/sbin/policy-rc.d

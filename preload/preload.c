@@ -803,6 +803,8 @@ static void *resolve(const char *name, void *self)
 
 /* The note of the exposed sockets an exec'd image keeps (shim_exec_note). */
 #define EXPOSED_VAR "PSTACK_EXPOSED"
+/* "LD_PRELOAD=" and this process's value at start ("" when none or too long). */
+static char preload_var[4096];
 
 static void init(void)
 {
@@ -857,6 +859,13 @@ static void init(void)
 	logsink_stderr();
 	shim_init(&libc, &host);
 	/* An image exec'd with exposed sockets: their entries again. */
+	{
+		/* Ours, for an exec that drops it (exec_env). */
+		const char *lp = getenv("LD_PRELOAD");
+
+		if (lp && strlen(lp) + sizeof("LD_PRELOAD=") <= sizeof(preload_var))
+			snprintf(preload_var, sizeof(preload_var), "LD_PRELOAD=%s", lp);
+	}
 	note = getenv(EXPOSED_VAR);
 	if (note) {
 		shim_exec_adopt(note);
@@ -1891,20 +1900,52 @@ static size_t env_len(char *const *envp)
 	return n;
 }
 
-/* envp with the note in place of any inherited one, in out (n + 2 slots),
- * or envp itself when there is nothing to note. */
+/* Whether a note names a socket that only the library can serve: a
+ * listener (its fd is a channel of connections) or a framed UDP socket (its
+ * datagrams carry a header). Parsed by hand: a vfork child may call it. */
+static bool note_needs_library(const char *note)
+{
+	while (*note) {
+		int commas = 0;
+
+		while (*note && *note != ';' && commas < 3)
+			commas += *note++ == ',';
+		if (commas == 3 && *note && *note != '0')
+			return true;
+		while (*note && *note != ';')
+			note++;
+		if (*note)
+			note++;
+	}
+	return false;
+}
+
+/* envp with the note in place of any inherited one, in out (n + 3 slots),
+ * or envp itself when there is nothing to note. An environment the caller
+ * built without LD_PRELOAD (dovecot's master execs its imap-login with the
+ * variables it chose) gets this process's back when a noted socket needs
+ * the library: without it the image would meet the relay's end (accept()
+ * on a listener's channel: EINVAL), where the kernel's socket works. A
+ * connection's fd works without it (a stream like the socket), and is
+ * left to the caller's choice. */
 static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 {
 	size_t k = 0, pre = strlen(EXPOSED_VAR "=");
+	bool has_preload = false;
 
 	if (!on() || !outside() || n > EXEC_ENV_MAX)
 		return envp;
 	memcpy(var, EXPOSED_VAR "=", pre);
 	if (shim_exec_note(var + pre, EXEC_NOTE_MAX - pre) == 0)
 		return envp;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(envp[i], EXPOSED_VAR "=", pre) != 0)
-			out[k++] = envp[i];
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(envp[i], EXPOSED_VAR "=", pre) == 0)
+			continue;
+		has_preload |= strncmp(envp[i], "LD_PRELOAD=", 11) == 0;
+		out[k++] = envp[i];
+	}
+	if (!has_preload && preload_var[0] && note_needs_library(var + pre))
+		out[k++] = preload_var;
 	out[k++] = var;
 	out[k] = NULL;
 	return out;
@@ -1913,7 +1954,7 @@ static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 #define EXEC_ENV(envp, newenv) \
 	size_t n_##newenv = env_len(envp); \
 	char var_##newenv[EXEC_NOTE_MAX]; \
-	char *out_##newenv[n_##newenv <= EXEC_ENV_MAX ? n_##newenv + 2 : 1]; \
+	char *out_##newenv[n_##newenv <= EXEC_ENV_MAX ? n_##newenv + 3 : 1]; \
 	char *const *newenv = exec_env(envp, n_##newenv, var_##newenv, out_##newenv)
 
 /*

@@ -549,6 +549,43 @@ print(f.readline().decode().strip())
 	assert_line "got hello"
 }
 
+# A listener passed to an image exec'd with an environment of the caller's
+# own, without LD_PRELOAD (dovecot's master so execs imap-login): the image
+# accepts on it as on a kernel socket. The kernel's run of the same program
+# beside it.
+EXEC_NOENV_LISTENER='
+import os, socket, sys
+if sys.argv[1] == "child":
+    l = socket.socket(fileno=int(sys.argv[2]))
+    c, a = l.accept()
+    c.sendall(c.recv(100).upper() + (b" %s" % l.getsockname()[0].encode()))
+    c.close()
+    sys.exit(0)
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[2])))
+l.listen()
+os.set_inheritable(l.fileno(), True)
+print("listening", flush=True)
+os.execve(sys.executable, [sys.executable, "-c", sys.argv[1], "child", str(l.fileno())], {"PATH": "/usr/bin:/bin"})
+'
+
+@test "exec: an image exec'd with an environment without LD_PRELOAD (dovecot's imap-login) accepts on the listener it inherits, as on the kernel" {
+	bg_pre srv 30 "$PY" -c "$EXEC_NOENV_LISTENER" "$EXEC_NOENV_LISTENER" 7005
+	wait_log "$(out srv)" listening 20
+	wait_stack_up
+	run ker 20 "$PY" -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7005), timeout=10)
+s.sendall(b"hello")
+print(s.recv(100).decode())
+' "$STACK_IP"
+	assert_success
+	assert_output "HELLO 0.0.0.0"
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+}
+
 # nginx as Debian ships it: a master that opens the listener and forks the
 # workers that accept on it (through the listener's channel, relayed by the
 # master's stack). Here with daemon off (the master owns the stack); with

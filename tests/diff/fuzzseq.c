@@ -22,7 +22,11 @@
  *         huge and connections beyond them, names with odd lengths,
  *         addresses with odd families and lengths, IPV6_V6ONLY after bind,
  *         options set out of range and read back, TCP_CORK around sends,
- *         SO_BROADCAST, odd send/recv flags, ioctls and poll events
+ *         SO_BROADCAST, odd send/recv flags, ioctls and poll events, or 4,
+ *         which brings one socket into a state first (CLOSE_WAIT, FIN_WAIT2,
+ *         both FINs, the peer's RST, a refused or a silent connect, a
+ *         listener shut down, connect(AF_UNSPEC), ...: g4_setup) and then
+ *         makes its calls mostly on that one (gen4_op)
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
@@ -51,6 +55,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -155,7 +160,7 @@ static bool chance(int pct)
 /* ---- the model ---- */
 
 enum pkind { PK_NONE, PK_ECHO, PK_SINK, PK_FIN, PK_RST, PK_HELLO, PK_CLOSED, PK_DROP, PK_LOCAL,
-	     PK_UECHO, PK_USINK, PK_UCLOSED };
+	     PK_UECHO, PK_USINK, PK_UCLOSED, PK_STALL, PK_REPORT };
 enum st { ST_NEW, ST_LISTEN, ST_CONNECTING, ST_CONN, ST_DEAD, ST_QUEUED, ST_GONE };
 
 #define MAXM 12
@@ -178,6 +183,7 @@ struct msock {
 	int refs;
 	int bufset;             /* SO_RCVBUF (1), SO_SNDBUF (2) set: the size is the program's */
 	bool v6only;            /* IPV6_V6ONLY (-g 3): no IPv4 connection reaches it */
+	unsigned report_port;   /* -g 4: its port when it connected to the close report (7015) */
 };
 
 static struct msock ms[MAXM];
@@ -256,7 +262,7 @@ static void add_fd(int fd, int m)
 
 static bool peer_live(enum pkind p)
 {
-	return p == PK_ECHO || p == PK_SINK || p == PK_HELLO;
+	return p == PK_ECHO || p == PK_SINK || p == PK_HELLO || p == PK_REPORT;
 }
 
 /* The other end of M's connection goes away: with a RST when RST. */
@@ -492,7 +498,8 @@ static void settle(void)
 		if (k->err_expect)
 			wait_for(fd, W_ERR, 0, "rst");
 		if (k->eof_expect)
-			wait_for(fd, k->shut_early ? W_EOF_INFO : W_EOF, 0, "fin");
+			/* -g 4: after shutdown(SHUT_RD) too, where POLLRDHUP shows at once. */
+			wait_for(fd, k->shut_early || (gen >= 4 && k->rd_shut) ? W_EOF_INFO : W_EOF, 0, "fin");
 		/* -g 3: after shutdown(SHUT_RD) too, where POLLRDHUP shows at
 		 * once and the bytes still come (the first two keep theirs). */
 		if (k->in_expect > 0)
@@ -500,7 +507,7 @@ static void settle(void)
 				 "bytes");
 		/* The peer that closed at once (PK_FIN) still acknowledges a FIN. */
 		if (k->st == ST_CONN && !k->err_expect &&
-		    (peer_live(k->peer) || k->peer == PK_LOCAL || k->peer == PK_FIN))
+		    (peer_live(k->peer) || k->peer == PK_LOCAL || k->peer == PK_FIN || k->peer == PK_STALL))
 			wait_for(fd, W_OUTQ, 0, "outq");
 	}
 	if (udp_dirty) {
@@ -579,9 +586,17 @@ static const struct sockaddr *odd_addr(struct sockaddr_storage *ss, socklen_t *l
 
 /* A descriptor to call on: mostly one of ours, sometimes a bad one. M gets
  * the model's socket (-1 for a bad one). */
+static int subj = -1;            /* -g 4: the subject's msock */
+
 static int pick_fd(int *m)
 {
 	*m = -1;
+	/* -g 4: mostly the socket whose state the seed made. */
+	if (gen == 4 && subj >= 0 && fd_of(subj) >= 0 && chance(80)) {
+		*m = subj;
+		snprintf(tag, sizeof(tag), "s%d.", subj);
+		return fd_of(subj);
+	}
 	if (nfds > 0 && !chance(12)) {
 		int i = (int)rnd((uint32_t)nfds);
 
@@ -1092,6 +1107,26 @@ static void op_recv(void)
 	}
 }
 
+/* -g 4: Linux's inet_shutdown undoes a listener (SHUT_RD) and a connect
+ * under way (any HOW) with the protocol's disconnect: the socket is as new. */
+static void shut_undo(int m, int how)
+{
+	struct msock *k = &ms[m];
+
+	if (k->type != SOCK_STREAM)
+		return;
+	if (k->st == ST_LISTEN && how != SHUT_WR) {
+		for (int i = 0; i < k->qlen; i++) {
+			other_gone(k->q[i], true);
+			free_msock(k->q[i]);
+		}
+		k->qlen = 0;
+		k->st = ST_NEW;
+	} else if (k->st == ST_CONNECTING) {
+		k->st = ST_NEW;
+	}
+}
+
 static void op_shutdown(void)
 {
 	static const int hows[] = { SHUT_RD, SHUT_WR, SHUT_RDWR, SHUT_WR, SHUT_RDWR, 3, -1 };
@@ -1107,6 +1142,8 @@ static void op_shutdown(void)
 
 	if (how != SHUT_WR)
 		k->rd_shut = true;
+	if (gen >= 4)
+		shut_undo(m, how);
 	if (how == SHUT_RD || k->type != SOCK_STREAM || k->st != ST_CONN || k->wr_shut)
 		return;
 	k->wr_shut = true;
@@ -3125,6 +3162,751 @@ static void gen3_op(void)
 	weighted_op(tab, sizeof(tab) / sizeof(tab[0]));
 }
 
+/* ---- generation 4 (-g 4): the calls across a connection's states ---- */
+
+/*
+ * Each seed first brings one socket, the subject, into a state a test can
+ * reach for sure (g4_setup: CLOSE_WAIT, FIN_WAIT2, both FINs, CLOSE after
+ * LAST_ACK, the peer's RST, a refused connect, a connect to the silent port
+ * under way, a listener shut down, a connection undone by connect(AF_UNSPEC),
+ * bytes in several segments, an accepted connection, connected UDP with
+ * datagrams, a local pair, a connection to the close report), then makes
+ * calls on it, mostly (pick_fd), each settled as in the generations before.
+ * The calls: generation 1's (send, recv with each flag, shutdown, connect,
+ * listen, bind, names, ioctl, poll) and those of gen4_op: the state's
+ * options, SO_PEEK_OFF peeks across segments, MSG_WAITALL up to a FIN,
+ * readv into many small iovecs, MSG_TRUNC, select and epoll (EPOLLET,
+ * EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLL_CTL_MOD, an epoll in an epoll), a
+ * blocked accept or recv that shutdown(SHUT_RD) wakes, and close with
+ * SO_LINGER whose end the peer reports (peer.py's 7015).
+ */
+/* The control connection's answer to LINE, without its newline. */
+static bool ctl_ask(const char *line, char *ans, size_t n)
+{
+	size_t got = 0, len = strlen(line);
+
+	if (write(ctl_fd, line, len) != (ssize_t)len)
+		return false;
+	while (got < n - 1 && wait_for(ctl_fd, W_IN, 0, "ctl")) {
+		ssize_t r = recv(ctl_fd, ans + got, n - 1 - got, 0);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (memchr(ans, '\n', got))
+			break;
+	}
+	ans[got] = 0;
+	char *nl = strchr(ans, '\n');
+
+	if (nl)
+		*nl = 0;
+	return got > 0;
+}
+
+/* A new TCP or UDP socket of either family; its msock (-1: none). */
+static int sock4(int type, bool nonblock)
+{
+	int fam = rnd(2) ? AF_INET6 : AF_INET;
+
+	snprintf(nm, sizeof(nm), "socket(%s,%s%s)", fam == AF_INET ? "in" : "in6",
+		 type == SOCK_STREAM ? "tcp" : "udp", nonblock ? "|nb" : "");
+	int fd = (int)RFD(verbose ? nm : "socket", socket(fam, type | (nonblock ? SOCK_NONBLOCK : 0), 0));
+
+	if (fd < 0)
+		return -1;
+	int m = new_msock(type, fam);
+
+	if (m < 0 || nfds == MAXF) {
+		close(fd);
+		return -1;
+	}
+	ms[m].nonblock = nonblock;
+	add_fd(fd, m);
+	nsocks++;
+	return m;
+}
+
+/* bind M to own port PI. */
+static bool bind4(int m, int pi)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = mkaddr(&ss, ms[m].fam, rnd(2) ? SELF : "0.0.0.0", own_port(pi));
+
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	if (R("bind", bind(fd_of(m), (struct sockaddr *)&ss, l)) != 0)
+		return false;
+	ms[m].port = pi;
+	return true;
+}
+
+/* connect M to IP:PORT, a peer of kind KIND (PI: own port index, -1) as
+ * op_connect's model has it; settle() follows it. */
+static long connect4(int m, const char *ip, int port, enum pkind kind, int pi)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = mkaddr(&ss, ms[m].fam, ip, port);
+	struct msock *k = &ms[m];
+
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	snprintf(nm, sizeof(nm), "connect(%s:%d)", ip, port);
+	long r = R(verbose ? nm : "connect", connect(fd_of(m), (struct sockaddr *)&ss, l));
+	int e = errno;
+
+	if (k->type == SOCK_DGRAM) {
+		if (r == 0) {
+			k->peer = kind;
+			k->lport = pi;
+			if (k->port < 0)
+				k->port = 9;
+		}
+		return r;
+	}
+	if (r == 0 || e == EINPROGRESS) {
+		k->peer = kind;
+		k->lport = pi;
+		k->st = ST_CONNECTING;
+		if (k->port < 0)
+			k->port = 9;
+	}
+	return r;
+}
+
+/* M's send of N bytes (model: sent()). */
+static void send4(int m, int n, int flags)
+{
+	static char buf[200000];
+
+	for (int i = 0; i < n; i++)
+		buf[i] = (char)('a' + (i * 7 + n) % 26);
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	snprintf(nm, sizeof(nm), "send(%d,%#x)", n, flags);
+	sent(m, R(verbose ? nm : "send", send(fd_of(m), buf, (size_t)n, flags | MSG_NOSIGNAL)), flags,
+	     ms[m].peer, -1);
+}
+
+static void shut4(int m, int how)
+{
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
+	if (R(verbose ? nm : "shutdown", shutdown(fd_of(m), how)) != 0)
+		return;
+	struct msock *k = &ms[m];
+
+	if (how != SHUT_WR)
+		k->rd_shut = true;
+	shut_undo(m, how);
+	if (how == SHUT_RD || k->st != ST_CONN || k->wr_shut)
+		return;
+	k->wr_shut = true;
+	if (k->peer == PK_LOCAL && k->other >= 0 && k->other != m)
+		ms[k->other].eof_expect = true;
+	else if (peer_live(k->peer))
+		k->eof_expect = true;
+	else if (k->peer == PK_RST)
+		k->err_expect = true;
+}
+
+/* accept on listener L (its queue not empty): the child's msock. */
+static int accept4_(int l)
+{
+	snprintf(tag, sizeof(tag), "s%d.", l);
+	int nfd = (int)RFD("accept", accept(fd_of(l), NULL, NULL));
+
+	if (nfd < 0 || ms[l].qlen == 0) {
+		if (nfd >= 0)
+			close(nfd);
+		return -1;
+	}
+	int c = ms[l].q[0];
+
+	memmove(ms[l].q, ms[l].q + 1, sizeof(int) * (size_t)--ms[l].qlen);
+	ms[c].st = ST_CONN;
+	add_fd(nfd, c);
+	return c;
+}
+
+/* A listener on own port 0 of type TCP: its msock. */
+static int listener4(int backlog)
+{
+	int l = sock4(SOCK_STREAM, rnd(2));
+
+	if (l < 0 || !bind4(l, 0))
+		return -1;
+	snprintf(nm, sizeof(nm), "listen(%d)", backlog);
+	if (R(verbose ? nm : "listen", listen(fd_of(l), backlog)) != 0)
+		return -1;
+	ms[l].st = ST_LISTEN;
+	ms[l].backlog = backlog;
+	return l;
+}
+
+/* The peer connects to own port 0 in MODE (peer.py's control). */
+static void peer_connect4(int l, int md)
+{
+	static const char *const modes[] = { "hold", "hello", "fin", "rst" };
+	static const enum pkind kinds[] = { PK_SINK, PK_HELLO, PK_FIN, PK_RST };
+	char line[64], ans[64];
+
+	snprintf(line, sizeof(line), "connect %d %s\n", own_port(0), modes[md]);
+	bool ok = ctl_ask(line, ans, sizeof(ans)) && strncmp(ans, "ok", 2) == 0;
+
+	emit("peer(k0,%s)=%s", modes[md], ok ? "ok" : "fail");
+	if (ok)
+		queue_child(l, -1, kinds[md]);
+}
+
+enum scen { SC_CLOSE_WAIT, SC_FIN_WAIT2, SC_BOTH_FIN, SC_LAST_ACK, SC_PEER_RST, SC_REFUSED, SC_SILENT,
+	    SC_LISTEN_SHUT, SC_DISCONNECTED, SC_SEGMENTS, SC_ACCEPTED, SC_UDP, SC_LOCAL, SC_REPORT,
+	    SC_TW_REBIND, N_SCEN };
+static const char *const scen_name[] = { "closewait", "finwait2", "bothfin", "lastack", "peerrst",
+					 "refused", "silent", "listenshut", "disconnected", "segments",
+					 "accepted", "udp", "local", "report", "twrebind" };
+
+/* The connected subject: a TCP socket to the peer's PORT (KIND), settled. */
+static int conn4(int port, enum pkind kind, bool own_port0)
+{
+	int m = sock4(SOCK_STREAM, rnd(3) == 0);
+
+	if (m < 0)
+		return -1;
+	if (own_port0 && !bind4(m, 0))
+		return m;
+	connect4(m, PEER, port, kind, -1);
+	settle();
+	if (kind == PK_REPORT) {
+		struct sockaddr_storage ss;
+		socklen_t l = sizeof(ss);
+
+		/* Read now: Linux lets an ephemeral port go with the connection. */
+		if (getsockname(fd_of(m), (struct sockaddr *)&ss, &l) == 0)
+			ms[m].report_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+						  ((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return m;
+}
+
+static void g4_setup(void)
+{
+	enum scen s = (enum scen)rnd(N_SCEN);
+	int m = -1, l;
+
+	emit("scen=%s", scen_name[s]);
+	switch (s) {
+	case SC_CLOSE_WAIT:
+		m = conn4(P_FIN, PK_FIN, false);
+		break;
+	case SC_FIN_WAIT2:
+		/* The stalled peer acknowledges the FIN and never closes. */
+		if ((m = conn4(P_STALL, PK_STALL, false)) >= 0) {
+			if (chance(50))
+				send4(m, 100, 0);
+			settle();
+			shut4(m, SHUT_WR);
+		}
+		break;
+	case SC_BOTH_FIN:
+		/* The echo sends back, then closes at our FIN. */
+		if ((m = conn4(P_ECHO, PK_ECHO, chance(30))) >= 0) {
+			for (int i = (int)rnd(3); i > 0; i--) {
+				send4(m, 1 + (int)rnd(2000), 0);
+				settle();
+			}
+			shut4(m, rnd(4) ? SHUT_WR : SHUT_RDWR);
+		}
+		break;
+	case SC_LAST_ACK:
+		if ((m = conn4(P_FIN, PK_FIN, false)) >= 0)
+			shut4(m, SHUT_WR);
+		break;
+	case SC_PEER_RST:
+		if (chance(50)) {
+			if ((m = conn4(P_RST, PK_RST, false)) >= 0)
+				send4(m, 1 + (int)rnd(3) * 100, 0);
+		} else if ((l = listener4(4)) >= 0) {
+			peer_connect4(l, 3);
+			settle();
+			m = accept4_(l);
+		}
+		break;
+	case SC_REFUSED:
+		m = conn4(P_CLOSED, PK_CLOSED, chance(30));
+		break;
+	case SC_SILENT:
+		if ((m = sock4(SOCK_STREAM, true)) >= 0) {
+			if (chance(30))
+				bind4(m, 0);
+			connect4(m, PEER, P_DROP, PK_DROP, -1);
+		}
+		break;
+	case SC_LISTEN_SHUT:
+		if ((m = listener4((int)rnd(4))) >= 0) {
+			for (int i = (int)rnd(3); i > 0 && ms[m].qlen < ms[m].backlog; i--)
+				peer_connect4(m, (int)rnd(4));
+			settle();
+			if (chance(60))
+				shut4(m, rnd(3) ? SHUT_RD : SHUT_RDWR);
+			else
+				shut4(m, SHUT_WR);
+		}
+		break;
+	case SC_DISCONNECTED:
+		if ((m = rnd(2) ? conn4(P_ECHO, PK_ECHO, chance(40)) : conn4(P_HELLO, PK_HELLO, chance(40))) >= 0) {
+			if (ms[m].peer == PK_ECHO && chance(50)) {
+				send4(m, 10, 0);
+				settle();
+			}
+			struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+			snprintf(tag, sizeof(tag), "s%d.", m);
+			if (R("connect(UNSPEC)", connect(fd_of(m), &sa, sizeof(sa))) == 0) {
+				ms[m].st = ST_NEW;
+				ms[m].in_expect = 0;
+				ms[m].eof_expect = ms[m].err_expect = false;
+			}
+		}
+		break;
+	case SC_SEGMENTS:
+		/* Bytes in segments of their own: the echo answers each send
+		 * before the next. */
+		if ((m = conn4(P_ECHO, PK_ECHO, false)) >= 0) {
+			for (int i = 1 + (int)rnd(4); i > 0; i--) {
+				send4(m, 1 + (int)rnd(30), 0);
+				settle();
+			}
+		}
+		break;
+	case SC_ACCEPTED:
+		if ((l = listener4(4)) >= 0) {
+			peer_connect4(l, (int)rnd(3));
+			settle();
+			m = accept4_(l);
+		}
+		break;
+	case SC_UDP:
+		if ((m = sock4(SOCK_DGRAM, rnd(3) == 0)) >= 0) {
+			connect4(m, PEER, P_UECHO, PK_UECHO, -1);
+			for (int i = (int)rnd(4); i > 0; i--) {
+				static const int lens[] = { 0, 1, 7, 100, 1500 };
+
+				send4(m, lens[rnd(5)], 0);
+			}
+		}
+		break;
+	case SC_LOCAL:
+		if ((l = listener4(4)) >= 0) {
+			int c = sock4(SOCK_STREAM, rnd(2));
+
+			if (c < 0)
+				break;
+			connect4(c, SELF, own_port(0), PK_LOCAL, 0);
+			settle();
+			int a = accept4_(l);
+
+			if (a < 0)
+				break;
+			/* The subject is either end; the other sends in pieces. */
+			int o = rnd(2) ? a : c;
+
+			m = o == a ? c : a;
+			for (int i = (int)rnd(4); i > 0; i--) {
+				send4(o, 1 + (int)rnd(20), 0);
+				settle();
+			}
+			if (chance(40))
+				shut4(o, SHUT_WR);
+		}
+		break;
+	case SC_REPORT:
+		if ((m = conn4(P_REPORT, PK_REPORT, chance(30))) >= 0 && chance(60)) {
+			send4(m, 1 + (int)rnd(3000), 0);
+		}
+		break;
+	case SC_TW_REBIND:
+		/* Both FINs, then close: the port in TIME_WAIT; a new socket
+		 * takes it (bind, SO_REUSEADDR). */
+		if ((m = conn4(P_ECHO, PK_ECHO, true)) >= 0) {
+			shut4(m, SHUT_WR);
+			settle();
+			int i;
+
+			for (i = 0; i < nfds && fds[i].m != m; i++)
+				;
+			if (i < nfds) {
+				snprintf(tag, sizeof(tag), "s%d.", m);
+				R("close", close(fds[i].fd));
+				fds[i] = fds[--nfds];
+				last_close(m);
+			}
+			m = sock4(SOCK_STREAM, true);
+			if (m >= 0 && chance(50)) {
+				int one = 1;
+
+				R("REUSEADDR", setsockopt(fd_of(m), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+			}
+			if (m >= 0)
+				bind4(m, 0);
+		}
+		break;
+	case N_SCEN:
+		break;
+	}
+	settle();
+	subj = m;
+}
+
+/* The state's options: read them all, or set one of those a program sets. */
+static void op_opt4(void)
+{
+	int m, fd = pick_fd(&m), v = 0;
+	socklen_t l = sizeof(v);
+
+	switch (rnd(9)) {
+	case 0:
+		if (R("ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l)) == 0) {
+			more("/%s", ename(v));
+			/* The error read: the connection is over (no SIOCOUTQ
+			 * to wait for: Linux keeps the bytes unacknowledged). */
+			if (m >= 0 && v) {
+				ms[m].err_expect = false;
+				if (ms[m].type == SOCK_STREAM && ms[m].st == ST_CONN)
+					ms[m].st = ST_DEAD;
+			}
+		}
+		break;
+	case 1: {
+		struct tcp_info ti;
+
+		l = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		if (R("INFO", getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l)) == 0)
+			more("/state%d", ti.tcpi_state);
+		break;
+	}
+	case 2:
+		if (R("ACCEPTCONN", getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l)) == 0)
+			more("/%d", v);
+		break;
+	case 3: {
+		static const int segs[] = { 0, 88, 536, 1400, 65536 };
+
+		v = segs[rnd(5)];
+		snprintf(nm, sizeof(nm), "setMAXSEG(%d)", v);
+		R(verbose ? nm : "setMAXSEG", setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)));
+		break;
+	}
+	case 4:
+		if (R("MAXSEG", getsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &v, &l)) == 0)
+			more("/%s", v > 0 ? "+" : "0");
+		break;
+	case 5:
+		v = (int)rnd(2);
+		snprintf(nm, sizeof(nm), "setNODELAY(%d)", v);
+		R(verbose ? nm : "setNODELAY", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+		break;
+	case 6: {
+		struct linger lg = { (int)rnd(2), (int)rnd(3) };
+
+		snprintf(nm, sizeof(nm), "setLINGER(%d,%d)", lg.l_onoff, lg.l_linger);
+		if (R(verbose ? nm : "setLINGER", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) == 0 &&
+		    m >= 0)
+			ms[m].linger0 = lg.l_onoff && lg.l_linger == 0;
+		break;
+	}
+	case 7:
+		if (R("TYPE", getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &l)) == 0)
+			more("/%d", v);
+		break;
+	default:
+		if (R("NODELAY", getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &l)) == 0)
+			more("/%d", v);
+		break;
+	}
+}
+
+/* SO_PEEK_OFF, then peeks that move it, then a read (which moves it back). */
+static void op_peekoff4(void)
+{
+	static const int offs[] = { 0, 1, 3, -1, 7 };
+	int m, fd = pick_fd(&m), off = offs[rnd(5)];
+	char buf[64];
+
+	snprintf(nm, sizeof(nm), "setPEEK_OFF(%d)", off);
+	if (R(verbose ? nm : "setPEEK_OFF", setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) != 0)
+		return;
+	for (int i = 1 + (int)rnd(3); i > 0; i--) {
+		int n = 1 + (int)rnd(8);
+
+		snprintf(nm, sizeof(nm), "peek(%d)", n);
+		long r = R(verbose ? nm : "peek", recv(fd, buf, (size_t)n, MSG_PEEK | MSG_DONTWAIT));
+
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+	}
+	socklen_t l = sizeof(off);
+
+	if (R("PEEK_OFF", getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &l)) == 0)
+		more("/%d", off);
+	if (chance(50)) {
+		int n = 1 + (int)rnd(6);
+
+		snprintf(nm, sizeof(nm), "recv(%d)", n);
+		long r = R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_DONTWAIT));
+
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		received(m, r, 0, 1);
+		l = sizeof(off);
+		if (R("PEEK_OFF", getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &l)) == 0)
+			more("/%d", off);
+	}
+}
+
+/* A blocking receive that ends by itself: MSG_WAITALL for more than will
+ * come before the FIN, or readv/recvmsg into many small iovecs. */
+static void op_waitall4(void)
+{
+	int m, fd = pick_fd(&m), n = 1 + (int)rnd(40);
+	static char buf[4096];
+	bool waitall = chance(50);
+	int flags = waitall ? MSG_WAITALL : 0;
+
+	if (m >= 0 && ms[m].type == SOCK_STREAM && ms[m].eof_expect)
+		n = ms[m].in_expect + 1 + (int)rnd(10);
+	if (m < 0 || ms[m].nonblock || !recv_comes(&ms[m], flags, n))
+		flags |= MSG_DONTWAIT;
+	int niov = 1 + (int)rnd(24), each = (n + niov - 1) / niov;
+	struct iovec iv[24];
+
+	for (int i = 0; i < niov; i++) {
+		iv[i].iov_base = buf + i * each;
+		iv[i].iov_len = (size_t)(i * each + each <= n ? each : n > i * each ? n - i * each : 0);
+	}
+	long r;
+
+	if (!waitall && !(flags & MSG_DONTWAIT) && chance(50)) {
+		snprintf(nm, sizeof(nm), "readv(%d,%d)", niov, n);
+		r = R(verbose ? nm : "readv", readv(fd, iv, niov));
+	} else {
+		struct msghdr h = { .msg_iov = iv, .msg_iovlen = (size_t)niov };
+
+		snprintf(nm, sizeof(nm), "recvmsg(%d,%d,%#x)", niov, n, flags);
+		r = R(verbose ? nm : "recvmsg", recvmsg(fd, &h, flags));
+		if (r >= 0)
+			more("/f%x", h.msg_flags);
+	}
+	if (r > 0)
+		more("/%04x", sum(buf, r));
+	received(m, r, 0, 1);
+}
+
+/* A short buffer on a datagram: MSG_TRUNC says its length. */
+static void op_trunc4(void)
+{
+	int m, fd = pick_fd(&m), n = (int)rnd(4), flags = MSG_TRUNC | MSG_DONTWAIT;
+	char buf[8];
+
+	if (chance(30))
+		flags |= MSG_PEEK;
+	if (chance(50)) {
+		struct iovec iv = { buf, (size_t)n };
+		struct msghdr h = { .msg_iov = &iv, .msg_iovlen = 1 };
+
+		snprintf(nm, sizeof(nm), "recvmsg(%d,%#x)", n, flags & ~MSG_TRUNC);
+		long r = R(verbose ? nm : "recvmsgT", recvmsg(fd, &h, flags & ~MSG_TRUNC));
+
+		if (r >= 0)
+			more("/f%x", h.msg_flags);
+		received(m, r, flags, 1);
+		return;
+	}
+	snprintf(nm, sizeof(nm), "recv(%d,%#x)", n, flags);
+	received(m, R(verbose ? nm : "recvT", recv(fd, buf, (size_t)n, flags)), flags, 1);
+}
+
+static void op_select4(void)
+{
+	int m, fd = pick_fd(&m);
+	fd_set rs, ws, es;
+	struct timeval tv = { 0, 0 };
+
+	/* Not the made-up numbers (999, 1000): Linux ignores an fd above its
+	 * table, whose size the stack's own fds (kept high) change. */
+	if (fd < 0 || fd >= 999)
+		return;
+	FD_ZERO(&rs);
+	FD_ZERO(&ws);
+	FD_ZERO(&es);
+	FD_SET(fd, &rs);
+	FD_SET(fd, &ws);
+	FD_SET(fd, &es);
+	if (R("select", select(fd + 1, &rs, &ws, &es, &tv)) >= 0)
+		more("/%d%d%d", FD_ISSET(fd, &rs), FD_ISSET(fd, &ws), FD_ISSET(fd, &es));
+}
+
+/* epoll: the subject with a mode, two waits (the second shows EPOLLET's and
+ * EPOLLONESHOT's), a re-arm, an epoll inside an epoll. */
+static void op_epoll4(void)
+{
+	static const uint32_t modes[] = { 0, EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLET | EPOLLONESHOT };
+	int m, fd = pick_fd(&m);
+	uint32_t md = modes[rnd(5)], evs = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI;
+	struct epoll_event ev = { .events = evs | md, .data.u64 = 1 }, got[4];
+	int ep = epoll_create1(EPOLL_CLOEXEC), ep2 = -1;
+	if (ep < 0)
+		return;
+	if (chance(20)) {
+		R("epoll_mod_unadded", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+	}
+	snprintf(nm, sizeof(nm), "epoll_ctl(ADD,%#x)", ev.events);
+	if (R(verbose ? nm : "epoll_add", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) != 0) {
+		close(ep);
+		return;
+	}
+	if (chance(30)) {
+		struct epoll_event e2 = { .events = EPOLLIN | (chance(50) ? EPOLLET : 0), .data.u64 = 2 };
+
+		ep2 = epoll_create1(EPOLL_CLOEXEC);
+		R("epoll_nest", epoll_ctl(ep2, EPOLL_CTL_ADD, ep, &e2));
+	}
+	for (int i = 0; i < 3; i++) {
+		int w = ep2 >= 0 && i == 0 ? ep2 : ep;
+
+		if (R(w == ep2 ? "epoll_wait2" : "epoll_wait", epoll_wait(w, got, 4, 0)) > 0)
+			more("/%x", got[0].events);
+		if (i == 1) {
+			/* Re-arm (EPOLLEXCLUSIVE: Linux refuses a MOD). */
+			ev.events = evs | (chance(50) ? md : 0);
+			snprintf(nm, sizeof(nm), "epoll_ctl(MOD,%#x)", ev.events);
+			R(verbose ? nm : "epoll_mod", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+		}
+	}
+	if (ep2 >= 0)
+		close(ep2);
+	close(ep);
+}
+
+/* A blocked accept (listener) or recv that shutdown(SHUT_RD) from this
+ * thread wakes: the outcome is the same whichever comes first. */
+struct waker { int fd; bool acc; long r; int e; };
+
+static void *wake_thread(void *a)
+{
+	struct waker *w = a;
+	char b[16];
+
+	errno = 0;
+	w->r = w->acc ? accept(w->fd, NULL, NULL) : recv(w->fd, b, sizeof(b), 0);
+	w->e = errno;
+	return NULL;
+}
+
+static void op_wake4(void)
+{
+	int m, fd = pick_fd(&m);
+	static struct waker w;
+	pthread_t th;
+	struct timespec dl;
+
+	if (m < 0 || ms[m].type != SOCK_STREAM || ms[m].nonblock)
+		return;
+	/* Only where nothing else ends the call: an empty queue, no bytes. */
+	if (ms[m].st == ST_LISTEN ? ms[m].qlen > 0 :
+	    ms[m].st != ST_CONN || ms[m].in_expect > 0 || ms[m].eof_expect || ms[m].err_expect || ms[m].rd_shut)
+		return;
+	w = (struct waker){ .fd = fd, .acc = ms[m].st == ST_LISTEN };
+	if (pthread_create(&th, NULL, wake_thread, &w) != 0)
+		return;
+	int how = rnd(2) ? SHUT_RD : SHUT_RDWR;
+
+	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
+	R(verbose ? nm : "shutdown", shutdown(fd, how));
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += WAIT_MS / 1000;
+	if (pthread_timedjoin_np(th, NULL, &dl) != 0) {
+		emit("~Twake");
+		pthread_detach(th);
+		return;
+	}
+	result(w.acc ? "woken-accept" : "woken-recv", w.r, w.e, w.acc);
+	if (w.acc && w.r >= 0)
+		close((int)w.r);
+	ms[m].rd_shut = true;
+	if (ms[m].st == ST_LISTEN && step_r < 0) {
+		ms[m].st = ST_NEW;
+		ms[m].qlen = 0;
+	}
+}
+
+/* close with SO_LINGER ({1,0}: a RST), perhaps bytes not yet sent; what the
+ * close report peer (7015) saw. */
+static void op_close4(void)
+{
+	int m, fd = pick_fd(&m), i;
+	unsigned port;
+
+	if (m < 0)
+		return;
+	for (i = 0; i < nfds && fds[i].m != m; i++)
+		;
+	if (i == nfds || ms[m].refs != 1)
+		return;
+	port = ms[m].report_port;
+	int v = (int)rnd(4);
+	struct linger lg = { v > 0, v == 1 ? 0 : v == 2 ? 2 : 0 };
+
+	if (v == 3)
+		lg.l_onoff = 0;
+	else {
+		snprintf(nm, sizeof(nm), "setLINGER(%d,%d)", lg.l_onoff, lg.l_linger);
+		R(verbose ? nm : "setLINGER", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	}
+	/* Bytes still to send at close, to the report only (a closed peer
+	 * resets the send half-way): not under {1,0} (how much went before
+	 * the RST is the timing's). */
+	if (!(lg.l_onoff && lg.l_linger == 0) && ms[m].st == ST_CONN && !ms[m].wr_shut && chance(60) &&
+	    ms[m].peer == PK_REPORT && !ms[m].err_expect)
+		send4(m, rnd(2) || ms[m].nonblock ? 100 : 150000, 0);
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	R("close", close(fd));
+	if (nstale < 8)
+		stale[nstale++] = fd;
+	fds[i] = fds[--nfds];
+	ms[m].refs--;
+	last_close(m);
+	if (port) {
+		char line[64], ans[64];
+
+		snprintf(line, sizeof(line), "seen %u\n", port);
+		emit("seen=%s", ctl_ask(line, ans, sizeof(ans)) ? ans : "?");
+	}
+}
+
+/* Generation 4's mix: generation 1's calls and the states' own. */
+static void gen4_op(void)
+{
+	static const struct weighted tab[] = {
+		{ op_send, 6 }, { op_recv, 8 }, { op_shutdown, 4 }, { op_connect, 4 }, { op_listen, 2 },
+		{ op_bind, 2 }, { op_name, 3 }, { op_ioctl, 5 }, { op_poll, 5 }, { op_accept, 2 },
+		{ op_peer_connect, 1 }, { op_opt4, 10 }, { op_peekoff4, 4 }, { op_waitall4, 4 },
+		{ op_trunc4, 2 }, { op_select4, 2 }, { op_epoll4, 4 }, { op_wake4, 2 }, { op_close4, 3 },
+	};
+
+	int total = 0, w;
+
+	/* Not weighted_op: no new sockets beside the state's. */
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
+
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -3164,14 +3946,20 @@ static void run_seed(unsigned long seed)
 	}
 	if (gen >= 2)
 		gen2_setup();
+	if (gen == 4)
+		g4_setup();
 	nops = 5 + (int)rnd(16);
 	for (int i = 0; i < nops; i++) {
 		int w;
 
 		tag[0] = 0;
 		step_no = i;
+		if (gen == 4 && nfds == 0)
+			break;
 		if (gen >= 2) {
-			if (gen == 3)
+			if (gen == 4)
+				gen4_op();
+			else if (gen == 3)
 				gen3_op();
 			else
 				gen2_op();
@@ -3274,8 +4062,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			gen = atoi(optarg);
-			if (gen < 1 || gen > 3) {
-				fprintf(stderr, "fuzzseq: -g 1, 2 or 3\n");
+			if (gen < 1 || gen > 4) {
+				fprintf(stderr, "fuzzseq: -g 1, 2, 3 or 4\n");
 				return 2;
 			}
 			break;

@@ -12,6 +12,8 @@ pair, or pstack over the TAP). Every behaviour has its own port:
                                    gone with 64), fin (close at once), rst (close with
                                    SO_LINGER 0)
               "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
+              "seen PORT"          7015's report of the connection from PORT (below),
+                                   answered "ok eof N", "ok reset N" or "ok none"
               "mcast GROUP PORT TEXT"  send the datagram TEXT to the multicast GROUP:PORT
                                    on the link (TTL 1), from port 7007
   TCP 7001  echo until EOF, then close
@@ -30,6 +32,10 @@ pair, or pstack over the TAP). Every behaviour has its own port:
   TCP 7013  TTL report: answers "ttl=N", the IP TTL of the program's SYN (an accepted
             socket's IP_MULTICAST_TTL is its SYN's TTL), and closes
   UDP 7014  TTL report: answers each datagram with "ttl=N tos=M", its IP TTL and TOS
+  TCP 7015  close report: reads the program's bytes until EOF or an error, never writes;
+            the control command "seen PORT" answers "ok eof N" or "ok reset N" (N the
+            bytes read) for the connection from the program's port PORT, once it ended
+            (within 2 s; "ok none" if it did not)
 
 Prints "ready" once every port is open; runs until killed.
 """
@@ -43,6 +49,8 @@ HOST = "192.0.2.1"
 PROG = "192.0.2.2"
 HELLO = b"hello world\n"
 held = []   # stalled connections stay referenced (and open) until the peer exits
+seen = {}   # 7015's ended connections: the program's port -> "eof N" / "reset N"
+seen_cv = threading.Condition()
 
 
 def sink(c):
@@ -118,6 +126,23 @@ def urgent_report(c):
     c.close()
 
 
+def close_report(c):
+    """Reads until EOF or an error; what it saw, for the control's "seen"."""
+    port, n, how = c.getpeername()[1], 0, "eof"
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            n += len(b)
+    except OSError:
+        how = "reset"
+    c.close()
+    with seen_cv:
+        seen[port] = "%s %d" % (how, n)
+        seen_cv.notify_all()
+
+
 def hello(c):
     c.sendall(HELLO)
     sink(c)
@@ -148,6 +173,13 @@ def control(c, udp):
                     threading.Thread(target=sink, args=(s,), daemon=True).start()
                 else:
                     mode(s)
+            elif w[0] == "seen":
+                port = int(w[1])
+                with seen_cv:
+                    seen_cv.wait_for(lambda: port in seen, timeout=2)
+                    what = seen.pop(port, "none")
+                c.sendall(("ok %s\n" % what).encode())
+                continue
             elif w[0] == "udp":
                 udp.sendto(w[2].rstrip("\n").encode(), (PROG, int(w[1])))
             elif w[0] == "mcast":
@@ -218,6 +250,7 @@ def main():
     serve_tcp(7011, hello)
     serve_tcp(7012, urgent_report)
     serve_tcp(7013, ttl_report)
+    serve_tcp(7015, close_report)
     ur = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     ur.bind((HOST, 7014))
     threading.Thread(target=udp_ttl_report, args=(ur,), daemon=True).start()

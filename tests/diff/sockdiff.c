@@ -1325,6 +1325,32 @@ CASE(bind_after_refused, 1000)
 	emit_sockname(s);
 	conn(s, PEER, P_ECHO);
 }
+/* An accepted connection that ended: its port (the listener's) was never
+ * bind()'s own (Linux's sk_clone_lock clears SOCK_BINDPORT_LOCK in the
+ * child), so tcp_done let it go: bind() works again, and once the listener
+ * is gone the port is free. */
+static void bind_after_accepted_ended(const char *mode)
+{
+	int l = tcp_listener(), c;
+
+	peer("connect %d %s", case_port(), mode);
+	c = accept(l, NULL, NULL);
+	need(c >= 0, "accept");
+	if (strcmp(mode, "fin") == 0) {
+		wait_fin(c);
+		need(shutdown(c, SHUT_WR) == 0, "shutdown");
+		emit("state=%d", wait_state(c, TCP_CLOSE));
+	} else {
+		wait_err(c);
+	}
+	bind_to(tcp_sock(), SELF, case_port());
+	close(l);
+	bind_to(tcp_sock(), SELF, case_port());
+	bind_to(c, "0.0.0.0", 0);
+	emit_sockname(c);
+}
+CASE(bind_after_accepted_reset, 0) { bind_after_accepted_ended("rst"); }
+CASE(bind_after_accepted_passive_close, 0) { bind_after_accepted_ended("fin"); }
 /* A connect() that timed out (TCP_USER_TIMEOUT over the SYN's retries)
  * gave its port back as a refused one did. */
 CASE(bind_after_connect_timeout, 4000)

@@ -2147,7 +2147,10 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	/* Like Linux's sk_clone_lock(): the listener's options and bind() flags. */
 	tcp_set_opts(c, &l->opt);
 	c->pcb.reuse = l->pcb.reuse;
-	c->port_locked = l->port_locked;    /* sk_clone copies sk_userlocks */
+	/* sk_clone_lock copies sk_userlocks but SOCK_BINDPORT_LOCK: the
+	 * port is the listener's, not the child's bind()'s, so the child's
+	 * tcp_done lets it go (inet_put_port) and bind() works again. */
+	c->port_locked = false;
 	c->shut_closed = l->shut_closed;    /* and sk_shutdown (listen() kept it) */
 	c->rd_shut = (c->shut_closed & 1) != 0;
 	/* Linux's tcp_v4_syn_recv_sock: the child's IP_MULTICAST_TTL is the

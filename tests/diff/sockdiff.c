@@ -16913,6 +16913,28 @@ CASE(ioctl_outq_after_disconnect, 0)
 	R(ioctl(t, SIOCOUTQ, &v));
 	emit("outq=%s", v > 65536 ? "window+2" : v == 0 ? "0" : "other");
 }
+/* The peer's RST on bytes it never acknowledged (its socket closed: data
+ * to CLOSE_WAIT is reset): Linux's tcp_reset purges the write queue but
+ * moves neither write_seq nor snd_una, so SIOCOUTQ keeps counting them
+ * (SIOCOUTQNSD not: they were sent), through SO_ERROR and a shutdown. */
+CASE(ioctl_outq_after_reset, 0)
+{
+	int s = tcp_to(P_FIN), v = -1;
+
+	wait_fin(s);
+	R(send(s, "0123456789", 10, MSG_NOSIGNAL));
+	wait_err(s);
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("nsd=%d", v);
+	emit_so_error(s);
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	R(shutdown(s, SHUT_WR));
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+}
 /* After a non-blocking connect() was refused: Linux's tcp_done leaves
  * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
  * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;

@@ -187,6 +187,10 @@ struct tcp_conn {
 	tcp_seq snd_sml;                    /* end of the last new data sent in a short segment
 					     * (Linux's snd_sml, for Minshall's Nagle check) */
 	bool fin_queued;                    /* FIN after the queued data */
+	/* What SIOCOUTQ and SIOCOUTQNSD still count once a reset or a
+	 * timeout ended the connection (Linux's tcp_reset and tcp_write_err
+	 * purge the write queue but leave write_seq, snd_una and snd_nxt). */
+	uint32_t dead_outq, dead_nsd;
 	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
 	 * data as Linux's send buffers would hold it, each at most a size goal;
 	 * the buffer that is the tail when a write ends carries PSH. The tail

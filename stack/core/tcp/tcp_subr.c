@@ -411,6 +411,13 @@ bool tcp_abort(struct tcp_conn *c, int err)
 {
 	if (err)
 		c->err = err;
+	/* The bytes never acknowledged (and never sent) stay counted: Linux's
+	 * tcp_done moves neither write_seq nor snd_una. A refused SYN is
+	 * syn_unacked's (tcp_usrreq.c). */
+	if (err && c->was_connected && c->state != TCP_STATE_CLOSED) {
+		c->dead_outq = (uint32_t)tcp_outq(c);
+		c->dead_nsd = (uint32_t)tcp_outq_unsent(c);
+	}
 	return tcp_done(c);
 }
 

@@ -1159,7 +1159,7 @@ static size_t syn_unacked(const struct tcp_conn *c)
 size_t tcp_outq(const struct tcp_conn *c)
 {
 	stack_assert_locked();
-	return c->sndq.len + fin_unacked(c) + syn_unacked(c);
+	return c->sndq.len + fin_unacked(c) + syn_unacked(c) + (c->state == TCP_STATE_CLOSED ? c->dead_outq : 0);
 }
 
 size_t tcp_outq_unsent(const struct tcp_conn *c)
@@ -1168,7 +1168,9 @@ size_t tcp_outq_unsent(const struct tcp_conn *c)
 	uint32_t sent;
 
 	stack_assert_locked();
-	if (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
+	if (c->state == TCP_STATE_CLOSED)
+		return c->sndq.len + c->dead_nsd;
+	if (c->state == TCP_STATE_LISTEN || c->state == TCP_STATE_SYN_SENT)
 		return c->sndq.len;
 	/* Sent once at least (snd_max), a FIN's place included: that one
 	 * comes only after all the data. */

@@ -16935,6 +16935,32 @@ CASE(ioctl_outq_after_reset, 0)
 	R(ioctl(s, SIOCOUTQ, &v));
 	emit("outq=%d", v);
 }
+/* shutdown() before connect() (ENOTCONN, but Linux's inet_shutdown keeps
+ * the bits), then a non-blocking connect(): while the SYN is out a send
+ * answers EAGAIN, as without the shutdown, since tcp_sendmsg_locked waits
+ * for the handshake (sk_stream_wait_connect) before it looks at
+ * SEND_SHUTDOWN; MSG_FASTOPEN's sendto EALREADY. Once connected, EPIPE. */
+CASE(send_shut_before_connect_syn_sent, 0)
+{
+	for (int how = 0; how < 3; how++) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), v = -1;
+		struct pollfd p = { .fd = s, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+		R(shutdown(s, how));
+		conn(s, PEER, P_DROP);
+		R(poll(&p, 1, 0));
+		emit("rev=%x", p.revents);
+		R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+		R(recv(s, &v, 1, MSG_DONTWAIT));
+		R(sendto(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_FASTOPEN, NULL, 0));
+	}
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	R(shutdown(s, SHUT_WR));
+	conn(s, PEER, P_ECHO);
+	emit("rev=%x", wait_ev(s, POLLOUT));
+	R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
 /* After a non-blocking connect() was refused: Linux's tcp_done leaves
  * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
  * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;

@@ -523,7 +523,12 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 		c->err = 0;
 		return e;
 	}
-	if (c->wr_shut || (c->shut_closed & 2))
+	/* Linux's tcp_sendmsg_locked waits for the handshake first
+	 * (sk_stream_wait_connect) and looks at SEND_SHUTDOWN after it: a
+	 * shutdown() made before connect() answers EAGAIN while the SYN is
+	 * out, EPIPE once the connection is made. */
+	if ((c->wr_shut || (c->shut_closed & 2)) && c->state != TCP_STATE_SYN_SENT &&
+	    !(c->state == TCP_STATE_SYN_RECEIVED && !c->tfo))
 		return -EPIPE;
 	switch (c->state) {
 	case TCP_STATE_ESTABLISHED:

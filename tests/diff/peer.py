@@ -126,9 +126,11 @@ def urgent_report(c):
     c.close()
 
 
-def close_report(c):
-    """Reads until EOF or an error; what it saw, for the control's "seen"."""
-    port, n, how = c.getpeername()[1], 0, "eof"
+def close_report(c, port):
+    """Reads until EOF or an error; what it saw, for the control's "seen"
+    (PORT: the program's, from accept: a connection reset in the queue has
+    no peer name any more)."""
+    n, how = 0, "eof"
     try:
         while True:
             b = c.recv(65536)
@@ -201,8 +203,9 @@ def serve_tcp(port, handler, *args):
 
     def loop():
         while True:
-            c, _ = l.accept()
-            threading.Thread(target=handler, args=(c,) + args, daemon=True).start()
+            c, a = l.accept()
+            more = (a[1],) if handler is close_report else ()
+            threading.Thread(target=handler, args=(c,) + more + args, daemon=True).start()
     threading.Thread(target=loop, daemon=True).start()
 
 

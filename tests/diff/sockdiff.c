@@ -16961,6 +16961,30 @@ CASE(send_shut_before_connect_syn_sent, 0)
 	emit("rev=%x", wait_ev(s, POLLOUT));
 	R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 }
+/* An AF_INET6 socket whose connection ended (both FINs: CLOSE, the port
+ * let go) and a bind() to an address not the host's: Linux's __inet6_bind
+ * refuses it (EADDRNOTAVAIL) before it changes anything, so getsockname()
+ * still shows the connection's address (only a failed get_port resets it). */
+CASE(bind6_refused_after_end_keeps_address, 0)
+{
+	int t = sock6(SOCK_STREAM);
+	struct sockaddr_in6 ec = sin6("::ffff:192.0.2.1", P_ECHO), pe = sin6("::ffff:192.0.2.1", 15293);
+	char b[8];
+
+	R(connect(t, (struct sockaddr *)&ec, sizeof(ec)));
+	R(send(t, "abc", 3, 0));
+	R(shutdown(t, SHUT_WR));
+	emit("rev=%x", wait_ev(t, POLLRDHUP) & POLLRDHUP);
+	emit("state=%d", wait_state(t, TCP_CLOSE));
+	emit_sockname(t);
+	R(bind(t, (struct sockaddr *)&pe, sizeof(pe)));
+	emit_sockname(t);
+	R(recv(t, b, 2, 0));
+	emit_sockname(t);
+	R(recv(t, b, 2, 0));
+	R(recv(t, b, 2, 0));
+	emit_sockname(t);
+}
 /* After a non-blocking connect() was refused: Linux's tcp_done leaves
  * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
  * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;

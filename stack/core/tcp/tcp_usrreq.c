@@ -44,8 +44,12 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
 	if (r == 0)
 		c->port_locked = local->port != 0;
-	else if (c->was_connected || r == -EADDRINUSE)
-		c->pcb.local.addr = 0;  /* Linux's __inet_bind clears the address it tried; the port stays shown */
+	else if ((c->was_connected && r != -EADDRNOTAVAIL) || r == -EADDRINUSE)
+		/* Linux's __inet_bind clears the address it tried (inet_reset_saddr
+		 * after get_port failed); the port stays shown. An address not
+		 * the host's was refused before anything changed (__inet6_bind:
+		 * after the state check), the old address stays. */
+		c->pcb.local.addr = 0;
 	return r;
 }
 

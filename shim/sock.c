@@ -1427,7 +1427,9 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 		if (r < 0)
 			goto out;
 	}
-	(void)tcp_peer(c, &peer);
+	/* Linux's inet_accept asks getname with peer 2: the peer's address
+	 * whatever the state, a connection reset while queued too. */
+	(void)tcp_peer_kept(c, &peer);
 	/*
 	 * The connection is owned at once, before the lock is let go for the
 	 * placeholder's socket(): by n, which sits in limbo until its fd is in

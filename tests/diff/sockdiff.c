@@ -16961,6 +16961,24 @@ CASE(send_shut_before_connect_syn_sent, 0)
 	emit("rev=%x", wait_ev(s, POLLOUT));
 	R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 }
+/* A connection the peer reset while it waited in the accept queue: accept()
+ * still names the peer (Linux's inet_accept asks getname with peer 2, which
+ * skips the state check), getpeername then ENOTCONN, SO_ERROR ECONNRESET. */
+CASE(accept_reset_in_queue_addr, 0)
+{
+	int l = tcp_listener(), c;
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+
+	peer("connect %d rst", case_port());
+	wait_in(l);
+	c = accept(l, (struct sockaddr *)&a, &al);
+	emit("c=%d", c >= 0);
+	emit("port=%s", ntohs(a.sin_port) ? "eph" : "0");
+	emit_addr(&a, al);
+	emit_peername(c);
+	emit_so_error(c);
+}
 /* An AF_INET6 socket whose connection ended (both FINs: CLOSE, the port
  * let go) and a bind() to an address not the host's: Linux's __inet6_bind
  * refuses it (EADDRNOTAVAIL) before it changes anything, so getsockname()

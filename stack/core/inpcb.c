@@ -444,6 +444,11 @@ int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t la
 	return -EADDRNOTAVAIL;
 }
 
+bool inpcb_bound_conflict(const struct inpcb_table *t, const struct inpcb *p)
+{
+	return port_conflict(t, p, p->local.addr, p->local.port, p->reuse);
+}
+
 bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p)
 {
 	for (const struct inpcb *x = t->lhash[hashp(p->local.port)]; x; x = x->lnext)

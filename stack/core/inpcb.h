@@ -152,5 +152,9 @@ int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t la
 /* listen(): another listener holds p's port for an overlapping address and
  * the two did not both set SO_REUSEPORT. */
 bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p);
+/* listen() on a socket bound already: bind()'s rules again for its port,
+ * against the endpoints that share it now (its accepted connections once
+ * it stopped listening, sockets that bound it with SO_REUSEADDR). */
+bool inpcb_bound_conflict(const struct inpcb_table *t, const struct inpcb *p);
 
 #endif

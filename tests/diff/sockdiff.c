@@ -17003,6 +17003,34 @@ CASE(bind6_refused_after_end_keeps_address, 0)
 	R(recv(t, b, 2, 0));
 	emit_sockname(t);
 }
+/* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
+ * port kept) listens again while the connection it accepted lives: Linux's
+ * inet_csk_listen_start asks get_port for the port again, and without
+ * SO_REUSEADDR the child conflicts (EADDRINUSE, on every try); with it the
+ * listen works. Another socket's bind() of the port: EADDRINUSE. */
+CASE(listen_again_after_shutdown_child_alive, 0)
+{
+	for (int v = 0; v < 4; v++) {
+		int l = tcp_sock(), c = tcp_sock(), a, one = 1;
+		struct sockaddr_in me = sin4(v & 1 ? "0.0.0.0" : SELF, case_port() + v);
+
+		if (v & 2)
+			setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		R(bind(l, (struct sockaddr *)&me, sizeof(me)));
+		R(listen(l, 4));
+		conn(c, SELF, case_port() + v);
+		a = accept(l, NULL, NULL);
+		emit("a=%d", a >= 0);
+		R(shutdown(l, SHUT_RDWR));
+		R(listen(l, 1));
+		R(listen(l, 1));
+		int t = tcp_sock();
+
+		me = sin4(SELF, case_port() + v);
+		R(bind(t, (struct sockaddr *)&me, sizeof(me)));
+		R(listen(t, 1));
+	}
+}
 /* After a non-blocking connect() was refused: Linux's tcp_done leaves
  * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
  * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;

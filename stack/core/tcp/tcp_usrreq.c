@@ -115,6 +115,12 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 
 		if (r)
 			return r;
+	} else if (inpcb_bound_conflict(&c->s->tcp->pcbs, &c->pcb)) {
+		/* Linux's inet_csk_listen_start asks get_port for the port
+		 * again: a listener shut down and listening anew, bound
+		 * without SO_REUSEADDR, meets the connections it accepted
+		 * (inet_csk_bind_conflict). */
+		return -EADDRINUSE;
 	}
 	/* Two listeners on one port only with SO_REUSEPORT on both. */
 	if (inpcb_listen_conflict(&c->s->tcp->pcbs, &c->pcb))

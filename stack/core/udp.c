@@ -30,7 +30,7 @@ struct udp_dgram {
 	uint32_t dst;                /* from the IP header, for the control messages */
 	uint8_t ttl, tos;
 	bool looped;                 /* delivered by the loop queue (ip4_hdr's looped) */
-	bool peeked;                 /* of no bytes, seen by a peek at an offset (udp_peek_at) */
+	bool peeked;                 /* of no bytes, seen by a peek (udp_recv, udp_peek_at) */
 	uint64_t at;
 	uint32_t dropcount;          /* SO_RXQ_OVFL: u->drops when queued */
 	size_t len;
@@ -1021,6 +1021,11 @@ long udp_recvfrom(struct udp_sock *u, void *buf, size_t len, struct ip4_endpoint
 		*full_len = d->len;
 	if (!(flags & SOCK_PEEK))
 		dgram_drop_head(u);
+	else if (!d->len)
+		/* Linux's __skb_try_recv_from_queue marks a datagram of no
+		 * bytes peeked on any peek, SO_PEEK_OFF or not: a peek at an
+		 * offset passes it from then on (udp_peek_at). */
+		d->peeked = true;
 	return (long)n;
 }
 

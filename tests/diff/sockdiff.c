@@ -8122,6 +8122,28 @@ CASE(peek_off_udp_zero_dgram, 0)
 	R(recv(s, b, sizeof(b), 0));
 	emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
 }
+/* The same when a plain MSG_PEEK (no SO_PEEK_OFF yet) saw it first: Linux's
+ * __skb_try_recv_from_queue marks a datagram of no bytes peeked whatever the
+ * offset, so a peek at offset 0 passes it from then on (EAGAIN), while
+ * recv() still takes it. */
+CASE(peek_off_udp_zero_dgram_peeked_before, 0)
+{
+	for (int v = 0; v < 3; v++) {
+		int s = udp_to(P_UECHO);
+		char b[8] = "";
+
+		need(send(s, "", 0, 0) == 0, "send");
+		wait_in(s);
+		if (v >= 1)
+			R(recv(s, b, sizeof(b), MSG_PEEK | (v == 2 ? MSG_TRUNC : 0)));
+		seti(s, SOL_SOCKET, SO_PEEK_OFF, 0);
+		R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+		R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+		emit("off=%d", geti(s, SOL_SOCKET, SO_PEEK_OFF));
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	}
+}
 /* TCP: a peek past what is queued waits (EAGAIN without a wait, or once
  * SO_RCVTIMEO ran out); SO_PEEK_OFF's value before a connection. */
 CASE(peek_off_tcp_beyond, 0)

@@ -11890,6 +11890,45 @@ static int sock6(int type)
 	return s;
 }
 
+/* shutdown() of a listener (SHUT_RD, SHUT_RDWR) and of a connect() under
+ * way is Linux's tcp_disconnect, which clears sk_shutdown: a recv() then
+ * answers ENOTCONN (the socket in CLOSE), while one after a shutdown() in
+ * CLOSE (ENOTCONN, the bits kept) answers 0; a listen() keeps the bits, the
+ * listener's shutdown clears them again. */
+CASE(shutdown_disconnect_clears_bits, 0)
+{
+	int s = tcp_sock(), off = 1;
+	char b[8];
+	struct sockaddr_in me = sin4(SELF, case_port());
+
+	R(bind(s, (struct sockaddr *)&me, sizeof(me)));
+	R(listen(s, 3));
+	R(shutdown(s, SHUT_RD));
+	R(recv(s, b, 3, MSG_DONTWAIT));
+	R(shutdown(s, SHUT_RDWR));
+	R(setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)));
+	R(recv(s, b, 7, MSG_PEEK | MSG_DONTWAIT));
+	R(recv(s, b, 3, MSG_DONTWAIT));
+	R(listen(s, 2));
+	R(shutdown(s, SHUT_RDWR));
+	R(recv(s, b, 2, MSG_DONTWAIT | MSG_TRUNC));
+	R(recv(s, b, 2, MSG_DONTWAIT));
+	R(recv(s, b, 2, 0));
+	emit("rev=%x", wait_ev(s, 0));
+	for (int how = 0; how < 3; how++) {
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = t, .events = POLLIN | POLLOUT | POLLRDHUP };
+
+		R(shutdown(t, how));
+		conn(t, PEER, P_DROP);
+		R(shutdown(t, how));
+		R(poll(&p, 1, 0));
+		emit("rev=%x", p.revents);
+		R(recv(t, b, 2, MSG_DONTWAIT));
+		R(recv(t, b, 2, MSG_DONTWAIT));
+		R(send(t, b, 2, MSG_DONTWAIT | MSG_NOSIGNAL));
+	}
+}
 /* The order of a UDP send's refusals: Linux's inet_send_prepare binds the
  * socket first; udp_sendmsg refuses a length above 0xFFFF, then MSG_OOB,
  * then looks at the address (EINVAL, EAFNOSUPPORT, EDESTADDRREQ), and only

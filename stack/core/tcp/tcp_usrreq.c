@@ -846,6 +846,10 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 		 * shows it, and bind() or listen() takes another. */
 		if (!c->port_locked)
 			inpcb_bind_remove(&c->pcb);
+		/* And it clears sk_shutdown: the bits a shutdown() in CLOSE
+		 * left before listen() go (recv ENOTCONN, not 0). */
+		c->shut_closed = 0;
+		c->rd_shut = false;
 		tcp_wake(c);
 		return 0;
 	case TCP_STATE_SYN_SENT:

@@ -11929,6 +11929,38 @@ CASE(shutdown_disconnect_clears_bits, 0)
 		R(send(t, b, 2, MSG_DONTWAIT | MSG_NOSIGNAL));
 	}
 }
+/* A zero-length peek where SO_PEEK_OFF points past the queued bytes: Linux's
+ * tcp_recvmsg_locked finds nothing at peek_seq and waits as for one byte
+ * (sock_rcvlowat's target is 1): EAGAIN without a wait, the whole
+ * SO_RCVTIMEO with one, then 0 (the loop ends, len being 0). Where bytes
+ * are at the offset, or without a peek, 0 at once. */
+CASE(peek_off_tcp_zero_len_past_data, 0)
+{
+	int l = tcp_listener(), c = tcp_sock(), a, off = 3;
+	char b[16];
+	struct timeval tv = { 0, 100000 };
+	struct timespec t0;
+
+	conn(c, SELF, case_port());
+	a = accept(l, NULL, NULL);
+	R(send(a, "abcdefghijk", 11, 0));
+	wait_bytes(c, 11);
+	R(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	R(setsockopt(c, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)));
+	R(recv(c, b, 1, MSG_PEEK));
+	R(recv(c, b, 7, MSG_PEEK));
+	R(recv(c, b, 3, 0));
+	emit("off=%d", geti(c, SOL_SOCKET, SO_PEEK_OFF));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(recv(c, b, 0, MSG_PEEK));
+	emit("waited=%d", ms_since(&t0) >= 90);
+	R(recv(c, b, 0, MSG_PEEK | MSG_DONTWAIT));
+	R(recv(c, b, 0, 0));
+	R(recv(c, b, 1, MSG_PEEK | MSG_DONTWAIT));
+	off = 0;
+	R(setsockopt(c, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)));
+	R(recv(c, b, 0, MSG_PEEK));
+}
 /* The order of a UDP send's refusals: Linux's inet_send_prepare binds the
  * socket first; udp_sendmsg refuses a length above 0xFFFF, then MSG_OOB,
  * then looks at the address (EINVAL, EAFNOSUPPORT, EDESTADDRREQ), and only

@@ -727,8 +727,12 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 		return -ENOTCONN;
 	if (flags & SOCK_OOB)
 		return recv_urg(c, v, cnt, len, flags);
-	if (c->rcvq.len && !len)
-		return 0;   /* a zero-length read of a socket with data */
+	/* A zero-length read of a socket with data where it reads: at once
+	 * (Linux's found_ok_skb, nothing to copy). Past the data (a peek at
+	 * SO_PEEK_OFF's offset) it is a read of an empty queue, as for one
+	 * byte (sock_rcvlowat's target of 1): EAGAIN, or a wait. */
+	if (!len && c->rcvq.len > ((flags & SOCK_PEEK) && c->opt.peek_off > 0 ? (size_t)c->opt.peek_off : 0))
+		return 0;
 	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
 	if (len && c->rcvq.len && tcp_atmark(c) && !c->opt.oobinline)
 		skip = 1;

@@ -325,7 +325,7 @@ static int poll1(int fd, short ev, int ms_)
 	return r == 1 ? p.revents : 0;
 }
 
-enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_EOF_INFO, W_ERR, W_OUTQ };
+enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_EOF_INFO, W_ERR, W_OUTQ, W_ERR_INFO };
 
 /* True once FD shows COND (N: bytes). */
 static bool holds(int fd, enum wcond c, int n)
@@ -366,6 +366,18 @@ static bool holds(int fd, enum wcond c, int n)
 	}
 	case W_ERR:
 		return rev & (POLLERR | POLLHUP);
+	case W_ERR_INFO: {
+		/* -g 4: the RST as the error or TCP_INFO's CLOSE, where
+		 * shutdown(SHUT_RDWR) shows POLLHUP at once. */
+		struct tcp_info ti;
+		socklen_t l = sizeof(ti);
+
+		if (rev & POLLERR)
+			return true;
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
+			return true;
+		return ti.tcpi_state == 7;
+	}
 	case W_OUTQ:
 		/* Not POLLHUP: shutdown(SHUT_RDWR) shows it at once, with
 		 * its FIN still to be acknowledged. */
@@ -496,7 +508,7 @@ static void settle(void)
 		if (k->st != ST_CONN && k->st != ST_DEAD)
 			continue;
 		if (k->err_expect)
-			wait_for(fd, W_ERR, 0, "rst");
+			wait_for(fd, gen >= 4 ? W_ERR_INFO : W_ERR, 0, "rst");
 		if (k->eof_expect)
 			/* -g 4: after shutdown(SHUT_RD) too, where POLLRDHUP shows at once. */
 			wait_for(fd, k->shut_early || (gen >= 4 && k->rd_shut) ? W_EOF_INFO : W_EOF, 0, "fin");
@@ -3285,12 +3297,20 @@ static void send4(int m, int n, int flags)
 	     ms[m].peer, -1);
 }
 
+static void shut_model(int m, int how);
+
 static void shut4(int m, int how)
 {
 	snprintf(tag, sizeof(tag), "s%d.", m);
 	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
 	if (R(verbose ? nm : "shutdown", shutdown(fd_of(m), how)) != 0)
 		return;
+	shut_model(m, how);
+}
+
+/* The model's part of a shutdown(HOW) that succeeded on M. */
+static void shut_model(int m, int how)
+{
 	struct msock *k = &ms[m];
 
 	if (how != SHUT_WR)
@@ -3810,9 +3830,12 @@ static void op_wake4(void)
 
 	if (m < 0 || ms[m].type != SOCK_STREAM || ms[m].nonblock)
 		return;
-	/* Only where nothing else ends the call: an empty queue, no bytes. */
+	/* Only where nothing else ends the call: an empty queue, no bytes,
+	 * no peer that answers our FIN with a RST (recv: ECONNRESET if it
+	 * comes before the wake-up). */
 	if (ms[m].st == ST_LISTEN ? ms[m].qlen > 0 :
-	    ms[m].st != ST_CONN || ms[m].in_expect > 0 || ms[m].eof_expect || ms[m].err_expect || ms[m].rd_shut)
+	    ms[m].st != ST_CONN || ms[m].in_expect > 0 || ms[m].eof_expect || ms[m].err_expect || ms[m].rd_shut ||
+	    ms[m].peer == PK_RST)
 		return;
 	w = (struct waker){ .fd = fd, .acc = ms[m].st == ST_LISTEN };
 	if (pthread_create(&th, NULL, wake_thread, &w) != 0)
@@ -3820,22 +3843,22 @@ static void op_wake4(void)
 	int how = rnd(2) ? SHUT_RD : SHUT_RDWR;
 
 	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
-	R(verbose ? nm : "shutdown", shutdown(fd, how));
+	bool shut_ok = R(verbose ? nm : "shutdown", shutdown(fd, how)) == 0;
+
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += WAIT_MS / 1000;
 	if (pthread_timedjoin_np(th, NULL, &dl) != 0) {
 		emit("~Twake");
 		pthread_detach(th);
+		if (shut_ok)
+			shut_model(m, how);
 		return;
 	}
 	result(w.acc ? "woken-accept" : "woken-recv", w.r, w.e, w.acc);
 	if (w.acc && w.r >= 0)
 		close((int)w.r);
-	ms[m].rd_shut = true;
-	if (ms[m].st == ST_LISTEN && step_r < 0) {
-		ms[m].st = ST_NEW;
-		ms[m].qlen = 0;
-	}
+	if (shut_ok)
+		shut_model(m, how);
 }
 
 /* close with SO_LINGER ({1,0}: a RST), perhaps bytes not yet sent; what the
@@ -3859,7 +3882,8 @@ static void op_close4(void)
 		lg.l_onoff = 0;
 	else {
 		snprintf(nm, sizeof(nm), "setLINGER(%d,%d)", lg.l_onoff, lg.l_linger);
-		R(verbose ? nm : "setLINGER", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		if (R(verbose ? nm : "setLINGER", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) == 0)
+			ms[m].linger0 = lg.l_onoff && lg.l_linger == 0;
 	}
 	/* Bytes still to send at close, to the report only (a closed peer
 	 * resets the send half-way): not under {1,0} (how much went before

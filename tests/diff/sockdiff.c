@@ -17124,6 +17124,37 @@ CASE(listen_again_after_shutdown_child_alive, 0)
 		R(listen(t, 1));
 	}
 }
+/* Urgent data goes out whole under MSG_MORE or TCP_CORK: Linux's
+ * tcp_nagle_test lets any segment go while in urgent mode (snd_up past
+ * snd_una), so SIOCOUTQNSD is 0 at once; TCP_CORK alone holds the partial
+ * tail (104 of 3000 bytes), and holds again once the urgent byte is
+ * acknowledged. */
+CASE(send_oob_ignores_cork, 0)
+{
+	static char b[3000];
+	struct timespec t0;
+	int v;
+
+	for (int w = 0; w < 3; w++) {
+		int s = tcp_to(P_SINK), one = 1;
+
+		if (w >= 1)
+			R(setsockopt(s, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)));
+		R(send(s, b, sizeof(b), w == 0 ? MSG_OOB | MSG_MORE : w == 1 ? MSG_OOB : 0));
+		v = -1;
+		R(ioctl(s, SIOCOUTQNSD, &v));
+		emit("nsd=%d", v);
+		if (w != 1)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (ioctl(s, SIOCOUTQ, &v) == 0 && v > 0 && ms_since(&t0) < WAIT_MS)
+			poll(NULL, 0, 1);
+		emit("outq=%d", v);
+		R(send(s, b, 10, 0));
+		R(ioctl(s, SIOCOUTQNSD, &v));
+		emit("nsd=%d", v);
+	}
+}
 /* After a non-blocking connect() was refused: Linux's tcp_done leaves
  * write_seq past the SYN (tcp_connect's write_seq++) and snd_una before it,
  * so SIOCOUTQ says 1 (SIOCOUTQNSD 0), through SO_ERROR and a send too;

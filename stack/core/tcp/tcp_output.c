@@ -1161,12 +1161,15 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 				break;
 		}
 		if (avail && len == avail && len % smss && (c->opt.cork || c->more) && !c->fin_queued && !retrans &&
-		    !c->sws_override && !c->nagle_push) {
+		    !c->sws_override && !c->nagle_push && !urg_mode(c)) {
 			/* TCP_CORK and MSG_MORE (Linux's TCP_NAGLE_CORK): the
 			 * partial segment at the end waits for more data, the
 			 * uncork, the FIN, or the probe timer armed below (Linux's
 			 * tcp_check_probe_timer: the RTO, 200 ms at least, after
-			 * which persist_expired() sends it). */
+			 * which persist_expired() sends it). Not while urgent data
+			 * is unacknowledged: tcp_nagle_test lets any segment go in
+			 * urgent mode, and tcp_write_xmit does not look for a
+			 * split point then. */
 			len -= len % smss;
 			if (!len)
 				break;

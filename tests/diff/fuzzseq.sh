@@ -78,7 +78,7 @@ def short(step):
 KNOWN = [
     (r"(OUTQ|OUTQNSD)=0/[1-9]\d*$", r"(OUTQ|OUTQNSD)=0/0$",
      "ioctl_outq_after_disconnect: Linux's tcp_disconnect (a failed connect) moves write_seq on"),
-    (r"connect\(6?(0\.0\.0\.0|127\.0\.0\.1):.*=(0|EINPROGRESS)$", r"connect\(.*=ENETUNREACH$",
+    (r"connect\(6?(0\.0\.0\.0|127\.0\.0\.1):.*=(0|EINPROGRESS|ECONNREFUSED)$", r"connect\(.*=ENETUNREACH$",
      "README: a socket in use in the stack cannot move to the kernel: its connect() to this host is ENETUNREACH"),
 ]
 # The same, where an earlier step on the same socket (BEFORE) must have made

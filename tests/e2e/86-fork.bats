@@ -567,7 +567,9 @@ l.bind(("0.0.0.0", int(sys.argv[2])))
 l.listen()
 os.set_inheritable(l.fileno(), True)
 print("listening", flush=True)
-os.execve(sys.executable, [sys.executable, "-c", sys.argv[1], "child", str(l.fileno())], {"PATH": "/usr/bin:/bin"})
+env = {k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")}   # a sanitizer build: its settings
+env["PATH"] = "/usr/bin:/bin"
+os.execve(sys.executable, [sys.executable, "-c", sys.argv[1], "child", str(l.fileno())], env)
 '
 
 @test "exec: an image exec'd with an environment without LD_PRELOAD (dovecot's imap-login) accepts on the listener it inherits, as on the kernel" {

@@ -498,18 +498,6 @@ static void test_syn_recv_no_ack_dropped(void **state)
 
 /* ---- SYN-SENT (tcp_rcv_synsent_state_process) ---- */
 
-static struct tcp_conn *syn_sent(struct tscript *t)
-{
-	struct tcp_conn *c = tcp_open(t->h->s);
-	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
-
-	assert_non_null(c);
-	assert_int_equal(tcp_bind(c, &local, 0), 0);
-	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
-	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
-	return c;
-}
-
 /* reset/rst-syn-sent.pkt's scenario as Linux has it: a reset without ACK
  * in SYN-SENT is dropped ("No ACK in the segment ... if (th->rst) goto
  * discard"), and the SYN goes again at the initial RTO (1 s). So is a
@@ -520,7 +508,7 @@ static void test_syn_sent_rst_without_ack_ignored(void **state)
 	struct tcp_conn *c;
 
 	(void)state;
-	c = syn_sent(t);
+	c = ts_syn_sent(t);
 	ts_inject(t, "R 0:0(0) win 65535");
 	ts_inject(t, "R. 0:0(0) ack 7 win 65535");
 	ts_expect_none(t);
@@ -544,7 +532,7 @@ static void test_syn_sent_bad_ack_reset(void **state)
 	struct tcp_conn *c;
 
 	(void)state;
-	c = syn_sent(t);
+	c = ts_syn_sent(t);
 	ts_inject(t, "S. 0:0(0) ack 9 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_expect(t, "R 9:9(0) win 0");
 	ts_expect_none(t);
@@ -611,7 +599,7 @@ static void test_syn_mss_zero_is_default(void **state)
 	tcp_close(l, t->h->now);
 	ts_new_peer(t);
 	t->local_port++;
-	c = syn_sent(t);
+	c = ts_syn_sent(t);
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 0,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	tcp_get_info(c, &i, t->h->now);

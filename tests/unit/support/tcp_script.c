@@ -564,7 +564,7 @@ struct tcp_conn *ts_accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned 
 	return c;
 }
 
-struct tcp_conn *ts_connect(struct tscript *t)
+struct tcp_conn *ts_syn_sent(struct tscript *t)
 {
 	struct tcp_conn *c = tcp_open(t->h->s);
 	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
@@ -573,6 +573,13 @@ struct tcp_conn *ts_connect(struct tscript *t)
 	assert_int_equal(tcp_bind(c, &local, 0), 0);
 	assert_int_equal(tcp_connect(c, &peer, t->h->now), -EINPROGRESS);
 	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	return c;
+}
+
+struct tcp_conn *ts_connect(struct tscript *t)
+{
+	struct tcp_conn *c = ts_syn_sent(t);
+
 	ts_inject(t, "S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
 	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 100>");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);

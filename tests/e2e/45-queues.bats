@@ -160,7 +160,10 @@ recv4() {
 	q0=$(queue_frames "$BATS_TEST_TMPDIR/log" 0)
 	q1=$(queue_frames "$BATS_TEST_TMPDIR/log" 1)
 	echo "frames written (ACKs): queue 0 $q0, queue 1 $q1"
-	[ "${q0:-0}" -gt 100 ] && [ "${q1:-0}" -gt 100 ] || fail "the ACKs did not use both queues"
+	# How many ACKs go depends on how the frames batch (large GSO frames,
+	# one ACK per batch): the CI replica's run under load wrote 92 and 97.
+	# A queue that served no flow would carry a stray frame or two.
+	[ "${q0:-0}" -gt 20 ] && [ "${q1:-0}" -gt 20 ] || fail "the ACKs did not use both queues"
 }
 
 @test "PSTACK_QUEUES=2 with 3% random loss each way (iptables): four parallel 4 MiB transfers arrive intact" {

@@ -2656,12 +2656,21 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		 */
 		for (;;) {
 			long n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
+			unsigned ev0;
+			size_t q0;
 			int w;
 
 			if (n != -EAGAIN || nonblock)
 				return n;
 			unsigned dis = k->disconnects;
 
+			/* What the wait is for (sk_wait_data: the receive queue's
+			 * tail moving): bytes or the end of the stream that were not
+			 * there before. A peek past the queued bytes (SO_PEEK_OFF)
+			 * waits with bytes queued, so readability alone says
+			 * nothing. */
+			ev0 = tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP);
+			q0 = tcp_inq(k->tcp);
 			k->rx_waiters++;
 			w = shim_wait_sock(k, dl, false);
 			k->rx_waiters--;
@@ -2671,7 +2680,8 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 				return SHIM_PASS;
 			if (w == -EBADF || !k->tcp)
 				return -EBADF;
-			if (w == 0 && !(tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)))
+			if (w == 0 && (tcp_poll(k->tcp) & (SOCK_POLLIN | SOCK_POLLERR | SOCK_POLLHUP)) == ev0 &&
+			    tcp_inq(k->tcp) == q0)
 				continue;   /* woken for something else (or the thread's first wait) */
 			return 0;
 		}

@@ -4852,6 +4852,226 @@ def synrecv_oow_opt_rr(r):
     r.reset(44142, PEER_ISN + 1, TCP_NOACCEPT)
 
 
+# TCP loss recovery and timers driven by the peer, on the bulk sender's
+# three segments (1460, 1460 and 1080 bytes; MSS 1460): duplicate and
+# partial ACKs with and without SACK (RFC 5681, RFC 6582 NewReno), the
+# retransmission timeout and its backoff (RFC 6298), F-RTO and Eifel's
+# undo (RFC 5682, RFC 3522: Linux's tcp_process_loss, tcp_try_undo_loss),
+# D-SACK (RFC 2883), SACK reneging (tcp_check_sack_reneging), the tail
+# loss probe (RFC 8985), and windows that close, shrink and open again
+# (the persist timer, tcp_probe_timer). Only the order and count of what
+# is sent are compared, never times: a timeout's resend is waited for
+# with a bound well past it, and "at once" is a short wait well inside
+# the next timeout (the RTO here is about 200 ms: tcp_rto_min).
+
+PEER_TS = [5000]
+
+
+def peer_ts():
+    PEER_TS[0] += 10
+    return PEER_TS[0]
+
+
+def ts_of(p):
+    """The TSval of an IP packet the subject sent (0 without one)."""
+    if not p:
+        return 0
+    t = p[(p[0] & 15) * 4:]
+    o = t[20:(t[12] >> 4) * 4]
+    i = 0
+    while i < len(o):
+        if o[i] == 0:
+            break
+        if o[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= len(o) or o[i + 1] < 2:
+            break
+        if o[i] == 8 and o[i + 1] == 10:
+            return struct.unpack("!I", o[i + 2:i + 6])[0]
+        i += o[i + 1]
+    return 0
+
+
+def bulk_conn(r, sport, sack=True, ts=False, ws=True, win=502, mss=1460):
+    """The bulk sender's connection: SACK, timestamps and window scaling
+    as asked, the handshake's ACK offering win; the subject's first
+    flight is left to the scenario. Returns its ISN + 1."""
+    r.got_ip = []
+    opts = o_mss(mss) + (O_SACKOK if sack else b"") + (o_ts(5000) if ts else b"") + (b"\1" + o_ws(7) if ws else b"")
+    r.tcp(sport, TCP_BULK, PEER_ISN, 0, SYN, opts=opts)
+    r.expect()
+    isn = r.isn.get((TCP_BULK, sport))
+    if isn is None:
+        return 0
+    PEER_TS[0] = 5000
+    r.tcp(sport, TCP_BULK, PEER_ISN + 1, isn + 1, ACK, win=win,
+          opts=(b"\1\1" + o_ts(peer_ts(), ts_of(r.got_ip[-1]))) if ts else b"")
+    return isn + 1
+
+
+def bulk_ack(r, sport, ack, win=502, ecr=None, sack=(), dsack=None):
+    """An ACK from the peer; with ecr (a TSval of the subject's, or 0) a
+    timestamp option; sack: SACK blocks, dsack: a D-SACK block first."""
+    opts = b""
+    if ecr is not None:
+        opts += b"\1\1" + o_ts(peer_ts(), ecr)
+    blocks = ([dsack] if dsack else []) + list(sack)
+    if blocks:
+        opts += b"\1\1" + o_sack(*blocks)
+    r.tcp(sport, TCP_BULK, PEER_ISN + 1, ack, ACK, win=win, opts=opts)
+
+
+def bulk_end(r, sport):
+    r.quiet(0.05)
+    r.reset(sport, PEER_ISN + 1, TCP_BULK)
+    r.quiet(0.05)
+
+
+def rto_resend(r):
+    """Waits for the retransmission timeout's resend; returns its TSval."""
+    n = len(r.got_ip)
+    r.expect(timeout=2.0)
+    return ts_of(r.got_ip[-1]) if len(r.got_ip) > n else 0
+
+
+@scenario
+def bulk_rto_dupacks(r):
+    # No SACK, no timestamps: the timeout's resend of the first segment;
+    # two duplicate ACKs after it send nothing (tcp_process_loss: a
+    # duplicate ACK counts only once new data went out after the timeout).
+    s = bulk_conn(r, 42500, sack=False)
+    r.expect(n=3)
+    rto_resend(r)
+    bulk_ack(r, 42500, s)
+    bulk_ack(r, 42500, s)
+    bulk_end(r, 42500)
+
+
+@scenario
+def bulk_dupacks_newreno(r):
+    # No SACK, MSS 536: eight segments. Three duplicate ACKs resend the
+    # first (fast retransmit); the partial ACK of two resends the third
+    # (RFC 6582 §3.2 step 5), that of five the sixth; then all acknowledged.
+    s = bulk_conn(r, 42521, sack=False, mss=536)
+    r.expect(n=8)
+    for _ in range(3):
+        bulk_ack(r, 42521, s)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42521, s + 2 * 536)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42521, s + 5 * 536)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42521, s + BULK)
+    bulk_end(r, 42521)
+
+
+@scenario
+def bulk_rto_spurious_eifel(r):
+    # SACK and timestamps (segments of 1448): after the tail loss probe and
+    # the timeout's resend of the first segment, its ACK echoes the
+    # original's TSval, not the resend's: a spurious timeout (RFC 3522;
+    # tcp_packet_delayed, tcp_try_undo_loss): nothing resent at once, the
+    # Open state's tail loss probe resends the last.
+    s = bulk_conn(r, 42506, ts=True)
+    r.expect(n=4)
+    t0 = ts_of(r.got_ip[1])
+    rto_resend(r)
+    bulk_ack(r, 42506, s + 1448, ecr=t0)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42506, s + BULK, ecr=t0)
+    bulk_end(r, 42506)
+
+
+@scenario
+def bulk_tlp_dsack(r):
+    # SACK: all acknowledged with a D-SACK of the tail loss probe's copy
+    # (tcp_process_tlp_ack: the probe was needless): nothing more.
+    s = bulk_conn(r, 42512)
+    r.expect(n=4)
+    bulk_ack(r, 42512, s + BULK, dsack=(s + 2920, s + BULK))
+    bulk_end(r, 42512)
+
+
+@scenario
+def bulk_sack_reneging(r):
+    # SACK: the second and third SACKed, the first resent (RACK); then the
+    # first acknowledged with no SACK block (the receiver reneged on the
+    # rest: tcp_check_sack_reneging): the second again after a short
+    # delay.
+    s = bulk_conn(r, 42513)
+    r.expect(n=4)
+    bulk_ack(r, 42513, s, sack=[(s + 1460, s + BULK)])
+    r.expect()
+    bulk_ack(r, 42513, s + 1460)
+    r.expect(timeout=0.5)
+    bulk_ack(r, 42513, s + BULK)
+    bulk_end(r, 42513)
+
+
+@scenario
+def bulk_rto_backoff(r):
+    # No SACK: the timeout's resend, unanswered, then the next (backed off
+    # to twice the delay, RFC 6298 (5.5); only the order and count are
+    # compared).
+    s = bulk_conn(r, 42514, sack=False)
+    r.expect(n=3)
+    rto_resend(r)
+    rto_resend(r)
+    bulk_ack(r, 42514, s + BULK)
+    bulk_end(r, 42514)
+
+
+def shrunk_to_zero(r, sport, ecr):
+    """No SACK, timestamps: the first segment acknowledged with a zero
+    window, the rest in flight past it; the timeout resends the second as
+    the probe (tcp_retransmit_timer: the receiver shrank its window),
+    answered with the zero window; the window opens: nothing at once; the
+    next timeout's resend, and its ACK. Every ACK echoes ecr(t, t0): t the
+    TSval of the segment it answers, t0 the first flight's. (Echoing 0
+    throughout, the kernel sends the third segment at once on that ACK:
+    tcp_packet_delayed looks at a non-zero echo only; pstack too, not kept
+    for time.)"""
+    s = bulk_conn(r, sport, sack=False, ts=True)
+    r.expect(n=3)
+    t0 = ts_of(r.got_ip[1])
+    bulk_ack(r, sport, s + 1448, win=0, ecr=ecr(t0, t0))
+    t = rto_resend(r)
+    bulk_ack(r, sport, s + 1448, win=0, ecr=ecr(t, t0))
+    r.quiet(0.05)
+    bulk_ack(r, sport, s + 1448, ecr=ecr(t, t0))
+    r.expect(timeout=0.1)
+    t = rto_resend(r)
+    bulk_ack(r, sport, s + 2896, ecr=ecr(t, t0))
+    r.expect(timeout=0.1)
+    bulk_ack(r, sport, s + BULK, ecr=ecr(ts_of(r.got_ip[-1]), t0))
+    bulk_end(r, sport)
+
+
+@scenario
+def bulk_window_shrunk_to_zero_ts_old_ecr(r):
+    # Every ACK echoing the first flight's TSval, older than every
+    # retransmission: the ACK of the last resend shows the timeout
+    # spurious (RFC 3522; tcp_try_undo_loss): nothing at once.
+    shrunk_to_zero(r, 42522, lambda t, t0: t0)
+
+
+@scenario
+def bulk_window_shrunk_below_snd_nxt(r):
+    # No SACK: the first segment acknowledged with a window of 128 bytes,
+    # the rest in flight past its right edge; the timeout's resend of the
+    # second is cut to the window (__tcp_retransmit_skb: avail_wnd), and
+    # so is the next after its ACK.
+    s = bulk_conn(r, 42519, sack=False)
+    r.expect(n=3)
+    bulk_ack(r, 42519, s + 1460, win=1)
+    rto_resend(r)
+    bulk_ack(r, 42519, s + 1588, win=1)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42519, s + BULK)
+    bulk_end(r, 42519)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

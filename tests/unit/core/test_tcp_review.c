@@ -192,9 +192,13 @@ static void test_window_shrunk_to_zero_is_probed(void **state)
 		ts_advance_ms(t, 10);
 	assert_true(ts_match(". 1449:2897(1448) ack 1 win 502 " TSO, line));
 	ts_inject(t, ". 1:1(0) ack 2897 win 502 <nop,nop,TS val 131 ecr 0>");
-	/* The kernel sends it at once (raw frames, no timestamps); pstack
-	 * with timestamps takes the ACK as F-RTO's proof of a spurious
-	 * timeout and waits for the next one (left: see the commit). */
+	/* The script's "ecr 0" echoes the stack's TS clock origin, older
+	 * than every retransmission: the original arrived (RFC 3522,
+	 * tcp_packet_delayed), the timeout is undone and the rest waits for
+	 * the next one. The kernel does the same (rawframes.py
+	 * bulk_window_shrunk_to_zero_ts_old_ecr: nothing at once after that
+	 * ACK); with a literal echo of 0, or of the resend's TSval, it sends
+	 * the rest at once, and so does pstack (raw frames, three runs). */
 	for (unsigned ms = 0; ms < 130000 && !ts_next(t, line, sizeof(line)); ms += 10)
 		ts_advance_ms(t, 10);
 	assert_true(ts_match("P. 2897:4345(1448) ack 1 win 502 " TSO, line));

@@ -4949,6 +4949,24 @@ def bulk_rto_dupacks(r):
 
 
 @scenario
+def bulk_dupacks_beyond_flight(r):
+    # No SACK: three duplicate ACKs with only two segments in flight past
+    # the first: nothing (tcp_limit_reno_sacked: no more can have been
+    # received than were sent; taken for reordering, the threshold becomes
+    # the segments in flight); the ACK of the first then sends nothing
+    # either.
+    s = bulk_conn(r, 42502, sack=False)
+    r.expect(n=3)
+    for _ in range(3):
+        bulk_ack(r, 42502, s)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42502, s + 1460)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42502, s + BULK)
+    bulk_end(r, 42502)
+
+
+@scenario
 def bulk_dupacks_newreno(r):
     # No SACK, MSS 536: eight segments. Three duplicate ACKs resend the
     # first (fast retransmit); the partial ACK of two resends the third

@@ -1073,6 +1073,36 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		tcp_arm_rto(c, now);
 }
 
+/* Without SACK, no more duplicate ACKs can stand for delivered segments
+ * than there are segments in flight past the holes (Linux's
+ * tcp_limit_reno_sacked: sacked_out + max(lost_out, 1) <= packets_out).
+ * More are taken for reordering, not loss: the count is held there and
+ * the reordering degree, the fast retransmit's threshold, becomes the
+ * segments in flight (tcp_check_reno_reordering, tp->reordering at most
+ * net.ipv4.tcp_max_reordering, 300). So three duplicate ACKs with three
+ * segments out resend nothing. */
+static void reno_limit_dupacks(struct tcp_conn *c)
+{
+	uint32_t packets = 0, lost = 0, holes;
+
+	for (uint32_t i = 0; i < c->sb.n; i++) {
+		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+		uint32_t n = tcp_pcount(tcp_txseg_len(s), c->mss);
+
+		packets += n;
+		if (s->flags & TCP_TX_LOST)
+			lost += n;
+	}
+	holes = lost > 1 ? lost : 1;
+	if (holes > packets)
+		holes = packets;
+	if (c->dupacks + holes <= packets)
+		return;
+	c->dupacks = packets - holes;
+	c->reordering = packets < 300 ? packets : 300;
+	c->reord_seen++;
+}
+
 /* Fifth: ACK. seq is the segment's sequence number before step_seq trimmed
  * it, wnd its window in bytes (scaled unless the segment carried a SYN). */
 static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tcp_seq seq, uint32_t wnd,
@@ -1205,8 +1235,11 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			 * reno SACK: before, what it stands for is deemed lost
 			 * already, and it sends nothing. */
 			ai.dupack = true;
-			if (c->ca_state != TCP_CA_LOSS || seq_gt(c->snd_max, c->recover + 1))
+			if (c->ca_state != TCP_CA_LOSS || seq_gt(c->snd_max, c->recover + 1)) {
 				c->dupacks++;
+				if (!c->sack_ok)
+					reno_limit_dupacks(c);
+			}
 		}
 	}
 	/* Loss detection and recovery decide on every ACK, whatever else it

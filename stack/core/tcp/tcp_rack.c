@@ -306,6 +306,14 @@ static void dupthresh_detect_loss(struct tcp_conn *c)
 }
 
 /* RFC 6582: the first unacknowledged segment (one of them) is lost. */
+/* Without SACK, the duplicate ACKs that mark the head lost (Linux's
+ * tcp_newreno_mark_lost: sacked_out >= tp->reordering), 3 until more
+ * duplicate ACKs came than segments were in flight (reno_limit_dupacks). */
+static unsigned reno_dupthresh(const struct tcp_conn *c)
+{
+	return c->reordering ? c->reordering : TCP_DUPTHRESH;
+}
+
 static void newreno_mark_head(struct tcp_conn *c)
 {
 	struct tcp_txseg *s;
@@ -765,7 +773,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		} else if (c->sack_ok) {
 			if (ai->sacked || ai->acked)
 				dupthresh_detect_loss(c);
-		} else if ((c->ca_state == TCP_CA_OPEN && c->dupacks >= TCP_DUPTHRESH) ||
+		} else if ((c->ca_state == TCP_CA_OPEN && c->dupacks >= reno_dupthresh(c)) ||
 			   (c->in_recovery && ai->una_advanced)) {
 			newreno_mark_head(c);
 		}

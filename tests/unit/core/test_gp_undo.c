@@ -250,6 +250,44 @@ static void test_dupacks_after_timeout_send_nothing(void **state)
 	ts_free(t);
 }
 
+/* Without SACK, three duplicate ACKs with only two segments in flight past
+ * the first: more than can have been delivered, so reordering, not loss
+ * (Linux's tcp_limit_reno_sacked and tcp_check_reno_reordering: the count
+ * held at packets_out - 1, tp->reordering set to packets_out); nothing is
+ * resent, and the partial ACK that follows (the Open state) sends nothing
+ * either. Measured with raw frames (rawframes.py
+ * bulk_dupacks_beyond_flight: the bulk server's three segments, no SACK,
+ * no timestamps, three duplicate ACKs, then an ACK of the first): the
+ * kernel sent nothing; pstack resent the first at the third duplicate ACK
+ * and the second at the partial ACK. With four segments out, the third
+ * duplicate ACK resends the first (fast retransmit). */
+static void test_dupacks_beyond_flight_are_reordering(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts_nosack(t);
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 3 * MSS, t->h->now), 3 * MSS);
+	drain(t);
+	for (int i = 0; i < 3; i++)
+		ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10>");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 1449 win 502 <nop,nop,TS val 111 ecr 10>");
+	ts_expect_none(t);
+	ts_abort(t, c);
+	ts_free(t);
+
+	t = ts_new(100);
+	c = connect_ts_nosack(t);
+	assert_int_equal(tcp_send(c, big, 4 * MSS, t->h->now), 4 * MSS);
+	drain(t);
+	for (int i = 0; i < 3; i++)
+		ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 110 ecr 10>");
+	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The TS val a line the stack sent carries. */
 static unsigned tsval_of(const char *line)
 {
@@ -487,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_undo_partial_by_timestamp),
 		cmocka_unit_test(test_undo_loss_after_two_timeouts),
 		cmocka_unit_test(test_dupacks_after_timeout_send_nothing),
+		cmocka_unit_test(test_dupacks_beyond_flight_are_reordering),
 		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
 		cmocka_unit_test(test_rto_in_recovery_keeps_ssthresh),
 		cmocka_unit_test(test_rto_in_recovery_undo_restores_before_recovery),

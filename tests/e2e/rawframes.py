@@ -5002,6 +5002,22 @@ def bulk_rto_spurious_eifel(r):
 
 
 @scenario
+def bulk_frto_new_data_sack(r):
+    # SACK, no window scaling, a window of two segments: the third waits;
+    # the tail loss probe resends the second (with its PSH), the timeout
+    # the first. The ACK of the first (never sent again past it) opens the
+    # window: F-RTO step 2b (RFC 5682 §3.1; tcp_process_loss: REXMIT_NEW)
+    # sends the new segment, not the second again.
+    s = bulk_conn(r, 42510, ws=False, win=2920)
+    r.expect(n=3)
+    rto_resend(r)
+    bulk_ack(r, 42510, s + 1460, win=2920)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42510, s + BULK, win=2920)
+    bulk_end(r, 42510)
+
+
+@scenario
 def bulk_tlp_dsack(r):
     # SACK: all acknowledged with a D-SACK of the tail loss probe's copy
     # (tcp_process_tlp_ack: the probe was needless): nothing more.

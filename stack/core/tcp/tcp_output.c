@@ -128,15 +128,21 @@ static bool psh_due(struct tcp_conn *c, tcp_seq seq, uint32_t len)
 /* Whether resent data [seq, seq + len) carries PSH: it ends the data
  * queued, or it ends what our fast open SYN carried (Linux keeps that data
  * as an skb of its own marked ACK|PSH, tcp_send_syn_data, and resends it
- * with that mark whenever the SYN-ACK leaves it or it is lost after). */
+ * with that mark whenever the SYN-ACK leaves it or it is lost after), or
+ * it ends where a segment that went with PSH ended (the skb keeps its
+ * flags: a loss probe's or a timeout's copy of a segment sent with PSH
+ * has it again, __tcp_retransmit_skb). */
 static bool psh_resent(const struct tcp_conn *c, tcp_seq seq, uint32_t len)
 {
 	tcp_seq syn_end = c->iss + 1 + c->fo_data;
+	uint32_t i;
 
 	if (!len)
 		return false;
-	return seq + len == tcp_snd_end(c) ||
-	       (c->fo_data && seq_gt(syn_end, seq) && seq_leq(syn_end, seq + len));
+	if (seq + len == tcp_snd_end(c) || (c->fo_data && seq_gt(syn_end, seq) && seq_leq(syn_end, seq + len)))
+		return true;
+	i = tcp_sb_find(&c->sb, seq + len - 1);
+	return i < c->sb.n && tcp_sb_at(&c->sb, i)->end == seq + len && (tcp_sb_at(&c->sb, i)->flags & TCP_TX_PSH);
 }
 
 /*
@@ -528,7 +534,7 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 		c->flight_start = now;
 	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
 	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
-		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), now);
+		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), (flags & TCP_PSH) != 0, now);
 	/* Send timestamps (SO_TIMESTAMPING) of the bytes leaving a first time. */
 	if (c->marks && len)
 		tcp_errq_sent(c, dseq, len, now);

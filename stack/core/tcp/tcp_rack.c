@@ -953,7 +953,7 @@ void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss)
 	}
 }
 
-void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now)
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint64_t now)
 {
 	uint32_t len = end - seq;
 	uint32_t resent = seq_lt(seq, c->snd_max) ? seq_min(end, c->snd_max) - seq : 0;
@@ -963,7 +963,8 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t no
 	tcp_seq fin = c->snd_base + (uint32_t)c->sndq.len;
 	uint32_t data = c->fin_queued && seq_gt(end, fin) ? fin - seq : len;
 
-	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now, c->app_limited ? TCP_TX_APP_LIMITED : 0, c->sending_tlp);
+	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now,
+		    (c->app_limited ? TCP_TX_APP_LIMITED : 0) | (psh ? TCP_TX_PSH : 0), c->sending_tlp);
 	c->bytes_sent += data;
 	if (c->in_recovery)
 		tcp_prr_sent(&c->prr, len);

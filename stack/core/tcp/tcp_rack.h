@@ -96,7 +96,7 @@ void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss);
  * tcpi_retrans and tcpi_total_retrans). */
 void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, uint64_t sent_at);
 /* Data [seq, end) went out now (called for every transmission of data or FIN). */
-void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, uint64_t now);
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint64_t now);
 /* The reordering window (RFC 8985 §6.2 step 4), us. */
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 /* What is in flight (RFC 6675 pipe), bytes; without SACK the duplicate

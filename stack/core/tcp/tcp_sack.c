@@ -102,8 +102,10 @@ bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq)
 	s = tcp_sb_at(sb, i);
 	memmove(s + 1, s, (sb->n - i) * sizeof(*s));
 	sb->n++;
-	/* s and s + 1 are the same record now: cut between them. */
+	/* s and s + 1 are the same record now: cut between them. PSH stays
+	 * with the end (Linux's tcp_fragment clears it on the first part). */
 	s->end = seq;
+	s->flags &= (uint8_t)~TCP_TX_PSH;
 	(s + 1)->start = seq;
 	return true;
 }
@@ -156,7 +158,7 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 		/* No memory: an unmarked last record grows to cover it (a less
 		 * precise time); else the bytes stay out of the pipe's count. */
 		if (sb->n && tcp_sb_at(sb, sb->n - 1)->end == start &&
-		    !(tcp_sb_at(sb, sb->n - 1)->flags & (uint8_t)~TCP_TX_APP_LIMITED)) {
+		    !(tcp_sb_at(sb, sb->n - 1)->flags & (uint8_t)~(TCP_TX_APP_LIMITED | TCP_TX_PSH))) {
 			tcp_sb_at(sb, sb->n - 1)->end = end;
 			sb->out += end - start;
 		}

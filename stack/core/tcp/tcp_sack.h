@@ -21,6 +21,8 @@ enum {
 	TCP_TX_EVER_RETRANS = 0x08,     /* sent more than once (RFC 8985 Segment.retransmitted) */
 	TCP_TX_APP_LIMITED = 0x10,      /* first sent while the program limited the sending
 					 * (Linux's tx.is_app_limited, tcp_rate.c) */
+	TCP_TX_PSH = 0x20,              /* its last byte first went with PSH (Linux's skb
+					 * tcp_flags: a retransmission carries it again) */
 };
 
 /* [start, end) in sequence space (a FIN counts one), sent last at xmit_at (us). */

@@ -288,6 +288,30 @@ static void test_dupacks_beyond_flight_are_reordering(void **state)
 	ts_free(t);
 }
 
+/* A retransmission carries PSH when the segment it resends first went
+ * with it: Linux keeps the flags on the skb (tcp_mark_push at the end of
+ * each write) and __tcp_retransmit_skb sends them again. Measured with raw
+ * frames (rawframes.py bulk_frto_new_data_sack: a window of two segments,
+ * the second sent with PSH, the tail loss probe resends it): the kernel's
+ * probe had PSH, pstack's not. Here two writes of a segment each, both
+ * with PSH; the timeout resends the first with PSH. */
+static void test_resend_keeps_psh(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_ts_nosack(t);
+	char line[512];
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, MSS, t->h->now), MSS);
+	ts_expect(t, "P. 1:1449(1448) ack 1 win 502 " TSO);
+	assert_int_equal(tcp_send(c, big, MSS, t->h->now), MSS);
+	ts_expect(t, "P. 1449:2897(1448) ack 1 win 502 " TSO);
+	wait_sent(t, 1000, line, sizeof(line));
+	assert_true(ts_match("P. 1:1449(1448) ack 1 win 502 " TSO, line));
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* The TS val a line the stack sent carries. */
 static unsigned tsval_of(const char *line)
 {
@@ -526,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_undo_loss_after_two_timeouts),
 		cmocka_unit_test(test_dupacks_after_timeout_send_nothing),
 		cmocka_unit_test(test_dupacks_beyond_flight_are_reordering),
+		cmocka_unit_test(test_resend_keeps_psh),
 		cmocka_unit_test(test_undo_after_ecn_echo_keeps_reduction),
 		cmocka_unit_test(test_rto_in_recovery_keeps_ssthresh),
 		cmocka_unit_test(test_rto_in_recovery_undo_restores_before_recovery),

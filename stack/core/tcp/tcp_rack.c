@@ -305,7 +305,6 @@ static void dupthresh_detect_loss(struct tcp_conn *c)
 	}
 }
 
-/* RFC 6582: the first unacknowledged segment (one of them) is lost. */
 /* Without SACK, the duplicate ACKs that mark the head lost (Linux's
  * tcp_newreno_mark_lost: sacked_out >= tp->reordering), 3 until more
  * duplicate ACKs came than segments were in flight (reno_limit_dupacks). */
@@ -314,6 +313,7 @@ static unsigned reno_dupthresh(const struct tcp_conn *c)
 	return c->reordering ? c->reordering : TCP_DUPTHRESH;
 }
 
+/* RFC 6582: the first unacknowledged segment (one of them) is lost. */
 static void newreno_mark_head(struct tcp_conn *c)
 {
 	struct tcp_txseg *s;

@@ -1340,7 +1340,12 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 		shim_put(&k->obj);
 		return SHIM_PASS;
 	}
-	if (ps == SHIM_PROC_FORKED) {
+	/* A fork child's own new socket (k->join: shim/join.c) is a
+	 * placeholder until it connects or listens, and is the child's to
+	 * use: its item waits on the lists here, as a joiner's does, and
+	 * goes to the kernel's epoll with it (join_swap). nginx's workers add
+	 * an upstream's socket before they connect it (ngx_event_connect_peer). */
+	if (ps == SHIM_PROC_FORKED && !k->join) {
 		r = shim_child_release(k) ? SHIM_PASS : shim_child_ebadf();
 		shim_put(&k->obj);
 		return r;

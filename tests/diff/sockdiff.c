@@ -10789,6 +10789,45 @@ static long child_send(int s) { return send(s, "x", 1, MSG_NOSIGNAL); }
 static long child_connect(int s) { (void)s; return connect_to(tcp_sock(), PEER, P_ECHO); }
 
 CASE(fork_child_uses_socket, 0) { in_child(child_send, tcp_to(P_ECHO)); }
+/* A fork child's new socket put in its epoll before it connects, as an
+ * nginx worker's upstream (ngx_event_connect_peer: ngx_add_conn, then
+ * connect): the non-blocking connect, the wait for EPOLLOUT, SO_ERROR, a
+ * message out and the wait for its echo. The child's answer, one digit a
+ * step (1 done, 0 not), or the failing call's errno. */
+static long child_epoll_then_connect(int type, int port)
+{
+	struct sockaddr_in to = sin4(PEER, port);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET }, out = { 0 };
+	int ep = epoll_create1(0), c = socket(AF_INET, type | SOCK_NONBLOCK, 0), e = 0;
+	socklen_t el = sizeof(e);
+	char b[16];
+	long r = 1;
+
+	if (ep < 0 || c < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) != 0)
+		return -1;
+	if (connect(c, (struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS)
+		return -1;
+	r = r * 10 + (epoll_wait(ep, &out, 1, WAIT_MS) == 1 && (out.events & EPOLLOUT));
+	r = r * 10 + (getsockopt(c, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0);
+	r = r * 10 + (send(c, "hello", 5, 0) == 5);
+	/* Until EPOLLIN: an edge for EPOLLOUT alone may come first (the
+	 * relay's read of the message frees the pair's buffer). */
+	for (int i = 0; i < 10; i++)
+		if (epoll_wait(ep, &out, 1, WAIT_MS) != 1 || (out.events & EPOLLIN))
+			break;
+	r = r * 10 + !!(out.events & EPOLLIN);
+	r = r * 10 + (recv(c, b, sizeof(b), 0) == 5);
+	return r;
+}
+static long child_epoll_tcp(int s) { (void)s; return child_epoll_then_connect(SOCK_STREAM, P_ECHO); }
+static long child_epoll_udp(int s) { (void)s; return child_epoll_then_connect(SOCK_DGRAM, P_UECHO); }
+CASE(fork_child_epoll_before_connect, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	in_child(child_epoll_tcp, s);
+	in_child(child_epoll_udp, s);
+}
 /* TCP_CORK in a fork child, on a connection the parent's stack serves
  * through a relay (its options asked through the shared state, not waited
  * for: relay_share_nudge): the bytes held while corked, sent at once when

@@ -14,7 +14,8 @@ postgresql-client openssh-server openssh-client
 apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openbsd-inetd rsync
 openssl nodejs mosquitto mosquitto-clients
 vsftpd tinyproxy stunnel4 exim4-daemon-light varnish tftpd-hpa tftp-hpa
-bind9 mariadb-server mariadb-client"
+bind9 mariadb-server mariadb-client
+libnginx-mod-stream"
 
 missing() {
 	for p in $PACKAGES; do

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -1370,12 +1371,29 @@ static void efd_key_init(void)
 	pthread_key_create(&efd_key, efd_destroy);
 }
 
-/* A new eventfd that wake-ups can write (wake_queue), never 0-2, marked
- * internal in the table; one reference, the caller's. */
+/* Where the eventfds go: out of the program's numbers, as the stack's own
+ * fds are (sys_fd_hide). Linux gives a program the lowest free fd, and an
+ * eventfd of ours there moved every later socket(), accept() and open() one
+ * up per thread that had waited (ncat --chat names its users by the fd).
+ * Below the stack's own 64 under the soft limit, with room for a quarter of
+ * it; 0 when the limit is too low to spare any. */
+static int efd_floor(void)
+{
+	struct rlimit rl;
+	long cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 256)
+		return 0;
+	cap = rl.rlim_cur > 65536 ? 65536 : (long)rl.rlim_cur;
+	return (int)(cap - 64 - cap / 4);
+}
+
+/* A new eventfd that wake-ups can write (wake_queue), high (efd_floor) or
+ * else never 0-2, marked internal in the table; one reference, the caller's. */
 static int efd_make(struct shim_efd **out)
 {
 	struct shim_efd *e;
-	int efd;
+	int efd, at = efd_floor();
 
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -1384,6 +1402,15 @@ static int efd_make(struct shim_efd **out)
 	if (efd < 0) {
 		free(e);
 		return -errno;
+	}
+	if (at > efd) {
+		/* None free up there (a thread for each): stays where it is. */
+		int high = shim_libc.fcntl(efd, F_DUPFD_CLOEXEC, at);
+
+		if (high >= 0) {
+			shim_libc.close(efd);
+			efd = high;
+		}
 	}
 	if (efd < 3) {
 		/* Never 0-2: a daemon that closed stdio dup2()s /dev/null there. */

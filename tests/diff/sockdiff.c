@@ -10758,6 +10758,35 @@ CASE(sendfile_to_pipe_from_socket, 0)
 	R(sendfile(p[1], tcp_hello(), NULL, 5));
 }
 
+/* The lowest free fd after blocking calls in two threads, as a program sees
+ * it (what accept() or socket() returns next: ncat --chat names its users
+ * by it): Linux's next is the one after the socket's, whatever waited. */
+static void *fdnum_main(void *a)
+{
+	char b;
+
+	(void)!recv(*(int *)a, &b, 1, 0);
+	return NULL;
+}
+CASE(fd_numbers_after_waits, 0)
+{
+	int f0 = dup(0), s, f1;
+	pthread_t th;
+	char b;
+
+	need(f0 >= 0, "dup");
+	close(f0);
+	s = tcp_to(P_ECHO);
+	emit("s=f0+%d", s - f0);
+	R(send(s, "x", 1, 0));
+	R(recv(s, &b, 1, 0));
+	need(pthread_create(&th, NULL, fdnum_main, &s) == 0, "pthread_create");
+	R(send(s, "y", 1, 0));
+	need(pthread_join(th, NULL) == 0, "pthread_join");
+	f1 = dup(0);
+	emit("next=f0+%d", f1 - f0);
+}
+
 /* ===================================================================== */
 /* fork, _exit, _Exit */
 

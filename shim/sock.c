@@ -828,6 +828,48 @@ static void bound_to(struct shim_sock *k, const struct ip4_endpoint *ep)
 }
 
 static void lo_udp(struct shim_sock *k);
+static socklen_t lo_addr(const struct shim_sock *k, bool v6only, uint16_t port, struct sockaddr_storage *ss);
+
+/*
+ * No lock held: whether a kernel socket of the namespace holds TCP port on
+ * loopback where a bind() of k to the wildcard address would collide with
+ * it, as Linux's inet_csk_get_port judges (a listener, or either without
+ * SO_REUSEADDR; SO_REUSEPORT on both lets it in): a socket of the same
+ * program bound to 127.0.0.1 (nghttpx's default frontend, then the one
+ * named on its command line on 0.0.0.0) is the kernel's, and the wildcard
+ * of the stack's socket covers loopback too (its loopback side, lo_listen).
+ * A probe with k's options binds 127.0.0.1 (::ffff:127.0.0.1, ::1 for a
+ * v6-only socket) and goes.
+ */
+static bool lo_port_busy(struct shim_sock *k, const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct sockaddr_storage lo;
+	struct ip4_endpoint ep = { 0, 0 };
+	bool ra, rp, v6only, busy = false;
+	int fd, one = 1;
+
+	shim_lock();
+	if (k->type != SOCK_STREAM || k->join || k->bound || attached(k) ||
+	    sa_in(k, (struct sockaddr *)ss, len, SA_BIND, &ep) != ADDR_STACK || ep.addr != 0 || ep.port == 0) {
+		shim_unlock();
+		return false;
+	}
+	ra = k->opts.reuseaddr;
+	rp = k->opts.reuseport;
+	v6only = k->v6only;
+	len = lo_addr(k, v6only, ep.port, &lo);
+	shim_unlock();
+	fd = shim_libc.socket(k->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if ((!ra || shim_libc.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0) &&
+	    (!rp || shim_libc.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0) &&
+	    (k->family != AF_INET6 || v6only ||
+	     shim_libc.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 }, sizeof(int)) == 0))
+		busy = sys_bind(fd, (struct sockaddr *)&lo, len) == -EADDRINUSE;
+	shim_libc.close(fd);
+	return busy;
+}
 
 int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -835,6 +877,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	struct shim_epitem *moved = NULL;
 	struct sockaddr_storage ss;
 	struct shim_sock *k;
+	bool lo_busy;
 	int r;
 
 	k = enter(fd, &r);
@@ -845,6 +888,7 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		leave(k);
 		return r;
 	}
+	lo_busy = lo_port_busy(k, &ss, len);
 	shim_lock();
 	r = sa_in(k, (struct sockaddr *)&ss, len, SA_BIND, &ep);
 	if (r == ADDR_NATIVE6 && (k->join || !shim_libc.bind))
@@ -901,7 +945,8 @@ int shim_bind(int fd, const struct sockaddr *sa, socklen_t len)
 					  IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 			unsigned fl = bind_flags(k) | (mapped_any ? INPCB_ADDR_LOCK : 0);
 
-			r = k->tcp ? tcp_bind(k->tcp, &ep, fl) : udp_bind(k->udp, &ep, fl);
+			r = lo_busy && k->tcp ? -EADDRINUSE :
+			    k->tcp ? tcp_bind(k->tcp, &ep, fl) : udp_bind(k->udp, &ep, fl);
 			if (r == 0) {
 				bound_to(k, &ep);
 				k->mapped_any = mapped_any;

@@ -10787,6 +10787,40 @@ CASE(fd_numbers_after_waits, 0)
 	emit("next=f0+%d", f1 - f0);
 }
 
+/* A bind() to the wildcard address and a port another socket holds on
+ * 127.0.0.1 (nghttpx: its default frontend on 127.0.0.1:3000, then the
+ * command line's on 0.0.0.0:3000): Linux's inet_csk_bind_conflict refuses
+ * it when that one listens or either lacks SO_REUSEADDR, and lets it in with
+ * SO_REUSEPORT on both. Each round: the loopback socket's bind and listen
+ * (or not), the wildcard one's bind and listen. */
+static void lo_then_any(int opt, bool listen_lo)
+{
+	int a = tcp_sock(), b = tcp_sock(), one = 1;
+
+	if (opt) {
+		R(setsockopt(a, SOL_SOCKET, opt, &one, sizeof(one)));
+		R(setsockopt(b, SOL_SOCKET, opt, &one, sizeof(one)));
+	}
+	bind_to(a, "127.0.0.1", case_port());
+	if (listen_lo)
+		R(listen(a, 5));
+	{
+		struct sockaddr_in any = sin4("0.0.0.0", case_port());
+
+		R(bind(b, (struct sockaddr *)&any, sizeof(any)));
+	}
+	R(listen(b, 5));
+	close(a);
+	close(b);
+}
+CASE(bind_any_over_loopback_port, 0)
+{
+	lo_then_any(SO_REUSEADDR, true);
+	lo_then_any(SO_REUSEADDR, false);
+	lo_then_any(0, false);
+	lo_then_any(SO_REUSEPORT, true);
+}
+
 /* ===================================================================== */
 /* fork, _exit, _Exit */
 

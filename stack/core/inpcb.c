@@ -137,10 +137,21 @@ struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t
 	return NULL;
 }
 
-struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport)
+/* Whether p is in the SO_REUSEPORT group of listener g (Linux's
+ * sock_reuseport: the sockets that bound the same address and port with
+ * SO_REUSEPORT, one family). */
+static bool reuseport_peer(const struct inpcb *p, const struct inpcb *g)
+{
+	return p->listening && (p->reuse & INPCB_REUSEPORT) && p->local.port == g->local.port &&
+	       p->local.addr == g->local.addr && p->inet6 == g->inet6;
+}
+
+struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				    uint16_t rport)
 {
 	struct inpcb *p, *best = NULL;
 	int best_score = 0;
+	unsigned n = 0, pick;
 
 	/* Linux's __inet_lookup_listener looks for listeners bound to laddr
 	 * first, then for wildcard ones; within each, inet_lhash2_lookup takes
@@ -164,6 +175,20 @@ struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr,
 			best_score = sc;
 		}
 	}
+	if (!best || !(best->reuse & INPCB_REUSEPORT))
+		return best;
+	/* lookup_reuseport: the group spreads connections over its listeners
+	 * by a hash of the four-tuple (reuseport_select_sock, reciprocal_scale
+	 * of inet_ehashfn), so that each of nginx's workers with a listener
+	 * of its own (listen ... reuseport) gets some. */
+	for (p = t->lhash[hashp(lport)]; p; p = p->lnext)
+		n += reuseport_peer(p, best);
+	if (n < 2)
+		return best;
+	pick = (unsigned)(((uint64_t)hash4(t, laddr, lport, raddr, rport) * n) / INPCB_HASH_SIZE);
+	for (p = t->lhash[hashp(lport)]; p; p = p->lnext)
+		if (reuseport_peer(p, best) && pick-- == 0)
+			return p;
 	return best;
 }
 

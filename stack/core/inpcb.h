@@ -89,9 +89,11 @@ void inpcb_table_init(struct inpcb_table *t, struct stack *s, uint8_t proto);
 /* ---- demultiplexing ---- */
 struct inpcb *inpcb_lookup(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 			   uint16_t rport);
-/* The listener for a segment to laddr:lport: one bound to laddr, else a
- * wildcard one; an AF_INET one before an AF_INET6 one (inpcb.inet6). */
-struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport);
+/* The listener for a segment to laddr:lport from raddr:rport: one bound to
+ * laddr, else a wildcard one; an AF_INET one before an AF_INET6 one
+ * (inpcb.inet6); in a SO_REUSEPORT group, the one a hash of the four picks. */
+struct inpcb *inpcb_lookup_listener(const struct inpcb_table *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+				    uint16_t rport);
 /* The endpoints bound to port: the first, then each one's next (NULL at the end). */
 struct inpcb *inpcb_first_bound(const struct inpcb_table *t, uint16_t port);
 struct inpcb *inpcb_next_bound(const struct inpcb *p);

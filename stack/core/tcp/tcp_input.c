@@ -2452,7 +2452,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 	}
 	c = tcp_lookup(s, g.dst, g.dport, g.src, g.sport);
 	if (c && c->state == TCP_STATE_TIME_WAIT && (g.flags & TCP_SYN) && !(g.flags & (TCP_ACK | TCP_RST)) &&
-	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport)) {
+	    time_wait_reopens(c, &g) && tcp_lookup_listener(s, g.dst, g.dport, g.src, g.sport)) {
 		/* Linux's tcp_timewait_state_process (TCP_TW_SYN): the new
 		 * connection's ISN lies a window beyond what the old one sent,
 		 * SND.NXT + 65535 + 2, whatever the ISN clock says, so that
@@ -2476,7 +2476,7 @@ void tcp_input(struct stack *s, const struct ip4_hdr *ih, const uint8_t *p, size
 		return;
 	}
 	if (!c) {
-		struct tcp_conn *l = tcp_lookup_listener(s, g.dst, g.dport);
+		struct tcp_conn *l = tcp_lookup_listener(s, g.dst, g.dport, g.src, g.sport);
 
 		if (l) {
 			if (ih->ttl < l->opt.minttl) {

@@ -558,7 +558,7 @@ bool tcp_tw_reusable_pcb(struct stack *s, const struct inpcb *p);
 bool tcp_abort(struct tcp_conn *c, int err);
 void tcp_wake(struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
-struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport);
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 /* A TIME_WAIT connection whose 2 MSL restarted goes to the back of the list. */
 void tcp_tw_requeue(struct tcp_conn *c);
 /* tcp_tw.c, the records tcp_tw_adopt() took: inpcb's port_touch (the

@@ -102,9 +102,9 @@ struct tcp_conn *tcp_lookup(struct stack *s, uint32_t laddr, uint16_t lport, uin
 	return c;
 }
 
-struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport)
+struct tcp_conn *tcp_lookup_listener(struct stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	return tcp_conn_of(inpcb_lookup_listener(&s->tcp->pcbs, laddr, lport));
+	return tcp_conn_of(inpcb_lookup_listener(&s->tcp->pcbs, laddr, lport, raddr, rport));
 }
 
 uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr)

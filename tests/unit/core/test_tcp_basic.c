@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "stack/core/inpcb.h"
 #include "stack/core/ip4.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_cookie.h"
@@ -594,9 +595,56 @@ static void test_syn_mss_follows_path_mtu(void **state)
 	ts_free(t);
 }
 
+/* Listeners that share a port through SO_REUSEPORT (nginx's listen ...
+ * reuseport: one per worker) share its connections, as Linux's
+ * reuseport_select_sock spreads them by a hash of the four-tuple: 32 peers
+ * (ports) reach both of two listeners, each peer the same one each time. */
+static struct tcp_conn *reuseport_listener(struct tscript *t)
+{
+	struct tcp_conn *l = tcp_open(t->h->s);
+	struct ip4_endpoint ep = { 0, t->local_port };
+
+	assert_non_null(l);
+	assert_int_equal(tcp_setopt(l, TCP_OPT_REUSEPORT, 1), 0);
+	assert_int_equal(tcp_bind(l, &ep, INPCB_REUSEPORT), 0);
+	assert_int_equal(tcp_listen(l, 64), 0);
+	return l;
+}
+
+static void test_reuseport_group_spreads(void **state)
+{
+	struct tscript *t = ts_new(1000);
+	struct tcp_conn *l[2], *c;
+	unsigned got[2] = { 0, 0 };
+	int err;
+
+	(void)state;
+	l[0] = reuseport_listener(t);
+	l[1] = reuseport_listener(t);
+	for (int i = 0; i < 32; i++) {
+		ts_new_peer(t);
+		ts_inject(t, "S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+		ts_expect(t, "S. 0:0(0) ack 1 win 65160 <mss 1460,sackOK,TS val * ecr 100,nop,wscale 7>");
+		ts_inject(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 0>");
+		for (int k = 0; k < 2; k++) {
+			c = tcp_accept(l[k], &err);
+			if (c) {
+				got[k]++;
+				ts_abort(t, c);
+			}
+		}
+		assert_int_equal(got[0] + got[1], i + 1);
+	}
+	assert_true(got[0] > 0 && got[1] > 0);
+	tcp_close(l[0], t->h->now);
+	tcp_close(l[1], t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reuseport_group_spreads),
 		cmocka_unit_test(test_passive_open),
 		cmocka_unit_test(test_passive_open_no_options),
 		cmocka_unit_test(test_active_open_data_close),

@@ -361,11 +361,37 @@ static bool join_swap(struct shim_sock *k, int file)
 	return true;
 }
 
+/*
+ * A request answered at once (LISTEN, DGRAM), with a SOCK_SEQPACKET pair:
+ * sv[1] goes to the owner, sv[0] is the program's end (non-blocking when the
+ * program's fd is, fl its F_GETFL). 0 with *rep, or -errno (the owner's
+ * answer's too); the caller closes both ends either way.
+ */
+static int join_seqpacket(const struct ctl_join_req *q, int fl, int sv[2], struct ctl_join_reply *rep)
+{
+	int c, r;
+
+	sv[0] = sv[1] = -1;
+	if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		sv[0] = sv[1] = -1;
+		return -ENOBUFS;
+	}
+	if (sys_fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||
+	    (fl >= 0 && (fl & O_NONBLOCK) && sys_fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0))
+		return -ENOBUFS;
+	c = join_send(q, sv[1]);
+	if (c < 0)
+		return c;
+	r = join_answer(c, rep, JOIN_ANSWER_MS);
+	join_close(c);
+	return r ? r : rep->err;
+}
+
 int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 {
 	struct ctl_join_req q;
 	struct ctl_join_reply rep;
-	int sv[2], c, r, fl;
+	int sv[2], r, fl;
 
 	(void)fd;
 	if (k->fork_bound && shim_join_check() != 1)
@@ -391,22 +417,7 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 	if (r)
 		return r > 0 ? 0 : r;
 	/* A channel, as an exposed listener's (relay.h). */
-	if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -ENOBUFS;
-	if (sys_fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 || (fl >= 0 && (fl & O_NONBLOCK) &&
-							    sys_fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)) {
-		r = -ENOBUFS;
-		goto out;
-	}
-	c = join_send(&q, sv[1]);
-	if (c < 0) {
-		r = c;
-		goto out;
-	}
-	r = join_answer(c, &rep, JOIN_ANSWER_MS);
-	join_close(c);
-	if (r == 0)
-		r = rep.err;
+	r = join_seqpacket(&q, fl, sv, &rep);
 	if (r == 0) {
 		shim_lock();
 		k->local = (struct ip4_endpoint){ rep.laddr, rep.lport };
@@ -418,9 +429,10 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
 	}
-out:
-	sys_close(sv[0]);
-	sys_close(sv[1]);
+	if (sv[0] >= 0)
+		sys_close(sv[0]);
+	if (sv[1] >= 0)
+		sys_close(sv[1]);
 	return r;
 }
 
@@ -428,7 +440,7 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
 {
 	struct ctl_join_req q;
 	struct ctl_join_reply rep;
-	int sv[2], c, r, fl;
+	int sv[2], r, fl;
 
 	shim_lock();
 	r = k->type != SOCK_DGRAM || k->family != AF_INET || !k->join ? -EOPNOTSUPP :
@@ -446,22 +458,7 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
 		return r;
 	/* Datagrams keep their bounds, and the last holder's close is seen,
 	 * as on a fork child's framed socket (shim/expose.c). */
-	if (sys_socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -ENOBUFS;
-	if (sys_fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 || (fl >= 0 && (fl & O_NONBLOCK) &&
-							    sys_fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)) {
-		r = -ENOBUFS;
-		goto out;
-	}
-	c = join_send(&q, sv[1]);
-	if (c < 0) {
-		r = c;
-		goto out;
-	}
-	r = join_answer(c, &rep, JOIN_ANSWER_MS);
-	join_close(c);
-	if (r == 0)
-		r = rep.err;
+	r = join_seqpacket(&q, fl, sv, &rep);
 	if (r == 0) {
 		shim_lock();
 		k->local = (struct ip4_endpoint){ rep.laddr, rep.lport };
@@ -474,9 +471,10 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
 	}
-out:
-	sys_close(sv[0]);
-	sys_close(sv[1]);
+	if (sv[0] >= 0)
+		sys_close(sv[0]);
+	if (sv[1] >= 0)
+		sys_close(sv[1]);
 	return r;
 }
 

@@ -19,71 +19,15 @@
 # cannot be installed skips its test (tests/deps.sh installs them).
 
 load lib
+load twin
 
 setup() {
 	e2e_setup
-	NSK=$NS-k
-	NSQ=$NS-q
-	ip netns del "$NSK" 2>/dev/null || true
-	ip netns del "$NSQ" 2>/dev/null || true
-	ip netns add "$NSK"
-	ip netns add "$NSQ"
-	ip -n "$NSK" link set lo up
-	ip -n "$NSQ" link set lo up
-	ip link add tap0 netns "$NSK" type veth peer name veth0 netns "$NSQ"
-	ip -n "$NSK" link set tap0 address "$STACK_MAC"
-	ip -n "$NSK" addr add "$STACK_IP/24" dev tap0
-	ip -n "$NSQ" addr add "$HOST_IP/24" dev veth0
-	ip -n "$NSK" link set tap0 up
-	ip -n "$NSQ" link set veth0 up
-	# Served by processes that drop root (vsftpd's, exim's): a folder
-	# everyone may read, not the test's 0700 one.
-	SRV=$(mktemp -d /tmp/pst-e2e-42-XXXXXX)
-	chmod 0755 "$SRV"
+	twin_setup 42
 }
 teardown() {
 	e2e_teardown
-	ip netns del "$NSK" 2>/dev/null || true
-	ip netns del "$NSQ" 2>/dev/null || true
-	rm -rf "$SRV"
-}
-
-# have PKG CMD...: skips the test when a program is missing.
-have() {
-	local pkg=$1 c
-	shift
-	for c in "$@"; do
-		command -v "$c" >/dev/null || skip "$c is missing ($pkg not installed: sh tests/deps.sh install)"
-	done
-}
-
-# bg_k NAME T CMD...: CMD in the background in the kernel's twin.
-bg_k() {
-	local name=$1 t=$2
-	shift 2
-	_bg "$name" ip netns exec "$NSK" timeout -k 3 "$t" "$@"
-}
-# bg_q NAME T CMD...: CMD in the background in the kernel twin's peer.
-bg_q() {
-	local name=$1 t=$2
-	shift 2
-	_bg "$name" ip netns exec "$NSQ" timeout -k 3 "$t" "$@"
-}
-
-# on k|p T CMD...: a client command, against the kernel's twin (k: from its
-# peer) or against pstack (p: from the TAP's host side).
-on() {
-	local where=$1 t=$2
-	shift 2
-	case $where in
-	k) ip netns exec "$NSQ" timeout -k 3 "$t" "$@" ;;
-	p) ip netns exec "$NS" timeout -k 3 "$t" "$@" ;;
-	esac
-}
-
-# k_listens PORT [udp]: whether a server listens on PORT in the kernel's twin.
-k_listens() {
-	ip netns exec "$NSK" ss -Hln${2:+u}${2:-t} "sport = :$1" | grep -q .
+	twin_teardown
 }
 
 # ---- vsftpd ----------------------------------------------------------------

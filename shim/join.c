@@ -365,8 +365,17 @@ static bool join_swap(struct shim_sock *k, int file)
  * A request answered at once (LISTEN, DGRAM), with a SOCK_SEQPACKET pair:
  * sv[1] goes to the owner, sv[0] is the program's end (non-blocking when the
  * program's fd is, fl its F_GETFL). 0 with *rep, or -errno (the owner's
- * answer's too); the caller closes both ends either way.
+ * answer's too); the caller closes both ends either way (join_pair_close).
  */
+/* Our ends of a join_seqpacket pair, once the program's fd took its own
+ * copy (join_swap) or the request failed. */
+static void join_pair_close(const int sv[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			sys_close(sv[i]);
+}
+
 static int join_seqpacket(const struct ctl_join_req *q, int fl, int sv[2], struct ctl_join_reply *rep)
 {
 	int c, r;
@@ -429,10 +438,7 @@ int shim_join_listen(struct shim_sock *k, int fd, int backlog)
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
 	}
-	if (sv[0] >= 0)
-		sys_close(sv[0]);
-	if (sv[1] >= 0)
-		sys_close(sv[1]);
+	join_pair_close(sv);
 	return r;
 }
 
@@ -471,10 +477,7 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
 	}
-	if (sv[0] >= 0)
-		sys_close(sv[0]);
-	if (sv[1] >= 0)
-		sys_close(sv[1]);
+	join_pair_close(sv);
 	return r;
 }
 

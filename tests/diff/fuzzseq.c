@@ -328,6 +328,15 @@ static int poll1(int fd, short ev, int ms_)
 enum wcond { W_IN, W_OUT_DONE, W_BYTES, W_BYTES_ONLY, W_EOF, W_EOF_INFO, W_ERR, W_OUTQ, W_ERR_INFO };
 
 /* True once FD shows COND (N: bytes). */
+/* The socket's state as TCP_INFO gives it (Linux's numbering), or -1. */
+static int info_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 ? ti.tcpi_state : -1;
+}
+
 static bool holds(int fd, enum wcond c, int n)
 {
 	int rev = poll1(fd, POLLIN | POLLOUT | POLLRDHUP | POLLPRI, 0), v = 0;
@@ -354,29 +363,18 @@ static bool holds(int fd, enum wcond c, int n)
 		/* The peer's FIN as TCP_INFO's state says it (TIME_WAIT,
 		 * CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING), where the hang-ups
 		 * show at once. */
-		struct tcp_info ti;
-		socklen_t l = sizeof(ti);
+		int st = info_state(fd);
 
-		if (rev & POLLERR)
-			return true;
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
-			return true;
-		return ti.tcpi_state == 6 || ti.tcpi_state == 7 || ti.tcpi_state == 8 ||
-		       ti.tcpi_state == 9 || ti.tcpi_state == 11;
+		return (rev & POLLERR) || st < 0 || st == 6 || st == 7 || st == 8 || st == 9 || st == 11;
 	}
 	case W_ERR:
 		return rev & (POLLERR | POLLHUP);
 	case W_ERR_INFO: {
 		/* -g 4: the RST as the error or TCP_INFO's CLOSE, where
 		 * shutdown(SHUT_RDWR) shows POLLHUP at once. */
-		struct tcp_info ti;
-		socklen_t l = sizeof(ti);
+		int st = info_state(fd);
 
-		if (rev & POLLERR)
-			return true;
-		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0)
-			return true;
-		return ti.tcpi_state == 7;
+		return (rev & POLLERR) || st < 0 || st == 7;
 	}
 	case W_OUTQ:
 		/* Not POLLHUP: shutdown(SHUT_RDWR) shows it at once, with

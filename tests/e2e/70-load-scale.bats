@@ -36,7 +36,7 @@ teardown() { load_teardown; }
 	tap_assert_crossed $((n * 64 * 2)) $((n * 64 * 2))
 }
 
-@test "load: 100k (LOAD_CHURN) short connections in a row (server closes first): no fd or memory leak" {
+@test "load: 50k (LOAD_CHURN) short connections in a row (server closes first): no fd or memory leak" {
 	local fds0 fdsa i rss=() chunk=$((LOAD_CHURN / 5))
 	# TIME_WAIT of 2 x 500 ms, so that it is over when memory is measured.
 	bg_pre srv 900 env PSTACK_TCP_MSL_MS=500 "$TOOLS/echo_epoll" -C 32 "$PORT"

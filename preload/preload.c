@@ -1002,6 +1002,17 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	if (!mine(fd))
 		return real_getsockopt(fd, level, name, val, len);
+	/* The value read straight into errno (dante's connectstatus:
+	 * getsockopt(s, SOL_SOCKET, SO_ERROR, &errno, ...)): the kernel
+	 * writes it there and the C library leaves errno alone on success,
+	 * where SHIM_CALL would put the errno from before the call back. */
+	if (val == (void *)&errno && len && *len == sizeof(int)) {
+		int v = errno, r = getsockopt(fd, level, name, &v, len);
+
+		if (r == 0)
+			errno = v;
+		return r;
+	}
 	SHIM_CALL(shim_getsockopt(fd, level, name, val, len), real_getsockopt(fd, level, name, val, len));
 }
 

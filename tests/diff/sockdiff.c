@@ -11073,6 +11073,22 @@ CASE(scm_rights_pass_connected, 0)
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
+/* SO_ERROR read straight into errno, as dante's connectstatus does after a
+ * refused non-blocking connect: errno holds the error afterwards. */
+CASE(getsockopt_so_error_into_errno, 0)
+{
+	struct sockaddr_in to = sin4(PEER, P_CLOSED);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), r;
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+	socklen_t l = sizeof(errno);
+
+	need(s >= 0, "socket");
+	need(connect(s, (struct sockaddr *)&to, sizeof(to)) == 0 || errno == EINPROGRESS, "connect");
+	need(poll(&p, 1, WAIT_MS) == 1, "poll");
+	errno = ENOTCONN;
+	r = getsockopt(s, SOL_SOCKET, SO_ERROR, &errno, &l);
+	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
+}
 CASE(fork_child_new_socket, 0) { in_child(child_connect, tcp_to(P_ECHO)); }
 /* An unconnected UDP socket a fork child inherits: it sends with an
  * address and reads the answer, as on the kernel. */

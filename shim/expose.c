@@ -111,7 +111,9 @@ static void snapshot(struct shim_sock *k)
 
 	if (k->tcp) {
 		tcp_local(k->tcp, &k->local);
-		if (tcp_peer(k->tcp, &ep) == 0)
+		/* In SYN_SENT too: where it goes (peer_of answers it once the
+		 * share says connected). */
+		if (tcp_peer(k->tcp, &ep) == 0 || tcp_peer_kept(k->tcp, &ep) == 0)
 			k->peer = ep;
 		if (tcp_getopt(k->tcp, TCP_OPT_SO_RCVBUF, &v) == 0)
 			k->ex_rcvbuf = v;

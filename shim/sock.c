@@ -2033,6 +2033,11 @@ static int peer_of(struct shim_sock *k, struct ip4_endpoint *ep)
 	if (k->udp)
 		return udp_peer(k->udp, ep);
 	if (shim_exposed(k) && k->peer.port) {
+		/* Exposed while connecting (a fork in SYN_SENT): connected
+		 * once the share says so (relay.h: conn), as Linux's
+		 * getpeername in SYN_SENT and after a failed connect. */
+		if (k->share && k->type == SOCK_STREAM && !k->listening && atomic_load(&k->share->conn) <= 0)
+			return -ENOTCONN;
 		*ep = k->peer;  /* no stack object here (a child), or no longer */
 		return 0;
 	}

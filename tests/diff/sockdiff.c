@@ -11089,6 +11089,28 @@ CASE(getsockopt_so_error_into_errno, 0)
 	r = getsockopt(s, SOL_SOCKET, SO_ERROR, &errno, &l);
 	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
 }
+/* A socket forked while its non-blocking connect is under way: the child
+ * waits for it to be writable, then asks for its peer (Linux: the peer,
+ * once connected). The answer: the peer's port, or -1 and the errno. */
+static long child_peer_port(int s)
+{
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	if (poll(&p, 1, WAIT_MS) != 1 || getpeername(s, (struct sockaddr *)&a, &l) != 0)
+		return -1;
+	return ntohs(a.sin_port);
+}
+CASE(fork_child_connecting_peername, 0)
+{
+	struct sockaddr_in to = sin4(PEER, P_ECHO);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	need(connect(s, (struct sockaddr *)&to, sizeof(to)) == 0 || errno == EINPROGRESS, "connect");
+	in_child(child_peer_port, s);
+}
 CASE(fork_child_new_socket, 0) { in_child(child_connect, tcp_to(P_ECHO)); }
 /* An unconnected UDP socket a fork child inherits: it sends with an
  * address and reads the answer, as on the kernel. */

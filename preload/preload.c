@@ -1150,17 +1150,59 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int fl
 		  real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen));
 }
 
+/*
+ * The other side of expose_passed: stack sockets that came in a message on
+ * a Unix socket get their entries back from the names their senders gave
+ * them (shim_adopt_passed), so that getpeername() and the options answer
+ * for the connection, not for the Unix socket. The message was just written
+ * by the kernel: readable.
+ */
+static void adopt_passed(const struct msghdr *m)
+{
+	int saved;
+
+	if (!m->msg_control || m->msg_controllen < sizeof(struct cmsghdr) || !any())
+		return;
+	saved = errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR((struct msghdr *)m, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(pfd));
+			shim_depth++;
+			shim_adopt_passed(pfd);
+			depth_leave();
+		}
+	}
+	errno = saved;
+}
+
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if (!mine(fd))
-		return real_recvmsg(fd, msg, flags);
+	if (!mine(fd)) {
+		ssize_t r = real_recvmsg(fd, msg, flags);
+
+		if (r >= 0)
+			adopt_passed(msg);
+		return r;
+	}
 	SHIM_CALL(shim_recvmsg(fd, msg, flags), real_recvmsg(fd, msg, flags));
 }
 
 EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout)
 {
-	if (!mine(fd))
-		return real_recvmmsg(fd, v, n, flags, timeout);
+	if (!mine(fd)) {
+		int r = real_recvmmsg(fd, v, n, flags, timeout);
+
+		for (int i = 0; i < r; i++)
+			adopt_passed(&v[i].msg_hdr);
+		return r;
+	}
 	SHIM_CALL(shim_recvmmsg(fd, v, n, flags, timeout), real_recvmmsg(fd, v, n, flags, timeout));
 }
 
@@ -1233,6 +1275,7 @@ static void expose_passed(const struct msghdr *msg)
 			relay_solo_end();
 			shim_depth++;
 			shim_expose(pfd);
+			shim_name_passed(pfd);
 			depth_leave();
 		}
 	}

@@ -45,12 +45,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "stack/core/log.h"
 #include "stack/core/tcp/tcp.h"
@@ -498,6 +500,18 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 	if (n->opts)
 		k->opts = *n->opts;
 	k->share = n->share;
+	if (n->connecting && n->type == SOCK_STREAM && !n->listening) {
+		/* How it went, the fd tells (join.c, pass_settle). */
+		k->ss = SHIM_SS_CONNECTING;
+		k->pass_peer = n->peer;
+		k->peer = (struct ip4_endpoint){ 0, 0 };
+		k->pass_sndbuf = n->sndbuf;
+		k->ex_sndbuf = 0;
+		atomic_store(&k->pass_connecting, true);
+	} else if (n->err && n->type == SOCK_STREAM && !n->listening) {
+		k->ss = SHIM_SS_UNCONNECTED;
+		k->err = n->err;
+	}
 	atomic_store(&k->kfd, sys_fd_hide(kfd));
 	atomic_store_explicit(&k->exposed, true, memory_order_release);
 	/* fd is the kernel's new one: an entry left at its number was closed
@@ -567,6 +581,114 @@ int shim_accept_orphan(int fd, bool nonblock, uint64_t rcvtimeo_us)
 			return (int)r;
 		(void)sys_close((int)r);    /* someone found the name: not a connection of this listener */
 	}
+}
+
+/*
+ * A stack socket passed over a Unix socket (SCM_RIGHTS: Node's cluster
+ * primary hands each connection to a worker, dante's processes hand
+ * clients to each other). The receiver gets the live kernel fd, the pair's
+ * end, and nothing else of the socket: its getpeername() would meet the
+ * Unix socket. So the sender names the pair's end, an abstract Unix address
+ * that carries what the receiver's entry needs (shim_name_passed), and the
+ * receiver's interposed recvmsg() reads it back (shim_adopt_passed): the
+ * kernel keeps the name with the socket, whoever holds it, exec'd or
+ * unrelated. The name: PASS_PREFIX, the socket's inode (unique among live
+ * sockets, so two names never collide), then family, type, kind (1 a
+ * listener's channel, 2 a framed UDP socket's, 3 a joiner's connect under
+ * way, whose peer is where it goes and whose send buffer is the one the
+ * pair end gets back once connected: join.c; 4 a joiner's connect that
+ * failed, the error in the receive buffer's place), local and peer address and
+ * port (hex, host order), the buffer sizes, the share region's mark and the
+ * connection's share in it (relay.h: only a process of the same region uses
+ * it). `ss -xa` shows it.
+ */
+#define PASS_PREFIX "pstack/"
+#define PASS_FMT "%llx/%d,%d,%d,%x,%x,%x,%x,%d,%d,%llx,%d"
+
+void shim_name_passed(int fd)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct ip4_endpoint peer;
+	struct shim_sock *k;
+	bool connecting;
+	struct stat st;
+	int n, failed;
+
+	if (!shim_owns(fd))
+		return;
+	k = shim_get_sock(fd);
+	if (!k)
+		return;
+	/* A joiner's connect answered by now: taken in first. */
+	if (shim_join_pending(k))
+		shim_join_settle(k);
+	shim_lock();
+	connecting = shim_join_pending(k) && k->ss == SHIM_SS_CONNECTING;
+	/* Or failed already: the receiver's SO_ERROR tells (one socket). */
+	failed = k->join && !connecting && k->ss == SHIM_SS_UNCONNECTED && k->err < 0 ? -k->err : 0;
+	peer = connecting ? k->pass_peer : k->peer;
+	shim_unlock();
+	/* What an exposed socket kept was set before it was marked exposed
+	 * (snapshot), as shim_exec_note reads it. */
+	if (shim_exposed(k) && (k->family == AF_INET || k->family == AF_INET6) && sys_fstat(fd, &st) == 0) {
+		n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, PASS_PREFIX PASS_FMT,
+			     (unsigned long long)st.st_ino, k->family, k->type,
+			     k->listening ? 1 : k->framed ? 2 : connecting ? 3 : failed ? 4 : 0, k->local.addr,
+			     k->local.port, peer.addr, peer.port, failed ? failed : k->ex_rcvbuf,
+			     connecting ? k->join_sndbuf : k->ex_sndbuf,
+			     (unsigned long long)(k->share ? relay_share_tag() : 0), relay_share_index(k->share));
+		/* Named once: an earlier pass (EINVAL now) or a name too long
+		 * for the address (never: 107 bytes hold the widest). */
+		if (n > 0 && (size_t)n < sizeof(a.sun_path) - 1)
+			(void)sys_bind(fd, &a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n));
+	}
+	shim_put(&k->obj);
+}
+
+void shim_adopt_passed(int fd)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	char name[sizeof(a.sun_path) + 1];
+	struct shim_exposed_note n = { 0 };
+	unsigned la, lp, pa, pp;
+	unsigned long long ino, tag;
+	int kind, share, used = 0;
+	struct stat st;
+	size_t l;
+
+	if (shim_owns(fd) || sys_getsockname(fd, &a, &len) < 0 || a.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) + 1 || a.sun_path[0] != '\0')
+		return;
+	l = len - offsetof(struct sockaddr_un, sun_path) - 1;
+	memcpy(name, a.sun_path + 1, l);
+	name[l] = '\0';
+	if (strncmp(name, PASS_PREFIX, strlen(PASS_PREFIX)) != 0 ||
+	    sscanf(name + strlen(PASS_PREFIX), PASS_FMT "%n", &ino, &n.family, &n.type, &kind, &la, &lp, &pa, &pp,
+		   &n.rcvbuf, &n.sndbuf, &tag, &share, &used) != 12 ||
+	    name[strlen(PASS_PREFIX) + (size_t)used] != '\0')
+		return;
+	/* Some other program's name of that form: not a pair's end of ours
+	 * unless the inode is the socket's own. */
+	if (sys_fstat(fd, &st) < 0 || (unsigned long long)st.st_ino != ino)
+		return;
+	if ((n.family != AF_INET && n.family != AF_INET6) || (n.type != SOCK_STREAM && n.type != SOCK_DGRAM) ||
+	    kind < 0 || kind > 4)
+		return;
+	n.listening = kind == 1;
+	n.framed = kind == 2;
+	n.connecting = kind == 3;
+	if (kind == 4) {
+		if (n.rcvbuf <= 0 || n.rcvbuf > 4095)
+			return;
+		n.err = -n.rcvbuf;
+		n.rcvbuf = 0;
+	}
+	n.local = (struct ip4_endpoint){ la, (uint16_t)lp };
+	n.peer = (struct ip4_endpoint){ pa, (uint16_t)pp };
+	if (tag && tag == relay_share_tag())
+		n.share = relay_share_at(share);
+	(void)shim_adopt(fd, &n);
 }
 
 void shim_exec_adopt(const char *note)

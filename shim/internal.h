@@ -208,6 +208,17 @@ struct shim_sock {
 	 * both processes, as the kernel's); 0 for any other. */
 	uint64_t fork_bound;
 	int join_sndbuf;
+	/*
+	 * A joiner's connect under way, passed over SCM_RIGHTS (shim/expose.c,
+	 * shim_name_passed): pass_peer is where it goes (in the sender, set
+	 * with the request). The receiver has no answer to read (the sender
+	 * holds join_fd): pass_connecting says that its own fd tells how it
+	 * went (join.c, pass_settle: writable once the owner read the filler,
+	 * ended when the connect failed); pass_sndbuf is join_sndbuf's value.
+	 */
+	_Atomic bool pass_connecting;
+	struct ip4_endpoint pass_peer;
+	int pass_sndbuf;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,
@@ -510,6 +521,8 @@ struct shim_exposed_note {
 	int family, type;
 	bool listening;
 	bool framed;                    /* an unconnected UDP socket's framed fd */
+	bool connecting;                /* a joiner's connect under way: peer is where to */
+	int err;                        /* a joiner's connect that failed: SO_ERROR's (-errno); 0 none */
 	struct ip4_endpoint local, peer;
 	int rcvbuf, sndbuf;
 	const struct sock_opts *opts;   /* NULL: the defaults */
@@ -555,7 +568,8 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep);
 void shim_join_settle(struct shim_sock *k);
 static inline bool shim_join_pending(struct shim_sock *k)
 {
-	return atomic_load_explicit(&k->join_fd, memory_order_relaxed) >= 0;
+	return atomic_load_explicit(&k->join_fd, memory_order_relaxed) >= 0 ||
+	       atomic_load_explicit(&k->pass_connecting, memory_order_relaxed);
 }
 /* k goes: its pending answer's connection is closed. */
 void shim_join_forget(struct shim_sock *k);

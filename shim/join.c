@@ -502,13 +502,51 @@ static uint32_t join_fill(int fd)
 /* Takes in the owner's answer to k's connect when it is there (wait_ms
  * as join_answer's). 0 once settled (or nothing pending), -EAGAIN when
  * still connecting, -EINTR. */
+/* join_settle for a connecting socket that came over SCM_RIGHTS: the
+ * answer went to its sender; the fd shows how it went. */
+static int pass_settle(struct shim_sock *k, int wait_ms)
+{
+	struct pollfd p = { .fd = shim_first_fd(&k->obj), .events = POLLOUT };
+	struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
+	bool ok;
+	long n;
+
+	if (p.fd < 0)
+		return 0;
+	n = sys_ppoll(&p, 1, wait_ms < 0 ? NULL : &ts, NULL);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -EAGAIN;
+	if (!atomic_exchange(&k->pass_connecting, false))
+		return 0;       /* another thread took it */
+	/* The owner closes a failed connect's pair; its answer (the error)
+	 * went to the sender: refused, the usual one. */
+	ok = !(p.revents & (POLLHUP | POLLERR));
+	shim_lock();
+	if (ok) {
+		k->peer = k->pass_peer;
+		k->ss = SHIM_SS_CONNECTED;
+	} else {
+		k->err = -ECONNREFUSED;
+		k->ss = SHIM_SS_UNCONNECTED;
+	}
+	shim_unlock();
+	if (ok && k->pass_sndbuf > 0) {
+		int v = k->pass_sndbuf / 2;
+
+		(void)shim_libc.setsockopt(p.fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+	return 0;
+}
+
 static int join_settle(struct shim_sock *k, int wait_ms)
 {
 	struct ctl_join_reply rep;
 	int c = atomic_exchange(&k->join_fd, -1), r, fd0;
 
-	if (c < 0)
-		return 0;       /* nothing pending, or another thread takes it */
+	if (c < 0)      /* nothing pending, or another thread takes it */
+		return atomic_load(&k->pass_connecting) ? pass_settle(k, wait_ms) : 0;
 	r = join_answer(c, &rep, wait_ms);
 	if (r == -EAGAIN || r == -EINTR) {
 		/* The program's fd writable means the filler was read: the
@@ -607,6 +645,7 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 		q.rport = ep->port;
 		q.opts = k->opts;
 		q.inherit = k->fork_bound;
+		k->pass_peer = *ep;
 		k->err = 0;
 		k->ss = SHIM_SS_CONNECTING;
 	}

@@ -429,6 +429,15 @@ void shim_exposed_wrote(int fd);
  */
 size_t shim_exec_note(char *buf, size_t len);
 void shim_exec_adopt(const char *note);
+/*
+ * SCM_RIGHTS: shim_name_passed names fd's kernel file (an exposed socket's
+ * pair end) with what a receiver's entry needs, before the sender's
+ * sendmsg() hands it over; shim_adopt_passed, on an fd the receiver's
+ * recvmsg() got, rebuilds the entry from that name (nothing for another
+ * kind of file). Both without the lock.
+ */
+void shim_name_passed(int fd);
+void shim_adopt_passed(int fd);
 
 /*
  * Children the atfork handlers do not see (vfork(), _Fork(), clone()):

@@ -18,8 +18,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "stack/core/log.h"
 #include "stack/core/sock.h"
@@ -201,6 +203,7 @@ static int share_kick = -1;             /* the eventfd: inherited, internal */
 static unsigned share_used;             /* under relay_fd_mu */
 static int32_t *share_next;             /* under relay_fd_mu: the free list's links */
 static int32_t share_free_head;         /* under relay_fd_mu: 1 on, 0 none */
+static uint64_t share_tag;              /* relay_share_tag: set with share_base */
 
 static void share_region(void)
 {
@@ -221,6 +224,15 @@ static void share_region(void)
 		return;
 	}
 	share_kick = sys_fd_hide((int)efd);
+	/* Random where getrandom() answers; else this process and the
+	 * clock, still unlike another region's of the moment. */
+	if (sys_getrandom(&share_tag, sizeof(share_tag), GRND_NONBLOCK) != (long)sizeof(share_tag)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		share_tag = ((uint64_t)getpid() << 40) ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec;
+	}
+	share_tag |= 1;         /* never 0 */
 	share_asked = (_Atomic uint64_t *)((struct relay_share *)p + RELAY_SHARES);
 	share_base = p;
 }
@@ -296,6 +308,11 @@ void relay_share_free(struct relay_share *sh)
 	pthread_mutex_lock(&relay_fd_mu);
 	share_put(sh);
 	pthread_mutex_unlock(&relay_fd_mu);
+}
+
+uint64_t relay_share_tag(void)
+{
+	return share_base ? share_tag : 0;
 }
 
 int32_t relay_share_index(const struct relay_share *sh)

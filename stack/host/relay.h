@@ -124,6 +124,11 @@ bool relay_share_init(void);
  * its end (only when no relay took it). */
 struct relay_share *relay_share_new(void);
 void relay_share_free(struct relay_share *sh);
+/* No lock: the region's mark, random, made with it (0: no region), the
+ * same in every process that maps it: a share's index that travels with a
+ * socket (shim/expose.c, a name passed over SCM_RIGHTS) is this region's
+ * only when it comes with this mark. */
+uint64_t relay_share_tag(void);
 /* Index (1 on) of a share for another process of the region; 0 for NULL. */
 int32_t relay_share_index(const struct relay_share *sh);
 struct relay_share *relay_share_at(int32_t index);

@@ -11073,6 +11073,84 @@ CASE(scm_rights_pass_connected, 0)
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
+/* What the receiver of a passed socket sees of it (dante's and Node's
+ * workers ask): its names, its family, type and protocol, whether it
+ * listens, an option set and read back; then, a listener, a connection it
+ * accepts (peer.py connects once the parent has sent it), or, a connection,
+ * an echo through it. The receiver was forked before the socket existed. */
+static int scm_view_child(int u)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], x, b[8];
+	struct iovec iov = { &x, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	struct pollfd p;
+	int fd, v = 0, one = 1;
+	socklen_t l = sizeof(v);
+
+	if (recvmsg(u, &m, 0) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return 3;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	emit_sockname(fd);
+	emit_peername(fd);
+	for (int o = 0; o < 4; o++) {
+		static const int opt[] = { SO_DOMAIN, SO_TYPE, SO_PROTOCOL, SO_ACCEPTCONN };
+
+		l = sizeof(v);
+		if (R(getsockopt(fd, SOL_SOCKET, opt[o], &v, &l)) == 0)
+			emit("opt%d=%d", o, v);
+	}
+	R(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	l = sizeof(v);
+	if (R(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &l)) == 0)
+		emit("nodelay=%d", v != 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	if (x == 'l') {
+		int a;
+
+		if (poll(&p, 1, WAIT_MS) != 1)
+			return 4;
+		a = RFD(accept(fd, NULL, NULL));
+		if (a < 0)
+			return 5;
+		emit_sockname(a);
+		emit_peername(a);
+		return 0;
+	}
+	if (write(fd, "ping", 4) != 4)
+		return 1;
+	return poll(&p, 1, WAIT_MS) == 1 && read(fd, b, sizeof(b)) == 4 && !memcmp(b, "ping", 4) ? 0 : 2;
+}
+static void scm_view(int s, bool listening)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { listening ? "l" : "c", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int sv[2], st;
+	pid_t pid;
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(scm_view_child(sv[1]));
+	s = s < 0 ? tcp_to(P_ECHO) : s;
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &s, sizeof(s));
+	/* Not printed: the child's lines may come first. */
+	need(sendmsg(sv[0], &m, 0) == 1, "sendmsg");
+	if (listening)
+		peer("connect %d %s", case_port(), "hold");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	R(close(s));
+}
 /* SO_ERROR read straight into errno, as dante's connectstatus does after a
  * refused non-blocking connect: errno holds the error afterwards. */
 CASE(getsockopt_so_error_into_errno, 0)
@@ -11088,6 +11166,15 @@ CASE(getsockopt_so_error_into_errno, 0)
 	errno = ENOTCONN;
 	r = getsockopt(s, SOL_SOCKET, SO_ERROR, &errno, &l);
 	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
+}
+CASE(scm_rights_pass_connected_view, 0) { scm_view(-1, false); }
+CASE(scm_rights_pass_listener_view, 0)
+{
+	int l = tcp_sock();
+
+	bind_to(l, SELF, case_port());
+	R(listen(l, 4));
+	scm_view(l, true);
 }
 /* A socket forked while its non-blocking connect is under way: the child
  * waits for it to be writable, then asks for its peer (Linux: the peer,

@@ -197,3 +197,71 @@ print("udp", " ".join(got))' "$STACK_IP" 9001
 	assert_failure
 	tap_assert_crossed $((2 * MiB)) $((2 * MiB))
 }
+
+# ---- Dante's SOCKS server ----------------------------------------------------
+
+# dante_conf k|p: danted.conf in $SRV/k or $SRV/p: SOCKS on 192.0.2.2:1080,
+# out from 192.0.2.2. Its processes hand each client from one to the next
+# over Unix sockets (SCM_RIGHTS): the mother accepts, a negotiate child
+# reads the request, a request child connects to the target (without
+# waiting), an io child moves the bytes and learns how the connect went.
+dante_conf() {
+	local d=$SRV/$1
+	mkdir -p "$d"
+	cat >"$d/danted.conf" <<-EOF
+		logoutput: $d/danted.log
+		internal: $STACK_IP port = 1080
+		external: $STACK_IP
+		socksmethod: none
+		clientmethod: none
+		user.privileged: root
+		user.unprivileged: nobody
+		client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
+		socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
+	EOF
+}
+
+# dante_run k|p: three 1 MiB downloads at once through the proxy, then a
+# connect to a closed port (curl's SOCKS5 reply: 5, connection refused).
+dante_run() {
+	local d=$SRV/$1 i pids=()
+	for i in 1 2 3; do
+		on "$1" 20 curl -sS --socks5 "$STACK_IP:1080" -o "$d/got$i" "http://$HOST_IP:8000/1m" &
+		pids+=($!)
+	done
+	for i in 0 1 2; do
+		wait "${pids[$i]}" || echo "download $((i + 1)) failed"
+	done
+	for i in 1 2 3; do
+		echo "got$i $(sha "$d/got$i")"
+	done
+	on "$1" 10 curl -sS --socks5 "$STACK_IP:1080" "http://$HOST_IP:8001/" 2>&1 | sed 's/^curl: //'
+}
+
+@test "dante-server under the preload (sockets passed between its processes over SCM_RIGHTS): three 1 MiB downloads through SOCKS5 and a refused connect, as on the kernel" {
+	have dante-server danted
+	have curl curl
+	mkdir -p "$SRV/www"
+	make_data "$SRV/www/1m" "$MiB"
+	dante_conf k
+	dante_conf p
+	bg_q khttp 60 python3 -m http.server --bind "$HOST_IP" --directory "$SRV/www" 8000
+	bg_ker http 60 python3 -m http.server --bind "$HOST_IP" --directory "$SRV/www" 8000
+	bg_k kdanted 60 danted -f "$SRV/k/danted.conf" -N 2 -p "$SRV/k/danted.pid"
+	bg_pre danted 60 danted -f "$SRV/p/danted.conf" -N 2 -p "$SRV/p/danted.pid"
+	wait_until 10 "the kernel's danted" k_listens 1080
+	wait_until 10 "the kernel's web server" q_listens 8000
+	wait_kernel_listen 8000
+	wait_stack_up
+	wait_until 20 "danted to listen" ip netns exec "$NS" socat -u /dev/null "TCP:$STACK_IP:1080"
+	local kout pout
+	kout=$(dante_run k)
+	tap_mark
+	pout=$(dante_run p)
+	echo "kernel: $kout"
+	echo "pstack: $pout"
+	assert_equal "$pout" "$kout"
+	assert_equal "$(echo "$kout" | head -1)" "got1 $(sha "$SRV/www/1m")"
+	echo "$kout" | tail -1 | grep -q "(5)$"
+	tap_assert_crossed $((3 * MiB)) $((3 * MiB))
+}

@@ -151,6 +151,47 @@ for i in range(8):
 print("done", flush=True)
 '
 
+# Node's cluster module (round-robin, Linux's default): the primary accepts
+# and hands each connection to a worker over its IPC channel (a Unix
+# socket, SCM_RIGHTS); each worker answers with what it sees of the
+# connection. The worker is exec'd node, not a fork.
+NODE_CLUSTER='
+const cluster = require("cluster"), http = require("http");
+if (cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  let up = 0;
+  for (let i = 0; i < 2; i++) cluster.fork().on("listening", () => { if (++up == 2) console.log("listening"); });
+} else {
+  http.createServer((q, r) => {
+    const s = q.socket;
+    r.end(`${s.remoteAddress} ${s.remotePort == q.headers["x-port"]} ${s.localAddress}:${s.localPort} ${s.remoteFamily}\n`);
+  }).listen(Number(process.argv[3]), process.argv[2]);
+}
+'
+
+@test "Node's cluster (the primary passes each connection to a worker over SCM_RIGHTS): the worker sees the connection's addresses, not the Unix socket's" {
+	command -v node >/dev/null || skip "node is missing (nodejs not installed: sh tests/deps.sh install)"
+	bg_pre node 60 node -e "$NODE_CLUSTER" x "$STACK_IP" 8080
+	wait_log "$(out node)" listening 20
+	tap_mark
+	run ker 20 "$PY" -c '
+import socket, sys
+for i in range(6):
+    s = socket.create_connection((sys.argv[1], 8080), timeout=10)
+    s.sendall(b"GET / HTTP/1.0\r\nX-Port: %d\r\n\r\n" % s.getsockname()[1])
+    d = b""
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        d += b
+    print(d.split(b"\r\n\r\n", 1)[1].decode().strip())
+' "$STACK_IP"
+	assert_success
+	assert_equal "$(echo "$output" | sort -u)" "$HOST_IP true $STACK_IP:8080 IPv4"
+	assert_equal "$(echo "$output" | wc -l)" 6
+	tap_assert_crossed 600 600
+}
+
 @test "a server that closes its copy of each connection it forked a child for with fclose() (the C library's own close, as exim's daemon) accepts the next 7, as on the kernel" {
 	local i
 	bg_ker ksrv 30 "$PY" -c "$FCLOSE_SERVER" 7030

@@ -3391,6 +3391,38 @@ def est_paws_rst(r):
 
 
 @scenario
+def est_paws_disordered_ack(r):
+    # Pure ACKs whose TSval went backwards: one that changes nothing (at
+    # RCV.NXT, acknowledging SND.UNA, the same window) is a reordered
+    # duplicate, taken (tcp_disordered_ack_check); one that would update
+    # the window fails PAWS and draws a duplicate ACK, and the next within
+    # 500 ms draws nothing (tcp_validate_incoming: tcp_oow_rate_limited).
+    s = est(r, 45004, ts=5000)
+    r.tcp(45004, EST, PEER_ISN + 1, s, ACK, win=502, opts=b"\1\1" + o_ts(5100, 0))
+    r.quiet()
+    r.tcp(45004, EST, PEER_ISN + 1, s, ACK, win=502, opts=b"\1\1" + o_ts(5050, 0))
+    r.quiet()
+    r.tcp(45004, EST, PEER_ISN + 1, s, ACK, win=600, opts=b"\1\1" + o_ts(5050, 0))
+    r.expect()
+    r.tcp(45004, EST, PEER_ISN + 1, s, ACK, win=700, opts=b"\1\1" + o_ts(5050, 0))
+    r.quiet()
+    done(r, 45004, PEER_ISN + 1)
+
+
+@scenario
+def est_paws_syn_twice(r):
+    # SYNs whose TSval went backwards: a challenge ACK, then nothing
+    # within 500 ms (tcp_send_challenge_ack's per-connection limit).
+    s = est(r, 45008, ts=5000)
+    r.tcp(45008, EST, PEER_ISN + 50, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(100) + b"\1" + o_ws(7))
+    r.expect()
+    r.tcp(45008, EST, PEER_ISN + 60, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(100) + b"\1" + o_ws(7))
+    r.quiet()
+    done(r, 45008, PEER_ISN + 1)
+    del s
+
+
+@scenario
 def synrecv_paws(r):
     # The handshake's ACK with a TSval older than the SYN's
     # (tcp_check_req: PAWS, the request's ACK, the request stays).

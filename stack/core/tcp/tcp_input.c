@@ -763,6 +763,11 @@ static enum tcp_verdict step_seq(struct tcp_conn *c, struct tcp_seg *g, uint64_t
 			return TCP_V_DROP;
 		}
 		stack_drop(c->s, DROP_TCP_PAWS);
+		/* Its duplicate ACK (a SYN's challenge ACK) is limited as an
+		 * out-of-window segment's is (tcp_validate_incoming:
+		 * tcp_oow_rate_limited), but for text or a FIN. */
+		if ((!slen || (g->flags & TCP_SYN)) && oow_rate_limited(c, now))
+			return TCP_V_DROP;
 		return TCP_V_ACK;
 	}
 	if (slen == 0)

@@ -22,7 +22,7 @@
 # each runs `rawframes.py serve` (TCP listeners on 7000 that accepts and
 # reads, 7002 that never accepts, 7003 that closes at once, 7004 that
 # sends first, 7005 that sends 4000 bytes, 7007 that closes at the peer's
-# FIN; UDP echo on 7001, control on 7006), on the kernel and under the preload. The
+# FIN, 7008 as 7005 with a backlog of 1; UDP echo on 7001, control on 7006), on the kernel and under the preload. The
 # three harness runs go at once (about 35 s each). Both pstack outputs must
 # be the kernel's for every scenario but those of ALLOWED below, and differ
 # for those (an entry that no longer differs must go).

@@ -10,7 +10,7 @@ with pstack as the subject and compares the two outputs).
       (accepts and closes at once), 7004 (accepts, sends "hello\n" and keeps
       the connection), 7005 (accepts, sends 4000 bytes and keeps the
       connection), 7007 (accepts, reads, and closes once the peer has
-      closed), a UDP echo socket on 7001, and a UDP control socket on
+      closed), 7008 (as 7005, with a backlog of 1), a UDP echo socket on 7001, and a UDP control socket on
       7006 (see udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
@@ -77,6 +77,7 @@ TCP_TALKER = 7004     # accepts, sends "hello\n", keeps the connection
 TCP_BULK = 7005       # accepts, sends BULK bytes, keeps the connection
 UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
 TCP_EOF_CLOSER = 7007  # accepts, reads, closes at the peer's FIN
+TCP_BULK_BACKLOG1 = 7008  # as TCP_BULK, with a backlog of 1 (SYN cookies)
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -108,11 +109,12 @@ def serve():
     # Every connection the scenarios make to it stays in its accept queue,
     # reset or not, until the end: room for all of them.
     idle.listen(512)
-    for port, tag in ((TCP_CLOSER, "closer"), (TCP_TALKER, "talker"), (TCP_BULK, "bulk")):
+    for port, tag, backlog in ((TCP_CLOSER, "closer", 64), (TCP_TALKER, "talker", 64), (TCP_BULK, "bulk", 64),
+                               (TCP_BULK_BACKLOG1, "bulk", 1)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("0.0.0.0", port))
-        ls.listen(64)
+        ls.listen(backlog)
         ls.setblocking(False)
         sel.register(ls, selectors.EVENT_READ, tag)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -2811,6 +2813,35 @@ def syn_mss_tiny(r):
     # MSS 1: the SYN-ACK is the same; what the subject would send is not
     # seen here.
     syn_listen(r, 40848, o_mss(1))
+
+
+@scenario
+def syn_cookies_backlog1(r):
+    # A listener with a backlog of 1 keeps two requests (Linux 6.14's
+    # inet_csk_reqsk_queue_is_full); with both half-open, a third SYN
+    # gets a cookie: with timestamps, the options an ordinary SYN-ACK
+    # has (what was agreed rides in the TSval, cookie_init_timestamp),
+    # and its MSS of 1400 comes back from the cookie as 1300 (msstab),
+    # so the 4000 bytes leave 1288 at a time; without timestamps, MSS
+    # alone, and the connection has no SACK and no window scaling.
+    port = TCP_BULK_BACKLOG1
+    r.got_ip = []
+    for sport in (45010, 45011):
+        r.tcp(sport, port, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(5000) + b"\1" + o_ws(7))
+        r.expect()
+    r.tcp(45012, port, PEER_ISN, 0, SYN, opts=o_mss(1400) + O_SACKOK + o_ts(5000) + b"\1" + o_ws(7))
+    r.expect()
+    isn = r.isn.get((port, 45012), 0)
+    r.tcp(45012, port, PEER_ISN + 1, isn + 1, ACK, win=502, opts=b"\1\1" + o_ts(5001, ts_of(r.got_ip[-1])))
+    r.expect(n=4)
+    r.tcp(45013, port, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + b"\1\1\1" + o_ws(7))
+    r.expect()
+    isn = r.isn.get((port, 45013), 0)
+    r.tcp(45013, port, PEER_ISN + 1, isn + 1, ACK, win=64000)
+    r.expect(n=3)
+    for sport in (45010, 45011, 45012, 45013):
+        r.reset(sport, PEER_ISN + 1, port)
+    r.quiet(0.05)
 
 
 @scenario

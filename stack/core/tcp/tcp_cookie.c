@@ -145,12 +145,17 @@ uint32_t tcp_isn(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t
 #define COOKIE_MAX_AGE   1u          /* ticks after the one it was made in */
 #define COOKIE_HASH_MASK 0x00ffffffu
 
-/* The MSS values a cookie can carry. 48 is Linux's smallest sending MSS
- * (tcp_min_snd_mss), so a peer offering less than 536 is never sent more than
- * a conservative minimum; the others are common path MSS values (536 is the
- * RFC 9293 default; 1300, 1380, 1440, 1452 sit under tunnels and PPPoE; 1460 is
- * Ethernet). */
-static const uint16_t cookie_mss[8] = { 48, 536, 1200, 1300, 1380, 1440, 1452, 1460 };
+/* The MSS values a cookie can carry: Linux's msstab (syncookies.c, from
+ * Alcock and Nelson's 2011 survey of the MSS values peers announce: 1460
+ * the most common, 1300-1349 the next, 1440 and 1452 under PPPoE), so that
+ * a connection made from a cookie sends the segments Linux's would: a peer
+ * offering 1400 is sent 1300 bytes a segment.
+ * Deviation: below 536 Linux's floor is 536 itself, more than such a peer
+ * asked for; RFC 9293 §3.7.1 says the effective send MSS MUST NOT exceed
+ * the peer's, so ours is 48, Linux's smallest sending MSS (tcp_min_snd_mss). */
+static const uint16_t cookie_mss[] = { 48, 536, 1300, 1440, 1460 };
+
+#define COOKIE_MSS_COUNT (sizeof(cookie_mss) / sizeof(cookie_mss[0]))
 
 static uint32_t cookie_hash(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint32_t raddr,
 			    uint16_t rport, uint32_t peer_isn, uint64_t tick, unsigned idx)
@@ -172,7 +177,7 @@ uint32_t tcp_cookie_make(const uint8_t key[16], uint32_t laddr, uint16_t lport, 
 	unsigned idx = 0;
 
 	/* The largest table value not above the offered MSS (index 0 as the floor). */
-	for (unsigned i = 1; i < sizeof(cookie_mss) / sizeof(cookie_mss[0]); i++)
+	for (unsigned i = 1; i < COOKIE_MSS_COUNT; i++)
 		if (cookie_mss[i] <= mss)
 			idx = i;
 	return ((uint32_t)(tick & 0x1f) << 27) | ((uint32_t)idx << 24) |
@@ -187,7 +192,7 @@ int tcp_cookie_check(const uint8_t key[16], uint32_t laddr, uint16_t lport, uint
 	unsigned idx = (cookie >> 24) & 0x7;
 	uint64_t tick;
 
-	if (age > COOKIE_MAX_AGE || age > now_tick)
+	if (age > COOKIE_MAX_AGE || age > now_tick || idx >= COOKIE_MSS_COUNT)
 		return -1;
 	tick = now_tick - age;
 	if ((cookie & COOKIE_HASH_MASK) != cookie_hash(key, laddr, lport, raddr, rport, peer_isn, tick, idx))

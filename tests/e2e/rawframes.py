@@ -617,8 +617,8 @@ class Run:
     def ip(self, proto, payload, **kw):
         return ip4(PEER_IP, self.subj_ip, proto, payload, **kw)
 
-    def tcp(self, sport, dport, seq, ack, flags, **kw):
-        self.send_ip(self.ip(6, tcpseg(PEER_IP, self.subj_ip, sport, dport, seq, ack, flags, **kw)))
+    def tcp(self, sport, dport, seq, ack, flags, ipkw=None, **kw):
+        self.send_ip(self.ip(6, tcpseg(PEER_IP, self.subj_ip, sport, dport, seq, ack, flags, **kw), **(ipkw or {})))
 
     def udp(self, sport, dport, data, ipkw=None, **kw):
         self.send_ip(self.ip(17, udp(PEER_IP, self.subj_ip, sport, dport, data, **kw), **(ipkw or {})))
@@ -2286,6 +2286,58 @@ def tcp_fin_only_closed(r):
 def tcp_all_flags_closed(r):
     r.tcp(40719, CLOSED, 5000, 777, 0xff)
     r.quiet()
+
+
+@scenario
+def tcp_closed_tos(r):
+    # Resets answer segments with TOS bits (EF, ECT(1); CS1, CE): a
+    # reset's TOS is the segment's without its ECN bits
+    # (tcp_v4_send_reset: arg.tos, ip_send_unicast_reply).
+    r.tcp(45030, CLOSED, PEER_ISN, 0, SYN, opts=o_mss(), ipkw={"tos": 0xb9})
+    r.expect()
+    r.tcp(45031, CLOSED, PEER_ISN, 5000, ACK, ipkw={"tos": 0x23})
+    r.expect()
+    r.tcp(45032, TCP_OPEN, PEER_ISN, 5000, ACK, ipkw={"tos": 0x28})
+    r.expect()
+
+
+@scenario
+def syn_tos_listener(r):
+    # A SYN with TOS bits: the SYN-ACK has the listener's (0;
+    # tcp_reflect_tos is off), and so has the connection.
+    r.tcp(45033, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss(), ipkw={"tos": 0xb8})
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 45033), 0)
+    # An out-of-window ACK to the request: its ACK.
+    r.tcp(45033, TCP_NOACCEPT, PEER_ISN + 100000, isn + 1, ACK, ipkw={"tos": 0xb8})
+    r.expect()
+    r.tcp(45033, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK | PSH, data=b"tos", ipkw={"tos": 0xb8})
+    r.expect()
+    r.reset(45033, PEER_ISN + 4, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def est_tos_reset(r):
+    # An established connection's answers carry its own TOS; a reset that
+    # answers a segment, the segment's (tcp_v4_send_reset): text after
+    # the listener's socket closed, on 7003.
+    s = closed_by_subject(r, 45035)
+    r.tcp(45035, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK | PSH, win=502, data=b"abc", ipkw={"tos": 0x28})
+    r.expect()
+
+
+@scenario
+def tw_tos(r):
+    # A TIME-WAIT connection answers with its socket's TOS (tw_tos), not
+    # the segment's.
+    s = closed_by_subject(r, 45034)
+    r.tcp(45034, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, ipkw={"tos": 0xb8})
+    r.expect()
+    r.tcp(45034, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502, ipkw={"tos": 0xb8})
+    r.expect()
+    r.tcp(45034, TCP_CLOSER, PEER_ISN + 2, s + 1, ACK | PSH, win=502, data=b"late", ipkw={"tos": 0x28})
+    r.expect()
 
 
 @scenario

@@ -461,6 +461,22 @@ static void our_options(struct tcp_conn *c, struct tcp_seg *g, uint8_t flags, ui
 	}
 }
 
+/*
+ * The TOS of a segment that answers g without a full socket: g's, without
+ * its ECN field. Linux's resets (tcp_v4_send_reset) and a connection
+ * request's ACKs (tcp_v4_reqsk_send_ack) take the segment's TOS, which
+ * ip_send_unicast_reply clears the ECN bits of; a TIME-WAIT connection's
+ * ACKs keep the socket's (tw_tos), a SYN-ACK the listener's. Measured on
+ * Linux 6.18 (rawframes tcp_closed_tos, syn_tos_listener, est_tos_reset):
+ * a SYN with TOS 0xb9 to a closed port drew a reset with 0xb8, an ACK
+ * with 0x23 one with 0x20, text out of a request's window with 0xb8 an
+ * ACK with 0xb8 (pstack: 0 in each).
+ */
+static uint8_t answer_tos(const struct tcp_seg *g)
+{
+	return g->ip_raw ? (uint8_t)(g->ip_raw[1] & ~3u) : 0;
+}
+
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
  * from the send ring at seq. */
 /* Builds and sends one segment; with gso (the payload per segment) and len
@@ -624,6 +640,8 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 	tx.proto = IP_PROTO_TCP;
 	/* The ECN field is TCP's (Linux clears it from IP_TOS on stream sockets). */
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
+	if (answer && c->state == TCP_STATE_SYN_RECEIVED)
+		tx.tos = answer_tos(answer);    /* a request's ACK */
 	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
 	tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
 	if (answer) {
@@ -751,7 +769,8 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
  * ip_send_unicast_reply() and its SYN-ACK of a request, the reply carries
  * g's record route and timestamp IP options back (ip_options_echo; none
  * sent when they cannot be). false when out of memory. */
-static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struct tcp_seg *g, uint64_t now)
+static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struct tcp_seg *g, uint8_t tos,
+			   uint64_t now)
 {
 	size_t hlen = TCP_HLEN + tcp_opts_len(r);
 	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN];
@@ -775,6 +794,7 @@ static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struc
 	tx.src = r->src;
 	tx.dst = r->dst;
 	tx.proto = IP_PROTO_TCP;
+	tx.tos = tos;
 	tx.df = true;
 	tx.opts = opts;
 	tx.opts_len = (uint8_t)olen;
@@ -798,7 +818,7 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		r.ack = g->seq + tcp_seg_len(g);
 		r.flags = TCP_RST | TCP_ACK;
 	}
-	send_stateless(s, &r, g, now);
+	send_stateless(s, &r, g, answer_tos(g), now);
 }
 
 /* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
@@ -820,7 +840,7 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 		.sack_ok = opts->sack_ok, .has_ws = opts->has_ws, .ws = opts->ws,
 	};
 
-	if (send_stateless(s, &r, g, now))
+	if (send_stateless(s, &r, g, 0, now))
 		s->tcp->segs_sent++;
 }
 

@@ -10,7 +10,8 @@ with pstack as the subject and compares the two outputs).
       (accepts and closes at once), 7004 (accepts, sends "hello\n" and keeps
       the connection), 7005 (accepts, sends 4000 bytes and keeps the
       connection), 7007 (accepts, reads, and closes once the peer has
-      closed), 7008 (as 7005, with a backlog of 1), a UDP echo socket on 7001, and a UDP control socket on
+      closed), 7008 (as 7005, with a backlog of 1), 7009 (as 7002, with a
+      backlog of 1), a UDP echo socket on 7001, and a UDP control socket on
       7006 (see udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
@@ -78,6 +79,7 @@ TCP_BULK = 7005       # accepts, sends BULK bytes, keeps the connection
 UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
 TCP_EOF_CLOSER = 7007  # accepts, reads, closes at the peer's FIN
 TCP_BULK_BACKLOG1 = 7008  # as TCP_BULK, with a backlog of 1 (SYN cookies)
+TCP_NOACCEPT_BACKLOG1 = 7009  # as TCP_NOACCEPT, with a backlog of 1
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -109,6 +111,10 @@ def serve():
     # Every connection the scenarios make to it stays in its accept queue,
     # reset or not, until the end: room for all of them.
     idle.listen(512)
+    full = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    full.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    full.bind(("0.0.0.0", TCP_NOACCEPT_BACKLOG1))
+    full.listen(1)
     for port, tag, backlog in ((TCP_CLOSER, "closer", 64), (TCP_TALKER, "talker", 64), (TCP_BULK, "bulk", 64),
                                (TCP_BULK_BACKLOG1, "bulk", 1)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -5219,6 +5225,166 @@ def bulk_window_shrunk_below_snd_nxt(r):
     r.expect(timeout=0.1)
     bulk_ack(r, 42519, s + BULK)
     bulk_end(r, 42519)
+
+
+# A seventh sweep: ARP opcodes and addressing, an echo at the MTU,
+# duplicate options, PAWS on a FIN, the right edge of the window, the
+# subnet's network address as a source, a reset with SYN, a full accept
+# queue.
+
+@scenario
+def arp_op_rarp_request(r):
+    # Opcode 3 (RARP request, RFC 903) in an ARP frame: not ARP's.
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(3, PEER_MAC, PEER_IP, PEER_MAC, r.subj_ip)))
+    r.quiet()
+
+
+@scenario
+def arp_request_with_tha(r):
+    # A request whose target hardware address is filled in (ignored).
+    m = bytes.fromhex("02000000ab01")
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, m, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def icmp_echo_1472(r):
+    # The largest echo that fits the link: a reply of 1500 bytes.
+    r.echo(data=bytes(range(256)) * 5 + b"x" * 192)
+    r.expect()
+
+
+@scenario
+def icmp_echo_1472_df(r):
+    r.echo(data=bytes(range(256)) * 5 + b"y" * 192, ipkw={"frag": 0x4000})
+    r.expect()
+
+
+@scenario
+def syn_ts_twice(r):
+    # Two timestamp options: the last one counts (tcp_parse_options reads
+    # them in order): the SYN-ACK echoes 200.
+    syn_listen(r, 45000, o_mss() + O_SACKOK + b"\1\1" + o_ts(100) + b"\1\1" + o_ts(200) + b"\1" + o_ws(7))
+
+
+@scenario
+def syn_ts_after_eol(r):
+    # A timestamp past the end-of-list option is not an option.
+    syn_listen(r, 45001, o_mss() + b"\0\0\0\0" + o_ts(300))
+
+
+@scenario
+def syn_sackok_twice(r):
+    syn_listen(r, 45002, o_mss() + O_SACKOK + O_SACKOK + b"\1\1" + o_ts(400) + b"\1" + o_ws(7))
+
+
+@scenario
+def est_ts_twice(r):
+    # A FIN with two timestamps: TS.Recent is the last one's (the ACK
+    # echoes 6000).
+    s = est(r, 45003, ts=5000)
+    r.tcp(45003, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(5500, 0) + b"\1\1" + o_ts(6000, 0))
+    r.expect()
+    done(r, 45003, PEER_ISN + 2)
+
+
+@scenario
+def est_paws_fin(r):
+    # A FIN whose TSval went backwards: not taken (a duplicate ACK), and
+    # not rate-limited (it occupies sequence space); then a good one.
+    s = est(r, 45005, ts=5000)
+    r.tcp(45005, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(100, 0))
+    r.expect()
+    r.tcp(45005, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(200, 0))
+    r.expect()
+    r.tcp(45005, EST, PEER_ISN + 1, s, FIN | ACK, win=502, opts=b"\1\1" + o_ts(5200, 0))
+    r.expect()
+    done(r, 45005, PEER_ISN + 2)
+
+
+@scenario
+def est_data_right_edge_exact(r):
+    # The window after the handshake is the SYN-ACK's 64240: a byte at
+    # its last place is queued (SACKed); the ACK advertises 63 << 10
+    # (64512), so the byte after it is queued too.
+    s = est(r, 45006)
+    r.tcp(45006, EST, PEER_ISN + 1 + 64239, s, ACK | PSH, win=502, data=b"l")
+    r.expect()
+    r.tcp(45006, EST, PEER_ISN + 1 + 64240, s, ACK | PSH, win=502, data=b"p")
+    r.expect()
+    done(r, 45006, PEER_ISN + 1)
+
+
+@scenario
+def ip_src_net_addr(r):
+    # The subnet's network address as the source (not a martian to
+    # Linux, whose fib has no broadcast route for it): an echo, a SYN to
+    # the listener, a datagram to a closed port.
+    a = "192.0.2.0"
+    r.send_ip(ip4(a, r.subj_ip, 1, icmp(8, 0, struct.pack("!HH", 9, 5), b"net")))
+    r.send_ip(ip4(a, r.subj_ip, 6, tcpseg(a, r.subj_ip, 45020, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss())))
+    r.send_ip(ip4(a, r.subj_ip, 17, udp(a, r.subj_ip, 45021, CLOSED, b"net")))
+    # Answered after the subject's ARP request for it, which is answered.
+    r.expect()
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_ARP, arp(2, PEER_MAC, a, r.subj_mac, r.subj_ip)))
+    r.expect(n=3)
+    r.send_ip(ip4(a, r.subj_ip, 6, tcpseg(a, r.subj_ip, 45020, TCP_OPEN, PEER_ISN + 1, 0, RST)))
+    r.quiet(0.05)
+
+
+@scenario
+def arp_request_sha_differs(r):
+    # A request whose sender hardware address is not the frame's source:
+    # the reply goes to the sender hardware address (arp_process replies
+    # to sha). From an address of its own (the peer's stays as it is).
+    m = bytes.fromhex("02000000ab02")
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, m, "192.0.2.60", b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_request_mcast_mac(r):
+    # A request in a link-layer multicast frame: answered.
+    r.send(eth(bytes.fromhex("01005e000001"), PEER_MAC, ETH_P_ARP,
+               arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def arp_sender_mac_is_subject(r):
+    # A request whose sender hardware address is the subject's own.
+    r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, r.subj_mac, "192.0.2.61", b"\0" * 6, r.subj_ip)))
+    r.expect()
+
+
+@scenario
+def est_synrst_exact(r):
+    # SYN and RST together at RCV.NXT: the reset counts (RFC 9293's RST
+    # step comes before the SYN's; tcp_validate_incoming); it is gone.
+    s = est(r, 45040)
+    r.tcp(45040, EST, PEER_ISN + 1, 0, SYN | RST)
+    r.quiet()
+    r.tcp(45040, EST, PEER_ISN + 1, s, ACK)
+    r.expect()
+
+
+@scenario
+def syn_acceptq_full(r):
+    # A listener with a backlog of 1 that never accepts: two connections
+    # fill its accept queue (sk_acceptq_is_full: more than the backlog);
+    # a third SYN is dropped without a cookie (tcp_conn_request:
+    # ListenOverflows), an ACK with no request behind it still draws a
+    # reset.
+    port = TCP_NOACCEPT_BACKLOG1
+    for sport in (45050, 45051):
+        r.connect(sport, port, opts=o_mss())
+    r.tcp(45052, port, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(5000) + b"\1" + o_ws(7))
+    r.quiet()
+    r.tcp(45053, port, PEER_ISN, 777, ACK)
+    r.expect()
+    for sport in (45050, 45051):
+        r.reset(sport, PEER_ISN + 1, port)
+    r.quiet(0.05)
 
 
 def main(argv):

@@ -284,6 +284,12 @@ struct shim_epoll {
 	 * the kernel's alone (an epoll made under the preload has this
 	 * object from its creation). */
 	atomic_bool stack_items;
+	/* Threads in the kernel's wait of an epoll without stack items, and
+	 * the eventfd in its kernel epoll that ends their waits when a stack
+	 * socket's item comes (poll.c, epoll_kick; -1: none yet). */
+	atomic_int kwaiters;
+	atomic_int kick_fd;
+	struct shim_efd *kick;      /* under the stack lock */
 	/* Nested in another epoll (added to one: poll.c, epoll_nest): an
 	 * eventfd in its kernel epoll, on its wait list for good, readable
 	 * while a stack socket's item has an event, so that the kernel's

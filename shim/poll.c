@@ -924,6 +924,11 @@ static void epoll_last_close(struct shim_obj *o)
 		shim_efd_drop(ep->nest);
 		ep->nest = NULL;
 	}
+	if (ep->kick) {
+		atomic_store(&ep->kick_fd, -1);
+		shim_efd_drop(ep->kick);
+		ep->kick = NULL;
+	}
 }
 
 static void epoll_free(struct shim_obj *o)
@@ -956,6 +961,7 @@ static struct shim_epoll *epoll_new(int epfd, bool kernel_fds)
 	ep->epfd = epfd;
 	atomic_init(&ep->kernel_fds, kernel_fds);
 	atomic_init(&ep->nest_fd, -1);
+	atomic_init(&ep->kick_fd, -1);
 	ep->items.prev = ep->items.next = &ep->items;
 	ep->ready.prev = ep->ready.next = &ep->ready;
 	shim_wq_init(&ep->wq);
@@ -1242,6 +1248,96 @@ static void epoll_nested_sync(struct shim_epoll *outer)
 	}
 }
 
+/*
+ * An epoll without stack items waits in the kernel's epoll_wait alone
+ * (epoll_kernel_wait). A thread may be blocked there when another adds
+ * the first stack socket (Java's AsynchronousSocketChannel: its poller
+ * thread waits on the epoll before the first channel is registered):
+ * Linux's ep_insert wakes it when the socket is ready, and here its
+ * socket's wake-ups reach only the shim's waiters. So the first ADD
+ * (stack_items set) kicks the threads in the kernel's wait: an eventfd in
+ * the kernel epoll under a tag no item has (lo_translate drops its
+ * events), written once; they leave, the last one out drains it, and
+ * their next look is the shim's. Ordered by the two counters: the kicker
+ * stores kick_fd, writes, then reads kwaiters (0: it drains itself); a
+ * waiter counts itself, reads stack_items, and on leaving reads kick_fd.
+ */
+static uint64_t kick_tag(void)
+{
+	return LO_TAG << LO_TAG_SHIFT;     /* no item is at address 0 */
+}
+
+static void kick_drain(int fd)
+{
+	uint64_t v;
+
+	(void)!shim_libc.read(fd, &v, sizeof(v));
+}
+
+/* No lock held: after a stack socket's ADD to ep. */
+static void epoll_kick(struct shim_epoll *ep)
+{
+	struct epoll_event kev = { .events = EPOLLIN, .data.u64 = kick_tag() };
+	struct shim_efd *e;
+	uint64_t v = 1;
+	int fd;
+
+	if (!atomic_load(&ep->kwaiters) || atomic_load(&ep->kick_fd) >= 0)
+		return;
+	fd = shim_efd_new(&e);
+	if (fd < 0)
+		return;
+	if (shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &kev) != 0) {
+		shim_efd_drop(e);
+		return;
+	}
+	shim_lock();
+	if (!ep->kick) {
+		ep->kick = e;
+		atomic_store(&ep->kick_fd, fd);
+		e = NULL;
+	}
+	shim_unlock();
+	if (e) {
+		/* Another thread's kick is there already. */
+		(void)shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL);
+		shim_efd_drop(e);
+		return;
+	}
+	epoll_kernel_fds(ep);
+	(void)!shim_libc.write(fd, &v, sizeof(v));
+	if (!atomic_load(&ep->kwaiters))
+		kick_drain(fd);
+}
+
+/*
+ * No lock held: the kernel's wait on ep, which has no stack items (yet),
+ * as the program asked it. *kicked when a stack socket's item came before
+ * or during it and it found nothing else: the shim's wait goes on.
+ */
+static int epoll_kernel_wait(struct shim_epoll *ep, struct epoll_event *ev, int max, int timeout,
+			     const sigset_t *umask, bool *kicked)
+{
+	int n = 0, err = 0, fd;
+
+	atomic_fetch_add(&ep->kwaiters, 1);
+	if (!atomic_load(&ep->stack_items)) {
+		n = (int)SHIM_SAFE_CALL(shim_libc.epoll_pwait(ep->epfd, ev, max, timeout, umask));
+		err = errno;
+	} else {
+		*kicked = true;
+	}
+	if (atomic_fetch_sub(&ep->kwaiters, 1) == 1 && (fd = atomic_load(&ep->kick_fd)) >= 0)
+		kick_drain(fd);
+	if (n < 0)
+		return -err;
+	if (n > 0) {
+		n = lo_translate(ep, ev, n);
+		*kicked = n == 0;
+	}
+	return n;
+}
+
 /* No lock held: inner_fd added to (or taken out of) the epoll epfd. */
 static void epoll_nest(int epfd, int inner_fd, int op)
 {
@@ -1465,6 +1561,8 @@ int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *uev)
 	shim_unlock();
 	if (lo >= 0)
 		lo_epoll_ctl(ep, op, lo, ev, tag);
+	if (r == 0 && op == EPOLL_CTL_ADD)
+		epoll_kick(ep);
 out:
 	shim_put(&ep->obj);
 	shim_put(&k->obj);
@@ -1584,9 +1682,21 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	if (!ep)
 		return SHIM_PASS;
 	if (!atomic_load(&ep->stack_items) && atomic_load(&ep->nest_fd) < 0 && !atomic_load(&ep->nnested)) {
-		/* Kernel fds only, so far: the kernel's wait. */
-		shim_put(&ep->obj);
-		return SHIM_PASS;
+		/* Kernel fds only, so far: the kernel's wait, unless the first
+		 * stack socket comes (epoll_kick). */
+		uint64_t t0 = timeout > 0 ? shim_clock_us() : 0;
+		bool kicked = false;
+
+		r = epoll_kernel_wait(ep, ev, max, timeout, umask, &kicked);
+		if (!kicked) {
+			shim_put(&ep->obj);
+			return r;
+		}
+		if (timeout > 0) {
+			uint64_t spent = (shim_clock_us() - t0) / 1000u;
+
+			timeout = spent >= (uint64_t)timeout ? 0 : timeout - (int)spent;
+		}
 	}
 	if (max <= 0 || max > INT_MAX / (int)sizeof(*ev)) {
 		shim_put(&ep->obj);
@@ -1645,6 +1755,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 			/* (Asked already when first: a second look would report a
 			 * level-triggered fd twice.) */
 			kn = count < max && kfds && !first ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, NULL) : 0;
+			if (kn > 0)
+				kn = lo_translate(ep, ev + count, kn);   /* a kick (epoll_kick) */
 			if (kn < 0 && count == 0) {
 				r = -errno;
 				break;

@@ -6717,6 +6717,45 @@ CASE(epoll_data_arrives, 0)
 	need(send(s, "x", 1, 0) == 1, "send");
 	ep_wait(ep, WAIT_MS);
 }
+/* A thread already in epoll_wait on an epoll of kernel fds alone (or
+ * none) when another thread adds a stack socket that is ready: Linux's
+ * ep_insert wakes it with the socket's event (Java's
+ * AsynchronousSocketChannel: its poller thread waits on the epoll before
+ * the first channel is registered). */
+struct ep_adder {
+	pthread_t th;
+	pid_t tid;
+	int ep, s;
+};
+static void *ep_adder_main(void *p)
+{
+	struct ep_adder *a = p;
+
+	await_asleep(a->tid);
+	need(ep_add(a->ep, a->s, EPOLLOUT) == 0, "epoll_ctl");
+	return NULL;
+}
+static void epoll_wait_then_add(bool with_pipe)
+{
+	struct ep_adder a = { .tid = gettid() };
+	struct epoll_event ev = { 0 };
+	int fds[2];
+
+	a.ep = epoll_create1(0);
+	a.s = tcp_to(P_ECHO);
+	if (with_pipe) {
+		need(pipe(fds) == 0, "pipe");
+		need(ep_add(a.ep, fds[0], EPOLLIN) == 0, "epoll_ctl");
+	}
+	need(pthread_create(&a.th, NULL, ep_adder_main, &a) == 0, "pthread_create");
+	R(epoll_wait(a.ep, &ev, 1, 2000));
+	emit("ev=%#x data=%#llx", ev.events, (unsigned long long)ev.data.u64);
+	pthread_join(a.th, NULL);
+	/* The next wait reports it too (level-triggered), and nothing else. */
+	ep_wait(a.ep, 0);
+}
+CASE(epoll_wait_then_add_from_thread, 0) { epoll_wait_then_add(false); }
+CASE(epoll_wait_kernel_fds_then_add_from_thread, 0) { epoll_wait_then_add(true); }
 CASE(epoll_add_twice, 0) { int ep = epoll_create1(0), s = tcp_sock(); R(ep_add(ep, s, EPOLLIN)); R(ep_add(ep, s, EPOLLIN)); }
 CASE(epoll_mod_absent, 0)
 {

@@ -5387,6 +5387,25 @@ def syn_acceptq_full(r):
     r.quiet(0.05)
 
 
+@scenario
+def bulk_rto_partial_ack(r):
+    # SACK and timestamps (segments of 1448): the timeout's resend of the
+    # first segment, acknowledged 12 bytes in (its own TSval echoed: no
+    # undo; no new data to send: F-RTO falls back, tcp_process_loss);
+    # cwnd 1 with the resend still in flight: nothing at once. The next
+    # timeout resends the rest of that segment, 1436 bytes, not a full
+    # segment from SND.UNA (__tcp_retransmit_skb after tcp_trim_head:
+    # the retransmission queue keeps the skb's boundaries).
+    s = bulk_conn(r, 42530, ts=True)
+    r.expect(n=4)
+    t = rto_resend(r)
+    bulk_ack(r, 42530, s + 12, ecr=t)
+    r.expect(timeout=0.1)
+    t = rto_resend(r)
+    bulk_ack(r, 42530, s + BULK, ecr=t)
+    bulk_end(r, 42530)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -147,6 +147,8 @@ def serve():
                 else:
                     c.sendall(b"hello\n" if key.data == "talker" else b"b" * BULK)
                     conns.append(c)
+                    if key.data == "bulk":
+                        connected[("bulk", c.getpeername()[0])] = c
             elif key.data == "control":
                 udp_control(s, connected)
             elif key.data in ("listen", "listen-eof"):
@@ -185,7 +187,9 @@ def udp_control(ctl, connected):
     and answer (from the control socket) what came of it: "ok" or the
     errno's name. "tconnect L P" starts a TCP connection from the subject's
     port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
-    none, or the errno's name)."""
+    none, or the errno's name); "tinfo" answers TCP_INFO's ca_state,
+    unacked, sacked, lost, retrans and reordering of the connection ip
+    made to the bulk sender (7005)."""
     try:
         req, addr = ctl.recvfrom(100)
     except OSError:
@@ -208,6 +212,15 @@ def udp_control(ctl, connected):
             return
         e = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         ctl.sendto((errno.errorcode.get(e, str(e)) if e else "ok").encode(), addr)
+        return
+    if words[0] == "tinfo":
+        c = connected.get(("bulk", addr[0]))
+        if c is None:
+            return
+        f = struct.unpack("8B24I", c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104))
+        # ca_state, then unacked sacked lost retrans, then reordering.
+        ctl.sendto(("ca_state=%d unacked=%d sacked=%d lost=%d retrans=%d reordering=%d"
+                    % (f[1], f[12], f[13], f[14], f[15], f[28])).encode(), addr)
         return
     if words[0] == "connect" and len(words) == 2:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -5405,6 +5418,31 @@ def bulk_rto_partial_ack(r):
     bulk_ack(r, 42530, s + BULK, ecr=t)
     bulk_end(r, 42530)
 
+def tinfo(r, sport):
+    """TCP_INFO of the bulk connection from the peer, printed (serve's
+    tinfo request)."""
+    control(r, sport, "tinfo")
+    r.expect()
+
+
+@scenario
+def bulk_dupacks_tcp_info(r):
+    # No SACK, MSS 536: eight segments; TCP_INFO after two duplicate ACKs
+    # (Disorder) and after seven (Recovery, the first resent): tcpi_sacked
+    # is the count of duplicate ACKs (Linux's tcp_add_reno_sack: sacked_out
+    # stands for the segments they say arrived).
+    s = bulk_conn(r, 42540, sack=False, mss=536)
+    r.expect(n=8)
+    for _ in range(2):
+        bulk_ack(r, 42540, s)
+    r.expect(timeout=0.1)
+    tinfo(r, 42540)
+    for _ in range(5):
+        bulk_ack(r, 42540, s)
+    r.expect(timeout=0.1)
+    tinfo(r, 42540)
+    bulk_ack(r, 42540, s + BULK)
+    bulk_end(r, 42540)
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":

@@ -779,9 +779,11 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		}
 	}
 	newly_lost = c->sb.lost > ai->lost_before ? c->sb.lost - ai->lost_before : 0;
-	/* Linux's tcp_try_keep_open, where an ACK leaves the state Open. */
+	/* Linux's tcp_try_keep_open, where an ACK leaves the state Open:
+	 * Disorder while tcp_left_out, whose sacked_out counts the duplicate
+	 * ACKs without SACK (tcp_add_reno_sack). */
 	if (dubious)
-		c->ca_disorder = c->sb.sacked || c->sb.lost || any_retrans_done(c);
+		c->ca_disorder = c->sb.sacked || c->sb.lost || (!c->sack_ok && c->dupacks) || any_retrans_done(c);
 
 	/* RFC 6582 §3.2 step 1 / RFC 6675 §5: a loss starts a recovery, once
 	 * the previous one is over. */

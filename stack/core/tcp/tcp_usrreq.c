@@ -1766,8 +1766,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_mss = c->mss;
 	i->rcv_mss = c->rcv_mss;
 	i->unacked = (c->snd_max - c->snd_una + c->mss - 1) / c->mss;
-	/* Linux counts segments: a short one is one. */
-	i->sacked = (c->sb.sacked + c->mss - 1) / c->mss;
+	/* Linux counts segments: a short one is one. Without SACK, its
+	 * sacked_out counts the duplicate ACKs, each a segment that arrived
+	 * (tcp_add_reno_sack). */
+	i->sacked = c->sack_ok ? (c->sb.sacked + c->mss - 1) / c->mss : c->dupacks;
 	i->lost = (c->sb.lost + c->mss - 1) / c->mss;
 	i->retrans = (c->sb.retrans + c->mss - 1) / c->mss;
 	i->last_data_sent_ms = ms_since(now, c->last_snd_at);

@@ -5444,6 +5444,54 @@ def bulk_dupacks_tcp_info(r):
     bulk_ack(r, 42540, s + BULK)
     bulk_end(r, 42540)
 
+
+@scenario
+def bulk_newreno_partial_ack_holds_dupacks(r):
+    # No SACK, MSS 536: eight segments; three duplicate ACKs (the first
+    # resent), then an ACK of two: one of them was the hole, the other took
+    # one duplicate ACK's place (Linux's tcp_remove_reno_sacks): tcpi_sacked
+    # 2, not 1; the third resent; four more duplicate ACKs: six would be
+    # more than the six segments out past the hole, held at five, and
+    # reordering becomes six (tcp_limit_reno_sacked,
+    # tcp_check_reno_reordering).
+    s = bulk_conn(r, 42542, sack=False, mss=536)
+    r.expect(n=8)
+    for _ in range(3):
+        bulk_ack(r, 42542, s)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42542, s + 2 * 536)
+    r.expect(timeout=0.1)
+    tinfo(r, 42542)
+    for _ in range(4):
+        bulk_ack(r, 42542, s + 2 * 536)
+    r.expect(timeout=0.1)
+    tinfo(r, 42542)
+    bulk_ack(r, 42542, s + BULK)
+    bulk_end(r, 42542)
+
+
+@scenario
+def bulk_newreno_partial_ack_reordering(r):
+    # No SACK, MSS 536: seven duplicate ACKs for eight segments (Recovery,
+    # the first resent), then an ACK of two: six duplicate ACKs would stand
+    # for more than the six segments out past the hole: held at five, and
+    # reordering becomes the segments out plus those acknowledged, eight
+    # (tcp_check_reno_reordering on a cumulative ACK); an ACK of three more:
+    # two, and reordering six.
+    s = bulk_conn(r, 42544, sack=False, mss=536)
+    r.expect(n=8)
+    for _ in range(7):
+        bulk_ack(r, 42544, s)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 42544, s + 2 * 536)
+    r.expect(timeout=0.1)
+    tinfo(r, 42544)
+    bulk_ack(r, 42544, s + 5 * 536)
+    r.expect(timeout=0.1)
+    tinfo(r, 42544)
+    bulk_ack(r, 42544, s + BULK)
+    bulk_end(r, 42544)
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -1000,6 +1000,8 @@ static void hystart_sample(struct tcp_conn *c, uint32_t rtt, uint64_t now)
 	}
 }
 
+static void reno_limit_dupacks(struct tcp_conn *c, uint32_t acked);
+
 static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
@@ -1041,13 +1043,22 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		/* Without SACK, duplicate ACKs stood for segments delivered
 		 * (RFC 6937's estimate): those this ACK covers are not new,
 		 * but for the hole it fills (Linux's tcp_remove_reno_sacks:
-		 * one segment at least). */
+		 * one segment at least). In recovery, one of the segments it
+		 * covers is the hole and each of the others took a duplicate
+		 * ACK's place; what stays is held to what can be out past the
+		 * holes (tcp_check_reno_reordering); out of recovery none
+		 * stays (tcp_reset_reno_sack). */
 		uint32_t segs = (ai->acked + c->mss - 1) / c->mss;
-		uint32_t dec = c->in_recovery ? (c->dupacks < segs ? c->dupacks : segs) : c->dupacks;
+		uint32_t before = c->dupacks;
 
-		c->dupacks -= dec;
-		ai->acked = ai->acked > dec * c->mss ? ai->acked - dec * c->mss
-							 : (ai->acked < c->mss ? ai->acked : c->mss);
+		if (c->in_recovery) {
+			c->dupacks = segs > before ? 0 : before - (segs ? segs - 1 : 0);
+			reno_limit_dupacks(c, segs);
+		} else {
+			c->dupacks = 0;
+		}
+		ai->acked = ai->acked > before * c->mss ? ai->acked - before * c->mss
+							: (ai->acked < c->mss ? ai->acked : c->mss);
 	}
 	if (rtt)
 		hystart_sample(c, rtt, now);
@@ -1083,10 +1094,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
  * tcp_limit_reno_sacked: sacked_out + max(lost_out, 1) <= packets_out).
  * More are taken for reordering, not loss: the count is held there and
  * the reordering degree, the fast retransmit's threshold, becomes the
- * segments in flight (tcp_check_reno_reordering, tp->reordering at most
+ * segments in flight and the acked the ACK just acknowledged
+ * (tcp_check_reno_reordering: packets_out + addend, at most
  * net.ipv4.tcp_max_reordering, 300). So three duplicate ACKs with three
  * segments out resend nothing. */
-static void reno_limit_dupacks(struct tcp_conn *c)
+static void reno_limit_dupacks(struct tcp_conn *c, uint32_t acked)
 {
 	uint32_t packets = 0, lost = 0, holes;
 
@@ -1104,7 +1116,7 @@ static void reno_limit_dupacks(struct tcp_conn *c)
 	if (c->dupacks + holes <= packets)
 		return;
 	c->dupacks = packets - holes;
-	c->reordering = packets < 300 ? packets : 300;
+	c->reordering = packets + acked < 300 ? packets + acked : 300;
 	c->reord_seen++;
 }
 
@@ -1243,7 +1255,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			if (c->ca_state != TCP_CA_LOSS || seq_gt(c->snd_max, c->recover + 1)) {
 				c->dupacks++;
 				if (!c->sack_ok)
-					reno_limit_dupacks(c);
+					reno_limit_dupacks(c, 0);
 			}
 		}
 	}

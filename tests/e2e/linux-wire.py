@@ -18,7 +18,11 @@ segment and each copy of them), recv:N
 FIN), acked (waits until nothing is unacknowledged, TCP_INFO's
 tcpi_unacked 0, and prints acked_ms=, the time since the last write),
 info (prints TCP_INFO's congestion state, ssthresh, cwnd, RTO and
-backoff as info ca_state=... ). The client and the server run under the
+backoff as info ca_state=... ), idle:N (waits as acked does, then until
+N times the RTO has passed since the last data segment went, by
+TCP_INFO's tcpi_rto and tcpi_last_data_sent: a restart after idleness,
+which halves cwnd once per RTO of it, then does not hang on how long
+the data before took). The client and the server run under the
 preload for pstack, on the kernel otherwise.
 
 The relay is a wire between two network namespaces with a TAP device in
@@ -93,6 +97,14 @@ def run_actions(s, actions):
                     raise SystemExit("acked: still unacknowledged after 15 s")
                 time.sleep(0.001)
             print("acked_ms=%d" % ((time.monotonic() - sent_at) * 1000), flush=True)
+        elif op == "idle":
+            while tcp_info(s)["unacked"]:
+                if time.monotonic() - sent_at > 15:
+                    raise SystemExit("idle: still unacknowledged after 15 s")
+                time.sleep(0.001)
+            i = tcp_info(s)
+            # (rto in us, last_data_sent in ms)
+            time.sleep(max(0.0, float(arg) * i["rto"] / 1e6 - i["last_data_sent"] / 1e3))
         elif op == "info":
             i = tcp_info(s)
             print("info " + " ".join("%s=%d" % (k, i[k]) for k in

@@ -5492,6 +5492,27 @@ def bulk_newreno_partial_ack_reordering(r):
     bulk_ack(r, 42544, s + BULK)
     bulk_end(r, 42544)
 
+@scenario
+def bulk_partial_undo_reordering(r):
+    # SACK and timestamps, MSS 536 (segments of 524): eight segments and
+    # the tail loss probe; the second to fourth SACKed: the first resent
+    # (Recovery). Then the first four acknowledged with the echo of the
+    # first flight's TSval: the original filled the hole, not the resend
+    # (tcp_try_undo_partial, tcp_packet_delayed): the recovery undone, and
+    # the reordering it shows, from the old SND.UNA to the highest SACKed,
+    # taken (tcp_check_sack_reordering): tcpi_reordering 4.
+    s = bulk_conn(r, 42562, mss=536, ts=True)
+    r.expect(n=9, timeout=0.3)
+    t0 = ts_of(r.got_ip[1])
+    bulk_ack(r, 42562, s, sack=[(s + 524, s + 4 * 524)], ecr=t0)
+    r.expect(timeout=0.1)
+    tinfo(r, 42562)
+    bulk_ack(r, 42562, s + 4 * 524, ecr=t0)
+    r.expect(timeout=0.1)
+    tinfo(r, 42562)
+    bulk_ack(r, 42562, s + BULK, ecr=t0)
+    bulk_end(r, 42562)
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

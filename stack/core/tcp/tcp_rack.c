@@ -551,6 +551,37 @@ static bool may_undo(const struct tcp_conn *c, const struct tcp_ack_info *ai)
 	return c->undo_recovery && (!c->undo_retrans || packet_delayed(c, ai));
 }
 
+/* Linux's tcp_check_sack_reordering(sk, prior_snd_una, 1) in
+ * tcp_try_undo_partial: an ACK that filled the hole with the original,
+ * not the retransmission, shows reordering at least from the old SND.UNA
+ * to the highest SACKed segment (tcp_highest_sack_seq: the start of that
+ * SACKed run, Linux's SACKed skbs being merged; SND.UNA when nothing is
+ * SACKed any more). RACK sees none there: the segment it delivered was
+ * resent, and those above it were SACKed before. */
+static void partial_undo_reordering(struct tcp_conn *c, tcp_seq low)
+{
+	uint32_t mss = c->mss ? c->mss : 1, have = c->reordering > TCP_DUPTHRESH ? c->reordering : TCP_DUPTHRESH;
+	tcp_seq fack = c->snd_una;
+	uint32_t i = c->sb.n;
+
+	if (c->sb.sacked) {
+		while (i > 0 && !(tcp_sb_at(&c->sb, i - 1)->flags & TCP_TX_SACKED))
+			i--;
+		while (i > 1 && (tcp_sb_at(&c->sb, i - 2)->flags & TCP_TX_SACKED))
+			i--;
+		if (i > 0)
+			fack = tcp_sb_at(&c->sb, i - 1)->start;
+	}
+	if (!seq_lt(low, fack))
+		return;
+	if (fack - low > have * mss) {
+		uint32_t segs = (fack - low + mss - 1) / mss;
+
+		c->reordering = segs < 300 ? segs : 300;
+	}
+	c->reord_seen++;
+}
+
 /* Linux's tcp_any_retrans_done: a retransmission in flight, or the first
  * unacknowledged segment was resent. */
 static bool any_retrans_done(const struct tcp_conn *c)
@@ -715,6 +746,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 		 * (Linux's tcp_try_undo_partial): reordering, not loss. With
 		 * retransmissions still out nothing more is deemed lost on
 		 * this ACK; without, the reduction is undone (TCPPartialUndo). */
+		partial_undo_reordering(c, c->snd_max - ai->flight_before);
 		if (c->sb.retrans) {
 			no_loss_marking = true;
 		} else {

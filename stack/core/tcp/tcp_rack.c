@@ -388,8 +388,13 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 	 * (tcp_sacktag_one's TCPCB_RETRANS): a duplicate the network made of
 	 * a segment sent once says nothing of the recovery. */
 	if (c->undo_recovery && c->undo_retrans > 0) {
+		/* A block that ends above SND.UNA must start above it (Linux's
+		 * tcp_is_sackblock_valid: a D-SACK resides below SND.UNA
+		 * completely or in the window; one that starts at or below it
+		 * and ends above, data this very ACK may cover, counts
+		 * nothing). */
 		uint32_t n = seq_leq(en, c->snd_una) ? (seq_gt(en, c->undo_marker) ? segs : 0)
-						     : dsack_resent_segs(c, st, en);
+			     : seq_gt(st, c->snd_una) ? dsack_resent_segs(c, st, en) : 0;
 
 		c->undo_retrans = c->undo_retrans > (int32_t)n ? c->undo_retrans - (int32_t)n : 0;
 	}

@@ -541,6 +541,31 @@ static void test_dsack_after_recovery_end_undoes(void **state)
 	ts_free(t);
 }
 
+/* tcp_is_sackblock_valid: a D-SACK block resides below SND.UNA
+ * completely, or in the window above it. One that starts at SND.UNA and
+ * ends above it, on the ACK that covers it (ack 4001 with the block
+ * 1:1001, the resent first segment), is taken for no D-SACK: nothing is
+ * undone and the recovery goes on. pstack counted it (the resent segment
+ * was in the block) and undid the recovery. Measured on 6.18 with
+ * rawframes.py (SACK, MSS 536, the second to fourth SACKed, the first
+ * resent, then "ack 2145, sack 1:537"): TCP_INFO's ca_state 3, pstack's
+ * 0. */
+static void test_dsack_straddling_snd_una_no_undo(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = recovery_no_ts(t);
+
+	(void)state;
+	ts_inject(t, ". 1:1(0) ack 4001 win 257 <sack 1:1001,nop,nop>");
+	assert_int_equal(info_of(t, c).ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(info_of(t, c).snd_ssthresh, 7);
+	assert_int_equal(t->h->s->stats.tcp_dsack_undo, 0);
+	assert_int_equal(c->spurious_recoveries, 0);
+	drain(t);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_sacks_survive_second_timeout),
 		cmocka_unit_test(test_dsack_of_segment_never_resent_no_undo),
 		cmocka_unit_test(test_dsack_after_recovery_end_undoes),
+		cmocka_unit_test(test_dsack_straddling_snd_una_no_undo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

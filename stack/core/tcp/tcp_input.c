@@ -952,7 +952,7 @@ static uint32_t ack_rtt(struct tcp_conn *c, const struct tcp_seg *g, const struc
 	uint64_t seq_rtt = 0, ca_rtt = 0;
 	bool have = false;
 
-	if (ai->first_ackt && !ai->retrans_acked) {
+	if (acked_new && ai->first_ackt && !ai->retrans_acked) {
 		seq_rtt = now > ai->first_ackt ? now - ai->first_ackt : 0;
 		ca_rtt = now > ai->last_ackt ? now - ai->last_ackt : 0;
 		have = true;
@@ -1002,10 +1002,32 @@ static void hystart_sample(struct tcp_conn *c, uint32_t rtt, uint64_t now)
 
 static void reno_limit_dupacks(struct tcp_conn *c, uint32_t acked);
 
+/*
+ * Whether the ACK covers a whole segment (Linux's FLAG_ACKED: an skb
+ * acknowledged to its end, or a TSO skb's first segments, tcp_tso_acked).
+ * One that covers only part of the first segment moves SND.UNA but times
+ * nothing (tcp_ack_update_rtt takes neither the send time nor the
+ * timestamp echo without FLAG_ACKED, so the backoff stays) and leaves the
+ * retransmission timer as it was (FLAG_SET_XMIT_TIMER comes with
+ * FLAG_ACKED). Measured on 6.18: a timeout's resend acknowledged 12 bytes
+ * in, its own TSval echoed: the next resend 413 ms after that ACK, the
+ * doubled RTO; pstack took the echo for a sample and resent 215 ms after.
+ */
+static bool acks_whole_segment(const struct tcp_conn *c, tcp_seq ack)
+{
+	const struct tcp_txseg *s;
+
+	if (!c->sb.n)
+		return true;
+	s = tcp_sb_at(&c->sb, 0);
+	return !seq_lt(ack, s->end) || ack - s->start >= c->mss;
+}
+
 static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t rtt = 0;
+	bool whole = acks_whole_segment(c, g->ack);
 
 	/* Data bytes acknowledged leave the send ring (the FIN is not in it). */
 	if (seq_gt(g->ack, c->snd_base)) {
@@ -1021,7 +1043,7 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	/* The segments acknowledged leave the scoreboard (RACK's deliveries,
 	 * and the send times of the RTT sample). */
 	tcp_rack_cum_ack(c, g, ai, now);
-	rtt = ack_rtt(c, g, ai, true, now);
+	rtt = ack_rtt(c, g, ai, whole, now);
 	if (c->rtt_timing && seq_geq(g->ack, c->rtt_seq))
 		c->rtt_timing = false;
 	tcp_rto_done(c, now);
@@ -1082,10 +1104,11 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	 * Linux's tcp_clean_rtx_queue(): an empty queue ends busy. */
 	tcp_check_space(c, now);
 	tcp_chrono_stop(c, TCP_CHRONO_BUSY, now);
-	/* RFC 6298 (5.2), (5.3). */
+	/* RFC 6298 (5.2), (5.3); an ACK of part of a segment leaves the
+	 * timer (acks_whole_segment). */
 	if (c->snd_una == c->snd_max)
 		c->rto_at = STACK_NEVER;
-	else
+	else if (whole || c->rto_at == STACK_NEVER)
 		tcp_arm_rto(c, now);
 }
 

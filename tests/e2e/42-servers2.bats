@@ -93,14 +93,8 @@ ftp_run() {
 	# The active-mode connection's SYN, from port 20 (connect_from_port_20).
 	bg_ker syn20 30 tcpdump -l -n -i "$TAP" -c 1 'tcp src port 20 and tcp[tcpflags] & tcp-syn != 0'
 	wait_log "$(err syn20)" "listening on"
-	local kout pout
-	kout=$(ftp_run k)
-	tap_mark
-	pout=$(ftp_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -4 | tr '\n' ' ')" "get pasv 0 put pasv 0 get port 0 put port 0 "
+	twin_compare ftp_run
+	assert_equal "$(echo "$KOUT" | head -4 | tr '\n' ' ')" "get pasv 0 put pasv 0 get port 0 put port 0 "
 	local s
 	for s in k p; do
 		assert_same_file "$SRV/4m" "$BATS_TEST_TMPDIR/$s/get-pasv"
@@ -158,15 +152,9 @@ dns_run() {
 	wait_until 10 "the kernel's dnsmasq" k_listens 53 udp
 	wait_stack_up
 	wait_until 20 "dnsmasq to answer" ip netns exec "$NS" dig +time=1 +tries=1 -p 53 "@$STACK_IP" a.pstack.test
-	local kout pout
-	kout=$(dns_run k)
-	tap_mark
-	pout=$(dns_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -3 | tr '\n' ' ')" "192.0.2.77 192.0.2.78 status: NXDOMAIN "
-	echo "$kout" | grep -q "flags: qr aa tc rd ra;" || fail "no truncated answer: $kout"
+	twin_compare dns_run
+	assert_equal "$(echo "$KOUT" | head -3 | tr '\n' ' ')" "192.0.2.77 192.0.2.78 status: NXDOMAIN "
+	echo "$KOUT" | grep -q "flags: qr aa tc rd ra;" || fail "no truncated answer: $KOUT"
 	tap_assert_crossed 6000 300
 }
 
@@ -197,14 +185,8 @@ proxy_run() {
 	wait_until 10 "the kernel's tinyproxy" k_listens 8888
 	wait_until 20 "tinyproxy to answer" ip netns exec "$NS" curl -sf -o /dev/null --max-time 2 \
 		-x "http://$STACK_IP:8888" "http://$HOST_IP:9000/index.html"
-	local kout pout
-	kout=$(proxy_run k)
-	tap_mark
-	pout=$(proxy_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -1)" "$(sha "$SRV/www/blob")"
+	twin_compare proxy_run
+	assert_equal "$(echo "$KOUT" | head -1)" "$(sha "$SRV/www/blob")"
 	# In from the client and out to the upstream: both through the stack.
 	tap_assert_crossed 2000000 2000000
 }
@@ -278,14 +260,8 @@ exim_conf() {
 	# (daemon.c, handle_smtp_call), which the preload does not see; the
 	# next connection's fd takes the same number (shim_install_fresh).
 	wait_until 20 "exim to listen" ip netns exec "$NS" nc -z "$STACK_IP" 2525
-	local kout pout
-	kout=$(on k 20 "$PY" -c "$SMTP_PY" "$STACK_IP" "$SRV/body.txt")
-	tap_mark
-	pout=$(on p 20 "$PY" -c "$SMTP_PY" "$STACK_IP" "$SRV/body.txt")
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | tr '\n' ' ')" "250 refused: {} relay: 550 221 "
+	twin_compare on 20 "$PY" -c "$SMTP_PY" "$STACK_IP" "$SRV/body.txt"
+	assert_equal "$(echo "$KOUT" | tr '\n' ' ')" "250 refused: {} relay: 550 221 "
 	local i
 	for i in 1 2 3; do
 		run on p 10 "$PY" -c "import smtplib, sys
@@ -421,17 +397,11 @@ tftp_run() {
 	wait_until 10 "the kernel's tftpd" tftp_got k 1m
 	wait_stack_up
 	wait_until 10 "the preloaded tftpd" tftp_got p 1m
-	local kout pout
-	kout=$(tftp_run k)
-	tap_mark
-	pout=$(tftp_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | sed -n 1p)" "$(sha256sum <"$SRV/1m" | cut -d' ' -f1)"
-	assert_equal "$(echo "$kout" | sed -n 2p)" "$(sha256sum <"$SRV/up" | cut -d' ' -f1)"
-	assert_equal "$(echo "$kout" | sed -n 3,5p | tr '\n' ' ')" "same 1 same 2 same 3 "
-	echo "$kout" | grep -q "File not found" || fail "no error for a missing file: $kout"
+	twin_compare tftp_run
+	assert_equal "$(echo "$KOUT" | sed -n 1p)" "$(sha256sum <"$SRV/1m" | cut -d' ' -f1)"
+	assert_equal "$(echo "$KOUT" | sed -n 2p)" "$(sha256sum <"$SRV/up" | cut -d' ' -f1)"
+	assert_equal "$(echo "$KOUT" | sed -n 3,5p | tr '\n' ' ')" "same 1 same 2 same 3 "
+	echo "$KOUT" | grep -q "File not found" || fail "no error for a missing file: $KOUT"
 	tap_assert_crossed 4000000 300000
 }
 
@@ -463,14 +433,8 @@ cache_run() {
 	wait_stack_up
 	wait_until 30 "varnishd to answer" ip netns exec "$NS" curl -sf -o /dev/null --max-time 2 \
 		"http://$STACK_IP:6081/index.html"
-	local kout pout
-	kout=$(cache_run k)
-	tap_mark
-	pout=$(cache_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -3 | tr '\n' ' ')" "$(sha "$SRV/www/blob") 2 ids 404 "
+	twin_compare cache_run
+	assert_equal "$(echo "$KOUT" | head -3 | tr '\n' ' ')" "$(sha "$SRV/www/blob") 2 ids 404 "
 	! grep -h "used in a child process" "$(out vc)" "$(err vc)" || fail "a socket refused in varnishd's child"
 	# In from the client (2 MB twice) and out to the backend (once).
 	tap_assert_crossed 4000000 2000000

@@ -80,14 +80,8 @@ ssh_run() {
 	bg_q ksshd 60 /usr/sbin/sshd -D -e -f "$d/sshd_config"
 	wait_kernel_listen 2222
 	wait_until 10 "the twin's sshd" q_listens 2222
-	local kout pout
-	kout=$(ssh_run k)
-	tap_mark
-	pout=$(ssh_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | tr '\n' ' ')" "via $STACK_IP PORT $HOST_IP 2222 $(sha "$d/down") $(sha "$d/up") $(sha "$d/down") "
+	twin_compare ssh_run
+	assert_equal "$(echo "$KOUT" | tr '\n' ' ')" "via $STACK_IP PORT $HOST_IP 2222 $(sha "$d/down") $(sha "$d/up") $(sha "$d/down") "
 	tap_assert_crossed $((1 * MiB)) $((2 * MiB))
 }
 
@@ -152,16 +146,10 @@ bind_run() {
 	wait_until 10 "the kernel's named" k_listens 53 udp
 	wait_stack_up
 	wait_until 20 "named to answer" ip netns exec "$NS" dig +time=1 +tries=1 -p 53 "@$STACK_IP" h1.pstack.test
-	local kout pout
-	kout=$(bind_run k)
-	tap_mark
-	pout=$(bind_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -3 | tr '\n' ' ')" "192.0.2.78 192.0.2.79 status: NXDOMAIN "
-	echo "$kout" | grep -q "XFR size: 1005 records" || fail "no zone transfer: $kout"
-	echo "$kout" | grep -q "flags: qr aa tc rd;" || fail "no truncated answer: $kout"
+	twin_compare bind_run
+	assert_equal "$(echo "$KOUT" | head -3 | tr '\n' ' ')" "192.0.2.78 192.0.2.79 status: NXDOMAIN "
+	echo "$KOUT" | grep -q "XFR size: 1005 records" || fail "no zone transfer: $KOUT"
+	echo "$KOUT" | grep -q "flags: qr aa tc rd;" || fail "no truncated answer: $KOUT"
 	tap_assert_crossed 30000 3000
 }
 
@@ -196,15 +184,9 @@ sql_run() {
 	done
 	wait_until 10 "the kernel's mariadbd" k_listens 3306
 	wait_stack_up
-	local kout pout
-	kout=$(sql_run k)
-	tap_mark
-	pout=$(sql_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -1)" "$(printf '5000000\t%s' "$(head -c 5000000 /dev/zero | tr '\0' y | md5sum | cut -d' ' -f1)")"
-	assert_equal "$(echo "$kout" | sed -n 3p | cut -f1,2)" "$(printf '2000\t2001000')"
-	echo "$kout" | grep -q "Number of clients running queries: 10" || fail "mysqlslap did not run: $kout"
+	twin_compare sql_run
+	assert_equal "$(echo "$KOUT" | head -1)" "$(printf '5000000\t%s' "$(head -c 5000000 /dev/zero | tr '\0' y | md5sum | cut -d' ' -f1)")"
+	assert_equal "$(echo "$KOUT" | sed -n 3p | cut -f1,2)" "$(printf '2000\t2001000')"
+	echo "$KOUT" | grep -q "Number of clients running queries: 10" || fail "mysqlslap did not run: $KOUT"
 	tap_assert_crossed 5000000 10000
 }

@@ -99,14 +99,8 @@ apache_event_run() {
 	bg_pre apache 60 apache2 -f "$SRV/p/httpd.conf" -DFOREGROUND
 	wait_until 10 "the kernel's apache" k_listens 8080
 	wait_until 20 "apache to answer" ip netns exec "$NS" curl -sf -o /dev/null --max-time 2 "http://$STACK_IP:8080/"
-	local kout pout
-	kout=$(apache_event_run k)
-	tap_mark
-	pout=$(apache_event_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | tr '\n' ' ')" \
+	twin_compare apache_event_run
+	assert_equal "$(echo "$KOUT" | tr '\n' ' ')" \
 		"Complete requests:      3000 Failed requests:        0 download $(sha "$SRV/www/1m") "
 	bg_wait apache 10
 	assert_equal "$BG_STATUS" 0
@@ -184,15 +178,9 @@ print("udp", " ".join(got))' "$STACK_IP" 9001
 	wait_kernel_listen 7000
 	wait_stack_up
 	wait_until 20 "nginx to listen" ip netns exec "$NS" socat -u /dev/null "TCP:$STACK_IP:9000"
-	local kout pout
-	kout=$(stream_run k)
-	tap_mark
-	pout=$(stream_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -1)" "tcp $((2 * MiB)) $(cat "$SRV/www/1m" "$SRV/www/1m" | sha256sum | cut -d' ' -f1)"
-	assert_equal "$(echo "$kout" | tail -1)" "udp $(seq 1 20 | sed 's/^/d/' | tr '\n' ' ' | sed 's/ $//')"
+	twin_compare stream_run
+	assert_equal "$(echo "$KOUT" | head -1)" "tcp $((2 * MiB)) $(cat "$SRV/www/1m" "$SRV/www/1m" | sha256sum | cut -d' ' -f1)"
+	assert_equal "$(echo "$KOUT" | tail -1)" "udp $(seq 1 20 | sed 's/^/d/' | tr '\n' ' ' | sed 's/ $//')"
 	run grep -E "emerg|alert|crit|pstack error" "$SRV/p/error.log" "$(err nginx)"
 	assert_failure
 	tap_assert_crossed $((2 * MiB)) $((2 * MiB))
@@ -254,14 +242,8 @@ dante_run() {
 	wait_kernel_listen 8000
 	wait_stack_up
 	wait_until 20 "danted to listen" ip netns exec "$NS" socat -u /dev/null "TCP:$STACK_IP:1080"
-	local kout pout
-	kout=$(dante_run k)
-	tap_mark
-	pout=$(dante_run p)
-	echo "kernel: $kout"
-	echo "pstack: $pout"
-	assert_equal "$pout" "$kout"
-	assert_equal "$(echo "$kout" | head -1)" "got1 $(sha "$SRV/www/1m")"
-	echo "$kout" | tail -1 | grep -q "(5)$"
+	twin_compare dante_run
+	assert_equal "$(echo "$KOUT" | head -1)" "got1 $(sha "$SRV/www/1m")"
+	echo "$KOUT" | tail -1 | grep -q "(5)$"
 	tap_assert_crossed $((3 * MiB)) $((3 * MiB))
 }

@@ -86,3 +86,17 @@ k_listens() {
 q_listens() {
 	ip netns exec "$NSQ" ss -Hltn "sport = :$1" | grep -q .
 }
+
+# twin_compare FN ARG...: FN k ARG... (against the kernel's twin), then, the
+# TAP's counters marked (tap_mark), FN p ARG... (against pstack); both outputs
+# shown, and equal. KOUT: the kernel's, for the test's own checks.
+twin_compare() {
+	local fn=$1 pout
+	shift
+	KOUT=$("$fn" k "$@")
+	tap_mark
+	pout=$("$fn" p "$@")
+	echo "kernel: $KOUT"
+	echo "pstack: $pout"
+	assert_equal "$pout" "$KOUT"
+}

@@ -612,7 +612,8 @@ void shim_name_passed(int fd)
 	struct shim_sock *k;
 	bool connecting;
 	struct stat st;
-	int n, failed;
+	uint64_t tag;
+	int n, failed, share;
 
 	if (!shim_owns(fd))
 		return;
@@ -627,6 +628,9 @@ void shim_name_passed(int fd)
 	/* Or failed already: the receiver's SO_ERROR tells (one socket). */
 	failed = k->join && !connecting && k->ss == SHIM_SS_UNCONNECTED && k->err < 0 ? -k->err : 0;
 	peer = connecting ? k->pass_peer : k->peer;
+	/* The share goes with its relay (expose_gone, under the lock). */
+	tag = k->share ? relay_share_tag() : 0;
+	share = relay_share_index(k->share);
 	shim_unlock();
 	/* What an exposed socket kept was set before it was marked exposed
 	 * (snapshot), as shim_exec_note reads it. */
@@ -636,7 +640,7 @@ void shim_name_passed(int fd)
 			     k->listening ? 1 : k->framed ? 2 : connecting ? 3 : failed ? 4 : 0, k->local.addr,
 			     k->local.port, peer.addr, peer.port, failed ? failed : k->ex_rcvbuf,
 			     connecting ? k->join_sndbuf : k->ex_sndbuf,
-			     (unsigned long long)(k->share ? relay_share_tag() : 0), relay_share_index(k->share));
+			     (unsigned long long)tag, share);
 		/* Named once: an earlier pass (EINVAL now) or a name too long
 		 * for the address (never: 107 bytes hold the widest). */
 		if (n > 0 && (size_t)n < sizeof(a.sun_path) - 1)

@@ -1663,7 +1663,9 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 		if (k->disconnects != dis)
 			return -EPIPE;
 	}
-	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED) {
+	/* An attempt that ended, TIME_WAIT too (Linux's tcp_time_wait leaves
+	 * the socket in CLOSE): a connection to itself whose FIN came back. */
+	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED || tcp_ended(k->tcp)) {
 		int e = tcp_take_error(k->tcp);
 
 		/* Disconnected meanwhile (shutdown() or connect(AF_UNSPEC) from
@@ -1773,6 +1775,18 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 	k->ss = SHIM_SS_CONNECTING;
 	k->syn_sent = true;
 	k->async_seen = shim_sock_poll(k);  /* O_ASYNC: the connect's end is an edge */
+	/* A SYN to the stack's own address is answered before connect()
+	 * returns, as Linux's release_sock runs the backlog the loopback
+	 * filled: after it looked at the state when non-blocking
+	 * (EINPROGRESS, the connection made), before when blocking (a
+	 * connection to itself after a shutdown(SHUT_WR) in CLOSE has had its
+	 * FIN back: ECONNABORTED). */
+	if (k->nonblock) {
+		r = tcp_connect_wait(k, -EINPROGRESS);
+		stack_loop_flush(shim_stack(), shim_now());
+		return r;
+	}
+	stack_loop_flush(shim_stack(), shim_now());
 	return tcp_connect_wait(k, -EINPROGRESS);
 }
 

@@ -17362,6 +17362,62 @@ CASE(bind6_refused_after_end_keeps_address, 0)
 	R(recv(t, b, 2, 0));
 	emit_sockname(t);
 }
+/* shutdown(SHUT_WR) on a socket in CLOSE (ENOTCONN, the bit kept), then a
+ * blocking connect() to its own address and port: the SYN meets itself
+ * (simultaneous open, SYN_RECV), and Linux's tcp_rcv_state_process sends
+ * the FIN the kept bit asks for as the connection is made (tcp_shutdown);
+ * the FIN comes back too (CLOSING, TIME_WAIT) before connect() looks again,
+ * so it finds CLOSE: ECONNABORTED, SO_ERROR 0. The same with the port
+ * bound by name and a refused connect first (tcp_disconnect clears the
+ * bits, keeps the port; the shutdown sets them again). */
+CASE(connect_self_after_shut_wr, 0)
+{
+	for (int refused = 0; refused < 2; refused++) {
+		int s = tcp_sock(), v = 0;
+		struct sockaddr_in a = sin4(SELF, refused ? case_port() : 0);
+		socklen_t al = sizeof(a);
+
+		R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+		getsockname(s, (struct sockaddr *)&a, &al);
+		if (refused)
+			conn(s, PEER, P_CLOSED);
+		R(shutdown(s, SHUT_WR));
+		R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+		emit("state=%d", state_now(s));
+		emit_so_error(s);
+		R(recv(s, &v, 1, MSG_DONTWAIT));
+		R(send(s, "x", 1, MSG_NOSIGNAL));
+	}
+	/* Non-blocking: EINPROGRESS (the state looked at before the backlog
+	 * ran), the exchange over once connect() returned; connect() again
+	 * finds CLOSE. */
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = sin4(SELF, 0);
+	socklen_t al = sizeof(a);
+
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	getsockname(s, (struct sockaddr *)&a, &al);
+	R(shutdown(s, SHUT_WR));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	emit("state=%d", state_now(s));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+}
+/* A non-blocking connect() to a listener of its own process on the
+ * stack's address: EINPROGRESS, though the handshake is over once it
+ * returns (Linux's release_sock ran the SYN-ACK the loopback left in the
+ * backlog): the connection is in the listener's queue at once. */
+CASE(connect_nonblock_own_listener, 0)
+{
+	int l = tcp_listener(), s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = sin4(SELF, case_port());
+	struct pollfd p = { .fd = l, .events = POLLIN };
+
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	emit("state=%d", state_now(s));
+	R(poll(&p, 1, 0));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

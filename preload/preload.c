@@ -1676,6 +1676,8 @@ EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	saved = errno;
 	shim_depth++;
 	rc = shim_pselect(n, r, w, e, tv ? &ts : NULL, NULL, tv ? &left : NULL);
+	if (rc == SHIM_PASS)
+		n = shim_select_nfds(n, r, w, e);
 	depth_leave();
 	if (rc == SHIM_PASS) {
 		errno = saved;
@@ -1694,7 +1696,7 @@ EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 {
 	if (!any())
 		return real_pselect(n, r, w, e, ts, mask);
-	SHIM_CALL(shim_pselect(n, r, w, e, ts, mask, NULL), real_pselect(n, r, w, e, ts, mask));
+	SHIM_CALL(shim_pselect(n, r, w, e, ts, mask, NULL), real_pselect(shim_select_nfds(n, r, w, e), r, w, e, ts, mask));
 }
 
 EXPORT long __fdelt_chk(long d)

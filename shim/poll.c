@@ -27,6 +27,7 @@
 #include "stack/dev/sysc.h"
 #include "stack/host/relay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -542,6 +543,91 @@ static size_t fds_bytes(int n)
 	return (size_t)(n + 63) / 64 * 8;
 }
 
+/* The size of the fd table Linux would give the program without the
+ * stack's own fds, which sit high (sys_fd_hide, efd_make) and make the
+ * kernel's table large: BITS_PER_LONG (64) fds while all are below, then
+ * the power of two above the highest (expand_files, alloc_fdtable). The
+ * highest open fd not the stack's, from /proc/self/fd: a high fd the
+ * program closed since is not known (its table would still hold it). */
+static int prog_fdtable_size(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long high = -1;
+	int self, size = 128;
+
+	if (!d)
+		return INT_MAX;         /* not known: nothing is past it */
+	self = dirfd(d);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (end == e->d_name || *end || fd == self || fd > INT_MAX / 2 || shim_protected((int)fd))
+			continue;
+		if (fd > high)
+			high = fd;
+	}
+	closedir(d);
+	if (high < 64)
+		return 64;
+	while (size <= high)
+		size *= 2;
+	return size;
+}
+
+/*
+ * Linux's select looks at the fds of its table only: max_select_fd clamps n
+ * to max_fds, so a bit for an fd past it is ignored (and left as it was),
+ * one for a closed fd within it is EBADF. The stack's own high fds make the
+ * kernel's table larger than the program's would be: n is clamped here to
+ * the table the program would have when a bit past it is for an fd the
+ * program does not have (closed, or the stack's); one of the stack's within
+ * it is EBADF, as a closed fd's. Returns the n to use, or -EBADF.
+ */
+static int select_table_n(int n, const fd_set *rs, const fd_set *ws, const fd_set *es)
+{
+	int size = -1;
+
+	for (int fd = 64; fd < n; fd++) {
+		bool ours;
+
+		if (!((rs && FD_ISSET(fd, rs)) || (ws && FD_ISSET(fd, ws)) || (es && FD_ISSET(fd, es))))
+			continue;
+		ours = shim_protected(fd);
+		if (!ours && (shim_owns(fd) || shim_libc.fcntl(fd, F_GETFD) >= 0))
+			continue;       /* the program's */
+		if (size < 0)
+			size = prog_fdtable_size();
+		if (fd >= size)
+			return size;    /* this and every bit above: past the table */
+		if (ours)
+			return -EBADF;
+		/* closed: EBADF from the wait */
+	}
+	return n;
+}
+
+int shim_select_nfds(int n, const fd_set *urs, const fd_set *uws, const fd_set *ues)
+{
+	fd_set s[3];
+	const fd_set *u[3] = { urs, uws, ues };
+	size_t nb;
+
+	if (n <= 64)
+		return n;
+	if (n > FD_SETSIZE)
+		n = FD_SETSIZE;
+	nb = fds_bytes(n);
+	for (int i = 0; i < 3; i++) {
+		FD_ZERO(&s[i]);
+		if (u[i] && shim_copy(&s[i], u[i], nb))
+			return n;       /* the kernel's EFAULT */
+	}
+	n = select_table_n(n, urs ? &s[0] : NULL, uws ? &s[1] : NULL, ues ? &s[2] : NULL);
+	return n < 0 ? 0 : n;
+}
+
 /*
  * Like shim_ppoll: the sets are copied in (their first fds_bytes(n) bytes,
  * as the kernel reads them) and written back the same way; memory the
@@ -587,6 +673,14 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 		if (shim_copy(&eset, ues, nb))
 			return SHIM_PASS;
 		es = &eset;
+	}
+	r = select_table_n(n, rs, ws, es);
+	if (r < 0)
+		return r;
+	if (r < n) {
+		/* Past the program's table: neither read nor written. */
+		n = r;
+		nb = fds_bytes(n);
 	}
 	for (int fd = 0; fd < n && !any; fd++)
 		if ((rs && FD_ISSET(fd, rs)) || (ws && FD_ISSET(fd, ws)) || (es && FD_ISSET(fd, es)))

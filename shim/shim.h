@@ -343,6 +343,9 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
  * there (select's Linux behaviour). SHIM_PASS when no fd is a stack socket. */
 int shim_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 		 const sigset_t *mask, struct timespec *left);
+/* The n the kernel's select is to get in its place (SHIM_PASS): clamped to
+ * the fd table the program would have without the stack's own high fds. */
+int shim_select_nfds(int n, const fd_set *r, const fd_set *w, const fd_set *e);
 /* SHIM_PASS when fd is not a stack socket (the kernel's epoll then serves it). */
 int shim_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* SHIM_PASS when epfd watches no stack socket. */

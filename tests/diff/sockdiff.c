@@ -17418,6 +17418,45 @@ CASE(connect_nonblock_own_listener, 0)
 	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
 	R(connect(s, (struct sockaddr *)&a, sizeof(a)));
 }
+/* select() with bits for fds the program never opened: Linux's
+ * max_select_fd clamps n to its fd table (64 fds until one above is
+ * opened, then the power of two above the highest: 256 here, the harness
+ * leaves an fd in the 200s open), so a bit past it is ignored and left as
+ * it was, one within it is EBADF. With a stack socket in the sets and
+ * without (a pipe): fd 1000 and 300 (past it), 50 (EBADF); then fd 1000
+ * with an fd at 600 open (a table of 1024: EBADF) and after it closed. */
+CASE(select_past_fd_table, 0)
+{
+	int s = udp_sock(), p[2], fds[] = { 1000, 300, 50 };
+	struct timeval tv = { 0, 0 };
+	fd_set rs, ws;
+
+	need(pipe(p) == 0, "pipe");
+	for (int k = 0; k < 2; k++) {
+		int w = k ? p[1] : s;
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+			FD_ZERO(&rs);
+			FD_ZERO(&ws);
+			FD_SET(fds[i], &rs);
+			FD_SET(w, &ws);
+			R(select(fds[i] + 1, &rs, &ws, NULL, &tv));
+			emit("r=%d w=%d", FD_ISSET(fds[i], &rs) != 0, FD_ISSET(w, &ws) != 0);
+		}
+	}
+	need(dup2(p[0], 600) == 600, "dup2");
+	for (int k = 0; k < 2; k++) {
+		FD_ZERO(&rs);
+		FD_ZERO(&ws);
+		FD_SET(1000, &rs);
+		FD_SET(k ? p[1] : s, &ws);
+		R(select(1001, &rs, &ws, NULL, &tv));
+		FD_ZERO(&rs);
+		FD_SET(600, &rs);
+		FD_SET(k ? p[1] : s, &ws);
+		R(select(601, &rs, &ws, NULL, &tv));
+	}
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

@@ -17457,6 +17457,32 @@ CASE(select_past_fd_table, 0)
 		R(select(601, &rs, &ws, NULL, &tv));
 	}
 }
+/* A connection that ended (both FINs: CLOSE) keeps its route, as Linux's
+ * socket keeps its dst: IP_MTU answers. A bind() refused for an address
+ * not the host's changes nothing (the MTU still); one that succeeds ends
+ * with sk_dst_reset and zeroes the peer (__inet_bind): ENOTCONN. */
+CASE(ip_mtu_after_end_bind, 0)
+{
+	int t = tcp_to(P_ECHO), v = 0;
+	socklen_t l = sizeof(v);
+	struct sockaddr_in bad = sin4("192.0.2.77", 0), any = sin4("0.0.0.0", 0);
+
+	R(send(t, "abc", 3, 0));
+	R(shutdown(t, SHUT_WR));
+	emit("rev=%x", wait_ev(t, POLLRDHUP) & POLLRDHUP);
+	emit("state=%d", wait_state(t, TCP_CLOSE));
+	R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
+	emit("mtu=%d", v);
+	R(bind(t, (struct sockaddr *)&bad, sizeof(bad)));
+	v = 0;
+	R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
+	emit("mtu=%d", v);
+	R(bind(t, (struct sockaddr *)&any, sizeof(any)));
+	v = 0;
+	R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
+	emit("mtu=%d", v);
+	emit_peername(t);
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

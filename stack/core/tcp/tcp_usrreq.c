@@ -42,9 +42,14 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	if (!local->port && c->opt.bind_no_port)
 		return inpcb_bind_addr(&c->s->tcp->pcbs, &c->pcb, local->addr, flags);
 	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
-	if (r == 0)
+	if (r == 0) {
 		c->port_locked = local->port != 0;
-	else if ((c->was_connected && r != -EADDRNOTAVAIL) || r == -EADDRINUSE)
+		/* Linux's __inet_bind ends by zeroing the peer (inet_daddr,
+		 * inet_dport) and dropping the route (sk_dst_reset): a
+		 * connection that ended keeps neither (IP_MTU: ENOTCONN). */
+		c->pcb.remote.addr = 0;
+		c->pcb.remote.port = 0;
+	} else if ((c->was_connected && r != -EADDRNOTAVAIL) || r == -EADDRINUSE)
 		/* Linux's __inet_bind clears the address it tried (inet_reset_saddr
 		 * after get_port failed); the port stays shown. An address not
 		 * the host's was refused before anything changed (__inet6_bind:

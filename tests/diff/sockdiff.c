@@ -17483,6 +17483,34 @@ CASE(ip_mtu_after_end_bind, 0)
 	emit("mtu=%d", v);
 	emit_peername(t);
 }
+/* A non-blocking connect() refused: Linux's tcp_done leaves the route and
+ * the peer's port (inet_dport) to the socket until a later call
+ * disconnects it (connect() again: sock_error, tcp_disconnect): IP_MTU and
+ * SO_PEERNAME (inet_getname with peer 2) answer until then, ENOTCONN after. */
+CASE(refused_nonblock_keeps_route, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), v = 0;
+	socklen_t l = sizeof(v);
+	struct sockaddr_in a;
+	socklen_t al;
+
+	conn(s, PEER, P_CLOSED);
+	wait_err(s);
+	for (int i = 0; i < 2; i++) {
+		v = 0;
+		l = sizeof(v);
+		R(getsockopt(s, IPPROTO_IP, IP_MTU, &v, &l));
+		emit("mtu=%d", v);
+		al = sizeof(a);
+		memset(&a, 0, sizeof(a));
+		R(getsockopt(s, SOL_SOCKET, SO_PEERNAME, &a, &al));
+		emit("port=%d", ntohs(a.sin_port));
+		emit_so_error(s);
+		emit_peername(s);
+		if (!i)
+			conn(s, PEER, P_CLOSED);
+	}
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

@@ -266,7 +266,8 @@ void tcp_set_wakeup(struct tcp_conn *c, const struct sock_wakeup *w);
 size_t tcp_inq(const struct tcp_conn *c);
 /* The peer's address as Linux's inet_dport keeps it (SO_PEERNAME, IP_MTU):
  * from connect() on, SYN_SENT included, and still once the connection
- * ended (a reset, TIME_WAIT); -ENOTCONN before and for a listener. */
+ * ended (a reset, TIME_WAIT) or the attempt failed, until a disconnect or
+ * a bind(); -ENOTCONN before and for a listener. */
 int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep);
 /* The connection ended after it was established (reset, or both FINs
  * through: TIME_WAIT): to the program's socket, Linux's tcp_done. */

@@ -1108,8 +1108,10 @@ int tcp_peer(const struct tcp_conn *c, struct ip4_endpoint *ep)
 int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep)
 {
 	stack_assert_locked();
-	if (c->state == TCP_STATE_LISTEN || (c->state == TCP_STATE_CLOSED && !c->was_connected) ||
-	    !c->pcb.remote.port)
+	/* A connect() that failed (refused, timed out) keeps it too, as
+	 * tcp_done leaves inet_dport: only tcp_disconnect (a new tcp_conn
+	 * here) and a bind() clear it. */
+	if (c->state == TCP_STATE_LISTEN || !c->pcb.remote.port)
 		return -ENOTCONN;
 	*ep = c->pcb.remote;
 	return 0;

@@ -6106,7 +6106,7 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 
 			/* The route stays with the socket once its connection
 			 * ended (a reset, TIME_WAIT), as Linux's dst. */
-			if (tcp_peer_kept(k->tcp, &ep) < 0)
+			if (tcp_peer_kept(k->tcp, &ep) < 0 || tcp_dst_reset(k->tcp))
 				return -ENOTCONN;
 			memset(&ci, 0, sizeof(ci));
 			tcp_get_info(k->tcp, &ci, shim_now());

@@ -17511,6 +17511,30 @@ CASE(refused_nonblock_keeps_route, 0)
 			conn(s, PEER, P_CLOSED);
 	}
 }
+/* IP_TOS changed on a TCP socket: Linux's __ip_sock_set_tos drops the
+ * route (sk_dst_reset) when the value changes, and the next segment looks
+ * one up again (ip_queue_xmit): IP_MTU is ENOTCONN in between. The same
+ * value again changes nothing. */
+CASE(ip_mtu_after_tos_change, 0)
+{
+	int t = tcp_to(P_ECHO), v, tos[] = { 16, 16, -1, 16, 0 };
+	socklen_t l;
+	char b[4];
+
+	for (size_t i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
+		if (tos[i] >= 0) {
+			R(setsockopt(t, IPPROTO_IP, IP_TOS, &tos[i], sizeof(tos[i])));
+		} else {
+			R(send(t, "ab", 2, 0));
+			wait_in(t);
+			R(recv(t, b, sizeof(b), 0));
+		}
+		v = 0;
+		l = sizeof(v);
+		R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
+		emit("mtu=%d", v);
+	}
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

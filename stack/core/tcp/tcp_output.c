@@ -668,6 +668,7 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 		c->data_segs_out += nsegs;
 	if (len || (flags & (TCP_SYN | TCP_FIN)))
 		c->last_snd_at = now;
+	c->dst_reset = false;       /* ip_queue_xmit looked the route up again */
 	return ip4_output(s, pkb, &tx, now);
 }
 

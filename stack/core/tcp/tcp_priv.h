@@ -143,6 +143,10 @@ struct tcp_conn {
 	unsigned shares;                    /* more holders than one (tcp_share): closes to absorb */
 	struct sock_wakeup share_wake;      /* the other holder's events while shared (tcp_share) */
 	bool was_connected;                 /* reached ESTABLISHED once */
+	/* IP_TOS changed since the last segment went out: Linux's sk_dst_reset
+	 * (__ip_sock_set_tos) leaves the socket no route until its next
+	 * transmit looks one up (ip_queue_xmit): IP_MTU is ENOTCONN meanwhile. */
+	bool dst_reset;
 	bool port_locked;                   /* bind() named the port (Linux's SOCK_BINDPORT_LOCK) */
 	bool active_open;
 	struct tcp_conn *parent;            /* listener, while embryonic or in the accept queue */

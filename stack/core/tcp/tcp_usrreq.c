@@ -1117,6 +1117,12 @@ int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep)
 	return 0;
 }
 
+bool tcp_dst_reset(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->dst_reset;
+}
+
 bool tcp_ended(const struct tcp_conn *c)
 {
 	stack_assert_locked();
@@ -1517,11 +1523,17 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 	 * (one whose connection went to TIME_WAIT is, tcp_time_wait). */
 	if (opt == TCP_OPT_WINDOW_CLAMP && v == 0 && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT)
 		return -EINVAL;
+	uint8_t tos = c->opt.tos;
+
 	r = tcp_opts_set(&c->opt, opt, v);
 	if (r)
 		return r;
 	/* What the change does to a live connection. */
 	switch (opt) {
+	case TCP_OPT_TOS:
+		if (c->opt.tos != tos)
+			c->dst_reset = true;
+		break;
 	case TCP_OPT_REUSEADDR:
 		/* inet_csk_bind_conflict reads the bound socket's sk_reuse as
 		 * it is now (measured: bound, then SO_REUSEADDR set or cleared,

@@ -5915,9 +5915,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		/* IP_TOS only: IPV6_TCLASS is the IPv6 header's (np->tclass),
 		 * which an IPv4-mapped peer's datagrams and segments never carry
 		 * (the placeholder keeps it for getsockopt). */
-		if (get_int(val, len, &v) == 0 && v >= 0) {
+		/* Any int: Linux keeps its low byte (a negative one too). */
+		if (get_int(val, len, &v) == 0) {
 			if (k->type == SOCK_STREAM)
-				r = set_tcp(k, TCP_OPT_TOS, v & 0xff);
+				r = set_tcp(k, TCP_OPT_TOS, v);
 			else {
 				k->opts.tos = (uint8_t)v;
 				if (k->udp)
@@ -6106,7 +6107,7 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 
 			/* The route stays with the socket once its connection
 			 * ended (a reset, TIME_WAIT), as Linux's dst. */
-			if (tcp_peer_kept(k->tcp, &ep) < 0 || tcp_dst_reset(k->tcp))
+			if (!tcp_route_kept(k->tcp))
 				return -ENOTCONN;
 			memset(&ci, 0, sizeof(ci));
 			tcp_get_info(k->tcp, &ci, shim_now());

@@ -17482,6 +17482,22 @@ CASE(ip_mtu_after_end_bind, 0)
 	R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
 	emit("mtu=%d", v);
 	emit_peername(t);
+
+	/* AF_INET6: __inet6_bind zeroes the peer's port but keeps the route. */
+	int t6 = sock6(SOCK_STREAM);
+	struct sockaddr_in6 ec = sin6("::ffff:192.0.2.1", P_ECHO), any6 = sin6("::", 0);
+	struct sockaddr_in6 pe6;
+	socklen_t pl = sizeof(pe6);
+
+	R(connect(t6, (struct sockaddr *)&ec, sizeof(ec)));
+	R(shutdown(t6, SHUT_WR));
+	emit("rev=%x", wait_ev(t6, POLLRDHUP) & POLLRDHUP);
+	emit("state=%d", wait_state(t6, TCP_CLOSE));
+	R(bind(t6, (struct sockaddr *)&any6, sizeof(any6)));
+	v = 0;
+	R(getsockopt(t6, IPPROTO_IP, IP_MTU, &v, &l));
+	emit("mtu=%d", v);
+	R(getsockopt(t6, SOL_SOCKET, SO_PEERNAME, &pe6, &pl));
 }
 /* A non-blocking connect() refused: Linux's tcp_done leaves the route and
  * the peer's port (inet_dport) to the socket until a later call
@@ -17514,15 +17530,16 @@ CASE(refused_nonblock_keeps_route, 0)
 /* IP_TOS changed on a TCP socket: Linux's __ip_sock_set_tos drops the
  * route (sk_dst_reset) when the value changes, and the next segment looks
  * one up again (ip_queue_xmit): IP_MTU is ENOTCONN in between. The same
- * value again changes nothing. */
+ * value again, or one that differs in the ECN bits only, changes nothing;
+ * -1 is a value (0xfc), and 256 differs from 0 (the int is compared). */
 CASE(ip_mtu_after_tos_change, 0)
 {
-	int t = tcp_to(P_ECHO), v, tos[] = { 16, 16, -1, 16, 0 };
+	int t = tcp_to(P_ECHO), v, tos[] = { 16, 16, -2, 16, 17, 0, -2, -1, -2, 252, 256 };
 	socklen_t l;
 	char b[4];
 
 	for (size_t i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
-		if (tos[i] >= 0) {
+		if (tos[i] != -2) {
 			R(setsockopt(t, IPPROTO_IP, IP_TOS, &tos[i], sizeof(tos[i])));
 		} else {
 			R(send(t, "ab", 2, 0));

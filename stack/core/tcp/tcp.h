@@ -272,8 +272,11 @@ int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep);
 /* The connection ended after it was established (reset, or both FINs
  * through: TIME_WAIT): to the program's socket, Linux's tcp_done. */
 bool tcp_ended(const struct tcp_conn *c);
-/* No route now: IP_TOS changed and no segment went out since (dst_reset). */
-bool tcp_dst_reset(const struct tcp_conn *c);
+/* The socket has a route (Linux's sk_dst_cache, IP_MTU): from connect() on,
+ * kept once the connection ended or the attempt failed, dropped by a
+ * disconnect, an AF_INET bind(), and an IP_TOS change until the next
+ * segment (dst_reset). */
+bool tcp_route_kept(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
 /* Of those, the bytes not sent yet (SIOCOUTQNSD). */
 size_t tcp_outq_unsent(const struct tcp_conn *c);

@@ -44,11 +44,13 @@ int tcp_bind(struct tcp_conn *c, const struct ip4_endpoint *local, unsigned flag
 	r = inpcb_bind(&c->s->tcp->pcbs, &c->pcb, local, flags);
 	if (r == 0) {
 		c->port_locked = local->port != 0;
-		/* Linux's __inet_bind ends by zeroing the peer (inet_daddr,
-		 * inet_dport) and dropping the route (sk_dst_reset): a
-		 * connection that ended keeps neither (IP_MTU: ENOTCONN). */
-		c->pcb.remote.addr = 0;
+		/* Linux's __inet_bind ends by zeroing the peer (inet_dport:
+		 * SO_PEERNAME's ENOTCONN) and dropping the route
+		 * (sk_dst_reset: IP_MTU's ENOTCONN); __inet6_bind keeps the
+		 * route. The address stays here as the route's. */
 		c->pcb.remote.port = 0;
+		if (!c->opt.inet6)
+			c->dst_reset = true;
 	} else if ((c->was_connected && r != -EADDRNOTAVAIL) || r == -EADDRINUSE)
 		/* Linux's __inet_bind clears the address it tried (inet_reset_saddr
 		 * after get_port failed); the port stays shown. An address not
@@ -1117,10 +1119,10 @@ int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep)
 	return 0;
 }
 
-bool tcp_dst_reset(const struct tcp_conn *c)
+bool tcp_route_kept(const struct tcp_conn *c)
 {
 	stack_assert_locked();
-	return c->dst_reset;
+	return c->state != TCP_STATE_LISTEN && c->pcb.remote.addr && !c->dst_reset;
 }
 
 bool tcp_ended(const struct tcp_conn *c)
@@ -1342,9 +1344,7 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		o->linger = v < 0 ? -1 : v;
 		return 0;
 	case TCP_OPT_TOS:
-		if (v < 0 || v > 255)
-			return -EINVAL;
-		o->tos = (uint8_t)v;
+		o->tos = (uint8_t)v;    /* IP_TOS takes any int, keeps its low byte */
 		return 0;
 	case TCP_OPT_TTL:
 		if (v < -1 || v > 255)
@@ -1523,17 +1523,19 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 	 * (one whose connection went to TIME_WAIT is, tcp_time_wait). */
 	if (opt == TCP_OPT_WINDOW_CLAMP && v == 0 && c->state != TCP_STATE_CLOSED && c->state != TCP_STATE_TIME_WAIT)
 		return -EINVAL;
-	uint8_t tos = c->opt.tos;
-
+	if (opt == TCP_OPT_TOS) {
+		/* Any int, its low byte kept: __ip_sock_set_tos compares the
+		 * int with the ECN bits put back (256 differs from 0) and
+		 * drops the route when they differ. */
+		if (((v & ~3) | (c->opt.tos & 3)) != c->opt.tos)
+			c->dst_reset = true;
+		v &= 0xff;
+	}
 	r = tcp_opts_set(&c->opt, opt, v);
 	if (r)
 		return r;
 	/* What the change does to a live connection. */
 	switch (opt) {
-	case TCP_OPT_TOS:
-		if (c->opt.tos != tos)
-			c->dst_reset = true;
-		break;
 	case TCP_OPT_REUSEADDR:
 		/* inet_csk_bind_conflict reads the bound socket's sk_reuse as
 		 * it is now (measured: bound, then SO_REUSEADDR set or cleared,

@@ -26,7 +26,13 @@
  *         which brings one socket into a state first (CLOSE_WAIT, FIN_WAIT2,
  *         both FINs, the peer's RST, a refused or a silent connect, a
  *         listener shut down, connect(AF_UNSPEC), ...: g4_setup) and then
- *         makes its calls mostly on that one (gen4_op)
+ *         makes its calls mostly on that one (gen4_op), or 5, which brings
+ *         one into a state as 4 does and adds what the others reach little
+ *         (gen5_op): UDP's ICMP errors (IP_RECVERR, MSG_ERRQUEUE, the next
+ *         call's ECONNREFUSED), every queue ioctl, many options read and
+ *         set in every state, MSG_ flag combinations, odd msghdrs (a NULL
+ *         iov with a count, more than IOV_MAX, names too short or long),
+ *         dup/dup3/F_DUPFD_CLOEXEC and the flags they share
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
@@ -51,9 +57,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -602,7 +610,7 @@ static int pick_fd(int *m)
 {
 	*m = -1;
 	/* -g 4: mostly the socket whose state the seed made. */
-	if (gen == 4 && subj >= 0 && fd_of(subj) >= 0 && chance(80)) {
+	if (gen >= 4 && subj >= 0 && fd_of(subj) >= 0 && chance(80)) {
 		*m = subj;
 		snprintf(tag, sizeof(tag), "s%d.", subj);
 		return fd_of(subj);
@@ -3929,6 +3937,493 @@ static void gen4_op(void)
 	}
 }
 
+
+/* ---- generation 5 (-g 5): what the others reach little ---- */
+
+/*
+ * A subject brought into a state as generation 4 does (g4_setup), then,
+ * beside generation 4's calls: UDP's ICMP errors (a datagram to the peer's
+ * closed port, IP_RECVERR or IPV6_RECVERR or neither, connected or not, and
+ * what follows: the error queue's sock_extended_err and offender, the next
+ * send or receive, SO_ERROR, turning IP_RECVERR off), every queue ioctl in
+ * a row, many options read in every state and some set and read back,
+ * MSG_ flag combinations (MSG_PEEK|MSG_TRUNC, MSG_WAITALL under a short
+ * SO_RCVTIMEO, MSG_OOB, MSG_ERRQUEUE, zero-byte sends with MSG_MORE and
+ * MSG_OOB), sendmsg and recvmsg with an odd msghdr (a NULL iov with a
+ * count, more than IOV_MAX iovecs, names too short or too long, a NULL
+ * control with a length), and dup, dup3, F_DUPFD_CLOEXEC and the status
+ * flags they share.
+ */
+
+/* The error queue's first entry, as recvmsg(MSG_ERRQUEUE) gives it. */
+static void errqueue5(int fd, int flags)
+{
+	char data[64], ctl[256];
+	struct sockaddr_storage from;
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+
+	snprintf(nm, sizeof(nm), "errq(%#x)", (unsigned)flags);
+	if (R(verbose ? nm : "errq", recvmsg(fd, &mh, MSG_ERRQUEUE | flags)) < 0)
+		return;
+	more("/f%x/n%u", (unsigned)mh.msg_flags, (unsigned)mh.msg_namelen);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		more("/c%d.%d", c->cmsg_level, c->cmsg_type);
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+			struct sock_extended_err ee;
+			const struct sockaddr *off;
+
+			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+			off = SO_EE_OFFENDER((struct sock_extended_err *)CMSG_DATA(c));
+			more("/e%s.o%u.t%u.c%u.i%u.off%d", ename((int)ee.ee_errno), ee.ee_origin, ee.ee_type, ee.ee_code,
+			     ee.ee_info, off->sa_family);
+		}
+	}
+}
+
+static void op_udperr5(void)
+{
+	int fam = rnd(2) ? AF_INET6 : AF_INET, on = 1, v = 0, fd;
+	bool recverr = chance(60), conn = !recverr || chance(60), iperr = false;
+	struct sockaddr_storage ss;
+	socklen_t l = mkaddr(&ss, fam, PEER, P_UCLOSED);
+	char b[64];
+
+	snprintf(tag, sizeof(tag), "u.");
+	fd = (int)RFD(fam == AF_INET ? "usock" : "usock6", socket(fam, SOCK_DGRAM, 0));
+	if (fd < 0)
+		return;
+	if (recverr) {
+		bool v6 = fam == AF_INET6 && rnd(2);
+
+		iperr = !v6;
+
+		R(v6 ? "setRECVERR6" : "setRECVERR",
+		  setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &on, sizeof(on)));
+	}
+	if (conn) {
+		R("connect", connect(fd, (struct sockaddr *)&ss, l));
+		R("send", send(fd, "abc", 3, 0));
+	} else {
+		R("sendto", sendto(fd, "abc", 3, 0, (struct sockaddr *)&ss, l));
+	}
+	/* Linux sets sk_err for a connected socket, or with IP_RECVERR (a
+	 * v4-mapped peer's ICMP error goes by IP_RECVERR, not IPV6_RECVERR). */
+	if (conn || iperr)
+		wait_for(fd, W_ERR, 0, "icmp");
+	for (int i = 1 + (int)rnd(4); i > 0; i--) {
+		socklen_t vl = sizeof(v);
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+		long r;
+
+		switch (rnd(8)) {
+		case 0:
+		case 1:
+			errqueue5(fd, rnd(2) ? MSG_DONTWAIT : MSG_DONTWAIT | MSG_PEEK);
+			break;
+		case 2:
+			r = conn && rnd(2) ? R("send", send(fd, "d", 1, 0)) :
+					     R("sendto", sendto(fd, "d", 1, 0, (struct sockaddr *)&ss, l));
+			if (r > 0)
+				barrier();     /* its ICMP error is back before anything else */
+			break;
+		case 3:
+			if (R("recv", recv(fd, b, sizeof(b), MSG_DONTWAIT)) >= 0)
+				more("/%04x", sum(b, step_r));
+			break;
+		case 4:
+			if (R("ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &vl)) == 0)
+				more("/%s", ename(v));
+			break;
+		case 5:
+			R("poll", poll(&p, 1, 0));
+			more("/%x", (unsigned)p.revents);
+			break;
+		case 6:
+			v = 0;
+			R("setRECVERR(0)", setsockopt(fd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v)));
+			break;
+		default:
+			if (R("FIONREAD", ioctl(fd, FIONREAD, &v)) == 0)
+				more("/%d", v);
+			if (R("OUTQ", ioctl(fd, SIOCOUTQ, &v)) == 0)
+				more("/%d", v);
+			break;
+		}
+	}
+	close(fd);
+}
+
+/* Every queue ioctl in a row, then FIONBIO and what F_GETFL says of it. */
+static void op_ioctl5(void)
+{
+	static const struct { unsigned long req; const char *name; } io[] = {
+		{ FIONREAD, "FIONREAD" }, { SIOCOUTQ, "OUTQ" }, { SIOCOUTQNSD, "OUTQNSD" }, { SIOCATMARK, "ATMARK" },
+	};
+	int m, fd = pick_fd(&m), v;
+
+	for (size_t i = 0; i < sizeof(io) / sizeof(io[0]); i++) {
+		v = -7;
+		if (R(io[i].name, ioctl(fd, io[i].req, &v)) == 0)
+			more("/%d", v);
+	}
+	if (chance(40)) {
+		v = (int)rnd(2);
+		if (R(v ? "FIONBIO(1)" : "FIONBIO(0)", ioctl(fd, FIONBIO, &v)) == 0 && m >= 0)
+			ms[m].nonblock = v;
+		if (R("GETFL", fcntl(fd, F_GETFL)) >= 0)
+			more("/%lx", step_r & (O_NONBLOCK | O_ACCMODE | O_APPEND | O_ASYNC));
+	}
+}
+
+/* Options read in any state: each an int unless said. */
+static const struct opt5 { int lvl, opt; const char *name; char kind; } opts5[] = {
+	{ SOL_SOCKET, SO_TYPE, "TYPE", 'i' }, { SOL_SOCKET, SO_ACCEPTCONN, "ACCEPTCONN", 'i' },
+	{ SOL_SOCKET, SO_RCVLOWAT, "RCVLOWAT", 'i' }, { SOL_SOCKET, SO_SNDLOWAT, "SNDLOWAT", 'i' },
+	{ SOL_SOCKET, SO_KEEPALIVE, "KEEPALIVE", 'i' }, { SOL_SOCKET, SO_REUSEADDR, "REUSEADDR", 'i' },
+	{ SOL_SOCKET, SO_OOBINLINE, "OOBINLINE", 'i' }, { SOL_SOCKET, SO_DOMAIN, "DOMAIN", 'i' },
+	{ SOL_SOCKET, SO_PROTOCOL, "PROTOCOL", 'i' }, { SOL_SOCKET, SO_BROADCAST, "BROADCAST", 'i' },
+	{ SOL_SOCKET, SO_PEEK_OFF, "PEEK_OFF", 'i' }, { SOL_SOCKET, SO_LINGER, "LINGER", 'l' },
+	{ SOL_SOCKET, SO_RCVBUF, "RCVBUF", 'b' }, { SOL_SOCKET, SO_SNDBUF, "SNDBUF", 'b' },
+	{ SOL_SOCKET, SO_RCVTIMEO, "RCVTIMEO", 't' }, { SOL_SOCKET, SO_PRIORITY, "PRIORITY", 'i' },
+	{ IPPROTO_IP, IP_TOS, "TOS", 'i' }, { IPPROTO_IP, IP_TTL, "TTL", 'i' },
+	{ IPPROTO_IP, IP_RECVERR, "RECVERR", 'i' }, { IPPROTO_IP, IP_MTU_DISCOVER, "MTU_DISCOVER", 'i' },
+	{ IPPROTO_IP, IP_MTU, "MTU", 'i' }, { IPPROTO_IP, IP_OPTIONS, "IPOPTIONS", 'o' },
+	{ IPPROTO_TCP, TCP_NODELAY, "NODELAY", 'i' }, { IPPROTO_TCP, TCP_USER_TIMEOUT, "USER_TIMEOUT", 'i' },
+	{ IPPROTO_TCP, TCP_KEEPIDLE, "KEEPIDLE", 'i' }, { IPPROTO_TCP, TCP_KEEPINTVL, "KEEPINTVL", 'i' },
+	{ IPPROTO_TCP, TCP_KEEPCNT, "KEEPCNT", 'i' }, { IPPROTO_TCP, TCP_CORK, "CORK", 'i' },
+	{ IPPROTO_TCP, TCP_SYNCNT, "SYNCNT", 'i' }, { IPPROTO_TCP, TCP_LINGER2, "LINGER2", 'i' },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, "DEFER_ACCEPT", 'i' }, { IPPROTO_TCP, TCP_MAXSEG, "MAXSEG", '+' },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, "NOTSENT_LOWAT", 'i' }, { IPPROTO_TCP, TCP_INFO, "INFO", 'I' },
+	{ IPPROTO_TCP, TCP_CONGESTION, "CONGESTION", 'o' }, { IPPROTO_IPV6, IPV6_V6ONLY, "V6ONLY", 'i' },
+	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, "HOPS", 'i' }, { IPPROTO_IPV6, IPV6_TCLASS, "TCLASS", 'i' },
+	{ IPPROTO_IPV6, IPV6_RECVERR, "RECVERR6", 'i' }, { SOL_UDP, UDP_CORK, "UDP_CORK", 'i' },
+};
+
+static void get5(int fd, int m, const struct opt5 *o)
+{
+	union { int i; struct linger lg; struct timeval tv; struct tcp_info ti; char s[64]; } v;
+	socklen_t l = o->kind == 'l' ? sizeof(v.lg) : o->kind == 't' ? sizeof(v.tv) : o->kind == 'I' ? sizeof(v.ti) :
+		      o->kind == 's' || o->kind == 'o' ? sizeof(v.s) : sizeof(int);
+
+	memset(&v, 0, sizeof(v));
+	if (R(o->name, getsockopt(fd, o->lvl, o->opt, &v, &l)) != 0)
+		return;
+	switch (o->kind) {
+	case 'l': more("/%d,%d/%u", v.lg.l_onoff, v.lg.l_linger, (unsigned)l); break;
+	case 't': more("/%ld.%06ld/%u", (long)v.tv.tv_sec, (long)v.tv.tv_usec, (unsigned)l); break;
+	case 's': more("/%.16s", v.s); break;
+	case 'o': more("/len%u", (unsigned)l); break;
+	case '+': more("/%s", v.i > 0 ? "+" : v.i == 0 ? "0" : "-"); break;
+	case 'I':
+		more("/st%u/o%x/ws%u,%u/ca%u", v.ti.tcpi_state, v.ti.tcpi_options, v.ti.tcpi_snd_wscale,
+		     v.ti.tcpi_rcv_wscale, v.ti.tcpi_ca_state);
+		break;
+	case 'b':
+		/* A size the stack chose is its own; one the program set is Linux's rule. */
+		if (m >= 0 && (ms[m].bufset & (o->opt == SO_RCVBUF ? 1 : 2)))
+			more("/%d", v.i);
+		else
+			more("/%s", v.i > 0 ? "+" : "0");
+		break;
+	default: more("/%d/%u", v.i, (unsigned)l); break;
+	}
+}
+
+static void op_getopts5(void)
+{
+	int m, fd = pick_fd(&m);
+
+	for (int i = 2 + (int)rnd(5); i > 0; i--)
+		get5(fd, m, &opts5[rnd(sizeof(opts5) / sizeof(opts5[0]))]);
+}
+
+/* An option set to a value in or out of range, then read back. */
+static void op_setget5(void)
+{
+	static const struct { int lvl, opt; const char *name; int vals[5]; } so[] = {
+		{ SOL_SOCKET, SO_RCVBUF, "RCVBUF", { 4096, 65536, 100000, 2304, 8192 } },
+		{ SOL_SOCKET, SO_SNDBUF, "SNDBUF", { 4096, 65536, 100000, 4608, 8192 } },
+		{ SOL_SOCKET, SO_RCVLOWAT, "RCVLOWAT", { 0, 1, -1, INT_MAX, 1 << 30 } },
+		{ SOL_SOCKET, SO_PRIORITY, "PRIORITY", { 0, 6, 7, -1, 100 } },
+		{ IPPROTO_IP, IP_TOS, "TOS", { 0x10, 0xff, 3, 0x100, -1 } },
+		{ IPPROTO_IP, IP_TTL, "TTL", { -1, 0, 1, 255, 256 } },
+		{ IPPROTO_TCP, TCP_USER_TIMEOUT, "USER_TIMEOUT", { -1, 0, 1000, INT_MAX, 1 } },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, "KEEPIDLE", { 0, 1, 32767, 32768, -1 } },
+		{ IPPROTO_TCP, TCP_KEEPCNT, "KEEPCNT", { 0, 1, 127, 128, -1 } },
+		{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, "NOTSENT_LOWAT", { 0, 1, 16384, -1, INT_MAX } },
+		{ IPPROTO_TCP, TCP_LINGER2, "LINGER2", { -1, 0, 1, 120, 10000 } },
+		{ IPPROTO_TCP, TCP_SYNCNT, "SYNCNT", { 0, 1, 127, 128, -1 } },
+		{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, "HOPS", { -1, 0, 255, 256, -2 } },
+		{ IPPROTO_IPV6, IPV6_TCLASS, "TCLASS", { -1, 0, 0xff, 0x100, 0x2d } },
+	};
+	int m, fd = pick_fd(&m), i = (int)rnd(sizeof(so) / sizeof(so[0])), v = so[i].vals[rnd(5)], g = 0;
+	socklen_t l = sizeof(g);
+
+	snprintf(nm, sizeof(nm), "set%s(%d)", so[i].name, v);
+	if (R(verbose ? nm : "set", setsockopt(fd, so[i].lvl, so[i].opt, &v, sizeof(v))) == 0 && m >= 0 &&
+	    so[i].lvl == SOL_SOCKET && (so[i].opt == SO_RCVBUF || so[i].opt == SO_SNDBUF))
+		ms[m].bufset |= so[i].opt == SO_RCVBUF ? 1 : 2;
+	if (R(so[i].name, getsockopt(fd, so[i].lvl, so[i].opt, &g, &l)) == 0)
+		more("/%d", g);
+	/* A receive low-water mark above what comes would keep a blocking
+	 * receive (and poll's POLLIN) waiting: back to 1. */
+	if (so[i].opt == SO_RCVLOWAT && so[i].lvl == SOL_SOCKET) {
+		v = 1;
+		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
+	}
+}
+
+/* MSG_ flag combinations on the subject, none of which waits long. */
+static void op_msgflags5(void)
+{
+	int m, fd = pick_fd(&m), n = 1 + (int)rnd(8);
+	char buf[256];
+	bool tcp = m >= 0 && ms[m].type == SOCK_STREAM;
+	long r;
+
+	switch (rnd(8)) {
+	case 0:
+		/* MSG_TRUNC: TCP copies nothing, UDP says the datagram's length. */
+		snprintf(nm, sizeof(nm), "recv(%d,PEEK|TRUNC)", n);
+		R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT));
+		break;
+	case 1: {
+		struct iovec iov = { buf, (size_t)n };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		snprintf(nm, sizeof(nm), "recvmsg(%d,PEEK)", n);
+		r = R(verbose ? nm : "recvmsg", recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | (rnd(2) ? MSG_TRUNC : 0)));
+		if (r >= 0)
+			more("/f%x", (unsigned)mh.msg_flags);
+		break;
+	}
+	case 2:
+		snprintf(nm, sizeof(nm), "recv(%d,OOB%s)", n, rnd(2) ? "|PEEK" : "");
+		r = R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_OOB | MSG_DONTWAIT |
+						   (strstr(nm, "PEEK") ? MSG_PEEK : 0)));
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		received(m, r, MSG_OOB, 0);
+		break;
+	case 3:
+		R("recv(ERRQUEUE)", recv(fd, buf, sizeof(buf), MSG_ERRQUEUE | MSG_DONTWAIT));
+		break;
+	case 4: {
+		/* MSG_WAITALL under a short SO_RCVTIMEO: what came, or EAGAIN
+		 * (the model said all that comes is here). */
+		struct timeval tv = { 0, 20000 }, t0 = { 0, 0 };
+
+		if (m < 0 || ms[m].nonblock || ms[m].rcvtimeo || ms[m].st == ST_LISTEN)
+			return;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+			return;
+		n = tcp ? ms[m].in_expect + 1 + (int)rnd(8) : n;
+		if (n > (int)sizeof(buf))
+			n = sizeof(buf);
+		snprintf(nm, sizeof(nm), "recv(%d,WAITALL/timeo)", n);
+		r = R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_WAITALL));
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		received(m, r, MSG_WAITALL, 1);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t0, sizeof(t0));
+		break;
+	}
+	case 5:
+		/* Zero bytes: nothing the peer answers (TCP only: UDP's would
+		 * be an empty datagram). */
+		if (!tcp)
+			return;
+		static const int zf[] = { MSG_MORE, MSG_OOB, MSG_MORE | MSG_OOB, MSG_DONTWAIT, MSG_EOR };
+		int f = zf[rnd(5)];
+
+		snprintf(nm, sizeof(nm), "send0(%#x)", (unsigned)f);
+		R(verbose ? nm : "send0", send(fd, buf, 0, f | MSG_NOSIGNAL));
+		break;
+	case 6:
+		snprintf(nm, sizeof(nm), "recv(%d,DONTWAIT|PEEK|WAITALL)", n);
+		r = R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL));
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		break;
+	default:
+		snprintf(nm, sizeof(nm), "recv(%d,DONTWAIT)", n);
+		r = R(verbose ? nm : "recv", recv(fd, buf, (size_t)n, MSG_DONTWAIT | (rnd(2) ? MSG_CMSG_CLOEXEC : 0)));
+		if (r > 0)
+			more("/%04x", sum(buf, r));
+		received(m, r, 0, 1);
+		break;
+	}
+}
+
+/* sendmsg and recvmsg with an odd msghdr. The sends are ones that fail
+ * before a byte goes (or send none: TCP's empty one); the receives peek. */
+static void op_msghdr5(void)
+{
+	static struct iovec many[IOV_MAX + 2];
+	static char one;
+	int m, fd = pick_fd(&m), v = (int)rnd(9);
+	bool tcp = m >= 0 && ms[m].type == SOCK_STREAM;
+	char buf[64];
+	struct sockaddr_storage ss;
+	struct iovec iov = { buf, sizeof(buf) }, iov0 = { buf, 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	long r;
+
+	for (int i = 0; i < IOV_MAX + 2; i++)
+		many[i] = (struct iovec){ &one, 1 };
+	switch (v) {
+	case 0:
+		mh.msg_iov = NULL;
+		R("sendmsg(NULLiov)", sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
+		break;
+	case 1:
+		mh.msg_iov = many;
+		mh.msg_iovlen = IOV_MAX + 1 + rnd(2);
+		R("sendmsg(>IOV_MAX)", sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
+		break;
+	case 2:
+		/* sendmsg clamps a long name to a sockaddr_storage (sendto's
+		 * EINVAL); a negative one is EINVAL. */
+		mkaddr(&ss, m >= 0 ? ms[m].fam : AF_INET, PEER, P_USINK);
+		mh.msg_name = &ss;
+		mh.msg_namelen = rnd(2) ? sizeof(ss) + 1 : (socklen_t)-1;
+		if (mh.msg_namelen != (socklen_t)-1 && !tcp)
+			return;         /* UDP would send it */
+		if (tcp)
+			mh.msg_iov = &iov0;
+		snprintf(nm, sizeof(nm), "sendmsg(namelen%d)", (int)mh.msg_namelen);
+		R(verbose ? nm : "sendmsg", sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
+		break;
+	case 3:
+		/* A short name: UDP's EINVAL; TCP ignores it (nothing sent). */
+		mkaddr(&ss, m >= 0 ? ms[m].fam : AF_INET, PEER, P_USINK);
+		mh.msg_name = &ss;
+		mh.msg_namelen = (socklen_t)(1 + rnd(7));
+		if (tcp)
+			mh.msg_iov = &iov0;
+		snprintf(nm, sizeof(nm), "sendmsg(namelen%d)", (int)mh.msg_namelen);
+		R(verbose ? nm : "sendmsg", sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
+		break;
+	case 4:
+		/* A control length with no control buffer. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 16 + rnd(2) * 100;
+		if (tcp)
+			mh.msg_iov = &iov0;
+		else if (chance(50))
+			mh.msg_iov = NULL;      /* and the iov fails too */
+		else
+			return;
+		snprintf(nm, sizeof(nm), "sendmsg(NULLctl%u)", (unsigned)mh.msg_controllen);
+		R(verbose ? nm : "sendmsg", sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT));
+		break;
+	case 5:
+		mh.msg_iov = rnd(2) ? NULL : many;
+		mh.msg_iovlen = mh.msg_iov ? IOV_MAX + 1 : 1;
+		R(mh.msg_iov ? "recvmsg(>IOV_MAX)" : "recvmsg(NULLiov)", recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT));
+		break;
+	case 6:
+	case 7: {
+		/* A name buffer shorter than the address, or none with a length. */
+		socklen_t nl = v == 6 ? (socklen_t)rnd(10) : 16;
+
+		memset(&ss, 0xee, sizeof(ss));
+		mh.msg_name = v == 6 ? &ss : NULL;
+		mh.msg_namelen = nl;
+		snprintf(nm, sizeof(nm), "recvmsg(name%s%u)", v == 6 ? "" : "NULL", (unsigned)nl);
+		r = R(verbose ? nm : "recvmsg", recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT));
+		if (r >= 0)
+			more("/n%u/fam%d/f%x", (unsigned)mh.msg_namelen, v == 6 && nl >= 2 ? ss.ss_family : -1,
+			     (unsigned)mh.msg_flags);
+		break;
+	}
+	default:
+		mh.msg_control = rnd(2) ? NULL : buf;
+		mh.msg_controllen = rnd(2) ? 4 : 16;
+		iov.iov_len = 8;
+		snprintf(nm, sizeof(nm), "recvmsg(ctl%s%u)", mh.msg_control ? "" : "NULL", (unsigned)mh.msg_controllen);
+		r = R(verbose ? nm : "recvmsg", recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT));
+		if (r >= 0)
+			more("/cl%u/f%x", (unsigned)mh.msg_controllen, (unsigned)mh.msg_flags);
+		break;
+	}
+}
+
+/* dup, dup3 and F_DUPFD_CLOEXEC of a socket: the copy's FD_CLOEXEC, the
+ * status flags both share, and names read through the copy. */
+static void op_fdflags5(void)
+{
+	int m, fd = pick_fd(&m), d = -1, fl;
+
+	switch (rnd(5)) {
+	case 0:
+		d = (int)RFD("dup", dup(fd));
+		break;
+	case 1:
+		d = (int)RFD("dup3(CLOEXEC)", dup3(fd, 200, O_CLOEXEC));
+		break;
+	case 2:
+		d = (int)RFD("DUPFD_CLOEXEC", fcntl(fd, F_DUPFD_CLOEXEC, 100));
+		break;
+	case 3:
+		R("dup3(same)", dup3(fd, fd, 0));
+		R("dup3(flags)", dup3(fd, 201, 0x1234));
+		return;
+	default:
+		if (R("GETFD", fcntl(fd, F_GETFD)) >= 0 && R("GETFL", fcntl(fd, F_GETFL)) >= 0)
+			more("/%lx", step_r & (O_NONBLOCK | O_ACCMODE | O_APPEND | O_ASYNC));
+		return;
+	}
+	if (d < 0)
+		return;
+	if (R("GETFD", fcntl(d, F_GETFD)) < 0 || (fl = (int)R("GETFL", fcntl(d, F_GETFL))) < 0) {
+		close(d);
+		return;
+	}
+	more("/%x", (unsigned)(fl & (O_NONBLOCK | O_ACCMODE | O_APPEND | O_ASYNC)));
+	/* O_NONBLOCK set through the copy is the socket's: then back. */
+	if (R("SETFL", fcntl(d, F_SETFL, fl ^ O_NONBLOCK)) == 0) {
+		if (R("GETFL", fcntl(fd, F_GETFL)) >= 0)
+			more("/%lx", step_r & O_NONBLOCK);
+		fcntl(d, F_SETFL, fl);
+	}
+	if (chance(50)) {
+		struct sockaddr_storage ss;
+		socklen_t l = sizeof(ss);
+
+		if (R("getpeername", getpeername(d, (struct sockaddr *)&ss, &l)) == 0)
+			more("/%u", (unsigned)l);
+	}
+	close(d);
+}
+
+/* Generation 5's mix: generation 4's calls, fewer of each, and the new ones. */
+static void gen5_op(void)
+{
+	static const struct weighted tab[] = {
+		{ op_send, 4 }, { op_recv, 5 }, { op_shutdown, 3 }, { op_connect, 2 }, { op_listen, 1 },
+		{ op_bind, 1 }, { op_name, 2 }, { op_poll, 3 }, { op_accept, 2 }, { op_accept3, 2 },
+		{ op_opt4, 4 }, { op_select4, 1 }, { op_close4, 2 },
+		{ op_udperr5, 6 }, { op_ioctl5, 6 }, { op_getopts5, 10 }, { op_setget5, 8 },
+		{ op_msgflags5, 10 }, { op_msghdr5, 8 }, { op_fdflags5, 5 },
+	};
+	int total = 0, w;
+
+	/* As gen4_op: no new sockets beside the state's. */
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -3968,7 +4463,7 @@ static void run_seed(unsigned long seed)
 	}
 	if (gen >= 2)
 		gen2_setup();
-	if (gen == 4)
+	if (gen >= 4)
 		g4_setup();
 	nops = 5 + (int)rnd(16);
 	for (int i = 0; i < nops; i++) {
@@ -3976,10 +4471,12 @@ static void run_seed(unsigned long seed)
 
 		tag[0] = 0;
 		step_no = i;
-		if (gen == 4 && nfds == 0)
+		if (gen >= 4 && nfds == 0)
 			break;
 		if (gen >= 2) {
-			if (gen == 4)
+			if (gen == 5)
+				gen5_op();
+			else if (gen == 4)
 				gen4_op();
 			else if (gen == 3)
 				gen3_op();
@@ -4084,8 +4581,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			gen = atoi(optarg);
-			if (gen < 1 || gen > 4) {
-				fprintf(stderr, "fuzzseq: -g 1, 2, 3 or 4\n");
+			if (gen < 1 || gen > 5) {
+				fprintf(stderr, "fuzzseq: -g 1, 2, 3, 4 or 5\n");
 				return 2;
 			}
 			break;

@@ -16,10 +16,13 @@
 #         odd socket types and protocols, socketpair, accept4's bad flags,
 #         backlogs and connections beyond them, odd name lengths, address
 #         families and lengths, options out of range, odd flags, ioctls, poll)
-#         or 4 (one socket brought into a state of its connection first:
+#         4 (one socket brought into a state of its connection first:
 #         CLOSE_WAIT, FIN_WAIT2, both FINs, the peer's RST, a refused or
 #         silent connect, a listener shut down, connect(AF_UNSPEC), a
 #         close with SO_LINGER that the peer reports; then the calls on it)
+#         or 5 (the states of 4, then UDP's ICMP errors with IP_RECVERR and
+#         MSG_ERRQUEUE, every queue ioctl, many options read and set in
+#         every state, MSG_ flag combinations, odd msghdrs, dup/dup3 flags)
 #
 # A seed is reproducible: `tests/diff/fuzzseq.sh [-g GEN] -s SEED 1` runs it
 # again, and BUILD/diff/fuzzseq [-g GEN] -v -r SEED runs it by hand (with LD_PRELOAD for pstack,
@@ -42,7 +45,7 @@ while getopts b:o:s:B:T:g: opt; do
 	B) batch=$OPTARG ;;
 	T) triage_only=1 outdir=$OPTARG ;;
 	g) gen=$OPTARG ;;
-	*) sed -n '9,28p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,30p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -145,7 +148,7 @@ if [ -n "$triage_only" ]; then
 	triage
 	exit
 fi
-[ $# = 1 ] || { sed -n '9,28p' "$0" >&2; exit 2; }
+[ $# = 1 ] || { sed -n '9,30p' "$0" >&2; exit 2; }
 total=$1
 build=$(cd "$build" && pwd)
 [ -x "$build/diff/fuzzseq" ] || { echo "fuzzseq.sh: no $build/diff/fuzzseq (make all)" >&2; exit 2; }

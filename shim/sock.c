@@ -6113,8 +6113,10 @@ static int get_ip_opt(struct shim_sock *k, int name, void *val, socklen_t *len)
 			tcp_get_info(k->tcp, &ci, shim_now());
 			return put_int(val, len, (int)ci.pmtu);
 		}
+		/* The route to the peer's: what a fragmentation-needed taught,
+		 * lo's for this host's own address. */
 		if (k->udp && udp_peer(k->udp, &ep) == 0)
-			return put_int(val, len, (int)stack_mtu(shim_stack()));
+			return put_int(val, len, (int)ip4_pmtu(shim_stack(), ep.addr, shim_now()));
 		return SHIM_PASS;
 	case IP_PROTOCOL:
 		if (k->tcp)

@@ -128,7 +128,13 @@ bool ip4_pmtu_locked(const struct stack *s, uint32_t dst, uint64_t now)
 
 uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now)
 {
-	const struct ip4_pmtu_ent *e = pmtu_find(s, dst, now);
+	const struct ip4_pmtu_ent *e;
+
+	/* This host (ip4_output delivers it here): Linux routes it over lo,
+	 * whose MTU the route caps at IP_MAX_MTU. */
+	if ((dst == s->cfg.addr && dst) || ip4_is_loopback(dst))
+		return IP4_LOCAL_MTU;
+	e = pmtu_find(s, dst, now);
 
 	return e ? e->mtu : s->mtu;
 }

@@ -54,6 +54,10 @@ uint64_t ip4_poll_at(const struct stack *s);
  * known, like Linux's route exception (__ip_rt_update_pmtu). */
 void ip4_pmtu_learn(struct stack *s, uint32_t dst, uint32_t mtu, uint64_t now);
 /* The path MTU to dst: the learned one while it lasts, else the interface's. */
+/* The path MTU toward dst: what a fragmentation-needed taught, else the
+ * device's; IP4_LOCAL_MTU for this host's own addresses (Linux's lo route,
+ * capped at IP_MAX_MTU). */
+#define IP4_LOCAL_MTU 65535u
 uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now);
 /* The path MTU to dst was reported below IP4_MIN_PMTU and is locked there
  * (Linux's ip_mtu_locked): IP_PMTUDISC_WANT sends to it without DF. */

@@ -11237,6 +11237,33 @@ CASE(fork_child_connecting_peername, 0)
 	need(connect(s, (struct sockaddr *)&to, sizeof(to)) == 0 || errno == EINPROGRESS, "connect");
 	in_child(child_peer_port, s);
 }
+/* A connection to the host's own address goes over lo on Linux: its route's
+ * MTU is lo's (65535 as IP_MTU answers it) and the MSS follows (65483 with
+ * timestamps), on both ends; a UDP socket connected there too. */
+CASE(ip_mtu_own_address, 0)
+{
+	int l = tcp_listener(), c = tcp_sock(), a, u = udp_sock(), v;
+	socklen_t vl;
+	struct sockaddr_in to = sin4(SELF, case_port());
+
+	R(connect(c, (struct sockaddr *)&to, sizeof(to)));
+	a = RFD(accept(l, NULL, NULL));
+	need(a >= 0, "accept");
+	for (int i = 0; i < 2; i++) {
+		int s = i ? a : c;
+
+		vl = sizeof(v);
+		if (R(getsockopt(s, IPPROTO_IP, IP_MTU, &v, &vl)) == 0)
+			emit("mtu=%d", v);
+		vl = sizeof(v);
+		if (R(getsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &v, &vl)) == 0)
+			emit("mss=%d", v);
+	}
+	R(connect(u, (struct sockaddr *)&to, sizeof(to)));
+	vl = sizeof(v);
+	if (R(getsockopt(u, IPPROTO_IP, IP_MTU, &v, &vl)) == 0)
+		emit("umtu=%d", v);
+}
 CASE(fork_child_new_socket, 0) { in_child(child_connect, tcp_to(P_ECHO)); }
 /* An unconnected UDP socket a fork child inherits: it sends with an
  * address and reads the answer, as on the kernel. */

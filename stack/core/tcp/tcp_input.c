@@ -223,6 +223,18 @@ static void init_rcv_clamp(struct tcp_conn *c)
 		c->rcv_ssthresh = clamp;
 }
 
+/* A window larger than any the peer offered before (Linux's
+ * tcp_ack_update_window, and the handshake's): the MSS is synced again,
+ * bounded by half of it (tcp_sync_mss: tcp_bound_to_half_wnd), the
+ * congestion window kept in segments. */
+static void max_wnd_sync(struct tcp_conn *c)
+{
+	if (!c->mss_clamp)
+		return;
+	tcp_sync_mss(c);
+	tcp_cc_set_mss(&c->cc, c->mss);
+}
+
 static void enter_established(struct tcp_conn *c, uint64_t now)
 {
 	/* RFC 6298 (5.7): no valid RTT sample from the handshake (its SYN or
@@ -1195,6 +1207,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		enter_established(c, now);
 		c->snd_wnd = wnd;
 		c->max_snd_wnd = c->snd_wnd;
+		max_wnd_sync(c);
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		/* A fast open child may have sent data already, and our SYN
@@ -1295,8 +1308,10 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
-		if (c->snd_wnd > c->max_snd_wnd)
+		if (c->snd_wnd > c->max_snd_wnd) {
 			c->max_snd_wnd = c->snd_wnd;
+			max_wnd_sync(c);
+		}
 		if (c->snd_wnd) {
 			/* Linux's tcp_ack_probe(): a window opened on data that
 			 * waited with nothing in flight; the backoff timed the
@@ -1979,6 +1994,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct tcp_seg *g, uint64_t
 		}
 		c->snd_wnd = g->wnd;        /* RFC 7323 §2.2: the window in a SYN is never scaled */
 		c->max_snd_wnd = c->snd_wnd;
+		max_wnd_sync(c);
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
 		if (c->total_retrans == 0)     /* Karn: the SYN went once (no timeout, no ICMP) */
@@ -2258,8 +2274,12 @@ static struct tcp_conn *new_child_fo(struct tcp_conn *l, const struct tcp_seg *g
 	mtu = ip4_pmtu(s, g->src, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	c->pmtu_locked = ip4_pmtu_locked(s, g->src, now);
-	if (c->advmss > c->pmtu - 40u)
+	/* This host's own address: lo's route, whose advmss is its MTU's
+	 * (ipv4_default_advmss: 65495), above the device's. */
+	if (c->advmss > c->pmtu - 40u || mtu == IP4_LOCAL_MTU)
 		c->advmss = (uint16_t)(c->pmtu - 40u);
+	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
+		c->advmss = (uint16_t)c->opt.maxseg;
 	c->rcv_wscale = tcp_pick_wscale(c);
 	take_syn_options(c, g, now);
 	/* RFC 3168 §6.1.1: a SYN with ECE and CWR asks for ECN; accepted unless

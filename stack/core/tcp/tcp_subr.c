@@ -442,6 +442,18 @@ void tcp_sync_mss(struct tcp_conn *c)
 	if (c->ts_ok)
 		m -= 12;
 	m -= c->ip_opts_len;        /* Linux's icsk_ext_hdr_len */
+	/* tcp_bound_to_half_wnd(): at most half the largest window the peer
+	 * offered (all of it, when that is below 536), never below 68 bytes
+	 * of segment. Only a path wider than half a window meets it: this
+	 * host's own address, over Linux's lo (MTU 65535, a first window of
+	 * 65483 or 65536: 32741 and 32768 bytes a segment). */
+	if (c->max_snd_wnd) {
+		uint32_t cut = c->max_snd_wnd > TCP_DEFAULT_MSS ? c->max_snd_wnd / 2 : c->max_snd_wnd,
+			 floor = 68u - 20u - (c->ts_ok ? 12u : 0u);
+
+		if (m > cut)
+			m = cut > floor ? cut : floor;
+	}
 	c->mss = (uint16_t)m;
 }
 

@@ -265,7 +265,9 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	mtu = ip4_pmtu(s, to.addr, now);
 	c->pmtu = (uint16_t)(mtu < 65535 ? mtu : 65535);
 	c->pmtu_locked = ip4_pmtu_locked(s, to.addr, now);
-	if (c->advmss > c->pmtu - 40u)
+	/* This host's own address: lo's route, whose advmss is its MTU's
+	 * (ipv4_default_advmss: 65495), above the device's. */
+	if (c->advmss > c->pmtu - 40u || mtu == IP4_LOCAL_MTU)
 		c->advmss = (uint16_t)(c->pmtu - 40u);
 	if (c->opt.maxseg && c->advmss > c->opt.maxseg)
 		c->advmss = (uint16_t)c->opt.maxseg;

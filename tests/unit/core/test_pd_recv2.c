@@ -259,14 +259,17 @@ static void test_pmtu_table_per_destination_and_bounded(void **state)
 
 	(void)state;
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), stack_mtu(s));
+	/* this host's own address and loopback: lo's route (Linux: 65535) */
+	assert_int_equal(ip4_pmtu(s, H_STACK_IP, now), IP4_LOCAL_MTU);
+	assert_int_equal(ip4_pmtu(s, 0x7f000001u, now), IP4_LOCAL_MTU);
 	ip4_pmtu_learn(s, H_PEER_IP, 1200, now);
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), 1200);
-	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 1, now), stack_mtu(s));
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 3, now), stack_mtu(s));
 	/* no larger value, and nothing at or above the interface's */
 	ip4_pmtu_learn(s, H_PEER_IP, 1300, now);
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP, now), 1200);
-	ip4_pmtu_learn(s, H_PEER_IP + 1, stack_mtu(s), now);
-	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 1, now), stack_mtu(s));
+	ip4_pmtu_learn(s, H_PEER_IP + 3, stack_mtu(s), now);
+	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 3, now), stack_mtu(s));
 	/* Linux's route.min_pmtu, 552, at least */
 	ip4_pmtu_learn(s, H_PEER_IP + 2, 300, now);
 	assert_int_equal(ip4_pmtu(s, H_PEER_IP + 2, now), 552);

@@ -3291,6 +3291,103 @@ static int framed_connect(struct shim_sock *k, const struct sockaddr *sa, sockle
 	return a;
 }
 
+/*
+ * Stack lock held: k is a framed socket this process holds without the
+ * stack's socket (a fork child's copy, a joiner's or a fork child's own):
+ * what Linux keeps on the socket (a membership, IP_TOS...) is asked of
+ * its relay (framed_req).
+ */
+static bool framed_remote(struct shim_sock *k)
+{
+	return framed(k) && !k->udp;
+}
+
+/* How long framed_req waits for the relay's answer (its relay may be
+ * gone: the owner killed, its keeper too). */
+#define FRAMED_REQ_MS 1000
+
+/* No lock: ppoll for ev on fd until deadline (CLOCK_MONOTONIC, ns); the
+ * revents, 0 at the deadline, or -errno (not EINTR). */
+static int framed_wait(int fd, short ev, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = ev };
+		struct timespec now, ts;
+		int64_t left;
+		long n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = deadline - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		if (left <= 0)
+			return 0;
+		ts = (struct timespec){ (time_t)(left / 1000000000), (long)(left % 1000000000) };
+		n = sys_ppoll(&p, 1, &ts, NULL);
+		if (n == -EINTR)
+			continue;
+		if (n < 0)
+			return (int)n;
+		return n ? p.revents : 0;
+	}
+}
+
+/*
+ * No lock: q asked of k's relay (relay.h, RELAY_DGRAM_REQ) through the
+ * socket's fd, in order with the datagrams this process wrote before it,
+ * with the write end of a pipe the relay answers on. 0 or -errno (the
+ * stack's); -ENETDOWN when the relay is gone or does not answer in
+ * FRAMED_REQ_MS.
+ */
+static int framed_req(struct shim_sock *k, const struct relay_dgram_req *q)
+{
+	struct relay_dgram_hdr h;
+	struct iovec v[2] = { { &h, sizeof(h) }, { (void *)q, sizeof(*q) } };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cb;
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2, .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
+	struct cmsghdr *c;
+	struct timespec now;
+	int64_t deadline;
+	int32_t res = 0;
+	int fd = shim_first_fd(&k->obj), p[2], r;
+	long n;
+
+	if (fd < 0)
+		return -EBADF;
+	if (SYSC(SYS_pipe2, p, O_CLOEXEC) < 0)
+		return -ENOBUFS;
+	memset(&h, 0, sizeof(h));
+	h.flags = RELAY_DGRAM_REQ;
+	memset(cb.buf, 0, sizeof(cb.buf));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + (int64_t)FRAMED_REQ_MS * 1000000;
+	for (;;) {
+		n = sys_sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -EINTR)
+			continue;
+		if (n != -EAGAIN || (r = framed_wait(fd, POLLOUT, deadline)) <= 0)
+			break;
+	}
+	sys_close(p[1]);
+	r = n == (long)(sizeof(h) + sizeof(*q)) ? 0 : -ENETDOWN;
+	if (r == 0 && (r = framed_wait(p[0], POLLIN, deadline)) > 0) {
+		do
+			n = sys_read(p[0], &res, sizeof(res));
+		while (n == -EINTR);
+		r = n == (long)sizeof(res) ? res : -ENETDOWN;
+	} else if (r == 0) {
+		r = -ENETDOWN;
+	}
+	sys_close(p[0]);
+	return r;
+}
+
 /* enter_data, but a framed socket (framed()) is entered too. */
 static struct shim_sock *enter_io(int fd, int *r)
 {
@@ -4891,6 +4988,33 @@ static int mc_iface(uint32_t ifaddr, unsigned ifindex, unsigned tap)
 	return 0;
 }
 
+/* No lock: whether k is framed_remote (its options go to its relay). */
+static bool remote_dgram(struct shim_sock *k)
+{
+	bool r;
+
+	shim_lock();
+	r = k->type == SOCK_DGRAM && framed_remote(k);
+	shim_unlock();
+	return r;
+}
+
+/* mc_iface in a process without the stack (framed_remote): the stack's
+ * address as this process learnt it, the device's index as it sees it. */
+static int remote_iface(uint32_t ifaddr, unsigned ifindex)
+{
+	struct shim_iface ifc;
+	unsigned tap = 0;
+
+	if (ifindex && shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+		tap = ifc.index;
+	if (!ifindex && ifaddr && ifaddr != shim_stack_addr())
+		return -ENODEV;
+	if (ifindex && ifindex != 1 && ifindex != tap)
+		return -ENODEV;
+	return 0;
+}
+
 /* Joins (join) or leaves group on k, the interface by its address or index
  * (mc_iface). */
 static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
@@ -4899,6 +5023,18 @@ static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t i
 	unsigned tap = 0;
 	int r;
 
+	if (remote_dgram(k)) {
+		/* The membership is the socket's, in every process that holds
+		 * it: its relay's stack socket joins (Linux's order of checks
+		 * as below; udp_join's and udp_leave's answers). */
+		struct relay_dgram_req q = { .op = join ? RELAY_REQ_JOIN : RELAY_REQ_LEAVE, .group = group };
+
+		if (join && !ip4_is_multicast(group))
+			return -EINVAL;
+		if (join && (r = remote_iface(ifaddr, (unsigned)ifindex)) < 0)
+			return r;
+		return framed_req(k, &q);
+	}
 	if (ifindex && shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
 		tap = ifc.index;
 	shim_lock();
@@ -4951,6 +5087,17 @@ static int set_source_filter(struct shim_sock *k, int name, const void *val, soc
 	ifaddr = ntohl(m.imr_interface.s_addr);
 	if (!ip4_is_multicast(group))
 		return -EINVAL;
+	if (remote_dgram(k)) {
+		struct relay_dgram_req q = {
+			.op = RELAY_REQ_SOURCE, .group = group, .n = 1,
+			.include = name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP,
+			.add = name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_BLOCK_SOURCE,
+		};
+
+		q.src[0] = ntohl(m.imr_sourceaddr.s_addr);
+		r = remote_iface(ifaddr, 0);
+		return r < 0 ? r : framed_req(k, &q);
+	}
 	shim_lock();
 	r = attach(k);
 	if (r == 0 && ifaddr && ifaddr != stack_config(shim_stack())->addr)
@@ -4984,6 +5131,16 @@ static int set_group_source_req(struct shim_sock *k, int name, const void *val, 
 		return -EADDRNOTAVAIL;
 	if (!ip4_is_multicast(ntohl(gs.sin_addr.s_addr)))
 		return -EINVAL;
+	if (remote_dgram(k)) {
+		struct relay_dgram_req q = {
+			.op = RELAY_REQ_SOURCE, .group = ntohl(gs.sin_addr.s_addr), .n = 1,
+			.include = name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP,
+			.add = name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_BLOCK_SOURCE,
+		};
+
+		q.src[0] = ntohl(ss.sin_addr.s_addr);
+		return framed_req(k, &q);
+	}
 	shim_lock();
 	r = attach(k);
 	if (r == 0)
@@ -5081,6 +5238,15 @@ static int set_msfilter(struct shim_sock *k, int name, const void *val, socklen_
 	}
 	if (!ip4_is_multicast(group) || (fmode != MCAST_INCLUDE && fmode != MCAST_EXCLUDE))
 		return -EINVAL;
+	if (remote_dgram(k)) {
+		struct relay_dgram_req q = { .op = RELAY_REQ_MSFILTER, .group = group, .n = (uint16_t)n,
+					     .include = fmode == MCAST_INCLUDE };
+
+		_Static_assert(RELAY_REQ_SRC_MAX == UDP_MAX_MSF, "a request carries a whole filter");
+		memcpy(q.src, src, n * sizeof(src[0]));
+		r = remote_iface(ifaddr, ifindex);
+		return r < 0 ? r : framed_req(k, &q);
+	}
 	r = msf_iface(ifaddr, ifindex, &tap);
 	if (r < 0)
 		return r;

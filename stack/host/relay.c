@@ -120,6 +120,12 @@ struct relay {
 	size_t filler;              /* bytes of share's filler still to read away from the fd */
 	bool share_wake;            /* options applied: wake the askers (relay_io) */
 	struct relay_share *spare_share;    /* a listener's: for its next connection */
+	/* A framed relay's request (RELAY_DGRAM_REQ, the claimer's): the
+	 * asker's pipe, taken with it from the fd (-1: none), and its result
+	 * once applied (req_answer: relay_io writes it and closes req_fd). */
+	int req_fd;
+	int32_t req_res;
+	bool req_answer;
 
 	/* A listener's relay (the serving thread's): fd is the channel. */
 	bool listener;
@@ -556,7 +562,7 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
 	rl->armed = true;
-	rl->spare[0] = rl->spare[1] = rl->pend_fd = rl->lo_fd = -1;
+	rl->spare[0] = rl->spare[1] = rl->pend_fd = rl->lo_fd = rl->req_fd = -1;
 	rl->listener = tcp && tcp_get_state(tcp) == TCP_STATE_LISTEN;
 	{
 		struct ip4_endpoint peer;
@@ -791,6 +797,31 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 	*busy = true;   /* relay_io sends it, and makes the next pair */
 }
 
+/* Lock held: a request (struct relay_dgram_req, len bytes of it) applied
+ * to u: 0 or -errno, as the stack's setters answer. */
+static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len)
+{
+	struct relay_dgram_req q;
+
+	if (len != sizeof(q))
+		return -EINVAL;
+	memcpy(&q, p, sizeof(q));
+	switch (q.op) {
+	case RELAY_REQ_JOIN:
+		return udp_join(u, q.group);
+	case RELAY_REQ_LEAVE:
+		return udp_leave(u, q.group);
+	case RELAY_REQ_SOURCE:
+		return udp_source_filter(u, q.group, q.src[0], q.include != 0, q.add != 0);
+	case RELAY_REQ_MSFILTER:
+		if (q.n > RELAY_REQ_SRC_MAX)
+			return -ENOBUFS;
+		return udp_set_msfilter(u, q.group, q.include != 0, q.src, q.n);
+	default:
+		return -EINVAL;
+	}
+}
+
 /* Lock held: UDP's datagrams between the buffers and the socket. */
 static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 {
@@ -839,7 +870,15 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 		 * for 127.0.0.0/8 left with io_lo_dgram, or is dropped. */
 		if (rl->tx_len >= sizeof(h))
 			memcpy(&h, rl->tx, sizeof(h));
-		if (rl->tx_len >= sizeof(h) && (h.addr >> 24) != 127) {
+		if (rl->tx_len >= sizeof(h) && (h.flags & RELAY_DGRAM_REQ)) {
+			/* An option another process set (relay.h): the datagrams
+			 * before it went first; its answer is relay_io's. */
+			if (rl->req_fd >= 0 && !rl->req_answer) {
+				rl->req_res = dgram_req(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h));
+				rl->req_answer = true;
+				*busy = true;
+			}
+		} else if (rl->tx_len >= sizeof(h) && (h.addr >> 24) != 127) {
 			struct ip4_endpoint dst = { h.addr, h.port };
 
 			n = udp_sendmsg(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), &dst, NULL, now);
@@ -1125,6 +1164,62 @@ static void io_filler(struct relay *rl)
 	}
 }
 
+/*
+ * No lock: a framed relay's next message from the fd into tx, with the
+ * pipe a request brings (relay.h, RELAY_DGRAM_REQ) kept in req_fd; an fd
+ * that comes with anything else (a program's raw sendmsg) is closed.
+ */
+static long framed_read(struct relay *rl, size_t size)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cb;
+	struct iovec v = { rl->tx, size };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cb.buf, .msg_controllen = sizeof(cb.buf) };
+	struct relay_dgram_hdr h;
+	long n = sys_recvmsg(rl->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	bool req;
+
+	if (n <= 0 || m.msg_controllen == 0)
+		return n;
+	memset(&h, 0, sizeof(h));
+	if ((size_t)n >= sizeof(h))
+		memcpy(&h, rl->tx, sizeof(h));
+	req = (size_t)n == sizeof(h) + sizeof(struct relay_dgram_req) && (h.flags & RELAY_DGRAM_REQ);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		int fds[4];
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, CMSG_DATA(c), k * sizeof(int));
+		for (size_t i = 0; i < k; i++) {
+			if (req && rl->req_fd < 0) {
+				rl->req_fd = sys_fd_hide(fds[i]);
+				rl->req_answer = false;
+			} else {
+				(void)sys_close(fds[i]);
+			}
+		}
+	}
+	return n;
+}
+
+/* No lock: the answer to the request collect_udp applied, and the
+ * asker's pipe closed. */
+static void io_req_answer(struct relay *rl)
+{
+	if (rl->req_fd < 0 || !rl->req_answer)
+		return;
+	(void)sys_write(rl->req_fd, &rl->req_res, sizeof(rl->req_res));
+	sys_fd_forget(rl->req_fd);
+	(void)sys_close(rl->req_fd);
+	rl->req_fd = -1;
+	rl->req_answer = false;
+}
+
 /* The program's end towards the connection. */
 static void io_tx(struct relay *rl, short rev)
 {
@@ -1148,14 +1243,21 @@ static void io_tx(struct relay *rl, short rev)
 	if (!rl->tx && !(rl->tx = relay_buf(size)))
 		room = false;   /* no memory now: the program's writes wait */
 	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen)) {
-		long n = sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);
+		long n = rl->framed ? framed_read(rl, size) : sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);
 
 		if (n > 0 || (n == 0 && rl->udp && !(rev & (POLLRDHUP | POLLHUP)) && !rl->stop_seen)) {
 			rl->tx_len = (size_t)n;
 			rl->tx_off = 0;
 			rl->tx_have = rl->udp != NULL;
-			if (rl->tx_dead)
+			if (rl->tx_dead) {
 				rl->tx_len = 0, rl->tx_have = false;
+				if (rl->req_fd >= 0 && !rl->req_answer) {
+					/* Its asker reads end of file. */
+					sys_fd_forget(rl->req_fd);
+					(void)sys_close(rl->req_fd);
+					rl->req_fd = -1;
+				}
+			}
 		} else if (n == 0) {
 			rl->tx_end = true;
 		} else if (n == -EAGAIN) {
@@ -1272,9 +1374,9 @@ static void relay_free(struct relay *rl)
 	share_put(rl->share);
 	share_put(rl->spare_share);
 	{
-		int fds[4] = { rl->pend_fd, rl->spare[0], rl->spare[1], rl->lo_fd };
+		int fds[5] = { rl->pend_fd, rl->spare[0], rl->spare[1], rl->lo_fd, rl->req_fd };
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			if (fds[i] >= 0) {
 				sys_fd_forget(fds[i]);
 				(void)sys_close(fds[i]);
@@ -1353,6 +1455,7 @@ static void io_one(struct relay *rl, short rev)
 	}
 	io_filler(rl);
 	io_rx(rl, rev);
+	io_req_answer(rl);
 	io_tx(rl, rev);
 	if (rl->framed && rl->lo_fd >= 0)
 		io_lo_dgram(rl);

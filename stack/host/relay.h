@@ -246,6 +246,35 @@ struct relay_dgram_hdr {
 	uint8_t pad;
 };
 #define RELAY_DGRAM_META 1
+/*
+ * A request, not a datagram (flags RELAY_DGRAM_REQ, addr and port 0, a
+ * struct relay_dgram_req after the header): a socket option set by a
+ * process that holds the socket without its stack object (a fork child's
+ * copy, a joiner's or a fork child's own: shim/sock.c, framed_req). A
+ * membership and a source filter belong to the socket on Linux, in every
+ * process that holds it: the relay applies them to the stack's socket, in
+ * order with the datagrams written before and after. With it comes
+ * (SCM_RIGHTS) the write end of a pipe, on which the relay writes the
+ * result (an int32_t: 0 or -errno) and which it then closes; a request
+ * without one is dropped.
+ */
+#define RELAY_DGRAM_REQ 2
+
+enum relay_dgram_op {
+	RELAY_REQ_JOIN = 1,             /* group (udp_join) */
+	RELAY_REQ_LEAVE,                /* group (udp_leave) */
+	RELAY_REQ_SOURCE,               /* group, src[0], include, add (udp_source_filter) */
+	RELAY_REQ_MSFILTER,             /* group, include, n sources in src (udp_set_msfilter) */
+};
+
+#define RELAY_REQ_SRC_MAX 10            /* UDP_MAX_MSF */
+struct relay_dgram_req {
+	uint32_t op;                    /* enum relay_dgram_op */
+	uint32_t group;                 /* host order */
+	uint8_t include, add;
+	uint16_t n;                     /* sources in src */
+	uint32_t src[RELAY_REQ_SRC_MAX];        /* host order */
+};
 
 /* What a listener's relay sends with each connection's fd (host order). */
 struct relay_accept_note {

@@ -12584,6 +12584,117 @@ CASE(fork_child_udp_new_inuse, 0)
 	in_child(child_udp_new_inuse, t);
 	R(close(s));
 }
+/*
+ * Multicast on a UDP socket a fork child holds (its parent's, framed, or
+ * a new one of its own, made in the parent's stack): the membership the
+ * child takes belongs to the socket (Linux's ip_mc_join_group on the one
+ * struct sock), so the child hears the group, and so does the parent
+ * after it, until one of them drops it (a second drop: EADDRNOTAVAIL).
+ * The child reports each step through a pipe (a result and its errno);
+ * the parent has the peer send once the child joined.
+ */
+static void mcast_child_report(int fd, long r)
+{
+	long v[2] = { r, r == -1 ? errno : 0 };
+
+	if (write(fd, v, sizeof(v)) != sizeof(v))
+		_exit(3);
+}
+static void mcast_child_take(int fd)
+{
+	long v[2] = { 0, 0 };
+
+	need(read(fd, v, sizeof(v)) == sizeof(v), "child-result");
+	res(v[0], (int)v[1], false);
+}
+static void fork_mcast(int s, const char *group)
+{
+	int up[2], go[2], st;
+	pid_t pid;
+	char c = 0;
+
+	need(pipe(up) == 0 && pipe(go) == 0, "pipe");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		struct pollfd p;
+		char b[64];
+		bool own = s < 0;
+
+		if (own) {
+			struct sockaddr_in a = sin4("0.0.0.0", case_port());
+
+			s = udp_sock();
+			mcast_child_report(up[1], bind(s, (struct sockaddr *)&a, sizeof(a)));
+		}
+		mcast_child_report(up[1], join(s, group, SELF, IP_ADD_MEMBERSHIP));
+		if (read(go[0], &c, 1) != 1)
+			_exit(4);
+		p = (struct pollfd){ .fd = s, .events = POLLIN };
+		mcast_child_report(up[1], poll(&p, 1, WAIT_MS) == 1 ? recv(s, b, sizeof(b), MSG_DONTWAIT) : -2);
+		if (own) {
+			mcast_child_report(up[1], join(s, group, SELF, IP_DROP_MEMBERSHIP));
+			mcast_child_report(up[1], join(s, group, SELF, IP_DROP_MEMBERSHIP));
+		}
+		_exit(0);
+	}
+	close(up[1]);
+	close(go[0]);
+	if (s < 0)
+		mcast_child_take(up[0]);
+	mcast_child_take(up[0]);
+	peer("mcast %s %d hello", group, case_port());
+	need(write(go[1], "g", 1) == 1, "go");
+	mcast_child_take(up[0]);
+	if (s < 0) {
+		mcast_child_take(up[0]);
+		mcast_child_take(up[0]);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	close(up[0]);
+	close(go[1]);
+	if (s < 0)
+		return;
+	peer("mcast %s %d again", group, case_port());
+	mcast_recv(s, WAIT_MS);
+	R(join(s, group, SELF, IP_DROP_MEMBERSHIP));
+	R(join(s, group, SELF, IP_DROP_MEMBERSHIP));
+	peer("mcast %s %d gone", group, case_port());
+	mcast_recv(s, 300);
+}
+CASE(fork_child_udp_mcast_join, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	fork_mcast(s, "239.1.2.31");
+}
+/* Source filters a fork child sets on the socket: two digits a call, 01
+ * for success, else the errno; what it let in is the parent's too. */
+static long child_mcast_source(int s)
+{
+	static const int names[] = { IP_ADD_SOURCE_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP, IP_BLOCK_SOURCE,
+				     IP_DROP_SOURCE_MEMBERSHIP, IP_DROP_SOURCE_MEMBERSHIP, IP_ADD_SOURCE_MEMBERSHIP };
+	static const char *const srcs[] = { "192.0.2.77", "192.0.2.77", PEER, "192.0.2.77", "192.0.2.77", PEER };
+	long r = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		r = r * 100 + (src_filter(s, names[i], "239.1.2.33", SELF, srcs[i]) == 0 ? 1 : errno);
+	return r;
+}
+CASE(fork_child_udp_mcast_source, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	in_child(child_mcast_source, s);
+	peer("mcast 239.1.2.33 %d hello", case_port());
+	mcast_recv(s, WAIT_MS);
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.33", SELF, PEER));
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.33", SELF, PEER));
+}
+CASE(fork_child_udp_new_mcast_join, 0) { (void)tcp_to(P_ECHO); fork_mcast(-1, "239.1.2.32"); }
 static long child_udp6_pristine(int s)
 {
 	struct sockaddr_in6 to = sin6("::ffff:" PEER, P_UECHO);

@@ -5646,6 +5646,73 @@ static const struct { int level, name; } inherit_tab[] = {
 	{ IPPROTO_IP, IP_LOCAL_PORT_RANGE },
 };
 
+/*
+ * Stack lock held: the request that carries level/name, as k->opts now
+ * holds it (the placeholder took it), to the stack's socket of a framed
+ * socket served by another process's relay (framed_remote); false for an
+ * option the stack's socket does not keep (the placeholder answers it, or
+ * this process's recvmsg makes it: IP_PKTINFO and the like).
+ */
+static bool dgram_req_of(const struct shim_sock *k, int level, int name, struct relay_dgram_req *q)
+{
+	int opt = -1, v = 0;
+
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_BROADCAST:
+			opt = RELAY_UDP_BROADCAST, v = k->opts.broadcast;
+			break;
+		case SO_REUSEADDR:
+			opt = RELAY_UDP_REUSEADDR, v = k->opts.reuseaddr;
+			break;
+		case SO_REUSEPORT:
+			opt = RELAY_UDP_REUSEPORT, v = k->opts.reuseport;
+			break;
+		case SO_DONTROUTE:
+			opt = RELAY_UDP_DONTROUTE, v = k->opts.dontroute;
+			break;
+		case SO_RCVBUF:
+		case SO_RCVBUFFORCE:
+			opt = RELAY_UDP_RCVBUF, v = k->opts.rcvbuf;
+			break;
+		default:
+			break;
+		}
+	} else if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TOS:
+			opt = RELAY_UDP_TOS, v = k->opts.tos;
+			break;
+		case IP_TTL:
+			opt = RELAY_UDP_TTL, v = k->opts.ttl;
+			break;
+		case IP_MTU_DISCOVER:
+			opt = RELAY_UDP_PMTUDISC, v = k->opts.pmtudisc;
+			break;
+		case IP_MULTICAST_TTL:
+			opt = RELAY_UDP_MC_TTL, v = k->opts.mc_ttl;
+			break;
+		case IP_MULTICAST_LOOP:
+			opt = RELAY_UDP_MC_LOOP, v = k->opts.mc_loop;
+			break;
+		case IP_MULTICAST_ALL:
+			opt = RELAY_UDP_MC_ALL, v = k->opts.mc_all;
+			break;
+		default:
+			break;
+		}
+	} else if (level == IPPROTO_UDP && name == UDP_SEGMENT) {
+		opt = RELAY_UDP_GSO, v = k->opts.gso_size;
+	}
+	if (opt < 0)
+		return false;
+	memset(q, 0, sizeof(*q));
+	q->op = RELAY_REQ_OPT;
+	q->opt = opt;
+	q->value = v;
+	return true;
+}
+
 static uint64_t inherit_bit(int level, int name)
 {
 	for (size_t i = 0; i < sizeof(inherit_tab) / sizeof(inherit_tab[0]); i++)
@@ -5681,8 +5748,10 @@ static void inherit_copy(int lfd, int nfd, uint64_t mask)
 
 int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	struct relay_dgram_req dq;
 	struct relay_share *sh;
 	struct shim_sock *k;
+	bool dreq = false;
 	int r, v = 0, kbuf = -1, kbuf2 = -1;
 
 	k = enter(fd, &r);
@@ -6221,11 +6290,19 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (r == -ENOPROTOOPT)
 		r = 0;
 	sh = !k->tcp && shim_exposed(k) ? k->share : NULL;
+	if (r == 0 && k->type == SOCK_DGRAM && framed_remote(k))
+		dreq = dgram_req_of(k, level, name, &dq);
 	shim_unlock();
 	/* Asked of the relay (set_tcp): on the connection when this returns,
 	 * as the kernel's setsockopt. */
 	if (r == 0 && sh)
 		relay_share_sync(sh);
+	/* A framed socket's relay in another process applies it to the
+	 * stack's socket before the datagrams written after it. Its answer
+	 * is not the program's: the placeholder took the value (a relay
+	 * gone leaves the socket nothing to send with). */
+	if (dreq)
+		(void)framed_req(k, &dq);
 	leave(k);
 	return r;
 }

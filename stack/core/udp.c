@@ -1250,6 +1250,13 @@ void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop)
 	u->mc_loop = loop;
 }
 
+void udp_get_multicast(const struct udp_sock *u, uint8_t *ttl, bool *loop)
+{
+	stack_assert_locked();
+	*ttl = u->mc_ttl;
+	*loop = u->mc_loop;
+}
+
 int udp_join(struct udp_sock *u, uint32_t group)
 {
 	stack_assert_locked();

@@ -176,6 +176,7 @@ void udp_set_mc_all(struct udp_sock *u, bool on);
 void udp_set_cork(struct udp_sock *u, bool on, uint64_t now);
 /* IP_MULTICAST_TTL and IP_MULTICAST_LOOP. */
 void udp_set_multicast(struct udp_sock *u, uint8_t ttl, bool loop);
+void udp_get_multicast(const struct udp_sock *u, uint8_t *ttl, bool *loop);
 
 /*
  * Multicast reception (RFC 1112 level 2, without IGMP messages): a socket

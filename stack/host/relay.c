@@ -802,6 +802,8 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len)
 {
 	struct relay_dgram_req q;
+	uint8_t ttl;
+	bool loop;
 
 	if (len != sizeof(q))
 		return -EINVAL;
@@ -817,9 +819,55 @@ static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len)
 		if (q.n > RELAY_REQ_SRC_MAX)
 			return -ENOBUFS;
 		return udp_set_msfilter(u, q.group, q.include != 0, q.src, q.n);
+	case RELAY_REQ_OPT:
+		break;
 	default:
 		return -EINVAL;
 	}
+	switch (q.opt) {
+	case RELAY_UDP_BROADCAST:
+		udp_set_broadcast(u, q.value != 0);
+		break;
+	case RELAY_UDP_REUSEADDR:
+		udp_set_reuse(u, INPCB_REUSEADDR, q.value != 0);
+		break;
+	case RELAY_UDP_REUSEPORT:
+		udp_set_reuse(u, INPCB_REUSEPORT, q.value != 0);
+		break;
+	case RELAY_UDP_DONTROUTE:
+		udp_set_dontroute(u, q.value != 0);
+		break;
+	case RELAY_UDP_RCVBUF:
+		udp_set_rcvbuf(u, (size_t)(q.value < 0 ? 0 : q.value) * 2);
+		break;
+	case RELAY_UDP_TOS:
+		udp_set_tos(u, (uint8_t)q.value);
+		break;
+	case RELAY_UDP_TTL:
+		udp_set_ttl(u, (uint8_t)q.value);
+		break;
+	case RELAY_UDP_PMTUDISC:
+		udp_set_pmtudisc(u, (uint8_t)q.value);
+		break;
+	case RELAY_UDP_MC_TTL:
+	case RELAY_UDP_MC_LOOP:
+		udp_get_multicast(u, &ttl, &loop);
+		if (q.opt == RELAY_UDP_MC_TTL)
+			ttl = (uint8_t)q.value;
+		else
+			loop = q.value != 0;
+		udp_set_multicast(u, ttl, loop);
+		break;
+	case RELAY_UDP_MC_ALL:
+		udp_set_mc_all(u, q.value != 0);
+		break;
+	case RELAY_UDP_GSO:
+		udp_set_gso(u, (uint16_t)q.value);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	return 0;
 }
 
 /* Lock held: UDP's datagrams between the buffers and the socket. */

@@ -251,12 +251,12 @@ struct relay_dgram_hdr {
  * struct relay_dgram_req after the header): a socket option set by a
  * process that holds the socket without its stack object (a fork child's
  * copy, a joiner's or a fork child's own: shim/sock.c, framed_req). A
- * membership and a source filter belong to the socket on Linux, in every
- * process that holds it: the relay applies them to the stack's socket, in
- * order with the datagrams written before and after. With it comes
- * (SCM_RIGHTS) the write end of a pipe, on which the relay writes the
- * result (an int32_t: 0 or -errno) and which it then closes; a request
- * without one is dropped.
+ * membership, a source filter and the IP and SOL_SOCKET options belong to
+ * the socket on Linux, in every process that holds it: the relay applies
+ * them to the stack's socket, in order with the datagrams written before
+ * and after. With it comes (SCM_RIGHTS) the write end of a pipe, on which
+ * the relay writes the result (an int32_t: 0 or -errno) and which it then
+ * closes; a request without one is dropped.
  */
 #define RELAY_DGRAM_REQ 2
 
@@ -265,12 +265,29 @@ enum relay_dgram_op {
 	RELAY_REQ_LEAVE,                /* group (udp_leave) */
 	RELAY_REQ_SOURCE,               /* group, src[0], include, add (udp_source_filter) */
 	RELAY_REQ_MSFILTER,             /* group, include, n sources in src (udp_set_msfilter) */
+	RELAY_REQ_OPT,                  /* opt (enum relay_dgram_opt) = value */
+};
+
+enum relay_dgram_opt {
+	RELAY_UDP_BROADCAST,            /* SO_BROADCAST */
+	RELAY_UDP_REUSEADDR,            /* SO_REUSEADDR */
+	RELAY_UDP_REUSEPORT,            /* SO_REUSEPORT */
+	RELAY_UDP_DONTROUTE,            /* SO_DONTROUTE */
+	RELAY_UDP_RCVBUF,               /* SO_RCVBUF: the size before Linux's doubling */
+	RELAY_UDP_TOS,                  /* IP_TOS */
+	RELAY_UDP_TTL,                  /* IP_TTL: 0 the default */
+	RELAY_UDP_PMTUDISC,             /* IP_MTU_DISCOVER */
+	RELAY_UDP_MC_TTL,               /* IP_MULTICAST_TTL */
+	RELAY_UDP_MC_LOOP,              /* IP_MULTICAST_LOOP */
+	RELAY_UDP_MC_ALL,               /* IP_MULTICAST_ALL */
+	RELAY_UDP_GSO,                  /* UDP_SEGMENT */
 };
 
 #define RELAY_REQ_SRC_MAX 10            /* UDP_MAX_MSF */
 struct relay_dgram_req {
 	uint32_t op;                    /* enum relay_dgram_op */
 	uint32_t group;                 /* host order */
+	int32_t opt, value;
 	uint8_t include, add;
 	uint16_t n;                     /* sources in src */
 	uint32_t src[RELAY_REQ_SRC_MAX];        /* host order */

@@ -12695,6 +12695,52 @@ CASE(fork_child_udp_mcast_source, 0)
 	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.33", SELF, PEER));
 }
 CASE(fork_child_udp_new_mcast_join, 0) { (void)tcp_to(P_ECHO); fork_mcast(-1, "239.1.2.32"); }
+/*
+ * IP_TTL and IP_TOS a fork child sets on a UDP socket it holds without the
+ * stack's socket (its parent's framed one, or a new one bound first): the
+ * socket's on Linux, so its datagrams carry them, the parent's too. The
+ * peer's report (ttl=N tos=M) as ttl * 1000 + tos.
+ */
+static long udp_ttl_tos_report(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UTTL);
+	char b[64] = "";
+	int ttl = -1, tos = -1;
+
+	if (sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1)
+		return -1;
+	wait_in(s);
+	if (recv(s, b, sizeof(b) - 1, 0) <= 0 || sscanf(b, "ttl=%d tos=%d", &ttl, &tos) != 2)
+		return -2;
+	return ttl * 1000 + tos;
+}
+static long child_udp_ttl_tos(int s)
+{
+	int ttl = 7, tos = 0x20;
+
+	if (s < 0) {
+		struct sockaddr_in a = sin4("0.0.0.0", 0);
+
+		s = udp_sock();
+		if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0)
+			return -3;
+		ttl = 9;
+		tos = 0x28;
+	}
+	if (setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) != 0 ||
+	    setsockopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) != 0)
+		return -4;
+	return udp_ttl_tos_report(s);
+}
+CASE(fork_child_udp_ttl_tos, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_ttl_tos, s);
+	R(udp_ttl_tos_report(s));
+}
+CASE(fork_child_udp_new_ttl_tos, 0) { (void)tcp_to(P_ECHO); in_child(child_udp_ttl_tos, -1); }
 static long child_udp6_pristine(int s)
 {
 	struct sockaddr_in6 to = sin6("::ffff:" PEER, P_UECHO);

@@ -171,6 +171,12 @@ struct shim_sock {
 	 * expose.c, expose_dgram): its fd carries framed datagrams (relay.h,
 	 * struct relay_dgram_hdr). Set before exposed. */
 	bool framed;
+	/* A joiner's (or a fork child's own) UDP socket not made in the
+	 * owner's stack yet (shim/join.c): the groups it joined, which the
+	 * stack's socket joins once it is (sock.c, pend_join). Under the
+	 * lock. */
+	uint32_t pend_groups[20];       /* UDP_MAX_MEMBERSHIPS */
+	unsigned npend_groups;
 	/* Moved to the kernel's loopback from the stack (sock.c, move_to_lo):
 	 * the placeholder is to be bound to the wildcard address and this
 	 * port (0: any) before the kernel connects it. Under the lock. */
@@ -570,6 +576,9 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
  * the owner's stack, bound to *ep (NULL: a port the stack picks), and
  * framed from then on (sock.c, framed()). 0, or -errno for bind(). */
 int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep);
+/* No lock: the groups k joined before shim_join_dgram made it, joined by
+ * the stack's socket now (shim/sock.c). */
+void shim_join_groups(struct shim_sock *k);
 /* No lock held: k's connect answer, taken in when it is there. */
 void shim_join_settle(struct shim_sock *k);
 static inline bool shim_join_pending(struct shim_sock *k)

@@ -476,6 +476,8 @@ int shim_join_dgram(struct shim_sock *k, const struct ip4_endpoint *ep)
 		shim_stack_addr_learn(rep.stack_addr);
 		if (!join_swap(k, sv[0]))
 			r = -EBADF;
+		else
+			shim_join_groups(k);    /* the groups it joined before */
 	}
 	join_pair_close(sv);
 	return r;

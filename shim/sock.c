@@ -5015,6 +5015,63 @@ static int remote_iface(uint32_t ifaddr, unsigned ifindex)
 	return 0;
 }
 
+/*
+ * A joiner's UDP socket (or a fork child's own) before the owner's stack
+ * made it (shim/join.c: at bind, or the first send or connect): Linux's
+ * socket joins before it is bound as well, so the groups are kept here
+ * (k->pend_groups, udp_join's and udp_leave's answers) and joined by the
+ * stack's socket once it exists (shim_join_dgram calls
+ * shim_join_groups). 1 when k is not such a socket.
+ */
+_Static_assert(sizeof(((struct shim_sock *)0)->pend_groups) == UDP_MAX_MEMBERSHIPS * sizeof(uint32_t),
+	       "a socket's groups as the stack's");
+static int pend_membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
+{
+	int ifr = join ? remote_iface(ifaddr, (unsigned)ifindex) : 0;
+	unsigned i;
+	int r = 1;
+
+	shim_lock();
+	if (k->join && k->type == SOCK_DGRAM && k->family == AF_INET && !k->framed && !k->dead) {
+		for (i = 0; i < k->npend_groups && k->pend_groups[i] != group; i++)
+			;
+		r = 0;
+		if (!join)
+			r = i < k->npend_groups ? 0 : -EADDRNOTAVAIL;
+		else if (!ip4_is_multicast(group))
+			r = -EINVAL;
+		else if (ifr < 0)
+			r = ifr;
+		else if (i < k->npend_groups)
+			r = -EADDRINUSE;
+		else if (k->npend_groups == UDP_MAX_MEMBERSHIPS)
+			r = -ENOBUFS;
+		if (r == 0 && join)
+			k->pend_groups[k->npend_groups++] = group;
+		else if (r == 0)
+			k->pend_groups[i] = k->pend_groups[--k->npend_groups];
+	}
+	shim_unlock();
+	return r;
+}
+
+void shim_join_groups(struct shim_sock *k)
+{
+	uint32_t groups[UDP_MAX_MEMBERSHIPS];
+	unsigned n;
+
+	shim_lock();
+	n = k->npend_groups;
+	memcpy(groups, k->pend_groups, n * sizeof(groups[0]));
+	k->npend_groups = 0;
+	shim_unlock();
+	for (unsigned i = 0; i < n; i++) {
+		struct relay_dgram_req q = { .op = RELAY_REQ_JOIN, .group = groups[i] };
+
+		(void)framed_req(k, &q);
+	}
+}
+
 /* Joins (join) or leaves group on k, the interface by its address or index
  * (mc_iface). */
 static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
@@ -5023,6 +5080,8 @@ static int membership(struct shim_sock *k, bool join, uint32_t group, uint32_t i
 	unsigned tap = 0;
 	int r;
 
+	if ((r = pend_membership(k, join, group, ifaddr, ifindex)) != 1)
+		return r;
 	if (remote_dgram(k)) {
 		/* The membership is the socket's, in every process that holds
 		 * it: its relay's stack socket joins (Linux's order of checks

@@ -12607,7 +12607,7 @@ static void mcast_child_take(int fd)
 	need(read(fd, v, sizeof(v)) == sizeof(v), "child-result");
 	res(v[0], (int)v[1], false);
 }
-static void fork_mcast(int s, const char *group)
+static void fork_mcast(int s, const char *group, bool early)
 {
 	int up[2], go[2], st;
 	pid_t pid;
@@ -12625,9 +12625,13 @@ static void fork_mcast(int s, const char *group)
 			struct sockaddr_in a = sin4("0.0.0.0", case_port());
 
 			s = udp_sock();
+			if (early)
+				mcast_child_report(up[1], join(s, group, SELF, IP_ADD_MEMBERSHIP));
 			mcast_child_report(up[1], bind(s, (struct sockaddr *)&a, sizeof(a)));
 		}
-		mcast_child_report(up[1], join(s, group, SELF, IP_ADD_MEMBERSHIP));
+		mcast_child_report(up[1], join(s, group, SELF, early ? IP_DROP_MEMBERSHIP : IP_ADD_MEMBERSHIP));
+		if (early)
+			mcast_child_report(up[1], join(s, group, SELF, IP_ADD_MEMBERSHIP));
 		if (read(go[0], &c, 1) != 1)
 			_exit(4);
 		p = (struct pollfd){ .fd = s, .events = POLLIN };
@@ -12642,6 +12646,10 @@ static void fork_mcast(int s, const char *group)
 	close(go[0]);
 	if (s < 0)
 		mcast_child_take(up[0]);
+	if (early) {
+		mcast_child_take(up[0]);
+		mcast_child_take(up[0]);
+	}
 	mcast_child_take(up[0]);
 	peer("mcast %s %d hello", group, case_port());
 	need(write(go[1], "g", 1) == 1, "go");
@@ -12668,7 +12676,7 @@ CASE(fork_child_udp_mcast_join, 0)
 	int s = udp_sock();
 
 	bind_to(s, "0.0.0.0", case_port());
-	fork_mcast(s, "239.1.2.31");
+	fork_mcast(s, "239.1.2.31", false);
 }
 /* Source filters a fork child sets on the socket: two digits a call, 01
  * for success, else the errno; what it let in is the parent's too. */
@@ -12694,7 +12702,10 @@ CASE(fork_child_udp_mcast_source, 0)
 	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.33", SELF, PEER));
 	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.33", SELF, PEER));
 }
-CASE(fork_child_udp_new_mcast_join, 0) { (void)tcp_to(P_ECHO); fork_mcast(-1, "239.1.2.32"); }
+CASE(fork_child_udp_new_mcast_join, 0) { (void)tcp_to(P_ECHO); fork_mcast(-1, "239.1.2.32", false); }
+/* The same joined before bind() (and dropped and joined again after):
+ * the membership is the socket's from the start. */
+CASE(fork_child_udp_new_mcast_early, 0) { (void)tcp_to(P_ECHO); fork_mcast(-1, "239.1.2.34", true); }
 /*
  * IP_TTL and IP_TOS a fork child sets on a UDP socket it holds without the
  * stack's socket (its parent's framed one, or a new one bound first): the

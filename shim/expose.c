@@ -249,6 +249,8 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	shim_lock();
 	/* Attached still (an exit may have closed it meanwhile). */
 	k->share = sh;
+	if (sh && k->framed)
+		atomic_store(&sh->dgram_cmsgs, k->rx_cmsgs);    /* sock.c, framed_cmsgs */
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {

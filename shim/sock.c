@@ -3120,6 +3120,14 @@ static bool framed(struct shim_sock *k)
 	return shim_exposed(k) && k->framed;
 }
 
+/* The control messages a framed socket's recvmsg makes: the socket's,
+ * kept in its relay's share (relay.h, dgram_cmsgs) where other processes
+ * hold it too (set by any of them: shim_setsockopt), else this process's. */
+static unsigned framed_cmsgs(const struct shim_sock *k)
+{
+	return k->share ? atomic_load(&k->share->dgram_cmsgs) : k->rx_cmsgs;
+}
+
 static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v, int cnt, int flags,
 			   struct sockaddr *sa, socklen_t *salen, int *msg_flags, struct rx_extra *x)
 {
@@ -3165,7 +3173,7 @@ static ssize_t framed_recv(struct shim_sock *k, int fd, const struct sock_iov *v
 	if (x && (h.flags & RELAY_DGRAM_META)) {
 		struct shim_iface ifc;
 
-		x->cm = k->rx_cmsgs;
+		x->cm = framed_cmsgs(k);
 		x->have_meta = true;
 		x->meta = (struct udp_rx_meta){ .dst = h.dst, .ttl = h.ttl, .tos = h.tos, .looped = h.looped != 0 };
 		if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
@@ -5972,6 +5980,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	}
 	r = 0;
 	shim_lock();
+	/* A framed socket's control message flags are its share's: what
+	 * another holder set is changed, not this process's copy. */
+	if (framed(k) && k->share)
+		k->rx_cmsgs = atomic_load(&k->share->dgram_cmsgs);
 	if (k->type == SOCK_STREAM)
 		k->inherit |= inherit_bit(level, name) |
 			      (level == SOL_SOCKET && (name == SO_SNDBUF || name == SO_SNDBUFFORCE || name == SO_RCVBUF ||
@@ -6351,6 +6363,8 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	sh = !k->tcp && shim_exposed(k) ? k->share : NULL;
 	if (r == 0 && k->type == SOCK_DGRAM && framed_remote(k))
 		dreq = dgram_req_of(k, level, name, &dq);
+	if (framed(k) && k->share)
+		atomic_store(&k->share->dgram_cmsgs, k->rx_cmsgs);
 	shim_unlock();
 	/* Asked of the relay (set_tcp): on the connection when this returns,
 	 * as the kernel's setsockopt. */

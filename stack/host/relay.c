@@ -281,6 +281,7 @@ static struct relay_share *share_take(void)
 	 * this share before. */
 	atomic_store(&sh->dgram_peer, 0);
 	atomic_store(&sh->dgram_src, 0);
+	atomic_store(&sh->dgram_cmsgs, 0);
 	return sh;
 }
 

@@ -107,6 +107,11 @@ struct relay_share {
 	 * Linux's connect would have chosen (0: none). */
 	_Atomic uint64_t dgram_peer;
 	_Atomic uint32_t dgram_src;
+	/* A framed UDP socket's receive control messages asked for
+	 * (IP_PKTINFO, IP_RECVTTL, SO_TIMESTAMP...: the shim's SHIM_CM_*
+	 * bits, opaque here), socket flags on Linux that every holder's
+	 * recvmsg honours, whoever set them. */
+	_Atomic unsigned dgram_cmsgs;
 };
 
 /*

@@ -11420,6 +11420,22 @@ CASE(fork_child_udp_pktinfo, 0)
 	in_child(udp_pktinfo_echo, s);
 	R(udp_pktinfo_echo(s));
 }
+/* The same asked for by the child alone: the socket's flags on Linux
+ * (inet_sk's cmsg_flags), so the parent's recvmsg has them too. */
+static long child_set_pktinfo(int s)
+{
+	int one = 1;
+
+	return setsockopt(s, SOL_IP, IP_PKTINFO, &one, sizeof(one)) + setsockopt(s, SOL_IP, IP_RECVTTL, &one, sizeof(one));
+}
+CASE(fork_child_udp_pktinfo_set, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_set_pktinfo, s);
+	R(udp_pktinfo_echo(s));
+}
 /* FIONREAD in a fork child: 0 with nothing waiting, then the next
  * datagram's payload (udp_ioctl's SIOCINQ), not what carries it. */
 static long child_udp_fionread(int s)

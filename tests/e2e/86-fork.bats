@@ -267,6 +267,55 @@ print("ok", n, "from", len(pids), "children" if len(pids) > 1 else "child")
 	assert_output 0
 }
 
+# A UDP server's fork child joins a multicast group on the socket it shares
+# with its parent: the membership is the socket's (Linux's), so the child
+# hears the group, and the parent after it; each answers the sender.
+UDP_MCAST_SERVER='
+import os, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+pid = os.fork()
+if pid == 0:
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0")))
+    print("joined", flush=True)
+    d, a = s.recvfrom(2048)
+    s.sendto(b"child:" + d, a)
+    os._exit(0)
+os.waitpid(pid, 0)
+d, a = s.recvfrom(2048)
+s.sendto(b"parent:" + d, a)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0")))
+try:
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0")))
+except OSError as e:
+    print("again", e.errno == 99, flush=True)
+print("done", flush=True)
+'
+UDP_MCAST_CLIENT='
+import socket, sys
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
+c.settimeout(5)
+for m in (b"one", b"two"):
+    c.sendto(m, ("239.1.2.3", int(sys.argv[2])))
+    print(c.recvfrom(2048)[0].decode(), flush=True)
+'
+
+@test "a UDP server's fork child joins a multicast group on the socket it shares (Python): it hears the group, the parent after it, as on the kernel" {
+	bg_pre srv 20 "$PY" -c "$UDP_MCAST_SERVER" 7012
+	wait_log "$(out srv)" joined 20
+	run ker 20 "$PY" -c "$UDP_MCAST_CLIENT" "$HOST_IP" 7012
+	assert_success
+	assert_output "child:one
+parent:two"
+	bg_wait srv 20
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out srv)"
+	assert_output "joined
+again True
+done"
+}
+
 # A server (its listener in the stack) with a metrics client made at import
 # time (an unbound UDP socket), and prefork workers that each send through
 # it: Linux binds it at the first send, one port for all the processes that

@@ -12694,6 +12694,36 @@ CASE(fork_child_udp_mcast_join, 0)
 	bind_to(s, "0.0.0.0", case_port());
 	fork_mcast(s, "239.1.2.31", false);
 }
+/* IP_MULTICAST_LOOP and IP_MULTICAST_TTL a fork child sets on the socket
+ * it shares: its own datagram to a group the socket joined comes back
+ * (the loop on by default), then not (off); one digit a step, 1 for what
+ * the kernel does with a looped datagram. */
+static long child_mcast_loop(int s)
+{
+	struct sockaddr_in g = sin4("239.1.2.35", case_port());
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	int zero = 0, ttl = 4;
+	char b[16];
+	long r = 0;
+
+	if (join(s, "239.1.2.35", SELF, IP_ADD_MEMBERSHIP) != 0 ||
+	    setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) != 0)
+		return -1;
+	if (sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)) != 4)
+		return -2;
+	r = poll(&p, 1, WAIT_MS) == 1 && recv(s, b, sizeof(b), MSG_DONTWAIT) == 4 ? 1 : 0;
+	if (setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) != 0 ||
+	    sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)) != 4)
+		return -3;
+	return r * 10 + (poll(&p, 1, 300) == 0);
+}
+CASE(fork_child_udp_mcast_loop, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	in_child(child_mcast_loop, s);
+}
 /* Source filters a fork child sets on the socket: two digits a call, 01
  * for success, else the errno; what it let in is the parent's too. */
 static long child_mcast_source(int s)

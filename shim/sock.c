@@ -6097,6 +6097,14 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 					k->opts.rcvbuf = v < 0 ? 0 : v;
 					if (k->udp)
 						udp_set_rcvbuf(k->udp, (size_t)k->opts.rcvbuf * 2);
+					/* A framed socket's size as its stack socket
+					 * has it now (dgram_req_of takes it there),
+					 * for getsockopt in the processes without it. */
+					if (framed(k)) {
+						k->ex_rcvbuf = k->opts.rcvbuf * 2;
+						if (k->share)
+							atomic_store(&k->share->rcvbuf, k->ex_rcvbuf);
+					}
 				}
 			}
 			break;

@@ -12797,6 +12797,30 @@ CASE(fork_child_udp_ttl_tos, 0)
 	in_child(child_udp_ttl_tos, s);
 	R(udp_ttl_tos_report(s));
 }
+/* SO_RCVBUF a fork child sets on the socket it shares: the size the
+ * socket has then, in the child and in the parent (Linux doubles it). */
+static long child_udp_rcvbuf(int s)
+{
+	int v = 100000;
+	socklen_t l = sizeof(v);
+
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) != 0 ||
+	    getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &l) != 0)
+		return -1;
+	return v;
+}
+CASE(fork_child_udp_rcvbuf, 0)
+{
+	int s = udp_sock(), v = 0;
+	socklen_t l = sizeof(v);
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_rcvbuf, s);
+	R(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &l));
+	emit("%d", v);
+	R(getsockopt(s, IPPROTO_IP, IP_TTL, &v, &l));
+	emit("ttl=%d", v);
+}
 CASE(fork_child_udp_new_ttl_tos, 0) { (void)tcp_to(P_ECHO); in_child(child_udp_ttl_tos, -1); }
 static long child_udp6_pristine(int s)
 {

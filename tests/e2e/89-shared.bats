@@ -318,6 +318,48 @@ print(d.decode(), b.getsockname()[0])
 	tap_assert_crossed 30 30
 }
 
+# A joiner's UDP socket joins a multicast group before it is bound (the
+# membership waits in the joiner until the owner's stack makes the socket)
+# and sets IP_TTL after: the kernel's side sends to the group and reads the
+# answer's TTL, as it would from a kernel socket.
+UDP_JMCAST='
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.1.2.3"), socket.inet_aton("0.0.0.0")))
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 33)
+print("joined", flush=True)
+s.settimeout(20)
+d, a = s.recvfrom(100)
+s.sendto(d.upper(), a)
+print("answered", a[0], flush=True)
+'
+UDP_MCAST_TTL_CLI='
+import socket, sys
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
+c.setsockopt(socket.IPPROTO_IP, 12, 1)     # IP_RECVTTL
+c.settimeout(10)
+c.sendto(b"group", ("239.1.2.3", int(sys.argv[2])))
+d, anc, _, a = c.recvmsg(100, 64)
+print(d.decode(), a[0], [int.from_bytes(x[2][:4], "little") for x in anc])
+'
+
+@test "PSTACK_STACK: a joiner's UDP socket joins a multicast group before bind() and sets IP_TTL after: the kernel's side's datagram to the group is answered with that TTL" {
+	PSTACK_STACK=shared bg_pre own 60 "$PY" -c "$OWNER"
+	wait_log "$(out own)" '^up$'
+	PSTACK_STACK=shared bg_pre jm 30 "$PY" -c "$UDP_JMCAST" 7401
+	wait_log "$(out jm)" '^joined$'
+	run ker 20 "$PY" -c "$UDP_MCAST_TTL_CLI" "$HOST_IP" 7401
+	echo "$output"
+	assert_success
+	assert_output "GROUP 192.0.2.2 [33]"
+	bg_wait jm 20
+	assert_equal "$BG_STATUS" 0
+	run cat "$(out jm)"
+	assert_line "answered 192.0.2.1"
+}
+
 # owner_goes_joiner_stays SIGNAL: the owner of a stack a joiner listens on
 # ends of SIGNAL; what carries the stack on (a keeper forked by the exit
 # guard at SIGTERM, the stack process itself at SIGKILL) serves the joiners'

@@ -5714,6 +5714,57 @@ static const struct { int level, name; } inherit_tab[] = {
 };
 
 /*
+ * The options of a UDP socket that its stack socket keeps (relay.h, enum
+ * relay_dgram_opt), by their level and name; their values as struct
+ * sock_opts holds them.
+ */
+static const struct {
+	int level, name;
+} dgram_opts[RELAY_UDP_NOPTS] = {
+	[RELAY_UDP_BROADCAST] = { SOL_SOCKET, SO_BROADCAST },
+	[RELAY_UDP_REUSEADDR] = { SOL_SOCKET, SO_REUSEADDR },
+	[RELAY_UDP_REUSEPORT] = { SOL_SOCKET, SO_REUSEPORT },
+	[RELAY_UDP_DONTROUTE] = { SOL_SOCKET, SO_DONTROUTE },
+	[RELAY_UDP_RCVBUF] = { SOL_SOCKET, SO_RCVBUF },
+	[RELAY_UDP_TOS] = { IPPROTO_IP, IP_TOS },
+	[RELAY_UDP_TTL] = { IPPROTO_IP, IP_TTL },
+	[RELAY_UDP_PMTUDISC] = { IPPROTO_IP, IP_MTU_DISCOVER },
+	[RELAY_UDP_MC_TTL] = { IPPROTO_IP, IP_MULTICAST_TTL },
+	[RELAY_UDP_MC_LOOP] = { IPPROTO_IP, IP_MULTICAST_LOOP },
+	[RELAY_UDP_MC_ALL] = { IPPROTO_IP, IP_MULTICAST_ALL },
+	[RELAY_UDP_GSO] = { IPPROTO_UDP, UDP_SEGMENT },
+};
+
+/* The enum relay_dgram_opt of level/name, or -1. */
+static int dgram_opt_id(int level, int name)
+{
+	if (level == SOL_SOCKET && name == SO_RCVBUFFORCE)
+		name = SO_RCVBUF;
+	for (int i = 0; i < RELAY_UDP_NOPTS; i++)
+		if (dgram_opts[i].level == level && dgram_opts[i].name == name)
+			return i;
+	return -1;
+}
+
+static int dgram_opt_get(const struct sock_opts *o, int opt)
+{
+	switch (opt) {
+	case RELAY_UDP_BROADCAST: return o->broadcast;
+	case RELAY_UDP_REUSEADDR: return o->reuseaddr;
+	case RELAY_UDP_REUSEPORT: return o->reuseport;
+	case RELAY_UDP_DONTROUTE: return o->dontroute;
+	case RELAY_UDP_RCVBUF: return o->rcvbuf;
+	case RELAY_UDP_TOS: return o->tos;
+	case RELAY_UDP_TTL: return o->ttl;
+	case RELAY_UDP_PMTUDISC: return o->pmtudisc;
+	case RELAY_UDP_MC_TTL: return o->mc_ttl;
+	case RELAY_UDP_MC_LOOP: return o->mc_loop;
+	case RELAY_UDP_MC_ALL: return o->mc_all;
+	default: return o->gso_size;
+	}
+}
+
+/*
  * Stack lock held: the request that carries level/name, as k->opts now
  * holds it (the placeholder took it), to the stack's socket of a framed
  * socket served by another process's relay (framed_remote); false for an
@@ -5722,62 +5773,54 @@ static const struct { int level, name; } inherit_tab[] = {
  */
 static bool dgram_req_of(const struct shim_sock *k, int level, int name, struct relay_dgram_req *q)
 {
-	int opt = -1, v = 0;
+	int opt = dgram_opt_id(level, name);
 
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_BROADCAST:
-			opt = RELAY_UDP_BROADCAST, v = k->opts.broadcast;
-			break;
-		case SO_REUSEADDR:
-			opt = RELAY_UDP_REUSEADDR, v = k->opts.reuseaddr;
-			break;
-		case SO_REUSEPORT:
-			opt = RELAY_UDP_REUSEPORT, v = k->opts.reuseport;
-			break;
-		case SO_DONTROUTE:
-			opt = RELAY_UDP_DONTROUTE, v = k->opts.dontroute;
-			break;
-		case SO_RCVBUF:
-		case SO_RCVBUFFORCE:
-			opt = RELAY_UDP_RCVBUF, v = k->opts.rcvbuf;
-			break;
-		default:
-			break;
-		}
-	} else if (level == IPPROTO_IP) {
-		switch (name) {
-		case IP_TOS:
-			opt = RELAY_UDP_TOS, v = k->opts.tos;
-			break;
-		case IP_TTL:
-			opt = RELAY_UDP_TTL, v = k->opts.ttl;
-			break;
-		case IP_MTU_DISCOVER:
-			opt = RELAY_UDP_PMTUDISC, v = k->opts.pmtudisc;
-			break;
-		case IP_MULTICAST_TTL:
-			opt = RELAY_UDP_MC_TTL, v = k->opts.mc_ttl;
-			break;
-		case IP_MULTICAST_LOOP:
-			opt = RELAY_UDP_MC_LOOP, v = k->opts.mc_loop;
-			break;
-		case IP_MULTICAST_ALL:
-			opt = RELAY_UDP_MC_ALL, v = k->opts.mc_all;
-			break;
-		default:
-			break;
-		}
-	} else if (level == IPPROTO_UDP && name == UDP_SEGMENT) {
-		opt = RELAY_UDP_GSO, v = k->opts.gso_size;
-	}
 	if (opt < 0)
 		return false;
 	memset(q, 0, sizeof(*q));
 	q->op = RELAY_REQ_OPT;
 	q->opt = opt;
-	q->value = v;
+	q->value = dgram_opt_get(&k->opts, opt);
 	return true;
+}
+
+/*
+ * No lock: getsockopt of level/name on a framed socket that other
+ * processes hold too (its share): when another holder set it since (the
+ * share's dgram_opt), k->opts takes that value first, so that what it
+ * answers (SO_REUSEADDR, SO_REUSEPORT) is the socket's, as Linux's one
+ * socket's. The placeholder, which answers the rest, is one kernel socket
+ * for a fork child and its parent already; SO_RCVBUF is answered from the
+ * share (rcvbuf).
+ */
+static void dgram_opt_sync(struct shim_sock *k, int level, int name)
+{
+	int opt = dgram_opt_id(level, name), v;
+	struct sock_opts *o = &k->opts;
+
+	if (opt < 0 || opt == RELAY_UDP_RCVBUF)
+		return;
+	shim_lock();
+	if (k->type != SOCK_DGRAM || !framed(k) || !k->share ||
+	    !(atomic_load(&k->share->dgram_opt_set) & (1u << opt)) ||
+	    (v = atomic_load(&k->share->dgram_opt[opt])) == dgram_opt_get(o, opt)) {
+		shim_unlock();
+		return;
+	}
+	switch (opt) {
+	case RELAY_UDP_BROADCAST: o->broadcast = v != 0; break;
+	case RELAY_UDP_REUSEADDR: o->reuseaddr = v != 0; break;
+	case RELAY_UDP_REUSEPORT: o->reuseport = v != 0; break;
+	case RELAY_UDP_DONTROUTE: o->dontroute = v != 0; break;
+	case RELAY_UDP_TOS: o->tos = (uint8_t)v; break;
+	case RELAY_UDP_TTL: o->ttl = (uint8_t)v; break;
+	case RELAY_UDP_PMTUDISC: o->pmtudisc = (uint8_t)v; break;
+	case RELAY_UDP_MC_TTL: o->mc_ttl = (uint8_t)v; break;
+	case RELAY_UDP_MC_LOOP: o->mc_loop = v != 0; break;
+	case RELAY_UDP_MC_ALL: o->mc_all = v != 0; break;
+	default: o->gso_size = (uint16_t)v; break;
+	}
+	shim_unlock();
 }
 
 static uint64_t inherit_bit(int level, int name)
@@ -5978,6 +6021,10 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		leave(k);
 		return r;
 	}
+	/* The stack's setter takes both (udp_set_multicast): the other one
+	 * as another holder may have left it. */
+	if (level == IPPROTO_IP && (name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP))
+		dgram_opt_sync(k, IPPROTO_IP, name == IP_MULTICAST_TTL ? IP_MULTICAST_LOOP : IP_MULTICAST_TTL);
 	r = 0;
 	shim_lock();
 	/* A framed socket's control message flags are its share's: what
@@ -6369,8 +6416,16 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (r == -ENOPROTOOPT)
 		r = 0;
 	sh = !k->tcp && shim_exposed(k) ? k->share : NULL;
-	if (r == 0 && k->type == SOCK_DGRAM && framed_remote(k))
-		dreq = dgram_req_of(k, level, name, &dq);
+	if (r == 0 && k->type == SOCK_DGRAM && framed(k) && dgram_req_of(k, level, name, &dq)) {
+		/* The socket's value for the other holders' getsockopt
+		 * (dgram_opt_sync); the stack's socket takes it here
+		 * (the owner's, above) or from its relay. */
+		if (k->share) {
+			atomic_store(&k->share->dgram_opt[dq.opt], dq.value);
+			atomic_fetch_or(&k->share->dgram_opt_set, 1u << dq.opt);
+		}
+		dreq = framed_remote(k);
+	}
 	if (framed(k) && k->share)
 		atomic_store(&k->share->dgram_cmsgs, k->rx_cmsgs);
 	shim_unlock();
@@ -6596,6 +6651,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	}
 	if (shim_join_pending(k))
 		shim_join_settle(k);
+	dgram_opt_sync(k, level, name);
 	r = SHIM_PASS;
 	shim_lock();
 	if (level == SOL_SOCKET) {

@@ -282,6 +282,7 @@ static struct relay_share *share_take(void)
 	atomic_store(&sh->dgram_peer, 0);
 	atomic_store(&sh->dgram_src, 0);
 	atomic_store(&sh->dgram_cmsgs, 0);
+	atomic_store(&sh->dgram_opt_set, 0);
 	return sh;
 }
 

@@ -80,6 +80,24 @@ struct relay;
 #define RELAY_OPTS (TCP_OPT_QUICKACK + 1)
 #define RELAY_OPT_NONE INT32_MIN
 
+/* The options of a framed UDP socket (RELAY_DGRAM_REQ's RELAY_REQ_OPT,
+ * relay_share's dgram_opt). */
+enum relay_dgram_opt {
+	RELAY_UDP_BROADCAST,            /* SO_BROADCAST */
+	RELAY_UDP_REUSEADDR,            /* SO_REUSEADDR */
+	RELAY_UDP_REUSEPORT,            /* SO_REUSEPORT */
+	RELAY_UDP_DONTROUTE,            /* SO_DONTROUTE */
+	RELAY_UDP_RCVBUF,               /* SO_RCVBUF: the size before Linux's doubling */
+	RELAY_UDP_TOS,                  /* IP_TOS */
+	RELAY_UDP_TTL,                  /* IP_TTL: 0 the default */
+	RELAY_UDP_PMTUDISC,             /* IP_MTU_DISCOVER */
+	RELAY_UDP_MC_TTL,               /* IP_MULTICAST_TTL */
+	RELAY_UDP_MC_LOOP,              /* IP_MULTICAST_LOOP */
+	RELAY_UDP_MC_ALL,               /* IP_MULTICAST_ALL */
+	RELAY_UDP_GSO,                  /* UDP_SEGMENT */
+	RELAY_UDP_NOPTS
+};
+
 struct relay_share {
 	size_t filler;          /* set before relay_open, read-only after */
 	_Atomic int conn;       /* 0 connecting, 1 connected, -errno failed */
@@ -112,6 +130,12 @@ struct relay_share {
 	 * bits, opaque here), socket flags on Linux that every holder's
 	 * recvmsg honours, whoever set them. */
 	_Atomic unsigned dgram_cmsgs;
+	/* A framed UDP socket's options (enum relay_dgram_opt) as the last
+	 * holder that set one left them (a bit in dgram_opt_set for each
+	 * set since the socket was framed): getsockopt in another holder
+	 * answers the socket's value (shim/sock.c, dgram_opt_sync). */
+	_Atomic int dgram_opt[RELAY_UDP_NOPTS];
+	_Atomic uint32_t dgram_opt_set;
 };
 
 /*
@@ -271,21 +295,6 @@ enum relay_dgram_op {
 	RELAY_REQ_SOURCE,               /* group, src[0], include, add (udp_source_filter) */
 	RELAY_REQ_MSFILTER,             /* group, include, n sources in src (udp_set_msfilter) */
 	RELAY_REQ_OPT,                  /* opt (enum relay_dgram_opt) = value */
-};
-
-enum relay_dgram_opt {
-	RELAY_UDP_BROADCAST,            /* SO_BROADCAST */
-	RELAY_UDP_REUSEADDR,            /* SO_REUSEADDR */
-	RELAY_UDP_REUSEPORT,            /* SO_REUSEPORT */
-	RELAY_UDP_DONTROUTE,            /* SO_DONTROUTE */
-	RELAY_UDP_RCVBUF,               /* SO_RCVBUF: the size before Linux's doubling */
-	RELAY_UDP_TOS,                  /* IP_TOS */
-	RELAY_UDP_TTL,                  /* IP_TTL: 0 the default */
-	RELAY_UDP_PMTUDISC,             /* IP_MTU_DISCOVER */
-	RELAY_UDP_MC_TTL,               /* IP_MULTICAST_TTL */
-	RELAY_UDP_MC_LOOP,              /* IP_MULTICAST_LOOP */
-	RELAY_UDP_MC_ALL,               /* IP_MULTICAST_ALL */
-	RELAY_UDP_GSO,                  /* UDP_SEGMENT */
 };
 
 #define RELAY_REQ_SRC_MAX 10            /* UDP_MAX_MSF */

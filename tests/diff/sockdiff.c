@@ -12821,6 +12821,56 @@ CASE(fork_child_udp_rcvbuf, 0)
 	R(getsockopt(s, IPPROTO_IP, IP_TTL, &v, &l));
 	emit("ttl=%d", v);
 }
+/* Options a fork child sets on the socket it shares, read back by the
+ * parent after it: the socket's values on Linux (one struct sock). */
+static long child_udp_set_opts(int s)
+{
+	int ttl = 7, tos = 0x20, mttl = 5, zero = 0, one = 1;
+
+	return setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) + setsockopt(s, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) +
+	       setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &mttl, sizeof(mttl)) +
+	       setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) +
+	       setsockopt(s, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) +
+	       setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+}
+CASE(fork_child_udp_opts_seen, 0)
+{
+	static const int opts[][2] = { { IPPROTO_IP, IP_TTL }, { IPPROTO_IP, IP_TOS }, { IPPROTO_IP, IP_MULTICAST_TTL },
+				       { IPPROTO_IP, IP_MULTICAST_LOOP }, { SOL_SOCKET, SO_BROADCAST },
+				       { SOL_SOCKET, SO_REUSEADDR } };
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_set_opts, s);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		int v = -1;
+		socklen_t l = sizeof(v);
+
+		R(getsockopt(s, opts[i][0], opts[i][1], &v, &l));
+		emit("%d", v);
+	}
+}
+/* IP_MULTICAST_LOOP off from a fork child, then IP_MULTICAST_TTL from the
+ * parent: the loop stays off (the parent's own datagram to a group the
+ * socket joined does not come back). */
+static long child_udp_loop_off(int s)
+{
+	int zero = 0;
+
+	return setsockopt(s, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero));
+}
+CASE(fork_child_udp_mcast_loop_kept, 0)
+{
+	struct sockaddr_in g = sin4("239.1.2.36", case_port());
+	int s = udp_sock(), ttl = 3;
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(join(s, "239.1.2.36", SELF, IP_ADD_MEMBERSHIP));
+	in_child(child_udp_loop_off, s);
+	R(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)));
+	R(sendto(s, "self", 4, 0, (struct sockaddr *)&g, sizeof(g)));
+	mcast_recv(s, 300);
+}
 CASE(fork_child_udp_new_ttl_tos, 0) { (void)tcp_to(P_ECHO); in_child(child_udp_ttl_tos, -1); }
 static long child_udp6_pristine(int s)
 {

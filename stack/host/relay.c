@@ -945,6 +945,12 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 	}
 	if (!rl->tx_have)
 		rl->tx_len = 0;
+	/* A datagram the send looped back to this very socket (to a group
+	 * it joined, IP_MULTICAST_LOOP: udp_sendmsg delivers it at once):
+	 * its wake-up came from the serving thread itself, which must take
+	 * it next round rather than wait for another event. */
+	if (rl->rx && !rl->rx_have && !rl->stop_seen && (udp_poll(u) & SOCK_POLLIN))
+		*busy = true;
 	if (rl->hup && !rl->tx_have)
 		relay_close_conn(rl, now);
 }

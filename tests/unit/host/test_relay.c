@@ -903,6 +903,94 @@ static void test_no_pump_once_another_process_may_hold_the_fd(void **state)
 	pair_free(&p);
 }
 
+/* A framed message into the program's end: hdr, then len bytes of body,
+ * with fd (SCM_RIGHTS) unless it is -1. */
+static void framed_write(int app, const struct relay_dgram_hdr *h, const void *body, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec v[2] = { { (void *)h, sizeof(*h) }, { (void *)body, len } };
+	struct msghdr m = { .msg_iov = v, .msg_iovlen = 2 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(cm.buf, 0, sizeof(cm.buf));
+		m.msg_control = cm.buf;
+		m.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	assert_int_equal(sendmsg(app, &m, 0), (ssize_t)(sizeof(*h) + len));
+}
+
+/*
+ * A framed relay (an unconnected UDP socket another process holds) takes
+ * a membership asked on its fd (RELAY_DGRAM_REQ, the answer on the pipe
+ * that came with it: 0, then EADDRINUSE for the same group again), and its
+ * own datagram to the group comes back to it (IP_MULTICAST_LOOP): looped
+ * inside the round that sent it, it leaves the serving thread busy (no
+ * wait for another event first), and reaches the program framed with its
+ * source.
+ */
+static void test_a_framed_relay_joins_on_request_and_hears_its_own_group(void **state)
+{
+	struct ip4_endpoint la = { 0, 5300 };
+	struct relay_dgram_hdr h = { 0 };
+	struct relay_dgram_req q = { .op = RELAY_REQ_JOIN, .group = 0xef010203u };
+	struct udp_sock *ua;
+	struct pollfd pfd[8];
+	char buf[64];
+	int32_t res;
+	int sv[2], pp[2];
+	bool busy = false;
+	struct pair p;
+	unsigned n;
+
+	(void)state;
+	pair_open(&p, true);
+	ua = udp_open(p.a->s);
+	assert_int_equal(udp_bind(ua, &la, 0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	p.app = sv[0];
+	p.rl = relay_open(&p.set, NULL, ua, sv[1], false, &cb, &p);
+	assert_non_null(p.rl);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pipe(pp), 0);
+		h.flags = RELAY_DGRAM_REQ;
+		framed_write(p.app, &h, &q, sizeof(q), pp[1]);
+		close(pp[1]);
+		rounds(&p, 3);
+		assert_int_equal(read(pp[0], &res, sizeof(res)), (ssize_t)sizeof(res));
+		assert_int_equal(res, i == 0 ? 0 : -EADDRINUSE);
+		assert_int_equal(read(pp[0], &res, sizeof(res)), 0);    /* closed after the answer */
+		close(pp[0]);
+	}
+	/* A request without its pipe is dropped, the relay goes on. */
+	framed_write(p.app, &h, &q, sizeof(q), -1);
+	rounds(&p, 2);
+	h = (struct relay_dgram_hdr){ .addr = 0xef010203u, .port = 5300 };
+	framed_write(p.app, &h, "self", 4, -1);
+	rounds(&p, 1);          /* io took it from the fd */
+	n = relay_collect(&p.set, pfd, &busy, p.a->now);     /* sent, and looped back */
+	assert_true(busy);
+	if (n)
+		assert_true(poll(pfd, n, 0) >= 0);
+	relay_io(&p.set, pfd, n);
+	rounds(&p, 2);
+	assert_int_equal(read(p.app, buf, sizeof(buf)), (ssize_t)(sizeof(h) + 4));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.addr, H_STACK_IP);
+	assert_int_equal(h.port, 5300);
+	assert_memory_equal(buf + sizeof(h), "self", 4);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_a_push_sends_what_the_program_wrote),
 		cmocka_unit_test(test_no_pump_once_another_process_may_hold_the_fd),
 		cmocka_unit_test(test_a_share_taken_again_starts_empty),
+		cmocka_unit_test(test_a_framed_relay_joins_on_request_and_hears_its_own_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1953,6 +1953,24 @@ void shim_fork_child(void)
 				k->join = true;
 				tcp_local(k->tcp, &k->local);   /* what a joiner keeps */
 			}
+			/* A connect that failed before the fork, its error in a
+			 * share (expose.c, share_failed): the child's copy is its
+			 * own to ask and to connect again, as a new socket of its
+			 * own (shim/join.c). The failure let go of a port the
+			 * connect chose (Linux's inet_put_port in tcp_set_state);
+			 * one bind() gave stays, and the child's connect() then
+			 * asks for that very socket, as for one bound only. A
+			 * child's own child (no stack object: k->tcp is NULL
+			 * there) keeps what its parent made of it. */
+			if (k->fail_share && k->tcp && !shim_exposed(k)) {
+				k->join = true;
+				k->bound = k->port_locked;
+				k->local = (struct ip4_endpoint){ 0, 0 };
+				if (k->port_locked) {
+					k->fork_bound = (uint64_t)(uintptr_t)k->tcp;
+					tcp_local(k->tcp, &k->local);
+				}
+			}
 			k->tcp = NULL;
 			k->udp = NULL;
 			k->relay = NULL;

@@ -190,7 +190,7 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 {
 	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl, lo = -1;
 	struct shim_epitem *moved = NULL;
-	struct relay_share *sh = NULL;
+	struct relay_share *sh = NULL, *old = NULL;
 	void *rl = NULL;
 
 	fd0 = shim_first_fd(&k->obj);
@@ -247,7 +247,12 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	shim_libc.close(sv[0]);
 	sv[0] = -1;
 	shim_lock();
-	/* Attached still (an exit may have closed it meanwhile). */
+	/* Attached still (an exit may have closed it meanwhile). A failed
+	 * connect's share (share_failed) gives way to the relay's. */
+	if (k->fail_share) {
+		old = k->share;
+		k->fail_share = false;
+	}
 	k->share = sh;
 	if (sh && k->framed)
 		atomic_store(&sh->dgram_cmsgs, k->rx_cmsgs);    /* sock.c, framed_cmsgs */
@@ -284,6 +289,7 @@ out:
 		shim_libc.close(kfd);
 	}
 	relay_share_free(sh);
+	relay_share_free(old);
 	/* No relay (or no host that takes it): localhost is refused, as
 	 * before the loopback side existed. */
 	shim_lo_close(lo);
@@ -411,6 +417,56 @@ static void expose_dgram(int fd)
 	shim_put(&k->obj);
 }
 
+/* Stack lock held: k is a TCP socket whose connect failed (refused, timed
+ * out, unreachable) and that connect() has not answered since: Linux's
+ * SS_CONNECTING in CLOSE, a non-blocking connect's end. */
+static bool failed(struct shim_sock *k)
+{
+	return !k->closed && !k->dead && !k->listening && k->type == SOCK_STREAM && k->tcp && !k->relay &&
+	       !k->share && !shim_exposed(k) && k->ss == SHIM_SS_CONNECTING &&
+	       tcp_get_state(k->tcp) == TCP_STATE_CLOSED;
+}
+
+/*
+ * A TCP socket whose non-blocking connect failed, which a fork child
+ * inherits: Linux's child holds the same socket, polls it hung up (in error
+ * while the error waits), reads the error from SO_ERROR once for both
+ * processes, and connects it again (ECONNABORTED first once the error was
+ * taken). Nothing to relay: the error moves to a share both processes see
+ * (relay.h: err), and the child's copy is its own from then on, a
+ * placeholder its connect() makes a joiner's connection of (shim_fork_child,
+ * shim/join.c), as a new socket a child makes.
+ */
+static void share_failed(int fd)
+{
+	struct shim_sock *k = shim_get_sock(fd);
+	struct relay_share *sh = NULL;
+	bool want;
+
+	if (!k)
+		return;
+	shim_lock();
+	want = failed(k);
+	shim_unlock();
+	if (want)
+		sh = relay_share_new();
+	if (sh) {
+		shim_lock();
+		if (failed(k)) {
+			int e = tcp_take_error(k->tcp);
+
+			atomic_store(&sh->err, e);
+			atomic_store(&sh->conn, e ? e : -ECONNABORTED);
+			k->share = sh;
+			k->fail_share = true;
+			sh = NULL;
+		}
+		shim_unlock();
+		relay_share_free(sh);
+	}
+	shim_put(&k->obj);
+}
+
 void shim_expose_inherited(bool all, bool dgrams)
 {
 	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER)
@@ -422,8 +478,10 @@ void shim_expose_inherited(bool all, bool dgrams)
 		 * copies itself, close-on-exec or not. */
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
 			shim_expose(fd);
-		if (dgrams)
+		if (dgrams) {
 			expose_dgram(fd);
+			share_failed(fd);
+		}
 	}
 }
 

@@ -198,6 +198,10 @@ struct shim_sock {
 	 * under the stack lock in the owner (NULL once the relay is gone),
 	 * the inherited mapping in a child. */
 	struct relay_share *share;
+	/* The share holds the error of a connect that failed before a fork
+	 * (shim/expose.c, share_failed), not a relay's: the owner's to free
+	 * (sock_free); a fork child's copy is its own to connect again. */
+	bool fail_share;
 	/*
 	 * A joiner's TCP socket (shim/join.c): served by the stack of the
 	 * process that owns PSTACK_STACK's stack, never by one of this

@@ -619,7 +619,10 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 	socklen_t vl = sizeof(v);
 	bool nonblock;
 
-	if (k->fork_bound && shim_join_check() != 1)
+	/* A fork child's inherited socket (bound, or whose connect failed
+	 * before the fork: shim/expose.c, share_failed) finds the parent's
+	 * stack first. */
+	if ((k->fork_bound || shim_proc_state() == SHIM_PROC_FORKED) && shim_join_check() != 1)
 		return shim_child_ebadf();      /* no parent's stack to ask */
 	r = join_settle(k, 0);
 	shim_lock();

@@ -387,6 +387,46 @@ static bool child_stack_sock(int fd)
 	return r;
 }
 
+/* A fork child's copy of a socket whose connect failed before the fork,
+ * its error not taken yet (shim/expose.c, share_failed): in error. */
+static bool child_err_pending(int fd)
+{
+	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
+	bool r = k && k->fail_share && k->share && !shim_exposed(k) && atomic_load(&k->share->err);
+
+	if (k)
+		shim_put(&k->obj);
+	return r;
+}
+
+/*
+ * A fork child's poll() over such a socket: its placeholder (a kernel
+ * socket never connected: Linux's CLOSE) answers writable and hung up at
+ * once, as the failed socket does; POLLERR is the share's. The kernel's
+ * poll of them all, then that bit added.
+ */
+static int child_poll_err(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	bool any = false;
+	long r;
+
+	for (nfds_t i = 0; i < n && !any; i++)
+		any = child_err_pending(fds[i].fd);
+	if (!any)
+		return SHIM_PASS;
+	r = sys_ppoll(fds, n, ts, mask);
+	if (r < 0)
+		return (int)r;
+	for (nfds_t i = 0; i < n; i++) {
+		if (!child_err_pending(fds[i].fd))
+			continue;
+		if (!fds[i].revents)
+			r++;
+		fds[i].revents |= POLLERR;
+	}
+	return (int)r;
+}
+
 static void put_socks(struct shim_sock **socks, struct shim_epoll **eps, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++) {
@@ -504,6 +544,14 @@ int shim_ppoll(struct pollfd *ufds, nfds_t n, const struct timespec *uts, const 
 		for (nfds_t i = 0; i < n && r == SHIM_PASS; i++)
 			if (child_stack_sock(fds[i].fd))
 				r = shim_child_ebadf();
+		/* A bad time is the kernel's EINVAL: its own call answers. */
+		if (r == SHIM_PASS && !(ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
+			r = child_poll_err(fds, n, ts, mask);
+		if (r != SHIM_PASS && r >= 0) {
+			out = (struct revents_out){ ufds, fds, n };
+			if (shim_user_do(revents_write, &out, ufds, n * sizeof(*ufds)))
+				r = -EFAULT;
+		}
 	} else if (!collect_socks(fds, n, socks, eps)) {
 		put_socks(socks, eps, n);
 		r = SHIM_PASS;

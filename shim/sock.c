@@ -333,6 +333,9 @@ static void sock_free(struct shim_obj *o)
 		shim_libc.close(atomic_load(&k->kfd));
 	}
 	shim_join_forget(k);
+	/* A failed connect's share (expose.c, share_failed): the owner's. */
+	if (k->fail_share && shim_proc_state() == SHIM_PROC_OWNER)
+		relay_share_free(k->share);
 	free(k);
 }
 
@@ -459,6 +462,10 @@ unsigned shim_sock_poll(struct shim_sock *k)
 		/* Linux's tcp_poll: POLLERR while the error queue holds
 		 * timestamps or zerocopy completions. */
 		if (k->tcp && tcp_err_pending(k->tcp))
+			bits |= POLLERR;
+		/* A failed connect's error, moved to a share at a fork
+		 * (expose.c, share_failed): in error while it waits. */
+		if (k->fail_share && atomic_load(&k->share->err))
 			bits |= POLLERR;
 	} else {
 		bits = k->udp ? udp_poll(k->udp) : POLLOUT;
@@ -1668,6 +1675,11 @@ static int tcp_connect_wait(struct shim_sock *k, int r)
 	if (tcp_get_state(k->tcp) == TCP_STATE_CLOSED || tcp_ended(k->tcp)) {
 		int e = tcp_take_error(k->tcp);
 
+		/* Moved to a share at a fork (expose.c, share_failed): taken
+		 * once, by whichever process asks first. */
+		if (!e && k->fail_share)
+			e = atomic_exchange(&k->share->err, 0);
+
 		/* Disconnected meanwhile (shutdown() or connect(AF_UNSPEC) from
 		 * another thread: tcp_disconnect's ECONNRESET on the socket),
 		 * which Linux's __inet_stream_connect takes (sock_error). */
@@ -1835,6 +1847,22 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	}
 	shim_lock();
 	r = addr_host(k, sa_in(k, (struct sockaddr *)&ss, len, SA_CONNECT, &ep));
+	if (k->fail_share && !k->tcp && k->ss == SHIM_SS_CONNECTING && !(r == -EINVAL && len < sizeof(sa_family_t))) {
+		/* A fork child's copy of a socket whose connect failed before
+		 * the fork (expose.c, share_failed): Linux's
+		 * __inet_stream_connect answers the error, or ECONNABORTED
+		 * once SO_ERROR took it, and leaves the socket unconnected:
+		 * the next connect() is a joiner's (shim/join.c). */
+		int err = atomic_exchange(&k->share->err, 0);
+
+		r = err ? err : -ECONNABORTED;
+		k->ss = SHIM_SS_UNCONNECTED;
+		k->share = NULL;
+		k->fail_share = false;
+		shim_unlock();
+		leave(k);
+		return r;
+	}
 	if (k->join && k->type == SOCK_STREAM && (r == ADDR_STACK || k->ss != SHIM_SS_UNCONNECTED || k->listening)) {
 		/* A joiner's: the owner's stack connects it (shim/join.c). */
 		shim_unlock();

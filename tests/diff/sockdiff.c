@@ -18338,6 +18338,145 @@ UDP_BIND_CONFLICTS(false, bound)
 UDP_BIND_CONFLICTS(true, conn)
 
 /* ===================================================================== */
+/* fork and SCM_RIGHTS: states and sequences across processes (one socket,
+ * two processes: what one does, the other sees) */
+
+/* Runs FN in a fork() child that prints its own steps (the parent prints
+ * nothing until the child is gone), then the child's exit. */
+static void fork_steps(void (*fn)(int), int s)
+{
+	int st;
+	pid_t pid = fork();
+
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		fn(s);
+		_exit(0);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+/* A non-blocking connect that failed (refused) before the fork: the child
+ * polls it, asks its peer and SO_ERROR (the error once: one socket), then
+ * connects it again and talks; the parent's copy afterwards. */
+static void refused_child(int s)
+{
+	char b[8];
+
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	emit_peername(s);
+	emit_so_error(s);
+	emit_so_error(s);
+	/* The error taken: ECONNABORTED, and unconnected; then anew. */
+	conn(s, PEER, P_ECHO);
+	conn(s, PEER, P_ECHO);
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	emit_so_error(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+static int refused_nonblock(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	need(connect_to(s, PEER, P_CLOSED) == -1 && errno == EINPROGRESS, "connect");
+	need(wait_ev(s, POLLOUT) & POLLERR, "wait-refused");
+	return s;
+}
+CASE(fork_refused_child_reconnects, 0)
+{
+	int s = refused_nonblock();
+
+	fork_steps(refused_child, s);
+	emit_so_error(s);
+}
+/* The same, the error taken in the parent first: the child's SO_ERROR is 0. */
+static void refused_child_quiet(int s)
+{
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	emit_so_error(s);
+	emit_peername(s);
+}
+CASE(fork_refused_parent_took_error, 0)
+{
+	int s = refused_nonblock();
+
+	emit_so_error(s);
+	fork_steps(refused_child_quiet, s);
+	emit_so_error(s);
+}
+/* Bound first (the port bind() gave stays through the failure): the child's
+ * connect() answers the error it finds pending, then connects the socket
+ * from that port. */
+static void refused_bound_child(int s)
+{
+	char b[8];
+
+	conn(s, PEER, P_ECHO);
+	conn(s, PEER, P_ECHO);
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	emit_so_error(s);
+	emit_sockname(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_refused_bound_child_reconnects, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	bind_to(s, SELF, case_port());
+	need(connect_to(s, PEER, P_CLOSED) == -1 && errno == EINPROGRESS, "connect");
+	need(wait_ev(s, POLLOUT) & POLLERR, "wait-refused");
+	fork_steps(refused_bound_child, s);
+	emit_so_error(s);
+}
+/* The same in a fork child's own child: the error once, for all three. */
+static void refused_grandchild(int s) { fork_steps(refused_child_quiet, s); emit_so_error(s); }
+CASE(fork_refused_grandchild, 0)
+{
+	int s = refused_nonblock();
+
+	fork_steps(refused_grandchild, s);
+	emit_so_error(s);
+}
+/* Bound first, then the same. */
+CASE(fork_refused_bound_grandchild, 0)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	need(s >= 0, "socket");
+	bind_to(s, SELF, case_port());
+	need(connect_to(s, PEER, P_CLOSED) == -1 && errno == EINPROGRESS, "connect");
+	need(wait_ev(s, POLLOUT) & POLLERR, "wait-refused");
+	fork_steps(refused_grandchild, s);
+	emit_so_error(s);
+}
+/* A blocking connect refused before the fork: the error was returned (none
+ * pending); the child connects the socket again. */
+static void child_reconnect_blocking(int s)
+{
+	char b[8];
+
+	emit_so_error(s);
+	conn(s, PEER, P_ECHO);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_refused_blocking_child_reconnects, 0)
+{
+	int s = tcp_sock();
+
+	conn(s, PEER, P_CLOSED);
+	fork_steps(child_reconnect_blocking, s);
+}
+
+/* ===================================================================== */
 /* the driver */
 
 static void run_one(const char *name)

@@ -88,6 +88,11 @@ static bool connected(struct shim_sock *k)
 		case TCP_STATE_CLOSING:
 		case TCP_STATE_LAST_ACK:
 			return true;
+		case TCP_STATE_TIME_WAIT:
+		case TCP_STATE_CLOSED:
+			/* Ended after it was established (both FINs, a reset):
+			 * Linux's child reads its end and fails to send. */
+			return k->ss == SHIM_SS_CONNECTED && tcp_ended(k->tcp);
 		default:
 			return false;
 		}
@@ -189,6 +194,7 @@ static const struct relay_cb expose_cb = {
 static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 {
 	int sv[2] = { -1, -1 }, kfd = -1, fd0, fl, lo = -1;
+	unsigned shut = 0;
 	struct shim_epitem *moved = NULL;
 	struct relay_share *sh = NULL, *old = NULL;
 	void *rl = NULL;
@@ -231,6 +237,15 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 		while ((n = sys_sendto(sv[0], filler, sizeof(filler), MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0)) > 0)
 			sh->filler += (size_t)n;
 	}
+	/* What shutdown() shut before: the program's end too, as an exposed
+	 * socket's shutdown() shuts it (a send is EPIPE, a read of nothing
+	 * more is end of file; the relay sees the end and holds the rest). */
+	shim_lock();
+	if (k->tcp && !k->listening)
+		shut = tcp_shut_how(k->tcp);
+	shim_unlock();
+	if (shut && sys_shutdown(sv[0], shut == 3 ? SHUT_RDWR : shut == 2 ? SHUT_WR : SHUT_RD) < 0)
+		goto out;
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
 	if (kfd < 0 || fl < 0 || shim_libc.fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||

@@ -18476,6 +18476,73 @@ CASE(fork_refused_blocking_child_reconnects, 0)
 	fork_steps(child_reconnect_blocking, s);
 }
 
+/* Shut down before the fork, used by the child: after both FINs (the
+ * peer's seen), Linux's child reads the end and fails to send. */
+static void child_after_shut_wr(int s)
+{
+	char b[8];
+
+	emit_revents(s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_shut_wr_child_uses, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	R(shutdown(s, SHUT_WR));
+	wait_in(s);     /* the peer's FIN */
+	R(recv(s, b, sizeof(b), MSG_PEEK));
+	fork_steps(child_after_shut_wr, s);
+}
+/* SHUT_WR and the fork at once (the peer's FIN may come any time): the
+ * child's send fails. */
+static void child_send_only(int s) { R(send(s, "x", 1, MSG_NOSIGNAL)); }
+CASE(fork_shut_wr_child_sends, 0)
+{
+	int s = tcp_to(P_SINK);
+
+	R(shutdown(s, SHUT_WR));
+	fork_steps(child_send_only, s);
+}
+/* SHUT_RD: the child reads the end, and sends. */
+static void child_after_shut_rd(int s)
+{
+	char b[8];
+
+	emit_revents(s);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+CASE(fork_shut_rd_child_uses, 0)
+{
+	int s = tcp_to(P_SINK);
+
+	R(shutdown(s, SHUT_RD));
+	fork_steps(child_after_shut_rd, s);
+}
+/* Reset by the peer before the fork, the error taken: the child reads the
+ * end and fails to send. */
+static void child_after_reset(int s)
+{
+	char b[8];
+
+	emit_revents(s);
+	R(recv(s, b, sizeof(b), 0));
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+}
+CASE(fork_reset_child_uses, 0)
+{
+	int s = tcp_to(P_RST);
+	char b[8];
+
+	need(send(s, "x", 1, MSG_NOSIGNAL) == 1, "send");
+	wait_err(s);
+	R(recv(s, b, sizeof(b), 0));
+	fork_steps(child_after_reset, s);
+}
+
 /* ===================================================================== */
 /* the driver */
 

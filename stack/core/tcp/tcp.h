@@ -277,6 +277,9 @@ bool tcp_ended(const struct tcp_conn *c);
  * disconnect, an AF_INET bind(), and an IP_TOS change until the next
  * segment (dst_reset). */
 bool tcp_route_kept(const struct tcp_conn *c);
+/* What shutdown() shut: 1 reading, 2 writing (Linux's sk_shutdown's
+ * RCV_SHUTDOWN and SEND_SHUTDOWN), a close's included. */
+unsigned tcp_shut_how(const struct tcp_conn *c);
 size_t tcp_outq(const struct tcp_conn *c);
 /* Of those, the bytes not sent yet (SIOCOUTQNSD). */
 size_t tcp_outq_unsent(const struct tcp_conn *c);

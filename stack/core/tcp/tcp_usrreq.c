@@ -1133,6 +1133,12 @@ bool tcp_ended(const struct tcp_conn *c)
 	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
 }
 
+unsigned tcp_shut_how(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return (c->rd_shut ? 1u : 0u) | (c->wr_shut ? 2u : 0u);
+}
+
 uint8_t tcp_handshake_tos(const struct tcp_conn *c)
 {
 	return c->handshake_tos;

@@ -1275,6 +1275,10 @@ static void expose_passed(const struct msghdr *msg)
 			relay_solo_end();
 			shim_depth++;
 			shim_expose(pfd);
+			/* An unconnected UDP socket: framed, as a fork
+			 * child's copy (the receiver's datagrams carry their
+			 * addresses through the relay). */
+			shim_expose_dgram(pfd);
 			shim_name_passed(pfd);
 			depth_leave();
 		}

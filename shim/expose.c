@@ -432,6 +432,13 @@ static void expose_dgram(int fd)
 	shim_put(&k->obj);
 }
 
+void shim_expose_dgram(int fd)
+{
+	if (!shim_host.relay_open || shim_proc_state() != SHIM_PROC_OWNER || !shim_owns(fd))
+		return;
+	expose_dgram(fd);
+}
+
 /* Stack lock held: k is a TCP socket whose connect failed (refused, timed
  * out, unreachable) and that connect() has not answered since: Linux's
  * SS_CONNECTING in CLOSE, a non-blocking connect's end. */
@@ -569,6 +576,10 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 	k->ex_sndbuf = n->sndbuf;
 	k->listening = n->listening;
 	k->framed = n->framed;
+	/* A framed socket's address is bind()'s when it has one (Linux's
+	 * SOCK_BINDADDR_LOCK: getsockname shows it); 0.0.0.0, the source an
+	 * association chooses (sock.c, framed_src). */
+	k->addr_locked = n->framed && n->local.addr != 0;
 	k->bound = true;
 	if (n->type == SOCK_STREAM && !n->listening)
 		k->ss = SHIM_SS_CONNECTED;

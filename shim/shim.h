@@ -419,6 +419,10 @@ void shim_iface_fix_nameindex(struct if_nameindex *v);
  */
 void shim_expose(int fd);
 void shim_expose_inherited(bool all, bool dgrams);
+/* No lock: fd's socket, when it is a bound UDP socket without a peer, gets
+ * a framed relay (shim/expose.c), as for a fork child that inherits it:
+ * before it is passed over SCM_RIGHTS. Nothing in a child process. */
+void shim_expose_dgram(int fd);
 /* No lock: the program wrote through an interposed call into fd, an exposed
  * socket's kernel fd (the real call, after SHIM_PASS, said > 0): the bytes
  * may leave from this thread (the relay's push, shim/expose.c). */

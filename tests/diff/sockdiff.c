@@ -18543,6 +18543,71 @@ CASE(fork_reset_child_uses, 0)
 	fork_steps(child_after_reset, s);
 }
 
+/* ---- SCM_RIGHTS ---- */
+
+/* Sends N copies of fd over u with one byte. */
+static int send_fds(int u, const int *fd, int n)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { "m", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int)) };
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fd, (size_t)n * sizeof(int));
+	return (int)sendmsg(u, &m, 0);
+}
+/* Receives a message's fds (at most 4) with FLAGS; how many. */
+static int recv_fds(int u, int *fd, int flags)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))], x;
+	struct iovec iov = { &x, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+
+	if (recvmsg(u, &m, flags) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return 0;
+	memcpy(fd, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0));
+	return (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+}
+/* UDP sockets over SCM_RIGHTS: connected, and bound but unconnected. */
+CASE(scm_rights_udp_connected, 0)
+{
+	int sv[2], s = udp_to(P_UECHO), fd[4] = { s };
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send_fds(sv[0], fd, 1));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	emit_sockname(fd[0]);
+	emit_peername(fd[0]);
+	R(send(fd[0], "abc", 3, 0));
+	wait_in(fd[0]);
+	R(recv(fd[0], b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
+CASE(scm_rights_udp_unconnected, 0)
+{
+	int sv[2], s = udp_bound(), fd[4] = { s };
+	struct sockaddr_in to = sin4(PEER, P_UECHO), from;
+	socklen_t fl = sizeof(from);
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send_fds(sv[0], fd, 1));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	emit_sockname(fd[0]);
+	R(sendto(fd[0], "abc", 3, 0, (struct sockaddr *)&to, sizeof(to)));
+	wait_in(fd[0]);
+	R(recvfrom(fd[0], b, sizeof(b), 0, (struct sockaddr *)&from, &fl));
+	emit_addr(&from, fl);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+}
 /* ===================================================================== */
 /* the driver */
 

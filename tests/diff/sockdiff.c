@@ -18543,6 +18543,133 @@ CASE(fork_reset_child_uses, 0)
 	fork_steps(child_after_reset, s);
 }
 
+/* shutdown(SHUT_RDWR) in the child: one socket, the parent's copy too. */
+static void child_shut_rdwr(int s) { R(shutdown(s, SHUT_RDWR)); }
+CASE(fork_child_shutdown_rdwr, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	fork_steps(child_shut_rdwr, s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	R(recv(s, b, sizeof(b), 0));
+	emit_revents(s);
+}
+/* SO_LINGER 0 then close() in the child while the parent holds the socket:
+ * no reset until the last close; the parent talks on. */
+static void child_linger0_close(int s)
+{
+	struct linger lg = { 1, 0 };
+
+	R(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	R(close(s));
+}
+CASE(fork_child_linger0_close, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	fork_steps(child_linger0_close, s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+/* O_NONBLOCK set in the child: one open file description, the parent's
+ * fd non-blocking too. */
+static void child_set_nonblock(int s) { R(fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)); }
+CASE(fork_child_nonblock_shared, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	fork_steps(child_set_nonblock, s);
+	emit("nonblock=%d", !!(fcntl(s, F_GETFL) & O_NONBLOCK));
+	R(recv(s, b, sizeof(b), 0));
+}
+/* A dup of the socket, then the fork: the child uses the dup; the parent
+ * closes the original and uses the dup. */
+static void child_dup_use(int d)
+{
+	char b[8];
+
+	R(send(d, "a", 1, MSG_NOSIGNAL));
+	wait_in(d);
+	R(recv(d, b, sizeof(b), 0));
+}
+CASE(fork_dup_then_fork, 0)
+{
+	int s = tcp_to(P_ECHO), d = dup(s);
+	char b[8];
+
+	need(d >= 0, "dup");
+	fork_steps(child_dup_use, d);
+	R(close(s));
+	R(send(d, "b", 1, MSG_NOSIGNAL));
+	wait_in(d);
+	R(recv(d, b, sizeof(b), 0));
+}
+/* A listener with two connections waiting at the fork: the child accepts
+ * one, the parent the other. */
+static void child_accept_one(int l)
+{
+	char b[HELLO_LEN];
+	int c = RFD(accept(l, NULL, NULL));
+
+	if (c >= 0) {
+		wait_bytes(c, HELLO_LEN);
+		R(recv(c, b, sizeof(b), 0));
+	}
+}
+CASE(fork_listener_pending_both_accept, 0)
+{
+	int l = tcp_listener(), c;
+	char b[HELLO_LEN];
+
+	peer("connect %d hello", case_port());
+	peer("connect %d hello", case_port());
+	wait_in(l);
+	fork_steps(child_accept_one, l);
+	c = RFD(accept(l, NULL, NULL));
+	if (c >= 0) {
+		wait_bytes(c, HELLO_LEN);
+		R(recv(c, b, sizeof(b), 0));
+	}
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	R(accept(l, NULL, NULL));
+}
+/* The parent closes its copy while the child waits in recv: the child's
+ * copy lives on (the peer's answer reaches it). */
+static void child_recv_after_parent_close(int s)
+{
+	char b[8];
+	struct pollfd p = { .fd = s, .events = POLLIN };
+
+	/* The parent's close comes first: its end of the pipe (fd 200)
+	 * tells. */
+	(void)!read(200, b, 1);
+	R(send(s, "y", 1, MSG_NOSIGNAL));
+	emit("ready=%d", poll(&p, 1, WAIT_MS));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_parent_close_child_recv, 0)
+{
+	int s = tcp_to(P_ECHO), p[2], st;
+	pid_t pid;
+
+	need(pipe(p) == 0 && dup2(p[0], 200) == 200, "pipe");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		close(p[1]);
+		child_recv_after_parent_close(s);
+		_exit(0);
+	}
+	R(close(s));
+	need(write(p[1], "g", 1) == 1, "go");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+}
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */
@@ -18574,6 +18701,61 @@ static int recv_fds(int u, int *fd, int flags)
 		return 0;
 	memcpy(fd, CMSG_DATA(cm), cm->cmsg_len - CMSG_LEN(0));
 	return (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+}
+/* The same TCP socket twice in one message: two fds, one socket. */
+CASE(scm_rights_same_socket_twice, 0)
+{
+	int sv[2], s = tcp_to(P_ECHO), fd[4] = { s, s }, n;
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send_fds(sv[0], fd, 2));
+	R(close(s));
+	n = recv_fds(sv[1], fd, 0);
+	emit("n=%d", n);
+	if (n != 2)
+		return;
+	emit("same=%d", fd[0] == fd[1]);
+	emit_peername(fd[0]);
+	emit_peername(fd[1]);
+	R(send(fd[0], "a", 1, MSG_NOSIGNAL));
+	R(close(fd[0]));
+	wait_in(fd[1]);
+	R(recv(fd[1], b, sizeof(b), 0));
+}
+/* Passed, then closed by the sender before the receiver took it: the
+ * message holds the socket. */
+CASE(scm_rights_sender_closes_first, 0)
+{
+	int sv[2], s = tcp_to(P_ECHO), fd[4] = { s };
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send_fds(sv[0], fd, 1));
+	R(close(s));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	emit_peername(fd[0]);
+	R(send(fd[0], "a", 1, MSG_NOSIGNAL));
+	wait_in(fd[0]);
+	R(recv(fd[0], b, sizeof(b), 0));
+}
+/* MSG_PEEK with SCM_RIGHTS: the peek installs fds too, and the message
+ * stays for the real read. */
+CASE(scm_rights_peek, 0)
+{
+	int sv[2], s = tcp_to(P_ECHO), fd[4] = { s }, g[4] = { -1 };
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send_fds(sv[0], fd, 1));
+	emit("n=%d", recv_fds(sv[1], g, MSG_PEEK));
+	emit_peername(g[0]);
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	emit_peername(fd[0]);
+	R(send(g[0], "a", 1, MSG_NOSIGNAL));
+	R(close(g[0]));
+	wait_in(fd[0]);
+	R(recv(fd[0], b, sizeof(b), 0));
 }
 /* UDP sockets over SCM_RIGHTS: connected, and bound but unconnected. */
 CASE(scm_rights_udp_connected, 0)

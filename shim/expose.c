@@ -187,6 +187,40 @@ static const struct relay_cb expose_cb = {
 };
 
 /*
+ * Under expose_mu, stack lock held, before the relay takes the connection:
+ * what was received and not read yet goes into the pair at once (as much as
+ * its buffer takes; the relay moves the rest), and the end of the stream
+ * after it (the relay's rx_end: end of file, and after a reset failed
+ * writes too), so that the fd shows them the moment it is exposed, as the
+ * kernel's socket does (a fork child's FIONREAD, poll or non-blocking read
+ * right after the fork).
+ */
+static void prime_pair(struct tcp_conn *c, int fd)
+{
+	static char buf[16384];
+	int off = -1;
+
+	/* A peek offset (SO_PEEK_OFF) would have the peeks below start past
+	 * the first byte: the relay moves them all then. */
+	if (tcp_getopt(c, TCP_OPT_PEEK_OFF, &off) == 0 && off > 0)
+		return;
+	for (;;) {
+		long n = tcp_recv(c, buf, sizeof(buf), SOCK_PEEK, shim_now()), w;
+
+		if (n == 0 || (n < 0 && n != -EAGAIN))
+			(void)sys_shutdown(fd, n == 0 ? SHUT_WR : SHUT_RDWR);
+		if (n <= 0)
+			return;
+		w = sys_sendto(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+		if (w <= 0)
+			return;
+		(void)tcp_recv(c, buf, (size_t)w, SOCK_DISCARD, shim_now());
+		if (w < n)
+			return;
+	}
+}
+
+/*
  * Under expose_mu, no lock held: k's fds become one end of a new socket
  * pair, and a relay gets the other end and k's stack object (serving it at
  * once, or armed). The stack lock is taken to hand it over; true when done.
@@ -271,6 +305,8 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	k->share = sh;
 	if (sh && k->framed)
 		atomic_store(&sh->dgram_cmsgs, k->rx_cmsgs);    /* sock.c, framed_cmsgs */
+	if (!k->dead && !k->relay && k->tcp && !k->listening && !armed && !(shut & 1))
+		prime_pair(k->tcp, sv[1]);
 	if (!k->dead && !k->relay && (k->tcp || k->udp))
 		rl = shim_host.relay_open(shim_host.ctx, k->tcp, k->udp, sv[1], armed, &expose_cb, k);
 	if (rl) {

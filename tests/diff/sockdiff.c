@@ -18670,6 +18670,28 @@ CASE(fork_parent_close_child_recv, 0)
 	emit("child=%d", WEXITSTATUS(st));
 }
 
+/* What the child's queries see right after the fork: FIONREAD, a peek,
+ * SIOCOUTQ (what arrived before the fork is there at once). */
+static void child_queries(int s)
+{
+	char b[32];
+	int v = -1;
+
+	R(ioctl(s, FIONREAD, &v));
+	emit("inq=%d", v);
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT));
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+}
+CASE(fork_child_queries, 0)
+{
+	int s = tcp_to(P_HELLO);
+	char b[32];
+
+	wait_bytes(s, HELLO_LEN);
+	fork_steps(child_queries, s);
+	R(recv(s, b, sizeof(b), 0));
+}
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

@@ -6664,6 +6664,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct ip4_endpoint peer = { 0, 0 };
 	struct tcp_conn_info ci;
+	struct relay_share *info_sh = NULL;
 	struct shim_sock *k;
 	bool info = false, peername = false, zc_eof = false;
 	int r, v = 0, tsflags = -1, peer_err = 0;
@@ -6770,7 +6771,13 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 							  st == TCP_STATE_CLOSING || st == TCP_STATE_TIME_WAIT);
 		}
 		r = get_tcp_opt(k, name, val, len);
-		if (r != SHIM_PASS || !k->tcp) {
+		if (r == SHIM_PASS && !k->tcp && name == TCP_INFO && k->share && shim_exposed(k) && !k->listening &&
+		    k->type == SOCK_STREAM) {
+			/* A connection another process's relay serves (a fork
+			 * child's, an exec'd image's in the region): the relay
+			 * reads it (relay_share_info), without the lock. */
+			info_sh = k->share;
+		} else if (r != SHIM_PASS || !k->tcp) {
 			/* answered from the options, or the placeholder's */
 		} else if (name == TCP_INFO) {
 			memset(&ci, 0, sizeof(ci));
@@ -6786,6 +6793,13 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	shim_unlock();
 	if (peername)
 		r = peername_opt(k, peer_err, &peer, val, len);
+	if (info_sh) {
+		memset(&ci, 0, sizeof(ci));
+		if (relay_share_info(info_sh, &ci)) {
+			info = true;
+			r = 0;
+		}
+	}
 	if (info) {
 		unsigned char ti[SHIM_TCP_INFO_MAX];
 		int ulen;

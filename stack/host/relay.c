@@ -283,6 +283,7 @@ static struct relay_share *share_take(void)
 	atomic_store(&sh->dgram_src, 0);
 	atomic_store(&sh->dgram_cmsgs, 0);
 	atomic_store(&sh->dgram_opt_set, 0);
+	atomic_store(&sh->info_want, 0);
 	return sh;
 }
 
@@ -393,6 +394,34 @@ void relay_share_sync(struct relay_share *sh)
 	atomic_fetch_sub(&sh->waiters, 1);
 }
 
+bool relay_share_info(struct relay_share *sh, struct tcp_conn_info *ci)
+{
+	int32_t i = relay_share_index(sh) - 1;
+	unsigned req, s1, s2;
+
+	if (i < 0)
+		return false;
+	atomic_store(&sh->info_want, 1);
+	req = atomic_fetch_add(&sh->req, 1) + 1;
+	atomic_fetch_or(&share_asked[i / 64], (uint64_t)1 << (i % 64));
+	relay_share_sync(sh);
+	if ((int)(atomic_load(&sh->done) - req) < 0)
+		return false;
+	/* Another asker's request may have the relay write it again
+	 * meanwhile: a copy between two equal, even steps. */
+	for (int tries = 0; tries < 1000; tries++) {
+		s1 = atomic_load(&sh->info_seq);
+		if (s1 & 1)
+			continue;
+		memcpy(ci, &sh->info, sizeof(*ci));
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load(&sh->info_seq);
+		if (s1 == s2)
+			return true;
+	}
+	return false;
+}
+
 _Static_assert(TCP_OPT_CORK < 32 && TCP_OPT_NODELAY < 32, "relay_share's push holds a bit per option");
 
 void relay_share_nudge(struct relay_share *sh, int opt, int value)
@@ -423,7 +452,7 @@ static void share_publish(struct relay *rl)
 
 /* Lock held: the options other processes asked for, applied; relay_io
  * wakes them. */
-static void share_apply(struct relay *rl, bool *busy)
+static void share_apply(struct relay *rl, bool *busy, uint64_t now)
 {
 	struct relay_share *sh = rl->share;
 	unsigned req, push;
@@ -451,6 +480,12 @@ static void share_apply(struct relay *rl, bool *busy)
 			(void)tcp_setopt(rl->tcp, (enum tcp_option)o, v);
 	}
 	share_publish(rl);
+	if (atomic_exchange(&sh->info_want, 0) && rl->tcp) {
+		atomic_fetch_add(&sh->info_seq, 1);
+		atomic_thread_fence(memory_order_release);
+		tcp_get_info(rl->tcp, &sh->info, now);
+		atomic_fetch_add(&sh->info_seq, 1);
+	}
 	atomic_store(&sh->done, req);
 	rl->share_wake = true;
 	*busy = true;
@@ -979,7 +1014,7 @@ static bool collect_one(struct relay_set *set, struct relay *rl, bool *busy, uin
 			rl->cb_after = rl->cb->after;
 		}
 	}
-	share_apply(rl, busy);
+	share_apply(rl, busy, now);
 	if (rl->listener) {
 		collect_listener(rl, busy, now);
 	} else if (rl->armed) {
@@ -1667,7 +1702,7 @@ static void pump_take(struct relay_set *set, struct relay_pump *p, struct relay 
 	p->ev[p->n] = ev;
 	/* Options asked without a wait (relay_share_nudge) before these
 	 * bytes; the askers' wake-up, if any, is the stack thread's. */
-	share_apply(rl, &busy);
+	share_apply(rl, &busy, now);
 	collect_tcp(rl, &busy, now);
 	/* More than the buffer holds, or more than bytes: the stack thread
 	 * goes on with it. */

@@ -136,6 +136,12 @@ struct relay_share {
 	 * answers the socket's value (shim/sock.c, dgram_opt_sync). */
 	_Atomic int dgram_opt[RELAY_UDP_NOPTS];
 	_Atomic uint32_t dgram_opt_set;
+	/* TCP_INFO for a process without the connection (relay_share_info):
+	 * it sets info_want and asks as for an option; the relay writes info
+	 * between two steps of info_seq (odd while it writes). */
+	_Atomic int info_want;
+	_Atomic unsigned info_seq;
+	struct tcp_conn_info info;
 };
 
 /*
@@ -166,6 +172,9 @@ void relay_share_want(struct relay_share *sh, int opt, int value);
 /* No lock, any process: wakes the serving thread and waits (bounded) until
  * what was asked is applied. */
 void relay_share_sync(struct relay_share *sh);
+/* No lock, any process: the connection's TCP_INFO as the serving thread
+ * reads it now, into *ci; false when it did not answer in time (gone). */
+bool relay_share_info(struct relay_share *sh, struct tcp_conn_info *ci);
 /*
  * No lock, any process: TCP_CORK and TCP_NODELAY (relay_share_want'ed), not
  * waited for. A server toggles them around every response (nginx's

@@ -18692,6 +18692,23 @@ CASE(fork_child_queries, 0)
 	fork_steps(child_queries, s);
 	R(recv(s, b, sizeof(b), 0));
 }
+/* TCP_INFO in the child: the connection's, not an unconnected socket's. */
+static void child_tcp_info(int s)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (R(getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &l)) == 0)
+		emit("state=%u options=%u snd_mss=%u rcv_wscale=%u", ti.tcpi_state, ti.tcpi_options, ti.tcpi_snd_mss,
+		     ti.tcpi_rcv_wscale);
+}
+CASE(fork_child_tcp_info, 0)
+{
+	int s = tcp_to(P_ECHO);
+
+	fork_steps(child_tcp_info, s);
+}
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

@@ -18709,6 +18709,93 @@ CASE(fork_child_tcp_info, 0)
 
 	fork_steps(child_tcp_info, s);
 }
+/* Waits (2 s at most: NOT-BLOCKED) until process PID sleeps in a system
+ * call other than futex (as await_asleep for a thread). */
+static void await_child_asleep(pid_t pid)
+{
+	struct timespec t0;
+	char path[64], b[512];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		FILE *f;
+		bool ok = false;
+		long nr;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if ((f = fopen(path, "re"))) {
+			if (fgets(b, sizeof(b), f)) {
+				char *p = strrchr(b, ')');
+
+				ok = p && p[1] == ' ' && p[2] == 'S';
+			}
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+		if (ok && (f = fopen(path, "re"))) {
+			ok = fscanf(f, "%ld", &nr) == 1 && nr != SYS_futex;
+			fclose(f);
+		} else {
+			ok = false;
+		}
+		if (ok)
+			return;
+		if (ms_since(&t0) > 2000) {
+			emit("NOT-BLOCKED");
+			return;
+		}
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
+/* The child waits in accept() on the listener both hold; the parent closes
+ * its copy, then a connection comes: the child's accept takes it. */
+CASE(fork_parent_closes_listener_child_accepts, 0)
+{
+	int l = tcp_listener(), st;
+	pid_t pid = fork();
+
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		char b[HELLO_LEN];
+		int c = RFD(accept(l, NULL, NULL));
+
+		if (c >= 0) {
+			wait_bytes(c, HELLO_LEN);
+			R(recv(c, b, sizeof(b), 0));
+		}
+		_exit(0);
+	}
+	await_child_asleep(pid);
+	need(close(l) == 0, "close");
+	peer("connect %d hello", case_port());
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+}
+/* The child waits in recv(); the parent sends a byte and closes its copy:
+ * the echo reaches the child (no FIN until the last close). */
+CASE(fork_parent_closes_child_recv_blocked, 0)
+{
+	int s = tcp_to(P_ECHO), st;
+	pid_t pid = fork();
+
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		char b[8];
+
+		R(recv(s, b, sizeof(b), 0));
+		R(send(s, "z", 1, MSG_NOSIGNAL));
+		wait_in(s);
+		R(recv(s, b, sizeof(b), 0));
+		_exit(0);
+	}
+	await_child_asleep(pid);
+	/* Not printed: the child's lines come meanwhile. */
+	need(send(s, "y", 1, MSG_NOSIGNAL) == 1, "send");
+	need(close(s) == 0, "close");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+}
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

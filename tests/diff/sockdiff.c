@@ -18916,6 +18916,37 @@ CASE(scm_rights_udp_unconnected, 0)
 	emit_addr(&from, fl);
 	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
 }
+/* A socket passed to a fork child (made before the socket) that failed to
+ * connect: the child's copy tells the error. */
+static void scm_refused_child(int u)
+{
+	int fd[4] = { -1 };
+
+	emit("n=%d", recv_fds(u, fd, 0));
+	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
+	emit_so_error(fd[0]);
+	emit_peername(fd[0]);
+}
+CASE(scm_rights_pass_refused, 0)
+{
+	int sv[2], st, s, fd[4];
+	pid_t pid;
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		scm_refused_child(sv[1]);
+		_exit(0);
+	}
+	s = refused_nonblock();
+	fd[0] = s;
+	need(send_fds(sv[0], fd, 1) == 1, "sendmsg");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+	emit_so_error(s);
+}
+
 /* ===================================================================== */
 /* the driver */
 

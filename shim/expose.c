@@ -280,6 +280,16 @@ static bool make_live(struct shim_sock *k, bool armed, bool handshake)
 	shim_unlock();
 	if (shut && sys_shutdown(sv[0], shut == 3 ? SHUT_RDWR : shut == 2 ? SHUT_WR : SHUT_RD) < 0)
 		goto out;
+	/* The timeouts set on the socket: its fd's blocking reads and
+	 * writes wait that long (the pair's end is the fd from now on). */
+	for (int i = 0; i < 2; i++) {
+		struct timeval tv;
+		socklen_t tl = sizeof(tv);
+		int o = i ? SO_SNDTIMEO : SO_RCVTIMEO;
+
+		if (shim_libc.getsockopt(fd0, SOL_SOCKET, o, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec))
+			(void)shim_libc.setsockopt(sv[0], SOL_SOCKET, o, &tv, tl);
+	}
 	kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
 	fl = shim_libc.fcntl(fd0, F_GETFL);
 	if (kfd < 0 || fl < 0 || shim_libc.fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 ||

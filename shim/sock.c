@@ -5992,6 +5992,12 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		if (lo >= 0)
 			(void)shim_libc.setsockopt(lo, level, name, val, len);
 	}
+	/* An exposed socket's data calls are its live fd's (shim/expose.c):
+	 * a blocking read or write there waits as long as the socket's
+	 * timeouts say. */
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO ||
+				    name == SO_SNDTIMEO_NEW) && shim_opt_fd(k, fd) != fd)
+		(void)shim_libc.setsockopt(fd, level, name, val, len);
 	if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_RCVBUFFORCE || name == SO_SNDBUF ||
 				    name == SO_SNDBUFFORCE)) {
 		/* The size the kernel made of it (sock_setsockopt: capped at

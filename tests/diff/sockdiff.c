@@ -18796,6 +18796,39 @@ CASE(fork_parent_closes_child_recv_blocked, 0)
 	emit("child=%d", WEXITSTATUS(st));
 }
 
+/* SO_RCVTIMEO and SO_SNDTIMEO set before the fork: the child's blocking
+ * recv on a quiet connection ends with EAGAIN after the time. */
+static void child_recv_timeo(int s)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t l = sizeof(tv);
+	char b[8];
+
+	R(getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, &l));
+	emit("rcvtimeo=%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_child_rcvtimeo, 0)
+{
+	int s = tcp_to(P_SINK);
+	struct timeval tv = { 0, 200000 };
+
+	char b[8];
+
+	R(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	fork_steps(child_recv_timeo, s);
+	R(recv(s, b, sizeof(b), 0));
+}
+/* Set in the child, after the fork: the same. */
+static void child_set_recv_timeo(int s)
+{
+	struct timeval tv = { 0, 200000 };
+	char b[8];
+
+	R(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_child_sets_rcvtimeo, 0) { fork_steps(child_set_recv_timeo, tcp_to(P_SINK)); }
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

@@ -18829,6 +18829,37 @@ static void child_set_recv_timeo(int s)
 	R(recv(s, b, sizeof(b), 0));
 }
 CASE(fork_child_sets_rcvtimeo, 0) { fork_steps(child_set_recv_timeo, tcp_to(P_SINK)); }
+/* A listener shut down (SHUT_RD) before the fork: the child's accept. */
+static void child_accept_nb(int l) { R(accept4(l, NULL, NULL, SOCK_NONBLOCK)); emit_revents(l); }
+CASE(fork_shut_listener_child_accepts, 0)
+{
+	int l = tcp_listener();
+
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	R(shutdown(l, SHUT_RD));
+	fork_steps(child_accept_nb, l);
+}
+/* TCP_FASTOPEN_CONNECT without a cookie: connect() sent the SYN; the
+ * child writes once connected. */
+static void child_fo_write(int s)
+{
+	char b[8];
+
+	emit("ev=%#x", wait_ev(s, POLLOUT));
+	R(send(s, "q", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(fork_fastopen_connect_child_writes, 0)
+{
+	int s = tcp_sock(), one = 1;
+
+	R(setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)));
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn(s, PEER, P_ECHO);
+	fork_steps(child_fo_write, s);
+}
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

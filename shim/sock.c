@@ -1390,6 +1390,17 @@ static int accept_channel(struct shim_sock *k, int fd, struct sockaddr *sa, sock
 		shim_libc.close(nfd);
 		return r;
 	}
+	/* And the listener's timeouts (sk_clone_lock copies sk_rcvtimeo and
+	 * sk_sndtimeo), from its placeholder, which every process holding
+	 * it shares: for the new fd's waits and for getsockopt. */
+	for (int i = 0; i < 2; i++) {
+		int o = i ? SO_SNDTIMEO : SO_RCVTIMEO;
+		struct timeval tv;
+		socklen_t tl = sizeof(tv);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), SOL_SOCKET, o, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec))
+			(void)shim_setsockopt(nfd, SOL_SOCKET, o, &tv, tl);
+	}
 	return nfd;
 }
 

@@ -18860,6 +18860,36 @@ CASE(fork_fastopen_connect_child_writes, 0)
 	fork_steps(child_fo_write, s);
 }
 
+/* A listener with SO_RCVTIMEO, shared by a fork: the connection the child
+ * accepts inherits the timeout (Linux's sk_clone_lock), its recv ends. */
+static void child_accept_timeo(int l)
+{
+	char b[HELLO_LEN + 4];
+	int c = RFD(accept(l, NULL, NULL));
+	struct timeval tv = { 0, 0 };
+	socklen_t tl = sizeof(tv);
+
+	if (c < 0)
+		return;
+	R(getsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl));
+	emit("rcvtimeo=%ld.%06ld", (long)tv.tv_sec, (long)tv.tv_usec);
+	wait_bytes(c, HELLO_LEN);
+	R(recv(c, b, sizeof(b), 0));
+	R(recv(c, b, sizeof(b), 0));
+}
+CASE(fork_listener_rcvtimeo_child_accepts, 0)
+{
+	int l = tcp_listener();
+	struct timeval tv = { 0, 200000 };
+
+	R(setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	peer("connect %d hello", case_port());
+	wait_in(l);
+	fork_steps(child_accept_timeo, l);
+	/* The parent's next one, over the listener exposed by the fork. */
+	peer("connect %d hello", case_port());
+	child_accept_timeo(l);
+}
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

@@ -18890,6 +18890,20 @@ CASE(fork_listener_rcvtimeo_child_accepts, 0)
 	peer("connect %d hello", case_port());
 	child_accept_timeo(l);
 }
+/* Connection calls on a connected socket in the child: connect() again,
+ * listen(), bind(), and SO_ERROR, SO_ACCEPTCONN, SO_TYPE. */
+static void child_conn_calls(int s)
+{
+	struct sockaddr_in a = sin4(SELF, 0);
+
+	conn(s, PEER, P_ECHO);
+	R(listen(s, 4));
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	emit_so_error(s);
+	emit("acceptconn=%d type=%d", geti(s, SOL_SOCKET, SO_ACCEPTCONN), geti(s, SOL_SOCKET, SO_TYPE));
+}
+CASE(fork_child_connected_calls, 0) { fork_steps(child_conn_calls, tcp_to(P_ECHO)); }
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

@@ -18904,6 +18904,65 @@ static void child_conn_calls(int s)
 }
 CASE(fork_child_connected_calls, 0) { fork_steps(child_conn_calls, tcp_to(P_ECHO)); }
 
+/* FIONBIO in the child: one open file description, the parent's fd
+ * non-blocking too. */
+static void child_fionbio(int s) { int one = 1; R(ioctl(s, FIONBIO, &one)); }
+CASE(fork_child_fionbio_shared, 0)
+{
+	int s = tcp_to(P_SINK);
+	char b[8];
+
+	fork_steps(child_fionbio, s);
+	emit("nonblock=%d", !!(fcntl(s, F_GETFL) & O_NONBLOCK));
+	R(recv(s, b, sizeof(b), 0));
+}
+/* SHUT_WR in the child: the parent's send fails, its read sees the echo
+ * of what went before, then the end. */
+static void child_shut_wr(int s) { R(send(s, "k", 1, MSG_NOSIGNAL)); R(shutdown(s, SHUT_WR)); }
+CASE(fork_child_shutdown_wr, 0)
+{
+	int s = tcp_to(P_ECHO);
+	char b[8];
+
+	fork_steps(child_shut_wr, s);
+	R(send(s, "x", 1, MSG_NOSIGNAL));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+	wait_in(s);
+	R(recv(s, b, sizeof(b), 0));
+}
+/* The parent's epoll holds the socket from before the fork: the echo of
+ * what the child sent wakes it. */
+static void child_send_one(int s) { R(send(s, "e", 1, MSG_NOSIGNAL)); }
+CASE(fork_epoll_registered_before, 0)
+{
+	int s = tcp_to(P_ECHO), ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 7 }, out = { 0 };
+	char b[8];
+
+	need(ep >= 0, "epoll");
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+	fork_steps(child_send_one, s);
+	R(epoll_wait(ep, &out, 1, WAIT_MS));
+	emit("ev=%#x data=%u", out.events, out.data.u32);
+	R(recv(s, b, sizeof(b), 0));
+	R(epoll_wait(ep, &out, 1, 0));
+}
+/* dup2 of the socket onto another number in the child, the original
+ * closed there: the copy talks. */
+static void child_dup2_talk(int s)
+{
+	char b[8];
+
+	R(dup2(s, 150));
+	R(close(s));
+	R(send(150, "d", 1, MSG_NOSIGNAL));
+	wait_in(150);
+	R(recv(150, b, sizeof(b), 0));
+	emit_peername(150);
+}
+CASE(fork_child_dup2_talks, 0) { fork_steps(child_dup2_talk, tcp_to(P_ECHO)); }
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */

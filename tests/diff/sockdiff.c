@@ -52,6 +52,7 @@
 #include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18963,6 +18964,42 @@ static void child_dup2_talk(int s)
 }
 CASE(fork_child_dup2_talks, 0) { fork_steps(child_dup2_talk, tcp_to(P_ECHO)); }
 
+/* A socket handed to a posix_spawn()ed shell as its fd 3 (a file action)
+ * and to a vfork()ed one as its stdin: each writes into it (the shell's
+ * own write: no preload call is seen for it); the parent reads the echo. */
+static void spawn_writes(int s, bool use_vfork)
+{
+	extern char **environ;
+	char *argv[] = { "sh", "-c", use_vfork ? "printf vf >&0" : "printf ps >&3", NULL };
+	char b[8];
+	pid_t pid;
+	int st;
+
+	if (use_vfork) {
+		pid = vfork();
+		if (pid == 0) {
+			dup2(s, 0);
+			execve("/bin/sh", argv, environ);
+			_exit(127);
+		}
+	} else {
+		posix_spawn_file_actions_t fa;
+
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, s, 3);
+		if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ) != 0)
+			pid = -1;
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	need(pid > 0, "spawn");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), 0));
+}
+CASE(spawn_child_writes_socket, 0) { spawn_writes(tcp_to(P_ECHO), false); }
+CASE(vfork_child_writes_socket, 0) { spawn_writes(tcp_to(P_ECHO), true); }
+
 /* ---- SCM_RIGHTS ---- */
 
 /* Sends N copies of fd over u with one byte. */
@@ -19047,6 +19084,25 @@ CASE(scm_rights_peek, 0)
 	emit_peername(fd[0]);
 	R(send(g[0], "a", 1, MSG_NOSIGNAL));
 	R(close(g[0]));
+	wait_in(fd[0]);
+	R(recv(fd[0], b, sizeof(b), 0));
+}
+/* Shut for writing, then passed: the received fd's send fails, its read
+ * gets the echo of what went before and the end. */
+CASE(scm_rights_pass_shut_wr, 0)
+{
+	int sv[2], s = tcp_to(P_ECHO), fd[4] = { s };
+	char b[8];
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	R(send(s, "a", 1, MSG_NOSIGNAL));
+	R(shutdown(s, SHUT_WR));
+	R(send_fds(sv[0], fd, 1));
+	R(close(s));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	R(send(fd[0], "b", 1, MSG_NOSIGNAL));
+	wait_bytes(fd[0], 1);
+	R(recv(fd[0], b, sizeof(b), 0));
 	wait_in(fd[0]);
 	R(recv(fd[0], b, sizeof(b), 0));
 }

@@ -988,6 +988,12 @@ static void test_a_framed_relay_joins_on_request_and_hears_its_own_group(void **
 	assert_int_equal(h.addr, H_STACK_IP);
 	assert_int_equal(h.port, 5300);
 	assert_memory_equal(buf + sizeof(h), "self", 4);
+	/* The program's end closed: the relay closes its socket (the stack's
+	 * UDP socket is the relay's, not pair_free's). */
+	close(p.app);
+	p.app = -1;
+	rounds(&p, 5);
+	assert_int_equal(p.gone, 1);
 	pair_free(&p);
 }
 

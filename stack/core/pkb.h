@@ -111,6 +111,9 @@ struct pkb_rx {
 struct pkb_rx *pkb_rx_alloc(size_t size);
 void pkb_rx_hold(struct pkb_rx *b);
 void pkb_rx_put(struct pkb_rx *b);
+/* Receive buffers pkb_rx_alloc took from malloc rather than from its cache of
+ * freed ones, since the process started. */
+long pkb_rx_fresh(void);
 /* Whether anyone but the reader holds b. */
 static inline int pkb_rx_kept(const struct pkb_rx *b)
 {

@@ -335,7 +335,9 @@ def o_ts(val, ecr=0):
 
 
 def o_sack(*blocks):
-    return struct.pack("!BB", 5, 2 + 8 * len(blocks)) + b"".join(struct.pack("!II", a, b) for a, b in blocks)
+    # Sequence numbers wrap (a block below an ISN near 0 is near 2^32).
+    return struct.pack("!BB", 5, 2 + 8 * len(blocks)) + b"".join(
+        struct.pack("!II", a & 0xFFFFFFFF, b & 0xFFFFFFFF) for a, b in blocks)
 
 
 # ---- reading frames ------------------------------------------------------------

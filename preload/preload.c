@@ -1960,34 +1960,18 @@ static size_t env_len(char *const *envp)
 	return n;
 }
 
-/* Whether a note names a socket that only the library can serve: a
- * listener (its fd is a channel of connections) or a framed UDP socket (its
- * datagrams carry a header). Parsed by hand: a vfork child may call it. */
-static bool note_needs_library(const char *note)
-{
-	while (*note) {
-		int commas = 0;
-
-		while (*note && *note != ';' && commas < 3)
-			commas += *note++ == ',';
-		if (commas == 3 && *note && *note != '0')
-			return true;
-		while (*note && *note != ';')
-			note++;
-		if (*note)
-			note++;
-	}
-	return false;
-}
-
 /* envp with the note in place of any inherited one, in out (n + 3 slots),
  * or envp itself when there is nothing to note. An environment the caller
- * built without LD_PRELOAD (dovecot's master execs its imap-login with the
- * variables it chose) gets this process's back when a noted socket needs
- * the library: without it the image would meet the relay's end (accept()
- * on a listener's channel: EINVAL), where the kernel's socket works. A
- * connection's fd works without it (a stream like the socket), and is
- * left to the caller's choice. */
+ * built without LD_PRELOAD gets this process's back whenever a socket is
+ * noted: without the library the image meets the relay's end where the
+ * kernel's socket would be. A listener's fd is a channel of connections
+ * (dovecot's master execs its imap-login with the variables it chose:
+ * accept() there was EINVAL), a framed UDP socket's datagrams carry a
+ * header, and a connection's fd is a Unix socket to the socket calls
+ * (systemd-socket-activate --accept execs its service with LISTEN_FDS and
+ * LISTEN_PID alone: its getpeername() answered an AF_UNIX address,
+ * TCP_NODELAY EOPNOTSUPP). An environment that names LD_PRELOAD, empty
+ * too (env -i LD_PRELOAD= prog), is the caller's choice and kept. */
 static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 {
 	size_t k = 0, pre = strlen(EXPOSED_VAR "=");
@@ -2004,7 +1988,7 @@ static char *const *exec_env(char *const *envp, size_t n, char *var, char **out)
 		has_preload |= strncmp(envp[i], "LD_PRELOAD=", 11) == 0;
 		out[k++] = envp[i];
 	}
-	if (!has_preload && preload_var[0] && note_needs_library(var + pre))
+	if (!has_preload && preload_var[0])
 		out[k++] = preload_var;
 	out[k++] = var;
 	out[k] = NULL;

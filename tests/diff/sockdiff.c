@@ -11208,6 +11208,35 @@ CASE(getsockopt_so_error_into_errno, 0)
 	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
 }
 CASE(scm_rights_pass_connected_view, 0) { scm_view(-1, false); }
+/* What an image exec'd with an environment of the caller's own, without
+ * LD_PRELOAD, sees of a connection it inherits on fd 3: its names, family
+ * and TCP_NODELAY, then an echo through it (sockdiff -v 3). So
+ * systemd-socket-activate --accept execs its service (LISTEN_FDS and
+ * LISTEN_PID only) and inetd-style servers ask who called. */
+CASE(exec_noenv_connected_view, 0)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int s, st;
+	pid_t pid;
+
+	need(n > 0, "readlink");
+	self[n] = '\0';
+	s = tcp_to(P_ECHO);
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		char *argv[] = { self, "-v", "3", NULL }, *envp[] = { "PATH=/usr/bin:/bin", NULL };
+
+		if (dup2(s, 3) != 3)
+			_exit(126);
+		execve(self, argv, envp);
+		_exit(127);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	R(close(s));
+}
 CASE(scm_rights_pass_listener_view, 0)
 {
 	int l = tcp_sock();
@@ -19195,6 +19224,29 @@ static void run_one(const char *name)
 	exit(2);
 }
 
+/* sockdiff -v FD: an exec'd case's image (exec_noenv_*) tells what it sees
+ * of the connected socket it inherited on FD, on the case's line (its
+ * stdout); exit status 0, or 2 when no echo came through it. */
+static int view_inherited(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int v = 0, one = 1;
+	socklen_t l = sizeof(v);
+	char b[8];
+
+	emit_sockname(fd);
+	emit_peername(fd);
+	if (R(getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l)) == 0)
+		emit("domain=%d", v);
+	R(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	l = sizeof(v);
+	if (R(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &l)) == 0)
+		emit("nodelay=%d", v != 0);
+	if (write(fd, "ping", 4) != 4)
+		return 1;
+	return poll(&p, 1, WAIT_MS) == 1 && read(fd, b, sizeof(b)) == 4 && !memcmp(b, "ping", 4) ? 0 : 2;
+}
+
 /* Runs case C in a fresh process (exec'd, with PRELOAD), prints its line. */
 static void drive(const struct dcase *c, const char *self, const char *preload)
 {
@@ -19229,12 +19281,13 @@ int main(int argc, char **argv)
 	char self[4096];
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "p:c:lr:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:lr:s:v:")) != -1) {
 		switch (opt) {
 		case 'p': preload = optarg; break;
 		case 'c': if (npats < 64) pats[npats++] = optarg; break;
 		case 'l': list = true; break;
 		case 'r': run_one(optarg); break;
+		case 'v': exit(view_inherited(atoi(optarg)));
 		case 's':
 			/* -s K/N: the K-th of N shards (every N-th case from
 			 * the K-th, counting the cases the patterns take), so
@@ -19246,7 +19299,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE\n");
+			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE | -v FD\n");
 			return 2;
 		}
 	}

@@ -227,7 +227,7 @@ inetd_conf() {
 	tap_assert_crossed 1000000 1000000
 }
 
-@test "openbsd-inetd under the preload, services without it (LD_PRELOAD laundered): cat and wc -c get the connection byte-exact" {
+@test "openbsd-inetd under the preload, LD_PRELOAD laundered from the services' environment (the preload comes back with the connection they inherit): cat and wc -c get the connection byte-exact" {
 	need /usr/sbin/inetd nc
 	inetd_conf
 	bg_pre inetd 60 /usr/sbin/inetd -d "$SRV/inetd.conf"

@@ -1268,6 +1268,14 @@ int shim_listen(int fd, int backlog)
 	shim_lock();
 	if (k->type != SOCK_STREAM) {
 		r = -EOPNOTSUPP;
+	} else if (k->listening && shim_exposed(k) && !attached(k)) {
+		/* A listener this process holds through its channel (a fork
+		 * child's copy, or an exec'd image's: gunicorn's re-exec
+		 * upgrade sets up the listeners it inherits as new ones):
+		 * Linux's inet_listen on a listening socket only sets its
+		 * backlog. Deviation: the backlog stays the one the stack's
+		 * listener has; this process has no stack to give it to. */
+		r = 0;
 	} else if (k->ss != SHIM_SS_UNCONNECTED || k->syn_sent) {
 		/* Linux's inet_listen: only a socket connect() never touched;
 		 * one whose connect() sent a SYN stays refused (Linux 6.18,

@@ -11208,6 +11208,55 @@ CASE(getsockopt_so_error_into_errno, 0)
 	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
 }
 CASE(scm_rights_pass_connected_view, 0) { scm_view(-1, false); }
+/* listen() again on a listener a fork child inherited, or an image exec'd
+ * with it on fd 3 (sockdiff -L 3): gunicorn's re-exec upgrade (USR2) takes
+ * its listeners from GUNICORN_FD and sets them up as new ones, listen()
+ * included. Linux's inet_listen on a listening socket sets its backlog and
+ * succeeds. Then the child accepts a connection the peer made meanwhile. */
+static int relisten_child(int l)
+{
+	struct pollfd p = { .fd = l, .events = POLLIN };
+	int a;
+
+	R(listen(l, 64));
+	if (poll(&p, 1, WAIT_MS) != 1)
+		return 4;
+	a = RFD(accept(l, NULL, NULL));
+	if (a < 0)
+		return 5;
+	emit_peername(a);
+	close(a);
+	return 0;
+}
+static void relisten(bool exec)
+{
+	int l = tcp_listener(), st;
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+
+	need(n > 0, "readlink");
+	self[n] = '\0';
+	peer("connect %d hold", case_port());
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		char *argv[] = { self, "-L", "3", NULL };
+
+		if (!exec)
+			_exit(relisten_child(l));
+		if (dup2(l, 3) != 3)
+			_exit(126);
+		execv(self, argv);
+		_exit(127);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%s%d", WIFSIGNALED(st) ? "SIG" : "", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	R(listen(l, 16));
+	R(close(l));
+}
+CASE(fork_child_listen_again, 0) { relisten(false); }
+CASE(exec_listen_again, 0) { relisten(true); }
 /* What an image exec'd with an environment of the caller's own, without
  * LD_PRELOAD, sees of a connection it inherits on fd 3: its names, family
  * and TCP_NODELAY, then an echo through it (sockdiff -v 3). So
@@ -19281,13 +19330,14 @@ int main(int argc, char **argv)
 	char self[4096];
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "p:c:lr:s:v:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:lr:s:v:L:")) != -1) {
 		switch (opt) {
 		case 'p': preload = optarg; break;
 		case 'c': if (npats < 64) pats[npats++] = optarg; break;
 		case 'l': list = true; break;
 		case 'r': run_one(optarg); break;
 		case 'v': exit(view_inherited(atoi(optarg)));
+		case 'L': exit(relisten_child(atoi(optarg)));
 		case 's':
 			/* -s K/N: the K-th of N shards (every N-th case from
 			 * the K-th, counting the cases the patterns take), so
@@ -19299,7 +19349,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE | -v FD\n");
+			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE | -v FD | -L FD\n");
 			return 2;
 		}
 	}

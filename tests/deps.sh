@@ -15,7 +15,7 @@ apache2-bin lighttpd haproxy memcached libmemcached-tools python3-gunicorn openb
 openssl nodejs mosquitto mosquitto-clients
 vsftpd tinyproxy stunnel4 exim4-daemon-light varnish tftpd-hpa tftp-hpa
 bind9 mariadb-server mariadb-client
-libnginx-mod-stream dante-server openjdk-17-jdk-headless"
+libnginx-mod-stream dante-server openjdk-17-jdk-headless systemd"
 
 missing() {
 	for p in $PACKAGES; do

@@ -824,7 +824,8 @@ void shim_adopt_passed(int fd)
 	n.peer = (struct ip4_endpoint){ pa, (uint16_t)pp };
 	if (tag && tag == relay_share_tag())
 		n.share = relay_share_at(share);
-	(void)shim_adopt(fd, &n);
+	if (shim_adopt(fd, &n) == 0)
+		shim_join_passed();
 }
 
 void shim_exec_adopt(const char *note)

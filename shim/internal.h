@@ -597,6 +597,9 @@ void shim_join_forget(struct shim_sock *k);
  * join_ancestor): what this process found out before the fork is asked
  * again. */
 void shim_join_fork_child(void);
+/* After a socket passed over SCM_RIGHTS was adopted: this process joins
+ * the stack on the TAP when it is the same user's and no ancestor's. */
+void shim_join_passed(void);
 /* This process's TCP sockets are another process's stack's (JOINED). */
 bool shim_join_joined(void);
 /* The last look for an ancestor's stack (shim_join_check) found the TAP

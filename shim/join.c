@@ -159,6 +159,52 @@ static void join_ancestor(void)
 	log_debug("joined the stack of process %d (an ancestor) on %s", (int)pid, ifc.name);
 }
 
+/*
+ * A socket passed to this process over SCM_RIGHTS (shim_adopt_passed) is
+ * served by the stack on the TAP: when this process has none of its own
+ * and that stack is no ancestor's (haproxy's seamless reload: the new
+ * process, started by hand or by a unit with -x, takes the old one's
+ * listeners over its stats socket), it joins that stack for its own new
+ * sockets as a descendant does, where it could start no stack of its own
+ * ("cannot attach": its backend connections failed). Also when the stack's
+ * program is gone and its stack process carries it on (the next reload:
+ * the listeners come from a joiner). The same user only: a sender of
+ * another user hands over its socket, not its stack. Sockets made before
+ * (placeholders, since no stack served them) stay as they were.
+ */
+void shim_join_passed(void)
+{
+	uint32_t self = (uint32_t)sys_geteuid(), uid = 0;
+	struct shim_iface ifc;
+	struct sockaddr_un sa;
+	socklen_t len;
+	pid_t pid = 0;
+	int fd;
+
+	/* Before its first Internet socket, the look for an ancestor's stack
+	 * comes first, as at that socket. */
+	if (shim_join_check() != 0 || shim_stack_started())
+		return;
+	pthread_mutex_lock(&join_mu);
+	if (atomic_load(&join_state) != JOIN_NONE || shim_stack_started() || !shim_host.iface ||
+	    shim_host.iface(shim_host.ctx, &ifc) < 0 || !ifc.name[0])
+		goto out;
+	len = ctl_tap_abstract(&sa, ifc.name);
+	fd = join_dial_pid(&sa, len, &uid, &pid);
+	if (fd < 0)
+		goto out;
+	sys_close(fd);
+	if (uid != self)
+		goto out;
+	join_uid = uid;
+	join_sa = sa;
+	join_salen = len;
+	atomic_store(&join_state, JOIN_JOINED);
+	log_debug("joined the stack of process %d on %s (it passed this process a socket)", (int)pid, ifc.name);
+out:
+	pthread_mutex_unlock(&join_mu);
+}
+
 /* Under join_mu: looks for the owner of join_name. */
 static void join_find(void)
 {

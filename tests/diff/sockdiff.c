@@ -11208,6 +11208,81 @@ CASE(getsockopt_so_error_into_errno, 0)
 	emit("r=%d errno=%s len=%u", r, ename(errno), (unsigned)l);
 }
 CASE(scm_rights_pass_connected_view, 0) { scm_view(-1, false); }
+/* An unrelated process (a grandchild whose parent has exited, exec'd anew:
+ * sockdiff -J 3) that gets a connection passed over SCM_RIGHTS, then makes
+ * a connection of its own: haproxy's seamless reload, a new process given
+ * the old one's listeners (-x), which connects to its backends. Its new
+ * connection leaves from the host's address, as any of Linux's; it echoes
+ * through both, then says it is done on the Unix socket. */
+static int passed_then_own(int u)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], x, b[8];
+	struct iovec iov = { &x, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	struct pollfd p = { .events = POLLIN };
+	int fd, s, ok = 0;
+
+	if (recvmsg(u, &m, 0) != 1 || !(cm = CMSG_FIRSTHDR(&m)) || cm->cmsg_type != SCM_RIGHTS)
+		return 3;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (R(connect_to(s, PEER, P_ECHO)) == 0) {
+		emit_sockname(s);
+		p.fd = s;
+		ok += write(s, "ping", 4) == 4 && poll(&p, 1, WAIT_MS) == 1 && read(s, b, sizeof(b)) == 4;
+	}
+	p.fd = fd;
+	ok += write(fd, "ping", 4) == 4 && poll(&p, 1, WAIT_MS) == 1 && read(fd, b, sizeof(b)) == 4;
+	emit("echoes=%d", ok);
+	(void)!write(u, "d", 1);
+	return 0;
+}
+CASE(scm_rights_unrelated_own_connection, 0)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], self[4096], x;
+	struct iovec iov = { "x", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	struct pollfd p = { .events = POLLIN };
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int sv[2], s, st;
+	pid_t pid;
+
+	need(n > 0, "readlink");
+	self[n] = '\0';
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		char *argv[] = { self, "-J", "3", NULL };
+		pid_t mid = getpid();
+
+		if (fork() != 0)
+			_exit(0);
+		/* The grandchild: once its parent is gone it descends from
+		 * nobody here. */
+		while (getppid() == mid)
+			usleep(1000);
+		if (dup2(sv[1], 3) != 3)
+			_exit(126);
+		execv(self, argv);
+		_exit(127);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	s = tcp_to(P_ECHO);
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &s, sizeof(s));
+	need(sendmsg(sv[0], &m, 0) == 1, "sendmsg");
+	close(sv[1]);
+	p.fd = sv[0];
+	emit("done=%d", poll(&p, 1, 3 * WAIT_MS) == 1 && read(sv[0], &x, 1) == 1);
+	R(close(s));
+}
 /* listen() again on a listener a fork child inherited, or an image exec'd
  * with it on fd 3 (sockdiff -L 3): gunicorn's re-exec upgrade (USR2) takes
  * its listeners from GUNICORN_FD and sets them up as new ones, listen()
@@ -19330,7 +19405,7 @@ int main(int argc, char **argv)
 	char self[4096];
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "p:c:lr:s:v:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:lr:s:v:L:J:")) != -1) {
 		switch (opt) {
 		case 'p': preload = optarg; break;
 		case 'c': if (npats < 64) pats[npats++] = optarg; break;
@@ -19338,6 +19413,7 @@ int main(int argc, char **argv)
 		case 'r': run_one(optarg); break;
 		case 'v': exit(view_inherited(atoi(optarg)));
 		case 'L': exit(relisten_child(atoi(optarg)));
+		case 'J': exit(passed_then_own(atoi(optarg)));
 		case 's':
 			/* -s K/N: the K-th of N shards (every N-th case from
 			 * the K-th, counting the cases the patterns take), so
@@ -19349,7 +19425,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE | -v FD | -L FD\n");
+			fprintf(stderr, "usage: sockdiff [-p PRELOAD] [-c PATTERN]... [-s K/N] [-l] | -r CASE | -v FD | -L FD | -J FD\n");
 			return 2;
 		}
 	}

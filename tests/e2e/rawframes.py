@@ -139,16 +139,23 @@ def serve():
             s = key.fileobj
             if key.data in ("closer", "talker", "bulk"):
                 try:
-                    c, _ = s.accept()
+                    c, addr = s.accept()
                 except OSError:
                     continue
                 if key.data == "closer":
                     c.close()
                 else:
-                    c.sendall(b"hello\n" if key.data == "talker" else b"b" * BULK)
+                    # The peer's address as accept() gave it: a scenario
+                    # may reset the connection before getpeername() could
+                    # ask (ENOTCONN), or before the send (ECONNRESET); the
+                    # server goes on either way.
+                    try:
+                        c.sendall(b"hello\n" if key.data == "talker" else b"b" * BULK)
+                    except OSError:
+                        pass
                     conns.append(c)
                     if key.data == "bulk":
-                        connected[("bulk", c.getpeername()[0])] = c
+                        connected[("bulk", addr[0])] = c
             elif key.data == "control":
                 udp_control(s, connected)
             elif key.data in ("listen", "listen-eof"):

@@ -158,17 +158,27 @@ long pkb_live(void)
  * instructions: the allocating reader and the freeing reader (a program's
  * recv) are different threads.
  *
- * 64 buffers (4.3 MiB of the runner's 68 KiB buffers at most): with 32, iperf3 receiving
- * four streams took half its buffers fresh from malloc, since the queues
- * held more than 32 frames between two reads of the program and gave them
- * back together, and paid for it in page faults (7,700 to 30,000 in a 5 s
- * run); with 64, under 1% (and 1,200 to 3,600 faults).
+ * How many: as many as were in use at once lately. The receive queues
+ * of iperf3's four streams (peer -> pstack) held 300 to 400 frames
+ * between two reads of the program and gave them back together: a fixed
+ * 64 buffers took most of those fresh from malloc again, 17,000 to 27,000
+ * page faults in 2 s, each a trap to the hypervisor here, the largest
+ * single cost of the receive path (9% of its CPU); with the cache as deep
+ * as the burst, 100 to 2,400. What stayed unused for a whole trim period
+ * (pkb_rx_trim: the lowest count the cache fell to during it) goes back
+ * to malloc, down to PKB_RX_CACHE_KEEP, so that a program that received
+ * one burst does not keep its memory: the receive queues' memory is
+ * bounded by PSTACK_TCP_MEM, and so is the cache's, by PKB_RX_CACHE.
  */
-#define PKB_RX_CACHE 64
+#define PKB_RX_CACHE 1024
+#define PKB_RX_CACHE_KEEP 64
+#define PKB_RX_TRIM_US 1000000u
 
 static struct {
 	bool busy;              /* __atomic: the lock */
 	unsigned n;
+	unsigned low;           /* the fewest n held since the last trim */
+	uint64_t trim_at;       /* when pkb_rx_trim next looks (0: not set) */
 	long fresh;             /* buffers taken from malloc (pkb_rx_fresh), under the lock */
 	size_t size;            /* the size cached (the first one given back) */
 	struct pkb_rx *b[PKB_RX_CACHE];
@@ -191,10 +201,13 @@ struct pkb_rx *pkb_rx_alloc(size_t size)
 	struct pkb_rx *b = NULL;
 
 	rx_cache_lock();
-	if (rx_cache.n && rx_cache.size == size)
+	if (rx_cache.n && rx_cache.size == size) {
 		b = rx_cache.b[--rx_cache.n];
-	else
+		if (rx_cache.n < rx_cache.low)
+			rx_cache.low = rx_cache.n;
+	} else {
 		rx_cache.fresh++;
+	}
 	rx_cache_unlock();
 	if (!b) {
 		b = aligned_alloc(_Alignof(struct pkb_rx), (sizeof(*b) + size + _Alignof(struct pkb_rx) - 1) &
@@ -214,6 +227,44 @@ long pkb_rx_fresh(void)
 
 	rx_cache_lock();
 	n = rx_cache.fresh;
+	rx_cache_unlock();
+	return n;
+}
+
+uint64_t pkb_rx_trim(uint64_t now)
+{
+	struct pkb_rx *spare[PKB_RX_CACHE];
+	unsigned nspare = 0;
+	uint64_t at;
+
+	rx_cache_lock();
+	if (!rx_cache.trim_at) {
+		rx_cache.trim_at = now + PKB_RX_TRIM_US;
+		rx_cache.low = rx_cache.n;
+	} else if (now >= rx_cache.trim_at) {
+		/* Buffers the cache held all period long: nobody needed them. */
+		unsigned idle = rx_cache.low < rx_cache.n ? rx_cache.low : rx_cache.n;
+
+		while (idle > PKB_RX_CACHE_KEEP && rx_cache.n > PKB_RX_CACHE_KEEP) {
+			spare[nspare++] = rx_cache.b[--rx_cache.n];
+			idle--;
+		}
+		rx_cache.low = rx_cache.n;
+		rx_cache.trim_at = now + PKB_RX_TRIM_US;
+	}
+	at = rx_cache.n > PKB_RX_CACHE_KEEP ? rx_cache.trim_at : UINT64_MAX;
+	rx_cache_unlock();
+	while (nspare)
+		free(spare[--nspare]);
+	return at;
+}
+
+long pkb_rx_cached(void)
+{
+	long n;
+
+	rx_cache_lock();
+	n = rx_cache.n;
 	rx_cache_unlock();
 	return n;
 }

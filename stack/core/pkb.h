@@ -114,6 +114,15 @@ void pkb_rx_put(struct pkb_rx *b);
 /* Receive buffers pkb_rx_alloc took from malloc rather than from its cache of
  * freed ones, since the process started. */
 long pkb_rx_fresh(void);
+/*
+ * Gives back to malloc the cached buffers that stayed unused since the
+ * last trim (down to a floor), at most once a period: the stack thread
+ * calls it on its passes. Returns when it should be called next
+ * (UINT64_MAX: the cache holds no more than its floor).
+ */
+uint64_t pkb_rx_trim(uint64_t now);
+/* Freed receive buffers the cache holds now. */
+long pkb_rx_cached(void);
 /* Whether anyone but the reader holds b. */
 static inline int pkb_rx_kept(const struct pkb_rx *b)
 {

@@ -895,7 +895,7 @@ static void *runner_thread(void *arg)
 		}
 		struct pollfd *fds = r->pfds;
 		struct timespec ts, *tsp = NULL;
-		uint64_t now = runner_now(), at;
+		uint64_t now = runner_now(), at, trim_at;
 		unsigned nrelay = 0, nctl, nown = 0;
 		bool relays = false, relay_busy = false;
 		long rc;
@@ -923,6 +923,10 @@ static void *runner_thread(void *arg)
 		at = runner_deadline(r);
 		if (relay_busy)
 			at = now;
+		/* Receive buffers a burst left cached and nobody used since (pkb.h). */
+		trim_at = pkb_rx_trim(now);
+		if (trim_at < at)
+			at = trim_at;
 		r->ctl_host.relays = relay_count(&r->relays);
 		/* The handover (ctl.h): once the program is gone, with only
 		 * TIME_WAIT and an orphan's FIN_WAIT_2 left. Asked while the

@@ -16,6 +16,22 @@
 
 #define RX_BUF (65536 + 4096)   /* the runner's buffer (runner.c, RUNNER_RX_BUF) */
 #define BURST 48
+#define DEEP 400        /* four streams' queues held 300 to 400 frames */
+#define SEC 1000000u    /* pkb.c's trim period, PKB_RX_TRIM_US */
+#define KEEP 64         /* and its floor, PKB_RX_CACHE_KEEP */
+
+/* DEEP buffers kept at once, then given back together. */
+static void deep_burst(void)
+{
+	struct pkb_rx *b[DEEP];
+
+	for (int i = 0; i < DEEP; i++) {
+		b[i] = pkb_rx_alloc(RX_BUF);
+		assert_non_null(b[i]);
+	}
+	for (int i = 0; i < DEEP; i++)
+		pkb_rx_put(b[i]);
+}
 
 static void test_burst_reuses_buffers(void **state)
 {
@@ -62,11 +78,53 @@ static void test_other_size_is_fresh(void **state)
 	assert_int_equal(pkb_live(), live);
 }
 
+/* A burst deeper than the old fixed 64 is read again into the same buffers. */
+static void test_deep_burst_reuses_buffers(void **state)
+{
+	long fresh;
+
+	(void)state;
+	deep_burst();
+	fresh = pkb_rx_fresh();
+	deep_burst();
+	assert_int_equal(pkb_rx_fresh() - fresh, 0);
+	assert_true(pkb_rx_cached() >= DEEP);
+}
+
+/* Buffers nobody took for a whole period go back to malloc, down to the
+ * floor; buffers in use during the period stay. */
+static void test_trim_gives_back_idle_buffers(void **state)
+{
+	uint64_t t = 50 * SEC, next;
+	long fresh;
+
+	(void)state;
+	deep_burst();
+	pkb_rx_trim(t);                 /* a period starts */
+	deep_burst();                   /* used during it: all of them */
+	next = pkb_rx_trim(t + SEC);
+	assert_true(pkb_rx_cached() >= DEEP);
+	assert_int_equal(next, t + 2 * SEC);
+	/* Not looked at again before the period ends. */
+	assert_int_equal(pkb_rx_trim(t + SEC + SEC / 2), t + 2 * SEC);
+	assert_true(pkb_rx_cached() >= DEEP);
+	/* A period without a frame: down to the floor, and nothing more to do. */
+	next = pkb_rx_trim(t + 2 * SEC);
+	assert_int_equal(pkb_rx_cached(), KEEP);
+	assert_int_equal(next, UINT64_MAX);
+	/* The floor stays cached: a burst of it is not fresh. */
+	fresh = pkb_rx_fresh();
+	test_burst_reuses_buffers(state);
+	assert_int_equal(pkb_rx_fresh() - fresh, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_reuses_buffers),
 		cmocka_unit_test(test_other_size_is_fresh),
+		cmocka_unit_test(test_deep_burst_reuses_buffers),
+		cmocka_unit_test(test_trim_gives_back_idle_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include "stack/core/ip4.h"
 #include "stack/core/lockcheck.h"
 #include "stack/core/log.h"
+#include "stack/core/pkb.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/udp.h"
 
@@ -239,6 +240,11 @@ uint64_t stack_poll_at(const struct stack *s)
 {
 	stack_assert_locked();
 	return min64(min64(arp_poll_at(s), ip4_poll_at(s)), tcp_timers_at(s));
+}
+
+uint64_t stack_trim_caches(uint64_t now)
+{
+	return pkb_rx_trim(now);
 }
 
 const struct stack_stats *stack_stats(const struct stack *s)

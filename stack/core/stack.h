@@ -170,6 +170,13 @@ void stack_poll(struct stack *s, uint64_t now);
 void stack_loop_flush(struct stack *s, uint64_t now);
 /* The earliest time stack_poll() has work, or STACK_NEVER. */
 uint64_t stack_poll_at(const struct stack *s);
+/*
+ * The process-wide caches of freed buffers (receive buffers, pkb.h) give
+ * back what stayed unused through a whole period;
+ * called on the stack thread's passes, with or without the lock. Returns
+ * when to call it next, or STACK_NEVER.
+ */
+uint64_t stack_trim_caches(uint64_t now);
 /* The link's tx_full: its queue to the device holds enough. */
 bool stack_tx_full(const struct stack *s);
 

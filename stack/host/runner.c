@@ -923,8 +923,8 @@ static void *runner_thread(void *arg)
 		at = runner_deadline(r);
 		if (relay_busy)
 			at = now;
-		/* Receive buffers a burst left cached and nobody used since (pkb.h). */
-		trim_at = pkb_rx_trim(now);
+		/* Buffers a burst left cached and nobody used since (stack.h). */
+		trim_at = stack_trim_caches(now);
 		if (trim_at < at)
 			at = trim_at;
 		r->ctl_host.relays = relay_count(&r->relays);

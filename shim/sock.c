@@ -1734,6 +1734,11 @@ static int tcp_connect_sock(struct shim_sock *k, int a, const struct ip4_endpoin
 		/* Linux: a disconnect, whatever the state (0 for a socket that
 		 * never connected). */
 		k->disconnects++;
+		/* Linux's tcp_disconnect moves write_seq even on a socket
+		 * that never connected (SIOCOUTQNSD 2, TCP_NOTSENT_LOWAT's
+		 * poll): the stack object keeps that gap. */
+		if (!k->tcp && !k->join && !k->moved && !shim_exposed(k) && !(k->family == AF_INET6 && k->v6only))
+			(void)attach(k);
 		r = tcp_disconnect_sock(k);
 		if (r == 0)
 			k->ss = SHIM_SS_UNCONNECTED;

@@ -195,6 +195,9 @@ struct tcp_conn {
 	 * timeout ended the connection (Linux's tcp_reset and tcp_write_err
 	 * purge the write queue but leave write_seq, snd_una and snd_nxt). */
 	uint32_t dead_outq, dead_nsd;
+	/* Linux's max_window as tcp_disconnect finds it: kept across a
+	 * disconnect (and each one moves write_seq on by it again). */
+	uint32_t disc_wnd;
 	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
 	 * data as Linux's send buffers would hold it, each at most a size goal;
 	 * the buffer that is the tail when a write ends carries PSH. The tail

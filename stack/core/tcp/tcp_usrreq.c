@@ -252,6 +252,8 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss;
 	c->snd_max = c->iss;
+	/* tcp_connect_init: snd_una and snd_nxt catch write_seq up. */
+	c->dead_outq = c->dead_nsd = 0;
 	c->snd_base = c->iss + 1;
 	c->snd_sml = c->iss + 1;
 	c->psh_pushed = c->iss + 1;
@@ -442,10 +444,14 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 	return c;
 }
 
-/* Bytes queued and not sent yet (Linux's write_seq - snd_nxt). */
+/* Bytes queued and not sent yet (Linux's write_seq - snd_nxt); in CLOSE
+ * the gap a reset or a disconnect left between them (tcp_outq_unsent). */
 static uint32_t notsent(const struct tcp_conn *c)
 {
 	tcp_seq end = tcp_snd_end(c);
+
+	if (c->state == TCP_STATE_CLOSED)
+		return (uint32_t)c->sndq.len + c->dead_nsd;
 
 	return seq_gt(end, c->snd_nxt) ? end - c->snd_nxt : 0;
 }
@@ -1748,6 +1754,20 @@ void tcp_disconnect_counts(struct tcp_conn *c, const struct tcp_conn *old)
 	 * after a connection with them). */
 	c->mss_closed = (old->state == TCP_STATE_CLOSED && !old->was_connected) || old->state == TCP_STATE_LISTEN ?
 			old->mss_closed : old->mss;
+	/* tcp_disconnect moves write_seq on by the largest window the peer
+	 * offered plus 2 and leaves snd_una and snd_nxt: SIOCOUTQ,
+	 * SIOCOUTQNSD, tcpi_notsent_bytes and TCP_NOTSENT_LOWAT's writability
+	 * count that gap in CLOSE, until a connect() catches up (2 on a socket
+	 * that never connected). Linux keeps max_window: a second disconnect
+	 * adds it again. A listener moved no write_seq since its last gap. */
+	c->disc_wnd = old->max_snd_wnd > old->disc_wnd ? old->max_snd_wnd : old->disc_wnd;
+	if (old->state == TCP_STATE_LISTEN) {
+		c->dead_outq = old->dead_outq + c->disc_wnd + 2;
+		c->dead_nsd = old->dead_nsd + c->disc_wnd + 2;
+	} else {
+		c->dead_outq = (uint32_t)tcp_outq(old) + (old->state == TCP_STATE_SYN_SENT) + c->disc_wnd + 2;
+		c->dead_nsd = (uint32_t)tcp_outq_unsent(old) + c->disc_wnd + 2;
+	}
 }
 
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t now)

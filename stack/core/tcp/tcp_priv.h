@@ -198,6 +198,11 @@ struct tcp_conn {
 	/* Linux's max_window as tcp_disconnect finds it: kept across a
 	 * disconnect (and each one moves write_seq on by it again). */
 	uint32_t disc_wnd;
+	/* And write_seq itself, which the next connect() takes as its ISN
+	 * (tcp_v4_connect picks one only while write_seq is 0): snd_una kept
+	 * across disconnects (disc_una) plus the gap (dead_outq). Used once. */
+	tcp_seq disc_una, disc_seq;
+	bool disc_seq_set;
 	/* PSH as Linux sets it (tcp_output.c, tcp_psh_note_write): the unsent
 	 * data as Linux's send buffers would hold it, each at most a size goal;
 	 * the buffer that is the tail when a write ends carries PSH. The tail

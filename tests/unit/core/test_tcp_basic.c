@@ -641,6 +641,62 @@ static void test_reuseport_group_spreads(void **state)
 	ts_free(t);
 }
 
+/*
+ * connect(AF_UNSPEC) (tcp_disconnect_counts, the fresh connection that
+ * replaces the old): Linux's tcp_disconnect moves write_seq on by the
+ * peer's largest window plus 2 and leaves snd_una and snd_nxt, so SIOCOUTQ
+ * and SIOCOUTQNSD answer that gap in CLOSE, and the next connect's SYN
+ * starts at write_seq. Measured on 6.18 (veth, tcpdump -S): a socket that
+ * never connected sends SYN seq 2; one whose connection had sent 3 bytes,
+ * all acked, with the peer's window at 65536, SYN seq ISN + 1 + 3 + 65536 + 2.
+ */
+static void test_disconnect_moves_write_seq(void **state)
+{
+	struct tscript *t = ts_new(5000);
+	struct tcp_conn *never = tcp_open(t->h->s), *c, *next;
+	struct ip4_endpoint local = { 0, t->local_port }, peer = { H_PEER_IP, t->peer_port };
+	tcp_seq iss;
+
+	(void)state;
+	/* Never connected: write_seq, snd_una and snd_nxt were 0. */
+	next = tcp_open(t->h->s);
+	tcp_disconnect_counts(next, never);
+	tcp_close(never, t->h->now);
+	assert_int_equal(tcp_outq(next), 2);
+	assert_int_equal(tcp_outq_unsent(next), 2);
+	assert_int_equal(tcp_bind(next, &local, 0), 0);
+	assert_int_equal(tcp_connect(next, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(next->iss, 2);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	tcp_close(next, t->h->now);
+
+	/* After a connection that sent 3 bytes, all acknowledged. */
+	ts_new_peer(t);
+	c = ts_connect(t);
+	iss = c->iss;
+	assert_int_equal(tcp_send(c, "abc", 3, t->h->now), 3);
+	ts_expect(t, "P. 1:4(3) ack 1 win 502 <nop,nop,TS val * ecr 100>");
+	ts_inject(t, ". 1:1(0) ack 4 win 512 <nop,nop,TS val 110 ecr 0>");
+	assert_int_equal(c->max_snd_wnd, 65536);
+	next = tcp_open(t->h->s);
+	tcp_disconnect_counts(next, c);
+	assert_int_equal(tcp_outq(next), 65536 + 2);
+	assert_int_equal(tcp_outq_unsent(next), 65536 + 2);
+	ts_abort(t, c);
+	ts_new_peer(t);
+	local.port = t->local_port;
+	peer.port = t->peer_port;
+	assert_int_equal(tcp_bind(next, &local, 0), 0);
+	assert_int_equal(tcp_connect(next, &peer, t->h->now), -EINPROGRESS);
+	assert_int_equal(next->iss, iss + 1 + 3 + 65536 + 2);
+	ts_expect(t, "S 0:0(0) win 64240 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>");
+	/* Once: a connection of its own counts from its own ISN. */
+	assert_false(next->disc_seq_set);
+	assert_int_equal(tcp_outq(next), 0);
+	tcp_close(next, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_syn_received_paws_ack_window),
 		cmocka_unit_test(test_synack_mss_follows_path_mtu),
 		cmocka_unit_test(test_syn_mss_follows_path_mtu),
+		cmocka_unit_test(test_disconnect_moves_write_seq),
 	};
 	return cmocka_run_group_tests_name("tcp_basic", tests, NULL, NULL);
 }

@@ -80,6 +80,8 @@ UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
 TCP_EOF_CLOSER = 7007  # accepts, reads, closes at the peer's FIN
 TCP_BULK_BACKLOG1 = 7008  # as TCP_BULK, with a backlog of 1 (SYN cookies)
 TCP_NOACCEPT_BACKLOG1 = 7009  # as TCP_NOACCEPT, with a backlog of 1
+TCP_TOS_BACKLOG1 = 7010  # as TCP_OPEN, with a backlog of 1 and IP_TOS 0x28
+LISTENER_TOS = 0x28
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -105,6 +107,13 @@ def serve():
     eof.listen(64)
     eof.setblocking(False)
     sel.register(eof, selectors.EVENT_READ, "listen-eof")
+    tos = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tos.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tos.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, LISTENER_TOS)
+    tos.bind(("0.0.0.0", TCP_TOS_BACKLOG1))
+    tos.listen(1)
+    tos.setblocking(False)
+    sel.register(tos, selectors.EVENT_READ, "listen")
     idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     idle.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     idle.bind(("0.0.0.0", TCP_NOACCEPT))
@@ -5521,6 +5530,28 @@ def bulk_partial_undo_reordering(r):
     tinfo(r, 42562)
     bulk_ack(r, 42562, s + BULK, ecr=t0)
     bulk_end(r, 42562)
+
+@scenario
+def syn_cookie_listener_tos(r):
+    # A listener with IP_TOS 0x28 and a backlog of 1: its SYN-ACKs carry
+    # its TOS (tcp_v4_send_synack: the listener's inet->tos), the one with
+    # a cookie too (the same function sends it, want_cookie), and so do
+    # the cookie connection's segments (the child is the listener's
+    # clone); the SYNs' own TOS (0xb8) is not reflected (tcp_reflect_tos
+    # is off).
+    port = TCP_TOS_BACKLOG1
+    for sport in (45060, 45061, 45062):
+        r.tcp(sport, port, PEER_ISN, 0, SYN, opts=o_mss(), ipkw={"tos": 0xb8})
+        r.expect()
+    isn = r.isn.get((port, 45062), 0)
+    r.tcp(45062, port, PEER_ISN + 1, isn + 1, ACK, win=502)
+    r.tcp(45062, port, PEER_ISN + 1, isn + 1, ACK | PSH, win=502, data=b"tos")
+    r.expect()
+    for sport in (45060, 45061):
+        r.reset(sport, PEER_ISN + 1, port)
+    r.reset(45062, PEER_ISN + 4, port)
+    r.quiet(0.05)
+
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":

@@ -827,9 +827,13 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
  * options of opts: with timestamps, the ones a SYN-ACK carries, whose
  * TSval holds what the cookie has no room for (Linux's
  * cookie_init_timestamp); without, none. The window is the listener's
- * buffer, at most 65535, a multiple of the segment the options leave. */
+ * buffer, at most 65535, a multiple of the segment the options leave.
+ * Its TOS is the listener's, as every SYN-ACK's (Linux sends the cookie's
+ * from tcp_v4_send_synack too, with the listener's inet->tos); measured on
+ * Linux 6.18 (rawframes syn_cookie_listener_tos): a listener with IP_TOS
+ * 0x28 sent its cookie SYN-ACK with 0x28, pstack with 0. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf,
-			    const struct tcp_seg *opts, uint64_t now)
+			    const struct tcp_seg *opts, uint8_t tos, uint64_t now)
 {
 	uint32_t mss = s->mtu - 40u - (opts->has_ts ? 12u : 0u);
 	struct tcp_seg r = {
@@ -841,7 +845,7 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 		.sack_ok = opts->sack_ok, .has_ws = opts->has_ws, .ws = opts->ws,
 	};
 
-	if (send_stateless(s, &r, g, 0, now))
+	if (send_stateless(s, &r, g, tos, now))
 		s->tcp->segs_sent++;
 }
 

@@ -280,8 +280,11 @@ struct ip4_opts {
  * ip4_options_check up to limit) as Linux's ip_options_compile() leaves
  * them in the received datagram: our address and time recorded where
  * record route and timestamp options have room, the timestamp's overflow
- * count raised where not. Linux's ICMP errors quote the datagram so
- * changed (without fixing its checksum), and its replies start from it.
+ * count raised where not, and whatever follows an end-of-list option
+ * cleared to end-of-list (RFC 791 §3.1: it ends the options; Linux
+ * rewrites the bytes after it, is_changed). Linux's ICMP errors quote the
+ * datagram so changed (without fixing its checksum), and its replies start
+ * from it.
  */
 static void ip4_options_input(const struct stack *s, uint8_t *hdr, size_t limit, uint32_t ms,
 			      struct ip4_opts *o)
@@ -289,9 +292,13 @@ static void ip4_options_input(const struct stack *s, uint8_t *hdr, size_t limit,
 	size_t i = IP4_HLEN;
 
 	memset(o, 0, sizeof(*o));
-	while (i < limit && hdr[i] != IPOPT_END) {
+	while (i < limit) {
 		uint8_t *d = hdr + i, len, ptr;
 
+		if (d[0] == IPOPT_END) {
+			memset(d + 1, IPOPT_END, limit - i - 1);
+			break;
+		}
 		if (d[0] == IPOPT_NOP) {
 			i++;
 			continue;

@@ -943,6 +943,15 @@ def udp_closed_opt_rr(r):
 
 
 @scenario
+def udp_closed_opt_eol_garbage(r):
+    # Bytes after an end-of-list option: Linux's ip_options_compile clears
+    # them in the datagram (is_changed), and the port unreachable quotes
+    # it so (its IP checksum the one sent).
+    r.udp(45200, CLOSED, b"eol", ipkw={"opts": b"\x00\xaa\xbb\xcc"})
+    r.expect()
+
+
+@scenario
 def udp_open_opt_bad(r):
     r.udp(40613, UDP_OPEN, b"bad opt", ipkw={"opts": b"\x07\x09\x04\0"})
     r.expect()

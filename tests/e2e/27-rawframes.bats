@@ -23,7 +23,7 @@
 # reads, 7002 that never accepts, 7003 that closes at once, 7004 that
 # sends first, 7005 that sends 4000 bytes, 7007 that closes at the peer's
 # FIN, 7008 as 7005 and 7009 as 7002 with a backlog of 1, 7010 as 7000
-# with a backlog of 1 and IP_TOS 0x28; UDP echo on
+# with a backlog of 1 and IP_TOS 0x28, 7011 as 7009 (one scenario's); UDP echo on
 # 7001, control on 7006), on the kernel and under the preload. The
 # three harness runs go at once (about 75 s each on a quiet machine, more
 # under load: each may take 150 s before it counts as hung). Both pstack outputs must

@@ -82,6 +82,7 @@ TCP_BULK_BACKLOG1 = 7008  # as TCP_BULK, with a backlog of 1 (SYN cookies)
 TCP_NOACCEPT_BACKLOG1 = 7009  # as TCP_NOACCEPT, with a backlog of 1
 TCP_TOS_BACKLOG1 = 7010  # as TCP_OPEN, with a backlog of 1 and IP_TOS 0x28
 LISTENER_TOS = 0x28
+TCP_NOACCEPT_BACKLOG1_B = 7011  # as TCP_NOACCEPT_BACKLOG1, for one scenario alone
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -124,6 +125,10 @@ def serve():
     full.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     full.bind(("0.0.0.0", TCP_NOACCEPT_BACKLOG1))
     full.listen(1)
+    full_b = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    full_b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    full_b.bind(("0.0.0.0", TCP_NOACCEPT_BACKLOG1_B))
+    full_b.listen(1)
     for port, tag, backlog in ((TCP_CLOSER, "closer", 64), (TCP_TALKER, "talker", 64), (TCP_BULK, "bulk", 64),
                                (TCP_BULK_BACKLOG1, "bulk", 1)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -5559,6 +5564,29 @@ def syn_cookie_listener_tos(r):
     for sport in (45060, 45061):
         r.reset(sport, PEER_ISN + 1, port)
     r.reset(45062, PEER_ISN + 4, port)
+    r.quiet(0.05)
+
+
+@scenario
+def syn_acceptq_full_synack_resend(r):
+    # A listener with a backlog of 1 that never accepts (its own: what
+    # its accept queue holds stays there, reset or not): one connection
+    # in its accept queue, a second request answered, a third connection
+    # fills the queue (two, more than the backlog); the second request's
+    # ACK then finds the queue full and is dropped, the request kept
+    # (tcp_check_req's listen_overflow, tcp_abort_on_overflow 0: acked),
+    # and its timer sends the SYN-ACK again a second after the first
+    # (reqsk_timer_handler, TCP_TIMEOUT_INIT).
+    port = TCP_NOACCEPT_BACKLOG1_B
+    r.connect(45070, port, opts=o_mss())
+    r.tcp(45071, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((port, 45071), 0)
+    r.connect(45072, port, opts=o_mss())
+    r.tcp(45071, port, PEER_ISN + 1, isn + 1, ACK)
+    r.expect(timeout=1.5)
+    for sport in (45070, 45071, 45072):
+        r.reset(sport, PEER_ISN + 1, port)
     r.quiet(0.05)
 
 

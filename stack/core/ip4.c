@@ -175,6 +175,7 @@ int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
 #define IPOPT_RR 7
 #define IPOPT_TS 68
 #define IPOPT_LSRR 131
+#define IPOPT_CIPSO 134
 #define IPOPT_SSRR 137
 #define IPOPT_RA 148
 #define IPOPT_TS_TSONLY 0
@@ -186,8 +187,13 @@ int ip4_parse(const uint8_t *pkt, size_t len, unsigned csum, struct ip4_hdr *h)
  * checks a received one: 0 when they are well formed, else the offset in
  * the header of the byte a parameter problem points at (RFC 792; at least
  * IP4_HLEN), with *at the offset of the option it is in. *srr says a source
- * route is there. Unknown options, and the security ones, pass unchecked
- * (Linux: CIPSO is validated when configured; not here).
+ * route is there. Unknown options, and the basic security one, pass
+ * unchecked. A CIPSO option (RFC 1108's successor, FIPS 188) is always
+ * refused: Linux built with NetLabel, as distributions ship it, validates
+ * it (cipso_v4_validate) against the domains of interpretation configured,
+ * and with none configured (the default; pstack has no labelled
+ * networking) it points at the length when the option is shorter than
+ * its 8-byte minimum, else at the DOI, which is unknown.
  */
 static unsigned ip4_options_check(const uint8_t *hdr, size_t ihl, bool *srr, size_t *at)
 {
@@ -252,6 +258,8 @@ static unsigned ip4_options_check(const uint8_t *hdr, size_t ihl, bool *srr, siz
 			if (len < 4)
 				return (unsigned)i + 1;
 			break;
+		case IPOPT_CIPSO:
+			return (unsigned)i + (len < 8 ? 1 : 2);
 		default:
 			break;
 		}
@@ -356,6 +364,20 @@ static size_t ip4_options_limit(const uint8_t *hdr, size_t ihl)
 	return ip4_options_check(hdr, ihl, &srr, &at) ? at : ihl;
 }
 
+/* The CIPSO option that stopped ip4_options_check (its offset; 0 if none):
+ * Linux's ip_options_compile records it (opt->cipso) before it fails to
+ * validate it, and ip_options_echo copies it into the parameter problem,
+ * after the record route and timestamp options. An option whose length
+ * does not fit is not one. */
+static size_t ip4_options_cipso(const uint8_t *hdr, size_t ihl)
+{
+	size_t at = ip4_options_limit(hdr, ihl);
+
+	if (at + 1 < ihl && hdr[at] == IPOPT_CIPSO && hdr[at + 1] >= 2 && hdr[at + 1] <= ihl - at)
+		return at;
+	return 0;
+}
+
 size_t ip4_options_quote(const struct stack *s, const uint8_t *hdr, size_t ihl, uint8_t *out, uint64_t now)
 {
 	struct ip4_opts o;
@@ -371,7 +393,7 @@ int ip4_options_echo(const struct stack *s, const uint8_t *raw, size_t ihl, uint
 	uint8_t hdr[IP4_HLEN_MAX];
 	uint32_t me = s->cfg.addr, ms = stack_ms_of_day(s, now);
 	struct ip4_opts o;
-	size_t n = 0;
+	size_t n = 0, cipso;
 
 	if (ihl <= IP4_HLEN)
 		return 0;
@@ -379,8 +401,9 @@ int ip4_options_echo(const struct stack *s, const uint8_t *raw, size_t ihl, uint
 	ip4_options_input(s, hdr, ip4_options_limit(raw, ihl), ms, &o);
 	/* Linux's ip_options_echo() then ip_options_build(): record route
 	 * first, then the timestamp, each with the reply's own entry where
-	 * there is room (so that an echo records us twice); source routes
-	 * never get here (dropped on input), other options are not echoed. */
+	 * there is room (so that an echo records us twice), and a CIPSO
+	 * option that drew a parameter problem; source routes never get here
+	 * (dropped on input), other options are not echoed. */
 	if (o.rr) {
 		uint8_t len = hdr[o.rr + 1], ptr = hdr[o.rr + 2], *d = out + n;
 
@@ -418,6 +441,10 @@ int ip4_options_echo(const struct stack *s, const uint8_t *raw, size_t ihl, uint
 			d[2] = ptr;
 		}
 		n += len;
+	}
+	if ((cipso = ip4_options_cipso(raw, ihl))) {
+		memcpy(out + n, raw + cipso, raw[cipso + 1]);
+		n += raw[cipso + 1];
 	}
 	while (n & 3)
 		out[n++] = IPOPT_END;

@@ -936,6 +936,32 @@ def icmp_echo_opt_router_alert(r):
 
 
 @scenario
+def icmp_echo_opt_cipso_short(r):
+    # A CIPSO option (134) shorter than its 8 bytes: Linux built with
+    # NetLabel (cipso_v4_validate) answers a parameter problem pointing at
+    # its length, and echoes the option in it (ip_options_echo).
+    r.echo(ipkw={"opts": b"\x86\x06\0\0\0\x01\0\0"})
+    r.expect()
+
+
+@scenario
+def icmp_echo_opt_rr_cipso(r):
+    # Record route, then a well-formed CIPSO option (DOI 1, a tag of 4
+    # bytes): no DOI is configured, so a parameter problem pointing at the
+    # DOI; it carries the record route (ours in it) and the CIPSO option,
+    # and quotes the datagram with ours recorded.
+    r.echo(ipkw={"opts": b"\x01\x07\x07\x04\0\0\0\0\x86\x0a\0\0\0\x01\x01\x04\0\0\0\0"})
+    r.expect()
+
+
+@scenario
+def tcp_syn_listen_opt_cipso(r):
+    # A SYN with a CIPSO option: the parameter problem, no SYN-ACK.
+    r.tcp(45301, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss(), ipkw={"opts": b"\x86\x0a\0\0\0\x01\x01\x04\0\0\0\0"})
+    r.expect()
+
+
+@scenario
 def icmp_echo_opt_len_one(r):
     r.echo(ipkw={"opts": b"\x01\x01\x44\x01"})
     r.expect()

@@ -5128,6 +5128,27 @@ def rto_resend(r):
 
 
 @scenario
+def bulk_psh_forced_push(r):
+    # The bulk sender's 4000 bytes (one write) to a peer whose window is
+    # 1000: buffers of 500 (tcp_xmit_size_goal, and segments, bound to
+    # half the largest window); Linux's forced push, asked each time a
+    # buffer is full, marks PSH on one whose end is more than 500 past the
+    # last mark, and moves the mark to that end (tcp_mark_push: pushed_seq
+    # = write_seq): every second buffer, 1000, 2000, 3000, and the write's
+    # end.
+    r.tcp(45410, TCP_BULK, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((TCP_BULK, 45410), 0) + 1
+    r.tcp(45410, TCP_BULK, PEER_ISN + 1, s, ACK, win=1000)
+    for n in range(1, 4):
+        r.expect(n=2)
+        r.tcp(45410, TCP_BULK, PEER_ISN + 1, s + 1000 * n, ACK, win=1000)
+    r.expect(n=2)
+    r.tcp(45410, TCP_BULK, PEER_ISN + 1, s + 4000, ACK, win=1000)
+    bulk_end(r, 45410)
+
+
+@scenario
 def bulk_rto_dupacks(r):
     # No SACK, no timestamps: the timeout's resend of the first segment;
     # two duplicate ACKs after it send nothing (tcp_process_loss: a

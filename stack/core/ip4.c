@@ -617,14 +617,46 @@ static int ip4_loopback(struct stack *s, struct pkb *pkb, const struct ip4_tx *t
 	return 0;
 }
 
+/*
+ * The options of the fragments after the first: Linux's ip_options_fragment()
+ * turns each option without the copied flag (RFC 791 §3.1: record route and
+ * timestamp) into no-operations and leaves the rest (a CIPSO option echoed,
+ * the padding after an end of list), so that every fragment's header is as
+ * long as the first's. RFC 791 §3.2 would leave them out; measured on Linux
+ * 6.18 (rawframes frag_echo_reply_rr): the second fragment of an echo reply
+ * with record route was 576 bytes with 11 NOPs and an end of list in its
+ * header, pstack's 564 with none.
+ */
+static void ip4_options_fragment(const uint8_t *opts, size_t len, uint8_t *out)
+{
+	size_t i = 0;
+
+	memcpy(out, opts, len);
+	while (i < len && out[i] != IPOPT_END) {
+		size_t n;
+
+		if (out[i] == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		n = i + 1 < len ? out[i + 1] : 0;
+		if (n < 2 || n > len - i)
+			return;
+		if (!(out[i] & 0x80))
+			memset(out + i, IPOPT_NOP, n);
+		i += n;
+	}
+}
+
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now)
 {
 	uint32_t src = tx->src ? tx->src : s->cfg.addr, dst = tx->dst, next_hop;
 	size_t plen = pkb_frame_len(pkb), maxdata, hlen = IP4_HLEN + tx->opts_len;
+	uint8_t later_opts[IP4_HLEN_MAX - IP4_HLEN], *ip;
+	struct ip4_tx later;
 	uint16_t id;
-	uint8_t *ip;
 
-	if (plen + hlen > 65535) {
+	if (plen + hlen > 65535 || tx->opts_len > sizeof(later_opts)) {
 		pkb_free(pkb);
 		return -EMSGSIZE;
 	}
@@ -676,10 +708,14 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	}
 
 	/* RFC 791 §3.2 fragmentation: every fragment but the last carries a
-	 * multiple of 8 bytes; offsets count 8-byte units. Options (record
-	 * route and timestamp, the only ones we send, are not copied) are in
-	 * the first fragment only (Linux's ip_options_fragment). */
+	 * multiple of 8 bytes; offsets count 8-byte units. The options of the
+	 * later ones as ip4_options_fragment leaves them. */
 	maxdata = (s->mtu - hlen) & ~(size_t)7;
+	later = *tx;
+	if (tx->opts_len) {
+		ip4_options_fragment(tx->opts, tx->opts_len, later_opts);
+		later.opts = later_opts;
+	}
 	s->stats.ip_out++;
 	for (size_t off = 0; off < plen; off += maxdata) {
 		size_t n = plen - off < maxdata ? plen - off : maxdata;
@@ -693,8 +729,8 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 			return -ENOBUFS;
 		}
 		memcpy(pkb_put(f, n), pkb->data + off, n);
-		ip = pkb_push(f, off ? IP4_HLEN : hlen);
-		ip4_write_hdr(ip, tx, src, id, (off ? IP4_HLEN : hlen) + n, false, more, off, off == 0);
+		ip = pkb_push(f, hlen);
+		ip4_write_hdr(ip, off ? &later : tx, src, id, hlen + n, false, more, off, true);
 		s->stats.ip_frag_out++;
 		rc = arp_output(s, f, next_hop, now);
 		if (rc < 0) {

@@ -3039,6 +3039,20 @@ def frag_echo_with_opts(r):
 
 
 @scenario
+def frag_echo_reply_rr(r):
+    # An echo of 2000 bytes with record route (in its first fragment): the
+    # reply's fragments after the first keep the header's length, the
+    # option turned into no-operations and the end of list after it left
+    # (Linux's ip_options_fragment; RR is not copied).
+    m = icmp(8, 0, struct.pack("!HH", 0x6c, 1), bytes(range(200)) * 10)
+    rr = b"\x07\x0b\x04" + b"\0" * 8 + b"\0"
+    r.sent_ip = r.ip(1, m, ident=0x4260, opts=rr)
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[:1464], ident=0x4260, frag=0x2000, opts=rr)))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, r.ip(1, m[1464:], ident=0x4260, frag=1464 // 8)))
+    r.expect(n=2)
+
+
+@scenario
 def frag_first_twice_other_data(r):
     # The first fragment again with other bytes (an overlap of the same
     # range: a duplicate for Linux, the first copy kept).

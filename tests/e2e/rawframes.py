@@ -5163,6 +5163,24 @@ def bulk_psh_forced_push(r):
 
 
 @scenario
+def bulk_psh_small_window(r):
+    # The same to a peer whose window is 300: at most 536, the whole
+    # window bounds the buffers (tcp_bound_to_half_wnd, for the size goal
+    # as for the MSS), 300 each, and each one's end is more than 150 past
+    # the last mark: PSH on every segment.
+    r.tcp(45411, TCP_BULK, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((TCP_BULK, 45411), 0) + 1
+    r.tcp(45411, TCP_BULK, PEER_ISN + 1, s, ACK, win=300)
+    for n in range(1, 4):
+        r.expect()
+        r.tcp(45411, TCP_BULK, PEER_ISN + 1, s + 300 * n, ACK, win=300)
+    r.expect()
+    r.tcp(45411, TCP_BULK, PEER_ISN + 1, s + 1200, ACK, win=0)
+    bulk_end(r, 45411)
+
+
+@scenario
 def bulk_rto_dupacks(r):
     # No SACK, no timestamps: the timeout's resend of the first segment;
     # two duplicate ACKs after it send nothing (tcp_process_loss: a

@@ -47,9 +47,14 @@ uint32_t tcp_size_goal(const struct tcp_conn *c)
 {
 	uint32_t goal = TCP_PSH_GOAL, mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
 
-	/* tcp_bound_to_half_wnd() */
-	if (c->max_snd_wnd > TCP_DEFAULT_MSS && goal > c->max_snd_wnd / 2)
-		goal = c->max_snd_wnd / 2;
+	/* tcp_bound_to_half_wnd(): half the peer's largest window, all of it
+	 * when that is not above 536 (as the MSS, tcp_sync_mss). */
+	if (c->max_snd_wnd) {
+		uint32_t cut = c->max_snd_wnd > TCP_DEFAULT_MSS ? c->max_snd_wnd / 2 : c->max_snd_wnd;
+
+		if (goal > cut)
+			goal = cut;
+	}
 	goal -= goal % mss;
 	return goal > mss ? goal : mss;
 }

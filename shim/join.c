@@ -558,6 +558,7 @@ static int pass_settle(struct shim_sock *k, int wait_ms)
 	struct timespec ts = { wait_ms / 1000, (long)(wait_ms % 1000) * 1000000 };
 	bool ok;
 	long n;
+	int err;
 
 	if (p.fd < 0)
 		return 0;
@@ -568,15 +569,17 @@ static int pass_settle(struct shim_sock *k, int wait_ms)
 		return -EAGAIN;
 	if (!atomic_exchange(&k->pass_connecting, false))
 		return 0;       /* another thread took it */
-	/* The owner closes a failed connect's pair; its answer (the error)
-	 * went to the sender: refused, the usual one. */
+	/* The owner closes a failed connect's pair; its answer went to the
+	 * sender, and the error is the name it gave its end (ctl.h,
+	 * ctl_join_err_of); without one, refused, the usual error. */
 	ok = !(p.revents & (POLLHUP | POLLERR));
+	err = ok ? 0 : ctl_join_err_of(p.fd);
 	shim_lock();
 	if (ok) {
 		k->peer = k->pass_peer;
 		k->ss = SHIM_SS_CONNECTED;
 	} else {
-		k->err = -ECONNREFUSED;
+		k->err = err ? err : -ECONNREFUSED;
 		k->ss = SHIM_SS_UNCONNECTED;
 	}
 	shim_unlock();

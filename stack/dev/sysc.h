@@ -74,6 +74,7 @@ static inline long sysc_raw(long n, long a1, long a2, long a3, long a4, long a5,
 #define sys_socket(d, t, p)         SYSC(SYS_socket, (d), (t), (p))
 #define sys_bind(fd, sa, len)       SYSC(SYS_bind, (fd), (sa), (len))
 #define sys_getsockname(fd, sa, len) SYSC(SYS_getsockname, (fd), (sa), (len))
+#define sys_getpeername(fd, sa, len) SYSC(SYS_getpeername, (fd), (sa), (len))
 #define sys_ppoll(fds, n, ts, mask) SYSC(SYS_ppoll, (fds), (n), (ts), (mask), (size_t)8)
 #define sys_openat(dir, path, flags, mode) SYSC(SYS_openat, (dir), (path), (flags), (mode))
 #define sys_fcntl(fd, cmd, arg)     SYSC(SYS_fcntl, (fd), (cmd), (arg))

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -848,6 +849,42 @@ char *ctl_snapshot(struct stack *s, const struct ctl_host *host, uint64_t now, s
 
 /* A joiner's connection's callback (lock held, any thread): the serving
  * thread looks at it again (the relays' kick wakes it). */
+void ctl_join_err_name(int fd, int err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	int n;
+
+	if (fd < 0 || err >= 0 || sys_fstat(fd, &st) < 0)
+		return;
+	n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, CTL_JOIN_ERR_FMT, (unsigned long long)st.st_ino, -err);
+	/* Not named (the name taken, which an inode of a live socket never
+	 * is): the receiver says refused, the usual error. */
+	if (n > 0 && (size_t)n < sizeof(a.sun_path) - 1)
+		(void)sys_bind(fd, &a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n));
+}
+
+int ctl_join_err_of(int fd)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	char name[sizeof(a.sun_path) + 1];
+	unsigned long long ino;
+	size_t l;
+	int err, used = 0;
+
+	if (sys_getpeername(fd, &a, &len) < 0 || a.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path) + 1 || len > sizeof(a) || a.sun_path[0] != '\0')
+		return 0;
+	l = len - offsetof(struct sockaddr_un, sun_path) - 1;
+	memcpy(name, a.sun_path + 1, l);
+	name[l] = '\0';
+	if (sscanf(name, CTL_JOIN_ERR_FMT "%n", &ino, &err, &used) != 2 || used <= 0 || name[used] != '\0' || err <= 0 ||
+	    err > 4095)
+		return 0;
+	return -err;
+}
+
 static void ctl_conn_wake(void *ctx)
 {
 	struct relay_set *set = ctx;
@@ -1047,6 +1084,8 @@ static void join_step(struct ctl_client *cl, const struct ctl_host *host, uint64
 		if (!err)
 			err = -ECONNREFUSED;
 	}
+	/* For a process the program's socket was passed to (ctl.h). */
+	ctl_join_err_name(cl->jfd, err);
 	tcp_set_wakeup(cl->tcp, &none);
 	tcp_close(cl->tcp, now);
 	cl->tcp = NULL;

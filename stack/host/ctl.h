@@ -140,6 +140,22 @@ struct ctl_join_reply {
 	uint32_t stack_addr;        /* DGRAM: the stack's address (its connect()'s source) */
 };
 
+/*
+ * A failed CONNECT's error also reaches a process the program's socket was
+ * passed to (SCM_RIGHTS), which has no request connection to read the
+ * answer from: before the stack closes the pair's end, it binds it to the
+ * abstract name "\0" CTL_JOIN_ERR_FMT (the end's inode, unique among live
+ * sockets, and the errno), which the program end's getpeername() reads as
+ * long as it lives (the kernel keeps a closed peer's address with it).
+ */
+#define CTL_JOIN_ERR_PREFIX "pstack-err/"
+#define CTL_JOIN_ERR_FMT CTL_JOIN_ERR_PREFIX "%llx/%d"
+/* Names fd, the stack's end of a pair, with err (-errno). */
+void ctl_join_err_name(int fd, int err);
+/* The error the stack named the peer of fd (the program's end) with: -errno,
+ * or 0 when it named none. */
+int ctl_join_err_of(int fd);
+
 /* A request with its word and size set, everything else zero. */
 void ctl_join_req_init(struct ctl_join_req *r, enum ctl_join_op op);
 /* Checks a received request (len bytes): 0, or -EINVAL (another word,

@@ -19381,6 +19381,53 @@ CASE(scm_rights_pass_refused, 0)
 	emit_so_error(s);
 }
 
+/* A connection still being made when it is passed (dante's request child
+ * hands each target connection to an io child while its connect is under
+ * way): the receiver waits for it to end and asks SO_ERROR. The sender is
+ * a fork child, which made the socket (a joiner of its parent's stack,
+ * whose answer to the connect goes to the sender); the parent receives. */
+static void scm_pass_connecting(const char *ip, int port, int user_timeout_ms, int wait_ms)
+{
+	int sv[2], st, fd[4] = { -1 };
+	struct pollfd p = { .events = POLLOUT };
+	pid_t pid;
+
+	close(tcp_to(P_ECHO));          /* the parent's stack runs */
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		if (s < 0)
+			_exit(2);
+		if (user_timeout_ms)
+			seti(s, IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms);
+		if (connect_to(s, ip, port) == 0 || errno != EINPROGRESS)
+			_exit(3);
+		fd[0] = s;
+		if (send_fds(sv[0], fd, 1) != 1)
+			_exit(4);
+		close(s);
+		_exit(0);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	p.fd = fd[0];
+	emit("poll=%d", poll(&p, 1, wait_ms));
+	emit("ev=%#x", p.revents);
+	emit_so_error(fd[0]);
+	emit_so_error(fd[0]);
+}
+/* No ARP answer: Linux's connect ends with EHOSTUNREACH after its three
+ * ARP requests (about 3 s). */
+CASE(scm_rights_pass_connecting_unreachable, 9000) { scm_pass_connecting(NOBODY, P_ECHO, 0, 7000); }
+/* The SYNs dropped: ETIMEDOUT at TCP_USER_TIMEOUT. */
+CASE(scm_rights_pass_connecting_timeout, 5000) { scm_pass_connecting(PEER, P_DROP, 500, 3000); }
+/* Refused: ECONNREFUSED. */
+CASE(scm_rights_pass_connecting_refused, 0) { scm_pass_connecting(PEER, P_CLOSED, 0, WAIT_MS); }
+
 /* ===================================================================== */
 /* the driver */
 

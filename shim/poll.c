@@ -387,23 +387,28 @@ static bool child_stack_sock(int fd)
 	return r;
 }
 
-/* A fork child's copy of a socket whose connect failed before the fork,
- * its error not taken yet (shim/expose.c, share_failed): in error. */
-static bool child_err_pending(int fd)
+/* A fork child's copy of a socket whose connect failed before the fork
+ * (shim/expose.c, share_failed), not connected again: what Linux's poll
+ * shows that its placeholder (a kernel socket never connected: CLOSE,
+ * writable and hung up) does not. The socket was shut both ways
+ * (tcp_done): readable at its end; in error while the error waits (a
+ * share both processes see). 0 for any other fd. */
+static unsigned child_fail_bits(int fd)
 {
 	struct shim_sock *k = fd >= 0 && shim_owns(fd) ? shim_get_sock(fd) : NULL;
-	bool r = k && k->fail_share && k->share && !shim_exposed(k) && atomic_load(&k->share->err);
+	unsigned bits = 0;
 
+	if (k && k->fail_share && k->share && !k->tcp && !shim_exposed(k))
+		bits = POLLIN | POLLRDNORM | POLLRDHUP | (atomic_load(&k->share->err) ? POLLERR : 0);
 	if (k)
 		shim_put(&k->obj);
-	return r;
+	return bits;
 }
 
 /*
- * A fork child's poll() over such a socket: its placeholder (a kernel
- * socket never connected: Linux's CLOSE) answers writable and hung up at
- * once, as the failed socket does; POLLERR is the share's. The kernel's
- * poll of them all, then that bit added.
+ * A fork child's poll() over such a socket: the kernel's poll of them all
+ * (the placeholder answers at once), then those bits added, as the program
+ * asked for them (POLLERR always).
  */
 static int child_poll_err(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
@@ -411,18 +416,20 @@ static int child_poll_err(struct pollfd *fds, nfds_t n, const struct timespec *t
 	long r;
 
 	for (nfds_t i = 0; i < n && !any; i++)
-		any = child_err_pending(fds[i].fd);
+		any = child_fail_bits(fds[i].fd) != 0;
 	if (!any)
 		return SHIM_PASS;
 	r = sys_ppoll(fds, n, ts, mask);
 	if (r < 0)
 		return (int)r;
 	for (nfds_t i = 0; i < n; i++) {
-		if (!child_err_pending(fds[i].fd))
+		unsigned bits = child_fail_bits(fds[i].fd) & ((unsigned)(unsigned short)fds[i].events | POLLERR);
+
+		if (!bits)
 			continue;
 		if (!fds[i].revents)
 			r++;
-		fds[i].revents |= POLLERR;
+		fds[i].revents |= (short)bits;
 	}
 	return (int)r;
 }
@@ -1763,6 +1770,43 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 	return count;
 }
 
+/*
+ * A fork child's epoll_wait. The sockets it has items for here are its own
+ * placeholders not connected or listening yet (a new socket, or its copy of
+ * one whose connect failed before the fork: shim/join.c, expose.c's
+ * share_failed): Linux's CLOSE, writable and hung up, and in error while a
+ * failed connect's error waits. Nothing but the child's own calls changes
+ * that (a connect moves the item to the kernel's epoll: join_swap), so
+ * what is ready is reported at once, with what the kernel's epoll has at
+ * that moment; with nothing ready, the kernel's wait.
+ */
+static int child_epoll_wait(int epfd, struct epoll_event *ev, int max, const sigset_t *umask)
+{
+	struct shim_epoll *ep = epoll_get(epfd);
+	const sigset_t *mask;
+	sigset_t maskc;
+	bool fault = false;
+	int count, kn;
+
+	if (!ep)
+		return SHIM_PASS;
+	if (!atomic_load(&ep->stack_items) || max <= 0 || max > INT_MAX / (int)sizeof(*ev) ||
+	    mask_import(umask, &maskc, &mask)) {
+		shim_put(&ep->obj);
+		return SHIM_PASS;   /* the kernel's answer (EINVAL, EFAULT) too */
+	}
+	shim_lock();
+	count = epoll_collect(ep, ev, max, &fault);
+	shim_unlock();
+	shim_put(&ep->obj);
+	if (fault)
+		return count ? count : -EFAULT;
+	if (count == 0)
+		return SHIM_PASS;
+	kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, mask) : 0;
+	return kn > 0 ? count + kn : count;
+}
+
 int shim_test_epoll_ready(int epfd)
 {
 	struct shim_epoll *ep = epoll_get(epfd);
@@ -1815,6 +1859,8 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 	if (!shim_owns(epfd))
 		return SHIM_PASS;
 	ps = shim_proc_state();
+	if (ps == SHIM_PROC_FORKED)
+		return child_epoll_wait(epfd, ev, max, umask);
 	if (ps != SHIM_PROC_OWNER)
 		return SHIM_PASS;
 	/* A mask the program does not own: the kernel's EFAULT, first. */

@@ -467,6 +467,10 @@ unsigned shim_sock_poll(struct shim_sock *k)
 		 * (expose.c, share_failed): in error while it waits. */
 		if (k->fail_share && atomic_load(&k->share->err))
 			bits |= POLLERR;
+		/* And shut both ways (Linux's tcp_done), readable at its end,
+		 * until a connect() takes it in hand again (tcp_disconnect). */
+		if (k->fail_share && !k->tcp)
+			bits |= POLLIN | POLLRDNORM | POLLRDHUP;
 	} else {
 		bits = k->udp ? udp_poll(k->udp) : POLLOUT;
 		/* Linux's datagram_poll: writable is POLLWRBAND too (tcp_poll

@@ -18620,6 +18620,41 @@ CASE(fork_refused_parent_took_error, 0)
 	fork_steps(refused_child_quiet, s);
 	emit_so_error(s);
 }
+/* The same in the child's poll and epoll: shut both ways (readable, hung
+ * up, writable) and in error while the error waits, then without the error
+ * once the child took it; the parent's epoll afterwards. */
+static void emit_epoll_once(int s)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT }, out = { 0 };
+	int ep = epoll_create1(0), n;
+
+	need(ep >= 0, "epoll_create1");
+	R(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev));
+	n = epoll_wait(ep, &out, 1, WAIT_MS);
+	emit("n=%d ev=%#x", n, out.events);
+	close(ep);
+}
+static void refused_child_epoll(int s)
+{
+	int t = tcp_sock();
+
+	emit("ev=%#x", wait_ev(s, POLLIN | POLLOUT | POLLRDHUP));
+	emit_epoll_once(s);
+	emit_so_error(s);
+	emit_epoll_once(s);
+	emit("ev=%#x", wait_ev(s, POLLIN | POLLOUT | POLLRDHUP));
+	/* A new socket of the child's own, never connected: writable and
+	 * hung up. */
+	emit_epoll_once(t);
+}
+CASE(fork_refused_child_epoll, 0)
+{
+	int s = refused_nonblock();
+
+	fork_steps(refused_child_epoll, s);
+	emit_epoll_once(s);
+	emit_so_error(s);
+}
 /* Bound first (the port bind() gave stays through the failure): the child's
  * connect() answers the error it finds pending, then connects the socket
  * from that port. */

@@ -643,6 +643,7 @@ int shim_adopt(int fd, const struct shim_exposed_note *n)
 	} else if (n->err && n->type == SOCK_STREAM && !n->listening) {
 		k->ss = SHIM_SS_UNCONNECTED;
 		k->err = n->err;
+		atomic_store(&k->pass_failed, true);
 	}
 	atomic_store(&k->kfd, sys_fd_hide(kfd));
 	atomic_store_explicit(&k->exposed, true, memory_order_release);
@@ -737,6 +738,74 @@ int shim_accept_orphan(int fd, bool nonblock, uint64_t rcvtimeo_us)
 #define PASS_PREFIX "pstack/"
 #define PASS_FMT "%llx/%d,%d,%d,%x,%x,%x,%x,%d,%d,%llx,%d"
 
+/*
+ * A TCP socket whose non-blocking connect failed, its error not taken
+ * yet, passed over SCM_RIGHTS: the receiver gets a placeholder of its own
+ * otherwise (an unconnected kernel socket, no error). Its fd becomes the
+ * end of a pair whose other end is gone with a byte unread (the kernel's
+ * mark of error on the end left: POLLERR with the hang-up, as the failed
+ * socket polls), named with the error (kind 4, as a joiner's failed
+ * connect), which moves to the receiver: the process the socket was
+ * handed to is the one that asks (dante's io child). Deviation: Linux's
+ * one socket gives the error to whichever process asks first; here the
+ * sender's copy answers 0 from the pass on. Its placeholder keeps the
+ * options. 0 when done, -errno.
+ */
+static int expose_failed(struct shim_sock *k, int *err)
+{
+	struct shim_epitem *moved;
+	int sv[2] = { -1, -1 }, fd0 = shim_first_fd(&k->obj), kfd = -1, e = 0, fl;
+	bool want;
+
+	*err = 0;
+	shim_lock();
+	want = failed(k);
+	shim_unlock();
+	if (!want || fd0 < 0)
+		return 0;
+	if (sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -ENOBUFS;
+	fl = shim_libc.fcntl(fd0, F_GETFL);
+	if (sys_sendto(sv[0], "", 1, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0) != 1 || fl < 0 ||
+	    ((fl & O_NONBLOCK) && shim_libc.fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0))
+		goto out;
+	sys_close(sv[1]);
+	sv[1] = -1;
+	if (atomic_load(&k->kfd) < 0) {
+		kfd = shim_libc.fcntl(fd0, F_DUPFD_CLOEXEC, 0);
+		if (kfd < 0)
+			goto out;
+	}
+	shim_lock();
+	if (failed(k))
+		e = tcp_take_error(k->tcp);
+	if (e && kfd >= 0) {
+		atomic_store(&k->kfd, sys_fd_hide(kfd));
+		kfd = -1;
+	}
+	shim_unlock();
+	if (!e || shim_swap_file(&k->obj, sv[0]) == 0)
+		goto out;
+	shim_lock();
+	/* Unconnected, as Linux's failed socket is once its error is taken. */
+	k->ss = SHIM_SS_UNCONNECTED;
+	atomic_store(&k->pass_failed, true);
+	atomic_store_explicit(&k->exposed, true, memory_order_release);
+	shim_wq_wake(&k->wq);
+	moved = shim_epoll_take_sock(k);
+	shim_unlock();
+	shim_epoll_to_kernel(moved, -1);
+	*err = e;
+	e = 0;
+out:
+	for (int i = 0; i < 2; i++)
+		if (sv[i] >= 0)
+			sys_close(sv[i]);
+	if (kfd >= 0)
+		shim_libc.close(kfd);
+	return e;
+}
+
 void shim_name_passed(int fd)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -745,13 +814,18 @@ void shim_name_passed(int fd)
 	bool connecting;
 	struct stat st;
 	uint64_t tag;
-	int n, failed, share;
+	int n, failed, share, moved_err = 0;
 
 	if (!shim_owns(fd))
 		return;
 	k = shim_get_sock(fd);
 	if (!k)
 		return;
+	if (shim_proc_state() == SHIM_PROC_OWNER && !shim_exposed(k) && k->tcp) {
+		pthread_mutex_lock(&expose_mu);
+		(void)expose_failed(k, &moved_err);
+		pthread_mutex_unlock(&expose_mu);
+	}
 	/* A joiner's connect answered by now: taken in first. */
 	if (shim_join_pending(k))
 		shim_join_settle(k);
@@ -759,6 +833,8 @@ void shim_name_passed(int fd)
 	connecting = shim_join_pending(k) && k->ss == SHIM_SS_CONNECTING;
 	/* Or failed already: the receiver's SO_ERROR tells (one socket). */
 	failed = k->join && !connecting && k->ss == SHIM_SS_UNCONNECTED && k->err < 0 ? -k->err : 0;
+	if (moved_err)
+		failed = -moved_err;
 	peer = connecting ? k->pass_peer : k->peer;
 	/* The share goes with its relay (expose_gone, under the lock). */
 	tag = k->share ? relay_share_tag() : 0;

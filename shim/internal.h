@@ -229,6 +229,12 @@ struct shim_sock {
 	_Atomic bool pass_connecting;
 	struct ip4_endpoint pass_peer;
 	int pass_sndbuf;
+	/* A failed connect passed over SCM_RIGHTS with its error (kind 4 in
+	 * the pass name, shim/expose.c): its fd is a pair's end whose peer
+	 * is gone with bytes unread, which the kernel marks in error
+	 * (ECONNRESET: POLLERR, as the failed socket's poll shows while its
+	 * error waits). SO_ERROR takes that mark with the error. */
+	_Atomic bool pass_failed;
 };
 
 /* The receive control messages a socket asked for (IP_PKTINFO, IP_RECVTTL,

@@ -6700,7 +6700,7 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct tcp_conn_info ci;
 	struct relay_share *info_sh = NULL;
 	struct shim_sock *k;
-	bool info = false, peername = false, zc_eof = false;
+	bool info = false, peername = false, zc_eof = false, pass_failed = false;
 	int r, v = 0, tsflags = -1, peer_err = 0;
 
 	k = enter(fd, &r);
@@ -6731,6 +6731,9 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			if (!v && k->tcp && !shim_exposed(k))
 				v = tcp_take_soft_error(k->tcp);
 			r = put_int(val, len, -v);
+			/* A failed connect passed with its error: the pair's
+			 * mark goes with it (internal.h), below. */
+			pass_failed = atomic_exchange(&k->pass_failed, false);
 			break;
 		case SO_ACCEPTCONN:
 			/* A socket bound here and made a listener by a fork
@@ -6825,6 +6828,13 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		}
 	}
 	shim_unlock();
+	if (pass_failed) {
+		int e, fd0 = shim_first_fd(&k->obj);
+		socklen_t el = sizeof(e);
+
+		if (fd0 >= 0)
+			(void)shim_libc.getsockopt(fd0, SOL_SOCKET, SO_ERROR, &e, &el);
+	}
 	if (peername)
 		r = peername_opt(k, peer_err, &peer, val, len);
 	if (info_sh) {

@@ -19386,15 +19386,20 @@ CASE(scm_rights_udp_unconnected, 0)
 	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
 }
 /* A socket passed to a fork child (made before the socket) that failed to
- * connect: the child's copy tells the error. */
+ * connect: the child's copy tells the error, once for both (the sender
+ * asks after the child). */
 static void scm_refused_child(int u)
 {
 	int fd[4] = { -1 };
+	char b[8];
 
 	emit("n=%d", recv_fds(u, fd, 0));
 	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
 	emit_so_error(fd[0]);
 	emit_peername(fd[0]);
+	/* The error taken: no longer in error, and at its end. */
+	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
+	R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
 }
 CASE(scm_rights_pass_refused, 0)
 {
@@ -19413,6 +19418,7 @@ CASE(scm_rights_pass_refused, 0)
 	need(send_fds(sv[0], fd, 1) == 1, "sendmsg");
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%d", WEXITSTATUS(st));
+	emit("ev=%#x", wait_ev(s, POLLOUT));
 	emit_so_error(s);
 }
 

@@ -347,8 +347,10 @@ static int join_send(const struct ctl_join_req *q, int fd)
 }
 
 /* The owner's answer on c: 0 with *rep, -EAGAIN (not yet, when wait_ms is
- * 0), -EINTR, or -errno. wait_ms -1: no limit. */
-static int join_answer(int c, struct ctl_join_reply *rep, int wait_ms)
+ * 0), -EINTR, or -errno. wait_ms -1: no limit. A connection's announcement
+ * (ctl.h, CTL_JOIN_PROGRESS) met first is passed over, its local address
+ * in *local when the caller gives it. */
+static int join_answer_local(int c, struct ctl_join_reply *rep, int wait_ms, struct ip4_endpoint *local)
 {
 	size_t got = 0;
 
@@ -368,8 +370,46 @@ static int join_answer(int c, struct ctl_join_reply *rep, int wait_ms)
 		if (n <= 0)
 			return n == 0 ? -ECONNABORTED : (int)n;     /* the owner went, or closed unanswered */
 		got += (size_t)n;
+		if (got == sizeof(*rep) && rep->err == CTL_JOIN_PROGRESS && !ctl_join_reply_check(rep, sizeof(*rep))) {
+			if (local)
+				*local = (struct ip4_endpoint){ rep->laddr, rep->lport };
+			got = 0;
+		}
 	}
 	return ctl_join_reply_check(rep, sizeof(*rep)) ? -EPROTO : 0;
+}
+
+static int join_answer(int c, struct ctl_join_reply *rep, int wait_ms)
+{
+	return join_answer_local(c, rep, wait_ms, NULL);
+}
+
+/* A connect's announcement (ctl.h, CTL_JOIN_PROGRESS), awaited on c, the
+ * request's connection: the local address and port the owner's stack
+ * chose, which getsockname() shows from the connect() on, as Linux's
+ * (and the name of the socket passed meanwhile: shim/expose.c). Left
+ * unread when the answer came first (join_settle's). */
+static void join_progress(struct shim_sock *k, int c)
+{
+	struct ctl_join_reply rep;
+	struct pollfd p = { .fd = c, .events = POLLIN };
+	struct timespec ts = { JOIN_ANSWER_MS / 1000, (long)(JOIN_ANSWER_MS % 1000) * 1000000 };
+	long n;
+
+	do
+		n = sys_ppoll(&p, 1, &ts, NULL);
+	while (n == -EINTR);
+	if (n != 1)
+		return;
+	n = sys_recvfrom(c, &rep, sizeof(rep), MSG_PEEK | MSG_DONTWAIT, NULL, NULL);
+	if (n != (long)sizeof(rep) || ctl_join_reply_check(&rep, sizeof(rep)) || rep.err != CTL_JOIN_PROGRESS)
+		return;
+	if (sys_recvfrom(c, &rep, sizeof(rep), MSG_DONTWAIT, NULL, NULL) != (long)sizeof(rep))
+		return;
+	shim_lock();
+	if (k->ss == SHIM_SS_CONNECTING)
+		k->local = (struct ip4_endpoint){ rep.laddr, rep.lport };
+	shim_unlock();
 }
 
 static void join_close(int fd)
@@ -593,12 +633,13 @@ static int pass_settle(struct shim_sock *k, int wait_ms)
 
 static int join_settle(struct shim_sock *k, int wait_ms)
 {
+	struct ip4_endpoint local = { 0, 0 };
 	struct ctl_join_reply rep;
 	int c = atomic_exchange(&k->join_fd, -1), r, fd0;
 
 	if (c < 0)      /* nothing pending, or another thread takes it */
 		return atomic_load(&k->pass_connecting) ? pass_settle(k, wait_ms) : 0;
-	r = join_answer(c, &rep, wait_ms);
+	r = join_answer_local(c, &rep, wait_ms, &local);
 	if (r == -EAGAIN || r == -EINTR) {
 		/* The program's fd writable means the filler was read: the
 		 * answer follows at once. */
@@ -606,8 +647,14 @@ static int join_settle(struct shim_sock *k, int wait_ms)
 		struct timespec zero = { 0, 0 };
 
 		if (r == -EAGAIN && p.fd >= 0 && sys_ppoll(&p, 1, &zero, NULL) == 1 && (p.revents & POLLOUT))
-			r = join_answer(c, &rep, JOIN_ANSWER_MS);
+			r = join_answer_local(c, &rep, JOIN_ANSWER_MS, &local);
 		if (r == -EAGAIN || r == -EINTR) {
+			if (local.port) {
+				shim_lock();
+				if (k->ss == SHIM_SS_CONNECTING)
+					k->local = local;
+				shim_unlock();
+			}
 			atomic_store(&k->join_fd, c);
 			return r;
 		}
@@ -734,6 +781,7 @@ int shim_join_connect(struct shim_sock *k, int fd, const struct ip4_endpoint *ep
 	}
 	sys_close(sv[1]);
 	sv[1] = -1;
+	join_progress(k, c);
 	atomic_store(&k->join_fd, c);
 	if (!join_swap(k, sv[0])) {
 		r = -EBADF;

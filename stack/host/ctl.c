@@ -924,6 +924,23 @@ static void join_answer(struct ctl_client *cl, const struct tcp_conn *tcp, int e
 		rep->sndbuf = v;
 }
 
+/* Lock held: a connection under way, announced (ctl.h, CTL_JOIN_PROGRESS):
+ * one small write to the request's connection, empty until now. Lost (it
+ * never is), the joiner learns the address with the answer. */
+static void join_progress(struct ctl_client *cl, const struct tcp_conn *tcp)
+{
+	struct ctl_join_reply rep;
+	struct ip4_endpoint ep = { 0, 0 };
+
+	memset(&rep, 0, sizeof(rep));
+	memcpy(rep.word, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);
+	rep.err = CTL_JOIN_PROGRESS;
+	tcp_local(tcp, &ep);
+	rep.laddr = ep.addr;
+	rep.lport = ep.port;
+	(void)sys_sendto(cl->fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+}
+
 /*
  * Lock held: a joiner's UDP socket (CTL_JOIN_DGRAM): bound as it asks, or
  * to a port of the stack's choosing, and served by a framed relay on the
@@ -1038,6 +1055,7 @@ static void join_start(struct ctl_client *cl, struct stack *s, const struct ctl_
 	} else if (r == 0) {
 		r = tcp_connect(c, &peer, now);
 		if (r == -EINPROGRESS || r == 0) {
+			join_progress(cl, c);
 			cl->tcp = c;
 			cl->fill_left = q->filler;
 			cl->wake.fn = ctl_conn_wake;

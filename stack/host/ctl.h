@@ -102,7 +102,11 @@ struct ctl_host {
  * `filler` bytes (its send buffer made small): the program's fd is not
  * writable while connecting, as a connecting TCP socket is not. Answered
  * when the connection is made or has failed; when made, the stack reads
- * the filler (the program's fd becomes writable) before it relays.
+ * the filler (the program's fd becomes writable) before it relays. A
+ * connection under way is announced first, at once: a reply whose err is
+ * CTL_JOIN_PROGRESS with the local address and port the stack chose
+ * (Linux's connect() chose them before it answered EINPROGRESS), then the
+ * answer.
  * DGRAM: a UDP socket (AF_INET), bound to laddr:lport when `bound`, else
  * to a port the stack picks (Linux's autobind at the first send or
  * connect); the pair is a SOCK_SEQPACKET one, and the relay a framed one
@@ -155,6 +159,9 @@ void ctl_join_err_name(int fd, int err);
 /* The error the stack named the peer of fd (the program's end) with: -errno,
  * or 0 when it named none. */
 int ctl_join_err_of(int fd);
+
+/* A CONNECT's first reply while the connection is being made. */
+#define CTL_JOIN_PROGRESS (-EINPROGRESS)
 
 /* A request with its word and size set, everything else zero. */
 void ctl_join_req_init(struct ctl_join_req *r, enum ctl_join_op op);

@@ -19469,6 +19469,38 @@ CASE(scm_rights_pass_connecting_timeout, 5000) { scm_pass_connecting(PEER, P_DRO
 /* Refused: ECONNREFUSED. */
 CASE(scm_rights_pass_connecting_refused, 0) { scm_pass_connecting(PEER, P_CLOSED, 0, WAIT_MS); }
 
+/* Its names while the connection is still being made (the peer silent):
+ * Linux's connect() chose the local address and port before it answered
+ * EINPROGRESS, so the sender (a joiner) and the receiver show them. */
+CASE(scm_rights_pass_connecting_name, 0)
+{
+	int sv[2], st, fd[4] = { -1 };
+	pid_t pid;
+
+	close(tcp_to(P_ECHO));          /* the parent's stack runs */
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		if (s < 0 || connect_to(s, PEER, P_DROP) == 0 || errno != EINPROGRESS)
+			_exit(3);
+		emit_sockname(s);
+		emit_peername(s);
+		fd[0] = s;
+		if (send_fds(sv[0], fd, 1) != 1)
+			_exit(4);
+		close(s);
+		_exit(0);
+	}
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+	emit("n=%d", recv_fds(sv[1], fd, 0));
+	emit_sockname(fd[0]);
+	emit_peername(fd[0]);
+}
+
 /* ===================================================================== */
 /* the driver */
 

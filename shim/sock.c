@@ -3288,6 +3288,8 @@ static ssize_t framed_send(struct shim_sock *k, int fd, const struct sock_iov *v
 	memset(&h, 0, sizeof(h));
 	h.addr = ep.addr;
 	h.port = ep.port;
+	if (flags & MSG_MORE)
+		h.flags = RELAY_DGRAM_MORE;     /* the stack's socket holds it (relay.h) */
 	if (!(iov = iov_export(v, cnt, &(struct iovec){ &h, sizeof(h) }, few, 9)))
 		return -ENOMEM;
 	m.msg_iov = iov;
@@ -5789,6 +5791,7 @@ static const struct {
 	[RELAY_UDP_MC_LOOP] = { IPPROTO_IP, IP_MULTICAST_LOOP },
 	[RELAY_UDP_MC_ALL] = { IPPROTO_IP, IP_MULTICAST_ALL },
 	[RELAY_UDP_GSO] = { IPPROTO_UDP, UDP_SEGMENT },
+	[RELAY_UDP_CORK] = { IPPROTO_UDP, UDP_CORK },
 };
 
 /* The enum relay_dgram_opt of level/name, or -1. */
@@ -5816,6 +5819,7 @@ static int dgram_opt_get(const struct sock_opts *o, int opt)
 	case RELAY_UDP_MC_TTL: return o->mc_ttl;
 	case RELAY_UDP_MC_LOOP: return o->mc_loop;
 	case RELAY_UDP_MC_ALL: return o->mc_all;
+	case RELAY_UDP_CORK: return o->udp_cork;
 	default: return o->gso_size;
 	}
 }
@@ -5874,6 +5878,7 @@ static void dgram_opt_sync(struct shim_sock *k, int level, int name)
 	case RELAY_UDP_MC_TTL: o->mc_ttl = (uint8_t)v; break;
 	case RELAY_UDP_MC_LOOP: o->mc_loop = v != 0; break;
 	case RELAY_UDP_MC_ALL: o->mc_all = v != 0; break;
+	case RELAY_UDP_CORK: o->udp_cork = v != 0; break;
 	default: o->gso_size = (uint16_t)v; break;
 	}
 	shim_unlock();

@@ -836,7 +836,7 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 
 /* Lock held: a request (struct relay_dgram_req, len bytes of it) applied
  * to u: 0 or -errno, as the stack's setters answer. */
-static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len)
+static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len, uint64_t now)
 {
 	struct relay_dgram_req q;
 	uint8_t ttl;
@@ -901,6 +901,9 @@ static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len)
 	case RELAY_UDP_GSO:
 		udp_set_gso(u, (uint16_t)q.value);
 		break;
+	case RELAY_UDP_CORK:
+		udp_set_cork(u, q.value != 0, now);
+		break;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -959,14 +962,16 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 			/* An option another process set (relay.h): the datagrams
 			 * before it went first; its answer is relay_io's. */
 			if (rl->req_fd >= 0 && !rl->req_answer) {
-				rl->req_res = dgram_req(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h));
+				rl->req_res = dgram_req(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), now);
 				rl->req_answer = true;
 				*busy = true;
 			}
 		} else if (rl->tx_len >= sizeof(h) && (h.addr >> 24) != 127) {
 			struct ip4_endpoint dst = { h.addr, h.port };
+			const struct udp_tx_opts more = { .tos = -1, .more = true };
 
-			n = udp_sendmsg(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), &dst, NULL, now);
+			n = udp_sendmsg(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), &dst,
+					(h.flags & RELAY_DGRAM_MORE) ? &more : NULL, now);
 		}
 		if (n != -EAGAIN)
 			rl->tx_have = false;

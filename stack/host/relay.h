@@ -95,6 +95,7 @@ enum relay_dgram_opt {
 	RELAY_UDP_MC_LOOP,              /* IP_MULTICAST_LOOP */
 	RELAY_UDP_MC_ALL,               /* IP_MULTICAST_ALL */
 	RELAY_UDP_GSO,                  /* UDP_SEGMENT */
+	RELAY_UDP_CORK,                 /* UDP_CORK: turned off, what waits is sent */
 	RELAY_UDP_NOPTS
 };
 
@@ -284,6 +285,9 @@ struct relay_dgram_hdr {
 	uint8_t pad;
 };
 #define RELAY_DGRAM_META 1
+/* To the relay: the datagram was sent with MSG_MORE (the stack's socket
+ * holds it for what comes next, as Linux's corked one: udp_tx_opts.more). */
+#define RELAY_DGRAM_MORE 4
 /*
  * A request, not a datagram (flags RELAY_DGRAM_REQ, addr and port 0, a
  * struct relay_dgram_req after the header): a socket option set by a

@@ -19501,6 +19501,44 @@ CASE(scm_rights_pass_connecting_name, 0)
 	emit_peername(fd[0]);
 }
 
+/* MSG_MORE and UDP_CORK on a UDP socket a fork child shares: one datagram
+ * of the corked parts (the echo's length), then the uncorked ones. */
+static long child_udp_corked(int s)
+{
+	struct sockaddr_in to = sin4(PEER, P_UECHO);
+	int one = 1, zero = 0;
+	char b[32];
+	long r = 0, n;
+
+	if (sendto(s, "ab", 2, MSG_MORE, (struct sockaddr *)&to, sizeof(to)) != 2 ||
+	    sendto(s, "cd", 2, 0, (struct sockaddr *)&to, sizeof(to)) != 2)
+		return -errno;
+	wait_in(s);
+	n = recv(s, b, sizeof(b), MSG_DONTWAIT);
+	r = r * 10 + (n < 0 ? 0 : n);
+	if (setsockopt(s, IPPROTO_UDP, UDP_CORK, &one, sizeof(one)) != 0)
+		return -errno;
+	if (sendto(s, "efg", 3, 0, (struct sockaddr *)&to, sizeof(to)) != 3 ||
+	    sendto(s, "h", 1, 0, (struct sockaddr *)&to, sizeof(to)) != 1)
+		return -errno;
+	n = recv(s, b, sizeof(b), MSG_DONTWAIT);      /* nothing sent yet */
+	r = r * 10 + (n < 0 ? 0 : n);
+	if (setsockopt(s, IPPROTO_UDP, UDP_CORK, &zero, sizeof(zero)) != 0)
+		return -errno;
+	wait_in(s);
+	n = recv(s, b, sizeof(b), MSG_DONTWAIT);
+	r = r * 10 + (n < 0 ? 0 : n);
+	n = recv(s, b, sizeof(b), MSG_DONTWAIT);
+	return r * 10 + (n < 0 ? 0 : n);
+}
+CASE(fork_child_udp_corked, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", 0);
+	in_child(child_udp_corked, s);
+}
+
 /* ===================================================================== */
 /* the driver */
 

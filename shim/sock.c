@@ -3401,9 +3401,10 @@ static int framed_wait(int fd, short ev, int64_t deadline)
  * socket's fd, in order with the datagrams this process wrote before it,
  * with the write end of a pipe the relay answers on. 0 or -errno (the
  * stack's); -ENETDOWN when the relay is gone or does not answer in
- * FRAMED_REQ_MS.
+ * FRAMED_REQ_MS. A read (RELAY_REQ_GET_MSFILTER) gets the relay's answer
+ * in *out when it is not an error (out NULL: none expected).
  */
-static int framed_req(struct shim_sock *k, const struct relay_dgram_req *q)
+static int framed_req_get(struct shim_sock *k, const struct relay_dgram_req *q, struct relay_dgram_req *out)
 {
 	struct relay_dgram_hdr h;
 	struct iovec v[2] = { { &h, sizeof(h) }, { (void *)q, sizeof(*q) } };
@@ -3415,7 +3416,10 @@ static int framed_req(struct shim_sock *k, const struct relay_dgram_req *q)
 	struct cmsghdr *c;
 	struct timespec now;
 	int64_t deadline;
-	int32_t res = 0;
+	struct {
+		int32_t res;
+		struct relay_dgram_req out;
+	} ans;
 	int fd = shim_first_fd(&k->obj), p[2], r;
 	long n;
 
@@ -3444,14 +3448,25 @@ static int framed_req(struct shim_sock *k, const struct relay_dgram_req *q)
 	r = n == (long)(sizeof(h) + sizeof(*q)) ? 0 : -ENETDOWN;
 	if (r == 0 && (r = framed_wait(p[0], POLLIN, deadline)) > 0) {
 		do
-			n = sys_read(p[0], &res, sizeof(res));
+			n = sys_read(p[0], &ans, sizeof(ans));
 		while (n == -EINTR);
-		r = n == (long)sizeof(res) ? res : -ENETDOWN;
+		r = n >= (long)sizeof(ans.res) ? ans.res : -ENETDOWN;
+		if (out && r >= 0) {
+			if (n == (long)sizeof(ans))
+				*out = ans.out;
+			else
+				r = -ENETDOWN;
+		}
 	} else if (r == 0) {
 		r = -ENETDOWN;
 	}
 	sys_close(p[0]);
 	return r;
+}
+
+static int framed_req(struct shim_sock *k, const struct relay_dgram_req *q)
+{
+	return framed_req_get(k, q, NULL);
 }
 
 /* enter_data, but a framed socket (framed()) is entered too. */
@@ -5396,8 +5411,8 @@ static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *len
 	uint32_t src[UDP_MAX_MSF], group, ifaddr = 0, want;
 	struct ip_msfilter ih;
 	struct group_filter gh;
-	bool include = false;
-	unsigned tap, copy;
+	bool include = false, remote = remote_dgram(k);
+	unsigned tap = 0, copy;
 	int len, r;
 
 	if (shim_copy(&len, lenp, sizeof(len)))
@@ -5414,7 +5429,7 @@ static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *len
 		want = ih.imsf_numsrc;
 		if (!ip4_is_multicast(group))
 			return -EINVAL;
-		r = msf_iface(ifaddr, 0, &tap);
+		r = remote ? remote_iface(ifaddr, 0) : msf_iface(ifaddr, 0, &tap);
 		if (r < 0)
 			return r;
 	} else {
@@ -5429,13 +5444,32 @@ static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *len
 		want = gh.gf_numsrc;
 		if (gs.sin_family != AF_INET || !ip4_is_multicast(group))
 			return -EINVAL;
-		(void)msf_iface(0, 0, &tap);
+		if (remote) {
+			struct shim_iface ifc;
+
+			if (shim_host.iface && shim_host.iface(shim_host.ctx, &ifc) == 0)
+				tap = ifc.index;
+		} else {
+			(void)msf_iface(0, 0, &tap);
+		}
 		if (!tap || gh.gf_interface != tap)
 			return -EADDRNOTAVAIL;
 	}
-	shim_lock();
-	r = k->udp ? udp_get_msfilter(k->udp, group, &include, src, UDP_MAX_MSF) : -EADDRNOTAVAIL;
-	shim_unlock();
+	if (remote) {
+		/* The filter is the socket's, which another process's relay
+		 * serves (framed_remote): read there. */
+		struct relay_dgram_req q = { .op = RELAY_REQ_GET_MSFILTER, .group = group }, a;
+
+		r = framed_req_get(k, &q, &a);
+		if (r >= 0) {
+			include = a.include != 0;
+			memcpy(src, a.src, (a.n < UDP_MAX_MSF ? a.n : UDP_MAX_MSF) * sizeof(src[0]));
+		}
+	} else {
+		shim_lock();
+		r = k->udp ? udp_get_msfilter(k->udp, group, &include, src, UDP_MAX_MSF) : -EADDRNOTAVAIL;
+		shim_unlock();
+	}
 	if (r < 0)
 		return r;
 	copy = (unsigned)r < want ? (unsigned)r : want;

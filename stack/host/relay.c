@@ -126,6 +126,8 @@ struct relay {
 	int req_fd;
 	int32_t req_res;
 	bool req_answer;
+	bool req_has_out;           /* req_out follows req_res (RELAY_REQ_GET_MSFILTER) */
+	struct relay_dgram_req req_out;
 
 	/* A listener's relay (the serving thread's): fd is the channel. */
 	bool listener;
@@ -835,17 +837,33 @@ static void collect_listener(struct relay *rl, bool *busy, uint64_t now)
 }
 
 /* Lock held: a request (struct relay_dgram_req, len bytes of it) applied
- * to u: 0 or -errno, as the stack's setters answer. */
-static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len, uint64_t now)
+ * to u: 0 or -errno, as the stack's setters answer; a read's answer in
+ * *out, *has_out set. */
+static int32_t dgram_req(struct udp_sock *u, const char *p, size_t len, uint64_t now, struct relay_dgram_req *out,
+			 bool *has_out)
 {
 	struct relay_dgram_req q;
 	uint8_t ttl;
-	bool loop;
+	bool loop, include = false;
+	int r;
 
+	*has_out = false;
 	if (len != sizeof(q))
 		return -EINVAL;
 	memcpy(&q, p, sizeof(q));
 	switch (q.op) {
+	case RELAY_REQ_GET_MSFILTER:
+		memset(out, 0, sizeof(*out));
+		_Static_assert(RELAY_REQ_SRC_MAX == UDP_MAX_MSF, "an answer carries a whole filter");
+		r = udp_get_msfilter(u, q.group, &include, out->src, RELAY_REQ_SRC_MAX);
+		if (r >= 0) {
+			out->op = q.op;
+			out->group = q.group;
+			out->include = include;
+			out->n = (uint16_t)(r < RELAY_REQ_SRC_MAX ? r : RELAY_REQ_SRC_MAX);
+			*has_out = true;
+		}
+		return r;
 	case RELAY_REQ_JOIN:
 		return udp_join(u, q.group);
 	case RELAY_REQ_LEAVE:
@@ -962,7 +980,8 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 			/* An option another process set (relay.h): the datagrams
 			 * before it went first; its answer is relay_io's. */
 			if (rl->req_fd >= 0 && !rl->req_answer) {
-				rl->req_res = dgram_req(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), now);
+				rl->req_res = dgram_req(u, rl->tx + sizeof(h), rl->tx_len - sizeof(h), now, &rl->req_out,
+							&rl->req_has_out);
 				rl->req_answer = true;
 				*busy = true;
 			}
@@ -1309,7 +1328,13 @@ static void io_req_answer(struct relay *rl)
 {
 	if (rl->req_fd < 0 || !rl->req_answer)
 		return;
-	(void)sys_write(rl->req_fd, &rl->req_res, sizeof(rl->req_res));
+	struct {
+		int32_t res;
+		struct relay_dgram_req out;
+	} ans = { rl->req_res, rl->req_out };
+
+	/* One write (less than PIPE_BUF): the asker reads it whole. */
+	(void)sys_write(rl->req_fd, &ans, rl->req_has_out ? sizeof(ans) : sizeof(ans.res));
 	sys_fd_forget(rl->req_fd);
 	(void)sys_close(rl->req_fd);
 	rl->req_fd = -1;

@@ -308,6 +308,10 @@ enum relay_dgram_op {
 	RELAY_REQ_SOURCE,               /* group, src[0], include, add (udp_source_filter) */
 	RELAY_REQ_MSFILTER,             /* group, include, n sources in src (udp_set_msfilter) */
 	RELAY_REQ_OPT,                  /* opt (enum relay_dgram_opt) = value */
+	/* group's source filter read (udp_get_msfilter): the result is the
+	 * number of sources (or -errno), and after it on the pipe comes a
+	 * struct relay_dgram_req with include, n and the first n sources. */
+	RELAY_REQ_GET_MSFILTER,
 };
 
 #define RELAY_REQ_SRC_MAX 10            /* UDP_MAX_MSF */

@@ -19501,6 +19501,34 @@ CASE(scm_rights_pass_connecting_name, 0)
 	emit_peername(fd[0]);
 }
 
+/* A fork child reads the source filter of the socket it shares
+ * (IP_MSFILTER): the parent's filter, one socket. The answer: 100 when
+ * the first source is the peer, plus the mode times 10 plus the number of
+ * sources, or -errno. */
+static long child_msfilter(int s)
+{
+	char b[IP_MSFILTER_SIZE(2)];
+	struct ip_msfilter *f = (struct ip_msfilter *)b;
+	socklen_t l = sizeof(b);
+
+	memset(b, 0, sizeof(b));
+	inet_pton(AF_INET, "239.1.2.36", &f->imsf_multiaddr);
+	inet_pton(AF_INET, SELF, &f->imsf_interface);
+	f->imsf_numsrc = 2;             /* room for two */
+	if (getsockopt(s, IPPROTO_IP, IP_MSFILTER, f, &l) != 0)
+		return -errno;
+	return (f->imsf_numsrc && f->imsf_slist[0].s_addr == inet_addr(PEER) ? 100 : 0) +
+	       (long)f->imsf_fmode * 10 + f->imsf_numsrc;
+}
+CASE(fork_child_udp_msfilter_read, 0)
+{
+	int s = udp_sock();
+
+	bind_to(s, "0.0.0.0", case_port());
+	R(src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.36", SELF, PEER));
+	in_child(child_msfilter, s);
+	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.36", SELF, PEER));
+}
 /* MSG_MORE and UDP_CORK on a UDP socket a fork child shares: one datagram
  * of the corked parts (the echo's length), then the uncorked ones. */
 static long child_udp_corked(int s)

@@ -172,11 +172,11 @@ struct shim_sock {
 	 * struct relay_dgram_hdr). Set before exposed. */
 	bool framed;
 	/* A joiner's (or a fork child's own) UDP socket not made in the
-	 * owner's stack yet (shim/join.c): the groups it joined, which the
-	 * stack's socket joins once it is (sock.c, pend_join). Under the
-	 * lock. */
-	uint32_t pend_groups[20];       /* UDP_MAX_MEMBERSHIPS */
-	unsigned npend_groups;
+	 * owner's stack yet (shim/join.c): the groups it joined and their
+	 * source filters (stack/core/udp.h, struct udp_mships; NULL: none),
+	 * which the stack's socket takes once it is made (sock.c,
+	 * pend_mships, shim_join_groups). Under the lock. */
+	struct udp_mships *pend_ms;
 	/* Moved to the kernel's loopback from the stack (sock.c, move_to_lo):
 	 * the placeholder is to be bound to the wildcard address and this
 	 * port (0: any) before the kernel connects it. Under the lock. */

@@ -333,6 +333,7 @@ static void sock_free(struct shim_obj *o)
 		shim_libc.close(atomic_load(&k->kfd));
 	}
 	shim_join_forget(k);
+	free(k->pend_ms);
 	/* A failed connect's share (expose.c, share_failed): the owner's. */
 	if (k->fail_share && shim_proc_state() == SHIM_PROC_OWNER)
 		relay_share_free(k->share);
@@ -5099,38 +5100,41 @@ static int remote_iface(uint32_t ifaddr, unsigned ifindex)
 /*
  * A joiner's UDP socket (or a fork child's own) before the owner's stack
  * made it (shim/join.c: at bind, or the first send or connect): Linux's
- * socket joins before it is bound as well, so the groups are kept here
- * (k->pend_groups, udp_join's and udp_leave's answers) and joined by the
- * stack's socket once it exists (shim_join_dgram calls
- * shim_join_groups). 1 when k is not such a socket.
+ * socket joins groups and sets source filters before it is bound as well,
+ * so they are kept here (k->pend_ms, with the stack's rules: udp.h,
+ * struct udp_mships) and given to the stack's socket once it exists
+ * (shim_join_dgram calls shim_join_groups). Lock held: k's table (made at
+ * the first call), or NULL when k is not such a socket (*r 1), or out of
+ * memory (*r -ENOBUFS).
  */
-_Static_assert(sizeof(((struct shim_sock *)0)->pend_groups) == UDP_MAX_MEMBERSHIPS * sizeof(uint32_t),
-	       "a socket's groups as the stack's");
+static struct udp_mships *pend_mships(struct shim_sock *k, int *r)
+{
+	*r = 1;
+	if (!k->join || k->type != SOCK_DGRAM || k->family != AF_INET || k->framed || k->dead)
+		return NULL;
+	if (!k->pend_ms && !(k->pend_ms = calloc(1, sizeof(*k->pend_ms))))
+		*r = -ENOBUFS;
+	return k->pend_ms;
+}
+
 static int pend_membership(struct shim_sock *k, bool join, uint32_t group, uint32_t ifaddr, int ifindex)
 {
 	int ifr = join ? remote_iface(ifaddr, (unsigned)ifindex) : 0;
-	unsigned i;
-	int r = 1;
+	struct udp_mships *m;
+	int r;
 
 	shim_lock();
-	if (k->join && k->type == SOCK_DGRAM && k->family == AF_INET && !k->framed && !k->dead) {
-		for (i = 0; i < k->npend_groups && k->pend_groups[i] != group; i++)
-			;
-		r = 0;
+	if ((m = pend_mships(k, &r)) != NULL) {
+		/* Linux's ip_mc_join_group: the group, then the device, then
+		 * the socket's list. */
 		if (!join)
-			r = i < k->npend_groups ? 0 : -EADDRNOTAVAIL;
+			r = udp_mships_leave(m, group);
 		else if (!ip4_is_multicast(group))
 			r = -EINVAL;
 		else if (ifr < 0)
 			r = ifr;
-		else if (i < k->npend_groups)
-			r = -EADDRINUSE;
-		else if (k->npend_groups == UDP_MAX_MEMBERSHIPS)
-			r = -ENOBUFS;
-		if (r == 0 && join)
-			k->pend_groups[k->npend_groups++] = group;
-		else if (r == 0)
-			k->pend_groups[i] = k->pend_groups[--k->npend_groups];
+		else
+			r = udp_mships_join(m, group);
 	}
 	shim_unlock();
 	return r;
@@ -5138,19 +5142,26 @@ static int pend_membership(struct shim_sock *k, bool join, uint32_t group, uint3
 
 void shim_join_groups(struct shim_sock *k)
 {
-	uint32_t groups[UDP_MAX_MEMBERSHIPS];
-	unsigned n;
+	struct udp_mships *m;
 
 	shim_lock();
-	n = k->npend_groups;
-	memcpy(groups, k->pend_groups, n * sizeof(groups[0]));
-	k->npend_groups = 0;
+	m = k->pend_ms;
+	k->pend_ms = NULL;
 	shim_unlock();
-	for (unsigned i = 0; i < n; i++) {
-		struct relay_dgram_req q = { .op = RELAY_REQ_JOIN, .group = groups[i] };
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->ngroups; i++) {
+		struct relay_dgram_req q = { .op = RELAY_REQ_JOIN, .group = m->groups[i] };
 
 		(void)framed_req(k, &q);
+		if (!m->sf[i].n)
+			continue;   /* any source: the join's */
+		q = (struct relay_dgram_req){ .op = RELAY_REQ_MSFILTER, .group = m->groups[i],
+					      .include = m->sf[i].include, .n = m->sf[i].n };
+		memcpy(q.src, m->sf[i].src, m->sf[i].n * sizeof(q.src[0]));
+		(void)framed_req(k, &q);
 	}
+	free(m);
 }
 
 /* Joins (join) or leaves group on k, the interface by its address or index
@@ -5216,8 +5227,9 @@ static int set_membership(struct shim_sock *k, int name, const void *val, sockle
 static int set_source_filter(struct shim_sock *k, int name, const void *val, socklen_t len)
 {
 	struct ip_mreq_source m;
+	struct udp_mships *ms;
 	uint32_t group, ifaddr;
-	int r;
+	int r, ifr;
 
 	if (len != sizeof(m))
 		return -EINVAL;
@@ -5227,6 +5239,16 @@ static int set_source_filter(struct shim_sock *k, int name, const void *val, soc
 	ifaddr = ntohl(m.imr_interface.s_addr);
 	if (!ip4_is_multicast(group))
 		return -EINVAL;
+	ifr = remote_iface(ifaddr, 0);
+	shim_lock();
+	if ((ms = pend_mships(k, &r)) != NULL)
+		r = ifr < 0 ? ifr :
+		    udp_mships_source(ms, group, ntohl(m.imr_sourceaddr.s_addr),
+				      name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_DROP_SOURCE_MEMBERSHIP,
+				      name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_BLOCK_SOURCE);
+	shim_unlock();
+	if (r != 1)
+		return r;       /* kept until the socket is made (pend_mships) */
 	if (remote_dgram(k)) {
 		struct relay_dgram_req q = {
 			.op = RELAY_REQ_SOURCE, .group = group, .n = 1,
@@ -5259,6 +5281,7 @@ static int set_group_source_req(struct shim_sock *k, int name, const void *val, 
 {
 	struct group_source_req g;
 	struct sockaddr_in gs, ss;
+	struct udp_mships *ms;
 	int r;
 
 	if (len != sizeof(g))
@@ -5271,6 +5294,14 @@ static int set_group_source_req(struct shim_sock *k, int name, const void *val, 
 		return -EADDRNOTAVAIL;
 	if (!ip4_is_multicast(ntohl(gs.sin_addr.s_addr)))
 		return -EINVAL;
+	shim_lock();
+	if ((ms = pend_mships(k, &r)) != NULL)
+		r = udp_mships_source(ms, ntohl(gs.sin_addr.s_addr), ntohl(ss.sin_addr.s_addr),
+				      name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_LEAVE_SOURCE_GROUP,
+				      name == MCAST_JOIN_SOURCE_GROUP || name == MCAST_BLOCK_SOURCE);
+	shim_unlock();
+	if (r != 1)
+		return r;       /* kept until the socket is made (pend_mships) */
 	if (remote_dgram(k)) {
 		struct relay_dgram_req q = {
 			.op = RELAY_REQ_SOURCE, .group = ntohl(gs.sin_addr.s_addr), .n = 1,
@@ -5321,8 +5352,9 @@ static int msf_iface(uint32_t ifaddr, uint32_t ifindex, unsigned *tap)
 static int set_msfilter(struct shim_sock *k, int name, const void *val, socklen_t len)
 {
 	uint32_t src[UDP_MAX_MSF], group, ifaddr = 0, ifindex = 0, fmode, n;
+	struct udp_mships *ms;
 	unsigned tap;
-	int r;
+	int r, ifr;
 
 	if (name == IP_MSFILTER) {
 		struct ip_msfilter h;
@@ -5378,6 +5410,13 @@ static int set_msfilter(struct shim_sock *k, int name, const void *val, socklen_
 	}
 	if (!ip4_is_multicast(group) || (fmode != MCAST_INCLUDE && fmode != MCAST_EXCLUDE))
 		return -EINVAL;
+	ifr = remote_iface(ifaddr, ifindex);
+	shim_lock();
+	if ((ms = pend_mships(k, &r)) != NULL)
+		r = ifr < 0 ? ifr : udp_mships_set_msfilter(ms, group, fmode == MCAST_INCLUDE, src, n);
+	shim_unlock();
+	if (r != 1)
+		return r;       /* kept until the socket is made (pend_mships) */
 	if (remote_dgram(k)) {
 		struct relay_dgram_req q = { .op = RELAY_REQ_MSFILTER, .group = group, .n = (uint16_t)n,
 					     .include = fmode == MCAST_INCLUDE };
@@ -5411,9 +5450,15 @@ static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *len
 	uint32_t src[UDP_MAX_MSF], group, ifaddr = 0, want;
 	struct ip_msfilter ih;
 	struct group_filter gh;
-	bool include = false, remote = remote_dgram(k);
+	bool include = false, remote = remote_dgram(k), pend;
 	unsigned tap = 0, copy;
 	int len, r;
+
+	/* Not made in the stack yet: its kept table (pend_mships). */
+	shim_lock();
+	pend = pend_mships(k, &r) != NULL || r < 0;
+	shim_unlock();
+	remote = remote || pend;
 
 	if (shim_copy(&len, lenp, sizeof(len)))
 		return -EFAULT;
@@ -5455,7 +5500,12 @@ static int get_msfilter(struct shim_sock *k, int name, void *val, socklen_t *len
 		if (!tap || gh.gf_interface != tap)
 			return -EADDRNOTAVAIL;
 	}
-	if (remote) {
+	if (pend) {
+		shim_lock();
+		r = k->pend_ms ? udp_mships_get_msfilter(k->pend_ms, group, &include, src, UDP_MAX_MSF) :
+				 -EADDRNOTAVAIL;
+		shim_unlock();
+	} else if (remote) {
 		/* The filter is the socket's, which another process's relay
 		 * serves (framed_remote): read there. */
 		struct relay_dgram_req q = { .op = RELAY_REQ_GET_MSFILTER, .group = group }, a;

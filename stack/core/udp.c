@@ -64,16 +64,7 @@ struct udp_sock {
 	bool dontroute;              /* SO_DONTROUTE */
 	bool mc_loop;                /* IP_MULTICAST_LOOP: our own datagrams to a group we joined */
 	bool mc_all;                 /* IP_MULTICAST_ALL: a group's datagrams though not joined here */
-	uint32_t groups[UDP_MAX_MEMBERSHIPS];   /* IP_ADD_MEMBERSHIP */
-	/* Each group's source filter (Linux's ip_mc_socklist sfmode, sflist):
-	 * INCLUDE only the sources listed, or EXCLUDE them (an any-source
-	 * join: EXCLUDE with none). */
-	struct {
-		bool include;
-		uint8_t n;
-		uint32_t src[UDP_MAX_MSF];
-	} sf[UDP_MAX_MEMBERSHIPS];
-	unsigned ngroups;
+	struct udp_mships ms;        /* IP_ADD_MEMBERSHIP, the source filters */
 	uint8_t tos;
 	int err;                     /* pending error (negative errno), 0 when none */
 	bool recverr;                /* IP_RECVERR */
@@ -284,14 +275,14 @@ static bool mc_allowed(const struct udp_sock *u, uint32_t dst, uint32_t src)
 {
 	if (!ip4_is_multicast(dst))
 		return true;
-	for (unsigned i = 0; i < u->ngroups; i++) {
+	for (unsigned i = 0; i < u->ms.ngroups; i++) {
 		bool listed = false;
 
-		if (u->groups[i] != dst)
+		if (u->ms.groups[i] != dst)
 			continue;
-		for (unsigned j = 0; j < u->sf[i].n; j++)
-			listed = listed || u->sf[i].src[j] == src;
-		return u->sf[i].include ? listed : !listed;
+		for (unsigned j = 0; j < u->ms.sf[i].n; j++)
+			listed = listed || u->ms.sf[i].src[j] == src;
+		return u->ms.sf[i].include ? listed : !listed;
 	}
 	return u->mc_all;
 }
@@ -1257,105 +1248,131 @@ void udp_get_multicast(const struct udp_sock *u, uint8_t *ttl, bool *loop)
 	*loop = u->mc_loop;
 }
 
-int udp_join(struct udp_sock *u, uint32_t group)
+int udp_mships_join(struct udp_mships *m, uint32_t group)
 {
-	stack_assert_locked();
 	if (!ip4_is_multicast(group))
 		return -EINVAL;
-	for (unsigned i = 0; i < u->ngroups; i++)
-		if (u->groups[i] == group)
+	for (unsigned i = 0; i < m->ngroups; i++)
+		if (m->groups[i] == group)
 			return -EADDRINUSE;
-	if (u->ngroups == UDP_MAX_MEMBERSHIPS)
+	if (m->ngroups == UDP_MAX_MEMBERSHIPS)
 		return -ENOBUFS;
-	u->sf[u->ngroups].include = false;
-	u->sf[u->ngroups].n = 0;
-	u->groups[u->ngroups++] = group;
+	m->sf[m->ngroups].include = false;
+	m->sf[m->ngroups].n = 0;
+	m->groups[m->ngroups++] = group;
 	return 0;
 }
 
-int udp_leave(struct udp_sock *u, uint32_t group)
+int udp_mships_leave(struct udp_mships *m, uint32_t group)
 {
-	stack_assert_locked();
-	for (unsigned i = 0; i < u->ngroups; i++)
-		if (u->groups[i] == group) {
-			u->ngroups--;
-			u->groups[i] = u->groups[u->ngroups];
-			u->sf[i] = u->sf[u->ngroups];
+	for (unsigned i = 0; i < m->ngroups; i++)
+		if (m->groups[i] == group) {
+			m->ngroups--;
+			m->groups[i] = m->groups[m->ngroups];
+			m->sf[i] = m->sf[m->ngroups];
 			return 0;
 		}
 	return -EADDRNOTAVAIL;
 }
 
-int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool include, bool add)
+int udp_mships_source(struct udp_mships *m, uint32_t group, uint32_t src, bool include, bool add)
 {
 	unsigned i, j;
 	int r;
 
-	stack_assert_locked();
 	/* IP_ADD_SOURCE_MEMBERSHIP joins first (ip_mc_join_group_ssm:
 	 * joined already is no error). */
-	if (include && add && (r = udp_join(u, group)) < 0 && r != -EADDRINUSE)
+	if (include && add && (r = udp_mships_join(m, group)) < 0 && r != -EADDRINUSE)
 		return r;
-	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
+	for (i = 0; i < m->ngroups && m->groups[i] != group; i++)
 		;
-	if (i == u->ngroups)
+	if (i == m->ngroups)
 		return -EINVAL;     /* "must have a prior join" */
 	/* Linux's ip_mc_source: a filter with sources keeps its mode; an
 	 * empty one takes the call's. */
-	if (u->sf[i].n && u->sf[i].include != include)
+	if (m->sf[i].n && m->sf[i].include != include)
 		return -EINVAL;
-	u->sf[i].include = include;
-	for (j = 0; j < u->sf[i].n && u->sf[i].src[j] != src; j++)
+	m->sf[i].include = include;
+	for (j = 0; j < m->sf[i].n && m->sf[i].src[j] != src; j++)
 		;
 	if (!add) {
-		if (j == u->sf[i].n)
+		if (j == m->sf[i].n)
 			return -EADDRNOTAVAIL;
 		/* (INCLUDE, no source left) is a leave. */
-		if (include && u->sf[i].n == 1)
-			return udp_leave(u, group);
-		u->sf[i].src[j] = u->sf[i].src[--u->sf[i].n];
+		if (include && m->sf[i].n == 1)
+			return udp_mships_leave(m, group);
+		m->sf[i].src[j] = m->sf[i].src[--m->sf[i].n];
 		return 0;
 	}
-	if (j < u->sf[i].n)
+	if (j < m->sf[i].n)
 		return -EADDRNOTAVAIL;      /* listed already */
-	if (u->sf[i].n == UDP_MAX_MSF)
+	if (m->sf[i].n == UDP_MAX_MSF)
 		return -ENOBUFS;
-	u->sf[i].src[u->sf[i].n++] = src;
+	m->sf[i].src[m->sf[i].n++] = src;
 	return 0;
+}
+
+int udp_mships_set_msfilter(struct udp_mships *m, uint32_t group, bool include, const uint32_t *src, unsigned n)
+{
+	unsigned i;
+
+	/* Linux's ip_mc_msfilter: (INCLUDE, no source) is a leave. */
+	if (include && n == 0)
+		return udp_mships_leave(m, group);
+	for (i = 0; i < m->ngroups && m->groups[i] != group; i++)
+		;
+	if (i == m->ngroups)
+		return -EINVAL;
+	if (n > UDP_MAX_MSF)
+		return -ENOBUFS;
+	m->sf[i].include = include;
+	m->sf[i].n = (uint8_t)n;
+	memcpy(m->sf[i].src, src, n * sizeof(*src));
+	return 0;
+}
+
+int udp_mships_get_msfilter(const struct udp_mships *m, uint32_t group, bool *include, uint32_t *src,
+			    unsigned max)
+{
+	unsigned i;
+
+	for (i = 0; i < m->ngroups && m->groups[i] != group; i++)
+		;
+	if (i == m->ngroups)
+		return -EADDRNOTAVAIL;
+	*include = m->sf[i].include;
+	memcpy(src, m->sf[i].src, (m->sf[i].n < max ? m->sf[i].n : max) * sizeof(*src));
+	return m->sf[i].n;
+}
+
+int udp_join(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	return udp_mships_join(&u->ms, group);
+}
+
+int udp_leave(struct udp_sock *u, uint32_t group)
+{
+	stack_assert_locked();
+	return udp_mships_leave(&u->ms, group);
+}
+
+int udp_source_filter(struct udp_sock *u, uint32_t group, uint32_t src, bool include, bool add)
+{
+	stack_assert_locked();
+	return udp_mships_source(&u->ms, group, src, include, add);
 }
 
 int udp_set_msfilter(struct udp_sock *u, uint32_t group, bool include, const uint32_t *src, unsigned n)
 {
-	unsigned i;
-
 	stack_assert_locked();
-	/* Linux's ip_mc_msfilter: (INCLUDE, no source) is a leave. */
-	if (include && n == 0)
-		return udp_leave(u, group);
-	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
-		;
-	if (i == u->ngroups)
-		return -EINVAL;
-	if (n > UDP_MAX_MSF)
-		return -ENOBUFS;
-	u->sf[i].include = include;
-	u->sf[i].n = (uint8_t)n;
-	memcpy(u->sf[i].src, src, n * sizeof(*src));
-	return 0;
+	return udp_mships_set_msfilter(&u->ms, group, include, src, n);
 }
 
 int udp_get_msfilter(const struct udp_sock *u, uint32_t group, bool *include, uint32_t *src, unsigned max)
 {
-	unsigned i;
-
 	stack_assert_locked();
-	for (i = 0; i < u->ngroups && u->groups[i] != group; i++)
-		;
-	if (i == u->ngroups)
-		return -EADDRNOTAVAIL;
-	*include = u->sf[i].include;
-	memcpy(src, u->sf[i].src, (u->sf[i].n < max ? u->sf[i].n : max) * sizeof(*src));
-	return u->sf[i].n;
+	return udp_mships_get_msfilter(&u->ms, group, include, src, max);
 }
 
 bool udp_group_joined(const struct stack *s, uint32_t group)
@@ -1363,8 +1380,8 @@ bool udp_group_joined(const struct stack *s, uint32_t group)
 	if (group == 0xe0000001u)
 		return true;
 	for (const struct udp_sock *u = s->udp->socks; u; u = u->next)
-		for (unsigned i = 0; i < u->ngroups; i++)
-			if (u->groups[i] == group)
+		for (unsigned i = 0; i < u->ms.ngroups; i++)
+			if (u->ms.groups[i] == group)
 				return true;
 	return false;
 }

@@ -189,6 +189,29 @@ void udp_get_multicast(const struct udp_sock *u, uint8_t *ttl, bool *loop);
  */
 int udp_join(struct udp_sock *u, uint32_t group);
 int udp_leave(struct udp_sock *u, uint32_t group);
+/*
+ * A socket's memberships and their source filters as plain data (Linux's
+ * ip_mc_socklist: sfmode, sflist), with the rules of the calls below on
+ * it: the stack's sockets keep one, and so does a socket the stack has not
+ * made yet (a joiner's UDP socket before its bind: shim/sock.c), which
+ * hands it over once made. Each group's filter: INCLUDE only the sources
+ * listed, or EXCLUDE them (an any-source join: EXCLUDE with none). No lock.
+ */
+struct udp_mships {
+	uint32_t groups[UDP_MAX_MEMBERSHIPS];
+	struct {
+		bool include;
+		uint8_t n;
+		uint32_t src[UDP_MAX_MSF];
+	} sf[UDP_MAX_MEMBERSHIPS];
+	unsigned ngroups;
+};
+int udp_mships_join(struct udp_mships *m, uint32_t group);
+int udp_mships_leave(struct udp_mships *m, uint32_t group);
+int udp_mships_source(struct udp_mships *m, uint32_t group, uint32_t src, bool include, bool add);
+int udp_mships_set_msfilter(struct udp_mships *m, uint32_t group, bool include, const uint32_t *src, unsigned n);
+int udp_mships_get_msfilter(const struct udp_mships *m, uint32_t group, bool *include, uint32_t *src,
+			    unsigned max);
 /* A source of a group's filter (Linux's ip_mc_source): include true for
  * IP_ADD/DROP_SOURCE_MEMBERSHIP (the add joins the group first), false
  * for IP_BLOCK/UNBLOCK_SOURCE; add or drop. -EINVAL (no such group, or

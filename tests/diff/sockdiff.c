@@ -19529,6 +19529,22 @@ CASE(fork_child_udp_msfilter_read, 0)
 	in_child(child_msfilter, s);
 	R(src_filter(s, IP_DROP_SOURCE_MEMBERSHIP, "239.1.2.36", SELF, PEER));
 }
+/* A fork child's own UDP socket given a source filter before bind() (by
+ * both interfaces), then bound: two digits a call, 01 for success, else
+ * the errno; then what the child reads of the filter. */
+static long child_new_source_early(int s)
+{
+	struct sockaddr_in a = sin4("0.0.0.0", case_port());
+	long r = 0;
+
+	(void)s;
+	s = udp_sock();
+	r = r * 100 + (src_filter(s, IP_ADD_SOURCE_MEMBERSHIP, "239.1.2.36", SELF, PEER) == 0 ? 1 : errno);
+	r = r * 100 + (gsr(s, MCAST_JOIN_SOURCE_GROUP, "239.1.2.37", PEER, AF_INET) == 0 ? 1 : errno);
+	r = r * 100 + (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 ? 1 : errno);
+	return r * 1000 + child_msfilter(s);
+}
+CASE(fork_child_udp_new_source_early, 0) { (void)tcp_to(P_ECHO); in_child(child_new_source_early, -1); }
 /* MSG_MORE and UDP_CORK on a UDP socket a fork child shares: one datagram
  * of the corked parts (the echo's length), then the uncorked ones. */
 static long child_udp_corked(int s)

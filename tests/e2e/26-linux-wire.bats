@@ -15,7 +15,8 @@
 # ssthresh after a timeout inside a recovery, SACK information kept through
 # a second timeout in a row, the backoff kept by an ACK that times nothing
 # (no timestamps: Karn), F-RTO after a spurious timeout (the peer's ACKs
-# held back: linux-wire.py hold).
+# held back: linux-wire.py hold), TCP_USER_TIMEOUT's end of a connection
+# whose data a silent peer never acknowledges.
 #
 # Both subjects get plain frames of one MTU, so that frames are segments:
 # pstack with PSTACK_OFFLOAD=0, the kernel with gso_max_segs 1 on the veth
@@ -1047,6 +1048,41 @@ info_of() {
 	pt=$(echo "$output" | sed -n 's/^acked_ms=//p' | sed -n 2p)
 	awk -v a="$pt" -v b="$kt" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 30 || d <= b / 10) }' ||
 		fail "the second write was ACKed after $pt ms (its timeout), the kernel's after $kt ms"
+}
+
+@test "TCP_USER_TIMEOUT with data the peer never acknowledges: the resends and ETIMEDOUT as the kernel's (counted from the first timeout's resend, not from the data)" {
+	veth_up
+	local kind port=5920 kerr kms kret perr pms pret
+	KENV=(LW_UTO=1500)
+	PENV=(LW_UTO=1500)
+	for kind in kernel pstack; do
+		port=$((port + 1))
+		nsx iptables -F OUTPUT
+		# The peer goes silent once the handshake is over (its segments
+		# without SYN are dropped); its server outlives the subject's end.
+		nsx iptables -A OUTPUT -p tcp --sport $port --tcp-flags SYN NONE -j DROP
+		client_run "uto_$kind" $kind $port sleep:2.3 send:1000,wait_err
+		nsx iptables -F OUTPUT
+		echo "$kind: $(echo "$output" | tr '\n' ' '), resends at $(shown "uto_$kind" $kind rtx)"
+		if [ $kind = kernel ]; then
+			kerr=$(echo "$output" | sed -n 's/^err=\([A-Z]*\).*/\1/p')
+			kms=$(echo "$output" | sed -n 's/.*err_ms=//p')
+			kret=$(shown "uto_$kind" $kind retrans)
+		else
+			perr=$(echo "$output" | sed -n 's/^err=\([A-Z]*\).*/\1/p')
+			pms=$(echo "$output" | sed -n 's/.*err_ms=//p')
+			pret=$(shown "uto_$kind" $kind retrans)
+		fi
+	done
+	# Measured on this kernel (6.18): the loss probe at 208 ms, resends
+	# at 416, 828 and 1660 ms, ETIMEDOUT at 1917 to 1950 ms: 1.5 s after
+	# the first timeout's resend (retrans_stamp), not after the data.
+	# pstack ended it at 1500 ms, before the last resend.
+	[ "$kerr" = ETIMEDOUT ] || fail "the kernel's error <$kerr>"
+	[ "$perr" = ETIMEDOUT ] || fail "pstack's error <$perr>"
+	[ "$pret" = "$kret" ] || fail "pstack resent $pret times, the kernel $kret"
+	awk -v a="$pms" -v b="$kms" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 150) }' ||
+		fail "pstack's ETIMEDOUT $pms ms after the data, the kernel's $kms ms"
 }
 
 @test "the namespace's TCP sysctls as the kernel's: getsockopt's defaults of TCP_SYNCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_LINGER2 read them, and tcp_syn_retries=1 ends a connect() to a silent peer after 3 s" {

@@ -15,7 +15,8 @@ in one write, the first 100 of them X and the first 100 of the sixth
 segment Y: a peer's iptables string match finds the first and the sixth
 segment and each copy of them), recv:N
 (reads exactly N bytes), sleep:S (seconds), drain (reads until the peer's
-FIN), acked (waits until nothing is unacknowledged, TCP_INFO's
+FIN), wait_err (reads until the connection fails, at most 10 s, and prints
+err= with the error's name and err_ms=, the time since the last write), acked (waits until nothing is unacknowledged, TCP_INFO's
 tcpi_unacked 0, and prints acked_ms=, the time since the last write),
 info (prints TCP_INFO's congestion state, ssthresh, cwnd, RTO and
 backoff as info ca_state=... ), idle:N (waits as acked does, then until
@@ -55,6 +56,7 @@ and print key=value lines about the segments SUBJECT_IP sent and received:
 see show().
 """
 import ctypes
+import errno
 import fcntl
 import os
 import select
@@ -126,6 +128,14 @@ def run_actions(s, actions):
         elif op == "drain":
             while s.recv(65536):
                 pass
+        elif op == "wait_err":
+            s.settimeout(10)
+            try:
+                b = s.recv(1)
+                print("err=none got=%d" % len(b), flush=True)
+            except OSError as e:
+                print("err=%s err_ms=%d" % (errno.errorcode.get(e.errno, e.errno),
+                                             (time.monotonic() - sent_at) * 1000), flush=True)
         else:
             raise SystemExit("unknown action " + a)
 
@@ -144,6 +154,8 @@ def client(host, port, actions):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, os.environ["LW_CC"].encode())
     if os.environ.get("LW_SNDBUF"):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(os.environ["LW_SNDBUF"]))
+    if os.environ.get("LW_UTO"):
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(os.environ["LW_UTO"]))
     if os.environ.get("LW_CRCVBUF"):
         # (the client's own: LW_RCVBUF is the server's, which tests export for the peer)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(os.environ["LW_CRCVBUF"]))

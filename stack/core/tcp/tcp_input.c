@@ -1064,7 +1064,6 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 	 * RTO for what is sent next (Linux keeps icsk_rto and icsk_backoff). */
 	c->retries = 0;
 	c->first_rexmit_at = 0;
-	c->flight_start = now;      /* what is still in flight was sent by now */
 	c->snd_una = g->ack;
 	/* MSG_MORE held the tail for the call that had it: what pushes next is
 	 * the plain rule (Linux's tcp_data_snd_check with tp->nonagle). */

@@ -552,9 +552,6 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 	else
 		pkb = gso && len > gso ? pkb_alloc_aligned(hlen + len, hlen) : pkb_alloc_frame(hlen + len);
 
-	/* The first byte of a new flight: TCP_USER_TIMEOUT counts from here. */
-	if (seq == c->snd_max && c->snd_una == c->snd_max && (len || (flags & (TCP_SYN | TCP_FIN))))
-		c->flight_start = now;
 	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
 	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
 		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), (flags & TCP_PSH) != 0, now);

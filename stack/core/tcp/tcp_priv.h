@@ -279,8 +279,7 @@ struct tcp_conn {
 	struct tcp_minmax min_rtt_f;
 	uint8_t retries;                    /* consecutive RTO expiries */
 	uint8_t backoff;
-	uint64_t first_rexmit_at;           /* for TCP_USER_TIMEOUT: flight_start at the first RTO */
-	uint64_t flight_start;              /* when the oldest unacknowledged byte went out (about) */
+	uint64_t first_rexmit_at;           /* Linux's retrans_stamp: when the first RTO resent (TCP_USER_TIMEOUT) */
 
 	/* congestion control and recovery (tcp_rack.c) */
 	struct tcp_cc cc;

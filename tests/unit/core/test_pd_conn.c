@@ -645,8 +645,9 @@ static void test_ecn_data_uses_ect0(void **state)
  * a local qdisc, which Linux retries every 500 ms as resource probes
  * (tcpi_probes 6, backoff 0) and times from its first probe (that case,
  * with the link's tx_full, is in test_pd_recv2.c); here the segments are
- * lost on the path and the time counts from the unacknowledged data's
- * first sending. */
+ * lost on the path and the time counts from the first timeout's resend
+ * (Linux's retrans_stamp, measured on 6.18: test_tcp_data.c's
+ * test_user_timeout), not from the data's first sending. */
 static void test_user_timeout_ends_unacked_connection(void **state)
 {
 	struct tscript *t = ts_new(100);
@@ -666,8 +667,11 @@ static void test_user_timeout_ends_unacked_connection(void **state)
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 25 win 65530");
 	/* from here on nothing the stack sends arrives */
-	start = t->h->now;
 	assert_int_equal(tcp_send(c, big, 24, t->h->now), 24);
+	h_drain_tx(t->h);
+	while (t->h->s->stats.tcp_timeouts == 0)
+		ts_advance_ms(t, 1);
+	start = t->h->now;
 	ts_advance_ms(t, 2900);
 	h_drain_tx(t->h);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);

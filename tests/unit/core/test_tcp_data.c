@@ -384,19 +384,31 @@ static void test_rto_backoff_and_timeout(void **state)
 	ts_free(t);
 }
 
-/* TCP_USER_TIMEOUT bounds how long sent data may stay unacknowledged,
- * counted from when it went out, and the backed-off timer is cut short to
- * end it on time (Linux: retrans_stamp, tcp_clamp_rto_to_user_timeout). */
+/* TCP_USER_TIMEOUT bounds how long the retransmissions may go on unanswered,
+ * counted from the first timeout's resend (Linux's retrans_stamp: the
+ * loss probe before it does not count), and the backed-off timer is cut
+ * short to end it on time (tcp_clamp_rto_to_user_timeout). Measured on
+ * Linux 6.18 with TCP_USER_TIMEOUT 1500 and a silent peer: data at 0.300 s,
+ * the probe at 0.508, resends at 0.716, 1.128 and 1.960, ETIMEDOUT at
+ * 2.250 (0.716 + 1.5 s and a timer tick); pstack ended it at 1.800, 1.5 s
+ * after the data went out, one resend short. */
 static void test_user_timeout(void **state)
 {
 	struct tscript *t = ts_new(100);
 	struct tcp_conn *c = ts_connect(t);
+	uint64_t sent, first;
 
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_USER_TIMEOUT, 5000), 0);
+	sent = t->h->now;
 	assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
-	/* retransmissions at 1, 3 and 7 s would run past 5 s: the last wait is cut */
-	ts_advance_ms(t, 4999);
+	h_drain_tx(t->h);
+	while (t->h->s->stats.tcp_timeouts == 0)
+		ts_advance_ms(t, 1);
+	first = t->h->now;
+	assert_true(first - sent >= 200 * 1000);        /* the RTO, at least TCP_RTO_MIN */
+	/* resends at 1, 3 and 7 s from there would run past 5 s: the last wait is cut */
+	ts_advance_us(t, first + 4999 * 1000 - t->h->now);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
 	ts_advance_ms(t, 1);
 	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);

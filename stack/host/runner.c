@@ -626,6 +626,11 @@ static int app_read(struct runner *r, uint64_t *count)
 	return n;
 }
 
+bool runner_parked(struct runner *r)
+{
+	return r->parked;
+}
+
 int runner_poll_once(struct runner *r)
 {
 	r->spin_seen = runner_now();
@@ -880,6 +885,7 @@ static void *runner_thread(void *arg)
 {
 	struct runner *r = arg;
 	int tapfd = netdev_pollfd(r->dev);
+	bool unwatched = true;  /* the last sleep left the device out (parked) */
 
 	runner_relock(r);
 	for (;;) {
@@ -902,8 +908,22 @@ static void *runner_thread(void *arg)
 
 		if (netdev_poll_at(r->dev) <= now)
 			runner_dev_poll(r, now);
-		if (stack_poll_at(r->s) <= now)
+		if (stack_poll_at(r->s) <= now) {
+			/*
+			 * Woken by a timer after a sleep without the device
+			 * (parked: an application thread had it, or this is
+			 * the first pass): what the device holds came before
+			 * the timer and goes first. The other way round, an
+			 * ACK that had waited in the TAP's queue met the loss
+			 * probe it made needless (a resend the peer answered
+			 * with a D-SACK: the kernel takes each ACK as it comes).
+			 */
+			if (unwatched && !r->dev_dead) {
+				runner_receive(r);
+				now = runner_now();
+			}
 			stack_poll(r->s, now);
+		}
 		if (relay_set_busy(&r->relays)) {
 			/* Exposed sockets: bytes between connections and relays. */
 			relays = true;
@@ -1024,6 +1044,7 @@ static void *runner_thread(void *arg)
 		}
 		stack_unlock(r->lock);
 
+		unwatched = fds[0].fd < 0;
 		rc = sys_ppoll(fds, 2 + nrelay + nctl + nown, tsp, NULL);
 		if (rc > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;

@@ -44,6 +44,9 @@ void runner_unlock(struct runner *r);
  * the count logged at debug level when the runner stops.
  */
 int runner_poll_once(struct runner *r);
+/* With the lock held: whether the runner's thread sleeps without the device
+ * (an application thread has it: busy-polling or blocked with it). Tests. */
+bool runner_parked(struct runner *r);
 /* With the lock held: the calling thread stops busy-polling and blocks. While
  * threads poll, the runner's thread leaves the device to them (it looks
  * again PSTACK_SPIN_US after the last poll): this gives it back at once

@@ -28,6 +28,7 @@
 
 #include "stack/dev/fault.h"
 #include "stack/core/log.h"
+#include "stack/core/tcp/tcp.h"
 #include "stack/host/lock.h"
 #include "stack/host/runner.h"
 #include "stack/dev/tap.h"
@@ -452,6 +453,107 @@ static void test_kick(void **state)
 	in_netns(body_kick);
 }
 
+/*
+ * A timer that comes due while the runner's thread sleeps without the
+ * device (an application thread busy-polls, PSTACK_SPIN_US) must not act
+ * before the frames the device holds: the thread wakes for the timer,
+ * reads what waits first, then runs it. The stack sends a byte while the
+ * thread sleeps so; the kernel's ACK waits in the TAP's queue; the loss
+ * probe's timer (about 200 ms for a single segment) wakes the thread long
+ * before the polling's grace ends (2 s). Before, it ran the timer first and
+ * resent the byte (a retransmission, which the peer answered with a D-SACK).
+ */
+static struct tcp_conn *tf_conn;
+
+static int tf_established(struct runner *r)
+{
+	int st;
+
+	runner_lock(r);
+	st = tcp_get_state(tf_conn);
+	runner_unlock(r);
+	return st == TCP_STATE_ESTABLISHED;
+}
+
+static int tf_parked(struct runner *r)
+{
+	int p;
+
+	runner_lock(r);
+	p = runner_parked(r);
+	runner_unlock(r);
+	return p;
+}
+
+static int tf_acked(struct runner *r)
+{
+	size_t n;
+
+	runner_lock(r);
+	n = tcp_outq(tf_conn);
+	runner_unlock(r);
+	return n == 0;
+}
+
+static void body_timer_after_frames(void)
+{
+	struct host_config cfg;
+	struct runner *r;
+	struct sockaddr_in a;
+	struct ip4_endpoint peer = { IP4(192, 0, 2, 1), 7001 };
+	uint64_t retrans;
+	int l, one = 1;
+
+	host_config_defaults(&cfg);
+	strcpy(cfg.tap, "pst0");
+	cfg.spin_us = 2000000;
+	CHECK(runner_start(&cfg, new_lock(), &r) == 0);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(l >= 0);
+	CHECK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(7001);
+	a.sin_addr.s_addr = htonl(IP4(192, 0, 2, 1));
+	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(listen(l, 4) == 0);
+
+	runner_lock(r);
+	tf_conn = tcp_open(runner_stack(r));
+	CHECK(tf_conn);
+	CHECK(tcp_connect(tf_conn, &peer, runner_now()) == -EINPROGRESS);
+	runner_unlock(r);
+	CHECK(wait_for(r, tf_established));
+
+	/* This thread busy-polls once and arms a far timer: the kick makes the
+	 * runner's thread look again, and it parks for PSTACK_SPIN_US. */
+	runner_lock(r);
+	runner_poll_once(r);
+	CHECK(tcp_setopt(tf_conn, TCP_OPT_KEEPIDLE, 30) == 0);
+	CHECK(tcp_setopt(tf_conn, TCP_OPT_KEEPALIVE, 1) == 0);
+	runner_unlock(r);
+	CHECK(wait_for(r, tf_parked));
+
+	/* The byte leaves in this thread's unlock; its ACK waits in the TAP. */
+	runner_lock(r);
+	CHECK(tcp_send(tf_conn, "x", 1, runner_now()) == 1);
+	runner_unlock(r);
+	CHECK(wait_for(r, tf_acked));
+	runner_lock(r);
+	retrans = stack_stats(runner_stack(r))->tcp_retransmits;
+	tcp_close(tf_conn, runner_now());
+	runner_unlock(r);
+	CHECK(retrans == 0);
+	close(l);
+	runner_stop(r, 1000000);
+}
+
+static void test_timer_after_frames(void **state)
+{
+	(void)state;
+	in_netns(body_timer_after_frames);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -476,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_root),
 		cmocka_unit_test(test_kick),
+		cmocka_unit_test(test_timer_after_frames),
 	};
 	return cmocka_run_group_tests_name("runner", tests, setup, teardown);
 }

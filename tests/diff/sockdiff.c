@@ -17773,6 +17773,13 @@ CASE(notsent_lowat_after_disconnect, 0)
 	emit_revents(s);
 	R(ioctl(s, SIOCOUTQNSD, &w));
 	emit("nsd=%d", w);
+	/* shutdown(SHUT_WR) in CLOSE (ENOTCONN, the bit taken): writable
+	 * whatever the gap (tcp_poll's SEND_SHUTDOWN; fuzzseq -g 6 seed 2016). */
+	seti(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 1);
+	R(connect(s, &un, sizeof(un)));
+	emit_revents(s);
+	R(shutdown(s, SHUT_WR));
+	emit_revents(s);
 }
 /* The same after a connection with unread bytes (the disconnect resets
  * it): the pending ECONNRESET read, select() sees the gap. */

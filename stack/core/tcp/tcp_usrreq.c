@@ -1061,7 +1061,9 @@ unsigned tcp_poll(const struct tcp_conn *c)
 			m |= SOCK_POLLIN;
 		if (c->urg_data & TCP_URG_VALID)
 			m |= SOCK_POLLPRI;
-		if (c->wr_shut || tcp_sndbuf_writable(c))
+		/* SEND_SHUTDOWN, also taken in CLOSE (shut_closed): writable
+		 * whatever TCP_NOTSENT_LOWAT says of a disconnect's gap. */
+		if (c->wr_shut || (c->shut_closed & 2) || tcp_sndbuf_writable(c))
 			m |= SOCK_POLLOUT;
 	}
 	/* A SYN TCP_FASTOPEN_CONNECT left for the first write: writable, so

@@ -17628,6 +17628,9 @@ static int state2(bool v6, enum st2 st)
 	case ST2_SHUT_WR:
 		need(conn2(s, v6, P_STALL) == 0, "connect");
 		need(shutdown(s, SHUT_WR) == 0, "shutdown");
+		/* The peer's ACK of the FIN in: FIN_WAIT2, not FIN_WAIT1
+		 * (state and SIOCOUTQ differ while the FIN is out). */
+		need(wait_state(s, TCP_FIN_WAIT2) == TCP_FIN_WAIT2, "wait-fin-ack");
 		break;
 	case ST2_SHUT_RD:
 		need(conn2(s, v6, P_HELLO) == 0, "connect");

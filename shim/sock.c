@@ -1924,7 +1924,12 @@ static int connect_fo(int fd, const struct sockaddr *sa, socklen_t len, struct f
 	} else if (r == ADDR_LOOP) {
 		if (attached(k) && !move_to_lo(k, &moved)) {
 			/* Deviation: a socket in use in the stack (a datagram
-			 * heard) cannot move to the kernel's loopback. */
+			 * heard) cannot move to the kernel's loopback. Its
+			 * port is taken first, as inet_dgram_connect's
+			 * autobind before ip6_datagram_connect finds no route
+			 * (one a disconnect let go: inet6_global_from_stack_udp). */
+			if (udp_send_prepare(k->udp) == 0)
+				k->bound = true;
 			r = -ENETUNREACH;
 		} else {
 			if (!k->moved)
@@ -2684,8 +2689,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 				r = -EINVAL;    /* udp_sendmsg refuses port 0 before it routes */
 			else if (attached(k) && ip4_is_loopback(ep.addr) && (lo = atomic_load(&k->lo_fd)) >= 0)
 				r = 0;          /* from its loopback side (lo_udp), below */
-			else if (attached(k) && !move_to_lo(k, &moved))
-				r = -ENETUNREACH;   /* Deviation, as in connect */
+			else if (attached(k) && !move_to_lo(k, &moved)) {
+				/* Deviation, as in connect; inet_send_prepare's
+				 * autobind comes first. */
+				if (udp_send_prepare(k->udp) == 0)
+					k->bound = true;
+				r = -ENETUNREACH;
+			}
 			else {
 				if (!k->moved)
 					moved = release(k);

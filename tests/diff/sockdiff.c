@@ -14075,6 +14075,44 @@ CASE(inet6_bind_v6only_any, 0)
 	/* the IPv4 port stays free */
 	bind_to(u, SELF, case_port());
 }
+/* A native IPv6 destination from a dual-stack socket the stack already
+ * serves (connected to a mapped peer, then disconnected), and a
+ * non-blocking connect: the test bed has no IPv6 route on either side, and
+ * Linux answers ENETUNREACH at once, as pstack (the last sweep's left item
+ * is the test bed's). */
+static void inet6_global_from_stack(int type, bool nonblock)
+{
+	int s = sock6(type);
+	struct sockaddr_in6 u = { .sin6_family = AF_UNSPEC };
+
+	if (nonblock)
+		fcntl(s, F_SETFL, O_NONBLOCK);
+	conn6(s, MAPPED_PEER, type == SOCK_STREAM ? P_ECHO : P_UECHO);
+	if (nonblock && type == SOCK_STREAM)
+		emit("ev=%#x", wait_ev(s, POLLOUT));
+	R(connect(s, (struct sockaddr *)&u, sizeof(u)));
+	emit_sockname(s);
+	conn6(s, GLOBAL6, type == SOCK_STREAM ? P_ECHO : P_UECHO);
+	emit_so_error(s);
+	emit_sockname(s);
+	if (type == SOCK_DGRAM)
+		sendto6(s, GLOBAL6, P_UECHO, "x");
+	else
+		R(send(s, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	emit_sockname(s);
+}
+CASE(inet6_global_from_stack_tcp, 0) { inet6_global_from_stack(SOCK_STREAM, false); }
+CASE(inet6_global_from_stack_tcp_nonblock, 0) { inet6_global_from_stack(SOCK_STREAM, true); }
+CASE(inet6_global_from_stack_udp, 0) { inet6_global_from_stack(SOCK_DGRAM, false); }
+CASE(inet6_connect_global_tcp_nonblock, 0)
+{
+	int s = sock6(SOCK_STREAM);
+
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	conn6(s, GLOBAL6, P_ECHO);
+	emit_so_error(s);
+	emit_sockname(s);
+}
 CASE(inet6_connect_global_udp, 0) { int s = sock6(SOCK_DGRAM); conn6(s, GLOBAL6, P_UECHO); emit_sockname(s); }
 CASE(inet6_sendto_global, 0) { int s = sock6(SOCK_DGRAM); sendto6(s, GLOBAL6, P_UECHO, "x"); emit_sockname(s); }
 CASE(inet6_sendto_linklocal_noscope, 0) { sendto6(sock6(SOCK_DGRAM), "fe80::5", P_UECHO, "x"); }

@@ -1534,6 +1534,13 @@ int shim_accept4(int fd, struct sockaddr *sa, socklen_t *salen, int flags)
 	/* Linux clones the listener's socket options into the new socket: the
 	 * engine did (when the connection was made), the shim keeps its own. */
 	n->opts = *tcp_opts(c);
+	/* But not TCP_DEFER_ACCEPT: it lives in the listener's accept queue
+	 * (rskq_defer_accept), which inet_csk_clone_lock zeroes in the child:
+	 * 0 there. */
+	if (n->opts.defer_accept) {
+		n->opts.defer_accept = 0;
+		(void)tcp_setopt(c, TCP_OPT_DEFER_ACCEPT, 0);
+	}
 	n->rcvtimeo_us = k->rcvtimeo_us;
 	n->sndtimeo_us = k->sndtimeo_us;
 	n->v6only = k->v6only;

@@ -12651,6 +12651,21 @@ CASE(fork_child_tcp_bound_listen, 0)
 	peer("connect %d hello", case_port());
 	R(accept(s, NULL, NULL) >= 0 ? 0 : -1);
 }
+/* A listener's TCP_DEFER_ACCEPT is its accept queue's (rskq_defer_accept):
+ * the accepted socket reads 0 (inet_csk_clone_lock zeroes the queue),
+ * the listener keeps its value (fuzzseq -g 6 seed 20). */
+CASE(accept_child_defer_accept, 0)
+{
+	int s = tcp_sock(), c;
+
+	bind_to(s, SELF, case_port());
+	seti(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1);
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("child=%d listener=%d", geti(c, IPPROTO_TCP, TCP_DEFER_ACCEPT), geti(s, IPPROTO_TCP, TCP_DEFER_ACCEPT));
+}
 static long child_connect_bound(int s)
 {
 	char b[8];

@@ -12666,6 +12666,31 @@ CASE(accept_child_defer_accept, 0)
 	need(c >= 0, "accept");
 	emit("child=%d listener=%d", geti(c, IPPROTO_TCP, TCP_DEFER_ACCEPT), geti(s, IPPROTO_TCP, TCP_DEFER_ACCEPT));
 }
+/* SO_LINGER set on a listener: sock_copy gives the accepted socket its
+ * SOCK_LINGER flag and sk_lingertime (fuzzseq -g 6 seed 5); one set on the
+ * child afterwards is its own. */
+CASE(accept_child_linger, 0)
+{
+	int s = tcp_sock(), c;
+	struct linger lg = { 1, 3 };
+	socklen_t l = sizeof(lg);
+
+	bind_to(s, SELF, case_port());
+	R(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	memset(&lg, 0, sizeof(lg));
+	R(getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &l));
+	emit("child=%d,%d", lg.l_onoff, lg.l_linger);
+	lg.l_linger = 5;
+	R(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	R(getsockopt(s, SOL_SOCKET, SO_LINGER, &lg, &l));
+	emit("listener=%d,%d", lg.l_onoff, lg.l_linger);
+	R(getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &l));
+	emit("child=%d,%d", lg.l_onoff, lg.l_linger);
+}
 static long child_connect_bound(int s)
 {
 	char b[8];

@@ -12691,6 +12691,36 @@ CASE(accept_child_linger, 0)
 	R(getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &l));
 	emit("child=%d,%d", lg.l_onoff, lg.l_linger);
 }
+/* SO_RCVBUF on a listener: the child's window clamp is the full space of
+ * that buffer less a segment (tcp_openreq_init_rwin clamps the request's
+ * window to tcp_full_space with SOCK_RCVBUF_LOCK, the scale follows it),
+ * as a connecting socket's with the same buffer (fuzzseq -g 6 seed 7). */
+static void child_window_clamp(int rcvbuf)
+{
+	int s = tcp_sock(), c, t = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	seti(s, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+	R(listen(s, 4));
+	peer("connect %d hold", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("child=%d rcvbuf=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(c, SOL_SOCKET, SO_RCVBUF));
+	close(c);
+	/* A child that got a short segment first (the peer's hello). */
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	wait_bytes(c, HELLO_LEN);
+	emit("hello=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	seti(t, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+	R(connect_to(t, PEER, P_ECHO));
+	emit("conn=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+}
+CASE(accept_child_window_clamp_rcvbuf_200000, 0) { child_window_clamp(200000); }
+CASE(accept_child_window_clamp_rcvbuf_20000, 0) { child_window_clamp(20000); }
+CASE(accept_child_window_clamp_rcvbuf_1000000, 0) { child_window_clamp(1000000); }
+CASE(accept_child_window_clamp_rcvbuf_2048, 0) { child_window_clamp(2048); }
 static long child_connect_bound(int s)
 {
 	char b[8];

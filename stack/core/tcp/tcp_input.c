@@ -355,6 +355,7 @@ static void measure_rcv_mss(struct tcp_conn *c, const struct tcp_seg *g)
 
 	c->last_seg_size = 0;
 	if (len >= c->rcv_mss) {
+		c->rcv_ratio = true;
 		c->rcv_mss = (uint16_t)(len < tcp_advmss_data(c) ? len : tcp_advmss_data(c));
 		if (g->flags & TCP_PSH)
 			c->ack_pushed = true;

@@ -235,6 +235,11 @@ struct tcp_conn {
 	 * handshake's end (tcp_init_buffer_space) the buffer less one segment,
 	 * then the buffer autotuning grows it to; 0: none yet. */
 	uint32_t rcv_clamp;
+	/* A data segment of rcv_mss or more came: Linux measured its
+	 * scaling ratio from it and set its window clamp again
+	 * (tcp_measure_rcv_mss); before, TCP_WINDOW_CLAMP under SO_RCVBUF
+	 * reads tcp_init_buffer_space's (rcvbuf_clamp). */
+	bool rcv_ratio;
 	tcp_seq rcv_wup;                    /* rcv_nxt in the last ACK sent */
 	bool fin_rcvd;
 	bool ofo_fin;

@@ -1655,6 +1655,30 @@ void tcp_saved_syn_drop(struct tcp_conn *c)
 	c->saved_syn_len = 0;
 }
 
+/*
+ * The window clamp Linux's tcp_init_buffer_space leaves under SO_RCVBUF:
+ * from tcp_full_space, the space it sees in the buffer at its default
+ * scaling ratio (tcp_rcvbuf_full_space: the size set, not the ring's
+ * doubled one), less a segment, at least two (198552 for SO_RCVBUF 200000,
+ * on a connection as on an accepted one). The first data segment of
+ * rcv_mss or more (not a 12-byte hello) makes Linux measure its ratio and
+ * set the clamp again (tcp_measure_rcv_mss),
+ * which the stack's own clamp (rcv_clamp, the ring less a segment) stands
+ * for from then on, as the window it offers always did.
+ */
+static uint32_t rcvbuf_clamp(const struct tcp_conn *c)
+{
+	uint64_t maxwin = tcp_rcvbuf_full_space(c->rcvq.limit);
+	uint32_t adv = tcp_advmss_data(c), clamp;
+
+	if (maxwin > (65535ull << c->rcv_wscale))
+		maxwin = 65535ull << c->rcv_wscale;
+	clamp = (uint32_t)maxwin;
+	if (clamp > 2u * adv && clamp + adv > maxwin)
+		clamp = (uint32_t)maxwin - adv > 2u * adv ? (uint32_t)maxwin - adv : 2u * adv;
+	return clamp;
+}
+
 int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 {
 	stack_assert_locked();
@@ -1709,6 +1733,8 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 		 * still after a reset; a disconnect makes a fresh one). */
 		if (c->opt.window_clamp || c->state == TCP_STATE_LISTEN)
 			*v = (int)c->opt.window_clamp;
+		else if (c->rcv_clamp && c->opt.rcvbuf >= 0 && !c->rcv_ratio)
+			*v = (int)rcvbuf_clamp(c);
 		else if (c->rcv_clamp)
 			*v = (int)c->rcv_clamp;
 		else if (c->state == TCP_STATE_CLOSED && !(c->active_open && !c->was_connected))

@@ -17917,6 +17917,30 @@ CASE(notsent_lowat_after_disconnect_reset, 0)
 	R(ioctl(s, SIOCOUTQNSD, &v));
 	emit("nsd=%s", v > 65536 ? "window+2" : v > 2 ? "some" : "other");
 }
+/* shutdown(SHUT_RD) of a listener is a disconnect (inet_shutdown:
+ * tcp_disconnect): its write_seq moves on by 2 as well, which SIOCOUTQ,
+ * SIOCOUTQNSD and TCP_NOTSENT_LOWAT's poll show; SHUT_WR leaves it
+ * listening (fuzzseq -g 6 seed 1002). */
+CASE(notsent_lowat_after_listener_shut, 0)
+{
+	int s = tcp_sock(), v = -1;
+
+	bind_to(s, SELF, case_port());
+	R(listen(s, 4));
+	seti(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 3);
+	R(shutdown(s, SHUT_WR));
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("outq=%d", v);
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("nsd=%d", v);
+	R(listen(s, 4));
+	R(shutdown(s, SHUT_RDWR));
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("nsd=%d", v);
+	emit_revents(s);
+}
 /* The peer's RST on bytes it never acknowledged (its socket closed: data
  * to CLOSE_WAIT is reset): Linux's tcp_reset purges the write queue but
  * moves neither write_seq nor snd_una, so SIOCOUTQ keeps counting them

@@ -872,6 +872,11 @@ int tcp_shutdown(struct tcp_conn *c, int how, uint64_t now)
 		 * left before listen() go (recv ENOTCONN, not 0). */
 		c->shut_closed = 0;
 		c->rd_shut = false;
+		/* And moves write_seq on by the largest window plus 2, as any
+		 * disconnect (tcp_disconnect_counts): SIOCOUTQ and SIOCOUTQNSD
+		 * count it in CLOSE. */
+		c->dead_outq += c->disc_wnd + 2;
+		c->dead_nsd += c->disc_wnd + 2;
 		tcp_wake(c);
 		return 0;
 	case TCP_STATE_SYN_SENT:

@@ -32,7 +32,14 @@
  *         call's ECONNREFUSED), every queue ioctl, many options read and
  *         set in every state, MSG_ flag combinations, odd msghdrs (a NULL
  *         iov with a count, more than IOV_MAX, names too short or long),
- *         dup/dup3/F_DUPFD_CLOEXEC and the flags they share
+ *         dup/dup3/F_DUPFD_CLOEXEC and the flags they share, or 6, which
+ *         makes a listener with options and accepts its children (what
+ *         each inherits, read back), an SO_REUSEPORT/SO_REUSEADDR group on
+ *         one port, or a UDP socket connected, disconnected and sending to
+ *         other peer ports, else a state as 4 does, then (gen6_op) shutdown
+ *         in every direction followed by poll's and epoll's masks,
+ *         sendfile at and past the file's end and the listener changed
+ *         between children
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
@@ -4424,6 +4431,453 @@ static void gen5_op(void)
 		w -= tab[i].w;
 	}
 }
+/* ---- generation 6 ---- */
+
+/*
+ * What generations 1-5 choose from little: a listener and its accepted
+ * child under option changes (what the child inherits), SO_REUSEPORT and
+ * SO_REUSEADDR groups (bind and listen errors only: which listener takes
+ * a connection is not comparable), a UDP socket connected, disconnected
+ * and sending to other addresses (whose ICMP errors a connected socket
+ * does not hear), shutdown in every direction followed by the poll and
+ * epoll masks, and sendfile from offsets at and past the end of the file.
+ */
+static const struct inh6 { int lvl, opt; const char *name; int vals[3]; } inh6[] = {
+	{ SOL_SOCKET, SO_RCVBUF, "RCVBUF", { 4096, 65536, 200000 } },
+	{ SOL_SOCKET, SO_SNDBUF, "SNDBUF", { 4608, 65536, 200000 } },
+	{ IPPROTO_TCP, TCP_NODELAY, "NODELAY", { 1, 1, 0 } },
+	{ IPPROTO_TCP, TCP_MAXSEG, "MAXSEG", { 536, 1000, 88 } },
+	{ SOL_SOCKET, SO_KEEPALIVE, "KEEPALIVE", { 1, 1, 0 } },
+	{ IPPROTO_TCP, TCP_KEEPIDLE, "KEEPIDLE", { 30, 1, 7200 } },
+	{ IPPROTO_TCP, TCP_KEEPINTVL, "KEEPINTVL", { 5, 1, 75 } },
+	{ IPPROTO_TCP, TCP_KEEPCNT, "KEEPCNT", { 3, 1, 9 } },
+	{ IPPROTO_IP, IP_TOS, "TOS", { 0x10, 0x20, 0x3 } },
+	{ IPPROTO_IP, IP_TTL, "TTL", { 33, 1, 255 } },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT, "USER_TIMEOUT", { 5000, 1, 0 } },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, "NOTSENT_LOWAT", { 1000, 1, 0 } },
+	{ SOL_SOCKET, SO_PRIORITY, "PRIORITY", { 3, 6, 0 } },
+	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, "WINDOW_CLAMP", { 20000, 1, 0 } },
+	{ SOL_SOCKET, SO_OOBINLINE, "OOBINLINE", { 1, 1, 0 } },
+	{ IPPROTO_TCP, TCP_LINGER2, "LINGER2", { 10, -1, 0 } },
+	{ IPPROTO_TCP, TCP_SYNCNT, "SYNCNT", { 3, 1, 0 } },
+	{ IPPROTO_IP, IP_MTU_DISCOVER, "MTU_DISCOVER", { 0, 2, 3 } },
+	{ IPPROTO_TCP, TCP_QUICKACK, "QUICKACK", { 0, 1, 2 } },
+	{ SOL_SOCKET, SO_REUSEADDR, "REUSEADDR", { 1, 1, 0 } },
+	{ IPPROTO_IP, IP_RECVERR, "RECVERR", { 1, 1, 0 } },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, "DEFER_ACCEPT", { 1, 5, 0 } },
+};
+#define NINH6 (sizeof(inh6) / sizeof(inh6[0]))
+#define INH6_DEFER (NINH6 - 1)
+
+static int g6_listener = -1;
+static bool g6_cc_set;          /* TCP_CONGESTION set: else the namespace's default, which pstack may not have */
+
+/* One of inh6 set on FD (M's model kept), its value V. */
+static void inh6_set(int fd, int m, size_t i, int v)
+{
+	snprintf(nm, sizeof(nm), "set%s(%d)", inh6[i].name, v);
+	if (R(verbose ? nm : "set", setsockopt(fd, inh6[i].lvl, inh6[i].opt, &v, sizeof(v))) == 0 && m >= 0 &&
+	    inh6[i].lvl == SOL_SOCKET && (inh6[i].opt == SO_RCVBUF || inh6[i].opt == SO_SNDBUF))
+		ms[m].bufset |= inh6[i].opt == SO_RCVBUF ? 1 : 2;
+}
+
+/* Every inh6 option, SO_LINGER and TCP_CONGESTION read on FD. */
+static void inh6_show(int fd, int m)
+{
+	for (size_t i = 0; i < NINH6; i++) {
+		int v = -7;
+		socklen_t l = sizeof(v);
+
+		if (R(inh6[i].name, getsockopt(fd, inh6[i].lvl, inh6[i].opt, &v, &l)) != 0)
+			continue;
+		if (inh6[i].lvl == SOL_SOCKET && (inh6[i].opt == SO_RCVBUF || inh6[i].opt == SO_SNDBUF) &&
+		    !(m >= 0 && (ms[m].bufset & (inh6[i].opt == SO_RCVBUF ? 1 : 2))))
+			more("/%s", v > 0 ? "+" : "0");
+		else if (inh6[i].opt == TCP_MAXSEG && inh6[i].lvl == IPPROTO_TCP)
+			more("/%s", v > 1000 ? "big" : v > 0 ? "set" : "0");
+		else
+			more("/%d", v);
+	}
+	struct linger lg = { -1, -1 };
+	socklen_t l = sizeof(lg);
+
+	if (R("LINGER", getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &l)) == 0)
+		more("/%d,%d", lg.l_onoff, lg.l_linger);
+	char cc[16] = "";
+
+	l = sizeof(cc);
+	if (R("CONGESTION", getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &l)) == 0 && g6_cc_set)
+		more("/%.8s", cc);
+}
+
+/* The peer connects to the listener (MODE as peer_connect4), the child is
+ * accepted and its options shown; -1 when none came. */
+static int inh6_child(int l, int md)
+{
+	peer_connect4(l, md);
+	settle();
+	if (ms[l].qlen == 0)
+		return -1;
+	int c = accept4_(l);
+
+	if (c < 0)
+		return -1;
+	ms[c].bufset = ms[l].bufset;
+	snprintf(tag, sizeof(tag), "s%d.", c);
+	inh6_show(fd_of(c), c);
+	return c;
+}
+
+/* A listener given a few options (the child inherits them or not), one
+ * connection accepted. TCP_DEFER_ACCEPT only with a peer that sends. */
+static int setup6_inherit(void)
+{
+	int l = listener4(4), md = rnd(3) ? 1 : 0;
+
+	if (l < 0)
+		return -1;
+	g6_listener = l;
+	for (int n = 1 + (int)rnd(6); n > 0; n--) {
+		size_t i = rnd(NINH6);
+
+		if (i == INH6_DEFER && md != 1)
+			continue;
+		inh6_set(fd_of(l), l, i, inh6[i].vals[rnd(3)]);
+	}
+	if (chance(30)) {
+		struct linger lg = { 1, (int)rnd(3) };
+
+		snprintf(tag, sizeof(tag), "s%d.", l);
+		snprintf(nm, sizeof(nm), "setLINGER(1,%d)", lg.l_linger);
+		if (R(verbose ? nm : "setLINGER", setsockopt(fd_of(l), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg))) == 0)
+			ms[l].linger0 = lg.l_linger == 0;
+	}
+	if (chance(30)) {
+		const char *cc = rnd(2) ? "reno" : "cubic";
+
+		snprintf(tag, sizeof(tag), "s%d.", l);
+		if (R(cc[0] == 'r' ? "setCONG(reno)" : "setCONG(cubic)",
+		      setsockopt(fd_of(l), IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc))) == 0)
+			g6_cc_set = true;
+	}
+	int c = inh6_child(l, md);
+
+	if (c >= 0)
+		ms[c].linger0 = ms[l].linger0;
+	return c >= 0 ? c : l;
+}
+
+/* Two or three sockets on own port 0 with SO_REUSEPORT, SO_REUSEADDR,
+ * both or neither, bound and (TCP) listening: each call's answer. */
+static int setup6_reuseport(void)
+{
+	int type = chance(70) ? SOCK_STREAM : SOCK_DGRAM, first = -1, one = 1;
+
+	for (int n = 2 + (int)rnd(2); n > 0; n--) {
+		int m = sock4(type, true);
+
+		if (m < 0)
+			break;
+		if (first < 0)
+			first = m;
+		snprintf(tag, sizeof(tag), "s%d.", m);
+		int o = (int)rnd(4);
+
+		if (o & 1)
+			R("setREUSEPORT", setsockopt(fd_of(m), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
+		if (o & 2)
+			R("setREUSEADDR", setsockopt(fd_of(m), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+		if (!bind4(m, 0))
+			continue;
+		if (type == SOCK_STREAM && chance(70)) {
+			snprintf(tag, sizeof(tag), "s%d.", m);
+			if (R("listen", listen(fd_of(m), 2)) == 0) {
+				ms[m].st = ST_LISTEN;
+				ms[m].backlog = 2;
+			}
+		}
+	}
+	return first;
+}
+
+/* A UDP socket connected to the silent port, sending elsewhere too. */
+static int setup6_udp(void)
+{
+	int m = sock4(SOCK_DGRAM, rnd(2));
+
+	if (m < 0)
+		return -1;
+	if (chance(40))
+		bind4(m, 0);
+	if (chance(70)) {
+		bool echo = chance(50);
+
+		connect4(m, PEER, echo ? P_UECHO : P_USINK, echo ? PK_UECHO : PK_USINK, -1);
+	}
+	return m;
+}
+
+/* An address of the peer's for UDP: the echo, the silent port, the closed one. */
+static void udp6_target(int i, int *port, enum pkind *kind)
+{
+	static const int ports[] = { P_UECHO, P_USINK, P_UCLOSED };
+	static const enum pkind kinds[] = { PK_UECHO, PK_USINK, PK_UCLOSED };
+
+	*port = ports[i];
+	*kind = kinds[i];
+}
+
+/* UDP: connect, disconnect, send to another address than the peer, read. */
+static void op_udp6(void)
+{
+	int m = -1, port;
+	enum pkind kind;
+
+	for (int i = 0; i < nfds; i++)
+		if (ms[fds[i].m].type == SOCK_DGRAM && (m < 0 || chance(50)))
+			m = fds[i].m;
+	if (m < 0)
+		return;
+	int fd = fd_of(m);
+	struct msock *k = &ms[m];
+	struct sockaddr_storage ss;
+	socklen_t l;
+	char b[64];
+
+	snprintf(tag, sizeof(tag), "s%d.", m);
+	udp6_target((int)rnd(3), &port, &kind);
+	switch (rnd(7)) {
+	case 0: {
+		struct sockaddr un = { .sa_family = AF_UNSPEC };
+
+		if (R("connect(UNSPEC)", connect(fd, &un, sizeof(un))) == 0) {
+			k->peer = PK_NONE;
+			k->err_expect = false;
+		}
+		break;
+	}
+	case 1:
+		l = mkaddr(&ss, k->fam, PEER, port);
+		snprintf(nm, sizeof(nm), "connect(%d)", port);
+		if (R(verbose ? nm : "connect", connect(fd, (struct sockaddr *)&ss, l)) == 0) {
+			k->peer = kind;
+			if (k->port < 0)
+				k->port = 9;
+		}
+		break;
+	case 2:
+	case 3: {
+		/* sendto: the echo answers only an unconnected socket or one
+		 * connected to it; a connected socket hears no ICMP about
+		 * another destination (__udp4_lib_err finds no socket). */
+		l = mkaddr(&ss, k->fam, PEER, port);
+		snprintf(nm, sizeof(nm), "sendto(%d)", port);
+		long r = R(verbose ? nm : "sendto", sendto(fd, "u6", 2, MSG_DONTWAIT, (struct sockaddr *)&ss, l));
+
+		if (r >= 0) {
+			udp_dirty = true;
+			if (k->port < 0)
+				k->port = 9;
+			if (kind == PK_UECHO && (k->peer == PK_NONE || k->peer == PK_UECHO))
+				k->dgrams++;
+		}
+		break;
+	}
+	case 4: {
+		long r = R("send", send(fd, "u6", 2, MSG_DONTWAIT));
+
+		if (r >= 0) {
+			udp_dirty = true;
+			if (k->peer == PK_UECHO)
+				k->dgrams++;
+		}
+		break;
+	}
+	case 5: {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		long r = R("recvfrom", recvfrom(fd, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&from, &fl));
+
+		if (r >= 0)
+			more("/fl%u", (unsigned)fl);
+		received(m, r, 0, 1);
+		break;
+	}
+	default: {
+		int v = 0;
+
+		l = sizeof(v);
+		if (R("ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l)) == 0)
+			more("/%s", ename(v));
+		break;
+	}
+	}
+}
+
+/* poll's and epoll's view of FD, every event asked for. */
+static void masks6(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND |
+						POLLWRNORM | POLLWRBAND | POLLMSG };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP | EPOLLRDNORM |
+					    EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG };
+
+	if (R("poll", poll(&p, 1, 0)) >= 0)
+		more("/%x", (unsigned)p.revents);
+	if (ep >= 0 && R("ep_add", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) == 0) {
+		struct epoll_event out = { 0 };
+
+		if (R("ep_wait", epoll_wait(ep, &out, 1, 0)) > 0)
+			more("/%x", (unsigned)out.events);
+	}
+	if (ep >= 0)
+		close(ep);
+}
+
+static void op_masks6(void)
+{
+	int m, fd = pick_fd(&m);
+
+	masks6(fd);
+}
+
+/* shutdown in any direction (or a bad one), the masks, then one call. */
+static void op_shut6(void)
+{
+	static const int hows[] = { SHUT_RD, SHUT_WR, SHUT_RDWR, 3, -1 };
+	int m, fd = pick_fd(&m), how = hows[rnd(5)];
+	char b[64];
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	snprintf(nm, sizeof(nm), "shutdown(%d)", how);
+	if (R(verbose ? nm : "shutdown", shutdown(fd, how)) == 0 && m >= 0 && how >= 0 && how <= 2)
+		shut_model(m, how);
+	settle();
+	masks6(fd);
+	switch (rnd(4)) {
+	case 0: {
+		int flags = m >= 0 ? send_guard(m, MSG_DONTWAIT, 3) : MSG_DONTWAIT;
+		long r = R("send", send(fd, "sh6", 3, flags | MSG_NOSIGNAL));
+
+		if (m >= 0)
+			sent(m, r, flags, ms[m].peer, -1);
+		break;
+	}
+	case 1:
+		received(m, R("recv", recv(fd, b, sizeof(b), MSG_DONTWAIT)), 0, 1);
+		break;
+	case 2:
+		if (R("ERROR", getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &l)) == 0) {
+			more("/%s", ename(v));
+			if (m >= 0 && v) {
+				ms[m].err_expect = false;
+				if (ms[m].type == SOCK_STREAM && ms[m].st == ST_CONN)
+					ms[m].st = ST_DEAD;
+			}
+		}
+		break;
+	default: {
+		struct tcp_info ti;
+
+		l = sizeof(ti);
+		memset(&ti, 0, sizeof(ti));
+		if (R("INFO", getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l)) == 0)
+			more("/state%d", ti.tcpi_state);
+		break;
+	}
+	}
+}
+
+/* sendfile from the memfd (8192 bytes) at offsets before, at and past its end. */
+static void op_sendfile6(void)
+{
+	static const long offs[] = { 0, 8000, 8191, 8192, 8193, 1L << 20, -1 };
+	static const size_t cnts[] = { 0, 1, 100, 500 };
+	int m, fd = pick_fd(&m);
+	off_t off = (off_t)offs[rnd(7)], *op = &off;
+	size_t n = cnts[rnd(4)];
+
+	if (off < 0)
+		op = NULL;
+	if (memfd < 0)
+		return;
+	lseek(memfd, rnd(2) ? 0 : 8192, SEEK_SET);
+	int flags = m >= 0 ? send_guard(m, 0, n) : 0;
+
+	if (flags & MSG_DONTWAIT)
+		return;
+	snprintf(nm, sizeof(nm), "sendfile(%ld,%zu)", op ? (long)off : -1L, n);
+	long r = R(verbose ? nm : "sendfile", sendfile(fd, memfd, op, n));
+
+	if (r >= 0 && op)
+		more("/off%ld", (long)off);
+	if (r > 0 && m >= 0 && ms[m].type == SOCK_DGRAM) {
+		udp_unsure = true;
+		udp_dirty = true;
+		return;
+	}
+	if (m >= 0)
+		sent(m, r, 0, ms[m].peer, -1);
+}
+
+/* The listener's options changed after a child came, then another child. */
+static void op_inherit6(void)
+{
+	int l = g6_listener;
+
+	if (l < 0 || fd_of(l) < 0 || ms[l].st != ST_LISTEN)
+		return;
+	snprintf(tag, sizeof(tag), "s%d.", l);
+	size_t i = rnd(NINH6);
+
+	if (i == INH6_DEFER)
+		i = 0;
+	inh6_set(fd_of(l), l, i, inh6[i].vals[rnd(3)]);
+	if (nfds < MAXF && chance(50))
+		(void)inh6_child(l, chance(50) ? 0 : 1);
+	else if (subj >= 0 && subj != l && fd_of(subj) >= 0)
+		inh6_show(fd_of(subj), subj);
+}
+
+static void g6_setup(void)
+{
+	int s = (int)rnd(10);
+
+	if (s >= 4) {
+		g4_setup();
+		return;
+	}
+	static const char *const names[] = { "inherit", "inherit", "reuseport", "udp" };
+
+	emit("scen6=%s", names[s]);
+	subj = s < 2 ? setup6_inherit() : s == 2 ? setup6_reuseport() : setup6_udp();
+	settle();
+}
+
+static void gen6_op(void)
+{
+	static const struct weighted tab[] = {
+		{ op_send, 4 }, { op_recv, 4 }, { op_shutdown, 2 }, { op_listen, 1 },
+		{ op_bind, 1 }, { op_name, 2 }, { op_poll, 2 }, { op_accept, 2 },
+		{ op_opt4, 3 }, { op_close4, 2 }, { op_ioctl5, 3 }, { op_getopts5, 4 }, { op_setget5, 4 },
+		{ op_msgflags5, 4 }, { op_udp6, 10 }, { op_masks6, 6 }, { op_shut6, 8 }, { op_sendfile6, 5 },
+		{ op_inherit6, 6 },
+	};
+	int total = 0, w;
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		total += tab[i].w;
+	w = (int)rnd((uint32_t)total);
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (w < tab[i].w) {
+			tab[i].fn();
+			return;
+		}
+		w -= tab[i].w;
+	}
+}
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -4463,7 +4917,9 @@ static void run_seed(unsigned long seed)
 	}
 	if (gen >= 2)
 		gen2_setup();
-	if (gen >= 4)
+	if (gen == 6)
+		g6_setup();
+	else if (gen >= 4)
 		g4_setup();
 	nops = 5 + (int)rnd(16);
 	for (int i = 0; i < nops; i++) {
@@ -4474,7 +4930,9 @@ static void run_seed(unsigned long seed)
 		if (gen >= 4 && nfds == 0)
 			break;
 		if (gen >= 2) {
-			if (gen == 5)
+			if (gen == 6)
+				gen6_op();
+			else if (gen == 5)
 				gen5_op();
 			else if (gen == 4)
 				gen4_op();
@@ -4581,8 +5039,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			gen = atoi(optarg);
-			if (gen < 1 || gen > 5) {
-				fprintf(stderr, "fuzzseq: -g 1, 2, 3, 4 or 5\n");
+			if (gen < 1 || gen > 6) {
+				fprintf(stderr, "fuzzseq: -g 1, 2, 3, 4, 5 or 6\n");
 				return 2;
 			}
 			break;

@@ -4710,6 +4710,20 @@ ssize_t shim_splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len
  * socket did not take). *total grows by what was sent; 0, or an error
  * when nothing was sent (*total 0: the error is the call's answer).
  */
+/*
+ * The send flags of sendfile's short read (the file ends before count):
+ * Linux's splice_direct_to_actor sets SPLICE_F_MORE then, so the bytes go
+ * as MSG_MORE, and the splice's end (splice_eof) pushes them again: TCP's
+ * (tcp_splice_eof) and an AF_INET UDP socket's (udp_splice_eof), but an
+ * AF_INET6 UDP socket's datagram to a mapped address stays corked
+ * (measured on Linux 6.18: SIOCOUTQ 837, and the next send without
+ * MSG_MORE ends one datagram of both).
+ */
+static int sendfile_more(const struct shim_sock *k)
+{
+	return k->type == SOCK_DGRAM && k->family == AF_INET6 ? MSG_MORE : 0;
+}
+
 static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *pos, size_t count,
 			     size_t *total)
 {
@@ -4734,7 +4748,7 @@ static ssize_t sendfile_copy(struct shim_sock *k, int out_fd, int in_fd, off_t *
 		if (n == 0)
 			break;
 		v = iov_one(buf, (size_t)n);
-		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
+		s = sock_send(k, out_fd, &v, 1, (size_t)n < want ? sendfile_more(k) : 0, NULL, 0, NULL);
 		if (s < 0) {
 			if (!pos)
 				(void)shim_libc.lseek(in_fd, -(off_t)n, SEEK_CUR);
@@ -4791,7 +4805,11 @@ static ssize_t sendfile_mapped(struct shim_sock *k, int out_fd, int in_fd, const
 		if (!p)
 			return sendfile_copy(k, out_fd, in_fd, pos, count - *total, total);
 		v = iov_one(p, len);
-		s = sock_send(k, out_fd, &v, 1, 0, NULL, 0, NULL);
+		/* The last bytes of the file, fewer than count asked for: a
+		 * short read, as sendfile_copy's. */
+		s = sock_send(k, out_fd, &v, 1,
+			      *pos + (off_t)len >= st->st_size && *total + len < count ? sendfile_more(k) : 0,
+			      NULL, 0, NULL);
 		shim_fmap_put(m, s == -EFAULT);
 		if (s == -EFAULT)
 			return sendfile_copy(k, out_fd, in_fd, pos, count - *total, total);

@@ -13178,6 +13178,41 @@ CASE(listen_reuseport_inet6_then_inet, 0) { inet_beside_inet6(SOCK_STREAM, SO_RE
 
 #define MAPPED_PEER "::ffff:" PEER
 #define MAPPED_SELF "::ffff:" SELF
+/* sendfile that reaches the file's end before count: Linux's
+ * splice_direct_to_actor sets SPLICE_F_MORE on the short read, so the
+ * datagram is corked; the splice's end (splice_eof) pushes it on an
+ * AF_INET socket, not on an AF_INET6 one sending to a mapped address
+ * (measured on Linux 6.18: SIOCOUTQ 837, and the next send without
+ * MSG_MORE ends one datagram of both: fuzzseq -g 6 seeds 298, 974);
+ * count exactly the file's size sends at once. */
+static void sendfile_udp_short(bool v6, size_t count)
+{
+	int s = v6 ? sock6(SOCK_DGRAM) : udp_sock(), f = memfd_create("sf", 0);
+	char b[64];
+	off_t off = 0;
+
+	need(f >= 0 && write(f, "hello", 5) == 5, "memfd");
+	if (v6) {
+		struct sockaddr_in6 a = sin6(MAPPED_PEER, P_UECHO);
+
+		need(connect(s, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
+	} else {
+		conn(s, PEER, P_UECHO);
+	}
+	R(sendfile(s, f, &off, count));
+	emit("off=%ld", (long)off);
+	R(send(s, "x", 1, 0));
+	wait_in(s);
+	/* 6: one datagram of both; 5: the file's, then the 1 byte's. */
+	if (R(recv(s, b, sizeof(b), MSG_DONTWAIT)) == 5) {
+		wait_in(s);
+		R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	}
+	close(f);
+}
+CASE(sendfile_udp_past_eof, 0) { sendfile_udp_short(false, 100); }
+CASE(sendfile_udp6_mapped_past_eof_corks, 0) { sendfile_udp_short(true, 100); }
+CASE(sendfile_udp6_mapped_exact_size, 0) { sendfile_udp_short(true, 5); }
 
 /* An AF_INET6 socket bound to an IPv4-mapped broadcast or multicast address
  * sends from it (Linux's __inet6_bind keeps it as inet_saddr, where

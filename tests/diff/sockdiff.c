@@ -12721,6 +12721,25 @@ CASE(accept_child_window_clamp_rcvbuf_200000, 0) { child_window_clamp(200000); }
 CASE(accept_child_window_clamp_rcvbuf_20000, 0) { child_window_clamp(20000); }
 CASE(accept_child_window_clamp_rcvbuf_1000000, 0) { child_window_clamp(1000000); }
 CASE(accept_child_window_clamp_rcvbuf_2048, 0) { child_window_clamp(2048); }
+/* TCP_MAXSEG set on a connection that ended: do_tcp_getsockopt answers
+ * user_mss in CLOSE (mss_cache while connected), after the peer's reset
+ * as after both FINs (fuzzseq -g 6 seed 1176). */
+CASE(maxseg_set_after_end, 0)
+{
+	int s = tcp_reset(), t = tcp_sock();
+	char b[8];
+
+	seti(s, IPPROTO_TCP, TCP_MAXSEG, 536);
+	emit("reset=%d", geti(s, IPPROTO_TCP, TCP_MAXSEG));
+	conn(t, PEER, P_ECHO);
+	seti(t, IPPROTO_TCP, TCP_MAXSEG, 600);
+	emit("conn=%s", geti(t, IPPROTO_TCP, TCP_MAXSEG) > 1000 ? "mss" : "other");
+	R(shutdown(t, SHUT_WR));
+	wait_ev(t, POLLRDHUP);
+	R(recv(t, b, sizeof(b), 0));
+	emit("state=%d", wait_state(t, TCP_CLOSE));
+	emit("ended=%d", geti(t, IPPROTO_TCP, TCP_MAXSEG));
+}
 static long child_connect_bound(int s)
 {
 	char b[8];

@@ -1721,9 +1721,13 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 	case TCP_OPT_MINTTL: *v = c->opt.minttl; return 0;
 	case TCP_OPT_DONTROUTE: *v = c->opt.dontroute; return 0;
 	case TCP_OPT_MAXSEG:
-		/* Linux's mss_cache: the connection's MSS stays once it ended. */
+		/* Linux's mss_cache: the connection's MSS stays once it ended,
+		 * unless TCP_MAXSEG was set: in CLOSE (TIME_WAIT is CLOSE to the
+		 * program) and LISTEN, do_tcp_getsockopt answers user_mss. */
 		*v = (c->state == TCP_STATE_CLOSED && !c->was_connected) || c->state == TCP_STATE_LISTEN ?
-		     (c->opt.maxseg ? c->opt.maxseg : c->mss_closed ? c->mss_closed : TCP_DEFAULT_MSS) : c->mss;
+		     (c->opt.maxseg ? c->opt.maxseg : c->mss_closed ? c->mss_closed : TCP_DEFAULT_MSS) :
+		     c->opt.maxseg && (c->state == TCP_STATE_CLOSED || c->state == TCP_STATE_TIME_WAIT) ?
+		     c->opt.maxseg : c->mss;
 		return 0;
 	case TCP_OPT_USER_TIMEOUT: *v = (int)c->opt.user_timeout_ms; return 0;
 	case TCP_OPT_CONGESTION: *v = c->cc.algo; return 0;

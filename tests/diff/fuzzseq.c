@@ -4567,11 +4567,13 @@ static int setup6_inherit(void)
 	return c >= 0 ? c : l;
 }
 
-/* Two or three sockets on own port 0 with SO_REUSEPORT, SO_REUSEADDR,
- * both or neither, bound and (TCP) listening: each call's answer. */
+/* Two or three TCP sockets on own port 0 with SO_REUSEPORT, SO_REUSEADDR,
+ * both or neither, bound and listening: each call's answer. */
 static int setup6_reuseport(void)
 {
-	int type = chance(70) ? SOCK_STREAM : SOCK_DGRAM, first = -1, one = 1;
+	/* TCP only: which of a UDP group gets a datagram is as little
+	 * comparable as which listener gets a connection. */
+	int type = SOCK_STREAM, first = -1, one = 1;
 
 	for (int n = 2 + (int)rnd(2); n > 0; n--) {
 		int m = sock4(type, true);
@@ -4837,8 +4839,10 @@ static void op_inherit6(void)
 	inh6_set(fd_of(l), l, i, inh6[i].vals[rnd(3)]);
 	if (nfds < MAXF && chance(50))
 		(void)inh6_child(l, chance(50) ? 0 : 1);
-	else if (subj >= 0 && subj != l && fd_of(subj) >= 0)
+	else if (subj >= 0 && subj != l && fd_of(subj) >= 0) {
+		snprintf(tag, sizeof(tag), "s%d.", subj);
 		inh6_show(fd_of(subj), subj);
+	}
 }
 
 static void g6_setup(void)

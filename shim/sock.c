@@ -6019,6 +6019,25 @@ static void inherit_copy(int lfd, int nfd, uint64_t mask)
 {
 	bool tos = false;
 
+	/* A buffer size the listener's program set is the child's too, with
+	 * its lock (sk_clone): the placeholder's own sizes answer what reads
+	 * them there (SO_RCVLOWAT's cap, half the locked receive buffer:
+	 * tcp_set_rcvlowat). Halved: Linux doubles what setsockopt gives. */
+	if (mask & inherit_bit(SOL_SOCKET, SO_BUF_LOCK)) {
+		int lock = 0, v;
+		socklen_t l = sizeof(lock);
+
+		if (shim_libc.getsockopt(lfd, SOL_SOCKET, SO_BUF_LOCK, &lock, &l) == 0) {
+			l = sizeof(v);
+			if ((lock & SOCK_RCVBUF_LOCK) &&
+			    shim_libc.getsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0 && (v /= 2) > 0)
+				(void)shim_libc.setsockopt(nfd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+			l = sizeof(v);
+			if ((lock & SOCK_SNDBUF_LOCK) &&
+			    shim_libc.getsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &v, &l) == 0 && (v /= 2) > 0)
+				(void)shim_libc.setsockopt(nfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+		}
+	}
 	for (size_t i = 0; i < sizeof(inherit_tab) / sizeof(inherit_tab[0]); i++) {
 		unsigned char b[64];
 		socklen_t l = sizeof(b);

@@ -12691,6 +12691,36 @@ CASE(accept_child_linger, 0)
 	R(getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &l));
 	emit("child=%d,%d", lg.l_onoff, lg.l_linger);
 }
+/* SO_RCVBUF (or SO_SNDBUF) on a listener: the child inherits the buffer
+ * and its lock (sk_clone), so SO_RCVLOWAT's cap on the child is half that
+ * buffer (tcp_set_rcvlowat: a negative mark is INT_MAX, capped at
+ * sk_rcvbuf >> 1 with SOCK_RCVBUF_LOCK; fuzzseq -g 6 seed 2036). */
+static void child_rcvlowat(int rcvbuf, int sndbuf)
+{
+	int s = tcp_sock(), c, v = -1;
+	socklen_t l = sizeof(v);
+
+	bind_to(s, SELF, case_port());
+	if (rcvbuf)
+		seti(s, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+	if (sndbuf)
+		seti(s, SOL_SOCKET, SO_SNDBUF, sndbuf);
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, -1);
+	R(getsockopt(c, SOL_SOCKET, SO_RCVLOWAT, &v, &l));
+	emit("lowat=%d", v);
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, 3000);
+	R(getsockopt(c, SOL_SOCKET, SO_RCVLOWAT, &v, &l));
+	emit("lowat=%d", v);
+	R(getsockopt(c, SOL_SOCKET, SO_BUF_LOCK, &v, &l));
+	emit("lock=%d", v);
+}
+CASE(accept_child_rcvlowat_rcvbuf_4096, 0) { child_rcvlowat(4096, 0); }
+CASE(accept_child_rcvlowat_rcvbuf_20000, 0) { child_rcvlowat(20000, 0); }
+CASE(accept_child_rcvlowat_sndbuf_4096, 0) { child_rcvlowat(0, 4096); }
 /* SO_RCVBUF on a listener: the child's window clamp is the full space of
  * that buffer less a segment (tcp_openreq_init_rwin clamps the request's
  * window to tcp_full_space with SOCK_RCVBUF_LOCK, the scale follows it),

@@ -12718,6 +12718,34 @@ static void child_rcvlowat(int rcvbuf, int sndbuf)
 	R(getsockopt(c, SOL_SOCKET, SO_BUF_LOCK, &v, &l));
 	emit("lock=%d", v);
 }
+/* TCP_WINDOW_CLAMP past the space of a listener's SO_RCVBUF: the child's
+ * request was clamped to that space (tcp_openreq_init_rwin) and
+ * tcp_init_buffer_space takes a segment off, as without a clamp; one
+ * below it stays (fuzzseq -g 6 seed 1079). And a connection's own. */
+static void clamp_past_rcvbuf(int rcvbuf, int clamp)
+{
+	int s = tcp_sock(), c, t = tcp_sock(), v = -1;
+	socklen_t l = sizeof(v);
+
+	bind_to(s, SELF, case_port());
+	seti(s, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+	seti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp);
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	R(getsockopt(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &l));
+	emit("child=%d", v);
+	R(getsockopt(s, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &l));
+	emit("listener=%d", v);
+	seti(t, SOL_SOCKET, SO_RCVBUF, rcvbuf);
+	seti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp);
+	R(connect_to(t, PEER, P_ECHO));
+	R(getsockopt(t, IPPROTO_TCP, TCP_WINDOW_CLAMP, &v, &l));
+	emit("conn=%d", v);
+}
+CASE(accept_child_clamp_past_rcvbuf_4096, 0) { clamp_past_rcvbuf(4096, 20000); }
+CASE(accept_child_clamp_below_rcvbuf_200000, 0) { clamp_past_rcvbuf(200000, 20000); }
 CASE(accept_child_rcvlowat_rcvbuf_4096, 0) { child_rcvlowat(4096, 0); }
 CASE(accept_child_rcvlowat_rcvbuf_20000, 0) { child_rcvlowat(20000, 0); }
 CASE(accept_child_rcvlowat_sndbuf_4096, 0) { child_rcvlowat(0, 4096); }

@@ -1740,7 +1740,17 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 		 * answers its window_clamp, from the buffer it accounts: the
 		 * buffer less a segment once established, init_rcv_clamp, and
 		 * still after a reset; a disconnect makes a fresh one). */
-		if (c->opt.window_clamp || c->state == TCP_STATE_LISTEN)
+		if (c->opt.window_clamp && c->state != TCP_STATE_LISTEN && c->was_connected && !c->rcv_ratio &&
+		    c->opt.rcvbuf >= 0 && c->opt.window_clamp >= tcp_rcvbuf_full_space(c->rcvq.limit))
+			/* Linux's tcp_init_buffer_space at the handshake's end:
+			 * a clamp at or past the space a locked buffer gives
+			 * (tcp_full_space; an accepted socket's request was
+			 * clamped so already, tcp_openreq_init_rwin) becomes
+			 * that space's, less a segment: as if unset (fuzzseq
+			 * -g 6 seed 1079: a listener's SO_RCVBUF 4096 and
+			 * TCP_WINDOW_CLAMP 20000, the child's 2896). */
+			*v = (int)rcvbuf_clamp(c);
+		else if (c->opt.window_clamp || c->state == TCP_STATE_LISTEN)
 			*v = (int)c->opt.window_clamp;
 		else if (c->rcv_clamp && c->opt.rcvbuf >= 0 && !c->rcv_ratio)
 			*v = (int)rcvbuf_clamp(c);

@@ -13363,6 +13363,25 @@ CASE(inet6_bind_mapped_mcast, 0) { int s = sock6(SOCK_DGRAM); bind6(s, "::ffff:2
 CASE(inet6_bind_loopback, 0) { int s = sock6(SOCK_STREAM); bind6(s, "::1", case_port(), 0); emit_sockname(s); }
 CASE(inet6_bind_global_absent_tcp, 0) { bind6(sock6(SOCK_STREAM), GLOBAL6, 0, 0); }
 CASE(inet6_bind_global_absent_udp, 0) { bind6(sock6(SOCK_DGRAM), GLOBAL6, 0, 0); }
+/* A stack socket whose connect was refused holds no port (CLOSE,
+ * inet_num 0): __inet6_bind is past its state check and judges the
+ * address (fuzzseq -g 3 seed 91002): EADDRNOTAVAIL for one nobody has,
+ * EINVAL for a link-local one without a scope id and for multicast. */
+static void bind6_after_refused(const char *ip)
+{
+	struct sockaddr_in6 a = sin6(ip, 0);
+	int s = sock6(SOCK_STREAM);
+
+	conn6(s, MAPPED_PEER, P_CLOSED);
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	conn6(s, MAPPED_PEER, P_CLOSED);
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	bind6(s, MAPPED_SELF, 0, 0);
+	R(bind(s, (struct sockaddr *)&a, sizeof(a)));
+}
+CASE(inet6_bind_global_after_refused, 0) { bind6_after_refused(GLOBAL6); }
+CASE(inet6_bind_linklocal_after_refused, 0) { bind6_after_refused("fe80::5"); }
+CASE(inet6_bind_mcast_after_refused, 0) { bind6_after_refused("ff02::1"); }
 CASE(inet6_bind_linklocal_absent, 0)
 {
 	struct sockaddr_in6 a = sin6("fe80::5", 0);

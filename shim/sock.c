@@ -116,6 +116,8 @@ bool shim_child_release(struct shim_sock *k)
 	return true;
 }
 
+static int sock_take_error(struct shim_sock *k);
+
 static struct shim_sock *enter(int fd, int *r)
 {
 	struct shim_sock *k;
@@ -167,6 +169,47 @@ static struct shim_sock *enter_data(int fd, int *r)
 static void leave(struct shim_sock *k)
 {
 	shim_put(&k->obj);
+}
+
+/*
+ * Lock held: a failed connect passed over SCM_RIGHTS with its error
+ * (pass_failed, internal.h) gives the error to the first read or write, as
+ * Linux's tcp_recvmsg and tcp_sendmsg take sk_err (sock_error): they got
+ * the pair's own mark (ECONNRESET) and left the error for SO_ERROR. The
+ * pair's mark goes with it (pass_mark_clear, after the lock). 0: none.
+ */
+static int pass_error_take(struct shim_sock *k)
+{
+	if (!atomic_load(&k->pass_failed) || !k->err)
+		return 0;
+	atomic_store(&k->pass_failed, false);
+	return sock_take_error(k);
+}
+
+/* No lock: takes the pair's mark of a failed connect passed (above). */
+static void pass_mark_clear(struct shim_sock *k)
+{
+	int e, fd0 = shim_first_fd(&k->obj);
+	socklen_t el = sizeof(e);
+
+	if (fd0 >= 0)
+		(void)shim_libc.getsockopt(fd0, SOL_SOCKET, SO_ERROR, &e, &el);
+}
+
+/* No lock: pass_error_take and pass_mark_clear together (an exposed
+ * socket's read or write about to go to its fd). */
+static int exposed_pass_error(struct shim_sock *k)
+{
+	int e;
+
+	if (!atomic_load(&k->pass_failed))
+		return 0;
+	shim_lock();
+	e = pass_error_take(k);
+	shim_unlock();
+	if (e)
+		pass_mark_clear(k);
+	return e;
 }
 
 static bool attached(const struct shim_sock *k)
@@ -2691,13 +2734,13 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 {
 	struct shim_epitem *moved = NULL;
 	ssize_t r;
-	int lo = -1;
+	int lo = -1, passed = 0;
 
 	if ((r = join_dgram_autobind(k, sa, salen)) != 0)
 		return r < 0 ? r : framed_send(k, fd, v, cnt, flags, sa, salen);
 	shim_lock();
 	if (shim_exposed(k)) {
-		r = SHIM_PASS;      /* exposed since enter_data() */
+		r = (passed = pass_error_take(k)) ? passed : SHIM_PASS;  /* exposed since enter_data() */
 	} else if (k->closed || k->dead) {
 		r = -EBADF;
 	} else if (k->type == SOCK_STREAM) {
@@ -2764,6 +2807,8 @@ static ssize_t sock_send(struct shim_sock *k, int fd, struct sock_iov *v, int cn
 		r = udp_send_iov(k, v, cnt, flags, NULL, 0, false, cm);
 	}
 	shim_unlock();
+	if (passed)
+		pass_mark_clear(k);
 	if (lo >= 0 && r == 0)
 		r = lo_udp_send(lo, v, cnt, flags, sa, salen);
 	if (r == SHIM_PASS) {
@@ -3133,6 +3178,7 @@ static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int f
 			 struct ip4_endpoint *src, bool *have_src, int *msg_flags, struct rx_extra *x)
 {
 	ssize_t r;
+	int passed = 0;
 
 	*have_src = false;
 	shim_lock();
@@ -3142,7 +3188,7 @@ static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int f
 		x->tskey = k->tskey;
 	}
 	if (shim_exposed(k))
-		r = SHIM_PASS;      /* exposed since enter_data() */
+		r = (passed = pass_error_take(k)) ? passed : SHIM_PASS;  /* exposed since enter_data() */
 	else if (k->closed || k->dead)
 		r = -EBADF;
 	else if ((flags & MSG_ERRQUEUE) && k->type == SOCK_STREAM)
@@ -3161,6 +3207,8 @@ static ssize_t sock_recv(struct shim_sock *k, struct sock_iov *v, int cnt, int f
 		*have_src = r >= 0 && k->udp && !none;
 	}
 	shim_unlock();
+	if (passed)
+		pass_mark_clear(k);
 	return r;
 }
 
@@ -3524,8 +3572,10 @@ static struct shim_sock *enter_io(int fd, int *r)
 	if (k && shim_join_pending(k))
 		shim_join_settle(k);
 	if (k && shim_exposed(k) && !k->framed) {
+		int e = exposed_pass_error(k);
+
 		shim_put(&k->obj);
-		*r = SHIM_PASS;
+		*r = e ? e : SHIM_PASS;
 		return NULL;
 	}
 	return k;
@@ -3549,7 +3599,9 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
 		return n;
 	}
 	if (shim_exposed(k)) {
-		n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
+		n = exposed_pass_error(k);
+		if (!n)
+			n = exposed_udp_recvfrom(k, fd, buf, len, flags, sa, salen);
 		leave(k);
 		return n;
 	}
@@ -3977,7 +4029,9 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	if (!k)
 		return r == SHIM_PASS ? shim_netlink_recvmsg(fd, msg, flags) : r;
 	if (shim_exposed(k) && !framed(k)) {
-		n = exposed_udp_recvmsg(k, fd, msg, flags);
+		n = exposed_pass_error(k);
+		if (!n)
+			n = exposed_udp_recvmsg(k, fd, msg, flags);
 		leave(k);
 		return n;
 	}

@@ -19695,6 +19695,44 @@ CASE(scm_rights_pass_refused, 0)
 	emit_so_error(s);
 }
 
+/* The same, the receiver reading before it asks SO_ERROR: the read takes
+ * the error (tcp_recvmsg's sock_error). */
+static void scm_refused_child_io(int u, bool send_first)
+{
+	int fd[4] = { -1 };
+	char b[8];
+
+	emit("n=%d", recv_fds(u, fd, 0));
+	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
+	if (send_first)
+		R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+	else
+		R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
+	emit_so_error(fd[0]);
+	R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
+	R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+static void scm_refused_io(bool send_first)
+{
+	int sv[2], st, s, fd[4];
+	pid_t pid;
+
+	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+	pid = fork();
+	need(pid >= 0, "fork");
+	if (pid == 0) {
+		scm_refused_child_io(sv[1], send_first);
+		_exit(0);
+	}
+	s = refused_nonblock();
+	fd[0] = s;
+	need(send_fds(sv[0], fd, 1) == 1, "sendmsg");
+	need(waitpid(pid, &st, 0) == pid, "waitpid");
+	emit("child=%d", WEXITSTATUS(st));
+}
+CASE(scm_rights_pass_refused_recv_first, 0) { scm_refused_io(false); }
+CASE(scm_rights_pass_refused_send_first, 0) { scm_refused_io(true); }
+
 /* A connection still being made when it is passed (dante's request child
  * hands each target connection to an io child while its connect is under
  * way): the receiver waits for it to end and asks SO_ERROR. The sender is

@@ -5669,6 +5669,60 @@ def syn_acceptq_full_synack_resend(r):
     r.quiet(0.05)
 
 
+def mark(text):
+    """A line in the output between frames: what came before it came before
+    the wait it names."""
+    print("-- " + text, flush=True)
+
+
+@scenario
+def talker_window_one(r):
+    # The talker's 6 bytes to a peer whose window is 1: a segment whose
+    # piece does not fit the window waits (tcp_snd_wnd_test in
+    # tcp_write_xmit) for the window probe timer, which sends the piece
+    # that fits with PSH (tcp_write_wakeup); after its ACK, still a window
+    # of 1, the next byte waits for the timer again.
+    r.tcp(45420, TCP_TALKER, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((TCP_TALKER, 45420), 0) + 1
+    r.tcp(45420, TCP_TALKER, PEER_ISN + 1, s, ACK, win=1)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=1.0)
+    r.tcp(45420, TCP_TALKER, PEER_ISN + 1, s + 1, ACK, win=1)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=1.0)
+    r.reset(45420, PEER_ISN + 1, TCP_TALKER)
+    r.quiet(0.05)
+
+
+@scenario
+def bulk_window_probe_psh(r):
+    # The bulk sender to a peer whose window is 1460: buffers and segments
+    # of 730 (tcp_bound_to_half_wnd), two sent; their ACK closes the
+    # window, then a window update opens 10 bytes: less than a segment,
+    # the next waits for the probe timer, which sends the 10 that fit with
+    # PSH (tcp_write_wakeup marks the buffer it cuts, [1461, 2191)); their
+    # ACK opens 800: the next segment, 730 bytes, takes that buffer's end
+    # and its PSH; the rest waits again.
+    r.tcp(45421, TCP_BULK, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((TCP_BULK, 45421), 0) + 1
+    r.tcp(45421, TCP_BULK, PEER_ISN + 1, s, ACK, win=1460)
+    r.expect()
+    r.tcp(45421, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=0)
+    r.tcp(45421, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=10)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=1.0)
+    r.tcp(45421, TCP_BULK, PEER_ISN + 1, s + 1470, ACK, win=800)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.tcp(45421, TCP_BULK, PEER_ISN + 1, s + 2200, ACK, win=0)
+    bulk_end(r, 45421)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

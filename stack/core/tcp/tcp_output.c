@@ -114,6 +114,70 @@ void tcp_psh_note_write(struct tcp_conn *c, tcp_seq start, tcp_seq end)
 	}
 }
 
+/* A buffer ending at seq carries PSH, among the marks kept in order (a
+ * mark after the others only ever came from writes). */
+static void psh_mark_insert(struct tcp_conn *c, tcp_seq seq)
+{
+	unsigned i = c->psh_n;
+
+	if (c->psh_n == TCP_PSH_MARKS) {
+		if (!seq_gt(seq, c->psh_marks[c->psh_head]))
+			return;         /* the oldest would go: it is the oldest */
+		c->psh_head = (uint8_t)((c->psh_head + 1) % TCP_PSH_MARKS);
+		c->psh_n--;
+		i--;
+	}
+	for (; i > 0; i--) {
+		tcp_seq prev = c->psh_marks[(c->psh_head + i - 1) % TCP_PSH_MARKS];
+
+		if (seq_leq(prev, seq)) {
+			if (prev == seq)
+				return;
+			break;
+		}
+		c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS] = prev;
+	}
+	c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS] = seq;
+	c->psh_n++;
+}
+
+/*
+ * Linux's tcp_write_wakeup(): the probe timer found the head buffer
+ * larger than the window's room and sent the piece that fits, up to cut;
+ * it marks that buffer PSH before cutting it (tcp_fragment() leaves the
+ * mark on what is left), so the segment that takes the buffer's end
+ * carries PSH too, and pushed_seq moves to that end. The buffers' edges
+ * are found from the last one's start in steps of the size goal, as
+ * tcp_psh_note_write() cut them (the same while the goal has not changed
+ * since the write).
+ */
+static void psh_probe_cut(struct tcp_conn *c, tcp_seq cut)
+{
+	uint32_t goal = tcp_size_goal(c);
+	tcp_seq end;
+
+	if (!seq_lt(cut, c->psh_tail)) {
+		c->psh_tail_marked = true;      /* the last buffer */
+		end = tcp_snd_end(c);
+	} else {
+		end = c->psh_tail - ((c->psh_tail - cut - 1) / goal) * goal;
+		/* A marked buffer that ends there or before (a record's end)
+		 * is the one cut. */
+		for (unsigned i = 0; i < c->psh_n; i++) {
+			tcp_seq m = c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS];
+
+			if (seq_gt(m, cut)) {
+				if (seq_lt(m, end))
+					end = m;
+				break;
+			}
+		}
+		psh_mark_insert(c, end);
+	}
+	if (seq_gt(end, c->psh_pushed))
+		c->psh_pushed = end;
+}
+
 /* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it
  * empties the send queue and the last buffer is marked (the last write
  * had no MSG_MORE, or one before it into the same buffer). Marks behind
@@ -1195,13 +1259,21 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		 * only what is marked lost): a lost tail is found by RACK
 		 * once a later retransmission is delivered, or by the RTO. */
 		if (rec && len < rec && len < smss) {
-			/* RFC 1122 §4.2.3.4: a short segment only when it is at least
-			 * half the largest window the peer offered (sender SWS), unless
-			 * the congestion window is what limits it. Not for data sent
-			 * before: a retransmission goes out whatever the window's size
-			 * (RFC 6298 (5.4)); held back, a timeout after the peer's window
-			 * updates were lost would resend nothing, ever. */
-			if (!len || (len < c->max_snd_wnd / 2 && len == wnd_room && !c->sws_override && !retrans))
+			/* Sender SWS avoidance as Linux has it (tcp_snd_wnd_test in
+			 * tcp_write_xmit): new data goes only when its first segment,
+			 * a whole one or all there is, fits in the peer's window;
+			 * what the window cuts short waits for the probe timer
+			 * (persist_expired(), Linux's tcp_write_wakeup), unless the
+			 * congestion window is what limits it. Deviation: RFC 1122
+			 * §4.2.3.4 lets a segment of half the largest window go; the
+			 * MSS is at most that half already (tcp_sync_mss), but all
+			 * of a window not above 536: to a peer whose window is 1,
+			 * Linux holds "hello" for the probe timer, 1 byte at a
+			 * time. Not for data sent before: a retransmission goes out
+			 * whatever the window's size (RFC 6298 (5.4)); held back, a
+			 * timeout after the peer's window updates were lost would
+			 * resend nothing, ever. */
+			if (!len || (len == wnd_room && !c->sws_override && !retrans))
 				break;
 		}
 		if (avail && len == avail && len % smss && (c->opt.cork || c->more) && !c->fin_queued && !retrans &&
@@ -1232,9 +1304,13 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		if (retrans ? psh_resent(c, seq, len) : psh_due(c, seq, len))
 			flags |= TCP_PSH;
 		/* What the probe timer sends of new data carries PSH, marked
-		 * or not (Linux's tcp_write_wakeup sets it on the skb). */
-		if (c->sws_override && !retrans && len)
+		 * or not (Linux's tcp_write_wakeup sets it on the skb), and so
+		 * does the end of the buffer it cut. */
+		if (c->sws_override && !retrans && len) {
 			flags |= TCP_PSH;
+			if (len < rec)
+				psh_probe_cut(c, seq + len);
+		}
 		/* A TSO frame of new data with more than one segment carries PSH
 		 * wherever it was cut from the send buffer (Linux 6.18 on a veth
 		 * with TSO: a 20000-byte write, or one with MSG_MORE, leaves in

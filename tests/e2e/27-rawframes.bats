@@ -24,7 +24,9 @@
 # sends first, 7005 that sends 4000 bytes, 7007 that closes at the peer's
 # FIN, 7008 as 7005 and 7009 as 7002 with a backlog of 1, 7010 as 7000
 # with a backlog of 1 and IP_TOS 0x28, 7011 as 7009 (one scenario's); UDP echo on
-# 7001, control on 7006), on the kernel and under the preload. The
+# 7001, control on 7006; 7003, 7004, 7005 and 7008 send with CUBIC, pstack's
+# congestion control, where this kernel's default is BBR), on the kernel
+# and under the preload. The
 # three harness runs go at once (about 75 s each on a quiet machine, more
 # under load: each may take 150 s before it counts as hung). Both pstack outputs must
 # be the kernel's for every scenario but those of ALLOWED below, and differ
@@ -56,6 +58,7 @@ tcp_frag_needed  with TSO the first flight is one frame, one scoreboard record, 
 tcp_frag_needed_below_min  the same at 512
 tcp_frag_needed_tail_fits  the same at 1160
 tcp_frag_needed_mtu_zero  the same at 512
+bulk_rto_newreno_cwnd  with TSO the first ten segments, and the seven new ones, leave as one frame each, which carries PSH (Linux on a TSO device likewise: tcp_output.c), on its last segment once cut; the kernel's veth sends segment by segment, none the end of the data: no PSH
 EOF
 )
 

@@ -133,6 +133,9 @@ def serve():
                                (TCP_BULK_BACKLOG1, "bulk", 1)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # CUBIC, pstack's congestion control, whatever the kernel's
+        # default (this machine's is BBR): the senders' windows compare.
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
         ls.bind(("0.0.0.0", port))
         ls.listen(backlog)
         ls.setblocking(False)
@@ -5721,6 +5724,27 @@ def bulk_window_probe_psh(r):
     mark("0.1 s")
     r.tcp(45421, TCP_BULK, PEER_ISN + 1, s + 2200, ACK, win=0)
     bulk_end(r, 45421)
+
+
+@scenario
+def bulk_rto_newreno_cwnd(r):
+    # No SACK, no timestamps, MSS 100: ten segments, then the timeout's
+    # resend of the first, and the next timeout's. The ACK of all ten
+    # (no undo: without timestamps nothing tells the first transmission's
+    # ACK from the resend's, tcp_try_undo_loss; F-RTO's 3.b undo needs
+    # an ACK of data never resent, which without SACK a cumulative ACK
+    # covering a resend is not, tcp_clean_rtx_queue) leaves CUBIC's
+    # ssthresh, 7 segments, and slow start from cwnd 1 by the ten
+    # acknowledged reaches it: seven new segments. (The kernel's default
+    # here is BBR, whose ssthresh a timeout leaves infinite: eleven.)
+    s = bulk_conn(r, 45422, sack=False, ws=False, win=64240, mss=100)
+    r.expect(n=10)
+    rto_resend(r)
+    rto_resend(r)
+    bulk_ack(r, 45422, s + 1000, win=64240)
+    r.expect(n=100, timeout=0.1)
+    mark("0.1 s")
+    bulk_end(r, 45422)
 
 
 def main(argv):

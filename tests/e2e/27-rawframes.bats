@@ -59,6 +59,7 @@ tcp_frag_needed_below_min  the same at 512
 tcp_frag_needed_tail_fits  the same at 1160
 tcp_frag_needed_mtu_zero  the same at 512
 bulk_rto_newreno_cwnd  with TSO the first ten segments, and the seven new ones, leave as one frame each, which carries PSH (Linux on a TSO device likewise: tcp_output.c), on its last segment once cut; the kernel's veth sends segment by segment, none the end of the data: no PSH
+bulk_rto_newreno_held_loss_dupacks  the same
 EOF
 )
 

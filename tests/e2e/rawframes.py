@@ -5747,6 +5747,39 @@ def bulk_rto_newreno_cwnd(r):
     bulk_end(r, 45422)
 
 
+@scenario
+def bulk_rto_newreno_held_loss_dupacks(r):
+    # As bulk_rto_newreno_cwnd: after the two timeouts the ACK of all ten
+    # segments sent before them, the recovery point itself; seven new
+    # segments. Three duplicate ACKs of it then: without SACK the Loss
+    # state holds until an ACK above that point (tcp_process_loss: the
+    # state recovered, tcp_try_undo_recovery's
+    # tcp_is_non_sack_preventing_reopen; RFC 6582 §3.2 step 1), where a
+    # duplicate ACK counts for nothing: no new segment (limited transmit),
+    # no fast retransmit. The ACK of the first new one ends the state:
+    # two duplicate ACKs of it then bring two new segments (limited
+    # transmit, RFC 3042; Linux's tcp_add_reno_sack in the Disorder state).
+    s = bulk_conn(r, 45423, sack=False, ws=False, win=64240, mss=100)
+    r.expect(n=10)
+    rto_resend(r)
+    rto_resend(r)
+    bulk_ack(r, 45423, s + 1000, win=64240)
+    r.expect(n=100, timeout=0.1)
+    for _ in range(3):
+        bulk_ack(r, 45423, s + 1000, win=64240)
+    r.expect(n=100, timeout=0.1)
+    mark("0.1 s")
+    # (What follows is over long before the retransmission timer.)
+    bulk_ack(r, 45423, s + 1100, win=64240)
+    r.expect(n=1, timeout=0.1)
+    for _ in range(2):
+        bulk_ack(r, 45423, s + 1100, win=64240)
+    r.expect(n=2, timeout=0.1)
+    mark("two")
+    r.reset(45423, PEER_ISN + 1, TCP_BULK)
+    r.quiet(0.05)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

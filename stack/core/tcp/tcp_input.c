@@ -1103,8 +1103,10 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		ai->cwnd_before = c->cc.cwnd;
 		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
-		 * stays meaningful however far the sequence numbers travel. */
-		if (seq_gt(c->snd_una, c->recover + 1))
+		 * stays meaningful however far the sequence numbers travel; not
+		 * in the Loss state, whose end it marks (Linux's high_seq:
+		 * tcp_recovery_loss_held compares SND.UNA with it). */
+		if (c->ca_state != TCP_CA_LOSS && seq_gt(c->snd_una, c->recover + 1))
 			c->recover = c->snd_una - 1;
 	}
 	tcp_sndbuf_expand(c);       /* room freed: Linux's tcp_new_space() */
@@ -1286,9 +1288,12 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			 * after the timeout (F-RTO's step 2b: SND.NXT past the
 			 * state's high_seq), as Linux's tcp_process_loss adds a
 			 * reno SACK: before, what it stands for is deemed lost
-			 * already, and it sends nothing. */
+			 * already, and it sends nothing; nor while the state
+			 * holds at its recovery point (tcp_recovery_loss_held:
+			 * tcp_process_loss returns before it counts). */
 			ai.dupack = true;
-			if (c->ca_state != TCP_CA_LOSS || seq_gt(c->snd_max, c->recover + 1)) {
+			if (c->ca_state != TCP_CA_LOSS ||
+			    (seq_gt(c->snd_max, c->recover + 1) && !tcp_recovery_loss_held(c))) {
 				c->dupacks++;
 				if (!c->sack_ok)
 					reno_limit_dupacks(c, 0);

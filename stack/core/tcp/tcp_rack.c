@@ -701,6 +701,18 @@ static void frto_on_ack(struct tcp_conn *c, const struct tcp_ack_info *ai, uint6
 	}
 }
 
+/*
+ * Without SACK, the Loss state holds while SND.UNA is the recovery point
+ * itself, until an ACK covers data above it (Linux's
+ * tcp_is_non_sack_preventing_reopen, RFC 6582 §3.2 step 1's recover):
+ * duplicate ACKs of what was sent before the timeout, or of a copy it
+ * resent, say nothing of what went after, and start no fast retransmit.
+ */
+bool tcp_recovery_loss_held(const struct tcp_conn *c)
+{
+	return c->ca_state == TCP_CA_LOSS && !c->sack_ok && c->snd_una == c->recover + 1;
+}
+
 void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
 {
 	uint32_t delivered = ai->acked + ai->sacked, newly_lost;
@@ -783,7 +795,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	}
 	if (c->ca_state == TCP_CA_LOSS && c->frto)
 		frto_on_ack(c, ai, now);
-	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover)) {
+	if (c->ca_state == TCP_CA_LOSS && seq_gt(c->snd_una, c->recover) && !tcp_recovery_loss_held(c)) {
 		/* The timeout's recovery is over (Linux's tcp_try_undo_recovery
 		 * from TCP_CA_Loss): Open again, and tail loss probes with it. */
 		c->ca_state = TCP_CA_OPEN;

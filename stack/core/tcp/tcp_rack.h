@@ -74,6 +74,9 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 /* After the ACK was processed: the probe's answer, undo, loss detection,
  * entering or leaving recovery, and PRR's window for the ACK. */
 void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now);
+/* Without SACK, the Loss state held at its recovery point (Linux's
+ * tcp_is_non_sack_preventing_reopen): duplicate ACKs count for nothing. */
+bool tcp_recovery_loss_held(const struct tcp_conn *c);
 /* Whether a retransmission timeout starts a new congestion episode
  * (Linux's tcp_enter_loss): ssthresh comes down, and what an undo would
  * restore is noted; not inside a recovery or CWR state under way, nor on

@@ -294,6 +294,65 @@ static void test_loss_state_ends_after_rto_recovery(void **state)
 	ts_free(t);
 }
 
+/* Without SACK, after a timeout whose resend the peer acknowledges (its
+ * TSval echoed: no undo) with everything sent before the timeout, the
+ * Loss state holds at that recovery point (Linux's
+ * tcp_is_non_sack_preventing_reopen): duplicate ACKs of it then send
+ * nothing, neither new segments (limited transmit) nor a fast
+ * retransmission; the ACK of data above it ends the state. Before, the
+ * state was Open at once, and three duplicate ACKs sent two new segments
+ * and the first again (rawframes bulk_rto_newreno_held_loss_dupacks). */
+static void test_loss_state_held_without_sack(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 10, false);
+	struct tcp_conn_info i;
+	struct sent s;
+	unsigned una, nxt = 0;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 30 * MSS, t->h->now), 30 * MSS);
+	drain(t);
+	/* everything lost: the RTO resends the first segment */
+	for (int ms = 0; ms < 2000; ms++) {
+		bool rto = false;
+
+		ts_advance_ms(t, 1);
+		while (next_sent(t, &s))
+			rto = s.start == 1;
+		if (rto)
+			break;
+	}
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 4);
+	/* the ACK of all ten, echoing the resend */
+	una = 1 + 10 * MSS;
+	ts_advance_ms(t, 10);
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 120 ecr %u>", una, t->last_tsval - t->ts_base);
+	while (next_sent(t, &s)) {
+		assert_true(s.start >= una);
+		nxt = s.end;
+	}
+	assert_true(nxt > una);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 4);
+	/* three duplicate ACKs of it: nothing */
+	for (int k = 0; k < 3; k++) {
+		ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 120 ecr %u>", una, t->last_tsval - t->ts_base);
+		ts_expect_none(t);
+	}
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 4);
+	/* the ACK of the first new segment ends the state */
+	ts_injectf(t, ". 1:1(0) ack %u win 502 <nop,nop,TS val 121 ecr %u>", una + MSS, t->last_tsval - t->ts_base);
+	drain(t);
+	tcp_get_info(c, &i, t->h->now);
+	assert_int_equal(i.ca_state, 0);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* ---- issue 12, defect 13 ---- */
 
 /* A connection past slow start (CUBIC's congestion avoidance grows cwnd by
@@ -993,6 +1052,7 @@ int main(void)
 		cmocka_unit_test(test_loss_right_after_recovery_is_fast_retransmitted),
 		cmocka_unit_test(test_duplicate_acks_send_no_new_data_beyond_two),
 		cmocka_unit_test(test_loss_state_ends_after_rto_recovery),
+		cmocka_unit_test(test_loss_state_held_without_sack),
 		cmocka_unit_test(test_bulk_transfer_sends_no_runts),
 		cmocka_unit_test(test_recovery_resends_holes_before_new_data),
 		cmocka_unit_test(test_dupthresh_hole_right_below_the_boundary_is_lost),

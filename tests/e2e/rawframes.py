@@ -5780,6 +5780,27 @@ def bulk_rto_newreno_held_loss_dupacks(r):
     r.quiet(0.05)
 
 
+@scenario
+def bulk_newreno_fast_retransmit_rearms_rto(r):
+    # No SACK, MSS 536: eight segments. Three duplicate ACKs 0.15 s later
+    # resend the first (fast retransmit), and the retransmission of the
+    # first unacknowledged segment restarts the retransmission timer
+    # (Linux's tcp_xmit_retransmit_queue: rtx_head resent, the timer
+    # reset to the RTO from now): the timeout's resend comes an RTO after
+    # the fast retransmission, not after the first transmission.
+    s = bulk_conn(r, 45424, sack=False, mss=536)
+    r.expect(n=8)
+    r.quiet(0.15)
+    for _ in range(3):
+        bulk_ack(r, 45424, s)
+    r.expect()
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=0.5)
+    bulk_ack(r, 45424, s + BULK)
+    bulk_end(r, 45424)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -1091,8 +1091,23 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 	while (i < c->sb.n) {
 		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
 
-		if (retransmit_upto(c, s->start, s->end, room_segs, now))
+		if (retransmit_upto(c, s->start, s->end, room_segs, now)) {
+			/* Linux's tcp_xmit_retransmit_queue: the first
+			 * unacknowledged segment resent (NewReno's fast
+			 * retransmit, or a partial ACK's) restarts the
+			 * retransmission timer from now; before, the timeout
+			 * came an RTO after the original went, soon after the
+			 * fast retransmission. Not with SACK yet: Linux does it
+			 * there too unless RACK's reordering timer is pending,
+			 * whose expiry then rearms the RTO from the head's last
+			 * transmission (tcp_rearm_rto's tcp_rto_delta_us), where
+			 * pstack's rearms it from the expiry; the two go
+			 * together (test_rto_cwnd_is_in_flight_plus_one times
+			 * its timeout by the latter). */
+			if (s->start == c->snd_una && !c->sack_ok && !c->reo_armed)
+				tcp_arm_rto_after_probe(c, now);
 			return true;
+		}
 		/* Beyond the window: so is everything after it. */
 		if (s->start != c->snd_una)
 			return false;

@@ -12779,6 +12779,34 @@ CASE(accept_child_window_clamp_rcvbuf_200000, 0) { child_window_clamp(200000); }
 CASE(accept_child_window_clamp_rcvbuf_20000, 0) { child_window_clamp(20000); }
 CASE(accept_child_window_clamp_rcvbuf_1000000, 0) { child_window_clamp(1000000); }
 CASE(accept_child_window_clamp_rcvbuf_2048, 0) { child_window_clamp(2048); }
+/* SO_RCVBUF set on a connection after its handshake: Linux's window clamp
+ * stays what tcp_init_buffer_space left from the buffer then (only a full
+ * segment's tcp_measure_rcv_mss sets it from the new one), on an accepted
+ * child as on a connecting socket (fuzzseq -g 6 seed 20059). */
+CASE(window_clamp_rcvbuf_set_after_handshake, 0)
+{
+	int s = tcp_sock(), c, t = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	R(listen(s, 4));
+	peer("connect %d hello", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	wait_bytes(c, HELLO_LEN);
+	emit("before=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	seti(c, SOL_SOCKET, SO_RCVBUF, 100000);
+	emit("child=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	R(connect_to(t, PEER, P_ECHO));
+	seti(t, SOL_SOCKET, SO_RCVBUF, 4096);
+	emit("conn=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	/* Locked before the handshake, set again after: the first size's. */
+	close(t);
+	t = tcp_sock();
+	seti(t, SOL_SOCKET, SO_RCVBUF, 200000);
+	R(connect_to(t, PEER, P_ECHO));
+	seti(t, SOL_SOCKET, SO_RCVBUF, 20000);
+	emit("again=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+}
 /* TCP_MAXSEG set on a connection that ended: do_tcp_getsockopt answers
  * user_mss in CLOSE (mss_cache while connected), after the peer's reset
  * as after both FINs (fuzzseq -g 6 seed 1176). */

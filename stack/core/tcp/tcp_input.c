@@ -211,6 +211,7 @@ static void init_rcv_clamp(struct tcp_conn *c)
 	uint64_t maxwin = c->rcvq.limit;
 	uint32_t adv = tcp_advmss_data(c), clamp;
 
+	c->rcvbuf_hs = c->opt.rcvbuf >= 0 ? c->rcvq.limit : 0;
 	if (c->opt.window_clamp)
 		return;
 	if (maxwin > (65535ull << c->rcv_wscale))

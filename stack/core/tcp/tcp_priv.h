@@ -235,6 +235,10 @@ struct tcp_conn {
 	 * handshake's end (tcp_init_buffer_space) the buffer less one segment,
 	 * then the buffer autotuning grows it to; 0: none yet. */
 	uint32_t rcv_clamp;
+	/* The receive buffer SO_RCVBUF had locked when the handshake ended
+	 * (tcp_init_buffer_space took its window clamp from it; a size set
+	 * later leaves that clamp alone); 0: none was locked then. */
+	size_t rcvbuf_hs;
 	/* A data segment of rcv_mss or more came: Linux measured its
 	 * scaling ratio from it and set its window clamp again
 	 * (tcp_measure_rcv_mss); before, TCP_WINDOW_CLAMP under SO_RCVBUF

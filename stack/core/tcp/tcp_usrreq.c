@@ -1661,7 +1661,8 @@ void tcp_saved_syn_drop(struct tcp_conn *c)
 }
 
 /*
- * The window clamp Linux's tcp_init_buffer_space leaves under SO_RCVBUF:
+ * The window clamp Linux's tcp_init_buffer_space leaves under SO_RCVBUF
+ * (the buffer locked when the handshake ended: rcvbuf_hs):
  * from tcp_full_space, the space it sees in the buffer at its default
  * scaling ratio (tcp_rcvbuf_full_space: the size set, not the ring's
  * doubled one), less a segment, at least two (198552 for SO_RCVBUF 200000,
@@ -1673,7 +1674,7 @@ void tcp_saved_syn_drop(struct tcp_conn *c)
  */
 static uint32_t rcvbuf_clamp(const struct tcp_conn *c)
 {
-	uint64_t maxwin = tcp_rcvbuf_full_space(c->rcvq.limit);
+	uint64_t maxwin = tcp_rcvbuf_full_space(c->rcvbuf_hs);
 	uint32_t adv = tcp_advmss_data(c), clamp;
 
 	if (maxwin > (65535ull << c->rcv_wscale))
@@ -1741,7 +1742,7 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 		 * buffer less a segment once established, init_rcv_clamp, and
 		 * still after a reset; a disconnect makes a fresh one). */
 		if (c->opt.window_clamp && c->state != TCP_STATE_LISTEN && c->was_connected && !c->rcv_ratio &&
-		    c->opt.rcvbuf >= 0 && c->opt.window_clamp >= tcp_rcvbuf_full_space(c->rcvq.limit))
+		    c->rcvbuf_hs && c->opt.window_clamp >= tcp_rcvbuf_full_space(c->rcvbuf_hs))
 			/* Linux's tcp_init_buffer_space at the handshake's end:
 			 * a clamp at or past the space a locked buffer gives
 			 * (tcp_full_space; an accepted socket's request was
@@ -1752,7 +1753,11 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_option opt, int *v)
 			*v = (int)rcvbuf_clamp(c);
 		else if (c->opt.window_clamp || c->state == TCP_STATE_LISTEN)
 			*v = (int)c->opt.window_clamp;
-		else if (c->rcv_clamp && c->opt.rcvbuf >= 0 && !c->rcv_ratio)
+		else if (c->rcv_clamp && c->rcvbuf_hs && !c->rcv_ratio)
+			/* From the buffer locked at the handshake's end: one
+			 * set later changes nothing until a full segment
+			 * (fuzzseq -g 6 seed 20059: SO_RCVBUF 100000 on an
+			 * accepted child read 98552, Linux 64088). */
 			*v = (int)rcvbuf_clamp(c);
 		else if (c->rcv_clamp)
 			*v = (int)c->rcv_clamp;

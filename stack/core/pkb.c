@@ -221,14 +221,20 @@ struct pkb_rx *pkb_rx_alloc(size_t size)
 	return b;
 }
 
-long pkb_rx_fresh(void)
+/* One of the cache's counts, read under its lock. */
+static long rx_cache_count(bool fresh)
 {
 	long n;
 
 	rx_cache_lock();
-	n = rx_cache.fresh;
+	n = fresh ? rx_cache.fresh : (long)rx_cache.n;
 	rx_cache_unlock();
 	return n;
+}
+
+long pkb_rx_fresh(void)
+{
+	return rx_cache_count(true);
 }
 
 uint64_t pkb_rx_trim(uint64_t now)
@@ -261,12 +267,7 @@ uint64_t pkb_rx_trim(uint64_t now)
 
 long pkb_rx_cached(void)
 {
-	long n;
-
-	rx_cache_lock();
-	n = rx_cache.n;
-	rx_cache_unlock();
-	return n;
+	return rx_cache_count(false);
 }
 
 void pkb_rx_hold(struct pkb_rx *b)

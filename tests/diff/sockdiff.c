@@ -19688,21 +19688,32 @@ CASE(scm_rights_udp_unconnected, 0)
 }
 /* A socket passed to a fork child (made before the socket) that failed to
  * connect: the child's copy tells the error, once for both (the sender
- * asks after the child). */
-static void scm_refused_child(int u)
+ * asks after the child). The child asks SO_ERROR first (first 0), or
+ * reads (1) or writes (2) first, which takes the error as Linux's
+ * tcp_recvmsg and tcp_sendmsg do (sock_error). */
+static void scm_refused_child(int u, int first)
 {
 	int fd[4] = { -1 };
 	char b[8];
 
 	emit("n=%d", recv_fds(u, fd, 0));
 	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
+	if (first == 1)
+		R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
+	else if (first == 2)
+		R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
 	emit_so_error(fd[0]);
+	if (first) {
+		R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
+		R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
+		return;
+	}
 	emit_peername(fd[0]);
 	/* The error taken: no longer in error, and at its end. */
 	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
 	R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
 }
-CASE(scm_rights_pass_refused, 0)
+static void scm_refused(int first)
 {
 	int sv[2], st, s, fd[4];
 	pid_t pid;
@@ -19711,7 +19722,7 @@ CASE(scm_rights_pass_refused, 0)
 	pid = fork();
 	need(pid >= 0, "fork");
 	if (pid == 0) {
-		scm_refused_child(sv[1]);
+		scm_refused_child(sv[1], first);
 		_exit(0);
 	}
 	s = refused_nonblock();
@@ -19722,44 +19733,9 @@ CASE(scm_rights_pass_refused, 0)
 	emit("ev=%#x", wait_ev(s, POLLOUT));
 	emit_so_error(s);
 }
-
-/* The same, the receiver reading before it asks SO_ERROR: the read takes
- * the error (tcp_recvmsg's sock_error). */
-static void scm_refused_child_io(int u, bool send_first)
-{
-	int fd[4] = { -1 };
-	char b[8];
-
-	emit("n=%d", recv_fds(u, fd, 0));
-	emit("ev=%#x", wait_ev(fd[0], POLLOUT));
-	if (send_first)
-		R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
-	else
-		R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
-	emit_so_error(fd[0]);
-	R(recv(fd[0], b, sizeof(b), MSG_DONTWAIT));
-	R(send(fd[0], "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
-}
-static void scm_refused_io(bool send_first)
-{
-	int sv[2], st, s, fd[4];
-	pid_t pid;
-
-	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
-	pid = fork();
-	need(pid >= 0, "fork");
-	if (pid == 0) {
-		scm_refused_child_io(sv[1], send_first);
-		_exit(0);
-	}
-	s = refused_nonblock();
-	fd[0] = s;
-	need(send_fds(sv[0], fd, 1) == 1, "sendmsg");
-	need(waitpid(pid, &st, 0) == pid, "waitpid");
-	emit("child=%d", WEXITSTATUS(st));
-}
-CASE(scm_rights_pass_refused_recv_first, 0) { scm_refused_io(false); }
-CASE(scm_rights_pass_refused_send_first, 0) { scm_refused_io(true); }
+CASE(scm_rights_pass_refused, 0) { scm_refused(0); }
+CASE(scm_rights_pass_refused_recv_first, 0) { scm_refused(1); }
+CASE(scm_rights_pass_refused_send_first, 0) { scm_refused(2); }
 
 /* A connection still being made when it is passed (dante's request child
  * hands each target connection to an io child while its connect is under

@@ -19742,34 +19742,54 @@ CASE(scm_rights_pass_refused_send_first, 0) { scm_refused(2); }
  * way): the receiver waits for it to end and asks SO_ERROR. The sender is
  * a fork child, which made the socket (a joiner of its parent's stack,
  * whose answer to the connect goes to the sender); the parent receives. */
-static void scm_pass_connecting(const char *ip, int port, int user_timeout_ms, int wait_ms)
+/* In a fork child (a joiner of its parent's stack): a connect to ip:port
+ * left under way, its names shown when asked, the socket passed over u;
+ * exits (its status: where it failed). */
+static void pass_connecting_child(int u, const char *ip, int port, int user_timeout_ms, bool names)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), fd[4];
+
+	if (s < 0)
+		_exit(2);
+	if (user_timeout_ms)
+		seti(s, IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms);
+	if (connect_to(s, ip, port) == 0 || errno != EINPROGRESS)
+		_exit(3);
+	if (names) {
+		emit_sockname(s);
+		emit_peername(s);
+	}
+	fd[0] = s;
+	if (send_fds(u, fd, 1) != 1)
+		_exit(4);
+	close(s);
+	_exit(0);
+}
+
+/* Forks pass_connecting_child and takes the socket it passes. */
+static int take_connecting(const char *ip, int port, int user_timeout_ms, bool names)
 {
 	int sv[2], st, fd[4] = { -1 };
-	struct pollfd p = { .events = POLLOUT };
 	pid_t pid;
 
 	close(tcp_to(P_ECHO));          /* the parent's stack runs */
 	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
 	pid = fork();
 	need(pid >= 0, "fork");
-	if (pid == 0) {
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-		if (s < 0)
-			_exit(2);
-		if (user_timeout_ms)
-			seti(s, IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms);
-		if (connect_to(s, ip, port) == 0 || errno != EINPROGRESS)
-			_exit(3);
-		fd[0] = s;
-		if (send_fds(sv[0], fd, 1) != 1)
-			_exit(4);
-		close(s);
-		_exit(0);
-	}
+	if (pid == 0)
+		pass_connecting_child(sv[0], ip, port, user_timeout_ms, names);
 	need(waitpid(pid, &st, 0) == pid, "waitpid");
 	emit("child=%d", WEXITSTATUS(st));
 	emit("n=%d", recv_fds(sv[1], fd, 0));
+	return fd[0];
+}
+
+static void scm_pass_connecting(const char *ip, int port, int user_timeout_ms, int wait_ms)
+{
+	struct pollfd p = { .events = POLLOUT };
+	int fd[1];
+
+	fd[0] = take_connecting(ip, port, user_timeout_ms, false);
 	p.fd = fd[0];
 	emit("poll=%d", poll(&p, 1, wait_ms));
 	emit("ev=%#x", p.revents);
@@ -19789,31 +19809,10 @@ CASE(scm_rights_pass_connecting_refused, 0) { scm_pass_connecting(PEER, P_CLOSED
  * EINPROGRESS, so the sender (a joiner) and the receiver show them. */
 CASE(scm_rights_pass_connecting_name, 0)
 {
-	int sv[2], st, fd[4] = { -1 };
-	pid_t pid;
+	int s = take_connecting(PEER, P_DROP, 0, true);
 
-	close(tcp_to(P_ECHO));          /* the parent's stack runs */
-	need(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
-	pid = fork();
-	need(pid >= 0, "fork");
-	if (pid == 0) {
-		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-
-		if (s < 0 || connect_to(s, PEER, P_DROP) == 0 || errno != EINPROGRESS)
-			_exit(3);
-		emit_sockname(s);
-		emit_peername(s);
-		fd[0] = s;
-		if (send_fds(sv[0], fd, 1) != 1)
-			_exit(4);
-		close(s);
-		_exit(0);
-	}
-	need(waitpid(pid, &st, 0) == pid, "waitpid");
-	emit("child=%d", WEXITSTATUS(st));
-	emit("n=%d", recv_fds(sv[1], fd, 0));
-	emit_sockname(fd[0]);
-	emit_peername(fd[0]);
+	emit_sockname(s);
+	emit_peername(s);
 }
 
 /* A fork child reads the source filter of the socket it shares

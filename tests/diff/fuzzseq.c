@@ -2305,17 +2305,18 @@ static void gen2_setup(void)
  * there is none, and now and then while there are fewer than three. */
 struct weighted { void (*fn)(void); int w; };
 
-static void weighted_op(const struct weighted *tab, size_t n)
+/* A draw over the weights of tab (one rnd() call), and the op it falls on. */
+static int weighted_draw(const struct weighted *tab, size_t n)
 {
-	int total = 0, w;
+	int total = 0;
 
 	for (size_t i = 0; i < n; i++)
 		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
-		op_socket();
-		return;
-	}
+	return (int)rnd((uint32_t)total);
+}
+
+static void weighted_run(const struct weighted *tab, size_t n, int w)
+{
 	for (size_t i = 0; i < n; i++) {
 		if (w < tab[i].w) {
 			tab[i].fn();
@@ -2323,6 +2324,23 @@ static void weighted_op(const struct weighted *tab, size_t n)
 		}
 		w -= tab[i].w;
 	}
+}
+
+static void weighted_op(const struct weighted *tab, size_t n)
+{
+	int w = weighted_draw(tab, n);
+
+	if (nsocks == 0 || (w < 8 && nsocks < 3)) {
+		op_socket();
+		return;
+	}
+	weighted_run(tab, n, w);
+}
+
+/* The same without new sockets: the later generations work on the state's. */
+static void weighted_op_state(const struct weighted *tab, size_t n)
+{
+	weighted_run(tab, n, weighted_draw(tab, n));
 }
 
 static void gen2_op(void)
@@ -3929,19 +3947,7 @@ static void gen4_op(void)
 		{ op_trunc4, 2 }, { op_select4, 2 }, { op_epoll4, 4 }, { op_wake4, 2 }, { op_close4, 3 },
 	};
 
-	int total = 0, w;
-
-	/* Not weighted_op: no new sockets beside the state's. */
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (w < tab[i].w) {
-			tab[i].fn();
-			return;
-		}
-		w -= tab[i].w;
-	}
+	weighted_op_state(tab, sizeof(tab) / sizeof(tab[0]));
 }
 
 
@@ -4417,19 +4423,8 @@ static void gen5_op(void)
 		{ op_udperr5, 6 }, { op_ioctl5, 6 }, { op_getopts5, 10 }, { op_setget5, 8 },
 		{ op_msgflags5, 10 }, { op_msghdr5, 8 }, { op_fdflags5, 5 },
 	};
-	int total = 0, w;
 
-	/* As gen4_op: no new sockets beside the state's. */
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (w < tab[i].w) {
-			tab[i].fn();
-			return;
-		}
-		w -= tab[i].w;
-	}
+	weighted_op_state(tab, sizeof(tab) / sizeof(tab[0]));
 }
 /* ---- generation 6 ---- */
 
@@ -4869,18 +4864,8 @@ static void gen6_op(void)
 		{ op_msgflags5, 4 }, { op_udp6, 10 }, { op_masks6, 6 }, { op_shut6, 8 }, { op_sendfile6, 5 },
 		{ op_inherit6, 6 },
 	};
-	int total = 0, w;
 
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		total += tab[i].w;
-	w = (int)rnd((uint32_t)total);
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
-		if (w < tab[i].w) {
-			tab[i].fn();
-			return;
-		}
-		w -= tab[i].w;
-	}
+	weighted_op_state(tab, sizeof(tab) / sizeof(tab[0]));
 }
 /* ---- one seed ---- */
 

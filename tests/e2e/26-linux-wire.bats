@@ -739,6 +739,8 @@ ss_windows() {
 
 @test "one segment lost in slow start: fast recovery and CUBIC's growth after it as the kernel's, round by round over a 100 ms path" {
 	KIFACE=rp
+	# The rounds' pace as in the slow start test (rt_path), in the plain build.
+	[ -n "$SAN_RT" ] || rt_path
 	relay_up 50
 	local kind r rk x kname pname
 	# As the slow start test (CUBIC, buffers that never limit), and the peer

@@ -165,8 +165,9 @@ $(FUZZ_DIR)/%: tests/fuzz/%.c $(STACK_SRC)
 fuzz: check-deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$n $(FUZZ_DIR)/artifacts; \
+	  seeds=tests/fuzz/corpus; [ ! -d tests/fuzz/corpus-$$n ] || seeds=tests/fuzz/corpus-$$n; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=9000 -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
-	    $(FUZZ_DIR)/corpus-$$n tests/fuzz/corpus; done
+	    $(FUZZ_DIR)/corpus-$$n $$seeds; done
 
 deps:
 	sh tests/deps.sh install

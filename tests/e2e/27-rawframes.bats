@@ -23,7 +23,9 @@
 # reads, 7002 that never accepts, 7003 that closes at once, 7004 that
 # sends first, 7005 that sends 4000 bytes, 7007 that closes at the peer's
 # FIN, 7008 as 7005 and 7009 as 7002 with a backlog of 1, 7010 as 7000
-# with a backlog of 1 and IP_TOS 0x28, 7011 as 7009 (one scenario's); UDP echo on
+# with a backlog of 1 and IP_TOS 0x28, 7011 as 7009 (one scenario's), 7012 as
+# 7000 with keep-alive after 1 s (one probe) and IP_TTL 33, 7013 as 7003 with
+# TCP_LINGER2 1 s and IP_TTL 33; UDP echo on
 # 7001, control on 7006; 7003, 7004, 7005 and 7008 send with CUBIC, pstack's
 # congestion control, where this kernel's default is BBR), on the kernel
 # and under the preload. The
@@ -60,6 +62,8 @@ tcp_frag_needed_tail_fits  the same at 1160
 tcp_frag_needed_mtu_zero  the same at 512
 bulk_rto_newreno_cwnd  with TSO the first ten segments, and the seven new ones, leave as one frame each, which carries PSH (Linux on a TSO device likewise: tcp_output.c), on its last segment once cut; the kernel's veth sends segment by segment, none the end of the data: no PSH
 bulk_rto_newreno_held_loss_dupacks  the same
+bulk_mss_one  the same: with TSO the first ten 48-byte segments (MSS 1, TCP_MIN_SND_MSS) are one frame, whose PSH lands on its tenth once cut; the kernel's veth sends them one by one, without
+bulk_mss_one_ts  the same with 36-byte segments
 EOF
 )
 

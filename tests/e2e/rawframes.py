@@ -11,8 +11,10 @@ with pstack as the subject and compares the two outputs).
       the connection), 7005 (accepts, sends 4000 bytes and keeps the
       connection), 7007 (accepts, reads, and closes once the peer has
       closed), 7008 (as 7005, with a backlog of 1), 7009 (as 7002, with a
-      backlog of 1), a UDP echo socket on 7001, and a UDP control socket on
-      7006 (see udp_control); prints "ready" once all are bound.
+      backlog of 1), 7012 (as 7000, with keep-alive after 1 s idle, one
+      probe, and IP_TTL 33), 7013 (as 7003, with TCP_LINGER2 1 s and IP_TTL
+      33), a UDP echo socket on 7001, and a UDP control socket on 7006 (see
+      udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
       address, so that the peer's own kernel stays silent): the peer has
@@ -83,6 +85,9 @@ TCP_NOACCEPT_BACKLOG1 = 7009  # as TCP_NOACCEPT, with a backlog of 1
 TCP_TOS_BACKLOG1 = 7010  # as TCP_OPEN, with a backlog of 1 and IP_TOS 0x28
 LISTENER_TOS = 0x28
 TCP_NOACCEPT_BACKLOG1_B = 7011  # as TCP_NOACCEPT_BACKLOG1, for one scenario alone
+TCP_KEEPALIVE = 7012  # as TCP_OPEN, with keep-alive after 1 s idle, one probe, and IP_TTL 33
+LISTENER_TTL = 33
+TCP_LINGER2_CLOSER = 7013  # as TCP_CLOSER, with TCP_LINGER2 1 s and IP_TTL 33
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -115,6 +120,19 @@ def serve():
     tos.listen(1)
     tos.setblocking(False)
     sel.register(tos, selectors.EVENT_READ, "listen")
+    # Keep-alive and IP_TTL set on the listener, inherited by what it
+    # accepts (Linux: sock_copy, tcp_create_openreq_child).
+    ka = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ka.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ka.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    ka.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 1)
+    ka.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, LISTENER_TTL)
+    ka.bind(("0.0.0.0", TCP_KEEPALIVE))
+    ka.listen(64)
+    ka.setblocking(False)
+    sel.register(ka, selectors.EVENT_READ, "listen")
     idle = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     idle.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     idle.bind(("0.0.0.0", TCP_NOACCEPT))
@@ -130,9 +148,12 @@ def serve():
     full_b.bind(("0.0.0.0", TCP_NOACCEPT_BACKLOG1_B))
     full_b.listen(1)
     for port, tag, backlog in ((TCP_CLOSER, "closer", 64), (TCP_TALKER, "talker", 64), (TCP_BULK, "bulk", 64),
-                               (TCP_BULK_BACKLOG1, "bulk", 1)):
+                               (TCP_BULK_BACKLOG1, "bulk", 1), (TCP_LINGER2_CLOSER, "closer", 64)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if port == TCP_LINGER2_CLOSER:
+            ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, 1)
+            ls.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, LISTENER_TTL)
         # CUBIC, pstack's congestion control, whatever the kernel's
         # default (this machine's is BBR): the senders' windows compare.
         ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
@@ -705,6 +726,7 @@ def scenario(f):
 
 # ARP (RFC 826)
 
+
 @scenario
 def arp_request(r):
     r.send(eth(BCAST, PEER_MAC, ETH_P_ARP, arp(1, PEER_MAC, PEER_IP, b"\0" * 6, r.subj_ip)))
@@ -785,6 +807,7 @@ def arp_multicast_sender(r):
 
 
 # ICMP (RFC 792, RFC 1122 §3.2.2)
+
 
 @scenario
 def icmp_rate_limit_peer(r):
@@ -1086,6 +1109,7 @@ def icmp_short(r):
 
 # IPv4 (RFC 791, RFC 1122 §3.2.1)
 
+
 @scenario
 def ip_unknown_proto(r):
     r.send_ip(r.ip(253, b"payload!"))
@@ -1211,6 +1235,7 @@ def frag_udp_closed(r):
 
 # UDP (RFC 768, RFC 1122 §4.1)
 
+
 @scenario
 def udp_echo(r):
     r.udp(40600, UDP_OPEN, b"hello udp")
@@ -1296,6 +1321,7 @@ def udp_closed_ttl1(r):
 
 
 # TCP: closed ports (RFC 9293 §3.10.7.1)
+
 
 @scenario
 def tcp_syn_closed(r):
@@ -1521,6 +1547,7 @@ def syn_retransmitted(r):
 
 
 # TCP: half-open connections (SYN-RECEIVED)
+
 
 @scenario
 def synrecv_data_no_ack(r):
@@ -1808,6 +1835,7 @@ def est_syn_no_options_peer(r):
 
 
 # Odd link-layer addressing, and more of each protocol
+
 
 @scenario
 def eth_other_mac(r):
@@ -2350,6 +2378,7 @@ def frag_ttl1(r):
 
 # TCP: scans and odd flags
 
+
 @scenario
 def tcp_xmas_closed(r):
     r.tcp(40717, CLOSED, 5000, 0, FIN | PSH | URG, urp=0)
@@ -2535,6 +2564,7 @@ def syn_urg_data(r):
 
 # TCP: odd options and flags on an established connection
 
+
 @scenario
 def est_mss_option(r):
     # An MSS option on a segment that is not a SYN: ignored.
@@ -2640,6 +2670,7 @@ def est_rst_data(r):
 
 
 # ICMP errors about a half-open connection (tcp_v4_err, tcp_req_err)
+
 
 @scenario
 def synrecv_icmp_unreach(r):
@@ -3531,6 +3562,7 @@ def synrecv_frag_needed(r):
 # the closing states, persist probes, odd options), IP options, ICMP, ARP
 # and link-layer odds.
 
+
 @scenario
 def est_data_past_right_edge(r):
     # Out of order, starting inside the window and ending past its right
@@ -4357,6 +4389,7 @@ def tcp_syn_mcast_dst(r):
 
 # ICMP that must not be believed (RFC 1122 §3.2.2; Linux's icmp_rcv).
 
+
 @scenario
 def udp_connected_port_unreach_to_bcast(r):
     # A port unreachable sent to the subnet's broadcast address: icmp_rcv
@@ -4421,6 +4454,7 @@ def arp_reply_unsolicited_then_echo(r):
 
 
 # TCP: more flags and options on a connection.
+
 
 @scenario
 def est_syn_twice(r):
@@ -4509,6 +4543,7 @@ def finwait2_fin_out_of_order(r):
 # TCP: text or a FIN that nobody will read, after the subject closed or
 # after the peer's FIN (Linux's TCPABORTONDATA): a reset.
 
+
 @scenario
 def finwait1_fin_out_of_order(r):
     s = closed_by_subject(r, 44016)
@@ -4539,6 +4574,7 @@ def closewait_data_over_fin(r):
 # TCP: fragmentation needed about a connection request or a TIME-WAIT
 # connection: Linux's tcp_v4_err returns before the MTU for both, the
 # destination's path stays (the next SYN-ACK to it shows it).
+
 
 @scenario
 def synrecv_frag_needed_mtu_zero(r):
@@ -4574,6 +4610,7 @@ def tw_frag_needed(r):
 
 # A sixth sweep: each closing state hit with RSTs, SYNs and ACKs of every
 # kind (RFC 9293 §3.10.7.4, RFC 5961), more options, link and IP corners.
+
 
 @scenario
 def synrecv_rst_out_of_window(r):
@@ -5359,6 +5396,7 @@ def bulk_window_shrunk_below_snd_nxt(r):
 # subnet's network address as a source, a reset with SYN, a full accept
 # queue.
 
+
 @scenario
 def arp_op_rarp_request(r):
     # Opcode 3 (RARP request, RFC 903) in an ARP frame: not ARP's.
@@ -5606,6 +5644,7 @@ def bulk_newreno_partial_ack_reordering(r):
     bulk_ack(r, 42544, s + BULK)
     bulk_end(r, 42544)
 
+
 @scenario
 def bulk_partial_undo_reordering(r):
     # SACK and timestamps, MSS 536 (segments of 524): eight segments and
@@ -5626,6 +5665,7 @@ def bulk_partial_undo_reordering(r):
     tinfo(r, 42562)
     bulk_ack(r, 42562, s + BULK, ecr=t0)
     bulk_end(r, 42562)
+
 
 @scenario
 def syn_cookie_listener_tos(r):
@@ -5799,6 +5839,209 @@ def bulk_newreno_fast_retransmit_rearms_rto(r):
     r.expect(timeout=0.5)
     bulk_ack(r, 45424, s + BULK)
     bulk_end(r, 45424)
+
+
+# Ninth sweep: the subject's own timers, urgent data, option edges, IP
+# lengths and checksums.
+
+
+@scenario
+def keepalive_and_linger2_timers(r):
+    # Two timers of the subject's own, run side by side (2 s rather than
+    # 3.5). A connection to the listener with TCP_LINGER2 1 that closes
+    # at once: its FIN acknowledged, not answered, it waits in FIN_WAIT_2
+    # (Linux: the timewait substate for tcp_fin_time: max(linger2, 3.5
+    # RTO)). A connection to the keep-alive listener (TCP_KEEPIDLE 1,
+    # TCP_KEEPINTVL 1, TCP_KEEPCNT 1, IP_TTL 33, all inherited). Half a
+    # second on, the first is there: an ACK again draws nothing (a closed
+    # port's reset otherwise). A second on, the second's probe: SND.UNA - 1,
+    # no data (tcp_write_wakeup, tcp_xmit_probe_skb). 1.5 s on, a FIN at
+    # the first's RCV.NXT finds no connection: a reset (before its
+    # timeout, an ACK and TIME_WAIT). 2 s on, the probe unanswered, the
+    # reset that ends the second (tcp_keepalive_timer: icsk_probes_out
+    # reached TCP_KEEPCNT), from the socket: TTL 33.
+    port = TCP_LINGER2_CLOSER
+    r.tcp(45501, port, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7))
+    r.expect()
+    s = r.isn.get((port, 45501), 0) + 1
+    r.tcp(45501, port, PEER_ISN + 1, s, ACK, win=502)
+    r.expect()
+    r.tcp(45501, port, PEER_ISN + 1, s + 1, ACK, win=502)
+    t0 = time.monotonic()
+    r.connect(45500, TCP_KEEPALIVE, opts=o_mss() + O_SACKOK + b"\1" + o_ws(7))
+    r.quiet(max(0.0, t0 + 0.5 - time.monotonic()))
+    mark("0.5 s")
+    r.tcp(45501, port, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.expect(timeout=1.0)
+    r.quiet(max(0.0, t0 + 1.5 - time.monotonic()))
+    mark("1.5 s")
+    r.tcp(45501, port, PEER_ISN + 1, s + 1, ACK | FIN, win=502)
+    r.expect()
+    r.expect(timeout=1.0)
+
+
+@scenario
+def bulk_mss_one(r):
+    # MSS 1 from the peer: Linux sends segments of TCP_MIN_SND_MSS (48).
+    bulk_conn(r, 45502, mss=1)
+    r.expect(n=11)
+    bulk_end(r, 45502)
+
+
+@scenario
+def bulk_mss_zero(r):
+    # MSS 0 is no MSS (tcp_parse_options takes only a nonzero one): 536.
+    bulk_conn(r, 45503, mss=0)
+    r.expect(n=9)
+    bulk_end(r, 45503)
+
+
+@scenario
+def bulk_no_mss(r):
+    # No MSS option: RFC 9293 §3.7.1's 536.
+    r.got_ip = []
+    r.tcp(45505, TCP_BULK, PEER_ISN, 0, SYN, opts=O_SACKOK + b"\1" + o_ws(7))
+    r.expect()
+    s = r.isn.get((TCP_BULK, 45505), 0) + 1
+    r.tcp(45505, TCP_BULK, PEER_ISN + 1, s, ACK, win=502)
+    r.expect(n=9)
+    bulk_end(r, 45505)
+
+
+@scenario
+def syn_sack_block(r):
+    # A SACK option on a SYN (meaningless there).
+    syn_listen(r, 45506, o_mss() + O_SACKOK + b"\1\1" + o_sack((5000, 6000)))
+
+
+@scenario
+def syn_ts_val_zero(r):
+    syn_listen(r, 45507, o_mss() + O_SACKOK + o_ts(0) + b"\1" + o_ws(7))
+
+
+@scenario
+def est_urg_past_segment(r):
+    # The urgent pointer beyond the segment's text (the byte to come).
+    s = est(r, 45510)
+    r.tcp(45510, EST, PEER_ISN + 1, s, ACK | PSH | URG, win=502, data=b"abc", urp=100)
+    r.expect()
+    r.tcp(45510, EST, PEER_ISN + 4, s, ACK | PSH, win=502, data=b"def")
+    r.expect()
+    done(r, 45510, PEER_ISN + 7)
+
+
+@scenario
+def est_urg_zero_pointer(r):
+    s = est(r, 45511)
+    r.tcp(45511, EST, PEER_ISN + 1, s, ACK | PSH | URG, win=502, data=b"abc", urp=0)
+    r.expect()
+    done(r, 45511, PEER_ISN + 4)
+
+
+@scenario
+def est_urp_without_urg(r):
+    s = est(r, 45512)
+    r.tcp(45512, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"abc", urp=2)
+    r.expect()
+    done(r, 45512, PEER_ISN + 4)
+
+
+@scenario
+def est_ip_len_short_of_frame(r):
+    # The IP total length ends the TCP text 4 bytes before the frame does
+    # (the checksum covers what the IP length says): 2 bytes taken.
+    s = est(r, 45513)
+    seg = tcpseg(PEER_IP, r.subj_ip, 45513, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"ab")
+    r.send_ip(r.ip(6, seg + b"cdef", tot_len=20 + len(seg)))
+    r.expect()
+    done(r, 45513, PEER_ISN + 3)
+
+
+@scenario
+def est_odd_len_padded(r):
+    # One byte of text, the frame padded to 60 bytes with 0xff: the
+    # checksum covers the odd length, not the padding.
+    s = est(r, 45514)
+    pkt = r.ip(6, tcpseg(PEER_IP, r.subj_ip, 45514, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"z"))
+    r.send(eth(r.subj_mac, PEER_MAC, ETH_P_IP, pkt) + b"\xff" * 5)
+    r.expect()
+    done(r, 45514, PEER_ISN + 2)
+
+
+@scenario
+def est_odd_len_bad_csum(r):
+    # Three bytes of text, the checksum computed as if the odd byte were
+    # the high half of a word with 0x01 beside it (not zero): dropped.
+    s = est(r, 45515)
+    seg = bytearray(tcpseg(PEER_IP, r.subj_ip, 45515, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"xyz"))
+    seg[16:18] = b"\0\0"
+    c = csum(pseudo(PEER_IP, r.subj_ip, 6, len(seg)) + bytes(seg) + b"\x01")
+    seg[16:18] = struct.pack("!H", c)
+    r.send_ip(r.ip(6, bytes(seg)))
+    r.quiet()
+    done(r, 45515, PEER_ISN + 1)
+
+
+@scenario
+def ip_tcp_empty(r):
+    # An IP datagram of protocol TCP with nothing after its header.
+    r.send_ip(r.ip(6, b""))
+    r.quiet()
+
+
+@scenario
+def bulk_mss_one_ts(r):
+    # MSS 1 with timestamps: TCP_MIN_SND_MSS less the option's 12 bytes.
+    bulk_conn(r, 45517, mss=1, ts=True)
+    r.expect(n=11)
+    bulk_end(r, 45517)
+
+
+@scenario
+def ack_listener_ttl(r):
+    # The reset a listener with IP_TTL 33 draws.
+    r.tcp(45518, TCP_KEEPALIVE, PEER_ISN, 123456, ACK)
+    r.expect()
+
+
+@scenario
+def est_ttl_challenge_and_rst(r):
+    # A connection of that listener: a SYN draws the challenge ACK (the
+    # socket's: TTL 33); after the exact reset, text draws the reset of a
+    # closed port (TTL 64).
+    s = r.connect(45520, TCP_KEEPALIVE, opts=o_mss())
+    r.tcp(45520, TCP_KEEPALIVE, PEER_ISN + 5, 0, SYN, opts=o_mss())
+    r.expect()
+    r.reset(45520, PEER_ISN + 1, TCP_KEEPALIVE)
+    r.quiet(0.05)
+    r.tcp(45520, TCP_KEEPALIVE, PEER_ISN + 1, (s or 0), ACK | PSH, data=b"late")
+    r.expect()
+
+
+@scenario
+def est_doff_bad(r):
+    # A data offset of 60 bytes in a 24-byte segment, then one of 16
+    # (below the header's 20): both dropped.
+    s = est(r, 45516)
+    r.tcp(45516, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"abcd", doff=15)
+    r.tcp(45516, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"abcd", doff=4)
+    r.quiet()
+    done(r, 45516, PEER_ISN + 1)
+
+
+@scenario
+def closer_ttl_data_after_close(r):
+    # Text for it after its close, its FIN not yet acknowledged: the reset
+    # (TCPABORTONDATA) answers the segment (tcp_v4_send_reset: the
+    # default TTL).
+    port = TCP_LINGER2_CLOSER
+    r.tcp(45523, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((port, 45523), 0) + 1
+    r.tcp(45523, port, PEER_ISN + 1, s, ACK)
+    r.expect()
+    r.tcp(45523, port, PEER_ISN + 1, s, ACK | PSH, data=b"late")
+    r.expect()
 
 
 def main(argv):

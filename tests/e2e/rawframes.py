@@ -5468,6 +5468,21 @@ def est_paws_fin(r):
 
 
 @scenario
+def est_ts_wrap(r):
+    # TSval across 2^32: newer by serial arithmetic (RFC 7323 §5.3), taken
+    # and echoed; then one 2^31 + 16 further on is older: PAWS drops it,
+    # its duplicate ACK echoes the last one taken and D-SACKs the FIN
+    # (tcp_send_dupack). FINs, so that no unread text moves the window
+    # (est_ts).
+    s = est(r, 45509, ts=0xFFFFFFF0)
+    r.tcp(45509, EST, PEER_ISN + 1, s, ACK | FIN, win=502, opts=b"\1\1" + o_ts(0x10, 0))
+    r.expect()
+    r.tcp(45509, EST, PEER_ISN + 1, s, ACK | FIN, win=502, opts=b"\1\1" + o_ts(0x80000020, 0))
+    r.expect()
+    done(r, 45509, PEER_ISN + 2)
+
+
+@scenario
 def est_data_right_edge_exact(r):
     # The window after the handshake is the SYN-ACK's 64240: a byte at
     # its last place is queued (SACKed); the ACK advertises 63 << 10

@@ -5098,6 +5098,40 @@ def synrecv_oow_opt_rr(r):
     r.reset(44142, PEER_ISN + 1, TCP_NOACCEPT)
 
 
+@scenario
+def synrecv_oow_ttl(r):
+    # A request of the listener with IP_TTL 33: its SYN-ACK (33), then the
+    # ACK that data out of its window draws (tcp_v4_reqsk_send_ack: from
+    # the control socket, the default TTL).
+    r.tcp(45519, TCP_KEEPALIVE, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_KEEPALIVE, 45519), 0)
+    r.tcp(45519, TCP_KEEPALIVE, PEER_ISN + 10000000, isn + 1, ACK | PSH, data=b"far")
+    r.expect()
+    r.reset(45519, PEER_ISN + 1, TCP_KEEPALIVE)
+    r.quiet(0.05)
+
+
+@scenario
+def closer_ttl_fin_exchange(r):
+    # The TTL listener that closes at once: its FIN (IP_TTL 33); ours
+    # acknowledging it: its ACK, from the socket (tcp_fin: tcp_send_ack,
+    # then tcp_time_wait); our FIN again: TIME_WAIT's ACK, sent without a
+    # socket (tcp_v4_timewait_ack: ip_send_unicast_reply, the default TTL).
+    port = TCP_LINGER2_CLOSER
+    r.tcp(45522, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((port, 45522), 0) + 1
+    r.tcp(45522, port, PEER_ISN + 1, s, ACK)
+    r.expect()
+    r.tcp(45522, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.tcp(45522, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.reset(45522, PEER_ISN + 2, port)
+    r.quiet(0.05)
+
+
 # TCP loss recovery and timers driven by the peer, on the bulk sender's
 # three segments (1460, 1460 and 1080 bytes; MSS 1460): duplicate and
 # partial ACKs with and without SACK (RFC 5681, RFC 6582 NewReno), the

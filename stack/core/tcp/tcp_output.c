@@ -710,7 +710,13 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 	tx.tos = (uint8_t)((c->opt.tos & ~3u) | (ect ? TCP_ECN_ECT0 : TCP_ECN_NOT_ECT));
 	if (answer && c->state == TCP_STATE_SYN_RECEIVED)
 		tx.tos = answer_tos(answer);    /* a request's ACK */
-	tx.ttl = c->opt.ttl;        /* IP_TTL (0: the default) */
+	/* IP_TTL (0: the default). Not on an answer: Linux sends those from
+	 * its per-CPU control socket, whose TTL is the default
+	 * (ip_send_unicast_reply). Measured on Linux 6.18 (rawframes
+	 * synrecv_oow_ttl, closer_ttl_fin_exchange): a listener with IP_TTL
+	 * 33 sent its SYN-ACK with 33, the request's ACK to data out of its
+	 * window and TIME_WAIT's ACK to a FIN again with 64 (pstack: 33). */
+	tx.ttl = answer ? 0 : c->opt.ttl;
 	tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
 	if (answer) {
 		int olen = 0;
@@ -779,7 +785,8 @@ void tcp_send_ack(struct tcp_conn *c, uint64_t now)
  * Linux sends without a full socket (tcp_v4_timewait_ack,
  * tcp_v4_reqsk_send_ack: tcp_v4_send_ack): ip_send_unicast_reply carries
  * g's record route and timestamp IP options back (ip_options_echo), and
- * none when g had none, whatever the SYN had. Measured on Linux 6.18
+ * none when g had none, whatever the SYN had; its TTL is the default, not
+ * the socket's IP_TTL (xmit_answer). Measured on Linux 6.18
  * (rawframes tw_fin_opt_rr, synrecv_oow_opt_rr): record route with two
  * empty slots on our FIN again in TIME-WAIT, and on data out of a
  * request's window: each ACK came back with the option, the subject's

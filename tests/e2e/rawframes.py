@@ -82,7 +82,7 @@ UDP_CONTROL = 7006    # connected UDP sockets on request (udp_control)
 TCP_EOF_CLOSER = 7007  # accepts, reads, closes at the peer's FIN
 TCP_BULK_BACKLOG1 = 7008  # as TCP_BULK, with a backlog of 1 (SYN cookies)
 TCP_NOACCEPT_BACKLOG1 = 7009  # as TCP_NOACCEPT, with a backlog of 1
-TCP_TOS_BACKLOG1 = 7010  # as TCP_OPEN, with a backlog of 1 and IP_TOS 0x28
+TCP_TOS_BACKLOG1 = 7010  # as TCP_OPEN, with a backlog of 1, IP_TOS 0x28 and IP_TTL 33
 LISTENER_TOS = 0x28
 TCP_NOACCEPT_BACKLOG1_B = 7011  # as TCP_NOACCEPT_BACKLOG1, for one scenario alone
 TCP_KEEPALIVE = 7012  # as TCP_OPEN, with keep-alive after 1 s idle, one probe, and IP_TTL 33
@@ -116,6 +116,7 @@ def serve():
     tos = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     tos.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     tos.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, LISTENER_TOS)
+    tos.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, LISTENER_TTL)
     tos.bind(("0.0.0.0", TCP_TOS_BACKLOG1))
     tos.listen(1)
     tos.setblocking(False)
@@ -5718,12 +5719,12 @@ def bulk_partial_undo_reordering(r):
 
 @scenario
 def syn_cookie_listener_tos(r):
-    # A listener with IP_TOS 0x28 and a backlog of 1: its SYN-ACKs carry
-    # its TOS (tcp_v4_send_synack: the listener's inet->tos), the one with
-    # a cookie too (the same function sends it, want_cookie), and so do
-    # the cookie connection's segments (the child is the listener's
-    # clone); the SYNs' own TOS (0xb8) is not reflected (tcp_reflect_tos
-    # is off).
+    # A listener with IP_TOS 0x28, IP_TTL 33 and a backlog of 1: its
+    # SYN-ACKs carry its TOS and TTL (tcp_v4_send_synack: the listener's
+    # inet->tos, ip_build_and_send_pkt: its TTL), the one with a cookie
+    # too (the same function sends it, want_cookie), and so do the cookie
+    # connection's segments (the child is the listener's clone); the SYNs'
+    # own TOS (0xb8) is not reflected (tcp_reflect_tos is off).
     port = TCP_TOS_BACKLOG1
     for sport in (45060, 45061, 45062):
         r.tcp(sport, port, PEER_ISN, 0, SYN, opts=o_mss(), ipkw={"tos": 0xb8})

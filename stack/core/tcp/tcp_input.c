@@ -2409,7 +2409,7 @@ static void send_cookie_synack(struct tcp_conn *l, const struct tcp_seg *g, uint
 
 	cookie_synack_opts(l, g, &opts, now);
 	tcp_send_cookie_synack(s, g, cookie, l->opt.rcvbuf >= 0 ? tcp_rcvbuf_full_space(l->rcvq.limit) : l->rcvq.limit,
-			       &opts, (uint8_t)(l->opt.tos & ~3u), now);
+			       &opts, (uint8_t)(l->opt.tos & ~3u), l->opt.ttl, now);
 	s->tcp->cookie_at = now;
 }
 

@@ -844,9 +844,10 @@ void tcp_send_probe(struct tcp_conn *c, uint64_t now)
  * and options by tcp_seg_emit, no payload). Like Linux's
  * ip_send_unicast_reply() and its SYN-ACK of a request, the reply carries
  * g's record route and timestamp IP options back (ip_options_echo; none
- * sent when they cannot be). false when out of memory. */
+ * sent when they cannot be); ttl 0 is the default. false when out of
+ * memory. */
 static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struct tcp_seg *g, uint8_t tos,
-			   uint64_t now)
+			   uint8_t ttl, uint64_t now)
 {
 	size_t hlen = TCP_HLEN + tcp_opts_len(r);
 	uint8_t opts[IP4_HLEN_MAX - IP4_HLEN];
@@ -871,6 +872,7 @@ static bool send_stateless(struct stack *s, const struct tcp_seg *r, const struc
 	tx.dst = r->dst;
 	tx.proto = IP_PROTO_TCP;
 	tx.tos = tos;
+	tx.ttl = ttl;
 	tx.df = true;
 	tx.opts = opts;
 	tx.opts_len = (uint8_t)olen;
@@ -894,7 +896,7 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
 		r.ack = g->seq + tcp_seg_len(g);
 		r.flags = TCP_RST | TCP_ACK;
 	}
-	send_stateless(s, &r, g, answer_tos(g), now);
+	send_stateless(s, &r, g, answer_tos(g), 0, now);
 }
 
 /* RFC 4987 §3.6: the SYN-ACK that answers a SYN with a cookie for our ISN
@@ -906,9 +908,12 @@ void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now)
  * Its TOS is the listener's, as every SYN-ACK's (Linux sends the cookie's
  * from tcp_v4_send_synack too, with the listener's inet->tos); measured on
  * Linux 6.18 (rawframes syn_cookie_listener_tos): a listener with IP_TOS
- * 0x28 sent its cookie SYN-ACK with 0x28, pstack with 0. */
+ * 0x28 sent its cookie SYN-ACK with 0x28, pstack with 0. Its TTL is the
+ * listener's IP_TTL likewise (ip_build_and_send_pkt: ip_select_ttl of the
+ * listener); measured (syn_cookie_listener_tos, the listener with IP_TTL
+ * 33 too): 33, pstack 64. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf,
-			    const struct tcp_seg *opts, uint8_t tos, uint64_t now)
+			    const struct tcp_seg *opts, uint8_t tos, uint8_t ttl, uint64_t now)
 {
 	uint32_t mss = s->mtu - 40u - (opts->has_ts ? 12u : 0u);
 	struct tcp_seg r = {
@@ -920,7 +925,7 @@ void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq co
 		.sack_ok = opts->sack_ok, .has_ws = opts->has_ws, .ws = opts->ws,
 	};
 
-	if (send_stateless(s, &r, g, tos, now))
+	if (send_stateless(s, &r, g, tos, ttl, now))
 		s->tcp->segs_sent++;
 }
 

@@ -704,9 +704,10 @@ void tcp_send_rst(struct tcp_conn *c, uint64_t now);
 void tcp_send_rst_reply(struct stack *s, const struct tcp_seg *g, uint64_t now);
 /* RFC 4987 §3.6: the stateless SYN-ACK to SYN g, with the cookie as our ISN
  * and rcvbuf (the listener's receive buffer) as the window; opts holds the
- * options (and ECE) it carries besides our MSS; tos is the listener's. */
+ * options (and ECE) it carries besides our MSS; tos and ttl (IP_TTL, 0 the
+ * default) are the listener's. */
 void tcp_send_cookie_synack(struct stack *s, const struct tcp_seg *g, tcp_seq cookie, size_t rcvbuf,
-			    const struct tcp_seg *opts, uint8_t tos, uint64_t now);
+			    const struct tcp_seg *opts, uint8_t tos, uint8_t ttl, uint64_t now);
 /* Retransmits one segment at seq (at most one MSS, within the window
  * unless it is the first unacknowledged one). false when nothing went out. */
 bool tcp_retransmit_at(struct tcp_conn *c, tcp_seq seq, uint64_t now);

@@ -13,7 +13,7 @@ with pstack as the subject and compares the two outputs).
       closed), 7008 (as 7005, with a backlog of 1), 7009 (as 7002, with a
       backlog of 1), 7012 (as 7000, with keep-alive after 1 s idle, one
       probe, and IP_TTL 33), 7013 (as 7003, with TCP_LINGER2 1 s and IP_TTL
-      33), a UDP echo socket on 7001, and a UDP control socket on 7006 (see
+      33), 7014 (as 7003, with IP_PMTUDISC_DONT), a UDP echo socket on 7001, and a UDP control socket on 7006 (see
       udp_control); prints "ready" once all are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
@@ -88,6 +88,8 @@ TCP_NOACCEPT_BACKLOG1_B = 7011  # as TCP_NOACCEPT_BACKLOG1, for one scenario alo
 TCP_KEEPALIVE = 7012  # as TCP_OPEN, with keep-alive after 1 s idle, one probe, and IP_TTL 33
 LISTENER_TTL = 33
 TCP_LINGER2_CLOSER = 7013  # as TCP_CLOSER, with TCP_LINGER2 1 s and IP_TTL 33
+TCP_NODF_CLOSER = 7014  # as TCP_CLOSER, with IP_MTU_DISCOVER IP_PMTUDISC_DONT
+IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -149,12 +151,15 @@ def serve():
     full_b.bind(("0.0.0.0", TCP_NOACCEPT_BACKLOG1_B))
     full_b.listen(1)
     for port, tag, backlog in ((TCP_CLOSER, "closer", 64), (TCP_TALKER, "talker", 64), (TCP_BULK, "bulk", 64),
-                               (TCP_BULK_BACKLOG1, "bulk", 1), (TCP_LINGER2_CLOSER, "closer", 64)):
+                               (TCP_BULK_BACKLOG1, "bulk", 1), (TCP_LINGER2_CLOSER, "closer", 64),
+                               (TCP_NODF_CLOSER, "closer", 64)):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if port == TCP_LINGER2_CLOSER:
             ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, 1)
             ls.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, LISTENER_TTL)
+        if port == TCP_NODF_CLOSER:
+            ls.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
         # CUBIC, pstack's congestion control, whatever the kernel's
         # default (this machine's is BBR): the senders' windows compare.
         ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
@@ -6092,6 +6097,40 @@ def closer_ttl_data_after_close(r):
     r.expect()
     r.tcp(45523, port, PEER_ISN + 1, s, ACK | PSH, data=b"late")
     r.expect()
+
+
+@scenario
+def nodf_closer_fin_exchange(r):
+    # A listener with IP_PMTUDISC_DONT that closes at once: its SYN-ACK
+    # with DF (ip_build_and_send_pkt: any packet of at most IPV4_MIN_MTU
+    # bytes); its FIN and its ACK of ours without (the socket's); TIME_WAIT's
+    # ACK to our FIN again with DF (the control socket's IP_PMTUDISC_DO).
+    port = TCP_NODF_CLOSER
+    r.tcp(45530, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((port, 45530), 0) + 1
+    r.tcp(45530, port, PEER_ISN + 1, s, ACK)
+    r.expect()
+    r.tcp(45530, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.tcp(45530, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.reset(45530, PEER_ISN + 2, port)
+    r.quiet(0.05)
+
+
+@scenario
+def nodf_synrecv_oow(r):
+    # A request of that listener: the ACK that data out of its window draws
+    # has DF (tcp_v4_reqsk_send_ack: the control socket).
+    port = TCP_NODF_CLOSER
+    r.tcp(45531, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((port, 45531), 0)
+    r.tcp(45531, port, PEER_ISN + 10000000, isn + 1, ACK | PSH, data=b"far")
+    r.expect()
+    r.reset(45531, PEER_ISN + 1, port)
+    r.quiet(0.05)
 
 
 def main(argv):

@@ -548,6 +548,9 @@ static uint8_t answer_tos(const struct tcp_seg *g)
 	return g->ip_raw ? (uint8_t)(g->ip_raw[1] & ~3u) : 0;
 }
 
+/* Linux's IPV4_MIN_MTU: a listener's SYN-ACK this small always has DF. */
+#define TCP_SYNACK_DF_MAX 576
+
 /* Builds and sends one segment of the connection. Payload (len bytes) comes
  * from the send ring at seq. */
 /* Builds and sends one segment; with gso (the payload per segment) and len
@@ -717,7 +720,6 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 	 * 33 sent its SYN-ACK with 33, the request's ACK to data out of its
 	 * window and TIME_WAIT's ACK to a FIN again with 64 (pstack: 33). */
 	tx.ttl = answer ? 0 : c->opt.ttl;
-	tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
 	if (answer) {
 		int olen = 0;
 
@@ -735,6 +737,20 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 			tx.opts_len = (uint8_t)olen;
 		}
 	}
+	/* DF as the socket's IP_MTU_DISCOVER says, but for two kinds that
+	 * Linux sends otherwise: an answer leaves from its control socket,
+	 * which is IP_PMTUDISC_DO (tcp_sk_init); and a listener's SYN-ACK
+	 * (ip_build_and_send_pkt) goes with DF whenever it is at most 576
+	 * bytes (IPV4_MIN_MTU: no IP ID to pick for a small packet). Measured
+	 * on Linux 6.18 (rawframes nodf_synrecv_oow, nodf_closer_fin_exchange:
+	 * a listener with IP_PMTUDISC_DONT): its SYN-ACK, the request's ACK
+	 * and TIME_WAIT's went with DF, its connection's segments without
+	 * (pstack: all without). */
+	if (answer || ((flags & TCP_SYN) && (flags & TCP_ACK) && !c->active_open &&
+		       IP4_HLEN + tx.opts_len + hlen + len <= TCP_SYNACK_DF_MAX))
+		tx.df = true;
+	else
+		tx.df = sock_pmtu_df_locked(c->opt.pmtudisc, c->pmtu_locked);
 	s->stats.tcp_out += nsegs;
 	s->tcp->segs_sent += nsegs;
 	c->segs_out += nsegs;

@@ -6133,6 +6133,47 @@ def nodf_synrecv_oow(r):
     r.quiet(0.05)
 
 
+@scenario
+def closer_ttl_finwait2_fin_exact(r):
+    # The TTL listener that closes at once, its FIN acknowledged: an
+    # orphan in FIN_WAIT_2 (Linux: the timewait substate, tw_rcv_wnd its
+    # window then). Our FIN at RCV.NXT: TIME_WAIT's ACK, and again, from
+    # the control socket (TTL 64), the window as it was (64240: the FIN
+    # does not shrink it).
+    port = TCP_LINGER2_CLOSER
+    r.tcp(45533, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((port, 45533), 0) + 1
+    r.tcp(45533, port, PEER_ISN + 1, s, ACK)
+    r.expect()
+    r.tcp(45533, port, PEER_ISN + 1, s + 1, ACK)
+    r.quiet(0.05)
+    r.tcp(45533, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.tcp(45533, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.reset(45533, PEER_ISN + 2, port)
+    r.quiet(0.05)
+
+
+@scenario
+def nodf_finwait2_fin(r):
+    # The same with the listener with IP_PMTUDISC_DONT: its FIN without
+    # DF, the substate's ACK to our FIN and TIME_WAIT's to text with.
+    port = TCP_NODF_CLOSER
+    r.tcp(45534, port, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((port, 45534), 0) + 1
+    r.tcp(45534, port, PEER_ISN + 1, s, ACK)
+    r.expect()
+    r.tcp(45534, port, PEER_ISN + 1, s + 1, ACK)
+    r.quiet(0.05)
+    r.tcp(45534, port, PEER_ISN + 1, s + 1, ACK | FIN)
+    r.expect()
+    r.tcp(45534, port, PEER_ISN + 1, s + 1, ACK | PSH, data=b"zz")
+    r.expect()
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -1809,11 +1809,17 @@ static void fin_wait2_orphan_input(struct tcp_conn *c, const struct tcp_seg *g, 
 		return;
 	}
 	/* The FIN: TIME_WAIT, and its ACK, whatever the ACK field says (the
-	 * substate looks at none), its TSval the one to echo. */
+	 * substate looks at none), its TSval the one to echo. The window
+	 * stays what it was when the substate began (tw_rcv_wnd, which the
+	 * FIN does not change): the right edge moves on with RCV.NXT.
+	 * Measured on Linux 6.18 (rawframes closer_ttl_finwait2_fin_exact,
+	 * no window scaling): its ACKs offered 64240 (pstack: 64239). */
 	if (c->ts_ok && g->has_ts) {
 		c->ts_recent = g->tsval;
 		c->ts_recent_ms = (uint32_t)(now / 1000);
 	}
+	if (seq_geq(c->rcv_adv, c->rcv_nxt))
+		c->rcv_adv++;
 	process_fin(c, now);
 	tcp_send_ack_answer(c, g, now);
 }

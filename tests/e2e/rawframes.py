@@ -6174,6 +6174,20 @@ def nodf_finwait2_fin(r):
     r.expect()
 
 
+@scenario
+def est_ts_truncated(r):
+    # Timestamps on; a FIN whose timestamp option runs past the header
+    # (kind 8, length 10, 6 bytes left): not parsed (tcp_parse_options:
+    # "don't parse partial options"), so no TSval: taken all the same, the
+    # ACK echoing the last TSval seen. A FIN, so that no unread text moves
+    # the window (est_ts).
+    est(r, 45540, ts=7000)
+    s = r.isn.get((EST, 45540), 0) + 1
+    r.tcp(45540, EST, PEER_ISN + 1, s, ACK | FIN, win=502, opts=b"\1\1\x08\x0a" + struct.pack("!I", 7005))
+    r.expect()
+    done(r, 45540, PEER_ISN + 2)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

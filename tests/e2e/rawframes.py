@@ -5822,6 +5822,33 @@ def bulk_window_probe_psh(r):
 
 
 @scenario
+def bulk_window_probe_grow(r):
+    # As bulk_window_probe_psh up to the probe's 10 bytes, which cut the
+    # buffer [1461, 2191) of 730 (tcp_bound_to_half_wnd); their ACK then
+    # opens the window wide. Linux 6.10+ grows the short head buffer from
+    # the next before sending (tcp_grow_skb in tcp_write_xmit: what it
+    # lacks of a segment, from one buffer): 720 + 730 = 1450 bytes, not a
+    # full segment cut across the buffers' edge. Short, it holds the
+    # last two buffers (1080 bytes, grown alike) back until its ACK
+    # (Minshall's Nagle), and the timeout resends them as one segment.
+    r.tcp(45425, TCP_BULK, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    s = r.isn.get((TCP_BULK, 45425), 0) + 1
+    r.tcp(45425, TCP_BULK, PEER_ISN + 1, s, ACK, win=1460)
+    r.expect()
+    r.tcp(45425, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=0)
+    r.tcp(45425, TCP_BULK, PEER_ISN + 1, s + 1460, ACK, win=10)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=1.0)
+    r.tcp(45425, TCP_BULK, PEER_ISN + 1, s + 1470, ACK, win=30000)
+    r.expect()
+    r.tcp(45425, TCP_BULK, PEER_ISN + 1, s + 2920, ACK, win=30000)
+    r.expect(n=2)
+    bulk_end(r, 45425)
+
+
+@scenario
 def bulk_rto_newreno_cwnd(r):
     # No SACK, no timestamps, MSS 100: ten segments, then the timeout's
     # resend of the first, and the next timeout's. The ACK of all ten

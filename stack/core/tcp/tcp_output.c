@@ -156,9 +156,16 @@ static void psh_probe_cut(struct tcp_conn *c, tcp_seq cut)
 	uint32_t goal = tcp_size_goal(c);
 	tcp_seq end;
 
-	if (!seq_lt(cut, c->psh_tail)) {
+	if (c->grow_on && seq_lt(cut, c->grow_head)) {
+		/* The head buffer is one the grid does not show (a cut or
+		 * grown one before): it is the one cut. */
+		end = c->grow_head;
+		goal = c->grow_goal;
+		psh_mark_insert(c, end);
+	} else if (!seq_lt(cut, c->psh_tail)) {
 		c->psh_tail_marked = true;      /* the last buffer */
 		end = tcp_snd_end(c);
+		c->grow_on = false;
 	} else {
 		end = c->psh_tail - ((c->psh_tail - cut - 1) / goal) * goal;
 		/* A marked buffer that ends there or before (a record's end)
@@ -174,8 +181,93 @@ static void psh_probe_cut(struct tcp_conn *c, tcp_seq cut)
 		}
 		psh_mark_insert(c, end);
 	}
+	/* What is left of the buffer is the head now, off the grid:
+	 * grow_head_limit() takes it from here. */
+	if (seq_lt(end, tcp_snd_end(c))) {
+		c->grow_on = true;
+		c->grow_head = end;
+		c->grow_goal = goal;
+	}
 	if (seq_gt(end, c->psh_pushed))
 		c->psh_pushed = end;
+}
+
+static uint32_t eor_room(struct tcp_conn *c, tcp_seq seq);
+
+/* The end of the send buffer that holds the byte at seq, on the grid
+ * psh_tail and goal draw (tcp_psh_note_write): a mark (a record's end, a
+ * buffer a probe cut) ends one too; the last one ends at the data's end. */
+static tcp_seq buf_edge_after(const struct tcp_conn *c, tcp_seq seq, uint32_t goal)
+{
+	tcp_seq edge = tcp_snd_end(c);
+
+	if (seq_lt(seq, c->psh_tail) && goal)
+		edge = c->psh_tail - ((c->psh_tail - seq - 1) / goal) * goal;
+	for (unsigned i = 0; i < c->psh_n; i++) {
+		tcp_seq m = c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS];
+
+		if (seq_gt(m, seq)) {
+			if (seq_lt(m, edge))
+				edge = m;
+			break;
+		}
+	}
+	return edge;
+}
+
+/*
+ * Linux's tcp_grow_skb() (6.10+, "tcp: try to send bigger TSO packets"):
+ * before it sends the head buffer, tcp_write_xmit() moves into it from the
+ * next buffer, one buffer only, what it lacks of quota segments (cwnd's
+ * room, at most the TSO frame's). A buffer the probe timer cut
+ * (tcp_write_wakeup) is short and off the grid of size goals: its rest
+ * takes the next buffer and goes as one segment below the MSS (measured on
+ * Linux 6.18, rawframes bulk_window_probe_grow: 720 + 730 = 1450 bytes,
+ * where cutting at the MSS sent 1460 across the buffers' edge). The send
+ * from seq may go up to the limit returned; grow_head_note() moves the
+ * head buffer on after it. Grown only for a send: pstack's passes that
+ * send nothing (the probe's) are no tcp_write_xmit of Linux's, and the
+ * kernel grew nothing before its probe either (1450 above, not 1460); nor
+ * for the probe timer's send (tcp_write_wakeup sends from the head buffer
+ * as it is: quota 0). Only while the head is off the grid: on it,
+ * buffers are whole size goals, multiples of the MSS when written, and
+ * growing them cuts where the MSS does.
+ */
+static tcp_seq grow_head_limit(struct tcp_conn *c, tcp_seq seq, uint32_t quota)
+{
+	tcp_seq head = c->grow_head, next;
+	uint32_t have;
+
+	if (!c->grow_on || !seq_lt(seq, head) || seq_gt(head, tcp_snd_end(c))) {
+		c->grow_on = false;
+		return tcp_snd_end(c);
+	}
+	have = head - seq;
+	if (have >= quota || eor_room(c, seq) <= have)
+		return head;    /* tcp_skb_can_collapse: not past a record's end */
+	next = buf_edge_after(c, head, c->grow_goal);
+	return head + min32(quota - have, next - head);
+}
+
+/* After a send from the off-grid head up to sent, the head grown to lim:
+ * what is left of it stays the head; once it is gone, the rest of the
+ * buffer it took from is the head (still off the grid), or, if it took
+ * all of it, the next buffer is a whole one on the grid. */
+static void grow_head_note(struct tcp_conn *c, tcp_seq sent, tcp_seq lim)
+{
+	tcp_seq next;
+
+	if (!c->grow_on)
+		return;
+	if (seq_lt(sent, lim)) {
+		c->grow_head = lim;
+		return;
+	}
+	next = buf_edge_after(c, lim - 1, c->grow_goal);
+	if (seq_gt(next, lim) && seq_lt(next, tcp_snd_end(c)))
+		c->grow_head = next;
+	else
+		c->grow_on = false;
 }
 
 /* Whether new data [seq, seq + len) carries PSH: a mark falls in it, or it
@@ -1232,10 +1324,10 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint32_t smss = seg_mss(c);
 		uint32_t room_segs, cwnd_room;
 		tcp_seq wnd_edge = c->snd_una + c->snd_wnd;
-		uint32_t wnd_room, avail, rec, len, gap;
-		bool fin_now, retrans;
+		uint32_t wnd_room, avail, rec, len, gap, cap;
+		bool fin_now, retrans, grow;
 		uint8_t flags = TCP_ACK;
-		tcp_seq seq;
+		tcp_seq seq, grow_lim;
 
 		if (stack_tx_full(c->s)) {
 			/* The queue to the device holds enough: this
@@ -1284,8 +1376,17 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		retrans = seq_lt(seq, c->snd_max);
 		/* Urgent data goes one segment at a time: a TSO frame's
 		 * segments would all carry the first one's urgent pointer. */
-		len = min32(min32(rec, tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)))),
-			    min32(wnd_room, cwnd_room));
+		cap = tso_cap(c, smss, retrans || (urg_mode(c) && seq_lt(seq, c->snd_up)));
+		/* An off-grid head buffer goes as Linux grows it, to its end
+		 * (a segment below the MSS too: not the data's end, so no
+		 * Nagle, tcp_write_xmit's TCP_NAGLE_PUSH for all but the last). */
+		grow = !retrans && (cwnd_room || c->sws_override) && c->grow_on && rec;
+		if (grow) {
+			grow_lim = grow_head_limit(c, seq, c->sws_override ? 0 : min32(cwnd_room, cap));
+			if (seq_lt(grow_lim, seq + rec))
+				rec = grow_lim - seq;
+		}
+		len = min32(min32(rec, cap), min32(wnd_room, cwnd_room));
 		len = min32(len, gap);
 		if (len > smss && len < rec)
 			len -= len % smss;      /* a TSO frame of whole segments but at the end of the data or record */
@@ -1377,6 +1478,8 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		sent_any = true;
 		if (!retrans && len % smss)
 			c->snd_sml = seq + len;     /* Linux's tcp_minshall_update */
+		if (grow)
+			grow_head_note(c, seq + len, grow_lim);
 		c->sws_override = false;
 		c->snd_nxt = seq + len + (fin_now ? 1 : 0);
 		if (seq_gt(c->snd_nxt, c->snd_max))

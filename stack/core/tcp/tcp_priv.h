@@ -213,6 +213,12 @@ struct tcp_conn {
 	bool psh_tail_marked;
 	uint8_t psh_head, psh_n;
 	tcp_seq psh_marks[TCP_PSH_MARKS];
+	/* The head buffer of unsent data when it is off the size goal's grid
+	 * (tcp_output.c, grow_head_limit): it ends at grow_head, the buffers
+	 * after it were cut in steps of grow_goal. grow_on false: on the grid. */
+	tcp_seq grow_head;
+	uint32_t grow_goal;
+	bool grow_on;
 	struct tcp_eor *eor;                /* NULL: no MSG_EOR write yet */
 	/* TCP_SAVE_SYN: the headers of the SYN that made this child (Linux's
 	 * saved_syn), until TCP_SAVED_SYN reads them; NULL: none. */

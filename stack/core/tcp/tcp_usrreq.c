@@ -237,6 +237,7 @@ static int connect_init(struct tcp_conn *c, const struct ip4_endpoint *dst, uint
 	c->ecn_ok = c->ecn_seen = c->ecn_demand_cwr = c->ecn_queue_cwr = false;
 	c->psh_n = 0;
 	c->psh_tail_marked = false;
+	c->grow_on = false;
 	tcp_ring_consume(&c->sndq, c->sndq.len);
 	tcp_ring_consume(&c->rcvq, c->rcvq.len);
 	c->iss = tcp_isn(s->cfg.secret, laddr, c->pcb.local.port, to.addr, to.port, now);

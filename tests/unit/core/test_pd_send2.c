@@ -540,6 +540,54 @@ static void test_msg_more_holds_partial_segment(void **state)
 	ts_free(t);
 }
 
+/* ---- window probes ---- */
+
+/* tcp_grow_skb (Linux 6.10+), measured on Linux 6.18 (27-rawframes.bats,
+ * bulk_window_probe_grow): 4000 bytes written to a peer whose window is
+ * 1460 go in buffers of 730 (tcp_bound_to_half_wnd). The window closes,
+ * then opens 10 bytes: the probe timer sends them and cuts the buffer
+ * [1461, 2191). Once the window opens wide, tcp_write_xmit grows what is
+ * left of that buffer from the next one: 720 + 730 = 1450 bytes, one
+ * segment below the MSS (pstack cut 1460 across the buffers' edge
+ * before); short, it holds the last 1080 back (Minshall's Nagle) until
+ * its ACK. */
+static void test_probe_cut_buffer_grows_from_next(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *l = ts_listen(t, 8), *c;
+	int err;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 1460 <mss 1460>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460>");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 1 win 1460");
+	c = tcp_accept(l, &err);
+	assert_non_null(c);
+	assert_int_equal(tcp_send(c, big, 4000, t->h->now), 4000);
+	ts_expect(t, ". 1:731(730) ack 1 win *");
+	ts_expect(t, "P. 731:1461(730) ack 1 win *");
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 1461 win 0");
+	ts_inject(t, ". 1:1(0) ack 1461 win 10");
+	ts_expect_none(t);
+	while (!ts_next(t, (char[512]){ 0 }, 512) && t->h->now < 2000000)
+		ts_advance_ms(t, 1);
+	assert_int_equal(t->last_len, 10);         /* the probe: 1461:1471 */
+	ts_inject(t, ". 1:1(0) ack 1471 win 30000");
+	ts_expect(t, "P. 1471:2921(1450) ack 1 win *");
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 2921 win 30000");
+	ts_expect(t, "P. 2921:4001(1080) ack 1 win *");
+	ts_expect_none(t);
+	ts_inject(t, ". 1:1(0) ack 4001 win 30000");
+	ts_abort(t, c);
+	tcp_close(l, t->h->now);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_tlp_copy_not_counted_as_retransmission),
 		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),
 		cmocka_unit_test(test_msg_more_holds_partial_segment),
+		cmocka_unit_test(test_probe_cut_buffer_grows_from_next),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6215,6 +6215,31 @@ def est_ts_truncated(r):
     done(r, 45540, PEER_ISN + 2)
 
 
+@scenario
+def bulk_sack_fast_retransmit_rearms_rto(r):
+    # As bulk_newreno_fast_retransmit_rearms_rto with SACK: eight
+    # segments, the tail loss probe's copy of the last, then 0.15 s after
+    # the first flight one ACK that SACKs three segments past the first:
+    # RACK deems it lost at once (no reordering seen, three SACKed: no
+    # reordering window) and it goes again; resending the first
+    # unacknowledged segment restarts the retransmission timer (Linux's
+    # tcp_xmit_retransmit_queue, RACK's reordering timer not pending):
+    # the timeout's resend comes an RTO after the fast retransmission,
+    # not an RTO after the probe; TCP_INFO then (Loss: the first and
+    # what was not SACKed lost, the first resent).
+    s = bulk_conn(r, 45426, mss=536)
+    r.expect(n=8)
+    r.quiet(0.15)
+    bulk_ack(r, 45426, s, sack=[(s + 536, s + 2144)])
+    r.expect()
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.expect(timeout=0.5)
+    tinfo(r, 45426)
+    bulk_ack(r, 45426, s + BULK)
+    bulk_end(r, 45426)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

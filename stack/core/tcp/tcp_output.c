@@ -1213,18 +1213,20 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 
 		if (retransmit_upto(c, s->start, s->end, room_segs, now)) {
 			/* Linux's tcp_xmit_retransmit_queue: the first
-			 * unacknowledged segment resent (NewReno's fast
-			 * retransmit, or a partial ACK's) restarts the
+			 * unacknowledged segment resent (a fast retransmit,
+			 * NewReno's or RACK's, or a partial ACK's) restarts the
 			 * retransmission timer from now; before, the timeout
-			 * came an RTO after the original went, soon after the
-			 * fast retransmission. Not with SACK yet: Linux does it
-			 * there too unless RACK's reordering timer is pending,
-			 * whose expiry then rearms the RTO from the head's last
-			 * transmission (tcp_rearm_rto's tcp_rto_delta_us), where
-			 * pstack's rearms it from the expiry; the two go
-			 * together (test_rto_cwnd_is_in_flight_plus_one times
-			 * its timeout by the latter). */
-			if (s->start == c->snd_una && !c->sack_ok && !c->reo_armed)
+			 * came an RTO after the original went (or the loss
+			 * probe), soon after the fast retransmission (rawframes
+			 * bulk_sack_fast_retransmit_rearms_rto). Not while
+			 * RACK's reordering timer is pending; its expiry clears
+			 * it before this pass (tcp_rack_reo_timeout), and Linux
+			 * then rearms the RTO from the head's latest
+			 * transmission (tcp_rearm_rto), which is now when this
+			 * pass resent it. Deviation: when it did not, pstack's
+			 * RTO counts from the expiry (tcp_rack_reo_timeout),
+			 * Linux's from the head's transmission. */
+			if (s->start == c->snd_una && !c->reo_armed)
 				tcp_arm_rto_after_probe(c, now);
 			return true;
 		}

@@ -306,6 +306,16 @@ struct shim_epoll {
 	atomic_int kwaiters;
 	atomic_int kick_fd;
 	struct shim_efd *kick;      /* under the stack lock */
+	/* A fork child's threads in the kernel's wait (poll.c,
+	 * child_epoll_wait), and the eventfd of the child's own in the kernel
+	 * epoll that ends their waits when an item of the child's has an
+	 * event (child_kick). Under the stack lock; the copies a fork leaves
+	 * are another process's: valid only where ckick_pid is this one. */
+	pid_t ckick_pid;
+	int ckick_fd;               /* -1: none */
+	struct shim_efd *ckick;
+	int ckwaiters;
+	bool ckicked;               /* written since the last drain */
 	/* Nested in another epoll (added to one: poll.c, epoll_nest): an
 	 * eventfd in its kernel epoll, on its wait list for good, readable
 	 * while a stack socket's item has an event, so that the kernel's

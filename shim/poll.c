@@ -974,11 +974,15 @@ static void rdl_splice_head(struct shim_eplink *from, struct shim_eplink *to)
  * ep_poll_callback, without the wake-up's key: the socket's wake-up does
  * not say which events it is for, so every one queues the item and the
  * wait's poll decides). */
+static void child_kick(struct shim_epoll *ep);
+
 static void item_ready(struct shim_epitem *it)
 {
 	if (!it->rdl.next)
 		rdl_add_after(it->ep->ready.prev, &it->rdl);
 	shim_wq_wake(&it->ep->wq);
+	if (it->ep->ckick_fd >= 0)
+		child_kick(it->ep);
 }
 
 void shim_epoll_item_wake(struct shim_epitem *it)
@@ -1078,6 +1082,11 @@ static void epoll_last_close(struct shim_obj *o)
 		shim_efd_drop(ep->kick);
 		ep->kick = NULL;
 	}
+	if (ep->ckick && ep->ckick_pid == getpid()) {
+		ep->ckick_fd = -1;
+		shim_efd_drop(ep->ckick);
+		ep->ckick = NULL;
+	}
 }
 
 static void epoll_free(struct shim_obj *o)
@@ -1111,6 +1120,7 @@ static struct shim_epoll *epoll_new(int epfd, bool kernel_fds)
 	atomic_init(&ep->kernel_fds, kernel_fds);
 	atomic_init(&ep->nest_fd, -1);
 	atomic_init(&ep->kick_fd, -1);
+	ep->ckick_fd = -1;
 	ep->items.prev = ep->items.next = &ep->items;
 	ep->ready.prev = ep->ready.next = &ep->ready;
 	shim_wq_init(&ep->wq);
@@ -1431,6 +1441,10 @@ static void epoll_kick(struct shim_epoll *ep)
 	uint64_t v = 1;
 	int fd;
 
+	/* A fork child's threads wait otherwise (child_epoll_wait); the
+	 * counter here is the parent's copy. */
+	if (shim_proc_state() != SHIM_PROC_OWNER)
+		return;
 	if (!atomic_load(&ep->kwaiters) || atomic_load(&ep->kick_fd) >= 0)
 		return;
 	fd = shim_efd_new(&e);
@@ -1771,40 +1785,151 @@ static int epoll_collect(struct shim_epoll *ep, struct epoll_event *out, int max
 }
 
 /*
+ * Stack lock held, in a fork child: ep's kick state is this process's from
+ * now on (a fork's copy is the parent's: its eventfd is registered in the
+ * kernel epoll the two share, and its waiters are not here).
+ */
+static void child_kick_own(struct shim_epoll *ep)
+{
+	pid_t me = getpid();
+
+	if (ep->ckick_pid == me)
+		return;
+	ep->ckick_pid = me;
+	ep->ckick_fd = -1;
+	ep->ckick = NULL;
+	ep->ckwaiters = 0;
+	ep->ckicked = false;
+}
+
+/* Stack lock held: an item of ep had an event; a fork child's threads in
+ * the kernel's wait (child_epoll_wait) leave it to look. */
+static void child_kick(struct shim_epoll *ep)
+{
+	uint64_t v = 1;
+
+	if (ep->ckick_pid != getpid() || !ep->ckwaiters || ep->ckicked)
+		return;
+	ep->ckicked = true;
+	(void)!shim_libc.write(ep->ckick_fd, &v, sizeof(v));
+}
+
+/* No lock held: the kick eventfd of this process in ep's kernel epoll, made
+ * at its first wait; false when it cannot be (the wait is then the
+ * kernel's alone, as before). */
+static bool child_kick_make(struct shim_epoll *ep)
+{
+	struct epoll_event kev = { .events = EPOLLIN, .data.u64 = kick_tag() };
+	struct shim_efd *e;
+	bool have;
+	int fd;
+
+	shim_lock();
+	child_kick_own(ep);
+	have = ep->ckick_fd >= 0;
+	shim_unlock();
+	if (have)
+		return true;
+	fd = shim_efd_new(&e);
+	if (fd < 0)
+		return false;
+	if (shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, fd, &kev) != 0) {
+		shim_efd_drop(e);
+		return false;
+	}
+	shim_lock();
+	if (ep->ckick_fd < 0) {
+		ep->ckick = e;
+		ep->ckick_fd = fd;
+		e = NULL;
+	}
+	shim_unlock();
+	if (e) {
+		/* Another thread's is there already. */
+		(void)shim_libc.epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL);
+		shim_efd_drop(e);
+	}
+	atomic_store(&ep->kernel_fds, true);
+	return true;
+}
+
+/*
  * A fork child's epoll_wait. The sockets it has items for here are its own
  * placeholders not connected or listening yet (a new socket, or its copy of
  * one whose connect failed before the fork: shim/join.c, expose.c's
  * share_failed): Linux's CLOSE, writable and hung up, and in error while a
- * failed connect's error waits. Nothing but the child's own calls changes
- * that (a connect moves the item to the kernel's epoll: join_swap), so
- * what is ready is reported at once, with what the kernel's epoll has at
- * that moment; with nothing ready, the kernel's wait.
+ * failed connect's error waits. Only the child's own calls change that (a
+ * connect moves the item to the kernel's epoll: join_swap), so what is
+ * ready is reported at once, with what the kernel's epoll has at that
+ * moment; with nothing ready, the kernel's wait. Another thread of the
+ * child may add an item, or change its socket (shutdown), while one
+ * waits there: Linux's ep_insert and the socket's wake-up end that wait
+ * with its event, and here the item's wake-up writes the child's kick
+ * eventfd (child_kick), in the kernel epoll under a tag no item has
+ * (lo_translate drops it), and the wait looks again.
  */
-static int child_epoll_wait(int epfd, struct epoll_event *ev, int max, const sigset_t *umask)
+static int child_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *umask)
 {
 	struct shim_epoll *ep = epoll_get(epfd);
 	const sigset_t *mask;
 	sigset_t maskc;
 	bool fault = false;
-	int count, kn;
+	uint64_t dl = 0;
+	int count, kn, err;
 
 	if (!ep)
 		return SHIM_PASS;
-	if (!atomic_load(&ep->stack_items) || max <= 0 || max > INT_MAX / (int)sizeof(*ev) ||
-	    mask_import(umask, &maskc, &mask)) {
+	if (max <= 0 || max > INT_MAX / (int)sizeof(*ev) || mask_import(umask, &maskc, &mask) ||
+	    !child_kick_make(ep)) {
 		shim_put(&ep->obj);
 		return SHIM_PASS;   /* the kernel's answer (EINVAL, EFAULT) too */
 	}
-	shim_lock();
-	count = epoll_collect(ep, ev, max, &fault);
-	shim_unlock();
-	shim_put(&ep->obj);
-	if (fault)
-		return count ? count : -EFAULT;
-	if (count == 0)
-		return SHIM_PASS;
-	kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, mask) : 0;
-	return kn > 0 ? count + kn : count;
+	if (timeout > 0)
+		dl = shim_clock_us() + (uint64_t)timeout * 1000u;
+	for (;;) {
+		shim_lock();
+		child_kick_own(ep);
+		count = epoll_collect(ep, ev, max, &fault);
+		if (!count && !fault)
+			ep->ckwaiters++;    /* an item's event from now on kicks */
+		shim_unlock();
+		if (fault || count) {
+			shim_put(&ep->obj);
+			if (fault)
+				return count ? count : -EFAULT;
+			kn = count < max ? shim_libc.epoll_pwait(epfd, ev + count, max - count, 0, mask) : 0;
+			return kn > 0 ? count + kn : count;
+		}
+		kn = (int)SHIM_SAFE_CALL(shim_libc.epoll_pwait(epfd, ev, max, timeout, mask));
+		err = errno;
+		shim_lock();
+		if (--ep->ckwaiters == 0 && ep->ckicked) {
+			uint64_t v;
+
+			(void)!shim_libc.read(ep->ckick_fd, &v, sizeof(v));
+			ep->ckicked = false;
+		}
+		shim_unlock();
+		if (kn < 0) {
+			shim_put(&ep->obj);
+			return -err;
+		}
+		if (kn == 0) {
+			shim_put(&ep->obj);
+			return 0;
+		}
+		kn = lo_translate(ep, ev, kn);
+		if (kn > 0) {
+			shim_put(&ep->obj);
+			return kn;
+		}
+		/* Kicked: look again, for what is left of the time. */
+		if (timeout > 0) {
+			uint64_t now = shim_clock_us();
+
+			timeout = now >= dl ? 0 : (int)((dl - now + 999) / 1000);
+		}
+	}
 }
 
 int shim_test_epoll_ready(int epfd)
@@ -1860,7 +1985,7 @@ int shim_epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, con
 		return SHIM_PASS;
 	ps = shim_proc_state();
 	if (ps == SHIM_PROC_FORKED)
-		return child_epoll_wait(epfd, ev, max, umask);
+		return child_epoll_wait(epfd, ev, max, timeout, umask);
 	if (ps != SHIM_PROC_OWNER)
 		return SHIM_PASS;
 	/* A mask the program does not own: the kernel's EFAULT, first. */

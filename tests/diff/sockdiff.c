@@ -19070,6 +19070,51 @@ CASE(fork_shut_rd_child_uses, 0)
 	R(shutdown(s, SHUT_RD));
 	fork_steps(child_after_shut_rd, s);
 }
+/* The same in a fork child, on an epoll that holds the parent's socket
+ * (exposed: a kernel fd there): another thread of the child makes a socket
+ * of its own, never connected, and adds it; Linux's ep_insert wakes the
+ * wait with its events (a TCP socket in CLOSE: writable, hung up). Or adds
+ * a UDP socket that is not ready, then shuts it down for reading
+ * (inet_shutdown's sk_state_change wakes the wait: readable). */
+struct child_adder {
+	pthread_t th;
+	pid_t tid;
+	int ep, type;
+};
+static void *child_adder_main(void *p)
+{
+	struct child_adder *a = p;
+	int s = a->type == SOCK_STREAM ? tcp_sock() : udp_sock();
+
+	await_asleep(a->tid);
+	need(ep_add(a->ep, s, a->type == SOCK_STREAM ? EPOLLOUT : EPOLLIN) == 0, "epoll_ctl");
+	if (a->type == SOCK_DGRAM) {
+		await_asleep(a->tid);
+		need(shutdown(s, SHUT_RD) == -1 && errno == ENOTCONN, "shutdown");
+	}
+	return NULL;
+}
+static void child_epoll_wait_add(int ep, int type)
+{
+	struct child_adder a = { .tid = gettid(), .ep = ep, .type = type };
+	struct epoll_event ev = { 0 };
+
+	need(pthread_create(&a.th, NULL, child_adder_main, &a) == 0, "pthread_create");
+	R(epoll_wait(ep, &ev, 1, 2000));
+	emit("ev=%#x", ev.events);
+	pthread_join(a.th, NULL);
+}
+static void child_epoll_wait_add_tcp(int ep) { child_epoll_wait_add(ep, SOCK_STREAM); }
+static void child_epoll_wait_add_udp(int ep) { child_epoll_wait_add(ep, SOCK_DGRAM); }
+static int epoll_with_sink(void)
+{
+	int ep = epoll_create1(0);
+
+	need(ep >= 0 && ep_add(ep, tcp_to(P_SINK), EPOLLIN) == 0, "epoll");
+	return ep;
+}
+CASE(fork_child_epoll_wait_then_add, 0) { fork_steps(child_epoll_wait_add_tcp, epoll_with_sink()); }
+CASE(fork_child_epoll_wait_then_udp_ready, 0) { fork_steps(child_epoll_wait_add_udp, epoll_with_sink()); }
 /* Reset by the peer before the fork, the error taken: the child reads the
  * end and fails to send. */
 static void child_after_reset(int s)

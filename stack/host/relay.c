@@ -99,7 +99,7 @@ struct relay {
 	bool rx_end;                /* the connection's stream ended */
 	int rx_err;                 /* ... with this error (reset, timeout), or 0 */
 	bool rx_shut;               /* the fd was shut down for it */
-	bool rx_lost;               /* the program's end reads no more: discard */
+	bool rx_lost;               /* the program's end reads no more: TCP's bytes stay unread, datagrams go */
 	bool rx_blocked;            /* the last write of rx into the fd left some: wait for POLLOUT */
 	char *tx;                   /* from the fd, for the connection */
 	size_t tx_len, tx_off;
@@ -741,17 +741,12 @@ static void collect_tcp(struct relay *rl, bool *busy, uint64_t now)
 	}
 	if (!rl->rx && !(rl->rx = relay_buf(RELAY_BUF)))
 		*busy = true;   /* no memory now: the next round tries again */
-	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen) {
+	else if (rl->rx_len == rl->rx_off && !rl->rx_end && !rl->stop_seen && !rl->rx_lost) {
 		long n = tcp_recv(c, rl->rx, RELAY_BUF, 0, now);
 
 		rl->rx_off = rl->rx_len = 0;
 		if (n > 0) {
 			rl->rx_len = (size_t)n;
-			if (rl->rx_lost) {
-				/* Nobody reads: the bytes go, as after SHUT_RD. */
-				rl->rx_len = 0;
-				*busy = true;
-			}
 		} else if (n == 0) {
 			rl->rx_end = true;
 		} else if (n != -EAGAIN) {
@@ -1249,10 +1244,18 @@ static void io_rx(struct relay *rl, short rev)
 				rl->rx_have = false;
 			}
 		} else if (n != -EAGAIN) {
-			/* EPIPE: the program's end reads no more (shutdown, close). */
+			/* EPIPE: the program's end reads no more (shutdown, close).
+			 * A connection's bytes stay unread, in the buffer and
+			 * behind it in the connection (collect_tcp reads no
+			 * more): Linux's socket after SHUT_RD queues what comes
+			 * (tcp_data_queue), its window closing as it fills, and
+			 * its close resets the connection when any is left
+			 * (relay_close_conn). A datagram goes. */
 			rl->rx_lost = true;
-			rl->rx_off = rl->rx_len = 0;
-			rl->rx_have = false;
+			if (!rl->tcp) {
+				rl->rx_off = rl->rx_len = 0;
+				rl->rx_have = false;
+			}
 		}
 		rl->rx_blocked = (rl->rx_have || rl->rx_len > rl->rx_off) && !rl->rx_lost;
 	}

@@ -14,6 +14,9 @@ pair, or pstack over the TAP). Every behaviour has its own port:
               "udp PORT TEXT"      send the datagram TEXT to 192.0.2.2:PORT from port 7007
               "seen PORT"          7015's report of the connection from PORT (below),
                                    answered "ok eof N", "ok reset N" or "ok none"
+              "send PORT TEXT"     send TEXT on 7015's connection from PORT, answered
+                                   once the program's side acked it (TIOCOUTQ 0, within
+                                   2 s; "fail" if not)
               "mcast GROUP PORT TEXT"  send the datagram TEXT to the multicast GROUP:PORT
                                    on the link (TTL 1), from port 7007
   TCP 7001  echo until EOF, then close
@@ -39,11 +42,14 @@ pair, or pstack over the TAP). Every behaviour has its own port:
 
 Prints "ready" once every port is open; runs until killed.
 """
+import fcntl
 import select
 import socket
 import struct
 import sys
+import termios
 import threading
+import time
 
 HOST = "192.0.2.1"
 PROG = "192.0.2.2"
@@ -51,6 +57,7 @@ HELLO = b"hello world\n"
 held = []   # stalled connections stay referenced (and open) until the peer exits
 seen = {}   # 7015's ended connections: the program's port -> "eof N" / "reset N"
 seen_cv = threading.Condition()
+reporting = {}  # 7015's open connections: the program's port -> the socket (under seen_cv)
 
 
 def sink(c):
@@ -131,6 +138,9 @@ def close_report(c, port):
     (PORT: the program's, from accept: a connection reset in the queue has
     no peer name any more)."""
     n, how = 0, "eof"
+    with seen_cv:
+        reporting[port] = c
+        seen_cv.notify_all()
     try:
         while True:
             b = c.recv(65536)
@@ -139,10 +149,29 @@ def close_report(c, port):
             n += len(b)
     except OSError:
         how = "reset"
-    c.close()
     with seen_cv:
+        reporting.pop(port, None)
+        c.close()
         seen[port] = "%s %d" % (how, n)
         seen_cv.notify_all()
+
+
+def report_send(port, text):
+    """Sends text on 7015's connection from port; True once it is acked."""
+    with seen_cv:
+        seen_cv.wait_for(lambda: port in reporting, timeout=2)
+        c = reporting.get(port)
+        if c is None:
+            return False
+        c.sendall(text)
+    for _ in range(400):
+        with seen_cv:
+            if reporting.get(port) is not c:
+                return False
+            if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0] == 0:
+                return True
+        time.sleep(0.005)
+    return False
 
 
 def hello(c):
@@ -182,6 +211,9 @@ def control(c, udp):
                     what = seen.pop(port, "none")
                 c.sendall(("ok %s\n" % what).encode())
                 continue
+            elif w[0] == "send":
+                if not report_send(int(w[1]), w[2].rstrip("\n").encode()):
+                    raise ValueError("not acked")
             elif w[0] == "udp":
                 udp.sendto(w[2].rstrip("\n").encode(), (PROG, int(w[1])))
             elif w[0] == "mcast":

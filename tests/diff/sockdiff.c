@@ -19070,6 +19070,40 @@ CASE(fork_shut_rd_child_uses, 0)
 	R(shutdown(s, SHUT_RD));
 	fork_steps(child_after_shut_rd, s);
 }
+/* Data that arrives after shutdown(SHUT_RD) on a socket a fork child had
+ * (exposed) stays unread (Linux's tcp_data_queue queues it), so that the
+ * close resets the connection (tcp_close: data_was_unread), as it does on
+ * a socket no child had. */
+static void child_noop(int s) { (void)s; }
+static void shut_rd_late_close(bool child)
+{
+	int s = tcp_to(P_REPORT), port = local_port(s);
+	char b[64] = "";
+	int c;
+	size_t got = 0;
+
+	if (child)
+		fork_steps(child_noop, s);
+	R(shutdown(s, SHUT_RD));
+	peer("send %d late", port);
+	R(close(s));
+	c = tcp_to(P_CTL);
+	snprintf(b, sizeof(b), "seen %d\n", port);
+	need(send(c, b, strlen(b), MSG_NOSIGNAL) == (ssize_t)strlen(b), "peer-send");
+	memset(b, 0, sizeof(b));
+	while (got < sizeof(b) - 1 && !memchr(b, '\n', got)) {
+		need(wait_ev(c, POLLIN) & POLLIN, "peer-answer");
+		ssize_t r = recv(c, b + got, sizeof(b) - 1 - got, 0);
+
+		need(r > 0, "peer-answer");
+		got += (size_t)r;
+	}
+	b[strcspn(b, "\n")] = 0;
+	emit("%s", b);
+	close(c);
+}
+CASE(shutdown_rd_late_data_close, 0) { shut_rd_late_close(false); }
+CASE(fork_shut_rd_late_data_close, 0) { shut_rd_late_close(true); }
 /* The same in a fork child, on an epoll that holds the parent's socket
  * (exposed: a kernel fd there): another thread of the child makes a socket
  * of its own, never connected, and adds it; Linux's ep_insert wakes the

@@ -400,7 +400,11 @@ static void errq_add(struct stack *s, struct udp_sock *u, const struct ip4_hdr *
 }
 
 /* IP_RECVERR: an error this host found in what u sends (Linux's
- * ip_local_error): queued, no data, no offender; not the pending error. */
+ * ip_local_error): queued, no data, no offender; not the pending error. Its
+ * address is the datagram's destination with the port u is connected to, 0
+ * when it is not (ip_local_error is handed inet_dport, not the datagram's
+ * port: tracepath, which finds its probe by that port, prints no time for
+ * the local error, as on Linux). */
 static void errq_local(struct stack *s, struct udp_sock *u, const struct ip4_endpoint *dst, int err, uint32_t info)
 {
 	struct udp_errq *e;
@@ -413,7 +417,8 @@ static void errq_local(struct stack *s, struct udp_sock *u, const struct ip4_end
 	e->ei.local = true;
 	e->ei.at = s->now;
 	e->ei.info = info;
-	e->ei.dst = *dst;
+	e->ei.dst.addr = dst->addr;
+	e->ei.dst.port = u->pcb.connected ? u->pcb.remote.port : 0;
 	if (u->eq_tail)
 		u->eq_tail->next = e;
 	else

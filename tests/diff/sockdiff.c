@@ -4388,6 +4388,43 @@ CASE(udp_mtu_discover, 0)
 	pmtu_try(IP_PMTUDISC_DONT, true);
 }
 
+/* The address of a local EMSGSIZE (IP_PMTUDISC_DO, IP_RECVERR) read from
+ * the error queue (tracepath's probe slot): the datagram's destination
+ * address, and the port the socket is connected to, 0 when it is not
+ * (Linux's ip_local_error gets inet_dport), whatever port the datagram was
+ * sent to. Unconnected, connected, and connected with sendto to the peer's
+ * other port. */
+static void local_emsgsize_name(int how)
+{
+	static char big[2000];
+	union { char b[256]; struct cmsghdr a; } c;
+	char b[64], ip[INET_ADDRSTRLEN];
+	struct sockaddr_in to = sin4(PEER, P_UCLOSED), from;
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &v, .msg_iovlen = 1,
+			    .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	int s = how ? udp_to(P_UECHO) : udp_sock();
+
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	if (how == 1)
+		R(send(s, big, sizeof(big), 0));
+	else
+		R(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)));
+	memset(&c, 0, sizeof(c));
+	memset(&from, 0xa5, sizeof(from));
+	if (R(recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT)) >= 0) {
+		inet_ntop(AF_INET, &from.sin_addr, ip, sizeof(ip));
+		emit("flags=%#x namelen=%u family=%d name=%s:%d", m.msg_flags, m.msg_namelen, from.sin_family, ip,
+		     ntohs(from.sin_port));
+		emit_cmsgs(&m);
+	}
+	close(s);
+}
+CASE(udp_local_emsgsize_name_unconnected, 0) { local_emsgsize_name(0); }
+CASE(udp_local_emsgsize_name_connected, 0) { local_emsgsize_name(1); }
+CASE(udp_local_emsgsize_name_connected_sendto, 0) { local_emsgsize_name(2); }
+
 /* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
 CASE(recvmsg_errqueue_unconnected, 0)
 {

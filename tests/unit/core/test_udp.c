@@ -631,8 +631,16 @@ static void test_udp_pmtudisc(void **state)
 	assert_true(ei.local);
 	assert_int_equal(ei.info, 1500);
 	assert_int_equal(ei.offender, 0);
+	/* Linux's ip_local_error: the datagram's address, the port the
+	 * socket is connected to (inet_dport), 0 here. */
 	assert_int_equal(ei.dst.addr, H_PEER_IP);
-	assert_int_equal(ei.dst.port, 53);
+	assert_int_equal(ei.dst.port, 0);
+	/* Connected to port 7, a datagram sent to 53: the error says 7. */
+	assert_int_equal(udp_connect(u, &(struct ip4_endpoint){ H_PEER_IP, 7 }), 0);
+	assert_int_equal(udp_sendmsg(u, big, sizeof(big), &peer, NULL, h->now), -EMSGSIZE);
+	assert_int_equal(udp_recv_err(u, out, sizeof(out), &full, &ei), 0);
+	assert_int_equal(ei.dst.addr, H_PEER_IP);
+	assert_int_equal(ei.dst.port, 7);
 	udp_close(u);
 	h_free(h);
 }

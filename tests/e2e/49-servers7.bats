@@ -2,7 +2,10 @@
 # A seventh set of real programs, unmodified, under the preload, each
 # compared with the same program on the kernel's stack in the same run: NSD
 # (two server processes forked with a SO_REUSEPORT socket pair each, UDP
-# and TCP, a truncated answer, AXFR). It ran unchanged on the first try, as
+# and TCP, a truncated answer, AXFR), and tracepath and traceroute as
+# clients (IP_RECVERR, IP_MTU_DISCOVER probes, the local EMSGSIZE: tracepath
+# printed a time on its [LOCALHOST] line, the error's port being the probe's
+# where Linux says the connected one, 0). NSD ran unchanged on the first try, as
 # did, tried in the same sweep beside their kernel twins, the PowerDNS
 # Recursor (its queries to a kernel NSD over UDP, then TCP for a truncated
 # answer), knotd (UDP and TCP workers, TCP Fast Open), kresd, beanstalkd,
@@ -100,4 +103,23 @@ nsd_run() {
 	assert_equal "$(echo "$KOUT" | tail -1 | tr -s ' ')" " 6 192.0.2.80"
 	# Two copies of the big set (the query and the AXFR) out of the stack.
 	tap_assert_crossed 20000 1000
+}
+
+# ---- tracepath, traceroute ---------------------------------------------------
+
+# trace_run k|p: tracepath (its first probe of 65535 bytes is a local
+# EMSGSIZE that says the MTU) and traceroute's UDP probes (IP_RECVERR) to
+# 192.0.2.1 of its side, the times taken out.
+trace_run() {
+	as "$1" 10 tracepath -n -m 3 "$HOST_IP" | sed 's/ *[0-9]*\.[0-9]*ms//'
+	as "$1" 10 traceroute -n -q 1 -w 1 -m 3 "$HOST_IP" | sed 's/ *[0-9]*\.[0-9]* ms//'
+}
+
+@test "tracepath and traceroute under the preload: the local EMSGSIZE's pmtu line, the port unreachable that ends them; as on the kernel" {
+	have iputils-tracepath tracepath
+	have traceroute traceroute
+	twin_compare trace_run
+	assert_equal "$(echo "$KOUT" | head -1)" " 1?: [LOCALHOST]                      pmtu 1500"
+	assert_equal "$(echo "$KOUT" | tail -1)" " 1  $HOST_IP"
+	tap_assert_crossed 100 100
 }

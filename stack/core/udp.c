@@ -702,6 +702,17 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
 
 /* Sends one datagram of len bytes from buf (the program's memory: the
  * stack's copier reads it) to *to from src. */
+/* The MTU of the route to dst, what a datagram that must not be fragmented
+ * is held to: lo's for this host's own addresses (Linux routes them over
+ * lo, whose 65536 the route caps at IP_MAX_MTU: no datagram is too large),
+ * else the device's. */
+static uint32_t route_mtu(const struct stack *s, uint32_t dst)
+{
+	if ((dst == s->cfg.addr && dst) || ip4_is_loopback(dst))
+		return IP4_LOCAL_MTU;
+	return s->mtu;
+}
+
 static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
 		       uint32_t src, const struct udp_tx_opts *o, uint64_t now)
 {
@@ -710,6 +721,7 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 	struct ip4_tx tx;
 	struct udp_hdr uh;
 	struct pkb *p;
+	uint32_t mtu;
 	uint8_t *h;
 	int rc;
 
@@ -717,12 +729,13 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 
 	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
 	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than
-	 * the MTU is EMSGSIZE, and with IP_RECVERR a local error saying the
-	 * MTU (ip_local_error). */
-	if (IP4_HLEN + UDP_HLEN + len > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
+	 * the route's MTU is EMSGSIZE, and with IP_RECVERR a local error
+	 * saying that MTU (ip_local_error). */
+	mtu = route_mtu(s, to.addr);
+	if (IP4_HLEN + UDP_HLEN + len > mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
 	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
 		if (u->recverr)
-			errq_local(s, u, &to, -EMSGSIZE, s->mtu);
+			errq_local(s, u, &to, -EMSGSIZE, mtu);
 		return -EMSGSIZE;
 	}
 	p = pkb_alloc_frame(UDP_HLEN + len);
@@ -852,10 +865,10 @@ static long cork_append(struct udp_sock *u, const void *buf, size_t len, bool mo
 		cork_flush(u);
 		return -EMSGSIZE;
 	}
-	if (!u->cork.gso && IP4_HLEN + UDP_HLEN + total > s->mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
-	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
+	if (!u->cork.gso && IP4_HLEN + UDP_HLEN + total > route_mtu(s, u->cork.to.addr) &&
+	    u->pmtudisc >= SOCK_PMTUDISC_DO && u->pmtudisc != SOCK_PMTUDISC_OMIT) {
 		if (u->recverr)
-			errq_local(s, u, &u->cork.to, -EMSGSIZE, s->mtu);
+			errq_local(s, u, &u->cork.to, -EMSGSIZE, route_mtu(s, u->cork.to.addr));
 		cork_flush(u);
 		return -EMSGSIZE;
 	}

@@ -4425,6 +4425,31 @@ CASE(udp_local_emsgsize_name_unconnected, 0) { local_emsgsize_name(0); }
 CASE(udp_local_emsgsize_name_connected, 0) { local_emsgsize_name(1); }
 CASE(udp_local_emsgsize_name_connected_sendto, 0) { local_emsgsize_name(2); }
 
+/* IP_PMTUDISC_DO and PROBE towards this host's own address: Linux routes it
+ * over lo (MTU 65536), so a 60000-byte datagram is not EMSGSIZE but arrives
+ * whole (tracepath to its own address: pmtu 65535 at once). */
+static void self_big_dgram(int mode)
+{
+	static char big[60000];
+	char b[61000];
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	int s = udp_sock();
+
+	seti(s, IPPROTO_IP, IP_MTU_DISCOVER, mode);
+	seti(s, IPPROTO_IP, IP_RECVERR, 1);
+	me = sin4(SELF, case_port());
+	R(bind(s, (struct sockaddr *)&me, sizeof(me)));
+	R(getsockname(s, (struct sockaddr *)&me, &ml));
+	set_timeo(s, SO_RCVTIMEO, 1000);
+	R(sendto(s, big, sizeof(big), 0, (struct sockaddr *)&me, sizeof(me)));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_ERRQUEUE | MSG_DONTWAIT));
+	close(s);
+}
+CASE(udp_self_big_pmtudisc_do, 0) { self_big_dgram(IP_PMTUDISC_DO); }
+CASE(udp_self_big_pmtudisc_probe, 0) { self_big_dgram(IP_PMTUDISC_PROBE); }
+
 /* IP_RECVERR on an unconnected socket: the error is queued (and pending) too. */
 CASE(recvmsg_errqueue_unconnected, 0)
 {

@@ -16,7 +16,7 @@ openssl nodejs mosquitto mosquitto-clients
 vsftpd tinyproxy stunnel4 exim4-daemon-light varnish tftpd-hpa tftp-hpa
 bind9 mariadb-server mariadb-client
 libnginx-mod-stream dante-server openjdk-17-jdk-headless systemd
-h2o microsocks redis-sentinel"
+h2o microsocks redis-sentinel nsd iputils-tracepath traceroute"
 
 missing() {
 	for p in $PACKAGES; do
@@ -43,7 +43,7 @@ install)
 	export DEBIAN_FRONTEND=noninteractive
 	# The servers among them (nginx, redis, sshd, lighttpd, haproxy,
 	# memcached, mosquitto, inetd, vsftpd, tinyproxy, stunnel, exim, tftpd,
-	# named, mariadb, h2o, redis-sentinel) are for the tests, which start their own inside
+	# named, mariadb, h2o, redis-sentinel, nsd) are for the tests, which start their own inside
 	# their namespaces: no system service is started by the install
 	# (invoke-rc.d asks policy-rc.d; 101 is "action forbidden").
 	guard=

@@ -61,6 +61,8 @@ struct sock_opts {
 	uint8_t ttl;                    /* IP_TTL: 0 the default (IP4_DEFAULT_TTL; Linux's -1) */
 	uint8_t pmtudisc;               /* IP_MTU_DISCOVER: SOCK_PMTUDISC_*, Linux's IP_PMTUDISC_* numbers */
 	int rcvlowat;                   /* SO_RCVLOWAT (TCP): bytes a blocking read waits for, poll's POLLIN mark; 1 */
+	uint32_t rcvbuf_lowat;          /* the bytes SO_RCVLOWAT grew an unlocked receive buffer to hold
+					 * (tcp_set_rcvlowat), the largest mark set; 0: none */
 	uint8_t minttl;                 /* IP_MINTTL (TCP, RFC 5082 GTSM): segments with a lower TTL dropped; 0 none */
 	bool dontroute;                 /* SO_DONTROUTE: no destination beyond the link (ENETUNREACH) */
 	int maxseg;                     /* TCP_MAXSEG, 0: none */

@@ -12869,6 +12869,47 @@ CASE(window_clamp_rcvbuf_set_after_handshake, 0)
 	seti(t, SOL_SOCKET, SO_RCVBUF, 20000);
 	emit("again=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP));
 }
+/* SO_RCVLOWAT past what an unlocked receive buffer holds: Linux's
+ * tcp_set_rcvlowat grows the buffer to the space the mark needs and makes
+ * the mark the window clamp; a listener's child clones the buffer and its
+ * handshake takes the clamp down to that space less a segment, as a
+ * connection's does; a mark the buffer holds, or a locked buffer, changes
+ * neither (fuzzseq -g 6 seeds 21652, 21661). */
+CASE(window_clamp_rcvlowat_grows_buffer, 0)
+{
+	int s = tcp_sock(), c, t = tcp_sock(), u = tcp_sock();
+
+	bind_to(s, SELF, case_port());
+	R(listen(s, 4));
+	peer("connect %d hold", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, 30000);
+	emit("small=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, 1000000);
+	emit("child=%d rcvbuf=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(c, SOL_SOCKET, SO_RCVBUF));
+	close(c);
+	seti(s, SOL_SOCKET, SO_RCVLOWAT, 1000000);
+	emit("listener=%d", geti(s, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	peer("connect %d hold", case_port());
+	c = accept(s, NULL, NULL);
+	need(c >= 0, "accept");
+	emit("next=%d rcvbuf=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(c, SOL_SOCKET, SO_RCVBUF));
+	seti(t, SOL_SOCKET, SO_RCVLOWAT, 1000000);
+	emit("fresh=%d rcvbuf=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(t, SOL_SOCKET, SO_RCVBUF));
+	R(connect_to(t, PEER, P_ECHO));
+	emit("conn=%d rcvbuf=%d", geti(t, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(t, SOL_SOCKET, SO_RCVBUF));
+	/* A clamp set after the handshake, past the mark and below it. */
+	seti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, 3000000);
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, 2000000);
+	emit("above=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP));
+	seti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP, 100000);
+	seti(c, SOL_SOCKET, SO_RCVLOWAT, 3000000);
+	emit("below=%d rcvbuf=%d", geti(c, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(c, SOL_SOCKET, SO_RCVBUF));
+	seti(u, SOL_SOCKET, SO_RCVBUF, 100000);
+	seti(u, SOL_SOCKET, SO_RCVLOWAT, 1000000);
+	emit("locked=%d rcvbuf=%d", geti(u, IPPROTO_TCP, TCP_WINDOW_CLAMP), geti(u, SOL_SOCKET, SO_RCVBUF));
+}
 /* TCP_MAXSEG set on a connection that ended: do_tcp_getsockopt answers
  * user_mss in CLOSE (mss_cache while connected), after the peer's reset
  * as after both FINs (fuzzseq -g 6 seed 1176). */

@@ -1326,6 +1326,8 @@ static void opts_apply(struct tcp_conn *c)
 
 	c->sndq.limit = c->opt.sndbuf < 0 ? cfg->tcp_wmem[1] : buf_limit(c->opt.sndbuf, TCP_MIN_SNDBUF);
 	c->rcvq.limit = c->opt.rcvbuf < 0 ? cfg->tcp_rmem[1] : buf_limit(c->opt.rcvbuf, TCP_MIN_RCVBUF);
+	if (c->opt.rcvbuf < 0 && c->opt.rcvbuf_lowat > c->rcvq.limit)
+		c->rcvq.limit = c->opt.rcvbuf_lowat < TCP_MAX_BUF ? c->opt.rcvbuf_lowat : TCP_MAX_BUF;
 	c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;
 }
 
@@ -1383,6 +1385,13 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 		return 0;
 	case TCP_OPT_RCVLOWAT:
 		o->rcvlowat = v < 1 ? 1 : v;
+		/* Linux's tcp_set_rcvlowat: an unlocked buffer grows to the
+		 * space the mark needs, which the ring holds as the mark's
+		 * bytes (sk_rcvbuf twice them at the default scaling ratio,
+		 * as TCP_OPT_SO_RCVBUF reads it); sk_clone_lock gives a
+		 * listener's children that buffer, a connect keeps it. */
+		if (o->rcvbuf < 0 && (uint32_t)o->rcvlowat > o->rcvbuf_lowat)
+			o->rcvbuf_lowat = (uint32_t)o->rcvlowat;
 		return 0;
 	case TCP_OPT_MINTTL:
 		if (v < 0 || v > 255)
@@ -1605,6 +1614,21 @@ int tcp_setopt_at(struct tcp_conn *c, enum tcp_option opt, int v, uint64_t now)
 		break;
 	case TCP_OPT_RCVLOWAT:
 		tcp_wake(c);        /* a lower mark may make it readable (Linux's tcp_set_rcvlowat) */
+		/* Linux's tcp_set_rcvlowat: a mark past what an unlocked buffer
+		 * holds (autotuning may have grown it past the mark) grows the
+		 * buffer, and raises a window clamp below the mark to it; no
+		 * clamp yet (a socket before its handshake, a listener) stays
+		 * none: the handshake's tcp_init_buffer_space takes the grown
+		 * buffer's space less a segment (measured on Linux 6.18). */
+		if (c->opt.rcvbuf < 0 && (size_t)c->opt.rcvlowat > c->rcvq.limit) {
+			uint32_t mark = (uint32_t)c->opt.rcvlowat;
+
+			c->rcvq.limit = mark < TCP_MAX_BUF ? mark : TCP_MAX_BUF;
+			if (c->opt.window_clamp && c->opt.window_clamp < mark)
+				c->opt.window_clamp = mark;
+			else if (!c->opt.window_clamp && c->rcv_clamp && c->rcv_clamp < mark)
+				c->rcv_clamp = mark;
+		}
 		break;
 	case TCP_OPT_CONGESTION:
 		c->cc.algo = (enum tcp_cc_algo)c->opt.congestion;

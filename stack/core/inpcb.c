@@ -75,6 +75,10 @@ void inpcb_bind_insert(struct inpcb_table *t, struct inpcb *p)
 
 	if (p->in_bind)
 		return;
+	/* The port's bind bucket is its holders': p joins it (a port
+	 * nobody held keeps what the caller set, or none). */
+	if (t->bhash[h])
+		p->fast = t->bhash[h]->fast;
 	p->bnext = t->bhash[h];
 	if (p->bnext)
 		p->bnext->bpprev = &p->bnext;
@@ -378,8 +382,82 @@ static uint16_t tcp_find_open_port(struct inpcb_table *t, const struct inpcb *p,
 	}
 }
 
+/* An AF_INET6 endpoint bound to :: (not ::ffff:0.0.0.0, INPCB_ADDR_LOCK). */
+static bool any6(const struct inpcb *p, uint32_t addr, unsigned reuse)
+{
+	return p->inet6 && !addr && !(reuse & INPCB_ADDR_LOCK);
+}
+
+/* Linux's sk_reuseport_match for p binding addr with reuse (one user: the
+ * stack's process): the bucket's address must be p's, its wildcard
+ * matching any of p's, p's wildcard only its own (ipv4_rcv_saddr_equal
+ * and ipv6_rcv_saddr_equal with the bucket's side wildcard-matching; an
+ * AF_INET socket counts as its IPv4-mapped address against an AF_INET6
+ * bucket: inet6_rcv_saddr is NULL for it). */
+static bool fast_reuseport_match(const struct inpcb_fast *f, const struct inpcb *p, uint32_t addr, unsigned reuse)
+{
+	if (!f->reuseport || !(reuse & INPCB_REUSEPORT))
+		return false;
+	if (f->inet6 && f->any6)
+		return true;
+	if (f->inet6 && any6(p, addr, reuse))
+		return false;
+	return f->addr == addr || !f->addr;
+}
+
+/* Linux's inet_csk_update_fastreuse after p took its port (a new bucket's
+ * state is none); every holder keeps the result. */
+static void fast_update(struct inpcb_table *t, struct inpcb *p, uint32_t addr, bool owners)
+{
+	struct inpcb_fast f = owners ? p->fast : (struct inpcb_fast){ 0 };
+
+	if (!(p->reuse & INPCB_REUSEPORT))
+		f.reuseport = false;
+	else if (!fast_reuseport_match(&f, p, addr, p->reuse))
+		f = (struct inpcb_fast){ .reuseport = true, .inet6 = p->inet6, .any6 = any6(p, addr, p->reuse),
+					 .addr = addr };
+	for (struct inpcb *x = t->bhash[hashp(p->local.port)]; x; x = x->bnext)
+		if (x->local.port == p->local.port)
+			x->fast = f;
+	p->fast = f;
+}
+
+/* Whether p taking (addr, port) goes by its bucket's fast path; owners:
+ * whether anybody else holds the port. */
+static bool fast_path(const struct inpcb_table *t, const struct inpcb *p, uint32_t addr, uint16_t port,
+		      unsigned reuse, bool *owners)
+{
+	const struct inpcb *h = NULL;
+
+	*owners = false;
+	if (t->proto != IP_PROTO_TCP)
+		return false;
+	for (const struct inpcb *x = t->bhash[hashp(port)]; x && !h; x = x->bnext)
+		if (x != p && x->local.port == port)
+			h = x;
+	if (!h)
+		return false;
+	*owners = true;
+	return fast_reuseport_match(&h->fast, p, addr, reuse);
+}
+
+bool inpcb_listen_fast(const struct inpcb_table *t, const struct inpcb *p)
+{
+	bool owners;
+
+	port_touch(t, p->local.port);
+	return fast_path(t, p, p->local.addr, p->local.port, p->reuse, &owners);
+}
+
+void inpcb_listen_fast_update(struct inpcb_table *t, struct inpcb *p)
+{
+	fast_update(t, p, p->local.addr, true);
+}
+
 int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint *local, unsigned reuse)
 {
+	bool owners = false;
+
 	struct stack *s = t->s;
 	uint16_t port = local->port;
 	int r = bind_addr_check(t, local->addr, &reuse);
@@ -409,12 +487,22 @@ int inpcb_bind(struct inpcb_table *t, struct inpcb *p, const struct ip4_endpoint
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (port_conflict(t, p, local->addr, port, reuse)) {
-		return -EADDRINUSE;
+	} else {
+		port_touch(t, port);
+		if (!fast_path(t, p, local->addr, port, reuse, &owners) &&
+		    port_conflict(t, p, local->addr, port, reuse))
+			return -EADDRINUSE;
+	}
+	if (t->proto == IP_PROTO_TCP && local->port == 0) {
+		const struct inpcb *x = t->bhash[hashp(port)];
+
+		owners = x != NULL;
 	}
 	p->local.addr = local->addr;
 	p->local.port = port;
 	inpcb_bind_insert(t, p);
+	if (t->proto == IP_PROTO_TCP)
+		fast_update(t, p, local->addr, owners);
 	return 0;
 }
 

@@ -47,9 +47,30 @@ struct stack;
 #define INPCB_HASH_SIZE 65536
 #define INPCB_PORT_HASH 65536
 
+/*
+ * TCP: Linux's bind bucket's fast path for SO_REUSEPORT (inet_bind_bucket:
+ * fastreuseport, FASTREUSEPORT_STRICT, and the address it was last set
+ * for), the same in every endpoint that holds the port; a port nobody
+ * holds has none. bind() and listen() of a SO_REUSEPORT socket whose
+ * address matches take the port without looking at its holders
+ * (inet_csk_get_port: sk_reuseport_match), and each taker sets it after
+ * (inet_csk_update_fastreuse). Linux 6.18 links the address's bucket into
+ * the port's before that update, so a new bucket is never "empty" there:
+ * its fastreuse stays 0 (SO_REUSEADDR has no fast path: the second bind of
+ * reuse_after_bind_tcp_addr_off meets the first's cleared option) and the
+ * first SO_REUSEPORT socket sets the strict kind, not FASTREUSEPORT_ANY.
+ */
+struct inpcb_fast {
+	bool reuseport;                     /* FASTREUSEPORT_STRICT for the address below */
+	bool inet6;                         /* the address's socket was an AF_INET6 one */
+	bool any6;                          /* and bound to :: (not ::ffff:0.0.0.0) */
+	uint32_t addr;
+};
+
 struct inpcb {
 	struct ip4_endpoint local, remote;  /* host order; 0 for a wildcard or no peer */
 	unsigned reuse;                     /* INPCB_REUSE*, as bind() recorded them */
+	struct inpcb_fast fast;             /* TCP: the port's bind bucket's (above) */
 	uint32_t port_range;                /* IP_LOCAL_PORT_RANGE: high << 16 | low, 0 none (the owner sets it) */
 	bool listening;                     /* a TCP listener */
 	/* An AF_INET6 socket (dual-stack; sock_opts.inet6): where an AF_INET
@@ -151,6 +172,12 @@ int inpcb_bind_addr(struct inpcb_table *t, struct inpcb *p, uint32_t addr, unsig
  * offset off. 0 or -EADDRNOTAVAIL (a one-port range: that port or nothing). */
 int inpcb_connect_port(struct inpcb_table *t, const struct inpcb *p, uint32_t laddr,
 		       const struct ip4_endpoint *peer, uint32_t off, uint16_t *port);
+/* listen() on a socket bound already, its bind bucket's fast path: true
+ * when get_port takes the port again without looking at its holders
+ * (sk_reuseport_match); inpcb_listen_fast_update after it took it (also
+ * after listen()'s own bind of port 0). */
+bool inpcb_listen_fast(const struct inpcb_table *t, const struct inpcb *p);
+void inpcb_listen_fast_update(struct inpcb_table *t, struct inpcb *p);
 /* listen(): another listener holds p's port for an overlapping address and
  * the two did not both set SO_REUSEPORT. */
 bool inpcb_listen_conflict(const struct inpcb_table *t, const struct inpcb *p);

@@ -13324,6 +13324,38 @@ static long bind6(int s, const char *ip, int port, socklen_t len)
 	return R(bind(s, (struct sockaddr *)&a, len ? len : sizeof(a)));
 }
 
+/* A SO_REUSEPORT bind on the port's bind bucket's fast path: a
+ * SO_REUSEADDR socket that does not listen holds the port, a dual-stack
+ * listener with both options joins it (no conflict: its bind resets the
+ * bucket to FASTREUSEPORT_STRICT for its address), and Linux's
+ * sk_reuseport_match then lets in a SO_REUSEPORT socket on that address
+ * without looking at the holders, though the first would conflict with
+ * it; one without SO_REUSEPORT, or on an address the bucket's does not
+ * cover, still meets the holders (fuzzseq -g 6 seed 22285). */
+static void reuseport_fast(const char *addr6, const char *other6)
+{
+	int a = tcp_sock(), b = sock6(SOCK_STREAM), c = sock6(SOCK_STREAM), d = tcp_sock(),
+	    e = sock6(SOCK_STREAM), f = sock6(SOCK_STREAM);
+
+	seti(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind_to(a, SELF, case_port());
+	seti(b, SOL_SOCKET, SO_REUSEPORT, 1);
+	seti(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	bind6(b, addr6, case_port(), 0);
+	R(listen(b, 2));
+	seti(c, SOL_SOCKET, SO_REUSEPORT, 1);
+	bind6(c, addr6, case_port(), 0);
+	R(listen(c, 2));
+	seti(d, SOL_SOCKET, SO_REUSEPORT, 1);
+	bind_to(d, SELF, case_port());
+	bind6(e, addr6, case_port(), 0);
+	seti(f, SOL_SOCKET, SO_REUSEPORT, 1);
+	bind6(f, other6, case_port(), 0);
+}
+CASE(bind_reuseport_fast_any6, 0) { reuseport_fast("::", "::ffff:192.0.2.2"); }
+CASE(bind_reuseport_fast_mapped, 0) { reuseport_fast("::ffff:192.0.2.2", "::"); }
+CASE(bind_reuseport_fast_mapped_any, 0) { reuseport_fast("::ffff:0.0.0.0", "::"); }
+
 static long conn6(int s, const char *ip, int port)
 {
 	struct sockaddr_in6 a = sin6(ip, port);

@@ -122,12 +122,17 @@ int tcp_listen(struct tcp_conn *c, int backlog)
 
 		if (r)
 			return r;
-	} else if (inpcb_bound_conflict(&c->s->tcp->pcbs, &c->pcb)) {
+	} else {
 		/* Linux's inet_csk_listen_start asks get_port for the port
 		 * again: a listener shut down and listening anew, bound
 		 * without SO_REUSEADDR, meets the connections it accepted
-		 * (inet_csk_bind_conflict). */
-		return -EADDRINUSE;
+		 * (inet_csk_bind_conflict), unless the bucket's fast path
+		 * takes it (sk_reuseport_match); either way the bucket's
+		 * fast path is set again, now for a listener. */
+		if (!inpcb_listen_fast(&c->s->tcp->pcbs, &c->pcb) &&
+		    inpcb_bound_conflict(&c->s->tcp->pcbs, &c->pcb))
+			return -EADDRINUSE;
+		inpcb_listen_fast_update(&c->s->tcp->pcbs, &c->pcb);
 	}
 	/* Two listeners on one port only with SO_REUSEPORT on both. */
 	if (inpcb_listen_conflict(&c->s->tcp->pcbs, &c->pcb))

@@ -6231,11 +6231,34 @@ int shim_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			return r;
 		}
 	}
+	/* IPV6_TCLASS on TCP: the value the placeholder had (below). */
+	if (level == IPPROTO_IPV6 && name == IPV6_TCLASS && k->type == SOCK_STREAM) {
+		socklen_t kl = sizeof(kbuf);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), IPPROTO_IPV6, IPV6_TCLASS, &kbuf, &kl) < 0)
+			kbuf = -1;
+	}
 	/* The kernel validates (and keeps) every option on the placeholder. */
 	if (shim_libc.setsockopt(shim_opt_fd(k, fd), level, name, val, len) < 0) {
 		r = -errno;
 		leave(k);
 		return r;
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_TCLASS && k->type == SOCK_STREAM && kbuf >= 0) {
+		/* Linux's do_ipv6_setsockopt: a traffic class that changes
+		 * drops the route (sk_dst_reset), as IP_TOS does: IP_MTU is
+		 * ENOTCONN until the next segment. The placeholder kept the
+		 * value as the socket's (its ECN bits put back). */
+		socklen_t kl = sizeof(kbuf2);
+
+		if (shim_libc.getsockopt(shim_opt_fd(k, fd), IPPROTO_IPV6, IPV6_TCLASS, &kbuf2, &kl) == 0 &&
+		    kbuf2 != kbuf) {
+			shim_lock();
+			if (k->tcp)
+				tcp_route_reset(k->tcp);
+			shim_unlock();
+		}
+		kbuf = kbuf2 = -1;
 	}
 	/* The loopback side (lo_listen, lo_udp) takes what the socket took,
 	 * as one socket would: a device bound, the buffer sizes, what the

@@ -18515,6 +18515,32 @@ CASE(ip_mtu_after_tos_change, 0)
 		emit("mtu=%d", v);
 	}
 }
+/* IPV6_TCLASS changed on an AF_INET6 TCP socket connected to an
+ * IPv4-mapped peer: do_ipv6_setsockopt drops the route (sk_dst_reset)
+ * when the class changes, as IP_TOS does: IP_MTU is ENOTCONN until the
+ * next segment. The same class again, or one that differs in the ECN
+ * bits only (TCP keeps its own), changes nothing; -1 is 0 (fuzzseq -g 6
+ * seed 30530). */
+CASE(ip_mtu_after_tclass_change, 0)
+{
+	int t = inet6_to(SOCK_STREAM, P_ECHO), v, tc[] = { 45, -2, 44, 45, 0, -2, -1, 8 };
+	socklen_t l;
+	char b[4];
+
+	for (size_t i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		if (tc[i] != -2) {
+			R(setsockopt(t, IPPROTO_IPV6, IPV6_TCLASS, &tc[i], sizeof(tc[i])));
+		} else {
+			R(send(t, "ab", 2, 0));
+			wait_in(t);
+			R(recv(t, b, sizeof(b), 0));
+		}
+		v = 0;
+		l = sizeof(v);
+		R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
+		emit("mtu=%d", v);
+	}
+}
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's
  * inet_csk_listen_start asks get_port for the port again, and without

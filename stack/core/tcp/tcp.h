@@ -277,6 +277,9 @@ bool tcp_ended(const struct tcp_conn *c);
  * disconnect, an AF_INET bind(), and an IP_TOS change until the next
  * segment (dst_reset). */
 bool tcp_route_kept(const struct tcp_conn *c);
+/* The route is dropped until the next segment looks one up (Linux's
+ * sk_dst_reset, as an IPV6_TCLASS change makes it). */
+void tcp_route_reset(struct tcp_conn *c);
 /* What shutdown() shut: 1 reading, 2 writing (Linux's sk_shutdown's
  * RCV_SHUTDOWN and SEND_SHUTDOWN), a close's included. */
 unsigned tcp_shut_how(const struct tcp_conn *c);

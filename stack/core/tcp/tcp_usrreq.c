@@ -1149,6 +1149,12 @@ bool tcp_route_kept(const struct tcp_conn *c)
 	return c->state != TCP_STATE_LISTEN && c->pcb.remote.addr && !c->dst_reset;
 }
 
+void tcp_route_reset(struct tcp_conn *c)
+{
+	stack_assert_locked();
+	c->dst_reset = true;
+}
+
 bool tcp_ended(const struct tcp_conn *c)
 {
 	stack_assert_locked();

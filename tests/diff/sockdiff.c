@@ -18495,15 +18495,17 @@ CASE(refused_nonblock_keeps_route, 0)
  * one up again (ip_queue_xmit): IP_MTU is ENOTCONN in between. The same
  * value again, or one that differs in the ECN bits only, changes nothing;
  * -1 is a value (0xfc), and 256 differs from 0 (the int is compared). */
-CASE(ip_mtu_after_tos_change, 0)
+/* Each value set with setsockopt(level, name) in turn (-2: an echo round
+ * trip instead), IP_MTU read after each. */
+static void mtu_after_sets(int t, int level, int name, const int *vals, size_t n)
 {
-	int t = tcp_to(P_ECHO), v, tos[] = { 16, 16, -2, 16, 17, 0, -2, -1, -2, 252, 256 };
 	socklen_t l;
 	char b[4];
+	int v;
 
-	for (size_t i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
-		if (tos[i] != -2) {
-			R(setsockopt(t, IPPROTO_IP, IP_TOS, &tos[i], sizeof(tos[i])));
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i] != -2) {
+			R(setsockopt(t, level, name, &vals[i], sizeof(vals[i])));
 		} else {
 			R(send(t, "ab", 2, 0));
 			wait_in(t);
@@ -18515,6 +18517,12 @@ CASE(ip_mtu_after_tos_change, 0)
 		emit("mtu=%d", v);
 	}
 }
+CASE(ip_mtu_after_tos_change, 0)
+{
+	static const int tos[] = { 16, 16, -2, 16, 17, 0, -2, -1, -2, 252, 256 };
+
+	mtu_after_sets(tcp_to(P_ECHO), IPPROTO_IP, IP_TOS, tos, sizeof(tos) / sizeof(tos[0]));
+}
 /* IPV6_TCLASS changed on an AF_INET6 TCP socket connected to an
  * IPv4-mapped peer: do_ipv6_setsockopt drops the route (sk_dst_reset)
  * when the class changes, as IP_TOS does: IP_MTU is ENOTCONN until the
@@ -18523,23 +18531,9 @@ CASE(ip_mtu_after_tos_change, 0)
  * seed 30530). */
 CASE(ip_mtu_after_tclass_change, 0)
 {
-	int t = inet6_to(SOCK_STREAM, P_ECHO), v, tc[] = { 45, -2, 44, 45, 0, -2, -1, 8 };
-	socklen_t l;
-	char b[4];
+	static const int tc[] = { 45, -2, 44, 45, 0, -2, -1, 8 };
 
-	for (size_t i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
-		if (tc[i] != -2) {
-			R(setsockopt(t, IPPROTO_IPV6, IPV6_TCLASS, &tc[i], sizeof(tc[i])));
-		} else {
-			R(send(t, "ab", 2, 0));
-			wait_in(t);
-			R(recv(t, b, sizeof(b), 0));
-		}
-		v = 0;
-		l = sizeof(v);
-		R(getsockopt(t, IPPROTO_IP, IP_MTU, &v, &l));
-		emit("mtu=%d", v);
-	}
+	mtu_after_sets(inet6_to(SOCK_STREAM, P_ECHO), IPPROTO_IPV6, IPV6_TCLASS, tc, sizeof(tc) / sizeof(tc[0]));
 }
 /* A listener shut down (SHUT_RDWR: Linux's tcp_disconnect, its bind()'s
  * port kept) listens again while the connection it accepted lives: Linux's

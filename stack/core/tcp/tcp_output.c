@@ -141,6 +141,27 @@ static void psh_mark_insert(struct tcp_conn *c, tcp_seq seq)
 	c->psh_n++;
 }
 
+/* The end of the send buffer that holds the byte at seq, on the grid
+ * psh_tail and goal draw (tcp_psh_note_write): a mark (a record's end, a
+ * buffer a probe cut) ends one too; the last one ends at the data's end. */
+static tcp_seq buf_edge_after(const struct tcp_conn *c, tcp_seq seq, uint32_t goal)
+{
+	tcp_seq edge = tcp_snd_end(c);
+
+	if (seq_lt(seq, c->psh_tail) && goal)
+		edge = c->psh_tail - ((c->psh_tail - seq - 1) / goal) * goal;
+	for (unsigned i = 0; i < c->psh_n; i++) {
+		tcp_seq m = c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS];
+
+		if (seq_gt(m, seq)) {
+			if (seq_lt(m, edge))
+				edge = m;
+			break;
+		}
+	}
+	return edge;
+}
+
 /*
  * Linux's tcp_write_wakeup(): the probe timer found the head buffer
  * larger than the window's room and sent the piece that fits, up to cut;
@@ -167,18 +188,9 @@ static void psh_probe_cut(struct tcp_conn *c, tcp_seq cut)
 		end = tcp_snd_end(c);
 		c->grow_on = false;
 	} else {
-		end = c->psh_tail - ((c->psh_tail - cut - 1) / goal) * goal;
 		/* A marked buffer that ends there or before (a record's end)
 		 * is the one cut. */
-		for (unsigned i = 0; i < c->psh_n; i++) {
-			tcp_seq m = c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS];
-
-			if (seq_gt(m, cut)) {
-				if (seq_lt(m, end))
-					end = m;
-				break;
-			}
-		}
+		end = buf_edge_after(c, cut, goal);
 		psh_mark_insert(c, end);
 	}
 	/* What is left of the buffer is the head now, off the grid:
@@ -193,27 +205,6 @@ static void psh_probe_cut(struct tcp_conn *c, tcp_seq cut)
 }
 
 static uint32_t eor_room(struct tcp_conn *c, tcp_seq seq);
-
-/* The end of the send buffer that holds the byte at seq, on the grid
- * psh_tail and goal draw (tcp_psh_note_write): a mark (a record's end, a
- * buffer a probe cut) ends one too; the last one ends at the data's end. */
-static tcp_seq buf_edge_after(const struct tcp_conn *c, tcp_seq seq, uint32_t goal)
-{
-	tcp_seq edge = tcp_snd_end(c);
-
-	if (seq_lt(seq, c->psh_tail) && goal)
-		edge = c->psh_tail - ((c->psh_tail - seq - 1) / goal) * goal;
-	for (unsigned i = 0; i < c->psh_n; i++) {
-		tcp_seq m = c->psh_marks[(c->psh_head + i) % TCP_PSH_MARKS];
-
-		if (seq_gt(m, seq)) {
-			if (seq_lt(m, edge))
-				edge = m;
-			break;
-		}
-	}
-	return edge;
-}
 
 /*
  * Linux's tcp_grow_skb() (6.10+, "tcp: try to send bigger TSO packets"):

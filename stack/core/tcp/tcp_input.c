@@ -377,9 +377,67 @@ static void measure_rcv_mss(struct tcp_conn *c, const struct tcp_seg *g)
 	c->ack_pushed = true;
 }
 
+/*
+ * The receiver's round-trip estimate (Linux's rcv_rtt_est, which TCP_INFO
+ * reports as tcpi_rcv_rtt), from a sample in microseconds, as Linux 6.18's
+ * tcp_rcv_rtt_update: a sample below the estimate (or the first) is taken
+ * at once ("always seek for minimal rtt", 6.16); a larger one is smoothed
+ * in (an eighth) only when it came from a timestamp (not win_dep) and
+ * nothing waits to be read: a reader that lags must not make the estimate
+ * grow ("skip big rtt sample if receive queue is not empty", 6.16).
+ */
+static void rcv_rtt_update(struct tcp_conn *c, uint32_t sample, bool win_dep)
+{
+	uint64_t m = (uint64_t)sample << 3;
+
+	if (!c->rcv_rtt8 || m < c->rcv_rtt8) {
+		c->rcv_rtt8 = m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+		return;
+	}
+	if (win_dep || c->rcvq.len)
+		return;
+	c->rcv_rtt8 = c->rcv_rtt8 - (c->rcv_rtt8 >> 3) + sample;
+}
+
+/* Without timestamps (Linux's tcp_rcv_rtt_measure, Dynamic Right-Sizing):
+ * the time from one in-order arrival until the data reaches the edge of
+ * the window offered then (RCV.NXT plus the window last advertised) is at
+ * least a round trip; each such span is a sample, and starts the next. */
+static void rcv_rtt_measure(struct tcp_conn *c, uint64_t now)
+{
+	if (c->rcv_rtt_at) {
+		if (seq_lt(c->rcv_nxt, c->rcv_rtt_seq))
+			return;
+		rcv_rtt_update(c, now > c->rcv_rtt_at ? (uint32_t)(now - c->rcv_rtt_at) : 1, true);
+	}
+	c->rcv_rtt_seq = c->rcv_nxt + (c->rcv_adv - c->rcv_wup);
+	c->rcv_rtt_at = now ? now : 1;
+}
+
+/* With timestamps (Linux's tcp_rcv_rtt_measure_ts): a segment of at least
+ * rcv_mss that echoes a TSval not seen before gives the time since we sent
+ * that TSval; an echo of this very millisecond is no sample (6.16: "remove
+ * zero TCP TS samples for autotuning"). Every segment of an established
+ * connection that passed the ACK checks comes here, pure ACKs too, which
+ * only note their echo. */
+static void rcv_rtt_measure_ts(struct tcp_conn *c, const struct tcp_seg *g, uint64_t now)
+{
+	uint32_t delta;
+
+	if (!c->ts_ok || !g->has_ts || g->tsecr == c->rcv_rtt_last_tsecr)
+		return;
+	c->rcv_rtt_last_tsecr = g->tsecr;
+	if (g->len + ((g->flags & TCP_FIN) ? 1u : 0u) < c->rcv_mss)     /* its sequence space */
+		return;
+	delta = tcp_ts_now(c, now) - g->tsecr;
+	if (delta && delta < INT32_MAX / 1000)
+		rcv_rtt_update(c, delta * 1000, false);
+}
+
 static void event_data_recv(struct tcp_conn *c, uint64_t now)
 {
 	c->ack_sched = true;
+	rcv_rtt_measure(c, now);
 	/* The ato follows the time between the peer's segments (Linux's
 	 * tcp_event_data_recv): the first data starts the delayed-ACK engine
 	 * in quick-ACK mode; a gap longer than the RTO (the sender idle)
@@ -1900,6 +1958,9 @@ static void synchronized_input(struct tcp_conn *c, struct tcp_seg *g, uint64_t n
 		ecn_received_counters(c, g, len);
 	if (v == TCP_V_CONTINUE)
 		v = step_ack(c, g, orig_seq, wnd, now);
+	/* (Linux's tcp_rcv_established only, after tcp_ack.) */
+	if (v == TCP_V_CONTINUE && established)
+		rcv_rtt_measure_ts(c, g, now);
 	if (v == TCP_V_CONTINUE)
 		step_urg(c, g, orig_seq);
 	if (v == TCP_V_CONTINUE) {

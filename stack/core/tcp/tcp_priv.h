@@ -417,6 +417,14 @@ struct tcp_conn {
 	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
+	/* The receiver's estimate of the round trip (Linux's rcv_rtt_est,
+	 * tcp_input.c): eight times the least sample, 0: none yet; the
+	 * measurement without timestamps under way (the sequence number that
+	 * ends it, its start, 0: none); the last TSecr looked at. */
+	uint32_t rcv_rtt8;
+	tcp_seq rcv_rtt_seq;
+	uint64_t rcv_rtt_at;
+	uint32_t rcv_rtt_last_tsecr;
 
 	struct sock_wakeup wake;
 

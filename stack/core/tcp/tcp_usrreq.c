@@ -1933,6 +1933,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_cwnd = c->cc.cwnd / c->mss;
 	i->advmss = c->was_connected ? tcp_advmss_data(c) : c->advmss;
 	i->rcv_space = (uint32_t)c->rcvq.limit;
+	i->rcv_rtt_us = c->rcv_rtt8 >> 3;
 	i->total_retrans = c->total_retrans;
 	/* Linux counts sequence space: our SYN (not a SYN-ACK: a child's
 	 * count starts after it) and FIN acknowledged (the FIN is, once

@@ -1,0 +1,244 @@
+/* A sixth sweep of Linux's wire-level TCP tests: google/packetdrill's
+ * receiver_rtt/ scripts of its first release for Linux
+ * (rcv-rtt-with-timestamps-new.pkt, rcv-rtt-without-timestamps-new.pkt,
+ * as ligurio/packetdrill-testcases carries them, "Borrowed from
+ * https://github.com/google/packetdrill"), which pin TCP_INFO's
+ * tcpi_rcv_rtt: the receiver's own estimate of the round trip (Linux's
+ * rcv_rtt_est). Their figures come from older kernels; these follow Linux
+ * 6.18's rules (net/ipv4/tcp_input.c tcp_rcv_rtt_update,
+ * tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts, with 6.16's "always seek
+ * for minimal rtt", "skip big rtt sample if receive queue is not empty"
+ * and "remove zero TCP TS samples for autotuning"), each checked on this
+ * machine's Linux 6.18 with a crafted peer on a TAP device (the commit
+ * that brought them says how). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "stack/core/stack.h"
+#include "stack/core/stack_priv.h"
+#include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_priv.h"
+#include "tests/unit/support/tcp_script.h"
+
+static uint8_t buf[65536];
+
+static uint32_t rcv_rtt_of(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i.rcv_rtt_us;
+}
+
+/* Whatever the stack sent (its ACKs, which these scripts leave open). */
+static void drain_sent(struct tscript *t)
+{
+	char line[512];
+
+	while (ts_next(t, line, sizeof(line)))
+		;
+}
+
+static void read_all(struct tscript *t, struct tcp_conn *c)
+{
+	while (tcp_recv(c, buf, sizeof(buf), 0, t->h->now) > 0)
+		;
+	drain_sent(t);
+}
+
+/* A segment of len bytes at rel, from a peer whose TS val is 500 and
+ * whose echo is ecr (relative to the stack's first TS val, that of its
+ * SYN-ACK, sent at the script's time 0: an echo of e at time x ms is a
+ * round trip of x - e ms). */
+static void data_ts(struct tscript *t, unsigned rel, unsigned len, unsigned ecr)
+{
+	ts_injectf(t, ". %u:%u(%u) ack 1 win 20000 <nop,nop,TS val 500 ecr %u>", rel, rel + len, len, ecr);
+}
+
+/* receiver_rtt/rcv-rtt-with-timestamps-new.pkt: with timestamps, a
+ * segment of at least rcv_mss that echoes a TSval not seen before is a
+ * sample, the time since that TSval went. Linux 6.18 latches a sample
+ * below the estimate at once (the script's kernels smoothed it in by an
+ * eighth: 97.5 ms here for the 80 ms one), smooths a larger one in only
+ * while nothing waits to be read, and takes no sample from a segment
+ * shorter than rcv_mss, from an echo seen before, or from an echo of this
+ * very millisecond (older kernels took that as 1 ms). Measured on Linux
+ * 6.18 with the same segments from a TAP peer: 101 ms from the SYN-ACK's
+ * echo 101 ms later, then 80 ms (an 80 ms echo), 90.125 ms (a 161 ms
+ * echo: 640000 - 80000 + 161000 = 721000, an eighth of it), unchanged by
+ * a 300 ms echo while 1000 bytes were unread and by a 100-byte segment.
+ * pstack reported 0 whatever came. */
+static void test_rcv_rtt_with_timestamps(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+
+	(void)state;
+	ts_inject(t, "S 0:0(0) win 20000 <mss 1000,sackOK,TS val 100 ecr 0>");
+	ts_expect(t, "S. 0:0(0) ack 1 win * <mss 1460,sackOK,TS val 0 ecr 100>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 20000 <nop,nop,TS val 200 ecr 0>");
+	c = tcp_accept(l, &(int){ 0 });
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(rcv_rtt_of(t, c), 0);      /* the handshake's ACK gives none */
+
+	/* First flight: the SYN-ACK's echo, 100 ms old; the second
+	 * segment echoes it again. */
+	data_ts(t, 1, 1000, 0);
+	assert_int_equal(rcv_rtt_of(t, c), 100000);
+	data_ts(t, 1001, 1000, 0);
+	assert_int_equal(rcv_rtt_of(t, c), 100000);
+	read_all(t, c);
+
+	/* A smaller sample is taken at once. */
+	ts_advance_ms(t, 100);
+	data_ts(t, 2001, 1000, 120);
+	assert_int_equal(rcv_rtt_of(t, c), 80000);
+	read_all(t, c);
+
+	/* A larger one with nothing unread: an eighth of it. */
+	ts_advance_ms(t, 100);
+	data_ts(t, 3001, 1000, 140);
+	assert_int_equal(rcv_rtt_of(t, c), 90000);
+
+	/* A larger one while data waits to be read: none. */
+	ts_advance_ms(t, 10);
+	data_ts(t, 4001, 1000, 10);
+	assert_int_equal(rcv_rtt_of(t, c), 90000);
+	read_all(t, c);
+
+	/* A short segment only notes its echo: the full one that echoes
+	 * the same gives nothing either. */
+	ts_advance_ms(t, 10);
+	data_ts(t, 5001, 100, 270);
+	assert_int_equal(rcv_rtt_of(t, c), 90000);
+	data_ts(t, 5101, 1000, 270);
+	assert_int_equal(rcv_rtt_of(t, c), 90000);
+	read_all(t, c);
+
+	/* An echo of this very millisecond: no sample (not 1 ms). */
+	ts_expect_none(t);
+	assert_int_equal(tcp_send(c, buf, 10, t->h->now), 10);
+	ts_expect(t, "P. 1:11(10) ack 6101 win * <nop,nop,TS val 320 ecr 500>");
+	data_ts(t, 6101, 1000, 320);
+	assert_int_equal(rcv_rtt_of(t, c), 90000);
+	read_all(t, c);
+
+	/* And a new, smaller echo is taken. */
+	data_ts(t, 7101, 1000, 269);
+	assert_int_equal(rcv_rtt_of(t, c), 51000);
+	read_all(t, c);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* What the stack sent, and the window its last ACK offered (win, which
+ * stays as it was when none went). */
+static void drain_win(struct tscript *t, unsigned *win)
+{
+	char line[512];
+
+	while (ts_next(t, line, sizeof(line))) {
+		const char *w = strstr(line, " win ");
+
+		if (w)
+			*win = (unsigned)strtoul(w + 5, NULL, 10);
+	}
+}
+
+/* In-order segments of 1000 bytes from *rel on, each read at once, until
+ * one ends at or past edge: before it, the estimate stays what it was;
+ * after it, it is want. Returns the edge of the next measurement: where
+ * that segment ended, plus the window offered before it came. */
+static unsigned flight_to_edge(struct tscript *t, struct tcp_conn *c, unsigned *rel, unsigned edge,
+			       unsigned *win, uint32_t want)
+{
+	uint32_t before = rcv_rtt_of(t, c);
+
+	for (;;) {
+		unsigned w = *win, end = *rel + 1000;
+
+		ts_injectf(t, ". %u:%u(1000) ack 1 win 20000", *rel, end);
+		*rel = end;
+		while (tcp_recv(c, buf, sizeof(buf), 0, t->h->now) > 0)
+			;
+		drain_win(t, win);
+		if (end >= edge) {
+			assert_int_equal(rcv_rtt_of(t, c), want);
+			return end + w;
+		}
+		assert_int_equal(rcv_rtt_of(t, c), before);
+	}
+}
+
+/* receiver_rtt/rcv-rtt-without-timestamps-new.pkt: without timestamps the
+ * sample is the time from an in-order arrival until the data reaches the
+ * edge of the window offered then (RCV.NXT plus the window last
+ * advertised, Linux's rcv_wnd): at least a round trip. Linux takes a
+ * smaller one at once, never a larger one (tcp_rcv_rtt_update's win_dep),
+ * and starts the next span with each sample. Measured on Linux 6.18 with
+ * a TAP peer (net.ipv4.tcp_rmem 4096 10000 2097152, windows 4380, 3380,
+ * 2380, 1000): 0 until the edge of the first window was reached 439 ms
+ * after the first segment (438689 us), then 208220 us for the next
+ * window, reached 208 ms after that. As there, the listener's buffer is
+ * 10000 bytes (its own windows, hence each edge read from the ACKs). pstack
+ * reported 0 whatever came. */
+static void test_rcv_rtt_without_timestamps(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l, *c;
+	unsigned rel = 1001, win = 0, edge;
+
+	(void)state;
+	t->h->s->cfg.tcp_rmem[1] = 10000;
+	l = ts_listen(t, 1);
+	ts_inject(t, "S 0:0(0) win 20000 <mss 1000,nop,nop,sackOK>");
+	drain_win(t, &win);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 20000");
+	c = tcp_accept(l, &(int){ 0 });
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(rcv_rtt_of(t, c), 0);
+
+	/* The first segment starts the measurement: its edge lies a
+	 * SYN-ACK's window past it. */
+	ts_inject(t, ". 1:1001(1000) ack 1 win 20000");
+	edge = 1001 + win;
+	assert_int_equal(rcv_rtt_of(t, c), 0);
+	while (tcp_recv(c, buf, sizeof(buf), 0, t->h->now) > 0)
+		;
+	drain_win(t, &win);
+
+	ts_advance_ms(t, 200);
+	edge = flight_to_edge(t, c, &rel, edge, &win, 200000);
+	/* A smaller span is taken at once... */
+	ts_advance_ms(t, 80);
+	edge = flight_to_edge(t, c, &rel, edge, &win, 80000);
+	/* ...a larger one never. */
+	ts_advance_ms(t, 200);
+	edge = flight_to_edge(t, c, &rel, edge, &win, 80000);
+	ts_advance_ms(t, 30);
+	(void)flight_to_edge(t, c, &rel, edge, &win, 30000);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rcv_rtt_with_timestamps),
+		cmocka_unit_test(test_rcv_rtt_without_timestamps),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

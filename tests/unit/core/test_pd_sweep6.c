@@ -10,7 +10,10 @@
  * for minimal rtt", "skip big rtt sample if receive queue is not empty"
  * and "remove zero TCP TS samples for autotuning"), each checked on this
  * machine's Linux 6.18 with a crafted peer on a TAP device (the commit
- * that brought them says how). */
+ * that brought them says how). And the same release's
+ * connect/http-get-nonblocking-ts.pkt, initial_window/iw10-*.pkt and
+ * mss/mss-getsockopt-tcp_maxseg-{server,client}-ts.pkt, where pstack
+ * already did as Linux 6.18 does. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,11 +236,152 @@ static void test_rcv_rtt_without_timestamps(void **state)
 	ts_free(t);
 }
 
+/* connect/http-get-nonblocking-ts.pkt: a client's short request and the
+ * server's short response and FIN. The response's first data is ACKed at
+ * once (quick-ACK mode); the FIN that ends it makes the connection
+ * interactive, so its ACK is a delayed one, 40 ms later, which the
+ * client's FIN would carry had it closed sooner; the FIN then goes with
+ * the same acknowledgment. Linux 6.18 agrees (README: the FIN's ACK 41 to
+ * 45 ms later, measured; an HZ tick past pstack's 40). */
+static void test_http_get_nonblocking_ts(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	char req[57] = { 0 };
+
+	(void)state;
+	ts_advance_ms(t, 100);
+	c = ts_syn_sent(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S. 0:0(0) ack 1 win 5792 <mss 1460,sackOK,TS val 700 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val 100 ecr 700>");
+	assert_int_equal(tcp_get_state(c), TCP_STATE_ESTABLISHED);
+	assert_int_equal(tcp_send(c, req, sizeof(req), t->h->now), 57);
+	ts_expect(t, "P. 1:58(57) ack 1 win 502 <nop,nop,TS val 100 ecr 700>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 58 win 92 <nop,nop,TS val 800 ecr 100>");
+	ts_inject(t, "P. 1:786(785) ack 58 win 92 <nop,nop,TS val 800 ecr 100>");
+	ts_expect(t, ". 58:58(0) ack 786 win * <nop,nop,TS val 200 ecr 800>");
+	ts_inject(t, "F. 786:786(0) ack 58 win 92 <nop,nop,TS val 800 ecr 100>");
+	assert_int_equal(tcp_recv(c, buf, 1024, 0, t->h->now), 785);
+	assert_int_equal(tcp_recv(c, buf, 1024, 0, t->h->now), 0);
+	ts_advance_ms(t, 39);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, ". 58:58(0) ack 787 win * <nop,nop,TS val 240 ecr 800>");
+	ts_advance_ms(t, 10);
+	tcp_close(c, t->h->now);
+	ts_expect(t, "F. 58:58(0) ack 787 win * <nop,nop,TS val 250 ecr 800>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 787:787(0) ack 59 win 92 <nop,nop,TS val 900 ecr 250>");
+	ts_expect_none(t);
+	assert_int_equal(tcp_get_state(c), TCP_STATE_CLOSED);
+	ts_free(t);
+}
+
+/* initial_window/iw10-short-response.pkt and iw10-base-case.pkt: a server
+ * whose response fits the initial window of ten segments (RFC 6928)
+ * sends it at once, PSH on the last (here the link takes no TSO: one
+ * frame a segment, as the script's); one of ten segments too. The
+ * scripts' SYN-ACK (wscale 6, from an older kernel's buffers) is left
+ * aside: its window scale follows the largest receive buffer (README). */
+static void iw10(size_t len)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	char spec[128];
+
+	ts_advance_ms(t, 100);
+	ts_inject(t, "S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>");
+	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257");
+	c = tcp_accept(l, &(int){ 0 });
+	assert_non_null(c);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_send(c, buf, len, t->h->now), (long)len);
+	for (unsigned s = 1; s < len + 1; s += 1460)
+		assert_int_equal(ts_expect_data(t, s, s + 1460), s + 1460 == len + 1);
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_injectf(t, ". 1:1(0) ack %u win 257", (unsigned)len + 1);
+	ts_advance_ms(t, 100);
+	tcp_close(c, t->h->now);
+	snprintf(spec, sizeof(spec), "F. %u:%u(0) ack 1 win 502", (unsigned)len + 1, (unsigned)len + 1);
+	ts_expect(t, spec);
+	ts_advance_ms(t, 100);
+	ts_injectf(t, "F. 1:1(0) ack %u win 257", (unsigned)len + 2);
+	snprintf(spec, sizeof(spec), ". %u:%u(0) ack 2 win 502", (unsigned)len + 2, (unsigned)len + 2);
+	ts_expect(t, spec);
+	ts_advance_ms(t, 60000);        /* TIME_WAIT's end */
+	ts_free(t);
+}
+
+static void test_iw10_short_response(void **state)
+{
+	(void)state;
+	iw10(7300);
+}
+
+static void test_iw10_base_case(void **state)
+{
+	(void)state;
+	iw10(14600);
+}
+
+/* mss/mss-getsockopt-tcp_maxseg-server-ts.pkt: TCP_MAXSEG on an accepted
+ * connection with timestamps is the MSS less the option's 12 bytes, the
+ * size of the segments sent: 1448 and a 1500-byte write goes as 1448 and
+ * 52. Linux 6.18, a TAP peer offering MSS 1460 with timestamps: 1448, and
+ * the same two segments. (The copy the FreeBSD suite carries says 1460.) */
+static void test_maxseg_server_ts(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *l = ts_listen(t, 1), *c;
+	int v = 0;
+
+	(void)state;
+	c = ts_accept_one(t, l);
+	tcp_close(l, t->h->now);
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1448);
+	assert_int_equal(tcp_send(c, buf, 1500, t->h->now), 1500);
+	ts_expect(t, ". 1:1449(1448) ack 1 win * <nop,nop,TS val * ecr *>");
+	ts_expect(t, "P. 1449:1501(52) ack 1 win * <nop,nop,TS val * ecr *>");
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+/* mss/mss-getsockopt-tcp_maxseg-client-ts.pkt: on the active side, the
+ * peer's MSS 1100 less the timestamp option, 1088. Linux 6.18, a TAP peer's
+ * SYN-ACK with MSS 1100 and timestamps: 1088. (The FreeBSD suite's copy
+ * says 1100.) */
+static void test_maxseg_client_ts(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c;
+	int v = 0;
+
+	(void)state;
+	c = ts_syn_sent(t);
+	ts_inject(t, "S. 0:0(0) ack 1 win 32792 <mss 1100,sackOK,TS val 200 ecr 0,nop,wscale 7>");
+	ts_expect(t, ". 1:1(0) ack 1 win 502 <nop,nop,TS val * ecr 200>");
+	assert_int_equal(tcp_getopt(c, TCP_OPT_MAXSEG, &v), 0);
+	assert_int_equal(v, 1088);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rcv_rtt_with_timestamps),
 		cmocka_unit_test(test_rcv_rtt_without_timestamps),
+		cmocka_unit_test(test_http_get_nonblocking_ts),
+		cmocka_unit_test(test_iw10_short_response),
+		cmocka_unit_test(test_iw10_base_case),
+		cmocka_unit_test(test_maxseg_server_ts),
+		cmocka_unit_test(test_maxseg_client_ts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

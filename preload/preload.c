@@ -862,9 +862,15 @@ static void init(void)
 	{
 		/* Ours, for an exec that drops it (exec_env). */
 		const char *lp = getenv("LD_PRELOAD");
+		size_t n = lp ? strlen(lp) : 0;
 
-		if (lp && strlen(lp) + sizeof("LD_PRELOAD=") <= sizeof(preload_var))
-			snprintf(preload_var, sizeof(preload_var), "LD_PRELOAD=%s", lp);
+		/* Not snprintf: its first call in a process faults in the
+		 * pages of stdio's formatting code, a start's cost for every
+		 * program the preload runs. */
+		if (lp && n + sizeof("LD_PRELOAD=") <= sizeof(preload_var)) {
+			memcpy(preload_var, "LD_PRELOAD=", sizeof("LD_PRELOAD=") - 1);
+			memcpy(preload_var + sizeof("LD_PRELOAD=") - 1, lp, n + 1);
+		}
 	}
 	note = getenv(EXPOSED_VAR);
 	if (note) {

@@ -62,6 +62,19 @@ void sys_fd_forget(int fd)
 	}
 }
 
+int sys_fd_internal(int *fds, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < FDREG_MAX; i++) {
+		int v = __atomic_load_n(&internal_fds[i], __ATOMIC_ACQUIRE);
+
+		if (v > 0 && n < max)
+			fds[n++] = v - 1;
+	}
+	return n;
+}
+
 int sys_fd_is_internal(int fd)
 {
 	if (fd < 0 || __atomic_load_n(&internal_count, __ATOMIC_RELAXED) == 0)

@@ -105,5 +105,7 @@ int sys_fd_hide(int fd);
 void sys_fd_forget(int fd);
 /* True when fd is one of the stack's own descriptors. */
 int sys_fd_is_internal(int fd);
+/* The stack's own descriptors, up to max of them into fds; how many. */
+int sys_fd_internal(int *fds, int max);
 
 #endif

@@ -4,6 +4,7 @@
 #include "stack/host/keeper.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,15 +41,55 @@ static bool harmless(int fd)
 	return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode));
 }
 
+static int cmp_fd(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every fd but keep's, the registered ones and 2 when keep_err, with one
+ * close_range() per gap between them: the library's own fds sit near the
+ * descriptor limit, so a walk of /proc/self/fd reads a table thousands of
+ * entries long, at every program's exit. 0, or -1 when the kernel has no
+ * close_range (before Linux 5.9; nothing was closed then). */
+static int close_gaps(const int *keep, unsigned n, bool keep_err)
+{
+	static int all[KEEPER_MAX_FDS + 64 + 1];
+	unsigned m = 0;
+	unsigned lo = 0;
+
+	for (unsigned i = 0; i < n && m < KEEPER_MAX_FDS; i++)
+		if (keep[i] >= 0)
+			all[m++] = keep[i];
+	m += (unsigned)sys_fd_internal(all + m, 64);
+	if (keep_err)
+		all[m++] = 2;
+	qsort(all, m, sizeof(all[0]), cmp_fd);
+	for (unsigned i = 0; i <= m; i++) {
+		unsigned hi = i < m ? (unsigned)all[i] : ~0u;
+
+		if (i < m && (unsigned)all[i] < lo)
+			continue;       /* listed twice */
+		if (hi > lo && SYSC(SYS_close_range, lo, i < m ? hi - 1 : hi, 0) == -ENOSYS)
+			return -1;
+		if (i < m)
+			lo = hi + 1;
+	}
+	return 0;
+}
+
 /* Every fd that is not the stack's is closed; 0, 1 and 2 (unless harmless)
  * become /dev/null, so that nothing the keeper opens lands on them. */
 static void keeper_close_fds(const int *keep, unsigned n)
 {
 	bool keep_err = harmless(2);
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = NULL;
 	long null;
 
-	if (d) {
+	if (close_gaps(keep, n, keep_err) == 0) {
+		/* Done in a few calls. */
+	} else if ((d = opendir("/proc/self/fd"))) {
 		struct dirent *e;
 		int self = dirfd(d);
 

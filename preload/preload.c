@@ -155,15 +155,15 @@
 	X(getifaddrs, int, (struct ifaddrs **)) \
 	X(if_nameindex, struct if_nameindex *, (void))
 
-#define REAL_DECL(name, ret, args) static ret (*real_##name) args;
+#define REAL_DECL(name, ret, args) SHIM_START_DATA static ret (*real_##name) args;
 REAL_LIST(REAL_DECL)
 #undef REAL_DECL
 /* Used, not interposed. */
-static ssize_t (*real_pread)(int, void *, size_t, off_t);
-static off_t (*real_lseek)(int, off_t, int);
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
-static long (*real_syscall_fn)(long, ...);
-static uintptr_t self_lo, self_hi;      /* this library's code, once init() found it (syscall) */
+SHIM_START_DATA static ssize_t (*real_pread)(int, void *, size_t, off_t);
+SHIM_START_DATA static off_t (*real_lseek)(int, off_t, int);
+SHIM_START_DATA static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+SHIM_START_DATA static long (*real_syscall_fn)(long, ...);
+SHIM_START_DATA static uintptr_t self_lo, self_hi;      /* this library's code, once init() found it (syscall) */
 static int self_range_cb(struct dl_phdr_info *info, size_t size, void *data);
 
 /* Exported wrappers are declared here (our own prototypes for the few that
@@ -186,8 +186,8 @@ sighandler_t __sysv_signal(int sig, sighandler_t handler);
 extern void __chk_fail(void) __attribute__((noreturn));
 long syscall(long nr, ...);
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static bool enabled;                    /* written once under init_once */
+SHIM_START_DATA static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+SHIM_START_DATA static bool enabled;                    /* written once under init_once */
 /* This thread's calls into the library: shim_depth (shim.h); the program's
  * own code runs at shim_depth_base (0, or a handler's depth). */
 static inline bool outside(void)
@@ -209,11 +209,11 @@ static inline void depth_leave(void)
 /* The stack lock exists before the stack does (the shim takes it from its
  * first call); the runner is created under it and uses it. The wake-ups the
  * shim collected under it go out after each unlock (stack/CONCURRENCY.md). */
-static struct stack_lock lock;
-static struct runner *runner;       /* under lock; NULL before start, after stop, in a fork child */
+SHIM_START_DATA static struct stack_lock lock;
+SHIM_START_DATA static struct runner *runner;       /* under lock; NULL before start, after stop, in a fork child */
 /* From the settings read when the stack starts (host_start, under lock); read again at exit. */
 static uint32_t spin_us;
-static uint64_t exit_linger_us;
+SHIM_START_DATA static uint64_t exit_linger_us;
 
 static const char *env_get(const char *name)
 {
@@ -594,13 +594,13 @@ struct fault_disp {
 #define FAULT_SA_RESTORER 0
 #endif
 
-static atomic_flag fault_lock = ATOMIC_FLAG_INIT;
+SHIM_START_DATA static atomic_flag fault_lock = ATOMIC_FLAG_INIT;
 static struct fault_disp fault_pool[FAULT_POOL];      /* under fault_lock */
-static unsigned fault_pool_used;                       /* under fault_lock */
-static struct fault_disp *fault_disps;                 /* under fault_lock */
-static _Atomic(const struct fault_disp *) fault_prog[2];   /* SIGSEGV, SIGBUS */
+SHIM_START_DATA static unsigned fault_pool_used;                       /* under fault_lock */
+SHIM_START_DATA static struct fault_disp *fault_disps;                 /* under fault_lock */
+SHIM_START_DATA static _Atomic(const struct fault_disp *) fault_prog[2];   /* SIGSEGV, SIGBUS */
 static const struct fault_disp fault_dfl = { .act = { .sa_handler = SIG_DFL } };
-static atomic_bool fault_on;                           /* our handler is installed */
+SHIM_START_DATA static atomic_bool fault_on;                           /* our handler is installed */
 
 static int fault_index(int sig)
 {

@@ -33,23 +33,23 @@
 #define SHIM_CHUNK (1 << SHIM_CHUNK_BITS)
 #define SHIM_FD_MAX (1 << 20)   /* Linux's default nr_open: no fd can be larger */
 
-struct shim_libc shim_libc;
-struct shim_host shim_host;
+SHIM_START_DATA struct shim_libc shim_libc;
+SHIM_START_DATA struct shim_host shim_host;
 
 static _Atomic(_Atomic(struct shim_obj *) *) shim_tab[SHIM_FD_MAX / SHIM_CHUNK];
 static atomic_int shim_tab_high;      /* one past the highest fd ever installed */
-static atomic_bool shim_ready;
+SHIM_START_DATA static atomic_bool shim_ready;
 
 static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Under the stack lock. */
-static bool stack_running;
+SHIM_START_DATA static bool stack_running;
 /* The stack's address once it started: a fork child (no stack object of
  * its own) answers with it too (shim_stack_addr). */
 static _Atomic uint32_t stack_addr;
 static int start_err;               /* -errno once a start failed, or after exit */
-static pid_t init_pid;
-static bool forked;                 /* this is a fork() child (set by the atfork handler) */
+SHIM_START_DATA static pid_t init_pid;
+SHIM_START_DATA static bool forked; /* this is a fork() child (set by the atfork handler) */
 /* A fork child whose parent had no stack, nor a stack it joined: it may
  * become a process with a stack of its own (shim_fork_promote). */
 static bool fork_fresh;

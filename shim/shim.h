@@ -125,7 +125,16 @@ struct tcp_conn;
 struct udp_sock;
 struct relay_cb;
 
+/* Variables that every preloaded process writes in the library's
+ * constructor, the same ones whether it ever makes a socket or not: kept
+ * together in .data, on the page of the GOT that the loader's relocation
+ * has written already, where in .bss they were spread over four pages and
+ * each first touch was a page fault (a program that never makes a socket
+ * pays them too: a shell script's every command), at start and at exit. */
+#define SHIM_START_DATA __attribute__((section(".data.pstack_start")))
+
 /* Not an errno: "make the real call". */
+
 #define SHIM_PASS (-100000)
 
 struct shim_libc {

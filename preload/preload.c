@@ -706,19 +706,23 @@ static const int fault_sigs[2] = { SIGSEGV, SIGBUS };
 /* Installs the handler (init), keeping what was there as the program's. */
 static void fault_start(void)
 {
-	for (int i = 0; i < 2; i++) {
-		struct sigaction old;
-		const struct fault_disp *d;
-		sigset_t mask;
+	struct sigaction old[2];
+	const struct fault_disp *d[2];
+	sigset_t mask;
 
-		if (real_sigaction(fault_sigs[i], NULL, &old) < 0)
+	for (int i = 0; i < 2; i++)
+		if (real_sigaction(fault_sigs[i], NULL, &old[i]) < 0)
 			return;
-		fault_lock_take(&mask);
-		d = fault_record(&old);
-		fault_lock_give(&mask);
-		if (!d)
+	/* One hold of the lock for both records: each take and give is a
+	 * signal mask change, a system call of every program's start. */
+	fault_lock_take(&mask);
+	for (int i = 0; i < 2; i++)
+		d[i] = fault_record(&old[i]);
+	fault_lock_give(&mask);
+	for (int i = 0; i < 2; i++) {
+		if (!d[i])
 			return;
-		atomic_store(&fault_prog[i], d);
+		atomic_store(&fault_prog[i], d[i]);
 	}
 	for (int i = 0; i < 2; i++)
 		if (fault_install(fault_sigs[i], &atomic_load(&fault_prog[i])->act, NULL) < 0)

@@ -1320,7 +1320,7 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint32_t wnd_room, avail, rec, len, gap, cap;
 		bool fin_now, retrans, grow;
 		uint8_t flags = TCP_ACK;
-		tcp_seq seq, grow_lim;
+		tcp_seq seq, grow_lim = 0;
 
 		if (stack_tx_full(c->s)) {
 			/* The queue to the device holds enough: this

@@ -1943,6 +1943,9 @@ void shim_fork_child(void)
 		if (o && o->kind == SHIM_OBJ_SOCK) {
 			struct shim_sock *k = (struct shim_sock *)o;
 
+			/* A send of another thread may have held it (its copy
+			 * without the stack lock): that thread is not here. */
+			pthread_mutex_init(&k->send_mu, NULL);
 			/* Bound and nothing more (varnishd's manager binds, the
 			 * child it forks listens): the child's listen() or
 			 * connect() asks the parent's stack, as a joiner's do,

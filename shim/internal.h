@@ -8,6 +8,7 @@
 #ifndef PSTACK_SHIM_INTERNAL_H
 #define PSTACK_SHIM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,6 +77,11 @@ struct shim_sock {
 	struct shim_obj obj;
 	int family;             /* AF_INET or AF_INET6 */
 	int type;               /* SOCK_STREAM or SOCK_DGRAM */
+	/* Held by a TCP send from its claim of the send queue's room to its
+	 * commit (tcp_sendv_unlocked), the copy in between made without the
+	 * stack lock; taken with trylock under the stack lock, waited for
+	 * without it (stack/CONCURRENCY.md, "The send copy"). */
+	pthread_mutex_t send_mu;
 	/* Below: under the stack lock. */
 	struct tcp_conn *tcp;   /* NULL until the stack object exists */
 	struct udp_sock *udp;

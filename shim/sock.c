@@ -47,6 +47,7 @@
 #include "stack/core/log.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_ring.h"
 #include "stack/core/udp.h"
 #include "stack/dev/sysc.h"
 #include "stack/host/relay.h"
@@ -380,6 +381,7 @@ static void sock_free(struct shim_obj *o)
 	/* A failed connect's share (expose.c, share_failed): the owner's. */
 	if (k->fail_share && shim_proc_state() == SHIM_PROC_OWNER)
 		relay_share_free(k->share);
+	pthread_mutex_destroy(&k->send_mu);
 	free(k);
 }
 
@@ -467,6 +469,7 @@ struct shim_sock *shim_sock_new(int family, int type, bool nonblock)
 	k->wake.ctx = k;
 	k->wake.urgent = sock_urgent;
 	shim_wq_init(&k->wq);
+	pthread_mutex_init(&k->send_mu, NULL);
 	atomic_init(&k->kfd, -1);
 	atomic_init(&k->join_fd, -1);
 	atomic_init(&k->lo_fd, -1);
@@ -2353,6 +2356,83 @@ static void tcp_tx_mark(struct shim_sock *k, int flags, const struct tx_cmsgs *c
 		k->zc_next++;
 }
 
+/* Copies n bytes gathered from v into a send queue's lent room. */
+static int claim_fill(const struct tcp_ring_claim *cl, const struct sock_iov *v, int cnt, size_t n)
+{
+	size_t r = 0, at = 0;
+
+	for (int i = 0; i < cnt && n; i++) {
+		const char *p = v[i].base;
+		size_t left = v[i].len < n ? v[i].len : n;
+
+		n -= left;
+		while (left) {
+			size_t run = cl->len[r] - at < left ? cl->len[r] - at : left;
+			int rc = shim_copy(cl->p[r] + at, p, run);
+
+			if (rc)
+				return rc;
+			p += run;
+			left -= run;
+			at += run;
+			if (at == cl->len[r]) {
+				r++;
+				at = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Stack lock held (let go and taken again). tcp_sendv with the copy made
+ * without the stack lock (stack/CONCURRENCY.md, "The send copy"): the room
+ * claimed under the lock, the program's bytes copied into it without, and
+ * counted and pushed under the lock again. k's send_mu keeps the other
+ * senders of the socket out meanwhile (Linux's lock_sock); one that finds
+ * it taken without a claim out (a sender waiting for a claim to end, for
+ * a moment) copies under the lock as before.
+ */
+static long tcp_sendv_unlocked(struct shim_sock *k, struct sock_iov *v, int cnt)
+{
+	struct tcp_conn *c = k->tcp;
+	struct tcp_ring_claim cl;
+	size_t len = iov_total(v, cnt);
+	long n;
+	int rc;
+
+	if (pthread_mutex_trylock(&k->send_mu) != 0)
+		return tcp_sendv(c, v, cnt, shim_now());
+	n = tcp_send_claim(c, len, &cl);
+	if (n <= 0) {
+		pthread_mutex_unlock(&k->send_mu);
+		return n;
+	}
+	shim_unlock();
+	rc = claim_fill(&cl, v, cnt, cl.n);
+	shim_lock();
+	if (k->tcp != c) {
+		/* Closed meanwhile by another thread (tcp_close took the claim
+		 * back): only the claim's reference on the memory is ours. */
+		tcp_ring_claim_drop(&cl);
+		n = rc ? rc : -EBADF;
+	} else {
+		n = tcp_send_commit(c, &cl, len, rc, shim_now());
+	}
+	pthread_mutex_unlock(&k->send_mu);
+	return n;
+}
+
+/* Stack lock held (let go and taken again): waits until the send of another
+ * thread that claimed k's send queue has committed. */
+static void tcp_wait_claim(struct shim_sock *k)
+{
+	shim_unlock();
+	pthread_mutex_lock(&k->send_mu);
+	pthread_mutex_unlock(&k->send_mu);
+	shim_lock();
+}
+
 /* Stack lock held. -EPIPE: the caller raises SIGPIPE (sock_send). v is the
  * caller's copy, moved on as bytes go. */
 static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt, int flags)
@@ -2388,10 +2468,20 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 		}
 		if (!k->tcp)
 			return total ? (ssize_t)total : -EBADF;
+		/* Exposed while a copy ran without the lock: the rest is the
+		 * kernel fd's (the relay's writes come after what went in). */
+		if (total && shim_exposed(k))
+			return (ssize_t)total;
 		/* Linux (tcp_sendmsg_locked, do_error): after a partial send the
 		 * pending error stays for the next call. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			return (ssize_t)total;
+		/* Another thread's send is copying into the queue (Linux's
+		 * lock_sock would hold this one until it is done). */
+		if (tcp_send_claimed(k->tcp)) {
+			tcp_wait_claim(k);
+			continue;
+		}
 		/* MSG_MORE: the partial segment at the end waits (Linux's
 		 * TCP_NAGLE_CORK for this call); a call without it sends it. */
 		tcp_set_more(k->tcp, (flags & MSG_MORE) != 0);
@@ -2402,7 +2492,7 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 		if ((flags & MSG_OOB) && v < last)
 			n = tcp_sendv(k->tcp, v, (int)(last - v), shim_now());
 		else
-			n = (flags & MSG_OOB ? tcp_sendv_urg : tcp_sendv)(k->tcp, v, cnt, shim_now());
+			n = flags & MSG_OOB ? tcp_sendv_urg(k->tcp, v, cnt, shim_now()) : tcp_sendv_unlocked(k, v, cnt);
 		if (n > 0) {
 			total += (size_t)n;
 			iov_advance(&v, &cnt, (size_t)n);

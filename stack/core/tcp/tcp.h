@@ -199,6 +199,20 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t len, unsigned flags, uint64_
  * stack's copy (stack_set_copy): what one call moves is copied whole or not
  * at all, so -EFAULT leaves the queues as they were. */
 long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now);
+/*
+ * tcp_sendv in two steps, for a copy made without the stack lock (see
+ * stack/CONCURRENCY.md): tcp_send_claim makes tcp_sendv's checks and lends
+ * room for up to len bytes in the send queue (the bytes lent, or tcp_sendv's
+ * errors); the caller copies into cl's ranges and tcp_send_commit queues
+ * them (copy_err: the copy's -EFAULT, nothing queued) and pushes them, or
+ * answers the error a reset or shutdown meanwhile left. len: the write's.
+ */
+struct tcp_ring_claim;
+long tcp_send_claim(struct tcp_conn *c, size_t len, struct tcp_ring_claim *cl);
+long tcp_send_commit(struct tcp_conn *c, struct tcp_ring_claim *cl, size_t len, int copy_err, uint64_t now);
+/* Whether a send's claim is out (between tcp_send_claim and its commit):
+ * the other writers of the connection wait for it. */
+bool tcp_send_claimed(const struct tcp_conn *c);
 /* MSG_EOR: the data written so far ends a record; what is written next never
  * shares a segment with it (Linux's eor skb). */
 void tcp_mark_eor(struct tcp_conn *c);

@@ -192,6 +192,7 @@ void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 	r->mem = mem;
 	r->chunks = r->last = NULL;
 	r->chunk_mem = 0;
+	r->claimed = 0;
 }
 
 size_t tcp_ring_mem(const struct tcp_ring *r)
@@ -285,7 +286,7 @@ void tcp_ring_free(struct tcp_ring *r)
 
 	blk_put(r->buf);
 	r->buf = NULL;
-	r->cap = r->head = r->len = r->blen = r->resv = 0;
+	r->cap = r->head = r->len = r->blen = r->resv = r->claimed = 0;
 	while (r->chunks) {
 		struct tcp_ring_chunk *k = r->chunks;
 
@@ -442,6 +443,8 @@ size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
 	const uint8_t *p = src;
 	size_t tail, first;
 
+	if (r->claimed)
+		return 0;       /* a writer's room is lent (tcp_ring_claim): none for others */
 	if (n > tcp_ring_space(r))
 		n = tcp_ring_space(r);
 	if (r->chunks) {
@@ -603,6 +606,8 @@ long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size
 {
 	int rc;
 
+	if (r->claimed)
+		return 0;       /* as tcp_ring_write */
 	if (n > tcp_ring_space(r))
 		n = tcp_ring_space(r);
 	if (r->chunks) {
@@ -684,7 +689,7 @@ void tcp_ring_consume(struct tcp_ring *r, size_t n)
 {
 	size_t take = n < r->blen ? n : r->blen, old;
 
-	if (take == r->blen) {
+	if (take == r->blen && !r->claimed) {
 		r->head = 0;
 		r->blen = 0;
 	} else {
@@ -720,7 +725,7 @@ void tcp_ring_reclaim(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
-	if (r->blen || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
+	if (r->blen || r->claimed || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
 		return;
 	/* The reservation stays: it is a promise made to the peer. */
 	blk_put(r->buf);
@@ -741,7 +746,7 @@ void tcp_ring_fit(struct tcp_ring *r)
 	size_t ncap = fit_cap(r), old;
 	uint8_t *nb;
 
-	if (r->cap <= ncap || r->blen > ncap || ncap < r->min)
+	if (r->cap <= ncap || r->blen > ncap || ncap < r->min || r->claimed)
 		return;
 	nb = blk_alloc(ncap);
 	if (!nb)
@@ -753,4 +758,53 @@ void tcp_ring_fit(struct tcp_ring *r)
 	r->cap = ncap;
 	r->head = 0;
 	ring_recharge(r, old);
+}
+
+size_t tcp_ring_claim(struct tcp_ring *r, size_t n, struct tcp_ring_claim *cl)
+{
+	size_t tail, first;
+
+	cl->n = 0;
+	if (r->chunks || r->claimed)
+		return 0;
+	if (n > tcp_ring_space(r))
+		n = tcp_ring_space(r);
+	if (r->blen + n > r->cap)
+		ring_grow(r, r->blen + n);
+	if (r->blen + n > r->cap)
+		n = r->cap - r->blen;
+	if (!n)
+		return 0;
+	tail = (r->head + r->blen) % r->cap;
+	first = r->cap - tail < n ? r->cap - tail : n;
+	cl->p[0] = r->buf + tail;
+	cl->len[0] = first;
+	cl->p[1] = r->buf;
+	cl->len[1] = n - first;
+	cl->n = n;
+	__atomic_add_fetch(&blk_of(r->buf)->refs, 1, __ATOMIC_RELAXED);
+	cl->owner = blk_of(r->buf);
+	r->claimed = n;
+	return n;
+}
+
+size_t tcp_ring_commit(struct tcp_ring *r, struct tcp_ring_claim *cl, size_t n)
+{
+	if (!cl->n)
+		return 0;
+	if (!r->claimed || !r->buf || blk_of(r->buf) != cl->owner)
+		n = 0;          /* the ring was freed meanwhile */
+	r->claimed = 0;
+	r->blen += n;
+	r->len += n;
+	tcp_ring_release(cl->owner);
+	cl->n = 0;
+	return n;
+}
+
+void tcp_ring_claim_drop(struct tcp_ring_claim *cl)
+{
+	if (cl->n)
+		tcp_ring_release(cl->owner);
+	cl->n = 0;
 }

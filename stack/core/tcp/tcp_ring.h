@@ -81,6 +81,16 @@ struct tcp_ring {
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */
 	struct tcp_ring_chunk *chunks, *last;  /* bytes held outside buf, after blen (NULL: none) */
 	size_t chunk_mem;       /* their truesizes */
+	size_t claimed; /* bytes after blen a writer copies into without the lock (tcp_ring_claim); 0: none */
+};
+
+/* Room after a ring's bytes lent to a writer that copies into it without
+ * the stack lock (tcp_ring_claim), until tcp_ring_commit. */
+struct tcp_ring_claim {
+	uint8_t *p[2];
+	size_t len[2];
+	size_t n;
+	void *owner;            /* a reference on the ring's block */
 };
 
 void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem);
@@ -124,6 +134,22 @@ int tcp_ring_peekv(const struct tcp_ring *r, size_t off, const struct sock_iov *
 int tcp_ring_hold(const struct tcp_ring *r, size_t off, size_t n, const uint8_t *p[2], size_t len[2],
 		  void **owner);
 void tcp_ring_release(void *owner);
+/*
+ * Lends the room for up to n bytes after the ring's own (fewer as
+ * tcp_ring_write) to a writer that fills it without the stack lock: the
+ * ring's memory does not move until tcp_ring_commit (no growth, fit,
+ * reclaim, nor a consume that moves head), and a reference on its block
+ * keeps the room writable if the ring is freed meanwhile. Returns the bytes
+ * lent (0: none, nothing held). One claim at a time, on a ring without
+ * chunks (a send ring).
+ */
+size_t tcp_ring_claim(struct tcp_ring *r, size_t n, struct tcp_ring_claim *cl);
+/* Ends a claim: the first n of its bytes (n <= cl->n) become the ring's,
+ * unless the ring let go of the claim meanwhile (freed): returns the bytes
+ * added. Drops the claim's reference. */
+size_t tcp_ring_commit(struct tcp_ring *r, struct tcp_ring_claim *cl, size_t n);
+/* Ends a claim whose ring is gone: drops its reference only. */
+void tcp_ring_claim_drop(struct tcp_ring_claim *cl);
 /* Drops n bytes from the front (n <= len). */
 void tcp_ring_consume(struct tcp_ring *r, size_t n);
 /* Sets the reservation to bytes (at most the limit): what the ring must be

@@ -544,13 +544,9 @@ static void rate_check_app_limited(struct tcp_conn *c)
 		c->app_limited = c->delivered + inflight ? c->delivered + inflight : 1;
 }
 
-long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
+/* What a send finds before it queues anything: 0, or its error. */
+static long send_check(struct tcp_conn *c)
 {
-	size_t len = iov_len(v, cnt);
-	long n;
-
-	stack_assert_locked();
-	rate_check_app_limited(c);
 	if (c->err) {
 		int e = c->err;
 
@@ -567,10 +563,10 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 	switch (c->state) {
 	case TCP_STATE_ESTABLISHED:
 	case TCP_STATE_CLOSE_WAIT:
-		break;
+		return 0;
 	case TCP_STATE_SYN_RECEIVED:
 		if (c->tfo)
-			break;  /* Linux's tcp_passive_fastopen: no wait for the handshake */
+			return 0;  /* Linux's tcp_passive_fastopen: no wait for the handshake */
 		return -EAGAIN;
 	case TCP_STATE_SYN_SENT:
 		return -EAGAIN;
@@ -581,6 +577,29 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 	default:
 		return -EPIPE;
 	}
+}
+
+/* After n bytes (> 0) of a write of len went into the send queue. */
+static void send_queued(struct tcp_conn *c, size_t n, size_t len, uint64_t now)
+{
+	/* Linux's tcp_sendmsg_locked sets SOCK_NOSPACE when it stops for
+	 * room, before it pushes what it copied: a short write too. */
+	if (n < len)
+		c->nospace = true;
+	tcp_chrono_start(c, TCP_CHRONO_BUSY, now);  /* Linux's tcp_add_write_queue_tail */
+	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
+	tcp_output_burst(c, now, TCP_APP_BURST);
+}
+
+long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t now)
+{
+	size_t len = iov_len(v, cnt);
+	long n;
+
+	stack_assert_locked();
+	rate_check_app_limited(c);
+	if ((n = send_check(c)) != 0)
+		return n;
 	if (!len)
 		return 0;
 	len = lowat_room(c, len);
@@ -593,14 +612,52 @@ long tcp_sendv(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64_t n
 		c->nospace = true;      /* Linux's SOCK_NOSPACE */
 		return -EAGAIN;
 	}
-	/* Linux's tcp_sendmsg_locked sets SOCK_NOSPACE when it stops for
-	 * room, before it pushes what it copied: a short write too. */
-	if ((size_t)n < iov_len(v, cnt))
-		c->nospace = true;
-	tcp_chrono_start(c, TCP_CHRONO_BUSY, now);  /* Linux's tcp_add_write_queue_tail */
-	tcp_psh_note_write(c, tcp_snd_end(c) - (uint32_t)n, tcp_snd_end(c));
-	tcp_output_burst(c, now, TCP_APP_BURST);
+	send_queued(c, (size_t)n, iov_len(v, cnt), now);
 	return n;
+}
+
+long tcp_send_claim(struct tcp_conn *c, size_t len, struct tcp_ring_claim *cl)
+{
+	long n;
+
+	stack_assert_locked();
+	cl->n = 0;
+	rate_check_app_limited(c);
+	if ((n = send_check(c)) != 0)
+		return n;
+	if (!len)
+		return 0;
+	len = lowat_room(c, len);
+	n = len ? (long)tcp_ring_claim(&c->sndq, len, cl) : 0;
+	if (!n) {
+		c->nospace = true;      /* Linux's SOCK_NOSPACE */
+		return -EAGAIN;
+	}
+	return n;
+}
+
+bool tcp_send_claimed(const struct tcp_conn *c)
+{
+	return c->sndq.claimed != 0;
+}
+
+long tcp_send_commit(struct tcp_conn *c, struct tcp_ring_claim *cl, size_t len, int copy_err, uint64_t now)
+{
+	size_t claimed = cl->n, n;
+	long e;
+
+	stack_assert_locked();
+	/* A reset, a shutdown or an error meanwhile: the bytes are not the
+	 * connection's (Linux's lock_sock would have kept them out until
+	 * the copy was in). */
+	e = copy_err ? copy_err : send_check(c);
+	n = tcp_ring_commit(&c->sndq, cl, e ? 0 : claimed);
+	if (e)
+		return e;
+	if (!n)
+		return -EPIPE;
+	send_queued(c, n, len, now);
+	return (long)n;
 }
 
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len, uint64_t now)
@@ -946,6 +1003,9 @@ struct tcp_conn *tcp_find_bound(struct stack *s, const struct ip4_endpoint *loca
 void tcp_close(struct tcp_conn *c, uint64_t now)
 {
 	stack_assert_locked();
+	/* A send of this socket copying without the lock (tcp_send_claim)
+	 * does not come back to this connection: its room is not lent any more. */
+	c->sndq.claimed = 0;
 	if (c->shares) {
 		/* Another holder keeps it (tcp_share), with its events: the
 		 * first holder's again when the new one's were cleared (it

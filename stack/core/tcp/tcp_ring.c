@@ -438,6 +438,22 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 	r->grown_at = r->limit;
 }
 
+/* Room for n bytes after the ring's own (growing it first when it may):
+ * how many fit, at most n, and where they go: from *tail, *first of them
+ * before the end of the allocation, the rest from its start. */
+static size_t ring_tail_room(struct tcp_ring *r, size_t n, size_t *tail, size_t *first)
+{
+	if (r->blen + n > r->cap)
+		ring_grow(r, r->blen + n);
+	if (r->blen + n > r->cap)
+		n = r->cap - r->blen;
+	if (!n)
+		return 0;
+	*tail = (r->head + r->blen) % r->cap;
+	*first = r->cap - *tail < n ? r->cap - *tail : n;
+	return n;
+}
+
 size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
 {
 	const uint8_t *p = src;
@@ -463,14 +479,8 @@ size_t tcp_ring_write(struct tcp_ring *r, const void *src, size_t n)
 		}
 		return done;
 	}
-	if (r->blen + n > r->cap)
-		ring_grow(r, r->blen + n);
-	if (r->blen + n > r->cap)
-		n = r->cap - r->blen;
-	if (!n)
+	if (!(n = ring_tail_room(r, n, &tail, &first)))
 		return 0;
-	tail = (r->head + r->blen) % r->cap;
-	first = r->cap - tail < n ? r->cap - tail : n;
 	stack_copy_bytes(r->buf + tail, p, first);
 	if (n > first)
 		stack_copy_bytes(r->buf, p + first, n - first);
@@ -604,6 +614,7 @@ static int ring_gatherv(uint8_t *dst, const struct sock_iov *v, int cnt, size_t 
 
 long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size_t n, sock_copy_fn copy)
 {
+	size_t tail, first;
 	int rc;
 
 	if (r->claimed)
@@ -626,15 +637,11 @@ long tcp_ring_writev(struct tcp_ring *r, const struct sock_iov *v, int cnt, size
 		free(tmp);
 		return rc ? rc : (long)done;
 	}
-	if (r->blen + n > r->cap)
-		ring_grow(r, r->blen + n);
-	if (r->blen + n > r->cap)
-		n = r->cap - r->blen;
-	if (!n)
+	if (!(n = ring_tail_room(r, n, &tail, &first)))
 		return 0;
 	/* The length moves only once every byte is in: a copy that fails
 	 * leaves the ring as it was. */
-	rc = ring_copyv(r->buf, r->cap, (r->head + r->blen) % r->cap, v, cnt, n, copy);
+	rc = ring_copyv(r->buf, r->cap, tail, v, cnt, n, copy);
 	if (rc)
 		return rc;
 	r->blen += n;
@@ -769,14 +776,8 @@ size_t tcp_ring_claim(struct tcp_ring *r, size_t n, struct tcp_ring_claim *cl)
 		return 0;
 	if (n > tcp_ring_space(r))
 		n = tcp_ring_space(r);
-	if (r->blen + n > r->cap)
-		ring_grow(r, r->blen + n);
-	if (r->blen + n > r->cap)
-		n = r->cap - r->blen;
-	if (!n)
+	if (!(n = ring_tail_room(r, n, &tail, &first)))
 		return 0;
-	tail = (r->head + r->blen) % r->cap;
-	first = r->cap - tail < n ? r->cap - tail : n;
 	cl->p[0] = r->buf + tail;
 	cl->len[0] = first;
 	cl->p[1] = r->buf;

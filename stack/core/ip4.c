@@ -132,7 +132,7 @@ uint32_t ip4_pmtu(const struct stack *s, uint32_t dst, uint64_t now)
 
 	/* This host (ip4_output delivers it here): Linux routes it over lo,
 	 * whose MTU the route caps at IP_MAX_MTU. */
-	if ((dst == s->cfg.addr && dst) || ip4_is_loopback(dst))
+	if (ip4_is_local(dst, s->cfg.addr))
 		return IP4_LOCAL_MTU;
 	e = pmtu_find(s, dst, now);
 
@@ -662,7 +662,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	}
 	/* Our address and 127.0.0.0/8 (a transport reaches those only as
 	 * this host: ip4_this_host) are delivered here. */
-	if ((dst == s->cfg.addr && dst != 0) || ip4_is_loopback(dst))
+	if (ip4_is_local(dst, s->cfg.addr))
 		return ip4_loopback(s, pkb, tx, src);
 	/* RFC 1122 §3.3.1.1: on-link destinations directly, others through the
 	 * gateway. Broadcast and multicast go out on the link as they are. */

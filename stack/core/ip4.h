@@ -105,6 +105,13 @@ static inline bool ip4_is_loopback(uint32_t addr)
 	return (addr >> 24) == 127;
 }
 
+/* This host as a destination: the stack's own address (own, when it has
+ * one) or 127.0.0.0/8. Linux routes both over lo (delivered here, lo's MTU). */
+static inline bool ip4_is_local(uint32_t dst, uint32_t own)
+{
+	return (dst == own && dst != 0) || ip4_is_loopback(dst);
+}
+
 /*
  * INADDR_ANY as a destination is this host, as Linux's route lookup makes
  * it (ip_route_output_key_hash: a local route over loopback): the sender's

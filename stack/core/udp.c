@@ -708,9 +708,7 @@ long udp_sendto(struct udp_sock *u, const void *buf, size_t len, const struct ip
  * else the device's. */
 static uint32_t route_mtu(const struct stack *s, uint32_t dst)
 {
-	if ((dst == s->cfg.addr && dst) || ip4_is_loopback(dst))
-		return IP4_LOCAL_MTU;
-	return s->mtu;
+	return ip4_is_local(dst, s->cfg.addr) ? IP4_LOCAL_MTU : s->mtu;
 }
 
 static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,

@@ -132,6 +132,10 @@ int ctl_join_req_check(const struct ctl_join_req *r, size_t len)
 		return -EINVAL;
 	if (r->bound > 1)
 		return -EINVAL;
+	/* The options are applied as they are (tcp_set_opts): another
+	 * process's bytes, checked as the setters would have. */
+	if (tcp_opts_check(&r->opts))
+		return -EINVAL;
 	return 0;
 }
 

@@ -355,6 +355,11 @@ enum tcp_option {
 /* Checks value and records it in o, the options of a socket whose
  * connection does not exist yet: 0, -EINVAL (out of range), -ENOPROTOOPT. */
 int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int value);
+/* Whether o holds only what sock_opts_default, tcp_opts_set and the shim's
+ * setters leave in it (every bool 0 or 1, each value in its option's
+ * range), for options that come from another process (a joiner's request,
+ * stack/host/ctl.h): 0, or -EINVAL. */
+int tcp_opts_check(const struct sock_opts *o);
 /* An option's value as getsockopt() gives it, from o (Linux's conversions:
  * TCP_DEFER_ACCEPT in whole retransmission periods; for TCP_SYNCNT,
  * TCP_LINGER2 and the keep-alive timers o leaves unset, s's configuration's

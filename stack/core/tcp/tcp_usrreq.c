@@ -1559,6 +1559,49 @@ int tcp_opts_set(struct sock_opts *o, enum tcp_option opt, int v)
 	return -ENOPROTOOPT;
 }
 
+/* A bool's byte as it is in memory: loading a bool that holds anything but
+ * 0 or 1 is undefined behaviour. */
+static bool bool_byte_ok(const bool *b)
+{
+	return *(const unsigned char *)b <= 1;
+}
+
+int tcp_opts_check(const struct sock_opts *o)
+{
+	const bool *bools[] = {
+		&o->reuseaddr, &o->reuseport, &o->broadcast, &o->mc_loop, &o->mc_all, &o->keepalive,
+		&o->nodelay, &o->dontroute, &o->oobinline, &o->recverr, &o->rxq_ovfl, &o->cork, &o->pingpong,
+		&o->fastopen_no_cookie, &o->bind_no_port, &o->udp_cork, &o->inet6,
+	};
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (!bool_byte_ok(bools[i]))
+			return -EINVAL;
+	/* 0 in the ranges below: the stack's default, or a request made
+	 * with ctl_join_req_init's zeroes. */
+	if (o->keepidle < 0 || o->keepidle > 32767 || o->keepintvl < 0 || o->keepintvl > 32767 ||
+	    o->keepcnt < 0 || o->keepcnt > 127)
+		return -EINVAL;
+	if (o->sndbuf < -1 || o->rcvbuf < -1 || o->linger < -1 || o->rcvlowat < 0)
+		return -EINVAL;
+	if (o->pmtudisc > SOCK_PMTUDISC_OMIT || o->save_syn > 2 || o->fastopen_keys > 2 || o->txrehash < -1 ||
+	    o->txrehash > 1)
+		return -EINVAL;
+	if (o->congestion != TCP_CC_CUBIC && o->congestion != TCP_CC_NEWRENO)
+		return -EINVAL;
+	if (o->maxseg && (o->maxseg < TCP_MIN_MSS || o->maxseg > TCP_MAX_USER_MSS))
+		return -EINVAL;
+	if (o->user_timeout_ms > INT32_MAX || o->fastopen_qlen > 4096 || o->syncnt > 127)
+		return -EINVAL;
+	if (o->rto_max_ms && (o->rto_max_ms < 1000 || o->rto_max_ms > TCP_RTO_MAX_US / 1000))
+		return -EINVAL;
+	if (o->linger2 < -1 || o->linger2 > TCP_FIN_TIMEOUT_MAX)
+		return -EINVAL;
+	if (o->window_clamp && o->window_clamp < TCP_MIN_RCVBUF / 2)
+		return -EINVAL;
+	return 0;
+}
+
 void tcp_opts_fastopen_key(struct sock_opts *o, const uint8_t *key, size_t len)
 {
 	if (len != 16 && len != 32)

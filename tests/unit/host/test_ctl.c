@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "stack/core/tcp/tcp.h"
+#include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/udp.h"
 #include "stack/host/ctl.h"
 #include "stack/host/relay.h"
@@ -504,6 +505,54 @@ static void test_join_req_check(void **state)
 	q.op = CTL_JOIN_CONNECT;
 	q.word[0] = 'P';
 	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), -EINVAL);
+
+	/* The options are another process's bytes (fuzz_ctl found a bool
+	 * holding 255 loaded by tcp_set_opts): what the setters can leave
+	 * passes, anything else is refused. */
+	ctl_join_req_init(&q, CTL_JOIN_LISTEN);
+	q.opts = sock_opts_default();
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_MAXSEG, 88), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_LINGER2, -5), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_WINDOW_CLAMP, 1), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_RTO_MAX, 120000), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_CONGESTION, TCP_CC_NEWRENO), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_SAVE_SYN, 2), 0);
+	assert_int_equal(tcp_opts_set(&q.opts, TCP_OPT_PEEK_OFF, -7), 0);
+	assert_int_equal(ctl_join_req_check(&q, sizeof(q)), 0);
+	{
+		struct ctl_join_req b = q;
+
+		memset(&b.opts.nodelay, 255, 1);
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		memset(&b.opts.inet6, 2, 1);
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.congestion = 7;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.pmtudisc = SOCK_PMTUDISC_OMIT + 1;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.keepcnt = -1;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.maxseg = 87;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.rcvbuf = -2;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.fastopen_keys = 3;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.rto_max_ms = 999;
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+		b = q;
+		b.opts.linger2 = 121;   /* TCP_LINGER2 keeps at most 120 */
+		assert_int_equal(ctl_join_req_check(&b, sizeof(b)), -EINVAL);
+	}
 
 	memset(&rep, 0, sizeof(rep));
 	memcpy(rep.word, CTL_JOIN_WORD, sizeof(CTL_JOIN_WORD) - 1);

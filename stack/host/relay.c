@@ -1299,7 +1299,9 @@ static long framed_read(struct relay *rl, size_t size)
 	long n = sys_recvmsg(rl->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	bool req;
 
-	if (n <= 0 || m.msg_controllen == 0)
+	/* An empty message is a datagram of no bytes (io_tx sends it on):
+	 * the fds that came with it are ours to close as well. */
+	if (n < 0 || m.msg_controllen == 0)
 		return n;
 	memset(&h, 0, sizeof(h));
 	if ((size_t)n >= sizeof(h))

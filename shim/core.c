@@ -775,6 +775,12 @@ struct sig_entry {
 static _Atomic(struct sig_entry *) sig_cur[NSIG];
 static struct sig_entry *sig_all[NSIG];
 static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Per signal, a count that an install of a handler (the only change that
+ * puts sig_tramp in the kernel) makes odd before it stores sig_cur and
+ * even again once the kernel has the action: shim_sigaction's plain path
+ * reads sig_cur without sig_mu and tells from it whether an install came
+ * in between. */
+static _Atomic unsigned sig_seq[NSIG];
 
 /* Handlers of this thread running now (sig_tramp): _Fork() and clone()
  * take no lock of ours inside one (preload.c). */
@@ -1210,17 +1216,81 @@ void shim_guard_arm(void (*fn)(int))
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
+/* What the program sees of kold, the action the kernel held: its own
+ * handler e for our wrapper, SIG_DFL for the exit guard. */
+static void sig_old_view(int sig, const struct sigaction *kold, const struct sig_entry *e, struct sigaction *old)
+{
+	void (*guard)(int);
+
+	*old = *kold;
+	if (kold->sa_sigaction == sig_tramp && e) {
+		old->sa_handler = (void (*)(int))e->fn;
+		old->sa_flags = (kold->sa_flags & ~SA_SIGINFO) | (e->flags & SA_SIGINFO);
+	} else if ((guard = guard_for(sig)) && kold->sa_handler == guard) {
+		old->sa_handler = SIG_DFL;
+		old->sa_flags = kold->sa_flags & ~SA_RESTART;
+	}
+}
+
+/*
+ * A call that changes neither the table nor the action it passes on: a
+ * query, or SIG_DFL or SIG_IGN on a signal that never had a handler of
+ * the program's (so the kernel cannot hold our wrapper for it), outside
+ * the exit guard's signals (shim_guard_arm reads, then sets, theirs under
+ * sig_mu). One system call, without sig_mu and without blocking signals:
+ * most programs' calls (curl ignores SIGPIPE around every transfer, a
+ * query and an install each time) took three. False: not such a call, or
+ * an install of a handler came in between (sig_seq) where a query's answer
+ * would not be exact; shim_sigaction's locked path then answers.
+ */
+static bool sig_plain(int sig, const struct sigaction *act, struct sigaction *old, int *res)
+{
+	bool guarded = sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
+	struct sig_entry *e;
+	struct sigaction kold;
+	unsigned s1, s2;
+
+	if (act && (guarded || (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)))
+		return false;
+	s1 = atomic_load(&sig_seq[sig]);
+	if ((s1 & 1) || (act && atomic_load(&sig_cur[sig])))
+		return false;
+	if (shim_libc.sigaction(sig, act, old ? &kold : NULL) < 0) {
+		*res = -errno;
+		return true;
+	}
+	*res = 0;
+	if (!old)
+		return true;
+	e = atomic_load(&sig_cur[sig]);
+	s2 = atomic_load(&sig_seq[sig]);
+	if (s2 != s1 && !act)
+		return false;   /* a query changed nothing: ask again, locked */
+	/*
+	 * An install: no handler was in at s1, so our wrapper in kold is an
+	 * install's from after s1, whose entry it stored before its kernel
+	 * call and so before ours: e, when at most one install began by s2.
+	 * Deviation: with two or more on this one signal inside those few
+	 * microseconds (other threads or handlers), e is the last one's.
+	 */
+	sig_old_view(sig, &kold, e, old);
+	return true;
+}
+
 int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction kact, kold;
 	void (*guard)(int);
 	struct sig_entry *prev, *e = NULL;
 	sigset_t all, mask;
+	bool bumped = false;
 	int r;
 
 	/* A vfork() child shares our memory but not our handlers: hands off. */
 	if (sig <= 0 || sig >= NSIG || shim_proc_state() == SHIM_PROC_VFORKED)
 		return SHIM_PASS;
+	if (sig_plain(sig, act, old, &r))
+		return r;
 	/* Every signal blocked: no handler of this thread runs with the table
 	 * and the kernel out of step; sig_mu orders them between threads. */
 	sigfillset(&all);
@@ -1239,25 +1309,20 @@ int shim_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		kact.sa_sigaction = sig_tramp;
 		kact.sa_flags |= SA_SIGINFO;
 		act = &kact;
-		atomic_store_explicit(&sig_cur[sig], e, memory_order_release);
+		atomic_fetch_add(&sig_seq[sig], 1);
+		bumped = true;
+		atomic_store(&sig_cur[sig], e);
 	} else if (act && act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO) && (guard = guard_for(sig))) {
 		guard_action(&kact, guard);
 		act = &kact;
 	}
 	r = shim_libc.sigaction(sig, act, &kold) < 0 ? -errno : 0;
-	if (r < 0) {
+	if (r < 0)
 		atomic_store_explicit(&sig_cur[sig], prev, memory_order_release);
-	} else if (old) {
-		*old = kold;
-		/* The kernel shows our wrapper: the program sees its own. */
-		if (kold.sa_sigaction == sig_tramp && prev) {
-			old->sa_handler = (void (*)(int))prev->fn;
-			old->sa_flags = (kold.sa_flags & ~SA_SIGINFO) | (prev->flags & SA_SIGINFO);
-		} else if ((guard = guard_for(sig)) && kold.sa_handler == guard) {
-			old->sa_handler = SIG_DFL;
-			old->sa_flags = kold.sa_flags & ~SA_RESTART;
-		}
-	}
+	else if (old)
+		sig_old_view(sig, &kold, prev, old);
+	if (bumped)
+		atomic_fetch_add(&sig_seq[sig], 1);
 out:
 	pthread_mutex_unlock(&sig_mu);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);

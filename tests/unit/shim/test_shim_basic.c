@@ -77,12 +77,29 @@ static int counting_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t
 	return ppoll_next(fds, n, ts, m);
 }
 
+/* Every sigaction() the shim makes, counted, with whether this thread had
+ * SIGUSR1 blocked during it (the locked path blocks every signal). */
+static int (*sigaction_next)(int, const struct sigaction *, struct sigaction *);
+static unsigned sigaction_calls, sigaction_blocked;
+
+static int counting_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	sigset_t cur;
+
+	sigaction_calls++;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGUSR1) == 1)
+		sigaction_blocked++;
+	return sigaction_next(sig, act, old);
+}
+
 static void use_fcntl(struct shim_libc *libc)
 {
 	if (fcntl_override)
 		libc->fcntl = fcntl_override;
 	ppoll_next = libc->ppoll;
 	libc->ppoll = counting_ppoll;
+	sigaction_next = libc->sigaction;
+	libc->sigaction = counting_sigaction;
 }
 
 /* fcntl() of the libc table is fcntl_fn (NULL: the real one). */
@@ -1612,6 +1629,55 @@ static void test_sa_restart_per_signal(void **state)
 	assert_int_equal(shim_close(t.fd), 0);
 }
 
+/*
+ * A query, or SIG_IGN or SIG_DFL on a signal that never had a handler of
+ * the program's (curl ignores SIGPIPE around every transfer), changes
+ * nothing of the shim's: one call to the kernel, with the thread's signal
+ * mask as it was (it took an rt_sigprocmask pair around it before). A
+ * handler's install still goes the locked way, and the queries see the
+ * program's own handler, not the wrapper.
+ */
+static void test_sigaction_plain_calls(void **state)
+{
+	struct sigaction sa, old, saved_pipe, saved_winch;
+
+	(void)state;
+	assert_int_equal(sigaction(SIGPIPE, NULL, &saved_pipe), 0);
+	assert_int_equal(sigaction(SIGWINCH, NULL, &saved_winch), 0);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction_calls = sigaction_blocked = 0;
+	assert_int_equal(shim_sigaction(SIGPIPE, NULL, &old), 0);
+	assert_int_equal(shim_sigaction(SIGPIPE, &sa, &old), 0);
+	assert_ptr_equal(old.sa_handler, saved_pipe.sa_handler);
+	assert_int_equal(shim_sigaction(SIGPIPE, &saved_pipe, &old), 0);
+	assert_ptr_equal(old.sa_handler, SIG_IGN);
+	assert_int_equal(sigaction_calls, 3);
+	assert_int_equal(sigaction_blocked, 0);
+	/* A query of an exit guard's signal too: its view needs no lock. */
+	assert_int_equal(shim_sigaction(SIGTERM, NULL, &old), 0);
+	assert_int_equal(sigaction_blocked, 0);
+
+	/* A handler: locked; queries of it plain, with the program's view. */
+	sigaction_calls = sigaction_blocked = 0;
+	sa.sa_handler = on_count;
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(shim_sigaction(SIGWINCH, &sa, &old), 0);
+	assert_int_equal(sigaction_blocked, 1);
+	assert_int_equal(shim_sigaction(SIGWINCH, NULL, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	assert_int_equal(old.sa_flags & (SA_RESTART | SA_SIGINFO), SA_RESTART);
+	assert_int_equal(sigaction_blocked, 1);
+	/* SIG_IGN over it: the kernel has our wrapper, locked. */
+	sa.sa_handler = SIG_IGN;
+	assert_int_equal(shim_sigaction(SIGWINCH, &sa, &old), 0);
+	assert_ptr_equal(old.sa_handler, on_count);
+	assert_int_equal(sigaction_blocked, 2);
+	assert_int_equal(shim_sigaction(SIGWINCH, &saved_winch, NULL), 0);
+	assert_int_equal(sigaction(SIGPIPE, &saved_pipe, NULL), 0);
+}
+
 static volatile sig_atomic_t got_sigpipe;
 static void on_sigpipe(int sig) { (void)sig; got_sigpipe = 1; }
 
@@ -1878,6 +1944,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_poll_ready_socket_wins_over_a_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking_recv_eintr_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sa_restart_per_signal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigaction_plain_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epipe_raises_sigpipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_shut_wr_epipe_no_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmsg, setup, teardown),

@@ -133,9 +133,6 @@
 	X(system, int, (const char *)) \
 	X(popen, FILE *, (const char *, const char *)) \
 	X(_exit, void, (int)) \
-	X(execve, int, (const char *, char *const[], char *const[])) \
-	X(execvpe, int, (const char *, char *const[], char *const[])) \
-	X(fexecve, int, (int, char *const[], char *const[])) \
 	X(_Exit, void, (int)) \
 	X(setuid, int, (uid_t)) \
 	X(setgid, int, (gid_t)) \

@@ -1002,6 +1002,21 @@ void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss)
 		if (!(t->flags & TCP_TX_SACKED) && seglen > c->mss)
 			mark_lost(c, i);
 	}
+	/* And it enters the Loss state, cwnd left alone ("we do not
+	 * increase amount of data in network, but units changed"): ssthresh
+	 * is tcp_current_ssthresh, nothing to undo, and the Loss state ends
+	 * when what was sent before it is acknowledged. Without this the next
+	 * ACK began a fast recovery on the segments marked lost: CUBIC's
+	 * ssthresh and PRR, one segment per ACK where Linux's slow start in
+	 * Loss sends two. */
+	if (c->sb.lost && c->ca_state != TCP_CA_LOSS) {
+		if (!c->in_recovery && c->ca_state != TCP_CA_CWR)
+			c->cc.ssthresh = current_ssthresh(c);
+		c->in_recovery = false;
+		c->ca_state = TCP_CA_LOSS;
+		c->recover = c->snd_max - 1;        /* Linux's high_seq = snd_nxt */
+		c->undo_recovery = false;
+	}
 }
 
 void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint64_t now)

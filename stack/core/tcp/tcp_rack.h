@@ -90,8 +90,8 @@ void tcp_recovery_on_rto(struct tcp_conn *c, uint64_t now);
 /* RACK's reordering timer fired (RFC 8985 §6.2 step 5). */
 void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now);
 /* The MSS fell from old_mss (ICMP fragmentation needed): the segments in
- * flight that no longer fit are resent at the new size (Linux's
- * tcp_simple_retransmit). */
+ * flight that no longer fit are resent at the new size, in the Loss
+ * state with cwnd as it was (Linux's tcp_simple_retransmit). */
 void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss);
 /* A SYN-ACK took the SYN but not its data [start, end), sent with the
  * SYN at sent_at (Linux's tcp_rcv_fastopen_synack): the data is lost, to

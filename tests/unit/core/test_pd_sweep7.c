@@ -1,7 +1,8 @@
 /* A seventh sweep of Linux's wire-level TCP tests: the first release of
  * google/packetdrill's scripts for Linux (tests/linux/, as google/bbr
  * carries them) that no earlier sweep ported: close/, early_retransmit/,
- * fast_recovery/prr-ss-ack-below-snd_una-reno and sack/. Their kernels
+ * fast_recovery/prr-ss-ack-below-snd_una-reno, pmtu_discovery/ and sack/.
+ * Their kernels
  * had early retransmit and FACK; Linux 6.18 has neither (RACK's
  * reordering timer does early retransmit's work, RFC 8985 §6.2 and §7),
  * so where a script's figures come from the old mechanisms the test says
@@ -22,6 +23,7 @@
 #include "stack/core/stack_priv.h"
 #include "stack/core/tcp/tcp.h"
 #include "stack/core/tcp/tcp_priv.h"
+#include "stack/wire/wire.h"
 #include "tests/unit/support/tcp_script.h"
 
 static uint8_t big[1 << 16];
@@ -303,6 +305,76 @@ static void test_prr_ack_below_snd_una_reno(void **state)
 	ts_free(t);
 }
 
+/* ---- pmtu_discovery/ ---- */
+
+static void inject_frag_needed(struct tscript *t, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	icmp[0] = 3;                /* destination unreachable */
+	icmp[1] = 4;                /* fragmentation needed and DF set */
+	wr16(icmp + 2, 0);
+	wr16(icmp + 4, 0);
+	wr16(icmp + 6, mtu);
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}
+
+/* pmtu_discovery/pmtud-10pkt-1460-to-1160.pkt: ten full segments out,
+ * then "fragmentation needed" with MTU 1200 for the first (RFC 1191).
+ * Every segment longer than the new MSS is lost, and the connection
+ * enters the Loss state with cwnd and ssthresh as they were (Linux's
+ * tcp_simple_retransmit): cwnd's ten go again at once in segments of
+ * 1160, and each ACK after that grows cwnd by one in slow start and
+ * releases two: 11601:13921, then the last 680 bytes with PSH. Measured
+ * on Linux 6.18 (a crafted peer on a TAP, the same segments): TCP_INFO
+ * after the ICMP ca_state 4 (Loss), cwnd 10, ssthresh infinite; after
+ * the ACK of 1161 cwnd 11 and two segments out, after the ACK of 2321
+ * cwnd 12. */
+static void test_pmtud_10pkt_1460_to_1160(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c = accept_mss1460(t, 100, false);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 14600, t->h->now), 14600);
+	expect_run(t, 1, 14601);
+	ts_expect_none(t);
+	ts_advance_ms(t, 50);
+	inject_frag_needed(t, 1200);
+	expect_run(t, 1, 11601);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.snd_mss, 1160);
+	assert_int_equal(i.ca_state, TCP_CA_LOSS);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, 0x7fffffffu);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1161 win 257");
+	expect_run(t, 11601, 13921);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_LOSS);
+	assert_int_equal(i.snd_cwnd, 11);
+	ts_advance_ms(t, 5);
+	ts_inject(t, ". 1:1(0) ack 2321 win 257");
+	assert_true(ts_expect_data(t, 13921, 14601));
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	/* Without SACK the Loss state holds until data above its point is
+	 * ACKed (Linux's tcp_is_non_sack_preventing_reopen). */
+	ts_inject(t, ". 1:1(0) ack 14601 win 257");
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_LOSS);
+	ts_advance_ms(t, 45);
+	close_after(t, c, 14601);
+	ts_free(t);
+}
+
 /* ---- sack/ ---- */
 
 /* sack/sack-shift-sacked-1-2-3-fack.pkt and sack-shift-sacked-1-2:6-fack.pkt:
@@ -369,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_er_get_ack_3pkt_sack),
 		cmocka_unit_test(test_er_filled_3pkt_sack),
 		cmocka_unit_test(test_prr_ack_below_snd_una_reno),
+		cmocka_unit_test(test_pmtud_10pkt_1460_to_1160),
 		cmocka_unit_test(test_sack_shift_1_2_3),
 		cmocka_unit_test(test_sack_shift_1_2to6),
 	};

@@ -1,8 +1,8 @@
 /* A seventh sweep of Linux's wire-level TCP tests: the first release of
  * google/packetdrill's scripts for Linux (tests/linux/, as google/bbr
  * carries them) that no earlier sweep ported: close/, early_retransmit/,
- * fast_recovery/prr-ss-ack-below-snd_una-reno, pmtu_discovery/ and sack/.
- * Their kernels
+ * fast_recovery/prr-ss-ack-below-snd_una-reno, pmtu_discovery/, sack/
+ * and undo/undo-fr-ack-then-dsack-on-ack-below-snd_una. Their kernels
  * had early retransmit and FACK; Linux 6.18 has neither (RACK's
  * reordering timer does early retransmit's work, RFC 8985 §6.2 and §7),
  * so where a script's figures come from the old mechanisms the test says
@@ -430,6 +430,67 @@ static void test_sack_shift_1_2to6(void **state)
 	sack_shift(ends, 2);
 }
 
+/* ---- undo/ ---- */
+
+/* undo/undo-fr-ack-then-dsack-on-ack-below-snd_una.pkt: ten segments out,
+ * three duplicate ACKs SACKing 1001:4001: recovery, the first segment
+ * resent, PRR's cwnd 7 (CUBIC's ssthresh 7). The ACKs then end the
+ * recovery (without timestamps nothing shows it spurious: cwnd 7), a new
+ * segment goes and is ACKed, and only then, reordered, the ACK with the
+ * D-SACK of the resent segment arrives, below SND.UNA: it still undoes
+ * the reduction (tcp_check_dsack's counting below SND.UNA,
+ * tcp_try_undo_dsack in the Open state): cwnd 10, and a write of 11000
+ * sends ten segments. Measured on Linux 6.18 (a crafted peer on a TAP,
+ * TCP_CONGESTION cubic, TCP_INFO): ca_state 3 cwnd 7 ssthresh 7 after the
+ * duplicate ACKs, cwnd 7 after the recovery's end, cwnd 10 and ssthresh
+ * 2147483647 after the D-SACK, then ten segments unacked. */
+static void test_undo_fr_ack_then_dsack_below_snd_una(void **state)
+{
+	struct tscript *t = ts_new(0);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
+	struct tcp_conn_info i;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 10000, t->h->now), 10000);
+	expect_run(t, 1, 10001);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1001:2001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1001:3001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 1 win 257 <sack 1001:4001,nop,nop>");
+	ts_expect_data(t, 1, 1001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_RECOVERY);
+	assert_int_equal(i.snd_cwnd, 7);
+	assert_int_equal(i.snd_ssthresh, 7);
+	ts_inject(t, ". 1:1(0) ack 4001 win 257");
+	ts_inject(t, ". 1:1(0) ack 6001 win 257");
+	ts_inject(t, ". 1:1(0) ack 8001 win 257");
+	ts_inject(t, ". 1:1(0) ack 10001 win 257");
+	info(t, c, &i);
+	assert_int_equal(i.ca_state, TCP_CA_OPEN);
+	assert_int_equal(i.snd_cwnd, 7);
+	ts_advance_ms(t, 3);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	ts_expect_data(t, 10001, 11001);
+	ts_expect_none(t);
+	ts_advance_ms(t, 97);
+	ts_inject(t, ". 1:1(0) ack 11001 win 257");
+	ts_advance_ms(t, 1);
+	ts_inject(t, ". 1:1(0) ack 10001 win 257 <sack 1:1001,nop,nop>");
+	info(t, c, &i);
+	assert_int_equal(i.snd_cwnd, 10);
+	assert_int_equal(i.snd_ssthresh, 0x7fffffffu);
+	ts_advance_ms(t, 49);
+	assert_int_equal(tcp_send(c, big, 11000, t->h->now), 11000);
+	expect_run(t, 11001, 21001);
+	ts_expect_none(t);
+	info(t, c, &i);
+	assert_int_equal(i.unacked, 10);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_pmtud_10pkt_1460_to_1160),
 		cmocka_unit_test(test_sack_shift_1_2_3),
 		cmocka_unit_test(test_sack_shift_1_2to6),
+		cmocka_unit_test(test_undo_fr_ack_then_dsack_below_snd_una),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -651,6 +651,7 @@ static void ip4_options_fragment(const uint8_t *opts, size_t len, uint8_t *out)
 int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64_t now)
 {
 	uint32_t src = tx->src ? tx->src : s->cfg.addr, dst = tx->dst, next_hop;
+	uint32_t mtu = tx->mtu && tx->mtu < s->mtu ? tx->mtu : s->mtu;
 	size_t plen = pkb_frame_len(pkb), maxdata, hlen = IP4_HLEN + tx->opts_len;
 	uint8_t later_opts[IP4_HLEN_MAX - IP4_HLEN], *ip;
 	struct ip4_tx later;
@@ -685,7 +686,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 		 * IDs from this one (as Linux's GSO does): keep them unique. */
 		s->ip4->next_id = (uint16_t)(s->ip4->next_id + plen / pkb->gso_size);
 	}
-	if (plen + hlen <= s->mtu || pkb->gso_size) {
+	if (plen + hlen <= mtu || pkb->gso_size) {
 		ip = pkb_push(pkb, hlen);
 		if (!ip) {
 			stack_drop(s, DROP_IP_NO_MEMORY);
@@ -696,7 +697,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 		s->stats.ip_out++;
 		return arp_output(s, pkb, next_hop, now);
 	}
-	if (tx->df || s->mtu < hlen + 8) {
+	if (tx->df || mtu < hlen + 8) {
 		pkb_free(pkb);
 		return -EMSGSIZE;
 	}
@@ -710,7 +711,7 @@ int ip4_output(struct stack *s, struct pkb *pkb, const struct ip4_tx *tx, uint64
 	/* RFC 791 §3.2 fragmentation: every fragment but the last carries a
 	 * multiple of 8 bytes; offsets count 8-byte units. The options of the
 	 * later ones as ip4_options_fragment leaves them. */
-	maxdata = (s->mtu - hlen) & ~(size_t)7;
+	maxdata = (mtu - hlen) & ~(size_t)7;
 	later = *tx;
 	if (tx->opts_len) {
 		ip4_options_fragment(tx->opts, tx->opts_len, later_opts);

@@ -30,6 +30,7 @@ struct ip4_tx {
 	uint8_t tos;
 	uint8_t ttl;            /* 0: IP4_DEFAULT_TTL */
 	bool df;                /* don't fragment: -EMSGSIZE when too big */
+	uint32_t mtu;           /* what it is held to and cut to; 0: the device's MTU */
 	const uint8_t *opts;    /* IP options (a multiple of 4 bytes), or NULL */
 	uint8_t opts_len;
 };

@@ -711,6 +711,25 @@ static uint32_t route_mtu(const struct stack *s, uint32_t dst)
 	return ip4_is_local(dst, s->cfg.addr) ? IP4_LOCAL_MTU : s->mtu;
 }
 
+/* The size a datagram to dst is held to and cut to, as Linux's
+ * ip_setup_cork: the path's MTU (what a fragmentation needed taught) with
+ * IP_PMTUDISC_DONT, WANT and DO (ip_sk_use_pmtu), the route's (the
+ * device's) with PROBE, INTERFACE and OMIT. Measured on Linux 6.18
+ * (rawframes udp_connected_frag_needed_modes, path MTU 1200, 1300 bytes):
+ * DONT and WANT sent fragments of 1196 and 152 bytes, DO failed with
+ * EMSGSIZE, the others sent 1328 bytes whole. */
+static uint32_t udp_fragsize(const struct udp_sock *u, uint32_t dst, uint64_t now)
+{
+	return u->pmtudisc < SOCK_PMTUDISC_PROBE ? ip4_pmtu(u->s, dst, now) : route_mtu(u->s, dst);
+}
+
+/* IP_MTU_DISCOVER DO, PROBE and INTERFACE never fragment (Linux's
+ * ip_sk_ignore_df false): what does not fit udp_fragsize is EMSGSIZE. */
+static bool udp_never_fragments(const struct udp_sock *u)
+{
+	return u->pmtudisc >= SOCK_PMTUDISC_DO && u->pmtudisc != SOCK_PMTUDISC_OMIT;
+}
+
 static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const struct ip4_endpoint *dst,
 		       uint32_t src, const struct udp_tx_opts *o, uint64_t now)
 {
@@ -725,13 +744,11 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 
 	u->sent = true;
 
-	/* IP_MTU_DISCOVER: DO, PROBE and INTERFACE never fragment (Linux's
-	 * __ip_append_data, ip_sk_ignore_df false): a datagram larger than
-	 * the route's MTU is EMSGSIZE, and with IP_RECVERR a local error
-	 * saying that MTU (ip_local_error). */
-	mtu = route_mtu(s, to.addr);
-	if (IP4_HLEN + UDP_HLEN + len > mtu && u->pmtudisc >= SOCK_PMTUDISC_DO &&
-	    u->pmtudisc != SOCK_PMTUDISC_OMIT) {
+	/* A datagram that must not be fragmented and is larger than its
+	 * fragment size is EMSGSIZE (Linux's __ip_append_data), and with
+	 * IP_RECVERR a local error saying that size (ip_local_error). */
+	mtu = udp_fragsize(u, to.addr, now);
+	if (IP4_HLEN + UDP_HLEN + len > mtu && udp_never_fragments(u)) {
 		if (u->recverr)
 			errq_local(s, u, &to, -EMSGSIZE, mtu);
 		return -EMSGSIZE;
@@ -764,10 +781,13 @@ static long emit_dgram(struct udp_sock *u, const void *buf, size_t len, const st
 	else if (!tx.ttl)
 		tx.ttl = u->ttl;
 	/* Linux's __ip_make_skb: DF with IP_PMTUDISC_DO and PROBE; with WANT
-	 * (the default) on datagrams that fit, the others fragmented here;
-	 * never with DONT, INTERFACE and OMIT. */
+	 * (the default) on datagrams that fit the path, unless its MTU is
+	 * locked (ip_dont_fragment), the others fragmented here; never with
+	 * DONT, INTERFACE and OMIT. */
 	tx.df = u->pmtudisc == SOCK_PMTUDISC_DO || u->pmtudisc == SOCK_PMTUDISC_PROBE ||
-		(IP4_HLEN + UDP_HLEN + len <= s->mtu && sock_pmtu_df(u->pmtudisc));
+		(IP4_HLEN + UDP_HLEN + len <= ip4_pmtu(s, to.addr, now) &&
+		 sock_pmtu_df_locked(u->pmtudisc, ip4_pmtu_locked(s, to.addr, now)));
+	tx.mtu = mtu;
 
 	/* IP_MULTICAST_LOOP: a datagram to a group this host joined is also
 	 * delivered here, as Linux loops it back (with the header it is sent
@@ -804,7 +824,7 @@ static long gso_dgrams(struct udp_sock *u, const void *buf, size_t len, const st
 {
 	if (!gso)
 		return emit_dgram(u, buf, len, to, src, o, now);
-	if (IP4_HLEN + UDP_HLEN + (len < gso ? len : gso) > u->s->mtu)
+	if (IP4_HLEN + UDP_HLEN + (len < gso ? len : gso) > udp_fragsize(u, to->addr, now))
 		return -EMSGSIZE;
 	if (len > (size_t)gso * UDP_MAX_SEGMENTS)
 		return -EINVAL;
@@ -863,10 +883,10 @@ static long cork_append(struct udp_sock *u, const void *buf, size_t len, bool mo
 		cork_flush(u);
 		return -EMSGSIZE;
 	}
-	if (!u->cork.gso && IP4_HLEN + UDP_HLEN + total > route_mtu(s, u->cork.to.addr) &&
-	    u->pmtudisc >= SOCK_PMTUDISC_DO && u->pmtudisc != SOCK_PMTUDISC_OMIT) {
+	if (!u->cork.gso && IP4_HLEN + UDP_HLEN + total > udp_fragsize(u, u->cork.to.addr, now) &&
+	    udp_never_fragments(u)) {
 		if (u->recverr)
-			errq_local(s, u, &u->cork.to, -EMSGSIZE, route_mtu(s, u->cork.to.addr));
+			errq_local(s, u, &u->cork.to, -EMSGSIZE, udp_fragsize(u, u->cork.to.addr, now));
 		cork_flush(u);
 		return -EMSGSIZE;
 	}

@@ -57,7 +57,7 @@ PEER_IP = "192.0.2.1"
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
 # The path MTU scenarios' own addresses (pmtu_peer).
-PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 215)]
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 217)]
 PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
@@ -236,8 +236,9 @@ def udp_control(ctl, connected):
     a UDP socket connected to ip:P and sends "probe" on it; "recv" and
     "send" call recv (non-blocking) or send on the socket connected for ip
     and answer (from the control socket) what came of it: "ok" or the
-    errno's name. "tconnect L P" starts a TCP connection from the subject's
-    port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
+    errno's name; "psend M N" sets IP_MTU_DISCOVER M on that socket, sends
+    N bytes on it and answers alike. "tconnect L P" starts a TCP
+    connection from the subject's port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
     none, or the errno's name); "tinfo" answers TCP_INFO's ca_state,
     unacked, sacked, lost, retrans and reordering of the connection ip
     made to the bulk sender (7005)."""
@@ -289,6 +290,9 @@ def udp_control(ctl, connected):
     try:
         if words[0] == "recv":
             c.recv(100)
+        elif words[0] == "psend" and len(words) == 3:
+            c.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, int(words[1]))
+            c.send(b"p" * int(words[2]))
         else:
             c.send(b"again")
         res = "ok"
@@ -3199,6 +3203,46 @@ def udp_connected_frag_needed(r):
     r.quiet()
     control(r, 40640, "recv")
     r.expect()
+
+
+# IP_MTU_DISCOVER's modes: DONT, WANT, DO, PROBE, INTERFACE, OMIT. With each,
+# what a datagram of 1300 bytes does on a path whose MTU is 1200 (Linux's
+# ip_setup_cork: the path's MTU for DONT, WANT and DO, ip_sk_use_pmtu; the
+# device's for the others), and what send() answers: DONT and WANT send two
+# fragments without DF, DO fails with EMSGSIZE, PROBE sends it whole with
+# DF, INTERFACE and OMIT whole without (the frames each draws, the answer's
+# included).
+PSEND_FRAMES = (3, 3, 1, 2, 2, 2)
+
+
+@scenario
+def udp_connected_frag_needed_modes(r):
+    pmtu_peer(15)
+    p = connected_probe(r, 40660, 40661)
+    icmp_about(r, p, 3, 4, struct.pack("!HH", 0, 1200))
+    r.quiet()
+    control(r, 40660, "recv")
+    r.expect()
+    for mode, n in enumerate(PSEND_FRAMES):
+        control(r, 40660, "psend %d 1300" % mode)
+        r.expect(n=n)
+
+
+@scenario
+def udp_connected_frag_needed_locked_modes(r):
+    # A path MTU reported below min_pmtu is 552, locked: WANT's datagrams
+    # that fit leave without DF (ip_dont_fragment), DO's with it.
+    pmtu_peer(16)
+    p = connected_probe(r, 40662, 40663)
+    icmp_about(r, p, 3, 4, struct.pack("!HH", 0, 400))
+    r.quiet()
+    control(r, 40662, "recv")
+    r.expect()
+    for mode in range(6):
+        control(r, 40662, "psend %d 500" % mode)
+        r.expect(n=2)
+    control(r, 40662, "psend 1 1300")
+    r.expect(n=4)
 
 
 @scenario

@@ -1211,12 +1211,10 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 			 * probe), soon after the fast retransmission (rawframes
 			 * bulk_sack_fast_retransmit_rearms_rto). Not while
 			 * RACK's reordering timer is pending; its expiry clears
-			 * it before this pass (tcp_rack_reo_timeout), and Linux
-			 * then rearms the RTO from the head's latest
-			 * transmission (tcp_rearm_rto), which is now when this
-			 * pass resent it. Deviation: when it did not, pstack's
-			 * RTO counts from the expiry (tcp_rack_reo_timeout),
-			 * Linux's from the head's transmission. */
+			 * it before this pass, and tcp_rack_reo_timeout then
+			 * rearms the RTO from the head's latest transmission
+			 * (Linux's tcp_rearm_rto), which is now when this pass
+			 * resent it. */
 			if (s->start == c->snd_una && !c->reo_armed)
 				tcp_arm_rto_after_probe(c, now);
 			return true;

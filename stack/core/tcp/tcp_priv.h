@@ -750,6 +750,10 @@ void tcp_arm_rto(struct tcp_conn *c, uint64_t now);
 uint64_t tcp_backed_off_rto(const struct tcp_conn *c);
 /* RFC 8985 §7.3: after a probe (or an attempt the window refused), the RTO itself. */
 void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now);
+/* After RACK's reordering timer fired (Linux's tcp_rearm_rto from
+ * tcp_rack_reo_timeout): the RTO, no probe, counted from the first
+ * unacknowledged segment's latest transmission. */
+void tcp_rearm_rto_from_head(struct tcp_conn *c, uint64_t now);
 /* After an ACK's recovery steps: a loss probe it armed where none is
  * allowed any more (Disorder, recovery) is the RTO; an RTO it armed where
  * a probe is allowed again (Open) is the probe. */

@@ -963,10 +963,19 @@ void tcp_rack_reo_timeout(struct tcp_conn *c, uint64_t now)
 		c->cc.cwnd = tcp_pipe(c) + tcp_prr_sndcnt(&c->prr, c->cc.ssthresh, tcp_pipe(c), 0, c->mss, false);
 	}
 	tcp_output(c, now);
+	/* Linux's tcp_rack_reo_timeout: the RTO (no probe) counts from the
+	 * first unacknowledged segment's latest transmission (tcp_rearm_rto
+	 * while the pending timer is still the reordering one), whatever
+	 * this pass resent; a resend of that segment makes it now. Measured
+	 * on Linux 6.18 (the timer resent the fourth of eight segments, the
+	 * third SACKed and first unacknowledged): the timeout resent the
+	 * third an RTO after the flight, 0.16 s after the timer; pstack an
+	 * RTO after the timer (test_pd_send2's
+	 * test_rack_reo_timer_rto_from_head). */
 	if (timeout)
 		tcp_arm_reo(c, now, timeout);
-	else if (!c->reo_armed && c->snd_una != c->snd_max && c->rto_at == STACK_NEVER)
-		tcp_arm_rto(c, now);
+	else if (!c->reo_armed && c->snd_una != c->snd_max)
+		tcp_rearm_rto_from_head(c, now);
 }
 
 void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, uint64_t sent_at)

@@ -369,6 +369,23 @@ void tcp_arm_rto_after_probe(struct tcp_conn *c, uint64_t now)
 	arm_rto(c, now, false);
 }
 
+void tcp_rearm_rto_from_head(struct tcp_conn *c, uint64_t now)
+{
+	uint64_t at;
+
+	arm_rto(c, now, false);
+	if (!c->sb.n)
+		return;
+	/* Linux's tcp_rto_delta_us: the head's latest transmission plus the
+	 * RTO, 1 us from now at least ("max_t(int, delta_us, 1)"); never
+	 * past what arm_rto set (TCP_USER_TIMEOUT's end). */
+	at = tcp_sb_at(&c->sb, 0)->xmit_at + tcp_backed_off_rto(c);
+	if (at <= now)
+		at = now + 1;
+	if (at < c->rto_at)
+		tcp_timer_set(c, &c->rto_at, at);
+}
+
 /* Linux's tcp_check_sack_reneging: the receiver dropped data it had
  * SACKed (the first unacknowledged segment is marked SACKed); rather than
  * wait a whole RTO, the retransmission timer (not a probe's) fires in half

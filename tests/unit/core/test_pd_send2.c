@@ -339,6 +339,47 @@ static void test_no_tlp_in_disorder(void **state)
 	ts_free(t);
 }
 
+/* Linux's tcp_rack_reo_timeout ends with tcp_rearm_rto while the pending
+ * timer is still the reordering one: the RTO (no probe) counts from the
+ * first unacknowledged segment's latest transmission (tcp_rto_delta_us),
+ * not from the expiry. Eight segments; 100 ms later a SACK of the third,
+ * the ACK of the first two and a SACK of the fifth: RACK's timer resends
+ * the fourth 25 ms later (a quarter of the least RTT, and 2 ms); the
+ * third, SACKed, is the first unacknowledged, sent with the flight: the
+ * RTO is due an RTO after the flight. pstack had it an RTO after the
+ * timer's expiry. (Seen on the wire too, rawframes-style: Linux 6.18
+ * resent the third 0.16 s after the fourth, pstack 0.3 s after; too
+ * sensitive to the machine's load for the suite.) */
+static void test_rack_reo_timer_rto_from_head(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_accept_mss1000(t, 100, 320, true);
+	char line[512];
+	uint64_t sent_at;
+
+	(void)state;
+	assert_int_equal(tcp_send(c, big, 8000, t->h->now), 8000);
+	sent_at = t->h->now;
+	assert_true(ts_expect_data(t, 1, 8001));
+	ts_expect_none(t);
+	ts_advance_ms(t, 100);
+	ts_inject(t, ". 1:1(0) ack 1 win 320 <sack 2001:3001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 2001 win 320 <sack 2001:3001,nop,nop>");
+	ts_inject(t, ". 1:1(0) ack 2001 win 320 <sack 4001:5001 2001:3001,nop,nop>");
+	ts_expect_none(t);
+	assert_true(c->reo_armed);
+	while (!ts_next(t, line, sizeof(line)) && t->h->now - sent_at < 1000000)
+		ts_advance_ms(t, 1);
+	assert_true(ts_match(". 3001:4001(1000) ack 1 win *", line));
+	assert_in_range(t->h->now - sent_at, 120000, 130000);
+	assert_false(c->reo_armed);
+	assert_false(c->pto_armed);
+	assert_int_equal(c->rto_at, sent_at + tcp_backed_off_rto(c));
+	h_drain_tx(t->h);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* Linux's tcp_send_loss_probe resends with __tcp_retransmit_skb: the
  * probe's copy is no retransmission in flight (TCPCB_EVER_RETRANS only,
  * not TCPCB_SACKED_RETRANS or retrans_out). Measured on Linux 6.18: after
@@ -604,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_idle_restart_halves_cwnd_per_rto),
 		cmocka_unit_test(test_tlp_resends_last_segment_of_tso_frame),
 		cmocka_unit_test(test_no_tlp_in_disorder),
+		cmocka_unit_test(test_rack_reo_timer_rto_from_head),
 		cmocka_unit_test(test_rto_cwnd_is_in_flight_plus_one),
 		cmocka_unit_test(test_tlp_copy_not_counted_as_retransmission),
 		cmocka_unit_test(test_nodelay_sends_short_tail_behind_unacked_short),

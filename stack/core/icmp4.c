@@ -127,13 +127,18 @@ static bool icmp4_type_is_query(uint8_t type)
 }
 
 /* Sends the ICMP message hdr, body (the checksum is filled in), with the
- * IP options opts (opts_len bytes, a multiple of 4; none when 0). */
+ * IP options opts (opts_len bytes, a multiple of 4; none when 0). Cut at
+ * the path's MTU, without DF: Linux's ICMP socket is IP_PMTUDISC_DONT,
+ * whose fragment size is the path's (ip_setup_cork, ip_sk_use_pmtu).
+ * Measured on Linux 6.18 (rawframes icmp_echo_frag_needed_path, path MTU
+ * 1000): an echo of 1300 bytes drew fragments of 996 and 352 bytes
+ * (pstack: one reply of 1328). */
 static int icmp4_send_opts(struct stack *s, uint32_t src, uint32_t dst, uint8_t tos, const struct icmp4_hdr *hdr,
 			   const uint8_t *body, size_t body_len, const uint8_t *opts, size_t opts_len, uint64_t now)
 {
 	struct pkb *p = pkb_alloc_frame(ICMP_HLEN + body_len);
 	struct ip4_tx tx = { .src = src, .dst = dst, .proto = IP_PROTO_ICMP, .tos = tos,
-			     .opts = opts, .opts_len = (uint8_t)opts_len };
+			     .opts = opts, .opts_len = (uint8_t)opts_len, .mtu = ip4_pmtu(s, dst, now) };
 	uint8_t *m;
 
 	if (!p)

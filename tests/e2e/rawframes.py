@@ -3914,6 +3914,21 @@ def udp_frag_needed_then_syn(r):
 
 
 @scenario
+def icmp_echo_frag_needed_path(r):
+    # An echo of 1300 bytes from a peer whose path MTU is 1000 (the
+    # address of udp_connected_frag_needed, whose fragmentation needed is
+    # taught again here for a run of this scenario alone): Linux's ICMP
+    # socket (IP_PMTUDISC_DONT: ip_sk_use_pmtu) cuts the reply at the
+    # path's MTU, without DF.
+    pmtu_peer(11)
+    p = connected_probe(r, 40664, 40665)
+    icmp_about(r, p, 3, 4, struct.pack("!HH", 0, 1000))
+    r.quiet()
+    r.echo(data=bytes(range(256)) * 5 + b"z" * 20, ident=0x79)
+    r.expect(n=2)
+
+
+@scenario
 def tcp_frag_needed_then_syn(r):
     # A SYN from the address tcp_frag_needed taught an MTU of 1000: the
     # SYN-ACK offers MSS 960 (the route's, ipv4_default_advmss).

@@ -5281,6 +5281,35 @@ def rto_resend(r):
 
 
 @scenario
+def bulk_rto_variance_held(r):
+    # Linux's RTT estimator (tcp_rtt_estimator) sets the variance term to
+    # twice the first RTT and holds it for a round trip (mdev_max_us,
+    # rtt_seq: it only falls once SND.UNA passes the end of the flight
+    # that was out when it was last set), where RFC 6298 lowers it with
+    # every sample. A handshake of 0.2 s (RTO 0.6 s), no SACK, MSS 536,
+    # eight segments; 0.2 s later five ACKs, one a segment, each a sample
+    # of 0.2 s: Linux's RTO stays 0.6 s (RFC 6298's would be 0.4 s, its
+    # variance term at the 200 ms floor); the sixth is resent 0.6 s after
+    # the last ACK, after the mark.
+    sport = 45434
+    r.got_ip = []
+    r.tcp(sport, TCP_BULK, PEER_ISN, 0, SYN, opts=o_mss(536) + b"\1" + o_ws(7))
+    r.expect()
+    s = r.isn.get((TCP_BULK, sport), 0) + 1
+    r.quiet(0.2)
+    r.tcp(sport, TCP_BULK, PEER_ISN + 1, s, ACK, win=502)
+    r.expect(n=8)
+    r.quiet(0.2)
+    for i in range(1, 6):
+        bulk_ack(r, sport, s + 536 * i)
+    r.expect(timeout=0.5)
+    mark("0.5 s")
+    r.expect(timeout=0.6)
+    bulk_ack(r, sport, s + BULK)
+    bulk_end(r, sport)
+
+
+@scenario
 def bulk_psh_forced_push(r):
     # The bulk sender's 4000 bytes (one write) to a peer whose window is
     # 1000: buffers of 500 (tcp_xmit_size_goal, and segments, bound to

@@ -286,6 +286,12 @@ struct tcp_conn {
 
 	/* RTT and RTO (RFC 6298), in microseconds */
 	uint32_t srtt, rttvar, rto;
+	/* Linux's tcp_rtt_estimator (tcp_update_rtt): mdev is 4 RTTVAR,
+	 * rto_var the RTO's variance term, lowered once a round trip (when
+	 * SND.UNA passes rto_var_seq) toward mdev_max, the round trip's
+	 * largest mdev. */
+	uint32_t mdev, mdev_max, rto_var;
+	tcp_seq rto_var_seq;
 	bool rtt_valid;
 	bool rtt_timing;
 	tcp_seq rtt_seq;

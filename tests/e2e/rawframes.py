@@ -1556,6 +1556,19 @@ def syn_retransmitted(r):
     r.quiet(0.05)
 
 
+@scenario
+def syn_retransmitted_other_options(r):
+    # A SYN with every option, then one with the same ISN and only an MSS
+    # of 1000 while the request waits: the SYN-ACK again, the request's
+    # own (tcp_check_req: inet_rtx_syn_ack), not one for the new options.
+    r.tcp(46100, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss() + O_SACKOK + o_ts(700) + b"\1" + o_ws(7))
+    r.expect()
+    r.tcp(46100, TCP_OPEN, PEER_ISN, 0, SYN, opts=o_mss(1000))
+    r.expect()
+    r.reset(46100, PEER_ISN + 1)
+    r.quiet(0.05)
+
+
 # TCP: half-open connections (SYN-RECEIVED)
 
 
@@ -1636,6 +1649,27 @@ def est_data(r):
     r.tcp(41000, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"hello")
     r.expect()
     done(r, 41000, PEER_ISN + 6)
+
+
+@scenario
+def est_data_opt_rr(r):
+    # Data with record route on a connection whose SYN had no IP options:
+    # its ACK carries none (the socket's options are the SYN's).
+    s = est(r, 46101)
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 46101, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"rr"),
+                   opts=RR9))
+    r.expect()
+    done(r, 46101, PEER_ISN + 3)
+
+
+@scenario
+def est_data_opt_ts(r):
+    # The same with an IP timestamp option (type 0, room for two).
+    s = est(r, 46102)
+    r.send_ip(r.ip(6, tcpseg(PEER_IP, r.subj_ip, 46102, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"ts"),
+                   opts=b"\x44\x0c\x05\x00" + b"\0" * 8))
+    r.expect()
+    done(r, 46102, PEER_ISN + 3)
 
 
 @scenario
@@ -3284,6 +3318,27 @@ def udp_connected_unreach_quote_8(r):
     icmp_about(r, p, 3, 3, qlen=28)
     r.quiet()
     control(r, 40648, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_source_quench(r):
+    # Source quench (deprecated, RFC 6633) about a connected socket's
+    # datagram: no error.
+    p = connected_probe(r, 40666, 40667)
+    icmp_about(r, p, 4, 0)
+    r.quiet()
+    control(r, 40666, "recv")
+    r.expect()
+
+
+@scenario
+def udp_connected_redirect(r):
+    # A host redirect about a connected socket's datagram: no error.
+    p = connected_probe(r, 40668, 40669)
+    icmp_about(r, p, 5, 1, socket.inet_aton("192.0.2.3"))
+    r.quiet()
+    control(r, 40668, "recv")
     r.expect()
 
 

@@ -7045,6 +7045,26 @@ int shim_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	k = enter(fd, &r);
 	if (!k)
 		return r;
+	/*
+	 * Linux's sk_getsockopt, do_ip_getsockopt (past the multicast routing
+	 * options, MRT_BASE 200 on) and do_tcp_getsockopt read the length
+	 * before they look at the option: EFAULT when it cannot be read,
+	 * EINVAL when it is negative, whatever the option and the state
+	 * (IP_MTU on a listener, TCP_SAVED_SYN with none saved).
+	 */
+	if (level == SOL_SOCKET || (level == IPPROTO_IP && name < 200) ||
+	    (level == IPPROTO_TCP && k->type == SOCK_STREAM)) {
+		int ulen, e = 0;
+
+		if (shim_copy(&ulen, len, sizeof(ulen)))
+			e = -EFAULT;
+		else if (ulen < 0)
+			e = -EINVAL;
+		if (e) {
+			leave(k);
+			return e;
+		}
+	}
 	if (level == IPPROTO_IP && (name == IP_MSFILTER || name == MCAST_MSFILTER) && k->type == SOCK_DGRAM &&
 	    ip4_level(k)) {
 		r = get_msfilter(k, name, val, len);

@@ -5440,6 +5440,34 @@ CASE(getsockopt_negative_len, 0)
 
 	R(getsockopt(tcp_sock(), SOL_SOCKET, SO_TYPE, &v, &l));
 }
+/* A negative length is EINVAL before the option is looked at
+ * (sk_getsockopt, do_ip_getsockopt, do_tcp_getsockopt), whatever the
+ * option would have said in that state: IP_MTU without a route,
+ * TCP_SAVED_SYN with none saved, TCP_AO_REPAIR on a listener. */
+static void get_negative_len(int s, int level, int name)
+{
+	unsigned char b[64];
+	socklen_t l = 0x80000000u;
+
+	memset(b, 0xa5, sizeof(b));
+	if (getsockopt(s, level, name, b, &l) < 0)
+		emit("%d:%s", name, ename(errno));
+	else
+		emit("%d=%u/%u", name, b[0], (unsigned)l);
+}
+CASE(getsockopt_negative_len_states, 0)
+{
+	int l = tcp_listener(), c = tcp_to(P_ECHO), f = tcp_sock();
+
+	get_negative_len(l, IPPROTO_IP, IP_MTU);
+	get_negative_len(f, IPPROTO_IP, IP_MTU);
+	get_negative_len(l, IPPROTO_TCP, TCP_SAVED_SYN);
+	get_negative_len(c, IPPROTO_TCP, TCP_SAVED_SYN);
+	get_negative_len(l, IPPROTO_TCP, 42 /* TCP_AO_REPAIR */);
+	get_negative_len(l, IPPROTO_TCP, 35 /* TCP_ZEROCOPY_RECEIVE */);
+	get_negative_len(c, IPPROTO_TCP, TCP_INFO);
+	get_negative_len(c, SOL_SOCKET, SO_ERROR);
+}
 CASE(getsockopt_null_len, 0) { int v; R(getsockopt(tcp_sock(), SOL_SOCKET, SO_TYPE, &v, NULL)); }
 CASE(getsockopt_bad_val, 0)
 {

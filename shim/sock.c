@@ -2996,12 +2996,16 @@ static ssize_t tcp_recv_iov(struct shim_sock *k, struct sock_iov *v, int cnt, in
 		/* Linux (tcp_recvmsg_locked): with bytes copied, an error stays pending. */
 		if (total && (tcp_poll(k->tcp) & SOCK_POLLERR))
 			break;
-		n = tcp_recvv(k->tcp, v, cnt, sflags, shim_now());
+		/* A peek goes on past what it saw, as a read does (Linux's
+		 * tcp_recvmsg_locked: its own peek_seq), and waits as long:
+		 * MSG_PEEK|MSG_WAITALL wants the whole length. */
+		n = tcp_recvv_from(k->tcp, v, cnt, sflags, total, shim_now());
 		if (n > 0) {
 			total += (size_t)n;
 			/* Linux's tcp_recvmsg stops at the urgent mark once it has
-			 * read anything (the urgent byte starts the next read). */
-			if ((sflags & SOCK_PEEK) || tcp_atmark(k->tcp))
+			 * read anything (the urgent byte starts the next read);
+			 * a peek's next pass says 0 there. */
+			if (!(sflags & SOCK_PEEK) && tcp_atmark(k->tcp))
 				break;
 			iov_advance(&v, &cnt, (size_t)n);
 			continue;

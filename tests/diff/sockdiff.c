@@ -8407,6 +8407,68 @@ CASE(recv_peek_waitall_timeo, 0)
 	R(recv(s, b, 12, MSG_PEEK | MSG_WAITALL));
 	R(recv(s, b, sizeof(b), MSG_WAITALL));
 }
+/*
+ * A peek that wants more than is queued (MSG_WAITALL, or SO_RCVLOWAT past
+ * the queued bytes) waits for the rest as a read does, walking on past
+ * what it saw (Linux's tcp_recvmsg_locked and its own peek_seq; with
+ * SO_PEEK_OFF from the offset): "abc" queued, "def" echoed once the call
+ * sleeps. At the urgent mark it ends with what it has.
+ */
+struct late_send {
+	pthread_t th;
+	pid_t tid;
+	int fd;
+};
+static void *late_send_main(void *p)
+{
+	struct late_send *t = p;
+
+	await_asleep(t->tid);
+	send(t->fd, "def", 3, MSG_NOSIGNAL);
+	return NULL;
+}
+static void peek_waits(size_t len, int flags, int lowat, int peek_off)
+{
+	int s = tcp_to(P_ECHO);
+	struct late_send t = { .tid = gettid(), .fd = s };
+	char b[16];
+	ssize_t n;
+
+	need(send(s, "abc", 3, MSG_NOSIGNAL) == 3, "send");
+	wait_bytes(s, 3);
+	if (lowat)
+		seti(s, SOL_SOCKET, SO_RCVLOWAT, lowat);
+	if (peek_off >= 0)
+		seti(s, SOL_SOCKET, SO_PEEK_OFF, peek_off);
+	set_timeo(s, SO_RCVTIMEO, 2000);
+	need(pthread_create(&t.th, NULL, late_send_main, &t) == 0, "pthread_create");
+	n = R(recv(s, b, len, flags));
+	emit("%.*s", n > 0 ? (int)n : 0, b);
+	pthread_join(t.th, NULL);
+	if (peek_off >= 0)
+		seti(s, SOL_SOCKET, SO_PEEK_OFF, -1);
+	wait_bytes(s, 6);
+	n = R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	emit("%.*s", n > 0 ? (int)n : 0, b);
+}
+CASE(recv_peek_waitall_more_data, 0) { peek_waits(6, MSG_PEEK | MSG_WAITALL, 0, -1); }
+CASE(recv_peek_rcvlowat_more_data, 0) { peek_waits(8, MSG_PEEK, 5, -1); }
+CASE(recv_peek_waitall_peek_off_more_data, 0) { peek_waits(5, MSG_PEEK | MSG_WAITALL, 0, 1); }
+CASE(recv_peek_trunc_waitall_more_data, 0) { peek_waits(6, MSG_PEEK | MSG_TRUNC | MSG_WAITALL, 0, -1); }
+CASE(recv_peek_waitall_urgent_mark, 0)
+{
+	int s = tcp_to(P_OOB);
+	char b[16];
+
+	set_timeo(s, SO_RCVTIMEO, 300);
+	wait_ev(s, POLLPRI);
+	wait_bytes(s, 2);
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_WAITALL));
+	seti(s, SOL_SOCKET, SO_OOBINLINE, 1);
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_WAITALL));
+	R(recv(s, b, sizeof(b), 0));
+	R(recv(s, b, sizeof(b), MSG_PEEK | MSG_WAITALL));
+}
 /* epoll's view of each TCP state. */
 static void ep_state(int s)
 {

@@ -217,6 +217,11 @@ bool tcp_send_claimed(const struct tcp_conn *c);
  * shares a segment with it (Linux's eor skb). */
 void tcp_mark_eor(struct tcp_conn *c);
 long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now);
+/* The same; with SOCK_PEEK, a peek that goes on past the `from` bytes an
+ * earlier pass of the same call peeked (MSG_WAITALL, SO_RCVLOWAT), and
+ * that answers 0 at the urgent mark (the call ends with what it has). */
+long tcp_recvv_from(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, size_t from,
+		    uint64_t now);
 /* SIOCATMARK: the next byte to read is the urgent one. */
 bool tcp_atmark(const struct tcp_conn *c);
 /* how: 0 read, 1 write, 2 both (SHUT_RD/SHUT_WR/SHUT_RDWR). -ENOTCONN. */

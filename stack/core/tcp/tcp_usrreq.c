@@ -801,6 +801,12 @@ bool tcp_atmark(const struct tcp_conn *c)
 
 long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, uint64_t now)
 {
+	return tcp_recvv_from(c, v, cnt, flags, 0, now);
+}
+
+long tcp_recvv_from(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned flags, size_t from,
+		    uint64_t now)
+{
 	size_t len = iov_len(v, cnt), skip = 0;
 
 	stack_assert_locked();
@@ -808,6 +814,17 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 		return -ENOTCONN;
 	if (flags & SOCK_OOB)
 		return recv_urg(c, v, cnt, len, flags);
+	/* A peek that goes on (Linux's tcp_recvmsg_locked walks on from its
+	 * peek_seq, which SO_PEEK_OFF's offset already follows): it starts
+	 * past what the call peeked, and stops at the urgent mark (Linux
+	 * breaks there once it copied, SO_OOBINLINE or not). */
+	if ((flags & SOCK_PEEK) && from) {
+		if (c->opt.peek_off < 0)
+			skip = from;
+		if (c->urg_data && c->urg_seq - tcp_copied_seq(c) ==
+		    (uint32_t)(skip + (c->opt.peek_off > 0 ? (size_t)c->opt.peek_off : 0)))
+			return 0;
+	}
 	/* A zero-length read of a socket with data where it reads: at once
 	 * (Linux's found_ok_skb, nothing to copy). Past the data (a peek at
 	 * SO_PEEK_OFF's offset) it is a read of an empty queue, as for one
@@ -816,7 +833,7 @@ long tcp_recvv(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsigned f
 		return 0;
 	/* At the urgent byte: skipped unless SO_OOBINLINE (Linux's urg_hole). */
 	if (len && c->rcvq.len && tcp_atmark(c) && !c->opt.oobinline)
-		skip = 1;
+		skip += 1;
 	/* SO_PEEK_OFF: a peek starts that far past the bytes read (Linux's
 	 * tcp_recvmsg_locked, peek_seq = copied_seq + sk_peek_off); beyond
 	 * what is queued it is a read of an empty queue. */

@@ -138,6 +138,7 @@ struct shim_sock {
 	int rx_waiters;         /* threads blocked in a TCP receive (SOCKWQ_ASYNC_WAITDATA) */
 	unsigned async_seen;    /* POLL* bits at the last wake-up */
 	uint64_t async_rx;      /* the stack's arrival count then (tcp_rx_count, udp_rx_count) */
+	bool async_fin;         /* the peer's FIN had come then (tcp_fin_received) */
 	unsigned rx_cmsgs;      /* SHIM_CM_*: the control messages recvmsg gives */
 	bool zerocopy;          /* SO_ZEROCOPY: MSG_ZEROCOPY sends are reported (TCP) */
 	uint32_t zc_next;       /* the id of the next MSG_ZEROCOPY send (Linux's sk_zckey) */

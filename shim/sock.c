@@ -240,7 +240,9 @@ static uint64_t rx_count(const struct shim_sock *k)
  *     (sock_def_readable), unless a thread waits in a TCP receive
  *     (SOCKWQ_ASYNC_WAITDATA);
  *   - the peer's FIN: tcp_fin's POLL_IN (POLL_HUP once we have shut down
- *     too) and tcp_data_queue's POLL_IN, both unless a reader waits;
+ *     too) and tcp_data_queue's POLL_IN, both unless a reader waits; the
+ *     FIN itself, not the end of the stream poll shows: the program's own
+ *     shutdown(SHUT_RD) sends nothing (inet_shutdown's sk_state_change);
  *   - room to send again after a send found none: POLL_OUT, once
  *     (SOCKWQ_ASYNC_NOSPACE, sk_stream_write_space).
  */
@@ -250,9 +252,11 @@ static void sock_async(struct shim_sock *k)
 	uint64_t rx = rx_count(k);
 	int sig = k->async_sig ? k->async_sig : SIGIO;
 	bool more = rx != k->async_rx;
+	bool fin = k->tcp && tcp_fin_received(k->tcp), fin_was = k->async_fin;
 
 	k->async_seen = m;
 	k->async_rx = rx;
+	k->async_fin = fin;
 	if (!k->own_pid || (m & POLLNVAL))
 		return;
 #define IO(code) shim_signal_io(k->own_type, k->own_pid, sig, k->async_sig ? (code) : 0, k->async_fd)
@@ -264,7 +268,7 @@ static void sock_async(struct shim_sock *k)
 		IO(POLL_OUT);
 	if (more && !k->rx_waiters)
 		IO(POLL_IN);
-	if (k->type == SOCK_STREAM && (m & POLLRDHUP) && !(was & POLLRDHUP) && !k->rx_waiters) {
+	if (k->type == SOCK_STREAM && fin && !fin_was && !k->rx_waiters) {
 		IO((m & POLLHUP) ? POLL_HUP : POLL_IN);
 		IO(POLL_IN);
 	}
@@ -7393,6 +7397,7 @@ static void sync_flags(struct shim_sock *k, int fd)
 		k->async_fd = fd;
 		k->async_seen = shim_sock_poll(k);
 		k->async_rx = rx_count(k);
+		k->async_fin = k->tcp && tcp_fin_received(k->tcp);
 	}
 	k->async = (fl & O_ASYNC) != 0;
 	shim_unlock();

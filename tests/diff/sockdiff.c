@@ -4993,6 +4993,32 @@ CASE(fcntl_async_setsig_udp, 0)
 	R(wait_ev(s, POLLIN) & POLLIN);
 	emit_io(s);
 }
+/* Waits (WAIT_MS at most) until n of the owner's signals came. */
+static void await_io(int n)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (io_n < n && ms_since(&t0) < WAIT_MS)
+		poll(NULL, 0, 1);
+}
+/* The program's own shutdown(SHUT_RD) raises no O_ASYNC signal (Linux's
+ * inet_shutdown only wakes the waiters: sk_state_change); the peer's FIN
+ * that comes after it does (tcp_fin's POLL_HUP, both ways shut then, and
+ * tcp_data_queue's POLL_IN). */
+CASE(fcntl_async_setsig_shut_rd, 0)
+{
+	int s = tcp_to(P_SINK);
+
+	async_on(s, SIGRTMIN + 2);
+	R(shutdown(s, SHUT_RD));
+	R(poll(&(struct pollfd){ .fd = s, .events = POLLIN }, 1, 0));
+	emit_io(s);
+	R(shutdown(s, SHUT_WR));
+	need(wait_state(s, TCP_CLOSE) == TCP_CLOSE, "wait-close");
+	await_io(2);
+	emit_io(s);
+}
 CASE(poll_shutdown_then_fin, 0)
 {
 	int s = tcp_to(P_ECHO);

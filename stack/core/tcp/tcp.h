@@ -291,6 +291,9 @@ int tcp_peer_kept(const struct tcp_conn *c, struct ip4_endpoint *ep);
 /* The connection ended after it was established (reset, or both FINs
  * through: TIME_WAIT): to the program's socket, Linux's tcp_done. */
 bool tcp_ended(const struct tcp_conn *c);
+/* The peer's FIN came in (Linux's tcp_fin ran), whatever the program's own
+ * shutdown(SHUT_RD) says of the stream. */
+bool tcp_fin_received(const struct tcp_conn *c);
 /* The socket has a route (Linux's sk_dst_cache, IP_MTU): from connect() on,
  * kept once the connection ended or the attempt failed, dropped by a
  * disconnect, an AF_INET bind(), and an IP_TOS change until the next

@@ -1238,6 +1238,12 @@ bool tcp_ended(const struct tcp_conn *c)
 	return c->state == TCP_STATE_TIME_WAIT || (c->state == TCP_STATE_CLOSED && c->was_connected);
 }
 
+bool tcp_fin_received(const struct tcp_conn *c)
+{
+	stack_assert_locked();
+	return c->fin_rcvd;
+}
+
 unsigned tcp_shut_how(const struct tcp_conn *c)
 {
 	stack_assert_locked();

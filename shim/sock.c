@@ -279,6 +279,29 @@ static void sock_async(struct shim_sock *k)
 #undef IO
 }
 
+/*
+ * Stack lock held. Linux's tcp_disconnect ends with sk_error_report, whose
+ * sock_def_error_report sends O_ASYNC's POLL_ERR (SOCK_WAKE_IO: a reader
+ * waiting or not) whatever the state was: connect(AF_UNSPEC) on any TCP
+ * socket, shutdown(SHUT_RD) of a listener or of a connect under way, a
+ * failed connect's end. What the socket shows now is the next wake-up's
+ * starting point.
+ */
+static void sock_async_error(struct shim_sock *k)
+{
+	unsigned m;
+
+	if (!k->async)
+		return;
+	m = shim_sock_poll(k);
+	k->async_seen = m;
+	k->async_rx = rx_count(k);
+	k->async_fin = k->tcp && tcp_fin_received(k->tcp);
+	if (k->own_pid && !(m & POLLNVAL))
+		shim_signal_io(k->own_type, k->own_pid, k->async_sig ? k->async_sig : SIGIO,
+			       k->async_sig ? POLL_ERR : 0, k->async_fd);
+}
+
 static void sock_wakeup(void *ctx)
 {
 	struct shim_sock *k = ctx;
@@ -1742,7 +1765,9 @@ static int tcp_disconnect_sock(struct shim_sock *k)
 	k->ss = SHIM_SS_UNCONNECTED;
 	/* Linux's tcp_disconnect ends with sk_error_report: the new state
 	 * (writable, hung up, the error) reaches poll and epoll waiters, whose
-	 * ready lists learn of readiness only from wake-ups (shim/poll.c). */
+	 * ready lists learn of readiness only from wake-ups (shim/poll.c),
+	 * and O_ASYNC's owner gets POLL_ERR. */
+	sock_async_error(k);
 	shim_wq_wake(&k->wq);
 	return 0;
 }
@@ -2119,8 +2144,10 @@ int shim_shutdown(int fd, int how)
 		/* SHUT_RD ends a listener (inet_shutdown: tcp_disconnect): no
 		 * longer SO_ACCEPTCONN, and FIONREAD's 0 instead of EINVAL;
 		 * SHUT_WR alone leaves it listening. */
-		if (st == TCP_STATE_LISTEN && r == 0 && how != SHUT_WR)
+		if (st == TCP_STATE_LISTEN && r == 0 && how != SHUT_WR) {
 			k->listening = false;
+			sock_async_error(k);    /* tcp_disconnect's sk_error_report */
+		}
 	} else {
 		/* Linux's inet_shutdown: an unconnected UDP socket answers
 		 * ENOTCONN, but the shutdown still takes effect (it wakes a

@@ -5019,6 +5019,26 @@ CASE(fcntl_async_setsig_shut_rd, 0)
 	await_io(2);
 	emit_io(s);
 }
+/* Every TCP disconnect signals O_ASYNC's owner with POLL_ERR (Linux's
+ * tcp_disconnect ends with sk_error_report): connect(AF_UNSPEC) in any
+ * state, shutdown(SHUT_RD) of a listener; SHUT_WR leaves it listening. */
+static void async_disconnect(int s, int how)
+{
+	async_on(s, SIGRTMIN + 2);
+	if (how < 0)
+		R(connect(s, &(struct sockaddr){ .sa_family = AF_UNSPEC }, sizeof(struct sockaddr)));
+	else
+		R(shutdown(s, how));
+	if (how != SHUT_WR)
+		await_io(1);
+	emit_io(s);
+	emit_so_error(s);
+}
+CASE(fcntl_async_setsig_disconnect_connected, 0) { async_disconnect(tcp_to(P_SINK), -1); }
+CASE(fcntl_async_setsig_disconnect_fresh, 0) { async_disconnect(tcp_sock(), -1); }
+CASE(fcntl_async_setsig_disconnect_listener, 0) { async_disconnect(tcp_listener(), -1); }
+CASE(fcntl_async_setsig_shut_rd_listener, 0) { async_disconnect(tcp_listener(), SHUT_RD); }
+CASE(fcntl_async_setsig_shut_wr_listener, 0) { async_disconnect(tcp_listener(), SHUT_WR); }
 CASE(poll_shutdown_then_fin, 0)
 {
 	int s = tcp_to(P_ECHO);

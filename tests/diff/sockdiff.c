@@ -110,7 +110,7 @@ struct dcase {
 	int timeout_ms;
 };
 
-#define MAX_CASES 2000
+#define MAX_CASES 3000
 static struct dcase cases[MAX_CASES];
 static int ncases;
 static int case_index;           /* of the running case: gives it a port of its own */
@@ -20266,6 +20266,240 @@ CASE(fork_child_udp_corked, 0)
 	bind_to(s, "0.0.0.0", 0);
 	in_child(child_udp_corked, s);
 }
+
+
+/* ===================================================================== */
+/* queue and flag ioctls, SO_LINGER's close and blocked calls, by state */
+
+/*
+ * Every queue and flag ioctl in each state of a TCP socket (state2) and
+ * of a UDP one (ustate): SIOCINQ, SIOCOUTQ, SIOCOUTQNSD, SIOCATMARK,
+ * FIONBIO and FIOASYNC set and cleared (the file's flags after each),
+ * FIONREAD, then each with an unwritable or NULL argument. Linux:
+ * tcp_ioctl, udp_ioctl, sock_ioctl.
+ */
+static void ioctl_each(int s)
+{
+	int v;
+
+	v = -1;
+	R(ioctl(s, SIOCINQ, &v));
+	emit("v=%d", v);
+	v = -1;
+	R(ioctl(s, SIOCOUTQ, &v));
+	emit("v=%d", v);
+	v = -1;
+	R(ioctl(s, SIOCOUTQNSD, &v));
+	emit("v=%d", v);
+	v = -1;
+	R(ioctl(s, SIOCATMARK, &v));
+	emit("v=%d", v);
+	v = 1;
+	R(ioctl(s, FIONBIO, &v));
+	emit_flags(s);
+	v = 0;
+	R(ioctl(s, FIONBIO, &v));
+	emit_flags(s);
+	v = 1;
+	R(ioctl(s, FIOASYNC, &v));
+	emit("async=%d", !!(fcntl(s, F_GETFL) & O_ASYNC));
+	v = 0;
+	R(ioctl(s, FIOASYNC, &v));
+	emit("async=%d", !!(fcntl(s, F_GETFL) & O_ASYNC));
+	v = -1;
+	R(ioctl(s, FIONREAD, &v));
+	emit("v=%d", v);
+	R(ioctl(s, SIOCINQ, BAD));
+	R(ioctl(s, SIOCOUTQ, BAD));
+	R(ioctl(s, SIOCOUTQNSD, BAD));
+	R(ioctl(s, SIOCATMARK, BAD));
+	R(ioctl(s, FIONBIO, BAD));
+	R(ioctl(s, FIOASYNC, BAD));
+	R(ioctl(s, SIOCINQ, NULL));
+	R(ioctl(s, FIONBIO, NULL));
+	R(ioctl(s, FIOASYNC, NULL));
+}
+#define IOCTL_TCP(st, n) CASE(ioctl_states_tcp_##n, 0) { ioctl_each(state2(false, st)); }
+IOCTL_TCP(ST2_FRESH, fresh)
+IOCTL_TCP(ST2_BOUND, bound)
+IOCTL_TCP(ST2_LISTEN, listen)
+IOCTL_TCP(ST2_CONNECTING, connecting)
+IOCTL_TCP(ST2_REFUSED, refused)
+IOCTL_TCP(ST2_HELLO, hello)
+IOCTL_TCP(ST2_SHUT_WR, shut_wr)
+IOCTL_TCP(ST2_SHUT_RD, shut_rd)
+IOCTL_TCP(ST2_PEER_FIN, peer_fin)
+IOCTL_TCP(ST2_FIN_DATA, fin_data)
+IOCTL_TCP(ST2_RESET, reset)
+IOCTL_TCP(ST2_DISCONNECTED, disconnected)
+IOCTL_TCP(ST2_ACCEPTED, accepted)
+#define IOCTL_UDP(st, n) CASE(ioctl_states_udp_##n, 0) { ioctl_each(ustate(false, st)); }
+IOCTL_UDP(UST_FRESH, fresh)
+IOCTL_UDP(UST_BOUND, bound)
+IOCTL_UDP(UST_CONN, conn)
+IOCTL_UDP(UST_QUEUED, queued)
+IOCTL_UDP(UST_REFUSED, refused)
+IOCTL_UDP(UST_DISCONNECTED, disconnected)
+
+/* What the peer at 7015 saw of the connection from port: "ok eof N",
+ * "ok reset N" (N the bytes it read) or "ok none". */
+static void emit_seen(int port)
+{
+	char b[64] = "";
+	int c = tcp_to(P_CTL);
+	size_t got = 0;
+
+	snprintf(b, sizeof(b), "seen %d\n", port);
+	need(send(c, b, strlen(b), MSG_NOSIGNAL) == (ssize_t)strlen(b), "peer-send");
+	memset(b, 0, sizeof(b));
+	while (got < sizeof(b) - 1 && !memchr(b, '\n', got)) {
+		need(wait_ev(c, POLLIN) & POLLIN, "peer-answer");
+		ssize_t r = recv(c, b + got, sizeof(b) - 1 - got, 0);
+
+		need(r > 0, "peer-answer");
+		got += (size_t)r;
+	}
+	b[strcspn(b, "\n")] = 0;
+	emit("%s", b);
+	close(c);
+}
+
+/*
+ * SO_LINGER 0 and 2 s, then close(), in each state of a connection to the
+ * reporting peer: close()'s answer, whether it waited, and what the peer
+ * saw (Linux's tcp_close: unread data resets whatever the linger; linger
+ * 0 resets; a time waits for the FIN's ACK, which the peer sends at once).
+ */
+enum lstate { LS_EST, LS_UNREAD, LS_FIN_WAIT2, LS_SHUT_RD, LS_READ_ALL, LS_SENT, LS_UNREAD_SHUT_RD };
+
+static void linger_close_in(int secs, enum lstate st)
+{
+	int s = tcp_to(P_REPORT), port = local_port(s);
+	struct linger lg = { 1, secs };
+	struct timespec t0;
+	char b[64];
+
+	switch (st) {
+	case LS_EST:
+		break;
+	case LS_UNREAD:
+		peer("send %d late", port);
+		break;
+	case LS_FIN_WAIT2:
+		need(shutdown(s, SHUT_WR) == 0, "shutdown");
+		need(wait_state(s, TCP_FIN_WAIT2) == TCP_FIN_WAIT2, "fin-wait2");
+		break;
+	case LS_SHUT_RD:
+		need(shutdown(s, SHUT_RD) == 0, "shutdown");
+		break;
+	case LS_READ_ALL:
+		peer("send %d late", port);
+		R(recv(s, b, sizeof(b), 0));
+		break;
+	case LS_SENT:
+		R(send(s, "abc", 3, 0));
+		break;
+	case LS_UNREAD_SHUT_RD:
+		peer("send %d late", port);
+		need(shutdown(s, SHUT_RD) == 0, "shutdown");
+		break;
+	}
+	R(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	R(close(s));
+	emit("%s", ms_since(&t0) < 400 ? "at-once" : "waited");
+	emit_seen(port);
+}
+#define LINGER_IN(st, n) \
+	CASE(linger0_close_##n, 0) { linger_close_in(0, st); } \
+	CASE(linger2_close_##n, 0) { linger_close_in(2, st); }
+LINGER_IN(LS_EST, established)
+LINGER_IN(LS_UNREAD, unread)
+LINGER_IN(LS_FIN_WAIT2, fin_wait2)
+LINGER_IN(LS_SHUT_RD, shut_rd)
+LINGER_IN(LS_READ_ALL, read_all)
+LINGER_IN(LS_SENT, sent)
+LINGER_IN(LS_UNREAD_SHUT_RD, unread_shut_rd)
+
+/* The same on sockets without a connection to report: close() is 0 at once. */
+CASE(linger_close_states, 0)
+{
+	static const int secs[] = { 0, 2 };
+
+	for (int i = 0; i < 2; i++) {
+		struct linger lg = { 1, secs[i] };
+		int ss[] = { tcp_sock(), state2(false, ST2_BOUND), state2(false, ST2_LISTEN),
+			     state2(false, ST2_CONNECTING), state2(false, ST2_REFUSED),
+			     state2(false, ST2_PEER_FIN), state2(false, ST2_RESET),
+			     state2(false, ST2_DISCONNECTED), udp_to(P_USINK) };
+
+		for (size_t j = 0; j < sizeof(ss) / sizeof(ss[0]); j++) {
+			struct timespec t0;
+
+			R(setsockopt(ss[j], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			R(close(ss[j]));
+			emit("%s", ms_since(&t0) < 400 ? "at-once" : "waited");
+		}
+	}
+}
+
+/*
+ * Another thread closes (or shuts down) the fd this thread is blocked on
+ * in connect, a send to a full window, or a MSG_WAITALL read: Linux's call
+ * holds the file and goes on until its timeout (SO_SNDTIMEO/SO_RCVTIMEO
+ * 600 ms: EINPROGRESS, EAGAIN, the bytes it has); a shutdown ends it.
+ */
+struct blocked_other {
+	pthread_t th;
+	pid_t tid;
+	int fd, how;
+};
+static void *blocked_other_main(void *p)
+{
+	struct blocked_other *c = p;
+
+	await_asleep(c->tid);
+	if (c->how < 0)
+		close(c->fd);
+	else
+		shutdown(c->fd, c->how);
+	return NULL;
+}
+static void blocked_then_other(int fd, int how, int call)
+{
+	struct blocked_other c = { .tid = gettid(), .fd = fd, .how = how };
+	static char b[65536];
+	struct timespec t0;
+
+	set_timeo(fd, SO_RCVTIMEO, 600);
+	set_timeo(fd, SO_SNDTIMEO, 600);
+	need(pthread_create(&c.th, NULL, blocked_other_main, &c) == 0, "pthread_create");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (call == 0)
+		R(connect_to(fd, PEER, P_DROP));
+	else if (call == 1)
+		R(send(fd, b, sizeof(b), MSG_NOSIGNAL));
+	else
+		R(recv(fd, b, 64, MSG_WAITALL));
+	emit("%s", ms_since(&t0) < 400 ? "at-once" : "waited");
+	pthread_join(c.th, NULL);
+	R(fcntl(fd, F_GETFD));
+	if (how >= 0)
+		emit_so_error(fd);
+}
+static int stalled_full(void)
+{
+	int s = tcp_to(P_STALL);
+
+	fill(s);
+	return s;
+}
+CASE(close_from_thread_connect, 0) { blocked_then_other(tcp_sock(), -1, 0); }
+CASE(close_from_thread_send_full, 0) { blocked_then_other(stalled_full(), -1, 1); }
+CASE(close_from_thread_recv_waitall, 0) { blocked_then_other(tcp_hello(), -1, 2); }
+CASE(shutdown_rd_from_thread_recv_waitall, 0) { blocked_then_other(tcp_hello(), SHUT_RD, 2); }
+CASE(shutdown_wr_from_thread_connect, 0) { blocked_then_other(tcp_sock(), SHUT_WR, 0); }
 
 /* ===================================================================== */
 /* the driver */

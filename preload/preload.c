@@ -362,6 +362,11 @@ static void host_relay_push_send(void *ctx, void *relay)
 	else
 		relay_push_drop(NULL, relay);
 }
+static long host_relay_recv_kept(void *ctx, void *relay, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	(void)ctx;
+	return runner ? runner_relay_recv_kept(relay, buf, len, flags, now) : 0;
+}
 /* PSTACK_STACK's name, checked (shim/join.c asks at the first socket,
  * and at later ones until the process joins a stack or starts its own).
  * With a name, the rest of the settings are checked as a stack's start
@@ -819,6 +824,7 @@ static void init(void)
 		.relay_open = host_relay_open, .relay_expose = host_relay_expose, .relay_lo = host_relay_lo, .udp_lo = true,
 		.relay_forget = host_relay_forget, .relay_push_claim = host_relay_push_claim,
 		.relay_push_read = host_relay_push_read, .relay_push_send = host_relay_push_send,
+		.relay_recv_kept = host_relay_recv_kept,
 		.stack_name = host_stack_name,
 	};
 
@@ -954,6 +960,48 @@ static long wrote(int fd, long r)
 }
 #define SHIM_CALL_OUT(fd, call, real_call) SHIM_CALL(call, wrote((fd), (long)(real_call)))
 
+/* For the calls that read, around the real call (SHIM_CALL_IN): one that
+ * found the end of file on an exposed TCP socket's kernel fd may still have
+ * bytes to return, those that arrived after the program's shutdown(SHUT_RD)
+ * (shim_exposed_read_end). */
+static long read_end(int fd, const struct iovec *iov, int cnt, int flags, long r)
+{
+	int saved = errno;
+	ssize_t n;
+
+	if (r != 0)
+		return r;
+	shim_depth++;
+	n = shim_exposed_read_end(fd, iov, cnt, flags);
+	depth_leave();
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
+	errno = saved;
+	return n;
+}
+
+static long read_end_buf(int fd, void *buf, size_t len, int flags, long r)
+{
+	struct iovec v = { .iov_base = buf, .iov_len = len };
+
+	return r == 0 ? read_end(fd, &v, 1, flags, r) : r;
+}
+
+/* The message was just read by the kernel: a copy of it, as shim_copy
+ * reads the program's memory. */
+static long read_end_msg(int fd, const struct msghdr *msg, int flags, long r)
+{
+	struct msghdr m;
+
+	if (r != 0 || !msg || shim_copy(&m, msg, sizeof(m)) || m.msg_iovlen > IOV_MAX)
+		return r;
+	return read_end(fd, m.msg_iov, (int)m.msg_iovlen, flags, r);
+}
+#define SHIM_CALL_IN(fd, buf, n, flags, call, real_call) \
+	SHIM_CALL(call, read_end_buf((fd), (buf), (n), (flags), (long)(real_call)))
+
 /* ---- sockets ---- */
 
 EXPORT int socket(int domain, int type, int protocol)
@@ -1050,7 +1098,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	if (!mine(fd))
 		return real_read(fd, buf, n);
-	SHIM_CALL(shim_read(fd, buf, n), real_read(fd, buf, n));
+	SHIM_CALL_IN(fd, buf, n, 0, shim_read(fd, buf, n), real_read(fd, buf, n));
 }
 
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
@@ -1059,14 +1107,14 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 		return real___read_chk(fd, buf, n, buflen);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_read(fd, buf, n), real___read_chk(fd, buf, n, buflen));
+	SHIM_CALL_IN(fd, buf, n, 0, shim_read(fd, buf, n), real___read_chk(fd, buf, n, buflen));
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	if (!mine(fd))
 		return real_readv(fd, iov, n);
-	SHIM_CALL(shim_readv(fd, iov, n), real_readv(fd, iov, n));
+	SHIM_CALL(shim_readv(fd, iov, n), read_end(fd, iov, n, 0, (long)real_readv(fd, iov, n)));
 }
 
 /* preadv2/pwritev2 at offset -1 read and write a socket (at any other
@@ -1127,7 +1175,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
 	if (!mine(fd))
 		return real_recv(fd, buf, n, flags);
-	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, NULL, NULL), real_recv(fd, buf, n, flags));
+	SHIM_CALL_IN(fd, buf, n, flags, shim_recvfrom(fd, buf, n, flags, NULL, NULL), real_recv(fd, buf, n, flags));
 }
 
 EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
@@ -1136,14 +1184,16 @@ EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 		return real___recv_chk(fd, buf, n, buflen, flags);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, NULL, NULL), real___recv_chk(fd, buf, n, buflen, flags));
+	SHIM_CALL_IN(fd, buf, n, flags, shim_recvfrom(fd, buf, n, flags, NULL, NULL),
+		     real___recv_chk(fd, buf, n, buflen, flags));
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *salen)
 {
 	if (!mine(fd))
 		return real_recvfrom(fd, buf, n, flags, sa, salen);
-	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, sa, salen), real_recvfrom(fd, buf, n, flags, sa, salen));
+	SHIM_CALL_IN(fd, buf, n, flags, shim_recvfrom(fd, buf, n, flags, sa, salen),
+		     real_recvfrom(fd, buf, n, flags, sa, salen));
 }
 
 EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *sa,
@@ -1153,8 +1203,8 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int fl
 		return real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen);
 	if (n > buflen)
 		__chk_fail();
-	SHIM_CALL(shim_recvfrom(fd, buf, n, flags, sa, salen),
-		  real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen));
+	SHIM_CALL_IN(fd, buf, n, flags, shim_recvfrom(fd, buf, n, flags, sa, salen),
+		     real___recvfrom_chk(fd, buf, n, buflen, flags, sa, salen));
 }
 
 /*
@@ -1198,7 +1248,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			adopt_passed(msg);
 		return r;
 	}
-	SHIM_CALL(shim_recvmsg(fd, msg, flags), real_recvmsg(fd, msg, flags));
+	SHIM_CALL(shim_recvmsg(fd, msg, flags), read_end_msg(fd, msg, flags, (long)real_recvmsg(fd, msg, flags)));
 }
 
 EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *timeout)

@@ -44,6 +44,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -441,6 +442,68 @@ void shim_exposed_wrote(int fd)
 	shim_lock();
 	shim_host.relay_push_send(shim_host.ctx, rl);
 	shim_unlock();
+}
+
+/*
+ * After an interposed read of an exposed TCP socket's fd that found the end
+ * of file: when the program shut its end down for reading (shutdown(SHUT_RD)
+ * passes through to the pair, whose end then reads the end of file once
+ * empty, and which the relay can write no more), what the connection
+ * received since stays in the relay. Linux's recv after SHUT_RD still
+ * returns it (tcp_recvmsg ends a read at RCV_SHUTDOWN only when nothing is
+ * queued): the process that serves the relay takes it here, into the
+ * first buffer that has room (a short read, as TCP's may be). A read by a
+ * raw system call, or in another process, still finds the end of file.
+ */
+#define KEPT_MAX 65536
+ssize_t shim_exposed_read_end(int fd, const struct iovec *iov, int cnt, int flags)
+{
+	struct timespec t0, t;
+	struct shim_sock *k;
+	struct iovec one = { 0 };
+	unsigned sf = (flags & MSG_PEEK ? SOCK_PEEK : 0) | (flags & MSG_TRUNC ? SOCK_DISCARD : 0);
+	char *buf;
+	long n;
+
+	if (!shim_host.relay_recv_kept || (flags & (MSG_OOB | MSG_ERRQUEUE)) || !shim_owns(fd) ||
+	    shim_proc_state() != SHIM_PROC_OWNER)
+		return 0;
+	for (int i = 0; i < cnt && !one.iov_len; i++)
+		if (shim_copy(&one, &iov[i], sizeof(one)))
+			return -EFAULT;
+	if (!one.iov_len)
+		return 0;
+	k = shim_get_sock(fd);
+	if (!k)
+		return 0;
+	if (!shim_exposed(k) || k->type != SOCK_STREAM || !(buf = malloc(KEPT_MAX))) {
+		shim_put(&k->obj);
+		return 0;
+	}
+	if (one.iov_len > KEPT_MAX)
+		one.iov_len = KEPT_MAX;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		shim_lock();
+		n = k->relay && k->tcp ? shim_host.relay_recv_kept(shim_host.ctx, k->relay, buf, one.iov_len, sf, shim_now())
+				       : 0;
+		shim_unlock();
+		if (n != -EAGAIN)
+			break;
+		/* The stack thread (or a pump) moves the relay's bytes: a few
+		 * system calls, without the lock. Bounded: never held long. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 1000000000L) {
+			n = 0;
+			break;
+		}
+		sched_yield();
+	}
+	if (n > 0 && !(sf & SOCK_DISCARD) && shim_copy(one.iov_base, buf, (size_t)n))
+		n = -EFAULT;
+	free(buf);
+	shim_put(&k->obj);
+	return n;
 }
 
 /*

@@ -241,6 +241,12 @@ struct shim_host {
 	bool (*relay_push_claim)(void *ctx, void *relay);
 	void (*relay_push_read)(void *ctx, void *relay);
 	void (*relay_push_send)(void *ctx, void *relay);
+	/* Optional (NULL: what arrives after the program's shutdown(SHUT_RD)
+	 * of an exposed TCP socket is never read). Lock held: what the relay
+	 * kept of it, up to len into buf (flags: SOCK_PEEK, SOCK_DISCARD);
+	 * the count, 0 when none, -EAGAIN when the relay is busy (ask again
+	 * without the lock held in between): relay.h, relay_recv_kept. */
+	long (*relay_recv_kept)(void *ctx, void *relay, void *buf, size_t len, unsigned flags, uint64_t now);
 	/* Optional (NULL: never joins): PSTACK_STACK's name into out (n bytes;
 	 * "" when unset), no lock held. 0, or -EINVAL after one line saying
 	 * what is wrong (shim/join.c). */
@@ -436,6 +442,13 @@ void shim_expose_dgram(int fd);
  * socket's kernel fd (the real call, after SHIM_PASS, said > 0): the bytes
  * may leave from this thread (the relay's push, shim/expose.c). */
 void shim_exposed_wrote(int fd);
+/* No lock: a read of fd, an exposed TCP socket's kernel fd, through an
+ * interposed call (the real call, after SHIM_PASS, said 0: the end of
+ * file) into iov (the program's, cnt of them) with flags: the bytes that
+ * arrived after the program's shutdown(SHUT_RD), which the fd never gets
+ * (shim/expose.c). Their count, 0 (none: the end of file stands), or
+ * -errno. */
+ssize_t shim_exposed_read_end(int fd, const struct iovec *iov, int cnt, int flags);
 /*
  * exec: shim_exec_note writes into buf (len bytes, NUL-terminated) a note of
  * the exposed sockets whose fds survive exec (no FD_CLOEXEC); the length, 0

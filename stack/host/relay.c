@@ -1782,6 +1782,39 @@ void relay_push_drop(struct relay_set *set, struct relay *rl)
 	atomic_fetch_sub_explicit(&relay_pumps, 1, memory_order_acq_rel);
 }
 
+long relay_recv_kept(struct relay *rl, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	long n = 0;
+
+	if (!claim_try(rl))
+		return -EAGAIN;
+	if (rl->done || !rl->tcp || rl->listener || rl->armed || rl->connecting || rl->rx_shut || !len) {
+		claim_drop(rl);
+		return 0;
+	}
+	if (rl->rx_len > rl->rx_off) {
+		/* Read from the connection before the program's end was shut,
+		 * and kept (io_rx): the oldest bytes. */
+		n = (long)(rl->rx_len - rl->rx_off < len ? rl->rx_len - rl->rx_off : len);
+		if (!(flags & SOCK_DISCARD))
+			memcpy(buf, rl->rx + rl->rx_off, (size_t)n);
+		if (!(flags & SOCK_PEEK)) {
+			rl->rx_off += (size_t)n;
+			if (rl->rx_off == rl->rx_len)
+				rl->rx_off = rl->rx_len = 0;
+		}
+	} else if (!rl->rx_end && !rl->stop_seen && tcp_inq(rl->tcp) > 0) {
+		/* The connection's (collect_tcp reads no more of them once
+		 * rx_lost): its window opens as they go, as Linux's does. Only
+		 * bytes: its end or error stays for collect_tcp to see. */
+		n = tcp_recv(rl->tcp, buf, len, flags & (SOCK_PEEK | SOCK_DISCARD), now);
+		if (n < 0)
+			n = 0;
+	}
+	claim_drop(rl);
+	return n;
+}
+
 void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now)
 {
 	if (set->incoming)

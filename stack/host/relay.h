@@ -434,6 +434,22 @@ bool relay_push_claim(struct relay_set *set, struct relay *rl);
 void relay_push_read(struct relay *rl);
 void relay_pump_add(struct relay_set *set, struct relay_pump *p, struct relay *rl, uint64_t now);
 void relay_push_drop(struct relay_set *set, struct relay *rl);
+/*
+ * Lock held, a program thread of the process that serves rl (a TCP
+ * connection's relay): its read of the fd found the end of file, which the
+ * program's shutdown(SHUT_RD) of its end makes (the relay's own end of
+ * stream is rx_shut: nothing follows it). Linux's tcp_recvmsg after
+ * SHUT_RD still returns what is queued, also what arrives after it
+ * (tcp_data_queue does not look at RCV_SHUTDOWN), and 0 only when nothing
+ * is. Those bytes never reach the fd (the relay keeps them: io_rx's
+ * EPIPE), so they are taken here: what the relay's buffer holds first,
+ * then the connection's, up to len into buf (flags: SOCK_PEEK leaves them,
+ * SOCK_DISCARD copies nothing). The count; 0 when there is none, or the
+ * stream ended (a reset too: an exposed socket reads it as the end);
+ * -EAGAIN while another thread holds the relay (the stack thread moving
+ * its bytes, a pump): ask again after letting the lock go.
+ */
+long relay_recv_kept(struct relay *rl, void *buf, size_t len, unsigned flags, uint64_t now);
 /* Any thread, no lock: the program makes another process, which may hold
  * relays' program ends (fork, exec, spawn): no more pumps, for good; the
  * pumps under way finish first (waited for 10 ms at most). */

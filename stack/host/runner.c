@@ -313,6 +313,11 @@ void runner_relay_push_send(struct runner *r, void *relay)
 	r->push_rl = relay;     /* runner_unlock, next, puts it in its pump */
 }
 
+long runner_relay_recv_kept(void *relay, void *buf, size_t len, unsigned flags, uint64_t now)
+{
+	return relay_recv_kept(relay, buf, len, flags, now);
+}
+
 void runner_fork_child(struct runner *r)
 {
 	relay_fork_child(r ? &r->relays : NULL);

@@ -88,6 +88,9 @@ void runner_relay_lo(struct runner *r, void *relay, int lo, int family);
 bool runner_relay_push_claim(struct runner *r, void *relay);
 void runner_relay_push_read(void *relay);
 void runner_relay_push_send(struct runner *r, void *relay);
+/* Lock held: the bytes an exposed connection received after the program's
+ * shutdown(SHUT_RD) of its fd (relay.h, relay_recv_kept). */
+long runner_relay_recv_kept(void *relay, void *buf, size_t len, unsigned flags, uint64_t now);
 /* In a fork child (r the parent's, or NULL): the relays' fds are closed
  * (relay_fork_child; relay_fork_prepare and _parent go around the fork). */
 void runner_fork_child(struct runner *r);

@@ -19395,6 +19395,105 @@ static void shut_rd_late_close(bool child)
 }
 CASE(shutdown_rd_late_data_close, 0) { shut_rd_late_close(false); }
 CASE(fork_shut_rd_late_data_close, 0) { shut_rd_late_close(true); }
+/* What the peer sent after shutdown(SHUT_RD) is still read (Linux's
+ * tcp_recvmsg copies what is queued and answers 0 only when nothing is:
+ * RCV_SHUTDOWN marks the socket, tcp_data_queue still queues), by recv
+ * (MSG_PEEK too), read, recvmsg and readv; poll says readable and hung up
+ * for reading throughout. The close then ends the connection with a FIN
+ * when all was read, a reset when some is left (tcp_close:
+ * data_was_unread). HOW: 0 the stack's own socket, 1 exposed by a fork
+ * child (the relay's bytes, shim/expose.c), 2 exposed by fdopen, 3 all of
+ * it in a fork child; RAW: a read by a raw system call instead (no
+ * preload sees it), the close right after. */
+static void shut_rd_seen(int port)
+{
+	char b[64] = "";
+	int c = tcp_to(P_CTL);
+	size_t got = 0;
+
+	snprintf(b, sizeof(b), "seen %d\n", port);
+	need(send(c, b, strlen(b), MSG_NOSIGNAL) == (ssize_t)strlen(b), "peer-send");
+	memset(b, 0, sizeof(b));
+	while (got < sizeof(b) - 1 && !memchr(b, '\n', got)) {
+		need(wait_ev(c, POLLIN) & POLLIN, "peer-answer");
+		ssize_t r = recv(c, b + got, sizeof(b) - 1 - got, 0);
+
+		need(r > 0, "peer-answer");
+		got += (size_t)r;
+	}
+	b[strcspn(b, "\n")] = 0;
+	emit("%s", b);
+	close(c);
+}
+static void emit_got(long r, const char *b)
+{
+	emit("%.*s", r > 0 ? (int)r : 0, b);
+}
+static bool shut_rd_raw, shut_rd_leave;
+static void shut_rd_late_steps(int s)
+{
+	int port = local_port(s);
+	char b[64];
+	struct iovec v = { b, sizeof(b) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	peer("send %d early", port);
+	wait_bytes(s, 5);
+	R(shutdown(s, SHUT_RD));
+	emit_revents(s);
+	emit_got(R(recv(s, b, sizeof(b), MSG_DONTWAIT)), b);
+	R(recv(s, b, sizeof(b), MSG_DONTWAIT));
+	if (shut_rd_raw) {
+		peer("send %d raw", port);
+		emit_got(R(syscall(SYS_read, s, b, sizeof(b))), b);
+		R(syscall(SYS_read, s, b, sizeof(b)));
+		emit_revents(s);
+		return;
+	}
+	peer("send %d late", port);
+	emit_revents(s);
+	emit_got(R(recv(s, b, 2, MSG_PEEK)), b);
+	emit_got(R(recv(s, b, sizeof(b), 0)), b);
+	R(read(s, b, sizeof(b)));
+	peer("send %d again", port);
+	emit_got(R(read(s, b, sizeof(b))), b);
+	peer("send %d more", port);
+	emit_got(R(recvmsg(s, &m, 0)), b);
+	R(recvmsg(s, &m, MSG_DONTWAIT));
+	peer("send %d last", port);
+	if (!shut_rd_leave) {
+		emit_got(R(readv(s, &v, 1)), b);
+		R(readv(s, &v, 1));
+	}
+	emit_revents(s);
+}
+static void shut_rd_late_read(int how, bool raw, bool leave)
+{
+	int s = tcp_to(P_REPORT), port = local_port(s);
+
+	shut_rd_raw = raw;
+	shut_rd_leave = leave;
+	if (how == 1)
+		fork_steps(child_noop, s);
+	if (how == 2) {
+		/* fdopen exposes it; the stream is never closed here (fclose
+		 * would close the fd with the C library's own close). */
+		need(fdopen(s, "r") != NULL, "fdopen");
+	}
+	if (how == 3)
+		fork_steps(shut_rd_late_steps, s);
+	else
+		shut_rd_late_steps(s);
+	R(close(s));
+	shut_rd_seen(port);
+}
+CASE(shutdown_rd_late_data_read, 0) { shut_rd_late_read(0, false, false); }
+CASE(shutdown_rd_late_data_left, 0) { shut_rd_late_read(0, false, true); }
+CASE(fork_shut_rd_late_data_read, 0) { shut_rd_late_read(1, false, false); }
+CASE(fork_shut_rd_late_data_left, 0) { shut_rd_late_read(1, false, true); }
+CASE(fdopen_shut_rd_late_data_read, 0) { shut_rd_late_read(2, false, false); }
+CASE(fork_shut_rd_late_data_raw, 0) { shut_rd_late_read(1, true, false); }
+CASE(fork_child_shut_rd_late_data_read, 0) { shut_rd_late_read(3, false, false); }
 /* The same in a fork child, on an epoll that holds the parent's socket
  * (exposed: a kernel fd there): another thread of the child makes a socket
  * of its own, never connected, and adds it; Linux's ep_insert wakes the

@@ -367,6 +367,11 @@ static long host_relay_recv_kept(void *ctx, void *relay, void *buf, size_t len, 
 	(void)ctx;
 	return runner ? runner_relay_recv_kept(relay, buf, len, flags, now) : 0;
 }
+static long host_relay_inq_kept(void *ctx, void *relay)
+{
+	(void)ctx;
+	return runner ? runner_relay_inq_kept(relay) : 0;
+}
 /* PSTACK_STACK's name, checked (shim/join.c asks at the first socket,
  * and at later ones until the process joins a stack or starts its own).
  * With a name, the rest of the settings are checked as a stack's start
@@ -824,7 +829,7 @@ static void init(void)
 		.relay_open = host_relay_open, .relay_expose = host_relay_expose, .relay_lo = host_relay_lo, .udp_lo = true,
 		.relay_forget = host_relay_forget, .relay_push_claim = host_relay_push_claim,
 		.relay_push_read = host_relay_push_read, .relay_push_send = host_relay_push_send,
-		.relay_recv_kept = host_relay_recv_kept,
+		.relay_recv_kept = host_relay_recv_kept, .relay_inq_kept = host_relay_inq_kept,
 		.stack_name = host_stack_name,
 	};
 
@@ -998,6 +1003,23 @@ static long read_end_msg(int fd, const struct msghdr *msg, int flags, long r)
 	if (r != 0 || !msg || shim_copy(&m, msg, sizeof(m)) || m.msg_iovlen > IOV_MAX)
 		return r;
 	return read_end(fd, m.msg_iov, (int)m.msg_iovlen, flags, r);
+}
+/* And FIONREAD counts those bytes (shim_exposed_inq). */
+static int inq_end(int fd, unsigned long req, void *arg, int r)
+{
+	int saved = errno, e;
+
+	if (r != 0 || req != FIONREAD)
+		return r;
+	shim_depth++;
+	e = shim_exposed_inq(fd, arg);
+	depth_leave();
+	if (e < 0) {
+		errno = -e;
+		return -1;
+	}
+	errno = saved;
+	return r;
 }
 #define SHIM_CALL_IN(fd, buf, n, flags, call, real_call) \
 	SHIM_CALL(call, read_end_buf((fd), (buf), (n), (flags), (long)(real_call)))
@@ -1620,7 +1642,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	OPT_ARG(ioctl_takes_arg(req), req, arg);
 	if (!mine(fd))
 		return real_ioctl(fd, req, arg);
-	SHIM_CALL(shim_ioctl(fd, req, arg), real_ioctl(fd, req, arg));
+	SHIM_CALL(shim_ioctl(fd, req, arg), inq_end(fd, req, arg, real_ioctl(fd, req, arg)));
 }
 
 /* ---- interfaces as programs see them (shim/iface.c) ---- */

@@ -456,9 +456,24 @@ void shim_exposed_wrote(int fd)
  * raw system call, or in another process, still finds the end of file.
  */
 #define KEPT_MAX 65536
+
+/* No lock: the relay said -EAGAIN (the stack thread or a pump moves its
+ * bytes: a few system calls, without the lock); false once that lasted a
+ * second, which it never does. */
+static bool kept_retry(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if ((t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec) > 1000000000L)
+		return false;
+	sched_yield();
+	return true;
+}
+
 ssize_t shim_exposed_read_end(int fd, const struct iovec *iov, int cnt, int flags)
 {
-	struct timespec t0, t;
+	struct timespec t0;
 	struct shim_sock *k;
 	struct iovec one = { 0 };
 	unsigned sf = (flags & MSG_PEEK ? SOCK_PEEK : 0) | (flags & MSG_TRUNC ? SOCK_DISCARD : 0);
@@ -490,20 +505,51 @@ ssize_t shim_exposed_read_end(int fd, const struct iovec *iov, int cnt, int flag
 		shim_unlock();
 		if (n != -EAGAIN)
 			break;
-		/* The stack thread (or a pump) moves the relay's bytes: a few
-		 * system calls, without the lock. Bounded: never held long. */
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 1000000000L) {
+		if (!kept_retry(&t0)) {
 			n = 0;
 			break;
 		}
-		sched_yield();
 	}
 	if (n > 0 && !(sf & SOCK_DISCARD) && shim_copy(one.iov_base, buf, (size_t)n))
 		n = -EFAULT;
 	free(buf);
 	shim_put(&k->obj);
 	return n;
+}
+
+int shim_exposed_inq(int fd, int *arg)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	struct timespec t0, zero = { 0, 0 };
+	struct shim_sock *k;
+	long n;
+	int v;
+
+	if (!shim_host.relay_inq_kept || !shim_owns(fd) || shim_proc_state() != SHIM_PROC_OWNER)
+		return 0;
+	k = shim_get_sock(fd);
+	if (!k)
+		return 0;
+	/* Only once the program's end reads no more: until then what the
+	 * relay holds is on its way into the fd, which counts it then. */
+	if (!shim_exposed(k) || k->type != SOCK_STREAM || sys_ppoll(&p, 1, &zero, NULL) != 1 ||
+	    !(p.revents & POLLRDHUP)) {
+		shim_put(&k->obj);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		shim_lock();
+		n = k->relay && k->tcp ? shim_host.relay_inq_kept(shim_host.ctx, k->relay) : 0;
+		shim_unlock();
+	} while (n == -EAGAIN && kept_retry(&t0));
+	shim_put(&k->obj);
+	if (n <= 0)
+		return 0;
+	if (shim_copy(&v, arg, sizeof(v)))
+		return -EFAULT;
+	v = n > INT32_MAX - v ? INT32_MAX : v + (int)n;
+	return shim_copy(arg, &v, sizeof(v));
 }
 
 /*

@@ -247,6 +247,9 @@ struct shim_host {
 	 * the count, 0 when none, -EAGAIN when the relay is busy (ask again
 	 * without the lock held in between): relay.h, relay_recv_kept. */
 	long (*relay_recv_kept)(void *ctx, void *relay, void *buf, size_t len, unsigned flags, uint64_t now);
+	/* Optional with it: how many bytes relay_recv_kept would give now
+	 * (FIONREAD), or -EAGAIN likewise: relay.h, relay_inq_kept. */
+	long (*relay_inq_kept)(void *ctx, void *relay);
 	/* Optional (NULL: never joins): PSTACK_STACK's name into out (n bytes;
 	 * "" when unset), no lock held. 0, or -EINVAL after one line saying
 	 * what is wrong (shim/join.c). */
@@ -449,6 +452,11 @@ void shim_exposed_wrote(int fd);
  * (shim/expose.c). Their count, 0 (none: the end of file stands), or
  * -errno. */
 ssize_t shim_exposed_read_end(int fd, const struct iovec *iov, int cnt, int flags);
+/* No lock: after ioctl(fd, FIONREAD, arg) on an exposed TCP socket's kernel
+ * fd (the real call, after SHIM_PASS, succeeded): the bytes the fd never
+ * gets after the program's shutdown(SHUT_RD) are added to *arg, as Linux
+ * counts what is queued. 0 or -errno. */
+int shim_exposed_inq(int fd, int *arg);
 /*
  * exec: shim_exec_note writes into buf (len bytes, NUL-terminated) a note of
  * the exposed sockets whose fds survive exec (no FD_CLOEXEC); the length, 0

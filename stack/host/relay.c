@@ -1815,6 +1815,21 @@ long relay_recv_kept(struct relay *rl, void *buf, size_t len, unsigned flags, ui
 	return n;
 }
 
+long relay_inq_kept(struct relay *rl)
+{
+	long n = 0;
+
+	if (!claim_try(rl))
+		return -EAGAIN;
+	if (!rl->done && rl->tcp && !rl->listener && !rl->armed && !rl->connecting && !rl->rx_shut) {
+		n = (long)(rl->rx_len - rl->rx_off);
+		if (!rl->rx_end && !rl->stop_seen)
+			n += (long)tcp_inq(rl->tcp);
+	}
+	claim_drop(rl);
+	return n;
+}
+
 void relay_pump_begin(struct relay_set *set, struct relay_pump *p, uint64_t now)
 {
 	if (set->incoming)

@@ -450,6 +450,10 @@ void relay_push_drop(struct relay_set *set, struct relay *rl);
  * its bytes, a pump): ask again after letting the lock go.
  */
 long relay_recv_kept(struct relay *rl, void *buf, size_t len, unsigned flags, uint64_t now);
+/* Lock held, as relay_recv_kept, for FIONREAD on a fd whose program end
+ * is shut for reading: how many bytes relay_recv_kept would give now (the
+ * relay's buffer and the connection's); -EAGAIN as there. */
+long relay_inq_kept(struct relay *rl);
 /* Any thread, no lock: the program makes another process, which may hold
  * relays' program ends (fork, exec, spawn): no more pumps, for good; the
  * pumps under way finish first (waited for 10 ms at most). */

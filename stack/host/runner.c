@@ -318,6 +318,11 @@ long runner_relay_recv_kept(void *relay, void *buf, size_t len, unsigned flags, 
 	return relay_recv_kept(relay, buf, len, flags, now);
 }
 
+long runner_relay_inq_kept(void *relay)
+{
+	return relay_inq_kept(relay);
+}
+
 void runner_fork_child(struct runner *r)
 {
 	relay_fork_child(r ? &r->relays : NULL);

@@ -91,6 +91,7 @@ void runner_relay_push_send(struct runner *r, void *relay);
 /* Lock held: the bytes an exposed connection received after the program's
  * shutdown(SHUT_RD) of its fd (relay.h, relay_recv_kept). */
 long runner_relay_recv_kept(void *relay, void *buf, size_t len, unsigned flags, uint64_t now);
+long runner_relay_inq_kept(void *relay);
 /* In a fork child (r the parent's, or NULL): the relays' fds are closed
  * (relay_fork_child; relay_fork_prepare and _parent go around the fork). */
 void runner_fork_child(struct runner *r);

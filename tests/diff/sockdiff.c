@@ -19429,10 +19429,10 @@ static void emit_got(long r, const char *b)
 {
 	emit("%.*s", r > 0 ? (int)r : 0, b);
 }
-static bool shut_rd_raw, shut_rd_leave;
+static bool shut_rd_raw, shut_rd_leave, shut_rd_inq;
 static void shut_rd_late_steps(int s)
 {
-	int port = local_port(s);
+	int port = local_port(s), n = -1;
 	char b[64];
 	struct iovec v = { b, sizeof(b) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
@@ -19452,6 +19452,10 @@ static void shut_rd_late_steps(int s)
 	}
 	peer("send %d late", port);
 	emit_revents(s);
+	if (shut_rd_inq) {
+		R(ioctl(s, FIONREAD, &n));
+		emit("n=%d", n);
+	}
 	emit_got(R(recv(s, b, 2, MSG_PEEK)), b);
 	emit_got(R(recv(s, b, sizeof(b), 0)), b);
 	R(read(s, b, sizeof(b)));
@@ -19467,12 +19471,13 @@ static void shut_rd_late_steps(int s)
 	}
 	emit_revents(s);
 }
-static void shut_rd_late_read(int how, bool raw, bool leave)
+static void shut_rd_late_read(int how, bool raw, bool leave, bool inq)
 {
 	int s = tcp_to(P_REPORT), port = local_port(s);
 
 	shut_rd_raw = raw;
 	shut_rd_leave = leave;
+	shut_rd_inq = inq;
 	if (how == 1)
 		fork_steps(child_noop, s);
 	if (how == 2) {
@@ -19487,13 +19492,16 @@ static void shut_rd_late_read(int how, bool raw, bool leave)
 	R(close(s));
 	shut_rd_seen(port);
 }
-CASE(shutdown_rd_late_data_read, 0) { shut_rd_late_read(0, false, false); }
-CASE(shutdown_rd_late_data_left, 0) { shut_rd_late_read(0, false, true); }
-CASE(fork_shut_rd_late_data_read, 0) { shut_rd_late_read(1, false, false); }
-CASE(fork_shut_rd_late_data_left, 0) { shut_rd_late_read(1, false, true); }
-CASE(fdopen_shut_rd_late_data_read, 0) { shut_rd_late_read(2, false, false); }
-CASE(fork_shut_rd_late_data_raw, 0) { shut_rd_late_read(1, true, false); }
-CASE(fork_child_shut_rd_late_data_read, 0) { shut_rd_late_read(3, false, false); }
+CASE(shutdown_rd_late_data_read, 0) { shut_rd_late_read(0, false, false, false); }
+CASE(shutdown_rd_late_data_left, 0) { shut_rd_late_read(0, false, true, false); }
+CASE(fork_shut_rd_late_data_read, 0) { shut_rd_late_read(1, false, false, false); }
+CASE(fork_shut_rd_late_data_left, 0) { shut_rd_late_read(1, false, true, false); }
+CASE(fdopen_shut_rd_late_data_read, 0) { shut_rd_late_read(2, false, false, false); }
+CASE(fork_shut_rd_late_data_raw, 0) { shut_rd_late_read(1, true, false, false); }
+CASE(fork_child_shut_rd_late_data_read, 0) { shut_rd_late_read(3, false, false, false); }
+/* FIONREAD counts them (Linux's tcp_inq: what is queued). */
+CASE(shutdown_rd_late_data_inq, 0) { shut_rd_late_read(0, false, false, true); }
+CASE(fork_shut_rd_late_data_inq, 0) { shut_rd_late_read(1, false, false, true); }
 /* The same in a fork child, on an epoll that holds the parent's socket
  * (exposed: a kernel fd there): another thread of the child makes a socket
  * of its own, never connected, and adds it; Linux's ep_insert wakes the

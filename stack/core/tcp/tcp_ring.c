@@ -44,11 +44,28 @@ struct ring_blk {
 #define RING_CACHE_MAX 256
 #endif
 
+/*
+ * Larger blocks wait in a second cache, bounded in bytes: a send ring that
+ * an ACK empties gives its block back (tcp_ring_shed), and its next write
+ * takes one again. Without the cache each of those would be a fresh
+ * allocation, whose pages the C library may have given back to the kernel
+ * (a page fault for each on the way back: tens of microseconds each on
+ * this VM); with it, the block a drained ring let go is the next one a
+ * ring that fills takes, still in the caches. Blocks above
+ * RING_CACHE_BLK_MAX go to the C library.
+ */
+#define RING_CACHE_BYTES (4u << 20)
+#define RING_CACHE_BLK_MAX (1u << 20)
+#define RING_CACHE_LARGE 64
+
 #if RING_CACHE_MAX
 static struct {
 	bool lock;              /* __atomic (the compiler's builtins: the core's headers are the pure ones) */
 	unsigned n;
 	struct ring_blk *blk[RING_CACHE_MAX];
+	unsigned nlarge;        /* the larger blocks: the most recent last */
+	size_t large_bytes;
+	struct ring_blk *large[RING_CACHE_LARGE];
 } blk_cache;
 
 static bool cache_trylock(void)
@@ -61,34 +78,68 @@ static void cache_unlock(void)
 	__atomic_clear(&blk_cache.lock, __ATOMIC_RELEASE);
 }
 
-static struct ring_blk *cache_pop(void)
+/* A block of cap bytes (the most recent). */
+static struct ring_blk *cache_pop(size_t cap)
 {
 	struct ring_blk *b = NULL;
 
 	if (!cache_trylock())
 		return NULL;
-	if (blk_cache.n)
-		b = blk_cache.blk[--blk_cache.n];
+	if (cap == TCP_RING_MIN) {
+		if (blk_cache.n)
+			b = blk_cache.blk[--blk_cache.n];
+	} else {
+		for (unsigned i = blk_cache.nlarge; i-- > 0;) {
+			if (blk_cache.large[i]->cap != cap)
+				continue;
+			b = blk_cache.large[i];
+			memmove(&blk_cache.large[i], &blk_cache.large[i + 1],
+				(blk_cache.nlarge - i - 1) * sizeof(blk_cache.large[0]));
+			blk_cache.nlarge--;
+			blk_cache.large_bytes -= b->cap;
+			break;
+		}
+	}
 	cache_unlock();
 	return b;
 }
 
 static bool cache_push(struct ring_blk *b)
 {
+	struct ring_blk *old[RING_CACHE_LARGE];
+	unsigned nold = 0;
 	bool kept = false;
 
-	if (b->cap != TCP_RING_MIN || !cache_trylock())
+	if (b->cap > RING_CACHE_BLK_MAX || !cache_trylock())
 		return false;
-	if (blk_cache.n < RING_CACHE_MAX) {
-		blk_cache.blk[blk_cache.n++] = b;
+	if (b->cap == TCP_RING_MIN) {
+		if (blk_cache.n < RING_CACHE_MAX) {
+			blk_cache.blk[blk_cache.n++] = b;
+			kept = true;
+		}
+	} else if (b->cap > TCP_RING_MIN) {
+		/* The oldest make room: a size nobody takes again (a ring's
+		 * steps up as it grew) must not keep the cache full. */
+		while (blk_cache.nlarge &&
+		       (blk_cache.nlarge == RING_CACHE_LARGE || blk_cache.large_bytes + b->cap > RING_CACHE_BYTES)) {
+			old[nold] = blk_cache.large[0];
+			blk_cache.large_bytes -= old[nold++]->cap;
+			memmove(&blk_cache.large[0], &blk_cache.large[1],
+				(--blk_cache.nlarge) * sizeof(blk_cache.large[0]));
+		}
+		blk_cache.large[blk_cache.nlarge++] = b;
+		blk_cache.large_bytes += b->cap;
 		kept = true;
 	}
 	cache_unlock();
+	while (nold)
+		free(old[--nold]);
 	return kept;
 }
 #else
-static struct ring_blk *cache_pop(void)
+static struct ring_blk *cache_pop(size_t cap)
 {
+	(void)cap;
 	return NULL;
 }
 
@@ -101,7 +152,7 @@ static bool cache_push(struct ring_blk *b)
 
 static uint8_t *blk_alloc(size_t cap)
 {
-	struct ring_blk *b = cap == TCP_RING_MIN ? cache_pop() : NULL;
+	struct ring_blk *b = cache_pop(cap);
 
 	if (!b)
 		b = aligned_alloc(RING_BLK_HDR, (RING_BLK_HDR + cap + RING_BLK_HDR - 1) & ~(size_t)(RING_BLK_HDR - 1));
@@ -188,6 +239,7 @@ void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 	r->cap = r->head = r->len = r->blen = r->resv = 0;
 	r->limit = limit;
 	r->grown_at = 0;
+	r->shed_cap = 0;
 	r->min = TCP_RING_MIN;
 	r->mem = mem;
 	r->chunks = r->last = NULL;
@@ -409,6 +461,12 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		if (ncap > room)
 			ncap = room;
 	}
+	/* A ring that shed its block takes one of that size again (the one
+	 * the cache just got, as a rule), not a smaller one to grow again
+	 * step by step, a copy each time: while the limit allows it, and
+	 * not under the budget's pressure (a reclaimed ring starts small). */
+	if (!r->cap && r->shed_cap > ncap && r->shed_cap <= fit_cap(r) && !(r->mem && tcp_mem_pressure(r->mem)))
+		ncap = r->shed_cap;
 	if (ncap < need)
 		return;
 	if (!ring_charge(r, ncap)) {
@@ -728,17 +786,24 @@ void tcp_ring_consume(struct tcp_ring *r, size_t n)
 	ring_recharge(r, old);
 }
 
-void tcp_ring_reclaim(struct tcp_ring *r)
+void tcp_ring_shed(struct tcp_ring *r)
 {
 	size_t old = ring_charged(r);
 
-	if (r->blen || r->claimed || r->cap <= r->min || !r->mem || !tcp_mem_pressure(r->mem))
+	if (r->blen || r->claimed || r->cap <= r->min)
 		return;
 	/* The reservation stays: it is a promise made to the peer. */
 	blk_put(r->buf);
 	r->buf = NULL;
+	r->shed_cap = r->cap;
 	r->cap = r->head = 0;
 	ring_recharge(r, old);
+}
+
+void tcp_ring_reclaim(struct tcp_ring *r)
+{
+	if (r->mem && tcp_mem_pressure(r->mem))
+		tcp_ring_shed(r);
 }
 
 bool tcp_ring_oversized(const struct tcp_ring *r)

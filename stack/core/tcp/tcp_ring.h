@@ -76,6 +76,7 @@ struct tcp_ring {
 	size_t blen;    /* bytes held in buf */
 	size_t limit;   /* len never passes this; cap only while it moves (ring_grow) */
 	size_t grown_at; /* the limit when the allocation last grew (0: never) */
+	size_t shed_cap; /* the allocation tcp_ring_shed let go (0: none since) */
 	size_t min;     /* what it may always hold, budget or not (tcp_rmem[0]/tcp_wmem[0]; TCP_RING_MIN by default) */
 	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */
@@ -159,6 +160,12 @@ void tcp_ring_reserve(struct tcp_ring *r, size_t bytes);
 /* Gives an empty ring's allocation back to the budget when it is under
  * pressure and the ring holds more than the minimum (Linux's sk_mem_reclaim). */
 void tcp_ring_reclaim(struct tcp_ring *r);
+/* Gives an empty ring's allocation back whatever the budget says, when it
+ * holds more than the minimum: a send ring whose bytes were all
+ * acknowledged (Linux frees a send queue's buffers as the ACKs come,
+ * tcp_clean_rtx_queue). The block goes to a cache the next growth takes
+ * from. */
+void tcp_ring_shed(struct tcp_ring *r);
 /* Brings an allocation larger than the limit down to it (the power of two
  * at or above it), once the bytes held fit; keeps the data in order. */
 void tcp_ring_fit(struct tcp_ring *r);

@@ -3,7 +3,8 @@
  * hold TCP_RING_MIN bytes, so every connection keeps making progress; the
  * room a ring offers (receive window, POLLOUT) shrinks with the budget; data
  * that arrives while the budget is spent is dropped and counted, never
- * half-stored; empty rings give memory back under pressure. */
+ * half-stored; empty rings give memory back under pressure, and a send ring
+ * an ACK empties gives its block back at once. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,8 @@ static void test_ring_budget(void **state)
 	/* a small empty ring is kept (no churn for the minimum) */
 	tcp_ring_consume(&b, b.len);
 	tcp_ring_free(&b);
+	tcp_ring_free(&a);
+	tcp_ring_init(&a, 1u << 20, &m);
 	assert_int_equal(tcp_ring_write(&a, src, 100), 100);
 	tcp_ring_consume(&a, 100);
 	tcp_ring_reclaim(&a);
@@ -212,6 +215,111 @@ static void test_reclaim_only_under_pressure(void **state)
 	assert_int_equal(m.used, r.cap);
 	tcp_ring_free(&r);
 	assert_int_equal(m.used, 0);
+}
+
+/* A ring that sheds (an ACK emptied a send ring) gives its allocation and
+ * its charge back whatever the budget says, as Linux frees the buffers an
+ * ACK covers; its next write takes a block again (from the cache a shed
+ * block goes to), and a ring at its minimum keeps it. */
+static void test_shed_when_drained(void **state)
+{
+	struct tcp_mem m = { .limit = 64u << 20 };
+	struct tcp_ring r;
+	static uint8_t out[100000];
+	size_t shed;
+
+	(void)state;
+	fill();
+	tcp_ring_init(&r, 1u << 20, &m);
+	assert_int_equal(tcp_ring_write(&r, src, 100000), 100000);
+	assert_true(r.cap >= 100000);
+	assert_int_equal(m.used, r.cap);
+	/* not while bytes are held */
+	tcp_ring_consume(&r, 99999);
+	tcp_ring_shed(&r);
+	assert_non_null(r.buf);
+	tcp_ring_consume(&r, 1);
+	assert_false(tcp_mem_pressure(&m));
+	shed = r.cap;
+	tcp_ring_shed(&r);
+	assert_null(r.buf);
+	assert_int_equal(r.cap, 0);
+	assert_int_equal(tcp_ring_mem(&r), 0);
+	assert_int_equal(m.used, 0);
+	/* it fills again, into a block of the size it shed (not a smaller
+	 * one to grow step by step), even for a short write; charged for
+	 * what it is, the bytes intact */
+	assert_int_equal(tcp_ring_write(&r, src + 7, 1000), 1000);
+	assert_int_equal(r.cap, shed);
+	assert_int_equal(tcp_ring_write(&r, src + 1007, 99000), 99000);
+	assert_int_equal(r.cap, shed);
+	assert_int_equal(m.used, r.cap);
+	tcp_ring_peek(&r, 0, out, 100000);
+	assert_memory_equal(out, src + 7, 100000);
+	tcp_ring_consume(&r, 100000);
+	tcp_ring_shed(&r);
+	assert_int_equal(m.used, 0);
+	tcp_ring_free(&r);
+	/* a ring at its minimum keeps its block (no churn for small sends) */
+	tcp_ring_init(&r, 1u << 20, &m);
+	assert_int_equal(tcp_ring_write(&r, src, 100), 100);
+	assert_int_equal(r.cap, TCP_RING_MIN);
+	tcp_ring_consume(&r, 100);
+	tcp_ring_shed(&r);
+	assert_non_null(r.buf);
+	tcp_ring_free(&r);
+	assert_int_equal(m.used, 0);
+}
+
+/* A connection whose sent bytes are all acknowledged holds no send memory
+ * beyond the minimum: 1000 bulk connections waiting their turn with their
+ * program each kept a block of 113 KiB (Linux frees each buffer as the ACK
+ * covering it comes, tcp_clean_rtx_queue). */
+static void test_acked_send_ring_sheds(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	struct tcp_mem *m = &t->h->s->tcp->mem;
+	char line[512], ackline[200];
+	size_t sent = 0;
+	unsigned last = 0;
+
+	(void)state;
+	fill();
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	while (sent < 60000) {
+		long n = tcp_send(c, src + sent, 60000 - sent, t->h->now);
+
+		assert_true(n > 0);
+		sent += (size_t)n;
+	}
+	assert_true(tcp_ring_mem(&c->sndq) >= 60000);
+	while (last < 60001) {
+		unsigned a, b;
+
+		while (ts_next(t, line, sizeof(line))) {
+			assert_int_equal(sscanf(strchr(line, ' ') + 1, "%u:%u", &a, &b), 2);
+			last = b;
+		}
+		/* a partial ACK leaves the ring its block */
+		snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr 0>", last - 1);
+		ts_inject(t, ackline);
+		assert_true(tcp_ring_mem(&c->sndq) > 0);
+		snprintf(ackline, sizeof(ackline), ". 1:1(0) ack %u win 65535 <nop,nop,TS val 200 ecr 0>", last);
+		ts_inject(t, ackline);
+	}
+	assert_int_equal(tcp_outq(c), 0);
+	assert_int_equal(tcp_ring_mem(&c->sndq), 0);
+	/* the connection's charge is its receive ring's alone */
+	assert_int_equal(m->used, tcp_ring_mem(&c->rcvq) > c->rcvq.resv ? tcp_ring_mem(&c->rcvq) : c->rcvq.resv);
+	/* and it sends again */
+	assert_int_equal(tcp_send(c, src, 3000, t->h->now), 3000);
+	assert_true(ts_next(t, line, sizeof(line)));
+	assert_non_null(strstr(line, " 60001:"));
+	while (ts_next(t, line, sizeof(line)))
+		;
+	ts_abort(t, c);
+	ts_free(t);
 }
 
 /* Active open on a stack whose budget is already small; returns the
@@ -461,6 +569,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_budget),
 		cmocka_unit_test(test_reclaim_only_under_pressure),
+		cmocka_unit_test(test_shed_when_drained),
+		cmocka_unit_test(test_acked_send_ring_sheds),
 		cmocka_unit_test(test_ring_adopted_chunks),
 		cmocka_unit_test(test_ring_growth_steps),
 		cmocka_unit_test(test_send_within_budget),

@@ -640,14 +640,15 @@ static void tcp_info_line(struct ctl_buf *b, const struct tcp_conn *c, uint64_t 
 		   "\t %s%s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f%s mss:%u pmtu:%u rcvmss:%u advmss:%u cwnd:%u%s"
 		   " bytes_acked:%llu bytes_received:%llu segs_out:%u segs_in:%u%s retrans:%u/%u"
 		   " lastsnd:%u lastrcv:%u lastack:%u delivery_rate %s delivered:%u%s%s rcv_space:%u rcv_ssthresh:%u"
-		   " minrtt:%.3f snd_wnd:%u rcv_wnd:%u\n",
+		   " minrtt:%.3f snd_wnd:%u rcv_wnd:%u skmem:(r%llu,rb%llu,tb%llu,w%llu)\n",
 		   algo ? "reno" : "cubic", i.options & 1 ? " ts" : "", i.options & 2 ? " sack" : "",
 		   i.options & 8 ? " ecn" : "", i.snd_wscale, i.rcv_wscale, i.rto_us / 1000.0, i.rtt_us / 1000.0,
 		   i.rttvar_us / 1000.0, ato, i.snd_mss, i.pmtu, i.rcv_mss, i.advmss, i.snd_cwnd, ssthresh,
 		   (unsigned long long)i.bytes_acked, (unsigned long long)i.bytes_received, i.segs_out, i.segs_in,
 		   unacked, i.retrans, i.total_retrans, i.last_data_sent_ms, i.last_data_recv_ms, i.last_ack_recv_ms,
 		   rate, i.delivered, limits, reord, i.rcv_space, i.rcv_ssthresh, i.min_rtt_us / 1000.0, i.snd_wnd,
-		   i.rcv_wnd);
+		   i.rcv_wnd, (unsigned long long)i.rmem, (unsigned long long)i.rcvbuf, (unsigned long long)i.sndbuf,
+		   (unsigned long long)i.wmem);
 }
 
 /* Sockets are listed while the text is below this; the rest are counted. */

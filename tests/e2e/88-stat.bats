@@ -64,7 +64,12 @@ counter() {
 	grep -qE "tcp +LISTEN .*0\.0\.0\.0:5201" <<<"$s2" || fail "the listener is gone from the snapshot"
 	[ "$(max_field cwnd <<<"$s2")" -gt 0 ] || fail "cwnd is 0"
 	grep -qE "rtt:[0-9.]+/[0-9.]+ " <<<"$s2" || fail "no rtt"
-	grep -qE " minrtt:[0-9]+\.[0-9]{3} snd_wnd:[0-9]+ rcv_wnd:[0-9]+$" <<<"$s2" || fail "no minrtt, snd_wnd or rcv_wnd"
+	grep -qE " minrtt:[0-9]+\.[0-9]{3} snd_wnd:[0-9]+ rcv_wnd:[0-9]+ skmem:\(r[0-9]+,rb[0-9]+,tb[0-9]+,w[0-9]+\)$" <<<"$s2" ||
+		fail "no minrtt, snd_wnd, rcv_wnd or skmem"
+	# ss -m's skmem: the rings' limits are at least their minimum (4 KiB),
+	# and the sender's limit has grown past Linux's first 16 KiB.
+	grep -qE " skmem:\(r[0-9]+,rb([4-9][0-9]{3}|[0-9]{5,}),tb([2-9][0-9]{4}|[0-9]{6,}),w[0-9]+\)$" <<<"$s2" ||
+		fail "skmem's limits: $(grep -oE 'skmem:[^ ]*' <<<"$s2" | head -3)"
 	grep -qE "retrans:[0-9]+/[0-9]+" <<<"$s2" || fail "no retrans"
 	a1=$(max_field bytes_acked <<<"$s1")
 	a2=$(max_field bytes_acked <<<"$s2")

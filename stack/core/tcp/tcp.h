@@ -473,6 +473,9 @@ struct tcp_conn_info {
 	uint32_t received_e1_bytes, received_e0_bytes, received_ce_bytes;   /* payload by ECN codepoint */
 	uint32_t reord_seen, rcv_ooopack;
 	uint64_t busy_us, rwnd_limited_us, sndbuf_limited_us;   /* busy: all three together */
+	/* ss -m's skmem (pstack stat): the memory the receive and send rings
+	 * hold, allocation and kept frames (r, w), and their limits (rb, tb). */
+	uint64_t rmem, rcvbuf, wmem, sndbuf;
 };
 void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *info, uint64_t now);
 

@@ -2098,6 +2098,10 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 		i->sndbuf_limited_us = t[2];
 	}
 	i->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_wup) ? c->rcv_adv - c->rcv_wup : 0;
+	i->rmem = tcp_ring_mem(&c->rcvq);
+	i->rcvbuf = c->rcvq.limit;
+	i->wmem = tcp_ring_mem(&c->sndq);
+	i->sndbuf = c->sndq.limit;
 	i->rehash = c->timeout_rehash;
 	i->received_ce = c->received_ce;
 	i->received_e1_bytes = c->received_ecn_bytes[TCP_ECN_ECT1 - 1];

@@ -252,6 +252,26 @@ static void init_rcv_clamp(struct tcp_conn *c)
 		c->rcv_ssthresh = clamp;
 }
 
+/*
+ * Linux's tcp_init_buffer_space(), autotuning's start: the first
+ * measuring interval starts now, and what an interval must exceed to grow
+ * the buffer is the least of rcv_ssthresh, the window offered and ten
+ * segments (TCP_INIT_CWND advmss: 14480 with timestamps, as TCP_INFO's
+ * tcpi_rcv_space reads on Linux 6.18 right after connect).
+ */
+static void init_rcv_space(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t space = 10u * tcp_advmss_data(c), wnd = c->rcv_adv - c->rcv_wup;
+
+	if (c->rcv_ssthresh && c->rcv_ssthresh < space)
+		space = c->rcv_ssthresh;
+	if (seq_gt(c->rcv_adv, c->rcv_wup) && wnd < space)
+		space = wnd;
+	c->rcv_space = space;
+	c->rcv_copied = 0;
+	c->rcv_space_at = now;
+}
+
 /* A window larger than any the peer offered before (Linux's
  * tcp_ack_update_window, and the handshake's): the MSS is synced again,
  * bounded by half of it (tcp_sync_mss: tcp_bound_to_half_wnd), the
@@ -292,6 +312,7 @@ static void enter_established(struct tcp_conn *c, uint64_t now)
 	c->last_ack_at = now;
 	tcp_sndbuf_expand(c);       /* Linux's tcp_init_buffer_space() */
 	init_rcv_clamp(c);
+	init_rcv_space(c, now);
 	if (c->opt.keepalive)
 		tcp_timer_set(c, &c->keep_at, now + (uint64_t)tcp_keepidle_s(c) * 1000000);
 }

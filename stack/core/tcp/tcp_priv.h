@@ -56,7 +56,6 @@ struct stack;
 #define TCP_FIN_TIMEOUT_MAX 120          /* TCP_LINGER2's bound, seconds (Linux's TCP_FIN_TIMEOUT_MAX) */
 #define TCP_DELACK_MAX_US 200000u        /* Linux TCP_DELACK_MAX */
 #define TCP_ATO_MAX_US 500000u           /* Linux's HZ / 2: tcp_send_delayed_ack's max_ato */
-#define TCP_RCV_SPACE_MIN_US 1000u          /* the shortest measuring interval (RTTs on a TAP are ~50 us) */
 #define TCP_MIN_SNDBUF 4608              /* Linux SOCK_MIN_SNDBUF */
 #define TCP_SNDBUF_QUEUE_FLOOR (256u << 10) /* tcp_sndbuf_expand: the least a queue-bound send buffer keeps */
 #define TCP_SNDBUF_QUEUE_SHARE (1u << 20)   /* ... and what queue-bound senders share above that */
@@ -420,9 +419,10 @@ struct tcp_conn {
 	uint32_t nmarks;
 	struct tcp_errq_ent *errq, *errq_tail;
 	uint32_t nerrq;
-	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust) */
+	/* receive buffer autotuning (Linux's tcp_rcv_space_adjust, rcvq_space) */
 	uint64_t rcv_space_at;              /* start of the current measuring interval */
 	uint32_t rcv_copied;                /* bytes the application read in it */
+	uint32_t rcv_space;                 /* what it read in the last one that grew (tcpi_rcv_space) */
 	/* The receiver's estimate of the round trip (Linux's rcv_rtt_est,
 	 * tcp_input.c): eight times the least sample, 0: none yet; the
 	 * measurement without timestamps under way (the sequence number that

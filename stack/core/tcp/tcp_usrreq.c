@@ -701,32 +701,66 @@ long tcp_sendv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64
 }
 
 /*
- * Receive buffer autotuning, like Linux's dynamic right-sizing
- * (tcp_rcv_space_adjust): a connection starts with tcp_rmem[1]
- * (PSTACK_TCP_RMEM's default, 64 KiB: what Linux offers at first); once per
- * round trip (at least 1 ms), when the application read more than half the
- * buffer in it, the buffer doubles, up to tcp_rmem[2] (6 MiB by default)
- * and what the window scale can say, so that a fast reader's peer is not
- * held back by the window, and sends fewer window updates. Not when the
- * application set SO_RCVBUF itself (SOCK_RCVBUF_LOCK). The ring grows only
- * as data comes, and the window only as far as the stack's budget allows.
+ * Linux 6.18's tcp_rcvbuf_grow(): the application read newval bytes in the
+ * last interval (rcv_space before, rcv_space now, as TCP_INFO's
+ * tcpi_rcv_space reports). The sender may send twice that in the next
+ * one ("DRS is always one RTT late"), and the growth over the last
+ * interval, twice (slow start: "allow the sender to double its rate");
+ * out-of-order data waiting adds its span. The buffer grows to that, up
+ * to tcp_rmem[2] and what the window scale can say, never shrinks, and
+ * the window clamp follows ("Make the window clamp follow along"). Not
+ * when the application set SO_RCVBUF itself (SOCK_RCVBUF_LOCK), which
+ * still records newval. Deviation: pstack's buffer is the window's room
+ * itself (its ring holds payload), so Linux's truesize ratio
+ * (tcp_space_from_win, tcp_win_from_space) is not applied.
  */
-static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
+static void rcvbuf_grow(struct tcp_conn *c, uint32_t newval)
 {
-	uint64_t interval = c->srtt > TCP_RCV_SPACE_MIN_US ? c->srtt : TCP_RCV_SPACE_MIN_US;
-	uint64_t max = c->s->cfg.tcp_rmem[2];
+	uint64_t max = c->s->cfg.tcp_rmem[2], rcvwin;
+	uint32_t oldval = c->rcv_space;
 
-	c->rcv_copied += (uint32_t)n;
-	if (now - c->rcv_space_at < interval)
+	c->rcv_space = newval;
+	if (c->opt.rcvbuf > 0)
 		return;
 	if ((65535ull << c->rcv_wscale) < max)
 		max = 65535ull << c->rcv_wscale;
-	if (c->opt.rcvbuf <= 0 && c->rcv_copied > c->rcvq.limit / 2 && c->rcvq.limit < max) {
-		c->rcvq.limit = c->rcvq.limit * 2 > max ? (size_t)max : c->rcvq.limit * 2;
-		/* Linux: "Make the window clamp follow along." */
+	rcvwin = (uint64_t)newval << 1;
+	if (oldval && newval > oldval && rcvwin < max)     /* (below 2^32: no overflow) */
+		rcvwin += (rcvwin * (newval - oldval) / oldval) << 1;
+	for (const struct tcp_ofo *o = c->ofo; o; o = o->next)
+		if (!o->next && seq_gt(o->seq + o->len, c->rcv_nxt))
+			rcvwin += o->seq + o->len - c->rcv_nxt;   /* the list is in order */
+	if (rcvwin > max)
+		rcvwin = max;
+	if (rcvwin > c->rcvq.limit) {
+		c->rcvq.limit = (size_t)rcvwin;
 		if (c->rcv_clamp)
-			c->rcv_clamp = (uint32_t)c->rcvq.limit;
+			c->rcv_clamp = (uint32_t)rcvwin;
 	}
+}
+
+/*
+ * Receive buffer autotuning, Linux 6.18's tcp_rcv_space_adjust() (dynamic
+ * right-sizing), after each read: once per receiver's round trip
+ * (tcpi_rcv_rtt; none until there is an estimate), the bytes the
+ * application read in it, less what still waits to be read ("receive
+ * queue awareness", 6.16), grow the buffer (rcvbuf_grow) when they are
+ * more than the interval before's. A connection starts with tcp_rmem[1]
+ * (PSTACK_TCP_RMEM's default, 64 KiB: the window Linux offers at first)
+ * and rcv_space from tcp_init_buffer_space (init_rcv_clamp). The ring
+ * grows only as data comes, and the window only as far as the stack's
+ * budget allows.
+ */
+static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
+{
+	uint64_t copied;
+
+	c->rcv_copied += (uint32_t)n;
+	if (!c->rcv_rtt8 || now - c->rcv_space_at < c->rcv_rtt8 >> 3)
+		return;
+	copied = c->rcv_copied > c->rcvq.len ? c->rcv_copied - c->rcvq.len : 0;
+	if (copied > c->rcv_space)
+		rcvbuf_grow(c, (uint32_t)copied);
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }
@@ -2058,7 +2092,7 @@ void tcp_get_info(const struct tcp_conn *c, struct tcp_conn_info *i, uint64_t no
 	i->snd_ssthresh = c->cc.ssthresh == UINT32_MAX ? 0x7fffffffu : c->cc.ssthresh / c->mss;
 	i->snd_cwnd = c->cc.cwnd / c->mss;
 	i->advmss = c->was_connected ? tcp_advmss_data(c) : c->advmss;
-	i->rcv_space = (uint32_t)c->rcvq.limit;
+	i->rcv_space = c->rcv_space;
 	i->rcv_rtt_us = c->rcv_rtt8 >> 3;
 	i->total_retrans = c->total_retrans;
 	/* Linux counts sequence space: our SYN (not a SYN-ACK: a child's

@@ -505,9 +505,10 @@ static void test_out_of_order_within_budget(void **state)
 }
 
 /* Receive buffer autotuning (Linux's dynamic right-sizing): a connection
- * starts with 64 KiB; an application that reads more than half the buffer
- * per round trip gets it doubled, up to 6 MiB, and the peer is offered the
- * larger window; one that set SO_RCVBUF keeps what it asked for. */
+ * starts with 64 KiB; an application that reads more per round trip than
+ * the round trip before gets a larger buffer, up to 6 MiB, and the peer is
+ * offered the larger window; one that set SO_RCVBUF keeps what it asked
+ * for. */
 static void autotune_run(bool locked)
 {
 	struct tscript *t = ts_new(100);
@@ -564,6 +565,102 @@ static void test_receive_autotuning(void **state)
 	autotune_run(true);
 }
 
+static struct tcp_conn_info rcv_info(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i;
+}
+
+/* n full segments from rel, the peer's TSecr echoing ecr; the ACKs drained. */
+static uint32_t feed(struct tscript *t, uint32_t rel, int n, uint32_t ecr)
+{
+	char line[512];
+
+	for (int i = 0; i < n; i++, rel += 1448)
+		ts_injectf(t, ". %u:%u(1448) ack 1 win 502 <nop,nop,TS val 120 ecr %u>", rel, rel + 1448, ecr);
+	while (ts_next(t, line, sizeof(line)))
+		;
+	return rel;
+}
+
+/* Linux 6.18's rules, step by step (tcp_init_buffer_space,
+ * tcp_rcv_space_adjust, tcp_rcvbuf_grow): tcpi_rcv_space starts at ten
+ * segments (14480 with timestamps); nothing is measured before the
+ * receiver has an RTT estimate; once per receiver's RTT (20 ms here, from
+ * a timestamp echo) the bytes read in it, less what waits unread, are
+ * compared with the last interval's; more grows the buffer to twice them
+ * plus twice their growth over the last interval scaled
+ * (65160 read after 14480: 130320 + 2 * 456120 = 1042560), and the window
+ * clamp follows; less, or the same read while as much waits unread,
+ * changes nothing; SO_RCVBUF locks the buffer but tcpi_rcv_space still
+ * follows. */
+static void rcv_space_run(bool locked)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	static uint8_t buf[1 << 20];
+	uint32_t rel = 1, ecr;
+	size_t limit0;
+
+	if (locked)
+		assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 1 << 19), 0);
+	limit0 = c->rcvq.limit;
+	assert_int_equal(rcv_info(t, c).rcv_space, 14480);
+	/* Before any estimate: the reads are counted, nothing grows (the
+	 * echo of this very millisecond is no sample). */
+	rel = feed(t, rel, 4, 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 4 * 1448);
+	assert_int_equal(rcv_info(t, c).rcv_rtt_us, 0);
+	assert_int_equal(c->rcvq.limit, limit0);
+	/* 20 ms after a TSval of 1 ms later, segments echoing it: the
+	 * estimate is 20 ms; 41 segments more read (45 in the interval,
+	 * 65160 bytes). */
+	ts_advance_ms(t, 1);
+	ecr = tcp_ts_now(c, t->h->now) - t->ts_base;     /* (relative, as the script writes it) */
+	ts_advance_ms(t, 20);
+	rel = feed(t, rel, 41, ecr);
+	assert_int_equal(rcv_info(t, c).rcv_rtt_us, 20000);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 41 * 1448);
+	assert_int_equal(rcv_info(t, c).rcv_space, 65160);
+	if (locked) {
+		assert_int_equal(c->rcvq.limit, limit0);
+	} else {
+		assert_int_equal(c->rcvq.limit, 1042560);
+		assert_int_equal(c->rcv_clamp, 1042560);
+	}
+	limit0 = c->rcvq.limit;
+	/* Half an RTT later, a read: inside the interval, nothing. */
+	ts_advance_ms(t, 10);
+	rel = feed(t, rel, 30, ecr);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 30 * 1448);
+	assert_int_equal(rcv_info(t, c).rcv_space, 65160);
+	/* At the RTT: 60 segments read (86880 > 65160), but 20 (28960) wait
+	 * unread: 57920, no more than the last interval's, nothing grows. */
+	ts_advance_ms(t, 10);
+	rel = feed(t, rel, 50, ecr);
+	assert_int_equal(tcp_recv(c, buf, 30 * 1448, 0, t->h->now), 30 * 1448);
+	assert_int_equal(rcv_info(t, c).rcv_space, 65160);
+	assert_int_equal(c->rcvq.limit, limit0);
+	/* The next RTT: those 20 and 60 more read (115840): it grows,
+	 * to 2 * 115840 + 2 * (231680 * 50680 / 65160) = 591872. */
+	ts_advance_ms(t, 20);
+	rel = feed(t, rel, 60, ecr);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf), 0, t->h->now), 80 * 1448);
+	assert_int_equal(rcv_info(t, c).rcv_space, 115840);
+	assert_int_equal(c->rcvq.limit, locked ? limit0 : 1042560);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_receive_autotuning_linux_rules(void **state)
+{
+	(void)state;
+	rcv_space_run(false);
+	rcv_space_run(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_receive_within_budget),
 		cmocka_unit_test(test_out_of_order_within_budget),
 		cmocka_unit_test(test_receive_autotuning),
+		cmocka_unit_test(test_receive_autotuning_linux_rules),
 	};
 	return cmocka_run_group_tests_name("tcp_mem", tests, NULL, NULL);
 }

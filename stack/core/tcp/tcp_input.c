@@ -801,6 +801,12 @@ static void ofo_insert(struct tcp_conn *c, tcp_seq seq, const uint8_t *data, uin
 	*pp = o;
 	c->ofo_bytes += len;
 	c->ofo_count++;
+	/* Linux 6.16's "adjust rcvbuf in presence of reorders"
+	 * (tcp_data_queue_ofo): the buffer grows to take the out-of-order
+	 * data's span too, as the last interval's reads would; not for a
+	 * connection not yet accepted, or orphaned. */
+	if (!c->parent && !c->orphan)
+		tcp_rcvbuf_grow(c, c->rcv_space);
 }
 
 /* Moves out-of-order data that has become in order into the ring, as far

@@ -632,6 +632,10 @@ uint32_t tcp_ts_offset(const struct stack *s, uint32_t laddr, uint32_t raddr);
  * still promises (tcp_ring_reserve), after the window or the ring changed. */
 void tcp_rcv_reserve(struct tcp_conn *c);
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* Linux 6.18's tcp_rcvbuf_grow (tcp_usrreq.c): the application read newval
+ * bytes in the last measuring interval (tcpi_rcv_space); the buffer grows to
+ * take twice that and its growth, and the out-of-order data's span. */
+void tcp_rcvbuf_grow(struct tcp_conn *c, uint32_t newval);
 uint32_t tcp_rcv_space_offer(const struct tcp_conn *c);
 /*
  * The space a buffer the application sized with SO_RCVBUF gives a SYN's

@@ -714,7 +714,7 @@ long tcp_sendv_urg(struct tcp_conn *c, const struct sock_iov *v, int cnt, uint64
  * itself (its ring holds payload), so Linux's truesize ratio
  * (tcp_space_from_win, tcp_win_from_space) is not applied.
  */
-static void rcvbuf_grow(struct tcp_conn *c, uint32_t newval)
+void tcp_rcvbuf_grow(struct tcp_conn *c, uint32_t newval)
 {
 	uint64_t max = c->s->cfg.tcp_rmem[2], rcvwin;
 	uint32_t oldval = c->rcv_space;
@@ -744,7 +744,7 @@ static void rcvbuf_grow(struct tcp_conn *c, uint32_t newval)
  * right-sizing), after each read: once per receiver's round trip
  * (tcpi_rcv_rtt; none until there is an estimate), the bytes the
  * application read in it, less what still waits to be read ("receive
- * queue awareness", 6.16), grow the buffer (rcvbuf_grow) when they are
+ * queue awareness", 6.16), grow the buffer (tcp_rcvbuf_grow) when they are
  * more than the interval before's. A connection starts with tcp_rmem[1]
  * (PSTACK_TCP_RMEM's default, 64 KiB: the window Linux offers at first)
  * and rcv_space from tcp_init_buffer_space (init_rcv_clamp). The ring
@@ -760,7 +760,7 @@ static void rcv_space_adjust(struct tcp_conn *c, size_t n, uint64_t now)
 		return;
 	copied = c->rcv_copied > c->rcvq.len ? c->rcv_copied - c->rcvq.len : 0;
 	if (copied > c->rcv_space)
-		rcvbuf_grow(c, (uint32_t)copied);
+		tcp_rcvbuf_grow(c, (uint32_t)copied);
 	c->rcv_copied = 0;
 	c->rcv_space_at = now;
 }

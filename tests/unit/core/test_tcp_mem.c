@@ -661,6 +661,37 @@ static void test_receive_autotuning_linux_rules(void **state)
 	rcv_space_run(true);
 }
 
+/* Linux 6.16's "adjust rcvbuf in presence of reorders" (tcp_data_queue_ofo
+ * calls tcp_rcvbuf_grow with the last interval's reads): out-of-order data
+ * near the window's edge grows the buffer to twice tcpi_rcv_space (14480
+ * at first) plus its span from RCV.NXT: 28960 + 63712 = 92672. SO_RCVBUF
+ * keeps the buffer. */
+static void ofo_grow_run(bool locked)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = ts_connect(t);
+	size_t limit0;
+	char line[512];
+
+	if (locked)
+		assert_int_equal(tcp_setopt(c, TCP_OPT_RCVBUF, 1 << 19), 0);
+	limit0 = c->rcvq.limit;
+	ts_inject(t, ". 62265:63713(1448) ack 1 win 502 <nop,nop,TS val 120 ecr 0>");
+	while (ts_next(t, line, sizeof(line)))
+		;
+	assert_int_equal(c->ofo_bytes, 1448);
+	assert_int_equal(c->rcvq.limit, locked ? limit0 : 92672);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
+static void test_receive_autotuning_reorder(void **state)
+{
+	(void)state;
+	ofo_grow_run(false);
+	ofo_grow_run(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_within_budget),
 		cmocka_unit_test(test_receive_autotuning),
 		cmocka_unit_test(test_receive_autotuning_linux_rules),
+		cmocka_unit_test(test_receive_autotuning_reorder),
 	};
 	return cmocka_run_group_tests_name("tcp_mem", tests, NULL, NULL);
 }

@@ -20474,14 +20474,17 @@ static void emit_seen(int port)
 /*
  * SO_LINGER 0 and 2 s, then close(), in each state of a connection to the
  * reporting peer: close()'s answer, whether it waited, and what the peer
- * saw (Linux's tcp_close: unread data resets whatever the linger; linger
+ * saw (but in FIN_WAIT2) (Linux's tcp_close: unread data resets whatever the linger; linger
  * 0 resets; a time waits for the FIN's ACK, which the peer sends at once).
  */
 enum lstate { LS_EST, LS_UNREAD, LS_FIN_WAIT2, LS_SHUT_RD, LS_READ_ALL, LS_SENT, LS_UNREAD_SHUT_RD };
 
 static void linger_close_in(int secs, enum lstate st)
 {
-	int s = tcp_to(P_REPORT), port = local_port(s);
+	/* FIN_WAIT2 against the stalling peer, which holds its end open: the
+	 * reporting one closes at our FIN, and the kernel's socket passed
+	 * through FIN_WAIT2 to TIME_WAIT between two looks of wait_state. */
+	int s = tcp_to(st == LS_FIN_WAIT2 ? P_STALL : P_REPORT), port = local_port(s);
 	struct linger lg = { 1, secs };
 	struct timespec t0;
 	char b[64];
@@ -20515,7 +20518,8 @@ static void linger_close_in(int secs, enum lstate st)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	R(close(s));
 	emit("%s", ms_since(&t0) < 400 ? "at-once" : "waited");
-	emit_seen(port);
+	if (st != LS_FIN_WAIT2)
+		emit_seen(port);
 }
 #define LINGER_IN(st, n) \
 	CASE(linger0_close_##n, 0) { linger_close_in(0, st); } \

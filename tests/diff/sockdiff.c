@@ -19361,51 +19361,9 @@ CASE(fork_shut_rd_child_uses, 0)
 	R(shutdown(s, SHUT_RD));
 	fork_steps(child_after_shut_rd, s);
 }
-/* Data that arrives after shutdown(SHUT_RD) on a socket a fork child had
- * (exposed) stays unread (Linux's tcp_data_queue queues it), so that the
- * close resets the connection (tcp_close: data_was_unread), as it does on
- * a socket no child had. */
-static void child_noop(int s) { (void)s; }
-static void shut_rd_late_close(bool child)
-{
-	int s = tcp_to(P_REPORT), port = local_port(s);
-	char b[64] = "";
-	int c;
-	size_t got = 0;
-
-	if (child)
-		fork_steps(child_noop, s);
-	R(shutdown(s, SHUT_RD));
-	peer("send %d late", port);
-	R(close(s));
-	c = tcp_to(P_CTL);
-	snprintf(b, sizeof(b), "seen %d\n", port);
-	need(send(c, b, strlen(b), MSG_NOSIGNAL) == (ssize_t)strlen(b), "peer-send");
-	memset(b, 0, sizeof(b));
-	while (got < sizeof(b) - 1 && !memchr(b, '\n', got)) {
-		need(wait_ev(c, POLLIN) & POLLIN, "peer-answer");
-		ssize_t r = recv(c, b + got, sizeof(b) - 1 - got, 0);
-
-		need(r > 0, "peer-answer");
-		got += (size_t)r;
-	}
-	b[strcspn(b, "\n")] = 0;
-	emit("%s", b);
-	close(c);
-}
-CASE(shutdown_rd_late_data_close, 0) { shut_rd_late_close(false); }
-CASE(fork_shut_rd_late_data_close, 0) { shut_rd_late_close(true); }
-/* What the peer sent after shutdown(SHUT_RD) is still read (Linux's
- * tcp_recvmsg copies what is queued and answers 0 only when nothing is:
- * RCV_SHUTDOWN marks the socket, tcp_data_queue still queues), by recv
- * (MSG_PEEK too), read, recvmsg and readv; poll says readable and hung up
- * for reading throughout. The close then ends the connection with a FIN
- * when all was read, a reset when some is left (tcp_close:
- * data_was_unread). HOW: 0 the stack's own socket, 1 exposed by a fork
- * child (the relay's bytes, shim/expose.c), 2 exposed by fdopen, 3 all of
- * it in a fork child; RAW: a read by a raw system call instead (no
- * preload sees it), the close right after. */
-static void shut_rd_seen(int port)
+/* What the peer at 7015 saw of the connection from port: "ok eof N",
+ * "ok reset N" (N the bytes it read) or "ok none". */
+static void emit_seen(int port)
 {
 	char b[64] = "";
 	int c = tcp_to(P_CTL);
@@ -19425,6 +19383,34 @@ static void shut_rd_seen(int port)
 	emit("%s", b);
 	close(c);
 }
+/* Data that arrives after shutdown(SHUT_RD) on a socket a fork child had
+ * (exposed) stays unread (Linux's tcp_data_queue queues it), so that the
+ * close resets the connection (tcp_close: data_was_unread), as it does on
+ * a socket no child had. */
+static void child_noop(int s) { (void)s; }
+static void shut_rd_late_close(bool child)
+{
+	int s = tcp_to(P_REPORT), port = local_port(s);
+
+	if (child)
+		fork_steps(child_noop, s);
+	R(shutdown(s, SHUT_RD));
+	peer("send %d late", port);
+	R(close(s));
+	emit_seen(port);
+}
+CASE(shutdown_rd_late_data_close, 0) { shut_rd_late_close(false); }
+CASE(fork_shut_rd_late_data_close, 0) { shut_rd_late_close(true); }
+/* What the peer sent after shutdown(SHUT_RD) is still read (Linux's
+ * tcp_recvmsg copies what is queued and answers 0 only when nothing is:
+ * RCV_SHUTDOWN marks the socket, tcp_data_queue still queues), by recv
+ * (MSG_PEEK too), read, recvmsg and readv; poll says readable and hung up
+ * for reading throughout. The close then ends the connection with a FIN
+ * when all was read, a reset when some is left (tcp_close:
+ * data_was_unread). HOW: 0 the stack's own socket, 1 exposed by a fork
+ * child (the relay's bytes, shim/expose.c), 2 exposed by fdopen, 3 all of
+ * it in a fork child; RAW: a read by a raw system call instead (no
+ * preload sees it), the close right after. */
 static void emit_got(long r, const char *b)
 {
 	emit("%.*s", r > 0 ? (int)r : 0, b);
@@ -19490,7 +19476,7 @@ static void shut_rd_late_read(int how, bool raw, bool leave, bool inq)
 	else
 		shut_rd_late_steps(s);
 	R(close(s));
-	shut_rd_seen(port);
+	emit_seen(port);
 }
 CASE(shutdown_rd_late_data_read, 0) { shut_rd_late_read(0, false, false, false); }
 CASE(shutdown_rd_late_data_left, 0) { shut_rd_late_read(0, false, true, false); }
@@ -20447,29 +20433,6 @@ IOCTL_UDP(UST_CONN, conn)
 IOCTL_UDP(UST_QUEUED, queued)
 IOCTL_UDP(UST_REFUSED, refused)
 IOCTL_UDP(UST_DISCONNECTED, disconnected)
-
-/* What the peer at 7015 saw of the connection from port: "ok eof N",
- * "ok reset N" (N the bytes it read) or "ok none". */
-static void emit_seen(int port)
-{
-	char b[64] = "";
-	int c = tcp_to(P_CTL);
-	size_t got = 0;
-
-	snprintf(b, sizeof(b), "seen %d\n", port);
-	need(send(c, b, strlen(b), MSG_NOSIGNAL) == (ssize_t)strlen(b), "peer-send");
-	memset(b, 0, sizeof(b));
-	while (got < sizeof(b) - 1 && !memchr(b, '\n', got)) {
-		need(wait_ev(c, POLLIN) & POLLIN, "peer-answer");
-		ssize_t r = recv(c, b + got, sizeof(b) - 1 - got, 0);
-
-		need(r > 0, "peer-answer");
-		got += (size_t)r;
-	}
-	b[strcspn(b, "\n")] = 0;
-	emit("%s", b);
-	close(c);
-}
 
 /*
  * SO_LINGER 0 and 2 s, then close(), in each state of a connection to the

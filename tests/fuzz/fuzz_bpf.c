@@ -49,6 +49,7 @@
 #include "stack/core/config.h"
 #include "stack/core/log.h"
 #include "stack/core/pkb.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
 #include "stack/core/udp.h"
@@ -66,23 +67,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_GROUP_IP IP4(239, 1, 2, 3)
 #define FUZZ_PAYLOAD_MAX 1400
 
-static const uint8_t fuzz_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
-static const uint8_t fuzz_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
-
-static volatile uint8_t fuzz_sink;
-
-static int fuzz_output(void *ctx, struct pkb *pkb, uint64_t now)
-{
-	uint8_t x = 0;
-
-	(void)ctx;
-	(void)now;
-	for (size_t i = 0; i < pkb->len; i++)
-		x ^= pkb->data[i];
-	fuzz_sink = x;
-	pkb_free(pkb);
-	return 0;
-}
 
 /* The program in the input: its instruction count, and *used its bytes. */
 static struct bpf_insn *read_prog(const uint8_t *data, size_t size, unsigned *n, size_t *used)
@@ -226,7 +210,7 @@ static void run_stack(const struct bpf_insn *prog, unsigned n, uint8_t layout, c
 	memset(&link, 0, sizeof(link));
 	strcpy(link.name, "fuzz0");
 	link.mtu = 1500;
-	link.output = fuzz_output;
+	link.output = fuzz_output_drop;
 	s = stack_create(&cfg, &link, now);
 	if (!s)
 		abort();

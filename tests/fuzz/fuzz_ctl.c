@@ -61,6 +61,7 @@
 #include "stack/core/config.h"
 #include "stack/core/log.h"
 #include "stack/core/pkb.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
 #include "stack/host/ctl.h"
@@ -78,42 +79,8 @@ enum {
 	F_NAME = 1, F_FD = 2, F_STREAM = 4, F_MAY_HAND = 8, F_HAND_SOON = 16, F_SHUT = 32,
 };
 
-static const uint8_t fuzz_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
 static char base[64];
 static char dev[32];            /* the handover's name: this process's own */
-static volatile uint8_t fuzz_sink;
-
-static int fuzz_output(void *ctx, struct pkb *pkb, uint64_t now)
-{
-	uint8_t x = 0;
-
-	(void)ctx;
-	(void)now;
-	for (size_t i = 0; i < pkb->len; i++)
-		x ^= pkb->data[i];
-	fuzz_sink = x;
-	pkb_free(pkb);
-	return 0;
-}
-
-static void nothing(void *ctx)
-{
-	(void)ctx;
-}
-
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		abort();
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 struct srv {
 	struct stack *s;
 	struct relay_set set;
@@ -262,13 +229,13 @@ static void srv_open(struct srv *v)
 	memset(&link, 0, sizeof(link));
 	strcpy(link.name, "fuzz0");
 	link.mtu = 1500;
-	link.output = fuzz_output;
+	link.output = fuzz_output_drop;
 	v->now = 1000000;
 	v->s = stack_create(&cfg, &link, v->now);
 	if (!v->s)
 		abort();
 	arp_insert(v->s, FUZZ_PEER_IP, fuzz_peer_mac, v->now);
-	relay_set_init(&v->set, nothing, NULL, NULL);
+	relay_set_init(&v->set, fuzz_nothing, NULL, NULL);
 	v->host = (struct ctl_host){ .dev = dev, .pid = getpid(), .started = v->now, .rset = &v->set };
 	snprintf(v->host.stack_name, sizeof(v->host.stack_name), "fuzz-%d", (int)getpid());
 	if (ctl_open(base, &v->host, &v->c, err, sizeof(err)) != 0) {
@@ -352,7 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - 2;
 	cut = data[1] % (n + 1);
 
-	fds_before = count_fds();
+	fds_before = fuzz_count_fds();
 	srv_open(&v);
 	v.host.may_hand_over = flags & F_MAY_HAND;
 	v.host.hand_over_soon = flags & F_HAND_SOON;
@@ -395,8 +362,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		srv_round(&v);
 	check_answer(req, n, (flags & F_FD) && n > 0, answer, len);
 	srv_close(&v);
-	if (count_fds() != fds_before) {
-		fprintf(stderr, "fuzz_ctl: %u fds before, %u after\n", fds_before, count_fds());
+	if (fuzz_count_fds() != fds_before) {
+		fprintf(stderr, "fuzz_ctl: %u fds before, %u after\n", fds_before, fuzz_count_fds());
 		abort();
 	}
 	return 0;

@@ -38,6 +38,7 @@
 #include "stack/core/config.h"
 #include "stack/core/log.h"
 #include "stack/core/pkb.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
 #include "stack/core/tcp/tcp.h"
@@ -61,8 +62,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_T0 1000000ull
 #define FUZZ_MAX_TIMER_ROUNDS 256
 
-static const uint8_t fuzz_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
-static const uint8_t fuzz_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
 
 struct fuzz_state {
 	struct stack *s;
@@ -74,22 +73,16 @@ struct fuzz_state {
 	uint32_t isn;             /* the stack's ISN on the established connection */
 };
 
-static volatile uint8_t fuzz_sink;
-
 /* The link's output: sent frames are read in full (so sanitizers see a
  * bad length), and the start of the last one is kept for the handshake. */
 static int fuzz_output(void *ctx, struct pkb *pkb, uint64_t now)
 {
 	struct fuzz_state *f = ctx;
-	uint8_t x = 0;
 
 	(void)now;
-	for (size_t i = 0; i < pkb->len; i++)
-		x ^= pkb->data[i];
-	fuzz_sink = x;
 	f->last_tx_len = pkb->len < sizeof(f->last_tx) ? pkb->len : sizeof(f->last_tx);
 	memcpy(f->last_tx, pkb->data, f->last_tx_len);
-	pkb_free(pkb);
+	fuzz_consume(pkb);
 	return 0;
 }
 

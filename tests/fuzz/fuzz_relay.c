@@ -53,6 +53,7 @@
 #include "stack/core/config.h"
 #include "stack/core/log.h"
 #include "stack/core/pkb.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "stack/core/sock.h"
 #include "stack/core/stack.h"
 #include "stack/core/udp.h"
@@ -70,41 +71,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_PORT 5353
 #define FUZZ_MSG_MAX 32
 #define FUZZ_ROUNDS 8
-
-static const uint8_t fuzz_peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x02, 0x01 };
-static const uint8_t fuzz_stack_mac[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
-static volatile uint8_t fuzz_sink;
-
-static int fuzz_output(void *ctx, struct pkb *pkb, uint64_t now)
-{
-	uint8_t x = 0;
-
-	(void)ctx;
-	(void)now;
-	for (size_t i = 0; i < pkb->len; i++)
-		x ^= pkb->data[i];
-	fuzz_sink = x;
-	pkb_free(pkb);
-	return 0;
-}
-
-static void nothing(void *ctx)
-{
-	(void)ctx;
-}
-
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	if (!d)
-		abort();
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 struct srv {
 	struct stack *s;
@@ -247,20 +213,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned nmsg = 0, fds_before;
 
 	log_level = LOG_NONE;
-	fds_before = count_fds();
+	fds_before = fuzz_count_fds();
 	memset(&v, 0, sizeof(v));
 	config_defaults(&cfg);
 	memset(cfg.secret, 0x5a, sizeof(cfg.secret));
 	memset(&link, 0, sizeof(link));
 	strcpy(link.name, "fuzz0");
 	link.mtu = 1500;
-	link.output = fuzz_output;
+	link.output = fuzz_output_drop;
 	v.now = 1000000;
 	v.s = stack_create(&cfg, &link, v.now);
 	if (!v.s)
 		abort();
 	arp_insert(v.s, FUZZ_PEER_IP, fuzz_peer_mac, v.now);
-	relay_set_init(&v.set, nothing, NULL, NULL);
+	relay_set_init(&v.set, fuzz_nothing, NULL, NULL);
 	u = udp_open(v.s);
 	if (!u || udp_bind(u, &ep, 0) != 0)
 		abort();
@@ -315,8 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz_relay: %ld packet buffers leaked\n", pkb_live());
 		abort();
 	}
-	if (count_fds() != fds_before) {
-		fprintf(stderr, "fuzz_relay: %u fds before, %u after\n", fds_before, count_fds());
+	if (fuzz_count_fds() != fds_before) {
+		fprintf(stderr, "fuzz_relay: %u fds before, %u after\n", fds_before, fuzz_count_fds());
 		abort();
 	}
 	return 0;

@@ -1200,9 +1200,12 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 	uint32_t i = tcp_sb_next_lost(&c->sb, 0);
 
 	while (i < c->sb.n) {
+		/* The segment's edges, not a pointer to it: the resend splits
+		 * the scoreboard (tcp_sb_sent), which may move its array. */
 		const struct tcp_txseg *s = tcp_sb_at(&c->sb, i);
+		tcp_seq start = s->start, end = s->end;
 
-		if (retransmit_upto(c, s->start, s->end, room_segs, now)) {
+		if (retransmit_upto(c, start, end, room_segs, now)) {
 			/* Linux's tcp_xmit_retransmit_queue: the first
 			 * unacknowledged segment resent (a fast retransmit,
 			 * NewReno's or RACK's, or a partial ACK's) restarts the
@@ -1215,12 +1218,12 @@ static bool resend_lost(struct tcp_conn *c, uint32_t room_segs, uint64_t now)
 			 * rearms the RTO from the head's latest transmission
 			 * (Linux's tcp_rearm_rto), which is now when this pass
 			 * resent it. */
-			if (s->start == c->snd_una && !c->reo_armed)
+			if (start == c->snd_una && !c->reo_armed)
 				tcp_arm_rto_after_probe(c, now);
 			return true;
 		}
 		/* Beyond the window: so is everything after it. */
-		if (s->start != c->snd_una)
+		if (start != c->snd_una)
 			return false;
 		i = tcp_sb_next_lost(&c->sb, i + 1);
 	}

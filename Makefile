@@ -162,6 +162,12 @@ $(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h $(STACK_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=undefined -o $@ $< $(STACK_SRC) -pthread
+# The control messages' target runs the shim on the unit tests' fake host
+# (its lock checks are the debug build's).
+$(FUZZ_DIR)/fuzz_cmsg: tests/fuzz/fuzz_cmsg.c tests/fuzz/fuzz_common.h $(STACK_SRC) $(SHIM_SRC) $(UNIT_SUPPORT_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -DPSTACK_DEBUG -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ $< $(STACK_SRC) $(SHIM_SRC) $(UNIT_SUPPORT_SRC) -lcmocka -pthread $(LDLIBS)
 fuzz: check-deps $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$n $(FUZZ_DIR)/artifacts; \

@@ -3883,13 +3883,14 @@ static int msg_import(struct msghdr *m, const struct msghdr *umsg, struct sockad
 static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data, size_t len)
 {
 	size_t left = msg->msg_controllen - *used, cmlen = CMSG_LEN(len), space = CMSG_SPACE(len);
-	char *at = (char *)msg->msg_control + *used;
 	struct cmsghdr h;
+	char *at;
 
 	if (!msg->msg_control || left < sizeof(struct cmsghdr)) {
 		msg->msg_flags |= MSG_CTRUNC;
 		return;
 	}
+	at = (char *)msg->msg_control + *used;
 	if (left < cmlen) {
 		msg->msg_flags |= MSG_CTRUNC;
 		cmlen = left;

@@ -688,22 +688,6 @@ static void test_user_timeout_ends_unacked_connection(void **state)
 	ts_free(t);
 }
 
-static void inject_frag_needed(struct tscript *t, uint16_t mtu)
-{
-	uint8_t icmp[8 + 28], frame[200];
-	size_t n;
-
-	icmp[0] = 3;                /* destination unreachable */
-	icmp[1] = 4;                /* fragmentation needed and DF set */
-	wr16(icmp + 2, 0);
-	wr16(icmp + 4, 0);
-	wr16(icmp + 6, mtu);
-	memcpy(icmp + 8, t->last_ip, 28);
-	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
-	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
-	h_inject(t->h, frame, n);
-}
-
 /* Follows tcp_advmss_pmtu_ipv4.pkt, its first connection: an ICMP
  * "fragmentation needed" with MTU 1200 for a full segment in flight makes
  * the data go again at once in segments of 1160 (1200 less 40), and the
@@ -721,7 +705,7 @@ static void test_frag_needed_resends_in_smaller_segments(void **state)
 			"S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>", ". 1:1(0) ack 1 win 257");
 	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
 	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
-	inject_frag_needed(t, 1200);
+	ts_inject_frag_needed(t, 1200);
 	ts_expect(t, ". 1:1161(1160) ack 1 win *");
 	ts_expect(t, "P. 1161:1461(300) ack 1 win *");
 	ts_expect_none(t);
@@ -751,7 +735,7 @@ static void test_frag_needed_request_time_wait_learn_nothing(void **state)
 	(void)state;
 	ts_inject(t, "S 0:0(0) win 65535 <mss 1460>");
 	ts_expect(t, "S. 0:0(0) ack 1 win 64240 <mss 1460>");
-	inject_frag_needed(t, 600);
+	ts_inject_frag_needed(t, 600);
 	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), mtu);
 	ts_inject(t, ". 1:1(0) ack 1 win 65535");
 	c = tcp_accept(l, &err);
@@ -761,7 +745,7 @@ static void test_frag_needed_request_time_wait_learn_nothing(void **state)
 	ts_inject(t, "F. 1:1(0) ack 2 win 65535");
 	ts_expect(t, ". 2:2(0) ack 2 win *");
 	assert_int_equal(tcp_get_state(c), TCP_STATE_TIME_WAIT);
-	inject_frag_needed(t, 600);
+	ts_inject_frag_needed(t, 600);
 	assert_int_equal(ip4_pmtu(t->h->s, H_PEER_IP, t->h->now), mtu);
 	ts_expect_none(t);
 	tcp_close(l, t->h->now);

@@ -252,23 +252,6 @@ static void test_simultaneous_open_with_syn_data(void **state)
 	ts_free(t);
 }
 
-/* ICMP destination unreachable, fragmentation needed, next-hop MTU mtu,
- * quoting the last frame the stack sent (its SYN: sequence number 0). */
-static void inject_frag_needed(struct tscript *t, uint16_t mtu)
-{
-	uint8_t icmp[8 + 28], frame[200];
-	size_t n;
-
-	memset(icmp, 0, sizeof(icmp));
-	icmp[0] = 3;
-	icmp[1] = 4;
-	wr16(icmp + 6, mtu);
-	memcpy(icmp + 8, t->last_ip, 28);
-	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
-	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
-	h_inject(t->h, frame, n);
-}
-
 static const struct tcp_fo_entry *cache_entry(struct tscript *t)
 {
 	for (unsigned i = 0; i < TCP_FO_CACHE_MAX; i++)
@@ -301,7 +284,7 @@ static void frag_needed_case(uint16_t mtu)
 	assert_int_equal(fastopen_send(t, c, 9999, false), 1000);
 	ts_expect(t, "S 0:1000(1000) win * <" SYN_OPTS ",FO abcd1234,nop,nop>");
 	ts_advance_ms(t, 10);
-	inject_frag_needed(t, mtu);
+	ts_inject_frag_needed(t, mtu);
 	snprintf(spec, sizeof(spec), "S 0:0(0) win * <mss %u,sackOK,TS val * ecr 0,nop,wscale 7>", mss);
 	ts_expect(t, spec);
 	ts_expect_none(t);

@@ -57,24 +57,6 @@ static struct tcp_conn *accept_peer(struct tscript *t, struct tcp_conn *l)
 	return accept_peer_synack(t, l, "S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>");
 }
 
-/* An ICMP "fragmentation needed" (RFC 1191 §4) with next-hop MTU mtu,
- * quoting the last frame the stack sent. */
-static void inject_frag_needed(struct tscript *t, uint16_t mtu)
-{
-	uint8_t icmp[8 + 28], frame[200];
-	size_t n;
-
-	icmp[0] = 3;                /* destination unreachable */
-	icmp[1] = 4;                /* fragmentation needed and DF set */
-	wr16(icmp + 2, 0);
-	wr16(icmp + 4, 0);
-	wr16(icmp + 6, mtu);
-	memcpy(icmp + 8, t->last_ip, 28);
-	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
-	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
-	h_inject(t->h, frame, n);
-}
-
 /* The peer ACKs everything, then the connection is reset. */
 static void finish(struct tscript *t, struct tcp_conn *c, unsigned acked)
 {
@@ -100,7 +82,7 @@ static void test_frag_needed_without_mtu_is_min_pmtu(void **state)
 	c = accept_peer(t, l);
 	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
 	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
-	inject_frag_needed(t, 0);
+	ts_inject_frag_needed(t, 0);
 	ts_expect(t, ". 1:513(512) ack 1 win *");
 	ts_expect(t, ". 513:1025(512) ack 1 win *");
 	ts_expect(t, "P. 1025:1461(436) ack 1 win *");
@@ -127,7 +109,7 @@ static void test_learned_pmtu_kept_for_next_passive_connection(void **state)
 	c = accept_peer(t, l);
 	assert_int_equal(tcp_send(c, big, 1460, t->h->now), 1460);
 	ts_expect(t, "P. 1:1461(1460) ack 1 win *");
-	inject_frag_needed(t, 1200);
+	ts_inject_frag_needed(t, 1200);
 	ts_expect(t, ". 1:1161(1160) ack 1 win *");
 	ts_expect(t, "P. 1161:1461(300) ack 1 win *");
 	finish(t, c, 1461);
@@ -175,10 +157,10 @@ static void test_learned_pmtu_kept_for_next_active_connection(void **state)
 	c = ts_connect(t);
 	assert_int_equal(tcp_send(c, big, 1448, t->h->now), 1448);
 	ts_expect(t, "P. 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
-	inject_frag_needed(t, 1200);
+	ts_inject_frag_needed(t, 1200);
 	ts_expect(t, ". 1:1149(1148) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	ts_expect(t, "P. 1149:1449(300) ack 1 win 502 <nop,nop,TS val * ecr *>");
-	inject_frag_needed(t, 1400);
+	ts_inject_frag_needed(t, 1400);
 	ts_expect_none(t);
 	ts_abort(t, c);
 
@@ -211,7 +193,7 @@ static void test_pmtu_below_min_locked_without_df(void **state)
 	assert_int_equal(tcp_send(c, big, 1448, t->h->now), 1448);
 	ts_expect(t, "P. 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	assert_true(t->last_ip[6] & 0x40);
-	inject_frag_needed(t, 300);
+	ts_inject_frag_needed(t, 300);
 	ts_expect(t, ". 1:501(500) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	assert_false(t->last_ip[6] & 0x40);
 	ts_expect(t, ". 501:1001(500) ack 1 win 502 <nop,nop,TS val * ecr *>");
@@ -240,7 +222,7 @@ static void test_frag_needed_resends_only_what_no_longer_fits(void **state)
 	assert_int_equal(tcp_send(c, big, 1448 + 900, t->h->now), 1448 + 900);
 	ts_expect(t, ". 1:1449(1448) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	ts_expect(t, "P. 1449:2349(900) ack 1 win 502 <nop,nop,TS val * ecr *>");
-	inject_frag_needed(t, 1200);
+	ts_inject_frag_needed(t, 1200);
 	ts_expect(t, ". 1:1149(1148) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	ts_expect(t, ". 1149:1449(300) ack 1 win 502 <nop,nop,TS val * ecr *>");
 	ts_expect_none(t);

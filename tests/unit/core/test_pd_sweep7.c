@@ -307,22 +307,6 @@ static void test_prr_ack_below_snd_una_reno(void **state)
 
 /* ---- pmtu_discovery/ ---- */
 
-static void inject_frag_needed(struct tscript *t, uint16_t mtu)
-{
-	uint8_t icmp[8 + 28], frame[200];
-	size_t n;
-
-	icmp[0] = 3;                /* destination unreachable */
-	icmp[1] = 4;                /* fragmentation needed and DF set */
-	wr16(icmp + 2, 0);
-	wr16(icmp + 4, 0);
-	wr16(icmp + 6, mtu);
-	memcpy(icmp + 8, t->last_ip, 28);
-	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
-	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
-	h_inject(t->h, frame, n);
-}
-
 /* pmtu_discovery/pmtud-10pkt-1460-to-1160.pkt: ten full segments out,
  * then "fragmentation needed" with MTU 1200 for the first (RFC 1191).
  * Every segment longer than the new MSS is lost, and the connection
@@ -345,7 +329,7 @@ static void test_pmtud_10pkt_1460_to_1160(void **state)
 	expect_run(t, 1, 14601);
 	ts_expect_none(t);
 	ts_advance_ms(t, 50);
-	inject_frag_needed(t, 1200);
+	ts_inject_frag_needed(t, 1200);
 	expect_run(t, 1, 11601);
 	ts_expect_none(t);
 	info(t, c, &i);

@@ -43,23 +43,6 @@ static struct tcp_conn *connect_with(struct tscript *t, const char *synack, cons
 #define SYNACK_NO_SACK "S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,TS val 100 ecr 0,nop,wscale 7>"
 #define ACK_NO_SACK ". 1:1(0) ack 1 win 502 " TSO
 
-/* ICMP "fragmentation needed" (RFC 1191 §4) quoting the last frame the stack sent. */
-static void inject_frag_needed(struct tscript *t, uint16_t mtu)
-{
-	uint8_t icmp[8 + 28], frame[200];
-	size_t n;
-
-	icmp[0] = 3;
-	icmp[1] = 4;
-	wr16(icmp + 2, 0);
-	wr16(icmp + 4, 0);
-	wr16(icmp + 6, mtu);
-	memcpy(icmp + 8, t->last_ip, 28);
-	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
-	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
-	h_inject(t->h, frame, n);
-}
-
 /* The frames sent since the last look: their count, the first one's relative
  * sequence number and the largest payload among them. */
 static unsigned drain_segments(struct tscript *t, uint32_t *first, uint32_t *maxlen)
@@ -99,7 +82,7 @@ static void test_pmtu_mss_leaves_room_for_options(void **state)
 	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	ts_expect(t, ". 1449:2897(1448) ack 1 win 502 " TSO);
 	ts_expect(t, "P. 2897:4345(1448) ack 1 win 502 " TSO);
-	inject_frag_needed(t, 1400);
+	ts_inject_frag_needed(t, 1400);
 	/* resent at once, from the first unacknowledged byte, in segments that fit */
 	assert_true(drain_segments(t, &first, &maxlen) >= 4);
 	assert_int_equal(first, 1);
@@ -108,7 +91,7 @@ static void test_pmtu_mss_leaves_room_for_options(void **state)
 	assert_int_equal(info.pmtu, 1400);
 	assert_int_equal(info.snd_mss, 1348);
 	/* a larger MTU than the one in use changes nothing */
-	inject_frag_needed(t, 1450);
+	ts_inject_frag_needed(t, 1450);
 	ts_expect_none(t);
 	ts_inject(t, ". 1:1(0) ack 4345 win 502 <nop,nop,TS val 110 ecr 0>");
 	ts_abort(t, c);
@@ -122,7 +105,7 @@ static void test_pmtu_mss_leaves_room_for_options(void **state)
 	assert_int_equal(tcp_send(c, big, 2 * 1448, t->h->now), 2 * 1448);
 	ts_expect(t, ". 1:1449(1448) ack 1 win 502 " TSO);
 	ts_expect(t, "P. 1449:2897(1448) ack 1 win 502 " TSO);
-	inject_frag_needed(t, 1492);
+	ts_inject_frag_needed(t, 1492);
 	assert_true(drain_segments(t, &first, &maxlen) >= 3);
 	assert_int_equal(first, 1);
 	assert_int_equal(maxlen, 1492 - 20 - 20 - 12);

@@ -650,3 +650,18 @@ void ts_new_peer(struct tscript *t)
 	t->isn_known = false;
 	t->ts_known = false;
 }
+
+void ts_inject_frag_needed(struct tscript *t, uint16_t mtu)
+{
+	uint8_t icmp[8 + 28], frame[200];
+	size_t n;
+
+	memset(icmp, 0, sizeof(icmp));
+	icmp[0] = 3;                /* destination unreachable */
+	icmp[1] = 4;                /* fragmentation needed and DF set */
+	wr16(icmp + 6, mtu);        /* next-hop MTU (RFC 1191 §4); 0 from an old router */
+	memcpy(icmp + 8, t->last_ip, 28);
+	wr16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
+	h_inject(t->h, frame, n);
+}

@@ -105,6 +105,10 @@ void ts_drop(struct tscript *t, struct tcp_conn *c);
  * port, which the script then expects (a new script line's socket()). */
 struct tcp_conn *ts_socket_next(struct tscript *t);
 
+/* An ICMP "fragmentation needed" (RFC 1191 §4) from the peer with next-hop
+ * MTU mtu, quoting the first 28 bytes of the last IP packet the stack sent. */
+void ts_inject_frag_needed(struct tscript *t, uint16_t mtu);
+
 /* A wakeup counter for readiness checks. */
 struct ts_wake {
 	int count;

@@ -363,8 +363,28 @@ static uint32_t dsack_resent_segs(const struct tcp_conn *c, tcp_seq st, tcp_seq 
 	return n;
 }
 
-/* A D-SACK for [st, en): a copy arrived twice. */
-static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_info *ai)
+/* Linux's tcp_is_sackblock_valid for a D-SACK block that ends above the
+ * old SND.UNA, judged against una, the SND.UNA this ACK makes (Linux's
+ * tcp_ack moves snd_una before tcp_sacktag_write_queue): in the window
+ * above it, or below it completely, at or after undo_marker or within a
+ * window of its end. One that starts at or below una and ends above it
+ * is refused. */
+static bool dsack_block_valid(const struct tcp_conn *c, tcp_seq st, tcp_seq en, tcp_seq una)
+{
+	if (seq_gt(en, c->snd_max) || !seq_lt(st, en))
+		return false;
+	if (seq_gt(st, una))
+		return true;
+	if (!c->undo_recovery || seq_gt(en, una))
+		return false;
+	if (seq_geq(st, c->undo_marker))
+		return true;
+	return seq_gt(en, c->undo_marker) && seq_geq(st, en - c->max_snd_wnd);
+}
+
+/* A D-SACK for [st, en): a copy arrived twice. ack is the ACK that
+ * carries it; c->snd_una is still the SND.UNA before it. */
+static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, tcp_seq ack, struct tcp_ack_info *ai)
 {
 	uint32_t len = en - st, segs;
 
@@ -377,24 +397,24 @@ static void on_dsack(struct tcp_conn *c, tcp_seq st, tcp_seq en, struct tcp_ack_
 	if (c->dsack_dups > c->total_retrans)
 		return;
 	ai->dsack = true;
+	ai->dsack_segs = segs;          /* a spurious retransmission is delivered */
 	if (c->tlp_out && c->tlp_is_retrans && en == c->tlp_end_seq) {
 		ai->dsack_tlp = true;   /* the probe was not needed (RFC 8985 §7.4) */
 		return;
 	}
 	/* RFC 3708: a retransmission of this recovery arrived beside its
-	 * original. Like Linux: below SND.UNA, where the scoreboard has
-	 * forgotten what was resent, every duplicate counts (tcp_check_dsack's
-	 * "dumb counting"); above it only the segments that were resent
-	 * (tcp_sacktag_one's TCPCB_RETRANS): a duplicate the network made of
-	 * a segment sent once says nothing of the recovery. */
+	 * original. Like Linux: below the old SND.UNA, where the scoreboard
+	 * has forgotten what was resent, every duplicate counts
+	 * (tcp_check_dsack's "dumb counting"); above it only the segments
+	 * that were resent (tcp_sacktag_one's TCPCB_RETRANS), in a block
+	 * valid against the SND.UNA this ACK makes: so a D-SACK of the
+	 * resent first segment on the ACK that covers it counts (the
+	 * segment is still on the scoreboard), and a duplicate the network
+	 * made of a segment sent once says nothing of the recovery. */
 	if (c->undo_recovery && c->undo_retrans > 0) {
-		/* A block that ends above SND.UNA must start above it (Linux's
-		 * tcp_is_sackblock_valid: a D-SACK resides below SND.UNA
-		 * completely or in the window; one that starts at or below it
-		 * and ends above, data this very ACK may cover, counts
-		 * nothing). */
+		tcp_seq una = seq_gt(ack, c->snd_una) ? ack : c->snd_una;
 		uint32_t n = seq_leq(en, c->snd_una) ? (seq_gt(en, c->undo_marker) ? segs : 0)
-			     : seq_gt(st, c->snd_una) ? dsack_resent_segs(c, st, en) : 0;
+			     : dsack_block_valid(c, st, en, una) ? dsack_resent_segs(c, st, en) : 0;
 
 		c->undo_retrans = c->undo_retrans > (int32_t)n ? c->undo_retrans - (int32_t)n : 0;
 	}
@@ -419,7 +439,7 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 		ai->prior_fack = c->rack.fack;
 	}
 	if (is_dsack(g)) {
-		on_dsack(c, g->sack[0][0], g->sack[0][1], ai);
+		on_dsack(c, g->sack[0][0], g->sack[0][1], g->ack, ai);
 		b = 1;
 	}
 	for (; b < g->nsack; b++) {
@@ -636,6 +656,21 @@ static void undo_loss(struct tcp_conn *c, const struct tcp_ack_info *ai, uint64_
 		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, ai->flight_before, 0, now);
 }
 
+/* A recovery undone on an ACK that moved SND.UNA: Linux undoes in
+ * tcp_fastretrans_alert and only then grows the window (tcp_cong_control,
+ * tcp_may_raise_cwnd: FLAG_DATA_ACKED), now that the state is Open again,
+ * by what the ACK delivered, the segments it D-SACKs included
+ * (tcp_dsack_seen: "a spurious retransmission is delivered"). pstack's
+ * ACK had not grown it, being in recovery. A loss that starts the next
+ * recovery on this ACK takes the growth back (ai->cwnd_before). */
+static void undo_recovery_grow(struct tcp_conn *c, struct tcp_ack_info *ai, uint64_t now)
+{
+	if (!ai->una_advanced)
+		return;
+	ai->cwnd_before = c->cc.cwnd;
+	tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked + ai->dsack_segs * c->mss, ai->flight_before, 0, now);
+}
+
 /* RFC 8985 §7.4: what the ACK says of the probe. */
 static void tlp_on_ack(struct tcp_conn *c, const struct tcp_seg *g, const struct tcp_ack_info *ai, uint64_t now)
 {
@@ -753,6 +788,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	if (c->in_recovery && seq_gt(c->snd_una, c->recover)) {
 		if (may_undo(c, ai)) {
 			undo_cwnd_reduction(c, false, now);
+			undo_recovery_grow(c, ai, now);
 			c->spurious_recoveries++;
 			c->s->stats.tcp_full_undo++;
 		} else {
@@ -770,6 +806,7 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 			if (!any_retrans_done(c))
 				c->retrans_stamped = false;
 			undo_cwnd_reduction(c, true, now);
+			undo_recovery_grow(c, ai, now);
 			c->spurious_recoveries++;
 			c->s->stats.tcp_partial_undo++;
 		}
@@ -778,7 +815,11 @@ void tcp_recovery_on_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp
 	 * also once it is over (Linux's tcp_try_undo_dsack in the Recovery,
 	 * Open and Disorder states; TCPDSACKUndo). */
 	if ((c->in_recovery || c->ca_state == TCP_CA_OPEN) && c->undo_recovery && ai->dsack && !c->undo_retrans) {
+		bool was_recovery = c->in_recovery;
+
 		undo_cwnd_reduction(c, false, now);
+		if (was_recovery)
+			undo_recovery_grow(c, ai, now);
 		c->spurious_recoveries++;
 		c->s->stats.tcp_dsack_undo++;
 	}

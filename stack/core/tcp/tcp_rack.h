@@ -41,6 +41,7 @@ struct tcp_ack_info {
 	bool dupack;                    /* a duplicate ACK (RFC 5681 §2) */
 	bool dsack;                     /* a valid D-SACK (RFC 2883 §4) */
 	bool dsack_tlp;                 /* ... for the tail loss probe (RFC 8985 §7.4) */
+	uint32_t dsack_segs;            /* the segments it reports twice (Linux's sack_delivered) */
 	bool ece;                       /* an ECN echo on an ECN connection (RFC 3168 §6.1.2) */
 	bool reneging;                  /* SND.UNA reached a segment SACKed before: the timer is set */
 	/* When the segments it delivered were sent (Linux's first_ackt,

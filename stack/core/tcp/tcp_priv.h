@@ -47,8 +47,6 @@ struct stack;
 #define TCP_TX_BURST 64                  /* segments per connection per turn */
 #define TCP_APP_BURST 10                 /* segments sent in the application's own call (tcp_send) */
 #define TCP_TX_ROUND 64                 /* segments per timer pass for connections waiting their turn */
-#define TCP_PTO_SLACK_US 2000u           /* Linux's TCP_TIMEOUT_MIN (2 jiffies) added to 2 SRTT */
-#define TCP_PTO_DELACK_US 200000u        /* RFC 8985 §7.2 WCDelAckT, for a single segment in flight */
 #define TCP_ORPHAN_RETRIES 8             /* Linux: tcp_orphan_retries 0 means 8 while alive */
 #define TCP_TIMEOUT_MIN_US 2000u         /* Linux TCP_TIMEOUT_MIN (2 jiffies) */
 #define TCP_TICK_US 4000u                /* a Linux timer set for "now" fires at the next tick: HZ=250 here */

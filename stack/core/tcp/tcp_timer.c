@@ -262,11 +262,16 @@ static bool tlp_allowed(const struct tcp_conn *c)
 
 static uint64_t pto_of(const struct tcp_conn *c)
 {
-	/* PTO = 2 SRTT, plus the peer's delayed ACK when one segment is in flight. */
-	uint64_t pto = 2ull * c->srtt + TCP_PTO_SLACK_US;
+	/* PTO = 2 SRTT, plus (Linux 6.18's tcp_schedule_loss_probe) the
+	 * minimum RTO for the peer's delayed ACK when one packet is in flight
+	 * (RFC 8985 §7.2's WCDelAckT), else TCP_TIMEOUT_MIN: one or the
+	 * other, not both. */
+	uint64_t pto = 2ull * c->srtt;
 
 	if (c->snd_max - c->snd_una <= c->mss)
-		pto += TCP_PTO_DELACK_US;
+		pto += TCP_RTO_MIN_US;
+	else
+		pto += TCP_TIMEOUT_MIN_US;
 	return pto;
 }
 

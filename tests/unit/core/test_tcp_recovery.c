@@ -762,6 +762,36 @@ static void test_tlp_at_rto_time_for_one_segment(void **state)
 	ts_free(t);
 }
 
+/* One packet in flight after a slow handshake: Linux 6.18's
+ * tcp_schedule_loss_probe adds the minimum RTO to 2 SRTT for the peer's
+ * delayed ACK when packets_out is 1, and TCP_TIMEOUT_MIN (2 ms) only
+ * otherwise ("if (tp->packets_out == 1) timeout_us +=
+ * tcp_rto_min_us(sk); else timeout_us += TCP_TIMEOUT_MIN_US"). With a
+ * 300 ms SYN-ACK the RTO is 900 ms (three RTTs for the first sample), so
+ * the probe comes at 2 x 300 + 200 = 800 ms; pstack added both terms and
+ * probed at 802 ms. */
+static void test_tlp_one_packet_pto_adds_rto_min_only(void **state)
+{
+	struct tscript *t = ts_new(100);
+	struct tcp_conn *c = connect_rtt(t, 300, true);
+	uint64_t sent;
+
+	(void)state;
+	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
+	sent = t->h->now;
+	ts_expect(t, "P. 1:1001(1000) ack 1 win 502 " TSO);
+	assert_true(c->pto_armed);
+	assert_int_equal(c->rto_at - sent, 800000);
+	ts_advance_ms(t, 799);
+	ts_expect_none(t);
+	ts_advance_ms(t, 1);
+	ts_expect(t, "P. 1:1001(1000) ack 1 win 502 " TSO);
+	assert_int_equal(c->tlp_probes, 1);
+	ts_abort(t, c);
+	ts_free(t);
+}
+
 /* PAWS as Linux applies it (tcp_validate_incoming, tcp_paws_check with
  * TCP_PAWS_WINDOW 1, tcp_disordered_ack_check): a TSval one tick behind
  * TS.Recent passes; a pure duplicate ACK further behind, within a replay
@@ -1062,6 +1092,7 @@ int main(void)
 		cmocka_unit_test(test_rack_detects_lost_retransmission),
 		cmocka_unit_test(test_tlp_recovers_lost_tail),
 		cmocka_unit_test(test_tlp_at_rto_time_for_one_segment),
+		cmocka_unit_test(test_tlp_one_packet_pto_adds_rto_min_only),
 		cmocka_unit_test(test_recovery_takes_over_the_probe),
 		cmocka_unit_test(test_paws_lets_reordered_acks_pass),
 		cmocka_unit_test(test_tlp_sends_nothing_beyond_a_zero_window),

@@ -6383,6 +6383,105 @@ def bulk_sack_fast_retransmit_rearms_rto(r):
     bulk_end(r, 45426)
 
 
+# An eleventh sweep: the send window's updates (SND.WL1/WL2, Linux's
+# tcp_may_update_window).
+
+
+@scenario
+def bulk_window_dupack_shrink(r):
+    # No window scaling: a window of 2920, two segments; the ACK of the
+    # first keeps it: the third (1080 bytes, the last). A duplicate ACK
+    # (the same SEQ and ACK) then offers 100: RFC 9293 §3.10.7.4 takes it
+    # (SND.WL1 = SEG.SEQ, SND.WL2 =< SEG.ACK), Linux does not: from a
+    # segment at SND.WL1 that acknowledges nothing new it takes a window
+    # only when it grows or is zero (tcp_may_update_window): the timeout
+    # resends the second segment whole, not cut to 100 bytes
+    # (__tcp_retransmit_skb).
+    s = bulk_conn(r, 46200, sack=False, ws=False, win=2920)
+    r.expect(n=2)
+    bulk_ack(r, 46200, s + 1460, win=2920)
+    r.expect()
+    bulk_ack(r, 46200, s + 1460, win=100)
+    rto_resend(r)
+    bulk_ack(r, 46200, s + BULK, win=8000)
+    bulk_end(r, 46200)
+
+
+@scenario
+def bulk_window_dupack_zero(r):
+    # A duplicate ACK that closes the window: taken by both rules (Linux
+    # since 6.5: "|| !nwin"): the timeout's resend of the second segment
+    # is the probe; then the window opens.
+    s = bulk_conn(r, 46203, sack=False, ws=False, win=2920)
+    r.expect(n=2)
+    bulk_ack(r, 46203, s + 1460, win=2920)
+    r.expect()
+    bulk_ack(r, 46203, s + 1460, win=0)
+    rto_resend(r)
+    bulk_ack(r, 46203, s + BULK, win=8000)
+    bulk_end(r, 46203)
+
+
+@scenario
+def bulk_window_old_ack_new_seq(r):
+    # The same old ACK with a later SEQ (after data of ours): SEG.SEQ past
+    # SND.WL1, which RFC 9293's rule would take as an update, but an ACK
+    # below SND.UNA is not looked at for one (Linux's tcp_ack leaves at
+    # old_ack): nothing sent.
+    s = bulk_conn(r, 46205, sack=False, ws=False, win=1460)
+    r.expect()
+    bulk_ack(r, 46205, s + 1460, win=1460)
+    r.expect()
+    r.tcp(46205, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=1460, data=b"abc")
+    r.expect()
+    r.tcp(46205, TCP_BULK, PEER_ISN + 4, s, ACK, win=8000)
+    r.quiet()
+    r.tcp(46205, TCP_BULK, PEER_ISN + 4, s + 2920, ACK, win=8000)
+    r.expect()
+    r.tcp(46205, TCP_BULK, PEER_ISN + 4, s + BULK, ACK, win=8000)
+    r.quiet(0.05)
+    r.reset(46205, PEER_ISN + 4, TCP_BULK)
+    r.quiet(0.05)
+
+
+@scenario
+def bulk_window_data_shrink(r):
+    # Data at SND.WL1 (the SEQ of the last ACK) with that ACK again and a
+    # window of 100: Linux compares SEG.SEQ, not its end, so this too is
+    # not an update; the timeout resends the second segment whole.
+    s = bulk_conn(r, 46204, sack=False, ws=False, win=2920)
+    r.expect(n=2)
+    bulk_ack(r, 46204, s + 1460, win=2920)
+    r.expect()
+    r.tcp(46204, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=100, data=b"datum")
+    r.expect()
+    rto_resend(r)
+    r.tcp(46204, TCP_BULK, PEER_ISN + 6, s + BULK, ACK, win=8000)
+    r.quiet(0.05)
+    r.reset(46204, PEER_ISN + 6, TCP_BULK)
+    r.quiet(0.05)
+
+
+@scenario
+def bulk_window_data_shrink_later_seq(r):
+    # Data past SND.WL1 with the same ACK and a window of 100: an update
+    # by both rules, the window short of SND.NXT now: the timeout's resend
+    # is cut to it (__tcp_retransmit_skb: avail_wnd).
+    s = bulk_conn(r, 46206, sack=False, ws=False, win=2920)
+    r.expect(n=2)
+    bulk_ack(r, 46206, s + 1460, win=2920)
+    r.expect()
+    r.tcp(46206, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=2920, data=b"abc")
+    r.expect()
+    r.tcp(46206, TCP_BULK, PEER_ISN + 4, s + 1460, ACK | PSH, win=100, data=b"de")
+    r.expect()
+    rto_resend(r)
+    r.tcp(46206, TCP_BULK, PEER_ISN + 6, s + BULK, ACK, win=8000)
+    r.quiet(0.05)
+    r.reset(46206, PEER_ISN + 6, TCP_BULK)
+    r.quiet(0.05)
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

@@ -864,8 +864,8 @@ static bool disordered_ack(const struct tcp_conn *c, const struct tcp_seg *g)
 
 	if (!(g->flags & TCP_ACK) || tcp_seg_len(g) || g->seq != c->rcv_nxt || g->ack != c->snd_una)
 		return false;
-	/* Linux's tcp_may_update_window */
-	if (seq_gt(g->seq, c->snd_wl1) || (g->seq == c->snd_wl1 && nwnd > c->snd_wnd))
+	/* Linux's tcp_may_update_window (a zero window counts since 6.5) */
+	if (seq_gt(g->seq, c->snd_wl1) || (g->seq == c->snd_wl1 && (nwnd > c->snd_wnd || nwnd == 0)))
 		return false;
 	return (int32_t)(c->ts_recent - g->tsval) <= (int64_t)replay;
 }
@@ -1311,6 +1311,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 {
 	struct tcp_ack_info ai = { 0 };
 	bool fin_was_acked, fin_acked, idle;
+	tcp_seq prior_una = c->snd_una;
 
 	if (!(g->flags & TCP_ACK))
 		return TCP_V_DROP;
@@ -1455,8 +1456,20 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		tcp_recheck_tlp(c, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;
-	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2). */
-	if (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack))) {
+	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2), as Linux's
+	 * tcp_may_update_window() takes it. Deviation: a segment at SND.WL1
+	 * that acknowledges nothing new (a duplicate ACK, or data at the SEQ
+	 * of the last ACK) updates the window only when it grows it or
+	 * closes it, where the RFC takes a smaller one too (SND.WL2 =<
+	 * SEG.ACK): Linux does, and a window that shrinks on a reordered
+	 * duplicate would cut what we resend. An ACK below SND.UNA updates
+	 * nothing (Linux's tcp_ack leaves at old_ack), whatever its SEQ.
+	 * Measured on Linux 6.18 (rawframes bulk_window_dupack_shrink: a
+	 * duplicate ACK offering 100 bytes of 2920, then the timeout's resend
+	 * is the whole segment; bulk_window_old_ack_new_seq). */
+	if (!seq_lt(g->ack, prior_una) &&
+	    (seq_gt(g->ack, prior_una) || seq_gt(g->seq, c->snd_wl1) ||
+	     (g->seq == c->snd_wl1 && (wnd > c->snd_wnd || wnd == 0)))) {
 		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;

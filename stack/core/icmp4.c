@@ -331,6 +331,12 @@ static void icmp4_error_input(struct stack *s, const struct ip4_hdr *ih, const s
 		mtu = icmp4_next_mtu(m);
 	}
 	ii.info = mtu;
+	/* Linux's icmp_unreach: a parameter problem's info is its pointer,
+	 * the first byte of the second word (RFC 792), which IP_RECVERR
+	 * reports as ee_info. Measured on Linux 6.18 (rawframes
+	 * udp_unconn_param_problem_recverr, pointer 1): ee_info 1 (pstack: 0). */
+	if (m->type == ICMP_PARAM_PROBLEM)
+		ii.info = m->rest >> 24;
 	if (!icmp4_dispatch(s, &qh, icmp4_error_errno(m->type, m->code), mtu, &ii))
 		stack_drop(s, DROP_ICMP_UNHANDLED);
 }

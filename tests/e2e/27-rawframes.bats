@@ -26,7 +26,8 @@
 # with a backlog of 1, IP_TOS 0x28 and IP_TTL 33, 7011 as 7009 (one
 # scenario's), 7012 as 7000 with keep-alive after 1 s (one probe) and
 # IP_TTL 33, 7013 as 7003 with TCP_LINGER2 1 s and IP_TTL 33, 7014 as 7003
-# with IP_PMTUDISC_DONT; UDP echo on 7001, control on 7006; 7003, 7004, 7005 and 7008 send with CUBIC, pstack's
+# with IP_PMTUDISC_DONT; UDP echo on 7001, control on 7006, unconnected
+# UDP sockets on 7015 and 7016 (IP_RECVERR) that send on request; 7003, 7004, 7005 and 7008 send with CUBIC, pstack's
 # congestion control, where this kernel's default is BBR), on the kernel
 # and under the preload. The
 # three harness runs go at once (about 75 s each on a quiet machine, more

@@ -14,7 +14,9 @@ with pstack as the subject and compares the two outputs).
       backlog of 1), 7012 (as 7000, with keep-alive after 1 s idle, one
       probe, and IP_TTL 33), 7013 (as 7003, with TCP_LINGER2 1 s and IP_TTL
       33), 7014 (as 7003, with IP_PMTUDISC_DONT), a UDP echo socket on 7001, and a UDP control socket on 7006 (see
-      udp_control); prints "ready" once all are bound.
+      udp_control), unconnected UDP sockets on 7015 and 7016 (with
+      IP_RECVERR) that send and read on request; prints "ready" once all
+      are bound.
   rawframes.py run IFACE SUBJ_IP SUBJ_MAC [SCENARIO...]
       from the peer's side of the link (IFACE, an interface with no IPv4
       address, so that the peer's own kernel stays silent): the peer has
@@ -57,7 +59,7 @@ PEER_IP = "192.0.2.1"
 # limit unless a scenario means it to (icmp_rate_limit_peer, from .250).
 PEER_POOL = ["192.0.2.%d" % i for i in range(100, 132)]
 # The path MTU scenarios' own addresses (pmtu_peer).
-PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 217)]
+PMTU_PEERS = ["192.0.2.%d" % i for i in range(200, 218)]
 PEERS = set(PEER_POOL) | set(PMTU_PEERS) | {PEER_IP, "192.0.2.250"}
 PEER_MAC = bytes.fromhex("020000000001")
 BCAST = b"\xff" * 6
@@ -90,6 +92,9 @@ LISTENER_TTL = 33
 TCP_LINGER2_CLOSER = 7013  # as TCP_CLOSER, with TCP_LINGER2 1 s and IP_TTL 33
 TCP_NODF_CLOSER = 7014  # as TCP_CLOSER, with IP_MTU_DISCOVER IP_PMTUDISC_DONT
 IP_MTU_DISCOVER, IP_PMTUDISC_DONT = 10, 0
+UDP_UNCONN = 7015     # unconnected, sends and reads on request (udp_control)
+UDP_UNCONN_RECVERR = 7016  # the same with IP_RECVERR
+IP_RECVERR = 11
 BULK = 4000
 CLOSED = 7999
 PEER_ISN = 1000000
@@ -175,9 +180,18 @@ def serve():
     ctl.bind(("0.0.0.0", UDP_CONTROL))
     ctl.setblocking(False)
     sel.register(ctl, selectors.EVENT_READ, "control")
-    print("ready", flush=True)
     conns = []
     connected = {}
+    # Unconnected UDP sockets that send on request and are read only on
+    # request (udp_control's usend, uerr): 7015 without IP_RECVERR, 7016
+    # with it.
+    for port, recverr in ((UDP_UNCONN, 0), (UDP_UNCONN_RECVERR, 1)):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.setsockopt(socket.IPPROTO_IP, IP_RECVERR, recverr)
+        u.bind(("0.0.0.0", port))
+        u.setblocking(False)
+        connected[("unconn", recverr)] = u
+    print("ready", flush=True)
     while True:
         for key, _ in sel.select():
             s = key.fileobj
@@ -237,7 +251,9 @@ def udp_control(ctl, connected):
     "send" call recv (non-blocking) or send on the socket connected for ip
     and answer (from the control socket) what came of it: "ok" or the
     errno's name; "psend M N" sets IP_MTU_DISCOVER M on that socket, sends
-    N bytes on it and answers alike. "tconnect L P" starts a TCP
+    N bytes on it and answers alike. "usend K P" sends "probe" to ip:P
+    from the unconnected socket K (0: 7015, 1: 7016, with IP_RECVERR);
+    "uerr K" answers what that socket reports (unconn_errors). "tconnect L P" starts a TCP
     connection from the subject's port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
     none, or the errno's name); "tinfo" answers TCP_INFO's ca_state,
     unacked, sacked, lost, retrans and reordering of the connection ip
@@ -274,6 +290,16 @@ def udp_control(ctl, connected):
         ctl.sendto(("ca_state=%d unacked=%d sacked=%d lost=%d retrans=%d reordering=%d"
                     % (f[1], f[12], f[13], f[14], f[15], f[28])).encode(), addr)
         return
+    if words[0] == "usend" and len(words) == 3:
+        # The unconnected socket (1: with IP_RECVERR) sends to ip:P.
+        try:
+            connected[("unconn", int(words[1]))].sendto(b"probe", (addr[0], int(words[2])))
+        except OSError:
+            pass
+        return
+    if words[0] == "uerr" and len(words) == 2:
+        ctl.sendto(unconn_errors(connected[("unconn", int(words[1]))], addr[0]).encode(), addr)
+        return
     if words[0] == "connect" and len(words) == 2:
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         c.setblocking(False)
@@ -299,6 +325,33 @@ def udp_control(ctl, connected):
     except OSError as e:
         res = errno.errorcode.get(e.errno, str(e.errno))
     ctl.sendto(res.encode(), addr)
+
+
+def unconn_errors(u, peer):
+    """What an unconnected UDP socket reports: a receive, the error queue
+    (errno, origin, ICMP type and code, info, the offender: "peer" when
+    it is the requester, the bytes quoted back), a receive again."""
+    def recv():
+        try:
+            d = u.recv(100)
+            return "data:%d" % len(d)
+        except OSError as e:
+            return errno.errorcode.get(e.errno, str(e.errno))
+    out = ["recv=" + recv()]
+    try:
+        data, anc, _, _ = u.recvmsg(100, socket.CMSG_SPACE(64), socket.MSG_ERRQUEUE)
+        q = "none"
+        for lvl, typ, d in anc:
+            if lvl == socket.IPPROTO_IP and typ == IP_RECVERR and len(d) >= 16:
+                ee, origin, t, c, _, info, _ = struct.unpack_from("IBBBBII", d)
+                off = socket.inet_ntoa(d[20:24]) if len(d) >= 24 else "-"
+                q = "%s/origin=%d/type=%d/code=%d/info=%d/from=%s/data=%d" % (
+                    errno.errorcode.get(ee, str(ee)), origin, t, c, info, "peer" if off == peer else off, len(data))
+        out.append("errq=" + q)
+    except OSError as e:
+        out.append("errq=" + errno.errorcode.get(e.errno, str(e.errno)))
+    out.append("recv=" + recv())
+    return " ".join(out)
 
 
 # ---- building frames ---------------------------------------------------------
@@ -6480,6 +6533,54 @@ def bulk_window_data_shrink_later_seq(r):
     r.quiet(0.05)
     r.reset(46206, PEER_ISN + 6, TCP_BULK)
     r.quiet(0.05)
+
+
+# ICMP errors about what an unconnected UDP socket sent (Linux's
+# __udp4_lib_err): without IP_RECVERR nothing is reported; with it the
+# error is queued (MSG_ERRQUEUE) and the next receive fails with it.
+
+
+def unconn_probe(r, sport, recverr, port):
+    """The unconnected socket's "probe" to the peer's port, printed;
+    returns that datagram (b"" if none came)."""
+    r.got_ip = []
+    control(r, sport, "usend %d %d" % (recverr, port))
+    r.expect()
+    return r.got_ip[-1] if r.got_ip else b""
+
+
+@scenario
+def udp_unconn_errors(r):
+    # Without IP_RECVERR, a port and a host unreachable about the
+    # socket's datagram: nothing reported (only a connected socket hears
+    # of hard errors).
+    p = unconn_probe(r, 46230, 0, 46231)
+    icmp_about(r, p, 3, 3, qlen=33)
+    icmp_about(r, p, 3, 1, qlen=33)
+    r.quiet()
+    control(r, 46230, "uerr 0")
+    r.expect()
+
+
+@scenario
+def udp_unconn_errors_recverr(r):
+    # With IP_RECVERR, about the socket's datagram (the quote takes all of
+    # it: its 5 bytes come back with each error): port and host
+    # unreachable, fragmentation needed (the MTU, 1200, in ee_info: a
+    # peer address of its own, pmtu_peer), time exceeded, a parameter
+    # problem (its pointer, 1, in ee_info), source quench (not queued).
+    # Read one at a time: the receive fails with the pending error, which
+    # each read of the queue sets to the next one's (sock_dequeue_err_skb).
+    pmtu_peer(17)
+    p = unconn_probe(r, 46232, 1, 46233)
+    z = b"\0\0\0\0"
+    for typ, code, rest in ((3, 3, z), (3, 1, z), (3, 4, struct.pack("!HH", 0, 1200)), (11, 0, z),
+                            (12, 0, b"\x01\0\0\0"), (4, 0, z)):
+        icmp_about(r, p, typ, code, rest, qlen=33)
+    r.quiet()
+    for _ in range(5):
+        control(r, 46232, "uerr 1")
+        r.expect()
 
 
 def main(argv):

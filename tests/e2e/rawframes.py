@@ -6583,6 +6583,85 @@ def udp_unconn_errors_recverr(r):
         r.expect()
 
 
+# SYN with FIN or RST in each state (tcp_check_req for a half-open
+# connection, tcp_validate_incoming, tcp_timewait_state_process).
+
+
+@scenario
+def synrecv_synfin(r):
+    # SYN and FIN at RCV.NXT of a half-open connection: a SYN in the
+    # window ends the request with a reset (tcp_check_req's
+    # embryonic_reset, ACK of both flags); the ACK then meets the
+    # listener: a reset.
+    r.tcp(46210, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    isn = r.isn.get((TCP_NOACCEPT, 46210), 0)
+    r.tcp(46210, TCP_NOACCEPT, PEER_ISN + 1, 0, SYN | FIN)
+    r.expect()
+    r.tcp(46210, TCP_NOACCEPT, PEER_ISN + 1, isn + 1, ACK)
+    r.expect()
+
+
+@scenario
+def synrecv_synfin_isn(r):
+    # SYN and FIN at the peer's ISN: tcp_check_req looks at RST, SYN and
+    # ACK only, so a retransmitted SYN: the SYN-ACK again.
+    r.tcp(46212, TCP_NOACCEPT, PEER_ISN, 0, SYN, opts=o_mss())
+    r.expect()
+    r.tcp(46212, TCP_NOACCEPT, PEER_ISN, 0, SYN | FIN, opts=o_mss())
+    r.expect()
+    r.reset(46212, PEER_ISN + 1, TCP_NOACCEPT)
+    r.quiet(0.05)
+
+
+@scenario
+def finwait2_synfin(r):
+    # An orphan in FIN-WAIT-2 (the timewait substate): SYN and FIN at
+    # RCV.NXT draw a reset and end it (tcp_timewait_state_process: a SYN
+    # at or past RCV.NXT); the FIN then draws a reset too.
+    s = closed_by_subject(r, 46216)
+    r.tcp(46216, TCP_CLOSER, PEER_ISN + 1, s + 1, ACK, win=502)
+    r.quiet()
+    r.tcp(46216, TCP_CLOSER, PEER_ISN + 1, s + 1, SYN | FIN | ACK, win=502)
+    r.expect()
+    r.tcp(46216, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
+@scenario
+def closewait_synfin(r):
+    # SYN, FIN and ACK at RCV.NXT in CLOSE-WAIT: the challenge ACK.
+    s = close_wait(r, 46218)
+    r.tcp(46218, EST, PEER_ISN + 2, s, SYN | FIN | ACK, win=502)
+    r.expect()
+    done(r, 46218, PEER_ISN + 2)
+
+
+@scenario
+def tw_synfin_new(r):
+    # TIME-WAIT and a SYN with FIN past RCV.NXT: Linux's
+    # tcp_timewait_state_process takes SYN without ACK or RST as a new
+    # connection (TCP_TW_SYN: the TIME-WAIT goes), and the listener then
+    # drops a SYN with FIN (tcp_rcv_state_process); the old connection's
+    # ACK then meets the listener: a reset.
+    s = time_wait(r, 46222)
+    r.tcp(46222, TCP_CLOSER, PEER_ISN + 100000, 0, SYN | FIN, opts=o_mss())
+    r.quiet()
+    r.tcp(46222, TCP_CLOSER, PEER_ISN + 2, s + 1, ACK, win=502)
+    r.expect()
+
+
+@scenario
+def tw_synrst(r):
+    # SYN and RST at RCV.NXT in TIME-WAIT: the reset ends it (rfc1337=0);
+    # then a FIN meets the listener.
+    s = time_wait(r, 46224)
+    r.tcp(46224, TCP_CLOSER, PEER_ISN + 2, 0, SYN | RST)
+    r.quiet()
+    r.tcp(46224, TCP_CLOSER, PEER_ISN + 1, s + 1, FIN | ACK, win=502)
+    r.expect()
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         serve()

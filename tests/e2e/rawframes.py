@@ -254,7 +254,8 @@ def udp_control(ctl, connected):
     N bytes on it and answers alike. "usend K P" sends "probe" to ip:P
     from the unconnected socket K (0: 7015, 1: 7016, with IP_RECVERR);
     "uerr K" answers what that socket reports (unconn_errors). "tconnect L P" starts a TCP
-    connection from the subject's port L to ip:P (not blocking); "terr" answers its SO_ERROR ("ok" for
+    connection from the subject's port L to ip:P (not blocking); "tsend N" sends N bytes
+    on it (with CUBIC); "terr" answers its SO_ERROR ("ok" for
     none, or the errno's name); "tinfo" answers TCP_INFO's ca_state,
     unacked, sacked, lost, retrans and reordering of the connection ip
     made to the bulk sender (7005)."""
@@ -273,6 +274,18 @@ def udp_control(ctl, connected):
         c.setblocking(False)
         c.connect_ex((addr[0], int(words[2])))
         connected[("tcp", addr[0])] = c
+        return
+    if words[0] == "tsend" and len(words) == 2:
+        # N bytes on that connection, sent with CUBIC (as the listeners
+        # that send: this kernel's default is BBR).
+        c = connected.get(("tcp", addr[0]))
+        if c is None:
+            return
+        try:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+            c.send(b"t" * int(words[1]))
+        except OSError:
+            pass
         return
     if words[0] == "terr":
         c = connected.get(("tcp", addr[0]))
@@ -6581,6 +6594,72 @@ def udp_unconn_errors_recverr(r):
     for _ in range(5):
         control(r, 46232, "uerr 1")
         r.expect()
+
+
+@scenario
+def bulk_dupacks_shrinking_window(r):
+    # No SACK, MSS 536: eight segments; three duplicate ACKs, each with
+    # a window a unit smaller. RFC 5681 §2 counts an ACK as a duplicate
+    # only when its window is unchanged; Linux counts every ACK that
+    # neither acknowledges new data, carries data, nor updates the window
+    # (tcp_ack: FLAG_NOT_DUP), and a smaller window at SND.WL1 is no
+    # update (tcp_may_update_window): the third resends the first.
+    s = bulk_conn(r, 46250, sack=False, mss=536)
+    r.expect(n=8)
+    for w in (501, 500, 499):
+        bulk_ack(r, 46250, s, win=w)
+    r.expect(timeout=0.1)
+    bulk_ack(r, 46250, s + BULK)
+    bulk_end(r, 46250)
+
+
+@scenario
+def bulk_dupacks_after_data(r):
+    # No SACK, MSS 536: eight segments; data from the peer (acknowledged),
+    # then ACKs of SND.UNA after it: the first one's SEQ is past SND.WL1,
+    # a window update for Linux (FLAG_WIN_UPDATE), not a duplicate; the
+    # next three are: the fourth resends the first.
+    s = bulk_conn(r, 46251, sack=False, mss=536)
+    r.expect(n=8)
+    r.tcp(46251, TCP_BULK, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"abc")
+    r.expect()
+    for _ in range(3):
+        r.tcp(46251, TCP_BULK, PEER_ISN + 4, s, ACK, win=502)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.tcp(46251, TCP_BULK, PEER_ISN + 4, s, ACK, win=502)
+    r.expect(timeout=0.1)
+    r.tcp(46251, TCP_BULK, PEER_ISN + 4, s + BULK, ACK, win=502)
+    r.quiet(0.05)
+    r.reset(46251, PEER_ISN + 4, TCP_BULK)
+    r.quiet(0.05)
+
+
+@scenario
+def active_dupacks_first_is_window_update(r):
+    # The subject's own connection (no SACK, MSS 536) sends 4000 bytes:
+    # eight segments. Its SYN-SENT took SND.WL1 from the SYN-ACK (the
+    # peer's ISN), so the first ACK from the peer after it, at ISN + 1,
+    # is a window update for Linux (tcp_may_update_window: SEG.SEQ past
+    # SND.WL1), not a duplicate: three ACKs of SND.UNA are two duplicates,
+    # the fourth brings the fast retransmit.
+    i = active(r, 46270, 7150, 46271)
+    if i is None:
+        return
+    r.tcp(46271, 7150, PEER_ISN, i + 1, SYN | ACK, opts=o_mss(536) + b"\1" + o_ws(7))
+    r.expect()
+    control(r, 46270, "tsend 4000")
+    r.expect(n=8)
+    for _ in range(3):
+        r.tcp(46271, 7150, PEER_ISN + 1, i + 1, ACK, win=502)
+    r.expect(timeout=0.1)
+    mark("0.1 s")
+    r.tcp(46271, 7150, PEER_ISN + 1, i + 1, ACK, win=502)
+    r.expect(timeout=0.1)
+    r.tcp(46271, 7150, PEER_ISN + 1, i + 4001, ACK, win=502)
+    r.quiet(0.05)
+    r.tcp(46271, 7150, PEER_ISN + 1, 0, RST)
+    r.quiet(0.05)
 
 
 # SYN with FIN or RST in each state (tcp_check_req for a half-open

@@ -850,6 +850,29 @@ void tcp_ofo_free(struct tcp_conn *c, struct tcp_ofo *o)
 /* ---- the synchronized states' steps (RFC 9293 §3.10.7.4) ---- */
 
 /*
+ * Whether the segment may update the send window (RFC 9293 §3.10.7.4,
+ * SND.WL1/SND.WL2), as Linux's tcp_may_update_window() takes it; una is
+ * SND.UNA before the segment's ACK moved it. Deviation: a segment at
+ * SND.WL1 that acknowledges nothing new (a duplicate ACK, or data at the
+ * SEQ of the last ACK) updates the window only when it grows it or closes
+ * it (the zero window since 6.5), where the RFC takes a smaller one too
+ * (SND.WL2 =< SEG.ACK): Linux does, and a window that shrinks on a
+ * reordered duplicate would cut what we resend. An ACK below SND.UNA
+ * updates nothing (Linux's tcp_ack leaves at old_ack), whatever its SEQ.
+ * The answer also tells a duplicate ACK (Linux's FLAG_WIN_UPDATE is one
+ * of FLAG_NOT_DUP). Measured on Linux 6.18 (rawframes
+ * bulk_window_dupack_shrink: a duplicate ACK offering 100 bytes of 2920,
+ * then the timeout's resend is the whole segment; bulk_window_old_ack_new_seq).
+ */
+static bool may_update_window(const struct tcp_conn *c, const struct tcp_seg *g, tcp_seq una, uint32_t wnd)
+{
+	if (seq_lt(g->ack, una))
+		return false;
+	return seq_gt(g->ack, una) || seq_gt(g->seq, c->snd_wl1) ||
+	       (g->seq == c->snd_wl1 && (wnd > c->snd_wnd || wnd == 0));
+}
+
+/*
  * Linux's tcp_disordered_ack_check: a segment that fails PAWS is taken all
  * the same when it is a pure duplicate ACK (the expected sequence number,
  * SND.UNA acknowledged again, no window to update) whose TSval lies within
@@ -864,8 +887,7 @@ static bool disordered_ack(const struct tcp_conn *c, const struct tcp_seg *g)
 
 	if (!(g->flags & TCP_ACK) || tcp_seg_len(g) || g->seq != c->rcv_nxt || g->ack != c->snd_una)
 		return false;
-	/* Linux's tcp_may_update_window (a zero window counts since 6.5) */
-	if (seq_gt(g->seq, c->snd_wl1) || (g->seq == c->snd_wl1 && (nwnd > c->snd_wnd || nwnd == 0)))
+	if (may_update_window(c, g, c->snd_una, nwnd))
 		return false;
 	return (int32_t)(c->ts_recent - g->tsval) <= (int64_t)replay;
 }
@@ -1311,7 +1333,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 {
 	struct tcp_ack_info ai = { 0 };
 	bool fin_was_acked, fin_acked, idle;
-	tcp_seq prior_una = c->snd_una;
+	bool win_update;
 
 	if (!(g->flags & TCP_ACK))
 		return TCP_V_DROP;
@@ -1381,6 +1403,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		challenge_ack(c, now);
 		return TCP_V_DROP;
 	}
+	win_update = may_update_window(c, g, c->snd_una, wnd);
 	/* RFC 7323 §4.3, §5.3 (R3): remember the timestamp of an in-sequence
 	 * segment (SEG.SEQ <= Last.ACK.sent), once it has passed every check up
 	 * to the ACK's: like Linux's tcp_replace_ts_recent() in tcp_ack(), so
@@ -1430,8 +1453,16 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 			tcp_cc_on_ack(&c->cc, ai.sacked, c->snd_max - c->snd_una, rtt, now);
 		}
 		if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
-		    !(g->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd) {
+		    !(g->flags & (TCP_SYN | TCP_FIN)) && !win_update) {
 			/* A duplicate ACK (RFC 5681 §2): NewReno's signal without SACK.
+			 * Deviation: as Linux's (tcp_ack: no FLAG_NOT_DUP), one
+			 * that is no window update, not one whose window is the
+			 * same: a smaller window at SND.WL1 is not taken, so it
+			 * counts; any window on a SEQ past SND.WL1 is taken, so it
+			 * does not. Measured on Linux 6.18 (rawframes
+			 * bulk_dupacks_shrinking_window, three duplicates a unit
+			 * smaller each: the fast retransmit; bulk_dupacks_after_data:
+			 * the first ACK after the peer's data is not one).
 			 * In the Loss state it counts only once new data went out
 			 * after the timeout (F-RTO's step 2b: SND.NXT past the
 			 * state's high_seq), as Linux's tcp_process_loss adds a
@@ -1456,20 +1487,8 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		tcp_recheck_tlp(c, now);
 	if (g->ack == c->snd_una || seq_gt(g->ack, c->snd_una))
 		c->probes = 0;
-	/* Window update (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2), as Linux's
-	 * tcp_may_update_window() takes it. Deviation: a segment at SND.WL1
-	 * that acknowledges nothing new (a duplicate ACK, or data at the SEQ
-	 * of the last ACK) updates the window only when it grows it or
-	 * closes it, where the RFC takes a smaller one too (SND.WL2 =<
-	 * SEG.ACK): Linux does, and a window that shrinks on a reordered
-	 * duplicate would cut what we resend. An ACK below SND.UNA updates
-	 * nothing (Linux's tcp_ack leaves at old_ack), whatever its SEQ.
-	 * Measured on Linux 6.18 (rawframes bulk_window_dupack_shrink: a
-	 * duplicate ACK offering 100 bytes of 2920, then the timeout's resend
-	 * is the whole segment; bulk_window_old_ack_new_seq). */
-	if (!seq_lt(g->ack, prior_una) &&
-	    (seq_gt(g->ack, prior_una) || seq_gt(g->seq, c->snd_wl1) ||
-	     (g->seq == c->snd_wl1 && (wnd > c->snd_wnd || wnd == 0)))) {
+	/* Window update (may_update_window). */
+	if (win_update) {
 		c->snd_wnd = wnd;
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;

@@ -6662,6 +6662,40 @@ def active_dupacks_first_is_window_update(r):
     r.quiet(0.05)
 
 
+# IP options on a connection's segments and on UDP (ip_options_compile,
+# ip_options_echo).
+
+
+@scenario
+def est_data_opt_bad_len(r):
+    # Data whose record route runs past the header: the parameter problem
+    # pointing at its length, the data not taken: sent again without the
+    # option, it is acknowledged from RCV.NXT as before.
+    s = est(r, 46260)
+    seg = tcpseg(PEER_IP, r.subj_ip, 46260, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"bad")
+    r.send_ip(r.ip(6, seg, opts=b"\x07\x09\x04\x00"))
+    r.expect()
+    r.tcp(46260, EST, PEER_ISN + 1, s, ACK | PSH, win=502, data=b"bad")
+    r.expect()
+    done(r, 46260, PEER_ISN + 4)
+
+
+@scenario
+def udp_open_opt_bad_ptr(r):
+    # Record route whose pointer is below 4: a parameter problem at the
+    # pointer, no echo.
+    r.udp(46264, UDP_OPEN, b"bad ptr", ipkw={"opts": b"\x07\x07\x03" + b"\0" * 4 + b"\0"})
+    r.expect()
+
+
+@scenario
+def udp_closed_opt_ts_prespec_other(r):
+    # The port unreachable echoes a timestamp option whose prespecified
+    # addresses are not the subject's (left as they are).
+    r.udp(46265, CLOSED, b"ts", ipkw={"opts": b"\x44\x0c\x05\x03\xc6\x33\x64\x01\0\0\0\0"})
+    r.expect()
+
+
 # SYN with FIN or RST in each state (tcp_check_req for a half-open
 # connection, tcp_validate_incoming, tcp_timewait_state_process).
 

@@ -39,7 +39,9 @@
  *         other peer ports, else a state as 4 does, then (gen6_op) shutdown
  *         in every direction followed by poll's and epoll's masks,
  *         sendfile at and past the file's end and the listener changed
- *         between children
+ *         between children, or 7, where a second thread makes a call that
+ *         blocks and the main thread, the other end or a signal ends it
+ *         (op_block7), or a timeout set before does
  *     -p  each seed runs in a fresh process with LD_PRELOAD=PRELOAD
  *     -s, -n  the seeds FIRST .. FIRST+COUNT-1 (default 1, 100)
  *     -v  the line also names each call's arguments (for reading a seed)
@@ -84,6 +86,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -4867,6 +4870,758 @@ static void gen6_op(void)
 
 	weighted_op_state(tab, sizeof(tab) / sizeof(tab[0]));
 }
+/* ---- generation 7 (-g 7): calls that block, and what ends them ---- */
+
+/*
+ * Each seed makes 2 to 4 experiments, each on sockets of its own: a second
+ * thread makes one call that blocks (accept on an empty queue, recv,
+ * recvmsg with MSG_WAITALL after part of the bytes, connect to the silent
+ * port, send into a full buffer, poll or epoll_wait on the socket), and the
+ * main thread ends it: shutdown in each direction, close, setsockopt
+ * (SO_RCVTIMEO, SO_LINGER), the other end's bytes, FIN or RST (a local
+ * pair, the echo peer, the peer that resets), the peer's connection to a
+ * listener, or SIGALRM (a handler with or without SA_RESTART, or SIG_IGN;
+ * pthread_kill to the thread, or setitimer to the process with the main
+ * thread's mask blocking it). A timeout set before (SO_RCVTIMEO,
+ * SO_SNDTIMEO, a poll timeout: 0, 1 ms, 50 ms, negative, out of range, odd
+ * lengths) or MSG_DONTWAIT may end it first. The main thread acts only
+ * once the thread sleeps in a system call that waits (/proc's state and
+ * syscall), so the order of events is the program's; an ender that does
+ * not end the call on Linux (close, SHUT_WR, a restarted or ignored
+ * signal, setsockopt) is followed, once the thread sleeps again, by a
+ * signal without SA_RESTART ("rescue"). The seed's last experiment (ext7,
+ * on random numbers of its own) may also block in select or UDP's
+ * recvfrom, and ends a call left blocked as often by what it waits for.
+ * What returned is printed (a send's count as all or part), whether a
+ * timeout had passed ("/to"), and how often the handler ran; never how
+ * long it took.
+ */
+enum k7 { K7_ACCEPT, K7_RECV, K7_WAITALL, K7_CONNECT, K7_SEND, K7_POLL, K7_EPOLL, N_K7,
+	  K7_SELECT = N_K7, K7_UDP, N_K7X };
+static const char *const k7_name[] = { "accept", "recv", "recvmsg", "connect", "send", "poll", "epoll_wait",
+				       "select", "recvfrom" };
+/* The seed's last experiment (run7): its own random numbers, so that the
+ * experiments before it keep their meaning; select and UDP's recvfrom too,
+ * and a call an ender left blocked is ended as often by what it waits for
+ * (the peer's connection, bytes, the other end's reads) as by the rescue. */
+static bool ext7;
+enum e7 { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_DATA, E7_FIN, E7_RST,
+	  E7_PEERCONN, E7_SIG, E7_DRAIN, E7_NONE, N_E7 };
+
+#define LEN7 64
+#define SEND7 (1 << 20)
+
+struct blk7 {
+	int kind, fd, epfd, len, flags, timeout_ms;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	volatile int started, done;
+	volatile pid_t tid;
+	long r;
+	int e, rev;
+	long long ns;
+};
+
+static volatile sig_atomic_t alrm_n;
+
+static void on_alrm(int s)
+{
+	(void)s;
+	alrm_n++;
+}
+
+static void *blk7_thread(void *a)
+{
+	struct blk7 *b = a;
+	static char buf[SEND7];
+	struct timespec t0, t1;
+	sigset_t ss;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+	b->tid = (pid_t)syscall(SYS_gettid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	__atomic_store_n(&b->started, 1, __ATOMIC_SEQ_CST);
+	errno = 0;
+	switch (b->kind) {
+	case K7_ACCEPT:
+		b->r = accept(b->fd, NULL, NULL);
+		break;
+	case K7_RECV:
+		b->r = recv(b->fd, buf, (size_t)b->len, b->flags);
+		break;
+	case K7_WAITALL: {
+		struct iovec iv = { buf, (size_t)b->len };
+		struct msghdr h = { .msg_iov = &iv, .msg_iovlen = 1 };
+
+		b->r = recvmsg(b->fd, &h, b->flags | MSG_WAITALL);
+		break;
+	}
+	case K7_CONNECT:
+		b->r = connect(b->fd, (struct sockaddr *)&b->addr, b->alen);
+		break;
+	case K7_SEND:
+		memset(buf, 'x', sizeof(buf));
+		b->r = send(b->fd, buf, (size_t)b->len, b->flags | MSG_NOSIGNAL);
+		break;
+	case K7_POLL: {
+		struct pollfd p = { .fd = b->fd, .events = POLLIN | POLLRDHUP };
+
+		b->r = poll(&p, 1, b->timeout_ms);
+		b->rev = p.revents;
+		break;
+	}
+	case K7_EPOLL: {
+		struct epoll_event ev = { 0 };
+
+		b->r = epoll_wait(b->epfd, &ev, 1, b->timeout_ms);
+		b->rev = (int)ev.events;
+		break;
+	}
+	case K7_SELECT: {
+		fd_set rd;
+		struct timeval tv = { b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000 };
+
+		FD_ZERO(&rd);
+		FD_SET(b->fd, &rd);
+		b->r = select(b->fd + 1, &rd, NULL, NULL, b->timeout_ms < 0 ? NULL : &tv);
+		b->rev = b->r > 0 && FD_ISSET(b->fd, &rd);
+		break;
+	}
+	case K7_UDP:
+		b->r = recvfrom(b->fd, buf, (size_t)b->len, b->flags, NULL, NULL);
+		break;
+	}
+	b->e = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	b->ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+	__atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool blk7_done(struct blk7 *b)
+{
+	return __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
+}
+
+/* True while thread TID sleeps in a system call that waits (not a lock's
+ * futex): the call's own on the kernel, the shim's ppoll under pstack. */
+static bool tid_waits(pid_t tid)
+{
+	static const long waits[] = { 0, 1, 7, 23, 42, 43, 44, 45, 46, 47, 232, 270, 271, 281, 288, 441 };
+	char path[64], b[512];
+	int f;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(f, b, sizeof(b) - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	b[n] = 0;
+	char *p = strrchr(b, ')');
+
+	if (!p || p[1] != ' ' || p[2] != 'S')
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(f, b, sizeof(b) - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	b[n] = 0;
+	char *end;
+	long nr = strtol(b, &end, 10);
+
+	if (end == b)
+		return false;
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		if (waits[i] == nr)
+			return true;
+	return false;
+}
+
+/* Waits (bounded) until the call returned or its thread sleeps in a wait:
+ * true if it returned. */
+static bool blk7_settle(struct blk7 *b)
+{
+	struct timespec t0, d = { 0, 500000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!__atomic_load_n(&b->started, __ATOMIC_SEQ_CST) && ms_since(&t0) < WAIT_MS)
+		nanosleep(&d, NULL);
+	while (!blk7_done(b) && ms_since(&t0) < WAIT_MS) {
+		if (tid_waits(b->tid))
+			return blk7_done(b);
+		nanosleep(&d, NULL);
+	}
+	return blk7_done(b);
+}
+
+/* Waits (bounded) until the call returned. */
+static bool blk7_join(struct blk7 *b)
+{
+	struct timespec t0, d = { 0, 500000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!blk7_done(b) && ms_since(&t0) < WAIT_MS)
+		nanosleep(&d, NULL);
+	return blk7_done(b);
+}
+
+static void alrm_mode(int mode)
+{
+	struct sigaction sa = { .sa_handler = mode == 2 ? SIG_IGN : on_alrm,
+				.sa_flags = mode == 1 ? SA_RESTART : 0 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+/* FD's readable bytes reach N (bounded). */
+static void wait_inq7(int fd, int n)
+{
+	struct timespec t0, d = { 0, 500000 };
+	int v = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ioctl(fd, FIONREAD, &v) == 0 && v < n) {
+		if (ms_since(&t0) > WAIT_MS) {
+			emit("~Tinq");
+			return;
+		}
+		nanosleep(&d, NULL);
+	}
+}
+
+static int fd7[4] = { -1, -1, -1, -1 };     /* subject, other end, listener, epoll */
+
+static void close7(void)
+{
+	for (int i = 0; i < 4; i++)
+		if (fd7[i] >= 0) {
+			close(fd7[i]);
+			fd7[i] = -1;
+		}
+}
+
+static int sock7(int fam)
+{
+	return socket(fam, SOCK_STREAM, 0);
+}
+
+/* A connection from the program to itself: *C the client, *A accepted. */
+static bool pair7(int fam, bool small, int *c, int *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t l;
+	int lfd = sock7(fam), one = 1, sz = 4096;
+
+	*c = *a = -1;
+	if (lfd < 0)
+		return false;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (small)
+		setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	l = mkaddr(&ss, fam, SELF, own_port(1));
+	if (bind(lfd, (struct sockaddr *)&ss, l) != 0 || listen(lfd, 1) != 0) {
+		emit("pair=%s", ename(errno));
+		close(lfd);
+		return false;
+	}
+	*c = sock7(fam);
+	if (small)
+		setsockopt(*c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (connect(*c, (struct sockaddr *)&ss, l) != 0 || (*a = accept(lfd, NULL, NULL)) < 0) {
+		emit("pair=%s", ename(errno));
+		close(lfd);
+		return false;
+	}
+	close(lfd);
+	return true;
+}
+
+static int conn7(int fam, int port, bool small)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = mkaddr(&ss, fam, PEER, port);
+	int fd = sock7(fam), sz = 4096;
+
+	if (fd < 0)
+		return -1;
+	if (small)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (connect(fd, (struct sockaddr *)&ss, l) != 0) {
+		emit("conn=%s", ename(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* SO_RCVTIMEO or SO_SNDTIMEO on FD, one of the odd values: its time in ms
+ * if the call should end by it (0: no wait at all), -1 if none. */
+static int timeo7(int fd, int opt)
+{
+	static const struct { long s, us; int len, ms; } tv[] = {
+		{ 0, 0, 16, -1 }, { 0, 1000, 16, 1 }, { 0, 50000, 16, 50 }, { -1, 0, 16, 0 },
+		{ 0, 1000000, 16, -1 }, { 0, 1000, 8, -1 }, { 0, 50000, 24, 50 }, { 0, 999, 16, 1 },
+	};
+	int i = (int)rnd(sizeof(tv) / sizeof(tv[0]));
+	struct timeval t = { tv[i].s, tv[i].us };
+	char b[32] = { 0 };
+
+	memcpy(b, &t, sizeof(t));
+	snprintf(nm, sizeof(nm), "set%s(%ld,%ld,%d)", opt == SO_RCVTIMEO ? "RCVTIMEO" : "SNDTIMEO", tv[i].s,
+		 tv[i].us, tv[i].len);
+	if (R(nm, setsockopt(fd, SOL_SOCKET, opt, b, (socklen_t)tv[i].len)) != 0)
+		return -1;
+	return tv[i].ms;
+}
+
+static void blk7_result(struct blk7 *b, int to_ms)
+{
+	if (b->kind == K7_SEND && b->r > 0)
+		emit("ret-send=%s", b->r == b->len ? "all" : "part");
+	else
+		result(b->kind == K7_ACCEPT ? "ret-accept" : b->kind == K7_RECV ? "ret-recv" :
+		       b->kind == K7_WAITALL ? "ret-recvmsg" : b->kind == K7_CONNECT ? "ret-connect" :
+		       b->kind == K7_SEND ? "ret-send" : b->kind == K7_POLL ? "ret-poll" :
+		       b->kind == K7_EPOLL ? "ret-epoll_wait" : b->kind == K7_SELECT ? "ret-select" : "ret-recvfrom",
+		       b->r, b->e, b->kind == K7_ACCEPT);
+	if ((b->kind == K7_POLL || b->kind == K7_EPOLL || b->kind == K7_SELECT) && b->r > 0)
+		more("/rev=%#x", b->rev);
+	if (b->kind == K7_ACCEPT && b->r >= 0)
+		close((int)b->r);
+	if (to_ms > 0 && b->ns >= (long long)to_ms * 1000000)
+		more("/to");
+	if (alrm_n)
+		more("/alrm=%d", (int)alrm_n);
+}
+
+/* Whether ender E ends the call on Linux (else the thread sleeps on and the
+ * rescue follows): END7 as op_block7's, TIMEO a timeout set on the socket. */
+static bool ender_ends(int kind, int end7, int e, int sigmode, bool timeo, int data_left, int ndata)
+{
+	bool reads = kind == K7_RECV || kind == K7_WAITALL || kind == K7_POLL || kind == K7_EPOLL ||
+		     kind == K7_SELECT;
+	bool waits = kind == K7_POLL || kind == K7_EPOLL || kind == K7_SELECT;
+
+	switch (e) {
+	case E7_SHUT_RD:
+		return kind != K7_SEND;
+	case E7_SHUT_RDWR:
+		return true;
+	case E7_SHUT_WR:
+		/* The echo answers the FIN with its own; the resetting peer
+		 * resets. */
+		return kind == K7_CONNECT || kind == K7_SEND || (reads && end7 > 0);
+	case E7_CLOSE:
+	case E7_SETOPT:
+	case E7_NONE:
+		return false;
+	case E7_DATA:
+		return kind != K7_WAITALL || end7 == 2 || ndata >= data_left;
+	case E7_SIG:
+		if (waits)
+			return sigmode != 2;
+		return sigmode == 0 || (sigmode == 1 && timeo);
+	default:
+		return true;
+	}
+}
+
+/* A datagram of N bytes to the subject (own port 2): from our other socket
+ * (END7 0) or from the peer (1). */
+static void udp7(int end7, int n)
+{
+	static const char x[16];
+
+	if (end7 == 0) {
+		struct sockaddr_storage a;
+		socklen_t l = mkaddr(&a, AF_INET, SELF, own_port(2));
+
+		snprintf(nm, sizeof(nm), "dgram(%d)", n);
+		R(nm, sendto(fd7[1], x, (size_t)n, 0, (struct sockaddr *)&a, l));
+	} else {
+		char line[64], ans[64];
+
+		snprintf(line, sizeof(line), "udp %d %.*s\n", own_port(2), n, "abcdefghijklmno");
+		emit("peer-dgram(%d)=%s", n, ctl_ask(line, ans, sizeof(ans)) ? ans : "?");
+	}
+}
+
+/* ext7: what the call waits for, after an ender that left it blocked (the
+ * subject may be closed: Linux's call holds the file and goes on; poll's
+ * wait holds it too, epoll's and select's not, so those are left to the
+ * rescue). LEFT: the bytes a MSG_WAITALL still wants. */
+static void follow7(struct blk7 *b, int kind, int end7, int e, int other, int left)
+{
+	static const char x[LEN7];
+	bool closed = e == E7_CLOSE;
+
+	switch (kind) {
+	case K7_ACCEPT: {
+		char line[64], ans[64];
+
+		snprintf(line, sizeof(line), "connect %d hold\n", own_port(0));
+		emit("then-peer=%s", ctl_ask(line, ans, sizeof(ans)) ? ans : "?");
+		break;
+	}
+	case K7_UDP:
+		emit("then");
+		udp7(end7, 3);
+		break;
+	case K7_RECV:
+	case K7_WAITALL:
+	case K7_POLL:
+		if (end7 == 0 && other >= 0) {
+			R("then-data", send(other, x, (size_t)(kind == K7_WAITALL ? left : 3), MSG_NOSIGNAL));
+		} else if (end7 == 1 && !closed) {
+			R("then-data", send(b->fd, x, (size_t)(kind == K7_WAITALL ? left : 3), MSG_NOSIGNAL));
+		} else {
+			return;
+		}
+		break;
+	case K7_SEND:
+		if (end7 != 0 || other < 0)
+			return;
+		emit("then-shut");
+		shutdown(other, SHUT_RD);   /* not read: its window stays shut; a RST ends it */
+		{
+			struct linger lg = { 1, 0 };
+
+			setsockopt(other, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			R("then-rst", close(other));
+			fd7[1] = -1;
+		}
+		break;
+	default:
+		return;
+	}
+	if (!blk7_join(b))
+		emit("~Tthen");
+}
+
+static void op_block7(void)
+{
+	static struct blk7 b;
+	int kind = (int)rnd(ext7 ? N_K7X : N_K7), fam = rnd(2) ? AF_INET6 : AF_INET;
+	int end7 = (int)rnd(3);     /* connected kinds: 0 local pair, 1 echo, 2 the peer that resets */
+	int other = -1, to_ms = -1, pre = 0, e, sigmode = (int)rnd(3), data_left = LEN7;
+	bool timeo = false;
+	pthread_t th;
+	sigset_t ss;
+
+	close7();
+	b = (struct blk7){ .kind = kind, .fd = -1, .epfd = -1, .len = LEN7, .timeout_ms = -1 };
+	if (kind == K7_SEND)
+		end7 = rnd(2) ? 0 : 3;      /* 3: the stalled peer, which never reads */
+	if (kind == K7_ACCEPT || kind == K7_CONNECT)
+		end7 = 0;                   /* no other end */
+	emit("blk=%s/%s/%s", k7_name[kind], fam == AF_INET ? "in" : "in6",
+	     kind == K7_ACCEPT ? "listen" : kind == K7_CONNECT ? "drop" : kind == K7_UDP ? "udp" :
+	     end7 == 0 ? "local" : end7 == 1 ? "echo" : end7 == 2 ? "rst" : "stall");
+	switch (kind) {
+	case K7_ACCEPT: {
+		struct sockaddr_storage a;
+		socklen_t l = mkaddr(&a, fam, rnd(2) ? SELF : "0.0.0.0", own_port(0));
+		int one = 1;
+
+		if ((fd7[0] = sock7(fam)) < 0)
+			return;
+		setsockopt(fd7[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (R("bind", bind(fd7[0], (struct sockaddr *)&a, l)) != 0 ||
+		    R("listen", listen(fd7[0], (int)rnd(3))) != 0)
+			return;
+		if (chance(35))
+			timeo = (to_ms = timeo7(fd7[0], SO_RCVTIMEO)) >= 0;
+		break;
+	}
+	case K7_CONNECT:
+		if ((fd7[0] = sock7(fam)) < 0)
+			return;
+		b.alen = mkaddr(&b.addr, fam, PEER, P_DROP);
+		if (chance(40))
+			timeo = (to_ms = timeo7(fd7[0], SO_SNDTIMEO)) >= 0;
+		break;
+	case K7_UDP: {
+		/* Datagrams from a socket of ours (end7 0) or the peer's. */
+		struct sockaddr_storage a;
+		socklen_t l = mkaddr(&a, fam, rnd(2) ? SELF : "0.0.0.0", own_port(2));
+
+		if ((fd7[0] = socket(fam, SOCK_DGRAM, 0)) < 0 || (fd7[1] = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+			return;
+		other = fd7[1];
+		if (end7 == 2)
+			end7 = 0;
+		if (R("bind", bind(fd7[0], (struct sockaddr *)&a, l)) != 0)
+			return;
+		if (chance(35))
+			timeo = (to_ms = timeo7(fd7[0], SO_RCVTIMEO)) >= 0;
+		if (chance(10))
+			b.flags = MSG_DONTWAIT;
+		break;
+	}
+	case K7_SEND:
+		if (end7 == 0) {
+			if (!pair7(fam, true, &fd7[0], &fd7[1]))
+				return;
+			other = fd7[1];
+		} else if ((fd7[0] = conn7(fam, P_STALL, true)) < 0) {
+			return;
+		}
+		b.len = SEND7;
+		if (chance(40))
+			timeo = (to_ms = timeo7(fd7[0], SO_SNDTIMEO)) >= 0;
+		if (chance(10))
+			b.flags = MSG_DONTWAIT;
+		break;
+	default:
+		if (end7 == 0) {
+			if (!pair7(fam, false, &fd7[0], &fd7[1]))
+				return;
+			other = fd7[1];
+		} else if ((fd7[0] = conn7(fam, end7 == 1 ? P_ECHO : P_RST, false)) < 0) {
+			return;
+		}
+		/* Bytes there before the call: a recv returns them at once, a
+		 * MSG_WAITALL takes them and waits for the rest. */
+		if (end7 != 2 && (kind == K7_WAITALL ? chance(70) : chance(10))) {
+			static const char x[LEN7];
+
+			pre = kind == K7_WAITALL ? 1 + (int)rnd(LEN7 - 1) : 5;
+			send(end7 == 0 ? other : fd7[0], x, (size_t)pre, MSG_NOSIGNAL);
+			wait_inq7(fd7[0], pre);
+			emit("pre=%d", pre);
+			data_left = LEN7 - pre;
+		}
+		if (kind == K7_POLL || kind == K7_EPOLL || kind == K7_SELECT) {
+			static const int pto[] = { -1, -1, -1, 0, 1, 50 };
+
+			b.timeout_ms = pto[rnd(6)];
+			to_ms = b.timeout_ms;
+			timeo = to_ms >= 0;
+			if (timeo)
+				emit("timeout=%d", to_ms);
+		} else if (chance(35)) {
+			timeo = (to_ms = timeo7(fd7[0], SO_RCVTIMEO)) >= 0;
+		}
+		if (kind == K7_RECV && chance(10))
+			b.flags = MSG_DONTWAIT;
+		if (kind == K7_EPOLL) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (chance(30) ? EPOLLET : 0) };
+
+			fd7[3] = b.epfd = epoll_create1(0);
+			if (R("epoll_ctl", epoll_ctl(b.epfd, EPOLL_CTL_ADD, fd7[0], &ev)) != 0)
+				return;
+		}
+		break;
+	}
+	if (b.flags)
+		emit("flags=%#x", b.flags);
+	b.fd = fd7[0];
+	/* The thread takes SIGALRM; the main thread blocks it. */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+	alrm_n = 0;
+	alrm_mode(sigmode);
+	if (pthread_create(&th, NULL, blk7_thread, &b) != 0) {
+		pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+		return;
+	}
+	/* What the call does by itself: returned at once, or its timeout. */
+	if (timeo && to_ms >= 0) {
+		if (!blk7_join(&b))
+			emit("~Tto");
+	} else {
+		blk7_settle(&b);
+	}
+	if (blk7_done(&b))
+		goto out;
+	/* The ender. */
+	static const int enders[N_K7X][8] = {
+		[K7_ACCEPT] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_PEERCONN, E7_SIG, E7_SIG },
+		[K7_RECV] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_DATA, E7_FIN, E7_SIG },
+		[K7_WAITALL] = { E7_SHUT_RD, E7_RST, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_DATA, E7_FIN, E7_SIG },
+		[K7_CONNECT] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_SIG, E7_SIG, E7_SIG },
+		[K7_SEND] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_DRAIN, E7_RST, E7_SIG },
+		[K7_POLL] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_RST, E7_DATA, E7_FIN, E7_SIG },
+		[K7_EPOLL] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_RST, E7_DATA, E7_FIN, E7_SIG },
+		[K7_SELECT] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_RST, E7_DATA, E7_FIN, E7_SIG },
+		[K7_UDP] = { E7_SHUT_RD, E7_SHUT_WR, E7_SHUT_RDWR, E7_CLOSE, E7_SETOPT, E7_DATA, E7_FIN, E7_SIG },
+	};
+	e = enders[kind][rnd(8)];
+	if (e == E7_RST && end7 == 1)
+		e = E7_FIN;
+	if ((e == E7_DRAIN || e == E7_RST) && end7 == 3)
+		e = E7_SIG;
+	/* The resetting peer: a byte brings its RST; so does our FIN, which
+	 * would race with what the shutdown itself wakes. */
+	if (end7 == 2 && (e == E7_FIN || e == E7_SHUT_WR || e == E7_SHUT_RDWR || e == E7_RST))
+		e = E7_DATA;
+	int ndata = 0;
+
+	switch (e) {
+	case E7_SHUT_RD:
+	case E7_SHUT_WR:
+	case E7_SHUT_RDWR: {
+		int how = e == E7_SHUT_RD ? SHUT_RD : e == E7_SHUT_WR ? SHUT_WR : SHUT_RDWR;
+
+		snprintf(nm, sizeof(nm), "shutdown(%d)", how);
+		R(nm, shutdown(fd7[0], how));
+		break;
+	}
+	case E7_CLOSE:
+		R("close", close(fd7[0]));
+		fd7[0] = -1;
+		break;
+	case E7_SETOPT:
+		if (rnd(2)) {
+			struct timeval t = { 0, 1000 };
+
+			R("setRCVTIMEO(0,1000)", setsockopt(b.fd, SOL_SOCKET, kind == K7_SEND || kind == K7_CONNECT ?
+							    SO_SNDTIMEO : SO_RCVTIMEO, &t, sizeof(t)));
+		} else {
+			struct linger lg = { 1, 0 };
+
+			R("setLINGER(1,0)", setsockopt(b.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		}
+		break;
+	case E7_DATA:
+		if (kind == K7_UDP) {
+			udp7(end7, 5);
+			break;
+		}
+		{
+		static const char x[LEN7 * 2];
+		static const int ns[] = { 5, 1, LEN7 * 2 };
+
+		ndata = end7 == 2 ? 1 : ns[rnd(3)];
+		if (kind == K7_WAITALL && (rnd(2) || end7 == 1))
+			ndata = data_left;  /* the echo's bytes come when they come: all of them */
+		snprintf(nm, sizeof(nm), "data(%d)", ndata);
+		R(nm, send(end7 == 0 ? other : b.fd, x, (size_t)ndata, MSG_NOSIGNAL));
+		if (kind == K7_WAITALL && end7 == 0 && ndata < data_left) {
+			/* Too few to end the call: the rescue comes once the
+			 * thread took them (acknowledged, and none queued). */
+			struct timespec t0, d = { 0, 500000 };
+			int oq = 1, iq = 1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			while ((ioctl(other, SIOCOUTQ, &oq) == 0 && oq > 0) ||
+			       (ioctl(b.fd, FIONREAD, &iq) == 0 && iq > 0)) {
+				if (ms_since(&t0) > WAIT_MS) {
+					emit("~Ttaken");
+					break;
+				}
+				nanosleep(&d, NULL);
+			}
+		}
+		break;
+	}
+	case E7_FIN:
+		if (kind == K7_UDP) {
+			udp7(1, 7);
+			break;
+		}
+		R("fin", shutdown(end7 == 0 ? other : b.fd, SHUT_WR));
+		break;
+	case E7_RST: {
+		struct linger lg = { 1, 0 };
+
+		setsockopt(other, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		R("rst", close(other));
+		fd7[1] = -1;
+		break;
+	}
+	case E7_PEERCONN: {
+		static const char *const modes[] = { "hold", "hello", "fin", "rst" };
+		char line[64], ans[64];
+		int md = (int)rnd(4);
+
+		snprintf(line, sizeof(line), "connect %d %s\n", own_port(0), modes[md]);
+		emit("peer(%s)=%s", modes[md], ctl_ask(line, ans, sizeof(ans)) ? ans : "?");
+		break;
+	}
+	case E7_DRAIN: {
+		/* The other end reads until the send returned and all is in. */
+		static char sink7[65536];
+		long got = 0;
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (ms_since(&t0) < WAIT_MS) {
+			ssize_t n = recv(other, sink7, sizeof(sink7), MSG_DONTWAIT);
+
+			if (n > 0)
+				got += n;
+			else if (blk7_done(&b) && b.r >= 0 && got >= b.r)
+				break;
+			else if (blk7_done(&b) && b.r < 0)
+				break;
+			else
+				poll1(other, POLLIN, 2);
+		}
+		emit("drain=%s", blk7_done(&b) && b.r >= 0 && got == b.r ? "all" : "?");
+		break;
+	}
+	case E7_SIG:
+		if (rnd(2) || sigmode == 2) {
+			emit("kill(%d)", sigmode);
+			pthread_kill(th, SIGALRM);
+		} else {
+			struct itimerval it = { { 0, 0 }, { 0, 1000 } };
+			struct timespec t0, d = { 0, 500000 };
+
+			emit("itimer(%d)", sigmode);
+			setitimer(ITIMER_REAL, &it, NULL);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			while (alrm_n == 0 && ms_since(&t0) < WAIT_MS)
+				nanosleep(&d, NULL);
+		}
+		break;
+	}
+	if (ender_ends(kind, end7, e, sigmode, timeo, data_left, ndata)) {
+		if (!blk7_join(&b))
+			emit("~Tend");
+	} else {
+		blk7_settle(&b);
+	}
+	if (!blk7_done(&b) && ext7 && rnd(2))
+		follow7(&b, kind, end7, e, other, data_left - ndata);
+	if (!blk7_done(&b)) {
+		emit("rescue");
+		alrm_mode(0);
+		pthread_kill(th, SIGALRM);
+		if (!blk7_join(&b)) {
+			emit("~Thang");
+			end_line();
+			_exit(0);
+		}
+	}
+out:
+	pthread_join(th, NULL);
+	blk7_result(&b, timeo ? to_ms : -1);
+	pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+	alrm_mode(2);
+	close7();
+}
+
+static void run7(unsigned long seed)
+{
+	for (int i = (int)rnd(3) + 2; i > 0; i--)
+		op_block7();
+	rng = seed * 0x9e3779b97f4a7c15ull + 77;
+	ext7 = true;
+	op_block7();
+}
+
 /* ---- one seed ---- */
 
 static void run_seed(unsigned long seed)
@@ -4903,6 +5658,11 @@ static void run_seed(unsigned long seed)
 			end_line();
 			exit(0);
 		}
+	}
+	if (gen == 7) {
+		run7(seed);
+		end_line();
+		exit(0);
 	}
 	if (gen >= 2)
 		gen2_setup();
@@ -5028,8 +5788,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'g':
 			gen = atoi(optarg);
-			if (gen < 1 || gen > 6) {
-				fprintf(stderr, "fuzzseq: -g 1, 2, 3, 4, 5 or 6\n");
+			if (gen < 1 || gen > 7) {
+				fprintf(stderr, "fuzzseq: -g 1 to 7\n");
 				return 2;
 			}
 			break;

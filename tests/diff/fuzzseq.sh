@@ -23,12 +23,24 @@
 #         5 (the states of 4, then UDP's ICMP errors with IP_RECVERR and
 #         MSG_ERRQUEUE, every queue ioctl, many options read and set in
 #         every state, MSG_ flag combinations, odd msghdrs, dup/dup3 flags)
-#         or 6 (a listener given options and its accepted children, what
+#         6 (a listener given options and its accepted children, what
 #         they inherit; SO_REUSEPORT/SO_REUSEADDR groups' bind and listen;
 #         UDP connect, disconnect and sends to other peer ports; shutdown
 #         in every direction with poll's and epoll's masks after it;
 #         sendfile from offsets at and past the file's end; else the
 #         states of 4)
+#         or 7 (calls that block: a second thread in accept, recv,
+#         recvmsg(MSG_WAITALL) after part of the bytes, connect to the
+#         silent port, send into a full buffer, poll or epoll_wait, in
+#         the seed's last experiment also select and UDP's recvfrom,
+#         ended by shutdown, close, setsockopt, the other end's bytes,
+#         FIN or RST, the peer's connection or datagram, or SIGALRM with
+#         or without SA_RESTART or ignored, by pthread_kill or setitimer,
+#         then by what the call waits for or a signal; or first by
+#         SO_RCVTIMEO/SO_SNDTIMEO (0, 1 ms, 50 ms, negative, out of
+#         range, odd lengths), a poll timeout or MSG_DONTWAIT: what
+#         returned, a send's count as all or part, "/to" once the
+#         timeout passed, how often the handler ran; about 0.7 s a seed)
 #
 # A seed is reproducible: `tests/diff/fuzzseq.sh [-g GEN] -s SEED 1` runs it
 # again, and BUILD/diff/fuzzseq [-g GEN] -v -r SEED runs it by hand (with LD_PRELOAD for pstack,
@@ -51,7 +63,7 @@ while getopts b:o:s:B:T:g: opt; do
 	B) batch=$OPTARG ;;
 	T) triage_only=1 outdir=$OPTARG ;;
 	g) gen=$OPTARG ;;
-	*) sed -n '9,36p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,48p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))

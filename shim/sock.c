@@ -2542,7 +2542,11 @@ static ssize_t tcp_send_iov_raw(struct shim_sock *k, struct sock_iov *v, int cnt
 		}
 		if (n == -EAGAIN && !nonblock) {
 			unsigned dis = k->disconnects;
-			int w = shim_wait_sock_intr(k, dl, true, &intr);
+			/* A signal never restarts a send that has put bytes in:
+			 * it ends with their count, SA_RESTART or not
+			 * (tcp_sendmsg_locked's do_error: copied wins over
+			 * sk_stream_wait_memory's -ERESTARTSYS). */
+			int w = shim_wait_sock_intr(k, dl, total == 0, &intr);
 
 			if (w == 0 && shim_exposed(k))
 				return total ? (ssize_t)total : SHIM_PASS;  /* the kernel fd's now */

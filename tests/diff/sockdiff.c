@@ -2702,6 +2702,26 @@ CASE(send_full_eintr, 0)
 	R(send(s, "x", 1, 0));
 	end_interrupt();
 }
+/* A blocking send that a signal interrupts after part of its bytes went in
+ * returns that count, SA_RESTART or not (tcp_sendmsg_locked's do_error:
+ * copied wins over sk_stream_wait_memory's -ERESTARTSYS); only a send that
+ * copied nothing restarts (fuzzseq -g 7 seed 9). */
+static void send_partial_eintr(bool restart)
+{
+	static char b[1 << 20];
+	int s = tcp_sock();
+	ssize_t n;
+
+	seti(s, SOL_SOCKET, SO_SNDBUF, 4096);
+	need(connect_to(s, PEER, P_STALL) == 0, "connect");
+	handle(SIGUSR1, restart);
+	interrupt(SIGUSR1, THEN_NONE, -1);
+	n = send(s, b, sizeof(b), MSG_NOSIGNAL);
+	end_interrupt();
+	emit("send=%s", n < 0 ? ename(errno) : n == 0 ? "0" : n < (ssize_t)sizeof(b) ? "part" : "all");
+}
+CASE(send_partial_eintr, 0) { send_partial_eintr(false); }
+CASE(send_partial_eintr_restart, 0) { send_partial_eintr(true); }
 /* 256 KiB through the echo port, sending and reading as poll allows. */
 CASE(send_bulk_echo, 8000)
 {

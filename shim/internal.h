@@ -89,6 +89,8 @@ struct shim_sock {
 	bool append;            /* O_APPEND on the file (F_SETFL): splice and sendfile refuse it */
 	bool closed;            /* no fd left: new calls and poll see EBADF/POLLNVAL; a call in
 				 * progress goes on, as Linux's holds the file (sock_last_close) */
+	bool closed_in_handler; /* ... by a close() inside a signal handler: a wait the signal
+				 * interrupted had looked at the fds before it (poll's EINTR) */
 	bool moved;             /* handed to the kernel's loopback (release): waiters return EBADF */
 	bool dead;              /* stack object gone at exit */
 	bool bound, listening;

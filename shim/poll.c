@@ -280,8 +280,11 @@ static int poll_core(struct pollfd *fds, nfds_t n, struct shim_sock **socks, str
 			shim_lock();
 			now = poll_socks(fds, n, socks, eps);
 			for (nfds_t i = 0; i < n; i++) {
-				/* Closed by the handler: Linux looked before it ran. */
-				if (socks[i] && socks[i]->closed && fds[i].revents) {
+				/* Closed by the handler: Linux looked before it ran.
+				 * Closed before the signal came (another thread's
+				 * close, which wakes nobody): that look saw it,
+				 * POLLNVAL. */
+				if (socks[i] && socks[i]->closed && socks[i]->closed_in_handler && fds[i].revents) {
 					fds[i].revents = 0;
 					now--;
 				}

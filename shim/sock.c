@@ -449,6 +449,7 @@ static void sock_last_close(struct shim_obj *o)
 	shim_lock();
 	sock_linger(k);
 	k->closed = true;
+	k->closed_in_handler = shim_in_signal_handler();
 	shim_epoll_forget_sock(k);
 	lo = atomic_exchange(&k->lo_fd, -1);
 	shim_unlock();

@@ -1888,6 +1888,33 @@ CASE(close_from_thread_poll, 0) { close_from_thread(1); }
 CASE(close_from_thread_accept, 0) { close_from_thread(2); }
 CASE(close_from_thread_epoll_wait, 0) { close_from_thread(3); }
 CASE(close_from_thread_udp_data_after, 0) { close_from_thread(4); }
+/* Another thread closes the fd this thread polls, then a signal ends the
+ * wait: Linux's do_poll looks at the fds again before it answers the signal,
+ * and the closed one is POLLNVAL (1, not EINTR); a handler's own close comes
+ * after that look (signal_handler_close_poll). fuzzseq -g 7 seed 13. */
+static void *close_then_signal_main(void *p)
+{
+	struct closer *c = p;
+
+	await_asleep(c->tid);
+	close(c->fd);
+	await_asleep(c->tid);
+	syscall(SYS_tgkill, getpid(), c->tid, SIGUSR1);
+	return NULL;
+}
+CASE(close_from_thread_poll_then_signal, 0)
+{
+	struct closer c = { .tid = gettid() };
+	struct pollfd p;
+
+	c.fd = tcp_to(P_SINK);
+	p = (struct pollfd){ .fd = c.fd, .events = POLLIN };
+	handle(SIGUSR1, false);
+	need(pthread_create(&c.th, NULL, close_then_signal_main, &c) == 0, "pthread_create");
+	R(poll(&p, 1, 3000));
+	emit("revents=%#x", p.revents);
+	pthread_join(c.th, NULL);
+}
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

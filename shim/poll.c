@@ -799,6 +799,13 @@ int shim_pselect(int n, fd_set *urs, fd_set *uws, fd_set *ues, const struct time
 			dl = 0;
 		r = poll_core(fds, m, socks, eps, ts == NULL, dl, mask);
 	}
+	/* A stack socket closed while select slept (another thread's close)
+	 * is no EBADF: Linux checks the fds at the start (max_select_fd), and
+	 * its look after the wake-up finds no file, EPOLLNVAL, which its
+	 * POLLIN_SET, POLLOUT_SET and POLLEX_SET all take in. */
+	for (nfds_t i = 0; r >= 0 && i < m; i++)
+		if (socks[i] && (fds[i].revents & POLLNVAL))
+			fds[i].revents = POLLIN | POLLOUT | POLLPRI;
 	put_socks(socks, eps, m);
 	if (r >= 0) {
 		for (nfds_t i = 0; i < m; i++)

@@ -1915,6 +1915,27 @@ CASE(close_from_thread_poll_then_signal, 0)
 	emit("revents=%#x", p.revents);
 	pthread_join(c.th, NULL);
 }
+/* The same with select: a fd closed while select slept is no longer EBADF
+ * (that check is at the start, max_select_fd); the look after the wake-up
+ * finds no file and takes the default mask (readable and writable).
+ * fuzzseq -g 7 seed 292. */
+CASE(close_from_thread_select_then_signal, 0)
+{
+	struct closer c = { .tid = gettid() };
+	struct timeval tv = { 3, 0 };
+	fd_set rd, ex;
+
+	c.fd = tcp_to(P_SINK);
+	FD_ZERO(&rd);
+	FD_ZERO(&ex);
+	FD_SET(c.fd, &rd);
+	FD_SET(c.fd, &ex);
+	handle(SIGUSR1, false);
+	need(pthread_create(&c.th, NULL, close_then_signal_main, &c) == 0, "pthread_create");
+	R(select(c.fd + 1, &rd, NULL, &ex, &tv));
+	emit("rd=%d ex=%d", FD_ISSET(c.fd, &rd), FD_ISSET(c.fd, &ex));
+	pthread_join(c.th, NULL);
+}
 CASE(accept_after_shutdown, 0)
 {
 	int l = tcp_listener();

@@ -102,11 +102,28 @@ long pkb_live(void);
  * lets go of it and reads the next frame into a new one. Counted by
  * pkb_live as the transmit buffers are.
  */
+struct pkb_rx_slab;
 struct pkb_rx {
 	unsigned refs;          /* __atomic: the last put frees */
 	size_t size;            /* bytes at data */
+	struct pkb_rx_slab *slab;       /* the block it was carved from (NULL: malloc's) */
 	uint8_t data[] __attribute__((aligned(64)));
 };
+
+/*
+ * Receive buffers of the size the cache keeps are carved from blocks of
+ * PKB_RX_SLAB bytes, aligned to that size, that the host maps (its
+ * allocator: pkb_rx_slab_ops; without one, aligned_alloc). A block goes
+ * back only whole, when every buffer carved from it is idle in the cache
+ * (pkb_rx_trim) or given back. The host's blocks are transparent huge
+ * pages where the kernel has them: a fresh process's receive queue (6 MiB
+ * and more, a few MiB for every fast download) then costs a page fault per
+ * 2 MiB rather than per 4 KiB.
+ */
+#define PKB_RX_SLAB (2u << 20)
+void pkb_rx_slab_ops(void *(*alloc)(size_t size), void (*release)(void *p, size_t size));
+/* Blocks taken from the allocator and not given back yet. */
+long pkb_rx_slabs(void);
 
 struct pkb_rx *pkb_rx_alloc(size_t size);
 void pkb_rx_hold(struct pkb_rx *b);
@@ -115,10 +132,13 @@ void pkb_rx_put(struct pkb_rx *b);
  * freed ones, since the process started. */
 long pkb_rx_fresh(void);
 /*
- * Gives back to malloc the cached buffers that stayed unused since the
- * last trim (down to a floor), at most once a period: the stack thread
- * calls it on its passes. Returns when it should be called next
- * (UINT64_MAX: the cache holds no more than its floor).
+ * Gives back the cached buffers that stayed unused since the last trim
+ * (down to a floor), at most once a period: the stack thread calls it on
+ * its passes. A buffer from malloc goes back on its own; one carved from
+ * a block only with the whole block (a block some of whose buffers are in
+ * use, or would take the cache below its floor, stays). Returns when it
+ * should be called next (UINT64_MAX: the cache holds no more than a block
+ * above its floor).
  */
 uint64_t pkb_rx_trim(uint64_t now);
 /* Freed receive buffers the cache holds now. */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1472,6 +1473,37 @@ static void runner_load_secret(struct host_config *c)
 	}
 }
 
+/*
+ * The blocks receive buffers are carved from (pkb.h, PKB_RX_SLAB): mapped
+ * at their own size's alignment and marked for transparent huge pages, so
+ * that where the kernel gives them (THP "always" or "madvise") a block is
+ * one page fault, not 512. A fresh process's receive queue is fresh memory:
+ * curl downloading 64 MiB from python's http.server had its queue reach 6.6
+ * MiB, 1,100 to 1,800 page faults more than curl on the kernel's stack, at
+ * 40 to 60 us each on this VM (a trap to the hypervisor). Where the kernel
+ * has no huge page to give, the block is ordinary pages, touched as its
+ * buffers are.
+ */
+static void *runner_slab_map(size_t size)
+{
+	uint8_t *p = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + size - 1) & ~(uintptr_t)(size - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + size, (size_t)(p + 2 * size - (a + size)));
+	(void)madvise(a, size, MADV_HUGEPAGE);   /* EINVAL without THP: ordinary pages */
+	return a;
+}
+
+static void runner_slab_unmap(void *p, size_t size)
+{
+	munmap(p, size);
+}
+
 int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct runner **out)
 {
 	struct host_config c = *cfg;
@@ -1495,6 +1527,7 @@ int runner_start(const struct host_config *cfg, struct stack_lock *lock, struct 
 	}
 	runner_load_secret(&c);
 
+	pkb_rx_slab_ops(runner_slab_map, runner_slab_unmap);
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->rxbuf = pkb_rx_alloc(RUNNER_RX_BUF)) || !(r->pfds = calloc(3 + CTL_NFDS, sizeof(*r->pfds)))) {
 		log_error("cannot start the stack: out of memory");

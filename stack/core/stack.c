@@ -192,10 +192,16 @@ void stack_input_rx(struct stack *s, struct pkb_rx *b, size_t len, unsigned rx_f
 	s->rx_blk = was;
 }
 
-void stack_rx_batch_begin(struct stack *s)
+uint64_t stack_reads(const struct stack *s)
+{
+	return __atomic_load_n(&s->reads, __ATOMIC_RELAXED);
+}
+
+void stack_rx_batch_begin(struct stack *s, uint64_t reads)
 {
 	stack_assert_locked();
-	s->rx_batch++;
+	if (!s->rx_batch++ || reads < s->rx_batch_reads)
+		s->rx_batch_reads = reads;
 }
 
 void stack_rx_batch_end(struct stack *s)

@@ -153,11 +153,17 @@ void stack_input(struct stack *s, const uint8_t *frame, size_t len, unsigned rx_
 void stack_input_rx(struct stack *s, struct pkb_rx *b, size_t len, unsigned rx_flags, uint64_t now);
 /*
  * Frames fed between begin and end form a batch that the caller follows at
- * once with stack_poll(): ACKs owed for several frames wait for that pass
- * (one per batch). Batches nest (a count: the stack thread and a busy-polling
- * thread may both be in one).
+ * once with stack_poll(). reads is stack_reads() when the frames began to
+ * wait (the caller woke for them), taken before the lock: a connection a
+ * program read from since then held them up, as a Linux socket's owner
+ * holds what comes meanwhile in its backlog, and its ACKs for the batch's
+ * frames wait for that pass (one, Linux's deferred ACK of the backlog).
+ * Batches nest (a count: the stack thread and a busy-polling thread may
+ * both be in one).
  */
-void stack_rx_batch_begin(struct stack *s);
+/* How many reads took data from a connection so far; without the lock. */
+uint64_t stack_reads(const struct stack *s);
+void stack_rx_batch_begin(struct stack *s, uint64_t reads);
 void stack_rx_batch_end(struct stack *s);
 /* Runs every timer due at now. */
 void stack_poll(struct stack *s, uint64_t now);

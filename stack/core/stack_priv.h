@@ -30,9 +30,14 @@ struct stack {
 	struct icmp4_state *icmp4;
 	struct udp_state *udp;
 	struct tcp_table *tcp;
-	/* Non-zero inside stack_rx_batch_begin/end (see stack.h): ACKs owed
-	 * for several frames wait for the timer pass right after. */
+	/* Non-zero inside stack_rx_batch_begin/end (see stack.h). reads
+	 * counts the reads that took data from a connection (atomic: the
+	 * runner looks without the lock, stack_reads), rx_batch_reads what it
+	 * was when the batch's frames began to wait: a connection read from
+	 * since (tcp_conn.read_no) has its ACKs for the rest of the batch wait
+	 * for the timer pass right after it. */
 	unsigned rx_batch;
+	uint64_t reads, rx_batch_reads;
 	/* The buffer of the frame stack_input_rx is taking, which a receive
 	 * queue may keep (NULL: the frame is the caller's, to be copied). */
 	struct pkb_rx *rx_blk;

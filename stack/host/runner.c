@@ -136,6 +136,7 @@ struct runner {
 	bool dev_dead;
 	bool app_reading;           /* an application thread reads into spinbuf (app_read) */
 	bool rx_busy;               /* a thread is reading frames (runner_read_frames) */
+	uint64_t rx_end_reads;      /* stack_reads() when the last batch ended */
 	bool rx_missed;             /* another thread found rx_busy: kick the stack thread after */
 	bool rx_yield;              /* the stack thread found rx_busy: it sleeps without the device once */
 	bool parked;                /* the thread sleeps without the device (busy-poll) */
@@ -504,7 +505,7 @@ void runner_unlock(struct runner *r)
  * device. Returns the number of frames processed, or -1 when another thread
  * is reading (rx_busy).
  */
-static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max)
+static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max, uint64_t reads)
 {
 	int done = 0;
 
@@ -523,8 +524,9 @@ static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max)
 		return -1;
 	}
 	r->rx_busy = true;
-	/* Both callers run the due timers right after: one ACK per batch. */
-	stack_rx_batch_begin(r->s);
+	/* Both callers run the due timers right after: the ACKs the batch
+	 * defers (reads since reads) go then. */
+	stack_rx_batch_begin(r->s, reads);
 	for (int i = 0; i < max && !r->dev_dead; i++) {
 		unsigned rx_flags = 0;
 		long n;
@@ -571,6 +573,7 @@ static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max)
 		}
 	}
 	stack_rx_batch_end(r->s);
+	r->rx_end_reads = stack_reads(r->s);
 	runner_dev_drops(r);
 	r->rx_busy = false;
 	if (r->rx_missed) {
@@ -586,9 +589,9 @@ static int runner_read_frames(struct runner *r, struct pkb_rx **bufp, int max)
  * 1000): under a burst from many connections at once, 64 frames per wakeup
  * lost tens of thousands of frames in a minute of nginx load, 1024 about none.
  */
-static void runner_receive(struct runner *r)
+static void runner_receive(struct runner *r, uint64_t reads)
 {
-	if (runner_read_frames(r, &r->rxbuf, RUNNER_RX_BATCH) < 0)
+	if (runner_read_frames(r, &r->rxbuf, RUNNER_RX_BATCH, reads) < 0)
 		r->rx_yield = true;
 }
 
@@ -604,7 +607,7 @@ static void runner_dev_poll(struct runner *r, uint64_t now)
 	netdev_poll(r->dev, now);
 	stack_lock(r->lock);
 	runner_dev_drops(r);
-	runner_receive(r);
+	runner_receive(r, stack_reads(r->s));
 }
 
 /*
@@ -616,12 +619,16 @@ static void runner_dev_poll(struct runner *r, uint64_t now)
  */
 static int app_read(struct runner *r, uint64_t *count)
 {
+	/* This thread's frames may have come while it read (between its
+	 * batches: a busy-poller, a driver that blocked again after its
+	 * read), which Linux would hold in the socket's backlog. */
+	uint64_t reads = r->rx_end_reads;
 	int n;
 
 	if (r->app_reading || r->stopping || r->dev_dead)
 		return 0;
 	r->app_reading = true;
-	n = runner_read_frames(r, &r->spinbuf, RUNNER_SPIN_BATCH);
+	n = runner_read_frames(r, &r->spinbuf, RUNNER_SPIN_BATCH, reads);
 	r->app_reading = false;
 	if (n < 0)
 		n = 0;      /* the stack thread is reading: its frames wake us */
@@ -915,6 +922,7 @@ static void *runner_thread(void *arg)
 		uint64_t now = runner_now(), at, trim_at;
 		unsigned nrelay = 0, nctl, nown = 0;
 		bool relays = false, relay_busy = false;
+		uint64_t woke_reads;
 		long rc;
 
 		if (netdev_poll_at(r->dev) <= now)
@@ -930,7 +938,7 @@ static void *runner_thread(void *arg)
 			 * with a D-SACK: the kernel takes each ACK as it comes).
 			 */
 			if (unwatched && !r->dev_dead) {
-				runner_receive(r);
+				runner_receive(r, stack_reads(r->s));
 				now = runner_now();
 			}
 			stack_poll(r->s, now);
@@ -1057,6 +1065,9 @@ static void *runner_thread(void *arg)
 
 		unwatched = fds[0].fd < 0;
 		rc = sys_ppoll(fds, 2 + nrelay + nctl + nown, tsp, NULL);
+		/* Reads from now on, while this thread waits for the lock,
+		 * hold up the frames it woke for. */
+		woke_reads = stack_reads(r->s);
 		if (rc > 0 && (fds[1].revents & POLLIN)) {
 			uint64_t v;
 
@@ -1081,7 +1092,7 @@ static void *runner_thread(void *arg)
 			r->dev_dead = true;
 		}
 		if (fds[0].revents & POLLIN)
-			runner_receive(r);
+			runner_receive(r, woke_reads);
 	}
 	stack_unlock(r->lock);
 	return NULL;

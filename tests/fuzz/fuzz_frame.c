@@ -487,7 +487,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Odd-sized inputs arrive as part of a receive batch (ACKs deferred to
 	 * the timer pass right after, as the runner does), even-sized alone. */
 	if (size & 1)
-		stack_rx_batch_begin(f.s);
+		stack_rx_batch_begin(f.s, stack_reads(f.s));
 	stack_input(f.s, data, size, 0, f.now);
 	if (size & 1)
 		stack_rx_batch_end(f.s);

@@ -531,12 +531,27 @@ static bool window_keeps_up(const struct tcp_conn *c)
 	return space >= (uint32_t)(c->rcv_adv - c->rcv_wup) / 2;
 }
 
-/* An ACK is due at once. In a batch of frames read in one go (s->rx_batch),
- * it goes in the timer pass right after the batch: one ACK covers every
- * frame of it. */
+/*
+ * An ACK is due at once, and goes at once (Linux's __tcp_ack_snd_check
+ * from the softirq: every second full segment gets its ACK), unless the
+ * segment waited while the program read from the connection. Linux queues
+ * what comes while a reader holds the socket in its backlog, and since
+ * 6.8 sends one ACK for the whole backlog (TCP_ACK_DEFERRED,
+ * net.ipv4.tcp_backlog_ack_defer, on by default). A read here holds the
+ * stack's lock, and what comes meanwhile waits in the device: the caller
+ * of stack_rx_batch_begin says how many reads there had been when its
+ * frames began to wait (the stack thread: when it woke for them; a thread
+ * of the program that reads the device itself, busy-polling or blocked in
+ * recv: when its last batch ended), and a connection read from since has
+ * its ACKs for the batch go as one, in the timer pass right after it.
+ * Deviation: frames that came after the read ended count too (a TAP
+ * frame carries no arrival time). Before, every batch deferred its ACKs:
+ * with plain frames, 8 MiB through a 5 ms path drew about 100 ACKs, the
+ * kernel's 1660 to 2160 (pstack's now 800 to 1200).
+ */
 static void ack_soon(struct tcp_conn *c)
 {
-	if (c->s->rx_batch)
+	if (c->s->rx_batch && c->read_no > c->s->rx_batch_reads)
 		tcp_ackq_add(c);
 	else
 		c->ack_now = true;

@@ -134,6 +134,9 @@ struct tcp_conn {
 	bool in_tw;
 	struct tcp_conn *ackq_next;         /* owes an ACK at the end of this batch of frames */
 	bool in_ackq;
+	/* s->reads at the last read that took data: one while a batch's
+	 * frames waited held them up (Linux's socket backlog; ack_soon). */
+	uint64_t read_no;
 
 	/* ownership */
 	bool orphan;                        /* the application has closed it */
@@ -555,7 +558,8 @@ struct tcp_table {
 	struct tcp_conn *tmr_due, *tmr_due_tail;  /* taken out of the heap by the running pass */
 	uint64_t tmr_runs;                  /* connections whose timers a pass ran (tests) */
 	/* Connections owing an ACK for frames of the current receive batch
-	 * (s->rx_batch): the next tcp_timers() sends each one ACK. */
+	 * that waited while they were read (tcp_conn.read_batch): the next
+	 * tcp_timers() sends each one ACK. */
 	struct tcp_conn *ackq;
 	/* Connections with data queued whose window is mostly queue: their
 	 * send buffers share TCP_SNDBUF_QUEUE_SHARE (tcp_sndbuf_expand). */

@@ -902,6 +902,7 @@ long tcp_recvv_from(struct tcp_conn *c, const struct sock_iov *v, int cnt, unsig
 			if (c->ofo && seq_leq(c->ofo->seq, c->rcv_nxt))
 				tcp_ofo_deliver(c, now);
 			tcp_ring_reclaim(&c->rcvq);
+			c->read_no = __atomic_add_fetch(&c->s->reads, 1, __ATOMIC_RELAXED);
 			rcv_space_adjust(c, n, now);
 			tcp_rcv_reserve(c);
 			cleanup_rbuf(c, n, now);

@@ -6548,6 +6548,30 @@ def bulk_window_data_shrink_later_seq(r):
     r.quiet(0.05)
 
 
+@scenario
+def bulk_rto_small_resend_acked(r):
+    # As bulk_window_data_shrink_later_seq, the timeout's resend cut to
+    # 100 bytes by the window; its ACK, the window open again, delivers
+    # one segment: cwnd grows from 1 to 2, as Linux counts packets
+    # (tcp_slow_start on the packets newly delivered, not the bytes), and
+    # the rest of the flight goes at once, 1360 and 1080 bytes.
+    s = bulk_conn(r, 46207, sack=False, ws=False, win=2920)
+    r.expect(n=2)
+    bulk_ack(r, 46207, s + 1460, win=2920)
+    r.expect()
+    r.tcp(46207, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=2920, data=b"abc")
+    r.expect()
+    r.tcp(46207, TCP_BULK, PEER_ISN + 4, s + 1460, ACK | PSH, win=100, data=b"de")
+    r.expect()
+    rto_resend(r)
+    r.tcp(46207, TCP_BULK, PEER_ISN + 6, s + 1560, ACK, win=8000)
+    r.expect(n=2)
+    r.tcp(46207, TCP_BULK, PEER_ISN + 6, s + BULK, ACK, win=8000)
+    r.quiet(0.05)
+    r.reset(46207, PEER_ISN + 6, TCP_BULK)
+    r.quiet(0.05)
+
+
 # ICMP errors about what an unconnected UDP socket sent (Linux's
 # __udp4_lib_err): without IP_RECVERR nothing is reported; with it the
 # error is queued (MSG_ERRQUEUE) and the next receive fails with it.

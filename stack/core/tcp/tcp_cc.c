@@ -4,8 +4,10 @@
  *   RFC 3465 (appropriate byte counting), RFC 9438 (CUBIC), RFC 6937 (PRR).
  *
  * cc->cwnd (bytes) is authoritative: the engine may write it (PRR during
- * recovery, an undo). CUBIC works in whole segments, as Linux's
- * tcp_cubic.c does, on cwnd / MSS.
+ * recovery, an undo). Growth counts segments acknowledged, as Linux counts
+ * packets (its acked_sacked), not bytes: slow start adds one MSS per
+ * segment, congestion avoidance one MSS per window of segments (Reno) or
+ * per CUBIC's cnt of them, CUBIC on cwnd / MSS as Linux's tcp_cubic.c.
  */
 #include "stack/core/tcp/tcp_cc.h"
 #include "stack/core/tcp/tcp_seq.h"
@@ -134,7 +136,6 @@ void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss)
 	cc->cwnd = clamp_cwnd(cc, (uint64_t)cc->cwnd * mss / old);
 	if (cc->ssthresh != UINT32_MAX)
 		cc->ssthresh = scale(cc->ssthresh, old, mss);
-	cc->bytes_acked = scale(cc->bytes_acked, old, mss);
 }
 
 static bool in_slow_start(const struct tcp_cc *cc)
@@ -143,35 +144,59 @@ static bool in_slow_start(const struct tcp_cc *cc)
 }
 
 /* RFC 5681 §3.1 slow start as Linux has it (tcp_slow_start): cwnd grows by
- * every byte an ACK covers. Deviation from RFC 3465's limit L = 2*SMSS per
- * ACK: Linux has none, so that a receiver that ACKs every fourth segment
- * (or a stretch ACK after a GRO batch) doubles cwnd per round trip too.
- * Never above ssthresh; returns the bytes left over for congestion
- * avoidance. */
-static uint32_t slow_start(struct tcp_cc *cc, uint32_t acked)
+ * one SMSS per segment an ACK delivered. Deviation from RFC 3465's byte
+ * counting: Linux counts packets, so that the ACK of a segment shorter
+ * than SMSS (Nagle off, a resend cut by the peer's window) grows cwnd as
+ * much as a full one's; and from its limit L = 2*SMSS per ACK: Linux has
+ * none, so that a receiver that ACKs every fourth segment (or a stretch
+ * ACK after a GRO batch) doubles cwnd per round trip too. Never above
+ * ssthresh; returns the segments left over for congestion avoidance
+ * (those the room up to ssthresh, rounded up to segments, did not take). */
+static uint32_t slow_start(struct tcp_cc *cc, uint32_t segs)
 {
-	uint64_t inc = acked;
+	uint64_t inc = (uint64_t)segs * cc->mss;
 	uint64_t room = (uint64_t)cc->ssthresh - cc->cwnd;
+	uint64_t used;
 
-	if (inc > room)
-		inc = room;
-	cc->cwnd = clamp_cwnd(cc, (uint64_t)cc->cwnd + inc);
-	return acked > inc ? acked - (uint32_t)inc : 0;
+	if (inc <= room) {
+		cc->cwnd = clamp_cwnd(cc, (uint64_t)cc->cwnd + inc);
+		return 0;
+	}
+	cc->cwnd = clamp_cwnd(cc, (uint64_t)cc->cwnd + room);
+	used = (room + cc->mss - 1) / cc->mss;
+	return segs - (uint32_t)used;
 }
 
-/* RFC 5681 §3.1 congestion avoidance with appropriate byte counting: one
- * SMSS per cwnd of acknowledged bytes. */
-static void reno_ca(struct tcp_cc *cc, uint32_t acked)
+/* Linux's tcp_cong_avoid_ai: one segment more per w acknowledged (credit
+ * earned at a larger w is spent first). */
+static void cong_avoid_ai(struct tcp_cc *cc, uint32_t w, uint32_t acked)
 {
-	uint64_t b = (uint64_t)cc->bytes_acked + acked;
+	uint64_t cwnd = cc->cwnd, n;
 
-	if (b >= cc->cwnd) {
-		b -= cc->cwnd;
-		cc->cwnd = clamp_cwnd(cc, (uint64_t)cc->cwnd + cc->mss);
-		if (b >= cc->cwnd)
-			b = 0; /* a stretch ACK larger than a window earns one SMSS */
+	if (w == 0)
+		w = 1;
+	if (cc->cwnd_cnt >= w) {
+		cc->cwnd_cnt = 0;
+		cwnd += cc->mss;
 	}
-	cc->bytes_acked = (uint32_t)b;
+	n = (uint64_t)cc->cwnd_cnt + acked;
+	if (n >= w) {
+		uint64_t d = n / w;
+
+		n -= d * w;
+		cwnd += d * cc->mss;
+	}
+	cc->cwnd_cnt = (uint32_t)n;
+	cc->cwnd = clamp_cwnd(cc, cwnd);
+}
+
+/* RFC 5681 §3.1 congestion avoidance as Linux's tcp_reno_cong_avoid: one
+ * SMSS per window of segments acknowledged (a stretch ACK of several
+ * windows earns as many). Deviation from RFC 3465's byte counting, as
+ * for slow start. */
+static void reno_ca(struct tcp_cc *cc, uint32_t segs)
+{
+	cong_avoid_ai(cc, cwnd_segs(cc), segs);
 }
 
 /*
@@ -241,42 +266,12 @@ friendly:
 		cc->cnt = 2;
 }
 
-/* Linux's tcp_cong_avoid_ai: one segment more per cnt acknowledged (credit
- * earned at a larger cnt is spent first). */
-static void cubic_ai(struct tcp_cc *cc, uint32_t acked)
+/* CUBIC's congestion avoidance (Linux's bictcp_cong_avoid) for an ACK
+ * that delivered segs segments. */
+static void cubic_ca(struct tcp_cc *cc, uint32_t segs, uint64_t now_us)
 {
-	uint32_t w = cc->cnt ? cc->cnt : 1;
-	uint64_t cwnd = cc->cwnd;
-
-	if (cc->cwnd_cnt >= w) {
-		cc->cwnd_cnt = 0;
-		cwnd += cc->mss;
-	}
-	cc->cwnd_cnt += acked;
-	if (cc->cwnd_cnt >= w) {
-		uint32_t d = cc->cwnd_cnt / w;
-
-		cc->cwnd_cnt -= d * w;
-		cwnd += (uint64_t)d * cc->mss;
-	}
-	cc->cwnd = clamp_cwnd(cc, cwnd);
-}
-
-/* CUBIC's congestion avoidance for an ACK of `acked` bytes, in whole
- * segments as Linux counts them (the bytes short of one wait for the
- * next ACK). */
-static void cubic_ca(struct tcp_cc *cc, uint32_t acked, uint64_t now_us)
-{
-	uint64_t b = (uint64_t)cc->bytes_acked + acked;
-	uint64_t segs = b / cc->mss;
-
-	cc->bytes_acked = (uint32_t)(b % cc->mss);
-	if (segs == 0)
-		return;
-	if (segs > UINT32_MAX / 2)
-		segs = UINT32_MAX / 2;
-	cubic_update(cc, cwnd_segs(cc), (uint32_t)segs, cubic_ms(now_us));
-	cubic_ai(cc, (uint32_t)segs);
+	cubic_update(cc, cwnd_segs(cc), segs, cubic_ms(now_us));
+	cong_avoid_ai(cc, cc->cnt, segs);
 }
 
 /* The engine may have written cwnd (PRR, undo): keep it in bounds. */
@@ -381,6 +376,10 @@ void tcp_cc_validated(struct tcp_cc *cc, uint64_t now_us)
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us)
 {
 	sanitize(cc);
+	/* Bounded so that segment counts cannot wrap (a window of 2^30 bytes
+	 * is far fewer segments). */
+	if (acked > UINT32_MAX / 2)
+		acked = UINT32_MAX / 2;
 	if (rtt_us && cc->algo == TCP_CC_CUBIC)
 		cubic_delay_sample(cc, rtt_us, now_us);
 	if (acked == 0)
@@ -510,7 +509,6 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint64_t now_us)
 	sanitize(cc);
 	cc->ssthresh = loss_ssthresh(cc);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
-	cc->bytes_acked = 0;
 	cc->cwnd_cnt = 0;
 }
 
@@ -524,7 +522,6 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight, uint64_t now_us
 	(void)flight;
 	sanitize(cc);
 	cc->cwnd = clamp_cwnd(cc, cc->ssthresh);
-	cc->bytes_acked = 0;
 	cc->validated_us = now_us;
 }
 
@@ -549,7 +546,6 @@ void tcp_cc_on_rto(struct tcp_cc *cc, bool reduce, uint64_t now_us)
 	/* RFC 5681 §3.1: the loss window is one segment (the engine adds
 	 * what is still in flight, as Linux's tcp_enter_loss). */
 	cc->cwnd = cc->mss;
-	cc->bytes_acked = 0;
 	cc->cwnd_cnt = 0;
 }
 

@@ -18,12 +18,11 @@ struct tcp_cc {
 	uint32_t mss;
 	uint32_t cwnd;
 	uint32_t ssthresh;
-	uint32_t bytes_acked;        /* congestion avoidance: NewReno's byte count (RFC 5681 §3.1,
-				      * RFC 3465); CUBIC's bytes short of a whole segment */
 	/* CUBIC as Linux's tcp_cubic.c computes it (RFC 9438's curve, in
 	 * integers): windows in segments, times in ms (Linux's jiffies at
 	 * HZ 1000), K in 1/1024 s. */
-	uint32_t cwnd_cnt;           /* segments acknowledged towards the next increment (snd_cwnd_cnt) */
+	uint32_t cwnd_cnt;           /* segments acknowledged towards the next increment (snd_cwnd_cnt),
+				      * NewReno's as CUBIC's */
 	uint32_t cnt;                /* segments to acknowledge per increment of one */
 	uint32_t last_max_cwnd;      /* W_max, with fast convergence; 0: no loss yet */
 	uint32_t last_cwnd;          /* cwnd at the last update of cnt */
@@ -62,7 +61,8 @@ enum tcp_cc_hystart { TCP_CC_HS_NONE = 0, TCP_CC_HS_TRAIN, TCP_CC_HS_DELAY };
 void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss);
 void tcp_cc_set_mss(struct tcp_cc *cc, uint32_t mss);
 /* New data acknowledged outside recovery: slow start or congestion avoidance.
- * acked: bytes newly acked; flight: bytes in flight before this ACK (cwnd
+ * acked: segments newly delivered (acknowledged or SACKed, not SACKed
+ * before; Linux's acked_sacked, a TSO frame's segments each); flight: bytes in flight before this ACK (cwnd
  * only grows when the sender was using it: what tcp_cc_on_sent saw of the
  * round, or this flight); rtt_us: latest RTT sample or 0. */
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t rtt_us, uint64_t now_us);

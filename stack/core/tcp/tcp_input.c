@@ -1265,7 +1265,9 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		 * covers is the hole and each of the others took a duplicate
 		 * ACK's place; what stays is held to what can be out past the
 		 * holes (tcp_check_reno_reordering); out of recovery none
-		 * stays (tcp_reset_reno_sack). */
+		 * stays (tcp_reset_reno_sack). So in bytes (PRR's) and in
+		 * segments (cwnd's); an ACK that delivered no whole segment
+		 * delivered none. */
 		uint32_t segs = (ai->acked + c->mss - 1) / c->mss;
 		uint32_t before = c->dupacks;
 
@@ -1277,15 +1279,21 @@ static void on_new_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_a
 		}
 		ai->acked = ai->acked > before * c->mss ? ai->acked - before * c->mss
 							: (ai->acked < c->mss ? ai->acked : c->mss);
+		if (ai->acked_segs)
+			ai->acked_segs = ai->acked_segs > before ? ai->acked_segs - before : 1;
 	}
 	if (rtt)
 		hystart_sample(c, rtt, now);
 	if (!c->in_recovery && c->ca_state != TCP_CA_CWR) {
 		/* cwnd grows by what the ACK delivered (Linux's acked_sacked):
 		 * what it acknowledged that was not SACKed before, and what it
-		 * SACKed; not by the bytes SND.UNA moved over. */
+		 * SACKed; not by the bytes SND.UNA moved over. In segments, as
+		 * Linux counts packets (tcp_newly_delivered): measured on 6.18,
+		 * the ACK of a timeout's resend cut to 100 bytes by the window
+		 * let two segments go (cwnd 1 + 1), pstack's byte count (1460
+		 * + 100) one (rawframes bulk_rto_small_resend_acked). */
 		ai->cwnd_before = c->cc.cwnd;
-		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, flight, rtt, now);
+		tcp_cc_on_ack(&c->cc, ai->acked_segs + ai->sacked_segs, flight, rtt, now);
 		/* Keep "recover" just behind SND.UNA so that the RFC 6582 §4.1 test
 		 * stays meaningful however far the sequence numbers travel; not
 		 * in the Loss state, whose end it marks (Linux's high_seq:
@@ -1465,7 +1473,7 @@ static enum tcp_verdict step_ack(struct tcp_conn *c, const struct tcp_seg *g, tc
 		 * holes below may be reordering, not loss. */
 		if (ai.sacked && c->reordering > TCP_DUPTHRESH && !c->in_recovery && c->ca_state != TCP_CA_CWR) {
 			ai.cwnd_before = c->cc.cwnd;
-			tcp_cc_on_ack(&c->cc, ai.sacked, c->snd_max - c->snd_una, rtt, now);
+			tcp_cc_on_ack(&c->cc, ai.sacked_segs, c->snd_max - c->snd_una, rtt, now);
 		}
 		if (g->ack == c->snd_una && c->snd_una != c->snd_max && !g->len &&
 		    !(g->flags & (TCP_SYN | TCP_FIN)) && !win_update) {

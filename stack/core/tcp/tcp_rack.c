@@ -466,6 +466,7 @@ void tcp_rack_sack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_i
 	note_reordering(&d);
 	note_rate_sample(&d);
 	ai->sacked += r.sacked;
+	ai->sacked_segs += r.sacked_segs;
 }
 
 void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ack_info *ai, uint64_t now)
@@ -474,10 +475,11 @@ void tcp_rack_cum_ack(struct tcp_conn *c, const struct tcp_seg *g, struct tcp_ac
 	struct tcp_sb_ack r = { 0 };
 
 	ai->flight_before = c->snd_max - c->snd_una;
-	tcp_sb_ack(&c->sb, g->ack, each_delivered, &d, &r);
+	tcp_sb_ack(&c->sb, g->ack, c->mss, each_delivered, &d, &r);
 	note_reordering(&d);
 	note_rate_sample(&d);
 	ai->acked += r.acked;
+	ai->acked_segs += r.acked_segs;
 	ai->una_advanced = true;
 }
 
@@ -653,7 +655,7 @@ static void undo_loss(struct tcp_conn *c, const struct tcp_ack_info *ai, uint64_
 		c->cc.cwnd = ai->cwnd_before;
 	undo_cwnd_reduction(c, true, now);
 	if (ai->cwnd_before)
-		tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked, ai->flight_before, 0, now);
+		tcp_cc_on_ack(&c->cc, ai->acked_segs + ai->sacked_segs, ai->flight_before, 0, now);
 }
 
 /* A recovery undone on an ACK that moved SND.UNA: Linux undoes in
@@ -668,7 +670,7 @@ static void undo_recovery_grow(struct tcp_conn *c, struct tcp_ack_info *ai, uint
 	if (!ai->una_advanced)
 		return;
 	ai->cwnd_before = c->cc.cwnd;
-	tcp_cc_on_ack(&c->cc, ai->acked + ai->sacked + ai->dsack_segs * c->mss, ai->flight_before, 0, now);
+	tcp_cc_on_ack(&c->cc, ai->acked_segs + ai->sacked_segs + ai->dsack_segs, ai->flight_before, 0, now);
 }
 
 /* RFC 8985 §7.4: what the ACK says of the probe. */

@@ -35,6 +35,10 @@ struct tcp_rack {
 struct tcp_ack_info {
 	uint32_t acked;                 /* bytes cumulatively acknowledged, not SACKed before */
 	uint32_t sacked;                /* bytes newly SACKed */
+	/* ... in segments as Linux counts its packets (tcp_sb_ack): what
+	 * congestion control grows cwnd by (Linux's acked_sacked, the
+	 * packets newly delivered). */
+	uint32_t acked_segs, sacked_segs;
 	uint32_t lost_before;           /* the scoreboard's lost bytes before the ACK */
 	uint32_t tsecr;                 /* the ACK's TSecr (0: none) */
 	bool una_advanced;

@@ -169,31 +169,47 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 	sb->out += end - start;
 }
 
-void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx,
-		struct tcp_sb_ack *r)
+/* Linux's tcp_skb_pcount(): the segments of mss bytes len makes, one at
+ * least. */
+static uint32_t pcount(uint32_t len, uint32_t mss)
+{
+	return mss && len > mss ? (len + mss - 1) / mss : 1;
+}
+
+void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, uint32_t mss, void (*each)(void *ctx, const struct tcp_txseg *s),
+		void *ctx, struct tcp_sb_ack *r)
 {
 	while (sb->n) {
 		struct tcp_txseg *s = tcp_sb_at(sb, 0);
+		uint32_t segs;
 
 		if (!seq_gt(ack, s->start))
 			break;
+		segs = pcount(tcp_txseg_len(s), mss);
 		if (seq_lt(ack, s->end)) {
-			/* A part of it: cut (or, without memory, trim the record). */
-			if (!tcp_sb_split(sb, ack)) {
-				uint32_t d = ack - s->start;
+			/* A part of it: what it takes off the record's count
+			 * (Linux's tcp_tso_acked), nothing of a record of one
+			 * segment. */
+			uint32_t d = ack - s->start;
 
+			segs -= pcount(tcp_txseg_len(s) - d, mss);
+			/* Cut (or, without memory, trim the record). */
+			if (!tcp_sb_split(sb, ack)) {
 				count(sb, s, -1);
 				s->start = ack;
 				count(sb, s, 1);
 				sb->out -= d;
-				if (!(s->flags & TCP_TX_SACKED))
+				if (!(s->flags & TCP_TX_SACKED)) {
 					r->acked += d;
+					r->acked_segs += segs;
+				}
 				break;
 			}
 			s = tcp_sb_at(sb, 0);
 		}
 		if (!(s->flags & TCP_TX_SACKED)) {
 			r->acked += tcp_txseg_len(s);
+			r->acked_segs += segs;
 			if (each)
 				each(ctx, s);
 		}
@@ -254,6 +270,7 @@ void tcp_sb_sack(struct tcp_sb *sb, tcp_seq start, tcp_seq end, uint32_t mss,
 		if (seq_lt(s->start, start) || (s->flags & TCP_TX_SACKED))
 			continue;       /* partly outside (no memory for the cut), or known */
 		r->sacked += tcp_txseg_len(s);
+		r->sacked_segs += pcount(tcp_txseg_len(s), mss);
 		if (each)
 			each(ctx, s);
 		tcp_sb_set_flags(sb, i, s->flags | TCP_TX_SACKED);

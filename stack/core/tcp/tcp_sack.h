@@ -47,6 +47,11 @@ struct tcp_sb {
 
 struct tcp_sb_ack {                     /* what one ACK did to the scoreboard */
 	uint32_t acked, sacked;         /* bytes newly acknowledged, newly SACKed (not before) */
+	/* ... and the segments of mss bytes they make, as Linux counts them
+	 * (tcp_skb_pcount: a TSO frame's each; a frame acknowledged in part
+	 * counts what its acknowledged part took off its count, tcp_tso_acked,
+	 * so a segment of one packet counts when all of it is acknowledged). */
+	uint32_t acked_segs, sacked_segs;
 };
 
 static inline uint32_t tcp_txseg_len(const struct tcp_txseg *s)
@@ -82,9 +87,10 @@ bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq);
 /* Sets the marks of record i, keeping the counters. */
 void tcp_sb_set_flags(struct tcp_sb *sb, uint32_t i, uint8_t flags);
 /* Everything below ack is acknowledged: the records leave (calls each(ctx,
- * record) first for those not SACKed before, the newly delivered ones). */
-void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, void (*each)(void *ctx, const struct tcp_txseg *s), void *ctx,
-		struct tcp_sb_ack *r);
+ * record) first for those not SACKed before, the newly delivered ones);
+ * segments counted in mss bytes. */
+void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, uint32_t mss, void (*each)(void *ctx, const struct tcp_txseg *s),
+		void *ctx, struct tcp_sb_ack *r);
 /* [start, end) is SACKed: marks the records inside it, whole segments of
  * mss bytes from a record's start (and its short tail) only (each(ctx,
  * record) for the newly SACKed). */

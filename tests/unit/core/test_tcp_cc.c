@@ -22,7 +22,7 @@ static uint64_t round_trip(struct tcp_cc *cc, uint64_t now, uint32_t rtt_us)
 	uint32_t n = cc->cwnd / cc->mss;
 
 	for (uint32_t i = 0; i < n; i++)
-		tcp_cc_on_ack(cc, cc->mss, cc->cwnd, rtt_us, now + (uint64_t)rtt_us * (i + 1) / n);
+		tcp_cc_on_ack(cc, 1, cc->cwnd, rtt_us, now + (uint64_t)rtt_us * (i + 1) / n);
 	return now + rtt_us;
 }
 
@@ -111,7 +111,8 @@ static void test_newreno_slow_start_doubles(void **state)
 
 /* Linux's tcp_slow_start, without RFC 3465's L: a receiver acking every
  * other segment doubles cwnd per round, and a stretch ACK earns all it
- * covers (Linux's selftest tcp_slow_start_slow-start-ack-per-4pkt). */
+ * covers (Linux's selftest tcp_slow_start_slow-start-ack-per-4pkt).
+ * Counted in segments, as Linux counts packets. */
 static void test_slow_start_delayed_and_stretch_acks(void **state)
 {
 	struct tcp_cc cc;
@@ -119,16 +120,13 @@ static void test_slow_start_delayed_and_stretch_acks(void **state)
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
 	for (int i = 0; i < 5; i++)
-		tcp_cc_on_ack(&cc, 2 * MSS, cc.cwnd, 0, SEC);
+		tcp_cc_on_ack(&cc, 2, cc.cwnd, 0, SEC);
 	assert_int_equal(cc.cwnd, 20 * MSS);
-	tcp_cc_on_ack(&cc, 20 * MSS, cc.cwnd, 0, SEC);
+	tcp_cc_on_ack(&cc, 20, cc.cwnd, 0, SEC);
 	assert_int_equal(cc.cwnd, 40 * MSS);
-	/* A partial segment counts as acked bytes. */
-	tcp_cc_on_ack(&cc, 100, cc.cwnd, 0, SEC);
-	assert_int_equal(cc.cwnd, 40 * MSS + 100);
 	/* Nothing acked, nothing grows. */
 	tcp_cc_on_ack(&cc, 0, cc.cwnd, 0, SEC);
-	assert_int_equal(cc.cwnd, 40 * MSS + 100);
+	assert_int_equal(cc.cwnd, 40 * MSS);
 }
 
 /* Slow start stops at ssthresh; the rest of the ACK counts towards
@@ -142,10 +140,11 @@ static void test_slow_start_stops_at_ssthresh(void **state)
 	cc.ssthresh = 15 * MSS;
 	round_trip(&cc, SEC, 50 * MS);
 	assert_int_equal(cc.cwnd, 15 * MSS);
-	assert_int_equal(cc.bytes_acked, 5 * MSS);
+	assert_int_equal(cc.cwnd_cnt, 5);
 }
 
-/* RFC 5681 §3.1 with byte counting: one SMSS per window acked. */
+/* RFC 5681 §3.1 as Linux's tcp_reno_cong_avoid: one SMSS per window of
+ * segments acked. */
 static void test_newreno_congestion_avoidance(void **state)
 {
 	struct tcp_cc cc;
@@ -158,13 +157,13 @@ static void test_newreno_congestion_avoidance(void **state)
 		now = round_trip(&cc, now, 50 * MS);
 		assert_int_equal(cc.cwnd, (20u + (uint32_t)r) * MSS);
 	}
-	/* Delayed ACKs: same growth per window of bytes. */
+	/* Delayed ACKs: same growth per window of segments. */
 	for (int i = 0; i < 12; i++)
-		tcp_cc_on_ack(&cc, 2 * MSS, cc.cwnd, 0, now);
+		tcp_cc_on_ack(&cc, 2, cc.cwnd, 0, now);
 	assert_int_equal(cc.cwnd, 25 * MSS); /* 24 of 25 segments acked */
-	tcp_cc_on_ack(&cc, 2 * MSS, cc.cwnd, 0, now);
+	tcp_cc_on_ack(&cc, 2, cc.cwnd, 0, now);
 	assert_int_equal(cc.cwnd, 26 * MSS);
-	assert_int_equal(cc.bytes_acked, MSS);
+	assert_int_equal(cc.cwnd_cnt, 1);
 }
 
 /* A sender not using its window does not grow it (RFC 7661's spirit): in
@@ -177,20 +176,20 @@ static void test_no_growth_when_not_cwnd_limited(void **state)
 
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS);
-	tcp_cc_on_ack(&cc, MSS, 2 * MSS, 0, SEC);
+	tcp_cc_on_ack(&cc, 1, 2 * MSS, 0, SEC);
 	assert_int_equal(cc.cwnd, 10 * MSS);
-	tcp_cc_on_ack(&cc, MSS, 5 * MSS, 0, SEC); /* half the window in use: not yet */
+	tcp_cc_on_ack(&cc, 1, 5 * MSS, 0, SEC); /* half the window in use: not yet */
 	assert_int_equal(cc.cwnd, 10 * MSS);
-	tcp_cc_on_ack(&cc, MSS, 6 * MSS, 0, SEC); /* more than half: grows */
+	tcp_cc_on_ack(&cc, 1, 6 * MSS, 0, SEC); /* more than half: grows */
 	assert_int_equal(cc.cwnd, 11 * MSS);
 	force_window(&cc, 20);
 	for (int i = 0; i < 100; i++)
-		tcp_cc_on_ack(&cc, MSS, 18 * MSS, 0, SEC);
+		tcp_cc_on_ack(&cc, 1, 18 * MSS, 0, SEC);
 	assert_int_equal(cc.cwnd, 20 * MSS);
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	force_window(&cc, 20);
 	for (int i = 0; i < 100; i++)
-		tcp_cc_on_ack(&cc, MSS, 18 * MSS, 100 * MS, SEC + (uint64_t)i * 100 * MS);
+		tcp_cc_on_ack(&cc, 1, 18 * MSS, 100 * MS, SEC + (uint64_t)i * 100 * MS);
 	assert_int_equal(cc.cwnd, 20 * MSS);
 }
 
@@ -240,7 +239,7 @@ static void test_newreno_rto(void **state)
 	/* Capped at ssthresh after 4 of the 16 ACKs; the other 12 segments
 	 * count towards congestion avoidance. */
 	assert_int_equal(cc.cwnd, 20 * MSS);
-	assert_int_equal(cc.bytes_acked, 12 * MSS);
+	assert_int_equal(cc.cwnd_cnt, 12);
 	now = round_trip(&cc, now, 50 * MS);
 	assert_int_equal(cc.cwnd, 21 * MSS);
 	now = round_trip(&cc, now, 50 * MS);
@@ -352,7 +351,7 @@ static void test_cubic_loss_and_k(void **state)
 	assert_int_equal(cc.ssthresh, 70 * MSS);
 	assert_int_equal(cc.last_max_cwnd, 100);
 	assert_int_equal(cc.epoch_start_ms, 0);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, 2 * SEC);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 100 * MS, 2 * SEC);
 	assert_int_equal(cc.epoch_start_ms, 2000);
 	assert_int_equal(cc.origin, 100);
 	assert_int_equal(cc.k, 4316);
@@ -470,7 +469,7 @@ static void test_cubic_fast_convergence(void **state)
 	assert_int_equal(cc.last_max_cwnd, before * 1741 / 2048);
 	assert_int_equal(cc.epoch_start_ms, 0);
 	/* The next epoch aims at the lowered W_max. */
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now + 1000);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 100 * MS, now + 1000);
 	assert_int_equal(cc.origin, before * 1741 / 2048);
 	assert_true(cc.k > 0);
 	/* A loss above the old W_max just records the window. */
@@ -491,7 +490,7 @@ static void test_cubic_rto(void **state)
 	(void)state;
 	tcp_cc_init(&cc, TCP_CC_CUBIC, MSS);
 	force_window(&cc, 100);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now); /* an epoch, a delay minimum */
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 100 * MS, now); /* an epoch, a delay minimum */
 	tcp_cc_on_rto(&cc, true, now);
 	assert_int_equal(cc.cwnd, MSS);
 	assert_int_equal(cc.ssthresh, 70 * MSS);
@@ -522,8 +521,8 @@ static void test_cubic_stretch_ack_bounded(void **state)
 
 	(void)state;
 	cubic_after_loss_at(&cc, 100, SEC);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, 2 * SEC);
-	tcp_cc_on_ack(&cc, 20 * MSS, cc.cwnd, 100 * MS, 2 * SEC + 200 * MS);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 100 * MS, 2 * SEC);
+	tcp_cc_on_ack(&cc, 20, cc.cwnd, 100 * MS, 2 * SEC + 200 * MS);
 	assert_true(segs(&cc) <= 80.0);
 	assert_true(segs(&cc) >= 70.0);
 }
@@ -536,17 +535,17 @@ static void test_cubic_degenerate_inputs(void **state)
 
 	(void)state;
 	cubic_after_loss_at(&cc, 100, 0);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 0);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 0);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 5 * SEC);
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, 1 * SEC); /* backwards */
-	tcp_cc_on_ack(&cc, MSS, cc.cwnd, UINT32_MAX, UINT64_MAX / 2);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 0, 0);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 0, 0);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 0, 5 * SEC);
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, 0, 1 * SEC); /* backwards */
+	tcp_cc_on_ack(&cc, 1, cc.cwnd, UINT32_MAX, UINT64_MAX / 2);
 	for (int i = 0; i < 1000; i++)
 		tcp_cc_on_ack(&cc, UINT32_MAX, UINT32_MAX, 0, UINT64_MAX - 1000 + (uint64_t)i);
 	assert_true(cc.cwnd >= MSS && cc.cwnd <= 0x7fffffffu);
 	/* The engine zeroing cwnd is repaired, not divided by. */
 	cc.cwnd = 0;
-	tcp_cc_on_ack(&cc, MSS, UINT32_MAX, 100 * MS, UINT64_MAX - 1);
+	tcp_cc_on_ack(&cc, 1, UINT32_MAX, 100 * MS, UINT64_MAX - 1);
 	assert_true(cc.cwnd >= MSS);
 	tcp_cc_on_loss(&cc, 0);
 	tcp_cc_on_rto(&cc, true, 0);
@@ -701,7 +700,7 @@ static enum tcp_cc_hystart hs_acks(struct hs_run *r, int acks, uint32_t gap_us, 
 			*at = r->cc.cwnd;
 			return h;
 		}
-		tcp_cc_on_ack(&r->cc, MSS, flight, rtt_us, r->now);
+		tcp_cc_on_ack(&r->cc, 1, flight, rtt_us, r->now);
 		if (r->nxt - r->una < r->cc.cwnd)
 			r->nxt = r->una + r->cc.cwnd;
 	}

@@ -316,7 +316,7 @@ static int host_spin(void *ctx, bool stop)
 	return runner_poll_once(runner);
 }
 static int host_block_begin(void *ctx) { (void)ctx; return runner_block_begin(runner); }
-static int host_drive(void *ctx) { (void)ctx; return runner_drive(runner); }
+static int host_drive(void *ctx, const bool *enough) { (void)ctx; return runner_drive(runner, enough); }
 static void host_block_end(void *ctx, bool was_driver) { (void)ctx; runner_block_end(runner, was_driver); }
 static void *host_relay_open(void *ctx, struct tcp_conn *tcp, struct udp_sock *udp, int fd, bool armed,
 			     const struct relay_cb *cb, void *gctx)

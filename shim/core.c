@@ -1782,7 +1782,7 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 		shim_lock();
 		t_driving = own >= 0;
 		if (stack_running)
-			shim_host.drive(shim_host.ctx);
+			shim_host.drive(shim_host.ctx, &t_self_woken);
 		else
 			all[n].fd = -1;     /* stopped: the fd may be closed, or another file's now */
 		t_driving = false;

@@ -205,9 +205,11 @@ struct shim_host {
 	 * to block in ppoll() calls block_begin (lock held): an fd to add to
 	 * that ppoll when this thread may read the device itself, else -1. When
 	 * that fd is readable it calls drive with the lock held (frames read and
-	 * processed, how many); block_end ends every block_begin (lock held). */
+	 * processed, how many); block_end ends every block_begin (lock held).
+	 * drive may stop after the frame that makes *enough true (the wake-up
+	 * of the caller's own wait sets it) and leave the rest for later. */
 	int (*block_begin)(void *ctx);
-	int (*drive)(void *ctx);
+	int (*drive)(void *ctx, const bool *enough);
 	void (*block_end)(void *ctx, bool was_driver);
 	/* Optional (NULL: the kernel's view stays): the stack's interface, from
 	 * the settings, whether the stack runs or not. 0 or -errno. Called

@@ -63,8 +63,12 @@ void runner_spin_stop(struct runner *r);
  */
 int runner_block_begin(struct runner *r);
 /* With the lock held, by the driver: reads a batch of frames without
- * blocking and processes them (as runner_poll_once does). How many. */
-int runner_drive(struct runner *r);
+ * blocking and processes them (as runner_poll_once does). How many. The
+ * batch ends at the frame after which *enough (the caller's: set by the
+ * wake-up that ends its wait) is true; what the device still holds is read
+ * by the next runner_unlock of an application thread that writes a frame,
+ * or by the next wait. */
+int runner_drive(struct runner *r, const bool *enough);
 void runner_block_end(struct runner *r, bool was_driver);
 /*
  * Exposed sockets (stack/host/relay.h: relay_open, relay_expose,

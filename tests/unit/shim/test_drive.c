@@ -49,6 +49,9 @@ static volatile sig_atomic_t got_usr1;
  * (data, wake-up, signal) at each point of a wait, in turn. */
 static int fire_at_unlock;
 static bool raise_first;        /* ... SIGUSR1 first, then the datagram (SIGURG's order) */
+/* drive's enough before and after its frame: it turns true when the frame
+ * ends the caller's own wait (the batch may stop there). */
+static bool enough_before, enough_after;
 
 
 static int t_block_begin(void *c)
@@ -70,11 +73,12 @@ static int t_start(void *c)
 	return 0;
 }
 
-static int t_drive(void *c)
+static int t_drive(void *c, const bool *enough)
 {
 	char b;
 
 	(void)c;
+	enough_before = *enough;
 	drives++;
 	/* Called with the lock held, like runner_drive. */
 	if (pthread_mutex_trylock(&fh.lock.mu) == EBUSY)
@@ -86,6 +90,8 @@ static int t_drive(void *c)
 	if (raise_in_drive)
 		pthread_kill(pthread_self(), SIGUSR1);
 	fh_deliver_udp(to_port, "frame");
+	/* The runner stops its batch here when this is true. */
+	enough_after = *enough;
 	return 1;
 }
 
@@ -134,6 +140,7 @@ static void start(void)
 	got_usr1 = 0;
 	to_port = 5000;
 	begins = ends = ends_driving = drives = held_lock_drives = 0;
+	enough_before = enough_after = false;
 	fh_init_shim(&host, NULL);
 }
 
@@ -158,6 +165,8 @@ static void test_blocking_recv_drives(void **state)
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), 5);
 	assert_memory_equal(b, "frame", 5);
 	assert_int_equal(drives, 1);
+	assert_false(enough_before);
+	assert_true(enough_after);
 	assert_int_equal(held_lock_drives, 1);
 	assert_int_equal(begins, 1);
 	assert_int_equal(ends, 1);
@@ -204,6 +213,7 @@ static void test_epoll_wait_drives(void **state)
 	assert_int_equal(out[0].data.u64, 42);
 	assert_true(out[0].events & EPOLLIN);
 	assert_int_equal(drives, 1);
+	assert_true(enough_after);
 	assert_int_equal(begins, ends);
 	assert_int_equal(shim_close(fd), 0);
 	assert_int_equal(shim_close(ep), 0);
@@ -222,8 +232,10 @@ static void test_frame_for_another_socket(void **state)
 	other = fh_udp_socket(6000, 0);
 	fd = fh_udp_socket(5000, 50);
 	assert_int_equal(shim_recvfrom(fd, b, sizeof(b), 0, NULL, NULL), -EAGAIN);
-	/* It went on waiting after the frame, to its timeout. */
+	/* It went on waiting after the frame, to its timeout: the frame was
+	 * not enough, the driver reads on. */
 	assert_int_equal(drives, 1);
+	assert_false(enough_after);
 	assert_int_equal(begins, ends);
 	/* The other socket got its datagram, as from the stack thread. */
 	assert_int_equal(shim_recvfrom(other, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 5);

@@ -119,6 +119,12 @@ struct relay {
 	struct relay_share *share;  /* the other processes' view, or NULL (ours: freed at the end) */
 	size_t filler;              /* bytes of share's filler still to read away from the fd */
 	bool share_wake;            /* options applied: wake the askers (relay_io) */
+	/* A release another process asked for (share_when) waits for the
+	 * bytes it wrote before: seen by collect, then a read of the fd
+	 * begun after that found it empty (io_tx). */
+	bool push_seen, push_drained;
+	unsigned push_late;         /* releases share_apply took and left (bits as share's push) */
+	int cork_last, nodelay_last;        /* the values share_apply last applied (RELAY_OPT_NONE: none) */
 	struct relay_share *spare_share;    /* a listener's: for its next connection */
 	/* A framed relay's request (RELAY_DGRAM_REQ, the claimer's): the
 	 * asker's pipe, taken with it from the fd (-1: none), and its result
@@ -340,13 +346,24 @@ struct relay_share *relay_share_at(int32_t index)
 	return &share_base[index - 1];
 }
 
+static bool share_releases(int o, int v)
+{
+	return (o == TCP_OPT_CORK && v == 0) || (o == TCP_OPT_NODELAY && v == 1);
+}
+
 void relay_share_want(struct relay_share *sh, int opt, int value)
 {
 	if (opt < 0 || opt >= RELAY_OPTS)
 		return;
 	int32_t i = relay_share_index(sh) - 1;
+	int old = atomic_exchange(&sh->want[opt], value);
 
-	atomic_store(&sh->want[opt], value);
+	/* A release the relay has not taken yet, replaced by a value that
+	 * holds: what was written before it goes first all the same
+	 * (share_apply). Only then: a push the relay finds is never one it
+	 * has applied already (share_when). */
+	if (share_releases(opt, old) && !share_releases(opt, value))
+		atomic_fetch_or(&sh->push, 1u << opt);
 	atomic_fetch_add(&sh->req, 1);
 	if (i >= 0)
 		atomic_fetch_or(&share_asked[i / 64], (uint64_t)1 << (i % 64));
@@ -430,9 +447,9 @@ void relay_share_nudge(struct relay_share *sh, int opt, int value)
 {
 	uint64_t one = 1;
 
+	(void)sh;
 	if (!((opt == TCP_OPT_CORK && value == 0) || (opt == TCP_OPT_NODELAY && value != 0)))
 		return;         /* share_apply comes before the program's next bytes go */
-	atomic_fetch_or(&sh->push, 1u << opt);
 	(void)sys_write(share_kick, &one, sizeof(one));
 }
 
@@ -453,20 +470,37 @@ static void share_publish(struct relay *rl)
 }
 
 /* Lock held: the options other processes asked for, applied; relay_io
- * wakes them. */
-static void share_apply(struct relay *rl, bool *busy, uint64_t now)
+ * wakes them. hold_only (share_when found no release): one asked since is
+ * left for later (push_late), and true returned when one was (the request
+ * is not done yet). */
+static bool share_apply(struct relay *rl, bool *busy, uint64_t now, bool hold_only)
 {
 	struct relay_share *sh = rl->share;
 	unsigned req, push;
+	bool left = false;
 
 	if (!sh || rl->listener)
-		return;
+		return false;
 	req = atomic_load(&sh->req);
 	if (req == atomic_load(&sh->done))
-		return;
-	push = atomic_exchange(&sh->push, 0);
+		return false;
+	if (hold_only) {
+		/* A release nudged after share_when looked: later. */
+		push = 0;
+		left = atomic_load(&sh->push) != 0;
+	} else {
+		push = atomic_exchange(&sh->push, 0) | rl->push_late;
+		rl->push_late = 0;
+	}
 	for (int o = 0; o < RELAY_OPTS; o++) {
 		int v = atomic_exchange(&sh->want[o], RELAY_OPT_NONE);
+
+		if (hold_only && share_releases(o, v)) {
+			/* Asked after share_when looked: the relay's, later. */
+			rl->push_late |= 1u << o;
+			left = true;
+			continue;
+		}
 
 		/* A cork let go (or Nagle turned off) and taken again since:
 		 * what was written before goes first (relay_share_nudge). */
@@ -475,7 +509,17 @@ static void share_apply(struct relay *rl, bool *busy, uint64_t now)
 
 			if (v != rel)
 				(void)tcp_setopt(rl->tcp, (enum tcp_option)o, rel);
+			/* The value that replaced it, taken by an earlier
+			 * hold_only pass: it stands after the push. */
+			if (v == RELAY_OPT_NONE && o == TCP_OPT_CORK)
+				v = rl->cork_last;
+			else if (v == RELAY_OPT_NONE && o == TCP_OPT_NODELAY)
+				v = rl->nodelay_last;
 		}
+		if (o == TCP_OPT_CORK && v != RELAY_OPT_NONE)
+			rl->cork_last = v;
+		else if (o == TCP_OPT_NODELAY && v != RELAY_OPT_NONE)
+			rl->nodelay_last = v;
 		/* The asker's placeholder took the value first: an error here
 		 * is the engine's own (an option it keeps on the placeholder). */
 		if (v != RELAY_OPT_NONE && rl->tcp)
@@ -488,9 +532,65 @@ static void share_apply(struct relay *rl, bool *busy, uint64_t now)
 		tcp_get_info(rl->tcp, &sh->info, now);
 		atomic_fetch_add(&sh->info_seq, 1);
 	}
+	*busy = true;
+	if (left)
+		return true;
 	atomic_store(&sh->done, req);
 	rl->share_wake = true;
-	*busy = true;
+	rl->push_seen = rl->push_drained = false;
+	return false;
+}
+
+enum share_when {
+	SHARE_ALL,      /* not a connection's relay: everything asked, now */
+	SHARE_HOLDS,    /* no release asked: now, before the bytes (a release asked meanwhile waits) */
+	SHARE_AFTER,    /* a release, and the fd read empty since: after the bytes */
+	SHARE_WAIT      /* a release, and the fd not read empty since it was seen */
+};
+
+/*
+ * Lock held: when collect applies the options other processes asked for.
+ * A value that lets data go (TCP_CORK off, TCP_NODELAY on: relay_share_nudge)
+ * is asked after the bytes the asker wrote before it, which may still be in
+ * the socket pair: Linux's uncork sends every byte written before it, and a
+ * release applied before they reached the connection sent a response's head
+ * alone and left its tail to Nagle until the peer's delayed ACK (nginx's
+ * workers with tcp_nopush: 236 bytes, then the last 33 some 40 ms later). So
+ * a release waits (SHARE_WAIT) until a read of the fd begun after collect saw
+ * it finds the pair empty (io_tx: push_drained), and is applied after those
+ * bytes went to the connection (SHARE_AFTER, after collect_tcp). Deviation:
+ * bytes written after the release and read with those go with them, pushed
+ * too (a cork taken again applies after them).
+ */
+static enum share_when share_when(struct relay *rl)
+{
+	struct relay_share *sh = rl->share;
+	unsigned push;
+	bool release, cork;
+
+	if (!sh || !rl->tcp || rl->listener || rl->armed || rl->connecting)
+		return SHARE_ALL;
+	push = atomic_load(&sh->push);
+	if (!rl->push_late && atomic_load(&sh->req) == atomic_load(&sh->done)) {
+		rl->push_seen = rl->push_drained = false;
+		return SHARE_HOLDS;     /* nothing asked (share_apply does nothing) */
+	}
+	cork = ((push | rl->push_late) & (1u << TCP_OPT_CORK)) ||
+	       share_releases(TCP_OPT_CORK, atomic_load(&sh->want[TCP_OPT_CORK]));
+	release = cork || push || rl->push_late ||
+		  share_releases(TCP_OPT_NODELAY, atomic_load(&sh->want[TCP_OPT_NODELAY]));
+	if (!release)
+		return SHARE_HOLDS;
+	if (rl->push_drained || rl->tx_end || rl->tx_dead || rl->hup_seen || rl->stop_seen)
+		return SHARE_AFTER;
+	rl->push_seen = true;
+	/* A cork let go: it was taken before the bytes still in the pair,
+	 * though its value may never have reached the relay (TCP_CORK 1
+	 * then 0 between two of its looks: nginx's every response). Those
+	 * bytes are held as they would have been, until the release. */
+	if (cork)
+		(void)tcp_setopt(rl->tcp, TCP_OPT_CORK, 1);
+	return SHARE_WAIT;
 }
 
 void relay_set_init(struct relay_set *set, void (*kick)(void *ctx), void (*woke)(void *ctx), void *ctx)
@@ -598,6 +698,7 @@ struct relay *relay_open(struct relay_set *set, struct tcp_conn *tcp, struct udp
 	rl->cb = cb;
 	rl->ctx = ctx;
 	rl->ev_reg = rl->ev_want = rl->lo_reg = rl->lo_want = -1;
+	rl->cork_last = rl->nodelay_last = RELAY_OPT_NONE;
 	rl->wake.fn = relay_wake;
 	rl->wake.ctx = rl;
 	rl->armed = true;
@@ -1018,6 +1119,7 @@ static void collect_udp(struct relay *rl, bool *busy, uint64_t now)
 static bool collect_one(struct relay_set *set, struct relay *rl, bool *busy, uint64_t now)
 {
 	bool rx_pending, tx_room;
+	enum share_when when;
 
 	if (set->stopping && !rl->stop_seen) {
 		rl->stop_seen = true;
@@ -1033,7 +1135,16 @@ static bool collect_one(struct relay_set *set, struct relay *rl, bool *busy, uin
 			rl->cb_after = rl->cb->after;
 		}
 	}
-	share_apply(rl, busy, now);
+	when = share_when(rl);
+	if (when == SHARE_ALL) {
+		(void)share_apply(rl, busy, now, false);
+	} else if (when == SHARE_HOLDS && share_apply(rl, busy, now, true)) {
+		/* A release asked since share_when looked: as there. */
+		rl->push_seen = true;
+		when = SHARE_WAIT;
+		if (rl->push_late & (1u << TCP_OPT_CORK))
+			(void)tcp_setopt(rl->tcp, TCP_OPT_CORK, 1);
+	}
 	if (rl->listener) {
 		collect_listener(rl, busy, now);
 	} else if (rl->armed) {
@@ -1043,9 +1154,16 @@ static bool collect_one(struct relay_set *set, struct relay *rl, bool *busy, uin
 			relay_close_conn(rl, now);
 		rl->tx_have = false;
 		rl->tx_len = 0;
-	} else if (rl->tcp)
+	} else if (rl->tcp) {
 		collect_tcp(rl, busy, now);
-	else if (rl->udp)
+		if (when == SHARE_AFTER && !rl->done)
+			(void)share_apply(rl, busy, now, false);
+		/* With room in the buffer, relay_io reads the fd without
+		 * waiting (an empty pair has no event to give); without,
+		 * the connection's wake-up brings the relay back. */
+		if (when == SHARE_WAIT && !rl->done && !rl->tx_len)
+			*busy = true;
+	} else if (rl->udp)
 		collect_udp(rl, busy, now);
 	else
 		rl->done = true;
@@ -1368,8 +1486,13 @@ static void io_tx(struct relay *rl, short rev)
 		rl->hup_seen = true;
 	if (!rl->tx && !(rl->tx = relay_buf(size)))
 		room = false;   /* no memory now: the program's writes wait */
-	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen)) {
+	if (room && !rl->tx_end && (rev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR) || rl->stop_seen || rl->push_seen)) {
 		long n = rl->framed ? framed_read(rl, size) : sys_recvfrom(rl->fd, rl->tx, size, MSG_DONTWAIT, NULL, NULL);
+
+		/* A stream pair's read stops short only where the pair is
+		 * empty: what was written before the release is all in. */
+		if (rl->push_seen && (n == -EAGAIN || (n >= 0 && (size_t)n < size)))
+			rl->push_drained = true;
 
 		if (n > 0 || (n == 0 && rl->udp && !(rev & (POLLRDHUP | POLLHUP)) && !rl->stop_seen)) {
 			rl->tx_len = (size_t)n;
@@ -1737,7 +1860,7 @@ static void pump_take(struct relay_set *set, struct relay_pump *p, struct relay 
 	p->ev[p->n] = ev;
 	/* Options asked without a wait (relay_share_nudge) before these
 	 * bytes; the askers' wake-up, if any, is the stack thread's. */
-	share_apply(rl, &busy, now);
+	(void)share_apply(rl, &busy, now, false);
 	collect_tcp(rl, &busy, now);
 	/* More than the buffer holds, or more than bytes: the stack thread
 	 * goes on with it. */

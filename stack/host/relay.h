@@ -114,10 +114,11 @@ struct relay_share {
 	_Atomic int want[RELAY_OPTS];
 	_Atomic unsigned req, done;
 	_Atomic int waiters;            /* askers in relay_share_sync: done's futex is woken for them only */
-	/* Options whose value lets data go (TCP_CORK off, TCP_NODELAY on)
-	 * asked without a wait (relay_share_nudge), one bit per option: the
-	 * relay applies that value before whatever was asked after it, so
-	 * that what was written before it is pushed, as Linux's uncork. */
+	/* Options whose value lets data go (TCP_CORK off, TCP_NODELAY on),
+	 * asked and replaced by one that holds before the relay took it
+	 * (relay_share_want), one bit per option: the relay applies that
+	 * value before whatever was asked after it, so that what was written
+	 * before it is pushed, as Linux's uncork. */
 	_Atomic unsigned push;
 	_Atomic int sndbuf, rcvbuf;     /* the connection's, as last applied */
 	/* A framed UDP socket's association (connect() in any process that
@@ -184,9 +185,13 @@ bool relay_share_info(struct relay_share *sh, struct tcp_conn_info *ci);
  * holds data back (cork on, Nagle on) is applied before the relay sends any
  * byte the program writes after it (share_apply runs before the relay's
  * bytes go to the connection), without a wake-up; one that lets data go
- * wakes the serving thread, which pushes what waits. What differs from a
- * kernel socket: getsockopt of the asker answers the value at once; bytes
- * the relay already sent before it saw a cork are not held back.
+ * wakes the serving thread, which pushes what waits once the bytes written
+ * before it are in the connection (share_when: it reads the pair empty
+ * first, holding them meanwhile when the release is a cork's). What
+ * differs from a kernel socket: getsockopt of the asker answers the value
+ * at once; bytes the relay already sent before it saw a cork are not held
+ * back; bytes written after a release and read with those before it go
+ * with them.
  */
 void relay_share_nudge(struct relay_share *sh, int opt, int value);
 

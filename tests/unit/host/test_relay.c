@@ -69,6 +69,8 @@ static void after(void *taken)
 }
 
 static const struct relay_cb cb = { .gone = gone, .exposed = exposed, .after = after };
+/* The callbacks pair_open's relay gets. */
+static const struct relay_cb *open_cb = &cb;
 
 static void shuttle(struct harness *from, struct harness *to)
 {
@@ -141,7 +143,7 @@ static void pair_open(struct pair *p, bool seqpacket)
 	assert_int_equal(tcp_get_state(p->ca), TCP_STATE_ESTABLISHED);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	p->app = sv[0];
-	p->rl = relay_open(&p->set, p->ca, NULL, sv[1], false, &cb, p);
+	p->rl = relay_open(&p->set, p->ca, NULL, sv[1], false, open_cb, p);
 	assert_non_null(p->rl);
 	assert_true(p->kicks > 0);
 }
@@ -876,6 +878,129 @@ static void test_a_share_taken_again_starts_empty(void **state)
 	relay_share_free(b);
 }
 
+static struct relay_share *cork_share;
+
+static struct relay_share *share_of(void *ctx)
+{
+	(void)ctx;
+	return cork_share;
+}
+
+/* One round as round_trip, the data segments a sends counted into segs
+ * (their payload sizes, at most cap). */
+static size_t round_segs(struct pair *p, size_t *segs, size_t n, size_t cap)
+{
+	struct h_frame *f;
+
+	while ((f = h_pop_tx(p->a))) {
+		if (f->len >= 14 + 20 && f->data[12] == 0x08 && f->data[13] == 0x00 && f->data[14 + 9] == 6) {
+			size_t ihl = (size_t)(f->data[14] & 15) * 4;
+			size_t tot = (size_t)f->data[16] << 8 | f->data[17];
+			size_t doff = (size_t)(f->data[14 + ihl + 12] >> 4) * 4;
+
+			if (tot > ihl + doff && n < cap)
+				segs[n++] = tot - ihl - doff;
+		}
+		h_inject(p->b, f->data, f->len);
+		free(f);
+	}
+	round_trip(p);
+	return n;
+}
+
+/*
+ * nginx's worker with tcp_nopush (a fork child: the relay serves its
+ * connection): TCP_CORK on, the response's head, its body, TCP_CORK off,
+ * the release asked without a wait (relay_share_nudge). Linux's uncork
+ * sends head and body in one segment; the release must not reach the
+ * connection before the body does, or the head leaves alone and the body
+ * waits for the peer's ACK of it (Nagle: a delayed ACK, 40 ms).
+ */
+static void test_a_release_comes_after_the_bytes_written_before_it(void **state)
+{
+	static const char head[236] = "HTTP/1.1 200 OK", body[33] = "<html><body>hello</body></html>";
+	size_t segs[8], n = 0;
+	char got[512];
+	static const struct relay_cb cb_share = { .gone = gone, .exposed = exposed, .after = after, .share = share_of };
+	struct pair p;
+
+	(void)state;
+	cork_share = relay_share_new();
+	assert_non_null(cork_share);
+	open_cb = &cb_share;
+	pair_open(&p, false);
+	open_cb = &cb;
+	rounds(&p, 2);
+	/* The child: cork, head (the relay takes it into the corked connection). */
+	relay_share_want(cork_share, TCP_OPT_CORK, 1);
+	relay_share_nudge(cork_share, TCP_OPT_CORK, 1);
+	rounds(&p, 2);
+	assert_int_equal(write(p.app, head, sizeof(head)), (ssize_t)sizeof(head));
+	for (int i = 0; i < 3; i++)
+		n = round_segs(&p, segs, n, 8);
+	assert_int_equal(n, 0);         /* corked */
+	/* Its body, then the uncork, before the relay's next round. */
+	assert_int_equal(write(p.app, body, sizeof(body)), (ssize_t)sizeof(body));
+	relay_share_want(cork_share, TCP_OPT_CORK, 0);
+	relay_share_nudge(cork_share, TCP_OPT_CORK, 0);
+	for (int i = 0; i < 5; i++)
+		n = round_segs(&p, segs, n, 8);
+	/* One segment with both, as Linux's uncork sends them. */
+	assert_int_equal(n, 1);
+	assert_int_equal(segs[0], sizeof(head) + sizeof(body));
+	assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)(sizeof(head) + sizeof(body)));
+	assert_memory_equal(got, head, sizeof(head));
+	assert_memory_equal(got + sizeof(head), body, sizeof(body));
+	pair_free(&p);  /* the share is the relay's, freed with it */
+	cork_share = NULL;
+}
+
+/*
+ * The same, where the relay never sees the cork: TCP_CORK 1, the head (read
+ * by the relay), then the body and TCP_CORK 0, all between two looks of its
+ * collect at the options (the value it finds is the release alone). The head
+ * must not leave before the release: Linux holds it under the cork.
+ */
+static void test_a_cork_the_relay_did_not_see_holds_the_bytes_before_its_release(void **state)
+{
+	static const char head[236] = "HTTP/1.1 200 OK", body[33] = "<html><body>hello</body></html>";
+	static const struct relay_cb cb_share = { .gone = gone, .exposed = exposed, .after = after, .share = share_of };
+	struct pollfd pfd[64];
+	size_t segs[8], n = 0;
+	char got[512];
+	struct pair p;
+	unsigned np;
+	bool busy;
+
+	(void)state;
+	cork_share = relay_share_new();
+	assert_non_null(cork_share);
+	open_cb = &cb_share;
+	pair_open(&p, false);
+	open_cb = &cb;
+	rounds(&p, 2);
+	/* The relay's collect, then the child's cork and head, then its io
+	 * (which reads the head), then the body and the release. */
+	np = relay_collect(&p.set, pfd, &busy, p.a->now);
+	relay_share_want(cork_share, TCP_OPT_CORK, 1);
+	relay_share_nudge(cork_share, TCP_OPT_CORK, 1);
+	assert_int_equal(write(p.app, head, sizeof(head)), (ssize_t)sizeof(head));
+	assert_true(poll(pfd, np, 0) >= 0);
+	relay_io(&p.set, pfd, np);
+	assert_int_equal(write(p.app, body, sizeof(body)), (ssize_t)sizeof(body));
+	relay_share_want(cork_share, TCP_OPT_CORK, 0);
+	relay_share_nudge(cork_share, TCP_OPT_CORK, 0);
+	for (int i = 0; i < 5; i++)
+		n = round_segs(&p, segs, n, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(segs[0], sizeof(head) + sizeof(body));
+	assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)(sizeof(head) + sizeof(body)));
+	assert_memory_equal(got, head, sizeof(head));
+	assert_memory_equal(got + sizeof(head), body, sizeof(body));
+	pair_free(&p);  /* the share is the relay's, freed with it */
+	cork_share = NULL;
+}
+
 /* Once the program has made another process (relay_solo_end), nothing is
  * pumped: the serving thread moves every byte. (Last: it is for good.) */
 static void test_no_pump_once_another_process_may_hold_the_fd(void **state)
@@ -1075,6 +1200,8 @@ int main(void)
 		cmocka_unit_test(test_a_push_sends_what_the_program_wrote),
 		cmocka_unit_test(test_no_pump_once_another_process_may_hold_the_fd),
 		cmocka_unit_test(test_a_share_taken_again_starts_empty),
+		cmocka_unit_test(test_a_release_comes_after_the_bytes_written_before_it),
+		cmocka_unit_test(test_a_cork_the_relay_did_not_see_holds_the_bytes_before_its_release),
 		cmocka_unit_test(test_a_framed_relay_joins_on_request_and_hears_its_own_group),
 		cmocka_unit_test(test_a_framed_relay_closes_the_fd_of_an_empty_message),
 	};

@@ -5007,36 +5007,38 @@ static bool blk7_done(struct blk7 *b)
 
 /* True while thread TID sleeps in a system call that waits (not a lock's
  * futex): the call's own on the kernel, the shim's ppoll under pstack. */
+/* The first line or so of /proc/self/task/TID/WHAT, NUL-ended, in b. */
+static bool task_file(pid_t tid, const char *what, char *b, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, what);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(f, b, cap - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	b[n] = 0;
+	return true;
+}
+
 static bool tid_waits(pid_t tid)
 {
 	static const long waits[] = { 0, 1, 7, 23, 42, 43, 44, 45, 46, 47, 232, 270, 271, 281, 288, 441 };
-	char path[64], b[512];
-	int f;
-	ssize_t n;
+	char b[512], *p, *end;
+	long nr;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!task_file(tid, "stat", b, sizeof(b)))
 		return false;
-	n = read(f, b, sizeof(b) - 1);
-	close(f);
-	if (n <= 0)
-		return false;
-	b[n] = 0;
-	char *p = strrchr(b, ')');
-
+	p = strrchr(b, ')');
 	if (!p || p[1] != ' ' || p[2] != 'S')
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!task_file(tid, "syscall", b, sizeof(b)))
 		return false;
-	n = read(f, b, sizeof(b) - 1);
-	close(f);
-	if (n <= 0)
-		return false;
-	b[n] = 0;
-	char *end;
-	long nr = strtol(b, &end, 10);
-
+	nr = strtol(b, &end, 10);
 	if (end == b)
 		return false;
 	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)

@@ -908,6 +908,40 @@ static size_t round_segs(struct pair *p, size_t *segs, size_t n, size_t cap)
 	return n;
 }
 
+/* A pair whose relay shares its options through cork_share (a fork
+ * child's TCP_CORK), past its first rounds. */
+static void cork_pair_open(struct pair *p)
+{
+	static const struct relay_cb cb_share = { .gone = gone, .exposed = exposed, .after = after, .share = share_of };
+
+	cork_share = relay_share_new();
+	assert_non_null(cork_share);
+	open_cb = &cb_share;
+	pair_open(p, false);
+	open_cb = &cb;
+	rounds(p, 2);
+}
+
+/* The child's release (TCP_CORK 0) after it wrote body: the connection
+ * sends head and body as one segment, as Linux's uncork does. */
+static void cork_release_sends_one(struct pair *p, const char *head, size_t hlen, const char *body, size_t blen)
+{
+	size_t segs[8], n = 0;
+	char got[512];
+
+	relay_share_want(cork_share, TCP_OPT_CORK, 0);
+	relay_share_nudge(cork_share, TCP_OPT_CORK, 0);
+	for (int i = 0; i < 5; i++)
+		n = round_segs(p, segs, n, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(segs[0], hlen + blen);
+	assert_int_equal(tcp_recv(p->cb, got, sizeof(got), 0, p->b->now), (long)(hlen + blen));
+	assert_memory_equal(got, head, hlen);
+	assert_memory_equal(got + hlen, body, blen);
+	pair_free(p);   /* the share is the relay's, freed with it */
+	cork_share = NULL;
+}
+
 /*
  * nginx's worker with tcp_nopush (a fork child: the relay serves its
  * connection): TCP_CORK on, the response's head, its body, TCP_CORK off,
@@ -920,17 +954,10 @@ static void test_a_release_comes_after_the_bytes_written_before_it(void **state)
 {
 	static const char head[236] = "HTTP/1.1 200 OK", body[33] = "<html><body>hello</body></html>";
 	size_t segs[8], n = 0;
-	char got[512];
-	static const struct relay_cb cb_share = { .gone = gone, .exposed = exposed, .after = after, .share = share_of };
 	struct pair p;
 
 	(void)state;
-	cork_share = relay_share_new();
-	assert_non_null(cork_share);
-	open_cb = &cb_share;
-	pair_open(&p, false);
-	open_cb = &cb;
-	rounds(&p, 2);
+	cork_pair_open(&p);
 	/* The child: cork, head (the relay takes it into the corked connection). */
 	relay_share_want(cork_share, TCP_OPT_CORK, 1);
 	relay_share_nudge(cork_share, TCP_OPT_CORK, 1);
@@ -941,18 +968,7 @@ static void test_a_release_comes_after_the_bytes_written_before_it(void **state)
 	assert_int_equal(n, 0);         /* corked */
 	/* Its body, then the uncork, before the relay's next round. */
 	assert_int_equal(write(p.app, body, sizeof(body)), (ssize_t)sizeof(body));
-	relay_share_want(cork_share, TCP_OPT_CORK, 0);
-	relay_share_nudge(cork_share, TCP_OPT_CORK, 0);
-	for (int i = 0; i < 5; i++)
-		n = round_segs(&p, segs, n, 8);
-	/* One segment with both, as Linux's uncork sends them. */
-	assert_int_equal(n, 1);
-	assert_int_equal(segs[0], sizeof(head) + sizeof(body));
-	assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)(sizeof(head) + sizeof(body)));
-	assert_memory_equal(got, head, sizeof(head));
-	assert_memory_equal(got + sizeof(head), body, sizeof(body));
-	pair_free(&p);  /* the share is the relay's, freed with it */
-	cork_share = NULL;
+	cork_release_sends_one(&p, head, sizeof(head), body, sizeof(body));
 }
 
 /*
@@ -964,21 +980,13 @@ static void test_a_release_comes_after_the_bytes_written_before_it(void **state)
 static void test_a_cork_the_relay_did_not_see_holds_the_bytes_before_its_release(void **state)
 {
 	static const char head[236] = "HTTP/1.1 200 OK", body[33] = "<html><body>hello</body></html>";
-	static const struct relay_cb cb_share = { .gone = gone, .exposed = exposed, .after = after, .share = share_of };
 	struct pollfd pfd[64];
-	size_t segs[8], n = 0;
-	char got[512];
 	struct pair p;
 	unsigned np;
 	bool busy;
 
 	(void)state;
-	cork_share = relay_share_new();
-	assert_non_null(cork_share);
-	open_cb = &cb_share;
-	pair_open(&p, false);
-	open_cb = &cb;
-	rounds(&p, 2);
+	cork_pair_open(&p);
 	/* The relay's collect, then the child's cork and head, then its io
 	 * (which reads the head), then the body and the release. */
 	np = relay_collect(&p.set, pfd, &busy, p.a->now);
@@ -988,17 +996,7 @@ static void test_a_cork_the_relay_did_not_see_holds_the_bytes_before_its_release
 	assert_true(poll(pfd, np, 0) >= 0);
 	relay_io(&p.set, pfd, np);
 	assert_int_equal(write(p.app, body, sizeof(body)), (ssize_t)sizeof(body));
-	relay_share_want(cork_share, TCP_OPT_CORK, 0);
-	relay_share_nudge(cork_share, TCP_OPT_CORK, 0);
-	for (int i = 0; i < 5; i++)
-		n = round_segs(&p, segs, n, 8);
-	assert_int_equal(n, 1);
-	assert_int_equal(segs[0], sizeof(head) + sizeof(body));
-	assert_int_equal(tcp_recv(p.cb, got, sizeof(got), 0, p.b->now), (long)(sizeof(head) + sizeof(body)));
-	assert_memory_equal(got, head, sizeof(head));
-	assert_memory_equal(got + sizeof(head), body, sizeof(body));
-	pair_free(&p);  /* the share is the relay's, freed with it */
-	cork_share = NULL;
+	cork_release_sends_one(&p, head, sizeof(head), body, sizeof(body));
 }
 
 /* Once the program has made another process (relay_solo_end), nothing is

@@ -13,7 +13,10 @@
  * is freed, by whichever thread wrote it (atomic). A ring that grows,
  * shrinks or is freed lets go of its block; the bytes stay for the frames
  * that still point into them. The bytes start on a 64-byte line (PKB_ALIGN:
- * where the TAP's copy of them is fast).
+ * where the TAP's copy of them is fast), except in a block realloc grew
+ * (blk_regrow), which may sit where the C library put it: a segment's bytes
+ * lie anywhere in the ring anyway, and the zero-copy transmit aligns each
+ * frame's own (tcp_output).
  */
 #define RING_BLK_HDR 64
 /* A copy chunk's least room (tcp_ring_chunk): later small writes fill it. */
@@ -240,6 +243,7 @@ void tcp_ring_init(struct tcp_ring *r, size_t limit, struct tcp_mem *mem)
 	r->limit = limit;
 	r->grown_at = 0;
 	r->shed_cap = 0;
+	r->grow_copied = 0;
 	r->min = TCP_RING_MIN;
 	r->mem = mem;
 	r->chunks = r->last = NULL;
@@ -432,6 +436,44 @@ static size_t fit_cap(const struct tcp_ring *r)
 }
 
 /*
+ * The ring's block grown to ncap bytes where it lies, when nothing but the
+ * ring holds it (no frame points into it: the stack lock keeps it so, as
+ * every hold is taken under it): realloc, which for a large block moves
+ * its pages (glibc: mremap) instead of copying them, so the pages the ring
+ * has written stay as they are, and only the new ones are ever touched (a
+ * small block it extends where it lies, or copies as the ring would), as
+ * Linux's send queue grows by adding buffers, never by moving what it
+ * holds. Growing to each step through a fresh block copied what the ring
+ * held and faulted in every page of it: nc sending 64 MiB took about 360
+ * of its 640 page faults there. Bytes that wrapped to the block's start
+ * move to just after the old end, where they continue the rest. NULL (the
+ * ring untouched: the caller copies into a new block) when the block is
+ * shared, the wrapped bytes would not fit there, or realloc fails.
+ */
+static uint8_t *blk_regrow(struct tcp_ring *r, size_t ncap)
+{
+	size_t size = (RING_BLK_HDR + ncap + RING_BLK_HDR - 1) & ~(size_t)(RING_BLK_HDR - 1);
+	struct ring_blk *b, *nb;
+	size_t wrap;
+
+	if (!r->buf || ncap <= r->cap)
+		return NULL;
+	b = blk_of(r->buf);
+	if (__atomic_load_n(&b->refs, __ATOMIC_ACQUIRE) != 1)
+		return NULL;
+	wrap = r->head + r->blen > r->cap ? r->head + r->blen - r->cap : 0;
+	if (r->cap + wrap > ncap)
+		return NULL;
+	nb = realloc(b, size);
+	if (!nb)
+		return NULL;
+	nb->cap = ncap;
+	if (wrap)
+		memmove((uint8_t *)nb + RING_BLK_HDR + r->cap, (uint8_t *)nb + RING_BLK_HDR, wrap);
+	return (uint8_t *)nb + RING_BLK_HDR;
+}
+
+/*
  * Grows the allocation to hold at least need bytes; keeps the data in order.
  * Up to the limit, or past it while the limit moves: a send buffer's limit
  * follows the congestion window up in small steps (tcp_sndbuf_expand), and
@@ -479,6 +521,13 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		if (ncap == need && !ring_charge(r, ncap))
 			return;
 	}
+	nb = blk_regrow(r, ncap);
+	if (nb) {
+		r->buf = nb;
+		r->cap = ncap;
+		r->grown_at = r->limit;
+		return;
+	}
 	nb = blk_alloc(ncap);
 	if (!nb) {
 		if (r->mem) {
@@ -489,6 +538,7 @@ static void ring_grow(struct tcp_ring *r, size_t need)
 		return;
 	}
 	buf_peek(r, 0, nb, r->blen);
+	r->grow_copied += r->blen;
 	blk_put(r->buf);
 	r->buf = nb;
 	r->cap = ncap;

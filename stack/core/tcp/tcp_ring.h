@@ -1,9 +1,10 @@
 /*
  * A byte ring for TCP's send and receive queues: data is copied in once and
- * out once, never moved per segment. The ring grows (doubling, relinearised)
- * up to a limit so that idle connections do not hold megabytes; a limit that
- * moves up (autotuning) is grown past by half, so that its small steps are
- * not each a growth (ring_grow).
+ * out once, never moved per segment. The ring grows (doubling; in place
+ * while no frame holds its block, else relinearised into a new one) up to a
+ * limit so that idle connections do not hold megabytes; a limit that moves
+ * up (autotuning) is grown past by half, so that its small steps are not
+ * each a growth (ring_grow).
  *
  * Every ring of a stack draws its allocation from one shared budget
  * (struct tcp_mem, PSTACK_TCP_MEM), like Linux's tcp_mem: a ring may always
@@ -77,6 +78,7 @@ struct tcp_ring {
 	size_t limit;   /* len never passes this; cap only while it moves (ring_grow) */
 	size_t grown_at; /* the limit when the allocation last grew (0: never) */
 	size_t shed_cap; /* the allocation tcp_ring_shed let go (0: none since) */
+	size_t grow_copied; /* bytes growths copied into a new block (ring_grow; none when it grows in place) */
 	size_t min;     /* what it may always hold, budget or not (tcp_rmem[0]/tcp_wmem[0]; TCP_RING_MIN by default) */
 	size_t resv;    /* bytes reserved in the budget beyond cap (receive window promises) */
 	struct tcp_mem *mem; /* budget the allocation is charged to; NULL: none */

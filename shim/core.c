@@ -1735,6 +1735,7 @@ static bool spin_signalled(const sigset_t *wait_mask);
 static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct timespec *ts, const sigset_t *mask)
 {
 	static const struct timespec zero = { 0, 0 };
+	static const bool wait_over = true;
 	struct pollfd small[8], *all = small;
 	uint64_t deadline = 0;
 	unsigned ran = t_sig_ran;
@@ -1781,8 +1782,18 @@ static int block_driving(struct pollfd *fds, nfds_t n, int dfd, const struct tim
 		r--;
 		shim_lock();
 		t_driving = own >= 0;
+		/*
+		 * The caller's own fds are ready already (nc's stdin, with its
+		 * socket's ACK on the device): the wait is over whatever the
+		 * frames bring, so the batch may stop after the first frame, as
+		 * after the frame that ends the wait. The read that would find
+		 * the device empty was one more system call per write of nc
+		 * sending a file (the kernel's ACK is in the socket already);
+		 * what the device still holds is read after the next write, or
+		 * by the next wait, which sees the fd readable.
+		 */
 		if (stack_running)
-			shim_host.drive(shim_host.ctx, &t_self_woken);
+			shim_host.drive(shim_host.ctx, r > 0 ? &wait_over : &t_self_woken);
 		else
 			all[n].fd = -1;     /* stopped: the fd may be closed, or another file's now */
 		t_driving = false;

@@ -207,7 +207,9 @@ struct shim_host {
 	 * that fd is readable it calls drive with the lock held (frames read and
 	 * processed, how many); block_end ends every block_begin (lock held).
 	 * drive may stop after the frame that makes *enough true (the wake-up
-	 * of the caller's own wait sets it) and leave the rest for later. */
+	 * of the caller's own wait sets it; true from the start when the
+	 * caller's other fds were ready with the device) and leave the rest
+	 * for later. */
 	int (*block_begin)(void *ctx);
 	int (*drive)(void *ctx, const bool *enough);
 	void (*block_end)(void *ctx, bool was_driver);

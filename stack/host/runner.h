@@ -65,7 +65,8 @@ int runner_block_begin(struct runner *r);
 /* With the lock held, by the driver: reads a batch of frames without
  * blocking and processes them (as runner_poll_once does). How many. The
  * batch ends at the frame after which *enough (the caller's: set by the
- * wake-up that ends its wait) is true; what the device still holds is read
+ * wake-up that ends its wait, or true from the start when its other fds
+ * ended it already) is true; what the device still holds is read
  * by the next runner_unlock of an application thread that writes a frame,
  * or by the next wait. */
 int runner_drive(struct runner *r, const bool *enough);

@@ -244,6 +244,46 @@ static void test_frame_for_another_socket(void **state)
 	stop();
 }
 
+/*
+ * The caller's other fd (a kernel pipe: nc's stdin) is ready along with the
+ * device: the wait is over whatever the frame brings, so drive is told so
+ * before its first frame (the runner then stops after it, without the read
+ * that finds the device empty: one system call per write of nc sending a
+ * file). The frame is processed all the same.
+ */
+static void test_ready_fds_end_the_batch(void **state)
+{
+	struct pollfd p[2];
+	struct timespec ts = { 2, 0 };
+	char b[16];
+	int fd, other, in[2];
+
+	(void)state;
+	start();
+	to_port = 6000;
+	other = fh_udp_socket(6000, 0);
+	fd = fh_udp_socket(5000, 0);
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(write(in[1], "x", 1), 1);
+	p[0].fd = fd;
+	p[0].events = POLLIN;
+	p[1].fd = in[0];
+	p[1].events = POLLIN;
+	p[0].revents = p[1].revents = 0;
+	assert_int_equal(shim_ppoll(p, 2, &ts, NULL), 1);
+	assert_int_equal(p[0].revents, 0);
+	assert_int_equal(p[1].revents, POLLIN);
+	assert_int_equal(drives, 1);
+	assert_true(enough_before);
+	assert_int_equal(begins, ends);
+	assert_int_equal(shim_recvfrom(other, b, sizeof(b), MSG_DONTWAIT, NULL, NULL), 5);
+	close(in[0]);
+	close(in[1]);
+	assert_int_equal(shim_close(fd), 0);
+	assert_int_equal(shim_close(other), 0);
+	stop();
+}
+
 /* Refused (another thread drives): the wait does not watch the device. */
 static void test_refused_waits_on_its_own(void **state)
 {
@@ -592,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_poll_drives),
 		cmocka_unit_test(test_epoll_wait_drives),
 		cmocka_unit_test(test_frame_for_another_socket),
+		cmocka_unit_test(test_ready_fds_end_the_batch),
 		cmocka_unit_test(test_refused_waits_on_its_own),
 		cmocka_unit_test(test_signal_while_driving),
 		cmocka_unit_test(test_wake_then_signal_poll),

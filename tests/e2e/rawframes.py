@@ -255,7 +255,8 @@ def udp_control(ctl, connected):
     from the unconnected socket K (0: 7015, 1: 7016, with IP_RECVERR);
     "uerr K" answers what that socket reports (unconn_errors). "tconnect L P" starts a TCP
     connection from the subject's port L to ip:P (not blocking); "tsend N" sends N bytes
-    on it (with CUBIC); "terr" answers its SO_ERROR ("ok" for
+    on it (with CUBIC); "tsmall N K" sends N writes of K bytes on it (with CUBIC
+    and TCP_NODELAY); "terr" answers its SO_ERROR ("ok" for
     none, or the errno's name); "tinfo" answers TCP_INFO's ca_state,
     unacked, sacked, lost, retrans and reordering of the connection ip
     made to the bulk sender (7005)."""
@@ -284,6 +285,20 @@ def udp_control(ctl, connected):
         try:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
             c.send(b"t" * int(words[1]))
+        except OSError:
+            pass
+        return
+    if words[0] == "tsmall" and len(words) == 3:
+        # N writes of K bytes on that connection, Nagle off: each its own
+        # segment while the congestion window lets it go.
+        c = connected.get(("tcp", addr[0]))
+        if c is None:
+            return
+        try:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for _ in range(int(words[1])):
+                c.send(b"s" * int(words[2]))
         except OSError:
             pass
         return
@@ -6683,6 +6698,34 @@ def active_dupacks_first_is_window_update(r):
     r.tcp(46271, 7150, PEER_ISN + 1, i + 4001, ACK, win=502)
     r.quiet(0.05)
     r.tcp(46271, 7150, PEER_ISN + 1, 0, RST)
+    r.quiet(0.05)
+
+
+@scenario
+def active_nodelay_small_writes_cwnd(r):
+    # The subject's own connection (MSS 1000, SACK) writes 100 bytes 20
+    # times, Nagle off: the congestion window (10) counts packets in
+    # flight (Linux's tcp_cwnd_test on tcp_packets_in_flight), not bytes:
+    # ten segments go, the other ten writes wait for an ACK. The ACK of
+    # the ten (a flight that filled cwnd: tcp_cwnd_validate's
+    # is_cwnd_limited, slow start to 20) lets their 1000 bytes go as one
+    # segment. A handshake of 0.2 s, so that no loss probe (2 RTTs,
+    # Linux's tcp_schedule_loss_probe; new data, cwnd or not) comes
+    # within the scenario.
+    i = active(r, 46272, 7151, 46273)
+    if i is None:
+        return
+    r.quiet(0.2)
+    r.tcp(46273, 7151, PEER_ISN, i + 1, SYN | ACK, opts=o_mss(1000) + O_SACKOK + b"\1" + o_ws(7))
+    r.expect()
+    control(r, 46272, "tsmall 20 100")
+    r.expect(n=10)
+    r.quiet(0.1)
+    r.tcp(46273, 7151, PEER_ISN + 1, i + 1001, ACK, win=502)
+    r.expect()
+    r.tcp(46273, 7151, PEER_ISN + 1, i + 2001, ACK, win=502)
+    r.quiet(0.05)
+    r.tcp(46273, 7151, PEER_ISN + 1, 0, RST)
     r.quiet(0.05)
 
 

@@ -704,7 +704,8 @@ static int xmit_answer(struct tcp_conn *c, tcp_seq seq, uint8_t flags, uint32_t 
 
 	/* Data and FIN go on the scoreboard (and a resent part counts as such). */
 	if ((len || (flags & TCP_FIN)) && !(flags & (TCP_SYN | TCP_RST)))
-		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), (flags & TCP_PSH) != 0, now);
+		tcp_recovery_sent(c, seq, seq + len + ((flags & TCP_FIN) ? 1 : 0), (flags & TCP_PSH) != 0, gso,
+				  now);
 	/* Send timestamps (SO_TIMESTAMPING) of the bytes leaving a first time. */
 	if (c->marks && len)
 		tcp_errq_sent(c, dseq, len, now);
@@ -1342,12 +1343,15 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 			room_segs = c->cc.cwnd > pipe ? (c->cc.cwnd - pipe) / smss : 0;
 		} else {
 			/* Like Linux (tcp_cwnd_test), the congestion window
-			 * counts whole segments: what the window leaves is a
-			 * number of full segments, never a fraction of one (a
-			 * runt mid-stream, RFC 1122 §4.2.3.4's sender SWS
-			 * avoidance). */
+			 * counts packets: those in flight (a TSO frame's each,
+			 * a short segment one), not their bytes rounded up in
+			 * MSS units, and what it leaves is a number of whole
+			 * segments (never a runt mid-stream, RFC 1122
+			 * §4.2.3.4's sender SWS avoidance). Ten 100-byte
+			 * segments with TCP_NODELAY fill a cwnd of 10: Linux
+			 * 6.18 sends ten of twenty such writes before an ACK. */
 			uint32_t cwnd_segs = c->cc.cwnd / c->mss;
-			uint32_t pipe_segs = (pipe + c->mss - 1) / c->mss;
+			uint32_t pipe_segs = tcp_pipe_pkts(c);
 
 			room_segs = cwnd_segs > pipe_segs ? cwnd_segs - pipe_segs : 0;
 		}
@@ -1501,9 +1505,9 @@ void tcp_output_burst(struct tcp_conn *c, uint64_t now, int budget)
 		uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
 		uint32_t room = seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
 		/* Its cwnd validation: whether the flight fills cwnd now (in
-		 * whole segments, as Linux counts packets), after a pass that
-		 * sent, or that cwnd held back. */
-		uint32_t pipe_segs = (tcp_pipe(c) + c->mss - 1) / c->mss;
+		 * packets, as Linux's tcp_packets_in_flight), after a pass
+		 * that sent, or that cwnd held back. */
+		uint32_t pipe_segs = tcp_pipe_pkts(c);
 		bool limited = pipe_segs >= c->cc.cwnd / c->mss;
 
 		if (avail && !limited && room < min32(avail, seg_mss(c)))

@@ -61,6 +61,20 @@ uint32_t tcp_pipe(const struct tcp_conn *c)
 	return pipe;
 }
 
+uint32_t tcp_pipe_pkts(const struct tcp_conn *c)
+{
+	uint32_t pipe = tcp_sb_in_flight_pkts(&c->sb);
+
+	if (!c->sack_ok && c->dupacks) {
+		/* As tcp_pipe: each duplicate ACK a packet that left (Linux's
+		 * tcp_add_reno_sack counts them in sacked_out). */
+		unsigned n = c->in_recovery || c->dupacks < TCP_DUPTHRESH ? c->dupacks : TCP_DUPTHRESH - 1;
+
+		pipe = pipe > n ? pipe - n : 0;
+	}
+	return pipe;
+}
+
 /* ---- RACK (RFC 8985 §6.2) ---- */
 
 /* Steps 2 and 3 for segment s, newly delivered (ACKed or SACKed); true when
@@ -1028,7 +1042,7 @@ void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, 
 	 * no congestion: cwnd and ssthresh stay, nothing to undo
 	 * (tcp_non_congestion_loss_retransmit; tcp_current_ssthresh in the
 	 * Open state is ssthresh, the initial one or the one kept). */
-	tcp_sb_sent(&c->sb, start, end, start, sent_at, 0, false);
+	tcp_sb_sent(&c->sb, start, end, start, sent_at, 0, false, c->mss);
 	for (uint32_t i = 0; i < c->sb.n; i++)
 		if (!(tcp_sb_at(&c->sb, i)->flags & TCP_TX_SACKED))
 			mark_lost(c, i);
@@ -1071,7 +1085,7 @@ void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss)
 	}
 }
 
-void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint64_t now)
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint32_t gso, uint64_t now)
 {
 	uint32_t len = end - seq;
 	uint32_t resent = seq_lt(seq, c->snd_max) ? seq_min(end, c->snd_max) - seq : 0;
@@ -1082,7 +1096,8 @@ void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, u
 	uint32_t data = c->fin_queued && seq_gt(end, fin) ? fin - seq : len;
 
 	tcp_sb_sent(&c->sb, seq, end, c->snd_max, now,
-		    (c->app_limited ? TCP_TX_APP_LIMITED : 0) | (psh ? TCP_TX_PSH : 0), c->sending_tlp);
+		    (c->app_limited ? TCP_TX_APP_LIMITED : 0) | (psh ? TCP_TX_PSH : 0), c->sending_tlp,
+		    gso ? gso : c->mss);
 	c->bytes_sent += data;
 	if (c->in_recovery)
 		tcp_prr_sent(&c->prr, len);

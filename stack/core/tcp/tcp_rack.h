@@ -103,12 +103,16 @@ void tcp_recovery_mss_fell(struct tcp_conn *c, uint32_t old_mss);
  * be resent by the retransmission path (the Loss state, counted in
  * tcpi_retrans and tcpi_total_retrans). */
 void tcp_recovery_syn_data_lost(struct tcp_conn *c, tcp_seq start, tcp_seq end, uint64_t sent_at);
-/* Data [seq, end) went out now (called for every transmission of data or FIN). */
-void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint64_t now);
+/* Data [seq, end) went out now (called for every transmission of data or FIN),
+ * in segments of gso bytes (0: one segment). */
+void tcp_recovery_sent(struct tcp_conn *c, tcp_seq seq, tcp_seq end, bool psh, uint32_t gso, uint64_t now);
 /* The reordering window (RFC 8985 §6.2 step 4), us. */
 uint32_t tcp_rack_reo_wnd(const struct tcp_conn *c);
 /* What is in flight (RFC 6675 pipe), bytes; without SACK the duplicate
  * ACKs count as segments that left (RFC 3042, RFC 6582). */
 uint32_t tcp_pipe(const struct tcp_conn *c);
+/* The same in packets (Linux's tcp_packets_in_flight): what the congestion
+ * window is compared with outside a reduction. */
+uint32_t tcp_pipe_pkts(const struct tcp_conn *c);
 
 #endif

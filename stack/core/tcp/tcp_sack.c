@@ -20,19 +20,37 @@ void tcp_sb_free(struct tcp_sb *sb)
 	memset(sb, 0, sizeof(*sb));
 }
 
-/* The bytes record s adds to the counters sacked, lost, retrans. */
+/* Linux's tcp_skb_pcount(): the segments of mss bytes len makes, one at
+ * least. */
+static uint32_t pcount(uint32_t len, uint32_t mss)
+{
+	return mss && len > mss ? (len + mss - 1) / mss : 1;
+}
+
+/* Record s's packets: its segments of the size it went with. */
+static uint32_t pkts(const struct tcp_txseg *s)
+{
+	return pcount(tcp_txseg_len(s), s->mss);
+}
+
+/* The bytes and packets record s adds to the counters sacked, lost, retrans. */
 static void count(struct tcp_sb *sb, const struct tcp_txseg *s, int sign)
 {
-	uint32_t len = tcp_txseg_len(s);
+	uint32_t len = tcp_txseg_len(s), n = pkts(s);
 
 	if (s->flags & TCP_TX_SACKED) {
 		sb->sacked += (uint32_t)sign * len;
+		sb->sacked_pkts += (uint32_t)sign * n;
 		return;
 	}
-	if (s->flags & TCP_TX_LOST)
+	if (s->flags & TCP_TX_LOST) {
 		sb->lost += (uint32_t)sign * len;
-	if (s->flags & TCP_TX_RETRANS)
+		sb->lost_pkts += (uint32_t)sign * n;
+	}
+	if (s->flags & TCP_TX_RETRANS) {
 		sb->retrans += (uint32_t)sign * len;
+		sb->retrans_pkts += (uint32_t)sign * n;
+	}
 	if ((s->flags & (TCP_TX_LOST | TCP_TX_RETRANS)) == TCP_TX_LOST)
 		sb->to_resend += (uint32_t)sign * len;
 }
@@ -100,18 +118,26 @@ bool tcp_sb_split(struct tcp_sb *sb, tcp_seq seq)
 	if (!reserve(sb))
 		return false;
 	s = tcp_sb_at(sb, i);
+	count(sb, s, -1);
+	sb->out_pkts -= pkts(s);
 	memmove(s + 1, s, (sb->n - i) * sizeof(*s));
 	sb->n++;
 	/* s and s + 1 are the same record now: cut between them. PSH stays
-	 * with the end (Linux's tcp_fragment clears it on the first part). */
+	 * with the end (Linux's tcp_fragment clears it on the first part).
+	 * The parts count their own packets (Linux's tcp_fragment sets each
+	 * one's tso_segs and adjusts packets_out): a frame cut off its
+	 * segment grid has one more. */
 	s->end = seq;
 	s->flags &= (uint8_t)~TCP_TX_PSH;
 	(s + 1)->start = seq;
+	count(sb, s, 1);
+	count(sb, s + 1, 1);
+	sb->out_pkts += pkts(s) + pkts(s + 1);
 	return true;
 }
 
 void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags,
-		 bool probe)
+		 bool probe, uint32_t mss)
 {
 	tcp_seq old_end = seq_min(end, snd_max);
 
@@ -128,6 +154,8 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 	if (now < sb->last_xmit)
 		now = sb->last_xmit;
 	sb->last_xmit = now;
+	if (mss > UINT16_MAX)
+		mss = UINT16_MAX;
 
 	/* The part sent before: a retransmission of every record in it. A
 	 * loss probe's copy is not counted in flight as a retransmission
@@ -144,6 +172,14 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 
 			if (s->flags & TCP_TX_SACKED)
 				continue;       /* the receiver has it: this copy is not in the pipe */
+			/* Its packets now: the segments of the size resent
+			 * (Linux's __tcp_retransmit_skb sets tso_segs from the
+			 * current MSS, after a path MTU fall too). */
+			count(sb, s, -1);
+			sb->out_pkts -= pkts(s);
+			s->mss = (uint16_t)mss;
+			count(sb, s, 1);
+			sb->out_pkts += pkts(s);
 			s->xmit_at = now;
 			tcp_sb_set_flags(sb, i, s->flags | (probe ? 0 : TCP_TX_RETRANS) | TCP_TX_EVER_RETRANS);
 		}
@@ -159,21 +195,20 @@ void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max,
 		 * precise time); else the bytes stay out of the pipe's count. */
 		if (sb->n && tcp_sb_at(sb, sb->n - 1)->end == start &&
 		    !(tcp_sb_at(sb, sb->n - 1)->flags & (uint8_t)~(TCP_TX_APP_LIMITED | TCP_TX_PSH))) {
-			tcp_sb_at(sb, sb->n - 1)->end = end;
+			struct tcp_txseg *last = tcp_sb_at(sb, sb->n - 1);
+
+			sb->out_pkts -= pkts(last);
+			last->end = end;
+			sb->out_pkts += pkts(last);
 			sb->out += end - start;
 		}
 		return;
 	}
-	sb->seg[sb->head + sb->n] = (struct tcp_txseg){ .start = start, .end = end, .xmit_at = now, .flags = flags };
+	sb->seg[sb->head + sb->n] =
+		(struct tcp_txseg){ .start = start, .end = end, .xmit_at = now, .flags = flags, .mss = (uint16_t)mss };
 	sb->n++;
 	sb->out += end - start;
-}
-
-/* Linux's tcp_skb_pcount(): the segments of mss bytes len makes, one at
- * least. */
-static uint32_t pcount(uint32_t len, uint32_t mss)
-{
-	return mss && len > mss ? (len + mss - 1) / mss : 1;
+	sb->out_pkts += pkts(tcp_sb_at(sb, sb->n - 1));
 }
 
 void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, uint32_t mss, void (*each)(void *ctx, const struct tcp_txseg *s),
@@ -196,8 +231,10 @@ void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, uint32_t mss, void (*each)(void 
 			/* Cut (or, without memory, trim the record). */
 			if (!tcp_sb_split(sb, ack)) {
 				count(sb, s, -1);
+				sb->out_pkts -= pkts(s);
 				s->start = ack;
 				count(sb, s, 1);
+				sb->out_pkts += pkts(s);
 				sb->out -= d;
 				if (!(s->flags & TCP_TX_SACKED)) {
 					r->acked += d;
@@ -215,6 +252,7 @@ void tcp_sb_ack(struct tcp_sb *sb, tcp_seq ack, uint32_t mss, void (*each)(void 
 		}
 		count(sb, s, -1);
 		sb->out -= tcp_txseg_len(s);
+		sb->out_pkts -= pkts(s);
 		sb->head++;
 		sb->n--;
 	}

@@ -30,6 +30,7 @@ struct tcp_txseg {
 	tcp_seq start, end;
 	uint64_t xmit_at;
 	uint8_t flags;
+	uint16_t mss;           /* the payload per segment it went with: its packets (Linux's tcp_skb_pcount) */
 };
 
 struct tcp_sb {
@@ -41,6 +42,9 @@ struct tcp_sb {
 	uint32_t retrans;               /* retransmitted, not SACKed, not deemed lost again */
 	uint32_t to_resend;             /* deemed lost and not resent yet */
 	uint32_t out;                   /* every byte recorded */
+	/* ... and the same in packets, each record's segments of its mss
+	 * (Linux's packets_out, sacked_out, lost_out, retrans_out): */
+	uint32_t out_pkts, sacked_pkts, lost_pkts, retrans_pkts;
 	tcp_seq high_sacked;            /* end of the highest SACKed record (valid when sacked) */
 	uint64_t last_xmit;             /* the latest send time recorded: times never go back */
 };
@@ -73,12 +77,22 @@ static inline uint32_t tcp_sb_in_flight(const struct tcp_sb *sb)
 	return sb->out > gone ? sb->out - gone + sb->retrans : sb->retrans;
 }
 
+/* The same in packets, Linux's tcp_packets_in_flight: packets out, less
+ * those SACKed and those lost, plus those resent. */
+static inline uint32_t tcp_sb_in_flight_pkts(const struct tcp_sb *sb)
+{
+	uint32_t gone = sb->sacked_pkts + sb->lost_pkts;
+
+	return sb->out_pkts > gone ? sb->out_pkts - gone + sb->retrans_pkts : sb->retrans_pkts;
+}
+
 void tcp_sb_free(struct tcp_sb *sb);
 /* [start, end) went out at now: records the new part, and marks the part
  * already recorded as retransmitted (snd_max: the end of what was sent
- * before); as sent more than once only, for a loss probe (probe). */
+ * before); as sent more than once only, for a loss probe (probe). mss: the
+ * payload per segment of the new part (its packets). */
 void tcp_sb_sent(struct tcp_sb *sb, tcp_seq start, tcp_seq end, tcp_seq snd_max, uint64_t now, uint8_t flags,
-		 bool probe);
+		 bool probe, uint32_t mss);
 /* Index of the record holding seq, or sb->n. */
 uint32_t tcp_sb_find(const struct tcp_sb *sb, tcp_seq seq);
 /* Cuts the record holding seq so that a record starts at seq; false when

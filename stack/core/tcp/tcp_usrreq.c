@@ -466,12 +466,13 @@ static uint32_t notsent(const struct tcp_conn *c)
 }
 
 /* The new data the congestion window and the peer's window let go at once
- * (whole segments of cwnd, as tcp_output counts them); none out of the
- * Open state, where PRR or the loss's recovery decide. */
+ * (whole segments of cwnd less the packets in flight, as tcp_output counts
+ * them); none out of the Open state, where PRR or the loss's recovery
+ * decide. */
 static uint32_t send_room(const struct tcp_conn *c)
 {
 	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS, cwnd_segs = c->cc.cwnd / mss;
-	uint32_t pipe_segs = (tcp_pipe(c) + mss - 1) / mss, room, wnd;
+	uint32_t pipe_segs = tcp_pipe_pkts(c), room, wnd;
 	tcp_seq edge = c->snd_una + c->snd_wnd;
 
 	if (c->in_recovery || c->ca_state != TCP_CA_OPEN || c->sb.to_resend)
@@ -538,7 +539,7 @@ static size_t lowat_room(const struct tcp_conn *c, size_t len)
 static void rate_check_app_limited(struct tcp_conn *c)
 {
 	uint32_t mss = c->mss ? c->mss : TCP_DEFAULT_MSS;
-	uint32_t inflight = (tcp_pipe(c) + mss - 1) / mss;
+	uint32_t inflight = tcp_pipe_pkts(c);      /* Linux's tcp_packets_in_flight */
 
 	if (notsent(c) < mss && inflight < c->cc.cwnd / mss && c->sb.lost <= c->sb.retrans)
 		c->app_limited = c->delivered + inflight ? c->delivered + inflight : 1;

@@ -177,8 +177,10 @@ long pkb_live(void)
 /*
  * The blocks buffers are carved from (pkb.h, PKB_RX_SLAB): the first 64
  * bytes hold this, the buffers follow, stride bytes apart. Under the
- * cache's lock. Not under AddressSanitizer, whose checks of each buffer's
- * use after its free a block would hide.
+ * cache's lock. A buffer given back to its block is never handed out
+ * again (only the whole block goes, once every buffer is back), so under
+ * AddressSanitizer it is poisoned there: a use after that is reported as a
+ * use after free() would be.
  */
 struct pkb_rx_slab {
 	size_t stride;          /* one buffer with its header */
@@ -190,10 +192,14 @@ struct pkb_rx_slab {
 };
 
 #define SLAB_HDR 64
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_MIN_BUFS 0
-#else
 #define SLAB_MIN_BUFS 8         /* a size fewer of which fit in a block is malloc's */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define SLAB_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define SLAB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SLAB_POISON(p, n) ((void)(p), (void)(n))
+#define SLAB_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 static void *slab_alloc_default(size_t size)
@@ -273,6 +279,7 @@ static struct pkb_rx_slab *slab_put(struct pkb_rx *b)
 {
 	struct pkb_rx_slab *sl = b->slab;
 
+	SLAB_POISON(b, sl->stride);
 	if (--sl->out)
 		return NULL;
 	if (sl == rx_cache.cur)
@@ -289,8 +296,11 @@ static void (*slab_releaser(void))(void *, size_t)
 
 static void slab_free(void (*release)(void *, size_t), struct pkb_rx_slab *sl)
 {
-	if (sl)
-		release(sl, PKB_RX_SLAB);
+	if (!sl)
+		return;
+	/* Unmapped memory must not keep its poison for the next mapping there. */
+	SLAB_UNPOISON(sl, PKB_RX_SLAB);
+	release(sl, PKB_RX_SLAB);
 }
 
 /* A new block for buffers of size (or NULL: the size is not carved). */
@@ -300,7 +310,7 @@ static struct pkb_rx *slab_new(size_t size, void *(*alloc_fn)(size_t), void (*re
 	struct pkb_rx_slab *sl, *spare = NULL;
 	struct pkb_rx *b;
 
-	if (!SLAB_MIN_BUFS || (PKB_RX_SLAB - SLAB_HDR) / stride < SLAB_MIN_BUFS)
+	if ((PKB_RX_SLAB - SLAB_HDR) / stride < SLAB_MIN_BUFS)
 		return NULL;
 	sl = alloc_fn(PKB_RX_SLAB);
 	if (!sl)

@@ -17,6 +17,10 @@
 
 #include "stack/core/pkb.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define RX_BUF (65536 + 4096)   /* the runner's buffer (runner.c, RUNNER_RX_BUF) */
 #define BURST 48
 #define DEEP 400        /* four streams' queues held 300 to 400 frames */
@@ -193,6 +197,44 @@ static void test_buffers_come_from_blocks(void **state)
 	assert_int_equal(pkb_live(), live);
 }
 
+/* A buffer that finds the cache full goes back to its block for good (the
+ * block goes once all its buffers are back): under AddressSanitizer it is
+ * poisoned there, so that a use after pkb_rx_put is reported as a use after
+ * free() would be. */
+static void test_buffer_back_in_its_block_is_poisoned(void **state)
+{
+	enum { CACHE = 1024 };          /* pkb.c's PKB_RX_CACHE */
+	struct pkb_rx **b = calloc(CACHE + 1, sizeof(*b)), *held[KEEP + PER_SLAB + CACHE];
+	long nheld = 0, live = pkb_live();
+
+	(void)state;
+	assert_non_null(b);
+	while (pkb_rx_cached() > 0) {
+		assert_true(nheld < (long)(sizeof(held) / sizeof(held[0])));
+		held[nheld] = pkb_rx_alloc(RX_BUF);
+		assert_non_null(held[nheld]);
+		nheld++;
+	}
+	for (int i = 0; i <= CACHE; i++) {
+		b[i] = pkb_rx_alloc(RX_BUF);
+		assert_non_null(b[i]);
+		assert_non_null(b[i]->slab);
+	}
+	for (int i = 0; i <= CACHE; i++)
+		pkb_rx_put(b[i]);
+	/* The cache took the first CACHE; the last went back to its block,
+	 * which others of it in the cache keep. */
+	assert_int_equal(pkb_rx_cached(), CACHE);
+#if defined(__SANITIZE_ADDRESS__)
+	assert_true(__asan_address_is_poisoned(b[CACHE]->data));
+	assert_false(__asan_address_is_poisoned(b[CACHE - 1]->data));
+#endif
+	while (nheld)
+		pkb_rx_put(held[--nheld]);
+	free(b);
+	assert_int_equal(pkb_live(), live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_deep_burst_reuses_buffers),
 		cmocka_unit_test(test_trim_gives_back_idle_buffers),
 		cmocka_unit_test(test_buffers_come_from_blocks),
+		cmocka_unit_test(test_buffer_back_in_its_block_is_poisoned),
 	};
 
 	pkb_rx_slab_ops(test_slab_alloc, test_slab_release);

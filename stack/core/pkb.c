@@ -194,9 +194,12 @@ struct pkb_rx_slab {
 #define SLAB_HDR 64
 #define SLAB_MIN_BUFS 8         /* a size fewer of which fit in a block is malloc's */
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define SLAB_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define SLAB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+/* The AddressSanitizer runtime's (sanitizer/asan_interface.h), declared
+ * here: the core includes the C library's pure part only. */
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define SLAB_POISON(p, n) __asan_poison_memory_region((p), (n))
+#define SLAB_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
 #else
 #define SLAB_POISON(p, n) ((void)(p), (void)(n))
 #define SLAB_UNPOISON(p, n) ((void)(p), (void)(n))

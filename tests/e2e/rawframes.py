@@ -6543,20 +6543,25 @@ def bulk_window_data_shrink(r):
     r.quiet(0.05)
 
 
-@scenario
-def bulk_window_data_shrink_later_seq(r):
+def window_cut_resend(r, port):
     # Data past SND.WL1 with the same ACK and a window of 100: an update
     # by both rules, the window short of SND.NXT now: the timeout's resend
-    # is cut to it (__tcp_retransmit_skb: avail_wnd).
-    s = bulk_conn(r, 46206, sack=False, ws=False, win=2920)
+    # is cut to it (__tcp_retransmit_skb: avail_wnd). Returns the ISN + 1.
+    s = bulk_conn(r, port, sack=False, ws=False, win=2920)
     r.expect(n=2)
-    bulk_ack(r, 46206, s + 1460, win=2920)
+    bulk_ack(r, port, s + 1460, win=2920)
     r.expect()
-    r.tcp(46206, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=2920, data=b"abc")
+    r.tcp(port, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=2920, data=b"abc")
     r.expect()
-    r.tcp(46206, TCP_BULK, PEER_ISN + 4, s + 1460, ACK | PSH, win=100, data=b"de")
+    r.tcp(port, TCP_BULK, PEER_ISN + 4, s + 1460, ACK | PSH, win=100, data=b"de")
     r.expect()
     rto_resend(r)
+    return s
+
+
+@scenario
+def bulk_window_data_shrink_later_seq(r):
+    s = window_cut_resend(r, 46206)
     r.tcp(46206, TCP_BULK, PEER_ISN + 6, s + BULK, ACK, win=8000)
     r.quiet(0.05)
     r.reset(46206, PEER_ISN + 6, TCP_BULK)
@@ -6570,15 +6575,7 @@ def bulk_rto_small_resend_acked(r):
     # one segment: cwnd grows from 1 to 2, as Linux counts packets
     # (tcp_slow_start on the packets newly delivered, not the bytes), and
     # the rest of the flight goes at once, 1360 and 1080 bytes.
-    s = bulk_conn(r, 46207, sack=False, ws=False, win=2920)
-    r.expect(n=2)
-    bulk_ack(r, 46207, s + 1460, win=2920)
-    r.expect()
-    r.tcp(46207, TCP_BULK, PEER_ISN + 1, s + 1460, ACK | PSH, win=2920, data=b"abc")
-    r.expect()
-    r.tcp(46207, TCP_BULK, PEER_ISN + 4, s + 1460, ACK | PSH, win=100, data=b"de")
-    r.expect()
-    rto_resend(r)
+    s = window_cut_resend(r, 46207)
     r.tcp(46207, TCP_BULK, PEER_ISN + 6, s + 1560, ACK, win=8000)
     r.expect(n=2)
     r.tcp(46207, TCP_BULK, PEER_ISN + 6, s + BULK, ACK, win=8000)

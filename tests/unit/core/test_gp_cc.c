@@ -23,14 +23,6 @@
 
 static uint8_t big[1 << 20];
 
-static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
-{
-	struct tcp_conn_info i;
-
-	tcp_get_info(c, &i, t->h->now);
-	return i.snd_cwnd;
-}
-
 static uint32_t ssthresh_of(struct tscript *t, struct tcp_conn *c)
 {
 	struct tcp_conn_info i;
@@ -91,25 +83,25 @@ static void test_hystart_delay_exits_on_ninth_sample_of_slow_round(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
 	assert_int_equal(tcp_send(c, big, 30000, t->h->now), 30000);
 	expect_run(t, 1, 10001);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	ts_advance_ms(t, 200);
 	ts_inject(t, ". 1:1(0) ack 10001 win 257");
 	expect_run(t, 10001, 30001);
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	ts_advance_ms(t, 240);
 	for (ack = 12001; ack <= 26001; ack += 2000) {
 		ts_injectf(t, ". 1:1(0) ack %u win 257", ack);
 		assert_int_equal(ssthresh_of(t, c), INFINITE_SSTHRESH);
-		assert_int_equal(cwnd_of(t, c), 20 + (ack - 10001) / 1000);
+		assert_int_equal(ts_cwnd(t, c), 20 + (ack - 10001) / 1000);
 		ts_advance_ms(t, 1);
 	}
 	ts_inject(t, ". 1:1(0) ack 28001 win 257");
 	assert_int_equal(ssthresh_of(t, c), 36);
-	assert_int_equal(cwnd_of(t, c), 36);
+	assert_int_equal(ts_cwnd(t, c), 36);
 	ts_advance_ms(t, 1);
 	ts_inject(t, ". 1:1(0) ack 30001 win 257");
 	assert_int_equal(ssthresh_of(t, c), 36);
-	assert_int_equal(cwnd_of(t, c), 36);
+	assert_int_equal(ts_cwnd(t, c), 36);
 	ts_expect_none(t);
 	ts_abort(t, c);
 	ts_free(t);
@@ -130,11 +122,11 @@ static void test_hystart_delay_no_exit_when_min_rtt_drops(void **state)
 	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
 	assert_int_equal(tcp_send(c, big, 28000, t->h->now), 28000);
 	expect_run(t, 1, 10001);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	ts_advance_ms(t, 200);
 	ts_inject(t, ". 1:1(0) ack 10001 win 257");
 	expect_run(t, 10001, 28001);
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	ts_advance_ms(t, 180);
 	assert_int_equal(tcp_send(c, big, 2000, t->h->now), 2000);
 	expect_run(t, 28001, 30001);
@@ -142,7 +134,7 @@ static void test_hystart_delay_no_exit_when_min_rtt_drops(void **state)
 	for (ack = 12001; ack <= 30001; ack += 2000) {
 		ts_injectf(t, ". 1:1(0) ack %u win 257", ack);
 		assert_int_equal(ssthresh_of(t, c), INFINITE_SSTHRESH);
-		assert_int_equal(cwnd_of(t, c), 20 + (ack - 10001) / 1000);
+		assert_int_equal(ts_cwnd(t, c), 20 + (ack - 10001) / 1000);
 		ts_advance_ms(t, 1);
 	}
 	ts_expect_none(t);
@@ -166,20 +158,20 @@ static void test_cubic_bulk_hystart_exits_at_48(void **state)
 
 	(void)state;
 	assert_int_equal(tcp_setopt(c, TCP_OPT_SNDBUF, 200000), 0);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	assert_int_equal(tcp_send(c, big, 400000, t->h->now), 400000);
 	for (ack = 2001; ack <= 38001; ack += 2000) {
 		ts_advance_ms(t, 100);
 		ts_injectf(t, ". 1:1(0) ack %u win 4112", ack);
 		h_drain_tx(t->h);
 		assert_int_equal(ssthresh_of(t, c), INFINITE_SSTHRESH);
-		assert_int_equal(cwnd_of(t, c), 10 + (ack - 1) / 1000);
+		assert_int_equal(ts_cwnd(t, c), 10 + (ack - 1) / 1000);
 	}
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 40001 win 4112");
 	h_drain_tx(t->h);
 	assert_int_equal(ssthresh_of(t, c), 48);
-	assert_int_equal(cwnd_of(t, c), 48);
+	assert_int_equal(ts_cwnd(t, c), 48);
 	ts_abort(t, c);
 	ts_free(t);
 }
@@ -364,12 +356,12 @@ static void test_slow_start_ack_per_2pkt_grows_two_per_ack(void **state)
 	assert_int_equal(tcp_send(c, big, 40000, t->h->now), 40000);
 	expect_run(t, 1, 14601);
 	ts_expect_none(t);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	for (i = 0; i < 5; i++) {
 		ts_advance_us(t, step_us[i]);
 		ack += 2920;
 		ts_injectf(t, ". 1:1(0) ack %u win 500", ack);
-		assert_int_equal(cwnd_of(t, c), 12 + 2 * i);
+		assert_int_equal(ts_cwnd(t, c), 12 + 2 * i);
 		end = 14601 + 2 * 2920 * (i + 1);
 		expect_run(t, 14601 + 2 * 2920 * i, end < 40001 ? end : 40001);
 		ts_expect_none(t);

@@ -25,14 +25,6 @@
 
 static uint8_t big[1 << 20];
 
-static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
-{
-	struct tcp_conn_info i;
-
-	tcp_get_info(c, &i, t->h->now);
-	return i.snd_cwnd;
-}
-
 static uint32_t ssthresh_of(struct tscript *t, struct tcp_conn *c)
 {
 	struct tcp_conn_info i;
@@ -60,7 +52,7 @@ static void bulk_slow_start(struct tscript *t, struct tcp_conn *c)
 	for (ack = 2001; ack <= 40001; ack += 2000)
 		ack_two_every_100ms(t, ack);
 	assert_int_equal(ssthresh_of(t, c), 48);
-	assert_int_equal(cwnd_of(t, c), 48);
+	assert_int_equal(ts_cwnd(t, c), 48);
 }
 
 /* cubic/cubic-bulk-166k.pkt: the congestion avoidance after HyStart's exit
@@ -85,16 +77,16 @@ static void test_cubic_bulk_congestion_avoidance(void **state)
 			ack += 2000;
 			ack_two_every_100ms(t, ack);
 			if (getenv("TS_VERBOSE"))
-				printf("  ack %u cwnd %u\n", ack, cwnd_of(t, c));
+				printf("  ack %u cwnd %u\n", ack, ts_cwnd(t, c));
 		}
-		assert_int_equal(cwnd_of(t, c), after_ten[i]);
+		assert_int_equal(ts_cwnd(t, c), after_ten[i]);
 	}
 	cwnd = 58;
 	while (ack < 400001) {
 		ack += 2000;
 		ack_two_every_100ms(t, ack);
 		cwnd++;
-		assert_int_equal(cwnd_of(t, c), cwnd);
+		assert_int_equal(ts_cwnd(t, c), cwnd);
 	}
 	assert_int_equal(cwnd, 198);
 	assert_int_equal(ssthresh_of(t, c), 48);
@@ -125,7 +117,7 @@ static void test_cubic_bulk_idle_restart_no_credit(void **state)
 	assert_int_equal(tcp_send(c, big, 40000, t->h->now), 40000);
 	for (ack = 2001; ack <= 38001; ack += 2000)
 		ack_two_every_100ms(t, ack);
-	assert_int_equal(cwnd_of(t, c), 48);
+	assert_int_equal(ts_cwnd(t, c), 48);
 	ack_two_every_100ms(t, 40001);
 	ts_advance_ms(t, 4000);
 	assert_int_equal(tcp_send(c, big, 160000, t->h->now), 160000);
@@ -136,7 +128,7 @@ static void test_cubic_bulk_idle_restart_no_credit(void **state)
 			ack += 2000;
 			ack_two_every_100ms(t, ack);
 		}
-		assert_in_range(cwnd_of(t, c), after_ten[i], after_ten[i] + slack[i]);
+		assert_in_range(ts_cwnd(t, c), after_ten[i], after_ten[i] + slack[i]);
 	}
 	ts_abort(t, c);
 	ts_free(t);
@@ -168,7 +160,7 @@ static void test_cubic_rto_ssthresh_from_cwnd_then_slow_bump(void **state)
 	ts_expect_data(t, 1, 1001);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 1001 win 257");
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
 	ts_expect_data(t, 1001, 2001);
 	/* the probe and the timeout resend it */
@@ -179,7 +171,7 @@ static void test_cubic_rto_ssthresh_from_cwnd_then_slow_bump(void **state)
 	assert_int_equal(ssthresh_of(t, c), 7);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 2001 win 257");
-	assert_int_equal(cwnd_of(t, c), 2);
+	assert_int_equal(ts_cwnd(t, c), 2);
 	assert_int_equal(ssthresh_of(t, c), 7);
 	assert_int_equal(tcp_send(c, big, 200000, t->h->now), 200000);
 	h_drain_tx(t->h);
@@ -189,13 +181,13 @@ static void test_cubic_rto_ssthresh_from_cwnd_then_slow_bump(void **state)
 		ts_injectf(t, ". 1:1(0) ack %u win 257", ack);
 		h_drain_tx(t->h);
 		if (getenv("TS_VERBOSE"))
-			printf("  ack %u cwnd %u\n", ack, cwnd_of(t, c));
+			printf("  ack %u cwnd %u\n", ack, ts_cwnd(t, c));
 		if (ack <= 7001)
-			assert_int_equal(cwnd_of(t, c), 2 + (ack - 2001) / 1000);
+			assert_int_equal(ts_cwnd(t, c), 2 + (ack - 2001) / 1000);
 		else if (ack <= 16001)
-			assert_int_equal(cwnd_of(t, c), 7);
+			assert_int_equal(ts_cwnd(t, c), 7);
 	}
-	assert_int_equal(cwnd_of(t, c), 8);
+	assert_int_equal(ts_cwnd(t, c), 8);
 	assert_int_equal(ssthresh_of(t, c), 7);
 	ts_abort(t, c);
 	ts_free(t);

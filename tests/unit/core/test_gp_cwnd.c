@@ -23,14 +23,6 @@
 
 static uint8_t big[1 << 20];
 
-static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
-{
-	struct tcp_conn_info i;
-
-	tcp_get_info(c, &i, t->h->now);
-	return i.snd_cwnd;
-}
-
 static uint32_t ssthresh_of(struct tscript *t, struct tcp_conn *c)
 {
 	struct tcp_conn_info i;
@@ -73,7 +65,7 @@ static void test_ecn_echo_enters_cwr_with_prr_cwnd(void **state)
 	ts_expect_data(t, 1, 4001);
 	ts_expect_none(t);
 	ts_advance_ms(t, 5);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	ts_advance_ms(t, 95);
 	ts_inject(t, "E. 1:1(0) ack 1001 win 320");
 	ts_advance_ms(t, 5);
@@ -103,7 +95,7 @@ static struct tcp_conn *grown_to_20(struct tscript *t, unsigned win)
 	ts_expect_data(t, 1, 10001);
 	ts_advance_ms(t, 100);
 	ts_injectf(t, ". 1:1(0) ack 10001 win %u", win);
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	assert_int_equal(c->rto, 300000);
 	return c;
 }
@@ -127,11 +119,11 @@ static void test_window_unused_for_rto_moderated(void **state)
 	ts_advance_ms(t, 47);
 	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
 	ts_expect_data(t, 12001, 13001);
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	ts_advance_ms(t, 70);
 	assert_int_equal(tcp_send(c, big, 1000, t->h->now), 1000);
 	ts_expect_data(t, 13001, 14001);
-	assert_int_equal(cwnd_of(t, c), 15);
+	assert_int_equal(ts_cwnd(t, c), 15);
 	assert_int_equal(ssthresh_of(t, c), INFINITE_SSTHRESH);
 	assert_int_equal(c->ca_state, TCP_CA_OPEN);
 	ts_expect_none(t);
@@ -158,7 +150,7 @@ static void test_acks_keep_app_limited_window(void **state)
 		seq += 2000;
 		ts_advance_ms(t, 100);
 		ts_injectf(t, ". 1:1(0) ack %u win 257", seq);
-		assert_int_equal(cwnd_of(t, c), 20);
+		assert_int_equal(ts_cwnd(t, c), 20);
 	}
 	ts_expect_none(t);
 	ts_abort(t, c);
@@ -189,7 +181,7 @@ static void receiver_limited_then_update(bool buffer_full, unsigned cwnd_after)
 	ts_advance_ms(t, 117);
 	ts_inject(t, ". 1:1(0) ack 10001 win 64");
 	ts_expect_data(t, 13073, 14609);
-	assert_int_equal(cwnd_of(t, c), cwnd_after);
+	assert_int_equal(ts_cwnd(t, c), cwnd_after);
 	ts_expect_none(t);
 	ts_abort(t, c);
 	ts_free(t);

@@ -27,14 +27,6 @@
 
 static uint8_t big[1 << 16];
 
-static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
-{
-	struct tcp_conn_info i;
-
-	tcp_get_info(c, &i, t->h->now);
-	return i.snd_cwnd;
-}
-
 /* An established connection with algo, Nagle off, the handshake's RTT
  * 100 ms, in slow start with the initial window of 10. */
 static struct tcp_conn *conn(struct tscript *t, enum tcp_cc_algo algo)
@@ -43,7 +35,7 @@ static struct tcp_conn *conn(struct tscript *t, enum tcp_cc_algo algo)
 
 	assert_int_equal(tcp_setopt(c, TCP_OPT_CONGESTION, (int)algo), 0);
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	return c;
 }
 
@@ -70,7 +62,7 @@ static void test_slow_start_counts_short_segment(void **state)
 		struct tcp_conn *c = conn(t, a ? TCP_CC_NEWRENO : TCP_CC_CUBIC);
 
 		round_of_ten(t, c, 1);
-		assert_int_equal(cwnd_of(t, c), 20);
+		assert_int_equal(ts_cwnd(t, c), 20);
 		assert_int_equal(c->cc.cwnd, 20 * MSS);
 		ts_abort(t, c);
 		ts_free(t);
@@ -113,7 +105,7 @@ static void test_reno_avoidance_counts_short_segment(void **state)
 	/* White box: a window in congestion avoidance, as after a loss. */
 	c->cc.cwnd = c->cc.ssthresh = 10 * MSS;
 	round_of_ten(t, c, 1);
-	assert_int_equal(cwnd_of(t, c), 11);
+	assert_int_equal(ts_cwnd(t, c), 11);
 	assert_int_equal(c->cc.cwnd, 11 * MSS);
 	assert_int_equal(c->cc.cwnd_cnt, 0);
 	ts_abort(t, c);
@@ -145,7 +137,7 @@ static void test_cubic_avoidance_counts_short_segment(void **state)
 	round_of_ten(t, c, seq);
 	assert_int_equal(c->cc.tcp_cwnd, 11);
 	assert_int_equal(c->cc.cnt, 10);
-	assert_int_equal(cwnd_of(t, c), 12);
+	assert_int_equal(ts_cwnd(t, c), 12);
 	assert_int_equal(c->cc.cwnd, 12 * MSS);
 	assert_int_equal(c->cc.cwnd_cnt, 0);
 	ts_abort(t, c);

@@ -27,14 +27,6 @@
 
 static uint8_t big[1 << 16];
 
-static uint32_t cwnd_of(struct tscript *t, struct tcp_conn *c)
-{
-	struct tcp_conn_info i;
-
-	tcp_get_info(c, &i, t->h->now);
-	return i.snd_cwnd;
-}
-
 /* An established connection, Nagle off, slow start with the initial
  * window of 10; n writes of 100 bytes: the segments that leave at once
  * are checked (one each), and nothing after them. */
@@ -43,7 +35,7 @@ static struct tcp_conn *conn_writes(struct tscript *t, unsigned n, unsigned expe
 	struct tcp_conn *c = ts_accept_mss1000(t, 100, 257, true);
 
 	assert_int_equal(tcp_setopt(c, TCP_OPT_NODELAY, 1), 0);
-	assert_int_equal(cwnd_of(t, c), 10);
+	assert_int_equal(ts_cwnd(t, c), 10);
 	for (unsigned i = 0; i < n; i++)
 		assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
 	for (unsigned i = 0; i < expect; i++)
@@ -79,7 +71,7 @@ static void test_partial_ack_room_in_packets(void **state)
 	(void)state;
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 201 win 257");
-	assert_int_equal(cwnd_of(t, c), 12);
+	assert_int_equal(ts_cwnd(t, c), 12);
 	for (unsigned i = 0; i < 6; i++)
 		assert_int_equal(tcp_send(c, big, 100, t->h->now), 100);
 	for (unsigned i = 0; i < 4; i++)
@@ -103,7 +95,7 @@ static void test_small_flight_is_cwnd_limited(void **state)
 	assert_true(c->cc.cwnd_limited);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 1001 win 257");
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	ts_expect_none(t);
 	ts_abort(t, c);
 	ts_free(t);
@@ -125,7 +117,7 @@ static void test_tso_frame_counts_segments(void **state)
 	assert_true(c->cc.cwnd_limited);
 	ts_advance_ms(t, 100);
 	ts_inject(t, ". 1:1(0) ack 10001 win 257");
-	assert_int_equal(cwnd_of(t, c), 20);
+	assert_int_equal(ts_cwnd(t, c), 20);
 	ts_expect_data(t, 10001, 10101);
 	ts_expect_none(t);
 	ts_abort(t, c);

@@ -665,3 +665,11 @@ void ts_inject_frag_needed(struct tscript *t, uint16_t mtu)
 	n = h_build_ip4(frame, H_PEER_IP, H_STACK_IP, IP_PROTO_ICMP, 9, 0, icmp, sizeof(icmp));
 	h_inject(t->h, frame, n);
 }
+
+uint32_t ts_cwnd(struct tscript *t, struct tcp_conn *c)
+{
+	struct tcp_conn_info i;
+
+	tcp_get_info(c, &i, t->h->now);
+	return i.snd_cwnd;
+}

@@ -83,6 +83,8 @@ struct tcp_conn *ts_accept_one(struct tscript *t, struct tcp_conn *l);
  * comes rtt_ms later with window win (scaled by 128). TSO on the link, as on
  * packetdrill's tun. The listener is closed; returns the connection. */
 struct tcp_conn *ts_accept_mss1000(struct tscript *t, unsigned rtt_ms, unsigned win, bool sack);
+/* c's congestion window in segments, as TCP_INFO's tcpi_snd_cwnd shows it now. */
+uint32_t ts_cwnd(struct tscript *t, struct tcp_conn *c);
 /* Active open to the peer, its SYN sent (and checked); returns the
  * connection in SYN-SENT. */
 struct tcp_conn *ts_syn_sent(struct tscript *t);
